@@ -1,0 +1,1 @@
+"""The architecture advisor: separation-rank analysis and search for convolutional networks."""

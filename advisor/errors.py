@@ -1,0 +1,98 @@
+"""Errors the library raises, each carrying the request fields it concerns.
+
+Every rejection of user input is an :class:`InvalidRequestError` holding one or more
+:class:`FieldViolation` (a dotted field path such as ``correlations[0].a.indices`` and a
+description). The service maps it to ``INVALID_ARGUMENT`` with ``google.rpc.BadRequest`` field
+violations; the CLI prints it as one line. It deliberately does not subclass ``ValueError``:
+pydantic converts ``ValueError`` raised inside validators into its own error type, and the
+semantic checks of :class:`~advisor.task.Task` and :class:`~advisor.architecture.Architecture`
+must reach the caller with the field paths they computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pydantic
+
+__all__ = [
+    "AdvisorError",
+    "FieldViolation",
+    "InvalidRequestError",
+    "LimitExceededError",
+    "field_path",
+    "invalid_request_from_pydantic",
+]
+
+
+class AdvisorError(Exception):
+    """Base class of every error the advisor library raises on purpose."""
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One rejected field: its dotted path in the request and what is wrong with it."""
+
+    field: str
+    description: str
+
+    def prefixed(self, prefix: str) -> FieldViolation:
+        """Return this violation with ``prefix`` prepended to the field path."""
+        if not prefix:
+            return self
+        joined = f"{prefix}{self.field}" if self.field.startswith("[") else f"{prefix}.{self.field}"
+        return FieldViolation(joined if self.field else prefix, self.description)
+
+
+class InvalidRequestError(AdvisorError):
+    """The input is malformed or inconsistent; ``violations`` name every offending field."""
+
+    def __init__(self, violations: Sequence[FieldViolation]) -> None:
+        if not violations:
+            raise ValueError("InvalidRequestError needs at least one violation")
+        self.violations: tuple[FieldViolation, ...] = tuple(violations)
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
+
+    @classmethod
+    def single(cls, field: str, description: str) -> InvalidRequestError:
+        """Build the error for one field."""
+        return cls([FieldViolation(field, description)])
+
+    def prefixed(self, prefix: str) -> InvalidRequestError:
+        """Return the same error with every field path placed under ``prefix``."""
+        return type(self)([v.prefixed(prefix) for v in self.violations])
+
+
+class LimitExceededError(InvalidRequestError):
+    """The request is well formed but over a documented size limit (checked before any work)."""
+
+
+def field_path(loc: Iterable[int | str]) -> str:
+    """Render a pydantic location as a dotted path: ``("layers", 0, "pool")`` -> ``layers[0].pool``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path
+
+
+def invalid_request_from_pydantic(
+    exc: pydantic.ValidationError, prefix: str = ""
+) -> InvalidRequestError:
+    """Convert a pydantic validation error into field violations (union-branch tags dropped)."""
+    violations = []
+    for error in exc.errors(include_url=False):
+        loc = [part for part in error["loc"] if not _is_union_tag(part)]
+        violations.append(FieldViolation(field_path(loc), error["msg"]).prefixed(prefix))
+    return InvalidRequestError(violations)
+
+
+def _is_union_tag(part: int | str) -> bool:
+    # pydantic inserts the tried union member into the location, e.g. "function-after[...]" or a
+    # model name; those are not fields of the request.
+    if not isinstance(part, str):
+        return False
+    return part[:1].isupper() or "[" in part or part.startswith("literal")

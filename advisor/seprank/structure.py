@@ -1,0 +1,56 @@
+"""The pooling structure of a network: which nodes each pooling window joins, level by level.
+
+This is the one representation every engine consumes. Level 0 nodes are the input locations in
+their original row-major numbering, so task regions apply to them directly. ``windows[l]`` is an
+integer array of shape ``(n_{l+1}, k_l)``: row ``w`` lists the level-``l`` nodes that window ``w``
+pools (in window order), and window ``w`` is node ``w`` of level ``l + 1``. The last level has one
+window (global pooling). In a tree every node is pooled by exactly one window; with overlapping
+windows (stride < pool) a node may be pooled by several, and the network is not a tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["PoolingStructure"]
+
+
+@dataclass(frozen=True, eq=False)
+class PoolingStructure:
+    """Windows of every pooling level, bottom-up; see the module docstring for the layout."""
+
+    num_locations: int
+    windows: tuple[npt.NDArray[np.intp], ...]
+
+    def __post_init__(self) -> None:
+        size = self.num_locations
+        for level, win in enumerate(self.windows):
+            if win.ndim != 2 or win.size == 0 or win.min() < 0 or win.max() >= size:
+                raise ValueError(f"windows[{level}] must index the {size} nodes of level {level}")
+            size = win.shape[0]
+        if size != 1:
+            raise ValueError("the last pooling level must be global (one window)")
+
+    @property
+    def depth(self) -> int:
+        """Number of pooling levels (hidden layers)."""
+        return len(self.windows)
+
+    @property
+    def is_tree(self) -> bool:
+        """True when every node is pooled by exactly one window at every level."""
+        sizes = [self.num_locations] + [w.shape[0] for w in self.windows[:-1]]
+        return all(
+            w.size == n and np.array_equal(np.sort(w, axis=None), np.arange(n))
+            for w, n in zip(self.windows, sizes, strict=True)
+        )
+
+    def leaf_order(self) -> npt.NDArray[np.intp]:
+        """Locations in depth-first window order (tree only): every subtree is a contiguous run."""
+        order = np.zeros(1, dtype=np.intp)
+        for win in reversed(self.windows):
+            order = win[order].reshape(-1)
+        return order

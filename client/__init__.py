@@ -1,0 +1,1 @@
+"""Python client library and the ``advisor`` command line for the architecture advisor."""
