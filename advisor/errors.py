@@ -69,7 +69,7 @@ class LimitExceededError(InvalidRequestError):
 
 
 def field_path(loc: Iterable[int | str]) -> str:
-    """Render a pydantic location as a dotted path: ``("layers", 0, "pool")`` -> ``layers[0].pool``."""
+    """Render a pydantic location as a path: ``("layers", 0, "pool")`` -> ``layers[0].pool``."""
     path = ""
     for part in loc:
         if isinstance(part, int):
