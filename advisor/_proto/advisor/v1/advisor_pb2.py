@@ -24,23 +24,23 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61\x64visor/v1/advisor.proto\x12\nadvisor.v1\">\n\tInputSpec\x12\r\n\x05shape\x18\x01 \x03(\x05\x12\x15\n\x08\x63hannels\x18\x02 \x01(\x05H\x00\x88\x01\x01\x42\x0b\n\t_channels\"\x1b\n\tIndexList\x12\x0e\n\x06values\x18\x01 \x03(\x05\"\"\n\x03\x42ox\x12\r\n\x05start\x18\x01 \x03(\x05\x12\x0c\n\x04stop\x18\x02 \x03(\x05\"\x14\n\x04Mask\x12\x0c\n\x04rows\x18\x01 \x03(\t\"\x8e\x01\n\x06Region\x12(\n\x07indices\x18\x01 \x01(\x0b\x32\x15.advisor.v1.IndexListH\x00\x12\x1e\n\x03\x62ox\x18\x02 \x01(\x0b\x32\x0f.advisor.v1.BoxH\x00\x12 \n\x04mask\x18\x03 \x01(\x0b\x32\x10.advisor.v1.MaskH\x00\x12\x10\n\x06preset\x18\x04 \x01(\tH\x00\x42\x06\n\x04kind\"y\n\x0b\x43orrelation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1d\n\x01\x61\x18\x02 \x01(\x0b\x32\x12.advisor.v1.Region\x12\x1d\n\x01\x62\x18\x03 \x01(\x0b\x32\x12.advisor.v1.Region\x12\x13\n\x06weight\x18\x04 \x01(\x01H\x00\x88\x01\x01\x42\t\n\x07_weight\"{\n\x04Task\x12$\n\x05input\x18\x01 \x01(\x0b\x32\x15.advisor.v1.InputSpec\x12-\n\x0c\x63orrelations\x18\x02 \x03(\x0b\x32\x17.advisor.v1.Correlation\x12\x13\n\x06preset\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\t\n\x07_preset\"7\n\x05Layer\x12\x10\n\x08\x63hannels\x18\x01 \x01(\x05\x12\x0c\n\x04pool\x18\x02 \x03(\x05\x12\x0e\n\x06stride\x18\x03 \x03(\x05\"*\n\x13PermutationGeometry\x12\x13\n\x0bpermutation\x18\x01 \x03(\x05\"%\n\x10\x44ilationGeometry\x12\x11\n\tdilations\x18\x01 \x03(\x05\"\xa9\x01\n\x08Geometry\x12*\n\x05named\x18\x01 \x01(\x0e\x32\x19.advisor.v1.NamedGeometryH\x00\x12\x36\n\x0bpermutation\x18\x02 \x01(\x0b\x32\x1f.advisor.v1.PermutationGeometryH\x00\x12\x31\n\tdilations\x18\x03 \x01(\x0b\x32\x1c.advisor.v1.DilationGeometryH\x00\x42\x06\n\x04kind\"\xd9\x01\n\x0c\x41rchitecture\x12$\n\x05input\x18\x01 \x01(\x0b\x32\x15.advisor.v1.InputSpec\x12\x16\n\x0erepresentation\x18\x02 \x01(\x05\x12!\n\x06layers\x18\x03 \x03(\x0b\x32\x11.advisor.v1.Layer\x12&\n\x08geometry\x18\x04 \x01(\x0b\x32\x14.advisor.v1.Geometry\x12\x14\n\x07outputs\x18\x05 \x01(\x05H\x00\x88\x01\x01\x12\x13\n\x06\x66\x61mily\x18\x06 \x01(\tH\x01\x88\x01\x01\x42\n\n\x08_outputsB\t\n\x07_family\"\xc5\x04\n\x06\x42udget\x12\x16\n\x0emax_parameters\x18\x01 \x01(\x03\x12\x16\n\tmin_depth\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x16\n\tmax_depth\x18\x03 \x01(\x05H\x01\x88\x01\x01\x12\x17\n\x0f\x63hannel_choices\x18\x04 \x03(\x05\x12\x19\n\x0cmax_channels\x18\x05 \x01(\x05H\x02\x88\x01\x01\x12.\n\ngeometries\x18\x06 \x03(\x0e\x32\x1a.advisor.v1.GeometryFamily\x12\x1d\n\x10search_dilations\x18\x07 \x01(\x08H\x03\x88\x01\x01\x12\x12\n\x05top_k\x18\x08 \x01(\x05H\x04\x88\x01\x01\x12\x1f\n\x12time_limit_seconds\x18\t \x01(\x01H\x05\x88\x01\x01\x12\x11\n\x04seed\x18\n \x01(\x03H\x06\x88\x01\x01\x12(\n\tobjective\x18\x0b \x01(\x0e\x32\x15.advisor.v1.Objective\x12\x1d\n\x10log2_rank_target\x18\x0c \x01(\x01H\x07\x88\x01\x01\x12\x14\n\x07outputs\x18\r \x01(\x05H\x08\x88\x01\x01\x12\"\n\x15representation_kernel\x18\x0e \x01(\x05H\t\x88\x01\x01\x42\x0c\n\n_min_depthB\x0c\n\n_max_depthB\x0f\n\r_max_channelsB\x13\n\x11_search_dilationsB\x08\n\x06_top_kB\x15\n\x13_time_limit_secondsB\x07\n\x05_seedB\x13\n\x11_log2_rank_targetB\n\n\x08_outputsB\x18\n\x16_representation_kernel\"\x96\x01\n\x13\x43orrelationAnalysis\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1c\n\x14log2_separation_rank\x18\x02 \x01(\x01\x12\x15\n\rlog2_max_rank\x18\x03 \x01(\x01\x12,\n\x0b\x63\x65rtificate\x18\x04 \x01(\x0e\x32\x17.advisor.v1.Certificate\x12\x0e\n\x06weight\x18\x05 \x01(\x01\"U\n\x08\x41nalysis\x12\x12\n\nparameters\x18\x01 \x01(\x03\x12\x35\n\x0c\x63orrelations\x18\x02 \x03(\x0b\x32\x1f.advisor.v1.CorrelationAnalysis\"\xb7\x01\n\x0eRecommendation\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x12\n\nparameters\x18\x03 \x01(\x03\x12.\n\x0c\x61rchitecture\x18\x04 \x01(\x0b\x32\x18.advisor.v1.Architecture\x12\x31\n\x08\x61nalysis\x18\x05 \x03(\x0b\x32\x1f.advisor.v1.CorrelationAnalysis\x12\x11\n\trationale\x18\x06 \x01(\t\"\x8b\x01\n\x0cSearchResult\x12\x33\n\x0frecommendations\x18\x01 \x03(\x0b\x32\x1a.advisor.v1.Recommendation\x12\x1c\n\x14\x63\x61ndidates_evaluated\x18\x02 \x01(\x03\x12\x16\n\x0esearch_seconds\x18\x03 \x01(\x01\x12\x10\n\x08\x63omplete\x18\x04 \x01(\x08\"\x86\x01\n\x0eSearchProgress\x12\x1c\n\x14\x63\x61ndidates_evaluated\x18\x01 \x01(\x03\x12\x17\n\x0f\x65lapsed_seconds\x18\x02 \x01(\x01\x12\x17\n\nbest_score\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x15\n\rfraction_done\x18\x04 \x01(\x01\x42\r\n\x0b_best_score\"Q\n\x06Preset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x04kind\x18\x02 \x01(\x0e\x32\x16.advisor.v1.PresetKind\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"V\n\x10RecommendRequest\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.advisor.v1.Task\x12\"\n\x06\x62udget\x18\x02 \x01(\x0b\x32\x12.advisor.v1.Budget\"=\n\x11RecommendResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.advisor.v1.SearchResult\"\\\n\x16StreamRecommendRequest\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.advisor.v1.Task\x12\"\n\x06\x62udget\x18\x02 \x01(\x0b\x32\x12.advisor.v1.Budget\"~\n\x17StreamRecommendResponse\x12.\n\x08progress\x18\x01 \x01(\x0b\x32\x1a.advisor.v1.SearchProgressH\x00\x12*\n\x06result\x18\x02 \x01(\x0b\x32\x18.advisor.v1.SearchResultH\x00\x42\x07\n\x05\x65vent\"o\n\x0e\x41nalyzeRequest\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.advisor.v1.Task\x12.\n\x0c\x61rchitecture\x18\x02 \x01(\x0b\x32\x18.advisor.v1.Architecture\x12\r\n\x05\x65xact\x18\x03 \x01(\x08\"9\n\x0f\x41nalyzeResponse\x12&\n\x08\x61nalysis\x18\x01 \x01(\x0b\x32\x14.advisor.v1.Analysis\"\x14\n\x12ListPresetsRequest\":\n\x13ListPresetsResponse\x12#\n\x07presets\x18\x01 \x03(\x0b\x32\x12.advisor.v1.Preset*\x89\x01\n\rNamedGeometry\x12\x1e\n\x1aNAMED_GEOMETRY_UNSPECIFIED\x10\x00\x12\x1d\n\x19NAMED_GEOMETRY_CONTIGUOUS\x10\x01\x12\x19\n\x15NAMED_GEOMETRY_MIRROR\x10\x02\x12\x1e\n\x1aNAMED_GEOMETRY_INTERLEAVED\x10\x03*\xce\x01\n\x0eGeometryFamily\x12\x1f\n\x1bGEOMETRY_FAMILY_UNSPECIFIED\x10\x00\x12\x1e\n\x1aGEOMETRY_FAMILY_CONTIGUOUS\x10\x01\x12\x1a\n\x16GEOMETRY_FAMILY_MIRROR\x10\x02\x12\x1f\n\x1bGEOMETRY_FAMILY_INTERLEAVED\x10\x03\x12\x1d\n\x19GEOMETRY_FAMILY_DILATIONS\x10\x04\x12\x1f\n\x1bGEOMETRY_FAMILY_SYNTHESIZED\x10\x05*U\n\tObjective\x12\x19\n\x15OBJECTIVE_UNSPECIFIED\x10\x00\x12\x16\n\x12OBJECTIVE_WEIGHTED\x10\x01\x12\x15\n\x11OBJECTIVE_MAXIMIN\x10\x02*u\n\x0b\x43\x65rtificate\x12\x1b\n\x17\x43\x45RTIFICATE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43\x45RTIFICATE_EXACT\x10\x01\x12\x15\n\x11\x43\x45RTIFICATE_TIGHT\x10\x02\x12\x1b\n\x17\x43\x45RTIFICATE_UPPER_BOUND\x10\x03*W\n\nPresetKind\x12\x1b\n\x17PRESET_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12PRESET_KIND_REGION\x10\x01\x12\x14\n\x10PRESET_KIND_TASK\x10\x02\x32\xd1\x02\n\x13\x41rchitectureAdvisor\x12H\n\tRecommend\x12\x1c.advisor.v1.RecommendRequest\x1a\x1d.advisor.v1.RecommendResponse\x12\\\n\x0fStreamRecommend\x12\".advisor.v1.StreamRecommendRequest\x1a#.advisor.v1.StreamRecommendResponse0\x01\x12\x42\n\x07\x41nalyze\x12\x1a.advisor.v1.AnalyzeRequest\x1a\x1b.advisor.v1.AnalyzeResponse\x12N\n\x0bListPresets\x12\x1e.advisor.v1.ListPresetsRequest\x1a\x1f.advisor.v1.ListPresetsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61\x64visor/v1/advisor.proto\x12\nadvisor.v1\">\n\tInputSpec\x12\r\n\x05shape\x18\x01 \x03(\x05\x12\x15\n\x08\x63hannels\x18\x02 \x01(\x05H\x00\x88\x01\x01\x42\x0b\n\t_channels\"\x1b\n\tIndexList\x12\x0e\n\x06values\x18\x01 \x03(\x05\"\"\n\x03\x42ox\x12\r\n\x05start\x18\x01 \x03(\x05\x12\x0c\n\x04stop\x18\x02 \x03(\x05\"\x14\n\x04Mask\x12\x0c\n\x04rows\x18\x01 \x03(\t\"\x8e\x01\n\x06Region\x12(\n\x07indices\x18\x01 \x01(\x0b\x32\x15.advisor.v1.IndexListH\x00\x12\x1e\n\x03\x62ox\x18\x02 \x01(\x0b\x32\x0f.advisor.v1.BoxH\x00\x12 \n\x04mask\x18\x03 \x01(\x0b\x32\x10.advisor.v1.MaskH\x00\x12\x10\n\x06preset\x18\x04 \x01(\tH\x00\x42\x06\n\x04kind\"y\n\x0b\x43orrelation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1d\n\x01\x61\x18\x02 \x01(\x0b\x32\x12.advisor.v1.Region\x12\x1d\n\x01\x62\x18\x03 \x01(\x0b\x32\x12.advisor.v1.Region\x12\x13\n\x06weight\x18\x04 \x01(\x01H\x00\x88\x01\x01\x42\t\n\x07_weight\"{\n\x04Task\x12$\n\x05input\x18\x01 \x01(\x0b\x32\x15.advisor.v1.InputSpec\x12-\n\x0c\x63orrelations\x18\x02 \x03(\x0b\x32\x17.advisor.v1.Correlation\x12\x13\n\x06preset\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\t\n\x07_preset\"7\n\x05Layer\x12\x10\n\x08\x63hannels\x18\x01 \x01(\x05\x12\x0c\n\x04pool\x18\x02 \x03(\x05\x12\x0e\n\x06stride\x18\x03 \x03(\x05\"*\n\x13PermutationGeometry\x12\x13\n\x0bpermutation\x18\x01 \x03(\x05\"%\n\x10\x44ilationGeometry\x12\x11\n\tdilations\x18\x01 \x03(\x05\"\xa9\x01\n\x08Geometry\x12*\n\x05named\x18\x01 \x01(\x0e\x32\x19.advisor.v1.NamedGeometryH\x00\x12\x36\n\x0bpermutation\x18\x02 \x01(\x0b\x32\x1f.advisor.v1.PermutationGeometryH\x00\x12\x31\n\tdilations\x18\x03 \x01(\x0b\x32\x1c.advisor.v1.DilationGeometryH\x00\x42\x06\n\x04kind\"\x97\x02\n\x0c\x41rchitecture\x12$\n\x05input\x18\x01 \x01(\x0b\x32\x15.advisor.v1.InputSpec\x12\x16\n\x0erepresentation\x18\x02 \x01(\x05\x12!\n\x06layers\x18\x03 \x03(\x0b\x32\x11.advisor.v1.Layer\x12&\n\x08geometry\x18\x04 \x01(\x0b\x32\x14.advisor.v1.Geometry\x12\x14\n\x07outputs\x18\x05 \x01(\x05H\x00\x88\x01\x01\x12\x13\n\x06\x66\x61mily\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\"\n\x15representation_kernel\x18\x07 \x01(\x05H\x02\x88\x01\x01\x42\n\n\x08_outputsB\t\n\x07_familyB\x18\n\x16_representation_kernel\"\xc5\x04\n\x06\x42udget\x12\x16\n\x0emax_parameters\x18\x01 \x01(\x03\x12\x16\n\tmin_depth\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x16\n\tmax_depth\x18\x03 \x01(\x05H\x01\x88\x01\x01\x12\x17\n\x0f\x63hannel_choices\x18\x04 \x03(\x05\x12\x19\n\x0cmax_channels\x18\x05 \x01(\x05H\x02\x88\x01\x01\x12.\n\ngeometries\x18\x06 \x03(\x0e\x32\x1a.advisor.v1.GeometryFamily\x12\x1d\n\x10search_dilations\x18\x07 \x01(\x08H\x03\x88\x01\x01\x12\x12\n\x05top_k\x18\x08 \x01(\x05H\x04\x88\x01\x01\x12\x1f\n\x12time_limit_seconds\x18\t \x01(\x01H\x05\x88\x01\x01\x12\x11\n\x04seed\x18\n \x01(\x03H\x06\x88\x01\x01\x12(\n\tobjective\x18\x0b \x01(\x0e\x32\x15.advisor.v1.Objective\x12\x1d\n\x10log2_rank_target\x18\x0c \x01(\x01H\x07\x88\x01\x01\x12\x14\n\x07outputs\x18\r \x01(\x05H\x08\x88\x01\x01\x12\"\n\x15representation_kernel\x18\x0e \x01(\x05H\t\x88\x01\x01\x42\x0c\n\n_min_depthB\x0c\n\n_max_depthB\x0f\n\r_max_channelsB\x13\n\x11_search_dilationsB\x08\n\x06_top_kB\x15\n\x13_time_limit_secondsB\x07\n\x05_seedB\x13\n\x11_log2_rank_targetB\n\n\x08_outputsB\x18\n\x16_representation_kernel\"\x96\x01\n\x13\x43orrelationAnalysis\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1c\n\x14log2_separation_rank\x18\x02 \x01(\x01\x12\x15\n\rlog2_max_rank\x18\x03 \x01(\x01\x12,\n\x0b\x63\x65rtificate\x18\x04 \x01(\x0e\x32\x17.advisor.v1.Certificate\x12\x0e\n\x06weight\x18\x05 \x01(\x01\"U\n\x08\x41nalysis\x12\x12\n\nparameters\x18\x01 \x01(\x03\x12\x35\n\x0c\x63orrelations\x18\x02 \x03(\x0b\x32\x1f.advisor.v1.CorrelationAnalysis\"\xb7\x01\n\x0eRecommendation\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x12\n\nparameters\x18\x03 \x01(\x03\x12.\n\x0c\x61rchitecture\x18\x04 \x01(\x0b\x32\x18.advisor.v1.Architecture\x12\x31\n\x08\x61nalysis\x18\x05 \x03(\x0b\x32\x1f.advisor.v1.CorrelationAnalysis\x12\x11\n\trationale\x18\x06 \x01(\t\"\x8b\x01\n\x0cSearchResult\x12\x33\n\x0frecommendations\x18\x01 \x03(\x0b\x32\x1a.advisor.v1.Recommendation\x12\x1c\n\x14\x63\x61ndidates_evaluated\x18\x02 \x01(\x03\x12\x16\n\x0esearch_seconds\x18\x03 \x01(\x01\x12\x10\n\x08\x63omplete\x18\x04 \x01(\x08\"\x86\x01\n\x0eSearchProgress\x12\x1c\n\x14\x63\x61ndidates_evaluated\x18\x01 \x01(\x03\x12\x17\n\x0f\x65lapsed_seconds\x18\x02 \x01(\x01\x12\x17\n\nbest_score\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x15\n\rfraction_done\x18\x04 \x01(\x01\x42\r\n\x0b_best_score\"Q\n\x06Preset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x04kind\x18\x02 \x01(\x0e\x32\x16.advisor.v1.PresetKind\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"V\n\x10RecommendRequest\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.advisor.v1.Task\x12\"\n\x06\x62udget\x18\x02 \x01(\x0b\x32\x12.advisor.v1.Budget\"=\n\x11RecommendResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.advisor.v1.SearchResult\"\\\n\x16StreamRecommendRequest\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.advisor.v1.Task\x12\"\n\x06\x62udget\x18\x02 \x01(\x0b\x32\x12.advisor.v1.Budget\"~\n\x17StreamRecommendResponse\x12.\n\x08progress\x18\x01 \x01(\x0b\x32\x1a.advisor.v1.SearchProgressH\x00\x12*\n\x06result\x18\x02 \x01(\x0b\x32\x18.advisor.v1.SearchResultH\x00\x42\x07\n\x05\x65vent\"o\n\x0e\x41nalyzeRequest\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.advisor.v1.Task\x12.\n\x0c\x61rchitecture\x18\x02 \x01(\x0b\x32\x18.advisor.v1.Architecture\x12\r\n\x05\x65xact\x18\x03 \x01(\x08\"9\n\x0f\x41nalyzeResponse\x12&\n\x08\x61nalysis\x18\x01 \x01(\x0b\x32\x14.advisor.v1.Analysis\"\x14\n\x12ListPresetsRequest\":\n\x13ListPresetsResponse\x12#\n\x07presets\x18\x01 \x03(\x0b\x32\x12.advisor.v1.Preset*\x89\x01\n\rNamedGeometry\x12\x1e\n\x1aNAMED_GEOMETRY_UNSPECIFIED\x10\x00\x12\x1d\n\x19NAMED_GEOMETRY_CONTIGUOUS\x10\x01\x12\x19\n\x15NAMED_GEOMETRY_MIRROR\x10\x02\x12\x1e\n\x1aNAMED_GEOMETRY_INTERLEAVED\x10\x03*\xce\x01\n\x0eGeometryFamily\x12\x1f\n\x1bGEOMETRY_FAMILY_UNSPECIFIED\x10\x00\x12\x1e\n\x1aGEOMETRY_FAMILY_CONTIGUOUS\x10\x01\x12\x1a\n\x16GEOMETRY_FAMILY_MIRROR\x10\x02\x12\x1f\n\x1bGEOMETRY_FAMILY_INTERLEAVED\x10\x03\x12\x1d\n\x19GEOMETRY_FAMILY_DILATIONS\x10\x04\x12\x1f\n\x1bGEOMETRY_FAMILY_SYNTHESIZED\x10\x05*U\n\tObjective\x12\x19\n\x15OBJECTIVE_UNSPECIFIED\x10\x00\x12\x16\n\x12OBJECTIVE_WEIGHTED\x10\x01\x12\x15\n\x11OBJECTIVE_MAXIMIN\x10\x02*u\n\x0b\x43\x65rtificate\x12\x1b\n\x17\x43\x45RTIFICATE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43\x45RTIFICATE_EXACT\x10\x01\x12\x15\n\x11\x43\x45RTIFICATE_TIGHT\x10\x02\x12\x1b\n\x17\x43\x45RTIFICATE_UPPER_BOUND\x10\x03*W\n\nPresetKind\x12\x1b\n\x17PRESET_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12PRESET_KIND_REGION\x10\x01\x12\x14\n\x10PRESET_KIND_TASK\x10\x02\x32\xd1\x02\n\x13\x41rchitectureAdvisor\x12H\n\tRecommend\x12\x1c.advisor.v1.RecommendRequest\x1a\x1d.advisor.v1.RecommendResponse\x12\\\n\x0fStreamRecommend\x12\".advisor.v1.StreamRecommendRequest\x1a#.advisor.v1.StreamRecommendResponse0\x01\x12\x42\n\x07\x41nalyze\x12\x1a.advisor.v1.AnalyzeRequest\x1a\x1b.advisor.v1.AnalyzeResponse\x12N\n\x0bListPresets\x12\x1e.advisor.v1.ListPresetsRequest\x1a\x1f.advisor.v1.ListPresetsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'advisor.v1.advisor_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NAMEDGEOMETRY']._serialized_start=3116
-  _globals['_NAMEDGEOMETRY']._serialized_end=3253
-  _globals['_GEOMETRYFAMILY']._serialized_start=3256
-  _globals['_GEOMETRYFAMILY']._serialized_end=3462
-  _globals['_OBJECTIVE']._serialized_start=3464
-  _globals['_OBJECTIVE']._serialized_end=3549
-  _globals['_CERTIFICATE']._serialized_start=3551
-  _globals['_CERTIFICATE']._serialized_end=3668
-  _globals['_PRESETKIND']._serialized_start=3670
-  _globals['_PRESETKIND']._serialized_end=3757
+  _globals['_NAMEDGEOMETRY']._serialized_start=3178
+  _globals['_NAMEDGEOMETRY']._serialized_end=3315
+  _globals['_GEOMETRYFAMILY']._serialized_start=3318
+  _globals['_GEOMETRYFAMILY']._serialized_end=3524
+  _globals['_OBJECTIVE']._serialized_start=3526
+  _globals['_OBJECTIVE']._serialized_end=3611
+  _globals['_CERTIFICATE']._serialized_start=3613
+  _globals['_CERTIFICATE']._serialized_end=3730
+  _globals['_PRESETKIND']._serialized_start=3732
+  _globals['_PRESETKIND']._serialized_end=3819
   _globals['_INPUTSPEC']._serialized_start=40
   _globals['_INPUTSPEC']._serialized_end=102
   _globals['_INDEXLIST']._serialized_start=104
@@ -64,37 +64,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GEOMETRY']._serialized_start=725
   _globals['_GEOMETRY']._serialized_end=894
   _globals['_ARCHITECTURE']._serialized_start=897
-  _globals['_ARCHITECTURE']._serialized_end=1114
-  _globals['_BUDGET']._serialized_start=1117
-  _globals['_BUDGET']._serialized_end=1698
-  _globals['_CORRELATIONANALYSIS']._serialized_start=1701
-  _globals['_CORRELATIONANALYSIS']._serialized_end=1851
-  _globals['_ANALYSIS']._serialized_start=1853
-  _globals['_ANALYSIS']._serialized_end=1938
-  _globals['_RECOMMENDATION']._serialized_start=1941
-  _globals['_RECOMMENDATION']._serialized_end=2124
-  _globals['_SEARCHRESULT']._serialized_start=2127
-  _globals['_SEARCHRESULT']._serialized_end=2266
-  _globals['_SEARCHPROGRESS']._serialized_start=2269
-  _globals['_SEARCHPROGRESS']._serialized_end=2403
-  _globals['_PRESET']._serialized_start=2405
-  _globals['_PRESET']._serialized_end=2486
-  _globals['_RECOMMENDREQUEST']._serialized_start=2488
-  _globals['_RECOMMENDREQUEST']._serialized_end=2574
-  _globals['_RECOMMENDRESPONSE']._serialized_start=2576
-  _globals['_RECOMMENDRESPONSE']._serialized_end=2637
-  _globals['_STREAMRECOMMENDREQUEST']._serialized_start=2639
-  _globals['_STREAMRECOMMENDREQUEST']._serialized_end=2731
-  _globals['_STREAMRECOMMENDRESPONSE']._serialized_start=2733
-  _globals['_STREAMRECOMMENDRESPONSE']._serialized_end=2859
-  _globals['_ANALYZEREQUEST']._serialized_start=2861
-  _globals['_ANALYZEREQUEST']._serialized_end=2972
-  _globals['_ANALYZERESPONSE']._serialized_start=2974
-  _globals['_ANALYZERESPONSE']._serialized_end=3031
-  _globals['_LISTPRESETSREQUEST']._serialized_start=3033
-  _globals['_LISTPRESETSREQUEST']._serialized_end=3053
-  _globals['_LISTPRESETSRESPONSE']._serialized_start=3055
-  _globals['_LISTPRESETSRESPONSE']._serialized_end=3113
-  _globals['_ARCHITECTUREADVISOR']._serialized_start=3760
-  _globals['_ARCHITECTUREADVISOR']._serialized_end=4097
+  _globals['_ARCHITECTURE']._serialized_end=1176
+  _globals['_BUDGET']._serialized_start=1179
+  _globals['_BUDGET']._serialized_end=1760
+  _globals['_CORRELATIONANALYSIS']._serialized_start=1763
+  _globals['_CORRELATIONANALYSIS']._serialized_end=1913
+  _globals['_ANALYSIS']._serialized_start=1915
+  _globals['_ANALYSIS']._serialized_end=2000
+  _globals['_RECOMMENDATION']._serialized_start=2003
+  _globals['_RECOMMENDATION']._serialized_end=2186
+  _globals['_SEARCHRESULT']._serialized_start=2189
+  _globals['_SEARCHRESULT']._serialized_end=2328
+  _globals['_SEARCHPROGRESS']._serialized_start=2331
+  _globals['_SEARCHPROGRESS']._serialized_end=2465
+  _globals['_PRESET']._serialized_start=2467
+  _globals['_PRESET']._serialized_end=2548
+  _globals['_RECOMMENDREQUEST']._serialized_start=2550
+  _globals['_RECOMMENDREQUEST']._serialized_end=2636
+  _globals['_RECOMMENDRESPONSE']._serialized_start=2638
+  _globals['_RECOMMENDRESPONSE']._serialized_end=2699
+  _globals['_STREAMRECOMMENDREQUEST']._serialized_start=2701
+  _globals['_STREAMRECOMMENDREQUEST']._serialized_end=2793
+  _globals['_STREAMRECOMMENDRESPONSE']._serialized_start=2795
+  _globals['_STREAMRECOMMENDRESPONSE']._serialized_end=2921
+  _globals['_ANALYZEREQUEST']._serialized_start=2923
+  _globals['_ANALYZEREQUEST']._serialized_end=3034
+  _globals['_ANALYZERESPONSE']._serialized_start=3036
+  _globals['_ANALYZERESPONSE']._serialized_end=3093
+  _globals['_LISTPRESETSREQUEST']._serialized_start=3095
+  _globals['_LISTPRESETSREQUEST']._serialized_end=3115
+  _globals['_LISTPRESETSRESPONSE']._serialized_start=3117
+  _globals['_LISTPRESETSRESPONSE']._serialized_end=3175
+  _globals['_ARCHITECTUREADVISOR']._serialized_start=3822
+  _globals['_ARCHITECTUREADVISOR']._serialized_end=4159
 # @@protoc_insertion_point(module_scope)

@@ -485,6 +485,7 @@ class Architecture(_message.Message):
     GEOMETRY_FIELD_NUMBER: _builtins.int
     OUTPUTS_FIELD_NUMBER: _builtins.int
     FAMILY_FIELD_NUMBER: _builtins.int
+    REPRESENTATION_KERNEL_FIELD_NUMBER: _builtins.int
     representation: _builtins.int
     """M, the representation channels."""
     outputs: _builtins.int
@@ -493,6 +494,8 @@ class Architecture(_message.Message):
     """Where a recommended architecture came from (contiguous, mirror, interleaved, dilations,
     synthesized, ...); informational.
     """
+    representation_kernel: _builtins.int
+    """k: the representation layer is a k x k conv with 'same' padding; absent = 1."""
     @_builtins.property
     def input(self) -> Global___InputSpec: ...
     @_builtins.property
@@ -510,19 +513,24 @@ class Architecture(_message.Message):
         geometry: Global___Geometry | None = ...,
         outputs: _builtins.int | None = ...,
         family: _builtins.str | None = ...,
+        representation_kernel: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "family", b"family", "geometry", b"geometry", "input", b"input", "outputs", b"outputs"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "outputs", b"outputs", "representation_kernel", b"representation_kernel"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "family", b"family", "geometry", b"geometry", "input", b"input", "layers", b"layers", "outputs", b"outputs", "representation", b"representation"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "layers", b"layers", "outputs", b"outputs", "representation", b"representation", "representation_kernel", b"representation_kernel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__family: _TypeAlias = _typing.Literal["family"]  # noqa: Y015
     _WhichOneofArgType__family: _TypeAlias = _typing.Literal["_family", b"_family"]  # noqa: Y015
     _WhichOneofReturnType__outputs: _TypeAlias = _typing.Literal["outputs"]  # noqa: Y015
     _WhichOneofArgType__outputs: _TypeAlias = _typing.Literal["_outputs", b"_outputs"]  # noqa: Y015
+    _WhichOneofReturnType__representation_kernel: _TypeAlias = _typing.Literal["representation_kernel"]  # noqa: Y015
+    _WhichOneofArgType__representation_kernel: _TypeAlias = _typing.Literal["_representation_kernel", b"_representation_kernel"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__family) -> _WhichOneofReturnType__family | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__outputs) -> _WhichOneofReturnType__outputs | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__representation_kernel) -> _WhichOneofReturnType__representation_kernel | None: ...
 
 Global___Architecture: _TypeAlias = Architecture  # noqa: Y015
 
