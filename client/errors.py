@@ -1,0 +1,116 @@
+"""Typed exceptions for failed calls, decoded from the gRPC status the server sent.
+
+The service reports every rejected request as ``INVALID_ARGUMENT`` with a ``google.rpc.BadRequest``
+detail naming each offending field (DESIGN.md, "Contracts"). :func:`error_from_rpc` turns a failed
+call into one exception class per status a caller can act on, carrying those field violations as
+the library's own :class:`~advisor.errors.FieldViolation`, so Python callers never touch the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from advisor.errors import FieldViolation
+
+__all__ = [
+    "AdvisorRpcError",
+    "DeadlineExceededError",
+    "InvalidArgumentError",
+    "ResourceExhaustedError",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "error_from_rpc",
+]
+
+
+class AdvisorRpcError(Exception):
+    """A call to the service failed; ``code`` is the gRPC status, ``details`` its message."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        self.code = code
+        self.details = details
+        super().__init__(details or code.name)
+
+
+class InvalidArgumentError(AdvisorRpcError):
+    """The server rejected the request; ``violations`` name every offending field path."""
+
+    def __init__(self, details: str, violations: Sequence[FieldViolation]) -> None:
+        super().__init__(grpc.StatusCode.INVALID_ARGUMENT, details)
+        self.violations: tuple[FieldViolation, ...] = tuple(violations)
+
+    def __str__(self) -> str:
+        if not self.violations:
+            return self.details
+        return "; ".join(f"{v.field}: {v.description}" for v in self.violations)
+
+
+class UnauthenticatedError(AdvisorRpcError):
+    """The server requires a bearer token and the call had none, or a wrong one."""
+
+
+class ResourceExhaustedError(AdvisorRpcError):
+    """The server is saturated (every search slot busy); try again later."""
+
+
+class DeadlineExceededError(AdvisorRpcError):
+    """The call's deadline passed before the server answered."""
+
+
+class UnavailableError(AdvisorRpcError):
+    """The server could not be reached, or is shutting down."""
+
+
+_ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
+    grpc.StatusCode.UNAVAILABLE: UnavailableError,
+}
+
+
+def error_from_rpc(error: grpc.RpcError) -> AdvisorRpcError:
+    """Convert a failed call into the matching :class:`AdvisorRpcError` subclass.
+
+    Parameters
+    ----------
+    error
+        What grpc raised; for both unary and streaming calls it is also a :class:`grpc.Call`,
+        which carries the status code, message and trailing ``grpc-status-details-bin``.
+
+    Returns
+    -------
+    AdvisorRpcError
+        :class:`InvalidArgumentError` with the decoded ``BadRequest`` field violations (none when
+        the server attached no detail), or the class for the status code, else the base class.
+    """
+    if not isinstance(error, grpc.Call):
+        return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
+    code = error.code()
+    details = error.details() or ""
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidArgumentError(details, _field_violations(error))
+    return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details)
+
+
+def _field_violations(call: grpc.Call) -> list[FieldViolation]:
+    try:
+        status = rpc_status.from_call(call)
+    except ValueError:
+        # The detail contradicts the call's own code or message: the server is at fault, and the
+        # caller still gets INVALID_ARGUMENT with the message, just without field paths.
+        return []
+    if status is None:
+        return []
+    violations: list[FieldViolation] = []
+    for detail in status.details:
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request):
+            violations.extend(
+                FieldViolation(v.field, v.description) for v in bad_request.field_violations
+            )
+    return violations
