@@ -1,0 +1,1 @@
+"""Reliability and security tests: fuzzing, limits, load, faults, TLS and authentication."""
