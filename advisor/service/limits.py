@@ -1,0 +1,199 @@
+"""Documented request limits, checked on the raw request before any parsing or search.
+
+The checks only count things in the message (list lengths, products of shape entries, numbers),
+so an oversized request is refused in time proportional to its size, never after the library
+has started resolving regions or searching. Everything the library validates on its own (a
+negative width, a window that does not tile the grid) is left to it; these limits only bound
+the work one request may ask for. docs/SERVICE.md lists the defaults.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from advisor._proto.advisor.v1 import advisor_pb2
+from advisor.errors import FieldViolation, LimitExceededError
+
+__all__ = ["RequestLimits", "check_analyze_request", "check_recommend_request"]
+
+
+class RequestLimits(BaseModel):
+    """Upper bounds on what one request may ask for (all inclusive)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_locations: int = Field(default=128 * 128, gt=0, description="Input grid size.")
+    max_correlations: int = Field(default=256, gt=0, description="Correlations in a task.")
+    max_layers: int = Field(default=16, gt=0, description="Hidden layers; also Budget.max_depth.")
+    max_channels: int = Field(default=4096, gt=0, description="Any width, M included.")
+    max_channel_choices: int = Field(default=64, gt=0, description="Budget.channel_choices.")
+    max_top_k: int = Field(default=50, gt=0, description="Recommendations per search.")
+    max_time_limit_seconds: float = Field(default=60.0, gt=0, description="Search time limit.")
+    max_message_bytes: int = Field(
+        default=4 * 1024 * 1024, gt=0, description="Serialized request or response size."
+    )
+
+
+def check_recommend_request(
+    request: advisor_pb2.RecommendRequest | advisor_pb2.StreamRecommendRequest,
+    limits: RequestLimits,
+) -> None:
+    """Raise :class:`LimitExceededError` naming every field of a search request over a limit."""
+    _raise_if_any(
+        [
+            *_task_violations(request.task, limits, "task"),
+            *_budget_violations(request.budget, limits, "budget"),
+        ]
+    )
+
+
+def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLimits) -> None:
+    """Raise :class:`LimitExceededError` naming every field of an analysis request over a limit.
+
+    The exact engine's own size bound (``EXACT_MAX_LOG2_SIZE``) is enforced by the library
+    before it builds anything, since only it knows which modes it contracts away.
+    """
+    _raise_if_any(
+        [
+            *_task_violations(request.task, limits, "task"),
+            *_architecture_violations(request.architecture, limits, "architecture"),
+        ]
+    )
+
+
+def _raise_if_any(violations: list[FieldViolation]) -> None:
+    if violations:
+        raise LimitExceededError(violations)
+
+
+def _over(field: str, what: str, value: float, limit: float) -> FieldViolation:
+    return FieldViolation(field, f"{what} {value:g} exceeds the limit of {limit:g}")
+
+
+def _count(field: str, what: str, count: int, limit: int) -> Iterator[FieldViolation]:
+    if count > limit:
+        yield _over(field, what, count, limit)
+
+
+def _input_violations(
+    spec: advisor_pb2.InputSpec, limits: RequestLimits, field: str
+) -> Iterator[FieldViolation]:
+    # Non-positive entries are the library's to report; the product only bounds real grids.
+    if spec.shape and all(n > 0 for n in spec.shape):
+        yield from _count(
+            f"{field}.shape", "grid of locations", math.prod(spec.shape), limits.max_locations
+        )
+
+
+def _region_violations(
+    region: advisor_pb2.Region, limits: RequestLimits, field: str
+) -> Iterator[FieldViolation]:
+    kind = region.WhichOneof("kind")
+    if kind == "indices":
+        yield from _count(
+            f"{field}.indices", "index count", len(region.indices.values), limits.max_locations
+        )
+    elif kind == "mask":
+        cells = sum(len(row) for row in region.mask.rows)
+        yield from _count(f"{field}.mask", "mask cell count", cells, limits.max_locations)
+
+
+def _task_violations(
+    task: advisor_pb2.Task, limits: RequestLimits, field: str
+) -> Iterator[FieldViolation]:
+    yield from _input_violations(task.input, limits, f"{field}.input")
+    yield from _count(
+        f"{field}.correlations",
+        "correlation count",
+        len(task.correlations),
+        limits.max_correlations,
+    )
+    for i, correlation in enumerate(task.correlations[: limits.max_correlations]):
+        yield from _region_violations(correlation.a, limits, f"{field}.correlations[{i}].a")
+        if correlation.HasField("b"):
+            yield from _region_violations(correlation.b, limits, f"{field}.correlations[{i}].b")
+
+
+def _widths_violations(
+    widths: Iterable[tuple[str, int]], limits: RequestLimits
+) -> Iterator[FieldViolation]:
+    for field, width in widths:
+        yield from _count(field, "channel count", width, limits.max_channels)
+
+
+def _architecture_violations(
+    architecture: advisor_pb2.Architecture, limits: RequestLimits, field: str
+) -> Iterator[FieldViolation]:
+    yield from _input_violations(architecture.input, limits, f"{field}.input")
+    layers = architecture.layers
+    yield from _count(f"{field}.layers", "layer count", len(layers), limits.max_layers)
+    yield from _widths_violations(
+        [
+            (f"{field}.representation", architecture.representation),
+            *(
+                (f"{field}.layers[{i}].channels", layer.channels)
+                for i, layer in enumerate(layers[: limits.max_layers])
+            ),
+        ],
+        limits,
+    )
+    geometry = architecture.geometry
+    yield from _count(
+        f"{field}.geometry.permutation",
+        "permutation length",
+        len(geometry.permutation.permutation),
+        limits.max_locations,
+    )
+    yield from _count(
+        f"{field}.geometry.dilations",
+        "dilation count",
+        len(geometry.dilations.dilations),
+        limits.max_layers,
+    )
+    if architecture.HasField("outputs"):
+        yield from _count(
+            f"{field}.outputs", "output count", architecture.outputs, limits.max_channels
+        )
+
+
+def _budget_violations(
+    budget: advisor_pb2.Budget, limits: RequestLimits, field: str
+) -> Iterator[FieldViolation]:
+    if budget.HasField("max_depth"):
+        yield from _count(f"{field}.max_depth", "depth", budget.max_depth, limits.max_layers)
+    if budget.HasField("min_depth"):
+        yield from _count(f"{field}.min_depth", "depth", budget.min_depth, limits.max_layers)
+    if budget.HasField("max_channels"):
+        yield from _widths_violations([(f"{field}.max_channels", budget.max_channels)], limits)
+    yield from _count(
+        f"{field}.channel_choices",
+        "choice count",
+        len(budget.channel_choices),
+        limits.max_channel_choices,
+    )
+    yield from _widths_violations(
+        (
+            (f"{field}.channel_choices[{i}]", width)
+            for i, width in enumerate(budget.channel_choices[: limits.max_channel_choices])
+        ),
+        limits,
+    )
+    if budget.HasField("top_k"):
+        yield from _count(f"{field}.top_k", "top_k", budget.top_k, limits.max_top_k)
+    if budget.HasField("time_limit_seconds"):
+        seconds = budget.time_limit_seconds
+        # NaN compares false with everything: refused here rather than left to slip past.
+        if math.isnan(seconds):
+            yield FieldViolation(f"{field}.time_limit_seconds", "must be a number of seconds")
+        elif seconds > limits.max_time_limit_seconds:
+            yield _over(
+                f"{field}.time_limit_seconds",
+                "time limit (seconds)",
+                seconds,
+                limits.max_time_limit_seconds,
+            )
+    if budget.HasField("outputs"):
+        yield from _count(f"{field}.outputs", "output count", budget.outputs, limits.max_channels)

@@ -1,0 +1,313 @@
+"""Server lifecycle: configure, start, drain and stop the advisor service.
+
+:func:`start_server` builds a gRPC server with the advisor servicer, ``grpc.health.v1`` health,
+optional reflection, optional TLS (mutual TLS with a client CA) and optional bearer-token auth,
+binds it and returns a :class:`RunningServer`. :func:`serve_forever` adds the signal handling of
+a long-running process: SIGTERM or SIGINT flips health to NOT_SERVING, refuses new calls, lets
+the calls in flight finish within the grace period, then stops.
+
+The thread pool holds ``workers`` threads for advisor calls plus a small reserve, so that health
+checks and reflection are still answered while every advisor slot is busy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, Self
+
+import grpc
+import pydantic
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.service.admission import Admission
+from advisor.service.auth import BearerTokenInterceptor
+from advisor.service.limits import RequestLimits
+from advisor.service.servicer import AdvisorServicer
+
+__all__ = [
+    "ADVISOR_SERVICE_NAME",
+    "HEALTH_SERVICE_NAME",
+    "RunningServer",
+    "ServerConfig",
+    "read_token_file",
+    "serve_forever",
+    "start_server",
+]
+
+ADVISOR_SERVICE_NAME: str = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"].full_name
+HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+
+# Threads beyond the advisor slots, kept for health checks, health watches and reflection.
+_RESERVED_THREADS = 4
+# Calls gRPC itself admits (running or queued for a thread) before answering RESOURCE_EXHAUSTED;
+# a backstop so nothing queues without bound, per thread of the pool.
+_ADMITTED_CALLS_PER_THREAD = 4
+# Once the advisor calls have drained, how long the remaining health and reflection streams get.
+_FINAL_GRACE_SECONDS = 0.5
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class ServerConfig(BaseModel):
+    """Everything needed to start a server; every invalid setting raises InvalidRequestError."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(default="127.0.0.1", min_length=1, description="Interface to bind.")
+    port: int = Field(default=0, ge=0, le=65535, description="TCP port; 0 = any free port.")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        gt=0,
+        description="Advisor calls served at once; more are answered RESOURCE_EXHAUSTED.",
+    )
+    reflection: bool = Field(default=False, description="Serve grpc.reflection.v1alpha.")
+    tls_cert: Path | None = Field(default=None, description="PEM server certificate chain.")
+    tls_key: Path | None = Field(default=None, description="PEM private key of tls_cert.")
+    tls_client_ca: Path | None = Field(
+        default=None, description="PEM CA bundle; set = clients must present a certificate."
+    )
+    token: str | None = Field(
+        default=None, min_length=1, description="Bearer token required on every advisor call."
+    )
+    grace_seconds: float = Field(
+        default=10.0, ge=0, allow_inf_nan=False, description="Drain time on shutdown."
+    )
+    limits: RequestLimits = Field(default_factory=RequestLimits)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _only_invalid_request_errors(
+        cls, data: Any, handler: pydantic.ValidatorFunctionWrapHandler
+    ) -> ServerConfig:
+        # Callers (server.py, the CLI) handle one error type; pydantic's own is converted here.
+        try:
+            config: ServerConfig = handler(data)
+        except pydantic.ValidationError as error:
+            raise invalid_request_from_pydantic(error) from None
+        return config
+
+    @model_validator(mode="after")
+    def _tls_settings_are_consistent(self) -> ServerConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            missing = "tls_key" if self.tls_key is None else "tls_cert"
+            raise InvalidRequestError.single(missing, "tls_cert and tls_key go together")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise InvalidRequestError.single(
+                "tls_client_ca", "mutual TLS needs tls_cert and tls_key as well"
+            )
+        return self
+
+
+def read_token_file(path: Path) -> str:
+    """Read a bearer token from ``path`` (surrounding whitespace stripped).
+
+    Raises
+    ------
+    InvalidRequestError
+        On field ``token_file`` if the file cannot be read or holds no token.
+    """
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidRequestError.single("token_file", f"cannot read {path}: {error}") from None
+    if not token:
+        raise InvalidRequestError.single("token_file", f"{path} holds no token")
+    return token
+
+
+class RunningServer:
+    """A started server: its bound port, graceful stop and wait.
+
+    Use :func:`start_server` to create one; as a context manager it stops on exit.
+    """
+
+    def __init__(
+        self,
+        server: grpc.Server,
+        health_servicer: health.HealthServicer,
+        admission: Admission,
+        config: ServerConfig,
+        port: int,
+    ) -> None:
+        self._server = server
+        self._health = health_servicer
+        self._admission = admission
+        self._config = config
+        self._port = port
+        self._stop_lock = threading.Lock()
+
+    @property
+    def port(self) -> int:
+        """The TCP port the server is bound to (the chosen one when configured with 0)."""
+        return self._port
+
+    @property
+    def address(self) -> str:
+        """``host:port`` as bound (IPv6 hosts in brackets), for ``--target`` and channels."""
+        return _host_port(self._config.host, self._port)
+
+    def stop(self, grace: float | None = None) -> None:
+        """Drain and stop; returns once the server has stopped. Safe to call more than once.
+
+        Health turns NOT_SERVING and new advisor calls are refused with ``UNAVAILABLE`` at
+        once; calls in flight may run for up to ``grace`` seconds (default
+        ``config.grace_seconds``), and searches among them stop early enough to answer with
+        ``complete=false`` before it ends.
+        """
+        grace_seconds = self._config.grace_seconds if grace is None else max(grace, 0.0)
+        with self._stop_lock:
+            self._health.enter_graceful_shutdown()
+            self._admission.begin_shutdown(grace_seconds)
+            drained = self._admission.wait_idle(grace_seconds)
+            if not drained:
+                _LOGGER.warning(
+                    "%d call(s) still running after the grace period; cancelling",
+                    self._admission.in_flight,
+                )
+            self._server.stop(_FINAL_GRACE_SECONDS if drained else 0).wait()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the server has stopped (or ``timeout`` passes); True if it has."""
+        timed_out: bool = self._server.wait_for_termination(timeout)
+        return not timed_out
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_server(config: ServerConfig) -> RunningServer:
+    """Build, bind and start a server; it is SERVING when this returns.
+
+    Raises
+    ------
+    InvalidRequestError
+        On field ``tls_cert``/``tls_key``/``tls_client_ca`` if a PEM file cannot be read, or
+        ``port`` if the address cannot be bound.
+    """
+    credentials = _server_credentials(config)
+    admission = Admission(config.workers)
+    threads = config.workers + _RESERVED_THREADS
+    interceptors: list[grpc.ServerInterceptor] = (
+        [BearerTokenInterceptor(config.token, exempt_services=[HEALTH_SERVICE_NAME])]
+        if config.token is not None
+        else []
+    )
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="advisor-rpc"),
+        interceptors=interceptors,
+        options=[
+            ("grpc.max_receive_message_length", config.limits.max_message_bytes),
+            ("grpc.max_send_message_length", config.limits.max_message_bytes),
+        ],
+        maximum_concurrent_rpcs=threads * _ADMITTED_CALLS_PER_THREAD,
+    )
+    advisor_pb2_grpc.add_ArchitectureAdvisorServicer_to_server(
+        AdvisorServicer(config.limits, admission), server
+    )
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    if config.reflection:
+        reflection.enable_server_reflection(
+            (ADVISOR_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+    port = _bind(server, config, credentials)
+    server.start()
+    for service in ("", ADVISOR_SERVICE_NAME):
+        health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    _LOGGER.info(
+        "serving %s on %s (tls=%s, token=%s, reflection=%s, workers=%d)",
+        ADVISOR_SERVICE_NAME,
+        _host_port(config.host, port),
+        "mutual" if config.tls_client_ca else bool(config.tls_cert),
+        config.token is not None,
+        config.reflection,
+        config.workers,
+    )
+    return RunningServer(server, health_servicer, admission, config, port)
+
+
+def serve_forever(
+    config: ServerConfig, *, on_ready: Callable[[RunningServer], None] | None = None
+) -> int:
+    """Serve until SIGTERM or SIGINT, drain for ``config.grace_seconds``, return exit code 0.
+
+    Must run on the main thread (Python delivers signals there). ``on_ready`` is called once the
+    server is bound and SERVING, e.g. to print its address.
+    """
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        _LOGGER.info("received %s; draining", signal.Signals(signum).name)
+        stop_requested.set()
+
+    handled = (signal.SIGTERM, signal.SIGINT)
+    previous = {signum: signal.signal(signum, request_stop) for signum in handled}
+    try:
+        with start_server(config) as running:
+            if on_ready is not None:
+                on_ready(running)
+            stop_requested.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    _LOGGER.info("stopped")
+    return 0
+
+
+def _host_port(host: str, port: int) -> str:
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+def _read_pem(path: Path | None, field: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InvalidRequestError.single(field, f"cannot read {path}: {error}") from None
+
+
+def _server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
+    certificate = _read_pem(config.tls_cert, "tls_cert")
+    key = _read_pem(config.tls_key, "tls_key")
+    client_ca = _read_pem(config.tls_client_ca, "tls_client_ca")
+    if certificate is None or key is None:
+        return None
+    return grpc.ssl_server_credentials(
+        [(key, certificate)],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
+
+
+def _bind(
+    server: grpc.Server, config: ServerConfig, credentials: grpc.ServerCredentials | None
+) -> int:
+    address = _host_port(config.host, config.port)
+    try:
+        if credentials is None:
+            return server.add_insecure_port(address)
+        return server.add_secure_port(address, credentials)
+    except RuntimeError as error:
+        raise InvalidRequestError.single("port", f"cannot bind {address}: {error}") from None

@@ -1,0 +1,107 @@
+"""The one place that turns exceptions into gRPC statuses.
+
+- :class:`~advisor.errors.InvalidRequestError` (including limit violations) -> ``INVALID_ARGUMENT``
+  with a ``google.rpc.BadRequest`` detail listing every field violation;
+- :class:`~advisor.service.admission.SaturatedError` -> ``RESOURCE_EXHAUSTED``;
+- :class:`~advisor.service.admission.ShuttingDownError` -> ``UNAVAILABLE``;
+- anything else -> ``INTERNAL`` with a generic message and a request id, the traceback logged
+  server-side under that id (it never reaches the client).
+
+Servicer methods are wrapped with :func:`unary_errors` or :func:`stream_errors`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Never, TypeVar
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from advisor.errors import InvalidRequestError
+from advisor.service.admission import SaturatedError, ShuttingDownError
+
+__all__ = [
+    "REQUEST_ID_METADATA_KEY",
+    "abort_for",
+    "bad_request_status",
+    "stream_errors",
+    "unary_errors",
+]
+
+REQUEST_ID_METADATA_KEY = "request-id"
+"""Trailing-metadata key carrying the id an ``INTERNAL`` error was logged under."""
+
+_LOGGER = logging.getLogger(__name__)
+
+_Self = TypeVar("_Self")
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
+
+
+def bad_request_status(error: InvalidRequestError) -> grpc.Status:
+    """Build the ``INVALID_ARGUMENT`` status whose BadRequest detail names every field."""
+    bad_request = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(
+                field=violation.field, description=violation.description
+            )
+            for violation in error.violations
+        ]
+    )
+    detail = any_pb2.Any()
+    detail.Pack(bad_request)
+    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(error), details=[detail])
+    converted: grpc.Status = rpc_status.to_status(status)
+    return converted
+
+
+def abort_for(error: BaseException, context: grpc.ServicerContext, method: str) -> Never:
+    """End the call with the status that ``error`` maps to (see the module docstring)."""
+    if isinstance(error, InvalidRequestError):
+        context.abort_with_status(bad_request_status(error))
+    if isinstance(error, SaturatedError):
+        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+    if isinstance(error, ShuttingDownError):
+        context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+    request_id = uuid.uuid4().hex
+    _LOGGER.error("request %s (%s) failed", request_id, method, exc_info=error)
+    context.set_trailing_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
+    context.abort(grpc.StatusCode.INTERNAL, f"internal error; request id {request_id}")
+
+
+def unary_errors(
+    method: Callable[[_Self, _Request, grpc.ServicerContext], _Response],
+) -> Callable[[_Self, _Request, grpc.ServicerContext], _Response]:
+    """Wrap a unary servicer method so every exception ends the call with its mapped status."""
+
+    @functools.wraps(method)
+    def wrapper(self: _Self, request: _Request, context: grpc.ServicerContext) -> _Response:
+        try:
+            return method(self, request, context)
+        except Exception as error:  # mapping every failure is this module's job
+            abort_for(error, context, method.__name__)
+
+    return wrapper
+
+
+def stream_errors(
+    method: Callable[[_Self, _Request, grpc.ServicerContext], Iterator[_Response]],
+) -> Callable[[_Self, _Request, grpc.ServicerContext], Iterator[_Response]]:
+    """Wrap a server-streaming servicer method like :func:`unary_errors` does a unary one."""
+
+    @functools.wraps(method)
+    def wrapper(
+        self: _Self, request: _Request, context: grpc.ServicerContext
+    ) -> Iterator[_Response]:
+        try:
+            yield from method(self, request, context)
+        except Exception as error:  # mapping every failure is this module's job
+            abort_for(error, context, method.__name__)
+
+    return wrapper

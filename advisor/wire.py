@@ -1,0 +1,459 @@
+"""The one converter between the wire messages (advisor.v1) and the library's pydantic models.
+
+Requests go proto -> document -> the library's own parser, so a request over gRPC is validated
+exactly like a task or architecture file, and every :class:`~advisor.errors.InvalidRequestError`
+comes back with its field paths placed under the request field (``task.correlations[0].a``).
+proto3 ``optional`` fields that are absent are left out of the document, so the library's
+default applies; a oneof that is not set or an enum left ``*_UNSPECIFIED`` where a value is
+needed is reported here, since only the wire form can express it. Results go model -> proto
+directly, and back for the client. Enum values map to the library's lower-case labels by
+dropping the enum's name prefix (``CERTIFICATE_UPPER_BOUND`` <-> ``"upper_bound"``).
+
+This module imports protobuf, never grpc.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import pydantic
+
+from advisor._proto.advisor.v1 import advisor_pb2
+from advisor.analysis import Analysis, CorrelationAnalysis
+from advisor.architecture import (
+    Architecture,
+    DilationGeometry,
+    Geometry,
+    PermutationGeometry,
+    parse_architecture,
+)
+from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.grid import InputSpec
+from advisor.regions import BoxRegion, IndicesRegion, MaskRegion, PresetRegion, Region
+from advisor.search import Budget, Recommendation, SearchProgress, SearchResult
+from advisor.task import PresetInfo, Task, parse_task
+
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
+__all__ = [
+    "analysis_from_proto",
+    "analysis_to_proto",
+    "architecture_from_proto",
+    "architecture_to_proto",
+    "budget_from_proto",
+    "budget_to_proto",
+    "preset_from_proto",
+    "preset_to_proto",
+    "search_progress_from_proto",
+    "search_progress_to_proto",
+    "search_result_from_proto",
+    "search_result_to_proto",
+    "task_from_proto",
+    "task_to_proto",
+]
+
+_V = TypeVar("_V", bound=int)
+_Document = dict[str, Any]
+
+
+class _EnumLabels(Generic[_V]):
+    """Maps a proto enum to lower-case labels: ``NAMED_GEOMETRY_MIRROR`` <-> ``"mirror"``."""
+
+    def __init__(self, wrapper: _EnumTypeWrapper[_V]) -> None:
+        self._wrapper = wrapper
+        # The enum's name in UPPER_SNAKE_CASE is the prefix buf's STANDARD lint imposes.
+        self._prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", wrapper.DESCRIPTOR.name).upper() + "_"
+
+    def label(self, value: int, field: str) -> str:
+        """Return the label of ``value``; unspecified or unknown values name ``field``."""
+        if value == 0:
+            raise InvalidRequestError.single(field, "must be set (it is *_UNSPECIFIED)")
+        try:
+            name = self._wrapper.Name(value)  # type: ignore[arg-type]
+        except ValueError:
+            raise InvalidRequestError.single(field, f"unknown enum value {value}") from None
+        return name.removeprefix(self._prefix).lower()
+
+    def value(self, label: str) -> _V:
+        """Return the enum value whose label is ``label``."""
+        return self._wrapper.Value(self._prefix + label.upper())
+
+
+_NAMED_GEOMETRY = _EnumLabels(advisor_pb2.NamedGeometry)
+_GEOMETRY_FAMILY = _EnumLabels(advisor_pb2.GeometryFamily)
+_OBJECTIVE = _EnumLabels(advisor_pb2.Objective)
+_CERTIFICATE = _EnumLabels(advisor_pb2.Certificate)
+_PRESET_KIND = _EnumLabels(advisor_pb2.PresetKind)
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests: proto -> library
+
+
+def task_from_proto(message: advisor_pb2.Task, field: str = "task") -> Task:
+    """Build a :class:`Task` from its message, validated as :func:`advisor.task.parse_task` does.
+
+    Raises
+    ------
+    InvalidRequestError
+        With every field path under ``field``.
+    """
+    try:
+        return parse_task(_task_document(message))
+    except InvalidRequestError as error:
+        raise error.prefixed(field) from None
+
+
+def architecture_from_proto(
+    message: advisor_pb2.Architecture, field: str = "architecture"
+) -> Architecture:
+    """Build an :class:`Architecture` from its message (paths under ``field`` on error)."""
+    try:
+        return parse_architecture(_architecture_document(message))
+    except InvalidRequestError as error:
+        raise error.prefixed(field) from None
+
+
+def budget_from_proto(message: advisor_pb2.Budget, field: str = "budget") -> Budget:
+    """Build a :class:`Budget` from its message (paths under ``field`` on error)."""
+    try:
+        return Budget.model_validate(_budget_document(message))
+    except pydantic.ValidationError as error:
+        raise invalid_request_from_pydantic(error, prefix=field) from None
+    except InvalidRequestError as error:
+        raise error.prefixed(field) from None
+
+
+def _input_document(message: advisor_pb2.InputSpec) -> _Document:
+    document: _Document = {"shape": list(message.shape)}
+    if message.HasField("channels"):
+        document["channels"] = message.channels
+    return document
+
+
+def _region_document(message: advisor_pb2.Region, field: str) -> _Document:
+    kind = message.WhichOneof("kind")
+    if kind == "indices":
+        return {"indices": list(message.indices.values)}
+    if kind == "box":
+        return {"box": {"start": list(message.box.start), "stop": list(message.box.stop)}}
+    if kind == "mask":
+        return {"mask": list(message.mask.rows)}
+    if kind == "preset":
+        return {"preset": message.preset}
+    raise InvalidRequestError.single(field, "set one of indices, box, mask or preset")
+
+
+def _correlation_document(message: advisor_pb2.Correlation, field: str) -> _Document:
+    document: _Document = {"name": message.name, "a": _region_document(message.a, f"{field}.a")}
+    if message.HasField("b"):
+        document["b"] = _region_document(message.b, f"{field}.b")
+    if message.HasField("weight"):
+        document["weight"] = message.weight
+    return document
+
+
+def _task_document(message: advisor_pb2.Task) -> _Document:
+    document: _Document = {
+        "correlations": [
+            _correlation_document(correlation, f"correlations[{i}]")
+            for i, correlation in enumerate(message.correlations)
+        ]
+    }
+    if message.HasField("input"):
+        document["input"] = _input_document(message.input)
+    if message.HasField("preset"):
+        document["preset"] = message.preset
+    return document
+
+
+def _geometry_document(message: advisor_pb2.Geometry) -> str | _Document:
+    kind = message.WhichOneof("kind")
+    if kind == "named":
+        return _NAMED_GEOMETRY.label(message.named, "geometry.named")
+    if kind == "permutation":
+        return {"permutation": list(message.permutation.permutation)}
+    if kind == "dilations":
+        return {"dilations": list(message.dilations.dilations)}
+    raise InvalidRequestError.single("geometry", "set one of named, permutation or dilations")
+
+
+def _layer_document(message: advisor_pb2.Layer) -> _Document:
+    document: _Document = {"channels": message.channels, "pool": list(message.pool)}
+    if message.stride:
+        document["stride"] = list(message.stride)
+    return document
+
+
+def _architecture_document(message: advisor_pb2.Architecture) -> _Document:
+    document: _Document = {
+        "representation": message.representation,
+        "layers": [_layer_document(layer) for layer in message.layers],
+    }
+    if message.HasField("input"):
+        document["input"] = _input_document(message.input)
+    if message.HasField("geometry"):
+        document["geometry"] = _geometry_document(message.geometry)
+    for optional in ("outputs", "family", "representation_kernel"):
+        if message.HasField(optional):
+            document[optional] = getattr(message, optional)
+    return document
+
+
+def _budget_document(message: advisor_pb2.Budget) -> _Document:
+    document: _Document = {"max_parameters": message.max_parameters}
+    for optional in (
+        "min_depth",
+        "max_depth",
+        "max_channels",
+        "search_dilations",
+        "top_k",
+        "time_limit_seconds",
+        "seed",
+        "log2_rank_target",
+        "outputs",
+        "representation_kernel",
+    ):
+        if message.HasField(optional):
+            document[optional] = getattr(message, optional)
+    if message.channel_choices:
+        document["channel_choices"] = list(message.channel_choices)
+    if message.geometries:
+        document["geometries"] = [
+            _GEOMETRY_FAMILY.label(family, f"geometries[{i}]")
+            for i, family in enumerate(message.geometries)
+        ]
+    if message.objective != advisor_pb2.OBJECTIVE_UNSPECIFIED:
+        document["objective"] = _OBJECTIVE.label(message.objective, "objective")
+    return document
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests: library -> proto (the client's direction)
+
+
+def task_to_proto(task: Task) -> advisor_pb2.Task:
+    """Encode a :class:`Task`; ``task_from_proto`` of the result equals ``task``."""
+    return advisor_pb2.Task(
+        input=_input_to_proto(task.input),
+        correlations=[
+            advisor_pb2.Correlation(
+                name=correlation.name,
+                a=_region_to_proto(correlation.a),
+                b=None if correlation.b is None else _region_to_proto(correlation.b),
+                weight=correlation.weight,
+            )
+            for correlation in task.correlations
+        ],
+        preset=task.preset,
+    )
+
+
+def architecture_to_proto(architecture: Architecture) -> advisor_pb2.Architecture:
+    """Encode an :class:`Architecture`; the inverse of :func:`architecture_from_proto`."""
+    return advisor_pb2.Architecture(
+        input=_input_to_proto(architecture.input),
+        representation=architecture.representation,
+        layers=[
+            advisor_pb2.Layer(channels=layer.channels, pool=layer.pool, stride=layer.stride)
+            for layer in architecture.layers
+        ],
+        geometry=_geometry_to_proto(architecture.geometry),
+        outputs=architecture.outputs,
+        family=architecture.family,
+        representation_kernel=architecture.representation_kernel,
+    )
+
+
+def budget_to_proto(budget: Budget) -> advisor_pb2.Budget:
+    """Encode a :class:`Budget`; the inverse of :func:`budget_from_proto`.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``time_limit_seconds`` when it is ``None``: the service bounds every search, and
+        leaving the field out would silently mean the default limit instead of none.
+    """
+    if budget.time_limit_seconds is None:
+        raise InvalidRequestError.single(
+            "time_limit_seconds", "the service needs a time limit; set a number of seconds"
+        )
+    return advisor_pb2.Budget(
+        max_parameters=budget.max_parameters,
+        min_depth=budget.min_depth,
+        max_depth=budget.max_depth,
+        channel_choices=budget.channel_choices,
+        max_channels=budget.max_channels,
+        geometries=[_GEOMETRY_FAMILY.value(family) for family in budget.geometries or ()],
+        search_dilations=budget.search_dilations,
+        top_k=budget.top_k,
+        time_limit_seconds=budget.time_limit_seconds,
+        seed=budget.seed,
+        objective=_OBJECTIVE.value(budget.objective),
+        log2_rank_target=budget.log2_rank_target,
+        outputs=budget.outputs,
+        representation_kernel=budget.representation_kernel,
+    )
+
+
+def _input_to_proto(spec: InputSpec) -> advisor_pb2.InputSpec:
+    return advisor_pb2.InputSpec(shape=spec.shape, channels=spec.channels)
+
+
+def _region_to_proto(region: Region) -> advisor_pb2.Region:
+    if isinstance(region, IndicesRegion):
+        return advisor_pb2.Region(indices=advisor_pb2.IndexList(values=region.indices))
+    if isinstance(region, BoxRegion):
+        return advisor_pb2.Region(box=advisor_pb2.Box(start=region.box.start, stop=region.box.stop))
+    if isinstance(region, MaskRegion):
+        return advisor_pb2.Region(mask=advisor_pb2.Mask(rows=region.mask))
+    if isinstance(region, PresetRegion):
+        return advisor_pb2.Region(preset=region.preset)
+    raise TypeError(f"not a region: {region!r}")
+
+
+def _geometry_to_proto(geometry: Geometry) -> advisor_pb2.Geometry:
+    if isinstance(geometry, PermutationGeometry):
+        return advisor_pb2.Geometry(
+            permutation=advisor_pb2.PermutationGeometry(permutation=geometry.permutation)
+        )
+    if isinstance(geometry, DilationGeometry):
+        return advisor_pb2.Geometry(
+            dilations=advisor_pb2.DilationGeometry(dilations=geometry.dilations)
+        )
+    return advisor_pb2.Geometry(named=_NAMED_GEOMETRY.value(geometry))
+
+
+# ---------------------------------------------------------------------------------------------
+# Results, both directions
+
+
+def _correlation_analysis_to_proto(
+    analysis: CorrelationAnalysis,
+) -> advisor_pb2.CorrelationAnalysis:
+    return advisor_pb2.CorrelationAnalysis(
+        name=analysis.name,
+        log2_separation_rank=analysis.log2_separation_rank,
+        log2_max_rank=analysis.log2_max_rank,
+        certificate=_CERTIFICATE.value(analysis.certificate),
+        weight=analysis.weight,
+    )
+
+
+def _correlation_analysis_from_proto(
+    message: advisor_pb2.CorrelationAnalysis, field: str
+) -> CorrelationAnalysis:
+    return CorrelationAnalysis(
+        name=message.name,
+        log2_separation_rank=message.log2_separation_rank,
+        log2_max_rank=message.log2_max_rank,
+        certificate=_CERTIFICATE.label(message.certificate, f"{field}.certificate"),  # type: ignore[arg-type]
+        weight=message.weight,
+    )
+
+
+def analysis_to_proto(analysis: Analysis) -> advisor_pb2.Analysis:
+    """Encode an :class:`Analysis` (the ``Analyze`` result)."""
+    return advisor_pb2.Analysis(
+        parameters=analysis.parameters,
+        correlations=[_correlation_analysis_to_proto(c) for c in analysis.correlations],
+    )
+
+
+def analysis_from_proto(message: advisor_pb2.Analysis, field: str = "analysis") -> Analysis:
+    """Decode an :class:`Analysis`; an unknown certificate names its field path."""
+    return Analysis(
+        parameters=message.parameters,
+        correlations=[
+            _correlation_analysis_from_proto(c, f"{field}.correlations[{i}]")
+            for i, c in enumerate(message.correlations)
+        ],
+    )
+
+
+def _recommendation_to_proto(recommendation: Recommendation) -> advisor_pb2.Recommendation:
+    return advisor_pb2.Recommendation(
+        rank=recommendation.rank,
+        score=recommendation.score,
+        parameters=recommendation.parameters,
+        architecture=architecture_to_proto(recommendation.architecture),
+        analysis=[_correlation_analysis_to_proto(c) for c in recommendation.analysis],
+        rationale=recommendation.rationale,
+    )
+
+
+def _recommendation_from_proto(message: advisor_pb2.Recommendation, field: str) -> Recommendation:
+    return Recommendation(
+        rank=message.rank,
+        score=message.score,
+        parameters=message.parameters,
+        architecture=architecture_from_proto(message.architecture, f"{field}.architecture"),
+        analysis=[
+            _correlation_analysis_from_proto(c, f"{field}.analysis[{i}]")
+            for i, c in enumerate(message.analysis)
+        ],
+        rationale=message.rationale,
+    )
+
+
+def search_result_to_proto(result: SearchResult) -> advisor_pb2.SearchResult:
+    """Encode a :class:`SearchResult` (the ``Recommend`` result)."""
+    return advisor_pb2.SearchResult(
+        recommendations=[_recommendation_to_proto(r) for r in result.recommendations],
+        candidates_evaluated=result.candidates_evaluated,
+        search_seconds=result.search_seconds,
+        complete=result.complete,
+    )
+
+
+def search_result_from_proto(
+    message: advisor_pb2.SearchResult, field: str = "result"
+) -> SearchResult:
+    """Decode a :class:`SearchResult`."""
+    return SearchResult(
+        recommendations=[
+            _recommendation_from_proto(r, f"{field}.recommendations[{i}]")
+            for i, r in enumerate(message.recommendations)
+        ],
+        candidates_evaluated=message.candidates_evaluated,
+        search_seconds=message.search_seconds,
+        complete=message.complete,
+    )
+
+
+def search_progress_to_proto(progress: SearchProgress) -> advisor_pb2.SearchProgress:
+    """Encode a :class:`SearchProgress` event."""
+    return advisor_pb2.SearchProgress(
+        candidates_evaluated=progress.candidates_evaluated,
+        elapsed_seconds=progress.elapsed_seconds,
+        best_score=progress.best_score,
+        fraction_done=progress.fraction_done,
+    )
+
+
+def search_progress_from_proto(message: advisor_pb2.SearchProgress) -> SearchProgress:
+    """Decode a :class:`SearchProgress` event (``best_score`` ``None`` when absent)."""
+    return SearchProgress(
+        candidates_evaluated=message.candidates_evaluated,
+        elapsed_seconds=message.elapsed_seconds,
+        best_score=message.best_score if message.HasField("best_score") else None,
+        fraction_done=message.fraction_done,
+    )
+
+
+def preset_to_proto(preset: PresetInfo) -> advisor_pb2.Preset:
+    """Encode a :class:`PresetInfo`."""
+    return advisor_pb2.Preset(
+        name=preset.name, kind=_PRESET_KIND.value(preset.kind), description=preset.description
+    )
+
+
+def preset_from_proto(message: advisor_pb2.Preset, field: str = "preset") -> PresetInfo:
+    """Decode a :class:`PresetInfo`."""
+    return PresetInfo(
+        name=message.name,
+        kind=_PRESET_KIND.label(message.kind, f"{field}.kind"),  # type: ignore[arg-type]
+        description=message.description,
+    )

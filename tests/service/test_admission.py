@@ -1,0 +1,65 @@
+"""Admission control: bounded slots, immediate refusal, shutdown drain."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from advisor.service.admission import Admission, SaturatedError, ShuttingDownError
+
+
+def test_admits_up_to_the_bound_then_refuses_at_once() -> None:
+    admission = Admission(2)
+    with admission.admit(), admission.admit():
+        assert admission.in_flight == 2
+        started = time.monotonic()
+        with pytest.raises(SaturatedError), admission.admit():
+            pass
+        assert time.monotonic() - started < 0.05
+    assert admission.in_flight == 0
+
+
+def test_a_slot_is_released_when_the_call_raises() -> None:
+    admission = Admission(1)
+    with pytest.raises(RuntimeError), admission.admit():
+        raise RuntimeError("boom")
+    with admission.admit():
+        assert admission.in_flight == 1
+
+
+def test_shutdown_refuses_new_calls_and_waits_for_admitted_ones() -> None:
+    admission = Admission(2)
+    release = threading.Event()
+
+    def call() -> None:
+        with admission.admit():
+            release.wait()
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    while admission.in_flight == 0:
+        time.sleep(0.001)
+    admission.begin_shutdown(grace_seconds=5.0)
+    with pytest.raises(ShuttingDownError), admission.admit():
+        pass
+    assert not admission.wait_idle(0.02)
+    release.set()
+    assert admission.wait_idle(2.0)
+    worker.join()
+
+
+def test_wind_down_fires_only_near_the_drain_deadline() -> None:
+    admission = Admission(1)
+    assert not admission.should_wind_down(margin_seconds=1.0)
+    admission.begin_shutdown(grace_seconds=0.5)
+    assert not admission.should_wind_down(margin_seconds=0.1)
+    assert admission.should_wind_down(margin_seconds=0.6)
+    admission.begin_shutdown(grace_seconds=100.0)  # a second call does not extend the deadline
+    assert admission.should_wind_down(margin_seconds=0.6)
+
+
+def test_rejects_a_bound_below_one() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        Admission(0)

@@ -1,0 +1,157 @@
+"""Request limits: counted on the raw message, every offending field named."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.errors import LimitExceededError
+from advisor.service.limits import RequestLimits, check_analyze_request, check_recommend_request
+
+LIMITS = RequestLimits(
+    max_locations=64,
+    max_correlations=2,
+    max_layers=3,
+    max_channels=16,
+    max_channel_choices=2,
+    max_top_k=4,
+    max_time_limit_seconds=1.0,
+)
+
+
+def _task() -> pb.Task:
+    return pb.Task(
+        input=pb.InputSpec(shape=[8, 8]),
+        correlations=[pb.Correlation(name="c", a=pb.Region(preset="left_half"))],
+    )
+
+
+def _fields(error: pytest.ExceptionInfo[LimitExceededError]) -> list[str]:
+    return [violation.field for violation in error.value.violations]
+
+
+def test_a_request_within_every_limit_passes() -> None:
+    check_recommend_request(
+        pb.RecommendRequest(
+            task=_task(),
+            budget=pb.Budget(
+                max_parameters=10**9,
+                max_depth=3,
+                channel_choices=[8, 16],
+                top_k=4,
+                time_limit_seconds=1.0,
+            ),
+        ),
+        LIMITS,
+    )
+
+
+@pytest.mark.parametrize(
+    ("task", "field"),
+    [
+        (pb.Task(input=pb.InputSpec(shape=[9, 8])), "task.input.shape"),
+        (
+            pb.Task(
+                input=pb.InputSpec(shape=[8]),
+                correlations=[pb.Correlation(name=str(i)) for i in range(3)],
+            ),
+            "task.correlations",
+        ),
+        (
+            pb.Task(
+                correlations=[
+                    pb.Correlation(),
+                    pb.Correlation(a=pb.Region(indices=pb.IndexList(values=[0] * 65))),
+                ]
+            ),
+            "task.correlations[1].a.indices",
+        ),
+        (
+            pb.Task(correlations=[pb.Correlation(b=pb.Region(mask=pb.Mask(rows=["#" * 8] * 9)))]),
+            "task.correlations[0].b.mask",
+        ),
+    ],
+)
+def test_task_limits_name_the_field(task: pb.Task, field: str) -> None:
+    with pytest.raises(LimitExceededError) as error:
+        check_recommend_request(pb.RecommendRequest(task=task), LIMITS)
+    assert _fields(error) == [field]
+
+
+@pytest.mark.parametrize(
+    ("budget", "field"),
+    [
+        (pb.Budget(max_depth=4), "budget.max_depth"),
+        (pb.Budget(min_depth=4), "budget.min_depth"),
+        (pb.Budget(max_channels=17), "budget.max_channels"),
+        (pb.Budget(channel_choices=[1, 2, 4]), "budget.channel_choices"),
+        (pb.Budget(channel_choices=[1, 32]), "budget.channel_choices[1]"),
+        (pb.Budget(top_k=5), "budget.top_k"),
+        (pb.Budget(time_limit_seconds=1.5), "budget.time_limit_seconds"),
+        (pb.Budget(time_limit_seconds=float("nan")), "budget.time_limit_seconds"),
+        (pb.Budget(outputs=17), "budget.outputs"),
+    ],
+)
+def test_budget_limits_name_the_field(budget: pb.Budget, field: str) -> None:
+    with pytest.raises(LimitExceededError) as error:
+        check_recommend_request(pb.RecommendRequest(budget=budget), LIMITS)
+    assert _fields(error) == [field]
+
+
+def test_every_violation_is_reported_at_once() -> None:
+    request = pb.RecommendRequest(
+        task=pb.Task(input=pb.InputSpec(shape=[100])), budget=pb.Budget(top_k=100)
+    )
+    with pytest.raises(LimitExceededError) as error:
+        check_recommend_request(request, LIMITS)
+    assert _fields(error) == ["task.input.shape", "budget.top_k"]
+
+
+def test_non_positive_shapes_are_left_to_the_library() -> None:
+    check_recommend_request(
+        pb.RecommendRequest(task=pb.Task(input=pb.InputSpec(shape=[-9, 9]))), LIMITS
+    )
+
+
+def _architecture(**changes: object) -> pb.Architecture:
+    fields: dict[str, object] = {
+        "input": pb.InputSpec(shape=[8]),
+        "representation": 4,
+        "layers": [pb.Layer(channels=4, pool=[2]) for _ in range(3)],
+    }
+    return pb.Architecture(**(fields | changes))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"representation": 17}, "architecture.representation"),
+        ({"layers": [pb.Layer(channels=4)] * 4}, "architecture.layers"),
+        ({"layers": [pb.Layer(channels=16)] * 3}, None),
+        ({"outputs": 17}, "architecture.outputs"),
+        (
+            {"geometry": pb.Geometry(permutation=pb.PermutationGeometry(permutation=range(65)))},
+            "architecture.geometry.permutation",
+        ),
+        (
+            {"geometry": pb.Geometry(dilations=pb.DilationGeometry(dilations=[1, 2, 4, 8]))},
+            "architecture.geometry.dilations",
+        ),
+    ],
+)
+def test_architecture_limits_name_the_field(changes: dict[str, object], field: str | None) -> None:
+    request = pb.AnalyzeRequest(task=_task(), architecture=_architecture(**changes))
+    if field is None:
+        check_analyze_request(request, LIMITS)
+        return
+    with pytest.raises(LimitExceededError) as error:
+        check_analyze_request(request, LIMITS)
+    assert _fields(error) == [field]
+
+
+def test_a_wide_layer_names_its_index() -> None:
+    architecture = _architecture()
+    architecture.layers[2].channels = 17
+    with pytest.raises(LimitExceededError) as error:
+        check_analyze_request(pb.AnalyzeRequest(task=_task(), architecture=architecture), LIMITS)
+    assert _fields(error) == ["architecture.layers[2].channels"]

@@ -1,0 +1,91 @@
+"""Error mapping: every exception becomes a deliberate status, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError
+from advisor.service.admission import SaturatedError, ShuttingDownError
+from advisor.service.status import (
+    REQUEST_ID_METADATA_KEY,
+    bad_request_status,
+    stream_errors,
+    unary_errors,
+)
+from tests.service.fakes import AbortError, FakeContext
+
+
+def test_bad_request_status_lists_every_violation() -> None:
+    error = InvalidRequestError(
+        [FieldViolation("task.input.shape", "must be positive"), FieldViolation("budget", "x")]
+    )
+    status = bad_request_status(error)
+    assert status.code is grpc.StatusCode.INVALID_ARGUMENT
+    [(key, value)] = status.trailing_metadata
+    assert key == "grpc-status-details-bin"
+    rich = status_pb2.Status.FromString(value)
+    assert rich.code == code_pb2.INVALID_ARGUMENT
+    [detail] = rich.details
+    bad_request = error_details_pb2.BadRequest()
+    assert detail.Unpack(bad_request)
+    assert [(v.field, v.description) for v in bad_request.field_violations] == [
+        ("task.input.shape", "must be positive"),
+        ("budget", "x"),
+    ]
+
+
+class _Servicer:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    @unary_errors
+    def unary(self, request: int, context: grpc.ServicerContext) -> int:
+        raise self.error
+
+    @stream_errors
+    def stream(self, request: int, context: grpc.ServicerContext) -> Iterator[int]:
+        yield request
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (InvalidRequestError.single("task", "bad"), grpc.StatusCode.INVALID_ARGUMENT),
+        (LimitExceededError.single("task.input.shape", "big"), grpc.StatusCode.INVALID_ARGUMENT),
+        (SaturatedError("busy"), grpc.StatusCode.RESOURCE_EXHAUSTED),
+        (ShuttingDownError("bye"), grpc.StatusCode.UNAVAILABLE),
+        (ZeroDivisionError("secret detail"), grpc.StatusCode.INTERNAL),
+    ],
+)
+def test_each_error_maps_to_its_status(error: Exception, code: grpc.StatusCode) -> None:
+    servicer = _Servicer(error)
+    with pytest.raises(AbortError) as unary:
+        servicer.unary(1, FakeContext())
+    assert unary.value.code is code
+    context = FakeContext()
+    stream = servicer.stream(7, context)
+    assert next(stream) == 7
+    with pytest.raises(AbortError) as streamed:
+        next(stream)
+    assert streamed.value.code is code
+
+
+def test_unexpected_errors_are_logged_with_a_request_id_and_hidden_from_the_client(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    context = FakeContext()
+    with caplog.at_level(logging.ERROR), pytest.raises(AbortError) as aborted:
+        _Servicer(ZeroDivisionError("secret detail")).unary(1, context)
+    assert "secret detail" not in aborted.value.details
+    assert "Traceback" not in aborted.value.details
+    request_id = dict(context.trailing_metadata)[REQUEST_ID_METADATA_KEY]
+    assert request_id in aborted.value.details
+    [record] = caplog.records
+    assert request_id in record.getMessage()
+    assert record.exc_info is not None and isinstance(record.exc_info[1], ZeroDivisionError)
