@@ -1,0 +1,382 @@
+"""Exact generic separation rank by arithmetic modulo a prime (THEORY.md §5): the oracle.
+
+The network's output is a polynomial in its weights, so the rank of the matricization is, for
+almost every weight draw, a fixed number: the generic rank. Drawing every weight uniformly from
+GF(p) and computing the rank modulo p gives it except with probability at most ``deg / p``
+(Schwartz-Zippel), and the error is one-sided: a draw can only come out too low. Several
+independent draws are therefore combined by taking the maximum.
+
+The network is contracted bottom-up. A node whose receptive field avoids both regions is a vector
+over its channels (free locations are contracted with fixed random vectors first, THEORY.md §2);
+those are computed for all nodes of a level at once. A node that sees region locations is a
+tensor ``[channel, location axes...]`` with one axis of size ``M`` per distinct A or B location in
+its field. A window multiplies its children channel-wise; children that share locations
+(overlapping windows) are multiplied on the diagonal of the shared axes, so an overlapping network
+yields its grid tensor, whose rank is a lower bound on its separation rank (THEORY.md §5); on a
+tree it is the coefficient tensor itself. The root is contracted with a random output vector one
+channel at a time, and FLINT's ``nmod_mat.rank`` computes the rank of the ``M^|A| x M^|B|``
+matrix.
+
+Weights are shared across the locations of a level by default, as in real ConvNets; ``shared=False``
+gives every node its own weights (the unshared network of CSS16).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import flint
+import numpy as np
+import numpy.typing as npt
+
+from advisor.errors import LimitExceededError
+from advisor.seprank.structure import PoolingStructure
+
+__all__ = [
+    "EXACT_MAX_LOG2_INTERMEDIATE",
+    "EXACT_MAX_LOG2_SIZE",
+    "EXACT_TRIALS",
+    "PRIME",
+    "check_exact_limits",
+    "exact_rank",
+    "log2_exact_rank",
+]
+
+EXACT_MAX_LOG2_SIZE: Final = 24
+"""Largest ``(|A| + |B|) * log2 M`` accepted: the matricization has ``2**24`` entries at most."""
+
+EXACT_MAX_LOG2_INTERMEDIATE: Final = 24
+"""Largest log2 entry count of any intermediate tensor ``[channel, location axes...]``
+(``2**24`` int64 entries = 128 MiB)."""
+
+EXACT_TRIALS: Final = 2
+"""Independent weight draws per rank; the maximum is kept (the error is one-sided)."""
+
+PRIME: Final = 536_870_909
+"""The largest prime below ``2**29``: a product of two residues is below ``2**58``, so 32 of them
+sum without overflowing int64 (see :func:`_contract_channels`)."""
+
+_SUM_CHUNK: Final = 32
+_Residues = npt.NDArray[np.int64]
+
+
+def check_exact_limits(
+    structure: PoolingStructure,
+    a: npt.ArrayLike,
+    b: npt.ArrayLike,
+    widths: Sequence[int],
+    representation: int,
+) -> None:
+    """Raise :class:`~advisor.errors.LimitExceededError` (field ``exact``) if a rank is too big.
+
+    Checks the matrix size ``(|A| + |B|) * log2 M`` against :data:`EXACT_MAX_LOG2_SIZE` and the
+    largest intermediate tensor against :data:`EXACT_MAX_LOG2_INTERMEDIATE` without building
+    anything large, so a caller can reject a request before doing any work.
+    """
+    _checked_fields(structure, a, b, widths, representation)
+
+
+def exact_rank(
+    structure: PoolingStructure,
+    a: npt.ArrayLike,
+    b: npt.ArrayLike,
+    widths: Sequence[int],
+    representation: int,
+    seed: int = 0,
+    *,
+    shared: bool = True,
+    trials: int = EXACT_TRIALS,
+) -> int:
+    """Return the generic rank of the (A, B) matricization, free locations contracted.
+
+    Parameters
+    ----------
+    structure
+        Pooling windows; with overlapping windows the result is the grid tensor's rank, a lower
+        bound on the separation rank.
+    a, b
+        Disjoint location ids of the two regions; every other location is free.
+    widths
+        Channel count ``r_l`` of each pooling level.
+    representation
+        Representation channels ``M``.
+    seed
+        Seeds the weight draws; the same arguments always give the same answer.
+    shared
+        Share conv weights across the locations of a level (real ConvNets) or not.
+    trials
+        Independent weight draws; the largest rank is returned.
+
+    Raises
+    ------
+    advisor.errors.LimitExceededError
+        Field ``exact``, when :func:`check_exact_limits` rejects the instance.
+
+    Examples
+    --------
+    Odd vs even locations of 4 locations, contiguous size-2 pooling, ``r_0 = 3 > M = 2``:
+    ``min(r_0, M)^2``.
+
+    >>> structure = PoolingStructure(4, (np.array([[0, 1], [2, 3]]), np.array([[0, 1]])))
+    >>> exact_rank(structure, [0, 2], [1, 3], widths=[3, 2], representation=2)
+    4
+    """
+    if len(widths) != structure.depth:
+        raise ValueError(f"widths must have one entry per pooling level ({structure.depth})")
+    fields = _checked_fields(structure, a, b, widths, representation)
+    a_ids, b_ids = (np.unique(np.asarray(x, dtype=np.intp)) for x in (a, b))
+    if fields is None or a_ids.size == 0 or b_ids.size == 0:
+        return 1
+    return max(
+        _Contraction(structure, widths, representation, fields, shared, rng).rank(a_ids, b_ids)
+        for rng in map(np.random.default_rng, np.random.SeedSequence(seed).spawn(trials))
+    )
+
+
+def log2_exact_rank(
+    structure: PoolingStructure,
+    a: npt.ArrayLike,
+    b: npt.ArrayLike,
+    widths: Sequence[int],
+    representation: int,
+    seed: int = 0,
+    *,
+    shared: bool = True,
+    trials: int = EXACT_TRIALS,
+) -> float:
+    """Return ``log2`` of :func:`exact_rank` (same parameters)."""
+    rank = exact_rank(structure, a, b, widths, representation, seed, shared=shared, trials=trials)
+    return math.log2(rank)
+
+
+def _checked_fields(
+    structure: PoolingStructure,
+    a: npt.ArrayLike,
+    b: npt.ArrayLike,
+    widths: Sequence[int],
+    representation: int,
+) -> _RegionFields | None:
+    """Apply :func:`check_exact_limits` and return the region fields.
+
+    ``None`` when ``M = 1``: every matricization is then 1 x 1 and there is nothing to build.
+    """
+    if representation == 1:
+        return None
+    locations = np.union1d(np.asarray(a, dtype=np.intp), np.asarray(b, dtype=np.intp))
+    log2_m = math.log2(representation)
+    log2_size = locations.size * log2_m
+    if log2_size > EXACT_MAX_LOG2_SIZE:
+        raise LimitExceededError.single(
+            "exact",
+            f"the exact engine would build a 2^{log2_size:.4g}-entry matrix "
+            f"((|A| + |B|) * log2 M = {log2_size:.4g}); the limit is {EXACT_MAX_LOG2_SIZE}",
+        )
+    fields = _RegionFields(structure, locations)
+    log2_largest = max(
+        math.log2(channels) + int(sizes.max()) * log2_m
+        for channels, sizes in zip(_held_channels(widths), fields.sizes(), strict=True)
+    )
+    if log2_largest > EXACT_MAX_LOG2_INTERMEDIATE:
+        raise LimitExceededError.single(
+            "exact",
+            f"the exact engine would hold a 2^{log2_largest:.4g}-entry intermediate tensor; "
+            f"the limit is 2^{EXACT_MAX_LOG2_INTERMEDIATE}",
+        )
+    return fields
+
+
+def _held_channels(widths: Sequence[int]) -> list[int]:
+    """Return the channels of the largest tensor held at each level.
+
+    A region leaf after the first conv has ``r_0``; at a window, its product (``r_l``) and the
+    node after its conv (``r_{l+1}``); the root is contracted with the output vector one channel
+    at a time.
+    """
+    depth = len(widths)
+    return [widths[0], *(max(widths[level : level + 2]) for level in range(depth - 1)), 1]
+
+
+class _RegionFields:
+    """Which region locations (A or B) each node of each level sees in its receptive field."""
+
+    def __init__(self, structure: PoolingStructure, locations: npt.NDArray[np.intp]) -> None:
+        self.locations = locations
+        # A (nodes x region locations) incidence per level: small at sizes the limits admit, and
+        # exact for overlapping windows, where children's fields intersect.
+        seen = np.zeros((structure.num_locations, self.locations.size), dtype=bool)
+        seen[self.locations, np.arange(self.locations.size)] = True
+        self._seen: list[npt.NDArray[np.bool_]] = [seen]
+        for windows in structure.windows:
+            self._seen.append(np.any(self._seen[-1][windows], axis=1))
+
+    @property
+    def num_regions(self) -> int:
+        """``|A| + |B|``: the number of region locations."""
+        return int(self.locations.size)
+
+    def sizes(self) -> list[npt.NDArray[np.intp]]:
+        """Per level, the number of region locations each node sees."""
+        return [seen.sum(axis=1) for seen in self._seen]
+
+    def involved(self, level: int) -> npt.NDArray[np.intp]:
+        """Nodes of ``level`` that see at least one region location."""
+        return np.flatnonzero(self._seen[level].any(axis=1))
+
+
+@dataclass(frozen=True)
+class _Tensor:
+    """A node that sees region locations: ``values[channel, i_1, ..., i_k]`` for its locations."""
+
+    values: _Residues
+    locations: tuple[int, ...]
+
+    def times(self, other: _Tensor) -> _Tensor:
+        """Channel-wise product; shared locations (overlapping fields) are taken on the diagonal."""
+        union = self.locations + tuple(x for x in other.locations if x not in self.locations)
+        axis = {location: 1 + i for i, location in enumerate(union)}
+        values = np.einsum(
+            self.values,
+            [0, *(axis[x] for x in self.locations)],
+            other.values,
+            [0, *(axis[x] for x in other.locations)],
+            list(range(1 + len(union))),
+        )
+        return _Tensor(values % PRIME, union)
+
+    def convolved(self, weights: _Residues) -> _Tensor:
+        """Apply a 1x1 conv (``weights[out, in]``) to the channel axis."""
+        return _Tensor(_contract_channels(weights, self.values), self.locations)
+
+
+def _contract_channels(weights: _Residues, values: _Residues) -> _Residues:
+    """``weights @ values`` over the first axis of ``values``, modulo :data:`PRIME`.
+
+    Sums at most ``_SUM_CHUNK`` products (each below ``2**58``) before reducing, so int64 never
+    overflows: ``32 * (PRIME - 1)**2 + PRIME < 2**63``.
+    """
+    total = np.zeros((weights.shape[0], *values.shape[1:]), dtype=np.int64)
+    for start in range(0, weights.shape[1], _SUM_CHUNK):
+        chunk = slice(start, start + _SUM_CHUNK)
+        total += np.tensordot(weights[:, chunk], values[chunk], axes=1)
+        total %= PRIME
+    return total
+
+
+class _Contraction:
+    """One random draw of the network's weights in GF(p), contracted bottom-up."""
+
+    def __init__(
+        self,
+        structure: PoolingStructure,
+        widths: Sequence[int],
+        representation: int,
+        fields: _RegionFields,
+        shared: bool,
+        rng: np.random.Generator,
+    ) -> None:
+        self._structure = structure
+        self._channels = [representation, *widths]
+        self._fields = fields
+        self._shared = shared
+        self._rng = rng
+        # Shared mode: one matrix per conv, drawn up front; the output layer is one random row.
+        self._level_weights = (
+            [self._draw(self._channels[i + 1], self._channels[i]) for i in range(len(widths))]
+            if shared
+            else []
+        )
+
+    def _draw(self, *shape: int) -> _Residues:
+        return self._rng.integers(0, PRIME, size=shape, dtype=np.int64)
+
+    def _conv_weights(self, level: int) -> _Residues:
+        """Return the conv matrix of one node of ``level`` (channels out x channels in)."""
+        if self._shared:
+            return self._level_weights[level]
+        return self._draw(self._channels[level + 1], self._channels[level])
+
+    def _free_vectors(self, level: int, pooled: _Residues | None) -> _Residues:
+        """Every node's channel vector after its conv, as if its field held no region location.
+
+        ``pooled`` is the window product of the level below (``None`` at the leaves, which take a
+        fixed random input vector). Without sharing, a node's own random matrix times any nonzero
+        vector is uniformly distributed, so the result is drawn directly.
+        """
+        count = self._structure.num_locations if pooled is None else len(pooled)
+        if not self._shared:
+            return self._draw(count, self._channels[level + 1])
+        inputs = self._draw(count, self._channels[0]) if pooled is None else pooled
+        return _contract_channels(self._level_weights[level], inputs.T).T
+
+    def rank(self, a: npt.NDArray[np.intp], b: npt.NDArray[np.intp]) -> int:
+        """Contract the network, then return the rank of its (A, B) matricization modulo p."""
+        free = self._free_vectors(0, None)
+        tensors = {
+            int(leaf): _Tensor(self._conv_weights(0), (int(leaf),))
+            for leaf in self._fields.involved(0)
+        }
+        top = self._structure.depth - 1
+        for level, windows in enumerate(self._structure.windows[:top]):
+            tensors = {
+                int(parent): self._window_product(windows[parent], free, tensors).convolved(
+                    self._conv_weights(level + 1)
+                )
+                for parent in self._fields.involved(level + 1)
+            }
+            pooled = free[windows[:, 0]]
+            for j in range(1, windows.shape[1]):
+                pooled = pooled * free[windows[:, j]] % PRIME
+            free = self._free_vectors(level + 1, pooled)
+        return _matrix_rank(self._root(self._structure.windows[top][0], free, tensors), a, b)
+
+    def _root(
+        self, children: npt.NDArray[np.intp], free: _Residues, tensors: dict[int, _Tensor]
+    ) -> _Tensor:
+        """Contract the root window with a random output row.
+
+        One channel at a time, so the largest tensor held is the matricization itself.
+        """
+        output = self._draw(self._channels[-1])
+        total: _Tensor | None = None
+        for channel, weight in enumerate(output):
+            term = self._window_product(children, free, tensors, slice(channel, channel + 1))
+            values = term.values[0] * weight % PRIME
+            if total is not None:
+                values = (values + total.values) % PRIME
+            total = _Tensor(values, term.locations)
+        assert total is not None
+        return total
+
+    @staticmethod
+    def _window_product(
+        children: npt.NDArray[np.intp],
+        free: _Residues,
+        tensors: dict[int, _Tensor],
+        channels: slice = slice(None),
+    ) -> _Tensor:
+        """Channel-wise product of a window's children (restricted to ``channels``)."""
+        product = _Tensor(np.ones(free.shape[1], dtype=np.int64)[channels], ())
+        for child in map(int, children):
+            tensor = tensors.get(child)
+            if tensor is None:
+                product = product.times(_Tensor(free[child, channels], ()))
+            else:
+                product = product.times(_Tensor(tensor.values[channels], tensor.locations))
+        return product
+
+
+def _matrix_rank(tensor: _Tensor, a: npt.NDArray[np.intp], b: npt.NDArray[np.intp]) -> int:
+    """Rank modulo :data:`PRIME` of ``tensor`` matricized with A's locations as rows."""
+    position = {location: axis for axis, location in enumerate(tensor.locations)}
+    order = [position[int(x)] for x in (*a, *b)]
+    values = np.transpose(tensor.values, order)
+    rows = math.prod(values.shape[: len(a)])
+    matrix = values.reshape(rows, -1)
+    if matrix.shape[0] > matrix.shape[1]:
+        matrix = matrix.T  # FLINT eliminates rows; the smaller side is cheaper to hold as rows
+    return int(
+        flint.nmod_mat(matrix.shape[0], matrix.shape[1], matrix.ravel().tolist(), PRIME).rank()
+    )

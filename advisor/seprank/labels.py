@@ -1,0 +1,80 @@
+"""Side labels of the input locations, one row per correlation: the engines' view of a task.
+
+Every engine reads a correlation as a labelling of the locations: side A, side B, or free
+(outside both regions, contracted with a generic vector; THEORY.md §2). Encoding it once as a
+small integer matrix lets the tree recurrence treat many correlations as one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["FREE", "SIDE_A", "SIDE_B", "RegionPair", "correlation_labels"]
+
+FREE: Final = 0
+"""Label of a location outside both regions."""
+SIDE_A: Final = 1
+"""Label of a location of region A."""
+SIDE_B: Final = 2
+"""Label of a location of region B."""
+
+
+class RegionPair(Protocol):
+    """Two disjoint arrays of location ids, e.g. ``advisor.task.ResolvedCorrelation``."""
+
+    @property
+    def a(self) -> npt.NDArray[np.intp]:
+        """Locations of region A."""
+        ...
+
+    @property
+    def b(self) -> npt.NDArray[np.intp]:
+        """Locations of region B."""
+        ...
+
+
+def correlation_labels(
+    correlations: Sequence[RegionPair], num_locations: int
+) -> npt.NDArray[np.int8]:
+    """Label every location of every correlation as :data:`FREE`, :data:`SIDE_A` or :data:`SIDE_B`.
+
+    Parameters
+    ----------
+    correlations
+        Region pairs whose location ids lie in ``range(num_locations)``; A and B must be disjoint
+        (``advisor.task.Task`` guarantees both for user input).
+    num_locations
+        Number of input locations.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int8`` array of shape ``(len(correlations), num_locations)``.
+
+    Raises
+    ------
+    ValueError
+        If a location id is out of range or belongs to both regions (a caller bug, not user input).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> pair = SimpleNamespace(a=np.array([0, 1]), b=np.array([3]))
+    >>> correlation_labels([pair], 4)
+    array([[1, 1, 0, 2]], dtype=int8)
+    """
+    labels = np.full((len(correlations), num_locations), FREE, dtype=np.int8)
+    for row, pair in zip(labels, correlations, strict=True):
+        a, b = np.asarray(pair.a, dtype=np.intp), np.asarray(pair.b, dtype=np.intp)
+        for side in (a, b):
+            if side.size and (side.min() < 0 or side.max() >= num_locations):
+                raise ValueError(f"location ids must lie in [0, {num_locations})")
+        row[a] = SIDE_A
+        if np.any(row[b] == SIDE_A):
+            raise ValueError("regions A and B must be disjoint")
+        row[b] = SIDE_B
+    return labels

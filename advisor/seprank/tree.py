@@ -1,0 +1,297 @@
+"""The tensor-network min-cut of a pooling structure by the tree recurrence (THEORY.md §3).
+
+Work in log2. A node in state ``s`` (A or B) means the conv node above it sits on side ``s`` of
+the cut; a leaf is a location. For a leaf, ``f(i, A)`` is ``log2 M`` when ``i`` is in B (its input
+leg is cut) and 0 otherwise; ``f(i, B)`` symmetrically. A node ``v`` pooled from children ``c``
+through a δ of dimension ``r``:
+
+    f(v, s) = min( sum_c f(c, s),  log2 r + sum_c min(f(c, A), f(c, B)) )
+
+where the second term cuts the δ hyperedge once. The min-cut is ``min(f(root, A), f(root, B))``.
+
+Everything is vectorised: one pass per pooling level, batched over correlations (rows of the
+label matrix) and over width vectors. On a tree the leaves are first put in depth-first window
+order (:meth:`PoolingStructure.leaf_order`), so every window is a contiguous run and a level is a
+sum of ``k`` strided views. With overlapping windows a node feeds several windows; the same
+recurrence, run with gathers, then computes the min-cut of the *unrolled* tree in which every reuse
+of a node is a copy of its subtree — the tensor network of the network with duplicated inputs,
+which is what overlapping windows compute (an upper bound, THEORY.md §4).
+
+The min-cut of a tree is also ``min`` over cut patterns of ``c . x`` with
+``x = (log2 M, log2 r_0, ..., log2 r_{L-1})`` and ``c`` the number of edges of each kind the
+pattern cuts: piecewise linear in the log-widths. :func:`log2_min_cut_with_counts` returns the
+minimising ``c`` so width allocation can optimise over ``x`` directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from advisor.seprank.labels import SIDE_A, SIDE_B
+from advisor.seprank.structure import PoolingStructure
+
+__all__ = ["MinCut", "log2_min_cut", "log2_min_cut_with_counts"]
+
+_AnyArray = npt.NDArray[Any]
+
+_MAX_STRIDED_ARITY: Final = 16
+"""Windows up to this size are summed as ``k`` strided views (about 10x faster than a reduction
+over a short trailing axis); larger ones (e.g. the global window of a shallow net) are reduced."""
+
+_INT32_LIMIT: Final = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class MinCut:
+    """A batch of min-cuts and, for each, the edges its minimising cut pattern cuts.
+
+    Attributes
+    ----------
+    log2_value
+        Min-cuts in log2, shape ``(C,)`` or ``(W, C)``.
+    cut_counts
+        ``int64`` array of shape ``(C, L + 1)`` or ``(W, C, L + 1)``: how many input legs (column
+        0, weight ``log2 M``) and how many δ hyperedges of each level (column ``1 + l``, weight
+        ``log2 r_l``) the minimising cut pattern cuts, so ``log2_value == cut_counts @ x`` with
+        ``x = (log2 M, log2 r_0, ..., log2 r_{L-1})``. On ties the pattern that does not cut the
+        δ and, below a cut δ, the child state A are preferred; any minimiser gives the same value.
+    """
+
+    log2_value: npt.NDArray[np.float64]
+    cut_counts: npt.NDArray[np.int64]
+
+
+def log2_min_cut(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    log2_widths: npt.ArrayLike,
+    log2_representation: npt.ArrayLike,
+) -> npt.NDArray[np.float64]:
+    """Compute the log2 min-cut of every correlation for every width vector.
+
+    Parameters
+    ----------
+    structure
+        The pooling windows; a tree or an overlapping structure (then the unrolled tree's cut).
+    labels
+        ``(C, N)`` side labels from :func:`advisor.seprank.labels.correlation_labels`.
+    log2_widths
+        ``log2 r_l`` per pooling level: shape ``(L,)``, or ``(W, L)`` for ``W`` width vectors.
+    log2_representation
+        ``log2 M``: a scalar, or shape ``(W,)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(C,)``, or ``(W, C)`` when either width argument is batched.
+
+    Examples
+    --------
+    Odd vs even locations of a 4-location sequence under contiguous size-2 pooling cross both
+    level-0 windows: ``2 * log2 min(r_0, M)``.
+
+    >>> structure = PoolingStructure(4, (np.array([[0, 1], [2, 3]]), np.array([[0, 1]])))
+    >>> labels = np.array([[1, 2, 1, 2]], dtype=np.int8)
+    >>> log2_min_cut(structure, labels, [2.0, 3.0], 1.0)
+    array([2.])
+    """
+    return _recurrence(structure, labels, log2_widths, log2_representation, False).log2_value
+
+
+def log2_min_cut_with_counts(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    log2_widths: npt.ArrayLike,
+    log2_representation: npt.ArrayLike,
+) -> MinCut:
+    """Compute :func:`log2_min_cut` together with the cut-count vector of each minimising cut.
+
+    Same parameters and value shapes as :func:`log2_min_cut`; see :class:`MinCut` for the counts.
+
+    Examples
+    --------
+    >>> structure = PoolingStructure(4, (np.array([[0, 1], [2, 3]]), np.array([[0, 1]])))
+    >>> labels = np.array([[1, 1, 2, 2]], dtype=np.int8)
+    >>> cut = log2_min_cut_with_counts(structure, labels, [2.0, 3.0], 1.0)
+    >>> cut.log2_value, cut.cut_counts
+    (array([2.]), array([[2, 0, 0]]))
+    """
+    return _recurrence(structure, labels, log2_widths, log2_representation, True)
+
+
+class _Levels:
+    """Window sums over the node axis (the last axis) of per-node arrays, level by level."""
+
+    def __init__(self, structure: PoolingStructure) -> None:
+        self._windows = structure.windows
+        self._order = structure.leaf_order() if structure.is_tree else None
+
+    def leaves(self, labels: _AnyArray) -> _AnyArray:
+        """Put the leaf axis in the order :meth:`window_sum` expects."""
+        return labels if self._order is None else labels[..., self._order]
+
+    def window_sum(
+        self, values: _AnyArray, level: int, dtype: npt.DTypeLike | None = None
+    ) -> _AnyArray:
+        """Sum ``values`` over each window of ``level``; the result indexes level ``level + 1``.
+
+        The sums are accumulated in ``dtype`` (default: that of ``values``).
+        """
+        dtype = values.dtype if dtype is None else np.dtype(dtype)
+        windows = self._windows[level]
+        arity = windows.shape[1]
+        if arity > _MAX_STRIDED_ARITY:
+            grouped = (
+                values[..., windows]
+                if self._order is None
+                else values.reshape(*values.shape[:-1], -1, arity)
+            )
+            return np.asarray(grouped.sum(-1, dtype=dtype))
+        members: list[slice | npt.NDArray[np.intp]] = (
+            [windows[:, j] for j in range(arity)]
+            if self._order is None
+            else [slice(j, None, arity) for j in range(arity)]
+        )
+        total = values[..., members[0]].astype(dtype)
+        for member in members[1:]:
+            total += values[..., member]
+        return total
+
+
+def _cost_dtype(structure: PoolingStructure, x: npt.NDArray[np.float64]) -> type[np.generic]:
+    """``int32`` when every weight is an integer and no cut can overflow it, else ``float64``.
+
+    Integer costs are exact (powers of 2 have integer logs) and half the memory traffic.
+    """
+    if not np.array_equal(x, np.round(x)):
+        return np.float64
+    unrolled_edges = np.prod([w.shape[1] for w in structure.windows], dtype=np.float64)
+    bound = unrolled_edges * (structure.depth + 1) * float(np.max(np.abs(x), initial=0.0))
+    return np.int32 if bound < _INT32_LIMIT else np.float64
+
+
+def _recurrence(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    log2_widths: npt.ArrayLike,
+    log2_representation: npt.ArrayLike,
+    with_counts: bool,
+) -> MinCut:
+    widths = np.asarray(log2_widths, dtype=np.float64)
+    representation = np.asarray(log2_representation, dtype=np.float64)
+    if widths.ndim not in (1, 2) or widths.shape[-1] != structure.depth:
+        raise ValueError(f"log2_widths must have shape (L,) or (W, L) with L = {structure.depth}")
+    if representation.ndim > 1:
+        raise ValueError("log2_representation must be a scalar or have shape (W,)")
+    if labels.ndim != 2 or labels.shape[1] != structure.num_locations:
+        raise ValueError(f"labels must have shape (C, {structure.num_locations})")
+    batched = widths.ndim == 2 or representation.ndim == 1
+    per_row = representation.reshape(-1, 1), np.atleast_2d(widths)
+    rows = np.broadcast_shapes(*(x.shape[:1] for x in per_row))[0]
+    # (W, L + 1): the weight of each kind of edge, input legs first.
+    weights = np.hstack([np.broadcast_to(x, (rows, x.shape[1])) for x in per_row])
+    dtype = _cost_dtype(structure, weights)
+    # (W, 1, 1) per kind of edge, broadcasting against (W, C, nodes).
+    edge = weights.astype(dtype).T[:, :, None, None]
+
+    levels = _Levels(structure)
+    leaves = levels.leaves(labels)
+    in_b, in_a = (
+        levels.window_sum((leaves == side).view(np.uint8), 0, dtype) for side in (SIDE_B, SIDE_A)
+    )
+    # Level 0: a leaf on the wrong side costs its input leg, one on its own side (or free) costs 0.
+    step = _Step(
+        edge[1],
+        edge[0] * in_b,
+        edge[0] * in_a,
+        np.zeros((), dtype),
+        _WindowCounts.leaves(in_b, in_a) if with_counts else None,
+    )
+    for level in range(1, structure.depth):
+        cost_a, cost_b = step.cost_a, step.cost_b
+        prefer_a = cost_a <= cost_b
+        step = _Step(
+            edge[1 + level],
+            levels.window_sum(cost_a, level),
+            levels.window_sum(cost_b, level),
+            levels.window_sum(np.minimum(cost_a, cost_b), level),
+            step.counts.pooled(levels, level, prefer_a) if step.counts is not None else None,
+        )
+    root_a, root_b = step.cost_a[..., 0], step.cost_b[..., 0]
+    value = np.minimum(root_a, root_b).astype(np.float64)
+    counts = (
+        np.moveaxis(step.counts.select(step.cost_a <= step.cost_b)[..., 0], 0, -1)
+        if step.counts is not None
+        else np.zeros((*value.shape, structure.depth + 1), dtype=np.int64)
+    )
+    if not batched:
+        value, counts = value[0], counts[0]
+    return MinCut(value, counts)
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Cut-count vectors, shape ``(kinds, W, C, nodes)``, of the two states' best patterns."""
+
+    a: npt.NDArray[np.int64]
+    b: npt.NDArray[np.int64]
+
+    def select(self, prefer_a: _AnyArray) -> npt.NDArray[np.int64]:
+        """Return the counts of each node's cheaper state."""
+        return np.where(prefer_a, self.a, self.b)
+
+    def pooled(self, levels: _Levels, level: int, prefer_a: _AnyArray) -> _WindowCounts:
+        """Sum the counts over the windows of ``level`` for each of the recurrence's three sums."""
+        return _WindowCounts(
+            levels.window_sum(self.a, level),
+            levels.window_sum(self.b, level),
+            levels.window_sum(self.select(prefer_a), level),
+        )
+
+
+@dataclass(frozen=True)
+class _WindowCounts:
+    """Counts of the three window sums of one level (all children in A, in B, or each cheapest)."""
+
+    sum_a: npt.NDArray[np.int64]
+    sum_b: npt.NDArray[np.int64]
+    sum_min: npt.NDArray[np.int64]
+
+    @classmethod
+    def leaves(cls, in_b: _AnyArray, in_a: _AnyArray) -> _WindowCounts:
+        """Level 0: input legs cut in each state; a leaf's cheaper side cuts nothing."""
+        sum_a, sum_b = (np.asarray(n, dtype=np.int64)[None, None] for n in (in_b, in_a))
+        return cls(sum_a, sum_b, np.zeros((1, 1, 1, 1), dtype=np.int64))
+
+    def choose(self, cut_a: _AnyArray, cut_b: _AnyArray) -> _Counts:
+        """Return the counts once each node kept its δ or cut it (one more edge of its level)."""
+        shape = np.broadcast_shapes(self.sum_a.shape, self.sum_b.shape, self.sum_min.shape)
+        shape = (shape[0], *cut_a.shape)
+        zero = np.zeros((1, *shape[1:]), dtype=np.int64)
+        keep_a = np.concatenate([np.broadcast_to(self.sum_a, shape), zero])
+        keep_b = np.concatenate([np.broadcast_to(self.sum_b, shape), zero])
+        cut = np.concatenate([np.broadcast_to(self.sum_min, shape), zero + 1])
+        return _Counts(np.where(cut_a, cut, keep_a), np.where(cut_b, cut, keep_b))
+
+
+class _Step:
+    """The recurrence at one level: each node keeps its δ (children share its state) or cuts it."""
+
+    def __init__(
+        self,
+        log2_width: _AnyArray,
+        sum_a: _AnyArray,
+        sum_b: _AnyArray,
+        sum_min: _AnyArray,
+        counts: _WindowCounts | None,
+    ) -> None:
+        cut = log2_width + sum_min
+        self.cost_a: _AnyArray = np.minimum(sum_a, cut)
+        self.cost_b: _AnyArray = np.minimum(sum_b, cut)
+        self.counts: _Counts | None = (
+            counts.choose(cut < sum_a, cut < sum_b) if counts is not None else None
+        )
