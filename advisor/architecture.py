@@ -271,8 +271,8 @@ def _pool_grid(
         if any(s < k == n for n, k, s in axes):
             raise reject(
                 "stride",
-                f"stride {list(step)} is below the pool on an axis with a single window "
-                "(set it to the pool there)",
+                f"stride {list(step)} is below the pool on an axis that has a single "
+                "window, where it must equal the pool",
             )
     return tuple((n - k) // s + 1 for n, k, s in axes)
 
