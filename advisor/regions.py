@@ -1,0 +1,450 @@
+"""Regions: sets of input locations, the four ways a task file writes them, and named regions.
+
+A region is written in one of four forms (DESIGN.md "Task file"):
+
+- ``{indices: [...]}``: location ids, row-major (``h * W + w`` on an ``[H, W]`` grid), each once;
+- ``{box: {start: [...], stop: [...]}}``: the half-open box ``start <= x < stop`` per axis;
+- ``{mask: ["#..#", ...]}``: one string per row (a 1-D input has one row), ``#`` = in the
+  region, ``.`` = not; the mask has exactly the input's shape;
+- ``{preset: NAME}``: a named region of :data:`REGION_PRESETS`, defined for any shape it fits.
+
+:func:`resolve_region` turns a form into the sorted ids it selects, or raises
+:class:`~advisor.errors.InvalidRequestError` whose field paths are relative to the region (the
+caller places them under ``correlations[i].a``). A region never silently loses locations: an id
+out of range, a box past the edge or a mask of the wrong size is an error, and so is a region
+that selects nothing.
+
+Axes are named as in an image: the last axis holds the *columns* (a 1-D input is one row of
+columns), axis 0 of a 2-D input the *rows*. Halves of an axis of odd length ``n`` leave its centre
+line out: the low half is ``[0, n // 2)``, the high half ``[n - n // 2, n)``, so the two halves
+are mirror images of each other and the centre line is in neither.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+from advisor.errors import InvalidRequestError
+
+__all__ = [
+    "REGION_PRESETS",
+    "Box",
+    "BoxRegion",
+    "IndicesRegion",
+    "Locations",
+    "MaskRegion",
+    "PresetInfo",
+    "PresetRegion",
+    "Region",
+    "ResolvedCorrelation",
+    "along_axis",
+    "high_half",
+    "low_half",
+    "preset_description",
+    "preset_mask",
+    "region_preset_infos",
+    "resolve_region",
+]
+
+Locations: TypeAlias = npt.NDArray[np.intp]
+"""Sorted, unique, read-only location ids."""
+
+_Mask: TypeAlias = npt.NDArray[np.bool_]
+
+# Strict: a document's `true`, `2.5` or `"2"` is a mistake to report, not a location to coerce.
+_Int = Annotated[int, Field(strict=True)]
+_Str = Annotated[str, Field(strict=True)]
+
+IN_MASK, OUT_OF_MASK = "#", "."
+
+
+class Box(BaseModel):
+    """The half-open box ``start[k] <= x_k < stop[k]`` on every axis ``k``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: tuple[_Int, ...]
+    stop: tuple[_Int, ...]
+
+
+class IndicesRegion(BaseModel):
+    """Explicit location ids, row-major; each id at most once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    indices: tuple[_Int, ...]
+
+
+class BoxRegion(BaseModel):
+    """The locations inside a :class:`Box`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    box: Box
+
+
+class MaskRegion(BaseModel):
+    """One string per row of the input, ``#`` for a location in the region and ``.`` for one out."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mask: tuple[_Str, ...]
+
+
+class PresetRegion(BaseModel):
+    """A named region of :data:`REGION_PRESETS`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preset: _Str
+
+    @field_validator("preset")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        if name not in REGION_PRESETS:
+            raise ValueError(f"unknown region preset {name!r}; known: {', '.join(REGION_PRESETS)}")
+        return name
+
+
+_FORMS: dict[str, type[BaseModel]] = {
+    "indices": IndicesRegion,
+    "box": BoxRegion,
+    "mask": MaskRegion,
+    "preset": PresetRegion,
+}
+
+
+def _region_form(value: Any) -> str | None:
+    # Pick the union member from the document's key, so a bad region gets the errors of the form
+    # it meant rather than one per form; tags are class names, which errors.field_path drops.
+    if isinstance(value, BaseModel):
+        return type(value).__name__
+    if not isinstance(value, Mapping):
+        return None
+    keys = [key for key in _FORMS if key in value]
+    return _FORMS[keys[0]].__name__ if len(keys) == 1 else None
+
+
+Region: TypeAlias = Annotated[
+    Annotated[IndicesRegion, Tag("IndicesRegion")]
+    | Annotated[BoxRegion, Tag("BoxRegion")]
+    | Annotated[MaskRegion, Tag("MaskRegion")]
+    | Annotated[PresetRegion, Tag("PresetRegion")],
+    Discriminator(
+        _region_form,
+        custom_error_type="region_form",
+        custom_error_message="a region needs exactly one of the keys indices, box, mask, preset",
+    ),
+]
+"""Any region form; a document picks its form by its one key."""
+
+
+@dataclass(frozen=True)
+class PresetInfo:
+    """A named region or task preset as ``ListPresets`` serves it."""
+
+    name: str
+    kind: Literal["region", "task"]
+    description: str
+
+
+@dataclass(frozen=True, eq=False)
+class ResolvedCorrelation:
+    """A correlation with its regions resolved: ``a`` and ``b`` are disjoint, non-empty ids."""
+
+    name: str
+    a: Locations
+    b: Locations
+    weight: float = 1.0
+
+
+def resolve_region(region: Region, shape: tuple[int, ...]) -> Locations:
+    """Return the sorted, unique ids of the locations ``region`` selects on a grid of ``shape``.
+
+    Raises
+    ------
+    InvalidRequestError
+        With field paths relative to the region (``indices``, ``box.stop``, ``mask[3]``,
+        ``preset``) when the region does not fit ``shape`` or selects no location.
+
+    Examples
+    --------
+    >>> resolve_region(BoxRegion(box=Box(start=(1, 2), stop=(3, 4))), (4, 4)).tolist()
+    [6, 7, 10, 11]
+    >>> resolve_region(MaskRegion(mask=("#..#",)), (4,)).tolist()
+    [0, 3]
+    """
+    if isinstance(region, IndicesRegion):
+        field, ids = "indices", _indices(region.indices, shape)
+    elif isinstance(region, BoxRegion):
+        field, ids = "box", np.flatnonzero(_box_mask(region.box, shape))
+    elif isinstance(region, MaskRegion):
+        field, ids = "mask", np.flatnonzero(_mask_mask(region.mask, shape))
+    else:
+        field, ids = "preset", np.flatnonzero(preset_mask(region.preset, shape))
+    if ids.size == 0:
+        raise InvalidRequestError.single(field, f"selects no location of the input {list(shape)}")
+    ids.flags.writeable = False
+    return ids
+
+
+def _indices(indices: tuple[int, ...], shape: tuple[int, ...]) -> Locations:
+    size = math.prod(shape)
+    ids = np.asarray(indices, dtype=np.intp)
+    outside = ids[(ids < 0) | (ids >= size)]
+    if outside.size:
+        raise InvalidRequestError.single(
+            "indices",
+            f"{_few(outside)} outside 0..{size - 1} (the input {list(shape)} has {size} "
+            "locations, numbered row-major)",
+        )
+    unique = np.unique(ids)
+    if unique.size != ids.size:
+        counts = np.bincount(ids, minlength=size)
+        raise InvalidRequestError.single(
+            "indices", f"{_few(np.flatnonzero(counts > 1))} listed more than once"
+        )
+    return unique
+
+
+def _box_mask(box: Box, shape: tuple[int, ...]) -> _Mask:
+    for name, bound in (("start", box.start), ("stop", box.stop)):
+        if len(bound) != len(shape):
+            raise InvalidRequestError.single(
+                f"box.{name}",
+                f"has {len(bound)} entries; the input {list(shape)} has {len(shape)} axes",
+            )
+    for axis, (start, stop, n) in enumerate(zip(box.start, box.stop, shape, strict=True)):
+        if not 0 <= start < n:
+            raise InvalidRequestError.single(
+                "box.start", f"start[{axis}] = {start} is outside 0..{n - 1} (axis {axis})"
+            )
+        if not start < stop <= n:
+            raise InvalidRequestError.single(
+                "box.stop",
+                f"stop[{axis}] = {stop} must be in {start + 1}..{n}: the box is half-open and "
+                f"starts at {start} on axis {axis} of size {n}",
+            )
+    mask = np.zeros(shape, dtype=np.bool_)
+    mask[tuple(slice(start, stop) for start, stop in zip(box.start, box.stop, strict=True))] = True
+    return mask
+
+
+def _mask_mask(rows: tuple[str, ...], shape: tuple[int, ...]) -> _Mask:
+    height, width = (1, shape[0]) if len(shape) == 1 else shape
+    if len(rows) != height:
+        raise InvalidRequestError.single(
+            "mask", f"has {len(rows)} rows; the input {list(shape)} needs {height}"
+        )
+    for row_index, row in enumerate(rows):
+        if len(row) != width:
+            raise InvalidRequestError.single(
+                f"mask[{row_index}]",
+                f"has {len(row)} characters; the input {list(shape)} has {width} columns",
+            )
+        if not set(row) <= {IN_MASK, OUT_OF_MASK}:
+            column = next(i for i, c in enumerate(row) if c not in (IN_MASK, OUT_OF_MASK))
+            raise InvalidRequestError.single(
+                f"mask[{row_index}]",
+                f"character {row[column]!r} at column {column}; use {IN_MASK!r} for a location "
+                f"in the region and {OUT_OF_MASK!r} for one outside it",
+            )
+    codes = np.frombuffer("".join(rows).encode("ascii"), dtype=np.uint8)
+    selected: _Mask = (codes == ord(IN_MASK)).reshape(shape)
+    return selected
+
+
+def _few(ids: npt.NDArray[np.intp], limit: int = 5) -> str:
+    shown = ", ".join(str(i) for i in ids[:limit].tolist())
+    more = f" and {ids.size - limit} more" if ids.size > limit else ""
+    label = "id" if ids.size == 1 else "ids"
+    return f"{label} {shown}{more}"
+
+
+# --- region presets ---------------------------------------------------------------------------
+
+
+def along_axis(shape: tuple[int, ...], axis: int, pattern: _Mask) -> _Mask:
+    """Broadcast the 1-D ``pattern`` (one entry per index of ``axis``) over the whole grid."""
+    index_shape = [1] * len(shape)
+    index_shape[axis] = shape[axis]
+    broadcast: _Mask = np.broadcast_to(pattern.reshape(index_shape), shape)
+    return broadcast
+
+
+def low_half(n: int) -> _Mask:
+    """Select indices ``[0, n // 2)`` of an axis of length ``n`` (odd ``n``: centre excluded)."""
+    return np.arange(n) < n // 2
+
+
+def high_half(n: int) -> _Mask:
+    """Select indices ``[n - n // 2, n)``: the mirror image of :func:`low_half`."""
+    return np.arange(n) >= n - n // 2
+
+
+def _central(n: int) -> _Mask:
+    margin = n // 4
+    return (np.arange(n) >= margin) & (np.arange(n) < n - margin)
+
+
+def _require_2d(name: str, shape: tuple[int, ...]) -> tuple[int, int]:
+    if len(shape) != 2:
+        raise InvalidRequestError.single(
+            "preset", f"{name} needs a 2-D input [H, W]; the input {list(shape)} is 1-D"
+        )
+    return shape[0], shape[1]
+
+
+def _left_half(shape: tuple[int, ...]) -> _Mask:
+    """Select columns ``[0, W // 2)``; on a 1-D input of length N, positions ``[0, N // 2)``.
+
+    With an odd number of columns the centre column is in neither half.
+    """
+    return along_axis(shape, len(shape) - 1, low_half(shape[-1]))
+
+
+def _right_half(shape: tuple[int, ...]) -> _Mask:
+    """Select columns ``[W - W // 2, W)``; on a 1-D input, positions ``[N - N // 2, N)``.
+
+    With an odd number of columns the centre column is in neither half.
+    """
+    return along_axis(shape, len(shape) - 1, high_half(shape[-1]))
+
+
+def _top_half(shape: tuple[int, ...]) -> _Mask:
+    """Select rows ``[0, H // 2)`` of a 2-D input (rejected for 1-D inputs).
+
+    With an odd number of rows the centre row is in neither half.
+    """
+    height, _ = _require_2d("top_half", shape)
+    return along_axis(shape, 0, low_half(height))
+
+
+def _bottom_half(shape: tuple[int, ...]) -> _Mask:
+    """Select rows ``[H - H // 2, H)`` of a 2-D input (rejected for 1-D inputs).
+
+    With an odd number of rows the centre row is in neither half.
+    """
+    height, _ = _require_2d("bottom_half", shape)
+    return along_axis(shape, 0, high_half(height))
+
+
+def _quadrant(name: str, shape: tuple[int, ...], top: bool, left: bool) -> _Mask:
+    height, width = _require_2d(name, shape)
+    rows = low_half(height) if top else high_half(height)
+    columns = low_half(width) if left else high_half(width)
+    return np.asarray(rows[:, None] & columns[None, :])
+
+
+def _top_left(shape: tuple[int, ...]) -> _Mask:
+    """Select rows ``[0, H // 2)`` x columns ``[0, W // 2)`` of a 2-D input (not 1-D)."""
+    return _quadrant("top_left", shape, top=True, left=True)
+
+
+def _top_right(shape: tuple[int, ...]) -> _Mask:
+    """Select rows ``[0, H // 2)`` x columns ``[W - W // 2, W)`` of a 2-D input (not 1-D)."""
+    return _quadrant("top_right", shape, top=True, left=False)
+
+
+def _bottom_left(shape: tuple[int, ...]) -> _Mask:
+    """Select rows ``[H - H // 2, H)`` x columns ``[0, W // 2)`` of a 2-D input (not 1-D)."""
+    return _quadrant("bottom_left", shape, top=False, left=True)
+
+
+def _bottom_right(shape: tuple[int, ...]) -> _Mask:
+    """Select rows ``[H - H // 2, H)`` x columns ``[W - W // 2, W)`` of a 2-D input (not 1-D)."""
+    return _quadrant("bottom_right", shape, top=False, left=False)
+
+
+def _center(shape: tuple[int, ...]) -> _Mask:
+    """Select the central block: on every axis of length n, indices ``[n // 4, n - n // 4)``.
+
+    On 16x16 that is rows and columns 4..11 (a quarter of the area); 1-D: the middle half.
+    """
+    mask = np.ones(shape, dtype=np.bool_)
+    for axis, n in enumerate(shape):
+        mask &= along_axis(shape, axis, _central(n))
+    return mask
+
+
+def _border(shape: tuple[int, ...]) -> _Mask:
+    """Select every location outside center: within ``n // 4`` of an edge of an axis of length n.
+
+    Empty (so rejected) when every axis is shorter than 4.
+    """
+    return ~_center(shape)
+
+
+def _even(shape: tuple[int, ...]) -> _Mask:
+    """Select the locations whose column (1-D: position) is even, starting at column 0."""
+    return along_axis(shape, len(shape) - 1, np.arange(shape[-1]) % 2 == 0)
+
+
+def _odd(shape: tuple[int, ...]) -> _Mask:
+    """Select the locations whose column (1-D: position) is odd: the complement of even."""
+    return along_axis(shape, len(shape) - 1, np.arange(shape[-1]) % 2 == 1)
+
+
+def _checkerboard(shape: tuple[int, ...]) -> _Mask:
+    """Select the locations whose coordinates sum to an even number (``(h + w) % 2 == 0``).
+
+    The corner location 0 is in it; on a 1-D input it equals even.
+    """
+    return np.asarray(np.indices(shape).sum(axis=0) % 2 == 0)
+
+
+REGION_PRESETS: Mapping[str, Callable[[tuple[int, ...]], _Mask]] = {
+    "left_half": _left_half,
+    "right_half": _right_half,
+    "top_half": _top_half,
+    "bottom_half": _bottom_half,
+    "top_left": _top_left,
+    "top_right": _top_right,
+    "bottom_left": _bottom_left,
+    "bottom_right": _bottom_right,
+    "center": _center,
+    "border": _border,
+    "even": _even,
+    "odd": _odd,
+    "checkerboard": _checkerboard,
+}
+"""Named regions: each maps an input shape to a boolean mask of that shape; its docstring is the
+exact definition :func:`region_preset_infos` serves."""
+
+
+def preset_mask(name: str, shape: tuple[int, ...]) -> _Mask:
+    """Return the boolean mask (of ``shape``) of the region preset ``name``.
+
+    Raises
+    ------
+    InvalidRequestError
+        On field ``preset`` when the name is unknown or the preset does not fit ``shape``
+        (e.g. ``top_half`` on a 1-D input).
+    """
+    build = REGION_PRESETS.get(name)
+    if build is None:
+        raise InvalidRequestError.single(
+            "preset", f"unknown region preset {name!r}; known: {', '.join(REGION_PRESETS)}"
+        )
+    return build(shape)
+
+
+def region_preset_infos() -> list[PresetInfo]:
+    """Describe every region preset, in :data:`REGION_PRESETS` order."""
+    return [
+        PresetInfo(name, "region", preset_description(build))
+        for name, build in REGION_PRESETS.items()
+    ]
+
+
+def preset_description(preset: Callable[..., object]) -> str:
+    """Return a preset builder's docstring as plain text: the definition ``ListPresets`` serves."""
+    return inspect.cleandoc(preset.__doc__ or "").replace("``", "")

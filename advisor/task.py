@@ -1,0 +1,293 @@
+"""The task model: which input regions should be correlated, read from a YAML or JSON task file.
+
+A task file (DESIGN.md "Task file") gives the input grid, explicit correlations and, optionally,
+a task preset::
+
+    input: {shape: [16, 16]}
+    correlations:
+      - name: symmetry
+        a: {preset: left_half}
+        b: {preset: right_half}   # omitted: the complement of a
+        weight: 1.0               # optional: finite, > 0
+    preset: local                 # optional: adds the preset's correlations
+
+Validation is complete when a :class:`Task` exists: its after-validator resolves every region
+(:func:`~advisor.regions.resolve_region`) and expands the preset
+(:func:`~advisor.presets.expand_task_preset`), so a bad task raises
+:class:`~advisor.errors.InvalidRequestError` naming every offending field with its full path, and
+:meth:`Task.resolved` hands the engines plain sorted location ids. Correlation names are unique
+and non-blank across explicit and preset correlations, and there is at least one correlation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Hashable, Mapping
+from typing import Annotated, Any
+
+import numpy as np
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
+from advisor.grid import InputSpec
+from advisor.presets import TASK_PRESETS, expand_task_preset, task_preset_infos
+from advisor.regions import (
+    Locations,
+    PresetInfo,
+    Region,
+    ResolvedCorrelation,
+    region_preset_infos,
+    resolve_region,
+)
+
+__all__ = [
+    "Correlation",
+    "PresetInfo",
+    "ResolvedCorrelation",
+    "Task",
+    "list_presets",
+    "load_task",
+    "parse_task",
+]
+
+
+class Correlation(BaseModel):
+    """Region ``a`` should be correlated with region ``b`` (default: everything outside ``a``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(strict=True)]
+    a: Region
+    b: Region | None = None
+    # Strict rejects `true` and strings; the task loader reads YAML's 1e-3 as a number.
+    weight: Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)] = 1.0
+
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("must not be empty or blank")
+        return name
+
+
+class Task(BaseModel):
+    """A task: the input grid and the correlations an architecture should be able to model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: InputSpec
+    correlations: list[Correlation] = Field(default_factory=list)
+    preset: Annotated[str, Field(strict=True)] | None = None
+
+    _resolved: tuple[ResolvedCorrelation, ...] = PrivateAttr(default=())
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, name: str | None) -> str | None:
+        if name is not None and name not in TASK_PRESETS:
+            raise ValueError(f"unknown task preset {name!r}; known: {', '.join(TASK_PRESETS)}")
+        return name
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Task:
+        self._resolved = _resolve_task(self)
+        return self
+
+    def resolved(self) -> tuple[ResolvedCorrelation, ...]:
+        """Return the explicit correlations, then the preset's, with their regions resolved."""
+        return self._resolved
+
+
+def _resolve_task(task: Task) -> tuple[ResolvedCorrelation, ...]:
+    """Resolve every correlation, collecting the violations of all of them before raising."""
+    shape = task.input.shape
+    violations: list[FieldViolation] = []
+    resolved: list[ResolvedCorrelation] = []
+    for index, correlation in enumerate(task.correlations):
+        try:
+            resolved.append(_resolve_correlation(correlation, shape))
+        except InvalidRequestError as exc:
+            violations += exc.prefixed(f"correlations[{index}]").violations
+    preset_correlations: tuple[ResolvedCorrelation, ...] = ()
+    if task.preset is not None:
+        try:
+            preset_correlations = expand_task_preset(task.preset, shape)
+        except InvalidRequestError as exc:
+            violations += exc.violations
+    violations += _name_violations(task, preset_correlations)
+    if not task.correlations and task.preset is None:
+        violations.append(
+            FieldViolation("correlations", "a task needs at least one correlation or a preset")
+        )
+    if violations:
+        raise InvalidRequestError(violations)
+    return (*resolved, *preset_correlations)
+
+
+def _resolve_correlation(correlation: Correlation, shape: tuple[int, ...]) -> ResolvedCorrelation:
+    violations: list[FieldViolation] = []
+    regions: dict[str, Locations] = {}
+    for side, region in (("a", correlation.a), ("b", correlation.b)):
+        if region is not None:
+            try:
+                regions[side] = resolve_region(region, shape)
+            except InvalidRequestError as exc:
+                violations += exc.prefixed(side).violations
+    if violations:
+        raise InvalidRequestError(violations)
+    a, b = regions["a"], regions.get("b")
+    size = math.prod(shape)
+    if b is None:
+        outside = np.ones(size, dtype=np.bool_)
+        outside[a] = False
+        b = np.flatnonzero(outside)
+        b.flags.writeable = False
+        if b.size == 0:
+            raise InvalidRequestError.single(
+                "b", f"omitted, so it is everything outside a, but a covers all {size} locations"
+            )
+    else:
+        in_a = np.zeros(size, dtype=np.bool_)
+        in_a[a] = True
+        shared = b[in_a[b]]
+        if shared.size:
+            shown = ", ".join(str(i) for i in shared[:5].tolist())
+            more = ", ..." if shared.size > 5 else ""
+            raise InvalidRequestError.single(
+                "b",
+                f"overlaps a at {shared.size} location(s) ({shown}{more}): they must be disjoint",
+            )
+    return ResolvedCorrelation(correlation.name, a, b, correlation.weight)
+
+
+def _name_violations(
+    task: Task, preset_correlations: tuple[ResolvedCorrelation, ...]
+) -> list[FieldViolation]:
+    """Names used twice among the explicit correlations or by a correlation of the preset."""
+    first_use: dict[str, int] = {}
+    preset_names = {correlation.name for correlation in preset_correlations}
+    violations = []
+    for index, correlation in enumerate(task.correlations):
+        earlier = first_use.setdefault(correlation.name, index)
+        if earlier != index:
+            violations.append(
+                FieldViolation(
+                    f"correlations[{index}].name",
+                    f"duplicate name {correlation.name!r} (also correlations[{earlier}].name)",
+                )
+            )
+        elif correlation.name in preset_names:
+            violations.append(
+                FieldViolation(
+                    f"correlations[{index}].name",
+                    f"duplicate name {correlation.name!r}: preset {task.preset!r} names one "
+                    "of its correlations so",
+                )
+            )
+    return violations
+
+
+def parse_task(obj: Mapping[str, Any]) -> Task:
+    """Validate a task document (the parsed YAML/JSON mapping) and resolve its regions.
+
+    Raises
+    ------
+    InvalidRequestError
+        For every problem, pydantic's included, with the field path of each violation.
+
+    Examples
+    --------
+    >>> task = parse_task({"input": {"shape": [4]}, "correlations": [
+    ...     {"name": "ends", "a": {"indices": [0]}, "b": {"indices": [3]}}]})
+    >>> [(c.name, c.a.tolist(), c.b.tolist()) for c in task.resolved()]
+    [('ends', [0], [3])]
+    """
+    if not isinstance(obj, Mapping):
+        raise InvalidRequestError.single(
+            "", f"a task must be a mapping with input and correlations, not {type(obj).__name__}"
+        )
+    try:
+        return Task.model_validate(obj)
+    except pydantic.ValidationError as exc:
+        raise invalid_request_from_pydantic(exc) from None
+
+
+def load_task(path: str | os.PathLike[str]) -> Task:
+    """Read, validate and resolve a task file: JSON if it ends in ``.json``, YAML otherwise.
+
+    Raises
+    ------
+    InvalidRequestError
+        On field ``""`` (the whole document) when the file cannot be read, is not valid YAML or
+        JSON, repeats a key or is not a mapping; otherwise as :func:`parse_task`.
+    """
+    name = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        document = _parse_json(text) if name.endswith(".json") else _parse_yaml(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        raise InvalidRequestError.single("", f"cannot read task file {name!r}: {exc}") from None
+    if not isinstance(document, Mapping):
+        raise InvalidRequestError.single(
+            "", f"task file {name!r} must hold a mapping with input and correlations"
+        )
+    return parse_task(document)
+
+
+def _parse_json(text: str) -> Any:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        mapping = dict(pairs)
+        if len(mapping) != len(pairs):
+            repeated = next(
+                key for key, count in Counter(key for key, _ in pairs).items() if count > 1
+            )
+            raise ValueError(f"key {repeated!r} appears more than once in one object")
+        return mapping
+
+    return json.loads(text, object_pairs_hook=no_duplicates)
+
+
+_YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _TaskYamlLoader(yaml.SafeLoader):
+    """YAML's safe loader, made strict where PyYAML's YAML 1.1 rules would lose information.
+
+    A repeated key is an error (PyYAML keeps the last silently), and an exponent without a dot
+    (``1e-3``) is a number as in YAML 1.2 and JSON (YAML 1.1 reads it as a string).
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key_node.tag != _YAML_MERGE_TAG:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} appears more than once", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_TaskYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_TaskYamlLoader)
+
+
+def list_presets() -> list[PresetInfo]:
+    """Every region preset, then every task preset, with its exact definition."""
+    return [*region_preset_infos(), *task_preset_infos()]
