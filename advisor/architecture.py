@@ -111,8 +111,8 @@ class Layer(BaseModel):
     """A hidden layer: a 1x1 conv to ``channels``, then pooling over ``pool`` windows.
 
     ``pool`` and ``stride`` have one entry per input axis. ``stride`` is given only for
-    overlapping windows (``1 <= stride <= pool`` per axis, smaller than ``pool`` on some axis);
-    omitted, it equals ``pool``.
+    overlapping windows: ``1 <= stride <= pool`` per axis, smaller than ``pool`` on some axis,
+    and equal to it on an axis that has a single window. Omitted, it equals ``pool``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -72,9 +72,7 @@ def pooling_structure(arch: Architecture) -> PoolingStructure:
         return _structure(grids, pools, steps, [first] + [None] * (len(pools) - 1))
     if isinstance(geometry, DilationGeometry):
         return _structure(grids, pools, steps, _dilation_gathers(geometry.dilations))
-    level_gather = _mirror_gather if geometry == "mirror" else _interleaved_gather
-    gathers = [level_gather(grid, tuple(pool)) for grid, pool in zip(grids, pools, strict=False)]
-    return _structure(grids, pools, steps, gathers)
+    return _named_structure(geometry, arch.input.shape, pools)[1]
 
 
 def input_permutation(arch: Architecture) -> _Ids:
@@ -92,8 +90,7 @@ def input_permutation(arch: Architecture) -> _Ids:
     if isinstance(geometry, DilationGeometry):
         return dilation_permutation(arch.input.num_locations, geometry.dilations)
     pools = [layer.pool for layer in arch.layers]
-    builder = mirror_permutation if geometry == "mirror" else interleaved_permutation
-    return builder(arch.input.shape, pools)
+    return _layout(*_named_structure(geometry, arch.input.shape, pools), pools)
 
 
 def pooling_tree(arch: Architecture) -> PoolingTree:
@@ -148,9 +145,7 @@ def mirror_permutation(shape: Sequence[int], pools: Sequence[Sequence[int]]) -> 
     InvalidRequestError
         When the schedule does not tile ``shape`` or does not pool 2 per axis below the top.
     """
-    grids = validate_schedule(shape, pools, None, "mirror")
-    gathers = [_mirror_gather(grid, tuple(pool)) for grid, pool in zip(grids, pools, strict=False)]
-    return _layout(grids, pools, _structure(grids, pools, pools, gathers))
+    return _layout(*_named_structure("mirror", shape, pools), pools)
 
 
 def interleaved_permutation(shape: Sequence[int], pools: Sequence[Sequence[int]]) -> _Ids:
@@ -161,11 +156,7 @@ def interleaved_permutation(shape: Sequence[int], pools: Sequence[Sequence[int]]
     InvalidRequestError
         When the schedule does not tile ``shape``.
     """
-    grids = validate_schedule(shape, pools, None, "interleaved")
-    gathers = [
-        _interleaved_gather(grid, tuple(pool)) for grid, pool in zip(grids, pools, strict=False)
-    ]
-    return _layout(grids, pools, _structure(grids, pools, pools, gathers))
+    return _layout(*_named_structure("interleaved", shape, pools), pools)
 
 
 def dilation_permutation(n: int, dilations: Sequence[int]) -> _Ids:
@@ -188,6 +179,18 @@ def dilation_permutation(n: int, dilations: Sequence[int]) -> _Ids:
     return permutation
 
 
+def _named_structure(
+    name: Literal["mirror", "interleaved"], shape: Sequence[int], pools: Sequence[Sequence[int]]
+) -> tuple[list[tuple[int, ...]], PoolingStructure]:
+    """Validate the schedule for a per-level geometry; return its grids and its structure."""
+    grids = validate_schedule(shape, pools, None, name)
+    level_gather = _mirror_gather if name == "mirror" else _interleaved_gather
+    gathers = [
+        level_gather(grid, tuple(pool)) for grid, pool in zip(grids[:-1], pools, strict=True)
+    ]
+    return grids, _structure(grids, pools, pools, gathers)
+
+
 def _structure(
     grids: Sequence[tuple[int, ...]],
     pools: Sequence[Sequence[int]],
@@ -196,7 +199,7 @@ def _structure(
 ) -> PoolingStructure:
     """Pool every level: permute its grid by ``gathers[l]`` (None: as is), then window it."""
     windows = []
-    for grid, pool, step, gather in zip(grids, pools, steps, gathers, strict=False):
+    for grid, pool, step, gather in zip(grids[:-1], pools, steps, gathers, strict=True):
         positions = _window_positions(grid, tuple(pool), tuple(step))
         windows.append(positions if gather is None else gather[positions])
     return PoolingStructure(num_locations=math.prod(grids[0]), windows=tuple(windows))
@@ -219,7 +222,7 @@ def _window_positions(grid: tuple[int, ...], pool: tuple[int, ...], step: tuple[
 
 
 def _layout(
-    grids: Sequence[tuple[int, ...]], pools: Sequence[Sequence[int]], tree: PoolingStructure
+    grids: Sequence[tuple[int, ...]], tree: PoolingStructure, pools: Sequence[Sequence[int]]
 ) -> _Ids:
     """Lay a tree out top-down so plain contiguous pooling reproduces it: its input permutation.
 
