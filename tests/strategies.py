@@ -172,41 +172,61 @@ def valid_task_documents(
     }
 
 
+def _mostly(usual: st.SearchStrategy[Any], edge: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``usual`` three times in four, else ``edge``: so most boundary cases break one rule."""
+    return st.one_of(usual, usual, usual, edge)
+
+
+@st.composite
+def _boundary_region(draw: st.DrawFn, shape: tuple[int, ...], presets: Sequence[str]) -> Document:
+    """A region on the edge of the rules: off-by-one indices and boxes, ragged masks, presets."""
+    size = math.prod(shape)
+    index = _mostly(st.integers(0, size - 1), st.sampled_from([-1, size, size + 1, 2**31 - 1]))
+    coordinate = [_mostly(st.integers(0, n), st.sampled_from([-1, n + 1])) for n in shape]
+    width = shape[-1] if len(shape) == 2 else size
+    rows = shape[0] if len(shape) == 2 else 1
+    mask_row = _mostly(
+        st.text(alphabet="#.", min_size=width, max_size=width), st.text(alphabet="#.x ", max_size=9)
+    )
+    kind = draw(st.sampled_from(["indices", "box", "mask", "preset"]))
+    if kind == "indices":
+        return {"indices": draw(st.lists(index, max_size=6))}
+    if kind == "box":
+        return {
+            "box": {"start": [draw(c) for c in coordinate], "stop": [draw(c) for c in coordinate]}
+        }
+    if kind == "mask":
+        return {"mask": draw(st.lists(mask_row, min_size=rows, max_size=rows) | st.lists(mask_row))}
+    return {"preset": draw(st.sampled_from([*presets, "no_such_preset", ""]))}
+
+
 @st.composite
 def boundary_task_documents(draw: st.DrawFn, presets: Sequence[str] = ()) -> Document:
     """Tasks on the edges of the rules: any of them may be accepted or rejected.
 
-    ``presets`` are names to try as region and task presets (e.g. from ``list_presets()``); made-up
-    names are always mixed in.
+    The grid may have a single location; each correlation is a valid one or has edge regions
+    (``_boundary_region``), a weight of zero, below zero or not finite, or a repeated name.
+    ``presets`` are names to try as region and task presets (e.g. from ``list_presets()``);
+    made-up names are always mixed in.
     """
     shape = draw(_shapes())
-    size = math.prod(shape)
-    preset_names = st.sampled_from([*presets, "left_half", "no_such_preset", ""])
-    index = st.integers(-1, size)
-
-    def region() -> st.SearchStrategy[Document]:
-        ndim = len(shape)
-        bounds = st.lists(st.integers(-1, max(shape) + 1), min_size=ndim, max_size=ndim)
-        return st.one_of(
-            st.builds(lambda i: {"indices": i}, st.lists(index, max_size=6)),
-            st.builds(lambda a, b: {"box": {"start": a, "stop": b}}, bounds, bounds),
-            st.builds(
-                lambda rows: {"mask": rows},
-                st.lists(st.text(alphabet="#.x", max_size=9), max_size=9),
-            ),
-            st.builds(lambda p: {"preset": p}, preset_names),
-        )
-
-    correlation = st.fixed_dictionaries(
-        {"name": _NAMES, "a": region()},
-        optional={"b": region(), "weight": st.floats(allow_nan=True, allow_infinity=True)},
-    )
-    document: Document = {
-        "input": _input(shape),
-        "correlations": draw(st.lists(correlation, max_size=3)),
-    }
+    names = draw(st.lists(_NAMES, max_size=3))
+    correlations = []
+    for name in names:
+        if math.prod(shape) >= 2 and draw(st.booleans()):
+            correlations.append(draw(_correlation(shape, name)))
+            continue
+        correlation: Document = {"name": name, "a": draw(_boundary_region(shape, presets))}
+        if draw(st.booleans()):
+            correlation["b"] = draw(_boundary_region(shape, presets))
+        if draw(st.booleans()):
+            correlation["weight"] = draw(
+                _mostly(st.floats(0.01, 100.0), st.sampled_from([0.0, -1.0, math.inf, math.nan]))
+            )
+        correlations.append(correlation)
+    document: Document = {"input": _input(shape), "correlations": correlations}
     if draw(st.booleans()):
-        document["preset"] = draw(preset_names)
+        document["preset"] = draw(st.sampled_from([*presets, "no_such_preset", ""]))
     return document
 
 
@@ -274,27 +294,47 @@ def valid_architecture_documents(draw: st.DrawFn) -> Document:
 def boundary_architecture_documents(draw: st.DrawFn) -> Document:
     """Architectures on the edges of the rules: any of them may be accepted or rejected.
 
-    Pools that do not tile, strides (overlapping windows), geometries on grids they may not fit,
-    permutations with repeats, dilation lists that are not powers of two, zero channels.
+    Starts from a schedule that tiles its grid and breaks at most one rule: a pool that does not
+    tile (or a level too many or too few), strides (overlapping windows, which may or may not
+    tile), a zero, negative or huge channel count, a geometry that may not fit the schedule, a
+    permutation with a repeat or a hole, dilations that are not powers of two, zero outputs.
     """
-    shape = draw(_shapes())
+    ndim = draw(st.sampled_from([1, 2]))
+    pools = draw(_pool_schedules(ndim))
+    shape = _shape_of(pools)
     size = math.prod(shape)
-    ndim = len(shape)
-    pool = st.lists(st.integers(0, 5), min_size=ndim, max_size=ndim)
-    layer = st.fixed_dictionaries(
-        {"channels": st.integers(0, 17), "pool": pool}, optional={"stride": pool}
+    edge = draw(st.sampled_from([None, None, "pools", "stride", "channels", "geometry", "outputs"]))
+    if edge == "pools":
+        pool = st.lists(st.integers(0, 5), min_size=ndim, max_size=ndim)
+        pools = draw(st.lists(pool, max_size=4))
+    channels = st.integers(1, 16)
+    odd_channels = st.sampled_from([0, -1, 2**31 - 1]) if edge == "channels" else channels
+    layers: list[Document] = [{"channels": draw(channels), "pool": pool} for pool in pools]
+    for layer in layers:
+        if edge == "stride" and draw(st.booleans()):
+            layer["stride"] = [draw(st.integers(0, max(k, 1))) for k in layer["pool"]]
+        if draw(st.booleans()):
+            layer["channels"] = draw(odd_channels)
+    geometry: st.SearchStrategy[Any] = st.one_of(
+        st.just("contiguous"),
+        st.permutations(range(size)).map(lambda p: {"permutation": p}),
     )
-    geometry = st.one_of(
-        st.sampled_from(["contiguous", "mirror", "interleaved", "spiral"]),
-        st.builds(lambda p: {"permutation": p}, st.lists(st.integers(-1, size), max_size=size + 1)),
-        st.builds(lambda d: {"dilations": d}, st.lists(st.integers(0, 9), max_size=5)),
-    )
+    if edge == "geometry":
+        broken_permutation = st.lists(st.integers(-1, size), min_size=size - 1, max_size=size + 1)
+        geometry = st.one_of(
+            st.sampled_from(["mirror", "interleaved", "spiral"]),
+            broken_permutation.map(lambda p: {"permutation": p}),
+            st.lists(st.sampled_from([0, 1, 2, 3, 4, 8]), max_size=5).map(
+                lambda d: {"dilations": d}
+            ),
+        )
+    outputs = st.sampled_from([0, -1]) if edge == "outputs" else st.integers(1, 10)
     return {
         "input": _input(shape),
-        "representation": draw(st.integers(0, 17)),
-        "layers": draw(st.lists(layer, max_size=4)),
+        "representation": draw(odd_channels),
+        "layers": layers,
         "geometry": draw(geometry),
-        "outputs": draw(st.integers(0, 3)),
+        "outputs": draw(outputs),
     }
 
 
