@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 
@@ -22,7 +22,8 @@ AUTHORIZATION_METADATA_KEY = "authorization"
 
 _LOGGER = logging.getLogger(__name__)
 
-_Handler = grpc.RpcMethodHandler[Any, Any]
+# grpc's handler type is generic only in its type stubs, hence the quoted alias.
+_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 
 def _refuse(request: object, context: grpc.ServicerContext) -> None:

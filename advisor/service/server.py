@@ -157,6 +157,11 @@ class RunningServer:
         """``host:port`` as bound (IPv6 hosts in brackets), for ``--target`` and channels."""
         return _host_port(self._config.host, self._port)
 
+    @property
+    def in_flight(self) -> int:
+        """Advisor calls running right now (at most ``config.workers``)."""
+        return self._admission.in_flight
+
     def stop(self, grace: float | None = None) -> None:
         """Drain and stop; returns once the server has stopped. Safe to call more than once.
 
@@ -217,6 +222,9 @@ def start_server(config: ServerConfig) -> RunningServer:
         options=[
             ("grpc.max_receive_message_length", config.limits.max_message_bytes),
             ("grpc.max_send_message_length", config.limits.max_message_bytes),
+            # Without this a second server on a busy port binds "successfully" and silently
+            # shares the traffic; a port in use must be an error.
+            ("grpc.so_reuseport", 0),
         ],
         maximum_concurrent_rpcs=threads * _ADMITTED_CALLS_PER_THREAD,
     )

@@ -1,0 +1,120 @@
+"""One calling convention for the contract suite, over two transports.
+
+:class:`DirectAdvisor` calls the servicer's methods in this thread with a :class:`FakeContext`;
+:class:`LiveAdvisor` goes through a real server over a channel. Both raise :class:`CallError`
+carrying the status code, the message and the BadRequest field violations, so one test body
+checks both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import grpc
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.service.admission import Admission
+from advisor.service.limits import RequestLimits
+from advisor.service.servicer import AdvisorServicer
+from tests.service.fakes import AbortError, FakeContext
+
+__all__ = ["Advisor", "CallError", "DirectAdvisor", "LiveAdvisor", "violations_of"]
+
+_STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+@dataclass
+class CallError(Exception):
+    """A call ended with a non-OK status."""
+
+    code: grpc.StatusCode
+    details: str
+    violations: list[tuple[str, str]]
+
+
+def violations_of(status: status_pb2.Status | None) -> list[tuple[str, str]]:
+    """The (field, description) pairs of the BadRequest details of ``status``."""
+    violations: list[tuple[str, str]] = []
+    for detail in status.details if status is not None else ():
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request):
+            violations += [(v.field, v.description) for v in bad_request.field_violations]
+    return violations
+
+
+class Advisor(Protocol):
+    """Calls an advisor RPC by name; streams come back as a list."""
+
+    def unary(self, method: str, request: Message, timeout: float | None = None) -> Any: ...
+
+    def stream(
+        self, request: advisor_pb2.StreamRecommendRequest, timeout: float | None = None
+    ) -> list[advisor_pb2.StreamRecommendResponse]: ...
+
+
+def _status_from_metadata(metadata: Iterable[tuple[str, str | bytes]]) -> status_pb2.Status | None:
+    for key, value in metadata:
+        if key == _STATUS_DETAILS_KEY and isinstance(value, bytes):
+            return status_pb2.Status.FromString(value)
+    return None
+
+
+class DirectAdvisor:
+    """The servicer called in-process, with no gRPC machinery in between."""
+
+    def __init__(self, limits: RequestLimits | None = None, workers: int = 2) -> None:
+        self.admission = Admission(workers)
+        self.servicer = AdvisorServicer(limits or RequestLimits(), self.admission)
+
+    def unary(self, method: str, request: Message, timeout: float | None = None) -> Any:
+        try:
+            return getattr(self.servicer, method)(request, FakeContext(timeout))
+        except AbortError as error:
+            raise _call_error(error) from None
+
+    def stream(
+        self, request: advisor_pb2.StreamRecommendRequest, timeout: float | None = None
+    ) -> list[advisor_pb2.StreamRecommendResponse]:
+        try:
+            return list(self.servicer.StreamRecommend(request, FakeContext(timeout)))
+        except AbortError as error:
+            raise _call_error(error) from None
+
+
+def _call_error(error: AbortError) -> CallError:
+    status = _status_from_metadata(error.trailing_metadata)
+    return CallError(error.code, error.details, violations_of(status))
+
+
+class LiveAdvisor:
+    """A server reached over a real channel (the caller owns the channel)."""
+
+    def __init__(self, channel: grpc.Channel, metadata: Sequence[tuple[str, str]] = ()) -> None:
+        self.stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
+        self._metadata = tuple(metadata)
+
+    def unary(self, method: str, request: Message, timeout: float | None = None) -> Any:
+        try:
+            return getattr(self.stub, method)(request, timeout=timeout, metadata=self._metadata)
+        except grpc.RpcError as error:
+            raise _rpc_call_error(error) from None
+
+    def stream(
+        self, request: advisor_pb2.StreamRecommendRequest, timeout: float | None = None
+    ) -> list[advisor_pb2.StreamRecommendResponse]:
+        try:
+            return list(
+                self.stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
+            )
+        except grpc.RpcError as error:
+            raise _rpc_call_error(error) from None
+
+
+def _rpc_call_error(error: grpc.RpcError) -> CallError:
+    call: Any = error  # a failed call's RpcError is also its grpc.Call
+    return CallError(call.code(), call.details(), violations_of(rpc_status.from_call(call)))

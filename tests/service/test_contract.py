@@ -1,0 +1,448 @@
+"""The service contract, run against the servicer in-process and against a live server.
+
+Every test takes the parametrised ``advisor`` fixture (conftest.py), so each runs twice: once
+calling the servicer directly with a fake context, once over a real channel.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import grpc
+import pytest
+
+from advisor._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service.limits import RequestLimits
+from advisor.task import list_presets
+from tests.service.harness import Advisor, CallError
+
+# Reference figures (copied from shared/reference/mirror-4x4.json): CS17 mirror pooling on 4x4,
+# M = 2, widths (4, 2); every channel count a power of 2, so the min-cut is tight.
+MIRROR_4X4_TASK = pb.Task(
+    input=pb.InputSpec(shape=[4, 4]),
+    correlations=[
+        pb.Correlation(
+            name="left-right", a=pb.Region(indices=pb.IndexList(values=[0, 1, 4, 5, 8, 9, 12, 13]))
+        ),
+        pb.Correlation(
+            name="top-bottom", a=pb.Region(indices=pb.IndexList(values=[0, 1, 2, 3, 4, 5, 6, 7]))
+        ),
+        pb.Correlation(
+            name="corner-pair",
+            a=pb.Region(indices=pb.IndexList(values=[0])),
+            b=pb.Region(indices=pb.IndexList(values=[15])),
+        ),
+        pb.Correlation(
+            name="center-border", a=pb.Region(indices=pb.IndexList(values=[5, 6, 9, 10]))
+        ),
+    ],
+)
+MIRROR_4X4_ARCHITECTURE = pb.Architecture(
+    input=pb.InputSpec(shape=[4, 4]),
+    representation=2,
+    outputs=2,
+    geometry=pb.Geometry(named=pb.NAMED_GEOMETRY_MIRROR),
+    layers=[pb.Layer(channels=4, pool=[2, 2]), pb.Layer(channels=2, pool=[2, 2])],
+)
+MIRROR_4X4_LOG2_RANKS = {
+    "left-right": 8.0,
+    "top-bottom": 8.0,
+    "corner-pair": 1.0,
+    "center-border": 1.0,
+}
+
+# shared/reference/permutation-4x4-loose.json, correlation r5: widths 3 and 2 are not powers of
+# one integer, and the min-cut (log2 24) exceeds the exact rank (log2 21).
+LOOSE_ARCHITECTURE = pb.Architecture(
+    input=pb.InputSpec(shape=[4, 4]),
+    representation=2,
+    outputs=2,
+    geometry=pb.Geometry(
+        permutation=pb.PermutationGeometry(
+            permutation=[10, 6, 1, 15, 12, 9, 13, 2, 3, 14, 0, 4, 8, 11, 5, 7]
+        )
+    ),
+    layers=[pb.Layer(channels=3, pool=[2, 2]), pb.Layer(channels=2, pool=[2, 2])],
+)
+LOOSE_TASK = pb.Task(
+    input=pb.InputSpec(shape=[4, 4]),
+    correlations=[
+        pb.Correlation(
+            name="r5", a=pb.Region(indices=pb.IndexList(values=[0, 1, 4, 5, 8, 13, 14, 15]))
+        )
+    ],
+)
+
+
+def small_task(size: int = 8) -> pb.Task:
+    """A size x size image task: left half against right half, and the centre against the rest."""
+    return pb.Task(
+        input=pb.InputSpec(shape=[size, size]),
+        correlations=[
+            pb.Correlation(
+                name="symmetry", a=pb.Region(preset="left_half"), b=pb.Region(preset="right_half")
+            ),
+            pb.Correlation(name="centre", a=pb.Region(preset="center"), weight=0.5),
+        ],
+    )
+
+
+def quick_budget(**fields: object) -> pb.Budget:
+    settings: dict[str, object] = {"max_parameters": 20_000, "top_k": 3, "time_limit_seconds": 5.0}
+    return pb.Budget(**(settings | fields))  # type: ignore[arg-type]
+
+
+# A search far bigger than any test waits for: it ends only when something stops it.
+LONG_TASK = pb.Task(input=pb.InputSpec(shape=[64, 64]), preset="local")
+
+
+def long_budget(seconds: float = 30.0) -> pb.Budget:
+    return pb.Budget(max_parameters=10**8, time_limit_seconds=seconds, max_channels=1024)
+
+
+# ---------------------------------------------------------------------------------------------
+# Successful calls
+
+
+def test_analyze_reports_the_reference_ranks(advisor: Advisor) -> None:
+    response = advisor.unary(
+        "Analyze", pb.AnalyzeRequest(task=MIRROR_4X4_TASK, architecture=MIRROR_4X4_ARCHITECTURE)
+    )
+    analysis = response.analysis
+    assert analysis.parameters > 0
+    assert {c.name: c.log2_separation_rank for c in analysis.correlations} == pytest.approx(
+        MIRROR_4X4_LOG2_RANKS
+    )
+    assert {c.certificate for c in analysis.correlations} == {pb.CERTIFICATE_TIGHT}
+    assert all(c.log2_separation_rank <= c.log2_max_rank for c in analysis.correlations)
+
+
+def test_analyze_exact_certifies_and_reports_a_loose_bound_as_such(advisor: Advisor) -> None:
+    bound = advisor.unary(
+        "Analyze", pb.AnalyzeRequest(task=LOOSE_TASK, architecture=LOOSE_ARCHITECTURE)
+    )
+    [estimate] = bound.analysis.correlations
+    assert estimate.certificate == pb.CERTIFICATE_UPPER_BOUND
+    assert estimate.log2_separation_rank == pytest.approx(math.log2(24))
+    exact = advisor.unary(
+        "Analyze", pb.AnalyzeRequest(task=LOOSE_TASK, architecture=LOOSE_ARCHITECTURE, exact=True)
+    )
+    [certified] = exact.analysis.correlations
+    assert certified.certificate == pb.CERTIFICATE_EXACT
+    assert certified.log2_separation_rank == pytest.approx(math.log2(21))
+
+
+def test_recommend_returns_ranked_designs_within_budget(advisor: Advisor) -> None:
+    budget = quick_budget()
+    response = advisor.unary("Recommend", pb.RecommendRequest(task=small_task(), budget=budget))
+    result = response.result
+    assert result.complete
+    assert result.candidates_evaluated >= len(result.recommendations) >= 1
+    assert [r.rank for r in result.recommendations] == list(
+        range(1, len(result.recommendations) + 1)
+    )
+    assert len(result.recommendations) <= budget.top_k
+    scores = [r.score for r in result.recommendations]
+    assert scores == sorted(scores, reverse=True)
+    for recommendation in result.recommendations:
+        assert 0 < recommendation.parameters <= budget.max_parameters
+        assert recommendation.architecture.geometry.WhichOneof("kind") == "permutation"
+        assert sorted(recommendation.architecture.geometry.permutation.permutation) == list(
+            range(64)
+        )
+        assert [c.name for c in recommendation.analysis] == ["symmetry", "centre"]
+        assert recommendation.rationale
+
+
+def test_recommend_is_deterministic(advisor: Advisor) -> None:
+    request = pb.RecommendRequest(task=small_task(), budget=quick_budget(seed=3))
+    first = advisor.unary("Recommend", request).result
+    second = advisor.unary("Recommend", request).result
+    assert first.recommendations == second.recommendations
+
+
+def test_a_recommendation_analyzes_to_its_own_figures(advisor: Advisor) -> None:
+    task = small_task()
+    result = advisor.unary(
+        "Recommend", pb.RecommendRequest(task=task, budget=quick_budget())
+    ).result
+    best = result.recommendations[0]
+    analysis = advisor.unary(
+        "Analyze", pb.AnalyzeRequest(task=task, architecture=best.architecture)
+    ).analysis
+    assert analysis.parameters == best.parameters
+    assert [c.log2_separation_rank for c in analysis.correlations] == pytest.approx(
+        [c.log2_separation_rank for c in best.analysis]
+    )
+
+
+def test_stream_sends_progress_then_exactly_one_result(advisor: Advisor) -> None:
+    responses = advisor.stream(
+        pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(seconds=1.0))
+    )
+    kinds = [response.WhichOneof("event") for response in responses]
+    assert kinds[-1] == "result"
+    assert kinds.count("result") == 1
+    assert "progress" in kinds
+    progress = [r.progress for r in responses[:-1]]
+    counts = [p.candidates_evaluated for p in progress]
+    assert counts == sorted(counts)
+    assert all(0.0 <= p.fraction_done <= 1.0 for p in progress)
+    assert responses[-1].result.recommendations
+
+
+def test_list_presets_serves_the_library_presets(advisor: Advisor) -> None:
+    response = advisor.unary("ListPresets", pb.ListPresetsRequest())
+    served = [(p.name, pb.PresetKind.Name(p.kind), p.description) for p in response.presets]
+    expected = [(p.name, f"PRESET_KIND_{p.kind.upper()}", p.description) for p in list_presets()]
+    assert served == expected
+    assert {kind for _, kind, _ in served} == {"PRESET_KIND_REGION", "PRESET_KIND_TASK"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad requests: each validation error reaches the client as INVALID_ARGUMENT naming its field
+
+
+def _analyze(
+    task: pb.Task | None = None, architecture: pb.Architecture | None = None, exact: bool = False
+) -> pb.AnalyzeRequest:
+    return pb.AnalyzeRequest(
+        task=task or MIRROR_4X4_TASK,
+        architecture=architecture or MIRROR_4X4_ARCHITECTURE,
+        exact=exact,
+    )
+
+
+def _recommend(task: pb.Task | None = None, budget: pb.Budget | None = None) -> pb.RecommendRequest:
+    return pb.RecommendRequest(task=task or small_task(), budget=budget or quick_budget())
+
+
+def _task(**fields: object) -> pb.Task:
+    task = pb.Task()
+    task.CopyFrom(MIRROR_4X4_TASK)
+    for name, value in fields.items():
+        task.ClearField(name)  # type: ignore[arg-type]
+        if isinstance(value, list):
+            getattr(task, name).extend(value)
+        elif isinstance(value, str):
+            setattr(task, name, value)
+        else:
+            getattr(task, name).CopyFrom(value)
+    return task
+
+
+def _architecture(**fields: object) -> pb.Architecture:
+    architecture = pb.Architecture()
+    architecture.CopyFrom(MIRROR_4X4_ARCHITECTURE)
+    for name, value in fields.items():
+        architecture.ClearField(name)  # type: ignore[arg-type]
+        if isinstance(value, list):
+            getattr(architecture, name).extend(value)
+        elif isinstance(value, int):
+            setattr(architecture, name, value)
+        else:
+            getattr(architecture, name).CopyFrom(value)
+    return architecture
+
+
+def _indices(*values: int) -> pb.Region:
+    return pb.Region(indices=pb.IndexList(values=values))
+
+
+def _with_region(region: pb.Region) -> pb.AnalyzeRequest:
+    return _analyze(task=_task(correlations=[pb.Correlation(name="c", a=region)]))
+
+
+def _with_architecture(**fields: object) -> pb.AnalyzeRequest:
+    return _analyze(architecture=_architecture(**fields))
+
+
+def _with_budget(**fields: object) -> pb.RecommendRequest:
+    return _recommend(budget=quick_budget(**fields))
+
+
+def _layers(*channels_and_pools: tuple[int, list[int]]) -> list[pb.Layer]:
+    return [pb.Layer(channels=channels, pool=pool) for channels, pool in channels_and_pools]
+
+
+LIMITS = RequestLimits()
+TOO_BIG_FOR_THE_EXACT_ENGINE = _analyze(
+    task=small_task(16),
+    architecture=pb.Architecture(
+        input=pb.InputSpec(shape=[16, 16]), representation=2, layers=_layers((2, [16, 16]))
+    ),
+    exact=True,
+)
+
+BAD_REQUESTS = [
+    # the task, shared by Analyze and Recommend
+    pytest.param(
+        _analyze(task=pb.Task(correlations=MIRROR_4X4_TASK.correlations)),
+        "task.input",
+        id="no input",
+    ),
+    pytest.param(
+        _analyze(task=_task(input=pb.InputSpec(shape=[0, 4]))), "task.input.shape", id="empty axis"
+    ),
+    pytest.param(_with_region(_indices(16)), "task.correlations[0].a.indices", id="index range"),
+    pytest.param(_with_region(pb.Region()), "task.correlations[0].a", id="region form unset"),
+    pytest.param(
+        _with_region(pb.Region(preset="nowhere")),
+        "task.correlations[0].a.preset",
+        id="unknown region preset",
+    ),
+    pytest.param(
+        _with_region(pb.Region(box=pb.Box(start=[0, 0], stop=[9, 2]))),
+        "task.correlations[0].a.box.stop",
+        id="box outside the grid",
+    ),
+    pytest.param(
+        _with_region(pb.Region(mask=pb.Mask(rows=["##.."]))),
+        "task.correlations[0].a.mask",
+        id="mask of the wrong height",
+    ),
+    pytest.param(_analyze(task=_task(preset="nothing")), "task.preset", id="unknown task preset"),
+    # the architecture
+    pytest.param(
+        _with_architecture(layers=_layers((4, [3, 3]), (2, [2, 2]))),
+        "architecture.layers[0].pool",
+        id="pool does not tile",
+    ),
+    pytest.param(
+        _with_architecture(layers=_layers((4, [2, 2]), (0, [2, 2]))),
+        "architecture.layers[1].channels",
+        id="zero channels",
+    ),
+    pytest.param(
+        _with_architecture(representation=0),
+        "architecture.representation",
+        id="zero representation",
+    ),
+    pytest.param(
+        _with_architecture(geometry=pb.Geometry(named=pb.NAMED_GEOMETRY_UNSPECIFIED)),
+        "architecture.geometry.named",
+        id="named geometry unspecified",
+    ),
+    pytest.param(
+        _with_architecture(geometry=pb.Geometry()), "architecture.geometry", id="geometry unset"
+    ),
+    pytest.param(
+        _with_architecture(
+            geometry=pb.Geometry(permutation=pb.PermutationGeometry(permutation=[0] * 16))
+        ),
+        "architecture.geometry.permutation",
+        id="not a permutation",
+    ),
+    # the budget
+    pytest.param(
+        pb.RecommendRequest(task=small_task()), "budget.max_parameters", id="budget missing"
+    ),
+    pytest.param(_with_budget(max_parameters=0), "budget.max_parameters", id="zero budget"),
+    pytest.param(
+        _with_budget(geometries=[pb.GEOMETRY_FAMILY_MIRROR, pb.GEOMETRY_FAMILY_UNSPECIFIED]),
+        "budget.geometries[1]",
+        id="family unspecified",
+    ),
+    pytest.param(_with_budget(geometries=[99]), "budget.geometries[0]", id="unknown family"),
+    pytest.param(_with_budget(top_k=0), "budget.top_k", id="zero top_k"),
+    pytest.param(
+        _with_budget(time_limit_seconds=-1.0),
+        "budget.time_limit_seconds",
+        id="negative time limit",
+    ),
+    # documented limits, checked before any work
+    pytest.param(
+        _recommend(task=pb.Task(input=pb.InputSpec(shape=[LIMITS.max_locations + 1]))),
+        "task.input.shape",
+        id="too many locations",
+    ),
+    pytest.param(
+        _recommend(
+            task=pb.Task(
+                input=pb.InputSpec(shape=[8]),
+                correlations=[pb.Correlation(name="c", a=_indices(0))]
+                * (LIMITS.max_correlations + 1),
+            )
+        ),
+        "task.correlations",
+        id="too many correlations",
+    ),
+    pytest.param(_with_budget(top_k=LIMITS.max_top_k + 1), "budget.top_k", id="top_k limit"),
+    pytest.param(
+        _with_budget(time_limit_seconds=2 * LIMITS.max_time_limit_seconds),
+        "budget.time_limit_seconds",
+        id="time limit limit",
+    ),
+    pytest.param(
+        _with_architecture(representation=LIMITS.max_channels + 1),
+        "architecture.representation",
+        id="width limit",
+    ),
+    pytest.param(TOO_BIG_FOR_THE_EXACT_ENGINE, "exact", id="exact engine size"),
+]
+
+
+@pytest.mark.parametrize(("request_message", "field"), BAD_REQUESTS)
+def test_bad_requests_are_invalid_arguments_naming_the_field(
+    advisor: Advisor, request_message: pb.AnalyzeRequest | pb.RecommendRequest, field: str
+) -> None:
+    method = "Analyze" if isinstance(request_message, pb.AnalyzeRequest) else "Recommend"
+    with pytest.raises(CallError) as failure:
+        advisor.unary(method, request_message, timeout=10)
+    assert failure.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    fields = [violation_field for violation_field, _ in failure.value.violations]
+    assert field in fields, failure.value.violations
+    assert all(description for _, description in failure.value.violations)
+
+
+def test_stream_rejects_bad_requests_the_same_way(advisor: Advisor) -> None:
+    request = pb.StreamRecommendRequest(task=small_task(), budget=quick_budget(max_parameters=0))
+    with pytest.raises(CallError) as failure:
+        advisor.stream(request, timeout=10)
+    assert failure.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert "budget.max_parameters" in [field for field, _ in failure.value.violations]
+
+
+def test_unexpected_errors_are_internal_with_a_request_id_and_no_traceback(
+    advisor: Advisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> list[object]:
+        raise RuntimeError("secret internal state")
+
+    monkeypatch.setattr("advisor.service.servicer.list_presets", broken)
+    with pytest.raises(CallError) as failure:
+        advisor.unary("ListPresets", pb.ListPresetsRequest())
+    assert failure.value.code is grpc.StatusCode.INTERNAL
+    assert "secret" not in failure.value.details
+    assert "Traceback" not in failure.value.details
+    assert "request id" in failure.value.details
+
+
+# ---------------------------------------------------------------------------------------------
+# Deadlines
+
+
+@pytest.mark.parametrize("deadline", [0.3, 0.8])
+def test_a_deadline_stops_a_long_search_promptly(advisor: Advisor, deadline: float) -> None:
+    started = time.monotonic()
+    try:
+        response = advisor.unary(
+            "Recommend", pb.RecommendRequest(task=LONG_TASK, budget=long_budget()), timeout=deadline
+        )
+    except CallError as failure:
+        assert failure.code is grpc.StatusCode.DEADLINE_EXCEEDED
+    else:
+        assert not response.result.complete
+    elapsed = time.monotonic() - started
+    assert elapsed < deadline + 0.15
+
+
+def test_a_time_limit_cuts_the_search_and_keeps_the_best_so_far(advisor: Advisor) -> None:
+    started = time.monotonic()
+    result = advisor.unary(
+        "Recommend", pb.RecommendRequest(task=LONG_TASK, budget=long_budget(seconds=0.5))
+    ).result
+    assert time.monotonic() - started < 0.5 + 0.3
+    assert not result.complete
+    assert result.recommendations

@@ -1,0 +1,329 @@
+"""What only a live server has: health, reflection, auth, TLS, message size, saturation, drain."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from advisor._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.errors import InvalidRequestError
+from advisor.service.limits import RequestLimits
+from advisor.service.server import (
+    ADVISOR_SERVICE_NAME,
+    HEALTH_SERVICE_NAME,
+    RunningServer,
+    ServerConfig,
+    read_token_file,
+    start_server,
+)
+from tests.reliability.certificates import Certificates, make_certificates
+from tests.service.harness import CallError, DirectAdvisor, LiveAdvisor
+from tests.service.test_contract import LONG_TASK, long_budget, quick_budget, small_task
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def _health(channel: grpc.Channel, service: str = "") -> int:
+    request = health_pb2.HealthCheckRequest(service=service)
+    status: int = health_pb2_grpc.HealthStub(channel).Check(request, timeout=5).status
+    return status
+
+
+def _reflected_services(channel: grpc.Channel) -> list[str]:
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    request = reflection_pb2.ServerReflectionRequest(list_services="")
+    [response] = stub.ServerReflectionInfo(iter([request]), timeout=5)
+    return [service.name for service in response.list_services_response.service]
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., RunningServer]]:
+    """Start servers with the given settings; all are stopped after the test."""
+    started: list[RunningServer] = []
+
+    def start(**settings: object) -> RunningServer:
+        running = start_server(ServerConfig(**({"grace_seconds": 1.0} | settings)))  # type: ignore[arg-type]
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Health and reflection
+
+
+def test_health_is_serving_for_the_server_and_the_advisor_service(channel: grpc.Channel) -> None:
+    assert _health(channel) == SERVING
+    assert _health(channel, ADVISOR_SERVICE_NAME) == SERVING
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_reflection_only_when_enabled(serve: Callable[..., RunningServer], enabled: bool) -> None:
+    running = serve(reflection=enabled)
+    with grpc.insecure_channel(running.address) as channel:
+        if enabled:
+            services = _reflected_services(channel)
+            assert ADVISOR_SERVICE_NAME in services
+            assert HEALTH_SERVICE_NAME in services
+        else:
+            with pytest.raises(grpc.RpcError) as failure:
+                _reflected_services(channel)
+            assert failure.value.code() is grpc.StatusCode.UNIMPLEMENTED  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------------
+# Bearer-token auth
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        (),
+        (("authorization", "Bearer wrong-token"),),
+        (("authorization", "bearer s3cret-token"),),
+        (("authorization", "s3cret-token"),),
+        (("authorization", "Bearer s3cret-token"), ("authorization", "Bearer s3cret-token")),
+    ],
+    ids=["missing", "wrong", "lowercase-scheme", "no-scheme", "repeated"],
+)
+def test_calls_without_the_right_token_are_unauthenticated(
+    serve: Callable[..., RunningServer], metadata: tuple[tuple[str, str], ...]
+) -> None:
+    running = serve(token="s3cret-token")
+    with grpc.insecure_channel(running.address) as channel:
+        advisor = LiveAdvisor(channel, metadata)
+        with pytest.raises(CallError) as unary:
+            advisor.unary("ListPresets", pb.ListPresetsRequest())
+        assert unary.value.code is grpc.StatusCode.UNAUTHENTICATED
+        with pytest.raises(CallError) as stream:
+            advisor.stream(pb.StreamRecommendRequest(task=small_task(), budget=quick_budget()))
+        assert stream.value.code is grpc.StatusCode.UNAUTHENTICATED
+        assert _health(channel) == SERVING  # health is exempt
+
+
+def test_the_right_token_is_accepted(serve: Callable[..., RunningServer]) -> None:
+    running = serve(token="s3cret-token")
+    with grpc.insecure_channel(running.address) as channel:
+        advisor = LiveAdvisor(channel, [("authorization", "Bearer s3cret-token")])
+        assert advisor.unary("ListPresets", pb.ListPresetsRequest()).presets
+
+
+def test_token_files_are_read_stripped_and_must_hold_a_token(tmp_path: Path) -> None:
+    path = tmp_path / "token"
+    path.write_text("  abc \n")
+    assert read_token_file(path) == "abc"
+    path.write_text("\n")
+    with pytest.raises(InvalidRequestError, match="token_file"):
+        read_token_file(path)
+    with pytest.raises(InvalidRequestError, match="token_file"):
+        read_token_file(tmp_path / "missing")
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+def _tls_channel(
+    running: RunningServer, certificates: Certificates, client: tuple[Path, Path] | None = None
+) -> grpc.Channel:
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=certificates.ca.read_bytes(),
+        private_key=None if client is None else client[1].read_bytes(),
+        certificate_chain=None if client is None else client[0].read_bytes(),
+    )
+    return grpc.secure_channel(f"localhost:{running.port}", credentials)
+
+
+def test_tls_serves_clients_that_trust_the_ca(
+    serve: Callable[..., RunningServer], certificates: Certificates
+) -> None:
+    running = serve(tls_cert=certificates.server_cert, tls_key=certificates.server_key)
+    with _tls_channel(running, certificates) as channel:
+        assert LiveAdvisor(channel).unary("ListPresets", pb.ListPresetsRequest()).presets
+    with grpc.insecure_channel(running.address) as plain, pytest.raises(grpc.RpcError):
+        health_pb2_grpc.HealthStub(plain).Check(health_pb2.HealthCheckRequest(), timeout=2)
+
+
+def test_mutual_tls_requires_a_client_certificate_from_the_ca(
+    serve: Callable[..., RunningServer], certificates: Certificates
+) -> None:
+    running = serve(
+        tls_cert=certificates.server_cert,
+        tls_key=certificates.server_key,
+        tls_client_ca=certificates.ca,
+    )
+    client = (certificates.client_cert, certificates.client_key)
+    with _tls_channel(running, certificates, client) as channel:
+        assert LiveAdvisor(channel).unary("ListPresets", pb.ListPresetsRequest()).presets
+    intruder = (certificates.intruder_cert, certificates.intruder_key)
+    for refused in (None, intruder):
+        with _tls_channel(running, certificates, refused) as channel:
+            with pytest.raises(CallError) as failure:
+                LiveAdvisor(channel).unary("ListPresets", pb.ListPresetsRequest(), timeout=2)
+            assert failure.value.code is grpc.StatusCode.UNAVAILABLE
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"tls_cert": Path("cert.pem")}, "tls_key"),
+        ({"tls_key": Path("key.pem")}, "tls_cert"),
+        ({"tls_client_ca": Path("ca.pem")}, "tls_client_ca"),
+        ({"port": 70000}, "port"),
+        ({"workers": 0}, "workers"),
+        ({"token": ""}, "token"),
+        ({"grace_seconds": float("nan")}, "grace_seconds"),
+        ({"hostname": "x"}, "hostname"),
+    ],
+)
+def test_bad_settings_name_the_field(settings: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidRequestError) as error:
+        ServerConfig(**settings)  # type: ignore[arg-type]
+    assert [v.field for v in error.value.violations] == [field]
+
+
+def test_unreadable_pem_files_name_the_field(tmp_path: Path) -> None:
+    config = ServerConfig(tls_cert=tmp_path / "none.pem", tls_key=tmp_path / "none.key")
+    with pytest.raises(InvalidRequestError) as error:
+        start_server(config)
+    assert [v.field for v in error.value.violations] == ["tls_cert"]
+
+
+def test_a_port_in_use_names_the_port(live_server: RunningServer) -> None:
+    with pytest.raises(InvalidRequestError) as error:
+        start_server(ServerConfig(port=live_server.port))
+    assert [v.field for v in error.value.violations] == ["port"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Message size, saturation, cancellation
+
+
+def test_oversized_messages_are_refused_by_grpc(serve: Callable[..., RunningServer]) -> None:
+    running = serve(limits=RequestLimits(max_message_bytes=1024))
+    task = pb.Task(
+        input=pb.InputSpec(shape=[64, 64]),
+        correlations=[
+            pb.Correlation(name="c", a=pb.Region(indices=pb.IndexList(values=range(4096))))
+        ],
+    )
+    with grpc.insecure_channel(running.address) as channel:
+        with pytest.raises(CallError) as failure:
+            LiveAdvisor(channel).unary(
+                "Recommend", pb.RecommendRequest(task=task, budget=quick_budget())
+            )
+        assert failure.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def _single_slot_advisors(
+    serve: Callable[..., RunningServer],
+) -> Iterator[tuple[DirectAdvisor | LiveAdvisor, Callable[[], int]]]:
+    direct = DirectAdvisor(workers=1)
+    yield direct, lambda: direct.admission.in_flight
+    running = serve(workers=1)
+    with grpc.insecure_channel(running.address) as channel:
+        yield LiveAdvisor(channel), lambda: running.in_flight
+
+
+def test_a_saturated_server_refuses_at_once_and_health_still_answers(
+    serve: Callable[..., RunningServer],
+) -> None:
+    for advisor, in_flight in _single_slot_advisors(serve):
+        busy = threading.Thread(
+            target=advisor.unary,
+            args=("Recommend", pb.RecommendRequest(task=LONG_TASK, budget=long_budget(1.0))),
+        )
+        busy.start()
+        try:
+            _wait_until(lambda: in_flight() == 1)  # noqa: B023 - called within the iteration
+            started = time.monotonic()
+            with pytest.raises(CallError) as failure:
+                advisor.unary("ListPresets", pb.ListPresetsRequest())
+            assert failure.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert time.monotonic() - started < 0.1
+        finally:
+            busy.join()
+
+
+def test_a_cancelled_search_frees_its_slot_promptly(serve: Callable[..., RunningServer]) -> None:
+    running = serve(workers=1)
+    with grpc.insecure_channel(running.address) as channel:
+        advisor = LiveAdvisor(channel)
+        call: Future[pb.RecommendResponse] = advisor.stub.Recommend.future(
+            pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
+        )
+        _wait_until(lambda: running.in_flight == 1)
+        assert _health(channel) == SERVING  # answered from the reserve while the slot is busy
+        cancelled_at = time.monotonic()
+        call.cancel()
+        _wait_until(lambda: running.in_flight == 0, timeout=2.0)
+        assert time.monotonic() - cancelled_at < 0.5
+        assert advisor.unary("ListPresets", pb.ListPresetsRequest()).presets
+
+
+def test_a_cancelled_stream_stops_its_search() -> None:
+    from tests.service.fakes import FakeContext
+
+    direct = DirectAdvisor(workers=1)
+    context = FakeContext()
+    stream = direct.servicer.StreamRecommend(
+        pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(30.0)), context
+    )
+    next(stream)  # the first progress event: the search is running
+    context.cancel()
+    started = time.monotonic()
+    remaining = list(stream)
+    assert time.monotonic() - started < 0.5
+    assert remaining[-1].WhichOneof("event") == "result"
+    assert direct.admission.in_flight == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Graceful stop
+
+
+def test_stop_drains_in_flight_calls_and_refuses_new_ones(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=2)
+    with grpc.insecure_channel(running.address) as channel:
+        advisor = LiveAdvisor(channel)
+        call: Future[pb.RecommendResponse] = advisor.stub.Recommend.future(
+            pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
+        )
+        _wait_until(lambda: running.in_flight == 1)
+        stopper = threading.Thread(target=running.stop, kwargs={"grace": 1.5})
+        stopper.start()
+        _wait_until(lambda: _health(channel) == NOT_SERVING)
+        with pytest.raises(CallError) as refused:
+            advisor.unary("ListPresets", pb.ListPresetsRequest())
+        assert refused.value.code is grpc.StatusCode.UNAVAILABLE
+        result = call.result(timeout=5).result  # finished inside the grace period
+        assert not result.complete
+        assert result.recommendations
+        stopper.join(timeout=5)
+        assert running.wait(timeout=0)

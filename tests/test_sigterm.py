@@ -1,0 +1,89 @@
+"""SIGTERM during a long search: the call completes, health goes NOT_SERVING, exit status 0."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from advisor._proto.advisor.v1 import advisor_pb2 as pb
+from advisor._proto.advisor.v1 import advisor_pb2_grpc
+
+SERVER = Path(__file__).resolve().parent.parent / "server.py"
+GRACE_SECONDS = 1.5
+
+
+@pytest.fixture
+def server_process() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(SERVER),
+            "--port",
+            "0",
+            "--workers",
+            "1",
+            "--grace",
+            str(GRACE_SECONDS),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        match = re.fullmatch(r"listening on (\S+)\n", process.stdout.readline())
+        assert match, process.stderr.read() if process.stderr else ""
+        yield process, match.group(1)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
+
+
+def test_sigterm_finishes_the_running_search_then_exits_zero(
+    server_process: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, address = server_process
+    with grpc.insecure_channel(address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        assert health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == (
+            health_pb2.HealthCheckResponse.SERVING
+        )
+        stream = advisor_pb2_grpc.ArchitectureAdvisorStub(channel).StreamRecommend(
+            pb.StreamRecommendRequest(
+                task=pb.Task(input=pb.InputSpec(shape=[64, 64]), preset="local"),
+                budget=pb.Budget(max_parameters=10**8, time_limit_seconds=30.0),
+            ),
+            timeout=30,
+        )
+        first = next(stream)  # the search is running once it reports progress
+        assert first.WhichOneof("event") == "progress"
+
+        signalled_at = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        while health.Check(health_pb2.HealthCheckRequest(), timeout=5).status != (
+            health_pb2.HealthCheckResponse.NOT_SERVING
+        ):
+            assert time.monotonic() - signalled_at < 1.0, "health still SERVING"
+            time.sleep(0.01)
+
+        rest = list(stream)
+        assert [r.WhichOneof("event") for r in rest[:-1]] == ["progress"] * (len(rest) - 1)
+        assert not rest[-1].result.complete  # cut by the grace period, best designs kept
+        assert rest[-1].result.recommendations
+        assert time.monotonic() - signalled_at < GRACE_SECONDS + 0.5
+
+    assert process.wait(timeout=5) == 0
+    assert process.stderr is not None
+    log = process.stderr.read()
+    assert "Traceback" not in log
+    assert "SIGTERM" in log

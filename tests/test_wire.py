@@ -1,0 +1,204 @@
+"""advisor.wire: lossless round trips, library defaults for absent fields, field-path prefixes."""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+import pytest
+from google.protobuf.message import Message
+from hypothesis import given, settings
+
+from advisor import wire
+from advisor._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.analysis import Analysis, Certificate, CorrelationAnalysis
+from advisor.architecture import NamedGeometry, parse_architecture
+from advisor.errors import InvalidRequestError
+from advisor.search import Budget, SearchProgress, SearchResult, recommend
+from advisor.task import PresetInfo, list_presets, parse_task
+from tests.strategies import (
+    FAMILIES,
+    valid_architecture_documents,
+    valid_budget_documents,
+    valid_task_documents,
+)
+
+
+def _over_the_wire(message: Message) -> Any:
+    """Serialize and parse again, as a real call does."""
+    return type(message).FromString(message.SerializeToString())
+
+
+def _labels(enum: Any) -> set[str]:
+    prefix = enum.DESCRIPTOR.values[0].name.removesuffix("UNSPECIFIED")
+    return {name.removeprefix(prefix).lower() for name in enum.keys()[1:]}
+
+
+# ---------------------------------------------------------------------------------------------
+# The enums cover exactly the library's labels
+
+
+@pytest.mark.parametrize(
+    ("enum", "labels"),
+    [
+        (pb.NamedGeometry, set(typing.get_args(NamedGeometry))),
+        (pb.Certificate, set(typing.get_args(Certificate))),
+        (pb.Objective, set(typing.get_args(Budget.model_fields["objective"].annotation))),
+        (pb.PresetKind, set(typing.get_args(PresetInfo.__annotations__["kind"]))),
+        (pb.GeometryFamily, set(FAMILIES)),
+    ],
+)
+def test_each_enum_names_exactly_the_library_labels(enum: Any, labels: set[str]) -> None:
+    assert _labels(enum) == labels
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests
+
+
+@settings(max_examples=60)
+@given(valid_task_documents())
+def test_tasks_round_trip(document: dict[str, Any]) -> None:
+    task = parse_task(document)
+    assert wire.task_from_proto(_over_the_wire(wire.task_to_proto(task))) == task
+
+
+@settings(max_examples=60)
+@given(valid_architecture_documents())
+def test_architectures_round_trip(document: dict[str, Any]) -> None:
+    architecture = parse_architecture(document)
+    message = _over_the_wire(wire.architecture_to_proto(architecture))
+    assert wire.architecture_from_proto(message) == architecture
+
+
+@settings(max_examples=60)
+@given(valid_budget_documents())
+def test_budgets_round_trip(document: dict[str, Any]) -> None:
+    budget = Budget.model_validate(document)
+    assert wire.budget_from_proto(_over_the_wire(wire.budget_to_proto(budget))) == budget
+
+
+def test_absent_optional_fields_take_the_library_defaults() -> None:
+    task = wire.task_from_proto(
+        pb.Task(
+            input=pb.InputSpec(shape=[4, 4]),
+            correlations=[pb.Correlation(name="c", a=pb.Region(preset="left_half"))],
+        )
+    )
+    assert task == parse_task(
+        {"input": {"shape": [4, 4]}, "correlations": [{"name": "c", "a": {"preset": "left_half"}}]}
+    )
+    assert wire.budget_from_proto(pb.Budget(max_parameters=100)) == Budget(max_parameters=100)
+    architecture = wire.architecture_from_proto(
+        pb.Architecture(
+            input=pb.InputSpec(shape=[4]), representation=2, layers=[pb.Layer(channels=2, pool=[4])]
+        )
+    )
+    assert architecture.geometry == "contiguous"
+    assert architecture.outputs == 1
+
+
+def test_explicit_zero_values_are_not_mistaken_for_absent_ones() -> None:
+    budget = wire.budget_from_proto(pb.Budget(max_parameters=100, seed=0, search_dilations=False))
+    assert budget.search_dilations is False
+    assert wire.budget_to_proto(budget).HasField("search_dilations")
+
+
+def test_an_unlimited_budget_cannot_be_sent_silently_limited() -> None:
+    with pytest.raises(InvalidRequestError) as error:
+        wire.budget_to_proto(Budget(max_parameters=100, time_limit_seconds=None))
+    assert [v.field for v in error.value.violations] == ["time_limit_seconds"]
+
+
+@pytest.mark.parametrize(
+    ("convert", "message", "field"),
+    [
+        (wire.task_from_proto, pb.Task(input=pb.InputSpec(shape=[0])), "job.task.input.shape"),
+        (
+            wire.task_from_proto,
+            pb.Task(input=pb.InputSpec(shape=[4]), correlations=[pb.Correlation(name="c")]),
+            "job.task.correlations[0].a",
+        ),
+        (
+            wire.architecture_from_proto,
+            pb.Architecture(
+                input=pb.InputSpec(shape=[4]),
+                representation=2,
+                layers=[pb.Layer(channels=2, pool=[4])],
+                geometry=pb.Geometry(named=7),  # type: ignore[arg-type]
+            ),
+            "job.task.geometry.named",
+        ),
+        (wire.budget_from_proto, pb.Budget(max_parameters=-1), "job.task.max_parameters"),
+        (
+            wire.budget_from_proto,
+            pb.Budget(max_parameters=1, objective=pb.OBJECTIVE_UNSPECIFIED, geometries=[0]),
+            "job.task.geometries[0]",
+        ),
+    ],
+)
+def test_violations_are_placed_under_the_given_field(
+    convert: Any, message: Message, field: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as error:
+        convert(message, "job.task")
+    assert field in [v.field for v in error.value.violations]
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+def test_presets_round_trip() -> None:
+    for preset in list_presets():
+        assert wire.preset_from_proto(_over_the_wire(wire.preset_to_proto(preset))) == preset
+
+
+def test_analyses_round_trip() -> None:
+    analysis = Analysis(
+        parameters=123,
+        correlations=[
+            CorrelationAnalysis(
+                name=f"c{i}",
+                log2_separation_rank=0.1 * i,
+                log2_max_rank=2.5 * i,
+                certificate=certificate,
+                weight=1.0 + i,
+            )
+            for i, certificate in enumerate(typing.get_args(Certificate))
+        ],
+    )
+    assert wire.analysis_from_proto(_over_the_wire(wire.analysis_to_proto(analysis))) == analysis
+
+
+def test_an_unknown_certificate_is_named_by_its_path() -> None:
+    message = pb.Analysis(correlations=[pb.CorrelationAnalysis(name="c", certificate=42)])  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError) as error:
+        wire.analysis_from_proto(message)
+    assert [v.field for v in error.value.violations] == ["analysis.correlations[0].certificate"]
+
+
+def test_search_results_round_trip() -> None:
+    task = parse_task(
+        {"input": {"shape": [8, 8]}, "correlations": [{"name": "c", "a": {"preset": "left_half"}}]}
+    )
+    result = recommend(task, Budget(max_parameters=5_000, top_k=3, time_limit_seconds=5.0))
+    assert result.recommendations
+    decoded = wire.search_result_from_proto(_over_the_wire(wire.search_result_to_proto(result)))
+    assert decoded == result
+
+
+@pytest.mark.parametrize("best_score", [None, 0.0, 12.5])
+def test_progress_round_trips_with_and_without_a_best_score(best_score: float | None) -> None:
+    progress = SearchProgress(
+        candidates_evaluated=7, elapsed_seconds=0.25, best_score=best_score, fraction_done=0.5
+    )
+    message = _over_the_wire(wire.search_progress_to_proto(progress))
+    assert wire.search_progress_from_proto(message) == progress
+
+
+def test_an_empty_search_result_round_trips() -> None:
+    result = SearchResult(
+        recommendations=[], candidates_evaluated=0, search_seconds=0.0, complete=False
+    )
+    assert wire.search_result_from_proto(wire.search_result_to_proto(result)) == result
