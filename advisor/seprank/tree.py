@@ -17,6 +17,16 @@ recurrence, run with gathers, then computes the min-cut of the *unrolled* tree i
 of a node is a copy of its subtree — the tensor network of the network with duplicated inputs,
 which is what overlapping windows compute (an upper bound, THEORY.md §4).
 
+**Shared weights.** The tensor network gives every node its own weights. A ConvNet shares its
+conv weights across the locations of a level, and then sibling subtrees whose leaves all lie in
+one region compute the same function of different inputs; product pooling is commutative, so
+their product is symmetric in them and spans a symmetric tensor space, smaller than the tensor
+power the min-cut charges (two B leaves of one window: ``binom(M + 1, 2)`` dimensions, not
+``M^2``). ``shared_weights=True`` charges that bound instead. It is still an upper bound on the
+generic rank of the shared-weight network, and it equals the exact shared-weight rank on every
+random small tree the test suite checks (the plain min-cut then overstates it, even with all
+widths powers of 2); the plain min-cut equals the exact rank without sharing (LYCS18 Thm 2).
+
 The min-cut of a tree is also ``min`` over cut patterns of ``c . x`` with
 ``x = (log2 M, log2 r_0, ..., log2 r_{L-1})`` and ``c`` the number of edges of each kind the
 pattern cuts: piecewise linear in the log-widths. :func:`log2_min_cut_with_counts` returns the
@@ -70,6 +80,8 @@ def log2_min_cut(
     labels: npt.NDArray[np.int8],
     log2_widths: npt.ArrayLike,
     log2_representation: npt.ArrayLike,
+    *,
+    shared_weights: bool = False,
 ) -> npt.NDArray[np.float64]:
     """Compute the log2 min-cut of every correlation for every width vector.
 
@@ -83,6 +95,9 @@ def log2_min_cut(
         ``log2 r_l`` per pooling level: shape ``(L,)``, or ``(W, L)`` for ``W`` width vectors.
     log2_representation
         ``log2 M``: a scalar, or shape ``(W,)``.
+    shared_weights
+        Charge interchangeable one-sided siblings their symmetric dimension (see the module
+        docstring): the bound for a network that shares conv weights across locations.
 
     Returns
     -------
@@ -98,8 +113,19 @@ def log2_min_cut(
     >>> labels = np.array([[1, 2, 1, 2]], dtype=np.int8)
     >>> log2_min_cut(structure, labels, [2.0, 3.0], 1.0)
     array([2.])
+
+    Left vs right half with ``M = 2``: the two A leaves of a window are interchangeable when
+    weights are shared, so they span ``binom(3, 2) = 3`` dimensions rather than ``2^2``.
+
+    >>> halves = np.array([[1, 1, 2, 2]], dtype=np.int8)
+    >>> log2_min_cut(structure, halves, [3.0, 3.0], 1.0), 2 ** log2_min_cut(
+    ...     structure, halves, [3.0, 3.0], 1.0, shared_weights=True
+    ... )
+    (array([2.]), array([3.]))
     """
-    return _recurrence(structure, labels, log2_widths, log2_representation, False).log2_value
+    return _recurrence(
+        structure, labels, log2_widths, log2_representation, False, shared_weights
+    ).log2_value
 
 
 def log2_min_cut_with_counts(
@@ -111,6 +137,8 @@ def log2_min_cut_with_counts(
     """Compute :func:`log2_min_cut` together with the cut-count vector of each minimising cut.
 
     Same parameters and value shapes as :func:`log2_min_cut`; see :class:`MinCut` for the counts.
+    This is the tensor-network min-cut (no ``shared_weights``): only it is linear in the
+    log-widths for a fixed cut pattern.
 
     Examples
     --------
@@ -174,12 +202,41 @@ def _cost_dtype(structure: PoolingStructure, x: npt.NDArray[np.float64]) -> type
     return np.int32 if bound < _INT32_LIMIT else np.float64
 
 
+def _one_sided_costs(
+    weights: npt.NDArray[np.float64], arities: list[int], shared_weights: bool
+) -> list[npt.NDArray[np.float64]]:
+    """Per level ``l``, ``cost[w, m]``: log2 dimension spanned by ``m`` one-sided children.
+
+    A node whose leaves all lie in one region ("one-sided") outputs, as a function of those
+    leaves, a vector spanning at most ``D_l`` dimensions: ``D_0 = M`` and ``D_{l+1} =
+    min(cost[k_l], r_l)``. ``m`` such siblings multiplied channel-wise span ``D_l^m`` dimensions
+    with independent weights, but with weights shared across locations they are interchangeable
+    (the same function of different inputs, pooled by a commutative product), so their product is
+    a symmetric tensor: ``binom(D_l + m - 1, m)`` dimensions at most.
+    """
+    log2_dim = weights[:, 0]
+    costs = []
+    for level, arity in enumerate(arities):
+        counts = np.arange(arity + 1, dtype=np.float64)
+        if shared_weights:
+            # log2 binom(D + m - 1, m) = sum_{j <= m} log2((D + j - 1) / j), valid for real D.
+            dim = np.exp2(log2_dim)[:, None]
+            terms = np.log2((dim + counts[1:] - 1) / counts[1:])
+            cost = np.hstack([np.zeros_like(dim), np.cumsum(terms, axis=1)])
+        else:
+            cost = log2_dim[:, None] * counts
+        costs.append(cost)
+        log2_dim = np.minimum(cost[:, arity], weights[:, 1 + level])
+    return costs
+
+
 def _recurrence(
     structure: PoolingStructure,
     labels: npt.NDArray[np.int8],
     log2_widths: npt.ArrayLike,
     log2_representation: npt.ArrayLike,
     with_counts: bool,
+    shared_weights: bool = False,
 ) -> MinCut:
     widths = np.asarray(log2_widths, dtype=np.float64)
     representation = np.asarray(log2_representation, dtype=np.float64)
@@ -194,30 +251,41 @@ def _recurrence(
     rows = np.broadcast_shapes(*(x.shape[:1] for x in per_row))[0]
     # (W, L + 1): the weight of each kind of edge, input legs first.
     weights = np.hstack([np.broadcast_to(x, (rows, x.shape[1])) for x in per_row])
-    dtype = _cost_dtype(structure, weights)
+    dtype = np.float64 if shared_weights else _cost_dtype(structure, weights)
     # (W, 1, 1) per kind of edge, broadcasting against (W, C, nodes).
     edge = weights.astype(dtype).T[:, :, None, None]
+    arities = [w.shape[1] for w in structure.windows]
+    one_sided = [c.astype(dtype) for c in _one_sided_costs(weights, arities, shared_weights)]
 
     levels = _Levels(structure)
     leaves = levels.leaves(labels)
-    in_b, in_a = (
-        levels.window_sum((leaves == side).view(np.uint8), 0, dtype) for side in (SIDE_B, SIDE_A)
-    )
-    # Level 0: a leaf on the wrong side costs its input leg, one on its own side (or free) costs 0.
+    full_a, full_b = ((leaves == side).view(np.uint8) for side in (SIDE_A, SIDE_B))
+    in_a, in_b = (levels.window_sum(full, 0, np.int32) for full in (full_a, full_b))
+    # Level 0: leaves on the wrong side are one-sided children (a leaf on its own side or free
+    # costs 0), so the one-sided cost table gives the window sums directly.
     step = _Step(
         edge[1],
-        edge[0] * in_b,
-        edge[0] * in_a,
+        np.take(one_sided[0], in_b, axis=1),
+        np.take(one_sided[0], in_a, axis=1),
         np.zeros((), dtype),
         _WindowCounts.leaves(in_b, in_a) if with_counts else None,
     )
     for level in range(1, structure.depth):
         cost_a, cost_b = step.cost_a, step.cost_b
         prefer_a = cost_a <= cost_b
+        sum_a, sum_b = levels.window_sum(cost_a, level), levels.window_sum(cost_b, level)
+        if shared_weights:
+            full_a, full_b = ((n == arities[level - 1]).view(np.uint8) for n in (in_a, in_b))
+            in_a, in_b = (levels.window_sum(full, level, np.int32) for full in (full_a, full_b))
+            # A one-sided child costs D_l in the other state; swap the m-fold price for the
+            # symmetric one.
+            excess = one_sided[level] - one_sided[level][:, 1:2] * np.arange(arities[level] + 1)
+            sum_a += np.take(excess, in_b, axis=1)
+            sum_b += np.take(excess, in_a, axis=1)
         step = _Step(
             edge[1 + level],
-            levels.window_sum(cost_a, level),
-            levels.window_sum(cost_b, level),
+            sum_a,
+            sum_b,
             levels.window_sum(np.minimum(cost_a, cost_b), level),
             step.counts.pooled(levels, level, prefer_a) if step.counts is not None else None,
         )

@@ -1,0 +1,193 @@
+"""The three engines against each other on random small networks and regions (hypothesis).
+
+Random trees have random window sizes per level and a random permutation of the nodes at every
+level; random overlapping structures slide windows with a random stride over a permuted level.
+Sizes stay small (at most 12 locations, matrices of at most 2^12 entries) so the file runs in
+seconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from advisor.seprank.exact import exact_rank
+from advisor.seprank.graph import log2_min_cut_graph
+from advisor.seprank.labels import SIDE_A, SIDE_B
+from advisor.seprank.structure import PoolingStructure
+from advisor.seprank.tree import log2_min_cut, log2_min_cut_with_counts
+
+MAX_LEAVES = 12
+MAX_LOG2_MATRIX = 12
+TOLERANCE = 1e-9
+
+
+@st.composite
+def trees(draw: st.DrawFn) -> PoolingStructure:
+    """A pooling tree: 1-3 levels of windows of 1-4 nodes, nodes permuted at every level."""
+    arities: list[int] = []
+    for _ in range(draw(st.integers(1, 3))):
+        budget = MAX_LEAVES // math.prod(arities)
+        if budget < 2:
+            break
+        arities.append(draw(st.integers(1 if arities else 2, min(4, budget))))
+    sizes = [math.prod(arities[level:]) for level in range(len(arities))] + [1]
+    windows = tuple(
+        np.array(draw(st.permutations(range(sizes[level]))), dtype=np.intp).reshape(
+            sizes[level + 1], arity
+        )
+        for level, arity in enumerate(arities)
+    )
+    return PoolingStructure(sizes[0], windows)
+
+
+@st.composite
+def overlapping(draw: st.DrawFn) -> PoolingStructure:
+    """Windows of 2-3 nodes sliding with stride 1..k-1 over a permuted level (global at the top)."""
+    depth = draw(st.integers(2, 3))
+    shapes = [(draw(st.integers(2, 3)), 1)]  # (window, stride) per level, top first
+    count = shapes[0][0]
+    levels = [count]
+    for _ in range(depth - 1):
+        window = draw(st.integers(2, 3))
+        stride = draw(st.integers(1, window - 1))
+        count = (count - 1) * stride + window
+        shapes.append((window, stride))
+        levels.append(count)
+    assume(count <= 10)
+    windows = []
+    for (window, stride), parents, size in zip(shapes, [1, *levels[:-1]], levels, strict=True):
+        order = np.array(draw(st.permutations(range(size))), dtype=np.intp)
+        windows.append(order[np.arange(parents)[:, None] * stride + np.arange(window)])
+    return PoolingStructure(levels[-1], tuple(reversed(windows)))
+
+
+@st.composite
+def cases(
+    draw: st.DrawFn, structures: st.SearchStrategy[PoolingStructure], powers_of_two: bool
+) -> tuple[PoolingStructure, npt.NDArray[np.int8], list[int], int]:
+    """A structure, one row of side labels, channel widths and M."""
+    structure = draw(structures)
+    labels = np.array(
+        draw(
+            st.lists(
+                st.sampled_from([0, SIDE_A, SIDE_B]),
+                min_size=structure.num_locations,
+                max_size=structure.num_locations,
+            )
+        ),
+        dtype=np.int8,
+    )[None]
+    if powers_of_two:
+        widths = [2 ** draw(st.integers(0, 3)) for _ in structure.windows]
+        representation = 2 ** draw(st.integers(1, 2))
+    else:
+        widths = [draw(st.integers(1, 6)) for _ in structure.windows]
+        representation = draw(st.integers(1, 4))
+    return structure, labels, widths, representation
+
+
+def regions(labels: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    return np.flatnonzero(labels[0] == SIDE_A), np.flatnonzero(labels[0] == SIDE_B)
+
+
+def tree_cut(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    widths: list[int],
+    representation: int,
+    shared: bool = False,
+) -> float:
+    return float(
+        log2_min_cut(
+            structure, labels, np.log2(widths), math.log2(representation), shared_weights=shared
+        )[0]
+    )
+
+
+def log2_rank(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    widths: list[int],
+    representation: int,
+    shared: bool,
+) -> float:
+    a, b = regions(labels)
+    assume((a.size + b.size) * math.log2(max(representation, 1)) <= MAX_LOG2_MATRIX)
+    return math.log2(exact_rank(structure, a, b, widths, representation, shared=shared))
+
+
+@given(cases(trees(), powers_of_two=False))
+def test_tree_recurrence_equals_graph_min_cut(case: tuple) -> None:
+    structure, labels, widths, representation = case
+    a, b = regions(labels)
+    assert tree_cut(*case) == _approx(log2_min_cut_graph(structure, a, b, widths, representation))
+
+
+@given(cases(overlapping(), powers_of_two=False))
+def test_unrolled_tree_equals_graph_min_cut_on_overlapping_windows(case: tuple) -> None:
+    structure, labels, widths, representation = case
+    assert not structure.is_tree
+    a, b = regions(labels)
+    assert tree_cut(*case) == _approx(log2_min_cut_graph(structure, a, b, widths, representation))
+
+
+@settings(max_examples=60)
+@given(cases(trees(), powers_of_two=True))
+def test_min_cut_is_the_exact_rank_without_sharing_for_powers_of_two(case: tuple) -> None:
+    assert tree_cut(*case) == _approx(log2_rank(*case, shared=False))
+
+
+@settings(max_examples=60)
+@given(cases(trees(), powers_of_two=True))
+def test_shared_weight_bound_is_the_exact_shared_rank_for_powers_of_two(case: tuple) -> None:
+    assert tree_cut(*case, shared=True) == _approx(log2_rank(*case, shared=True))
+
+
+@settings(max_examples=60)
+@given(cases(trees(), powers_of_two=False))
+def test_bounds_never_fall_below_the_exact_ranks(case: tuple) -> None:
+    plain, shared = tree_cut(*case), tree_cut(*case, shared=True)
+    assert shared <= plain + TOLERANCE
+    assert plain >= log2_rank(*case, shared=False) - TOLERANCE
+    assert shared >= log2_rank(*case, shared=True) - TOLERANCE
+
+
+@settings(max_examples=40)
+@given(cases(overlapping(), powers_of_two=False))
+def test_grid_tensor_rank_lower_bounds_the_unrolled_min_cut(case: tuple) -> None:
+    assert tree_cut(*case) >= log2_rank(*case, shared=False) - TOLERANCE
+    assert tree_cut(*case, shared=True) >= log2_rank(*case, shared=True) - TOLERANCE
+
+
+@given(cases(trees(), powers_of_two=False), st.data())
+def test_cut_counts_price_the_min_cut_and_batches_match_single_calls(
+    case: tuple, data: st.DataObject
+) -> None:
+    structure, labels, widths, representation = case
+    batch = np.log2(
+        [
+            widths,
+            *(
+                data.draw(st.lists(st.integers(1, 9), min_size=len(widths), max_size=len(widths)))
+                for _ in range(2)
+            ),
+        ]
+    )
+    reps = np.log2([representation, 2, 3])
+    cut = log2_min_cut_with_counts(structure, labels, batch, reps)
+    prices = np.column_stack([reps, batch])
+    np.testing.assert_allclose(cut.log2_value, np.einsum("wck,wk->wc", cut.cut_counts, prices))
+    for row in range(3):
+        single = log2_min_cut(structure, labels, batch[row], reps[row])
+        np.testing.assert_allclose(cut.log2_value[row], single)
+
+
+def _approx(value: float) -> object:
+    import pytest
+
+    return pytest.approx(value, abs=TOLERANCE)
