@@ -158,12 +158,27 @@ class PresetInfo:
 
 @dataclass(frozen=True, eq=False)
 class ResolvedCorrelation:
-    """A correlation with its regions resolved: ``a`` and ``b`` are disjoint, non-empty ids."""
+    """A correlation with its regions resolved: ``a`` and ``b`` are disjoint, non-empty ids.
+
+    Equal when name, weight and both id arrays are equal.
+    """
 
     name: str
     a: Locations
     b: Locations
     weight: float = 1.0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ResolvedCorrelation):
+            return NotImplemented
+        return (
+            (self.name, self.weight) == (other.name, other.weight)
+            and np.array_equal(self.a, other.a)
+            and np.array_equal(self.b, other.b)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.weight, self.a.size, self.b.size))
 
 
 def resolve_region(region: Region, shape: tuple[int, ...]) -> Locations:
@@ -206,13 +221,13 @@ def _indices(indices: tuple[int, ...], shape: tuple[int, ...]) -> Locations:
             f"{_few(outside)} outside 0..{size - 1} (the input {list(shape)} has {size} "
             "locations, numbered row-major)",
         )
-    unique = np.unique(ids)
-    if unique.size != ids.size:
-        counts = np.bincount(ids, minlength=size)
-        raise InvalidRequestError.single(
-            "indices", f"{_few(np.flatnonzero(counts > 1))} listed more than once"
-        )
-    return unique
+    # A flag per location is O(N) and beats sorting (np.unique) on long lists.
+    listed = np.zeros(size, dtype=np.bool_)
+    listed[ids] = True
+    if ids.size != np.count_nonzero(listed):
+        repeated = np.flatnonzero(np.bincount(ids, minlength=size) > 1)
+        raise InvalidRequestError.single("indices", f"{_few(repeated)} listed more than once")
+    return np.flatnonzero(listed)
 
 
 def _box_mask(box: Box, shape: tuple[int, ...]) -> _Mask:
@@ -250,16 +265,20 @@ def _mask_mask(rows: tuple[str, ...], shape: tuple[int, ...]) -> _Mask:
                 f"mask[{row_index}]",
                 f"has {len(row)} characters; the input {list(shape)} has {width} columns",
             )
-        if not set(row) <= {IN_MASK, OUT_OF_MASK}:
-            column = next(i for i, c in enumerate(row) if c not in (IN_MASK, OUT_OF_MASK))
-            raise InvalidRequestError.single(
-                f"mask[{row_index}]",
-                f"character {row[column]!r} at column {column}; use {IN_MASK!r} for a location "
-                f"in the region and {OUT_OF_MASK!r} for one outside it",
-            )
-    codes = np.frombuffer("".join(rows).encode("ascii"), dtype=np.uint8)
-    selected: _Mask = (codes == ord(IN_MASK)).reshape(shape)
-    return selected
+    text = "".join(rows)
+    # One code point per character, so positions in the codes are positions in the text.
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    selected = codes == ord(IN_MASK)
+    valid = selected | (codes == ord(OUT_OF_MASK))
+    if not valid.all():
+        row_index, column = divmod(int(np.argmin(valid)), width)
+        raise InvalidRequestError.single(
+            f"mask[{row_index}]",
+            f"character {rows[row_index][column]!r} at column {column}; use {IN_MASK!r} for a "
+            f"location in the region and {OUT_OF_MASK!r} for one outside it",
+        )
+    region: _Mask = selected.reshape(shape)
+    return region
 
 
 def _few(ids: npt.NDArray[np.intp], limit: int = 5) -> str:

@@ -1,0 +1,366 @@
+"""The task model: validation with field paths, resolution, preset expansion and file loading."""
+
+from __future__ import annotations
+
+import copy
+import doctest
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydantic
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import advisor.task
+from advisor.errors import InvalidRequestError
+from advisor.presets import TASK_PRESETS, symmetry
+from advisor.regions import REGION_PRESETS
+from advisor.task import Task, list_presets, load_task, parse_task
+from tests.strategies import boundary_task_documents, valid_task_documents
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def base_document() -> dict[str, Any]:
+    return {
+        "input": {"shape": [4, 4]},
+        "correlations": [
+            {"name": "left-right", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}},
+            {"name": "corner", "a": {"indices": [0]}, "weight": 2.5},
+        ],
+    }
+
+
+def fields(document: Any) -> list[str]:
+    with pytest.raises(InvalidRequestError) as info:
+        parse_task(document)
+    return [v.field for v in info.value.violations]
+
+
+def test_module_examples_run() -> None:
+    assert doctest.testmod(advisor.task).failed == 0
+
+
+def test_explicit_correlations_then_the_preset_in_order() -> None:
+    task = parse_task({**base_document(), "preset": "center_surround"})
+    resolved = task.resolved()
+    assert [c.name for c in resolved] == ["left-right", "corner", "center_surround/center-border"]
+    assert resolved[0].a.tolist() == [0, 1, 4, 5, 8, 9, 12, 13]
+    assert resolved[0].b.tolist() == [2, 3, 6, 7, 10, 11, 14, 15]
+    assert resolved[1].weight == 2.5 and resolved[0].weight == 1.0
+    assert resolved[1].b.tolist() == list(range(1, 16))
+    assert resolved[2].a.tolist() == [5, 6, 9, 10]
+
+
+def test_a_preset_alone_is_a_task() -> None:
+    task = parse_task({"input": {"shape": [16]}, "preset": "start_end"})
+    assert [c.name for c in task.resolved()] == ["start_end/w1", "start_end/w2", "start_end/w4"]
+
+
+@given(st.data())
+def test_omitted_b_is_the_complement_of_a(data: st.DataObject) -> None:
+    shape = data.draw(st.lists(st.integers(1, 9), min_size=1, max_size=2).map(tuple))
+    size = math.prod(shape)
+    if size < 2:
+        return
+    chosen = data.draw(st.sets(st.integers(0, size - 1), min_size=1, max_size=size - 1))
+    task = parse_task(
+        {
+            "input": {"shape": list(shape)},
+            "correlations": [{"name": "c", "a": {"indices": sorted(chosen, reverse=True)}}],
+        }
+    )
+    (resolved,) = task.resolved()
+    assert resolved.a.tolist() == sorted(chosen)
+    assert resolved.b.tolist() == np.setdiff1d(np.arange(size), sorted(chosen)).tolist()
+
+
+@given(valid_task_documents())
+def test_valid_documents_resolve_to_disjoint_regions(document: dict[str, Any]) -> None:
+    resolved = parse_task(document).resolved()
+    assert [c.name for c in resolved] == [c["name"] for c in document["correlations"]]
+    for c in resolved:
+        assert c.a.size and c.b.size and np.intersect1d(c.a, c.b).size == 0
+
+
+@given(boundary_task_documents(presets=[*REGION_PRESETS, *TASK_PRESETS]))
+def test_boundary_documents_are_accepted_or_refused_with_field_paths(
+    document: dict[str, Any],
+) -> None:
+    try:
+        task = parse_task(document)
+    except InvalidRequestError as exc:
+        assert all(isinstance(v.field, str) and v.description for v in exc.violations)
+    else:
+        assert task.resolved()
+
+
+def test_task_is_frozen_and_its_ids_read_only() -> None:
+    task = parse_task(base_document())
+    with pytest.raises(pydantic.ValidationError):
+        task.preset = "local"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="read-only"):
+        task.resolved()[1].b[0] = 0
+
+
+# --- validation errors, each naming its field -------------------------------------------------
+
+
+def with_correlation(**changes: Any) -> dict[str, Any]:
+    document = base_document()
+    document["correlations"][0].update(changes)
+    return document
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (with_correlation(a={"indices": [0, 16]}), ["correlations[0].a.indices"]),
+        (with_correlation(a={"indices": []}), ["correlations[0].a.indices"]),
+        (with_correlation(b={"indices": [3, 4]}), ["correlations[0].b"]),
+        (
+            with_correlation(a={"box": {"start": [0, 2], "stop": [4, 2]}}),
+            ["correlations[0].a.box.stop"],
+        ),
+        (
+            with_correlation(a={"box": {"start": [0, 0], "stop": [5, 1]}}),
+            ["correlations[0].a.box.stop"],
+        ),
+        (with_correlation(a={"box": {"start": [0], "stop": [1]}}), ["correlations[0].a.box.start"]),
+        (with_correlation(a={"mask": ["#..."] * 3}), ["correlations[0].a.mask"]),
+        (
+            with_correlation(a={"mask": ["#...", "#..", "....", "...."]}),
+            ["correlations[0].a.mask[1]"],
+        ),
+        (
+            with_correlation(a={"mask": ["#..x", "....", "....", "...."]}),
+            ["correlations[0].a.mask[0]"],
+        ),
+        (with_correlation(a={"preset": "left"}), ["correlations[0].a.preset"]),
+        (with_correlation(a={"preset": "left_half", "box": {}}), ["correlations[0].a"]),
+        (with_correlation(c={"preset": "left_half"}), ["correlations[0].c"]),
+        (with_correlation(name=""), ["correlations[0].name"]),
+        (with_correlation(name="  "), ["correlations[0].name"]),
+        (with_correlation(name="corner"), ["correlations[1].name"]),
+        (with_correlation(weight=0), ["correlations[0].weight"]),
+        (with_correlation(weight=-1.5), ["correlations[0].weight"]),
+        (with_correlation(weight=float("nan")), ["correlations[0].weight"]),
+        (with_correlation(weight=float("inf")), ["correlations[0].weight"]),
+        (with_correlation(weight=True), ["correlations[0].weight"]),
+        (with_correlation(weight="2"), ["correlations[0].weight"]),
+        (
+            with_correlation(a={"box": {"start": [0, 0], "stop": [4, 4]}}, b=None),
+            ["correlations[0].b"],
+        ),
+        ({**base_document(), "preset": "locality"}, ["preset"]),
+        ({**base_document(), "preset": "start_end"}, ["preset"]),
+        ({**base_document(), "input": {"shape": [0, 4]}}, ["input.shape"]),
+        ({**base_document(), "input": {"shape": []}}, ["input.shape"]),
+        ({**base_document(), "input": {"shape": [2, 2, 2]}}, ["input.shape"]),
+        ({**base_document(), "input": {"shape": [4, 4], "depth": 3}}, ["input.depth"]),
+        ({**base_document(), "extra": 1}, ["extra"]),
+        ({"correlations": base_document()["correlations"]}, ["input"]),
+        ({"input": {"shape": [4, 4]}}, ["correlations"]),
+        ({"input": {"shape": [4, 4]}, "correlations": []}, ["correlations"]),
+        ({"input": {"shape": [4, 4]}, "correlations": [{"name": "x"}]}, ["correlations[0].a"]),
+        (["input"], [""]),
+    ],
+)
+def test_invalid_task_names_the_field(document: Any, expected: list[str]) -> None:
+    if isinstance(document, dict) and document.get("correlations"):
+        document["correlations"] = [
+            {k: v for k, v in c.items() if v is not None} for c in document["correlations"]
+        ]
+    assert fields(document) == expected
+
+
+def test_a_region_preset_that_does_not_fit_names_its_side() -> None:
+    document = {
+        "input": {"shape": [8]},
+        "correlations": [{"name": "c", "a": {"indices": [0]}, "b": {"preset": "top_half"}}],
+    }
+    with pytest.raises(InvalidRequestError, match=r"correlations\[0\]\.b\.preset: top_half needs"):
+        parse_task(document)
+
+
+def test_all_violations_are_reported_at_once() -> None:
+    document = base_document()
+    document["correlations"][0]["a"] = {"indices": [99]}
+    document["correlations"][1]["b"] = {"indices": [0]}
+    document["correlations"].append(copy.deepcopy(document["correlations"][1]))
+    document["preset"] = "top_bottom"
+    assert fields(document) == [
+        "correlations[0].a.indices",
+        "correlations[1].b",
+        "correlations[2].b",
+        "correlations[2].name",
+    ]
+
+
+def test_explicit_name_taken_by_the_preset_is_a_duplicate() -> None:
+    document = with_correlation(name="center_surround/center-border")
+    document["preset"] = "center_surround"
+    with pytest.raises(InvalidRequestError, match="preset 'center_surround' names one"):
+        parse_task(document)
+
+
+def test_overlap_message_shows_where() -> None:
+    with pytest.raises(InvalidRequestError, match=r"overlaps a at 1 location\(s\) \(3\)"):
+        parse_task(with_correlation(a={"indices": [3]}, b={"indices": [3, 4]}))
+
+
+def test_task_constructed_in_python_is_validated_too() -> None:
+    with pytest.raises(InvalidRequestError, match=r"correlations\[0\]\.a\.indices"):
+        Task.model_validate(with_correlation(a={"indices": [16]}))
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def load_text(tmp_path: Path, name: str, text: str) -> Task:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return load_task(path)
+
+
+def load_error(tmp_path: Path, name: str, text: str | bytes) -> tuple[str, str]:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidRequestError) as info:
+        load_task(path)
+    (only,) = info.value.violations
+    return only.field, only.description
+
+
+def test_yaml_and_json_files_give_the_same_task(tmp_path: Path) -> None:
+    yaml_task = load_text(
+        tmp_path,
+        "task.yaml",
+        "input: {shape: [4, 4]}\n"
+        "correlations:\n"
+        "  - name: left-right\n"
+        "    a: {preset: left_half}\n"
+        "    b: {preset: right_half}\n"
+        "  - {name: corner, a: {indices: [0]}, weight: 2.5}\n",
+    )
+    json_task = load_text(tmp_path, "task.json", json.dumps(base_document()))
+    assert yaml_task == json_task == parse_task(base_document())
+
+
+def test_exponent_weights_are_numbers_in_yaml_as_in_json(tmp_path: Path) -> None:
+    text = "input: {shape: [4]}\ncorrelations: [{name: c, a: {indices: [0]}, weight: 1e-3}]\n"
+    assert load_text(tmp_path, "task.yaml", text).resolved()[0].weight == 0.001
+    text = '{"input": {"shape": [4]}, "correlations": [{"name": "c", "a": {"indices": [0]}, '
+    text += '"weight": 1e-3}]}'
+    assert load_text(tmp_path, "task.json", text).resolved()[0].weight == 0.001
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "words"),
+    [
+        ("task.yaml", "input: [\n", "cannot read task file"),
+        (
+            "task.yaml",
+            "input: {shape: [4]}\ninput: {shape: [8]}\n",
+            "'input' appears more than once",
+        ),
+        ("task.json", '{"input": {"shape": [4]}, "input": 1}', "'input' appears more than once"),
+        ("task.json", "{'input': 1}", "cannot read task file"),
+        ("task.yaml", "- input\n", "must hold a mapping"),
+        ("task.yaml", "", "must hold a mapping"),
+        ("task.yaml", b"input: \xff\n", "cannot read task file"),
+    ],
+)
+def test_unreadable_files_are_refused_on_the_whole_document(
+    tmp_path: Path, name: str, text: str | bytes, words: str
+) -> None:
+    field, description = load_error(tmp_path, name, text)
+    assert field == ""
+    assert words in description and name in description
+
+
+def test_missing_file_is_refused_on_the_whole_document(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        load_task(tmp_path / "missing.yaml")
+    (only,) = info.value.violations
+    assert only.field == "" and "missing.yaml" in only.description
+    assert "No such file" in only.description
+
+
+def test_document_errors_in_a_file_keep_their_field_paths(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        load_text(
+            tmp_path,
+            "task.yaml",
+            "input: {shape: [4]}\ncorrelations: [{name: c, a: {indices: [9]}}]\n",
+        )
+    assert [v.field for v in info.value.violations] == ["correlations[0].a.indices"]
+
+
+# --- examples and presets ---------------------------------------------------------------------
+
+
+def test_there_is_one_example_file_per_task_preset() -> None:
+    files = sorted((EXAMPLES / "tasks").glob("*.yaml"))
+    assert [path.stem for path in files] == sorted(TASK_PRESETS)
+    for path in files:
+        task = load_task(path)
+        assert task.preset == path.stem and task.resolved()
+
+
+def test_symmetry_demo_spells_out_the_symmetry_preset() -> None:
+    demo = load_task(EXAMPLES / "symmetry.yaml").resolved()
+    preset = symmetry((16, 16))
+    assert len(demo) == len(preset)
+    for ours, theirs in zip(demo, preset, strict=True):
+        assert np.array_equal(ours.a, theirs.a) and np.array_equal(ours.b, theirs.b)
+
+
+def test_list_presets_serves_region_then_task_presets() -> None:
+    infos = list_presets()
+    assert [(i.kind, i.name) for i in infos] == [
+        *(("region", name) for name in REGION_PRESETS),
+        *(("task", name) for name in TASK_PRESETS),
+    ]
+
+
+# --- performance ------------------------------------------------------------------------------
+
+
+def large_task_document() -> dict[str, Any]:
+    """256x256, 64 correlations: boxes, full masks, 4096 indices and presets, b omitted."""
+    rng = np.random.default_rng(0)
+    correlations: list[dict[str, Any]] = []
+    for index in range(64):
+        form = index % 4
+        if form == 0:
+            region: dict[str, Any] = {"box": {"start": [index, 0], "stop": [index + 128, 100]}}
+        elif form == 1:
+            rows = rng.random((256, 256)) < 0.5
+            region = {"mask": ["".join("#" if x else "." for x in row) for row in rows.tolist()]}
+        elif form == 2:
+            region = {"indices": rng.choice(65536, 4096, replace=False).tolist()}
+        else:
+            region = {"preset": list(REGION_PRESETS)[index % len(REGION_PRESETS)]}
+        correlations.append({"name": f"c{index}", "a": region})
+    return {"input": {"shape": [256, 256]}, "correlations": correlations}
+
+
+def test_resolving_a_large_task_is_fast() -> None:
+    # CPU time of the best of five runs: the machine is shared, wall time is not ours.
+    document = large_task_document()
+    best = math.inf
+    for _ in range(5):
+        start = time.process_time()
+        task = parse_task(document)
+        best = min(best, time.process_time() - start)
+    assert len(task.resolved()) == 64
+    assert best < 0.05, f"parse and resolve took {best * 1000:.1f} ms"
