@@ -161,8 +161,9 @@ def local(shape: _Shape) -> list[ResolvedCorrelation]:
     """Short-range correlations: fine stripes that put neighbouring locations on opposite sides.
 
     For every axis (columns, then rows; 1-D: the positions) and every scale s in (1, 2) with
-    4 s <= the axis length n, the distinct partitions of the grid into stripes s wide, A being the
-    stripes of even index (location 0 is in A) and B the others:
+    4 s <= the axis length n (each half of the axis holds two stripes or more; coarser stripes
+    are long-range), the distinct partitions of the grid into stripes s wide, A being the stripes
+    of even index (location 0 is in A) and B the others:
 
     - ``local/columns-s{s}[-shift{k}]``: stripe index (x + k) // s, for every shift k < s (the
       other shifts give the same partitions with A and B swapped);
