@@ -9,7 +9,12 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["InputSpec"]
+__all__ = ["MAX_LOCATIONS", "InputSpec"]
+
+MAX_LOCATIONS = 2**20
+"""Largest grid the library accepts (e.g. 1024 x 1024). Tasks and architectures allocate
+per-location arrays while they are validated, so an absurd shape must be refused before anything
+is built; the service enforces its own, lower limit (docs/SERVICE.md)."""
 
 
 class InputSpec(BaseModel):
@@ -27,6 +32,8 @@ class InputSpec(BaseModel):
             raise ValueError(f"must have 1 or 2 dimensions, got {len(shape)}")
         if any(n <= 0 for n in shape):
             raise ValueError(f"every dimension must be positive, got {list(shape)}")
+        if math.prod(shape) > MAX_LOCATIONS:
+            raise ValueError(f"has more than {MAX_LOCATIONS} locations: {list(shape)}")
         return shape
 
     @property

@@ -60,7 +60,8 @@ Locations: TypeAlias = npt.NDArray[np.intp]
 _Mask: TypeAlias = npt.NDArray[np.bool_]
 
 # Strict: a document's `true`, `2.5` or `"2"` is a mistake to report, not a location to coerce.
-_Int = Annotated[int, Field(strict=True)]
+# Bounded to int64 so ids and coordinates convert to numpy arrays (larger ones are off any grid).
+_Int = Annotated[int, Field(strict=True, ge=-(2**63), lt=2**63)]
 _Str = Annotated[str, Field(strict=True)]
 
 IN_MASK, OUT_OF_MASK = "#", "."
