@@ -25,9 +25,9 @@ from typing import Annotated, Any, Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from advisor.documents import read_document
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.grid import InputSpec
 
@@ -445,7 +445,7 @@ def parse_architecture(obj: Mapping[str, Any]) -> Architecture:
 
 
 def load_architecture(path: str | os.PathLike[str]) -> Architecture:
-    """Read and validate an architecture file, YAML or JSON (JSON is YAML).
+    """Read and validate an architecture file, YAML or JSON (rules of :func:`read_document`).
 
     Raises
     ------
@@ -453,18 +453,7 @@ def load_architecture(path: str | os.PathLike[str]) -> Architecture:
         When the file cannot be read or parsed (field ``""``, the whole document) or the
         document is invalid (see :func:`parse_architecture`).
     """
-    try:
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InvalidRequestError.single(
-            "", f"cannot read architecture file {os.fspath(path)!r}: {exc}"
-        ) from None
-    if not isinstance(document, Mapping):
-        raise InvalidRequestError.single(
-            "", f"architecture file {os.fspath(path)!r} must hold a mapping"
-        )
-    return parse_architecture(document)
+    return parse_architecture(read_document(path, "architecture"))
 
 
 def architecture_document(arch: Architecture) -> dict[str, Any]:

@@ -21,19 +21,16 @@ and non-blank across explicit and preset correlations, and there is at least one
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import re
-from collections import Counter
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import numpy as np
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from advisor.documents import read_document
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.grid import InputSpec
 from advisor.presets import TASK_PRESETS, expand_task_preset, task_preset_infos
@@ -227,65 +224,7 @@ def load_task(path: str | os.PathLike[str]) -> Task:
         On field ``""`` (the whole document) when the file cannot be read, is not valid YAML or
         JSON, repeats a key or is not a mapping; otherwise as :func:`parse_task`.
     """
-    name = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-        document = _parse_json(text) if name.endswith(".json") else _parse_yaml(text)
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise InvalidRequestError.single("", f"cannot read task file {name!r}: {exc}") from None
-    if not isinstance(document, Mapping):
-        raise InvalidRequestError.single(
-            "", f"task file {name!r} must hold a mapping with input and correlations"
-        )
-    return parse_task(document)
-
-
-def _parse_json(text: str) -> Any:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        mapping = dict(pairs)
-        if len(mapping) != len(pairs):
-            repeated = next(
-                key for key, count in Counter(key for key, _ in pairs).items() if count > 1
-            )
-            raise ValueError(f"key {repeated!r} appears more than once in one object")
-        return mapping
-
-    return json.loads(text, object_pairs_hook=no_duplicates)
-
-
-_YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-class _TaskYamlLoader(yaml.SafeLoader):
-    """YAML's safe loader, made strict where PyYAML's YAML 1.1 rules would lose information.
-
-    A repeated key is an error (PyYAML keeps the last silently), and an exponent without a dot
-    (``1e-3``) is a number as in YAML 1.2 and JSON (YAML 1.1 reads it as a string).
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Hashable] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, Hashable) and key_node.tag != _YAML_MERGE_TAG:
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"key {key!r} appears more than once", key_node.start_mark
-                    )
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-_TaskYamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def _parse_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_TaskYamlLoader)
+    return parse_task(read_document(path, "task"))
 
 
 def list_presets() -> list[PresetInfo]:

@@ -6,7 +6,6 @@ import copy
 import doctest
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -354,13 +353,11 @@ def large_task_document() -> dict[str, Any]:
     return {"input": {"shape": [256, 256]}, "correlations": correlations}
 
 
-def test_resolving_a_large_task_is_fast() -> None:
-    # CPU time of the best of five runs: the machine is shared, wall time is not ours.
+def test_a_large_task_resolves_every_form() -> None:
+    # The speed of this case is measured by bench/bench_task.py, not asserted here.
     document = large_task_document()
-    best = math.inf
-    for _ in range(5):
-        start = time.process_time()
-        task = parse_task(document)
-        best = min(best, time.process_time() - start)
-    assert len(task.resolved()) == 64
-    assert best < 0.05, f"parse and resolve took {best * 1000:.1f} ms"
+    resolved = parse_task(document).resolved()
+    assert len(resolved) == 64
+    for correlation in resolved:
+        assert len(correlation.a) + len(correlation.b) == 256 * 256
+        assert np.intersect1d(correlation.a, correlation.b).size == 0

@@ -1,0 +1,90 @@
+"""Reading task and architecture files: strict YAML or JSON, one mapping per file.
+
+Both file kinds go through :func:`read_document`, so they follow the same rules: JSON when the
+name ends in ``.json``, YAML otherwise; a repeated key is an error (PyYAML and ``json`` keep the
+last value silently, which would lose what the user wrote); ``1e-3`` is a number in YAML as in
+JSON (YAML 1.1 reads it as a string).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+import yaml
+
+from advisor.errors import InvalidRequestError
+
+__all__ = ["read_document"]
+
+
+def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
+    """Parse the file at ``path`` into a mapping; ``kind`` ("task", ...) names it in errors.
+
+    Raises
+    ------
+    InvalidRequestError
+        On field ``""`` (the whole document) when the file cannot be read, is not valid YAML or
+        JSON, repeats a key or does not hold a mapping.
+    """
+    name = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        document = _parse_json(text) if name.endswith(".json") else _parse_yaml(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        raise InvalidRequestError.single("", f"cannot read {kind} file {name!r}: {exc}") from None
+    if not isinstance(document, Mapping):
+        raise InvalidRequestError.single("", f"{kind} file {name!r} must hold a mapping")
+    return document
+
+
+def _parse_json(text: str) -> Any:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        mapping = dict(pairs)
+        if len(mapping) != len(pairs):
+            repeated = next(
+                key for key, count in Counter(key for key, _ in pairs).items() if count > 1
+            )
+            raise ValueError(f"key {repeated!r} appears more than once in one object")
+        return mapping
+
+    return json.loads(text, object_pairs_hook=no_duplicates)
+
+
+_YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _StrictYamlLoader(yaml.SafeLoader):
+    """YAML's safe loader, made strict where PyYAML's YAML 1.1 rules would lose information.
+
+    A repeated key is an error (PyYAML keeps the last silently), and an exponent without a dot
+    (``1e-3``) is a number as in YAML 1.2 and JSON (YAML 1.1 reads it as a string).
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key_node.tag != _YAML_MERGE_TAG:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} appears more than once", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_StrictYamlLoader)
