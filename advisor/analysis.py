@@ -1,0 +1,196 @@
+"""Score one architecture against a task: the separation rank it reaches on every correlation.
+
+For each correlation (A, B) the analysis reports, in log2:
+
+- ``log2_separation_rank``: the figure the product stands behind. Without the exact engine it is
+  the min-cut of the network's tensor network with weights shared across locations, as
+  ConvNets share them (:func:`~advisor.seprank.tree.log2_min_cut` with ``shared_weights``): an
+  upper bound on the generic separation rank. With ``exact=True`` it is the generic rank computed
+  modulo a prime (:mod:`advisor.seprank.exact`), when that certifies it.
+- ``log2_max_rank``: ``min(|A|, |B|) * log2 M``, the dimension bound of the matricization.
+- ``log2_min_cut``: the plain tensor-network min-cut of THEORY.md §3 (every node its own weights);
+  it differs from the shared-weight figure only where interchangeable one-sided siblings bind.
+- ``log2_lower_bound``: the exact engine's figure when it is only a lower bound (overlapping
+  windows: the grid tensor's rank) and falls short of the min-cut.
+- ``certificate``:
+
+  * ``exact``: the exact engine certified the figure (``exact=True``; on overlapping windows only
+    when its lower bound meets the min-cut);
+  * ``tight``: a tree whose channel counts, M included, are all powers of one integer, so the
+    min-cut is the generic rank without sharing [LYCS18 Thm 2], and on which sharing does not
+    lower the bound. That the shared-weight rank then equals the unshared one is checked against
+    the exact engine on random small trees (tests/test_seprank_properties.py), not proven;
+  * ``upper_bound``: anything else (widths not powers of one integer, overlapping windows,
+    sharing lowering the bound).
+
+Every location is one input of the model: with a ``representation_kernel`` above 1 that input
+is the patch around the location.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal, TypeAlias
+
+import numpy as np
+
+from advisor.architecture import Architecture
+from advisor.errors import InvalidRequestError
+from advisor.geometry import pooling_structure
+from advisor.seprank.exact import check_exact_limits, log2_exact_rank
+from advisor.seprank.labels import correlation_labels
+from advisor.seprank.structure import PoolingStructure
+from advisor.seprank.tree import log2_min_cut
+from advisor.task import ResolvedCorrelation, Task
+
+__all__ = [
+    "Analysis",
+    "Certificate",
+    "CorrelationAnalysis",
+    "analyze",
+    "powers_of_one_integer",
+]
+
+Certificate: TypeAlias = Literal["exact", "tight", "upper_bound"]
+
+DECIMALS: Final = 9
+"""Figures are rounded to this many decimals (log2 values of distinct ranks up to 2^24 differ by
+more than 1e-7); certificates are decided on the unrounded values."""
+
+_SAME: Final = 1e-9
+"""Two log2 figures closer than this are the same rank (see :data:`DECIMALS`)."""
+
+
+@dataclass(frozen=True)
+class CorrelationAnalysis:
+    """The separation rank an architecture reaches on one correlation (see the module doc)."""
+
+    name: str
+    log2_separation_rank: float
+    log2_max_rank: float
+    certificate: Certificate
+    weight: float = 1.0
+    log2_min_cut: float | None = None
+    log2_lower_bound: float | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """An architecture scored against a task: its parameter count and one entry per correlation."""
+
+    parameters: int
+    correlations: list[CorrelationAnalysis] = field(default_factory=list)
+
+
+def analyze(task: Task, architecture: Architecture, exact: bool = False) -> Analysis:
+    """Score ``architecture`` against every correlation of ``task``.
+
+    Parameters
+    ----------
+    task
+        The correlations, on the same input grid as the architecture.
+    architecture
+        The network to score.
+    exact
+        Certify each figure with the exact engine (small instances only).
+
+    Raises
+    ------
+    advisor.errors.InvalidRequestError
+        ``architecture.input.shape`` when the two grids differ.
+    advisor.errors.LimitExceededError
+        ``exact`` when ``exact=True`` and some correlation is over the exact engine's limits;
+        checked for every correlation before any rank is computed.
+    """
+    if architecture.input.shape != task.input.shape:
+        raise InvalidRequestError.single(
+            "architecture.input.shape",
+            f"must equal the task's input shape {list(task.input.shape)}, "
+            f"got {list(architecture.input.shape)}",
+        )
+    correlations = task.resolved()
+    structure = pooling_structure(architecture)
+    widths, representation = list(architecture.widths), architecture.representation
+    if exact:
+        for correlation in correlations:
+            check_exact_limits(structure, correlation.a, correlation.b, widths, representation)
+    labels = correlation_labels(correlations, structure.num_locations)
+    log2_widths, log2_m = np.log2(widths), math.log2(representation)
+    plain = log2_min_cut(structure, labels, log2_widths, log2_m)
+    shared = log2_min_cut(structure, labels, log2_widths, log2_m, shared_weights=True)
+    tight_widths = structure.is_tree and powers_of_one_integer([representation, *widths])
+    scored = []
+    for index, correlation in enumerate(correlations):
+        figures = _Figures(float(plain[index]), float(shared[index]), log2_m, correlation)
+        if exact:
+            rank = log2_exact_rank(structure, correlation.a, correlation.b, widths, representation)
+            scored.append(figures.certified(rank, structure))
+        else:
+            scored.append(figures.bound(tight_widths))
+    return Analysis(parameters=architecture.parameters, correlations=scored)
+
+
+def powers_of_one_integer(values: Sequence[int]) -> bool:
+    """Return whether every value is ``p ** k`` (``k >= 0``) for one integer ``p >= 2``.
+
+    Examples
+    --------
+    >>> [powers_of_one_integer(v) for v in ([8, 4, 1, 64], [9, 27], [2, 3], [4, 6])]
+    [True, True, False, False]
+    """
+    bases = {_smallest_base(v) for v in values if v > 1}
+    return len(bases) <= 1
+
+
+def _smallest_base(value: int) -> int:
+    """Return the smallest ``b`` with ``value == b ** k`` for some ``k >= 1``."""
+    for exponent in range(value.bit_length(), 1, -1):
+        root = round(math.pow(value, 1 / exponent))
+        for candidate in (root - 1, root, root + 1):
+            if candidate > 1 and candidate**exponent == value:
+                return candidate
+    return value
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """The bounds of one correlation, before the certificate is chosen."""
+
+    plain: float
+    shared: float
+    log2_m: float
+    correlation: ResolvedCorrelation
+
+    @property
+    def log2_max_rank(self) -> float:
+        return min(self.correlation.a.size, self.correlation.b.size) * self.log2_m
+
+    def bound(self, tight_widths: bool) -> CorrelationAnalysis:
+        """Report the min-cut: tight when LYCS18 applies and sharing does not lower it."""
+        tight = tight_widths and abs(self.shared - self.plain) < _SAME
+        return self._result(self.shared, "tight" if tight else "upper_bound")
+
+    def certified(self, log2_rank: float, structure: PoolingStructure) -> CorrelationAnalysis:
+        """Report the exact engine's figure: the rank on a tree, else a lower bound."""
+        if structure.is_tree or abs(log2_rank - self.shared) < _SAME:
+            return self._result(log2_rank, "exact")
+        return self._result(self.shared, "upper_bound", log2_lower_bound=log2_rank)
+
+    def _result(
+        self, log2_rank: float, certificate: Certificate, log2_lower_bound: float | None = None
+    ) -> CorrelationAnalysis:
+        return CorrelationAnalysis(
+            name=self.correlation.name,
+            log2_separation_rank=_rounded(log2_rank),
+            log2_max_rank=_rounded(self.log2_max_rank),
+            certificate=certificate,
+            weight=self.correlation.weight,
+            log2_min_cut=_rounded(self.plain),
+            log2_lower_bound=None if log2_lower_bound is None else _rounded(log2_lower_bound),
+        )
+
+
+def _rounded(value: float) -> float:
+    return round(value, DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0

@@ -1,0 +1,181 @@
+"""analyze(): figures, certificates, the exact engine's limits and grid checks."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from advisor import analysis
+from advisor.analysis import Analysis, CorrelationAnalysis, analyze, powers_of_one_integer
+from advisor.architecture import Architecture, parse_architecture
+from advisor.errors import InvalidRequestError, LimitExceededError
+from advisor.task import Task, parse_task
+
+LOOSE_A = [6, 7, 8, 9, 10, 12, 14, 15]
+
+
+def architecture(
+    shape: list[int], widths: list[int], pools: list[list[int]], m: int, **extra: Any
+) -> Architecture:
+    layers = [{"channels": w, "pool": p} for w, p in zip(widths, pools, strict=True)]
+    return parse_architecture(
+        {"input": {"shape": shape}, "representation": m, "layers": layers, **extra}
+    )
+
+
+def task(shape: list[int], *correlations: tuple[str, list[int], list[int] | None]) -> Task:
+    return parse_task(
+        {
+            "input": {"shape": shape},
+            "correlations": [
+                {"name": name, "a": {"indices": a}, **({} if b is None else {"b": {"indices": b}})}
+                for name, a, b in correlations
+            ],
+        }
+    )
+
+
+def by_name(result: Analysis) -> dict[str, CorrelationAnalysis]:
+    return {c.name: c for c in result.correlations}
+
+
+def test_powers_of_two_on_a_tree_are_tight() -> None:
+    arch = architecture([16], [4, 4, 8, 2], [[2]] * 4, 4)
+    figures = by_name(
+        analyze(task([16], ("halves", list(range(8)), None), ("ends", [0], [15])), arch)
+    )
+    assert figures["halves"] == CorrelationAnalysis(
+        name="halves",
+        log2_separation_rank=1.0,
+        log2_max_rank=16.0,
+        certificate="tight",
+        weight=1.0,
+        log2_min_cut=1.0,
+    )
+    assert figures["ends"].log2_separation_rank == 1.0
+    assert figures["ends"].log2_max_rank == 2.0
+
+
+def test_known_loose_case_is_an_upper_bound_until_certified() -> None:
+    arch = architecture([4, 4], [3, 2], [[2, 2], [2, 2]], 2)
+    loose = task([4, 4], ("loose", LOOSE_A, None))
+    (bound,) = analyze(loose, arch).correlations
+    assert bound.certificate == "upper_bound"
+    assert bound.log2_separation_rank == pytest.approx(math.log2(24))
+    (certified,) = analyze(loose, arch, exact=True).correlations
+    assert certified.certificate == "exact"
+    assert certified.log2_separation_rank == pytest.approx(math.log2(21))
+    assert certified.log2_min_cut == pytest.approx(math.log2(24))
+
+
+def test_widths_that_are_powers_of_three_are_tight() -> None:
+    arch = architecture([4, 4], [9, 3], [[2, 2], [2, 2]], 3)
+    (figure,) = analyze(task([4, 4], ("corner", [0], [15])), arch).correlations
+    assert (figure.certificate, figure.log2_separation_rank) == (
+        "tight",
+        pytest.approx(1.584962501),
+    )
+
+
+def test_weight_sharing_that_lowers_the_bound_is_not_called_tight() -> None:
+    # Mirror 4x4 (reference case): each window holds two left and two right locations, which are
+    # interchangeable with shared weights: 3 dimensions per side and window instead of 4.
+    arch = architecture([4, 4], [4, 2], [[2, 2], [2, 2]], 2, geometry="mirror")
+    left = task([4, 4], ("left-right", [0, 1, 4, 5, 8, 9, 12, 13], None))
+    (bound,) = analyze(left, arch).correlations
+    assert bound.certificate == "upper_bound"
+    assert bound.log2_min_cut == 8.0
+    assert bound.log2_separation_rank == pytest.approx(math.log2(81))
+    (certified,) = analyze(left, arch, exact=True).correlations
+    assert certified.certificate == "exact"
+    assert certified.log2_separation_rank == pytest.approx(math.log2(81))
+
+
+def test_overlapping_windows_are_upper_bounds_unless_the_lower_bound_meets_them() -> None:
+    arch = parse_architecture(
+        {
+            "input": {"shape": [6]},
+            "representation": 2,
+            "layers": [{"channels": 4, "pool": [2], "stride": [1]}, {"channels": 2, "pool": [5]}],
+        }
+    )
+    work = task([6], ("halves", [0, 1, 2], None), ("odd-even", [0, 2, 4], None))
+    assert {c.certificate for c in analyze(work, arch).correlations} == {"upper_bound"}
+    figures = by_name(analyze(work, arch, exact=True))
+    assert figures["halves"].certificate == "exact"  # grid-tensor rank 2^2 meets the min-cut
+    assert figures["halves"].log2_separation_rank == 2.0
+    # Duplicated inputs: the unrolled cut (2^5) exceeds the grid tensor's rank (2^3).
+    odd_even = figures["odd-even"]
+    assert (odd_even.certificate, odd_even.log2_separation_rank) == ("upper_bound", 5.0)
+    assert odd_even.log2_lower_bound == 3.0
+
+
+def test_exact_over_the_limit_is_rejected_before_any_rank_is_computed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fail(*args: object, **kwargs: object) -> float:
+        raise AssertionError("a rank was computed before the limits were checked")
+
+    monkeypatch.setattr(analysis, "log2_exact_rank", fail)
+    arch = architecture([8, 8], [4, 4, 4], [[2, 2]] * 3, 4)
+    work = task([8, 8], ("small", [0], [63]), ("large", list(range(32)), None))
+    with pytest.raises(LimitExceededError) as caught:
+        analyze(work, arch, exact=True)
+    assert [v.field for v in caught.value.violations] == ["exact"]
+    assert "24" in caught.value.violations[0].description
+
+
+def test_grids_must_match() -> None:
+    arch = architecture([4, 4], [4, 2], [[2, 2], [2, 2]], 2)
+    with pytest.raises(InvalidRequestError) as caught:
+        analyze(task([16], ("x", [0], [1])), arch)
+    assert [v.field for v in caught.value.violations] == ["architecture.input.shape"]
+
+
+def test_parameters_weights_and_rounding() -> None:
+    arch = architecture([4, 4], [3, 2], [[2, 2], [2, 2]], 2)
+    work = parse_task(
+        {
+            "input": {"shape": [4, 4]},
+            "correlations": [{"name": "r0", "a": {"indices": [0, 1]}, "weight": 2.5}],
+        }
+    )
+    result = analyze(work, arch)
+    assert result.parameters == arch.parameters
+    (figure,) = result.correlations
+    assert figure.weight == 2.5
+    # log2 3 printed to 9 decimals; the certificate was decided before rounding.
+    assert figure.log2_separation_rank == round(math.log2(3), 9)
+    assert figure.certificate == "upper_bound"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([2, 4, 8, 1], True),
+        ([27, 9, 3], True),
+        ([16, 64], True),
+        ([1, 1], True),
+        ([2, 3], False),
+        ([4, 6], False),
+        ([8, 9], False),
+        ([2**30, 2], True),
+        ([3**19, 3**7], True),
+    ],
+)
+def test_powers_of_one_integer(values: list[int], expected: bool) -> None:
+    assert powers_of_one_integer(values) is expected
+
+
+def test_many_correlations_share_one_pass() -> None:
+    arch = architecture([16, 16], [8] * 4, [[2, 2]] * 4, 8, geometry="mirror")
+    rng = np.random.default_rng(0)
+    correlations = [
+        (f"c{i}", sorted(rng.choice(256, size=20, replace=False).tolist()), None) for i in range(30)
+    ]
+    result = analyze(task([16, 16], *correlations), arch)
+    assert [c.name for c in result.correlations] == [name for name, _, _ in correlations]
+    assert all(c.log2_separation_rank <= c.log2_max_rank for c in result.correlations)
