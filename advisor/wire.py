@@ -339,6 +339,8 @@ def _correlation_analysis_to_proto(
         log2_max_rank=analysis.log2_max_rank,
         certificate=_CERTIFICATE.value(analysis.certificate),
         weight=analysis.weight,
+        log2_min_cut=analysis.log2_min_cut,
+        log2_lower_bound=analysis.log2_lower_bound,
     )
 
 
@@ -351,6 +353,10 @@ def _correlation_analysis_from_proto(
         log2_max_rank=message.log2_max_rank,
         certificate=_CERTIFICATE.label(message.certificate, f"{field}.certificate"),  # type: ignore[arg-type]
         weight=message.weight,
+        log2_min_cut=message.log2_min_cut if message.HasField("log2_min_cut") else None,
+        log2_lower_bound=(
+            message.log2_lower_bound if message.HasField("log2_lower_bound") else None
+        ),
     )
 
 

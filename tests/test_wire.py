@@ -164,6 +164,8 @@ def test_analyses_round_trip() -> None:
                 log2_max_rank=2.5 * i,
                 certificate=certificate,
                 weight=1.0 + i,
+                log2_min_cut=None if i == 0 else 3.0 * i,
+                log2_lower_bound=None if i < 2 else 0.5,
             )
             for i, certificate in enumerate(typing.get_args(Certificate))
         ],

@@ -655,12 +655,20 @@ class CorrelationAnalysis(_message.Message):
     LOG2_MAX_RANK_FIELD_NUMBER: _builtins.int
     CERTIFICATE_FIELD_NUMBER: _builtins.int
     WEIGHT_FIELD_NUMBER: _builtins.int
+    LOG2_MIN_CUT_FIELD_NUMBER: _builtins.int
+    LOG2_LOWER_BOUND_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     log2_separation_rank: _builtins.float
     log2_max_rank: _builtins.float
-    """The dimension bound: log2 of the smaller side's M^|region|."""
+    """The dimension bound: min(|A|, |B|) * log2 M."""
     certificate: Global___Certificate.ValueType
     weight: _builtins.float
+    log2_min_cut: _builtins.float
+    """The plain tensor-network min-cut (every node its own weights), when reported."""
+    log2_lower_bound: _builtins.float
+    """The exact engine's figure when it is only a lower bound (overlapping windows) and falls
+    short of the min-cut.
+    """
     def __init__(
         self,
         *,
@@ -669,12 +677,21 @@ class CorrelationAnalysis(_message.Message):
         log2_max_rank: _builtins.float = ...,
         certificate: Global___Certificate.ValueType = ...,
         weight: _builtins.float = ...,
+        log2_min_cut: _builtins.float | None = ...,
+        log2_lower_bound: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_lower_bound", b"_log2_lower_bound", "_log2_min_cut", b"_log2_min_cut", "log2_lower_bound", b"log2_lower_bound", "log2_min_cut", b"log2_min_cut"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate", "log2_max_rank", b"log2_max_rank", "log2_separation_rank", b"log2_separation_rank", "name", b"name", "weight", b"weight"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_lower_bound", b"_log2_lower_bound", "_log2_min_cut", b"_log2_min_cut", "certificate", b"certificate", "log2_lower_bound", b"log2_lower_bound", "log2_max_rank", b"log2_max_rank", "log2_min_cut", b"log2_min_cut", "log2_separation_rank", b"log2_separation_rank", "name", b"name", "weight", b"weight"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__log2_lower_bound: _TypeAlias = _typing.Literal["log2_lower_bound"]  # noqa: Y015
+    _WhichOneofArgType__log2_lower_bound: _TypeAlias = _typing.Literal["_log2_lower_bound", b"_log2_lower_bound"]  # noqa: Y015
+    _WhichOneofReturnType__log2_min_cut: _TypeAlias = _typing.Literal["log2_min_cut"]  # noqa: Y015
+    _WhichOneofArgType__log2_min_cut: _TypeAlias = _typing.Literal["_log2_min_cut", b"_log2_min_cut"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__log2_lower_bound) -> _WhichOneofReturnType__log2_lower_bound | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__log2_min_cut) -> _WhichOneofReturnType__log2_min_cut | None: ...
 
 Global___CorrelationAnalysis: _TypeAlias = CorrelationAnalysis  # noqa: Y015
 
