@@ -12,13 +12,15 @@ import time
 import grpc
 import pytest
 
+from advisor import wire
 from advisor._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.analysis import analyze
 from advisor.service.limits import RequestLimits
 from advisor.task import list_presets
 from tests.service.harness import Advisor, CallError
 
-# Reference figures (copied from shared/reference/mirror-4x4.json): CS17 mirror pooling on 4x4,
-# M = 2, widths (4, 2); every channel count a power of 2, so the min-cut is tight.
+# Reference figures copied from shared/reference/ (computed independently of the product).
+# mirror-4x4.json: CS17 mirror pooling on 4x4, M = 2, widths (4, 2); the plain min-cuts.
 MIRROR_4X4_TASK = pb.Task(
     input=pb.InputSpec(shape=[4, 4]),
     correlations=[
@@ -45,12 +47,35 @@ MIRROR_4X4_ARCHITECTURE = pb.Architecture(
     geometry=pb.Geometry(named=pb.NAMED_GEOMETRY_MIRROR),
     layers=[pb.Layer(channels=4, pool=[2, 2]), pb.Layer(channels=2, pool=[2, 2])],
 )
-MIRROR_4X4_LOG2_RANKS = {
+MIRROR_4X4_LOG2_MIN_CUTS = {
     "left-right": 8.0,
     "top-bottom": 8.0,
     "corner-pair": 1.0,
     "center-border": 1.0,
 }
+
+# dilations-16.json: 1-D, dilation order 8, 2, 1, 4, widths (4, 2, 8, 2), M = 2; min-cut = exact
+# rank, widths all powers of 2.
+DILATIONS_16_TASK = pb.Task(
+    input=pb.InputSpec(shape=[16]),
+    correlations=[
+        pb.Correlation(name="halves", a=pb.Region(indices=pb.IndexList(values=range(8)))),
+        pb.Correlation(name="odd-even", a=pb.Region(indices=pb.IndexList(values=range(0, 16, 2)))),
+        pb.Correlation(
+            name="i-vs-i+8",
+            a=pb.Region(indices=pb.IndexList(values=[0, 1, 2, 3])),
+            b=pb.Region(indices=pb.IndexList(values=[8, 9, 10, 11])),
+        ),
+    ],
+)
+DILATIONS_16_ARCHITECTURE = pb.Architecture(
+    input=pb.InputSpec(shape=[16]),
+    representation=2,
+    outputs=2,
+    geometry=pb.Geometry(dilations=pb.DilationGeometry(dilations=[8, 2, 1, 4])),
+    layers=[pb.Layer(channels=width, pool=[2]) for width in (4, 2, 8, 2)],
+)
+DILATIONS_16_LOG2_RANKS = {"halves": 8.0, "odd-even": 2.0, "i-vs-i+8": 4.0}
 
 # shared/reference/permutation-4x4-loose.json, correlation r5: widths 3 and 2 are not powers of
 # one integer, and the min-cut (log2 24) exceeds the exact rank (log2 21).
@@ -105,17 +130,33 @@ def long_budget(seconds: float = 30.0) -> pb.Budget:
 # Successful calls
 
 
-def test_analyze_reports_the_reference_ranks(advisor: Advisor) -> None:
-    response = advisor.unary(
-        "Analyze", pb.AnalyzeRequest(task=MIRROR_4X4_TASK, architecture=MIRROR_4X4_ARCHITECTURE)
+@pytest.mark.parametrize(
+    ("exact", "certificate"), [(False, pb.CERTIFICATE_TIGHT), (True, pb.CERTIFICATE_EXACT)]
+)
+def test_analyze_reports_the_reference_ranks(
+    advisor: Advisor, exact: bool, certificate: int
+) -> None:
+    request = pb.AnalyzeRequest(
+        task=DILATIONS_16_TASK, architecture=DILATIONS_16_ARCHITECTURE, exact=exact
     )
-    analysis = response.analysis
+    analysis = advisor.unary("Analyze", request).analysis
     assert analysis.parameters > 0
-    assert {c.name: c.log2_separation_rank for c in analysis.correlations} == pytest.approx(
-        MIRROR_4X4_LOG2_RANKS
-    )
-    assert {c.certificate for c in analysis.correlations} == {pb.CERTIFICATE_TIGHT}
+    ranks = {c.name: c.log2_separation_rank for c in analysis.correlations}
+    assert ranks == pytest.approx(DILATIONS_16_LOG2_RANKS)
+    assert {c.certificate for c in analysis.correlations} == {certificate}
     assert all(c.log2_separation_rank <= c.log2_max_rank for c in analysis.correlations)
+
+
+def test_analyze_serves_exactly_what_the_library_computes(advisor: Advisor) -> None:
+    request = pb.AnalyzeRequest(task=MIRROR_4X4_TASK, architecture=MIRROR_4X4_ARCHITECTURE)
+    served = advisor.unary("Analyze", request).analysis
+    expected = analyze(
+        wire.task_from_proto(MIRROR_4X4_TASK),
+        wire.architecture_from_proto(MIRROR_4X4_ARCHITECTURE),
+    )
+    assert served == wire.analysis_to_proto(expected)
+    min_cuts = {c.name: c.log2_min_cut for c in served.correlations}
+    assert min_cuts == pytest.approx(MIRROR_4X4_LOG2_MIN_CUTS)
 
 
 def test_analyze_exact_certifies_and_reports_a_loose_bound_as_such(advisor: Advisor) -> None:
@@ -333,6 +374,11 @@ BAD_REQUESTS = [
         ),
         "architecture.geometry.permutation",
         id="not a permutation",
+    ),
+    pytest.param(
+        _analyze(architecture=DILATIONS_16_ARCHITECTURE),
+        "architecture.input.shape",
+        id="grids differ",
     ),
     # the budget
     pytest.param(
