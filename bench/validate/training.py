@@ -52,7 +52,7 @@ class TrainingPlan:
 
 @dataclass(frozen=True)
 class RunResult:
-    """Outcome of one training run."""
+    """Outcome of one training run; ``seconds`` is wall-clock, ``cpu_seconds`` this process's."""
 
     seed: int
     parameters: int
@@ -60,6 +60,7 @@ class RunResult:
     test_accuracy: float
     epoch_losses: tuple[float, ...]
     seconds: float
+    cpu_seconds: float
 
 
 def train_and_test(
@@ -74,7 +75,7 @@ def train_and_test(
     The seed fixes the initial weights and the order of the minibatches, so a run is repeatable
     on the same machine and torch build.
     """
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     torch.manual_seed(seed)
     model = build()
     shuffle = torch.Generator().manual_seed(seed)
@@ -110,6 +111,7 @@ def train_and_test(
         test_accuracy=accuracy(model, test),
         epoch_losses=tuple(losses),
         seconds=time.perf_counter() - start,
+        cpu_seconds=time.process_time() - start_cpu,
     )
 
 

@@ -1,0 +1,213 @@
+"""Turn the experiments' JSON results into docs/VALIDATION.md tables and docs/validation-*.png.
+
+Run after the experiments and the advisor query::
+
+    .venv/bin/python -m bench.validate.report
+
+Every ``bench/validate/results/<experiment>.json`` gets a generated block ``results-<experiment>``
+in docs/VALIDATION.md (test accuracy mean ± sample std per task and candidate, with the protocol)
+and a plot ``docs/validation-<experiment>.png``; ``advisor_picks.json`` gets the block
+``advisor-picks``. The prose around the blocks is written by hand and left alone.
+
+A difference is called *within noise* when it is smaller than twice its standard error
+(``sqrt(s1^2/n1 + s2^2/n2)``): with three seeds that is a coarse screen, not a test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from bench.report import DOCS, update_section
+from bench.validate.experiment import RESULTS
+
+__all__ = [
+    "ADVISOR_PICKS",
+    "Summary",
+    "advisor_markdown",
+    "main",
+    "plot_results",
+    "results_markdown",
+    "summarize",
+    "winner",
+]
+
+ADVISOR_PICKS = "advisor_picks"
+"""Stem of the advisor query's results file (not an experiment)."""
+REPORT = "VALIDATION.md"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Test accuracies of one candidate on one task over the seeds."""
+
+    task: str
+    candidate: str
+    parameters: int
+    accuracies: tuple[float, ...]
+    train_mean: float
+
+    @property
+    def mean(self) -> float:
+        """Mean test accuracy."""
+        return float(np.mean(self.accuracies))
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation of the test accuracy (0 for one seed)."""
+        return float(np.std(self.accuracies, ddof=1)) if len(self.accuracies) > 1 else 0.0
+
+
+def summarize(document: dict[str, Any]) -> list[Summary]:
+    """One :class:`Summary` per (task, candidate), in the order the runs were made."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in document["runs"]:
+        groups.setdefault((run["task"], run["candidate"]), []).append(run)
+    return [
+        Summary(
+            task=task,
+            candidate=candidate,
+            parameters=runs[0]["parameters"],
+            accuracies=tuple(run["test_accuracy"] for run in runs),
+            train_mean=float(np.mean([run["train_accuracy"] for run in runs])),
+        )
+        for (task, candidate), runs in groups.items()
+    ]
+
+
+def winner(summaries: list[Summary], task: str) -> tuple[str, float, bool]:
+    """The best candidate on ``task``, its lead over the runner-up, and whether it is clear.
+
+    The lead is clear when it exceeds twice its standard error (see the module docstring).
+    """
+    ranked = sorted((s for s in summaries if s.task == task), key=lambda s: -s.mean)
+    best, second = ranked[0], ranked[1]
+    lead = best.mean - second.mean
+    error = math.sqrt(best.std**2 / len(best.accuracies) + second.std**2 / len(second.accuracies))
+    return best.candidate, lead, lead > 2 * error
+
+
+def results_markdown(document: dict[str, Any]) -> str:
+    """The block of one experiment: protocol line, table, winners."""
+    protocol = document["protocol"]
+    plan = protocol["plan"]
+    summaries = summarize(document)
+    tasks = list(dict.fromkeys(s.task for s in summaries))
+    lines = [
+        f"Data: {protocol['data']}. Network: {protocol['network']}.",
+        f"Training: {plan['epochs']} epochs, batch {plan['batch_size']}, Adam lr "
+        f"{plan['learning_rate']:g} (x0.1 after {plan['decay_after']:.0%} of the steps), "
+        f"weight decay {plan['weight_decay']:g}; seeds {protocol['seeds']}. "
+        f"Time: {document['total_cpu_seconds'] / 60:.1f} CPU-min on one thread, "
+        f"{document['total_seconds'] / 60:.1f} min wall-clock on the shared box "
+        f"(torch {document['environment']['torch']}).",
+        "",
+        "| task | train / test images | candidate | parameters | test accuracy (mean ± std) "
+        "| per seed | train accuracy (mean) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in summaries:
+        sizes = f"{protocol['train_sizes'][s.task]:,} / {protocol['test_sizes'][s.task]:,}"
+        seeds = ", ".join(f"{a:.4f}" for a in s.accuracies)
+        lines.append(
+            f"| {s.task} | {sizes} | {s.candidate} | {s.parameters:,} | "
+            f"{s.mean:.4f} ± {s.std:.4f} | {seeds} | {s.train_mean:.4f} |"
+        )
+    lines.append("")
+    for task in tasks:
+        best, lead, clear = winner(summaries, task)
+        verdict = "clear (> 2 standard errors)" if clear else "within noise"
+        lines.append(f"- **{task}**: {best} leads by {lead * 100:.2f} points, {verdict}.")
+    return "\n".join(lines)
+
+
+def plot_results(document: dict[str, Any], path: Path) -> Path:
+    """Bars of mean test accuracy (± std) per task and candidate, one dot per seed."""
+    summaries = summarize(document)
+    tasks = list(dict.fromkeys(s.task for s in summaries))
+    candidates = list(dict.fromkeys(s.candidate for s in summaries))
+    width = 0.8 / len(candidates)
+    figure, axes = plt.subplots(figsize=(6.4, 4.0))
+    for index, candidate in enumerate(candidates):
+        rows = [
+            next(s for s in summaries if s.task == t and s.candidate == candidate) for t in tasks
+        ]
+        positions = np.arange(len(tasks)) + (index - (len(candidates) - 1) / 2) * width
+        axes.bar(
+            positions,
+            [s.mean for s in rows],
+            width,
+            yerr=[s.std for s in rows],
+            capsize=4,
+            label=f"{candidate} ({rows[0].parameters:,} parameters)",
+            alpha=0.8,
+        )
+        for position, s in zip(positions, rows, strict=True):
+            axes.plot([position] * len(s.accuracies), s.accuracies, "k.", markersize=5)
+    low = min(min(s.accuracies) for s in summaries)
+    axes.set_ylim(max(0.0, low - 0.05), 1.0)
+    axes.set_xticks(np.arange(len(tasks)), tasks)
+    axes.set_ylabel("test accuracy")
+    seeds = len(document["protocol"]["seeds"])
+    axes.set_title(f"{document['experiment']}: mean ± std over {seeds} seeds (dots: seeds)")
+    axes.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def advisor_markdown(picks: dict[str, Any], experiments: dict[str, dict[str, Any]]) -> str:
+    """The advisor-picks block: per task and description, scores, pick, and the trained winner."""
+    lines = [
+        f"Scored with `{picks['method']}`.",
+        "",
+        "| experiment | task | description | correlations | scores | advisor's pick "
+        "| trained winner | pick won? |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for query in picks["queries"]:
+        document = experiments.get(query["experiment"])
+        if document is None:
+            trained, verdict = "not run", "-"
+        else:
+            best, _, clear = winner(summarize(document), query["task"])
+            trained = best if clear else f"{best} (within noise)"
+            verdict = ("yes" if best == query["pick"] else "no") + ("" if clear else " (noise)")
+        scores = ", ".join(f"{name} {score:.4f}" for name, score in query["scores"].items())
+        lines.append(
+            f"| {query['experiment']} | {query['task']} | {query['description']} | "
+            f"{query['correlations']} | {scores} | {query['pick']} | {trained} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Rebuild every generated block and plot from the stored results."""
+    experiments: dict[str, dict[str, Any]] = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        if path.stem == ADVISOR_PICKS:
+            continue
+        document = json.loads(path.read_text())
+        experiments[document["experiment"]] = document
+        update_section(REPORT, f"results-{path.stem}", results_markdown(document))
+        plot_results(document, DOCS / f"validation-{path.stem}.png")
+    picks_path = RESULTS / f"{ADVISOR_PICKS}.json"
+    if picks_path.exists():
+        picks = json.loads(picks_path.read_text())
+        update_section(REPORT, "advisor-picks", advisor_markdown(picks, experiments))
+
+
+if __name__ == "__main__":
+    main()
