@@ -8,8 +8,8 @@ For every experiment result in ``bench/validate/results`` the trained candidates
 (stored in the result) are analysed with :func:`advisor.analysis.analyze` against each task's
 descriptions, scored with the search's objective (:mod:`advisor.objective`: weighted mean over
 correlations of the fraction of each target reached, default targets), and the higher score is
-the advisor's pick (``tie`` when equal). Both candidates of an experiment have the same parameter count, so this is
-the comparison the search itself makes between them at that budget.
+the advisor's pick (``tie`` when equal). Both candidates of an experiment have the same parameter
+count, so this is the comparison the search itself makes between them at that budget.
 
 Each task is described twice, the way a user would, without naming an architecture:
 
