@@ -20,7 +20,7 @@ import grpc
 from advisor import wire
 from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.analysis import analyze
-from advisor.search import SearchProgress, SearchResult, recommend
+from advisor.search import Budget, SearchProgress, SearchResult, recommend
 from advisor.service.admission import Admission
 from advisor.service.limits import (
     RequestLimits,
@@ -28,7 +28,7 @@ from advisor.service.limits import (
     check_recommend_request,
 )
 from advisor.service.status import stream_errors, unary_errors
-from advisor.task import list_presets
+from advisor.task import Task, list_presets
 
 __all__ = ["STOP_MARGIN_SECONDS", "AdvisorServicer"]
 
@@ -63,9 +63,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     ) -> advisor_pb2.RecommendResponse:
         """Run a search to completion (or until stopped) and return the ranked designs."""
         with self._admission.admit():
-            check_recommend_request(request, self._limits)
-            task = wire.task_from_proto(request.task)
-            budget = wire.budget_from_proto(request.budget)
+            task, budget = self._search_request(request)
             result = recommend(task, budget, should_stop=self._stopper(context))
         return advisor_pb2.RecommendResponse(result=wire.search_result_to_proto(result))
 
@@ -75,9 +73,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     ) -> Iterator[advisor_pb2.StreamRecommendResponse]:
         """Run a search, yielding its progress events and then exactly one result."""
         with self._admission.admit():
-            check_recommend_request(request, self._limits)
-            task = wire.task_from_proto(request.task)
-            budget = wire.budget_from_proto(request.budget)
+            task, budget = self._search_request(request)
             # The library reports progress through a callback while it runs; a helper thread
             # runs the search so this generator can yield each event as it arrives.
             events: queue.SimpleQueue[_SearchEvent] = queue.SimpleQueue()
@@ -132,6 +128,13 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         return advisor_pb2.ListPresetsResponse(
             presets=[wire.preset_to_proto(preset) for preset in presets]
         )
+
+    def _search_request(
+        self, request: advisor_pb2.RecommendRequest | advisor_pb2.StreamRecommendRequest
+    ) -> tuple[Task, Budget]:
+        """Check the limits, then convert the task and budget of a search request."""
+        check_recommend_request(request, self._limits)
+        return wire.task_from_proto(request.task), wire.budget_from_proto(request.budget)
 
     def _stopper(self, context: grpc.ServicerContext) -> Callable[[], bool]:
         """Return the predicate a search polls: cancelled, near its deadline, or shutting down."""
