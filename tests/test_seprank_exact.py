@@ -11,6 +11,7 @@ from advisor.errors import LimitExceededError
 from advisor.geometry import structure_from_permutation
 from advisor.seprank import exact
 from advisor.seprank.exact import (
+    EXACT_MAX_LOG2_ELIMINATION,
     EXACT_MAX_LOG2_SIZE,
     PRIME,
     check_exact_limits,
@@ -71,14 +72,28 @@ def test_over_the_size_limit_is_rejected_before_any_work() -> None:
     (violation,) = caught.value.violations
     assert violation.field == "exact"
     assert "26" in violation.description and str(EXACT_MAX_LOG2_SIZE) in violation.description
-    check_exact_limits(structure, a[:12], b[:12], [2] * 5, 2)  # 24: accepted
+    # 4 + 20 locations: 24 bits, and the 16 x 2^20 matrix is cheap to eliminate.
+    check_exact_limits(structure, list(range(4)), list(range(4, 24)), [2] * 5, 2)
+
+
+def test_over_the_elimination_limit_is_rejected() -> None:
+    # Balanced 11 vs 11 locations at M = 2: a 2048 x 2048 matrix, 2^33 elimination steps.
+    structure = contiguous((32,), [(2,)] * 5)
+    check_exact_limits(structure, list(range(11)), list(range(11, 21)), [2] * 5, 2)
+    with pytest.raises(LimitExceededError) as caught:
+        check_exact_limits(structure, list(range(11)), list(range(11, 22)), [2] * 5, 2)
+    (violation,) = caught.value.violations
+    assert violation.field == "exact"
+    assert "2^33" in violation.description and f"2^{EXACT_MAX_LOG2_ELIMINATION}" in (
+        violation.description
+    )
 
 
 def test_over_the_intermediate_limit_is_rejected() -> None:
     # 24 region locations (at the size limit) in two windows of 12: each window's product holds
     # r_0 * 2^12 entries, so r_0 = 2^12 is the widest first layer the limit admits.
     structure = contiguous((24,), [(12,), (2,)])
-    a, b = list(range(12)), list(range(12, 24))
+    a, b = list(range(4)), list(range(4, 24))
     check_exact_limits(structure, a, b, [2**12, 2], 2)
     with pytest.raises(LimitExceededError) as caught:
         check_exact_limits(structure, a, b, [2**13, 2], 2)

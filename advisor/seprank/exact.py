@@ -36,6 +36,7 @@ from advisor.errors import LimitExceededError
 from advisor.seprank.structure import PoolingStructure
 
 __all__ = [
+    "EXACT_MAX_LOG2_ELIMINATION",
     "EXACT_MAX_LOG2_INTERMEDIATE",
     "EXACT_MAX_LOG2_SIZE",
     "EXACT_TRIALS",
@@ -52,6 +53,11 @@ EXACT_MAX_LOG2_INTERMEDIATE: Final = 24
 """Largest log2 entry count of any intermediate tensor ``[channel, location axes...]``
 (``2**24`` int64 entries = 128 MiB)."""
 
+EXACT_MAX_LOG2_ELIMINATION: Final = 32
+"""Largest log2 of ``rows * columns * min(rows, columns)`` for the matricization, the work of its
+Gaussian elimination: about a second per weight draw (a 2048 x 1024 matrix); a balanced
+2048 x 2048 one (2^33) would take several, a 4096 x 4096 one (2^36) minutes."""
+
 EXACT_TRIALS: Final = 2
 """Independent weight draws per rank; the maximum is kept (the error is one-sided)."""
 
@@ -60,6 +66,11 @@ PRIME: Final = 536_870_909
 sum without overflowing int64 (see :func:`_contract_channels`)."""
 
 _SUM_CHUNK: Final = 32
+_BATCH_ENTRIES: Final = 2**22
+_PROJECT_BELOW_ROWS: Final = 64
+"""A matrix with fewer rows than this and more columns is first multiplied by a random
+``columns x rows`` matrix: ``rows^2 * columns`` numpy operations (~2 ns each) instead of
+converting ``rows * columns`` entries into FLINT (~0.25 us each)."""
 _Residues = npt.NDArray[np.int64]
 
 
@@ -72,9 +83,10 @@ def check_exact_limits(
 ) -> None:
     """Raise :class:`~advisor.errors.LimitExceededError` (field ``exact``) if a rank is too big.
 
-    Checks the matrix size ``(|A| + |B|) * log2 M`` against :data:`EXACT_MAX_LOG2_SIZE` and the
-    largest intermediate tensor against :data:`EXACT_MAX_LOG2_INTERMEDIATE` without building
-    anything large, so a caller can reject a request before doing any work.
+    Checks the matrix size ``(|A| + |B|) * log2 M`` against :data:`EXACT_MAX_LOG2_SIZE`, its
+    elimination work against :data:`EXACT_MAX_LOG2_ELIMINATION` and the largest intermediate
+    tensor against :data:`EXACT_MAX_LOG2_INTERMEDIATE`, without building anything large, so a
+    caller can reject a request before doing any work.
     """
     _checked_fields(structure, a, b, widths, representation)
 
@@ -165,15 +177,24 @@ def _checked_fields(
     """
     if representation == 1:
         return None
-    locations = np.union1d(np.asarray(a, dtype=np.intp), np.asarray(b, dtype=np.intp))
+    a_ids, b_ids = (np.unique(np.asarray(x, dtype=np.intp)) for x in (a, b))
     log2_m = math.log2(representation)
-    log2_size = locations.size * log2_m
+    log2_rows, log2_columns = a_ids.size * log2_m, b_ids.size * log2_m
+    log2_size = log2_rows + log2_columns
     if log2_size > EXACT_MAX_LOG2_SIZE:
         raise LimitExceededError.single(
             "exact",
             f"the exact engine would build a 2^{log2_size:.4g}-entry matrix "
             f"((|A| + |B|) * log2 M = {log2_size:.4g}); the limit is {EXACT_MAX_LOG2_SIZE}",
         )
+    log2_work = log2_size + min(log2_rows, log2_columns)
+    if log2_work > EXACT_MAX_LOG2_ELIMINATION:
+        raise LimitExceededError.single(
+            "exact",
+            f"the exact engine would eliminate a 2^{log2_rows:.4g} x 2^{log2_columns:.4g} matrix "
+            f"(2^{log2_work:.4g} operations); the limit is 2^{EXACT_MAX_LOG2_ELIMINATION}",
+        )
+    locations = np.union1d(a_ids, b_ids)
     fields = _RegionFields(structure, locations)
     log2_largest = max(
         math.log2(channels) + int(sizes.max()) * log2_m
@@ -235,16 +256,40 @@ class _Tensor:
 
     def times(self, other: _Tensor) -> _Tensor:
         """Channel-wise product; shared locations (overlapping fields) are taken on the diagonal."""
+        union, mine, theirs = self._axes(other)
+        values = np.einsum(self.values, mine, other.values, theirs, list(range(1 + len(union))))
+        return _Tensor(values % PRIME, union)
+
+    def inner(self, other: _Tensor) -> _Tensor:
+        """Sum over channels of the channel-wise product: a tensor with location axes only.
+
+        Channels are summed ``_SUM_CHUNK`` at a time (products below ``2**58``), then reduced.
+        """
+        union, mine, theirs = self._axes(other)
+        extent = dict(zip(self.locations, self.values.shape[1:], strict=True))
+        extent.update(zip(other.locations, other.values.shape[1:], strict=True))
+        total = np.zeros([extent[x] for x in union], dtype=np.int64)
+        for start in range(0, self.values.shape[0], _SUM_CHUNK):
+            block = slice(start, start + _SUM_CHUNK)
+            total += np.einsum(
+                self.values[block],
+                mine,
+                other.values[block],
+                theirs,
+                list(range(1, 1 + len(union))),
+            )
+            total %= PRIME
+        return _Tensor(total, union)
+
+    def _axes(self, other: _Tensor) -> tuple[tuple[int, ...], list[int], list[int]]:
+        """Return both location lists' union and each operand's ``einsum`` axes (0: channel)."""
         union = self.locations + tuple(x for x in other.locations if x not in self.locations)
         axis = {location: 1 + i for i, location in enumerate(union)}
-        values = np.einsum(
-            self.values,
+        return (
+            union,
             [0, *(axis[x] for x in self.locations)],
-            other.values,
             [0, *(axis[x] for x in other.locations)],
-            list(range(1 + len(union))),
         )
-        return _Tensor(values % PRIME, union)
 
     def convolved(self, weights: _Residues) -> _Tensor:
         """Apply a 1x1 conv (``weights[out, in]``) to the channel axis."""
@@ -254,15 +299,27 @@ class _Tensor:
 def _contract_channels(weights: _Residues, values: _Residues) -> _Residues:
     """``weights @ values`` over the first axis of ``values``, modulo :data:`PRIME`.
 
-    Sums at most ``_SUM_CHUNK`` products (each below ``2**58``) before reducing, so int64 never
-    overflows: ``32 * (PRIME - 1)**2 + PRIME < 2**63``.
+    The inner axis is cut into blocks of ``_SUM_CHUNK``; each block's products (below ``2**58``)
+    are summed by one batched ``matmul`` and reduced before blocks are added, so int64 never
+    overflows: ``32 * (PRIME - 1)**2 < 2**63``. Blocks go through ``matmul`` a batch at a time
+    to bound the memory of the partial sums.
     """
-    total = np.zeros((weights.shape[0], *values.shape[1:]), dtype=np.int64)
-    for start in range(0, weights.shape[1], _SUM_CHUNK):
-        chunk = slice(start, start + _SUM_CHUNK)
-        total += np.tensordot(weights[:, chunk], values[chunk], axes=1)
+    rows, inner = weights.shape
+    columns = values.reshape(inner, -1)
+    blocks = -(-inner // _SUM_CHUNK)
+    pad = blocks * _SUM_CHUNK - inner
+    if pad:
+        weights, columns = np.pad(weights, ((0, 0), (0, pad))), np.pad(columns, ((0, pad), (0, 0)))
+    block_weights = weights.reshape(rows, blocks, _SUM_CHUNK)
+    block_values = columns.reshape(blocks, _SUM_CHUNK, -1)
+    total = np.zeros((rows, columns.shape[1]), dtype=np.int64)
+    batch = max(1, _BATCH_ENTRIES // max(1, rows * columns.shape[1]))
+    for start in range(0, blocks, batch):
+        chunk = slice(start, start + batch)
+        partial = np.matmul(block_weights[:, chunk].transpose(1, 0, 2), block_values[chunk])
+        total += (partial % PRIME).sum(axis=0)  # at most _BATCH_ENTRIES terms below 2**29
         total %= PRIME
-    return total
+    return total.reshape(rows, *values.shape[1:])
 
 
 class _Contraction:
@@ -330,46 +387,45 @@ class _Contraction:
             for j in range(1, windows.shape[1]):
                 pooled = pooled * free[windows[:, j]] % PRIME
             free = self._free_vectors(level + 1, pooled)
-        return _matrix_rank(self._root(self._structure.windows[top][0], free, tensors), a, b)
+        root = self._root(self._structure.windows[top][0], free, tensors)
+        return _matrix_rank(root, a, b, self._rng)
 
     def _root(
         self, children: npt.NDArray[np.intp], free: _Residues, tensors: dict[int, _Tensor]
     ) -> _Tensor:
         """Contract the root window with a random output row.
 
-        One channel at a time, so the largest tensor held is the matricization itself.
+        The children are multiplied in two groups of about equal field size and the groups
+        contracted over the channels, so the largest tensor held is the matricization itself.
         """
+        sizes = np.cumsum([len(tensors[c].locations) if c in tensors else 0 for c in children])
+        split = int(np.searchsorted(sizes, sizes[-1] / 2))
+        first = self._window_product(children[:split], free, tensors)
+        second = self._window_product(children[split:], free, tensors)
         output = self._draw(self._channels[-1])
-        total: _Tensor | None = None
-        for channel, weight in enumerate(output):
-            term = self._window_product(children, free, tensors, slice(channel, channel + 1))
-            values = term.values[0] * weight % PRIME
-            if total is not None:
-                values = (values + total.values) % PRIME
-            total = _Tensor(values, term.locations)
-        assert total is not None
-        return total
+        weighted = output.reshape(-1, *(1,) * len(first.locations)) * first.values % PRIME
+        return _Tensor(weighted, first.locations).inner(second)
 
     @staticmethod
     def _window_product(
-        children: npt.NDArray[np.intp],
-        free: _Residues,
-        tensors: dict[int, _Tensor],
-        channels: slice = slice(None),
+        children: npt.NDArray[np.intp], free: _Residues, tensors: dict[int, _Tensor]
     ) -> _Tensor:
-        """Channel-wise product of a window's children (restricted to ``channels``)."""
-        product = _Tensor(np.ones(free.shape[1], dtype=np.int64)[channels], ())
+        """Channel-wise product of (some of) a window's children."""
+        product = _Tensor(np.ones(free.shape[1], dtype=np.int64), ())
         for child in map(int, children):
-            tensor = tensors.get(child)
-            if tensor is None:
-                product = product.times(_Tensor(free[child, channels], ()))
-            else:
-                product = product.times(_Tensor(tensor.values[channels], tensor.locations))
+            product = product.times(tensors.get(child, _Tensor(free[child], ())))
         return product
 
 
-def _matrix_rank(tensor: _Tensor, a: npt.NDArray[np.intp], b: npt.NDArray[np.intp]) -> int:
-    """Rank modulo :data:`PRIME` of ``tensor`` matricized with A's locations as rows."""
+def _matrix_rank(
+    tensor: _Tensor, a: npt.NDArray[np.intp], b: npt.NDArray[np.intp], rng: np.random.Generator
+) -> int:
+    """Rank modulo :data:`PRIME` of ``tensor`` matricized with A's locations as rows.
+
+    A wide matrix ``X`` is replaced by ``X @ Q`` for a uniformly random square-making ``Q``:
+    ``rank(X Q) <= rank(X)``, with equality except with probability ``<= rows / PRIME``
+    (Schwartz-Zippel on a nonzero maximal minor), so the error stays one-sided.
+    """
     position = {location: axis for axis, location in enumerate(tensor.locations)}
     order = [position[int(x)] for x in (*a, *b)]
     values = np.transpose(tensor.values, order)
@@ -377,6 +433,9 @@ def _matrix_rank(tensor: _Tensor, a: npt.NDArray[np.intp], b: npt.NDArray[np.int
     matrix = values.reshape(rows, -1)
     if matrix.shape[0] > matrix.shape[1]:
         matrix = matrix.T  # FLINT eliminates rows; the smaller side is cheaper to hold as rows
+    if matrix.shape[0] < min(matrix.shape[1], _PROJECT_BELOW_ROWS):
+        projection = rng.integers(0, PRIME, size=(matrix.shape[0], matrix.shape[1]))
+        matrix = _contract_channels(projection, matrix.T)
     return int(
         flint.nmod_mat(matrix.shape[0], matrix.shape[1], matrix.ravel().tolist(), PRIME).rank()
     )

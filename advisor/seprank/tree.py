@@ -160,7 +160,8 @@ class _Levels:
 
     def leaves(self, labels: _AnyArray) -> _AnyArray:
         """Put the leaf axis in the order :meth:`window_sum` expects."""
-        return labels if self._order is None else labels[..., self._order]
+        # np.take is several times faster than fancy indexing along the last axis.
+        return labels if self._order is None else np.take(labels, self._order, axis=-1)
 
     def window_sum(
         self, values: _AnyArray, level: int, dtype: npt.DTypeLike | None = None
@@ -230,6 +231,16 @@ def _one_sided_costs(
     return costs
 
 
+def _price(costs: _AnyArray, counts: _AnyArray, shared_weights: bool) -> _AnyArray:
+    """Look up ``costs[w, m]`` for every ``m`` in ``counts``: shape ``(W, *counts.shape)``.
+
+    Without sharing the table is linear in ``m``, and a product is much cheaper than a gather.
+    """
+    if shared_weights:
+        return np.asarray(costs[:, counts])
+    return np.asarray(costs[:, 1].reshape(-1, *(1,) * counts.ndim) * counts)
+
+
 def _recurrence(
     structure: PoolingStructure,
     labels: npt.NDArray[np.int8],
@@ -265,8 +276,8 @@ def _recurrence(
     # costs 0), so the one-sided cost table gives the window sums directly.
     step = _Step(
         edge[1],
-        np.take(one_sided[0], in_b, axis=1),
-        np.take(one_sided[0], in_a, axis=1),
+        _price(one_sided[0], in_b, shared_weights),
+        _price(one_sided[0], in_a, shared_weights),
         np.zeros((), dtype),
         _WindowCounts.leaves(in_b, in_a) if with_counts else None,
     )
@@ -280,8 +291,8 @@ def _recurrence(
             # A one-sided child costs D_l in the other state; swap the m-fold price for the
             # symmetric one.
             excess = one_sided[level] - one_sided[level][:, 1:2] * np.arange(arities[level] + 1)
-            sum_a += np.take(excess, in_b, axis=1)
-            sum_b += np.take(excess, in_a, axis=1)
+            sum_a += excess[:, in_b]
+            sum_b += excess[:, in_a]
         step = _Step(
             edge[1 + level],
             sum_a,
