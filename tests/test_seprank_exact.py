@@ -128,3 +128,11 @@ def test_weight_sharing_lowers_the_rank_of_interchangeable_leaves() -> None:
     structure = PoolingStructure(4, (np.array([[0, 3, 1, 2]]),))
     assert exact_rank(structure, [0, 3], [1, 2], [16], 2, shared=True) == 3
     assert exact_rank(structure, [0, 3], [1, 2], [16], 2, shared=False) == 4
+
+
+def test_free_vectors_of_a_large_grid_count_towards_the_intermediate_limit() -> None:
+    # Two region locations, but 2^16 free leaves with 2^9 channels each: 2^25 entries.
+    structure = contiguous((256, 256), [(2, 2)] * 8)
+    check_exact_limits(structure, [0], [65535], [2**8] + [2] * 7, 2)
+    with pytest.raises(LimitExceededError, match="intermediate"):
+        check_exact_limits(structure, [0], [65535], [2**9] + [2] * 7, 2)

@@ -13,9 +13,10 @@ tensor ``[channel, location axes...]`` with one axis of size ``M`` per distinct 
 its field. A window multiplies its children channel-wise; children that share locations
 (overlapping windows) are multiplied on the diagonal of the shared axes, so an overlapping network
 yields its grid tensor, whose rank is a lower bound on its separation rank (THEORY.md §5); on a
-tree it is the coefficient tensor itself. The root is contracted with a random output vector one
-channel at a time, and FLINT's ``nmod_mat.rank`` computes the rank of the ``M^|A| x M^|B|``
-matrix.
+tree it is the coefficient tensor itself. The root's children are multiplied in two groups that
+are then contracted with each other over the channels, weighted by a random output row, so the
+largest tensor held is the ``M^|A| x M^|B|`` matrix itself, whose rank FLINT's ``nmod_mat.rank``
+computes.
 
 Weights are shared across the locations of a level by default, as in real ConvNets; ``shared=False``
 gives every node its own weights (the unshared network of CSS16).
@@ -194,12 +195,8 @@ def _checked_fields(
             f"the exact engine would eliminate a 2^{log2_rows:.4g} x 2^{log2_columns:.4g} matrix "
             f"(2^{log2_work:.4g} operations); the limit is 2^{EXACT_MAX_LOG2_ELIMINATION}",
         )
-    locations = np.union1d(a_ids, b_ids)
-    fields = _RegionFields(structure, locations)
-    log2_largest = max(
-        math.log2(channels) + int(sizes.max()) * log2_m
-        for channels, sizes in zip(_held_channels(widths), fields.sizes(), strict=True)
-    )
+    fields = _RegionFields(structure, np.union1d(a_ids, b_ids))
+    log2_largest = _log2_largest_tensor(structure, fields, [representation, *widths])
     if log2_largest > EXACT_MAX_LOG2_INTERMEDIATE:
         raise LimitExceededError.single(
             "exact",
@@ -209,15 +206,46 @@ def _checked_fields(
     return fields
 
 
-def _held_channels(widths: Sequence[int]) -> list[int]:
-    """Return the channels of the largest tensor held at each level.
+def _log2_largest_tensor(
+    structure: PoolingStructure, fields: _RegionFields, channels: list[int]
+) -> float:
+    """log2 entries of the largest array the contraction holds (``channels = [M, r_0, ...]``).
 
-    A region leaf after the first conv has ``r_0``; at a window, its product (``r_l``) and the
-    node after its conv (``r_{l+1}``); the root is contracted with the output vector one channel
-    at a time.
+    Per level ``l``: the free vectors of all nodes (``r_{l-1}`` and ``r_l`` channels, ``M`` and
+    ``r_0`` at the leaves) and the tensors of nodes that see regions (the window product with
+    ``r_{l-1}`` channels, the node after its conv with ``r_l``); at the root the two groups'
+    products (``r_{L-1}`` channels) and the matrix.
     """
-    depth = len(widths)
-    return [widths[0], *(max(widths[level : level + 2]) for level in range(depth - 1)), 1]
+    log2_m = math.log2(channels[0])
+    sizes = fields.sizes()
+    nodes = [structure.num_locations, *(len(w) for w in structure.windows)]
+    largest = 0.0
+    for level in range(structure.depth):
+        held = max(channels[level : level + 2])
+        largest = max(
+            largest,
+            math.log2(nodes[level] * held),
+            math.log2(held) + int(sizes[level].max()) * log2_m,
+        )
+    root_children = structure.windows[-1][0]
+    groups = _root_groups(sizes[-2][root_children].tolist())
+    group_size = max(int(sizes[-2][group].sum()) for group in groups)
+    return max(
+        largest,
+        math.log2(channels[-1]) + group_size * log2_m,
+        fields.num_regions * log2_m,
+    )
+
+
+def _root_groups(field_sizes: Sequence[int]) -> tuple[slice, slice]:
+    """Split the root's children (by position) into two runs, the larger field as small as can be.
+
+    Both runs are non-empty unless the root has a single child.
+    """
+    cumulative = np.cumsum(field_sizes)
+    larger = np.maximum(cumulative[:-1], cumulative[-1] - cumulative[:-1])
+    split = 1 + int(np.argmin(larger)) if larger.size else len(field_sizes)
+    return slice(None, split), slice(split, None)
 
 
 class _RegionFields:
@@ -398,10 +426,8 @@ class _Contraction:
         The children are multiplied in two groups of about equal field size and the groups
         contracted over the channels, so the largest tensor held is the matricization itself.
         """
-        sizes = np.cumsum([len(tensors[c].locations) if c in tensors else 0 for c in children])
-        split = int(np.searchsorted(sizes, sizes[-1] / 2))
-        first = self._window_product(children[:split], free, tensors)
-        second = self._window_product(children[split:], free, tensors)
+        groups = _root_groups([len(tensors[c].locations) if c in tensors else 0 for c in children])
+        first, second = (self._window_product(children[g], free, tensors) for g in groups)
         output = self._draw(self._channels[-1])
         weighted = output.reshape(-1, *(1,) * len(first.locations)) * first.values % PRIME
         return _Tensor(weighted, first.locations).inner(second)

@@ -123,9 +123,10 @@ def log2_min_cut(
     ... )
     (array([2.]), array([3.]))
     """
-    return _recurrence(
+    value, _ = _recurrence(
         structure, labels, log2_widths, log2_representation, False, shared_weights
-    ).log2_value
+    )
+    return value
 
 
 def log2_min_cut_with_counts(
@@ -148,7 +149,9 @@ def log2_min_cut_with_counts(
     >>> cut.log2_value, cut.cut_counts
     (array([2.]), array([[2, 0, 0]]))
     """
-    return _recurrence(structure, labels, log2_widths, log2_representation, True)
+    value, counts = _recurrence(structure, labels, log2_widths, log2_representation, True)
+    assert counts is not None
+    return MinCut(value, counts)
 
 
 class _Levels:
@@ -248,7 +251,8 @@ def _recurrence(
     log2_representation: npt.ArrayLike,
     with_counts: bool,
     shared_weights: bool = False,
-) -> MinCut:
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64] | None]:
+    """Run the recurrence; return the min-cuts and, if ``with_counts``, their cut counts."""
     widths = np.asarray(log2_widths, dtype=np.float64)
     representation = np.asarray(log2_representation, dtype=np.float64)
     if widths.ndim not in (1, 2) or widths.shape[-1] != structure.depth:
@@ -300,16 +304,15 @@ def _recurrence(
             levels.window_sum(np.minimum(cost_a, cost_b), level),
             step.counts.pooled(levels, level, prefer_a) if step.counts is not None else None,
         )
-    root_a, root_b = step.cost_a[..., 0], step.cost_b[..., 0]
-    value = np.minimum(root_a, root_b).astype(np.float64)
+    value = np.minimum(step.cost_a, step.cost_b)[..., 0].astype(np.float64)
     counts = (
-        np.moveaxis(step.counts.select(step.cost_a <= step.cost_b)[..., 0], 0, -1)
-        if step.counts is not None
-        else np.zeros((*value.shape, structure.depth + 1), dtype=np.int64)
+        None
+        if step.counts is None
+        else np.moveaxis(step.counts.select(step.cost_a <= step.cost_b)[..., 0], 0, -1)
     )
-    if not batched:
-        value, counts = value[0], counts[0]
-    return MinCut(value, counts)
+    if batched:
+        return value, counts
+    return value[0], None if counts is None else counts[0]
 
 
 @dataclass(frozen=True)
