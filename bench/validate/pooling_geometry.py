@@ -1,6 +1,6 @@
 """[CS17] pooling geometry: contiguous vs mirror pooling on the closedness and symmetry tasks.
 
-Run (about 15 minutes on one core; see docs/VALIDATION.md for the recorded protocol)::
+Run (about 15 CPU-minutes on one thread; docs/VALIDATION.md records the protocol)::
 
     nice -n 19 .venv/bin/python -m bench.validate.pooling_geometry [--pool max|avg]
 
@@ -37,7 +37,7 @@ REPRESENTATION = 2
 DATA_SEED = 2016
 GENERATED_TRAIN, GENERATED_TEST = 25_000, 5_000
 """The authors' counts; keeping the extreme 40% per class leaves 20,000 / 4,000."""
-PLAN = TrainingPlan(epochs=15)
+PLAN = TrainingPlan(epochs=6)
 SEEDS = (0, 1, 2)
 
 

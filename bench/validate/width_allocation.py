@@ -1,6 +1,6 @@
 """[LYCS18] width allocation: wide-base vs wide-tip channel profiles on local and global digits.
 
-Run (about 15 minutes on one core; see docs/VALIDATION.md for the recorded protocol)::
+Run (about 15 CPU-minutes on one thread; docs/VALIDATION.md records the protocol)::
 
     nice -n 19 .venv/bin/python -m bench.validate.width_allocation [--r 4]
 
