@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,6 +26,13 @@ from torch import nn
 
 from advisor.geometry import input_permutation
 from bench.validate import report
+from bench.validate.advisor_pick import (
+    advisor_queries,
+    describe,
+    neighbourhood_halves,
+    score,
+    tile_symmetry,
+)
 from bench.validate.blobs import (
     closedness,
     extreme_labels,
@@ -186,6 +194,58 @@ def test_candidates_have_equal_parameter_counts_matching_the_advisor() -> None:
     assert [a.widths for a in archs] == [(16, 16, 8, 8, 4, 4), (4, 4, 8, 8, 16, 16)]
 
 
+# --- the advisor's task descriptions ----------------------------------------------------------
+
+
+def _ids(region: dict[str, Any], width: int) -> set[int]:
+    (top, left), (bottom, right) = region["box"]["start"], region["box"]["stop"]
+    return {r * width + c for r in range(top, bottom) for c in range(left, right)}
+
+
+def test_neighbourhood_halves_split_every_neighbourhood_in_two_adjacent_halves() -> None:
+    correlations = neighbourhood_halves((32, 32), 4, 2)
+    assert len(correlations) == 15 * 15 * 2
+    assert len({c["name"] for c in correlations}) == len(correlations)
+    for correlation in correlations:
+        a, b = _ids(correlation["a"], 32), _ids(correlation["b"], 32)
+        assert len(a) == len(b) == 8 and not a & b
+        rows, cols = np.divmod(np.array(sorted(a | b)), 32)
+        assert np.ptp(rows) == np.ptp(cols) == 3  # together: one 4x4 square
+
+
+def test_tile_symmetry_pairs_the_halves_of_the_image_and_of_each_quadrant() -> None:
+    correlations = tile_symmetry((32, 32))
+    sizes = [len(_ids(c["a"], 32)) for c in correlations]
+    assert sizes == [512, 128, 128, 128, 128]
+    for correlation in correlations:
+        rows_a, cols_a = np.divmod(np.array(sorted(_ids(correlation["a"], 32))), 32)
+        rows_b, cols_b = np.divmod(np.array(sorted(_ids(correlation["b"], 32))), 32)
+        # Same rows, a directly left of b, equal widths: the two halves of one square tile.
+        assert set(rows_a) == set(rows_b) and cols_a.max() + 1 == cols_b.min()
+        assert np.ptp(cols_a) == np.ptp(cols_b) and np.ptp(rows_a) + 1 == 2 * (np.ptp(cols_a) + 1)
+
+
+@pytest.mark.parametrize(
+    ("task", "shape", "regions"),
+    [("closedness", 32, 450), ("symmetry", 32, 5), ("local", 64, 450), ("global", 64, 18)],
+)
+def test_every_task_is_described_by_regions_and_by_a_preset(
+    task: str, shape: int, regions: int
+) -> None:
+    described = describe(task, (shape, shape))
+    assert len(described["regions"].resolved()) == regions
+    assert described["preset"].preset is not None and described["preset"].resolved()
+
+
+def test_the_score_is_a_fraction_that_grows_with_the_widths() -> None:
+    task = describe("symmetry", (32, 32))["preset"]
+    narrow, wide = (
+        score(task, blob_architecture("contiguous", 2)),
+        score(task, blob_architecture("contiguous", 16)),
+    )
+    assert 0 < narrow < wide <= 1
+
+
 # --- training and the pipeline ----------------------------------------------------------------
 
 
@@ -199,7 +259,7 @@ def test_training_reduces_the_loss_and_is_repeatable() -> None:
     assert first.epoch_losses[-1] < 0.8 * first.epoch_losses[0]
     assert first.train_accuracy >= 0.75  # fits the images it saw, well above chance (0.5)
     again = train_and_test(build, data, data, plan, seed=0)
-    assert replace(again, seconds=0.0) == replace(first, seconds=0.0)
+    assert replace(again, seconds=0, cpu_seconds=0) == replace(first, seconds=0, cpu_seconds=0)
 
 
 def test_both_experiments_run_end_to_end_and_report(tmp_path: Path) -> None:
@@ -239,5 +299,15 @@ def test_both_experiments_run_end_to_end_and_report(tmp_path: Path) -> None:
         assert all(f"| {task} |" in table for task in tasks)
         png = report.plot_results(document, tmp_path / f"{document['experiment']}.png")
         assert png.read_bytes().startswith(b"\x89PNG")
+    queries = advisor_queries(blob_doc) + advisor_queries(canvas_doc)
+    assert {(q["task"], q["description"]) for q in queries} == {
+        (t, d) for t in ("closedness", "symmetry", "local", "global") for d in ("regions", "preset")
+    }
+    assert all(q["pick"] in (*q["scores"], "tie") for q in queries)
+    picks = report.advisor_markdown(
+        {"method": "smoke", "queries": queries},
+        {"pooling_geometry": blob_doc, "width_allocation_r1": canvas_doc},
+    )
+    assert picks.count("| pooling_geometry |") == 4 and picks.count("| width_allocation_r1 |") == 4
     assert blob_doc["protocol"]["train_sizes"] == {"closedness": 120, "symmetry": 120}
     assert canvas_doc["protocol"]["test_sizes"] == {"local": 32, "global": 32}

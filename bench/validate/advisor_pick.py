@@ -48,6 +48,7 @@ from bench.validate.report import ADVISOR_PICKS
 __all__ = [
     "MAX_CHANNELS",
     "METHOD",
+    "advisor_queries",
     "describe",
     "main",
     "neighbourhood_halves",
@@ -144,7 +145,7 @@ def score(task: Task, architecture: Architecture) -> float:
     return float(objective.keys(ranks)[0, 0])
 
 
-def _queries(document: Mapping[str, Any]) -> list[_Document]:
+def advisor_queries(document: Mapping[str, Any]) -> list[_Document]:
     """Every (task, description) of one experiment result, with both candidates' scores."""
     architectures = {
         name: parse_architecture(spec) for name, spec in document["candidates"].items()
@@ -179,7 +180,7 @@ def main() -> None:
     queries = []
     for path in sorted(RESULTS.glob("*.json")):
         if path.stem != ADVISOR_PICKS:
-            queries += _queries(json.loads(path.read_text()))
+            queries += advisor_queries(json.loads(path.read_text()))
     output = RESULTS / f"{ADVISOR_PICKS}.json"
     output.write_text(json.dumps({"method": METHOD, "queries": queries}, indent=1) + "\n")
 
