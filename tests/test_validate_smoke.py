@@ -1,10 +1,8 @@
 """Smoke version of the validation experiments (bench/validate): tiny data, one seed, seconds.
 
 Skipped cleanly when the optional ``validate`` extra (torch, scikit-learn, scipy, matplotlib) is
-not installed: the imports of bench.validate follow the skips, hence the E402 exemption.
+not installed (the imports of torch and bench.validate follow the skips).
 """
-
-# ruff: noqa: E402
 
 from __future__ import annotations
 
@@ -15,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 pytest.importorskip("scipy")
 pytest.importorskip("matplotlib")
 
+import torch
 from torch import nn
 
 from advisor.geometry import input_permutation
@@ -34,6 +34,7 @@ from bench.validate.advisor_pick import (
     tile_symmetry,
 )
 from bench.validate.blobs import (
+    BlobTask,
     closedness,
     extreme_labels,
     generate_blobs,
@@ -102,7 +103,11 @@ def test_blobs_have_the_papers_shape_scores_and_balanced_labels() -> None:
     assert blobs.images.reshape(100, -1).any(axis=1).all()
     for scores in (blobs.closedness, blobs.symmetry):
         assert ((scores > 0) & (scores <= 1)).all()
-    for task, scores in (("closedness", blobs.closedness), ("symmetry", blobs.symmetry)):
+    tasks: list[tuple[BlobTask, npt.NDArray[np.float64]]] = [
+        ("closedness", blobs.closedness),
+        ("symmetry", blobs.symmetry),
+    ]
+    for task, scores in tasks:
         images, labels = blobs.labelled(task)
         assert images.shape == (80, 32, 32)
         assert (labels == 1).sum() == (labels == 0).sum() == 40
@@ -149,6 +154,7 @@ def _conv_pool_stack(net: TreeNet, images: torch.Tensor, gather: str, pool: str)
         hidden = hidden.flatten(2)[:, :, permutation].view(*hidden.shape)
     pooling = nn.functional.max_pool2d if pool == "max" else nn.functional.avg_pool2d
     for layer in net.hidden:
+        assert isinstance(layer, nn.Linear)
         hidden = torch.relu(
             nn.functional.conv2d(hidden, layer.weight[:, :, None, None], layer.bias)
         )
