@@ -20,6 +20,7 @@ from advisor.seprank.exact import (
 )
 from advisor.seprank.graph import log2_min_cut_graph
 from advisor.seprank.structure import PoolingStructure
+from advisor.seprank.tree import log2_min_cut
 
 LOOSE_A = [6, 7, 8, 9, 10, 12, 14, 15]
 LOOSE_B = [0, 1, 2, 3, 4, 5, 11, 13]
@@ -136,3 +137,17 @@ def test_free_vectors_of_a_large_grid_count_towards_the_intermediate_limit() -> 
     check_exact_limits(structure, [0], [65535], [2**8] + [2] * 7, 2)
     with pytest.raises(LimitExceededError, match="intermediate"):
         check_exact_limits(structure, [0], [65535], [2**9] + [2] * 7, 2)
+
+
+def test_sharing_can_lower_the_rank_below_the_shared_weight_bound() -> None:
+    # A known gap (found by random search): windows {A, B, free, A}, {A, free, A, B} and
+    # {B, B, B, A} under a global pooling; r = (8, 2), M = 2. Without sharing the min-cut (16)
+    # is the rank; the shared-weight bound does not lower it, yet the shared rank is 14.
+    windows = np.array([[3, 0, 8, 2], [11, 1, 7, 6], [4, 9, 10, 5]])
+    structure = PoolingStructure(12, (windows, np.array([[2, 0, 1]])))
+    a, b = [2, 3, 5, 7, 11], [0, 4, 6, 9, 10]
+    labels = np.zeros((1, 12), dtype=np.int8)
+    labels[0, a], labels[0, b] = 1, 2
+    assert 2 ** log2_min_cut(structure, labels, [3.0, 1.0], 1.0, shared_weights=True)[0] == 16
+    assert exact_rank(structure, a, b, [8, 2], 2, shared=False) == 16
+    assert exact_rank(structure, a, b, [8, 2], 2) == 14

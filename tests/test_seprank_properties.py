@@ -143,12 +143,6 @@ def test_min_cut_is_the_exact_rank_without_sharing_for_powers_of_two(case: tuple
 
 
 @settings(max_examples=60)
-@given(cases(trees(), powers_of_two=True))
-def test_shared_weight_bound_is_the_exact_shared_rank_for_powers_of_two(case: tuple) -> None:
-    assert tree_cut(*case, shared=True) == _approx(log2_rank(*case, shared=True))
-
-
-@settings(max_examples=60)
 @given(cases(trees(), powers_of_two=False))
 def test_bounds_never_fall_below_the_exact_ranks(case: tuple) -> None:
     plain, shared = tree_cut(*case), tree_cut(*case, shared=True)

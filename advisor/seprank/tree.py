@@ -22,10 +22,13 @@ conv weights across the locations of a level, and then sibling subtrees whose le
 one region compute the same function of different inputs; product pooling is commutative, so
 their product is symmetric in them and spans a symmetric tensor space, smaller than the tensor
 power the min-cut charges (two B leaves of one window: ``binom(M + 1, 2)`` dimensions, not
-``M^2``). ``shared_weights=True`` charges that bound instead. It is still an upper bound on the
-generic rank of the shared-weight network, and it equals the exact shared-weight rank on every
-random small tree the test suite checks (the plain min-cut then overstates it, even with all
-widths powers of 2); the plain min-cut equals the exact rank without sharing (LYCS18 Thm 2).
+``M^2``). ``shared_weights=True`` charges that bound instead: an upper bound on the generic rank of
+the shared-weight network, never above the plain min-cut, and below it exactly where such
+siblings sit on the cut (e.g. mirror pooling's reflected pairs when ``r_0 > M``). It is not
+always tight: sharing has further, non-local effects (in about 1 in 400 random small trees with
+power-of-2 widths the exact shared-weight rank is lower still; tests/test_seprank_exact.py pins
+one). The plain min-cut is the exact rank without sharing when all channel counts are powers of
+one integer (LYCS18 Thm 2).
 
 The min-cut of a tree is also ``min`` over cut patterns of ``c . x`` with
 ``x = (log2 M, log2 r_0, ..., log2 r_{L-1})`` and ``c`` the number of edges of each kind the
