@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -182,6 +183,4 @@ def test_cut_counts_price_the_min_cut_and_batches_match_single_calls(
 
 
 def _approx(value: float) -> object:
-    import pytest
-
     return pytest.approx(value, abs=TOLERANCE)
