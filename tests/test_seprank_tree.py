@@ -137,8 +137,8 @@ def test_overlapping_windows_give_the_unrolled_tree_cut() -> None:
 
 
 def test_integer_and_float_costs_agree() -> None:
-    structure = structure_from_permutation((8, 8), [(2, 2)] * 3, np.random.permutation(64))
     rng = np.random.default_rng(7)
+    structure = structure_from_permutation((8, 8), [(2, 2)] * 3, rng.permutation(64))
     labels = rng.integers(0, 3, size=(20, 64)).astype(np.int8)
     integral = log2_min_cut(structure, labels, [2.0, 3.0, 1.0], 2.0)
     # The same weights, forced onto the float path by a vanishing perturbation of one width.
