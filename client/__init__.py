@@ -1,1 +1,37 @@
-"""Python client library and the ``advisor`` command line for the architecture advisor."""
+"""Python client library and the ``advisor`` command line for the architecture advisor.
+
+:class:`AdvisorClient` calls the ``advisor.v1.ArchitectureAdvisor`` service and returns the
+library's pydantic models; failures raise the :class:`AdvisorRpcError` family.
+"""
+
+from client.client import (
+    AdvisorClient,
+    ArchitectureLike,
+    BudgetLike,
+    RetryPolicy,
+    TaskLike,
+    TlsConfig,
+)
+from client.errors import (
+    AdvisorRpcError,
+    DeadlineExceededError,
+    InvalidArgumentError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+    UnavailableError,
+)
+
+__all__ = [
+    "AdvisorClient",
+    "AdvisorRpcError",
+    "ArchitectureLike",
+    "BudgetLike",
+    "DeadlineExceededError",
+    "InvalidArgumentError",
+    "ResourceExhaustedError",
+    "RetryPolicy",
+    "TaskLike",
+    "TlsConfig",
+    "UnauthenticatedError",
+    "UnavailableError",
+]

@@ -1,0 +1,377 @@
+"""The typed Python client of the ``advisor.v1.ArchitectureAdvisor`` service.
+
+Calls take and return the library's own pydantic models (converted by :mod:`advisor.wire`, the
+one converter), so code written against :mod:`advisor` in-process works unchanged against a remote
+server. Every call has a deadline; failures raise the typed exceptions of :mod:`client.errors`.
+
+Retries. Transient ``UNAVAILABLE`` failures (a server restarting, a connection reset) are retried
+with exponential backoff, by gRPC itself from the channel's service config, for the idempotent
+calls: ``Analyze``, ``ListPresets`` and ``Recommend`` (deterministic for the same request), and
+``StreamRecommend`` only until its first event arrives (gRPC commits a call once the server has
+answered, so a started stream is never replayed). Every attempt shares the call's one deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeAlias, TypeVar
+
+import grpc
+import pydantic
+from google.protobuf.message import Message
+
+from advisor import wire
+from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.analysis import Analysis
+from advisor.architecture import Architecture, load_architecture, parse_architecture
+from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.search import Budget, SearchProgress, SearchResult
+from advisor.service.auth import AUTHORIZATION_METADATA_KEY
+from advisor.task import PresetInfo, Task, load_task, parse_task
+from client.errors import AdvisorRpcError, error_from_rpc
+
+__all__ = [
+    "AdvisorClient",
+    "ArchitectureLike",
+    "BudgetLike",
+    "RetryPolicy",
+    "TaskLike",
+    "TlsConfig",
+]
+
+TaskLike: TypeAlias = Task | Mapping[str, Any] | str | os.PathLike[str]
+"""A :class:`~advisor.task.Task`, its file-format mapping, or the path of a YAML/JSON task file."""
+ArchitectureLike: TypeAlias = Architecture | Mapping[str, Any] | str | os.PathLike[str]
+"""An :class:`~advisor.architecture.Architecture`, its file-format mapping, or a file path."""
+BudgetLike: TypeAlias = Budget | Mapping[str, Any]
+"""A :class:`~advisor.search.Budget` or the mapping of its fields (``{"max_parameters": ...}``)."""
+
+_Request = TypeVar("_Request", bound=Message)
+_Response = TypeVar("_Response", bound=Message)
+_Message = TypeVar("_Message", bound=Message)
+_Decoded = TypeVar("_Decoded")
+
+_SERVICE = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
+_RETRIED_METHODS = ("Recommend", "StreamRecommend", "Analyze", "ListPresets")
+
+# A search stops itself at its time limit and then still has to send its result; a deadline equal
+# to the limit would turn most complete-at-the-limit searches into DEADLINE_EXCEEDED.
+_SEARCH_DEADLINE_MARGIN_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How ``UNAVAILABLE`` failures of idempotent calls are retried (gRPC's retry policy).
+
+    Attempt ``n`` (from 1) waits a random time up to ``min(initial_backoff_seconds *
+    backoff_multiplier ** (n - 1), max_backoff_seconds)`` before running. gRPC allows at most 5
+    attempts; ``max_attempts=1`` turns retries off.
+    """
+
+    max_attempts: int = 4
+    initial_backoff_seconds: float = 0.2
+    max_backoff_seconds: float = 2.0
+    backoff_multiplier: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_attempts <= 5:
+            raise InvalidRequestError.single(
+                "retry.max_attempts", f"must be between 1 and 5, got {self.max_attempts}"
+            )
+        for name in ("initial_backoff_seconds", "max_backoff_seconds"):
+            if not getattr(self, name) > 0:
+                raise InvalidRequestError.single(
+                    f"retry.{name}", f"must be positive, got {getattr(self, name)}"
+                )
+        if not self.backoff_multiplier >= 1:
+            raise InvalidRequestError.single(
+                "retry.backoff_multiplier", f"must be at least 1, got {self.backoff_multiplier}"
+            )
+
+    def service_config(self) -> str:
+        """Return the gRPC service config (JSON) applying this policy to the idempotent calls."""
+        if self.max_attempts == 1:
+            return json.dumps({})
+        policy = {
+            "maxAttempts": self.max_attempts,
+            "initialBackoff": f"{self.initial_backoff_seconds}s",
+            "maxBackoff": f"{self.max_backoff_seconds}s",
+            "backoffMultiplier": self.backoff_multiplier,
+            "retryableStatusCodes": [grpc.StatusCode.UNAVAILABLE.name],
+        }
+        names = [{"service": _SERVICE.full_name, "method": name} for name in _RETRIED_METHODS]
+        return json.dumps({"methodConfig": [{"name": names, "retryPolicy": policy}]})
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """TLS settings: the CA that signed the server, and a client certificate for mutual TLS.
+
+    ``root_ca=None`` trusts the system's roots. ``client_cert`` and ``client_key`` go together.
+    """
+
+    root_ca: str | os.PathLike[str] | None = None
+    client_cert: str | os.PathLike[str] | None = None
+    client_key: str | os.PathLike[str] | None = None
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        """Read the PEM files and build the channel credentials."""
+        if (self.client_cert is None) != (self.client_key is None):
+            missing = "tls.client_key" if self.client_key is None else "tls.client_cert"
+            raise InvalidRequestError.single(missing, "client_cert and client_key go together")
+        return grpc.ssl_channel_credentials(
+            root_certificates=_read_pem("tls.root_ca", self.root_ca),
+            private_key=_read_pem("tls.client_key", self.client_key),
+            certificate_chain=_read_pem("tls.client_cert", self.client_cert),
+        )
+
+
+class AdvisorClient:
+    """A connection to an architecture-advisor server; use it as a context manager.
+
+    Parameters
+    ----------
+    target
+        ``host:port`` of the server (any gRPC target string).
+    token
+        Bearer token sent with every call when the server requires one.
+    tls
+        TLS settings; ``None`` means a plaintext channel (local or trusted networks only).
+    default_timeout
+        Deadline in seconds of every call that does not pass its own ``timeout``.
+    retry
+        Retry policy for ``UNAVAILABLE`` on the idempotent calls.
+
+    Examples
+    --------
+    >>> with AdvisorClient("localhost:50051") as advisor:  # doctest: +SKIP
+    ...     result = advisor.recommend("examples/symmetry.yaml", {"max_parameters": 200_000})
+    ...     print(result.recommendations[0].architecture.family)
+    mirror
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        token: str | None = None,
+        tls: TlsConfig | None = None,
+        default_timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+    ) -> None:
+        if not default_timeout > 0:
+            raise InvalidRequestError.single(
+                "default_timeout", f"must be positive, got {default_timeout}"
+            )
+        if token is not None and not token:
+            raise InvalidRequestError.single("token", "must not be empty")
+        self._default_timeout = default_timeout
+        self._metadata = () if token is None else ((AUTHORIZATION_METADATA_KEY, f"Bearer {token}"),)
+        options = [("grpc.service_config", retry.service_config()), ("grpc.enable_retries", 1)]
+        if tls is None:
+            self._channel = grpc.insecure_channel(target, options=options)
+        else:
+            self._channel = grpc.secure_channel(target, tls.credentials(), options=options)
+        self._stub = advisor_pb2_grpc.ArchitectureAdvisorStub(self._channel)
+
+    def recommend(
+        self,
+        task: TaskLike,
+        budget: BudgetLike,
+        *,
+        progress: Callable[[SearchProgress], None] | None = None,
+        timeout: float | None = None,
+    ) -> SearchResult:
+        """Search architectures for ``task`` under ``budget``; return the ranked recommendations.
+
+        Parameters
+        ----------
+        task, budget
+            The request; invalid input raises :class:`~advisor.errors.InvalidRequestError` before
+            any call, with field paths under ``task`` / ``budget``.
+        progress
+            If given, the call streams (``StreamRecommend``) and ``progress`` receives each event.
+        timeout
+            Deadline in seconds; by default ``default_timeout``, or the budget's time limit plus
+            a margin when that is longer, so the search can use all the time it was given.
+        """
+        if progress is not None:
+            return _last_result(self.stream_recommend(task, budget, timeout=timeout), progress)
+        request = advisor_pb2.RecommendRequest(task=_task_proto(task), budget=_budget_proto(budget))
+        response = self._call(
+            self._stub.Recommend, request, self._search_timeout(request.budget, timeout)
+        )
+        return _decoded(wire.search_result_from_proto, response.result)
+
+    def stream_recommend(
+        self, task: TaskLike, budget: BudgetLike, *, timeout: float | None = None
+    ) -> Iterator[SearchProgress | SearchResult]:
+        """Search like :meth:`recommend`, yielding progress events and then the result.
+
+        The request is checked now; the call starts at the first ``next()``. The last item is
+        always the :class:`~advisor.search.SearchResult`. Abandoning the iterator (or closing it)
+        cancels the call, which stops the search on the server.
+        """
+        request = advisor_pb2.StreamRecommendRequest(
+            task=_task_proto(task), budget=_budget_proto(budget)
+        )
+        return self._stream_events(request, self._search_timeout(request.budget, timeout))
+
+    def analyze(
+        self,
+        task: TaskLike,
+        architecture: ArchitectureLike,
+        *,
+        exact: bool = False,
+        timeout: float | None = None,
+    ) -> Analysis:
+        """Score ``architecture`` against every correlation of ``task``.
+
+        ``exact=True`` asks the server to certify each rank with the exact engine (small inputs
+        only; larger ones are rejected as ``INVALID_ARGUMENT``).
+        """
+        request = advisor_pb2.AnalyzeRequest(
+            task=_task_proto(task), architecture=_architecture_proto(architecture), exact=exact
+        )
+        response = self._call(self._stub.Analyze, request, timeout)
+        return _decoded(wire.analysis_from_proto, response.analysis)
+
+    def list_presets(self, *, timeout: float | None = None) -> list[PresetInfo]:
+        """List the named regions and task presets the server knows."""
+        response = self._call(self._stub.ListPresets, advisor_pb2.ListPresetsRequest(), timeout)
+        return [_decoded(wire.preset_from_proto, preset) for preset in response.presets]
+
+    def close(self) -> None:
+        """Close the channel; calls in flight are cancelled."""
+        self._channel.close()
+
+    def __enter__(self) -> AdvisorClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _call(
+        self,
+        method: grpc.UnaryUnaryMultiCallable[_Request, _Response],
+        request: _Request,
+        timeout: float | None,
+    ) -> _Response:
+        try:
+            return method(request, timeout=self._timeout(timeout), metadata=self._metadata)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+
+    def _stream_events(
+        self, request: advisor_pb2.StreamRecommendRequest, timeout: float
+    ) -> Iterator[SearchProgress | SearchResult]:
+        call = self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
+        try:
+            for response in call:
+                if response.HasField("result"):
+                    yield _decoded(wire.search_result_from_proto, response.result)
+                    return
+                yield _decoded(wire.search_progress_from_proto, response.progress)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+        finally:
+            call.cancel()
+        raise AdvisorRpcError(
+            grpc.StatusCode.INTERNAL, "the server closed the stream without sending a result"
+        )
+
+    def _timeout(self, timeout: float | None) -> float:
+        if timeout is None:
+            return self._default_timeout
+        if not timeout > 0:
+            raise InvalidRequestError.single("timeout", f"must be positive, got {timeout}")
+        return timeout
+
+    def _search_timeout(self, budget: advisor_pb2.Budget, timeout: float | None) -> float:
+        if timeout is not None:
+            return self._timeout(timeout)
+        limit = budget.time_limit_seconds + _SEARCH_DEADLINE_MARGIN_SECONDS
+        return max(self._default_timeout, limit)
+
+
+def _last_result(
+    events: Iterator[SearchProgress | SearchResult], progress: Callable[[SearchProgress], None]
+) -> SearchResult:
+    for event in events:
+        if isinstance(event, SearchProgress):
+            progress(event)
+        else:
+            return event
+    raise AssertionError("unreachable: stream_recommend ends with a result or raises")
+
+
+def _task_proto(task: TaskLike) -> advisor_pb2.Task:
+    def encode() -> advisor_pb2.Task:
+        if isinstance(task, Task):
+            return wire.task_to_proto(task)
+        if isinstance(task, Mapping):
+            return wire.task_to_proto(parse_task(task))
+        return wire.task_to_proto(load_task(task))
+
+    return _under("task", encode)
+
+
+def _architecture_proto(architecture: ArchitectureLike) -> advisor_pb2.Architecture:
+    def encode() -> advisor_pb2.Architecture:
+        if isinstance(architecture, Architecture):
+            return wire.architecture_to_proto(architecture)
+        if isinstance(architecture, Mapping):
+            return wire.architecture_to_proto(parse_architecture(architecture))
+        return wire.architecture_to_proto(load_architecture(architecture))
+
+    return _under("architecture", encode)
+
+
+def _budget_proto(budget: BudgetLike) -> advisor_pb2.Budget:
+    def encode() -> advisor_pb2.Budget:
+        if isinstance(budget, Budget):
+            return wire.budget_to_proto(budget)
+        try:
+            model = Budget.model_validate(budget)
+        except pydantic.ValidationError as error:
+            raise invalid_request_from_pydantic(error) from None
+        return wire.budget_to_proto(model)
+
+    return _under("budget", encode)
+
+
+def _under(field: str, encode: Callable[[], _Message]) -> _Message:
+    """Run ``encode``, placing the paths of any rejection under the request field ``field``."""
+    try:
+        return encode()
+    except InvalidRequestError as error:
+        raise error.prefixed(field) from None
+
+
+def _decoded(decode: Callable[[_Message], _Decoded], message: _Message) -> _Decoded:
+    """Decode a response message; one the library rejects is the server's fault (INTERNAL)."""
+    try:
+        return decode(message)
+    except InvalidRequestError as error:
+        raise AdvisorRpcError(
+            grpc.StatusCode.INTERNAL, f"the server sent a malformed response: {error}"
+        ) from None
+
+
+def _read_pem(field: str, path: str | os.PathLike[str] | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise InvalidRequestError.single(field, f"cannot read {path}: {error.strerror}") from None

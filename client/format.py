@@ -1,0 +1,207 @@
+"""Rendering of results for the ``advisor`` command: a table for people, JSON or YAML for programs.
+
+The JSON and YAML documents use the DESIGN.md field names, and every architecture in them is in
+the architecture *file* format (:func:`advisor.architecture.architecture_document`), so the
+``architecture`` of a recommendation can be saved as it is and passed to ``advisor analyze
+--arch``. The table shows the same facts laid out for reading.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, Literal, TypeVar, get_args
+
+import yaml
+import pydantic
+
+from advisor.analysis import Analysis, CorrelationAnalysis
+from advisor.architecture import Architecture, architecture_document
+from advisor.search import Recommendation, SearchResult
+from advisor.task import PresetInfo
+
+__all__ = [
+    "OUTPUT_FORMATS",
+    "OutputFormat",
+    "analysis_document",
+    "presets_document",
+    "render_analysis",
+    "render_presets",
+    "render_search_result",
+    "search_result_document",
+]
+
+OutputFormat = Literal["table", "json", "yaml"]
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
+
+_RATIONALE_WIDTH = 96
+_T = TypeVar("_T")
+
+
+def search_result_document(result: SearchResult) -> dict[str, Any]:
+    """Return the recommendation result as JSON-ready data (DESIGN.md "Recommendation result")."""
+    return _document(
+        result, recommendations=[_recommendation_document(r) for r in result.recommendations]
+    )
+
+
+def analysis_document(analysis: Analysis) -> dict[str, Any]:
+    """Return the analysis result as JSON-ready data (DESIGN.md "Analysis result")."""
+    return _document(analysis)
+
+
+def presets_document(presets: Sequence[PresetInfo]) -> dict[str, Any]:
+    """Return the preset list as JSON-ready data: ``{"presets": [{name, kind, description}]}``."""
+    return {"presets": [_document(preset) for preset in presets]}
+
+
+def render_search_result(result: SearchResult, output_format: OutputFormat) -> str:
+    """Render a recommendation result in ``output_format``."""
+    return _render(result, output_format, search_result_document, _search_result_table)
+
+
+def render_analysis(analysis: Analysis, output_format: OutputFormat) -> str:
+    """Render an analysis in ``output_format``."""
+    return _render(analysis, output_format, analysis_document, _analysis_table)
+
+
+def render_presets(presets: Sequence[PresetInfo], output_format: OutputFormat) -> str:
+    """Render the preset list in ``output_format``."""
+    return _render(presets, output_format, presets_document, _presets_table)
+
+
+def _render(
+    value: _T,
+    output_format: OutputFormat,
+    document: Callable[[_T], Mapping[str, Any]],
+    table: Callable[[_T], str],
+) -> str:
+    if output_format == "table":
+        return table(value)
+    if output_format == "json":
+        return json.dumps(document(value), indent=2) + "\n"
+    return yaml.dump(document(value), Dumper=_ReadableDumper, sort_keys=False, width=100)
+
+
+def _document(value: object, **replaced: object) -> dict[str, Any]:
+    # Results are dataclasses holding pydantic models; pydantic dumps both. The field order (the
+    # DESIGN.md order) is kept while nested documents are substituted.
+    dumped: dict[str, Any] = pydantic.TypeAdapter(type(value)).dump_python(value, mode="json")
+    return {name: replaced.get(name, field) for name, field in dumped.items()}
+
+
+def _recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
+    return _document(
+        recommendation, architecture=architecture_document(recommendation.architecture)
+    )
+
+
+class _ReadableDumper(yaml.SafeDumper):
+    """YAML as a person reads it: scalar lists inline, multi-line text as literal blocks.
+
+    ``pool: [2, 2]`` rather than one line per number (a permutation becomes one wrapped block),
+    and preset descriptions keep their paragraphs.
+    """
+
+
+def _represent_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
+    inline = all(not isinstance(item, list | dict) for item in items)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=inline)
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_ReadableDumper.add_representer(list, _represent_list)
+_ReadableDumper.add_representer(str, _represent_str)
+
+
+def _search_result_table(result: SearchResult) -> str:
+    state = "complete" if result.complete else "cut short by the time limit; best found so far"
+    lines = [
+        f"{len(result.recommendations)} recommendations from {result.candidates_evaluated:,} "
+        f"candidates in {result.search_seconds:.2f} s (search {state})"
+    ]
+    for recommendation in result.recommendations:
+        lines.append("")
+        lines.extend(_recommendation_lines(recommendation))
+    return "\n".join(lines) + "\n"
+
+
+def _recommendation_lines(recommendation: Recommendation) -> list[str]:
+    architecture = recommendation.architecture
+    lines = [
+        f"#{recommendation.rank}  {architecture.family or 'custom'}"
+        f"  depth {len(architecture.layers)}  score {recommendation.score:.2f}"
+        f"  {recommendation.parameters:,} parameters",
+        f"    {_shape_summary(architecture)}",
+    ]
+    lines.extend("    " + line for line in _correlation_table(recommendation.analysis))
+    lines.extend(
+        textwrap.wrap(
+            recommendation.rationale,
+            width=_RATIONALE_WIDTH,
+            initial_indent="    why: ",
+            subsequent_indent="         ",
+        )
+    )
+    return lines
+
+
+def _shape_summary(architecture: Architecture) -> str:
+    widths = " ".join(str(layer.channels) for layer in architecture.layers)
+    pools = " ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
+    return (
+        f"representation {architecture.representation}  widths {widths}  pools {pools}"
+        f"  outputs {architecture.outputs}"
+    )
+
+
+def _analysis_table(analysis: Analysis) -> str:
+    lines = [f"{analysis.parameters:,} parameters", ""]
+    lines.extend(_correlation_table(analysis.correlations))
+    return "\n".join(lines) + "\n"
+
+
+def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]:
+    rows = [
+        [
+            c.name,
+            _number(c.weight),
+            _number(c.log2_separation_rank),
+            _number(c.log2_max_rank),
+            c.certificate,
+        ]
+        for c in correlations
+    ]
+    headers = ["correlation", "weight", "log2 rank", "log2 max", "certificate"]
+    return _table(headers, rows, right_aligned={1, 2, 3})
+
+
+def _presets_table(presets: Sequence[PresetInfo]) -> str:
+    # The first line of a description is its summary; the whole text is in JSON and YAML.
+    rows = [[p.name, p.kind, p.description.partition("\n")[0]] for p in presets]
+    return "\n".join(_table(["name", "kind", "description"], rows)) + "\n"
+
+
+def _table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right_aligned: Collection[int] = ()
+) -> list[str]:
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (
+            cell.rjust(width) if index in right_aligned else cell.ljust(width)
+            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        )
+        return "  ".join(padded).rstrip()
+
+    return [line(headers), *(line(row) for row in rows)]
+
+
+def _number(value: float) -> str:
+    """Two decimals, without trailing zeros: 48 -> ``48``, log2(3) -> ``1.58``."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")

@@ -1,0 +1,73 @@
+"""A one-line progress bar for a running search, drawn on a terminal and nowhere else.
+
+``advisor recommend`` streams :class:`~advisor.search.SearchProgress` events and redraws this bar
+in place with a carriage return; when stderr is a pipe or a file nothing is drawn, so logs and
+scripts see only the result and error lines.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TextIO
+
+from advisor.search import SearchProgress
+
+__all__ = ["ProgressBar", "progress_bar_for"]
+
+
+class ProgressBar:
+    """Redraws one status line on ``stream``: bar, percent, candidates, elapsed time, best score.
+
+    Parameters
+    ----------
+    stream
+        A terminal; every update overwrites the previous line, :meth:`close` erases it.
+    width
+        Characters between the brackets of the bar.
+    """
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self._stream = stream
+        self._width = width
+        self._drawn = 0
+
+    def update(self, progress: SearchProgress) -> None:
+        """Draw ``progress`` over the previous line."""
+        line = self.render(progress)
+        self._stream.write("\r" + line.ljust(self._drawn))
+        self._stream.flush()
+        self._drawn = len(line)
+
+    def render(self, progress: SearchProgress) -> str:
+        """Return the status line for ``progress``, without control characters."""
+        fraction = progress.fraction_done
+        filled = round(fraction * self._width)
+        bar = "#" * filled + "." * (self._width - filled)
+        best = "-" if progress.best_score is None else f"{progress.best_score:.2f}"
+        return (
+            f"searching [{bar}] {fraction:4.0%}  {progress.candidates_evaluated:,} candidates"
+            f"  {progress.elapsed_seconds:.1f} s  best {best}"
+        )
+
+    def close(self) -> None:
+        """Erase the line so the result starts on a clean line."""
+        if self._drawn:
+            self._stream.write("\r" + " " * self._drawn + "\r")
+            self._stream.flush()
+            self._drawn = 0
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def progress_bar_for(stream: TextIO) -> ProgressBar | None:
+    """Return a bar on ``stream`` if it is a terminal, else ``None`` (pipes stay clean)."""
+    return ProgressBar(stream) if stream.isatty() else None

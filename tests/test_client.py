@@ -1,0 +1,417 @@
+"""The client library: library models back, typed errors, retries only where safe, deadlines.
+
+Most tests run against a scripted fake of the service (a real gRPC server on 127.0.0.1, port 0)
+that fails on demand and records what each call carried; the last group runs against the real
+server to check the conversions and the error paths end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.analysis import Analysis
+from advisor.errors import InvalidRequestError
+from advisor.search import SearchProgress, SearchResult
+from advisor.service.server import ServerConfig, start_server
+from advisor.service.status import bad_request_status
+from advisor.task import PresetInfo
+from client.client import AdvisorClient, RetryPolicy, TlsConfig
+from client.errors import (
+    AdvisorRpcError,
+    DeadlineExceededError,
+    InvalidArgumentError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+    UnavailableError,
+)
+from tests.reliability.certificates import make_certificates
+
+TASK = {
+    "input": {"shape": [8]},
+    "correlations": [{"name": "ends", "a": {"indices": [0, 1]}, "b": {"indices": [6, 7]}}],
+}
+ARCHITECTURE = {
+    "input": {"shape": [8]},
+    "representation": 2,
+    "layers": [
+        {"channels": 2, "pool": [2]},
+        {"channels": 4, "pool": [2]},
+        {"channels": 4, "pool": [2]},
+    ],
+}
+BUDGET = {"max_parameters": 400, "time_limit_seconds": 5.0}
+FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff_seconds=0.01, max_backoff_seconds=0.02)
+
+
+class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
+    """Fails each method with the scripted failures first, then answers; records every call.
+
+    A scripted failure is a status code (aborted with the message ``scripted CODE``) or an
+    :class:`InvalidRequestError`, sent as the service sends it (BadRequest field violations).
+    """
+
+    def __init__(self) -> None:
+        self.failures: defaultdict[str, list[grpc.StatusCode | InvalidRequestError]] = defaultdict(
+            list
+        )
+        self.calls: Counter[str] = Counter()
+        self.time_remaining: dict[str, float | None] = {}
+        self.metadata: dict[str, dict[str, str | bytes]] = {}
+        self.delay_seconds = 0.0
+        self.fail_stream_after_first_event = False
+
+    def _begin(self, method: str, context: grpc.ServicerContext) -> None:
+        self.calls[method] += 1
+        self.time_remaining[method] = context.time_remaining()
+        self.metadata[method] = dict(context.invocation_metadata())
+        if self.failures[method]:
+            failure = self.failures[method].pop(0)
+            if isinstance(failure, InvalidRequestError):
+                context.abort_with_status(bad_request_status(failure))
+            context.abort(failure, f"scripted {failure.name}")
+        time.sleep(self.delay_seconds)
+
+    def Recommend(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._begin("Recommend", context)
+        return advisor_pb2.RecommendResponse(result=_SEARCH_RESULT)
+
+    def StreamRecommend(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        self._begin("StreamRecommend", context)
+        yield advisor_pb2.StreamRecommendResponse(progress=_PROGRESS)
+        if self.fail_stream_after_first_event:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "scripted UNAVAILABLE mid-stream")
+        yield advisor_pb2.StreamRecommendResponse(result=_SEARCH_RESULT)
+
+    def Analyze(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._begin("Analyze", context)
+        return advisor_pb2.AnalyzeResponse(analysis=_ANALYSIS)
+
+    def ListPresets(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._begin("ListPresets", context)
+        return advisor_pb2.ListPresetsResponse(presets=[_PRESET])
+
+
+_SEARCH_RESULT = advisor_pb2.SearchResult(candidates_evaluated=7, search_seconds=0.5, complete=True)
+_PROGRESS = advisor_pb2.SearchProgress(
+    candidates_evaluated=3, elapsed_seconds=0.2, best_score=1.5, fraction_done=0.4
+)
+_ANALYSIS = advisor_pb2.Analysis(
+    parameters=52,
+    correlations=[
+        advisor_pb2.CorrelationAnalysis(
+            name="ends",
+            log2_separation_rank=2.0,
+            log2_max_rank=2.0,
+            certificate=advisor_pb2.CERTIFICATE_TIGHT,
+            weight=1.0,
+        )
+    ],
+)
+_PRESET = advisor_pb2.Preset(
+    name="left_half", kind=advisor_pb2.PRESET_KIND_REGION, description="the left half"
+)
+
+CALLS = {
+    "Recommend": lambda client: client.recommend(TASK, BUDGET),
+    "Analyze": lambda client: client.analyze(TASK, ARCHITECTURE),
+    "ListPresets": lambda client: client.list_presets(),
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[ScriptedAdvisor, str]]:
+    servicer = ScriptedAdvisor()
+    server = grpc.server(ThreadPoolExecutor(max_workers=4))
+    advisor_pb2_grpc.add_ArchitectureAdvisorServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield servicer, f"127.0.0.1:{port}"
+    server.stop(None)
+
+
+def _client(target: str, **settings: Any) -> AdvisorClient:
+    return AdvisorClient(target, retry=settings.pop("retry", FAST_RETRY), **settings)
+
+
+# --- conversions -------------------------------------------------------------------------------
+
+
+def test_calls_return_the_library_models(fake: tuple[ScriptedAdvisor, str]) -> None:
+    _, target = fake
+    with _client(target) as client:
+        presets = client.list_presets()
+        analysis = client.analyze(TASK, ARCHITECTURE)
+        result = client.recommend(TASK, BUDGET)
+    assert presets == [PresetInfo(name="left_half", kind="region", description="the left half")]
+    assert isinstance(analysis, Analysis)
+    assert analysis.parameters == 52
+    assert [(c.name, c.certificate) for c in analysis.correlations] == [("ends", "tight")]
+    assert isinstance(result, SearchResult)
+    assert (result.candidates_evaluated, result.complete) == (7, True)
+
+
+def test_stream_yields_progress_then_the_result(fake: tuple[ScriptedAdvisor, str]) -> None:
+    _, target = fake
+    with _client(target) as client:
+        events = list(client.stream_recommend(TASK, BUDGET))
+    assert [type(event) for event in events] == [SearchProgress, SearchResult]
+    assert events[0] == SearchProgress(
+        candidates_evaluated=3, elapsed_seconds=0.2, best_score=1.5, fraction_done=0.4
+    )
+
+
+def test_recommend_with_a_progress_callback_streams(fake: tuple[ScriptedAdvisor, str]) -> None:
+    servicer, target = fake
+    seen: list[SearchProgress] = []
+    with _client(target) as client:
+        result = client.recommend(TASK, BUDGET, progress=seen.append)
+    assert result.candidates_evaluated == 7
+    assert [event.candidates_evaluated for event in seen] == [3]
+    assert servicer.calls == Counter({"StreamRecommend": 1})
+
+
+def test_bad_input_is_rejected_before_any_call(fake: tuple[ScriptedAdvisor, str]) -> None:
+    servicer, target = fake
+    bad_task = {**TASK, "correlations": [{"name": "x", "a": {"indices": [300]}}]}
+    with _client(target) as client:
+        with pytest.raises(InvalidRequestError) as task_error:
+            client.analyze(bad_task, ARCHITECTURE)
+        with pytest.raises(InvalidRequestError) as budget_error:
+            client.recommend(TASK, {"max_parameters": -1})
+        with pytest.raises(InvalidRequestError) as arch_error:
+            client.analyze(TASK, {**ARCHITECTURE, "representation": 0})
+        with pytest.raises(InvalidRequestError) as unbounded_error:
+            client.recommend(TASK, {"max_parameters": 400, "time_limit_seconds": None})
+    assert task_error.value.violations[0].field == "task.correlations[0].a.indices"
+    assert budget_error.value.violations[0].field == "budget.max_parameters"
+    assert arch_error.value.violations[0].field.startswith("architecture.representation")
+    assert unbounded_error.value.violations[0].field == "budget.time_limit_seconds"
+    assert servicer.calls == Counter()
+
+
+def test_task_and_architecture_files_are_loaded(
+    fake: tuple[ScriptedAdvisor, str], tmp_path: Path
+) -> None:
+    servicer, target = fake
+    task_file, arch_file = tmp_path / "task.json", tmp_path / "arch.json"
+    task_file.write_text(json.dumps(TASK))
+    arch_file.write_text(json.dumps(ARCHITECTURE))
+    with _client(target) as client:
+        client.analyze(task_file, str(arch_file))
+    assert servicer.calls["Analyze"] == 1
+
+
+# --- typed errors ------------------------------------------------------------------------------
+
+
+def test_invalid_argument_carries_the_field_violations(fake: tuple[ScriptedAdvisor, str]) -> None:
+    servicer, target = fake
+    servicer.failures["Analyze"] = [
+        InvalidRequestError.single(
+            "task.correlations[0].a.indices", "index 300 out of range [0, 256)"
+        )
+    ]
+    with _client(target) as client, pytest.raises(InvalidArgumentError) as caught:
+        client.analyze(TASK, ARCHITECTURE)
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [(v.field, v.description) for v in caught.value.violations] == [
+        ("task.correlations[0].a.indices", "index 300 out of range [0, 256)")
+    ]
+    assert str(caught.value) == "task.correlations[0].a.indices: index 300 out of range [0, 256)"
+
+
+@pytest.mark.parametrize(
+    ("code", "error_type"),
+    [
+        (grpc.StatusCode.INVALID_ARGUMENT, InvalidArgumentError),
+        (grpc.StatusCode.UNAUTHENTICATED, UnauthenticatedError),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, ResourceExhaustedError),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, DeadlineExceededError),
+        (grpc.StatusCode.UNAVAILABLE, UnavailableError),
+        (grpc.StatusCode.INTERNAL, AdvisorRpcError),
+    ],
+)
+def test_each_status_raises_its_type(
+    fake: tuple[ScriptedAdvisor, str], code: grpc.StatusCode, error_type: type[AdvisorRpcError]
+) -> None:
+    servicer, target = fake
+    servicer.failures["ListPresets"] = [code]
+    with _client(target, retry=RetryPolicy(max_attempts=1)) as client:
+        with pytest.raises(AdvisorRpcError) as caught:
+            client.list_presets()
+    assert type(caught.value) is error_type
+    assert (caught.value.code, caught.value.details) == (code, f"scripted {code.name}")
+
+
+# --- retries -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", sorted(CALLS))
+def test_idempotent_calls_retry_unavailable(fake: tuple[ScriptedAdvisor, str], method: str) -> None:
+    servicer, target = fake
+    servicer.failures[method] = [grpc.StatusCode.UNAVAILABLE] * 2
+    with _client(target) as client:
+        CALLS[method](client)
+    assert servicer.calls[method] == 3
+
+
+def test_retries_stop_at_max_attempts(fake: tuple[ScriptedAdvisor, str]) -> None:
+    servicer, target = fake
+    servicer.failures["Analyze"] = [grpc.StatusCode.UNAVAILABLE] * 5
+    with _client(target) as client, pytest.raises(UnavailableError):
+        client.analyze(TASK, ARCHITECTURE)
+    assert servicer.calls["Analyze"] == FAST_RETRY.max_attempts
+
+
+@pytest.mark.parametrize(
+    "code",
+    [grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN],
+)
+def test_other_failures_are_not_retried(
+    fake: tuple[ScriptedAdvisor, str], code: grpc.StatusCode
+) -> None:
+    servicer, target = fake
+    servicer.failures["Recommend"] = [code, code]
+    with _client(target) as client, pytest.raises(AdvisorRpcError):
+        client.recommend(TASK, BUDGET)
+    assert servicer.calls["Recommend"] == 1
+
+
+def test_a_started_stream_is_never_retried(fake: tuple[ScriptedAdvisor, str]) -> None:
+    servicer, target = fake
+    servicer.fail_stream_after_first_event = True
+    received: list[SearchProgress | SearchResult] = []
+    with _client(target) as client, pytest.raises(UnavailableError):
+        received.extend(client.stream_recommend(TASK, BUDGET))
+    assert [type(event) for event in received] == [SearchProgress]
+    assert servicer.calls["StreamRecommend"] == 1
+
+
+def test_unreachable_server_is_unavailable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with _client(f"127.0.0.1:{port}") as client, pytest.raises(UnavailableError):
+        client.list_presets()
+
+
+def test_retry_policy_rejects_what_grpc_would_not_apply() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        RetryPolicy(max_attempts=6)
+    assert caught.value.violations[0].field == "retry.max_attempts"
+    assert RetryPolicy(max_attempts=1).service_config() == "{}"
+
+
+# --- deadlines and metadata --------------------------------------------------------------------
+
+
+def test_every_call_carries_the_default_deadline(fake: tuple[ScriptedAdvisor, str]) -> None:
+    servicer, target = fake
+    short_search = {"max_parameters": 400, "time_limit_seconds": 1.0}
+    with _client(target, default_timeout=20.0) as client:
+        client.recommend(TASK, short_search)
+        list(client.stream_recommend(TASK, short_search))
+        client.analyze(TASK, ARCHITECTURE)
+        client.list_presets()
+    assert set(servicer.time_remaining) == {*CALLS, "StreamRecommend"}
+    for method, remaining in servicer.time_remaining.items():
+        # The server's clock reading of a propagated deadline can run a little over it.
+        assert remaining is not None and 18.0 < remaining < 20.5, method
+
+
+def test_a_search_deadline_outlasts_its_time_limit(fake: tuple[ScriptedAdvisor, str]) -> None:
+    servicer, target = fake
+    with _client(target, default_timeout=2.0) as client:
+        client.recommend(TASK, {"max_parameters": 400, "time_limit_seconds": 60.0})
+        client.analyze(TASK, ARCHITECTURE, timeout=0.5)
+    remaining = servicer.time_remaining
+    assert remaining["Recommend"] is not None and remaining["Recommend"] > 60.0
+    assert remaining["Analyze"] is not None and remaining["Analyze"] < 1.0
+
+
+def test_a_slow_call_fails_at_its_deadline(fake: tuple[ScriptedAdvisor, str]) -> None:
+    servicer, target = fake
+    servicer.delay_seconds = 2.0
+    started = time.monotonic()
+    with _client(target) as client, pytest.raises(DeadlineExceededError):
+        client.list_presets(timeout=0.2)
+    assert time.monotonic() - started < 1.5
+
+
+def test_the_token_travels_as_a_bearer_header(fake: tuple[ScriptedAdvisor, str]) -> None:
+    servicer, target = fake
+    with _client(target, token="s3cret") as client:
+        client.list_presets()
+    assert servicer.metadata["ListPresets"]["authorization"] == "Bearer s3cret"
+
+
+def test_tls_settings_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError) as missing_key:
+        AdvisorClient("localhost:1", tls=TlsConfig(client_cert=tmp_path / "cert.pem"))
+    with pytest.raises(InvalidRequestError) as unreadable:
+        AdvisorClient("localhost:1", tls=TlsConfig(root_ca=tmp_path / "absent.pem"))
+    assert missing_key.value.violations[0].field == "tls.client_key"
+    assert unreadable.value.violations[0].field == "tls.root_ca"
+
+
+# --- against the real server -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server_target() -> Iterator[str]:
+    with start_server(ServerConfig(workers=2, token="t0ken")) as running:
+        yield running.address
+
+
+def test_real_server_round_trip(server_target: str) -> None:
+    with AdvisorClient(server_target, token="t0ken") as client:
+        presets = client.list_presets()
+        events = list(client.stream_recommend(TASK, BUDGET))
+        analysis = client.analyze(TASK, ARCHITECTURE)
+    assert presets and all(isinstance(p, PresetInfo) for p in presets)
+    result = events[-1]
+    assert isinstance(result, SearchResult) and result.recommendations
+    assert all(isinstance(event, SearchProgress) for event in events[:-1])
+    assert [c.name for c in analysis.correlations] == ["ends"]
+    assert analysis.parameters > 0
+
+
+def test_real_server_rejections_are_typed(server_target: str) -> None:
+    with AdvisorClient(server_target, token="wrong") as client:
+        with pytest.raises(UnauthenticatedError):
+            client.list_presets()
+    big = {"input": {"shape": [64, 64]}, "correlations": [{"name": "c", "a": {"indices": [0]}}]}
+    big_arch = {
+        "input": {"shape": [64, 64]},
+        "representation": 2,
+        "layers": [{"channels": 2, "pool": [64, 64]}],
+    }
+    with AdvisorClient(server_target, token="t0ken") as client:
+        with pytest.raises(InvalidArgumentError) as caught:
+            client.analyze(big, big_arch, exact=True)
+    assert caught.value.violations, "the server names the field it rejects"
+
+
+def test_mutual_tls_round_trip(tmp_path: Path) -> None:
+    pem = make_certificates(tmp_path)
+    config = ServerConfig(
+        host="localhost",
+        workers=1,
+        tls_cert=pem.server_cert,
+        tls_key=pem.server_key,
+        tls_client_ca=pem.ca,
+    )
+    tls = TlsConfig(root_ca=pem.ca, client_cert=pem.client_cert, client_key=pem.client_key)
+    with start_server(config) as running, AdvisorClient(running.address, tls=tls) as client:
+        assert client.list_presets()
