@@ -1,18 +1,21 @@
-"""Hypothesis strategies for the advisor's documents (task and architecture files).
+"""Hypothesis strategies for the advisor's documents and for every RPC request.
 
-Three kinds of case, so each test can say what it expects:
+Documents (task, architecture and budget) come in three kinds, so each test can say what it
+expects:
 
-* **valid** documents (``valid_task_documents``, ``valid_architecture_documents``) follow every rule
-  of DESIGN.md and must parse;
-* **boundary** documents (``boundary_*``) sit on the edges of those rules (one location, a region
-  of the whole grid but one, pools of 1, overlapping strides, geometries on grids they may not
-  fit): each may be accepted or rejected, but only with ``InvalidRequestError``;
-* **malformed** documents (``malformed_*``) are a valid document with one part deleted, retyped,
-  replaced by junk or joined by an unknown key, or arbitrary JSON: they exercise every validator.
+* **valid** documents (``valid_*``) follow every rule of DESIGN.md and must parse;
+* **boundary** documents (``boundary_*``) sit on the edges of those rules (one location, off-by-one
+  regions, pools of 1, overlapping strides, geometries on grids they may not fit, limits reached
+  or passed): each may be accepted or rejected, but only with ``InvalidRequestError``;
+* **malformed** documents (``malformed_*``) are a valid document with parts deleted, retyped,
+  replaced by junk or joined by unknown keys, or arbitrary JSON: they exercise every validator.
 
-Documents are plain JSON-ready dictionaries (what ``yaml.safe_load``/``json.loads`` return), so the
-same strategies drive the library parsers, the wire conversion and the RPC fuzzing. Grids are
-kept small (at most ``MAX_LOCATIONS`` locations) so a valid case costs little to analyse.
+Documents are plain JSON-ready dictionaries (what ``yaml.safe_load``/``json.loads`` return), and
+``task_message``/``architecture_message``/``budget_message`` turn well-typed ones into protobuf
+messages. ``rpc_cases`` draws serialized requests for every RPC of the service: from valid or
+boundary documents, with arbitrary field values (``arbitrary_messages``), as a valid request with
+corrupted bytes, or as random bytes. Grids are kept small (at most ``MAX_LOCATIONS`` locations)
+so a valid case costs little to analyse.
 """
 
 from __future__ import annotations
@@ -28,17 +31,31 @@ from google.protobuf.message_factory import GetMessageClass
 from hypothesis import strategies as st
 
 from advisor._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.task import list_presets
 
 __all__ = [
+    "CASE_KINDS",
+    "FAMILIES",
     "MAX_LOCATIONS",
     "Document",
+    "RpcCase",
+    "arbitrary_messages",
+    "architecture_message",
     "boundary_architecture_documents",
+    "boundary_budget_documents",
     "boundary_task_documents",
+    "budget_message",
+    "geometry_message",
     "json_values",
     "malformed_architecture_documents",
     "malformed_task_documents",
     "mutated_documents",
+    "region_message",
+    "rpc_cases",
+    "task_message",
+    "valid_analyze_documents",
     "valid_architecture_documents",
+    "valid_budget_documents",
     "valid_task_documents",
 ]
 
@@ -201,15 +218,19 @@ def _boundary_region(draw: st.DrawFn, shape: tuple[int, ...], presets: Sequence[
 
 
 @st.composite
-def boundary_task_documents(draw: st.DrawFn, presets: Sequence[str] = ()) -> Document:
+def boundary_task_documents(
+    draw: st.DrawFn, shape: Sequence[int] | None = None, presets: Sequence[str] | None = None
+) -> Document:
     """Tasks on the edges of the rules: any of them may be accepted or rejected.
 
-    The grid may have a single location; each correlation is a valid one or has edge regions
-    (``_boundary_region``), a weight of zero, below zero or not finite, or a repeated name.
-    ``presets`` are names to try as region and task presets (e.g. from ``list_presets()``);
-    made-up names are always mixed in.
+    The grid (``shape``, or drawn) may have a single location; each correlation is a valid one or
+    has edge regions (``_boundary_region``), a weight of zero, below zero or not finite, or a
+    repeated name. ``presets`` are names to try as region and task presets (default: the
+    library's); made-up names are always mixed in.
     """
-    shape = draw(_shapes())
+    shape = tuple(shape) if shape is not None else draw(_shapes())
+    if presets is None:
+        presets = [preset.name for preset in list_presets()]
     names = draw(st.lists(_NAMES, max_size=3))
     correlations = []
     for name in names:
@@ -432,10 +453,32 @@ def valid_budget_documents(max_seconds: float = 0.5) -> st.SearchStrategy[Docume
     )
 
 
+@st.composite
+def boundary_budget_documents(draw: st.DrawFn) -> Document:
+    """A valid budget (``valid_budget_documents``) with at most one field on or past an edge."""
+    budget = draw(valid_budget_documents())
+    edges: dict[str, st.SearchStrategy[Any]] = {
+        "max_parameters": st.sampled_from([0, -1, 1, 2**63 - 1]),
+        "top_k": st.sampled_from([0, -1, 50, 51]),
+        "time_limit_seconds": st.sampled_from([0.0, -1.0, 61.0, math.nan, math.inf]),
+        "max_depth": st.sampled_from([0, 1, 16, 17]),
+        "min_depth": st.sampled_from([0, 5, 17]),
+        "channel_choices": st.lists(st.sampled_from([0, 1, 3, 4096, 4097]), max_size=3),
+        "max_channels": st.sampled_from([0, 1, 4096, 4097]),
+        "geometries": st.lists(st.sampled_from([*FAMILIES, "spiral"]), max_size=3),
+        "log2_rank_target": st.sampled_from([0.0, -1.0, math.nan, math.inf]),
+        "representation_kernel": st.sampled_from([0, 2, 3]),
+        "outputs": st.sampled_from([0, 4096, 4097]),
+    }
+    edge = draw(st.sampled_from([None, *edges]))
+    if edge is not None:
+        budget[edge] = draw(edges[edge])
+    return budget
+
+
 # --- RPC requests -------------------------------------------------------------------------------
 
-SERVICE = pb.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
-"""The service descriptor: method names and paths come from it, never from string literals."""
+_SERVICE = pb.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
 
 CASE_KINDS = ("valid", "boundary", "arbitrary", "mutated_bytes", "random_bytes")
 """How an ``RpcCase`` was made: from valid or boundary documents, from arbitrary field values
@@ -449,16 +492,6 @@ class RpcCase:
     method: str
     kind: str
     payload: bytes
-
-    @property
-    def path(self) -> str:
-        """The gRPC method path, ``/advisor.v1.ArchitectureAdvisor/<method>``."""
-        return f"/{SERVICE.full_name}/{self.method}"
-
-    @property
-    def server_streaming(self) -> bool:
-        """True for a server-streaming method (StreamRecommend)."""
-        return bool(SERVICE.methods_by_name[self.method].server_streaming)
 
 
 def _enum_value(enum: EnumDescriptor, prefix: str, name: str) -> Any:
@@ -511,6 +544,7 @@ def architecture_message(document: Document) -> pb.Architecture:
         layers=[pb.Layer(**layer) for layer in document["layers"]],
         geometry=geometry_message(document.get("geometry", "contiguous")),
         outputs=document.get("outputs"),
+        representation_kernel=document.get("representation_kernel"),
     )
 
 
@@ -601,7 +635,7 @@ def arbitrary_messages(draw: st.DrawFn, descriptor: Descriptor, depth: int = 4) 
 
 
 def _request_class(method: str) -> type[Message]:
-    return GetMessageClass(SERVICE.methods_by_name[method].input_type)
+    return GetMessageClass(_SERVICE.methods_by_name[method].input_type)
 
 
 @st.composite
@@ -612,8 +646,8 @@ def _valid_request(draw: st.DrawFn, method: str, boundary: bool) -> Message:
         return request_class()
     if method == "Analyze":
         if boundary:
-            task = draw(boundary_task_documents())
             architecture = draw(boundary_architecture_documents())
+            task = draw(boundary_task_documents(shape=architecture["input"]["shape"]))
         else:
             task, architecture = draw(valid_analyze_documents())
         return request_class(
@@ -622,10 +656,7 @@ def _valid_request(draw: st.DrawFn, method: str, boundary: bool) -> Message:
             exact=draw(st.booleans()),
         )
     task = draw(boundary_task_documents() if boundary else valid_task_documents())
-    budget = draw(valid_budget_documents())
-    if boundary:
-        budget["max_parameters"] = draw(st.integers(-1, 10**12))
-        budget["top_k"] = draw(st.integers(-1, 10**4))
+    budget = draw(boundary_budget_documents() if boundary else valid_budget_documents())
     return request_class(task=task_message(task), budget=budget_message(budget))
 
 
@@ -650,12 +681,12 @@ def rpc_cases(
     draw: st.DrawFn, methods: Sequence[str] | None = None, kinds: Sequence[str] = CASE_KINDS
 ) -> RpcCase:
     """A request for one of ``methods`` (default: every RPC) made in one of ``kinds`` ways."""
-    method = draw(st.sampled_from(sorted(methods or SERVICE.methods_by_name)))
+    method = draw(st.sampled_from(sorted(methods or _SERVICE.methods_by_name)))
     kind = draw(st.sampled_from(kinds))
     if kind in ("valid", "boundary"):
         payload = draw(_valid_request(method, boundary=kind == "boundary")).SerializeToString()
     elif kind == "arbitrary":
-        request_type = SERVICE.methods_by_name[method].input_type
+        request_type = _SERVICE.methods_by_name[method].input_type
         payload = draw(arbitrary_messages(request_type)).SerializeToString()
     elif kind == "mutated_bytes":
         payload = draw(_mutated_bytes(method))

@@ -28,10 +28,11 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor._proto.advisor.v1 import advisor_pb2
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor
+from advisor.service.decoding import add_advisor_servicer
 from advisor.service.limits import RequestLimits
 from advisor.service.servicer import AdvisorServicer
 
@@ -228,9 +229,7 @@ def start_server(config: ServerConfig) -> RunningServer:
         ],
         maximum_concurrent_rpcs=threads * _ADMITTED_CALLS_PER_THREAD,
     )
-    advisor_pb2_grpc.add_ArchitectureAdvisorServicer_to_server(
-        AdvisorServicer(config.limits, admission), server
-    )
+    add_advisor_servicer(AdvisorServicer(config.limits, admission), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if config.reflection:

@@ -1,0 +1,162 @@
+"""Fuzz a live advisor server with generated requests and print a status histogram.
+
+Starts the service in this process on 127.0.0.1 (port 0, real gRPC over loopback), sends
+``--cases`` requests drawn from ``tests.strategies.rpc_cases`` (valid, boundary and arbitrary
+messages, corrupted and random bytes, for every RPC) and checks each outcome with
+``bench.calls.problems``: only OK, INVALID_ARGUMENT (with field violations), RESOURCE_EXHAUSTED and
+DEADLINE_EXCEEDED are acceptable, no message may leak internals, and health must stay SERVING
+(checked every ``--health-every`` cases and at the end). Exits 1 on any problem, printing the
+offending requests as hex so each can become a regression test.
+
+    python -m bench.fuzz --cases 10000 --seed 0 --write-docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from hypothesis import HealthCheck, Phase, given, seed, settings
+
+from advisor.service.server import ServerConfig, start_server
+from bench.calls import Outcome, call_raw, health_status, problems
+from bench.report import update_section
+from tests.strategies import CASE_KINDS, RpcCase, rpc_cases
+
+__all__ = ["FuzzReport", "fuzz", "main"]
+
+
+@dataclass
+class FuzzReport:
+    """What a fuzz run saw: status counts per (method, kind), failures, health checks."""
+
+    statuses: collections.Counter[tuple[str, str, str]] = field(default_factory=collections.Counter)
+    failures: list[tuple[RpcCase, Outcome, list[str]]] = field(default_factory=list)
+    health_checks: int = 0
+    unhealthy: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def cases(self) -> int:
+        """Number of requests sent."""
+        return sum(self.statuses.values())
+
+    def record(self, case: RpcCase, outcome: Outcome) -> None:
+        """Count ``outcome`` and keep it if it has problems."""
+        self.statuses[case.method, case.kind, outcome.code.name] += 1
+        found = problems(outcome)
+        if found:
+            self.failures.append((case, outcome, found))
+
+
+def fuzz(
+    channel: grpc.Channel, cases: int, run_seed: int, timeout: float, health_every: int
+) -> FuzzReport:
+    """Send ``cases`` generated requests over ``channel`` and collect a :class:`FuzzReport`."""
+    report = FuzzReport()
+    started = time.perf_counter()
+
+    def check_health() -> None:
+        report.health_checks += 1
+        status = health_status(channel)
+        if status != "SERVING":
+            report.unhealthy.append(f"after {report.cases} cases: {status}")
+
+    @seed(run_seed)
+    @settings(
+        max_examples=cases,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(rpc_cases())
+    def send(case: RpcCase) -> None:
+        report.record(case, call_raw(channel, case.method, case.payload, timeout))
+        if report.cases % health_every == 0:
+            check_health()
+
+    send()
+    check_health()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def histogram_markdown(report: FuzzReport) -> str:
+    """The status histogram as a markdown table, one row per method and kind of case."""
+    codes = sorted({code for _, _, code in report.statuses})
+    rows = sorted({(method, kind) for method, kind, _ in report.statuses})
+    lines = [
+        "| method | kind of case | " + " | ".join(codes) + " |",
+        "| --- | --- | " + " | ".join("---:" for _ in codes) + " |",
+    ]
+    for method, kind in rows:
+        counts = [str(report.statuses.get((method, kind, code), 0)) for code in codes]
+        lines.append(f"| {method} | {kind} | " + " | ".join(counts) + " |")
+    totals = collections.Counter[str]()
+    for (_, _, code), count in report.statuses.items():
+        totals[code] += count
+    lines.append("| **all** | | " + " | ".join(f"**{totals[code]}**" for code in codes) + " |")
+    return "\n".join(lines)
+
+
+def summary_markdown(report: FuzzReport, command: str) -> str:
+    """The section of docs/RELIABILITY.md this bench owns."""
+    return "\n".join(
+        [
+            f"`{command}`",
+            "",
+            f"{report.cases} cases in {report.seconds:.1f} s; {len(report.failures)} with problems "
+            f"(a status outside OK / INVALID_ARGUMENT / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED, "
+            f"a leaking message, or an undecodable answer); health checked {report.health_checks} "
+            f"times, {'always SERVING' if not report.unhealthy else 'NOT always SERVING'}.",
+            "",
+            histogram_markdown(report),
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the fuzzer; the exit code is 0 only if every case and health check passed."""
+    parser = argparse.ArgumentParser(description="Fuzz a live advisor server.")
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=5.0, help="per-call deadline (s)")
+    parser.add_argument("--workers", type=int, default=2, help="server worker slots")
+    parser.add_argument("--health-every", type=int, default=250)
+    parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
+    args = parser.parse_args(argv)
+
+    with (
+        start_server(ServerConfig(workers=args.workers)) as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
+        report = fuzz(channel, args.cases, args.seed, args.timeout, args.health_every)
+
+    print(histogram_markdown(report))
+    print(f"\n{report.cases} cases, {report.seconds:.1f} s, kinds {', '.join(CASE_KINDS)}")
+    kinds = collections.Counter(problem for _, _, found in report.failures for problem in found)
+    for problem, count in kinds.most_common():
+        print(f"{count:6d} x {problem}")
+    for case, outcome, found in report.failures[:20]:
+        print(f"PROBLEM {case.method}/{case.kind} {found}: {outcome.details!r}")
+        print(f"  payload {case.payload.hex()}")
+    for line in report.unhealthy:
+        print(f"UNHEALTHY {line}")
+    if args.write_docs:
+        command = (
+            f"python -m bench.fuzz --cases {args.cases} --seed {args.seed} "
+            f"--timeout {args.timeout} --workers {args.workers}"
+        )
+        update_section("RELIABILITY.md", "fuzz", summary_markdown(report, command))
+    return 1 if report.failures or report.unhealthy else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

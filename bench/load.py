@@ -1,0 +1,272 @@
+"""Bounded load test: 1, 16 and 64 concurrent clients against a ``server.py`` child process.
+
+Each phase sends a fixed number of requests (a mix of Analyze and Recommend) from ``clients``
+threads, each with its own channel, and stops at that count or after ``--max-seconds``, whichever
+comes first; everything runs over loopback. The server has ``--workers`` advisor slots, so beyond
+that many calls in flight it must answer RESOURCE_EXHAUSTED at once rather than queue. A last
+single-client phase shows the server recovering once the load drops. Health is polled throughout.
+
+Reported per phase: throughput, OK throughput, p50/p99 latency of OK answers and of refusals, and
+the count of every status. Exits 1 if any call ends in a status other than OK, INVALID_ARGUMENT,
+RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED, if the recovery phase is not all OK, or if health ever
+reads anything but SERVING.
+
+    python -m bench.load --requests 400 --max-seconds 60 --write-docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import itertools
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import grpc
+
+from advisor._proto.advisor.v1 import advisor_pb2
+from bench.calls import Outcome, call_raw, health_status, problems
+from bench.report import update_section
+from bench.serverproc import ServerProcess
+from tests.strategies import architecture_message, budget_message, task_message
+
+__all__ = ["LoadPhase", "main", "request_mix", "run_phase"]
+
+_HALVES = {"name": "left_right", "a": {"box": {"start": [0, 0], "stop": [16, 8]}}}
+_CENTER = {"name": "center_border", "a": {"box": {"start": [4, 4], "stop": [12, 12]}}}
+_ROWS = {"name": "top_bottom", "a": {"box": {"start": [0, 0], "stop": [8, 16]}}}
+ANALYZE_REQUEST = advisor_pb2.AnalyzeRequest(
+    task=task_message({"input": {"shape": [16, 16]}, "correlations": [_HALVES, _CENTER, _ROWS]}),
+    architecture=architecture_message(
+        {
+            "input": {"shape": [16, 16]},
+            "representation": 8,
+            "layers": [{"channels": 8, "pool": [2, 2]} for _ in range(4)],
+            "geometry": "mirror",
+        }
+    ),
+)
+"""A 16x16 mirror-pooled network scored on three correlations (milliseconds of work)."""
+
+RECOMMEND_REQUEST = advisor_pb2.RecommendRequest(
+    task=task_message(
+        {
+            "input": {"shape": [8, 8]},
+            "correlations": [
+                {"name": "left_right", "a": {"box": {"start": [0, 0], "stop": [8, 4]}}}
+            ],
+        }
+    ),
+    budget=budget_message({"max_parameters": 20_000, "top_k": 3, "time_limit_seconds": 0.25}),
+)
+"""A search on an 8x8 grid stopped by its 0.25 s time limit at the latest."""
+
+# Generous: a refused call returns in milliseconds, a search in at most its time limit.
+_CALL_TIMEOUT_SECONDS = 10.0
+
+
+def request_mix(recommend_every: int) -> list[tuple[str, bytes]]:
+    """One cycle of the mix: a Recommend, then ``recommend_every - 1`` Analyze requests."""
+    analyze = ("Analyze", ANALYZE_REQUEST.SerializeToString())
+    return [("Recommend", RECOMMEND_REQUEST.SerializeToString())] + [analyze] * (
+        recommend_every - 1
+    )
+
+
+@dataclass
+class LoadPhase:
+    """The outcomes of one phase: ``clients`` threads sending up to ``requests`` calls."""
+
+    name: str
+    clients: int
+    requests: int
+    seconds: float = 0.0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def statuses(self) -> collections.Counter[str]:
+        """How many calls ended in each status."""
+        return collections.Counter(outcome.code.name for outcome in self.outcomes)
+
+    def latencies(self, code: grpc.StatusCode) -> list[float]:
+        """Durations (s) of the calls that ended in ``code``."""
+        return [o.seconds for o in self.outcomes if o.code == code]
+
+
+def run_phase(
+    name: str,
+    address: str,
+    clients: int,
+    requests: int,
+    max_seconds: float,
+    mix: Sequence[tuple[str, bytes]],
+) -> LoadPhase:
+    """Send ``requests`` calls (request ``i`` is ``mix[i % len(mix)]``) from ``clients`` threads.
+
+    Stops early once ``max_seconds`` have passed; calls already sent are waited for.
+    """
+    phase = LoadPhase(name, clients, requests)
+    counter = itertools.count()
+    lock = threading.Lock()
+    started = time.perf_counter()
+    stop_at = started + max_seconds
+
+    def client() -> None:
+        with grpc.insecure_channel(address) as channel:
+            while time.perf_counter() < stop_at:
+                index = next(counter)
+                if index >= requests:
+                    return
+                method, payload = mix[index % len(mix)]
+                outcome = call_raw(channel, method, payload, _CALL_TIMEOUT_SECONDS)
+                with lock:
+                    phase.outcomes.append(outcome)
+
+    threads = [threading.Thread(target=client, name=f"load-{i}") for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    phase.seconds = time.perf_counter() - started
+    return phase
+
+
+class HealthMonitor:
+    """Polls the server's health every ``interval`` seconds in a thread until stopped."""
+
+    def __init__(self, address: str, interval: float = 0.5) -> None:
+        self.readings: collections.Counter[str] = collections.Counter()
+        self.slowest_seconds = 0.0
+        self._address = address
+        self._interval = interval
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="health-monitor")
+
+    def _poll(self) -> None:
+        with grpc.insecure_channel(self._address) as channel:
+            while not self._stopped.wait(self._interval):
+                started = time.perf_counter()
+                try:
+                    reading = health_status(channel)
+                except grpc.RpcError as error:
+                    assert isinstance(error, grpc.Call)
+                    reading = error.code().name
+                self.slowest_seconds = max(self.slowest_seconds, time.perf_counter() - started)
+                self.readings[reading] += 1
+
+    def __enter__(self) -> HealthMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+
+def _milliseconds(values: list[float], quantile: float) -> str:
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0] * 1000:.1f}"
+    cut = statistics.quantiles(values, n=100, method="inclusive")[round(quantile * 100) - 1]
+    return f"{cut * 1000:.1f}"
+
+
+def phases_markdown(phases: Sequence[LoadPhase]) -> str:
+    """One table row per phase: throughput, latencies and the count of every status."""
+    codes = sorted({code for phase in phases for code in phase.statuses()})
+    header = [
+        "phase",
+        "clients",
+        "calls",
+        "seconds",
+        "calls/s",
+        "OK/s",
+        "OK p50 ms",
+        "OK p99 ms",
+        "refused p50 ms",
+        "refused p99 ms",
+        *codes,
+        "not OK",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for phase in phases:
+        statuses = phase.statuses()
+        ok = phase.latencies(grpc.StatusCode.OK)
+        refused = phase.latencies(grpc.StatusCode.RESOURCE_EXHAUSTED)
+        total = len(phase.outcomes)
+        row = [
+            phase.name,
+            str(phase.clients),
+            str(total),
+            f"{phase.seconds:.1f}",
+            f"{total / phase.seconds:.1f}",
+            f"{len(ok) / phase.seconds:.1f}",
+            _milliseconds(ok, 0.5),
+            _milliseconds(ok, 0.99),
+            _milliseconds(refused, 0.5),
+            _milliseconds(refused, 0.99),
+            *(str(statuses.get(code, 0)) for code in codes),
+            f"{(total - len(ok)) / total:.0%}" if total else "-",
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the phases and the recovery phase; exit 0 only if the server held up."""
+    parser = argparse.ArgumentParser(description="Bounded loopback load test of the advisor.")
+    parser.add_argument("--clients", default="1,16,64", help="concurrency of each phase")
+    parser.add_argument("--requests", type=int, default=400, help="calls per phase")
+    parser.add_argument("--max-seconds", type=float, default=60.0, help="cap per phase")
+    parser.add_argument("--workers", type=int, default=2, help="server advisor slots")
+    parser.add_argument("--recommend-every", type=int, default=4, help="1 Recommend per N calls")
+    parser.add_argument("--recovery-requests", type=int, default=40)
+    parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
+    args = parser.parse_args(argv)
+
+    mix = request_mix(args.recommend_every)
+    phases: list[LoadPhase] = []
+    with (
+        ServerProcess("--workers", str(args.workers)) as server,
+        HealthMonitor(server.address) as health,
+    ):
+        for clients in (int(c) for c in args.clients.split(",")):
+            phase = run_phase(
+                f"load x{clients}", server.address, clients, args.requests, args.max_seconds, mix
+            )
+            phases.append(phase)
+            print(phases_markdown(phases[-1:]), flush=True)
+        recovery = run_phase(
+            "recovery", server.address, 1, args.recovery_requests, args.max_seconds, mix
+        )
+        phases.append(recovery)
+
+    table = phases_markdown(phases)
+    bad = [p for phase in phases for o in phase.outcomes for p in problems(o)]
+    recovered = recovery.statuses() == collections.Counter({"OK": len(recovery.outcomes)})
+    healthy = set(health.readings) == {"SERVING"}
+    verdict = (
+        f"Server with {args.workers} advisor slots. Calls with a non-deliberate status or a "
+        f"leaking message: {len(bad)}. Recovery phase all OK: {'yes' if recovered else 'NO'}. "
+        f"Health polled {sum(health.readings.values())} times every 0.5 s during the run: "
+        f"{dict(health.readings)}, slowest answer {health.slowest_seconds * 1000:.0f} ms."
+    )
+    print(table)
+    print(verdict)
+    if args.write_docs:
+        command = (
+            f"python -m bench.load --clients {args.clients} --requests {args.requests} "
+            f"--max-seconds {args.max_seconds} --workers {args.workers} "
+            f"--recommend-every {args.recommend_every} "
+            f"--recovery-requests {args.recovery_requests}"
+        )
+        update_section("RELIABILITY.md", "load", f"`{command}`\n\n{table}\n\n{verdict}")
+    return 0 if not bad and recovered and healthy else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

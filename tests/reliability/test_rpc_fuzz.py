@@ -1,0 +1,47 @@
+"""Fuzzing the live service: every request ends in a deliberate status and health stays SERVING.
+
+The requests are valid, boundary and arbitrary messages for every RPC, valid requests with
+corrupted bytes and plain random bytes (``tests.strategies.rpc_cases``), sent as raw bytes so the
+server's own decoding is exercised. ``bench/fuzz.py`` runs the same cases by the ten thousand.
+"""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from hypothesis import given, settings
+
+from bench.calls import call_raw, health_status, problems
+from tests.strategies import RpcCase, rpc_cases
+
+# A search in a fuzz case has a time limit of at most 0.5 s; the rest is margin for a busy box.
+TIMEOUT_SECONDS = 5.0
+
+
+@settings(max_examples=300)
+@given(case=rpc_cases())
+def test_every_request_ends_in_a_deliberate_status(channel: grpc.Channel, case: RpcCase) -> None:
+    outcome = call_raw(channel, case.method, case.payload, TIMEOUT_SECONDS)
+    assert not problems(outcome), (case, outcome)
+
+
+@pytest.mark.parametrize(
+    ("method", "payload"),
+    [
+        ("Analyze", b"\xff\xff\xff"),  # a truncated varint: undecodable
+        ("Recommend", b"V"),  # a field with an invalid wire type
+        ("StreamRecommend", b"\n\x05abc"),  # a length prefix past the end
+        ("ListPresets", b"\x00"),  # field number 0
+    ],
+)
+def test_undecodable_requests_are_invalid_arguments(
+    channel: grpc.Channel, method: str, payload: bytes
+) -> None:
+    outcome = call_raw(channel, method, payload, TIMEOUT_SECONDS)
+    assert outcome.code == grpc.StatusCode.INVALID_ARGUMENT, outcome
+    assert not problems(outcome), outcome
+
+
+def test_the_server_is_still_serving_after_the_fuzzing(channel: grpc.Channel) -> None:
+    # Runs after the tests above (pytest keeps file order) on the same module-scoped server.
+    assert health_status(channel) == "SERVING"
