@@ -1,0 +1,114 @@
+"""The search objective: how per-correlation separation ranks become one comparable score.
+
+A correlation's log2 separation rank counts only up to a **target**: rank the task cannot use buys
+nothing (DESIGN.md "The search"). The default target of a correlation (A, B) is its dimension
+bound at the largest representation the search may choose,
+
+    target = min(|A|, |B|) * log2(max channel choice),
+
+the most any network in the search space could give it (THEORY.md §2: the matricization has at
+most M^min(|A|,|B|) rows or columns). ``log2_rank_target`` replaces it by one figure for every
+correlation (still capped by that bound). Each correlation then scores the **fraction of its
+target reached**, ``min(rank, target) / target`` in [0, 1], so a correlation between two pixels and
+one between two half-images count on the same scale and the weights alone say which matters more.
+
+- ``weighted`` (default): the weighted mean of the fractions (weights normalised to sum to 1).
+- ``maximin``: the smallest fraction, ties broken by the weighted mean.
+
+Scores are compared as tuples (:attr:`Objective.num_keys` entries, larger is better), rounded to
+12 decimals so that sums taken in different orders compare equal; ties then go to fewer
+parameters (the search's rule, not this module's).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Literal, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Objective", "ObjectiveKind", "default_targets"]
+
+ObjectiveKind: TypeAlias = Literal["weighted", "maximin"]
+
+_DECIMALS: Final = 12
+
+_Floats = npt.NDArray[np.float64]
+
+
+def default_targets(
+    smaller_sides: Sequence[int], max_channels: int, log2_rank_target: float | None = None
+) -> _Floats:
+    """Per-correlation log2 rank targets (see the module docstring).
+
+    Parameters
+    ----------
+    smaller_sides
+        ``min(|A|, |B|)`` of each correlation.
+    max_channels
+        The largest channel choice (the largest M the search may pick); at least 2.
+    log2_rank_target
+        An explicit target for every correlation, or None for the dimension bound alone.
+    """
+    bound: _Floats = np.asarray(smaller_sides, dtype=np.float64) * math.log2(max_channels)
+    if log2_rank_target is not None:
+        bound = np.minimum(bound, log2_rank_target)
+    return bound
+
+
+@dataclass(frozen=True, eq=False)
+class Objective:
+    """Targets, normalised weights and the kind of combination; see the module docstring.
+
+    Attributes
+    ----------
+    targets
+        ``(C,)`` positive log2 rank targets.
+    weights
+        ``(C,)`` positive weights summing to 1.
+    kind
+        ``weighted`` or ``maximin``.
+    """
+
+    targets: _Floats
+    weights: _Floats
+    kind: ObjectiveKind
+
+    @classmethod
+    def create(
+        cls, targets: npt.ArrayLike, weights: npt.ArrayLike, kind: ObjectiveKind
+    ) -> Objective:
+        """Validate the arrays and normalise the weights."""
+        target_array = np.asarray(targets, dtype=np.float64)
+        weight_array = np.asarray(weights, dtype=np.float64)
+        if target_array.ndim != 1 or target_array.shape != weight_array.shape:
+            raise ValueError("targets and weights must be vectors of one length")
+        if target_array.size == 0 or np.any(target_array <= 0) or np.any(weight_array <= 0):
+            raise ValueError("targets and weights must be positive")
+        return cls(target_array, weight_array / weight_array.sum(), kind)
+
+    @property
+    def num_keys(self) -> int:
+        """Entries of a score tuple: 1 (weighted) or 2 (maximin, then weighted)."""
+        return 1 if self.kind == "weighted" else 2
+
+    def fractions(self, log2_ranks: npt.ArrayLike) -> _Floats:
+        """``min(rank, target) / target`` per correlation; ``log2_ranks`` is ``(..., C)``."""
+        ranks = np.asarray(log2_ranks, dtype=np.float64)
+        reached: _Floats = np.minimum(ranks, self.targets) / self.targets
+        return reached
+
+    def keys(self, log2_ranks: npt.ArrayLike) -> _Floats:
+        """Score tuples ``(P, num_keys)`` of ``(P, C)`` log2 ranks (larger is better)."""
+        reached = self.fractions(np.atleast_2d(np.asarray(log2_ranks, dtype=np.float64)))
+        mean = reached @ self.weights
+        columns = [mean] if self.kind == "weighted" else [reached.min(axis=1), mean]
+        keys: _Floats = np.round(np.stack(columns, axis=1), _DECIMALS)
+        return keys
+
+    def binding(self, log2_ranks: npt.ArrayLike) -> int:
+        """Index of the correlation furthest from its target (the first of equals)."""
+        return int(np.argmin(self.fractions(log2_ranks)))

@@ -1,0 +1,490 @@
+"""The advisor: ranked architecture recommendations for a task under a parameter budget.
+
+:func:`recommend` walks the candidate trees of :mod:`advisor.candidates` (window schedules times
+geometry families, synthesized ones included), allocates the widths of each optimally under the
+budget (:mod:`advisor.widths`, on the shared-subtree DP of :mod:`advisor.subtree_dag`), and keeps
+the best ``top_k`` *distinct trees* — never several width variants of one. Each recommendation
+carries its architecture (geometry as an explicit permutation, ``family`` saying where it came
+from), the engine's analysis (:func:`advisor.analysis.analyze`), its score and a rationale
+(:mod:`advisor.explain`).
+
+**Objective** (:mod:`advisor.objective`): each correlation's log2 separation rank — the
+tensor-network min-cut of THEORY.md §3, the figure that is linear in the log-widths and hence
+exactly optimisable — counts up to its target (default: its dimension bound at the largest
+channel choice); ``weighted`` averages the fractions of the targets reached, ``maximin`` takes the
+smallest. Ties go to fewer parameters, then to the earlier candidate (simpler family, shallower
+schedule), then to smaller widths, so a request always gets the same answer. Two trees whose
+labelled subtrees coincide for every correlation (the same shared-subtree DAG) are one candidate
+to the model; the first is kept. The analysis reports the engine's figures: its
+``log2_separation_rank`` also charges the symmetry of weight sharing and can sit below the
+min-cut the score uses (``log2_min_cut``).
+
+**Time.** The clock and ``should_stop`` are checked between candidates and inside the width
+search. The final analyses are reserved time measured on the shallow net at the start, so the
+search returns within about 100 ms of its limit, with ``complete = False`` and the best found so
+far.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from advisor.analysis import CorrelationAnalysis, analyze
+from advisor.architecture import Architecture
+from advisor.candidates import FAMILIES, Candidate, CandidateSpace, Family
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.explain import Design, rationale
+from advisor.objective import Objective, ObjectiveKind, default_targets
+from advisor.seprank.labels import correlation_labels
+from advisor.subtree_dag import SubtreeDag, SubtreeDagBuilder
+from advisor.synthesis import Synthesizer, synthesis_variants
+from advisor.task import Task
+from advisor.widths import Allocation, Floor, ParameterModel, allocate_widths
+
+__all__ = ["Budget", "Recommendation", "SearchProgress", "SearchResult", "recommend"]
+
+_PROGRESS_INTERVAL: Final = 0.25
+"""Seconds between two progress reports at least."""
+
+_RESERVE_FACTOR: Final = 2.0
+"""Time reserved per final analysis, in multiples of the shallow net's measured analysis."""
+
+_RESERVE_MARGIN: Final = 0.02
+"""Seconds reserved on top, for building the result."""
+
+
+class Budget(BaseModel):
+    """The search request's options (DESIGN.md "The search")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_parameters: int = Field(gt=0, description="Upper bound on Architecture.parameters.")
+    min_depth: int | None = Field(default=None, gt=0, description="Fewest hidden layers.")
+    max_depth: int | None = Field(default=None, gt=0, description="Most hidden layers.")
+    channel_choices: list[int] | None = Field(
+        default=None,
+        min_length=1,
+        description="Allowed widths, M included; default powers of two up to max_channels.",
+    )
+    max_channels: int = Field(default=512, gt=1, description="Largest default width choice.")
+    geometries: list[Family] | None = Field(
+        default=None, description="Families that may be recommended; default all that apply."
+    )
+    search_dilations: bool = Field(default=True, description="Search dilation orders (1-D).")
+    top_k: int = Field(default=5, gt=0, description="Recommendations to return.")
+    time_limit_seconds: float | None = Field(
+        default=10.0, gt=0, allow_inf_nan=False, description="Wall-clock limit; None: none."
+    )
+    seed: int = Field(default=0, description="Seed of every random choice (dilation samples).")
+    objective: ObjectiveKind = "weighted"
+    log2_rank_target: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="Target per correlation (log2)."
+    )
+    outputs: int = Field(default=1, gt=0, description="Y, the outputs of every candidate.")
+    representation_kernel: int = Field(
+        default=1, gt=0, description="k of the k x k representation conv of every candidate."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Budget:
+        violations = []
+        low, high = self.min_depth, self.max_depth
+        if low is not None and high is not None and low > high:
+            violations.append(("max_depth", f"must be at least min_depth ({low})"))
+        if self.channel_choices is not None:
+            for i, width in enumerate(self.channel_choices):
+                if width <= 0:
+                    violations.append((f"channel_choices[{i}]", "must be positive"))
+                elif width in self.channel_choices[:i]:
+                    violations.append((f"channel_choices[{i}]", f"repeats {width}"))
+            if max(self.channel_choices) < 2:
+                violations.append(("channel_choices", "needs a width of at least 2"))
+        if self.geometries is not None:
+            if not self.geometries:
+                violations.append(("geometries", "must name at least one family"))
+            for i, family in enumerate(self.geometries):
+                if family == "shallow" or family in self.geometries[:i]:
+                    violations.append(
+                        (f"geometries[{i}]", f"must be one of {', '.join(FAMILIES)}, once each")
+                    )
+        if violations:
+            raise InvalidRequestError([FieldViolation(path, text) for path, text in violations])
+        return self
+
+    def choices(self) -> list[int]:
+        """Return the allowed widths, ascending."""
+        if self.channel_choices is not None:
+            return sorted(self.channel_choices)
+        return [1 << bit for bit in range(self.max_channels.bit_length())]
+
+
+@dataclass(frozen=True)
+class SearchProgress:
+    """A progress event: work done so far and the best score yet (None before any)."""
+
+    candidates_evaluated: int
+    elapsed_seconds: float
+    best_score: float | None
+    fraction_done: float
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One ranked design.
+
+    ``score`` is the objective on the min-cut figures (the analysis' ``log2_min_cut``); the
+    architecture's geometry is always a :class:`~advisor.architecture.PermutationGeometry`, its
+    ``family`` says where the tree came from.
+    """
+
+    rank: int
+    score: float
+    parameters: int
+    architecture: Architecture
+    analysis: list[CorrelationAnalysis]
+    rationale: str
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The ranked recommendations and how the search went.
+
+    ``candidates_evaluated`` counts the complete architectures (tree and widths) the search put a
+    score on, exactly (the DP) or by an upper bound that settled them; ``complete`` is False when
+    the time limit or ``should_stop`` cut the search short.
+    """
+
+    recommendations: list[Recommendation]
+    candidates_evaluated: int
+    search_seconds: float
+    complete: bool
+
+
+def recommend(
+    task: Task,
+    budget: Budget,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+    progress: Callable[[SearchProgress], None] | None = None,
+) -> SearchResult:
+    """Search designs for ``task`` within ``budget``; see the module docstring.
+
+    Parameters
+    ----------
+    task
+        The correlations to serve.
+    budget
+        Parameter budget and search options.
+    should_stop
+        Polled during the search (a deadline, a cancelled call); True stops it.
+    progress
+        Called with a :class:`SearchProgress` a few times a second at most.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``budget.max_parameters`` when no candidate fits it, on ``budget.min_depth`` or
+        ``budget.geometries`` when they leave nothing to search for this input.
+    """
+    clock = _Clock(time.monotonic(), budget.time_limit_seconds, should_stop)
+    run = _Search(task, budget, clock, progress)
+    return run.execute()
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A tree with its optimal widths."""
+
+    candidate: Candidate
+    allocation: Allocation
+    dag: SubtreeDag
+
+    def order(self) -> tuple[tuple[float, ...], int, int]:
+        return (
+            tuple(-k for k in self.allocation.keys),
+            self.allocation.parameters,
+            self.candidate.index,
+        )
+
+    def floor(self, candidate: Candidate) -> Floor:
+        return Floor(
+            self.allocation.keys, self.allocation.parameters, candidate.index < self.candidate.index
+        )
+
+
+@dataclass
+class _Board:
+    """The best entries: the top list, the best contiguous tree and the shallow net.
+
+    The top list holds at most ``size`` eligible trees, at most one per *slot* — family, schedule
+    and dilation order — so synthesized variants of one schedule do not crowd it.
+    """
+
+    size: int
+    top: list[_Entry] = field(default_factory=list)
+    contiguous: _Entry | None = None
+    shallow: _Entry | None = None
+
+    def floor_for(self, candidate: Candidate) -> Floor | None:
+        """Return the weakest result this candidate must beat to enter a list it may enter."""
+        if candidate.family == "shallow":
+            return None
+        floors = []
+        if candidate.eligible:
+            rival = self._rival(candidate)
+            if rival is None:
+                return None
+            floors.append(rival)
+        if candidate.family == "contiguous":
+            if self.contiguous is None:
+                return None
+            floors.append(self.contiguous)
+        return max(floors, key=_Entry.order).floor(candidate) if floors else None
+
+    def _rival(self, candidate: Candidate) -> _Entry | None:
+        """Return the entry a candidate must displace: its slot's, else a full list's last."""
+        same_slot = [e for e in self.top if _slot(e.candidate) == _slot(candidate)]
+        if same_slot:
+            return same_slot[0]
+        return self.top[-1] if len(self.top) == self.size else None
+
+    def offer(self, entry: _Entry) -> None:
+        """Record an allocated tree in every list it belongs to."""
+        family = entry.candidate.family
+        if family == "shallow":
+            self.shallow = entry
+        if family == "contiguous" and (
+            self.contiguous is None or entry.order() < self.contiguous.order()
+        ):
+            self.contiguous = entry
+        if entry.candidate.eligible:
+            kept: dict[object, _Entry] = {}
+            for item in sorted([*self.top, entry], key=_Entry.order):
+                kept.setdefault(_slot(item.candidate), item)
+            self.top = list(kept.values())[: self.size]
+
+
+def _slot(candidate: Candidate) -> tuple[object, ...]:
+    return candidate.family, candidate.pools, candidate.dilations
+
+
+@dataclass
+class _Clock:
+    """Wall clock against the time limit, and the caller's stop predicate."""
+
+    started: float
+    limit: float | None
+    should_stop: Callable[[], bool] | None
+    reserve: float = 0.0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def expired(self) -> bool:
+        if self.limit is not None and self.elapsed() >= self.limit - self.reserve:
+            return True
+        return self.should_stop is not None and self.should_stop()
+
+
+class _Search:
+    """One run of :func:`recommend`."""
+
+    def __init__(
+        self,
+        task: Task,
+        budget: Budget,
+        clock: _Clock,
+        progress: Callable[[SearchProgress], None] | None,
+    ) -> None:
+        self.task, self.budget, self.clock = task, budget, clock
+        self.report = progress
+        self.correlations = task.resolved()
+        self.names = [c.name for c in self.correlations]
+        spec = task.input
+        self.choices = budget.choices()
+        self.model = ParameterModel(
+            budget.representation_kernel**spec.ndim * spec.channels, budget.outputs
+        )
+        sides = [min(c.a.size, c.b.size) for c in self.correlations]
+        self.objective = Objective.create(
+            default_targets(sides, self.choices[-1], budget.log2_rank_target),
+            [c.weight for c in self.correlations],
+            budget.objective,
+        )
+        labels = correlation_labels(self.correlations, spec.num_locations)
+        self.builder = SubtreeDagBuilder(labels)
+        allowed = list(budget.geometries or FAMILIES)
+        deepest = max(1, spec.num_locations.bit_length())
+        self.space = CandidateSpace(
+            spec,
+            budget.min_depth or 1,
+            budget.max_depth or deepest,
+            allowed,
+            dilations=budget.search_dilations,
+            synthesizer=Synthesizer(labels, spec.shape) if "synthesized" in allowed else None,
+            variants=synthesis_variants([c.weight for c in self.correlations]),
+            seed=budget.seed,
+        )
+        self._check_space()
+        self.board = _Board(budget.top_k)
+        self.scored = 0
+        self.last_report = -math.inf
+
+    def _check_space(self) -> None:
+        candidates = self.space.candidates
+        if not any(c.eligible for c in candidates):
+            field_name = "budget.geometries" if self.budget.geometries else "budget.min_depth"
+            raise InvalidRequestError.single(
+                field_name, f"leaves no candidate for the input {list(self.task.input.shape)}"
+            )
+        depth = min(c.depth for c in candidates if c.eligible)
+        smallest = int(self.model.count([[self.choices[0]] * (depth + 1)])[0])
+        if smallest > self.budget.max_parameters:
+            raise InvalidRequestError.single(
+                "budget.max_parameters",
+                f"the smallest candidate (depth {depth}, every width {self.choices[0]}) needs "
+                f"{smallest:,} parameters",
+            )
+
+    def execute(self) -> SearchResult:
+        complete = True
+        candidates = self.space.candidates
+        seen: dict[bytes, set[str]] = {}
+        for done, candidate in enumerate(candidates):
+            if self.clock.expired():
+                complete = False
+                break
+            windows, keys = self.space.tree(candidate)
+            dag = self.builder.build(windows, keys)
+            roles = _roles(candidate)
+            if roles <= seen.setdefault(dag.digest, set()):
+                continue
+            seen[dag.digest] |= roles
+            outcome = allocate_widths(
+                dag,
+                self.objective,
+                self.choices,
+                self.model,
+                self.budget.max_parameters,
+                floor=self.board.floor_for(candidate),
+                should_stop=self.clock.expired,
+            )
+            self.scored += outcome.points_scored
+            if outcome.allocation is not None:
+                self.board.offer(_Entry(candidate, outcome.allocation, dag))
+            if candidate.family == "shallow" and self.clock.limit is not None:
+                self._reserve_final_time()
+            if not outcome.complete:
+                complete = False
+                break
+            self._progress((done + 1) / len(candidates))
+        recommendations = self._recommendations(complete)
+        return SearchResult(recommendations, self.scored, self.clock.elapsed(), complete)
+
+    def _reserve_final_time(self) -> None:
+        """Time one analysis as the final ones will run it, and reserve time for them."""
+        entry = self.board.shallow
+        assert entry is not None
+        started = time.monotonic()
+        self._analysis(entry)
+        each = time.monotonic() - started
+        self.clock.reserve = self.budget.top_k * each * _RESERVE_FACTOR + _RESERVE_MARGIN
+
+    def _progress(self, fraction: float) -> None:
+        now = self.clock.elapsed()
+        if self.report is None or now - self.last_report < _PROGRESS_INTERVAL:
+            return
+        self.last_report = now
+        best = self.board.top[0].allocation.keys[0] if self.board.top else None
+        self.report(SearchProgress(self.scored, now, best, fraction))
+
+    def _architecture(self, entry: _Entry) -> Architecture:
+        return self.space.architecture(
+            entry.candidate,
+            entry.allocation.widths,
+            outputs=self.budget.outputs,
+            representation_kernel=self.budget.representation_kernel,
+        )
+
+    def _analysis(self, entry: _Entry) -> tuple[Architecture, list[CorrelationAnalysis]]:
+        architecture = self._architecture(entry)
+        return architecture, analyze(self.task, architecture).correlations
+
+    def _recommendations(self, complete: bool) -> list[Recommendation]:
+        shallow = self.board.shallow
+        assert shallow is not None, "the shallow net is evaluated first"
+        notes = self._notes(complete)
+        recommendations = []
+        for rank, entry in enumerate(self.board.top, start=1):
+            architecture, analysis = self._analysis(entry)
+            assert (
+                architecture.parameters == entry.allocation.parameters <= self.budget.max_parameters
+            )
+            binding = self.objective.binding(entry.allocation.log2_ranks)
+            cut = entry.dag.cut_counts(np.log2(np.asarray(entry.allocation.widths)))[0, binding]
+            text = rationale(
+                self._design(entry),
+                contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
+                shallow=self._design(shallow),
+                objective=self.objective,
+                names=self.names,
+                max_parameters=self.budget.max_parameters,
+                binding_cut=cut,
+                notes=notes,
+            )
+            recommendations.append(
+                Recommendation(
+                    rank=rank,
+                    score=entry.allocation.keys[0],
+                    parameters=entry.allocation.parameters,
+                    architecture=architecture,
+                    analysis=analysis,
+                    rationale=text,
+                )
+            )
+        return recommendations
+
+    def _design(self, entry: _Entry) -> Design:
+        candidate = entry.candidate
+        if candidate.family == "shallow":
+            description = "one global pooling"
+        else:
+            detail = ""
+            if candidate.dilations is not None:
+                detail = f", dilations {', '.join(str(d) for d in candidate.dilations)}"
+            elif candidate.variant is not None:
+                detail = f", {candidate.variant.describe(self.names)}"
+            description = f"{candidate.family} pooling ({candidate.schedule_text()}{detail})"
+        return Design(
+            description=description,
+            widths=entry.allocation.widths,
+            parameters=entry.allocation.parameters,
+            log2_ranks=entry.allocation.log2_ranks,
+            score=entry.allocation.keys[0],
+        )
+
+    def _notes(self, complete: bool) -> Sequence[str]:
+        notes = []
+        if not self.space.dilation_orders_complete:
+            notes.append(
+                "Dilation orders were sampled (seed "
+                f"{self.budget.seed}), not all tried: there are too many for this length."
+            )
+        if not complete:
+            notes.append("The search was stopped early; this is the best found so far.")
+        return notes
+
+
+def _roles(candidate: Candidate) -> set[str]:
+    """Name what a candidate is evaluated for: recommendation, contiguous or shallow baseline."""
+    roles = {"recommend"} if candidate.eligible else set()
+    if candidate.family in ("contiguous", "shallow"):
+        roles.add(candidate.family)
+    return roles
