@@ -4,9 +4,9 @@ Every rationale compares the recommendation with two references **at the same pa
 the best contiguous net the search found (THEORY.md §4's default geometry) and the shallow net
 (one global pooling, the baseline of [CSS16]). It names the correlation with the largest gain over
 each, in log2 separation rank (bits) and as a rank ratio ``x2^bits``, and the *binding*
-correlation — the one furthest from its target — with the edges its minimal cut crosses, which
-are the widths that would have to grow to raise it. Figures are tensor-network min-cuts (the
-search's objective, the analysis' ``log2_min_cut``).
+correlation — the one furthest from its target — with what widening each layer by one step of
+the channel choices would add to it. Figures are the analysis' ``log2_separation_rank`` (the
+search's objective).
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from advisor.objective import Objective
 
-__all__ = ["Design", "rationale"]
+__all__ = ["Design", "Widening", "rationale"]
 
 _SMALL_RATIO_BITS = 30
 """Rank ratios up to 2^30 are also written out as plain numbers."""
@@ -55,6 +54,28 @@ class Design:
         return f"M = {self.widths[0]}, r = ({hidden})"
 
 
+@dataclass(frozen=True)
+class Widening:
+    """One width raised to the next channel choice, and what it does to the binding correlation.
+
+    Attributes
+    ----------
+    position
+        Index into ``(M, r_0, ..., r_{L-1})``.
+    width
+        The new width.
+    gain
+        Bits the binding correlation's log2 rank gains.
+    extra_parameters
+        Parameters it costs (it may break the budget; the sentence says so).
+    """
+
+    position: int
+    width: int
+    gain: float
+    extra_parameters: int
+
+
 def rationale(
     chosen: Design,
     *,
@@ -63,7 +84,7 @@ def rationale(
     objective: Objective,
     names: Sequence[str],
     max_parameters: int,
-    binding_cut: npt.ArrayLike,
+    widenings: Sequence[Widening],
     notes: Sequence[str] = (),
 ) -> str:
     """Explain ``chosen`` against the references; see the module docstring.
@@ -78,9 +99,8 @@ def rationale(
         Correlation names, in the order of the figures.
     max_parameters
         The budget.
-    binding_cut
-        Cut counts ``(L + 1,)`` of the binding correlation's minimal cut at ``chosen``'s widths:
-        input legs, then δ hyperedges of each level.
+    widenings
+        For each width that has a larger choice, the effect of raising it one step.
     notes
         Sentences to append (e.g. that dilation orders were sampled).
     """
@@ -91,7 +111,7 @@ def rationale(
         f"{chosen.score:.4g} (the {kind} fraction of each correlation's log2-rank target).",
         _versus("the best contiguous net", chosen, contiguous, names),
         _versus("the shallow net", chosen, shallow, names),
-        _binding(chosen, objective, names, np.asarray(binding_cut, dtype=np.int64)),
+        _binding(chosen, objective, names, widenings, max_parameters),
         *notes,
     ]
     return " ".join(s for s in sentences if s)
@@ -120,23 +140,35 @@ def _versus(label: str, chosen: Design, reference: Design | None, names: Sequenc
 
 
 def _binding(
-    chosen: Design, objective: Objective, names: Sequence[str], cut: npt.NDArray[np.int64]
+    chosen: Design,
+    objective: Objective,
+    names: Sequence[str],
+    widenings: Sequence[Widening],
+    max_parameters: int,
 ) -> str:
-    fractions = objective.fractions(np.asarray(chosen.log2_ranks))
+    ranks = np.asarray(chosen.log2_ranks)
+    fractions = objective.fractions(ranks)
     if np.all(fractions >= 1.0):
         return "Every correlation reaches its log2-rank target."
-    binding = objective.binding(np.asarray(chosen.log2_ranks))
-    crossed = [f"{cut[0]:,} input legs (M = {chosen.widths[0]})"] if cut[0] else []
-    crossed += [
-        f"{count:,} level-{level} pooling nodes (r_{level} = {chosen.widths[level + 1]})"
-        for level, count in enumerate(cut[1:])
-        if count
-    ]
-    return (
+    binding = objective.binding(ranks)
+    head = (
         f"Binding correlation: {names[binding]!r}, at {fractions[binding]:.0%} of its "
-        f"{_bits(float(objective.targets[binding]))}-bit target; its minimal cut crosses "
-        f"{_listed(crossed)}."
+        f"{_bits(float(objective.targets[binding]))}-bit target"
     )
+    helpful = sorted((w for w in widenings if w.gain > 0), key=lambda w: (-w.gain, w.position))
+    if not helpful:
+        return head + "; no single layer one step wider would raise it."
+    options = []
+    for widening in helpful[:2]:
+        name = "M" if widening.position == 0 else f"r_{widening.position - 1}"
+        old = chosen.widths[widening.position]
+        over = chosen.parameters + widening.extra_parameters > max_parameters
+        options.append(
+            f"{name} {old} -> {widening.width} would add {_bits(widening.gain)} bits for "
+            f"{widening.extra_parameters:,} more parameters"
+            + (" (over the budget)" if over else "")
+        )
+    return head + "; " + " and ".join(options) + "."
 
 
 def _capitalised(text: str) -> str:
@@ -148,7 +180,7 @@ def _bits(value: float) -> str:
 
 
 def _ratio(bits: float) -> str:
-    text = f"+{_bits(bits)} bits, x2^{_bits(bits)}"
+    text = f"+{_bits(bits)} {'bit' if bits == 1 else 'bits'}, x2^{_bits(bits)}"
     if bits <= _SMALL_RATIO_BITS:
         text += f" = x{2.0**bits:,.3g}"
     return text

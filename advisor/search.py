@@ -8,16 +8,14 @@ carries its architecture (geometry as an explicit permutation, ``family`` saying
 from), the engine's analysis (:func:`advisor.analysis.analyze`), its score and a rationale
 (:mod:`advisor.explain`).
 
-**Objective** (:mod:`advisor.objective`): each correlation's log2 separation rank — the
-tensor-network min-cut of THEORY.md §3, the figure that is linear in the log-widths and hence
-exactly optimisable — counts up to its target (default: its dimension bound at the largest
-channel choice); ``weighted`` averages the fractions of the targets reached, ``maximin`` takes the
-smallest. Ties go to fewer parameters, then to the earlier candidate (simpler family, shallower
-schedule), then to smaller widths, so a request always gets the same answer. Two trees whose
-labelled subtrees coincide for every correlation (the same shared-subtree DAG) are one candidate
-to the model; the first is kept. The analysis reports the engine's figures: its
-``log2_separation_rank`` also charges the symmetry of weight sharing and can sit below the
-min-cut the score uses (``log2_min_cut``).
+**Objective** (:mod:`advisor.objective`): each correlation's log2 separation rank — the figure
+the analysis reports, the tensor-network min-cut of THEORY.md §3 with weight sharing charged —
+counts up to its target (default: its dimension bound at the largest channel choice);
+``weighted`` averages the fractions of the targets reached, ``maximin`` takes the smallest. Ties
+go to fewer parameters, then to the earlier candidate (simpler family, shallower schedule), then
+to smaller widths, so a request always gets the same answer. Two trees whose labelled subtrees
+coincide for every correlation (the same shared-subtree DAG) are one candidate to the model; the
+first is kept.
 
 **Time.** The clock and ``should_stop`` are checked between candidates and inside the width
 search. The final analyses are reserved time measured on the shallow net at the start, so the
@@ -40,7 +38,7 @@ from advisor.analysis import CorrelationAnalysis, analyze
 from advisor.architecture import Architecture
 from advisor.candidates import FAMILIES, Candidate, CandidateSpace, Family
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.explain import Design, rationale
+from advisor.explain import Design, Widening, rationale
 from advisor.objective import Objective, ObjectiveKind, default_targets
 from advisor.seprank.labels import correlation_labels
 from advisor.subtree_dag import SubtreeDag, SubtreeDagBuilder
@@ -139,9 +137,10 @@ class SearchProgress:
 class Recommendation:
     """One ranked design.
 
-    ``score`` is the objective on the min-cut figures (the analysis' ``log2_min_cut``); the
-    architecture's geometry is always a :class:`~advisor.architecture.PermutationGeometry`, its
-    ``family`` says where the tree came from.
+    ``score`` is the objective's primary score on the analysis' ``log2_separation_rank``
+    figures; the architecture's geometry is always a
+    :class:`~advisor.architecture.PermutationGeometry`, its ``family`` says where the tree came
+    from.
     """
 
     rank: int
@@ -157,8 +156,8 @@ class SearchResult:
     """The ranked recommendations and how the search went.
 
     ``candidates_evaluated`` counts the complete architectures (tree and widths) the search put a
-    score on, exactly (the DP) or by an upper bound that settled them; ``complete`` is False when
-    the time limit or ``should_stop`` cut the search short.
+    score on, exactly or by an upper bound that settled a whole branch of them; ``complete`` is
+    False when the time limit or ``should_stop`` cut the search short.
     """
 
     recommendations: list[Recommendation]
@@ -427,8 +426,6 @@ class _Search:
             assert (
                 architecture.parameters == entry.allocation.parameters <= self.budget.max_parameters
             )
-            binding = self.objective.binding(entry.allocation.log2_ranks)
-            cut = entry.dag.cut_counts(np.log2(np.asarray(entry.allocation.widths)))[0, binding]
             text = rationale(
                 self._design(entry),
                 contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
@@ -436,7 +433,7 @@ class _Search:
                 objective=self.objective,
                 names=self.names,
                 max_parameters=self.budget.max_parameters,
-                binding_cut=cut,
+                widenings=self._widenings(entry),
                 notes=notes,
             )
             recommendations.append(
@@ -450,6 +447,27 @@ class _Search:
                 )
             )
         return recommendations
+
+    def _widenings(self, entry: _Entry) -> list[Widening]:
+        """Measure what one step up of each width does to the entry's binding correlation."""
+        widths = list(entry.allocation.widths)
+        binding = self.objective.binding(entry.allocation.log2_ranks)
+        raised = []
+        for position, width in enumerate(widths):
+            larger = [c for c in self.choices if c > width]
+            if larger:
+                raised.append((position, [*widths[:position], larger[0], *widths[position + 1 :]]))
+        if not raised:
+            return []
+        points = np.array([point for _, point in raised])
+        figures = entry.dag.log2_ranks(np.log2(points))[:, binding]
+        extra = self.model.count(points) - entry.allocation.parameters
+        return [
+            Widening(position, point[position], float(gain), int(cost))
+            for (position, point), gain, cost in zip(
+                raised, figures - entry.allocation.log2_ranks[binding], extra, strict=True
+            )
+        ]
 
     def _design(self, entry: _Entry) -> Design:
         candidate = entry.candidate

@@ -1,22 +1,31 @@
-"""Labelled pooling trees with their repeated subtrees shared: the search's batched min-cut.
+"""Labelled pooling trees with their repeated subtrees shared: the search's batched DP.
 
-The search scores thousands of width vectors on each of hundreds of pooling trees, so running
-the recurrence of THEORY.md §3 over all N locations for every one is out of the question. That
-recurrence sees a subtree only through its *labelled shape*: which of its leaves are in A, in B or
-free for a correlation, and how they are grouped. Most subtrees of a real task repeat (a block
-inside one region, an all-free block, one period of a stripe pattern), so the tree of every
-correlation collapses into a small DAG of distinct subtree *types* (hash-consing, level by level).
-The recurrence then runs once per type and width vector, at a cost independent of N:
+The search scores many thousands of width vectors on each of hundreds of pooling trees, so running
+the tree recurrence over all N locations for every one is out of the question. The recurrence
+sees a subtree only through its *labelled shape*: which of its leaves are in A, in B or free for a
+correlation, and how they are grouped. Most subtrees of a real task repeat (a block inside one
+region, an all-free block, one period of a stripe pattern), so the tree of every correlation
+collapses into a small DAG of distinct subtree *types*, interned level by level. The recurrence
+then runs once per type and width vector, at a cost independent of N.
 
-    f(t, s) = min( sum_c m_c f(c, s),  log2 r_{h-1} + sum_c m_c min(f(c, A), f(c, B)) )
+**The figure** is the one :func:`advisor.analysis.analyze` reports as ``log2_separation_rank``:
+the tensor-network min-cut of THEORY.md §3 with weight sharing charged
+(:func:`advisor.seprank.tree.log2_min_cut` with ``shared_weights=True``; the tests compare the
+two). With ``D_0 = M`` and ``D_{h+1} = min(binom(D_h + k_h - 1, k_h), r_h)`` the dimension a
+*pure* subtree of height ``h`` (all its leaves on one side) spans, and ``G_h(m) = log2
+binom(D_h + m - 1, m)`` what ``m`` pure siblings of height ``h`` span together (they compute the
+same function of different inputs, multiplied: a symmetric tensor), a type ``t`` at height
+``h + 1`` with children ``c`` of multiplicities ``m_c`` — ``m_B`` of them pure B — has
 
-over the distinct children ``c`` of type ``t`` with their multiplicities ``m_c``. The values equal
-:func:`advisor.seprank.tree.log2_min_cut` on the full tree (the tests compare them).
+    f(t, A) = min( sum_{c not pure B} m_c f(c, A) + G_h(m_B),  log2 r_h + sum_c m_c min_s f(c, s) )
 
-Height 0 always has the three leaf types :data:`~advisor.seprank.labels.FREE`,
+and symmetrically for B; a pure type's value in the other state is ``log2 D``. Without pure
+siblings (``m <= 1``) this is the plain recurrence.
+
+Height 0 holds the three leaf types :data:`~advisor.seprank.labels.FREE`,
 :data:`~advisor.seprank.labels.SIDE_A` and :data:`~advisor.seprank.labels.SIDE_B` (the labels
 themselves). A type at height ``h >= 1`` is a node pooled by a level-``h - 1`` window; two nodes
-get the same type exactly when the multisets of their children's types agree.
+share a type exactly when the multisets of their children's types agree.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ import numpy.typing as npt
 from advisor.arrays import unique_rows
 from advisor.seprank.labels import SIDE_A, SIDE_B
 
-__all__ = ["SubtreeDag", "SubtreeDagBuilder", "TypeLevel"]
+__all__ = ["DpValues", "SubtreeDag", "SubtreeDagBuilder", "TypeLevel"]
 
 _Floats = npt.NDArray[np.float64]
 _Ints = npt.NDArray[np.int64]
@@ -45,10 +54,13 @@ _COUNT_KEY_BITS: Final = 20
 """Nodes are typed through a table over packed child-type counts while it has at most 2^20
 entries (few types below, small windows); otherwise by sorting their rows of child types."""
 
+_SYMMETRIC_CHUNK: Final = 1 << 22
+"""Most entries of one block of the cumulative sums behind ``G_h(m)``."""
+
 
 @dataclass(frozen=True, eq=False)
 class TypeLevel:
-    """The distinct types of one height, each as a multiset of child types (CSR layout).
+    """The distinct types of one height, as multisets of child types (CSR layout).
 
     Attributes
     ----------
@@ -58,16 +70,45 @@ class TypeLevel:
         Child type ids (at the height below), ascending within each type.
     count
         Multiplicity of each child entry; a type's counts sum to the window size.
+    arity
+        The window size ``k``.
+    pure
+        ``(2,)``: the type whose leaves are all in A, all in B (-1 when there is none).
+    pure_children
+        ``(T, 2)``: how many children of each type are the pure-A, pure-B type below.
     """
 
     start: _Ints
     child: _Ints
     count: _Ints
+    arity: int
+    pure: _Ints
+    pure_children: _Ints
 
     @property
     def num_types(self) -> int:
         """Number of distinct types at this height."""
         return int(self.start.size - 1)
+
+
+@dataclass(frozen=True, eq=False)
+class DpValues:
+    """The recurrence at one height for ``P`` width vectors.
+
+    Attributes
+    ----------
+    values
+        ``(T, 2, P)``: ``f(t, A)``, ``f(t, B)`` of every type.
+    log2_dim
+        ``(P,)``: ``log2 D`` of a pure subtree of this height.
+    """
+
+    values: _Floats
+    log2_dim: _Floats
+
+    def take(self, rows: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> DpValues:
+        """Keep the width vectors ``rows`` (an index or mask over ``P``)."""
+        return DpValues(self.values[:, :, rows], self.log2_dim[rows])
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,13 +122,16 @@ class SubtreeDag:
         windows), for ``h = 1 .. L``.
     roots
         ``(C,)``: the root's type for each correlation.
+    reach
+        ``reach[h]``: ``(C, T_h)`` whether the type occurs in each correlation's tree.
     digest
-        A hash of ``levels`` and ``roots``: two trees with equal digests have the same min-cut for
-        every correlation at every width vector (the search treats them as one candidate).
+        A hash of ``levels`` and ``roots``: two trees with equal digests have the same figures
+        for every correlation at every width vector (the search treats them as one candidate).
     """
 
     levels: tuple[TypeLevel, ...]
     roots: _Ints
+    reach: tuple[npt.NDArray[np.bool_], ...]
     digest: bytes = field(repr=False)
 
     @property
@@ -95,59 +139,58 @@ class SubtreeDag:
         """Number of pooling levels L; a width vector has ``L + 1`` entries (M first)."""
         return len(self.levels)
 
-    def leaf_values(self, log2_representation: _Floats) -> _Floats:
-        """Values ``f`` of the leaf types, shape ``(3, 2, P)``, for ``P`` values of ``log2 M``.
-
-        A leaf costs its input leg (``log2 M``) in the state of the other side, 0 otherwise.
-        """
+    def leaves(self, log2_representation: _Floats) -> DpValues:
+        """Height 0 for ``P`` values of ``log2 M``: a leaf costs ``log2 M`` in the other state."""
         values = np.zeros((_LEAF_TYPES, 2, log2_representation.size), dtype=np.float64)
         values[SIDE_A, 1] = log2_representation
         values[SIDE_B, 0] = log2_representation
-        return values
+        return DpValues(values, np.asarray(log2_representation, dtype=np.float64))
 
-    def step(self, height: int, below: _Floats, log2_width: _Floats) -> _Floats:
-        """Apply the recurrence from height ``height - 1`` to ``height`` (``1 <= height <= L``).
+    def step(self, height: int, below: DpValues, log2_width: _Floats) -> DpValues:
+        """Apply the recurrence from ``height - 1`` to ``height`` (``1 <= height <= L``).
 
         Parameters
         ----------
         height
             The height computed.
         below
-            ``(T_{h-1}, 2, P)`` values of the types one height down.
+            The values one height down.
         log2_width
-            ``(P,)`` values of ``log2 r_{h-1}``, the dimension of the δ pooling at ``height``.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``(T_h, 2, P)`` values of the types at ``height``.
+            ``(P,)`` values of ``log2 r_{height-1}``, the δ pooling at ``height``.
         """
         level = self.levels[height - 1]
         offsets = level.start[:-1]
         weight = level.count.astype(np.float64)
-        kept = np.add.reduceat(below[level.child] * weight[:, None, None], offsets, axis=0)
-        cheaper = below.min(axis=1)
+        kept = np.add.reduceat(below.values[level.child] * weight[:, None, None], offsets, axis=0)
+        cheaper = below.values.min(axis=1)
         cut = np.add.reduceat(cheaper[level.child] * weight[:, None], offsets, axis=0)
         cut += log2_width
-        return np.minimum(kept, cut[:, None, :])
+        # Pure siblings span a symmetric power: replace m * log2 D by G(m) (module docstring).
+        # A pure-B child sits in state A's sum; a pure-A child in state B's.
+        opposite = level.pure_children[:, ::-1]
+        groups, where = np.unique(np.append(opposite, [1, level.arity]), return_inverse=True)
+        symmetric = _log2_symmetric_powers(below.log2_dim, groups)
+        single, whole = symmetric[where[-2]], symmetric[where[-1]]
+        excess = symmetric - groups[:, None] * single
+        kept += excess[where[:-2].reshape(opposite.shape)]
+        return DpValues(np.minimum(kept, cut[:, None, :]), np.minimum(whole, log2_width))
 
-    def propagate(self, values: _Floats, height: int, log2_widths: _Floats) -> _Floats:
-        """Run the recurrence from ``height`` to the root; return the min-cuts, shape ``(P, C)``.
+    def propagate(self, state: DpValues, height: int, log2_widths: _Floats) -> _Floats:
+        """Run the recurrence from ``height`` to the root; return the figures, shape ``(P, C)``.
 
-        ``log2_widths`` is ``(P, L - height)``: ``log2 r_height, ..., log2 r_{L-1}``, the widths
-        of the levels still to apply.
+        ``log2_widths`` is ``(P, L - height)``: ``log2 r_height, ..., log2 r_{L-1}``.
         """
         for above in range(height + 1, self.depth + 1):
-            values = self.step(above, values, log2_widths[:, above - height - 1])
-        return self.root_cuts(values)
+            state = self.step(above, state, log2_widths[:, above - height - 1])
+        return self.root_figures(state)
 
-    def root_cuts(self, root_values: _Floats) -> _Floats:
-        """Min-cuts ``(P, C)`` from the ``(T_L, 2, P)`` values of the root height."""
-        cuts: _Floats = root_values[self.roots].min(axis=1).T
-        return cuts
+    def root_figures(self, root: DpValues) -> _Floats:
+        """Return the figures ``(P, C)`` from the values at the root height."""
+        figures: _Floats = root.values[self.roots].min(axis=1).T
+        return figures
 
-    def log2_min_cut(self, log2_widths: npt.ArrayLike) -> _Floats:
-        """Min-cut of every correlation for each of ``P`` width vectors.
+    def log2_ranks(self, log2_widths: npt.ArrayLike) -> _Floats:
+        """Compute the figure of every correlation for each of ``P`` width vectors.
 
         Parameters
         ----------
@@ -157,59 +200,33 @@ class SubtreeDag:
         Returns
         -------
         numpy.ndarray
-            ``(P, C)`` log2 min-cuts.
+            ``(P, C)`` log2 figures.
         """
         x = np.atleast_2d(np.asarray(log2_widths, dtype=np.float64))
         if x.shape[1] != self.depth + 1:
             raise ValueError(f"width vectors need {self.depth + 1} entries (M first)")
-        return self.propagate(self.leaf_values(x[:, 0]), 0, x[:, 1:])
+        return self.propagate(self.leaves(x[:, 0]), 0, x[:, 1:])
 
-    def cut_counts(self, log2_widths: npt.ArrayLike) -> _Ints:
-        """Edges of each kind cut by a minimising cut, per width vector and correlation.
 
-        Parameters
-        ----------
-        log2_widths
-            ``(P, L + 1)`` width vectors (``log2 M`` first).
+def _log2_symmetric_powers(log2_dim: _Floats, groups: _Ints) -> _Floats:
+    """``G(m) = log2 binom(D + m - 1, m)`` for every ``m`` in ``groups``: shape ``(len, P)``.
 
-        Returns
-        -------
-        numpy.ndarray
-            ``(P, C, L + 1)`` counts: column 0 counts input legs (weight ``log2 M``), column
-            ``1 + l`` the δ hyperedges of level ``l`` (weight ``log2 r_l``), so each count vector
-            dotted with its width vector is the min-cut. On ties the pattern that keeps the δ and
-            the state A are preferred, as in the tree engine.
-        """
-        x = np.atleast_2d(np.asarray(log2_widths, dtype=np.float64))
-        if x.shape[1] != self.depth + 1:
-            raise ValueError(f"width vectors need {self.depth + 1} entries (M first)")
-        points, kinds = x.shape
-        values = self.leaf_values(x[:, 0])
-        counts = np.zeros((_LEAF_TYPES, 2, points, kinds), dtype=np.int64)
-        counts[SIDE_A, 1, :, 0] = counts[SIDE_B, 0, :, 0] = 1
-        for height, level in enumerate(self.levels, start=1):
-            offsets, weight = level.start[:-1], level.count
-            # The cheaper state of each child type, per width vector: (T, 1, P).
-            side = np.argmin(values, axis=1)[:, None, :]
-            cheaper = np.take_along_axis(values, side, axis=1)[:, 0]
-            cheaper_counts = np.take_along_axis(counts, side[..., None], axis=1)[:, 0]
-            kept = np.add.reduceat(values[level.child] * weight[:, None, None], offsets, axis=0)
-            kept_counts = np.add.reduceat(
-                counts[level.child] * weight[:, None, None, None], offsets, axis=0
-            )
-            cut = np.add.reduceat(cheaper[level.child] * weight[:, None], offsets, axis=0)
-            cut += x[:, height]
-            cut_counts = np.add.reduceat(
-                cheaper_counts[level.child] * weight[:, None, None], offsets, axis=0
-            )
-            cut_counts[..., height] += 1
-            take_cut = cut[:, None, :] < kept
-            values = np.where(take_cut, cut[:, None, :], kept)
-            counts = np.where(take_cut[..., None], cut_counts[:, None], kept_counts)
-        root_side = np.argmin(values[self.roots], axis=1)  # (C, P)
-        chosen = np.take_along_axis(counts[self.roots], root_side[:, None, :, None], axis=1)
-        result: _Ints = np.ascontiguousarray(chosen[:, 0].transpose(1, 0, 2))
+    Summed as ``sum_{j <= m} log2((D + j - 1) / j)``, term by term as the tree engine does, so
+    the figures agree and every ``G`` is nondecreasing in ``D``.
+    """
+    dim = np.exp2(log2_dim)
+    largest = int(groups.max(initial=0))
+    result = np.zeros((groups.size, dim.size), dtype=np.float64)
+    if largest == 0:
         return result
+    j = np.arange(1, largest + 1, dtype=np.float64)
+    chunk = max(1, _SYMMETRIC_CHUNK // largest)
+    for begin in range(0, dim.size, chunk):
+        part = slice(begin, begin + chunk)
+        sums = np.cumsum(np.log2((dim[part, None] + j - 1) / j), axis=1)
+        padded = np.hstack([np.zeros((sums.shape[0], 1)), sums])
+        result[:, part] = padded[:, groups].T
+    return result
 
 
 class SubtreeDagBuilder:
@@ -243,31 +260,45 @@ class SubtreeDagBuilder:
         if len(windows) != len(level_keys):
             raise ValueError("one key per level is needed")
         types = self._leaves
+        pure = np.array([SIDE_A, SIDE_B], dtype=np.int64)
         levels = []
         for window, key in zip(windows, level_keys, strict=True):
             cached = self._cache.get(key)
             if cached is not None and np.array_equal(cached[0], window):
                 types, level = cached[1], cached[2]
             else:
-                types, level = _intern(types, window)
+                types, level = _intern(types, window, pure)
                 self._cache[key] = (window, types, level)
             levels.append(level)
+            pure = level.pure
         roots = types[:, 0].copy()
-        return SubtreeDag(tuple(levels), roots, _digest(levels, roots))
+        return SubtreeDag(tuple(levels), roots, _reach(levels, roots), _digest(levels, roots))
 
 
-def _intern(types: _Ints, windows: npt.NDArray[np.intp]) -> tuple[_Ints, TypeLevel]:
+def _intern(
+    types: _Ints, windows: npt.NDArray[np.intp], pure_below: _Ints
+) -> tuple[_Ints, TypeLevel]:
     """Type the nodes one level up: equal multisets of child types share one new type id."""
-    correlations, num_rows = types.shape[0], windows.shape[0]
-    children = types[:, windows].reshape(-1, windows.shape[1])
+    correlations, (num_rows, arity) = types.shape[0], windows.shape
+    children = types[:, windows].reshape(-1, arity)
     num_types = int(types.max()) + 1 if types.size else 1
-    if num_types * math.log2(windows.shape[1] + 1) <= _COUNT_KEY_BITS:
-        distinct, inverse = _by_counts(children, num_types)
-        level = _from_counts(distinct)
+    if num_types * math.log2(arity + 1) <= _COUNT_KEY_BITS:
+        counts, inverse = _by_counts(children, num_types)
+        start, child, count = _csr_from_counts(counts)
     else:
         children.sort(axis=1)
         rows, inverse = unique_rows(children)
-        level = _multisets(rows)
+        start, child, count = _csr_from_sorted_rows(rows)
+    owner = np.repeat(np.arange(start.size - 1), np.diff(start))
+    pure_children = np.zeros((start.size - 1, 2), dtype=np.int64)
+    for side, below in enumerate(pure_below):
+        hits = child == below
+        pure_children[owner[hits], side] = count[hits]
+    pure = np.array(
+        [int(np.flatnonzero(pure_children[:, side] == arity).max(initial=-1)) for side in (0, 1)],
+        dtype=np.int64,
+    )
+    level = TypeLevel(start, child, count, arity, pure, pure_children)
     return inverse.reshape(correlations, num_rows).astype(np.int64), level
 
 
@@ -287,17 +318,15 @@ def _by_counts(children: _Ints, num_types: int) -> tuple[_Ints, npt.NDArray[np.i
     return digits.astype(np.int64), ids[keys].astype(np.intp)
 
 
-def _from_counts(counts: _Ints) -> TypeLevel:
-    """Build a :class:`TypeLevel` from ``(T, T_below)`` child-type count vectors."""
+def _csr_from_counts(counts: _Ints) -> tuple[_Ints, _Ints, _Ints]:
+    """CSR multisets from ``(T, T_below)`` child-type count vectors."""
     rows, columns = np.nonzero(counts)
     start = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=counts.shape[0]))])
-    return TypeLevel(
-        start=start.astype(np.int64), child=columns.astype(np.int64), count=counts[rows, columns]
-    )
+    return start.astype(np.int64), columns.astype(np.int64), counts[rows, columns]
 
 
-def _multisets(rows: _Ints) -> TypeLevel:
-    """Run-length encode sorted rows of child types into a :class:`TypeLevel`."""
+def _csr_from_sorted_rows(rows: _Ints) -> tuple[_Ints, _Ints, _Ints]:
+    """CSR multisets by run-length encoding sorted rows of child types."""
     arity = rows.shape[1]
     flat = rows.reshape(-1)
     is_start = np.ones(flat.size, dtype=bool)
@@ -307,7 +336,24 @@ def _multisets(rows: _Ints) -> TypeLevel:
     count = np.diff(np.append(positions, flat.size))
     runs_per_type = np.add.reduceat(is_start.astype(np.int64), np.arange(0, flat.size, arity))
     start = np.concatenate([[0], np.cumsum(runs_per_type)]).astype(np.int64)
-    return TypeLevel(start=start, child=flat[positions].astype(np.int64), count=count)
+    return start, flat[positions].astype(np.int64), count.astype(np.int64)
+
+
+def _reach(levels: Sequence[TypeLevel], roots: _Ints) -> tuple[npt.NDArray[np.bool_], ...]:
+    """Which types occur in each correlation's tree, per height (top-down from the roots)."""
+    correlations = roots.size
+    sizes = [_LEAF_TYPES] + [level.num_types for level in levels]
+    above = np.zeros((correlations, sizes[-1]), dtype=bool)
+    above[np.arange(correlations), roots] = True
+    reach = [above]
+    for level, size in zip(reversed(levels), reversed(sizes[:-1]), strict=True):
+        owner = np.repeat(np.arange(level.num_types), np.diff(level.start))
+        below = np.zeros((correlations, size), dtype=bool)
+        for c in range(correlations):
+            below[c, level.child[above[c, owner]]] = True
+        reach.append(below)
+        above = below
+    return tuple(reversed(reach))
 
 
 def _digest(levels: Sequence[TypeLevel], roots: _Ints) -> bytes:

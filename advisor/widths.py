@@ -2,32 +2,33 @@
 
 **Problem.** For a pooling tree of ``L`` levels choose ``w = (M, r_0, ..., r_{L-1})``, each from
 the channel choices, so that ``parameters(w) <= max_parameters`` and the objective's score tuple
-of the correlations' min-cuts is largest; ties go to fewer parameters, then to the smaller ``w``
+of the correlations' figures is largest; ties go to fewer parameters, then to the smaller ``w``
 in lexicographic order (so the answer is unique and reproducible).
 
-**Structure used** (DESIGN.md "The engine"). With ``x = log2 w``, a correlation's min-cut is
-``R_c(x) = min over cut patterns p of p . x`` — nondecreasing and concave, piecewise linear —
-where ``p`` counts the input legs and the δ hyperedges of each level a cut crosses. The parameter
-count (:class:`ParameterModel`) is increasing in every width and couples only neighbours.
+**Structure used** (DESIGN.md "The engine"). Every figure is nondecreasing in every width (the
+recurrence only adds and takes minima of nondecreasing terms), and the figures of the nodes at
+height ``h`` depend on ``M, r_0, ..., r_{h-1}`` alone. The parameter count
+(:class:`ParameterModel`) is increasing in every width and couples only neighbours, so once
+``w_0..w_j`` are fixed the rest of the count depends on ``w_j`` alone. (For the plain min-cut the
+figure is moreover a minimum of linear functions of ``log2 w``; the reported figure also charges
+weight sharing, which is not linear, so the method below uses monotonicity only.)
 
-**Method: cutting planes around an exact branch and bound.**
+**Method: exact branch and bound over the lattice of choices**, widths assigned bottom-up (M
+first), carrying for every partial assignment the recurrence's values at the height it has
+reached (:class:`advisor.subtree_dag.DpValues`).
 
-1. The min-cut DP, asked at a point, returns the minimising pattern. The patterns known so far,
-   ``S_c``, give an *upper model* ``R^_c(x) = min over S_c of p . x >= R_c(x)`` that is cheap to
-   evaluate on thousands of points (a matrix product) at any input size.
-2. Branch and bound finds the exact optimum of the upper model over the lattice of choices.
-   Widths are assigned bottom-up (M first). A partial assignment is dropped when its bound — every
-   unassigned width at its *cap*, the largest choice the budget allows with the other unassigned
-   widths at the smallest (valid by monotonicity) — cannot beat the incumbent, and the cost bound
-   (every unassigned width at the smallest choice) exceeds the budget. Incumbents come from two
-   completions of every partial assignment: the rest at the smallest choice, and the rest at the
-   largest common choice that fits. Two partial assignments that end with the same width need the
-   same rest of the budget, so one whose partial pattern sums are all at least the other's
-   (capped at the targets) at no greater cost *dominates* it, and the other is dropped.
-3. The DP evaluates the optimum ``x^`` of the upper model. If the model was exact there, ``x^`` is
-   the true optimum (the true score is below the model everywhere). Otherwise the DP's pattern at
-   ``x^`` joins ``S_c`` and the search repeats with ``x^``'s true score as an incumbent. Every round
-   adds a pattern, so the loop ends; a few rounds are typical.
+- *Cost bound*: the unassigned widths at the smallest choice; over the budget, the branch dies.
+- *Score bound*: every unassigned width at its *cap*, the largest choice the budget allows with
+  the other unassigned widths at the smallest (valid by monotonicity). A branch whose bound cannot
+  beat the incumbent dies.
+- *Incumbents*: every partial assignment completed two ways, the rest at the smallest choice and
+  the rest at the largest common choice that fits — exact figures, so real candidates.
+- *Dominance*: two partial assignments ending with the same width face the same rest of the
+  budget. If one is no more expensive, its pure-subtree dimension is at least the other's, and its
+  values at every type are at least the other's *clipped at* ``K_t`` (the largest, over the
+  correlations whose tree holds type ``t``, of ``min(target, the other's score bound)``), then
+  every completion of it scores at least as well (the recurrence satisfies
+  ``R(min(f, K)) >= min(R(f), K)``), and the other dies.
 
 Nothing here enumerates the lattice; a test checks the result against full enumeration on small
 spaces. A *floor* (the best allocation found on other trees) lets the caller skip trees that
@@ -43,15 +44,15 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from advisor.arrays import unique_rows
 from advisor.objective import Objective
+from advisor.subtree_dag import DpValues
 
 __all__ = [
     "Allocation",
     "AllocationOutcome",
-    "CutOracle",
     "Floor",
     "ParameterModel",
+    "TreeRecurrence",
     "allocate_widths",
 ]
 
@@ -62,16 +63,33 @@ _DOMINANCE_BLOCK: Final = 1 << 22
 """Most booleans one block of the pairwise dominance test may allocate."""
 
 
-class CutOracle(Protocol):
-    """The min-cut DP as the allocator needs it, e.g. :class:`advisor.subtree_dag.SubtreeDag`."""
+class TreeRecurrence(Protocol):
+    """The tree recurrence by heights, as :class:`advisor.subtree_dag.SubtreeDag` runs it."""
 
     @property
     def depth(self) -> int:
         """Number of pooling levels L."""
         ...
 
-    def cut_counts(self, log2_widths: npt.ArrayLike) -> _Ints:
-        """``(P, C, L + 1)`` minimising cut patterns for ``(P, L + 1)`` log2 width vectors."""
+    @property
+    def reach(self) -> tuple[npt.NDArray[np.bool_], ...]:
+        """Per height, ``(C, T_h)``: whether a type occurs in each correlation's tree."""
+        ...
+
+    def leaves(self, log2_representation: _Floats) -> DpValues:
+        """Height 0 for ``P`` values of ``log2 M``."""
+        ...
+
+    def step(self, height: int, below: DpValues, log2_width: _Floats) -> DpValues:
+        """One height up with ``log2 r_{height-1}``."""
+        ...
+
+    def propagate(self, state: DpValues, height: int, log2_widths: _Floats) -> _Floats:
+        """Figures ``(P, C)`` from ``height`` with the widths of the levels above."""
+        ...
+
+    def root_figures(self, root: DpValues) -> _Floats:
+        """Figures ``(P, C)`` from the root height."""
         ...
 
 
@@ -95,7 +113,7 @@ class ParameterModel:
     outputs: int
 
     def count(self, widths: npt.ArrayLike) -> _Ints:
-        """Parameters of each row of ``(P, L + 1)`` widths."""
+        """Return the parameters of each row of ``(P, L + 1)`` widths."""
         w = np.atleast_2d(np.asarray(widths, dtype=np.int64))
         total = (self.representation_weights + 1) * w[:, 0]
         total += ((w[:, :-1] + 1) * w[:, 1:]).sum(axis=1)
@@ -104,7 +122,7 @@ class ParameterModel:
         return counted
 
     def tail(self, last: _Ints, rest: _Ints | int, remaining: int) -> _Ints:
-        """Parameters still to come after ``last``, with ``remaining`` widths all equal to ``rest``.
+        """Return the parameters after width ``last`` when ``remaining`` widths all equal ``rest``.
 
         ``last`` is the last assigned width (``(P,)``); ``rest`` broadcasts against it.
         """
@@ -116,7 +134,7 @@ class ParameterModel:
 
 @dataclass(frozen=True)
 class Allocation:
-    """The widths chosen for one tree, their score tuple, parameters and per-correlation ranks."""
+    """The widths chosen for one tree, their score tuple, parameters and per-correlation figures."""
 
     widths: tuple[int, ...]
     keys: tuple[float, ...]
@@ -146,22 +164,19 @@ class AllocationOutcome:
     allocation
         The optimum, or None when nothing fits the budget or nothing beats the floor.
     points_scored
-        Width vectors the search put a score on: by the upper model (bounds and completions)
-        or by the DP.
-    dp_points
-        Width vectors the DP evaluated exactly.
+        Complete width vectors scored: exactly (incumbent candidates, leaves) or by the bound
+        that settled a whole branch.
     complete
         False when ``should_stop`` interrupted the search (``allocation`` is then the best found).
     """
 
     allocation: Allocation | None
     points_scored: int
-    dp_points: int
     complete: bool
 
 
 def allocate_widths(
-    oracle: CutOracle,
+    tree: TreeRecurrence,
     objective: Objective,
     choices: Sequence[int],
     model: ParameterModel,
@@ -174,10 +189,10 @@ def allocate_widths(
 
     Parameters
     ----------
-    oracle
-        The tree's min-cut DP with cut patterns.
+    tree
+        The tree's recurrence.
     objective
-        Targets and weights of the correlations (``C`` of them, as the oracle's).
+        Targets and weights of the correlations (as many as the tree has).
     choices
         Allowed channel counts, for M and every hidden layer; positive.
     model
@@ -190,119 +205,12 @@ def allocate_widths(
         Polled between steps; when it returns True the best allocation so far is returned with
         ``complete=False``.
     """
-    space = _Lattice(np.unique(np.asarray(choices, dtype=np.int64)), model, max_parameters)
-    stop = should_stop or (lambda: False)
-    width_count = oracle.depth + 1
-    if space.lowest_cost(width_count) > max_parameters:
-        return AllocationOutcome(None, 0, 0, True)
-    seeds = space.seed_points(width_count)
-    patterns = _Patterns(objective, oracle.cut_counts(space.log_values[seeds]))
-    incumbent = _Best.from_floor(floor, objective.num_keys)
-    for point in seeds:
-        if space.cost(point) <= max_parameters:
-            incumbent = incumbent.improved_by(*patterns.exact_at(point, space))
-    dp_points, scored = len(seeds), len(seeds)
-    while True:
-        search = _BranchAndBound(patterns, space, incumbent, stop)
-        candidate = search.run(width_count)
-        scored += search.points_scored
-        if search.interrupted or candidate.widths is None or candidate is incumbent:
-            complete = not search.interrupted
-            return AllocationOutcome(
-                incumbent.allocation(patterns, space), scored, dp_points, complete
-            )
-        point = candidate.widths
-        patterns.add(oracle.cut_counts(space.log_values[point][None, :]))
-        dp_points += 1
-        keys, parameters, _ = patterns.exact_at(point, space)
-        if np.array_equal(keys, candidate.keys):
-            return AllocationOutcome(candidate.allocation(patterns, space), scored, dp_points, True)
-        incumbent = incumbent.improved_by(keys, parameters, point)
-        if stop():
-            return AllocationOutcome(
-                incumbent.allocation(patterns, space), scored, dp_points, False
-            )
-
-
-@dataclass(frozen=True, eq=False)
-class _Lattice:
-    """The choices, their logs, the parameter model and the budget."""
-
-    values: _Ints
-    model: ParameterModel
-    budget: int
-
-    @property
-    def log_values(self) -> _Floats:
-        logs: _Floats = np.log2(self.values.astype(np.float64))
-        return logs
-
-    def cost(self, point: _Ints) -> int:
-        """Parameters of one complete point (choice indices)."""
-        return int(self.model.count(self.values[point][None, :])[0])
-
-    def lowest_cost(self, width_count: int) -> int:
-        """Parameters with every width at the smallest choice."""
-        return self.cost(np.zeros(width_count, dtype=np.int64))
-
-    def seed_points(self, width_count: int) -> _Ints:
-        """Points whose DP patterns start the upper model: smallest, common fill, caps.
-
-        The caps point (every width at its individual cap) usually breaks the budget; its
-        patterns still bound the score from above exactly where the search starts.
-        """
-        lowest = np.zeros(width_count, dtype=np.int64)
-        fill = np.full(width_count, self.largest_fill(width_count), dtype=np.int64)
-        caps = np.array(
-            [self.individual_cap(lowest, i) for i in range(width_count)], dtype=np.int64
-        )
-        return unique_rows(np.stack([lowest, fill, caps]))[0]
-
-    def largest_fill(self, width_count: int) -> int:
-        """Index of the largest choice that fits the budget with every width equal to it."""
-        costs = self.model.count(np.repeat(self.values[:, None], width_count, axis=1))
-        return int(np.flatnonzero(costs <= self.budget).max(initial=0))
-
-    def individual_cap(self, point: _Ints, position: int) -> int:
-        """Largest choice index for ``point[position]`` that fits with the rest of ``point``."""
-        trial = np.repeat(point[None, :], self.values.size, axis=0)
-        trial[:, position] = np.arange(self.values.size)
-        costs = self.model.count(self.values[trial])
-        return int(np.flatnonzero(costs <= self.budget).max(initial=0))
-
-
-class _Patterns:
-    """Known cut patterns of every correlation: the upper model ``R^``."""
-
-    def __init__(self, objective: Objective, counts: _Ints) -> None:
-        self.objective = objective
-        self._rows: _Ints = np.empty((0, counts.shape[2] + 1), dtype=np.int64)
-        self.add(counts)
-
-    def add(self, counts: _Ints) -> None:
-        """Add the patterns of ``(P, C, L + 1)`` DP answers."""
-        points, correlations, _ = counts.shape
-        owner = np.repeat(np.arange(correlations, dtype=np.int64)[None, :], points, axis=0)
-        tagged = np.concatenate([owner[..., None], counts], axis=2).reshape(-1, self._rows.shape[1])
-        # Rows sorted by correlation, then pattern: each correlation's patterns are one run.
-        self._rows = unique_rows(np.concatenate([self._rows, tagged]))[0]
-        self.matrix: _Floats = self._rows[:, 1:].astype(np.float64)
-        self.sizes: _Ints = np.bincount(self._rows[:, 0], minlength=correlations)
-        self.starts: _Ints = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
-
-    def ranks(self, sums: _Floats) -> _Floats:
-        """``(P, C)`` upper-model min-cuts from ``(P, D)`` pattern sums."""
-        ranks: _Floats = np.minimum.reduceat(sums, self.starts, axis=1)
-        return ranks
-
-    def keys(self, sums: _Floats) -> _Floats:
-        """Score tuples from pattern sums."""
-        return self.objective.keys(self.ranks(sums))
-
-    def exact_at(self, point: _Ints, space: _Lattice) -> tuple[_Floats, int, _Ints]:
-        """Score tuple, parameters and the point, for a point the DP has evaluated."""
-        sums = space.log_values[point][None, :] @ self.matrix.T
-        return self.keys(sums)[0], space.cost(point), point
+    values = np.unique(np.asarray(choices, dtype=np.int64))
+    search = _BranchAndBound(
+        tree, objective, values, model, max_parameters, floor, should_stop or (lambda: False)
+    )
+    best = search.run()
+    return AllocationOutcome(best.allocation(values), search.points_scored, not search.interrupted)
 
 
 @dataclass(frozen=True, eq=False)
@@ -312,16 +220,17 @@ class _Best:
     keys: _Floats
     parameters: int
     widths: _Ints | None
+    figures: _Floats | None = None
     wins_ties: bool = False
 
     @classmethod
     def from_floor(cls, floor: Floor | None, num_keys: int) -> _Best:
         if floor is None:
-            return cls(np.full(num_keys, -np.inf), np.iinfo(np.int64).max, None, True)
-        return cls(np.array(floor.keys), floor.parameters, None, floor.wins_ties)
+            return cls(np.full(num_keys, -np.inf), np.iinfo(np.int64).max, None, None, True)
+        return cls(np.array(floor.keys), floor.parameters, None, None, floor.wins_ties)
 
     def compare(self, keys: _Floats, parameters: _Ints) -> npt.NDArray[np.int8]:
-        """+1 where ``(keys, parameters)`` rows are better than this, 0 equal, -1 worse."""
+        """Return +1 where rows of ``(keys, parameters)`` beat this, 0 where equal, else -1."""
         result = np.zeros(parameters.shape[0], dtype=np.int8)
         for column in range(keys.shape[1]):
             undecided = result == 0
@@ -336,27 +245,26 @@ class _Best:
             return np.full(prefixes.shape[0], self.wins_ties)
         return _lex_compare(prefixes, self.widths[: prefixes.shape[1]]) <= 0
 
-    def improved_by(self, keys: _Floats, parameters: int, widths: _Ints) -> _Best:
+    def improved_by(self, keys: _Floats, parameters: int, widths: _Ints, figures: _Floats) -> _Best:
         """Return the better of this incumbent and the given complete point."""
         order = self.compare(keys[None, :], np.array([parameters]))[0]
         if order > 0 or (order == 0 and self.may_tie(widths[None, :])[0]):
-            return _Best(keys, parameters, widths)
+            return _Best(keys, parameters, widths, figures)
         return self
 
-    def allocation(self, patterns: _Patterns, space: _Lattice) -> Allocation | None:
-        if self.widths is None:
+    def allocation(self, values: _Ints) -> Allocation | None:
+        if self.widths is None or self.figures is None:
             return None
-        sums = space.log_values[self.widths][None, :] @ patterns.matrix.T
         return Allocation(
-            widths=tuple(int(v) for v in space.values[self.widths]),
+            widths=tuple(int(v) for v in values[self.widths]),
             keys=tuple(float(k) for k in self.keys),
             parameters=self.parameters,
-            log2_ranks=tuple(float(r) for r in patterns.ranks(sums)[0]),
+            log2_ranks=tuple(float(r) for r in self.figures),
         )
 
 
 def _lex_compare(rows: _Ints, reference: _Ints) -> npt.NDArray[np.int8]:
-    """-1, 0, +1 where each row is lexicographically below, equal to, above ``reference``."""
+    """Return -1, 0, +1 where rows are lexicographically below, equal to, above ``reference``."""
     result = np.zeros(rows.shape[0], dtype=np.int8)
     for column in range(rows.shape[1]):
         undecided = result == 0
@@ -366,161 +274,179 @@ def _lex_compare(rows: _Ints, reference: _Ints) -> npt.NDArray[np.int8]:
 
 @dataclass
 class _States:
-    """Partial assignments of the first ``assigned`` widths (choice indices)."""
+    """Partial assignments of the first widths (choice indices) and their recurrence values."""
 
     widths: _Ints  # (P, assigned)
-    sums: _Floats  # (P, D) partial pattern sums
+    dp: DpValues  # at height assigned - 1
     cost: _Ints  # (P,) parameters of the terms fixed by the assigned widths
 
-    def take(self, keep: npt.NDArray[np.bool_] | _Ints) -> _States:
-        return _States(self.widths[keep], self.sums[keep], self.cost[keep])
+    def take(self, rows: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> _States:
+        return _States(self.widths[rows], self.dp.take(rows), self.cost[rows])
 
 
 class _BranchAndBound:
-    """Exact maximisation of the upper model over the lattice (module docstring, step 2)."""
+    """The search of the module docstring over one tree."""
 
     def __init__(
-        self, patterns: _Patterns, space: _Lattice, best: _Best, stop: Callable[[], bool]
+        self,
+        tree: TreeRecurrence,
+        objective: Objective,
+        values: _Ints,
+        model: ParameterModel,
+        budget: int,
+        floor: Floor | None,
+        stop: Callable[[], bool],
     ) -> None:
-        self.patterns = patterns
-        self.space = space
-        self.best = best
+        self.tree, self.objective, self.model, self.budget = tree, objective, model, budget
+        self.values = values
+        self.logs: _Floats = np.log2(values.astype(np.float64))
+        self.best = _Best.from_floor(floor, objective.num_keys)
         self.stop = stop
         self.points_scored = 0
         self.interrupted = False
 
-    def run(self, width_count: int) -> _Best:
-        space, logs = self.space, self.space.log_values
-        choices = np.arange(space.values.size, dtype=np.int64)
+    def run(self) -> _Best:
+        depth = self.tree.depth
+        choices = np.arange(self.values.size, dtype=np.intp)
         states = _States(
-            choices[:, None],
-            logs[:, None] * self.patterns.matrix[:, 0],
-            (space.model.representation_weights + 1) * space.values,
+            choices[:, None].astype(np.int64),
+            self.tree.leaves(self.logs),
+            (self.model.representation_weights + 1) * self.values,
         )
-        for position in range(width_count):
-            if position:
-                states = self._expand(states, position)
-            remaining = width_count - 1 - position
-            last = space.values[states.widths[:, -1]]
-            lower = states.cost + space.model.tail(last, space.values[0], remaining)
-            states = states.take(lower <= space.budget)
+        for height in range(depth + 1):
+            if height:
+                states = self._expand(states, height)
+            remaining = depth - height
+            last = self.values[states.widths[:, -1]]
+            lower = states.cost + self.model.tail(last, self.values[0], remaining)
+            states = states.take(lower <= self.budget)
             if states.cost.size == 0:
                 break
             if remaining == 0:
-                outputs = space.model.tail(space.values[states.widths[:, -1]], 0, 0)
-                self._offer(states.widths, states.sums, states.cost + outputs)
+                figures = self.tree.root_figures(states.dp)
+                parameters = states.cost + self.model.tail(self.values[states.widths[:, -1]], 0, 0)
+                self._offer(states.widths, figures, parameters)
                 break
-            self._offer_completions(states, remaining)
-            states, bounds = self._prune(states, remaining)
-            states = self._drop_dominated(states, bounds)
+            bounds = self._bound_and_complete(states, height, remaining)
+            states, bounds = self._prune(states, bounds, remaining)
+            states = self._drop_dominated(states, bounds, height)
             if self.stop():
                 self.interrupted = True
                 break
         return self.best
 
-    def _expand(self, states: _States, position: int) -> _States:
-        """Every state followed by every choice for width ``position``."""
-        space = self.space
-        count = space.values.size
+    def _expand(self, states: _States, height: int) -> _States:
+        """Every state followed by every choice for the width of ``height``."""
+        count = self.values.size
         parents = np.repeat(np.arange(states.cost.size), count)
         chosen = np.tile(np.arange(count, dtype=np.int64), states.cost.size)
-        last = space.values[states.widths[parents, -1]]
+        last = self.values[states.widths[parents, -1]]
+        dp = self.tree.step(height, states.dp.take(parents), self.logs[chosen])
         return _States(
             np.column_stack([states.widths[parents], chosen]),
-            states.sums[parents]
-            + space.log_values[chosen][:, None] * self.patterns.matrix[:, position],
-            states.cost[parents] + (last + 1) * space.values[chosen],
+            dp,
+            states.cost[parents] + (last + 1) * self.values[chosen],
         )
 
-    def _tail_sums(self, rest: _Ints, remaining: int) -> _Floats:
-        """Pattern sums of the unassigned widths set to the choice indices ``rest`` (P, k)."""
-        columns = self.patterns.matrix[:, -remaining:]
-        tail: _Floats = self.space.log_values[rest] @ columns.T
-        return tail
+    def _bound_and_complete(self, states: _States, height: int, remaining: int) -> _Floats:
+        """Offer both completions of every state; return the states' figure bounds ``(P, C)``."""
+        count = states.cost.size
+        last = self.values[states.widths[:, -1]]
+        tails = self.model.tail(last[:, None], self.values[None, :], remaining)
+        fits = (states.cost[:, None] + tails) <= self.budget
+        fill = fits.shape[1] - 1 - np.argmax(fits[:, ::-1], axis=1)
+        rest = np.concatenate(
+            [
+                np.zeros((count, remaining), dtype=np.int64),
+                np.repeat(fill[:, None], remaining, axis=1),
+                self._caps(states, remaining),
+            ]
+        )
+        rows = np.tile(np.arange(count), 3)
+        figures = self.tree.propagate(states.dp.take(rows), height, self.logs[rest])
+        for part, chosen in enumerate((np.zeros(count, dtype=np.intp), fill)):
+            block = slice(part * count, (part + 1) * count)
+            self._offer(
+                np.column_stack([states.widths, rest[block]]),
+                figures[block],
+                states.cost + tails[np.arange(count), chosen],
+            )
+        self.points_scored += count
+        bounds: _Floats = figures[2 * count :]
+        return bounds
 
-    def _offer(self, widths: _Ints, sums: _Floats, parameters: _Ints) -> None:
+    def _caps(self, states: _States, remaining: int) -> _Ints:
+        """Per state, each unassigned width's largest choice with the others at the smallest."""
+        values, smallest = self.values, self.values[0]
+        last = values[states.widths[:, -1]]
+        slack = self.budget - states.cost - self.model.tail(last, smallest, remaining)
+        caps = np.empty((states.cost.size, remaining), dtype=np.int64)
+        for offset in range(remaining):
+            left = last if offset == 0 else smallest
+            right = smallest if offset < remaining - 1 else self.model.outputs
+            largest = smallest + slack // (left + 1 + right)
+            caps[:, offset] = np.searchsorted(values, largest, side="right") - 1
+        return caps
+
+    def _offer(self, widths: _Ints, figures: _Floats, parameters: _Ints) -> None:
         """Make the best of these complete points the incumbent if it beats it."""
         self.points_scored += parameters.size
-        keys = self.patterns.keys(sums)
+        keys = self.objective.keys(figures)
         order = np.lexsort(
             [*(widths[:, i] for i in reversed(range(widths.shape[1]))), parameters]
             + [-keys[:, i] for i in reversed(range(keys.shape[1]))]
         )
         top = order[0]
-        self.best = self.best.improved_by(keys[top], int(parameters[top]), widths[top])
+        self.best = self.best.improved_by(
+            keys[top], int(parameters[top]), widths[top], figures[top]
+        )
 
-    def _offer_completions(self, states: _States, remaining: int) -> None:
-        """Offer each state completed by the smallest and by the largest common fitting choice."""
-        space = self.space
-        last = space.values[states.widths[:, -1]]
-        tails = space.model.tail(last[:, None], space.values[None, :], remaining)
-        fits = (states.cost[:, None] + tails) <= space.budget
-        fill = np.where(fits.any(axis=1), fits.shape[1] - 1 - np.argmax(fits[:, ::-1], axis=1), 0)
-        for rest in (np.zeros_like(fill), fill):
-            rest_widths = np.repeat(rest[:, None], remaining, axis=1)
-            self._offer(
-                np.column_stack([states.widths, rest_widths]),
-                states.sums + self._tail_sums(rest_widths, remaining),
-                states.cost + tails[np.arange(rest.size), rest],
-            )
-
-    def _prune(self, states: _States, remaining: int) -> tuple[_States, _Floats]:
-        """Keep the states whose bound (caps for the unassigned widths) can beat the incumbent.
-
-        Also returns the kept states' bounds on every correlation's min-cut, ``(P, C)``.
-        """
-        space = self.space
-        values, smallest = space.values, space.values[0]
-        last = values[states.widths[:, -1]]
-        lower = states.cost + space.model.tail(last, smallest, remaining)
-        slack = space.budget - lower
-        caps = np.empty((states.cost.size, remaining), dtype=np.int64)
-        for offset in range(remaining):
-            left = last if offset == 0 else smallest
-            right = smallest if offset < remaining - 1 else space.model.outputs
-            largest = smallest + slack // (left + 1 + right)
-            caps[:, offset] = np.searchsorted(values, largest, side="right") - 1
-        self.points_scored += states.cost.size
-        bounds = self.patterns.ranks(states.sums + self._tail_sums(caps, remaining))
-        order = self.best.compare(self.patterns.objective.keys(bounds), lower)
+    def _prune(self, states: _States, bounds: _Floats, remaining: int) -> tuple[_States, _Floats]:
+        """Keep the states whose score bound can beat the incumbent."""
+        last = self.values[states.widths[:, -1]]
+        lower = states.cost + self.model.tail(last, self.values[0], remaining)
+        order = self.best.compare(self.objective.keys(bounds), lower)
         keep = (order > 0) | ((order == 0) & self.best.may_tie(states.widths))
         return states.take(keep), bounds[keep]
 
-    def _drop_dominated(self, states: _States, bounds: _Floats) -> _States:
-        """Drop states dominated by another that ends with the same width.
-
-        State ``a`` dominates ``b`` when it comes first in (cost, widths) order and every
-        partial pattern sum of ``a`` is at least ``b``'s clipped at ``K_c = min(target_c,
-        bound_c)``, ``bound_c`` being ``b``'s upper bound on correlation ``c``'s min-cut over all
-        its completions: for any completion, ``min(R^_c, target_c)`` is then at least as large
-        for ``a`` as for ``b`` (row by row, ``z_a + t >= min(z_b + t, K_c)``), at no greater cost.
-        """
+    def _drop_dominated(self, states: _States, bounds: _Floats, height: int) -> _States:
+        """Drop the states another state dominates (module docstring)."""
         if states.cost.size < 2:
             return states
         order = np.lexsort(
             [*(states.widths[:, i] for i in reversed(range(states.widths.shape[1]))), states.cost]
         )
         states, bounds = states.take(order), bounds[order]
-        levels = np.minimum(bounds, self.patterns.objective.targets)
-        clipped = np.minimum(states.sums, np.repeat(levels, self.patterns.sizes, axis=1))
+        levels = np.minimum(bounds, self.objective.targets)  # (P, C)
+        reach = self.tree.reach[height]  # (C, T)
+        # K per state and type: the largest clip level over the correlations holding the type.
+        clip = np.where(reach[None, :, :], levels[:, :, None], -np.inf).max(axis=1)  # (P, T)
+        values = np.moveaxis(states.dp.values, 2, 0)  # (P, T, 2)
+        clipped = np.minimum(values, clip[:, :, None])
+        plain = np.concatenate(
+            [values.reshape(values.shape[0], -1), states.dp.log2_dim[:, None]], 1
+        )
+        lowered = np.concatenate(
+            [clipped.reshape(values.shape[0], -1), states.dp.log2_dim[:, None]], 1
+        )
         last = states.widths[:, -1]
         dominated = np.zeros(states.cost.size, dtype=bool)
         for value in np.unique(last):
             members = np.flatnonzero(last == value)
             if members.size > 1:
-                dominated[members] = _dominated(states.sums[members], clipped[members])
+                dominated[members] = _dominated(plain[members], lowered[members])
         return states.take(~dominated)
 
 
-def _dominated(sums: _Floats, clipped: _Floats) -> npt.NDArray[np.bool_]:
-    """Rows ``b`` with an earlier row ``a`` such that ``sums[a] >= clipped[b]`` everywhere."""
-    count, width = sums.shape
+def _dominated(values: _Floats, lowered: _Floats) -> npt.NDArray[np.bool_]:
+    """Rows ``b`` with an earlier row ``a`` such that ``values[a] >= lowered[b]`` everywhere."""
+    count, width = values.shape
     dominated = np.zeros(count, dtype=bool)
     block = max(1, _DOMINANCE_BLOCK // max(1, count * width))
     index = np.arange(count)
     for begin in range(0, count, block):
         rows = slice(begin, begin + block)
-        covers = (sums[None, :, :] >= clipped[rows, None, :]).all(axis=2)
+        covers = (values[None, :, :] >= lowered[rows, None, :]).all(axis=2)
         earlier = index[None, :] < index[rows, None]
         dominated[rows] = (covers & earlier).any(axis=1)
     return dominated

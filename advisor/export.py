@@ -1,0 +1,70 @@
+"""Export a recommendation: the architecture file (DESIGN.md format) and a PyTorch module.
+
+The architecture file is what every framework can build from; :func:`recommendation_document`
+adds the ranking, analysis and rationale around it for reports. :func:`torch_module` builds the
+network in PyTorch (the optional ``torch`` extra, imported only when called): a ReLU network with
+the recommended pooling geometry realised as a fixed gather of the input locations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+
+from advisor.architecture import Architecture, architecture_document
+
+if TYPE_CHECKING:
+    from advisor.search import Recommendation
+    from advisor.torch_net import ConvNet
+
+__all__ = [
+    "PoolingKind",
+    "architecture_yaml",
+    "recommendation_document",
+    "torch_module",
+]
+
+PoolingKind = Literal["max", "avg"]
+
+
+def architecture_yaml(architecture: Architecture) -> str:
+    """Return the architecture file (YAML) of ``architecture``; ``load_architecture`` reads it."""
+    return yaml.safe_dump(architecture_document(architecture), sort_keys=False)
+
+
+def recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
+    """Return a recommendation as a JSON-ready mapping in the DESIGN.md field names.
+
+    ``architecture`` is the architecture file's mapping, so it can be saved and loaded alone.
+    """
+    return {
+        "rank": recommendation.rank,
+        "score": recommendation.score,
+        "parameters": recommendation.parameters,
+        "architecture": architecture_document(recommendation.architecture),
+        "analysis": [dataclasses.asdict(c) for c in recommendation.analysis],
+        "rationale": recommendation.rationale,
+    }
+
+
+def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> ConvNet:
+    """Build ``architecture`` as a PyTorch module (see :class:`advisor.torch_net.ConvNet`).
+
+    Raises
+    ------
+    ModuleNotFoundError
+        When PyTorch is not installed; the message names the extra that provides it.
+    """
+    try:
+        from advisor.torch_net import ConvNet
+    except ModuleNotFoundError as missing:
+        if missing.name != "torch":
+            raise
+        raise ModuleNotFoundError(
+            "PyTorch export needs the optional 'torch' extra: "
+            "pip install 'architecture-advisor[torch]'",
+            name="torch",
+        ) from missing
+    return ConvNet(architecture, pooling)
