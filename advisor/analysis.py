@@ -35,14 +35,15 @@ is the patch around the location.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from advisor.architecture import Architecture
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, StoppedError
 from advisor.geometry import pooling_structure
 from advisor.seprank.exact import check_exact_limits, log2_exact_rank
 from advisor.seprank.labels import correlation_labels
@@ -67,6 +68,10 @@ more than 1e-7); certificates are decided on the unrounded values."""
 _SAME: Final = 1e-9
 """Two log2 figures closer than this are the same rank (see :data:`DECIMALS`)."""
 
+_CHUNK_WINDOW_ENTRIES: Final = 2**20
+"""Correlations are scored in chunks of about this many (correlation, window entry) pairs, a few
+tens of milliseconds of work, and ``should_stop`` is polled between chunks."""
+
 
 @dataclass(frozen=True)
 class CorrelationAnalysis:
@@ -89,7 +94,13 @@ class Analysis:
     correlations: list[CorrelationAnalysis] = field(default_factory=list)
 
 
-def analyze(task: Task, architecture: Architecture, exact: bool = False) -> Analysis:
+def analyze(
+    task: Task,
+    architecture: Architecture,
+    exact: bool = False,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+) -> Analysis:
     """Score ``architecture`` against every correlation of ``task``.
 
     Parameters
@@ -100,6 +111,9 @@ def analyze(task: Task, architecture: Architecture, exact: bool = False) -> Anal
         The network to score.
     exact
         Certify each figure with the exact engine (small instances only).
+    should_stop
+        Polled between chunks of correlations (a few tens of milliseconds of work each) and
+        before each exact rank; once it returns True the analysis is abandoned.
 
     Raises
     ------
@@ -108,6 +122,8 @@ def analyze(task: Task, architecture: Architecture, exact: bool = False) -> Anal
     advisor.errors.LimitExceededError
         ``exact`` when ``exact=True`` and some correlation is over the exact engine's limits;
         checked for every correlation before any rank is computed.
+    advisor.errors.StoppedError
+        When ``should_stop`` returned True.
     """
     if architecture.input.shape != task.input.shape:
         raise InvalidRequestError.single(
@@ -123,18 +139,42 @@ def analyze(task: Task, architecture: Architecture, exact: bool = False) -> Anal
             check_exact_limits(structure, correlation.a, correlation.b, widths, representation)
     labels = correlation_labels(correlations, structure.num_locations)
     log2_widths, log2_m = np.log2(widths), math.log2(representation)
-    plain = log2_min_cut(structure, labels, log2_widths, log2_m)
-    shared = log2_min_cut(structure, labels, log2_widths, log2_m, shared_weights=True)
+    plain, shared = _min_cuts(structure, labels, log2_widths, log2_m, should_stop)
     tight_widths = structure.is_tree and powers_of_one_integer([representation, *widths])
     scored = []
     for index, correlation in enumerate(correlations):
         figures = _Figures(float(plain[index]), float(shared[index]), log2_m, correlation)
         if exact:
+            _stop_if_asked(should_stop)
             rank = log2_exact_rank(structure, correlation.a, correlation.b, widths, representation)
             scored.append(figures.certified(rank, structure))
         else:
             scored.append(figures.bound(tight_widths))
     return Analysis(parameters=architecture.parameters, correlations=scored)
+
+
+def _min_cuts(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    log2_widths: npt.NDArray[np.float64],
+    log2_m: float,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Compute the plain and shared-weight min-cuts of every correlation, chunk by chunk."""
+    entries = sum(windows.size for windows in structure.windows)
+    chunk = max(1, _CHUNK_WINDOW_ENTRIES // entries)
+    plain, shared = [], []
+    for start in range(0, max(len(labels), 1), chunk):
+        _stop_if_asked(should_stop)
+        part = labels[start : start + chunk]
+        plain.append(log2_min_cut(structure, part, log2_widths, log2_m))
+        shared.append(log2_min_cut(structure, part, log2_widths, log2_m, shared_weights=True))
+    return np.concatenate(plain), np.concatenate(shared)
+
+
+def _stop_if_asked(should_stop: Callable[[], bool] | None) -> None:
+    if should_stop is not None and should_stop():
+        raise StoppedError("the analysis was stopped before it finished")
 
 
 def powers_of_one_integer(values: Sequence[int]) -> bool:

@@ -21,6 +21,7 @@ __all__ = [
     "FieldViolation",
     "InvalidRequestError",
     "LimitExceededError",
+    "StoppedError",
     "field_path",
     "invalid_request_from_pydantic",
 ]
@@ -66,6 +67,14 @@ class InvalidRequestError(AdvisorError):
 
 class LimitExceededError(InvalidRequestError):
     """The request is well formed but over a documented size limit (checked before any work)."""
+
+
+class StoppedError(AdvisorError):
+    """The caller's stop predicate fired (deadline, cancellation, shutdown) before a result existed.
+
+    Raised by computations that have no partial result to return (an analysis); a search returns
+    its best so far instead.
+    """
 
 
 def field_path(loc: Iterable[int | str]) -> str:

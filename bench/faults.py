@@ -65,17 +65,22 @@ _OVERLAPPING_ANALYSIS = advisor_pb2.AnalyzeRequest(
 _EXACT_ANALYSIS = advisor_pb2.AnalyzeRequest(
     task=task_message(
         {
-            "input": {"shape": [3, 2]},
+            "input": {"shape": [16, 16]},
             "correlations": [
-                {"name": f"c{i}", "a": {"mask": ["#.", "##", ".#"]}} for i in range(8)
+                {
+                    "name": f"c{i}",
+                    "a": {"box": {"start": [i % 16, 0], "stop": [i % 16 + 1, 8]}},
+                    "b": {"box": {"start": [(i + 8) % 16, 8], "stop": [(i + 8) % 16 + 1, 16]}},
+                }
+                for i in range(256)
             ],
         }
     ),
     architecture=architecture_message(
         {
-            "input": {"shape": [3, 2]},
-            "representation": 13,
-            "layers": [{"channels": 9, "pool": [3, 2]}],
+            "input": {"shape": [16, 16]},
+            "representation": 2,
+            "layers": [{"channels": 64, "pool": [2, 2]}] * 4,
         }
     ),
     exact=True,

@@ -5,6 +5,11 @@ so an oversized request is refused in time proportional to its size, never after
 has started resolving regions or searching. Everything the library validates on its own (a
 negative width, a window that does not tile the grid) is left to it; these limits only bound
 the work one request may ask for. docs/SERVICE.md lists the defaults.
+
+An analysis has one more check, :func:`check_analysis_cost`, after parsing (its cost depends on
+the pooling grids and the resolved regions) and before any rank is computed: it bounds the work
+per correlation, so that the analysis, which polls its stop predicate between correlations, ends
+within a fraction of a second of a deadline or cancellation.
 """
 
 from __future__ import annotations
@@ -15,9 +20,16 @@ from collections.abc import Iterable, Iterator
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor._proto.advisor.v1 import advisor_pb2
+from advisor.architecture import Architecture
 from advisor.errors import FieldViolation, LimitExceededError
+from advisor.task import Task
 
-__all__ = ["RequestLimits", "check_analyze_request", "check_recommend_request"]
+__all__ = [
+    "RequestLimits",
+    "check_analysis_cost",
+    "check_analyze_request",
+    "check_recommend_request",
+]
 
 
 class RequestLimits(BaseModel):
@@ -34,6 +46,20 @@ class RequestLimits(BaseModel):
     max_time_limit_seconds: float = Field(default=60.0, gt=0, description="Search time limit.")
     max_message_bytes: int = Field(
         default=4 * 1024 * 1024, gt=0, description="Serialized request or response size."
+    )
+    # Measured on the two-core machines: about 15 ns per window entry and correlation for the
+    # min-cut; under 0.1 s per correlation for the exact engine within the three exact limits.
+    max_window_entries: int = Field(
+        default=2**21, gt=0, description="Analyze: pooling-window entries summed over layers."
+    )
+    max_exact_locations: int = Field(
+        default=256, gt=0, description="Analyze with exact: input grid size."
+    )
+    max_exact_channels: int = Field(
+        default=64, gt=0, description="Analyze with exact: any width, M included."
+    )
+    max_exact_log2_size: float = Field(
+        default=16.0, gt=0, description="Analyze with exact: (|A| + |B|) log2 M per correlation."
     )
 
 
@@ -62,6 +88,63 @@ def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLi
             *_architecture_violations(request.architecture, limits, "architecture"),
         ]
     )
+
+
+def check_analysis_cost(
+    task: Task, architecture: Architecture, exact: bool, limits: RequestLimits
+) -> None:
+    """Raise :class:`LimitExceededError` if a parsed analysis would cost more than allowed.
+
+    Fields: ``architecture.layers`` for the pooling-window entries, ``exact`` for the exact
+    engine's instance size.
+    """
+    violations = list(
+        _count(
+            "architecture.layers",
+            "pooling-window entry count",
+            _window_entries(architecture),
+            limits.max_window_entries,
+        )
+    )
+    if exact:
+        violations.extend(_exact_violations(task, architecture, limits))
+    _raise_if_any(violations)
+
+
+def _window_entries(architecture: Architecture) -> int:
+    """Sum over layers of (windows x window size): the min-cut's work per correlation."""
+    grid = architecture.input.shape
+    entries = 0
+    for layer in architecture.layers:
+        grid = tuple((n - k) // s + 1 for n, k, s in zip(grid, layer.pool, layer.step, strict=True))
+        entries += math.prod(grid) * math.prod(layer.pool)
+    return entries
+
+
+def _exact_violations(
+    task: Task, architecture: Architecture, limits: RequestLimits
+) -> Iterator[FieldViolation]:
+    yield from _count(
+        "exact",
+        "exact certification: grid of locations",
+        architecture.input.num_locations,
+        limits.max_exact_locations,
+    )
+    widest = max(architecture.representation, *architecture.widths)
+    yield from _count(
+        "exact", "exact certification: channel count", widest, limits.max_exact_channels
+    )
+    log2_m = math.log2(architecture.representation)
+    for correlation in task.resolved():
+        log2_size = (correlation.a.size + correlation.b.size) * log2_m
+        if log2_size > limits.max_exact_log2_size:
+            yield _over(
+                "exact",
+                f"exact certification of {correlation.name!r}: (|A| + |B|) log2 M",
+                log2_size,
+                limits.max_exact_log2_size,
+            )
+            return
 
 
 def _raise_if_any(violations: list[FieldViolation]) -> None:

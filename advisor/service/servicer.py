@@ -24,6 +24,7 @@ from advisor.search import Budget, SearchProgress, SearchResult, recommend
 from advisor.service.admission import Admission
 from advisor.service.limits import (
     RequestLimits,
+    check_analysis_cost,
     check_analyze_request,
     check_recommend_request,
 )
@@ -115,7 +116,10 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
             check_analyze_request(request, self._limits)
             task = wire.task_from_proto(request.task)
             architecture = wire.architecture_from_proto(request.architecture)
-            analysis = analyze(task, architecture, exact=request.exact)
+            check_analysis_cost(task, architecture, request.exact, self._limits)
+            analysis = analyze(
+                task, architecture, exact=request.exact, should_stop=self._stopper(context)
+            )
         return advisor_pb2.AnalyzeResponse(analysis=wire.analysis_to_proto(analysis))
 
     @unary_errors

@@ -4,6 +4,9 @@
   with a ``google.rpc.BadRequest`` detail listing every field violation;
 - :class:`~advisor.service.admission.SaturatedError` -> ``RESOURCE_EXHAUSTED``;
 - :class:`~advisor.service.admission.ShuttingDownError` -> ``UNAVAILABLE``;
+- :class:`~advisor.errors.StoppedError` (the call's stop predicate ended an analysis) ->
+  ``CANCELLED`` if the client cancelled, ``DEADLINE_EXCEEDED`` if its deadline is at hand, else
+  ``UNAVAILABLE`` (the shutdown drain ran out);
 - anything else -> ``INTERNAL`` with a generic message and a request id, the traceback logged
   server-side under that id (it never reaches the client).
 
@@ -23,7 +26,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, StoppedError
 from advisor.service.admission import SaturatedError, ShuttingDownError
 
 __all__ = [
@@ -38,6 +41,8 @@ REQUEST_ID_METADATA_KEY = "request-id"
 """Trailing-metadata key carrying the id an ``INTERNAL`` error was logged under."""
 
 _LOGGER = logging.getLogger(__name__)
+
+_DEADLINE_AT_HAND_SECONDS = 1.0
 
 _Self = TypeVar("_Self")
 _Request = TypeVar("_Request")
@@ -69,10 +74,22 @@ def abort_for(error: BaseException, context: grpc.ServicerContext, method: str) 
         context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
     if isinstance(error, ShuttingDownError):
         context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+    if isinstance(error, StoppedError):
+        context.abort(_stopped_status(context), str(error))
     request_id = uuid.uuid4().hex
     _LOGGER.error("request %s (%s) failed", request_id, method, exc_info=error)
     context.set_trailing_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
     context.abort(grpc.StatusCode.INTERNAL, f"internal error; request id {request_id}")
+
+
+def _stopped_status(context: grpc.ServicerContext) -> grpc.StatusCode:
+    if not context.is_active():
+        return grpc.StatusCode.CANCELLED
+    # The stop predicate fires a fraction of a second before the deadline; a stop with more time
+    # left than this can only come from the shutdown drain.
+    if context.time_remaining() < _DEADLINE_AT_HAND_SECONDS:
+        return grpc.StatusCode.DEADLINE_EXCEEDED
+    return grpc.StatusCode.UNAVAILABLE
 
 
 def unary_errors(

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from advisor.architecture import parse_architecture
 from advisor.errors import InvalidRequestError
 from advisor.geometry import pooling_structure
-from advisor.task import list_presets, parse_task
+from advisor.task import parse_task
 from tests.strategies import (
     Document,
     boundary_architecture_documents,
@@ -34,8 +34,6 @@ from tests.strategies import (
     valid_architecture_documents,
     valid_task_documents,
 )
-
-PRESET_NAMES = [preset.name for preset in list_presets()]
 
 
 def _locations(region: Document, shape: list[int]) -> set[int]:
@@ -89,7 +87,7 @@ def test_valid_architectures_parse_into_a_tree_over_every_location(document: Doc
     assert architecture.parameters > 0
 
 
-@given(st.one_of(boundary_task_documents(PRESET_NAMES), malformed_task_documents()))
+@given(st.one_of(boundary_task_documents(), malformed_task_documents()))
 # Found by this test: an index past int64 crashed the conversion to a numpy array.
 @example({"input": {"shape": [4]}, "correlations": [{"name": "x", "a": {"indices": [2**63]}}]})
 @example({"input": {"shape": [4]}, "correlations": [{"name": "x", "a": {"indices": [-(2**70)]}}]})

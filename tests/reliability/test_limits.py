@@ -185,11 +185,46 @@ def test_an_analysis_over_a_limit_is_refused_fast(channel: grpc.Channel, case: C
     _assert_refused_fast(call_raw(channel, "Analyze", payload, timeout=10), case.field)
 
 
-def test_an_exact_analysis_over_the_engine_size_is_refused_fast(channel: grpc.Channel) -> None:
-    # M = max_channels on 16 locations: (|A| + |B|) log2 M = 16 * 12, far past 2^24 entries.
-    documents = Case("", _set("architecture.representation", LIMITS.max_channels)).documents()
-    outcome = call_raw(channel, "Analyze", _analyze_request(documents, exact=True), timeout=10)
-    _assert_refused_fast(outcome, "exact")
+_WIDE_OVERLAP = [
+    {"channels": 2, "pool": [64, 64], "stride": [1, 1]},
+    {"channels": 2, "pool": [65, 65]},
+]
+
+
+@pytest.mark.parametrize(
+    ("edits", "exact", "field"),
+    [
+        # 65 x 65 windows of 64 x 64: 17 million entries, about a quarter second per correlation.
+        (
+            [
+                _set("task.input.shape", [128, 128]),
+                _set("architecture.input.shape", [128, 128]),
+                _set("architecture.layers", _WIDE_OVERLAP),
+            ],
+            False,
+            "architecture.layers",
+        ),
+        (
+            [
+                _set("task.input.shape", [32, 32]),
+                _set("architecture.input.shape", [32, 32]),
+                _set("architecture.layers", [{"channels": 2, "pool": [32, 32]}]),
+            ],
+            True,
+            "exact",
+        ),
+        ([_set("architecture.layers[0].channels", LIMITS.max_exact_channels + 1)], True, "exact"),
+        # 16 locations with M = 4: (|A| + |B|) log2 M = 32.
+        ([_set("architecture.representation", 4)], True, "exact"),
+    ],
+    ids=["window-entries", "exact-locations", "exact-channels", "exact-log2-size"],
+)
+def test_an_analysis_too_costly_to_stop_promptly_is_refused_fast(
+    channel: grpc.Channel, edits: list[Callable[[Document], None]], exact: bool, field: str
+) -> None:
+    documents = Case("", lambda d: [edit(d) for edit in edits]).documents()
+    outcome = call_raw(channel, "Analyze", _analyze_request(documents, exact=exact), timeout=10)
+    _assert_refused_fast(outcome, field)
 
 
 def test_a_message_over_the_size_limit_is_refused_by_grpc(channel: grpc.Channel) -> None:

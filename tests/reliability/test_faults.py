@@ -1,0 +1,57 @@
+"""Faults: deadlines and cancellation stop the server's work, vanished clients leak no worker,
+and SIGTERM under load drains cleanly.
+
+"Stops the server's work" is observed on the server: its count of advisor calls in flight must
+reach zero within 100 ms of the deadline or the cancellation. The long calls (``LONG_CALLS``)
+would otherwise run for tens of seconds: a 30 s search, an analysis of 256 correlations over
+overlapping windows, and exact certification of eight correlations.
+"""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from advisor.service.server import RunningServer
+from bench.faults import (
+    LONG_CALLS,
+    cancellation_release,
+    deadline_release,
+    disconnect_leaks,
+    sigterm_under_load,
+)
+
+PROMPT_SECONDS = 0.1
+
+
+@pytest.mark.parametrize("name", list(LONG_CALLS))
+def test_a_deadline_frees_the_worker_within_100_ms(
+    channel: grpc.Channel, server: RunningServer, name: str
+) -> None:
+    outcome, late = deadline_release(channel, server, LONG_CALLS[name], deadline=0.3)
+    # A search cut just before the deadline still answers OK (complete=false).
+    assert outcome.code in (grpc.StatusCode.OK, grpc.StatusCode.DEADLINE_EXCEEDED)
+    assert late <= PROMPT_SECONDS
+
+
+@pytest.mark.parametrize("name", list(LONG_CALLS))
+def test_cancelling_a_call_stops_its_work_within_100_ms(
+    channel: grpc.Channel, server: RunningServer, name: str
+) -> None:
+    assert cancellation_release(channel, server, LONG_CALLS[name]) <= PROMPT_SECONDS
+
+
+def test_streaming_clients_killed_mid_stream_leak_no_worker(server: RunningServer) -> None:
+    # Twice as many kills as slots: a leak of even one slot per kill would show.
+    slowest, admitted = disconnect_leaks(server, workers=2, disconnects=4)
+    assert slowest <= PROMPT_SECONDS
+    assert admitted == ["OK", "OK"]
+
+
+def test_sigterm_under_load_finishes_the_calls_in_flight_and_exits_zero() -> None:
+    report = sigterm_under_load(workers=2, grace=5.0, search_seconds=1.0)
+    assert report.in_flight_statuses == ["OK", "OK"]
+    assert all(report.in_flight_complete)
+    assert report.health_after_signal == "NOT_SERVING"
+    assert report.new_call_status == "UNAVAILABLE"
+    assert report.exit_status == 0
