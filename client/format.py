@@ -13,8 +13,8 @@ import textwrap
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Literal, TypeVar, get_args
 
-import yaml
 import pydantic
+import yaml
 
 from advisor.analysis import Analysis, CorrelationAnalysis
 from advisor.architecture import Architecture, architecture_document
@@ -120,10 +120,12 @@ _ReadableDumper.add_representer(str, _represent_str)
 
 
 def _search_result_table(result: SearchResult) -> str:
-    state = "complete" if result.complete else "cut short by the time limit; best found so far"
+    state = "complete" if result.complete else "stopped early: the best found so far"
+    count = len(result.recommendations)
     lines = [
-        f"{len(result.recommendations)} recommendations from {result.candidates_evaluated:,} "
-        f"candidates in {result.search_seconds:.2f} s (search {state})"
+        f"{count} recommendation{'' if count == 1 else 's'} from "
+        f"{result.candidates_evaluated:,} candidates in {result.search_seconds:.2f} s "
+        f"(search {state})"
     ]
     for recommendation in result.recommendations:
         lines.append("")
@@ -135,7 +137,7 @@ def _recommendation_lines(recommendation: Recommendation) -> list[str]:
     architecture = recommendation.architecture
     lines = [
         f"#{recommendation.rank}  {architecture.family or 'custom'}"
-        f"  depth {len(architecture.layers)}  score {recommendation.score:.2f}"
+        f"  depth {len(architecture.layers)}  score {recommendation.score:.4g}"
         f"  {recommendation.parameters:,} parameters",
         f"    {_shape_summary(architecture)}",
     ]

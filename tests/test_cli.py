@@ -7,6 +7,7 @@ must work both with its embedded server and against a server given by ``--target
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -22,8 +23,13 @@ from typing import Any
 import pytest
 import yaml
 
+from advisor.architecture import parse_architecture
+from advisor.search import Budget, SearchProgress, recommend
 from advisor.service.server import ServerConfig, start_server
+from advisor.task import parse_task
 from client.cli import ExitCode
+from client.format import render_search_result
+from client.progress import ProgressBar, progress_bar_for
 
 REPO = Path(__file__).resolve().parent.parent
 TASK = {
@@ -115,12 +121,12 @@ def test_recommend_yaml_has_the_contract_fields(yaml_result: dict[str, Any]) -> 
     recommendations = yaml_result["recommendations"]
     assert [r["rank"] for r in recommendations] == list(range(1, len(recommendations) + 1))
     for recommendation in recommendations:
-        assert RECOMMENDATION_FIELDS <= set(recommendation)
+        assert set(recommendation) >= RECOMMENDATION_FIELDS
         assert recommendation["parameters"] <= 2000
         assert {"permutation"} == set(recommendation["architecture"]["geometry"])
         assert recommendation["architecture"]["family"]
         assert [c["name"] for c in recommendation["analysis"]] == ["left-right", "corner"]
-        assert all(ANALYSIS_FIELDS <= set(c) for c in recommendation["analysis"])
+        assert all(set(c) >= ANALYSIS_FIELDS for c in recommendation["analysis"])
 
 
 def test_a_recommended_architecture_feeds_analyze(
@@ -145,7 +151,7 @@ def test_embedded_default_recommends_in_json(task_file: Path) -> None:
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["recommendations"]
-    assert RECOMMENDATION_FIELDS <= set(document["recommendations"][0])
+    assert set(document["recommendations"][0]) >= RECOMMENDATION_FIELDS
 
 
 def test_table_is_a_ranked_list_for_people(task_file: Path) -> None:
@@ -229,20 +235,46 @@ def test_help_lists_the_exit_codes() -> None:
 
 
 def test_serve_until_sigterm(token_file: Path) -> None:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "client.cli", "serve", "--port", "0", "--token-file", token_file],
+    command = [sys.executable, "-m", "client.cli", "serve", "--port", "0", "--token-file"]
+    with subprocess.Popen(
+        [*command, str(token_file)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert server.stdout is not None
-        announced = server.stdout.readline().split()
-        assert announced[:2] == ["listening", "on"], announced
-        presets = advisor("presets", "--target", announced[2], "--token-file", token_file)
-        assert presets.returncode == 0, presets.stderr
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    assert server.returncode == 0
+    ) as server:
+        try:
+            assert server.stdout is not None
+            announced = server.stdout.readline().split()
+            assert announced[:2] == ["listening", "on"], announced
+            presets = advisor("presets", "--target", announced[2], "--token-file", token_file)
+            assert presets.returncode == 0, presets.stderr
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, log = server.communicate(timeout=30)
+    assert server.returncode == 0, log
+    assert "Traceback" not in log
+
+
+# --- rendering, in-process ---------------------------------------------------------------------
+
+
+def test_json_and_yaml_documents_agree_and_their_architectures_parse_back() -> None:
+    result = recommend(parse_task(TASK), Budget(max_parameters=2000, top_k=2, time_limit_seconds=3))
+    as_yaml = yaml.safe_load(render_search_result(result, "yaml"))
+    assert json.loads(render_search_result(result, "json")) == as_yaml
+    documents = as_yaml["recommendations"]
+    for recommendation, document in zip(result.recommendations, documents, strict=True):
+        assert parse_architecture(document["architecture"]) == recommendation.architecture
+
+
+def test_progress_bar_redraws_one_line_then_erases_it() -> None:
+    stream = io.StringIO()
+    with ProgressBar(stream, width=10) as bar:
+        bar.update(SearchProgress(5, 1.25, None, 0.5))
+        bar.update(SearchProgress(1200, 2.5, 0.75, 1.0))
+    text = stream.getvalue()
+    assert "searching [#####.....]  50%  5 candidates  1.2 s  best -" in text
+    assert "searching [##########] 100%  1,200 candidates  2.5 s  best 0.75" in text
+    assert "\n" not in text and text.endswith("\r")
+    assert progress_bar_for(io.StringIO()) is None

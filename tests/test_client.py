@@ -82,22 +82,30 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
             context.abort(failure, f"scripted {failure.name}")
         time.sleep(self.delay_seconds)
 
-    def Recommend(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def Recommend(  # noqa: N802 - gRPC method names come from the proto
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Any:
         self._begin("Recommend", context)
         return advisor_pb2.RecommendResponse(result=_SEARCH_RESULT)
 
-    def StreamRecommend(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+    def StreamRecommend(  # noqa: N802 - gRPC method names come from the proto
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Iterator[Any]:
         self._begin("StreamRecommend", context)
         yield advisor_pb2.StreamRecommendResponse(progress=_PROGRESS)
         if self.fail_stream_after_first_event:
             context.abort(grpc.StatusCode.UNAVAILABLE, "scripted UNAVAILABLE mid-stream")
         yield advisor_pb2.StreamRecommendResponse(result=_SEARCH_RESULT)
 
-    def Analyze(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def Analyze(  # noqa: N802 - gRPC method names come from the proto
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Any:
         self._begin("Analyze", context)
         return advisor_pb2.AnalyzeResponse(analysis=_ANALYSIS)
 
-    def ListPresets(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def ListPresets(  # noqa: N802 - gRPC method names come from the proto
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Any:
         self._begin("ListPresets", context)
         return advisor_pb2.ListPresetsResponse(presets=[_PRESET])
 
@@ -247,9 +255,11 @@ def test_each_status_raises_its_type(
 ) -> None:
     servicer, target = fake
     servicer.failures["ListPresets"] = [code]
-    with _client(target, retry=RetryPolicy(max_attempts=1)) as client:
-        with pytest.raises(AdvisorRpcError) as caught:
-            client.list_presets()
+    with (
+        _client(target, retry=RetryPolicy(max_attempts=1)) as client,
+        pytest.raises(AdvisorRpcError) as caught,
+    ):
+        client.list_presets()
     assert type(caught.value) is error_type
     assert (caught.value.code, caught.value.details) == (code, f"scripted {code.name}")
 
@@ -388,19 +398,20 @@ def test_real_server_round_trip(server_target: str) -> None:
 
 
 def test_real_server_rejections_are_typed(server_target: str) -> None:
-    with AdvisorClient(server_target, token="wrong") as client:
-        with pytest.raises(UnauthenticatedError):
-            client.list_presets()
+    with AdvisorClient(server_target, token="wrong") as client, pytest.raises(UnauthenticatedError):
+        client.list_presets()
     big = {"input": {"shape": [64, 64]}, "correlations": [{"name": "c", "a": {"indices": [0]}}]}
     big_arch = {
         "input": {"shape": [64, 64]},
         "representation": 2,
         "layers": [{"channels": 2, "pool": [64, 64]}],
     }
-    with AdvisorClient(server_target, token="t0ken") as client:
-        with pytest.raises(InvalidArgumentError) as caught:
-            client.analyze(big, big_arch, exact=True)
-    assert caught.value.violations, "the server names the field it rejects"
+    with (
+        AdvisorClient(server_target, token="t0ken") as client,
+        pytest.raises(InvalidArgumentError) as caught,
+    ):
+        client.analyze(big, big_arch, exact=True)
+    assert {v.field for v in caught.value.violations} == {"exact"}
 
 
 def test_mutual_tls_round_trip(tmp_path: Path) -> None:
