@@ -418,7 +418,10 @@ class _Search:
 
     def _recommendations(self, complete: bool) -> list[Recommendation]:
         shallow = self.board.shallow
-        assert shallow is not None, "the shallow net is evaluated first"
+        if shallow is None:
+            # Stopped (time limit, deadline, cancellation) before the first candidate, the
+            # shallow net, was scored: nothing has been found, and nothing is on the board.
+            return []
         notes = self._notes(complete)
         recommendations = []
         for rank, entry in enumerate(self.board.top, start=1):

@@ -11,8 +11,9 @@ import grpc
 import pytest
 from hypothesis import given, settings
 
+from advisor._proto.advisor.v1 import advisor_pb2
 from bench.calls import call_raw, health_status, problems
-from tests.strategies import RpcCase, rpc_cases
+from tests.strategies import RpcCase, budget_message, rpc_cases, task_message
 
 # A search in a fuzz case has a time limit of at most 0.5 s; the rest is margin for a busy box.
 TIMEOUT_SECONDS = 5.0
@@ -45,3 +46,40 @@ def test_undecodable_requests_are_invalid_arguments(
 def test_the_server_is_still_serving_after_the_fuzzing(channel: grpc.Channel) -> None:
     # Runs after the tests above (pytest keeps file order) on the same module-scoped server.
     assert health_status(channel) == "SERVING"
+
+
+# Found by the fuzzing above: a search stopped before it scored its first candidate (a time limit
+# of microseconds, or a deadline inside the server's stop margin) failed an assertion: INTERNAL.
+_TINY_SEARCH = advisor_pb2.RecommendRequest(
+    task=task_message(
+        {"input": {"shape": [1, 2]}, "correlations": [{"name": "x", "a": {"indices": [0]}}]}
+    ),
+    budget=budget_message({"max_parameters": 10, "top_k": 1, "time_limit_seconds": 3e-5}),
+).SerializeToString()
+
+
+@pytest.mark.parametrize("method", ["Recommend", "StreamRecommend"])
+def test_a_search_stopped_before_its_first_candidate_answers_ok_and_incomplete(
+    channel: grpc.Channel, method: str
+) -> None:
+    outcome = call_raw(channel, method, _TINY_SEARCH, TIMEOUT_SECONDS)
+    assert outcome.code == grpc.StatusCode.OK, outcome
+    last = outcome.responses[-1]
+    result = (
+        advisor_pb2.RecommendResponse.FromString(last).result
+        if method == "Recommend"
+        else advisor_pb2.StreamRecommendResponse.FromString(last).result
+    )
+    assert not result.complete
+
+
+@pytest.mark.parametrize("deadline", [0.001, 0.02, 0.05, 0.09])
+def test_a_deadline_inside_the_stop_margin_is_never_an_internal_error(
+    channel: grpc.Channel, deadline: float
+) -> None:
+    payload = advisor_pb2.RecommendRequest(
+        task=task_message({"input": {"shape": [8, 8]}, "preset": "symmetry"}),
+        budget=budget_message({"max_parameters": 10**5}),
+    ).SerializeToString()
+    outcome = call_raw(channel, "Recommend", payload, deadline)
+    assert outcome.code in (grpc.StatusCode.OK, grpc.StatusCode.DEADLINE_EXCEEDED), outcome
