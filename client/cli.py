@@ -125,7 +125,7 @@ _BUDGET_OPTIONS = (
         {
             "nargs": "+",
             "metavar": "FAMILY",
-            "help": "geometry families: contiguous mirror interleaved dilations synthesized",
+            "help": "families: shallow contiguous mirror interleaved dilations synthesized",
         },
     ),
     _Option(
