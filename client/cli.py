@@ -185,7 +185,6 @@ _CONNECTION_OPTIONS = {
     "tls.client_cert": "--tls-client-cert",
     "tls.client_key": "--tls-client-key",
     "timeout": "--timeout",
-    "default_timeout": "--timeout",
     "exact": "--exact",
 }
 
@@ -286,7 +285,11 @@ def _call_options() -> argparse.ArgumentParser:
     calls.add_argument("--tls-client-cert", metavar="FILE", help="client certificate (mutual TLS)")
     calls.add_argument("--tls-client-key", metavar="FILE", help="client private key (mutual TLS)")
     calls.add_argument(
-        "--timeout", type=float, metavar="S", help="deadline of the call in seconds (default 30)"
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="deadline of the call in seconds (default 30; for recommend, at least the time "
+        "limit + 10)",
     )
     return calls
 
@@ -324,10 +327,7 @@ def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
             target = args.target
             token = None if args.token_file is None else read_token_file(args.token_file)
             tls = _tls(args)
-        client_settings: dict[str, Any] = {"token": token, "tls": tls}
-        if args.timeout is not None:
-            client_settings["default_timeout"] = args.timeout
-        yield stack.enter_context(AdvisorClient(target, **client_settings))
+        yield stack.enter_context(AdvisorClient(target, token=token, tls=tls))
 
 
 def _tls(args: argparse.Namespace) -> TlsConfig | None:
@@ -345,21 +345,23 @@ def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         if getattr(args, option.field) is not None
     }
     bar = progress_bar_for(sys.stderr)
-    if bar is None:
-        result = advisor.recommend(args.task, budget)
-    else:
-        with bar:
-            result = advisor.recommend(args.task, budget, progress=bar.update)
+    with bar or contextlib.nullcontext():
+        result = advisor.recommend(
+            args.task,
+            budget,
+            progress=None if bar is None else bar.update,
+            timeout=args.timeout,
+        )
     return render_search_result(result, args.format)
 
 
 def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:
-    analysis = advisor.analyze(args.task, args.arch, exact=args.exact)
+    analysis = advisor.analyze(args.task, args.arch, exact=args.exact, timeout=args.timeout)
     return render_analysis(analysis, args.format)
 
 
 def _presets(advisor: AdvisorClient, args: argparse.Namespace) -> str:
-    return render_presets(advisor.list_presets(), args.format)
+    return render_presets(advisor.list_presets(timeout=args.timeout), args.format)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ must work both with its embedded server and against a server given by ``--target
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -16,20 +17,25 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 import yaml
 
+from advisor._proto.advisor.v1 import advisor_pb2
 from advisor.architecture import parse_architecture
 from advisor.search import Budget, SearchProgress, recommend
 from advisor.service.server import ServerConfig, start_server
 from advisor.task import parse_task
-from client.cli import ExitCode
+from client.cli import ExitCode, main
 from client.format import render_search_result
 from client.progress import ProgressBar, progress_bar_for
+from tests.reliability.certificates import make_certificates
 
 REPO = Path(__file__).resolve().parent.parent
 TASK = {
@@ -278,3 +284,83 @@ def test_progress_bar_redraws_one_line_then_erases_it() -> None:
     assert "searching [##########] 100%  1,200 candidates  2.5 s  best 0.75" in text
     assert "\n" not in text and text.endswith("\r")
     assert progress_bar_for(io.StringIO()) is None
+
+
+# --- exit codes and connection options, in-process ---------------------------------------------
+
+
+@contextlib.contextmanager
+def presets_server(answer: Callable[[bytes, grpc.ServicerContext], bytes]) -> Iterator[str]:
+    """Serve ``ListPresets`` by ``answer`` (raw bytes in and out) on 127.0.0.1; yield its target."""
+    service = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"].full_name
+    handler = grpc.method_handlers_generic_handler(
+        service, {"ListPresets": grpc.unary_unary_rpc_method_handler(answer)}
+    )
+    server = grpc.server(ThreadPoolExecutor(max_workers=2), handlers=[handler])
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(None)
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_code"),
+    [
+        (grpc.StatusCode.INVALID_ARGUMENT, ExitCode.INVALID_ARGUMENT),
+        (grpc.StatusCode.UNAUTHENTICATED, ExitCode.UNAUTHENTICATED),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, ExitCode.DEADLINE_EXCEEDED),
+        (grpc.StatusCode.UNAVAILABLE, ExitCode.UNAVAILABLE),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, ExitCode.RESOURCE_EXHAUSTED),
+        (grpc.StatusCode.INTERNAL, ExitCode.OTHER),
+    ],
+)
+def test_each_status_has_its_exit_code(
+    code: grpc.StatusCode, exit_code: ExitCode, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(request: bytes, context: grpc.ServicerContext) -> bytes:
+        context.abort(code, "scripted refusal")
+
+    with presets_server(refuse) as target:
+        assert main(["presets", "--target", target]) == exit_code
+    assert capsys.readouterr().err == f"advisor: error: {code.name}: scripted refusal\n"
+
+
+def test_timeout_option_sets_the_deadline(capsys: pytest.CaptureFixture[str]) -> None:
+    def dawdle(request: bytes, context: grpc.ServicerContext) -> bytes:
+        time.sleep(1.0)
+        return b""
+
+    with presets_server(dawdle) as target:
+        started = time.monotonic()
+        status = main(["presets", "--target", target, "--timeout", "0.2"])
+        elapsed = time.monotonic() - started
+    assert status == ExitCode.DEADLINE_EXCEEDED, capsys.readouterr().err
+    assert elapsed < 1.0, "the call gave up at its deadline, before the server answered"
+
+
+def test_connection_options_need_a_target(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["presets", "--tls-ca", "ca.pem"]) == ExitCode.INVALID_ARGUMENT
+    assert capsys.readouterr().err.startswith(
+        "advisor: error: --tls-ca: applies only with --target"
+    )
+
+
+def test_mutual_tls_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pem = make_certificates(tmp_path)
+    config = ServerConfig(
+        host="localhost",
+        workers=1,
+        tls_cert=pem.server_cert,
+        tls_key=pem.server_key,
+        tls_client_ca=pem.ca,
+    )
+    with start_server(config) as running:
+        tls = ["--tls-ca", str(pem.ca), "--tls-client-cert", str(pem.client_cert)]
+        key = ["--tls-client-key", str(pem.client_key)]
+        status = main(["presets", "--format", "json", "--target", running.address, *tls, *key])
+        assert status == ExitCode.OK, capsys.readouterr().err
+        assert json.loads(capsys.readouterr().out)["presets"]
+        unknown_ca = main(["presets", "--target", running.address, "--tls-ca", str(pem.ca)])
+        assert unknown_ca == ExitCode.UNAVAILABLE, "no client certificate: the handshake fails"
