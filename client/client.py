@@ -68,9 +68,9 @@ _SEARCH_DEADLINE_MARGIN_SECONDS = 10.0
 class RetryPolicy:
     """How ``UNAVAILABLE`` failures of idempotent calls are retried (gRPC's retry policy).
 
-    Attempt ``n`` (from 1) waits a random time up to ``min(initial_backoff_seconds *
-    backoff_multiplier ** (n - 1), max_backoff_seconds)`` before running. gRPC allows at most 5
-    attempts; ``max_attempts=1`` turns retries off.
+    Retry ``n`` (from 1) waits a random time up to ``min(initial_backoff_seconds *
+    backoff_multiplier ** (n - 1), max_backoff_seconds)`` first. ``max_attempts`` counts the
+    first call too; gRPC allows at most 5, and ``max_attempts=1`` turns retries off.
     """
 
     max_attempts: int = 4
