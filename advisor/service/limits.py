@@ -59,7 +59,7 @@ class RequestLimits(BaseModel):
         default=64, gt=0, description="Analyze with exact: any width, M included."
     )
     max_exact_log2_size: float = Field(
-        default=16.0, gt=0, description="Analyze with exact: (|A| + |B|) log2 M per correlation."
+        default=14.0, gt=0, description="Analyze with exact: (|A| + |B|) log2 M per correlation."
     )
 
 

@@ -2,9 +2,10 @@
 and SIGTERM under load drains cleanly.
 
 "Stops the server's work" is observed on the server: its count of advisor calls in flight must
-reach zero within 100 ms of the deadline or the cancellation. The long calls (``LONG_CALLS``)
+reach zero within 100 ms of the deadline (the server stops 0.1 s ahead of it) and within 250 ms
+of a cancellation. The long calls (``LONG_CALLS``)
 would otherwise run for tens of seconds: a 30 s search, an analysis of 256 correlations over
-overlapping windows, and exact certification of eight correlations.
+overlapping windows, and exact certification of 256 correlations.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from bench.faults import (
 )
 
 PROMPT_SECONDS = 0.1
+# A cancellation has no warning margin: it lands anywhere in parsing or in one chunk of work
+# (tens of milliseconds each); the bound leaves room for a busy two-core machine.
+CANCEL_SECONDS = 0.25
 
 
 @pytest.mark.parametrize("name", list(LONG_CALLS))
@@ -35,23 +39,26 @@ def test_a_deadline_frees_the_worker_within_100_ms(
 
 
 @pytest.mark.parametrize("name", list(LONG_CALLS))
-def test_cancelling_a_call_stops_its_work_within_100_ms(
+def test_cancelling_a_call_stops_its_work_promptly(
     channel: grpc.Channel, server: RunningServer, name: str
 ) -> None:
-    assert cancellation_release(channel, server, LONG_CALLS[name]) <= PROMPT_SECONDS
+    assert cancellation_release(channel, server, LONG_CALLS[name]) <= CANCEL_SECONDS
 
 
 def test_streaming_clients_killed_mid_stream_leak_no_worker(server: RunningServer) -> None:
     # Twice as many kills as slots: a leak of even one slot per kill would show.
     slowest, admitted = disconnect_leaks(server, workers=2, disconnects=4)
-    assert slowest <= PROMPT_SECONDS
+    assert slowest <= CANCEL_SECONDS
     assert admitted == ["OK", "OK"]
 
 
 def test_sigterm_under_load_finishes_the_calls_in_flight_and_exits_zero() -> None:
     report = sigterm_under_load(workers=2, grace=5.0, search_seconds=1.0)
-    assert report.in_flight_statuses == ["OK", "OK"]
-    assert all(report.in_flight_complete)
     assert report.health_after_signal == "NOT_SERVING"
     assert report.new_call_status == "UNAVAILABLE"
+    # The searches finished on their own, with results, well before the grace period ended.
+    assert report.in_flight_statuses == ["OK", "OK"]
+    assert min(report.in_flight_recommendations) > 0
     assert report.exit_status == 0
+    assert report.exit_seconds < 5.0
+    assert set(report.background_statuses) <= {"OK", "RESOURCE_EXHAUSTED", "UNAVAILABLE"}
