@@ -60,8 +60,10 @@ def test_sigterm_finishes_the_running_search_then_exits_zero(
         )
         stream = advisor_pb2_grpc.ArchitectureAdvisorStub(channel).StreamRecommend(
             pb.StreamRecommendRequest(
-                task=pb.Task(input=pb.InputSpec(shape=[64, 64]), preset="local"),
-                budget=pb.Budget(max_parameters=10**8, time_limit_seconds=30.0),
+                task=pb.Task(input=pb.InputSpec(shape=[2048]), preset="long_range"),
+                budget=pb.Budget(
+                    max_parameters=10**5, channel_choices=[2, 4, 8], time_limit_seconds=30.0
+                ),
             ),
             timeout=30,
         )

@@ -13,11 +13,11 @@ from advisor import wire
 from advisor._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.analysis import Analysis, Certificate, CorrelationAnalysis
 from advisor.architecture import NamedGeometry, parse_architecture
+from advisor.candidates import FAMILIES
 from advisor.errors import InvalidRequestError
 from advisor.search import Budget, SearchProgress, SearchResult, recommend
 from advisor.task import PresetInfo, list_presets, parse_task
 from tests.strategies import (
-    FAMILIES,
     valid_architecture_documents,
     valid_budget_documents,
     valid_task_documents,
@@ -44,8 +44,8 @@ def _labels(enum: Any) -> set[str]:
         (pb.NamedGeometry, set(typing.get_args(NamedGeometry))),
         (pb.Certificate, set(typing.get_args(Certificate))),
         (pb.Objective, set(typing.get_args(Budget.model_fields["objective"].annotation))),
-        (pb.PresetKind, set(typing.get_args(PresetInfo.__annotations__["kind"]))),
-        (pb.GeometryFamily, set(FAMILIES)),
+        (pb.PresetKind, set(typing.get_args(typing.get_type_hints(PresetInfo)["kind"]))),
+        (pb.GeometryFamily, set(FAMILIES)),  # the families a budget may allow
     ],
 )
 def test_each_enum_names_exactly_the_library_labels(enum: Any, labels: set[str]) -> None:

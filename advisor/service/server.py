@@ -54,6 +54,8 @@ _RESERVED_THREADS = 4
 # Calls gRPC itself admits (running or queued for a thread) before answering RESOURCE_EXHAUSTED;
 # a backstop so nothing queues without bound, per thread of the pool.
 _ADMITTED_CALLS_PER_THREAD = 4
+# How often serve_forever's main thread wakes up to let Python run a pending signal handler.
+_SIGNAL_POLL_SECONDS = 0.1
 # Once the advisor calls have drained, how long the remaining health and reflection streams get.
 _FINAL_GRACE_SECONDS = 0.5
 
@@ -272,7 +274,11 @@ def serve_forever(
         with start_server(config) as running:
             if on_ready is not None:
                 on_ready(running)
-            stop_requested.wait()
+            # The kernel may hand the signal to one of gRPC's threads; Python then runs the
+            # handler only once the main thread is back in bytecode, which an untimed wait would
+            # postpone indefinitely. Waking up periodically bounds that delay.
+            while not stop_requested.wait(_SIGNAL_POLL_SECONDS):
+                pass
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -8,13 +8,14 @@ import grpc
 import pytest
 
 from advisor.service.server import RunningServer, ServerConfig, start_server
-from tests.service.harness import Advisor, DirectAdvisor, LiveAdvisor
+from tests.service.harness import CONTRACT_LIMITS, Advisor, DirectAdvisor, LiveAdvisor
 
 
 @pytest.fixture(scope="module")
 def live_server() -> Iterator[RunningServer]:
     """A plain server on 127.0.0.1, any free port, two advisor slots (the machine has two cores)."""
-    with start_server(ServerConfig(port=0, workers=2, grace_seconds=1.0)) as running:
+    config = ServerConfig(port=0, workers=2, grace_seconds=1.0, limits=CONTRACT_LIMITS)
+    with start_server(config) as running:
         yield running
 
 

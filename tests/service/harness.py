@@ -23,9 +23,20 @@ from advisor.service.limits import RequestLimits
 from advisor.service.servicer import AdvisorServicer
 from tests.service.fakes import AbortError, FakeContext
 
-__all__ = ["Advisor", "CallError", "DirectAdvisor", "LiveAdvisor", "violations_of"]
+__all__ = [
+    "CONTRACT_LIMITS",
+    "Advisor",
+    "CallError",
+    "DirectAdvisor",
+    "LiveAdvisor",
+    "violations_of",
+]
 
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+CONTRACT_LIMITS = RequestLimits(max_exact_log2_size=16.0)
+"""The default limits, except that exact certification admits the 16-location, M = 2 reference
+instances of shared/reference (|A| + |B| = 16), whatever the default bound is tuned to."""
 
 
 @dataclass
@@ -69,7 +80,7 @@ class DirectAdvisor:
 
     def __init__(self, limits: RequestLimits | None = None, workers: int = 2) -> None:
         self.admission = Admission(workers)
-        self.servicer = AdvisorServicer(limits or RequestLimits(), self.admission)
+        self.servicer = AdvisorServicer(limits or CONTRACT_LIMITS, self.admission)
 
     def unary(self, method: str, request: Message, timeout: float | None = None) -> Any:
         try:
