@@ -61,4 +61,6 @@ def test_sigterm_under_load_finishes_the_calls_in_flight_and_exits_zero() -> Non
     assert min(report.in_flight_recommendations) > 0
     assert report.exit_status == 0
     assert report.exit_seconds < 5.0
-    assert set(report.background_statuses) <= {"OK", "RESOURCE_EXHAUSTED", "UNAVAILABLE"}
+    # A call that reaches the port as gRPC itself stops may be CANCELLED by it; nothing else.
+    allowed = {"OK", "RESOURCE_EXHAUSTED", "UNAVAILABLE", "CANCELLED"}
+    assert set(report.background_statuses) <= allowed
