@@ -117,9 +117,9 @@ def quick_budget(**fields: object) -> pb.Budget:
     return pb.Budget(**(settings | fields))  # type: ignore[arg-type]
 
 
-# A search that runs for seconds (about 4 s alone on these machines) yet polls its stop predicate
-# every few tens of milliseconds; with wider channel choices the width allocation goes longer
-# between polls (see docs/SERVICE.md), which would measure the library rather than the service.
+# A search that runs for seconds (about 4 s alone on these machines) and polls its stop predicate
+# every few tens of milliseconds. Wide channel choices make the library's width allocation go
+# far longer between polls (seconds, measured), which would time the library, not the service.
 LONG_TASK = pb.Task(input=pb.InputSpec(shape=[2048]), preset="long_range")
 
 
