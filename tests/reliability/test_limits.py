@@ -48,9 +48,15 @@ class Case:
     edit: Callable[[Document], None]
 
     def documents(self) -> Document:
-        documents = copy.deepcopy({"task": TASK, "architecture": ARCHITECTURE, "budget": BUDGET})
-        self.edit(documents)
-        return documents
+        return _documents(self.edit)
+
+
+def _documents(*edits: Callable[[Document], None]) -> Document:
+    """The base task, architecture and budget with ``edits`` applied."""
+    documents = copy.deepcopy({"task": TASK, "architecture": ARCHITECTURE, "budget": BUDGET})
+    for edit in edits:
+        edit(documents)
+    return documents
 
 
 def _set(path: str, value: Any) -> Callable[[Document], None]:
@@ -222,14 +228,14 @@ _WIDE_OVERLAP = [
 def test_an_analysis_too_costly_to_stop_promptly_is_refused_fast(
     channel: grpc.Channel, edits: list[Callable[[Document], None]], exact: bool, field: str
 ) -> None:
-    documents = Case("", lambda d: [edit(d) for edit in edits]).documents()
+    documents = _documents(*edits)
     outcome = call_raw(channel, "Analyze", _analyze_request(documents, exact=exact), timeout=10)
     _assert_refused_fast(outcome, field)
 
 
 def test_a_message_over_the_size_limit_is_refused_by_grpc(channel: grpc.Channel) -> None:
     names = "x" * LIMITS.max_message_bytes
-    documents = Case("", _set("task.correlations[0].name", names)).documents()
+    documents = _documents(_set("task.correlations[0].name", names))
     outcome = call_raw(channel, "Analyze", _analyze_request(documents), timeout=10)
     assert outcome.code == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert outcome.seconds < FAST_SECONDS * 4  # includes sending 4 MiB over loopback

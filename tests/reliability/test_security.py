@@ -186,7 +186,7 @@ def _reflected_services(channel: grpc.Channel) -> list[str]:
 def test_reflection_is_off_by_default(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as raised:
         _reflected_services(channel)
-    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED  # type: ignore[attr-defined]
+    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
 def test_reflection_lists_the_services_when_enabled() -> None:
