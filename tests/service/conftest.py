@@ -31,4 +31,4 @@ def advisor(request: pytest.FixtureRequest) -> Advisor:
     if request.param == "direct":
         return DirectAdvisor()
     channel: grpc.Channel = request.getfixturevalue("channel")
-    return LiveAdvisor(channel)
+    return LiveAdvisor(channel, server=request.getfixturevalue("live_server"))

@@ -20,6 +20,7 @@ from grpc_status import rpc_status
 from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.service.admission import Admission
 from advisor.service.limits import RequestLimits
+from advisor.service.server import RunningServer
 from advisor.service.servicer import AdvisorServicer
 from tests.service.fakes import AbortError, FakeContext
 
@@ -67,6 +68,10 @@ class Advisor(Protocol):
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float | None = None
     ) -> list[advisor_pb2.StreamRecommendResponse]: ...
 
+    def in_flight(self) -> int:
+        """Advisor calls the server side is still working on."""
+        ...
+
 
 def _status_from_metadata(metadata: Iterable[tuple[str, str | bytes]]) -> status_pb2.Status | None:
     for key, value in metadata:
@@ -96,6 +101,9 @@ class DirectAdvisor:
         except AbortError as error:
             raise _call_error(error) from None
 
+    def in_flight(self) -> int:
+        return self.admission.in_flight
+
 
 def _call_error(error: AbortError) -> CallError:
     status = _status_from_metadata(error.trailing_metadata)
@@ -105,9 +113,19 @@ def _call_error(error: AbortError) -> CallError:
 class LiveAdvisor:
     """A server reached over a real channel (the caller owns the channel)."""
 
-    def __init__(self, channel: grpc.Channel, metadata: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        channel: grpc.Channel,
+        metadata: Sequence[tuple[str, str]] = (),
+        server: RunningServer | None = None,
+    ) -> None:
         self.stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
         self._metadata = tuple(metadata)
+        self._server = server
+
+    def in_flight(self) -> int:
+        assert self._server is not None, "built without its server"
+        return self._server.in_flight
 
     def unary(self, method: str, request: Message, timeout: float | None = None) -> Any:
         try:
