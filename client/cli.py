@@ -21,13 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.service.server import (
-    RunningServer,
-    ServerConfig,
-    read_token_file,
-    serve_forever,
-    start_server,
-)
+from advisor.service.command import SERVE_OPTION_FLAGS, add_serve_arguments, serve_from_arguments
+from advisor.service.server import ServerConfig, read_token_file, start_server
 from client.client import AdvisorClient, TlsConfig
 from client.errors import (
     AdvisorRpcError,
@@ -146,37 +141,6 @@ _BUDGET_OPTIONS = (
     ),
 )
 
-_SERVER_OPTIONS = (
-    _Option("--host", "host", {"help": "address to bind"}),
-    _Option("--port", "port", {"type": int, "help": "port to bind (0 = any free port)"}),
-    _Option("--workers", "workers", {"type": int, "help": "concurrent calls served"}),
-    _Option(
-        "--reflection",
-        "reflection",
-        {"action": "store_true", "default": None, "help": "enable gRPC server reflection"},
-    ),
-    _Option(
-        "--tls-cert",
-        "tls_cert",
-        {"type": Path, "metavar": "FILE", "help": "server certificate chain (PEM)"},
-    ),
-    _Option(
-        "--tls-key",
-        "tls_key",
-        {"type": Path, "metavar": "FILE", "help": "server private key (PEM)"},
-    ),
-    _Option(
-        "--tls-client-ca",
-        "tls_client_ca",
-        {"type": Path, "metavar": "FILE", "help": "CA for client certificates (mutual TLS)"},
-    ),
-    _Option(
-        "--grace",
-        "grace_seconds",
-        {"type": float, "metavar": "S", "help": "drain time for calls in flight on SIGTERM"},
-    ),
-)
-
 # Fields that name the connection settings of the client, reported under their option.
 _CONNECTION_OPTIONS = {
     "token_file": "--token-file",
@@ -221,11 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     presets.set_defaults(run=_presets)
 
     serve = _add_command(commands, "serve", "run the gRPC service until SIGTERM or Ctrl-C")
-    for option in _SERVER_OPTIONS:
-        serve.add_argument(option.flag, dest=option.field, **option.settings)
-    serve.add_argument(
-        "--token-file", type=Path, metavar="FILE", help="require this bearer token (file holds it)"
-    )
+    add_serve_arguments(serve)
     return parser
 
 
@@ -235,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
-            return _serve(args)
+            return serve_from_arguments(args)
         _check_connection_options(args)
         with _connect(args) as advisor:
             output = args.run(advisor, args)
@@ -364,24 +324,6 @@ def _presets(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     return render_presets(advisor.list_presets(timeout=args.timeout), args.format)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    settings = {
-        option.field: getattr(args, option.field)
-        for option in _SERVER_OPTIONS
-        if getattr(args, option.field) is not None
-    }
-    if args.token_file is not None:
-        settings["token"] = read_token_file(args.token_file)
-    return serve_forever(ServerConfig(**settings), on_ready=_announce)
-
-
-def _announce(running: RunningServer) -> None:
-    print(f"listening on {running.address}", flush=True)
-
-
 def _describe(error: InvalidRequestError | AdvisorRpcError) -> str:
     if isinstance(error, InvalidRequestError):
         return _violations_text(error.violations)
@@ -392,7 +334,7 @@ def _describe(error: InvalidRequestError | AdvisorRpcError) -> str:
 
 _FIELD_OPTIONS = {
     **{f"budget.{o.field}": o.flag for o in _BUDGET_OPTIONS},
-    **{o.field: o.flag for o in _SERVER_OPTIONS},
+    **SERVE_OPTION_FLAGS,
     **_CONNECTION_OPTIONS,
 }
 
