@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import collections
 import sys
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import grpc
@@ -47,7 +49,7 @@ class FuzzReport:
         return sum(self.statuses.values())
 
     def record(self, case: RpcCase, outcome: Outcome) -> None:
-        """Count ``outcome`` and keep it if it has problems."""
+        """Count ``outcome`` and keep it if it has problems (callers hold the report's lock)."""
         self.statuses[case.method, case.kind, outcome.code.name] += 1
         found = problems(outcome)
         if found:
@@ -55,17 +57,40 @@ class FuzzReport:
 
 
 def fuzz(
-    channel: grpc.Channel, cases: int, run_seed: int, timeout: float, health_every: int
+    channel: grpc.Channel,
+    cases: int,
+    run_seed: int,
+    timeout: float,
+    health_every: int,
+    concurrency: int = 1,
 ) -> FuzzReport:
-    """Send ``cases`` generated requests over ``channel`` and collect a :class:`FuzzReport`."""
+    """Send ``cases`` generated requests over ``channel`` and collect a :class:`FuzzReport`.
+
+    Up to ``concurrency`` requests are in flight at once (more than the server's workers makes
+    it refuse some with RESOURCE_EXHAUSTED, which the run then covers too).
+    """
     report = FuzzReport()
+    lock = threading.Lock()
+    slots = threading.BoundedSemaphore(concurrency)
     started = time.perf_counter()
 
     def check_health() -> None:
-        report.health_checks += 1
         status = health_status(channel)
-        if status != "SERVING":
-            report.unhealthy.append(f"after {report.cases} cases: {status}")
+        with lock:
+            report.health_checks += 1
+            if status != "SERVING":
+                report.unhealthy.append(f"after {report.cases} cases: {status}")
+
+    def call(case: RpcCase) -> None:
+        try:
+            outcome = call_raw(channel, case.method, case.payload, timeout)
+            with lock:
+                report.record(case, outcome)
+                due = report.cases % health_every == 0
+            if due:
+                check_health()
+        finally:
+            slots.release()
 
     @seed(run_seed)
     @settings(
@@ -78,11 +103,11 @@ def fuzz(
     )
     @given(rpc_cases())
     def send(case: RpcCase) -> None:
-        report.record(case, call_raw(channel, case.method, case.payload, timeout))
-        if report.cases % health_every == 0:
-            check_health()
+        slots.acquire()
+        pool.submit(call, case)
 
-    send()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        send()
     check_health()
     report.seconds = time.perf_counter() - started
     return report
@@ -129,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=5.0, help="per-call deadline (s)")
     parser.add_argument("--workers", type=int, default=2, help="server worker slots")
+    parser.add_argument("--concurrency", type=int, default=1, help="requests in flight at once")
     parser.add_argument("--health-every", type=int, default=250)
     parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
     args = parser.parse_args(argv)
@@ -137,7 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         start_server(ServerConfig(workers=args.workers)) as server,
         grpc.insecure_channel(server.address) as channel,
     ):
-        report = fuzz(channel, args.cases, args.seed, args.timeout, args.health_every)
+        report = fuzz(
+            channel, args.cases, args.seed, args.timeout, args.health_every, args.concurrency
+        )
 
     print(histogram_markdown(report))
     print(f"\n{report.cases} cases, {report.seconds:.1f} s, kinds {', '.join(CASE_KINDS)}")
@@ -152,9 +180,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write_docs:
         command = (
             f"python -m bench.fuzz --cases {args.cases} --seed {args.seed} "
-            f"--timeout {args.timeout} --workers {args.workers}"
+            f"--timeout {args.timeout} --workers {args.workers} --concurrency {args.concurrency}"
         )
-        update_section("RELIABILITY.md", "fuzz", summary_markdown(report, command))
+        section = "fuzz" if args.concurrency == 1 else "fuzz-concurrent"
+        update_section("RELIABILITY.md", section, summary_markdown(report, command))
     return 1 if report.failures or report.unhealthy else 0
 
 
