@@ -24,11 +24,13 @@ reached (:class:`advisor.subtree_dag.DpValues`).
 - *Incumbents*: every partial assignment completed two ways, the rest at the smallest choice and
   the rest at the largest common choice that fits — exact figures, so real candidates.
 - *Dominance*: two partial assignments ending with the same width face the same rest of the
-  budget. If one is no more expensive, its pure-subtree dimension is at least the other's, and its
-  values at every type are at least the other's *clipped at* ``K_t`` (the largest, over the
-  correlations whose tree holds type ``t``, of ``min(target, the other's score bound)``), then
-  every completion of it scores at least as well (the recurrence satisfies
-  ``R(min(f, K)) >= min(R(f), K)``), and the other dies.
+  budget. If one is no more expensive and its values at every type are at least the other's
+  *clipped at* ``K_t`` (the largest, over the correlations whose tree holds type ``t``, of
+  ``min(target, the other's bound on that correlation)``), then every completion of it scores at
+  least as well, and the other dies. The recurrence only adds and takes minima, so
+  ``R(min(f, K)) >= min(R(f), K)``; the values above also depend on the pure-subtree dimension
+  ``D``, but only through pure subtrees, whose value in the other state is ``log2 D`` itself and
+  is compared with the rest (a ``G(m)`` from ``D >= 2^K`` is at least ``K`` too).
 
 Nothing here enumerates the lattice; a test checks the result against full enumeration on small
 spaces. A *floor* (the best allocation found on other trees) lets the caller skip trees that
@@ -54,6 +56,7 @@ __all__ = [
     "ParameterModel",
     "TreeRecurrence",
     "allocate_widths",
+    "dominated_states",
 ]
 
 _Floats = npt.NDArray[np.float64]
@@ -411,31 +414,61 @@ class _BranchAndBound:
 
     def _drop_dominated(self, states: _States, bounds: _Floats, height: int) -> _States:
         """Drop the states another state dominates (module docstring)."""
-        if states.cost.size < 2:
-            return states
-        order = np.lexsort(
-            [*(states.widths[:, i] for i in reversed(range(states.widths.shape[1]))), states.cost]
+        reach = self.tree.reach[height]
+        dropped = dominated_states(
+            states.widths, states.cost, states.dp, bounds, self.objective.targets, reach
         )
-        states, bounds = states.take(order), bounds[order]
-        levels = np.minimum(bounds, self.objective.targets)  # (P, C)
-        reach = self.tree.reach[height]  # (C, T)
-        # K per state and type: the largest clip level over the correlations holding the type.
-        clip = np.where(reach[None, :, :], levels[:, :, None], -np.inf).max(axis=1)  # (P, T)
-        values = np.moveaxis(states.dp.values, 2, 0)  # (P, T, 2)
-        clipped = np.minimum(values, clip[:, :, None])
-        plain = np.concatenate(
-            [values.reshape(values.shape[0], -1), states.dp.log2_dim[:, None]], 1
-        )
-        lowered = np.concatenate(
-            [clipped.reshape(values.shape[0], -1), states.dp.log2_dim[:, None]], 1
-        )
-        last = states.widths[:, -1]
-        dominated = np.zeros(states.cost.size, dtype=bool)
-        for value in np.unique(last):
-            members = np.flatnonzero(last == value)
-            if members.size > 1:
-                dominated[members] = _dominated(plain[members], lowered[members])
-        return states.take(~dominated)
+        return states.take(~dropped)
+
+
+def dominated_states(
+    widths: _Ints,
+    cost: _Ints,
+    dp: DpValues,
+    bounds: _Floats,
+    targets: _Floats,
+    reach: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.bool_]:
+    """Mark the partial assignments another one dominates (the rule of the module docstring).
+
+    Parameters
+    ----------
+    widths
+        ``(P, j + 1)`` choice indices of ``w_0..w_j``.
+    cost
+        ``(P,)`` parameters of the terms ``w_0..w_j`` fix (the rest depends on ``w_j`` only).
+    dp
+        Their recurrence values at height ``j``.
+    bounds
+        ``(P, C)`` upper bounds on every correlation's figure over each one's completions.
+    targets
+        ``(C,)`` the objective's targets.
+    reach
+        ``(C, T_j)`` which types occur in each correlation's tree.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(P,)`` True for each assignment some other one, cheaper or equal and first in
+        (cost, widths) order, dominates; every completion of it is matched by the same
+        completion of the other at least as well (score, then parameters, then widths).
+    """
+    dropped = np.zeros(cost.size, dtype=bool)
+    if cost.size < 2:
+        return dropped
+    order = np.lexsort([*(widths[:, i] for i in reversed(range(widths.shape[1]))), cost])
+    levels = np.minimum(bounds[order], targets)  # (P, C)
+    # K per assignment and type: the largest clip level over the correlations holding the type.
+    clip = np.where(reach[None, :, :], levels[:, :, None], -np.inf).max(axis=1)  # (P, T)
+    values = np.moveaxis(dp.values, 2, 0)[order]  # (P, T, 2)
+    plain = values.reshape(cost.size, -1)
+    lowered = np.minimum(values, clip[:, :, None]).reshape(cost.size, -1)
+    last = widths[order, -1]
+    for value in np.unique(last):
+        members = np.flatnonzero(last == value)
+        if members.size > 1:
+            dropped[order[members]] = _dominated(plain[members], lowered[members])
+    return dropped
 
 
 def _dominated(values: _Floats, lowered: _Floats) -> npt.NDArray[np.bool_]:
