@@ -119,9 +119,8 @@ def rationale(
 
 def _versus(label: str, chosen: Design, reference: Design | None, names: Sequence[str]) -> str:
     if reference is None:
-        return (
-            f"No {label.removeprefix('the ')} fits this input, so there is no comparison with it."
-        )
+        kind = label.removeprefix("the ").removeprefix("best ")
+        return f"No {kind} fits this input and budget, so there is no comparison with one."
     if reference.widths == chosen.widths and reference.description == chosen.description:
         return f"This is {label} at this budget."
     gains = np.asarray(chosen.log2_ranks) - np.asarray(reference.log2_ranks)

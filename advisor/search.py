@@ -338,10 +338,23 @@ class _Search:
 
     def _check_space(self) -> None:
         candidates = self.space.candidates
+        shape = list(self.task.input.shape)
+        families = {c.family for c in candidates}
+        missing = [
+            FieldViolation(
+                f"budget.geometries[{i}]",
+                "search_dilations is false"
+                if family == "dilations" and not self.budget.search_dilations
+                else f"no {family} tree fits the input {shape} within the depth bounds",
+            )
+            for i, family in enumerate(self.budget.geometries or ())
+            if family not in families
+        ]
+        if missing:
+            raise InvalidRequestError(missing)
         if not any(c.eligible for c in candidates):
-            field_name = "budget.geometries" if self.budget.geometries else "budget.min_depth"
             raise InvalidRequestError.single(
-                field_name, f"leaves no candidate for the input {list(self.task.input.shape)}"
+                "budget.min_depth", f"leaves no candidate for the input {shape}"
             )
         depth = min(c.depth for c in candidates if c.eligible)
         smallest = int(self.model.count([[self.choices[0]] * (depth + 1)])[0])
@@ -357,7 +370,8 @@ class _Search:
         candidates = self.space.candidates
         seen: dict[bytes, set[str]] = {}
         for done, candidate in enumerate(candidates):
-            if self.clock.expired():
+            baseline = done == 0  # the shallow net: always evaluated, never interrupted
+            if not baseline and self.clock.expired():
                 complete = False
                 break
             windows, keys = self.space.tree(candidate)
@@ -373,7 +387,7 @@ class _Search:
                 self.model,
                 self.budget.max_parameters,
                 floor=self.board.floor_for(candidate),
-                should_stop=self.clock.expired,
+                should_stop=None if baseline else self.clock.expired,
             )
             self.scored += outcome.points_scored
             if outcome.allocation is not None:

@@ -1,0 +1,124 @@
+"""Export: the architecture file round-trips, and the PyTorch module is the architecture."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from advisor.architecture import Architecture, Layer, PermutationGeometry, parse_architecture
+from advisor.export import architecture_yaml, recommendation_document, torch_module
+from advisor.geometry import input_permutation, pooling_structure
+from advisor.grid import InputSpec
+from advisor.search import Budget, recommend
+from advisor.task import parse_task
+
+TASK = parse_task(
+    {
+        "input": {"shape": [8, 8]},
+        "correlations": [
+            {"name": "lr", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}}
+        ],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def recommendation_architectures() -> list[Architecture]:
+    result = recommend(TASK, Budget(max_parameters=5_000, top_k=4, time_limit_seconds=None))
+    return [r.architecture for r in result.recommendations]
+
+
+def test_the_architecture_file_reads_back_to_the_same_architecture(
+    recommendation_architectures: list[Architecture],
+) -> None:
+    for architecture in recommendation_architectures:
+        document = yaml.safe_load(architecture_yaml(architecture))
+        assert parse_architecture(document) == architecture
+        assert isinstance(document["geometry"]["permutation"], list)
+
+
+def test_the_recommendation_document_is_json_ready() -> None:
+    result = recommend(TASK, Budget(max_parameters=5_000, top_k=1, time_limit_seconds=None))
+    document = recommendation_document(result.recommendations[0])
+    assert set(document) == {"rank", "score", "parameters", "architecture", "analysis", "rationale"}
+    assert json.loads(json.dumps(document))["analysis"][0]["name"] == "lr"
+
+
+def _architectures() -> list[Architecture]:
+    image, sequence = InputSpec(shape=(8, 8), channels=3), InputSpec(shape=(16,), channels=2)
+    rng = np.random.default_rng(0)
+    return [
+        Architecture(
+            input=image,
+            representation=6,
+            layers=[Layer(channels=5, pool=(2, 2)), Layer(channels=4, pool=(4, 4))],
+            geometry=PermutationGeometry(permutation=tuple(int(p) for p in rng.permutation(64))),
+            outputs=10,
+            representation_kernel=3,
+        ),
+        Architecture(
+            input=image,
+            representation=4,
+            layers=[Layer(channels=3, pool=(2, 2))] * 3,
+            geometry="mirror",
+            representation_kernel=2,
+        ),
+        Architecture(
+            input=sequence,
+            representation=4,
+            layers=[Layer(channels=3, pool=(2,))] * 4,
+            geometry="interleaved",
+            outputs=2,
+        ),
+        Architecture(
+            input=image,
+            representation=4,
+            layers=[Layer(channels=3, pool=(4, 4), stride=(2, 2)), Layer(channels=2, pool=(3, 3))],
+        ),
+    ]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("architecture", _architectures())
+def test_the_torch_module_has_the_architectures_parameters_and_output(
+    architecture: Architecture,
+) -> None:
+    torch = pytest.importorskip("torch")
+    module = torch_module(architecture)
+    assert sum(p.numel() for p in module.parameters()) == architecture.parameters
+    batch = torch.zeros((2, architecture.input.channels, *architecture.input.shape))
+    assert module(batch).shape == (2, architecture.outputs)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("architecture", _architectures()[:3])
+def test_the_gather_realises_the_permutation(architecture: Architecture) -> None:
+    torch = pytest.importorskip("torch")
+    module = torch_module(architecture, pooling="avg")
+    shape = architecture.input.shape
+    locations = torch.arange(math.prod(shape), dtype=torch.float32).reshape(1, 1, *shape)
+    permuted = module.permute(locations).reshape(-1).long().numpy()
+    np.testing.assert_array_equal(permuted, input_permutation(architecture))
+    # The first pooling windows of the permuted grid are the tree's level-0 windows.
+    pool = architecture.layers[0].pool
+    grid = permuted.reshape(shape)
+    if len(shape) == 1:
+        windows = grid.reshape(-1, pool[0])
+    else:
+        h, w = shape
+        blocks = grid.reshape(h // pool[0], pool[0], w // pool[1], pool[1]).transpose(0, 2, 1, 3)
+        windows = blocks.reshape(-1, pool[0] * pool[1])
+    expected = pooling_structure(architecture).windows[0]
+    assert sorted(map(sorted, windows.tolist())) == sorted(map(sorted, expected.tolist()))
+
+
+def test_a_missing_torch_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.delitem(sys.modules, "advisor.torch_net", raising=False)
+    with pytest.raises(ModuleNotFoundError, match=r"optional 'torch' extra"):
+        torch_module(_architectures()[0])

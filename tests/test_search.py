@@ -1,0 +1,429 @@
+"""The search end to end: exact optimum, the papers' known answers, budget, determinism, time."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from typing import Any
+
+import numpy as np
+import pydantic
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advisor.architecture import PermutationGeometry, architecture_document
+from advisor.candidates import FAMILIES, CandidateSpace
+from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.objective import Objective, default_targets
+from advisor.search import Budget, SearchProgress, SearchResult, recommend
+from advisor.seprank.labels import correlation_labels
+from advisor.seprank.structure import PoolingStructure
+from advisor.seprank.tree import log2_min_cut
+from advisor.subtree_dag import SubtreeDagBuilder
+from advisor.synthesis import Synthesizer, synthesis_variants
+from advisor.task import Task, parse_task
+from advisor.widths import ParameterModel
+
+NAMED = ["contiguous", "mirror", "interleaved", "dilations"]
+
+
+def _search(document: dict[str, Any], **options: Any) -> tuple[Task, SearchResult]:
+    task = parse_task(document)
+    options.setdefault("time_limit_seconds", None)
+    return task, recommend(task, Budget(**options))
+
+
+def _rank(result: SearchResult, name: str, position: int = 0) -> float:
+    analysis = result.recommendations[position].analysis
+    return next(c.log2_separation_rank for c in analysis if c.name == name)
+
+
+def _mask(cells: np.ndarray) -> list[str]:
+    return ["".join("#" if cell else "." for cell in row) for row in cells]
+
+
+# ---------------------------------------------------------------------------------------------
+# The optimum of spaces small enough to enumerate
+
+
+def _enumerated_optima(
+    task: Task, budget: Budget
+) -> list[tuple[Any, tuple[int, ...], tuple[float, int]]]:
+    """Per eligible candidate: (slot, permutation, best (score, parameters)) by brute force.
+
+    Figures come from the tree engine, not from the search's DP. A tree whose labelled subtrees
+    equal an earlier eligible one's (the same DAG digest) is the same candidate to the search and
+    is left out, as the search leaves it out.
+    """
+    correlations = task.resolved()
+    spec = task.input
+    labels = correlation_labels(correlations, spec.num_locations)
+    choices = budget.choices()
+    sides = [min(c.a.size, c.b.size) for c in correlations]
+    objective = Objective.create(
+        default_targets(sides, choices[-1], budget.log2_rank_target),
+        [c.weight for c in correlations],
+        budget.objective,
+    )
+    space = CandidateSpace(
+        spec,
+        budget.min_depth or 1,
+        budget.max_depth or spec.num_locations.bit_length(),
+        list(budget.geometries or FAMILIES),
+        dilations=budget.search_dilations,
+        synthesizer=Synthesizer(labels, spec.shape),
+        variants=synthesis_variants([c.weight for c in correlations]),
+        seed=budget.seed,
+    )
+    model = ParameterModel(budget.representation_kernel**spec.ndim * spec.channels, budget.outputs)
+    optima = []
+    builder, seen = SubtreeDagBuilder(labels), set()
+    for candidate in space.candidates:
+        if not candidate.eligible:
+            continue
+        windows, keys = space.tree(candidate)
+        digest = builder.build(windows, keys).digest
+        if digest in seen:
+            continue
+        seen.add(digest)
+        widths = np.array(list(itertools.product(choices, repeat=candidate.depth + 1)))
+        parameters = model.count(widths)
+        fits = parameters <= budget.max_parameters
+        if not fits.any():
+            continue
+        widths, parameters = widths[fits], parameters[fits]
+        tree = PoolingStructure(spec.num_locations, windows)
+        logs = np.log2(widths.astype(float))
+        figures = log2_min_cut(tree, labels, logs[:, 1:], logs[:, 0], shared_weights=True)
+        keys = objective.keys(figures)
+        best = max(range(len(widths)), key=lambda row: (tuple(keys[row]), -parameters[row]))
+        slot = (candidate.family, candidate.pools, candidate.dilations)
+        permutation = tuple(int(p) for p in space.permutation(candidate))
+        optima.append((slot, permutation, (float(keys[best][0]), int(parameters[best]))))
+    return optima
+
+
+@st.composite
+def small_requests(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    shape = draw(st.sampled_from([[4, 4], [8], [16], [2, 4]]))
+    n = math.prod(shape)
+    correlations = []
+    for index in range(draw(st.integers(1, 2))):
+        ids = draw(st.permutations(range(n)))
+        size_a = draw(st.integers(1, n - 1))
+        size_b = draw(st.integers(1, n - size_a))
+        correlations.append(
+            {
+                "name": f"c{index}",
+                "a": {"indices": sorted(ids[:size_a])},
+                "b": {"indices": sorted(ids[size_a : size_a + size_b])},
+                "weight": draw(st.sampled_from([0.5, 1.0, 2.0])),
+            }
+        )
+    options = {
+        "max_parameters": draw(st.integers(30, 600)),
+        "channel_choices": draw(
+            st.lists(st.sampled_from([1, 2, 3, 4, 8]), min_size=2, max_size=3, unique=True).filter(
+                lambda c: max(c) >= 2
+            )
+        ),
+        "objective": draw(st.sampled_from(["weighted", "maximin"])),
+        "outputs": draw(st.integers(1, 3)),
+        "max_depth": 3,
+    }
+    if draw(st.booleans()):
+        options["geometries"] = draw(
+            st.lists(st.sampled_from(list(FAMILIES)), min_size=1, max_size=3, unique=True)
+        )
+    return {"input": {"shape": shape}, "correlations": correlations}, options
+
+
+@settings(max_examples=40)
+@given(small_requests())
+def test_the_top_pick_is_the_enumerated_optimum(
+    request: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    document, options = request
+    try:
+        task, result = _search(document, **options)
+    except InvalidRequestError as error:  # a family that does not apply to this input
+        assert all(v.field.startswith("budget.") for v in error.violations)
+        return
+    budget = Budget(**{**options, "time_limit_seconds": None})
+    optima = _enumerated_optima(task, budget)
+    best_score = max(score for _, _, (score, _) in optima)
+    fewest = min(p for _, _, (score, p) in optima if score == pytest.approx(best_score, abs=1e-9))
+    top = result.recommendations[0]
+    assert top.score == pytest.approx(best_score, abs=1e-9)
+    assert top.parameters == fewest
+    # Every recommended tree carries its own optimum; no tree left out beats the last one.
+    listed = set()
+    for recommendation in result.recommendations:
+        architecture = recommendation.architecture
+        assert recommendation.parameters <= options["max_parameters"]
+        assert recommendation.parameters == architecture.parameters
+        permutation = architecture.geometry.permutation  # type: ignore[union-attr]
+        pools = tuple(layer.pool for layer in architecture.layers)
+        matches = [
+            (slot, optimum)
+            for slot, perm, optimum in optima
+            if slot[:2] == (architecture.family, pools) and perm == permutation
+        ]
+        assert any(
+            optimum[1] == recommendation.parameters
+            and optimum[0] == pytest.approx(recommendation.score, abs=1e-9)
+            for _, optimum in matches
+        )
+        listed |= {slot for slot, _ in matches}
+    if len(result.recommendations) == budget.top_k:
+        last = result.recommendations[-1]
+        for slot, _, (score, parameters) in optima:
+            if slot not in listed:
+                assert (score, -parameters) <= (last.score + 1e-9, -last.parameters)
+
+
+# ---------------------------------------------------------------------------------------------
+# Known answers (THEORY.md §2, §6; DESIGN.md "The search")
+
+LEFT_RIGHT = {
+    "input": {"shape": [16, 16]},
+    "correlations": [
+        {"name": "symmetry", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}}
+    ],
+}
+
+
+def test_left_right_symmetry_gets_a_geometry_that_splits_it_at_the_bottom() -> None:
+    _, anything = _search(LEFT_RIGHT, max_parameters=50_000)
+    _, contiguous = _search(LEFT_RIGHT, max_parameters=50_000, geometries=["contiguous"])
+    top, best_contiguous = _rank(anything, "symmetry"), _rank(contiguous, "symmetry")
+    assert anything.recommendations[0].architecture.family != "contiguous"
+    assert top >= 30 * best_contiguous  # 576 bits against 9: mirror-like pairs at level 0
+    assert "best contiguous net" in anything.recommendations[0].rationale
+
+
+def _hidden_log_widths(result: SearchResult) -> np.ndarray:
+    return np.log2(np.array(result.recommendations[0].architecture.widths, dtype=float))
+
+
+def test_local_correlations_get_a_wide_base_and_long_range_ones_a_wide_tip() -> None:
+    """THEORY.md §6 [LYCS18]: contiguous nets of a fixed depth, at one budget."""
+    options = {"max_parameters": 60_000, "geometries": ["contiguous"], "min_depth": 4}
+    _, local = _search({"input": {"shape": [16, 16]}, "preset": "local"}, **options)
+    _, far = _search({"input": {"shape": [16, 16]}, "preset": "long_range"}, **options)
+    base, tip = _hidden_log_widths(local), _hidden_log_widths(far)
+    assert base[:2].mean() > base[2:].mean()
+    assert tip[-2:].mean() > tip[:-2].mean()
+
+
+def test_a_periodic_sequence_gets_interleaved_pooling_or_reversed_dilations() -> None:
+    _, result = _search({"input": {"shape": [64]}, "preset": "periodic"}, max_parameters=20_000)
+    top = result.recommendations[0].architecture
+    assert top.family in ("interleaved", "dilations")
+    permutation = np.array(top.geometry.permutation)  # type: ignore[union-attr]
+    first_windows = permutation.reshape(-1, top.layers[0].pool[0])
+    assert (np.ptp(first_windows, axis=1) == 32).all()  # i pooled with i + N/2 first
+
+
+def _two_masks() -> dict[str, Any]:
+    rng = np.random.default_rng(3)
+    a = rng.random((16, 16)) < 0.25
+    b = ~a & (rng.random((16, 16)) < 0.3)
+    return {
+        "input": {"shape": [16, 16]},
+        "correlations": [{"name": "masks", "a": {"mask": _mask(a)}, "b": {"mask": _mask(b)}}],
+    }
+
+
+def test_two_arbitrary_masks_are_served_best_by_a_synthesized_geometry() -> None:
+    _, anything = _search(_two_masks(), max_parameters=20_000)
+    _, named = _search(_two_masks(), max_parameters=20_000, geometries=NAMED[:3])
+    assert anything.recommendations[0].architecture.family == "synthesized"
+    assert anything.recommendations[0].score > named.recommendations[0].score
+    assert _rank(anything, "masks") > _rank(named, "masks")
+
+
+def test_a_diagonal_symmetry_is_served_by_a_synthesized_geometry() -> None:
+    above = np.triu(np.ones((16, 16), dtype=bool), 1)
+    document = {
+        "input": {"shape": [16, 16]},
+        "correlations": [
+            {"name": "diagonal", "a": {"mask": _mask(above)}, "b": {"mask": _mask(above.T)}}
+        ],
+    }
+    ranks = {
+        family: _rank(_search(document, max_parameters=20_000, geometries=[family])[1], "diagonal")
+        for family in ("synthesized", "contiguous", "mirror")
+    }
+    # Contiguous 2x2 windows on the diagonal hold both sides (90 bits); the synthesized tree
+    # pairs the two triangles everywhere, about as well as mirror pooling's reflections.
+    assert ranks["synthesized"] >= 5 * ranks["contiguous"]
+    assert ranks["synthesized"] >= 0.95 * ranks["mirror"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Results, budget, determinism
+
+
+SYMMETRY_AND_LOCAL = {
+    "input": {"shape": [16, 16]},
+    "correlations": LEFT_RIGHT["correlations"],
+    "preset": "local",
+}
+
+
+def test_recommendations_are_distinct_explicit_and_within_budget() -> None:
+    task, result = _search(SYMMETRY_AND_LOCAL, max_parameters=30_000, top_k=6)
+    assert result.complete and len(result.recommendations) == 6
+    slots = set()
+    for rank, recommendation in enumerate(result.recommendations, start=1):
+        architecture = recommendation.architecture
+        assert recommendation.rank == rank
+        assert isinstance(architecture.geometry, PermutationGeometry)
+        assert architecture.family is not None
+        assert recommendation.parameters == architecture.parameters <= 30_000
+        assert [c.name for c in recommendation.analysis] == [c.name for c in task.resolved()]
+        slots.add((architecture.family, tuple(layer.pool for layer in architecture.layers)))
+    assert len(slots) == 6
+    scores = [r.score for r in result.recommendations]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_the_score_is_the_objective_on_the_reported_figures() -> None:
+    task, result = _search(SYMMETRY_AND_LOCAL, max_parameters=30_000, objective="maximin")
+    correlations = task.resolved()
+    objective = Objective.create(
+        default_targets([min(c.a.size, c.b.size) for c in correlations], 512),
+        [c.weight for c in correlations],
+        "maximin",
+    )
+    for recommendation in result.recommendations:
+        figures = [c.log2_separation_rank for c in recommendation.analysis]
+        assert objective.keys([figures])[0, 0] == pytest.approx(recommendation.score, abs=1e-6)
+
+
+def test_the_rationale_compares_with_both_baselines_in_numbers() -> None:
+    _, result = _search(SYMMETRY_AND_LOCAL, max_parameters=30_000)
+    text = result.recommendations[0].rationale
+    assert "best contiguous net" in text and "shallow net" in text
+    assert "x2^" in text and "Binding correlation" in text
+    assert "30,000 allowed" in text
+
+
+def test_the_same_request_gets_the_same_answer() -> None:
+    def run() -> list[Any]:
+        _, result = _search(SYMMETRY_AND_LOCAL, max_parameters=30_000, seed=5)
+        return [
+            (r.rank, r.score, r.rationale, architecture_document(r.architecture))
+            for r in result.recommendations
+        ] + [result.candidates_evaluated]
+
+    assert run() == run()
+
+
+def test_a_tight_budget_still_gets_the_shallow_net() -> None:
+    _, result = _search(LEFT_RIGHT, max_parameters=20, channel_choices=[1, 2])
+    assert result.recommendations[0].parameters <= 20
+
+
+# ---------------------------------------------------------------------------------------------
+# Time limit, stop requests, progress
+
+
+def test_the_time_limit_is_honoured() -> None:
+    task = parse_task({"input": {"shape": [128, 128]}, "preset": "local"})
+    started = time.monotonic()
+    result = recommend(task, Budget(max_parameters=100_000, time_limit_seconds=0.3))
+    elapsed = time.monotonic() - started
+    assert not result.complete
+    assert elapsed <= 0.3 + 0.1
+    assert result.recommendations  # the best so far
+    assert "stopped early" in result.recommendations[0].rationale
+
+
+def test_a_stop_request_ends_the_search_after_the_baseline() -> None:
+    polls = []
+
+    def should_stop() -> bool:
+        polls.append(1)
+        return True
+
+    task = parse_task(SYMMETRY_AND_LOCAL)
+    result = recommend(task, Budget(max_parameters=30_000), should_stop=should_stop)
+    assert polls and not result.complete
+    assert result.recommendations[0].architecture.family == "shallow"
+
+
+def test_progress_is_reported_with_sane_fields() -> None:
+    events: list[SearchProgress] = []
+    task = parse_task(SYMMETRY_AND_LOCAL)
+    recommend(task, Budget(max_parameters=30_000), progress=events.append)
+    assert events
+    fractions = [e.fraction_done for e in events]
+    assert fractions == sorted(fractions) and 0 < fractions[0] <= fractions[-1] <= 1
+    assert all(e.candidates_evaluated > 0 and e.elapsed_seconds >= 0 for e in events)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad requests
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"max_parameters": 0}, "max_parameters"),
+        ({"max_parameters": 10, "min_depth": 3, "max_depth": 2}, "max_depth"),
+        ({"max_parameters": 10, "channel_choices": [4, 4]}, "channel_choices[1]"),
+        ({"max_parameters": 10, "channel_choices": [0, 4]}, "channel_choices[0]"),
+        ({"max_parameters": 10, "channel_choices": [1]}, "channel_choices"),
+        ({"max_parameters": 10, "geometries": ["spiral"]}, "geometries[0]"),
+        ({"max_parameters": 10, "geometries": ["mirror", "mirror"]}, "geometries[1]"),
+        ({"max_parameters": 10, "time_limit_seconds": 0}, "time_limit_seconds"),
+        ({"max_parameters": 10, "top_k": 0}, "top_k"),
+        ({"max_parameters": 10, "unknown": 1}, "unknown"),
+    ],
+)
+def test_bad_budgets_name_the_field(options: dict[str, Any], field: str) -> None:
+    try:
+        Budget(**options)
+    except pydantic.ValidationError as error:
+        violations = invalid_request_from_pydantic(error).violations
+    except InvalidRequestError as error:
+        violations = error.violations
+    else:
+        pytest.fail("the budget was accepted")
+    assert field in [v.field for v in violations]
+
+
+@pytest.mark.parametrize(
+    ("document", "options", "field"),
+    [
+        (LEFT_RIGHT, {"max_parameters": 5}, "budget.max_parameters"),
+        (LEFT_RIGHT, {"max_parameters": 10_000, "min_depth": 9}, "budget.min_depth"),
+        (
+            LEFT_RIGHT,
+            {"max_parameters": 10_000, "geometries": ["dilations"]},
+            "budget.geometries[0]",
+        ),
+        (
+            {"input": {"shape": [16]}, "preset": "periodic"},
+            {"max_parameters": 10_000, "geometries": ["dilations"], "search_dilations": False},
+            "budget.geometries[0]",
+        ),
+    ],
+)
+def test_requests_the_search_cannot_serve_name_the_field(
+    document: dict[str, Any], options: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        _search(document, **options)
+    assert [v.field for v in caught.value.violations] == [field]
+
+
+def test_every_family_is_allowed_by_default() -> None:
+    document = {"input": {"shape": [16]}, "preset": "periodic"}
+    _, result = _search(document, max_parameters=5_000, top_k=50)
+    families = {r.architecture.family for r in result.recommendations}
+    assert families >= {"contiguous", "interleaved", "dilations", "synthesized"}

@@ -1,0 +1,113 @@
+"""Candidate trees: schedules that tile the input, families, dilation orders, permutations."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from advisor.architecture import PermutationGeometry
+from advisor.candidates import (
+    MAX_DILATION_ORDERS,
+    CandidateSpace,
+    Family,
+    dilation_orders,
+    window_schedules,
+)
+from advisor.geometry import pooling_structure, structure_from_permutation
+from advisor.grid import InputSpec
+from advisor.seprank.structure import PoolingStructure
+from advisor.synthesis import Synthesizer, synthesis_variants
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (16,), (12, 12), (32, 64), (7, 7), (256,)])
+def test_schedules_tile_the_grid_with_a_global_last_pooling(shape: tuple[int, ...]) -> None:
+    schedules = window_schedules(shape, 1, 20)
+    assert schedules[0] == (shape,)  # the shallow net
+    assert len(set(schedules)) == len(schedules)
+    for pools in schedules:
+        grid = shape
+        for pool in pools[:-1]:
+            assert all(p in (2, 4) for p in pool) and len(set(pool)) == 1
+            assert all(n % p == 0 for n, p in zip(grid, pool, strict=True))
+            grid = tuple(n // p for n, p in zip(grid, pool, strict=True))
+            assert math.prod(grid) > 1
+        assert pools[-1] == grid
+        steps = [pool[0] for pool in pools[:-1]]
+        switches = sum(a != b for a, b in itertools.pairwise(steps))
+        assert switches <= 1
+
+
+def test_schedules_respect_the_depth_bounds_and_include_the_mixes() -> None:
+    schedules = window_schedules((16, 16), 3, 3)
+    assert {len(pools) for pools in schedules} == {3}
+    assert ((2, 2), (4, 4), (2, 2)) in schedules and ((4, 4), (2, 2), (2, 2)) in schedules
+    assert ((2, 2), (2, 2), (4, 4)) in schedules
+
+
+def test_dilation_orders_are_all_orders_up_to_the_limit() -> None:
+    orders, complete = dilation_orders(4, seed=0)
+    assert complete and len(orders) == 24 and len(set(orders)) == 24
+    assert all(sorted(order) == [1, 2, 4, 8] for order in orders)
+
+
+def test_dilation_orders_beyond_the_limit_are_a_reproducible_sample() -> None:
+    orders, complete = dilation_orders(8, seed=3)
+    assert not complete and len(orders) == MAX_DILATION_ORDERS == len(set(orders))
+    assert orders == dilation_orders(8, seed=3)[0] != dilation_orders(8, seed=4)[0]
+
+
+def _space(shape: tuple[int, ...], allowed: list[Family]) -> CandidateSpace:
+    labels = np.where(np.arange(math.prod(shape)) % 2 == 0, 1, 2).astype(np.int8)[None, :]
+    return CandidateSpace(
+        InputSpec(shape=shape),
+        1,
+        10,
+        allowed,
+        dilations=True,
+        synthesizer=Synthesizer(labels, shape),
+        variants=synthesis_variants([1.0]),
+        seed=0,
+    )
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (16,)])
+def test_every_candidate_is_realised_by_its_permutation(shape: tuple[int, ...]) -> None:
+    space = _space(shape, ["contiguous", "mirror", "interleaved", "dilations", "synthesized"])
+    families = {c.family for c in space.candidates}
+    assert families >= {"shallow", "contiguous", "mirror", "interleaved", "synthesized"}
+    for candidate in space.candidates:
+        windows, keys = space.tree(candidate)
+        assert len(keys) == len(windows) == candidate.depth
+        tree = PoolingStructure(math.prod(shape), windows)
+        widths = [2] * (candidate.depth + 1)
+        architecture = space.architecture(candidate, widths, outputs=3, representation_kernel=1)
+        assert isinstance(architecture.geometry, PermutationGeometry)
+        assert architecture.family == candidate.family
+        rebuilt = pooling_structure(architecture)
+        np.testing.assert_array_equal(rebuilt.leaf_order(), tree.leaf_order())
+        realised = structure_from_permutation(
+            shape, candidate.pools, np.array(architecture.geometry.permutation)
+        )
+        np.testing.assert_array_equal(realised.leaf_order(), tree.leaf_order())
+
+
+def test_dilation_candidates_only_for_power_of_two_sequences() -> None:
+    assert any(c.family == "dilations" for c in _space((16,), ["dilations"]).candidates)
+    assert not any(c.family == "dilations" for c in _space((12,), ["dilations"]).candidates)
+    assert not any(c.family == "dilations" for c in _space((4, 4), ["dilations"]).candidates)
+
+
+def test_baselines_are_evaluated_even_when_not_allowed() -> None:
+    space = _space((8, 8), ["mirror"])
+    by_family = {c.family: c for c in space.candidates}
+    assert by_family["shallow"].eligible and not by_family["contiguous"].eligible
+    assert by_family["mirror"].eligible
+    assert all(
+        all(n == 2 for n in pool)
+        for c in space.candidates
+        if c.family == "mirror"
+        for pool in c.pools[:-1]
+    )

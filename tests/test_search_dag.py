@@ -1,0 +1,103 @@
+"""The shared-subtree DAG computes the tree engine's figures, with far fewer nodes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advisor.candidates import window_schedules
+from advisor.geometry import dilation_permutation, structure_from_permutation
+from advisor.seprank.tree import log2_min_cut
+from advisor.subtree_dag import SubtreeDagBuilder
+
+SHAPES = [(4, 4), (8,), (16,), (2, 8), (8, 8), (32,)]
+
+
+@settings(max_examples=150)
+@given(
+    shape=st.sampled_from(SHAPES),
+    correlations=st.integers(1, 4),
+    points=st.integers(1, 6),
+    integral=st.booleans(),
+    data=st.data(),
+)
+def test_figures_equal_the_tree_engine(
+    shape: tuple[int, ...], correlations: int, points: int, integral: bool, data: st.DataObject
+) -> None:
+    n = math.prod(shape)
+    pools = data.draw(st.sampled_from(window_schedules(shape, 1, 6)))
+    permutation = np.array(data.draw(st.permutations(range(n))))
+    structure = structure_from_permutation(shape, pools, permutation)
+    rows = st.lists(st.sampled_from([0, 1, 2]), min_size=n, max_size=n)
+    labels = np.array([data.draw(rows) for _ in range(correlations)], dtype=np.int8)
+    if data.draw(st.booleans()):  # regions with pure subtrees, where sharing matters
+        labels[0] = np.where(np.arange(n) < n // 2, 1, 2)
+    widths = st.floats(0.0, 6.0) if not integral else st.integers(0, 6).map(float)
+    x = np.array([[data.draw(widths) for _ in range(structure.depth + 1)] for _ in range(points)])
+    dag = SubtreeDagBuilder(labels).build(structure.windows, range(structure.depth))
+    expected = log2_min_cut(structure, labels, x[:, 1:], x[:, 0], shared_weights=True)
+    np.testing.assert_allclose(dag.log2_ranks(x), expected, atol=1e-9)
+
+
+def _halves(n: int) -> np.ndarray:
+    return np.where(np.arange(n) < n // 2, 1, 2).astype(np.int8)[None, :]
+
+
+def test_repeated_subtrees_are_interned_once() -> None:
+    n = 256 * 256
+    shape, pools = (256, 256), [(2, 2)] * 8
+    labels = _halves(256)[:, np.arange(n) % 256]  # left vs right columns
+    structure = structure_from_permutation(shape, pools, np.arange(n))
+    dag = SubtreeDagBuilder(labels).build(structure.windows, range(8))
+    assert max(level.num_types for level in dag.levels) <= 5
+
+
+def test_equal_trees_share_a_digest_and_different_ones_do_not() -> None:
+    labels = np.array([[1, 2] * 8, [1] * 8 + [2] * 8], dtype=np.int8)
+    builder = SubtreeDagBuilder(labels)
+    contiguous = structure_from_permutation((16,), [(2,)] * 4, np.arange(16))
+    unit_dilations = structure_from_permutation(
+        (16,), [(2,)] * 4, dilation_permutation(16, [1, 2, 4, 8])
+    )
+    reversed_dilations = structure_from_permutation(
+        (16,), [(2,)] * 4, dilation_permutation(16, [8, 4, 2, 1])
+    )
+    digests = [
+        builder.build(s.windows, [(name, level) for level in range(4)]).digest
+        for name, s in [("a", contiguous), ("b", unit_dilations), ("c", reversed_dilations)]
+    ]
+    assert digests[0] == digests[1] != digests[2]
+
+
+def test_a_misleading_cache_key_costs_time_not_correctness() -> None:
+    labels = np.array([[1, 2, 0, 1, 2, 2, 1, 0]], dtype=np.int8)
+    builder = SubtreeDagBuilder(labels)
+    first = structure_from_permutation((8,), [(2,), (4,)], np.arange(8))
+    second = structure_from_permutation((8,), [(2,), (4,)], np.array([0, 4, 1, 5, 2, 6, 3, 7]))
+    keys = ["same", "key"]
+    builder.build(first.windows, keys)
+    reused = builder.build(second.windows, keys)
+    fresh = SubtreeDagBuilder(labels).build(second.windows, keys)
+    x = np.array([[1.0, 2.0, 3.0], [3.0, 1.0, 2.0]])
+    np.testing.assert_array_equal(reused.log2_ranks(x), fresh.log2_ranks(x))
+
+
+def test_reach_marks_the_types_of_each_correlation() -> None:
+    labels = np.array([[1, 1, 2, 2], [0, 0, 1, 2]], dtype=np.int8)
+    structure = structure_from_permutation((4,), [(2,), (2,)], np.arange(4))
+    dag = SubtreeDagBuilder(labels).build(structure.windows, range(2))
+    leaves = dag.reach[0]
+    assert leaves[0].tolist() == [False, True, True]  # no free leaf in the first
+    assert leaves[1].tolist() == [True, True, True]
+    assert dag.reach[-1][np.arange(2), dag.roots].all()
+
+
+def test_width_vectors_of_the_wrong_length_are_refused() -> None:
+    structure = structure_from_permutation((4,), [(2,), (2,)], np.arange(4))
+    dag = SubtreeDagBuilder(_halves(4)).build(structure.windows, range(2))
+    with pytest.raises(ValueError, match="3 entries"):
+        dag.log2_ranks([[1.0, 1.0]])

@@ -1,0 +1,61 @@
+"""Rationales: plain words with the numbers behind a recommendation."""
+
+from __future__ import annotations
+
+from advisor.explain import Design, Widening, rationale
+from advisor.objective import Objective
+
+OBJECTIVE = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted")
+NAMES = ["symmetry", "corner"]
+CHOSEN = Design("mirror pooling (2x2, global 8x8)", (32, 512, 1), 17_475, (576.0, 45.0), 0.75)
+CONTIGUOUS = Design("contiguous pooling (2x2, global 8x8)", (4, 512, 8), 3_089, (9.0, 45.0), 0.26)
+SHALLOW = Design("one global pooling", (4, 512), 3_081, (9.0, 40.0), 0.23)
+
+
+def _text(**changes: object) -> str:
+    arguments: dict[str, object] = {
+        "contiguous": CONTIGUOUS,
+        "shallow": SHALLOW,
+        "objective": OBJECTIVE,
+        "names": NAMES,
+        "max_parameters": 20_000,
+        "widenings": [Widening(0, 64, 45.0, 17_000), Widening(1, 1024, 0.0, 512)],
+    }
+    arguments.update(changes)
+    return rationale(CHOSEN, **arguments)  # type: ignore[arg-type]
+
+
+def test_it_states_the_design_the_budget_and_the_gains_in_bits_and_ratio() -> None:
+    text = _text()
+    assert "Mirror pooling (2x2, global 8x8) with M = 32, r = (512, 1)" in text
+    assert "17,475 parameters of the 20,000 allowed" in text
+    assert "best contiguous net" in text and "'symmetry', log2 rank 9 -> 576" in text
+    assert "+567 bits, x2^567" in text
+    assert "shallow net" in text
+
+
+def test_it_names_the_binding_correlation_and_what_would_raise_it() -> None:
+    text = _text()
+    assert "Binding correlation: 'corner', at 50% of its 90-bit target" in text
+    assert "M 32 -> 64 would add 45 bits for 17,000 more parameters (over the budget)" in text
+    assert "r_0" not in text.split("Binding correlation")[1]  # no gain, not offered
+
+
+def test_small_ratios_are_also_written_out() -> None:
+    shallow = Design("one global pooling", (4, 512), 3_081, (571.0, 45.0), 0.7)
+    assert "x2^5 = x32" in _text(shallow=shallow)
+
+
+def test_when_nothing_helps_or_everything_is_reached_it_says_so() -> None:
+    assert "no single layer one step wider would raise it" in _text(widenings=[])
+    reached = Objective.create([576.0, 45.0], [1.0, 1.0], "weighted")
+    assert "Every correlation reaches its log2-rank target." in _text(objective=reached)
+
+
+def test_it_recognises_when_the_pick_is_a_baseline() -> None:
+    assert "This is the best contiguous net at this budget." in _text(contiguous=CHOSEN)
+    assert "No contiguous net fits this input" in _text(contiguous=None)
+
+
+def test_notes_are_appended() -> None:
+    assert _text(notes=["Dilation orders were sampled."]).endswith("Dilation orders were sampled.")
