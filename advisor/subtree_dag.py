@@ -50,9 +50,8 @@ _Ints = npt.NDArray[np.int64]
 _LEAF_TYPES: Final = 3
 """Height-0 types: the label values FREE, SIDE_A, SIDE_B."""
 
-_COUNT_KEY_BITS: Final = 20
-"""Nodes are typed through a table over packed child-type counts while it has at most 2^20
-entries (few types below, small windows); otherwise by sorting their rows of child types."""
+_PACKED_KEY_BITS: Final = 62
+"""A multiset's key is packed into one ``int64`` while it needs fewer bits than this."""
 
 _SYMMETRIC_CHUNK: Final = 1 << 22
 """Most entries of one block of the cumulative sums behind ``G_h(m)``."""
@@ -84,11 +83,28 @@ class TypeLevel:
     arity: int
     pure: _Ints
     pure_children: _Ints
+    weight: _Floats = field(init=False, repr=False)
+    grouped: _Ints = field(init=False, repr=False)
+    group_sizes: _Ints = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Derived once: the step runs thousands of times per level.
+        object.__setattr__(self, "weight", self.count.astype(np.float64))
+        # Types with two or more pure siblings on a side, and those counts in the order the
+        # states charge them (state A pays for the pure-B children).
+        grouped = np.flatnonzero((self.pure_children >= 2).any(axis=1))
+        object.__setattr__(self, "grouped", grouped)
+        object.__setattr__(self, "group_sizes", self.pure_children[grouped][:, ::-1].copy())
 
     @property
     def num_types(self) -> int:
         """Number of distinct types at this height."""
         return int(self.start.size - 1)
+
+    @property
+    def has_pure(self) -> bool:
+        """Whether a pure subtree exists at this height (its dimension then matters above)."""
+        return bool((self.pure >= 0).any())
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,21 +175,29 @@ class SubtreeDag:
             ``(P,)`` values of ``log2 r_{height-1}``, the δ pooling at ``height``.
         """
         level = self.levels[height - 1]
-        offsets = level.start[:-1]
-        weight = level.count.astype(np.float64)
+        offsets, weight = level.start[:-1], level.weight
         kept = np.add.reduceat(below.values[level.child] * weight[:, None, None], offsets, axis=0)
         cheaper = below.values.min(axis=1)
         cut = np.add.reduceat(cheaper[level.child] * weight[:, None], offsets, axis=0)
         cut += log2_width
-        # Pure siblings span a symmetric power: replace m * log2 D by G(m) (module docstring).
-        # A pure-B child sits in state A's sum; a pure-A child in state B's.
-        opposite = level.pure_children[:, ::-1]
-        groups, where = np.unique(np.append(opposite, [1, level.arity]), return_inverse=True)
-        symmetric = _log2_symmetric_powers(below.log2_dim, groups)
-        single, whole = symmetric[where[-2]], symmetric[where[-1]]
-        excess = symmetric - groups[:, None] * single
-        kept += excess[where[:-2].reshape(opposite.shape)]
-        return DpValues(np.minimum(kept, cut[:, None, :]), np.minimum(whole, log2_width))
+        if not (level.grouped.size or level.has_pure):  # the plain recurrence
+            return DpValues(np.minimum(kept, cut[:, None, :]), np.zeros_like(log2_width))
+        extra = np.array([1, level.arity] if level.has_pure else [1], dtype=np.int64)
+        sizes = np.unique(np.concatenate([level.group_sizes.reshape(-1), extra]))
+        powers = _log2_symmetric_powers(below.log2_dim, sizes)
+        if level.grouped.size:
+            # Pure siblings span a symmetric power: m log2 D becomes G(m) (module docstring).
+            single = powers[np.searchsorted(sizes, 1)]
+            where = np.searchsorted(sizes, level.group_sizes)
+            excess = powers[where] - level.group_sizes[:, :, None] * single
+            kept[level.grouped] += excess
+        # Without a pure subtree at this height (hence above) the dimension is never used.
+        dim = (
+            np.minimum(powers[np.searchsorted(sizes, level.arity)], log2_width)
+            if level.has_pure
+            else np.zeros_like(log2_width)
+        )
+        return DpValues(np.minimum(kept, cut[:, None, :]), dim)
 
     def propagate(self, state: DpValues, height: int, log2_widths: _Floats) -> _Floats:
         """Run the recurrence from ``height`` to the root; return the figures, shape ``(P, C)``.
@@ -208,24 +232,24 @@ class SubtreeDag:
         return self.propagate(self.leaves(x[:, 0]), 0, x[:, 1:])
 
 
-def _log2_symmetric_powers(log2_dim: _Floats, groups: _Ints) -> _Floats:
-    """``G(m) = log2 binom(D + m - 1, m)`` for every ``m`` in ``groups``: shape ``(len, P)``.
+def _log2_symmetric_powers(log2_dim: _Floats, sizes: _Ints) -> _Floats:
+    """``G(m) = log2 binom(D + m - 1, m)`` for every ``m`` in ``sizes``: shape ``(len, P)``.
 
     Summed as ``sum_{j <= m} log2((D + j - 1) / j)``, term by term as the tree engine does, so
     the figures agree and every ``G`` is nondecreasing in ``D``.
     """
     dim = np.exp2(log2_dim)
-    largest = int(groups.max(initial=0))
-    result = np.zeros((groups.size, dim.size), dtype=np.float64)
+    largest = int(sizes.max(initial=0))
+    result = np.zeros((sizes.size, dim.size), dtype=np.float64)
     if largest == 0:
         return result
     j = np.arange(1, largest + 1, dtype=np.float64)
+    positive = sizes > 0
     chunk = max(1, _SYMMETRIC_CHUNK // largest)
     for begin in range(0, dim.size, chunk):
         part = slice(begin, begin + chunk)
         sums = np.cumsum(np.log2((dim[part, None] + j - 1) / j), axis=1)
-        padded = np.hstack([np.zeros((sums.shape[0], 1)), sums])
-        result[:, part] = padded[:, groups].T
+        result[positive, part] = sums[:, sizes[positive] - 1].T
     return result
 
 
@@ -278,16 +302,28 @@ class SubtreeDagBuilder:
 def _intern(
     types: _Ints, windows: npt.NDArray[np.intp], pure_below: _Ints
 ) -> tuple[_Ints, TypeLevel]:
-    """Type the nodes one level up: equal multisets of child types share one new type id."""
+    """Type the nodes one level up: equal multisets of child types share one new type id.
+
+    A multiset is keyed by its child-type counts when there are few types below (a window of
+    thousands of leaves has three), else by its sorted children; either key is packed into one
+    ``int64`` when it fits, so one ``numpy.unique`` finds the types.
+    """
     correlations, (num_rows, arity) = types.shape[0], windows.shape
     children = types[:, windows].reshape(-1, arity)
     num_types = int(types.max()) + 1 if types.size else 1
-    if num_types * math.log2(arity + 1) <= _COUNT_KEY_BITS:
-        counts, inverse = _by_counts(children, num_types)
-        start, child, count = _csr_from_counts(counts)
+    if num_types <= 2 * arity and num_types * math.log2(arity + 1) < _PACKED_KEY_BITS:
+        counts = np.stack([(children == t).sum(axis=1) for t in range(num_types)], axis=1)
+        keys = counts @ ((arity + 1) ** np.arange(num_types, dtype=np.int64))
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        start, child, count = _csr_from_counts(counts[first])
     else:
         children.sort(axis=1)
-        rows, inverse = unique_rows(children)
+        if arity * math.log2(num_types) < _PACKED_KEY_BITS:
+            keys = children @ (num_types ** np.arange(arity, dtype=np.int64))
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            rows = children[first]
+        else:
+            rows, inverse = unique_rows(children)
         start, child, count = _csr_from_sorted_rows(rows)
     owner = np.repeat(np.arange(start.size - 1), np.diff(start))
     pure_children = np.zeros((start.size - 1, 2), dtype=np.int64)
@@ -300,22 +336,6 @@ def _intern(
     )
     level = TypeLevel(start, child, count, arity, pure, pure_children)
     return inverse.reshape(correlations, num_rows).astype(np.int64), level
-
-
-def _by_counts(children: _Ints, num_types: int) -> tuple[_Ints, npt.NDArray[np.intp]]:
-    """Distinct child-type count vectors of the rows, by a direct table over their packed keys.
-
-    Linear in the rows (no sort): used when the count vectors pack into a small key.
-    """
-    base = children.shape[1] + 1
-    counts = np.stack([(children == t).sum(axis=1) for t in range(num_types)], axis=1)
-    keys = counts @ (base ** np.arange(num_types, dtype=np.int64))
-    present = np.zeros(base**num_types, dtype=bool)
-    present[keys] = True
-    used = np.flatnonzero(present)
-    ids = np.cumsum(present) - 1
-    digits = (used[:, None] // base ** np.arange(num_types)) % base
-    return digits.astype(np.int64), ids[keys].astype(np.intp)
 
 
 def _csr_from_counts(counts: _Ints) -> tuple[_Ints, _Ints, _Ints]:
@@ -343,15 +363,14 @@ def _reach(levels: Sequence[TypeLevel], roots: _Ints) -> tuple[npt.NDArray[np.bo
     """Which types occur in each correlation's tree, per height (top-down from the roots)."""
     correlations = roots.size
     sizes = [_LEAF_TYPES] + [level.num_types for level in levels]
-    above = np.zeros((correlations, sizes[-1]), dtype=bool)
-    above[np.arange(correlations), roots] = True
-    reach = [above]
+    above = np.zeros((sizes[-1], correlations), dtype=bool)
+    above[roots, np.arange(correlations)] = True
+    reach = [above.T]
     for level, size in zip(reversed(levels), reversed(sizes[:-1]), strict=True):
         owner = np.repeat(np.arange(level.num_types), np.diff(level.start))
-        below = np.zeros((correlations, size), dtype=bool)
-        for c in range(correlations):
-            below[c, level.child[above[c, owner]]] = True
-        reach.append(below)
+        below = np.zeros((size, correlations), dtype=bool)
+        np.logical_or.at(below, level.child, above[owner])
+        reach.append(below.T)
         above = below
     return tuple(reversed(reach))
 

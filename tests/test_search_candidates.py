@@ -10,6 +10,7 @@ import pytest
 
 from advisor.architecture import PermutationGeometry
 from advisor.candidates import (
+    DILATION_SAMPLE,
     MAX_DILATION_ORDERS,
     CandidateSpace,
     Family,
@@ -55,7 +56,9 @@ def test_dilation_orders_are_all_orders_up_to_the_limit() -> None:
 
 def test_dilation_orders_beyond_the_limit_are_a_reproducible_sample() -> None:
     orders, complete = dilation_orders(8, seed=3)
-    assert not complete and len(orders) == MAX_DILATION_ORDERS == len(set(orders))
+    assert not complete and len(orders) == DILATION_SAMPLE == len(set(orders))
+    assert all(sorted(order) == [1 << bit for bit in range(8)] for order in orders)
+    assert len(dilation_orders(6, seed=0)[0]) == MAX_DILATION_ORDERS
     assert orders == dilation_orders(8, seed=3)[0] != dilation_orders(8, seed=4)[0]
 
 

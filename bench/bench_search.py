@@ -1,0 +1,160 @@
+"""Benchmark the search: seconds per recommendation and architectures scored per second.
+
+Run ``python -m bench.bench_search``; it prints a table and writes it to the "search" section of
+docs/PERFORMANCE.md. Each case is a task with the stated number of correlations (a fixed mix of
+halves, quadrants, parities, a diagonal, near and far blocks), a budget of 100,000 parameters and
+the default search options without a time limit, so it runs to completion; the time is the best
+of a few runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from advisor.search import Budget, SearchResult, recommend
+from advisor.task import Task, parse_task
+from bench.report import update_section
+
+COMMAND = "python -m bench.bench_search"
+BUDGET = 100_000
+
+
+def _box(start: list[int], stop: list[int]) -> dict[str, Any]:
+    return {"box": {"start": start, "stop": stop}}
+
+
+def _preset(name: str) -> dict[str, Any]:
+    return {"preset": name}
+
+
+def image_correlations(h: int, w: int) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
+    """Sixteen region pairs on an ``h x w`` image, most common first."""
+    upper = ["".join("#" if j > i * w // h else "." for j in range(w)) for i in range(h)]
+    lower = ["".join("#" if j < i * w // h else "." for j in range(w)) for i in range(h)]
+    h8, w8 = h // 8, w // 8
+    return [
+        ("left-right", _preset("left_half"), _preset("right_half")),
+        ("top-bottom", _preset("top_half"), _preset("bottom_half")),
+        ("center-border", _preset("center"), _preset("border")),
+        ("diagonal", {"mask": upper}, {"mask": lower}),
+        ("tl-br", _preset("top_left"), _preset("bottom_right")),
+        ("tr-bl", _preset("top_right"), _preset("bottom_left")),
+        ("even-odd", _preset("even"), _preset("odd")),
+        ("checkerboard", _preset("checkerboard"), None),
+        ("blocks-near", _box([0, 0], [h8, w8]), _box([0, w8], [h8, 2 * w8])),
+        ("blocks-far", _box([0, 0], [h8, w8]), _box([h - h8, w - w8], [h, w])),
+        ("row-bands", _box([0, 0], [h // 4, w]), _box([h // 4, 0], [h // 2, w])),
+        ("column-bands", _box([0, 0], [h, w8]), _box([0, w // 2], [h, w // 2 + w8])),
+        ("center-corner", _preset("center"), _box([0, 0], [h8, w8])),
+        ("tl-tr", _preset("top_left"), _preset("top_right")),
+        ("bl-br", _preset("bottom_left"), _preset("bottom_right")),
+        ("outer-strips", _box([0, 0], [h, w8]), _box([0, w - w8], [h, w])),
+    ]
+
+
+def sequence_correlations(n: int) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
+    """Eight region pairs on a sequence of length ``n``."""
+    n2, n8, n16 = n // 2, n // 8, n // 16
+    return [
+        ("halves", _box([0], [n2]), _box([n2], [n])),
+        ("period", _box([0], [n8]), _box([n2], [n2 + n8])),
+        ("start-end", _box([0], [n16]), _box([n - n16], [n])),
+        ("even-odd", _preset("even"), _preset("odd")),
+        ("center", _box([3 * n8], [5 * n8]), None),
+        ("adjacent", _box([0], [n8]), _box([n8], [2 * n8])),
+        ("quarters", _box([n // 4], [n2]), _box([3 * n // 4], [n])),
+        ("far-pair", _box([0], [16]), _box([n2], [n2 + 16])),
+    ]
+
+
+def task(shape: list[int], count: int) -> Task:
+    """A task on ``shape`` with the first ``count`` correlations of the catalogue."""
+    pairs = image_correlations(*shape) if len(shape) == 2 else sequence_correlations(shape[0])
+    correlations = []
+    for name, a, b in pairs[:count]:
+        correlation: dict[str, Any] = {"name": name, "a": a}
+        if b is not None:
+            correlation["b"] = b
+        correlations.append(correlation)
+    return parse_task({"input": {"shape": shape}, "correlations": correlations})
+
+
+@dataclass(frozen=True)
+class Case:
+    shape: list[int]
+    correlations: int
+    target_seconds: float | None
+
+
+CASES = [
+    Case([32, 32], 4, 0.5),
+    Case([64, 64], 8, None),
+    Case([256, 256], 16, 5.0),
+    Case([16384], 8, None),
+]
+
+
+def best_time(run: Callable[[], SearchResult], repeats: int) -> tuple[float, SearchResult]:
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - started)
+    assert result is not None
+    return best, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3, help="runs per case (best is kept)")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    arguments = parser.parse_args()
+    budget = Budget(max_parameters=BUDGET, time_limit_seconds=None)
+    rows = [
+        "| input | correlations | seconds | architectures scored | scored per second "
+        "| top pick (family, schedule) | target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for case in CASES:
+        problem = task(case.shape, case.correlations)
+        repeats = arguments.repeats if case.target_seconds is not None else 1
+        seconds, result = best_time(functools.partial(recommend, problem, budget), repeats)
+        top = result.recommendations[0].architecture
+        schedule = ", ".join("x".join(map(str, layer.pool)) for layer in top.layers)
+        if case.target_seconds is None:
+            verdict = "-"
+        else:
+            met = "met" if seconds <= case.target_seconds else "NOT met"
+            verdict = f"<= {case.target_seconds:g} s: {met}"
+        rows.append(
+            f"| {'x'.join(map(str, case.shape))} | {case.correlations} | {seconds:.3f} "
+            f"| {result.candidates_evaluated:,} | {result.candidates_evaluated / seconds:,.0f} "
+            f"| {top.family} ({schedule}) | {verdict} |"
+        )
+        print(rows[-1], flush=True)
+    table = "\n".join(rows)
+    machine = (
+        f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
+    )
+    markdown = (
+        "## Search (`advisor.search.recommend`)\n\n"
+        f"Command: `{COMMAND}` ({machine}; budget {BUDGET:,} parameters, default options, no "
+        "time limit; best of "
+        f"{arguments.repeats} runs for the cases with a target, one run otherwise). "
+        '"Architectures scored" counts complete (tree, widths) points the search scored, '
+        "exactly or by a bound that settled a whole branch.\n\n"
+        f"{table}\n"
+    )
+    print(table)
+    if not arguments.no_write:
+        print(f"written to {update_section('PERFORMANCE.md', 'search', markdown)}")
+
+
+if __name__ == "__main__":
+    main()
