@@ -5,8 +5,9 @@ conv with ReLU, then per hidden layer a 1x1 conv, ReLU and pooling over the laye
 a linear output layer. Its parameter count is therefore exactly ``Architecture.parameters``, which
 is how the experiments hold the parameter count equal across candidates. A fixed representation
 can replace the learned conv (the [CS17] authors one-hot encode binary pixels: M = 2 fixed
-functions); the count then drops by the conv's ``k*k*C*M + M`` on every candidate alike. Weights
-start Glorot-uniform and biases at zero, as in the authors' networks.
+functions); the count then drops by the conv's ``k*k*C*M + M`` on every candidate alike. Biases
+start at zero; weights Glorot-uniform as in the [CS17] authors' networks, or He-normal (fan-in,
+ReLU gain), which keeps the signal alive through deep narrow stacks on mostly-empty inputs.
 
 Instead of a conv/pool stack on the image, the hidden layers run on a flat sequence: after the
 representation the locations are gathered once into the pooling tree's leaf order
@@ -28,9 +29,10 @@ from torch import nn
 from advisor.architecture import Architecture
 from advisor.geometry import pooling_structure
 
-__all__ = ["OneHotPixels", "PoolKind", "TreeNet", "parameter_count"]
+__all__ = ["InitKind", "OneHotPixels", "PoolKind", "TreeNet", "parameter_count"]
 
 PoolKind = Literal["max", "avg"]
+InitKind = Literal["glorot", "he"]
 
 
 class TreeNet(nn.Module):
@@ -45,6 +47,8 @@ class TreeNet(nn.Module):
     representation
         A module mapping ``(B, C, H, W)`` to ``(B, M, H, W)`` in place of the learned
         ``k x k`` conv + ReLU; ``None`` keeps the architecture's.
+    init
+        ``"glorot"`` (uniform) or ``"he"`` (normal, fan-in) initial weights.
 
     Raises
     ------
@@ -55,7 +59,11 @@ class TreeNet(nn.Module):
     leaf_order: torch.Tensor
 
     def __init__(
-        self, arch: Architecture, pool: PoolKind = "max", representation: nn.Module | None = None
+        self,
+        arch: Architecture,
+        pool: PoolKind = "max",
+        representation: nn.Module | None = None,
+        init: InitKind = "glorot",
     ) -> None:
         super().__init__()
         if arch.input.ndim != 2 or arch.is_overlapping:
@@ -77,8 +85,10 @@ class TreeNet(nn.Module):
         for name, parameter in self.named_parameters():
             if name.endswith("bias"):
                 nn.init.zeros_(parameter)
-            else:
+            elif init == "glorot":
                 nn.init.xavier_uniform_(parameter)
+            else:
+                nn.init.kaiming_normal_(parameter, nonlinearity="relu")
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Class scores ``(B, outputs)`` of images ``(B, C, H, W)``."""
