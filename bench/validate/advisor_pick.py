@@ -11,6 +11,10 @@ correlations of the fraction of each target reached, default targets), and the h
 the advisor's pick (``tie`` when equal). Both candidates of an experiment have the same parameter
 count, so this is the comparison the search itself makes between them at that budget.
 
+As a second check the search itself is run (:func:`advisor.search.recommend`), restricted to the
+candidates' depth and geometry families, at their parameter count, outputs and representation
+kernel; its top design (family, M and widths, which it allocates freely) is recorded as is.
+
 Each task is described twice, the way a user would, without naming an architecture:
 
 * **regions** — correlations written as boxes from what the task is about:
@@ -41,6 +45,7 @@ import numpy as np
 from advisor.analysis import analyze
 from advisor.architecture import Architecture, parse_architecture
 from advisor.objective import Objective, default_targets
+from advisor.search import Budget, recommend
 from advisor.task import Task, parse_task
 from bench.validate.experiment import RESULTS
 from bench.validate.report import ADVISOR_PICKS
@@ -53,11 +58,14 @@ __all__ = [
     "main",
     "neighbourhood_halves",
     "score",
+    "search_top",
     "tile_symmetry",
 ]
 
 MAX_CHANNELS = 512
 """The search's default largest channel choice, which sets the default rank targets."""
+SEARCH_SECONDS = 60.0
+"""Time limit of the restricted search (it finishes in well under a second here)."""
 METHOD = (
     "advisor.analysis.analyze on both trained architectures, scored by advisor.objective "
     f"(weighted, default targets at max_channels={MAX_CHANNELS}); higher score = pick"
@@ -145,6 +153,32 @@ def score(task: Task, architecture: Architecture) -> float:
     return float(objective.keys(ranks)[0, 0])
 
 
+def search_top(task: Task, candidates: list[Architecture]) -> _Document:
+    """The search's best design within the candidates' depth, families and parameter count."""
+    first = candidates[0]
+    depth = len(first.layers)
+    budget = Budget(
+        max_parameters=max(arch.parameters for arch in candidates),
+        min_depth=depth,
+        max_depth=depth,
+        geometries=sorted({str(arch.geometry) for arch in candidates}),
+        outputs=first.outputs,
+        representation_kernel=first.representation_kernel,
+        top_k=1,
+        time_limit_seconds=SEARCH_SECONDS,
+    )
+    result = recommend(task, budget)
+    best = result.recommendations[0]
+    return {
+        "family": best.architecture.family,
+        "representation": best.architecture.representation,
+        "widths": list(best.architecture.widths),
+        "parameters": best.parameters,
+        "score": best.score,
+        "complete": result.complete,
+    }
+
+
 def advisor_queries(document: Mapping[str, Any]) -> list[_Document]:
     """Every (task, description) of one experiment result, with both candidates' scores."""
     architectures = {
@@ -163,6 +197,7 @@ def advisor_queries(document: Mapping[str, Any]) -> list[_Document]:
                     "correlations": len(task.resolved()),
                     "scores": scores,
                     "pick": _pick(scores),
+                    "search": search_top(task, list(architectures.values())),
                 }
             )
     return queries

@@ -160,7 +160,7 @@ def plot_results(document: dict[str, Any], path: Path) -> Path:
     axes.set_ylabel("test accuracy")
     seeds = len(document["protocol"]["seeds"])
     axes.set_title(f"{document['experiment']}: mean ± std over {seeds} seeds (dots: seeds)")
-    axes.legend(loc="lower right", fontsize=8)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(candidates), fontsize=8)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
@@ -174,8 +174,8 @@ def advisor_markdown(picks: dict[str, Any], experiments: dict[str, dict[str, Any
         f"Scored with `{picks['method']}`.",
         "",
         "| experiment | task | description | correlations | scores | advisor's pick "
-        "| trained winner | pick won? |",
-        "|---|---|---|---|---|---|---|---|",
+        "| trained winner | pick won? | search's top design (same depth, families, budget) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for query in picks["queries"]:
         document = experiments.get(query["experiment"])
@@ -186,9 +186,15 @@ def advisor_markdown(picks: dict[str, Any], experiments: dict[str, dict[str, Any
             trained = best if clear else f"{best} (within noise)"
             verdict = ("yes" if best == query["pick"] else "no") + ("" if clear else " (noise)")
         scores = ", ".join(f"{name} {score:.4f}" for name, score in query["scores"].items())
+        search = query["search"]
+        design = (
+            f"{search['family']}, M {search['representation']}, widths {search['widths']}, "
+            f"{search['parameters']:,} parameters, score {search['score']:.4f}"
+        )
         lines.append(
             f"| {query['experiment']} | {query['task']} | {query['description']} | "
-            f"{query['correlations']} | {scores} | {query['pick']} | {trained} | {verdict} |"
+            f"{query['correlations']} | {scores} | {query['pick']} | {trained} | {verdict} "
+            f"| {design} |"
         )
     return "\n".join(lines)
 
