@@ -24,6 +24,7 @@ pytest.importorskip("matplotlib")
 import torch
 from torch import nn
 
+from advisor.analysis import analyze
 from advisor.geometry import input_permutation
 from bench.validate import report
 from bench.validate.advisor_pick import (
@@ -246,8 +247,8 @@ def test_every_task_is_described_by_regions_and_by_a_preset(
 def test_the_score_is_a_fraction_that_grows_with_the_widths() -> None:
     task = describe("symmetry", (32, 32))["preset"]
     narrow, wide = (
-        score(task, blob_architecture("contiguous", 2)),
-        score(task, blob_architecture("contiguous", 16)),
+        score(task, analyze(task, blob_architecture("contiguous", 2))),
+        score(task, analyze(task, blob_architecture("contiguous", 16))),
     )
     assert 0 < narrow < wide <= 1
 

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from advisor.analysis import analyze
+from advisor.analysis import Analysis, analyze
 from advisor.architecture import Architecture, parse_architecture
 from advisor.objective import Objective, default_targets
 from advisor.search import Budget, recommend
@@ -140,9 +140,8 @@ def describe(task: str, shape: tuple[int, int]) -> dict[str, Task]:
     }
 
 
-def score(task: Task, architecture: Architecture) -> float:
-    """The search objective's score of ``architecture`` on ``task`` (larger is better)."""
-    analysis = analyze(task, architecture)
+def score(task: Task, analysis: Analysis) -> float:
+    """The search objective's score of an architecture's ``analysis`` of ``task`` (larger wins)."""
     smaller_sides = [min(c.a.size, c.b.size) for c in task.resolved()]
     objective = Objective.create(
         default_targets(smaller_sides, MAX_CHANNELS),
@@ -188,7 +187,8 @@ def advisor_queries(document: Mapping[str, Any]) -> list[_Document]:
     queries = []
     for task_name in dict.fromkeys(run["task"] for run in document["runs"]):
         for description, task in describe(task_name, (shape[0], shape[1])).items():
-            scores = {name: score(task, arch) for name, arch in architectures.items()}
+            analyses = {name: analyze(task, arch) for name, arch in architectures.items()}
+            scores = {name: score(task, analysis) for name, analysis in analyses.items()}
             queries.append(
                 {
                     "experiment": document["experiment"],
@@ -197,6 +197,10 @@ def advisor_queries(document: Mapping[str, Any]) -> list[_Document]:
                     "correlations": len(task.resolved()),
                     "scores": scores,
                     "pick": _pick(scores),
+                    "mean_log2_rank": {
+                        name: float(np.mean([c.log2_separation_rank for c in a.correlations]))
+                        for name, a in analyses.items()
+                    },
                     "search": search_top(task, list(architectures.values())),
                 }
             )
