@@ -53,8 +53,10 @@ _LEAF_TYPES: Final = 3
 _PACKED_KEY_BITS: Final = 62
 """A multiset's key is packed into one ``int64`` while it needs fewer bits than this."""
 
-_SYMMETRIC_CHUNK: Final = 1 << 22
-"""Most entries of one block of the cumulative sums behind ``G_h(m)``."""
+_SUMMED_SIZES: Final = 256
+"""Sibling groups up to this size get ``G(m)`` term by term (see :func:`_log2_symmetric_powers`)."""
+
+_LGAMMA: Final = np.frompyfunc(math.lgamma, 1, 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,7 +126,19 @@ class DpValues:
 
     def take(self, rows: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> DpValues:
         """Keep the width vectors ``rows`` (an index or mask over ``P``)."""
-        return DpValues(self.values[:, :, rows], self.log2_dim[rows])
+        if rows.dtype == np.bool_:
+            rows = np.flatnonzero(rows)
+        # np.take keeps the (T, 2, P) memory order; fancy indexing on the last axis would lay
+        # the result out width-vector-major and slow every later gather several times over.
+        return DpValues(np.take(self.values, rows, axis=2), self.log2_dim[rows])
+
+    @staticmethod
+    def join(parts: Sequence[DpValues]) -> DpValues:
+        """Concatenate batches of width vectors (of one height)."""
+        return DpValues(
+            np.concatenate([p.values for p in parts], axis=2),
+            np.concatenate([p.log2_dim for p in parts]),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,6 +168,11 @@ class SubtreeDag:
     def depth(self) -> int:
         """Number of pooling levels L; a width vector has ``L + 1`` entries (M first)."""
         return len(self.levels)
+
+    @property
+    def size(self) -> int:
+        """The recurrence's work per width vector: (type, child) pairs over all heights."""
+        return sum(level.child.size for level in self.levels)
 
     def leaves(self, log2_representation: _Floats) -> DpValues:
         """Height 0 for ``P`` values of ``log2 M``: a leaf costs ``log2 M`` in the other state."""
@@ -235,21 +254,27 @@ class SubtreeDag:
 def _log2_symmetric_powers(log2_dim: _Floats, sizes: _Ints) -> _Floats:
     """``G(m) = log2 binom(D + m - 1, m)`` for every ``m`` in ``sizes``: shape ``(len, P)``.
 
-    Summed as ``sum_{j <= m} log2((D + j - 1) / j)``, term by term as the tree engine does, so
-    the figures agree and every ``G`` is nondecreasing in ``D``.
+    Up to :data:`_SUMMED_SIZES` siblings the terms ``log2((D + j - 1) / j)`` are summed one by
+    one, as the tree engine does, so small figures agree to the last bit; larger groups (a
+    window of thousands of one-sided leaves) use ``lgamma``, within about ``1e-10`` bits.
     """
     dim = np.exp2(log2_dim)
-    largest = int(sizes.max(initial=0))
     result = np.zeros((sizes.size, dim.size), dtype=np.float64)
-    if largest == 0:
-        return result
-    j = np.arange(1, largest + 1, dtype=np.float64)
-    positive = sizes > 0
-    chunk = max(1, _SYMMETRIC_CHUNK // largest)
-    for begin in range(0, dim.size, chunk):
-        part = slice(begin, begin + chunk)
-        sums = np.cumsum(np.log2((dim[part, None] + j - 1) / j), axis=1)
-        result[positive, part] = sums[:, sizes[positive] - 1].T
+    small = (sizes > 0) & (sizes <= _SUMMED_SIZES)
+    if small.any():
+        j = np.arange(1, int(sizes[small].max()) + 1, dtype=np.float64)
+        sums = np.cumsum(np.log2((dim[:, None] + j - 1) / j), axis=1)
+        result[small] = sums[:, sizes[small] - 1].T
+    large = sizes > _SUMMED_SIZES
+    if large.any():
+        m = sizes[large].astype(np.float64)[:, None]
+        logs = _lgamma(dim + m) - _lgamma(dim) - _lgamma(m + 1.0)
+        result[large] = logs / math.log(2.0)
+    return result
+
+
+def _lgamma(values: _Floats) -> _Floats:
+    result: _Floats = np.asarray(_LGAMMA(values), dtype=np.float64)
     return result
 
 

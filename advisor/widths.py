@@ -65,6 +65,10 @@ _Ints = npt.NDArray[np.int64]
 _DOMINANCE_BLOCK: Final = 1 << 22
 """Most booleans one block of the pairwise dominance test may allocate."""
 
+_CHUNK_CELLS: Final = 1 << 17
+"""Assignments times (type, child) pairs worked through at once, a few milliseconds: between
+two chunks the incumbent tightens and the stop predicate is polled."""
+
 
 class TreeRecurrence(Protocol):
     """The tree recurrence by heights, as :class:`advisor.subtree_dag.SubtreeDag` runs it."""
@@ -72,6 +76,11 @@ class TreeRecurrence(Protocol):
     @property
     def depth(self) -> int:
         """Number of pooling levels L."""
+        ...
+
+    @property
+    def size(self) -> int:
+        """The recurrence's work per width vector: (type, child) pairs over all heights."""
         ...
 
     @property
@@ -286,6 +295,14 @@ class _States:
     def take(self, rows: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> _States:
         return _States(self.widths[rows], self.dp.take(rows), self.cost[rows])
 
+    @staticmethod
+    def join(parts: Sequence[_States]) -> _States:
+        return _States(
+            np.concatenate([p.widths for p in parts]),
+            DpValues.join([p.dp for p in parts]),
+            np.concatenate([p.cost for p in parts]),
+        )
+
 
 class _BranchAndBound:
     """The search of the module docstring over one tree."""
@@ -305,6 +322,8 @@ class _BranchAndBound:
         self.logs: _Floats = np.log2(values.astype(np.float64))
         self.best = _Best.from_floor(floor, objective.num_keys)
         self.stop = stop
+        # Assignments per chunk: each is carried through every (type, child) pair above.
+        self.chunk_cells = max(1, _CHUNK_CELLS // tree.size)
         self.points_scored = 0
         self.interrupted = False
 
@@ -316,27 +335,48 @@ class _BranchAndBound:
             self.tree.leaves(self.logs),
             (self.model.representation_weights + 1) * self.values,
         )
+        bounds = np.zeros((0, self.objective.targets.size))
         for height in range(depth + 1):
             if height:
-                states = self._expand(states, height)
-            remaining = depth - height
-            last = self.values[states.widths[:, -1]]
-            lower = states.cost + self.model.tail(last, self.values[0], remaining)
-            states = states.take(lower <= self.budget)
-            if states.cost.size == 0:
+                states = self._drop_dominated(states, bounds, height - 1)
+            # A level can hold many thousands of assignments: work through it in chunks, so
+            # the incumbent tightens as it goes and a stop request is seen within one chunk.
+            rows = max(1, self.chunk_cells // (self.values.size if height else 1))
+            settled = []
+            for begin in range(0, states.cost.size, rows):
+                chunk = states.take(np.arange(begin, min(begin + rows, states.cost.size)))
+                if height:
+                    chunk = self._expand(chunk, height)
+                settled.append(self._settle(chunk, height))
+                if self.stop():
+                    self.interrupted = True
+                    return self.best
+            if not settled:
                 break
-            if remaining == 0:
-                figures = self.tree.root_figures(states.dp)
-                parameters = states.cost + self.model.tail(self.values[states.widths[:, -1]], 0, 0)
-                self._offer(states.widths, figures, parameters)
-                break
-            bounds = self._bound_and_complete(states, height, remaining)
-            states, bounds = self._prune(states, bounds, remaining)
-            states = self._drop_dominated(states, bounds, height)
-            if self.stop():
-                self.interrupted = True
-                break
+            states = _States.join([part for part, _ in settled])
+            bounds = np.concatenate([part for _, part in settled])
         return self.best
+
+    def _settle(self, states: _States, height: int) -> tuple[_States, _Floats]:
+        """Drop what breaks the budget, offer completions, prune; leaves are only offered.
+
+        Returns the surviving states and their bounds on every correlation's figure.
+        """
+        remaining = self.tree.depth - height
+        last = self.values[states.widths[:, -1]]
+        lower = states.cost + self.model.tail(last, self.values[0], remaining)
+        states = states.take(lower <= self.budget)
+        correlations = self.objective.targets.size
+        if remaining == 0:
+            if states.cost.size:
+                figures = self.tree.root_figures(states.dp)
+                outputs = self.model.tail(self.values[states.widths[:, -1]], 0, 0)
+                self._offer(states.widths, figures, states.cost + outputs)
+            return states.take(np.zeros(0, dtype=np.intp)), np.zeros((0, correlations))
+        if states.cost.size == 0:
+            return states, np.zeros((0, correlations))
+        bounds = self._bound_and_complete(states, height, remaining)
+        return self._prune(states, bounds, remaining)
 
     def _expand(self, states: _States, height: int) -> _States:
         """Every state followed by every choice for the width of ``height``."""
