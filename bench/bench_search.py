@@ -194,7 +194,11 @@ def main() -> None:
         "time limit; best of "
         f"{arguments.repeats} runs for the cases with a target, one run otherwise). "
         '"Architectures scored" counts complete (tree, widths) points the search scored, '
-        "exactly or by a bound that settled a whole branch.\n\n"
+        "exactly or by a bound that settled a whole branch. The longest poll gap is the longest "
+        "wait between two calls of the stop predicate, counted from the start of the call (so it "
+        "includes setting up and the shallow baseline, which is always evaluated): how late a "
+        "deadline or cancellation can be noticed. The random-mask case is the worst one for the "
+        "search: such regions share no subtrees.\n\n"
         f"{table}\n"
     )
     print(table)
