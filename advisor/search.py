@@ -366,40 +366,47 @@ class _Search:
             )
 
     def execute(self) -> SearchResult:
-        complete = True
-        candidates = self.space.candidates
+        baseline, *others = self.space.candidates
         seen: dict[bytes, set[str]] = {}
-        for done, candidate in enumerate(candidates):
-            baseline = done == 0  # the shallow net: always evaluated, never interrupted
-            if not baseline and self.clock.expired():
+        # The shallow net is the baseline of every rationale: always evaluated, never cut.
+        self._evaluate(baseline, seen, None)
+        if self.clock.limit is not None:
+            self._reserve_final_time()
+        complete = True
+        for done, candidate in enumerate(others, start=2):
+            if self.clock.expired() or not self._evaluate(candidate, seen, self.clock.expired):
                 complete = False
                 break
-            windows, keys = self.space.tree(candidate)
-            dag = self.builder.build(windows, keys)
-            roles = _roles(candidate)
-            if roles <= seen.setdefault(dag.digest, set()):
-                continue
-            seen[dag.digest] |= roles
-            outcome = allocate_widths(
-                dag,
-                self.objective,
-                self.choices,
-                self.model,
-                self.budget.max_parameters,
-                floor=self.board.floor_for(candidate),
-                should_stop=None if baseline else self.clock.expired,
-            )
-            self.scored += outcome.points_scored
-            if outcome.allocation is not None:
-                self.board.offer(_Entry(candidate, outcome.allocation, dag))
-            if candidate.family == "shallow" and self.clock.limit is not None:
-                self._reserve_final_time()
-            if not outcome.complete:
-                complete = False
-                break
-            self._progress((done + 1) / len(candidates))
+            self._progress(done / len(self.space.candidates))
         recommendations = self._recommendations(complete)
         return SearchResult(recommendations, self.scored, self.clock.elapsed(), complete)
+
+    def _evaluate(
+        self,
+        candidate: Candidate,
+        seen: dict[bytes, set[str]],
+        should_stop: Callable[[], bool] | None,
+    ) -> bool:
+        """Allocate the candidate's widths and record it; False when ``should_stop`` cut it."""
+        windows, keys = self.space.tree(candidate)
+        dag = self.builder.build(windows, keys)
+        roles = _roles(candidate)
+        if roles <= seen.setdefault(dag.digest, set()):
+            return True  # the same tree to the model as one evaluated for the same purposes
+        seen[dag.digest] |= roles
+        outcome = allocate_widths(
+            dag,
+            self.objective,
+            self.choices,
+            self.model,
+            self.budget.max_parameters,
+            floor=self.board.floor_for(candidate),
+            should_stop=should_stop,
+        )
+        self.scored += outcome.points_scored
+        if outcome.allocation is not None:
+            self.board.offer(_Entry(candidate, outcome.allocation, dag))
+        return outcome.complete
 
     def _reserve_final_time(self) -> None:
         """Time one analysis as the final ones will run it, and reserve time for them."""
@@ -432,10 +439,7 @@ class _Search:
 
     def _recommendations(self, complete: bool) -> list[Recommendation]:
         shallow = self.board.shallow
-        if shallow is None:
-            # Stopped (time limit, deadline, cancellation) before the first candidate, the
-            # shallow net, was scored: nothing has been found, and nothing is on the board.
-            return []
+        assert shallow is not None, "the shallow net fits (checked up front) and always runs"
         notes = self._notes(complete)
         recommendations = []
         for rank, entry in enumerate(self.board.top, start=1):
