@@ -163,7 +163,7 @@ def _binding(
         old = chosen.widths[widening.position]
         over = chosen.parameters + widening.extra_parameters > max_parameters
         options.append(
-            f"{name} {old} -> {widening.width} would add {_bits(widening.gain)} bits for "
+            f"{name} {old} -> {widening.width} would add {_counted(widening.gain)} for "
             f"{widening.extra_parameters:,} more parameters"
             + (" (over the budget)" if over else "")
         )
@@ -178,8 +178,12 @@ def _bits(value: float) -> str:
     return f"{value:,.1f}" if value % 1 else f"{value:,.0f}"
 
 
+def _counted(bits: float) -> str:
+    return f"{_bits(bits)} {'bit' if bits == 1 else 'bits'}"
+
+
 def _ratio(bits: float) -> str:
-    text = f"+{_bits(bits)} {'bit' if bits == 1 else 'bits'}, x2^{_bits(bits)}"
+    text = f"+{_counted(bits)}, x2^{_bits(bits)}"
     if bits <= _SMALL_RATIO_BITS:
         text += f" = x{2.0**bits:,.3g}"
     return text
