@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from advisor._proto.advisor.v1 import advisor_pb2 as pb
 from advisor._proto.advisor.v1 import advisor_pb2_grpc
+from tests.service.test_contract import LONG_TASK, long_budget
 
 SERVER = Path(__file__).resolve().parent.parent / "server.py"
 GRACE_SECONDS = 1.5
@@ -60,10 +61,8 @@ def test_sigterm_finishes_the_running_search_then_exits_zero(
         )
         stream = advisor_pb2_grpc.ArchitectureAdvisorStub(channel).StreamRecommend(
             pb.StreamRecommendRequest(
-                task=pb.Task(input=pb.InputSpec(shape=[2048]), preset="long_range"),
-                budget=pb.Budget(
-                    max_parameters=10**5, channel_choices=[2, 4, 8], time_limit_seconds=30.0
-                ),
+                task=LONG_TASK,
+                budget=long_budget(30.0),
             ),
             timeout=30,
         )
