@@ -46,7 +46,14 @@ from advisor.synthesis import Synthesizer, synthesis_variants
 from advisor.task import Task
 from advisor.widths import Allocation, Floor, ParameterModel, allocate_widths
 
-__all__ = ["Budget", "Recommendation", "SearchProgress", "SearchResult", "recommend"]
+__all__ = [
+    "DEFAULT_MIN_CHANNELS",
+    "Budget",
+    "Recommendation",
+    "SearchProgress",
+    "SearchResult",
+    "recommend",
+]
 
 _PROGRESS_INTERVAL: Final = 0.25
 """Seconds between two progress reports at least."""
@@ -56,6 +63,10 @@ _RESERVE_FACTOR: Final = 2.0
 
 _RESERVE_MARGIN: Final = 0.02
 """Seconds reserved on top, for building the result."""
+
+
+DEFAULT_MIN_CHANNELS: Final = 4
+"""Narrowest default width choice (see :meth:`Budget.choices`)."""
 
 
 class Budget(BaseModel):
@@ -69,7 +80,8 @@ class Budget(BaseModel):
     channel_choices: list[int] | None = Field(
         default=None,
         min_length=1,
-        description="Allowed widths, M included; default powers of two up to max_channels.",
+        description="Allowed widths, M included; default powers of two from "
+        "DEFAULT_MIN_CHANNELS up to max_channels.",
     )
     max_channels: int = Field(default=512, gt=1, description="Largest default width choice.")
     geometries: list[Family] | None = Field(
@@ -117,10 +129,17 @@ class Budget(BaseModel):
         return self
 
     def choices(self) -> list[int]:
-        """Return the allowed widths, ascending."""
+        """Return the allowed widths, ascending.
+
+        By default no layer is narrower than :data:`DEFAULT_MIN_CHANNELS`: a width the task's
+        correlations do not need would otherwise fall to 1 (ties go to fewer parameters), and a
+        1- or 2-channel layer is a bottleneck for everything the task does not describe, such as
+        the classifier's outputs. Explicit ``channel_choices`` may go lower.
+        """
         if self.channel_choices is not None:
             return sorted(self.channel_choices)
-        return [1 << bit for bit in range(self.max_channels.bit_length())]
+        floor = min(DEFAULT_MIN_CHANNELS, self.max_channels).bit_length() - 1
+        return [1 << bit for bit in range(floor, self.max_channels.bit_length())]
 
 
 @dataclass(frozen=True)
