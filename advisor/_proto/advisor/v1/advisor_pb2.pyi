@@ -106,9 +106,12 @@ class _CertificateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Certifica
     CERTIFICATE_EXACT: _Certificate.ValueType  # 1
     """Certified by the exact engine (rank modulo a prime)."""
     CERTIFICATE_TIGHT: _Certificate.ValueType  # 2
-    """Min-cut proven tight: a tree whose channel counts are all powers of one integer."""
+    """A tree whose channel counts are all powers of one integer and where weight sharing does not
+    lower the bound: the figure is the generic rank with per-location weights [LYCS18 Thm 2] and
+    an upper bound with shared weights (rarely loose; ask for exact where that matters).
+    """
     CERTIFICATE_UPPER_BOUND: _Certificate.ValueType  # 3
-    """The min-cut, an upper bound on the generic rank."""
+    """An upper bound on the generic rank (shared-weight min-cut)."""
 
 class Certificate(_Certificate, metaclass=_CertificateEnumTypeWrapper):
     """---------------------------------------------------------------------------------------------
@@ -121,9 +124,12 @@ CERTIFICATE_UNSPECIFIED: Certificate.ValueType  # 0
 CERTIFICATE_EXACT: Certificate.ValueType  # 1
 """Certified by the exact engine (rank modulo a prime)."""
 CERTIFICATE_TIGHT: Certificate.ValueType  # 2
-"""Min-cut proven tight: a tree whose channel counts are all powers of one integer."""
+"""A tree whose channel counts are all powers of one integer and where weight sharing does not
+lower the bound: the figure is the generic rank with per-location weights [LYCS18 Thm 2] and
+an upper bound with shared weights (rarely loose; ask for exact where that matters).
+"""
 CERTIFICATE_UPPER_BOUND: Certificate.ValueType  # 3
-"""The min-cut, an upper bound on the generic rank."""
+"""An upper bound on the generic rank (shared-weight min-cut)."""
 Global___Certificate: _TypeAlias = Certificate  # noqa: Y015
 
 class _PresetKind:
