@@ -132,35 +132,58 @@ def results_markdown(document: dict[str, Any]) -> str:
 
 
 def plot_results(document: dict[str, Any], path: Path) -> Path:
-    """Bars of mean test accuracy (± std) per task and candidate, one dot per seed."""
+    """Left: mean test accuracy (± std) per task and candidate, one dot per seed.
+
+    Right: the training loss of every run per epoch (colour: candidate, line style: task), which
+    shows how far each run got in its budget.
+    """
     summaries = summarize(document)
     tasks = list(dict.fromkeys(s.task for s in summaries))
     candidates = list(dict.fromkeys(s.candidate for s in summaries))
+    colours = {c: f"C{i}" for i, c in enumerate(candidates)}
+    styles = {t: ("-", "--", ":", "-.")[i % 4] for i, t in enumerate(tasks)}
     width = 0.8 / len(candidates)
-    figure, axes = plt.subplots(figsize=(6.4, 4.0))
+    figure, (bars, losses) = plt.subplots(1, 2, figsize=(11.0, 4.2))
     for index, candidate in enumerate(candidates):
         rows = [
             next(s for s in summaries if s.task == t and s.candidate == candidate) for t in tasks
         ]
         positions = np.arange(len(tasks)) + (index - (len(candidates) - 1) / 2) * width
-        axes.bar(
+        bars.bar(
             positions,
             [s.mean for s in rows],
             width,
             yerr=[s.std for s in rows],
             capsize=4,
+            color=colours[candidate],
             label=f"{candidate} ({rows[0].parameters:,} parameters)",
             alpha=0.8,
         )
         for position, s in zip(positions, rows, strict=True):
-            axes.plot([position] * len(s.accuracies), s.accuracies, "k.", markersize=5)
-    low = min(min(s.accuracies) for s in summaries)
-    axes.set_ylim(max(0.0, low - 0.05), 1.0)
-    axes.set_xticks(np.arange(len(tasks)), tasks)
-    axes.set_ylabel("test accuracy")
+            bars.plot([position] * len(s.accuracies), s.accuracies, "k.", markersize=5)
+    accuracies = [a for s in summaries for a in s.accuracies]
+    bars.set_ylim(max(0.0, min(accuracies) - 0.05), min(1.0, max(accuracies) + 0.08))
+    bars.set_xticks(np.arange(len(tasks)), tasks)
+    bars.set_ylabel("test accuracy")
     seeds = len(document["protocol"]["seeds"])
-    axes.set_title(f"{document['experiment']}: mean ± std over {seeds} seeds (dots: seeds)")
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(candidates), fontsize=8)
+    bars.set_title(f"mean ± std over {seeds} seeds (dots: seeds)")
+    bars.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(candidates), fontsize=8)
+    for run in document["runs"]:
+        epochs = np.arange(1, len(run["epoch_losses"]) + 1)
+        losses.plot(
+            epochs,
+            run["epoch_losses"],
+            styles[run["task"]],
+            color=colours[run["candidate"]],
+            alpha=0.7,
+        )
+    for task, style in styles.items():
+        losses.plot([], [], style, color="grey", label=task)
+    losses.set_xlabel("epoch")
+    losses.set_ylabel("training loss (epoch mean)")
+    losses.set_title("training loss of every run")
+    losses.legend(fontsize=8)
+    figure.suptitle(document["experiment"])
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
