@@ -275,20 +275,20 @@ def test_both_experiments_run_end_to_end_and_report(tmp_path: Path) -> None:
     blob_doc = run_experiment(
         "pooling_geometry",
         blob_tasks(generate_blobs(150, rng), generate_blobs(50, rng)),
-        blob_candidates("max", width=4),
+        blob_candidates("max", width=8),
         plan,
         seeds=(0,),
-        protocol={"data": "tiny blobs", "network": "width 4"},
+        protocol={"data": "tiny blobs", "network": "width 8"},
         output=tmp_path / "pooling_geometry.json",
     )
     canvas_doc = run_experiment(
-        "width_allocation_r1",
+        "width_allocation_r2",
         canvas_tasks(rng, train_count=64, test_count=32),
-        profile_candidates(1),
+        profile_candidates(2),
         plan,
         seeds=(0,),
-        protocol={"data": "tiny canvases", "network": "r = 1"},
-        output=tmp_path / "width_allocation_r1.json",
+        protocol={"data": "tiny canvases", "network": "r = 2"},
+        output=tmp_path / "width_allocation_r2.json",
     )
     stored = json.loads((tmp_path / "pooling_geometry.json").read_text())
     assert [r["test_accuracy"] for r in stored["runs"]] == [
@@ -313,8 +313,8 @@ def test_both_experiments_run_end_to_end_and_report(tmp_path: Path) -> None:
     assert all(q["pick"] in (*q["scores"], "tie") for q in queries)
     picks = report.advisor_markdown(
         {"method": "smoke", "queries": queries},
-        {"pooling_geometry": blob_doc, "width_allocation_r1": canvas_doc},
+        {"pooling_geometry": blob_doc, "width_allocation_r2": canvas_doc},
     )
-    assert picks.count("| pooling_geometry |") == 4 and picks.count("| width_allocation_r1 |") == 4
+    assert picks.count("| pooling_geometry |") == 4 and picks.count("| width_allocation_r2 |") == 4
     assert blob_doc["protocol"]["train_sizes"] == {"closedness": 120, "symmetry": 120}
     assert canvas_doc["protocol"]["test_sizes"] == {"local": 32, "global": 32}
