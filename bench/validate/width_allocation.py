@@ -19,6 +19,7 @@ all started to learn within 400; batch 32 buys more steps per CPU-second than ba
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 from collections.abc import Sequence
 from typing import get_args
@@ -84,18 +85,30 @@ def canvas_tasks(rng: np.random.Generator, train_count: int, test_count: int) ->
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Place the digits, run the grid, write ``results/width_allocation_r{r}.json``."""
+    """Place the digits, run the grid, write ``results/width_allocation_r{r}[...].json``.
+
+    ``--task`` and ``--epochs`` run a follow-up on the same canvases (one task, longer training);
+    the file name then ends in ``_{task}`` and ``_e{epochs}``.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--r", type=int, default=DEFAULT_R, help=f"unit width r (default {DEFAULT_R})"
     )
+    parser.add_argument("--task", choices=get_args(CanvasTask), help="one task only")
+    parser.add_argument(
+        "--epochs", type=int, default=PLAN.epochs, help=f"epochs (default {PLAN.epochs})"
+    )
     args = parser.parse_args(argv)
+    name = f"width_allocation_r{args.r}"
+    name += f"_{args.task}" if args.task else ""
+    name += f"_e{args.epochs}" if args.epochs != PLAN.epochs else ""
     rng = np.random.default_rng(DATA_SEED)
+    tasks = canvas_tasks(rng, TRAIN_CANVASES, TEST_CANVASES)
     run_experiment(
-        name=f"width_allocation_r{args.r}",
-        tasks=canvas_tasks(rng, TRAIN_CANVASES, TEST_CANVASES),
+        name=name,
+        tasks=[task for task in tasks if args.task in (None, task.name)],
         candidates=profile_candidates(args.r),
-        plan=PLAN,
+        plan=dataclasses.replace(PLAN, epochs=args.epochs),
         seeds=SEEDS,
         protocol={
             "data": "scikit-learn digits split 80/20 by source image (stratified), placed at "
@@ -104,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"linear to {CLASSES}; r = {args.r}; He-normal initial weights",
             "r": args.r,
         },
-        output=RESULTS / f"width_allocation_r{args.r}.json",
+        output=RESULTS / f"{name}.json",
     )
 
 
