@@ -171,8 +171,14 @@ class SubtreeDag:
 
     @property
     def size(self) -> int:
-        """The recurrence's work per width vector: (type, child) pairs over all heights."""
-        return sum(level.child.size for level in self.levels)
+        """The recurrence's work per width vector, which sizes the search's chunks.
+
+        It counts the (type, child) pairs over all heights plus the terms summed for the
+        symmetric powers of one-sided sibling groups (:func:`_log2_symmetric_powers`), which
+        dominate on wide windows: without them a chunk could run for half a second between two
+        polls of the stop predicate.
+        """
+        return sum(level.child.size + _summed_terms(level) for level in self.levels)
 
     def leaves(self, log2_representation: _Floats) -> DpValues:
         """Height 0 for ``P`` values of ``log2 M``: a leaf costs ``log2 M`` in the other state."""
@@ -249,6 +255,14 @@ class SubtreeDag:
         if x.shape[1] != self.depth + 1:
             raise ValueError(f"width vectors need {self.depth + 1} entries (M first)")
         return self.propagate(self.leaves(x[:, 0]), 0, x[:, 1:])
+
+
+def _summed_terms(level: TypeLevel) -> int:
+    """Terms :func:`_log2_symmetric_powers` sums per width vector at ``level``."""
+    if not (level.grouped.size or level.has_pure):
+        return 0
+    largest = max(int(level.group_sizes.max(initial=1)), level.arity if level.has_pure else 1)
+    return min(largest, _SUMMED_SIZES)
 
 
 def _log2_symmetric_powers(log2_dim: _Floats, sizes: _Ints) -> _Floats:

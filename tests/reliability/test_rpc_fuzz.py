@@ -54,7 +54,7 @@ _TINY_SEARCH = advisor_pb2.RecommendRequest(
     task=task_message(
         {"input": {"shape": [1, 2]}, "correlations": [{"name": "x", "a": {"indices": [0]}}]}
     ),
-    budget=budget_message({"max_parameters": 10, "top_k": 1, "time_limit_seconds": 3e-5}),
+    budget=budget_message({"max_parameters": 100, "top_k": 1, "time_limit_seconds": 3e-5}),
 ).SerializeToString()
 
 
