@@ -17,7 +17,6 @@ import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeAlias, TypeVar
 
@@ -29,6 +28,7 @@ from advisor import wire
 from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.analysis import Analysis
 from advisor.architecture import Architecture, load_architecture, parse_architecture
+from advisor.documents import read_pem
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.search import Budget, SearchProgress, SearchResult
 from advisor.service.auth import AUTHORIZATION_METADATA_KEY
@@ -125,9 +125,9 @@ class TlsConfig:
             missing = "tls.client_key" if self.client_key is None else "tls.client_cert"
             raise InvalidRequestError.single(missing, "client_cert and client_key go together")
         return grpc.ssl_channel_credentials(
-            root_certificates=_read_pem("tls.root_ca", self.root_ca),
-            private_key=_read_pem("tls.client_key", self.client_key),
-            certificate_chain=_read_pem("tls.client_cert", self.client_cert),
+            root_certificates=read_pem(self.root_ca, "tls.root_ca"),
+            private_key=read_pem(self.client_key, "tls.client_key"),
+            certificate_chain=read_pem(self.client_cert, "tls.client_cert"),
         )
 
 
@@ -366,12 +366,3 @@ def _decoded(decode: Callable[[_Message], _Decoded], message: _Message) -> _Deco
         raise AdvisorRpcError(
             grpc.StatusCode.INTERNAL, f"the server sent a malformed response: {error}"
         ) from None
-
-
-def _read_pem(field: str, path: str | os.PathLike[str] | None) -> bytes | None:
-    if path is None:
-        return None
-    try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise InvalidRequestError.single(field, f"cannot read {path}: {error.strerror}") from None

@@ -17,7 +17,8 @@ import pydantic
 import yaml
 
 from advisor.analysis import Analysis, CorrelationAnalysis
-from advisor.architecture import Architecture, architecture_document
+from advisor.architecture import Architecture
+from advisor.export import recommendation_document
 from advisor.search import Recommendation, SearchResult
 from advisor.task import PresetInfo
 
@@ -42,7 +43,7 @@ _T = TypeVar("_T")
 def search_result_document(result: SearchResult) -> dict[str, Any]:
     """Return the recommendation result as JSON-ready data (DESIGN.md "Recommendation result")."""
     return _document(
-        result, recommendations=[_recommendation_document(r) for r in result.recommendations]
+        result, recommendations=[recommendation_document(r) for r in result.recommendations]
     )
 
 
@@ -89,12 +90,6 @@ def _document(value: object, **replaced: object) -> dict[str, Any]:
     # DESIGN.md order) is kept while nested documents are substituted.
     dumped: dict[str, Any] = pydantic.TypeAdapter(type(value)).dump_python(value, mode="json")
     return {name: replaced.get(name, field) for name, field in dumped.items()}
-
-
-def _recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
-    return _document(
-        recommendation, architecture=architecture_document(recommendation.architecture)
-    )
 
 
 class _ReadableDumper(yaml.SafeDumper):

@@ -11,6 +11,7 @@ windows (stride < pool) a node may be pooled by several, and the network is not 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -39,9 +40,9 @@ class PoolingStructure:
         """Number of pooling levels (hidden layers)."""
         return len(self.windows)
 
-    @property
+    @cached_property
     def is_tree(self) -> bool:
-        """True when every node is pooled by exactly one window at every level."""
+        """True when every node is pooled by exactly one window at every level (computed once)."""
         sizes = [self.num_locations] + [w.shape[0] for w in self.windows[:-1]]
         return all(
             w.size == n and np.array_equal(np.sort(w, axis=None), np.arange(n))

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor._proto.advisor.v1 import advisor_pb2
-from advisor.architecture import Architecture
+from advisor.architecture import Architecture, validate_schedule
 from advisor.errors import FieldViolation, LimitExceededError
 from advisor.task import Task
 
@@ -114,12 +114,16 @@ def check_analysis_cost(
 
 def _window_entries(architecture: Architecture) -> int:
     """Sum over layers of (windows x window size): the min-cut's work per correlation."""
-    grid = architecture.input.shape
-    entries = 0
-    for layer in architecture.layers:
-        grid = tuple((n - k) // s + 1 for n, k, s in zip(grid, layer.pool, layer.step, strict=True))
-        entries += math.prod(grid) * math.prod(layer.pool)
-    return entries
+    layers = architecture.layers
+    grids = validate_schedule(
+        architecture.input.shape,
+        [layer.pool for layer in layers],
+        [layer.stride for layer in layers],
+    )
+    return sum(
+        math.prod(grid) * math.prod(layer.pool)
+        for grid, layer in zip(grids[1:], layers, strict=True)
+    )
 
 
 def _exact_violations(

@@ -29,6 +29,7 @@ from grpc_reflection.v1alpha import reflection
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from advisor._proto.advisor.v1 import advisor_pb2
+from advisor.documents import read_pem
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor
@@ -292,19 +293,10 @@ def _host_port(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-def _read_pem(path: Path | None, field: str) -> bytes | None:
-    if path is None:
-        return None
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise InvalidRequestError.single(field, f"cannot read {path}: {error}") from None
-
-
 def _server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
-    certificate = _read_pem(config.tls_cert, "tls_cert")
-    key = _read_pem(config.tls_key, "tls_key")
-    client_ca = _read_pem(config.tls_client_ca, "tls_client_ca")
+    certificate = read_pem(config.tls_cert, "tls_cert")
+    key = read_pem(config.tls_key, "tls_key")
+    client_ca = read_pem(config.tls_client_ca, "tls_client_ca")
     if certificate is None or key is None:
         return None
     return grpc.ssl_server_credentials(
