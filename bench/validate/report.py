@@ -205,9 +205,12 @@ def advisor_markdown(picks: dict[str, Any], experiments: dict[str, dict[str, Any
         if document is None:
             trained, verdict = "not run", "-"
         else:
-            best, _, clear = winner(summarize(document), query["task"])
-            trained = best if clear else f"{best} (within noise)"
-            verdict = ("yes" if best == query["pick"] else "no") + ("" if clear else " (noise)")
+            best, lead, clear = winner(summarize(document), query["task"])
+            if clear:
+                trained, verdict = best, "yes" if best == query["pick"] else "no"
+            else:
+                trained = f"none clear ({best} +{lead * 100:.1f} points)"
+                verdict = "undecided"
         scores = ", ".join(f"{name} {score:.4f}" for name, score in query["scores"].items())
         search = query["search"]
         design = (
