@@ -14,8 +14,8 @@ representation the locations are gathered once into the pooling tree's leaf orde
 (``advisor.geometry.pooling_structure(arch).leaf_order()``), in which every window of every level
 is a run of consecutive nodes. A 1x1 conv is then a matrix product over channels and a pooling a
 reshape and a max (or mean) over the run. This is the same function as a standard conv/pool stack
-on the input permuted by ``advisor.geometry.input_permutation`` (a test checks it), and about 1.6x
-faster on CPU for these narrow layers.
+on the input permuted by ``advisor.geometry.input_permutation`` (a test checks it), and was 1.6x
+faster than ``Conv2d``/``MaxPool2d`` for the blob network on this CPU.
 """
 
 from __future__ import annotations
@@ -69,10 +69,12 @@ class TreeNet(nn.Module):
         if arch.input.ndim != 2 or arch.is_overlapping:
             raise ValueError("TreeNet builds 2-D architectures with non-overlapping windows")
         kernel = arch.representation_kernel
-        self.representation = representation or nn.Sequential(
-            nn.Conv2d(arch.input.channels, arch.representation, kernel, padding=kernel // 2),
-            nn.ReLU(),
-        )
+        if representation is None:
+            representation = nn.Sequential(
+                nn.Conv2d(arch.input.channels, arch.representation, kernel, padding=kernel // 2),
+                nn.ReLU(),
+            )
+        self.representation = representation
         order = pooling_structure(arch).leaf_order()
         self.register_buffer("leaf_order", torch.as_tensor(order, dtype=torch.long))
         fan_in = (arch.representation, *arch.widths[:-1])

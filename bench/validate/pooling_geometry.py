@@ -1,6 +1,6 @@
 """[CS17] pooling geometry: contiguous vs mirror pooling on the closedness and symmetry tasks.
 
-Run (about 15 CPU-minutes on one thread; docs/VALIDATION.md records the protocol)::
+Run (3.5 to 7 CPU-minutes on one thread, by the load; docs/VALIDATION.md records the protocol)::
 
     nice -n 19 .venv/bin/python -m bench.validate.pooling_geometry [--pool max|avg]
 

@@ -1,9 +1,10 @@
 """Train one network on one task with one seed, the same way for every candidate.
 
-The plan is the authors' [CS17] solver, kept for both experiments so no candidate gets its own
-tuning: Adam (lr 1e-3, betas 0.9/0.999), batch 64, L2 weight decay 1e-4 on weights (not biases,
-as their ``decay_mult: 0``), learning rate x0.1 after 80% of the steps. Only the number of epochs
-is sized per experiment, to fit the machine, and is recorded with the results.
+The plan is the authors' [CS17] solver, the same for every candidate of an experiment so none
+gets its own tuning: Adam (lr 1e-3, betas 0.9/0.999), L2 weight decay 1e-4 on weights (not
+biases, as their ``decay_mult: 0``), learning rate x0.1 after 80% of the steps. The epochs and the
+batch size (64 by default) are sized per experiment, to fit the machine, and recorded with the
+results.
 """
 
 from __future__ import annotations
