@@ -243,10 +243,7 @@ class _Best:
 
     def compare(self, keys: _Floats, parameters: _Ints) -> npt.NDArray[np.int8]:
         """Return +1 where rows of ``(keys, parameters)`` beat this, 0 where equal, else -1."""
-        result = np.zeros(parameters.shape[0], dtype=np.int8)
-        for column in range(keys.shape[1]):
-            undecided = result == 0
-            result[undecided] = np.sign(keys[undecided, column] - self.keys[column])
+        result = _lex_compare(keys, self.keys)
         undecided = result == 0
         result[undecided] = np.sign(self.parameters - parameters[undecided])
         return result
@@ -275,7 +272,7 @@ class _Best:
         )
 
 
-def _lex_compare(rows: _Ints, reference: _Ints) -> npt.NDArray[np.int8]:
+def _lex_compare(rows: _Ints | _Floats, reference: _Ints | _Floats) -> npt.NDArray[np.int8]:
     """Return -1, 0, +1 where rows are lexicographically below, equal to, above ``reference``."""
     result = np.zeros(rows.shape[0], dtype=np.int8)
     for column in range(rows.shape[1]):
@@ -365,7 +362,8 @@ class _BranchAndBound:
         remaining = self.tree.depth - height
         last = self.values[states.widths[:, -1]]
         lower = states.cost + self.model.tail(last, self.values[0], remaining)
-        states = states.take(lower <= self.budget)
+        fits = lower <= self.budget
+        states, lower = states.take(fits), lower[fits]
         correlations = self.objective.targets.size
         if remaining == 0:
             if states.cost.size:
@@ -375,8 +373,8 @@ class _BranchAndBound:
             return states.take(np.zeros(0, dtype=np.intp)), np.zeros((0, correlations))
         if states.cost.size == 0:
             return states, np.zeros((0, correlations))
-        bounds = self._bound_and_complete(states, height, remaining)
-        return self._prune(states, bounds, remaining)
+        bounds = self._bound_and_complete(states, height, remaining, lower)
+        return self._prune(states, bounds, lower)
 
     def _expand(self, states: _States, height: int) -> _States:
         """Every state followed by every choice for the width of ``height``."""
@@ -391,8 +389,13 @@ class _BranchAndBound:
             states.cost[parents] + (last + 1) * self.values[chosen],
         )
 
-    def _bound_and_complete(self, states: _States, height: int, remaining: int) -> _Floats:
-        """Offer both completions of every state; return the states' figure bounds ``(P, C)``."""
+    def _bound_and_complete(
+        self, states: _States, height: int, remaining: int, lower: _Ints
+    ) -> _Floats:
+        """Offer both completions of every state; return the states' figure bounds ``(P, C)``.
+
+        ``lower`` is each state's cost with every unassigned width at the smallest choice.
+        """
         count = states.cost.size
         last = self.values[states.widths[:, -1]]
         tails = self.model.tail(last[:, None], self.values[None, :], remaining)
@@ -402,7 +405,7 @@ class _BranchAndBound:
             [
                 np.zeros((count, remaining), dtype=np.int64),
                 np.repeat(fill[:, None], remaining, axis=1),
-                self._caps(states, remaining),
+                self._caps(states, remaining, lower),
             ]
         )
         rows = np.tile(np.arange(count), 3)
@@ -418,11 +421,11 @@ class _BranchAndBound:
         bounds: _Floats = figures[2 * count :]
         return bounds
 
-    def _caps(self, states: _States, remaining: int) -> _Ints:
+    def _caps(self, states: _States, remaining: int, lower: _Ints) -> _Ints:
         """Per state, each unassigned width's largest choice with the others at the smallest."""
         values, smallest = self.values, self.values[0]
         last = values[states.widths[:, -1]]
-        slack = self.budget - states.cost - self.model.tail(last, smallest, remaining)
+        slack = self.budget - lower
         caps = np.empty((states.cost.size, remaining), dtype=np.int64)
         for offset in range(remaining):
             left = last if offset == 0 else smallest
@@ -444,10 +447,8 @@ class _BranchAndBound:
             keys[top], int(parameters[top]), widths[top], figures[top]
         )
 
-    def _prune(self, states: _States, bounds: _Floats, remaining: int) -> tuple[_States, _Floats]:
-        """Keep the states whose score bound can beat the incumbent."""
-        last = self.values[states.widths[:, -1]]
-        lower = states.cost + self.model.tail(last, self.values[0], remaining)
+    def _prune(self, states: _States, bounds: _Floats, lower: _Ints) -> tuple[_States, _Floats]:
+        """Keep the states whose score bound can beat the incumbent (``lower``: least cost)."""
         order = self.best.compare(self.objective.keys(bounds), lower)
         keep = (order > 0) | ((order == 0) & self.best.may_tie(states.widths))
         return states.take(keep), bounds[keep]
