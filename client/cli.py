@@ -254,19 +254,23 @@ def _call_options() -> argparse.ArgumentParser:
     return calls
 
 
+_TLS_OPTIONS = (
+    ("--tls-ca", "tls_ca"),
+    ("--tls-client-cert", "tls_client_cert"),
+    ("--tls-client-key", "tls_client_key"),
+)
+
+# Options that only make sense against a remote server (--target), by their argparse dest.
+_REMOTE_OPTIONS = {"--token-file": "token_file", **dict(_TLS_OPTIONS)}
+
+
 def _check_connection_options(args: argparse.Namespace) -> None:
     if args.target is not None:
         return
-    given = {
-        "--token-file": args.token_file,
-        "--tls-ca": args.tls_ca,
-        "--tls-client-cert": args.tls_client_cert,
-        "--tls-client-key": args.tls_client_key,
-    }
     violations = [
         FieldViolation(flag, "applies only with --target (the embedded server needs none)")
-        for flag, value in given.items()
-        if value is not None
+        for flag, dest in _REMOTE_OPTIONS.items()
+        if getattr(args, dest) is not None
     ]
     if violations:
         raise InvalidRequestError(violations)
@@ -291,7 +295,7 @@ def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
 
 
 def _tls(args: argparse.Namespace) -> TlsConfig | None:
-    if args.tls_ca is None and args.tls_client_cert is None and args.tls_client_key is None:
+    if all(getattr(args, dest) is None for _, dest in _TLS_OPTIONS):
         return None
     return TlsConfig(
         root_ca=args.tls_ca, client_cert=args.tls_client_cert, client_key=args.tls_client_key
