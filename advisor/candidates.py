@@ -276,10 +276,7 @@ class CandidateSpace:
         return Architecture(
             input=self._spec,
             representation=chosen[0],
-            layers=tuple(
-                Layer(channels=w, pool=pool)
-                for w, pool in zip(chosen[1:], candidate.pools, strict=True)
-            ),
+            layers=_layers(candidate, chosen[1:]),
             geometry=geometry,
         )
 
@@ -303,12 +300,16 @@ class CandidateSpace:
         return Architecture(
             input=self._spec,
             representation=widths[0],
-            layers=tuple(
-                Layer(channels=w, pool=pool)
-                for w, pool in zip(widths[1:], candidate.pools, strict=True)
-            ),
+            layers=_layers(candidate, widths[1:]),
             geometry=PermutationGeometry(permutation=permutation),
             outputs=outputs,
             family=candidate.family,
             representation_kernel=representation_kernel,
         )
+
+
+def _layers(candidate: Candidate, channels: Sequence[int]) -> tuple[Layer, ...]:
+    """Return the candidate's hidden layers with widths ``(r_0, ..., r_{L-1})``."""
+    return tuple(
+        Layer(channels=w, pool=pool) for w, pool in zip(channels, candidate.pools, strict=True)
+    )
