@@ -1,1 +1,95 @@
-"""The architecture advisor: separation-rank analysis and search for convolutional networks."""
+"""The architecture advisor: separation-rank analysis and search for convolutional networks.
+
+The curated public API::
+
+    from advisor import Task, Architecture, Budget, analyze, recommend
+
+    task = load_task("examples/symmetry.yaml")
+    result = recommend(task, Budget(max_parameters=200_000))
+    print(result.recommendations[0].architecture)
+
+Names are imported on first use (PEP 562), so ``import advisor.model.task`` — what the client
+library does — does not load the separation-rank engine or the search.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
+    from advisor.export.document import architecture_yaml, torch_module
+    from advisor.model.architecture import Architecture, load_architecture, parse_architecture
+    from advisor.model.budget import Budget
+    from advisor.model.results import (
+        Analysis,
+        CorrelationAnalysis,
+        Recommendation,
+        SearchProgress,
+        SearchResult,
+    )
+    from advisor.model.task import PresetInfo, Task, list_presets, load_task, parse_task
+    from advisor.search.recommend import recommend
+    from advisor.seprank.analysis import analyze
+
+__all__ = [
+    "Analysis",
+    "Architecture",
+    "Budget",
+    "CorrelationAnalysis",
+    "FieldViolation",
+    "InvalidRequestError",
+    "PresetInfo",
+    "Recommendation",
+    "SearchProgress",
+    "SearchResult",
+    "StoppedError",
+    "Task",
+    "analyze",
+    "architecture_yaml",
+    "list_presets",
+    "load_architecture",
+    "load_task",
+    "parse_architecture",
+    "parse_task",
+    "recommend",
+    "torch_module",
+]
+
+_HOMES: dict[str, str] = {
+    "FieldViolation": "advisor.errors",
+    "InvalidRequestError": "advisor.errors",
+    "StoppedError": "advisor.errors",
+    "architecture_yaml": "advisor.export.document",
+    "torch_module": "advisor.export.document",
+    "Architecture": "advisor.model.architecture",
+    "load_architecture": "advisor.model.architecture",
+    "parse_architecture": "advisor.model.architecture",
+    "Budget": "advisor.model.budget",
+    "Analysis": "advisor.model.results",
+    "CorrelationAnalysis": "advisor.model.results",
+    "Recommendation": "advisor.model.results",
+    "SearchProgress": "advisor.model.results",
+    "SearchResult": "advisor.model.results",
+    "PresetInfo": "advisor.model.task",
+    "Task": "advisor.model.task",
+    "list_presets": "advisor.model.task",
+    "load_task": "advisor.model.task",
+    "parse_task": "advisor.model.task",
+    "recommend": "advisor.search.recommend",
+    "analyze": "advisor.seprank.analysis",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'advisor' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -5,8 +5,9 @@ Every rejection of user input is an :class:`InvalidRequestError` holding one or 
 description). The service maps it to ``INVALID_ARGUMENT`` with ``google.rpc.BadRequest`` field
 violations; the CLI prints it as one line. It deliberately does not subclass ``ValueError``:
 pydantic converts ``ValueError`` raised inside validators into its own error type, and the
-semantic checks of :class:`~advisor.task.Task` and :class:`~advisor.architecture.Architecture`
-must reach the caller with the field paths they computed.
+semantic checks of :class:`~advisor.model.task.Task` and
+:class:`~advisor.model.architecture.Architecture` must reach the caller with the field paths they
+computed.
 """
 
 from __future__ import annotations

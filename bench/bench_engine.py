@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from advisor.analysis import analyze
-from advisor.architecture import Architecture, parse_architecture
-from advisor.geometry import pooling_structure
+from advisor.geometry.layouts import pooling_structure
+from advisor.model.architecture import Architecture, parse_architecture
+from advisor.model.task import Task, parse_task
+from advisor.seprank.analysis import analyze
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.graph import log2_min_cut_graph
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
-from advisor.task import Task, parse_task
 from bench.report import update_section
 
 CORRELATIONS = 64

@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from advisor.search import Budget, SearchResult, recommend
-from advisor.task import Task, parse_task
+from advisor.model.budget import Budget
+from advisor.model.results import SearchResult
+from advisor.model.task import Task, parse_task
+from advisor.search.recommend import recommend
 from bench.report import update_section
 
 COMMAND = "python -m bench.bench_search"
@@ -189,7 +191,7 @@ def main() -> None:
         f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
     )
     markdown = (
-        "## Search (`advisor.search.recommend`)\n\n"
+        "## Search (`advisor.search.recommend.recommend`)\n\n"
         f"Command: `{COMMAND}` ({machine}; budget {BUDGET:,} parameters, default options, no "
         "time limit; best of "
         f"{arguments.repeats} runs for the cases with a target, one run otherwise). "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from advisor.task import parse_task
+from advisor.model.task import parse_task
 from bench.report import update_section
 from tests.test_task import large_task_document
 

@@ -21,7 +21,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from advisor._proto.advisor.v1 import advisor_pb2
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
 
 __all__ = [
     "DELIBERATE_STATUSES",

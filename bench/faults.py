@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from advisor._proto.advisor.v1 import advisor_pb2
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from bench.calls import Outcome, call_raw, health_status, method_path
 from bench.report import update_section

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from advisor._proto.advisor.v1 import advisor_pb2
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from bench.calls import Outcome, call_raw, health_status, problems
 from bench.report import update_section
 from bench.serverproc import ServerProcess

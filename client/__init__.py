@@ -4,7 +4,7 @@
 library's pydantic models; failures raise the :class:`AdvisorRpcError` family.
 """
 
-from client.client import (
+from advisor_client.client import (
     AdvisorClient,
     ArchitectureLike,
     BudgetLike,
@@ -12,7 +12,7 @@ from client.client import (
     TaskLike,
     TlsConfig,
 )
-from client.errors import (
+from advisor_client.errors import (
     AdvisorRpcError,
     DeadlineExceededError,
     InvalidArgumentError,

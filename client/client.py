@@ -1,8 +1,9 @@
 """The typed Python client of the ``advisor.v1.ArchitectureAdvisor`` service.
 
-Calls take and return the library's own pydantic models (converted by :mod:`advisor.wire`, the
-one converter), so code written against :mod:`advisor` in-process works unchanged against a remote
-server. Every call has a deadline; failures raise the typed exceptions of :mod:`client.errors`.
+Calls take and return the library's own pydantic models (converted by :mod:`advisor.protocol.wire`,
+the one converter), so code written against :mod:`advisor` in-process works unchanged against a
+remote server. Every call has a deadline; failures raise the typed exceptions of
+:mod:`advisor_client.errors`.
 
 Retries. Transient ``UNAVAILABLE`` failures (a server restarting, a connection reset) are retried
 with exponential backoff, by gRPC itself from the channel's service config, for the idempotent
@@ -22,18 +23,18 @@ from typing import Any, TypeAlias, TypeVar
 
 import grpc
 import pydantic
+from advisor_client.errors import AdvisorRpcError, error_from_rpc
 from google.protobuf.message import Message
 
-from advisor import wire
-from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
-from advisor.analysis import Analysis
-from advisor.architecture import Architecture, load_architecture, parse_architecture
-from advisor.documents import read_pem
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
-from advisor.search import Budget, SearchProgress, SearchResult
-from advisor.service.auth import AUTHORIZATION_METADATA_KEY
-from advisor.task import PresetInfo, Task, load_task, parse_task
-from client.errors import AdvisorRpcError, error_from_rpc
+from advisor.model.architecture import Architecture, load_architecture, parse_architecture
+from advisor.model.budget import Budget
+from advisor.model.documents import read_pem
+from advisor.model.results import Analysis, SearchProgress, SearchResult
+from advisor.model.task import PresetInfo, Task, load_task, parse_task
+from advisor.protocol import wire
+from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.protocol.metadata import bearer_metadata
 
 __all__ = [
     "AdvisorClient",
@@ -45,11 +46,13 @@ __all__ = [
 ]
 
 TaskLike: TypeAlias = Task | Mapping[str, Any] | str | os.PathLike[str]
-"""A :class:`~advisor.task.Task`, its file-format mapping, or the path of a YAML/JSON task file."""
+"""A :class:`~advisor.model.task.Task`, its file-format mapping, or the path of a YAML/JSON task
+file."""
 ArchitectureLike: TypeAlias = Architecture | Mapping[str, Any] | str | os.PathLike[str]
-"""An :class:`~advisor.architecture.Architecture`, its file-format mapping, or a file path."""
+"""An :class:`~advisor.model.architecture.Architecture`, its file-format mapping, or a file path."""
 BudgetLike: TypeAlias = Budget | Mapping[str, Any]
-"""A :class:`~advisor.search.Budget` or the mapping of its fields (``{"max_parameters": ...}``)."""
+"""A :class:`~advisor.model.budget.Budget` or the mapping of its fields (``{"max_parameters":
+...}``)."""
 
 _Request = TypeVar("_Request", bound=Message)
 _Response = TypeVar("_Response", bound=Message)
@@ -171,7 +174,7 @@ class AdvisorClient:
         if token is not None and not token:
             raise InvalidRequestError.single("token", "must not be empty")
         self._default_timeout = default_timeout
-        self._metadata = () if token is None else ((AUTHORIZATION_METADATA_KEY, f"Bearer {token}"),)
+        self._metadata = () if token is None else (bearer_metadata(token),)
         options = [("grpc.service_config", retry.service_config()), ("grpc.enable_retries", 1)]
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
@@ -214,8 +217,8 @@ class AdvisorClient:
         """Search like :meth:`recommend`, yielding progress events and then the result.
 
         The request is checked now; the call starts at the first ``next()``. The last item is
-        always the :class:`~advisor.search.SearchResult`. Abandoning the iterator (or closing it)
-        cancels the call, which stops the search on the server.
+        always the :class:`~advisor.model.results.SearchResult`. Abandoning the iterator (or
+        closing it) cancels the call, which stops the search on the server.
         """
         request = advisor_pb2.StreamRecommendRequest(
             task=_task_proto(task), budget=_budget_proto(budget)

@@ -30,8 +30,8 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from hypothesis import strategies as st
 
-from advisor._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.task import list_presets
+from advisor.model.task import list_presets
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 
 __all__ = [
     "CASE_KINDS",
@@ -549,7 +549,8 @@ def architecture_message(document: Document) -> pb.Architecture:
 
 
 def budget_message(document: Document) -> pb.Budget:
-    """A budget document (field names as ``advisor.search.Budget``) as a ``Budget`` message."""
+    """A budget document (field names as ``advisor.model.budget.Budget``) as a ``Budget``
+    message."""
     fields = dict(document)
     families = fields.pop("geometries", [])
     objective = fields.pop("objective", None)

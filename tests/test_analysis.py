@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from advisor import analysis
-from advisor.analysis import Analysis, CorrelationAnalysis, analyze, powers_of_one_integer
-from advisor.architecture import Architecture, parse_architecture
 from advisor.errors import InvalidRequestError, LimitExceededError
-from advisor.task import Task, parse_task
+from advisor.model.architecture import Architecture, parse_architecture
+from advisor.model.results import Analysis, CorrelationAnalysis
+from advisor.model.task import Task, parse_task
+from advisor.seprank import analysis
+from advisor.seprank.analysis import analyze, powers_of_one_integer
 
 LOOSE_A = [6, 7, 8, 9, 10, 12, 14, 15]
 

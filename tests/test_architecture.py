@@ -11,7 +11,8 @@ import pytest
 import yaml
 from hypothesis import given
 
-from advisor.architecture import (
+from advisor.errors import InvalidRequestError
+from advisor.model.architecture import (
     Architecture,
     ParameterCount,
     architecture_document,
@@ -19,7 +20,6 @@ from advisor.architecture import (
     parameter_count,
     parse_architecture,
 )
-from advisor.errors import InvalidRequestError
 from tests.strategies import boundary_architecture_documents, valid_architecture_documents
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples" / "architectures").glob("*.yaml"))

@@ -27,14 +27,16 @@ import grpc
 import pytest
 import yaml
 
-from advisor._proto.advisor.v1 import advisor_pb2
-from advisor.architecture import parse_architecture
-from advisor.search import Budget, SearchProgress, recommend
+from advisor.cli.format import render_search_result
+from advisor.cli.main import ExitCode, main
+from advisor.cli.progress import ProgressBar, progress_bar_for
+from advisor.model.architecture import parse_architecture
+from advisor.model.budget import Budget
+from advisor.model.results import SearchProgress
+from advisor.model.task import parse_task
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
+from advisor.search.recommend import recommend
 from advisor.service.server import ServerConfig, start_server
-from advisor.task import parse_task
-from client.cli import ExitCode, main
-from client.format import render_search_result
-from client.progress import ProgressBar, progress_bar_for
 from tests.reliability.certificates import make_certificates
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,7 +54,7 @@ TOKEN = "cli-test-token"
 
 
 def advisor(*args: str | Path, stderr_tty: bool = False) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "client.cli", *map(str, args)]
+    command = [sys.executable, "-m", "advisor.cli.main", *map(str, args)]
     if stderr_tty:
         return _run_with_tty_stderr(command)
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
@@ -244,7 +246,7 @@ def test_help_lists_the_exit_codes() -> None:
 
 
 def test_serve_until_sigterm(token_file: Path) -> None:
-    command = [sys.executable, "-m", "client.cli", "serve", "--port", "0", "--token-file"]
+    command = [sys.executable, "-m", "advisor.cli.main", "serve", "--port", "0", "--token-file"]
     with subprocess.Popen(
         [*command, str(token_file)],
         cwd=REPO,

@@ -18,16 +18,8 @@ from typing import Any
 
 import grpc
 import pytest
-
-from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
-from advisor.analysis import Analysis
-from advisor.errors import InvalidRequestError
-from advisor.search import SearchProgress, SearchResult
-from advisor.service.server import ServerConfig, start_server
-from advisor.service.status import bad_request_status
-from advisor.task import PresetInfo
-from client.client import AdvisorClient, RetryPolicy, TlsConfig
-from client.errors import (
+from advisor_client.client import AdvisorClient, RetryPolicy, TlsConfig
+from advisor_client.errors import (
     AdvisorRpcError,
     DeadlineExceededError,
     InvalidArgumentError,
@@ -35,6 +27,13 @@ from client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+
+from advisor.errors import InvalidRequestError
+from advisor.model.results import Analysis, SearchProgress, SearchResult
+from advisor.model.task import PresetInfo
+from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.service.server import ServerConfig, start_server
+from advisor.service.status import bad_request_status
 from tests.reliability.certificates import make_certificates
 
 TASK = {

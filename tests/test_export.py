@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import yaml
 
-from advisor.architecture import Architecture, Layer, PermutationGeometry, parse_architecture
-from advisor.export import architecture_yaml, recommendation_document, torch_module
-from advisor.geometry import input_permutation, pooling_structure
-from advisor.grid import InputSpec
-from advisor.search import Budget, recommend
-from advisor.task import parse_task
+from advisor.export.document import architecture_yaml, recommendation_document, torch_module
+from advisor.geometry.layouts import input_permutation, pooling_structure
+from advisor.model.architecture import Architecture, Layer, PermutationGeometry, parse_architecture
+from advisor.model.budget import Budget
+from advisor.model.grid import InputSpec
+from advisor.model.task import parse_task
+from advisor.search.recommend import recommend
 
 TASK = parse_task(
     {
@@ -119,6 +120,6 @@ def test_the_gather_realises_the_permutation(architecture: Architecture) -> None
 
 def test_a_missing_torch_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
-    monkeypatch.delitem(sys.modules, "advisor.torch_net", raising=False)
+    monkeypatch.delitem(sys.modules, "advisor.export.torch_net", raising=False)
     with pytest.raises(ModuleNotFoundError, match=r"optional 'torch' extra"):
         torch_module(_architectures()[0])

@@ -1,4 +1,4 @@
-"""Pooling structures, trees and input permutations of every geometry (advisor.geometry)."""
+"""Pooling structures, trees and input permutations of every geometry (advisor.geometry.layouts)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from advisor.architecture import Architecture, architecture_document, parse_architecture
 from advisor.errors import InvalidRequestError
-from advisor.geometry import (
+from advisor.geometry.layouts import (
     dilation_permutation,
     input_permutation,
     interleaved_permutation,
@@ -22,7 +21,8 @@ from advisor.geometry import (
     pooling_tree,
     structure_from_permutation,
 )
-from advisor.seprank.structure import PoolingStructure
+from advisor.geometry.structure import PoolingStructure
+from advisor.model.architecture import Architecture, architecture_document, parse_architecture
 
 
 def _arch(shape: list[int], pools: list[list[int]], geometry: Any = "contiguous") -> Architecture:

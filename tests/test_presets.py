@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from advisor.architecture import Architecture, Layer
 from advisor.errors import InvalidRequestError
-from advisor.geometry import pooling_structure
-from advisor.grid import InputSpec
-from advisor.presets import (
+from advisor.geometry.layouts import pooling_structure
+from advisor.model.architecture import Architecture, Layer
+from advisor.model.grid import InputSpec
+from advisor.model.presets import (
     TASK_PRESETS,
     center_surround,
     expand_task_preset,
@@ -28,7 +28,7 @@ from advisor.presets import (
     task_preset_infos,
     top_bottom,
 )
-from advisor.regions import ResolvedCorrelation, preset_mask
+from advisor.model.regions import ResolvedCorrelation, preset_mask
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
 

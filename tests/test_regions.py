@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from pydantic import TypeAdapter, ValidationError
 
-import advisor.regions
+import advisor.model.regions
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
-from advisor.regions import (
+from advisor.model.regions import (
     REGION_PRESETS,
     Box,
     BoxRegion,
@@ -57,7 +57,7 @@ def coordinates(shape: tuple[int, ...]) -> npt.NDArray[np.intp]:
 
 
 def test_module_examples_run() -> None:
-    assert doctest.testmod(advisor.regions).failed == 0
+    assert doctest.testmod(advisor.model.regions).failed == 0
 
 
 # --- the four forms ---------------------------------------------------------------------------

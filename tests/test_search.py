@@ -13,18 +13,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.architecture import PermutationGeometry, architecture_document
-from advisor.candidates import FAMILIES, CandidateSpace
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
-from advisor.objective import Objective, default_targets
-from advisor.search import Budget, SearchProgress, SearchResult, recommend
+from advisor.geometry.structure import PoolingStructure
+from advisor.model.architecture import PermutationGeometry, architecture_document
+from advisor.model.budget import FAMILIES, Budget
+from advisor.model.results import SearchProgress, SearchResult
+from advisor.model.task import Task, parse_task
+from advisor.search.candidates import CandidateSpace
+from advisor.search.objective import Objective, default_targets
+from advisor.search.recommend import recommend
+from advisor.search.subtree_dag import SubtreeDagBuilder
+from advisor.search.synthesis import Synthesizer, synthesis_variants
+from advisor.search.widths import ParameterModel
 from advisor.seprank.labels import correlation_labels
-from advisor.seprank.structure import PoolingStructure
 from advisor.seprank.tree import log2_min_cut
-from advisor.subtree_dag import SubtreeDagBuilder
-from advisor.synthesis import Synthesizer, synthesis_variants
-from advisor.task import Task, parse_task
-from advisor.widths import ParameterModel
 
 NAMED = ["contiguous", "mirror", "interleaved", "dilations"]
 

@@ -8,19 +8,19 @@ import math
 import numpy as np
 import pytest
 
-from advisor.architecture import PermutationGeometry
-from advisor.candidates import (
+from advisor.geometry.layouts import pooling_structure, structure_from_permutation
+from advisor.geometry.structure import PoolingStructure
+from advisor.model.architecture import PermutationGeometry
+from advisor.model.budget import Family
+from advisor.model.grid import InputSpec
+from advisor.search.candidates import (
     DILATION_SAMPLE,
     MAX_DILATION_ORDERS,
     CandidateSpace,
-    Family,
     dilation_orders,
     window_schedules,
 )
-from advisor.geometry import pooling_structure, structure_from_permutation
-from advisor.grid import InputSpec
-from advisor.seprank.structure import PoolingStructure
-from advisor.synthesis import Synthesizer, synthesis_variants
+from advisor.search.synthesis import Synthesizer, synthesis_variants
 
 
 @pytest.mark.parametrize("shape", [(32, 32), (16,), (12, 12), (32, 64), (7, 7), (256,)])

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.candidates import window_schedules
-from advisor.geometry import dilation_permutation, structure_from_permutation
+from advisor.geometry.layouts import dilation_permutation, structure_from_permutation
+from advisor.search.candidates import window_schedules
+from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.seprank.tree import log2_min_cut
-from advisor.subtree_dag import SubtreeDagBuilder
 
 SHAPES = [(4, 4), (8,), (16,), (2, 8), (8, 8), (32,)]
 

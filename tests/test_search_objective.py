@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from advisor.objective import Objective, default_targets
+from advisor.search.objective import Objective, default_targets
 
 
 def test_default_targets_are_the_dimension_bound_at_the_largest_choice() -> None:

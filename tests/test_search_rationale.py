@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from advisor.explain import Design, Widening, rationale
-from advisor.objective import Objective
+from advisor.search.explain import Design, Widening, rationale
+from advisor.search.objective import Objective
 
 OBJECTIVE = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted")
 NAMES = ["symmetry", "corner"]

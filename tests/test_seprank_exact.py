@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from advisor.errors import LimitExceededError
-from advisor.geometry import structure_from_permutation
+from advisor.geometry.layouts import structure_from_permutation
+from advisor.geometry.structure import PoolingStructure
 from advisor.seprank import exact
 from advisor.seprank.exact import (
     EXACT_MAX_LOG2_ELIMINATION,
@@ -19,7 +20,6 @@ from advisor.seprank.exact import (
     log2_exact_rank,
 )
 from advisor.seprank.graph import log2_min_cut_graph
-from advisor.seprank.structure import PoolingStructure
 from advisor.seprank.tree import log2_min_cut
 
 LOOSE_A = [6, 7, 8, 9, 10, 12, 14, 15]

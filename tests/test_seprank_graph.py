@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from networkx.algorithms.flow import boykov_kolmogorov
 
-from advisor.geometry import structure_from_permutation
+from advisor.geometry.layouts import structure_from_permutation
+from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.graph import log2_min_cut_graph
 from advisor.seprank.labels import correlation_labels
-from advisor.seprank.structure import PoolingStructure
 from advisor.seprank.tree import log2_min_cut
 
 # 32x32, contiguous 2x2 windows; only the top two levels are narrow enough to be cut.

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.graph import log2_min_cut_graph
 from advisor.seprank.labels import SIDE_A, SIDE_B
-from advisor.seprank.structure import PoolingStructure
 from advisor.seprank.tree import log2_min_cut, log2_min_cut_with_counts
 
 MAX_LEAVES = 12

@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytest
 
-from advisor.architecture import parse_architecture
-from advisor.geometry import pooling_structure, pooling_tree
+from advisor.geometry.layouts import pooling_structure, pooling_tree
+from advisor.model.architecture import parse_architecture
 from advisor.seprank.exact import log2_exact_rank
 from advisor.seprank.graph import log2_min_cut_graph
 from advisor.seprank.labels import correlation_labels

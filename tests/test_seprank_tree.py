@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from advisor.geometry import mirror_permutation, structure_from_permutation
+from advisor.geometry.layouts import mirror_permutation, structure_from_permutation
+from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.labels import SIDE_A, SIDE_B, correlation_labels
-from advisor.seprank.structure import PoolingStructure
 from advisor.seprank.tree import log2_min_cut, log2_min_cut_with_counts
 
 

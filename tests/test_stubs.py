@@ -1,4 +1,4 @@
-"""The committed stubs under advisor/_proto are exactly what protos/generate.sh produces."""
+"""The committed stubs under advisor/protocol/_proto are what protos/generate.sh produces."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMITTED = ROOT / "advisor" / "_proto"
+COMMITTED = ROOT / "advisor" / "protocol" / "_proto"
 
 
 def _relative_files(directory: Path) -> set[Path]:
@@ -40,10 +40,12 @@ def test_committed_stubs_match_a_fresh_generation(tmp_path: Path) -> None:
 
 
 def test_stubs_import_package_relative() -> None:
-    from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+    from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 
     assert advisor_pb2.DESCRIPTOR.package == "advisor.v1"
-    assert advisor_pb2_grpc.ArchitectureAdvisorStub.__module__.startswith("advisor._proto.")
+    assert advisor_pb2_grpc.ArchitectureAdvisorStub.__module__.startswith(
+        "advisor.protocol._proto."
+    )
 
 
 @pytest.mark.skipif(shutil.which("buf") is None, reason="buf is not installed")

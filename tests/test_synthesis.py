@@ -8,10 +8,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.candidates import window_schedules
-from advisor.geometry import structure_from_permutation
-from advisor.seprank.structure import PoolingStructure
-from advisor.synthesis import (
+from advisor.geometry.layouts import structure_from_permutation
+from advisor.geometry.structure import PoolingStructure
+from advisor.search.candidates import window_schedules
+from advisor.search.synthesis import (
     MAX_SYNTHESIS_VARIANTS,
     SynthesisVariant,
     Synthesizer,

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import advisor.task
+import advisor.model.task
 from advisor.errors import InvalidRequestError
-from advisor.presets import TASK_PRESETS, symmetry
-from advisor.regions import REGION_PRESETS
-from advisor.task import Task, list_presets, load_task, parse_task
+from advisor.model.presets import TASK_PRESETS, symmetry
+from advisor.model.regions import REGION_PRESETS
+from advisor.model.task import Task, list_presets, load_task, parse_task
 from tests.strategies import boundary_task_documents, valid_task_documents
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -42,7 +42,7 @@ def fields(document: Any) -> list[str]:
 
 
 def test_module_examples_run() -> None:
-    assert doctest.testmod(advisor.task).failed == 0
+    assert doctest.testmod(advisor.model.task).failed == 0
 
 
 def test_explicit_correlations_then_the_preset_in_order() -> None:

@@ -24,8 +24,8 @@ pytest.importorskip("matplotlib")
 import torch
 from torch import nn
 
-from advisor.analysis import analyze
-from advisor.geometry import input_permutation
+from advisor.geometry.layouts import input_permutation
+from advisor.seprank.analysis import analyze
 from bench.validate import report
 from bench.validate.advisor_pick import (
     advisor_queries,
@@ -144,9 +144,9 @@ def _authors_mirror(n: int) -> torch.Tensor:
 def _conv_pool_stack(net: TreeNet, images: torch.Tensor, gather: str, pool: str) -> torch.Tensor:
     """The same weights as a standard Conv2d/pooling stack (the reference the nets must equal).
 
-    ``gather``: ``"input"`` permutes the locations once by ``advisor.geometry.input_permutation``
-    of the mirror architecture; ``"per-level"`` applies the authors' rule before every pooling;
-    ``"none"`` is contiguous pooling.
+    ``gather``: ``"input"`` permutes the locations once by
+    ``advisor.geometry.layouts.input_permutation`` of the mirror architecture; ``"per-level"``
+    applies the authors' rule before every pooling; ``"none"`` is contiguous pooling.
     """
     hidden = net.representation(images)
     side = hidden.shape[-1]

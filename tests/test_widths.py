@@ -11,15 +11,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.architecture import Architecture, Layer
-from advisor.candidates import window_schedules
-from advisor.geometry import structure_from_permutation
-from advisor.grid import InputSpec
-from advisor.objective import Objective, default_targets
-from advisor.seprank.structure import PoolingStructure
+from advisor.geometry.layouts import structure_from_permutation
+from advisor.geometry.structure import PoolingStructure
+from advisor.model.architecture import Architecture, Layer
+from advisor.model.grid import InputSpec
+from advisor.search.candidates import window_schedules
+from advisor.search.objective import Objective, default_targets
+from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
+from advisor.search.widths import (
+    Allocation,
+    Floor,
+    ParameterModel,
+    allocate_widths,
+    dominated_states,
+)
 from advisor.seprank.tree import log2_min_cut
-from advisor.subtree_dag import SubtreeDag, SubtreeDagBuilder
-from advisor.widths import Allocation, Floor, ParameterModel, allocate_widths, dominated_states
 
 SHAPES = [(4, 4), (16,), (2, 8), (32,), (4, 8)]
 CHOICES = [1, 2, 3, 4, 6, 8, 16]

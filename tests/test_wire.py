@@ -1,4 +1,5 @@
-"""advisor.wire: lossless round trips, library defaults for absent fields, field-path prefixes."""
+"""advisor.protocol.wire: lossless round trips, library defaults for absent fields, field-path
+prefixes."""
 
 from __future__ import annotations
 
@@ -9,14 +10,20 @@ import pytest
 from google.protobuf.message import Message
 from hypothesis import given, settings
 
-from advisor import wire
-from advisor._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.analysis import Analysis, Certificate, CorrelationAnalysis
-from advisor.architecture import NamedGeometry, parse_architecture
-from advisor.candidates import FAMILIES
 from advisor.errors import InvalidRequestError
-from advisor.search import Budget, SearchProgress, SearchResult, recommend
-from advisor.task import PresetInfo, list_presets, parse_task
+from advisor.model.architecture import NamedGeometry, parse_architecture
+from advisor.model.budget import FAMILIES, Budget
+from advisor.model.results import (
+    Analysis,
+    Certificate,
+    CorrelationAnalysis,
+    SearchProgress,
+    SearchResult,
+)
+from advisor.model.task import PresetInfo, list_presets, parse_task
+from advisor.protocol import wire
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.search.recommend import recommend
 from tests.strategies import (
     valid_architecture_documents,
     valid_budget_documents,

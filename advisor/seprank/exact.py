@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import LimitExceededError
-from advisor.seprank.structure import PoolingStructure
+from advisor.geometry.structure import PoolingStructure
 
 __all__ = [
     "EXACT_MAX_LOG2_ELIMINATION",

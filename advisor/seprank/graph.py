@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from networkx.algorithms.flow import boykov_kolmogorov
 
-from advisor.seprank.structure import PoolingStructure
+from advisor.geometry.structure import PoolingStructure
 
 __all__ = ["log2_min_cut_graph"]
 

@@ -24,7 +24,7 @@ SIDE_B: Final = 2
 
 
 class RegionPair(Protocol):
-    """Two disjoint arrays of location ids, e.g. ``advisor.task.ResolvedCorrelation``."""
+    """Two disjoint arrays of location ids, e.g. ``advisor.model.task.ResolvedCorrelation``."""
 
     @property
     def a(self) -> npt.NDArray[np.intp]:
@@ -46,7 +46,7 @@ def correlation_labels(
     ----------
     correlations
         Region pairs whose location ids lie in ``range(num_locations)``; A and B must be disjoint
-        (``advisor.task.Task`` guarantees both for user input).
+        (``advisor.model.task.Task`` guarantees both for user input).
     num_locations
         Number of input locations.
 

@@ -44,8 +44,8 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.labels import SIDE_A, SIDE_B
-from advisor.seprank.structure import PoolingStructure
 
 __all__ = ["MinCut", "log2_min_cut", "log2_min_cut_with_counts"]
 

@@ -15,10 +15,9 @@ from typing import Any, TypeAlias
 
 import grpc
 
-__all__ = ["AUTHORIZATION_METADATA_KEY", "BearerTokenInterceptor"]
+from advisor.protocol.metadata import AUTHORIZATION_METADATA_KEY
 
-AUTHORIZATION_METADATA_KEY = "authorization"
-"""The metadata key (gRPC metadata keys are lower case) carrying ``Bearer <token>``."""
+__all__ = ["BearerTokenInterceptor"]
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -1,20 +1,25 @@
-"""The ``serve`` command line, shared by ``python server.py`` and ``advisor serve``.
+"""The ``serve`` command line of ``advisor-server``, ``python server.py`` and ``advisor serve``.
 
-One parser and one start-up path, so both entry points accept the same options, print the same
-``listening on HOST:PORT`` line once bound (the chosen port when ``--port 0``) and exit the same
-way (0 after a graceful drain).
+One parser and one start-up path, so every entry point accepts the same options, prints the same
+``listening on HOST:PORT`` line once bound (the chosen port when ``--port 0``) and exits the same
+way (0 after a graceful drain; 2 and one line on stderr for a rejected option).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from advisor.errors import InvalidRequestError
 from advisor.service.server import RunningServer, ServerConfig, read_token_file, serve_forever
 
-__all__ = ["SERVE_OPTION_FLAGS", "add_serve_arguments", "serve_from_arguments"]
+__all__ = ["SERVE_OPTION_FLAGS", "add_serve_arguments", "main", "serve_from_arguments"]
+
+_BAD_OPTION_EXIT_STATUS = 2
 
 # ServerConfig field -> the option that sets it, so a rejected field is reported as the option.
 SERVE_OPTION_FLAGS: dict[str, str] = {
@@ -70,3 +75,16 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
 
 def _announce(running: RunningServer) -> None:
     print(f"listening on {running.address}", flush=True)
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int:
+    """Parse the serve options, serve until a signal, and return the exit status."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Serve the architecture advisor until SIGTERM or Ctrl-C."
+    )
+    add_serve_arguments(parser)
+    try:
+        return serve_from_arguments(parser.parse_args(argv))
+    except InvalidRequestError as error:
+        sys.stderr.write(f"{prog}: {error}\n")
+        return _BAD_OPTION_EXIT_STATUS

@@ -18,8 +18,8 @@ from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
-from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.errors import InvalidRequestError
+from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.service.status import bad_request_status
 
 __all__ = ["add_advisor_servicer"]

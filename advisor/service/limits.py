@@ -19,10 +19,10 @@ from collections.abc import Iterable, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from advisor._proto.advisor.v1 import advisor_pb2
-from advisor.architecture import Architecture, validate_schedule
 from advisor.errors import FieldViolation, LimitExceededError
-from advisor.task import Task
+from advisor.model.architecture import Architecture, validate_schedule
+from advisor.model.task import Task
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
 
 __all__ = [
     "RequestLimits",

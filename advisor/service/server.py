@@ -28,9 +28,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from advisor._proto.advisor.v1 import advisor_pb2
-from advisor.documents import read_pem
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.model.documents import read_pem
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor
 from advisor.service.decoding import add_advisor_servicer

@@ -1,10 +1,11 @@
 """The ``advisor.v1.ArchitectureAdvisor`` servicer: validate, call the library, convert.
 
 Each method takes an admission slot, checks the request limits, converts the request with
-:mod:`advisor.wire`, calls the library and converts the result back; :mod:`advisor.service.status`
-maps every exception to its status. A search polls :meth:`AdvisorServicer._stopper`'s predicate,
-so a cancelled call, an expiring deadline or a server shutdown ends it early with the best found
-so far (``complete=false``) instead of running on unobserved.
+:mod:`advisor.protocol.wire`, calls the library and converts the result back;
+:mod:`advisor.service.status` maps every exception to its status. A search polls
+:meth:`AdvisorServicer._stopper`'s predicate, so a cancelled call, an expiring deadline or a server
+shutdown ends it early with the best found so far (``complete=false``) instead of running on
+unobserved.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from typing import TypeAlias
 
 import grpc
 
-from advisor import wire
-from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
-from advisor.analysis import analyze
-from advisor.search import Budget, SearchProgress, SearchResult, recommend
+from advisor.model.budget import Budget
+from advisor.model.results import SearchProgress, SearchResult
+from advisor.model.task import Task, list_presets
+from advisor.protocol import wire
+from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.search.recommend import recommend
+from advisor.seprank.analysis import analyze
 from advisor.service.admission import Admission
 from advisor.service.limits import (
     RequestLimits,
@@ -29,7 +33,6 @@ from advisor.service.limits import (
     check_recommend_request,
 )
 from advisor.service.status import stream_errors, unary_errors
-from advisor.task import Task, list_presets
 
 __all__ = ["STOP_MARGIN_SECONDS", "AdvisorServicer"]
 

@@ -5,8 +5,9 @@ Run (seconds)::
     .venv/bin/python -m bench.validate.advisor_pick
 
 For every experiment result in ``bench/validate/results`` the trained candidates' architectures
-(stored in the result) are analysed with :func:`advisor.analysis.analyze` against each task's
-descriptions, scored with the search's objective (:mod:`advisor.objective`: weighted mean over
+(stored in the result) are analysed with :func:`advisor.seprank.analysis.analyze` against each
+task's descriptions, scored with the search's objective (:mod:`advisor.search.objective`: weighted
+mean over
 correlations of the fraction of each target reached, default targets), and the higher score is
 the advisor's pick (``tie`` when equal). Both candidates of an experiment have the same parameter
 count, so this is the comparison the search itself makes between them at that budget.
@@ -42,11 +43,13 @@ from typing import Any
 
 import numpy as np
 
-from advisor.analysis import Analysis, analyze
-from advisor.architecture import Architecture, parse_architecture
-from advisor.objective import Objective, default_targets
-from advisor.search import Budget, recommend
-from advisor.task import Task, parse_task
+from advisor.model.architecture import Architecture, parse_architecture
+from advisor.model.budget import Budget
+from advisor.model.results import Analysis
+from advisor.model.task import Task, parse_task
+from advisor.search.objective import Objective, default_targets
+from advisor.search.recommend import recommend
+from advisor.seprank.analysis import analyze
 from bench.validate.experiment import RESULTS
 from bench.validate.report import ADVISOR_PICKS
 
@@ -67,7 +70,8 @@ MAX_CHANNELS = 512
 SEARCH_SECONDS = 60.0
 """Time limit of the restricted search (it finishes in well under a second here)."""
 METHOD = (
-    "advisor.analysis.analyze on both trained architectures, scored by advisor.objective "
+    "advisor.seprank.analysis.analyze on both trained architectures, "
+    "scored by advisor.search.objective "
     f"(weighted, default targets at max_channels={MAX_CHANNELS}); higher score = pick"
 )
 

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from advisor.architecture import Architecture, architecture_document
+from advisor.model.architecture import Architecture, architecture_document
 from bench.validate.training import Dataset, RunResult, TrainingPlan, train_and_test
 
 __all__ = ["RESULTS", "Candidate", "TaskData", "run_experiment"]

@@ -11,11 +11,11 @@ ReLU gain), which keeps the signal alive through deep narrow stacks on mostly-em
 
 Instead of a conv/pool stack on the image, the hidden layers run on a flat sequence: after the
 representation the locations are gathered once into the pooling tree's leaf order
-(``advisor.geometry.pooling_structure(arch).leaf_order()``), in which every window of every level
-is a run of consecutive nodes. A 1x1 conv is then a matrix product over channels and a pooling a
-reshape and a max (or mean) over the run. This is the same function as a standard conv/pool stack
-on the input permuted by ``advisor.geometry.input_permutation`` (a test checks it), and was 1.6x
-faster than ``Conv2d``/``MaxPool2d`` for the blob network on this CPU.
+(``advisor.geometry.layouts.pooling_structure(arch).leaf_order()``), in which every window of every
+level is a run of consecutive nodes. A 1x1 conv is then a matrix product over channels and a
+pooling a reshape and a max (or mean) over the run. This is the same function as a standard
+conv/pool stack on the input permuted by ``advisor.geometry.layouts.input_permutation`` (a test
+checks it), and was 1.6x faster than ``Conv2d``/``MaxPool2d`` for the blob network on this CPU.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from advisor.architecture import Architecture
-from advisor.geometry import pooling_structure
+from advisor.geometry.layouts import pooling_structure
+from advisor.model.architecture import Architecture
 
 __all__ = ["InitKind", "OneHotPixels", "PoolKind", "TreeNet", "parameter_count"]
 

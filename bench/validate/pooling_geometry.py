@@ -19,8 +19,8 @@ from typing import get_args
 
 import numpy as np
 
-from advisor.architecture import Architecture, Layer
-from advisor.grid import InputSpec
+from advisor.model.architecture import Architecture, Layer
+from advisor.model.grid import InputSpec
 from bench.validate.blobs import IMAGE_SIZE, BlobSet, BlobTask, generate_blobs
 from bench.validate.experiment import RESULTS, Candidate, TaskData, run_experiment
 from bench.validate.nets import OneHotPixels, PoolKind, TreeNet

@@ -26,8 +26,8 @@ from typing import get_args
 
 import numpy as np
 
-from advisor.architecture import Architecture, Layer
-from advisor.grid import InputSpec
+from advisor.model.architecture import Architecture, Layer
+from advisor.model.grid import InputSpec
 from bench.validate.canvases import CANVAS_SIZE, CanvasTask, digit_pools, place_digits
 from bench.validate.experiment import RESULTS, Candidate, TaskData, run_experiment
 from bench.validate.nets import TreeNet

@@ -21,10 +21,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from advisor.architecture import parse_architecture
 from advisor.errors import InvalidRequestError
-from advisor.geometry import pooling_structure
-from advisor.task import parse_task
+from advisor.geometry.layouts import pooling_structure
+from advisor.model.architecture import parse_architecture
+from advisor.model.task import parse_task
 from tests.strategies import (
     Document,
     boundary_architecture_documents,

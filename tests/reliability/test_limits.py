@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 import pytest
 
-from advisor._proto.advisor.v1 import advisor_pb2
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.limits import RequestLimits
 from bench.calls import Outcome, call_raw
 from tests.strategies import Document, architecture_message, budget_message, task_message

@@ -11,7 +11,7 @@ import grpc
 import pytest
 from hypothesis import given, settings
 
-from advisor._proto.advisor.v1 import advisor_pb2
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from bench.calls import call_raw, health_status, problems
 from tests.strategies import RpcCase, budget_message, rpc_cases, task_message
 

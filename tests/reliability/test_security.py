@@ -14,7 +14,7 @@ import grpc
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from advisor._proto.advisor.v1 import advisor_pb2
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service import servicer
 from advisor.service.server import ServerConfig, start_server
 from bench.calls import Outcome, call_raw, health_status, leaks

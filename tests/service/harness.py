@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from advisor._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.service.admission import Admission
 from advisor.service.limits import RequestLimits
 from advisor.service.server import RunningServer

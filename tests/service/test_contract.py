@@ -12,10 +12,10 @@ import time
 import grpc
 import pytest
 
-from advisor import wire
-from advisor._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.analysis import analyze
-from advisor.task import list_presets
+from advisor.model.task import list_presets
+from advisor.protocol import wire
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.seprank.analysis import analyze
 from tests.service.harness import CONTRACT_LIMITS, Advisor, CallError
 
 # Reference figures copied from shared/reference/ (computed independently of the product).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from advisor._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.errors import LimitExceededError
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service.limits import RequestLimits, check_analyze_request, check_recommend_request
 
 LIMITS = RequestLimits(

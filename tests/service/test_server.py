@@ -13,8 +13,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from advisor._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.errors import InvalidRequestError
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service.limits import RequestLimits
 from advisor.service.server import (
     ADVISOR_SERVICE_NAME,

@@ -15,7 +15,7 @@ weight sharing, which is not linear, so the method below uses monotonicity only.
 
 **Method: exact branch and bound over the lattice of choices**, widths assigned bottom-up (M
 first), carrying for every partial assignment the recurrence's values at the height it has
-reached (:class:`advisor.subtree_dag.DpValues`).
+reached (:class:`advisor.search.subtree_dag.DpValues`).
 
 - *Cost bound*: the unassigned widths at the smallest choice; over the budget, the branch dies.
 - *Score bound*: every unassigned width at its *cap*, the largest choice the budget allows with
@@ -46,8 +46,8 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from advisor.objective import Objective
-from advisor.subtree_dag import DpValues
+from advisor.search.objective import Objective
+from advisor.search.subtree_dag import DpValues
 
 __all__ = [
     "Allocation",
@@ -71,7 +71,7 @@ two chunks the incumbent tightens and the stop predicate is polled."""
 
 
 class TreeRecurrence(Protocol):
-    """The tree recurrence by heights, as :class:`advisor.subtree_dag.SubtreeDag` runs it."""
+    """The tree recurrence by heights, as :class:`advisor.search.subtree_dag.SubtreeDag` runs it."""
 
     @property
     def depth(self) -> int:

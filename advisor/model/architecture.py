@@ -27,9 +27,9 @@ import numpy.typing as npt
 import pydantic
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from advisor.documents import read_document
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
-from advisor.grid import InputSpec
+from advisor.model.documents import read_document
+from advisor.model.grid import InputSpec
 
 __all__ = [
     "Architecture",

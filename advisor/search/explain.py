@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from advisor.objective import Objective
+from advisor.search.objective import Objective
 
 __all__ = ["Design", "Widening", "rationale"]
 

@@ -19,20 +19,26 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pydantic
 
-from advisor._proto.advisor.v1 import advisor_pb2
-from advisor.analysis import Analysis, CorrelationAnalysis
-from advisor.architecture import (
+from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.model.architecture import (
     Architecture,
     DilationGeometry,
     Geometry,
     PermutationGeometry,
     parse_architecture,
 )
-from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
-from advisor.grid import InputSpec
-from advisor.regions import BoxRegion, IndicesRegion, MaskRegion, PresetRegion, Region
-from advisor.search import Budget, Recommendation, SearchProgress, SearchResult
-from advisor.task import PresetInfo, Task, parse_task
+from advisor.model.budget import Budget
+from advisor.model.grid import InputSpec
+from advisor.model.regions import BoxRegion, IndicesRegion, MaskRegion, PresetRegion, Region
+from advisor.model.results import (
+    Analysis,
+    CorrelationAnalysis,
+    Recommendation,
+    SearchProgress,
+    SearchResult,
+)
+from advisor.model.task import PresetInfo, Task, parse_task
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
 
 if TYPE_CHECKING:
     from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
@@ -93,7 +99,7 @@ _PRESET_KIND = _EnumLabels(advisor_pb2.PresetKind)
 
 
 def task_from_proto(message: advisor_pb2.Task, field: str = "task") -> Task:
-    """Build a :class:`Task` from its message, validated as :func:`advisor.task.parse_task` does.
+    """Build a :class:`Task` from its message, validated as :func:`~advisor.model.task.parse_task`.
 
     Raises
     ------

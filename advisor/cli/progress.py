@@ -1,8 +1,8 @@
 """A one-line progress bar for a running search, drawn on a terminal and nowhere else.
 
-``advisor recommend`` streams :class:`~advisor.search.SearchProgress` events and redraws this bar
-in place with a carriage return; when stderr is a pipe or a file nothing is drawn, so logs and
-scripts see only the result and error lines.
+``advisor recommend`` streams :class:`~advisor.model.results.SearchProgress` events and redraws
+this bar in place with a carriage return; when stderr is a pipe or a file nothing is drawn, so logs
+and scripts see only the result and error lines.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TextIO
 
-from advisor.search import SearchProgress
+from advisor.model.results import SearchProgress
 
 __all__ = ["ProgressBar", "progress_bar_for"]
 

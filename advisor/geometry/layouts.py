@@ -28,15 +28,15 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from advisor.architecture import (
+from advisor.errors import InvalidRequestError
+from advisor.geometry.structure import PoolingStructure
+from advisor.model.architecture import (
     Architecture,
     DilationGeometry,
     PermutationGeometry,
     validate_permutation,
     validate_schedule,
 )
-from advisor.errors import InvalidRequestError
-from advisor.seprank.structure import PoolingStructure
 
 __all__ = [
     "PoolingTree",

@@ -1,7 +1,7 @@
 """The ``advisor`` command: recommend, analyze, presets, serve (DESIGN.md "Command line").
 
-A thin layer on :class:`~client.client.AdvisorClient`: parse the options, call the service over
-gRPC, print the result. With ``--target`` the calls go to that server; otherwise an in-process
+A thin layer on :class:`~advisor_client.client.AdvisorClient`: parse the options, call the service
+over gRPC, print the result. With ``--target`` the calls go to that server; otherwise an in-process
 server is started on 127.0.0.1, port 0, and used over real gRPC, so the command behaves exactly
 as a remote call would. Failures are one line on stderr and an exit code per status
 (:class:`ExitCode`); no traceback reaches the user.
@@ -20,11 +20,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.service.command import SERVE_OPTION_FLAGS, add_serve_arguments, serve_from_arguments
-from advisor.service.server import ServerConfig, read_token_file, start_server
-from client.client import AdvisorClient, TlsConfig
-from client.errors import (
+from advisor_client.client import AdvisorClient, TlsConfig
+from advisor_client.errors import (
     AdvisorRpcError,
     DeadlineExceededError,
     InvalidArgumentError,
@@ -32,13 +29,17 @@ from client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
-from client.format import (
+
+from advisor.cli.format import (
     OUTPUT_FORMATS,
     render_analysis,
     render_presets,
     render_search_result,
 )
-from client.progress import progress_bar_for
+from advisor.cli.progress import progress_bar_for
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.service.command import SERVE_OPTION_FLAGS, add_serve_arguments, serve_from_arguments
+from advisor.service.server import ServerConfig, read_token_file, start_server
 
 __all__ = ["ExitCode", "build_parser", "main"]
 

@@ -8,8 +8,8 @@ region, an all-free block, one period of a stripe pattern), so the tree of every
 collapses into a small DAG of distinct subtree *types*, interned level by level. The recurrence
 then runs once per type and width vector, at a cost independent of N.
 
-**The figure** is the one :func:`advisor.analysis.analyze` reports as ``log2_separation_rank``:
-the tensor-network min-cut of THEORY.md §3 with weight sharing charged
+**The figure** is the one :func:`advisor.seprank.analysis.analyze` reports as
+``log2_separation_rank``: the tensor-network min-cut of THEORY.md §3 with weight sharing charged
 (:func:`advisor.seprank.tree.log2_min_cut` with ``shared_weights=True``; the tests compare the
 two). With ``D_0 = M`` and ``D_{h+1} = min(binom(D_h + k_h - 1, k_h), r_h)`` the dimension a
 *pure* subtree of height ``h`` (all its leaves on one side) spans, and ``G_h(m) = log2
@@ -39,7 +39,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from advisor.arrays import unique_rows
+from advisor.search.arrays import unique_rows
 from advisor.seprank.labels import SIDE_A, SIDE_B
 
 __all__ = ["DpValues", "SubtreeDag", "SubtreeDagBuilder", "TypeLevel"]

@@ -25,14 +25,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, TypeAlias
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Objective", "ObjectiveKind", "default_targets"]
+from advisor.model.budget import ObjectiveKind
 
-ObjectiveKind: TypeAlias = Literal["weighted", "maximin"]
+__all__ = ["Objective", "ObjectiveKind", "default_targets"]
 
 _DECIMALS: Final = 12
 

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from advisor.architecture import Architecture, architecture_document
+from advisor.model.architecture import Architecture, architecture_document
 
 if TYPE_CHECKING:
-    from advisor.search import Recommendation
-    from advisor.torch_net import ConvNet
+    from advisor.export.torch_net import ConvNet
+    from advisor.model.results import Recommendation
 
 __all__ = [
     "PoolingKind",
@@ -50,7 +50,7 @@ def recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
 
 
 def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> ConvNet:
-    """Build ``architecture`` as a PyTorch module (see :class:`advisor.torch_net.ConvNet`).
+    """Build ``architecture`` as a PyTorch module (see :class:`advisor.export.torch_net.ConvNet`).
 
     Raises
     ------
@@ -58,7 +58,7 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> Co
         When PyTorch is not installed; the message names the extra that provides it.
     """
     try:
-        from advisor.torch_net import ConvNet
+        from advisor.export.torch_net import ConvNet
     except ModuleNotFoundError as missing:
         if missing.name != "torch":
             raise

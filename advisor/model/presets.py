@@ -1,7 +1,7 @@
 """Task presets: named families of correlations a task can ask for with ``preset: NAME``.
 
 Every preset is a function of the input shape returning its correlations
-(:class:`~advisor.regions.ResolvedCorrelation`, disjoint non-empty ``a`` and ``b``), named
+(:class:`~advisor.model.regions.ResolvedCorrelation`, disjoint non-empty ``a`` and ``b``), named
 ``PRESET/MEMBER`` (e.g. ``local/columns-s1``) with the weight its docstring gives; the docstring
 is the exact definition ``ListPresets`` serves. A preset that does not apply to the input
 (``top_bottom`` on a sequence, ``periodic`` on an odd length) raises
@@ -18,8 +18,8 @@ features it should reward (early vs deep widths, which locations share a window)
 that decide its ranks; the figures quoted are sums of log2 ranks over a preset's members on a
 16x16 input, 2x2 windows at every level, every width and M equal to 8.
 
-Axes are named as in :mod:`advisor.regions`: *columns* is the last axis (a 1-D input is one row of
-columns), *rows* is axis 0 of a 2-D input; halves of an odd axis leave the centre line out.
+Axes are named as in :mod:`advisor.model.regions`: *columns* is the last axis (a 1-D input is one
+row of columns), *rows* is axis 0 of a 2-D input; halves of an odd axis leave the centre line out.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
-from advisor.regions import (
+from advisor.model.regions import (
     PresetInfo,
     ResolvedCorrelation,
     along_axis,

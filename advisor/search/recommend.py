@@ -1,16 +1,17 @@
 """The advisor: ranked architecture recommendations for a task under a parameter budget.
 
-:func:`recommend` walks the candidate trees of :mod:`advisor.candidates` (window schedules times
-geometry families, synthesized ones included), allocates the widths of each optimally under the
-budget (:mod:`advisor.widths`, on the shared-subtree DP of :mod:`advisor.subtree_dag`), and keeps
-the best ``top_k`` *distinct trees* — never several width variants of one. Each recommendation
-carries its architecture (geometry as an explicit permutation, ``family`` saying where it came
-from), the engine's analysis (:func:`advisor.analysis.analyze`), its score and a rationale
-(:mod:`advisor.explain`).
+:func:`recommend` walks the candidate trees of :mod:`advisor.search.candidates` (window schedules
+times geometry families, synthesized ones included), allocates the widths of each optimally under
+the budget (:mod:`advisor.search.widths`, on the shared-subtree DP of
+:mod:`advisor.search.subtree_dag`), and keeps the best ``top_k`` *distinct trees* — never several
+width variants of one. Each recommendation carries its architecture (geometry as an explicit
+permutation, ``family`` saying where it came from), the engine's analysis
+(:func:`advisor.seprank.analysis.analyze`), its score and a rationale
+(:mod:`advisor.search.explain`).
 
-**Objective** (:mod:`advisor.objective`): each correlation's log2 separation rank — the figure
-the analysis reports, the tensor-network min-cut of THEORY.md §3 with weight sharing charged —
-counts up to its target (default: its dimension bound at the largest channel choice);
+**Objective** (:mod:`advisor.search.objective`): each correlation's log2 separation rank — the
+figure the analysis reports, the tensor-network min-cut of THEORY.md §3 with weight sharing charged
+— counts up to its target (default: its dimension bound at the largest channel choice);
 ``weighted`` averages the fractions of the targets reached, ``maximin`` takes the smallest. Ties
 go to fewer parameters, then to the earlier candidate (simpler family, shallower schedule), then
 to smaller widths, so a request always gets the same answer. Two trees whose labelled subtrees
@@ -32,26 +33,22 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from advisor.analysis import CorrelationAnalysis, analyze
-from advisor.architecture import Architecture
-from advisor.candidates import FAMILIES, Candidate, CandidateSpace, Family
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.explain import Design, Widening, rationale
-from advisor.objective import Objective, ObjectiveKind, default_targets
+from advisor.model.architecture import Architecture
+from advisor.model.budget import FAMILIES, Budget
+from advisor.model.results import CorrelationAnalysis, Recommendation, SearchProgress, SearchResult
+from advisor.model.task import Task
+from advisor.search.candidates import Candidate, CandidateSpace
+from advisor.search.explain import Design, Widening, rationale
+from advisor.search.objective import Objective, default_targets
+from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
+from advisor.search.synthesis import Synthesizer, synthesis_variants
+from advisor.search.widths import Allocation, Floor, ParameterModel, allocate_widths
+from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
-from advisor.subtree_dag import SubtreeDag, SubtreeDagBuilder
-from advisor.synthesis import Synthesizer, synthesis_variants
-from advisor.task import Task
-from advisor.widths import Allocation, Floor, ParameterModel, allocate_widths
 
 __all__ = [
-    "DEFAULT_MIN_CHANNELS",
-    "Budget",
-    "Recommendation",
-    "SearchProgress",
-    "SearchResult",
     "recommend",
 ]
 
@@ -63,126 +60,6 @@ _RESERVE_FACTOR: Final = 2.0
 
 _RESERVE_MARGIN: Final = 0.02
 """Seconds reserved on top, for building the result."""
-
-
-DEFAULT_MIN_CHANNELS: Final = 4
-"""Narrowest default width choice (see :meth:`Budget.choices`)."""
-
-
-class Budget(BaseModel):
-    """The search request's options (DESIGN.md "The search")."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_parameters: int = Field(gt=0, description="Upper bound on Architecture.parameters.")
-    min_depth: int | None = Field(default=None, gt=0, description="Fewest hidden layers.")
-    max_depth: int | None = Field(default=None, gt=0, description="Most hidden layers.")
-    channel_choices: list[int] | None = Field(
-        default=None,
-        min_length=1,
-        description="Allowed widths, M included; default powers of two from "
-        "DEFAULT_MIN_CHANNELS up to max_channels.",
-    )
-    max_channels: int = Field(default=512, gt=1, description="Largest default width choice.")
-    geometries: list[Family] | None = Field(
-        default=None, description="Families that may be recommended; default all that apply."
-    )
-    search_dilations: bool = Field(default=True, description="Search dilation orders (1-D).")
-    top_k: int = Field(default=5, gt=0, description="Recommendations to return.")
-    time_limit_seconds: float | None = Field(
-        default=10.0, gt=0, allow_inf_nan=False, description="Wall-clock limit; None: none."
-    )
-    seed: int = Field(default=0, description="Seed of every random choice (dilation samples).")
-    objective: ObjectiveKind = "weighted"
-    log2_rank_target: float | None = Field(
-        default=None, gt=0, allow_inf_nan=False, description="Target per correlation (log2)."
-    )
-    outputs: int = Field(default=1, gt=0, description="Y, the outputs of every candidate.")
-    representation_kernel: int = Field(
-        default=1, gt=0, description="k of the k x k representation conv of every candidate."
-    )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Budget:
-        violations = []
-        low, high = self.min_depth, self.max_depth
-        if low is not None and high is not None and low > high:
-            violations.append(("max_depth", f"must be at least min_depth ({low})"))
-        if self.channel_choices is not None:
-            for i, width in enumerate(self.channel_choices):
-                if width <= 0:
-                    violations.append((f"channel_choices[{i}]", "must be positive"))
-                elif width in self.channel_choices[:i]:
-                    violations.append((f"channel_choices[{i}]", f"repeats {width}"))
-            if max(self.channel_choices) < 2:
-                violations.append(("channel_choices", "needs a width of at least 2"))
-        if self.geometries is not None:
-            if not self.geometries:
-                violations.append(("geometries", "must name at least one family"))
-            for i, family in enumerate(self.geometries):
-                if family == "shallow" or family in self.geometries[:i]:
-                    violations.append(
-                        (f"geometries[{i}]", f"must be one of {', '.join(FAMILIES)}, once each")
-                    )
-        if violations:
-            raise InvalidRequestError([FieldViolation(path, text) for path, text in violations])
-        return self
-
-    def choices(self) -> list[int]:
-        """Return the allowed widths, ascending.
-
-        By default no layer is narrower than :data:`DEFAULT_MIN_CHANNELS`: a width the task's
-        correlations do not need would otherwise fall to 1 (ties go to fewer parameters), and a
-        1- or 2-channel layer is a bottleneck for everything the task does not describe, such as
-        the classifier's outputs. Explicit ``channel_choices`` may go lower.
-        """
-        if self.channel_choices is not None:
-            return sorted(self.channel_choices)
-        floor = min(DEFAULT_MIN_CHANNELS, self.max_channels).bit_length() - 1
-        return [1 << bit for bit in range(floor, self.max_channels.bit_length())]
-
-
-@dataclass(frozen=True)
-class SearchProgress:
-    """A progress event: work done so far and the best score yet (None before any)."""
-
-    candidates_evaluated: int
-    elapsed_seconds: float
-    best_score: float | None
-    fraction_done: float
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """One ranked design.
-
-    ``score`` is the objective's primary score on the analysis' ``log2_separation_rank``
-    figures; the architecture's geometry is always a
-    :class:`~advisor.architecture.PermutationGeometry`, its ``family`` says where the tree came
-    from.
-    """
-
-    rank: int
-    score: float
-    parameters: int
-    architecture: Architecture
-    analysis: list[CorrelationAnalysis]
-    rationale: str
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """The ranked recommendations and how the search went.
-
-    ``candidates_evaluated`` counts the complete architectures (tree and widths) the search put a
-    score on, exactly or by an upper bound that settled a whole branch of them; ``complete`` is
-    False when the time limit or ``should_stop`` cut the search short.
-    """
-
-    recommendations: list[Recommendation]
-    candidates_evaluated: int
-    search_seconds: float
-    complete: bool
 
 
 def recommend(

@@ -1,7 +1,7 @@
 """Rendering of results for the ``advisor`` command: a table for people, JSON or YAML for programs.
 
 The JSON and YAML documents use the DESIGN.md field names, and every architecture in them is in
-the architecture *file* format (:func:`advisor.architecture.architecture_document`), so the
+the architecture *file* format (:func:`advisor.model.architecture.architecture_document`), so the
 ``architecture`` of a recommendation can be saved as it is and passed to ``advisor analyze
 --arch``. The table shows the same facts laid out for reading.
 """
@@ -16,11 +16,10 @@ from typing import Any, Literal, TypeVar, get_args
 import pydantic
 import yaml
 
-from advisor.analysis import Analysis, CorrelationAnalysis
-from advisor.architecture import Architecture
-from advisor.export import recommendation_document
-from advisor.search import Recommendation, SearchResult
-from advisor.task import PresetInfo
+from advisor.export.document import recommendation_document
+from advisor.model.architecture import Architecture
+from advisor.model.results import Analysis, CorrelationAnalysis, Recommendation, SearchResult
+from advisor.model.task import PresetInfo
 
 __all__ = [
     "OUTPUT_FORMATS",

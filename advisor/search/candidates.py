@@ -12,13 +12,14 @@ the deepest such schedule, within the budget's depth bounds.
 
 - ``shallow``: the depth-1 net (no geometry to choose).
 - ``contiguous``, ``mirror`` (2 per axis below the top), ``interleaved``: THEORY.md §4, built by
-  :mod:`advisor.geometry`. Contiguous trees are always evaluated: every rationale compares with the
-  best of them.
+  :mod:`advisor.geometry.layouts`. Contiguous trees are always evaluated: every rationale compares
+  with the best of them.
 - ``dilations``: 1-D inputs of length ``2^L``, size-2 windows at every level, one tree per order of
   the dilations ``1, 2, ..., 2^(L-1)`` [CTS18]. All ``L!`` orders when ``L! <=``
   :data:`MAX_DILATION_ORDERS` (720, ``L <= 6``); beyond that, :data:`DILATION_SAMPLE` distinct
   orders drawn by the budget's seed (the search says so in its rationale).
-- ``synthesized``: trees folded from the task (:mod:`advisor.synthesis`), for every schedule and
+- ``synthesized``: trees folded from the task (:mod:`advisor.search.synthesis`), for every schedule
+and
   variant.
 """
 
@@ -28,45 +29,31 @@ import itertools
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, TypeAlias
+from typing import Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
-from advisor.architecture import (
+from advisor.geometry.layouts import input_permutation, pooling_structure
+from advisor.model.architecture import (
     Architecture,
     DilationGeometry,
     Geometry,
     Layer,
     PermutationGeometry,
 )
-from advisor.geometry import input_permutation, pooling_structure
-from advisor.grid import InputSpec
-from advisor.synthesis import SynthesisVariant, Synthesizer, layout_permutation
+from advisor.model.budget import Family
+from advisor.model.grid import InputSpec
+from advisor.search.synthesis import SynthesisVariant, Synthesizer, layout_permutation
 
 __all__ = [
     "DILATION_SAMPLE",
-    "FAMILIES",
     "MAX_DILATION_ORDERS",
     "Candidate",
     "CandidateSpace",
-    "Family",
     "dilation_orders",
     "window_schedules",
 ]
-
-Family: TypeAlias = Literal[
-    "shallow", "contiguous", "mirror", "interleaved", "dilations", "synthesized"
-]
-
-FAMILIES: Final[tuple[Family, ...]] = (
-    "contiguous",
-    "mirror",
-    "interleaved",
-    "dilations",
-    "synthesized",
-)
-"""The families a budget may allow (the shallow baseline is always evaluated)."""
 
 MAX_DILATION_ORDERS: Final = 720
 """All dilation orders are tried while there are at most this many (``L <= 6``)."""

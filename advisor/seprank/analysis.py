@@ -36,30 +36,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Final, Literal, TypeAlias
+from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from advisor.architecture import Architecture
 from advisor.errors import InvalidRequestError, StoppedError
-from advisor.geometry import pooling_structure
+from advisor.geometry.layouts import pooling_structure
+from advisor.geometry.structure import PoolingStructure
+from advisor.model.architecture import Architecture
+from advisor.model.results import Analysis, Certificate, CorrelationAnalysis
+from advisor.model.task import ResolvedCorrelation, Task
 from advisor.seprank.exact import check_exact_limits, log2_exact_rank
 from advisor.seprank.labels import correlation_labels
-from advisor.seprank.structure import PoolingStructure
 from advisor.seprank.tree import log2_min_cut
-from advisor.task import ResolvedCorrelation, Task
 
 __all__ = [
-    "Analysis",
-    "Certificate",
-    "CorrelationAnalysis",
     "analyze",
     "powers_of_one_integer",
 ]
-
-Certificate: TypeAlias = Literal["exact", "tight", "upper_bound"]
 
 DECIMALS: Final = 9
 """Figures are rounded to this many decimals (log2 values of distinct ranks up to 2^24 differ by
@@ -71,27 +67,6 @@ _SAME: Final = 1e-9
 _CHUNK_WINDOW_ENTRIES: Final = 2**20
 """Correlations are scored in chunks of about this many (correlation, window entry) pairs, a few
 tens of milliseconds of work, and ``should_stop`` is polled between chunks."""
-
-
-@dataclass(frozen=True)
-class CorrelationAnalysis:
-    """The separation rank an architecture reaches on one correlation (see the module doc)."""
-
-    name: str
-    log2_separation_rank: float
-    log2_max_rank: float
-    certificate: Certificate
-    weight: float = 1.0
-    log2_min_cut: float | None = None
-    log2_lower_bound: float | None = None
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """An architecture scored against a task: its parameter count and one entry per correlation."""
-
-    parameters: int
-    correlations: list[CorrelationAnalysis] = field(default_factory=list)
 
 
 def analyze(

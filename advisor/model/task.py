@@ -12,8 +12,8 @@ a task preset::
     preset: local                 # optional: adds the preset's correlations
 
 Validation is complete when a :class:`Task` exists: its after-validator resolves every region
-(:func:`~advisor.regions.resolve_region`) and expands the preset
-(:func:`~advisor.presets.expand_task_preset`), so a bad task raises
+(:func:`~advisor.model.regions.resolve_region`) and expands the preset
+(:func:`~advisor.model.presets.expand_task_preset`), so a bad task raises
 :class:`~advisor.errors.InvalidRequestError` naming every offending field with its full path, and
 :meth:`Task.resolved` hands the engines plain sorted location ids. Correlation names are unique
 and non-blank across explicit and preset correlations, and there is at least one correlation.
@@ -30,11 +30,11 @@ import numpy as np
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from advisor.documents import read_document
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
-from advisor.grid import InputSpec
-from advisor.presets import TASK_PRESETS, expand_task_preset, task_preset_infos
-from advisor.regions import (
+from advisor.model.documents import read_document
+from advisor.model.grid import InputSpec
+from advisor.model.presets import TASK_PRESETS, expand_task_preset, task_preset_infos
+from advisor.model.regions import (
     Locations,
     PresetInfo,
     Region,

@@ -36,9 +36,9 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from advisor.geometry import structure_from_permutation
+from advisor.geometry.layouts import structure_from_permutation
+from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.labels import SIDE_A, SIDE_B
-from advisor.seprank.structure import PoolingStructure
 
 __all__ = [
     "MAX_PRIORITY_KEYS",

@@ -1,8 +1,8 @@
 """A recommended architecture as a PyTorch module (needs the optional ``torch`` extra).
 
-Imported only through :func:`advisor.export.torch_module`, so the library works without PyTorch.
-The module is the ReLU counterpart of the ConvAC the advisor scores (THEORY.md §1; [CS17] and
-[LYCS18] train exactly such nets): product pooling becomes standard max or average pooling.
+Imported only through :func:`advisor.export.document.torch_module`, so the library works without
+PyTorch. The module is the ReLU counterpart of the ConvAC the advisor scores (THEORY.md §1; [CS17]
+and [LYCS18] train exactly such nets): product pooling becomes standard max or average pooling.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from advisor.architecture import Architecture
-from advisor.geometry import input_permutation
+from advisor.geometry.layouts import input_permutation
+from advisor.model.architecture import Architecture
 
 __all__ = ["ConvNet"]
 
 
 class ConvNet(nn.Module):
-    """The network of an :class:`~advisor.architecture.Architecture`, layer by layer.
+    """The network of an :class:`~advisor.model.architecture.Architecture`, layer by layer.
 
     1. Representation: a ``k x k`` conv (``k = representation_kernel``) from the input channels
        to M, zero-padded so it keeps the grid ('same'), then ReLU.

@@ -8,7 +8,7 @@ converter. Fields marked `optional` mean "absent = the library's documented defa
 Field numbers are part of the contract: extend, never renumber or reuse.
 """
 
-from advisor._proto.advisor.v1 import advisor_pb2 as _advisor_pb2
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as _advisor_pb2
 from collections import abc as _abc
 from grpc import aio as _aio
 import abc as _abc_1

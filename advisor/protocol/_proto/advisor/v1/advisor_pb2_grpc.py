@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from advisor._proto.advisor.v1 import advisor_pb2 as advisor_dot_v1_dot_advisor__pb2
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as advisor_dot_v1_dot_advisor__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
