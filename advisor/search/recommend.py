@@ -48,9 +48,7 @@ from advisor.search.widths import Allocation, Floor, ParameterModel, allocate_wi
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
 
-__all__ = [
-    "recommend",
-]
+__all__ = ["recommend", "score_architecture", "search_objective"]
 
 _PROGRESS_INTERVAL: Final = 0.25
 """Seconds between two progress reports at least."""
@@ -207,12 +205,7 @@ class _Search:
         self.model = ParameterModel(
             budget.representation_kernel**spec.ndim * spec.channels, budget.outputs
         )
-        sides = [min(c.a.size, c.b.size) for c in self.correlations]
-        self.objective = Objective.create(
-            default_targets(sides, self.choices[-1], budget.log2_rank_target),
-            [c.weight for c in self.correlations],
-            budget.objective,
-        )
+        self.objective = search_objective(task, budget)
         labels = correlation_labels(self.correlations, spec.num_locations)
         self.builder = SubtreeDagBuilder(labels)
         allowed = list(budget.geometries or FAMILIES)
@@ -415,6 +408,30 @@ class _Search:
         if not complete:
             notes.append("The search was stopped early; this is the best found so far.")
         return notes
+
+
+def search_objective(task: Task, budget: Budget) -> Objective:
+    """The objective the search ranks candidates by, for this task and budget."""
+    correlations = task.resolved()
+    return Objective.create(
+        default_targets(
+            [min(c.a.size, c.b.size) for c in correlations],
+            budget.choices()[-1],
+            budget.log2_rank_target,
+        ),
+        [c.weight for c in correlations],
+        budget.objective,
+    )
+
+
+def score_architecture(task: Task, budget: Budget, architecture: Architecture) -> float:
+    """The score the search would give ``architecture`` for ``task`` under ``budget``.
+
+    The same figure a :class:`~advisor.model.results.Recommendation` carries as ``score``, for
+    any architecture on the task's grid (e.g. one a user or another tool proposes).
+    """
+    ranks = [c.log2_separation_rank for c in analyze(task, architecture).correlations]
+    return float(search_objective(task, budget).keys(np.asarray(ranks))[0, 0])
 
 
 def _roles(candidate: Candidate) -> set[str]:
