@@ -411,7 +411,7 @@ class _Search:
 
 
 def search_objective(task: Task, budget: Budget) -> Objective:
-    """The objective the search ranks candidates by, for this task and budget."""
+    """Return the objective the search ranks candidates by, for this task and budget."""
     correlations = task.resolved()
     return Objective.create(
         default_targets(
@@ -425,7 +425,7 @@ def search_objective(task: Task, budget: Budget) -> Objective:
 
 
 def score_architecture(task: Task, budget: Budget, architecture: Architecture) -> float:
-    """The score the search would give ``architecture`` for ``task`` under ``budget``.
+    """Return the score the search would give ``architecture`` for ``task`` under ``budget``.
 
     The same figure a :class:`~advisor.model.results.Recommendation` carries as ``score``, for
     any architecture on the task's grid (e.g. one a user or another tool proposes).
