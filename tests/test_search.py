@@ -73,7 +73,7 @@ def _enumerated_optima(
         spec,
         budget.min_depth or 1,
         budget.max_depth or spec.num_locations.bit_length(),
-        list(budget.geometries or FAMILIES),
+        budget.families(),
         dilations=budget.search_dilations,
         synthesizer=Synthesizer(labels, spec.shape),
         variants=synthesis_variants([c.weight for c in correlations]),

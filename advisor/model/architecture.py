@@ -28,6 +28,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
+from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec
 
@@ -168,6 +169,19 @@ class Architecture(BaseModel):
     def parameters(self) -> int:
         """Total trainable parameters, counted as :func:`parameter_count` documents."""
         return parameter_count(self).total
+
+    @property
+    def multiply_adds(self) -> int:
+        """Multiply-adds per input, counted as :mod:`advisor.model.compute` documents."""
+        spec = self.input
+        locations = layer_locations(
+            spec.shape,
+            [layer.pool for layer in self.layers],
+            [layer.step for layer in self.layers],
+        )
+        widths = [self.representation, *self.widths]
+        kernel = self.representation_kernel**spec.ndim * spec.channels
+        return int(multiply_adds(widths, locations, kernel, self.outputs)[0])
 
     @property
     def is_overlapping(self) -> bool:

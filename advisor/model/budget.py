@@ -13,11 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from advisor.errors import FieldViolation, InvalidRequestError
 
 __all__ = [
+    "DEFAULT_COMPUTE_FACTOR",
+    "DEFAULT_FAMILIES",
+    "DEFAULT_MAX_WINDOW",
     "DEFAULT_MIN_CHANNELS",
+    "DEFAULT_MIN_WIDTH",
     "FAMILIES",
     "Budget",
     "Family",
     "ObjectiveKind",
+    "WidthProfile",
 ]
 
 Family: TypeAlias = Literal[
@@ -33,11 +38,35 @@ FAMILIES: Final[tuple[Family, ...]] = (
 )
 """The families a budget may allow (the shallow baseline is always evaluated)."""
 
+DEFAULT_FAMILIES: Final[tuple[Family, ...]] = ("contiguous", "mirror", "interleaved", "dilations")
+"""The families searched when a budget names none. ``synthesized`` trees are searched only on
+request: they win on the model by scattering every window across the grid, and trained they lose
+to contiguous pooling on local tasks and to mirror pooling on symmetry (docs/OUTCOMES.md)."""
+
 ObjectiveKind: TypeAlias = Literal["weighted", "maximin"]
+
+WidthProfile: TypeAlias = Literal["practical", "free"]
+"""``practical``: geometric width ladders in a standard CNN's shape, scored with the budget used
+(:mod:`advisor.search.profiles`); ``free``: any widths from the choices, the rank optimum alone
+(the first version's search, which favours bottlenecks that train badly)."""
 
 
 DEFAULT_MIN_CHANNELS: Final = 4
 """Narrowest default width choice (see :meth:`Budget.choices`)."""
+
+DEFAULT_MIN_WIDTH: Final = 8
+"""Narrowest hidden width of a practical profile unless the outputs ask for more."""
+
+DEFAULT_COMPUTE_FACTOR: Final = 4
+"""A practical search's default compute bound, in multiples of the multiply-adds of the standard
+CNN of the same parameter budget (contiguous 2-per-axis pooling, widths doubling per level): two
+nets of one parameter count can differ a hundredfold in compute, and a recommendation that trains
+twenty times slower than what a practitioner would build is no recommendation."""
+
+DEFAULT_MAX_WINDOW: Final = 16
+"""Largest pooling window (locations) of a recommendable tree by default: a max-pooled window of
+k locations passes one value of k per channel, so a 16x16 global max pool throws away most of
+what the layers below computed."""
 
 
 class Budget(BaseModel):
@@ -56,7 +85,8 @@ class Budget(BaseModel):
     )
     max_channels: int = Field(default=512, gt=1, description="Largest default width choice.")
     geometries: list[Family] | None = Field(
-        default=None, description="Families that may be recommended; default all that apply."
+        default=None,
+        description="Families that may be recommended; default DEFAULT_FAMILIES where they apply.",
     )
     search_dilations: bool = Field(default=True, description="Search dilation orders (1-D).")
     top_k: int = Field(default=5, gt=0, description="Recommendations to return.")
@@ -72,6 +102,29 @@ class Budget(BaseModel):
     representation_kernel: int = Field(
         default=1, gt=0, description="k of the k x k representation conv of every candidate."
     )
+    width_profile: WidthProfile = Field(
+        default="practical", description="practical (default) or free widths; see WidthProfile."
+    )
+    min_width: int | None = Field(
+        default=None,
+        gt=0,
+        description="Narrowest hidden width of a practical profile; default "
+        "max(outputs, DEFAULT_MIN_WIDTH).",
+    )
+    min_representation: int = Field(default=4, gt=0, description="Smallest M (practical).")
+    max_representation: int = Field(default=64, gt=0, description="Largest M (practical).")
+    max_window: int | None = Field(
+        default=DEFAULT_MAX_WINDOW,
+        gt=1,
+        description="Largest pooling window (locations) a recommendation may have, where some "
+        "tree meets it; None: no bound.",
+    )
+    max_multiply_adds: int | None = Field(
+        default=None,
+        gt=0,
+        description="Upper bound on multiply-adds per input; default (practical): "
+        "DEFAULT_COMPUTE_FACTOR times the standard CNN's at this parameter budget.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Budget:
@@ -79,6 +132,13 @@ class Budget(BaseModel):
         low, high = self.min_depth, self.max_depth
         if low is not None and high is not None and low > high:
             violations.append(("max_depth", f"must be at least min_depth ({low})"))
+        if self.min_representation > self.max_representation:
+            violations.append(
+                (
+                    "max_representation",
+                    f"must be at least min_representation ({self.min_representation})",
+                )
+            )
         if self.channel_choices is not None:
             for i, width in enumerate(self.channel_choices):
                 if width <= 0:
@@ -111,3 +171,25 @@ class Budget(BaseModel):
             return sorted(self.channel_choices)
         floor = min(DEFAULT_MIN_CHANNELS, self.max_channels).bit_length() - 1
         return [1 << bit for bit in range(floor, self.max_channels.bit_length())]
+
+    def families(self) -> list[Family]:
+        """Return the families the search may recommend (``geometries`` or the defaults)."""
+        return list(self.geometries or DEFAULT_FAMILIES)
+
+    def profile_choices(self) -> list[int]:
+        """Return the widths a practical profile may take, ascending.
+
+        The explicit ``channel_choices``, else the default powers of two with the midpoints
+        ``3 * 2^k`` between them (4, 6, 8, 12, ...): ladders a factor 1.5 apart, so a practical
+        net can use most of its budget instead of stopping a factor 4 of parameters short.
+        """
+        if self.channel_choices is not None:
+            return sorted(self.channel_choices)
+        powers = self.choices()
+        return sorted({*powers, *(3 * p // 2 for p in powers[1:])})
+
+    def hidden_floor(self) -> int:
+        """Return the narrowest hidden width of a practical profile (see ``min_width``)."""
+        return (
+            self.min_width if self.min_width is not None else max(self.outputs, DEFAULT_MIN_WIDTH)
+        )

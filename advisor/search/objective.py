@@ -76,10 +76,15 @@ class Objective:
     targets: _Floats
     weights: _Floats
     kind: ObjectiveKind
+    max_parameters: int | None = None
 
     @classmethod
     def create(
-        cls, targets: npt.ArrayLike, weights: npt.ArrayLike, kind: ObjectiveKind
+        cls,
+        targets: npt.ArrayLike,
+        weights: npt.ArrayLike,
+        kind: ObjectiveKind,
+        max_parameters: int | None = None,
     ) -> Objective:
         """Validate the arrays and normalise the weights."""
         target_array = np.asarray(targets, dtype=np.float64)
@@ -88,7 +93,7 @@ class Objective:
             raise ValueError("targets and weights must be vectors of one length")
         if target_array.size == 0 or np.any(target_array <= 0) or np.any(weight_array <= 0):
             raise ValueError("targets and weights must be positive")
-        return cls(target_array, weight_array / weight_array.sum(), kind)
+        return cls(target_array, weight_array / weight_array.sum(), kind, max_parameters)
 
     @property
     def num_keys(self) -> int:
@@ -101,12 +106,23 @@ class Objective:
         reached: _Floats = np.minimum(ranks, self.targets) / self.targets
         return reached
 
-    def keys(self, log2_ranks: npt.ArrayLike) -> _Floats:
-        """Score tuples ``(P, num_keys)`` of ``(P, C)`` log2 ranks (larger is better)."""
+    def keys(self, log2_ranks: npt.ArrayLike, parameters: npt.ArrayLike | None = None) -> _Floats:
+        """Score tuples ``(P, num_keys)`` of ``(P, C)`` log2 ranks (larger is better).
+
+        With ``max_parameters`` set, every key is scaled by the fraction of the budget the
+        ``(P,)`` ``parameters`` use (at most 1), so a design that leaves the budget unused scores
+        below one that spends it on the same ranks.
+        """
         reached = self.fractions(np.atleast_2d(np.asarray(log2_ranks, dtype=np.float64)))
         mean = reached @ self.weights
         columns = [mean] if self.kind == "weighted" else [reached.min(axis=1), mean]
-        keys: _Floats = np.round(np.stack(columns, axis=1), _DECIMALS)
+        scores = np.stack(columns, axis=1)
+        if self.max_parameters is not None:
+            if parameters is None:
+                raise ValueError("an objective with max_parameters scores parameters too")
+            used = np.asarray(parameters, dtype=np.float64).reshape(-1, 1) / self.max_parameters
+            scores = scores * np.minimum(used, 1.0)
+        keys: _Floats = np.round(scores, _DECIMALS)
         return keys
 
     def binding(self, log2_ranks: npt.ArrayLike) -> int:

@@ -26,6 +26,7 @@ far.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -33,22 +34,31 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.architecture import Architecture
-from advisor.model.budget import FAMILIES, Budget
+from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
+from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.results import CorrelationAnalysis, Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.candidates import Candidate, CandidateSpace
 from advisor.search.explain import Design, Widening, rationale
 from advisor.search.objective import Objective, default_targets
+from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
 from advisor.search.synthesis import Synthesizer, synthesis_variants
 from advisor.search.widths import Allocation, Floor, ParameterModel, allocate_widths
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
 
-__all__ = ["recommend", "score_architecture", "search_objective"]
+__all__ = ["recommend", "score_architecture", "score_architectures", "search_objective"]
+
+_Ints = npt.NDArray[np.int64]
+_Pools = tuple[tuple[int, ...], ...]
+
+_LEAST_TARGET: Final = 1e-6
+"""Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
 
 _PROGRESS_INTERVAL: Final = 0.25
 """Seconds between two progress reports at least."""
@@ -205,10 +215,9 @@ class _Search:
         self.model = ParameterModel(
             budget.representation_kernel**spec.ndim * spec.channels, budget.outputs
         )
-        self.objective = search_objective(task, budget)
         labels = correlation_labels(self.correlations, spec.num_locations)
         self.builder = SubtreeDagBuilder(labels)
-        allowed = list(budget.geometries or FAMILIES)
+        allowed = budget.families()
         deepest = max(1, spec.num_locations.bit_length())
         self.space = CandidateSpace(
             spec,
@@ -220,13 +229,27 @@ class _Search:
             variants=synthesis_variants([c.weight for c in self.correlations]),
             seed=budget.seed,
         )
+        self.candidates = _window_bounded(self.space.candidates, budget.max_window)
+        self.rules = ProfileRules(
+            tuple(budget.profile_choices()),
+            budget.hidden_floor(),
+            budget.min_representation,
+            budget.max_representation,
+        )
+        self._profiles: dict[_Pools, tuple[_Ints, _Ints]] = {}
+        self.max_multiply_adds = budget.max_multiply_adds
+        if self.max_multiply_adds is None and budget.width_profile == "practical":
+            standard = self.standard_cnn()
+            if standard is not None:
+                self.max_multiply_adds = DEFAULT_COMPUTE_FACTOR * standard[1]
         self._check_space()
+        self.objective = self._objective()
         self.board = _Board(budget.top_k)
         self.scored = 0
         self.last_report = -math.inf
 
     def _check_space(self) -> None:
-        candidates = self.space.candidates
+        candidates = self.candidates
         shape = list(self.task.input.shape)
         families = {c.family for c in candidates}
         missing = [
@@ -246,16 +269,30 @@ class _Search:
                 "budget.min_depth", f"leaves no candidate for the input {shape}"
             )
         depth = min(c.depth for c in candidates if c.eligible)
-        smallest = int(self.model.count([[self.choices[0]] * (depth + 1)])[0])
-        if smallest > self.budget.max_parameters:
+        if self.budget.width_profile == "free":
+            smallest = int(self.model.count([[self.choices[0]] * (depth + 1)])[0])
+            if smallest > self.budget.max_parameters:
+                raise InvalidRequestError.single(
+                    "budget.max_parameters",
+                    f"the smallest candidate (depth {depth}, every width {self.choices[0]}) "
+                    f"needs {smallest:,} parameters",
+                )
+            return
+        if not any(self._fitting(c)[0].size for c in candidates if c.eligible):
+            cheapest = min(
+                int(self.model.count(practical_profiles(c.depth, self.rules)).min())
+                for c in candidates
+                if c.eligible
+            )
             raise InvalidRequestError.single(
                 "budget.max_parameters",
-                f"the smallest candidate (depth {depth}, every width {self.choices[0]}) needs "
-                f"{smallest:,} parameters",
+                f"the smallest practical net (hidden widths >= {self.rules.min_width}) needs "
+                f"{cheapest:,} parameters (or more multiply-adds than max_multiply_adds); "
+                "lower budget.min_width or ask for width_profile free",
             )
 
     def execute(self) -> SearchResult:
-        baseline, *others = self.space.candidates
+        baseline, *others = self.candidates
         seen: dict[bytes, set[str]] = {}
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
         self._evaluate(baseline, seen, None)
@@ -266,7 +303,7 @@ class _Search:
             if self.clock.expired() or not self._evaluate(candidate, seen, self.clock.expired):
                 complete = False
                 break
-            self._progress(done / len(self.space.candidates))
+            self._progress(done / len(self.candidates))
         recommendations = self._recommendations(complete)
         return SearchResult(recommendations, self.scored, self.clock.elapsed(), complete)
 
@@ -283,6 +320,11 @@ class _Search:
         if roles <= seen.setdefault(dag.digest, set()):
             return True  # the same tree to the model as one evaluated for the same purposes
         seen[dag.digest] |= roles
+        if self.budget.width_profile == "practical":
+            allocation = self._best_profile(candidate, dag)
+            if allocation is not None:
+                self.board.offer(_Entry(candidate, allocation, dag))
+            return True
         outcome = allocate_widths(
             dag,
             self.objective,
@@ -296,6 +338,111 @@ class _Search:
         if outcome.allocation is not None:
             self.board.offer(_Entry(candidate, outcome.allocation, dag))
         return outcome.complete
+
+    def _fitting(self, candidate: Candidate) -> tuple[_Ints, _Ints]:
+        """Return the candidate's practical profiles within the budget and their parameters."""
+        cached = self._profiles.get(candidate.pools)
+        if cached is None:
+            profiles = practical_profiles(candidate.depth, self.rules)
+            parameters = self.model.count(profiles)
+            fits = parameters <= self.budget.max_parameters
+            if self.max_multiply_adds is not None:
+                fits &= self._multiply_adds(candidate, profiles) <= self.max_multiply_adds
+            cached = profiles[fits], parameters[fits]
+            self._profiles[candidate.pools] = cached
+        return cached
+
+    def _multiply_adds(self, candidate: Candidate, profiles: _Ints) -> _Ints:
+        spec = self.task.input
+        locations = layer_locations(spec.shape, candidate.pools, candidate.pools)
+        return multiply_adds(
+            profiles, locations, self.model.representation_weights, self.model.outputs
+        )
+
+    def standard_cnn(self) -> tuple[Candidate, int, tuple[int, ...]] | None:
+        """Return the standard CNN at this budget: tree, multiply-adds and widths (M first).
+
+        Contiguous pooling 2 per axis at every level below the top, as deep as the grid allows,
+        ``M = r_0`` and widths doubling per level, the widest such ladder within the parameter
+        budget. None when no such tree or ladder fits.
+        """
+        trees = [
+            c
+            for c in self.space.candidates
+            if c.family == "contiguous" and all(set(pool) == {2} for pool in c.pools[:-1])
+        ]
+        if not trees:
+            return None
+        tree = max(trees, key=lambda c: c.depth)
+        hidden = self.rules.hidden()
+        best = None
+        for base in hidden:
+            widths = [base, *(base << level for level in range(tree.depth))]
+            if int(self.model.count([widths])[0]) <= self.budget.max_parameters:
+                best = widths
+        if best is None:
+            return None
+        cost = int(self._multiply_adds(tree, np.asarray([best], dtype=np.int64))[0])
+        return tree, cost, tuple(best)
+
+    def _best_profile(self, candidate: Candidate, dag: SubtreeDag) -> Allocation | None:
+        """Score every fitting practical profile of the tree; return the best (widths.py's ties)."""
+        profiles, parameters = self._fitting(candidate)
+        if profiles.size == 0:
+            return None
+        figures = dag.log2_ranks(np.log2(profiles))
+        keys = self.objective.keys(figures, parameters)
+        self.scored += parameters.size
+        order = np.lexsort(
+            [*(profiles[:, i] for i in reversed(range(profiles.shape[1]))), parameters]
+            + [-keys[:, i] for i in reversed(range(keys.shape[1]))]
+        )
+        top = order[0]
+        return Allocation(
+            widths=tuple(int(w) for w in profiles[top]),
+            keys=tuple(float(k) for k in keys[top]),
+            parameters=int(parameters[top]),
+            log2_ranks=tuple(float(f) for f in figures[top]),
+        )
+
+    def _objective(self) -> Objective:
+        """Build the objective: reachable targets and the budget used (practical), or not (free).
+
+        A practical search first runs every recommendable tree's fitting profiles to find the
+        best figure any of them reaches on each correlation, and takes that as the target: a
+        score of 1.0 then means no practical net at this budget does better on any correlation
+        and the whole budget is used.
+        """
+        weights = [c.weight for c in self.correlations]
+        if self.budget.width_profile == "free":
+            return Objective.create(
+                default_targets(
+                    [min(c.a.size, c.b.size) for c in self.correlations],
+                    self.choices[-1],
+                    self.budget.log2_rank_target,
+                ),
+                weights,
+                self.budget.objective,
+            )
+        best = np.zeros(len(self.correlations))
+        seen: set[bytes] = set()
+        for candidate in self.candidates:
+            profiles, _ = self._fitting(candidate)
+            if not candidate.eligible or profiles.size == 0:
+                continue
+            dag = self.builder.build(*self.space.tree(candidate))
+            if dag.digest in seen:
+                continue
+            seen.add(dag.digest)
+            best = np.maximum(best, dag.log2_ranks(np.log2(profiles)).max(axis=0))
+        if self.budget.log2_rank_target is not None:
+            best = np.minimum(best, self.budget.log2_rank_target)
+        return Objective.create(
+            np.maximum(best, _LEAST_TARGET),
+            weights,
+            self.budget.objective,
+            max_parameters=self.budget.max_parameters,
+        )
 
     def _reserve_final_time(self) -> None:
         """Time one analysis as the final ones will run it, and reserve time for them."""
@@ -412,16 +559,7 @@ class _Search:
 
 def search_objective(task: Task, budget: Budget) -> Objective:
     """Return the objective the search ranks candidates by, for this task and budget."""
-    correlations = task.resolved()
-    return Objective.create(
-        default_targets(
-            [min(c.a.size, c.b.size) for c in correlations],
-            budget.choices()[-1],
-            budget.log2_rank_target,
-        ),
-        [c.weight for c in correlations],
-        budget.objective,
-    )
+    return _Search(task, budget, _Clock(time.monotonic(), None, None), None).objective
 
 
 def score_architecture(task: Task, budget: Budget, architecture: Architecture) -> float:
@@ -430,8 +568,40 @@ def score_architecture(task: Task, budget: Budget, architecture: Architecture) -
     The same figure a :class:`~advisor.model.results.Recommendation` carries as ``score``, for
     any architecture on the task's grid (e.g. one a user or another tool proposes).
     """
-    ranks = [c.log2_separation_rank for c in analyze(task, architecture).correlations]
-    return float(search_objective(task, budget).keys(np.asarray(ranks))[0, 0])
+    return score_architectures(task, budget, [architecture])[0]
+
+
+def score_architectures(
+    task: Task, budget: Budget, architectures: Sequence[Architecture]
+) -> list[float]:
+    """:func:`score_architecture` for many architectures, building the objective once."""
+    objective = search_objective(task, budget)
+    scores = []
+    for architecture in architectures:
+        ranks = [c.log2_separation_rank for c in analyze(task, architecture).correlations]
+        keys = objective.keys(np.asarray(ranks), [architecture.parameters])
+        scores.append(float(keys[0, 0]))
+    return scores
+
+
+def _window_bounded(
+    candidates: Sequence[Candidate], max_window: int | None
+) -> tuple[Candidate, ...]:
+    """Mark the trees with a window above ``max_window`` not recommendable (still evaluated).
+
+    When no tree meets the bound (an awkward grid), the bound becomes the smallest largest
+    window any tree has, so the search never falls back to nothing.
+    """
+    if max_window is None:
+        return tuple(candidates)
+
+    def largest(candidate: Candidate) -> int:
+        return max(math.prod(pool) for pool in candidate.pools)
+
+    bound = max(max_window, min(largest(c) for c in candidates if c.eligible))
+    return tuple(
+        dataclasses.replace(c, eligible=c.eligible and largest(c) <= bound) for c in candidates
+    )
 
 
 def _roles(candidate: Candidate) -> set[str]:

@@ -1,0 +1,88 @@
+"""Practical width profiles: the channel counts a practitioner would build, scored as a family.
+
+The rank model alone drives widths to extremes: a correlation that saturates its target buys
+nothing more, so the budget goes to one layer and the rest falls to the narrowest choice (the
+first version recommended ``M = 32``, widths 256 then 4, which trains to chance: a 4-channel top
+behind a 16x16 max pool passes two distinct states on binary images). A *practical* profile is
+the shape standard CNNs have:
+
+- ``M`` within ``[min_representation, max_representation]`` and at most ``r_0``;
+- a geometric ladder ``r_l = r_0 * g^l`` with ``g`` in :data:`GROWTHS` (halving: wide-base;
+  constant; doubling: wide-tip, the standard CNN), each width snapped down to a channel choice
+  and kept within ``[min_width, largest choice]``;
+- every hidden width at least ``min_width`` (by default the larger of the task's outputs and
+  :data:`~advisor.model.budget.DEFAULT_MIN_WIDTH`), so no layer is a bottleneck for what the task
+  does not describe, such as the classifier's outputs.
+
+A depth-``L`` tree has at most ``|M| * |r_0| * |GROWTHS|`` profiles (a few hundred), so the search
+scores every one that fits the budget, exactly, in one vectorised pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["GROWTHS", "ProfileRules", "practical_profiles"]
+
+GROWTHS: Final = (0.5, 1.0, 2.0)
+"""Width ratio between consecutive hidden layers: halving, constant, doubling."""
+
+_Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class ProfileRules:
+    """The bounds a practical profile keeps (see the module docstring).
+
+    Attributes
+    ----------
+    choices
+        Allowed channel counts, ascending.
+    min_width
+        Smallest hidden width.
+    min_representation, max_representation
+        Range of ``M``.
+    """
+
+    choices: tuple[int, ...]
+    min_width: int
+    min_representation: int
+    max_representation: int
+
+    def representations(self) -> list[int]:
+        """Return the allowed ``M`` (choices in range; the smallest choice if none is)."""
+        inside = [
+            c for c in self.choices if self.min_representation <= c <= self.max_representation
+        ]
+        return inside or [min(self.choices, key=lambda c: abs(c - self.min_representation))]
+
+    def hidden(self) -> list[int]:
+        """Return the allowed hidden widths (choices from ``min_width``; the largest if none)."""
+        return [c for c in self.choices if c >= self.min_width] or [self.choices[-1]]
+
+
+def practical_profiles(depth: int, rules: ProfileRules) -> _Ints:
+    """Return every practical profile ``(M, r_0, ..., r_{depth-1})`` as ``(P, depth + 1)`` rows.
+
+    Rows are distinct and sorted lexicographically, so the enumeration is reproducible.
+    """
+    hidden = np.asarray(rules.hidden(), dtype=np.int64)
+    rows: list[list[int]] = []
+    for base in hidden:
+        for growth in GROWTHS:
+            ladder = _snap(base * growth ** np.arange(depth), hidden)
+            rows.extend([m, *ladder] for m in rules.representations() if m <= ladder[0])
+    if not rows:  # every M above every base: the smallest M with the smallest constant ladder
+        rows.append([min(rules.representations()), *[int(hidden[0])] * depth])
+    profiles: _Ints = np.unique(np.asarray(rows, dtype=np.int64), axis=0)
+    return profiles
+
+
+def _snap(ideal: npt.NDArray[np.float64], allowed: _Ints) -> list[int]:
+    """Each ideal width rounded down to an allowed one (up to the smallest when below it)."""
+    index = np.searchsorted(allowed, ideal + 1e-9, side="right") - 1
+    return [int(v) for v in allowed[np.clip(index, 0, allowed.size - 1)]]
