@@ -41,7 +41,7 @@ DEFAULT_MIN_CHANNELS: Final = 4
 
 
 class Budget(BaseModel):
-    """The search request's options (DESIGN.md "The search")."""
+    """The search request's options (docs/FORMATS.md §5)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
