@@ -1,4 +1,4 @@
-"""Python client library and the ``advisor`` command line for the architecture advisor.
+"""Python client library of the architecture advisor (installed as ``advisor_client``).
 
 :class:`AdvisorClient` calls the ``advisor.v1.ArchitectureAdvisor`` service and returns the
 library's pydantic models; failures raise the :class:`AdvisorRpcError` family.

@@ -1,7 +1,7 @@
 """Typed exceptions for failed calls, decoded from the gRPC status the server sent.
 
 The service reports every rejected request as ``INVALID_ARGUMENT`` with a ``google.rpc.BadRequest``
-detail naming each offending field (DESIGN.md, "Contracts"). :func:`error_from_rpc` turns a failed
+detail naming each offending field (docs/SERVICE.md). :func:`error_from_rpc` turns a failed
 call into one exception class per status a caller can act on, carrying those field violations as
 the library's own :class:`~advisor.errors.FieldViolation`, so Python callers never touch the wire.
 """

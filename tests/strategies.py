@@ -3,7 +3,7 @@
 Documents (task, architecture and budget) come in three kinds, so each test can say what it
 expects:
 
-* **valid** documents (``valid_*``) follow every rule of DESIGN.md and must parse;
+* **valid** documents (``valid_*``) follow every rule of docs/FORMATS.md and must parse;
 * **boundary** documents (``boundary_*``) sit on the edges of those rules (one location, off-by-one
   regions, pools of 1, overlapping strides, geometries on grids they may not fit, limits reached
   or passed): each may be accepted or rejected, but only with ``InvalidRequestError``;
@@ -173,7 +173,7 @@ def _correlation(draw: st.DrawFn, shape: tuple[int, ...], name: str) -> Document
 def valid_task_documents(
     draw: st.DrawFn, shape: Sequence[int] | None = None, max_correlations: int = 4
 ) -> Document:
-    """Task documents every rule of DESIGN.md accepts (explicit correlations, no presets).
+    """Task documents every rule of docs/FORMATS.md §1 accepts (explicit correlations, no presets).
 
     ``shape`` fixes the grid (at least two locations), e.g. to pair the task with an architecture.
     Presets are left out because their names and the grids they fit belong to the library;

@@ -126,7 +126,7 @@ def test_parameter_count_1d_kernel_is_not_squared() -> None:
 
 
 def test_parameter_count_of_the_mirror_reference() -> None:
-    # ../shared/reference/mirror-4x4.json: M = 2, widths (4, 2), Y = 2, 1 input channel.
+    # The mirror-4x4 case of test_seprank_reference.py: M = 2, widths (4, 2), Y = 2, 1 input channel
     arch = parse_architecture(
         {
             "input": {"shape": [4, 4]},

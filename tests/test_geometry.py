@@ -41,7 +41,7 @@ def _field(exc: pytest.ExceptionInfo[InvalidRequestError]) -> str:
     return violation.field
 
 
-# --- fixed vectors: ../shared/reference/*.json `pooling_tree`, computed independently ----------
+# --- fixed vectors: the reference cases' `pooling_tree`, computed independently ---------------
 
 MIRROR_4X4 = [[0, 3, 12, 15], [1, 2, 13, 14], [4, 7, 8, 11], [5, 6, 9, 10]]
 DILATIONS_16 = [
@@ -88,7 +88,7 @@ def test_mirror_pools_every_node_with_its_reflections(shape: list[int]) -> None:
         _arch(shape, [[2] * len(shape)] * halvings + [grids[-1]], "mirror")
     )
     # Nodes of a level are its grid positions, row-major. Below the top, a window holds one
-    # position and its reflections along every axis (THEORY.md §4: row j meets row n - 1 - j).
+    # position and its reflections along every axis (docs/THEORY.md §7: row j meets row n - 1 - j).
     for grid, windows in zip(grids[:-1], structure.windows[:-1], strict=True):
         for window in windows.tolist():
             first = np.unravel_index(window[0], grid)

@@ -178,7 +178,7 @@ def test_local_on_16x16_lists_the_documented_members() -> None:
     names = [c.name for c in local((16, 16))]
     per_axis = ["s1", "s1-mirrored", "s2", "s2-shift1", "s2-mirrored"]
     assert names == [f"local/columns-{m}" for m in per_axis] + [f"local/rows-{m}" for m in per_axis]
-    # odd/even columns, and odd/even columns XOR left/right (THEORY.md §2).
+    # odd/even columns, and odd/even columns XOR left/right (docs/THEORY.md §3).
     column = np.indices((16, 16))[1]
     members = by_name(local((16, 16)))
     assert np.array_equal(grid(members["local/columns-s1"].a, (16, 16)), column % 2 == 0)
@@ -281,7 +281,7 @@ def test_every_task_preset_is_described_in_plain_text() -> None:
         assert f"{info.name}/" in info.description, "the members are named in the definition"
 
 
-# --- what the families measure (THEORY.md §2, §6), with the real engine -----------------------
+# --- what the families measure (docs/THEORY.md §3, §11), with the real engine ------------------
 
 
 def log2_ranks(
@@ -325,7 +325,7 @@ def test_documented_figures_per_geometry(name: str) -> None:
 
 
 def test_the_theory_lab_figures_of_the_local_members() -> None:
-    # THEORY.md §2: odd/even columns 192 vs 192; ... XOR left/right 192 vs 48.
+    # docs/THEORY.md §3: odd/even columns 192 vs 192; ... XOR left/right 192 vs 48.
     members = by_name(local((16, 16)))
     pair = [members["local/columns-s1"], members["local/columns-s1-mirrored"]]
     assert log2_ranks(pair, "contiguous", [3.0] * 4).tolist() == [192, 192]

@@ -187,7 +187,7 @@ def test_the_top_pick_is_the_enumerated_optimum(
 
 
 # ---------------------------------------------------------------------------------------------
-# Known answers (THEORY.md §2, §6; DESIGN.md "The search")
+# Known answers (docs/THEORY.md §2, §11)
 
 LEFT_RIGHT = {
     "input": {"shape": [16, 16]},
@@ -211,7 +211,7 @@ def _hidden_log_widths(result: SearchResult) -> np.ndarray:
 
 
 def test_local_correlations_get_a_wide_base_and_long_range_ones_a_wide_tip() -> None:
-    """THEORY.md §6 [LYCS18]: contiguous nets of a fixed depth, at one budget."""
+    """docs/THEORY.md §11 [LYCS18]: contiguous nets of a fixed depth, at one budget."""
     options = {"max_parameters": 60_000, "geometries": ["contiguous"], "min_depth": 4}
     _, local = _search({"input": {"shape": [16, 16]}, "preset": "local"}, **options)
     _, far = _search({"input": {"shape": [16, 16]}, "preset": "long_range"}, **options)

@@ -32,7 +32,7 @@ def contiguous(shape: tuple[int, ...], pools: list[tuple[int, ...]]) -> PoolingS
 
 @pytest.mark.parametrize("shared", [True, False])
 def test_known_loose_case(shared: bool) -> None:
-    # THEORY.md §3: 4x4, 2x2 windows, r = (3, 2), M = 2: exact rank 21 under a min-cut of 24.
+    # docs/THEORY.md §4: 4x4, 2x2 windows, r = (3, 2), M = 2: exact rank 21 under a min-cut of 24.
     structure = contiguous((4, 4), [(2, 2), (2, 2)])
     assert exact_rank(structure, LOOSE_A, LOOSE_B, [3, 2], 2, shared=shared) == 21
     assert 2 ** log2_min_cut_graph(structure, LOOSE_A, LOOSE_B, [3, 2], 2) == pytest.approx(24)

@@ -1,6 +1,6 @@
-"""Independently computed reference figures (copied from ../shared/reference/*.json).
+"""Reference figures computed independently of the product (docs/THEORY.md §6 and §9).
 
-Each case: an architecture in the DESIGN.md file format, its pooling tree, and per correlation
+Each case: an architecture (docs/FORMATS.md §2 format), its pooling tree, and per correlation
 the min-cut and the exact generic rank (log2). The reference ranks were computed without weight
 sharing; the shared-weight ranks, where they differ, are this engine's own figures, pinned here
 together with the shared-weight bound of the tree recurrence that predicts them.

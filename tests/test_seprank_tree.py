@@ -1,4 +1,4 @@
-"""The tree recurrence: THEORY.md closed forms and lab figures, shared weights, batching, dtypes."""
+"""Tree recurrence: docs/THEORY.md §6 closed forms, §3 lab figures, shared weights, batching."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def test_shallow_net_any_partition(n: int, data: st.DataObject) -> None:
 
 
 def test_lab_figures_contiguous_vs_mirror_at_16x16() -> None:
-    # THEORY.md §2: 16x16, 2x2 windows, r = 8 at every level, M = 8 (log2 figures).
+    # docs/THEORY.md §3: 16x16, 2x2 windows, r = 8 at every level, M = 8 (log2 figures).
     shape, pools = (16, 16), [(2, 2)] * 4
     contiguous = structure_from_permutation(shape, pools, np.arange(256))
     mirror = structure_from_permutation(shape, pools, mirror_permutation(shape, pools))

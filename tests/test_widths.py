@@ -261,7 +261,7 @@ def test_a_stop_request_interrupts_the_search() -> None:
 
 
 def test_left_right_under_contiguous_pooling_gets_a_wide_tip() -> None:
-    """THEORY.md §3: left vs right meet only at the root, so only the deep widths count."""
+    """docs/THEORY.md §6: left vs right meet only at the root, so only the deep widths count."""
     structure = structure_from_permutation((16, 16), [(2, 2)] * 4, np.arange(256))
     instance = Instance(
         structure,

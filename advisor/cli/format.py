@@ -1,6 +1,6 @@
 """Rendering of results for the ``advisor`` command: a table for people, JSON or YAML for programs.
 
-The JSON and YAML documents use the DESIGN.md field names, and every architecture in them is in
+The JSON and YAML documents use docs/FORMATS.md's field names, and every architecture in them is in
 the architecture *file* format (:func:`advisor.model.architecture.architecture_document`), so the
 ``architecture`` of a recommendation can be saved as it is and passed to ``advisor analyze
 --arch``. The table shows the same facts laid out for reading.
@@ -40,14 +40,14 @@ _T = TypeVar("_T")
 
 
 def search_result_document(result: SearchResult) -> dict[str, Any]:
-    """Return the recommendation result as JSON-ready data (DESIGN.md "Recommendation result")."""
+    """Return the recommendation result as JSON-ready data (docs/FORMATS.md §4)."""
     return _document(
         result, recommendations=[recommendation_document(r) for r in result.recommendations]
     )
 
 
 def analysis_document(analysis: Analysis) -> dict[str, Any]:
-    """Return the analysis result as JSON-ready data (DESIGN.md "Analysis result")."""
+    """Return the analysis result as JSON-ready data (docs/FORMATS.md §3)."""
     return _document(analysis)
 
 
@@ -86,7 +86,7 @@ def _render(
 
 def _document(value: object, **replaced: object) -> dict[str, Any]:
     # Results are dataclasses holding pydantic models; pydantic dumps both. The field order (the
-    # DESIGN.md order) is kept while nested documents are substituted.
+    # docs/FORMATS.md order) is kept while nested documents are substituted.
     dumped: dict[str, Any] = pydantic.TypeAdapter(type(value)).dump_python(value, mode="json")
     return {name: replaced.get(name, field) for name, field in dumped.items()}
 

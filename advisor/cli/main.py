@@ -1,4 +1,4 @@
-"""The ``advisor`` command: recommend, analyze, presets, serve (DESIGN.md "Command line").
+"""The ``advisor`` command: recommend, analyze, presets, serve (docs/CLI.md).
 
 A thin layer on :class:`~advisor_client.client.AdvisorClient`: parse the options, call the service
 over gRPC, print the result. With ``--target`` the calls go to that server; otherwise an in-process

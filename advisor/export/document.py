@@ -1,4 +1,4 @@
-"""Export a recommendation: the architecture file (DESIGN.md format) and a PyTorch module.
+"""Export a recommendation: the architecture file (docs/FORMATS.md §2) and a PyTorch module.
 
 The architecture file is what every framework can build from; :func:`recommendation_document`
 adds the ranking, analysis and rationale around it for reports. :func:`torch_module` builds the
@@ -35,7 +35,7 @@ def architecture_yaml(architecture: Architecture) -> str:
 
 
 def recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
-    """Return a recommendation as a JSON-ready mapping in the DESIGN.md field names.
+    """Return a recommendation as a JSON-ready mapping in the field names of docs/FORMATS.md §4.
 
     ``architecture`` is the architecture file's mapping, so it can be saved and loaded alone.
     """

@@ -1,7 +1,7 @@
 """A recommended architecture as a PyTorch module (needs the optional ``torch`` extra).
 
 Imported only through :func:`advisor.export.document.torch_module`, so the library works without
-PyTorch. The module is the ReLU counterpart of the ConvAC the advisor scores (THEORY.md §1; [CS17]
+PyTorch. The module is the ReLU counterpart of the advisor's ConvAC (docs/THEORY.md §1; [CS17]
 and [LYCS18] train exactly such nets): product pooling becomes standard max or average pooling.
 """
 
@@ -25,7 +25,7 @@ class ConvNet(nn.Module):
     1. Representation: a ``k x k`` conv (``k = representation_kernel``) from the input channels
        to M, zero-padded so it keeps the grid ('same'), then ReLU.
     2. Geometry: a fixed gather of the locations (a registered buffer ``permutation``): position
-       ``p`` of the permuted grid takes location ``permutation[p]`` (DESIGN.md), so the pooling
+       ``p`` of the permuted grid holds ``permutation[p]`` (docs/FORMATS.md §2), so the pooling
        tree is the architecture's.
     3. Hidden layers: a 1x1 conv to ``channels``, ReLU, then max (or average) pooling with
        ``kernel = pool`` and ``stride = stride`` (default ``pool``).

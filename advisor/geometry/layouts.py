@@ -6,7 +6,7 @@ stride) pool the permuted grid. Windows are numbered row-major over the grid the
 list their members row-major inside the window; that numbering is the next level's node ids.
 
 - contiguous: no permutation; ``{permutation: P}``: ``P`` at the input only.
-- mirror [CS17 code, THEORY.md §4]: at every level, along every axis of size ``n``, position ``h``
+- mirror [CS17 code; docs/THEORY.md §7]: at each level, on each axis of size ``n``, position ``h``
   takes ``h // 2`` if ``h`` is even, else ``n - 1 - h // 2``, so a node is pooled with its
   reflections.
 - interleaved: at every level, along an axis of size ``n`` pooled by ``k``, window ``j`` holds

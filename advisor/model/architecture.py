@@ -4,7 +4,7 @@ An architecture is a representation layer (``representation_kernel``-wide conv f
 channels to ``representation`` channels, 'same' padding, so the grid is kept), then hidden layers
 bottom-up, each a 1x1 conv to ``channels`` followed by pooling over ``pool`` windows (``stride``
 per axis when windows overlap), then a linear layer to ``outputs``. ``geometry`` says which input
-locations share a window (DESIGN.md "Architecture file"; THEORY.md §1 and §4).
+locations share a window (docs/FORMATS.md §2; docs/THEORY.md §1 and §7).
 
 Every rule of the file format is checked here, once, and reported as an
 :class:`~advisor.errors.InvalidRequestError` naming the offending field: windows must tile the grid
@@ -60,7 +60,7 @@ class PermutationGeometry(BaseModel):
 
     Standard contiguous pooling then runs on the permuted input, so the first window of a 2-D
     input pooled ``[2, 2]`` is ``{P[0], P[1], P[W], P[W + 1]}``. Any pooling tree with equal windows
-    per level is such a permutation (THEORY.md §4); it must be a permutation of ``range(N)``.
+    per level is such a permutation (docs/THEORY.md §7); it must be a permutation of ``range(N)``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -129,7 +129,7 @@ class Layer(BaseModel):
 
 
 class Architecture(BaseModel):
-    """A ConvAC in the DESIGN.md architecture-file format, validated as a whole on construction.
+    """A ConvAC in the docs/FORMATS.md §2 file format, validated as a whole on construction.
 
     Construct it from a document with :func:`parse_architecture`, which turns every problem into
     an :class:`~advisor.errors.InvalidRequestError`; the semantic checks below raise that error
@@ -471,7 +471,7 @@ def load_architecture(path: str | os.PathLike[str]) -> Architecture:
 
 
 def architecture_document(arch: Architecture) -> dict[str, Any]:
-    """Return ``arch`` in the DESIGN.md file format, JSON-ready; it parses back to ``arch``.
+    """Return ``arch`` in the docs/FORMATS.md §2 format, JSON-ready; it parses back to ``arch``.
 
     Optional fields that are unset (``stride``, ``family``) are left out; the others, defaults
     included, are written so a reader needs no knowledge of the defaults.

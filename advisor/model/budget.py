@@ -70,7 +70,7 @@ what the layers below computed."""
 
 
 class Budget(BaseModel):
-    """The search request's options (DESIGN.md "The search")."""
+    """The search request's options (docs/FORMATS.md §5)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -8,12 +8,12 @@ is the exact definition ``ListPresets`` serves. A preset that does not apply to 
 :class:`~advisor.errors.InvalidRequestError` on field ``preset`` saying why; none is ever cut
 down silently.
 
-**The measure.** A correlation (A, B) is scored by the A-B separation rank of THEORY.md §2: the
+**The measure.** A correlation (A, B) is scored by the A-B separation rank of docs/THEORY.md §3: the
 generic rank of the coefficient tensor matricized (A, B), locations outside A and B contracted with
-generic vectors; the analysis computes it as the tensor-network min-cut (THEORY.md §3). Which
+generic vectors; the analysis computes it as the tensor-network min-cut (docs/THEORY.md §4-6). Which
 widths decide it depends on where A and B first meet in the pooling tree: partitions that split
 many low-level windows are decided by the early widths (M, r_0, r_1, ...), regions that meet only
-near the root by the deep ones (THEORY.md §6). Each family below is chosen so that the network
+near the root by the deep ones (docs/THEORY.md §11). Each family below is chosen so that the network
 features it should reward (early vs deep widths, which locations share a window) are the ones
 that decide its ranks; the figures quoted are sums of log2 ranks over a preset's members on a
 16x16 input, 2x2 windows at every level, every width and M equal to 8.
@@ -177,7 +177,7 @@ def local(shape: _Shape) -> list[ResolvedCorrelation]:
 
     Under contiguous pooling with 2-wide windows every member is decided at levels 0 and 1, so its
     rank depends on M, r_0 and r_1 only: deeper widths do not matter, early ones do (wide-base,
-    THEORY.md §6). The family holds every phase and both layouts, so a geometry that pools
+    docs/THEORY.md §11). The family holds every phase and both layouts, so a geometry that pools
     far-apart locations first gains on one member only by losing on another: plain odd/even
     columns tie contiguous and mirror pooling (192 each) but the mirrored layout, odd/even XOR
     left/right, does not (192 vs 48), and interleaved pooling loses the plain layouts (16x16
@@ -218,7 +218,7 @@ def long_range(shape: _Shape) -> list[ResolvedCorrelation]:
 
     Weights 1. Each region fills whole subtrees of the contiguous tree and meets the other only
     near the root, so under contiguous pooling the ranks are decided by the deep widths (wide-tip,
-    THEORY.md §6); geometries that pool far-apart locations early (mirror, interleaved) serve
+    docs/THEORY.md §11); geometries that pool far-apart locations early (mirror, interleaved) serve
     them at low levels (16x16 figures: contiguous 18, mirror 960, interleaved 864).
     """
     for axis in range(len(shape)):
@@ -273,7 +273,7 @@ def periodic(shape: _Shape) -> list[ResolvedCorrelation]:
 
     1-D members drop ``columns-``. Weights 1; locations outside the pair are free. Interleaved
     pooling and the reversed dilation order pair i with i + n/2 in their first windows
-    (THEORY.md §4), contiguous pooling only at the root (16x16 figures: contiguous 48, mirror
+    (docs/THEORY.md §7), contiguous pooling only at the root (16x16 figures: contiguous 48, mirror
     192, interleaved 384).
     """
     members = []
@@ -326,7 +326,7 @@ def center_surround(shape: _Shape) -> list[ResolvedCorrelation]:
       n, center keeps indices [n//4, n - n//4); border is every other location.
 
     Weight 1. Needs an axis of at least 4 locations (otherwise border is empty). On 16x16 this is
-    the centre-vs-border figure of THEORY.md §2 (contiguous 12, mirror 48, interleaved 192).
+    the centre-vs-border figure of docs/THEORY.md §3 (contiguous 12, mirror 48, interleaved 192).
     """
     center = preset_mask("center", shape)
     if center.all():

@@ -1,6 +1,6 @@
 """Regions: sets of input locations, the four ways a task file writes them, and named regions.
 
-A region is written in one of four forms (DESIGN.md "Task file"):
+A region is written in one of four forms (docs/FORMATS.md §1):
 
 - ``{indices: [...]}``: location ids, row-major (``h * W + w`` on an ``[H, W]`` grid), each once;
 - ``{box: {start: [...], stop: [...]}}``: the half-open box ``start <= x < stop`` per axis;

@@ -1,6 +1,6 @@
 """The task model: which input regions should be correlated, read from a YAML or JSON task file.
 
-A task file (DESIGN.md "Task file") gives the input grid, explicit correlations and, optionally,
+A task file (docs/FORMATS.md §1) gives the input grid, explicit correlations and, optionally,
 a task preset::
 
     input: {shape: [16, 16]}

@@ -11,7 +11,7 @@ the deepest such schedule, within the budget's depth bounds.
 **Families** (the order is also the tie-break order: simpler first):
 
 - ``shallow``: the depth-1 net (no geometry to choose).
-- ``contiguous``, ``mirror`` (2 per axis below the top), ``interleaved``: THEORY.md §4, built by
+- ``contiguous``, ``mirror`` (2 per axis below the top), ``interleaved``: docs/THEORY.md §7, made by
   :mod:`advisor.geometry.layouts`. Contiguous trees are always evaluated: every rationale compares
   with the best of them.
 - ``dilations``: 1-D inputs of length ``2^L``, size-2 windows at every level, one tree per order of

@@ -1,7 +1,7 @@
 """Rationale: why a recommendation, in plain words with the numbers behind it.
 
 Every rationale compares the recommendation with two references **at the same parameter budget**:
-the best contiguous net the search found (THEORY.md §4's default geometry) and the shallow net
+the best contiguous net the search found (docs/THEORY.md §7's default geometry) and the shallow net
 (one global pooling, the baseline of [CSS16]). It names the correlation with the largest gain over
 each, in log2 separation rank (bits) and as a rank ratio ``x2^bits``, and the *binding*
 correlation — the one furthest from its target — with what widening each layer by one step of

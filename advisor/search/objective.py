@@ -1,12 +1,12 @@
 """The search objective: how per-correlation separation ranks become one comparable score.
 
 A correlation's log2 separation rank counts only up to a **target**: rank the task cannot use buys
-nothing (DESIGN.md "The search"). The default target of a correlation (A, B) is its dimension
+nothing (docs/THEORY.md §11, §13). The default target of a correlation (A, B) is its dimension
 bound at the largest representation the search may choose,
 
     target = min(|A|, |B|) * log2(max channel choice),
 
-the most any network in the search space could give it (THEORY.md §2: the matricization has at
+the most any network in the search space could give it (docs/THEORY.md §2: the matricization has at
 most M^min(|A|,|B|) rows or columns). ``log2_rank_target`` replaces it by one figure for every
 correlation (still capped by that bound). Each correlation then scores the **fraction of its
 target reached**, ``min(rank, target) / target`` in [0, 1], so a correlation between two pixels and

@@ -10,7 +10,7 @@ permutation, ``family`` saying where it came from), the engine's analysis
 (:mod:`advisor.search.explain`).
 
 **Objective** (:mod:`advisor.search.objective`): each correlation's log2 separation rank — the
-figure the analysis reports, the tensor-network min-cut of THEORY.md §3 with weight sharing charged
+figure the analysis reports, the tensor-network min-cut (docs/THEORY.md §4-6) with weight sharing
 — counts up to its target (default: its dimension bound at the largest channel choice);
 ``weighted`` averages the fractions of the targets reached, ``maximin`` takes the smallest. Ties
 go to fewer parameters, then to the earlier candidate (simpler family, shallower schedule), then

@@ -9,7 +9,7 @@ collapses into a small DAG of distinct subtree *types*, interned level by level.
 then runs once per type and width vector, at a cost independent of N.
 
 **The figure** is the one :func:`advisor.seprank.analysis.analyze` reports as
-``log2_separation_rank``: the tensor-network min-cut of THEORY.md §3 with weight sharing charged
+``log2_separation_rank``: the tensor-network min-cut (docs/THEORY.md §4-6) with weight sharing
 (:func:`advisor.seprank.tree.log2_min_cut` with ``shared_weights=True``; the tests compare the
 two). With ``D_0 = M`` and ``D_{h+1} = min(binom(D_h + k_h - 1, k_h), r_h)`` the dimension a
 *pure* subtree of height ``h`` (all its leaves on one side) spans, and ``G_h(m) = log2

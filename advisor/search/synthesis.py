@@ -2,7 +2,7 @@
 
 A region whose locations fill a window alone reaches the other side only through that window's
 ``r_0`` channels (a bottleneck); a window holding locations of both sides contributes
-``min(k log2 M, log2 r_0)``-sized terms to the min-cut at the lowest level (THEORY.md §2-3). So a
+``min(k log2 M, log2 r_0)``-sized terms to the min-cut at the lowest level (docs/THEORY.md §4). So a
 synthesized tree groups, level by level, nodes that lie on *opposite* sides of the correlations.
 No named geometry does this for arbitrary regions (two masks, a diagonal symmetry); the DP then
 decides which synthesized variant, if any, beats the named ones.

@@ -5,7 +5,7 @@ the channel choices, so that ``parameters(w) <= max_parameters`` and the objecti
 of the correlations' figures is largest; ties go to fewer parameters, then to the smaller ``w``
 in lexicographic order (so the answer is unique and reproducible).
 
-**Structure used** (DESIGN.md "The engine"). Every figure is nondecreasing in every width (the
+**Structure used** (docs/THEORY.md §6). Every figure is nondecreasing in every width (the
 recurrence only adds and takes minima of nondecreasing terms), and the figures of the nodes at
 height ``h`` depend on ``M, r_0, ..., r_{h-1}`` alone. The parameter count
 (:class:`ParameterModel`) is increasing in every width and couples only neighbours, so once

@@ -11,7 +11,7 @@ For each correlation (A, B) the analysis reports, in log2:
   overlapping windows a location enters several windows, so the network is not linear in each
   input's representation and the (unrolled) figure may exceed this bound; the grid tensor the
   exact engine builds stays within it.
-- ``log2_min_cut``: the plain tensor-network min-cut of THEORY.md §3 (every node its own weights);
+- ``log2_min_cut``: the plain tensor-network min-cut (docs/THEORY.md §4, per-node weights);
   it differs from the shared-weight figure only where interchangeable one-sided siblings bind.
 - ``log2_lower_bound``: the exact engine's figure when it is only a lower bound (overlapping
   windows: the grid tensor's rank) and falls short of the min-cut.

@@ -1,4 +1,4 @@
-"""Exact generic separation rank by arithmetic modulo a prime (THEORY.md §5): the oracle.
+"""Exact generic separation rank by arithmetic modulo a prime (docs/THEORY.md §9): the oracle.
 
 The network's output is a polynomial in its weights, so the rank of the matricization is, for
 almost every weight draw, a fixed number: the generic rank. Drawing every weight uniformly from
@@ -7,12 +7,12 @@ GF(p) and computing the rank modulo p gives it except with probability at most `
 independent draws are therefore combined by taking the maximum.
 
 The network is contracted bottom-up. A node whose receptive field avoids both regions is a vector
-over its channels (free locations are contracted with fixed random vectors first, THEORY.md §2);
+over its channels (free locations are contracted with fixed random vectors, docs/THEORY.md §3);
 those are computed for all nodes of a level at once. A node that sees region locations is a
 tensor ``[channel, location axes...]`` with one axis of size ``M`` per distinct A or B location in
 its field. A window multiplies its children channel-wise; children that share locations
 (overlapping windows) are multiplied on the diagonal of the shared axes, so an overlapping network
-yields its grid tensor, whose rank is a lower bound on its separation rank (THEORY.md §5); on a
+yields its grid tensor, whose rank is a lower bound on its separation rank (docs/THEORY.md §9); on a
 tree it is the coefficient tensor itself. The root's children are multiplied in two groups that
 are then contracted with each other over the channels, weighted by a random output row, so the
 largest tensor held is the ``M^|A| x M^|B|`` matrix itself, whose rank FLINT's ``nmod_mat.rank``

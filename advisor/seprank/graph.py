@@ -1,4 +1,4 @@
-"""The tensor-network min-cut as an explicit max-flow (THEORY.md §3-4): the general-graph path.
+"""The tensor-network min-cut as an explicit max-flow (docs/THEORY.md §8): the general-graph path.
 
 The network's tensor network has a matrix node for the 1x1 conv at every node of every level and a
 δ tensor for every pooling window. A δ's legs all carry the same index, so a cut pays for it once,

@@ -1,7 +1,7 @@
 """Side labels of the input locations, one row per correlation: the engines' view of a task.
 
 Every engine reads a correlation as a labelling of the locations: side A, side B, or free
-(outside both regions, contracted with a generic vector; THEORY.md §2). Encoding it once as a
+(outside both regions, contracted with a generic vector; docs/THEORY.md §3). Encoding it once as a
 small integer matrix lets the tree recurrence treat many correlations as one batch.
 """
 

@@ -1,4 +1,4 @@
-"""The tensor-network min-cut of a pooling structure by the tree recurrence (THEORY.md §3).
+"""The tensor-network min-cut of a pooling structure by the tree recurrence (docs/THEORY.md §6).
 
 Work in log2. A node in state ``s`` (A or B) means the conv node above it sits on side ``s`` of
 the cut; a leaf is a location. For a leaf, ``f(i, A)`` is ``log2 M`` when ``i`` is in B (its input
@@ -15,7 +15,7 @@ order (:meth:`PoolingStructure.leaf_order`), so every window is a contiguous run
 sum of ``k`` strided views. With overlapping windows a node feeds several windows; the same
 recurrence, run with gathers, then computes the min-cut of the *unrolled* tree in which every reuse
 of a node is a copy of its subtree — the tensor network of the network with duplicated inputs,
-which is what overlapping windows compute (an upper bound, THEORY.md §4).
+which is what overlapping windows compute (an upper bound, docs/THEORY.md §8).
 
 **Shared weights.** The tensor network gives every node its own weights. A ConvNet shares its
 conv weights across the locations of a level, and then sibling subtrees whose leaves all lie in

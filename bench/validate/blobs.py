@@ -12,7 +12,7 @@ The renderer follows the authors' generator (GitHub HUJI-Deep/inductive-pooling,
    half of the time;
 6. binarised at 0.1; empty images are redrawn.
 
-Scores (THEORY.md §7): closedness = |blob| / |closing(blob)| (scipy's default 3x3 cross, one
+Scores (docs/THEORY.md §12): closedness = |blob| / |closing(blob)| (scipy's default 3x3 cross, one
 iteration, on the image padded by one empty pixel so the border does not close the blob);
 symmetry = |blob ∩ left-right flip| / |blob| within the blob's bounding box, which in the authors'
 code is the tile the blob was drawn into (the drop mask is symmetric about that tile's axis). Each

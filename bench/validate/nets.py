@@ -1,6 +1,6 @@
 """A trainable ReLU network built from an advisor ``Architecture`` (tree pooling only).
 
-The network is the one the architecture file describes (DESIGN.md): a ``k x k`` representation
+The network an architecture file (docs/FORMATS.md §2) describes: a ``k x k`` representation
 conv with ReLU, then per hidden layer a 1x1 conv, ReLU and pooling over the layer's windows, then
 a linear output layer. Its parameter count is therefore exactly ``Architecture.parameters``, which
 is how the experiments hold the parameter count equal across candidates. A fixed representation

@@ -37,7 +37,7 @@ _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 CONTRACT_LIMITS = RequestLimits()
 """The limits the contract suite runs with: the defaults, which admit exact certification of the
-16-location, M = 2 reference instances of shared/reference (|A| + |B| = 16)."""
+16-location, M = 2 reference cases of tests/test_seprank_reference.py (|A| + |B| = 16)."""
 
 
 @dataclass

@@ -18,7 +18,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.seprank.analysis import analyze
 from tests.service.harness import CONTRACT_LIMITS, Advisor, CallError
 
-# Reference figures copied from shared/reference/ (computed independently of the product).
+# Reference figures of tests/test_seprank_reference.py (computed independently of the product).
 # mirror-4x4.json: CS17 mirror pooling on 4x4, M = 2, widths (4, 2); the plain min-cuts.
 MIRROR_4X4_TASK = pb.Task(
     input=pb.InputSpec(shape=[4, 4]),
@@ -76,7 +76,7 @@ DILATIONS_16_ARCHITECTURE = pb.Architecture(
 )
 DILATIONS_16_LOG2_RANKS = {"halves": 8.0, "odd-even": 2.0, "i-vs-i+8": 4.0}
 
-# shared/reference/permutation-4x4-loose.json, correlation r5: widths 3 and 2 are not powers of
+# The permutation-4x4-loose reference case, correlation r5: widths 3 and 2 are not powers of
 # one integer, and the min-cut (log2 24) exceeds the exact rank (log2 21).
 LOOSE_ARCHITECTURE = pb.Architecture(
     input=pb.InputSpec(shape=[4, 4]),

@@ -1,0 +1,106 @@
+"""The installed distribution: its package list, the curated API, and a light client import."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import advisor
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pyproject() -> dict[str, Any]:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        return tomllib.load(file)
+
+
+def _packages_under(folder: Path, name: str) -> set[str]:
+    """Return the dotted names of ``folder`` and every folder below it that has an __init__.py."""
+    return {
+        ".".join([name, *init.parent.relative_to(folder).parts])
+        for init in folder.rglob("__init__.py")
+    }
+
+
+def test_setuptools_packages_name_exactly_the_packages_of_the_tree() -> None:
+    setuptools = _pyproject()["tool"]["setuptools"]
+    mapped = {name: ROOT / folder for name, folder in setuptools["package-dir"].items()}
+    assert mapped == {"advisor_client": ROOT / "client"}
+    tree = _packages_under(ROOT / "advisor", "advisor") | _packages_under(
+        mapped["advisor_client"], "advisor_client"
+    )
+    listed = setuptools["packages"]
+    assert len(listed) == len(set(listed)), "a package is listed twice"
+    assert set(listed) == tree
+
+
+def test_no_top_level_client_package_is_installed() -> None:
+    assert not any(
+        name.split(".")[0] == "client" for name in _pyproject()["tool"]["setuptools"]["packages"]
+    )
+
+
+def test_curated_api_matches_star_import_and_every_name_resolves() -> None:
+    namespace: dict[str, Any] = {}
+    exec("from advisor import *", namespace)
+    exported = sorted(name for name in namespace if name != "__builtins__")
+    assert exported == sorted(advisor.__all__)
+    for name in advisor.__all__:
+        assert getattr(advisor, name) is namespace[name]
+        assert name in dir(advisor)
+
+
+def test_curated_api_refuses_unknown_names() -> None:
+    try:
+        advisor.no_such_name  # noqa: B018
+    except AttributeError as error:
+        assert "no_such_name" in str(error)
+    else:
+        raise AssertionError("advisor.no_such_name resolved")
+
+
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout"
+)
+def test_gitignore_lists_no_tracked_file() -> None:
+    ignored = subprocess.run(
+        ["git", "ls-files", "--cached", "--ignored", "--exclude-standard"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.split()
+    assert ignored == []
+
+
+def _imported_modules(statement: str) -> list[str]:
+    """Return every module a fresh interpreter imports to run ``statement`` (-X importtime)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", statement],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    lines = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert lines, result.stderr
+    # "import time: self [us] | cumulative | imported package"; the name is indented by depth.
+    return [line.rsplit("|", 1)[1].strip() for line in lines[1:]]
+
+
+def test_importing_the_client_loads_neither_the_engine_nor_the_search_nor_flint() -> None:
+    modules = _imported_modules("import advisor_client")
+    assert "advisor_client" in modules
+    heavy = [
+        name
+        for name in modules
+        if name.split(".")[0] == "flint" or name.startswith(("advisor.seprank", "advisor.search"))
+    ]
+    assert heavy == []
