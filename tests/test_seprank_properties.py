@@ -20,7 +20,7 @@ from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.graph import log2_min_cut_graph
 from advisor.seprank.labels import SIDE_A, SIDE_B
-from advisor.seprank.tree import log2_min_cut, log2_min_cut_with_counts
+from advisor.seprank.tree import log2_min_cut
 
 MAX_LEAVES = 12
 MAX_LOG2_MATRIX = 12
@@ -160,9 +160,7 @@ def test_grid_tensor_rank_lower_bounds_the_unrolled_min_cut(case: tuple) -> None
 
 
 @given(cases(trees(), powers_of_two=False), st.data())
-def test_cut_counts_price_the_min_cut_and_batches_match_single_calls(
-    case: tuple, data: st.DataObject
-) -> None:
+def test_batches_match_single_calls(case: tuple, data: st.DataObject) -> None:
     structure, labels, widths, representation = case
     batch = np.log2(
         [
@@ -174,12 +172,11 @@ def test_cut_counts_price_the_min_cut_and_batches_match_single_calls(
         ]
     )
     reps = np.log2([representation, 2, 3])
-    cut = log2_min_cut_with_counts(structure, labels, batch, reps)
-    prices = np.column_stack([reps, batch])
-    np.testing.assert_allclose(cut.log2_value, np.einsum("wck,wk->wc", cut.cut_counts, prices))
-    for row in range(3):
-        single = log2_min_cut(structure, labels, batch[row], reps[row])
-        np.testing.assert_allclose(cut.log2_value[row], single)
+    for shared in (False, True):
+        cuts = log2_min_cut(structure, labels, batch, reps, shared_weights=shared)
+        for row in range(3):
+            single = log2_min_cut(structure, labels, batch[row], reps[row], shared_weights=shared)
+            np.testing.assert_allclose(cuts[row], single)
 
 
 def _approx(value: float) -> object:
