@@ -19,7 +19,6 @@ import math
 import operator
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeAlias
 
 import numpy as np
@@ -30,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec
+from advisor.model.parameters import ParameterCount, ParameterModel
 
 __all__ = [
     "Architecture",
@@ -166,8 +166,8 @@ class Architecture(BaseModel):
 
     @property
     def parameters(self) -> int:
-        """Total trainable parameters, counted as :func:`parameter_count` documents."""
-        return parameter_count(self).total
+        """Total trainable parameters (:mod:`advisor.model.parameters`)."""
+        return int(_parameter_model(self).count([(self.representation, *self.widths)])[0])
 
     @property
     def is_overlapping(self) -> bool:
@@ -386,48 +386,13 @@ def _text(grid: Sequence[int]) -> str:
     return "x".join(str(n) for n in grid)
 
 
-@dataclass(frozen=True)
-class ParameterCount:
-    """Trainable parameters of an architecture, with shared (convolutional) weights.
-
-    Attributes
-    ----------
-    representation
-        Weights of the representation layer, a k x k conv (k^d for a d-axis input) from the
-        input channels C_in to M: ``k^d * C_in * M``.
-    hidden
-        Weights of each hidden layer's 1x1 conv, ``r_{l-1} * r_l`` with ``r_{-1} = M``.
-    output
-        Weights of the final linear layer, ``r_{L-1} * Y``.
-    biases
-        One per output channel of every layer: ``M + sum(r_l) + Y``.
-    total
-        Everything above; what :attr:`Architecture.parameters` returns and what an exported
-        framework model has. Pooling has no parameters.
-    """
-
-    representation: int
-    hidden: tuple[int, ...]
-    output: int
-    biases: int
-    total: int
-
-
 def parameter_count(arch: Architecture) -> ParameterCount:
-    """Count the parameters of ``arch`` as :class:`ParameterCount` documents them."""
-    spec = arch.input
-    representation = arch.representation_kernel**spec.ndim * spec.channels * arch.representation
-    fan_in = (arch.representation, *arch.widths)
-    hidden = tuple(r_in * r_out for r_in, r_out in zip(fan_in, arch.widths, strict=False))
-    output = arch.widths[-1] * arch.outputs
-    biases = arch.representation + sum(arch.widths) + arch.outputs
-    return ParameterCount(
-        representation=representation,
-        hidden=hidden,
-        output=output,
-        biases=biases,
-        total=representation + sum(hidden) + output + biases,
-    )
+    """Count the parameters of ``arch`` part by part (:class:`ParameterCount`)."""
+    return _parameter_model(arch).breakdown((arch.representation, *arch.widths))
+
+
+def _parameter_model(arch: Architecture) -> ParameterModel:
+    return ParameterModel.for_input(arch.input, arch.representation_kernel, arch.outputs)
 
 
 def parse_architecture(obj: Mapping[str, Any]) -> Architecture:

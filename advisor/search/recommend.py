@@ -37,6 +37,7 @@ import numpy as np
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import FAMILIES, Budget
+from advisor.model.parameters import ParameterModel
 from advisor.model.results import CorrelationAnalysis, Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.candidates import Candidate, CandidateSpace
@@ -44,7 +45,7 @@ from advisor.search.explain import Design, Widening, rationale
 from advisor.search.objective import Objective, default_targets
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
 from advisor.search.synthesis import Synthesizer, synthesis_variants
-from advisor.search.widths import Allocation, Floor, ParameterModel, allocate_widths
+from advisor.search.widths import Allocation, Floor, allocate_widths
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
 
@@ -202,9 +203,7 @@ class _Search:
         self.names = [c.name for c in self.correlations]
         spec = task.input
         self.choices = budget.choices()
-        self.model = ParameterModel(
-            budget.representation_kernel**spec.ndim * spec.channels, budget.outputs
-        )
+        self.model = ParameterModel.for_input(spec, budget.representation_kernel, budget.outputs)
         self.objective = search_objective(task, budget)
         labels = correlation_labels(self.correlations, spec.num_locations)
         self.builder = SubtreeDagBuilder(labels)
@@ -333,9 +332,6 @@ class _Search:
         recommendations = []
         for rank, entry in enumerate(self.board.top, start=1):
             architecture, analysis = self._analysis(entry)
-            assert (
-                architecture.parameters == entry.allocation.parameters <= self.budget.max_parameters
-            )
             text = rationale(
                 self._design(entry),
                 contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
