@@ -33,6 +33,8 @@ one integer (LYCS18 Thm 2).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -41,7 +43,7 @@ import numpy.typing as npt
 from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.labels import SIDE_A, SIDE_B
 
-__all__ = ["log2_min_cut"]
+__all__ = ["log2_min_cut", "tree_engine"]
 
 _AnyArray = npt.NDArray[Any]
 
@@ -101,6 +103,25 @@ def log2_min_cut(
     (array([2.]), array([3.]))
     """
     return _recurrence(structure, labels, log2_widths, log2_representation, shared_weights)
+
+
+def tree_engine(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    widths: Sequence[int],
+    representation: int,
+    *,
+    shared_weights: bool,
+) -> npt.NDArray[np.float64]:
+    """Return :func:`log2_min_cut` of every row of ``labels``: the engines' common signature.
+
+    See :mod:`advisor.seprank.engines`; ``widths`` are the channel counts ``r_l`` and
+    ``representation`` is ``M``.
+    """
+    log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
+    return log2_min_cut(
+        structure, labels, log2_widths, math.log2(representation), shared_weights=shared_weights
+    )
 
 
 class _Levels:
