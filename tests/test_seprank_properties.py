@@ -20,7 +20,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from advisor.geometry.structure import PoolingStructure
-from advisor.seprank.engines import ENGINES, engine
+from advisor.seprank.engines import ENGINES
 from advisor.seprank.labels import SIDE_A, SIDE_B
 from advisor.seprank.tree import log2_min_cut
 
@@ -101,7 +101,7 @@ def figure(name: str, case: tuple, shared: bool = False) -> float:
         involved = int(np.count_nonzero(labels))
         assume(involved * math.log2(max(representation, 1)) <= MAX_LOG2_MATRIX)
     return float(
-        engine(name).compute(structure, labels, widths, representation, shared_weights=shared)[0]
+        ENGINES[name].compute(structure, labels, widths, representation, shared_weights=shared)[0]
     )
 
 
@@ -153,17 +153,15 @@ def test_every_engine_scores_a_batch_of_correlations_row_by_row(
                 assert np.all(batch <= cut + TOLERANCE)
 
 
-def test_an_engine_refuses_what_it_does_not_model() -> None:
+def test_the_graph_engine_refuses_shared_weights() -> None:
     with pytest.raises(ValueError, match="independent weights only"):
-        engine("graph").compute(
+        ENGINES["graph"].compute(
             PoolingStructure(2, (np.array([[0, 1]]),)),
             np.array([[SIDE_A, SIDE_B]], np.int8),
             [2],
             2,
             shared_weights=True,
         )
-    with pytest.raises(ValueError, match="no rank engine 'flow'"):
-        engine("flow")
 
 
 @settings(max_examples=60)

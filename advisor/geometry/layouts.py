@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
 from advisor.geometry.structure import PoolingStructure
-from advisor.model.architecture import Architecture, checked_schedule
+from advisor.model.architecture import Architecture, validate_schedule
 from advisor.model.geometries import (
     DilationGeometry,
     Geometry,
@@ -133,7 +133,7 @@ def structure_from_permutation(
         When the schedule does not tile the grid or ``permutation`` is not a permutation.
     """
     geometry = PermutationGeometry.model_construct(permutation=tuple(permutation))
-    return geometry_structure(geometry, checked_schedule(shape, pools, strides, geometry))
+    return geometry_structure(geometry, validate_schedule(shape, pools, strides, geometry))
 
 
 def mirror_permutation(shape: Sequence[int], pools: Sequence[Sequence[int]]) -> _Ids:
@@ -144,7 +144,7 @@ def mirror_permutation(shape: Sequence[int], pools: Sequence[Sequence[int]]) -> 
     InvalidRequestError
         When the schedule does not tile ``shape`` or does not pool 2 per axis below the top.
     """
-    return geometry_permutation("mirror", checked_schedule(shape, pools, None, "mirror"))
+    return geometry_permutation("mirror", validate_schedule(shape, pools, None, "mirror"))
 
 
 def interleaved_permutation(shape: Sequence[int], pools: Sequence[Sequence[int]]) -> _Ids:
@@ -155,7 +155,7 @@ def interleaved_permutation(shape: Sequence[int], pools: Sequence[Sequence[int]]
     InvalidRequestError
         When the schedule does not tile ``shape``.
     """
-    return geometry_permutation("interleaved", checked_schedule(shape, pools, None, "interleaved"))
+    return geometry_permutation("interleaved", validate_schedule(shape, pools, None, "interleaved"))
 
 
 def dilation_permutation(n: int, dilations: Sequence[int]) -> _Ids:
@@ -172,7 +172,7 @@ def dilation_permutation(n: int, dilations: Sequence[int]) -> _Ids:
     """
     geometry = DilationGeometry(dilations=tuple(operator.index(d) for d in dilations))
     return geometry_permutation(
-        geometry, checked_schedule((n,), [(2,)] * len(dilations), None, geometry)
+        geometry, validate_schedule((n,), [(2,)] * len(dilations), None, geometry)
     )
 
 

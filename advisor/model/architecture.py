@@ -46,7 +46,6 @@ __all__ = [
     "ParameterCount",
     "PermutationGeometry",
     "architecture_document",
-    "checked_schedule",
     "load_architecture",
     "parameter_count",
     "parse_architecture",
@@ -103,7 +102,7 @@ class Architecture(BaseModel):
 
     @model_validator(mode="after")
     def _check_schedule_and_geometry(self) -> Architecture:
-        checked_schedule(self.input.shape, *self._pools_and_strides(), self.geometry)
+        validate_schedule(self.input.shape, *self._pools_and_strides(), self.geometry)
         return self
 
     @classmethod
@@ -166,8 +165,8 @@ def validate_schedule(
     pools: Sequence[Sequence[int]],
     strides: Sequence[Sequence[int] | None] | None = None,
     geometry: Geometry = "contiguous",
-) -> list[tuple[int, ...]]:
-    """Check a pooling schedule and geometry on a grid; return the grid each layer pools.
+) -> Schedule:
+    """Check a pooling schedule and geometry on a grid as :class:`Architecture` does.
 
     Parameters
     ----------
@@ -177,13 +176,14 @@ def validate_schedule(
         Per layer, the window size and step per axis (a ``None`` stride means the windows do
         not overlap); the rules are :mod:`advisor.model.schedule`'s.
     geometry
-        The geometry the schedule must fit (its family's :meth:`~advisor.model.geometries.
-        GeometryFamily.check`).
+        The geometry the schedule must fit (its family's
+        :meth:`~advisor.model.geometries.GeometryFamily.check`).
 
     Returns
     -------
-    list of tuple of int
-        ``L + 1`` grid shapes: the input, then the output of every layer (the last is all ones).
+    Schedule
+        The checked schedule; ``.grids`` holds the ``L + 1`` grid shapes: the input, then the
+        output of every layer (the last is all ones).
 
     Raises
     ------
@@ -191,16 +191,6 @@ def validate_schedule(
         Naming ``layers[i].pool`` or ``layers[i].stride`` (with the grid at that layer), or
         ``geometry`` / ``geometry.permutation`` / ``geometry.dilations``.
     """
-    return list(checked_schedule(shape, pools, strides, geometry).grids)
-
-
-def checked_schedule(
-    shape: Sequence[int],
-    pools: Sequence[Sequence[int]],
-    strides: Sequence[Sequence[int] | None] | None = None,
-    geometry: Geometry = "contiguous",
-) -> Schedule:
-    """Apply :func:`validate_schedule`'s checks; return the checked :class:`Schedule`."""
     schedule = check_schedule(shape, pools, strides)
     family_of(geometry).check(geometry, schedule)
     return schedule

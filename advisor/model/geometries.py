@@ -44,7 +44,6 @@ __all__ = [
     "NamedGeometry",
     "PermutationGeometry",
     "applies_to",
-    "family_named",
     "family_of",
     "validate_permutation",
 ]
@@ -260,20 +259,6 @@ FAMILIES: Final[tuple[GeometryFamily, ...]] = (
 def family_of(geometry: Geometry) -> GeometryFamily:
     """Return the family ``geometry`` belongs to."""
     return next(family for family in FAMILIES if family.owns(geometry))
-
-
-def family_named(name: str) -> GeometryFamily:
-    """Return the family called ``name``.
-
-    Raises
-    ------
-    ValueError
-        When no family has that name (a caller bug: names come from code, not documents).
-    """
-    for family in FAMILIES:
-        if family.name == name:
-            return family
-    raise ValueError(f"no geometry family {name!r}")
 
 
 def applies_to(geometry: Geometry, schedule: Schedule) -> bool:

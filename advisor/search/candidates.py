@@ -11,9 +11,9 @@ the deepest such schedule, within the budget's depth bounds.
 **Families** (the order is also the tie-break order: simpler first):
 
 - ``shallow``: the depth-1 net (no geometry to choose).
-- ``contiguous``, ``mirror`` (2 per axis below the top), ``interleaved``: THEORY.md §4, built by
-  :mod:`advisor.geometry.layouts`. Contiguous trees are always evaluated: every rationale compares
-  with the best of them.
+- ``contiguous``, ``mirror`` (2 per axis below the top), ``interleaved``: THEORY.md §4, defined
+  by their geometry family (:mod:`advisor.model.geometries`). Contiguous trees are always
+  evaluated: every rationale compares with the best of them.
 - ``dilations``: 1-D inputs of length ``2^L``, size-2 windows at every level, one tree per order of
   the dilations ``1, 2, ..., 2^(L-1)`` [CTS18]. All ``L!`` orders when ``L! <=``
   :data:`MAX_DILATION_ORDERS` (720, ``L <= 6``); beyond that, :data:`DILATION_SAMPLE` distinct

@@ -4,9 +4,9 @@ Every engine is called as ``engine(structure, labels, widths, representation, *,
 shared_weights)``: a pooling structure, ``(C, N)`` side labels
 (:func:`~advisor.seprank.labels.correlation_labels`), the channel counts ``r_l`` and ``M``; it
 returns the ``(C,)`` log2 figures, one per correlation (as networkx's flow functions share one
-signature, so a caller picks an algorithm by name). What differs is recorded next to it
-(:class:`Engine`): which figure it computes, whether it models weights shared across locations,
-and the limits it checks before any work.
+signature, so a caller picks an algorithm by name in :data:`ENGINES`). What differs is recorded
+next to it (:class:`Engine`): which figure it computes, whether it models weights shared across
+locations, and the limits it checks before any work.
 
 - ``tree`` (:mod:`advisor.seprank.tree`): the tensor-network min-cut by the tree recurrence,
   batched and fast; on overlapping windows the unrolled tree's cut.
@@ -30,7 +30,7 @@ from advisor.seprank.exact import exact_engine, exact_limits
 from advisor.seprank.graph import graph_engine
 from advisor.seprank.tree import tree_engine
 
-__all__ = ["ENGINES", "Engine", "EngineName", "Figure", "LimitCheck", "RankEngine", "engine"]
+__all__ = ["ENGINES", "Engine", "EngineName", "Figure", "LimitCheck", "RankEngine"]
 
 EngineName = Literal["tree", "graph", "exact"]
 
@@ -112,17 +112,3 @@ ENGINES: Mapping[EngineName, Engine] = {
     "exact": Engine("exact", exact_engine, "rank", shared_weights=True, check_limits=exact_limits),
 }
 """Every engine by name."""
-
-
-def engine(name: str) -> Engine:
-    """Return the engine called ``name``.
-
-    Raises
-    ------
-    ValueError
-        When there is no such engine.
-    """
-    for candidate in ENGINES.values():
-        if candidate.name == name:
-            return candidate
-    raise ValueError(f"no rank engine {name!r}; the engines are {', '.join(ENGINES)}")
