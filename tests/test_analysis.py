@@ -12,7 +12,7 @@ from advisor.errors import InvalidRequestError, LimitExceededError
 from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.results import Analysis, CorrelationAnalysis
 from advisor.model.task import Task, parse_task
-from advisor.seprank import analysis
+from advisor.seprank import exact
 from advisor.seprank.analysis import analyze, powers_of_one_integer
 
 LOOSE_A = [6, 7, 8, 9, 10, 12, 14, 15]
@@ -120,7 +120,7 @@ def test_exact_over_the_limit_is_rejected_before_any_rank_is_computed(
     def fail(*args: object, **kwargs: object) -> float:
         raise AssertionError("a rank was computed before the limits were checked")
 
-    monkeypatch.setattr(analysis, "log2_exact_rank", fail)
+    monkeypatch.setattr(exact, "exact_rank", fail)
     arch = architecture([8, 8], [4, 4, 4], [[2, 2]] * 3, 4)
     work = task([8, 8], ("small", [0], [63]), ("large", list(range(32)), None))
     with pytest.raises(LimitExceededError) as caught:

@@ -17,6 +17,7 @@ from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import PermutationGeometry, architecture_document
 from advisor.model.budget import FAMILIES, Budget
+from advisor.model.parameters import ParameterModel
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, parse_task
 from advisor.search.candidates import CandidateSpace
@@ -24,7 +25,6 @@ from advisor.search.objective import Objective, default_targets
 from advisor.search.recommend import recommend
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.search.synthesis import Synthesizer, synthesis_variants
-from advisor.search.widths import ParameterModel
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
 

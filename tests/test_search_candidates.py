@@ -8,9 +8,14 @@ import math
 import numpy as np
 import pytest
 
+import advisor.model.architecture as architecture_module
 from advisor.geometry.layouts import pooling_structure, structure_from_permutation
 from advisor.geometry.structure import PoolingStructure
-from advisor.model.architecture import PermutationGeometry
+from advisor.model.architecture import (
+    PermutationGeometry,
+    architecture_document,
+    parse_architecture,
+)
 from advisor.model.budget import Family
 from advisor.model.grid import InputSpec
 from advisor.search.candidates import (
@@ -114,3 +119,24 @@ def test_baselines_are_evaluated_even_when_not_allowed() -> None:
         if c.family == "mirror"
         for pool in c.pools[:-1]
     )
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (16,)])
+def test_candidates_are_built_without_checking_their_schedules_again(
+    shape: tuple[int, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    space = _space(shape, ["contiguous", "mirror", "interleaved", "dilations", "synthesized"])
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a candidate's schedule was checked again")
+
+    monkeypatch.setattr(architecture_module, "check_schedule", fail)
+    built = []
+    for candidate in space.candidates:
+        space.tree(candidate)
+        widths = [3] * (candidate.depth + 1)
+        built.append(space.architecture(candidate, widths, outputs=2, representation_kernel=1))
+    monkeypatch.undo()
+    # What the search built unchecked passes every check.
+    for architecture in built:
+        assert parse_architecture(architecture_document(architecture)) == architecture

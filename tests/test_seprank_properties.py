@@ -1,5 +1,8 @@
 """The three engines against each other on random small networks and regions (hypothesis).
 
+Every case goes through the engines' common signature (advisor.seprank.engines): tree == graph
+(the same min-cut, also unrolled on overlapping windows), exact <= min-cut.
+
 Random trees have random window sizes per level and a random permutation of the nodes at every
 level; random overlapping structures slide windows with a random stride over a permuted level.
 Sizes stay small (at most 12 locations, matrices of at most 2^12 entries) so the file runs in
@@ -17,10 +20,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from advisor.geometry.structure import PoolingStructure
-from advisor.seprank.exact import exact_rank
-from advisor.seprank.graph import log2_min_cut_graph
+from advisor.seprank.engines import ENGINES
 from advisor.seprank.labels import SIDE_A, SIDE_B
-from advisor.seprank.tree import log2_min_cut, log2_min_cut_with_counts
+from advisor.seprank.tree import log2_min_cut
 
 MAX_LEAVES = 12
 MAX_LOG2_MATRIX = 12
@@ -92,49 +94,74 @@ def cases(
     return structure, labels, widths, representation
 
 
-def regions(labels: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    return np.flatnonzero(labels[0] == SIDE_A), np.flatnonzero(labels[0] == SIDE_B)
-
-
-def tree_cut(
-    structure: PoolingStructure,
-    labels: npt.NDArray[np.int8],
-    widths: list[int],
-    representation: int,
-    shared: bool = False,
-) -> float:
+def figure(name: str, case: tuple, shared: bool = False) -> float:
+    """Run one engine on a one-row case; the exact engine only within the test's matrix size."""
+    structure, labels, widths, representation = case
+    if name == "exact":
+        involved = int(np.count_nonzero(labels))
+        assume(involved * math.log2(max(representation, 1)) <= MAX_LOG2_MATRIX)
     return float(
-        log2_min_cut(
-            structure, labels, np.log2(widths), math.log2(representation), shared_weights=shared
-        )[0]
+        ENGINES[name].compute(structure, labels, widths, representation, shared_weights=shared)[0]
     )
 
 
-def log2_rank(
-    structure: PoolingStructure,
-    labels: npt.NDArray[np.int8],
-    widths: list[int],
-    representation: int,
-    shared: bool,
-) -> float:
-    a, b = regions(labels)
-    assume((a.size + b.size) * math.log2(max(representation, 1)) <= MAX_LOG2_MATRIX)
-    return math.log2(exact_rank(structure, a, b, widths, representation, shared=shared))
+def tree_cut(*case: object, shared: bool = False) -> float:
+    return figure("tree", case, shared)
+
+
+def log2_rank(*case: object, shared: bool) -> float:
+    return figure("exact", case, shared)
 
 
 @given(cases(trees(), powers_of_two=False))
 def test_tree_recurrence_equals_graph_min_cut(case: tuple) -> None:
-    structure, labels, widths, representation = case
-    a, b = regions(labels)
-    assert tree_cut(*case) == _approx(log2_min_cut_graph(structure, a, b, widths, representation))
+    assert tree_cut(*case) == _approx(figure("graph", case))
 
 
 @given(cases(overlapping(), powers_of_two=False))
 def test_unrolled_tree_equals_graph_min_cut_on_overlapping_windows(case: tuple) -> None:
-    structure, labels, widths, representation = case
-    assert not structure.is_tree
-    a, b = regions(labels)
-    assert tree_cut(*case) == _approx(log2_min_cut_graph(structure, a, b, widths, representation))
+    assert not case[0].is_tree
+    assert tree_cut(*case) == _approx(figure("graph", case))
+
+
+@settings(max_examples=20)
+@given(cases(trees(), powers_of_two=False), st.data())
+def test_every_engine_scores_a_batch_of_correlations_row_by_row(
+    case: tuple, data: st.DataObject
+) -> None:
+    structure, first, widths, representation = case
+    rows = [first[0], *(data.draw(cases(st.just(structure), False))[1][0] for _ in range(2))]
+    labels = np.array(rows, dtype=np.int8)
+    small = np.count_nonzero(labels, axis=1).max() * math.log2(representation) <= MAX_LOG2_MATRIX
+    for found in ENGINES.values():
+        if found.figure == "rank" and not small:
+            continue
+        found.check_limits(structure, labels, widths, representation)
+        for shared in (False, True) if found.shared_weights else (False,):
+            batch = found.compute(structure, labels, widths, representation, shared_weights=shared)
+            single = [
+                found.compute(structure, row[None], widths, representation, shared_weights=shared)
+                for row in labels
+            ]
+            np.testing.assert_allclose(batch, np.concatenate(single), atol=TOLERANCE)
+            cut = ENGINES["tree"].compute(
+                structure, labels, widths, representation, shared_weights=shared
+            )
+            if found.figure == "min_cut":
+                np.testing.assert_allclose(batch, cut, atol=TOLERANCE)
+            else:
+                assert np.all(batch <= cut + TOLERANCE)
+
+
+def test_the_graph_engine_refuses_shared_weights() -> None:
+    with pytest.raises(ValueError, match="independent weights only"):
+        ENGINES["graph"].compute(
+            PoolingStructure(2, (np.array([[0, 1]]),)),
+            np.array([[SIDE_A, SIDE_B]], np.int8),
+            [2],
+            2,
+            shared_weights=True,
+        )
 
 
 @settings(max_examples=60)
@@ -160,9 +187,7 @@ def test_grid_tensor_rank_lower_bounds_the_unrolled_min_cut(case: tuple) -> None
 
 
 @given(cases(trees(), powers_of_two=False), st.data())
-def test_cut_counts_price_the_min_cut_and_batches_match_single_calls(
-    case: tuple, data: st.DataObject
-) -> None:
+def test_batches_match_single_calls(case: tuple, data: st.DataObject) -> None:
     structure, labels, widths, representation = case
     batch = np.log2(
         [
@@ -174,12 +199,11 @@ def test_cut_counts_price_the_min_cut_and_batches_match_single_calls(
         ]
     )
     reps = np.log2([representation, 2, 3])
-    cut = log2_min_cut_with_counts(structure, labels, batch, reps)
-    prices = np.column_stack([reps, batch])
-    np.testing.assert_allclose(cut.log2_value, np.einsum("wck,wk->wc", cut.cut_counts, prices))
-    for row in range(3):
-        single = log2_min_cut(structure, labels, batch[row], reps[row])
-        np.testing.assert_allclose(cut.log2_value[row], single)
+    for shared in (False, True):
+        cuts = log2_min_cut(structure, labels, batch, reps, shared_weights=shared)
+        for row in range(3):
+            single = log2_min_cut(structure, labels, batch[row], reps[row], shared_weights=shared)
+            np.testing.assert_allclose(cuts[row], single)
 
 
 def _approx(value: float) -> object:

@@ -15,7 +15,7 @@ from advisor.geometry.layouts import mirror_permutation, structure_from_permutat
 from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.labels import SIDE_A, SIDE_B, correlation_labels
-from advisor.seprank.tree import log2_min_cut, log2_min_cut_with_counts
+from advisor.seprank.tree import log2_min_cut
 
 
 def contiguous_1d(depth: int) -> PoolingStructure:
@@ -161,23 +161,11 @@ def test_batches_over_width_vectors_and_representations() -> None:
     assert log2_min_cut(structure, labels, widths[0], representations).shape == (3, 2)
 
 
-def test_cut_counts_name_the_edges_of_the_minimising_cut() -> None:
-    structure = contiguous_1d(3)
-    labels = labels_of(np.arange(8) < 4, np.arange(8) % 2 == 0)
-    cut = log2_min_cut_with_counts(structure, labels, [3.0, 3.0, 1.0], 2.0)
-    # Halves: the root δ (log2 r_2 = 1) once. Odd/even: in each of the four level-0 windows one
-    # input leg (log2 M = 2) is cheaper than the δ (log2 r_0 = 3).
-    assert cut.cut_counts.tolist() == [[0, 0, 0, 1], [4, 0, 0, 0]]
-    np.testing.assert_allclose(cut.log2_value, [1.0, 8.0])
-
-
 def test_large_windows_are_reduced_not_unrolled() -> None:
     # A shallow net over 40 locations takes the reduction path for its one global window.
     structure = PoolingStructure(40, (np.arange(40)[None],))
     labels = labels_of(np.arange(40) < 17)
     assert log2_min_cut(structure, labels, [100.0], 1.0)[0] == 17.0
-    cut = log2_min_cut_with_counts(structure, labels, [100.0], 1.0)
-    assert cut.cut_counts.tolist() == [[17, 0]]
 
 
 @pytest.mark.parametrize(

@@ -13,18 +13,11 @@ from hypothesis import strategies as st
 
 from advisor.geometry.layouts import structure_from_permutation
 from advisor.geometry.structure import PoolingStructure
-from advisor.model.architecture import Architecture, Layer
-from advisor.model.grid import InputSpec
+from advisor.model.parameters import ParameterModel
 from advisor.search.candidates import window_schedules
 from advisor.search.objective import Objective, default_targets
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
-from advisor.search.widths import (
-    Allocation,
-    Floor,
-    ParameterModel,
-    allocate_widths,
-    dominated_states,
-)
+from advisor.search.widths import Allocation, Floor, allocate_widths, dominated_states
 from advisor.seprank.tree import log2_min_cut
 
 SHAPES = [(4, 4), (16,), (2, 8), (32,), (4, 8)]
@@ -196,32 +189,6 @@ def test_a_floor_only_lets_better_allocations_through(instance: Instance) -> Non
     assert instance.allocate(Floor(best.keys, best.parameters, wins_ties=False)) is None
     assert instance.allocate(Floor(best.keys, best.parameters, wins_ties=True)) == best
     assert instance.allocate(Floor(best.keys, best.parameters + 1, wins_ties=False)) == best
-
-
-@settings(max_examples=60)
-@given(
-    shape=st.sampled_from([(8, 8), (16,), (4, 8)]),
-    kernel=st.integers(1, 3),
-    channels=st.integers(1, 3),
-    outputs=st.integers(1, 10),
-    data=st.data(),
-)
-def test_parameter_model_counts_like_the_architecture(
-    shape: tuple[int, ...], kernel: int, channels: int, outputs: int, data: st.DataObject
-) -> None:
-    pools = data.draw(st.sampled_from(window_schedules(shape, 1, 6)))
-    widths = data.draw(
-        st.lists(st.integers(1, 64), min_size=len(pools) + 1, max_size=len(pools) + 1)
-    )
-    architecture = Architecture(
-        input=InputSpec(shape=shape, channels=channels),
-        representation=widths[0],
-        layers=[Layer(channels=w, pool=p) for w, p in zip(widths[1:], pools, strict=True)],
-        outputs=outputs,
-        representation_kernel=kernel,
-    )
-    model = ParameterModel(kernel ** len(shape) * channels, outputs)
-    assert model.count([widths])[0] == architecture.parameters
 
 
 def _left_right(shape: tuple[int, int]) -> npt.NDArray[np.int8]:

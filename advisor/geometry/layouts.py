@@ -1,21 +1,17 @@
-"""Pooling geometries: which locations share a window, as pooling structures and permutations.
+"""Pooling geometries realised: pooling structures and input permutations, for every family.
 
-A geometry is realised level by level: before pooling level ``l`` the current grid is permuted
-(position ``p`` takes the node ``gather[p]``), then standard contiguous windows (with the layer's
-stride) pool the permuted grid. Windows are numbered row-major over the grid they produce and
-list their members row-major inside the window; that numbering is the next level's node ids.
-
-- contiguous: no permutation; ``{permutation: P}``: ``P`` at the input only.
-- mirror [CS17 code; docs/THEORY.md §7]: at each level, on each axis of size ``n``, position ``h``
-  takes ``h // 2`` if ``h`` is even, else ``n - 1 - h // 2``, so a node is pooled with its
-  reflections.
-- interleaved: at every level, along an axis of size ``n`` pooled by ``k``, window ``j`` holds
-  ``j, j + n/k, j + 2n/k, ...`` (a comb).
-- ``{dilations: d}`` [CTS18]: level ``l`` merges locations whose indices differ only in bit
-  ``log2(d_l)``; a level's nodes are numbered by the bits not merged yet, in ascending order.
+Each geometry family (:mod:`advisor.model.geometries`) gives, per level, a gather that permutes
+the level's grid before standard contiguous windows (with the layer's stride) pool it. Windows are
+numbered row-major over the grid they produce and list their members row-major inside the
+window; that numbering is the next level's node ids. This module turns those gathers into a
+:class:`~advisor.geometry.structure.PoolingStructure`, whatever the family.
 
 Every tree is also one permutation of the input followed by plain contiguous pooling
 (:func:`input_permutation`): that is how a recommendation is built in any framework.
+
+The architecture was checked when it was built, so nothing here checks its schedule again; the
+builders that take a bare schedule (:func:`structure_from_permutation`, :func:`mirror_permutation`,
+...) check it, as :class:`~advisor.model.architecture.Architecture` would.
 """
 
 from __future__ import annotations
@@ -23,24 +19,27 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
 from advisor.geometry.structure import PoolingStructure
-from advisor.model.architecture import (
-    Architecture,
+from advisor.model.architecture import Architecture, validate_schedule
+from advisor.model.geometries import (
     DilationGeometry,
+    Geometry,
     PermutationGeometry,
-    validate_permutation,
-    validate_schedule,
+    family_of,
 )
+from advisor.model.schedule import Schedule
 
 __all__ = [
     "PoolingTree",
     "dilation_permutation",
+    "geometry_permutation",
+    "geometry_structure",
     "input_permutation",
     "interleaved_permutation",
     "mirror_permutation",
@@ -61,18 +60,7 @@ def pooling_structure(arch: Architecture) -> PoolingStructure:
     Level-0 nodes are the original locations; overlapping windows (contiguous or permutation
     geometry with a stride) give a structure that is not a tree.
     """
-    geometry = arch.geometry
-    pools = [layer.pool for layer in arch.layers]
-    steps = [layer.step for layer in arch.layers]
-    grids = validate_schedule(arch.input.shape, pools, [layer.stride for layer in arch.layers])
-    if geometry == "contiguous":
-        return _structure(grids, pools, steps, [None] * len(pools))
-    if isinstance(geometry, PermutationGeometry):
-        first = np.asarray(geometry.permutation, dtype=np.intp)
-        return _structure(grids, pools, steps, [first] + [None] * (len(pools) - 1))
-    if isinstance(geometry, DilationGeometry):
-        return _structure(grids, pools, steps, _dilation_gathers(geometry.dilations))
-    return _named_structure(geometry, arch.input.shape, pools)[1]
+    return geometry_structure(arch.geometry, arch.schedule)
 
 
 def input_permutation(arch: Architecture) -> _Ids:
@@ -82,15 +70,32 @@ def input_permutation(arch: Architecture) -> _Ids:
     ``{permutation: P}`` has the same pooling tree. Defined for every valid architecture: windows
     overlap only under contiguous or permutation geometry, whose permutation is explicit.
     """
-    geometry = arch.geometry
-    if geometry == "contiguous":
-        return np.arange(arch.input.num_locations, dtype=np.intp)
-    if isinstance(geometry, PermutationGeometry):
-        return np.asarray(geometry.permutation, dtype=np.intp)
-    if isinstance(geometry, DilationGeometry):
-        return dilation_permutation(arch.input.num_locations, geometry.dilations)
-    pools = [layer.pool for layer in arch.layers]
-    return _layout(*_named_structure(geometry, arch.input.shape, pools), pools)
+    return geometry_permutation(arch.geometry, arch.schedule)
+
+
+def geometry_structure(geometry: Geometry, schedule: Schedule) -> PoolingStructure:
+    """Pool every level of a checked ``schedule`` as ``geometry``'s family defines it."""
+    gathers = family_of(geometry).gathers(geometry, schedule)
+    windows = []
+    for grid, pool, step, gather in zip(
+        schedule.grids[:-1], schedule.pools, schedule.steps, gathers, strict=True
+    ):
+        positions = _window_positions(grid, pool, step)
+        windows.append(positions if gather is None else gather[positions])
+    return PoolingStructure(num_locations=schedule.num_locations, windows=tuple(windows))
+
+
+def geometry_permutation(geometry: Geometry, schedule: Schedule) -> _Ids:
+    """Return the input permutation realising ``geometry`` on a checked ``schedule``.
+
+    A family that permutes the input only (contiguous, permutation) gives it directly, the only
+    way when windows overlap; otherwise the tree is laid out top-down (:func:`_layout`).
+    """
+    gathers = family_of(geometry).gathers(geometry, schedule)
+    if all(gather is None for gather in gathers[1:]):
+        first = gathers[0]
+        return np.arange(schedule.num_locations, dtype=np.intp) if first is None else first
+    return _layout(schedule, geometry_structure(geometry, schedule))
 
 
 def pooling_tree(arch: Architecture) -> PoolingTree:
@@ -127,25 +132,19 @@ def structure_from_permutation(
     InvalidRequestError
         When the schedule does not tile the grid or ``permutation`` is not a permutation.
     """
-    grids = validate_schedule(shape, pools, strides)
-    validate_permutation(permutation, math.prod(grids[0]))
-    steps = [
-        tuple(pool if stride is None else stride)
-        for pool, stride in zip(pools, strides or [None] * len(pools), strict=True)
-    ]
-    first = np.asarray(permutation, dtype=np.intp)
-    return _structure(grids, pools, steps, [first] + [None] * (len(pools) - 1))
+    geometry = PermutationGeometry.model_construct(permutation=tuple(permutation))
+    return geometry_structure(geometry, validate_schedule(shape, pools, strides, geometry))
 
 
 def mirror_permutation(shape: Sequence[int], pools: Sequence[Sequence[int]]) -> _Ids:
-    """Return the input permutation of mirror pooling on this schedule (see the module doc).
+    """Return the input permutation of mirror pooling on this schedule.
 
     Raises
     ------
     InvalidRequestError
         When the schedule does not tile ``shape`` or does not pool 2 per axis below the top.
     """
-    return _layout(*_named_structure("mirror", shape, pools), pools)
+    return geometry_permutation("mirror", validate_schedule(shape, pools, None, "mirror"))
 
 
 def interleaved_permutation(shape: Sequence[int], pools: Sequence[Sequence[int]]) -> _Ids:
@@ -156,7 +155,7 @@ def interleaved_permutation(shape: Sequence[int], pools: Sequence[Sequence[int]]
     InvalidRequestError
         When the schedule does not tile ``shape``.
     """
-    return _layout(*_named_structure("interleaved", shape, pools), pools)
+    return geometry_permutation("interleaved", validate_schedule(shape, pools, None, "interleaved"))
 
 
 def dilation_permutation(n: int, dilations: Sequence[int]) -> _Ids:
@@ -172,37 +171,9 @@ def dilation_permutation(n: int, dilations: Sequence[int]) -> _Ids:
         of two below ``n``.
     """
     geometry = DilationGeometry(dilations=tuple(operator.index(d) for d in dilations))
-    validate_schedule((n,), [(2,)] * len(dilations), None, geometry)
-    positions = np.arange(n, dtype=np.intp)
-    bits = (positions[:, None] >> np.arange(len(dilations))) & 1
-    permutation: _Ids = bits @ np.asarray(geometry.dilations, dtype=np.intp)
-    return permutation
-
-
-def _named_structure(
-    name: Literal["mirror", "interleaved"], shape: Sequence[int], pools: Sequence[Sequence[int]]
-) -> tuple[list[tuple[int, ...]], PoolingStructure]:
-    """Validate the schedule for a per-level geometry; return its grids and its structure."""
-    grids = validate_schedule(shape, pools, None, name)
-    level_gather = _mirror_gather if name == "mirror" else _interleaved_gather
-    gathers = [
-        level_gather(grid, tuple(pool)) for grid, pool in zip(grids[:-1], pools, strict=True)
-    ]
-    return grids, _structure(grids, pools, pools, gathers)
-
-
-def _structure(
-    grids: Sequence[tuple[int, ...]],
-    pools: Sequence[Sequence[int]],
-    steps: Sequence[Sequence[int]],
-    gathers: Sequence[_Ids | None],
-) -> PoolingStructure:
-    """Pool every level: permute its grid by ``gathers[l]`` (None: as is), then window it."""
-    windows = []
-    for grid, pool, step, gather in zip(grids[:-1], pools, steps, gathers, strict=True):
-        positions = _window_positions(grid, tuple(pool), tuple(step))
-        windows.append(positions if gather is None else gather[positions])
-    return PoolingStructure(num_locations=math.prod(grids[0]), windows=tuple(windows))
+    return geometry_permutation(
+        geometry, validate_schedule((n,), [(2,)] * len(dilations), None, geometry)
+    )
 
 
 def _window_positions(grid: tuple[int, ...], pool: tuple[int, ...], step: tuple[int, ...]) -> _Ids:
@@ -221,9 +192,7 @@ def _window_positions(grid: tuple[int, ...], pool: tuple[int, ...], step: tuple[
     return windows
 
 
-def _layout(
-    grids: Sequence[tuple[int, ...]], tree: PoolingStructure, pools: Sequence[Sequence[int]]
-) -> _Ids:
+def _layout(schedule: Schedule, tree: PoolingStructure) -> _Ids:
     """Lay a tree out top-down so plain contiguous pooling reproduces it: its input permutation.
 
     ``layout`` maps each position of the level-``l`` grid to the level-``l`` node placed there.
@@ -231,8 +200,8 @@ def _layout(
     the window (node) placed at that output position, in window order.
     """
     layout: _Ids = np.zeros(1, dtype=np.intp)
-    for level in reversed(range(len(pools))):
-        out_grid, pool = grids[level + 1], tuple(pools[level])
+    for level in reversed(range(schedule.depth)):
+        out_grid, pool = schedule.grids[level + 1], schedule.pools[level]
         ndim = len(pool)
         blocks = tree.windows[level][layout].reshape(*out_grid, *pool)
         # (o_0, ..., k_0, ...) -> (o_0, k_0, o_1, k_1, ...): row-major over the finer grid.
@@ -241,50 +210,3 @@ def _layout(
         ]
         layout = blocks.transpose(order).reshape(-1)
     return layout
-
-
-def _axis_gathers(grid: tuple[int, ...], per_axis: Sequence[_Ids]) -> _Ids:
-    """Combine per-axis permutations (``per_axis[a]`` on axis ``a``) into one grid permutation."""
-    gather: _Ids = np.zeros((), dtype=np.intp)
-    for size, axis_gather in zip(grid, per_axis, strict=True):
-        gather = (gather[..., None] * size + axis_gather).astype(np.intp)
-    flat: _Ids = gather.reshape(-1)
-    return flat
-
-
-def _mirror_gather(grid: tuple[int, ...], pool: tuple[int, ...]) -> _Ids:
-    """Mirror rule per axis: position h takes h // 2 if h is even, else n - 1 - h // 2."""
-    del pool  # the rule depends on the grid alone
-    per_axis = []
-    for size in grid:
-        h = np.arange(size, dtype=np.intp)
-        per_axis.append(np.where(h % 2 == 0, h // 2, size - 1 - h // 2))
-    return _axis_gathers(grid, per_axis)
-
-
-def _interleaved_gather(grid: tuple[int, ...], pool: tuple[int, ...]) -> _Ids:
-    """Comb per axis: position j * k + m takes j + m * n / k (window j holds j, j + n/k, ...)."""
-    per_axis = []
-    for size, k in zip(grid, pool, strict=True):
-        p = np.arange(size, dtype=np.intp)
-        per_axis.append(p // k + (p % k) * (size // k))
-    return _axis_gathers(grid, per_axis)
-
-
-def _dilation_gathers(dilations: Sequence[int]) -> list[_Ids | None]:
-    """Per level, the gather that pairs the level's nodes differing in bit ``log2(d_l)``.
-
-    A level's nodes are numbered by the location bits not merged yet, packed in ascending order;
-    merging bit ``b`` (at packed position ``q``) pairs window ``w`` with the two nodes whose
-    packed ids are ``w`` with a 0, then a 1, inserted at position ``q``.
-    """
-    remaining = list(range(len(dilations)))
-    gathers: list[_Ids | None] = []
-    for dilation in dilations:
-        q = remaining.index(dilation.bit_length() - 1)
-        remaining.pop(q)
-        w = np.arange(2 ** len(remaining), dtype=np.intp)[:, None]
-        bit = np.arange(2, dtype=np.intp)
-        low = w & ((1 << q) - 1)
-        gathers.append((((w >> q) << (q + 1)) | (bit << q) | low).reshape(-1))
-    return gathers

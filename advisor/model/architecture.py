@@ -6,31 +6,37 @@ bottom-up, each a 1x1 conv to ``channels`` followed by pooling over ``pool`` win
 per axis when windows overlap), then a linear layer to ``outputs``. ``geometry`` says which input
 locations share a window (docs/FORMATS.md §2; docs/THEORY.md §1 and §7).
 
-Every rule of the file format is checked here, once, and reported as an
-:class:`~advisor.errors.InvalidRequestError` naming the offending field: windows must tile the grid
-they pool, the last pooling must be global, and a named geometry must fit the schedule.
-:func:`validate_schedule` exposes the same checks to code that builds schedules without an
-:class:`Architecture` (the geometry builders, the search).
+Every rule of the file format is checked when an :class:`Architecture` is built, once, and
+reported as an :class:`~advisor.errors.InvalidRequestError` naming the offending field: the
+schedule's (:mod:`advisor.model.schedule`: windows tile the grid they pool, the last pooling is
+global) and the geometry family's (:mod:`advisor.model.geometries`). :func:`validate_schedule`
+exposes the same checks to code that builds schedules without an :class:`Architecture`;
+:meth:`Architecture.trusted` skips them for code that generated its schedule under these rules.
 """
 
 from __future__ import annotations
 
-import math
-import operator
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any
 
-import numpy as np
-import numpy.typing as npt
 import pydantic
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import invalid_request_from_pydantic
 from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.documents import read_document
+from advisor.model.geometries import (
+    DilationGeometry,
+    Geometry,
+    NamedGeometry,
+    PermutationGeometry,
+    family_of,
+    validate_permutation,
+)
 from advisor.model.grid import InputSpec
+from advisor.model.parameters import ParameterCount, ParameterModel
+from advisor.model.schedule import Schedule, check_schedule
 
 __all__ = [
     "Architecture",
@@ -51,61 +57,6 @@ __all__ = [
 # Strict: a document's `true`, `2.5` or `"2"` is a mistake to report, not a number to coerce.
 _PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 _Int = Annotated[int, Field(strict=True)]
-
-NamedGeometry: TypeAlias = Literal["contiguous", "mirror", "interleaved"]
-
-
-class PermutationGeometry(BaseModel):
-    """Position ``p`` of the permuted input holds original location ``permutation[p]``.
-
-    Standard contiguous pooling then runs on the permuted input, so the first window of a 2-D
-    input pooled ``[2, 2]`` is ``{P[0], P[1], P[W], P[W + 1]}``. Any pooling tree with equal windows
-    per level is such a permutation (docs/THEORY.md §7); it must be a permutation of ``range(N)``.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    permutation: tuple[_Int, ...]
-
-
-class DilationGeometry(BaseModel):
-    """The tree of a 1-D stack of size-2 convs with dilation ``dilations[l]`` in layer ``l``.
-
-    Level ``l`` merges locations whose indices differ only in bit ``log2(dilations[l])``
-    [CTS18]; the dilations are a permutation of ``1, 2, 4, ..., 2^(L-1)`` and every layer pools 2.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    dilations: tuple[_Int, ...]
-
-
-def _geometry_kind(value: Any) -> str | None:
-    # Pick the union member from the document's shape so a bad geometry gets one error from the
-    # member it meant (tags start upper-case: errors.field_path drops them from the field path).
-    if isinstance(value, str):
-        return "NamedGeometry"
-    if isinstance(value, PermutationGeometry) or (
-        isinstance(value, Mapping) and "permutation" in value
-    ):
-        return "PermutationGeometry"
-    if isinstance(value, DilationGeometry) or (isinstance(value, Mapping) and "dilations" in value):
-        return "DilationGeometry"
-    return None
-
-
-Geometry: TypeAlias = Annotated[
-    Annotated[NamedGeometry, Tag("NamedGeometry")]
-    | Annotated[PermutationGeometry, Tag("PermutationGeometry")]
-    | Annotated[DilationGeometry, Tag("DilationGeometry")],
-    Discriminator(
-        _geometry_kind,
-        custom_error_type="geometry_kind",
-        custom_error_message=(
-            "must be contiguous, mirror, interleaved, {permutation: [...]} or {dilations: [...]}"
-        ),
-    ),
-]
 
 
 class Layer(BaseModel):
@@ -152,13 +103,47 @@ class Architecture(BaseModel):
 
     @model_validator(mode="after")
     def _check_schedule_and_geometry(self) -> Architecture:
-        validate_schedule(
-            self.input.shape,
-            [layer.pool for layer in self.layers],
-            [layer.stride for layer in self.layers],
-            self.geometry,
-        )
+        validate_schedule(self.input.shape, *self._pools_and_strides(), self.geometry)
         return self
+
+    @classmethod
+    def trusted(
+        cls,
+        *,
+        input: InputSpec,
+        representation: int,
+        layers: tuple[Layer, ...],
+        geometry: Geometry = "contiguous",
+        outputs: int = 1,
+        family: str | None = None,
+        representation_kernel: int = 1,
+    ) -> Architecture:
+        """Build an architecture without checking its schedule or geometry again.
+
+        For code that generated both under the rules :func:`validate_schedule` checks (the
+        search's candidates): the checks are the costly part of construction, and a search
+        builds every candidate several times. Anything else goes through the constructor or
+        :func:`parse_architecture`.
+        """
+        return cls.model_construct(
+            input=input,
+            representation=representation,
+            layers=layers,
+            geometry=geometry,
+            outputs=outputs,
+            family=family,
+            representation_kernel=representation_kernel,
+        )
+
+    @property
+    def schedule(self) -> Schedule:
+        """The pooling schedule and the grid each layer leaves (checked at construction)."""
+        return Schedule.trusted(self.input.shape, *self._pools_and_strides())
+
+    def _pools_and_strides(
+        self,
+    ) -> tuple[list[tuple[int, ...]], list[tuple[int, ...] | None]]:
+        return [layer.pool for layer in self.layers], [layer.stride for layer in self.layers]
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -167,8 +152,8 @@ class Architecture(BaseModel):
 
     @property
     def parameters(self) -> int:
-        """Total trainable parameters, counted as :func:`parameter_count` documents."""
-        return parameter_count(self).total
+        """Total trainable parameters (:mod:`advisor.model.parameters`)."""
+        return int(_parameter_model(self).count([(self.representation, *self.widths)])[0])
 
     @property
     def multiply_adds(self) -> int:
@@ -194,8 +179,8 @@ def validate_schedule(
     pools: Sequence[Sequence[int]],
     strides: Sequence[Sequence[int] | None] | None = None,
     geometry: Geometry = "contiguous",
-) -> list[tuple[int, ...]]:
-    """Check a pooling schedule and geometry on a grid; return the grid each layer pools.
+) -> Schedule:
+    """Check a pooling schedule and geometry on a grid as :class:`Architecture` does.
 
     Parameters
     ----------
@@ -203,15 +188,16 @@ def validate_schedule(
         The input grid, ``[N]`` or ``[H, W]``.
     pools, strides
         Per layer, the window size and step per axis (a ``None`` stride means the windows do
-        not overlap). Windows must tile the grid they pool: each axis divisible by the pool, or
-        ``(n - pool) % stride == 0`` when they overlap; the last pooling must be global.
+        not overlap); the rules are :mod:`advisor.model.schedule`'s.
     geometry
-        The geometry the schedule must fit (mirror, interleaved and dilations constrain it).
+        The geometry the schedule must fit (its family's
+        :meth:`~advisor.model.geometries.GeometryFamily.check`).
 
     Returns
     -------
-    list of tuple of int
-        ``L + 1`` grid shapes: the input, then the output of every layer (the last is all ones).
+    Schedule
+        The checked schedule; ``.grids`` holds the ``L + 1`` grid shapes: the input, then the
+        output of every layer (the last is all ones).
 
     Raises
     ------
@@ -219,229 +205,18 @@ def validate_schedule(
         Naming ``layers[i].pool`` or ``layers[i].stride`` (with the grid at that layer), or
         ``geometry`` / ``geometry.permutation`` / ``geometry.dilations``.
     """
-    steps = [None] * len(pools) if strides is None else list(strides)
-    if len(steps) != len(pools):
-        raise ValueError(f"{len(pools)} pools but {len(steps)} strides")
-    if not pools:
-        raise InvalidRequestError.single("layers", "needs at least one layer")
-    grids = _grids(tuple(shape), pools, steps)
-    _check_geometry(geometry, grids, pools, steps)
-    return grids
-
-
-def _grids(
-    shape: tuple[int, ...], pools: Sequence[Sequence[int]], strides: Sequence[Sequence[int] | None]
-) -> list[tuple[int, ...]]:
-    axes_problems = [
-        FieldViolation(
-            f"layers[{i}].{name}", f"has {len(v)} entries, the input has {len(shape)} axes"
-        )
-        for i, (pool, stride) in enumerate(zip(pools, strides, strict=True))
-        for name, v in (("pool", pool), ("stride", stride))
-        if v is not None and len(v) != len(shape)
-    ]
-    if axes_problems:
-        raise InvalidRequestError(axes_problems)
-    grids = [shape]
-    for i, (pool, stride) in enumerate(zip(pools, strides, strict=True)):
-        grids.append(_pool_grid(f"layers[{i}]", grids[-1], tuple(pool), stride))
-    last = len(pools) - 1
-    if math.prod(grids[-1]) != 1:
-        raise InvalidRequestError.single(
-            f"layers[{last}].pool",
-            f"the last pooling must be global, but pool {list(pools[last])} leaves a "
-            f"{_text(grids[-1])} grid: the grid at this layer is {_text(grids[-2])} "
-            f"(global pool {list(grids[-2])})",
-        )
-    return grids
-
-
-def _pool_grid(
-    path: str, grid: tuple[int, ...], pool: tuple[int, ...], stride: Sequence[int] | None
-) -> tuple[int, ...]:
-    """Return the grid one pooling layer leaves, or raise saying why its windows do not tile."""
-    step = pool if stride is None else tuple(stride)
-    axes = list(zip(grid, pool, step, strict=True))
-    at = f"the grid at this layer is {_text(grid)}"
-
-    def reject(name: str, problem: str) -> InvalidRequestError:
-        return InvalidRequestError.single(f"{path}.{name}", f"{problem}: {at}")
-
-    if any(k > n for n, k, _ in axes):
-        raise reject("pool", f"pool {list(pool)} is larger than the grid")
-    if stride is None and any(n % k for n, k, _ in axes):
-        raise reject("pool", f"windows {list(pool)} do not tile the grid")
-    if stride is not None:
-        if any(s > k for _, k, s in axes):
-            raise reject("stride", f"stride {list(step)} exceeds pool {list(pool)}")
-        if step == pool:
-            raise reject("stride", f"stride {list(step)} equals pool, so omit it (no overlap)")
-        if any((n - k) % s for n, k, s in axes):
-            raise reject(
-                "stride",
-                f"windows {list(pool)} at stride {list(step)} do not tile the grid "
-                "((n - pool) % stride must be 0 on every axis)",
-            )
-        if any(s < k == n for n, k, s in axes):
-            raise reject(
-                "stride",
-                f"stride {list(step)} is below the pool on an axis that has a single "
-                "window, where it must equal the pool",
-            )
-    return tuple((n - k) // s + 1 for n, k, s in axes)
-
-
-def _check_geometry(
-    geometry: Geometry,
-    grids: Sequence[tuple[int, ...]],
-    pools: Sequence[Sequence[int]],
-    strides: Sequence[Sequence[int] | None],
-) -> None:
-    """Reject a geometry whose definition does not apply to this schedule."""
-    if isinstance(geometry, PermutationGeometry):
-        validate_permutation(geometry.permutation, math.prod(grids[0]))
-        return
-    if geometry == "contiguous":
-        return
-    name = "dilations" if isinstance(geometry, DilationGeometry) else geometry
-    overlapping = [i for i, stride in enumerate(strides) if stride is not None]
-    if overlapping:
-        raise InvalidRequestError.single(
-            "geometry",
-            f"the {name} geometry needs non-overlapping windows, but layers[{overlapping[0]}] "
-            "has a stride (overlaps allow only contiguous or permutation geometry)",
-        )
-    if isinstance(geometry, DilationGeometry):
-        if len(grids[0]) != 1:
-            raise InvalidRequestError.single("geometry", "the dilations geometry needs a 1-D input")
-        _check_pools_of_two(name, grids, pools)
-        _check_dilations(geometry.dilations, len(pools))
-    elif geometry == "mirror":
-        _check_pools_of_two(name, grids, pools[:-1])
-
-
-def _check_pools_of_two(
-    name: str, grids: Sequence[tuple[int, ...]], pools: Sequence[Sequence[int]]
-) -> None:
-    for i, pool in enumerate(pools):
-        if any(k != 2 for k in pool):
-            raise InvalidRequestError.single(
-                "geometry",
-                f"the {name} geometry needs pool {[2] * len(pool)} at layers[{i}] "
-                f"(the grid there is {_text(grids[i])}), got {list(pool)}",
-            )
-
-
-def validate_permutation(
-    permutation: Sequence[int] | npt.NDArray[np.integer[Any]], size: int
-) -> None:
-    """Check that ``permutation`` is a permutation of ``range(size)``.
-
-    Raises
-    ------
-    InvalidRequestError
-        Naming ``geometry.permutation`` and saying which values are invalid, repeated or missing.
-    """
-    path = "geometry.permutation"
-    if len(permutation) != size:
-        raise InvalidRequestError.single(
-            path, f"has {len(permutation)} entries, the input has {size} locations"
-        )
-    values = np.asarray(permutation)
-    if values.dtype.kind in "iu" and np.array_equal(np.sort(values), np.arange(size)):
-        return
-    problems = _set_problems([operator.index(v) for v in permutation], range(size))
-    raise InvalidRequestError.single(path, f"must be a permutation of range({size}): {problems}")
-
-
-def _check_dilations(dilations: Sequence[int], depth: int) -> None:
-    path = "geometry.dilations"
-    expected = [2**level for level in range(depth)]
-    if len(dilations) != depth:
-        raise InvalidRequestError.single(
-            path, f"has {len(dilations)} entries, the architecture has {depth} layers"
-        )
-    problems = _set_problems(dilations, expected)
-    if problems:
-        raise InvalidRequestError.single(path, f"must be a permutation of {expected}: {problems}")
-
-
-def _set_problems(values: Sequence[int], expected: Sequence[int]) -> str:
-    """Say how ``values`` fails to be a permutation of ``expected`` ('' when it is one)."""
-    allowed = set(expected)
-    seen: set[int] = set()
-    repeated: list[int] = []
-    unexpected: list[int] = []
-    for value in values:
-        if value not in allowed:
-            unexpected.append(value)
-        elif value in seen:
-            repeated.append(value)
-        seen.add(value)
-    missing = [value for value in expected if value not in seen]
-    parts = [
-        f"{label} {_few(found)}"
-        for label, found in (
-            ("invalid values", unexpected),
-            ("repeated", sorted(set(repeated))),
-            ("missing", missing),
-        )
-        if found
-    ]
-    return "; ".join(parts)
-
-
-def _few(values: Sequence[int], limit: int = 8) -> str:
-    shown = ", ".join(str(v) for v in values[:limit])
-    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
-
-
-def _text(grid: Sequence[int]) -> str:
-    return "x".join(str(n) for n in grid)
-
-
-@dataclass(frozen=True)
-class ParameterCount:
-    """Trainable parameters of an architecture, with shared (convolutional) weights.
-
-    Attributes
-    ----------
-    representation
-        Weights of the representation layer, a k x k conv (k^d for a d-axis input) from the
-        input channels C_in to M: ``k^d * C_in * M``.
-    hidden
-        Weights of each hidden layer's 1x1 conv, ``r_{l-1} * r_l`` with ``r_{-1} = M``.
-    output
-        Weights of the final linear layer, ``r_{L-1} * Y``.
-    biases
-        One per output channel of every layer: ``M + sum(r_l) + Y``.
-    total
-        Everything above; what :attr:`Architecture.parameters` returns and what an exported
-        framework model has. Pooling has no parameters.
-    """
-
-    representation: int
-    hidden: tuple[int, ...]
-    output: int
-    biases: int
-    total: int
+    schedule = check_schedule(shape, pools, strides)
+    family_of(geometry).check(geometry, schedule)
+    return schedule
 
 
 def parameter_count(arch: Architecture) -> ParameterCount:
-    """Count the parameters of ``arch`` as :class:`ParameterCount` documents them."""
-    spec = arch.input
-    representation = arch.representation_kernel**spec.ndim * spec.channels * arch.representation
-    fan_in = (arch.representation, *arch.widths)
-    hidden = tuple(r_in * r_out for r_in, r_out in zip(fan_in, arch.widths, strict=False))
-    output = arch.widths[-1] * arch.outputs
-    biases = arch.representation + sum(arch.widths) + arch.outputs
-    return ParameterCount(
-        representation=representation,
-        hidden=hidden,
-        output=output,
-        biases=biases,
-        total=representation + sum(hidden) + output + biases,
-    )
+    """Count the parameters of ``arch`` part by part (:class:`ParameterCount`)."""
+    return _parameter_model(arch).breakdown((arch.representation, *arch.widths))
+
+
+def _parameter_model(arch: Architecture) -> ParameterModel:
+    return ParameterModel.for_input(arch.input, arch.representation_kernel, arch.outputs)
 
 
 def parse_architecture(obj: Mapping[str, Any]) -> Architecture:

@@ -11,9 +11,9 @@ the deepest such schedule, within the budget's depth bounds.
 **Families** (the order is also the tie-break order: simpler first):
 
 - ``shallow``: the depth-1 net (no geometry to choose).
-- ``contiguous``, ``mirror`` (2 per axis below the top), ``interleaved``: docs/THEORY.md §7, made by
-  :mod:`advisor.geometry.layouts`. Contiguous trees are always evaluated: every rationale compares
-  with the best of them.
+- ``contiguous``, ``mirror`` (2 per axis below the top), ``interleaved``: docs/THEORY.md §7, defined
+  by their geometry family (:mod:`advisor.model.geometries`). Contiguous trees are always
+  evaluated: every rationale compares with the best of them.
 - ``dilations``: 1-D inputs of length ``2^L``, size-2 windows at every level, one tree per order of
   the dilations ``1, 2, ..., 2^(L-1)`` [CTS18]. All ``L!`` orders when ``L! <=``
   :data:`MAX_DILATION_ORDERS` (720, ``L <= 6``); beyond that, :data:`DILATION_SAMPLE` distinct
@@ -25,6 +25,7 @@ and
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 from collections.abc import Hashable, Sequence
@@ -34,16 +35,12 @@ from typing import Final, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from advisor.geometry.layouts import input_permutation, pooling_structure
-from advisor.model.architecture import (
-    Architecture,
-    DilationGeometry,
-    Geometry,
-    Layer,
-    PermutationGeometry,
-)
+from advisor.geometry.layouts import geometry_permutation, geometry_structure
+from advisor.model.architecture import Architecture, Layer
 from advisor.model.budget import Family
+from advisor.model.geometries import DilationGeometry, Geometry, PermutationGeometry, applies_to
 from advisor.model.grid import InputSpec
+from advisor.model.schedule import Schedule
 from advisor.search.synthesis import SynthesisVariant, Synthesizer, layout_permutation
 
 __all__ = [
@@ -80,8 +77,9 @@ class Candidate:
         Where the tree comes from.
     pools
         The window of every level, bottom-up (the last is global).
-    dilations
-        The dilation order (``dilations`` family only).
+    geometry
+        The geometry that pools ``pools`` into the tree; None for a synthesized tree, which
+        :class:`~advisor.search.synthesis.Synthesizer` folds from the task.
     variant
         The fold (``synthesized`` family only).
     eligible
@@ -91,7 +89,7 @@ class Candidate:
     index: int
     family: Family
     pools: _Pools
-    dilations: tuple[int, ...] | None = None
+    geometry: Geometry | None = "contiguous"
     variant: SynthesisVariant | None = None
     eligible: bool = True
 
@@ -99,6 +97,11 @@ class Candidate:
     def depth(self) -> int:
         """Number of pooling levels (hidden layers)."""
         return len(self.pools)
+
+    @property
+    def dilations(self) -> tuple[int, ...] | None:
+        """The dilation order (``dilations`` family only)."""
+        return self.geometry.dilations if isinstance(self.geometry, DilationGeometry) else None
 
     def schedule_text(self) -> str:
         """Describe the windows in words, e.g. ``2x2, 2x2, global 4x4``."""
@@ -199,25 +202,23 @@ class CandidateSpace:
         def add(
             family: Family,
             pools: _Pools,
-            dilations: tuple[int, ...] | None = None,
+            geometry: Geometry | None = "contiguous",
             variant: SynthesisVariant | None = None,
         ) -> None:
             eligible = family in allowed or (family == "shallow" and min_depth <= 1)
             candidates.append(
-                Candidate(len(candidates), family, pools, dilations, variant, eligible)
+                Candidate(len(candidates), family, pools, geometry, variant, eligible)
             )
 
         add("shallow", (spec.shape,))
         schedules = window_schedules(spec.shape, max(2, min_depth), max_depth)
         for pools in schedules:
             add("contiguous", pools)
-        if "mirror" in allowed:
-            for pools in schedules:
-                if all(all(n == 2 for n in pool) for pool in pools[:-1]):
-                    add("mirror", pools)
-        if "interleaved" in allowed:
-            for pools in schedules:
-                add("interleaved", pools)
+        for named in ("mirror", "interleaved"):
+            if named in allowed:
+                for pools in schedules:
+                    if applies_to(named, Schedule.trusted(spec.shape, pools)):
+                        add(named, pools, named)
         levels = spec.num_locations.bit_length() - 1
         if (
             "dilations" in allowed
@@ -228,51 +229,28 @@ class CandidateSpace:
         ):
             orders, self.dilation_orders_complete = dilation_orders(levels, seed)
             for order in orders:
-                add("dilations", ((2,),) * levels, dilations=order)
+                add("dilations", ((2,),) * levels, DilationGeometry(dilations=order))
         if synthesizer is not None and "synthesized" in allowed:
             for pools in schedules:
                 for variant in variants:
-                    add("synthesized", pools, variant=variant)
+                    add("synthesized", pools, None, variant)
         self.candidates: tuple[Candidate, ...] = tuple(candidates)
 
     def tree(self, candidate: Candidate) -> tuple[tuple[_Ids, ...], list[Hashable]]:
         """Return the candidate's windows per level and the keys naming each level's prefix."""
-        if candidate.family == "synthesized":
+        if candidate.geometry is None:
             assert self._synthesizer is not None and candidate.variant is not None
             pools, variant = candidate.pools, candidate.variant
             return self._synthesizer.windows(pools, variant), Synthesizer.level_keys(pools, variant)
-        structure = pooling_structure(self.skeleton(candidate))
-        if candidate.dilations is not None:
-            order = candidate.dilations
-            keys: list[Hashable] = [
-                ("dilations", order[: level + 1]) for level in range(len(order))
-            ]
-        else:
-            family = "contiguous" if candidate.family == "shallow" else candidate.family
-            keys = [(family, candidate.pools[: level + 1]) for level in range(candidate.depth)]
-        return structure.windows, keys
-
-    def skeleton(self, candidate: Candidate, widths: Sequence[int] | None = None) -> Architecture:
-        """Build the candidate as an architecture; ``widths`` = ``(M, r_0, ...)`` (default 1s)."""
-        chosen = list(widths) if widths is not None else [1] * (candidate.depth + 1)
-        geometry: Geometry = "contiguous"
-        if candidate.dilations is not None:
-            geometry = DilationGeometry(dilations=candidate.dilations)
-        elif candidate.family in ("mirror", "interleaved"):
-            geometry = candidate.family
-        return Architecture(
-            input=self._spec,
-            representation=chosen[0],
-            layers=_layers(candidate, chosen[1:]),
-            geometry=geometry,
-        )
+        windows = geometry_structure(candidate.geometry, self._schedule(candidate)).windows
+        return windows, _prefix_keys(windows)
 
     def permutation(self, candidate: Candidate) -> _Ids:
         """Return the input permutation realising the candidate with plain contiguous pooling."""
-        if candidate.family == "synthesized":
+        if candidate.geometry is None:
             windows, _ = self.tree(candidate)
             return layout_permutation(self._spec.shape, candidate.pools, windows)
-        return input_permutation(self.skeleton(candidate))
+        return geometry_permutation(candidate.geometry, self._schedule(candidate))
 
     def architecture(
         self,
@@ -282,9 +260,13 @@ class CandidateSpace:
         outputs: int,
         representation_kernel: int,
     ) -> Architecture:
-        """Build the recommended network: ``widths`` = ``(M, r_0, ...)``, explicit permutation."""
+        """Build the recommended network: ``widths`` = ``(M, r_0, ...)``, explicit permutation.
+
+        The candidate's schedule and geometry are valid by construction, so they are not checked
+        again (:meth:`Architecture.trusted`).
+        """
         permutation = tuple(self.permutation(candidate).tolist())
-        return Architecture(
+        return Architecture.trusted(
             input=self._spec,
             representation=widths[0],
             layers=_layers(candidate, widths[1:]),
@@ -293,6 +275,20 @@ class CandidateSpace:
             family=candidate.family,
             representation_kernel=representation_kernel,
         )
+
+    def _schedule(self, candidate: Candidate) -> Schedule:
+        return Schedule.trusted(self._spec.shape, candidate.pools)
+
+
+def _prefix_keys(windows: Sequence[_Ids]) -> list[Hashable]:
+    """Name the windows of levels ``0..l`` by their digest: equal keys for equal prefixes."""
+    hasher = hashlib.blake2b(digest_size=16)
+    keys: list[Hashable] = []
+    for level in windows:
+        hasher.update(np.asarray(level.shape, dtype=np.int64).tobytes())
+        hasher.update(np.ascontiguousarray(level, dtype=np.int64).tobytes())
+        keys.append(hasher.digest())
+    return keys
 
 
 def _layers(candidate: Candidate, channels: Sequence[int]) -> tuple[Layer, ...]:

@@ -187,9 +187,3 @@ def _ratio(bits: float) -> str:
     if bits <= _SMALL_RATIO_BITS:
         text += f" = x{2.0**bits:,.3g}"
     return text
-
-
-def _listed(items: Sequence[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items) or "nothing"
-    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -40,6 +40,7 @@ from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import layer_locations, multiply_adds
+from advisor.model.parameters import ParameterModel
 from advisor.model.results import CorrelationAnalysis, Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.candidates import Candidate, CandidateSpace
@@ -48,7 +49,7 @@ from advisor.search.objective import Objective, default_targets
 from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
 from advisor.search.synthesis import Synthesizer, synthesis_variants
-from advisor.search.widths import Allocation, Floor, ParameterModel, allocate_widths
+from advisor.search.widths import Allocation, Floor, allocate_widths
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
 
@@ -212,9 +213,7 @@ class _Search:
         self.names = [c.name for c in self.correlations]
         spec = task.input
         self.choices = budget.choices()
-        self.model = ParameterModel(
-            budget.representation_kernel**spec.ndim * spec.channels, budget.outputs
-        )
+        self.model = ParameterModel.for_input(spec, budget.representation_kernel, budget.outputs)
         labels = correlation_labels(self.correlations, spec.num_locations)
         self.builder = SubtreeDagBuilder(labels)
         allowed = budget.families()
@@ -480,9 +479,6 @@ class _Search:
         recommendations = []
         for rank, entry in enumerate(self.board.top, start=1):
             architecture, analysis = self._analysis(entry)
-            assert (
-                architecture.parameters == entry.allocation.parameters <= self.budget.max_parameters
-            )
             text = rationale(
                 self._design(entry),
                 contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,

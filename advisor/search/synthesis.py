@@ -36,8 +36,9 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from advisor.geometry.layouts import structure_from_permutation
+from advisor.geometry.layouts import geometry_structure
 from advisor.geometry.structure import PoolingStructure
+from advisor.model.schedule import Schedule
 from advisor.seprank.labels import SIDE_A, SIDE_B
 
 __all__ = [
@@ -190,8 +191,7 @@ def layout_permutation(
     """
     num_locations = math.prod(shape)
     tree = PoolingStructure(num_locations, tuple(windows))
-    identity = np.arange(num_locations, dtype=np.intp)
-    contiguous = structure_from_permutation(shape, pools, identity)
+    contiguous = geometry_structure("contiguous", Schedule.trusted(shape, pools))
     permutation = np.empty(num_locations, dtype=np.intp)
     permutation[contiguous.leaf_order()] = tree.leaf_order()
     return permutation

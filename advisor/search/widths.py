@@ -8,7 +8,8 @@ in lexicographic order (so the answer is unique and reproducible).
 **Structure used** (docs/THEORY.md §6). Every figure is nondecreasing in every width (the
 recurrence only adds and takes minima of nondecreasing terms), and the figures of the nodes at
 height ``h`` depend on ``M, r_0, ..., r_{h-1}`` alone. The parameter count
-(:class:`ParameterModel`) is increasing in every width and couples only neighbours, so once
+(:class:`~advisor.model.parameters.ParameterModel`) is increasing in every width and couples
+only neighbours, so once
 ``w_0..w_j`` are fixed the rest of the count depends on ``w_j`` alone. (For the plain min-cut the
 figure is moreover a minimum of linear functions of ``log2 w``; the reported figure also charges
 weight sharing, which is not linear, so the method below uses monotonicity only.)
@@ -46,6 +47,7 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from advisor.model.parameters import ParameterModel
 from advisor.search.objective import Objective
 from advisor.search.subtree_dag import DpValues
 
@@ -53,7 +55,6 @@ __all__ = [
     "Allocation",
     "AllocationOutcome",
     "Floor",
-    "ParameterModel",
     "TreeRecurrence",
     "allocate_widths",
     "dominated_states",
@@ -103,45 +104,6 @@ class TreeRecurrence(Protocol):
     def root_figures(self, root: DpValues) -> _Floats:
         """Figures ``(P, C)`` from the root height."""
         ...
-
-
-@dataclass(frozen=True)
-class ParameterModel:
-    """The parameter count as a function of the widths, exactly as ``Architecture.parameters``.
-
-    ``parameters = a * M + sum_{i=1..L} (w_{i-1} + 1) * w_i + Y * w_L + Y`` with
-    ``w = (M, r_0, ..., r_{L-1})`` and ``a = k^d * C_in + 1`` (the representation conv's weights
-    and bias per channel): shared 1x1 conv weights and biases, then the output layer.
-
-    Attributes
-    ----------
-    representation_weights
-        ``k^d * C_in``: weights of one representation channel (``k x k`` conv over ``C_in``).
-    outputs
-        ``Y``.
-    """
-
-    representation_weights: int
-    outputs: int
-
-    def count(self, widths: npt.ArrayLike) -> _Ints:
-        """Return the parameters of each row of ``(P, L + 1)`` widths."""
-        w = np.atleast_2d(np.asarray(widths, dtype=np.int64))
-        total = (self.representation_weights + 1) * w[:, 0]
-        total += ((w[:, :-1] + 1) * w[:, 1:]).sum(axis=1)
-        total += self.outputs * (w[:, -1] + 1)
-        counted: _Ints = total
-        return counted
-
-    def tail(self, last: _Ints, rest: _Ints | int, remaining: int) -> _Ints:
-        """Return the parameters after width ``last`` when ``remaining`` widths all equal ``rest``.
-
-        ``last`` is the last assigned width (``(P,)``); ``rest`` broadcasts against it.
-        """
-        if remaining == 0:
-            return np.asarray(self.outputs * (last + 1), dtype=np.int64)
-        tail = (last + 1) * rest + (remaining - 1) * (rest + 1) * rest + self.outputs * (rest + 1)
-        return np.asarray(tail, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -330,7 +292,7 @@ class _BranchAndBound:
         states = _States(
             choices[:, None].astype(np.int64),
             self.tree.leaves(self.logs),
-            (self.model.representation_weights + 1) * self.values,
+            self.model.representation(self.values),
         )
         bounds = np.zeros((0, self.objective.targets.size))
         for height in range(depth + 1):
@@ -386,7 +348,7 @@ class _BranchAndBound:
         return _States(
             np.column_stack([states.widths[parents], chosen]),
             dp,
-            states.cost[parents] + (last + 1) * self.values[chosen],
+            states.cost[parents] + self.model.layer(last, self.values[chosen]),
         )
 
     def _bound_and_complete(
@@ -430,7 +392,7 @@ class _BranchAndBound:
         for offset in range(remaining):
             left = last if offset == 0 else smallest
             right = smallest if offset < remaining - 1 else self.model.outputs
-            largest = smallest + slack // (left + 1 + right)
+            largest = smallest + slack // self.model.marginal(left, right)
             caps[:, offset] = np.searchsorted(values, largest, side="right") - 1
         return caps
 

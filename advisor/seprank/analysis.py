@@ -48,9 +48,8 @@ from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
 from advisor.model.results import Analysis, Certificate, CorrelationAnalysis
 from advisor.model.task import ResolvedCorrelation, Task
-from advisor.seprank.exact import check_exact_limits, log2_exact_rank
+from advisor.seprank.engines import ENGINES
 from advisor.seprank.labels import correlation_labels
-from advisor.seprank.tree import log2_min_cut
 
 __all__ = [
     "analyze",
@@ -60,6 +59,12 @@ __all__ = [
 DECIMALS: Final = 9
 """Figures are rounded to this many decimals (log2 values of distinct ranks up to 2^24 differ by
 more than 1e-7); certificates are decided on the unrounded values."""
+
+_BOUND: Final = ENGINES["tree"]
+"""The engine every figure comes from: the min-cut, with and without shared weights."""
+
+_CERTIFIER: Final = ENGINES["exact"]
+"""The engine ``exact=True`` asks for the generic rank."""
 
 _SAME: Final = 1e-9
 """Two log2 figures closer than this are the same rank (see :data:`DECIMALS`)."""
@@ -109,20 +114,20 @@ def analyze(
     correlations = task.resolved()
     structure = pooling_structure(architecture)
     widths, representation = list(architecture.widths), architecture.representation
-    if exact:
-        for correlation in correlations:
-            check_exact_limits(structure, correlation.a, correlation.b, widths, representation)
     labels = correlation_labels(correlations, structure.num_locations)
-    log2_widths, log2_m = np.log2(widths), math.log2(representation)
-    plain, shared = _min_cuts(structure, labels, log2_widths, log2_m, should_stop)
+    if exact:
+        _CERTIFIER.check_limits(structure, labels, widths, representation)
+    log2_m = math.log2(representation)
+    plain, shared = _min_cuts(structure, labels, widths, representation, should_stop)
     tight_widths = structure.is_tree and powers_of_one_integer([representation, *widths])
     scored = []
     for index, correlation in enumerate(correlations):
         figures = _Figures(float(plain[index]), float(shared[index]), log2_m, correlation)
         if exact:
             _stop_if_asked(should_stop)
-            rank = log2_exact_rank(structure, correlation.a, correlation.b, widths, representation)
-            scored.append(figures.certified(rank, structure))
+            row = labels[index : index + 1]
+            rank = _CERTIFIER.compute(structure, row, widths, representation, shared_weights=True)
+            scored.append(figures.certified(float(rank[0]), structure))
         else:
             scored.append(figures.bound(tight_widths))
     return Analysis(parameters=architecture.parameters, correlations=scored)
@@ -131,8 +136,8 @@ def analyze(
 def _min_cuts(
     structure: PoolingStructure,
     labels: npt.NDArray[np.int8],
-    log2_widths: npt.NDArray[np.float64],
-    log2_m: float,
+    widths: Sequence[int],
+    representation: int,
     should_stop: Callable[[], bool] | None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Compute the plain and shared-weight min-cuts of every correlation, chunk by chunk."""
@@ -142,8 +147,8 @@ def _min_cuts(
     for start in range(0, max(len(labels), 1), chunk):
         _stop_if_asked(should_stop)
         part = labels[start : start + chunk]
-        plain.append(log2_min_cut(structure, part, log2_widths, log2_m))
-        shared.append(log2_min_cut(structure, part, log2_widths, log2_m, shared_weights=True))
+        plain.append(_BOUND.compute(structure, part, widths, representation, shared_weights=False))
+        shared.append(_BOUND.compute(structure, part, widths, representation, shared_weights=True))
     return np.concatenate(plain), np.concatenate(shared)
 
 

@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from advisor.errors import LimitExceededError
 from advisor.geometry.structure import PoolingStructure
+from advisor.seprank.labels import label_regions
 
 __all__ = [
     "EXACT_MAX_LOG2_ELIMINATION",
@@ -43,6 +44,8 @@ __all__ = [
     "EXACT_TRIALS",
     "PRIME",
     "check_exact_limits",
+    "exact_engine",
+    "exact_limits",
     "exact_rank",
     "log2_exact_rank",
 ]
@@ -163,6 +166,42 @@ def log2_exact_rank(
     """Return ``log2`` of :func:`exact_rank` (same parameters)."""
     rank = exact_rank(structure, a, b, widths, representation, seed, shared=shared, trials=trials)
     return math.log2(rank)
+
+
+def exact_engine(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    widths: Sequence[int],
+    representation: int,
+    *,
+    shared_weights: bool,
+) -> npt.NDArray[np.float64]:
+    """Return :func:`log2_exact_rank` of every row of ``labels``: the engines' signature.
+
+    See :mod:`advisor.seprank.engines`; ``shared_weights`` is ``shared``, the seed and trials
+    are the defaults.
+
+    Raises
+    ------
+    advisor.errors.LimitExceededError
+        Field ``exact``, when :func:`check_exact_limits` rejects a row.
+    """
+    figures = [
+        log2_exact_rank(structure, a, b, widths, representation, shared=shared_weights)
+        for a, b in label_regions(labels)
+    ]
+    return np.asarray(figures, dtype=np.float64).reshape(len(labels))
+
+
+def exact_limits(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    widths: Sequence[int],
+    representation: int,
+) -> None:
+    """Apply :func:`check_exact_limits` to every row of ``labels`` before any rank is computed."""
+    for a, b in label_regions(labels):
+        check_exact_limits(structure, a, b, widths, representation)
 
 
 def _checked_fields(

@@ -29,8 +29,9 @@ import numpy.typing as npt
 from networkx.algorithms.flow import boykov_kolmogorov
 
 from advisor.geometry.structure import PoolingStructure
+from advisor.seprank.labels import label_regions
 
-__all__ = ["log2_min_cut_graph"]
+__all__ = ["graph_engine", "log2_min_cut_graph"]
 
 _SCALE: Final = 2**32
 """Capacities are ``round(log2 w * _SCALE)`` integers: exact max-flow arithmetic; the reported value
@@ -84,6 +85,33 @@ def log2_min_cut_graph(
         for (tail, head), weight in cut_weights.items()
         if tail in source_side and head not in source_side
     )
+
+
+def graph_engine(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    widths: Sequence[int],
+    representation: int,
+    *,
+    shared_weights: bool,
+) -> npt.NDArray[np.float64]:
+    """Return :func:`log2_min_cut_graph` of every row of ``labels``: the engines' signature.
+
+    See :mod:`advisor.seprank.engines`. The tensor network gives every node its own weights, so
+    only ``shared_weights=False`` is modelled.
+
+    Raises
+    ------
+    ValueError
+        When ``shared_weights`` is True.
+    """
+    if shared_weights:
+        raise ValueError("the graph engine models independent weights only (shared_weights=False)")
+    figures = [
+        log2_min_cut_graph(structure, a, b, widths, representation)
+        for a, b in label_regions(labels)
+    ]
+    return np.asarray(figures, dtype=np.float64).reshape(len(labels))
 
 
 def _flow_network(

@@ -13,7 +13,7 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FREE", "SIDE_A", "SIDE_B", "RegionPair", "correlation_labels"]
+__all__ = ["FREE", "SIDE_A", "SIDE_B", "RegionPair", "correlation_labels", "label_regions"]
 
 FREE: Final = 0
 """Label of a location outside both regions."""
@@ -78,3 +78,19 @@ def correlation_labels(
             raise ValueError("regions A and B must be disjoint")
         row[b] = SIDE_B
     return labels
+
+
+def label_regions(
+    labels: npt.NDArray[np.int8],
+) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]]:
+    """Return the sorted location ids of A and of B for every row of ``labels``.
+
+    The inverse of :func:`correlation_labels`, for the engines that work one region pair at a
+    time.
+
+    Examples
+    --------
+    >>> label_regions(np.array([[1, 1, 0, 2]], dtype=np.int8))
+    [(array([0, 1]), array([3]))]
+    """
+    return [(np.flatnonzero(row == SIDE_A), np.flatnonzero(row == SIDE_B)) for row in labels]

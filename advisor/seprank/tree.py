@@ -29,16 +29,12 @@ always tight: sharing has further, non-local effects (in about 1 in 400 random s
 power-of-2 widths the exact shared-weight rank is lower still; tests/test_seprank_exact.py pins
 one). The plain min-cut is the exact rank without sharing when all channel counts are powers of
 one integer (LYCS18 Thm 2).
-
-The min-cut of a tree is also ``min`` over cut patterns of ``c . x`` with
-``x = (log2 M, log2 r_0, ..., log2 r_{L-1})`` and ``c`` the number of edges of each kind the
-pattern cuts: piecewise linear in the log-widths. :func:`log2_min_cut_with_counts` returns the
-minimising ``c`` so width allocation can optimise over ``x`` directly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -47,7 +43,7 @@ import numpy.typing as npt
 from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.labels import SIDE_A, SIDE_B
 
-__all__ = ["MinCut", "log2_min_cut", "log2_min_cut_with_counts"]
+__all__ = ["log2_min_cut", "tree_engine"]
 
 _AnyArray = npt.NDArray[Any]
 
@@ -56,26 +52,6 @@ _MAX_STRIDED_ARITY: Final = 16
 over a short trailing axis); larger ones (e.g. the global window of a shallow net) are reduced."""
 
 _INT32_LIMIT: Final = 2**31 - 1
-
-
-@dataclass(frozen=True)
-class MinCut:
-    """A batch of min-cuts and, for each, the edges its minimising cut pattern cuts.
-
-    Attributes
-    ----------
-    log2_value
-        Min-cuts in log2, shape ``(C,)`` or ``(W, C)``.
-    cut_counts
-        ``int64`` array of shape ``(C, L + 1)`` or ``(W, C, L + 1)``: how many input legs (column
-        0, weight ``log2 M``) and how many δ hyperedges of each level (column ``1 + l``, weight
-        ``log2 r_l``) the minimising cut pattern cuts, so ``log2_value == cut_counts @ x`` with
-        ``x = (log2 M, log2 r_0, ..., log2 r_{L-1})``. On ties the pattern that does not cut the
-        δ and, below a cut δ, the child state A are preferred; any minimiser gives the same value.
-    """
-
-    log2_value: npt.NDArray[np.float64]
-    cut_counts: npt.NDArray[np.int64]
 
 
 def log2_min_cut(
@@ -126,35 +102,26 @@ def log2_min_cut(
     ... )
     (array([2.]), array([3.]))
     """
-    value, _ = _recurrence(
-        structure, labels, log2_widths, log2_representation, False, shared_weights
-    )
-    return value
+    return _recurrence(structure, labels, log2_widths, log2_representation, shared_weights)
 
 
-def log2_min_cut_with_counts(
+def tree_engine(
     structure: PoolingStructure,
     labels: npt.NDArray[np.int8],
-    log2_widths: npt.ArrayLike,
-    log2_representation: npt.ArrayLike,
-) -> MinCut:
-    """Compute :func:`log2_min_cut` together with the cut-count vector of each minimising cut.
+    widths: Sequence[int],
+    representation: int,
+    *,
+    shared_weights: bool,
+) -> npt.NDArray[np.float64]:
+    """Return :func:`log2_min_cut` of every row of ``labels``: the engines' common signature.
 
-    Same parameters and value shapes as :func:`log2_min_cut`; see :class:`MinCut` for the counts.
-    This is the tensor-network min-cut (no ``shared_weights``): only it is linear in the
-    log-widths for a fixed cut pattern.
-
-    Examples
-    --------
-    >>> structure = PoolingStructure(4, (np.array([[0, 1], [2, 3]]), np.array([[0, 1]])))
-    >>> labels = np.array([[1, 1, 2, 2]], dtype=np.int8)
-    >>> cut = log2_min_cut_with_counts(structure, labels, [2.0, 3.0], 1.0)
-    >>> cut.log2_value, cut.cut_counts
-    (array([2.]), array([[2, 0, 0]]))
+    See :mod:`advisor.seprank.engines`; ``widths`` are the channel counts ``r_l`` and
+    ``representation`` is ``M``.
     """
-    value, counts = _recurrence(structure, labels, log2_widths, log2_representation, True)
-    assert counts is not None
-    return MinCut(value, counts)
+    log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
+    return log2_min_cut(
+        structure, labels, log2_widths, math.log2(representation), shared_weights=shared_weights
+    )
 
 
 class _Levels:
@@ -252,10 +219,9 @@ def _recurrence(
     labels: npt.NDArray[np.int8],
     log2_widths: npt.ArrayLike,
     log2_representation: npt.ArrayLike,
-    with_counts: bool,
-    shared_weights: bool = False,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64] | None]:
-    """Run the recurrence; return the min-cuts and, if ``with_counts``, their cut counts."""
+    shared_weights: bool,
+) -> npt.NDArray[np.float64]:
+    """Run the recurrence; return the min-cuts."""
     widths = np.asarray(log2_widths, dtype=np.float64)
     representation = np.asarray(log2_representation, dtype=np.float64)
     if widths.ndim not in (1, 2) or widths.shape[-1] != structure.depth:
@@ -286,11 +252,9 @@ def _recurrence(
         _price(one_sided[0], in_b, shared_weights),
         _price(one_sided[0], in_a, shared_weights),
         np.zeros((), dtype),
-        _WindowCounts.leaves(in_b, in_a) if with_counts else None,
     )
     for level in range(1, structure.depth):
         cost_a, cost_b = step.cost_a, step.cost_b
-        prefer_a = cost_a <= cost_b
         sum_a, sum_b = levels.window_sum(cost_a, level), levels.window_sum(cost_b, level)
         if shared_weights:
             full_a, full_b = ((n == arities[level - 1]).view(np.uint8) for n in (in_a, in_b))
@@ -301,66 +265,10 @@ def _recurrence(
             sum_a += excess[:, in_b]
             sum_b += excess[:, in_a]
         step = _Step(
-            edge[1 + level],
-            sum_a,
-            sum_b,
-            levels.window_sum(np.minimum(cost_a, cost_b), level),
-            step.counts.pooled(levels, level, prefer_a) if step.counts is not None else None,
+            edge[1 + level], sum_a, sum_b, levels.window_sum(np.minimum(cost_a, cost_b), level)
         )
     value = np.minimum(step.cost_a, step.cost_b)[..., 0].astype(np.float64)
-    counts = (
-        None
-        if step.counts is None
-        else np.moveaxis(step.counts.select(step.cost_a <= step.cost_b)[..., 0], 0, -1)
-    )
-    if batched:
-        return value, counts
-    return value[0], None if counts is None else counts[0]
-
-
-@dataclass(frozen=True)
-class _Counts:
-    """Cut-count vectors, shape ``(kinds, W, C, nodes)``, of the two states' best patterns."""
-
-    a: npt.NDArray[np.int64]
-    b: npt.NDArray[np.int64]
-
-    def select(self, prefer_a: _AnyArray) -> npt.NDArray[np.int64]:
-        """Return the counts of each node's cheaper state."""
-        return np.where(prefer_a, self.a, self.b)
-
-    def pooled(self, levels: _Levels, level: int, prefer_a: _AnyArray) -> _WindowCounts:
-        """Sum the counts over the windows of ``level`` for each of the recurrence's three sums."""
-        return _WindowCounts(
-            levels.window_sum(self.a, level),
-            levels.window_sum(self.b, level),
-            levels.window_sum(self.select(prefer_a), level),
-        )
-
-
-@dataclass(frozen=True)
-class _WindowCounts:
-    """Counts of the three window sums of one level (all children in A, in B, or each cheapest)."""
-
-    sum_a: npt.NDArray[np.int64]
-    sum_b: npt.NDArray[np.int64]
-    sum_min: npt.NDArray[np.int64]
-
-    @classmethod
-    def leaves(cls, in_b: _AnyArray, in_a: _AnyArray) -> _WindowCounts:
-        """Level 0: input legs cut in each state; a leaf's cheaper side cuts nothing."""
-        sum_a, sum_b = (np.asarray(n, dtype=np.int64)[None, None] for n in (in_b, in_a))
-        return cls(sum_a, sum_b, np.zeros((1, 1, 1, 1), dtype=np.int64))
-
-    def choose(self, cut_a: _AnyArray, cut_b: _AnyArray) -> _Counts:
-        """Return the counts once each node kept its δ or cut it (one more edge of its level)."""
-        shape = np.broadcast_shapes(self.sum_a.shape, self.sum_b.shape, self.sum_min.shape)
-        shape = (shape[0], *cut_a.shape)
-        zero = np.zeros((1, *shape[1:]), dtype=np.int64)
-        keep_a = np.concatenate([np.broadcast_to(self.sum_a, shape), zero])
-        keep_b = np.concatenate([np.broadcast_to(self.sum_b, shape), zero])
-        cut = np.concatenate([np.broadcast_to(self.sum_min, shape), zero + 1])
-        return _Counts(np.where(cut_a, cut, keep_a), np.where(cut_b, cut, keep_b))
+    return value if batched else value[0]
 
 
 class _Step:
@@ -372,11 +280,7 @@ class _Step:
         sum_a: _AnyArray,
         sum_b: _AnyArray,
         sum_min: _AnyArray,
-        counts: _WindowCounts | None,
     ) -> None:
         cut = log2_width + sum_min
         self.cost_a: _AnyArray = np.minimum(sum_a, cut)
         self.cost_b: _AnyArray = np.minimum(sum_b, cut)
-        self.counts: _Counts | None = (
-            counts.choose(cut < sum_a, cut < sum_b) if counts is not None else None
-        )

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.errors import FieldViolation, LimitExceededError
-from advisor.model.architecture import Architecture, validate_schedule
+from advisor.model.architecture import Architecture
 from advisor.model.task import Task
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 
@@ -114,15 +114,10 @@ def check_analysis_cost(
 
 def _window_entries(architecture: Architecture) -> int:
     """Sum over layers of (windows x window size): the min-cut's work per correlation."""
-    layers = architecture.layers
-    grids = validate_schedule(
-        architecture.input.shape,
-        [layer.pool for layer in layers],
-        [layer.stride for layer in layers],
-    )
+    schedule = architecture.schedule
     return sum(
-        math.prod(grid) * math.prod(layer.pool)
-        for grid, layer in zip(grids[1:], layers, strict=True)
+        math.prod(grid) * math.prod(pool)
+        for grid, pool in zip(schedule.grids[1:], schedule.pools, strict=True)
     )
 
 

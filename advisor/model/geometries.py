@@ -1,0 +1,382 @@
+"""Pooling geometries: the ``geometry`` of an architecture file, one small class per family.
+
+A geometry says which input locations share a pooling window. Every family is realised the same
+way, level by level: before pooling level ``l`` the current grid is permuted (position ``p`` takes
+the node ``gather[p]``), then standard contiguous windows (with the layer's stride) pool the
+permuted grid. A family is therefore two things, behind :class:`GeometryFamily`: the schedules it
+applies to (:meth:`~GeometryFamily.check`) and the gather of every level
+(:meth:`~GeometryFamily.gathers`). :mod:`advisor.geometry.layouts` turns gathers into pooling
+structures and input permutations, whatever the family.
+
+- ``contiguous``: no permutation.
+- ``{permutation: P}``: ``P`` at the input only; any pooling tree with equal windows per level is
+  such a permutation (docs/THEORY.md §7).
+- ``mirror`` [CS17 code, docs/THEORY.md §7]: at every level, along every axis of size ``n``,
+  position ``h`` takes ``h // 2`` if ``h`` is even, else ``n - 1 - h // 2``, so a node is pooled
+  with its reflections; 2 per axis below the top.
+- ``interleaved``: at every level, along an axis of size ``n`` pooled by ``k``, window ``j`` holds
+  ``j, j + n/k, j + 2n/k, ...`` (a comb).
+- ``{dilations: d}`` [CTS18]: a 1-D stack of size-2 convs; level ``l`` merges locations whose
+  indices differ only in bit ``log2(d_l)``; a level's nodes are numbered by the bits not merged
+  yet, in ascending order.
+
+Only contiguous and permutation geometries admit overlapping windows.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, ClassVar, Final, Literal, Protocol, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from advisor.errors import InvalidRequestError
+from advisor.model.schedule import Schedule, grid_text
+
+__all__ = [
+    "FAMILIES",
+    "DilationGeometry",
+    "Geometry",
+    "GeometryFamily",
+    "NamedGeometry",
+    "PermutationGeometry",
+    "applies_to",
+    "family_of",
+    "validate_permutation",
+]
+
+_Int = Annotated[int, Field(strict=True)]
+_Ids: TypeAlias = npt.NDArray[np.intp]
+
+NamedGeometry: TypeAlias = Literal["contiguous", "mirror", "interleaved"]
+
+
+class PermutationGeometry(BaseModel):
+    """Position ``p`` of the permuted input holds original location ``permutation[p]``.
+
+    Standard contiguous pooling then runs on the permuted input, so the first window of a 2-D
+    input pooled ``[2, 2]`` is ``{P[0], P[1], P[W], P[W + 1]}``. Any pooling tree with equal windows
+    per level is such a permutation (docs/THEORY.md §7); it must be a permutation of ``range(N)``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    KEY: ClassVar[str] = "permutation"
+
+    permutation: tuple[_Int, ...]
+
+
+class DilationGeometry(BaseModel):
+    """The tree of a 1-D stack of size-2 convs with dilation ``dilations[l]`` in layer ``l``.
+
+    Level ``l`` merges locations whose indices differ only in bit ``log2(dilations[l])``
+    [CTS18]; the dilations are a permutation of ``1, 2, 4, ..., 2^(L-1)`` and every layer pools 2.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    KEY: ClassVar[str] = "dilations"
+
+    dilations: tuple[_Int, ...]
+
+
+_KEYED: Final = (PermutationGeometry, DilationGeometry)
+
+
+def _geometry_kind(value: Any) -> str | None:
+    # Pick the union member from the document's shape so a bad geometry gets one error from the
+    # member it meant (tags start upper-case: errors.field_path drops them from the field path).
+    if isinstance(value, str):
+        return "NamedGeometry"
+    for kind in _KEYED:
+        if isinstance(value, kind) or (isinstance(value, Mapping) and kind.KEY in value):
+            return kind.__name__
+    return None
+
+
+Geometry: TypeAlias = Annotated[
+    Annotated[NamedGeometry, Tag("NamedGeometry")]
+    | Annotated[PermutationGeometry, Tag("PermutationGeometry")]
+    | Annotated[DilationGeometry, Tag("DilationGeometry")],
+    Discriminator(
+        _geometry_kind,
+        custom_error_type="geometry_kind",
+        custom_error_message=(
+            "must be contiguous, mirror, interleaved, {permutation: [...]} or {dilations: [...]}"
+        ),
+    ),
+]
+
+
+class GeometryFamily(Protocol):
+    """One family of geometries: where it applies and how it pools."""
+
+    @property
+    def name(self) -> str:
+        """The family's name (a named geometry's value, or its document key)."""
+        ...
+
+    def owns(self, geometry: Geometry) -> bool:
+        """Return whether ``geometry`` belongs to this family."""
+        ...
+
+    def check(self, geometry: Geometry, schedule: Schedule) -> None:
+        """Raise :class:`~advisor.errors.InvalidRequestError` if it does not fit ``schedule``.
+
+        The violation names ``geometry``, ``geometry.permutation`` or ``geometry.dilations``.
+        """
+        ...
+
+    def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
+        """Per level, the permutation of its grid before pooling (None: as it is)."""
+        ...
+
+
+class _Named:
+    """A family that is one named geometry: owns the geometry spelt as its name."""
+
+    name: ClassVar[str]
+
+    def owns(self, geometry: Geometry) -> bool:
+        return geometry == self.name
+
+
+class Contiguous(_Named):
+    """Plain contiguous pooling: every schedule, no permutation."""
+
+    name = "contiguous"
+
+    def check(self, geometry: Geometry, schedule: Schedule) -> None:
+        del geometry, schedule  # every schedule is pooled contiguously
+
+    def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
+        return [None] * schedule.depth
+
+
+class Mirror(_Named):
+    """Mirror pooling: a node pooled with its reflections, 2 per axis below the top."""
+
+    name = "mirror"
+
+    def check(self, geometry: Geometry, schedule: Schedule) -> None:
+        _check_no_overlap(self.name, schedule)
+        _check_pools_of_two(self.name, schedule, schedule.depth - 1)
+
+    def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
+        return [_mirror_gather(grid) for grid in schedule.grids[:-1]]
+
+
+class Interleaved(_Named):
+    """Interleaved (comb) pooling: window ``j`` holds ``j, j + n/k, ...`` on every axis."""
+
+    name = "interleaved"
+
+    def check(self, geometry: Geometry, schedule: Schedule) -> None:
+        _check_no_overlap(self.name, schedule)
+
+    def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
+        return [
+            _interleaved_gather(grid, pool)
+            for grid, pool in zip(schedule.grids[:-1], schedule.pools, strict=True)
+        ]
+
+
+class Permutation:
+    """An explicit input permutation, then contiguous pooling (overlaps allowed)."""
+
+    name = PermutationGeometry.KEY
+
+    def owns(self, geometry: Geometry) -> bool:
+        return isinstance(geometry, PermutationGeometry)
+
+    def check(self, geometry: Geometry, schedule: Schedule) -> None:
+        validate_permutation(_permutation(geometry).permutation, schedule.num_locations)
+
+    def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
+        first = np.asarray(_permutation(geometry).permutation, dtype=np.intp)
+        return [first, *[None] * (schedule.depth - 1)]
+
+
+class Dilations:
+    """A dilated 1-D stack of size-2 convs: level ``l`` merges bit ``log2(d_l)``."""
+
+    name = DilationGeometry.KEY
+
+    def owns(self, geometry: Geometry) -> bool:
+        return isinstance(geometry, DilationGeometry)
+
+    def check(self, geometry: Geometry, schedule: Schedule) -> None:
+        _check_no_overlap(self.name, schedule)
+        if len(schedule.grids[0]) != 1:
+            raise InvalidRequestError.single("geometry", "the dilations geometry needs a 1-D input")
+        _check_pools_of_two(self.name, schedule, schedule.depth)
+        dilations = _dilations(geometry).dilations
+        path = "geometry.dilations"
+        expected = [2**level for level in range(schedule.depth)]
+        if len(dilations) != schedule.depth:
+            raise InvalidRequestError.single(
+                path, f"has {len(dilations)} entries, the architecture has {schedule.depth} layers"
+            )
+        problems = _set_problems(dilations, expected)
+        if problems:
+            raise InvalidRequestError.single(
+                path, f"must be a permutation of {expected}: {problems}"
+            )
+
+    def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
+        """Per level, the gather pairing the level's nodes that differ in bit ``log2(d_l)``.
+
+        A level's nodes are numbered by the location bits not merged yet, packed in ascending
+        order; merging bit ``b`` (at packed position ``q``) pairs window ``w`` with the two nodes
+        whose packed ids are ``w`` with a 0, then a 1, inserted at position ``q``.
+        """
+        dilations = _dilations(geometry).dilations
+        remaining = list(range(len(dilations)))
+        gathers: list[_Ids | None] = []
+        for dilation in dilations:
+            q = remaining.index(dilation.bit_length() - 1)
+            remaining.pop(q)
+            w = np.arange(2 ** len(remaining), dtype=np.intp)[:, None]
+            bit = np.arange(2, dtype=np.intp)
+            low = w & ((1 << q) - 1)
+            gathers.append((((w >> q) << (q + 1)) | (bit << q) | low).reshape(-1))
+        return gathers
+
+
+FAMILIES: Final[tuple[GeometryFamily, ...]] = (
+    Contiguous(),
+    Mirror(),
+    Interleaved(),
+    Dilations(),
+    Permutation(),
+)
+"""Every geometry family, simplest first."""
+
+
+def family_of(geometry: Geometry) -> GeometryFamily:
+    """Return the family ``geometry`` belongs to."""
+    return next(family for family in FAMILIES if family.owns(geometry))
+
+
+def applies_to(geometry: Geometry, schedule: Schedule) -> bool:
+    """Return whether ``geometry`` fits ``schedule`` (its family's check passes)."""
+    try:
+        family_of(geometry).check(geometry, schedule)
+    except InvalidRequestError:
+        return False
+    return True
+
+
+def validate_permutation(
+    permutation: Sequence[int] | npt.NDArray[np.integer[Any]], size: int
+) -> None:
+    """Check that ``permutation`` is a permutation of ``range(size)``.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming ``geometry.permutation`` and saying which values are invalid, repeated or missing.
+    """
+    path = "geometry.permutation"
+    if len(permutation) != size:
+        raise InvalidRequestError.single(
+            path, f"has {len(permutation)} entries, the input has {size} locations"
+        )
+    values = np.asarray(permutation)
+    if values.dtype.kind in "iu" and np.array_equal(np.sort(values), np.arange(size)):
+        return
+    problems = _set_problems([operator.index(v) for v in permutation], range(size))
+    raise InvalidRequestError.single(path, f"must be a permutation of range({size}): {problems}")
+
+
+def _permutation(geometry: Geometry) -> PermutationGeometry:
+    if not isinstance(geometry, PermutationGeometry):
+        raise TypeError(f"the permutation family was given {geometry!r}")
+    return geometry
+
+
+def _dilations(geometry: Geometry) -> DilationGeometry:
+    if not isinstance(geometry, DilationGeometry):
+        raise TypeError(f"the dilations family was given {geometry!r}")
+    return geometry
+
+
+def _check_no_overlap(name: str, schedule: Schedule) -> None:
+    if schedule.overlapping:
+        raise InvalidRequestError.single(
+            "geometry",
+            f"the {name} geometry needs non-overlapping windows, but "
+            f"layers[{schedule.overlapping[0]}] has a stride (overlaps allow only contiguous or "
+            "permutation geometry)",
+        )
+
+
+def _check_pools_of_two(name: str, schedule: Schedule, levels: int) -> None:
+    """Require pool 2 on every axis of the first ``levels`` layers."""
+    for i, pool in enumerate(schedule.pools[:levels]):
+        if any(k != 2 for k in pool):
+            raise InvalidRequestError.single(
+                "geometry",
+                f"the {name} geometry needs pool {[2] * len(pool)} at layers[{i}] "
+                f"(the grid there is {grid_text(schedule.grids[i])}), got {list(pool)}",
+            )
+
+
+def _set_problems(values: Sequence[int], expected: Sequence[int]) -> str:
+    """Say how ``values`` fails to be a permutation of ``expected`` ('' when it is one)."""
+    allowed = set(expected)
+    seen: set[int] = set()
+    repeated: list[int] = []
+    unexpected: list[int] = []
+    for value in values:
+        if value not in allowed:
+            unexpected.append(value)
+        elif value in seen:
+            repeated.append(value)
+        seen.add(value)
+    missing = [value for value in expected if value not in seen]
+    parts = [
+        f"{label} {_few(found)}"
+        for label, found in (
+            ("invalid values", unexpected),
+            ("repeated", sorted(set(repeated))),
+            ("missing", missing),
+        )
+        if found
+    ]
+    return "; ".join(parts)
+
+
+def _few(values: Sequence[int], limit: int = 8) -> str:
+    shown = ", ".join(str(v) for v in values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def _axis_gathers(grid: tuple[int, ...], per_axis: Sequence[_Ids]) -> _Ids:
+    """Combine per-axis permutations (``per_axis[a]`` on axis ``a``) into one grid permutation."""
+    gather: _Ids = np.zeros((), dtype=np.intp)
+    for size, axis_gather in zip(grid, per_axis, strict=True):
+        gather = (gather[..., None] * size + axis_gather).astype(np.intp)
+    flat: _Ids = gather.reshape(-1)
+    return flat
+
+
+def _mirror_gather(grid: tuple[int, ...]) -> _Ids:
+    """Mirror rule per axis: position h takes h // 2 if h is even, else n - 1 - h // 2."""
+    per_axis = []
+    for size in grid:
+        h = np.arange(size, dtype=np.intp)
+        per_axis.append(np.where(h % 2 == 0, h // 2, size - 1 - h // 2))
+    return _axis_gathers(grid, per_axis)
+
+
+def _interleaved_gather(grid: tuple[int, ...], pool: tuple[int, ...]) -> _Ids:
+    """Comb per axis: position j * k + m takes j + m * n / k (window j holds j, j + n/k, ...)."""
+    per_axis = []
+    for size, k in zip(grid, pool, strict=True):
+        p = np.arange(size, dtype=np.intp)
+        per_axis.append(p // k + (p % k) * (size // k))
+    return _axis_gathers(grid, per_axis)

@@ -1,0 +1,179 @@
+"""Pooling schedules: the window of every layer, and the grid each layer leaves.
+
+A schedule lists, bottom-up, each layer's window size and step per input axis (a ``None`` stride:
+the windows do not overlap, the step is the pool). Its rules, checked by :func:`check_schedule`
+and reported on ``layers[i].pool`` / ``layers[i].stride`` with the grid at that layer: windows
+must tile the grid they pool (each axis divisible by the pool, or ``(n - pool) % stride == 0``
+when they overlap), a stride lies in ``[1, pool]``, is below the pool on some axis and equals
+it on an axis with a single window, and the last pooling is global.
+
+:class:`Schedule` is a schedule known to follow them: built by :func:`check_schedule` from user
+input, or by :meth:`Schedule.trusted` by code that generated it under these rules (the search)
+or took it from an :class:`~advisor.model.architecture.Architecture`, which was checked when it
+was built. Either way it is checked once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from advisor.errors import FieldViolation, InvalidRequestError
+
+__all__ = ["Schedule", "check_schedule", "grid_text"]
+
+_Grid = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A pooling schedule that follows the rules of the module docstring.
+
+    Attributes
+    ----------
+    grids
+        ``L + 1`` grid shapes: the input, then the output of every layer (the last is all ones).
+    pools
+        Per layer, the window size per axis.
+    strides
+        Per layer, the window step per axis when windows overlap, else None.
+    """
+
+    grids: tuple[_Grid, ...]
+    pools: tuple[_Grid, ...]
+    strides: tuple[_Grid | None, ...]
+
+    @classmethod
+    def trusted(
+        cls,
+        shape: Sequence[int],
+        pools: Sequence[Sequence[int]],
+        strides: Sequence[Sequence[int] | None] | None = None,
+    ) -> Schedule:
+        """Return the schedule without checking it: for schedules known to follow the rules."""
+        pool_tuples = tuple(tuple(pool) for pool in pools)
+        stride_tuples = _strides(pool_tuples, strides)
+        grids = [tuple(shape)]
+        for pool, stride in zip(pool_tuples, stride_tuples, strict=True):
+            grids.append(_pooled(grids[-1], pool, pool if stride is None else stride))
+        return cls(tuple(grids), pool_tuples, stride_tuples)
+
+    @property
+    def depth(self) -> int:
+        """Number of pooling layers."""
+        return len(self.pools)
+
+    @property
+    def num_locations(self) -> int:
+        """Locations of the input grid."""
+        return math.prod(self.grids[0])
+
+    @property
+    def steps(self) -> tuple[_Grid, ...]:
+        """Per layer, the window step per axis: the stride if given, else the pool."""
+        return tuple(
+            pool if stride is None else stride
+            for pool, stride in zip(self.pools, self.strides, strict=True)
+        )
+
+    @property
+    def overlapping(self) -> tuple[int, ...]:
+        """Indices of the layers whose windows overlap (they have a stride)."""
+        return tuple(i for i, stride in enumerate(self.strides) if stride is not None)
+
+
+def check_schedule(
+    shape: Sequence[int],
+    pools: Sequence[Sequence[int]],
+    strides: Sequence[Sequence[int] | None] | None = None,
+) -> Schedule:
+    """Check a schedule on a grid against the rules of the module docstring.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming ``layers``, ``layers[i].pool`` or ``layers[i].stride`` (with the grid there).
+    ValueError
+        When ``strides`` is given with a different length from ``pools`` (a caller bug).
+    """
+    pool_tuples = tuple(tuple(pool) for pool in pools)
+    stride_tuples = _strides(pool_tuples, strides)
+    if not pool_tuples:
+        raise InvalidRequestError.single("layers", "needs at least one layer")
+    grid = tuple(shape)
+    axes_problems = [
+        FieldViolation(
+            f"layers[{i}].{name}", f"has {len(v)} entries, the input has {len(grid)} axes"
+        )
+        for i, (pool, stride) in enumerate(zip(pool_tuples, stride_tuples, strict=True))
+        for name, v in (("pool", pool), ("stride", stride))
+        if v is not None and len(v) != len(grid)
+    ]
+    if axes_problems:
+        raise InvalidRequestError(axes_problems)
+    grids = [grid]
+    for i, (pool, stride) in enumerate(zip(pool_tuples, stride_tuples, strict=True)):
+        grids.append(_pool_grid(f"layers[{i}]", grids[-1], pool, stride))
+    last = len(pool_tuples) - 1
+    if math.prod(grids[-1]) != 1:
+        raise InvalidRequestError.single(
+            f"layers[{last}].pool",
+            f"the last pooling must be global, but pool {list(pool_tuples[last])} leaves a "
+            f"{grid_text(grids[-1])} grid: the grid at this layer is {grid_text(grids[-2])} "
+            f"(global pool {list(grids[-2])})",
+        )
+    return Schedule(tuple(grids), pool_tuples, stride_tuples)
+
+
+def grid_text(grid: Sequence[int]) -> str:
+    """Write a grid shape as error messages do, e.g. ``8x8``."""
+    return "x".join(str(n) for n in grid)
+
+
+def _strides(
+    pools: tuple[_Grid, ...], strides: Sequence[Sequence[int] | None] | None
+) -> tuple[_Grid | None, ...]:
+    if strides is None:
+        return (None,) * len(pools)
+    if len(strides) != len(pools):
+        raise ValueError(f"{len(pools)} pools but {len(strides)} strides")
+    return tuple(None if stride is None else tuple(stride) for stride in strides)
+
+
+def _pool_grid(path: str, grid: _Grid, pool: _Grid, stride: _Grid | None) -> _Grid:
+    """Return the grid one pooling layer leaves, or raise saying why its windows do not tile."""
+    step = pool if stride is None else stride
+    axes = list(zip(grid, pool, step, strict=True))
+    at = f"the grid at this layer is {grid_text(grid)}"
+
+    def reject(name: str, problem: str) -> InvalidRequestError:
+        return InvalidRequestError.single(f"{path}.{name}", f"{problem}: {at}")
+
+    if any(k > n for n, k, _ in axes):
+        raise reject("pool", f"pool {list(pool)} is larger than the grid")
+    if stride is None and any(n % k for n, k, _ in axes):
+        raise reject("pool", f"windows {list(pool)} do not tile the grid")
+    if stride is not None:
+        if any(s > k for _, k, s in axes):
+            raise reject("stride", f"stride {list(step)} exceeds pool {list(pool)}")
+        if step == pool:
+            raise reject("stride", f"stride {list(step)} equals pool, so omit it (no overlap)")
+        if any((n - k) % s for n, k, s in axes):
+            raise reject(
+                "stride",
+                f"windows {list(pool)} at stride {list(step)} do not tile the grid "
+                "((n - pool) % stride must be 0 on every axis)",
+            )
+        if any(s < k == n for n, k, s in axes):
+            raise reject(
+                "stride",
+                f"stride {list(step)} is below the pool on an axis that has a single "
+                "window, where it must equal the pool",
+            )
+    return _pooled(grid, pool, step)
+
+
+def _pooled(grid: _Grid, pool: _Grid, step: _Grid) -> _Grid:
+    """Return the grid of windows ``pool`` at ``step`` leave on ``grid``."""
+    return tuple((n - k) // s + 1 for n, k, s in zip(grid, pool, step, strict=True))

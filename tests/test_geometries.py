@@ -1,0 +1,94 @@
+"""Geometry families (advisor.model.geometries) and schedules (advisor.model.schedule)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from advisor.errors import InvalidRequestError
+from advisor.model.architecture import validate_schedule
+from advisor.model.geometries import (
+    FAMILIES,
+    DilationGeometry,
+    Geometry,
+    PermutationGeometry,
+    applies_to,
+    family_of,
+)
+from advisor.model.schedule import Schedule, check_schedule
+from advisor.search.candidates import window_schedules
+
+GEOMETRIES: list[tuple[Geometry, str]] = [
+    ("contiguous", "contiguous"),
+    ("mirror", "mirror"),
+    ("interleaved", "interleaved"),
+    (DilationGeometry(dilations=(2, 1, 4)), "dilations"),
+    (PermutationGeometry(permutation=tuple(range(8))), "permutation"),
+]
+
+
+@pytest.mark.parametrize(("geometry", "name"), GEOMETRIES)
+def test_every_geometry_has_exactly_one_family(geometry: Geometry, name: str) -> None:
+    owners = [family.name for family in FAMILIES if family.owns(geometry)]
+    assert owners == [name]
+    assert family_of(geometry).name == name
+
+
+def test_family_names_are_unique() -> None:
+    names = [family.name for family in FAMILIES]
+    assert len(set(names)) == len(names) == 5
+
+
+@pytest.mark.parametrize("geometry", [geometry for geometry, _ in GEOMETRIES])
+def test_every_family_gathers_a_permutation_of_each_grid(geometry: Geometry) -> None:
+    schedule = validate_schedule([8], [[2], [2], [2]], None, geometry)
+    gathers = family_of(geometry).gathers(geometry, schedule)
+    assert len(gathers) == schedule.depth
+    for grid, gather in zip(schedule.grids, gathers, strict=False):
+        if gather is not None:
+            assert sorted(gather.tolist()) == list(range(int(np.prod(grid))))
+
+
+@pytest.mark.parametrize(
+    ("geometry", "pools", "strides", "fits"),
+    [
+        ("mirror", [[2, 2], [4, 4]], None, True),  # the top may pool anything
+        ("mirror", [[4, 4], [2, 2]], None, False),
+        ("interleaved", [[4, 4], [2, 2]], None, True),
+        ("interleaved", [[4, 4], [3, 3]], [[2, 2], None], False),  # no overlaps
+        ("contiguous", [[4, 4], [3, 3]], [[2, 2], None], True),
+    ],
+)
+def test_applies_to_answers_what_the_check_decides(
+    geometry: Geometry, pools: Any, strides: Any, fits: bool
+) -> None:
+    schedule = check_schedule([8, 8], pools, strides)
+    assert applies_to(geometry, schedule) is fits
+    if not fits:
+        with pytest.raises(InvalidRequestError) as caught:
+            family_of(geometry).check(geometry, schedule)
+        assert [v.field for v in caught.value.violations] == ["geometry"]
+
+
+def test_a_family_refuses_another_familys_geometry() -> None:
+    schedule = check_schedule([4], [[2], [2]])
+    with pytest.raises(TypeError, match="dilations family"):
+        family_of(DilationGeometry(dilations=(1, 2))).gathers("contiguous", schedule)
+
+
+@given(st.sampled_from([(8, 8), (16,), (4, 8), (12,), (2, 32)]), st.data())
+def test_a_trusted_schedule_equals_the_checked_one(shape: tuple[int, ...], data: Any) -> None:
+    pools = data.draw(st.sampled_from(window_schedules(shape, 1, 6)))
+    assert Schedule.trusted(shape, pools) == check_schedule(shape, pools)
+
+
+def test_a_trusted_overlapping_schedule_equals_the_checked_one() -> None:
+    pools, strides = [[3, 3], [4, 4]], [[1, 1], None]
+    checked = check_schedule([6, 6], pools, strides)
+    assert Schedule.trusted([6, 6], pools, strides) == checked
+    assert checked.grids == ((6, 6), (4, 4), (1, 1))
+    assert checked.overlapping == (0,) and checked.steps == ((1, 1), (4, 4))

@@ -1,0 +1,80 @@
+"""The one parameter count (advisor.model.parameters) against counts written out by hand.
+
+The exported PyTorch module's own count is compared in tests/test_export.py.
+"""
+
+from __future__ import annotations
+
+import doctest
+import itertools
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+import advisor.model.parameters
+from advisor.model.grid import InputSpec
+from advisor.model.parameters import ParameterCount, ParameterModel
+
+_widths = st.lists(st.integers(1, 64), min_size=2, max_size=7)
+_models = st.builds(ParameterModel, st.integers(1, 27), st.integers(1, 10))
+
+
+def _by_hand(model: ParameterModel, widths: list[int]) -> int:
+    """Weights then biases of every layer, summed one by one."""
+    fan_in = [model.representation_weights, *widths]
+    fan_out = [*widths, model.outputs]
+    weights = sum(i * o for i, o in zip(fan_in, fan_out, strict=True))
+    return weights + sum(fan_out)
+
+
+def test_an_image_network_part_by_part() -> None:
+    # 3-channel 8x8 input, 3x3 representation to M = 16, widths 32, 64, 10 outputs.
+    model = ParameterModel.for_input(InputSpec(shape=(8, 8), channels=3), 3, 10)
+    assert model.representation_weights == 27
+    assert model.breakdown((16, 32, 64)) == ParameterCount(
+        representation=27 * 16,
+        hidden=(16 * 32, 32 * 64),
+        output=64 * 10,
+        biases=16 + 32 + 64 + 10,
+        total=432 + 512 + 2048 + 640 + 122,
+    )
+    assert model.count([[16, 32, 64], [1, 1, 1]]).tolist() == [3754, 28 + 2 + 2 + 20]
+
+
+def test_a_sequence_kernel_is_not_squared() -> None:
+    model = ParameterModel.for_input(InputSpec(shape=(4,), channels=2), 5, 2)
+    assert model.representation_weights == 10
+
+
+@given(_models, _widths)
+def test_count_and_breakdown_match_the_sum_by_hand(
+    model: ParameterModel, widths: list[int]
+) -> None:
+    expected = _by_hand(model, widths)
+    assert model.count([widths])[0] == expected
+    assert model.breakdown(tuple(widths)).total == expected
+
+
+@given(_models, _widths, st.integers(1, 64), st.data())
+def test_the_search_pieces_add_up_to_the_count(
+    model: ParameterModel, widths: list[int], rest: int, data: st.DataObject
+) -> None:
+    """``representation``, ``layer``, ``tail`` and ``marginal``: the count of a completed vector."""
+    split = data.draw(st.integers(1, len(widths)))
+    prefix, remaining = widths[:split], len(widths) - split
+    assigned = model.representation(prefix[0]) + sum(
+        model.layer(a, b) for a, b in itertools.pairwise(prefix)
+    )
+    completed = [*prefix, *[rest] * remaining]
+    assert assigned + model.tail(prefix[-1], rest, remaining) == _by_hand(model, completed)
+    position = data.draw(st.integers(1, len(widths) - 1))
+    right = widths[position + 1] if position + 1 < len(widths) else model.outputs
+    wider = [*widths[:position], widths[position] + 1, *widths[position + 1 :]]
+    extra = _by_hand(model, wider) - _by_hand(model, widths)
+    assert model.marginal(widths[position - 1], right) == extra
+    assert np.all(model.count([wider, widths]) == [_by_hand(model, wider), _by_hand(model, widths)])
+
+
+def test_the_docstring_example() -> None:
+    assert doctest.testmod(advisor.model.parameters).failed == 0
