@@ -580,6 +580,11 @@ def score_architectures(
     return scores
 
 
+def largest(candidate: Candidate) -> int:
+    """Return the locations of the candidate's largest pooling window."""
+    return max(math.prod(pool) for pool in candidate.pools)
+
+
 def _window_bounded(
     candidates: Sequence[Candidate], max_window: int | None
 ) -> tuple[Candidate, ...]:
@@ -588,13 +593,11 @@ def _window_bounded(
     When no tree meets the bound (an awkward grid), the bound becomes the smallest largest
     window any tree has, so the search never falls back to nothing.
     """
-    if max_window is None:
+    sizes = [largest(c) for c in candidates if c.eligible]
+    if max_window is None or not sizes:
         return tuple(candidates)
 
-    def largest(candidate: Candidate) -> int:
-        return max(math.prod(pool) for pool in candidate.pools)
-
-    bound = max(max_window, min(largest(c) for c in candidates if c.eligible))
+    bound = max(max_window, min(sizes))
     return tuple(
         dataclasses.replace(c, eligible=c.eligible and largest(c) <= bound) for c in candidates
     )
