@@ -1,0 +1,171 @@
+"""Practical width profiles and the practical search's objective, checked by full enumeration."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advisor.geometry.structure import PoolingStructure
+from advisor.model.architecture import parse_architecture
+from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
+from advisor.model.compute import layer_locations, multiply_adds
+from advisor.model.task import parse_task
+from advisor.search.profiles import GROWTHS, ProfileRules, practical_profiles
+from advisor.search.recommend import _Clock, _Search, recommend, score_architecture
+from advisor.seprank.labels import correlation_labels
+from advisor.seprank.tree import log2_min_cut
+
+
+@given(
+    depth=st.integers(1, 6),
+    floor=st.sampled_from([4, 8, 12, 16]),
+    low=st.sampled_from([4, 8]),
+    high=st.sampled_from([8, 16, 64]),
+)
+def test_every_profile_keeps_the_rules(depth: int, floor: int, low: int, high: int) -> None:
+    choices = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
+    rules = ProfileRules(choices, floor, low, high)
+    profiles = practical_profiles(depth, rules)
+    assert len({tuple(p) for p in profiles}) == len(profiles)
+    for m, *hidden in profiles.tolist():
+        assert low <= m <= high and m <= hidden[0]
+        assert all(w in choices and w >= floor for w in hidden)
+        ratios = {b / a for a, b in itertools.pairwise(hidden)}
+        # One growth per ladder, bent only where a snapped width meets the floor or the top.
+        assert len(ratios - {1.0}) <= 1 or min(hidden) == floor or max(hidden) == choices[-1]
+    doubling = [[8, *(8 << level for level in range(depth))]]
+    if floor <= 8 and low <= 8 <= high and (8 << (depth - 1)) <= choices[-1]:
+        assert (profiles == np.array(doubling)).all(axis=1).any()
+    assert set(GROWTHS) == {0.5, 1.0, 2.0}
+
+
+def test_multiply_adds_count_every_conv_at_every_location() -> None:
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [8, 8]},
+            "representation": 4,
+            "representation_kernel": 3,
+            "layers": [{"channels": 8, "pool": [2, 2]}, {"channels": 16, "pool": [4, 4]}],
+            "outputs": 10,
+        }
+    )
+    by_hand = 64 * 9 * 4 + 64 * 4 * 8 + 16 * 8 * 16 + 16 * 10
+    assert architecture.multiply_adds == by_hand
+    assert layer_locations([8, 8], [[2, 2], [4, 4]], [[2, 2], [4, 4]]) == (64, 16)
+    rows = multiply_adds([[4, 8, 16], [8, 8, 16]], (64, 16), 9, 10)
+    assert rows[0] == by_hand and rows[1] > rows[0]
+
+
+def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tuple[float, int]:
+    """The best practical (score, parameters) by enumeration through the tree engine alone.
+
+    Targets are the best figure any recommendable tree reaches with a fitting profile; the score
+    of a point is its weighted fraction of the targets times the fraction of the budget used.
+    """
+    task = parse_task(task_document)
+    budget = Budget(**options)
+    search = _Search(task, budget, _Clock(0.0, None, None), None)
+    correlations = task.resolved()
+    labels = correlation_labels(correlations, task.input.num_locations)
+    weights = np.array([c.weight for c in correlations]) / sum(c.weight for c in correlations)
+    points = []
+    for candidate in search.candidates:
+        if not candidate.eligible:
+            continue
+        profiles = practical_profiles(candidate.depth, search.rules)
+        parameters = search.model.count(profiles)
+        costs = search._multiply_adds(candidate, profiles)
+        bound = search.max_multiply_adds if search.max_multiply_adds is not None else np.inf
+        fits = (parameters <= budget.max_parameters) & (costs <= bound)
+        if not fits.any():
+            continue
+        windows, _ = search.space.tree(candidate)
+        tree = PoolingStructure(task.input.num_locations, windows)
+        logs = np.log2(profiles[fits].astype(float))
+        figures = log2_min_cut(tree, labels, logs[:, 1:], logs[:, 0], shared_weights=True)
+        points.extend(zip(figures, parameters[fits], strict=True))
+    targets = np.maximum(np.max([f for f, _ in points], axis=0), 1e-6)
+    scored = [
+        (
+            float(np.minimum(f, targets) / targets @ weights) * min(1.0, p / budget.max_parameters),
+            -int(p),
+        )
+        for f, p in points
+    ]
+    best = max(scored)
+    return best[0], -best[1]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.sampled_from([[16], [32], [4, 4], [8, 8]]),
+    preset=st.sampled_from(["local", "long_range", "symmetry"]),
+    budget=st.integers(2_000, 60_000),
+    outputs=st.integers(1, 10),
+)
+def test_the_practical_pick_is_the_enumerated_optimum(
+    shape: list[int], preset: str, budget: int, outputs: int
+) -> None:
+    document = {"input": {"shape": shape}, "preset": preset}
+    options = {"max_parameters": budget, "outputs": outputs, "time_limit_seconds": None}
+    try:
+        result = recommend(parse_task(document), Budget(**options))
+    except Exception as error:  # a preset or budget this grid cannot serve
+        assert type(error).__name__ == "InvalidRequestError"
+        return
+    score, parameters = _brute_force(document, options)
+    top = result.recommendations[0]
+    assert top.score == pytest.approx(score, abs=1e-9)
+    assert top.parameters == parameters
+    assert 0.0 < top.score <= 1.0
+
+
+def test_the_practical_pick_uses_the_budget_and_the_compute_bound() -> None:
+    task = parse_task({"input": {"shape": [32, 32]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=11_466, outputs=2, time_limit_seconds=None)
+    result = recommend(task, budget)
+    search = _Search(task, budget, _Clock(0.0, None, None), None)
+    standard = search.standard_cnn()
+    assert standard is not None
+    _, standard_cost, standard_widths = standard
+    assert standard_widths == (8, 8, 16, 32, 64, 128)
+    for recommendation in result.recommendations:
+        architecture = recommendation.architecture
+        assert recommendation.parameters >= 0.5 * budget.max_parameters
+        assert architecture.multiply_adds <= DEFAULT_COMPUTE_FACTOR * standard_cost
+        assert min(architecture.widths) >= max(budget.outputs, 8)
+        assert score_architecture(task, budget, architecture) == pytest.approx(
+            recommendation.score, abs=1e-9
+        )
+    top = result.recommendations[0].architecture
+    assert top.family == "mirror"
+
+
+def test_the_local_preset_gets_contiguous_pooling() -> None:
+    task = parse_task({"input": {"shape": [32, 32]}, "preset": "local"})
+    result = recommend(task, Budget(max_parameters=11_466, outputs=2, time_limit_seconds=None))
+    assert result.recommendations[0].architecture.family == "contiguous"
+
+
+def test_a_budget_too_small_for_a_practical_net_names_the_field() -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    with pytest.raises(Exception) as caught:
+        recommend(task, Budget(max_parameters=50, outputs=2))
+    assert "budget.max_parameters" in str(caught.value)
+    assert "min_width" in str(caught.value)
+    free = recommend(task, Budget(max_parameters=60, outputs=2, width_profile="free"))
+    assert free.recommendations and all(r.parameters <= 60 for r in free.recommendations)
+
+
+def test_window_bound_excludes_giant_pools_where_a_tree_allows() -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    result = recommend(task, Budget(max_parameters=50_000, top_k=20, time_limit_seconds=None))
+    for recommendation in result.recommendations:
+        pools = [layer.pool for layer in recommendation.architecture.layers]
+        assert max(math.prod(pool) for pool in pools) <= 16
