@@ -449,6 +449,12 @@ def valid_budget_documents(max_seconds: float = 0.5) -> st.SearchStrategy[Docume
             "objective": st.sampled_from(["weighted", "maximin"]),
             "seed": st.integers(0, 100),
             "max_channels": st.sampled_from([4, 16, 64]),
+            "width_profile": st.sampled_from(["practical", "free"]),
+            "min_width": st.integers(1, 64),
+            "min_representation": st.integers(1, 8),
+            "max_representation": st.integers(8, 64),
+            "max_window": st.one_of(st.none(), st.integers(2, 64)),
+            "max_multiply_adds": st.integers(1, 10**9),
         },
     )
 

@@ -329,8 +329,9 @@ def test_the_rationale_compares_with_both_baselines_in_numbers() -> None:
     _, result = _search(SYMMETRY_AND_LOCAL, max_parameters=30_000)
     text = result.recommendations[0].rationale
     assert "best contiguous net" in text and "shallow net" in text
-    assert "x2^" in text and "Binding correlation" in text
-    assert "30,000 allowed" in text
+    assert "x2^" in text and "falls short on" in text
+    assert "30,000 allowed" in text and "multiply-adds per input" in text
+    assert "10% more budget (33,000 parameters)" in text
 
 
 def test_the_same_request_gets_the_same_answer() -> None:

@@ -7,7 +7,9 @@ from advisor.search.objective import Objective
 
 OBJECTIVE = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted")
 NAMES = ["symmetry", "corner"]
-CHOSEN = Design("mirror pooling (2x2, global 8x8)", (32, 512, 1), 17_475, (576.0, 45.0), 0.75)
+CHOSEN = Design(
+    "mirror pooling (2x2, global 8x8)", (32, 512, 1), 17_475, (576.0, 45.0), 0.75, 4_000
+)
 CONTIGUOUS = Design("contiguous pooling (2x2, global 8x8)", (4, 512, 8), 3_089, (9.0, 45.0), 0.26)
 SHALLOW = Design("one global pooling", (4, 512), 3_081, (9.0, 40.0), 0.23)
 
@@ -25,20 +27,35 @@ def _text(**changes: object) -> str:
     return rationale(CHOSEN, **arguments)  # type: ignore[arg-type]
 
 
-def test_it_states_the_design_the_budget_and_the_gains_in_bits_and_ratio() -> None:
-    text = _text()
-    assert "Mirror pooling (2x2, global 8x8) with M = 32, r = (512, 1)" in text
-    assert "17,475 parameters of the 20,000 allowed" in text
-    assert "best contiguous net" in text and "'symmetry', log2 rank 9 -> 576" in text
+def test_it_states_the_design_the_budget_the_compute_and_the_gains() -> None:
+    text = _text(standard_multiply_adds=1_000)
+    assert "Mirror pooling (2x2, global 8x8) with M = 32 and widths 512-1" in text
+    assert "17,475 parameters of the 20,000 allowed (87%)" in text
+    assert "4,000 multiply-adds per input (4x the standard CNN of this budget)" in text
+    assert "The best contiguous net at this budget" in text
+    assert "it models 'symmetry' at 2% of the target (log2 rank 9 against 576" in text
     assert "+567 bits, x2^567" in text
-    assert "shallow net" in text
+    assert "The shallow net at this budget" in text
+
+
+def test_it_says_which_correlations_are_modelled_and_which_fall_short() -> None:
+    text = _text()
+    assert "It models 'symmetry' as fully as its target asks" in text
+    assert "falls short on 'corner' at 50% (45 of 90 bits of log2 rank)" in text
 
 
 def test_it_names_the_binding_correlation_and_what_would_raise_it() -> None:
     text = _text()
-    assert "Binding correlation: 'corner', at 50% of its 90-bit target" in text
-    assert "M 32 -> 64 would add 45 bits for 17,000 more parameters (over the budget)" in text
-    assert "r_0" not in text.split("Binding correlation")[1]  # no gain, not offered
+    assert "To raise 'corner': M 32 -> 64 would add 45 bits for 17,000 more parameters" in text
+    assert "(over the budget)" in text
+    assert "r_0" not in text.split("To raise")[1]  # no gain, not offered
+
+
+def test_it_prices_ten_percent_more_budget() -> None:
+    wider = Design("mirror pooling (2x2, global 8x8)", (32, 640, 1), 21_900, (576.0, 50.0), 0.8)
+    text = _text(more_budget=wider)
+    assert "10% more budget (22,000 parameters) would buy M = 32 and widths 640-1" in text
+    assert "would not change this design" in _text(more_budget=CHOSEN)
 
 
 def test_small_ratios_are_also_written_out() -> None:
@@ -47,9 +64,11 @@ def test_small_ratios_are_also_written_out() -> None:
 
 
 def test_when_nothing_helps_or_everything_is_reached_it_says_so() -> None:
-    assert "no single layer one step wider would raise it" in _text(widenings=[])
+    assert "No single layer one step wider would raise 'corner'." in _text(widenings=[])
     reached = Objective.create([576.0, 45.0], [1.0, 1.0], "weighted")
-    assert "Every correlation reaches its log2-rank target." in _text(objective=reached)
+    text = _text(objective=reached)
+    assert "It models every correlation as fully as its target asks." in text
+    assert "To raise" not in text
 
 
 def test_it_recognises_when_the_pick_is_a_baseline() -> None:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 
 from advisor.errors import InvalidRequestError
 from advisor.model.architecture import NamedGeometry, parse_architecture
-from advisor.model.budget import FAMILIES, Budget
+from advisor.model.budget import FAMILIES, Budget, WidthProfile
 from advisor.model.results import (
     Analysis,
     Certificate,
@@ -53,6 +53,7 @@ def _labels(enum: Any) -> set[str]:
         (pb.Objective, set(typing.get_args(Budget.model_fields["objective"].annotation))),
         (pb.PresetKind, set(typing.get_args(typing.get_type_hints(PresetInfo)["kind"]))),
         (pb.GeometryFamily, set(FAMILIES)),  # the families a budget may allow
+        (pb.WidthProfile, set(typing.get_args(WidthProfile))),
     ],
 )
 def test_each_enum_names_exactly_the_library_labels(enum: Any, labels: set[str]) -> None:
@@ -164,6 +165,7 @@ def test_presets_round_trip() -> None:
 def test_analyses_round_trip() -> None:
     analysis = Analysis(
         parameters=123,
+        multiply_adds=4567,
         correlations=[
             CorrelationAnalysis(
                 name=f"c{i}",

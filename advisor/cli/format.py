@@ -132,7 +132,8 @@ def _recommendation_lines(recommendation: Recommendation) -> list[str]:
     lines = [
         f"#{recommendation.rank}  {architecture.family or 'custom'}"
         f"  depth {len(architecture.layers)}  score {recommendation.score:.4g}"
-        f"  {recommendation.parameters:,} parameters",
+        f"  {recommendation.parameters:,} parameters"
+        f"  {recommendation.multiply_adds:,} multiply-adds",
         f"    {_shape_summary(architecture)}",
     ]
     lines.extend("    " + line for line in _correlation_table(recommendation.analysis))
@@ -157,7 +158,7 @@ def _shape_summary(architecture: Architecture) -> str:
 
 
 def _analysis_table(analysis: Analysis) -> str:
-    lines = [f"{analysis.parameters:,} parameters", ""]
+    lines = [f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds", ""]
     lines.extend(_correlation_table(analysis.correlations))
     return "\n".join(lines) + "\n"
 

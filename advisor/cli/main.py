@@ -140,6 +140,43 @@ _BUDGET_OPTIONS = (
         "representation_kernel",
         {"type": int, "metavar": "K", "help": "kernel size of the representation layer"},
     ),
+    _Option(
+        "--width-profile",
+        "width_profile",
+        {
+            "choices": ["practical", "free"],
+            "help": "practical width ladders (default) or free widths (the rank optimum alone)",
+        },
+    ),
+    _Option(
+        "--min-width",
+        "min_width",
+        {"type": int, "metavar": "C", "help": "narrowest hidden width (default max(outputs, 8))"},
+    ),
+    _Option(
+        "--min-representation",
+        "min_representation",
+        {"type": int, "metavar": "M", "help": "smallest representation width (default 4)"},
+    ),
+    _Option(
+        "--max-representation",
+        "max_representation",
+        {"type": int, "metavar": "M", "help": "largest representation width (default 64)"},
+    ),
+    _Option(
+        "--max-window",
+        "max_window",
+        {"type": int, "metavar": "N", "help": "largest pooling window in locations (default 16)"},
+    ),
+    _Option(
+        "--max-macs",
+        "max_multiply_adds",
+        {
+            "type": int,
+            "metavar": "N",
+            "help": "most multiply-adds per input (default 4x the standard CNN's)",
+        },
+    ),
 )
 
 # Fields that name the connection settings of the client, reported under their option.

@@ -43,6 +43,7 @@ def recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
         "rank": recommendation.rank,
         "score": recommendation.score,
         "parameters": recommendation.parameters,
+        "multiply_adds": recommendation.multiply_adds,
         "architecture": architecture_document(recommendation.architecture),
         "analysis": [dataclasses.asdict(c) for c in recommendation.analysis],
         "rationale": recommendation.rationale,

@@ -38,9 +38,13 @@ class CorrelationAnalysis:
 
 @dataclass(frozen=True)
 class Analysis:
-    """An architecture scored against a task: its parameter count and one entry per correlation."""
+    """An architecture scored against a task: its costs and one entry per correlation.
+
+    ``multiply_adds`` is per input, as :mod:`advisor.model.compute` counts it.
+    """
 
     parameters: int
+    multiply_adds: int
     correlations: list[CorrelationAnalysis] = field(default_factory=list)
 
 
@@ -70,6 +74,7 @@ class Recommendation:
     architecture: Architecture
     analysis: list[CorrelationAnalysis]
     rationale: str
+    multiply_adds: int
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ _GEOMETRY_FAMILY = _EnumLabels(advisor_pb2.GeometryFamily)
 _OBJECTIVE = _EnumLabels(advisor_pb2.Objective)
 _CERTIFICATE = _EnumLabels(advisor_pb2.Certificate)
 _PRESET_KIND = _EnumLabels(advisor_pb2.PresetKind)
+_WIDTH_PROFILE = _EnumLabels(advisor_pb2.WidthProfile)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,9 +222,17 @@ def _budget_document(message: advisor_pb2.Budget) -> _Document:
         "log2_rank_target",
         "outputs",
         "representation_kernel",
+        "min_width",
+        "min_representation",
+        "max_representation",
+        "max_multiply_adds",
     ):
         if message.HasField(optional):
             document[optional] = getattr(message, optional)
+    if message.HasField("max_window"):
+        document["max_window"] = message.max_window or None
+    if message.width_profile != advisor_pb2.WIDTH_PROFILE_UNSPECIFIED:
+        document["width_profile"] = _WIDTH_PROFILE.label(message.width_profile, "width_profile")
     if message.channel_choices:
         document["channel_choices"] = list(message.channel_choices)
     if message.geometries:
@@ -301,6 +310,12 @@ def budget_to_proto(budget: Budget) -> advisor_pb2.Budget:
         log2_rank_target=budget.log2_rank_target,
         outputs=budget.outputs,
         representation_kernel=budget.representation_kernel,
+        width_profile=_WIDTH_PROFILE.value(budget.width_profile),
+        min_width=budget.min_width,
+        min_representation=budget.min_representation,
+        max_representation=budget.max_representation,
+        max_window=budget.max_window or 0,
+        max_multiply_adds=budget.max_multiply_adds,
     )
 
 
@@ -371,6 +386,7 @@ def analysis_to_proto(analysis: Analysis) -> advisor_pb2.Analysis:
     return advisor_pb2.Analysis(
         parameters=analysis.parameters,
         correlations=[_correlation_analysis_to_proto(c) for c in analysis.correlations],
+        multiply_adds=analysis.multiply_adds,
     )
 
 
@@ -382,6 +398,7 @@ def analysis_from_proto(message: advisor_pb2.Analysis, field: str = "analysis") 
             _correlation_analysis_from_proto(c, f"{field}.correlations[{i}]")
             for i, c in enumerate(message.correlations)
         ],
+        multiply_adds=message.multiply_adds,
     )
 
 
@@ -393,6 +410,7 @@ def _recommendation_to_proto(recommendation: Recommendation) -> advisor_pb2.Reco
         architecture=architecture_to_proto(recommendation.architecture),
         analysis=[_correlation_analysis_to_proto(c) for c in recommendation.analysis],
         rationale=recommendation.rationale,
+        multiply_adds=recommendation.multiply_adds,
     )
 
 
@@ -407,6 +425,7 @@ def _recommendation_from_proto(message: advisor_pb2.Recommendation, field: str) 
             for i, c in enumerate(message.analysis)
         ],
         rationale=message.rationale,
+        multiply_adds=message.multiply_adds,
     )
 
 

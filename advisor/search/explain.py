@@ -1,12 +1,13 @@
-"""Rationale: why a recommendation, in plain words with the numbers behind it.
+"""Rationale: why a recommendation, in a practitioner's terms, with the bits behind it.
 
-Every rationale compares the recommendation with two references **at the same parameter budget**:
-the best contiguous net the search found (docs/THEORY.md §7's default geometry) and the shallow net
-(one global pooling, the baseline of [CSS16]). It names the correlation with the largest gain over
-each, in log2 separation rank (bits) and as a rank ratio ``x2^bits``, and the *binding*
-correlation — the one furthest from its target — with what widening each layer by one step of
-the channel choices would add to it. Figures are the analysis' ``log2_separation_rank`` (the
-search's objective).
+A rationale says what the net is (geometry, widths, parameters and multiply-adds against the
+budget and against the standard CNN of that budget), which of the task's correlations it can
+model as well as the target asks and which it falls short on (in percent of the target, the log2
+separation rank in bits beside it), how the best contiguous net and the shallow net at the same
+budget compare on the correlation where they differ most, the correlation furthest from its
+target with what widening one layer would add, and what 10% more budget would buy. Figures are
+the analysis' ``log2_separation_rank`` (the search's objective); a practical search's targets are
+the best any recommendable net reaches at this budget, a free search's the dimension bounds.
 """
 
 from __future__ import annotations
@@ -18,10 +19,19 @@ import numpy as np
 
 from advisor.search.objective import Objective
 
-__all__ = ["Design", "Widening", "rationale"]
+__all__ = ["MORE_BUDGET", "Design", "Widening", "rationale"]
 
 _SMALL_RATIO_BITS = 30
 """Rank ratios up to 2^30 are also written out as plain numbers."""
+
+_FULL = 0.995
+"""A correlation at this fraction of its target or above is modelled fully."""
+
+_SHOWN = 3
+"""Correlations named per shortfall list; the rest are counted."""
+
+MORE_BUDGET = 1.1
+"""The larger budget a rationale prices: 10% more."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,8 @@ class Design:
         Per-correlation log2 min-cuts.
     score
         The objective's primary score.
+    multiply_adds
+        Multiply-adds per input.
     """
 
     description: str
@@ -47,11 +59,12 @@ class Design:
     parameters: int
     log2_ranks: tuple[float, ...]
     score: float
+    multiply_adds: int = 0
 
     def widths_text(self) -> str:
-        """``M = 32, r = (512, 1, 1)``."""
-        hidden = ", ".join(str(w) for w in self.widths[1:])
-        return f"M = {self.widths[0]}, r = ({hidden})"
+        """``M = 32 and widths 512-1-1``."""
+        hidden = "-".join(str(w) for w in self.widths[1:])
+        return f"M = {self.widths[0]} and widths {hidden}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,8 @@ def rationale(
     names: Sequence[str],
     max_parameters: int,
     widenings: Sequence[Widening],
+    standard_multiply_adds: int | None = None,
+    more_budget: Design | None = None,
     notes: Sequence[str] = (),
 ) -> str:
     """Explain ``chosen`` against the references; see the module docstring.
@@ -101,23 +116,69 @@ def rationale(
         The budget.
     widenings
         For each width that has a larger choice, the effect of raising it one step.
+    standard_multiply_adds
+        Multiply-adds of the standard CNN at this budget, when there is one.
+    more_budget
+        The same tree's best design with 10% more parameters (None: not searched).
     notes
         Sentences to append (e.g. that dilation orders were sampled).
     """
-    kind = "weighted mean" if objective.kind == "weighted" else "smallest"
     sentences = [
-        f"{_capitalised(chosen.description)} with {chosen.widths_text()}: "
-        f"{chosen.parameters:,} parameters of the {max_parameters:,} allowed; score "
-        f"{chosen.score:.4g} (the {kind} fraction of each correlation's log2-rank target).",
-        _versus("the best contiguous net", chosen, contiguous, names),
-        _versus("the shallow net", chosen, shallow, names),
+        _what(chosen, max_parameters, standard_multiply_adds),
+        _coverage(chosen, objective, names),
+        _score(chosen, objective),
+        _versus("the best contiguous net", chosen, contiguous, objective, names),
+        _versus("the shallow net", chosen, shallow, objective, names),
         _binding(chosen, objective, names, widenings, max_parameters),
+        _more(chosen, more_budget, max_parameters),
         *notes,
     ]
     return " ".join(s for s in sentences if s)
 
 
-def _versus(label: str, chosen: Design, reference: Design | None, names: Sequence[str]) -> str:
+def _what(chosen: Design, max_parameters: int, standard: int | None) -> str:
+    cost = f"{chosen.multiply_adds:,} multiply-adds per input"
+    if standard:
+        cost += f" ({chosen.multiply_adds / standard:.2g}x the standard CNN of this budget)"
+    return (
+        f"{_capitalised(chosen.description)} with {chosen.widths_text()}: "
+        f"{chosen.parameters:,} parameters of the {max_parameters:,} allowed "
+        f"({chosen.parameters / max_parameters:.0%}), {cost}."
+    )
+
+
+def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str:
+    fractions = objective.fractions(np.asarray(chosen.log2_ranks))
+    full = [names[i] for i in range(len(names)) if fractions[i] >= _FULL]
+    short = [
+        f"{names[i]!r} at {fractions[i]:.0%} ({_bits(chosen.log2_ranks[i])} of "
+        f"{_bits(float(objective.targets[i]))} bits of log2 rank)"
+        for i in np.argsort(fractions, kind="stable")
+        if fractions[i] < _FULL
+    ]
+    if not short:
+        return "It models every correlation as fully as its target asks."
+    shortfall = f"falls short on {_listed(short[:_SHOWN], len(short) - _SHOWN)}"
+    if not full:
+        return f"It {shortfall}."
+    return f"It models {_listed(full)} as fully as its target asks and {shortfall}."
+
+
+def _score(chosen: Design, objective: Objective) -> str:
+    kind = "weighted mean" if objective.kind == "weighted" else "smallest"
+    text = f"Score {chosen.score:.4g}: the {kind} fraction of the targets"
+    if objective.max_parameters is not None:
+        text += " times the share of the budget used (targets: the best any net reaches here)"
+    return text + "."
+
+
+def _versus(
+    label: str,
+    chosen: Design,
+    reference: Design | None,
+    objective: Objective,
+    names: Sequence[str],
+) -> str:
     if reference is None:
         kind = label.removeprefix("the ").removeprefix("best ")
         return f"No {kind} fits this input and budget, so there is no comparison with one."
@@ -126,15 +187,16 @@ def _versus(label: str, chosen: Design, reference: Design | None, names: Sequenc
     gains = np.asarray(chosen.log2_ranks) - np.asarray(reference.log2_ranks)
     best = int(np.argmax(gains))
     head = (
-        f"Against {label} at the same budget ({reference.description}, "
-        f"{reference.widths_text()}, score {reference.score:.4g}): "
+        f"{_capitalised(label)} at this budget ({reference.description}, "
+        f"{reference.widths_text()}) scores {reference.score:.4g}"
     )
     if gains[best] <= 0:
-        return head + "no correlation gains rank; the score decides."
+        return head + " and models no correlation less well."
+    reached = objective.fractions(np.asarray(reference.log2_ranks))[best]
     return head + (
-        f"the largest gain is on {names[best]!r}, log2 rank "
-        f"{_bits(reference.log2_ranks[best])} -> {_bits(chosen.log2_ranks[best])} "
-        f"({_ratio(float(gains[best]))})."
+        f"; it models {names[best]!r} at {reached:.0%} of the target "
+        f"(log2 rank {_bits(reference.log2_ranks[best])} against "
+        f"{_bits(chosen.log2_ranks[best])}: {_ratio(float(gains[best]))})."
     )
 
 
@@ -146,17 +208,12 @@ def _binding(
     max_parameters: int,
 ) -> str:
     ranks = np.asarray(chosen.log2_ranks)
-    fractions = objective.fractions(ranks)
-    if np.all(fractions >= 1.0):
-        return "Every correlation reaches its log2-rank target."
+    if np.all(objective.fractions(ranks) >= _FULL):
+        return ""
     binding = objective.binding(ranks)
-    head = (
-        f"Binding correlation: {names[binding]!r}, at {fractions[binding]:.0%} of its "
-        f"{_bits(float(objective.targets[binding]))}-bit target"
-    )
     helpful = sorted((w for w in widenings if w.gain > 0), key=lambda w: (-w.gain, w.position))
     if not helpful:
-        return head + "; no single layer one step wider would raise it."
+        return f"No single layer one step wider would raise {names[binding]!r}."
     options = []
     for widening in helpful[:2]:
         name = "M" if widening.position == 0 else f"r_{widening.position - 1}"
@@ -167,7 +224,26 @@ def _binding(
             f"{widening.extra_parameters:,} more parameters"
             + (" (over the budget)" if over else "")
         )
-    return head + "; " + " and ".join(options) + "."
+    return f"To raise {names[binding]!r}: " + " and ".join(options) + "."
+
+
+def _more(chosen: Design, more: Design | None, max_parameters: int) -> str:
+    if more is None:
+        return ""
+    budget = f"10% more budget ({int(max_parameters * MORE_BUDGET):,} parameters)"
+    if more.widths == chosen.widths:
+        return f"{budget} would not change this design: its next width ladder does not fit."
+    return (
+        f"{budget} would buy {more.widths_text()} on the same tree "
+        f"({more.parameters:,} parameters, score {more.score:.4g} on this budget's scale)."
+    )
+
+
+def _listed(items: Sequence[str], more: int = 0) -> str:
+    shown = [item if item.startswith("'") else repr(item) for item in items]
+    if more > 0:
+        shown.append(f"{more} more")
+    return ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1]
 
 
 def _capitalised(text: str) -> str:

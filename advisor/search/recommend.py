@@ -44,7 +44,7 @@ from advisor.model.parameters import ParameterModel
 from advisor.model.results import CorrelationAnalysis, Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.candidates import Candidate, CandidateSpace
-from advisor.search.explain import Design, Widening, rationale
+from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
 from advisor.search.objective import Objective, default_targets
 from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
@@ -235,12 +235,11 @@ class _Search:
             budget.min_representation,
             budget.max_representation,
         )
-        self._profiles: dict[_Pools, tuple[_Ints, _Ints]] = {}
+        self._profiles: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
+        self.standard = self.standard_cnn()
         self.max_multiply_adds = budget.max_multiply_adds
-        if self.max_multiply_adds is None and budget.width_profile == "practical":
-            standard = self.standard_cnn()
-            if standard is not None:
-                self.max_multiply_adds = DEFAULT_COMPUTE_FACTOR * standard[1]
+        if self.max_multiply_adds is None and budget.width_profile == "practical" and self.standard:
+            self.max_multiply_adds = DEFAULT_COMPUTE_FACTOR * self.standard[1]
         self._check_space()
         self.objective = self._objective()
         self.board = _Board(budget.top_k)
@@ -338,17 +337,21 @@ class _Search:
             self.board.offer(_Entry(candidate, outcome.allocation, dag))
         return outcome.complete
 
-    def _fitting(self, candidate: Candidate) -> tuple[_Ints, _Ints]:
-        """Return the candidate's practical profiles within the budget and their parameters."""
-        cached = self._profiles.get(candidate.pools)
+    def _fitting(self, candidate: Candidate, scale: float = 1.0) -> tuple[_Ints, _Ints]:
+        """Return the candidate's practical profiles within the budget and their parameters.
+
+        ``scale`` multiplies the parameter budget (the rationale prices a larger one).
+        """
+        key = (candidate.pools, scale)
+        cached = self._profiles.get(key)
         if cached is None:
             profiles = practical_profiles(candidate.depth, self.rules)
             parameters = self.model.count(profiles)
-            fits = parameters <= self.budget.max_parameters
+            fits = parameters <= self.budget.max_parameters * scale
             if self.max_multiply_adds is not None:
                 fits &= self._multiply_adds(candidate, profiles) <= self.max_multiply_adds
             cached = profiles[fits], parameters[fits]
-            self._profiles[candidate.pools] = cached
+            self._profiles[key] = cached
         return cached
 
     def _multiply_adds(self, candidate: Candidate, profiles: _Ints) -> _Ints:
@@ -384,9 +387,11 @@ class _Search:
         cost = int(self._multiply_adds(tree, np.asarray([best], dtype=np.int64))[0])
         return tree, cost, tuple(best)
 
-    def _best_profile(self, candidate: Candidate, dag: SubtreeDag) -> Allocation | None:
+    def _best_profile(
+        self, candidate: Candidate, dag: SubtreeDag, scale: float = 1.0
+    ) -> Allocation | None:
         """Score every fitting practical profile of the tree; return the best (widths.py's ties)."""
-        profiles, parameters = self._fitting(candidate)
+        profiles, parameters = self._fitting(candidate, scale)
         if profiles.size == 0:
             return None
         figures = dag.log2_ranks(np.log2(profiles))
@@ -487,6 +492,8 @@ class _Search:
                 names=self.names,
                 max_parameters=self.budget.max_parameters,
                 widenings=self._widenings(entry),
+                standard_multiply_adds=self.standard[1] if self.standard else None,
+                more_budget=self._more_budget(entry),
                 notes=notes,
             )
             recommendations.append(
@@ -497,6 +504,7 @@ class _Search:
                     architecture=architecture,
                     analysis=analysis,
                     rationale=text,
+                    multiply_adds=architecture.multiply_adds,
                 )
             )
         return recommendations
@@ -522,6 +530,15 @@ class _Search:
             )
         ]
 
+    def _more_budget(self, entry: _Entry) -> Design | None:
+        """Return the entry's tree at 10% more parameters (practical searches; None for free)."""
+        if self.budget.width_profile == "free":
+            return None
+        allocation = self._best_profile(entry.candidate, entry.dag, MORE_BUDGET)
+        if allocation is None:
+            return None
+        return self._design(_Entry(entry.candidate, allocation, entry.dag))
+
     def _design(self, entry: _Entry) -> Design:
         candidate = entry.candidate
         if candidate.family == "shallow":
@@ -539,6 +556,9 @@ class _Search:
             parameters=entry.allocation.parameters,
             log2_ranks=entry.allocation.log2_ranks,
             score=entry.allocation.keys[0],
+            multiply_adds=int(
+                self._multiply_adds(candidate, np.asarray([entry.allocation.widths]))[0]
+            ),
         )
 
     def _notes(self, complete: bool) -> Sequence[str]:

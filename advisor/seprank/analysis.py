@@ -130,7 +130,11 @@ def analyze(
             scored.append(figures.certified(float(rank[0]), structure))
         else:
             scored.append(figures.bound(tight_widths))
-    return Analysis(parameters=architecture.parameters, correlations=scored)
+    return Analysis(
+        parameters=architecture.parameters,
+        multiply_adds=architecture.multiply_adds,
+        correlations=scored,
+    )
 
 
 def _min_cuts(

@@ -96,6 +96,28 @@ OBJECTIVE_MAXIMIN: Objective.ValueType  # 2
 """The smallest capped log2 separation rank (weights break ties)."""
 Global___Objective: _TypeAlias = Objective  # noqa: Y015
 
+class _WidthProfile:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _WidthProfileEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WidthProfile.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    WIDTH_PROFILE_UNSPECIFIED: _WidthProfile.ValueType  # 0
+    WIDTH_PROFILE_PRACTICAL: _WidthProfile.ValueType  # 1
+    """Geometric ladders in a standard CNN's shape, scored with the fraction of the budget used."""
+    WIDTH_PROFILE_FREE: _WidthProfile.ValueType  # 2
+    """Any widths from the channel choices: the separation-rank optimum alone."""
+
+class WidthProfile(_WidthProfile, metaclass=_WidthProfileEnumTypeWrapper):
+    """Which width vectors the search considers."""
+
+WIDTH_PROFILE_UNSPECIFIED: WidthProfile.ValueType  # 0
+WIDTH_PROFILE_PRACTICAL: WidthProfile.ValueType  # 1
+"""Geometric ladders in a standard CNN's shape, scored with the fraction of the budget used."""
+WIDTH_PROFILE_FREE: WidthProfile.ValueType  # 2
+"""Any widths from the channel choices: the separation-rank optimum alone."""
+Global___WidthProfile: _TypeAlias = WidthProfile  # noqa: Y015
+
 class _Certificate:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -560,6 +582,12 @@ class Budget(_message.Message):
     LOG2_RANK_TARGET_FIELD_NUMBER: _builtins.int
     OUTPUTS_FIELD_NUMBER: _builtins.int
     REPRESENTATION_KERNEL_FIELD_NUMBER: _builtins.int
+    WIDTH_PROFILE_FIELD_NUMBER: _builtins.int
+    MIN_WIDTH_FIELD_NUMBER: _builtins.int
+    MIN_REPRESENTATION_FIELD_NUMBER: _builtins.int
+    MAX_REPRESENTATION_FIELD_NUMBER: _builtins.int
+    MAX_WINDOW_FIELD_NUMBER: _builtins.int
+    MAX_MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
     max_parameters: _builtins.int
     """Upper bound on Architecture parameters (counted as the library counts them); required, > 0."""
     min_depth: _builtins.int
@@ -577,6 +605,21 @@ class Budget(_message.Message):
     """Rank beyond which a correlation gains nothing; absent = the documented default."""
     outputs: _builtins.int
     representation_kernel: _builtins.int
+    width_profile: Global___WidthProfile.ValueType
+    """Which widths the search considers; unspecified = practical."""
+    min_width: _builtins.int
+    """Narrowest hidden width of a practical profile; absent = max(outputs, 8)."""
+    min_representation: _builtins.int
+    """Range of M, the representation channels, of a practical profile; absent = 4 and 64."""
+    max_representation: _builtins.int
+    max_window: _builtins.int
+    """Largest pooling window (locations) a recommendation may have where some tree meets it;
+    absent = 16, 0 = no bound.
+    """
+    max_multiply_adds: _builtins.int
+    """Upper bound on multiply-adds per input; absent = 4x the standard CNN's at this budget
+    (practical profiles) or none (free).
+    """
     @_builtins.property
     def channel_choices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Allowed channel widths; empty = powers of two up to max_channels."""
@@ -602,10 +645,16 @@ class Budget(_message.Message):
         log2_rank_target: _builtins.float | None = ...,
         outputs: _builtins.int | None = ...,
         representation_kernel: _builtins.int | None = ...,
+        width_profile: Global___WidthProfile.ValueType = ...,
+        min_width: _builtins.int | None = ...,
+        min_representation: _builtins.int | None = ...,
+        max_representation: _builtins.int | None = ...,
+        max_window: _builtins.int | None = ...,
+        max_multiply_adds: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_min_depth", b"_min_depth", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "min_depth", b"min_depth", "outputs", b"outputs", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_representation", b"max_representation", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "outputs", b"outputs", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_min_depth", b"_min_depth", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "channel_choices", b"channel_choices", "geometries", b"geometries", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_parameters", b"max_parameters", "min_depth", b"min_depth", "objective", b"objective", "outputs", b"outputs", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "channel_choices", b"channel_choices", "geometries", b"geometries", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_parameters", b"max_parameters", "max_representation", b"max_representation", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "objective", b"objective", "outputs", b"outputs", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k", "width_profile", b"width_profile"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__log2_rank_target: _TypeAlias = _typing.Literal["log2_rank_target"]  # noqa: Y015
     _WhichOneofArgType__log2_rank_target: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target"]  # noqa: Y015
@@ -613,8 +662,18 @@ class Budget(_message.Message):
     _WhichOneofArgType__max_channels: _TypeAlias = _typing.Literal["_max_channels", b"_max_channels"]  # noqa: Y015
     _WhichOneofReturnType__max_depth: _TypeAlias = _typing.Literal["max_depth"]  # noqa: Y015
     _WhichOneofArgType__max_depth: _TypeAlias = _typing.Literal["_max_depth", b"_max_depth"]  # noqa: Y015
+    _WhichOneofReturnType__max_multiply_adds: _TypeAlias = _typing.Literal["max_multiply_adds"]  # noqa: Y015
+    _WhichOneofArgType__max_multiply_adds: _TypeAlias = _typing.Literal["_max_multiply_adds", b"_max_multiply_adds"]  # noqa: Y015
+    _WhichOneofReturnType__max_representation: _TypeAlias = _typing.Literal["max_representation"]  # noqa: Y015
+    _WhichOneofArgType__max_representation: _TypeAlias = _typing.Literal["_max_representation", b"_max_representation"]  # noqa: Y015
+    _WhichOneofReturnType__max_window: _TypeAlias = _typing.Literal["max_window"]  # noqa: Y015
+    _WhichOneofArgType__max_window: _TypeAlias = _typing.Literal["_max_window", b"_max_window"]  # noqa: Y015
     _WhichOneofReturnType__min_depth: _TypeAlias = _typing.Literal["min_depth"]  # noqa: Y015
     _WhichOneofArgType__min_depth: _TypeAlias = _typing.Literal["_min_depth", b"_min_depth"]  # noqa: Y015
+    _WhichOneofReturnType__min_representation: _TypeAlias = _typing.Literal["min_representation"]  # noqa: Y015
+    _WhichOneofArgType__min_representation: _TypeAlias = _typing.Literal["_min_representation", b"_min_representation"]  # noqa: Y015
+    _WhichOneofReturnType__min_width: _TypeAlias = _typing.Literal["min_width"]  # noqa: Y015
+    _WhichOneofArgType__min_width: _TypeAlias = _typing.Literal["_min_width", b"_min_width"]  # noqa: Y015
     _WhichOneofReturnType__outputs: _TypeAlias = _typing.Literal["outputs"]  # noqa: Y015
     _WhichOneofArgType__outputs: _TypeAlias = _typing.Literal["_outputs", b"_outputs"]  # noqa: Y015
     _WhichOneofReturnType__representation_kernel: _TypeAlias = _typing.Literal["representation_kernel"]  # noqa: Y015
@@ -634,7 +693,17 @@ class Budget(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_depth) -> _WhichOneofReturnType__max_depth | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_multiply_adds) -> _WhichOneofReturnType__max_multiply_adds | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_representation) -> _WhichOneofReturnType__max_representation | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_window) -> _WhichOneofReturnType__max_window | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__min_depth) -> _WhichOneofReturnType__min_depth | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__min_representation) -> _WhichOneofReturnType__min_representation | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__min_width) -> _WhichOneofReturnType__min_width | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__outputs) -> _WhichOneofReturnType__outputs | None: ...
     @_typing.overload
@@ -709,7 +778,10 @@ class Analysis(_message.Message):
 
     PARAMETERS_FIELD_NUMBER: _builtins.int
     CORRELATIONS_FIELD_NUMBER: _builtins.int
+    MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
     parameters: _builtins.int
+    multiply_adds: _builtins.int
+    """Multiply-adds per input (every conv at every location it runs on)."""
     @_builtins.property
     def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]: ...
     def __init__(
@@ -717,10 +789,11 @@ class Analysis(_message.Message):
         *,
         parameters: _builtins.int = ...,
         correlations: _abc.Iterable[Global___CorrelationAnalysis] | None = ...,
+        multiply_adds: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["correlations", b"correlations", "parameters", b"parameters"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correlations", b"correlations", "multiply_adds", b"multiply_adds", "parameters", b"parameters"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -738,12 +811,15 @@ class Recommendation(_message.Message):
     ARCHITECTURE_FIELD_NUMBER: _builtins.int
     ANALYSIS_FIELD_NUMBER: _builtins.int
     RATIONALE_FIELD_NUMBER: _builtins.int
+    MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
     rank: _builtins.int
     """1 = best."""
     score: _builtins.float
     parameters: _builtins.int
     rationale: _builtins.str
     """Why this design suits the task, in plain words."""
+    multiply_adds: _builtins.int
+    """Multiply-adds per input (every conv at every location it runs on)."""
     @_builtins.property
     def architecture(self) -> Global___Architecture: ...
     @_builtins.property
@@ -757,10 +833,11 @@ class Recommendation(_message.Message):
         architecture: Global___Architecture | None = ...,
         analysis: _abc.Iterable[Global___CorrelationAnalysis] | None = ...,
         rationale: _builtins.str = ...,
+        multiply_adds: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["architecture", b"architecture"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
