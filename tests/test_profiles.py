@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from typing import Any
 
@@ -17,7 +18,13 @@ from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.task import parse_task
 from advisor.search.profiles import GROWTHS, ProfileRules, practical_profiles
-from advisor.search.recommend import _Clock, _Search, recommend, score_architecture
+from advisor.search.recommend import (
+    _Clock,
+    _Search,
+    recommend,
+    sample_architectures,
+    score_architecture,
+)
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
 
@@ -169,3 +176,19 @@ def test_window_bound_excludes_giant_pools_where_a_tree_allows() -> None:
     for recommendation in result.recommendations:
         pools = [layer.pool for layer in recommendation.architecture.layers]
         assert max(math.prod(pool) for pool in pools) <= 16
+
+
+def test_samples_are_distinct_reproducible_designs_of_the_search_space_at_the_budget() -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=20_000, outputs=2)
+    drawn = sample_architectures(task, budget, 12, seed=3)
+    again = sample_architectures(task, budget, 12, seed=3)
+    assert [a.model_dump() for a in drawn] == [a.model_dump() for a in again]
+    assert len({json.dumps(a.model_dump(mode="json"), sort_keys=True) for a in drawn}) == 12
+    search = _Search(task, budget, _Clock(0.0, None, None), None)
+    for architecture in drawn:
+        assert architecture.family in ("contiguous", "mirror", "interleaved")
+        assert 0.5 * budget.max_parameters <= architecture.parameters <= budget.max_parameters
+        profiles = practical_profiles(len(architecture.layers), search.rules)
+        widths = [architecture.representation, *architecture.widths]
+        assert (profiles == np.array(widths)).all(axis=1).any()

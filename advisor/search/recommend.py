@@ -53,10 +53,19 @@ from advisor.search.widths import Allocation, Floor, allocate_widths
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
 
-__all__ = ["recommend", "score_architecture", "score_architectures", "search_objective"]
+__all__ = [
+    "recommend",
+    "sample_architectures",
+    "score_architecture",
+    "score_architectures",
+    "search_objective",
+]
 
 _Ints = npt.NDArray[np.int64]
 _Pools = tuple[tuple[int, ...], ...]
+
+_SAMPLE_TRIES: Final = 50
+"""Draws attempted per design :func:`sample_architectures` returns, before it gives up."""
 
 _LEAST_TARGET: Final = 1e-6
 """Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
@@ -603,6 +612,52 @@ def score_architectures(
 def largest(candidate: Candidate) -> int:
     """Return the locations of the candidate's largest pooling window."""
     return max(math.prod(pool) for pool in candidate.pools)
+
+
+def sample_architectures(
+    task: Task, budget: Budget, count: int, seed: int = 0, min_share: float = 0.5
+) -> list[Architecture]:
+    """Draw ``count`` distinct random designs from the search's own space, reproducibly.
+
+    Each draw is a recommendable tree (uniformly over the candidates) with a width vector the
+    search would consider for it (uniformly over its practical profiles that fit the budget, or
+    over the free choices that fit it), preferring those that spend at least ``min_share`` of
+    the budget where the tree has any, so the draws are designs *at* this budget. This is the
+    population a ranking is tested on: the
+    trained-outcome benchmark compares the search's order with the trained order over such draws.
+    Fewer than ``count`` come back when the space holds fewer distinct designs.
+    """
+    search = _Search(task, budget, _Clock(time.monotonic(), None, None), None)
+    rng = np.random.default_rng(seed)
+    trees = [c for c in search.candidates if c.eligible]
+    drawn: dict[tuple[int, tuple[int, ...]], Architecture] = {}
+    for _ in range(count * _SAMPLE_TRIES):
+        if len(drawn) == count:
+            break
+        candidate = trees[int(rng.integers(len(trees)))]
+        if budget.width_profile == "practical":
+            profiles, parameters = search._fitting(candidate)
+        else:
+            profiles = rng.choice(search.choices, size=(_SAMPLE_TRIES, candidate.depth + 1))
+            parameters = search.model.count(profiles)
+            fitting = parameters <= budget.max_parameters
+            profiles, parameters = profiles[fitting], parameters[fitting]
+        spending = parameters >= min_share * budget.max_parameters
+        if spending.any():
+            profiles = profiles[spending]
+        if profiles.size == 0:
+            continue
+        chosen = tuple(int(w) for w in profiles[int(rng.integers(len(profiles)))])
+        drawn.setdefault(
+            (candidate.index, chosen),
+            search.space.architecture(
+                candidate,
+                chosen,
+                outputs=budget.outputs,
+                representation_kernel=budget.representation_kernel,
+            ),
+        )
+    return list(drawn.values())
 
 
 def _window_bounded(
