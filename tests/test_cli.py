@@ -37,7 +37,7 @@ from advisor.model.task import parse_task
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.search.recommend import recommend
 from advisor.service.server import ServerConfig, start_server
-from tests.reliability.certificates import make_certificates
+from tests.support.certificates import make_certificates
 
 REPO = Path(__file__).resolve().parent.parent
 TASK = {

@@ -34,7 +34,7 @@ from advisor.model.task import PresetInfo
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.service.server import ServerConfig, start_server
 from advisor.service.status import bad_request_status
-from tests.reliability.certificates import make_certificates
+from tests.support.certificates import make_certificates
 
 TASK = {
     "input": {"shape": [8]},

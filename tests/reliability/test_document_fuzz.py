@@ -25,7 +25,7 @@ from advisor.errors import InvalidRequestError
 from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import parse_architecture
 from advisor.model.task import parse_task
-from tests.strategies import (
+from tests.support.strategies import (
     Document,
     boundary_architecture_documents,
     boundary_task_documents,
