@@ -28,7 +28,8 @@ import pytest
 import yaml
 
 from advisor.cli.format import render_search_result
-from advisor.cli.main import ExitCode, main
+from advisor.cli.main import main
+from advisor.cli.options import ExitCode
 from advisor.cli.progress import ProgressBar, progress_bar_for
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget

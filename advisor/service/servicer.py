@@ -23,8 +23,6 @@ from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, list_presets
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
-from advisor.search.recommend import recommend
-from advisor.seprank.analysis import analyze
 from advisor.service.admission import Admission
 from advisor.service.limits import (
     RequestLimits,
@@ -33,6 +31,9 @@ from advisor.service.limits import (
     check_recommend_request,
 )
 from advisor.service.status import stream_errors, unary_errors
+
+# The search and rank engines (FLINT, the numpy-heavy graph code) are imported by the methods that
+# run them: a server that only lists presets, as ``advisor presets`` starts, never loads them.
 
 __all__ = ["STOP_MARGIN_SECONDS", "AdvisorServicer"]
 
@@ -66,6 +67,8 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self, request: advisor_pb2.RecommendRequest, context: grpc.ServicerContext
     ) -> advisor_pb2.RecommendResponse:
         """Run a search to completion (or until stopped) and return the ranked designs."""
+        from advisor.search.recommend import recommend
+
         with self._admission.admit():
             task, budget = self._search_request(request)
             result = recommend(task, budget, should_stop=self._stopper(context))
@@ -76,6 +79,8 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self, request: advisor_pb2.StreamRecommendRequest, context: grpc.ServicerContext
     ) -> Iterator[advisor_pb2.StreamRecommendResponse]:
         """Run a search, yielding its progress events and then exactly one result."""
+        from advisor.search.recommend import recommend
+
         with self._admission.admit():
             task, budget = self._search_request(request)
             # The library reports progress through a callback while it runs; a helper thread
@@ -115,6 +120,8 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self, request: advisor_pb2.AnalyzeRequest, context: grpc.ServicerContext
     ) -> advisor_pb2.AnalyzeResponse:
         """Score one architecture against a task."""
+        from advisor.seprank.analysis import analyze
+
         with self._admission.admit():
             check_analyze_request(request, self._limits)
             task = wire.task_from_proto(request.task)
