@@ -332,6 +332,7 @@ def test_list_presets_serves_region_then_task_presets() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_large_task_resolves_every_form() -> None:
     # The speed of this case is measured by bench/bench_task.py, not asserted here.
     document = large_task_document()

@@ -20,6 +20,7 @@ from tests.support.strategies import RpcCase, budget_message, rpc_cases, task_me
 TIMEOUT_SECONDS = 5.0
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(case=rpc_cases())
 def test_every_request_ends_in_a_deliberate_status(channel: grpc.Channel, case: RpcCase) -> None:
