@@ -24,7 +24,7 @@ import grpc
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.server import RunningServer
-from tests.support.raw_calls import Outcome, call_raw, health_status, method_path
+from tests.support.raw_calls import Outcome, as_is, call_raw, health_status, method_path
 from tests.support.server_process import ServerProcess
 from tests.support.strategies import architecture_message, budget_message, task_message
 
@@ -142,20 +142,16 @@ def cancellation_release(
     method, payload = call
     path = method_path(method)
     if method == "StreamRecommend":
-        stream = channel.unary_stream(path, _as_is, _as_is)(payload, timeout=60)
+        stream = channel.unary_stream(path, as_is, as_is)(payload, timeout=60)
         next(stream)
         cancelled = time.monotonic()
         stream.cancel()
     else:
-        future = channel.unary_unary(path, _as_is, _as_is).future(payload, timeout=60)
+        future = channel.unary_unary(path, as_is, as_is).future(payload, timeout=60)
         _wait_for(lambda: server.in_flight == 1, timeout=10)
         cancelled = time.monotonic()
         future.cancel()
     return _wait_for(_idle(server), timeout=120) - cancelled
-
-
-def _as_is(payload: bytes) -> bytes:
-    return payload
 
 
 # A client process that starts a stream, says so once the first message arrived, then waits to
