@@ -11,6 +11,7 @@ shell sees, and SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import signal
@@ -249,6 +250,20 @@ def test_wrong_token_is_exit_3(target: str, tmp_path: Path) -> None:
     assert_one_error_line(
         advisor("presets", "--target", target, "--token-file", wrong), ExitCode.UNAUTHENTICATED
     )
+
+
+def test_only_the_process_command_line_freezes_the_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A usage error of the process's own command line: no server, and the exit comes next.
+    monkeypatch.setattr(sys, "argv", ["advisor", "presets", "--tls-ca", "ca.pem"])
+    assert gc.get_freeze_count() == 0
+    try:
+        assert advisor("presets", "--tls-ca", "ca.pem").status == ExitCode.INVALID_ARGUMENT
+        assert gc.get_freeze_count() == 0, "main(argv) left the caller's heap alone"
+        with contextlib.redirect_stderr(io.StringIO()):
+            assert main() == ExitCode.INVALID_ARGUMENT
+        assert gc.get_freeze_count() > 0, "main() froze the heap for the interpreter's exit"
+    finally:
+        gc.unfreeze()
 
 
 # --- the console script, as a process -----------------------------------------------------------
