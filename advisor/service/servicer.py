@@ -32,8 +32,9 @@ from advisor.service.limits import (
 )
 from advisor.service.status import stream_errors, unary_errors
 
-# The search and rank engines (FLINT, the numpy-heavy graph code) are imported by the methods that
-# run them: a server that only lists presets, as ``advisor presets`` starts, never loads them.
+# The search and rank engines (FLINT, the geometry, rank and search modules) are imported by the
+# methods that run them: a server that only lists presets, as ``advisor presets`` starts, never
+# loads them.
 
 __all__ = ["STOP_MARGIN_SECONDS", "AdvisorServicer"]
 
