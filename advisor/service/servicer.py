@@ -33,8 +33,8 @@ from advisor.service.limits import (
 from advisor.service.status import stream_errors, unary_errors
 
 # The search and rank engines (FLINT, the geometry, rank and search modules) are imported by the
-# methods that run them: a server that only lists presets, as ``advisor presets`` starts, never
-# loads them.
+# methods that run them, once admitted (so a drain waits for a call that is still loading them): a
+# server that only lists presets, as ``advisor presets`` starts, never loads them.
 
 __all__ = ["STOP_MARGIN_SECONDS", "AdvisorServicer"]
 
@@ -68,9 +68,9 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self, request: advisor_pb2.RecommendRequest, context: grpc.ServicerContext
     ) -> advisor_pb2.RecommendResponse:
         """Run a search to completion (or until stopped) and return the ranked designs."""
-        from advisor.search.recommend import recommend
-
         with self._admission.admit():
+            from advisor.search.recommend import recommend
+
             task, budget = self._search_request(request)
             result = recommend(task, budget, should_stop=self._stopper(context))
         return advisor_pb2.RecommendResponse(result=wire.search_result_to_proto(result))
@@ -80,9 +80,9 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self, request: advisor_pb2.StreamRecommendRequest, context: grpc.ServicerContext
     ) -> Iterator[advisor_pb2.StreamRecommendResponse]:
         """Run a search, yielding its progress events and then exactly one result."""
-        from advisor.search.recommend import recommend
-
         with self._admission.admit():
+            from advisor.search.recommend import recommend
+
             task, budget = self._search_request(request)
             # The library reports progress through a callback while it runs; a helper thread
             # runs the search so this generator can yield each event as it arrives.
@@ -121,9 +121,9 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self, request: advisor_pb2.AnalyzeRequest, context: grpc.ServicerContext
     ) -> advisor_pb2.AnalyzeResponse:
         """Score one architecture against a task."""
-        from advisor.seprank.analysis import analyze
-
         with self._admission.admit():
+            from advisor.seprank.analysis import analyze
+
             check_analyze_request(request, self._limits)
             task = wire.task_from_proto(request.task)
             architecture = wire.architecture_from_proto(request.architecture)
