@@ -89,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"`python -m bench.bench_startup --runs {args.runs}` — each command a new process, "
         f"{args.runs} timed runs after one warm-up, wall clock to exit; "
         f"{datetime.date.today().isoformat()}, 1-minute load average {load_before:.1f} before and "
-        f"{load_after:.1f} after (2 cores). Target: a median of at most {TARGET_SECONDS} s for "
+        f"{load_after:.1f} after ({os.cpu_count()} CPUs). Target: a median of at most "
+        f"{TARGET_SECONDS} s for "
         f"{' and '.join(f'`{name}`' for name in _TARGETED)} on a quiet machine.\n\n"
         + "\n".join(rows)
     )
