@@ -19,8 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,10 +36,10 @@ from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress
 from advisor.model.task import parse_task
-from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.search.recommend import recommend
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates
+from tests.support.scripted import ScriptedAdvisor, scripted_server
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("advisor")
 TASK = {
@@ -330,22 +329,6 @@ def test_progress_bar_redraws_one_line_then_erases_it() -> None:
 # --- exit codes and connection options --------------------------------------------------------
 
 
-@contextlib.contextmanager
-def presets_server(answer: Callable[[bytes, grpc.ServicerContext], bytes]) -> Iterator[str]:
-    """Serve ``ListPresets`` by ``answer`` (raw bytes in and out) on 127.0.0.1; yield its target."""
-    service = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"].full_name
-    handler = grpc.method_handlers_generic_handler(
-        service, {"ListPresets": grpc.unary_unary_rpc_method_handler(answer)}
-    )
-    server = grpc.server(ThreadPoolExecutor(max_workers=2), handlers=[handler])
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop(None)
-
-
 @pytest.mark.parametrize(
     ("code", "exit_code"),
     [
@@ -358,25 +341,19 @@ def presets_server(answer: Callable[[bytes, grpc.ServicerContext], bytes]) -> It
     ],
 )
 def test_each_status_has_its_exit_code(code: grpc.StatusCode, exit_code: ExitCode) -> None:
-    def refuse(request: bytes, context: grpc.ServicerContext) -> bytes:
-        context.abort(code, "scripted refusal")
-
-    with presets_server(refuse) as target:
+    servicer = ScriptedAdvisor()
+    servicer.failures["ListPresets"] = [code] * 8  # more than the client's attempts
+    with scripted_server(servicer) as target:
         result = advisor("presets", "--target", target)
     assert result.status == exit_code
-    assert result.stderr == f"advisor: error: {code.name}: scripted refusal\n"
+    assert result.stderr == f"advisor: error: {code.name}: scripted {code.name}\n"
 
 
 def test_timeout_option_sets_the_deadline() -> None:
-    released = threading.Event()
-
-    def hold(request: bytes, context: grpc.ServicerContext) -> bytes:
-        released.wait(30)  # answers only once the client gave up, or after 30 s
-        return b""
-
-    with presets_server(hold) as target:
+    servicer = ScriptedAdvisor()
+    servicer.release = threading.Event()  # held: only the deadline can end the call
+    with scripted_server(servicer) as target:
         result = advisor("presets", "--target", target, "--timeout", "0.2")
-        released.set()
     assert result.status == ExitCode.DEADLINE_EXCEEDED, result.stderr
 
 
