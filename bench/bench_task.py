@@ -9,7 +9,7 @@ import time
 
 from advisor.model.task import parse_task
 from bench.report import update_section
-from tests.test_task import large_task_document
+from tests.support.workloads import large_task_document
 
 TARGET_SECONDS = 0.05
 

@@ -1,12 +1,12 @@
 """Fuzz a live advisor server with generated requests and print a status histogram.
 
 Starts the service in this process on 127.0.0.1 (port 0, real gRPC over loopback), sends
-``--cases`` requests drawn from ``tests.strategies.rpc_cases`` (valid, boundary and arbitrary
-messages, corrupted and random bytes, for every RPC) and checks each outcome with
-``bench.calls.problems``: only OK, INVALID_ARGUMENT (with field violations), RESOURCE_EXHAUSTED and
-DEADLINE_EXCEEDED are acceptable, no message may leak internals, and health must stay SERVING
-(checked every ``--health-every`` cases and at the end). Exits 1 on any problem, printing the
-offending requests as hex so each can become a regression test.
+``--cases`` requests drawn from ``tests.support.strategies.rpc_cases`` (valid, boundary and
+arbitrary messages, corrupted and random bytes, for every RPC) and checks each outcome with
+``tests.support.raw_calls.problems``: only OK, INVALID_ARGUMENT (with field violations),
+RESOURCE_EXHAUSTED and DEADLINE_EXCEEDED are acceptable, no message may leak internals, and health
+must stay SERVING (checked every ``--health-every`` cases and at the end). Exits 1 on any problem,
+printing the offending requests as hex so each can become a regression test.
 
     python -m bench.fuzz --cases 10000 --seed 0 --write-docs
 """
@@ -26,9 +26,9 @@ import grpc
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from advisor.service.server import ServerConfig, start_server
-from bench.calls import Outcome, call_raw, health_status, problems
 from bench.report import update_section
-from tests.strategies import CASE_KINDS, RpcCase, rpc_cases
+from tests.support.raw_calls import Outcome, call_raw, health_status, problems
+from tests.support.strategies import CASE_KINDS, RpcCase, rpc_cases
 
 __all__ = ["FuzzReport", "fuzz", "main"]
 

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 import grpc
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
-from bench.calls import Outcome, call_raw, health_status, problems
 from bench.report import update_section
-from bench.serverproc import ServerProcess
-from tests.strategies import architecture_message, budget_message, task_message
+from tests.support.raw_calls import Outcome, call_raw, health_status, problems
+from tests.support.server_process import ServerProcess
+from tests.support.strategies import architecture_message, budget_message, task_message
 
 __all__ = ["LoadPhase", "main", "request_mix", "run_phase"]
 

@@ -20,7 +20,7 @@ from advisor.model.architecture import (
     parameter_count,
     parse_architecture,
 )
-from tests.strategies import boundary_architecture_documents, valid_architecture_documents
+from tests.support.strategies import boundary_architecture_documents, valid_architecture_documents
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples" / "architectures").glob("*.yaml"))
 

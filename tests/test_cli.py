@@ -1,25 +1,26 @@
-"""The ``advisor`` command, run in a subprocess as a user runs it.
+"""The ``advisor`` command, run as a user runs it.
 
 Each format must parse and carry the contract fields, a recommended architecture must feed back
 into ``advisor analyze``, failures must be one line with the right exit status, and the command
-must work both with its embedded server and against a server given by ``--target``.
+must work both with its embedded server and against a server given by ``--target``. Most tests
+call ``main(argv)`` in this process with stdout and stderr captured; a few run the installed
+console script as a process, for what only a process shows: the entry point, the exit status the
+shell sees, and SIGTERM.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
-import os
-import pty
-import select
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +29,19 @@ import pytest
 import yaml
 
 from advisor.cli.format import render_search_result
-from advisor.cli.main import ExitCode, main
+from advisor.cli.main import main
+from advisor.cli.options import ExitCode
 from advisor.cli.progress import ProgressBar, progress_bar_for
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress
 from advisor.model.task import parse_task
-from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.search.recommend import recommend
 from advisor.service.server import ServerConfig, start_server
-from tests.reliability.certificates import make_certificates
+from tests.support.certificates import make_certificates
+from tests.support.scripted import ScriptedAdvisor, scripted_server
 
-REPO = Path(__file__).resolve().parent.parent
+CONSOLE_SCRIPT = Path(sys.executable).with_name("advisor")
 TASK = {
     "input": {"shape": [4, 4]},
     "correlations": [
@@ -53,37 +55,45 @@ ANALYSIS_FIELDS = {"name", "log2_separation_rank", "log2_max_rank", "certificate
 TOKEN = "cli-test-token"
 
 
-def advisor(*args: str | Path, stderr_tty: bool = False) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "advisor.cli.main", *map(str, args)]
-    if stderr_tty:
-        return _run_with_tty_stderr(command)
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+@dataclass(frozen=True)
+class Run:
+    """How one ``advisor`` command ended: its exit status and everything it printed."""
+
+    status: int
+    stdout: str
+    stderr: str
 
 
-def _run_with_tty_stderr(command: list[str]) -> subprocess.CompletedProcess[str]:
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=terminal, text=True
-    )
-    os.close(terminal)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([controller], [], [], 60)
+class _Terminal(io.StringIO):
+    """A captured stream that says it is a terminal, as stderr is in an interactive shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def advisor(*args: str | Path, terminal: bool = False) -> Run:
+    """Run ``advisor *args`` in this process; stderr is a terminal when ``terminal``."""
+    stdout, stderr = io.StringIO(), _Terminal() if terminal else io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
-            chunk = os.read(controller, 4096) if ready else b""
-        except OSError:  # the terminal closes when the process exits
-            chunk = b""
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(controller)
-    stdout, _ = process.communicate(timeout=60)
-    stderr = b"".join(chunks).decode()
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+            status = main([str(arg) for arg in args])
+        except SystemExit as exit_:  # argparse ends --help and usage errors this way
+            assert isinstance(exit_.code, int)
+            status = exit_.code
+    return Run(status, stdout.getvalue(), stderr.getvalue())
 
 
-def assert_one_error_line(result: subprocess.CompletedProcess[str], code: ExitCode) -> str:
-    assert result.returncode == code, result.stderr
+def advisor_process(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``advisor`` console script as a process."""
+    if not CONSOLE_SCRIPT.exists():
+        pytest.skip(f"no console script at {CONSOLE_SCRIPT}: the project is not installed")
+    command = [str(CONSOLE_SCRIPT), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def assert_one_error_line(result: Run | subprocess.CompletedProcess[str], code: ExitCode) -> str:
+    status = result.status if isinstance(result, Run) else result.returncode
+    assert status == code, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("advisor: error: "), result.stderr
@@ -116,7 +126,7 @@ def yaml_result(task_file: Path, target: str, token_file: Path) -> dict[str, Any
         "recommend", task_file, *SEARCH, "--format", "yaml",
         "--target", target, "--token-file", token_file,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.status == 0, result.stderr
     assert result.stderr == "", "no progress bar when stderr is not a terminal"
     document: dict[str, Any] = yaml.safe_load(result.stdout)
     return document
@@ -147,7 +157,7 @@ def test_a_recommended_architecture_feeds_analyze(
         "analyze", task_file, "--arch", arch_file, "--format", "json",
         "--target", target, "--token-file", token_file,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.status == 0, result.stderr
     analysis = json.loads(result.stdout)
     assert analysis["parameters"] == best["parameters"]
     ranks = {c["name"]: c["log2_separation_rank"] for c in analysis["correlations"]}
@@ -156,7 +166,7 @@ def test_a_recommended_architecture_feeds_analyze(
 
 def test_embedded_default_recommends_in_json(task_file: Path) -> None:
     result = advisor("recommend", task_file, *SEARCH, "--format", "json")
-    assert result.returncode == 0, result.stderr
+    assert result.status == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["recommendations"]
     assert set(document["recommendations"][0]) >= RECOMMENDATION_FIELDS
@@ -164,7 +174,7 @@ def test_embedded_default_recommends_in_json(task_file: Path) -> None:
 
 def test_table_is_a_ranked_list_for_people(task_file: Path) -> None:
     result = advisor("recommend", task_file, *SEARCH)
-    assert result.returncode == 0, result.stderr
+    assert result.status == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "candidates" in lines[0]
     assert any(line.startswith("#1  ") for line in lines)
@@ -172,26 +182,28 @@ def test_table_is_a_ranked_list_for_people(task_file: Path) -> None:
     assert any(line.strip().startswith("why: ") for line in lines)
 
 
-def test_progress_bar_only_on_a_terminal(task_file: Path) -> None:
-    result = advisor("recommend", task_file, *SEARCH, "--format", "json", stderr_tty=True)
-    assert result.returncode == 0, result.stderr
+def test_progress_bar_on_a_terminal(task_file: Path) -> None:
+    result = advisor("recommend", task_file, *SEARCH, "--format", "json", terminal=True)
+    assert result.status == 0, result.stderr
     assert "searching [" in result.stderr
     assert json.loads(result.stdout)["recommendations"]
 
 
-def test_presets_in_every_format(
-    target: str, token_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    connection = ["--target", target, "--token-file", str(token_file)]
+def test_presets_in_every_format(target: str, token_file: Path) -> None:
+    connection: list[str | Path] = ["--target", target, "--token-file", token_file]
     as_json = advisor("presets", "--format", "json", *connection)
-    assert as_json.returncode == 0, as_json.stderr
+    assert as_json.status == 0, as_json.stderr
     presets = json.loads(as_json.stdout)["presets"]
     assert {p["kind"] for p in presets} <= {"region", "task"}
-    assert main(["presets", "--format", "yaml", *connection]) == ExitCode.OK
-    assert yaml.safe_load(capsys.readouterr().out)["presets"] == presets
-    assert main(["presets", *connection]) == ExitCode.OK
-    table = capsys.readouterr().out
-    assert all(p["name"] in table and p["description"].split("\n")[0] in table for p in presets)
+    as_yaml = advisor("presets", "--format", "yaml", *connection)
+    assert as_yaml.status == ExitCode.OK
+    assert yaml.safe_load(as_yaml.stdout)["presets"] == presets
+    as_table = advisor("presets", *connection)
+    assert as_table.status == ExitCode.OK
+    assert all(
+        p["name"] in as_table.stdout and p["description"].split("\n")[0] in as_table.stdout
+        for p in presets
+    )
 
 
 def test_bad_task_file_is_exit_2_with_the_field_path(tmp_path: Path) -> None:
@@ -216,11 +228,11 @@ def test_bad_option_names_the_option(task_file: Path) -> None:
 
 def test_usage_errors_are_exit_2(task_file: Path) -> None:
     result = advisor("recommend", task_file)
-    assert result.returncode == ExitCode.INVALID_ARGUMENT
+    assert result.status == ExitCode.INVALID_ARGUMENT
     assert "--budget" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_unreachable_target_is_exit_5(task_file: Path) -> None:
+def test_unreachable_target_is_exit_5() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -239,27 +251,50 @@ def test_wrong_token_is_exit_3(target: str, tmp_path: Path) -> None:
     )
 
 
-def test_help_lists_the_exit_codes() -> None:
-    result = advisor("--help")
-    assert result.returncode == 0
+def test_only_the_process_command_line_freezes_the_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A usage error of the process's own command line: no server, and the exit comes next.
+    monkeypatch.setattr(sys, "argv", ["advisor", "presets", "--tls-ca", "ca.pem"])
+    assert gc.get_freeze_count() == 0
+    try:
+        assert advisor("presets", "--tls-ca", "ca.pem").status == ExitCode.INVALID_ARGUMENT
+        assert gc.get_freeze_count() == 0, "main(argv) left the caller's heap alone"
+        with contextlib.redirect_stderr(io.StringIO()):
+            assert main() == ExitCode.INVALID_ARGUMENT
+        assert gc.get_freeze_count() > 0, "main() froze the heap for the interpreter's exit"
+    finally:
+        gc.unfreeze()
+
+
+# --- the console script, as a process -----------------------------------------------------------
+
+
+def test_console_script_help_lists_the_exit_codes() -> None:
+    result = advisor_process("--help")
+    assert result.returncode == 0, result.stderr
     assert "exit status" in result.stdout and "RESOURCE_EXHAUSTED" in result.stdout
 
 
+def test_console_script_failure_is_one_line_and_its_exit_status(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yaml"
+    line = assert_one_error_line(
+        advisor_process("analyze", missing, "--arch", missing), ExitCode.INVALID_ARGUMENT
+    )
+    assert "missing.yaml" in line
+
+
 def test_serve_until_sigterm(token_file: Path) -> None:
-    command = [sys.executable, "-m", "advisor.cli.main", "serve", "--port", "0", "--token-file"]
+    if not CONSOLE_SCRIPT.exists():
+        pytest.skip(f"no console script at {CONSOLE_SCRIPT}: the project is not installed")
+    command = [str(CONSOLE_SCRIPT), "serve", "--port", "0", "--token-file", str(token_file)]
     with subprocess.Popen(
-        [*command, str(token_file)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as server:
         try:
             assert server.stdout is not None
             announced = server.stdout.readline().split()
             assert announced[:2] == ["listening", "on"], announced
             presets = advisor("presets", "--target", announced[2], "--token-file", token_file)
-            assert presets.returncode == 0, presets.stderr
+            assert presets.status == 0, presets.stderr
         finally:
             server.send_signal(signal.SIGTERM)
             _, log = server.communicate(timeout=30)
@@ -267,7 +302,7 @@ def test_serve_until_sigterm(token_file: Path) -> None:
     assert "Traceback" not in log
 
 
-# --- rendering, in-process ---------------------------------------------------------------------
+# --- rendering --------------------------------------------------------------------------------
 
 
 def test_json_and_yaml_documents_agree_and_their_architectures_parse_back() -> None:
@@ -291,23 +326,7 @@ def test_progress_bar_redraws_one_line_then_erases_it() -> None:
     assert progress_bar_for(io.StringIO()) is None
 
 
-# --- exit codes and connection options, in-process ---------------------------------------------
-
-
-@contextlib.contextmanager
-def presets_server(answer: Callable[[bytes, grpc.ServicerContext], bytes]) -> Iterator[str]:
-    """Serve ``ListPresets`` by ``answer`` (raw bytes in and out) on 127.0.0.1; yield its target."""
-    service = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"].full_name
-    handler = grpc.method_handlers_generic_handler(
-        service, {"ListPresets": grpc.unary_unary_rpc_method_handler(answer)}
-    )
-    server = grpc.server(ThreadPoolExecutor(max_workers=2), handlers=[handler])
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop(None)
+# --- exit codes and connection options --------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -321,38 +340,30 @@ def presets_server(answer: Callable[[bytes, grpc.ServicerContext], bytes]) -> It
         (grpc.StatusCode.INTERNAL, ExitCode.OTHER),
     ],
 )
-def test_each_status_has_its_exit_code(
-    code: grpc.StatusCode, exit_code: ExitCode, capsys: pytest.CaptureFixture[str]
-) -> None:
-    def refuse(request: bytes, context: grpc.ServicerContext) -> bytes:
-        context.abort(code, "scripted refusal")
-
-    with presets_server(refuse) as target:
-        assert main(["presets", "--target", target]) == exit_code
-    assert capsys.readouterr().err == f"advisor: error: {code.name}: scripted refusal\n"
+def test_each_status_has_its_exit_code(code: grpc.StatusCode, exit_code: ExitCode) -> None:
+    servicer = ScriptedAdvisor()
+    servicer.failures["ListPresets"] = [code] * 8  # more than the client's attempts
+    with scripted_server(servicer) as target:
+        result = advisor("presets", "--target", target)
+    assert result.status == exit_code
+    assert result.stderr == f"advisor: error: {code.name}: scripted {code.name}\n"
 
 
-def test_timeout_option_sets_the_deadline(capsys: pytest.CaptureFixture[str]) -> None:
-    def dawdle(request: bytes, context: grpc.ServicerContext) -> bytes:
-        time.sleep(1.0)
-        return b""
-
-    with presets_server(dawdle) as target:
-        started = time.monotonic()
-        status = main(["presets", "--target", target, "--timeout", "0.2"])
-        elapsed = time.monotonic() - started
-    assert status == ExitCode.DEADLINE_EXCEEDED, capsys.readouterr().err
-    assert elapsed < 1.0, "the call gave up at its deadline, before the server answered"
+def test_timeout_option_sets_the_deadline() -> None:
+    servicer = ScriptedAdvisor()
+    servicer.release = threading.Event()  # held: only the deadline can end the call
+    with scripted_server(servicer) as target:
+        result = advisor("presets", "--target", target, "--timeout", "0.2")
+    assert result.status == ExitCode.DEADLINE_EXCEEDED, result.stderr
 
 
-def test_connection_options_need_a_target(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["presets", "--tls-ca", "ca.pem"]) == ExitCode.INVALID_ARGUMENT
-    assert capsys.readouterr().err.startswith(
-        "advisor: error: --tls-ca: applies only with --target"
-    )
+def test_connection_options_need_a_target() -> None:
+    result = advisor("presets", "--tls-ca", "ca.pem")
+    assert result.status == ExitCode.INVALID_ARGUMENT
+    assert result.stderr.startswith("advisor: error: --tls-ca: applies only with --target")
 
 
-def test_mutual_tls_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_mutual_tls_target(tmp_path: Path) -> None:
     pem = make_certificates(tmp_path)
     config = ServerConfig(
         host="localhost",
@@ -362,10 +373,12 @@ def test_mutual_tls_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         tls_client_ca=pem.ca,
     )
     with start_server(config) as running:
-        tls = ["--tls-ca", str(pem.ca), "--tls-client-cert", str(pem.client_cert)]
-        key = ["--tls-client-key", str(pem.client_key)]
-        status = main(["presets", "--format", "json", "--target", running.address, *tls, *key])
-        assert status == ExitCode.OK, capsys.readouterr().err
-        assert json.loads(capsys.readouterr().out)["presets"]
-        unknown_ca = main(["presets", "--target", running.address, "--tls-ca", str(pem.ca)])
-        assert unknown_ca == ExitCode.UNAVAILABLE, "no client certificate: the handshake fails"
+        tls: list[str | Path] = ["--tls-ca", pem.ca, "--tls-client-cert", pem.client_cert]
+        key: list[str | Path] = ["--tls-client-key", pem.client_key]
+        result = advisor("presets", "--format", "json", "--target", running.address, *tls, *key)
+        assert result.status == ExitCode.OK, result.stderr
+        assert json.loads(result.stdout)["presets"]
+        unknown_ca = advisor("presets", "--target", running.address, "--tls-ca", pem.ca)
+        assert unknown_ca.status == ExitCode.UNAVAILABLE, (
+            "no client certificate: the handshake fails"
+        )

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import socket
-import time
-from collections import Counter, defaultdict
+import threading
+from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,9 @@ from advisor_client.errors import (
 from advisor.errors import InvalidRequestError
 from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import PresetInfo
-from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.service.server import ServerConfig, start_server
-from advisor.service.status import bad_request_status
-from tests.reliability.certificates import make_certificates
+from tests.support.certificates import make_certificates
+from tests.support.scripted import ScriptedAdvisor, scripted_server
 
 TASK = {
     "input": {"shape": [8]},
@@ -53,82 +51,6 @@ BUDGET = {"max_parameters": 400, "time_limit_seconds": 5.0}
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff_seconds=0.01, max_backoff_seconds=0.02)
 
 
-class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
-    """Fails each method with the scripted failures first, then answers; records every call.
-
-    A scripted failure is a status code (aborted with the message ``scripted CODE``) or an
-    :class:`InvalidRequestError`, sent as the service sends it (BadRequest field violations).
-    """
-
-    def __init__(self) -> None:
-        self.failures: defaultdict[str, list[grpc.StatusCode | InvalidRequestError]] = defaultdict(
-            list
-        )
-        self.calls: Counter[str] = Counter()
-        self.time_remaining: dict[str, float | None] = {}
-        self.metadata: dict[str, dict[str, str | bytes]] = {}
-        self.delay_seconds = 0.0
-        self.fail_stream_after_first_event = False
-
-    def _begin(self, method: str, context: grpc.ServicerContext) -> None:
-        self.calls[method] += 1
-        self.time_remaining[method] = context.time_remaining()
-        self.metadata[method] = dict(context.invocation_metadata())
-        if self.failures[method]:
-            failure = self.failures[method].pop(0)
-            if isinstance(failure, InvalidRequestError):
-                context.abort_with_status(bad_request_status(failure))
-            context.abort(failure, f"scripted {failure.name}")
-        time.sleep(self.delay_seconds)
-
-    def Recommend(  # noqa: N802 - gRPC method names come from the proto
-        self, request: Any, context: grpc.ServicerContext
-    ) -> Any:
-        self._begin("Recommend", context)
-        return advisor_pb2.RecommendResponse(result=_SEARCH_RESULT)
-
-    def StreamRecommend(  # noqa: N802 - gRPC method names come from the proto
-        self, request: Any, context: grpc.ServicerContext
-    ) -> Iterator[Any]:
-        self._begin("StreamRecommend", context)
-        yield advisor_pb2.StreamRecommendResponse(progress=_PROGRESS)
-        if self.fail_stream_after_first_event:
-            context.abort(grpc.StatusCode.UNAVAILABLE, "scripted UNAVAILABLE mid-stream")
-        yield advisor_pb2.StreamRecommendResponse(result=_SEARCH_RESULT)
-
-    def Analyze(  # noqa: N802 - gRPC method names come from the proto
-        self, request: Any, context: grpc.ServicerContext
-    ) -> Any:
-        self._begin("Analyze", context)
-        return advisor_pb2.AnalyzeResponse(analysis=_ANALYSIS)
-
-    def ListPresets(  # noqa: N802 - gRPC method names come from the proto
-        self, request: Any, context: grpc.ServicerContext
-    ) -> Any:
-        self._begin("ListPresets", context)
-        return advisor_pb2.ListPresetsResponse(presets=[_PRESET])
-
-
-_SEARCH_RESULT = advisor_pb2.SearchResult(candidates_evaluated=7, search_seconds=0.5, complete=True)
-_PROGRESS = advisor_pb2.SearchProgress(
-    candidates_evaluated=3, elapsed_seconds=0.2, best_score=1.5, fraction_done=0.4
-)
-_ANALYSIS = advisor_pb2.Analysis(
-    parameters=52,
-    correlations=[
-        advisor_pb2.CorrelationAnalysis(
-            name="ends",
-            log2_separation_rank=2.0,
-            log2_max_rank=2.0,
-            certificate=advisor_pb2.CERTIFICATE_TIGHT,
-            weight=1.0,
-        )
-    ],
-)
-_PRESET = advisor_pb2.Preset(
-    name="left_half", kind=advisor_pb2.PRESET_KIND_REGION, description="the left half"
-)
-
 CALLS = {
     "Recommend": lambda client: client.recommend(TASK, BUDGET),
     "Analyze": lambda client: client.analyze(TASK, ARCHITECTURE),
@@ -139,12 +61,8 @@ CALLS = {
 @pytest.fixture
 def fake() -> Iterator[tuple[ScriptedAdvisor, str]]:
     servicer = ScriptedAdvisor()
-    server = grpc.server(ThreadPoolExecutor(max_workers=4))
-    advisor_pb2_grpc.add_ArchitectureAdvisorServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield servicer, f"127.0.0.1:{port}"
-    server.stop(None)
+    with scripted_server(servicer) as target:
+        yield servicer, target
 
 
 def _client(target: str, **settings: Any) -> AdvisorClient:
@@ -351,11 +269,9 @@ def test_a_search_deadline_outlasts_its_time_limit(fake: tuple[ScriptedAdvisor, 
 
 def test_a_slow_call_fails_at_its_deadline(fake: tuple[ScriptedAdvisor, str]) -> None:
     servicer, target = fake
-    servicer.delay_seconds = 2.0
-    started = time.monotonic()
+    servicer.release = threading.Event()  # held: only the deadline can end the call
     with _client(target) as client, pytest.raises(DeadlineExceededError):
         client.list_presets(timeout=0.2)
-    assert time.monotonic() - started < 1.5
 
 
 def test_the_token_travels_as_a_bearer_header(fake: tuple[ScriptedAdvisor, str]) -> None:

@@ -143,6 +143,7 @@ def small_requests(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"input": {"shape": shape}, "correlations": correlations}, options
 
 
+@pytest.mark.slow
 @settings(max_examples=40)
 @given(small_requests())
 def test_the_top_pick_is_the_enumerated_optimum(
@@ -226,6 +227,7 @@ def test_local_correlations_get_a_wide_base_and_long_range_ones_a_wide_tip() -> 
     assert tip[-2:].mean() > tip[:-2].mean()
 
 
+@pytest.mark.slow
 def test_a_periodic_sequence_gets_interleaved_pooling_or_reversed_dilations() -> None:
     options = {"max_parameters": 20_000, "width_profile": "free"}
     _, result = _search({"input": {"shape": [64]}, "preset": "periodic"}, **options)

@@ -17,6 +17,7 @@ from advisor.seprank.tree import log2_min_cut
 SHAPES = [(4, 4), (8,), (16,), (2, 8), (8, 8), (32,)]
 
 
+@pytest.mark.slow
 @settings(max_examples=150)
 @given(
     shape=st.sampled_from(SHAPES),

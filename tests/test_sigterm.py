@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
-from tests.service.test_contract import LONG_TASK, long_budget
+from tests.support.workloads import LONG_TASK, long_budget
 
 SERVER = Path(__file__).resolve().parent.parent / "server.py"
 GRACE_SECONDS = 1.5

@@ -20,7 +20,8 @@ from advisor.errors import InvalidRequestError
 from advisor.model.presets import TASK_PRESETS, symmetry
 from advisor.model.regions import REGION_PRESETS
 from advisor.model.task import Task, list_presets, load_task, parse_task
-from tests.strategies import boundary_task_documents, valid_task_documents
+from tests.support.strategies import boundary_task_documents, valid_task_documents
+from tests.support.workloads import large_task_document
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -331,28 +332,7 @@ def test_list_presets_serves_region_then_task_presets() -> None:
     ]
 
 
-# --- performance ------------------------------------------------------------------------------
-
-
-def large_task_document() -> dict[str, Any]:
-    """256x256, 64 correlations: boxes, full masks, 4096 indices and presets, b omitted."""
-    rng = np.random.default_rng(0)
-    correlations: list[dict[str, Any]] = []
-    for index in range(64):
-        form = index % 4
-        if form == 0:
-            region: dict[str, Any] = {"box": {"start": [index, 0], "stop": [index + 128, 100]}}
-        elif form == 1:
-            rows = rng.random((256, 256)) < 0.5
-            region = {"mask": ["".join("#" if x else "." for x in row) for row in rows.tolist()]}
-        elif form == 2:
-            region = {"indices": rng.choice(65536, 4096, replace=False).tolist()}
-        else:
-            region = {"preset": list(REGION_PRESETS)[index % len(REGION_PRESETS)]}
-        correlations.append({"name": f"c{index}", "a": region})
-    return {"input": {"shape": [256, 256]}, "correlations": correlations}
-
-
+@pytest.mark.slow
 def test_a_large_task_resolves_every_form() -> None:
     # The speed of this case is measured by bench/bench_task.py, not asserted here.
     document = large_task_document()

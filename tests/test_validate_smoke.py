@@ -256,6 +256,7 @@ def test_the_score_is_a_fraction_that_grows_with_the_widths() -> None:
 # --- training and the pipeline ----------------------------------------------------------------
 
 
+@pytest.mark.slow  # trains small networks
 def test_training_reduces_the_loss_and_is_repeatable() -> None:
     blobs = generate_blobs(80, np.random.default_rng(0))
     data = Dataset.from_arrays(*blobs.labelled("closedness"))  # 64 images
@@ -269,6 +270,7 @@ def test_training_reduces_the_loss_and_is_repeatable() -> None:
     assert replace(again, seconds=0, cpu_seconds=0) == replace(first, seconds=0, cpu_seconds=0)
 
 
+@pytest.mark.slow  # trains small networks
 def test_both_experiments_run_end_to_end_and_report(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     plan = TrainingPlan(epochs=1)

@@ -111,6 +111,7 @@ def instances(draw: st.DrawFn) -> Instance:
     return Instance(structure, labels, objective, choices, model, budget)
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(instances())
 def test_allocation_equals_the_enumerated_optimum(instance: Instance) -> None:
@@ -136,6 +137,7 @@ def _best_row(
     return int(order[0])
 
 
+@pytest.mark.slow
 @settings(max_examples=150)
 @given(instances(), st.data())
 def test_dropping_dominated_assignments_keeps_the_optimum(

@@ -24,7 +24,7 @@ from advisor.model.task import PresetInfo, list_presets, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.search.recommend import recommend
-from tests.strategies import (
+from tests.support.strategies import (
     valid_architecture_documents,
     valid_budget_documents,
     valid_task_documents,

@@ -11,19 +11,18 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, TypeVar
 
 import pydantic
 import yaml
 
+from advisor.cli.options import OutputFormat
 from advisor.export.document import recommendation_document
 from advisor.model.architecture import Architecture
 from advisor.model.results import Analysis, CorrelationAnalysis, Recommendation, SearchResult
 from advisor.model.task import PresetInfo
 
 __all__ = [
-    "OUTPUT_FORMATS",
-    "OutputFormat",
     "analysis_document",
     "presets_document",
     "render_analysis",
@@ -31,9 +30,6 @@ __all__ = [
     "render_search_result",
     "search_result_document",
 ]
-
-OutputFormat = Literal["table", "json", "yaml"]
-OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
 
 _RATIONALE_WIDTH = 96
 _T = TypeVar("_T")

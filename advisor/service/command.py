@@ -11,48 +11,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from advisor.errors import InvalidRequestError
+from advisor.service.options import SERVE_SETTINGS, add_serve_arguments
 from advisor.service.server import RunningServer, ServerConfig, read_token_file, serve_forever
 
-__all__ = ["SERVE_OPTION_FLAGS", "add_serve_arguments", "main", "serve_from_arguments"]
+__all__ = ["main", "serve_from_arguments"]
 
 _BAD_OPTION_EXIT_STATUS = 2
-
-# ServerConfig field -> the option that sets it, so a rejected field is reported as the option.
-SERVE_OPTION_FLAGS: dict[str, str] = {
-    "host": "--host",
-    "port": "--port",
-    "workers": "--workers",
-    "reflection": "--reflection",
-    "tls_cert": "--tls-cert",
-    "tls_key": "--tls-key",
-    "tls_client_ca": "--tls-client-ca",
-    "grace_seconds": "--grace",
-    "token": "--token-file",
-}
-
-_SETTINGS: dict[str, dict[str, Any]] = {
-    "host": {"help": "interface to bind (default 127.0.0.1)"},
-    "port": {"type": int, "help": "TCP port to bind; 0 picks a free one (default 0)"},
-    "workers": {"type": int, "help": "advisor calls served at once (default: CPUs)"},
-    "reflection": {"action": "store_true", "default": None, "help": "serve gRPC reflection"},
-    "tls_cert": {"type": Path, "metavar": "PEM", "help": "server certificate chain"},
-    "tls_key": {"type": Path, "metavar": "PEM", "help": "server private key"},
-    "tls_client_ca": {"type": Path, "metavar": "PEM", "help": "require client certificates (mTLS)"},
-    "grace_seconds": {"type": float, "metavar": "S", "help": "drain time on SIGTERM (default 10)"},
-}
-
-
-def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the server options (every :class:`ServerConfig` setting and ``--token-file``)."""
-    for field, settings in _SETTINGS.items():
-        parser.add_argument(SERVE_OPTION_FLAGS[field], dest=field, **settings)
-    parser.add_argument(
-        "--token-file", type=Path, metavar="FILE", help="require the bearer token this file holds"
-    )
 
 
 def serve_from_arguments(args: argparse.Namespace) -> int:
@@ -62,12 +28,12 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     ------
     InvalidRequestError
         When an option is rejected (field named as in :class:`ServerConfig`; see
-        :data:`SERVE_OPTION_FLAGS` for the option behind it).
+        :data:`~advisor.service.options.SERVE_OPTION_FLAGS` for the option behind it).
     """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = {f: getattr(args, f) for f in _SETTINGS if getattr(args, f) is not None}
+    settings = {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}
     if args.token_file is not None:
         settings["token"] = read_token_file(args.token_file)
     return serve_forever(ServerConfig(**settings), on_ready=_announce)

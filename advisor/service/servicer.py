@@ -23,8 +23,6 @@ from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, list_presets
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
-from advisor.search.recommend import recommend
-from advisor.seprank.analysis import analyze
 from advisor.service.admission import Admission
 from advisor.service.limits import (
     RequestLimits,
@@ -33,6 +31,10 @@ from advisor.service.limits import (
     check_recommend_request,
 )
 from advisor.service.status import stream_errors, unary_errors
+
+# The search and rank engines (FLINT, the geometry, rank and search modules) are imported by the
+# methods that run them, once admitted (so a drain waits for a call that is still loading them): a
+# server that only lists presets, as ``advisor presets`` starts, never loads them.
 
 __all__ = ["STOP_MARGIN_SECONDS", "AdvisorServicer"]
 
@@ -67,6 +69,8 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     ) -> advisor_pb2.RecommendResponse:
         """Run a search to completion (or until stopped) and return the ranked designs."""
         with self._admission.admit():
+            from advisor.search.recommend import recommend
+
             task, budget = self._search_request(request)
             result = recommend(task, budget, should_stop=self._stopper(context))
         return advisor_pb2.RecommendResponse(result=wire.search_result_to_proto(result))
@@ -77,6 +81,8 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     ) -> Iterator[advisor_pb2.StreamRecommendResponse]:
         """Run a search, yielding its progress events and then exactly one result."""
         with self._admission.admit():
+            from advisor.search.recommend import recommend
+
             task, budget = self._search_request(request)
             # The library reports progress through a callback while it runs; a helper thread
             # runs the search so this generator can yield each event as it arrives.
@@ -116,6 +122,8 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     ) -> advisor_pb2.AnalyzeResponse:
         """Score one architecture against a task."""
         with self._admission.admit():
+            from advisor.seprank.analysis import analyze
+
             check_analyze_request(request, self._limits)
             task = wire.task_from_proto(request.task)
             architecture = wire.architecture_from_proto(request.architecture)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import resource
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +24,7 @@ from advisor.errors import InvalidRequestError
 from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import parse_architecture
 from advisor.model.task import parse_task
-from tests.strategies import (
+from tests.support.strategies import (
     Document,
     boundary_architecture_documents,
     boundary_task_documents,
@@ -133,13 +132,13 @@ def test_a_grid_too_large_to_hold_is_refused_before_anything_is_allocated(
     shape: list[int],
 ) -> None:
     # Found by this file's fuzzing: a task file like this made the library allocate the whole grid
-    # while validating it (the CLI parses files locally, ahead of the service's own limits).
+    # while validating it (the CLI parses files locally, ahead of the service's own limits). The
+    # address-space cap catches an allocation; a loop over the cells instead would not end before
+    # the suite's timeout.
     task = {"input": {"shape": shape}, "correlations": [{"name": "x", "a": {"preset": "even"}}]}
     layer = {"channels": 2, "pool": shape}
     architecture = {"input": {"shape": shape}, "representation": 2, "layers": [layer]}
-    started = time.perf_counter()
     for parse, document in ((parse_task, task), (parse_architecture, architecture)):
         with _address_space_capped(256 * 2**20), pytest.raises(InvalidRequestError) as raised:
             parse(document)
         assert [v.field for v in raised.value.violations] == ["input.shape"]
-    assert time.perf_counter() - started < 0.5

@@ -14,7 +14,7 @@ import grpc
 import pytest
 
 from advisor.service.server import RunningServer
-from bench.faults import (
+from tests.support.faults import (
     LONG_CALLS,
     cancellation_release,
     deadline_release,

@@ -20,8 +20,8 @@ import pytest
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.limits import RequestLimits
-from bench.calls import Outcome, call_raw
-from tests.strategies import Document, architecture_message, budget_message, task_message
+from tests.support.raw_calls import Outcome, call_raw
+from tests.support.strategies import Document, architecture_message, budget_message, task_message
 
 LIMITS = RequestLimits()
 # Refusing a request must not cost more than parsing it; generous for a busy two-core machine.

@@ -1,8 +1,9 @@
 """Fuzzing the live service: every request ends in a deliberate status and health stays SERVING.
 
 The requests are valid, boundary and arbitrary messages for every RPC, valid requests with
-corrupted bytes and plain random bytes (``tests.strategies.rpc_cases``), sent as raw bytes so the
-server's own decoding is exercised. ``bench/fuzz.py`` runs the same cases by the ten thousand.
+corrupted bytes and plain random bytes (``tests.support.strategies.rpc_cases``), sent as raw bytes
+so the server's own decoding is exercised. ``bench/fuzz.py`` runs the same cases by the ten
+thousand.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import pytest
 from hypothesis import given, settings
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
-from bench.calls import call_raw, health_status, problems
-from tests.strategies import RpcCase, budget_message, rpc_cases, task_message
+from tests.support.raw_calls import call_raw, health_status, problems
+from tests.support.strategies import RpcCase, budget_message, rpc_cases, task_message
 
 # A search in a fuzz case has a time limit of at most 0.5 s; the rest is margin for a busy box.
 TIMEOUT_SECONDS = 5.0
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(case=rpc_cases())
 def test_every_request_ends_in_a_deliberate_status(channel: grpc.Channel, case: RpcCase) -> None:

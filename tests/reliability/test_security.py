@@ -17,8 +17,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service import servicer
 from advisor.service.server import ServerConfig, start_server
-from bench.calls import Outcome, call_raw, health_status, leaks
-from tests.reliability.certificates import Certificates, make_certificates
+from tests.support.certificates import Certificates, make_certificates
+from tests.support.raw_calls import Outcome, call_raw, health_status, leaks
 
 TIMEOUT_SECONDS = 5.0
 TOKEN = "correct-horse-battery-staple"

@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from advisor.service.server import RunningServer, ServerConfig, start_server
-from tests.service.harness import CONTRACT_LIMITS, Advisor, DirectAdvisor, LiveAdvisor
+from tests.support.harness import CONTRACT_LIMITS, Advisor, DirectAdvisor, LiveAdvisor
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ from advisor.model.task import list_presets
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.seprank.analysis import analyze
-from tests.service.harness import CONTRACT_LIMITS, Advisor, CallError
+from tests.support.harness import CONTRACT_LIMITS, Advisor, CallError
+from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
 # Reference figures of tests/test_seprank_reference.py (computed independently of the product).
 # mirror-4x4.json: CS17 mirror pooling on 4x4, M = 2, widths (4, 2); the plain min-cuts.
@@ -97,34 +98,6 @@ LOOSE_TASK = pb.Task(
         )
     ],
 )
-
-
-def small_task(size: int = 8) -> pb.Task:
-    """A size x size image task: left half against right half, and the centre against the rest."""
-    return pb.Task(
-        input=pb.InputSpec(shape=[size, size]),
-        correlations=[
-            pb.Correlation(
-                name="symmetry", a=pb.Region(preset="left_half"), b=pb.Region(preset="right_half")
-            ),
-            pb.Correlation(name="centre", a=pb.Region(preset="center"), weight=0.5),
-        ],
-    )
-
-
-def quick_budget(**fields: object) -> pb.Budget:
-    settings: dict[str, object] = {"max_parameters": 20_000, "top_k": 3, "time_limit_seconds": 5.0}
-    return pb.Budget(**(settings | fields))  # type: ignore[arg-type]
-
-
-# A search that runs for tens of seconds (about 26 s alone on these machines: 64 channel choices
-# per level on a 16,384-step input) and polls its stop predicate every few tens of milliseconds,
-# so the tests that cut it time the service, not the library.
-LONG_TASK = pb.Task(input=pb.InputSpec(shape=[16384]), preset="periodic")
-
-
-def long_budget(seconds: float = 30.0) -> pb.Budget:
-    return pb.Budget(max_parameters=10**6, channel_choices=range(1, 65), time_limit_seconds=seconds)
 
 
 # ---------------------------------------------------------------------------------------------

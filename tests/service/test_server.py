@@ -24,9 +24,9 @@ from advisor.service.server import (
     read_token_file,
     start_server,
 )
-from tests.reliability.certificates import Certificates, make_certificates
-from tests.service.harness import CallError, DirectAdvisor, LiveAdvisor
-from tests.service.test_contract import LONG_TASK, long_budget, quick_budget, small_task
+from tests.support.certificates import Certificates, make_certificates
+from tests.support.harness import CallError, DirectAdvisor, LiveAdvisor
+from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -286,7 +286,7 @@ def test_a_cancelled_search_frees_its_slot_promptly(serve: Callable[..., Running
 
 
 def test_a_cancelled_stream_stops_its_search() -> None:
-    from tests.service.fakes import FakeContext
+    from tests.support.fake_context import FakeContext
 
     direct = DirectAdvisor(workers=1)
     context = FakeContext()

@@ -17,7 +17,7 @@ from advisor.service.status import (
     stream_errors,
     unary_errors,
 )
-from tests.service.fakes import AbortError, FakeContext
+from tests.support.fake_context import AbortError, FakeContext
 
 
 def test_bad_request_status_lists_every_violation() -> None:

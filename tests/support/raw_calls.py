@@ -27,6 +27,7 @@ __all__ = [
     "DELIBERATE_STATUSES",
     "SERVICE",
     "Outcome",
+    "as_is",
     "call_raw",
     "health_status",
     "leaks",
@@ -90,10 +91,10 @@ def call_raw(
     responses: tuple[bytes, ...] = ()
     try:
         if SERVICE.methods_by_name[method].server_streaming:
-            stream = channel.unary_stream(path, _as_is, _as_is)
+            stream = channel.unary_stream(path, as_is, as_is)
             responses = tuple(stream(payload, timeout=timeout, metadata=metadata))
         else:
-            unary = channel.unary_unary(path, _as_is, _as_is)
+            unary = channel.unary_unary(path, as_is, as_is)
             responses = (unary(payload, timeout=timeout, metadata=metadata),)
     except grpc.RpcError as error:
         assert isinstance(error, grpc.Call)
@@ -108,7 +109,8 @@ def call_raw(
     return Outcome(method, grpc.StatusCode.OK, "", (), responses, time.perf_counter() - started)
 
 
-def _as_is(payload: bytes) -> bytes:
+def as_is(payload: bytes) -> bytes:
+    """Pass ``payload`` through: the (de)serializer of calls made with raw bytes."""
     return payload
 
 

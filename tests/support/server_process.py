@@ -19,7 +19,7 @@ from typing import Self
 
 __all__ = ["ServerProcess"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _ANNOUNCEMENT = "listening on "
 
 

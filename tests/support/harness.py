@@ -22,7 +22,7 @@ from advisor.service.admission import Admission
 from advisor.service.limits import RequestLimits
 from advisor.service.server import RunningServer
 from advisor.service.servicer import AdvisorServicer
-from tests.service.fakes import AbortError, FakeContext
+from tests.support.fake_context import AbortError, FakeContext
 
 __all__ = [
     "CONTRACT_LIMITS",

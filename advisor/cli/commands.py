@@ -1,0 +1,182 @@
+"""Run a parsed ``advisor`` command: connect, call the service, print, map failures to exit codes.
+
+A thin layer on :class:`~advisor_client.client.AdvisorClient`. With ``--target`` the calls go to
+that server; otherwise an in-process server is started on 127.0.0.1, port 0, and used over real
+gRPC, so the command behaves exactly as a remote call would. ``serve`` runs the server itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+
+from advisor_client.client import AdvisorClient, TlsConfig
+from advisor_client.errors import (
+    AdvisorRpcError,
+    DeadlineExceededError,
+    InvalidArgumentError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+    UnavailableError,
+)
+
+from advisor.cli.format import render_analysis, render_presets, render_search_result
+from advisor.cli.options import (
+    BUDGET_OPTIONS,
+    CONNECTION_OPTIONS,
+    REMOTE_OPTIONS,
+    TLS_OPTIONS,
+    ExitCode,
+)
+from advisor.cli.progress import progress_bar_for
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.service.command import serve_from_arguments
+from advisor.service.options import SERVE_OPTION_FLAGS
+from advisor.service.server import ServerConfig, read_token_file, start_server
+
+__all__ = ["run"]
+
+_EXIT_CODE_BY_ERROR: tuple[tuple[type[Exception], ExitCode], ...] = (
+    (InvalidRequestError, ExitCode.INVALID_ARGUMENT),
+    (InvalidArgumentError, ExitCode.INVALID_ARGUMENT),
+    (UnauthenticatedError, ExitCode.UNAUTHENTICATED),
+    (DeadlineExceededError, ExitCode.DEADLINE_EXCEEDED),
+    (UnavailableError, ExitCode.UNAVAILABLE),
+    (ResourceExhaustedError, ExitCode.RESOURCE_EXHAUSTED),
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the command ``args`` names and return its exit status (see :class:`ExitCode`)."""
+    try:
+        if args.command == "serve":
+            return serve_from_arguments(args)
+        _check_connection_options(args)
+        with _connect(args) as advisor:
+            output = _CALLS[args.command](advisor, args)
+        sys.stdout.write(output)
+        sys.stdout.flush()
+    except (InvalidRequestError, AdvisorRpcError) as error:
+        return _fail(_describe(error), _exit_code(error))
+    except KeyboardInterrupt:
+        return _fail("interrupted", ExitCode.OTHER)
+    except BrokenPipeError:
+        # The reader went away (``advisor presets | head -1``); nothing left to say to it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OTHER
+    except Exception as error:  # the promise: one line, never a traceback
+        return _fail(f"unexpected {type(error).__name__}: {error}", ExitCode.OTHER)
+    return ExitCode.OK
+
+
+def _check_connection_options(args: argparse.Namespace) -> None:
+    if args.target is not None:
+        return
+    violations = [
+        FieldViolation(flag, "applies only with --target (the embedded server needs none)")
+        for flag, dest in REMOTE_OPTIONS.items()
+        if getattr(args, dest) is not None
+    ]
+    if violations:
+        raise InvalidRequestError(violations)
+
+
+@contextlib.contextmanager
+def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
+    with contextlib.ExitStack() as stack:
+        if args.target is None:
+            # The embedded server logs internal errors with their traceback; the user gets the
+            # one-line status with its request id instead, so its log records are dropped.
+            logging.getLogger().addHandler(logging.NullHandler())
+            running = stack.enter_context(start_server(ServerConfig(host="127.0.0.1", port=0)))
+            target = running.address
+            token = None
+            tls = None
+        else:
+            target = args.target
+            token = None if args.token_file is None else read_token_file(args.token_file)
+            tls = _tls(args)
+        yield stack.enter_context(AdvisorClient(target, token=token, tls=tls))
+
+
+def _tls(args: argparse.Namespace) -> TlsConfig | None:
+    if all(getattr(args, dest) is None for _, dest in TLS_OPTIONS):
+        return None
+    return TlsConfig(
+        root_ca=args.tls_ca, client_cert=args.tls_client_cert, client_key=args.tls_client_key
+    )
+
+
+def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> str:
+    budget = {
+        option.field: getattr(args, option.field)
+        for option in BUDGET_OPTIONS
+        if getattr(args, option.field) is not None
+    }
+    bar = progress_bar_for(sys.stderr)
+    with bar or contextlib.nullcontext():
+        result = advisor.recommend(
+            args.task,
+            budget,
+            progress=None if bar is None else bar.update,
+            timeout=args.timeout,
+        )
+    return render_search_result(result, args.format)
+
+
+def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:
+    analysis = advisor.analyze(args.task, args.arch, exact=args.exact, timeout=args.timeout)
+    return render_analysis(analysis, args.format)
+
+
+def _presets(advisor: AdvisorClient, args: argparse.Namespace) -> str:
+    return render_presets(advisor.list_presets(timeout=args.timeout), args.format)
+
+
+_CALLS: dict[str, Callable[[AdvisorClient, argparse.Namespace], str]] = {
+    "recommend": _recommend,
+    "analyze": _analyze,
+    "presets": _presets,
+}
+
+
+def _describe(error: InvalidRequestError | AdvisorRpcError) -> str:
+    if isinstance(error, InvalidRequestError):
+        return _violations_text(error.violations)
+    if isinstance(error, InvalidArgumentError) and error.violations:
+        return _violations_text(error.violations)
+    return f"{error.code.name}: {error.details}"
+
+
+_FIELD_OPTIONS = {
+    **{f"budget.{o.field}": o.flag for o in BUDGET_OPTIONS},
+    **SERVE_OPTION_FLAGS,
+    **CONNECTION_OPTIONS,
+}
+
+
+def _violations_text(violations: Sequence[FieldViolation]) -> str:
+    return "; ".join(f"{_as_option(v.field)}: {v.description}" for v in violations)
+
+
+def _as_option(field: str) -> str:
+    # ``budget.channel_choices[1]`` was typed as ``--channels``: name what the user can fix.
+    head, separator, rest = field.partition("[")
+    option = _FIELD_OPTIONS.get(head)
+    return field if option is None else f"{option}{separator}{rest}"
+
+
+def _exit_code(error: Exception) -> ExitCode:
+    for error_type, code in _EXIT_CODE_BY_ERROR:
+        if isinstance(error, error_type):
+            return code
+    return ExitCode.OTHER
+
+
+def _fail(message: str, code: ExitCode) -> int:
+    print(f"advisor: error: {message}", file=sys.stderr)
+    return code

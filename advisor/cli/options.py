@@ -1,0 +1,183 @@
+"""What the ``advisor`` command accepts and answers: its options, output formats and exit statuses.
+
+Declared apart from the code that runs the commands, with nothing but the standard library, so
+that the parser (:mod:`advisor.cli.main`) is built and ``advisor --help`` answers without loading
+gRPC, the server or the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, Literal, get_args
+
+__all__ = [
+    "BUDGET_OPTIONS",
+    "CONNECTION_OPTIONS",
+    "EXIT_STATUS_HELP",
+    "OUTPUT_FORMATS",
+    "REMOTE_OPTIONS",
+    "TLS_OPTIONS",
+    "ExitCode",
+    "Option",
+    "OutputFormat",
+]
+
+
+class ExitCode(IntEnum):
+    """The process exit status, one per kind of failure a script may want to tell apart."""
+
+    OK = 0
+    OTHER = 1
+    INVALID_ARGUMENT = 2
+    UNAUTHENTICATED = 3
+    DEADLINE_EXCEEDED = 4
+    UNAVAILABLE = 5
+    RESOURCE_EXHAUSTED = 6
+
+
+_EXIT_STATUS_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.OTHER: "any other failure",
+    ExitCode.INVALID_ARGUMENT: "invalid input (bad file, option or request: INVALID_ARGUMENT) or "
+    "usage error",
+    ExitCode.UNAUTHENTICATED: "UNAUTHENTICATED: missing or wrong token (--token-file)",
+    ExitCode.DEADLINE_EXCEEDED: "DEADLINE_EXCEEDED: the call's deadline passed (--timeout)",
+    ExitCode.UNAVAILABLE: "UNAVAILABLE: the server cannot be reached or is shutting down",
+    ExitCode.RESOURCE_EXHAUSTED: "RESOURCE_EXHAUSTED: the server is saturated; try again later",
+}
+
+EXIT_STATUS_HELP = "exit status:\n" + "\n".join(
+    f"  {code.value}  {meaning}" for code, meaning in _EXIT_STATUS_MEANINGS.items()
+)
+"""The exit statuses as the help text lists them."""
+
+OutputFormat = Literal["table", "json", "yaml"]
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A command-line option that sets one request field, so errors can name the option."""
+
+    flag: str
+    field: str
+    settings: dict[str, Any]
+
+
+BUDGET_OPTIONS = (
+    Option(
+        "--budget",
+        "max_parameters",
+        {"type": int, "required": True, "metavar": "N", "help": "maximum parameter count"},
+    ),
+    Option("--top", "top_k", {"type": int, "metavar": "K", "help": "recommendations to return"}),
+    Option(
+        "--time-limit",
+        "time_limit_seconds",
+        {"type": float, "metavar": "S", "help": "search time limit in seconds"},
+    ),
+    Option("--seed", "seed", {"type": int, "metavar": "S", "help": "search seed"}),
+    Option(
+        "--objective",
+        "objective",
+        {"choices": ["weighted", "maximin"], "help": "how per-correlation ranks combine"},
+    ),
+    Option("--min-depth", "min_depth", {"type": int, "metavar": "L", "help": "fewest layers"}),
+    Option("--max-depth", "max_depth", {"type": int, "metavar": "L", "help": "most layers"}),
+    Option(
+        "--channels",
+        "channel_choices",
+        {"type": int, "nargs": "+", "metavar": "C", "help": "allowed channel widths"},
+    ),
+    Option(
+        "--max-channels",
+        "max_channels",
+        {"type": int, "metavar": "C", "help": "widest layer when --channels is not given"},
+    ),
+    Option(
+        "--geometries",
+        "geometries",
+        {
+            "nargs": "+",
+            "metavar": "FAMILY",
+            "help": "families: shallow contiguous mirror interleaved dilations synthesized",
+        },
+    ),
+    Option(
+        "--search-dilations",
+        "search_dilations",
+        {"action": argparse.BooleanOptionalAction, "help": "try every dilation order"},
+    ),
+    Option(
+        "--rank-target",
+        "log2_rank_target",
+        {"type": float, "metavar": "BITS", "help": "log2 rank beyond which nothing is gained"},
+    ),
+    Option("--outputs", "outputs", {"type": int, "metavar": "Y", "help": "network outputs"}),
+    Option(
+        "--representation-kernel",
+        "representation_kernel",
+        {"type": int, "metavar": "K", "help": "kernel size of the representation layer"},
+    ),
+    Option(
+        "--width-profile",
+        "width_profile",
+        {
+            "choices": ["practical", "free"],
+            "help": "practical width ladders (default) or free widths (the rank optimum alone)",
+        },
+    ),
+    Option(
+        "--min-width",
+        "min_width",
+        {"type": int, "metavar": "C", "help": "narrowest hidden width (default max(outputs, 8))"},
+    ),
+    Option(
+        "--min-representation",
+        "min_representation",
+        {"type": int, "metavar": "M", "help": "smallest representation width (default 4)"},
+    ),
+    Option(
+        "--max-representation",
+        "max_representation",
+        {"type": int, "metavar": "M", "help": "largest representation width (default 64)"},
+    ),
+    Option(
+        "--max-window",
+        "max_window",
+        {"type": int, "metavar": "N", "help": "largest pooling window in locations (default 16)"},
+    ),
+    Option(
+        "--max-macs",
+        "max_multiply_adds",
+        {
+            "type": int,
+            "metavar": "N",
+            "help": "most multiply-adds per input (default 4x the standard CNN's)",
+        },
+    ),
+)
+"""The ``recommend`` options, one per budget field."""
+
+CONNECTION_OPTIONS = {
+    "token_file": "--token-file",
+    "token": "--token-file",
+    "tls.root_ca": "--tls-ca",
+    "tls.client_cert": "--tls-client-cert",
+    "tls.client_key": "--tls-client-key",
+    "timeout": "--timeout",
+    "exact": "--exact",
+}
+"""Fields that name the connection settings of the client, reported under their option."""
+
+TLS_OPTIONS = (
+    ("--tls-ca", "tls_ca"),
+    ("--tls-client-cert", "tls_client_cert"),
+    ("--tls-client-key", "tls_client_key"),
+)
+"""The TLS options and their argparse dest."""
+
+REMOTE_OPTIONS = {"--token-file": "token_file", **dict(TLS_OPTIONS)}
+"""Options that only make sense against a remote server (``--target``), by their argparse dest."""

@@ -1,0 +1,121 @@
+"""A scripted fake of the advisor service, for testing what calls it: the client and the CLI.
+
+:class:`ScriptedAdvisor` fails each method on demand, can hold its answers until released, and
+records what every call carried; :func:`scripted_server` serves it on 127.0.0.1, port 0, over
+real gRPC.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import grpc
+
+from advisor.errors import InvalidRequestError
+from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.service.status import bad_request_status
+
+__all__ = ["HOLD_SECONDS", "ScriptedAdvisor", "scripted_server"]
+
+HOLD_SECONDS = 30.0
+"""The longest a held call waits for its release."""
+
+
+class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
+    """Fails each method with the scripted failures first, then answers; records every call.
+
+    A scripted failure is a status code (aborted with the message ``scripted CODE``) or an
+    :class:`InvalidRequestError`, sent as the service sends it (BadRequest field violations).
+    While ``release`` is an unset event, every call that is not failed waits for it (at most
+    ``HOLD_SECONDS``) before answering, so only the client's deadline can end it early.
+    """
+
+    def __init__(self) -> None:
+        self.failures: defaultdict[str, list[grpc.StatusCode | InvalidRequestError]] = defaultdict(
+            list
+        )
+        self.calls: Counter[str] = Counter()
+        self.time_remaining: dict[str, float | None] = {}
+        self.metadata: dict[str, dict[str, str | bytes]] = {}
+        self.release: threading.Event | None = None
+        self.fail_stream_after_first_event = False
+
+    def _begin(self, method: str, context: grpc.ServicerContext) -> None:
+        self.calls[method] += 1
+        self.time_remaining[method] = context.time_remaining()
+        self.metadata[method] = dict(context.invocation_metadata())
+        if self.failures[method]:
+            failure = self.failures[method].pop(0)
+            if isinstance(failure, InvalidRequestError):
+                context.abort_with_status(bad_request_status(failure))
+            context.abort(failure, f"scripted {failure.name}")
+        if self.release is not None:
+            self.release.wait(HOLD_SECONDS)
+
+    def Recommend(  # noqa: N802 - gRPC method names come from the proto
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Any:
+        self._begin("Recommend", context)
+        return advisor_pb2.RecommendResponse(result=_SEARCH_RESULT)
+
+    def StreamRecommend(  # noqa: N802 - gRPC method names come from the proto
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Iterator[Any]:
+        self._begin("StreamRecommend", context)
+        yield advisor_pb2.StreamRecommendResponse(progress=_PROGRESS)
+        if self.fail_stream_after_first_event:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "scripted UNAVAILABLE mid-stream")
+        yield advisor_pb2.StreamRecommendResponse(result=_SEARCH_RESULT)
+
+    def Analyze(  # noqa: N802 - gRPC method names come from the proto
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Any:
+        self._begin("Analyze", context)
+        return advisor_pb2.AnalyzeResponse(analysis=_ANALYSIS)
+
+    def ListPresets(  # noqa: N802 - gRPC method names come from the proto
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Any:
+        self._begin("ListPresets", context)
+        return advisor_pb2.ListPresetsResponse(presets=[_PRESET])
+
+
+_SEARCH_RESULT = advisor_pb2.SearchResult(candidates_evaluated=7, search_seconds=0.5, complete=True)
+_PROGRESS = advisor_pb2.SearchProgress(
+    candidates_evaluated=3, elapsed_seconds=0.2, best_score=1.5, fraction_done=0.4
+)
+_ANALYSIS = advisor_pb2.Analysis(
+    parameters=52,
+    correlations=[
+        advisor_pb2.CorrelationAnalysis(
+            name="ends",
+            log2_separation_rank=2.0,
+            log2_max_rank=2.0,
+            certificate=advisor_pb2.CERTIFICATE_TIGHT,
+            weight=1.0,
+        )
+    ],
+)
+_PRESET = advisor_pb2.Preset(
+    name="left_half", kind=advisor_pb2.PRESET_KIND_REGION, description="the left half"
+)
+
+
+@contextmanager
+def scripted_server(servicer: ScriptedAdvisor) -> Iterator[str]:
+    """Serve ``servicer`` on 127.0.0.1, any free port, and yield its target; stop it after."""
+    server = grpc.server(ThreadPoolExecutor(max_workers=4))
+    advisor_pb2_grpc.add_ArchitectureAdvisorServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        if servicer.release is not None:
+            servicer.release.set()
+        server.stop(None)
