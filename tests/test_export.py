@@ -46,7 +46,15 @@ def test_the_architecture_file_reads_back_to_the_same_architecture(
 def test_the_recommendation_document_is_json_ready() -> None:
     result = recommend(TASK, Budget(max_parameters=5_000, top_k=1, time_limit_seconds=None))
     document = recommendation_document(result.recommendations[0])
-    assert set(document) == {"rank", "score", "parameters", "architecture", "analysis", "rationale"}
+    assert set(document) == {
+        "rank",
+        "score",
+        "parameters",
+        "multiply_adds",
+        "architecture",
+        "analysis",
+        "rationale",
+    }
     assert json.loads(json.dumps(document))["analysis"][0]["name"] == "lr"
 
 

@@ -116,8 +116,8 @@ class Budget(BaseModel):
     max_window: int | None = Field(
         default=DEFAULT_MAX_WINDOW,
         gt=1,
-        description="Largest pooling window (locations) a recommendation may have, where some "
-        "tree meets it; None: no bound.",
+        description="Largest pooling window (locations) a practical recommendation may have, where "
+        "some tree meets it; None: no bound.",
     )
     max_multiply_adds: int | None = Field(
         default=None,

@@ -237,7 +237,11 @@ class _Search:
             variants=synthesis_variants([c.weight for c in self.correlations]),
             seed=budget.seed,
         )
-        self.candidates = _window_bounded(self.space.candidates, budget.max_window)
+        self.candidates = (
+            _window_bounded(self.space.candidates, budget.max_window)
+            if budget.width_profile == "practical"
+            else self.space.candidates
+        )
         self.rules = ProfileRules(
             tuple(budget.profile_choices()),
             budget.hidden_floor(),
@@ -491,7 +495,10 @@ class _Search:
         assert shallow is not None, "the shallow net fits (checked up front) and always runs"
         notes = self._notes(complete)
         recommendations = []
-        for rank, entry in enumerate(self.board.top, start=1):
+        # A search stopped before any recommendable tree was scored still answers: with the
+        # best baseline it has (the rationale's note says the search was cut).
+        baselines = [e for e in (self.board.contiguous, shallow) if e is not None]
+        for rank, entry in enumerate(self.board.top or baselines[:1], start=1):
             architecture, analysis = self._analysis(entry)
             text = rationale(
                 self._design(entry),

@@ -169,6 +169,8 @@ def search_top(task: Task, candidates: list[Architecture]) -> _Document:
         representation_kernel=first.representation_kernel,
         top_k=1,
         time_limit_seconds=SEARCH_SECONDS,
+        # The recorded results were made by the free allocator, before practical profiles.
+        width_profile="free",
     )
     result = recommend(task, budget)
     best = result.recommendations[0]

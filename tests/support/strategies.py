@@ -555,12 +555,16 @@ def architecture_message(document: Document) -> pb.Architecture:
 
 
 def budget_message(document: Document) -> pb.Budget:
-    """A budget document (field names as ``advisor.model.budget.Budget``) as a ``Budget``
-    message."""
+    """A budget document (field names as ``advisor.model.budget.Budget``) as a message."""
     fields = dict(document)
     families = fields.pop("geometries", [])
     objective = fields.pop("objective", None)
+    profile = fields.pop("width_profile", None)
+    if "max_window" in fields:
+        fields["max_window"] = fields["max_window"] or 0  # the wire's "no bound"
     message = pb.Budget(**fields)
+    if profile is not None:
+        message.width_profile = _enum_value(pb.WidthProfile.DESCRIPTOR, "WIDTH_PROFILE", profile)
     message.geometries.extend(
         _enum_value(pb.GeometryFamily.DESCRIPTOR, "GEOMETRY_FAMILY", f) for f in families
     )

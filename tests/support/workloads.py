@@ -35,15 +35,20 @@ def quick_budget(**fields: object) -> pb.Budget:
     return pb.Budget(**(settings | fields))  # type: ignore[arg-type]
 
 
-# A search that runs for tens of seconds (about 26 s alone on these machines: 64 channel choices
-# per level on a 16,384-step input) and polls its stop predicate every few tens of milliseconds,
-# so the tests that cut it time the service, not the library.
+# A search that runs for tens of seconds (about 26 s alone on these machines: free widths from 64
+# channel choices per level on a 16,384-step input) and polls its stop predicate every few tens of
+# milliseconds, so the tests that cut it time the service, not the library.
 LONG_TASK = pb.Task(input=pb.InputSpec(shape=[16384]), preset="periodic")
 
 
 def long_budget(seconds: float = 30.0) -> pb.Budget:
     """A budget under which a search of ``LONG_TASK`` runs until its ``seconds`` time limit."""
-    return pb.Budget(max_parameters=10**6, channel_choices=range(1, 65), time_limit_seconds=seconds)
+    return pb.Budget(
+        max_parameters=10**6,
+        channel_choices=range(1, 65),
+        time_limit_seconds=seconds,
+        width_profile=pb.WIDTH_PROFILE_FREE,
+    )
 
 
 def large_task_document() -> dict[str, Any]:
