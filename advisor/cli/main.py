@@ -37,8 +37,15 @@ from advisor.cli.format import (
     render_search_result,
 )
 from advisor.cli.progress import progress_bar_for
-from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.service.command import SERVE_OPTION_FLAGS, add_serve_arguments, serve_from_arguments
+from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
+from advisor.service.command import (
+    BAD_OPTION_EXIT_STATUS,
+    SERVE_OPTION_FLAGS,
+    START_FAILED_EXIT_STATUS,
+    add_serve_arguments,
+    describe_start_error,
+    serve_from_arguments,
+)
 from advisor.service.server import ServerConfig, read_token_file, start_server
 
 __all__ = ["ExitCode", "build_parser", "main"]
@@ -49,11 +56,12 @@ class ExitCode(IntEnum):
 
     OK = 0
     OTHER = 1
-    INVALID_ARGUMENT = 2
+    INVALID_ARGUMENT = BAD_OPTION_EXIT_STATUS
     UNAUTHENTICATED = 3
     DEADLINE_EXCEEDED = 4
     UNAVAILABLE = 5
     RESOURCE_EXHAUSTED = 6
+    SERVER_NOT_STARTED = START_FAILED_EXIT_STATUS
 
 
 _EXIT_CODE_BY_ERROR: tuple[tuple[type[Exception], ExitCode], ...] = (
@@ -63,6 +71,7 @@ _EXIT_CODE_BY_ERROR: tuple[tuple[type[Exception], ExitCode], ...] = (
     (DeadlineExceededError, ExitCode.DEADLINE_EXCEEDED),
     (UnavailableError, ExitCode.UNAVAILABLE),
     (ResourceExhaustedError, ExitCode.RESOURCE_EXHAUSTED),
+    (ServerStartError, ExitCode.SERVER_NOT_STARTED),
 )
 
 _EXIT_CODES_HELP = """\
@@ -73,7 +82,8 @@ exit status:
   3  UNAUTHENTICATED: missing or wrong token (--token-file)
   4  DEADLINE_EXCEEDED: the call's deadline passed (--timeout)
   5  UNAVAILABLE: the server cannot be reached or is shutting down
-  6  RESOURCE_EXHAUSTED: the server is saturated; try again later"""
+  6  RESOURCE_EXHAUSTED: the server is saturated; try again later
+  7  the server could not start: address in use or not bindable, unusable TLS file"""
 
 
 @dataclass(frozen=True)
@@ -202,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             output = args.run(advisor, args)
         sys.stdout.write(output)
         sys.stdout.flush()
-    except (InvalidRequestError, AdvisorRpcError) as error:
+    except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
         return _fail(_describe(error), _exit_code(error))
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.OTHER)
@@ -329,7 +339,9 @@ def _presets(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     return render_presets(advisor.list_presets(timeout=args.timeout), args.format)
 
 
-def _describe(error: InvalidRequestError | AdvisorRpcError) -> str:
+def _describe(error: InvalidRequestError | AdvisorRpcError | ServerStartError) -> str:
+    if isinstance(error, ServerStartError):
+        return describe_start_error(error)
     if isinstance(error, InvalidRequestError):
         return _violations_text(error.violations)
     if isinstance(error, InvalidArgumentError) and error.violations:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import ssl
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +29,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
-from advisor.model.documents import read_pem
+from advisor.errors import InvalidRequestError, ServerStartError, invalid_request_from_pydantic
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor
@@ -208,9 +208,10 @@ def start_server(config: ServerConfig) -> RunningServer:
 
     Raises
     ------
-    InvalidRequestError
-        On field ``tls_cert``/``tls_key``/``tls_client_ca`` if a PEM file cannot be read, or
-        ``port`` if the address cannot be bound.
+    ServerStartError
+        On setting ``tls_cert``/``tls_key``/``tls_client_ca`` if a TLS file cannot be read or is
+        not a PEM certificate chain, the private key of that certificate or a PEM CA bundle; on
+        ``host``/``port`` if the address cannot be bound.
     """
     credentials = _server_credentials(config)
     admission = Admission(config.workers)
@@ -294,16 +295,47 @@ def _host_port(host: str, port: int) -> str:
 
 
 def _server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
-    certificate = read_pem(config.tls_cert, "tls_cert")
-    key = read_pem(config.tls_key, "tls_key")
-    client_ca = read_pem(config.tls_client_ca, "tls_client_ca")
-    if certificate is None or key is None:
+    """Read and check the TLS files, so a bad one is named instead of failing the bind."""
+    if config.tls_cert is None or config.tls_key is None:
         return None
+    certificate = _read_pem(config.tls_cert, "tls_cert")
+    key = _read_pem(config.tls_key, "tls_key")
+    check = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    _load_certificates(check, config.tls_cert, certificate, "tls_cert")
+    try:
+        # An encrypted key would make OpenSSL ask for a password: an empty one fails instead.
+        check.load_cert_chain(config.tls_cert, config.tls_key, password=lambda: b"")
+    except ssl.SSLError as error:
+        raise ServerStartError(
+            ["tls_key"],
+            f"{config.tls_key} is not the unencrypted PEM private key of "
+            f"{config.tls_cert} ({error.reason or error})",
+        ) from None
+    client_ca = None
+    if config.tls_client_ca is not None:
+        client_ca = _read_pem(config.tls_client_ca, "tls_client_ca")
+        _load_certificates(check, config.tls_client_ca, client_ca, "tls_client_ca")
     return grpc.ssl_server_credentials(
         [(key, certificate)],
         root_certificates=client_ca,
         require_client_auth=client_ca is not None,
     )
+
+
+def _read_pem(path: Path, setting: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ServerStartError([setting], f"cannot read {path}: {error.strerror}") from None
+
+
+def _load_certificates(check: ssl.SSLContext, path: Path, pem: bytes, setting: str) -> None:
+    """Load ``pem`` as certificates into ``check``, or name ``setting`` as not holding any."""
+    try:
+        check.load_verify_locations(cadata=pem.decode("ascii"))
+    except (UnicodeDecodeError, ssl.SSLError) as error:
+        reason = "not ASCII" if isinstance(error, UnicodeDecodeError) else error.reason or error
+        raise ServerStartError([setting], f"{path} holds no PEM certificate ({reason})") from None
 
 
 def _bind(
@@ -315,4 +347,4 @@ def _bind(
             return server.add_insecure_port(address)
         return server.add_secure_port(address, credentials)
     except RuntimeError as error:
-        raise InvalidRequestError.single("port", f"cannot bind {address}: {error}") from None
+        raise ServerStartError(["host", "port"], f"cannot bind {address}: {error}") from None
