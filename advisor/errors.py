@@ -10,7 +10,7 @@ semantic checks of :class:`~advisor.model.task.Task` and
 computed.
 
 Errors that are not about a request have their own types: :class:`StoppedError` (a computation
-stopped by its caller) and :class:`ServerStartError` (the service
+stopped by its :class:`~advisor.stopping.StopSignal`) and :class:`ServerStartError` (the service
 could not start: its address or its TLS files).
 """
 
@@ -76,7 +76,7 @@ class LimitExceededError(InvalidRequestError):
 
 
 class StoppedError(AdvisorError):
-    """The caller's stop predicate fired (deadline, cancellation, shutdown) before a result existed.
+    """A stop signal (deadline, cancellation, shutdown) ended a computation before its result.
 
     Raised by computations that have no partial result to return (an analysis); a search returns
     its best so far instead.

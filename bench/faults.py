@@ -277,9 +277,11 @@ def sigterm_under_load(
                     pool.submit(call_raw, channel, "Recommend", search, 30.0)
                     for _ in range(workers)
                 ]
+                time.sleep(search_seconds / 3)  # the searches are running
+                # Only now: a ListPresets call holding a slot as a search arrives would get the
+                # search refused RESOURCE_EXHAUSTED.
                 for caller in callers:
                     caller.start()
-                time.sleep(search_seconds / 3)  # the searches are running
                 signalled = time.monotonic()
                 server.terminate()
                 not_serving = _wait_for(lambda: health_status(channel) == "NOT_SERVING", 10)

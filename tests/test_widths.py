@@ -26,6 +26,7 @@ from advisor.search.widths import (
     dominated_states,
 )
 from advisor.seprank.tree import log2_min_cut
+from advisor.stopping import StopSignal
 
 SHAPES = [(4, 4), (16,), (2, 8), (32,), (4, 8)]
 CHOICES = [1, 2, 3, 4, 6, 8, 16]
@@ -249,13 +250,15 @@ def test_a_stop_request_interrupts_the_search() -> None:
         ParameterModel(1, 1),
         100_000,
     )
+    stop = StopSignal()
+    stop.cancel()
     outcome = allocate_widths(
         instance.dag,
         instance.objective,
         instance.choices,
         instance.model,
         instance.budget,
-        should_stop=lambda: True,
+        stop=stop,
     )
     assert not outcome.complete
 
