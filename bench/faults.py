@@ -269,30 +269,42 @@ def sigterm_under_load(
                     with lock:
                         background[status] += 1
 
-        with grpc.insecure_channel(server.address) as channel:
-            assert health_status(channel) == "SERVING"
-            callers = [threading.Thread(target=keep_calling) for _ in range(background_clients)]
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                searches = [
-                    pool.submit(call_raw, channel, "Recommend", search, 30.0)
-                    for _ in range(workers)
-                ]
-                time.sleep(search_seconds / 3)  # the searches are running
-                # Only now: a ListPresets call holding a slot as a search arrives would get the
-                # search refused RESOURCE_EXHAUSTED.
-                for caller in callers:
-                    caller.start()
-                signalled = time.monotonic()
-                server.terminate()
-                not_serving = _wait_for(lambda: health_status(channel) == "NOT_SERVING", 10)
-                health = health_status(channel)
-                refused = call_raw(channel, "ListPresets", b"", 5.0).code.name
-                outcomes = [future.result() for future in searches]
-        exit_status = server.wait(grace + 10)
-        exit_seconds = time.monotonic() - signalled
-        finished.set()
-        for caller in callers:
-            caller.join()
+        callers = [threading.Thread(target=keep_calling) for _ in range(background_clients)]
+        try:
+            with grpc.insecure_channel(server.address) as channel:
+                assert health_status(channel) == "SERVING"
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    searches = [
+                        pool.submit(call_raw, channel, "Recommend", search, 30.0)
+                        for _ in range(workers)
+                    ]
+                    time.sleep(search_seconds / 3)  # the searches are running
+                    # Only now: a ListPresets call holding a slot as a search arrives would get
+                    # the search refused RESOURCE_EXHAUSTED.
+                    for caller in callers:
+                        caller.start()
+                    signalled = time.monotonic()
+                    server.terminate()
+                    # Polled until it reads NOT_SERVING; a second read could find the process
+                    # already gone once the searches have drained.
+                    seen: list[str] = []
+
+                    def reads_not_serving() -> bool:
+                        seen.append(health_status(channel))
+                        return seen[-1] == "NOT_SERVING"
+
+                    not_serving = _wait_for(reads_not_serving, 10)
+                    refused = call_raw(channel, "ListPresets", b"", 5.0).code.name
+                    outcomes = [future.result() for future in searches]
+            exit_status = server.wait(grace + 10)
+            exit_seconds = time.monotonic() - signalled
+        finally:
+            # Whatever failed, the callers must not outlive the probe (they would keep the
+            # process from exiting).
+            finished.set()
+            for caller in callers:
+                if caller.ident is not None:
+                    caller.join()
     found = [
         len(advisor_pb2.RecommendResponse.FromString(o.responses[0]).result.recommendations)
         for o in outcomes
@@ -302,7 +314,7 @@ def sigterm_under_load(
         in_flight_statuses=[o.code.name for o in outcomes],
         in_flight_recommendations=found,
         background_statuses=dict(background),
-        health_after_signal=health,
+        health_after_signal=seen[-1],
         not_serving_after_seconds=not_serving - signalled,
         new_call_status=refused,
         exit_status=exit_status,

@@ -16,6 +16,7 @@ import argparse
 import collections
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -82,7 +83,9 @@ def run_tests(node_ids: Sequence[str], timeout: float) -> RunOutcome:
     A run still going after ``timeout`` seconds is killed and counts as failed, naming the test
     that was running.
     """
-    command = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-rfE", *node_ids]
+    command = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-rfE"]
+    # A test stuck for half the run's time gets every thread's traceback in the output.
+    command += ["-o", f"faulthandler_timeout={timeout / 2:g}", *node_ids]
     started = time.monotonic()
     # A wide terminal, so pytest's summary lines keep the failed assertion.
     environment = {**os.environ, "PYTHONPATH": ".", "COLUMNS": "250"}
@@ -119,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("tests", nargs="*", default=list(STOP_TESTS), help="pytest node ids")
     args = parser.parse_args(argv)
+    # Killed with SIGTERM, leave through the ``finally`` blocks that stop the burners.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
     failures: collections.Counter[str] = collections.Counter()
     outcomes = []
     print(f"{len(args.tests)} node ids, {args.runs} runs, {args.burners} CPU burners", flush=True)
