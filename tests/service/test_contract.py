@@ -123,9 +123,10 @@ def quick_budget(**fields: object) -> pb.Budget:
 LONG_TASK = pb.Task(input=pb.InputSpec(shape=[16384]), preset="periodic")
 
 
-STOPPED_SECONDS = 2.0
-"""A search the deadline stopped has freed its slot this soon after it (unstopped, it runs on
-for tens of seconds); how soon is a speed figure for bench/faults.py."""
+STALL_SECONDS = 0.25
+"""How late a search that planned to answer before its deadline may still be: a stall of the
+whole process longer than any wait it had seen, which no reserve foresees (on a loaded machine:
+10 ms late once in 20 stress runs, docs/RELIABILITY.md)."""
 
 
 def long_budget(seconds: float = 30.0) -> pb.Budget:
@@ -491,13 +492,13 @@ def test_a_deadline_ends_a_long_search_in_time_with_its_best_so_far(
         assert isinstance(advisor, LiveAdvisor), failure
         assert failure.code is grpc.StatusCode.DEADLINE_EXCEEDED
         while advisor.in_flight():
-            assert time.monotonic() - started < deadline + STOPPED_SECONDS, "the search ran on"
+            assert time.monotonic() - started < deadline + STALL_SECONDS, "the search ran on"
             time.sleep(0.002)
         return
     # The search planned against the deadline and answered before it, with what it had found.
     assert not response.result.complete
     assert response.result.recommendations
-    assert response.result.search_seconds < deadline
+    assert response.result.search_seconds < deadline + STALL_SECONDS
     # Its work ended with the answer: the slot is free before the reply is sent.
     assert advisor.in_flight() == 0
 
@@ -509,4 +510,4 @@ def test_a_time_limit_cuts_the_search_and_keeps_the_best_so_far(advisor: Advisor
     ).result
     assert not result.complete
     assert result.recommendations
-    assert result.search_seconds < seconds
+    assert result.search_seconds < seconds + STALL_SECONDS
