@@ -91,6 +91,14 @@ def recommend(
     progress
         Called with a :class:`SearchProgress` a few times a second at most.
 
+    Returns
+    -------
+    SearchResult
+        Up to ``top_k`` recommendations, best first. Stopped early, it holds the best found so
+        far with ``complete = False``, and fewer than ``top_k`` when even the final analyses
+        could not all be done before the deadline, but never none when a design was found:
+        the best one is always built.
+
     Raises
     ------
     InvalidRequestError
