@@ -391,6 +391,28 @@ def test_a_search_returns_before_its_deadline_with_as_many_recommendations_as_fi
     )
 
 
+def test_a_final_analysis_the_deadline_overtakes_is_dropped_and_the_best_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The shallow net's analysis and the best one's take 1 s; the second one's starts 100 s
+    # late, past the deadline, so the analysis stops at its first poll.
+    clock = _FakeClock()
+    durations = iter([1.0, 1.0, 100.0])
+
+    def late_analyze(*args: Any, **kwargs: Any) -> Any:
+        clock.advance(next(durations, 1.0))
+        return analyze(*args, **kwargs)
+
+    monkeypatch.setattr("advisor.search.recommend.analyze", late_analyze)
+    result = recommend(
+        parse_task(SYMMETRY_AND_LOCAL),
+        Budget(max_parameters=30_000, top_k=5, time_limit_seconds=60.0),
+        stop=StopSignal(clock=clock),
+    )
+    assert [r.rank for r in result.recommendations] == [1]
+    assert not result.complete
+
+
 def test_a_cancelled_search_returns_the_baseline() -> None:
     stop = StopSignal()
     stop.cancel()

@@ -118,7 +118,7 @@ def quick_budget(**fields: object) -> pb.Budget:
 
 
 # A search that runs for tens of seconds (about 26 s alone on these machines: 64 channel choices
-# per level on a 16,384-step input) and polls its stop predicate every few tens of milliseconds,
+# per level on a 16,384-step input) and polls its stop signal every few tens of milliseconds,
 # so the tests that cut it time the service, not the library.
 LONG_TASK = pb.Task(input=pb.InputSpec(shape=[16384]), preset="periodic")
 
