@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from advisor.model.task import PresetInfo, Task, list_presets, load_task, parse_task
     from advisor.search.recommend import recommend
     from advisor.seprank.analysis import analyze
+    from advisor.stopping import StopSignal
 
 __all__ = [
     "Analysis",
@@ -44,6 +45,7 @@ __all__ = [
     "Recommendation",
     "SearchProgress",
     "SearchResult",
+    "StopSignal",
     "StoppedError",
     "Task",
     "analyze",
@@ -79,6 +81,7 @@ _HOMES: dict[str, str] = {
     "parse_task": "advisor.model.task",
     "recommend": "advisor.search.recommend",
     "analyze": "advisor.seprank.analysis",
+    "StopSignal": "advisor.stopping",
 }
 
 

@@ -8,6 +8,10 @@ pydantic converts ``ValueError`` raised inside validators into its own error typ
 semantic checks of :class:`~advisor.model.task.Task` and
 :class:`~advisor.model.architecture.Architecture` must reach the caller with the field paths they
 computed.
+
+Errors that are not about a request have their own types: :class:`StoppedError` (a computation
+stopped by its :class:`~advisor.stopping.StopSignal`) and :class:`ServerStartError` (the service
+could not start: its address or its TLS files).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ __all__ = [
     "FieldViolation",
     "InvalidRequestError",
     "LimitExceededError",
+    "ServerStartError",
     "StoppedError",
     "field_path",
     "invalid_request_from_pydantic",
@@ -71,11 +76,30 @@ class LimitExceededError(InvalidRequestError):
 
 
 class StoppedError(AdvisorError):
-    """The caller's stop predicate fired (deadline, cancellation, shutdown) before a result existed.
+    """A stop signal (deadline, cancellation, shutdown) ended a computation before its result.
 
     Raised by computations that have no partial result to return (an analysis); a search returns
     its best so far instead.
     """
+
+
+class ServerStartError(AdvisorError):
+    """The server could not start: its address cannot be bound or a TLS file is unusable.
+
+    A TLS file is unusable when it cannot be read or is not what it must be: a PEM certificate
+    chain, the private key of that certificate, a PEM CA bundle.
+
+    ``settings`` names the server settings concerned (``ServerConfig`` fields such as
+    ``tls_cert``, or ``host`` and ``port`` for an address), so a command line can name its
+    options; ``description`` says what went wrong.
+    """
+
+    def __init__(self, settings: Sequence[str], description: str) -> None:
+        if not settings:
+            raise ValueError("ServerStartError needs at least one setting")
+        self.settings: tuple[str, ...] = tuple(settings)
+        self.description = description
+        super().__init__(f"{'/'.join(self.settings)}: {description}")
 
 
 def field_path(loc: Iterable[int | str]) -> str:

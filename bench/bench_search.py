@@ -5,7 +5,7 @@ docs/PERFORMANCE.md. Each case is a task with the stated number of correlations 
 halves, quadrants, parities, a diagonal, near and far blocks), a budget of 100,000 parameters and
 the default search options without a time limit, so it runs to completion; the time is the best
 of a few runs. The last case is the worst one for the search: random masks share no subtrees.
-The longest gap between two polls of the stop predicate bounds how late a search stops.
+The longest gap between two polls of the stop signal bounds how late a search stops.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchResult
 from advisor.model.task import Task, parse_task
 from advisor.search.recommend import recommend
+from advisor.stopping import StopSignal
 from bench.report import update_section
 
 COMMAND = "python -m bench.bench_search"
@@ -137,18 +138,29 @@ class Run:
     result: SearchResult
 
 
-def timed(problem: Task, budget: Budget) -> Run:
-    """One search, with the longest wait between polls of its stop predicate."""
-    polls: list[float] = []
+class _WatchedSignal(StopSignal):
+    """A stop signal that never stops and records when the search looks at it.
 
-    def should_stop() -> bool:
-        polls.append(time.perf_counter())
+    Every poll of the search's signal reads whether its ancestors were cancelled.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.polls: list[float] = []
+
+    @property
+    def cancelled(self) -> bool:
+        self.polls.append(time.perf_counter())
         return False
 
+
+def timed(problem: Task, budget: Budget) -> Run:
+    """One search, with the longest wait between polls of its stop signal."""
+    signal = _WatchedSignal()
     started = time.perf_counter()
-    result = recommend(problem, budget, should_stop=should_stop)
+    result = recommend(problem, budget, stop=signal)
     finished = time.perf_counter()
-    moments = np.array([started, *polls, finished])
+    moments = np.array([started, *signal.polls, finished])
     return Run(finished - started, float(np.diff(moments).max()), result)
 
 
@@ -197,7 +209,7 @@ def main() -> None:
         f"{arguments.repeats} runs for the cases with a target, one run otherwise). "
         '"Architectures scored" counts complete (tree, widths) points the search scored, '
         "exactly or by a bound that settled a whole branch. The longest poll gap is the longest "
-        "wait between two calls of the stop predicate, counted from the start of the call (so it "
+        "wait between two polls of the stop signal, counted from the start of the call (so it "
         "includes setting up and the shallow baseline, which is always evaluated): how late a "
         "deadline or cancellation can be noticed. The random-mask case is the worst one for the "
         "search: such regions share no subtrees.\n\n"

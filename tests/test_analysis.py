@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 import numpy as np
 import pytest
 
-from advisor.errors import InvalidRequestError, LimitExceededError
+from advisor.errors import InvalidRequestError, LimitExceededError, StoppedError
 from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.results import Analysis, CorrelationAnalysis
 from advisor.model.task import Task, parse_task
-from advisor.seprank import exact
+from advisor.seprank import analysis, exact
 from advisor.seprank.analysis import analyze, powers_of_one_integer
+from advisor.stopping import StopSignal
 
 LOOSE_A = [6, 7, 8, 9, 10, 12, 14, 15]
 
@@ -180,3 +182,61 @@ def test_many_correlations_share_one_pass() -> None:
     result = analyze(task([16, 16], *correlations), arch)
     assert [c.name for c in result.correlations] == [name for name, _, _ in correlations]
     assert all(c.log2_separation_rank <= c.log2_max_rank for c in result.correlations)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stopping: an analysis has no partial result, so it ends as soon as it cannot finish in time
+
+
+class _ChunkClock:
+    """A clock that moves one second per min-cut pass, so chunks of work take known time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _chunked_analysis(
+    monkeypatch: pytest.MonkeyPatch, clock: _ChunkClock
+) -> tuple[Task, Architecture]:
+    """Three chunks of correlations (two min-cut passes each), each pass one second."""
+    cut = analysis._BOUND.compute
+
+    def timed_cut(*args: Any, **kwargs: Any) -> Any:
+        clock.now += 1.0
+        return cut(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "_BOUND", dataclasses.replace(analysis._BOUND, compute=timed_cut))
+    monkeypatch.setattr(analysis, "_CHUNK_WINDOW_ENTRIES", 4 * 64)  # 4 correlations a chunk
+    arch = architecture([64], [2], [[64]], 2)
+    correlations = [(f"c{i}", [i], None) for i in range(12)]
+    return task([64], *correlations), arch
+
+
+def test_an_analysis_with_time_for_its_work_finishes(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = _ChunkClock()
+    problem, arch = _chunked_analysis(monkeypatch, clock)
+    result = analyze(problem, arch, stop=StopSignal(6.5, clock=clock))
+    assert len(result.correlations) == 12 and clock.now == 6.0
+
+
+def test_an_analysis_that_cannot_meet_its_deadline_stops_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = _ChunkClock()
+    problem, arch = _chunked_analysis(monkeypatch, clock)
+    with pytest.raises(StoppedError, match="cannot finish before its deadline"):
+        analyze(problem, arch, stop=StopSignal(5.5, clock=clock))
+    assert clock.now == 2.0  # one chunk showed the pace: two more need 4 s, 3.5 s were left
+
+
+def test_a_cancelled_analysis_stops_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = _ChunkClock()
+    problem, arch = _chunked_analysis(monkeypatch, clock)
+    stop = StopSignal(clock=clock)
+    stop.cancel()
+    with pytest.raises(StoppedError, match="stopped before it finished"):
+        analyze(problem, arch, stop=stop)
+    assert clock.now == 0.0

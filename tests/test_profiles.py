@@ -19,7 +19,6 @@ from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.task import parse_task
 from advisor.search.profiles import GROWTHS, ProfileRules, practical_profiles
 from advisor.search.recommend import (
-    _Clock,
     _Search,
     recommend,
     sample_architectures,
@@ -27,6 +26,7 @@ from advisor.search.recommend import (
 )
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
+from advisor.stopping import StopSignal
 
 
 @given(
@@ -77,7 +77,7 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
     """
     task = parse_task(task_document)
     budget = Budget(**options)
-    search = _Search(task, budget, _Clock(0.0, None, None), None)
+    search = _Search(task, budget, StopSignal(), None)
     correlations = task.resolved()
     labels = correlation_labels(correlations, task.input.num_locations)
     weights = np.array([c.weight for c in correlations]) / sum(c.weight for c in correlations)
@@ -137,7 +137,7 @@ def test_the_practical_pick_uses_the_budget_and_the_compute_bound() -> None:
     task = parse_task({"input": {"shape": [32, 32]}, "preset": "symmetry"})
     budget = Budget(max_parameters=11_466, outputs=2, time_limit_seconds=None)
     result = recommend(task, budget)
-    search = _Search(task, budget, _Clock(0.0, None, None), None)
+    search = _Search(task, budget, StopSignal(), None)
     standard = search.standard_cnn()
     assert standard is not None
     _, standard_cost, standard_widths = standard
@@ -185,7 +185,7 @@ def test_samples_are_distinct_reproducible_designs_of_the_search_space_at_the_bu
     again = sample_architectures(task, budget, 12, seed=3)
     assert [a.model_dump() for a in drawn] == [a.model_dump() for a in again]
     assert len({json.dumps(a.model_dump(mode="json"), sort_keys=True) for a in drawn}) == 12
-    search = _Search(task, budget, _Clock(0.0, None, None), None)
+    search = _Search(task, budget, StopSignal(), None)
     for architecture in drawn:
         assert architecture.family in ("contiguous", "mirror", "interleaved")
         assert 0.5 * budget.max_parameters <= architecture.parameters <= budget.max_parameters

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -25,8 +24,10 @@ from advisor.search.objective import Objective, default_targets
 from advisor.search.recommend import recommend, score_architecture
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.search.synthesis import Synthesizer, synthesis_variants
+from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
+from advisor.stopping import StopSignal
 
 NAMED = ["contiguous", "mirror", "interleaved", "dilations"]
 
@@ -356,28 +357,91 @@ def test_a_tight_budget_still_gets_the_shallow_net() -> None:
 # Time limit, stop requests, progress
 
 
-def test_the_time_limit_is_honoured() -> None:
-    task = parse_task({"input": {"shape": [128, 128]}, "preset": "local"})
-    started = time.monotonic()
-    result = recommend(task, Budget(max_parameters=100_000, time_limit_seconds=0.3))
-    elapsed = time.monotonic() - started
+class _FakeClock:
+    """A clock that moves only when a test moves it, so the search's timing is deterministic."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_the_time_limit_is_a_deadline_on_the_stop_signals_clock() -> None:
+    clock = _FakeClock()
+    task = parse_task(SYMMETRY_AND_LOCAL)
+    result = recommend(
+        task,
+        Budget(max_parameters=30_000, time_limit_seconds=5.0),
+        stop=StopSignal(clock=clock),
+        progress=lambda _: clock.advance(10.0),  # the first report carries it past the limit
+    )
     assert not result.complete
-    assert elapsed <= 0.3 + 0.1
-    assert result.recommendations  # the best so far
+    assert result.search_seconds == 10.0
+    assert len(result.recommendations) == 1  # no time left: the best so far only
     assert "stopped early" in result.recommendations[0].rationale
 
 
-def test_a_stop_request_ends_the_search_after_the_baseline() -> None:
-    polls = []
+def test_a_search_returns_before_its_deadline_with_as_many_recommendations_as_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Only the analyses take time: the first (the shallow net, timed to reserve time for the
+    # final ones) 1 s, every later one 1.5 s; each progress report 0.25 s.
+    clock = _FakeClock()
+    durations = iter([1.0])
 
-    def should_stop() -> bool:
-        polls.append(1)
-        return True
+    def slow_analyze(*args: Any, **kwargs: Any) -> Any:
+        clock.advance(next(durations, 1.5))
+        return analyze(*args, **kwargs)
 
+    monkeypatch.setattr("advisor.search.recommend.analyze", slow_analyze)
+    deadline = 10.0
+    result = recommend(
+        parse_task(SYMMETRY_AND_LOCAL),
+        Budget(max_parameters=30_000, top_k=5, time_limit_seconds=deadline),
+        stop=StopSignal(clock=clock),
+        progress=lambda _: clock.advance(0.25),
+    )
+    assert clock.now <= deadline
+    assert not result.complete
+    assert 1 <= len(result.recommendations) < 5  # the analyses ran slower than reserved
+    assert [r.rank for r in result.recommendations] == list(
+        range(1, len(result.recommendations) + 1)
+    )
+
+
+def test_a_final_analysis_the_deadline_overtakes_is_dropped_and_the_best_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The shallow net's analysis and the best one's take 1 s; the second one's starts 100 s
+    # late, past the deadline, so the analysis stops at its first poll.
+    clock = _FakeClock()
+    durations = iter([1.0, 1.0, 100.0])
+
+    def late_analyze(*args: Any, **kwargs: Any) -> Any:
+        clock.advance(next(durations, 1.0))
+        return analyze(*args, **kwargs)
+
+    monkeypatch.setattr("advisor.search.recommend.analyze", late_analyze)
+    result = recommend(
+        parse_task(SYMMETRY_AND_LOCAL),
+        Budget(max_parameters=30_000, top_k=5, time_limit_seconds=60.0),
+        stop=StopSignal(clock=clock),
+    )
+    assert [r.rank for r in result.recommendations] == [1]
+    assert not result.complete
+
+
+def test_a_cancelled_search_returns_the_baseline() -> None:
+    stop = StopSignal()
+    stop.cancel()
     task = parse_task(SYMMETRY_AND_LOCAL)
-    result = recommend(task, Budget(max_parameters=30_000), should_stop=should_stop)
-    assert polls and not result.complete
-    assert result.recommendations[0].architecture.family == "shallow"
+    result = recommend(task, Budget(max_parameters=30_000), stop=stop)
+    assert not result.complete
+    assert [r.architecture.family for r in result.recommendations] == ["shallow"]
 
 
 def test_progress_is_reported_with_sane_fields() -> None:

@@ -19,6 +19,7 @@ from advisor.search.objective import Objective, default_targets
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
 from advisor.search.widths import Allocation, Floor, allocate_widths, dominated_states
 from advisor.seprank.tree import log2_min_cut
+from advisor.stopping import StopSignal
 
 SHAPES = [(4, 4), (16,), (2, 8), (32,), (4, 8)]
 CHOICES = [1, 2, 3, 4, 6, 8, 16]
@@ -218,13 +219,15 @@ def test_a_stop_request_interrupts_the_search() -> None:
         ParameterModel(1, 1),
         100_000,
     )
+    stop = StopSignal()
+    stop.cancel()
     outcome = allocate_widths(
         instance.dag,
         instance.objective,
         instance.choices,
         instance.model,
         instance.budget,
-        should_stop=lambda: True,
+        stop=stop,
     )
     assert not outcome.complete
 

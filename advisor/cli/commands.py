@@ -33,8 +33,8 @@ from advisor.cli.options import (
     ExitCode,
 )
 from advisor.cli.progress import progress_bar_for
-from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.service.command import serve_from_arguments
+from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
+from advisor.service.command import describe_start_error, serve_from_arguments
 from advisor.service.options import SERVE_OPTION_FLAGS
 from advisor.service.server import ServerConfig, read_token_file, start_server
 
@@ -47,6 +47,7 @@ _EXIT_CODE_BY_ERROR: tuple[tuple[type[Exception], ExitCode], ...] = (
     (DeadlineExceededError, ExitCode.DEADLINE_EXCEEDED),
     (UnavailableError, ExitCode.UNAVAILABLE),
     (ResourceExhaustedError, ExitCode.RESOURCE_EXHAUSTED),
+    (ServerStartError, ExitCode.SERVER_NOT_STARTED),
 )
 
 
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             output = _CALLS[args.command](advisor, args)
         sys.stdout.write(output)
         sys.stdout.flush()
-    except (InvalidRequestError, AdvisorRpcError) as error:
+    except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
         return _fail(_describe(error), _exit_code(error))
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.OTHER)
@@ -144,7 +145,9 @@ _CALLS: dict[str, Callable[[AdvisorClient, argparse.Namespace], str]] = {
 }
 
 
-def _describe(error: InvalidRequestError | AdvisorRpcError) -> str:
+def _describe(error: InvalidRequestError | AdvisorRpcError | ServerStartError) -> str:
+    if isinstance(error, ServerStartError):
+        return describe_start_error(error)
     if isinstance(error, InvalidRequestError):
         return _violations_text(error.violations)
     if isinstance(error, InvalidArgumentError) and error.violations:

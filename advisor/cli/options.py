@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Literal, get_args
 
+from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
+
 __all__ = [
     "BUDGET_OPTIONS",
     "CONNECTION_OPTIONS",
@@ -30,11 +32,12 @@ class ExitCode(IntEnum):
 
     OK = 0
     OTHER = 1
-    INVALID_ARGUMENT = 2
+    INVALID_ARGUMENT = BAD_OPTION_EXIT_STATUS
     UNAUTHENTICATED = 3
     DEADLINE_EXCEEDED = 4
     UNAVAILABLE = 5
     RESOURCE_EXHAUSTED = 6
+    SERVER_NOT_STARTED = START_FAILED_EXIT_STATUS
 
 
 _EXIT_STATUS_MEANINGS = {
@@ -46,6 +49,8 @@ _EXIT_STATUS_MEANINGS = {
     ExitCode.DEADLINE_EXCEEDED: "DEADLINE_EXCEEDED: the call's deadline passed (--timeout)",
     ExitCode.UNAVAILABLE: "UNAVAILABLE: the server cannot be reached or is shutting down",
     ExitCode.RESOURCE_EXHAUSTED: "RESOURCE_EXHAUSTED: the server is saturated; try again later",
+    ExitCode.SERVER_NOT_STARTED: "the server could not start: address in use or not bindable, "
+    "unusable TLS file",
 }
 
 EXIT_STATUS_HELP = "exit status:\n" + "\n".join(

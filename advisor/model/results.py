@@ -83,7 +83,8 @@ class SearchResult:
 
     ``candidates_evaluated`` counts the complete architectures (tree and widths) the search put a
     score on, exactly or by an upper bound that settled a whole branch of them; ``complete`` is
-    False when the time limit or ``should_stop`` cut the search short.
+    False when the time limit or the stop signal (deadline, cancellation, shutdown) cut the
+    search short.
     """
 
     recommendations: list[Recommendation]

@@ -18,17 +18,26 @@ to smaller widths, so a request always gets the same answer. Two trees whose lab
 coincide for every correlation (the same shared-subtree DAG) are one candidate to the model; the
 first is kept.
 
-**Time.** The clock and ``should_stop`` are checked between candidates and inside the width
-search. The final analyses are reserved time measured on the shallow net at the start, so the
-search returns within about 100 ms of its limit, with ``complete = False`` and the best found so
-far.
+**Time.** One :class:`~advisor.stopping.StopSignal` says when to stop: the caller's (a call's
+deadline, its cancellation, a server's shutdown drain), with ``budget.time_limit_seconds`` added
+as a deadline of its own. It is polled between candidates and inside the width search. The
+search stops early enough to build its recommendations before the deadline. It measures the time
+one recommendation takes to build (on the shallow net at the start, then on every one it builds)
+and the longest wait between two polls (how late a deadline can be noticed, and how long the
+machine's load may hold the search back), so a loaded machine reserves more; it reserves
+:data:`_RESERVE_FACTOR` times the build and the wait for the best recommendation and one build
+for each of the others. It then returns the best found so far with ``complete = False``.
+
+The recommendations are built in rank order. The best is always built, even past the deadline;
+each other one only while the time for one that must fit is left, and its analysis polls the
+signal too. So a deadline that cuts the final analyses leaves fewer than ``top_k``
+recommendations (and ``complete = False``), but never none when a design was found.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -36,12 +45,12 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
-from advisor.model.results import CorrelationAnalysis, Recommendation, SearchProgress, SearchResult
+from advisor.model.results import Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.candidates import Candidate, CandidateSpace
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
@@ -52,6 +61,7 @@ from advisor.search.synthesis import Synthesizer, synthesis_variants
 from advisor.search.widths import Allocation, Floor, allocate_widths
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
+from advisor.stopping import StopSignal
 
 __all__ = [
     "recommend",
@@ -73,18 +83,17 @@ _LEAST_TARGET: Final = 1e-6
 _PROGRESS_INTERVAL: Final = 0.25
 """Seconds between two progress reports at least."""
 
-_RESERVE_FACTOR: Final = 2.0
-"""Time reserved per final analysis, in multiples of the shallow net's measured analysis."""
-
-_RESERVE_MARGIN: Final = 0.02
-"""Seconds reserved on top, for building the result."""
+_RESERVE_FACTOR: Final = 3.0
+"""Time kept for a recommendation that must fit, in multiples of the longest build measured plus
+the longest wait seen between two polls: deeper trees take up to about twice as long as the
+shallow net, and on a loaded machine a wait can run a few times longer than any seen before."""
 
 
 def recommend(
     task: Task,
     budget: Budget,
     *,
-    should_stop: Callable[[], bool] | None = None,
+    stop: StopSignal | None = None,
     progress: Callable[[SearchProgress], None] | None = None,
 ) -> SearchResult:
     """Search designs for ``task`` within ``budget``; see the module docstring.
@@ -95,10 +104,20 @@ def recommend(
         The correlations to serve.
     budget
         Parameter budget and search options.
-    should_stop
-        Polled during the search (a deadline, a cancelled call); True stops it.
+    stop
+        When to stop (a call's deadline, its cancellation, a shutdown); the search plans against
+        its deadline and returns before it, with ``complete = False`` and the best found so far
+        (see the module docstring). ``budget.time_limit_seconds`` applies as well.
     progress
         Called with a :class:`SearchProgress` a few times a second at most.
+
+    Returns
+    -------
+    SearchResult
+        Up to ``top_k`` recommendations, best first. Stopped early, it holds the best found so
+        far with ``complete = False``, and fewer than ``top_k`` when even the final analyses
+        could not all be done before the deadline, but never none when a design was found:
+        the best one is always built.
 
     Raises
     ------
@@ -106,8 +125,8 @@ def recommend(
         On ``budget.max_parameters`` when no candidate fits it, on ``budget.min_depth`` or
         ``budget.geometries`` when they leave nothing to search for this input.
     """
-    clock = _Clock(time.monotonic(), budget.time_limit_seconds, should_stop)
-    run = _Search(task, budget, clock, progress)
+    signal = (stop or StopSignal()).limited(budget.time_limit_seconds)
+    run = _Search(task, budget, signal, progress)
     return run.execute()
 
 
@@ -188,22 +207,48 @@ def _slot(candidate: Candidate) -> tuple[object, ...]:
     return candidate.family, candidate.pools, candidate.dilations
 
 
-@dataclass
-class _Clock:
-    """Wall clock against the time limit, and the caller's stop predicate."""
+class _Clock(StopSignal):
+    """The search's signal: its deadline runs ahead of the caller's by the time reserved.
 
-    started: float
-    limit: float | None
-    should_stop: Callable[[], bool] | None
-    reserve: float = 0.0
+    It times the search (``elapsed``) and keeps the figures the reserve is made of: ``each``,
+    the longest recommendation build measured, and ``longest_gap``, the longest wait seen
+    between two polls.
+    """
+
+    def __init__(self, signal: StopSignal, top_k: int) -> None:
+        super().__init__(parent=signal)
+        self.top_k = top_k
+        self.started = self.clock()
+        self.each = 0.0
+        self.longest_gap = 0.0
+        self.last_poll: float | None = None
 
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return self.clock() - self.started
 
-    def expired(self) -> bool:
-        if self.limit is not None and self.elapsed() >= self.limit - self.reserve:
-            return True
-        return self.should_stop is not None and self.should_stop()
+    def time_for(self, others: int) -> float:
+        """Return the time to keep for one recommendation that must fit and ``others`` more.
+
+        :data:`_RESERVE_FACTOR` times a build and the longest wait seen between two polls for
+        the one, a build for each other.
+        """
+        return _RESERVE_FACTOR * (self.each + self.longest_gap) + others * self.each
+
+    def measure(self, each: float) -> None:
+        """Record how long one recommendation took to build; the reserve follows the longest."""
+        self.each = max(self.each, each)
+        self._reserve()
+
+    def stopped(self) -> bool:
+        now = self.clock()
+        if self.last_poll is not None:
+            self.longest_gap = max(self.longest_gap, now - self.last_poll)
+            self._reserve()
+        self.last_poll = now
+        return super().stopped()
+
+    def _reserve(self) -> None:
+        self._lead = self.time_for(self.top_k - 1)
 
 
 class _Search:
@@ -213,10 +258,11 @@ class _Search:
         self,
         task: Task,
         budget: Budget,
-        clock: _Clock,
+        signal: StopSignal,
         progress: Callable[[SearchProgress], None] | None,
     ) -> None:
-        self.task, self.budget, self.clock = task, budget, clock
+        self.task, self.budget, self.signal = task, budget, signal
+        self.clock = _Clock(signal, budget.top_k)
         self.report = progress
         self.correlations = task.resolved()
         self.names = [c.name for c in self.correlations]
@@ -307,24 +353,21 @@ class _Search:
         seen: dict[bytes, set[str]] = {}
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
         self._evaluate(baseline, seen, None)
-        if self.clock.limit is not None:
-            self._reserve_final_time()
+        self._reserve_final_time()
         complete = True
         for done, candidate in enumerate(others, start=2):
-            if self.clock.expired() or not self._evaluate(candidate, seen, self.clock.expired):
+            if self.clock.stopped() or not self._evaluate(candidate, seen, self.clock):
                 complete = False
                 break
             self._progress(done / len(self.candidates))
         recommendations = self._recommendations(complete)
+        complete = complete and len(recommendations) == len(self.board.top)
         return SearchResult(recommendations, self.scored, self.clock.elapsed(), complete)
 
     def _evaluate(
-        self,
-        candidate: Candidate,
-        seen: dict[bytes, set[str]],
-        should_stop: Callable[[], bool] | None,
+        self, candidate: Candidate, seen: dict[bytes, set[str]], stop: StopSignal | None
     ) -> bool:
-        """Allocate the candidate's widths and record it; False when ``should_stop`` cut it."""
+        """Allocate the candidate's widths and record it; False when ``stop`` cut it."""
         windows, keys = self.space.tree(candidate)
         dag = self.builder.build(windows, keys)
         roles = _roles(candidate)
@@ -343,7 +386,7 @@ class _Search:
             self.model,
             self.budget.max_parameters,
             floor=self.board.floor_for(candidate),
-            should_stop=should_stop,
+            stop=stop,
         )
         self.scored += outcome.points_scored
         if outcome.allocation is not None:
@@ -444,6 +487,8 @@ class _Search:
         best = np.zeros(len(self.correlations))
         seen: set[bytes] = set()
         for candidate in self.candidates:
+            if self.clock.stopped():
+                break  # the targets of the trees seen; the search itself stops next
             profiles, _ = self._fitting(candidate)
             if not candidate.eligible or profiles.size == 0:
                 continue
@@ -462,13 +507,12 @@ class _Search:
         )
 
     def _reserve_final_time(self) -> None:
-        """Time one analysis as the final ones will run it, and reserve time for them."""
+        """Build the shallow net's recommendation as the final ones are built, timing it."""
         entry = self.board.shallow
-        assert entry is not None
-        started = time.monotonic()
-        self._analysis(entry)
-        each = time.monotonic() - started
-        self.clock.reserve = self.budget.top_k * each * _RESERVE_FACTOR + _RESERVE_MARGIN
+        assert entry is not None, "the shallow net fits (checked up front) and always runs"
+        started = self.clock.clock()
+        self._recommendation(1, entry, (), None)
+        self.clock.measure(self.clock.clock() - started)
 
     def _progress(self, fraction: float) -> None:
         now = self.clock.elapsed()
@@ -486,44 +530,55 @@ class _Search:
             representation_kernel=self.budget.representation_kernel,
         )
 
-    def _analysis(self, entry: _Entry) -> tuple[Architecture, list[CorrelationAnalysis]]:
-        architecture = self._architecture(entry)
-        return architecture, analyze(self.task, architecture).correlations
-
     def _recommendations(self, complete: bool) -> list[Recommendation]:
-        shallow = self.board.shallow
-        assert shallow is not None, "the shallow net fits (checked up front) and always runs"
+        """Build the recommendations in rank order while the deadline allows (the best always)."""
         notes = self._notes(complete)
         recommendations = []
         # A search stopped before any recommendable tree was scored still answers: with the
         # best baseline it has (the rationale's note says the search was cut).
-        baselines = [e for e in (self.board.contiguous, shallow) if e is not None]
+        baselines = [e for e in (self.board.contiguous, self.board.shallow) if e is not None]
         for rank, entry in enumerate(self.board.top or baselines[:1], start=1):
-            architecture, analysis = self._analysis(entry)
-            text = rationale(
-                self._design(entry),
-                contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
-                shallow=self._design(shallow),
-                objective=self.objective,
-                names=self.names,
-                max_parameters=self.budget.max_parameters,
-                widenings=self._widenings(entry),
-                standard_multiply_adds=self.standard[1] if self.standard else None,
-                more_budget=self._more_budget(entry),
-                notes=notes,
-            )
-            recommendations.append(
-                Recommendation(
-                    rank=rank,
-                    score=entry.allocation.keys[0],
-                    parameters=entry.allocation.parameters,
-                    architecture=architecture,
-                    analysis=analysis,
-                    rationale=text,
-                    multiply_adds=architecture.multiply_adds,
-                )
-            )
+            first = rank == 1
+            if not first and self.signal.remaining() < self.clock.time_for(0):
+                break
+            started = self.clock.clock()
+            try:
+                built = self._recommendation(rank, entry, notes, None if first else self.signal)
+            except StoppedError:
+                break
+            self.clock.measure(self.clock.clock() - started)
+            recommendations.append(built)
         return recommendations
+
+    def _recommendation(
+        self, rank: int, entry: _Entry, notes: Sequence[str], stop: StopSignal | None
+    ) -> Recommendation:
+        """Analyse one entry's architecture and explain it; ``stop`` may abandon the analysis."""
+        shallow = self.board.shallow
+        assert shallow is not None, "the shallow net fits (checked up front) and always runs"
+        architecture = self._architecture(entry)
+        analysis = analyze(self.task, architecture, stop=stop).correlations
+        text = rationale(
+            self._design(entry),
+            contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
+            shallow=self._design(shallow),
+            objective=self.objective,
+            names=self.names,
+            max_parameters=self.budget.max_parameters,
+            widenings=self._widenings(entry),
+            standard_multiply_adds=self.standard[1] if self.standard else None,
+            more_budget=self._more_budget(entry),
+            notes=notes,
+        )
+        return Recommendation(
+            rank=rank,
+            score=entry.allocation.keys[0],
+            parameters=entry.allocation.parameters,
+            architecture=architecture,
+            analysis=analysis,
+            rationale=text,
+            multiply_adds=architecture.multiply_adds,
+        )
 
     def _widenings(self, entry: _Entry) -> list[Widening]:
         """Measure what one step up of each width does to the entry's binding correlation."""
@@ -591,7 +646,7 @@ class _Search:
 
 def search_objective(task: Task, budget: Budget) -> Objective:
     """Return the objective the search ranks candidates by, for this task and budget."""
-    return _Search(task, budget, _Clock(time.monotonic(), None, None), None).objective
+    return _Search(task, budget, StopSignal(), None).objective
 
 
 def score_architecture(task: Task, budget: Budget, architecture: Architecture) -> float:
@@ -634,7 +689,7 @@ def sample_architectures(
     trained-outcome benchmark compares the search's order with the trained order over such draws.
     Fewer than ``count`` come back when the space holds fewer distinct designs.
     """
-    search = _Search(task, budget, _Clock(time.monotonic(), None, None), None)
+    search = _Search(task, budget, StopSignal(), None)
     rng = np.random.default_rng(seed)
     trees = [c for c in search.candidates if c.eligible]
     drawn: dict[tuple[int, tuple[int, ...]], Architecture] = {}

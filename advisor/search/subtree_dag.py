@@ -176,7 +176,7 @@ class SubtreeDag:
         It counts the (type, child) pairs over all heights plus the terms summed for the
         symmetric powers of one-sided sibling groups (:func:`_log2_symmetric_powers`), which
         dominate on wide windows: without them a chunk could run for half a second between two
-        polls of the stop predicate.
+        polls of the stop signal.
         """
         return sum(level.child.size + _summed_terms(level) for level in self.levels)
 

@@ -40,7 +40,7 @@ cannot enter its ranking.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -50,6 +50,7 @@ import numpy.typing as npt
 from advisor.model.parameters import ParameterModel
 from advisor.search.objective import Objective
 from advisor.search.subtree_dag import DpValues
+from advisor.stopping import StopSignal
 
 __all__ = [
     "Allocation",
@@ -68,7 +69,7 @@ _DOMINANCE_BLOCK: Final = 1 << 22
 
 _CHUNK_CELLS: Final = 1 << 17
 """Assignments times (type, child) pairs worked through at once, a few milliseconds: between
-two chunks the incumbent tightens and the stop predicate is polled."""
+two chunks the incumbent tightens and the stop signal is polled."""
 
 
 class TreeRecurrence(Protocol):
@@ -141,7 +142,7 @@ class AllocationOutcome:
         Complete width vectors scored: exactly (incumbent candidates, leaves) or by the bound
         that settled a whole branch.
     complete
-        False when ``should_stop`` interrupted the search (``allocation`` is then the best found).
+        False when ``stop`` interrupted the search (``allocation`` is then the best found).
     """
 
     allocation: Allocation | None
@@ -157,7 +158,7 @@ def allocate_widths(
     max_parameters: int,
     *,
     floor: Floor | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    stop: StopSignal | None = None,
 ) -> AllocationOutcome:
     """Find the optimal widths for one tree (see the module docstring for the method).
 
@@ -175,13 +176,13 @@ def allocate_widths(
         The budget (inclusive).
     floor
         Only an allocation better than this is returned.
-    should_stop
-        Polled between steps; when it returns True the best allocation so far is returned with
-        ``complete=False``.
+    stop
+        Polled between chunks of a few milliseconds; once it has stopped, the best allocation so
+        far is returned with ``complete=False``.
     """
     values = np.unique(np.asarray(choices, dtype=np.int64))
     search = _BranchAndBound(
-        tree, objective, values, model, max_parameters, floor, should_stop or (lambda: False)
+        tree, objective, values, model, max_parameters, floor, stop or StopSignal()
     )
     best = search.run()
     return AllocationOutcome(best.allocation(values), search.points_scored, not search.interrupted)
@@ -274,7 +275,7 @@ class _BranchAndBound:
         model: ParameterModel,
         budget: int,
         floor: Floor | None,
-        stop: Callable[[], bool],
+        stop: StopSignal,
     ) -> None:
         self.tree, self.objective, self.model, self.budget = tree, objective, model, budget
         self.values = values
@@ -307,7 +308,7 @@ class _BranchAndBound:
                 if height:
                     chunk = self._expand(chunk, height)
                 settled.append(self._settle(chunk, height))
-                if self.stop():
+                if self.stop.stopped():
                     self.interrupted = True
                     return self.best
             if not settled:

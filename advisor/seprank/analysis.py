@@ -35,7 +35,7 @@ is the patch around the location.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -50,6 +50,7 @@ from advisor.model.results import Analysis, Certificate, CorrelationAnalysis
 from advisor.model.task import ResolvedCorrelation, Task
 from advisor.seprank.engines import ENGINES
 from advisor.seprank.labels import correlation_labels
+from advisor.stopping import StopSignal
 
 __all__ = [
     "analyze",
@@ -71,7 +72,7 @@ _SAME: Final = 1e-9
 
 _CHUNK_WINDOW_ENTRIES: Final = 2**20
 """Correlations are scored in chunks of about this many (correlation, window entry) pairs, a few
-tens of milliseconds of work, and ``should_stop`` is polled between chunks."""
+tens of milliseconds of work, and the stop signal is polled between chunks."""
 
 
 def analyze(
@@ -79,7 +80,7 @@ def analyze(
     architecture: Architecture,
     exact: bool = False,
     *,
-    should_stop: Callable[[], bool] | None = None,
+    stop: StopSignal | None = None,
 ) -> Analysis:
     """Score ``architecture`` against every correlation of ``task``.
 
@@ -91,9 +92,11 @@ def analyze(
         The network to score.
     exact
         Certify each figure with the exact engine (small instances only).
-    should_stop
+    stop
         Polled between chunks of correlations (a few tens of milliseconds of work each) and
-        before each exact rank; once it returns True the analysis is abandoned.
+        before each exact rank. An analysis has no partial result, so it is abandoned once the
+        signal has stopped (deadline passed, cancelled), and as soon as the work left, at the
+        pace of the work done so far, cannot end before the deadline.
 
     Raises
     ------
@@ -103,7 +106,7 @@ def analyze(
         ``exact`` when ``exact=True`` and some correlation is over the exact engine's limits;
         checked for every correlation before any rank is computed.
     advisor.errors.StoppedError
-        When ``should_stop`` returned True.
+        When ``stop`` stopped the analysis or its deadline is out of reach.
     """
     if architecture.input.shape != task.input.shape:
         raise InvalidRequestError.single(
@@ -118,13 +121,14 @@ def analyze(
     if exact:
         _CERTIFIER.check_limits(structure, labels, widths, representation)
     log2_m = math.log2(representation)
-    plain, shared = _min_cuts(structure, labels, widths, representation, should_stop)
+    plain, shared = _min_cuts(structure, labels, widths, representation, stop)
     tight_widths = structure.is_tree and powers_of_one_integer([representation, *widths])
     scored = []
+    pace = _Pace(stop, len(correlations) if exact else 0)
     for index, correlation in enumerate(correlations):
         figures = _Figures(float(plain[index]), float(shared[index]), log2_m, correlation)
         if exact:
-            _stop_if_asked(should_stop)
+            pace.next_step()
             row = labels[index : index + 1]
             rank = _CERTIFIER.compute(structure, row, widths, representation, shared_weights=True)
             scored.append(figures.certified(float(rank[0]), structure))
@@ -142,23 +146,44 @@ def _min_cuts(
     labels: npt.NDArray[np.int8],
     widths: Sequence[int],
     representation: int,
-    should_stop: Callable[[], bool] | None,
+    stop: StopSignal | None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Compute the plain and shared-weight min-cuts of every correlation, chunk by chunk."""
     entries = sum(windows.size for windows in structure.windows)
     chunk = max(1, _CHUNK_WINDOW_ENTRIES // entries)
     plain, shared = [], []
-    for start in range(0, max(len(labels), 1), chunk):
-        _stop_if_asked(should_stop)
+    starts = range(0, max(len(labels), 1), chunk)
+    pace = _Pace(stop, len(starts))
+    for start in starts:
+        pace.next_step()
         part = labels[start : start + chunk]
         plain.append(_BOUND.compute(structure, part, widths, representation, shared_weights=False))
         shared.append(_BOUND.compute(structure, part, widths, representation, shared_weights=True))
     return np.concatenate(plain), np.concatenate(shared)
 
 
-def _stop_if_asked(should_stop: Callable[[], bool] | None) -> None:
-    if should_stop is not None and should_stop():
-        raise StoppedError("the analysis was stopped before it finished")
+class _Pace:
+    """Poll ``stop`` before each of ``steps`` steps of work; give up on an unreachable deadline.
+
+    A deadline is out of reach when the steps left, at the average pace of those done, would
+    end after it.
+    """
+
+    def __init__(self, stop: StopSignal | None, steps: int) -> None:
+        self.stop, self.steps, self.done = stop, steps, 0
+        self.started = 0.0 if stop is None else stop.clock()
+
+    def next_step(self) -> None:
+        if self.stop is None:
+            return
+        remaining = self.stop.remaining()
+        if remaining <= 0.0:
+            raise StoppedError("the analysis was stopped before it finished")
+        if self.done:
+            pace = (self.stop.clock() - self.started) / self.done
+            if pace * (self.steps - self.done) > remaining:
+                raise StoppedError("the analysis cannot finish before its deadline")
+        self.done += 1
 
 
 def powers_of_one_integer(values: Sequence[int]) -> bool:

@@ -3,7 +3,9 @@
 A search holds a CPU for up to its time limit, so queueing calls behind busy workers would only
 turn a quick "try later" into a late deadline failure. Calls over the bound are refused at once
 (``RESOURCE_EXHAUSTED``); once shutdown starts, new calls are refused (``UNAVAILABLE``) while the
-calls already admitted run on until the drain deadline, which they can poll to wind down early.
+calls already admitted run on until the drain deadline. Every call's stop signal follows
+:attr:`Admission.drain`, whose deadline becomes the end of the drain when shutdown begins, so a
+search in flight plans its partial result against it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from advisor.stopping import StopSignal
 
 __all__ = ["Admission", "SaturatedError", "ShuttingDownError"]
 
@@ -38,7 +42,8 @@ class Admission:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self._max_in_flight = max_in_flight
         self._in_flight = 0
-        self._drain_deadline: float | None = None
+        self._shutting_down = False
+        self._drain = StopSignal()
         # One condition guards the counter and the drain state; wait_idle sleeps on it.
         self._changed = threading.Condition()
 
@@ -47,6 +52,20 @@ class Admission:
         """Number of calls admitted and not yet finished."""
         with self._changed:
             return self._in_flight
+
+    @property
+    def shutting_down(self) -> bool:
+        """Whether :meth:`begin_shutdown` has been called."""
+        with self._changed:
+            return self._shutting_down
+
+    @property
+    def drain(self) -> StopSignal:
+        """The signal every admitted call's stop signal follows (a deadline once draining).
+
+        It has no deadline until :meth:`begin_shutdown`, then the end of the grace period.
+        """
+        return self._drain
 
     @contextmanager
     def admit(self) -> Iterator[None]:
@@ -60,7 +79,7 @@ class Admission:
             If ``max_in_flight`` calls are already running.
         """
         with self._changed:
-            if self._drain_deadline is not None:
+            if self._shutting_down:
                 raise ShuttingDownError("the server is shutting down")
             if self._in_flight >= self._max_in_flight:
                 raise SaturatedError(
@@ -77,18 +96,14 @@ class Admission:
     def begin_shutdown(self, grace_seconds: float) -> None:
         """Refuse new calls from now on; admitted calls have ``grace_seconds`` to finish.
 
-        Calling it again never extends the first deadline.
+        The end of the grace period becomes the deadline of :attr:`drain`. Calling it again
+        never extends the first deadline.
         """
         with self._changed:
-            if self._drain_deadline is None:
-                self._drain_deadline = time.monotonic() + max(grace_seconds, 0.0)
+            if not self._shutting_down:
+                self._shutting_down = True
+                self._drain.bring_forward(time.monotonic() + max(grace_seconds, 0.0))
             self._changed.notify_all()
-
-    def should_wind_down(self, margin_seconds: float) -> bool:
-        """Tell whether a shutdown has begun and its drain deadline is under ``margin`` away."""
-        with self._changed:
-            deadline = self._drain_deadline
-        return deadline is not None and time.monotonic() >= deadline - margin_seconds
 
     def wait_idle(self, timeout_seconds: float | None) -> bool:
         """Block until no call is in flight (or ``timeout_seconds`` pass); True if idle."""

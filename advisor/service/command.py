@@ -2,7 +2,8 @@
 
 One parser and one start-up path, so every entry point accepts the same options, prints the same
 ``listening on HOST:PORT`` line once bound (the chosen port when ``--port 0``) and exits the same
-way (0 after a graceful drain; 2 and one line on stderr for a rejected option).
+way (0 after a graceful drain; one line on stderr and 2 for a rejected option, 7 when the server
+cannot start: an address it cannot bind, a TLS file it cannot use).
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from advisor.errors import InvalidRequestError
-from advisor.service.options import SERVE_SETTINGS, add_serve_arguments
+from advisor.errors import InvalidRequestError, ServerStartError
+from advisor.service.options import (
+    BAD_OPTION_EXIT_STATUS,
+    SERVE_OPTION_FLAGS,
+    SERVE_SETTINGS,
+    START_FAILED_EXIT_STATUS,
+    add_serve_arguments,
+)
 from advisor.service.server import RunningServer, ServerConfig, read_token_file, serve_forever
 
-__all__ = ["main", "serve_from_arguments"]
-
-_BAD_OPTION_EXIT_STATUS = 2
+__all__ = ["describe_start_error", "main", "serve_from_arguments"]
 
 
 def serve_from_arguments(args: argparse.Namespace) -> int:
@@ -29,6 +34,9 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     InvalidRequestError
         When an option is rejected (field named as in :class:`ServerConfig`; see
         :data:`~advisor.service.options.SERVE_OPTION_FLAGS` for the option behind it).
+    ServerStartError
+        When the address cannot be bound or a TLS file cannot be used (see
+        :func:`describe_start_error`).
     """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -37,6 +45,12 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     if args.token_file is not None:
         settings["token"] = read_token_file(args.token_file)
     return serve_forever(ServerConfig(**settings), on_ready=_announce)
+
+
+def describe_start_error(error: ServerStartError) -> str:
+    """Return ``error`` as one line naming the options behind it (``--tls-cert: ...``)."""
+    options = "/".join(SERVE_OPTION_FLAGS.get(setting, setting) for setting in error.settings)
+    return f"{options}: {error.description}"
 
 
 def _announce(running: RunningServer) -> None:
@@ -53,4 +67,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
         return serve_from_arguments(parser.parse_args(argv))
     except InvalidRequestError as error:
         sys.stderr.write(f"{prog}: {error}\n")
-        return _BAD_OPTION_EXIT_STATUS
+        return BAD_OPTION_EXIT_STATUS
+    except ServerStartError as error:
+        sys.stderr.write(f"{prog}: {describe_start_error(error)}\n")
+        return START_FAILED_EXIT_STATUS

@@ -8,7 +8,7 @@ the work one request may ask for. docs/SERVICE.md lists the defaults.
 
 An analysis has one more check, :func:`check_analysis_cost`, after parsing (its cost depends on
 the pooling grids and the resolved regions) and before any rank is computed: it bounds the work
-per correlation, so that the analysis, which polls its stop predicate between correlations, ends
+per correlation, so that the analysis, which polls its stop signal between correlations, ends
 within a fraction of a second of a deadline or cancellation.
 """
 

@@ -11,7 +11,19 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SERVE_OPTION_FLAGS", "SERVE_SETTINGS", "add_serve_arguments"]
+__all__ = [
+    "BAD_OPTION_EXIT_STATUS",
+    "SERVE_OPTION_FLAGS",
+    "SERVE_SETTINGS",
+    "START_FAILED_EXIT_STATUS",
+    "add_serve_arguments",
+]
+
+BAD_OPTION_EXIT_STATUS = 2
+"""Exit status for an option the server rejects (as for any usage error)."""
+
+START_FAILED_EXIT_STATUS = 7
+"""Exit status when the server cannot start (:class:`~advisor.errors.ServerStartError`)."""
 
 # ServerConfig field -> the option that sets it, so a rejected field is reported as the option.
 SERVE_OPTION_FLAGS: dict[str, str] = {

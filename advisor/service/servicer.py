@@ -2,28 +2,31 @@
 
 Each method takes an admission slot, checks the request limits, converts the request with
 :mod:`advisor.protocol.wire`, calls the library and converts the result back;
-:mod:`advisor.service.status` maps every exception to its status. A search polls
-:meth:`AdvisorServicer._stopper`'s predicate, so a cancelled call, an expiring deadline or a server
-shutdown ends it early with the best found so far (``complete=false``) instead of running on
-unobserved.
+:mod:`advisor.service.status` maps every exception to its status. Each call's work gets one
+:class:`~advisor.stopping.StopSignal` (:func:`call_stop_signal`): the call's deadline, set
+cancelled when the call ends early (gRPC's ``add_callback``), under the admission's drain signal
+(the end of the shutdown grace period). A search plans against that deadline and returns its best
+so far (``complete=false``) before it; an analysis is abandoned.
 """
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeAlias
 
 import grpc
 
+from advisor.errors import StoppedError
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, list_presets
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
-from advisor.service.admission import Admission
+from advisor.service.admission import Admission, ShuttingDownError
 from advisor.service.limits import (
     RequestLimits,
     check_analysis_cost,
@@ -31,16 +34,13 @@ from advisor.service.limits import (
     check_recommend_request,
 )
 from advisor.service.status import stream_errors, unary_errors
+from advisor.stopping import StopSignal
 
 # The search and rank engines (FLINT, the geometry, rank and search modules) are imported by the
 # methods that run them, once admitted (so a drain waits for a call that is still loading them): a
 # server that only lists presets, as ``advisor presets`` starts, never loads them.
 
-__all__ = ["STOP_MARGIN_SECONDS", "AdvisorServicer"]
-
-STOP_MARGIN_SECONDS = 0.1
-"""How long before a deadline (or the end of the shutdown grace) a search is told to stop: the
-time it needs to return its best candidates, convert them and send the response."""
+__all__ = ["AdvisorServicer", "call_stop_signal"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,8 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
             from advisor.search.recommend import recommend
 
             task, budget = self._search_request(request)
-            result = recommend(task, budget, should_stop=self._stopper(context))
+            stop = call_stop_signal(context, self._admission.drain)
+            result = recommend(task, budget, stop=stop)
         return advisor_pb2.RecommendResponse(result=wire.search_result_to_proto(result))
 
     @stream_errors
@@ -87,11 +88,11 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
             # The library reports progress through a callback while it runs; a helper thread
             # runs the search so this generator can yield each event as it arrives.
             events: queue.SimpleQueue[_SearchEvent] = queue.SimpleQueue()
-            should_stop = self._stopper(context)
+            stop = call_stop_signal(context, self._admission.drain)
 
             def search() -> None:
                 try:
-                    result = recommend(task, budget, should_stop=should_stop, progress=events.put)
+                    result = recommend(task, budget, stop=stop, progress=events.put)
                     events.put(_Finished(result))
                 except Exception as error:  # handed to the call's thread, which maps it
                     events.put(_Failed(error))
@@ -112,7 +113,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
                         progress=wire.search_progress_to_proto(event)
                     )
             finally:
-                # On cancellation the predicate is already true; the search returns within one
+                # On cancellation the signal is already set; the search returns within one
                 # poll, and the slot is released only after it has.
                 worker.join()
 
@@ -128,9 +129,13 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
             task = wire.task_from_proto(request.task)
             architecture = wire.architecture_from_proto(request.architecture)
             check_analysis_cost(task, architecture, request.exact, self._limits)
-            analysis = analyze(
-                task, architecture, exact=request.exact, should_stop=self._stopper(context)
-            )
+            stop = call_stop_signal(context, self._admission.drain)
+            try:
+                analysis = analyze(task, architecture, exact=request.exact, stop=stop)
+            except StoppedError as stopped:
+                if self._admission.shutting_down:
+                    raise ShuttingDownError(f"the server is shutting down: {stopped}") from None
+                raise
         return advisor_pb2.AnalyzeResponse(analysis=wire.analysis_to_proto(analysis))
 
     @unary_errors
@@ -151,15 +156,17 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         check_recommend_request(request, self._limits)
         return wire.task_from_proto(request.task), wire.budget_from_proto(request.budget)
 
-    def _stopper(self, context: grpc.ServicerContext) -> Callable[[], bool]:
-        """Return the predicate a search polls: cancelled, near its deadline, or shutting down."""
 
-        def should_stop() -> bool:
-            if not context.is_active():
-                return True
-            # gRPC reports a call without a deadline as one in the far future, never as None.
-            if context.time_remaining() < STOP_MARGIN_SECONDS:
-                return True
-            return self._admission.should_wind_down(STOP_MARGIN_SECONDS)
+def call_stop_signal(context: grpc.ServicerContext, drain: StopSignal) -> StopSignal:
+    """Return the stop signal of one call: its deadline and cancellation, under ``drain``.
 
-        return should_stop
+    The signal is cancelled once the call ends (gRPC runs ``add_callback`` callbacks when the
+    client cancels, the deadline passes or the call is done), or at once if it has already ended.
+    """
+    remaining = context.time_remaining()
+    # gRPC reports a call without a deadline as one in the far future (some stand-ins: None).
+    limited = remaining is not None and math.isfinite(remaining)
+    signal = drain.limited(remaining if limited else None)
+    if not context.add_callback(signal.cancel):
+        signal.cancel()
+    return signal

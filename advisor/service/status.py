@@ -4,9 +4,10 @@
   with a ``google.rpc.BadRequest`` detail listing every field violation;
 - :class:`~advisor.service.admission.SaturatedError` -> ``RESOURCE_EXHAUSTED``;
 - :class:`~advisor.service.admission.ShuttingDownError` -> ``UNAVAILABLE``;
-- :class:`~advisor.errors.StoppedError` (the call's stop predicate ended an analysis) ->
-  ``CANCELLED`` if the client cancelled, ``DEADLINE_EXCEEDED`` if its deadline is at hand, else
-  ``UNAVAILABLE`` (the shutdown drain ran out);
+- :class:`~advisor.errors.StoppedError` (the call's stop signal ended an analysis) ->
+  ``CANCELLED`` if the call has ended (the client cancelled it or its deadline passed), else
+  ``DEADLINE_EXCEEDED`` (the analysis could not finish before the deadline); an analysis the
+  shutdown drain ends is reported by the servicer as a shutdown (``UNAVAILABLE``);
 - anything else -> ``INTERNAL`` with a generic message and a request id, the traceback logged
   server-side under that id (it never reaches the client).
 
@@ -41,8 +42,6 @@ REQUEST_ID_METADATA_KEY = "request-id"
 """Trailing-metadata key carrying the id an ``INTERNAL`` error was logged under."""
 
 _LOGGER = logging.getLogger(__name__)
-
-_DEADLINE_AT_HAND_SECONDS = 1.0
 
 _Self = TypeVar("_Self")
 _Request = TypeVar("_Request")
@@ -85,11 +84,7 @@ def abort_for(error: BaseException, context: grpc.ServicerContext, method: str) 
 def _stopped_status(context: grpc.ServicerContext) -> grpc.StatusCode:
     if not context.is_active():
         return grpc.StatusCode.CANCELLED
-    # The stop predicate fires a fraction of a second before the deadline; a stop with more time
-    # left than this can only come from the shutdown drain.
-    if context.time_remaining() < _DEADLINE_AT_HAND_SECONDS:
-        return grpc.StatusCode.DEADLINE_EXCEEDED
-    return grpc.StatusCode.UNAVAILABLE
+    return grpc.StatusCode.DEADLINE_EXCEEDED
 
 
 def unary_errors(

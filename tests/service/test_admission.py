@@ -50,14 +50,15 @@ def test_shutdown_refuses_new_calls_and_waits_for_admitted_ones() -> None:
     worker.join()
 
 
-def test_wind_down_fires_only_near_the_drain_deadline() -> None:
+def test_shutdown_gives_the_drain_signal_the_end_of_the_grace_period() -> None:
     admission = Admission(1)
-    assert not admission.should_wind_down(margin_seconds=1.0)
+    assert admission.drain.deadline is None and not admission.drain.stopped()
+    before = time.monotonic()
     admission.begin_shutdown(grace_seconds=0.5)
-    assert not admission.should_wind_down(margin_seconds=0.1)
-    assert admission.should_wind_down(margin_seconds=0.6)
+    deadline = admission.drain.deadline
+    assert deadline is not None and before + 0.5 <= deadline <= time.monotonic() + 0.5
     admission.begin_shutdown(grace_seconds=100.0)  # a second call does not extend the deadline
-    assert admission.should_wind_down(margin_seconds=0.6)
+    assert admission.drain.deadline == deadline
 
 
 def test_rejects_a_bound_below_one() -> None:

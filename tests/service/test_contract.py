@@ -16,7 +16,7 @@ from advisor.model.task import list_presets
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.seprank.analysis import analyze
-from tests.support.harness import CONTRACT_LIMITS, Advisor, CallError
+from tests.support.harness import CONTRACT_LIMITS, Advisor, CallError, LiveAdvisor
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
 # Reference figures of tests/test_seprank_reference.py (computed independently of the product).
@@ -98,6 +98,12 @@ LOOSE_TASK = pb.Task(
         )
     ],
 )
+
+
+STALL_SECONDS = 0.25
+"""How late a search that planned to answer before its deadline may still be: a stall of the
+whole process longer than any wait it had seen, which no reserve foresees (on a loaded machine:
+10 ms late once in 20 stress runs, docs/RELIABILITY.md)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,29 +449,38 @@ def test_unexpected_errors_are_internal_with_a_request_id_and_no_traceback(
 # Deadlines
 
 
-@pytest.mark.parametrize("deadline", [0.3, 0.8])
-def test_a_deadline_stops_a_long_search_promptly(advisor: Advisor, deadline: float) -> None:
+@pytest.mark.parametrize("deadline", [0.5, 1.0])
+def test_a_deadline_ends_a_long_search_in_time_with_its_best_so_far(
+    advisor: Advisor, deadline: float
+) -> None:
     started = time.monotonic()
     try:
         response = advisor.unary(
             "Recommend", pb.RecommendRequest(task=LONG_TASK, budget=long_budget()), timeout=deadline
         )
     except CallError as failure:
+        # Only over a channel: the server's deadline starts when the request arrives, and on a
+        # loaded machine its answer can still be on the way when the client's own timer fires.
+        # Its work has ended all the same.
+        assert isinstance(advisor, LiveAdvisor), failure
         assert failure.code is grpc.StatusCode.DEADLINE_EXCEEDED
-    else:
-        assert not response.result.complete
-    # Over a channel the client's own timer ends the call; the server's work must stop too.
-    while advisor.in_flight():
-        assert time.monotonic() - started < deadline + 0.15, "the search outlived its deadline"
-        time.sleep(0.002)
-    assert time.monotonic() - started < deadline + 0.15
+        while advisor.in_flight():
+            assert time.monotonic() - started < deadline + STALL_SECONDS, "the search ran on"
+            time.sleep(0.002)
+        return
+    # The search planned against the deadline and answered before it, with what it had found.
+    assert not response.result.complete
+    assert response.result.recommendations
+    assert response.result.search_seconds < deadline + STALL_SECONDS
+    # Its work ended with the answer: the slot is free before the reply is sent.
+    assert advisor.in_flight() == 0
 
 
 def test_a_time_limit_cuts_the_search_and_keeps_the_best_so_far(advisor: Advisor) -> None:
-    started = time.monotonic()
+    seconds = 0.5
     result = advisor.unary(
-        "Recommend", pb.RecommendRequest(task=LONG_TASK, budget=long_budget(seconds=0.5))
+        "Recommend", pb.RecommendRequest(task=LONG_TASK, budget=long_budget(seconds))
     ).result
-    assert time.monotonic() - started < 0.5 + 0.3
     assert not result.complete
     assert result.recommendations
+    assert result.search_seconds < seconds + STALL_SECONDS

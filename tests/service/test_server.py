@@ -13,8 +13,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from advisor.errors import InvalidRequestError
+from advisor.cli.main import main as advisor_main
+from advisor.errors import InvalidRequestError, ServerStartError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service.command import main as serve_main
 from advisor.service.limits import RequestLimits
 from advisor.service.server import (
     ADVISOR_SERVICE_NAME,
@@ -206,17 +208,51 @@ def test_bad_settings_name_the_field(settings: dict[str, object], field: str) ->
     assert [v.field for v in error.value.violations] == [field]
 
 
-def test_unreadable_pem_files_name_the_field(tmp_path: Path) -> None:
+def test_unreadable_pem_files_name_the_setting(tmp_path: Path) -> None:
     config = ServerConfig(tls_cert=tmp_path / "none.pem", tls_key=tmp_path / "none.key")
-    with pytest.raises(InvalidRequestError) as error:
+    with pytest.raises(ServerStartError) as error:
         start_server(config)
-    assert [v.field for v in error.value.violations] == ["tls_cert"]
+    assert error.value.settings == ("tls_cert",)
+    assert "cannot read" in error.value.description
 
 
-def test_a_port_in_use_names_the_port(live_server: RunningServer) -> None:
-    with pytest.raises(InvalidRequestError) as error:
+def test_pem_files_that_are_not_what_they_must_be_name_the_setting(
+    tmp_path: Path, certificates: Certificates
+) -> None:
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    pem = certificates
+    cases = [
+        ({"tls_cert": garbage, "tls_key": pem.server_key}, "tls_cert"),
+        ({"tls_cert": pem.server_key, "tls_key": pem.server_key}, "tls_cert"),
+        ({"tls_cert": pem.server_cert, "tls_key": garbage}, "tls_key"),
+        ({"tls_cert": pem.server_cert, "tls_key": pem.client_key}, "tls_key"),
+        (
+            {"tls_cert": pem.server_cert, "tls_key": pem.server_key, "tls_client_ca": garbage},
+            "tls_client_ca",
+        ),
+    ]
+    for settings, setting in cases:
+        with pytest.raises(ServerStartError) as error:
+            start_server(ServerConfig(**settings))  # type: ignore[arg-type]
+        assert error.value.settings == (setting,), settings
+
+
+def test_a_port_in_use_names_the_address(live_server: RunningServer) -> None:
+    with pytest.raises(ServerStartError) as error:
         start_server(ServerConfig(port=live_server.port))
-    assert [v.field for v in error.value.violations] == ["port"]
+    assert error.value.settings == ("host", "port")
+    assert "cannot bind" in error.value.description
+
+
+def test_a_server_that_cannot_start_exits_7_naming_the_options(
+    live_server: RunningServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "none.pem")
+    assert serve_main(["--port", str(live_server.port)]) == 7
+    assert capsys.readouterr().err.startswith("advisor-server: --host/--port: cannot bind ")
+    assert advisor_main(["serve", "--tls-cert", missing, "--tls-key", missing]) == 7
+    assert capsys.readouterr().err.startswith("advisor: error: --tls-cert: cannot read ")
 
 
 # ---------------------------------------------------------------------------------------------

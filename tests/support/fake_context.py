@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import grpc
 
@@ -26,7 +27,10 @@ class AbortError(Exception):
 
 
 class FakeContext:
-    """The parts of grpc.ServicerContext the servicer uses: deadline, cancellation, abort."""
+    """The parts of grpc.ServicerContext the servicer uses: deadline, cancellation, abort.
+
+    As in gRPC, the callbacks given to :meth:`add_callback` run when the call is cancelled.
+    """
 
     def __init__(
         self, timeout: float | None = None, metadata: tuple[tuple[str, str], ...] = ()
@@ -35,9 +39,18 @@ class FakeContext:
         self._cancelled = False
         self._metadata = metadata
         self.trailing_metadata: tuple[tuple[str, str | bytes], ...] = ()
+        self._callbacks: list[Callable[[], object]] = []
 
     def cancel(self) -> None:
         self._cancelled = True
+        for callback in self._callbacks:
+            callback()
+
+    def add_callback(self, callback: Callable[[], object]) -> bool:
+        if self._cancelled:
+            return False
+        self._callbacks.append(callback)
+        return True
 
     def is_active(self) -> bool:
         return not self._cancelled and time.monotonic() < self._deadline

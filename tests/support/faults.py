@@ -37,10 +37,15 @@ __all__ = [
     "sigterm_under_load",
 ]
 
-_SEARCH_TASK = task_message({"input": {"shape": [64, 64]}, "preset": "local"})
-_SEARCH_BUDGET = budget_message(
-    {"max_parameters": 10**8, "time_limit_seconds": 30.0, "max_channels": 1024}
-)
+# A search that runs for tens of seconds unless stopped (free widths from 64 channel choices per
+# level on a 16,384-step input); the 64x64 one used before now completes in about 0.15 s.
+_SEARCH_TASK = task_message({"input": {"shape": [16384]}, "preset": "periodic"})
+_SEARCH_OPTIONS = {
+    "max_parameters": 10**6,
+    "channel_choices": list(range(1, 65)),
+    "width_profile": "free",
+}
+_SEARCH_BUDGET = budget_message({**_SEARCH_OPTIONS, "time_limit_seconds": 30.0})
 _OVERLAPPING_SIDE = 16384
 _OVERLAPPING_ANALYSIS = advisor_pb2.AnalyzeRequest(
     task=task_message(
@@ -244,9 +249,7 @@ def sigterm_under_load(
     """
     search = advisor_pb2.RecommendRequest(
         task=_SEARCH_TASK,
-        budget=budget_message(
-            {"max_parameters": 10**6, "time_limit_seconds": search_seconds, "max_channels": 256}
-        ),
+        budget=budget_message({**_SEARCH_OPTIONS, "time_limit_seconds": search_seconds}),
     ).SerializeToString()
     background: collections.Counter[str] = collections.Counter()
     lock = threading.Lock()
@@ -260,28 +263,42 @@ def sigterm_under_load(
                     with lock:
                         background[status] += 1
 
-        with grpc.insecure_channel(server.address) as channel:
-            assert health_status(channel) == "SERVING"
-            callers = [threading.Thread(target=keep_calling) for _ in range(background_clients)]
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                searches = [
-                    pool.submit(call_raw, channel, "Recommend", search, 30.0)
-                    for _ in range(workers)
-                ]
-                for caller in callers:
-                    caller.start()
-                time.sleep(search_seconds / 3)  # the searches are running
-                signalled = time.monotonic()
-                server.terminate()
-                not_serving = _wait_for(lambda: health_status(channel) == "NOT_SERVING", 10)
-                health = health_status(channel)
-                refused = call_raw(channel, "ListPresets", b"", 5.0).code.name
-                outcomes = [future.result() for future in searches]
-        exit_status = server.wait(grace + 10)
-        exit_seconds = time.monotonic() - signalled
-        finished.set()
-        for caller in callers:
-            caller.join()
+        callers = [threading.Thread(target=keep_calling) for _ in range(background_clients)]
+        try:
+            with grpc.insecure_channel(server.address) as channel:
+                assert health_status(channel) == "SERVING"
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    searches = [
+                        pool.submit(call_raw, channel, "Recommend", search, 30.0)
+                        for _ in range(workers)
+                    ]
+                    time.sleep(search_seconds / 3)  # the searches are running
+                    # Only now: a ListPresets call holding a slot as a search arrives would get
+                    # the search refused RESOURCE_EXHAUSTED.
+                    for caller in callers:
+                        caller.start()
+                    signalled = time.monotonic()
+                    server.terminate()
+                    # Polled until it reads NOT_SERVING; a second read could find the process
+                    # already gone once the searches have drained.
+                    seen: list[str] = []
+
+                    def reads_not_serving() -> bool:
+                        seen.append(health_status(channel))
+                        return seen[-1] == "NOT_SERVING"
+
+                    not_serving = _wait_for(reads_not_serving, 10)
+                    refused = call_raw(channel, "ListPresets", b"", 5.0).code.name
+                    outcomes = [future.result() for future in searches]
+            exit_status = server.wait(grace + 10)
+            exit_seconds = time.monotonic() - signalled
+        finally:
+            # Whatever failed, the callers must not outlive the probe (they would keep the
+            # process from exiting).
+            finished.set()
+            for caller in callers:
+                if caller.ident is not None:
+                    caller.join()
     found = [
         len(advisor_pb2.RecommendResponse.FromString(o.responses[0]).result.recommendations)
         for o in outcomes
@@ -291,7 +308,7 @@ def sigterm_under_load(
         in_flight_statuses=[o.code.name for o in outcomes],
         in_flight_recommendations=found,
         background_statuses=dict(background),
-        health_after_signal=health,
+        health_after_signal=seen[-1],
         not_serving_after_seconds=not_serving - signalled,
         new_call_status=refused,
         exit_status=exit_status,

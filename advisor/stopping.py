@@ -1,0 +1,131 @@
+"""When a long computation must stop: one signal carrying a deadline and a cancellation.
+
+A search or an analysis polls a :class:`StopSignal` between chunks of its work. The signal holds
+an *absolute* deadline on its clock (``time.monotonic`` unless told otherwise), so the
+computation can plan against it — reserve time for the work that must follow, stop early enough
+to return a partial result before the deadline — instead of only noticing that it has passed.
+Cancellation is an event any thread may set (gRPC's ``context.add_callback(signal.cancel)``, a
+signal handler); a cancelled signal has no time left.
+
+Signals form a chain: a signal made from a *parent* (:meth:`StopSignal.limited`,
+:meth:`StopSignal.earlier`) stops when the parent stops, and its deadline is never later than
+the parent's. The parent's deadline may move forward later (:meth:`StopSignal.bring_forward`,
+e.g. when a server begins its shutdown drain), and every signal made from it follows.
+
+This module is the bottom layer: it imports nothing from the advisor, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["Clock", "StopSignal"]
+
+Clock = Callable[[], float]
+"""A monotonic clock in seconds, such as :func:`time.monotonic`."""
+
+
+class StopSignal:
+    """An optional absolute deadline and a cancellation, optionally under a parent signal.
+
+    Parameters
+    ----------
+    deadline
+        The moment, on ``clock``, the computation must be done by; None for no deadline of its
+        own.
+    parent
+        A signal this one follows: cancelled when it is, never a deadline later than its
+        deadline minus ``lead``. A signal with a parent reads the parent's clock.
+    lead
+        Seconds this signal's deadline runs ahead of the parent's (non-negative).
+    clock
+        The clock of ``deadline`` (for a signal without a parent); :func:`time.monotonic` by
+        default.
+
+    Examples
+    --------
+    >>> signal = StopSignal.after(60.0)
+    >>> signal.stopped(), 59.0 < signal.remaining() <= 60.0
+    (False, True)
+    >>> child = signal.limited(None)
+    >>> signal.cancel()
+    >>> child.stopped(), child.remaining()
+    (True, 0.0)
+    """
+
+    def __init__(
+        self,
+        deadline: float | None = None,
+        *,
+        parent: StopSignal | None = None,
+        lead: float = 0.0,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if deadline is not None and math.isnan(deadline):
+            raise ValueError("deadline must be a moment on the clock, not NaN")
+        if not lead >= 0.0:
+            raise ValueError(f"lead must be non-negative, got {lead}")
+        self._deadline = deadline
+        self._parent = parent
+        self._lead = lead
+        self.clock: Clock = clock if parent is None else parent.clock
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def after(cls, seconds: float | None, *, clock: Clock = time.monotonic) -> StopSignal:
+        """Return a signal whose deadline is ``seconds`` from now (None: no deadline)."""
+        return cls(None if seconds is None else clock() + seconds, clock=clock)
+
+    def limited(self, seconds: float | None) -> StopSignal:
+        """Return a signal that follows this one and also stops ``seconds`` from now.
+
+        ``None`` adds no deadline: the new signal can then be cancelled on its own without
+        cancelling this one.
+        """
+        return StopSignal(None if seconds is None else self.clock() + seconds, parent=self)
+
+    def earlier(self, seconds: float) -> StopSignal:
+        """Return a signal that follows this one with its deadline ``seconds`` earlier."""
+        return StopSignal(parent=self, lead=seconds)
+
+    @property
+    def deadline(self) -> float | None:
+        """The moment on :attr:`clock` to be done by, parents included; None when there is none."""
+        own = self._deadline
+        if self._parent is None:
+            return own
+        inherited = self._parent.deadline
+        if inherited is None:
+            return own
+        inherited -= self._lead
+        return inherited if own is None else min(own, inherited)
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether this signal or a parent was cancelled."""
+        return self._cancelled.is_set() or (self._parent is not None and self._parent.cancelled)
+
+    def remaining(self) -> float:
+        """Return the seconds left before the deadline: 0 once stopped, ``inf`` without one."""
+        if self.cancelled:
+            return 0.0
+        deadline = self.deadline
+        return math.inf if deadline is None else max(deadline - self.clock(), 0.0)
+
+    def stopped(self) -> bool:
+        """Poll: True once the deadline has passed or the signal was cancelled."""
+        return self.remaining() <= 0.0
+
+    def cancel(self) -> None:
+        """Stop now, and every signal that follows this one (safe from any thread)."""
+        self._cancelled.set()
+
+    def bring_forward(self, deadline: float) -> None:
+        """Move this signal's own deadline to ``deadline`` unless it is already earlier."""
+        with self._lock:
+            if self._deadline is None or deadline < self._deadline:
+                self._deadline = deadline

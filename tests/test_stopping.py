@@ -1,0 +1,74 @@
+"""The stop signal: a deadline on a clock, a cancellation, and signals that follow a parent."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from advisor.stopping import StopSignal
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_signal_without_a_deadline_runs_until_cancelled() -> None:
+    signal = StopSignal()
+    assert signal.deadline is None
+    assert signal.remaining() == math.inf and not signal.stopped()
+    signal.cancel()
+    assert signal.cancelled and signal.stopped() and signal.remaining() == 0.0
+
+
+def test_the_deadline_is_absolute_on_the_signals_clock() -> None:
+    clock = _Clock()
+    signal = StopSignal.after(2.0, clock=clock)
+    assert signal.deadline == 102.0
+    clock.now = 101.5
+    assert signal.remaining() == 0.5 and not signal.stopped()
+    clock.now = 102.0
+    assert signal.remaining() == 0.0 and signal.stopped()
+
+
+def test_a_limited_signal_stops_at_the_earlier_deadline_and_with_its_parent() -> None:
+    clock = _Clock()
+    parent = StopSignal.after(10.0, clock=clock)
+    sooner, later, unlimited = parent.limited(1.0), parent.limited(20.0), parent.limited(None)
+    assert (sooner.deadline, later.deadline, unlimited.deadline) == (101.0, 110.0, 110.0)
+    unlimited.cancel()  # a child's cancellation stays with the child
+    assert unlimited.stopped() and not parent.stopped() and not later.stopped()
+    parent.cancel()
+    assert sooner.stopped() and later.stopped()
+
+
+def test_an_earlier_signal_runs_ahead_of_its_parent_as_the_parent_moves() -> None:
+    clock = _Clock()
+    parent = StopSignal(clock=clock)
+    ahead = parent.earlier(0.5)
+    assert ahead.deadline is None
+    parent.bring_forward(103.0)
+    assert ahead.deadline == 102.5
+    clock.now = 102.6
+    assert ahead.stopped() and not parent.stopped()
+
+
+def test_bringing_a_deadline_forward_never_extends_it() -> None:
+    clock = _Clock()
+    signal = StopSignal(105.0, clock=clock)
+    signal.bring_forward(108.0)
+    assert signal.deadline == 105.0
+    signal.bring_forward(101.0)
+    assert signal.deadline == 101.0
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"), [({"deadline": math.nan}, "NaN"), ({"lead": -1.0}, "non-negative")]
+)
+def test_bad_settings_are_refused(settings: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        StopSignal(**settings)  # type: ignore[arg-type]
