@@ -11,10 +11,12 @@ sequence (the sizes docs/OUTCOMES.md records the reasons for):
 - ``digits-global`` — the digit upscaled x2 to fill the 16x16 canvas.
 - ``digits-permuted`` — ``digits-global`` with one fixed random permutation of the 256 pixels
   (:func:`pixel_permutation`); the geometry that fits is the inverse permutation.
-- ``sequence-mirror`` — 64 steps of +-1; the label is whether most of five planted products
-  ``x[i] * x[63 - i]`` are positive, so it couples distant, mirrored steps (a planted long-range
-  interaction); 5% of the labels are flipped.
-- ``sequence-local`` — the same with five planted adjacent pairs ``x[j] * x[j + 1]``.
+- ``sequence-mirror`` — 64 steps, zero but for sparse +-1 events: six random ones and one planted
+  pair at mirrored steps ``i`` and ``63 - i``, of equal signs in class 1 and opposite signs in
+  class 0 (redrawn until no other mirrored pair of equal signs contradicts the label). The label
+  couples distant steps, wherever they are: a network whose weights are shared over positions
+  cannot learn a label planted at fixed steps, so the coupling is planted by relation, not place.
+- ``sequence-local`` — the same with the planted pair at neighbouring steps ``j`` and ``j + 1``.
 """
 
 from __future__ import annotations
@@ -32,24 +34,19 @@ from bench.validate.training import Dataset
 
 __all__ = [
     "IMAGE_SIDE",
-    "LABEL_NOISE",
+    "DISTRACTORS",
     "SEQUENCE_LENGTH",
     "TASKS",
     "DataSizes",
     "TaskSpec",
-    "mirror_pairs",
     "pixel_permutation",
 ]
 
 IMAGE_SIDE: Final = 16
 SEQUENCE_LENGTH: Final = 64
-LABEL_NOISE: Final = 0.05
-"""Fraction of the sequence labels flipped at random."""
+DISTRACTORS: Final = 6
+"""Random +-1 events per sequence besides the planted pair."""
 PERMUTATION_SEED: Final = 1_000
-MIRROR_STEPS: Final = (2, 9, 15, 22, 28)
-"""Steps ``i`` whose product with step ``63 - i`` decides ``sequence-mirror``."""
-LOCAL_STEPS: Final = (5, 18, 30, 41, 53)
-"""Steps ``j`` whose product with step ``j + 1`` decides ``sequence-local``."""
 _TEST_DIGIT_FRACTION: Final = 0.2
 _BLOB_SCALE: Final = 2
 
@@ -129,28 +126,46 @@ def pixel_permutation() -> npt.NDArray[np.intp]:
     return order
 
 
-def mirror_pairs() -> list[tuple[int, int]]:
-    """The planted pairs of ``sequence-mirror``."""
-    return [(i, SEQUENCE_LENGTH - 1 - i) for i in MIRROR_STEPS]
+def _mirror(step: int) -> int:
+    return SEQUENCE_LENGTH - 1 - step
+
+
+def _neighbour(step: int) -> int:
+    return step + 1
 
 
 def _sequences(
-    pairs: list[tuple[int, int]],
+    partner: Callable[[int], int],
 ) -> Callable[[DataSizes, np.random.Generator], tuple[Dataset, Dataset]]:
-    first = np.array([a for a, _ in pairs])
-    second = np.array([b for _, b in pairs])
+    """Sparse +-1 events on 64 steps; label 1 iff some event's ``partner`` step has its sign."""
+
+    def matched(steps: npt.NDArray[np.float32]) -> bool:
+        return any(
+            steps[i] != 0 and steps[i] == steps[partner(i)]
+            for i in range(SEQUENCE_LENGTH)
+            if 0 <= partner(i) < SEQUENCE_LENGTH and partner(i) != i
+        )
+
+    def sample(label: int, rng: np.random.Generator) -> npt.NDArray[np.float32]:
+        while True:
+            steps = np.zeros(SEQUENCE_LENGTH, dtype=np.float32)
+            where = rng.choice(SEQUENCE_LENGTH, size=DISTRACTORS, replace=False)
+            steps[where] = rng.choice([-1.0, 1.0], size=DISTRACTORS)
+            first = int(rng.integers(0, SEQUENCE_LENGTH))
+            while not 0 <= partner(first) < SEQUENCE_LENGTH or partner(first) == first:
+                first = int(rng.integers(0, SEQUENCE_LENGTH))
+            sign = rng.choice([-1.0, 1.0])
+            steps[first] = sign
+            steps[partner(first)] = sign if label else -sign
+            if matched(steps) == bool(label):
+                return steps
 
     def make(sizes: DataSizes, rng: np.random.Generator) -> tuple[Dataset, Dataset]:
         splits = []
         for count in (sizes.train, sizes.test):
-            steps = rng.choice(
-                np.array([-1.0, 1.0], dtype=np.float32), size=(count, SEQUENCE_LENGTH)
-            )
-            votes = (steps[:, first] * steps[:, second]).sum(axis=1)
-            labels = (votes > 0).astype(np.int64)
-            flip = rng.random(count) < LABEL_NOISE
-            labels[flip] = 1 - labels[flip]
-            splits.append(Dataset.from_arrays(steps, labels))
+            labels = rng.permutation(np.arange(count) % 2).astype(np.int64)
+            sequences = np.stack([sample(int(label), rng) for label in labels])
+            splits.append(Dataset.from_arrays(sequences, labels))
         return splits[0], splits[1]
 
     return make
@@ -165,13 +180,8 @@ TASKS: Final[dict[str, TaskSpec]] = {
         TaskSpec("digits-local", _IMAGE, 10, _digits("local", 8, permute=False)),
         TaskSpec("digits-global", _IMAGE, 10, _digits("global", IMAGE_SIDE, permute=False)),
         TaskSpec("digits-permuted", _IMAGE, 10, _digits("global", IMAGE_SIDE, permute=True)),
-        TaskSpec("sequence-mirror", (SEQUENCE_LENGTH,), 2, _sequences(mirror_pairs())),
-        TaskSpec(
-            "sequence-local",
-            (SEQUENCE_LENGTH,),
-            2,
-            _sequences([(j, j + 1) for j in LOCAL_STEPS]),
-        ),
+        TaskSpec("sequence-mirror", (SEQUENCE_LENGTH,), 2, _sequences(_mirror)),
+        TaskSpec("sequence-local", (SEQUENCE_LENGTH,), 2, _sequences(_neighbour)),
     )
 }
 """Every task by name, in the order the benchmark runs and reports them."""
