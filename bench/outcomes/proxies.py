@@ -33,7 +33,9 @@ def synflow(model: TreeNet, input_shape: tuple[int, ...]) -> float:
             parameter.abs_()
     total = flow(torch.ones((1, *input_shape), dtype=torch.float64)).sum()
     total.backward()
-    score = sum(float((p * p.grad).abs().sum()) for p in flow.parameters() if p.grad is not None)
+    score = sum(
+        float((p * p.grad).abs().sum().detach()) for p in flow.parameters() if p.grad is not None
+    )
     return score
 
 
