@@ -49,10 +49,10 @@ PROXY_SEED: Final = 0
 Protocol = dict[str, Any]
 
 PROTOCOL: Final[Protocol] = {
-    "version": 1,
-    "sizes": asdict(DataSizes(train=4_000, test=2_000)),
+    "version": 2,
+    "sizes": asdict(DataSizes(train=3_000, test=2_000)),
     "data_seed": 2026,
-    "plan": asdict(TrainingPlan(epochs=12, batch_size=64)),
+    "plan": asdict(TrainingPlan(epochs=6, batch_size=64)),
     "network": "bench.validate.nets.TreeNet: learned representation, ReLU, max pooling, He init",
 }
 """The training protocol; every value is part of each run's cache key."""
