@@ -53,8 +53,10 @@ def test_regret_and_baseline_gap() -> None:
         ["random", "advisor #1", "baseline-doubling"],
         {"score": [0.1, 0.9, 0.5]},
         [0.8, 0.6, 0.7],
+        [0.05, 0.1, 0.0],
     )
     assert figures.regret == pytest.approx(0.2)
+    assert not figures.within_one_std
     assert figures.advisor_vs_baseline == pytest.approx(-0.1)
     assert figures.correlations["score"].kendall_tau == pytest.approx(-1.0)
 

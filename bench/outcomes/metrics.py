@@ -44,6 +44,8 @@ class TaskMetrics:
         Mean test accuracy of the advisor's #1 and of the doubling-width contiguous baseline.
     regret
         ``best_accuracy - advisor_accuracy``.
+    within_one_std
+        Whether the regret is at most one std (the larger of the best member's and the #1's).
     advisor_vs_baseline
         ``advisor_accuracy - baseline_accuracy``.
     """
@@ -53,6 +55,7 @@ class TaskMetrics:
     advisor_accuracy: float
     baseline_accuracy: float
     regret: float
+    within_one_std: bool
     advisor_vs_baseline: float
 
 
@@ -69,11 +72,24 @@ def task_metrics(
     sources: Sequence[str],
     predictors: dict[str, Sequence[float]],
     accuracy: Sequence[float],
+    spread: Sequence[float],
 ) -> TaskMetrics:
-    """The figures of one pool: member ``sources``, their predictor values and mean accuracies."""
-    advisor = accuracy[list(sources).index(ADVISOR_FIRST)]
+    """The figures of one pool.
+
+    Parameters
+    ----------
+    sources
+        Where each member came from (one is ``advisor #1``, one ``baseline-doubling``).
+    predictors
+        Each predictor's value per member.
+    accuracy, spread
+        Mean and std of each member's test accuracy over the seeds.
+    """
+    first = list(sources).index(ADVISOR_FIRST)
+    advisor = accuracy[first]
     baseline = accuracy[list(sources).index(DOUBLING)]
-    best = max(accuracy)
+    top = max(range(len(accuracy)), key=lambda i: accuracy[i])
+    best = accuracy[top]
     return TaskMetrics(
         correlations={
             name: rank_correlation(values, accuracy) for name, values in predictors.items()
@@ -82,5 +98,6 @@ def task_metrics(
         advisor_accuracy=advisor,
         baseline_accuracy=baseline,
         regret=best - advisor,
+        within_one_std=best - advisor <= max(spread[top], spread[first]),
         advisor_vs_baseline=advisor - baseline,
     )

@@ -217,10 +217,13 @@ def build_pool(
 
 
 def member_record(task: Task, budget: Budget, member: Member) -> dict[str, Any]:
-    """The member's figures that do not need training: source, size, cost and advisor score."""
+    """The member's figures that do not need training: source, size, cost and advisor score.
+
+    The architecture is stored as its canonical JSON text (:attr:`Member.key`), one line.
+    """
     return {
         "source": member.source,
-        "architecture": architecture_document(member.architecture),
+        "architecture": member.key,
         "parameters": member.architecture.parameters,
         "multiply_adds": multiply_adds(member.architecture),
         "score": score_architecture(task, budget, member.architecture),

@@ -88,11 +88,12 @@ def metrics_of(found: list[Row]) -> TaskMetrics:
         [row.source for row in found],
         {name: [float(row.record[name]) for row in found] for name in PREDICTORS},
         [row.mean for row in found],
+        [row.std for row in found],
     )
 
 
 def _design(record: dict[str, Any]) -> str:
-    architecture = record["architecture"]
+    architecture = json.loads(record["architecture"])
     pools = ", ".join("x".join(str(n) for n in layer["pool"]) for layer in architecture["layers"])
     widths = "-".join(str(layer["channels"]) for layer in architecture["layers"])
     return f"{architecture.get('family', '')} M={architecture['representation']} {widths} ({pools})"
@@ -130,9 +131,9 @@ def metrics_markdown(results: dict[str, TaskMetrics]) -> str:
     """The metrics table: one row per task, then the mean over the tasks."""
     header = " | ".join(f"tau {_LABELS[p]} | rho {_LABELS[p]}" for p in PREDICTORS)
     lines = [
-        f"| task | {header} | best % | advisor #1 % | regret (points) | #1 - doubling baseline "
-        "(points) |",
-        "| --- |" + " ---: |" * (2 * len(PREDICTORS) + 4),
+        f"| task | {header} | best % | advisor #1 % | regret (points) | within 1 std "
+        "| #1 - doubling baseline (points) |",
+        "| --- |" + " ---: |" * (2 * len(PREDICTORS) + 5),
     ]
     for name, figures in results.items():
         cells = " | ".join(
@@ -143,6 +144,7 @@ def metrics_markdown(results: dict[str, TaskMetrics]) -> str:
         lines.append(
             f"| {name} | {cells} | {_percent(figures.best_accuracy)} "
             f"| {_percent(figures.advisor_accuracy)} | {_percent(figures.regret)} "
+            f"| {'yes' if figures.within_one_std else 'no'} "
             f"| {100 * figures.advisor_vs_baseline:+.1f} |"
         )
     means = []
@@ -152,9 +154,10 @@ def metrics_markdown(results: dict[str, TaskMetrics]) -> str:
             means.append(_number(float(np.nanmean(values)) if results else math.nan))
     regrets = [m.regret for m in results.values()]
     wins = sum(m.advisor_vs_baseline >= 0.03 for m in results.values())
+    within = sum(m.within_one_std for m in results.values())
     lines.append(
         f"| **mean** | {' | '.join(means)} | | | {_percent(float(np.mean(regrets)))} "
-        f"| #1 ≥ +3 on {wins} of {len(results)} |"
+        f"| {within} of {len(results)} | ≥ +3 on {wins} of {len(results)} |"
     )
     return "\n".join(lines)
 
