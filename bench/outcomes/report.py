@@ -110,7 +110,7 @@ def pool_markdown(document: dict[str, Any], found: list[Row]) -> str:
         f"members trained, CPU time {sum(r.cpu_seconds for r in found):.0f} s.",
         "",
         "| source | design (family, M, widths, windows) | params | MACs | advisor score "
-        "| synflow | NASWOT | test acc. % (mean ± std) |",
+        "| synflow | NASWOT | test acc. % (mean ± std, seeds) |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in sorted(found, key=lambda r: -r.mean):
@@ -118,7 +118,8 @@ def pool_markdown(document: dict[str, Any], found: list[Row]) -> str:
         lines.append(
             f"| {row.source} | {_design(record)} | {record['parameters']:,} "
             f"| {record['multiply_adds']:,} | {record['score']:.3f} | {record['synflow']:.3g} "
-            f"| {record['naswot']:.1f} | {_percent(row.mean)} ± {_percent(row.std)} |"
+            f"| {record['naswot']:.1f} | {_percent(row.mean)} ± {_percent(row.std)} "
+            f"({len(row.accuracies)}) |"
         )
     return "\n".join(lines)
 
@@ -164,7 +165,7 @@ def metrics_markdown(results: dict[str, TaskMetrics]) -> str:
 
 def plot_task(name: str, found: list[Row], path: Path) -> None:
     """Mean test accuracy (± std) against the advisor's score, sources marked."""
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure, axes = plt.subplots(figsize=(7.5, 4))
     styles = {
         "random": ("o", "0.6", "random draw"),
         "advisor": ("o", "tab:blue", "advisor #2-8"),
@@ -182,7 +183,9 @@ def plot_task(name: str, found: list[Row], path: Path) -> None:
             yerr=100 * row.std,
             fmt=marker,
             color=colour,
-            markersize=14 if style == "advisor #1" else 7,
+            markersize=16 if style == "advisor #1" else 7,
+            markeredgecolor="black" if style == "advisor #1" else colour,
+            zorder=3 if style == "advisor #1" else 2,
             label=None if style in seen else label,
             capsize=2,
         )
@@ -190,7 +193,7 @@ def plot_task(name: str, found: list[Row], path: Path) -> None:
     axes.set_xlabel("advisor score (score_architecture)")
     axes.set_ylabel("test accuracy % (mean ± std over seeds)")
     axes.set_title(name)
-    axes.legend(fontsize=7, loc="best")
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
