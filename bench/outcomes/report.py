@@ -202,6 +202,7 @@ def plot_task(name: str, found: list[Row], path: Path) -> None:
 def main() -> None:
     """Rebuild every generated block of docs/OUTCOMES.md and every plot."""
     results: dict[str, TaskMetrics] = {}
+    cpu_seconds, runs = 0.0, 0
     for name in TASKS:
         path = RESULTS / f"{name}.json"
         if not path.exists():
@@ -212,9 +213,12 @@ def main() -> None:
         if not {"advisor #1", "baseline-doubling"} <= sources:
             continue
         results[name] = metrics_of(found)
+        cpu_seconds += sum(row.cpu_seconds for row in found)
+        runs += sum(len(row.accuracies) for row in found)
         update_section(REPORT, f"outcomes-{name}", pool_markdown(document, found))
         plot_task(name, found, DOCS / f"outcomes-{name}.png")
-    update_section(REPORT, "outcomes-metrics", metrics_markdown(results))
+    total = f"Training CPU time of these pools: {cpu_seconds / 60:.1f} CPU-minutes, {runs} runs."
+    update_section(REPORT, "outcomes-metrics", f"{metrics_markdown(results)}\n\n{total}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from bench.outcomes.proxies import naswot, synflow
 from bench.validate.nets import TreeNet
 from bench.validate.training import Dataset, TrainingPlan, train_and_test
 
-__all__ = ["PROTOCOL", "RESULTS", "Protocol", "main", "run_key", "run_task"]
+__all__ = ["PROTOCOL", "RESULTS", "Protocol", "main", "run_key", "run_task", "task_protocol"]
 
 RESULTS: Final = Path(__file__).resolve().parent / "results"
 PROXY_BATCH: Final = 64
@@ -54,15 +54,29 @@ PROTOCOL: Final[Protocol] = {
     "data_seed": 2026,
     "plan": asdict(TrainingPlan(epochs=6, batch_size=64)),
     "network": "bench.validate.nets.TreeNet: learned representation, ReLU, max pooling, He init",
+    "task_plans": {
+        name: asdict(TrainingPlan(epochs=12, batch_size=32))
+        for name in ("digits-local", "digits-global", "digits-permuted")
+    },
 }
-"""The training protocol; every value is part of each run's cache key."""
+"""The training protocol; ``task_plans`` replaces ``plan`` for the tasks it names (see
+:func:`task_protocol`), and every value of a task's protocol is part of its runs' cache keys."""
 
 SMOKE: Final[Protocol] = {
     **PROTOCOL,
     "version": "smoke",
     "sizes": asdict(DataSizes(train=128, test=64)),
     "plan": asdict(TrainingPlan(epochs=1, batch_size=32)),
+    "task_plans": {},
 }
+
+
+def task_protocol(protocol: Protocol, task: str) -> Protocol:
+    """The protocol one task is trained by: ``plan`` replaced by the task's own, if it has one."""
+    own = {key: value for key, value in protocol.items() if key != "task_plans"}
+    own["plan"] = protocol.get("task_plans", {}).get(task, protocol["plan"])
+    return own
+
 
 _DATA: dict[str, tuple[Dataset, Dataset]] = {}
 """The current task's data, set before the worker processes fork."""
@@ -105,6 +119,7 @@ def run_task(
 ) -> dict[str, Any]:
     """Build ``spec``'s pool, train its uncached runs, write and return ``results/<task>.json``."""
     torch.set_num_threads(1)
+    protocol = task_protocol(protocol, spec.name)
     task = load_description(spec.name)
     pool_seed = zlib.crc32(spec.name.encode())
     budget, members = build_pool(task, spec.classes, pool_seed, random_draws)
