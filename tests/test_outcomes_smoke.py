@@ -35,7 +35,7 @@ from bench.outcomes.pool import (
     multiply_adds,
 )
 from bench.outcomes.proxies import naswot, synflow
-from bench.outcomes.run import SMOKE, run_key, run_task
+from bench.outcomes.run import PROTOCOL, SMOKE, run_key, run_task, task_protocol
 from bench.validate.nets import TreeNet, parameter_count
 
 
@@ -110,6 +110,13 @@ def test_naswot_rewards_distinct_activation_codes() -> None:
     assert naswot(model, torch.ones(4, 1, 16)) == -math.inf
 
 
+def test_a_task_plan_replaces_the_default_plan_for_its_task_only() -> None:
+    digits, blobs = task_protocol(PROTOCOL, "digits-local"), task_protocol(PROTOCOL, "symmetry")
+    assert digits["plan"] == PROTOCOL["task_plans"]["digits-local"] != PROTOCOL["plan"]
+    assert blobs["plan"] == PROTOCOL["plan"]
+    assert "task_plans" not in blobs and {**blobs, "plan": digits["plan"]} == digits
+
+
 def test_permuted_description_follows_the_pixels() -> None:
     document = dict(descriptions()["digits-permuted"][1])
     first = document["correlations"][0]
@@ -134,7 +141,7 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     assert len(pool) == len(members) - 2
     first = pool[0]
     assert first["score"] == score_architecture(task, budget, members[0].architecture)
-    assert first["runs"] == [run_key(spec.name, members[0], 0, tiny)]
+    assert first["runs"] == [run_key(spec.name, members[0], 0, task_protocol(tiny, spec.name))]
     assert set(document["runs"]) == {key for record in pool for key in record["runs"]}
     for result in document["runs"].values():
         assert 0.0 <= result["test_accuracy"] <= 1.0
