@@ -64,17 +64,20 @@ def place_digits(
     task: CanvasTask,
     count: int,
     rng: np.random.Generator,
+    *,
+    canvas_size: int = CANVAS_SIZE,
+    digit_size: int | None = None,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-    """``count`` canvases ``(count, 64, 64)`` float32, each one random digit of the pool.
+    """``count`` canvases ``(count, canvas_size, canvas_size)`` float32, one random digit each.
 
-    The digit (scaled to ``DIGIT_SIZES[task]``) is placed with its top-left corner uniform over
-    every position that keeps it inside the canvas.
+    The digit (scaled to ``digit_size``, default ``DIGIT_SIZES[task]``) is placed with its
+    top-left corner uniform over every position that keeps it inside the canvas.
     """
-    size = DIGIT_SIZES[task]
+    size = DIGIT_SIZES[task] if digit_size is None else digit_size
     chosen = rng.integers(0, len(labels), size=count)
     scaled = _scale(images, size)
-    corners = rng.integers(0, CANVAS_SIZE - size + 1, size=(count, 2))
-    canvases = np.zeros((count, CANVAS_SIZE, CANVAS_SIZE), dtype=np.float32)
+    corners = rng.integers(0, canvas_size - size + 1, size=(count, 2))
+    canvases = np.zeros((count, canvas_size, canvas_size), dtype=np.float32)
     for canvas, source, (row, col) in zip(canvases, chosen, corners, strict=True):
         canvas[row : row + size, col : col + size] = scaled[source]
     return canvases, labels[chosen]

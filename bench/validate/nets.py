@@ -36,7 +36,7 @@ InitKind = Literal["glorot", "he"]
 
 
 class TreeNet(nn.Module):
-    """The ReLU network of a non-overlapping 2-D ``arch`` (see the module docstring).
+    """The ReLU network of a non-overlapping 1-D or 2-D ``arch`` (see the module docstring).
 
     Parameters
     ----------
@@ -45,7 +45,7 @@ class TreeNet(nn.Module):
     pool
         ``"max"`` or ``"avg"`` pooling over each window.
     representation
-        A module mapping ``(B, C, H, W)`` to ``(B, M, H, W)`` in place of the learned
+        A module mapping ``(B, C, *shape)`` to ``(B, M, *shape)`` in place of the learned
         ``k x k`` conv + ReLU; ``None`` keeps the architecture's.
     init
         ``"glorot"`` (uniform) or ``"he"`` (normal, fan-in) initial weights.
@@ -53,7 +53,7 @@ class TreeNet(nn.Module):
     Raises
     ------
     ValueError
-        When ``arch`` is 1-D or has overlapping windows (not a tree).
+        When ``arch`` has more than two axes or overlapping windows (not a tree).
     """
 
     leaf_order: torch.Tensor
@@ -66,12 +66,13 @@ class TreeNet(nn.Module):
         init: InitKind = "glorot",
     ) -> None:
         super().__init__()
-        if arch.input.ndim != 2 or arch.is_overlapping:
-            raise ValueError("TreeNet builds 2-D architectures with non-overlapping windows")
+        if arch.input.ndim not in (1, 2) or arch.is_overlapping:
+            raise ValueError("TreeNet builds 1-D or 2-D architectures with non-overlapping windows")
         kernel = arch.representation_kernel
         if representation is None:
+            conv = nn.Conv1d if arch.input.ndim == 1 else nn.Conv2d
             representation = nn.Sequential(
-                nn.Conv2d(arch.input.channels, arch.representation, kernel, padding=kernel // 2),
+                conv(arch.input.channels, arch.representation, kernel, padding=kernel // 2),
                 nn.ReLU(),
             )
         self.representation = representation
@@ -93,7 +94,7 @@ class TreeNet(nn.Module):
                 nn.init.kaiming_normal_(parameter, nonlinearity="relu")
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Class scores ``(B, outputs)`` of images ``(B, C, H, W)``."""
+        """Class scores ``(B, outputs)`` of inputs ``(B, C, *shape)`` (images or sequences)."""
         features = self.representation(inputs).flatten(2)[:, :, self.leaf_order]
         nodes = features.transpose(1, 2)
         for layer, window in zip(self.hidden, self.windows, strict=True):

@@ -1,0 +1,187 @@
+"""The benchmark's tasks: offline data whose correlation structure is known by construction.
+
+Every 2-D task is a 16x16 single-channel image, every 1-D task a 64-step single-channel
+sequence (the sizes docs/OUTCOMES.md records the reasons for):
+
+- ``symmetry``, ``closedness`` — the [CS17] blobs (:mod:`bench.validate.blobs`), rendered at
+  32x32 as the authors did, labelled on the 32x32 scores, then averaged over 2x2 blocks to 16x16
+  grey levels (a symmetric blob stays symmetric: the blocks pair up under the flip).
+- ``digits-local`` — an 8x8 scikit-learn digit anywhere on a 16x16 canvas [LYCS18]
+  (:mod:`bench.validate.canvases`; test canvases show held-out digits).
+- ``digits-global`` — the digit upscaled x2 to fill the 16x16 canvas.
+- ``digits-permuted`` — ``digits-global`` with one fixed random permutation of the 256 pixels
+  (:func:`pixel_permutation`); the geometry that fits is the inverse permutation.
+- ``sequence-mirror`` — 64 steps, zero but for sparse +-1 events: six random ones and one planted
+  pair at mirrored steps ``i`` and ``63 - i``, of equal signs in class 1 and opposite signs in
+  class 0 (redrawn until no other mirrored pair of equal signs contradicts the label). The label
+  couples distant steps, wherever they are: a network whose weights are shared over positions
+  cannot learn a label planted at fixed steps, so the coupling is planted by relation, not place.
+- ``sequence-local`` — the same with the planted pair at neighbouring steps ``j`` and ``j + 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from bench.validate.blobs import BlobTask, generate_blobs
+from bench.validate.canvases import CanvasTask, digit_pools, place_digits
+from bench.validate.training import Dataset
+
+__all__ = [
+    "IMAGE_SIDE",
+    "DISTRACTORS",
+    "SEQUENCE_LENGTH",
+    "TASKS",
+    "DataSizes",
+    "TaskSpec",
+    "pixel_permutation",
+]
+
+IMAGE_SIDE: Final = 16
+SEQUENCE_LENGTH: Final = 64
+DISTRACTORS: Final = 6
+"""Random +-1 events per sequence besides the planted pair."""
+PERMUTATION_SEED: Final = 1_000
+_TEST_DIGIT_FRACTION: Final = 0.2
+_BLOB_SCALE: Final = 2
+
+_Images = npt.NDArray[np.float32]
+_Labels = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class DataSizes:
+    """How many labelled training and test examples a task gets."""
+
+    train: int
+    test: int
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A benchmark task: its input shape, class count and how to make its data."""
+
+    name: str
+    shape: tuple[int, ...]
+    classes: int
+    make: Callable[[DataSizes, np.random.Generator], tuple[Dataset, Dataset]]
+
+    def data(self, sizes: DataSizes, seed: int) -> tuple[Dataset, Dataset]:
+        """The task's train and test sets, the same for every call with the same arguments."""
+        return self.make(sizes, np.random.default_rng(seed))
+
+
+def _blobs(task: BlobTask) -> Callable[[DataSizes, np.random.Generator], tuple[Dataset, Dataset]]:
+    def make(sizes: DataSizes, rng: np.random.Generator) -> tuple[Dataset, Dataset]:
+        # Labelling keeps the extreme 2 x 40% of each split.
+        splits = []
+        for count in (sizes.train, sizes.test):
+            images, labels = generate_blobs(round(count / 0.8), rng).labelled(task)
+            splits.append(Dataset.from_arrays(_block_mean(images), labels))
+        return splits[0], splits[1]
+
+    return make
+
+
+def _block_mean(images: npt.NDArray[np.bool_]) -> _Images:
+    """``(n, 32, 32)`` binary images averaged over 2x2 blocks: ``(n, 16, 16)`` grey levels."""
+    n, height, width = images.shape
+    blocks = images.reshape(n, height // _BLOB_SCALE, _BLOB_SCALE, width // _BLOB_SCALE, -1)
+    means: _Images = blocks.mean(axis=(2, 4), dtype=np.float32)
+    return means
+
+
+def _digits(
+    task: CanvasTask, digit_size: int, permute: bool
+) -> Callable[[DataSizes, np.random.Generator], tuple[Dataset, Dataset]]:
+    def make(sizes: DataSizes, rng: np.random.Generator) -> tuple[Dataset, Dataset]:
+        pools = digit_pools(_TEST_DIGIT_FRACTION, rng)
+        splits = []
+        for images, labels, count in (
+            (pools.train_images, pools.train_labels, sizes.train),
+            (pools.test_images, pools.test_labels, sizes.test),
+        ):
+            canvases, chosen = place_digits(
+                images, labels, task, count, rng, canvas_size=IMAGE_SIDE, digit_size=digit_size
+            )
+            if permute:
+                flat = canvases.reshape(count, -1)[:, pixel_permutation()]
+                canvases = flat.reshape(canvases.shape)
+            splits.append(Dataset.from_arrays(canvases, chosen))
+        return splits[0], splits[1]
+
+    return make
+
+
+def pixel_permutation() -> npt.NDArray[np.intp]:
+    """The fixed pixel order of ``digits-permuted``: pixel ``j`` shows original pixel ``p[j]``."""
+    order: npt.NDArray[np.intp] = np.random.default_rng(PERMUTATION_SEED).permutation(
+        IMAGE_SIDE * IMAGE_SIDE
+    )
+    return order
+
+
+def _mirror(step: int) -> int:
+    return SEQUENCE_LENGTH - 1 - step
+
+
+def _neighbour(step: int) -> int:
+    return step + 1
+
+
+def _sequences(
+    partner: Callable[[int], int],
+) -> Callable[[DataSizes, np.random.Generator], tuple[Dataset, Dataset]]:
+    """Sparse +-1 events on 64 steps; label 1 iff some event's ``partner`` step has its sign."""
+
+    def matched(steps: npt.NDArray[np.float32]) -> bool:
+        return any(
+            steps[i] != 0 and steps[i] == steps[partner(i)]
+            for i in range(SEQUENCE_LENGTH)
+            if 0 <= partner(i) < SEQUENCE_LENGTH and partner(i) != i
+        )
+
+    def sample(label: int, rng: np.random.Generator) -> npt.NDArray[np.float32]:
+        while True:
+            steps = np.zeros(SEQUENCE_LENGTH, dtype=np.float32)
+            where = rng.choice(SEQUENCE_LENGTH, size=DISTRACTORS, replace=False)
+            steps[where] = rng.choice([-1.0, 1.0], size=DISTRACTORS)
+            first = int(rng.integers(0, SEQUENCE_LENGTH))
+            while not 0 <= partner(first) < SEQUENCE_LENGTH or partner(first) == first:
+                first = int(rng.integers(0, SEQUENCE_LENGTH))
+            sign = rng.choice([-1.0, 1.0])
+            steps[first] = sign
+            steps[partner(first)] = sign if label else -sign
+            if matched(steps) == bool(label):
+                return steps
+
+    def make(sizes: DataSizes, rng: np.random.Generator) -> tuple[Dataset, Dataset]:
+        splits = []
+        for count in (sizes.train, sizes.test):
+            labels = rng.permutation(np.arange(count) % 2).astype(np.int64)
+            sequences = np.stack([sample(int(label), rng) for label in labels])
+            splits.append(Dataset.from_arrays(sequences, labels))
+        return splits[0], splits[1]
+
+    return make
+
+
+_IMAGE = (IMAGE_SIDE, IMAGE_SIDE)
+TASKS: Final[dict[str, TaskSpec]] = {
+    spec.name: spec
+    for spec in (
+        TaskSpec("symmetry", _IMAGE, 2, _blobs("symmetry")),
+        TaskSpec("closedness", _IMAGE, 2, _blobs("closedness")),
+        TaskSpec("digits-local", _IMAGE, 10, _digits("local", 8, permute=False)),
+        TaskSpec("digits-global", _IMAGE, 10, _digits("global", IMAGE_SIDE, permute=False)),
+        TaskSpec("digits-permuted", _IMAGE, 10, _digits("global", IMAGE_SIDE, permute=True)),
+        TaskSpec("sequence-mirror", (SEQUENCE_LENGTH,), 2, _sequences(_mirror)),
+        TaskSpec("sequence-local", (SEQUENCE_LENGTH,), 2, _sequences(_neighbour)),
+    )
+}
+"""Every task by name, in the order the benchmark runs and reports them."""

@@ -1,0 +1,112 @@
+"""Write the advisor's description of every benchmark task to ``tasks/<task>.yaml``.
+
+Run once, before the advisor is queried (the files are committed; the benchmark reads them)::
+
+    .venv/bin/python -m bench.outcomes.describe
+
+Each description is what a user who knows the task, but not the answer, would write: a preset
+where one names the structure, regions where the structure is specific. None names an
+architecture, and ``digits-permuted`` is described through the task (which pixels were neighbours
+before the shuffle), not through the permutation's inverse.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import yaml
+
+from advisor.model.task import Task, load_task
+from bench.outcomes.data import IMAGE_SIDE, SEQUENCE_LENGTH, TASKS, pixel_permutation
+from bench.validate.advisor_pick import neighbourhood_halves, tile_symmetry
+
+__all__ = ["TASK_FILES", "descriptions", "load_description", "main"]
+
+TASK_FILES: Final = Path(__file__).resolve().parent / "tasks"
+
+_Document = dict[str, Any]
+_IMAGE = [IMAGE_SIDE, IMAGE_SIDE]
+
+
+def _permuted_neighbourhoods() -> list[_Document]:
+    """Halves of the original image's 4x4, 8x8 and 16x16 neighbourhoods, at their new pixels."""
+    shape = (IMAGE_SIDE, IMAGE_SIDE)
+    original = [
+        *neighbourhood_halves(shape, 4, 4),
+        *neighbourhood_halves(shape, 8, 8),
+        *neighbourhood_halves(shape, 16, 16),
+    ]
+    new_position = np.argsort(pixel_permutation())
+    grid = np.arange(IMAGE_SIDE * IMAGE_SIDE).reshape(shape)
+
+    def moved(region: _Document) -> _Document:
+        (top, left), (bottom, right) = region["box"]["start"], region["box"]["stop"]
+        ids = grid[top:bottom, left:right].ravel()
+        return {"indices": sorted(int(i) for i in new_position[ids])}
+
+    return [{"name": c["name"], "a": moved(c["a"]), "b": moved(c["b"])} for c in original]
+
+
+def descriptions() -> dict[str, tuple[str, _Document]]:
+    """Every task's header comment and task document."""
+    image = {"shape": _IMAGE}
+    sequence = {"shape": [SEQUENCE_LENGTH]}
+    return {
+        "symmetry": (
+            "Is the blob left-right symmetric? A blob fills the whole image or one quadrant, so "
+            "each of them is compared with its mirror image: left half vs right half.",
+            {"input": image, "correlations": tile_symmetry((IMAGE_SIDE, IMAGE_SIDE))},
+        ),
+        "closedness": (
+            "Is the blob closed (no gaps)? A property of small neighbourhoods: the local preset.",
+            {"input": image, "preset": "local"},
+        ),
+        "digits-local": (
+            "Which digit? An 8x8 digit sits anywhere on the canvas, so the evidence lies within "
+            "8x8 neighbourhoods: left vs right and top vs bottom half of each, at stride 4.",
+            {"input": image, "correlations": neighbourhood_halves((IMAGE_SIDE, IMAGE_SIDE), 8, 4)},
+        ),
+        "digits-global": (
+            "Which digit? The digit fills the canvas, so its halves, quadrants and borders must "
+            "be compared: the long_range preset.",
+            {"input": image, "preset": "long_range"},
+        ),
+        "digits-permuted": (
+            "Which digit? The digit fills the canvas but its pixels were shuffled by a fixed "
+            "permutation; what was correlated before is correlated after, at the new places: "
+            "the halves of every 4x4, 8x8 and 16x16 block of the original image.",
+            {"input": image, "correlations": _permuted_neighbourhoods()},
+        ),
+        "sequence-mirror": (
+            "The label couples each early step with its mirror step near the end (step i with "
+            "step 63 - i): the symmetry preset.",
+            {"input": sequence, "preset": "symmetry"},
+        ),
+        "sequence-local": (
+            "The label depends on products of neighbouring steps: the local preset.",
+            {"input": sequence, "preset": "local"},
+        ),
+    }
+
+
+def load_description(task: str) -> Task:
+    """The committed description of ``task`` (``tasks/<task>.yaml``)."""
+    return load_task(TASK_FILES / f"{task}.yaml")
+
+
+def main() -> None:
+    """Write ``tasks/<task>.yaml`` for every task."""
+    TASK_FILES.mkdir(exist_ok=True)
+    documents = descriptions()
+    assert list(documents) == list(TASKS), "one description per task, in the task order"
+    for name, (comment, document) in documents.items():
+        text = yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=100)
+        header = "".join(f"# {line}\n" for line in textwrap.wrap(comment, 98))
+        (TASK_FILES / f"{name}.yaml").write_text(header + text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The benchmark's figures per task: rank correlations with test accuracy, regret, #1 vs baseline.
+
+Each predictor (the advisor's score, the parameter count, synflow, NASWOT) is compared with the
+mean test accuracy over the pool by Kendall's tau-b and Spearman's rho (scipy.stats; ties
+handled as scipy does, NaN when a predictor is constant over the pool).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from scipy import stats
+
+__all__ = ["PREDICTORS", "Correlation", "TaskMetrics", "rank_correlation", "task_metrics"]
+
+PREDICTORS: Final = ("score", "parameters", "synflow", "naswot")
+"""Pool-member fields compared with accuracy; ``score`` is the advisor's."""
+ADVISOR_FIRST: Final = "advisor #1"
+DOUBLING: Final = "baseline-doubling"
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Kendall's tau and Spearman's rho of one predictor against accuracy."""
+
+    kendall_tau: float
+    spearman_rho: float
+
+
+@dataclass(frozen=True)
+class TaskMetrics:
+    """One task's figures (accuracies as fractions).
+
+    Attributes
+    ----------
+    correlations
+        Per predictor name.
+    best_accuracy
+        Best mean test accuracy in the pool.
+    advisor_accuracy, baseline_accuracy
+        Mean test accuracy of the advisor's #1 and of the doubling-width contiguous baseline.
+    regret
+        ``best_accuracy - advisor_accuracy``.
+    within_one_std
+        Whether the regret is at most one std (the larger of the best member's and the #1's).
+    advisor_vs_baseline
+        ``advisor_accuracy - baseline_accuracy``.
+    """
+
+    correlations: dict[str, Correlation]
+    best_accuracy: float
+    advisor_accuracy: float
+    baseline_accuracy: float
+    regret: float
+    within_one_std: bool
+    advisor_vs_baseline: float
+
+
+def rank_correlation(predictor: Sequence[float], accuracy: Sequence[float]) -> Correlation:
+    """Kendall's tau-b and Spearman's rho of ``predictor`` against ``accuracy``."""
+    if len(set(predictor)) < 2 or len(set(accuracy)) < 2:
+        return Correlation(math.nan, math.nan)
+    tau = stats.kendalltau(predictor, accuracy).statistic
+    rho = stats.spearmanr(predictor, accuracy).statistic
+    return Correlation(float(tau), float(rho))
+
+
+def task_metrics(
+    sources: Sequence[str],
+    predictors: dict[str, Sequence[float]],
+    accuracy: Sequence[float],
+    spread: Sequence[float],
+) -> TaskMetrics:
+    """The figures of one pool.
+
+    Parameters
+    ----------
+    sources
+        Where each member came from (one is ``advisor #1``, one ``baseline-doubling``).
+    predictors
+        Each predictor's value per member.
+    accuracy, spread
+        Mean and std of each member's test accuracy over the seeds.
+    """
+    first = list(sources).index(ADVISOR_FIRST)
+    advisor = accuracy[first]
+    baseline = accuracy[list(sources).index(DOUBLING)]
+    top = max(range(len(accuracy)), key=lambda i: accuracy[i])
+    best = accuracy[top]
+    return TaskMetrics(
+        correlations={
+            name: rank_correlation(values, accuracy) for name, values in predictors.items()
+        },
+        best_accuracy=best,
+        advisor_accuracy=advisor,
+        baseline_accuracy=baseline,
+        regret=best - advisor,
+        within_one_std=best - advisor <= max(spread[top], spread[first]),
+        advisor_vs_baseline=advisor - baseline,
+    )

@@ -1,0 +1,225 @@
+"""Turn ``bench/outcomes/results/*.json`` into docs/OUTCOMES.md tables and docs/outcomes-*.png.
+
+Run after the benchmark (seconds)::
+
+    .venv/bin/python -m bench.outcomes.report
+
+docs/OUTCOMES.md gets the generated block ``outcomes-metrics`` (the metrics of every task) and
+one block ``outcomes-<task>`` per task (its pool, best accuracy first); every task gets a plot
+``docs/outcomes-<task>.png`` of mean test accuracy against the advisor's score. The prose around
+the blocks is written by hand and left alone. Only the runs of the current pool are read, at the
+seeds the pool lists; a member with no finished run is left out of the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from bench.outcomes.data import TASKS
+from bench.outcomes.metrics import PREDICTORS, TaskMetrics, task_metrics
+from bench.outcomes.run import RESULTS
+from bench.report import DOCS, update_section
+
+__all__ = ["Row", "main", "metrics_markdown", "plot_task", "pool_markdown", "rows"]
+
+REPORT = "OUTCOMES.md"
+_LABELS = {
+    "score": "advisor score",
+    "parameters": "#params",
+    "synflow": "synflow",
+    "naswot": "NASWOT",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One trained pool member: its figures and test accuracies over the seeds."""
+
+    record: dict[str, Any]
+    accuracies: tuple[float, ...]
+    cpu_seconds: float
+
+    @property
+    def source(self) -> str:
+        """Where the member came from (``advisor #k``, ``random``, ``baseline-...``)."""
+        return str(self.record["source"])
+
+    @property
+    def mean(self) -> float:
+        """Mean test accuracy."""
+        return float(np.mean(self.accuracies))
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation of the test accuracy (0 for one seed)."""
+        return float(np.std(self.accuracies, ddof=1)) if len(self.accuracies) > 1 else 0.0
+
+
+def rows(document: dict[str, Any]) -> list[Row]:
+    """The pool members that have finished runs, in pool order."""
+    found = []
+    for record in document["pool"]:
+        runs = [document["runs"][key] for key in record["runs"] if key in document["runs"]]
+        if runs:
+            found.append(
+                Row(
+                    record,
+                    tuple(r["test_accuracy"] for r in runs),
+                    sum(r["cpu_seconds"] for r in runs),
+                )
+            )
+    return found
+
+
+def metrics_of(found: list[Row]) -> TaskMetrics:
+    """The task's metrics over its trained members."""
+    return task_metrics(
+        [row.source for row in found],
+        {name: [float(row.record[name]) for row in found] for name in PREDICTORS},
+        [row.mean for row in found],
+        [row.std for row in found],
+    )
+
+
+def _design(record: dict[str, Any]) -> str:
+    architecture = json.loads(record["architecture"])
+    pools = ", ".join("x".join(str(n) for n in layer["pool"]) for layer in architecture["layers"])
+    widths = "-".join(str(layer["channels"]) for layer in architecture["layers"])
+    return f"{architecture.get('family', '')} M={architecture['representation']} {widths} ({pools})"
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def pool_markdown(document: dict[str, Any], found: list[Row]) -> str:
+    """The task's pool table, best mean accuracy first."""
+    lines = [
+        f"Budget {document['budget']:,} parameters; {len(found)} of {len(document['pool'])} "
+        f"members trained, CPU time {sum(r.cpu_seconds for r in found):.0f} s.",
+        "",
+        "| source | design (family, M, widths, windows) | params | MACs | advisor score "
+        "| synflow | NASWOT | test acc. % (mean ± std, seeds) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in sorted(found, key=lambda r: -r.mean):
+        record = row.record
+        lines.append(
+            f"| {row.source} | {_design(record)} | {record['parameters']:,} "
+            f"| {record['multiply_adds']:,} | {record['score']:.3f} | {record['synflow']:.3g} "
+            f"| {record['naswot']:.1f} | {_percent(row.mean)} ± {_percent(row.std)} "
+            f"({len(row.accuracies)}) |"
+        )
+    return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:+.2f}"
+
+
+def metrics_markdown(results: dict[str, TaskMetrics]) -> str:
+    """The metrics table: one row per task, then the mean over the tasks."""
+    header = " | ".join(f"tau {_LABELS[p]} | rho {_LABELS[p]}" for p in PREDICTORS)
+    lines = [
+        f"| task | {header} | best % | advisor #1 % | regret (points) | within 1 std "
+        "| #1 - doubling baseline (points) |",
+        "| --- |" + " ---: |" * (2 * len(PREDICTORS) + 5),
+    ]
+    for name, figures in results.items():
+        cells = " | ".join(
+            f"{_number(figures.correlations[p].kendall_tau)} | "
+            f"{_number(figures.correlations[p].spearman_rho)}"
+            for p in PREDICTORS
+        )
+        lines.append(
+            f"| {name} | {cells} | {_percent(figures.best_accuracy)} "
+            f"| {_percent(figures.advisor_accuracy)} | {_percent(figures.regret)} "
+            f"| {'yes' if figures.within_one_std else 'no'} "
+            f"| {100 * figures.advisor_vs_baseline:+.1f} |"
+        )
+    means = []
+    for predictor in PREDICTORS:
+        for field in ("kendall_tau", "spearman_rho"):
+            values = [getattr(m.correlations[predictor], field) for m in results.values()]
+            means.append(_number(float(np.nanmean(values)) if results else math.nan))
+    regrets = [m.regret for m in results.values()]
+    wins = sum(m.advisor_vs_baseline >= 0.03 for m in results.values())
+    within = sum(m.within_one_std for m in results.values())
+    lines.append(
+        f"| **mean** | {' | '.join(means)} | | | {_percent(float(np.mean(regrets)))} "
+        f"| {within} of {len(results)} | ≥ +3 on {wins} of {len(results)} |"
+    )
+    return "\n".join(lines)
+
+
+def plot_task(name: str, found: list[Row], path: Path) -> None:
+    """Mean test accuracy (± std) against the advisor's score, sources marked."""
+    figure, axes = plt.subplots(figsize=(7.5, 4))
+    styles = {
+        "random": ("o", "0.6", "random draw"),
+        "advisor": ("o", "tab:blue", "advisor #2-8"),
+        "advisor #1": ("*", "tab:blue", "advisor #1"),
+        "baseline-doubling": ("s", "tab:red", "standard CNN (doubling)"),
+        "baseline-constant": ("D", "tab:orange", "constant widths"),
+    }
+    seen = set()
+    for row in found:
+        style = row.source if row.source in styles else row.source.split(" ")[0]
+        marker, colour, label = styles[style]
+        axes.errorbar(
+            row.record["score"],
+            100 * row.mean,
+            yerr=100 * row.std,
+            fmt=marker,
+            color=colour,
+            markersize=16 if style == "advisor #1" else 7,
+            markeredgecolor="black" if style == "advisor #1" else colour,
+            zorder=3 if style == "advisor #1" else 2,
+            label=None if style in seen else label,
+            capsize=2,
+        )
+        seen.add(style)
+    axes.set_xlabel("advisor score (score_architecture)")
+    axes.set_ylabel("test accuracy % (mean ± std over seeds)")
+    axes.set_title(name)
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def main() -> None:
+    """Rebuild every generated block of docs/OUTCOMES.md and every plot."""
+    results: dict[str, TaskMetrics] = {}
+    cpu_seconds, runs = 0.0, 0
+    for name in TASKS:
+        path = RESULTS / f"{name}.json"
+        if not path.exists():
+            continue
+        document = json.loads(path.read_text())
+        found = rows(document)
+        sources = {row.source for row in found}
+        if not {"advisor #1", "baseline-doubling"} <= sources:
+            continue
+        results[name] = metrics_of(found)
+        cpu_seconds += sum(row.cpu_seconds for row in found)
+        runs += sum(len(row.accuracies) for row in found)
+        update_section(REPORT, f"outcomes-{name}", pool_markdown(document, found))
+        plot_task(name, found, DOCS / f"outcomes-{name}.png")
+    total = f"Training CPU time of these pools: {cpu_seconds / 60:.1f} CPU-minutes, {runs} runs."
+    update_section(REPORT, "outcomes-metrics", f"{metrics_markdown(results)}\n\n{total}")
+
+
+if __name__ == "__main__":
+    main()

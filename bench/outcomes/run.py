@@ -1,0 +1,193 @@
+"""Build every task's pool, train what is not cached yet, store the results.
+
+Run (docs/OUTCOMES.md records the protocol and the CPU time)::
+
+    nice -n 19 .venv/bin/python -m bench.outcomes.run [--tasks T ...] [--seeds N] [--jobs 2]
+    .venv/bin/python -m bench.outcomes.run --smoke      # tiny data, 1 epoch, a temporary folder
+
+Per task the pool is rebuilt on every run (the advisor's picks and scores follow the library as
+it is now) and written with its figures to ``results/<task>.json``. Training results are cached
+in the same file, keyed by (task, architecture document, seed, protocol): a rerun after a change
+to the search objective trains only the candidates the pool has not seen, and a change to the
+protocol retrains everything. Each run trains on one thread; ``--jobs`` runs that many at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import json
+import multiprocessing
+import sys
+import tempfile
+import zlib
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Final
+
+import torch
+
+from advisor.model.architecture import parse_architecture
+from bench.outcomes.data import TASKS, DataSizes, TaskSpec
+from bench.outcomes.describe import load_description
+from bench.outcomes.pool import RANDOM_DRAWS, Member, build_pool, member_record
+from bench.outcomes.proxies import naswot, synflow
+from bench.validate.nets import TreeNet
+from bench.validate.training import Dataset, TrainingPlan, train_and_test
+
+__all__ = ["PROTOCOL", "RESULTS", "Protocol", "main", "run_key", "run_task", "task_protocol"]
+
+RESULTS: Final = Path(__file__).resolve().parent / "results"
+PROXY_BATCH: Final = 64
+"""Training inputs NASWOT sees (the first of the training set)."""
+PROXY_SEED: Final = 0
+"""Seed of the initial weights the proxies score."""
+
+
+Protocol = dict[str, Any]
+
+PROTOCOL: Final[Protocol] = {
+    "version": 2,
+    "sizes": asdict(DataSizes(train=3_000, test=2_000)),
+    "data_seed": 2026,
+    "plan": asdict(TrainingPlan(epochs=6, batch_size=64)),
+    "network": "bench.validate.nets.TreeNet: learned representation, ReLU, max pooling, He init",
+    "task_plans": {
+        name: asdict(TrainingPlan(epochs=12, batch_size=32))
+        for name in ("digits-local", "digits-global", "digits-permuted")
+    },
+}
+"""The training protocol; ``task_plans`` replaces ``plan`` for the tasks it names (see
+:func:`task_protocol`), and every value of a task's protocol is part of its runs' cache keys."""
+
+SMOKE: Final[Protocol] = {
+    **PROTOCOL,
+    "version": "smoke",
+    "sizes": asdict(DataSizes(train=128, test=64)),
+    "plan": asdict(TrainingPlan(epochs=1, batch_size=32)),
+    "task_plans": {},
+}
+
+
+def task_protocol(protocol: Protocol, task: str) -> Protocol:
+    """The protocol one task is trained by: ``plan`` replaced by the task's own, if it has one."""
+    own = {key: value for key, value in protocol.items() if key != "task_plans"}
+    own["plan"] = protocol.get("task_plans", {}).get(task, protocol["plan"])
+    return own
+
+
+_DATA: dict[str, tuple[Dataset, Dataset]] = {}
+"""The current task's data, set before the worker processes fork."""
+
+
+def run_key(task: str, member: Member, seed: int, protocol: Protocol) -> str:
+    """The cache key of one training run."""
+    text = json.dumps([task, member.key, seed, protocol], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _build(member_key: str) -> TreeNet:
+    return TreeNet(parse_architecture(json.loads(member_key)), "max", init="he")
+
+
+def _train(job: tuple[str, str, str, int, TrainingPlan]) -> tuple[str, dict[str, Any]]:
+    key, task, member_key, seed, plan = job
+    train, test = _DATA[task]
+    result = train_and_test(functools.partial(_build, member_key), train, test, plan, seed)
+    return key, asdict(result)
+
+
+def _proxies(member: Member, inputs: torch.Tensor) -> dict[str, float]:
+    torch.manual_seed(PROXY_SEED)
+    model = _build(member.key)
+    spec = member.architecture.input
+    return {
+        "synflow": synflow(model, (spec.channels, *spec.shape)),
+        "naswot": naswot(model, inputs),
+    }
+
+
+def run_task(
+    spec: TaskSpec,
+    seeds: int,
+    jobs: int,
+    protocol: Protocol,
+    results: Path,
+    random_draws: int = RANDOM_DRAWS,
+) -> dict[str, Any]:
+    """Build ``spec``'s pool, train its uncached runs, write and return ``results/<task>.json``."""
+    torch.set_num_threads(1)
+    protocol = task_protocol(protocol, spec.name)
+    task = load_description(spec.name)
+    pool_seed = zlib.crc32(spec.name.encode())
+    budget, members = build_pool(task, spec.classes, pool_seed, random_draws)
+    sizes = DataSizes(**protocol["sizes"])
+    train, test = spec.data(sizes, protocol["data_seed"])
+    path = results / f"{spec.name}.json"
+    runs: dict[str, Any] = json.loads(path.read_text())["runs"] if path.exists() else {}
+    pool = []
+    for member in members:
+        record = member_record(task, budget, member)
+        record.update(_proxies(member, train.inputs[:PROXY_BATCH]))
+        record["runs"] = [run_key(spec.name, member, s, protocol) for s in range(seeds)]
+        pool.append(record)
+    plan = TrainingPlan(**protocol["plan"])
+    todo = [
+        (run_key(spec.name, member, seed, protocol), spec.name, member.key, seed, plan)
+        for member in members
+        for seed in range(seeds)
+        if run_key(spec.name, member, seed, protocol) not in runs
+    ]
+    document = {
+        "task": spec.name,
+        "budget": budget.max_parameters,
+        "protocol": protocol,
+        "pool": pool,
+        "runs": runs,
+    }
+    print(f"{spec.name}: {len(members)} candidates, {len(todo)} runs to train", file=sys.stderr)
+    _DATA.clear()
+    _DATA[spec.name] = (train, test)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=torch.set_num_threads, initargs=(1,)) as workers:
+        for done, (key, result) in enumerate(workers.imap_unordered(_train, todo), start=1):
+            runs[key] = result
+            _write(path, document)
+            print(
+                f"  {done}/{len(todo)} test {result['test_accuracy']:.3f} "
+                f"({result['cpu_seconds']:.1f} CPU-s)",
+                file=sys.stderr,
+                flush=True,
+            )
+    _write(path, document)
+    return document
+
+
+def _write(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_text(json.dumps(document, indent=1) + "\n")
+    partial.replace(path)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark for the chosen tasks (all by default)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
+    parser.add_argument("--seeds", type=int, default=2, help="seeds 0..N-1 per candidate")
+    parser.add_argument("--jobs", type=int, default=2, help="training runs at once")
+    parser.add_argument("--smoke", action="store_true", help="tiny data, temporary folder")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        with tempfile.TemporaryDirectory() as folder:
+            for name in args.tasks:
+                run_task(TASKS[name], args.seeds, args.jobs, SMOKE, Path(folder), 2)
+        return
+    for name in args.tasks:
+        run_task(TASKS[name], args.seeds, args.jobs, PROTOCOL, RESULTS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Smoke version of the trained-outcome benchmark (bench/outcomes): one tiny pool, a few steps.
+
+Skipped cleanly when the optional ``validate`` extra (torch, scikit-learn, scipy, matplotlib) is
+not installed (the imports of torch and bench.outcomes follow the skips).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+pytest.importorskip("scipy")
+pytest.importorskip("matplotlib")
+
+import torch
+
+from advisor.model.architecture import Architecture, Layer
+from advisor.model.grid import InputSpec
+from advisor.search.recommend import score_architecture
+from bench.outcomes import report
+from bench.outcomes.data import TASKS, pixel_permutation
+from bench.outcomes.describe import descriptions, load_description
+from bench.outcomes.metrics import rank_correlation, task_metrics
+from bench.outcomes.pool import (
+    BASELINE_TOLERANCE,
+    build_pool,
+    constant_baseline,
+    doubling_baseline,
+    multiply_adds,
+)
+from bench.outcomes.proxies import naswot, synflow
+from bench.outcomes.run import PROTOCOL, SMOKE, run_key, run_task, task_protocol
+from bench.validate.nets import TreeNet, parameter_count
+
+
+def test_kendall_and_spearman_on_a_hand_checked_list() -> None:
+    # Pairs of (1,2,3,4) vs (1,3,2,4): 5 concordant, 1 discordant -> tau = 4/6;
+    # rank differences (0,1,1,0) -> rho = 1 - 6*2/(4*15) = 0.8.
+    figures = rank_correlation([1, 2, 3, 4], [0.1, 0.3, 0.2, 0.4])
+    assert figures.kendall_tau == pytest.approx(4 / 6)
+    assert figures.spearman_rho == pytest.approx(0.8)
+    assert math.isnan(rank_correlation([1, 1, 1], [0.1, 0.2, 0.3]).kendall_tau)
+
+
+def test_regret_and_baseline_gap() -> None:
+    figures = task_metrics(
+        ["random", "advisor #1", "baseline-doubling"],
+        {"score": [0.1, 0.9, 0.5]},
+        [0.8, 0.6, 0.7],
+        [0.05, 0.1, 0.0],
+    )
+    assert figures.regret == pytest.approx(0.2)
+    assert not figures.within_one_std
+    assert figures.advisor_vs_baseline == pytest.approx(-0.1)
+    assert figures.correlations["score"].kendall_tau == pytest.approx(-1.0)
+
+
+def test_baselines_match_the_budget() -> None:
+    doubling = doubling_baseline((16, 16), 2)
+    assert doubling.widths == (8, 16, 32, 64) and doubling.representation == 8
+    constant = constant_baseline((16, 16), 2, doubling.parameters)
+    assert len(set(constant.widths)) == 1
+    assert abs(constant.parameters - doubling.parameters) <= BASELINE_TOLERANCE * (
+        doubling.parameters
+    )
+
+
+def test_multiply_adds_are_counted_per_level() -> None:
+    arch = Architecture(
+        input=InputSpec(shape=(4, 4)),
+        representation=3,
+        layers=(Layer(channels=5, pool=(2, 2)), Layer(channels=7, pool=(2, 2))),
+        outputs=2,
+    )
+    # representation 1*3*16, level 0: 3*5*16, level 1: 5*7*4, output 7*2
+    assert multiply_adds(arch) == 48 + 240 + 140 + 14
+
+
+def test_synflow_of_a_linear_chain_is_hand_checkable() -> None:
+    arch = Architecture(
+        input=InputSpec(shape=(2,)), representation=1, layers=(Layer(channels=1, pool=(2,)),)
+    )
+    model = TreeNet(arch, init="he")
+    with torch.no_grad():
+        for parameter, value in zip(
+            model.parameters(), [2.0, 0.0, -3.0, 0.0, 5.0, 0.0], strict=True
+        ):
+            parameter.fill_(value)
+    # R = 5 * 3 * 2 * 1: each of the three weights contributes |w dR/dw| = R, biases 0.
+    assert synflow(model, (1, 2)) == pytest.approx(3 * 30.0)
+    assert next(model.parameters()).item() == 2.0
+
+
+def test_naswot_rewards_distinct_activation_codes() -> None:
+    arch = Architecture(
+        input=InputSpec(shape=(16,)), representation=4, layers=(Layer(channels=4, pool=(16,)),)
+    )
+    torch.manual_seed(0)
+    model = TreeNet(arch, init="he")
+    # Four inputs with distinct sign patterns get distinct codes: K_H is nonsingular. Repeated
+    # inputs share one code: K_H has equal rows, log|det| = -inf.
+    distinct = naswot(model, torch.randn(4, 1, 16))
+    assert math.isfinite(distinct)
+    assert naswot(model, torch.ones(4, 1, 16)) == -math.inf
+
+
+def test_a_task_plan_replaces_the_default_plan_for_its_task_only() -> None:
+    digits, blobs = task_protocol(PROTOCOL, "digits-local"), task_protocol(PROTOCOL, "symmetry")
+    assert digits["plan"] == PROTOCOL["task_plans"]["digits-local"] != PROTOCOL["plan"]
+    assert blobs["plan"] == PROTOCOL["plan"]
+    assert "task_plans" not in blobs and {**blobs, "plan": digits["plan"]} == digits
+
+
+def test_permuted_description_follows_the_pixels() -> None:
+    document = dict(descriptions()["digits-permuted"][1])
+    first = document["correlations"][0]
+    new_position = np.argsort(pixel_permutation())
+    # Original pixel (0, 0) is in the left half of the first 4x4 block.
+    assert int(new_position[0]) in first["a"]["indices"]
+
+
+def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = TASKS["sequence-mirror"]
+    task = load_description(spec.name)
+    budget, members = build_pool(task, spec.classes, seed=0, random_draws=2)
+    assert [m.source for m in members[:1]] == ["advisor #1"]
+    assert sum(m.source == "random" for m in members) == 2
+    for member in members:
+        assert member.architecture.parameters <= budget.max_parameters * 1.05
+        assert parameter_count(TreeNet(member.architecture)) == member.architecture.parameters
+
+    tiny = {**SMOKE, "sizes": {"train": 32, "test": 16}}
+    document = run_task(spec, 1, 1, tiny, tmp_path, random_draws=0)
+    pool = document["pool"]
+    assert len(pool) == len(members) - 2
+    first = pool[0]
+    assert first["score"] == score_architecture(task, budget, members[0].architecture)
+    assert first["runs"] == [run_key(spec.name, members[0], 0, task_protocol(tiny, spec.name))]
+    assert set(document["runs"]) == {key for record in pool for key in record["runs"]}
+    for result in document["runs"].values():
+        assert 0.0 <= result["test_accuracy"] <= 1.0
+
+    again = run_task(spec, 1, 1, tiny, tmp_path, random_draws=0)
+    stored = json.loads((tmp_path / f"{spec.name}.json").read_text())["runs"]
+    assert again["runs"] == stored == json.loads(json.dumps(document["runs"]))
+
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    monkeypatch.setattr(report, "DOCS", tmp_path)
+    monkeypatch.setattr("bench.report.DOCS", tmp_path)
+    report.main()
+    text = (tmp_path / report.REPORT).read_text()
+    assert "<!-- begin outcomes-metrics -->" in text and "| sequence-mirror |" in text
+    assert (tmp_path / "outcomes-sequence-mirror.png").stat().st_size > 0
