@@ -32,7 +32,6 @@ from bench.outcomes.pool import (
     build_pool,
     constant_baseline,
     doubling_baseline,
-    multiply_adds,
 )
 from bench.outcomes.proxies import naswot, synflow
 from bench.outcomes.run import PROTOCOL, SMOKE, run_key, run_task, task_protocol
@@ -79,7 +78,7 @@ def test_multiply_adds_are_counted_per_level() -> None:
         outputs=2,
     )
     # representation 1*3*16, level 0: 3*5*16, level 1: 5*7*4, output 7*2
-    assert multiply_adds(arch) == 48 + 240 + 140 + 14
+    assert arch.multiply_adds == 48 + 240 + 140 + 14
 
 
 def test_synflow_of_a_linear_chain_is_hand_checkable() -> None:

@@ -6,17 +6,16 @@ every level, widths doubling per level (16x16 images: M = 8, widths 8-16-32-64, 
 
 - the advisor's top :data:`ADVISOR_TOP` from the full default search
   (:func:`advisor.search.recommend.recommend`, no restriction but ``outputs``);
-- :data:`RANDOM_DRAWS` random draws from the advisor's own candidate space
-  (:class:`advisor.search.candidates.CandidateSpace`, built as the search builds it): a family
-  drawn uniformly among those the space holds for the input (shallow excluded), one of its trees
-  uniformly, then widths ``(M, r_0, ...)`` uniformly from the budget's channel choices until the
-  count lands in ``[RANDOM_FLOOR * budget, budget]`` (a draw that is not a pool member yet);
+- :data:`RANDOM_DRAWS` random draws from the advisor's own search space
+  (:func:`advisor.search.recommend.sample_architectures`: a recommendable tree uniformly, then
+  one of the width vectors the search considers for it, spending at least half the budget; a
+  draw that is not a pool member yet);
 - the baselines: the standard CNN (``baseline-doubling``), and the same tree with one constant
   width (M included, M moved off it only when no constant width lands within 5% of the budget;
   ``baseline-constant``).
 
 Every member carries its score from :func:`advisor.search.recommend.score_architecture` (the
-search's own score) and its multiply-adds per input (:func:`multiply_adds`).
+search's own score) and its multiply-adds per input (``Architecture.multiply_adds``).
 """
 
 from __future__ import annotations
@@ -29,35 +28,27 @@ from typing import Any, Final
 import numpy as np
 
 from advisor.model.architecture import Architecture, Layer, architecture_document
-from advisor.model.budget import FAMILIES, Budget
+from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
+from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task
-from advisor.search.candidates import Candidate, CandidateSpace
-from advisor.search.recommend import recommend, score_architecture
-from advisor.search.synthesis import Synthesizer, synthesis_variants
-from advisor.search.widths import ParameterModel
-from advisor.seprank.labels import correlation_labels
+from advisor.search.recommend import recommend, sample_architectures, score_architecture
 
 __all__ = [
     "ADVISOR_TOP",
     "BASELINE_TOLERANCE",
     "RANDOM_DRAWS",
-    "RANDOM_FLOOR",
     "Member",
     "architecture_key",
     "build_pool",
     "constant_baseline",
     "doubling_baseline",
-    "multiply_adds",
     "search_budget",
 ]
 
 ADVISOR_TOP: Final = 8
 RANDOM_DRAWS: Final = 14
-RANDOM_FLOOR: Final = 0.5
-"""A random draw uses at least this fraction of the budget."""
 BASELINE_TOLERANCE: Final = 0.05
-_MAX_TRIES: Final = 200_000
 DOUBLING = "baseline-doubling"
 CONSTANT = "baseline-constant"
 
@@ -129,73 +120,23 @@ def search_budget(parameters: int, classes: int, top_k: int = ADVISOR_TOP) -> Bu
     return Budget(max_parameters=parameters, top_k=top_k, outputs=classes, time_limit_seconds=None)
 
 
-def multiply_adds(architecture: Architecture) -> int:
-    """Multiply-adds per input: the representation conv and every 1x1 conv at every location.
-
-    Plus the output layer. Pooling and biases are not counted.
-    """
-    spec = architecture.input
-    locations = spec.num_locations
-    kernel: int = architecture.representation_kernel**spec.ndim * spec.channels
-    total = kernel * architecture.representation * locations
-    fan_in = architecture.representation
-    for layer in architecture.layers:
-        total += fan_in * layer.channels * locations
-        locations //= math.prod(layer.pool)
-        fan_in = layer.channels
-    return total + fan_in * architecture.outputs
-
-
-def _space(task: Task, budget: Budget) -> CandidateSpace:
-    """The search's candidate space for ``task``, every family allowed (as recommend builds it)."""
-    spec = task.input
-    correlations = task.resolved()
-    labels = correlation_labels(correlations, spec.num_locations)
-    return CandidateSpace(
-        spec,
-        1,
-        max(1, spec.num_locations.bit_length()),
-        list(FAMILIES),
-        dilations=budget.search_dilations,
-        synthesizer=Synthesizer(labels, spec.shape),
-        variants=synthesis_variants([c.weight for c in correlations]),
-        seed=budget.seed,
-    )
-
-
 def random_members(
     task: Task, budget: Budget, count: int, seed: int, taken: set[str]
 ) -> list[Member]:
-    """``count`` random draws from the search's candidate space (see the module docstring)."""
-    space = _space(task, budget)
-    by_family: dict[str, list[Candidate]] = {}
-    for candidate in space.candidates:
-        if candidate.family != "shallow":
-            by_family.setdefault(candidate.family, []).append(candidate)
-    families = sorted(by_family)
-    choices = np.array(budget.choices())
-    rng = np.random.default_rng(seed)
+    """``count`` random designs of the search's own space at the budget, not yet in the pool.
+
+    Drawn by :func:`advisor.search.recommend.sample_architectures` (a recommendable tree, then one
+    of the width vectors the search considers for it that spends at least half the budget).
+    """
     drawn: list[Member] = []
-    for _ in range(_MAX_TRIES):
-        if len(drawn) == count:
-            return drawn
-        group = by_family[families[rng.integers(len(families))]]
-        candidate = group[rng.integers(len(group))]
-        widths = [int(w) for w in rng.choice(choices, size=candidate.depth + 1)]
-        skeleton = space.skeleton(candidate, widths).model_copy(update={"outputs": budget.outputs})
-        if not RANDOM_FLOOR * budget.max_parameters <= skeleton.parameters <= budget.max_parameters:
-            continue
-        architecture = space.architecture(
-            candidate,
-            widths,
-            outputs=budget.outputs,
-            representation_kernel=budget.representation_kernel,
-        )
+    for architecture in sample_architectures(task, budget, count + len(taken), seed):
         member = Member("random", architecture)
-        if member.key not in taken:
+        if member.key not in taken and len(drawn) < count:
             taken.add(member.key)
             drawn.append(member)
-    raise RuntimeError(f"drew only {len(drawn)} of {count} random candidates")
+    if len(drawn) < count:
+        raise RuntimeError(f"drew only {len(drawn)} of {count} random candidates")
+    return drawn
 
 
 def build_pool(
@@ -225,6 +166,6 @@ def member_record(task: Task, budget: Budget, member: Member) -> dict[str, Any]:
         "source": member.source,
         "architecture": member.key,
         "parameters": member.architecture.parameters,
-        "multiply_adds": multiply_adds(member.architecture),
+        "multiply_adds": member.architecture.multiply_adds,
         "score": score_architecture(task, budget, member.architecture),
     }
