@@ -192,3 +192,23 @@ def test_samples_are_distinct_reproducible_designs_of_the_search_space_at_the_bu
         profiles = practical_profiles(len(architecture.layers), search.rules)
         widths = [architecture.representation, *architecture.widths]
         assert (profiles == np.array(widths)).all(axis=1).any()
+
+
+def test_practical_picks_pool_two_per_axis_below_the_top_unless_lifted() -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    options = {"max_parameters": 20_000, "top_k": 10, "time_limit_seconds": None}
+    for recommendation in recommend(task, Budget(**options)).recommendations:
+        below_top = [layer.pool for layer in recommendation.architecture.layers[:-1]]
+        assert all(max(pool) <= 2 for pool in below_top)
+    lifted = recommend(task, Budget(**options, max_step=None))
+    assert any(
+        max(layer.pool) == 4 for r in lifted.recommendations for layer in r.architecture.layers[:-1]
+    )
+
+
+def test_a_bound_no_tree_meets_falls_back_to_the_least_any_tree_has() -> None:
+    # 27 has no 2- or 4-wide step: the shallow net (one window of 27) is the only tree, above
+    # max_window = 2, and is still recommended.
+    task = parse_task({"input": {"shape": [27]}, "preset": "local"})
+    result = recommend(task, Budget(max_parameters=5_000, max_window=2, time_limit_seconds=None))
+    assert [len(r.architecture.layers) for r in result.recommendations] == [1]

@@ -349,7 +349,7 @@ def test_the_same_request_gets_the_same_answer() -> None:
 
 
 def test_a_tight_budget_still_gets_the_shallow_net() -> None:
-    _, result = _search(LEFT_RIGHT, max_parameters=20, channel_choices=[1, 2])
+    _, result = _search(LEFT_RIGHT, max_parameters=20, channel_choices=[1, 2], width_profile="free")
     assert result.recommendations[0].parameters <= 20
 
 
@@ -516,5 +516,6 @@ def test_the_default_families_exclude_synthesized_trees_until_asked() -> None:
     families = {r.architecture.family for r in result.recommendations}
     assert families >= {"contiguous", "interleaved", "dilations"}
     assert "synthesized" not in families
-    _, asked = _search(document, max_parameters=5_000, top_k=50, geometries=list(FAMILIES))
+    options = {"max_parameters": 5_000, "top_k": 50, "max_step": None}
+    _, asked = _search(document, geometries=list(FAMILIES), **options)
     assert "synthesized" in {r.architecture.family for r in asked.recommendations}

@@ -155,6 +155,15 @@ BUDGET_OPTIONS = (
         {"type": int, "metavar": "N", "help": "largest pooling window in locations (default 16)"},
     ),
     Option(
+        "--max-step",
+        "max_step",
+        {
+            "type": int,
+            "metavar": "S",
+            "help": "widest pooling step per axis below the top (default 2)",
+        },
+    ),
+    Option(
         "--max-macs",
         "max_multiply_adds",
         {

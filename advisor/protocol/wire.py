@@ -229,8 +229,9 @@ def _budget_document(message: advisor_pb2.Budget) -> _Document:
     ):
         if message.HasField(optional):
             document[optional] = getattr(message, optional)
-    if message.HasField("max_window"):
-        document["max_window"] = message.max_window or None
+    for unbounded_at_zero in ("max_window", "max_step"):
+        if message.HasField(unbounded_at_zero):
+            document[unbounded_at_zero] = getattr(message, unbounded_at_zero) or None
     if message.width_profile != advisor_pb2.WIDTH_PROFILE_UNSPECIFIED:
         document["width_profile"] = _WIDTH_PROFILE.label(message.width_profile, "width_profile")
     if message.channel_choices:
@@ -315,6 +316,7 @@ def budget_to_proto(budget: Budget) -> advisor_pb2.Budget:
         min_representation=budget.min_representation,
         max_representation=budget.max_representation,
         max_window=budget.max_window or 0,
+        max_step=budget.max_step or 0,
         max_multiply_adds=budget.max_multiply_adds,
     )
 

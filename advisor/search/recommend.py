@@ -283,11 +283,10 @@ class _Search:
             variants=synthesis_variants([c.weight for c in self.correlations]),
             seed=budget.seed,
         )
-        self.candidates = (
-            _window_bounded(self.space.candidates, budget.max_window)
-            if budget.width_profile == "practical"
-            else self.space.candidates
-        )
+        self.candidates = self.space.candidates
+        if budget.width_profile == "practical":
+            self.candidates = _bounded(self.candidates, largest, budget.max_window)
+            self.candidates = _bounded(self.candidates, widest_step, budget.max_step)
         self.rules = ProfileRules(
             tuple(budget.profile_choices()),
             budget.hidden_floor(),
@@ -343,7 +342,7 @@ class _Search:
             )
             raise InvalidRequestError.single(
                 "budget.max_parameters",
-                f"the smallest practical net (hidden widths >= {self.rules.min_width}) needs "
+                f"the smallest practical net (hidden widths >= {self.rules.hidden()[0]}) needs "
                 f"{cheapest:,} parameters (or more multiply-adds than max_multiply_adds); "
                 "lower budget.min_width or ask for width_profile free",
             )
@@ -676,6 +675,11 @@ def largest(candidate: Candidate) -> int:
     return max(math.prod(pool) for pool in candidate.pools)
 
 
+def widest_step(candidate: Candidate) -> int:
+    """Return the widest step, per axis, of the candidate's windows below the top (1: none)."""
+    return max((max(pool) for pool in candidate.pools[:-1]), default=1)
+
+
 def sample_architectures(
     task: Task, budget: Budget, count: int, seed: int = 0, min_share: float = 0.5
 ) -> list[Architecture]:
@@ -722,21 +726,20 @@ def sample_architectures(
     return list(drawn.values())
 
 
-def _window_bounded(
-    candidates: Sequence[Candidate], max_window: int | None
+def _bounded(
+    candidates: Sequence[Candidate], measure: Callable[[Candidate], int], bound: int | None
 ) -> tuple[Candidate, ...]:
-    """Mark the trees with a window above ``max_window`` not recommendable (still evaluated).
+    """Mark the trees whose ``measure`` exceeds ``bound`` not recommendable (still evaluated).
 
-    When no tree meets the bound (an awkward grid), the bound becomes the smallest largest
-    window any tree has, so the search never falls back to nothing.
+    When no tree meets the bound (an awkward grid), the bound becomes the least ``measure`` any
+    tree has, so the search never falls back to nothing.
     """
-    sizes = [largest(c) for c in candidates if c.eligible]
-    if max_window is None or not sizes:
+    sizes = [measure(c) for c in candidates if c.eligible]
+    if bound is None or not sizes:
         return tuple(candidates)
-
-    bound = max(max_window, min(sizes))
+    least = max(bound, min(sizes))
     return tuple(
-        dataclasses.replace(c, eligible=c.eligible and largest(c) <= bound) for c in candidates
+        dataclasses.replace(c, eligible=c.eligible and measure(c) <= least) for c in candidates
     )
 
 

@@ -454,6 +454,7 @@ def valid_budget_documents(max_seconds: float = 0.5) -> st.SearchStrategy[Docume
             "min_representation": st.integers(1, 8),
             "max_representation": st.integers(8, 64),
             "max_window": st.one_of(st.none(), st.integers(2, 64)),
+            "max_step": st.one_of(st.none(), st.integers(2, 8)),
             "max_multiply_adds": st.integers(1, 10**9),
         },
     )
@@ -560,8 +561,9 @@ def budget_message(document: Document) -> pb.Budget:
     families = fields.pop("geometries", [])
     objective = fields.pop("objective", None)
     profile = fields.pop("width_profile", None)
-    if "max_window" in fields:
-        fields["max_window"] = fields["max_window"] or 0  # the wire's "no bound"
+    for unbounded_at_zero in ("max_window", "max_step"):
+        if unbounded_at_zero in fields:
+            fields[unbounded_at_zero] = fields[unbounded_at_zero] or 0  # the wire's "no bound"
     message = pb.Budget(**fields)
     if profile is not None:
         message.width_profile = _enum_value(pb.WidthProfile.DESCRIPTOR, "WIDTH_PROFILE", profile)

@@ -588,6 +588,7 @@ class Budget(_message.Message):
     MAX_REPRESENTATION_FIELD_NUMBER: _builtins.int
     MAX_WINDOW_FIELD_NUMBER: _builtins.int
     MAX_MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
+    MAX_STEP_FIELD_NUMBER: _builtins.int
     max_parameters: _builtins.int
     """Upper bound on Architecture parameters (counted as the library counts them); required, > 0."""
     min_depth: _builtins.int
@@ -620,6 +621,10 @@ class Budget(_message.Message):
     """Upper bound on multiply-adds per input; absent = 4x the standard CNN's at this budget
     (practical profiles) or none (free).
     """
+    max_step: _builtins.int
+    """Widest pooling step per axis below the top level a practical recommendation may have where
+    some tree meets it; absent = 2, 0 = no bound.
+    """
     @_builtins.property
     def channel_choices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Allowed channel widths; empty = powers of two up to max_channels."""
@@ -651,10 +656,11 @@ class Budget(_message.Message):
         max_representation: _builtins.int | None = ...,
         max_window: _builtins.int | None = ...,
         max_multiply_adds: _builtins.int | None = ...,
+        max_step: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_representation", b"max_representation", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "outputs", b"outputs", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "outputs", b"outputs", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "channel_choices", b"channel_choices", "geometries", b"geometries", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_parameters", b"max_parameters", "max_representation", b"max_representation", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "objective", b"objective", "outputs", b"outputs", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k", "width_profile", b"width_profile"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "channel_choices", b"channel_choices", "geometries", b"geometries", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_parameters", b"max_parameters", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "objective", b"objective", "outputs", b"outputs", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k", "width_profile", b"width_profile"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__log2_rank_target: _TypeAlias = _typing.Literal["log2_rank_target"]  # noqa: Y015
     _WhichOneofArgType__log2_rank_target: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target"]  # noqa: Y015
@@ -666,6 +672,8 @@ class Budget(_message.Message):
     _WhichOneofArgType__max_multiply_adds: _TypeAlias = _typing.Literal["_max_multiply_adds", b"_max_multiply_adds"]  # noqa: Y015
     _WhichOneofReturnType__max_representation: _TypeAlias = _typing.Literal["max_representation"]  # noqa: Y015
     _WhichOneofArgType__max_representation: _TypeAlias = _typing.Literal["_max_representation", b"_max_representation"]  # noqa: Y015
+    _WhichOneofReturnType__max_step: _TypeAlias = _typing.Literal["max_step"]  # noqa: Y015
+    _WhichOneofArgType__max_step: _TypeAlias = _typing.Literal["_max_step", b"_max_step"]  # noqa: Y015
     _WhichOneofReturnType__max_window: _TypeAlias = _typing.Literal["max_window"]  # noqa: Y015
     _WhichOneofArgType__max_window: _TypeAlias = _typing.Literal["_max_window", b"_max_window"]  # noqa: Y015
     _WhichOneofReturnType__min_depth: _TypeAlias = _typing.Literal["min_depth"]  # noqa: Y015
@@ -696,6 +704,8 @@ class Budget(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_multiply_adds) -> _WhichOneofReturnType__max_multiply_adds | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_representation) -> _WhichOneofReturnType__max_representation | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_step) -> _WhichOneofReturnType__max_step | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_window) -> _WhichOneofReturnType__max_window | None: ...
     @_typing.overload
