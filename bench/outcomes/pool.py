@@ -6,7 +6,8 @@ every level, widths doubling per level (16x16 images: M = 8, widths 8-16-32-64, 
 
 - the advisor's top :data:`ADVISOR_TOP` from the full default search
   (:func:`advisor.search.recommend.recommend`, no restriction but ``outputs``);
-- :data:`RANDOM_DRAWS` random draws from the advisor's own search space
+- :data:`RANDOM_DRAWS` random draws from the advisor's own search space (more when the search
+  returns fewer than :data:`ADVISOR_TOP` designs, so every pool holds 24)
   (:func:`advisor.search.recommend.sample_architectures`: a recommendable tree uniformly, then
   one of the width vectors the search considers for it, spending at least half the budget; a
   draw that is not a pool member yet);
@@ -153,7 +154,10 @@ def build_pool(
         Member(CONSTANT, constant_baseline(shape, classes, doubling.parameters)),
     ]
     taken = {m.key for m in members}
-    members += random_members(task, budget, random_draws, seed, taken)
+    # A small search space gives fewer distinct trees than ADVISOR_TOP: random draws make up
+    # the difference, so every pool has the same size.
+    shortfall = ADVISOR_TOP - len(result.recommendations)
+    members += random_members(task, budget, random_draws + shortfall, seed, taken)
     return budget, members
 
 
