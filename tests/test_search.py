@@ -516,6 +516,5 @@ def test_the_default_families_exclude_synthesized_trees_until_asked() -> None:
     families = {r.architecture.family for r in result.recommendations}
     assert families >= {"contiguous", "interleaved", "dilations"}
     assert "synthesized" not in families
-    options = {"max_parameters": 5_000, "top_k": 50, "max_step": None}
-    _, asked = _search(document, geometries=list(FAMILIES), **options)
+    _, asked = _search(document, max_parameters=5_000, top_k=50, geometries=list(FAMILIES))
     assert "synthesized" in {r.architecture.family for r in asked.recommendations}

@@ -15,7 +15,6 @@ from advisor.errors import FieldViolation, InvalidRequestError
 __all__ = [
     "DEFAULT_COMPUTE_FACTOR",
     "DEFAULT_FAMILIES",
-    "DEFAULT_MAX_STEP",
     "DEFAULT_MAX_WINDOW",
     "DEFAULT_MIN_CHANNELS",
     "DEFAULT_MIN_WIDTH",
@@ -57,12 +56,6 @@ DEFAULT_MIN_CHANNELS: Final = 4
 
 DEFAULT_MIN_WIDTH: Final = 8
 """Narrowest hidden width of a practical profile unless the outputs ask for more."""
-
-DEFAULT_MAX_STEP: Final = 2
-"""Widest pooling step per axis below the top by default: 2x2 (or 2) windows, the standard CNN's.
-Trained, nets whose finest level max-pools 4x4 windows lost 1-5 points to the same nets pooling
-2x2 there (docs/OUTCOMES.md): a max over 16 locations passes one value in 16 per channel at the
-resolution where local detail lives. The top (global) window is bounded by ``max_window``."""
 
 DEFAULT_COMPUTE_FACTOR: Final = 4
 """A practical search's default compute bound, in multiples of the multiply-adds of the standard
@@ -127,10 +120,10 @@ class Budget(BaseModel):
         "some tree meets it; None: no bound.",
     )
     max_step: int | None = Field(
-        default=DEFAULT_MAX_STEP,
+        default=None,
         gt=1,
         description="Widest pooling step per axis below the top level of a practical "
-        "recommendation, where some tree meets it; None: no bound.",
+        "recommendation, where some tree meets it (2: 2x2 pooling only); None: no bound.",
     )
     max_multiply_adds: int | None = Field(
         default=None,

@@ -623,7 +623,7 @@ class Budget(_message.Message):
     """
     max_step: _builtins.int
     """Widest pooling step per axis below the top level a practical recommendation may have where
-    some tree meets it; absent = 2, 0 = no bound.
+    some tree meets it (2: 2x2 pooling only); absent or 0 = no bound.
     """
     @_builtins.property
     def channel_choices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
