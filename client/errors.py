@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from advisor.errors import FieldViolation
 
@@ -98,6 +96,10 @@ def error_from_rpc(error: grpc.RpcError) -> AdvisorRpcError:
 
 
 def _field_violations(call: grpc.Call) -> list[FieldViolation]:
+    # The status-detail modules cost about 12 ms of import: loaded when a call fails.
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
     try:
         status = rpc_status.from_call(call)
     except ValueError:

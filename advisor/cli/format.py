@@ -14,7 +14,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pydantic
-import yaml
 
 from advisor.cli.options import OutputFormat
 from advisor.export.document import recommendation_document
@@ -77,7 +76,10 @@ def _render(
         return table(value)
     if output_format == "json":
         return json.dumps(document(value), indent=2) + "\n"
-    return yaml.dump(document(value), Dumper=_ReadableDumper, sort_keys=False, width=100)
+    # PyYAML costs about 10 ms of import: loaded only for --format yaml.
+    from advisor.cli.yaml_output import readable_yaml
+
+    return readable_yaml(document(value))
 
 
 def _document(value: object, **replaced: object) -> dict[str, Any]:
@@ -85,28 +87,6 @@ def _document(value: object, **replaced: object) -> dict[str, Any]:
     # docs/FORMATS.md order) is kept while nested documents are substituted.
     dumped: dict[str, Any] = pydantic.TypeAdapter(type(value)).dump_python(value, mode="json")
     return {name: replaced.get(name, field) for name, field in dumped.items()}
-
-
-class _ReadableDumper(yaml.SafeDumper):
-    """YAML as a person reads it: scalar lists inline, multi-line text as literal blocks.
-
-    ``pool: [2, 2]`` rather than one line per number (a permutation becomes one wrapped block),
-    and preset descriptions keep their paragraphs.
-    """
-
-
-def _represent_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
-    inline = all(not isinstance(item, list | dict) for item in items)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=inline)
-
-
-def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
-    style = "|" if "\n" in text else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
-
-
-_ReadableDumper.add_representer(list, _represent_list)
-_ReadableDumper.add_representer(str, _represent_str)
 
 
 def _search_result_table(result: SearchResult) -> str:

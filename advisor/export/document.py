@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
-
 from advisor.model.architecture import Architecture, architecture_document
 
 if TYPE_CHECKING:
@@ -31,6 +29,8 @@ PoolingKind = Literal["max", "avg"]
 
 def architecture_yaml(architecture: Architecture) -> str:
     """Return the architecture file (YAML) of ``architecture``; ``load_architecture`` reads it."""
+    import yaml  # about 10 ms of import, for this function only
+
     return yaml.safe_dump(architecture_document(architecture), sort_keys=False)
 
 

@@ -1,0 +1,37 @@
+"""YAML as a person reads it, for ``--format yaml`` (imported only for that format)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+__all__ = ["readable_yaml"]
+
+
+def readable_yaml(document: Mapping[str, Any]) -> str:
+    """Return ``document`` as YAML in the order given, lists of scalars inline."""
+    return yaml.dump(document, Dumper=_ReadableDumper, sort_keys=False, width=100)
+
+
+class _ReadableDumper(yaml.SafeDumper):
+    """YAML as a person reads it: scalar lists inline, multi-line text as literal blocks.
+
+    ``pool: [2, 2]`` rather than one line per number (a permutation becomes one wrapped block),
+    and preset descriptions keep their paragraphs.
+    """
+
+
+def _represent_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
+    inline = all(not isinstance(item, list | dict) for item in items)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=inline)
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_ReadableDumper.add_representer(list, _represent_list)
+_ReadableDumper.add_representer(str, _represent_str)

@@ -1,0 +1,55 @@
+"""Strict YAML: PyYAML's safe loader where YAML 1.1's rules would lose what the user wrote.
+
+A repeated key is an error (PyYAML keeps the last value silently), and an exponent without a dot
+(``1e-3``) is a number as in YAML 1.2 and JSON (YAML 1.1 reads it as a string). Imported by
+:mod:`advisor.model.documents` only when a file is read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable
+from typing import Any
+
+import yaml
+
+__all__ = ["load_strict"]
+
+_YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _StrictYamlLoader(yaml.SafeLoader):
+    """The module docstring's loader."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key_node.tag != _YAML_MERGE_TAG:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} appears more than once", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def load_strict(text: str) -> Any:
+    """Parse ``text`` as strict YAML.
+
+    Raises
+    ------
+    ValueError
+        With PyYAML's message, when the text is not valid (strict) YAML.
+    """
+    try:
+        return yaml.load(text, Loader=_StrictYamlLoader)
+    except yaml.YAMLError as error:
+        raise ValueError(str(error)) from None
