@@ -58,7 +58,7 @@ from advisor.search.objective import Objective, default_targets
 from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
 from advisor.search.synthesis import Synthesizer, synthesis_variants
-from advisor.search.widths import Allocation, Floor, allocate_widths
+from advisor.search.widths import Allocation, Floor, allocate_widths, best_point
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
 from advisor.stopping import StopSignal
@@ -452,11 +452,7 @@ class _Search:
         figures = dag.log2_ranks(np.log2(profiles))
         keys = self.objective.keys(figures, parameters)
         self.scored += parameters.size
-        order = np.lexsort(
-            [*(profiles[:, i] for i in reversed(range(profiles.shape[1]))), parameters]
-            + [-keys[:, i] for i in reversed(range(keys.shape[1]))]
-        )
-        top = order[0]
+        top = best_point(keys, parameters, profiles)
         return Allocation(
             widths=tuple(int(w) for w in profiles[top]),
             keys=tuple(float(k) for k in keys[top]),

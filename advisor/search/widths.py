@@ -58,6 +58,7 @@ __all__ = [
     "Floor",
     "TreeRecurrence",
     "allocate_widths",
+    "best_point",
     "dominated_states",
 ]
 
@@ -235,6 +236,19 @@ class _Best:
         )
 
 
+def best_point(keys: _Floats, parameters: _Ints, widths: _Ints) -> int:
+    """Return the row that ranks first among ``(P, ...)`` points.
+
+    The largest score tuple, then the fewest parameters, then the lexicographically smallest
+    widths: the module docstring's order, so every answer is unique.
+    """
+    order = np.lexsort(
+        [*(widths[:, i] for i in reversed(range(widths.shape[1]))), parameters]
+        + [-keys[:, i] for i in reversed(range(keys.shape[1]))]
+    )
+    return int(order[0])
+
+
 def _lex_compare(rows: _Ints | _Floats, reference: _Ints | _Floats) -> npt.NDArray[np.int8]:
     """Return -1, 0, +1 where rows are lexicographically below, equal to, above ``reference``."""
     result = np.zeros(rows.shape[0], dtype=np.int8)
@@ -401,11 +415,7 @@ class _BranchAndBound:
         """Make the best of these complete points the incumbent if it beats it."""
         self.points_scored += parameters.size
         keys = self.objective.keys(figures)
-        order = np.lexsort(
-            [*(widths[:, i] for i in reversed(range(widths.shape[1]))), parameters]
-            + [-keys[:, i] for i in reversed(range(keys.shape[1]))]
-        )
-        top = order[0]
+        top = best_point(keys, parameters, widths)
         self.best = self.best.improved_by(
             keys[top], int(parameters[top]), widths[top], figures[top]
         )
