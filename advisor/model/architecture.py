@@ -67,7 +67,7 @@ class Layer(BaseModel):
     and equal to it on an axis that has a single window. Omitted, it equals ``pool``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     channels: _PositiveInt
     pool: tuple[_PositiveInt, ...] = Field(min_length=1)
@@ -87,7 +87,7 @@ class Architecture(BaseModel):
     directly, naming ``layers[i].pool``, ``layers[i].stride`` or ``geometry...``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     input: InputSpec
     representation: _PositiveInt = Field(description="M, the representation channels.")

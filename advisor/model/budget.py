@@ -72,7 +72,7 @@ what the layers below computed."""
 class Budget(BaseModel):
     """The search request's options (docs/FORMATS.md §5)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     max_parameters: int = Field(gt=0, description="Upper bound on Architecture.parameters.")
     min_depth: int | None = Field(default=None, gt=0, description="Fewest hidden layers.")

@@ -62,7 +62,7 @@ class PermutationGeometry(BaseModel):
     per level is such a permutation (docs/THEORY.md §7); it must be a permutation of ``range(N)``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     KEY: ClassVar[str] = "permutation"
 
@@ -76,7 +76,7 @@ class DilationGeometry(BaseModel):
     [CTS18]; the dilations are a permutation of ``1, 2, 4, ..., 2^(L-1)`` and every layer pools 2.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     KEY: ClassVar[str] = "dilations"
 

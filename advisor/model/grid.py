@@ -20,7 +20,7 @@ is built; the service enforces its own, lower limit (docs/SERVICE.md)."""
 class InputSpec(BaseModel):
     """Shape of the input (``[N]`` for sequences, ``[H, W]`` for images) and its channel count."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     shape: tuple[int, ...] = Field(description="[N] or [H, W]; locations are numbered row-major.")
     channels: int = Field(default=1, gt=0, description="Input channels (e.g. 3 for RGB).")

@@ -70,7 +70,7 @@ IN_MASK, OUT_OF_MASK = "#", "."
 class Box(BaseModel):
     """The half-open box ``start[k] <= x_k < stop[k]`` on every axis ``k``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     start: tuple[_Int, ...]
     stop: tuple[_Int, ...]
@@ -79,7 +79,7 @@ class Box(BaseModel):
 class IndicesRegion(BaseModel):
     """Explicit location ids, row-major; each id at most once."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     indices: tuple[_Int, ...]
 
@@ -87,7 +87,7 @@ class IndicesRegion(BaseModel):
 class BoxRegion(BaseModel):
     """The locations inside a :class:`Box`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     box: Box
 
@@ -95,7 +95,7 @@ class BoxRegion(BaseModel):
 class MaskRegion(BaseModel):
     """One string per row of the input, ``#`` for a location in the region and ``.`` for one out."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     mask: tuple[_Str, ...]
 
@@ -103,7 +103,7 @@ class MaskRegion(BaseModel):
 class PresetRegion(BaseModel):
     """A named region of :data:`REGION_PRESETS`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     preset: _Str
 

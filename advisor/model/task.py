@@ -57,7 +57,7 @@ __all__ = [
 class Correlation(BaseModel):
     """Region ``a`` should be correlated with region ``b`` (default: everything outside ``a``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: Annotated[str, Field(strict=True)]
     a: Region
@@ -76,7 +76,7 @@ class Correlation(BaseModel):
 class Task(BaseModel):
     """A task: the input grid and the correlations an architecture should be able to model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     input: InputSpec
     correlations: list[Correlation] = Field(default_factory=list)
