@@ -30,6 +30,7 @@ from bench.outcomes.data import TASKS
 from bench.outcomes.metrics import PREDICTORS, TaskMetrics, task_metrics
 from bench.outcomes.run import RESULTS
 from bench.report import DOCS, update_section
+from bench.validate.report import SeedAccuracies
 
 __all__ = ["Row", "main", "metrics_markdown", "plot_task", "pool_markdown", "rows"]
 
@@ -43,7 +44,7 @@ _LABELS = {
 
 
 @dataclass(frozen=True)
-class Row:
+class Row(SeedAccuracies):
     """One trained pool member: its figures and test accuracies over the seeds."""
 
     record: dict[str, Any]
@@ -54,16 +55,6 @@ class Row:
     def source(self) -> str:
         """Where the member came from (``advisor #k``, ``random``, ``baseline-...``)."""
         return str(self.record["source"])
-
-    @property
-    def mean(self) -> float:
-        """Mean test accuracy."""
-        return float(np.mean(self.accuracies))
-
-    @property
-    def std(self) -> float:
-        """Sample standard deviation of the test accuracy (0 for one seed)."""
-        return float(np.std(self.accuracies, ddof=1)) if len(self.accuracies) > 1 else 0.0
 
 
 def rows(document: dict[str, Any]) -> list[Row]:

@@ -32,6 +32,7 @@ from bench.report import DOCS, update_section
 from bench.validate.experiment import RESULTS
 
 __all__ = [
+    "SeedAccuracies",
     "ADVISOR_PICKS",
     "Summary",
     "advisor_markdown",
@@ -47,15 +48,10 @@ ADVISOR_PICKS = "advisor_picks"
 REPORT = "VALIDATION.md"
 
 
-@dataclass(frozen=True)
-class Summary:
-    """Test accuracies of one candidate on one task over the seeds."""
+class SeedAccuracies:
+    """Mean and sample std over the seeds of ``accuracies`` (a field of the dataclass)."""
 
-    task: str
-    candidate: str
-    parameters: int
     accuracies: tuple[float, ...]
-    train_mean: float
 
     @property
     def mean(self) -> float:
@@ -66,6 +62,17 @@ class Summary:
     def std(self) -> float:
         """Sample standard deviation of the test accuracy (0 for one seed)."""
         return float(np.std(self.accuracies, ddof=1)) if len(self.accuracies) > 1 else 0.0
+
+
+@dataclass(frozen=True)
+class Summary(SeedAccuracies):
+    """Test accuracies of one candidate on one task over the seeds."""
+
+    task: str
+    candidate: str
+    parameters: int
+    accuracies: tuple[float, ...]
+    train_mean: float
 
 
 def summarize(document: dict[str, Any]) -> list[Summary]:
