@@ -1,19 +1,25 @@
 """The advisor: ranked architecture recommendations for a task under a parameter budget.
 
 :func:`recommend` walks the candidate trees of :mod:`advisor.search.candidates` (window schedules
-times geometry families, synthesized ones included), allocates the widths of each optimally under
-the budget (:mod:`advisor.search.widths`, on the shared-subtree DP of
-:mod:`advisor.search.subtree_dag`), and keeps the best ``top_k`` *distinct trees* — never several
-width variants of one. Each recommendation carries its architecture (geometry as an explicit
-permutation, ``family`` saying where it came from), the engine's analysis
+times geometry families, synthesized ones on request), chooses the widths of each under the
+budget, and keeps the best ``top_k`` *distinct trees* — never several width variants of one. A
+*practical* search (the default) scores every width ladder of :mod:`advisor.search.profiles`
+that fits the parameter and compute budgets, on trees whose windows stay within ``max_window``
+(and ``max_step``); a *free* search allocates any widths from the choices optimally
+(:mod:`advisor.search.widths`). Both evaluate on the shared-subtree DP of
+:mod:`advisor.search.subtree_dag`. Each recommendation carries its architecture (geometry as an
+explicit permutation, ``family`` saying where it came from), the engine's analysis
 (:func:`advisor.seprank.analysis.analyze`), its score and a rationale
 (:mod:`advisor.search.explain`).
 
 **Objective** (:mod:`advisor.search.objective`): each correlation's log2 separation rank — the
 figure the analysis reports, the tensor-network min-cut (docs/THEORY.md §4-6) with weight sharing
-— counts up to its target (default: its dimension bound at the largest channel choice);
-``weighted`` averages the fractions of the targets reached, ``maximin`` takes the smallest. Ties
-go to fewer parameters, then to the earlier candidate (simpler family, shallower schedule), then
+— counts up to its target; ``weighted`` averages the fractions of the targets reached,
+``maximin`` takes the smallest. A practical search's target is the best figure any recommendable
+tree reaches with a fitting ladder (so 1.0 means nothing at this budget does better) and every
+score is multiplied by the share of the budget used; a free search's target is the dimension
+bound at the largest channel choice. ``log2_rank_target`` lowers either. Ties go to fewer
+parameters, then to the earlier candidate (simpler family, shallower schedule), then
 to smaller widths, so a request always gets the same answer. Two trees whose labelled subtrees
 coincide for every correlation (the same shared-subtree DAG) are one candidate to the model; the
 first is kept.
@@ -285,8 +291,8 @@ class _Search:
         )
         self.candidates = self.space.candidates
         if budget.width_profile == "practical":
-            self.candidates = _bounded(self.candidates, largest, budget.max_window)
-            self.candidates = _bounded(self.candidates, widest_step, budget.max_step)
+            self.candidates = _bounded(self.candidates, _largest_window, budget.max_window)
+            self.candidates = _bounded(self.candidates, _widest_step, budget.max_step)
         self.rules = ProfileRules(
             tuple(budget.profile_choices()),
             budget.hidden_floor(),
@@ -666,12 +672,12 @@ def score_architectures(
     return scores
 
 
-def largest(candidate: Candidate) -> int:
+def _largest_window(candidate: Candidate) -> int:
     """Return the locations of the candidate's largest pooling window."""
     return max(math.prod(pool) for pool in candidate.pools)
 
 
-def widest_step(candidate: Candidate) -> int:
+def _widest_step(candidate: Candidate) -> int:
     """Return the widest step, per axis, of the candidate's windows below the top (1: none)."""
     return max((max(pool) for pool in candidate.pools[:-1]), default=1)
 
