@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from advisor.errors import InvalidRequestError
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
@@ -212,3 +213,21 @@ def test_a_bound_no_tree_meets_falls_back_to_the_least_any_tree_has() -> None:
     task = parse_task({"input": {"shape": [27]}, "preset": "local"})
     result = recommend(task, Budget(max_parameters=5_000, max_window=2, time_limit_seconds=None))
     assert [len(r.architecture.layers) for r in result.recommendations] == [1]
+
+
+def test_the_task_names_its_outputs_and_the_budget_may_override_them() -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry", "outputs": 10})
+    options = {"max_parameters": 20_000, "top_k": 3, "time_limit_seconds": None}
+    result = recommend(task, Budget(**options))
+    for recommendation in result.recommendations:
+        assert recommendation.architecture.outputs == 10
+        assert min(recommendation.architecture.widths) >= 10  # no layer below the classes
+    override = recommend(task, Budget(**options, outputs=2))
+    assert {r.architecture.outputs for r in override.recommendations} == {2}
+    plain = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    assert {
+        r.architecture.outputs for r in recommend(plain, Budget(**options)).recommendations
+    } == {1}
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry", "outputs": 0})
+    assert [v.field for v in caught.value.violations] == ["outputs"]

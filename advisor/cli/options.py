@@ -120,7 +120,11 @@ BUDGET_OPTIONS = (
         "log2_rank_target",
         {"type": float, "metavar": "BITS", "help": "log2 rank beyond which nothing is gained"},
     ),
-    Option("--outputs", "outputs", {"type": int, "metavar": "Y", "help": "network outputs"}),
+    Option(
+        "--outputs",
+        "outputs",
+        {"type": int, "metavar": "Y", "help": "network outputs (default: the task's, else 1)"},
+    ),
     Option(
         "--representation-kernel",
         "representation_kernel",

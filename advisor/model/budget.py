@@ -98,7 +98,11 @@ class Budget(BaseModel):
     log2_rank_target: float | None = Field(
         default=None, gt=0, allow_inf_nan=False, description="Target per correlation (log2)."
     )
-    outputs: int = Field(default=1, gt=0, description="Y, the outputs of every candidate.")
+    outputs: int | None = Field(
+        default=None,
+        gt=0,
+        description="Y, the outputs of every candidate; None: the task's outputs, else 1.",
+    )
     representation_kernel: int = Field(
         default=1, gt=0, description="k of the k x k representation conv of every candidate."
     )
@@ -194,8 +198,10 @@ class Budget(BaseModel):
         powers = self.choices()
         return sorted({*powers, *(3 * p // 2 for p in powers[1:])})
 
-    def hidden_floor(self) -> int:
-        """Return the narrowest hidden width of a practical profile (see ``min_width``)."""
-        return (
-            self.min_width if self.min_width is not None else max(self.outputs, DEFAULT_MIN_WIDTH)
-        )
+    def outputs_for(self, task_outputs: int | None) -> int:
+        """Return the outputs of every candidate: the budget's, else the task's, else 1."""
+        return self.outputs or task_outputs or 1
+
+    def hidden_floor(self, outputs: int) -> int:
+        """Return the narrowest hidden width of a practical profile with ``outputs`` outputs."""
+        return self.min_width if self.min_width is not None else max(outputs, DEFAULT_MIN_WIDTH)

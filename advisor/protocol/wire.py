@@ -173,6 +173,8 @@ def _task_document(message: advisor_pb2.Task) -> _Document:
         document["input"] = _input_document(message.input)
     if message.HasField("preset"):
         document["preset"] = message.preset
+    if message.HasField("outputs"):
+        document["outputs"] = message.outputs
     return document
 
 
@@ -264,6 +266,7 @@ def task_to_proto(task: Task) -> advisor_pb2.Task:
             for correlation in task.correlations
         ],
         preset=task.preset,
+        outputs=task.outputs,
     )
 
 

@@ -274,7 +274,8 @@ class _Search:
         self.names = [c.name for c in self.correlations]
         spec = task.input
         self.choices = budget.choices()
-        self.model = ParameterModel.for_input(spec, budget.representation_kernel, budget.outputs)
+        self.outputs = budget.outputs_for(task.outputs)
+        self.model = ParameterModel.for_input(spec, budget.representation_kernel, self.outputs)
         labels = correlation_labels(self.correlations, spec.num_locations)
         self.builder = SubtreeDagBuilder(labels)
         allowed = budget.families()
@@ -295,7 +296,7 @@ class _Search:
             self.candidates = _bounded(self.candidates, _widest_step, budget.max_step)
         self.rules = ProfileRules(
             tuple(budget.profile_choices()),
-            budget.hidden_floor(),
+            budget.hidden_floor(self.outputs),
             budget.min_representation,
             budget.max_representation,
         )
@@ -527,7 +528,7 @@ class _Search:
         return self.space.architecture(
             entry.candidate,
             entry.allocation.widths,
-            outputs=self.budget.outputs,
+            outputs=self.outputs,
             representation_kernel=self.budget.representation_kernel,
         )
 
@@ -721,7 +722,7 @@ def sample_architectures(
             search.space.architecture(
                 candidate,
                 chosen,
-                outputs=budget.outputs,
+                outputs=search.outputs,
                 representation_kernel=budget.representation_kernel,
             ),
         )

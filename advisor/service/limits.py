@@ -194,6 +194,8 @@ def _task_violations(
         len(task.correlations),
         limits.max_correlations,
     )
+    if task.HasField("outputs"):
+        yield from _count(f"{field}.outputs", "output count", task.outputs, limits.max_channels)
     for i, correlation in enumerate(task.correlations[: limits.max_correlations]):
         yield from _region_violations(correlation.a, limits, f"{field}.correlations[{i}].a")
         if correlation.HasField("b"):

@@ -183,10 +183,13 @@ def valid_task_documents(
         shape = draw(_shapes().filter(lambda s: math.prod(s) >= 2))
     shape = tuple(shape)
     names = draw(st.lists(_NAMES, min_size=1, max_size=max_correlations, unique=True))
-    return {
+    document: Document = {
         "input": _input(shape),
         "correlations": [draw(_correlation(shape, name)) for name in names],
     }
+    if draw(st.booleans()):
+        document["outputs"] = draw(st.integers(1, 1000))
+    return document
 
 
 def _mostly(usual: st.SearchStrategy[Any], edge: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:

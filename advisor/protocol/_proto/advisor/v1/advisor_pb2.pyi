@@ -362,8 +362,11 @@ class Task(_message.Message):
     INPUT_FIELD_NUMBER: _builtins.int
     CORRELATIONS_FIELD_NUMBER: _builtins.int
     PRESET_FIELD_NUMBER: _builtins.int
+    OUTPUTS_FIELD_NUMBER: _builtins.int
     preset: _builtins.str
     """A task-level preset that expands into further correlations (kind PRESET_KIND_TASK)."""
+    outputs: _builtins.int
+    """The task's classes (network outputs); a search uses them unless its budget names outputs."""
     @_builtins.property
     def input(self) -> Global___InputSpec: ...
     @_builtins.property
@@ -374,13 +377,19 @@ class Task(_message.Message):
         input: Global___InputSpec | None = ...,
         correlations: _abc.Iterable[Global___Correlation] | None = ...,
         preset: _builtins.str | None = ...,
+        outputs: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_preset", b"_preset", "input", b"input", "preset", b"preset"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_outputs", b"_outputs", "_preset", b"_preset", "input", b"input", "outputs", b"outputs", "preset", b"preset"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_preset", b"_preset", "correlations", b"correlations", "input", b"input", "preset", b"preset"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_outputs", b"_outputs", "_preset", b"_preset", "correlations", b"correlations", "input", b"input", "outputs", b"outputs", "preset", b"preset"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__outputs: _TypeAlias = _typing.Literal["outputs"]  # noqa: Y015
+    _WhichOneofArgType__outputs: _TypeAlias = _typing.Literal["_outputs", b"_outputs"]  # noqa: Y015
     _WhichOneofReturnType__preset: _TypeAlias = _typing.Literal["preset"]  # noqa: Y015
     _WhichOneofArgType__preset: _TypeAlias = _typing.Literal["_preset", b"_preset"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__outputs) -> _WhichOneofReturnType__outputs | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__preset) -> _WhichOneofReturnType__preset | None: ...
 
 Global___Task: _TypeAlias = Task  # noqa: Y015
@@ -605,6 +614,7 @@ class Budget(_message.Message):
     log2_rank_target: _builtins.float
     """Rank beyond which a correlation gains nothing; absent = the documented default."""
     outputs: _builtins.int
+    """Network outputs of every candidate; absent = the task's outputs, else 1."""
     representation_kernel: _builtins.int
     width_profile: Global___WidthProfile.ValueType
     """Which widths the search considers; unspecified = practical."""
