@@ -50,7 +50,8 @@ def test_every_profile_keeps_the_rules(depth: int, floor: int, low: int, high: i
     doubling = [[8, *(8 << level for level in range(depth))]]
     if floor <= 8 and low <= 8 <= high and (8 << (depth - 1)) <= choices[-1]:
         assert (profiles == np.array(doubling)).all(axis=1).any()
-    assert set(GROWTHS) == {0.5, 1.0, 2.0}
+    assert set(GROWTHS) == {1.0, 2.0}
+    assert all((np.diff(profiles[:, 1:], axis=1) >= 0).all(axis=1))  # never narrower upwards
 
 
 def test_multiply_adds_count_every_conv_at_every_location() -> None:

@@ -7,9 +7,10 @@ behind a 16x16 max pool passes two distinct states on binary images). A *practic
 the shape standard CNNs have:
 
 - ``M`` within ``[min_representation, max_representation]`` and at most ``r_0``;
-- a geometric ladder ``r_l = r_0 * g^l`` with ``g`` in :data:`GROWTHS` (halving: wide-base;
-  constant; doubling: wide-tip, the standard CNN), each width snapped down to a channel choice
-  and kept within ``[min_width, largest choice]``;
+- a geometric ladder ``r_l = r_0 * g^l`` with ``g`` in :data:`GROWTHS` (constant; doubling:
+  the standard CNN), each width snapped down to a channel choice and kept within
+  ``[min_width, largest choice]``. Halving ladders (wide-base [LYCS18]) were tried and dropped:
+  trained, they lost to constant ones (docs/OUTCOMES.md);
 - every hidden width at least ``min_width`` (by default the larger of the task's outputs and
   :data:`~advisor.model.budget.DEFAULT_MIN_WIDTH`), so no layer is a bottleneck for what the task
   does not describe, such as the classifier's outputs.
@@ -28,8 +29,8 @@ import numpy.typing as npt
 
 __all__ = ["GROWTHS", "ProfileRules", "practical_profiles"]
 
-GROWTHS: Final = (0.5, 1.0, 2.0)
-"""Width ratio between consecutive hidden layers: halving, constant, doubling."""
+GROWTHS: Final = (1.0, 2.0)
+"""Width ratio between consecutive hidden layers: constant or doubling."""
 
 _Ints = npt.NDArray[np.int64]
 
