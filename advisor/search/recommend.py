@@ -306,7 +306,9 @@ class _Search:
         if self.max_multiply_adds is None and budget.width_profile == "practical" and self.standard:
             self.max_multiply_adds = DEFAULT_COMPUTE_FACTOR * self.standard[1]
         self._check_space()
-        self.objective = self._objective()
+        # Built by execute(): its targets need a pass over every tree, which only a search (or
+        # search_objective) uses, not a caller that only samples the space.
+        self.objective: Objective
         self.board = _Board(budget.top_k)
         self.scored = 0
         self.last_report = -math.inf
@@ -355,6 +357,7 @@ class _Search:
             )
 
     def execute(self) -> SearchResult:
+        self.objective = self._objective()
         baseline, *others = self.candidates
         seen: dict[bytes, set[str]] = {}
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
@@ -648,7 +651,7 @@ class _Search:
 
 def search_objective(task: Task, budget: Budget) -> Objective:
     """Return the objective the search ranks candidates by, for this task and budget."""
-    return _Search(task, budget, StopSignal(), None).objective
+    return _Search(task, budget, StopSignal(), None)._objective()
 
 
 def score_architecture(task: Task, budget: Budget, architecture: Architecture) -> float:

@@ -15,7 +15,7 @@ every level, widths doubling per level (16x16 images: M = 8, widths 8-16-32-64, 
   width (M included, M moved off it only when no constant width lands within 5% of the budget;
   ``baseline-constant``).
 
-Every member carries its score from :func:`advisor.search.recommend.score_architecture` (the
+Every member carries its score from :func:`advisor.search.recommend.score_architectures` (the
 search's own score) and its multiply-adds per input (``Architecture.multiply_adds``).
 """
 
@@ -33,7 +33,7 @@ from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
 from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task
-from advisor.search.recommend import recommend, sample_architectures, score_architecture
+from advisor.search.recommend import recommend, sample_architectures, score_architectures
 
 __all__ = [
     "ADVISOR_TOP",
@@ -161,15 +161,21 @@ def build_pool(
     return budget, members
 
 
-def member_record(task: Task, budget: Budget, member: Member) -> dict[str, Any]:
-    """The member's figures that do not need training: source, size, cost and advisor score.
+def member_records(task: Task, budget: Budget, members: list[Member]) -> list[dict[str, Any]]:
+    """Each member's figures that do not need training: source, size, cost and advisor score.
 
-    The architecture is stored as its canonical JSON text (:attr:`Member.key`), one line.
+    The scores come from one objective for the whole pool
+    (:func:`advisor.search.recommend.score_architectures`); each architecture is stored as its
+    canonical JSON text (:attr:`Member.key`), one line.
     """
-    return {
-        "source": member.source,
-        "architecture": member.key,
-        "parameters": member.architecture.parameters,
-        "multiply_adds": member.architecture.multiply_adds,
-        "score": score_architecture(task, budget, member.architecture),
-    }
+    scores = score_architectures(task, budget, [member.architecture for member in members])
+    return [
+        {
+            "source": member.source,
+            "architecture": member.key,
+            "parameters": member.architecture.parameters,
+            "multiply_adds": member.architecture.multiply_adds,
+            "score": score,
+        }
+        for member, score in zip(members, scores, strict=True)
+    ]

@@ -32,7 +32,7 @@ import torch
 from advisor.model.architecture import parse_architecture
 from bench.outcomes.data import TASKS, DataSizes, TaskSpec
 from bench.outcomes.describe import load_description
-from bench.outcomes.pool import RANDOM_DRAWS, Member, build_pool, member_record
+from bench.outcomes.pool import RANDOM_DRAWS, Member, build_pool, member_records
 from bench.outcomes.proxies import naswot, synflow
 from bench.validate.nets import TreeNet
 from bench.validate.training import Dataset, TrainingPlan, train_and_test
@@ -127,12 +127,10 @@ def run_task(
     train, test = spec.data(sizes, protocol["data_seed"])
     path = results / f"{spec.name}.json"
     runs: dict[str, Any] = json.loads(path.read_text())["runs"] if path.exists() else {}
-    pool = []
-    for member in members:
-        record = member_record(task, budget, member)
+    pool = member_records(task, budget, members)
+    for member, record in zip(members, pool, strict=True):
         record.update(_proxies(member, train.inputs[:PROXY_BATCH]))
         record["runs"] = [run_key(spec.name, member, s, protocol) for s in range(seeds)]
-        pool.append(record)
     plan = TrainingPlan(**protocol["plan"])
     todo = [
         (run_key(spec.name, member, seed, protocol), spec.name, member.key, seed, plan)
