@@ -107,7 +107,7 @@ BUDGET_OPTIONS = (
         {
             "nargs": "+",
             "metavar": "FAMILY",
-            "help": "families: shallow contiguous mirror interleaved dilations synthesized",
+            "help": "families: contiguous mirror interleaved dilations synthesized data_arranged",
         },
     ),
     Option(

@@ -21,6 +21,9 @@ the deepest such schedule, within the budget's depth bounds.
 - ``synthesized``: trees folded from the task (:mod:`advisor.search.synthesis`), for every schedule
 and
   variant.
+- ``data_arranged``: contiguous pooling of the task's arrangement (the permutation of the
+  locations inferred from data, :mod:`advisor.infer.arrangement`), for every schedule; only for
+  a task with an arrangement.
 """
 
 from __future__ import annotations
@@ -180,6 +183,8 @@ class CandidateSpace:
         Synthesis variants to try.
     seed
         Draws dilation orders when there are too many to try all.
+    arrangement
+        The task's arrangement (None: no data_arranged family).
     """
 
     def __init__(
@@ -193,6 +198,7 @@ class CandidateSpace:
         synthesizer: Synthesizer | None,
         variants: Sequence[SynthesisVariant],
         seed: int,
+        arrangement: Sequence[int] | None = None,
     ) -> None:
         self._spec = spec
         self._synthesizer = synthesizer
@@ -234,6 +240,10 @@ class CandidateSpace:
             for pools in schedules:
                 for variant in variants:
                     add("synthesized", pools, None, variant)
+        if arrangement is not None and "data_arranged" in allowed:
+            arranged = PermutationGeometry(permutation=tuple(arrangement))
+            for pools in schedules:
+                add("data_arranged", pools, arranged)
         self.candidates: tuple[Candidate, ...] = tuple(candidates)
 
     def tree(self, candidate: Candidate) -> tuple[tuple[_Ids, ...], list[Hashable]]:
