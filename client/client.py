@@ -16,17 +16,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeAlias, TypeVar
 
 import grpc
+import numpy.typing as npt
 import pydantic
 from advisor_client.errors import AdvisorRpcError, error_from_rpc
 from google.protobuf.message import Message
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.infer.data import DataSample, data_from_array, read_data
+from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
+from advisor.infer.graph import DependenceGraph
+from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, load_architecture, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.documents import read_pem
@@ -40,6 +45,7 @@ __all__ = [
     "AdvisorClient",
     "ArchitectureLike",
     "BudgetLike",
+    "DataLike",
     "RetryPolicy",
     "TaskLike",
     "TlsConfig",
@@ -53,6 +59,9 @@ ArchitectureLike: TypeAlias = Architecture | Mapping[str, Any] | str | os.PathLi
 BudgetLike: TypeAlias = Budget | Mapping[str, Any]
 """A :class:`~advisor.model.budget.Budget` or the mapping of its fields (``{"max_parameters":
 ...}``)."""
+DataLike: TypeAlias = npt.ArrayLike | DataSample | DependenceGraph | str | os.PathLike[str]
+"""A data sample: an array, a file, a :class:`DataSample`, or its dependence graph."""
+
 
 _Request = TypeVar("_Request", bound=Message)
 _Response = TypeVar("_Response", bound=Message)
@@ -244,6 +253,55 @@ class AdvisorClient:
         response = self._call(self._stub.Analyze, request, timeout)
         return _decoded(wire.analysis_from_proto, response.analysis)
 
+    def infer_task(
+        self,
+        data: DataLike,
+        *,
+        shape: Sequence[int] | None = None,
+        top_k: int = DEFAULT_TOP_K,
+        allow_constant: bool = False,
+        outputs: int | None = None,
+        seed: int = 0,
+        timeout: float | None = None,
+    ) -> InferenceReport:
+        """Infer a task and an arrangement from a data sample.
+
+        The dependence graph (each location's ``top_k`` strongest |Pearson| pairs) is computed
+        here, streaming over ``data``; only that summary is sent, never the data.
+
+        Parameters
+        ----------
+        data
+            An array ``(samples, *grid[, channels])``, a file (``.npy``, ``.npz``, ``.csv``), a
+            :class:`~advisor.infer.data.DataSample` or an already computed
+            :class:`~advisor.infer.graph.DependenceGraph`.
+        shape
+            The grid (default: the array's shape after the samples axis).
+        top_k, allow_constant
+            As :func:`advisor.infer.dependence.dependence_graph`.
+        outputs
+            The task's classes (e.g. the distinct labels), if known.
+        seed
+            Seed of the server's graph partitioner.
+        timeout
+            Deadline of the call in seconds (default: the client's).
+
+        Raises
+        ------
+        InvalidRequestError
+            Before any call, for bad data (fields ``data``, ``data.shape``, ``top_k``).
+        """
+        graph = (
+            data
+            if isinstance(data, DependenceGraph)
+            else _graph(data, shape, top_k, allow_constant)
+        )
+        request = advisor_pb2.InferTaskRequest(
+            graph=wire.dependence_graph_to_proto(graph), outputs=outputs, seed=seed
+        )
+        response = self._call(self._stub.InferTask, request, timeout)
+        return _decoded(wire.inference_report_from_proto, response)
+
     def list_presets(self, *, timeout: float | None = None) -> list[PresetInfo]:
         """List the named regions and task presets the server knows."""
         response = self._call(self._stub.ListPresets, advisor_pb2.ListPresetsRequest(), timeout)
@@ -316,6 +374,21 @@ def _last_result(
         else:
             return event
     raise AssertionError("unreachable: stream_recommend ends with a result or raises")
+
+
+def _graph(
+    data: npt.ArrayLike | DataSample | str | os.PathLike[str],
+    shape: Sequence[int] | None,
+    top_k: int,
+    allow_constant: bool,
+) -> DependenceGraph:
+    if isinstance(data, str | os.PathLike):
+        sample = read_data(data, shape)
+    elif isinstance(data, DataSample):
+        sample = data
+    else:
+        sample = data_from_array(data, shape)
+    return dependence_graph(sample, top_k=top_k, allow_constant=allow_constant)
 
 
 def _task_proto(task: TaskLike) -> advisor_pb2.Task:
