@@ -227,14 +227,14 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
         ) from None
     if dtype.kind not in "biuf" or dtype.hasobject:
         raise InvalidRequestError.single("data", f"{file}: values must be numbers, not {dtype}")
-    if fortran and len(dims) > 1:
-        raise InvalidRequestError.single(
-            "data", f"{file}: Fortran-ordered arrays are not streamed; save it C-ordered"
-        )
     needed = offset + math.prod(dims) * dtype.itemsize
     if file.stat().st_size < needed:
         raise InvalidRequestError.single("data", f"{file}: truncated ({needed} bytes expected)")
     grid, channels = _layout(dims, shape)
+    if fortran and len(dims) > 1:
+        # Column-major: a sample is not contiguous, so the chunks are read through a memory map.
+        mapped = np.load(file, mmap_mode="r", allow_pickle=False)
+        return DataSample(grid, channels, dims[0], mapped.reshape(dims[0], -1, order="A"))
     return DataSample(grid, channels, dims[0], _NpyFile(file, offset, dtype))
 
 
