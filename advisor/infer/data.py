@@ -234,7 +234,7 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
     if fortran and len(dims) > 1:
         # Column-major: a sample is not contiguous, so the chunks are read through a memory map.
         mapped = np.load(file, mmap_mode="r", allow_pickle=False)
-        return DataSample(grid, channels, dims[0], mapped.reshape(dims[0], -1, order="A"))
+        return DataSample(grid, channels, dims[0], mapped)
     return DataSample(grid, channels, dims[0], _NpyFile(file, offset, dtype))
 
 

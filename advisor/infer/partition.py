@@ -80,8 +80,7 @@ def _metis(n: int, edges: tuple[_Ints, _Ints, _Floats], sizes: Sequence[int], se
     options = pymetis.Options(seed=seed)
     _, labels = pymetis.part_graph(
         len(sizes),
-        xadj=xadj,
-        adjncy=tails[order],
+        adjacency=pymetis.CSRAdjacency(xadj, tails[order]),
         eweights=scaled[order].astype(np.int64),
         tpwgts=[size / n for size in sizes],
         options=options,

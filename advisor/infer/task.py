@@ -221,11 +221,10 @@ def _stripes(shape: tuple[int, ...]) -> Iterator[tuple[str, _Mask, _Mask]]:
         a = np.zeros(math.prod(shape), dtype=np.bool_)
         a[member.a] = True
         pattern = np.moveaxis(a.reshape(shape), axis, 0).reshape(shape[axis], -1)[:, 0]
-        yield (
-            f"{label} {_runs(np.flatnonzero(pattern))} vs {_runs(np.flatnonzero(~pattern))}",
-            a,
-            ~a,
-        )
+        name = f"{label} {_runs(np.flatnonzero(pattern))} vs {_runs(np.flatnonzero(~pattern))}"
+        if member.name.endswith("-mirrored"):
+            name += " (mirrored at the centre)"
+        yield name, a, ~a
 
 
 def _halves(shape: tuple[int, ...]) -> Iterator[tuple[str, _Mask, _Mask]]:
