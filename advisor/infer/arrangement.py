@@ -14,8 +14,10 @@ level on a sequence, quadrants on an image, as 2 (2x2) pooling builds them.
 **Arrangement** (:func:`arrange`): top-down, the locations of each window are split into its
 children's sizes by a graph partitioner (:mod:`advisor.infer.partition`) on the dependence graph
 restricted to them — recursive balanced minimum cuts, 2 parts per level on a sequence and 4 on an
-image, as in the paper — and, unless ``refine`` is off, the split is improved by swaps that lower
-the crossing weight. Position ``p`` of the arranged grid holds location ``permutation[p]``.
+image, as in the paper — and, unless ``improve`` is off, the split is improved by swaps that lower
+the crossing weight, the best of a few seeds is kept, and so is the data's own order when no
+arrangement beats it (locally structured data often is already arranged). Position ``p`` of the
+arranged grid holds location ``permutation[p]``.
 
 :func:`surrogate_entanglement` reports, per level, the weight crossing the windows of that level
 as a fraction of the graph's total (every canonical partition of a level counts each crossing
@@ -28,6 +30,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +44,19 @@ from advisor.infer.partition import (
     refine,
 )
 
-__all__ = ["Arrangement", "arrange", "canonical_windows", "surrogate_entanglement"]
+__all__ = [
+    "TRIES",
+    "TRIES_LIMIT",
+    "Arrangement",
+    "arrange",
+    "canonical_windows",
+    "surrogate_entanglement",
+]
+
+TRIES: Final = 3
+"""Seeds of the recursion an improved arrangement tries on grids up to :data:`TRIES_LIMIT`."""
+
+TRIES_LIMIT: Final = 16384
 
 _Ints = npt.NDArray[np.int64]
 _Floats = npt.NDArray[np.float64]
@@ -58,15 +73,18 @@ class Arrangement:
         Position ``p`` of the arranged grid holds location ``permutation[p]``.
     partitioner
         ``metis`` or ``spectral`` (:mod:`advisor.infer.partition`).
-    refined
-        Whether swaps improved every split.
+    improved
+        Whether the splits were refined and the best of several tries kept (:func:`arrange`).
+    own_order
+        Whether the data's own order was kept (no partitioned arrangement did better).
     before, after
         Surrogate entanglement per canonical level, the data's own order and the arrangement.
     """
 
     permutation: _Ints
     partitioner: PartitionerName
-    refined: bool
+    improved: bool
+    own_order: bool
     before: tuple[float, ...]
     after: tuple[float, ...]
 
@@ -133,7 +151,7 @@ def arrange(
     graph: DependenceGraph,
     *,
     partitioner: PartitionerName | None = None,
-    refine_splits: bool = True,
+    improve: bool = True,
     seed: int = 0,
 ) -> Arrangement:
     """Arrange the locations by recursive balanced minimum cuts (see the module docstring).
@@ -144,13 +162,37 @@ def arrange(
         The dependence graph.
     partitioner
         ``metis`` (needs pymetis) or ``spectral``; default: ``metis`` when installed.
-    refine_splits
-        Improve every split by swaps (:func:`advisor.infer.partition.refine`); off, the splits are
-        the partitioner's, made exact in size (the paper's recursion).
+    improve
+        Refine every split by swaps (:func:`advisor.infer.partition.refine`), run the recursion
+        with :data:`TRIES` seeds on grids of at most :data:`TRIES_LIMIT` locations, and keep the
+        lowest total surrogate entanglement among those and the data's own order. Off: the
+        partitioner's splits, made exact in size, once (the paper's recursion).
     seed
-        METIS's seed.
+        METIS's seed (the first one).
     """
     name = partitioner or available_partitioner()
+    n = graph.num_locations
+    if not improve:
+        permutation = _recursion(graph, name, False, seed)
+    else:
+        tries = TRIES if n <= TRIES_LIMIT else 1
+        candidates = [_recursion(graph, name, True, seed + t) for t in range(tries)]
+        candidates.append(np.arange(n, dtype=np.int64))
+        permutation = min(candidates, key=lambda p: sum(surrogate_entanglement(graph, p)))
+    return Arrangement(
+        permutation=permutation,
+        partitioner=name,
+        improved=improve,
+        own_order=bool(np.array_equal(permutation, np.arange(n))),
+        before=surrogate_entanglement(graph),
+        after=surrogate_entanglement(graph, permutation),
+    )
+
+
+def _recursion(
+    graph: DependenceGraph, name: PartitionerName, refine_splits: bool, seed: int
+) -> _Ints:
+    """Split every window of the halving tree top-down; return the permutation."""
     levels = canonical_windows(graph.shape)
     n = graph.num_locations
     # window_of[v]: the window (at the current level) location v has been placed in.
@@ -174,13 +216,7 @@ def arrange(
     positions = _positions_of_windows(levels[-1])
     permutation = np.empty(n, dtype=np.int64)
     permutation[positions[window_of]] = np.arange(n)
-    return Arrangement(
-        permutation=permutation,
-        partitioner=name,
-        refined=refine_splits,
-        before=surrogate_entanglement(graph),
-        after=surrogate_entanglement(graph, permutation),
-    )
+    return permutation
 
 
 def _positions_of_windows(leaves: _Ints) -> _Ints:
