@@ -696,7 +696,7 @@ def dependence_graph_messages(draw: st.DrawFn) -> pb.DependenceGraph:
         top_k=8,
         rows=[i for i, _ in ordered],
         cols=[j for _, j in ordered],
-        weights=[draw(st.floats(0.01, 1.0, width=32)) for _ in ordered],
+        weights=[draw(st.floats(2**-6, 1.0, width=32)) for _ in ordered],
         estimate="exact",
     )
 
