@@ -15,8 +15,9 @@ level on a sequence, quadrants on an image, as 2 (2x2) pooling builds them.
 children's sizes by a graph partitioner (:mod:`advisor.infer.partition`) on the dependence graph
 restricted to them — recursive balanced minimum cuts, 2 parts per level on a sequence and 4 on an
 image, as in the paper — and, unless ``improve`` is off, the split is improved by swaps that lower
-the crossing weight, the best of a few seeds is kept, and so is the data's own order when no
-arrangement beats it (locally structured data often is already arranged). Position ``p`` of the
+the crossing weight, the best of a few seeds is kept (up to :data:`TRIES_LIMIT` locations), and
+so is the data's own order when no arrangement beats it (locally structured data often is
+already arranged). Position ``p`` of the
 arranged grid holds location ``permutation[p]``.
 
 :func:`surrogate_entanglement` reports, per level, the weight crossing the windows of that level
@@ -56,7 +57,8 @@ __all__ = [
 TRIES: Final = 3
 """Seeds of the recursion an improved arrangement tries on grids up to :data:`TRIES_LIMIT`."""
 
-TRIES_LIMIT: Final = 16384
+TRIES_LIMIT: Final = 1024
+"""Above this many locations one recursion is run (each costs about 1 s per 4,096 locations)."""
 
 _Ints = npt.NDArray[np.int64]
 _Floats = npt.NDArray[np.float64]
@@ -269,8 +271,9 @@ def _split(
     seed: int,
 ) -> _Ints:
     """Part labels for ``n`` nodes with exactly ``sizes``."""
-    if len(sizes) == 1:
-        return np.zeros(n, dtype=np.int64)
+    if len(sizes) == 1 or max(sizes) == 1:
+        # Single-location parts: every assignment crosses the same weight.
+        return np.arange(n, dtype=np.int64)
     labels = balance(first_split(name, n, edges, sizes, seed), sizes, edges)
     if refine_splits and edges[0].size:
         labels = refine(labels, len(sizes), edges)

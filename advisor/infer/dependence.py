@@ -263,7 +263,8 @@ def _top_pairs(
             source.rows(first * channels, last * channels), channels, norms, first
         )
         weights[np.arange(last - first), np.arange(first, last)] = -1.0
-        partners = np.argpartition(-weights, keep - 1, axis=1)[:, :keep]
+        cut = weights.shape[1] - keep
+        partners = np.argpartition(weights, cut, axis=1)[:, cut:]
         own = np.repeat(np.arange(first, last), keep)
         found.append(np.stack([own, partners.reshape(-1)]))
         values.append(np.take_along_axis(weights, partners, axis=1).reshape(-1))
