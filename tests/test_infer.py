@@ -183,3 +183,15 @@ def test_search_pools_the_arrangement_as_the_data_arranged_family() -> None:
     order = np.random.default_rng(7).permutation(64)
     for start in range(0, 64, 4):
         assert np.unique(window_of[order[start : start + 4]]).size == 1
+
+
+def test_row_top_keeps_the_largest_entries_of_every_row() -> None:
+    from advisor.infer.dependence import _row_top
+
+    rng = np.random.default_rng(8)
+    for shape, keep in (((40, 2000), 16), ((5, 300), 7), ((3, 40), 5)):
+        weights = rng.random(shape).astype(np.float32)
+        weights[0] = 0.0  # ties: the selection falls back to a full partition
+        got = np.sort(np.take_along_axis(weights, _row_top(weights, keep), axis=1), axis=1)
+        expected = np.sort(weights, axis=1)[:, -keep:]
+        np.testing.assert_array_equal(got, expected)

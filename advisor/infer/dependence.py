@@ -6,15 +6,16 @@ weight with another is the square root of the RV coefficient of the two channel 
 ``sqrt(||R_ij||_F^2 / (||R_ii||_F ||R_jj||_F))`` with ``R`` the channel correlation matrix —
 ``|corr|`` again when ``C = 1``, and in ``[0, 1]``.
 
-The estimate streams over chunks of samples (:meth:`DataSample.chunks`): a first pass computes the
-means and spreads (and finds non-finite values and constant features), a second one either
+The estimate streams over chunks of samples (:meth:`DataSample.chunks`), in one of two ways:
 
-- accumulates the full correlation matrix (``exact``; features = locations x channels at most
-  :data:`DENSE_FEATURES`: ``features^2`` doubles, 512 MB at the bound), or
-- accumulates a random Gaussian projection of the samples onto :data:`SKETCH_DIM` dimensions
-  (``sketch``; larger grids), whose correlations estimate the sample's with a standard error of
-  about ``1/sqrt(SKETCH_DIM)``; each location's strongest ``top_k`` pairs on the sketch are then
-  recomputed exactly in a third pass, so every weight reported is the sample's own.
+- ``exact`` (features = locations x channels at most :data:`DENSE_FEATURES`): a first pass
+  computes the means and spreads (and finds non-finite values and constant features), a second
+  accumulates the full correlation matrix (``features^2`` doubles, 512 MB at the bound);
+- ``sketch`` (larger grids): the first pass also accumulates a random Gaussian projection of the
+  samples onto :data:`SKETCH_DIM` dimensions, whose correlations estimate the sample's with a
+  standard error of about ``1/sqrt(SKETCH_DIM)``; each location's strongest ``top_k`` pairs on
+  the sketch are then recomputed exactly in a second pass, so every weight reported is the
+  sample's own (a pair the sketch ranked below them may be missing).
 
 Only each location's ``top_k`` strongest pairs are kept (:class:`DependenceGraph`).
 """
@@ -40,13 +41,17 @@ DEFAULT_TOP_K: Final = 16
 DENSE_FEATURES: Final = 8192
 """Most features (locations x channels) whose full correlation matrix is computed."""
 
-SKETCH_DIM: Final = 256
+SKETCH_DIM: Final = 128
 """Dimensions of the random projection of the samples on larger grids."""
+
+_SUBSAMPLE: Final = 8
+"""Column stride of the sample that sets a wide row's top-k threshold (:func:`_row_top`)."""
 
 _BLOCK_ELEMENTS: Final = 1 << 24
 """Elements of one block of the correlation matrix (or of gathered pair values) at a time."""
 
 _Floats = npt.NDArray[np.float64]
+_Block = npt.NDArray[np.float32]
 _Ints = npt.NDArray[np.int64]
 
 
@@ -96,7 +101,8 @@ def dependence_graph(
     """
     if not 1 <= top_k <= MAX_TOP_K:
         raise InvalidRequestError.single("top_k", f"{top_k}: must be in 1..{MAX_TOP_K}")
-    moments = _moments(data)
+    dense = data.features <= dense_features
+    moments, sketch = _moments(data, None if dense else sketch_dim, seed)
     constant = _constant_locations(moments, data.channels)
     if constant.size and not allow_constant:
         shown = ", ".join(str(i) for i in constant[:10].tolist())
@@ -108,11 +114,10 @@ def dependence_graph(
             "edges (they are listed in the result)",
         )
     keep = min(top_k, data.num_locations - 1)
-    if data.features <= dense_features:
+    if sketch is None:
         rows, cols, weights = _top_pairs(_dense_correlation(data, moments), data.channels, keep)
         estimate: Estimate = "exact"
     else:
-        sketch = _sketch(data, moments, sketch_dim, seed)
         rows, cols, _ = _top_pairs(_GramSource(sketch, data.samples), data.channels, keep)
         weights = _pair_weights(data, moments, rows, cols)
         estimate = "sketch"
@@ -130,11 +135,22 @@ def dependence_graph(
     )
 
 
-def _moments(data: DataSample) -> _Moments:
-    """Stream the means and spreads; refuse non-finite values with their position."""
+def _moments(
+    data: DataSample, sketch_dim: int | None = None, seed: int = 0
+) -> tuple[_Moments, _Block | None]:
+    """Stream the means and spreads (and the sketch); refuse non-finite values with their position.
+
+    With ``sketch_dim``, the same pass projects the samples on ``sketch_dim`` Gaussian
+    directions (entries of variance ``1/sketch_dim``, so the sketch's Gram matrix estimates the
+    samples'): it accumulates ``R (X - shift)`` and ``R 1`` and centres and scales afterwards,
+    ``Y = (R (X - shift) - (R 1) (mean - shift)^T) / spread``.
+    """
+    rng = np.random.default_rng(seed)
     shift: _Floats | None = None
     total = np.zeros(data.features)
     squares = np.zeros(data.features)
+    projected = np.zeros((sketch_dim or 0, data.features))
+    weights = np.zeros(sketch_dim or 0)
     for start, chunk in data.chunks():
         finite = np.isfinite(chunk)
         if not finite.all():
@@ -151,6 +167,10 @@ def _moments(data: DataSample) -> _Moments:
         centred = chunk - shift
         total += centred.sum(axis=0)
         squares += np.einsum("ij,ij->j", centred, centred)
+        if sketch_dim:
+            directions = rng.standard_normal((sketch_dim, len(chunk))) / np.sqrt(sketch_dim)
+            projected += directions.astype(np.float32) @ centred.astype(np.float32)
+            weights += directions.sum(axis=1)
     assert shift is not None
     mean_offset = total / data.samples
     variance = np.maximum(squares / data.samples - mean_offset**2, 0.0)
@@ -159,7 +179,12 @@ def _moments(data: DataSample) -> _Moments:
     varying = spread > 1e-12 * scale
     inverse = np.zeros(data.features)
     inverse[varying] = 1.0 / spread[varying]
-    return _Moments(shift + mean_offset, inverse)
+    moments = _Moments(shift + mean_offset, inverse)
+    if not sketch_dim:
+        return moments, None
+    projected -= np.outer(weights, mean_offset)
+    projected *= inverse
+    return moments, projected.astype(np.float32)
 
 
 def _constant_locations(moments: _Moments, channels: int) -> _Ints:
@@ -178,9 +203,10 @@ class _GramSource:
     def features(self) -> int:
         return int(self.columns.shape[1])
 
-    def rows(self, start: int, stop: int) -> _Floats:
-        block = self.columns[:, start:stop].T @ self.columns
-        return block.astype(np.float64) / self.samples
+    def rows(self, start: int, stop: int) -> _Block:
+        block: _Block = self.columns[:, start:stop].T @ self.columns
+        block /= self.samples
+        return block
 
     def diagonal_blocks(self, channels: int) -> _Floats:
         by_location = self.columns.reshape(self.columns.shape[0], -1, channels)
@@ -191,21 +217,21 @@ class _GramSource:
 class _DenseSource:
     """Rows of a correlation matrix held whole."""
 
-    def __init__(self, matrix: _Floats) -> None:
+    def __init__(self, matrix: _Block) -> None:
         self.matrix = matrix
 
     @property
     def features(self) -> int:
         return int(self.matrix.shape[0])
 
-    def rows(self, start: int, stop: int) -> _Floats:
-        return self.matrix[start:stop]
+    def rows(self, start: int, stop: int) -> _Block:
+        return self.matrix[start:stop].copy()
 
     def diagonal_blocks(self, channels: int) -> _Floats:
         locations = self.features // channels
         grid = self.matrix.reshape(locations, channels, locations, channels)
         ids = np.arange(locations)
-        return grid[ids, :, ids, :]
+        return grid[ids, :, ids, :].astype(np.float64)
 
 
 def _dense_correlation(data: DataSample, moments: _Moments) -> _DenseSource:
@@ -213,31 +239,18 @@ def _dense_correlation(data: DataSample, moments: _Moments) -> _DenseSource:
     for _, chunk in data.chunks():
         z = moments.standardize(chunk)
         gram += z.T @ z
-    return _DenseSource(gram / data.samples)
+    return _DenseSource((gram / data.samples).astype(np.float32))
 
 
-def _sketch(data: DataSample, moments: _Moments, dim: int, seed: int) -> npt.NDArray[np.float32]:
-    """Project the standardized samples on ``dim`` Gaussian directions, scaled to ``samples``."""
-    rng = np.random.default_rng(seed)
-    sketch = np.zeros((dim, data.features), dtype=np.float32)
-    scale = np.sqrt(data.samples / dim)
-    for _, chunk in data.chunks():
-        projection = (
-            rng.standard_normal((dim, len(chunk))) * scale / np.sqrt(data.samples)
-        ).astype(np.float32)
-        sketch += projection @ moments.standardize(chunk)
-    return sketch
-
-
-def _location_weights(block: _Floats, channels: int, norms: _Floats, first: int) -> _Floats:
+def _location_weights(block: _Block, channels: int, norms: _Floats, first: int) -> _Block:
     """Combine a block of channel correlations (rows ``first..``) into location weights."""
     if channels == 1:
-        return np.abs(block)
+        return np.abs(block, out=block)
     squares = (block**2).reshape(-1, channels, norms.size, channels).sum(axis=(1, 3))
     rows = norms[first : first + squares.shape[0], None]
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = np.sqrt(squares / (rows * norms[None, :]))
-    return np.asarray(np.nan_to_num(weights, nan=0.0, posinf=0.0), dtype=np.float64)
+    return np.asarray(np.nan_to_num(weights, nan=0.0, posinf=0.0), dtype=np.float32)
 
 
 def _self_norms(source: _DenseSource | _GramSource, channels: int) -> _Floats:
@@ -256,21 +269,46 @@ def _top_pairs(
     norms = _self_norms(source, channels)
     step = max(1, _BLOCK_ELEMENTS // (source.features * channels))
     found: list[_Ints] = []
-    values: list[_Floats] = []
+    values: list[_Block] = []
     for first in range(0, locations, step):
         last = min(locations, first + step)
         weights = _location_weights(
             source.rows(first * channels, last * channels), channels, norms, first
         )
         weights[np.arange(last - first), np.arange(first, last)] = -1.0
-        cut = weights.shape[1] - keep
-        partners = np.argpartition(weights, cut, axis=1)[:, cut:]
+        partners = _row_top(weights, keep)
         own = np.repeat(np.arange(first, last), keep)
         found.append(np.stack([own, partners.reshape(-1)]))
         values.append(np.take_along_axis(weights, partners, axis=1).reshape(-1))
     pairs = np.sort(np.concatenate(found, axis=1), axis=0)
     keys, first_seen = np.unique(pairs[0] * locations + pairs[1], return_index=True)
-    return keys // locations, keys % locations, np.concatenate(values)[first_seen]
+    kept: _Floats = np.concatenate(values)[first_seen].astype(np.float64)
+    return (keys // locations).astype(np.int64), (keys % locations).astype(np.int64), kept
+
+
+def _row_top(weights: _Block, keep: int) -> _Ints:
+    """Column ids of each row's ``keep`` largest entries (in no particular order).
+
+    Wide rows are first thresholded at the ``keep``-th largest entry of every
+    :data:`_SUBSAMPLE`-th column — never above the row's own ``keep``-th largest, so no entry of
+    the answer is lost — and only the entries above it are sorted: about ``keep x _SUBSAMPLE``
+    per row instead of a selection over the whole row.
+    """
+    count, width = weights.shape
+    sample = weights[:, ::_SUBSAMPLE]
+    if sample.shape[1] <= keep:
+        cut = width - keep
+        return np.argpartition(weights, cut, axis=1)[:, cut:].astype(np.int64)
+    threshold = np.partition(sample, sample.shape[1] - keep, axis=1)[:, sample.shape[1] - keep]
+    above = weights >= threshold[:, None]
+    if np.count_nonzero(above) > 4 * _SUBSAMPLE * keep * count:  # ties (e.g. zero rows)
+        cut = width - keep
+        return np.argpartition(weights, cut, axis=1)[:, cut:].astype(np.int64)
+    rows, cols = np.nonzero(above)
+    order = np.lexsort((-weights[rows, cols], rows))
+    starts = np.searchsorted(rows[order], np.arange(count))
+    top: _Ints = cols[order][starts[:, None] + np.arange(keep)[None, :]].astype(np.int64)
+    return top
 
 
 def _pair_weights(data: DataSample, moments: _Moments, rows: _Ints, cols: _Ints) -> _Floats:
