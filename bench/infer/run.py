@@ -72,12 +72,13 @@ _REPRESENTATION: Final = 32
 _LEARNING_RATE: Final = 3e-3
 """Adam's rate for every arm: at the validation plan's 1e-3 the small nets underfit digits in 30
 epochs (train 84%), at 3e-3 they fit (train 100%, test 93% in the original order)."""
-_KERNEL: Final = 3
+KERNEL: Final = 3
+"""The representation conv's kernel (``--kernel 1``: the pooling tree alone couples locations)."""
 
 _Ints = npt.NDArray[np.int64]
 
 
-def standard_cnn(shape: tuple[int, ...], classes: int) -> Architecture:
+def standard_cnn(shape: tuple[int, ...], classes: int, kernel: int = KERNEL) -> Architecture:
     """The small CNN every order is trained with: halving pools, M = 32, widths 32 then 64."""
     step = 4 if len(shape) == 1 and shape[0] >= 256 else 2
     pools: list[tuple[int, ...]] = []
@@ -94,7 +95,7 @@ def standard_cnn(shape: tuple[int, ...], classes: int) -> Architecture:
         representation=_REPRESENTATION,
         layers=layers,
         outputs=classes,
-        representation_kernel=_KERNEL,
+        representation_kernel=kernel,
     )
 
 
@@ -135,7 +136,9 @@ def _orders(
     return orders, inferred, info
 
 
-def _advisor_net(data: DataSet, inferred: InferredTask, budget: int, seed: int) -> Architecture:
+def _advisor_net(
+    data: DataSet, inferred: InferredTask, cnn: Architecture, seed: int
+) -> Architecture:
     """The advisor's recommended net for the inferred task with its arrangement (``--data``)."""
     document = {
         **task_file(inferred.task),
@@ -143,7 +146,12 @@ def _advisor_net(data: DataSet, inferred: InferredTask, budget: int, seed: int) 
     }
     result = recommend(
         parse_task(document),
-        Budget(max_parameters=budget, top_k=1, representation_kernel=_KERNEL, seed=seed),
+        Budget(
+            max_parameters=cnn.parameters,
+            top_k=1,
+            representation_kernel=cnn.representation_kernel,
+            seed=seed,
+        ),
     )
     return result.recommendations[0].architecture
 
@@ -154,11 +162,11 @@ def _placed(
     return torch.as_tensor(features[:, order].reshape(len(features), 1, *shape))
 
 
-def run_data_set(name: str, seeds: int) -> dict[str, Any]:
+def run_data_set(name: str, seeds: int, kernel: int = KERNEL) -> dict[str, Any]:
     """Train every arm on data set ``name`` for ``seeds`` seeds; return the results document."""
     torch.set_num_threads(1)
     data = load(name)
-    cnn = standard_cnn(data.shape, data.classes)
+    cnn = standard_cnn(data.shape, data.classes, kernel)
     plan = TrainingPlan(epochs=EPOCHS[name], learning_rate=_LEARNING_RATE)
     runs: list[dict[str, Any]] = []
     for seed in range(seeds):
@@ -173,7 +181,7 @@ def run_data_set(name: str, seeds: int) -> dict[str, Any]:
         scaled = ((permuted - mean) / spread).astype(np.float32)
         started = time.process_time()
         orders, inferred, info = _orders(data, permuted, train, shuffle, seed)
-        net = _advisor_net(data, inferred, cnn.parameters, seed)
+        net = _advisor_net(data, inferred, cnn, seed)
         inference_cpu = time.process_time() - started
         arms = {arm: (order, cnn) for arm, order in orders.items()}
         contiguous_net = net.model_copy(update={"geometry": "contiguous"})
@@ -200,7 +208,7 @@ def run_data_set(name: str, seeds: int) -> dict[str, Any]:
             )
             print(f"{name} seed {seed} {arm:12} {result.test_accuracy:.3f}", file=sys.stderr)
         runs.append({"seed": seed, "arm": "inference", "cpu_seconds": inference_cpu, **info})
-    return {"data_set": name, "epochs": plan.epochs, "seeds": seeds, "runs": runs}
+    return {"data_set": name, "kernel": kernel, "epochs": plan.epochs, "seeds": seeds, "runs": runs}
 
 
 def _describe(arch: Architecture) -> str:
@@ -212,7 +220,8 @@ def _describe(arch: Architecture) -> str:
 
 def report(document: dict[str, Any]) -> str:
     """One markdown table row per arm: test accuracy mean ± std over the seeds."""
-    name = document["data_set"]
+    kernel = document.get("kernel", KERNEL)
+    name = document["data_set"] + ("" if kernel == KERNEL else f" (kernel {kernel})")
     rows = [
         f"| {name} | "
         + " | ".join(_cell(document, arm) for arm in ARMS)
@@ -248,17 +257,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.infer.run")
     parser.add_argument("--data", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--kernel", type=int, default=KERNEL, help="representation kernel")
     parser.add_argument("--report", action="store_true", help="print the tables from the results")
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
     header = "| data set | " + " | ".join(ARMS) + " | gap recovered |\n|" + "---|" * (len(ARMS) + 2)
     lines = [header]
     for name in args.data:
-        path = RESULTS / f"{name}.json"
+        suffix = "" if args.kernel == KERNEL else f"-k{args.kernel}"
+        path = RESULTS / f"{name}{suffix}.json"
         if args.report:
             document = json.loads(path.read_text())
         else:
-            document = run_data_set(name, args.seeds)
+            document = run_data_set(name, args.seeds, args.kernel)
             path.write_text(json.dumps(document, indent=1) + "\n")
         lines.append(report(document))
     print("\n".join(lines))

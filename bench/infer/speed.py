@@ -4,7 +4,8 @@ Writes a ``.npy`` sample of smooth random fields — white noise blurred over a 
 neighbours depend — on a square grid, then infers in a fresh process, as ``advisor infer`` does
 without the wire: read and check the sample (streamed), the top-16 dependence graph, the
 arrangement and the task. Prints wall-clock seconds per stage and the process's peak resident
-memory. Usage::
+memory, and the process's CPU seconds (the figure a loaded machine distorts least; run with
+``OPENBLAS_NUM_THREADS=1`` so that it is also the wall time of a quiet machine). Usage::
 
     python -m bench.infer.speed --side 64 --samples 5000      # 4,096 locations
     python -m bench.infer.speed --side 256 --samples 5000     # 65,536 locations
@@ -63,7 +64,9 @@ def measure(path: Path) -> dict[str, float]:
     inferred = infer_task(graph)
     figures["arrangement_and_task_seconds"] = time.perf_counter() - start
     figures["total_seconds"] = figures["graph_seconds"] + figures["arrangement_and_task_seconds"]
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    figures["cpu_seconds"] = usage.ru_utime + usage.ru_stime
+    figures["peak_rss_mb"] = usage.ru_maxrss / 1024
     figures["edges"] = float(graph.weights.size)
     figures["entanglement_before"] = sum(inferred.arrangement.before)
     figures["entanglement_after"] = sum(inferred.arrangement.after)
