@@ -31,7 +31,7 @@ def _graph(
     try:
         sample = read_data(path, args.shape or shape)
         return sample, dependence_graph(
-            sample, top_k=args.top_k, allow_constant=args.allow_constant
+            sample, top_k=args.pairs_per_location, allow_constant=args.allow_constant
         )
     except InvalidRequestError as error:
         raise _as_options(error) from None

@@ -21,6 +21,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--top-k",
+        # Not top_k: recommend's --top already fills the budget's top_k.
+        dest="pairs_per_location",
         type=int,
         default=16,
         metavar="K",
