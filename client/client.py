@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import grpc
 import numpy.typing as npt
@@ -28,8 +28,6 @@ from advisor_client.errors import AdvisorRpcError, error_from_rpc
 from google.protobuf.message import Message
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
-from advisor.infer.data import DataSample, data_from_array, read_data
-from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, load_architecture, parse_architecture
@@ -40,6 +38,9 @@ from advisor.model.task import PresetInfo, Task, load_task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.protocol.metadata import bearer_metadata
+
+if TYPE_CHECKING:
+    from advisor.infer.data import DataSample
 
 __all__ = [
     "AdvisorClient",
@@ -59,7 +60,7 @@ ArchitectureLike: TypeAlias = Architecture | Mapping[str, Any] | str | os.PathLi
 BudgetLike: TypeAlias = Budget | Mapping[str, Any]
 """A :class:`~advisor.model.budget.Budget` or the mapping of its fields (``{"max_parameters":
 ...}``)."""
-DataLike: TypeAlias = npt.ArrayLike | DataSample | DependenceGraph | str | os.PathLike[str]
+DataLike: TypeAlias = "npt.ArrayLike | DataSample | DependenceGraph | str | os.PathLike[str]"
 """A data sample: an array, a file, a :class:`DataSample`, or its dependence graph."""
 
 
@@ -258,7 +259,7 @@ class AdvisorClient:
         data: DataLike,
         *,
         shape: Sequence[int] | None = None,
-        top_k: int = DEFAULT_TOP_K,
+        top_k: int = 16,
         allow_constant: bool = False,
         outputs: int | None = None,
         seed: int = 0,
@@ -278,7 +279,7 @@ class AdvisorClient:
         shape
             The grid (default: the array's shape after the samples axis).
         top_k, allow_constant
-            As :func:`advisor.infer.dependence.dependence_graph`.
+            As :func:`advisor.infer.dependence.dependence_graph` (16 is its ``DEFAULT_TOP_K``).
         outputs
             The task's classes (e.g. the distinct labels), if known.
         seed
@@ -382,6 +383,10 @@ def _graph(
     top_k: int,
     allow_constant: bool,
 ) -> DependenceGraph:
+    # Loaded on first use: importing the client stays as cheap as before inference existed.
+    from advisor.infer.data import DataSample, data_from_array, read_data
+    from advisor.infer.dependence import dependence_graph
+
     if isinstance(data, str | os.PathLike):
         sample = read_data(data, shape)
     elif isinstance(data, DataSample):
