@@ -211,7 +211,7 @@ def _recursion(
         for parent, members in enumerate(members_of):
             children = children_of[parent]
             sizes = [int(child_size[c]) for c in children]
-            local = _local_edges(members, inner, edges_of[parent], n)
+            local = _local_edges(members, inner, edges_of[parent])
             labels = _split(name, members.size, local, sizes, refine_splits, seed)
             placed[members] = children[labels]
         window_of = placed
@@ -246,20 +246,16 @@ def _group_values(keys: _Ints, values: _Ints, count: int) -> list[_Ints]:
     return [ordered[bounds[k] : bounds[k + 1]] for k in range(count)]
 
 
-def _local_edges(members: _Ints, inner: _Edges, edge_ids: _Ints, n: int) -> _Edges:
+def _local_edges(members: _Ints, inner: _Edges, edge_ids: _Ints) -> _Edges:
     """Return the edges among ``members``, renumbered ``0..len(members)-1``."""
-    local_id = np.full(n, -1, dtype=np.int64) if members.size > n // 2 else None
     rows, cols, weights = (array[edge_ids] for array in inner)
-    if local_id is None:
-        order = np.argsort(members)
-        sorted_members = members[order]
-        return (
-            order[np.searchsorted(sorted_members, rows)].astype(np.int64),
-            order[np.searchsorted(sorted_members, cols)].astype(np.int64),
-            weights.astype(np.float64),
-        )
-    local_id[members] = np.arange(members.size)
-    return local_id[rows], local_id[cols], weights.astype(np.float64)
+    order = np.argsort(members)
+    ordered = members[order]
+    return (
+        order[np.searchsorted(ordered, rows)].astype(np.int64),
+        order[np.searchsorted(ordered, cols)].astype(np.int64),
+        weights.astype(np.float64),
+    )
 
 
 def _split(

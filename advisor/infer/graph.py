@@ -73,21 +73,6 @@ class DependenceGraph:
         """Sum of all edge weights."""
         return float(self.weights.sum())
 
-    def adjacency(self) -> tuple[_Ints, _Ints, _Floats]:
-        """Return the symmetric CSR form ``(indptr, indices, weights)``, both directions stored."""
-        n = self.num_locations
-        heads = np.concatenate([self.rows, self.cols])
-        tails = np.concatenate([self.cols, self.rows])
-        weights = np.concatenate([self.weights, self.weights])
-        order = np.lexsort((tails, heads))
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(heads, minlength=n), out=indptr[1:])
-        return indptr, tails[order], weights[order]
-
-    def cut(self, side: npt.NDArray[np.bool_]) -> float:
-        """Sum of the weights of the edges with exactly one end in ``side`` (a location mask)."""
-        return float(self.weights[side[self.rows] != side[self.cols]].sum())
-
 
 def check_graph(graph: DependenceGraph, max_locations: int) -> None:
     """Check a graph received from outside (the wire): ids, order, weights, sizes.
