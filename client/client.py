@@ -7,9 +7,10 @@ remote server. Every call has a deadline; failures raise the typed exceptions of
 
 Retries. Transient ``UNAVAILABLE`` failures (a server restarting, a connection reset) are retried
 with exponential backoff, by gRPC itself from the channel's service config, for the idempotent
-calls: ``Analyze``, ``ListPresets`` and ``Recommend`` (deterministic for the same request), and
-``StreamRecommend`` only until its first event arrives (gRPC commits a call once the server has
-answered, so a started stream is never replayed). Every attempt shares the call's one deadline.
+calls: ``Analyze``, ``ListPresets``, ``InferTask`` and ``Recommend`` (deterministic for the same
+request), and ``StreamRecommend`` only until its first event arrives (gRPC commits a call once
+the server has answered, so a started stream is never replayed). Every attempt shares the call's
+one deadline.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ _Message = TypeVar("_Message", bound=Message)
 _Decoded = TypeVar("_Decoded")
 
 _SERVICE = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
-_RETRIED_METHODS = ("Recommend", "StreamRecommend", "Analyze", "ListPresets")
+_RETRIED_METHODS = ("Recommend", "StreamRecommend", "Analyze", "ListPresets", "InferTask")
 
 # A search stops itself at its time limit and then still has to send its result; a deadline equal
 # to the limit would turn most complete-at-the-limit searches into DEADLINE_EXCEEDED.
