@@ -195,3 +195,23 @@ def test_row_top_keeps_the_largest_entries_of_every_row() -> None:
         got = np.sort(np.take_along_axis(weights, _row_top(weights, keep), axis=1), axis=1)
         expected = np.sort(weights, axis=1)[:, -keep:]
         np.testing.assert_array_equal(got, expected)
+
+
+def test_the_service_bounds_the_graph_before_any_work() -> None:
+    from advisor.errors import LimitExceededError
+    from advisor.protocol._proto.advisor.v1 import advisor_pb2
+    from advisor.service.limits import RequestLimits, check_infer_request
+
+    graph = wire.dependence_graph_to_proto(_blocks_graph((16, 16), 16, seed=9))  # 1,920 edges
+    check_infer_request(advisor_pb2.InferTaskRequest(graph=graph), RequestLimits())
+    with pytest.raises(LimitExceededError) as error:
+        check_infer_request(
+            advisor_pb2.InferTaskRequest(graph=graph), RequestLimits(max_locations=32)
+        )
+    assert _fields(error) == ["graph.input.shape"]
+    bloated = advisor_pb2.DependenceGraph()
+    bloated.CopyFrom(graph)
+    bloated.input.shape[:] = [2, 2]  # at most 4 x MAX_TOP_K = 1,024 edges
+    with pytest.raises(LimitExceededError) as error:
+        check_infer_request(advisor_pb2.InferTaskRequest(graph=bloated), RequestLimits())
+    assert _fields(error) == ["graph.rows"]
