@@ -645,6 +645,7 @@ class _Search:
             multiply_adds=int(
                 self._multiply_adds(candidate, np.asarray([entry.allocation.widths]))[0]
             ),
+            discarded=self._discarded(candidate),
         )
 
     def _notes(self, complete: bool) -> Sequence[str]:
