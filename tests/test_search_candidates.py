@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -23,27 +22,59 @@ from advisor.search.candidates import (
     MAX_DILATION_ORDERS,
     CandidateSpace,
     dilation_orders,
+    prime_steps,
     window_schedules,
 )
 from advisor.search.synthesis import Synthesizer, synthesis_variants
 
 
-@pytest.mark.parametrize("shape", [(32, 32), (16,), (12, 12), (32, 64), (7, 7), (256,)])
+@pytest.mark.parametrize(
+    "shape", [(32, 32), (16,), (12, 12), (32, 64), (7, 7), (256,), (15, 15), (15, 16), (16, 8, 8)]
+)
 def test_schedules_tile_the_grid_with_a_global_last_pooling(shape: tuple[int, ...]) -> None:
     schedules = window_schedules(shape, 1, 20)
     assert schedules[0] == (shape,)  # the shallow net
     assert len(set(schedules)) == len(schedules)
+    steps = set(prime_steps(shape)) | {4}
     for pools in schedules:
         grid = shape
         for pool in pools[:-1]:
-            assert all(p in (2, 4) for p in pool) and len(set(pool)) == 1
-            assert all(n % p == 0 for n, p in zip(grid, pool, strict=True))
+            # One step per level, on every axis it divides.
+            (step,) = set(pool) - {1}
+            assert step in steps
+            assert pool == tuple(step if n % step == 0 else 1 for n in grid)
             grid = tuple(n // p for n, p in zip(grid, pool, strict=True))
             assert math.prod(grid) > 1
         assert pools[-1] == grid
-        steps = [pool[0] for pool in pools[:-1]]
-        switches = sum(a != b for a, b in itertools.pairwise(steps))
-        assert switches <= 1
+
+
+@pytest.mark.parametrize("n", [*range(1, 40), 224, 16_000, 44_100])
+def test_prime_steps_are_the_factorisation(n: int) -> None:
+    steps = prime_steps((n,))
+    assert math.prod(steps) == n and list(steps) == sorted(steps)
+    assert all(all(p % d for d in range(2, p)) for p in steps)
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ((15, 15), [((3, 3), (5, 5)), ((5, 5), (3, 3))]),
+        ((9, 9), [((3, 3), (3, 3))]),
+        ((14,), [((2,), (7,)), ((7,), (2,))]),
+    ],
+)
+def test_every_composite_size_gets_its_factor_schedules(
+    shape: tuple[int, ...], expected: list[tuple[tuple[int, ...], ...]]
+) -> None:
+    assert window_schedules(shape, 2, 20) == expected
+
+
+def test_factor_schedules_reach_every_prime_of_large_sizes() -> None:
+    deepest = max(window_schedules((44_100,), 1, 20), key=len)
+    assert len(deepest) == 8 and math.prod(p[0] for p in deepest) == 44_100
+    assert max(p[0] for p in deepest) == 7
+    image = window_schedules((224, 224), 1, 20)
+    assert ((2, 2),) * 5 + ((7, 7),) in image and ((7, 7),) + ((2, 2),) * 5 in image
 
 
 def test_schedules_respect_the_depth_bounds_and_include_the_mixes() -> None:

@@ -1,12 +1,17 @@
 """The pooling trees the search considers: window schedules times geometry families.
 
 **Schedules.** A schedule lists the pooling windows bottom-up; the last pooling is global (it
-takes the whole remaining grid). Steps below the top pool 2 or 4 per axis (``2x2``/``4x4`` on an
-image, ``2``/``4`` on a sequence) and must divide the grid and leave more than one location. The
-steps are all 2, all 4, or a mix with one switch (4s then 2s, or 2s then 4s), which keeps the
-count of schedules quadratic rather than exponential in the depth. Depth (the number of hidden
-layers) runs from 1 — the shallow net, one global pooling, always evaluated as the baseline — to
-the deepest such schedule, within the budget's depth bounds.
+takes the whole remaining grid). Each level below the top has one *step* and pools it along every
+axis the step divides (the other axes by 1), and must leave more than one location. The steps
+come from two kinds of lists, which keeps the count of schedules quadratic in the depth rather
+than exponential: steps of 2 or 4, all equal or with one switch (4s then 2s, or 2s then 4s); and
+the grid's prime factors (:func:`prime_steps`: 15 = 3 * 5, 224 = 2^5 * 7,
+44,100 = 2^2 * 3^2 * 5^2 * 7^2) in ascending or descending order, each prefix of either. So every
+size with a factor gets deeper trees than the shallow net, with unequal windows per level where
+its factors differ (15x15: 3x3 then 5x5), and an axis that runs out (the 16 of 16x64x64) stays
+at 1 while the others are pooled on. Depth (the number of hidden layers) runs from 1 — the
+shallow net, one global pooling, always evaluated as the baseline — to the deepest such schedule,
+within the budget's depth bounds.
 
 **Families** (the order is also the tie-break order: simpler first):
 
@@ -49,6 +54,7 @@ __all__ = [
     "Candidate",
     "CandidateSpace",
     "dilation_orders",
+    "prime_steps",
     "window_schedules",
 ]
 
@@ -115,33 +121,67 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
     Ordered by depth, then by window sizes bottom-up (smaller first).
     """
     grid = tuple(shape)
-    prefixes: set[tuple[int, ...]] = set()
+    step_lists: set[tuple[int, ...]] = set()
     for fours, twos in itertools.product(range(max_depth), repeat=2):
-        for steps in ((4,) * fours + (2,) * twos, (2,) * twos + (4,) * fours):
-            if len(steps) < max_depth and _fits(grid, steps):
-                prefixes.add(steps)
-    schedules = []
-    for steps in sorted(prefixes, key=lambda s: (len(s), s)):
-        if min_depth <= len(steps) + 1:
-            pools = tuple((step,) * len(grid) for step in steps)
-            schedules.append((*pools, _remaining(grid, steps)))
-    return schedules
+        step_lists.update(((4,) * fours + (2,) * twos, (2,) * twos + (4,) * fours))
+    primes = prime_steps(grid)
+    for ordered in (primes, primes[::-1]):
+        step_lists.update(ordered[:end] for end in range(len(ordered) + 1))
+    schedules = set()
+    for steps in step_lists:
+        pools = _step_pools(grid, steps)
+        if pools is not None and min_depth <= len(pools) + 1 <= max_depth:
+            schedules.add((*pools, _remaining(grid, pools)))
+    return sorted(schedules, key=lambda pools: (len(pools), pools))
 
 
-def _fits(grid: tuple[int, ...], steps: tuple[int, ...]) -> bool:
-    """Whether the steps divide every axis and leave more than one location."""
+def prime_steps(shape: Sequence[int]) -> tuple[int, ...]:
+    """Return the primes the axes are pooled by, ascending, each as often as some axis has it.
+
+    ``(15, 15)`` gives ``(3, 5)``, ``(224, 224)`` gives ``(2, 2, 2, 2, 2, 7)``, ``(15, 16)`` gives
+    ``(2, 2, 2, 2, 3, 5)``: every axis can be pooled to one location by a sub-sequence of it.
+    """
+    counts: dict[int, int] = {}
+    for n in shape:
+        for prime, count in _factorise(n).items():
+            counts[prime] = max(counts.get(prime, 0), count)
+    return tuple(prime for prime in sorted(counts) for _ in range(counts[prime]))
+
+
+def _factorise(n: int) -> dict[int, int]:
+    """Return the prime factorisation of ``n >= 1`` as ``{prime: multiplicity}``."""
+    factors: dict[int, int] = {}
+    divisor = 2
+    while divisor * divisor <= n:
+        while n % divisor == 0:
+            factors[divisor] = factors.get(divisor, 0) + 1
+            n //= divisor
+        divisor += 1
+    if n > 1:
+        factors[n] = factors.get(n, 0) + 1
+    return factors
+
+
+def _step_pools(grid: tuple[int, ...], steps: tuple[int, ...]) -> _Pools | None:
+    """Pool every axis the step divides, level by level; None if a level pools nothing.
+
+    None too when the steps leave a single location (the last of them is then the global
+    pooling, which the caller adds itself).
+    """
+    pools = []
     for step in steps:
-        if any(n % step for n in grid):
-            return False
-        grid = tuple(n // step for n in grid)
-        if math.prod(grid) == 1:
-            return False
-    return True
+        pool = tuple(step if n % step == 0 else 1 for n in grid)
+        if math.prod(pool) == 1:
+            return None
+        grid = tuple(n // k for n, k in zip(grid, pool, strict=True))
+        pools.append(pool)
+    return tuple(pools) if math.prod(grid) > 1 else None
 
 
-def _remaining(grid: tuple[int, ...], steps: tuple[int, ...]) -> tuple[int, ...]:
-    divisor = math.prod(steps)
-    return tuple(n // divisor for n in grid)
+def _remaining(grid: tuple[int, ...], pools: _Pools) -> tuple[int, ...]:
+    for pool in pools:
+        grid = tuple(n // k for n, k in zip(grid, pool, strict=True))
+    return grid
 
 
 def dilation_orders(levels: int, seed: int) -> tuple[list[tuple[int, ...]], bool]:
