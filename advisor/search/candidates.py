@@ -24,8 +24,16 @@ within the budget's depth bounds.
   :data:`MAX_DILATION_ORDERS` (720, ``L <= 6``); beyond that, :data:`DILATION_SAMPLE` distinct
   orders drawn by the budget's seed (the search says so in its rationale).
 - ``synthesized``: trees folded from the task (:mod:`advisor.search.synthesis`), for every schedule
-and
-  variant.
+  and variant.
+
+**Padding.** An axis whose size has a prime factor above :data:`FRIENDLY_PRIME` (13, 99 = 9 * 11),
+or is a prime of 5 or more, pools only into large windows, or not at all. For such a grid the
+space also holds the contiguous, mirror, interleaved and dilation trees of the grid padded to a
+friendlier size (:func:`friendly_paddings`): every awkward axis grown to the next size that is
+not awkward and has no prime factor above 5, or to the next power of two, the margin split
+evenly before and after. The padding is part of the candidate and
+of the architecture it builds (the analysis models the margin as one constant input), so the
+choice is explicit and reported, never silent.
 """
 
 from __future__ import annotations
@@ -44,16 +52,18 @@ from advisor.geometry.layouts import geometry_permutation, geometry_structure
 from advisor.model.architecture import Architecture, Layer
 from advisor.model.budget import Family
 from advisor.model.geometries import DilationGeometry, Geometry, PermutationGeometry, applies_to
-from advisor.model.grid import InputSpec
+from advisor.model.grid import InputSpec, Padding, padded_shape
 from advisor.model.schedule import Schedule
 from advisor.search.synthesis import SynthesisVariant, Synthesizer, layout_permutation
 
 __all__ = [
     "DILATION_SAMPLE",
+    "FRIENDLY_PRIME",
     "MAX_DILATION_ORDERS",
     "Candidate",
     "CandidateSpace",
     "dilation_orders",
+    "friendly_paddings",
     "prime_steps",
     "window_schedules",
 ]
@@ -65,7 +75,12 @@ DILATION_SAMPLE: Final = 120
 """Orders drawn by the seed when there are more than :data:`MAX_DILATION_ORDERS`: each costs a
 tree of ``N`` leaves (about 10 ms at ``N = 16384``), and the time goes to the other families."""
 
-_STEPS: Final = (2, 4)
+FRIENDLY_PRIME: Final = 7
+"""Largest prime factor a size may have without padding being considered: a 7x7 window is the
+largest odd one common nets use, and 224 = 2^5 * 7 needs no padding."""
+
+_PADDING_PRIMES: Final = ((2, 3, 5), (2,))
+"""What an awkward axis is padded to: the next size with only these prime factors."""
 
 _Pools: TypeAlias = tuple[tuple[int, ...], ...]
 _Ids: TypeAlias = npt.NDArray[np.intp]
@@ -98,6 +113,7 @@ class Candidate:
     geometry: Geometry | None = "contiguous"
     variant: SynthesisVariant | None = None
     eligible: bool = True
+    padding: Padding | None = None
 
     @property
     def depth(self) -> int:
@@ -113,6 +129,14 @@ class Candidate:
         """Describe the windows in words, e.g. ``2x2, 2x2, global 4x4``."""
         sizes = ["x".join(str(n) for n in pool) for pool in self.pools]
         return ", ".join([*sizes[:-1], f"global {sizes[-1]}"])
+
+    def padding_text(self, shape: Sequence[int]) -> str:
+        """Say how the input is padded, e.g. `` on the input padded to 16 (... 1/2)``; '' if not."""
+        if self.padding is None:
+            return ""
+        grid = "x".join(str(n) for n in padded_shape(shape, self.padding))
+        margins = ", ".join(f"{before}/{after}" for before, after in self.padding)
+        return f" on the input padded to {grid} (constant margins before/after per axis: {margins})"
 
 
 def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> list[_Pools]:
@@ -133,6 +157,45 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
         if pools is not None and min_depth <= len(pools) + 1 <= max_depth:
             schedules.add((*pools, _remaining(grid, pools)))
     return sorted(schedules, key=lambda pools: (len(pools), pools))
+
+
+def friendly_paddings(shape: Sequence[int]) -> list[Padding]:
+    """Return the paddings of an awkward grid to friendlier sizes (module docstring), or [].
+
+    Examples
+    --------
+    >>> friendly_paddings((13,))
+    [((1, 1),), ((1, 2),)]
+    >>> friendly_paddings((15, 15)), friendly_paddings((99, 16))
+    ([], [((0, 1), (0, 0)), ((14, 15), (0, 0))])
+    """
+    if not any(map(_awkward, shape)):
+        return []
+    paddings: list[Padding] = []
+    for primes in _PADDING_PRIMES:
+        padding = []
+        for n in shape:
+            extra = 0
+            if _awkward(n):
+                extra = _next_smooth(n, primes) - n
+            padding.append((extra // 2, extra - extra // 2))
+        if tuple(padding) not in paddings:
+            paddings.append(tuple(padding))
+    return paddings
+
+
+def _awkward(n: int) -> bool:
+    """Return whether an axis of size ``n`` pools badly (module docstring)."""
+    factors = _factorise(n)
+    return max(factors, default=1) > FRIENDLY_PRIME or (n >= 5 and factors == {n: 1})
+
+
+def _next_smooth(n: int, primes: tuple[int, ...]) -> int:
+    """Return the smallest size ``>= n`` whose prime factors are all in ``primes``."""
+    size = n
+    while _awkward(size) or set(_factorise(size)) - set(primes):
+        size += 1
+    return size
 
 
 def prime_steps(shape: Sequence[int]) -> tuple[int, ...]:
@@ -244,37 +307,51 @@ class CandidateSpace:
             pools: _Pools,
             geometry: Geometry | None = "contiguous",
             variant: SynthesisVariant | None = None,
+            padding: Padding | None = None,
         ) -> None:
             eligible = family in allowed or (family == "shallow" and min_depth <= 1)
             candidates.append(
-                Candidate(len(candidates), family, pools, geometry, variant, eligible)
+                Candidate(len(candidates), family, pools, geometry, variant, eligible, padding)
             )
 
         add("shallow", (spec.shape,))
         schedules = window_schedules(spec.shape, max(2, min_depth), max_depth)
-        for pools in schedules:
-            add("contiguous", pools)
-        for named in ("mirror", "interleaved"):
-            if named in allowed:
-                for pools in schedules:
-                    if applies_to(named, Schedule.trusted(spec.shape, pools)):
-                        add(named, pools, named)
-        levels = spec.num_locations.bit_length() - 1
-        if (
-            "dilations" in allowed
-            and dilations
-            and spec.ndim == 1
-            and spec.num_locations == 1 << levels
-            and max(2, min_depth) <= levels <= max_depth
-        ):
-            orders, self.dilation_orders_complete = dilation_orders(levels, seed)
-            for order in orders:
-                add("dilations", ((2,),) * levels, DilationGeometry(dilations=order))
+        for padding in (None, *friendly_paddings(spec.shape)):
+            grid = padded_shape(spec.shape, padding)
+            on_grid = schedules if padding is None else window_schedules(grid, 2, max_depth)
+            for pools in on_grid:
+                add("contiguous", pools, padding=padding)
+            for named in ("mirror", "interleaved"):
+                if named in allowed:
+                    for pools in on_grid:
+                        if applies_to(named, Schedule.trusted(grid, pools)):
+                            add(named, pools, named, padding=padding)
+            levels = math.prod(grid).bit_length() - 1
+            if (
+                "dilations" in allowed
+                and dilations
+                and len(grid) == 1
+                and math.prod(grid) == 1 << levels
+                and max(2, min_depth) <= levels <= max_depth
+            ):
+                orders, complete = dilation_orders(levels, seed)
+                self.dilation_orders_complete &= complete
+                for order in orders:
+                    add(
+                        "dilations",
+                        ((2,),) * levels,
+                        DilationGeometry(dilations=order),
+                        None,
+                        padding,
+                    )
         if synthesizer is not None and "synthesized" in allowed:
             for pools in schedules:
                 for variant in variants:
                     add("synthesized", pools, None, variant)
         self.candidates: tuple[Candidate, ...] = tuple(candidates)
+        self.paddings: tuple[Padding | None, ...] = tuple(
+            dict.fromkeys(c.padding for c in candidates)
+        )
 
     def tree(self, candidate: Candidate) -> tuple[tuple[_Ids, ...], list[Hashable]]:
         """Return the candidate's windows per level and the keys naming each level's prefix."""
@@ -314,10 +391,15 @@ class CandidateSpace:
             outputs=outputs,
             family=candidate.family,
             representation_kernel=representation_kernel,
+            padding=candidate.padding,
         )
 
+    def grid(self, candidate: Candidate) -> tuple[int, ...]:
+        """Return the grid the candidate pools: the input's, padded if the candidate pads."""
+        return padded_shape(self._spec.shape, candidate.padding)
+
     def _schedule(self, candidate: Candidate) -> Schedule:
-        return Schedule.trusted(self._spec.shape, candidate.pools)
+        return Schedule.trusted(self.grid(candidate), candidate.pools)
 
 
 def _prefix_keys(windows: Sequence[_Ids]) -> list[Hashable]:

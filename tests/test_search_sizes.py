@@ -1,0 +1,67 @@
+"""Any grid size gets a deeper net than the shallow one when one fits the budget.
+
+Sizes with a factor pool by their factorisation (15x15: 3x3 then 5x5); prime and awkward sizes
+pool a padded grid, and the pick says so: its architecture carries the padding, its rationale
+names it, and an analysis of the architecture it prints confirms every figure it reports.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.model.architecture import architecture_document, parse_architecture
+from advisor.model.budget import Budget
+from advisor.model.task import parse_task
+from advisor.search.candidates import friendly_paddings
+from advisor.search.recommend import recommend
+from advisor.seprank.analysis import analyze
+
+LARGE = Budget(max_parameters=10_000_000, top_k=3, time_limit_seconds=None)
+
+
+@pytest.mark.parametrize(
+    ("shape", "padded"),
+    [([15, 15], False), ([9, 9], False), ([99, 99], True), ([13], True), ([44_100], False)],
+)
+def test_odd_and_awkward_sizes_get_a_deeper_pick_that_analyze_confirms(
+    shape: list[int], padded: bool
+) -> None:
+    task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
+    result = recommend(task, LARGE)
+    best = result.recommendations[0]
+    architecture = best.architecture
+    assert architecture.family != "shallow" and len(architecture.layers) >= 2
+    assert (architecture.padding is not None) == padded
+    if padded:
+        assert "on the input padded to" in best.rationale
+    assert "No contiguous net fits" not in best.rationale
+    reparsed = parse_architecture(architecture_document(architecture))
+    assert reparsed == architecture
+    assert analyze(task, reparsed).correlations == best.analysis
+
+
+@pytest.mark.parametrize("n", range(4, 41))
+def test_a_sequence_of_any_length_from_4_gets_a_deeper_pick(n: int) -> None:
+    task = parse_task({"input": {"shape": [n]}, "preset": "symmetry"})
+    best = recommend(task, LARGE).recommendations[0]
+    assert len(best.architecture.layers) >= 2
+
+
+@pytest.mark.parametrize("n", [4, 5, 6, 7, 11, 13, 17, 21])
+def test_an_image_of_any_side_from_4_gets_a_deeper_pick(n: int) -> None:
+    task = parse_task({"input": {"shape": [n, n]}, "preset": "symmetry"})
+    best = recommend(task, LARGE).recommendations[0]
+    assert len(best.architecture.layers) >= 2
+
+
+@pytest.mark.parametrize(
+    ("shape", "grids"),
+    [((13,), [(15,), (16,)]), ((99, 99), [(100, 100), (128, 128)]), ((15, 15), [])],
+)
+def test_awkward_axes_are_padded_to_friendlier_sizes(
+    shape: tuple[int, ...], grids: list[tuple[int, ...]]
+) -> None:
+    paddings = friendly_paddings(shape)
+    grown = [tuple(n + b + a for n, (b, a) in zip(shape, p, strict=True)) for p in paddings]
+    assert grown == grids
+    assert all(abs(b - a) <= 1 for p in paddings for b, a in p)  # centred margins
