@@ -1,6 +1,8 @@
 """The input grid shared by task and architecture files: ``input: {shape: [H, W], channels: C}``.
 
-Locations are numbered row-major from 0, so a location of a 2-D grid is ``h * W + w``.
+A grid has 1 (a sequence ``[N]``), 2 (an image ``[H, W]``) or 3 axes (a volume or a video
+``[D, H, W]``). Locations are numbered row-major from 0, so a location of a 2-D grid is
+``h * W + w`` and one of a 3-D grid ``(d * H + h) * W + w``.
 """
 
 from __future__ import annotations
@@ -34,18 +36,20 @@ is built; the service enforces its own, lower limit (docs/SERVICE.md)."""
 
 
 class InputSpec(BaseModel):
-    """Shape of the input (``[N]`` for sequences, ``[H, W]`` for images) and its channel count."""
+    """Shape of the input (``[N]``, ``[H, W]`` or ``[D, H, W]``) and its channel count."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    shape: tuple[int, ...] = Field(description="[N] or [H, W]; locations are numbered row-major.")
+    shape: tuple[int, ...] = Field(
+        description="[N], [H, W] or [D, H, W]; locations are numbered row-major."
+    )
     channels: int = Field(default=1, gt=0, description="Input channels (e.g. 3 for RGB).")
 
     @field_validator("shape")
     @classmethod
     def _shape_is_a_grid(cls, shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(shape) not in (1, 2):
-            raise ValueError(f"must have 1 or 2 dimensions, got {len(shape)}")
+        if len(shape) not in (1, 2, 3):
+            raise ValueError(f"must have 1, 2 or 3 dimensions, got {len(shape)}")
         if any(n <= 0 for n in shape):
             raise ValueError(f"every dimension must be positive, got {list(shape)}")
         if math.prod(shape) > MAX_LOCATIONS:
@@ -59,7 +63,7 @@ class InputSpec(BaseModel):
 
     @property
     def ndim(self) -> int:
-        """1 for sequences, 2 for images."""
+        """1 for sequences, 2 for images, 3 for volumes and videos."""
         return len(self.shape)
 
 

@@ -285,12 +285,20 @@ def valid_architecture_documents(draw: st.DrawFn) -> Document:
     """Non-overlapping architectures that tile their grid, with a geometry that fits it.
 
     The geometry is contiguous or an explicit permutation on any tiling; mirror on square
-    power-of-two grids pooled 2x2; dilations and interleaved on 1-D grids pooled by 2.
+    power-of-two grids pooled 2x2; dilations and interleaved on 1-D grids pooled by 2. 1-D, 2-D
+    and 3-D grids; some pad their input (the grid tiled is then the padded one).
     """
-    ndim = draw(st.sampled_from([1, 2]))
+    ndim = draw(st.sampled_from([1, 2, 3]))
     pools = draw(_pool_schedules(ndim))
     shape = _shape_of(pools)
     size = math.prod(shape)
+    padding = None
+    if draw(st.booleans()):
+        padding = [
+            [before, draw(st.integers(0, n - 1 - before))]
+            for n in shape
+            for before in [draw(st.integers(0, n - 1))]
+        ]
     geometries: list[st.SearchStrategy[Any]] = [
         st.just("contiguous"),
         st.builds(lambda p: {"permutation": p}, st.permutations(range(size))),
@@ -309,6 +317,9 @@ def valid_architecture_documents(draw: st.DrawFn) -> Document:
         "layers": [{"channels": draw(channels), "pool": pool} for pool in pools],
         "geometry": draw(st.one_of(geometries)),
     }
+    if padding is not None:
+        document["padding"] = padding
+        document["input"] = _input([n - b - a for n, (b, a) in zip(shape, padding, strict=True)])
     if draw(st.booleans()):
         document["outputs"] = draw(st.integers(1, 10))
     return document
