@@ -7,8 +7,12 @@ names it, and an analysis of the architecture it prints confirms every figure it
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import pytest
 
+from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.task import parse_task
@@ -65,3 +69,49 @@ def test_awkward_axes_are_padded_to_friendlier_sizes(
     grown = [tuple(n + b + a for n, (b, a) in zip(shape, p, strict=True)) for p in paddings]
     assert grown == grids
     assert all(abs(b - a) <= 1 for p in paddings for b, a in p)  # centred margins
+
+
+@pytest.mark.parametrize(
+    ("shape", "preset"),
+    [([16, 64, 64], "symmetry"), ([32, 32, 32], "front_back"), ([8, 6, 6], "local")],
+)
+def test_three_dimensional_grids_get_a_deeper_pick_that_analyze_confirms(
+    shape: list[int], preset: str
+) -> None:
+    task = parse_task({"input": {"shape": shape}, "preset": preset})
+    best = recommend(task, Budget(max_parameters=1_000_000, time_limit_seconds=None))
+    pick = best.recommendations[0]
+    assert len(pick.architecture.layers) >= 2
+    assert all(len(layer.pool) == 3 for layer in pick.architecture.layers)
+    assert analyze(task, pick.architecture).correlations == pick.analysis
+
+
+def test_front_back_symmetry_gets_a_geometry_that_beats_contiguous_across_the_depth() -> None:
+    """front_back pairs slices with their reflections; contiguous pooling meets them at the root."""
+    task = parse_task({"input": {"shape": [8, 8, 8]}, "preset": "front_back"})
+    pick = recommend(task, Budget(max_parameters=200_000, time_limit_seconds=None))
+    chosen = pick.recommendations[0].architecture
+    contiguous = chosen.model_copy(update={"geometry": "contiguous", "padding": None})
+    halves = [
+        {c.name: c.log2_separation_rank for c in analyze(task, a).correlations}["front_back/halves"]
+        for a in (chosen, contiguous)
+    ]
+    assert chosen.family != "contiguous" and halves[0] > halves[1]
+
+
+def test_mirror_pools_a_location_with_its_reflections_on_all_three_axes() -> None:
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [4, 4, 4]},
+            "representation": 2,
+            "layers": [{"channels": 2, "pool": [2, 2, 2]}, {"channels": 2, "pool": [2, 2, 2]}],
+            "geometry": "mirror",
+        }
+    )
+    windows = pooling_structure(architecture).windows[0]
+    orbits = set()
+    for location in range(64):
+        coordinates = np.unravel_index(location, (4, 4, 4))
+        reflections = itertools.product(*({int(c), 3 - int(c)} for c in coordinates))
+        orbits.add(frozenset(int(np.ravel_multi_index(r, (4, 4, 4))) for r in reflections))
+    assert {frozenset(window.tolist()) for window in windows} == orbits

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+import numpy as np
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
@@ -114,11 +115,12 @@ def _input(shape: Sequence[int]) -> Document:
 def _region_document(draw: st.DrawFn, shape: tuple[int, ...], locations: Sequence[int]) -> Document:
     """Express a set of locations in a form that describes exactly that set.
 
-    Indices always work; a box is used when the set happens to be a box, a mask on 2-D grids.
+    Indices always work; a box is used when the set happens to be a box, a mask on 2-D and 3-D
+    grids (3-D: ``D * H`` rows, slice after slice).
     """
     members = set(locations)
     forms = ["indices"]
-    if len(shape) == 2:
+    if len(shape) >= 2:
         forms.append("mask")
     box = _as_box(shape, members)
     if box is not None:
@@ -127,7 +129,7 @@ def _region_document(draw: st.DrawFn, shape: tuple[int, ...], locations: Sequenc
     if form == "box" and box is not None:
         return {"box": {"start": box[0], "stop": box[1]}}
     if form == "mask":
-        height, width = shape
+        height, width = math.prod(shape[:-1]), shape[-1]
         return {
             "mask": [
                 "".join("#" if h * width + w in members else "." for w in range(width))
@@ -148,9 +150,7 @@ def _as_box(shape: tuple[int, ...], members: set[int]) -> tuple[list[int], list[
 
 
 def _unravel(location: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    if len(shape) == 1:
-        return (location,)
-    return divmod(location, shape[1])
+    return tuple(int(c) for c in np.unravel_index(location, shape))
 
 
 @st.composite
