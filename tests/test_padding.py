@@ -4,7 +4,8 @@ A padded network pools a larger grid whose extra locations hold one constant inp
 labels them :data:`~advisor.seprank.labels.PADDED` (free to the min-cut); the exact engine gives
 them all one input vector. These tests check the certificates against that engine on random
 small padded networks: ``upper_bound`` figures are never below the exact shared-weight rank,
-``tight`` figures equal the exact rank of the per-location network, ``exact`` ones are exact.
+``tight`` figures equal the exact rank of the per-location network, ``exact`` ones are exact;
+the plain min-cut of the tree recurrence equals the graph max-flow's.
 """
 
 from __future__ import annotations
@@ -28,8 +29,16 @@ from advisor.model.grid import padded_ids, padded_shape
 from advisor.model.task import Task, parse_task
 from advisor.search.candidates import window_schedules
 from advisor.seprank.analysis import analyze
+from advisor.seprank.engines import ENGINES
 from advisor.seprank.exact import log2_exact_rank
-from advisor.seprank.labels import FREE, PADDED, SIDE_A, SIDE_B, padded_labels
+from advisor.seprank.labels import (
+    FREE,
+    PADDED,
+    SIDE_A,
+    SIDE_B,
+    correlation_labels,
+    padded_labels,
+)
 
 TOLERANCE = 1e-9
 
@@ -88,6 +97,9 @@ def test_certificates_hold_against_the_exact_engine_with_constant_padding(
         return log2_exact_rank(structure, a, b, widths, m, shared=shared, constant=constant)
 
     (figure,) = analyze(task, architecture).correlations
+    labels = padded_labels(correlation_labels([correlation], math.prod(shape)), shape, padding)
+    (graph,) = ENGINES["graph"].compute(structure, labels, widths, m, shared_weights=False)
+    assert figure.log2_min_cut == pytest.approx(graph, abs=TOLERANCE)
     shared_rank = exact(shared=True)
     assert shared_rank <= figure.log2_separation_rank + TOLERANCE
     if figure.certificate == "tight":

@@ -17,7 +17,7 @@ from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.task import parse_task
 from advisor.search.candidates import friendly_paddings
-from advisor.search.recommend import recommend
+from advisor.search.recommend import recommend, score_architecture
 from advisor.seprank.analysis import analyze
 
 LARGE = Budget(max_parameters=10_000_000, top_k=3, time_limit_seconds=None)
@@ -42,6 +42,9 @@ def test_odd_and_awkward_sizes_get_a_deeper_pick_that_analyze_confirms(
     reparsed = parse_architecture(architecture_document(architecture))
     assert reparsed == architecture
     assert analyze(task, reparsed).correlations == best.analysis
+    # The search scored the tree on its subtree DAG, the analysis on the pooling structure: the
+    # two agree on the padded grid too.
+    assert score_architecture(task, LARGE, reparsed) == pytest.approx(best.score, abs=1e-9)
 
 
 @pytest.mark.parametrize("n", range(4, 41))
