@@ -15,6 +15,7 @@ import pytest
 from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
+from advisor.model.grid import MAX_LOCATIONS
 from advisor.model.task import parse_task
 from advisor.search.candidates import friendly_paddings
 from advisor.search.recommend import recommend, score_architecture
@@ -118,3 +119,11 @@ def test_mirror_pools_a_location_with_its_reflections_on_all_three_axes() -> Non
         reflections = itertools.product(*({int(c), 3 - int(c)} for c in coordinates))
         orbits.add(frozenset(int(np.ravel_multi_index(r, (4, 4, 4))) for r in reflections))
     assert {frozenset(window.tolist()) for window in windows} == orbits
+
+
+def test_no_padding_grows_the_grid_past_the_library_limit() -> None:
+    # 1025 = 5^2 * 41 and 1023 = 3 * 11 * 31 are both awkward, and both of their paddings
+    # (1080 x 1024, 2048 x 1024) would pass 2^20 locations; 1023 alone pads to 1024 x 1024.
+    assert MAX_LOCATIONS >= 1025 * 1023
+    assert friendly_paddings((1025, 1023)) == []
+    assert friendly_paddings((1024, 1023)) == [((0, 0), (0, 1))]

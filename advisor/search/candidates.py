@@ -52,7 +52,7 @@ from advisor.geometry.layouts import geometry_permutation, geometry_structure
 from advisor.model.architecture import Architecture, Layer
 from advisor.model.budget import Family
 from advisor.model.geometries import DilationGeometry, Geometry, PermutationGeometry, applies_to
-from advisor.model.grid import InputSpec, Padding, padded_shape
+from advisor.model.grid import MAX_LOCATIONS, InputSpec, Padding, padded_shape
 from advisor.model.schedule import Schedule
 from advisor.search.synthesis import SynthesisVariant, Synthesizer, layout_permutation
 
@@ -162,6 +162,8 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
 def friendly_paddings(shape: Sequence[int]) -> list[Padding]:
     """Return the paddings of an awkward grid to friendlier sizes (module docstring), or [].
 
+    A padding that would grow the grid past ``MAX_LOCATIONS`` is left out.
+
     Examples
     --------
     >>> friendly_paddings((13,))
@@ -179,7 +181,8 @@ def friendly_paddings(shape: Sequence[int]) -> list[Padding]:
             if _awkward(n):
                 extra = _next_smooth(n, primes) - n
             padding.append((extra // 2, extra - extra // 2))
-        if tuple(padding) not in paddings:
+        grown = padded_shape(shape, tuple(padding))
+        if tuple(padding) not in paddings and math.prod(grown) <= MAX_LOCATIONS:
             paddings.append(tuple(padding))
     return paddings
 
