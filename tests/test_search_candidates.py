@@ -16,7 +16,7 @@ from advisor.model.architecture import (
     parse_architecture,
 )
 from advisor.model.budget import Family
-from advisor.model.grid import InputSpec
+from advisor.model.grid import InputSpec, padded_shape
 from advisor.search.candidates import (
     DILATION_SAMPLE,
     MAX_DILATION_ORDERS,
@@ -25,7 +25,7 @@ from advisor.search.candidates import (
     prime_steps,
     window_schedules,
 )
-from advisor.search.synthesis import Synthesizer, synthesis_variants
+from advisor.search.synthesis import synthesis_variants
 
 
 @pytest.mark.parametrize(
@@ -106,31 +106,48 @@ def _space(shape: tuple[int, ...], allowed: list[Family]) -> CandidateSpace:
         10,
         allowed,
         dilations=True,
-        synthesizer=Synthesizer(labels, shape),
+        labels=labels,
         variants=synthesis_variants([1.0]),
         seed=0,
     )
 
 
-@pytest.mark.parametrize("shape", [(8, 8), (16,)])
+@pytest.mark.parametrize("shape", [(8, 8), (16,), (13,), (7, 6), (4, 6, 6)])
 def test_every_candidate_is_realised_by_its_permutation(shape: tuple[int, ...]) -> None:
     space = _space(shape, ["contiguous", "mirror", "interleaved", "dilations", "synthesized"])
     families = {c.family for c in space.candidates}
-    assert families >= {"shallow", "contiguous", "mirror", "interleaved", "synthesized"}
+    assert families >= {"shallow", "contiguous", "interleaved", "synthesized"}
     for candidate in space.candidates:
         windows, keys = space.tree(candidate)
         assert len(keys) == len(windows) == candidate.depth
-        tree = PoolingStructure(math.prod(shape), windows)
+        grid = space.grid(candidate)
+        tree = PoolingStructure(math.prod(grid), windows)
         widths = [2] * (candidate.depth + 1)
         architecture = space.architecture(candidate, widths, outputs=3, representation_kernel=1)
         assert isinstance(architecture.geometry, PermutationGeometry)
         assert architecture.family == candidate.family
         rebuilt = pooling_structure(architecture)
         np.testing.assert_array_equal(rebuilt.leaf_order(), tree.leaf_order())
+        assert architecture.grid == grid
         realised = structure_from_permutation(
-            shape, candidate.pools, np.array(architecture.geometry.permutation)
+            grid, candidate.pools, np.array(architecture.geometry.permutation)
         )
         np.testing.assert_array_equal(realised.leaf_order(), tree.leaf_order())
+
+
+def test_a_prime_length_is_searched_padded_in_every_family() -> None:
+    space = _space((13,), ["contiguous", "mirror", "interleaved", "dilations", "synthesized"])
+    padded = {c.family for c in space.candidates if c.padding is not None}
+    assert padded == {"contiguous", "mirror", "interleaved", "dilations", "synthesized"}
+    assert {space.grid(c) for c in space.candidates} == {(13,), (15,), (16,)}
+    # The margin is free to the min-cut: the labels keep the task's sides in place.
+    task = space.labels(None)
+    for padding in space.paddings:
+        labels = space.labels(padding)
+        assert labels.shape == (1, math.prod(padded_shape((13,), padding)))
+        assert set(np.unique(labels).tolist()) <= {0, 1, 2}
+        for side in (1, 2):
+            assert np.count_nonzero(labels == side) == np.count_nonzero(task == side)
 
 
 def test_dilation_candidates_only_for_power_of_two_sequences() -> None:

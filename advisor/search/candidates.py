@@ -28,12 +28,11 @@ within the budget's depth bounds.
 
 **Padding.** An axis whose size has a prime factor above :data:`FRIENDLY_PRIME` (13, 99 = 9 * 11),
 or is a prime of 5 or more, pools only into large windows, or not at all. For such a grid the
-space also holds the contiguous, mirror, interleaved and dilation trees of the grid padded to a
-friendlier size (:func:`friendly_paddings`): every awkward axis grown to the next size that is
-not awkward and has no prime factor above 5, or to the next power of two, the margin split
-evenly before and after. The padding is part of the candidate and
-of the architecture it builds (the analysis models the margin as one constant input), so the
-choice is explicit and reported, never silent.
+space also holds the trees of every family on the grid padded to a friendlier size
+(:func:`friendly_paddings`): every awkward axis grown to the next size that is not awkward and
+has no prime factor above 5, or to the next power of two, the margin split evenly before and
+after. The padding is part of the candidate and of the architecture it builds (the analysis
+models the margin as one constant input), so the choice is explicit and reported, never silent.
 """
 
 from __future__ import annotations
@@ -55,6 +54,7 @@ from advisor.model.geometries import DilationGeometry, Geometry, PermutationGeom
 from advisor.model.grid import MAX_LOCATIONS, InputSpec, Padding, padded_shape
 from advisor.model.schedule import Schedule
 from advisor.search.synthesis import SynthesisVariant, Synthesizer, layout_permutation
+from advisor.seprank.labels import FREE, PADDED, padded_labels
 
 __all__ = [
     "DILATION_SAMPLE",
@@ -280,8 +280,9 @@ class CandidateSpace:
         Families the budget allows to be recommended.
     dilations
         Whether dilation orders are searched.
-    synthesizer
-        Builds synthesized trees (None: no synthesized family).
+    labels
+        The task's ``(C, N)`` side labels: the synthesized trees are folded from them, and
+        :meth:`labels` places them on every padded grid.
     variants
         Synthesis variants to try.
     seed
@@ -296,12 +297,13 @@ class CandidateSpace:
         allowed: Sequence[Family],
         *,
         dilations: bool,
-        synthesizer: Synthesizer | None,
+        labels: npt.NDArray[np.int8],
         variants: Sequence[SynthesisVariant],
         seed: int,
     ) -> None:
         self._spec = spec
-        self._synthesizer = synthesizer
+        self._labels: dict[Padding | None, npt.NDArray[np.int8]] = {None: labels}
+        self._synthesizers: dict[Padding | None, Synthesizer] = {}
         self.dilation_orders_complete = True
         candidates: list[Candidate] = []
 
@@ -347,21 +349,35 @@ class CandidateSpace:
                         None,
                         padding,
                     )
-        if synthesizer is not None and "synthesized" in allowed:
-            for pools in schedules:
-                for variant in variants:
-                    add("synthesized", pools, None, variant)
+            if "synthesized" in allowed:
+                for pools in on_grid:
+                    for variant in variants:
+                        add("synthesized", pools, None, variant, padding)
         self.candidates: tuple[Candidate, ...] = tuple(candidates)
         self.paddings: tuple[Padding | None, ...] = tuple(
             dict.fromkeys(c.padding for c in candidates)
         )
 
+    def labels(self, padding: Padding | None) -> npt.NDArray[np.int8]:
+        """Return the task's labels on the grid ``padding`` gives, as the min-cut sees them.
+
+        A padded location is :data:`~advisor.seprank.labels.FREE` here: the min-cut treats a
+        constant input as a free one (the analysis keeps it apart for the exact engine).
+        """
+        labels = self._labels.get(padding)
+        if labels is None:
+            grown = padded_labels(self._labels[None], self._spec.shape, padding)
+            labels = np.where(grown == PADDED, FREE, grown).astype(np.int8)
+            self._labels[padding] = labels
+        return labels
+
     def tree(self, candidate: Candidate) -> tuple[tuple[_Ids, ...], list[Hashable]]:
         """Return the candidate's windows per level and the keys naming each level's prefix."""
         if candidate.geometry is None:
-            assert self._synthesizer is not None and candidate.variant is not None
+            assert candidate.variant is not None
             pools, variant = candidate.pools, candidate.variant
-            return self._synthesizer.windows(pools, variant), Synthesizer.level_keys(pools, variant)
+            windows = self._synthesizer(candidate.padding).windows(pools, variant)
+            return windows, Synthesizer.level_keys(pools, variant)
         windows = geometry_structure(candidate.geometry, self._schedule(candidate)).windows
         return windows, _prefix_keys(windows)
 
@@ -369,7 +385,7 @@ class CandidateSpace:
         """Return the input permutation realising the candidate with plain contiguous pooling."""
         if candidate.geometry is None:
             windows, _ = self.tree(candidate)
-            return layout_permutation(self._spec.shape, candidate.pools, windows)
+            return layout_permutation(self.grid(candidate), candidate.pools, windows)
         return geometry_permutation(candidate.geometry, self._schedule(candidate))
 
     def architecture(
@@ -403,6 +419,13 @@ class CandidateSpace:
 
     def _schedule(self, candidate: Candidate) -> Schedule:
         return Schedule.trusted(self.grid(candidate), candidate.pools)
+
+    def _synthesizer(self, padding: Padding | None) -> Synthesizer:
+        synthesizer = self._synthesizers.get(padding)
+        if synthesizer is None:
+            grid = padded_shape(self._spec.shape, padding)
+            synthesizer = self._synthesizers[padding] = Synthesizer(self.labels(padding), grid)
+        return synthesizer
 
 
 def _prefix_keys(windows: Sequence[_Ids]) -> list[Hashable]:

@@ -63,10 +63,10 @@ from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
 from advisor.search.objective import Objective, default_targets
 from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
-from advisor.search.synthesis import Synthesizer, synthesis_variants
+from advisor.search.synthesis import synthesis_variants
 from advisor.search.widths import Allocation, Floor, allocate_widths, best_point
 from advisor.seprank.analysis import analyze
-from advisor.seprank.labels import FREE, PADDED, correlation_labels, padded_labels
+from advisor.seprank.labels import correlation_labels
 from advisor.stopping import StopSignal
 
 __all__ = [
@@ -286,18 +286,14 @@ class _Search:
             budget.max_depth or deepest,
             allowed,
             dilations=budget.search_dilations,
-            synthesizer=Synthesizer(labels, spec.shape) if "synthesized" in allowed else None,
+            labels=labels,
             variants=synthesis_variants([c.weight for c in self.correlations]),
             seed=budget.seed,
         )
         self.candidates = self.space.candidates
         # One labelling per grid a candidate pools; a padded margin is free to the min-cut.
         self.builders = {
-            padding: SubtreeDagBuilder(
-                np.where(grown == PADDED, FREE, grown).astype(np.int8)
-                if (grown := padded_labels(labels, spec.shape, padding)) is not labels
-                else labels
-            )
+            padding: SubtreeDagBuilder(self.space.labels(padding))
             for padding in self.space.paddings
         }
         if budget.width_profile == "practical":
