@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ def figures(analysis: list[dict[str, Any]]) -> list[tuple[str, float, str]]:
 def main() -> None:
     """Run every case, print the table and record it."""
     limits = RequestLimits(max_locations=MAX_LOCATIONS)
+    load = os.getloadavg()[0]
     rows = []
     with start_server(ServerConfig(limits=limits)) as server, tempfile.TemporaryDirectory() as tmp:
         for label, shape, preset in CASES:
@@ -127,7 +129,8 @@ def main() -> None:
         "TASK --arch PICK`, against an in-process server that admits the library's largest grid "
         f"({MAX_LOCATIONS:,} locations). Done when the search completes, the pick is deeper than "
         "the shallow net (depth 1) and the analysis confirms every figure and certificate it "
-        "reported. CPU seconds are the process's (client and server); wall seconds beside them.\n\n"
+        "reported. CPU seconds are the process's (client and server); wall seconds beside them "
+        f"(load average {load:.1f} on {os.cpu_count()} cores when the run started).\n\n"
         "| input | preset | recommend CPU s | recommend wall s | pick | depth | schedule "
         "| parameters | analyze CPU s | analyze wall s | confirmed | done |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
