@@ -127,3 +127,20 @@ def test_no_padding_grows_the_grid_past_the_library_limit() -> None:
     assert MAX_LOCATIONS >= 1025 * 1023
     assert friendly_paddings((1025, 1023)) == []
     assert friendly_paddings((1024, 1023)) == [((0, 0), (0, 1))]
+
+
+def test_a_padded_axis_grows_to_the_smallest_friendlier_sizes() -> None:
+    def factors(m: int) -> set[int]:
+        return {p for p in range(2, m + 1) if m % p == 0 and all(p % d for d in range(2, p))}
+
+    def awkward(m: int) -> bool:
+        return max(factors(m), default=1) > 7 or (m >= 5 and factors(m) == {m})
+
+    for n in range(2, 300):
+
+        def smallest(primes: set[int], n: int = n) -> int:
+            return next(m for m in range(n, 4 * n) if not awkward(m) and factors(m) <= primes)
+
+        expected = [smallest({2, 3, 5}), smallest({2})] if awkward(n) else []
+        grown = [n + before + after for ((before, after),) in friendly_paddings((n,))]
+        assert grown == list(dict.fromkeys(expected)), n

@@ -194,11 +194,20 @@ def _awkward(n: int) -> bool:
 
 
 def _next_smooth(n: int, primes: tuple[int, ...]) -> int:
-    """Return the smallest size ``>= n`` whose prime factors are all in ``primes``."""
-    size = n
-    while _awkward(size) or set(_factorise(size)) - set(primes):
-        size += 1
-    return size
+    """Return the smallest size ``>= n``, not awkward, whose prime factors are all in ``primes``.
+
+    The products of ``primes`` up to ``2n`` are enumerated (a power of two lies below ``2n``),
+    a few hundred at most, rather than every size from ``n`` up factorised.
+    """
+    sizes = {1}
+    for prime in primes:
+        grown = set(sizes)
+        for size in sizes:
+            while size * prime < 2 * n:
+                size *= prime
+                grown.add(size)
+        sizes = grown
+    return min(size for size in sizes if size >= n and not _awkward(size))
 
 
 def prime_steps(shape: Sequence[int]) -> tuple[int, ...]:
