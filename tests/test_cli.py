@@ -385,3 +385,32 @@ def test_mutual_tls_target(tmp_path: Path) -> None:
         assert unknown_ca.status == ExitCode.UNAVAILABLE, (
             "no client certificate: the handshake fails"
         )
+
+
+@pytest.mark.parametrize(
+    ("shape", "preset", "padded"),
+    [
+        ([13], "symmetry", "padded to "),
+        ([15, 15], "symmetry", None),
+        ([4, 8, 8], "front_back", None),
+    ],
+)
+def test_any_size_and_3d_recommend_deeper_nets_that_analyze_confirms(
+    tmp_path: Path, shape: list[int], preset: str, padded: str | None
+) -> None:
+    task = tmp_path / "task.yaml"
+    task.write_text(yaml.safe_dump({"input": {"shape": shape}, "preset": preset}))
+    table = advisor("recommend", task, "--budget", "1000000", "--top", "1")
+    assert table.status == 0, table.stderr
+    assert (padded in table.stdout) if padded else ("padded" not in table.stdout)
+    result = advisor("recommend", task, "--budget", "1000000", "--top", "1", "--format", "json")
+    best = json.loads(result.stdout)["recommendations"][0]
+    assert len(best["architecture"]["layers"]) > 1
+    assert ("padding" in best["architecture"]) == bool(padded)
+    arch = tmp_path / "best.json"
+    arch.write_text(json.dumps(best["architecture"]))
+    analysis = json.loads(advisor("analyze", task, "--arch", arch, "--format", "json").stdout)
+    figures = [(c["name"], c["log2_separation_rank"], c["certificate"]) for c in best["analysis"]]
+    assert [
+        (c["name"], c["log2_separation_rank"], c["certificate"]) for c in analysis["correlations"]
+    ] == figures

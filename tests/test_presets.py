@@ -88,7 +88,7 @@ def test_unknown_preset_lists_the_known_ones() -> None:
     [
         ("symmetry", (3,), "at least 4 locations"),
         ("symmetry", (8, 3), "at least 4 locations on axis 1"),
-        ("top_bottom", (16,), "needs a 2-D input"),
+        ("top_bottom", (16,), "needs a 2-D or 3-D input"),
         ("top_bottom", (3, 8), "at least 4 locations on axis 0"),
         ("local", (3, 3), "axis of at least 4"),
         ("long_range", (3, 16), "on axis 0"),

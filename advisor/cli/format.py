@@ -127,9 +127,13 @@ def _recommendation_lines(recommendation: Recommendation) -> list[str]:
 def _shape_summary(architecture: Architecture) -> str:
     widths = " ".join(str(layer.channels) for layer in architecture.layers)
     pools = " ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
+    padded = ""
+    if architecture.padding is not None:
+        margins = " ".join(f"{before}/{after}" for before, after in architecture.padding)
+        padded = f"  padded to {'x'.join(map(str, architecture.grid))} (margins {margins})"
     return (
         f"representation {architecture.representation}  widths {widths}  pools {pools}"
-        f"  outputs {architecture.outputs}"
+        f"  outputs {architecture.outputs}{padded}"
     )
 
 

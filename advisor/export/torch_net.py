@@ -18,12 +18,20 @@ from advisor.model.architecture import Architecture
 
 __all__ = ["ConvNet"]
 
+_LAYERS: dict[str, type[nn.Module]] = {
+    f"{name}{ndim}d": getattr(nn, f"{name}{ndim}d")
+    for name in ("Conv", "MaxPool", "AvgPool", "ConstantPad")
+    for ndim in (1, 2, 3)
+}
+"""The torch layer classes by name and grid dimension, e.g. ``Conv3d``."""
+
 
 class ConvNet(nn.Module):
     """The network of an :class:`~advisor.model.architecture.Architecture`, layer by layer.
 
-    1. Representation: a ``k x k`` conv (``k = representation_kernel``) from the input channels
-       to M, zero-padded so it keeps the grid ('same'), then ReLU.
+    1. Representation: the input zero-padded by the architecture's ``padding`` (its margin is then
+       the constant input the analysis models), a ``k x k`` conv (``k = representation_kernel``)
+       from the input channels to M, zero-padded so it keeps that grid ('same'), then ReLU.
     2. Geometry: a fixed gather of the locations (a registered buffer ``permutation``): position
        ``p`` of the permuted grid holds ``permutation[p]`` (docs/FORMATS.md §2), so the pooling
        tree is the architecture's.
@@ -32,7 +40,8 @@ class ConvNet(nn.Module):
     4. Output: a linear layer from the last width to ``outputs``.
 
     Every conv and the linear layer have biases, so the parameter count equals
-    ``Architecture.parameters``. Input ``(batch, C_in, *shape)``; output ``(batch, outputs)``.
+    ``Architecture.parameters``. Input ``(batch, C_in, *shape)`` with 1, 2 or 3 grid axes
+    (``Conv1d``/``MaxPool1d`` up to ``Conv3d``/``MaxPool3d``); output ``(batch, outputs)``.
     """
 
     permutation: torch.Tensor
@@ -41,21 +50,18 @@ class ConvNet(nn.Module):
         super().__init__()
         spec = architecture.input
         self.shape = spec.shape
-        conv = nn.Conv1d if spec.ndim == 1 else nn.Conv2d
-        pool = {
-            (1, "max"): nn.MaxPool1d,
-            (2, "max"): nn.MaxPool2d,
-            (1, "avg"): nn.AvgPool1d,
-            (2, "avg"): nn.AvgPool2d,
-        }[spec.ndim, pooling]
+        conv = _LAYERS[f"Conv{spec.ndim}d"]
+        pool = _LAYERS[f"{pooling.capitalize()}Pool{spec.ndim}d"]
         kernel = architecture.representation_kernel
-        # 'same' padding by hand: torch pads even kernels with a warning and a copy.
-        before, after = (kernel - 1) // 2, kernel // 2
-        padding = (
-            nn.ConstantPad1d((before, after), 0.0)
-            if spec.ndim == 1
-            else nn.ConstantPad2d((before, after, before, after), 0.0)
-        )
+        # 'same' padding by hand (torch pads even kernels with a warning and a copy), after the
+        # architecture's own; torch lists the margins from the last axis to the first.
+        margins = architecture.padding or ((0, 0),) * spec.ndim
+        pads = [
+            pad
+            for before, after in reversed(margins)
+            for pad in (before + (kernel - 1) // 2, after + kernel // 2)
+        ]
+        padding = _LAYERS[f"ConstantPad{spec.ndim}d"](tuple(pads), 0.0)
         self.representation = nn.Sequential(
             padding, conv(spec.channels, architecture.representation, kernel), nn.ReLU()
         )

@@ -35,7 +35,7 @@ from advisor.model.geometries import (
     family_of,
     validate_permutation,
 )
-from advisor.model.grid import InputSpec
+from advisor.model.grid import InputSpec, Padding, check_padding, padded_shape
 from advisor.model.parameters import ParameterCount, ParameterModel
 from advisor.model.schedule import Schedule, check_schedule
 
@@ -45,6 +45,7 @@ __all__ = [
     "Geometry",
     "Layer",
     "NamedGeometry",
+    "Padding",
     "ParameterCount",
     "PermutationGeometry",
     "architecture_document",
@@ -58,6 +59,7 @@ __all__ = [
 # Strict: a document's `true`, `2.5` or `"2"` is a mistake to report, not a number to coerce.
 _PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 _Int = Annotated[int, Field(strict=True)]
+_Margin = Annotated[int, Field(strict=True, ge=0)]
 
 
 class Layer(BaseModel):
@@ -101,10 +103,16 @@ class Architecture(BaseModel):
     representation_kernel: _PositiveInt = Field(
         default=1, description="k: the representation layer is a k x k conv with 'same' padding."
     )
+    padding: tuple[tuple[_Margin, _Margin], ...] | None = Field(
+        default=None,
+        description="Per input axis, [before, after]: constant locations added around the input; "
+        "the pooling, the geometry and the locations they number are the padded grid's.",
+    )
 
     @model_validator(mode="after")
     def _check_schedule_and_geometry(self) -> Architecture:
-        validate_schedule(self.input.shape, *self._pools_and_strides(), self.geometry)
+        check_padding(self.input.shape, self.padding)
+        validate_schedule(self.grid, *self._pools_and_strides(), self.geometry)
         return self
 
     @classmethod
@@ -118,6 +126,7 @@ class Architecture(BaseModel):
         outputs: int = 1,
         family: str | None = None,
         representation_kernel: int = 1,
+        padding: Padding | None = None,
     ) -> Architecture:
         """Build an architecture without checking its schedule or geometry again.
 
@@ -134,12 +143,18 @@ class Architecture(BaseModel):
             outputs=outputs,
             family=family,
             representation_kernel=representation_kernel,
+            padding=padding,
         )
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        """The grid the network pools: the input's shape, padded when ``padding`` is set."""
+        return padded_shape(self.input.shape, self.padding)
 
     @property
     def schedule(self) -> Schedule:
         """The pooling schedule and the grid each layer leaves (checked at construction)."""
-        return Schedule.trusted(self.input.shape, *self._pools_and_strides())
+        return Schedule.trusted(self.grid, *self._pools_and_strides())
 
     def _pools_and_strides(
         self,
@@ -161,7 +176,7 @@ class Architecture(BaseModel):
         """Multiply-adds per input, counted as :mod:`advisor.model.compute` documents."""
         spec = self.input
         locations = layer_locations(
-            spec.shape,
+            self.grid,
             [layer.pool for layer in self.layers],
             [layer.step for layer in self.layers],
         )
@@ -173,7 +188,7 @@ class Architecture(BaseModel):
     def discarded_order(self) -> float:
         """Bits per location of window order discarded (:mod:`advisor.model.arrangement`)."""
         pools, steps = zip(*((layer.pool, layer.step) for layer in self.layers), strict=True)
-        return discarded_order(self.input.shape, pools, steps)
+        return discarded_order(self.grid, pools, steps)
 
     @property
     def is_overlapping(self) -> bool:

@@ -15,9 +15,10 @@ out of range, a box past the edge or a mask of the wrong size is an error, and s
 that selects nothing.
 
 Axes are named as in an image: the last axis holds the *columns* (a 1-D input is one row of
-columns), axis 0 of a 2-D input the *rows*. Halves of an axis of odd length ``n`` leave its centre
-line out: the low half is ``[0, n // 2)``, the high half ``[n - n // 2, n)``, so the two halves
-are mirror images of each other and the centre line is in neither.
+columns), the one before it the *rows*, and axis 0 of a 3-D input the *depth* (slices or frames).
+Halves of an axis of odd length ``n`` leave its centre line out: the low half is ``[0, n // 2)``,
+the high half ``[n - n // 2, n)``, so the two halves are mirror images of each other and the
+centre line is in neither.
 """
 
 from __future__ import annotations
@@ -255,7 +256,7 @@ def _box_mask(box: Box, shape: tuple[int, ...]) -> _Mask:
 
 
 def _mask_mask(rows: tuple[str, ...], shape: tuple[int, ...]) -> _Mask:
-    height, width = (1, shape[0]) if len(shape) == 1 else shape
+    height, width = math.prod(shape[:-1]), shape[-1]
     if len(rows) != height:
         raise InvalidRequestError.single(
             "mask", f"has {len(rows)} rows; the input {list(shape)} needs {height}"
@@ -315,12 +316,11 @@ def _central(n: int) -> _Mask:
     return (np.arange(n) >= margin) & (np.arange(n) < n - margin)
 
 
-def _require_2d(name: str, shape: tuple[int, ...]) -> tuple[int, int]:
-    if len(shape) != 2:
+def _require_rows(name: str, shape: tuple[int, ...]) -> None:
+    if len(shape) < 2:
         raise InvalidRequestError.single(
-            "preset", f"{name} needs a 2-D input [H, W]; the input {list(shape)} is 1-D"
+            "preset", f"{name} needs a 2-D or 3-D input; the input {list(shape)} is 1-D"
         )
-    return shape[0], shape[1]
 
 
 def _left_half(shape: tuple[int, ...]) -> _Mask:
@@ -340,47 +340,49 @@ def _right_half(shape: tuple[int, ...]) -> _Mask:
 
 
 def _top_half(shape: tuple[int, ...]) -> _Mask:
-    """Select rows ``[0, H // 2)`` of a 2-D input (rejected for 1-D inputs).
+    """Select rows ``[0, H // 2)`` of a 2-D or 3-D input (every slice; rejected for 1-D inputs).
 
     With an odd number of rows the centre row is in neither half.
     """
-    height, _ = _require_2d("top_half", shape)
-    return along_axis(shape, 0, low_half(height))
+    _require_rows("top_half", shape)
+    return along_axis(shape, len(shape) - 2, low_half(shape[-2]))
 
 
 def _bottom_half(shape: tuple[int, ...]) -> _Mask:
-    """Select rows ``[H - H // 2, H)`` of a 2-D input (rejected for 1-D inputs).
+    """Select rows ``[H - H // 2, H)`` of a 2-D or 3-D input (every slice; not 1-D).
 
     With an odd number of rows the centre row is in neither half.
     """
-    height, _ = _require_2d("bottom_half", shape)
-    return along_axis(shape, 0, high_half(height))
+    _require_rows("bottom_half", shape)
+    return along_axis(shape, len(shape) - 2, high_half(shape[-2]))
 
 
 def _quadrant(name: str, shape: tuple[int, ...], top: bool, left: bool) -> _Mask:
-    height, width = _require_2d(name, shape)
-    rows = low_half(height) if top else high_half(height)
-    columns = low_half(width) if left else high_half(width)
-    return np.asarray(rows[:, None] & columns[None, :])
+    _require_rows(name, shape)
+    rows = low_half(shape[-2]) if top else high_half(shape[-2])
+    columns = low_half(shape[-1]) if left else high_half(shape[-1])
+    return np.asarray(
+        along_axis(shape, len(shape) - 2, rows) & along_axis(shape, len(shape) - 1, columns)
+    )
 
 
 def _top_left(shape: tuple[int, ...]) -> _Mask:
-    """Select rows ``[0, H // 2)`` x columns ``[0, W // 2)`` of a 2-D input (not 1-D)."""
+    """Select rows ``[0, H // 2)`` x columns ``[0, W // 2)`` of a 2-D or 3-D input (not 1-D)."""
     return _quadrant("top_left", shape, top=True, left=True)
 
 
 def _top_right(shape: tuple[int, ...]) -> _Mask:
-    """Select rows ``[0, H // 2)`` x columns ``[W - W // 2, W)`` of a 2-D input (not 1-D)."""
+    """Select rows ``[0, H // 2)`` x columns ``[W - W // 2, W)`` of a 2-D or 3-D input."""
     return _quadrant("top_right", shape, top=True, left=False)
 
 
 def _bottom_left(shape: tuple[int, ...]) -> _Mask:
-    """Select rows ``[H - H // 2, H)`` x columns ``[0, W // 2)`` of a 2-D input (not 1-D)."""
+    """Select rows ``[H - H // 2, H)`` x columns ``[0, W // 2)`` of a 2-D or 3-D input."""
     return _quadrant("bottom_left", shape, top=False, left=True)
 
 
 def _bottom_right(shape: tuple[int, ...]) -> _Mask:
-    """Select rows ``[H - H // 2, H)`` x columns ``[W - W // 2, W)`` of a 2-D input (not 1-D)."""
+    """Select rows ``[H - H // 2, H)`` x columns ``[W - W // 2, W)`` of a 2-D or 3-D input."""
     return _quadrant("bottom_right", shape, top=False, left=False)
 
 

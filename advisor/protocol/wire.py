@@ -208,6 +208,8 @@ def _architecture_document(message: advisor_pb2.Architecture) -> _Document:
     for optional in ("outputs", "family", "representation_kernel"):
         if message.HasField(optional):
             document[optional] = getattr(message, optional)
+    if message.padding:
+        document["padding"] = [[axis.before, axis.after] for axis in message.padding]
     return document
 
 
@@ -283,6 +285,10 @@ def architecture_to_proto(architecture: Architecture) -> advisor_pb2.Architectur
         outputs=architecture.outputs,
         family=architecture.family,
         representation_kernel=architecture.representation_kernel,
+        padding=[
+            advisor_pb2.AxisPadding(before=before, after=after)
+            for before, after in architecture.padding or ()
+        ],
     )
 
 

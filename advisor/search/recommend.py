@@ -64,7 +64,7 @@ from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
 from advisor.search.objective import Objective, default_targets
 from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
-from advisor.search.synthesis import Synthesizer, synthesis_variants
+from advisor.search.synthesis import synthesis_variants
 from advisor.search.widths import Allocation, Floor, allocate_widths, best_point
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
@@ -211,7 +211,7 @@ class _Board:
 
 
 def _slot(candidate: Candidate) -> tuple[object, ...]:
-    return candidate.family, candidate.pools, candidate.dilations
+    return candidate.family, candidate.pools, candidate.dilations, candidate.padding
 
 
 class _Clock(StopSignal):
@@ -278,20 +278,25 @@ class _Search:
         self.outputs = budget.outputs_for(task.outputs)
         self.model = ParameterModel.for_input(spec, budget.representation_kernel, self.outputs)
         labels = correlation_labels(self.correlations, spec.num_locations)
-        self.builder = SubtreeDagBuilder(labels)
         allowed = budget.families()
-        deepest = max(1, spec.num_locations.bit_length())
+        # Padding at most doubles an axis, so a padded tree is at most ndim levels deeper.
+        deepest = max(1, spec.num_locations.bit_length() + spec.ndim)
         self.space = CandidateSpace(
             spec,
             budget.min_depth or 1,
             budget.max_depth or deepest,
             allowed,
             dilations=budget.search_dilations,
-            synthesizer=Synthesizer(labels, spec.shape) if "synthesized" in allowed else None,
+            labels=labels,
             variants=synthesis_variants([c.weight for c in self.correlations]),
             seed=budget.seed,
         )
         self.candidates = self.space.candidates
+        # One labelling per grid a candidate pools; a padded margin is free to the min-cut.
+        self.builders = {
+            padding: SubtreeDagBuilder(self.space.labels(padding))
+            for padding in self.space.paddings
+        }
         if budget.width_profile == "practical":
             self.candidates = _bounded(self.candidates, _largest_window, budget.max_window)
             self.candidates = _bounded(self.candidates, _widest_step, budget.max_step)
@@ -379,7 +384,7 @@ class _Search:
     ) -> bool:
         """Allocate the candidate's widths and record it; False when ``stop`` cut it."""
         windows, keys = self.space.tree(candidate)
-        dag = self.builder.build(windows, keys)
+        dag = self.builders[candidate.padding].build(windows, keys)
         roles = _roles(candidate)
         if roles <= seen.setdefault(dag.digest, set()):
             return True  # the same tree to the model as one evaluated for the same purposes
@@ -421,8 +426,7 @@ class _Search:
         return cached
 
     def _multiply_adds(self, candidate: Candidate, profiles: _Ints) -> _Ints:
-        spec = self.task.input
-        locations = layer_locations(spec.shape, candidate.pools, candidate.pools)
+        locations = layer_locations(self.space.grid(candidate), candidate.pools, candidate.pools)
         return multiply_adds(
             profiles, locations, self.model.representation_weights, self.model.outputs
         )
@@ -473,7 +477,7 @@ class _Search:
 
     def _discarded(self, candidate: Candidate) -> float:
         """Return the arrangement the candidate's tree discards, bits per location."""
-        return discarded_order(self.task.input.shape, candidate.pools, candidate.pools)
+        return discarded_order(self.space.grid(candidate), candidate.pools, candidate.pools)
 
     def _objective(self) -> Objective:
         """Build the objective: reachable targets, the budget used, the arrangement kept.
@@ -506,7 +510,7 @@ class _Search:
             if not candidate.eligible or profiles.size == 0:
                 continue
             least = min(least, self._discarded(candidate))
-            dag = self.builder.build(*self.space.tree(candidate))
+            dag = self.builders[candidate.padding].build(*self.space.tree(candidate))
             if dag.digest in seen:
                 continue
             seen.add(dag.digest)
@@ -635,7 +639,10 @@ class _Search:
                 detail = f", dilations {', '.join(str(d) for d in candidate.dilations)}"
             elif candidate.variant is not None:
                 detail = f", {candidate.variant.describe(self.names)}"
-            description = f"{candidate.family} pooling ({candidate.schedule_text()}{detail})"
+            description = (
+                f"{candidate.family} pooling ({candidate.schedule_text()}{detail})"
+                f"{candidate.padding_text(self.task.input.shape)}"
+            )
         return Design(
             description=description,
             widths=entry.allocation.widths,

@@ -29,7 +29,11 @@ For each correlation (A, B) the analysis reports, in log2:
     sharing lowering the bound).
 
 Every location is one input of the model: with a ``representation_kernel`` above 1 that input
-is the patch around the location.
+is the patch around the location. A padded architecture's extra locations are inputs too, each
+holding the same constant (:data:`~advisor.seprank.labels.PADDED`): free to the min-cut, one
+shared vector to the exact engine, so every certificate keeps its meaning (a constant is one
+particular value of a free input, and the rank at a particular value is at most the generic
+one).
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from advisor.model.architecture import Architecture
 from advisor.model.results import Analysis, Certificate, CorrelationAnalysis
 from advisor.model.task import ResolvedCorrelation, Task
 from advisor.seprank.engines import ENGINES
-from advisor.seprank.labels import correlation_labels
+from advisor.seprank.labels import correlation_labels, padded_labels
 from advisor.stopping import StopSignal
 
 __all__ = [
@@ -117,7 +121,11 @@ def analyze(
     correlations = task.resolved()
     structure = pooling_structure(architecture)
     widths, representation = list(architecture.widths), architecture.representation
-    labels = correlation_labels(correlations, structure.num_locations)
+    labels = padded_labels(
+        correlation_labels(correlations, task.input.num_locations),
+        task.input.shape,
+        architecture.padding,
+    )
     if exact:
         _CERTIFIER.check_limits(structure, labels, widths, representation)
     log2_m = math.log2(representation)

@@ -1,8 +1,9 @@
 """Side labels of the input locations, one row per correlation: the engines' view of a task.
 
-Every engine reads a correlation as a labelling of the locations: side A, side B, or free
-(outside both regions, contracted with a generic vector; docs/THEORY.md §3). Encoding it once as a
-small integer matrix lets the tree recurrence treat many correlations as one batch.
+Every engine reads a correlation as a labelling of the locations: side A, side B, free
+(outside both regions, contracted with a generic vector; docs/THEORY.md §3), or padded (a location
+the network adds around its input, which holds one constant input everywhere). Encoding it once
+as a small integer matrix lets the tree recurrence treat many correlations as one batch.
 """
 
 from __future__ import annotations
@@ -13,7 +14,18 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FREE", "SIDE_A", "SIDE_B", "RegionPair", "correlation_labels", "label_regions"]
+from advisor.model.grid import Padding, padded_shape
+
+__all__ = [
+    "FREE",
+    "PADDED",
+    "SIDE_A",
+    "SIDE_B",
+    "RegionPair",
+    "correlation_labels",
+    "label_regions",
+    "padded_labels",
+]
 
 FREE: Final = 0
 """Label of a location outside both regions."""
@@ -21,6 +33,9 @@ SIDE_A: Final = 1
 """Label of a location of region A."""
 SIDE_B: Final = 2
 """Label of a location of region B."""
+PADDED: Final = 3
+"""Label of a padded location: outside both regions, holding the same constant input as every
+other padded location. To a min-cut it is free; the exact engine gives all of them one vector."""
 
 
 class RegionPair(Protocol):
@@ -94,3 +109,21 @@ def label_regions(
     [(array([0, 1]), array([3]))]
     """
     return [(np.flatnonzero(row == SIDE_A), np.flatnonzero(row == SIDE_B)) for row in labels]
+
+
+def padded_labels(
+    labels: npt.NDArray[np.int8], shape: Sequence[int], padding: Padding | None
+) -> npt.NDArray[np.int8]:
+    """Place the labels of a ``shape`` grid inside the padded grid; the margin is :data:`PADDED`.
+
+    Examples
+    --------
+    >>> padded_labels(np.array([[1, 0, 2]], dtype=np.int8), (3,), ((1, 0),))
+    array([[3, 1, 0, 2]], dtype=int8)
+    """
+    if padding is None:
+        return labels
+    grown = np.full((len(labels), *padded_shape(shape, padding)), PADDED, dtype=np.int8)
+    inner = tuple(slice(before, before + n) for n, (before, _) in zip(shape, padding, strict=True))
+    grown[(slice(None), *inner)] = labels.reshape(len(labels), *shape)
+    return grown.reshape(len(labels), -1)

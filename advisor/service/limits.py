@@ -127,7 +127,7 @@ def _exact_violations(
     yield from _count(
         "exact",
         "exact certification: grid of locations",
-        architecture.input.num_locations,
+        math.prod(architecture.grid),
         limits.max_exact_locations,
     )
     widest = max(architecture.representation, *architecture.widths)

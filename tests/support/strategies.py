@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+import numpy as np
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
@@ -114,11 +115,12 @@ def _input(shape: Sequence[int]) -> Document:
 def _region_document(draw: st.DrawFn, shape: tuple[int, ...], locations: Sequence[int]) -> Document:
     """Express a set of locations in a form that describes exactly that set.
 
-    Indices always work; a box is used when the set happens to be a box, a mask on 2-D grids.
+    Indices always work; a box is used when the set happens to be a box, a mask on 2-D and 3-D
+    grids (3-D: ``D * H`` rows, slice after slice).
     """
     members = set(locations)
     forms = ["indices"]
-    if len(shape) == 2:
+    if len(shape) >= 2:
         forms.append("mask")
     box = _as_box(shape, members)
     if box is not None:
@@ -127,7 +129,7 @@ def _region_document(draw: st.DrawFn, shape: tuple[int, ...], locations: Sequenc
     if form == "box" and box is not None:
         return {"box": {"start": box[0], "stop": box[1]}}
     if form == "mask":
-        height, width = shape
+        height, width = math.prod(shape[:-1]), shape[-1]
         return {
             "mask": [
                 "".join("#" if h * width + w in members else "." for w in range(width))
@@ -148,9 +150,7 @@ def _as_box(shape: tuple[int, ...], members: set[int]) -> tuple[list[int], list[
 
 
 def _unravel(location: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    if len(shape) == 1:
-        return (location,)
-    return divmod(location, shape[1])
+    return tuple(int(c) for c in np.unravel_index(location, shape))
 
 
 @st.composite
@@ -285,12 +285,20 @@ def valid_architecture_documents(draw: st.DrawFn) -> Document:
     """Non-overlapping architectures that tile their grid, with a geometry that fits it.
 
     The geometry is contiguous or an explicit permutation on any tiling; mirror on square
-    power-of-two grids pooled 2x2; dilations and interleaved on 1-D grids pooled by 2.
+    power-of-two grids pooled 2x2; dilations and interleaved on 1-D grids pooled by 2. 1-D, 2-D
+    and 3-D grids; some pad their input (the grid tiled is then the padded one).
     """
-    ndim = draw(st.sampled_from([1, 2]))
+    ndim = draw(st.sampled_from([1, 2, 3]))
     pools = draw(_pool_schedules(ndim))
     shape = _shape_of(pools)
     size = math.prod(shape)
+    padding = None
+    if draw(st.booleans()):
+        padding = [
+            [before, draw(st.integers(0, n - 1 - before))]
+            for n in shape
+            for before in [draw(st.integers(0, n - 1))]
+        ]
     geometries: list[st.SearchStrategy[Any]] = [
         st.just("contiguous"),
         st.builds(lambda p: {"permutation": p}, st.permutations(range(size))),
@@ -309,6 +317,9 @@ def valid_architecture_documents(draw: st.DrawFn) -> Document:
         "layers": [{"channels": draw(channels), "pool": pool} for pool in pools],
         "geometry": draw(st.one_of(geometries)),
     }
+    if padding is not None:
+        document["padding"] = padding
+        document["input"] = _input([n - b - a for n, (b, a) in zip(shape, padding, strict=True)])
     if draw(st.booleans()):
         document["outputs"] = draw(st.integers(1, 10))
     return document

@@ -192,7 +192,7 @@ class InputSpec(_message.Message):
     """Input channels (e.g. 3 for RGB); absent = 1."""
     @_builtins.property
     def shape(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """[N] for sequences, [H, W] for images."""
+        """[N] for sequences, [H, W] for images, [D, H, W] for volumes and videos."""
 
     def __init__(
         self,
@@ -523,6 +523,7 @@ class Architecture(_message.Message):
     OUTPUTS_FIELD_NUMBER: _builtins.int
     FAMILY_FIELD_NUMBER: _builtins.int
     REPRESENTATION_KERNEL_FIELD_NUMBER: _builtins.int
+    PADDING_FIELD_NUMBER: _builtins.int
     representation: _builtins.int
     """M, the representation channels."""
     outputs: _builtins.int
@@ -541,6 +542,12 @@ class Architecture(_message.Message):
     def geometry(self) -> Global___Geometry:
         """Absent = contiguous."""
 
+    @_builtins.property
+    def padding(self) -> _containers.RepeatedCompositeFieldContainer[Global___AxisPadding]:
+        """Constant locations added around the input, one entry per axis; empty = no padding. The
+        pooling, the geometry and the locations they number are those of the padded grid.
+        """
+
     def __init__(
         self,
         *,
@@ -551,10 +558,11 @@ class Architecture(_message.Message):
         outputs: _builtins.int | None = ...,
         family: _builtins.str | None = ...,
         representation_kernel: _builtins.int | None = ...,
+        padding: _abc.Iterable[Global___AxisPadding] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "outputs", b"outputs", "representation_kernel", b"representation_kernel"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "layers", b"layers", "outputs", b"outputs", "representation", b"representation", "representation_kernel", b"representation_kernel"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "layers", b"layers", "outputs", b"outputs", "padding", b"padding", "representation", b"representation", "representation_kernel", b"representation_kernel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__family: _TypeAlias = _typing.Literal["family"]  # noqa: Y015
     _WhichOneofArgType__family: _TypeAlias = _typing.Literal["_family", b"_family"]  # noqa: Y015
@@ -570,6 +578,30 @@ class Architecture(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__representation_kernel) -> _WhichOneofReturnType__representation_kernel | None: ...
 
 Global___Architecture: _TypeAlias = Architecture  # noqa: Y015
+
+@_typing.final
+class AxisPadding(_message.Message):
+    """The constant locations a network adds before and after one axis of its input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BEFORE_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    before: _builtins.int
+    after: _builtins.int
+    def __init__(
+        self,
+        *,
+        before: _builtins.int = ...,
+        after: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AxisPadding: _TypeAlias = AxisPadding  # noqa: Y015
 
 @_typing.final
 class Budget(_message.Message):
