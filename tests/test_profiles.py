@@ -75,7 +75,9 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
     """The best practical (score, parameters) by enumeration through the tree engine alone.
 
     Targets are the best figure any recommendable tree reaches with a fitting profile; the score
-    of a point is its weighted fraction of the targets times the fraction of the budget used.
+    of a point is its weighted fraction of the targets times the fraction of the budget used,
+    times 2^-(bits of window order its tree discards per location, above the least of any tree),
+    the order counted here from the tree's windows themselves.
     """
     task = parse_task(task_document)
     budget = Budget(**options)
@@ -98,14 +100,20 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
         tree = PoolingStructure(task.input.num_locations, windows)
         logs = np.log2(profiles[fits].astype(float))
         figures = log2_min_cut(tree, labels, logs[:, 1:], logs[:, 0], shared_weights=True)
-        points.extend(zip(figures, parameters[fits], strict=True))
-    targets = np.maximum(np.max([f for f, _ in points], axis=0), 1e-6)
+        discarded = sum(
+            math.log2(math.factorial(len(window))) for level in windows for window in level
+        ) / math.prod(search.space.grid(candidate))
+        points.extend((f, p, discarded) for f, p in zip(figures, parameters[fits], strict=True))
+    targets = np.maximum(np.max([f for f, _, _ in points], axis=0), 1e-6)
+    least = min(d for _, _, d in points)
     scored = [
         (
-            float(np.minimum(f, targets) / targets @ weights) * min(1.0, p / budget.max_parameters),
+            float(np.minimum(f, targets) / targets @ weights)
+            * min(1.0, p / budget.max_parameters)
+            * 2.0 ** -(d - least),
             -int(p),
         )
-        for f, p in points
+        for f, p, d in points
     ]
     best = max(scored)
     return best[0], -best[1]

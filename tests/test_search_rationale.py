@@ -78,3 +78,22 @@ def test_it_recognises_when_the_pick_is_a_baseline() -> None:
 
 def test_notes_are_appended() -> None:
     assert _text(notes=["Dilation orders were sampled."]).endswith("Dilation orders were sampled.")
+
+
+def test_it_prices_the_order_the_windows_forget() -> None:
+    objective = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted", least_discarded=1.5)
+    coarse = Design(
+        "mirror pooling (4x4, global 4x4)", (32, 64, 8), 9_000, (576.0, 45.0), 0.3, discarded=2.5
+    )
+    text = rationale(
+        coarse,
+        contiguous=CONTIGUOUS,
+        shallow=SHALLOW,
+        objective=objective,
+        names=NAMES,
+        max_parameters=20_000,
+        widenings=[],
+    )
+    assert "times x0.5 for the order its pooling windows forget" in text
+    assert "(2.50 bits per location, 1.00 more than the finest tree here)" in text
+    assert "order its pooling windows forget" not in _text()

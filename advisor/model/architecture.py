@@ -24,6 +24,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from advisor.errors import invalid_request_from_pydantic
+from advisor.model.arrangement import discarded_order
 from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.documents import read_document
 from advisor.model.geometries import (
@@ -182,6 +183,12 @@ class Architecture(BaseModel):
         widths = [self.representation, *self.widths]
         kernel = self.representation_kernel**spec.ndim * spec.channels
         return int(multiply_adds(widths, locations, kernel, self.outputs)[0])
+
+    @property
+    def discarded_order(self) -> float:
+        """Bits per location of window order discarded (:mod:`advisor.model.arrangement`)."""
+        pools, steps = zip(*((layer.pool, layer.step) for layer in self.layers), strict=True)
+        return discarded_order(self.grid, pools, steps)
 
     @property
     def is_overlapping(self) -> bool:

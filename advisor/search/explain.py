@@ -5,7 +5,8 @@ budget and against the standard CNN of that budget), which of the task's correla
 model as well as the target asks and which it falls short on (in percent of the target, the log2
 separation rank in bits beside it), how the best contiguous net and the shallow net at the same
 budget compare on the correlation where they differ most, the correlation furthest from its
-target with what widening one layer would add, and what 10% more budget would buy. Figures are
+target with what widening one layer would add, and what 10% more budget would buy; the score
+sentence says what the arrangement its windows forget costs (docs/THEORY.md §14). Figures are
 the analysis' ``log2_separation_rank`` (the search's objective); a practical search's targets are
 the best any recommendable net reaches at this budget, a free search's the dimension bounds.
 """
@@ -52,6 +53,8 @@ class Design:
         The objective's primary score.
     multiply_adds
         Multiply-adds per input.
+    discarded
+        Bits of window order per location its pooling discards (docs/THEORY.md §14).
     """
 
     description: str
@@ -60,6 +63,7 @@ class Design:
     log2_ranks: tuple[float, ...]
     score: float
     multiply_adds: int = 0
+    discarded: float = 0.0
 
     def widths_text(self) -> str:
         """``M = 32 and widths 512-1-1``."""
@@ -169,7 +173,16 @@ def _score(chosen: Design, objective: Objective) -> str:
     text = f"Score {chosen.score:.4g}: the {kind} fraction of the targets"
     if objective.max_parameters is not None:
         text += " times the share of the budget used (targets: the best any net reaches here)"
-    return text + "."
+    if objective.least_discarded is None:
+        return text + "."
+    excess = max(chosen.discarded - objective.least_discarded, 0.0)
+    text += (
+        f", times x{2.0**-excess:.3g} for the order its pooling windows forget "
+        f"({chosen.discarded:.2f} bits per location"
+    )
+    return text + (
+        f", {excess:.2f} more than the finest tree here)." if excess else ", the least)."
+    )
 
 
 def _versus(

@@ -53,6 +53,7 @@ import numpy.typing as npt
 
 from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
+from advisor.model.arrangement import discarded_order
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
@@ -464,7 +465,7 @@ class _Search:
         if profiles.size == 0:
             return None
         figures = dag.log2_ranks(np.log2(profiles))
-        keys = self.objective.keys(figures, parameters)
+        keys = self.objective.keys(figures, parameters, self._discarded(candidate))
         self.scored += parameters.size
         top = best_point(keys, parameters, profiles)
         return Allocation(
@@ -474,13 +475,19 @@ class _Search:
             log2_ranks=tuple(float(f) for f in figures[top]),
         )
 
+    def _discarded(self, candidate: Candidate) -> float:
+        """Return the arrangement the candidate's tree discards, bits per location."""
+        return discarded_order(self.space.grid(candidate), candidate.pools, candidate.pools)
+
     def _objective(self) -> Objective:
-        """Build the objective: reachable targets and the budget used (practical), or not (free).
+        """Build the objective: reachable targets, the budget used, the arrangement kept.
 
         A practical search first runs every recommendable tree's fitting profiles to find the
-        best figure any of them reaches on each correlation, and takes that as the target: a
-        score of 1.0 then means no practical net at this budget does better on any correlation
-        and the whole budget is used.
+        best figure any of them reaches on each correlation, and takes that as the target, and
+        the least arrangement any of them discards as the reference: a score of 1.0 then means
+        no practical net at this budget does better on any correlation, the whole budget is used
+        and no tree keeps more of the input's arrangement (docs/THEORY.md §14). A free search
+        scores ranks against the dimension bound only.
         """
         weights = [c.weight for c in self.correlations]
         if self.budget.width_profile == "free":
@@ -494,6 +501,7 @@ class _Search:
                 self.budget.objective,
             )
         best = np.zeros(len(self.correlations))
+        least = math.inf
         seen: set[bytes] = set()
         for candidate in self.candidates:
             if self.clock.stopped():
@@ -501,6 +509,7 @@ class _Search:
             profiles, _ = self._fitting(candidate)
             if not candidate.eligible or profiles.size == 0:
                 continue
+            least = min(least, self._discarded(candidate))
             dag = self.builders[candidate.padding].build(*self.space.tree(candidate))
             if dag.digest in seen:
                 continue
@@ -513,6 +522,7 @@ class _Search:
             weights,
             self.budget.objective,
             max_parameters=self.budget.max_parameters,
+            least_discarded=least if math.isfinite(least) else None,
         )
 
     def _reserve_final_time(self) -> None:
@@ -642,6 +652,7 @@ class _Search:
             multiply_adds=int(
                 self._multiply_adds(candidate, np.asarray([entry.allocation.widths]))[0]
             ),
+            discarded=self._discarded(candidate),
         )
 
     def _notes(self, complete: bool) -> Sequence[str]:
@@ -678,7 +689,9 @@ def score_architectures(
     scores = []
     for architecture in architectures:
         ranks = [c.log2_separation_rank for c in analyze(task, architecture).correlations]
-        keys = objective.keys(np.asarray(ranks), [architecture.parameters])
+        keys = objective.keys(
+            np.asarray(ranks), [architecture.parameters], architecture.discarded_order
+        )
         scores.append(float(keys[0, 0]))
     return scores
 
