@@ -64,6 +64,7 @@ __all__ = [
     "budget_constraints",
     "enqueue_recommendations",
     "suggest_architecture",
+    "suggest_parameters",
 ]
 
 ARCHITECTURE_ATTR: Final = "architecture"
@@ -73,6 +74,22 @@ COUPLING_ATTR: Final = "advisor.coupling"
 RANK_ATTR: Final = "advisor.rank"
 PARAMS_ATTR: Final = "advisor.params"
 _FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueued trial
+
+
+def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[str, FlatValue]:
+    """Suggest a design's flat parameters from ``space`` (no decoding; Ray Tune's define-by-run).
+
+    The widths suggested are those of the schedule's levels (``width_0`` ... ``width_{d-1}``).
+    """
+    schedule = trial.suggest_categorical(SCHEDULE, space.schedules)
+    params: dict[str, FlatValue] = {
+        GEOMETRY: trial.suggest_categorical(GEOMETRY, space.geometries),
+        SCHEDULE: schedule,
+        REPRESENTATION: trial.suggest_categorical(REPRESENTATION, space.representations),
+    }
+    for level in range(schedule.count("/") + 1):
+        params[width_name(level)] = trial.suggest_categorical(width_name(level), space.widths)
+    return params
 
 
 def suggest_architecture(
@@ -91,16 +108,8 @@ def suggest_architecture(
         ``refuse_over_budget`` is set: the trial is refused before any training, with the reason
         in its ``advisor.refused`` attribute.
     """
-    schedule = trial.suggest_categorical(SCHEDULE, space.schedules)
-    params: dict[str, FlatValue] = {
-        GEOMETRY: trial.suggest_categorical(GEOMETRY, space.geometries),
-        SCHEDULE: schedule,
-        REPRESENTATION: trial.suggest_categorical(REPRESENTATION, space.representations),
-    }
-    for level in range(schedule.count("/") + 1):
-        params[width_name(level)] = trial.suggest_categorical(width_name(level), space.widths)
     try:
-        architecture = space.codec.decode(params)
+        architecture = space.codec.decode(suggest_parameters(trial, space))
     except InvalidRequestError as error:
         return _refuse(trial, f"not a valid design: {error}")
     trial.set_user_attr(ARCHITECTURE_ATTR, architecture.model_dump_json(exclude_none=True))
@@ -211,6 +220,16 @@ class AdvisorSampler(BaseSampler):
         self._params: list[dict[str, Any]] = []
         self._remaining: list[int] = []
         self._observed: dict[int, float] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Ray Tune pickles its search algorithm, sampler included; a lock does not pickle.
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def _ensure_ranking(self) -> None:
         if self._designs is None:

@@ -3,14 +3,17 @@
 The advisor proposes designs; a tool's own sampler (TPE, random, ...) continues in the same
 space, so its trials are designs of the kind the advisor searches: the window schedules of the
 search (:func:`advisor.search.candidates.window_schedules`), the named geometries and the
-advisor's own permutations, the practical width choices and the range of M, each widened by what
-the proposals use. Parameters are categorical (schedules and geometries are names; widths come
-from a ladder of allowed values).
+advisor's own permutations, and the widths and M that some practical width ladder within the
+parameter budget uses (:mod:`advisor.search.profiles`; every width choice for a free search),
+each widened by what the proposals use. A sampler combines them freely, so a draw may still
+exceed the budget or not be a valid design; the Optuna helper refuses those before training.
+Parameters are categorical (schedules and geometries are names; widths come from a ladder of
+allowed values).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from advisor.integrations.encoding import (
@@ -23,9 +26,12 @@ from advisor.integrations.encoding import (
     width_name,
 )
 from advisor.model.budget import Budget
+from advisor.model.grid import InputSpec
+from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation
 from advisor.model.task import Task
 from advisor.search.candidates import window_schedules
+from advisor.search.profiles import ProfileRules, practical_profiles
 
 __all__ = ["ArchitectureSpace"]
 
@@ -60,12 +66,8 @@ class ArchitectureSpace:
                 spec.shape, budget.min_depth or 1, budget.max_depth or deepest
             )
         ]
-        widths = [w for w in budget.profile_choices() if w >= budget.hidden_floor(codec.outputs)]
-        representations = [
-            w
-            for w in budget.profile_choices()
-            if budget.min_representation <= w <= budget.max_representation
-        ]
+        depths = range(budget.min_depth or 1, (budget.max_depth or deepest) + 1)
+        representations, widths = _widths_within_budget(spec, budget, codec.outputs, depths)
         hidden = [layer.channels for d in designs for layer in d.architecture.layers]
         return cls(
             codec=codec,
@@ -93,6 +95,29 @@ class ArchitectureSpace:
     def parameter_names(self, depth: int) -> list[str]:
         """Return the parameters of a design with ``depth`` hidden layers, in suggestion order."""
         return [GEOMETRY, SCHEDULE, REPRESENTATION, *(width_name(level) for level in range(depth))]
+
+
+def _widths_within_budget(
+    spec: InputSpec, budget: Budget, outputs: int, depths: Iterable[int]
+) -> tuple[set[int], set[int]]:
+    """Return the M and hidden widths the search could give a design at these depths."""
+    rules = ProfileRules(
+        tuple(budget.profile_choices()),
+        budget.hidden_floor(outputs),
+        budget.min_representation,
+        budget.max_representation,
+    )
+    if budget.width_profile == "free":
+        return set(rules.representations()), set(budget.choices())
+    model = ParameterModel.for_input(spec, budget.representation_kernel, outputs)
+    representations: set[int] = set()
+    hidden: set[int] = set()
+    for depth in depths:
+        profiles = practical_profiles(depth, rules)
+        fitting = profiles[model.count(profiles) <= budget.max_parameters]
+        representations.update(int(m) for m in fitting[:, 0])
+        hidden.update(int(w) for w in fitting[:, 1:].ravel())
+    return representations, hidden
 
 
 def _merged(base: Sequence[str], extra: Sequence[str]) -> tuple[str, ...]:
