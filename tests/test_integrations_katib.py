@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
+import yaml
 from google.protobuf import json_format
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -25,6 +26,7 @@ from advisor.service.katib_server import KATIB_HEALTH_SERVICE, start_katib_serve
 from tests.support.server_process import ServerProcess
 
 GOLDEN = Path(__file__).parent / "data" / "katib" / "enas_cpu_experiment.json"
+EXAMPLES = Path(__file__).parents[1] / "examples" / "integrations" / "katib"
 ROUNDS = 5
 PER_ROUND = 3
 WIDTHS = {32, 48, 64, 96, 128}
@@ -260,3 +262,34 @@ def test_serve_with_a_katib_port_answers_katibs_health_check() -> None:
             assert status.status == health_pb2.HealthCheckResponse.SERVING
         server.terminate()
         assert server.wait(60) == 0
+
+
+def test_the_documented_experiment_reads_as_a_search() -> None:
+    # The controller's conversion of the Experiment resource's algorithm and nasConfig.
+    document = yaml.safe_load((EXAMPLES / "experiment.yaml").read_text())["spec"]
+    nas = document["nasConfig"]
+    experiment = api_pb2.Experiment(name="advisor-symmetry")
+    experiment.spec.algorithm.algorithm_name = document["algorithm"]["algorithmName"]
+    for setting in document["algorithm"]["algorithmSettings"]:
+        experiment.spec.algorithm.algorithm_settings.add(**setting)
+    graph = experiment.spec.nas_config.graph_config
+    graph.num_layers = nas["graphConfig"]["numLayers"]
+    graph.input_sizes.extend(nas["graphConfig"]["inputSizes"])
+    graph.output_sizes.extend(nas["graphConfig"]["outputSizes"])
+    for operation in nas["operations"]:
+        added = experiment.spec.nas_config.operations.operation.add(
+            operation_type=operation["operationType"]
+        )
+        for parameter in operation["parameters"]:
+            added.parameter_specs.parameters.add(
+                name=parameter["name"],
+                parameter_type=api_pb2.ParameterType.Value(parameter["parameterType"].upper()),
+                feasible_space=api_pb2.FeasibleSpace(list=parameter["feasibleSpace"]["list"]),
+            )
+    search = read_experiment(experiment)
+    assert search.budget.max_parameters == 200_000
+    assert search.budget.channel_choices == [16, 32, 48, 64, 96, 128]
+    assert (search.task.input.shape, search.task.input.channels) == ((32, 32), 3)
+    assert search.task.preset == "symmetry"
+    references = {p["reference"] for p in document["trialTemplate"]["trialParameters"]}
+    assert references == {"architecture"}

@@ -63,13 +63,13 @@ def test_the_first_k_trials_are_the_advisors_top_k_then_tpe() -> None:
     expected = [space.codec.encode(r.architecture) for r in RANKING]
     trials = study.trials
     for trial, design, params in zip(trials[:K], RANKING, expected, strict=True):
-        assert trial.system_attrs[RANK_ATTR] == design.rank
+        assert trial.user_attrs[RANK_ATTR] == design.rank
         assert {**trial.params, "depth": len(design.architecture.layers)} == params
         assert trial.user_attrs[ARCHITECTURE_ATTR] == design.architecture.model_dump_json(
             exclude_none=True
         )
         assert trial.value == pytest.approx(design.parameters / BUDGET.max_parameters)
-    assert all(RANK_ATTR not in trial.system_attrs for trial in trials[K:])
+    assert all(RANK_ATTR not in trial.user_attrs for trial in trials[K:])
     # TPE proposes from the same space after the proposals.
     for trial in trials[K:]:
         for name, value in trial.params.items():
@@ -91,7 +91,7 @@ def test_a_design_the_study_holds_is_not_proposed_again() -> None:
     study.optimize(_objective(lambda: space), n_trials=K + 1)
     keys = [tuple(sorted(trial.params.items())) for trial in study.trials]
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[:2]] == [1, 2]
-    assert [t.system_attrs.get(RANK_ATTR) for t in study.trials[2:K]] == list(range(3, K + 1))
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[2:K]] == list(range(3, K + 1))
     assert len(set(keys[:K])) == K
 
 

@@ -20,8 +20,8 @@ which suggests the flat parameters of :mod:`advisor.integrations.encoding` from 
   and prunes it when it couples the task's correlations far less than the advisor's best.
 
 Each trial keeps its architecture as JSON in the user attribute ``architecture`` (the
-permutation in full), its parameter count in ``advisor.parameters``, and a proposed design its
-rank in the system attribute ``advisor.rank``.
+permutation in full), its parameter count in ``advisor.parameters``, and a proposed or queued
+design its rank in ``advisor.rank``.
 """
 
 from __future__ import annotations
@@ -278,7 +278,11 @@ class AdvisorSampler(BaseSampler):
                 storage = study._storage
                 storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, params)
                 assert self._designs is not None
-                storage.set_trial_system_attr(trial._trial_id, RANK_ATTR, self._designs[index].rank)
+                rank = self._designs[index].rank
+                storage.set_trial_user_attr(trial._trial_id, RANK_ATTR, rank)
+                # ``trial`` is the Trial's cached copy, which later writes start from (as
+                # Trial.set_user_attr keeps it in step with the storage).
+                trial.user_attrs[RANK_ATTR] = rank
                 return
 
     def infer_relative_search_space(
@@ -323,7 +327,7 @@ class AdvisorSampler(BaseSampler):
     ) -> None:
         """Pass the trial to the fallback; with ``learn``, re-rank the designs not tried yet."""
         self._fallback.after_trial(study, trial, state, values)
-        rank = trial.system_attrs.get(RANK_ATTR, trial.user_attrs.get(RANK_ATTR))
+        rank = trial.user_attrs.get(RANK_ATTR)
         if not self._learn or rank is None or state != TrialState.COMPLETE or not values:
             return
         with self._lock:
