@@ -64,7 +64,7 @@ def test_the_first_k_trials_are_the_advisors_top_k_then_tpe() -> None:
     trials = study.trials
     for trial, design, params in zip(trials[:K], RANKING, expected, strict=True):
         assert trial.user_attrs[RANK_ATTR] == design.rank
-        assert {**trial.params, "depth": len(design.architecture.layers)} == params
+        assert trial.params == {k: v for k, v in params.items() if k != "depth"}
         assert trial.user_attrs[ARCHITECTURE_ATTR] == design.architecture.model_dump_json(
             exclude_none=True
         )
@@ -93,6 +93,29 @@ def test_a_design_the_study_holds_is_not_proposed_again() -> None:
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[:2]] == [1, 2]
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[2:K]] == list(range(3, K + 1))
     assert len(set(keys[:K])) == K
+
+
+def test_a_design_another_sampler_ran_is_not_proposed_again() -> None:
+    # A study that already ran the advisor's #1 and #3 (e.g. found by TPE) gets the others.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    space = sampler.space
+    for design in (RANKING[0], RANKING[2]):
+        params = space.codec.encode(design.architecture)
+        del params["depth"]
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=params,
+                distributions={
+                    name: optuna.distributions.CategoricalDistribution(space.choices(name))
+                    for name in params
+                },
+                value=0.0,
+            )
+        )
+    study.optimize(_objective(lambda: space), n_trials=K - 2)
+    ranks = [t.user_attrs.get(RANK_ATTR) for t in study.trials[2:]]
+    assert ranks == [r.rank for r in RANKING if r.rank not in (1, 3)]
 
 
 def test_over_budget_designs_are_refused_and_infeasible() -> None:

@@ -38,6 +38,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from advisor.errors import InvalidRequestError
 from advisor.integrations.encoding import (
+    DEPTH,
     GEOMETRY,
     REPRESENTATION,
     SCHEDULE,
@@ -146,7 +147,13 @@ def budget_constraints(max_parameters: int) -> Callable[[FrozenTrial], Sequence[
 
 
 def _encoded(space: ArchitectureSpace, designs: Sequence[Recommendation]) -> list[dict[str, Any]]:
-    return [space.codec.encode(design.architecture) for design in designs]
+    """Return each design's suggested parameters: the flat encoding but ``depth`` (implied)."""
+    encoded = []
+    for design in designs:
+        params: dict[str, Any] = space.codec.encode(design.architecture)
+        del params[DEPTH]
+        encoded.append(params)
+    return encoded
 
 
 def enqueue_recommendations(
