@@ -298,7 +298,11 @@ class AdvisorSampler(BaseSampler):
         """Nothing relative for a proposed design; the fallback's space otherwise."""
         if PARAMS_ATTR in trial.system_attrs:
             return {}
-        return self._fallback.infer_relative_search_space(study, trial)
+        # Annotated: without the optuna extra installed, mypy sees the fallback as Any.
+        space: dict[str, BaseDistribution] = self._fallback.infer_relative_search_space(
+            study, trial
+        )
+        return space
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -306,7 +310,8 @@ class AdvisorSampler(BaseSampler):
         """Nothing relative for a proposed design; the fallback's sample otherwise."""
         if PARAMS_ATTR in trial.system_attrs:
             return {}
-        return self._fallback.sample_relative(study, trial, search_space)
+        sampled: dict[str, Any] = self._fallback.sample_relative(study, trial, search_space)
+        return sampled
 
     def sample_independent(
         self,
