@@ -100,6 +100,8 @@ def _search_result_table(result: SearchResult) -> str:
     for recommendation in result.recommendations:
         lines.append("")
         lines.extend(_recommendation_lines(recommendation))
+    if result.next_page_token is not None:
+        lines.extend(["", f"next page: --page-token {result.next_page_token}"])
     return "\n".join(lines) + "\n"
 
 

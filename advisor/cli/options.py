@@ -85,6 +85,11 @@ BUDGET_OPTIONS = (
     ),
     Option("--seed", "seed", {"type": int, "metavar": "S", "help": "search seed"}),
     Option(
+        "--page-token",
+        "page_token",
+        {"metavar": "T", "help": "the next page of a ranking: a result's next_page_token"},
+    ),
+    Option(
         "--objective",
         "objective",
         {"choices": ["weighted", "maximin"], "help": "how per-correlation ranks combine"},

@@ -135,6 +135,12 @@ class Budget(BaseModel):
         description="Upper bound on multiply-adds per input; default (practical): "
         "DEFAULT_COMPUTE_FACTOR times the standard CNN's at this parameter budget.",
     )
+    page_token: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Continue a ranking: the next_page_token of the previous result of the same "
+        "request (all fields but top_k, time_limit_seconds and page_token equal); None: page 1.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Budget:

@@ -84,10 +84,12 @@ class SearchResult:
     ``candidates_evaluated`` counts the complete architectures (tree and widths) the search put a
     score on, exactly or by an upper bound that settled a whole branch of them; ``complete`` is
     False when the time limit or the stop signal (deadline, cancellation, shutdown) cut the
-    search short.
+    search short. ``next_page_token``, passed as the budget's ``page_token`` with the same request,
+    returns the next-ranked designs (:mod:`advisor.search.paging`); None when there are no more.
     """
 
     recommendations: list[Recommendation]
     candidates_evaluated: int
     search_seconds: float
     complete: bool
+    next_page_token: str | None = None

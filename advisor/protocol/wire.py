@@ -230,6 +230,7 @@ def _budget_document(message: advisor_pb2.Budget) -> _Document:
         "min_representation",
         "max_representation",
         "max_multiply_adds",
+        "page_token",
     ):
         if message.HasField(optional):
             document[optional] = getattr(message, optional)
@@ -327,6 +328,7 @@ def budget_to_proto(budget: Budget) -> advisor_pb2.Budget:
         max_window=budget.max_window or 0,
         max_step=budget.max_step or 0,
         max_multiply_adds=budget.max_multiply_adds,
+        page_token=budget.page_token,
     )
 
 
@@ -447,6 +449,7 @@ def search_result_to_proto(result: SearchResult) -> advisor_pb2.SearchResult:
         candidates_evaluated=result.candidates_evaluated,
         search_seconds=result.search_seconds,
         complete=result.complete,
+        next_page_token=result.next_page_token or "",
     )
 
 
@@ -462,6 +465,7 @@ def search_result_from_proto(
         candidates_evaluated=message.candidates_evaluated,
         search_seconds=message.search_seconds,
         complete=message.complete,
+        next_page_token=message.next_page_token or None,
     )
 
 

@@ -62,6 +62,7 @@ from advisor.model.task import Task
 from advisor.search.candidates import Candidate, CandidateSpace
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
 from advisor.search.objective import Objective, default_targets
+from advisor.search.paging import next_page_token, page_offset
 from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
 from advisor.search.synthesis import synthesis_variants
@@ -132,8 +133,9 @@ def recommend(
         On ``budget.max_parameters`` when no candidate fits it, on ``budget.min_depth`` or
         ``budget.geometries`` when they leave nothing to search for this input.
     """
+    offset = page_offset(task, budget)
     signal = (stop or StopSignal()).limited(budget.time_limit_seconds)
-    run = _Search(task, budget, signal, progress)
+    run = _Search(task, budget, signal, progress, offset)
     return run.execute()
 
 
@@ -267,8 +269,10 @@ class _Search:
         budget: Budget,
         signal: StopSignal,
         progress: Callable[[SearchProgress], None] | None,
+        offset: int = 0,
     ) -> None:
         self.task, self.budget, self.signal = task, budget, signal
+        self.offset = offset
         self.clock = _Clock(signal, budget.top_k)
         self.report = progress
         self.correlations = task.resolved()
@@ -315,7 +319,7 @@ class _Search:
         # Built by execute(): its targets need a pass over every tree, which only a search (or
         # search_objective) uses, not a caller that only samples the space.
         self.objective: Objective
-        self.board = _Board(budget.top_k)
+        self.board = _Board(offset + budget.top_k)
         self.scored = 0
         self.last_report = -math.inf
 
@@ -376,8 +380,11 @@ class _Search:
                 break
             self._progress(done / len(self.candidates))
         recommendations = self._recommendations(complete)
-        complete = complete and len(recommendations) == len(self.board.top)
-        return SearchResult(recommendations, self.scored, self.clock.elapsed(), complete)
+        complete = complete and len(recommendations) == len(self.board.top[self.offset :])
+        end = self.offset + self.budget.top_k
+        # A full board may have more designs ranked after it; a shorter one has none.
+        token = next_page_token(self.task, self.budget, end) if len(self.board.top) == end else None
+        return SearchResult(recommendations, self.scored, self.clock.elapsed(), complete, token)
 
     def _evaluate(
         self, candidate: Candidate, seen: dict[bytes, set[str]], stop: StopSignal | None
@@ -550,14 +557,18 @@ class _Search:
         )
 
     def _recommendations(self, complete: bool) -> list[Recommendation]:
-        """Build the recommendations in rank order while the deadline allows (the best always)."""
+        """Build the page's recommendations in rank order while the deadline allows.
+
+        The page's best is always built.
+        """
         notes = self._notes(complete)
         recommendations = []
         # A search stopped before any recommendable tree was scored still answers: with the
         # best baseline it has (the rationale's note says the search was cut).
         baselines = [e for e in (self.board.contiguous, self.board.shallow) if e is not None]
-        for rank, entry in enumerate(self.board.top or baselines[:1], start=1):
-            first = rank == 1
+        page = self.board.top[self.offset :] if self.board.top or self.offset else baselines[:1]
+        for rank, entry in enumerate(page, start=self.offset + 1):
+            first = rank == self.offset + 1
             if not first and self.signal.remaining() < self.clock.time_for(0):
                 break
             started = self.clock.clock()

@@ -44,7 +44,28 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     settings = {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}
     if args.token_file is not None:
         settings["token"] = read_token_file(args.token_file)
-    return serve_forever(ServerConfig(**settings), on_ready=_announce)
+    config = ServerConfig(**settings)
+    if args.katib_port is None:
+        return serve_forever(config, on_ready=_announce)
+    return _serve_with_katib(config, args.katib_port)
+
+
+def _serve_with_katib(config: ServerConfig, katib_port: int) -> int:
+    """Serve the advisor and, on ``katib_port``, Katib's Suggestion service; stop both."""
+    if not 0 <= katib_port <= 65535:
+        raise InvalidRequestError.single("katib_port", f"{katib_port} is not a TCP port")
+    from advisor.service.katib_server import start_katib_server
+
+    katib = start_katib_server(config.host, katib_port, config.workers)
+
+    def announce_both(running: RunningServer) -> None:
+        _announce(running)
+        print(f"katib suggestion service on {config.host}:{katib.port}", flush=True)
+
+    try:
+        return serve_forever(config, on_ready=announce_both)
+    finally:
+        katib.stop(config.grace_seconds)
 
 
 def describe_start_error(error: ServerStartError) -> str:

@@ -36,6 +36,7 @@ SERVE_OPTION_FLAGS: dict[str, str] = {
     "tls_client_ca": "--tls-client-ca",
     "grace_seconds": "--grace",
     "token": "--token-file",
+    "katib_port": "--katib-port",
 }
 
 SERVE_SETTINGS: dict[str, dict[str, Any]] = {
@@ -57,4 +58,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(SERVE_OPTION_FLAGS[field], dest=field, **settings)
     parser.add_argument(
         "--token-file", type=Path, metavar="FILE", help="require the bearer token this file holds"
+    )
+    parser.add_argument(
+        "--katib-port",
+        type=int,
+        metavar="PORT",
+        help="also serve Katib's Suggestion service on this port (Katib's default: 6789)",
     )

@@ -630,6 +630,7 @@ class Budget(_message.Message):
     MAX_WINDOW_FIELD_NUMBER: _builtins.int
     MAX_MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
     MAX_STEP_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     max_parameters: _builtins.int
     """Upper bound on Architecture parameters (counted as the library counts them); required, > 0."""
     min_depth: _builtins.int
@@ -667,6 +668,10 @@ class Budget(_message.Message):
     """Widest pooling step per axis below the top level a practical recommendation may have where
     some tree meets it (2: 2x2 pooling only); absent or 0 = no bound.
     """
+    page_token: _builtins.str
+    """Continue a ranking: the next_page_token of the previous result of the same request (every
+    field but top_k, time_limit_seconds and page_token equal); absent = the first page.
+    """
     @_builtins.property
     def channel_choices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Allowed channel widths; empty = powers of two up to max_channels."""
@@ -699,10 +704,11 @@ class Budget(_message.Message):
         max_window: _builtins.int | None = ...,
         max_multiply_adds: _builtins.int | None = ...,
         max_step: _builtins.int | None = ...,
+        page_token: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "outputs", b"outputs", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_page_token", b"_page_token", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "outputs", b"outputs", "page_token", b"page_token", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "channel_choices", b"channel_choices", "geometries", b"geometries", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_parameters", b"max_parameters", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "objective", b"objective", "outputs", b"outputs", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k", "width_profile", b"width_profile"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_page_token", b"_page_token", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "channel_choices", b"channel_choices", "geometries", b"geometries", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_parameters", b"max_parameters", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "objective", b"objective", "outputs", b"outputs", "page_token", b"page_token", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k", "width_profile", b"width_profile"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__log2_rank_target: _TypeAlias = _typing.Literal["log2_rank_target"]  # noqa: Y015
     _WhichOneofArgType__log2_rank_target: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target"]  # noqa: Y015
@@ -726,6 +732,8 @@ class Budget(_message.Message):
     _WhichOneofArgType__min_width: _TypeAlias = _typing.Literal["_min_width", b"_min_width"]  # noqa: Y015
     _WhichOneofReturnType__outputs: _TypeAlias = _typing.Literal["outputs"]  # noqa: Y015
     _WhichOneofArgType__outputs: _TypeAlias = _typing.Literal["_outputs", b"_outputs"]  # noqa: Y015
+    _WhichOneofReturnType__page_token: _TypeAlias = _typing.Literal["page_token"]  # noqa: Y015
+    _WhichOneofArgType__page_token: _TypeAlias = _typing.Literal["_page_token", b"_page_token"]  # noqa: Y015
     _WhichOneofReturnType__representation_kernel: _TypeAlias = _typing.Literal["representation_kernel"]  # noqa: Y015
     _WhichOneofArgType__representation_kernel: _TypeAlias = _typing.Literal["_representation_kernel", b"_representation_kernel"]  # noqa: Y015
     _WhichOneofReturnType__search_dilations: _TypeAlias = _typing.Literal["search_dilations"]  # noqa: Y015
@@ -758,6 +766,8 @@ class Budget(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__min_width) -> _WhichOneofReturnType__min_width | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__outputs) -> _WhichOneofReturnType__outputs | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__page_token) -> _WhichOneofReturnType__page_token | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__representation_kernel) -> _WhichOneofReturnType__representation_kernel | None: ...
     @_typing.overload
@@ -905,10 +915,13 @@ class SearchResult(_message.Message):
     CANDIDATES_EVALUATED_FIELD_NUMBER: _builtins.int
     SEARCH_SECONDS_FIELD_NUMBER: _builtins.int
     COMPLETE_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     candidates_evaluated: _builtins.int
     search_seconds: _builtins.float
     complete: _builtins.bool
     """False when a time limit, deadline or shutdown cut the search; the best found so far is kept."""
+    next_page_token: _builtins.str
+    """Pass as Budget.page_token to get the next-ranked designs; empty = no more."""
     @_builtins.property
     def recommendations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Recommendation]: ...
     def __init__(
@@ -918,10 +931,11 @@ class SearchResult(_message.Message):
         candidates_evaluated: _builtins.int = ...,
         search_seconds: _builtins.float = ...,
         complete: _builtins.bool = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates_evaluated", b"candidates_evaluated", "complete", b"complete", "recommendations", b"recommendations", "search_seconds", b"search_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates_evaluated", b"candidates_evaluated", "complete", b"complete", "next_page_token", b"next_page_token", "recommendations", b"recommendations", "search_seconds", b"search_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
