@@ -29,6 +29,7 @@ import numpy as np
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from advisor.model.task import list_presets
@@ -591,8 +592,10 @@ def budget_message(document: Document) -> pb.Budget:
 
 @st.composite
 def valid_analyze_documents(draw: st.DrawFn) -> tuple[Document, Document]:
-    """A valid architecture and a valid task on the same grid."""
+    """A valid architecture and a valid task on the same grid (of two locations or more)."""
     architecture = draw(valid_architecture_documents())
+    # Padding may leave one input location, on which no correlation has two sides.
+    assume(math.prod(architecture["input"]["shape"]) >= 2)
     return draw(valid_task_documents(shape=architecture["input"]["shape"])), architecture
 
 
