@@ -18,7 +18,13 @@ import pydantic
 from advisor.cli.options import OutputFormat
 from advisor.export.document import recommendation_document
 from advisor.model.architecture import Architecture
-from advisor.model.results import Analysis, CorrelationAnalysis, Recommendation, SearchResult
+from advisor.model.results import (
+    Analysis,
+    CorrelationAnalysis,
+    Efficiency,
+    Recommendation,
+    SearchResult,
+)
 from advisor.model.task import PresetInfo
 
 __all__ = [
@@ -136,7 +142,22 @@ def _shape_summary(architecture: Architecture) -> str:
 def _analysis_table(analysis: Analysis) -> str:
     lines = [f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds", ""]
     lines.extend(_correlation_table(analysis.correlations))
+    lines.extend(_efficiency_lines(analysis.efficiency, ""))
     return "\n".join(lines) + "\n"
+
+
+def _efficiency_lines(efficiency: Efficiency | None, indent: str) -> list[str]:
+    if efficiency is None:
+        return []
+    return [
+        "",
+        *textwrap.wrap(
+            efficiency.summary(),
+            width=_RATIONALE_WIDTH,
+            initial_indent=indent,
+            subsequent_indent=indent,
+        ),
+    ]
 
 
 def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]:

@@ -33,6 +33,7 @@ from advisor.model.regions import BoxRegion, IndicesRegion, MaskRegion, PresetRe
 from advisor.model.results import (
     Analysis,
     CorrelationAnalysis,
+    Efficiency,
     Recommendation,
     SearchProgress,
     SearchResult,
@@ -386,12 +387,39 @@ def _correlation_analysis_from_proto(
     )
 
 
+def _efficiency_to_proto(efficiency: Efficiency | None) -> advisor_pb2.Efficiency | None:
+    if efficiency is None:
+        return None
+    return advisor_pb2.Efficiency(
+        log2_shallow_channels=efficiency.log2_shallow_channels,
+        log2_shallow_parameters=efficiency.log2_shallow_parameters,
+        log2_contiguous_channels=efficiency.log2_contiguous_channels,
+        log2_contiguous_parameters=efficiency.log2_contiguous_parameters,
+    )
+
+
+def _efficiency_from_proto(
+    message: advisor_pb2.Analysis | advisor_pb2.Recommendation,
+) -> Efficiency | None:
+    if not message.HasField("efficiency"):
+        return None
+    efficiency = message.efficiency
+    contiguous = efficiency.HasField("log2_contiguous_parameters")
+    return Efficiency(
+        log2_shallow_channels=efficiency.log2_shallow_channels,
+        log2_shallow_parameters=efficiency.log2_shallow_parameters,
+        log2_contiguous_channels=efficiency.log2_contiguous_channels if contiguous else None,
+        log2_contiguous_parameters=efficiency.log2_contiguous_parameters if contiguous else None,
+    )
+
+
 def analysis_to_proto(analysis: Analysis) -> advisor_pb2.Analysis:
     """Encode an :class:`Analysis` (the ``Analyze`` result)."""
     return advisor_pb2.Analysis(
         parameters=analysis.parameters,
         correlations=[_correlation_analysis_to_proto(c) for c in analysis.correlations],
         multiply_adds=analysis.multiply_adds,
+        efficiency=_efficiency_to_proto(analysis.efficiency),
     )
 
 
@@ -404,6 +432,7 @@ def analysis_from_proto(message: advisor_pb2.Analysis, field: str = "analysis") 
             for i, c in enumerate(message.correlations)
         ],
         multiply_adds=message.multiply_adds,
+        efficiency=_efficiency_from_proto(message),
     )
 
 
@@ -416,6 +445,7 @@ def _recommendation_to_proto(recommendation: Recommendation) -> advisor_pb2.Reco
         analysis=[_correlation_analysis_to_proto(c) for c in recommendation.analysis],
         rationale=recommendation.rationale,
         multiply_adds=recommendation.multiply_adds,
+        efficiency=_efficiency_to_proto(recommendation.efficiency),
     )
 
 
@@ -431,6 +461,7 @@ def _recommendation_from_proto(message: advisor_pb2.Recommendation, field: str) 
         ],
         rationale=message.rationale,
         multiply_adds=message.multiply_adds,
+        efficiency=_efficiency_from_proto(message),
     )
 
 

@@ -562,7 +562,7 @@ class _Search:
         shallow = self.board.shallow
         assert shallow is not None, "the shallow net fits (checked up front) and always runs"
         architecture = self._architecture(entry)
-        analysis = analyze(self.task, architecture, stop=stop).correlations
+        analysis = analyze(self.task, architecture, stop=stop)
         text = rationale(
             self._design(entry),
             contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
@@ -573,6 +573,7 @@ class _Search:
             widenings=self._widenings(entry),
             standard_multiply_adds=self.standard[1] if self.standard else None,
             more_budget=self._more_budget(entry),
+            efficiency=analysis.efficiency,
             notes=notes,
         )
         return Recommendation(
@@ -580,9 +581,10 @@ class _Search:
             score=entry.allocation.keys[0],
             parameters=entry.allocation.parameters,
             architecture=architecture,
-            analysis=analysis,
+            analysis=analysis.correlations,
             rationale=text,
             multiply_adds=architecture.multiply_adds,
+            efficiency=analysis.efficiency,
         )
 
     def _widenings(self, entry: _Entry) -> list[Widening]:

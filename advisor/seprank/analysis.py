@@ -15,6 +15,8 @@ For each correlation (A, B) the analysis reports, in log2:
   it differs from the shared-weight figure only where interchangeable one-sided siblings bind.
 - ``log2_lower_bound``: the exact engine's figure when it is only a lower bound (overlapping
   windows: the grid tensor's rank) and falls short of the min-cut.
+- ``efficiency`` (per analysis): what a shallow net and a contiguous net would need, in
+  channels and parameters, to reach every figure (:mod:`advisor.seprank.efficiency`).
 - ``certificate``:
 
   * ``exact``: the exact engine certified the figure (``exact=True``; on overlapping windows only
@@ -48,6 +50,7 @@ from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
 from advisor.model.results import Analysis, Certificate, CorrelationAnalysis
 from advisor.model.task import ResolvedCorrelation, Task
+from advisor.seprank.efficiency import expressive_efficiency
 from advisor.seprank.engines import ENGINES
 from advisor.seprank.labels import correlation_labels
 from advisor.stopping import StopSignal
@@ -134,10 +137,12 @@ def analyze(
             scored.append(figures.certified(float(rank[0]), structure))
         else:
             scored.append(figures.bound(tight_widths))
+    reached = [c.log2_separation_rank for c in scored]
     return Analysis(
         parameters=architecture.parameters,
         multiply_adds=architecture.multiply_adds,
         correlations=scored,
+        efficiency=expressive_efficiency(architecture, labels, reached),
     )
 
 

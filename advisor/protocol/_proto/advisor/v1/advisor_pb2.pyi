@@ -791,6 +791,49 @@ class CorrelationAnalysis(_message.Message):
 Global___CorrelationAnalysis: _TypeAlias = CorrelationAnalysis  # noqa: Y015
 
 @_typing.final
+class Efficiency(_message.Message):
+    """What other networks would need to reach an architecture's figures on every correlation:
+    lower bounds in log2 (docs/THEORY.md §14).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOG2_SHALLOW_CHANNELS_FIELD_NUMBER: _builtins.int
+    LOG2_SHALLOW_PARAMETERS_FIELD_NUMBER: _builtins.int
+    LOG2_CONTIGUOUS_CHANNELS_FIELD_NUMBER: _builtins.int
+    LOG2_CONTIGUOUS_PARAMETERS_FIELD_NUMBER: _builtins.int
+    log2_shallow_channels: _builtins.float
+    """A shallow net (one global pooling, same M and outputs)."""
+    log2_shallow_parameters: _builtins.float
+    log2_contiguous_channels: _builtins.float
+    """A contiguous net on the same windows and M with a 1/2, 1 or 2 width ladder; absent when no
+    width reaches every figure.
+    """
+    log2_contiguous_parameters: _builtins.float
+    def __init__(
+        self,
+        *,
+        log2_shallow_channels: _builtins.float = ...,
+        log2_shallow_parameters: _builtins.float = ...,
+        log2_contiguous_channels: _builtins.float | None = ...,
+        log2_contiguous_parameters: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters", "log2_shallow_channels", b"log2_shallow_channels", "log2_shallow_parameters", b"log2_shallow_parameters"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__log2_contiguous_channels: _TypeAlias = _typing.Literal["log2_contiguous_channels"]  # noqa: Y015
+    _WhichOneofArgType__log2_contiguous_channels: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels"]  # noqa: Y015
+    _WhichOneofReturnType__log2_contiguous_parameters: _TypeAlias = _typing.Literal["log2_contiguous_parameters"]  # noqa: Y015
+    _WhichOneofArgType__log2_contiguous_parameters: _TypeAlias = _typing.Literal["_log2_contiguous_parameters", b"_log2_contiguous_parameters"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__log2_contiguous_channels) -> _WhichOneofReturnType__log2_contiguous_channels | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__log2_contiguous_parameters) -> _WhichOneofReturnType__log2_contiguous_parameters | None: ...
+
+Global___Efficiency: _TypeAlias = Efficiency  # noqa: Y015
+
+@_typing.final
 class Analysis(_message.Message):
     """One architecture scored against a task."""
 
@@ -799,21 +842,27 @@ class Analysis(_message.Message):
     PARAMETERS_FIELD_NUMBER: _builtins.int
     CORRELATIONS_FIELD_NUMBER: _builtins.int
     MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
+    EFFICIENCY_FIELD_NUMBER: _builtins.int
     parameters: _builtins.int
     multiply_adds: _builtins.int
     """Multiply-adds per input (every conv at every location it runs on)."""
     @_builtins.property
     def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]: ...
+    @_builtins.property
+    def efficiency(self) -> Global___Efficiency:
+        """Absent only from producers that predate it."""
+
     def __init__(
         self,
         *,
         parameters: _builtins.int = ...,
         correlations: _abc.Iterable[Global___CorrelationAnalysis] | None = ...,
         multiply_adds: _builtins.int = ...,
+        efficiency: Global___Efficiency | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["efficiency", b"efficiency"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["correlations", b"correlations", "multiply_adds", b"multiply_adds", "parameters", b"parameters"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correlations", b"correlations", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -832,6 +881,7 @@ class Recommendation(_message.Message):
     ANALYSIS_FIELD_NUMBER: _builtins.int
     RATIONALE_FIELD_NUMBER: _builtins.int
     MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
+    EFFICIENCY_FIELD_NUMBER: _builtins.int
     rank: _builtins.int
     """1 = best."""
     score: _builtins.float
@@ -844,6 +894,10 @@ class Recommendation(_message.Message):
     def architecture(self) -> Global___Architecture: ...
     @_builtins.property
     def analysis(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]: ...
+    @_builtins.property
+    def efficiency(self) -> Global___Efficiency:
+        """What a shallow and a contiguous net would need to match the analysis' figures."""
+
     def __init__(
         self,
         *,
@@ -854,10 +908,11 @@ class Recommendation(_message.Message):
         analysis: _abc.Iterable[Global___CorrelationAnalysis] | None = ...,
         rationale: _builtins.str = ...,
         multiply_adds: _builtins.int = ...,
+        efficiency: Global___Efficiency | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["architecture", b"architecture"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["architecture", b"architecture", "efficiency", b"efficiency"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
