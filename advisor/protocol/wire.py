@@ -24,6 +24,7 @@ from advisor.model.architecture import (
     Architecture,
     DilationGeometry,
     Geometry,
+    Mixture,
     PermutationGeometry,
     parse_architecture,
 )
@@ -209,7 +210,20 @@ def _architecture_document(message: advisor_pb2.Architecture) -> _Document:
     for optional in ("outputs", "family", "representation_kernel"):
         if message.HasField(optional):
             document[optional] = getattr(message, optional)
+    if message.HasField("mixture"):
+        document["mixture"] = _mixture_document(message.mixture)
     return document
+
+
+def _mixture_document(message: advisor_pb2.Mixture) -> _Document:
+    members = []
+    for index, member in enumerate(message.members):
+        try:
+            geometry = _geometry_document(member.geometry)
+        except InvalidRequestError as error:
+            raise error.prefixed(f"mixture.members[{index}]") from None
+        members.append({"geometry": geometry, "channels": list(member.channels)})
+    return {"members": members, "mixing": list(message.mixing)}
 
 
 def _budget_document(message: advisor_pb2.Budget) -> _Document:
@@ -284,6 +298,19 @@ def architecture_to_proto(architecture: Architecture) -> advisor_pb2.Architectur
         outputs=architecture.outputs,
         family=architecture.family,
         representation_kernel=architecture.representation_kernel,
+        mixture=None if architecture.mixture is None else _mixture_to_proto(architecture.mixture),
+    )
+
+
+def _mixture_to_proto(mixture: Mixture) -> advisor_pb2.Mixture:
+    return advisor_pb2.Mixture(
+        members=[
+            advisor_pb2.MixtureMember(
+                geometry=_geometry_to_proto(member.geometry), channels=member.channels
+            )
+            for member in mixture.members
+        ],
+        mixing=mixture.mixing,
     )
 
 

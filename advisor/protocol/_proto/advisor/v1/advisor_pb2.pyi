@@ -511,9 +511,61 @@ class Geometry(_message.Message):
 Global___Geometry: _TypeAlias = Geometry  # noqa: Y015
 
 @_typing.final
-class Architecture(_message.Message):
-    """A convolutional arithmetic circuit, bottom-up."""
+class MixtureMember(_message.Message):
+    """A convolutional arithmetic circuit, bottom-up.
+    One more member network of a mixture: its geometry and one channel count per layer.
+    """
 
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GEOMETRY_FIELD_NUMBER: _builtins.int
+    CHANNELS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def geometry(self) -> Global___Geometry: ...
+    @_builtins.property
+    def channels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        geometry: Global___Geometry | None = ...,
+        channels: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["geometry", b"geometry"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channels", b"channels", "geometry", b"geometry"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MixtureMember: _TypeAlias = MixtureMember  # noqa: Y015
+
+@_typing.final
+class Mixture(_message.Message):
+    """The members beyond the architecture's own network and the levels where all are summed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBERS_FIELD_NUMBER: _builtins.int
+    MIXING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___MixtureMember]: ...
+    @_builtins.property
+    def mixing(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        members: _abc.Iterable[Global___MixtureMember] | None = ...,
+        mixing: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["members", b"members", "mixing", b"mixing"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Mixture: _TypeAlias = Mixture  # noqa: Y015
+
+@_typing.final
+class Architecture(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INPUT_FIELD_NUMBER: _builtins.int
@@ -523,6 +575,7 @@ class Architecture(_message.Message):
     OUTPUTS_FIELD_NUMBER: _builtins.int
     FAMILY_FIELD_NUMBER: _builtins.int
     REPRESENTATION_KERNEL_FIELD_NUMBER: _builtins.int
+    MIXTURE_FIELD_NUMBER: _builtins.int
     representation: _builtins.int
     """M, the representation channels."""
     outputs: _builtins.int
@@ -541,6 +594,10 @@ class Architecture(_message.Message):
     def geometry(self) -> Global___Geometry:
         """Absent = contiguous."""
 
+    @_builtins.property
+    def mixture(self) -> Global___Mixture:
+        """More member networks summed with this one [CTS18] (docs/FORMATS.md §2)."""
+
     def __init__(
         self,
         *,
@@ -551,10 +608,11 @@ class Architecture(_message.Message):
         outputs: _builtins.int | None = ...,
         family: _builtins.str | None = ...,
         representation_kernel: _builtins.int | None = ...,
+        mixture: Global___Mixture | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "outputs", b"outputs", "representation_kernel", b"representation_kernel"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "mixture", b"mixture", "outputs", b"outputs", "representation_kernel", b"representation_kernel"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "layers", b"layers", "outputs", b"outputs", "representation", b"representation", "representation_kernel", b"representation_kernel"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "layers", b"layers", "mixture", b"mixture", "outputs", b"outputs", "representation", b"representation", "representation_kernel", b"representation_kernel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__family: _TypeAlias = _typing.Literal["family"]  # noqa: Y015
     _WhichOneofArgType__family: _TypeAlias = _typing.Literal["_family", b"_family"]  # noqa: Y015
