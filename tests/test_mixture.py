@@ -244,3 +244,33 @@ def test_a_mixture_round_trips_through_the_file_format_and_the_wire() -> None:
     with pytest.raises(InvalidRequestError) as error:
         wire.architecture_from_proto(message)
     assert [v.field for v in error.value.violations] == ["architecture.mixture.members[0].geometry"]
+
+
+@pytest.mark.torch
+def test_the_torch_mixture_has_the_parameters_and_sums_the_same_nodes() -> None:
+    torch = pytest.importorskip("torch")
+    from advisor.export.document import torch_module
+    from advisor.geometry.layouts import input_permutation
+
+    orders = [[1, 2, 4, 8], [2, 1, 8, 4], [2, 1, 4, 8]]
+    arch = parse_architecture(_document(orders, [[3, 4, 2, 5], [2, 4, 6, 5], [1, 4, 2, 5]], [2], 2))
+    module = torch_module(arch, pooling="avg")
+    assert sum(p.numel() for p in module.parameters()) == arch.parameters
+    assert module(torch.zeros((3, 1, 16))).shape == (3, 1)
+    # One channel, identity weights, no biases, non-negative input: every ReLU is the identity
+    # and every pooled value is the mean of the input over the node's locations.
+    ones = parse_architecture(_document(orders, [[1, 1, 1, 1]] * 3, [2], 1))
+    net = torch_module(ones, pooling="avg")
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.fill_(0.0 if parameter.dim() == 1 else 1.0)
+        values = torch.arange(16, dtype=torch.float32).reshape(1, 1, 16)
+        maps = [values.flatten(2)[:, :, net.get_buffer(f"gather_{m}")] for m in range(3)]
+        maps = [layers[1](layers[0](own)) for layers, own in zip(net.members, maps, strict=True)]
+        summed = net._summed(0, maps)
+    for member, order in enumerate(orders):
+        geometry = {"input": {"shape": [16]}, "representation": 1, "geometry": {"dilations": order}}
+        layers = [{"channels": 1, "pool": [2]}] * 4
+        permutation = input_permutation(parse_architecture({**geometry, "layers": layers}))
+        blocks = permutation.reshape(4, 4).mean(axis=1)  # the level-2 nodes, in member's order
+        np.testing.assert_allclose(summed[member].reshape(-1).numpy(), 3 * blocks)

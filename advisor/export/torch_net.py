@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
 from advisor.geometry.layouts import input_permutation
 from advisor.model.architecture import Architecture
 
-__all__ = ["ConvNet"]
+__all__ = ["ConvNet", "gather_buffer", "hidden_layer", "representation_layer"]
 
 
 class ConvNet(nn.Module):
@@ -39,39 +40,17 @@ class ConvNet(nn.Module):
 
     def __init__(self, architecture: Architecture, pooling: Literal["max", "avg"] = "max") -> None:
         super().__init__()
-        spec = architecture.input
-        self.shape = spec.shape
-        conv = nn.Conv1d if spec.ndim == 1 else nn.Conv2d
-        pool = {
-            (1, "max"): nn.MaxPool1d,
-            (2, "max"): nn.MaxPool2d,
-            (1, "avg"): nn.AvgPool1d,
-            (2, "avg"): nn.AvgPool2d,
-        }[spec.ndim, pooling]
-        kernel = architecture.representation_kernel
-        # 'same' padding by hand: torch pads even kernels with a warning and a copy.
-        before, after = (kernel - 1) // 2, kernel // 2
-        padding = (
-            nn.ConstantPad1d((before, after), 0.0)
-            if spec.ndim == 1
-            else nn.ConstantPad2d((before, after, before, after), 0.0)
+        self.shape = architecture.input.shape
+        self.representation = representation_layer(architecture)
+        self.register_buffer("permutation", gather_buffer(input_permutation(architecture)))
+        self.hidden = nn.Sequential(
+            *(
+                module
+                for level in range(len(architecture.layers))
+                for module in hidden_layer(architecture, architecture.widths, level, pooling)
+            )
         )
-        self.representation = nn.Sequential(
-            padding, conv(spec.channels, architecture.representation, kernel), nn.ReLU()
-        )
-        gather = np.asarray(input_permutation(architecture), dtype=np.int64)
-        self.register_buffer("permutation", torch.as_tensor(gather))
-        hidden: list[nn.Module] = []
-        fan_in = architecture.representation
-        for layer in architecture.layers:
-            hidden += [
-                conv(fan_in, layer.channels, 1),
-                nn.ReLU(),
-                pool(kernel_size=layer.pool, stride=layer.step),
-            ]
-            fan_in = layer.channels
-        self.hidden = nn.Sequential(*hidden)
-        self.output = nn.Linear(fan_in, architecture.outputs)
+        self.output = nn.Linear(architecture.widths[-1], architecture.outputs)
 
     def permute(self, features: torch.Tensor) -> torch.Tensor:
         """Apply the geometry's gather to ``(batch, channels, *shape)`` features."""
@@ -83,3 +62,49 @@ class ConvNet(nn.Module):
         features = self.hidden(self.permute(self.representation(inputs)))
         output: torch.Tensor = self.output(features.flatten(1))
         return output
+
+
+def representation_layer(architecture: Architecture) -> nn.Sequential:
+    """Build the 'same'-padded ``k x k`` conv from the input channels to M, then ReLU."""
+    spec = architecture.input
+    kernel = architecture.representation_kernel
+    # 'same' padding by hand: torch pads even kernels with a warning and a copy.
+    before, after = (kernel - 1) // 2, kernel // 2
+    padding = (
+        nn.ConstantPad1d((before, after), 0.0)
+        if spec.ndim == 1
+        else nn.ConstantPad2d((before, after, before, after), 0.0)
+    )
+    conv = nn.Conv1d if spec.ndim == 1 else nn.Conv2d
+    return nn.Sequential(
+        padding, conv(spec.channels, architecture.representation, kernel), nn.ReLU()
+    )
+
+
+def hidden_layer(
+    architecture: Architecture,
+    widths: tuple[int, ...],
+    level: int,
+    pooling: Literal["max", "avg"],
+) -> list[nn.Module]:
+    """Hidden layer ``level`` with these ``widths``: a 1x1 conv, ReLU, then max or avg pooling."""
+    ndim = architecture.input.ndim
+    conv = nn.Conv1d if ndim == 1 else nn.Conv2d
+    pool = {
+        (1, "max"): nn.MaxPool1d,
+        (2, "max"): nn.MaxPool2d,
+        (1, "avg"): nn.AvgPool1d,
+        (2, "avg"): nn.AvgPool2d,
+    }[ndim, pooling]
+    layer = architecture.layers[level]
+    fan_in = architecture.representation if level == 0 else widths[level - 1]
+    return [
+        conv(fan_in, widths[level], 1),
+        nn.ReLU(),
+        pool(kernel_size=layer.pool, stride=layer.step),
+    ]
+
+
+def gather_buffer(permutation: npt.ArrayLike) -> torch.Tensor:
+    """Return a permutation as the ``int64`` tensor a gather buffer holds."""
+    return torch.as_tensor(np.asarray(permutation, dtype=np.int64))
