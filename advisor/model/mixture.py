@@ -35,6 +35,7 @@ __all__ = [
     "Mixture",
     "MixtureMember",
     "check_mixture",
+    "coinciding_levels",
     "member_geometries",
     "member_widths",
     "mixture_multiply_adds",
@@ -95,6 +96,16 @@ def node_labels(geometry: Geometry, schedule: Schedule) -> list[_Labels]:
         parent[np.arange(windows.size) if gather is None else gather] = windows
         labels.append(parent[labels[-1]])
     return labels
+
+
+def coinciding_levels(geometries: Sequence[Geometry], schedule: Schedule) -> tuple[int, ...]:
+    """Return the levels ``1 .. L-1`` where every geometry's nodes cover the same location sets."""
+    labels = [node_labels(geometry, schedule) for geometry in geometries]
+    return tuple(
+        level
+        for level in range(1, schedule.depth)
+        if all(_same_partition(labels[0][level], own[level]) for own in labels[1:])
+    )
 
 
 def check_mixture(

@@ -60,6 +60,7 @@ from advisor.model.results import Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.candidates import Candidate, CandidateSpace
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
+from advisor.search.mixtures import with_mixtures
 from advisor.search.objective import Objective, default_targets
 from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
@@ -132,8 +133,19 @@ def recommend(
         ``budget.geometries`` when they leave nothing to search for this input.
     """
     signal = (stop or StopSignal()).limited(budget.time_limit_seconds)
-    run = _Search(task, budget, signal, progress)
-    return run.execute()
+    run = _Search(task, _tree_budget(budget), signal, progress)
+    result = run.execute()
+    if "mixture" not in budget.families():
+        return result
+    return with_mixtures(task, budget, result, run.objective, signal)
+
+
+def _tree_budget(budget: Budget) -> Budget:
+    """Return the budget the tree search runs on: mixtures are built afterwards from its trees."""
+    if "mixture" not in budget.families():
+        return budget
+    trees = [family for family in budget.families() if family != "mixture"] or None
+    return budget.model_copy(update={"geometries": trees})
 
 
 @dataclass(frozen=True)
@@ -294,12 +306,7 @@ class _Search:
         if budget.width_profile == "practical":
             self.candidates = _bounded(self.candidates, _largest_window, budget.max_window)
             self.candidates = _bounded(self.candidates, _widest_step, budget.max_step)
-        self.rules = ProfileRules(
-            tuple(budget.profile_choices()),
-            budget.hidden_floor(self.outputs),
-            budget.min_representation,
-            budget.max_representation,
-        )
+        self.rules = ProfileRules.for_budget(budget, self.outputs)
         self._profiles: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
         self.standard = self.standard_cnn()
         self.max_multiply_adds = budget.max_multiply_adds
@@ -653,7 +660,7 @@ class _Search:
 
 def search_objective(task: Task, budget: Budget) -> Objective:
     """Return the objective the search ranks candidates by, for this task and budget."""
-    return _Search(task, budget, StopSignal(), None)._objective()
+    return _Search(task, _tree_budget(budget), StopSignal(), None)._objective()
 
 
 def score_architecture(task: Task, budget: Budget, architecture: Architecture) -> float:
@@ -701,7 +708,7 @@ def sample_architectures(
     trained-outcome benchmark compares the search's order with the trained order over such draws.
     Fewer than ``count`` come back when the space holds fewer distinct designs.
     """
-    search = _Search(task, budget, StopSignal(), None)
+    search = _Search(task, _tree_budget(budget), StopSignal(), None)
     rng = np.random.default_rng(seed)
     trees = [c for c in search.candidates if c.eligible]
     drawn: dict[tuple[int, tuple[int, ...]], Architecture] = {}

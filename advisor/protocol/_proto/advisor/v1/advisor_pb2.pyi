@@ -56,6 +56,8 @@ class _GeometryFamilyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Geomet
     GEOMETRY_FAMILY_INTERLEAVED: _GeometryFamily.ValueType  # 3
     GEOMETRY_FAMILY_DILATIONS: _GeometryFamily.ValueType  # 4
     GEOMETRY_FAMILY_SYNTHESIZED: _GeometryFamily.ValueType  # 5
+    GEOMETRY_FAMILY_MIXTURE: _GeometryFamily.ValueType  # 90
+    """Two of the best trees summed at their shared levels [CTS18]; searched only on request."""
 
 class GeometryFamily(_GeometryFamily, metaclass=_GeometryFamilyEnumTypeWrapper):
     """---------------------------------------------------------------------------------------------
@@ -70,6 +72,8 @@ GEOMETRY_FAMILY_MIRROR: GeometryFamily.ValueType  # 2
 GEOMETRY_FAMILY_INTERLEAVED: GeometryFamily.ValueType  # 3
 GEOMETRY_FAMILY_DILATIONS: GeometryFamily.ValueType  # 4
 GEOMETRY_FAMILY_SYNTHESIZED: GeometryFamily.ValueType  # 5
+GEOMETRY_FAMILY_MIXTURE: GeometryFamily.ValueType  # 90
+"""Two of the best trees summed at their shared levels [CTS18]; searched only on request."""
 Global___GeometryFamily: _TypeAlias = GeometryFamily  # noqa: Y015
 
 class _Objective:
