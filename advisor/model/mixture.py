@@ -32,6 +32,7 @@ from advisor.model.parameters import ParameterModel
 from advisor.model.schedule import Schedule
 
 __all__ = [
+    "MAX_MEMBERS",
     "Mixture",
     "MixtureMember",
     "check_mixture",
@@ -42,6 +43,9 @@ __all__ = [
     "mixture_parameters",
     "node_labels",
 ]
+
+MAX_MEMBERS = 8
+"""Most member networks in a mixture, the architecture's own included."""
 
 _PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 _Labels = npt.NDArray[np.intp]
@@ -61,7 +65,7 @@ class Mixture(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    members: tuple[MixtureMember, ...] = Field(min_length=1)
+    members: tuple[MixtureMember, ...] = Field(min_length=1, max_length=MAX_MEMBERS - 1)
     mixing: tuple[Annotated[int, Field(strict=True)], ...] = ()
 
 

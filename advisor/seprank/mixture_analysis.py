@@ -2,11 +2,12 @@
 
 - ``log2_separation_rank`` = ``log2_min_cut``: the bound of :mod:`advisor.seprank.mixture`, an
   upper bound on the generic rank with shared weights or without.
-- ``tight`` when every channel count (M included) is a power of one integer and the bound equals
-  the largest plain min-cut of a hybrid tree whose shared-weight bound is the same: that hybrid's
-  rank is the figure for per-location weights [LYCS18 Thm 2], the mixture can compute the hybrid,
-  and the bound caps it, so the figure is the mixture's rank for per-location weights, with the
-  same caveat for shared weights as a tight tree.
+- ``tight`` (for mixtures with at most 256 hybrids) when every channel count (M included) is a
+  power of one integer and the bound equals the largest plain min-cut of a hybrid tree whose
+  shared-weight bound is the same: that hybrid's rank is the figure for per-location weights
+  [LYCS18 Thm 2], the mixture can compute the hybrid, and the bound caps it, so the figure is the
+  mixture's rank for per-location weights, with the same caveat for shared weights as a tight
+  tree.
 - ``exact`` certification contracts the mixture itself (:mod:`advisor.seprank.mixture_exact`):
   its rank is a lower bound that certifies the figure when it meets it, and is reported as
   ``log2_lower_bound`` when it falls short.
@@ -29,6 +30,9 @@ from advisor.stopping import StopSignal
 __all__ = ["MixtureBounds"]
 
 _SAME = 1e-9
+
+_HYBRIDS = 256
+"""Most hybrid trees tried for a ``tight`` certificate; beyond, figures stay ``upper_bound``."""
 
 
 class MixtureBounds:
@@ -53,7 +57,7 @@ class MixtureBounds:
             raise StoppedError("the analysis was stopped before it finished")
         bound = log2_mixture_bound(self.structure, labels)
         tight = np.zeros(len(labels), dtype=bool)
-        if self.powers:
+        if self.powers and len(self.structure.members) ** len(self.structure.mixing) <= _HYBRIDS:
             log2_m = math.log2(self.structure.representation)
             for _, hybrid, widths in hybrid_structures(self.structure):
                 log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
