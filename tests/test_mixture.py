@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,10 +19,11 @@ from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import (
     Architecture,
     architecture_document,
+    load_architecture,
     parameter_count,
     parse_architecture,
 )
-from advisor.model.task import parse_task
+from advisor.model.task import load_task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.seprank.analysis import analyze
@@ -274,3 +278,31 @@ def test_the_torch_mixture_has_the_parameters_and_sums_the_same_nodes() -> None:
         permutation = input_permutation(parse_architecture({**geometry, "layers": layers}))
         blocks = permutation.reshape(4, 4).mean(axis=1)  # the level-2 nodes, in member's order
         np.testing.assert_allclose(summed[member].reshape(-1).numpy(), 3 * blocks)
+
+
+def test_the_command_analyses_a_mixture_file_through_the_service(tmp_path: Path) -> None:
+    from tests.test_cli import advisor
+
+    architecture = tmp_path / "mixture.yaml"
+    architecture.write_text(
+        yaml.safe_dump(
+            _document([[1, 2, 4, 8], [2, 1, 8, 4]], [[4, 4, 4, 4], [4, 4, 4, 4]], [2], 2)
+        )
+    )
+    task = tmp_path / "task.yaml"
+    task.write_text(
+        yaml.safe_dump(
+            {
+                "input": {"shape": [16]},
+                "correlations": [{"name": "oe", "a": {"indices": list(range(0, 16, 2))}}],
+            }
+        )
+    )
+    run = advisor("analyze", task, "--arch", architecture, "--format", "json")
+    assert run.status == 0, run.stderr
+    document = json.loads(run.stdout)
+    expected = analyze(load_task(task), load_architecture(architecture))
+    assert document["parameters"] == expected.parameters
+    figure = document["correlations"][0]["log2_separation_rank"]
+    assert figure == expected.correlations[0].log2_separation_rank
+    assert document["efficiency"]["log2_shallow_channels"] == pytest.approx(figure, abs=1e-6)

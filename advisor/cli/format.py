@@ -133,10 +133,15 @@ def _recommendation_lines(recommendation: Recommendation) -> list[str]:
 def _shape_summary(architecture: Architecture) -> str:
     widths = " ".join(str(layer.channels) for layer in architecture.layers)
     pools = " ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
-    return (
+    summary = (
         f"representation {architecture.representation}  widths {widths}  pools {pools}"
         f"  outputs {architecture.outputs}"
     )
+    if architecture.mixture is None:
+        return summary
+    members = len(architecture.mixture.members) + 1
+    levels = " ".join(map(str, architecture.mixture.mixing)) or "none"
+    return summary + f"  mixture of {members} members, summed after levels: {levels} and root"
 
 
 def _analysis_table(analysis: Analysis) -> str:
