@@ -37,11 +37,21 @@ from advisor.search.recommend import recommend
 from bench.validate.experiment import RESULTS, Candidate, TaskData, run_experiment
 from bench.validate.training import Dataset, TrainingPlan
 
-__all__ = ["BUDGET", "LENGTH", "hidden_structure", "picks", "task"]
+__all__ = ["BUDGET", "DATA", "LENGTH", "NETWORK", "hidden_structure", "picks", "task"]
 
 LENGTH = 256
 BUDGET = 45_000
 _MARGIN = 0.2
+DATA = (
+    "1-D sequences of 256 values in {-1, +1}: a fraction p_local of the neighbour pairs made "
+    "equal, then a fraction p_mirror of the first half copied to its mirror positions, both "
+    "uniform in [0, 1]; label p_local + p_mirror > 1, sums within 0.2 of 1 dropped"
+)
+NETWORK = (
+    "advisor.export.torch_module (ReLU, max pooling): the advisor's top pick at 45,000 "
+    "parameters with family mixture allowed, and its two member trees as the tree search "
+    "recommends them at that budget"
+)
 _FAMILIES = ["contiguous", "mirror", "interleaved", "dilations", "mixture"]
 
 
@@ -125,6 +135,8 @@ def main() -> None:
         TrainingPlan(epochs=arguments.epochs),
         seeds=[0, 1, 2],
         protocol={
+            "data": DATA,
+            "network": NETWORK,
             "budget": BUDGET,
             "scores": {f"{r.architecture.family}#{r.rank}": r.score for r in chosen},
             "margin": _MARGIN,
