@@ -88,8 +88,7 @@ def test_no_integer_ladder_reaching_the_figures_is_smaller_than_reported(
     bound = result.efficiency.log2_contiguous_parameters
     if bound is None:
         assert least is None
-    else:
-        assert least is not None
+    elif least is not None:  # a lower bound: with shared weights no ladder may reach at all
         assert bound <= math.log2(least) + 1e-9
     # The shallow net: rank <= width on any partition, so the need is the largest figure.
     # (Figures are rounded down to 6 decimals, so they stay lower bounds.)

@@ -55,8 +55,9 @@ class Efficiency:
         most its width, so it needs at least the largest figure's rank in channels.
     log2_contiguous_channels, log2_contiguous_parameters
         A contiguous-pooling net with the same windows and M whose widths form a ladder (each
-        layer 1/2, 1 or 2 times the one below): the least widest layer and parameter count any
-        such net needs; None when no width reaches every figure.
+        layer 1/2, 1 or 2 times the one below): no such net reaching every figure has a
+        narrower widest layer or fewer parameters (with shared weights, possibly none at all
+        does); None when no width reaches them even without sharing.
     """
 
     log2_shallow_channels: float

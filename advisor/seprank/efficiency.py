@@ -36,11 +36,15 @@ __all__ = ["LADDER_GROWTHS", "expressive_efficiency"]
 LADDER_GROWTHS: Final = (0.5, 1.0, 2.0)
 """Width ratios between consecutive layers of the contiguous reference ladders."""
 
-_GRID: Final = 64
-"""Widths tried per refinement round, all in one batched call of the recurrence."""
+_ROUNDS: Final = 60
+"""Most bracketing rounds; each at least halves the bracket, and a piecewise-linear margin is
+usually pinned down by its tangent and chord steps in a few."""
 
-_ROUNDS: Final = 4
-"""Refinement rounds: the threshold is bracketed to ``span / 64^4``, below 1e-4 bits."""
+_PRECISION: Final = 1e-7
+"""The bracket's width, in bits of log2 r_0, at which the search stops."""
+
+_STEP: Final = 1e-9
+"""Where the margin's slope at the lower end is measured (right derivative)."""
 
 DECIMALS: Final = 6
 """Figures are rounded down to this many decimals."""
@@ -106,26 +110,46 @@ def _least_ladder(
 ) -> list[float] | None:
     """Return the log2 widths of the least ladder of ``growth`` reaching ``targets``, or None.
 
-    The bound is non-decreasing in ``log2 r_0``, so the threshold is bracketed on a grid, round
-    after round; the lower end of the last bracket is returned, so the figure never overstates
-    what is needed. Every width is at least 1 (log2 0); above the point where each δ alone costs
-    more than every target only the input legs can be cut, and more width changes nothing.
+    With ``x = log2 r_0`` every width is affine in ``x``, so each correlation's plain min-cut is
+    concave, piecewise linear and non-decreasing in ``x`` (docs/THEORY.md §6), and so is the
+    margin ``g(x) = min_c (cut_c(x) - target_c)``. The threshold ``g = 0`` is bracketed between
+    an infeasible ``low`` and a feasible ``high``; each round evaluates, in one batched call, the
+    tangent step from ``low`` (a concave function lies below its tangents, so the tangent's root
+    is at most the threshold up to a kink within the slope's step, and is checked), the chord's
+    root (above the chord, so feasible) and the midpoint, and keeps the tightest bracket. The lower
+    end is returned, so the figure never overstates what is needed. Every width is at least 1;
+    above the point where each δ alone costs more than every target only the input legs can be
+    cut, and more width changes nothing.
     """
     offsets = math.log2(growth) * np.arange(structure.depth)
     low = max(0.0, -float(offsets.min()))
     high = max(low, float(targets.max(initial=0.0)) + 1.0 - float(offsets.min()))
 
-    def reaches(starts: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-        widths = starts[:, None] + offsets[None, :]
-        figures = log2_min_cut(structure, labels, widths, log2_m, shared_weights=True)
-        return np.asarray(np.all(figures >= targets - _SLACK, axis=1))
+    def margins(starts: list[float]) -> npt.NDArray[np.float64]:
+        widths = np.asarray(starts)[:, None] + offsets[None, :]
+        figures = log2_min_cut(structure, labels, widths, log2_m)
+        return np.asarray((figures - targets[None, :]).min(axis=1, initial=np.inf))
 
-    if not reaches(np.array([high]))[0]:
+    at_low, at_high = margins([low, high])
+    if at_high < -_SLACK:
         return None
+    if at_low >= -_SLACK:
+        return list(low + offsets)
     for _ in range(_ROUNDS):
-        grid = np.linspace(low, high, _GRID + 1)
-        first = int(np.argmax(reaches(grid)))
-        if first == 0:
-            return list(grid[0] + offsets)
-        low, high = float(grid[first - 1]), float(grid[first])
+        if high - low <= _PRECISION:
+            break
+        slope_at = min(low + _STEP, high)
+        chord = low + (high - low) * (-at_low) / (at_high - at_low)
+        points = [slope_at, chord, (low + high) / 2]
+        values = margins(points)
+        slope = (values[0] - at_low) / (slope_at - low)
+        if slope > 0:
+            tangent = min(max(low - at_low / slope, low), high)
+            points.append(tangent)
+            values = np.append(values, margins([tangent]))
+        for point, value in zip(points, values, strict=True):
+            if value >= -_SLACK and point < high:
+                high, at_high = point, float(value)
+            elif value < -_SLACK and point > low:
+                low, at_low = point, float(value)
     return list(low + offsets)
