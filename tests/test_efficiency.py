@@ -14,7 +14,7 @@ from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task, parse_task
 from advisor.seprank.analysis import analyze
-from advisor.seprank.efficiency import LADDER_GROWTHS
+from advisor.seprank.efficiency import LADDER_GROWTHS, MAX_PRICED_WORK
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
 
@@ -124,3 +124,15 @@ def test_odd_against_even_needs_an_exponential_shallow_net() -> None:
     assert result.efficiency is not None
     assert result.efficiency.log2_shallow_channels == 16.0
     assert "at least 65,536 channels" in result.efficiency.summary()
+
+
+def test_a_large_input_leaves_the_contiguous_net_unpriced_and_says_so() -> None:
+    length = 2**14
+    task = parse_task({"input": {"shape": [length]}, "preset": "periodic"})
+    layers = [{"channels": 4, "pool": [2]}] * 14
+    arch = parse_architecture({"input": {"shape": [length]}, "representation": 4, "layers": layers})
+    assert len(task.resolved()) * 2 * (length - 1) > MAX_PRICED_WORK
+    efficiency = analyze(task, arch).efficiency
+    assert efficiency is not None and not efficiency.contiguous_priced
+    assert efficiency.log2_contiguous_parameters is None
+    assert "not computed for an input this large" in efficiency.summary()

@@ -183,7 +183,11 @@ def test_analyses_round_trip() -> None:
         efficiency=Efficiency(96.0, 101.5, None, None),
     )
     assert wire.analysis_from_proto(_over_the_wire(wire.analysis_to_proto(analysis))) == analysis
-    for efficiency in (Efficiency(3.0, 9.5, 4.0, 10.25), None):
+    for efficiency in (
+        Efficiency(3.0, 9.5, 4.0, 10.25),
+        Efficiency(3.0, 9.5, None, None, False),
+        None,
+    ):
         changed = dataclasses.replace(analysis, efficiency=efficiency)
         assert wire.analysis_from_proto(_over_the_wire(wire.analysis_to_proto(changed))) == changed
 

@@ -57,13 +57,17 @@ class Efficiency:
         A contiguous-pooling net with the same windows and M whose widths form a ladder (each
         layer 1/2, 1 or 2 times the one below): no such net reaching every figure has a
         narrower widest layer or fewer parameters (with shared weights, possibly none at all
-        does); None when no width reaches them even without sharing.
+        does); None when no width reaches them even without sharing, or when not priced.
+    contiguous_priced
+        False when the input was too large to price the contiguous net (the analysis would
+        have cost many times over; advisor/seprank/efficiency.py), and its figures are None.
     """
 
     log2_shallow_channels: float
     log2_shallow_parameters: float
     log2_contiguous_channels: float | None
     log2_contiguous_parameters: float | None
+    contiguous_priced: bool = True
 
     def summary(self) -> str:
         """Say the figures in a sentence (the rationale and the analysis table use it)."""
@@ -71,6 +75,8 @@ class Efficiency:
             f"A shallow net would need at least {_count(self.log2_shallow_channels)} channels "
             f"({_count(self.log2_shallow_parameters)} parameters) to reach these ranks"
         )
+        if not self.contiguous_priced:
+            return shallow + "; the contiguous comparison is not computed for an input this large."
         if self.log2_contiguous_parameters is None or self.log2_contiguous_channels is None:
             return shallow + "; no contiguous net on these windows reaches them at any width."
         return shallow + (

@@ -422,6 +422,7 @@ def _efficiency_to_proto(efficiency: Efficiency | None) -> advisor_pb2.Efficienc
         log2_shallow_parameters=efficiency.log2_shallow_parameters,
         log2_contiguous_channels=efficiency.log2_contiguous_channels,
         log2_contiguous_parameters=efficiency.log2_contiguous_parameters,
+        contiguous_priced=efficiency.contiguous_priced,
     )
 
 
@@ -437,6 +438,7 @@ def _efficiency_from_proto(
         log2_shallow_parameters=efficiency.log2_shallow_parameters,
         log2_contiguous_channels=efficiency.log2_contiguous_channels if contiguous else None,
         log2_contiguous_parameters=efficiency.log2_contiguous_parameters if contiguous else None,
+        contiguous_priced=efficiency.contiguous_priced,
     )
 
 

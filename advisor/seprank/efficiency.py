@@ -12,7 +12,8 @@ networks (docs/THEORY.md §14), as lower bounds in log2:
   (:func:`~advisor.seprank.tree.log2_min_cut`, which never falls below the rank) reaches every
   figure. The bound only grows with every width and so does the parameter count, so no integer
   ladder of that growth reaching the figures is smaller. The least over the growths is reported;
-  None when no width reaches them (the input legs bind first).
+  None when no width reaches them (the input legs bind first), or when the input is too large to
+  price (:data:`MAX_PRICED_WORK`; ``contiguous_priced`` is then False).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from advisor.model.parameters import ParameterModel
 from advisor.model.results import Efficiency
 from advisor.seprank.tree import log2_min_cut
 
-__all__ = ["LADDER_GROWTHS", "expressive_efficiency"]
+__all__ = ["LADDER_GROWTHS", "MAX_PRICED_WORK", "expressive_efficiency"]
 
 LADDER_GROWTHS: Final = (0.5, 1.0, 2.0)
 """Width ratios between consecutive layers of the contiguous reference ladders."""
@@ -48,6 +49,12 @@ _STEP: Final = 1e-9
 
 DECIMALS: Final = 6
 """Figures are rounded down to this many decimals."""
+
+MAX_PRICED_WORK: Final = 2**17
+"""Largest (correlations x pooling-window entries) the contiguous ladder is priced for. Pricing
+runs the recurrence some 60 times, so beyond this (e.g. 8 correlations on 16,384 locations) it
+would cost seconds, more than the analysis itself; the figures are then left out, and
+``contiguous_priced`` says so."""
 
 _SLACK: Final = 1e-9
 """A figure this close below its target reaches it (figures are rounded to 9 decimals)."""
@@ -76,18 +83,21 @@ def expressive_efficiency(
     targets = np.asarray(log2_ranks, dtype=np.float64)
     shallow = max(float(targets.max(initial=0.0)), 0.0)
     contiguous = _contiguous_structure(architecture)
+    entries = sum(windows.size for windows in contiguous.windows)
+    priced = len(labels) * entries <= MAX_PRICED_WORK
     ladders = [
         ladder
-        for growth in LADDER_GROWTHS
+        for growth in (LADDER_GROWTHS if priced else ())
         if (ladder := _least_ladder(contiguous, labels, targets, log2_m, growth)) is not None
     ]
-    priced = [(model.log2_count([log2_m, *ladder]), max(ladder)) for ladder in ladders]
-    parameters, channels = min(priced) if priced else (None, None)
+    costs = [(model.log2_count([log2_m, *ladder]), max(ladder)) for ladder in ladders]
+    parameters, channels = min(costs) if costs else (None, None)
     return Efficiency(
         log2_shallow_channels=_floored(shallow),
         log2_shallow_parameters=_floored(model.log2_count([log2_m, shallow])),
         log2_contiguous_channels=None if channels is None else _floored(channels),
         log2_contiguous_parameters=None if parameters is None else _floored(parameters),
+        contiguous_priced=priced,
     )
 
 

@@ -864,6 +864,7 @@ class Efficiency(_message.Message):
     LOG2_SHALLOW_PARAMETERS_FIELD_NUMBER: _builtins.int
     LOG2_CONTIGUOUS_CHANNELS_FIELD_NUMBER: _builtins.int
     LOG2_CONTIGUOUS_PARAMETERS_FIELD_NUMBER: _builtins.int
+    CONTIGUOUS_PRICED_FIELD_NUMBER: _builtins.int
     log2_shallow_channels: _builtins.float
     """A shallow net (one global pooling, same M and outputs)."""
     log2_shallow_parameters: _builtins.float
@@ -872,6 +873,8 @@ class Efficiency(_message.Message):
     width reaches every figure.
     """
     log2_contiguous_parameters: _builtins.float
+    contiguous_priced: _builtins.bool
+    """False: the input was too large to price the contiguous net (both fields above absent)."""
     def __init__(
         self,
         *,
@@ -879,10 +882,11 @@ class Efficiency(_message.Message):
         log2_shallow_parameters: _builtins.float = ...,
         log2_contiguous_channels: _builtins.float | None = ...,
         log2_contiguous_parameters: _builtins.float | None = ...,
+        contiguous_priced: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters", "log2_shallow_channels", b"log2_shallow_channels", "log2_shallow_parameters", b"log2_shallow_parameters"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "contiguous_priced", b"contiguous_priced", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters", "log2_shallow_channels", b"log2_shallow_channels", "log2_shallow_parameters", b"log2_shallow_parameters"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__log2_contiguous_channels: _TypeAlias = _typing.Literal["log2_contiguous_channels"]  # noqa: Y015
     _WhichOneofArgType__log2_contiguous_channels: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels"]  # noqa: Y015
