@@ -36,7 +36,10 @@ from advisor.seprank.labels import correlation_labels
 from advisor.seprank.mixture import log2_mixture_bound, mixture_structure
 from advisor.stopping import StopSignal
 
-__all__ = ["mixture_of", "with_mixtures"]
+__all__ = ["PAIRED_TREES", "mixture_of", "with_mixtures"]
+
+PAIRED_TREES = 6
+"""The best trees paired into mixtures (15 pairs): each pair scores every practical ladder."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ def with_mixtures(
     rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
     labels = correlation_labels(task.resolved(), task.input.num_locations)
     trees = [r for r in result.recommendations if r.architecture.family != "shallow"]
+    trees = trees[:PAIRED_TREES]
     scored = []
     complete = result.complete
     for first, second in itertools.combinations(trees, 2):
