@@ -4,15 +4,15 @@ A task whose correlations are served by different trees (local structure by cont
 mirror pairs by mirror pooling) gets from any single tree only one of them at full strength.
 A mixture [CTS18] (:mod:`advisor.model.mixture`) runs two trees side by side and sums them at
 every level where their nodes coincide (and at the root), so it can serve both, at twice the
-parameters of one tree of its widths. This pass, run after the tree search, pairs the distinct
-trees of its recommendations that share a pooling schedule, gives both members the same
-practical width ladder (:mod:`advisor.search.profiles`; equal widths satisfy the summing rule)
-and keeps, per pair, the ladder whose mixture scores best under the search's own objective,
-charged its real parameter count (every member's convs) within ``max_parameters`` and
-``max_multiply_adds``. Figures come from :func:`advisor.seprank.mixture.log2_mixture_bound`, the
-bound the analysis reports. Mixtures then compete with the trees on score; the ``top_k`` best
-are returned, re-ranked. The pass polls the stop signal between pairs and adds what it has
-scored when it stops.
+parameters of one tree of its widths. This pass, run after the tree search, pairs the best
+:data:`PAIRED_TREES` distinct trees of its recommendations that share a pooling schedule, gives
+both members the same practical width ladder (:mod:`advisor.search.profiles`; equal widths
+satisfy the summing rule) and keeps, per pair, the ladder whose mixture scores best under the
+search's own objective, charged its real parameter count (every member's convs) within
+``max_parameters`` and ``max_multiply_adds``. Figures come from
+:func:`advisor.seprank.mixture.log2_mixture_bound`, the bound the analysis reports. Mixtures then
+compete with the trees on score; the ``top_k`` best are returned, re-ranked. The pass polls the
+stop signal between pairs and adds what it has scored when it stops.
 """
 
 from __future__ import annotations
