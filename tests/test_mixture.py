@@ -306,3 +306,17 @@ def test_the_command_analyses_a_mixture_file_through_the_service(tmp_path: Path)
     figure = document["correlations"][0]["log2_separation_rank"]
     assert figure == expected.correlations[0].log2_separation_rank
     assert document["efficiency"]["log2_shallow_channels"] == pytest.approx(figure, abs=1e-6)
+
+
+def test_a_sum_is_no_single_network_its_rank_can_exceed_the_summed_width() -> None:
+    # Members with dilations (1, 2, 4) and (4, 2, 1), summed only at the root, whose width is 2.
+    # Every root child of both members lies on one side of A = {4, 6}, B = {1} (or is free), so
+    # a graph joining the members' root δs into one hyperedge of width 2 is cut by it alone, for
+    # log2 2 = 1; but each member contributes a rank-2 term and the sum has rank 3. The
+    # mixture's bound sums the ranks instead, and meets the exact rank.
+    arch = parse_architecture(_document([[1, 2, 4], [4, 2, 1]], [[4, 4, 2], [4, 4, 2]], [], 3))
+    labels = np.zeros(8, dtype=np.int8)
+    labels[[4, 6]], labels[1] = SIDE_A, SIDE_B
+    structure = mixture_structure(arch)
+    assert mixture_exact_rank(structure, labels) == 3 > arch.widths[-1]
+    assert float(log2_mixture_bound(structure, labels[None, :])[0]) == pytest.approx(math.log2(3))
