@@ -11,9 +11,12 @@ sum of the ranks),
 
 (moving the channel index across the cut multiplies the rank by at most r; no rank exceeds the
 smaller side of its matrix, ``D(S, A) = min(|A and S| log2 M + log2 r, |B and S| log2 M)`` and
-symmetrically); every member then continues from ``F``. The figure is
-``min(F(root, A), F(root, B))``. It is an upper bound on the generic rank, with shared weights or
-without, and with one member it is the tree recurrence.
+symmetrically); every member then continues from ``F``. Above a mixing level the output is a
+multilinear function of that level's node vectors (each member's products use each node once,
+and sums of multilinear maps are multilinear), so putting every node's channel on one side cuts
+it: the figure is the least over the mixing levels (the root's is ``min(F(root, A), F(root,
+B))``, level 0's the dimension bound) of ``min_s sum_S F(S, s)``. It is an upper bound on the
+generic rank, with shared weights or without, and with one member it is the tree recurrence.
 
 A lower bound comes from the **hybrid trees**: zeroing every member but one in each stretch
 between mixing levels leaves a single tree (member c_0's windows up to the first mixing level,
@@ -115,6 +118,8 @@ def log2_mixture_bound(structure: MixtureStructure, labels: npt.NDArray[np.int8]
     leaf_b = np.where(labels == SIDE_A, log2_m, 0.0)
     costs = [(leaf_a, leaf_b) for _ in structure.members]
     in_a, in_b = (labels == side for side in (SIDE_A, SIDE_B))
+    # At level 0 the "level cut" is the dimension bound: every leg of one side.
+    best = np.minimum(leaf_a.sum(axis=1), leaf_b.sum(axis=1))
     for level in range(structure.depth):
         costs = [
             _pooled(member.windows[level], math.log2(widths[level]), *cost)
@@ -124,8 +129,9 @@ def log2_mixture_bound(structure: MixtureStructure, labels: npt.NDArray[np.int8]
             index = structure.mixing.index(level + 1)
             sizes = [_region_sizes(structure, index, side) * log2_m for side in (in_a, in_b)]
             costs = _summed(structure, index, level, costs, sizes)
-    root_a, root_b = costs[0]
-    return np.asarray(np.minimum(root_a, root_b)[:, 0], dtype=np.float64)
+            mixed_a, mixed_b = costs[0]
+            best = np.minimum(best, np.minimum(mixed_a.sum(axis=1), mixed_b.sum(axis=1)))
+    return np.asarray(best, dtype=np.float64)
 
 
 def _region_sizes(structure: MixtureStructure, index: int, side: npt.NDArray[np.bool_]) -> _Floats:
