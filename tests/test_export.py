@@ -54,8 +54,10 @@ def test_the_recommendation_document_is_json_ready() -> None:
         "architecture",
         "analysis",
         "rationale",
+        "efficiency",
     }
     assert json.loads(json.dumps(document))["analysis"][0]["name"] == "lr"
+    assert document["efficiency"]["log2_shallow_channels"] >= 0.0
 
 
 def _architectures() -> list[Architecture]:

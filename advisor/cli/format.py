@@ -18,7 +18,13 @@ import pydantic
 from advisor.cli.options import OutputFormat
 from advisor.export.document import recommendation_document
 from advisor.model.architecture import Architecture
-from advisor.model.results import Analysis, CorrelationAnalysis, Recommendation, SearchResult
+from advisor.model.results import (
+    Analysis,
+    CorrelationAnalysis,
+    Efficiency,
+    Recommendation,
+    SearchResult,
+)
 from advisor.model.task import PresetInfo
 
 __all__ = [
@@ -133,16 +139,36 @@ def _shape_summary(architecture: Architecture) -> str:
     if architecture.padding is not None:
         margins = " ".join(f"{before}/{after}" for before, after in architecture.padding)
         padded = f"  padded to {'x'.join(map(str, architecture.grid))} (margins {margins})"
-    return (
+    summary = (
         f"representation {architecture.representation}  widths {widths}  pools {pools}"
         f"  outputs {architecture.outputs}{padded}"
     )
+    if architecture.mixture is None:
+        return summary
+    members = len(architecture.mixture.members) + 1
+    levels = " ".join(map(str, architecture.mixture.mixing)) or "none"
+    return summary + f"  mixture of {members} members, summed after levels: {levels} and root"
 
 
 def _analysis_table(analysis: Analysis) -> str:
     lines = [f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds", ""]
     lines.extend(_correlation_table(analysis.correlations))
+    lines.extend(_efficiency_lines(analysis.efficiency, ""))
     return "\n".join(lines) + "\n"
+
+
+def _efficiency_lines(efficiency: Efficiency | None, indent: str) -> list[str]:
+    if efficiency is None:
+        return []
+    return [
+        "",
+        *textwrap.wrap(
+            efficiency.summary(),
+            width=_RATIONALE_WIDTH,
+            initial_indent=indent,
+            subsequent_indent=indent,
+        ),
+    ]
 
 
 def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
 from advisor.geometry.layouts import input_permutation
 from advisor.model.architecture import Architecture
 
-__all__ = ["ConvNet"]
+__all__ = ["ConvNet", "gather_buffer", "hidden_layer", "representation_layer"]
 
 _LAYERS: dict[str, type[nn.Module]] = {
     f"{name}{ndim}d": getattr(nn, f"{name}{ndim}d")
@@ -48,36 +49,17 @@ class ConvNet(nn.Module):
 
     def __init__(self, architecture: Architecture, pooling: Literal["max", "avg"] = "max") -> None:
         super().__init__()
-        spec = architecture.input
-        self.shape = spec.shape
-        conv = _LAYERS[f"Conv{spec.ndim}d"]
-        pool = _LAYERS[f"{pooling.capitalize()}Pool{spec.ndim}d"]
-        kernel = architecture.representation_kernel
-        # 'same' padding by hand (torch pads even kernels with a warning and a copy), after the
-        # architecture's own; torch lists the margins from the last axis to the first.
-        margins = architecture.padding or ((0, 0),) * spec.ndim
-        pads = [
-            pad
-            for before, after in reversed(margins)
-            for pad in (before + (kernel - 1) // 2, after + kernel // 2)
-        ]
-        padding = _LAYERS[f"ConstantPad{spec.ndim}d"](tuple(pads), 0.0)
-        self.representation = nn.Sequential(
-            padding, conv(spec.channels, architecture.representation, kernel), nn.ReLU()
+        self.shape = architecture.input.shape
+        self.representation = representation_layer(architecture)
+        self.register_buffer("permutation", gather_buffer(input_permutation(architecture)))
+        self.hidden = nn.Sequential(
+            *(
+                module
+                for level in range(len(architecture.layers))
+                for module in hidden_layer(architecture, architecture.widths, level, pooling)
+            )
         )
-        gather = np.asarray(input_permutation(architecture), dtype=np.int64)
-        self.register_buffer("permutation", torch.as_tensor(gather))
-        hidden: list[nn.Module] = []
-        fan_in = architecture.representation
-        for layer in architecture.layers:
-            hidden += [
-                conv(fan_in, layer.channels, 1),
-                nn.ReLU(),
-                pool(kernel_size=layer.pool, stride=layer.step),
-            ]
-            fan_in = layer.channels
-        self.hidden = nn.Sequential(*hidden)
-        self.output = nn.Linear(fan_in, architecture.outputs)
+        self.output = nn.Linear(architecture.widths[-1], architecture.outputs)
 
     def permute(self, features: torch.Tensor) -> torch.Tensor:
         """Apply the geometry's gather to ``(batch, channels, *shape)`` features."""
@@ -89,3 +71,49 @@ class ConvNet(nn.Module):
         features = self.hidden(self.permute(self.representation(inputs)))
         output: torch.Tensor = self.output(features.flatten(1))
         return output
+
+
+def representation_layer(architecture: Architecture) -> nn.Sequential:
+    """Build the padded ``k x k`` conv from the input channels to M, then ReLU.
+
+    The input is zero-padded by the architecture's ``padding`` (its margin is then the constant
+    input the analysis models) and by the conv's 'same' margins, by hand: torch pads even
+    kernels with a warning and a copy. torch lists the margins from the last axis to the first.
+    """
+    spec = architecture.input
+    kernel = architecture.representation_kernel
+    margins = architecture.padding or ((0, 0),) * spec.ndim
+    pads = [
+        pad
+        for before, after in reversed(margins)
+        for pad in (before + (kernel - 1) // 2, after + kernel // 2)
+    ]
+    padding = _LAYERS[f"ConstantPad{spec.ndim}d"](tuple(pads), 0.0)
+    conv = _LAYERS[f"Conv{spec.ndim}d"]
+    return nn.Sequential(
+        padding, conv(spec.channels, architecture.representation, kernel), nn.ReLU()
+    )
+
+
+def hidden_layer(
+    architecture: Architecture,
+    widths: tuple[int, ...],
+    level: int,
+    pooling: Literal["max", "avg"],
+) -> list[nn.Module]:
+    """Hidden layer ``level`` with these ``widths``: a 1x1 conv, ReLU, then max or avg pooling."""
+    ndim = architecture.input.ndim
+    conv = _LAYERS[f"Conv{ndim}d"]
+    pool = _LAYERS[f"{pooling.capitalize()}Pool{ndim}d"]
+    layer = architecture.layers[level]
+    fan_in = architecture.representation if level == 0 else widths[level - 1]
+    return [
+        conv(fan_in, widths[level], 1),
+        nn.ReLU(),
+        pool(kernel_size=layer.pool, stride=layer.step),
+    ]
+
+
+def gather_buffer(permutation: npt.ArrayLike) -> torch.Tensor:
+    """Return a permutation as the ``int64`` tensor a gather buffer holds."""
+    return torch.as_tensor(np.asarray(permutation, dtype=np.int64))

@@ -36,6 +36,14 @@ from advisor.model.geometries import (
     validate_permutation,
 )
 from advisor.model.grid import InputSpec, Padding, check_padding, padded_shape
+from advisor.model.mixture import (
+    Mixture,
+    MixtureMember,
+    check_mixture,
+    member_widths,
+    mixture_multiply_adds,
+    mixture_parameters,
+)
 from advisor.model.parameters import ParameterCount, ParameterModel
 from advisor.model.schedule import Schedule, check_schedule
 
@@ -44,6 +52,8 @@ __all__ = [
     "DilationGeometry",
     "Geometry",
     "Layer",
+    "Mixture",
+    "MixtureMember",
     "NamedGeometry",
     "Padding",
     "ParameterCount",
@@ -108,11 +118,17 @@ class Architecture(BaseModel):
         description="Per input axis, [before, after]: constant locations added around the input; "
         "the pooling, the geometry and the locations they number are the padded grid's.",
     )
+    mixture: Mixture | None = Field(
+        default=None,
+        description="More member networks summed with this one (advisor.model.mixture).",
+    )
 
     @model_validator(mode="after")
     def _check_schedule_and_geometry(self) -> Architecture:
         check_padding(self.input.shape, self.padding)
-        validate_schedule(self.grid, *self._pools_and_strides(), self.geometry)
+        schedule = validate_schedule(self.grid, *self._pools_and_strides(), self.geometry)
+        if self.mixture is not None:
+            check_mixture(self.mixture, self.geometry, self.widths, schedule)
         return self
 
     @classmethod
@@ -127,6 +143,7 @@ class Architecture(BaseModel):
         family: str | None = None,
         representation_kernel: int = 1,
         padding: Padding | None = None,
+        mixture: Mixture | None = None,
     ) -> Architecture:
         """Build an architecture without checking its schedule or geometry again.
 
@@ -144,6 +161,7 @@ class Architecture(BaseModel):
             family=family,
             representation_kernel=representation_kernel,
             padding=padding,
+            mixture=mixture,
         )
 
     @property
@@ -169,7 +187,10 @@ class Architecture(BaseModel):
     @property
     def parameters(self) -> int:
         """Total trainable parameters (:mod:`advisor.model.parameters`)."""
-        return int(_parameter_model(self).count([(self.representation, *self.widths)])[0])
+        model = _parameter_model(self)
+        if self.mixture is not None:
+            return mixture_parameters(model, self.representation, self.widths, self.mixture)
+        return int(model.count([(self.representation, *self.widths)])[0])
 
     @property
     def multiply_adds(self) -> int:
@@ -182,6 +203,10 @@ class Architecture(BaseModel):
         )
         widths = [self.representation, *self.widths]
         kernel = self.representation_kernel**spec.ndim * spec.channels
+        if self.mixture is not None:
+            return mixture_multiply_adds(
+                self.representation, self.widths, self.mixture, locations, kernel, self.outputs
+            )
         return int(multiply_adds(widths, locations, kernel, self.outputs)[0])
 
     @property
@@ -233,8 +258,26 @@ def validate_schedule(
 
 
 def parameter_count(arch: Architecture) -> ParameterCount:
-    """Count the parameters of ``arch`` part by part (:class:`ParameterCount`)."""
-    return _parameter_model(arch).breakdown((arch.representation, *arch.widths))
+    """Count the parameters of ``arch`` part by part (:class:`ParameterCount`).
+
+    A mixture's ``hidden`` lists every member's hidden layers, the architecture's own first.
+    """
+    model = _parameter_model(arch)
+    if arch.mixture is None:
+        return model.breakdown((arch.representation, *arch.widths))
+    parts = [
+        model.breakdown((arch.representation, *own))
+        for own in member_widths(arch.widths, arch.mixture)
+    ]
+    hidden = tuple(weights for part in parts for weights in part.hidden)
+    total = arch.parameters
+    return ParameterCount(
+        representation=parts[0].representation,
+        hidden=hidden,
+        output=parts[0].output,
+        biases=total - parts[0].representation - sum(hidden) - parts[0].output,
+        total=total,
+    )
 
 
 def _parameter_model(arch: Architecture) -> ParameterModel:

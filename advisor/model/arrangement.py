@@ -12,7 +12,7 @@ per location the tree discards by construction, whatever its widths:
 A 16x16 grid pooled 2x2 at every level discards 1.52 bits per location; one whose first level
 pools 4x4 discards 2.86, most of it at the finest scale, where local structure (edges, strokes,
 neighbouring steps) lives. The separation-rank figures cannot see this: a symmetric window can
-still have full rank across any partition of it. The search weighs it (docs/THEORY.md §14).
+still have full rank across any partition of it. The search weighs it (docs/THEORY.md §16).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 Family: TypeAlias = Literal[
-    "shallow", "contiguous", "mirror", "interleaved", "dilations", "synthesized"
+    "shallow", "contiguous", "mirror", "interleaved", "dilations", "synthesized", "mixture"
 ]
 
 FAMILIES: Final[tuple[Family, ...]] = (
@@ -35,8 +35,11 @@ FAMILIES: Final[tuple[Family, ...]] = (
     "interleaved",
     "dilations",
     "synthesized",
+    "mixture",
 )
-"""The families a budget may allow (the shallow baseline is always evaluated)."""
+"""The families a budget may allow (the shallow baseline is always evaluated). ``mixture``
+(two of the best trees summed at their shared levels, advisor/search/mixtures.py) only on
+request."""
 
 DEFAULT_FAMILIES: Final[tuple[Family, ...]] = ("contiguous", "mirror", "interleaved", "dilations")
 """The families searched when a budget names none. ``synthesized`` trees are searched only on

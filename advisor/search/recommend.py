@@ -61,6 +61,7 @@ from advisor.model.results import Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.candidates import Candidate, CandidateSpace
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
+from advisor.search.mixtures import with_mixtures
 from advisor.search.objective import Objective, default_targets
 from advisor.search.paging import next_page_token, page_offset
 from advisor.search.profiles import ProfileRules, practical_profiles
@@ -135,8 +136,23 @@ def recommend(
     """
     offset = page_offset(task, budget)
     signal = (stop or StopSignal()).limited(budget.time_limit_seconds)
-    run = _Search(task, budget, signal, progress, offset)
-    return run.execute()
+    if offset and "mixture" in budget.families():
+        raise InvalidRequestError.single(
+            "budget.page_token", "a search with the mixture family returns one page only"
+        )
+    run = _Search(task, _tree_budget(budget), signal, progress, offset)
+    result = run.execute()
+    if "mixture" not in budget.families():
+        return result
+    return with_mixtures(task, budget, result, run.objective, signal)
+
+
+def _tree_budget(budget: Budget) -> Budget:
+    """Return the budget the tree search runs on: mixtures are built afterwards from its trees."""
+    if "mixture" not in budget.families():
+        return budget
+    trees = [family for family in budget.families() if family != "mixture"] or None
+    return budget.model_copy(update={"geometries": trees})
 
 
 @dataclass(frozen=True)
@@ -304,12 +320,7 @@ class _Search:
         if budget.width_profile == "practical":
             self.candidates = _bounded(self.candidates, _largest_window, budget.max_window)
             self.candidates = _bounded(self.candidates, _widest_step, budget.max_step)
-        self.rules = ProfileRules(
-            tuple(budget.profile_choices()),
-            budget.hidden_floor(self.outputs),
-            budget.min_representation,
-            budget.max_representation,
-        )
+        self.rules = ProfileRules.for_budget(budget, self.outputs)
         self._profiles: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
         self.standard = self.standard_cnn()
         self.max_multiply_adds = budget.max_multiply_adds
@@ -493,7 +504,7 @@ class _Search:
         best figure any of them reaches on each correlation, and takes that as the target, and
         the least arrangement any of them discards as the reference: a score of 1.0 then means
         no practical net at this budget does better on any correlation, the whole budget is used
-        and no tree keeps more of the input's arrangement (docs/THEORY.md §14). A free search
+        and no tree keeps more of the input's arrangement (docs/THEORY.md §16). A free search
         scores ranks against the dimension bound only.
         """
         weights = [c.weight for c in self.correlations]
@@ -587,7 +598,7 @@ class _Search:
         shallow = self.board.shallow
         assert shallow is not None, "the shallow net fits (checked up front) and always runs"
         architecture = self._architecture(entry)
-        analysis = analyze(self.task, architecture, stop=stop).correlations
+        analysis = analyze(self.task, architecture, stop=stop)
         text = rationale(
             self._design(entry),
             contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
@@ -598,6 +609,7 @@ class _Search:
             widenings=self._widenings(entry),
             standard_multiply_adds=self.standard[1] if self.standard else None,
             more_budget=self._more_budget(entry),
+            efficiency=analysis.efficiency,
             notes=notes,
         )
         return Recommendation(
@@ -605,9 +617,10 @@ class _Search:
             score=entry.allocation.keys[0],
             parameters=entry.allocation.parameters,
             architecture=architecture,
-            analysis=analysis,
+            analysis=analysis.correlations,
             rationale=text,
             multiply_adds=architecture.multiply_adds,
+            efficiency=analysis.efficiency,
         )
 
     def _widenings(self, entry: _Entry) -> list[Widening]:
@@ -680,7 +693,7 @@ class _Search:
 
 def search_objective(task: Task, budget: Budget) -> Objective:
     """Return the objective the search ranks candidates by, for this task and budget."""
-    return _Search(task, budget, StopSignal(), None)._objective()
+    return _Search(task, _tree_budget(budget), StopSignal(), None)._objective()
 
 
 def score_architecture(task: Task, budget: Budget, architecture: Architecture) -> float:
@@ -730,7 +743,7 @@ def sample_architectures(
     trained-outcome benchmark compares the search's order with the trained order over such draws.
     Fewer than ``count`` come back when the space holds fewer distinct designs.
     """
-    search = _Search(task, budget, StopSignal(), None)
+    search = _Search(task, _tree_budget(budget), StopSignal(), None)
     rng = np.random.default_rng(seed)
     trees = [c for c in search.candidates if c.eligible]
     drawn: dict[tuple[int, tuple[int, ...]], Architecture] = {}

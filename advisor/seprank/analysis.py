@@ -15,6 +15,8 @@ For each correlation (A, B) the analysis reports, in log2:
   it differs from the shared-weight figure only where interchangeable one-sided siblings bind.
 - ``log2_lower_bound``: the exact engine's figure when it is only a lower bound (overlapping
   windows: the grid tensor's rank) and falls short of the min-cut.
+- ``efficiency`` (per analysis): what a shallow net and a contiguous net would need, in
+  channels and parameters, to reach every figure (:mod:`advisor.seprank.efficiency`).
 - ``certificate``:
 
   * ``exact``: the exact engine certified the figure (``exact=True``; on overlapping windows only
@@ -41,7 +43,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -50,10 +52,13 @@ from advisor.errors import InvalidRequestError, StoppedError
 from advisor.geometry.layouts import pooling_structure
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
+from advisor.model.mixture import member_widths
 from advisor.model.results import Analysis, Certificate, CorrelationAnalysis
 from advisor.model.task import ResolvedCorrelation, Task
+from advisor.seprank.efficiency import expressive_efficiency
 from advisor.seprank.engines import ENGINES
 from advisor.seprank.labels import correlation_labels, padded_labels
+from advisor.seprank.mixture_analysis import MixtureBounds
 from advisor.stopping import StopSignal
 
 __all__ = [
@@ -119,34 +124,79 @@ def analyze(
             f"got {list(architecture.input.shape)}",
         )
     correlations = task.resolved()
-    structure = pooling_structure(architecture)
-    widths, representation = list(architecture.widths), architecture.representation
+    bounds: _Bounds = _TreeBounds(architecture)
+    if architecture.mixture is not None:
+        channels = member_widths(architecture.widths, architecture.mixture)
+        every = [architecture.representation, *(w for widths in channels for w in widths)]
+        bounds = MixtureBounds(architecture, powers_of_one_integer(every))
     labels = padded_labels(
         correlation_labels(correlations, task.input.num_locations),
         task.input.shape,
         architecture.padding,
     )
     if exact:
-        _CERTIFIER.check_limits(structure, labels, widths, representation)
-    log2_m = math.log2(representation)
-    plain, shared = _min_cuts(structure, labels, widths, representation, stop)
-    tight_widths = structure.is_tree and powers_of_one_integer([representation, *widths])
+        bounds.check_exact_limits(labels)
+    log2_m = math.log2(architecture.representation)
+    plain, shared, tight = bounds.figures(labels, stop)
     scored = []
     pace = _Pace(stop, len(correlations) if exact else 0)
     for index, correlation in enumerate(correlations):
         figures = _Figures(float(plain[index]), float(shared[index]), log2_m, correlation)
         if exact:
             pace.next_step()
-            row = labels[index : index + 1]
-            rank = _CERTIFIER.compute(structure, row, widths, representation, shared_weights=True)
-            scored.append(figures.certified(float(rank[0]), structure))
+            rank = bounds.log2_exact_rank(labels[index : index + 1])
+            scored.append(figures.certified(rank, bounds.is_tree))
         else:
-            scored.append(figures.bound(tight_widths))
+            scored.append(figures.bound(bool(tight[index])))
+    reached = [c.log2_separation_rank for c in scored]
     return Analysis(
         parameters=architecture.parameters,
         multiply_adds=architecture.multiply_adds,
         correlations=scored,
+        efficiency=expressive_efficiency(architecture, labels, reached),
     )
+
+
+class _Bounds(Protocol):
+    """Where an analysis takes its figures: a tree's engines, or a mixture's (mixture_analysis)."""
+
+    is_tree: bool
+
+    def check_exact_limits(self, labels: npt.NDArray[np.int8]) -> None: ...
+
+    def figures(
+        self, labels: npt.NDArray[np.int8], stop: StopSignal | None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Return the plain and shared-weight bounds and whether each is ``tight``."""
+        ...
+
+    def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float: ...
+
+
+class _TreeBounds:
+    """The tree recurrence's figures, certified by the exact engine."""
+
+    def __init__(self, architecture: Architecture) -> None:
+        self.structure = pooling_structure(architecture)
+        self.widths = list(architecture.widths)
+        self.representation = architecture.representation
+        self.is_tree = self.structure.is_tree
+
+    def check_exact_limits(self, labels: npt.NDArray[np.int8]) -> None:
+        _CERTIFIER.check_limits(self.structure, labels, self.widths, self.representation)
+
+    def figures(
+        self, labels: npt.NDArray[np.int8], stop: StopSignal | None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        plain, shared = _min_cuts(self.structure, labels, self.widths, self.representation, stop)
+        tight_widths = self.is_tree and powers_of_one_integer([self.representation, *self.widths])
+        return plain, shared, np.full(len(labels), tight_widths)
+
+    def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float:
+        rank = _CERTIFIER.compute(
+            self.structure, row, self.widths, self.representation, shared_weights=True
+        )
+        return float(rank[0])
 
 
 def _min_cuts(
@@ -234,9 +284,9 @@ class _Figures:
         tight = tight_widths and abs(self.shared - self.plain) < _SAME
         return self._result(self.shared, "tight" if tight else "upper_bound")
 
-    def certified(self, log2_rank: float, structure: PoolingStructure) -> CorrelationAnalysis:
+    def certified(self, log2_rank: float, is_tree: bool) -> CorrelationAnalysis:
         """Report the exact engine's figure: the rank on a tree, else a lower bound."""
-        if structure.is_tree or abs(log2_rank - self.shared) < _SAME:
+        if is_tree or abs(log2_rank - self.shared) < _SAME:
             return self._result(log2_rank, "exact")
         return self._result(self.shared, "upper_bound", log2_lower_bound=log2_rank)
 

@@ -113,9 +113,13 @@ def check_analysis_cost(
 
 
 def _window_entries(architecture: Architecture) -> int:
-    """Sum over layers of (windows x window size): the min-cut's work per correlation."""
+    """Sum over layers of (windows x window size): the min-cut's work per correlation.
+
+    A mixture runs the recurrence in every member.
+    """
     schedule = architecture.schedule
-    return sum(
+    members = 1 if architecture.mixture is None else 1 + len(architecture.mixture.members)
+    return members * sum(
         math.prod(grid) * math.prod(pool)
         for grid, pool in zip(schedule.grids[1:], schedule.pools, strict=True)
     )

@@ -56,6 +56,8 @@ class _GeometryFamilyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Geomet
     GEOMETRY_FAMILY_INTERLEAVED: _GeometryFamily.ValueType  # 3
     GEOMETRY_FAMILY_DILATIONS: _GeometryFamily.ValueType  # 4
     GEOMETRY_FAMILY_SYNTHESIZED: _GeometryFamily.ValueType  # 5
+    GEOMETRY_FAMILY_MIXTURE: _GeometryFamily.ValueType  # 90
+    """Two of the best trees summed at their shared levels [CTS18]; searched only on request."""
 
 class GeometryFamily(_GeometryFamily, metaclass=_GeometryFamilyEnumTypeWrapper):
     """---------------------------------------------------------------------------------------------
@@ -70,6 +72,8 @@ GEOMETRY_FAMILY_MIRROR: GeometryFamily.ValueType  # 2
 GEOMETRY_FAMILY_INTERLEAVED: GeometryFamily.ValueType  # 3
 GEOMETRY_FAMILY_DILATIONS: GeometryFamily.ValueType  # 4
 GEOMETRY_FAMILY_SYNTHESIZED: GeometryFamily.ValueType  # 5
+GEOMETRY_FAMILY_MIXTURE: GeometryFamily.ValueType  # 90
+"""Two of the best trees summed at their shared levels [CTS18]; searched only on request."""
 Global___GeometryFamily: _TypeAlias = GeometryFamily  # noqa: Y015
 
 class _Objective:
@@ -511,9 +515,61 @@ class Geometry(_message.Message):
 Global___Geometry: _TypeAlias = Geometry  # noqa: Y015
 
 @_typing.final
-class Architecture(_message.Message):
-    """A convolutional arithmetic circuit, bottom-up."""
+class MixtureMember(_message.Message):
+    """A convolutional arithmetic circuit, bottom-up.
+    One more member network of a mixture: its geometry and one channel count per layer.
+    """
 
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GEOMETRY_FIELD_NUMBER: _builtins.int
+    CHANNELS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def geometry(self) -> Global___Geometry: ...
+    @_builtins.property
+    def channels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        geometry: Global___Geometry | None = ...,
+        channels: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["geometry", b"geometry"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channels", b"channels", "geometry", b"geometry"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MixtureMember: _TypeAlias = MixtureMember  # noqa: Y015
+
+@_typing.final
+class Mixture(_message.Message):
+    """The members beyond the architecture's own network and the levels where all are summed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBERS_FIELD_NUMBER: _builtins.int
+    MIXING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___MixtureMember]: ...
+    @_builtins.property
+    def mixing(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        members: _abc.Iterable[Global___MixtureMember] | None = ...,
+        mixing: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["members", b"members", "mixing", b"mixing"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Mixture: _TypeAlias = Mixture  # noqa: Y015
+
+@_typing.final
+class Architecture(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INPUT_FIELD_NUMBER: _builtins.int
@@ -524,6 +580,7 @@ class Architecture(_message.Message):
     FAMILY_FIELD_NUMBER: _builtins.int
     REPRESENTATION_KERNEL_FIELD_NUMBER: _builtins.int
     PADDING_FIELD_NUMBER: _builtins.int
+    MIXTURE_FIELD_NUMBER: _builtins.int
     representation: _builtins.int
     """M, the representation channels."""
     outputs: _builtins.int
@@ -548,6 +605,10 @@ class Architecture(_message.Message):
         pooling, the geometry and the locations they number are those of the padded grid.
         """
 
+    @_builtins.property
+    def mixture(self) -> Global___Mixture:
+        """More member networks summed with this one [CTS18] (docs/FORMATS.md §2)."""
+
     def __init__(
         self,
         *,
@@ -559,10 +620,11 @@ class Architecture(_message.Message):
         family: _builtins.str | None = ...,
         representation_kernel: _builtins.int | None = ...,
         padding: _abc.Iterable[Global___AxisPadding] | None = ...,
+        mixture: Global___Mixture | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "outputs", b"outputs", "representation_kernel", b"representation_kernel"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "mixture", b"mixture", "outputs", b"outputs", "representation_kernel", b"representation_kernel"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "layers", b"layers", "outputs", b"outputs", "padding", b"padding", "representation", b"representation", "representation_kernel", b"representation_kernel"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "layers", b"layers", "mixture", b"mixture", "outputs", b"outputs", "padding", b"padding", "representation", b"representation", "representation_kernel", b"representation_kernel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__family: _TypeAlias = _typing.Literal["family"]  # noqa: Y015
     _WhichOneofArgType__family: _TypeAlias = _typing.Literal["_family", b"_family"]  # noqa: Y015
@@ -833,6 +895,53 @@ class CorrelationAnalysis(_message.Message):
 Global___CorrelationAnalysis: _TypeAlias = CorrelationAnalysis  # noqa: Y015
 
 @_typing.final
+class Efficiency(_message.Message):
+    """What other networks would need to reach an architecture's figures on every correlation:
+    lower bounds in log2 (docs/THEORY.md §14).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOG2_SHALLOW_CHANNELS_FIELD_NUMBER: _builtins.int
+    LOG2_SHALLOW_PARAMETERS_FIELD_NUMBER: _builtins.int
+    LOG2_CONTIGUOUS_CHANNELS_FIELD_NUMBER: _builtins.int
+    LOG2_CONTIGUOUS_PARAMETERS_FIELD_NUMBER: _builtins.int
+    CONTIGUOUS_PRICED_FIELD_NUMBER: _builtins.int
+    log2_shallow_channels: _builtins.float
+    """A shallow net (one global pooling, same M and outputs)."""
+    log2_shallow_parameters: _builtins.float
+    log2_contiguous_channels: _builtins.float
+    """A contiguous net on the same windows and M with a 1/2, 1 or 2 width ladder; absent when no
+    width reaches every figure.
+    """
+    log2_contiguous_parameters: _builtins.float
+    contiguous_priced: _builtins.bool
+    """False: the input was too large to price the contiguous net (both fields above absent)."""
+    def __init__(
+        self,
+        *,
+        log2_shallow_channels: _builtins.float = ...,
+        log2_shallow_parameters: _builtins.float = ...,
+        log2_contiguous_channels: _builtins.float | None = ...,
+        log2_contiguous_parameters: _builtins.float | None = ...,
+        contiguous_priced: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "contiguous_priced", b"contiguous_priced", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters", "log2_shallow_channels", b"log2_shallow_channels", "log2_shallow_parameters", b"log2_shallow_parameters"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__log2_contiguous_channels: _TypeAlias = _typing.Literal["log2_contiguous_channels"]  # noqa: Y015
+    _WhichOneofArgType__log2_contiguous_channels: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels"]  # noqa: Y015
+    _WhichOneofReturnType__log2_contiguous_parameters: _TypeAlias = _typing.Literal["log2_contiguous_parameters"]  # noqa: Y015
+    _WhichOneofArgType__log2_contiguous_parameters: _TypeAlias = _typing.Literal["_log2_contiguous_parameters", b"_log2_contiguous_parameters"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__log2_contiguous_channels) -> _WhichOneofReturnType__log2_contiguous_channels | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__log2_contiguous_parameters) -> _WhichOneofReturnType__log2_contiguous_parameters | None: ...
+
+Global___Efficiency: _TypeAlias = Efficiency  # noqa: Y015
+
+@_typing.final
 class Analysis(_message.Message):
     """One architecture scored against a task."""
 
@@ -841,21 +950,27 @@ class Analysis(_message.Message):
     PARAMETERS_FIELD_NUMBER: _builtins.int
     CORRELATIONS_FIELD_NUMBER: _builtins.int
     MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
+    EFFICIENCY_FIELD_NUMBER: _builtins.int
     parameters: _builtins.int
     multiply_adds: _builtins.int
     """Multiply-adds per input (every conv at every location it runs on)."""
     @_builtins.property
     def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]: ...
+    @_builtins.property
+    def efficiency(self) -> Global___Efficiency:
+        """Absent only from producers that predate it."""
+
     def __init__(
         self,
         *,
         parameters: _builtins.int = ...,
         correlations: _abc.Iterable[Global___CorrelationAnalysis] | None = ...,
         multiply_adds: _builtins.int = ...,
+        efficiency: Global___Efficiency | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["efficiency", b"efficiency"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["correlations", b"correlations", "multiply_adds", b"multiply_adds", "parameters", b"parameters"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correlations", b"correlations", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -874,6 +989,7 @@ class Recommendation(_message.Message):
     ANALYSIS_FIELD_NUMBER: _builtins.int
     RATIONALE_FIELD_NUMBER: _builtins.int
     MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
+    EFFICIENCY_FIELD_NUMBER: _builtins.int
     rank: _builtins.int
     """1 = best."""
     score: _builtins.float
@@ -886,6 +1002,10 @@ class Recommendation(_message.Message):
     def architecture(self) -> Global___Architecture: ...
     @_builtins.property
     def analysis(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]: ...
+    @_builtins.property
+    def efficiency(self) -> Global___Efficiency:
+        """What a shallow and a contiguous net would need to match the analysis' figures."""
+
     def __init__(
         self,
         *,
@@ -896,10 +1016,11 @@ class Recommendation(_message.Message):
         analysis: _abc.Iterable[Global___CorrelationAnalysis] | None = ...,
         rationale: _builtins.str = ...,
         multiply_adds: _builtins.int = ...,
+        efficiency: Global___Efficiency | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["architecture", b"architecture"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["architecture", b"architecture", "efficiency", b"efficiency"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
