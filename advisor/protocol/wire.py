@@ -416,6 +416,7 @@ def _recommendation_to_proto(recommendation: Recommendation) -> advisor_pb2.Reco
         analysis=[_correlation_analysis_to_proto(c) for c in recommendation.analysis],
         rationale=recommendation.rationale,
         multiply_adds=recommendation.multiply_adds,
+        dilations=recommendation.dilations or (),
     )
 
 
@@ -431,6 +432,7 @@ def _recommendation_from_proto(message: advisor_pb2.Recommendation, field: str) 
         ],
         rationale=message.rationale,
         multiply_adds=message.multiply_adds,
+        dilations=tuple(message.dilations) or None,
     )
 
 

@@ -583,6 +583,7 @@ class _Search:
             analysis=analysis,
             rationale=text,
             multiply_adds=architecture.multiply_adds,
+            dilations=entry.candidate.dilations,
         )
 
     def _widenings(self, entry: _Entry) -> list[Widening]:

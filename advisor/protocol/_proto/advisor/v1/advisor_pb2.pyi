@@ -832,6 +832,7 @@ class Recommendation(_message.Message):
     ANALYSIS_FIELD_NUMBER: _builtins.int
     RATIONALE_FIELD_NUMBER: _builtins.int
     MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
+    DILATIONS_FIELD_NUMBER: _builtins.int
     rank: _builtins.int
     """1 = best."""
     score: _builtins.float
@@ -844,6 +845,10 @@ class Recommendation(_message.Message):
     def architecture(self) -> Global___Architecture: ...
     @_builtins.property
     def analysis(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]: ...
+    @_builtins.property
+    def dilations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The dilation order of a design of the dilations family, bottom level first; empty otherwise."""
+
     def __init__(
         self,
         *,
@@ -854,10 +859,11 @@ class Recommendation(_message.Message):
         analysis: _abc.Iterable[Global___CorrelationAnalysis] | None = ...,
         rationale: _builtins.str = ...,
         multiply_adds: _builtins.int = ...,
+        dilations: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["architecture", b"architecture"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "dilations", b"dilations", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
