@@ -50,8 +50,17 @@ class PoolingStructure:
         )
 
     def leaf_order(self) -> npt.NDArray[np.intp]:
-        """Locations in depth-first window order (tree only): every subtree is a contiguous run."""
+        """Locations in depth-first window order (tree only): every subtree is a contiguous run.
+
+        Computed once per structure (the engine asks for it per chunk of correlations); the
+        array is read-only.
+        """
+        return self._leaf_order
+
+    @cached_property
+    def _leaf_order(self) -> npt.NDArray[np.intp]:
         order = np.zeros(1, dtype=np.intp)
         for win in reversed(self.windows):
             order = win[order].reshape(-1)
+        order.flags.writeable = False
         return order
