@@ -364,13 +364,17 @@ def _intern(
     """
     correlations, (num_rows, arity) = types.shape[0], windows.shape
     num_types = int(types.max()) + 1 if types.size else 1
-    if num_types <= 2 * arity and num_types * math.log2(arity + 1) < _PACKED_KEY_BITS:
-        # The count vector's packed key: the sum of (arity + 1)^type over the children.
-        powers = (arity + 1) ** np.arange(num_types, dtype=np.int64)
-        first, inverse = _distinct(_window_keys(types, windows, powers).reshape(-1))
-        owners, places = np.divmod(first, num_rows)
-        rows = types[owners[:, None], windows[places]]
-        counts = np.stack([(rows == t).sum(axis=1) for t in range(num_types)], axis=1)
+    if num_types <= 2 * arity:
+        if num_types * math.log2(arity + 1) < _PACKED_KEY_BITS:
+            # The count vector's packed key: the sum of (arity + 1)^type over the children.
+            powers = (arity + 1) ** np.arange(num_types, dtype=np.int64)
+            first, inverse = _distinct(_window_keys(types, windows, powers).reshape(-1))
+            owners, places = np.divmod(first, num_rows)
+            rows = types[owners[:, None], windows[places]]
+            counts = np.stack([(rows == t).sum(axis=1) for t in range(num_types)], axis=1)
+        else:
+            # Sorting a window of thousands of children (a global pool) would cost far more.
+            counts, inverse = unique_rows(_window_counts(types, windows, num_types))
         start, child, count = _csr_from_counts(counts)
     else:
         # np.take: several times faster than fancy indexing along the last axis.
@@ -399,14 +403,20 @@ def _window_keys(types: _Types, windows: npt.NDArray[np.intp], powers: _Ints) ->
     """``(C, windows)``: the sum of ``powers[type]`` over each window's children."""
     arity = windows.shape[1]
     if arity > _SUMMED_COLUMNS:
-        counts = [(np.take(types, windows, axis=1) == t).sum(axis=2) for t in range(powers.size)]
-        keys: _Ints = np.stack(counts, axis=2) @ powers
-        return keys
+        keys: _Ints = _window_counts(types, windows, powers.size) @ powers
+        return keys.reshape(types.shape[0], -1)
     # Column by column: a sum over a short trailing axis is several times slower.
     keys = np.take(powers, np.take(types, windows[:, 0], axis=1))
     for column in range(1, arity):
         keys += np.take(powers, np.take(types, windows[:, column], axis=1))
     return keys
+
+
+def _window_counts(types: _Types, windows: npt.NDArray[np.intp], num_types: int) -> _Ints:
+    """``(C * windows, num_types)``: how many children of each type every window has."""
+    children = np.take(types, windows, axis=1)
+    counts = [(children == t).sum(axis=2, dtype=np.int64) for t in range(num_types)]
+    return np.stack(counts, axis=2).reshape(-1, num_types)
 
 
 def _distinct(keys: _Ints) -> tuple[npt.NDArray[np.intp], _Ints]:
