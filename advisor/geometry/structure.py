@@ -58,6 +58,15 @@ class PoolingStructure:
         return self._leaf_order
 
     @cached_property
+    def in_window_order(self) -> bool:
+        """True for a tree whose locations are already in depth-first window order (computed once).
+
+        Then :meth:`leaf_order` is the identity (contiguous 1-D pooling, every shallow net) and
+        the engine uses the labels as they are.
+        """
+        return self.is_tree and np.array_equal(self._leaf_order, np.arange(self.num_locations))
+
+    @cached_property
     def _leaf_order(self) -> npt.NDArray[np.intp]:
         order = np.zeros(1, dtype=np.intp)
         for win in reversed(self.windows):

@@ -58,6 +58,7 @@ from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
+from advisor.search.anytime import WorkMeter, anytime_order
 from advisor.search.candidates import Candidate, CandidateSpace
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
 from advisor.search.objective import Objective, default_targets
@@ -78,6 +79,7 @@ __all__ = [
 ]
 
 _Ints = npt.NDArray[np.int64]
+_Floats = npt.NDArray[np.float64]
 _Pools = tuple[tuple[int, ...], ...]
 
 _SAMPLE_TRIES: Final = 50
@@ -85,6 +87,13 @@ _SAMPLE_TRIES: Final = 50
 
 _LEAST_TARGET: Final = 1e-6
 """Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
+
+_OTHERS_SHARE: Final = 0.5
+"""Share of a search's time at most that the recommendations after the best may reserve."""
+
+_KEPT_FIGURES_BYTES: Final = 64 * 2**20
+"""The practical pass keeps the figures of the trees it scores up to this size for the ranking;
+past it, the ranking computes them again from the DAGs (a task with thousands of correlations)."""
 
 _PROGRESS_INTERVAL: Final = 0.25
 """Seconds between two progress reports at least."""
@@ -157,6 +166,15 @@ class _Entry:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class _Scored:
+    """A tree the practical pass scored: its DAG and, when kept, its profiles' figures."""
+
+    candidate: Candidate
+    dag: SubtreeDag
+    figures: _Floats | None
+
+
 @dataclass
 class _Board:
     """The best entries: the top list, the best contiguous tree and the shallow net.
@@ -227,6 +245,8 @@ class _Clock(StopSignal):
         self.started = self.clock()
         self.each = 0.0
         self.longest_gap = 0.0
+        self.ranking = 0.0
+        self.window: float | None = None
         self.last_poll: float | None = None
 
     def elapsed(self) -> float:
@@ -241,8 +261,20 @@ class _Clock(StopSignal):
         return _RESERVE_FACTOR * (self.each + self.longest_gap) + others * self.each
 
     def measure(self, each: float) -> None:
-        """Record how long one recommendation took to build; the reserve follows the longest."""
+        """Record how long one recommendation took to build; the reserve follows the longest.
+
+        The first measure starts the search proper: the time then left to the caller's deadline
+        is the window the recommendations after the best may take a share of.
+        """
+        if self.window is None and self._parent is not None:
+            deadline = self._parent.deadline
+            self.window = math.inf if deadline is None else deadline - self.clock()
         self.each = max(self.each, each)
+        self._reserve()
+
+    def defer(self, seconds: float) -> None:
+        """Add the time ranking one more scored tree will take to the reserve."""
+        self.ranking += seconds
         self._reserve()
 
     def stopped(self) -> bool:
@@ -254,7 +286,17 @@ class _Clock(StopSignal):
         return super().stopped()
 
     def _reserve(self) -> None:
-        self._lead = self.time_for(self.top_k - 1)
+        """Keep time for the ranking, the best recommendation and as many others as are due.
+
+        The others hold back at most :data:`_OTHERS_SHARE` of the search's time: a short time
+        limit buys a better best recommendation rather than more of them (they are built only
+        while time is left, so fewer come back).
+        """
+        others = self.top_k - 1
+        if self.window is not None and math.isfinite(self.window) and self.each > 0.0:
+            affordable = (_OTHERS_SHARE * self.window - self.time_for(0)) / self.each
+            others = max(0, min(others, math.floor(affordable)))
+        self._lead = self.time_for(others) + self.ranking
 
 
 class _Search:
@@ -301,6 +343,7 @@ class _Search:
             budget.max_representation,
         )
         self._profiles: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
+        self._depth_ladders: dict[int, tuple[_Ints, _Ints]] = {}
         self.standard = self.standard_cnn()
         self.max_multiply_adds = budget.max_multiply_adds
         if self.max_multiply_adds is None and budget.width_profile == "practical" and self.standard:
@@ -312,6 +355,13 @@ class _Search:
         self.board = _Board(budget.top_k)
         self.scored = 0
         self.last_report = -math.inf
+        # The practical scoring pass: the trees scored, the targets so far (the best figure of a
+        # recommendable tree per correlation), the points scored and the best provisional score.
+        self._visited: list[_Scored] = []
+        self._targets = np.zeros(len(self.correlations))
+        self._kept_bytes = 0
+        self._points = 0
+        self._best_seen = -math.inf
 
     def _check_space(self) -> None:
         candidates = self.candidates
@@ -357,37 +407,95 @@ class _Search:
             )
 
     def execute(self) -> SearchResult:
-        self.objective = self._objective()
-        baseline, *others = self.candidates
+        """Score the trees in the anytime order, rank them, build the recommendations."""
+        practical = self.budget.width_profile == "practical"
+        if not practical:
+            self.objective = self._free_objective()
+        order = anytime_order(self.candidates, self.budget.seed) if practical else self.candidates
+        meter = WorkMeter([c.depth for c in order], [len(self._ladders(c.depth)[0]) for c in order])
+        baseline, *others = order
         seen: dict[bytes, set[str]] = {}
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
-        self._evaluate(baseline, seen, None)
+        self._visit(baseline, seen, None, meter)
         self._reserve_final_time()
         complete = True
-        for done, candidate in enumerate(others, start=2):
-            if self.clock.stopped() or not self._evaluate(candidate, seen, self.clock):
+        for candidate in others:
+            if self.clock.stopped() or not self._visit(candidate, seen, self.clock, meter):
                 complete = False
                 break
-            self._progress(done / len(self.candidates))
+            self._progress(meter)
+        if practical:
+            self.objective = self._practical_objective()
+            self._rank()
         recommendations = self._recommendations(complete)
         complete = complete and len(recommendations) == len(self.board.top)
         return SearchResult(recommendations, self.scored, self.clock.elapsed(), complete)
 
+    def _visit(
+        self,
+        candidate: Candidate,
+        seen: dict[bytes, set[str]],
+        stop: StopSignal | None,
+        meter: WorkMeter,
+    ) -> bool:
+        """Score one tree and record its cost; False when ``stop`` cut it."""
+        started = self.clock.clock()
+        if self.budget.width_profile == "practical":
+            self._score(candidate)
+            finished = True
+        else:
+            finished = self._evaluate(candidate, seen, stop)
+        meter.done(self.clock.clock() - started)
+        return finished
+
+    def _score(self, candidate: Candidate) -> None:
+        """Practical pass: build the tree's DAG and score its fitting profiles; raise the targets.
+
+        The figures are kept for the ranking while they fit :data:`_KEPT_FIGURES_BYTES`, else
+        the ranking computes them again from the DAG (its time is reserved on the clock).
+        """
+        dag = self.builder.build(*self.space.tree(candidate))
+        profiles, parameters = self._fitting(candidate)
+        started = self.clock.clock()
+        figures = dag.log2_ranks(np.log2(profiles)) if profiles.size else None
+        recompute = self.clock.clock() - started
+        keep = figures is not None and self._kept_bytes + figures.nbytes <= _KEPT_FIGURES_BYTES
+        if keep and figures is not None:
+            self._kept_bytes += figures.nbytes
+        self._visited.append(_Scored(candidate, dag, figures if keep else None))
+        if figures is None:
+            return
+        self._points += parameters.size
+        if candidate.eligible:
+            self._targets = np.maximum(self._targets, figures.max(axis=0))
+        started = self.clock.clock()
+        best = self._practical_objective().keys(figures, parameters)[:, 0].max()
+        self._best_seen = max(self._best_seen, float(best))
+        self.clock.defer(self.clock.clock() - started + (0.0 if keep else recompute))
+
+    def _rank(self) -> None:
+        """Rank the scored trees in the candidates' order (ties and duplicates: the first)."""
+        seen: dict[bytes, set[str]] = {}
+        for scored in sorted(self._visited, key=lambda s: s.candidate.index):
+            candidate, dag = scored.candidate, scored.dag
+            roles = _roles(candidate)
+            if roles <= seen.setdefault(dag.digest, set()):
+                continue  # the same tree to the model as one evaluated for the same purposes
+            seen[dag.digest] |= roles
+            allocation = self._best_profile(candidate, dag, figures=scored.figures)
+            if allocation is not None:
+                self.board.offer(_Entry(candidate, allocation, dag))
+
     def _evaluate(
         self, candidate: Candidate, seen: dict[bytes, set[str]], stop: StopSignal | None
     ) -> bool:
-        """Allocate the candidate's widths and record it; False when ``stop`` cut it."""
+        """Allocate a free search's widths of the tree and record it; False when ``stop`` cut it."""
         windows, keys = self.space.tree(candidate)
         dag = self.builder.build(windows, keys)
         roles = _roles(candidate)
         if roles <= seen.setdefault(dag.digest, set()):
             return True  # the same tree to the model as one evaluated for the same purposes
         seen[dag.digest] |= roles
-        if self.budget.width_profile == "practical":
-            allocation = self._best_profile(candidate, dag)
-            if allocation is not None:
-                self.board.offer(_Entry(candidate, allocation, dag))
-            return True
         outcome = allocate_widths(
             dag,
             self.objective,
@@ -410,13 +518,21 @@ class _Search:
         key = (candidate.pools, scale)
         cached = self._profiles.get(key)
         if cached is None:
-            profiles = practical_profiles(candidate.depth, self.rules)
-            parameters = self.model.count(profiles)
+            profiles, parameters = self._ladders(candidate.depth)
             fits = parameters <= self.budget.max_parameters * scale
             if self.max_multiply_adds is not None:
                 fits &= self._multiply_adds(candidate, profiles) <= self.max_multiply_adds
             cached = profiles[fits], parameters[fits]
             self._profiles[key] = cached
+        return cached
+
+    def _ladders(self, depth: int) -> tuple[_Ints, _Ints]:
+        """Return every practical profile of a depth and its parameters (computed once)."""
+        cached = self._depth_ladders.get(depth)
+        if cached is None:
+            profiles = practical_profiles(depth, self.rules)
+            cached = profiles, self.model.count(profiles)
+            self._depth_ladders[depth] = cached
         return cached
 
     def _multiply_adds(self, candidate: Candidate, profiles: _Ints) -> _Ints:
@@ -453,13 +569,21 @@ class _Search:
         return tree, cost, tuple(best)
 
     def _best_profile(
-        self, candidate: Candidate, dag: SubtreeDag, scale: float = 1.0
+        self,
+        candidate: Candidate,
+        dag: SubtreeDag,
+        scale: float = 1.0,
+        figures: _Floats | None = None,
     ) -> Allocation | None:
-        """Score every fitting practical profile of the tree; return the best (widths.py's ties)."""
+        """Score every fitting practical profile of the tree; return the best (widths.py's ties).
+
+        ``figures`` are the profiles' figures when the scoring pass kept them.
+        """
         profiles, parameters = self._fitting(candidate, scale)
         if profiles.size == 0:
             return None
-        figures = dag.log2_ranks(np.log2(profiles))
+        if figures is None:
+            figures = dag.log2_ranks(np.log2(profiles))
         keys = self.objective.keys(figures, parameters)
         self.scored += parameters.size
         top = best_point(keys, parameters, profiles)
@@ -470,62 +594,76 @@ class _Search:
             log2_ranks=tuple(float(f) for f in figures[top]),
         )
 
-    def _objective(self) -> Objective:
-        """Build the objective: reachable targets and the budget used (practical), or not (free).
+    def _free_objective(self) -> Objective:
+        """Return a free search's objective: the dimension bound at the largest channel choice."""
+        return Objective.create(
+            default_targets(
+                [min(c.a.size, c.b.size) for c in self.correlations],
+                self.choices[-1],
+                self.budget.log2_rank_target,
+            ),
+            [c.weight for c in self.correlations],
+            self.budget.objective,
+        )
 
-        A practical search first runs every recommendable tree's fitting profiles to find the
-        best figure any of them reaches on each correlation, and takes that as the target: a
-        score of 1.0 then means no practical net at this budget does better on any correlation
-        and the whole budget is used.
+    def _practical_objective(self) -> Objective:
+        """Return a practical search's objective, on the targets of the trees scored so far.
+
+        The target of a correlation is the best figure any recommendable tree scored reaches
+        with a fitting profile: once every tree is scored, a score of 1.0 means no practical
+        net at this budget does better on any correlation and the whole budget is used.
         """
-        weights = [c.weight for c in self.correlations]
-        if self.budget.width_profile == "free":
-            return Objective.create(
-                default_targets(
-                    [min(c.a.size, c.b.size) for c in self.correlations],
-                    self.choices[-1],
-                    self.budget.log2_rank_target,
-                ),
-                weights,
-                self.budget.objective,
-            )
-        best = np.zeros(len(self.correlations))
-        seen: set[bytes] = set()
-        for candidate in self.candidates:
-            if self.clock.stopped():
-                break  # the targets of the trees seen; the search itself stops next
-            profiles, _ = self._fitting(candidate)
-            if not candidate.eligible or profiles.size == 0:
-                continue
-            dag = self.builder.build(*self.space.tree(candidate))
-            if dag.digest in seen:
-                continue
-            seen.add(dag.digest)
-            best = np.maximum(best, dag.log2_ranks(np.log2(profiles)).max(axis=0))
+        best = self._targets
         if self.budget.log2_rank_target is not None:
             best = np.minimum(best, self.budget.log2_rank_target)
         return Objective.create(
             np.maximum(best, _LEAST_TARGET),
-            weights,
+            [c.weight for c in self.correlations],
             self.budget.objective,
             max_parameters=self.budget.max_parameters,
         )
 
+    def _scoring_pass(self) -> None:
+        """Score every tree (no stop): the targets of :func:`search_objective`."""
+        for candidate in self.candidates:
+            self._score(candidate)
+
     def _reserve_final_time(self) -> None:
-        """Build the shallow net's recommendation as the final ones are built, timing it."""
+        """Build the shallow net's recommendation as the final ones are built, timing it.
+
+        A practical search ranks nothing before its scoring pass ends, so the shallow net is
+        ranked here on the targets it sets alone, for the timing only.
+        """
+        if self.budget.width_profile == "practical":
+            self.objective = self._practical_objective()
+            (scored,) = self._visited
+            counted = self.scored  # the ranking counts the shallow net's points, not this
+            allocation = self._best_profile(scored.candidate, scored.dag, figures=scored.figures)
+            assert allocation is not None, "the shallow net fits (checked up front)"
+            self.scored = counted
+            self.board.shallow = _Entry(scored.candidate, allocation, scored.dag)
         entry = self.board.shallow
         assert entry is not None, "the shallow net fits (checked up front) and always runs"
         started = self.clock.clock()
         self._recommendation(1, entry, (), None)
         self.clock.measure(self.clock.clock() - started)
+        if self.budget.width_profile == "practical":
+            self.board.shallow = None
 
-    def _progress(self, fraction: float) -> None:
+    def _progress(self, meter: WorkMeter) -> None:
         now = self.clock.elapsed()
         if self.report is None or now - self.last_report < _PROGRESS_INTERVAL:
             return
         self.last_report = now
-        best = self.board.top[0].allocation.keys[0] if self.board.top else None
-        self.report(SearchProgress(self.scored, now, best, fraction))
+        if self.budget.width_profile == "practical":
+            # Provisional: the best score on the targets known when each tree was scored.
+            scored, best = self._points, self._best_seen if self._best_seen > 0 else None
+        else:
+            scored = self.scored
+            best = self.board.top[0].allocation.keys[0] if self.board.top else None
+        # The time still to come after the trees: the ranking and the recommendations.
+        ahead = self.clock.ranking + self.budget.top_k * self.clock.each
+        self.report(SearchProgress(scored, now, best, meter.fraction(ahead)))
 
     def _architecture(self, entry: _Entry) -> Architecture:
         return self.space.architecture(
@@ -652,7 +790,11 @@ class _Search:
 
 def search_objective(task: Task, budget: Budget) -> Objective:
     """Return the objective the search ranks candidates by, for this task and budget."""
-    return _Search(task, budget, StopSignal(), None)._objective()
+    search = _Search(task, budget, StopSignal(), None)
+    if budget.width_profile == "free":
+        return search._free_objective()
+    search._scoring_pass()
+    return search._practical_objective()
 
 
 def score_architecture(task: Task, budget: Budget, architecture: Architecture) -> float:

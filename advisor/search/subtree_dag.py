@@ -368,10 +368,15 @@ def _intern(
         if num_types * math.log2(arity + 1) < _PACKED_KEY_BITS:
             # The count vector's packed key: the sum of (arity + 1)^type over the children.
             powers = (arity + 1) ** np.arange(num_types, dtype=np.int64)
-            first, inverse = _distinct(_window_keys(types, windows, powers).reshape(-1))
-            owners, places = np.divmod(first, num_rows)
-            rows = types[owners[:, None], windows[places]]
-            counts = np.stack([(rows == t).sum(axis=1) for t in range(num_types)], axis=1)
+            if arity > _SUMMED_COLUMNS:
+                every = _window_counts(types, windows, num_types)
+                first, inverse = _distinct(every @ powers)
+                counts = every[first]
+            else:
+                first, inverse = _distinct(_window_keys(types, windows, powers).reshape(-1))
+                owners, places = np.divmod(first, num_rows)
+                rows = types[owners[:, None], windows[places]]
+                counts = np.stack([(rows == t).sum(axis=1) for t in range(num_types)], axis=1)
         else:
             # Sorting a window of thousands of children (a global pool) would cost far more.
             counts, inverse = unique_rows(_window_counts(types, windows, num_types))
@@ -400,14 +405,12 @@ def _intern(
 
 
 def _window_keys(types: _Types, windows: npt.NDArray[np.intp], powers: _Ints) -> _Ints:
-    """``(C, windows)``: the sum of ``powers[type]`` over each window's children."""
-    arity = windows.shape[1]
-    if arity > _SUMMED_COLUMNS:
-        keys: _Ints = _window_counts(types, windows, powers.size) @ powers
-        return keys.reshape(types.shape[0], -1)
-    # Column by column: a sum over a short trailing axis is several times slower.
-    keys = np.take(powers, np.take(types, windows[:, 0], axis=1))
-    for column in range(1, arity):
+    """``(C, windows)``: the sum of ``powers[type]`` over each window's children (small windows).
+
+    Column by column: a sum over a short trailing axis is several times slower.
+    """
+    keys: _Ints = np.take(powers, np.take(types, windows[:, 0], axis=1))
+    for column in range(1, windows.shape[1]):
         keys += np.take(powers, np.take(types, windows[:, column], axis=1))
     return keys
 

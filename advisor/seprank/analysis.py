@@ -50,6 +50,7 @@ from advisor.model.results import Analysis, Certificate, CorrelationAnalysis
 from advisor.model.task import ResolvedCorrelation, Task
 from advisor.seprank.engines import ENGINES
 from advisor.seprank.labels import correlation_labels
+from advisor.seprank.tree import log2_min_cuts
 from advisor.stopping import StopSignal
 
 __all__ = [
@@ -60,9 +61,6 @@ __all__ = [
 DECIMALS: Final = 9
 """Figures are rounded to this many decimals (log2 values of distinct ranks up to 2^24 differ by
 more than 1e-7); certificates are decided on the unrounded values."""
-
-_BOUND: Final = ENGINES["tree"]
-"""The engine every figure comes from: the min-cut, with and without shared weights."""
 
 _CERTIFIER: Final = ENGINES["exact"]
 """The engine ``exact=True`` asks for the generic rank."""
@@ -151,14 +149,16 @@ def _min_cuts(
     """Compute the plain and shared-weight min-cuts of every correlation, chunk by chunk."""
     entries = sum(windows.size for windows in structure.windows)
     chunk = max(1, _CHUNK_WINDOW_ENTRIES // entries)
+    log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
     plain, shared = [], []
     starts = range(0, max(len(labels), 1), chunk)
     pace = _Pace(stop, len(starts))
     for start in starts:
         pace.next_step()
         part = labels[start : start + chunk]
-        plain.append(_BOUND.compute(structure, part, widths, representation, shared_weights=False))
-        shared.append(_BOUND.compute(structure, part, widths, representation, shared_weights=True))
+        figures = log2_min_cuts(structure, part, log2_widths, math.log2(representation))
+        plain.append(figures[0])
+        shared.append(figures[1])
     return np.concatenate(plain), np.concatenate(shared)
 
 

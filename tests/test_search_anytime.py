@@ -1,0 +1,162 @@
+"""The anytime search: its visiting order changes no full result; its progress is a fraction."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from advisor.model.budget import Budget
+from advisor.model.results import SearchResult
+from advisor.model.task import Task, parse_task
+from advisor.search import recommend as search_module
+from advisor.search.anytime import WorkMeter, anytime_order
+from advisor.search.candidates import Candidate
+from advisor.search.recommend import recommend, score_architectures
+
+Order = Callable[[Sequence[Candidate], int], list[Candidate]]
+
+
+def _box(start: list[int], stop: list[int]) -> dict[str, object]:
+    return {"box": {"start": start, "stop": stop}}
+
+
+IMAGE = parse_task(
+    {
+        "input": {"shape": [16, 16]},
+        "correlations": [
+            {"name": "lr", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}},
+            {"name": "tb", "a": {"preset": "top_half"}, "b": {"preset": "bottom_half"}},
+            {"name": "near", "a": _box([0, 0], [2, 2]), "b": _box([0, 2], [2, 4]), "weight": 2.0},
+            {"name": "parity", "a": {"preset": "even"}, "b": {"preset": "odd"}},
+        ],
+    }
+)
+SEQUENCE = parse_task(
+    {
+        "input": {"shape": [32]},
+        "correlations": [
+            {"name": "halves", "a": _box([0], [16])},
+            {"name": "ends", "a": _box([0], [4]), "b": _box([28], [32])},
+            {"name": "parity", "a": {"preset": "even"}, "b": {"preset": "odd"}},
+        ],
+    }
+)
+SEARCHES = [
+    (IMAGE, {}),
+    (IMAGE, {"objective": "maximin", "max_window": 4}),
+    (IMAGE, {"geometries": ["contiguous", "mirror", "synthesized"]}),
+    (SEQUENCE, {}),
+    (SEQUENCE, {"log2_rank_target": 6.0, "max_parameters": 3_000}),
+]
+
+
+def _index_order(candidates: Sequence[Candidate], seed: int) -> list[Candidate]:
+    return list(candidates)
+
+
+def _reversed_order(candidates: Sequence[Candidate], seed: int) -> list[Candidate]:
+    first, *rest = candidates
+    return [first, *reversed(rest)]
+
+
+def _search(problem: Task, options: dict[str, object], order: Order | None) -> SearchResult:
+    budget = Budget(**{"max_parameters": 20_000, "time_limit_seconds": None, **options})
+    if order is None:
+        return recommend(problem, budget)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search_module, "anytime_order", order)
+        return recommend(problem, budget)
+
+
+def _facts(result: SearchResult) -> list[object]:
+    recommendations = [
+        (r.rank, r.score, r.parameters, r.architecture, r.rationale, r.analysis, r.dilations)
+        for r in result.recommendations
+    ]
+    return [recommendations, result.candidates_evaluated, result.complete]
+
+
+@pytest.mark.parametrize(("problem", "options"), SEARCHES)
+def test_the_visiting_order_changes_no_full_result(
+    problem: Task, options: dict[str, object]
+) -> None:
+    anytime = _facts(_search(problem, options, None))
+    assert anytime == _facts(_search(problem, options, _index_order))
+    assert anytime == _facts(_search(problem, options, _reversed_order))
+
+
+def test_the_pick_is_the_best_design_on_the_full_objective() -> None:
+    result = _search(IMAGE, {}, None)
+    budget = Budget(max_parameters=20_000, time_limit_seconds=None)
+    scores = score_architectures(IMAGE, budget, [r.architecture for r in result.recommendations])
+    assert scores == pytest.approx([r.score for r in result.recommendations], abs=1e-9)
+    assert scores == sorted(scores, reverse=True)
+
+
+def _candidate(index: int, family: str, depth: int, eligible: bool = True) -> Candidate:
+    pools = ((2,),) * (depth - 1) + ((4,),)
+    return Candidate(index, family, pools, "contiguous", None, eligible)  # type: ignore[arg-type]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["contiguous", "mirror", "interleaved", "dilations"]),
+            st.integers(1, 6),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(0, 3),
+)
+def test_every_family_gets_a_turn_before_any_gets_a_second(
+    specs: list[tuple[str, int, bool]], seed: int
+) -> None:
+    candidates = [_candidate(0, "shallow", 1)]
+    candidates += [_candidate(i, *spec) for i, spec in enumerate(specs, start=1)]
+    order = anytime_order(candidates, seed)
+    assert order[0] is candidates[0]
+    assert sorted(c.index for c in order) == list(range(len(candidates)))
+    families = [c.family for c in order[1:]]
+    counts = {f: families.count(f) for f in set(families)}
+    for turn in itertools.count():
+        present = {f for f, n in counts.items() if n > turn}
+        if not present:
+            break
+        chunk, families = families[: len(present)], families[len(present) :]
+        assert set(chunk) == present, "one of each family per turn"
+    for family in counts:
+        members = [c for c in order if c.family == family]
+        keys = [(not c.eligible, -c.depth) for c in members]
+        assert keys == sorted(keys), "recommendable first, then deeper first"
+
+
+def test_the_work_done_is_exact_when_costs_follow_the_model() -> None:
+    levels, profiles = [1, 4, 6, 3, 2, 5], [10, 25, 20, 60, 5, 30]
+    costs = [0.5 * a + 0.02 * b for a, b in zip(levels, profiles, strict=True)]
+    meter = WorkMeter(levels, profiles)
+    meter.done(costs[0])  # one tree cannot tell two prices apart: no report yet
+    for done, cost in enumerate(costs[1:], start=2):
+        meter.done(cost)
+        assert meter.fraction() == pytest.approx(sum(costs[:done]) / sum(costs))
+    assert meter.fraction() == pytest.approx(1.0)
+
+
+@given(st.lists(st.floats(0.0, 5.0), min_size=1, max_size=40), st.floats(0.0, 3.0))
+def test_the_work_done_never_decreases(costs: list[float], ahead: float) -> None:
+    rng = np.random.default_rng(len(costs))
+    meter = WorkMeter(
+        rng.integers(1, 8, len(costs)).tolist(), rng.integers(1, 90, len(costs)).tolist()
+    )
+    fractions = []
+    for cost in costs:
+        meter.done(cost)
+        fractions.append(meter.fraction(ahead))
+    assert all(0.0 <= f <= 1.0 for f in fractions)
+    assert fractions == sorted(fractions)
