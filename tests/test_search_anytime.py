@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pytest
@@ -14,11 +14,9 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchResult
 from advisor.model.task import Task, parse_task
 from advisor.search import recommend as search_module
-from advisor.search.anytime import WorkMeter, anytime_order
+from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate
 from advisor.search.recommend import recommend, score_architectures
-
-Order = Callable[[Sequence[Candidate], int], list[Candidate]]
 
 
 def _box(start: list[int], stop: list[int]) -> dict[str, object]:
@@ -55,21 +53,28 @@ SEARCHES = [
 ]
 
 
-def _index_order(candidates: Sequence[Candidate], seed: int) -> list[Candidate]:
-    return list(candidates)
+class _FixedQueue:
+    """A visiting order blind to scores: the candidates' own, or reversed after the first."""
+
+    def __init__(self, candidates: Sequence[Candidate], reverse: bool) -> None:
+        first, *rest = candidates
+        self.order = [first, *(reversed(rest) if reverse else rest)]
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return iter(self.order)
+
+    def report(self, candidate: Candidate, score: float | None) -> None:
+        del candidate, score
 
 
-def _reversed_order(candidates: Sequence[Candidate], seed: int) -> list[Candidate]:
-    first, *rest = candidates
-    return [first, *reversed(rest)]
-
-
-def _search(problem: Task, options: dict[str, object], order: Order | None) -> SearchResult:
+def _search(problem: Task, options: dict[str, object], reverse: bool | None) -> SearchResult:
     budget = Budget(**{"max_parameters": 20_000, "time_limit_seconds": None, **options})
-    if order is None:
+    if reverse is None:
         return recommend(problem, budget)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(search_module, "anytime_order", order)
+        patch.setattr(
+            search_module, "AnytimeQueue", lambda candidates, seed: _FixedQueue(candidates, reverse)
+        )
         return recommend(problem, budget)
 
 
@@ -86,8 +91,8 @@ def test_the_visiting_order_changes_no_full_result(
     problem: Task, options: dict[str, object]
 ) -> None:
     anytime = _facts(_search(problem, options, None))
-    assert anytime == _facts(_search(problem, options, _index_order))
-    assert anytime == _facts(_search(problem, options, _reversed_order))
+    assert anytime == _facts(_search(problem, options, reverse=False))
+    assert anytime == _facts(_search(problem, options, reverse=True))
 
 
 def test_the_pick_is_the_best_design_on_the_full_objective() -> None:
@@ -120,7 +125,7 @@ def test_every_family_gets_a_turn_before_any_gets_a_second(
 ) -> None:
     candidates = [_candidate(0, "shallow", 1)]
     candidates += [_candidate(i, *spec) for i, spec in enumerate(specs, start=1)]
-    order = anytime_order(candidates, seed)
+    order = list(AnytimeQueue(candidates, seed))  # no scores reported: round robin
     assert order[0] is candidates[0]
     assert sorted(c.index for c in order) == list(range(len(candidates)))
     families = [c.family for c in order[1:]]
@@ -137,26 +142,40 @@ def test_every_family_gets_a_turn_before_any_gets_a_second(
         assert keys == sorted(keys), "recommendable first, then deeper first"
 
 
+def test_after_a_first_turn_each_the_best_family_goes_first() -> None:
+    candidates = [_candidate(0, "shallow", 1)]
+    candidates += [_candidate(i, family, 3) for i, family in enumerate(["contiguous"] * 3, 1)]
+    candidates += [_candidate(i, family, 3) for i, family in enumerate(["mirror"] * 3, 4)]
+    candidates += [_candidate(7, "interleaved", 3)]
+    queue = AnytimeQueue(candidates, 0)
+    visited = []
+    for candidate in queue:
+        visited.append(candidate.family)
+        queue.report(candidate, {"mirror": 0.9, "contiguous": 0.2}.get(candidate.family, 0.5))
+    assert (
+        visited
+        == ["shallow", "contiguous", "mirror", "interleaved"] + ["mirror"] * 2 + ["contiguous"] * 2
+    )
+
+
 def test_the_work_done_is_exact_when_costs_follow_the_model() -> None:
-    levels, profiles = [1, 4, 6, 3, 2, 5], [10, 25, 20, 60, 5, 30]
-    costs = [0.5 * a + 0.02 * b for a, b in zip(levels, profiles, strict=True)]
-    meter = WorkMeter(levels, profiles)
-    meter.done(costs[0])  # one tree cannot tell two prices apart: no report yet
-    for done, cost in enumerate(costs[1:], start=2):
-        meter.done(cost)
+    levels = [1, 4, 6, 3, 2, 5]
+    costs = [0.5 * a + 0.2 for a in levels]
+    meter = WorkMeter(levels)
+    meter.done(levels[0], costs[0])  # one tree cannot tell two prices apart: no report yet
+    for done, (level, cost) in enumerate(zip(levels[1:], costs[1:], strict=True), start=2):
+        meter.done(level, cost)
         assert meter.fraction() == pytest.approx(sum(costs[:done]) / sum(costs))
     assert meter.fraction() == pytest.approx(1.0)
 
 
 @given(st.lists(st.floats(0.0, 5.0), min_size=1, max_size=40), st.floats(0.0, 3.0))
 def test_the_work_done_never_decreases(costs: list[float], ahead: float) -> None:
-    rng = np.random.default_rng(len(costs))
-    meter = WorkMeter(
-        rng.integers(1, 8, len(costs)).tolist(), rng.integers(1, 90, len(costs)).tolist()
-    )
+    levels = np.random.default_rng(len(costs)).integers(1, 8, len(costs)).tolist()
+    meter = WorkMeter(levels)
     fractions = []
-    for cost in costs:
-        meter.done(cost)
+    for level, cost in zip(levels, costs, strict=True):
+        meter.done(level, cost)
         fractions.append(meter.fraction(ahead))
     assert all(0.0 <= f <= 1.0 for f in fractions)
     assert fractions == sorted(fractions)

@@ -1,27 +1,27 @@
 """The order a search visits its trees in, and how much of its work it has done.
 
-**Order.** A search cut short returns the best tree it has scored, so the trees most likely to
-win come first. Every family gets a turn before any gets a second (round robin, in the order
-the candidates list the families), so a stopped search has seen a representative of each; within
-a family, recommendable trees come before those scored only as a baseline, deeper trees before
-shallower ones (on every benchmark task the winner of a family is among its deepest
-recommendable trees: they have the most levels to place a correlation's cut on), and dilation
-orders and synthesis variants, which differ little from their neighbours, spread out by a seeded
-shuffle. The shallow baseline stays first. The order changes no result: the ranking afterwards
+**Order** (:class:`AnytimeQueue`). A search cut short returns the best tree it has scored, so the
+trees most likely to win come first. The shallow baseline stays first. Then every family gets a
+turn before any gets a second (in the order the candidates list the families), so a stopped
+search has scored a representative of each; after that the family whose trees scored best so far
+goes next (the search reports each tree's score), so the search refines the promising families
+before it finishes the others. Within a family, recommendable trees come before those scored only
+as a baseline, and deeper trees before shallower ones (on every benchmark task the winner of a
+family is among its deepest recommendable trees: they have the most levels to place a
+correlation's cut on); dilation orders and synthesis variants, which differ little from their
+neighbours, are visited in a seeded shuffle. The order changes no result: the ranking afterwards
 visits the scored trees in the candidates' own order.
 
-**Work.** :class:`WorkMeter` predicts each tree's cost from what is known before scoring it:
-its levels (building and interning the tree: one pass over the grid per level) and its fitting
-width profiles (the recurrence: one pass over the labelled-subtree DAG per profile). The two
-prices are learnt from the trees already scored (least squares over their measured times), so
-the fraction done is the measured time over measured plus predicted time, which a machine's load
-scales alike.
+**Work** (:class:`WorkMeter`). A tree's cost is predicted from what is known before scoring it:
+its levels (building and interning the tree: one pass over the grid per level) and a price per
+tree (scoring its width ladders, about as many at every depth). The two prices are learnt from
+the trees already scored (least squares over their measured times), so the fraction done is the
+measured time over measured plus predicted time, which a machine's load scales alike.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final
 
 import numpy as np
@@ -29,37 +29,76 @@ import numpy.typing as npt
 
 from advisor.search.candidates import Candidate
 
-__all__ = ["WorkMeter", "anytime_order"]
+__all__ = ["AnytimeQueue", "WorkMeter"]
 
 _SHUFFLED: Final = frozenset({"dilations", "synthesized"})
 """Families whose members are many near-copies: visited in a seeded shuffle, not in a row."""
 
 
-def anytime_order(candidates: Sequence[Candidate], seed: int) -> list[Candidate]:
-    """Return ``candidates`` in visiting order (module docstring); the first stays first.
+class AnytimeQueue:
+    """The candidates in visiting order (module docstring), steered by the scores reported.
+
+    Parameters
+    ----------
+    candidates
+        Every candidate; the first (the shallow baseline) is visited first.
+    seed
+        Seeds the shuffle of dilation orders and synthesis variants.
 
     Examples
     --------
-    >>> from advisor.search.candidates import Candidate
     >>> c = [Candidate(0, "shallow", ((8,),), "contiguous", None, True)]
     >>> c += [Candidate(i, f, p, "contiguous", None, True) for i, (f, p) in enumerate(
     ...     [("contiguous", ((2,), (4,))), ("contiguous", ((2,), (2,), (2,))),
     ...      ("mirror", ((2,), (4,))), ("mirror", ((2,), (2,), (2,)))], start=1)]
-    >>> [(x.family, x.depth) for x in anytime_order(c, 0)]
-    [('shallow', 1), ('contiguous', 3), ('mirror', 3), ('contiguous', 2), ('mirror', 2)]
+    >>> queue = AnytimeQueue(c, 0)
+    >>> visited = []
+    >>> for candidate in queue:
+    ...     visited.append((candidate.family, candidate.depth))
+    ...     queue.report(candidate, 1.0 if candidate.family == "mirror" else 0.5)
+    >>> visited
+    [('shallow', 1), ('contiguous', 3), ('mirror', 3), ('mirror', 2), ('contiguous', 2)]
     """
-    first, *rest = candidates
-    rng = np.random.default_rng(seed)
-    queues: dict[str, list[Candidate]] = {}
-    for candidate in rest:
-        queues.setdefault(candidate.family, []).append(candidate)
-    ordered = []
-    for family, members in queues.items():
-        if family in _SHUFFLED:
-            members = [members[i] for i in rng.permutation(len(members))]
-        ordered.append(sorted(members, key=lambda c: (not c.eligible, -c.depth)))
-    turns = itertools.zip_longest(*ordered)
-    return [first, *(c for turn in turns for c in turn if c is not None)]
+
+    def __init__(self, candidates: Sequence[Candidate], seed: int) -> None:
+        self._first, *rest = candidates
+        rng = np.random.default_rng(seed)
+        grouped: dict[str, list[Candidate]] = {}
+        for candidate in rest:
+            grouped.setdefault(candidate.family, []).append(candidate)
+        self._queues: list[list[Candidate]] = []
+        for family, members in grouped.items():
+            if family in _SHUFFLED:
+                members = [members[i] for i in rng.permutation(len(members))]
+            ordered = sorted(members, key=lambda c: (not c.eligible, -c.depth))
+            self._queues.append(ordered[::-1])  # popped from the end
+        self._best = [-np.inf] * len(self._queues)
+        self._turns = [0] * len(self._queues)
+        self._family = {family: index for index, family in enumerate(grouped)}
+
+    def __len__(self) -> int:
+        return 1 + sum(len(queue) for queue in self._queues)
+
+    def __iter__(self) -> Iterator[Candidate]:
+        yield self._first
+        while any(self._queues):
+            waiting = [i for i, queue in enumerate(self._queues) if queue]
+            first_turns = [i for i in waiting if self._turns[i] == 0]
+            # A family's first turn before anyone's second; then the best family so far, and
+            # among equals the one that had fewest turns (round robin).
+            chosen = (
+                first_turns[0]
+                if first_turns
+                else max(waiting, key=lambda i: (self._best[i], -self._turns[i], -i))
+            )
+            self._turns[chosen] += 1
+            yield self._queues[chosen].pop()
+
+    def report(self, candidate: Candidate, score: float | None) -> None:
+        """Record a visited tree's (provisional) score; None when it has none."""
+        family = self._family.get(candidate.family)
+        if family is not None and score is not None and candidate.eligible:
+            self._best[family] = max(self._best[family], score)
 
 
 class WorkMeter:
@@ -68,20 +107,18 @@ class WorkMeter:
     Parameters
     ----------
     levels
-        Per tree in visiting order: its pooling levels.
-    profiles
-        Per tree: the width profiles it scores.
+        Every tree's pooling levels (in any order).
     """
 
-    def __init__(self, levels: Sequence[int], profiles: Sequence[int]) -> None:
-        self._features: npt.NDArray[np.float64] = np.column_stack(
-            [np.asarray(levels, dtype=np.float64), np.asarray(profiles, dtype=np.float64)]
-        )
+    def __init__(self, levels: Sequence[int]) -> None:
+        self._total: npt.NDArray[np.float64] = np.array([float(sum(levels)), float(len(levels))])
+        self._features: list[tuple[float, float]] = []
         self._spent: list[float] = []
         self._fraction = 0.0
 
-    def done(self, seconds: float) -> None:
-        """Record the measured cost of the next tree in visiting order."""
+    def done(self, levels: int, seconds: float) -> None:
+        """Record the measured cost of one more tree."""
+        self._features.append((float(levels), 1.0))
         self._spent.append(seconds)
 
     def fraction(self, ahead: float = 0.0) -> float:
@@ -89,20 +126,19 @@ class WorkMeter:
 
         ``ahead`` is time still to come after the trees (the ranking and the final analyses).
         """
-        count = len(self._spent)
         spent = float(sum(self._spent))
-        left = float(self._prices() @ self._features[count:].sum(axis=0)) + ahead
+        remaining = self._total - np.asarray(self._features).reshape(-1, 2).sum(axis=0)
+        left = float(self._prices() @ remaining) + ahead
         total = spent + max(left, 0.0)
         if total > 0.0:
             self._fraction = max(self._fraction, min(spent / total, 1.0))
         return self._fraction
 
     def _prices(self) -> npt.NDArray[np.float64]:
-        """Seconds per level and per profile, least squares over the trees scored (non-negative)."""
-        count = len(self._spent)
-        if count == 0:
+        """Seconds per level and per tree, least squares over the trees scored (non-negative)."""
+        if not self._spent:
             return np.zeros(2)
-        features, spent = self._features[:count], np.asarray(self._spent)
+        features, spent = np.asarray(self._features), np.asarray(self._spent)
         prices, *_ = np.linalg.lstsq(features, spent, rcond=None)
         if (prices < 0).any():  # one feature explains nothing: price the other alone
             alone = [spent.sum() / max(features[:, k].sum(), 1.0) for k in (0, 1)]

@@ -58,7 +58,7 @@ from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
-from advisor.search.anytime import WorkMeter, anytime_order
+from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate, CandidateSpace
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
 from advisor.search.objective import Objective, default_targets
@@ -411,16 +411,16 @@ class _Search:
         practical = self.budget.width_profile == "practical"
         if not practical:
             self.objective = self._free_objective()
-        order = anytime_order(self.candidates, self.budget.seed) if practical else self.candidates
-        meter = WorkMeter([c.depth for c in order], [len(self._ladders(c.depth)[0]) for c in order])
-        baseline, *others = order
+        queue = AnytimeQueue(self.candidates, self.budget.seed) if practical else None
+        order = iter(self.candidates if queue is None else queue)
+        meter = WorkMeter([c.depth for c in self.candidates])
         seen: dict[bytes, set[str]] = {}
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
-        self._visit(baseline, seen, None, meter)
+        self._visit(next(order), seen, None, meter, queue)
         self._reserve_final_time()
         complete = True
-        for candidate in others:
-            if self.clock.stopped() or not self._visit(candidate, seen, self.clock, meter):
+        for candidate in order:
+            if self.clock.stopped() or not self._visit(candidate, seen, self.clock, meter, queue):
                 complete = False
                 break
             self._progress(meter)
@@ -437,22 +437,27 @@ class _Search:
         seen: dict[bytes, set[str]],
         stop: StopSignal | None,
         meter: WorkMeter,
+        queue: AnytimeQueue | None,
     ) -> bool:
-        """Score one tree and record its cost; False when ``stop`` cut it."""
+        """Score one tree and record its cost (and its score, to steer ``queue``).
+
+        Return False when ``stop`` cut it.
+        """
         started = self.clock.clock()
-        if self.budget.width_profile == "practical":
-            self._score(candidate)
+        if queue is not None:
+            queue.report(candidate, self._score(candidate))
             finished = True
         else:
             finished = self._evaluate(candidate, seen, stop)
-        meter.done(self.clock.clock() - started)
+        meter.done(candidate.depth, self.clock.clock() - started)
         return finished
 
-    def _score(self, candidate: Candidate) -> None:
+    def _score(self, candidate: Candidate) -> float | None:
         """Practical pass: build the tree's DAG and score its fitting profiles; raise the targets.
 
         The figures are kept for the ranking while they fit :data:`_KEPT_FIGURES_BYTES`, else
         the ranking computes them again from the DAG (its time is reserved on the clock).
+        Return the tree's best score on the targets known so far (None when nothing fits).
         """
         dag = self.builder.build(*self.space.tree(candidate))
         profiles, parameters = self._fitting(candidate)
@@ -464,14 +469,15 @@ class _Search:
             self._kept_bytes += figures.nbytes
         self._visited.append(_Scored(candidate, dag, figures if keep else None))
         if figures is None:
-            return
+            return None
         self._points += parameters.size
         if candidate.eligible:
             self._targets = np.maximum(self._targets, figures.max(axis=0))
         started = self.clock.clock()
-        best = self._practical_objective().keys(figures, parameters)[:, 0].max()
-        self._best_seen = max(self._best_seen, float(best))
+        best = float(self._practical_objective().keys(figures, parameters)[:, 0].max())
+        self._best_seen = max(self._best_seen, best)
         self.clock.defer(self.clock.clock() - started + (0.0 if keep else recompute))
+        return best
 
     def _rank(self) -> None:
         """Rank the scored trees in the candidates' order (ties and duplicates: the first)."""
@@ -598,7 +604,7 @@ class _Search:
         """Return a free search's objective: the dimension bound at the largest channel choice."""
         return Objective.create(
             default_targets(
-                [min(c.a.size, c.b.size) for c in self.correlations],
+                [min(c.a_size, c.b_size) for c in self.correlations],
                 self.choices[-1],
                 self.budget.log2_rank_target,
             ),
@@ -888,7 +894,8 @@ def _bounded(
         return tuple(candidates)
     least = max(bound, min(sizes))
     return tuple(
-        dataclasses.replace(c, eligible=c.eligible and measure(c) <= least) for c in candidates
+        dataclasses.replace(c, eligible=False) if c.eligible and measure(c) > least else c
+        for c in candidates
     )
 
 

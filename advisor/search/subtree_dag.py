@@ -358,9 +358,9 @@ def _intern(
 
     A multiset is keyed by its child-type counts when there are few types below (a window of
     thousands of leaves has three), else by its sorted children; either key is packed into one
-    ``int64`` when it fits, so one pass (:func:`_distinct`) finds the types. Type ids are
-    ``int32`` (the leaves' are the ``int8`` labels): the cached levels hold one per node and
-    correlation.
+    ``int64`` when it fits, so one pass (:func:`_distinct`) finds the types. Type ids take the
+    smallest integer type that holds them (the leaves' are the ``int8`` labels): the cached
+    levels hold one per node and correlation, and a level of a few dozen types is one byte.
     """
     correlations, (num_rows, arity) = types.shape[0], windows.shape
     num_types = int(types.max()) + 1 if types.size else 1
@@ -401,7 +401,8 @@ def _intern(
         dtype=np.int64,
     )
     level = TypeLevel(start, child, count, arity, pure, pure_children)
-    return inverse.reshape(correlations, num_rows).astype(np.int32), level
+    dtype = next(t for t in (np.int8, np.int16, np.int32) if level.num_types <= np.iinfo(t).max)
+    return inverse.reshape(correlations, num_rows).astype(dtype), level
 
 
 def _window_keys(types: _Types, windows: npt.NDArray[np.intp], powers: _Ints) -> _Ints:

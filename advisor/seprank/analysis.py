@@ -115,17 +115,19 @@ def analyze(
     correlations = task.resolved()
     structure = pooling_structure(architecture)
     widths, representation = list(architecture.widths), architecture.representation
-    labels = correlation_labels(correlations, structure.num_locations)
-    if exact:
+    # Built chunk by chunk for the bounds: one byte per location of every correlation at once
+    # would be the largest allocation of a large analysis; the exact engine is for small ones.
+    labels = correlation_labels(correlations, structure.num_locations) if exact else None
+    if labels is not None:
         _CERTIFIER.check_limits(structure, labels, widths, representation)
     log2_m = math.log2(representation)
-    plain, shared = _min_cuts(structure, labels, widths, representation, stop)
+    plain, shared = _min_cuts(structure, correlations, widths, representation, stop)
     tight_widths = structure.is_tree and powers_of_one_integer([representation, *widths])
     scored = []
     pace = _Pace(stop, len(correlations) if exact else 0)
     for index, correlation in enumerate(correlations):
         figures = _Figures(float(plain[index]), float(shared[index]), log2_m, correlation)
-        if exact:
+        if labels is not None:
             pace.next_step()
             row = labels[index : index + 1]
             rank = _CERTIFIER.compute(structure, row, widths, representation, shared_weights=True)
@@ -141,7 +143,7 @@ def analyze(
 
 def _min_cuts(
     structure: PoolingStructure,
-    labels: npt.NDArray[np.int8],
+    correlations: Sequence[ResolvedCorrelation],
     widths: Sequence[int],
     representation: int,
     stop: StopSignal | None,
@@ -151,11 +153,11 @@ def _min_cuts(
     chunk = max(1, _CHUNK_WINDOW_ENTRIES // entries)
     log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
     plain, shared = [], []
-    starts = range(0, max(len(labels), 1), chunk)
+    starts = range(0, max(len(correlations), 1), chunk)
     pace = _Pace(stop, len(starts))
     for start in starts:
         pace.next_step()
-        part = labels[start : start + chunk]
+        part = correlation_labels(correlations[start : start + chunk], structure.num_locations)
         figures = log2_min_cuts(structure, part, log2_widths, math.log2(representation))
         plain.append(figures[0])
         shared.append(figures[1])
@@ -219,7 +221,7 @@ class _Figures:
 
     @property
     def log2_max_rank(self) -> float:
-        return min(self.correlation.a.size, self.correlation.b.size) * self.log2_m
+        return min(self.correlation.a_size, self.correlation.b_size) * self.log2_m
 
     def bound(self, tight_widths: bool) -> CorrelationAnalysis:
         """Report the min-cut: tight when LYCS18 applies and sharing does not lower it."""
