@@ -24,6 +24,15 @@ to smaller widths, so a request always gets the same answer. Two trees whose lab
 coincide for every correlation (the same shared-subtree DAG) are one candidate to the model; the
 first is kept.
 
+**Anytime.** A practical search scores each tree once, in the order of
+:class:`~advisor.search.anytime.AnytimeQueue` (the shallow baseline, then one tree of every
+family, then the families whose trees scored best so far first), raising the targets as it goes;
+it keeps each tree's figures (or its DAG, past :data:`_KEPT_FIGURES_BYTES`) and ranks them once
+the pass ends or is stopped, in the candidates' own order, so the order changes nothing a full
+search returns and a stopped one ranks what it scored on the targets it saw. Progress reports
+the fraction of the work done (:class:`~advisor.search.anytime.WorkMeter`). A free search
+visits the candidates in their own order (its branch-and-bound needs its objective up front).
+
 **Time.** One :class:`~advisor.stopping.StopSignal` says when to stop: the caller's (a call's
 deadline, its cancellation, a server's shutdown drain), with ``budget.time_limit_seconds`` added
 as a deadline of its own. It is polled between candidates and inside the width search. The
@@ -31,8 +40,10 @@ search stops early enough to build its recommendations before the deadline. It m
 one recommendation takes to build (on the shallow net at the start, then on every one it builds)
 and the longest wait between two polls (how late a deadline can be noticed, and how long the
 machine's load may hold the search back), so a loaded machine reserves more; it reserves
-:data:`_RESERVE_FACTOR` times the build and the wait for the best recommendation and one build
-for each of the others. It then returns the best found so far with ``complete = False``.
+:data:`_RESERVE_FACTOR` times the build and the wait for the best recommendation, one build for
+each of the others as long as those take at most :data:`_OTHERS_SHARE` of the time left when
+scoring starts (a short limit buys a better best pick rather than more picks), and the time the
+ranking will take. It then returns the best found so far with ``complete = False``.
 
 The recommendations are built in rank order. The best is always built, even past the deadline;
 each other one only while the time for one that must fit is left, and its analysis polls the

@@ -190,8 +190,11 @@ class _Levels:
             if self._order is None
             else [slice(j, None, arity) for j in range(arity)]
         )
-        total = values[..., members[0]].astype(dtype)
-        for member in members[1:]:
+        if arity == 1:
+            return values[..., members[0]].astype(dtype)
+        # The first two summed straight into the result: no copy of the first member.
+        total = np.add(values[..., members[0]], values[..., members[1]], dtype=dtype)
+        for member in members[2:]:
             total += values[..., member]
         return total
 
