@@ -95,11 +95,12 @@ class PackedIds:
             mask: npt.NDArray[np.bool_] = np.unpackbits(self.bits, count=self.span).view(bool)
             return mask
         assert self.starts is not None and self.lengths is not None
-        # +1 where a run starts, -1 after it ends (runs never touch): the running sum is the mask.
-        steps = np.zeros(self.span + 1, dtype=np.int8)
-        steps[self.starts - self.first] = 1
-        steps[self.starts + self.lengths - self.first] = -1
-        inside: npt.NDArray[np.bool_] = np.cumsum(steps[:-1], dtype=np.int8).view(bool)
+        # Alternating gaps (False) and runs (True), each repeated its length.
+        ends = self.starts + self.lengths
+        gaps = self.starts - np.concatenate([[self.starts[0]], ends[:-1]])
+        counts = np.column_stack([gaps, self.lengths]).reshape(-1)
+        pattern = np.tile(np.array([False, True]), self.lengths.size)
+        inside: npt.NDArray[np.bool_] = np.repeat(pattern, counts)
         return inside
 
     def __eq__(self, other: object) -> bool:
