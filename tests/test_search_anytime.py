@@ -63,8 +63,8 @@ class _FixedQueue:
     def __iter__(self) -> Iterator[Candidate]:
         return iter(self.order)
 
-    def report(self, candidate: Candidate, score: float | None) -> None:
-        del candidate, score
+    def rate(self, family: str, score: float) -> None:
+        del family, score
 
 
 def _search(problem: Task, options: dict[str, object], reverse: bool | None) -> SearchResult:
@@ -138,8 +138,13 @@ def test_every_family_gets_a_turn_before_any_gets_a_second(
         assert set(chunk) == present, "one of each family per turn"
     for family in counts:
         members = [c for c in order if c.family == family]
-        keys = [(not c.eligible, -c.depth) for c in members]
-        assert keys == sorted(keys), "recommendable first, then deeper first"
+        eligible = [c.eligible for c in members]
+        assert eligible == sorted(eligible, reverse=True), "recommendable first"
+        depths = [c.depth for c in members if c.eligible]
+        if depths:
+            assert depths[0] == max(depths) and depths[-1 if len(depths) < 3 else 1] == min(
+                depths
+            ), "the deepest, then the shallowest"
 
 
 def test_after_a_first_turn_each_the_best_family_goes_first() -> None:
@@ -151,7 +156,7 @@ def test_after_a_first_turn_each_the_best_family_goes_first() -> None:
     visited = []
     for candidate in queue:
         visited.append(candidate.family)
-        queue.report(candidate, {"mirror": 0.9, "contiguous": 0.2}.get(candidate.family, 0.5))
+        queue.rate(candidate.family, {"mirror": 0.9, "contiguous": 0.2}.get(candidate.family, 0.5))
     assert (
         visited
         == ["shallow", "contiguous", "mirror", "interleaved"] + ["mirror"] * 2 + ["contiguous"] * 2

@@ -4,11 +4,13 @@
 trees most likely to win come first. The shallow baseline stays first. Then every family gets a
 turn before any gets a second (in the order the candidates list the families), so a stopped
 search has scored a representative of each; after that the family whose trees scored best so far
-goes next (the search reports each tree's score), so the search refines the promising families
-before it finishes the others. Within a family, recommendable trees come before those scored only
-as a baseline, and deeper trees before shallower ones (on every benchmark task the winner of a
-family is among its deepest recommendable trees: they have the most levels to place a
-correlation's cut on); dilation orders and synthesis variants, which differ little from their
+goes next (the search rates every family after each tree: its best tree's score on the targets
+known then), so the search refines the promising families before it finishes the others. Within
+a family, recommendable trees come before those scored only as a baseline; they are spread over
+depth coarse to fine — the deepest, the shallowest, the middle one, then the middles of the
+halves — since at a fixed budget depth trades against width and the best depth depends on the
+task (on the benchmark tasks the winner of a family lies anywhere from its deepest tree to the
+middle of its depths); dilation orders and synthesis variants, which differ little from their
 neighbours, are visited in a seeded shuffle. The order changes no result: the ranking afterwards
 visits the scored trees in the candidates' own order.
 
@@ -21,6 +23,7 @@ measured time over measured plus predicted time, which a machine's load scales a
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Final
 
@@ -55,7 +58,7 @@ class AnytimeQueue:
     >>> visited = []
     >>> for candidate in queue:
     ...     visited.append((candidate.family, candidate.depth))
-    ...     queue.report(candidate, 1.0 if candidate.family == "mirror" else 0.5)
+    ...     queue.rate(candidate.family, 1.0 if candidate.family == "mirror" else 0.5)
     >>> visited
     [('shallow', 1), ('contiguous', 3), ('mirror', 3), ('mirror', 2), ('contiguous', 2)]
     """
@@ -71,6 +74,8 @@ class AnytimeQueue:
             if family in _SHUFFLED:
                 members = [members[i] for i in rng.permutation(len(members))]
             ordered = sorted(members, key=lambda c: (not c.eligible, -c.depth))
+            recommendable = [c for c in ordered if c.eligible]
+            ordered = [*_coarse_to_fine(recommendable), *ordered[len(recommendable) :]]
             self._queues.append(ordered[::-1])  # popped from the end
         self._best = [-np.inf] * len(self._queues)
         self._turns = [0] * len(self._queues)
@@ -94,11 +99,31 @@ class AnytimeQueue:
             self._turns[chosen] += 1
             yield self._queues[chosen].pop()
 
-    def report(self, candidate: Candidate, score: float | None) -> None:
-        """Record a visited tree's (provisional) score; None when it has none."""
-        family = self._family.get(candidate.family)
-        if family is not None and score is not None and candidate.eligible:
-            self._best[family] = max(self._best[family], score)
+    def rate(self, family: str, score: float) -> None:
+        """Rate a family by the best score of its trees so far (on the latest targets)."""
+        index = self._family.get(family)
+        if index is not None:
+            self._best[index] = score
+
+
+def _coarse_to_fine(items: Sequence[Candidate]) -> list[Candidate]:
+    """Return the first item, the last, the middle one, then the middles of the halves, and so on.
+
+    >>> trees = [Candidate(i, "mirror", ((2,),) * (7 - i), None, None, True) for i in range(7)]
+    >>> [c.depth for c in _coarse_to_fine(trees)]
+    [7, 1, 4, 6, 3, 5, 2]
+    """
+    if len(items) < 3:
+        return list(items)
+    picked = [0, len(items) - 1]
+    spans = deque([(0, len(items) - 1)])
+    while spans:
+        low, high = spans.popleft()
+        if high - low >= 2:
+            middle = (low + high) // 2
+            picked.append(middle)
+            spans.extend([(low, middle), (middle, high)])
+    return [items[i] for i in picked]
 
 
 class WorkMeter:

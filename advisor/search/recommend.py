@@ -373,6 +373,7 @@ class _Search:
         self._kept_bytes = 0
         self._points = 0
         self._best_seen = -math.inf
+        self._family_best: dict[str, tuple[_Floats, _Ints]] = {}
 
     def _check_space(self) -> None:
         candidates = self.candidates
@@ -422,9 +423,12 @@ class _Search:
         practical = self.budget.width_profile == "practical"
         if not practical:
             self.objective = self._free_objective()
-        queue = AnytimeQueue(self.candidates, self.budget.seed) if practical else None
-        order = iter(self.candidates if queue is None else queue)
-        meter = WorkMeter([c.depth for c in self.candidates])
+        # A tree with no role (not recommendable, not a baseline) is ranked nowhere: a
+        # practical search does not score it.
+        visited = [c for c in self.candidates if _roles(c)] if practical else self.candidates
+        queue = AnytimeQueue(visited, self.budget.seed) if practical else None
+        order = iter(visited if queue is None else queue)
+        meter = WorkMeter([c.depth for c in visited])
         seen: dict[bytes, set[str]] = {}
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
         self._visit(next(order), seen, None, meter, queue)
@@ -456,21 +460,34 @@ class _Search:
         """
         started = self.clock.clock()
         if queue is not None:
-            queue.report(candidate, self._score(candidate))
+            try:
+                self._score(candidate, stop)
+            except StoppedError:
+                return False
+            for family, score in self._family_scores().items():
+                queue.rate(family, score)
             finished = True
         else:
             finished = self._evaluate(candidate, seen, stop)
         meter.done(candidate.depth, self.clock.clock() - started)
         return finished
 
-    def _score(self, candidate: Candidate) -> float | None:
+    def _family_scores(self) -> dict[str, float]:
+        """Each family's best tree so far, scored on the targets known now."""
+        objective = self._practical_objective()
+        return {
+            family: float(objective.keys(figures, parameters)[:, 0].max())
+            for family, (figures, parameters) in self._family_best.items()
+        }
+
+    def _score(self, candidate: Candidate, stop: StopSignal | None = None) -> None:
         """Practical pass: build the tree's DAG and score its fitting profiles; raise the targets.
 
         The figures are kept for the ranking while they fit :data:`_KEPT_FIGURES_BYTES`, else
         the ranking computes them again from the DAG (its time is reserved on the clock).
-        Return the tree's best score on the targets known so far (None when nothing fits).
+        ``stop`` may cut the tree's build (:class:`~advisor.errors.StoppedError`).
         """
-        dag = self.builder.build(*self.space.tree(candidate))
+        dag = self.builder.build(*self.space.tree(candidate), stop=stop)
         profiles, parameters = self._fitting(candidate)
         started = self.clock.clock()
         figures = dag.log2_ranks(np.log2(profiles)) if profiles.size else None
@@ -480,15 +497,19 @@ class _Search:
             self._kept_bytes += figures.nbytes
         self._visited.append(_Scored(candidate, dag, figures if keep else None))
         if figures is None:
-            return None
+            return
         self._points += parameters.size
-        if candidate.eligible:
-            self._targets = np.maximum(self._targets, figures.max(axis=0))
+        if not candidate.eligible:
+            return
+        self._targets = np.maximum(self._targets, figures.max(axis=0))
         started = self.clock.clock()
-        best = float(self._practical_objective().keys(figures, parameters)[:, 0].max())
+        objective = self._practical_objective()
+        best = float(objective.keys(figures, parameters)[:, 0].max())
         self._best_seen = max(self._best_seen, best)
+        held = self._family_best.get(candidate.family)
+        if held is None or best > objective.keys(*held)[:, 0].max():
+            self._family_best[candidate.family] = (figures, parameters)
         self.clock.defer(self.clock.clock() - started + (0.0 if keep else recompute))
-        return best
 
     def _rank(self) -> None:
         """Rank the scored trees in the candidates' order (ties and duplicates: the first)."""

@@ -40,8 +40,10 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from advisor.errors import StoppedError
 from advisor.search.arrays import unique_rows
 from advisor.seprank.labels import SIDE_A, SIDE_B
+from advisor.stopping import StopSignal
 
 __all__ = ["DpValues", "SubtreeDag", "SubtreeDagBuilder", "TypeLevel"]
 
@@ -327,11 +329,21 @@ class SubtreeDagBuilder:
         self._cache: dict[Hashable, tuple[npt.NDArray[np.intp], _Types, TypeLevel]] = {}
 
     def build(
-        self, windows: Sequence[npt.NDArray[np.intp]], level_keys: Sequence[Hashable]
+        self,
+        windows: Sequence[npt.NDArray[np.intp]],
+        level_keys: Sequence[Hashable],
+        stop: StopSignal | None = None,
     ) -> SubtreeDag:
         """Intern the tree whose level-``l`` windows are ``windows[l]`` (a tree's windows).
 
         ``level_keys[l]`` names the windows of levels ``0..l`` (equal keys for equal prefixes).
+        ``stop`` is polled before each level not in the cache (interning one is a pass over its
+        nodes for every correlation: the first deep tree of a large grid interns a dozen).
+
+        Raises
+        ------
+        advisor.errors.StoppedError
+            When ``stop`` stopped the build (the levels interned so far stay cached).
         """
         if len(windows) != len(level_keys):
             raise ValueError("one key per level is needed")
@@ -343,6 +355,8 @@ class SubtreeDagBuilder:
             if cached is not None and np.array_equal(cached[0], window):
                 types, level = cached[1], cached[2]
             else:
+                if stop is not None and stop.stopped():
+                    raise StoppedError("the tree was not built before the search was stopped")
                 types, level = _intern(types, window, pure)
                 self._cache[key] = (window, types, level)
             levels.append(level)
