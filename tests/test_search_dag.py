@@ -9,10 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from advisor.errors import StoppedError
 from advisor.geometry.layouts import dilation_permutation, structure_from_permutation
 from advisor.search.candidates import window_schedules
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.seprank.tree import log2_min_cut
+from advisor.stopping import StopSignal
 
 SHAPES = [(4, 4), (8,), (16,), (2, 8), (8, 8), (32,)]
 
@@ -130,3 +132,17 @@ def test_width_vectors_of_the_wrong_length_are_refused() -> None:
     dag = SubtreeDagBuilder(_halves(4)).build(structure.windows, range(2))
     with pytest.raises(ValueError, match="3 entries"):
         dag.log2_ranks([[1.0, 1.0]])
+
+
+def test_a_stopped_build_raises_unless_every_level_is_cached() -> None:
+    structure = structure_from_permutation((16,), [(2,)] * 4, np.arange(16))
+    builder = SubtreeDagBuilder(_halves(16))
+    stop = StopSignal()
+    stop.cancel()
+    keys = [("contiguous", level) for level in range(4)]
+    with pytest.raises(StoppedError):
+        builder.build(structure.windows, keys, stop=stop)
+    built = builder.build(structure.windows, keys)
+    cached = builder.build(structure.windows, keys, stop=stop)  # nothing left to intern
+    x = np.array([[1.0, 2.0, 3.0, 1.0, 2.0]])
+    np.testing.assert_array_equal(cached.log2_ranks(x), built.log2_ranks(x))
