@@ -163,24 +163,42 @@ def test_after_a_first_turn_each_the_best_family_goes_first() -> None:
     )
 
 
+def _trees(depths: list[int], shared: int) -> list[list[tuple[object, int]]]:
+    """Trees of the given depths whose first ``shared`` levels have one prefix in common."""
+    trees = []
+    for index, depth in enumerate(depths):
+        levels = []
+        for level in range(depth):
+            prefix = ("common", level) if level < shared else (index, level)
+            levels.append((prefix, 4 ** (depth - level)))
+        trees.append(levels)
+    return trees
+
+
 def test_the_work_done_is_exact_when_costs_follow_the_model() -> None:
-    levels = [1, 4, 6, 3, 2, 5]
-    costs = [0.5 * a + 0.2 for a in levels]
-    meter = WorkMeter(levels)
-    meter.done(levels[0], costs[0])  # one tree cannot tell two prices apart: no report yet
-    for done, (level, cost) in enumerate(zip(levels[1:], costs[1:], strict=True), start=2):
-        meter.done(level, cost)
-        assert meter.fraction() == pytest.approx(sum(costs[:done]) / sum(costs))
+    trees = _trees([3, 5, 4, 6, 2, 5, 3], shared=1)
+    seen: set[object] = set()
+    costs = []
+    for levels in trees:  # priced exactly as the meter prices: new nodes, all nodes, one
+        new = sum(nodes for prefix, nodes in levels if prefix not in seen)
+        seen.update(prefix for prefix, _ in levels)
+        costs.append(2e-4 * new + 5e-5 * sum(nodes for _, nodes in levels) + 0.01)
+    meter = WorkMeter(trees)
+    for done, (levels, cost) in enumerate(zip(trees, costs, strict=True), start=1):
+        meter.done(levels, cost)
+        if done >= 4:  # three prices need three trees, and one more to tell them apart
+            assert meter.fraction() == pytest.approx(sum(costs[:done]) / sum(costs))
     assert meter.fraction() == pytest.approx(1.0)
 
 
 @given(st.lists(st.floats(0.0, 5.0), min_size=1, max_size=40), st.floats(0.0, 3.0))
 def test_the_work_done_never_decreases(costs: list[float], ahead: float) -> None:
-    levels = np.random.default_rng(len(costs)).integers(1, 8, len(costs)).tolist()
-    meter = WorkMeter(levels)
+    depths = np.random.default_rng(len(costs)).integers(1, 8, len(costs)).tolist()
+    trees = _trees(depths, shared=2)
+    meter = WorkMeter(trees)
     fractions = []
-    for level, cost in zip(levels, costs, strict=True):
-        meter.done(level, cost)
+    for levels, cost in zip(trees, costs, strict=True):
+        meter.done(levels, cost)
         fractions.append(meter.fraction(ahead))
     assert all(0.0 <= f <= 1.0 for f in fractions)
     assert fractions == sorted(fractions)

@@ -43,10 +43,10 @@ class PackedIds:
 
         Examples
         --------
-        >>> packed = PackedIds.pack(np.array([3, 4, 5, 9]))
-        >>> packed.unpack().tolist(), packed.size, packed.bits is None
-        ([3, 4, 5, 9], 4, True)
-        >>> PackedIds.pack(np.arange(0, 64, 2)).bits is not None
+        >>> band = PackedIds.pack(np.arange(1000, 3000))  # one run: 16 bytes, not 250
+        >>> band.unpack()[[0, -1]].tolist(), band.size, band.bits is None
+        ([1000, 2999], 2000, True)
+        >>> PackedIds.pack(np.arange(0, 64, 2)).bits is not None  # 32 runs: a bitmask
         True
         """
         if ids.size == 0:

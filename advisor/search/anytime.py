@@ -15,16 +15,17 @@ neighbours, are visited in a seeded shuffle. The order changes no result: the ra
 visits the scored trees in the candidates' own order.
 
 **Work** (:class:`WorkMeter`). A tree's cost is predicted from what is known before scoring it:
-its levels (building and interning the tree: one pass over the grid per level) and a price per
-tree (scoring its width ladders, about as many at every depth). The two prices are learnt from
-the trees already scored (least squares over their measured times), so the fraction done is the
-measured time over measured plus predicted time, which a machine's load scales alike.
+the nodes of the levels it is the first to intern (a pass over them per correlation), the nodes
+of all its levels (building the tree and checking cached levels) and a price per tree (scoring
+its width ladders, about as many at every depth). The prices are learnt from the trees already
+scored (least squares over their measured times), so the fraction done is the measured time over
+measured plus predicted time, which a machine's load scales alike.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Final
 
 import numpy as np
@@ -129,21 +130,40 @@ def _coarse_to_fine(items: Sequence[Candidate]) -> list[Candidate]:
 class WorkMeter:
     """The fraction of a search's work done, from each tree's predicted and measured cost.
 
+    A tree is described by its levels: for each, the prefix it ends (what names the windows of
+    the levels up to it: equal prefixes are interned once and then come from the cache) and the
+    nodes it pools. Its cost is priced on three features: the nodes of the levels it interns
+    first (a pass over them for every correlation), the nodes of all its levels (building the
+    tree, hashing and checking its windows) and one (scoring its width ladders). The work left
+    counts each prefix not interned yet once.
+
     Parameters
     ----------
-    levels
-        Every tree's pooling levels (in any order).
+    trees
+        Every tree's levels, as ``(prefix, nodes)`` pairs bottom-up.
     """
 
-    def __init__(self, levels: Sequence[int]) -> None:
-        self._total: npt.NDArray[np.float64] = np.array([float(sum(levels)), float(len(levels))])
-        self._features: list[tuple[float, float]] = []
+    def __init__(self, trees: Sequence[Sequence[tuple[Hashable, int]]]) -> None:
+        self._nodes: dict[Hashable, int] = {}
+        for levels in trees:
+            self._nodes.update(levels)
+        self._left = np.array(
+            [
+                float(sum(self._nodes.values())),
+                float(sum(nodes for levels in trees for _, nodes in levels)),
+                float(len(trees)),
+            ]
+        )
+        self._features: list[tuple[float, float, float]] = []
         self._spent: list[float] = []
         self._fraction = 0.0
 
-    def done(self, levels: int, seconds: float) -> None:
-        """Record the measured cost of one more tree."""
-        self._features.append((float(levels), 1.0))
+    def done(self, levels: Sequence[tuple[Hashable, int]], seconds: float) -> None:
+        """Record the measured cost of one more tree (its levels as given to the constructor)."""
+        new = sum(self._nodes.pop(prefix) for prefix, _ in levels if prefix in self._nodes)
+        features = (float(new), float(sum(nodes for _, nodes in levels)), 1.0)
+        self._left -= features
+        self._features.append(features)
         self._spent.append(seconds)
 
     def fraction(self, ahead: float = 0.0) -> float:
@@ -152,23 +172,22 @@ class WorkMeter:
         ``ahead`` is time still to come after the trees (the ranking and the final analyses).
         """
         spent = float(sum(self._spent))
-        remaining = self._total - np.asarray(self._features).reshape(-1, 2).sum(axis=0)
-        left = float(self._prices() @ remaining) + ahead
+        left = float(self._prices() @ np.maximum(self._left, 0.0)) + ahead
         total = spent + max(left, 0.0)
         if total > 0.0:
             self._fraction = max(self._fraction, min(spent / total, 1.0))
         return self._fraction
 
     def _prices(self) -> npt.NDArray[np.float64]:
-        """Seconds per level and per tree, least squares over the trees scored (non-negative)."""
+        """Seconds per feature: non-negative least squares over the trees scored so far."""
         if not self._spent:
-            return np.zeros(2)
+            return np.zeros(3)
         features, spent = np.asarray(self._features), np.asarray(self._spent)
-        prices, *_ = np.linalg.lstsq(features, spent, rcond=None)
-        if (prices < 0).any():  # one feature explains nothing: price the other alone
-            alone = [spent.sum() / max(features[:, k].sum(), 1.0) for k in (0, 1)]
-            errors = [np.abs(features[:, k] * alone[k] - spent).sum() for k in (0, 1)]
-            best = int(np.argmin(errors))
-            prices = np.zeros(2)
-            prices[best] = alone[best]
-        return np.asarray(prices, dtype=np.float64)
+        active = [0, 1, 2]
+        while True:  # drop a feature priced below zero and fit the rest again
+            prices = np.zeros(3)
+            solved, *_ = np.linalg.lstsq(features[:, active], spent, rcond=None)
+            prices[active] = solved
+            if (prices >= 0).all() or len(active) == 1:
+                return np.maximum(prices, 0.0)
+            active.remove(active[int(np.argmin(solved))])

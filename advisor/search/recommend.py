@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -374,6 +374,7 @@ class _Search:
         self._points = 0
         self._best_seen = -math.inf
         self._family_best: dict[str, tuple[_Floats, _Ints]] = {}
+        self._work: dict[int, list[tuple[Hashable, int]]] = {}
 
     def _check_space(self) -> None:
         candidates = self.candidates
@@ -428,7 +429,8 @@ class _Search:
         visited = [c for c in self.candidates if _roles(c)] if practical else self.candidates
         queue = AnytimeQueue(visited, self.budget.seed) if practical else None
         order = iter(visited if queue is None else queue)
-        meter = WorkMeter([c.depth for c in visited])
+        self._work = {c.index: self._work_levels(c) for c in visited}
+        meter = WorkMeter(list(self._work.values()))
         seen: dict[bytes, set[str]] = {}
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
         self._visit(next(order), seen, None, meter, queue)
@@ -469,8 +471,19 @@ class _Search:
             finished = True
         else:
             finished = self._evaluate(candidate, seen, stop)
-        meter.done(candidate.depth, self.clock.clock() - started)
+        meter.done(self._work[candidate.index], self.clock.clock() - started)
         return finished
+
+    def _work_levels(self, candidate: Candidate) -> list[tuple[Hashable, int]]:
+        """Name each level's prefix and count the nodes it pools (for :class:`WorkMeter`)."""
+        nodes = self.task.input.num_locations
+        levels: list[tuple[Hashable, int]] = []
+        for level, pool in enumerate(candidate.pools):
+            order = None if candidate.dilations is None else candidate.dilations[: level + 1]
+            prefix = (candidate.family, candidate.variant, order, candidate.pools[: level + 1])
+            levels.append((prefix, nodes))
+            nodes //= math.prod(pool)
+        return levels
 
     def _family_scores(self) -> dict[str, float]:
         """Each family's best tree so far, scored on the targets known now."""
