@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import pickle
 from types import SimpleNamespace
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from advisor.model import packed as packed_module
 from advisor.model.packed import PackedIds
 from advisor.model.regions import ResolvedCorrelation
 from advisor.model.task import parse_task
@@ -74,3 +76,7 @@ def test_overlapping_packed_regions_are_refused() -> None:
         correlation_labels([pair], 32)
     with pytest.raises(ValueError, match="must lie in"):
         correlation_labels([pair], 12)
+
+
+def test_the_examples_hold() -> None:
+    assert doctest.testmod(packed_module).failed == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import itertools
 from collections.abc import Iterator, Sequence
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from advisor.model.budget import Budget
 from advisor.model.results import SearchResult
 from advisor.model.task import Task, parse_task
+from advisor.search import anytime as anytime_module
 from advisor.search import recommend as search_module
 from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate
@@ -202,3 +204,7 @@ def test_the_work_done_never_decreases(costs: list[float], ahead: float) -> None
         fractions.append(meter.fraction(ahead))
     assert all(0.0 <= f <= 1.0 for f in fractions)
     assert fractions == sorted(fractions)
+
+
+def test_the_examples_hold() -> None:
+    assert doctest.testmod(anytime_module).failed == 0
