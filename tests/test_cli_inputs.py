@@ -173,3 +173,14 @@ def test_the_dilation_order_survives_the_wire() -> None:
         r.dilations for r in result.recommendations
     ]
     assert all(r.dilations is not None for r in result.recommendations)
+
+
+def test_an_architecture_number_the_wire_cannot_carry_is_bad_input(tmp_path: Path) -> None:
+    task = write(tmp_path, "task.yaml", yaml.safe_dump(SYMMETRY))
+    layers = [{"channels": INT32_MAX + 1, "pool": [8, 8]}]
+    document = {"input": {"shape": [8, 8]}, "representation": 4, "layers": layers}
+    arch = write(tmp_path, "arch.yaml", yaml.safe_dump(document))
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", arch), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith("advisor: error: architecture: ") and str(INT32_MAX + 1) in line
