@@ -675,9 +675,10 @@ class _Search:
         )
 
     def _scoring_pass(self) -> None:
-        """Score every tree (no stop): the targets of :func:`search_objective`."""
+        """Score every recommendable tree (no stop): the targets of :func:`search_objective`."""
         for candidate in self.candidates:
-            self._score(candidate)
+            if candidate.eligible:
+                self._score(candidate)
 
     def _reserve_final_time(self) -> None:
         """Build the shallow net's recommendation as the final ones are built, timing it.
