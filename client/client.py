@@ -354,11 +354,19 @@ def _budget_proto(budget: BudgetLike) -> advisor_pb2.Budget:
 
 
 def _under(field: str, encode: Callable[[], _Message]) -> _Message:
-    """Run ``encode``, placing the paths of any rejection under the request field ``field``."""
+    """Run ``encode``, placing the paths of any rejection under the request field ``field``.
+
+    A number the wire cannot carry (protobuf raises ``ValueError``: a channel count past
+    2^31 - 1 in an architecture file) is a rejection of ``field`` too.
+    """
     try:
         return encode()
     except InvalidRequestError as error:
         raise error.prefixed(field) from None
+    except ValueError as error:
+        raise InvalidRequestError.single(
+            field, f"a number is out of the range the request can carry ({error})"
+        ) from None
 
 
 def _decoded(decode: Callable[[_Message], _Decoded], message: _Message) -> _Decoded:

@@ -51,6 +51,7 @@ def test_the_recommendation_document_is_json_ready() -> None:
         "score",
         "parameters",
         "multiply_adds",
+        "dilations",
         "architecture",
         "analysis",
         "rationale",

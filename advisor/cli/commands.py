@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(output)
         sys.stdout.flush()
     except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
-        return _fail(_describe(error), _exit_code(error))
+        return _fail(_describe(error) + _hint(error, args), _exit_code(error))
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.OTHER)
     except BrokenPipeError:
@@ -153,6 +153,18 @@ def _describe(error: InvalidRequestError | AdvisorRpcError | ServerStartError) -
     if isinstance(error, InvalidArgumentError) and error.violations:
         return _violations_text(error.violations)
     return f"{error.code.name}: {error.details}"
+
+
+_PLAINTEXT_REFUSED = "Socket closed"
+"""What gRPC reports when a plaintext client's first bytes reach a TLS server."""
+
+
+def _hint(error: Exception, args: argparse.Namespace) -> str:
+    """Return what to try when a TLS server closed a plaintext call; other failures need none."""
+    plaintext = getattr(args, "target", None) is not None and _tls(args) is None
+    if plaintext and isinstance(error, UnavailableError) and _PLAINTEXT_REFUSED in error.details:
+        return " (if the server uses TLS, pass --tls-ca with the CA certificate that signed it)"
+    return ""
 
 
 _FIELD_OPTIONS = {

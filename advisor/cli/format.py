@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 _RATIONALE_WIDTH = 96
+_PLAIN_LIMIT = 1e9
 _T = TypeVar("_T")
 
 
@@ -120,6 +121,8 @@ def _recommendation_lines(recommendation: Recommendation) -> list[str]:
         f"  {recommendation.multiply_adds:,} multiply-adds",
         f"    {_shape_summary(architecture)}",
     ]
+    if recommendation.dilations is not None:
+        lines[-1] += f"  dilations {' '.join(map(str, recommendation.dilations))}"
     lines.extend("    " + line for line in _correlation_table(recommendation.analysis))
     lines.extend(
         textwrap.wrap(
@@ -208,5 +211,11 @@ def _table(
 
 
 def _number(value: float) -> str:
-    """Two decimals, without trailing zeros: 48 -> ``48``, log2(3) -> ``1.58``."""
+    """Two decimals, without trailing zeros: 48 -> ``48``, log2(3) -> ``1.58``; 1e308 -> ``1e+308``.
+
+    Values of a billion and more (a weight a user wrote as ``1e308``) keep three significant
+    digits, so a column is never hundreds of characters wide.
+    """
+    if abs(value) >= _PLAIN_LIMIT:
+        return f"{value:.3g}"
     return f"{value:.2f}".rstrip("0").rstrip(".")

@@ -45,6 +45,7 @@ def recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
         "score": recommendation.score,
         "parameters": recommendation.parameters,
         "multiply_adds": recommendation.multiply_adds,
+        "dilations": None if recommendation.dilations is None else list(recommendation.dilations),
         "architecture": architecture_document(recommendation.architecture),
         "analysis": [dataclasses.asdict(c) for c in recommendation.analysis],
         "rationale": recommendation.rationale,

@@ -34,6 +34,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from advisor.errors import InvalidRequestError
+from advisor.model.packed import PackedIds
 
 __all__ = [
     "REGION_PRESETS",
@@ -158,29 +159,87 @@ class PresetInfo:
     description: str
 
 
-@dataclass(frozen=True, eq=False)
 class ResolvedCorrelation:
     """A correlation with its regions resolved: ``a`` and ``b`` are disjoint, non-empty ids.
 
-    Equal when name, weight and both id arrays are equal.
+    The ids are held packed (:class:`~advisor.model.packed.PackedIds`, at most one bit per
+    location of the grid); ``a`` and ``b`` unpack them into a new array on every access, and
+    ``a_size``, ``b_size`` count them without unpacking. Equal when name, weight and both id
+    arrays are equal.
     """
 
+    __slots__ = ("_a", "_b", "name", "weight")
+
     name: str
-    a: Locations
-    b: Locations
-    weight: float = 1.0
+    weight: float
+    _a: PackedIds
+    _b: PackedIds
+
+    def __init__(self, name: str, a: Locations, b: Locations, weight: float = 1.0) -> None:
+        for attribute, value in (
+            ("name", name),
+            ("weight", weight),
+            ("_a", PackedIds.pack(a)),
+            ("_b", PackedIds.pack(b)),
+        ):
+            object.__setattr__(self, attribute, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"ResolvedCorrelation is immutable; cannot set {name!r}")
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[ResolvedCorrelation], tuple[str, Locations, Locations, float]]:
+        return ResolvedCorrelation, (self.name, self.a, self.b, self.weight)
+
+    def __repr__(self) -> str:
+        return (
+            f"ResolvedCorrelation(name={self.name!r}, |a|={self.a_size}, |b|={self.b_size}, "
+            f"weight={self.weight!r})"
+        )
+
+    @property
+    def a(self) -> Locations:
+        """The sorted ids of region A (a new read-only array)."""
+        return self._a.unpack()
+
+    @property
+    def b(self) -> Locations:
+        """The sorted ids of region B (a new read-only array)."""
+        return self._b.unpack()
+
+    @property
+    def packed_a(self) -> PackedIds:
+        """Region A as held (see :class:`~advisor.model.packed.PackedIds`)."""
+        return self._a
+
+    @property
+    def packed_b(self) -> PackedIds:
+        """Region B as held."""
+        return self._b
+
+    @property
+    def a_size(self) -> int:
+        """How many locations region A holds."""
+        return self._a.size
+
+    @property
+    def b_size(self) -> int:
+        """How many locations region B holds."""
+        return self._b.size
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ResolvedCorrelation):
             return NotImplemented
-        return (
-            (self.name, self.weight) == (other.name, other.weight)
-            and np.array_equal(self.a, other.a)
-            and np.array_equal(self.b, other.b)
+        return (self.name, self.weight, self._a, self._b) == (
+            other.name,
+            other.weight,
+            other._a,
+            other._b,
         )
 
     def __hash__(self) -> int:
-        return hash((self.name, self.weight, self.a.size, self.b.size))
+        return hash((self.name, self.weight, self.a_size, self.b_size))
 
 
 def resolve_region(region: Region, shape: tuple[int, ...]) -> Locations:

@@ -124,7 +124,8 @@ class Recommendation:
     ``score`` is the objective's primary score on the analysis' ``log2_separation_rank``
     figures; the architecture's geometry is always a
     :class:`~advisor.model.architecture.PermutationGeometry`, its ``family`` says where the tree
-    came from.
+    came from. ``dilations`` is the dilation order of a ``dilations``-family design (None for
+    the other families), which the permutation alone does not show.
     """
 
     rank: int
@@ -135,6 +136,7 @@ class Recommendation:
     rationale: str
     multiply_adds: int
     efficiency: Efficiency | None = None
+    dilations: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -483,6 +483,7 @@ def _recommendation_to_proto(recommendation: Recommendation) -> advisor_pb2.Reco
         rationale=recommendation.rationale,
         multiply_adds=recommendation.multiply_adds,
         efficiency=_efficiency_to_proto(recommendation.efficiency),
+        dilations=recommendation.dilations or (),
     )
 
 
@@ -499,6 +500,7 @@ def _recommendation_from_proto(message: advisor_pb2.Recommendation, field: str) 
         rationale=message.rationale,
         multiply_adds=message.multiply_adds,
         efficiency=_efficiency_from_proto(message),
+        dilations=tuple(message.dilations) or None,
     )
 
 

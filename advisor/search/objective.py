@@ -100,9 +100,11 @@ class Objective:
             raise ValueError("targets and weights must be vectors of one length")
         if target_array.size == 0 or np.any(target_array <= 0) or np.any(weight_array <= 0):
             raise ValueError("targets and weights must be positive")
-        return cls(
-            target_array, weight_array / weight_array.sum(), kind, max_parameters, least_discarded
-        )
+        # Scaled by a power of two first (exact), so weights near the float range (1e308) do not
+        # overflow their sum; every other set of weights normalises to the same bits as before.
+        _, exponent = np.frexp(weight_array.max())
+        scaled = np.ldexp(weight_array, -int(exponent))
+        return cls(target_array, scaled / scaled.sum(), kind, max_parameters, least_discarded)
 
     @property
     def num_keys(self) -> int:

@@ -24,6 +24,15 @@ to smaller widths, so a request always gets the same answer. Two trees whose lab
 coincide for every correlation (the same shared-subtree DAG) are one candidate to the model; the
 first is kept.
 
+**Anytime.** A practical search scores each tree once, in the order of
+:class:`~advisor.search.anytime.AnytimeQueue` (the shallow baseline, then one tree of every
+family, then the families whose trees scored best so far first), raising the targets as it goes;
+it keeps each tree's figures (or its DAG, past :data:`_KEPT_FIGURES_BYTES`) and ranks them once
+the pass ends or is stopped, in the candidates' own order, so the order changes nothing a full
+search returns and a stopped one ranks what it scored on the targets it saw. Progress reports
+the fraction of the work done (:class:`~advisor.search.anytime.WorkMeter`). A free search
+visits the candidates in their own order (its branch-and-bound needs its objective up front).
+
 **Time.** One :class:`~advisor.stopping.StopSignal` says when to stop: the caller's (a call's
 deadline, its cancellation, a server's shutdown drain), with ``budget.time_limit_seconds`` added
 as a deadline of its own. It is polled between candidates and inside the width search. The
@@ -31,8 +40,10 @@ search stops early enough to build its recommendations before the deadline. It m
 one recommendation takes to build (on the shallow net at the start, then on every one it builds)
 and the longest wait between two polls (how late a deadline can be noticed, and how long the
 machine's load may hold the search back), so a loaded machine reserves more; it reserves
-:data:`_RESERVE_FACTOR` times the build and the wait for the best recommendation and one build
-for each of the others. It then returns the best found so far with ``complete = False``.
+:data:`_RESERVE_FACTOR` times the build and the wait for the best recommendation, one build for
+each of the others as long as those take at most :data:`_OTHERS_SHARE` of the time left when
+scoring starts (a short limit buys a better best pick rather than more picks), and the time the
+ranking will take. It then returns the best found so far with ``complete = False``.
 
 The recommendations are built in rank order. The best is always built, even past the deadline;
 each other one only while the time for one that must fit is left, and its analysis polls the
@@ -44,7 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -59,6 +70,7 @@ from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
+from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate, CandidateSpace
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
 from advisor.search.mixtures import with_mixtures
@@ -81,6 +93,7 @@ __all__ = [
 ]
 
 _Ints = npt.NDArray[np.int64]
+_Floats = npt.NDArray[np.float64]
 _Pools = tuple[tuple[int, ...], ...]
 
 _SAMPLE_TRIES: Final = 50
@@ -88,6 +101,13 @@ _SAMPLE_TRIES: Final = 50
 
 _LEAST_TARGET: Final = 1e-6
 """Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
+
+_OTHERS_SHARE: Final = 0.5
+"""Share of a search's time at most that the recommendations after the best may reserve."""
+
+_KEPT_FIGURES_BYTES: Final = 64 * 2**20
+"""The practical pass keeps the figures of the trees it scores up to this size for the ranking;
+past it, the ranking computes them again from the DAGs (a task with thousands of correlations)."""
 
 _PROGRESS_INTERVAL: Final = 0.25
 """Seconds between two progress reports at least."""
@@ -176,6 +196,15 @@ class _Entry:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class _Scored:
+    """A tree the practical pass scored: its DAG and, when kept, its profiles' figures."""
+
+    candidate: Candidate
+    dag: SubtreeDag
+    figures: _Floats | None
+
+
 @dataclass
 class _Board:
     """The best entries: the top list, the best contiguous tree and the shallow net.
@@ -246,6 +275,8 @@ class _Clock(StopSignal):
         self.started = self.clock()
         self.each = 0.0
         self.longest_gap = 0.0
+        self.ranking = 0.0
+        self.window: float | None = None
         self.last_poll: float | None = None
 
     def elapsed(self) -> float:
@@ -260,8 +291,20 @@ class _Clock(StopSignal):
         return _RESERVE_FACTOR * (self.each + self.longest_gap) + others * self.each
 
     def measure(self, each: float) -> None:
-        """Record how long one recommendation took to build; the reserve follows the longest."""
+        """Record how long one recommendation took to build; the reserve follows the longest.
+
+        The first measure starts the search proper: the time then left to the caller's deadline
+        is the window the recommendations after the best may take a share of.
+        """
+        if self.window is None and self._parent is not None:
+            deadline = self._parent.deadline
+            self.window = math.inf if deadline is None else deadline - self.clock()
         self.each = max(self.each, each)
+        self._reserve()
+
+    def defer(self, seconds: float) -> None:
+        """Add the time ranking one more scored tree will take to the reserve."""
+        self.ranking += seconds
         self._reserve()
 
     def stopped(self) -> bool:
@@ -273,7 +316,17 @@ class _Clock(StopSignal):
         return super().stopped()
 
     def _reserve(self) -> None:
-        self._lead = self.time_for(self.top_k - 1)
+        """Keep time for the ranking, the best recommendation and as many others as are due.
+
+        The others hold back at most :data:`_OTHERS_SHARE` of the search's time: a short time
+        limit buys a better best recommendation rather than more of them (they are built only
+        while time is left, so fewer come back).
+        """
+        others = self.top_k - 1
+        if self.window is not None and math.isfinite(self.window) and self.each > 0.0:
+            affordable = (_OTHERS_SHARE * self.window - self.time_for(0)) / self.each
+            others = max(0, min(others, math.floor(affordable)))
+        self._lead = self.time_for(others) + self.ranking
 
 
 class _Search:
@@ -322,6 +375,7 @@ class _Search:
             self.candidates = _bounded(self.candidates, _widest_step, budget.max_step)
         self.rules = ProfileRules.for_budget(budget, self.outputs)
         self._profiles: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
+        self._depth_ladders: dict[int, tuple[_Ints, _Ints]] = {}
         self.standard = self.standard_cnn()
         self.max_multiply_adds = budget.max_multiply_adds
         if self.max_multiply_adds is None and budget.width_profile == "practical" and self.standard:
@@ -333,6 +387,17 @@ class _Search:
         self.board = _Board(offset + budget.top_k)
         self.scored = 0
         self.last_report = -math.inf
+        # The practical scoring pass: the trees scored, the targets so far (the best figure of a
+        # recommendable tree per correlation), the least arrangement a recommendable tree
+        # discards, the points scored and the best provisional score.
+        self._visited: list[_Scored] = []
+        self._targets = np.zeros(len(self.correlations))
+        self._least_discarded = math.inf
+        self._kept_bytes = 0
+        self._points = 0
+        self._best_seen = -math.inf
+        self._family_best: dict[str, tuple[_Floats, _Ints, float]] = {}
+        self._work: dict[int, list[tuple[Hashable, int]]] = {}
 
     def _check_space(self) -> None:
         candidates = self.candidates
@@ -378,18 +443,30 @@ class _Search:
             )
 
     def execute(self) -> SearchResult:
-        self.objective = self._objective()
-        baseline, *others = self.candidates
+        """Score the trees in the anytime order, rank them, build the recommendations."""
+        practical = self.budget.width_profile == "practical"
+        if not practical:
+            self.objective = self._free_objective()
+        # A tree with no role (not recommendable, not a baseline) is ranked nowhere: a
+        # practical search does not score it.
+        visited = [c for c in self.candidates if _roles(c)] if practical else self.candidates
+        queue = AnytimeQueue(visited, self.budget.seed) if practical else None
+        order = iter(visited if queue is None else queue)
+        self._work = {c.index: self._work_levels(c) for c in visited}
+        meter = WorkMeter(list(self._work.values()))
         seen: dict[bytes, set[str]] = {}
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
-        self._evaluate(baseline, seen, None)
+        self._visit(next(order), seen, None, meter, queue)
         self._reserve_final_time()
         complete = True
-        for done, candidate in enumerate(others, start=2):
-            if self.clock.stopped() or not self._evaluate(candidate, seen, self.clock):
+        for candidate in order:
+            if self.clock.stopped() or not self._visit(candidate, seen, self.clock, meter, queue):
                 complete = False
                 break
-            self._progress(done / len(self.candidates))
+            self._progress(meter)
+        if practical:
+            self.objective = self._practical_objective()
+            self._rank()
         recommendations = self._recommendations(complete)
         complete = complete and len(recommendations) == len(self.board.top[self.offset :])
         end = self.offset + self.budget.top_k
@@ -397,21 +474,107 @@ class _Search:
         token = next_page_token(self.task, self.budget, end) if len(self.board.top) == end else None
         return SearchResult(recommendations, self.scored, self.clock.elapsed(), complete, token)
 
+    def _visit(
+        self,
+        candidate: Candidate,
+        seen: dict[bytes, set[str]],
+        stop: StopSignal | None,
+        meter: WorkMeter,
+        queue: AnytimeQueue | None,
+    ) -> bool:
+        """Score one tree and record its cost (and its score, to steer ``queue``).
+
+        Return False when ``stop`` cut it.
+        """
+        started = self.clock.clock()
+        if queue is not None:
+            try:
+                self._score(candidate, stop)
+            except StoppedError:
+                return False
+            for family, score in self._family_scores().items():
+                queue.rate(family, score)
+            finished = True
+        else:
+            finished = self._evaluate(candidate, seen, stop)
+        meter.done(self._work[candidate.index], self.clock.clock() - started)
+        return finished
+
+    def _work_levels(self, candidate: Candidate) -> list[tuple[Hashable, int]]:
+        """Name each level's prefix and count the nodes it pools (for :class:`WorkMeter`)."""
+        nodes = self.task.input.num_locations
+        levels: list[tuple[Hashable, int]] = []
+        for level, pool in enumerate(candidate.pools):
+            order = None if candidate.dilations is None else candidate.dilations[: level + 1]
+            prefix = (candidate.family, candidate.variant, order, candidate.pools[: level + 1])
+            levels.append((prefix, nodes))
+            nodes //= math.prod(pool)
+        return levels
+
+    def _family_scores(self) -> dict[str, float]:
+        """Each family's best tree so far, scored on the targets known now."""
+        objective = self._practical_objective()
+        return {
+            family: float(objective.keys(*held)[:, 0].max())
+            for family, held in self._family_best.items()
+        }
+
+    def _score(self, candidate: Candidate, stop: StopSignal | None = None) -> None:
+        """Practical pass: build the tree's DAG and score its fitting profiles; raise the targets.
+
+        The figures are kept for the ranking while they fit :data:`_KEPT_FIGURES_BYTES`, else
+        the ranking computes them again from the DAG (its time is reserved on the clock).
+        ``stop`` may cut the tree's build (:class:`~advisor.errors.StoppedError`).
+        """
+        dag = self.builders[candidate.padding].build(*self.space.tree(candidate), stop=stop)
+        profiles, parameters = self._fitting(candidate)
+        started = self.clock.clock()
+        figures = dag.log2_ranks(np.log2(profiles)) if profiles.size else None
+        recompute = self.clock.clock() - started
+        keep = figures is not None and self._kept_bytes + figures.nbytes <= _KEPT_FIGURES_BYTES
+        if keep and figures is not None:
+            self._kept_bytes += figures.nbytes
+        self._visited.append(_Scored(candidate, dag, figures if keep else None))
+        if figures is None:
+            return
+        self._points += parameters.size
+        if not candidate.eligible:
+            return
+        self._targets = np.maximum(self._targets, figures.max(axis=0))
+        discarded = self._discarded(candidate)
+        self._least_discarded = min(self._least_discarded, discarded)
+        started = self.clock.clock()
+        objective = self._practical_objective()
+        best = float(objective.keys(figures, parameters, discarded)[:, 0].max())
+        self._best_seen = max(self._best_seen, best)
+        held = self._family_best.get(candidate.family)
+        if held is None or best > objective.keys(*held)[:, 0].max():
+            self._family_best[candidate.family] = (figures, parameters, discarded)
+        self.clock.defer(self.clock.clock() - started + (0.0 if keep else recompute))
+
+    def _rank(self) -> None:
+        """Rank the scored trees in the candidates' order (ties and duplicates: the first)."""
+        seen: dict[bytes, set[str]] = {}
+        for scored in sorted(self._visited, key=lambda s: s.candidate.index):
+            candidate, dag = scored.candidate, scored.dag
+            roles = _roles(candidate)
+            if roles <= seen.setdefault(dag.digest, set()):
+                continue  # the same tree to the model as one evaluated for the same purposes
+            seen[dag.digest] |= roles
+            allocation = self._best_profile(candidate, dag, figures=scored.figures)
+            if allocation is not None:
+                self.board.offer(_Entry(candidate, allocation, dag))
+
     def _evaluate(
         self, candidate: Candidate, seen: dict[bytes, set[str]], stop: StopSignal | None
     ) -> bool:
-        """Allocate the candidate's widths and record it; False when ``stop`` cut it."""
+        """Allocate a free search's widths of the tree and record it; False when ``stop`` cut it."""
         windows, keys = self.space.tree(candidate)
         dag = self.builders[candidate.padding].build(windows, keys)
         roles = _roles(candidate)
         if roles <= seen.setdefault(dag.digest, set()):
             return True  # the same tree to the model as one evaluated for the same purposes
         seen[dag.digest] |= roles
-        if self.budget.width_profile == "practical":
-            allocation = self._best_profile(candidate, dag)
-            if allocation is not None:
-                self.board.offer(_Entry(candidate, allocation, dag))
-            return True
         outcome = allocate_widths(
             dag,
             self.objective,
@@ -434,13 +597,21 @@ class _Search:
         key = (candidate.pools, scale)
         cached = self._profiles.get(key)
         if cached is None:
-            profiles = practical_profiles(candidate.depth, self.rules)
-            parameters = self.model.count(profiles)
+            profiles, parameters = self._ladders(candidate.depth)
             fits = parameters <= self.budget.max_parameters * scale
             if self.max_multiply_adds is not None:
                 fits &= self._multiply_adds(candidate, profiles) <= self.max_multiply_adds
             cached = profiles[fits], parameters[fits]
             self._profiles[key] = cached
+        return cached
+
+    def _ladders(self, depth: int) -> tuple[_Ints, _Ints]:
+        """Return every practical profile of a depth and its parameters (computed once)."""
+        cached = self._depth_ladders.get(depth)
+        if cached is None:
+            profiles = practical_profiles(depth, self.rules)
+            cached = profiles, self.model.count(profiles)
+            self._depth_ladders[depth] = cached
         return cached
 
     def _multiply_adds(self, candidate: Candidate, profiles: _Ints) -> _Ints:
@@ -476,13 +647,21 @@ class _Search:
         return tree, cost, tuple(best)
 
     def _best_profile(
-        self, candidate: Candidate, dag: SubtreeDag, scale: float = 1.0
+        self,
+        candidate: Candidate,
+        dag: SubtreeDag,
+        scale: float = 1.0,
+        figures: _Floats | None = None,
     ) -> Allocation | None:
-        """Score every fitting practical profile of the tree; return the best (widths.py's ties)."""
+        """Score every fitting practical profile of the tree; return the best (widths.py's ties).
+
+        ``figures`` are the profiles' figures when the scoring pass kept them.
+        """
         profiles, parameters = self._fitting(candidate, scale)
         if profiles.size == 0:
             return None
-        figures = dag.log2_ranks(np.log2(profiles))
+        if figures is None:
+            figures = dag.log2_ranks(np.log2(profiles))
         keys = self.objective.keys(figures, parameters, self._discarded(candidate))
         self.scored += parameters.size
         top = best_point(keys, parameters, profiles)
@@ -497,67 +676,82 @@ class _Search:
         """Return the arrangement the candidate's tree discards, bits per location."""
         return discarded_order(self.space.grid(candidate), candidate.pools, candidate.pools)
 
-    def _objective(self) -> Objective:
-        """Build the objective: reachable targets, the budget used, the arrangement kept.
+    def _free_objective(self) -> Objective:
+        """Return a free search's objective: the dimension bound at the largest channel choice."""
+        return Objective.create(
+            default_targets(
+                [min(c.a_size, c.b_size) for c in self.correlations],
+                self.choices[-1],
+                self.budget.log2_rank_target,
+            ),
+            [c.weight for c in self.correlations],
+            self.budget.objective,
+        )
 
-        A practical search first runs every recommendable tree's fitting profiles to find the
-        best figure any of them reaches on each correlation, and takes that as the target, and
-        the least arrangement any of them discards as the reference: a score of 1.0 then means
-        no practical net at this budget does better on any correlation, the whole budget is used
-        and no tree keeps more of the input's arrangement (docs/THEORY.md §16). A free search
-        scores ranks against the dimension bound only.
+    def _practical_objective(self) -> Objective:
+        """Return a practical search's objective, on the targets of the trees scored so far.
+
+        The target of a correlation is the best figure any recommendable tree scored reaches
+        with a fitting profile, and the reference arrangement the least any of them discards:
+        once every tree is scored, a score of 1.0 means no practical net at this budget does
+        better on any correlation, the whole budget is used and no tree keeps more of the
+        input's arrangement (docs/THEORY.md §16).
         """
-        weights = [c.weight for c in self.correlations]
-        if self.budget.width_profile == "free":
-            return Objective.create(
-                default_targets(
-                    [min(c.a.size, c.b.size) for c in self.correlations],
-                    self.choices[-1],
-                    self.budget.log2_rank_target,
-                ),
-                weights,
-                self.budget.objective,
-            )
-        best = np.zeros(len(self.correlations))
-        least = math.inf
-        seen: set[bytes] = set()
-        for candidate in self.candidates:
-            if self.clock.stopped():
-                break  # the targets of the trees seen; the search itself stops next
-            profiles, _ = self._fitting(candidate)
-            if not candidate.eligible or profiles.size == 0:
-                continue
-            least = min(least, self._discarded(candidate))
-            dag = self.builders[candidate.padding].build(*self.space.tree(candidate))
-            if dag.digest in seen:
-                continue
-            seen.add(dag.digest)
-            best = np.maximum(best, dag.log2_ranks(np.log2(profiles)).max(axis=0))
+        best = self._targets
         if self.budget.log2_rank_target is not None:
             best = np.minimum(best, self.budget.log2_rank_target)
         return Objective.create(
             np.maximum(best, _LEAST_TARGET),
-            weights,
+            [c.weight for c in self.correlations],
             self.budget.objective,
             max_parameters=self.budget.max_parameters,
-            least_discarded=least if math.isfinite(least) else None,
+            least_discarded=(
+                self._least_discarded if math.isfinite(self._least_discarded) else None
+            ),
         )
 
+    def _scoring_pass(self) -> None:
+        """Score every recommendable tree (no stop): the targets of :func:`search_objective`."""
+        for candidate in self.candidates:
+            if candidate.eligible:
+                self._score(candidate)
+
     def _reserve_final_time(self) -> None:
-        """Build the shallow net's recommendation as the final ones are built, timing it."""
+        """Build the shallow net's recommendation as the final ones are built, timing it.
+
+        A practical search ranks nothing before its scoring pass ends, so the shallow net is
+        ranked here on the targets it sets alone, for the timing only.
+        """
+        if self.budget.width_profile == "practical":
+            self.objective = self._practical_objective()
+            (scored,) = self._visited
+            counted = self.scored  # the ranking counts the shallow net's points, not this
+            allocation = self._best_profile(scored.candidate, scored.dag, figures=scored.figures)
+            assert allocation is not None, "the shallow net fits (checked up front)"
+            self.scored = counted
+            self.board.shallow = _Entry(scored.candidate, allocation, scored.dag)
         entry = self.board.shallow
         assert entry is not None, "the shallow net fits (checked up front) and always runs"
         started = self.clock.clock()
         self._recommendation(1, entry, (), None)
         self.clock.measure(self.clock.clock() - started)
+        if self.budget.width_profile == "practical":
+            self.board.shallow = None
 
-    def _progress(self, fraction: float) -> None:
+    def _progress(self, meter: WorkMeter) -> None:
         now = self.clock.elapsed()
         if self.report is None or now - self.last_report < _PROGRESS_INTERVAL:
             return
         self.last_report = now
-        best = self.board.top[0].allocation.keys[0] if self.board.top else None
-        self.report(SearchProgress(self.scored, now, best, fraction))
+        if self.budget.width_profile == "practical":
+            # Provisional: the best score on the targets known when each tree was scored.
+            scored, best = self._points, self._best_seen if self._best_seen > 0 else None
+        else:
+            scored = self.scored
+            best = self.board.top[0].allocation.keys[0] if self.board.top else None
+        # The time still to come after the trees: the ranking and the recommendations.
+        ahead = self.clock.ranking + self.budget.top_k * self.clock.each
+        self.report(SearchProgress(scored, now, best, meter.fraction(ahead)))
 
     def _architecture(self, entry: _Entry) -> Architecture:
         return self.space.architecture(
@@ -621,6 +815,7 @@ class _Search:
             rationale=text,
             multiply_adds=architecture.multiply_adds,
             efficiency=analysis.efficiency,
+            dilations=entry.candidate.dilations,
         )
 
     def _widenings(self, entry: _Entry) -> list[Widening]:
@@ -693,7 +888,11 @@ class _Search:
 
 def search_objective(task: Task, budget: Budget) -> Objective:
     """Return the objective the search ranks candidates by, for this task and budget."""
-    return _Search(task, _tree_budget(budget), StopSignal(), None)._objective()
+    search = _Search(task, _tree_budget(budget), StopSignal(), None)
+    if budget.width_profile == "free":
+        return search._free_objective()
+    search._scoring_pass()
+    return search._practical_objective()
 
 
 def score_architecture(task: Task, budget: Budget, architecture: Architecture) -> float:
@@ -789,7 +988,8 @@ def _bounded(
         return tuple(candidates)
     least = max(bound, min(sizes))
     return tuple(
-        dataclasses.replace(c, eligible=c.eligible and measure(c) <= least) for c in candidates
+        dataclasses.replace(c, eligible=False) if c.eligible and measure(c) > least else c
+        for c in candidates
     )
 
 

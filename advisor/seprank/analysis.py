@@ -57,8 +57,9 @@ from advisor.model.results import Analysis, Certificate, CorrelationAnalysis
 from advisor.model.task import ResolvedCorrelation, Task
 from advisor.seprank.efficiency import expressive_efficiency
 from advisor.seprank.engines import ENGINES
-from advisor.seprank.labels import correlation_labels, padded_labels
+from advisor.seprank.labels import LabelRows, RegionPair, correlation_labels, padded_labels
 from advisor.seprank.mixture_analysis import MixtureBounds
+from advisor.seprank.tree import log2_min_cuts
 from advisor.stopping import StopSignal
 
 __all__ = [
@@ -69,9 +70,6 @@ __all__ = [
 DECIMALS: Final = 9
 """Figures are rounded to this many decimals (log2 values of distinct ranks up to 2^24 differ by
 more than 1e-7); certificates are decided on the unrounded values."""
-
-_BOUND: Final = ENGINES["tree"]
-"""The engine every figure comes from: the min-cut, with and without shared weights."""
 
 _CERTIFIER: Final = ENGINES["exact"]
 """The engine ``exact=True`` asks for the generic rank."""
@@ -129,20 +127,24 @@ def analyze(
         channels = member_widths(architecture.widths, architecture.mixture)
         every = [architecture.representation, *(w for widths in channels for w in widths)]
         bounds = MixtureBounds(architecture, powers_of_one_integer(every))
-    labels = padded_labels(
-        correlation_labels(correlations, task.input.num_locations),
-        task.input.shape,
-        architecture.padding,
-    )
-    if exact:
+
+    def rows(part: Sequence[RegionPair]) -> npt.NDArray[np.int8]:
+        labels = correlation_labels(part, task.input.num_locations)
+        return padded_labels(labels, task.input.shape, architecture.padding)
+
+    # The bounds build their labels chunk by chunk: one byte per location of every correlation
+    # at once would be the largest allocation of a large analysis; the exact engine is for small
+    # ones.
+    labels = rows(correlations) if exact else None
+    if labels is not None:
         bounds.check_exact_limits(labels)
     log2_m = math.log2(architecture.representation)
-    plain, shared, tight = bounds.figures(labels, stop)
+    plain, shared, tight = bounds.figures(correlations, rows, stop)
     scored = []
     pace = _Pace(stop, len(correlations) if exact else 0)
     for index, correlation in enumerate(correlations):
         figures = _Figures(float(plain[index]), float(shared[index]), log2_m, correlation)
-        if exact:
+        if labels is not None:
             pace.next_step()
             rank = bounds.log2_exact_rank(labels[index : index + 1])
             scored.append(figures.certified(rank, bounds.is_tree))
@@ -153,7 +155,7 @@ def analyze(
         parameters=architecture.parameters,
         multiply_adds=architecture.multiply_adds,
         correlations=scored,
-        efficiency=expressive_efficiency(architecture, labels, reached),
+        efficiency=expressive_efficiency(architecture, correlations, rows, reached),
     )
 
 
@@ -165,9 +167,16 @@ class _Bounds(Protocol):
     def check_exact_limits(self, labels: npt.NDArray[np.int8]) -> None: ...
 
     def figures(
-        self, labels: npt.NDArray[np.int8], stop: StopSignal | None
+        self,
+        correlations: Sequence[ResolvedCorrelation],
+        rows: LabelRows,
+        stop: StopSignal | None,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-        """Return the plain and shared-weight bounds and whether each is ``tight``."""
+        """Return the plain and shared-weight bounds and whether each is ``tight``.
+
+        ``rows`` builds the side labels of some of the correlations, so a bound may build them
+        chunk by chunk.
+        """
         ...
 
     def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float: ...
@@ -186,11 +195,16 @@ class _TreeBounds:
         _CERTIFIER.check_limits(self.structure, labels, self.widths, self.representation)
 
     def figures(
-        self, labels: npt.NDArray[np.int8], stop: StopSignal | None
+        self,
+        correlations: Sequence[ResolvedCorrelation],
+        rows: LabelRows,
+        stop: StopSignal | None,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-        plain, shared = _min_cuts(self.structure, labels, self.widths, self.representation, stop)
+        plain, shared = _min_cuts(
+            self.structure, correlations, rows, self.widths, self.representation, stop
+        )
         tight_widths = self.is_tree and powers_of_one_integer([self.representation, *self.widths])
-        return plain, shared, np.full(len(labels), tight_widths)
+        return plain, shared, np.full(len(correlations), tight_widths)
 
     def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float:
         rank = _CERTIFIER.compute(
@@ -201,7 +215,8 @@ class _TreeBounds:
 
 def _min_cuts(
     structure: PoolingStructure,
-    labels: npt.NDArray[np.int8],
+    correlations: Sequence[ResolvedCorrelation],
+    rows: LabelRows,
     widths: Sequence[int],
     representation: int,
     stop: StopSignal | None,
@@ -209,14 +224,16 @@ def _min_cuts(
     """Compute the plain and shared-weight min-cuts of every correlation, chunk by chunk."""
     entries = sum(windows.size for windows in structure.windows)
     chunk = max(1, _CHUNK_WINDOW_ENTRIES // entries)
+    log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
     plain, shared = [], []
-    starts = range(0, max(len(labels), 1), chunk)
+    starts = range(0, max(len(correlations), 1), chunk)
     pace = _Pace(stop, len(starts))
     for start in starts:
         pace.next_step()
-        part = labels[start : start + chunk]
-        plain.append(_BOUND.compute(structure, part, widths, representation, shared_weights=False))
-        shared.append(_BOUND.compute(structure, part, widths, representation, shared_weights=True))
+        part = rows(correlations[start : start + chunk])
+        figures = log2_min_cuts(structure, part, log2_widths, math.log2(representation))
+        plain.append(figures[0])
+        shared.append(figures[1])
     return np.concatenate(plain), np.concatenate(shared)
 
 
@@ -277,7 +294,7 @@ class _Figures:
 
     @property
     def log2_max_rank(self) -> float:
-        return min(self.correlation.a.size, self.correlation.b.size) * self.log2_m
+        return min(self.correlation.a_size, self.correlation.b_size) * self.log2_m
 
     def bound(self, tight_widths: bool) -> CorrelationAnalysis:
         """Report the min-cut: tight when LYCS18 applies and sharing does not lower it."""

@@ -29,7 +29,9 @@ from advisor.geometry.layouts import pooling_structure
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
 from advisor.model.parameters import ParameterModel
+from advisor.model.regions import ResolvedCorrelation
 from advisor.model.results import Efficiency
+from advisor.seprank.labels import LabelRows
 from advisor.seprank.tree import log2_min_cut
 
 __all__ = ["LADDER_GROWTHS", "MAX_PRICED_WORK", "expressive_efficiency"]
@@ -62,17 +64,19 @@ _SLACK: Final = 1e-9
 
 def expressive_efficiency(
     architecture: Architecture,
-    labels: npt.NDArray[np.int8],
+    correlations: Sequence[ResolvedCorrelation],
+    rows: LabelRows,
     log2_ranks: Sequence[float],
 ) -> Efficiency:
-    """Price ``log2_ranks`` (one per row of ``labels``) on the shallow and contiguous nets.
+    """Price ``log2_ranks`` (one per correlation) on the shallow and contiguous nets.
 
     Parameters
     ----------
     architecture
         The analysed network: its windows, M, outputs and input fix the reference nets.
-    labels
-        ``(C, N)`` side labels of the task's correlations.
+    correlations, rows
+        The task's correlations and what builds their ``(C, N)`` side labels (built only when
+        the contiguous net is priced, a small enough instance).
     log2_ranks
         The architecture's figure on each correlation, the targets to reach.
     """
@@ -84,7 +88,8 @@ def expressive_efficiency(
     shallow = max(float(targets.max(initial=0.0)), 0.0)
     contiguous = _contiguous_structure(architecture)
     entries = sum(windows.size for windows in contiguous.windows)
-    priced = len(labels) * entries <= MAX_PRICED_WORK
+    priced = len(correlations) * entries <= MAX_PRICED_WORK
+    labels = rows(correlations) if priced else np.zeros((0, 0), dtype=np.int8)
     ladders = [
         ladder
         for growth in (LADDER_GROWTHS if priced else ())

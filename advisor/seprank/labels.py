@@ -8,19 +8,22 @@ as a small integer matrix lets the tree recurrence treat many correlations as on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final, Protocol
+from collections.abc import Callable, Sequence
+from typing import Final, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from advisor.model.grid import Padding, padded_shape
+from advisor.model.packed import PackedIds
 
 __all__ = [
     "FREE",
     "PADDED",
     "SIDE_A",
     "SIDE_B",
+    "LabelRows",
+    "PackedPair",
     "RegionPair",
     "correlation_labels",
     "label_regions",
@@ -37,6 +40,10 @@ PADDED: Final = 3
 """Label of a padded location: outside both regions, holding the same constant input as every
 other padded location. To a min-cut it is free; the exact engine gives all of them one vector."""
 
+LabelRows = Callable[[Sequence["RegionPair"]], npt.NDArray[np.int8]]
+"""Builds the ``(C, N)`` side labels of some correlations on the grid an engine reads (padded
+where the network pads), so an engine can build them chunk by chunk."""
+
 
 class RegionPair(Protocol):
     """Two disjoint arrays of location ids, e.g. ``advisor.model.task.ResolvedCorrelation``."""
@@ -49,6 +56,21 @@ class RegionPair(Protocol):
     @property
     def b(self) -> npt.NDArray[np.intp]:
         """Locations of region B."""
+        ...
+
+
+@runtime_checkable
+class PackedPair(Protocol):
+    """A region pair held packed (``advisor.model.task.ResolvedCorrelation``): labelled faster."""
+
+    @property
+    def packed_a(self) -> PackedIds:
+        """Region A."""
+        ...
+
+    @property
+    def packed_b(self) -> PackedIds:
+        """Region B."""
         ...
 
 
@@ -84,6 +106,9 @@ def correlation_labels(
     """
     labels = np.full((len(correlations), num_locations), FREE, dtype=np.int8)
     for row, pair in zip(labels, correlations, strict=True):
+        if isinstance(pair, PackedPair):
+            _fill_packed(row, pair)
+            continue
         a, b = np.asarray(pair.a, dtype=np.intp), np.asarray(pair.b, dtype=np.intp)
         for side in (a, b):
             if side.size and (side.min() < 0 or side.max() >= num_locations):
@@ -93,6 +118,14 @@ def correlation_labels(
             raise ValueError("regions A and B must be disjoint")
         row[b] = SIDE_B
     return labels
+
+
+def _fill_packed(row: npt.NDArray[np.int8], pair: PackedPair) -> None:
+    """Label one row from packed regions, by their masks (no id arrays are unpacked)."""
+    pair.packed_a.fill(row, SIDE_A)
+    pair.packed_b.fill(row, SIDE_B)
+    if np.count_nonzero(row) != pair.packed_a.size + pair.packed_b.size:
+        raise ValueError("regions A and B must be disjoint")
 
 
 def label_regions(

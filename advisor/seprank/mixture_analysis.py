@@ -16,12 +16,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import StoppedError
 from advisor.model.architecture import Architecture
+from advisor.model.regions import ResolvedCorrelation
+from advisor.seprank.labels import LabelRows
 from advisor.seprank.mixture import hybrid_structures, log2_mixture_bound, mixture_structure
 from advisor.seprank.mixture_exact import check_mixture_exact_limits, mixture_exact_rank
 from advisor.seprank.tree import log2_min_cut
@@ -50,11 +53,15 @@ class MixtureBounds:
         check_mixture_exact_limits(self.structure, labels)
 
     def figures(
-        self, labels: npt.NDArray[np.int8], stop: StopSignal | None
+        self,
+        correlations: Sequence[ResolvedCorrelation],
+        rows: LabelRows,
+        stop: StopSignal | None,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
         """Return the bound (as both figures) and whether each is tight (module docstring)."""
         if stop is not None and stop.remaining() <= 0.0:
             raise StoppedError("the analysis was stopped before it finished")
+        labels = rows(correlations)
         bound = log2_mixture_bound(self.structure, labels)
         tight = np.zeros(len(labels), dtype=bool)
         if self.powers and len(self.structure.members) ** len(self.structure.mixing) <= _HYBRIDS:

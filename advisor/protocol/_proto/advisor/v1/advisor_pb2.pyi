@@ -990,6 +990,7 @@ class Recommendation(_message.Message):
     RATIONALE_FIELD_NUMBER: _builtins.int
     MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
     EFFICIENCY_FIELD_NUMBER: _builtins.int
+    DILATIONS_FIELD_NUMBER: _builtins.int
     rank: _builtins.int
     """1 = best."""
     score: _builtins.float
@@ -1006,6 +1007,10 @@ class Recommendation(_message.Message):
     def efficiency(self) -> Global___Efficiency:
         """What a shallow and a contiguous net would need to match the analysis' figures."""
 
+    @_builtins.property
+    def dilations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The dilation order of a design of the dilations family, bottom level first; empty otherwise."""
+
     def __init__(
         self,
         *,
@@ -1017,10 +1022,11 @@ class Recommendation(_message.Message):
         rationale: _builtins.str = ...,
         multiply_adds: _builtins.int = ...,
         efficiency: Global___Efficiency | None = ...,
+        dilations: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["architecture", b"architecture", "efficiency", b"efficiency"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "dilations", b"dilations", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
