@@ -91,7 +91,11 @@ BUDGET_OPTIONS = (
     Option(
         "--page-token",
         "page_token",
-        {"metavar": "T", "help": "the next page of a ranking: a result's next_page_token"},
+        {
+            "metavar": "T",
+            "help": "the next page of a ranking: a result's next_page_token "
+            "(default: the first page)",
+        },
     ),
     Option(
         "--objective",

@@ -79,7 +79,7 @@ class TreeNet(nn.Module):
             )
         self.representation = representation
         order = pooling_structure(arch).leaf_order()
-        self.register_buffer("leaf_order", torch.as_tensor(order, dtype=torch.long))
+        self.register_buffer("leaf_order", torch.tensor(order, dtype=torch.long))
         fan_in = (arch.representation, *arch.widths[:-1])
         self.hidden = nn.ModuleList(
             nn.Linear(r_in, r_out) for r_in, r_out in zip(fan_in, arch.widths, strict=True)
