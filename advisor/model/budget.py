@@ -93,7 +93,12 @@ class Budget(BaseModel):
     time_limit_seconds: float | None = Field(
         default=10.0, gt=0, allow_inf_nan=False, description="Wall-clock limit; None: none."
     )
-    seed: int = Field(default=0, description="Seed of every random choice (dilation samples).")
+    seed: int = Field(
+        default=0,
+        ge=0,
+        description="Seed of every random choice (dilation samples); numpy's "
+        "generators take non-negative seeds only.",
+    )
     objective: ObjectiveKind = "weighted"
     log2_rank_target: float | None = Field(
         default=None, gt=0, allow_inf_nan=False, description="Target per correlation (log2)."
