@@ -226,6 +226,14 @@ def test_bad_option_names_the_option(task_file: Path) -> None:
     assert line.startswith("advisor: error: --budget: ")
 
 
+def test_a_negative_seed_names_the_option(task_file: Path) -> None:
+    line = assert_one_error_line(
+        advisor("recommend", task_file, "--budget", "200000", "--seed", "-1"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line.startswith("advisor: error: --seed: ")
+
+
 def test_usage_errors_are_exit_2(task_file: Path) -> None:
     result = advisor("recommend", task_file)
     assert result.status == ExitCode.INVALID_ARGUMENT
