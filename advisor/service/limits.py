@@ -26,6 +26,7 @@ from advisor.model.task import Task
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 
 __all__ = [
+    "LOCAL_LIMITS",
     "RequestLimits",
     "check_analysis_cost",
     "check_analyze_request",
@@ -73,6 +74,18 @@ class RequestLimits(BaseModel):
         default=16.0, gt=0, description="Analyze with exact: (|A| + |B|) log2 M per correlation."
     )
 
+
+LOCAL_LIMITS = RequestLimits(
+    max_locations=1024 * 1024,
+    max_correlations=1024,
+    max_time_limit_seconds=3600.0,
+    max_message_bytes=512 * 1024 * 1024,
+    max_window_entries=2**23,
+)
+"""What the ``advisor`` command's embedded server admits: what one machine can do (1024 x 1024 or
+1-D 1,048,576 locations, 1,024 correlations, an hour's search, answers up to 512 MiB). Only the
+user's own process calls it; a public server keeps the protective defaults of
+:class:`RequestLimits`."""
 
 # The response-size estimate: upper bounds of the protobuf encoding of what a call sends back.
 _DEFAULT_TOP_K: int = Budget.model_fields["top_k"].default
