@@ -73,3 +73,19 @@ def test_the_embedded_server_admits_what_one_machine_can_do_a_public_one_does_no
     check_recommend_request(request, LOCAL_LIMITS)
     with pytest.raises(LimitExceededError):
         check_recommend_request(request, RequestLimits())
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("request_read_seconds", 0),
+        ("max_streams_per_connection", 0),
+        ("max_connection_idle_seconds", -1.0),
+        ("max_connection_age_seconds", float("inf")),
+        ("keepalive_seconds", float("nan")),
+    ],
+)
+def test_bad_connection_bounds_name_the_setting(setting: str, value: float) -> None:
+    with pytest.raises(InvalidRequestError) as error:
+        ServerConfig(**{setting: value})  # type: ignore[arg-type]
+    assert [violation.field for violation in error.value.violations] == [setting]
