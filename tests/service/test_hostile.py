@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -145,6 +146,7 @@ def test_refused_calls_are_logged_at_most_once_per_interval(
     serve: Callable[..., RunningServer], caplog: pytest.LogCaptureFixture
 ) -> None:
     running = serve(workers=1, token="s3cret")
+    started = time.monotonic()
     with (
         caplog.at_level(logging.WARNING, logger="advisor.service.auth"),
         grpc.insecure_channel(running.address) as channel,
@@ -153,8 +155,9 @@ def test_refused_calls_are_logged_at_most_once_per_interval(
             with pytest.raises(CallError) as refused:
                 _presets(channel)
             assert refused.value.code is grpc.StatusCode.UNAUTHENTICATED
+    intervals = 1 + int((time.monotonic() - started) // 10)  # a line per 10 s at most
     lines = [record for record in caplog.records if record.name == "advisor.service.auth"]
-    assert len(lines) == 1  # a 10 s interval: the run takes far less
+    assert 1 <= len(lines) <= intervals
 
 
 def test_the_refusal_log_counts_what_it_does_not_write(caplog: pytest.LogCaptureFixture) -> None:
