@@ -23,23 +23,21 @@ import itertools
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import grpc
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from bench.memory import RssWatch
+from bench.poller import Poller
 from bench.report import milliseconds, update_section
-from tests.support.raw_calls import Outcome, call_raw, health_status, problems
+from tests.support.raw_calls import Outcome, call_raw, problems
 from tests.support.server_process import ServerProcess
 from tests.support.strategies import architecture_message, budget_message, task_message
 
 __all__ = [
     "LoadPhase",
-    "Poller",
-    "analyze_probe",
-    "health_probe",
     "main",
     "request_mix",
     "run_phase",
@@ -167,49 +165,6 @@ def run_phase(
     return phase
 
 
-class Poller:
-    """Calls ``probe`` on its own channel every ``interval`` seconds in a thread until stopped.
-
-    ``probe`` returns the status of one call by name; every reading and its latency is kept.
-    """
-
-    def __init__(
-        self, address: str, probe: Callable[[grpc.Channel], str], interval: float = 0.5
-    ) -> None:
-        self.readings: collections.Counter[str] = collections.Counter()
-        self.latencies: list[float] = []
-        self._address = address
-        self._probe = probe
-        self._interval = interval
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._poll, name="poller")
-
-    @property
-    def slowest_seconds(self) -> float:
-        """The longest a probe took (0 before the first)."""
-        return max(self.latencies, default=0.0)
-
-    def _poll(self) -> None:
-        with grpc.insecure_channel(self._address) as channel:
-            while not self._stopped.wait(self._interval):
-                started = time.perf_counter()
-                try:
-                    reading = self._probe(channel)
-                except grpc.RpcError as error:
-                    assert isinstance(error, grpc.Call)
-                    reading = error.code().name
-                self.latencies.append(time.perf_counter() - started)
-                self.readings[reading] += 1
-
-    def __enter__(self) -> Poller:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stopped.set()
-        self._thread.join()
-
-
 def warm_up(address: str, metadata: tuple[tuple[str, str], ...] = ()) -> None:
     """Make one call of each kind, so the server has loaded what its calls import.
 
@@ -218,23 +173,6 @@ def warm_up(address: str, metadata: tuple[tuple[str, str], ...] = ()) -> None:
     with grpc.insecure_channel(address) as channel:
         for method, payload in request_mix(2):
             call_raw(channel, method, payload, _CALL_TIMEOUT_SECONDS, metadata)
-
-
-def health_probe(channel: grpc.Channel) -> str:
-    """The server's health status, by name (a probe for :class:`Poller`)."""
-    return health_status(channel)
-
-
-def analyze_probe(
-    metadata: tuple[tuple[str, str], ...] = (),
-) -> Callable[[grpc.Channel], str]:
-    """A probe for :class:`Poller`: one :data:`ANALYZE_REQUEST` call, its status by name."""
-    payload = ANALYZE_REQUEST.SerializeToString()
-
-    def probe(channel: grpc.Channel) -> str:
-        return call_raw(channel, "Analyze", payload, _CALL_TIMEOUT_SECONDS, metadata).code.name
-
-    return probe
 
 
 def phases_markdown(phases: Sequence[LoadPhase]) -> str:
@@ -297,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warm_up(server.address)
         with (
             RssWatch(server) as memory,
-            Poller(server.address, health_probe, args.health_every) as health,
+            Poller(server.address, "health", args.health_every) as health,
         ):
             for clients in (int(c) for c in args.clients.split(",")):
                 phase = run_phase(

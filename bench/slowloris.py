@@ -33,8 +33,9 @@ from pathlib import Path
 import grpc
 
 from advisor.protocol.metadata import bearer_metadata
-from bench.load import Poller, analyze_probe, health_probe, warm_up
+from bench.load import warm_up
 from bench.memory import RssWatch
+from bench.poller import Poller
 from bench.report import milliseconds, update_section
 from tests.support.raw_calls import method_path
 from tests.support.server_process import ServerProcess
@@ -66,8 +67,10 @@ def _attack(
     local = [("grpc.use_local_subchannel_pool", 1)]
     channels = [grpc.insecure_channel(address, options=local) for _ in range(_CONNECTIONS)]
 
-    def never_sent() -> Iterator[bytes]:
-        stop.wait()
+    def never_sent(ended: threading.Event) -> Iterator[bytes]:
+        # gRPC reads the requests on a thread of its own, which ends with the generator.
+        while not (stop.wait(0.1) or ended.is_set()):
+            pass
         return
         yield
 
@@ -79,9 +82,11 @@ def _attack(
         call: grpc.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(
             path, request_serializer=None, response_deserializer=None
         )
-        future = call.future(never_sent())
+        ended = threading.Event()
+        future = call.future(never_sent(ended))
 
         def reopen(done: grpc.Future[bytes]) -> None:
+            ended.set()
             code = done.code() if isinstance(done, grpc.Call) else grpc.StatusCode.UNKNOWN
             with lock:
                 endings[code.name] += 1
@@ -140,8 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             warm_up(server.address, metadata)
             with (
                 RssWatch(server) as memory,
-                Poller(server.address, health_probe, args.every) as health,
-                Poller(server.address, analyze_probe(metadata), args.every) as analyze,
+                Poller(server.address, "health", args.every) as health,
+                Poller(server.address, "analyze", args.every, metadata) as analyze,
             ):
                 attacker.start()
                 time.sleep(args.seconds)
