@@ -21,9 +21,16 @@ from google.protobuf.message_factory import GetMessageClass
 
 from advisor.errors import InvalidRequestError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
+from advisor.service.admission import Admission, SaturatedError, ShuttingDownError
 from advisor.service.servicer import AdvisorServicer
-from advisor.service.status import bad_request_status
-from advisor.service.threads import ThreadContext, on_thread, stream_on_thread
+from advisor.service.status import abort_for, bad_request_status
+from advisor.service.threads import (
+    CallAbortedError,
+    ThreadContext,
+    abort_call,
+    on_thread,
+    stream_on_thread,
+)
 
 __all__ = ["advisor_handler"]
 
@@ -34,16 +41,24 @@ _Behavior = Callable[[Any, ThreadContext], Any]
 _Context: TypeAlias = "grpc.aio.ServicerContext[bytes, Message]"
 
 
-def advisor_handler(servicer: AdvisorServicer, executor: Executor) -> grpc.GenericRpcHandler:
-    """Serve ``servicer``'s methods, their work run on ``executor``."""
+def advisor_handler(
+    servicer: AdvisorServicer, admission: Admission, executor: Executor
+) -> grpc.GenericRpcHandler:
+    """Serve ``servicer``'s methods, their work run on ``executor``.
+
+    A call that ``admission`` would refuse now is refused on the event loop, without a worker
+    (under a flood most calls are); the servicer takes the slot itself, on the worker.
+    """
     handlers = {
-        method.name: _method_handler(servicer, method, executor) for method in _SERVICE.methods
+        method.name: _method_handler(servicer, admission, method, executor)
+        for method in _SERVICE.methods
     }
     return grpc.method_handlers_generic_handler(_SERVICE.full_name, handlers)
 
 
 def _method_handler(
     servicer: AdvisorServicer,
+    admission: Admission,
     method: MethodDescriptor,
     executor: Executor,
 ) -> grpc.RpcMethodHandler[bytes, Message]:
@@ -59,16 +74,28 @@ def _method_handler(
     if method.server_streaming:
 
         async def stream(payload: bytes, context: _Context) -> None:
+            await _refuse_if_unavailable(admission, method.name, context)
             events: Callable[[ThreadContext], Iterator[object]] = work(payload)
             await stream_on_thread(executor, events, context)
 
         return grpc.unary_stream_rpc_method_handler(stream, response_serializer=_serialize)
 
     async def unary(payload: bytes, context: _Context) -> Message:
+        await _refuse_if_unavailable(admission, method.name, context)
         response: Message = await on_thread(executor, work(payload), context)
         return response
 
     return grpc.unary_unary_rpc_method_handler(unary, response_serializer=_serialize)
+
+
+async def _refuse_if_unavailable(admission: Admission, method: str, context: _Context) -> None:
+    try:
+        admission.check()
+    except (SaturatedError, ShuttingDownError) as error:
+        try:
+            abort_for(error, ThreadContext(), method)
+        except CallAbortedError as aborted:
+            await abort_call(context, aborted)
 
 
 def _decode(request_class: type[Message], payload: bytes, context: ThreadContext) -> Message:

@@ -10,8 +10,9 @@ The server is gRPC's asyncio server, on one event loop thread shared by the serv
 process (:func:`_event_loop`). Waiting costs no thread there: a call whose request message has not
 arrived, a refused token, a health check, a reflection query are all handled on the loop. Only
 an advisor call's work (decoding, checking, the library) runs on a worker thread, from a pool of
-``workers`` threads plus a small reserve for the calls refused while every slot is busy. gRPC's
-overall cap on concurrent calls is not used: it would refuse health checks with the rest.
+``workers`` threads plus a small reserve; a call that would be refused (every slot busy, or
+draining) is refused on the loop. gRPC's overall cap on concurrent calls is not used: it would
+refuse health checks with the rest.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ __all__ = [
 ADVISOR_SERVICE_NAME: str = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"].full_name
 HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 
-# Worker threads beyond the advisor slots, for the calls refused while every slot is busy.
+# Worker threads beyond the advisor slots: a call that passed the event loop's early admission
+# check may still find every slot taken by the time it reaches a worker, and is refused there.
 _RESERVED_THREADS = 4
 # How long past the longest search a connection that has reached its maximum age may stay open
 # for its calls to finish.
@@ -300,7 +302,7 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
         )
     server = grpc.aio.server(interceptors=interceptors, options=_channel_options(config))
     server.add_generic_rpc_handlers(
-        (advisor_handler(AdvisorServicer(config.limits, admission), executor),)
+        (advisor_handler(AdvisorServicer(config.limits, admission), admission, executor),)
     )
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

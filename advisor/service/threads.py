@@ -22,7 +22,7 @@ from typing import Any, Never, TypeAlias, TypeVar
 
 import grpc
 
-__all__ = ["CallAbortedError", "ThreadContext", "on_thread", "stream_on_thread"]
+__all__ = ["CallAbortedError", "ThreadContext", "abort_call", "on_thread", "stream_on_thread"]
 
 _Result = TypeVar("_Result")
 
@@ -120,7 +120,7 @@ async def on_thread(
     try:
         return await loop.run_in_executor(executor, work, thread_context)
     except CallAbortedError as aborted:
-        await _abort(context, aborted)
+        await abort_call(context, aborted)
 
 
 async def stream_on_thread(
@@ -155,7 +155,7 @@ async def stream_on_thread(
     loop.run_in_executor(executor, drive)
     while (item := await items.get()) is not end:
         if isinstance(item, CallAbortedError):
-            await _abort(context, item)
+            await abort_call(context, item)
         await context.write(item)
 
 
@@ -170,6 +170,7 @@ def _bridged(context: _AioContext) -> ThreadContext:
     return thread_context
 
 
-async def _abort(context: _AioContext, aborted: CallAbortedError) -> Never:
+async def abort_call(context: _AioContext, aborted: CallAbortedError) -> Never:
+    """End the call of ``context`` with the status a worker's context was aborted with."""
     await context.abort(aborted.code, aborted.details, aborted.trailing_metadata)
     raise AssertionError("unreachable: abort ends the call")
