@@ -10,6 +10,9 @@ with exponential backoff, by gRPC itself from the channel's service config, for 
 calls: ``Analyze``, ``ListPresets`` and ``Recommend`` (deterministic for the same request), and
 ``StreamRecommend`` only until its first event arrives (gRPC commits a call once the server has
 answered, so a started stream is never replayed). Every attempt shares the call's one deadline.
+gRPC replays a request only while it still holds it in its retry buffer (256 KiB by default); the
+client sizes that buffer to the largest message it may send, ``max_message_bytes``, so large
+requests are retried like small ones.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.protocol.metadata import bearer_metadata
 
 __all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
     "AdvisorClient",
     "ArchitectureLike",
     "BudgetLike",
@@ -61,6 +65,9 @@ _Decoded = TypeVar("_Decoded")
 
 _SERVICE = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
 _RETRIED_METHODS = ("Recommend", "StreamRecommend", "Analyze", "ListPresets")
+
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""The service's default message size limit, each way."""
 
 # A search stops itself at its time limit and then still has to send its result; a deadline equal
 # to the limit would turn most complete-at-the-limit searches into DEADLINE_EXCEEDED.
@@ -149,6 +156,9 @@ class AdvisorClient:
         Deadline in seconds of every call that does not pass its own ``timeout``.
     retry
         Retry policy for ``UNAVAILABLE`` on the idempotent calls.
+    max_message_bytes
+        Largest request the client sends and response it accepts; requests up to it are held for
+        retries. Match the server's limit (``max_message_bytes``, 4 MiB by default).
 
     Examples
     --------
@@ -166,6 +176,7 @@ class AdvisorClient:
         tls: TlsConfig | None = None,
         default_timeout: float = 30.0,
         retry: RetryPolicy = RetryPolicy(),
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         if not default_timeout > 0:
             raise InvalidRequestError.single(
@@ -173,9 +184,20 @@ class AdvisorClient:
             )
         if token is not None and not token:
             raise InvalidRequestError.single("token", "must not be empty")
+        if not max_message_bytes > 0:
+            raise InvalidRequestError.single(
+                "max_message_bytes", f"must be positive, got {max_message_bytes}"
+            )
         self._default_timeout = default_timeout
         self._metadata = () if token is None else (bearer_metadata(token),)
-        options = [("grpc.service_config", retry.service_config()), ("grpc.enable_retries", 1)]
+        options = [
+            ("grpc.service_config", retry.service_config()),
+            ("grpc.enable_retries", 1),
+            ("grpc.per_rpc_retry_buffer_size", max_message_bytes),
+            ("grpc.retry_buffer_size", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+            ("grpc.max_receive_message_length", max_message_bytes),
+        ]
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
         else:

@@ -226,6 +226,22 @@ def test_bad_option_names_the_option(task_file: Path) -> None:
     assert line.startswith("advisor: error: --budget: ")
 
 
+def test_a_negative_seed_names_the_option(task_file: Path) -> None:
+    line = assert_one_error_line(
+        advisor("recommend", task_file, "--budget", "200000", "--seed", "-1"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line.startswith("advisor: error: --seed: ")
+
+
+def test_the_embedded_server_takes_an_imagenet_sized_input(tmp_path: Path) -> None:
+    path = tmp_path / "imagenet.yaml"
+    path.write_text("input: {shape: [224, 224]}\npreset: symmetry\n")
+    result = advisor("recommend", path, "--budget", "200000", "--time-limit", "5", "--top", "1")
+    assert result.status == ExitCode.OK, result.stderr
+    assert result.stdout.startswith("1 recommendation from ")
+
+
 def test_usage_errors_are_exit_2(task_file: Path) -> None:
     result = advisor("recommend", task_file)
     assert result.status == ExitCode.INVALID_ARGUMENT

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
-from advisor_client.client import AdvisorClient, TlsConfig
+from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient, TlsConfig
 from advisor_client.errors import (
     AdvisorRpcError,
     DeadlineExceededError,
@@ -35,6 +35,7 @@ from advisor.cli.options import (
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
 from advisor.service.command import describe_start_error, serve_from_arguments
+from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS
 from advisor.service.server import ServerConfig, read_token_file, start_server
 
@@ -93,15 +94,19 @@ def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
             # The embedded server logs internal errors with their traceback; the user gets the
             # one-line status with its request id instead, so its log records are dropped.
             logging.getLogger().addHandler(logging.NullHandler())
-            running = stack.enter_context(start_server(ServerConfig(host="127.0.0.1", port=0)))
+            config = ServerConfig(host="127.0.0.1", port=0, limits=LOCAL_LIMITS)
+            running = stack.enter_context(start_server(config))
             target = running.address
             token = None
             tls = None
+            max_message_bytes = LOCAL_LIMITS.max_message_bytes
         else:
             target = args.target
             token = None if args.token_file is None else read_token_file(args.token_file)
             tls = _tls(args)
-        yield stack.enter_context(AdvisorClient(target, token=token, tls=tls))
+            max_message_bytes = DEFAULT_MAX_MESSAGE_BYTES
+        client = AdvisorClient(target, token=token, tls=tls, max_message_bytes=max_message_bytes)
+        yield stack.enter_context(client)
 
 
 def _tls(args: argparse.Namespace) -> TlsConfig | None:

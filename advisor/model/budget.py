@@ -116,9 +116,9 @@ class Budget(BaseModel):
     )
     seed: int = Field(
         default=0,
-        ge=-INT64_MAX - 1,
-        le=INT64_MAX,
-        description="Seed of every random choice (dilation samples).",
+        ge=0,
+        description="Seed of every random choice (dilation samples); numpy's "
+        "generators take non-negative seeds only.",
     )
     objective: ObjectiveKind = "weighted"
     log2_rank_target: float | None = Field(

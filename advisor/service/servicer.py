@@ -18,14 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeAlias
 
-import grpc
-
 from advisor.errors import StoppedError
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, list_presets
 from advisor.protocol import wire
-from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import Admission, ShuttingDownError
 from advisor.service.limits import (
     RequestLimits,
@@ -34,6 +32,7 @@ from advisor.service.limits import (
     check_recommend_request,
 )
 from advisor.service.status import stream_errors, unary_errors
+from advisor.service.threads import ThreadContext
 from advisor.stopping import StopSignal
 
 # The search and rank engines (FLINT, the geometry, rank and search modules) are imported by the
@@ -56,8 +55,12 @@ class _Failed:
 _SearchEvent: TypeAlias = SearchProgress | _Finished | _Failed
 
 
-class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
-    """Serves the four advisor RPCs within ``limits``, admitting calls through ``admission``."""
+class AdvisorServicer:
+    """Serves the four advisor RPCs within ``limits``, admitting calls through ``admission``.
+
+    Each method runs on a worker thread with that call's :class:`ThreadContext`
+    (:mod:`advisor.service.decoding` registers them on the server).
+    """
 
     def __init__(self, limits: RequestLimits, admission: Admission) -> None:
         self._limits = limits
@@ -65,7 +68,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
 
     @unary_errors
     def Recommend(  # noqa: N802 - gRPC method names come from the proto
-        self, request: advisor_pb2.RecommendRequest, context: grpc.ServicerContext
+        self, request: advisor_pb2.RecommendRequest, context: ThreadContext
     ) -> advisor_pb2.RecommendResponse:
         """Run a search to completion (or until stopped) and return the ranked designs."""
         with self._admission.admit():
@@ -78,7 +81,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
 
     @stream_errors
     def StreamRecommend(  # noqa: N802 - gRPC method names come from the proto
-        self, request: advisor_pb2.StreamRecommendRequest, context: grpc.ServicerContext
+        self, request: advisor_pb2.StreamRecommendRequest, context: ThreadContext
     ) -> Iterator[advisor_pb2.StreamRecommendResponse]:
         """Run a search, yielding its progress events and then exactly one result."""
         with self._admission.admit():
@@ -119,7 +122,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
 
     @unary_errors
     def Analyze(  # noqa: N802 - gRPC method names come from the proto
-        self, request: advisor_pb2.AnalyzeRequest, context: grpc.ServicerContext
+        self, request: advisor_pb2.AnalyzeRequest, context: ThreadContext
     ) -> advisor_pb2.AnalyzeResponse:
         """Score one architecture against a task."""
         with self._admission.admit():
@@ -140,7 +143,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
 
     @unary_errors
     def ListPresets(  # noqa: N802 - gRPC method names come from the proto
-        self, request: advisor_pb2.ListPresetsRequest, context: grpc.ServicerContext
+        self, request: advisor_pb2.ListPresetsRequest, context: ThreadContext
     ) -> advisor_pb2.ListPresetsResponse:
         """List the named regions and task presets."""
         with self._admission.admit():
@@ -157,7 +160,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         return wire.task_from_proto(request.task), wire.budget_from_proto(request.budget)
 
 
-def call_stop_signal(context: grpc.ServicerContext, drain: StopSignal) -> StopSignal:
+def call_stop_signal(context: ThreadContext, drain: StopSignal) -> StopSignal:
     """Return the stop signal of one call: its deadline and cancellation, under ``drain``.
 
     The signal is cancelled once the call ends (gRPC runs ``add_callback`` callbacks when the

@@ -54,6 +54,7 @@ __all__ = [
     "mutated_documents",
     "region_message",
     "rpc_cases",
+    "searchable_shapes",
     "task_message",
     "valid_analyze_documents",
     "valid_architecture_documents",
@@ -451,27 +452,40 @@ FAMILIES = ("contiguous", "mirror", "interleaved", "dilations", "synthesized")
 
 
 def valid_budget_documents(max_seconds: float = 0.5) -> st.SearchStrategy[Document]:
-    """Search budgets inside every limit, with a time limit of at most ``max_seconds``."""
+    """Search budgets inside every limit, with a time limit of at most ``max_seconds``.
+
+    Their ranges leave room for a search to run on a :func:`searchable_shapes` grid (enough
+    parameters, compute, depth and window for some net); ``geometries`` is left to the boundary
+    budgets, since a family that does not apply to the grid is refused.
+    """
     return st.fixed_dictionaries(
         {
-            "max_parameters": st.integers(10, 10**6),
+            "max_parameters": st.integers(10**4, 10**6),
             "top_k": st.integers(1, 5),
             "time_limit_seconds": st.floats(0.01, max_seconds),
         },
         optional={
-            "max_depth": st.integers(1, 4),
-            "geometries": st.lists(st.sampled_from(FAMILIES), min_size=1, unique=True),
+            "max_depth": st.integers(3, 8),
             "objective": st.sampled_from(["weighted", "maximin"]),
             "seed": st.integers(0, 100),
-            "max_channels": st.sampled_from([4, 16, 64]),
+            "max_channels": st.sampled_from([16, 64, 256]),
             "width_profile": st.sampled_from(["practical", "free"]),
-            "min_width": st.integers(1, 64),
+            "min_width": st.integers(1, 16),
             "min_representation": st.integers(1, 8),
             "max_representation": st.integers(8, 64),
-            "max_window": st.one_of(st.none(), st.integers(2, 64)),
+            "max_window": st.one_of(st.none(), st.integers(4, 64)),
             "max_step": st.one_of(st.none(), st.integers(2, 8)),
-            "max_multiply_adds": st.integers(1, 10**9),
+            "max_multiply_adds": st.integers(10**6, 10**9),
         },
+    )
+
+
+def searchable_shapes() -> st.SearchStrategy[tuple[int, ...]]:
+    """Grids a search can pool in a few levels: sizes with small factors, up to MAX_LOCATIONS."""
+    sides = st.sampled_from([2, 4, 8])
+    return st.one_of(
+        st.sampled_from([(4,), (8,), (12,), (16,), (24,), (32,), (48,), (64,)]),
+        st.tuples(sides, sides),
     )
 
 
@@ -685,7 +699,10 @@ def _valid_request(draw: st.DrawFn, method: str, boundary: bool) -> Message:
             architecture=architecture_message(architecture),
             exact=draw(st.booleans()),
         )
-    task = draw(boundary_task_documents() if boundary else valid_task_documents())
+    if boundary:
+        task = draw(boundary_task_documents())
+    else:
+        task = draw(valid_task_documents(shape=draw(searchable_shapes())))
     budget = draw(boundary_budget_documents() if boundary else valid_budget_documents())
     return request_class(task=task_message(task), budget=budget_message(budget))
 
