@@ -117,6 +117,7 @@ class Budget(BaseModel):
     seed: int = Field(
         default=0,
         ge=0,
+        le=INT64_MAX,
         description="Seed of every random choice (dilation samples); numpy's "
         "generators take non-negative seeds only.",
     )
