@@ -63,8 +63,9 @@ def test_a_number_the_wire_cannot_carry_names_its_option(
     assert line.startswith(f"advisor: error: {flag}: ") and str(limit) in line
 
 
-def test_the_largest_carried_seed_is_accepted() -> None:
-    assert Budget(max_parameters=INT64_MAX, seed=-INT64_MAX - 1).seed == -INT64_MAX - 1
+def test_the_extreme_carried_seeds_are_accepted() -> None:
+    assert Budget(max_parameters=INT64_MAX, seed=INT64_MAX).seed == INT64_MAX
+    assert Budget(max_parameters=INT64_MAX, seed=0).seed == 0
 
 
 def test_weights_near_the_float_range_rank_as_their_ratios() -> None:
