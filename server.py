@@ -2,6 +2,8 @@
 
     python server.py [--host H] [--port P] [--workers N] [--reflection] [--grace S]
                      [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--token-file FILE]
+                     [--request-read-timeout S] [--max-streams-per-connection N]
+                     [--limit NAME=VALUE ...] [--config FILE]
 
 A thin entry point: the same options and behaviour as the ``advisor-server`` console script and
 ``advisor serve`` (:mod:`advisor.service.command`). Once bound it prints ``listening on

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pydantic
+from pydantic_core import ErrorDetails
 
 __all__ = [
     "AdvisorError",
@@ -120,8 +121,14 @@ def invalid_request_from_pydantic(
     violations = []
     for error in exc.errors(include_url=False):
         loc = [part for part in error["loc"] if not _is_union_tag(part)]
-        violations.append(FieldViolation(field_path(loc), error["msg"]).prefixed(prefix))
+        violations.append(FieldViolation(field_path(loc), _message(error)).prefixed(prefix))
     return InvalidRequestError(violations)
+
+
+def _message(error: ErrorDetails) -> str:
+    # A validator's own ValueError is the message; pydantic would prefix it with "Value error, ".
+    raised = error.get("ctx", {}).get("error")
+    return str(raised) if error["type"] == "value_error" and raised is not None else error["msg"]
 
 
 def _is_union_tag(part: int | str) -> bool:

@@ -5,8 +5,10 @@ Starts the service in this process on 127.0.0.1 (port 0, real gRPC over loopback
 arbitrary messages, corrupted and random bytes, for every RPC) and checks each outcome with
 ``tests.support.raw_calls.problems``: only OK, INVALID_ARGUMENT (with field violations),
 RESOURCE_EXHAUSTED and DEADLINE_EXCEEDED are acceptable, no message may leak internals, and health
-must stay SERVING (checked every ``--health-every`` cases and at the end). Exits 1 on any problem,
-printing the offending requests as hex so each can become a regression test.
+must stay SERVING (checked every ``--health-every`` cases and at the end). Every answer is also
+held to the amplification bound of docs/RELIABILITY.md, response bytes <= 50 x request bytes +
+1 MB; the worst ratio is printed. Exits 1 on any problem, printing the offending requests as hex
+so each can become a regression test.
 
     python -m bench.fuzz --cases 10000 --seed 0 --write-docs
 """
@@ -30,7 +32,11 @@ from bench.report import update_section
 from tests.support.raw_calls import Outcome, call_raw, health_status, problems
 from tests.support.strategies import CASE_KINDS, RpcCase, rpc_cases
 
-__all__ = ["FuzzReport", "fuzz", "main"]
+__all__ = ["AMPLIFICATION_FACTOR", "AMPLIFICATION_SLACK_BYTES", "FuzzReport", "fuzz", "main"]
+
+AMPLIFICATION_FACTOR = 50
+"""An answer may be at most this many times its request's size, plus the slack below."""
+AMPLIFICATION_SLACK_BYTES = 1_000_000
 
 
 @dataclass
@@ -42,6 +48,9 @@ class FuzzReport:
     health_checks: int = 0
     unhealthy: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    largest_response: int = 0
+    # Per method: the worst response/request size ratio, with its request and response bytes.
+    worst_ratios: dict[str, tuple[float, int, int]] = field(default_factory=dict)
 
     @property
     def cases(self) -> int:
@@ -52,6 +61,15 @@ class FuzzReport:
         """Count ``outcome`` and keep it if it has problems (callers hold the report's lock)."""
         self.statuses[case.method, case.kind, outcome.code.name] += 1
         found = problems(outcome)
+        request_bytes = len(case.payload)
+        response_bytes = sum(len(response) for response in outcome.responses)
+        # An empty request (ListPresets) has no ratio; the slack bounds its answer.
+        ratio = response_bytes / request_bytes if request_bytes else 0.0
+        self.largest_response = max(self.largest_response, response_bytes)
+        if ratio >= self.worst_ratios.get(case.method, (0.0, 0, 0))[0]:
+            self.worst_ratios[case.method] = (ratio, request_bytes, response_bytes)
+        if response_bytes > AMPLIFICATION_FACTOR * request_bytes + AMPLIFICATION_SLACK_BYTES:
+            found.append(f"answer of {response_bytes} bytes to {request_bytes} request bytes")
         if found:
             self.failures.append((case, outcome, found))
 
@@ -140,10 +158,23 @@ def summary_markdown(report: FuzzReport, command: str) -> str:
             f"{report.cases} cases in {report.seconds:.1f} s; {len(report.failures)} with problems "
             f"(a status outside OK / INVALID_ARGUMENT / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED, "
             f"a leaking message, or an undecodable answer); health checked {report.health_checks} "
-            f"times, {'always SERVING' if not report.unhealthy else 'NOT always SERVING'}.",
+            f"times, {'always SERVING' if not report.unhealthy else 'NOT always SERVING'}. "
+            f"{_amplification(report)}",
             "",
             histogram_markdown(report),
         ]
+    )
+
+
+def _amplification(report: FuzzReport) -> str:
+    worst = ", ".join(
+        f"{method} {ratio:.1f} ({response:,} bytes for {request:,})"
+        for method, (ratio, request, response) in sorted(report.worst_ratios.items())
+    )
+    return (
+        f"Worst response/request size ratio per method: {worst}; largest answer "
+        f"{report.largest_response:,} bytes; bound {AMPLIFICATION_FACTOR}x + "
+        f"{AMPLIFICATION_SLACK_BYTES:,} bytes."
     )
 
 
@@ -169,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(histogram_markdown(report))
     print(f"\n{report.cases} cases, {report.seconds:.1f} s, kinds {', '.join(CASE_KINDS)}")
+    print(_amplification(report))
     kinds = collections.Counter(problem for _, _, found in report.failures for problem in found)
     for problem, count in kinds.most_common():
         print(f"{count:6d} x {problem}")

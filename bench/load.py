@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import collections
 import itertools
-import statistics
 import sys
 import threading
 import time
@@ -30,12 +29,20 @@ from dataclasses import dataclass, field
 import grpc
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
-from bench.report import update_section
-from tests.support.raw_calls import Outcome, call_raw, health_status, problems
+from bench.memory import RssWatch
+from bench.poller import Poller
+from bench.report import milliseconds, update_section
+from tests.support.raw_calls import Outcome, call_raw, problems
 from tests.support.server_process import ServerProcess
 from tests.support.strategies import architecture_message, budget_message, task_message
 
-__all__ = ["LoadPhase", "main", "request_mix", "run_phase"]
+__all__ = [
+    "LoadPhase",
+    "main",
+    "request_mix",
+    "run_phase",
+    "warm_up",
+]
 
 _HALVES = {"name": "left_right", "a": {"box": {"start": [0, 0], "stop": [16, 8]}}}
 _CENTER = {"name": "center_border", "a": {"box": {"start": [4, 4], "stop": [12, 12]}}}
@@ -158,45 +165,14 @@ def run_phase(
     return phase
 
 
-class HealthMonitor:
-    """Polls the server's health every ``interval`` seconds in a thread until stopped."""
+def warm_up(address: str, metadata: tuple[tuple[str, str], ...] = ()) -> None:
+    """Make one call of each kind, so the server has loaded what its calls import.
 
-    def __init__(self, address: str, interval: float = 0.5) -> None:
-        self.readings: collections.Counter[str] = collections.Counter()
-        self.slowest_seconds = 0.0
-        self._address = address
-        self._interval = interval
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._poll, name="health-monitor")
-
-    def _poll(self) -> None:
-        with grpc.insecure_channel(self._address) as channel:
-            while not self._stopped.wait(self._interval):
-                started = time.perf_counter()
-                try:
-                    reading = health_status(channel)
-                except grpc.RpcError as error:
-                    assert isinstance(error, grpc.Call)
-                    reading = error.code().name
-                self.slowest_seconds = max(self.slowest_seconds, time.perf_counter() - started)
-                self.readings[reading] += 1
-
-    def __enter__(self) -> HealthMonitor:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stopped.set()
-        self._thread.join()
-
-
-def _milliseconds(values: list[float], quantile: float) -> str:
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return f"{values[0] * 1000:.1f}"
-    cut = statistics.quantiles(values, n=100, method="inclusive")[round(quantile * 100) - 1]
-    return f"{cut * 1000:.1f}"
+    A memory baseline read before the first search would count the search's modules as growth.
+    """
+    with grpc.insecure_channel(address) as channel:
+        for method, payload in request_mix(2):
+            call_raw(channel, method, payload, _CALL_TIMEOUT_SECONDS, metadata)
 
 
 def phases_markdown(phases: Sequence[LoadPhase]) -> str:
@@ -227,12 +203,12 @@ def phases_markdown(phases: Sequence[LoadPhase]) -> str:
             str(len(phase.served)),
             f"{phase.seconds:.1f}",
             f"{len(ok) / phase.seconds:.1f}",
-            _milliseconds(ok, 0.5),
-            _milliseconds(ok, 0.99),
+            milliseconds(ok, 0.5),
+            milliseconds(ok, 0.99),
             str(len(phase.attempts)),
             *(str(statuses.get(code, 0)) for code in codes),
-            _milliseconds(refused, 0.5),
-            _milliseconds(refused, 0.99),
+            milliseconds(refused, 0.5),
+            milliseconds(refused, 0.99),
             f"{len(phase.served) - len(ok)}",
         ]
         lines.append("| " + " | ".join(row) + " |")
@@ -248,21 +224,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="server advisor slots")
     parser.add_argument("--recommend-every", type=int, default=4, help="1 Recommend per N calls")
     parser.add_argument("--recovery-requests", type=int, default=40)
+    parser.add_argument("--health-every", type=float, default=0.1, help="health poll interval")
+    parser.add_argument("--section", default="load", help="docs/RELIABILITY.md section")
     parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
     args = parser.parse_args(argv)
 
     mix = request_mix(args.recommend_every)
     phases: list[LoadPhase] = []
-    with (
-        ServerProcess("--workers", str(args.workers)) as server,
-        HealthMonitor(server.address) as health,
-    ):
-        for clients in (int(c) for c in args.clients.split(",")):
-            phase = run_phase(
-                f"load x{clients}", server.address, clients, args.requests, args.max_seconds, mix
-            )
-            phases.append(phase)
-            print(phases_markdown(phases[-1:]).splitlines()[-1], flush=True)
+    with ServerProcess("--workers", str(args.workers)) as server:
+        warm_up(server.address)
+        with (
+            RssWatch(server) as memory,
+            Poller(server.address, "health", args.health_every) as health,
+        ):
+            for clients in (int(c) for c in args.clients.split(",")):
+                phase = run_phase(
+                    f"load x{clients}",
+                    server.address,
+                    clients,
+                    args.requests,
+                    args.max_seconds,
+                    mix,
+                )
+                phases.append(phase)
+                print(phases_markdown(phases[-1:]).splitlines()[-1], flush=True)
+        memory.settle()
         recovery = run_phase(
             "recovery", server.address, 1, args.recovery_requests, args.max_seconds, mix
         )
@@ -275,8 +261,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdict = (
         f"Server with {args.workers} advisor slots. Calls with a non-deliberate status or a "
         f"leaking message: {len(bad)}. Recovery phase all OK: {'yes' if recovered else 'NO'}. "
-        f"Health polled {sum(health.readings.values())} times every 0.5 s during the run: "
-        f"{dict(health.readings)}, slowest answer {health.slowest_seconds * 1000:.0f} ms."
+        f"Health polled {sum(health.readings.values())} times every {args.health_every:g} s "
+        f"during the load: {dict(health.readings)}, latency p50 "
+        f"{milliseconds(health.latencies, 0.5)} ms, p99 {milliseconds(health.latencies, 0.99)} "
+        f"ms, slowest {health.slowest_seconds * 1000:.0f} ms. {memory.summary()}"
     )
     print(table)
     print(verdict)
@@ -285,10 +273,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"python -m bench.load --clients {args.clients} --requests {args.requests} "
             f"--max-seconds {args.max_seconds} --workers {args.workers} "
             f"--recommend-every {args.recommend_every} "
-            f"--recovery-requests {args.recovery_requests}"
+            f"--recovery-requests {args.recovery_requests} --health-every {args.health_every} "
+            f"--section {args.section}"
         )
-        update_section("RELIABILITY.md", "load", f"`{command}`\n\n{table}\n\n{verdict}")
-    return 0 if not bad and recovered and healthy else 1
+        update_section("RELIABILITY.md", args.section, f"`{command}`\n\n{table}\n\n{verdict}")
+    return 0 if not bad and recovered and healthy and memory.recovered else 1
 
 
 if __name__ == "__main__":

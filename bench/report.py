@@ -6,9 +6,11 @@ one benchmark replaces its figures and leaves the others' untouched.
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["update_section"]
+__all__ = ["milliseconds", "update_section"]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -27,3 +29,13 @@ def update_section(filename: str, section: str, markdown: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def milliseconds(values: Sequence[float], quantile: float) -> str:
+    """The ``quantile`` (0.5, 0.99, ...) of durations in seconds, as milliseconds; "-" if none."""
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0] * 1000:.1f}"
+    cut = statistics.quantiles(values, n=100, method="inclusive")[round(quantile * 100) - 1]
+    return f"{cut * 1000:.1f}"

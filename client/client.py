@@ -11,6 +11,9 @@ calls: ``Analyze``, ``ListPresets``, ``InferTask`` and ``Recommend`` (determinis
 request), and ``StreamRecommend`` only until its first event arrives (gRPC commits a call once
 the server has answered, so a started stream is never replayed). Every attempt shares the call's
 one deadline.
+gRPC replays a request only while it still holds it in its retry buffer (256 KiB by default); the
+client sizes that buffer to the largest message it may send, ``max_message_bytes``, so large
+requests are retried like small ones.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
     from advisor.infer.data import DataSample
 
 __all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
     "AdvisorClient",
     "ArchitectureLike",
     "BudgetLike",
@@ -72,6 +76,9 @@ _Decoded = TypeVar("_Decoded")
 
 _SERVICE = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
 _RETRIED_METHODS = ("Recommend", "StreamRecommend", "Analyze", "ListPresets", "InferTask")
+
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""The service's default message size limit, each way."""
 
 # A search stops itself at its time limit and then still has to send its result; a deadline equal
 # to the limit would turn most complete-at-the-limit searches into DEADLINE_EXCEEDED.
@@ -160,6 +167,9 @@ class AdvisorClient:
         Deadline in seconds of every call that does not pass its own ``timeout``.
     retry
         Retry policy for ``UNAVAILABLE`` on the idempotent calls.
+    max_message_bytes
+        Largest request the client sends and response it accepts; requests up to it are held for
+        retries. Match the server's limit (``max_message_bytes``, 4 MiB by default).
 
     Examples
     --------
@@ -177,6 +187,7 @@ class AdvisorClient:
         tls: TlsConfig | None = None,
         default_timeout: float = 30.0,
         retry: RetryPolicy = RetryPolicy(),
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         if not default_timeout > 0:
             raise InvalidRequestError.single(
@@ -184,9 +195,20 @@ class AdvisorClient:
             )
         if token is not None and not token:
             raise InvalidRequestError.single("token", "must not be empty")
+        if not max_message_bytes > 0:
+            raise InvalidRequestError.single(
+                "max_message_bytes", f"must be positive, got {max_message_bytes}"
+            )
         self._default_timeout = default_timeout
         self._metadata = () if token is None else (bearer_metadata(token),)
-        options = [("grpc.service_config", retry.service_config()), ("grpc.enable_retries", 1)]
+        options = [
+            ("grpc.service_config", retry.service_config()),
+            ("grpc.enable_retries", 1),
+            ("grpc.per_rpc_retry_buffer_size", max_message_bytes),
+            ("grpc.retry_buffer_size", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+            ("grpc.max_receive_message_length", max_message_bytes),
+        ]
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
         else:
@@ -433,11 +455,19 @@ def _budget_proto(budget: BudgetLike) -> advisor_pb2.Budget:
 
 
 def _under(field: str, encode: Callable[[], _Message]) -> _Message:
-    """Run ``encode``, placing the paths of any rejection under the request field ``field``."""
+    """Run ``encode``, placing the paths of any rejection under the request field ``field``.
+
+    A number the wire cannot carry (protobuf raises ``ValueError``: a channel count past
+    2^31 - 1 in an architecture file) is a rejection of ``field`` too.
+    """
     try:
         return encode()
     except InvalidRequestError as error:
         raise error.prefixed(field) from None
+    except ValueError as error:
+        raise InvalidRequestError.single(
+            field, f"a number is out of the range the request can carry ({error})"
+        ) from None
 
 
 def _decoded(decode: Callable[[_Message], _Decoded], message: _Message) -> _Decoded:

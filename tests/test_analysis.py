@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
@@ -189,7 +188,7 @@ def test_many_correlations_share_one_pass() -> None:
 
 
 class _ChunkClock:
-    """A clock that moves one second per min-cut pass, so chunks of work take known time."""
+    """A clock that moves two seconds per chunk of min-cuts, so chunks take known time."""
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -201,14 +200,14 @@ class _ChunkClock:
 def _chunked_analysis(
     monkeypatch: pytest.MonkeyPatch, clock: _ChunkClock
 ) -> tuple[Task, Architecture]:
-    """Three chunks of correlations (two min-cut passes each), each pass one second."""
-    cut = analysis._BOUND.compute
+    """Three chunks of correlations (both figures in one pass each), each chunk two seconds."""
+    cuts = analysis.log2_min_cuts
 
-    def timed_cut(*args: Any, **kwargs: Any) -> Any:
-        clock.now += 1.0
-        return cut(*args, **kwargs)
+    def timed_cuts(*args: Any, **kwargs: Any) -> Any:
+        clock.now += 2.0
+        return cuts(*args, **kwargs)
 
-    monkeypatch.setattr(analysis, "_BOUND", dataclasses.replace(analysis._BOUND, compute=timed_cut))
+    monkeypatch.setattr(analysis, "log2_min_cuts", timed_cuts)
     monkeypatch.setattr(analysis, "_CHUNK_WINDOW_ENTRIES", 4 * 64)  # 4 correlations a chunk
     arch = architecture([64], [2], [[64]], 2)
     correlations = [(f"c{i}", [i], None) for i in range(12)]

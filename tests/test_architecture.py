@@ -164,7 +164,7 @@ INVALID = {
         "required",
     ),
     "empty family": (_document(family=""), "family", "at least 1"),
-    "three axes": (_document(input={"shape": [2, 2, 2]}), "input.shape", "1 or 2"),
+    "four axes": (_document(input={"shape": [2, 2, 2, 2]}), "input.shape", "1, 2 or 3"),
     "no layers": (_document(layers=[]), "layers", "at least 1"),
     "zero pool": (_replace_layer(0, pool=[0, 2]), "layers[0].pool[0]", "greater than 0"),
     "pool entries": (_replace_layer(0, pool=[2]), "layers[0].pool", "1 entries, the input has 2"),

@@ -226,6 +226,22 @@ def test_bad_option_names_the_option(task_file: Path) -> None:
     assert line.startswith("advisor: error: --budget: ")
 
 
+def test_a_negative_seed_names_the_option(task_file: Path) -> None:
+    line = assert_one_error_line(
+        advisor("recommend", task_file, "--budget", "200000", "--seed", "-1"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line.startswith("advisor: error: --seed: ")
+
+
+def test_the_embedded_server_takes_an_imagenet_sized_input(tmp_path: Path) -> None:
+    path = tmp_path / "imagenet.yaml"
+    path.write_text("input: {shape: [224, 224]}\npreset: symmetry\n")
+    result = advisor("recommend", path, "--budget", "200000", "--time-limit", "5", "--top", "1")
+    assert result.status == ExitCode.OK, result.stderr
+    assert result.stdout.startswith("1 recommendation from ")
+
+
 def test_usage_errors_are_exit_2(task_file: Path) -> None:
     result = advisor("recommend", task_file)
     assert result.status == ExitCode.INVALID_ARGUMENT
@@ -385,3 +401,32 @@ def test_mutual_tls_target(tmp_path: Path) -> None:
         assert unknown_ca.status == ExitCode.UNAVAILABLE, (
             "no client certificate: the handshake fails"
         )
+
+
+@pytest.mark.parametrize(
+    ("shape", "preset", "padded"),
+    [
+        ([13], "symmetry", "padded to "),
+        ([15, 15], "symmetry", None),
+        ([4, 8, 8], "front_back", None),
+    ],
+)
+def test_any_size_and_3d_recommend_deeper_nets_that_analyze_confirms(
+    tmp_path: Path, shape: list[int], preset: str, padded: str | None
+) -> None:
+    task = tmp_path / "task.yaml"
+    task.write_text(yaml.safe_dump({"input": {"shape": shape}, "preset": preset}))
+    table = advisor("recommend", task, "--budget", "1000000", "--top", "1")
+    assert table.status == 0, table.stderr
+    assert (padded in table.stdout) if padded else ("padded" not in table.stdout)
+    result = advisor("recommend", task, "--budget", "1000000", "--top", "1", "--format", "json")
+    best = json.loads(result.stdout)["recommendations"][0]
+    assert len(best["architecture"]["layers"]) > 1
+    assert ("padding" in best["architecture"]) == bool(padded)
+    arch = tmp_path / "best.json"
+    arch.write_text(json.dumps(best["architecture"]))
+    analysis = json.loads(advisor("analyze", task, "--arch", arch, "--format", "json").stdout)
+    figures = [(c["name"], c["log2_separation_rank"], c["certificate"]) for c in best["analysis"]]
+    assert [
+        (c["name"], c["log2_separation_rank"], c["certificate"]) for c in analysis["correlations"]
+    ] == figures

@@ -193,6 +193,26 @@ def test_idempotent_calls_retry_unavailable(fake: tuple[ScriptedAdvisor, str], m
     assert servicer.calls[method] == 3
 
 
+def test_requests_beyond_grpcs_default_retry_buffer_are_retried_too(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # Four correlations of 2^15 three-byte indices: about 400 KB, past gRPC's 256 KiB default
+    # per-call retry buffer, under the service's 4 MiB message limit.
+    quarter = 2**15
+    large_task = {
+        "input": {"shape": [4 * quarter]},
+        "correlations": [
+            {"name": f"q{q}", "a": {"indices": list(range(q * quarter, (q + 1) * quarter))}}
+            for q in range(4)
+        ],
+    }
+    servicer, target = fake
+    servicer.failures["Recommend"] = [grpc.StatusCode.UNAVAILABLE]
+    with _client(target) as client:
+        client.recommend(large_task, BUDGET)
+    assert servicer.calls["Recommend"] == 2
+
+
 def test_retries_stop_at_max_attempts(fake: tuple[ScriptedAdvisor, str]) -> None:
     servicer, target = fake
     servicer.failures["Analyze"] = [grpc.StatusCode.UNAVAILABLE] * 5

@@ -51,17 +51,43 @@ def test_the_recommendation_document_is_json_ready() -> None:
         "score",
         "parameters",
         "multiply_adds",
+        "dilations",
         "architecture",
         "analysis",
         "rationale",
+        "efficiency",
     }
     assert json.loads(json.dumps(document))["analysis"][0]["name"] == "lr"
+    assert document["efficiency"]["log2_shallow_channels"] >= 0.0
 
 
 def _architectures() -> list[Architecture]:
     image, sequence = InputSpec(shape=(8, 8), channels=3), InputSpec(shape=(16,), channels=2)
+    volume = InputSpec(shape=(4, 6, 6), channels=2)
     rng = np.random.default_rng(0)
     return [
+        Architecture(
+            input=volume,
+            representation=4,
+            layers=[Layer(channels=3, pool=(2, 3, 3)), Layer(channels=5, pool=(2, 2, 2))],
+            geometry=PermutationGeometry(permutation=tuple(int(p) for p in rng.permutation(144))),
+            outputs=3,
+            representation_kernel=3,
+        ),
+        Architecture(
+            input=InputSpec(shape=(2, 7, 7)),
+            representation=4,
+            layers=[Layer(channels=3, pool=(2, 2, 2)), Layer(channels=2, pool=(1, 4, 4))],
+            geometry="mirror",
+            padding=((0, 0), (0, 1), (1, 0)),
+        ),
+        Architecture(
+            input=InputSpec(shape=(13,)),
+            representation=4,
+            layers=[Layer(channels=3, pool=(2,))] * 4,
+            geometry="interleaved",
+            padding=((1, 2),),
+        ),
         Architecture(
             input=image,
             representation=6,
@@ -102,14 +128,34 @@ def test_the_torch_module_has_the_architectures_parameters_and_output(
     assert sum(p.numel() for p in module.parameters()) == architecture.parameters
     batch = torch.zeros((2, architecture.input.channels, *architecture.input.shape))
     assert module(batch).shape == (2, architecture.outputs)
+    if architecture.input.ndim == 3:
+        assert any(isinstance(m, torch.nn.Conv3d) for m in module.modules())
+        assert any(isinstance(m, torch.nn.MaxPool3d) for m in module.modules())
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("architecture", _architectures()[:3])
+@pytest.mark.parametrize("architecture", [a for a in _architectures() if a.padding is not None])
+def test_the_padded_margin_is_one_constant_input(architecture: Architecture) -> None:
+    """The analysis models the padding as a constant input; the module must feed exactly that."""
+    torch = pytest.importorskip("torch")
+    module = torch_module(architecture)
+    spec = architecture.input
+    features = module.representation(torch.randn((3, spec.channels, *spec.shape)))
+    assert tuple(features.shape[2:]) == architecture.grid
+    assert architecture.padding is not None
+    inner = np.zeros(architecture.grid, dtype=bool)
+    margins = zip(spec.shape, architecture.padding, strict=True)
+    inner[tuple(slice(b, b + n) for n, (b, _) in margins)] = True
+    margin = features.flatten(2)[:, :, torch.as_tensor(~inner.reshape(-1))]
+    assert torch.equal(margin, margin[:1, :, :1].expand_as(margin))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("architecture", _architectures()[3:6])
 def test_the_gather_realises_the_permutation(architecture: Architecture) -> None:
     torch = pytest.importorskip("torch")
     module = torch_module(architecture, pooling="avg")
-    shape = architecture.input.shape
+    shape = architecture.grid
     locations = torch.arange(math.prod(shape), dtype=torch.float32).reshape(1, 1, *shape)
     permuted = module.permute(locations).reshape(-1).long().numpy()
     np.testing.assert_array_equal(permuted, input_permutation(architecture))

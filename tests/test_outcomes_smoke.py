@@ -156,3 +156,16 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     text = (tmp_path / report.REPORT).read_text()
     assert "<!-- begin outcomes-metrics -->" in text and "| sequence-mirror |" in text
     assert (tmp_path / "outcomes-sequence-mirror.png").stat().st_size > 0
+
+
+def test_the_tree_net_builds_padded_and_3d_architectures() -> None:
+    arch = Architecture(
+        input=InputSpec(shape=(2, 7, 7)),
+        representation=4,
+        layers=(Layer(channels=3, pool=(2, 2, 2)), Layer(channels=2, pool=(1, 4, 4))),
+        geometry="mirror",
+        padding=((0, 0), (0, 1), (1, 0)),
+    )
+    model = TreeNet(arch)
+    assert parameter_count(model) == arch.parameters
+    assert model(torch.zeros(3, 1, 2, 7, 7)).shape == (3, arch.outputs)

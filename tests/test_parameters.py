@@ -78,3 +78,9 @@ def test_the_search_pieces_add_up_to_the_count(
 
 def test_the_docstring_example() -> None:
     assert doctest.testmod(advisor.model.parameters).failed == 0
+
+
+@given(_models, _widths)
+def test_the_log_space_count_is_the_count(model: ParameterModel, widths: list[int]) -> None:
+    log2_count = model.log2_count([float(np.log2(w)) for w in widths])
+    assert abs(2.0**log2_count - _by_hand(model, widths)) <= 1e-9 * _by_hand(model, widths)

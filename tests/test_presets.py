@@ -88,7 +88,7 @@ def test_unknown_preset_lists_the_known_ones() -> None:
     [
         ("symmetry", (3,), "at least 4 locations"),
         ("symmetry", (8, 3), "at least 4 locations on axis 1"),
-        ("top_bottom", (16,), "needs a 2-D input"),
+        ("top_bottom", (16,), "needs a 2-D or 3-D input"),
         ("top_bottom", (3, 8), "at least 4 locations on axis 0"),
         ("local", (3, 3), "axis of at least 4"),
         ("long_range", (3, 16), "on axis 0"),
@@ -172,6 +172,27 @@ def test_local_members_are_fine_stripes_of_the_documented_scales(shape: tuple[in
         assert {scale for (ax, scale) in distinct if ax == axis} == {
             s for s in (1, 2) if 4 * s <= n
         }
+
+
+@given(shapes)
+def test_local_splits_every_neighbourhood_at_every_position(shape: tuple[int, ...]) -> None:
+    """The family covers its whole domain: no neighbouring pair is left to a sample.
+
+    Every pair of locations 1 or 2 apart along an axis of at least 4 (8 for distance 2), at any
+    position, is on opposite sides of some member, so no geometry can serve some neighbourhoods
+    by scattering the others.
+    """
+    if max(shape) < 4:
+        return
+    sides = [grid(c.a, shape) for c in local(shape)]
+    for axis, n in enumerate(shape):
+        for distance in (1, 2):
+            if n < 4 * distance:
+                continue
+            near = [np.take(a, range(n - distance), axis=axis) for a in sides]
+            far = [np.take(a, range(distance, n), axis=axis) for a in sides]
+            split = np.logical_or.reduce([x != y for x, y in zip(near, far, strict=True)])
+            assert split.all(), (axis, distance)
 
 
 def test_local_on_16x16_lists_the_documented_members() -> None:

@@ -75,7 +75,9 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
     """The best practical (score, parameters) by enumeration through the tree engine alone.
 
     Targets are the best figure any recommendable tree reaches with a fitting profile; the score
-    of a point is its weighted fraction of the targets times the fraction of the budget used.
+    of a point is its weighted fraction of the targets times the fraction of the budget used,
+    times 2^-(bits of window order its tree discards per location, above the least of any tree),
+    the order counted here from the tree's windows themselves.
     """
     task = parse_task(task_document)
     budget = Budget(**options)
@@ -98,14 +100,20 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
         tree = PoolingStructure(task.input.num_locations, windows)
         logs = np.log2(profiles[fits].astype(float))
         figures = log2_min_cut(tree, labels, logs[:, 1:], logs[:, 0], shared_weights=True)
-        points.extend(zip(figures, parameters[fits], strict=True))
-    targets = np.maximum(np.max([f for f, _ in points], axis=0), 1e-6)
+        discarded = sum(
+            math.log2(math.factorial(len(window))) for level in windows for window in level
+        ) / math.prod(search.space.grid(candidate))
+        points.extend((f, p, discarded) for f, p in zip(figures, parameters[fits], strict=True))
+    targets = np.maximum(np.max([f for f, _, _ in points], axis=0), 1e-6)
+    least = min(d for _, _, d in points)
     scored = [
         (
-            float(np.minimum(f, targets) / targets @ weights) * min(1.0, p / budget.max_parameters),
+            float(np.minimum(f, targets) / targets @ weights)
+            * min(1.0, p / budget.max_parameters)
+            * 2.0 ** -(d - least),
             -int(p),
         )
-        for f, p in points
+        for f, p, d in points
     ]
     best = max(scored)
     return best[0], -best[1]
@@ -209,11 +217,14 @@ def test_max_step_keeps_practical_picks_at_two_per_axis_below_the_top() -> None:
 
 
 def test_a_bound_no_tree_meets_falls_back_to_the_least_any_tree_has() -> None:
-    # 27 has no 2- or 4-wide step: the shallow net (one window of 27) is the only tree, above
-    # max_window = 2, and is still recommended.
+    # 27 = 3 * 3 * 3 has no 2-wide window: no tree meets max_window = 2, so the bound becomes the
+    # least any tree has, 3 (the 3, 3, 3 tree), and the deeper trees are still recommended.
     task = parse_task({"input": {"shape": [27]}, "preset": "local"})
     result = recommend(task, Budget(max_parameters=5_000, max_window=2, time_limit_seconds=None))
-    assert [len(r.architecture.layers) for r in result.recommendations] == [1]
+    assert result.recommendations
+    for recommendation in result.recommendations:
+        pools = [layer.pool[0] for layer in recommendation.architecture.layers]
+        assert pools == [3, 3, 3]
 
 
 def test_the_task_names_its_outputs_and_the_budget_may_override_them() -> None:

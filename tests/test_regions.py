@@ -34,6 +34,7 @@ REGION = TypeAdapter(Region)
 shapes = st.one_of(
     st.tuples(st.integers(1, 40)),
     st.tuples(st.integers(1, 12), st.integers(1, 12)),
+    st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 6)),
 )
 
 
@@ -91,9 +92,7 @@ def test_box_resolves_to_the_locations_inside_it(data: st.DataObject) -> None:
 def test_mask_resolves_to_its_hash_marks(data: st.DataObject) -> None:
     shape = data.draw(shapes)
     selected = data.draw(hnp.arrays(np.bool_, shape).filter(lambda m: bool(m.any())))
-    rows = [
-        "".join("#" if cell else "." for cell in row) for row in np.atleast_2d(selected).tolist()
-    ]
+    rows = ["".join("#" if x else "." for x in row) for row in selected.reshape(-1, shape[-1])]
     ids = resolve_region(parse_region({"mask": rows}), shape)
     assert ids.tolist() == np.flatnonzero(selected).tolist()
 
@@ -156,8 +155,8 @@ def test_unknown_region_preset_lists_the_known_ones() -> None:
         (MaskRegion(mask=("#.", "é.")), (2, 2), "mask[1]", "'é' at column 0"),
         (MaskRegion(mask=("....",)), (4,), "mask", "selects no location"),
         (MaskRegion(mask=("#...", "....")), (4,), "mask", "has 2 rows"),
-        (PresetRegion(preset="top_half"), (8,), "preset", "needs a 2-D input"),
-        (PresetRegion(preset="top_left"), (8,), "preset", "needs a 2-D input"),
+        (PresetRegion(preset="top_half"), (8,), "preset", "needs a 2-D or 3-D input"),
+        (PresetRegion(preset="top_left"), (8,), "preset", "needs a 2-D or 3-D input"),
         (PresetRegion(preset="left_half"), (1,), "preset", "selects no location"),
         (PresetRegion(preset="border"), (3, 3), "preset", "selects no location"),
     ],
@@ -182,7 +181,7 @@ def expected_preset(name: str, shape: tuple[int, ...]) -> npt.NDArray[np.bool_]:
     """Each preset's documented definition, written with numpy coordinates."""
     coords = coordinates(shape)
     column, n_columns = coords[-1], shape[-1]
-    row, n_rows = coords[0], shape[0]
+    row, n_rows = coords[-2 if len(shape) > 1 else 0], shape[-2 if len(shape) > 1 else 0]
     halves: dict[str, npt.NDArray[np.bool_]] = {
         "left_half": column < n_columns // 2,
         "right_half": column >= n_columns - n_columns // 2,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -17,33 +16,65 @@ from advisor.model.architecture import (
     parse_architecture,
 )
 from advisor.model.budget import Family
-from advisor.model.grid import InputSpec
+from advisor.model.grid import InputSpec, padded_shape
 from advisor.search.candidates import (
     DILATION_SAMPLE,
     MAX_DILATION_ORDERS,
     CandidateSpace,
     dilation_orders,
+    prime_steps,
     window_schedules,
 )
-from advisor.search.synthesis import Synthesizer, synthesis_variants
+from advisor.search.synthesis import synthesis_variants
 
 
-@pytest.mark.parametrize("shape", [(32, 32), (16,), (12, 12), (32, 64), (7, 7), (256,)])
+@pytest.mark.parametrize(
+    "shape", [(32, 32), (16,), (12, 12), (32, 64), (7, 7), (256,), (15, 15), (15, 16), (16, 8, 8)]
+)
 def test_schedules_tile_the_grid_with_a_global_last_pooling(shape: tuple[int, ...]) -> None:
     schedules = window_schedules(shape, 1, 20)
     assert schedules[0] == (shape,)  # the shallow net
     assert len(set(schedules)) == len(schedules)
+    steps = set(prime_steps(shape)) | {4}
     for pools in schedules:
         grid = shape
         for pool in pools[:-1]:
-            assert all(p in (2, 4) for p in pool) and len(set(pool)) == 1
-            assert all(n % p == 0 for n, p in zip(grid, pool, strict=True))
+            # One step per level, on every axis it divides.
+            (step,) = set(pool) - {1}
+            assert step in steps
+            assert pool == tuple(step if n % step == 0 else 1 for n in grid)
             grid = tuple(n // p for n, p in zip(grid, pool, strict=True))
             assert math.prod(grid) > 1
         assert pools[-1] == grid
-        steps = [pool[0] for pool in pools[:-1]]
-        switches = sum(a != b for a, b in itertools.pairwise(steps))
-        assert switches <= 1
+
+
+@pytest.mark.parametrize("n", [*range(1, 40), 224, 16_000, 44_100])
+def test_prime_steps_are_the_factorisation(n: int) -> None:
+    steps = prime_steps((n,))
+    assert math.prod(steps) == n and list(steps) == sorted(steps)
+    assert all(all(p % d for d in range(2, p)) for p in steps)
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ((15, 15), [((3, 3), (5, 5)), ((5, 5), (3, 3))]),
+        ((9, 9), [((3, 3), (3, 3))]),
+        ((14,), [((2,), (7,)), ((7,), (2,))]),
+    ],
+)
+def test_every_composite_size_gets_its_factor_schedules(
+    shape: tuple[int, ...], expected: list[tuple[tuple[int, ...], ...]]
+) -> None:
+    assert window_schedules(shape, 2, 20) == expected
+
+
+def test_factor_schedules_reach_every_prime_of_large_sizes() -> None:
+    deepest = max(window_schedules((44_100,), 1, 20), key=len)
+    assert len(deepest) == 8 and math.prod(p[0] for p in deepest) == 44_100
+    assert max(p[0] for p in deepest) == 7
+    image = window_schedules((224, 224), 1, 20)
+    assert ((2, 2),) * 5 + ((7, 7),) in image and ((7, 7),) + ((2, 2),) * 5 in image
 
 
 def test_schedules_respect_the_depth_bounds_and_include_the_mixes() -> None:
@@ -75,31 +106,48 @@ def _space(shape: tuple[int, ...], allowed: list[Family]) -> CandidateSpace:
         10,
         allowed,
         dilations=True,
-        synthesizer=Synthesizer(labels, shape),
+        labels=labels,
         variants=synthesis_variants([1.0]),
         seed=0,
     )
 
 
-@pytest.mark.parametrize("shape", [(8, 8), (16,)])
+@pytest.mark.parametrize("shape", [(8, 8), (16,), (13,), (7, 6), (4, 6, 6)])
 def test_every_candidate_is_realised_by_its_permutation(shape: tuple[int, ...]) -> None:
     space = _space(shape, ["contiguous", "mirror", "interleaved", "dilations", "synthesized"])
     families = {c.family for c in space.candidates}
-    assert families >= {"shallow", "contiguous", "mirror", "interleaved", "synthesized"}
+    assert families >= {"shallow", "contiguous", "interleaved", "synthesized"}
     for candidate in space.candidates:
         windows, keys = space.tree(candidate)
         assert len(keys) == len(windows) == candidate.depth
-        tree = PoolingStructure(math.prod(shape), windows)
+        grid = space.grid(candidate)
+        tree = PoolingStructure(math.prod(grid), windows)
         widths = [2] * (candidate.depth + 1)
         architecture = space.architecture(candidate, widths, outputs=3, representation_kernel=1)
         assert isinstance(architecture.geometry, PermutationGeometry)
         assert architecture.family == candidate.family
         rebuilt = pooling_structure(architecture)
         np.testing.assert_array_equal(rebuilt.leaf_order(), tree.leaf_order())
+        assert architecture.grid == grid
         realised = structure_from_permutation(
-            shape, candidate.pools, np.array(architecture.geometry.permutation)
+            grid, candidate.pools, np.array(architecture.geometry.permutation)
         )
         np.testing.assert_array_equal(realised.leaf_order(), tree.leaf_order())
+
+
+def test_a_prime_length_is_searched_padded_in_every_family() -> None:
+    space = _space((13,), ["contiguous", "mirror", "interleaved", "dilations", "synthesized"])
+    padded = {c.family for c in space.candidates if c.padding is not None}
+    assert padded == {"contiguous", "mirror", "interleaved", "dilations", "synthesized"}
+    assert {space.grid(c) for c in space.candidates} == {(13,), (15,), (16,)}
+    # The margin is free to the min-cut: the labels keep the task's sides in place.
+    task = space.labels(None)
+    for padding in space.paddings:
+        labels = space.labels(padding)
+        assert labels.shape == (1, math.prod(padded_shape((13,), padding)))
+        assert set(np.unique(labels).tolist()) <= {0, 1, 2}
+        for side in (1, 2):
+            assert np.count_nonzero(labels == side) == np.count_nonzero(task == side)
 
 
 def test_dilation_candidates_only_for_power_of_two_sequences() -> None:

@@ -9,10 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from advisor.errors import StoppedError
 from advisor.geometry.layouts import dilation_permutation, structure_from_permutation
 from advisor.search.candidates import window_schedules
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.seprank.tree import log2_min_cut
+from advisor.stopping import StopSignal
 
 SHAPES = [(4, 4), (8,), (16,), (2, 8), (8, 8), (32,)]
 
@@ -97,8 +99,50 @@ def test_reach_marks_the_types_of_each_correlation() -> None:
     assert dag.reach[-1][np.arange(2), dag.roots].all()
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.sampled_from(SHAPES),
+    correlations=st.integers(1, 6),
+    data=st.data(),
+)
+def test_reach_is_what_a_walk_from_each_root_finds(
+    shape: tuple[int, ...], correlations: int, data: st.DataObject
+) -> None:
+    n = math.prod(shape)
+    pools = data.draw(st.sampled_from(window_schedules(shape, 1, 6)))
+    structure = structure_from_permutation(shape, pools, np.arange(n))
+    rows = st.lists(st.sampled_from([0, 1, 2]), min_size=n, max_size=n)
+    labels = np.array([data.draw(rows) for _ in range(correlations)], dtype=np.int8)
+    dag = SubtreeDagBuilder(labels).build(structure.windows, range(structure.depth))
+    for row, root in enumerate(dag.roots):
+        found = {int(root)}
+        for height in range(dag.depth, 0, -1):
+            level = dag.levels[height - 1]
+            assert set(np.flatnonzero(dag.reach[height][row]).tolist()) == found
+            found = {
+                int(child)
+                for t in found
+                for child in level.child[level.start[t] : level.start[t + 1]]
+            }
+        assert set(np.flatnonzero(dag.reach[0][row]).tolist()) == found == set(labels[row].tolist())
+
+
 def test_width_vectors_of_the_wrong_length_are_refused() -> None:
     structure = structure_from_permutation((4,), [(2,), (2,)], np.arange(4))
     dag = SubtreeDagBuilder(_halves(4)).build(structure.windows, range(2))
     with pytest.raises(ValueError, match="3 entries"):
         dag.log2_ranks([[1.0, 1.0]])
+
+
+def test_a_stopped_build_raises_unless_every_level_is_cached() -> None:
+    structure = structure_from_permutation((16,), [(2,)] * 4, np.arange(16))
+    builder = SubtreeDagBuilder(_halves(16))
+    stop = StopSignal()
+    stop.cancel()
+    keys = [("contiguous", level) for level in range(4)]
+    with pytest.raises(StoppedError):
+        builder.build(structure.windows, keys, stop=stop)
+    built = builder.build(structure.windows, keys)
+    cached = builder.build(structure.windows, keys, stop=stop)  # nothing left to intern
+    x = np.array([[1.0, 2.0, 3.0, 1.0, 2.0]])
+    np.testing.assert_array_equal(cached.log2_ranks(x), built.log2_ranks(x))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
+from advisor.geometry.layouts import pooling_structure
+from advisor.model.architecture import parse_architecture
+from advisor.model.arrangement import discarded_order
 from advisor.search.objective import Objective, default_targets
 
 
@@ -44,3 +49,52 @@ def test_the_binding_correlation_is_furthest_from_its_target() -> None:
 def test_bad_objectives_are_refused(targets: list[float], weights: list[float]) -> None:
     with pytest.raises(ValueError):
         Objective.create(targets, weights, "weighted")
+
+
+def test_scores_halve_per_bit_of_arrangement_discarded_beyond_the_least() -> None:
+    objective = Objective.create([10.0], [1.0], "weighted", least_discarded=1.5)
+    keys = objective.keys([[10.0], [10.0], [5.0]], discarded=[1.5, 2.5, 3.5])
+    np.testing.assert_allclose(keys[:, 0], [1.0, 0.5, 0.5 * 0.25])
+    with pytest.raises(ValueError, match="arrangement"):
+        objective.keys([[10.0]])
+
+
+@pytest.mark.parametrize(
+    ("shape", "pools"),
+    [
+        ((16, 16), [(2, 2)] * 4),
+        ((16, 16), [(4, 4), (2, 2), (2, 2)]),
+        ((16, 16), [(2, 2), (2, 2), (4, 4)]),
+        ((64,), [(2,), (2,), (16,)]),
+        ((12, 9), [(3, 3), (4, 3)]),
+    ],
+)
+def test_the_discarded_order_counts_log2_factorial_of_every_window(
+    shape: tuple[int, ...], pools: list[tuple[int, ...]]
+) -> None:
+    architecture = parse_architecture(
+        {
+            "input": {"shape": list(shape)},
+            "representation": 4,
+            "layers": [{"channels": 4, "pool": list(pool)} for pool in pools],
+        }
+    )
+    by_windows = sum(
+        math.log2(math.factorial(len(window)))
+        for level in pooling_structure(architecture).windows
+        for window in level
+    )
+    assert architecture.discarded_order == pytest.approx(by_windows / math.prod(shape))
+    assert discarded_order(shape, pools, pools) == architecture.discarded_order
+
+
+def test_an_architecture_reports_the_order_its_windows_discard() -> None:
+    standard = parse_architecture(
+        {
+            "input": {"shape": [16, 16]},
+            "representation": 8,
+            "layers": [{"channels": 8 << i, "pool": [2, 2]} for i in range(4)],
+        }
+    )
+    # 64 + 16 + 4 + 1 windows of 4 locations, log2(4!) bits each, over 256 locations.
+    assert standard.discarded_order == pytest.approx(85 * math.log2(24) / 256)

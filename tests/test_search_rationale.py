@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from advisor.model.results import Efficiency
 from advisor.search.explain import Design, Widening, rationale
 from advisor.search.objective import Objective
 
@@ -78,3 +79,32 @@ def test_it_recognises_when_the_pick_is_a_baseline() -> None:
 
 def test_notes_are_appended() -> None:
     assert _text(notes=["Dilation orders were sampled."]).endswith("Dilation orders were sampled.")
+
+
+def test_it_prices_the_order_the_windows_forget() -> None:
+    objective = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted", least_discarded=1.5)
+    coarse = Design(
+        "mirror pooling (4x4, global 4x4)", (32, 64, 8), 9_000, (576.0, 45.0), 0.3, discarded=2.5
+    )
+    text = rationale(
+        coarse,
+        contiguous=CONTIGUOUS,
+        shallow=SHALLOW,
+        objective=objective,
+        names=NAMES,
+        max_parameters=20_000,
+        widenings=[],
+    )
+    assert "times x0.5 for the order its pooling windows forget" in text
+    assert "(2.50 bits per location, 1.00 more than the finest tree here)" in text
+    assert "order its pooling windows forget" not in _text()
+
+
+def test_it_states_what_a_shallow_and_a_contiguous_net_would_need() -> None:
+    efficiency = Efficiency(576.0, 581.0, 12.5, 27.25)
+    text = _text(efficiency=efficiency)
+    assert "A shallow net would need at least 2^576.0 channels (2^581.0 parameters)" in text
+    # 2^27.25 = 159,612,677.097...: the least whole count is the next integer.
+    assert "at least 159,612,678 parameters (widest layer at least 5,793 channels)" in text
+    unreachable = _text(efficiency=Efficiency(576.0, 581.0, None, None))
+    assert "no contiguous net on these windows reaches them at any width" in unreachable

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from advisor.geometry.layouts import mirror_permutation, structure_from_permutation
 from advisor.geometry.structure import PoolingStructure
+from advisor.search.candidates import window_schedules
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.labels import SIDE_A, SIDE_B, correlation_labels
-from advisor.seprank.tree import log2_min_cut
+from advisor.seprank.tree import log2_min_cut, log2_min_cuts
 
 
 def contiguous_1d(depth: int) -> PoolingStructure:
@@ -191,3 +192,21 @@ def test_labels() -> None:
     with pytest.raises(ValueError, match="lie in"):
         correlation_labels([SimpleNamespace(a=np.array([3]), b=np.array([0]))], 3)
     assert correlation_labels([], 3).shape == (0, 3)
+
+
+@given(st.sampled_from([(8,), (4, 4), (16,), (2, 8)]), st.integers(1, 4), st.data())
+def test_both_figures_in_one_pass_equal_two_passes(
+    shape: tuple[int, ...], correlations: int, data: st.DataObject
+) -> None:
+    n = math.prod(shape)
+    pools = data.draw(st.sampled_from(window_schedules(shape, 1, 4)))
+    permutation = np.array(data.draw(st.permutations(range(n))))
+    structure = structure_from_permutation(shape, pools, permutation)
+    rows = st.lists(st.sampled_from([0, 1, 2]), min_size=n, max_size=n)
+    labels = np.array([data.draw(rows) for _ in range(correlations)], dtype=np.int8)
+    widths = np.array([data.draw(st.integers(0, 6)) for _ in range(structure.depth)], float)
+    representation = float(data.draw(st.integers(1, 5)))
+    plain, shared = log2_min_cuts(structure, labels, widths, representation)
+    for figures, sharing in ((plain, False), (shared, True)):
+        expected = log2_min_cut(structure, labels, widths, representation, shared_weights=sharing)
+        np.testing.assert_array_equal(figures, expected)

@@ -161,7 +161,7 @@ def with_correlation(**changes: Any) -> dict[str, Any]:
         ({**base_document(), "preset": "start_end"}, ["preset"]),
         ({**base_document(), "input": {"shape": [0, 4]}}, ["input.shape"]),
         ({**base_document(), "input": {"shape": []}}, ["input.shape"]),
-        ({**base_document(), "input": {"shape": [2, 2, 2]}}, ["input.shape"]),
+        ({**base_document(), "input": {"shape": [2, 2, 2, 2]}}, ["input.shape"]),
         ({**base_document(), "input": {"shape": [4, 4], "depth": 3}}, ["input.depth"]),
         ({**base_document(), "extra": 1}, ["extra"]),
         ({"correlations": base_document()["correlations"]}, ["input"]),

@@ -320,3 +320,16 @@ def test_both_experiments_run_end_to_end_and_report(tmp_path: Path) -> None:
     assert picks.count("| pooling_geometry |") == 4 and picks.count("| width_allocation_r2 |") == 4
     assert blob_doc["protocol"]["train_sizes"] == {"closedness": 120, "symmetry": 120}
     assert canvas_doc["protocol"]["test_sizes"] == {"local": 32, "global": 32}
+
+
+def test_the_hidden_structure_sequences_carry_both_structures_in_their_label() -> None:
+    from bench.validate.mixtures import LENGTH, hidden_structure
+
+    inputs, labels = hidden_structure(400, seed=0)
+    assert inputs.shape == (400, LENGTH) and set(np.unique(inputs)) == {-1.0, 1.0}
+    neighbours = (inputs[:, 0::2] == inputs[:, 1::2]).mean(axis=1)
+    mirrored = (inputs[:, : LENGTH // 2] == inputs[:, ::-1][:, : LENGTH // 2]).mean(axis=1)
+    # Uncopied pairs agree half the time, so each fraction is about (1 + p) / 2.
+    both = neighbours + mirrored
+    assert both[labels == 1].mean() > both[labels == 0].mean() + 0.2
+    assert 0.3 < labels.mean() < 0.7

@@ -3,6 +3,7 @@ prefixes."""
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from typing import Any
 
@@ -17,6 +18,7 @@ from advisor.model.results import (
     Analysis,
     Certificate,
     CorrelationAnalysis,
+    Efficiency,
     SearchProgress,
     SearchResult,
 )
@@ -178,8 +180,16 @@ def test_analyses_round_trip() -> None:
             )
             for i, certificate in enumerate(typing.get_args(Certificate))
         ],
+        efficiency=Efficiency(96.0, 101.5, None, None),
     )
     assert wire.analysis_from_proto(_over_the_wire(wire.analysis_to_proto(analysis))) == analysis
+    for efficiency in (
+        Efficiency(3.0, 9.5, 4.0, 10.25),
+        Efficiency(3.0, 9.5, None, None, False),
+        None,
+    ):
+        changed = dataclasses.replace(analysis, efficiency=efficiency)
+        assert wire.analysis_from_proto(_over_the_wire(wire.analysis_to_proto(changed))) == changed
 
 
 def test_an_unknown_certificate_is_named_by_its_path() -> None:

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
-from advisor_client.client import AdvisorClient, TlsConfig
+from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient, TlsConfig
 from advisor_client.errors import (
     AdvisorRpcError,
     DeadlineExceededError,
@@ -36,6 +36,7 @@ from advisor.cli.options import (
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
 from advisor.service.command import describe_start_error, serve_from_arguments
+from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS
 from advisor.service.server import ServerConfig, read_token_file, start_server
 
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(output)
         sys.stdout.flush()
     except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
-        return _fail(_describe(error), _exit_code(error))
+        return _fail(_describe(error) + _hint(error, args), _exit_code(error))
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.OTHER)
     except BrokenPipeError:
@@ -94,15 +95,19 @@ def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
             # The embedded server logs internal errors with their traceback; the user gets the
             # one-line status with its request id instead, so its log records are dropped.
             logging.getLogger().addHandler(logging.NullHandler())
-            running = stack.enter_context(start_server(ServerConfig(host="127.0.0.1", port=0)))
+            config = ServerConfig(host="127.0.0.1", port=0, limits=LOCAL_LIMITS)
+            running = stack.enter_context(start_server(config))
             target = running.address
             token = None
             tls = None
+            max_message_bytes = LOCAL_LIMITS.max_message_bytes
         else:
             target = args.target
             token = None if args.token_file is None else read_token_file(args.token_file)
             tls = _tls(args)
-        yield stack.enter_context(AdvisorClient(target, token=token, tls=tls))
+            max_message_bytes = DEFAULT_MAX_MESSAGE_BYTES
+        client = AdvisorClient(target, token=token, tls=tls, max_message_bytes=max_message_bytes)
+        yield stack.enter_context(client)
 
 
 def _tls(args: argparse.Namespace) -> TlsConfig | None:
@@ -155,6 +160,18 @@ def _describe(error: InvalidRequestError | AdvisorRpcError | ServerStartError) -
     if isinstance(error, InvalidArgumentError) and error.violations:
         return _violations_text(error.violations)
     return f"{error.code.name}: {error.details}"
+
+
+_PLAINTEXT_REFUSED = "Socket closed"
+"""What gRPC reports when a plaintext client's first bytes reach a TLS server."""
+
+
+def _hint(error: Exception, args: argparse.Namespace) -> str:
+    """Return what to try when a TLS server closed a plaintext call; other failures need none."""
+    plaintext = getattr(args, "target", None) is not None and _tls(args) is None
+    if plaintext and isinstance(error, UnavailableError) and _PLAINTEXT_REFUSED in error.details:
+        return " (if the server uses TLS, pass --tls-ca with the CA certificate that signed it)"
+    return ""
 
 
 _FIELD_OPTIONS = {

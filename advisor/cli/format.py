@@ -18,7 +18,13 @@ import pydantic
 from advisor.cli.options import OutputFormat
 from advisor.export.document import recommendation_document
 from advisor.model.architecture import Architecture
-from advisor.model.results import Analysis, CorrelationAnalysis, Recommendation, SearchResult
+from advisor.model.results import (
+    Analysis,
+    CorrelationAnalysis,
+    Efficiency,
+    Recommendation,
+    SearchResult,
+)
 from advisor.model.task import PresetInfo
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
 ]
 
 _RATIONALE_WIDTH = 96
+_PLAIN_LIMIT = 1e9
 _T = TypeVar("_T")
 
 
@@ -100,6 +107,8 @@ def _search_result_table(result: SearchResult) -> str:
     for recommendation in result.recommendations:
         lines.append("")
         lines.extend(_recommendation_lines(recommendation))
+    if result.next_page_token is not None:
+        lines.extend(["", f"next page: --page-token {result.next_page_token}"])
     return "\n".join(lines) + "\n"
 
 
@@ -112,6 +121,8 @@ def _recommendation_lines(recommendation: Recommendation) -> list[str]:
         f"  {recommendation.multiply_adds:,} multiply-adds",
         f"    {_shape_summary(architecture)}",
     ]
+    if recommendation.dilations is not None:
+        lines[-1] += f"  dilations {' '.join(map(str, recommendation.dilations))}"
     lines.extend("    " + line for line in _correlation_table(recommendation.analysis))
     lines.extend(
         textwrap.wrap(
@@ -127,16 +138,40 @@ def _recommendation_lines(recommendation: Recommendation) -> list[str]:
 def _shape_summary(architecture: Architecture) -> str:
     widths = " ".join(str(layer.channels) for layer in architecture.layers)
     pools = " ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
-    return (
+    padded = ""
+    if architecture.padding is not None:
+        margins = " ".join(f"{before}/{after}" for before, after in architecture.padding)
+        padded = f"  padded to {'x'.join(map(str, architecture.grid))} (margins {margins})"
+    summary = (
         f"representation {architecture.representation}  widths {widths}  pools {pools}"
-        f"  outputs {architecture.outputs}"
+        f"  outputs {architecture.outputs}{padded}"
     )
+    if architecture.mixture is None:
+        return summary
+    members = len(architecture.mixture.members) + 1
+    levels = " ".join(map(str, architecture.mixture.mixing)) or "none"
+    return summary + f"  mixture of {members} members, summed after levels: {levels} and root"
 
 
 def _analysis_table(analysis: Analysis) -> str:
     lines = [f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds", ""]
     lines.extend(_correlation_table(analysis.correlations))
+    lines.extend(_efficiency_lines(analysis.efficiency, ""))
     return "\n".join(lines) + "\n"
+
+
+def _efficiency_lines(efficiency: Efficiency | None, indent: str) -> list[str]:
+    if efficiency is None:
+        return []
+    return [
+        "",
+        *textwrap.wrap(
+            efficiency.summary(),
+            width=_RATIONALE_WIDTH,
+            initial_indent=indent,
+            subsequent_indent=indent,
+        ),
+    ]
 
 
 def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]:
@@ -176,5 +211,11 @@ def _table(
 
 
 def _number(value: float) -> str:
-    """Two decimals, without trailing zeros: 48 -> ``48``, log2(3) -> ``1.58``."""
+    """Two decimals, without trailing zeros: 48 -> ``48``, log2(3) -> ``1.58``; 1e308 -> ``1e+308``.
+
+    Values of a billion and more (a weight a user wrote as ``1e308``) keep three significant
+    digits, so a column is never hundreds of characters wide.
+    """
+    if abs(value) >= _PLAIN_LIMIT:
+        return f"{value:.3g}"
     return f"{value:.2f}".rstrip("0").rstrip(".")

@@ -13,12 +13,16 @@ import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Final
 
 from advisor.cli.infer_options import add_data_arguments
 from advisor.cli.options import BUDGET_OPTIONS, EXIT_STATUS_HELP, OUTPUT_FORMATS
 from advisor.service.options import add_serve_arguments
 
-__all__ = ["build_parser", "main"]
+__all__ = ["DISTRIBUTION", "build_parser", "main"]
+
+DISTRIBUTION: Final = "architecture-advisor"
+"""The installed distribution whose version ``advisor --version`` prints."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(separation-rank model).",
         epilog=EXIT_STATUS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print the installed version and exit"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     calls = _call_options()
@@ -84,6 +91,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         # ``advisor presets`` on a loaded machine). Callers passing argv keep their heap as it was.
         gc.freeze()
     return status
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import version
+
+        print(f"advisor {version(DISTRIBUTION)}")
+        parser.exit()
 
 
 def _add_command(

@@ -77,29 +77,62 @@ BUDGET_OPTIONS = (
         "max_parameters",
         {"type": int, "required": True, "metavar": "N", "help": "maximum parameter count"},
     ),
-    Option("--top", "top_k", {"type": int, "metavar": "K", "help": "recommendations to return"}),
+    Option(
+        "--top",
+        "top_k",
+        {"type": int, "metavar": "K", "help": "recommendations to return (default 5)"},
+    ),
     Option(
         "--time-limit",
         "time_limit_seconds",
-        {"type": float, "metavar": "S", "help": "search time limit in seconds"},
+        {"type": float, "metavar": "S", "help": "search time limit in seconds (default 10)"},
     ),
-    Option("--seed", "seed", {"type": int, "metavar": "S", "help": "search seed"}),
+    Option("--seed", "seed", {"type": int, "metavar": "S", "help": "search seed (default 0)"}),
+    Option(
+        "--page-token",
+        "page_token",
+        {
+            "metavar": "T",
+            "help": "the next page of a ranking: a result's next_page_token "
+            "(default: the first page)",
+        },
+    ),
     Option(
         "--objective",
         "objective",
-        {"choices": ["weighted", "maximin"], "help": "how per-correlation ranks combine"},
+        {
+            "choices": ["weighted", "maximin"],
+            "help": "how per-correlation ranks combine (default weighted)",
+        },
     ),
-    Option("--min-depth", "min_depth", {"type": int, "metavar": "L", "help": "fewest layers"}),
-    Option("--max-depth", "max_depth", {"type": int, "metavar": "L", "help": "most layers"}),
+    Option(
+        "--min-depth",
+        "min_depth",
+        {"type": int, "metavar": "L", "help": "fewest layers (default 1)"},
+    ),
+    Option(
+        "--max-depth",
+        "max_depth",
+        {"type": int, "metavar": "L", "help": "most layers (default: as deep as the grid allows)"},
+    ),
     Option(
         "--channels",
         "channel_choices",
-        {"type": int, "nargs": "+", "metavar": "C", "help": "allowed channel widths"},
+        {
+            "type": int,
+            "nargs": "+",
+            "metavar": "C",
+            "help": "allowed channel widths (default: powers of two from 4 to --max-channels)",
+        },
     ),
     Option(
         "--max-channels",
         "max_channels",
-        {"type": int, "metavar": "C", "help": "widest layer when --channels is not given"},
+        {
+            "type": int,
+            "metavar": "C",
+            "help": "widest layer when --channels is not given (default 512)",
+        },
     ),
     Option(
         "--geometries",
@@ -107,18 +140,28 @@ BUDGET_OPTIONS = (
         {
             "nargs": "+",
             "metavar": "FAMILY",
-            "help": "families: contiguous mirror interleaved dilations synthesized data_arranged",
+            "help": "families: contiguous mirror interleaved dilations synthesized data_arranged "
+            "(default: all but synthesized, where they apply; data_arranged needs a task "
+            "arrangement)",
         },
     ),
     Option(
         "--search-dilations",
         "search_dilations",
-        {"action": argparse.BooleanOptionalAction, "help": "try every dilation order"},
+        {
+            "action": argparse.BooleanOptionalAction,
+            "help": "try every dilation order (default: on)",
+        },
     ),
     Option(
         "--rank-target",
         "log2_rank_target",
-        {"type": float, "metavar": "BITS", "help": "log2 rank beyond which nothing is gained"},
+        {
+            "type": float,
+            "metavar": "BITS",
+            "help": "log2 rank beyond which nothing is gained "
+            "(default: the best any net reaches at this budget)",
+        },
     ),
     Option(
         "--outputs",
@@ -128,14 +171,19 @@ BUDGET_OPTIONS = (
     Option(
         "--representation-kernel",
         "representation_kernel",
-        {"type": int, "metavar": "K", "help": "kernel size of the representation layer"},
+        {
+            "type": int,
+            "metavar": "K",
+            "help": "kernel size of the representation layer (default 1)",
+        },
     ),
     Option(
         "--width-profile",
         "width_profile",
         {
             "choices": ["practical", "free"],
-            "help": "practical width ladders (default) or free widths (the rank optimum alone)",
+            "help": "practical width ladders or free widths, the rank optimum alone "
+            "(default practical)",
         },
     ),
     Option(
@@ -164,7 +212,7 @@ BUDGET_OPTIONS = (
         {
             "type": int,
             "metavar": "S",
-            "help": "widest pooling step per axis below the top (default 2)",
+            "help": "widest pooling step per axis below the top (default: no bound)",
         },
     ),
     Option(

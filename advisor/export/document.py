@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from advisor.model.architecture import Architecture, architecture_document
 
 if TYPE_CHECKING:
-    from advisor.export.torch_net import ConvNet
+    from torch import nn
+
     from advisor.model.results import Recommendation
 
 __all__ = [
@@ -44,14 +45,23 @@ def recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
         "score": recommendation.score,
         "parameters": recommendation.parameters,
         "multiply_adds": recommendation.multiply_adds,
+        "dilations": None if recommendation.dilations is None else list(recommendation.dilations),
         "architecture": architecture_document(recommendation.architecture),
         "analysis": [dataclasses.asdict(c) for c in recommendation.analysis],
         "rationale": recommendation.rationale,
+        "efficiency": (
+            None
+            if recommendation.efficiency is None
+            else dataclasses.asdict(recommendation.efficiency)
+        ),
     }
 
 
-def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> ConvNet:
+def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn.Module:
     """Build ``architecture`` as a PyTorch module (see :class:`advisor.export.torch_net.ConvNet`).
+
+    An architecture with a ``mixture`` becomes a
+    :class:`~advisor.export.torch_mixture.MixtureNet`.
 
     Raises
     ------
@@ -59,6 +69,7 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> Co
         When PyTorch is not installed; the message names the extra that provides it.
     """
     try:
+        from advisor.export.torch_mixture import MixtureNet
         from advisor.export.torch_net import ConvNet
     except ModuleNotFoundError as missing:
         if missing.name != "torch":
@@ -68,4 +79,6 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> Co
             "pip install 'architecture-advisor[torch]'",
             name="torch",
         ) from missing
+    if architecture.mixture is not None:
+        return MixtureNet(architecture, pooling)
     return ConvNet(architecture, pooling)

@@ -10,20 +10,29 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
 from advisor.geometry.layouts import input_permutation
 from advisor.model.architecture import Architecture
 
-__all__ = ["ConvNet"]
+__all__ = ["ConvNet", "gather_buffer", "hidden_layer", "representation_layer"]
+
+_LAYERS: dict[str, type[nn.Module]] = {
+    f"{name}{ndim}d": getattr(nn, f"{name}{ndim}d")
+    for name in ("Conv", "MaxPool", "AvgPool", "ConstantPad")
+    for ndim in (1, 2, 3)
+}
+"""The torch layer classes by name and grid dimension, e.g. ``Conv3d``."""
 
 
 class ConvNet(nn.Module):
     """The network of an :class:`~advisor.model.architecture.Architecture`, layer by layer.
 
-    1. Representation: a ``k x k`` conv (``k = representation_kernel``) from the input channels
-       to M, zero-padded so it keeps the grid ('same'), then ReLU.
+    1. Representation: the input zero-padded by the architecture's ``padding`` (its margin is then
+       the constant input the analysis models), a ``k x k`` conv (``k = representation_kernel``)
+       from the input channels to M, zero-padded so it keeps that grid ('same'), then ReLU.
     2. Geometry: a fixed gather of the locations (a registered buffer ``permutation``): position
        ``p`` of the permuted grid holds ``permutation[p]`` (docs/FORMATS.md §2), so the pooling
        tree is the architecture's.
@@ -32,46 +41,25 @@ class ConvNet(nn.Module):
     4. Output: a linear layer from the last width to ``outputs``.
 
     Every conv and the linear layer have biases, so the parameter count equals
-    ``Architecture.parameters``. Input ``(batch, C_in, *shape)``; output ``(batch, outputs)``.
+    ``Architecture.parameters``. Input ``(batch, C_in, *shape)`` with 1, 2 or 3 grid axes
+    (``Conv1d``/``MaxPool1d`` up to ``Conv3d``/``MaxPool3d``); output ``(batch, outputs)``.
     """
 
     permutation: torch.Tensor
 
     def __init__(self, architecture: Architecture, pooling: Literal["max", "avg"] = "max") -> None:
         super().__init__()
-        spec = architecture.input
-        self.shape = spec.shape
-        conv = nn.Conv1d if spec.ndim == 1 else nn.Conv2d
-        pool = {
-            (1, "max"): nn.MaxPool1d,
-            (2, "max"): nn.MaxPool2d,
-            (1, "avg"): nn.AvgPool1d,
-            (2, "avg"): nn.AvgPool2d,
-        }[spec.ndim, pooling]
-        kernel = architecture.representation_kernel
-        # 'same' padding by hand: torch pads even kernels with a warning and a copy.
-        before, after = (kernel - 1) // 2, kernel // 2
-        padding = (
-            nn.ConstantPad1d((before, after), 0.0)
-            if spec.ndim == 1
-            else nn.ConstantPad2d((before, after, before, after), 0.0)
+        self.shape = architecture.input.shape
+        self.representation = representation_layer(architecture)
+        self.register_buffer("permutation", gather_buffer(input_permutation(architecture)))
+        self.hidden = nn.Sequential(
+            *(
+                module
+                for level in range(len(architecture.layers))
+                for module in hidden_layer(architecture, architecture.widths, level, pooling)
+            )
         )
-        self.representation = nn.Sequential(
-            padding, conv(spec.channels, architecture.representation, kernel), nn.ReLU()
-        )
-        gather = np.asarray(input_permutation(architecture), dtype=np.int64)
-        self.register_buffer("permutation", torch.as_tensor(gather))
-        hidden: list[nn.Module] = []
-        fan_in = architecture.representation
-        for layer in architecture.layers:
-            hidden += [
-                conv(fan_in, layer.channels, 1),
-                nn.ReLU(),
-                pool(kernel_size=layer.pool, stride=layer.step),
-            ]
-            fan_in = layer.channels
-        self.hidden = nn.Sequential(*hidden)
-        self.output = nn.Linear(fan_in, architecture.outputs)
+        self.output = nn.Linear(architecture.widths[-1], architecture.outputs)
 
     def permute(self, features: torch.Tensor) -> torch.Tensor:
         """Apply the geometry's gather to ``(batch, channels, *shape)`` features."""
@@ -83,3 +71,49 @@ class ConvNet(nn.Module):
         features = self.hidden(self.permute(self.representation(inputs)))
         output: torch.Tensor = self.output(features.flatten(1))
         return output
+
+
+def representation_layer(architecture: Architecture) -> nn.Sequential:
+    """Build the padded ``k x k`` conv from the input channels to M, then ReLU.
+
+    The input is zero-padded by the architecture's ``padding`` (its margin is then the constant
+    input the analysis models) and by the conv's 'same' margins, by hand: torch pads even
+    kernels with a warning and a copy. torch lists the margins from the last axis to the first.
+    """
+    spec = architecture.input
+    kernel = architecture.representation_kernel
+    margins = architecture.padding or ((0, 0),) * spec.ndim
+    pads = [
+        pad
+        for before, after in reversed(margins)
+        for pad in (before + (kernel - 1) // 2, after + kernel // 2)
+    ]
+    padding = _LAYERS[f"ConstantPad{spec.ndim}d"](tuple(pads), 0.0)
+    conv = _LAYERS[f"Conv{spec.ndim}d"]
+    return nn.Sequential(
+        padding, conv(spec.channels, architecture.representation, kernel), nn.ReLU()
+    )
+
+
+def hidden_layer(
+    architecture: Architecture,
+    widths: tuple[int, ...],
+    level: int,
+    pooling: Literal["max", "avg"],
+) -> list[nn.Module]:
+    """Hidden layer ``level`` with these ``widths``: a 1x1 conv, ReLU, then max or avg pooling."""
+    ndim = architecture.input.ndim
+    conv = _LAYERS[f"Conv{ndim}d"]
+    pool = _LAYERS[f"{pooling.capitalize()}Pool{ndim}d"]
+    layer = architecture.layers[level]
+    fan_in = architecture.representation if level == 0 else widths[level - 1]
+    return [
+        conv(fan_in, widths[level], 1),
+        nn.ReLU(),
+        pool(kernel_size=layer.pool, stride=layer.step),
+    ]
+
+
+def gather_buffer(permutation: npt.ArrayLike) -> torch.Tensor:
+    """Return a permutation as the ``int64`` tensor a gather buffer holds."""
+    return torch.as_tensor(np.asarray(permutation, dtype=np.int64))

@@ -44,14 +44,33 @@ class PoolingStructure:
     def is_tree(self) -> bool:
         """True when every node is pooled by exactly one window at every level (computed once)."""
         sizes = [self.num_locations] + [w.shape[0] for w in self.windows[:-1]]
+        # Counting, not sorting: a level of a million nodes is checked in one pass.
         return all(
-            w.size == n and np.array_equal(np.sort(w, axis=None), np.arange(n))
+            w.size == n and bool((np.bincount(w.reshape(-1), minlength=n) == 1).all())
             for w, n in zip(self.windows, sizes, strict=True)
         )
 
     def leaf_order(self) -> npt.NDArray[np.intp]:
-        """Locations in depth-first window order (tree only): every subtree is a contiguous run."""
+        """Locations in depth-first window order (tree only): every subtree is a contiguous run.
+
+        Computed once per structure (the engine asks for it per chunk of correlations); the
+        array is read-only.
+        """
+        return self._leaf_order
+
+    @cached_property
+    def in_window_order(self) -> bool:
+        """True for a tree whose locations are already in depth-first window order (computed once).
+
+        Then :meth:`leaf_order` is the identity (contiguous 1-D pooling, every shallow net) and
+        the engine uses the labels as they are.
+        """
+        return self.is_tree and np.array_equal(self._leaf_order, np.arange(self.num_locations))
+
+    @cached_property
+    def _leaf_order(self) -> npt.NDArray[np.intp]:
         order = np.zeros(1, dtype=np.intp)
         for win in reversed(self.windows):
             order = win[order].reshape(-1)
+        order.flags.writeable = False
         return order

@@ -24,6 +24,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from advisor.errors import invalid_request_from_pydantic
+from advisor.model.arrangement import discarded_order
 from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.documents import read_document
 from advisor.model.geometries import (
@@ -34,7 +35,15 @@ from advisor.model.geometries import (
     family_of,
     validate_permutation,
 )
-from advisor.model.grid import InputSpec
+from advisor.model.grid import InputSpec, Padding, check_padding, padded_shape
+from advisor.model.mixture import (
+    Mixture,
+    MixtureMember,
+    check_mixture,
+    member_widths,
+    mixture_multiply_adds,
+    mixture_parameters,
+)
 from advisor.model.parameters import ParameterCount, ParameterModel
 from advisor.model.schedule import Schedule, check_schedule
 
@@ -43,7 +52,10 @@ __all__ = [
     "DilationGeometry",
     "Geometry",
     "Layer",
+    "Mixture",
+    "MixtureMember",
     "NamedGeometry",
+    "Padding",
     "ParameterCount",
     "PermutationGeometry",
     "architecture_document",
@@ -57,6 +69,7 @@ __all__ = [
 # Strict: a document's `true`, `2.5` or `"2"` is a mistake to report, not a number to coerce.
 _PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 _Int = Annotated[int, Field(strict=True)]
+_Margin = Annotated[int, Field(strict=True, ge=0)]
 
 
 class Layer(BaseModel):
@@ -100,10 +113,22 @@ class Architecture(BaseModel):
     representation_kernel: _PositiveInt = Field(
         default=1, description="k: the representation layer is a k x k conv with 'same' padding."
     )
+    padding: tuple[tuple[_Margin, _Margin], ...] | None = Field(
+        default=None,
+        description="Per input axis, [before, after]: constant locations added around the input; "
+        "the pooling, the geometry and the locations they number are the padded grid's.",
+    )
+    mixture: Mixture | None = Field(
+        default=None,
+        description="More member networks summed with this one (advisor.model.mixture).",
+    )
 
     @model_validator(mode="after")
     def _check_schedule_and_geometry(self) -> Architecture:
-        validate_schedule(self.input.shape, *self._pools_and_strides(), self.geometry)
+        check_padding(self.input.shape, self.padding)
+        schedule = validate_schedule(self.grid, *self._pools_and_strides(), self.geometry)
+        if self.mixture is not None:
+            check_mixture(self.mixture, self.geometry, self.widths, schedule)
         return self
 
     @classmethod
@@ -117,6 +142,8 @@ class Architecture(BaseModel):
         outputs: int = 1,
         family: str | None = None,
         representation_kernel: int = 1,
+        padding: Padding | None = None,
+        mixture: Mixture | None = None,
     ) -> Architecture:
         """Build an architecture without checking its schedule or geometry again.
 
@@ -133,12 +160,19 @@ class Architecture(BaseModel):
             outputs=outputs,
             family=family,
             representation_kernel=representation_kernel,
+            padding=padding,
+            mixture=mixture,
         )
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        """The grid the network pools: the input's shape, padded when ``padding`` is set."""
+        return padded_shape(self.input.shape, self.padding)
 
     @property
     def schedule(self) -> Schedule:
         """The pooling schedule and the grid each layer leaves (checked at construction)."""
-        return Schedule.trusted(self.input.shape, *self._pools_and_strides())
+        return Schedule.trusted(self.grid, *self._pools_and_strides())
 
     def _pools_and_strides(
         self,
@@ -153,20 +187,33 @@ class Architecture(BaseModel):
     @property
     def parameters(self) -> int:
         """Total trainable parameters (:mod:`advisor.model.parameters`)."""
-        return int(_parameter_model(self).count([(self.representation, *self.widths)])[0])
+        model = _parameter_model(self)
+        if self.mixture is not None:
+            return mixture_parameters(model, self.representation, self.widths, self.mixture)
+        return int(model.count([(self.representation, *self.widths)])[0])
 
     @property
     def multiply_adds(self) -> int:
         """Multiply-adds per input, counted as :mod:`advisor.model.compute` documents."""
         spec = self.input
         locations = layer_locations(
-            spec.shape,
+            self.grid,
             [layer.pool for layer in self.layers],
             [layer.step for layer in self.layers],
         )
         widths = [self.representation, *self.widths]
         kernel = self.representation_kernel**spec.ndim * spec.channels
+        if self.mixture is not None:
+            return mixture_multiply_adds(
+                self.representation, self.widths, self.mixture, locations, kernel, self.outputs
+            )
         return int(multiply_adds(widths, locations, kernel, self.outputs)[0])
+
+    @property
+    def discarded_order(self) -> float:
+        """Bits per location of window order discarded (:mod:`advisor.model.arrangement`)."""
+        pools, steps = zip(*((layer.pool, layer.step) for layer in self.layers), strict=True)
+        return discarded_order(self.grid, pools, steps)
 
     @property
     def is_overlapping(self) -> bool:
@@ -211,8 +258,26 @@ def validate_schedule(
 
 
 def parameter_count(arch: Architecture) -> ParameterCount:
-    """Count the parameters of ``arch`` part by part (:class:`ParameterCount`)."""
-    return _parameter_model(arch).breakdown((arch.representation, *arch.widths))
+    """Count the parameters of ``arch`` part by part (:class:`ParameterCount`).
+
+    A mixture's ``hidden`` lists every member's hidden layers, the architecture's own first.
+    """
+    model = _parameter_model(arch)
+    if arch.mixture is None:
+        return model.breakdown((arch.representation, *arch.widths))
+    parts = [
+        model.breakdown((arch.representation, *own))
+        for own in member_widths(arch.widths, arch.mixture)
+    ]
+    hidden = tuple(weights for part in parts for weights in part.hidden)
+    total = arch.parameters
+    return ParameterCount(
+        representation=parts[0].representation,
+        hidden=hidden,
+        output=parts[0].output,
+        biases=total - parts[0].representation - sum(hidden) - parts[0].output,
+        total=total,
+    )
 
 
 def _parameter_model(arch: Architecture) -> ParameterModel:

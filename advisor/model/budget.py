@@ -1,12 +1,14 @@
 """The search request's options: the parameter budget and what the search may choose.
 
 The geometry family names and objective kinds live here, beside the budget that names them, so
-the request model needs nothing of the search itself.
+the request model needs nothing of the search itself. Every integer is bounded by the range of
+its wire field (``int32`` or ``int64``), so a value the wire cannot carry is refused here, naming
+its field, rather than failing in the encoder.
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import Annotated, Final, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,6 +21,8 @@ __all__ = [
     "DEFAULT_MIN_CHANNELS",
     "DEFAULT_MIN_WIDTH",
     "FAMILIES",
+    "INT32_MAX",
+    "INT64_MAX",
     "Budget",
     "Family",
     "ObjectiveKind",
@@ -26,7 +30,14 @@ __all__ = [
 ]
 
 Family: TypeAlias = Literal[
-    "shallow", "contiguous", "mirror", "interleaved", "dilations", "synthesized", "data_arranged"
+    "shallow",
+    "contiguous",
+    "mirror",
+    "interleaved",
+    "dilations",
+    "synthesized",
+    "mixture",
+    "data_arranged",
 ]
 
 FAMILIES: Final[tuple[Family, ...]] = (
@@ -35,9 +46,12 @@ FAMILIES: Final[tuple[Family, ...]] = (
     "interleaved",
     "dilations",
     "synthesized",
+    "mixture",
     "data_arranged",
 )
-"""The families a budget may allow (the shallow baseline is always evaluated)."""
+"""The families a budget may allow (the shallow baseline is always evaluated). ``mixture``
+(two of the best trees summed at their shared levels, advisor/search/mixtures.py) only on
+request."""
 
 DEFAULT_FAMILIES: Final[tuple[Family, ...]] = (
     "contiguous",
@@ -58,6 +72,12 @@ WidthProfile: TypeAlias = Literal["practical", "free"]
 (:mod:`advisor.search.profiles`); ``free``: any widths from the choices, the rank optimum alone
 (the first version's search, which favours bottlenecks that train badly)."""
 
+
+INT32_MAX: Final = 2**31 - 1
+"""Largest value of a budget field carried as ``int32`` on the wire."""
+
+INT64_MAX: Final = 2**63 - 1
+"""Largest value of a budget field carried as ``int64`` on the wire."""
 
 DEFAULT_MIN_CHANNELS: Final = 4
 """Narrowest default width choice (see :meth:`Budget.choices`)."""
@@ -82,26 +102,40 @@ class Budget(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    max_parameters: int = Field(gt=0, description="Upper bound on Architecture.parameters.")
-    min_depth: int | None = Field(default=None, gt=0, description="Fewest hidden layers.")
-    max_depth: int | None = Field(default=None, gt=0, description="Most hidden layers.")
-    channel_choices: list[int] | None = Field(
+    max_parameters: int = Field(
+        gt=0, le=INT64_MAX, description="Upper bound on Architecture.parameters."
+    )
+    min_depth: int | None = Field(
+        default=None, gt=0, le=INT32_MAX, description="Fewest hidden layers."
+    )
+    max_depth: int | None = Field(
+        default=None, gt=0, le=INT32_MAX, description="Most hidden layers."
+    )
+    channel_choices: list[Annotated[int, Field(le=INT32_MAX)]] | None = Field(
         default=None,
         min_length=1,
         description="Allowed widths, M included; default powers of two from "
         "DEFAULT_MIN_CHANNELS up to max_channels.",
     )
-    max_channels: int = Field(default=512, gt=1, description="Largest default width choice.")
+    max_channels: int = Field(
+        default=512, gt=1, le=INT32_MAX, description="Largest default width choice."
+    )
     geometries: list[Family] | None = Field(
         default=None,
         description="Families that may be recommended; default DEFAULT_FAMILIES where they apply.",
     )
     search_dilations: bool = Field(default=True, description="Search dilation orders (1-D).")
-    top_k: int = Field(default=5, gt=0, description="Recommendations to return.")
+    top_k: int = Field(default=5, gt=0, le=INT32_MAX, description="Recommendations to return.")
     time_limit_seconds: float | None = Field(
         default=10.0, gt=0, allow_inf_nan=False, description="Wall-clock limit; None: none."
     )
-    seed: int = Field(default=0, description="Seed of every random choice (dilation samples).")
+    seed: int = Field(
+        default=0,
+        ge=0,
+        le=INT64_MAX,
+        description="Seed of every random choice (dilation samples); numpy's "
+        "generators take non-negative seeds only.",
+    )
     objective: ObjectiveKind = "weighted"
     log2_rank_target: float | None = Field(
         default=None, gt=0, allow_inf_nan=False, description="Target per correlation (log2)."
@@ -109,10 +143,14 @@ class Budget(BaseModel):
     outputs: int | None = Field(
         default=None,
         gt=0,
+        le=INT32_MAX,
         description="Y, the outputs of every candidate; None: the task's outputs, else 1.",
     )
     representation_kernel: int = Field(
-        default=1, gt=0, description="k of the k x k representation conv of every candidate."
+        default=1,
+        gt=0,
+        le=INT32_MAX,
+        description="k of the k x k representation conv of every candidate.",
     )
     width_profile: WidthProfile = Field(
         default="practical", description="practical (default) or free widths; see WidthProfile."
@@ -120,28 +158,42 @@ class Budget(BaseModel):
     min_width: int | None = Field(
         default=None,
         gt=0,
+        le=INT32_MAX,
         description="Narrowest hidden width of a practical profile; default "
         "max(outputs, DEFAULT_MIN_WIDTH).",
     )
-    min_representation: int = Field(default=4, gt=0, description="Smallest M (practical).")
-    max_representation: int = Field(default=64, gt=0, description="Largest M (practical).")
+    min_representation: int = Field(
+        default=4, gt=0, le=INT32_MAX, description="Smallest M (practical)."
+    )
+    max_representation: int = Field(
+        default=64, gt=0, le=INT32_MAX, description="Largest M (practical)."
+    )
     max_window: int | None = Field(
         default=DEFAULT_MAX_WINDOW,
         gt=1,
+        le=INT32_MAX,
         description="Largest pooling window (locations) a practical recommendation may have, where "
         "some tree meets it; None: no bound.",
     )
     max_step: int | None = Field(
         default=None,
         gt=1,
+        le=INT32_MAX,
         description="Widest pooling step per axis below the top level of a practical "
         "recommendation, where some tree meets it (2: 2x2 pooling only); None: no bound.",
     )
     max_multiply_adds: int | None = Field(
         default=None,
         gt=0,
+        le=INT64_MAX,
         description="Upper bound on multiply-adds per input; default (practical): "
         "DEFAULT_COMPUTE_FACTOR times the standard CNN's at this parameter budget.",
+    )
+    page_token: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Continue a ranking: the next_page_token of the previous result of the same "
+        "request (all fields but top_k, time_limit_seconds and page_token equal); None: page 1.",
     )
 
     @model_validator(mode="after")

@@ -13,7 +13,8 @@ structures and input permutations, whatever the family.
   such a permutation (docs/THEORY.md §7).
 - ``mirror`` [CS17 code, docs/THEORY.md §7]: at every level, along every axis of size ``n``,
   position ``h`` takes ``h // 2`` if ``h`` is even, else ``n - 1 - h // 2``, so a node is pooled
-  with its reflections; 2 per axis below the top.
+  with its reflections (per axis: in 3-D with those across the depth too); 2 per axis below the
+  top, or 1 on an axis already pooled down to one location (the 16 of 16x64x64).
 - ``interleaved``: at every level, along an axis of size ``n`` pooled by ``k``, window ``j`` holds
   ``j, j + n/k, j + 2n/k, ...`` (a comb).
 - ``{dilations: d}`` [CTS18]: a 1-D stack of size-2 convs; level ``l`` merges locations whose
@@ -157,7 +158,7 @@ class Contiguous(_Named):
 
 
 class Mirror(_Named):
-    """Mirror pooling: a node pooled with its reflections, 2 per axis below the top."""
+    """Mirror pooling: a node pooled with its reflections, 2 per axis below the top (or 1)."""
 
     name = "mirror"
 
@@ -315,12 +316,13 @@ def _check_no_overlap(name: str, schedule: Schedule) -> None:
 
 
 def _check_pools_of_two(name: str, schedule: Schedule, levels: int) -> None:
-    """Require pool 2 on every axis of the first ``levels`` layers."""
-    for i, pool in enumerate(schedule.pools[:levels]):
-        if any(k != 2 for k in pool):
+    """Require pool 2 on every axis of the first ``levels`` layers (1 on an axis pooled away)."""
+    for i, (pool, grid) in enumerate(zip(schedule.pools[:levels], schedule.grids, strict=False)):
+        if any(k != 2 and not k == n == 1 for k, n in zip(pool, grid, strict=True)):
+            expected = [2 if n > 1 else 1 for n in grid]
             raise InvalidRequestError.single(
                 "geometry",
-                f"the {name} geometry needs pool {[2] * len(pool)} at layers[{i}] "
+                f"the {name} geometry needs pool {expected} at layers[{i}] "
                 f"(the grid there is {grid_text(schedule.grids[i])}), got {list(pool)}",
             )
 

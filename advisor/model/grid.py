@@ -1,15 +1,33 @@
 """The input grid shared by task and architecture files: ``input: {shape: [H, W], channels: C}``.
 
-Locations are numbered row-major from 0, so a location of a 2-D grid is ``h * W + w``.
+A grid has 1 (a sequence ``[N]``), 2 (an image ``[H, W]``) or 3 axes (a volume or a video
+``[D, H, W]``). Locations are numbered row-major from 0, so a location of a 2-D grid is
+``h * W + w`` and one of a 3-D grid ``(d * H + h) * W + w``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TypeAlias
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["MAX_LOCATIONS", "InputSpec"]
+from advisor.errors import InvalidRequestError
+
+__all__ = [
+    "MAX_LOCATIONS",
+    "InputSpec",
+    "Padding",
+    "check_padding",
+    "padded_ids",
+    "padded_shape",
+]
+
+Padding: TypeAlias = tuple[tuple[int, int], ...]
+"""Per axis, the constant locations added ``(before, after)`` the input."""
 
 MAX_LOCATIONS = 2**20
 """Largest grid the library accepts (e.g. 1024 x 1024). Tasks and architectures allocate
@@ -18,18 +36,20 @@ is built; the service enforces its own, lower limit (docs/SERVICE.md)."""
 
 
 class InputSpec(BaseModel):
-    """Shape of the input (``[N]`` for sequences, ``[H, W]`` for images) and its channel count."""
+    """Shape of the input (``[N]``, ``[H, W]`` or ``[D, H, W]``) and its channel count."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    shape: tuple[int, ...] = Field(description="[N] or [H, W]; locations are numbered row-major.")
+    shape: tuple[int, ...] = Field(
+        description="[N], [H, W] or [D, H, W]; locations are numbered row-major."
+    )
     channels: int = Field(default=1, gt=0, description="Input channels (e.g. 3 for RGB).")
 
     @field_validator("shape")
     @classmethod
     def _shape_is_a_grid(cls, shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(shape) not in (1, 2):
-            raise ValueError(f"must have 1 or 2 dimensions, got {len(shape)}")
+        if len(shape) not in (1, 2, 3):
+            raise ValueError(f"must have 1, 2 or 3 dimensions, got {len(shape)}")
         if any(n <= 0 for n in shape):
             raise ValueError(f"every dimension must be positive, got {list(shape)}")
         if math.prod(shape) > MAX_LOCATIONS:
@@ -43,5 +63,45 @@ class InputSpec(BaseModel):
 
     @property
     def ndim(self) -> int:
-        """1 for sequences, 2 for images."""
+        """1 for sequences, 2 for images, 3 for volumes and videos."""
         return len(self.shape)
+
+
+def padded_shape(shape: Sequence[int], padding: Padding | None) -> tuple[int, ...]:
+    """Return ``shape`` grown by ``padding`` (``shape`` itself when there is none)."""
+    if padding is None:
+        return tuple(shape)
+    return tuple(n + before + after for n, (before, after) in zip(shape, padding, strict=True))
+
+
+def check_padding(shape: Sequence[int], padding: Padding | None) -> None:
+    """Check that ``padding`` has one ``[before, after]`` per axis and a grid within the limit.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``padding``.
+    """
+    if padding is None:
+        return
+    if len(padding) != len(shape):
+        raise InvalidRequestError.single(
+            "padding", f"has {len(padding)} entries; the input {list(shape)} has {len(shape)} axes"
+        )
+    grown = padded_shape(shape, padding)
+    if math.prod(grown) > MAX_LOCATIONS:
+        raise InvalidRequestError.single(
+            "padding", f"pads the input to {list(grown)}, more than {MAX_LOCATIONS} locations"
+        )
+
+
+def padded_ids(
+    ids: npt.NDArray[np.intp], shape: Sequence[int], padding: Padding | None
+) -> npt.NDArray[np.intp]:
+    """Return the ids of the input locations ``ids`` in the padded grid's row-major numbering."""
+    if padding is None:
+        return ids
+    coordinates = np.unravel_index(ids, tuple(shape))
+    shifted = [c + before for c, (before, _) in zip(coordinates, padding, strict=True)]
+    moved: npt.NDArray[np.intp] = np.ravel_multi_index(shifted, padded_shape(shape, padding))
+    return moved.astype(np.intp)

@@ -13,6 +13,8 @@ width allocation all evaluate this one formula, through :class:`ParameterModel`.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,6 +128,20 @@ class ParameterModel:
         The count is affine in each width, so this is the same at every value of that width.
         """
         return self.layer(left, 1) + self.layer(1, right) - self.layer(0, right)
+
+    def log2_count(self, log2_widths: Sequence[float]) -> float:
+        """Return ``log2`` of the count for real widths given by their logs ``(M, r_0, ...)``.
+
+        The same per-layer rule as :meth:`count`, evaluated in log space, for the networks the
+        expressive-efficiency figures describe (a shallow net may need 2^500 channels, far beyond
+        ``int64``). Exact up to float rounding; equals ``log2(count(2 ** log2_widths))``.
+        """
+        fan_in = [math.log2(self.representation_weights), *log2_widths]
+        fan_out = [*log2_widths, math.log2(self.outputs)]
+        # A layer costs fan_in * fan_out weights and fan_out biases: 2^out (2^in + 1).
+        layers = zip(fan_in, fan_out, strict=True)
+        terms = [out + float(np.logaddexp2(inp, 0.0)) for inp, out in layers]
+        return float(np.logaddexp2.reduce(terms))
 
     def _layers(self, widths: npt.ArrayLike) -> tuple[_Ints, _Ints]:
         """Per row, every layer's weights and biases, ``(P, L + 2)`` each, bottom-up."""

@@ -19,7 +19,11 @@ that decide its ranks; the figures quoted are sums of log2 ranks over a preset's
 16x16 input, 2x2 windows at every level, every width and M equal to 8.
 
 Axes are named as in :mod:`advisor.model.regions`: *columns* is the last axis (a 1-D input is one
-row of columns), *rows* is axis 0 of a 2-D input; halves of an odd axis leave the centre line out.
+row of columns), *rows* the one before it, *depth* axis 0 of a 3-D input [D, H, W] (slices of a
+volume, frames of a video); halves of an odd axis leave the centre line out. On a 3-D input every
+2-D preset applies slice by slice (its regions span the depth), the per-axis families (local,
+periodic, long_range) gain a depth member, and front_back pairs the slices as top_bottom pairs
+the rows.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ __all__ = [
     "TASK_PRESETS",
     "center_surround",
     "expand_task_preset",
+    "front_back",
     "local",
     "long_range",
     "periodic",
@@ -76,7 +81,8 @@ def _axes(shape: _Shape) -> list[tuple[int, str]]:
     """List the axes a per-axis family runs along, columns first, with their name prefixes."""
     if len(shape) == 1:
         return [(0, "")]
-    return [(1, "columns-"), (0, "rows-")]
+    names = [(len(shape) - 1, "columns-"), (len(shape) - 2, "rows-")]
+    return [*names, (0, "depth-")] if len(shape) == 3 else names
 
 
 def _reject(preset: str, shape: _Shape, why: str) -> InvalidRequestError:
@@ -125,9 +131,9 @@ def symmetry(shape: _Shape) -> list[ResolvedCorrelation]:
 
 
 def top_bottom(shape: _Shape) -> list[ResolvedCorrelation]:
-    """Top-bottom mirror symmetry: symmetry transposed, for 2-D inputs only.
+    """Top-bottom mirror symmetry: symmetry transposed, for 2-D and 3-D inputs.
 
-    Along the rows of length H >= 4, with q = H // 4:
+    Along the rows of length H >= 4, with q = H // 4 (3-D: in every slice):
 
     - ``top_bottom/halves``: rows [0, H//2) vs [H - H//2, H) (top_half vs bottom_half);
     - ``top_bottom/outer``: rows [0, q) vs [H - q, H);
@@ -135,11 +141,28 @@ def top_bottom(shape: _Shape) -> list[ResolvedCorrelation]:
 
     Weights 1; with odd H the centre row is in no region. A sequence has no rows: use symmetry.
     """
-    if len(shape) != 2:
+    if len(shape) < 2:
         raise _reject(
-            "top_bottom", shape, "it needs a 2-D input [H, W]; for a sequence use symmetry"
+            "top_bottom", shape, "it needs a 2-D or 3-D input; for a sequence use symmetry"
         )
-    return _mirror_strips("top_bottom", shape, 0)
+    return _mirror_strips("top_bottom", shape, len(shape) - 2)
+
+
+def front_back(shape: _Shape) -> list[ResolvedCorrelation]:
+    """Front-back mirror symmetry: symmetry along the depth of a 3-D input [D, H, W] only.
+
+    Along the depth of length D >= 4, with q = D // 4 (whole slices):
+
+    - ``front_back/halves``: slices [0, D//2) vs [D - D//2, D);
+    - ``front_back/outer``: slices [0, q) vs [D - q, D);
+    - ``front_back/inner``: slices [q, D//2) vs [D - D//2, D - q).
+
+    Weights 1; with odd D the centre slice is in no region. For a video [T, H, W] it pairs the
+    first frames with the last ones, mirrored in time.
+    """
+    if len(shape) != 3:
+        raise _reject("front_back", shape, "it needs a 3-D input [D, H, W]")
+    return _mirror_strips("front_back", shape, 0)
 
 
 def _stripe_patterns(n: int, scale: int) -> list[tuple[str, _Mask]]:
@@ -160,7 +183,7 @@ def _stripe_patterns(n: int, scale: int) -> list[tuple[str, _Mask]]:
 def local(shape: _Shape) -> list[ResolvedCorrelation]:
     """Short-range correlations: fine stripes that put neighbouring locations on opposite sides.
 
-    For every axis (columns, then rows; 1-D: the positions) and every scale s in (1, 2) with
+    For every axis (columns, rows, then depth; 1-D: the positions) and every scale s in (1, 2) with
     4 s <= the axis length n (each half of the axis holds two stripes or more; coarser stripes
     are long-range), the distinct partitions of the grid into stripes s wide, A being the stripes
     of even index (location 0 is in A) and B the others:
@@ -207,14 +230,16 @@ def long_range(shape: _Shape) -> list[ResolvedCorrelation]:
     - ``long_range/halves``: positions [0, N//2) vs [N - N//2, N);
     - ``long_range/ends``: positions [0, q) vs [N - q, N).
 
-    2-D input [H, W]:
+    2-D input [H, W] (3-D [D, H, W]: the same in every slice, plus the two depth members):
 
     - ``long_range/left-right``: left_half vs right_half;
     - ``long_range/left-right-borders``: columns [0, W//4) vs [W - W//4, W);
     - ``long_range/top-bottom``: top_half vs bottom_half;
     - ``long_range/top-bottom-borders``: rows [0, H//4) vs [H - H//4, H);
     - ``long_range/diagonal``: top_left vs bottom_right quadrant;
-    - ``long_range/anti-diagonal``: top_right vs bottom_left quadrant.
+    - ``long_range/anti-diagonal``: top_right vs bottom_left quadrant;
+    - ``long_range/front-back``: slices [0, D//2) vs [D - D//2, D) (3-D only);
+    - ``long_range/front-back-borders``: slices [0, D//4) vs [D - D//4, D) (3-D only).
 
     Weights 1. Each region fills whole subtrees of the contiguous tree and meets the other only
     near the root, so under contiguous pooling the ranks are decided by the deep widths (wide-tip,
@@ -231,7 +256,8 @@ def long_range(shape: _Shape) -> list[ResolvedCorrelation]:
             _pair("long_range/ends", index < quarter, index >= n - quarter),
         ]
     members = []
-    for axis, label in ((1, "left-right"), (0, "top-bottom")):
+    labels = ["left-right", "top-bottom", "front-back"][: len(shape)]
+    for axis, label in zip(range(len(shape) - 1, -1, -1), labels, strict=True):
         n, quarter = shape[axis], shape[axis] // 4
         index = np.arange(n)
         members += [
@@ -246,8 +272,9 @@ def long_range(shape: _Shape) -> list[ResolvedCorrelation]:
                 along_axis(shape, axis, index >= n - quarter),
             ),
         ]
+    depth = members[4:]  # the depth members follow the 2-D ones in the documented order
     return [
-        *members,
+        *members[:4],
         _pair(
             "long_range/diagonal",
             preset_mask("top_left", shape),
@@ -258,18 +285,20 @@ def long_range(shape: _Shape) -> list[ResolvedCorrelation]:
             preset_mask("top_right", shape),
             preset_mask("bottom_left", shape),
         ),
+        *depth,
     ]
 
 
 def periodic(shape: _Shape) -> list[ResolvedCorrelation]:
     """Periodicity: index i correlated with index i + n/2 along every axis, as blocks.
 
-    Every axis (columns, then rows; 1-D: the positions) must have an even length n. Its first
+    Every axis (columns, rows, then depth; 1-D: the positions) must have an even length n. Its first
     half [0, n/2) is cut into k = min(8, n/2) consecutive blocks, block j being
     [j h // k, (j+1) h // k) with h = n/2, and each block is paired with its translate by h:
 
     - ``periodic/columns-block{j}``: columns of block j vs the same columns + W/2 (all rows);
-    - ``periodic/rows-block{j}``: likewise for rows (2-D only).
+    - ``periodic/rows-block{j}``: likewise for rows (2-D and 3-D);
+    - ``periodic/depth-block{j}``: likewise for the depth (3-D only).
 
     1-D members drop ``columns-``. Weights 1; locations outside the pair are free. Interleaved
     pooling and the reversed dilation order pair i with i + n/2 in their first windows
@@ -309,7 +338,7 @@ def start_end(shape: _Shape) -> list[ResolvedCorrelation]:
 
     Weights 1; positions in between are free. Mirror pooling (a position with its reflection
     N-1-i) meets the two ends in its first windows, contiguous pooling only at the root.
-    An image has no single start and end: 2-D inputs are rejected.
+    An image or a volume has no single start and end: 2-D and 3-D inputs are rejected.
     """
     if len(shape) != 1:
         raise _reject("start_end", shape, "it needs a 1-D input [N] (a sequence)")
@@ -342,6 +371,7 @@ TASK_PRESETS: Mapping[str, Callable[[_Shape], list[ResolvedCorrelation]]] = {
     "periodic": periodic,
     "start_end": start_end,
     "center_surround": center_surround,
+    "front_back": front_back,
 }
 """Task presets by name; each maps an input shape to its correlations (docstring = definition)."""
 

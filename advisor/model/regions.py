@@ -15,9 +15,10 @@ out of range, a box past the edge or a mask of the wrong size is an error, and s
 that selects nothing.
 
 Axes are named as in an image: the last axis holds the *columns* (a 1-D input is one row of
-columns), axis 0 of a 2-D input the *rows*. Halves of an axis of odd length ``n`` leave its centre
-line out: the low half is ``[0, n // 2)``, the high half ``[n - n // 2, n)``, so the two halves
-are mirror images of each other and the centre line is in neither.
+columns), the one before it the *rows*, and axis 0 of a 3-D input the *depth* (slices or frames).
+Halves of an axis of odd length ``n`` leave its centre line out: the low half is ``[0, n // 2)``,
+the high half ``[n - n // 2, n)``, so the two halves are mirror images of each other and the
+centre line is in neither.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from advisor.errors import InvalidRequestError
+from advisor.model.packed import PackedIds
 
 __all__ = [
     "REGION_PRESETS",
@@ -157,29 +159,87 @@ class PresetInfo:
     description: str
 
 
-@dataclass(frozen=True, eq=False)
 class ResolvedCorrelation:
     """A correlation with its regions resolved: ``a`` and ``b`` are disjoint, non-empty ids.
 
-    Equal when name, weight and both id arrays are equal.
+    The ids are held packed (:class:`~advisor.model.packed.PackedIds`, at most one bit per
+    location of the grid); ``a`` and ``b`` unpack them into a new array on every access, and
+    ``a_size``, ``b_size`` count them without unpacking. Equal when name, weight and both id
+    arrays are equal.
     """
 
+    __slots__ = ("_a", "_b", "name", "weight")
+
     name: str
-    a: Locations
-    b: Locations
-    weight: float = 1.0
+    weight: float
+    _a: PackedIds
+    _b: PackedIds
+
+    def __init__(self, name: str, a: Locations, b: Locations, weight: float = 1.0) -> None:
+        for attribute, value in (
+            ("name", name),
+            ("weight", weight),
+            ("_a", PackedIds.pack(a)),
+            ("_b", PackedIds.pack(b)),
+        ):
+            object.__setattr__(self, attribute, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"ResolvedCorrelation is immutable; cannot set {name!r}")
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[ResolvedCorrelation], tuple[str, Locations, Locations, float]]:
+        return ResolvedCorrelation, (self.name, self.a, self.b, self.weight)
+
+    def __repr__(self) -> str:
+        return (
+            f"ResolvedCorrelation(name={self.name!r}, |a|={self.a_size}, |b|={self.b_size}, "
+            f"weight={self.weight!r})"
+        )
+
+    @property
+    def a(self) -> Locations:
+        """The sorted ids of region A (a new read-only array)."""
+        return self._a.unpack()
+
+    @property
+    def b(self) -> Locations:
+        """The sorted ids of region B (a new read-only array)."""
+        return self._b.unpack()
+
+    @property
+    def packed_a(self) -> PackedIds:
+        """Region A as held (see :class:`~advisor.model.packed.PackedIds`)."""
+        return self._a
+
+    @property
+    def packed_b(self) -> PackedIds:
+        """Region B as held."""
+        return self._b
+
+    @property
+    def a_size(self) -> int:
+        """How many locations region A holds."""
+        return self._a.size
+
+    @property
+    def b_size(self) -> int:
+        """How many locations region B holds."""
+        return self._b.size
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ResolvedCorrelation):
             return NotImplemented
-        return (
-            (self.name, self.weight) == (other.name, other.weight)
-            and np.array_equal(self.a, other.a)
-            and np.array_equal(self.b, other.b)
+        return (self.name, self.weight, self._a, self._b) == (
+            other.name,
+            other.weight,
+            other._a,
+            other._b,
         )
 
     def __hash__(self) -> int:
-        return hash((self.name, self.weight, self.a.size, self.b.size))
+        return hash((self.name, self.weight, self.a_size, self.b_size))
 
 
 def resolve_region(region: Region, shape: tuple[int, ...]) -> Locations:
@@ -255,7 +315,7 @@ def _box_mask(box: Box, shape: tuple[int, ...]) -> _Mask:
 
 
 def _mask_mask(rows: tuple[str, ...], shape: tuple[int, ...]) -> _Mask:
-    height, width = (1, shape[0]) if len(shape) == 1 else shape
+    height, width = math.prod(shape[:-1]), shape[-1]
     if len(rows) != height:
         raise InvalidRequestError.single(
             "mask", f"has {len(rows)} rows; the input {list(shape)} needs {height}"
@@ -315,12 +375,11 @@ def _central(n: int) -> _Mask:
     return (np.arange(n) >= margin) & (np.arange(n) < n - margin)
 
 
-def _require_2d(name: str, shape: tuple[int, ...]) -> tuple[int, int]:
-    if len(shape) != 2:
+def _require_rows(name: str, shape: tuple[int, ...]) -> None:
+    if len(shape) < 2:
         raise InvalidRequestError.single(
-            "preset", f"{name} needs a 2-D input [H, W]; the input {list(shape)} is 1-D"
+            "preset", f"{name} needs a 2-D or 3-D input; the input {list(shape)} is 1-D"
         )
-    return shape[0], shape[1]
 
 
 def _left_half(shape: tuple[int, ...]) -> _Mask:
@@ -340,47 +399,49 @@ def _right_half(shape: tuple[int, ...]) -> _Mask:
 
 
 def _top_half(shape: tuple[int, ...]) -> _Mask:
-    """Select rows ``[0, H // 2)`` of a 2-D input (rejected for 1-D inputs).
+    """Select rows ``[0, H // 2)`` of a 2-D or 3-D input (every slice; rejected for 1-D inputs).
 
     With an odd number of rows the centre row is in neither half.
     """
-    height, _ = _require_2d("top_half", shape)
-    return along_axis(shape, 0, low_half(height))
+    _require_rows("top_half", shape)
+    return along_axis(shape, len(shape) - 2, low_half(shape[-2]))
 
 
 def _bottom_half(shape: tuple[int, ...]) -> _Mask:
-    """Select rows ``[H - H // 2, H)`` of a 2-D input (rejected for 1-D inputs).
+    """Select rows ``[H - H // 2, H)`` of a 2-D or 3-D input (every slice; not 1-D).
 
     With an odd number of rows the centre row is in neither half.
     """
-    height, _ = _require_2d("bottom_half", shape)
-    return along_axis(shape, 0, high_half(height))
+    _require_rows("bottom_half", shape)
+    return along_axis(shape, len(shape) - 2, high_half(shape[-2]))
 
 
 def _quadrant(name: str, shape: tuple[int, ...], top: bool, left: bool) -> _Mask:
-    height, width = _require_2d(name, shape)
-    rows = low_half(height) if top else high_half(height)
-    columns = low_half(width) if left else high_half(width)
-    return np.asarray(rows[:, None] & columns[None, :])
+    _require_rows(name, shape)
+    rows = low_half(shape[-2]) if top else high_half(shape[-2])
+    columns = low_half(shape[-1]) if left else high_half(shape[-1])
+    return np.asarray(
+        along_axis(shape, len(shape) - 2, rows) & along_axis(shape, len(shape) - 1, columns)
+    )
 
 
 def _top_left(shape: tuple[int, ...]) -> _Mask:
-    """Select rows ``[0, H // 2)`` x columns ``[0, W // 2)`` of a 2-D input (not 1-D)."""
+    """Select rows ``[0, H // 2)`` x columns ``[0, W // 2)`` of a 2-D or 3-D input (not 1-D)."""
     return _quadrant("top_left", shape, top=True, left=True)
 
 
 def _top_right(shape: tuple[int, ...]) -> _Mask:
-    """Select rows ``[0, H // 2)`` x columns ``[W - W // 2, W)`` of a 2-D input (not 1-D)."""
+    """Select rows ``[0, H // 2)`` x columns ``[W - W // 2, W)`` of a 2-D or 3-D input."""
     return _quadrant("top_right", shape, top=True, left=False)
 
 
 def _bottom_left(shape: tuple[int, ...]) -> _Mask:
-    """Select rows ``[H - H // 2, H)`` x columns ``[0, W // 2)`` of a 2-D input (not 1-D)."""
+    """Select rows ``[H - H // 2, H)`` x columns ``[0, W // 2)`` of a 2-D or 3-D input."""
     return _quadrant("bottom_left", shape, top=False, left=True)
 
 
 def _bottom_right(shape: tuple[int, ...]) -> _Mask:
-    """Select rows ``[H - H // 2, H)`` x columns ``[W - W // 2, W)`` of a 2-D input (not 1-D)."""
+    """Select rows ``[H - H // 2, H)`` x columns ``[W - W // 2, W)`` of a 2-D or 3-D input."""
     return _quadrant("bottom_right", shape, top=False, left=False)
 
 

@@ -6,6 +6,7 @@ the wire without importing the separation-rank engine or the search.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
@@ -15,12 +16,16 @@ __all__ = [
     "Analysis",
     "Certificate",
     "CorrelationAnalysis",
+    "Efficiency",
     "Recommendation",
     "SearchProgress",
     "SearchResult",
 ]
 
 Certificate: TypeAlias = Literal["exact", "tight", "upper_bound"]
+
+_PLAIN_BITS = 40
+"""Counts up to 2^40 are written out; larger ones as powers of two."""
 
 
 @dataclass(frozen=True)
@@ -37,15 +42,69 @@ class CorrelationAnalysis:
 
 
 @dataclass(frozen=True)
+class Efficiency:
+    """What other networks would need to reach an architecture's figures on every correlation.
+
+    Lower bounds, in log2 (they often exceed any integer type): no network of the kind named
+    reaching every correlation's ``log2_separation_rank`` is smaller (docs/THEORY.md §14).
+
+    Attributes
+    ----------
+    log2_shallow_channels, log2_shallow_parameters
+        A shallow net (one global pooling, same M and outputs): its rank on any partition is at
+        most its width, so it needs at least the largest figure's rank in channels.
+    log2_contiguous_channels, log2_contiguous_parameters
+        A contiguous-pooling net with the same windows and M whose widths form a ladder (each
+        layer 1/2, 1 or 2 times the one below): no such net reaching every figure has a
+        narrower widest layer or fewer parameters (with shared weights, possibly none at all
+        does); None when no width reaches them even without sharing, or when not priced.
+    contiguous_priced
+        False when the input was too large to price the contiguous net (the analysis would
+        have cost many times over; advisor/seprank/efficiency.py), and its figures are None.
+    """
+
+    log2_shallow_channels: float
+    log2_shallow_parameters: float
+    log2_contiguous_channels: float | None
+    log2_contiguous_parameters: float | None
+    contiguous_priced: bool = True
+
+    def summary(self) -> str:
+        """Say the figures in a sentence (the rationale and the analysis table use it)."""
+        shallow = (
+            f"A shallow net would need at least {_count(self.log2_shallow_channels)} channels "
+            f"({_count(self.log2_shallow_parameters)} parameters) to reach these ranks"
+        )
+        if not self.contiguous_priced:
+            return shallow + "; the contiguous comparison is not computed for an input this large."
+        if self.log2_contiguous_parameters is None or self.log2_contiguous_channels is None:
+            return shallow + "; no contiguous net on these windows reaches them at any width."
+        return shallow + (
+            f"; a contiguous net on these windows with a width ladder at least "
+            f"{_count(self.log2_contiguous_parameters)} parameters (widest layer at least "
+            f"{_count(self.log2_contiguous_channels)} channels)."
+        )
+
+
+def _count(log2_value: float) -> str:
+    """Write a lower bound given in log2 as the least whole count: ``1,024`` or ``2^96.0``."""
+    if log2_value <= _PLAIN_BITS:
+        return f"{math.ceil(2.0**log2_value - 1e-6):,}"
+    return f"2^{log2_value:,.1f}"
+
+
+@dataclass(frozen=True)
 class Analysis:
     """An architecture scored against a task: its costs and one entry per correlation.
 
-    ``multiply_adds`` is per input, as :mod:`advisor.model.compute` counts it.
+    ``multiply_adds`` is per input, as :mod:`advisor.model.compute` counts it; ``efficiency``
+    what a shallow and a contiguous net would need to match its figures.
     """
 
     parameters: int
     multiply_adds: int
     correlations: list[CorrelationAnalysis] = field(default_factory=list)
+    efficiency: Efficiency | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +124,8 @@ class Recommendation:
     ``score`` is the objective's primary score on the analysis' ``log2_separation_rank``
     figures; the architecture's geometry is always a
     :class:`~advisor.model.architecture.PermutationGeometry`, its ``family`` says where the tree
-    came from.
+    came from. ``dilations`` is the dilation order of a ``dilations``-family design (None for
+    the other families), which the permutation alone does not show.
     """
 
     rank: int
@@ -75,6 +135,8 @@ class Recommendation:
     analysis: list[CorrelationAnalysis]
     rationale: str
     multiply_adds: int
+    efficiency: Efficiency | None = None
+    dilations: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,10 +146,12 @@ class SearchResult:
     ``candidates_evaluated`` counts the complete architectures (tree and widths) the search put a
     score on, exactly or by an upper bound that settled a whole branch of them; ``complete`` is
     False when the time limit or the stop signal (deadline, cancellation, shutdown) cut the
-    search short.
+    search short. ``next_page_token``, passed as the budget's ``page_token`` with the same request,
+    returns the next-ranked designs (:mod:`advisor.search.paging`); None when there are no more.
     """
 
     recommendations: list[Recommendation]
     candidates_evaluated: int
     search_seconds: float
     complete: bool
+    next_page_token: str | None = None

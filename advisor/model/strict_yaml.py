@@ -47,9 +47,24 @@ def load_strict(text: str) -> Any:
     Raises
     ------
     ValueError
-        With PyYAML's message, when the text is not valid (strict) YAML.
+        When the text is not valid (strict) YAML: one line, the problem and where it is.
     """
     try:
         return yaml.load(text, Loader=_StrictYamlLoader)
+    except yaml.MarkedYAMLError as error:
+        raise ValueError(_one_line(error)) from None
     except yaml.YAMLError as error:
         raise ValueError(str(error)) from None
+
+
+def _one_line(error: yaml.MarkedYAMLError) -> str:
+    """Return ``line L, column C: problem (context)``.
+
+    PyYAML's own text quotes the input over several lines and calls it ``<unicode string>``, since
+    it never saw the file's name; the caller names the file.
+    """
+    mark = error.problem_mark or error.context_mark
+    where = "" if mark is None else f"line {mark.line + 1}, column {mark.column + 1}: "
+    problem = error.problem or error.context or "invalid YAML"
+    context = f" ({error.context})" if error.problem and error.context else ""
+    return f"{where}{problem}{context}"

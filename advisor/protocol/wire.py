@@ -27,6 +27,7 @@ from advisor.model.architecture import (
     Architecture,
     DilationGeometry,
     Geometry,
+    Mixture,
     PermutationGeometry,
     parse_architecture,
 )
@@ -36,6 +37,7 @@ from advisor.model.regions import BoxRegion, IndicesRegion, MaskRegion, PresetRe
 from advisor.model.results import (
     Analysis,
     CorrelationAnalysis,
+    Efficiency,
     Recommendation,
     SearchProgress,
     SearchResult,
@@ -213,7 +215,22 @@ def _architecture_document(message: advisor_pb2.Architecture) -> _Document:
     for optional in ("outputs", "family", "representation_kernel"):
         if message.HasField(optional):
             document[optional] = getattr(message, optional)
+    if message.padding:
+        document["padding"] = [[axis.before, axis.after] for axis in message.padding]
+    if message.HasField("mixture"):
+        document["mixture"] = _mixture_document(message.mixture)
     return document
+
+
+def _mixture_document(message: advisor_pb2.Mixture) -> _Document:
+    members = []
+    for index, member in enumerate(message.members):
+        try:
+            geometry = _geometry_document(member.geometry)
+        except InvalidRequestError as error:
+            raise error.prefixed(f"mixture.members[{index}]") from None
+        members.append({"geometry": geometry, "channels": list(member.channels)})
+    return {"members": members, "mixing": list(message.mixing)}
 
 
 def _budget_document(message: advisor_pb2.Budget) -> _Document:
@@ -233,6 +250,7 @@ def _budget_document(message: advisor_pb2.Budget) -> _Document:
         "min_representation",
         "max_representation",
         "max_multiply_adds",
+        "page_token",
     ):
         if message.HasField(optional):
             document[optional] = getattr(message, optional)
@@ -289,6 +307,23 @@ def architecture_to_proto(architecture: Architecture) -> advisor_pb2.Architectur
         outputs=architecture.outputs,
         family=architecture.family,
         representation_kernel=architecture.representation_kernel,
+        padding=[
+            advisor_pb2.AxisPadding(before=before, after=after)
+            for before, after in architecture.padding or ()
+        ],
+        mixture=None if architecture.mixture is None else _mixture_to_proto(architecture.mixture),
+    )
+
+
+def _mixture_to_proto(mixture: Mixture) -> advisor_pb2.Mixture:
+    return advisor_pb2.Mixture(
+        members=[
+            advisor_pb2.MixtureMember(
+                geometry=_geometry_to_proto(member.geometry), channels=member.channels
+            )
+            for member in mixture.members
+        ],
+        mixing=mixture.mixing,
     )
 
 
@@ -327,6 +362,7 @@ def budget_to_proto(budget: Budget) -> advisor_pb2.Budget:
         max_window=budget.max_window or 0,
         max_step=budget.max_step or 0,
         max_multiply_adds=budget.max_multiply_adds,
+        page_token=budget.page_token,
     )
 
 
@@ -392,12 +428,41 @@ def _correlation_analysis_from_proto(
     )
 
 
+def _efficiency_to_proto(efficiency: Efficiency | None) -> advisor_pb2.Efficiency | None:
+    if efficiency is None:
+        return None
+    return advisor_pb2.Efficiency(
+        log2_shallow_channels=efficiency.log2_shallow_channels,
+        log2_shallow_parameters=efficiency.log2_shallow_parameters,
+        log2_contiguous_channels=efficiency.log2_contiguous_channels,
+        log2_contiguous_parameters=efficiency.log2_contiguous_parameters,
+        contiguous_priced=efficiency.contiguous_priced,
+    )
+
+
+def _efficiency_from_proto(
+    message: advisor_pb2.Analysis | advisor_pb2.Recommendation,
+) -> Efficiency | None:
+    if not message.HasField("efficiency"):
+        return None
+    efficiency = message.efficiency
+    contiguous = efficiency.HasField("log2_contiguous_parameters")
+    return Efficiency(
+        log2_shallow_channels=efficiency.log2_shallow_channels,
+        log2_shallow_parameters=efficiency.log2_shallow_parameters,
+        log2_contiguous_channels=efficiency.log2_contiguous_channels if contiguous else None,
+        log2_contiguous_parameters=efficiency.log2_contiguous_parameters if contiguous else None,
+        contiguous_priced=efficiency.contiguous_priced,
+    )
+
+
 def analysis_to_proto(analysis: Analysis) -> advisor_pb2.Analysis:
     """Encode an :class:`Analysis` (the ``Analyze`` result)."""
     return advisor_pb2.Analysis(
         parameters=analysis.parameters,
         correlations=[_correlation_analysis_to_proto(c) for c in analysis.correlations],
         multiply_adds=analysis.multiply_adds,
+        efficiency=_efficiency_to_proto(analysis.efficiency),
     )
 
 
@@ -410,6 +475,7 @@ def analysis_from_proto(message: advisor_pb2.Analysis, field: str = "analysis") 
             for i, c in enumerate(message.correlations)
         ],
         multiply_adds=message.multiply_adds,
+        efficiency=_efficiency_from_proto(message),
     )
 
 
@@ -422,6 +488,8 @@ def _recommendation_to_proto(recommendation: Recommendation) -> advisor_pb2.Reco
         analysis=[_correlation_analysis_to_proto(c) for c in recommendation.analysis],
         rationale=recommendation.rationale,
         multiply_adds=recommendation.multiply_adds,
+        efficiency=_efficiency_to_proto(recommendation.efficiency),
+        dilations=recommendation.dilations or (),
     )
 
 
@@ -437,6 +505,8 @@ def _recommendation_from_proto(message: advisor_pb2.Recommendation, field: str) 
         ],
         rationale=message.rationale,
         multiply_adds=message.multiply_adds,
+        efficiency=_efficiency_from_proto(message),
+        dilations=tuple(message.dilations) or None,
     )
 
 
@@ -447,6 +517,7 @@ def search_result_to_proto(result: SearchResult) -> advisor_pb2.SearchResult:
         candidates_evaluated=result.candidates_evaluated,
         search_seconds=result.search_seconds,
         complete=result.complete,
+        next_page_token=result.next_page_token or "",
     )
 
 
@@ -462,6 +533,7 @@ def search_result_from_proto(
         candidates_evaluated=message.candidates_evaluated,
         search_seconds=message.search_seconds,
         complete=message.complete,
+        next_page_token=message.next_page_token or None,
     )
 
 

@@ -1,12 +1,17 @@
 """The pooling trees the search considers: window schedules times geometry families.
 
 **Schedules.** A schedule lists the pooling windows bottom-up; the last pooling is global (it
-takes the whole remaining grid). Steps below the top pool 2 or 4 per axis (``2x2``/``4x4`` on an
-image, ``2``/``4`` on a sequence) and must divide the grid and leave more than one location. The
-steps are all 2, all 4, or a mix with one switch (4s then 2s, or 2s then 4s), which keeps the
-count of schedules quadratic rather than exponential in the depth. Depth (the number of hidden
-layers) runs from 1 — the shallow net, one global pooling, always evaluated as the baseline — to
-the deepest such schedule, within the budget's depth bounds.
+takes the whole remaining grid). Each level below the top has one *step* and pools it along every
+axis the step divides (the other axes by 1), and must leave more than one location. The steps
+come from two kinds of lists, which keeps the count of schedules quadratic in the depth rather
+than exponential: steps of 2 or 4, all equal or with one switch (4s then 2s, or 2s then 4s); and
+the grid's prime factors (:func:`prime_steps`: 15 = 3 * 5, 224 = 2^5 * 7,
+44,100 = 2^2 * 3^2 * 5^2 * 7^2) in ascending or descending order, each prefix of either. So every
+size with a factor gets deeper trees than the shallow net, with unequal windows per level where
+its factors differ (15x15: 3x3 then 5x5), and an axis that runs out (the 16 of 16x64x64) stays
+at 1 while the others are pooled on. Depth (the number of hidden layers) runs from 1 — the
+shallow net, one global pooling, always evaluated as the baseline — to the deepest such schedule,
+within the budget's depth bounds.
 
 **Families** (the order is also the tie-break order: simpler first):
 
@@ -19,11 +24,18 @@ the deepest such schedule, within the budget's depth bounds.
   :data:`MAX_DILATION_ORDERS` (720, ``L <= 6``); beyond that, :data:`DILATION_SAMPLE` distinct
   orders drawn by the budget's seed (the search says so in its rationale).
 - ``synthesized``: trees folded from the task (:mod:`advisor.search.synthesis`), for every schedule
-and
-  variant.
+  and variant.
 - ``data_arranged``: contiguous pooling of the task's arrangement (the permutation of the
-  locations inferred from data, :mod:`advisor.infer.arrangement`), for every schedule; only for
-  a task with an arrangement.
+  locations inferred from data, :mod:`advisor.infer.arrangement`), for every schedule of the
+  unpadded grid; only for a task with an arrangement.
+
+**Padding.** An axis whose size has a prime factor above :data:`FRIENDLY_PRIME` (13, 99 = 9 * 11),
+or is a prime of 5 or more, pools only into large windows, or not at all. For such a grid the
+space also holds the trees of every family on the grid padded to a friendlier size
+(:func:`friendly_paddings`): every awkward axis grown to the next size that is not awkward and
+has no prime factor above 5, or to the next power of two, the margin split evenly before and
+after. The padding is part of the candidate and of the architecture it builds (the analysis
+models the margin as one constant input), so the choice is explicit and reported, never silent.
 """
 
 from __future__ import annotations
@@ -42,16 +54,20 @@ from advisor.geometry.layouts import geometry_permutation, geometry_structure
 from advisor.model.architecture import Architecture, Layer
 from advisor.model.budget import Family
 from advisor.model.geometries import DilationGeometry, Geometry, PermutationGeometry, applies_to
-from advisor.model.grid import InputSpec
+from advisor.model.grid import MAX_LOCATIONS, InputSpec, Padding, padded_shape
 from advisor.model.schedule import Schedule
 from advisor.search.synthesis import SynthesisVariant, Synthesizer, layout_permutation
+from advisor.seprank.labels import FREE, PADDED, padded_labels
 
 __all__ = [
     "DILATION_SAMPLE",
+    "FRIENDLY_PRIME",
     "MAX_DILATION_ORDERS",
     "Candidate",
     "CandidateSpace",
     "dilation_orders",
+    "friendly_paddings",
+    "prime_steps",
     "window_schedules",
 ]
 
@@ -62,7 +78,12 @@ DILATION_SAMPLE: Final = 120
 """Orders drawn by the seed when there are more than :data:`MAX_DILATION_ORDERS`: each costs a
 tree of ``N`` leaves (about 10 ms at ``N = 16384``), and the time goes to the other families."""
 
-_STEPS: Final = (2, 4)
+FRIENDLY_PRIME: Final = 7
+"""Largest prime factor a size may have without padding being considered: a 7x7 window is the
+largest odd one common nets use, and 224 = 2^5 * 7 needs no padding."""
+
+_PADDING_PRIMES: Final = ((2, 3, 5), (2,))
+"""What an awkward axis is padded to: the next size with only these prime factors."""
 
 _Pools: TypeAlias = tuple[tuple[int, ...], ...]
 _Ids: TypeAlias = npt.NDArray[np.intp]
@@ -95,6 +116,7 @@ class Candidate:
     geometry: Geometry | None = "contiguous"
     variant: SynthesisVariant | None = None
     eligible: bool = True
+    padding: Padding | None = None
 
     @property
     def depth(self) -> int:
@@ -111,6 +133,14 @@ class Candidate:
         sizes = ["x".join(str(n) for n in pool) for pool in self.pools]
         return ", ".join([*sizes[:-1], f"global {sizes[-1]}"])
 
+    def padding_text(self, shape: Sequence[int]) -> str:
+        """Say how the input is padded, e.g. `` on the input padded to 16 (... 1/2)``; '' if not."""
+        if self.padding is None:
+            return ""
+        grid = "x".join(str(n) for n in padded_shape(shape, self.padding))
+        margins = ", ".join(f"{before}/{after}" for before, after in self.padding)
+        return f" on the input padded to {grid} (constant margins before/after per axis: {margins})"
+
 
 def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> list[_Pools]:
     """Every schedule of the module docstring with depth in ``[min_depth, max_depth]``.
@@ -118,33 +148,118 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
     Ordered by depth, then by window sizes bottom-up (smaller first).
     """
     grid = tuple(shape)
-    prefixes: set[tuple[int, ...]] = set()
+    step_lists: set[tuple[int, ...]] = set()
     for fours, twos in itertools.product(range(max_depth), repeat=2):
-        for steps in ((4,) * fours + (2,) * twos, (2,) * twos + (4,) * fours):
-            if len(steps) < max_depth and _fits(grid, steps):
-                prefixes.add(steps)
-    schedules = []
-    for steps in sorted(prefixes, key=lambda s: (len(s), s)):
-        if min_depth <= len(steps) + 1:
-            pools = tuple((step,) * len(grid) for step in steps)
-            schedules.append((*pools, _remaining(grid, steps)))
-    return schedules
+        step_lists.update(((4,) * fours + (2,) * twos, (2,) * twos + (4,) * fours))
+    primes = prime_steps(grid)
+    for ordered in (primes, primes[::-1]):
+        step_lists.update(ordered[:end] for end in range(len(ordered) + 1))
+    schedules = set()
+    for steps in step_lists:
+        pools = _step_pools(grid, steps)
+        if pools is not None and min_depth <= len(pools) + 1 <= max_depth:
+            schedules.add((*pools, _remaining(grid, pools)))
+    return sorted(schedules, key=lambda pools: (len(pools), pools))
 
 
-def _fits(grid: tuple[int, ...], steps: tuple[int, ...]) -> bool:
-    """Whether the steps divide every axis and leave more than one location."""
+def friendly_paddings(shape: Sequence[int]) -> list[Padding]:
+    """Return the paddings of an awkward grid to friendlier sizes (module docstring), or [].
+
+    A padding that would grow the grid past ``MAX_LOCATIONS`` is left out.
+
+    Examples
+    --------
+    >>> friendly_paddings((13,))
+    [((1, 1),), ((1, 2),)]
+    >>> friendly_paddings((15, 15)), friendly_paddings((99, 16))
+    ([], [((0, 1), (0, 0)), ((14, 15), (0, 0))])
+    """
+    if not any(map(_awkward, shape)):
+        return []
+    paddings: list[Padding] = []
+    for primes in _PADDING_PRIMES:
+        padding = []
+        for n in shape:
+            extra = 0
+            if _awkward(n):
+                extra = _next_smooth(n, primes) - n
+            padding.append((extra // 2, extra - extra // 2))
+        grown = padded_shape(shape, tuple(padding))
+        if tuple(padding) not in paddings and math.prod(grown) <= MAX_LOCATIONS:
+            paddings.append(tuple(padding))
+    return paddings
+
+
+def _awkward(n: int) -> bool:
+    """Return whether an axis of size ``n`` pools badly (module docstring)."""
+    factors = _factorise(n)
+    return max(factors, default=1) > FRIENDLY_PRIME or (n >= 5 and factors == {n: 1})
+
+
+def _next_smooth(n: int, primes: tuple[int, ...]) -> int:
+    """Return the smallest size ``>= n``, not awkward, whose prime factors are all in ``primes``.
+
+    The products of ``primes`` up to ``2n`` are enumerated (a power of two lies below ``2n``),
+    a few hundred at most, rather than every size from ``n`` up factorised.
+    """
+    sizes = {1}
+    for prime in primes:
+        grown = set(sizes)
+        for size in sizes:
+            while size * prime < 2 * n:
+                size *= prime
+                grown.add(size)
+        sizes = grown
+    return min(size for size in sizes if size >= n and not _awkward(size))
+
+
+def prime_steps(shape: Sequence[int]) -> tuple[int, ...]:
+    """Return the primes the axes are pooled by, ascending, each as often as some axis has it.
+
+    ``(15, 15)`` gives ``(3, 5)``, ``(224, 224)`` gives ``(2, 2, 2, 2, 2, 7)``, ``(15, 16)`` gives
+    ``(2, 2, 2, 2, 3, 5)``: every axis can be pooled to one location by a sub-sequence of it.
+    """
+    counts: dict[int, int] = {}
+    for n in shape:
+        for prime, count in _factorise(n).items():
+            counts[prime] = max(counts.get(prime, 0), count)
+    return tuple(prime for prime in sorted(counts) for _ in range(counts[prime]))
+
+
+def _factorise(n: int) -> dict[int, int]:
+    """Return the prime factorisation of ``n >= 1`` as ``{prime: multiplicity}``."""
+    factors: dict[int, int] = {}
+    divisor = 2
+    while divisor * divisor <= n:
+        while n % divisor == 0:
+            factors[divisor] = factors.get(divisor, 0) + 1
+            n //= divisor
+        divisor += 1
+    if n > 1:
+        factors[n] = factors.get(n, 0) + 1
+    return factors
+
+
+def _step_pools(grid: tuple[int, ...], steps: tuple[int, ...]) -> _Pools | None:
+    """Pool every axis the step divides, level by level; None if a level pools nothing.
+
+    None too when the steps leave a single location (the last of them is then the global
+    pooling, which the caller adds itself).
+    """
+    pools = []
     for step in steps:
-        if any(n % step for n in grid):
-            return False
-        grid = tuple(n // step for n in grid)
-        if math.prod(grid) == 1:
-            return False
-    return True
+        pool = tuple(step if n % step == 0 else 1 for n in grid)
+        if math.prod(pool) == 1:
+            return None
+        grid = tuple(n // k for n, k in zip(grid, pool, strict=True))
+        pools.append(pool)
+    return tuple(pools) if math.prod(grid) > 1 else None
 
 
-def _remaining(grid: tuple[int, ...], steps: tuple[int, ...]) -> tuple[int, ...]:
-    divisor = math.prod(steps)
-    return tuple(n // divisor for n in grid)
+def _remaining(grid: tuple[int, ...], pools: _Pools) -> tuple[int, ...]:
+    for pool in pools:
+        grid = tuple(n // k for n, k in zip(grid, pool, strict=True))
+    return grid
 
 
 def dilation_orders(levels: int, seed: int) -> tuple[list[tuple[int, ...]], bool]:
@@ -177,8 +292,9 @@ class CandidateSpace:
         Families the budget allows to be recommended.
     dilations
         Whether dilation orders are searched.
-    synthesizer
-        Builds synthesized trees (None: no synthesized family).
+    labels
+        The task's ``(C, N)`` side labels: the synthesized trees are folded from them, and
+        :meth:`labels` places them on every padded grid.
     variants
         Synthesis variants to try.
     seed
@@ -195,13 +311,14 @@ class CandidateSpace:
         allowed: Sequence[Family],
         *,
         dilations: bool,
-        synthesizer: Synthesizer | None,
+        labels: npt.NDArray[np.int8],
         variants: Sequence[SynthesisVariant],
         seed: int,
         arrangement: Sequence[int] | None = None,
     ) -> None:
         self._spec = spec
-        self._synthesizer = synthesizer
+        self._labels: dict[Padding | None, npt.NDArray[np.int8]] = {None: labels}
+        self._synthesizers: dict[Padding | None, Synthesizer] = {}
         self.dilation_orders_complete = True
         candidates: list[Candidate] = []
 
@@ -210,48 +327,76 @@ class CandidateSpace:
             pools: _Pools,
             geometry: Geometry | None = "contiguous",
             variant: SynthesisVariant | None = None,
+            padding: Padding | None = None,
         ) -> None:
             eligible = family in allowed or (family == "shallow" and min_depth <= 1)
             candidates.append(
-                Candidate(len(candidates), family, pools, geometry, variant, eligible)
+                Candidate(len(candidates), family, pools, geometry, variant, eligible, padding)
             )
 
         add("shallow", (spec.shape,))
         schedules = window_schedules(spec.shape, max(2, min_depth), max_depth)
-        for pools in schedules:
-            add("contiguous", pools)
-        for named in ("mirror", "interleaved"):
-            if named in allowed:
-                for pools in schedules:
-                    if applies_to(named, Schedule.trusted(spec.shape, pools)):
-                        add(named, pools, named)
-        levels = spec.num_locations.bit_length() - 1
-        if (
-            "dilations" in allowed
-            and dilations
-            and spec.ndim == 1
-            and spec.num_locations == 1 << levels
-            and max(2, min_depth) <= levels <= max_depth
-        ):
-            orders, self.dilation_orders_complete = dilation_orders(levels, seed)
-            for order in orders:
-                add("dilations", ((2,),) * levels, DilationGeometry(dilations=order))
-        if synthesizer is not None and "synthesized" in allowed:
-            for pools in schedules:
-                for variant in variants:
-                    add("synthesized", pools, None, variant)
+        for padding in (None, *friendly_paddings(spec.shape)):
+            grid = padded_shape(spec.shape, padding)
+            on_grid = schedules if padding is None else window_schedules(grid, 2, max_depth)
+            for pools in on_grid:
+                add("contiguous", pools, padding=padding)
+            for named in ("mirror", "interleaved"):
+                if named in allowed:
+                    for pools in on_grid:
+                        if applies_to(named, Schedule.trusted(grid, pools)):
+                            add(named, pools, named, padding=padding)
+            levels = math.prod(grid).bit_length() - 1
+            if (
+                "dilations" in allowed
+                and dilations
+                and len(grid) == 1
+                and math.prod(grid) == 1 << levels
+                and max(2, min_depth) <= levels <= max_depth
+            ):
+                orders, complete = dilation_orders(levels, seed)
+                self.dilation_orders_complete &= complete
+                for order in orders:
+                    add(
+                        "dilations",
+                        ((2,),) * levels,
+                        DilationGeometry(dilations=order),
+                        None,
+                        padding,
+                    )
+            if "synthesized" in allowed:
+                for pools in on_grid:
+                    for variant in variants:
+                        add("synthesized", pools, None, variant, padding)
         if arrangement is not None and "data_arranged" in allowed:
             arranged = PermutationGeometry(permutation=tuple(arrangement))
             for pools in schedules:
                 add("data_arranged", pools, arranged)
         self.candidates: tuple[Candidate, ...] = tuple(candidates)
+        self.paddings: tuple[Padding | None, ...] = tuple(
+            dict.fromkeys(c.padding for c in candidates)
+        )
+
+    def labels(self, padding: Padding | None) -> npt.NDArray[np.int8]:
+        """Return the task's labels on the grid ``padding`` gives, as the min-cut sees them.
+
+        A padded location is :data:`~advisor.seprank.labels.FREE` here: the min-cut treats a
+        constant input as a free one (the analysis keeps it apart for the exact engine).
+        """
+        labels = self._labels.get(padding)
+        if labels is None:
+            grown = padded_labels(self._labels[None], self._spec.shape, padding)
+            labels = np.where(grown == PADDED, FREE, grown).astype(np.int8)
+            self._labels[padding] = labels
+        return labels
 
     def tree(self, candidate: Candidate) -> tuple[tuple[_Ids, ...], list[Hashable]]:
         """Return the candidate's windows per level and the keys naming each level's prefix."""
         if candidate.geometry is None:
-            assert self._synthesizer is not None and candidate.variant is not None
+            assert candidate.variant is not None
             pools, variant = candidate.pools, candidate.variant
-            return self._synthesizer.windows(pools, variant), Synthesizer.level_keys(pools, variant)
+            windows = self._synthesizer(candidate.padding).windows(pools, variant)
+            return windows, Synthesizer.level_keys(pools, variant)
         windows = geometry_structure(candidate.geometry, self._schedule(candidate)).windows
         return windows, _prefix_keys(windows)
 
@@ -259,7 +404,7 @@ class CandidateSpace:
         """Return the input permutation realising the candidate with plain contiguous pooling."""
         if candidate.geometry is None:
             windows, _ = self.tree(candidate)
-            return layout_permutation(self._spec.shape, candidate.pools, windows)
+            return layout_permutation(self.grid(candidate), candidate.pools, windows)
         return geometry_permutation(candidate.geometry, self._schedule(candidate))
 
     def architecture(
@@ -280,14 +425,27 @@ class CandidateSpace:
             input=self._spec,
             representation=widths[0],
             layers=_layers(candidate, widths[1:]),
-            geometry=PermutationGeometry(permutation=permutation),
+            # A permutation by construction: checking a million entries again costs 0.2 s.
+            geometry=PermutationGeometry.model_construct(permutation=permutation),
             outputs=outputs,
             family=candidate.family,
             representation_kernel=representation_kernel,
+            padding=candidate.padding,
         )
 
+    def grid(self, candidate: Candidate) -> tuple[int, ...]:
+        """Return the grid the candidate pools: the input's, padded if the candidate pads."""
+        return padded_shape(self._spec.shape, candidate.padding)
+
     def _schedule(self, candidate: Candidate) -> Schedule:
-        return Schedule.trusted(self._spec.shape, candidate.pools)
+        return Schedule.trusted(self.grid(candidate), candidate.pools)
+
+    def _synthesizer(self, padding: Padding | None) -> Synthesizer:
+        synthesizer = self._synthesizers.get(padding)
+        if synthesizer is None:
+            grid = padded_shape(self._spec.shape, padding)
+            synthesizer = self._synthesizers[padding] = Synthesizer(self.labels(padding), grid)
+        return synthesizer
 
 
 def _prefix_keys(windows: Sequence[_Ids]) -> list[Hashable]:

@@ -4,8 +4,10 @@ A rationale says what the net is (geometry, widths, parameters and multiply-adds
 budget and against the standard CNN of that budget), which of the task's correlations it can
 model as well as the target asks and which it falls short on (in percent of the target, the log2
 separation rank in bits beside it), how the best contiguous net and the shallow net at the same
-budget compare on the correlation where they differ most, the correlation furthest from its
-target with what widening one layer would add, and what 10% more budget would buy. Figures are
+budget compare on the correlation where they differ most, what a shallow and a contiguous net would
+need to reach its figures (expressive efficiency), the correlation furthest from its target with
+what widening one layer would add, and what 10% more budget would buy; the score sentence says
+what the arrangement its windows forget costs (docs/THEORY.md §16). Figures are
 the analysis' ``log2_separation_rank`` (the search's objective); a practical search's targets are
 the best any recommendable net reaches at this budget, a free search's the dimension bounds.
 """
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from advisor.model.results import Efficiency
 from advisor.search.objective import Objective
 
 __all__ = ["MORE_BUDGET", "Design", "Widening", "rationale"]
@@ -52,6 +55,8 @@ class Design:
         The objective's primary score.
     multiply_adds
         Multiply-adds per input.
+    discarded
+        Bits of window order per location its pooling discards (docs/THEORY.md §16).
     """
 
     description: str
@@ -60,6 +65,7 @@ class Design:
     log2_ranks: tuple[float, ...]
     score: float
     multiply_adds: int = 0
+    discarded: float = 0.0
 
     def widths_text(self) -> str:
         """``M = 32 and widths 512-1-1``."""
@@ -100,6 +106,7 @@ def rationale(
     widenings: Sequence[Widening],
     standard_multiply_adds: int | None = None,
     more_budget: Design | None = None,
+    efficiency: Efficiency | None = None,
     notes: Sequence[str] = (),
 ) -> str:
     """Explain ``chosen`` against the references; see the module docstring.
@@ -120,6 +127,8 @@ def rationale(
         Multiply-adds of the standard CNN at this budget, when there is one.
     more_budget
         The same tree's best design with 10% more parameters (None: not searched).
+    efficiency
+        What a shallow and a contiguous net would need to match ``chosen``'s figures.
     notes
         Sentences to append (e.g. that dilation orders were sampled).
     """
@@ -129,6 +138,7 @@ def rationale(
         _score(chosen, objective),
         _versus("the best contiguous net", chosen, contiguous, objective, names),
         _versus("the shallow net", chosen, shallow, objective, names),
+        efficiency.summary() if efficiency is not None else "",
         _binding(chosen, objective, names, widenings, max_parameters),
         _more(chosen, more_budget, max_parameters),
         *notes,
@@ -169,7 +179,16 @@ def _score(chosen: Design, objective: Objective) -> str:
     text = f"Score {chosen.score:.4g}: the {kind} fraction of the targets"
     if objective.max_parameters is not None:
         text += " times the share of the budget used (targets: the best any net reaches here)"
-    return text + "."
+    if objective.least_discarded is None:
+        return text + "."
+    excess = max(chosen.discarded - objective.least_discarded, 0.0)
+    text += (
+        f", times x{2.0**-excess:.3g} for the order its pooling windows forget "
+        f"({chosen.discarded:.2f} bits per location"
+    )
+    return text + (
+        f", {excess:.2f} more than the finest tree here)." if excess else ", the least)."
+    )
 
 
 def _versus(

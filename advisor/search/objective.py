@@ -71,12 +71,18 @@ class Objective:
         ``(C,)`` positive weights summing to 1.
     kind
         ``weighted`` or ``maximin``.
+    max_parameters
+        The parameter budget whose unused share lowers a score, or None.
+    least_discarded
+        The least arrangement (bits per location, :mod:`advisor.model.arrangement`) any
+        candidate tree discards, or None to ignore arrangement.
     """
 
     targets: _Floats
     weights: _Floats
     kind: ObjectiveKind
     max_parameters: int | None = None
+    least_discarded: float | None = None
 
     @classmethod
     def create(
@@ -85,6 +91,7 @@ class Objective:
         weights: npt.ArrayLike,
         kind: ObjectiveKind,
         max_parameters: int | None = None,
+        least_discarded: float | None = None,
     ) -> Objective:
         """Validate the arrays and normalise the weights."""
         target_array = np.asarray(targets, dtype=np.float64)
@@ -93,7 +100,11 @@ class Objective:
             raise ValueError("targets and weights must be vectors of one length")
         if target_array.size == 0 or np.any(target_array <= 0) or np.any(weight_array <= 0):
             raise ValueError("targets and weights must be positive")
-        return cls(target_array, weight_array / weight_array.sum(), kind, max_parameters)
+        # Scaled by a power of two first (exact), so weights near the float range (1e308) do not
+        # overflow their sum; every other set of weights normalises to the same bits as before.
+        _, exponent = np.frexp(weight_array.max())
+        scaled = np.ldexp(weight_array, -int(exponent))
+        return cls(target_array, scaled / scaled.sum(), kind, max_parameters, least_discarded)
 
     @property
     def num_keys(self) -> int:
@@ -106,12 +117,20 @@ class Objective:
         reached: _Floats = np.minimum(ranks, self.targets) / self.targets
         return reached
 
-    def keys(self, log2_ranks: npt.ArrayLike, parameters: npt.ArrayLike | None = None) -> _Floats:
+    def keys(
+        self,
+        log2_ranks: npt.ArrayLike,
+        parameters: npt.ArrayLike | None = None,
+        discarded: npt.ArrayLike | None = None,
+    ) -> _Floats:
         """Score tuples ``(P, num_keys)`` of ``(P, C)`` log2 ranks (larger is better).
 
         With ``max_parameters`` set, every key is scaled by the fraction of the budget the
         ``(P,)`` ``parameters`` use (at most 1), so a design that leaves the budget unused scores
-        below one that spends it on the same ranks.
+        below one that spends it on the same ranks. With ``least_discarded`` set, every key is
+        scaled by ``2^-(d - least_discarded)`` for the ``(P,)`` (or scalar) arrangement ``d`` the
+        tree discards, bits per location: per location, the share of the arrangements the
+        least-discarding tree tells apart that this one still tells apart.
         """
         reached = self.fractions(np.atleast_2d(np.asarray(log2_ranks, dtype=np.float64)))
         mean = reached @ self.weights
@@ -122,6 +141,11 @@ class Objective:
                 raise ValueError("an objective with max_parameters scores parameters too")
             used = np.asarray(parameters, dtype=np.float64).reshape(-1, 1) / self.max_parameters
             scores = scores * np.minimum(used, 1.0)
+        if self.least_discarded is not None:
+            if discarded is None:
+                raise ValueError("an objective with least_discarded scores arrangement too")
+            excess = np.asarray(discarded, dtype=np.float64).reshape(-1, 1) - self.least_discarded
+            scores = scores * np.exp2(-np.maximum(excess, 0.0))
         keys: _Floats = np.round(scores, _DECIMALS)
         return keys
 

@@ -27,6 +27,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from advisor.model.budget import Budget
+
 __all__ = ["GROWTHS", "ProfileRules", "practical_profiles"]
 
 GROWTHS: Final = (1.0, 2.0)
@@ -53,6 +55,16 @@ class ProfileRules:
     min_width: int
     min_representation: int
     max_representation: int
+
+    @classmethod
+    def for_budget(cls, budget: Budget, outputs: int) -> ProfileRules:
+        """Return the rules a practical search under ``budget`` with ``outputs`` keeps."""
+        return cls(
+            tuple(budget.profile_choices()),
+            budget.hidden_floor(outputs),
+            budget.min_representation,
+            budget.max_representation,
+        )
 
     def representations(self) -> list[int]:
         """Return the allowed ``M`` (choices in range; the smallest choice if none is)."""

@@ -24,6 +24,15 @@ to smaller widths, so a request always gets the same answer. Two trees whose lab
 coincide for every correlation (the same shared-subtree DAG) are one candidate to the model; the
 first is kept.
 
+**Anytime.** A practical search scores each tree once, in the order of
+:class:`~advisor.search.anytime.AnytimeQueue` (the shallow baseline, then one tree of every
+family, then the families whose trees scored best so far first), raising the targets as it goes;
+it keeps each tree's figures (or its DAG, past :data:`_KEPT_FIGURES_BYTES`) and ranks them once
+the pass ends or is stopped, in the candidates' own order, so the order changes nothing a full
+search returns and a stopped one ranks what it scored on the targets it saw. Progress reports
+the fraction of the work done (:class:`~advisor.search.anytime.WorkMeter`). A free search
+visits the candidates in their own order (its branch-and-bound needs its objective up front).
+
 **Time.** One :class:`~advisor.stopping.StopSignal` says when to stop: the caller's (a call's
 deadline, its cancellation, a server's shutdown drain), with ``budget.time_limit_seconds`` added
 as a deadline of its own. It is polled between candidates and inside the width search. The
@@ -31,8 +40,10 @@ search stops early enough to build its recommendations before the deadline. It m
 one recommendation takes to build (on the shallow net at the start, then on every one it builds)
 and the longest wait between two polls (how late a deadline can be noticed, and how long the
 machine's load may hold the search back), so a loaded machine reserves more; it reserves
-:data:`_RESERVE_FACTOR` times the build and the wait for the best recommendation and one build
-for each of the others. It then returns the best found so far with ``complete = False``.
+:data:`_RESERVE_FACTOR` times the build and the wait for the best recommendation, one build for
+each of the others as long as those take at most :data:`_OTHERS_SHARE` of the time left when
+scoring starts (a short limit buys a better best pick rather than more picks), and the time the
+ranking will take. It then returns the best found so far with ``complete = False``.
 
 The recommendations are built in rank order. The best is always built, even past the deadline;
 each other one only while the time for one that must fit is left, and its analysis polls the
@@ -44,7 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -53,17 +64,21 @@ import numpy.typing as npt
 
 from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
+from advisor.model.arrangement import discarded_order
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
+from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate, CandidateSpace
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
+from advisor.search.mixtures import with_mixtures
 from advisor.search.objective import Objective, default_targets
+from advisor.search.paging import next_page_token, page_offset
 from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
-from advisor.search.synthesis import Synthesizer, synthesis_variants
+from advisor.search.synthesis import synthesis_variants
 from advisor.search.widths import Allocation, Floor, allocate_widths, best_point
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
@@ -78,6 +93,7 @@ __all__ = [
 ]
 
 _Ints = npt.NDArray[np.int64]
+_Floats = npt.NDArray[np.float64]
 _Pools = tuple[tuple[int, ...], ...]
 
 _SAMPLE_TRIES: Final = 50
@@ -85,6 +101,13 @@ _SAMPLE_TRIES: Final = 50
 
 _LEAST_TARGET: Final = 1e-6
 """Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
+
+_OTHERS_SHARE: Final = 0.5
+"""Share of a search's time at most that the recommendations after the best may reserve."""
+
+_KEPT_FIGURES_BYTES: Final = 64 * 2**20
+"""The practical pass keeps the figures of the trees it scores up to this size for the ranking;
+past it, the ranking computes them again from the DAGs (a task with thousands of correlations)."""
 
 _PROGRESS_INTERVAL: Final = 0.25
 """Seconds between two progress reports at least."""
@@ -131,9 +154,25 @@ def recommend(
         On ``budget.max_parameters`` when no candidate fits it, on ``budget.min_depth`` or
         ``budget.geometries`` when they leave nothing to search for this input.
     """
+    offset = page_offset(task, budget)
     signal = (stop or StopSignal()).limited(budget.time_limit_seconds)
-    run = _Search(task, budget, signal, progress)
-    return run.execute()
+    if offset and "mixture" in budget.families():
+        raise InvalidRequestError.single(
+            "budget.page_token", "a search with the mixture family returns one page only"
+        )
+    run = _Search(task, _tree_budget(budget), signal, progress, offset)
+    result = run.execute()
+    if "mixture" not in budget.families():
+        return result
+    return with_mixtures(task, budget, result, run.objective, signal)
+
+
+def _tree_budget(budget: Budget) -> Budget:
+    """Return the budget the tree search runs on: mixtures are built afterwards from its trees."""
+    if "mixture" not in budget.families():
+        return budget
+    trees = [family for family in budget.families() if family != "mixture"] or None
+    return budget.model_copy(update={"geometries": trees})
 
 
 @dataclass(frozen=True)
@@ -155,6 +194,15 @@ class _Entry:
         return Floor(
             self.allocation.keys, self.allocation.parameters, candidate.index < self.candidate.index
         )
+
+
+@dataclass(frozen=True, eq=False)
+class _Scored:
+    """A tree the practical pass scored: its DAG and, when kept, its profiles' figures."""
+
+    candidate: Candidate
+    dag: SubtreeDag
+    figures: _Floats | None
 
 
 @dataclass
@@ -219,7 +267,7 @@ def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -
 
 
 def _slot(candidate: Candidate) -> tuple[object, ...]:
-    return candidate.family, candidate.pools, candidate.dilations
+    return candidate.family, candidate.pools, candidate.dilations, candidate.padding
 
 
 class _Clock(StopSignal):
@@ -236,6 +284,8 @@ class _Clock(StopSignal):
         self.started = self.clock()
         self.each = 0.0
         self.longest_gap = 0.0
+        self.ranking = 0.0
+        self.window: float | None = None
         self.last_poll: float | None = None
 
     def elapsed(self) -> float:
@@ -250,8 +300,20 @@ class _Clock(StopSignal):
         return _RESERVE_FACTOR * (self.each + self.longest_gap) + others * self.each
 
     def measure(self, each: float) -> None:
-        """Record how long one recommendation took to build; the reserve follows the longest."""
+        """Record how long one recommendation took to build; the reserve follows the longest.
+
+        The first measure starts the search proper: the time then left to the caller's deadline
+        is the window the recommendations after the best may take a share of.
+        """
+        if self.window is None and self._parent is not None:
+            deadline = self._parent.deadline
+            self.window = math.inf if deadline is None else deadline - self.clock()
         self.each = max(self.each, each)
+        self._reserve()
+
+    def defer(self, seconds: float) -> None:
+        """Add the time ranking one more scored tree will take to the reserve."""
+        self.ranking += seconds
         self._reserve()
 
     def stopped(self) -> bool:
@@ -263,7 +325,17 @@ class _Clock(StopSignal):
         return super().stopped()
 
     def _reserve(self) -> None:
-        self._lead = self.time_for(self.top_k - 1)
+        """Keep time for the ranking, the best recommendation and as many others as are due.
+
+        The others hold back at most :data:`_OTHERS_SHARE` of the search's time: a short time
+        limit buys a better best recommendation rather than more of them (they are built only
+        while time is left, so fewer come back).
+        """
+        others = self.top_k - 1
+        if self.window is not None and math.isfinite(self.window) and self.each > 0.0:
+            affordable = (_OTHERS_SHARE * self.window - self.time_for(0)) / self.each
+            others = max(0, min(others, math.floor(affordable)))
+        self._lead = self.time_for(others) + self.ranking
 
 
 class _Search:
@@ -275,8 +347,10 @@ class _Search:
         budget: Budget,
         signal: StopSignal,
         progress: Callable[[SearchProgress], None] | None,
+        offset: int = 0,
     ) -> None:
         self.task, self.budget, self.signal = task, budget, signal
+        self.offset = offset
         self.clock = _Clock(signal, budget.top_k)
         self.report = progress
         self.correlations = task.resolved()
@@ -286,31 +360,32 @@ class _Search:
         self.outputs = budget.outputs_for(task.outputs)
         self.model = ParameterModel.for_input(spec, budget.representation_kernel, self.outputs)
         labels = correlation_labels(self.correlations, spec.num_locations)
-        self.builder = SubtreeDagBuilder(labels)
         allowed = budget.families()
-        deepest = max(1, spec.num_locations.bit_length())
+        # Padding at most doubles an axis, so a padded tree is at most ndim levels deeper.
+        deepest = max(1, spec.num_locations.bit_length() + spec.ndim)
         self.space = CandidateSpace(
             spec,
             budget.min_depth or 1,
             budget.max_depth or deepest,
             allowed,
             dilations=budget.search_dilations,
-            synthesizer=Synthesizer(labels, spec.shape) if "synthesized" in allowed else None,
+            labels=labels,
             variants=synthesis_variants([c.weight for c in self.correlations]),
             seed=budget.seed,
             arrangement=task.arrangement,
         )
         self.candidates = self.space.candidates
+        # One labelling per grid a candidate pools; a padded margin is free to the min-cut.
+        self.builders = {
+            padding: SubtreeDagBuilder(self.space.labels(padding))
+            for padding in self.space.paddings
+        }
         if budget.width_profile == "practical":
             self.candidates = _bounded(self.candidates, _largest_window, budget.max_window)
             self.candidates = _bounded(self.candidates, _widest_step, budget.max_step)
-        self.rules = ProfileRules(
-            tuple(budget.profile_choices()),
-            budget.hidden_floor(self.outputs),
-            budget.min_representation,
-            budget.max_representation,
-        )
+        self.rules = ProfileRules.for_budget(budget, self.outputs)
         self._profiles: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
+        self._depth_ladders: dict[int, tuple[_Ints, _Ints]] = {}
         self.standard = self.standard_cnn()
         self.max_multiply_adds = budget.max_multiply_adds
         if self.max_multiply_adds is None and budget.width_profile == "practical" and self.standard:
@@ -319,9 +394,20 @@ class _Search:
         # Built by execute(): its targets need a pass over every tree, which only a search (or
         # search_objective) uses, not a caller that only samples the space.
         self.objective: Objective
-        self.board = _Board(budget.top_k)
+        self.board = _Board(offset + budget.top_k)
         self.scored = 0
         self.last_report = -math.inf
+        # The practical scoring pass: the trees scored, the targets so far (the best figure of a
+        # recommendable tree per correlation), the least arrangement a recommendable tree
+        # discards, the points scored and the best provisional score.
+        self._visited: list[_Scored] = []
+        self._targets = np.zeros(len(self.correlations))
+        self._least_discarded = math.inf
+        self._kept_bytes = 0
+        self._points = 0
+        self._best_seen = -math.inf
+        self._family_best: dict[str, tuple[_Floats, _Ints, float]] = {}
+        self._work: dict[int, list[tuple[Hashable, int]]] = {}
 
     def _check_space(self) -> None:
         candidates = self.candidates
@@ -365,37 +451,138 @@ class _Search:
             )
 
     def execute(self) -> SearchResult:
-        self.objective = self._objective()
-        baseline, *others = self.candidates
+        """Score the trees in the anytime order, rank them, build the recommendations."""
+        practical = self.budget.width_profile == "practical"
+        if not practical:
+            self.objective = self._free_objective()
+        # A tree with no role (not recommendable, not a baseline) is ranked nowhere: a
+        # practical search does not score it.
+        visited = [c for c in self.candidates if _roles(c)] if practical else self.candidates
+        queue = AnytimeQueue(visited, self.budget.seed) if practical else None
+        order = iter(visited if queue is None else queue)
+        self._work = {c.index: self._work_levels(c) for c in visited}
+        meter = WorkMeter(list(self._work.values()))
         seen: dict[bytes, set[str]] = {}
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
-        self._evaluate(baseline, seen, None)
+        self._visit(next(order), seen, None, meter, queue)
         self._reserve_final_time()
         complete = True
-        for done, candidate in enumerate(others, start=2):
-            if self.clock.stopped() or not self._evaluate(candidate, seen, self.clock):
+        for candidate in order:
+            if self.clock.stopped() or not self._visit(candidate, seen, self.clock, meter, queue):
                 complete = False
                 break
-            self._progress(done / len(self.candidates))
+            self._progress(meter)
+        if practical:
+            self.objective = self._practical_objective()
+            self._rank()
         recommendations = self._recommendations(complete)
-        complete = complete and len(recommendations) == len(self.board.top)
-        return SearchResult(recommendations, self.scored, self.clock.elapsed(), complete)
+        complete = complete and len(recommendations) == len(self.board.top[self.offset :])
+        end = self.offset + self.budget.top_k
+        # A full board may have more designs ranked after it; a shorter one has none.
+        token = next_page_token(self.task, self.budget, end) if len(self.board.top) == end else None
+        return SearchResult(recommendations, self.scored, self.clock.elapsed(), complete, token)
+
+    def _visit(
+        self,
+        candidate: Candidate,
+        seen: dict[bytes, set[str]],
+        stop: StopSignal | None,
+        meter: WorkMeter,
+        queue: AnytimeQueue | None,
+    ) -> bool:
+        """Score one tree and record its cost (and its score, to steer ``queue``).
+
+        Return False when ``stop`` cut it.
+        """
+        started = self.clock.clock()
+        if queue is not None:
+            try:
+                self._score(candidate, stop)
+            except StoppedError:
+                return False
+            for family, score in self._family_scores().items():
+                queue.rate(family, score)
+            finished = True
+        else:
+            finished = self._evaluate(candidate, seen, stop)
+        meter.done(self._work[candidate.index], self.clock.clock() - started)
+        return finished
+
+    def _work_levels(self, candidate: Candidate) -> list[tuple[Hashable, int]]:
+        """Name each level's prefix and count the nodes it pools (for :class:`WorkMeter`)."""
+        nodes = self.task.input.num_locations
+        levels: list[tuple[Hashable, int]] = []
+        for level, pool in enumerate(candidate.pools):
+            order = None if candidate.dilations is None else candidate.dilations[: level + 1]
+            prefix = (candidate.family, candidate.variant, order, candidate.pools[: level + 1])
+            levels.append((prefix, nodes))
+            nodes //= math.prod(pool)
+        return levels
+
+    def _family_scores(self) -> dict[str, float]:
+        """Each family's best tree so far, scored on the targets known now."""
+        objective = self._practical_objective()
+        return {
+            family: float(objective.keys(*held)[:, 0].max())
+            for family, held in self._family_best.items()
+        }
+
+    def _score(self, candidate: Candidate, stop: StopSignal | None = None) -> None:
+        """Practical pass: build the tree's DAG and score its fitting profiles; raise the targets.
+
+        The figures are kept for the ranking while they fit :data:`_KEPT_FIGURES_BYTES`, else
+        the ranking computes them again from the DAG (its time is reserved on the clock).
+        ``stop`` may cut the tree's build (:class:`~advisor.errors.StoppedError`).
+        """
+        dag = self.builders[candidate.padding].build(*self.space.tree(candidate), stop=stop)
+        profiles, parameters = self._fitting(candidate)
+        started = self.clock.clock()
+        figures = dag.log2_ranks(np.log2(profiles)) if profiles.size else None
+        recompute = self.clock.clock() - started
+        keep = figures is not None and self._kept_bytes + figures.nbytes <= _KEPT_FIGURES_BYTES
+        if keep and figures is not None:
+            self._kept_bytes += figures.nbytes
+        self._visited.append(_Scored(candidate, dag, figures if keep else None))
+        if figures is None:
+            return
+        self._points += parameters.size
+        if not candidate.eligible:
+            return
+        self._targets = np.maximum(self._targets, figures.max(axis=0))
+        discarded = self._discarded(candidate)
+        self._least_discarded = min(self._least_discarded, discarded)
+        started = self.clock.clock()
+        objective = self._practical_objective()
+        best = float(objective.keys(figures, parameters, discarded)[:, 0].max())
+        self._best_seen = max(self._best_seen, best)
+        held = self._family_best.get(candidate.family)
+        if held is None or best > objective.keys(*held)[:, 0].max():
+            self._family_best[candidate.family] = (figures, parameters, discarded)
+        self.clock.defer(self.clock.clock() - started + (0.0 if keep else recompute))
+
+    def _rank(self) -> None:
+        """Rank the scored trees in the candidates' order (ties and duplicates: the first)."""
+        seen: dict[bytes, set[str]] = {}
+        for scored in sorted(self._visited, key=lambda s: s.candidate.index):
+            candidate, dag = scored.candidate, scored.dag
+            roles = _roles(candidate)
+            if roles <= seen.setdefault(dag.digest, set()):
+                continue  # the same tree to the model as one evaluated for the same purposes
+            seen[dag.digest] |= roles
+            allocation = self._best_profile(candidate, dag, figures=scored.figures)
+            if allocation is not None:
+                self.board.offer(_Entry(candidate, allocation, dag))
 
     def _evaluate(
         self, candidate: Candidate, seen: dict[bytes, set[str]], stop: StopSignal | None
     ) -> bool:
-        """Allocate the candidate's widths and record it; False when ``stop`` cut it."""
+        """Allocate a free search's widths of the tree and record it; False when ``stop`` cut it."""
         windows, keys = self.space.tree(candidate)
-        dag = self.builder.build(windows, keys)
+        dag = self.builders[candidate.padding].build(windows, keys)
         roles = _roles(candidate)
         if roles <= seen.setdefault(dag.digest, set()):
             return True  # the same tree to the model as one evaluated for the same purposes
         seen[dag.digest] |= roles
-        if self.budget.width_profile == "practical":
-            allocation = self._best_profile(candidate, dag)
-            if allocation is not None:
-                self.board.offer(_Entry(candidate, allocation, dag))
-            return True
         outcome = allocate_widths(
             dag,
             self.objective,
@@ -418,8 +605,7 @@ class _Search:
         key = (candidate.pools, scale)
         cached = self._profiles.get(key)
         if cached is None:
-            profiles = practical_profiles(candidate.depth, self.rules)
-            parameters = self.model.count(profiles)
+            profiles, parameters = self._ladders(candidate.depth)
             fits = parameters <= self.budget.max_parameters * scale
             if self.max_multiply_adds is not None:
                 fits &= self._multiply_adds(candidate, profiles) <= self.max_multiply_adds
@@ -427,9 +613,17 @@ class _Search:
             self._profiles[key] = cached
         return cached
 
+    def _ladders(self, depth: int) -> tuple[_Ints, _Ints]:
+        """Return every practical profile of a depth and its parameters (computed once)."""
+        cached = self._depth_ladders.get(depth)
+        if cached is None:
+            profiles = practical_profiles(depth, self.rules)
+            cached = profiles, self.model.count(profiles)
+            self._depth_ladders[depth] = cached
+        return cached
+
     def _multiply_adds(self, candidate: Candidate, profiles: _Ints) -> _Ints:
-        spec = self.task.input
-        locations = layer_locations(spec.shape, candidate.pools, candidate.pools)
+        locations = layer_locations(self.space.grid(candidate), candidate.pools, candidate.pools)
         return multiply_adds(
             profiles, locations, self.model.representation_weights, self.model.outputs
         )
@@ -461,14 +655,22 @@ class _Search:
         return tree, cost, tuple(best)
 
     def _best_profile(
-        self, candidate: Candidate, dag: SubtreeDag, scale: float = 1.0
+        self,
+        candidate: Candidate,
+        dag: SubtreeDag,
+        scale: float = 1.0,
+        figures: _Floats | None = None,
     ) -> Allocation | None:
-        """Score every fitting practical profile of the tree; return the best (widths.py's ties)."""
+        """Score every fitting practical profile of the tree; return the best (widths.py's ties).
+
+        ``figures`` are the profiles' figures when the scoring pass kept them.
+        """
         profiles, parameters = self._fitting(candidate, scale)
         if profiles.size == 0:
             return None
-        figures = dag.log2_ranks(np.log2(profiles))
-        keys = self.objective.keys(figures, parameters)
+        if figures is None:
+            figures = dag.log2_ranks(np.log2(profiles))
+        keys = self.objective.keys(figures, parameters, self._discarded(candidate))
         self.scored += parameters.size
         top = best_point(keys, parameters, profiles)
         return Allocation(
@@ -478,62 +680,86 @@ class _Search:
             log2_ranks=tuple(float(f) for f in figures[top]),
         )
 
-    def _objective(self) -> Objective:
-        """Build the objective: reachable targets and the budget used (practical), or not (free).
+    def _discarded(self, candidate: Candidate) -> float:
+        """Return the arrangement the candidate's tree discards, bits per location."""
+        return discarded_order(self.space.grid(candidate), candidate.pools, candidate.pools)
 
-        A practical search first runs every recommendable tree's fitting profiles to find the
-        best figure any of them reaches on each correlation, and takes that as the target: a
-        score of 1.0 then means no practical net at this budget does better on any correlation
-        and the whole budget is used.
+    def _free_objective(self) -> Objective:
+        """Return a free search's objective: the dimension bound at the largest channel choice."""
+        return Objective.create(
+            default_targets(
+                [min(c.a_size, c.b_size) for c in self.correlations],
+                self.choices[-1],
+                self.budget.log2_rank_target,
+            ),
+            [c.weight for c in self.correlations],
+            self.budget.objective,
+        )
+
+    def _practical_objective(self) -> Objective:
+        """Return a practical search's objective, on the targets of the trees scored so far.
+
+        The target of a correlation is the best figure any recommendable tree scored reaches
+        with a fitting profile, and the reference arrangement the least any of them discards:
+        once every tree is scored, a score of 1.0 means no practical net at this budget does
+        better on any correlation, the whole budget is used and no tree keeps more of the
+        input's arrangement (docs/THEORY.md §16).
         """
-        weights = [c.weight for c in self.correlations]
-        if self.budget.width_profile == "free":
-            return Objective.create(
-                default_targets(
-                    [min(c.a.size, c.b.size) for c in self.correlations],
-                    self.choices[-1],
-                    self.budget.log2_rank_target,
-                ),
-                weights,
-                self.budget.objective,
-            )
-        best = np.zeros(len(self.correlations))
-        seen: set[bytes] = set()
-        for candidate in self.candidates:
-            if self.clock.stopped():
-                break  # the targets of the trees seen; the search itself stops next
-            profiles, _ = self._fitting(candidate)
-            if not candidate.eligible or profiles.size == 0:
-                continue
-            dag = self.builder.build(*self.space.tree(candidate))
-            if dag.digest in seen:
-                continue
-            seen.add(dag.digest)
-            best = np.maximum(best, dag.log2_ranks(np.log2(profiles)).max(axis=0))
+        best = self._targets
         if self.budget.log2_rank_target is not None:
             best = np.minimum(best, self.budget.log2_rank_target)
         return Objective.create(
             np.maximum(best, _LEAST_TARGET),
-            weights,
+            [c.weight for c in self.correlations],
             self.budget.objective,
             max_parameters=self.budget.max_parameters,
+            least_discarded=(
+                self._least_discarded if math.isfinite(self._least_discarded) else None
+            ),
         )
 
+    def _scoring_pass(self) -> None:
+        """Score every recommendable tree (no stop): the targets of :func:`search_objective`."""
+        for candidate in self.candidates:
+            if candidate.eligible:
+                self._score(candidate)
+
     def _reserve_final_time(self) -> None:
-        """Build the shallow net's recommendation as the final ones are built, timing it."""
+        """Build the shallow net's recommendation as the final ones are built, timing it.
+
+        A practical search ranks nothing before its scoring pass ends, so the shallow net is
+        ranked here on the targets it sets alone, for the timing only.
+        """
+        if self.budget.width_profile == "practical":
+            self.objective = self._practical_objective()
+            (scored,) = self._visited
+            counted = self.scored  # the ranking counts the shallow net's points, not this
+            allocation = self._best_profile(scored.candidate, scored.dag, figures=scored.figures)
+            assert allocation is not None, "the shallow net fits (checked up front)"
+            self.scored = counted
+            self.board.shallow = _Entry(scored.candidate, allocation, scored.dag)
         entry = self.board.shallow
         assert entry is not None, "the shallow net fits (checked up front) and always runs"
         started = self.clock.clock()
         self._recommendation(1, entry, (), None)
         self.clock.measure(self.clock.clock() - started)
+        if self.budget.width_profile == "practical":
+            self.board.shallow = None
 
-    def _progress(self, fraction: float) -> None:
+    def _progress(self, meter: WorkMeter) -> None:
         now = self.clock.elapsed()
         if self.report is None or now - self.last_report < _PROGRESS_INTERVAL:
             return
         self.last_report = now
-        best = self.board.top[0].allocation.keys[0] if self.board.top else None
-        self.report(SearchProgress(self.scored, now, best, fraction))
+        if self.budget.width_profile == "practical":
+            # Provisional: the best score on the targets known when each tree was scored.
+            scored, best = self._points, self._best_seen if self._best_seen > 0 else None
+        else:
+            scored = self.scored
+            best = self.board.top[0].allocation.keys[0] if self.board.top else None
+        # The time still to come after the trees: the ranking and the recommendations.
+        ahead = self.clock.ranking + self.budget.top_k * self.clock.each
+        self.report(SearchProgress(scored, now, best, meter.fraction(ahead)))
 
     def _architecture(self, entry: _Entry) -> Architecture:
         return self.space.architecture(
@@ -544,14 +770,18 @@ class _Search:
         )
 
     def _recommendations(self, complete: bool) -> list[Recommendation]:
-        """Build the recommendations in rank order while the deadline allows (the best always)."""
+        """Build the page's recommendations in rank order while the deadline allows.
+
+        The page's best is always built.
+        """
         notes = self._notes(complete)
         recommendations = []
         # A search stopped before any recommendable tree was scored still answers: with the
         # best baseline it has (the rationale's note says the search was cut).
         baselines = [e for e in (self.board.contiguous, self.board.shallow) if e is not None]
-        for rank, entry in enumerate(self.board.top or baselines[:1], start=1):
-            first = rank == 1
+        page = self.board.top[self.offset :] if self.board.top or self.offset else baselines[:1]
+        for rank, entry in enumerate(page, start=self.offset + 1):
+            first = rank == self.offset + 1
             if not first and self.signal.remaining() < self.clock.time_for(0):
                 break
             started = self.clock.clock()
@@ -570,7 +800,7 @@ class _Search:
         shallow = self.board.shallow
         assert shallow is not None, "the shallow net fits (checked up front) and always runs"
         architecture = self._architecture(entry)
-        analysis = analyze(self.task, architecture, stop=stop).correlations
+        analysis = analyze(self.task, architecture, stop=stop)
         text = rationale(
             self._design(entry),
             contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
@@ -581,6 +811,7 @@ class _Search:
             widenings=self._widenings(entry),
             standard_multiply_adds=self.standard[1] if self.standard else None,
             more_budget=self._more_budget(entry),
+            efficiency=analysis.efficiency,
             notes=notes,
         )
         return Recommendation(
@@ -588,9 +819,11 @@ class _Search:
             score=entry.allocation.keys[0],
             parameters=entry.allocation.parameters,
             architecture=architecture,
-            analysis=analysis,
+            analysis=analysis.correlations,
             rationale=text,
             multiply_adds=architecture.multiply_adds,
+            efficiency=analysis.efficiency,
+            dilations=entry.candidate.dilations,
         )
 
     def _widenings(self, entry: _Entry) -> list[Widening]:
@@ -635,7 +868,10 @@ class _Search:
                 detail = f", {candidate.variant.describe(self.names)}"
             elif candidate.family == "data_arranged":
                 detail = ", contiguous on the data's arrangement"
-            description = f"{candidate.family} pooling ({candidate.schedule_text()}{detail})"
+            description = (
+                f"{candidate.family} pooling ({candidate.schedule_text()}{detail})"
+                f"{candidate.padding_text(self.task.input.shape)}"
+            )
         return Design(
             description=description,
             widths=entry.allocation.widths,
@@ -645,6 +881,7 @@ class _Search:
             multiply_adds=int(
                 self._multiply_adds(candidate, np.asarray([entry.allocation.widths]))[0]
             ),
+            discarded=self._discarded(candidate),
         )
 
     def _notes(self, complete: bool) -> Sequence[str]:
@@ -661,7 +898,11 @@ class _Search:
 
 def search_objective(task: Task, budget: Budget) -> Objective:
     """Return the objective the search ranks candidates by, for this task and budget."""
-    return _Search(task, budget, StopSignal(), None)._objective()
+    search = _Search(task, _tree_budget(budget), StopSignal(), None)
+    if budget.width_profile == "free":
+        return search._free_objective()
+    search._scoring_pass()
+    return search._practical_objective()
 
 
 def score_architecture(task: Task, budget: Budget, architecture: Architecture) -> float:
@@ -681,7 +922,9 @@ def score_architectures(
     scores = []
     for architecture in architectures:
         ranks = [c.log2_separation_rank for c in analyze(task, architecture).correlations]
-        keys = objective.keys(np.asarray(ranks), [architecture.parameters])
+        keys = objective.keys(
+            np.asarray(ranks), [architecture.parameters], architecture.discarded_order
+        )
         scores.append(float(keys[0, 0]))
     return scores
 
@@ -709,7 +952,7 @@ def sample_architectures(
     trained-outcome benchmark compares the search's order with the trained order over such draws.
     Fewer than ``count`` come back when the space holds fewer distinct designs.
     """
-    search = _Search(task, budget, StopSignal(), None)
+    search = _Search(task, _tree_budget(budget), StopSignal(), None)
     rng = np.random.default_rng(seed)
     trees = [c for c in search.candidates if c.eligible]
     drawn: dict[tuple[int, tuple[int, ...]], Architecture] = {}
@@ -755,7 +998,8 @@ def _bounded(
         return tuple(candidates)
     least = max(bound, min(sizes))
     return tuple(
-        dataclasses.replace(c, eligible=c.eligible and measure(c) <= least) for c in candidates
+        dataclasses.replace(c, eligible=False) if c.eligible and measure(c) > least else c
+        for c in candidates
     )
 
 

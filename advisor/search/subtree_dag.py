@@ -34,21 +34,31 @@ import hashlib
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from functools import cached_property
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
+from advisor.errors import StoppedError
 from advisor.search.arrays import unique_rows
 from advisor.seprank.labels import SIDE_A, SIDE_B
+from advisor.stopping import StopSignal
 
 __all__ = ["DpValues", "SubtreeDag", "SubtreeDagBuilder", "TypeLevel"]
 
 _Floats = npt.NDArray[np.float64]
 _Ints = npt.NDArray[np.int64]
+_Types = npt.NDArray[np.signedinteger[Any]]
 
 _LEAF_TYPES: Final = 3
 """Height-0 types: the label values FREE, SIDE_A, SIDE_B."""
+
+_SUMMED_COLUMNS: Final = 16
+"""Windows up to this size are keyed column by column, larger ones by counting child types."""
+
+_DENSE_KEYS_PER_ROW: Final = 4
+"""Keys spanning at most this many values per row are ranked by a table, not sorted."""
 
 _PACKED_KEY_BITS: Final = 62
 """A multiset's key is packed into one ``int64`` while it needs fewer bits than this."""
@@ -152,8 +162,6 @@ class SubtreeDag:
         windows), for ``h = 1 .. L``.
     roots
         ``(C,)``: the root's type for each correlation.
-    reach
-        ``reach[h]``: ``(C, T_h)`` whether the type occurs in each correlation's tree.
     digest
         A hash of ``levels`` and ``roots``: two trees with equal digests have the same figures
         for every correlation at every width vector (the search treats them as one candidate).
@@ -161,8 +169,15 @@ class SubtreeDag:
 
     levels: tuple[TypeLevel, ...]
     roots: _Ints
-    reach: tuple[npt.NDArray[np.bool_], ...]
     digest: bytes = field(repr=False)
+
+    @cached_property
+    def reach(self) -> tuple[npt.NDArray[np.bool_], ...]:
+        """``reach[h]``: ``(C, T_h)`` whether the type occurs in each correlation's tree.
+
+        Computed on first use: only the free width search bounds by it.
+        """
+        return _reach(self.levels, self.roots)
 
     @property
     def depth(self) -> int:
@@ -310,15 +325,25 @@ class SubtreeDagBuilder:
     def __init__(self, labels: npt.NDArray[np.int8]) -> None:
         if labels.ndim != 2:
             raise ValueError("labels must have shape (C, N)")
-        self._leaves: _Ints = labels.astype(np.int64)
-        self._cache: dict[Hashable, tuple[npt.NDArray[np.intp], _Ints, TypeLevel]] = {}
+        self._leaves: _Types = labels
+        self._cache: dict[Hashable, tuple[npt.NDArray[np.intp], _Types, TypeLevel]] = {}
 
     def build(
-        self, windows: Sequence[npt.NDArray[np.intp]], level_keys: Sequence[Hashable]
+        self,
+        windows: Sequence[npt.NDArray[np.intp]],
+        level_keys: Sequence[Hashable],
+        stop: StopSignal | None = None,
     ) -> SubtreeDag:
         """Intern the tree whose level-``l`` windows are ``windows[l]`` (a tree's windows).
 
         ``level_keys[l]`` names the windows of levels ``0..l`` (equal keys for equal prefixes).
+        ``stop`` is polled before each level not in the cache (interning one is a pass over its
+        nodes for every correlation: the first deep tree of a large grid interns a dozen).
+
+        Raises
+        ------
+        advisor.errors.StoppedError
+            When ``stop`` stopped the build (the levels interned so far stay cached).
         """
         if len(windows) != len(level_keys):
             raise ValueError("one key per level is needed")
@@ -330,39 +355,55 @@ class SubtreeDagBuilder:
             if cached is not None and np.array_equal(cached[0], window):
                 types, level = cached[1], cached[2]
             else:
+                if stop is not None and stop.stopped():
+                    raise StoppedError("the tree was not built before the search was stopped")
                 types, level = _intern(types, window, pure)
                 self._cache[key] = (window, types, level)
             levels.append(level)
             pure = level.pure
-        roots = types[:, 0].copy()
-        return SubtreeDag(tuple(levels), roots, _reach(levels, roots), _digest(levels, roots))
+        roots = types[:, 0].astype(np.int64)
+        return SubtreeDag(tuple(levels), roots, _digest(levels, roots))
 
 
 def _intern(
-    types: _Ints, windows: npt.NDArray[np.intp], pure_below: _Ints
-) -> tuple[_Ints, TypeLevel]:
+    types: _Types, windows: npt.NDArray[np.intp], pure_below: _Ints
+) -> tuple[_Types, TypeLevel]:
     """Type the nodes one level up: equal multisets of child types share one new type id.
 
     A multiset is keyed by its child-type counts when there are few types below (a window of
     thousands of leaves has three), else by its sorted children; either key is packed into one
-    ``int64`` when it fits, so one ``numpy.unique`` finds the types.
+    ``int64`` when it fits, so one pass (:func:`_distinct`) finds the types. Type ids take the
+    smallest integer type that holds them (the leaves' are the ``int8`` labels): the cached
+    levels hold one per node and correlation, and a level of a few dozen types is one byte.
     """
     correlations, (num_rows, arity) = types.shape[0], windows.shape
-    children = types[:, windows].reshape(-1, arity)
     num_types = int(types.max()) + 1 if types.size else 1
-    if num_types <= 2 * arity and num_types * math.log2(arity + 1) < _PACKED_KEY_BITS:
-        counts = np.stack([(children == t).sum(axis=1) for t in range(num_types)], axis=1)
-        keys = counts @ ((arity + 1) ** np.arange(num_types, dtype=np.int64))
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        start, child, count = _csr_from_counts(counts[first])
+    if num_types <= 2 * arity:
+        if num_types * math.log2(arity + 1) < _PACKED_KEY_BITS:
+            # The count vector's packed key: the sum of (arity + 1)^type over the children.
+            powers = (arity + 1) ** np.arange(num_types, dtype=np.int64)
+            if arity > _SUMMED_COLUMNS:
+                every = _window_counts(types, windows, num_types)
+                first, inverse = _distinct(every @ powers)
+                counts = every[first]
+            else:
+                first, inverse = _distinct(_window_keys(types, windows, powers).reshape(-1))
+                owners, places = np.divmod(first, num_rows)
+                rows = types[owners[:, None], windows[places]]
+                counts = np.stack([(rows == t).sum(axis=1) for t in range(num_types)], axis=1)
+        else:
+            # Sorting a window of thousands of children (a global pool) would cost far more.
+            counts, inverse = unique_rows(_window_counts(types, windows, num_types))
+        start, child, count = _csr_from_counts(counts)
     else:
+        # np.take: several times faster than fancy indexing along the last axis.
+        children = np.take(types, windows, axis=1).reshape(-1, arity)
         children.sort(axis=1)
         if arity * math.log2(num_types) < _PACKED_KEY_BITS:
-            keys = children @ (num_types ** np.arange(arity, dtype=np.int64))
-            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            first, inverse = _distinct(children @ (num_types ** np.arange(arity, dtype=np.int64)))
             rows = children[first]
         else:
-            rows, inverse = unique_rows(children)
+            rows, inverse = unique_rows(children.astype(np.int64))
         start, child, count = _csr_from_sorted_rows(rows)
     owner = np.repeat(np.arange(start.size - 1), np.diff(start))
     pure_children = np.zeros((start.size - 1, 2), dtype=np.int64)
@@ -374,7 +415,46 @@ def _intern(
         dtype=np.int64,
     )
     level = TypeLevel(start, child, count, arity, pure, pure_children)
-    return inverse.reshape(correlations, num_rows).astype(np.int64), level
+    dtype = next(t for t in (np.int8, np.int16, np.int32) if level.num_types <= np.iinfo(t).max)
+    return inverse.reshape(correlations, num_rows).astype(dtype), level
+
+
+def _window_keys(types: _Types, windows: npt.NDArray[np.intp], powers: _Ints) -> _Ints:
+    """``(C, windows)``: the sum of ``powers[type]`` over each window's children (small windows).
+
+    Column by column: a sum over a short trailing axis is several times slower.
+    """
+    keys: _Ints = np.take(powers, np.take(types, windows[:, 0], axis=1))
+    for column in range(1, windows.shape[1]):
+        keys += np.take(powers, np.take(types, windows[:, column], axis=1))
+    return keys
+
+
+def _window_counts(types: _Types, windows: npt.NDArray[np.intp], num_types: int) -> _Ints:
+    """``(C * windows, num_types)``: how many children of each type every window has."""
+    children = np.take(types, windows, axis=1)
+    counts = [(children == t).sum(axis=2, dtype=np.int64) for t in range(num_types)]
+    return np.stack(counts, axis=2).reshape(-1, num_types)
+
+
+def _distinct(keys: _Ints) -> tuple[npt.NDArray[np.intp], _Ints]:
+    """Return a row holding each distinct key and every row's key rank (ids in key order).
+
+    The ids are those of ``numpy.unique``; the row kept for a key may be any row holding it (the
+    rows of one key are one multiset). Keys of a small range are ranked through a table of
+    the range in linear time, without the sort ``numpy.unique`` needs.
+    """
+    span = int(keys.max(initial=0)) + 1
+    if span > _DENSE_KEYS_PER_ROW * keys.size:
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        return first, inverse.reshape(-1)
+    present = np.zeros(span, dtype=bool)
+    present[keys] = True
+    ids = np.cumsum(present) - 1
+    inverse = ids[keys]
+    first = np.empty(int(ids[-1]) + 1, dtype=np.intp)
+    first[inverse] = np.arange(keys.size)
+    return first, inverse
 
 
 def _csr_from_counts(counts: _Ints) -> tuple[_Ints, _Ints, _Ints]:
@@ -384,7 +464,7 @@ def _csr_from_counts(counts: _Ints) -> tuple[_Ints, _Ints, _Ints]:
     return start.astype(np.int64), columns.astype(np.int64), counts[rows, columns]
 
 
-def _csr_from_sorted_rows(rows: _Ints) -> tuple[_Ints, _Ints, _Ints]:
+def _csr_from_sorted_rows(rows: _Types) -> tuple[_Ints, _Ints, _Ints]:
     """CSR multisets by run-length encoding sorted rows of child types."""
     arity = rows.shape[1]
     flat = rows.reshape(-1)
@@ -399,7 +479,12 @@ def _csr_from_sorted_rows(rows: _Ints) -> tuple[_Ints, _Ints, _Ints]:
 
 
 def _reach(levels: Sequence[TypeLevel], roots: _Ints) -> tuple[npt.NDArray[np.bool_], ...]:
-    """Which types occur in each correlation's tree, per height (top-down from the roots)."""
+    """Which types occur in each correlation's tree, per height (top-down from the roots).
+
+    A type below is reached when any type owning it is: the (owner, child) edges are sorted by
+    child and OR-reduced per child in one pass, linear in edges times correlations
+    (``np.logical_or.at`` took time superlinear in the correlations).
+    """
     correlations = roots.size
     sizes = [_LEAF_TYPES] + [level.num_types for level in levels]
     above = np.zeros((sizes[-1], correlations), dtype=bool)
@@ -407,8 +492,11 @@ def _reach(levels: Sequence[TypeLevel], roots: _Ints) -> tuple[npt.NDArray[np.bo
     reach = [above.T]
     for level, size in zip(reversed(levels), reversed(sizes[:-1]), strict=True):
         owner = np.repeat(np.arange(level.num_types), np.diff(level.start))
+        by_child = np.argsort(level.child, kind="stable")
+        children = level.child[by_child]
+        firsts = np.flatnonzero(np.r_[True, children[1:] != children[:-1]])
         below = np.zeros((size, correlations), dtype=bool)
-        np.logical_or.at(below, level.child, above[owner])
+        below[children[firsts]] = np.logical_or.reduceat(above[owner[by_child]], firsts, axis=0)
         reach.append(below.T)
         above = below
     return tuple(reversed(reach))

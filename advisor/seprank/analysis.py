@@ -15,6 +15,8 @@ For each correlation (A, B) the analysis reports, in log2:
   it differs from the shared-weight figure only where interchangeable one-sided siblings bind.
 - ``log2_lower_bound``: the exact engine's figure when it is only a lower bound (overlapping
   windows: the grid tensor's rank) and falls short of the min-cut.
+- ``efficiency`` (per analysis): what a shallow net and a contiguous net would need, in
+  channels and parameters, to reach every figure (:mod:`advisor.seprank.efficiency`).
 - ``certificate``:
 
   * ``exact``: the exact engine certified the figure (``exact=True``; on overlapping windows only
@@ -29,7 +31,11 @@ For each correlation (A, B) the analysis reports, in log2:
     sharing lowering the bound).
 
 Every location is one input of the model: with a ``representation_kernel`` above 1 that input
-is the patch around the location.
+is the patch around the location. A padded architecture's extra locations are inputs too, each
+holding the same constant (:data:`~advisor.seprank.labels.PADDED`): free to the min-cut, one
+shared vector to the exact engine, so every certificate keeps its meaning (a constant is one
+particular value of a free input, and the rank at a particular value is at most the generic
+one).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -46,10 +52,14 @@ from advisor.errors import InvalidRequestError, StoppedError
 from advisor.geometry.layouts import pooling_structure
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
+from advisor.model.mixture import member_widths
 from advisor.model.results import Analysis, Certificate, CorrelationAnalysis
 from advisor.model.task import ResolvedCorrelation, Task
+from advisor.seprank.efficiency import expressive_efficiency
 from advisor.seprank.engines import ENGINES
-from advisor.seprank.labels import correlation_labels
+from advisor.seprank.labels import LabelRows, RegionPair, correlation_labels, padded_labels
+from advisor.seprank.mixture_analysis import MixtureBounds
+from advisor.seprank.tree import log2_min_cuts
 from advisor.stopping import StopSignal
 
 __all__ = [
@@ -60,9 +70,6 @@ __all__ = [
 DECIMALS: Final = 9
 """Figures are rounded to this many decimals (log2 values of distinct ranks up to 2^24 differ by
 more than 1e-7); certificates are decided on the unrounded values."""
-
-_BOUND: Final = ENGINES["tree"]
-"""The engine every figure comes from: the min-cut, with and without shared weights."""
 
 _CERTIFIER: Final = ENGINES["exact"]
 """The engine ``exact=True`` asks for the generic rank."""
@@ -115,35 +122,101 @@ def analyze(
             f"got {list(architecture.input.shape)}",
         )
     correlations = task.resolved()
-    structure = pooling_structure(architecture)
-    widths, representation = list(architecture.widths), architecture.representation
-    labels = correlation_labels(correlations, structure.num_locations)
-    if exact:
-        _CERTIFIER.check_limits(structure, labels, widths, representation)
-    log2_m = math.log2(representation)
-    plain, shared = _min_cuts(structure, labels, widths, representation, stop)
-    tight_widths = structure.is_tree and powers_of_one_integer([representation, *widths])
+    bounds: _Bounds = _TreeBounds(architecture)
+    if architecture.mixture is not None:
+        channels = member_widths(architecture.widths, architecture.mixture)
+        every = [architecture.representation, *(w for widths in channels for w in widths)]
+        bounds = MixtureBounds(architecture, powers_of_one_integer(every))
+
+    def rows(part: Sequence[RegionPair]) -> npt.NDArray[np.int8]:
+        labels = correlation_labels(part, task.input.num_locations)
+        return padded_labels(labels, task.input.shape, architecture.padding)
+
+    # The bounds build their labels chunk by chunk: one byte per location of every correlation
+    # at once would be the largest allocation of a large analysis; the exact engine is for small
+    # ones.
+    labels = rows(correlations) if exact else None
+    if labels is not None:
+        bounds.check_exact_limits(labels)
+    log2_m = math.log2(architecture.representation)
+    plain, shared, tight = bounds.figures(correlations, rows, stop)
     scored = []
     pace = _Pace(stop, len(correlations) if exact else 0)
     for index, correlation in enumerate(correlations):
         figures = _Figures(float(plain[index]), float(shared[index]), log2_m, correlation)
-        if exact:
+        if labels is not None:
             pace.next_step()
-            row = labels[index : index + 1]
-            rank = _CERTIFIER.compute(structure, row, widths, representation, shared_weights=True)
-            scored.append(figures.certified(float(rank[0]), structure))
+            rank = bounds.log2_exact_rank(labels[index : index + 1])
+            scored.append(figures.certified(rank, bounds.is_tree))
         else:
-            scored.append(figures.bound(tight_widths))
+            scored.append(figures.bound(bool(tight[index])))
+    reached = [c.log2_separation_rank for c in scored]
     return Analysis(
         parameters=architecture.parameters,
         multiply_adds=architecture.multiply_adds,
         correlations=scored,
+        efficiency=expressive_efficiency(architecture, correlations, rows, reached),
     )
+
+
+class _Bounds(Protocol):
+    """Where an analysis takes its figures: a tree's engines, or a mixture's (mixture_analysis)."""
+
+    is_tree: bool
+
+    def check_exact_limits(self, labels: npt.NDArray[np.int8]) -> None: ...
+
+    def figures(
+        self,
+        correlations: Sequence[ResolvedCorrelation],
+        rows: LabelRows,
+        stop: StopSignal | None,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Return the plain and shared-weight bounds and whether each is ``tight``.
+
+        ``rows`` builds the side labels of some of the correlations, so a bound may build them
+        chunk by chunk.
+        """
+        ...
+
+    def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float: ...
+
+
+class _TreeBounds:
+    """The tree recurrence's figures, certified by the exact engine."""
+
+    def __init__(self, architecture: Architecture) -> None:
+        self.structure = pooling_structure(architecture)
+        self.widths = list(architecture.widths)
+        self.representation = architecture.representation
+        self.is_tree = self.structure.is_tree
+
+    def check_exact_limits(self, labels: npt.NDArray[np.int8]) -> None:
+        _CERTIFIER.check_limits(self.structure, labels, self.widths, self.representation)
+
+    def figures(
+        self,
+        correlations: Sequence[ResolvedCorrelation],
+        rows: LabelRows,
+        stop: StopSignal | None,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        plain, shared = _min_cuts(
+            self.structure, correlations, rows, self.widths, self.representation, stop
+        )
+        tight_widths = self.is_tree and powers_of_one_integer([self.representation, *self.widths])
+        return plain, shared, np.full(len(correlations), tight_widths)
+
+    def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float:
+        rank = _CERTIFIER.compute(
+            self.structure, row, self.widths, self.representation, shared_weights=True
+        )
+        return float(rank[0])
 
 
 def _min_cuts(
     structure: PoolingStructure,
-    labels: npt.NDArray[np.int8],
+    correlations: Sequence[ResolvedCorrelation],
+    rows: LabelRows,
     widths: Sequence[int],
     representation: int,
     stop: StopSignal | None,
@@ -151,14 +224,16 @@ def _min_cuts(
     """Compute the plain and shared-weight min-cuts of every correlation, chunk by chunk."""
     entries = sum(windows.size for windows in structure.windows)
     chunk = max(1, _CHUNK_WINDOW_ENTRIES // entries)
+    log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
     plain, shared = [], []
-    starts = range(0, max(len(labels), 1), chunk)
+    starts = range(0, max(len(correlations), 1), chunk)
     pace = _Pace(stop, len(starts))
     for start in starts:
         pace.next_step()
-        part = labels[start : start + chunk]
-        plain.append(_BOUND.compute(structure, part, widths, representation, shared_weights=False))
-        shared.append(_BOUND.compute(structure, part, widths, representation, shared_weights=True))
+        part = rows(correlations[start : start + chunk])
+        figures = log2_min_cuts(structure, part, log2_widths, math.log2(representation))
+        plain.append(figures[0])
+        shared.append(figures[1])
     return np.concatenate(plain), np.concatenate(shared)
 
 
@@ -219,16 +294,16 @@ class _Figures:
 
     @property
     def log2_max_rank(self) -> float:
-        return min(self.correlation.a.size, self.correlation.b.size) * self.log2_m
+        return min(self.correlation.a_size, self.correlation.b_size) * self.log2_m
 
     def bound(self, tight_widths: bool) -> CorrelationAnalysis:
         """Report the min-cut: tight when LYCS18 applies and sharing does not lower it."""
         tight = tight_widths and abs(self.shared - self.plain) < _SAME
         return self._result(self.shared, "tight" if tight else "upper_bound")
 
-    def certified(self, log2_rank: float, structure: PoolingStructure) -> CorrelationAnalysis:
+    def certified(self, log2_rank: float, is_tree: bool) -> CorrelationAnalysis:
         """Report the exact engine's figure: the rank on a tree, else a lower bound."""
-        if structure.is_tree or abs(log2_rank - self.shared) < _SAME:
+        if is_tree or abs(log2_rank - self.shared) < _SAME:
             return self._result(log2_rank, "exact")
         return self._result(self.shared, "upper_bound", log2_lower_bound=log2_rank)
 

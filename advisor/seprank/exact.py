@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from advisor.errors import LimitExceededError
 from advisor.geometry.structure import PoolingStructure
-from advisor.seprank.labels import label_regions
+from advisor.seprank.labels import PADDED, label_regions
 
 __all__ = [
     "EXACT_MAX_LOG2_ELIMINATION",
@@ -105,6 +105,7 @@ def exact_rank(
     *,
     shared: bool = True,
     trials: int = EXACT_TRIALS,
+    constant: npt.ArrayLike = (),
 ) -> int:
     """Return the generic rank of the (A, B) matricization, free locations contracted.
 
@@ -125,6 +126,9 @@ def exact_rank(
         Share conv weights across the locations of a level (real ConvNets) or not.
     trials
         Independent weight draws; the largest rank is returned.
+    constant
+        Free locations that all hold one input (the padding of a padded network), so they take
+        the same input vector rather than one each.
 
     Raises
     ------
@@ -146,8 +150,11 @@ def exact_rank(
     a_ids, b_ids = (np.unique(np.asarray(x, dtype=np.intp)) for x in (a, b))
     if fields is None or a_ids.size == 0 or b_ids.size == 0:
         return 1
+    constant_ids = np.asarray(constant, dtype=np.intp)
     return max(
-        _Contraction(structure, widths, representation, fields, shared, rng).rank(a_ids, b_ids)
+        _Contraction(structure, widths, representation, fields, shared, rng, constant_ids).rank(
+            a_ids, b_ids
+        )
         for rng in map(np.random.default_rng, np.random.SeedSequence(seed).spawn(trials))
     )
 
@@ -162,9 +169,20 @@ def log2_exact_rank(
     *,
     shared: bool = True,
     trials: int = EXACT_TRIALS,
+    constant: npt.ArrayLike = (),
 ) -> float:
     """Return ``log2`` of :func:`exact_rank` (same parameters)."""
-    rank = exact_rank(structure, a, b, widths, representation, seed, shared=shared, trials=trials)
+    rank = exact_rank(
+        structure,
+        a,
+        b,
+        widths,
+        representation,
+        seed,
+        shared=shared,
+        trials=trials,
+        constant=constant,
+    )
     return math.log2(rank)
 
 
@@ -179,7 +197,7 @@ def exact_engine(
     """Return :func:`log2_exact_rank` of every row of ``labels``: the engines' signature.
 
     See :mod:`advisor.seprank.engines`; ``shared_weights`` is ``shared``, the seed and trials
-    are the defaults.
+    are the defaults, and the :data:`~advisor.seprank.labels.PADDED` locations are ``constant``.
 
     Raises
     ------
@@ -187,8 +205,16 @@ def exact_engine(
         Field ``exact``, when :func:`check_exact_limits` rejects a row.
     """
     figures = [
-        log2_exact_rank(structure, a, b, widths, representation, shared=shared_weights)
-        for a, b in label_regions(labels)
+        log2_exact_rank(
+            structure,
+            a,
+            b,
+            widths,
+            representation,
+            shared=shared_weights,
+            constant=np.flatnonzero(row == PADDED),
+        )
+        for (a, b), row in zip(label_regions(labels), labels, strict=True)
     ]
     return np.asarray(figures, dtype=np.float64).reshape(len(labels))
 
@@ -400,8 +426,10 @@ class _Contraction:
         fields: _RegionFields,
         shared: bool,
         rng: np.random.Generator,
+        constant: npt.NDArray[np.intp],
     ) -> None:
         self._structure = structure
+        self._constant = constant
         self._channels = [representation, *widths]
         self._fields = fields
         self._shared = shared
@@ -426,13 +454,18 @@ class _Contraction:
         """Every node's channel vector after its conv, as if its field held no region location.
 
         ``pooled`` is the window product of the level below (``None`` at the leaves, which take a
-        fixed random input vector). Without sharing, a node's own random matrix times any nonzero
-        vector is uniformly distributed, so the result is drawn directly.
+        fixed random input vector, one for all the constant leaves). Without sharing, a node's own
+        random matrix times any nonzero vector is uniformly distributed, so the result is drawn
+        directly.
         """
         count = self._structure.num_locations if pooled is None else len(pooled)
         if not self._shared:
             return self._draw(count, self._channels[level + 1])
-        inputs = self._draw(count, self._channels[0]) if pooled is None else pooled
+        if pooled is None:
+            inputs = self._draw(count, self._channels[0])
+            inputs[self._constant] = self._draw(self._channels[0])
+        else:
+            inputs = pooled
         return _contract_channels(self._level_weights[level], inputs.T).T
 
     def rank(self, a: npt.NDArray[np.intp], b: npt.NDArray[np.intp]) -> int:

@@ -1,19 +1,34 @@
 """Side labels of the input locations, one row per correlation: the engines' view of a task.
 
-Every engine reads a correlation as a labelling of the locations: side A, side B, or free
-(outside both regions, contracted with a generic vector; docs/THEORY.md §3). Encoding it once as a
-small integer matrix lets the tree recurrence treat many correlations as one batch.
+Every engine reads a correlation as a labelling of the locations: side A, side B, free
+(outside both regions, contracted with a generic vector; docs/THEORY.md §3), or padded (a location
+the network adds around its input, which holds one constant input everywhere). Encoding it once
+as a small integer matrix lets the tree recurrence treat many correlations as one batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final, Protocol
+from collections.abc import Callable, Sequence
+from typing import Final, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FREE", "SIDE_A", "SIDE_B", "RegionPair", "correlation_labels", "label_regions"]
+from advisor.model.grid import Padding, padded_shape
+from advisor.model.packed import PackedIds
+
+__all__ = [
+    "FREE",
+    "PADDED",
+    "SIDE_A",
+    "SIDE_B",
+    "LabelRows",
+    "PackedPair",
+    "RegionPair",
+    "correlation_labels",
+    "label_regions",
+    "padded_labels",
+]
 
 FREE: Final = 0
 """Label of a location outside both regions."""
@@ -21,6 +36,13 @@ SIDE_A: Final = 1
 """Label of a location of region A."""
 SIDE_B: Final = 2
 """Label of a location of region B."""
+PADDED: Final = 3
+"""Label of a padded location: outside both regions, holding the same constant input as every
+other padded location. To a min-cut it is free; the exact engine gives all of them one vector."""
+
+LabelRows = Callable[[Sequence["RegionPair"]], npt.NDArray[np.int8]]
+"""Builds the ``(C, N)`` side labels of some correlations on the grid an engine reads (padded
+where the network pads), so an engine can build them chunk by chunk."""
 
 
 class RegionPair(Protocol):
@@ -34,6 +56,21 @@ class RegionPair(Protocol):
     @property
     def b(self) -> npt.NDArray[np.intp]:
         """Locations of region B."""
+        ...
+
+
+@runtime_checkable
+class PackedPair(Protocol):
+    """A region pair held packed (``advisor.model.task.ResolvedCorrelation``): labelled faster."""
+
+    @property
+    def packed_a(self) -> PackedIds:
+        """Region A."""
+        ...
+
+    @property
+    def packed_b(self) -> PackedIds:
+        """Region B."""
         ...
 
 
@@ -69,6 +106,9 @@ def correlation_labels(
     """
     labels = np.full((len(correlations), num_locations), FREE, dtype=np.int8)
     for row, pair in zip(labels, correlations, strict=True):
+        if isinstance(pair, PackedPair):
+            _fill_packed(row, pair)
+            continue
         a, b = np.asarray(pair.a, dtype=np.intp), np.asarray(pair.b, dtype=np.intp)
         for side in (a, b):
             if side.size and (side.min() < 0 or side.max() >= num_locations):
@@ -78,6 +118,14 @@ def correlation_labels(
             raise ValueError("regions A and B must be disjoint")
         row[b] = SIDE_B
     return labels
+
+
+def _fill_packed(row: npt.NDArray[np.int8], pair: PackedPair) -> None:
+    """Label one row from packed regions, by their masks (no id arrays are unpacked)."""
+    pair.packed_a.fill(row, SIDE_A)
+    pair.packed_b.fill(row, SIDE_B)
+    if np.count_nonzero(row) != pair.packed_a.size + pair.packed_b.size:
+        raise ValueError("regions A and B must be disjoint")
 
 
 def label_regions(
@@ -94,3 +142,21 @@ def label_regions(
     [(array([0, 1]), array([3]))]
     """
     return [(np.flatnonzero(row == SIDE_A), np.flatnonzero(row == SIDE_B)) for row in labels]
+
+
+def padded_labels(
+    labels: npt.NDArray[np.int8], shape: Sequence[int], padding: Padding | None
+) -> npt.NDArray[np.int8]:
+    """Place the labels of a ``shape`` grid inside the padded grid; the margin is :data:`PADDED`.
+
+    Examples
+    --------
+    >>> padded_labels(np.array([[1, 0, 2]], dtype=np.int8), (3,), ((1, 0),))
+    array([[3, 1, 0, 2]], dtype=int8)
+    """
+    if padding is None:
+        return labels
+    grown = np.full((len(labels), *padded_shape(shape, padding)), PADDED, dtype=np.int8)
+    inner = tuple(slice(before, before + n) for n, (before, _) in zip(shape, padding, strict=True))
+    grown[(slice(None), *inner)] = labels.reshape(len(labels), *shape)
+    return grown.reshape(len(labels), -1)

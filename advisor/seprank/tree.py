@@ -33,8 +33,10 @@ one integer (LYCS18 Thm 2).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -43,7 +45,7 @@ import numpy.typing as npt
 from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.labels import SIDE_A, SIDE_B
 
-__all__ = ["log2_min_cut", "tree_engine"]
+__all__ = ["log2_min_cut", "log2_min_cuts", "tree_engine"]
 
 _AnyArray = npt.NDArray[Any]
 
@@ -102,7 +104,35 @@ def log2_min_cut(
     ... )
     (array([2.]), array([3.]))
     """
-    return _recurrence(structure, labels, log2_widths, log2_representation, shared_weights)
+    levels = _Levels(structure)
+    return _recurrence(
+        structure,
+        levels,
+        _leaf_counts(levels, labels),
+        log2_widths,
+        log2_representation,
+        shared_weights,
+    )
+
+
+def log2_min_cuts(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    log2_widths: npt.ArrayLike,
+    log2_representation: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return :func:`log2_min_cut` without and with ``shared_weights``, in one pass.
+
+    The two recurrences share their start: the labels put in window order and counted per
+    level-0 window, the largest arrays of either (what :func:`~advisor.seprank.analysis.analyze`
+    reports needs both figures).
+    """
+    levels = _Levels(structure)
+    counts = _leaf_counts(levels, labels)
+    return (
+        _recurrence(structure, levels, counts, log2_widths, log2_representation, False),
+        _recurrence(structure, levels, counts, log2_widths, log2_representation, True),
+    )
 
 
 def tree_engine(
@@ -128,13 +158,15 @@ class _Levels:
     """Window sums over the node axis (the last axis) of per-node arrays, level by level."""
 
     def __init__(self, structure: PoolingStructure) -> None:
+        self.num_locations = structure.num_locations
         self._windows = structure.windows
         self._order = structure.leaf_order() if structure.is_tree else None
+        self._reorder = None if structure.in_window_order else self._order
 
     def leaves(self, labels: _AnyArray) -> _AnyArray:
         """Put the leaf axis in the order :meth:`window_sum` expects."""
         # np.take is several times faster than fancy indexing along the last axis.
-        return labels if self._order is None else np.take(labels, self._order, axis=-1)
+        return labels if self._reorder is None else np.take(labels, self._reorder, axis=-1)
 
     def window_sum(
         self, values: _AnyArray, level: int, dtype: npt.DTypeLike | None = None
@@ -158,8 +190,11 @@ class _Levels:
             if self._order is None
             else [slice(j, None, arity) for j in range(arity)]
         )
-        total = values[..., members[0]].astype(dtype)
-        for member in members[1:]:
+        if arity == 1:
+            return values[..., members[0]].astype(dtype)
+        # The first two summed straight into the result: no copy of the first member.
+        total = np.add(values[..., members[0]], values[..., members[1]], dtype=dtype)
+        for member in members[2:]:
             total += values[..., member]
         return total
 
@@ -174,6 +209,22 @@ def _cost_dtype(structure: PoolingStructure, x: npt.NDArray[np.float64]) -> type
     unrolled_edges = np.prod([w.shape[1] for w in structure.windows], dtype=np.float64)
     bound = unrolled_edges * (structure.depth + 1) * float(np.max(np.abs(x), initial=0.0))
     return np.int32 if bound < _INT32_LIMIT else np.float64
+
+
+@functools.lru_cache(maxsize=8)
+def _one_sided_table(
+    weights: bytes, shape: tuple[int, ...], arities: tuple[int, ...], shared_weights: bool
+) -> tuple[npt.NDArray[np.float64], ...]:
+    """:func:`_one_sided_costs` once per width rows and windows (read-only arrays).
+
+    An analysis runs the recurrence once per chunk of correlations with the same widths, and a
+    window of a million locations costs a million entries per row to price.
+    """
+    rows = np.frombuffer(weights, dtype=np.float64).reshape(shape)
+    costs = _one_sided_costs(rows, list(arities), shared_weights)
+    for cost in costs:
+        cost.flags.writeable = False
+    return tuple(costs)
 
 
 def _one_sided_costs(
@@ -214,22 +265,37 @@ def _price(costs: _AnyArray, counts: _AnyArray, shared_weights: bool) -> _AnyArr
     return np.asarray(costs[:, 1].reshape(-1, *(1,) * counts.ndim) * counts)
 
 
+@dataclass(frozen=True)
+class _LeafCounts:
+    """The labels in window order, counted per level-0 window: where every recurrence starts."""
+
+    in_a: _AnyArray
+    in_b: _AnyArray
+
+
+def _leaf_counts(levels: _Levels, labels: npt.NDArray[np.int8]) -> _LeafCounts:
+    if labels.ndim != 2 or labels.shape[1] != levels.num_locations:
+        raise ValueError(f"labels must have shape (C, {levels.num_locations})")
+    leaves = levels.leaves(labels)
+    full_a, full_b = ((leaves == side).view(np.uint8) for side in (SIDE_A, SIDE_B))
+    return _LeafCounts(*(levels.window_sum(full, 0, np.int32) for full in (full_a, full_b)))
+
+
 def _recurrence(
     structure: PoolingStructure,
-    labels: npt.NDArray[np.int8],
+    levels: _Levels,
+    counts: _LeafCounts,
     log2_widths: npt.ArrayLike,
     log2_representation: npt.ArrayLike,
     shared_weights: bool,
 ) -> npt.NDArray[np.float64]:
-    """Run the recurrence; return the min-cuts."""
+    """Run the recurrence from the level-0 window counts; return the min-cuts."""
     widths = np.asarray(log2_widths, dtype=np.float64)
     representation = np.asarray(log2_representation, dtype=np.float64)
     if widths.ndim not in (1, 2) or widths.shape[-1] != structure.depth:
         raise ValueError(f"log2_widths must have shape (L,) or (W, L) with L = {structure.depth}")
     if representation.ndim > 1:
         raise ValueError("log2_representation must be a scalar or have shape (W,)")
-    if labels.ndim != 2 or labels.shape[1] != structure.num_locations:
-        raise ValueError(f"labels must have shape (C, {structure.num_locations})")
     batched = widths.ndim == 2 or representation.ndim == 1
     per_row = representation.reshape(-1, 1), np.atleast_2d(widths)
     rows = np.broadcast_shapes(*(x.shape[:1] for x in per_row))[0]
@@ -239,12 +305,10 @@ def _recurrence(
     # (W, 1, 1) per kind of edge, broadcasting against (W, C, nodes).
     edge = weights.astype(dtype).T[:, :, None, None]
     arities = [w.shape[1] for w in structure.windows]
-    one_sided = [c.astype(dtype) for c in _one_sided_costs(weights, arities, shared_weights)]
+    table = _one_sided_table(weights.tobytes(), weights.shape, tuple(arities), shared_weights)
+    one_sided = [c.astype(dtype) for c in table]
 
-    levels = _Levels(structure)
-    leaves = levels.leaves(labels)
-    full_a, full_b = ((leaves == side).view(np.uint8) for side in (SIDE_A, SIDE_B))
-    in_a, in_b = (levels.window_sum(full, 0, np.int32) for full in (full_a, full_b))
+    in_a, in_b = counts.in_a, counts.in_b
     # Level 0: leaves on the wrong side are one-sided children (a leaf on its own side or free
     # costs 0), so the one-sided cost table gives the window sums directly.
     step = _Step(

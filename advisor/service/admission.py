@@ -79,12 +79,7 @@ class Admission:
             If ``max_in_flight`` calls are already running.
         """
         with self._changed:
-            if self._shutting_down:
-                raise ShuttingDownError("the server is shutting down")
-            if self._in_flight >= self._max_in_flight:
-                raise SaturatedError(
-                    f"all {self._max_in_flight} advisor slots are busy; retry later"
-                )
+            self._refuse_if_unavailable()
             self._in_flight += 1
         try:
             yield
@@ -92,6 +87,21 @@ class Admission:
             with self._changed:
                 self._in_flight -= 1
                 self._changed.notify_all()
+
+    def check(self) -> None:
+        """Raise what :meth:`admit` would raise now, without taking a slot.
+
+        A cheap early refusal for a server that has not yet handed the call to a worker; the
+        slot itself is taken by :meth:`admit`, which checks again.
+        """
+        with self._changed:
+            self._refuse_if_unavailable()
+
+    def _refuse_if_unavailable(self) -> None:
+        if self._shutting_down:
+            raise ShuttingDownError("the server is shutting down")
+        if self._in_flight >= self._max_in_flight:
+            raise SaturatedError(f"all {self._max_in_flight} advisor slots are busy; retry later")
 
     def begin_shutdown(self, grace_seconds: float) -> None:
         """Refuse new calls from now on; admitted calls have ``grace_seconds`` to finish.

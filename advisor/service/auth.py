@@ -4,32 +4,77 @@ A call must carry exactly one ``authorization: Bearer <token>`` metadata entry m
 configured token, compared in constant time (:func:`hmac.compare_digest`) so response timing
 does not reveal how much of a guess was right. Services listed as exempt (the health service,
 which load balancers probe without credentials) pass through unchecked.
+
+The token travels in the call's headers, so a call without it is refused before its request
+message is read: the refusal is a request-streaming handler that never reads. Refusals are logged
+at most once per interval, with the count since the last line, so a flood of unauthenticated
+calls cannot flood the log.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable, Collection
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Any, TypeAlias
 
 import grpc
 
 from advisor.protocol.metadata import AUTHORIZATION_METADATA_KEY
+from advisor.stopping import Clock
 
-__all__ = ["BearerTokenInterceptor"]
+__all__ = ["BearerTokenInterceptor", "RefusalLog"]
 
 _LOGGER = logging.getLogger(__name__)
 
 # grpc's handler type is generic only in its type stubs, hence the quoted alias.
 _Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
-
-def _refuse(request: object, context: grpc.ServicerContext) -> None:
-    context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
+_REFUSAL_DETAILS = "missing or invalid bearer token"
 
 
-class BearerTokenInterceptor(grpc.ServerInterceptor):
+async def _refuse(
+    requests: AsyncIterator[object], context: grpc.aio.ServicerContext[Any, Any]
+) -> None:
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED, _REFUSAL_DETAILS)
+
+
+class RefusalLog:
+    """Log refused calls at most once every ``interval_seconds``, counting the ones in between.
+
+    The first refusal is logged at once; later ones within the interval are counted and reported
+    by the first line written after it.
+    """
+
+    def __init__(self, interval_seconds: float = 10.0, clock: Clock = time.monotonic) -> None:
+        self._interval = interval_seconds
+        self._clock = clock
+        self._next_line = -float("inf")
+        self._refused = 0
+        self._lock = threading.Lock()
+
+    def refused(self, method: str) -> None:
+        """Count one refused call of ``method``; log the count if the interval has passed."""
+        now = self._clock()
+        with self._lock:
+            self._refused += 1
+            if now < self._next_line:
+                return
+            count, self._refused = self._refused, 0
+            self._next_line = now + self._interval
+        _LOGGER.warning(
+            "refused %d call(s) (%s) since the last report, latest %s; further refusals are "
+            "reported at most every %g s",
+            count,
+            _REFUSAL_DETAILS,
+            method,
+            self._interval,
+        )
+
+
+class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
     """Reject calls without the right bearer token with ``UNAUTHENTICATED``.
 
     Parameters
@@ -38,28 +83,36 @@ class BearerTokenInterceptor(grpc.ServerInterceptor):
         The shared secret clients send as ``authorization: Bearer <token>``; must be non-empty.
     exempt_services
         Fully qualified service names (e.g. ``grpc.health.v1.Health``) that need no token.
+    refusals
+        Where refused calls are logged.
     """
 
-    def __init__(self, token: str, exempt_services: Collection[str]) -> None:
+    def __init__(
+        self,
+        token: str,
+        exempt_services: Collection[str],
+        refusals: RefusalLog | None = None,
+    ) -> None:
         if not token:
             raise ValueError("the bearer token must not be empty")
         self._expected = f"Bearer {token}".encode()
         self._exempt_services = frozenset(exempt_services)
-        # A status-only answer is the same on the wire for every RPC shape, so one unary handler
-        # refuses streaming calls too.
-        self._refusal: _Handler = grpc.unary_unary_rpc_method_handler(_refuse)
+        self._refusals = refusals or RefusalLog()
+        # A status-only answer is the same on the wire for every RPC shape, so one handler refuses
+        # every call; being request-streaming, it ends the call without reading the request.
+        self._refusal: _Handler = grpc.stream_unary_rpc_method_handler(_refuse)
 
-    def intercept_service(
+    async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], _Handler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> _Handler | None:
         """Pass authorised and exempt calls on; answer every other call ``UNAUTHENTICATED``."""
         method = handler_call_details.method
         service = method.lstrip("/").partition("/")[0]
         if service in self._exempt_services or self._authorized(handler_call_details):
-            return continuation(handler_call_details)
-        _LOGGER.warning("refused %s: missing or invalid bearer token", method)
+            return await continuation(handler_call_details)
+        self._refusals.refused(method)
         return self._refusal
 
     def _authorized(self, handler_call_details: grpc.HandlerCallDetails) -> bool:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from advisor.errors import InvalidRequestError, ServerStartError
+from advisor.model.documents import read_document
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
     SERVE_OPTION_FLAGS,
@@ -23,7 +26,7 @@ from advisor.service.options import (
 )
 from advisor.service.server import RunningServer, ServerConfig, read_token_file, serve_forever
 
-__all__ = ["describe_start_error", "main", "serve_from_arguments"]
+__all__ = ["config_from_arguments", "describe_start_error", "main", "serve_from_arguments"]
 
 
 def serve_from_arguments(args: argparse.Namespace) -> int:
@@ -41,10 +44,64 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}
+    config = config_from_arguments(args)
+    if args.katib_port is None:
+        return serve_forever(config, on_ready=_announce)
+    return _serve_with_katib(config, args.katib_port)
+
+
+def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
+    """Build the server's configuration: the ``--config`` file, then the options over it.
+
+    Raises
+    ------
+    InvalidRequestError
+        When the file cannot be read, a setting or limit is unknown or out of range (fields named
+        as in :class:`ServerConfig`, limits as ``limits.NAME``), or ``--limit`` is not
+        ``NAME=VALUE``.
+    """
+    settings: dict[str, Any] = {}
+    if args.config is not None:
+        settings = dict(read_document(args.config, "server config"))
+    if "token_file" in settings:
+        settings["token"] = read_token_file(Path(str(settings.pop("token_file"))))
+    settings |= {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}
     if args.token_file is not None:
         settings["token"] = read_token_file(args.token_file)
-    return serve_forever(ServerConfig(**settings), on_ready=_announce)
+    if args.limits:
+        limits = settings.get("limits", {})
+        if not isinstance(limits, Mapping):
+            raise InvalidRequestError.single("limits", "must be a mapping of limit names to values")
+        settings["limits"] = {**limits, **_limit_options(args.limits)}
+    return ServerConfig(**settings)
+
+
+def _limit_options(entries: Sequence[str]) -> dict[str, str]:
+    limits: dict[str, str] = {}
+    for entry in entries:
+        name, equals, value = entry.partition("=")
+        if not equals or not name.strip() or not value.strip():
+            raise InvalidRequestError.single("limits", f"expected NAME=VALUE, got {entry!r}")
+        limits[name.strip()] = value.strip()
+    return limits
+
+
+def _serve_with_katib(config: ServerConfig, katib_port: int) -> int:
+    """Serve the advisor and, on ``katib_port``, Katib's Suggestion service; stop both."""
+    if not 0 <= katib_port <= 65535:
+        raise InvalidRequestError.single("katib_port", f"{katib_port} is not a TCP port")
+    from advisor.service.katib_server import start_katib_server
+
+    katib = start_katib_server(config.host, katib_port, config.workers)
+
+    def announce_both(running: RunningServer) -> None:
+        _announce(running)
+        print(f"katib suggestion service on {config.host}:{katib.port}", flush=True)
+
+    try:
+        return serve_forever(config, on_ready=announce_both)
+    finally:
+        katib.stop(config.grace_seconds)
 
 
 def describe_start_error(error: ServerStartError) -> str:

@@ -22,10 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from advisor.errors import FieldViolation, LimitExceededError
 from advisor.infer.graph import MAX_TOP_K
 from advisor.model.architecture import Architecture
+from advisor.model.budget import Budget
 from advisor.model.task import Task
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 
 __all__ = [
+    "LOCAL_LIMITS",
     "RequestLimits",
     "check_analysis_cost",
     "check_analyze_request",
@@ -47,7 +49,16 @@ class RequestLimits(BaseModel):
     max_top_k: int = Field(default=50, gt=0, description="Recommendations per search.")
     max_time_limit_seconds: float = Field(default=60.0, gt=0, description="Search time limit.")
     max_message_bytes: int = Field(
-        default=4 * 1024 * 1024, gt=0, description="Serialized request or response size."
+        default=4 * 1024 * 1024,
+        gt=0,
+        description="Serialized request or response size; a search or analysis whose response "
+        "is estimated larger is refused before it starts.",
+    )
+    max_name_chars: int = Field(
+        default=256, gt=0, description="Any name: correlations, presets, a family."
+    )
+    max_representation_kernel: int = Field(
+        default=64, gt=0, description="k of the representation conv (budget and architecture)."
     )
     # Measured on the two-core machines: about 15 ns per window entry and correlation for the
     # min-cut; about 0.1 s per correlation (two draws) for the exact engine at the bounds below,
@@ -66,17 +77,55 @@ class RequestLimits(BaseModel):
     )
 
 
+LOCAL_LIMITS = RequestLimits(
+    max_locations=1024 * 1024,
+    max_correlations=1024,
+    max_time_limit_seconds=3600.0,
+    max_message_bytes=512 * 1024 * 1024,
+    max_window_entries=2**23,
+)
+"""What the ``advisor`` command's embedded server admits: what one machine can do (1024 x 1024 or
+1-D 1,048,576 locations, 1,024 correlations, an hour's search, answers up to 512 MiB). Only the
+user's own process calls it; a public server keeps the protective defaults of
+:class:`RequestLimits`."""
+
+# The response-size estimate: upper bounds of the protobuf encoding of what a call sends back.
+_DEFAULT_TOP_K: int = Budget.model_fields["top_k"].default
+# A CorrelationAnalysis without its name: four doubles, an enum, tags and lengths.
+_CORRELATION_BYTES = 64
+# One entry of a recommendation's permutation geometry: a varint of an int32.
+_LOCATION_BYTES = 5
+# A recommendation without its names and permutation: numbers, layers and the rationale's prose.
+_RECOMMENDATION_BYTES = 4096
+# The rationale quotes every correlation name once more, and up to six names a second time.
+_RATIONALE_EXTRA_NAMES = 6
+# A task preset adds at most this many correlations (16 today) with names of at most this many
+# bytes (29 today).
+_PRESET_CORRELATIONS = 32
+_PRESET_NAME_BYTES = 32
+
+
 def check_recommend_request(
     request: advisor_pb2.RecommendRequest | advisor_pb2.StreamRecommendRequest,
     limits: RequestLimits,
 ) -> None:
     """Raise :class:`LimitExceededError` naming every field of a search request over a limit."""
-    _raise_if_any(
-        [
-            *_task_violations(request.task, limits, "task"),
-            *_budget_violations(request.budget, limits, "budget"),
-        ]
-    )
+    violations = [
+        *_task_violations(request.task, limits, "task"),
+        *_budget_violations(request.budget, limits, "budget"),
+    ]
+    if not violations:
+        top_k = request.budget.top_k if request.budget.HasField("top_k") else _DEFAULT_TOP_K
+        estimate = top_k * _recommendation_bytes(request.task, limits)
+        violations.extend(
+            _count(
+                "budget.top_k",
+                f"estimated response size in bytes for top_k {top_k}",
+                estimate,
+                limits.max_message_bytes,
+            )
+        )
+    _raise_if_any(violations)
 
 
 def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLimits) -> None:
@@ -85,12 +134,20 @@ def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLi
     The exact engine's own size bound (``EXACT_MAX_LOG2_SIZE``) is enforced by the library
     before it builds anything, since only it knows which modes it contracts away.
     """
-    _raise_if_any(
-        [
-            *_task_violations(request.task, limits, "task"),
-            *_architecture_violations(request.architecture, limits, "architecture"),
-        ]
-    )
+    violations = [
+        *_task_violations(request.task, limits, "task"),
+        *_architecture_violations(request.architecture, limits, "architecture"),
+    ]
+    if not violations:
+        violations.extend(
+            _count(
+                "task.correlations",
+                "estimated response size in bytes",
+                _analysis_bytes(request.task),
+                limits.max_message_bytes,
+            )
+        )
+    _raise_if_any(violations)
 
 
 def check_infer_request(request: advisor_pb2.InferTaskRequest, limits: RequestLimits) -> None:
@@ -131,10 +188,41 @@ def check_analysis_cost(
     _raise_if_any(violations)
 
 
+def _name_bytes(task: advisor_pb2.Task) -> list[int]:
+    """Return the encoded lengths of the task's correlation names, the preset's allowance too."""
+    names = [len(correlation.name.encode()) for correlation in task.correlations]
+    if task.HasField("preset"):
+        names += [_PRESET_NAME_BYTES] * _PRESET_CORRELATIONS
+    return names
+
+
+def _analysis_bytes(task: advisor_pb2.Task) -> int:
+    """Upper bound on the encoded size of the task's per-correlation figures."""
+    return sum(_CORRELATION_BYTES + name for name in _name_bytes(task))
+
+
+def _recommendation_bytes(task: advisor_pb2.Task, limits: RequestLimits) -> int:
+    """Upper bound on the encoded size of one recommendation for ``task``."""
+    names = _name_bytes(task)
+    shape = task.input.shape
+    locations = math.prod(shape) if shape and all(n > 0 for n in shape) else 0
+    return (
+        _RECOMMENDATION_BYTES
+        + _LOCATION_BYTES * locations
+        + _analysis_bytes(task)
+        + sum(names)
+        + _RATIONALE_EXTRA_NAMES * max(names, default=0)
+    )
+
+
 def _window_entries(architecture: Architecture) -> int:
-    """Sum over layers of (windows x window size): the min-cut's work per correlation."""
+    """Sum over layers of (windows x window size): the min-cut's work per correlation.
+
+    A mixture runs the recurrence in every member.
+    """
     schedule = architecture.schedule
-    return sum(
+    members = 1 if architecture.mixture is None else 1 + len(architecture.mixture.members)
+    return members * sum(
         math.prod(grid) * math.prod(pool)
         for grid, pool in zip(schedule.grids[1:], schedule.pools, strict=True)
     )
@@ -146,7 +234,7 @@ def _exact_violations(
     yield from _count(
         "exact",
         "exact certification: grid of locations",
-        architecture.input.num_locations,
+        math.prod(architecture.grid),
         limits.max_exact_locations,
     )
     widest = max(architecture.representation, *architecture.widths)
@@ -190,11 +278,17 @@ def _input_violations(
         )
 
 
+def _name_violations(name: str, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:
+    yield from _count(field, "name length (characters)", len(name), limits.max_name_chars)
+
+
 def _region_violations(
     region: advisor_pb2.Region, limits: RequestLimits, field: str
 ) -> Iterator[FieldViolation]:
     kind = region.WhichOneof("kind")
-    if kind == "indices":
+    if kind == "preset":
+        yield from _name_violations(region.preset, limits, f"{field}.preset")
+    elif kind == "indices":
         yield from _count(
             f"{field}.indices", "index count", len(region.indices.values), limits.max_locations
         )
@@ -218,7 +312,10 @@ def _task_violations(
     yield from _count(
         f"{field}.arrangement", "arrangement length", len(task.arrangement), limits.max_locations
     )
+    if task.HasField("preset"):
+        yield from _name_violations(task.preset, limits, f"{field}.preset")
     for i, correlation in enumerate(task.correlations[: limits.max_correlations]):
+        yield from _name_violations(correlation.name, limits, f"{field}.correlations[{i}].name")
         yield from _region_violations(correlation.a, limits, f"{field}.correlations[{i}].a")
         if correlation.HasField("b"):
             yield from _region_violations(correlation.b, limits, f"{field}.correlations[{i}].b")
@@ -264,6 +361,19 @@ def _architecture_violations(
         yield from _count(
             f"{field}.outputs", "output count", architecture.outputs, limits.max_channels
         )
+    if architecture.HasField("family"):
+        yield from _name_violations(architecture.family, limits, f"{field}.family")
+    if architecture.HasField("representation_kernel"):
+        yield from _kernel_violations(architecture.representation_kernel, limits, field)
+
+
+def _kernel_violations(kernel: int, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:
+    yield from _count(
+        f"{field}.representation_kernel",
+        "representation kernel",
+        kernel,
+        limits.max_representation_kernel,
+    )
 
 
 def _budget_violations(
@@ -304,3 +414,5 @@ def _budget_violations(
             )
     if budget.HasField("outputs"):
         yield from _count(f"{field}.outputs", "output count", budget.outputs, limits.max_channels)
+    if budget.HasField("representation_kernel"):
+        yield from _kernel_violations(budget.representation_kernel, limits, field)

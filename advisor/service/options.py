@@ -35,7 +35,11 @@ SERVE_OPTION_FLAGS: dict[str, str] = {
     "tls_key": "--tls-key",
     "tls_client_ca": "--tls-client-ca",
     "grace_seconds": "--grace",
+    "request_read_seconds": "--request-read-timeout",
+    "max_streams_per_connection": "--max-streams-per-connection",
     "token": "--token-file",
+    "katib_port": "--katib-port",
+    "limits": "--limit",
 }
 
 SERVE_SETTINGS: dict[str, dict[str, Any]] = {
@@ -47,14 +51,47 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
     "tls_key": {"type": Path, "metavar": "PEM", "help": "server private key"},
     "tls_client_ca": {"type": Path, "metavar": "PEM", "help": "require client certificates (mTLS)"},
     "grace_seconds": {"type": float, "metavar": "S", "help": "drain time on SIGTERM (default 10)"},
+    "request_read_seconds": {
+        "type": float,
+        "metavar": "S",
+        "help": "time a call has to send its request message (default 10)",
+    },
+    "max_streams_per_connection": {
+        "type": int,
+        "metavar": "N",
+        "help": "calls one connection may have open at once (default 100)",
+    },
 }
 """The ServerConfig fields the command line sets, with their argparse settings."""
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the server options (every :data:`SERVE_SETTINGS` field and ``--token-file``)."""
+    """Add the server options: :data:`SERVE_SETTINGS`, ``--token-file``, ``--limit``, ``--config``.
+
+    Settings absent from the command line stay None, so a ``--config`` file can supply them.
+    """
     for field, settings in SERVE_SETTINGS.items():
         parser.add_argument(SERVE_OPTION_FLAGS[field], dest=field, **settings)
     parser.add_argument(
         "--token-file", type=Path, metavar="FILE", help="require the bearer token this file holds"
+    )
+    parser.add_argument(
+        "--katib-port",
+        type=int,
+        metavar="PORT",
+        help="also serve Katib's Suggestion service on this port (Katib's default: 6789)",
+    )
+    parser.add_argument(
+        "--limit",
+        dest="limits",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a request limit, e.g. max_locations=1048576 (repeatable; see docs/SERVICE.md)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="YAML or JSON file of server settings and a 'limits' mapping; options override it",
     )

@@ -6,27 +6,35 @@ binds it and returns a :class:`RunningServer`. :func:`serve_forever` adds the si
 a long-running process: SIGTERM or SIGINT flips health to NOT_SERVING, refuses new calls, lets
 the calls in flight finish within the grace period, then stops.
 
-The thread pool holds ``workers`` threads for advisor calls plus a small reserve, so that health
-checks and reflection are still answered while every advisor slot is busy.
+The server is gRPC's asyncio server, on one event loop thread shared by the servers of the
+process (:func:`_event_loop`). Waiting costs no thread there: a call whose request message has not
+arrived, a refused token, a health check, a reflection query are all handled on the loop. Only
+an advisor call's work (decoding, checking, the library) runs on a worker thread, from a pool of
+``workers`` threads plus a small reserve; a call that would be refused (every slot busy, or
+draining) is refused on the loop. gRPC's overall cap on concurrent calls is not used: it would
+refuse health checks with the rest.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
 import signal
 import ssl
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import grpc
 import pydantic
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -34,8 +42,9 @@ from advisor.errors import InvalidRequestError, ServerStartError, invalid_reques
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor
-from advisor.service.decoding import add_advisor_servicer
+from advisor.service.decoding import advisor_handler
 from advisor.service.limits import RequestLimits
+from advisor.service.reading import RequestReadTimeout
 from advisor.service.servicer import AdvisorServicer
 
 __all__ = [
@@ -52,18 +61,29 @@ __all__ = [
 ADVISOR_SERVICE_NAME: str = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"].full_name
 HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 
-# Threads beyond the advisor slots, kept for health checks, health watches and reflection.
+# Worker threads beyond the advisor slots: a call that passed the event loop's early admission
+# check may still find every slot taken by the time it reaches a worker, and is refused there.
 _RESERVED_THREADS = 4
-# Calls gRPC itself admits (running or queued for a thread) before answering RESOURCE_EXHAUSTED;
-# a backstop so nothing queues without bound, per thread of the pool.
-_ADMITTED_CALLS_PER_THREAD = 4
+# How long past the longest search a connection that has reached its maximum age may stay open
+# for its calls to finish.
+_CONNECTION_AGE_GRACE_SECONDS = 30.0
 # How often serve_forever's main thread wakes up to let Python run a pending signal handler.
 _SIGNAL_POLL_SECONDS = 0.1
 # After the drain, how long gRPC lets calls finish before cancelling them: replies still being
 # sent (a search answers at the end of the grace period), health watches, reflection.
 _FINAL_GRACE_SECONDS = 0.5
+# How long a thread may hold the GIL while another waits for it. The event loop answering health
+# checks waits behind the search threads; at Python's default 5 ms, health p99 under the 64-client
+# flood was 36-45 ms, at 1 ms 13-33 ms (bench/load.py, loaded 2-core machine).
+_SWITCH_INTERVAL_SECONDS = 0.001
+# How long a keepalive ping may go unanswered before the connection is closed.
+_KEEPALIVE_TIMEOUT_SECONDS = 20.0
+# The shortest interval at which a client may ping without calls in between.
+_MIN_CLIENT_PING_SECONDS = 10.0
 
 _LOGGER = logging.getLogger(__name__)
+
+_Result = TypeVar("_Result")
 
 
 class ServerConfig(BaseModel):
@@ -89,6 +109,31 @@ class ServerConfig(BaseModel):
     )
     grace_seconds: float = Field(
         default=10.0, ge=0, allow_inf_nan=False, description="Drain time on shutdown."
+    )
+    request_read_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Time a call has to send its request message after it starts.",
+    )
+    max_streams_per_connection: int = Field(
+        default=100, gt=0, description="Calls one connection may have open at once."
+    )
+    max_connection_idle_seconds: float = Field(
+        default=300.0, gt=0, allow_inf_nan=False, description="Idle connections are closed."
+    )
+    max_connection_age_seconds: float = Field(
+        default=1800.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Connections are asked to reconnect after this long; their calls finish.",
+    )
+    keepalive_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="The server pings a connection idle this long, and closes it if the ping "
+        "is not answered; clients may ping at most every 10 s.",
     )
     limits: RequestLimits = Field(default_factory=RequestLimits)
 
@@ -141,18 +186,21 @@ class RunningServer:
 
     def __init__(
         self,
-        server: grpc.Server,
-        health_servicer: health.HealthServicer,
+        server: grpc.aio.Server,
+        health_servicer: HealthServicer,
         admission: Admission,
+        executor: ThreadPoolExecutor,
         config: ServerConfig,
         port: int,
     ) -> None:
         self._server = server
         self._health = health_servicer
         self._admission = admission
+        self._executor = executor
         self._config = config
         self._port = port
         self._stop_lock = threading.Lock()
+        self._stopped = threading.Event()
 
     @property
     def port(self) -> int:
@@ -181,7 +229,9 @@ class RunningServer:
         """
         grace_seconds = self._config.grace_seconds if grace is None else max(grace, 0.0)
         with self._stop_lock:
-            self._health.enter_graceful_shutdown()
+            if self._stopped.is_set():
+                return
+            _on_loop(self._health.enter_graceful_shutdown())
             self._admission.begin_shutdown(grace_seconds)
             drained = self._admission.wait_idle(grace_seconds)
             if not drained:
@@ -190,12 +240,13 @@ class RunningServer:
                     self._admission.in_flight,
                     _FINAL_GRACE_SECONDS,
                 )
-            self._server.stop(_FINAL_GRACE_SECONDS).wait()
+            _on_loop(self._server.stop(_FINAL_GRACE_SECONDS))
+            self._executor.shutdown(wait=False)
+            self._stopped.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server has stopped (or ``timeout`` passes); True if it has."""
-        timed_out: bool = self._server.wait_for_termination(timeout)
-        return not timed_out
+        return self._stopped.wait(timeout)
 
     def __enter__(self) -> Self:
         return self
@@ -234,36 +285,39 @@ def start_server(config: ServerConfig) -> RunningServer:
         ``host``/``port`` if the address cannot be bound.
     """
     credentials = _server_credentials(config)
+    return _on_loop(_start(config, credentials))
+
+
+async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | None) -> RunningServer:
     admission = Admission(config.workers)
-    threads = config.workers + _RESERVED_THREADS
-    interceptors: list[grpc.ServerInterceptor] = (
-        [BearerTokenInterceptor(config.token, exempt_services=[HEALTH_SERVICE_NAME])]
-        if config.token is not None
-        else []
+    executor = ThreadPoolExecutor(
+        max_workers=config.workers + _RESERVED_THREADS, thread_name_prefix="advisor-rpc"
     )
-    server = grpc.server(
-        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="advisor-rpc"),
-        interceptors=interceptors,
-        options=[
-            ("grpc.max_receive_message_length", config.limits.max_message_bytes),
-            ("grpc.max_send_message_length", config.limits.max_message_bytes),
-            # Without this a second server on a busy port binds "successfully" and silently
-            # shares the traffic; a port in use must be an error.
-            ("grpc.so_reuseport", 0),
-        ],
-        maximum_concurrent_rpcs=threads * _ADMITTED_CALLS_PER_THREAD,
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        RequestReadTimeout(config.request_read_seconds)
+    ]
+    if config.token is not None:
+        interceptors.insert(
+            0, BearerTokenInterceptor(config.token, exempt_services=[HEALTH_SERVICE_NAME])
+        )
+    server = grpc.aio.server(interceptors=interceptors, options=_channel_options(config))
+    server.add_generic_rpc_handlers(
+        (advisor_handler(AdvisorServicer(config.limits, admission), admission, executor),)
     )
-    add_advisor_servicer(AdvisorServicer(config.limits, admission), server)
-    health_servicer = health.HealthServicer()
+    health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if config.reflection:
         reflection.enable_server_reflection(
             (ADVISOR_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), server
         )
-    port = _bind(server, config, credentials)
-    server.start()
+    try:
+        port = _bind(server, config, credentials)
+    except ServerStartError:
+        executor.shutdown(wait=False)
+        raise
+    await server.start()
     for service in ("", ADVISOR_SERVICE_NAME):
-        health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+        await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     _LOGGER.info(
         "serving %s on %s (tls=%s, token=%s, reflection=%s, workers=%d)",
         ADVISOR_SERVICE_NAME,
@@ -273,7 +327,60 @@ def start_server(config: ServerConfig) -> RunningServer:
         config.reflection,
         config.workers,
     )
-    return RunningServer(server, health_servicer, admission, config, port)
+    return RunningServer(server, health_servicer, admission, executor, config, port)
+
+
+def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:
+    """Return the server's options: message sizes and gRPC's per-connection bounds."""
+    longest_call = config.limits.max_time_limit_seconds + config.grace_seconds
+    return [
+        ("grpc.max_receive_message_length", config.limits.max_message_bytes),
+        ("grpc.max_send_message_length", config.limits.max_message_bytes),
+        ("grpc.max_concurrent_streams", config.max_streams_per_connection),
+        ("grpc.max_connection_idle_ms", _milliseconds(config.max_connection_idle_seconds)),
+        ("grpc.max_connection_age_ms", _milliseconds(config.max_connection_age_seconds)),
+        (
+            "grpc.max_connection_age_grace_ms",
+            _milliseconds(longest_call + _CONNECTION_AGE_GRACE_SECONDS),
+        ),
+        ("grpc.keepalive_time_ms", _milliseconds(config.keepalive_seconds)),
+        ("grpc.keepalive_timeout_ms", _milliseconds(_KEEPALIVE_TIMEOUT_SECONDS)),
+        # Clients pinging more often than this (without calls in between) are disconnected after
+        # a few strikes, so pings cannot be used to keep the server busy.
+        (
+            "grpc.http2.min_ping_interval_without_data_ms",
+            _milliseconds(_MIN_CLIENT_PING_SECONDS),
+        ),
+        ("grpc.http2.max_ping_strikes", 2),
+        # Without this a second server on a busy port binds "successfully" and silently
+        # shares the traffic; a port in use must be an error.
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+def _milliseconds(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+_EVENT_LOOP: asyncio.AbstractEventLoop | None = None
+_EVENT_LOOP_LOCK = threading.Lock()
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """Return the event loop of every server of this process (on its own daemon thread)."""
+    global _EVENT_LOOP
+    with _EVENT_LOOP_LOCK:
+        if _EVENT_LOOP is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="advisor-serve", daemon=True)
+            thread.start()
+            _EVENT_LOOP = loop
+        return _EVENT_LOOP
+
+
+def _on_loop(coroutine: Coroutine[Any, Any, _Result]) -> _Result:
+    """Run ``coroutine`` on the servers' event loop and return its result."""
+    return asyncio.run_coroutine_threadsafe(coroutine, _event_loop()).result()
 
 
 def serve_forever(
@@ -283,7 +390,8 @@ def serve_forever(
 
     Must run on the main thread (Python delivers signals there). ``on_ready`` is called once the
     server is bound and SERVING, e.g. to print its address. The objects alive by then are frozen
-    (:func:`freeze_long_lived_objects`).
+    (:func:`freeze_long_lived_objects`), and the process's thread switch interval is shortened
+    to 1 ms, so the event loop is not kept waiting by the search threads.
     """
     stop_requested = threading.Event()
 
@@ -293,9 +401,11 @@ def serve_forever(
 
     handled = (signal.SIGTERM, signal.SIGINT)
     previous = {signum: signal.signal(signum, request_stop) for signum in handled}
+    switch_interval = sys.getswitchinterval()
     try:
         with start_server(config) as running:
             freeze_long_lived_objects()
+            sys.setswitchinterval(_SWITCH_INTERVAL_SECONDS)
             if on_ready is not None:
                 on_ready(running)
             # The kernel may hand the signal to one of gRPC's threads; Python then runs the
@@ -304,6 +414,7 @@ def serve_forever(
             while not stop_requested.wait(_SIGNAL_POLL_SECONDS):
                 pass
     finally:
+        sys.setswitchinterval(switch_interval)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     _LOGGER.info("stopped")
@@ -361,7 +472,7 @@ def _load_certificates(check: ssl.SSLContext, path: Path, pem: bytes, setting: s
 
 
 def _bind(
-    server: grpc.Server, config: ServerConfig, credentials: grpc.ServerCredentials | None
+    server: grpc.aio.Server, config: ServerConfig, credentials: grpc.ServerCredentials | None
 ) -> int:
     address = _host_port(config.host, config.port)
     try:

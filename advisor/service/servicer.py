@@ -18,14 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeAlias
 
-import grpc
-
 from advisor.errors import StoppedError
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, list_presets
 from advisor.protocol import wire
-from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import Admission, ShuttingDownError
 from advisor.service.limits import (
     RequestLimits,
@@ -35,6 +33,7 @@ from advisor.service.limits import (
     check_recommend_request,
 )
 from advisor.service.status import stream_errors, unary_errors
+from advisor.service.threads import ThreadContext
 from advisor.stopping import StopSignal
 
 # The search and rank engines (FLINT, the geometry, rank and search modules) are imported by the
@@ -57,8 +56,12 @@ class _Failed:
 _SearchEvent: TypeAlias = SearchProgress | _Finished | _Failed
 
 
-class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
-    """Serves the advisor RPCs within ``limits``, admitting calls through ``admission``."""
+class AdvisorServicer:
+    """Serves the advisor RPCs within ``limits``, admitting calls through ``admission``.
+
+    Each method runs on a worker thread with that call's :class:`ThreadContext`
+    (:mod:`advisor.service.decoding` registers them on the server).
+    """
 
     def __init__(self, limits: RequestLimits, admission: Admission) -> None:
         self._limits = limits
@@ -66,7 +69,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
 
     @unary_errors
     def Recommend(  # noqa: N802 - gRPC method names come from the proto
-        self, request: advisor_pb2.RecommendRequest, context: grpc.ServicerContext
+        self, request: advisor_pb2.RecommendRequest, context: ThreadContext
     ) -> advisor_pb2.RecommendResponse:
         """Run a search to completion (or until stopped) and return the ranked designs."""
         with self._admission.admit():
@@ -79,7 +82,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
 
     @stream_errors
     def StreamRecommend(  # noqa: N802 - gRPC method names come from the proto
-        self, request: advisor_pb2.StreamRecommendRequest, context: grpc.ServicerContext
+        self, request: advisor_pb2.StreamRecommendRequest, context: ThreadContext
     ) -> Iterator[advisor_pb2.StreamRecommendResponse]:
         """Run a search, yielding its progress events and then exactly one result."""
         with self._admission.admit():
@@ -120,7 +123,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
 
     @unary_errors
     def Analyze(  # noqa: N802 - gRPC method names come from the proto
-        self, request: advisor_pb2.AnalyzeRequest, context: grpc.ServicerContext
+        self, request: advisor_pb2.AnalyzeRequest, context: ThreadContext
     ) -> advisor_pb2.AnalyzeResponse:
         """Score one architecture against a task."""
         with self._admission.admit():
@@ -141,7 +144,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
 
     @unary_errors
     def ListPresets(  # noqa: N802 - gRPC method names come from the proto
-        self, request: advisor_pb2.ListPresetsRequest, context: grpc.ServicerContext
+        self, request: advisor_pb2.ListPresetsRequest, context: ThreadContext
     ) -> advisor_pb2.ListPresetsResponse:
         """List the named regions and task presets."""
         with self._admission.admit():
@@ -152,7 +155,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
 
     @unary_errors
     def InferTask(  # noqa: N802 - gRPC method names come from the proto
-        self, request: advisor_pb2.InferTaskRequest, context: grpc.ServicerContext
+        self, request: advisor_pb2.InferTaskRequest, context: ThreadContext
     ) -> advisor_pb2.InferTaskResponse:
         """Infer a task and an arrangement from a data sample's dependence graph."""
         with self._admission.admit():
@@ -172,7 +175,7 @@ class AdvisorServicer(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         return wire.task_from_proto(request.task), wire.budget_from_proto(request.budget)
 
 
-def call_stop_signal(context: grpc.ServicerContext, drain: StopSignal) -> StopSignal:
+def call_stop_signal(context: ThreadContext, drain: StopSignal) -> StopSignal:
     """Return the stop signal of one call: its deadline and cancellation, under ``drain``.
 
     The signal is cancelled once the call ends (gRPC runs ``add_callback`` callbacks when the

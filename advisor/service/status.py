@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Never, TypeVar
 
 import grpc
@@ -27,13 +27,15 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from advisor.errors import InvalidRequestError, StoppedError
+from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
 from advisor.service.admission import SaturatedError, ShuttingDownError
+from advisor.service.threads import ThreadContext
 
 __all__ = [
     "REQUEST_ID_METADATA_KEY",
     "abort_for",
     "bad_request_status",
+    "fitting_violations",
     "stream_errors",
     "unary_errors",
 ]
@@ -43,29 +45,72 @@ REQUEST_ID_METADATA_KEY = "request-id"
 
 _LOGGER = logging.getLogger(__name__)
 
+# A client refuses trailing metadata over 8 KiB by default (grpc.max_metadata_size) and reports
+# RESOURCE_EXHAUSTED in place of the status. An INVALID_ARGUMENT answer carries its violations
+# twice: in the message (percent-encoded) and in the BadRequest detail (base64), so each copy keeps
+# to this many bytes of violation text, every field path and description to this many characters.
+_MAX_VIOLATION_BYTES = 1024
+_MAX_VIOLATION_CHARS = 160
+
 _Self = TypeVar("_Self")
 _Request = TypeVar("_Request")
 _Response = TypeVar("_Response")
+_Context = TypeVar("_Context", ThreadContext, grpc.ServicerContext)
+"""A call's context: a worker thread's stand-in (the advisor's asyncio server) or gRPC's own
+(the synchronous server of the Katib endpoint); both abort the same way."""
 
 
 def bad_request_status(error: InvalidRequestError) -> grpc.Status:
-    """Build the ``INVALID_ARGUMENT`` status whose BadRequest detail names every field."""
+    """Build the ``INVALID_ARGUMENT`` status whose BadRequest detail names the fields.
+
+    Every field is named as long as the answer fits a default client's metadata limit; past
+    that, long texts are cut (saying how many characters were left out) and the last violation
+    says how many violations were left out.
+    """
+    violations = fitting_violations(error.violations)
     bad_request = error_details_pb2.BadRequest(
         field_violations=[
             error_details_pb2.BadRequest.FieldViolation(
                 field=violation.field, description=violation.description
             )
-            for violation in error.violations
+            for violation in violations
         ]
     )
     detail = any_pb2.Any()
     detail.Pack(bad_request)
-    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(error), details=[detail])
+    message = str(InvalidRequestError(violations))
+    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])
     converted: grpc.Status = rpc_status.to_status(status)
     return converted
 
 
-def abort_for(error: BaseException, context: grpc.ServicerContext, method: str) -> Never:
+def fitting_violations(violations: Sequence[FieldViolation]) -> list[FieldViolation]:
+    """Return ``violations`` cut to the size an error answer may have (see the constants)."""
+    fitting: list[FieldViolation] = []
+    used = 0
+    for violation in violations:
+        shortened = FieldViolation(_cut(violation.field), _cut(violation.description))
+        size = len(shortened.field.encode()) + len(shortened.description.encode())
+        if used + size > _MAX_VIOLATION_BYTES:
+            break
+        fitting.append(shortened)
+        used += size
+    left_out = len(violations) - len(fitting)
+    if left_out:
+        fitting.append(FieldViolation("", f"{left_out} more violation(s) left out"))
+    return fitting
+
+
+def _cut(text: str) -> str:
+    if len(text) <= _MAX_VIOLATION_CHARS:
+        return text
+    kept = text[:_MAX_VIOLATION_CHARS]
+    return f"{kept}... ({len(text) - len(kept)} more characters left out)"
+
+
+def abort_for(
+    error: BaseException, context: ThreadContext | grpc.ServicerContext, method: str
+) -> Never:
     """End the call with the status that ``error`` maps to (see the module docstring)."""
     if isinstance(error, InvalidRequestError):
         context.abort_with_status(bad_request_status(error))
@@ -81,19 +126,19 @@ def abort_for(error: BaseException, context: grpc.ServicerContext, method: str) 
     context.abort(grpc.StatusCode.INTERNAL, f"internal error; request id {request_id}")
 
 
-def _stopped_status(context: grpc.ServicerContext) -> grpc.StatusCode:
+def _stopped_status(context: ThreadContext | grpc.ServicerContext) -> grpc.StatusCode:
     if not context.is_active():
         return grpc.StatusCode.CANCELLED
     return grpc.StatusCode.DEADLINE_EXCEEDED
 
 
 def unary_errors(
-    method: Callable[[_Self, _Request, grpc.ServicerContext], _Response],
-) -> Callable[[_Self, _Request, grpc.ServicerContext], _Response]:
+    method: Callable[[_Self, _Request, _Context], _Response],
+) -> Callable[[_Self, _Request, _Context], _Response]:
     """Wrap a unary servicer method so every exception ends the call with its mapped status."""
 
     @functools.wraps(method)
-    def wrapper(self: _Self, request: _Request, context: grpc.ServicerContext) -> _Response:
+    def wrapper(self: _Self, request: _Request, context: _Context) -> _Response:
         try:
             return method(self, request, context)
         except Exception as error:  # mapping every failure is this module's job
@@ -103,14 +148,12 @@ def unary_errors(
 
 
 def stream_errors(
-    method: Callable[[_Self, _Request, grpc.ServicerContext], Iterator[_Response]],
-) -> Callable[[_Self, _Request, grpc.ServicerContext], Iterator[_Response]]:
+    method: Callable[[_Self, _Request, ThreadContext], Iterator[_Response]],
+) -> Callable[[_Self, _Request, ThreadContext], Iterator[_Response]]:
     """Wrap a server-streaming servicer method like :func:`unary_errors` does a unary one."""
 
     @functools.wraps(method)
-    def wrapper(
-        self: _Self, request: _Request, context: grpc.ServicerContext
-    ) -> Iterator[_Response]:
+    def wrapper(self: _Self, request: _Request, context: ThreadContext) -> Iterator[_Response]:
         try:
             yield from method(self, request, context)
         except Exception as error:  # mapping every failure is this module's job

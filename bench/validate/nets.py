@@ -53,7 +53,7 @@ class TreeNet(nn.Module):
     Raises
     ------
     ValueError
-        When ``arch`` has more than two axes or overlapping windows (not a tree).
+        When ``arch`` has overlapping windows (not a tree).
     """
 
     leaf_order: torch.Tensor
@@ -66,18 +66,20 @@ class TreeNet(nn.Module):
         init: InitKind = "glorot",
     ) -> None:
         super().__init__()
-        if arch.input.ndim not in (1, 2) or arch.is_overlapping:
-            raise ValueError("TreeNet builds 1-D or 2-D architectures with non-overlapping windows")
+        if arch.is_overlapping:
+            raise ValueError("TreeNet builds architectures with non-overlapping windows")
         kernel = arch.representation_kernel
+        # The architecture's padding, last axis first as torch lists it: a constant (zero) margin.
+        self.margins = tuple(side for axis in reversed(arch.padding or ()) for side in axis)
         if representation is None:
-            conv = nn.Conv1d if arch.input.ndim == 1 else nn.Conv2d
+            conv = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[arch.input.ndim - 1]
             representation = nn.Sequential(
                 conv(arch.input.channels, arch.representation, kernel, padding=kernel // 2),
                 nn.ReLU(),
             )
         self.representation = representation
         order = pooling_structure(arch).leaf_order()
-        self.register_buffer("leaf_order", torch.as_tensor(order, dtype=torch.long))
+        self.register_buffer("leaf_order", torch.tensor(order, dtype=torch.long))
         fan_in = (arch.representation, *arch.widths[:-1])
         self.hidden = nn.ModuleList(
             nn.Linear(r_in, r_out) for r_in, r_out in zip(fan_in, arch.widths, strict=True)
@@ -94,8 +96,9 @@ class TreeNet(nn.Module):
                 nn.init.kaiming_normal_(parameter, nonlinearity="relu")
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Class scores ``(B, outputs)`` of inputs ``(B, C, *shape)`` (images or sequences)."""
-        features = self.representation(inputs).flatten(2)[:, :, self.leaf_order]
+        """Class scores ``(B, outputs)`` of inputs ``(B, C, *shape)`` (1-D, 2-D or 3-D)."""
+        padded = nn.functional.pad(inputs, self.margins) if self.margins else inputs
+        features = self.representation(padded).flatten(2)[:, :, self.leaf_order]
         nodes = features.transpose(1, 2)
         for layer, window in zip(self.hidden, self.windows, strict=True):
             nodes = torch.relu(layer(nodes))

@@ -79,9 +79,8 @@ def test_valid_architectures_parse_into_a_tree_over_every_location(document: Doc
     architecture = parse_architecture(document)
     structure = pooling_structure(architecture)
     assert structure.is_tree
-    assert sorted(structure.leaf_order().tolist()) == list(
-        range(math.prod(document["input"]["shape"]))
-    )
+    # Over every location of the grid it pools: the input's, padded when it pads.
+    assert sorted(structure.leaf_order().tolist()) == list(range(math.prod(architecture.grid)))
     assert architecture.widths == tuple(layer["channels"] for layer in document["layers"])
     assert architecture.parameters > 0
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from tests.support.raw_calls import call_raw, health_status, problems
@@ -43,6 +44,22 @@ def test_undecodable_requests_are_invalid_arguments(
     outcome = call_raw(channel, method, payload, TIMEOUT_SECONDS)
     assert outcome.code == grpc.StatusCode.INVALID_ARGUMENT, outcome
     assert not problems(outcome), outcome
+
+
+@settings(max_examples=1, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(cases=st.lists(rpc_cases(methods=["Recommend"], kinds=["valid"]), min_size=20, max_size=20))
+def test_most_valid_search_requests_really_search(
+    channel: grpc.Channel, cases: list[RpcCase]
+) -> None:
+    # A fuzzer whose "valid" searches are mostly refused (too small a budget, a grid no tree
+    # fits) exercises the search far less than its tables suggest.
+    answered = []
+    for case in cases:
+        request = advisor_pb2.RecommendRequest.FromString(case.payload)
+        request.budget.time_limit_seconds = 0.05
+        outcome = call_raw(channel, "Recommend", request.SerializeToString(), TIMEOUT_SECONDS)
+        answered.append(outcome.code)
+    assert answered.count(grpc.StatusCode.OK) >= len(cases) // 2, answered
 
 
 def test_the_server_is_still_serving_after_the_fuzzing(channel: grpc.Channel) -> None:

@@ -64,3 +64,17 @@ def test_shutdown_gives_the_drain_signal_the_end_of_the_grace_period() -> None:
 def test_rejects_a_bound_below_one() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Admission(0)
+
+
+def test_check_refuses_as_admit_would_without_taking_a_slot() -> None:
+    admission = Admission(1)
+    admission.check()
+    assert admission.in_flight == 0
+    with admission.admit():
+        with pytest.raises(SaturatedError):
+            admission.check()
+        assert admission.in_flight == 1
+    admission.check()
+    admission.begin_shutdown(0.0)
+    with pytest.raises(ShuttingDownError):
+        admission.check()

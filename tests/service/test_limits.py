@@ -7,6 +7,8 @@ import pytest
 from advisor.errors import LimitExceededError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service.limits import RequestLimits, check_analyze_request, check_recommend_request
+from tests.support.harness import DirectAdvisor
+from tests.support.workloads import quick_budget
 
 LIMITS = RequestLimits(
     max_locations=64,
@@ -155,3 +157,47 @@ def test_a_wide_layer_names_its_index() -> None:
     with pytest.raises(LimitExceededError) as error:
         check_analyze_request(pb.AnalyzeRequest(task=_task(), architecture=architecture), LIMITS)
     assert _fields(error) == ["architecture.layers[2].channels"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The response-size estimate
+
+
+def _named_task(shape: list[int], names: list[str], preset: str | None = None) -> pb.Task:
+    return pb.Task(
+        input=pb.InputSpec(shape=shape),
+        correlations=[pb.Correlation(name=name, a=pb.Region(preset="left_half")) for name in names],
+        preset=preset,
+    )
+
+
+def test_a_search_whose_answer_would_exceed_the_message_limit_is_refused_naming_top_k() -> None:
+    # 50 recommendations, each with a 16,384-entry permutation and 256 names of 200 characters
+    # (in its figures and its rationale): over 4 MiB, from a request of about 60 KB.
+    task = _named_task([128, 128], [f"{i:03d}" + "n" * 197 for i in range(256)])
+    request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=10**6, top_k=50))
+    with pytest.raises(LimitExceededError) as error:
+        check_recommend_request(request, RequestLimits())
+    assert _fields(error) == ["budget.top_k"]
+    check_recommend_request(
+        pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=10**6, top_k=1)),
+        RequestLimits(),
+    )
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        _named_task([16, 16], ["a" * 200, "b" * 150, "mirror"], preset="symmetry"),
+        _named_task([64], ["x" * 256], preset="local"),
+        pb.Task(input=pb.InputSpec(shape=[8, 8]), preset="periodic"),
+    ],
+)
+def test_the_response_estimate_bounds_the_real_answer(task: pb.Task) -> None:
+    request = pb.RecommendRequest(task=task, budget=quick_budget(top_k=5))
+    response = DirectAdvisor().unary("Recommend", request)
+    size = response.ByteSize()
+    assert len(response.result.recommendations) > 1
+    check_recommend_request(request, RequestLimits(max_message_bytes=16 * size))  # not too loose
+    with pytest.raises(LimitExceededError):  # the estimate is at least the real size
+        check_recommend_request(request, RequestLimits(max_message_bytes=size - 1))

@@ -26,6 +26,7 @@ from advisor.service.server import (
     read_token_file,
     start_server,
 )
+from advisor.service.threads import ThreadContext
 from tests.support.certificates import Certificates, make_certificates
 from tests.support.harness import CallError, DirectAdvisor, LiveAdvisor
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
@@ -322,15 +323,13 @@ def test_a_cancelled_search_frees_its_slot_promptly(serve: Callable[..., Running
 
 
 def test_a_cancelled_stream_stops_its_search() -> None:
-    from tests.support.fake_context import FakeContext
-
     direct = DirectAdvisor(workers=1)
-    context = FakeContext()
+    context = ThreadContext()
     stream = direct.servicer.StreamRecommend(
         pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(30.0)), context
     )
     next(stream)  # the first progress event: the search is running
-    context.cancel()
+    context.end()
     started = time.monotonic()
     remaining = list(stream)
     assert time.monotonic() - started < 0.5

@@ -17,7 +17,7 @@ from advisor.service.status import (
     stream_errors,
     unary_errors,
 )
-from tests.support.fake_context import AbortError, FakeContext
+from advisor.service.threads import CallAbortedError, ThreadContext
 
 
 def test_bad_request_status_lists_every_violation() -> None:
@@ -65,13 +65,13 @@ class _Servicer:
 )
 def test_each_error_maps_to_its_status(error: Exception, code: grpc.StatusCode) -> None:
     servicer = _Servicer(error)
-    with pytest.raises(AbortError) as unary:
-        servicer.unary(1, FakeContext())
+    with pytest.raises(CallAbortedError) as unary:
+        servicer.unary(1, ThreadContext())
     assert unary.value.code is code
-    context = FakeContext()
+    context = ThreadContext()
     stream = servicer.stream(7, context)
     assert next(stream) == 7
-    with pytest.raises(AbortError) as streamed:
+    with pytest.raises(CallAbortedError) as streamed:
         next(stream)
     assert streamed.value.code is code
 
@@ -79,8 +79,8 @@ def test_each_error_maps_to_its_status(error: Exception, code: grpc.StatusCode) 
 def test_unexpected_errors_are_logged_with_a_request_id_and_hidden_from_the_client(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    context = FakeContext()
-    with caplog.at_level(logging.ERROR), pytest.raises(AbortError) as aborted:
+    context = ThreadContext()
+    with caplog.at_level(logging.ERROR), pytest.raises(CallAbortedError) as aborted:
         _Servicer(ZeroDivisionError("secret detail")).unary(1, context)
     assert "secret detail" not in aborted.value.details
     assert "Traceback" not in aborted.value.details

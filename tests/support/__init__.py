@@ -9,8 +9,8 @@ third-party libraries. It is not part of the wheel: none of it is needed to use 
   builders of protobuf messages from documents;
 * :mod:`tests.support.workloads`: fixed tasks and budgets (small, long-running, large);
 * :mod:`tests.support.raw_calls`: calls as raw bytes and the checks applied to their outcome;
-* :mod:`tests.support.fake_context` and :mod:`tests.support.harness`: the servicer called directly
-  or over a channel, behind one calling convention;
+* :mod:`tests.support.harness`: the servicer called directly (with the worker-thread context of
+  :mod:`advisor.service.threads`) or over a channel, behind one calling convention;
 * :mod:`tests.support.server_process`: ``server.py`` run as a child process;
 * :mod:`tests.support.faults`: the deadline, cancellation, disconnect and SIGTERM probes;
 * :mod:`tests.support.scripted`: a scripted fake of the service, for the client and CLI tests;

@@ -22,7 +22,7 @@ from advisor.service.admission import Admission
 from advisor.service.limits import RequestLimits
 from advisor.service.server import RunningServer
 from advisor.service.servicer import AdvisorServicer
-from tests.support.fake_context import AbortError, FakeContext
+from advisor.service.threads import CallAbortedError, ThreadContext
 
 __all__ = [
     "CONTRACT_LIMITS",
@@ -89,23 +89,23 @@ class DirectAdvisor:
 
     def unary(self, method: str, request: Message, timeout: float | None = None) -> Any:
         try:
-            return getattr(self.servicer, method)(request, FakeContext(timeout))
-        except AbortError as error:
+            return getattr(self.servicer, method)(request, ThreadContext(timeout))
+        except CallAbortedError as error:
             raise _call_error(error) from None
 
     def stream(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float | None = None
     ) -> list[advisor_pb2.StreamRecommendResponse]:
         try:
-            return list(self.servicer.StreamRecommend(request, FakeContext(timeout)))
-        except AbortError as error:
+            return list(self.servicer.StreamRecommend(request, ThreadContext(timeout)))
+        except CallAbortedError as error:
             raise _call_error(error) from None
 
     def in_flight(self) -> int:
         return self.admission.in_flight
 
 
-def _call_error(error: AbortError) -> CallError:
+def _call_error(error: CallAbortedError) -> CallError:
     status = _status_from_metadata(error.trailing_metadata)
     return CallError(error.code, error.details, violations_of(status))
 

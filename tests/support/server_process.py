@@ -77,6 +77,14 @@ class ServerProcess:
             self.process.kill()
             self.process.wait()
 
+    def rss_bytes(self) -> int:
+        """The child's resident memory now (Linux ``/proc``), in bytes."""
+        with open(f"/proc/{self.process.pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError(f"no VmRSS for process {self.process.pid}")
+
     def log(self) -> str:
         """Everything the server wrote to stderr so far."""
         self._log.flush()

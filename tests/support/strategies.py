@@ -25,9 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+import numpy as np
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from advisor.model.task import list_presets
@@ -52,6 +54,7 @@ __all__ = [
     "mutated_documents",
     "region_message",
     "rpc_cases",
+    "searchable_shapes",
     "task_message",
     "valid_analyze_documents",
     "valid_architecture_documents",
@@ -114,11 +117,12 @@ def _input(shape: Sequence[int]) -> Document:
 def _region_document(draw: st.DrawFn, shape: tuple[int, ...], locations: Sequence[int]) -> Document:
     """Express a set of locations in a form that describes exactly that set.
 
-    Indices always work; a box is used when the set happens to be a box, a mask on 2-D grids.
+    Indices always work; a box is used when the set happens to be a box, a mask on 2-D and 3-D
+    grids (3-D: ``D * H`` rows, slice after slice).
     """
     members = set(locations)
     forms = ["indices"]
-    if len(shape) == 2:
+    if len(shape) >= 2:
         forms.append("mask")
     box = _as_box(shape, members)
     if box is not None:
@@ -127,7 +131,7 @@ def _region_document(draw: st.DrawFn, shape: tuple[int, ...], locations: Sequenc
     if form == "box" and box is not None:
         return {"box": {"start": box[0], "stop": box[1]}}
     if form == "mask":
-        height, width = shape
+        height, width = math.prod(shape[:-1]), shape[-1]
         return {
             "mask": [
                 "".join("#" if h * width + w in members else "." for w in range(width))
@@ -148,9 +152,7 @@ def _as_box(shape: tuple[int, ...], members: set[int]) -> tuple[list[int], list[
 
 
 def _unravel(location: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    if len(shape) == 1:
-        return (location,)
-    return divmod(location, shape[1])
+    return tuple(int(c) for c in np.unravel_index(location, shape))
 
 
 @st.composite
@@ -285,12 +287,20 @@ def valid_architecture_documents(draw: st.DrawFn) -> Document:
     """Non-overlapping architectures that tile their grid, with a geometry that fits it.
 
     The geometry is contiguous or an explicit permutation on any tiling; mirror on square
-    power-of-two grids pooled 2x2; dilations and interleaved on 1-D grids pooled by 2.
+    power-of-two grids pooled 2x2; dilations and interleaved on 1-D grids pooled by 2. 1-D, 2-D
+    and 3-D grids; some pad their input (the grid tiled is then the padded one).
     """
-    ndim = draw(st.sampled_from([1, 2]))
+    ndim = draw(st.sampled_from([1, 2, 3]))
     pools = draw(_pool_schedules(ndim))
     shape = _shape_of(pools)
     size = math.prod(shape)
+    padding = None
+    if draw(st.booleans()):
+        padding = [
+            [before, draw(st.integers(0, n - 1 - before))]
+            for n in shape
+            for before in [draw(st.integers(0, n - 1))]
+        ]
     geometries: list[st.SearchStrategy[Any]] = [
         st.just("contiguous"),
         st.builds(lambda p: {"permutation": p}, st.permutations(range(size))),
@@ -309,6 +319,9 @@ def valid_architecture_documents(draw: st.DrawFn) -> Document:
         "layers": [{"channels": draw(channels), "pool": pool} for pool in pools],
         "geometry": draw(st.one_of(geometries)),
     }
+    if padding is not None:
+        document["padding"] = padding
+        document["input"] = _input([n - b - a for n, (b, a) in zip(shape, padding, strict=True)])
     if draw(st.booleans()):
         document["outputs"] = draw(st.integers(1, 10))
     return document
@@ -439,27 +452,40 @@ FAMILIES = ("contiguous", "mirror", "interleaved", "dilations", "synthesized")
 
 
 def valid_budget_documents(max_seconds: float = 0.5) -> st.SearchStrategy[Document]:
-    """Search budgets inside every limit, with a time limit of at most ``max_seconds``."""
+    """Search budgets inside every limit, with a time limit of at most ``max_seconds``.
+
+    Their ranges leave room for a search to run on a :func:`searchable_shapes` grid (enough
+    parameters, compute, depth and window for some net); ``geometries`` is left to the boundary
+    budgets, since a family that does not apply to the grid is refused.
+    """
     return st.fixed_dictionaries(
         {
-            "max_parameters": st.integers(10, 10**6),
+            "max_parameters": st.integers(10**4, 10**6),
             "top_k": st.integers(1, 5),
             "time_limit_seconds": st.floats(0.01, max_seconds),
         },
         optional={
-            "max_depth": st.integers(1, 4),
-            "geometries": st.lists(st.sampled_from(FAMILIES), min_size=1, unique=True),
+            "max_depth": st.integers(3, 8),
             "objective": st.sampled_from(["weighted", "maximin"]),
             "seed": st.integers(0, 100),
-            "max_channels": st.sampled_from([4, 16, 64]),
+            "max_channels": st.sampled_from([16, 64, 256]),
             "width_profile": st.sampled_from(["practical", "free"]),
-            "min_width": st.integers(1, 64),
+            "min_width": st.integers(1, 16),
             "min_representation": st.integers(1, 8),
             "max_representation": st.integers(8, 64),
-            "max_window": st.one_of(st.none(), st.integers(2, 64)),
+            "max_window": st.one_of(st.none(), st.integers(4, 64)),
             "max_step": st.one_of(st.none(), st.integers(2, 8)),
-            "max_multiply_adds": st.integers(1, 10**9),
+            "max_multiply_adds": st.integers(10**6, 10**9),
         },
+    )
+
+
+def searchable_shapes() -> st.SearchStrategy[tuple[int, ...]]:
+    """Grids a search can pool in a few levels: sizes with small factors, up to MAX_LOCATIONS."""
+    sides = st.sampled_from([2, 4, 8])
+    return st.one_of(
+        st.sampled_from([(4,), (8,), (12,), (16,), (24,), (32,), (48,), (64,)]),
+        st.tuples(sides, sides),
     )
 
 
@@ -580,8 +606,10 @@ def budget_message(document: Document) -> pb.Budget:
 
 @st.composite
 def valid_analyze_documents(draw: st.DrawFn) -> tuple[Document, Document]:
-    """A valid architecture and a valid task on the same grid."""
+    """A valid architecture and a valid task on the same grid (of two locations or more)."""
     architecture = draw(valid_architecture_documents())
+    # Padding may leave one input location, on which no correlation has two sides.
+    assume(math.prod(architecture["input"]["shape"]) >= 2)
     return draw(valid_task_documents(shape=architecture["input"]["shape"])), architecture
 
 
@@ -673,7 +701,10 @@ def _valid_request(draw: st.DrawFn, method: str, boundary: bool) -> Message:
             architecture=architecture_message(architecture),
             exact=draw(st.booleans()),
         )
-    task = draw(boundary_task_documents() if boundary else valid_task_documents())
+    if boundary:
+        task = draw(boundary_task_documents())
+    else:
+        task = draw(valid_task_documents(shape=draw(searchable_shapes())))
     budget = draw(boundary_budget_documents() if boundary else valid_budget_documents())
     return request_class(task=task_message(task), budget=budget_message(budget))
 

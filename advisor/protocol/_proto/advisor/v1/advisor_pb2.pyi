@@ -58,6 +58,8 @@ class _GeometryFamilyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Geomet
     GEOMETRY_FAMILY_SYNTHESIZED: _GeometryFamily.ValueType  # 5
     GEOMETRY_FAMILY_DATA_ARRANGED: _GeometryFamily.ValueType  # 70
     """Contiguous pooling of the task's arrangement (tasks with an arrangement only)."""
+    GEOMETRY_FAMILY_MIXTURE: _GeometryFamily.ValueType  # 90
+    """Two of the best trees summed at their shared levels [CTS18]; searched only on request."""
 
 class GeometryFamily(_GeometryFamily, metaclass=_GeometryFamilyEnumTypeWrapper):
     """---------------------------------------------------------------------------------------------
@@ -74,6 +76,8 @@ GEOMETRY_FAMILY_DILATIONS: GeometryFamily.ValueType  # 4
 GEOMETRY_FAMILY_SYNTHESIZED: GeometryFamily.ValueType  # 5
 GEOMETRY_FAMILY_DATA_ARRANGED: GeometryFamily.ValueType  # 70
 """Contiguous pooling of the task's arrangement (tasks with an arrangement only)."""
+GEOMETRY_FAMILY_MIXTURE: GeometryFamily.ValueType  # 90
+"""Two of the best trees summed at their shared levels [CTS18]; searched only on request."""
 Global___GeometryFamily: _TypeAlias = GeometryFamily  # noqa: Y015
 
 class _Objective:
@@ -196,7 +200,7 @@ class InputSpec(_message.Message):
     """Input channels (e.g. 3 for RGB); absent = 1."""
     @_builtins.property
     def shape(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """[N] for sequences, [H, W] for images."""
+        """[N] for sequences, [H, W] for images, [D, H, W] for volumes and videos."""
 
     def __init__(
         self,
@@ -523,9 +527,61 @@ class Geometry(_message.Message):
 Global___Geometry: _TypeAlias = Geometry  # noqa: Y015
 
 @_typing.final
-class Architecture(_message.Message):
-    """A convolutional arithmetic circuit, bottom-up."""
+class MixtureMember(_message.Message):
+    """A convolutional arithmetic circuit, bottom-up.
+    One more member network of a mixture: its geometry and one channel count per layer.
+    """
 
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GEOMETRY_FIELD_NUMBER: _builtins.int
+    CHANNELS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def geometry(self) -> Global___Geometry: ...
+    @_builtins.property
+    def channels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        geometry: Global___Geometry | None = ...,
+        channels: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["geometry", b"geometry"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channels", b"channels", "geometry", b"geometry"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MixtureMember: _TypeAlias = MixtureMember  # noqa: Y015
+
+@_typing.final
+class Mixture(_message.Message):
+    """The members beyond the architecture's own network and the levels where all are summed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBERS_FIELD_NUMBER: _builtins.int
+    MIXING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___MixtureMember]: ...
+    @_builtins.property
+    def mixing(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        members: _abc.Iterable[Global___MixtureMember] | None = ...,
+        mixing: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["members", b"members", "mixing", b"mixing"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Mixture: _TypeAlias = Mixture  # noqa: Y015
+
+@_typing.final
+class Architecture(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INPUT_FIELD_NUMBER: _builtins.int
@@ -535,6 +591,8 @@ class Architecture(_message.Message):
     OUTPUTS_FIELD_NUMBER: _builtins.int
     FAMILY_FIELD_NUMBER: _builtins.int
     REPRESENTATION_KERNEL_FIELD_NUMBER: _builtins.int
+    PADDING_FIELD_NUMBER: _builtins.int
+    MIXTURE_FIELD_NUMBER: _builtins.int
     representation: _builtins.int
     """M, the representation channels."""
     outputs: _builtins.int
@@ -553,6 +611,16 @@ class Architecture(_message.Message):
     def geometry(self) -> Global___Geometry:
         """Absent = contiguous."""
 
+    @_builtins.property
+    def padding(self) -> _containers.RepeatedCompositeFieldContainer[Global___AxisPadding]:
+        """Constant locations added around the input, one entry per axis; empty = no padding. The
+        pooling, the geometry and the locations they number are those of the padded grid.
+        """
+
+    @_builtins.property
+    def mixture(self) -> Global___Mixture:
+        """More member networks summed with this one [CTS18] (docs/FORMATS.md §2)."""
+
     def __init__(
         self,
         *,
@@ -563,10 +631,12 @@ class Architecture(_message.Message):
         outputs: _builtins.int | None = ...,
         family: _builtins.str | None = ...,
         representation_kernel: _builtins.int | None = ...,
+        padding: _abc.Iterable[Global___AxisPadding] | None = ...,
+        mixture: Global___Mixture | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "outputs", b"outputs", "representation_kernel", b"representation_kernel"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "mixture", b"mixture", "outputs", b"outputs", "representation_kernel", b"representation_kernel"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "layers", b"layers", "outputs", b"outputs", "representation", b"representation", "representation_kernel", b"representation_kernel"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_family", b"_family", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "family", b"family", "geometry", b"geometry", "input", b"input", "layers", b"layers", "mixture", b"mixture", "outputs", b"outputs", "padding", b"padding", "representation", b"representation", "representation_kernel", b"representation_kernel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__family: _TypeAlias = _typing.Literal["family"]  # noqa: Y015
     _WhichOneofArgType__family: _TypeAlias = _typing.Literal["_family", b"_family"]  # noqa: Y015
@@ -582,6 +652,30 @@ class Architecture(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__representation_kernel) -> _WhichOneofReturnType__representation_kernel | None: ...
 
 Global___Architecture: _TypeAlias = Architecture  # noqa: Y015
+
+@_typing.final
+class AxisPadding(_message.Message):
+    """The constant locations a network adds before and after one axis of its input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BEFORE_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    before: _builtins.int
+    after: _builtins.int
+    def __init__(
+        self,
+        *,
+        before: _builtins.int = ...,
+        after: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AxisPadding: _TypeAlias = AxisPadding  # noqa: Y015
 
 @_typing.final
 class Budget(_message.Message):
@@ -610,6 +704,7 @@ class Budget(_message.Message):
     MAX_WINDOW_FIELD_NUMBER: _builtins.int
     MAX_MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
     MAX_STEP_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     max_parameters: _builtins.int
     """Upper bound on Architecture parameters (counted as the library counts them); required, > 0."""
     min_depth: _builtins.int
@@ -647,6 +742,10 @@ class Budget(_message.Message):
     """Widest pooling step per axis below the top level a practical recommendation may have where
     some tree meets it (2: 2x2 pooling only); absent or 0 = no bound.
     """
+    page_token: _builtins.str
+    """Continue a ranking: the next_page_token of the previous result of the same request (every
+    field but top_k, time_limit_seconds and page_token equal); absent = the first page.
+    """
     @_builtins.property
     def channel_choices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Allowed channel widths; empty = powers of two up to max_channels."""
@@ -679,10 +778,11 @@ class Budget(_message.Message):
         max_window: _builtins.int | None = ...,
         max_multiply_adds: _builtins.int | None = ...,
         max_step: _builtins.int | None = ...,
+        page_token: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "outputs", b"outputs", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_page_token", b"_page_token", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "outputs", b"outputs", "page_token", b"page_token", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "channel_choices", b"channel_choices", "geometries", b"geometries", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_parameters", b"max_parameters", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "objective", b"objective", "outputs", b"outputs", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k", "width_profile", b"width_profile"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_page_token", b"_page_token", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "channel_choices", b"channel_choices", "geometries", b"geometries", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_parameters", b"max_parameters", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "objective", b"objective", "outputs", b"outputs", "page_token", b"page_token", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k", "width_profile", b"width_profile"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__log2_rank_target: _TypeAlias = _typing.Literal["log2_rank_target"]  # noqa: Y015
     _WhichOneofArgType__log2_rank_target: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target"]  # noqa: Y015
@@ -706,6 +806,8 @@ class Budget(_message.Message):
     _WhichOneofArgType__min_width: _TypeAlias = _typing.Literal["_min_width", b"_min_width"]  # noqa: Y015
     _WhichOneofReturnType__outputs: _TypeAlias = _typing.Literal["outputs"]  # noqa: Y015
     _WhichOneofArgType__outputs: _TypeAlias = _typing.Literal["_outputs", b"_outputs"]  # noqa: Y015
+    _WhichOneofReturnType__page_token: _TypeAlias = _typing.Literal["page_token"]  # noqa: Y015
+    _WhichOneofArgType__page_token: _TypeAlias = _typing.Literal["_page_token", b"_page_token"]  # noqa: Y015
     _WhichOneofReturnType__representation_kernel: _TypeAlias = _typing.Literal["representation_kernel"]  # noqa: Y015
     _WhichOneofArgType__representation_kernel: _TypeAlias = _typing.Literal["_representation_kernel", b"_representation_kernel"]  # noqa: Y015
     _WhichOneofReturnType__search_dilations: _TypeAlias = _typing.Literal["search_dilations"]  # noqa: Y015
@@ -738,6 +840,8 @@ class Budget(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__min_width) -> _WhichOneofReturnType__min_width | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__outputs) -> _WhichOneofReturnType__outputs | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__page_token) -> _WhichOneofReturnType__page_token | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__representation_kernel) -> _WhichOneofReturnType__representation_kernel | None: ...
     @_typing.overload
@@ -803,6 +907,53 @@ class CorrelationAnalysis(_message.Message):
 Global___CorrelationAnalysis: _TypeAlias = CorrelationAnalysis  # noqa: Y015
 
 @_typing.final
+class Efficiency(_message.Message):
+    """What other networks would need to reach an architecture's figures on every correlation:
+    lower bounds in log2 (docs/THEORY.md §14).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOG2_SHALLOW_CHANNELS_FIELD_NUMBER: _builtins.int
+    LOG2_SHALLOW_PARAMETERS_FIELD_NUMBER: _builtins.int
+    LOG2_CONTIGUOUS_CHANNELS_FIELD_NUMBER: _builtins.int
+    LOG2_CONTIGUOUS_PARAMETERS_FIELD_NUMBER: _builtins.int
+    CONTIGUOUS_PRICED_FIELD_NUMBER: _builtins.int
+    log2_shallow_channels: _builtins.float
+    """A shallow net (one global pooling, same M and outputs)."""
+    log2_shallow_parameters: _builtins.float
+    log2_contiguous_channels: _builtins.float
+    """A contiguous net on the same windows and M with a 1/2, 1 or 2 width ladder; absent when no
+    width reaches every figure.
+    """
+    log2_contiguous_parameters: _builtins.float
+    contiguous_priced: _builtins.bool
+    """False: the input was too large to price the contiguous net (both fields above absent)."""
+    def __init__(
+        self,
+        *,
+        log2_shallow_channels: _builtins.float = ...,
+        log2_shallow_parameters: _builtins.float = ...,
+        log2_contiguous_channels: _builtins.float | None = ...,
+        log2_contiguous_parameters: _builtins.float | None = ...,
+        contiguous_priced: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "contiguous_priced", b"contiguous_priced", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters", "log2_shallow_channels", b"log2_shallow_channels", "log2_shallow_parameters", b"log2_shallow_parameters"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__log2_contiguous_channels: _TypeAlias = _typing.Literal["log2_contiguous_channels"]  # noqa: Y015
+    _WhichOneofArgType__log2_contiguous_channels: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels"]  # noqa: Y015
+    _WhichOneofReturnType__log2_contiguous_parameters: _TypeAlias = _typing.Literal["log2_contiguous_parameters"]  # noqa: Y015
+    _WhichOneofArgType__log2_contiguous_parameters: _TypeAlias = _typing.Literal["_log2_contiguous_parameters", b"_log2_contiguous_parameters"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__log2_contiguous_channels) -> _WhichOneofReturnType__log2_contiguous_channels | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__log2_contiguous_parameters) -> _WhichOneofReturnType__log2_contiguous_parameters | None: ...
+
+Global___Efficiency: _TypeAlias = Efficiency  # noqa: Y015
+
+@_typing.final
 class Analysis(_message.Message):
     """One architecture scored against a task."""
 
@@ -811,21 +962,27 @@ class Analysis(_message.Message):
     PARAMETERS_FIELD_NUMBER: _builtins.int
     CORRELATIONS_FIELD_NUMBER: _builtins.int
     MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
+    EFFICIENCY_FIELD_NUMBER: _builtins.int
     parameters: _builtins.int
     multiply_adds: _builtins.int
     """Multiply-adds per input (every conv at every location it runs on)."""
     @_builtins.property
     def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]: ...
+    @_builtins.property
+    def efficiency(self) -> Global___Efficiency:
+        """Absent only from producers that predate it."""
+
     def __init__(
         self,
         *,
         parameters: _builtins.int = ...,
         correlations: _abc.Iterable[Global___CorrelationAnalysis] | None = ...,
         multiply_adds: _builtins.int = ...,
+        efficiency: Global___Efficiency | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["efficiency", b"efficiency"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["correlations", b"correlations", "multiply_adds", b"multiply_adds", "parameters", b"parameters"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correlations", b"correlations", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -844,6 +1001,8 @@ class Recommendation(_message.Message):
     ANALYSIS_FIELD_NUMBER: _builtins.int
     RATIONALE_FIELD_NUMBER: _builtins.int
     MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
+    EFFICIENCY_FIELD_NUMBER: _builtins.int
+    DILATIONS_FIELD_NUMBER: _builtins.int
     rank: _builtins.int
     """1 = best."""
     score: _builtins.float
@@ -856,6 +1015,14 @@ class Recommendation(_message.Message):
     def architecture(self) -> Global___Architecture: ...
     @_builtins.property
     def analysis(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]: ...
+    @_builtins.property
+    def efficiency(self) -> Global___Efficiency:
+        """What a shallow and a contiguous net would need to match the analysis' figures."""
+
+    @_builtins.property
+    def dilations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The dilation order of a design of the dilations family, bottom level first; empty otherwise."""
+
     def __init__(
         self,
         *,
@@ -866,10 +1033,12 @@ class Recommendation(_message.Message):
         analysis: _abc.Iterable[Global___CorrelationAnalysis] | None = ...,
         rationale: _builtins.str = ...,
         multiply_adds: _builtins.int = ...,
+        efficiency: Global___Efficiency | None = ...,
+        dilations: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["architecture", b"architecture"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["architecture", b"architecture", "efficiency", b"efficiency"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "dilations", b"dilations", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -885,10 +1054,13 @@ class SearchResult(_message.Message):
     CANDIDATES_EVALUATED_FIELD_NUMBER: _builtins.int
     SEARCH_SECONDS_FIELD_NUMBER: _builtins.int
     COMPLETE_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     candidates_evaluated: _builtins.int
     search_seconds: _builtins.float
     complete: _builtins.bool
     """False when a time limit, deadline or shutdown cut the search; the best found so far is kept."""
+    next_page_token: _builtins.str
+    """Pass as Budget.page_token to get the next-ranked designs; empty = no more."""
     @_builtins.property
     def recommendations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Recommendation]: ...
     def __init__(
@@ -898,10 +1070,11 @@ class SearchResult(_message.Message):
         candidates_evaluated: _builtins.int = ...,
         search_seconds: _builtins.float = ...,
         complete: _builtins.bool = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates_evaluated", b"candidates_evaluated", "complete", b"complete", "recommendations", b"recommendations", "search_seconds", b"search_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates_evaluated", b"candidates_evaluated", "complete", b"complete", "next_page_token", b"next_page_token", "recommendations", b"recommendations", "search_seconds", b"search_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

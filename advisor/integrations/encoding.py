@@ -1,0 +1,254 @@
+"""A flat, round-trippable parameter encoding of an architecture, for hyperparameter tools.
+
+Optuna, Ray Tune and Katib store a trial as a flat mapping of names to numbers and strings. An
+architecture (of a fixed input, outputs and representation kernel) becomes:
+
+- ``geometry``: ``contiguous``, ``mirror`` or ``interleaved``; ``dilations=1-4-2`` for a dilation
+  order; ``FAMILY:ID`` for an explicit permutation, where ``ID`` names the permutation by a digest
+  (a permutation has one entry per input location, too long for a parameter) and ``FAMILY`` is the
+  architecture's ``family`` (``permutation`` when it has none). The permutations themselves live
+  in the codec (:attr:`ArchitectureCodec.permutations`) and in the architecture JSON a trial
+  keeps beside its parameters.
+- ``schedule``: the pooling window of every level, bottom-up, ``2x2/2x2/8x8`` (1-D: ``2/2/8``);
+  ``depth``: the number of levels.
+- ``representation``: M; ``width_0`` ... ``width_{depth-1}``: the hidden widths, bottom-up.
+
+:meth:`ArchitectureCodec.decode` of :meth:`ArchitectureCodec.encode` returns the architecture
+unchanged. What the encoding cannot say is refused, naming the field: overlapping windows
+(``layers[i].stride``) and a ``family`` on a named or dilation geometry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Final, TypeAlias
+
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.architecture import (
+    Architecture,
+    DilationGeometry,
+    PermutationGeometry,
+    parse_architecture,
+)
+from advisor.model.grid import InputSpec
+
+__all__ = [
+    "DEPTH",
+    "GEOMETRY",
+    "REPRESENTATION",
+    "SCHEDULE",
+    "ArchitectureCodec",
+    "FlatValue",
+    "permutation_id",
+    "schedule_text",
+    "width_name",
+]
+
+FlatValue: TypeAlias = int | str
+"""A parameter value: what every tool accepts as a categorical choice."""
+
+GEOMETRY: Final = "geometry"
+SCHEDULE: Final = "schedule"
+DEPTH: Final = "depth"
+REPRESENTATION: Final = "representation"
+_PERMUTATION_FAMILY: Final = "permutation"
+_DILATIONS: Final = "dilations"
+_NAMED: Final = ("contiguous", "mirror", "interleaved")
+_ID_CHARS: Final = 12
+
+
+def width_name(level: int) -> str:
+    """Return the parameter name of hidden layer ``level``'s width (0 = the first)."""
+    return f"width_{level}"
+
+
+def permutation_id(permutation: Iterable[int]) -> str:
+    """Return the short digest that names a permutation in a ``geometry`` parameter."""
+    text = ",".join(str(p) for p in permutation)
+    return hashlib.sha256(text.encode()).hexdigest()[:_ID_CHARS]
+
+
+def schedule_text(pools: Iterable[Iterable[int]]) -> str:
+    """Return a schedule parameter: the windows bottom-up, ``2x2/2x2/8x8``."""
+    return "/".join("x".join(str(n) for n in pool) for pool in pools)
+
+
+class ArchitectureCodec:
+    """Encodes and decodes architectures of one input, output count and representation kernel.
+
+    Parameters
+    ----------
+    input
+        The input grid every architecture has.
+    outputs, representation_kernel
+        Y and k of every architecture.
+    permutations
+        Permutations a ``geometry`` parameter may name by id; :meth:`encode` adds every one it
+        meets.
+    """
+
+    def __init__(
+        self,
+        input: InputSpec,
+        outputs: int = 1,
+        representation_kernel: int = 1,
+        permutations: Iterable[Iterable[int]] = (),
+    ) -> None:
+        self.input = input
+        self.outputs = outputs
+        self.representation_kernel = representation_kernel
+        self.permutations: dict[str, tuple[int, ...]] = {}
+        for permutation in permutations:
+            self.remember(tuple(permutation))
+
+    def remember(self, permutation: tuple[int, ...]) -> str:
+        """Record ``permutation`` and return its id."""
+        key = permutation_id(permutation)
+        self.permutations[key] = permutation
+        return key
+
+    def geometry_token(self, architecture: Architecture) -> str:
+        """Return the ``geometry`` parameter of ``architecture`` (see the module docstring)."""
+        geometry = architecture.geometry
+        if isinstance(geometry, PermutationGeometry):
+            family = architecture.family or _PERMUTATION_FAMILY
+            return f"{family}:{self.remember(geometry.permutation)}"
+        if architecture.family is not None:
+            raise InvalidRequestError.single(
+                "family",
+                "the flat encoding keeps a family only with a permutation geometry; leave it out",
+            )
+        if isinstance(geometry, DilationGeometry):
+            return f"{_DILATIONS}={'-'.join(str(d) for d in geometry.dilations)}"
+        return geometry
+
+    def encode(self, architecture: Architecture) -> dict[str, FlatValue]:
+        """Return the flat parameters of ``architecture``.
+
+        Raises
+        ------
+        InvalidRequestError
+            On ``input``, ``outputs`` or ``representation_kernel`` when they differ from the
+            codec's, on ``layers[i].stride`` (overlapping windows) and on ``family`` (see the
+            module docstring).
+        """
+        self._check_fixed(architecture)
+        for level, layer in enumerate(architecture.layers):
+            if layer.stride is not None:
+                raise InvalidRequestError.single(
+                    f"layers[{level}].stride", "the flat encoding has no overlapping windows"
+                )
+        params: dict[str, FlatValue] = {
+            GEOMETRY: self.geometry_token(architecture),
+            SCHEDULE: schedule_text(layer.pool for layer in architecture.layers),
+            DEPTH: len(architecture.layers),
+            REPRESENTATION: architecture.representation,
+        }
+        for level, layer in enumerate(architecture.layers):
+            params[width_name(level)] = layer.channels
+        return params
+
+    def decode(self, params: Mapping[str, object]) -> Architecture:
+        """Return the architecture ``params`` describe (``depth`` may be left out).
+
+        Raises
+        ------
+        InvalidRequestError
+            Naming the parameter: missing, of the wrong type, an unknown permutation id, a
+            ``depth`` that disagrees with the schedule, or an architecture the rules refuse
+            (a schedule that does not tile the input, mirror pooling on a window other than 2).
+        """
+        pools = self._schedule(params)
+        depth = params.get(DEPTH, len(pools))
+        if depth != len(pools):
+            raise InvalidRequestError.single(
+                DEPTH, f"is {depth!r} but the schedule has {len(pools)} levels"
+            )
+        geometry, family = self._geometry(_text(params, GEOMETRY))
+        document = {
+            "input": self.input.model_dump(mode="json"),
+            "representation": params.get(REPRESENTATION),
+            "layers": [
+                {"channels": params.get(width_name(level)), "pool": list(pool)}
+                for level, pool in enumerate(pools)
+            ],
+            "geometry": geometry,
+            "outputs": self.outputs,
+            "family": family,
+            "representation_kernel": self.representation_kernel,
+        }
+        try:
+            return parse_architecture(document)
+        except InvalidRequestError as error:
+            raise InvalidRequestError(
+                [FieldViolation(_parameter_of(v.field), v.description) for v in error.violations]
+            ) from None
+
+    def _check_fixed(self, architecture: Architecture) -> None:
+        for name, mine, theirs in (
+            ("input", self.input, architecture.input),
+            ("outputs", self.outputs, architecture.outputs),
+            (
+                "representation_kernel",
+                self.representation_kernel,
+                architecture.representation_kernel,
+            ),
+        ):
+            if mine != theirs:
+                raise InvalidRequestError.single(name, f"is {theirs!r}; this codec's is {mine!r}")
+
+    def _schedule(self, params: Mapping[str, object]) -> list[tuple[int, ...]]:
+        text = _text(params, SCHEDULE)
+        try:
+            pools = [tuple(int(n) for n in level.split("x")) for level in text.split("/")]
+        except ValueError:
+            raise InvalidRequestError.single(
+                SCHEDULE, f"{text!r} is not windows like 2x2/2x2/8x8"
+            ) from None
+        if any(len(pool) != len(self.input.shape) for pool in pools):
+            raise InvalidRequestError.single(
+                SCHEDULE, f"{text!r}: every window needs {len(self.input.shape)} sizes"
+            )
+        return pools
+
+    def _geometry(self, token: str) -> tuple[str | dict[str, list[int]], str | None]:
+        """Return the geometry document and family a ``geometry`` parameter names."""
+        if token in _NAMED:
+            return token, None
+        kind, equals, order = token.partition("=")
+        if kind == _DILATIONS and equals:
+            try:
+                return {"dilations": [int(d) for d in order.split("-")]}, None
+            except ValueError:
+                pass
+        kind, _, detail = token.partition(":")
+        if detail:
+            permutation = self.permutations.get(detail)
+            if permutation is None:
+                raise InvalidRequestError.single(
+                    GEOMETRY, f"permutation id {detail!r} is not one this codec knows"
+                )
+            family = None if kind == _PERMUTATION_FAMILY else kind
+            return {"permutation": list(permutation)}, family
+        raise InvalidRequestError.single(
+            GEOMETRY,
+            f"{token!r} is none of {', '.join(_NAMED)}, dilations=D-D-..., FAMILY:PERMUTATION_ID",
+        )
+
+
+def _text(params: Mapping[str, object], name: str) -> str:
+    value = params.get(name)
+    if not isinstance(value, str):
+        raise InvalidRequestError.single(name, f"needs a string, got {value!r}")
+    return value
+
+
+def _parameter_of(field: str) -> str:
+    """Name the parameter behind an architecture field the constructor refused."""
+    if field.startswith("geometry"):
+        return GEOMETRY
+    if field.startswith("layers["):
+        level = int(field[len("layers[") : field.index("]")])
+        return width_name(level) if field.endswith("channels") else SCHEDULE
+    return REPRESENTATION if field == "representation" else field

@@ -1,0 +1,440 @@
+"""Optuna: the advisor's ranked designs as a study's first trials, then another sampler.
+
+Needs the ``optuna`` extra. The objective draws its design with :func:`suggest_architecture`,
+which suggests the flat parameters of :mod:`advisor.integrations.encoding` from an
+:class:`~advisor.integrations.space.ArchitectureSpace` and decodes them:
+
+- :class:`AdvisorSampler` asks the advisor once (in-process or a server, following page tokens
+  past ``top_k``) and proposes its designs as trials, best first, skipping any design the study
+  already holds; then it hands over to a fallback sampler (TPE by default), which also sees the
+  advisor's trials. The order is deterministic: the search is for its budget (``budget.seed``)
+  and the fallback for ``seed``. With ``learn=True`` the designs not tried yet are re-ranked
+  after every completed trial from the observed values (:mod:`advisor.integrations.learning`).
+- :func:`enqueue_recommendations` puts the top ``k`` designs in any study's queue instead.
+- The parameter budget: :func:`suggest_architecture` refuses (prunes) a design over it before
+  any training, and records the constraint with ``Trial.set_constraint`` (Optuna 5's way: a
+  trial over budget is infeasible and never the study's best; samplers that model feasibility
+  read it). :func:`budget_constraints` is the same rule as a ``constraints_func``, for code on
+  the older API (deprecated in Optuna 5).
+- :class:`AnalyzePruner` scores a design another sampler proposed with the advisor's analysis
+  and prunes it when it couples the task's correlations far less than the advisor's best.
+
+Each trial keeps its architecture as JSON in the user attribute ``architecture`` (the
+permutation in full), its parameter count in ``advisor.parameters``, and a proposed or queued
+design its rank in ``advisor.rank``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.samplers import BaseSampler, TPESampler
+from optuna.study import Study, StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from advisor.errors import InvalidRequestError
+from advisor.integrations.encoding import (
+    DEPTH,
+    GEOMETRY,
+    REPRESENTATION,
+    SCHEDULE,
+    FlatValue,
+    width_name,
+)
+from advisor.integrations.learning import rerank
+from advisor.integrations.proposals import AdvisorSource, fetch_ranking
+from advisor.integrations.space import ArchitectureSpace
+from advisor.model.architecture import Architecture
+from advisor.model.budget import Budget
+from advisor.model.results import Recommendation
+from advisor.model.task import Task
+
+__all__ = [
+    "ARCHITECTURE_ATTR",
+    "BUDGET_CONSTRAINT",
+    "COUPLING_ATTR",
+    "PARAMETERS_ATTR",
+    "PARAMS_ATTR",
+    "RANK_ATTR",
+    "AdvisorSampler",
+    "AnalyzePruner",
+    "budget_constraints",
+    "enqueue_recommendations",
+    "suggest_architecture",
+    "suggest_parameters",
+]
+
+ARCHITECTURE_ATTR: Final = "architecture"
+PARAMETERS_ATTR: Final = "advisor.parameters"
+BUDGET_CONSTRAINT: Final = "advisor.budget"
+COUPLING_ATTR: Final = "advisor.coupling"
+RANK_ATTR: Final = "advisor.rank"
+PARAMS_ATTR: Final = "advisor.params"
+_FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueued trial
+
+
+def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[str, FlatValue]:
+    """Suggest a design's flat parameters from ``space`` (no decoding; Ray Tune's define-by-run).
+
+    The widths suggested are those of the schedule's levels (``width_0`` ... ``width_{d-1}``).
+    """
+    schedule = trial.suggest_categorical(SCHEDULE, space.schedules)
+    params: dict[str, FlatValue] = {
+        GEOMETRY: trial.suggest_categorical(GEOMETRY, space.geometries),
+        SCHEDULE: schedule,
+        REPRESENTATION: trial.suggest_categorical(REPRESENTATION, space.representations),
+    }
+    for level in range(schedule.count("/") + 1):
+        params[width_name(level)] = trial.suggest_categorical(width_name(level), space.widths)
+    return params
+
+
+def suggest_architecture(
+    trial: optuna.Trial, space: ArchitectureSpace, *, refuse_over_budget: bool = True
+) -> Architecture:
+    """Suggest a design's flat parameters from ``space`` and return the architecture.
+
+    The trial gets the constraint ``advisor.budget`` (parameters minus ``space.max_parameters``,
+    feasible at 0 or less) and the user attributes ``architecture`` and ``advisor.parameters``.
+
+    Raises
+    ------
+    optuna.TrialPruned
+        When the parameters are not a valid design (e.g. mirror pooling on 4x4 windows, which
+        a sampler may combine), or the design exceeds ``space.max_parameters`` and
+        ``refuse_over_budget`` is set: the trial is refused before any training, with the reason
+        in its ``advisor.refused`` attribute.
+    """
+    try:
+        architecture = space.codec.decode(suggest_parameters(trial, space))
+    except InvalidRequestError as error:
+        return _refuse(trial, f"not a valid design: {error}")
+    trial.set_user_attr(ARCHITECTURE_ATTR, architecture.model_dump_json(exclude_none=True))
+    trial.set_user_attr(PARAMETERS_ATTR, architecture.parameters)
+    trial.set_constraint(BUDGET_CONSTRAINT, architecture.parameters - space.max_parameters)
+    if refuse_over_budget and architecture.parameters > space.max_parameters:
+        return _refuse(
+            trial,
+            f"{architecture.parameters:,} parameters exceed the budget of {space.max_parameters:,}",
+        )
+    return architecture
+
+
+def _refuse(trial: optuna.Trial, reason: str) -> Architecture:
+    trial.set_user_attr("advisor.refused", reason)
+    raise optuna.TrialPruned(reason)
+
+
+def budget_constraints(max_parameters: int) -> Callable[[FrozenTrial], Sequence[float]]:
+    """Return a ``constraints_func``: feasible (<= 0) when the design fits ``max_parameters``.
+
+    The value is the parameter count minus the budget, read from the trial's
+    ``advisor.parameters``; a trial without one (it failed before its design was drawn) counts
+    as infeasible.
+    """
+
+    def constraints(trial: FrozenTrial) -> Sequence[float]:
+        parameters = trial.user_attrs.get(PARAMETERS_ATTR)
+        if parameters is None:
+            return [1.0]
+        return [float(parameters - max_parameters)]
+
+    return constraints
+
+
+def _encoded(space: ArchitectureSpace, designs: Sequence[Recommendation]) -> list[dict[str, Any]]:
+    """Return each design's suggested parameters: the flat encoding but ``depth`` (implied)."""
+    encoded = []
+    for design in designs:
+        params: dict[str, Any] = space.codec.encode(design.architecture)
+        del params[DEPTH]
+        encoded.append(params)
+    return encoded
+
+
+def enqueue_recommendations(
+    study: Study,
+    task: Task,
+    budget: Budget,
+    k: int,
+    *,
+    source: AdvisorSource | None = None,
+) -> ArchitectureSpace:
+    """Queue the advisor's top ``k`` designs as the study's next trials, best first.
+
+    Returns the space to pass to :func:`suggest_architecture` in the objective (it knows the
+    designs' permutations). A design the study already holds or has queued is not queued again.
+    """
+    designs = fetch_ranking(task, budget, k, source)
+    space = ArchitectureSpace.for_search(task, budget, designs)
+    for design, params in zip(designs, _encoded(space, designs), strict=True):
+        study.enqueue_trial(
+            params,
+            user_attrs={RANK_ATTR: design.rank, ARCHITECTURE_ATTR: _json(design)},
+            skip_if_exists=True,
+        )
+    return space
+
+
+def _json(design: Recommendation) -> str:
+    return design.architecture.model_dump_json(exclude_none=True)
+
+
+class AdvisorSampler(BaseSampler):
+    """Proposes the advisor's ranked designs as trials, then defers to ``fallback``.
+
+    Parameters
+    ----------
+    task, budget
+        The search to ask the advisor for; its ``top_k`` is how many designs are proposed
+        unless ``proposals`` says otherwise (pages are fetched past 50).
+    proposals
+        How many ranked designs to propose before the fallback takes over.
+    source
+        Where to ask: the library in-process (default) or a server (``AdvisorSource(target)``).
+    fallback
+        The sampler after the proposals, and for every parameter a proposal does not set;
+        default ``TPESampler(seed=seed)``.
+    seed
+        Seed of the default fallback.
+    learn
+        Re-rank the proposals not tried yet after every completed trial of a proposal.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        budget: Budget,
+        *,
+        proposals: int | None = None,
+        source: AdvisorSource | None = None,
+        fallback: BaseSampler | None = None,
+        seed: int | None = None,
+        learn: bool = False,
+    ) -> None:
+        self._task, self._budget = task, budget
+        self._count = budget.top_k if proposals is None else proposals
+        self._source = source or AdvisorSource()
+        self._fallback = fallback or TPESampler(seed=seed)
+        self._learn = learn
+        self._lock = threading.Lock()
+        self._designs: list[Recommendation] | None = None
+        self._space: ArchitectureSpace | None = None
+        self._params: list[dict[str, Any]] = []
+        self._remaining: list[int] = []
+        self._observed: dict[int, float] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Ray Tune pickles its search algorithm, sampler included; a lock does not pickle.
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _ensure_ranking(self) -> None:
+        if self._designs is None:
+            designs = fetch_ranking(self._task, self._budget, self._count, self._source)
+            self._space = ArchitectureSpace.for_search(self._task, self._budget, designs)
+            self._params = _encoded(self._space, designs)
+            self._remaining = list(range(len(designs)))
+            self._designs = designs
+
+    @property
+    def designs(self) -> list[Recommendation]:
+        """The advisor's designs this sampler proposes, in the advisor's order (asks once)."""
+        with self._lock:
+            self._ensure_ranking()
+            assert self._designs is not None
+            return list(self._designs)
+
+    @property
+    def space(self) -> ArchitectureSpace:
+        """The space for :func:`suggest_architecture`, holding the designs' permutations."""
+        with self._lock:
+            self._ensure_ranking()
+            assert self._space is not None
+            return self._space
+
+    @property
+    def remaining(self) -> list[Recommendation]:
+        """The designs not proposed yet, in the order they will be (after any re-ranking)."""
+        designs = self.designs
+        with self._lock:
+            return [designs[i] for i in self._remaining]
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        """Assign the next design the study does not hold yet, unless the trial has its own."""
+        self._fallback.before_trial(study, trial)
+        if _FIXED_PARAMS in trial.system_attrs or PARAMS_ATTR in trial.system_attrs:
+            return
+        with self._lock:
+            self._ensure_ranking()
+            held = _held_params(study)
+            while self._remaining:
+                index = self._remaining.pop(0)
+                params = self._params[index]
+                if _key(params) in held:
+                    continue
+                storage = study._storage
+                storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, params)
+                assert self._designs is not None
+                rank = self._designs[index].rank
+                storage.set_trial_user_attr(trial._trial_id, RANK_ATTR, rank)
+                # ``trial`` is the Trial's cached copy, which later writes start from (as
+                # Trial.set_user_attr keeps it in step with the storage).
+                trial.user_attrs[RANK_ATTR] = rank
+                return
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        """Nothing relative for a proposed design; the fallback's space otherwise."""
+        if PARAMS_ATTR in trial.system_attrs:
+            return {}
+        # Annotated: without the optuna extra installed, mypy sees the fallback as Any.
+        space: dict[str, BaseDistribution] = self._fallback.infer_relative_search_space(
+            study, trial
+        )
+        return space
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Nothing relative for a proposed design; the fallback's sample otherwise."""
+        if PARAMS_ATTR in trial.system_attrs:
+            return {}
+        sampled: dict[str, Any] = self._fallback.sample_relative(study, trial, search_space)
+        return sampled
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        """Return the proposed design's value of ``param_name``, else the fallback's."""
+        params = trial.system_attrs.get(PARAMS_ATTR)
+        if params is not None and param_name in params:
+            value = params[param_name]
+            if isinstance(param_distribution, CategoricalDistribution) and (
+                value in param_distribution.choices
+            ):
+                return value
+        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        """Pass the trial to the fallback; with ``learn``, re-rank the designs not tried yet."""
+        self._fallback.after_trial(study, trial, state, values)
+        rank = trial.user_attrs.get(RANK_ATTR)
+        if not self._learn or rank is None or state != TrialState.COMPLETE or not values:
+            return
+        with self._lock:
+            self._ensure_ranking()
+            assert self._designs is not None
+            index = next((i for i, d in enumerate(self._designs) if d.rank == rank), None)
+            if index is None:
+                return
+            self._observed[index] = float(values[0])
+            self._remaining = rerank(
+                self._designs,
+                self._remaining,
+                self._observed,
+                maximize=study.direction == StudyDirection.MAXIMIZE,
+            )
+
+    def reseed_rng(self) -> None:
+        """Reseed the fallback (the advisor's order has no randomness to reseed)."""
+        self._fallback.reseed_rng()
+
+
+def _key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(params.items()))
+
+
+def _held_params(study: Study) -> set[tuple[tuple[str, Any], ...]]:
+    """Return the designs the study holds: trials' parameters and queued trials' fixed ones."""
+    held = set()
+    for trial in study.get_trials(deepcopy=False):
+        for params in (
+            trial.params,
+            trial.system_attrs.get(_FIXED_PARAMS),
+            trial.system_attrs.get(PARAMS_ATTR),
+        ):
+            if params:
+                held.add(_key(params))
+    return held
+
+
+class AnalyzePruner:
+    """Prunes a design that couples the task's correlations far below the advisor's best.
+
+    The *coupling* of a design is the weighted mean, over the task's correlations, of its log2
+    separation rank as a fraction of ``best``'s (capped at 1; a correlation ``best`` does not
+    couple counts 1). A design below ``threshold`` is pruned before training.
+
+    Parameters
+    ----------
+    task
+        The task the advisor searched.
+    best
+        The advisor's first design (e.g. ``sampler.designs[0]``).
+    source
+        Where to run the analysis: the library (default) or a server's ``Analyze``.
+    threshold
+        The least coupling a design may have, in (0, 1].
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        best: Recommendation,
+        *,
+        source: AdvisorSource | None = None,
+        threshold: float = 0.5,
+    ) -> None:
+        if not 0 < threshold <= 1:
+            raise InvalidRequestError.single("threshold", f"must be in (0, 1], got {threshold}")
+        self._task, self._source, self.threshold = task, source or AdvisorSource(), threshold
+        self._reference = {c.name: c.log2_separation_rank for c in best.analysis}
+
+    def coupling(self, architecture: Architecture) -> float:
+        """Return the coupling of ``architecture`` relative to the advisor's best, in [0, 1]."""
+        analysis = self._source.analyze(self._task, architecture)
+        total = sum(c.weight for c in analysis.correlations)
+        shares = (
+            c.weight * min(1.0, c.log2_separation_rank / reference) if reference > 0 else c.weight
+            for c in analysis.correlations
+            for reference in (self._reference[c.name],)
+        )
+        return sum(shares) / total
+
+    def check(self, trial: optuna.Trial, architecture: Architecture) -> float:
+        """Record the design's coupling on the trial; prune it when below the threshold.
+
+        Raises
+        ------
+        optuna.TrialPruned
+            When the coupling is below ``threshold``.
+        """
+        coupling = self.coupling(architecture)
+        trial.set_user_attr(COUPLING_ATTR, coupling)
+        if coupling < self.threshold:
+            raise optuna.TrialPruned(
+                f"couples the task's correlations at {coupling:.2f} of the advisor's best "
+                f"(threshold {self.threshold})"
+            )
+        return coupling

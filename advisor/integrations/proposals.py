@@ -1,0 +1,80 @@
+"""The advisor's ranking, fetched page by page in-process or from a server.
+
+An integration asks the advisor once for as many ranked designs as it means to propose; past
+``top_k`` it follows the page tokens (:mod:`advisor.search.paging`), so the designs come back in
+one deterministic order without repeats. With ``target`` the calls go to a running service
+(``advisor serve``) through :class:`advisor_client.AdvisorClient`; without, to the library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from advisor.model.architecture import Architecture
+from advisor.model.budget import Budget
+from advisor.model.results import Analysis, Recommendation, SearchResult
+from advisor.model.task import Task
+
+__all__ = ["PAGE_SIZE", "AdvisorSource", "fetch_ranking"]
+
+PAGE_SIZE: Final = 50
+"""Designs asked per call: the service's default ``max_top_k``."""
+
+
+@dataclass(frozen=True)
+class AdvisorSource:
+    """Where to ask: the library in-process (``target`` None) or a server at ``target``.
+
+    ``token`` is the server's bearer token, ``timeout`` the deadline of each call (None: the
+    client's default, at least the search's time limit plus a margin).
+    """
+
+    target: str | None = None
+    token: str | None = None
+    timeout: float | None = None
+
+    def recommend(self, task: Task, budget: Budget) -> SearchResult:
+        """Run one search (one page) where this source says."""
+        if self.target is None:
+            from advisor.search.recommend import recommend
+
+            return recommend(task, budget)
+        from advisor_client.client import AdvisorClient
+
+        with AdvisorClient(self.target, token=self.token) as client:
+            return client.recommend(task, budget, timeout=self.timeout)
+
+    def analyze(self, task: Task, architecture: Architecture) -> Analysis:
+        """Score one architecture against ``task`` where this source says."""
+        if self.target is None:
+            from advisor.seprank.analysis import analyze
+
+            return analyze(task, architecture)
+        from advisor_client.client import AdvisorClient
+
+        with AdvisorClient(self.target, token=self.token) as client:
+            return client.analyze(task, architecture, timeout=self.timeout)
+
+
+def fetch_ranking(
+    task: Task, budget: Budget, count: int, source: AdvisorSource | None = None
+) -> list[Recommendation]:
+    """Return the first ``count`` designs of the advisor's ranking (fewer if it has fewer).
+
+    ``budget.top_k`` and ``budget.page_token`` are replaced: pages of :data:`PAGE_SIZE` are
+    asked until ``count`` designs have come or the ranking ends.
+    """
+    source = source or AdvisorSource()
+    designs: list[Recommendation] = []
+    token: str | None = None
+    while len(designs) < count:
+        page = budget.model_copy(
+            update={"top_k": min(PAGE_SIZE, count - len(designs)), "page_token": token}
+        )
+        result = source.recommend(task, page)
+        designs.extend(result.recommendations)
+        token = result.next_page_token
+        if token is None or not result.recommendations:
+            break
+    return designs

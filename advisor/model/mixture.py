@@ -1,0 +1,206 @@
+"""Mixtures of pooling trees [CTS18]: several networks on one schedule, summed at mixing levels.
+
+An architecture with a ``mixture`` is K >= 2 member networks over the same input, pooling
+schedule, representation layer and output layer. Member 0 is the architecture itself (its
+``geometry`` and ``layers``); the others are listed in ``mixture.members``, each with its own
+geometry and per-layer channels. Every member runs its own 1x1 convs and poolings; at each
+level in ``mixture.mixing`` (1 .. L-1, counted as pooled layers: level l is the output of hidden
+layer l) and at the root, the members' pooled activations are **summed**, node by node, and every
+member continues from the sum; the root's sum feeds the one output layer. That is the
+"mixed dilated convolutional network" of [CTS18] (docs/THEORY.md §15): two dilation orders give
+two mode trees, and summing at a level where their nodes coincide interconnects them.
+
+Rules (checked when an :class:`~advisor.model.architecture.Architecture` is built, errors under
+``mixture...``): windows do not overlap; every member's geometry fits the schedule; each member
+has one channel count per layer; at a mixing level (and at the root) all members' nodes cover
+the same sets of locations, and the layers summed there have equal widths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.compute import multiply_adds
+from advisor.model.geometries import Geometry, family_of
+from advisor.model.parameters import ParameterModel
+from advisor.model.schedule import Schedule
+
+__all__ = [
+    "MAX_MEMBERS",
+    "Mixture",
+    "MixtureMember",
+    "check_mixture",
+    "coinciding_levels",
+    "member_geometries",
+    "member_widths",
+    "mixture_multiply_adds",
+    "mixture_parameters",
+    "node_labels",
+]
+
+MAX_MEMBERS = 8
+"""Most member networks in a mixture, the architecture's own included."""
+
+_PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+_Labels = npt.NDArray[np.intp]
+
+
+class MixtureMember(BaseModel):
+    """One more member network: its pooling geometry and its channels, one per hidden layer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    geometry: Geometry
+    channels: tuple[_PositiveInt, ...] = Field(min_length=1)
+
+
+class Mixture(BaseModel):
+    """The members beyond the architecture's own network and the levels where all are summed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    members: tuple[MixtureMember, ...] = Field(min_length=1, max_length=MAX_MEMBERS - 1)
+    mixing: tuple[Annotated[int, Field(strict=True)], ...] = ()
+
+
+def member_geometries(geometry: Geometry, mixture: Mixture) -> list[Geometry]:
+    """Return every member's geometry, the architecture's own first."""
+    return [geometry, *(member.geometry for member in mixture.members)]
+
+
+def member_widths(widths: Sequence[int], mixture: Mixture) -> list[tuple[int, ...]]:
+    """Return every member's hidden widths ``r_0 .. r_{L-1}``, the architecture's own first."""
+    return [tuple(widths), *(member.channels for member in mixture.members)]
+
+
+def node_labels(geometry: Geometry, schedule: Schedule) -> list[_Labels]:
+    """Return, per level ``0 .. L``, the node of that level every input location lies under.
+
+    Level 0 is the locations themselves; level ``l`` numbers its nodes as
+    :func:`advisor.geometry.layouts.pooling_structure` does (row-major over the grid layer ``l``
+    leaves, before the next level's permutation). Two members' level-``l`` nodes cover the same
+    location sets exactly when their labels are equal up to renaming.
+    """
+    gathers = family_of(geometry).gathers(geometry, schedule)
+    labels = [np.arange(schedule.num_locations, dtype=np.intp)]
+    for grid, pool, following, gather in zip(
+        schedule.grids[:-1], schedule.pools, schedule.grids[1:], gathers, strict=True
+    ):
+        positions = np.indices(grid).reshape(len(grid), -1)
+        windows = np.ravel_multi_index(
+            tuple(positions // np.array(pool)[:, None]), following
+        ).astype(np.intp)
+        parent = np.empty_like(windows)
+        parent[np.arange(windows.size) if gather is None else gather] = windows
+        labels.append(parent[labels[-1]])
+    return labels
+
+
+def coinciding_levels(geometries: Sequence[Geometry], schedule: Schedule) -> tuple[int, ...]:
+    """Return the levels ``1 .. L-1`` where every geometry's nodes cover the same location sets."""
+    labels = [node_labels(geometry, schedule) for geometry in geometries]
+    return tuple(
+        level
+        for level in range(1, schedule.depth)
+        if all(_same_partition(labels[0][level], own[level]) for own in labels[1:])
+    )
+
+
+def check_mixture(
+    mixture: Mixture, geometry: Geometry, widths: Sequence[int], schedule: Schedule
+) -> None:
+    """Check the rules of the module docstring; raise naming ``mixture...`` fields."""
+    violations: list[FieldViolation] = []
+    if schedule.overlapping:
+        violations.append(FieldViolation("mixture", "a mixture needs non-overlapping windows"))
+    depth = schedule.depth
+    for index, level in enumerate(mixture.mixing):
+        if not 1 <= level < depth:
+            violations.append(
+                FieldViolation(f"mixture.mixing[{index}]", f"must be in 1..{depth - 1}")
+            )
+        elif index and level <= mixture.mixing[index - 1]:
+            violations.append(
+                FieldViolation(f"mixture.mixing[{index}]", "levels must increase strictly")
+            )
+    for index, member in enumerate(mixture.members):
+        if len(member.channels) != depth:
+            violations.append(
+                FieldViolation(
+                    f"mixture.members[{index}].channels",
+                    f"must give one channel count per layer ({depth}), got {len(member.channels)}",
+                )
+            )
+        try:
+            family_of(member.geometry).check(member.geometry, schedule)
+        except InvalidRequestError as error:
+            violations.extend(error.prefixed(f"mixture.members[{index}]").violations)
+    if violations:
+        raise InvalidRequestError(violations)
+    _check_mixing_levels(mixture, geometry, widths, schedule)
+
+
+def _check_mixing_levels(
+    mixture: Mixture, geometry: Geometry, widths: Sequence[int], schedule: Schedule
+) -> None:
+    """Members must agree on the node sets and the summed widths at every mixing level."""
+    labels = [node_labels(g, schedule) for g in member_geometries(geometry, mixture)]
+    all_widths = member_widths(widths, mixture)
+    violations = []
+    for index, level in enumerate((*mixture.mixing, schedule.depth)):
+        field = f"mixture.mixing[{index}]" if level < schedule.depth else "mixture.members"
+        if not all(_same_partition(labels[0][level], own[level]) for own in labels[1:]):
+            violations.append(
+                FieldViolation(field, f"the members' nodes at level {level} cover different sets")
+            )
+        for member, own in enumerate(all_widths[1:]):
+            if own[level - 1] != all_widths[0][level - 1]:
+                violations.append(
+                    FieldViolation(
+                        f"mixture.members[{member}].channels[{level - 1}]",
+                        f"is summed at level {level} with the architecture's layer of "
+                        f"{all_widths[0][level - 1]} channels and must equal it",
+                    )
+                )
+    if violations:
+        raise InvalidRequestError(violations)
+
+
+def _same_partition(first: _Labels, second: _Labels) -> bool:
+    """Whether two labellings group the locations identically."""
+    pairs = np.unique(np.stack([first, second]), axis=1)
+    return bool(len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1])))
+
+
+def mixture_parameters(
+    model: ParameterModel, representation: int, widths: Sequence[int], mixture: Mixture
+) -> int:
+    """Count a mixture's parameters: every member's convs, one representation and output layer."""
+    rows = [(representation, *own) for own in member_widths(widths, mixture)]
+    shared = int(model.representation(representation)) + int(model.layer(widths[-1], model.outputs))
+    return int(model.count(rows).sum()) - (len(rows) - 1) * shared
+
+
+def mixture_multiply_adds(
+    representation: int,
+    widths: Sequence[int],
+    mixture: Mixture,
+    locations: Sequence[int],
+    representation_weights: int,
+    outputs: int,
+) -> int:
+    """Count a mixture's multiply-adds per input: every member's convs, the shared layers once.
+
+    The representation conv (``N_0 a M``) and the output layer (``r_{L-1} Y``) run once; the
+    sums at mixing levels are additions, not multiply-adds.
+    """
+    rows = [(representation, *own) for own in member_widths(widths, mixture)]
+    total = int(multiply_adds(rows, locations, representation_weights, outputs).sum())
+    shared = locations[0] * representation_weights * representation + widths[-1] * outputs
+    return total - (len(rows) - 1) * shared

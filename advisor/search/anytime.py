@@ -1,0 +1,193 @@
+"""The order a search visits its trees in, and how much of its work it has done.
+
+**Order** (:class:`AnytimeQueue`). A search cut short returns the best tree it has scored, so the
+trees most likely to win come first. The shallow baseline stays first. Then every family gets a
+turn before any gets a second (in the order the candidates list the families), so a stopped
+search has scored a representative of each; after that the family whose trees scored best so far
+goes next (the search rates every family after each tree: its best tree's score on the targets
+known then), so the search refines the promising families before it finishes the others. Within
+a family, recommendable trees come before those scored only as a baseline; they are spread over
+depth coarse to fine — the deepest, the shallowest, the middle one, then the middles of the
+halves — since at a fixed budget depth trades against width and the best depth depends on the
+task (on the benchmark tasks the winner of a family lies anywhere from its deepest tree to the
+middle of its depths); dilation orders and synthesis variants, which differ little from their
+neighbours, are visited in a seeded shuffle. The order changes no result: the ranking afterwards
+visits the scored trees in the candidates' own order.
+
+**Work** (:class:`WorkMeter`). A tree's cost is predicted from what is known before scoring it:
+the nodes of the levels it is the first to intern (a pass over them per correlation), the nodes
+of all its levels (building the tree and checking cached levels) and a price per tree (scoring
+its width ladders, about as many at every depth). The prices are learnt from the trees already
+scored (least squares over their measured times), so the fraction done is the measured time over
+measured plus predicted time, which a machine's load scales alike.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable, Iterator, Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from advisor.search.candidates import Candidate
+
+__all__ = ["AnytimeQueue", "WorkMeter"]
+
+_SHUFFLED: Final = frozenset({"dilations", "synthesized"})
+"""Families whose members are many near-copies: visited in a seeded shuffle, not in a row."""
+
+
+class AnytimeQueue:
+    """The candidates in visiting order (module docstring), steered by the scores reported.
+
+    Parameters
+    ----------
+    candidates
+        Every candidate; the first (the shallow baseline) is visited first.
+    seed
+        Seeds the shuffle of dilation orders and synthesis variants.
+
+    Examples
+    --------
+    >>> c = [Candidate(0, "shallow", ((8,),), "contiguous", None, True)]
+    >>> c += [Candidate(i, f, p, "contiguous", None, True) for i, (f, p) in enumerate(
+    ...     [("contiguous", ((2,), (4,))), ("contiguous", ((2,), (2,), (2,))),
+    ...      ("mirror", ((2,), (4,))), ("mirror", ((2,), (2,), (2,)))], start=1)]
+    >>> queue = AnytimeQueue(c, 0)
+    >>> visited = []
+    >>> for candidate in queue:
+    ...     visited.append((candidate.family, candidate.depth))
+    ...     queue.rate(candidate.family, 1.0 if candidate.family == "mirror" else 0.5)
+    >>> visited
+    [('shallow', 1), ('contiguous', 3), ('mirror', 3), ('mirror', 2), ('contiguous', 2)]
+    """
+
+    def __init__(self, candidates: Sequence[Candidate], seed: int) -> None:
+        self._first, *rest = candidates
+        rng = np.random.default_rng(seed)
+        grouped: dict[str, list[Candidate]] = {}
+        for candidate in rest:
+            grouped.setdefault(candidate.family, []).append(candidate)
+        self._queues: list[list[Candidate]] = []
+        for family, members in grouped.items():
+            if family in _SHUFFLED:
+                members = [members[i] for i in rng.permutation(len(members))]
+            ordered = sorted(members, key=lambda c: (not c.eligible, -c.depth))
+            recommendable = [c for c in ordered if c.eligible]
+            ordered = [*_coarse_to_fine(recommendable), *ordered[len(recommendable) :]]
+            self._queues.append(ordered[::-1])  # popped from the end
+        self._best = [-np.inf] * len(self._queues)
+        self._turns = [0] * len(self._queues)
+        self._family = {family: index for index, family in enumerate(grouped)}
+
+    def __len__(self) -> int:
+        return 1 + sum(len(queue) for queue in self._queues)
+
+    def __iter__(self) -> Iterator[Candidate]:
+        yield self._first
+        while any(self._queues):
+            waiting = [i for i, queue in enumerate(self._queues) if queue]
+            first_turns = [i for i in waiting if self._turns[i] == 0]
+            # A family's first turn before anyone's second; then the best family so far, and
+            # among equals the one that had fewest turns (round robin).
+            chosen = (
+                first_turns[0]
+                if first_turns
+                else max(waiting, key=lambda i: (self._best[i], -self._turns[i], -i))
+            )
+            self._turns[chosen] += 1
+            yield self._queues[chosen].pop()
+
+    def rate(self, family: str, score: float) -> None:
+        """Rate a family by the best score of its trees so far (on the latest targets)."""
+        index = self._family.get(family)
+        if index is not None:
+            self._best[index] = score
+
+
+def _coarse_to_fine(items: Sequence[Candidate]) -> list[Candidate]:
+    """Return the first item, the last, the middle one, then the middles of the halves, and so on.
+
+    >>> trees = [Candidate(i, "mirror", ((2,),) * (7 - i), None, None, True) for i in range(7)]
+    >>> [c.depth for c in _coarse_to_fine(trees)]
+    [7, 1, 4, 6, 3, 5, 2]
+    """
+    if len(items) < 3:
+        return list(items)
+    picked = [0, len(items) - 1]
+    spans = deque([(0, len(items) - 1)])
+    while spans:
+        low, high = spans.popleft()
+        if high - low >= 2:
+            middle = (low + high) // 2
+            picked.append(middle)
+            spans.extend([(low, middle), (middle, high)])
+    return [items[i] for i in picked]
+
+
+class WorkMeter:
+    """The fraction of a search's work done, from each tree's predicted and measured cost.
+
+    A tree is described by its levels: for each, the prefix it ends (what names the windows of
+    the levels up to it: equal prefixes are interned once and then come from the cache) and the
+    nodes it pools. Its cost is priced on three features: the nodes of the levels it interns
+    first (a pass over them for every correlation), the nodes of all its levels (building the
+    tree, hashing and checking its windows) and one (scoring its width ladders). The work left
+    counts each prefix not interned yet once.
+
+    Parameters
+    ----------
+    trees
+        Every tree's levels, as ``(prefix, nodes)`` pairs bottom-up.
+    """
+
+    def __init__(self, trees: Sequence[Sequence[tuple[Hashable, int]]]) -> None:
+        self._nodes: dict[Hashable, int] = {}
+        for levels in trees:
+            self._nodes.update(levels)
+        self._left = np.array(
+            [
+                float(sum(self._nodes.values())),
+                float(sum(nodes for levels in trees for _, nodes in levels)),
+                float(len(trees)),
+            ]
+        )
+        self._features: list[tuple[float, float, float]] = []
+        self._spent: list[float] = []
+        self._fraction = 0.0
+
+    def done(self, levels: Sequence[tuple[Hashable, int]], seconds: float) -> None:
+        """Record the measured cost of one more tree (its levels as given to the constructor)."""
+        new = sum(self._nodes.pop(prefix) for prefix, _ in levels if prefix in self._nodes)
+        features = (float(new), float(sum(nodes for _, nodes in levels)), 1.0)
+        self._left -= features
+        self._features.append(features)
+        self._spent.append(seconds)
+
+    def fraction(self, ahead: float = 0.0) -> float:
+        """Return the fraction of the work done, never below an earlier answer.
+
+        ``ahead`` is time still to come after the trees (the ranking and the final analyses).
+        """
+        spent = float(sum(self._spent))
+        left = float(self._prices() @ np.maximum(self._left, 0.0)) + ahead
+        total = spent + max(left, 0.0)
+        if total > 0.0:
+            self._fraction = max(self._fraction, min(spent / total, 1.0))
+        return self._fraction
+
+    def _prices(self) -> npt.NDArray[np.float64]:
+        """Seconds per feature: non-negative least squares over the trees scored so far."""
+        if not self._spent:
+            return np.zeros(3)
+        features, spent = np.asarray(self._features), np.asarray(self._spent)
+        active = [0, 1, 2]
+        while True:  # drop a feature priced below zero and fit the rest again
+            prices = np.zeros(3)
+            solved, *_ = np.linalg.lstsq(features[:, active], spent, rcond=None)
+            prices[active] = solved
+            if (prices >= 0).all() or len(active) == 1:
+                return np.maximum(prices, 0.0)
+            active.remove(active[int(np.argmin(solved))])

@@ -1,0 +1,176 @@
+"""Mixtures in the search (family ``mixture``, on request): two of the best trees, summed.
+
+A task whose correlations are served by different trees (local structure by contiguous pooling,
+mirror pairs by mirror pooling) gets from any single tree only one of them at full strength.
+A mixture [CTS18] (:mod:`advisor.model.mixture`) runs two trees side by side and sums them at
+every level where their nodes coincide (and at the root), so it can serve both, at twice the
+parameters of one tree of its widths. This pass, run after the tree search, pairs the best
+:data:`PAIRED_TREES` distinct trees of its recommendations that share a pooling schedule, gives
+both members the same practical width ladder (:mod:`advisor.search.profiles`; equal widths
+satisfy the summing rule) and keeps, per pair, the ladder whose mixture scores best under the
+search's own objective, charged its real parameter count (every member's convs) within
+``max_parameters`` and ``max_multiply_adds``. Figures come from
+:func:`advisor.seprank.mixture.log2_mixture_bound`, the bound the analysis reports. Mixtures then
+compete with the trees on score; the ``top_k`` best are returned, re-ranked. The pass polls the
+stop signal between pairs and adds what it has scored when it stops.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from advisor.model.architecture import Architecture, Mixture, MixtureMember
+from advisor.model.budget import Budget
+from advisor.model.mixture import coinciding_levels
+from advisor.model.results import Recommendation, SearchResult
+from advisor.model.task import Task
+from advisor.search.objective import Objective
+from advisor.search.profiles import ProfileRules, practical_profiles
+from advisor.seprank.analysis import analyze
+from advisor.seprank.labels import correlation_labels, padded_labels
+from advisor.seprank.mixture import log2_mixture_bound, mixture_structure
+from advisor.stopping import StopSignal
+
+__all__ = ["PAIRED_TREES", "mixture_of", "with_mixtures"]
+
+PAIRED_TREES = 6
+"""The best trees paired into mixtures (15 pairs): each pair scores every practical ladder."""
+
+
+@dataclass(frozen=True)
+class _Scored:
+    score: tuple[float, ...]
+    architecture: Architecture
+    members: tuple[Recommendation, Recommendation]
+
+
+def with_mixtures(
+    task: Task,
+    budget: Budget,
+    result: SearchResult,
+    objective: Objective,
+    stop: StopSignal,
+) -> SearchResult:
+    """Add the best mixture of every pair of ``result``'s trees; keep the ``top_k`` best."""
+    rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
+    labels = correlation_labels(task.resolved(), task.input.num_locations)
+    trees = [r for r in result.recommendations if r.architecture.family != "shallow"]
+    trees = trees[:PAIRED_TREES]
+    scored = []
+    complete = result.complete
+    for first, second in itertools.combinations(trees, 2):
+        if stop.stopped():
+            complete = False
+            break
+        best = _best_mixture(first, second, budget, rules, objective, labels)
+        if best is not None:
+            scored.append(best)
+    mixtures = [_recommendation(task, entry) for entry in scored]
+    ranked = sorted([*result.recommendations, *mixtures], key=lambda r: -r.score)[: budget.top_k]
+    return SearchResult(
+        recommendations=[replace(r, rank=rank) for rank, r in enumerate(ranked, start=1)],
+        candidates_evaluated=result.candidates_evaluated + len(scored),
+        search_seconds=result.search_seconds,
+        complete=complete,
+    )
+
+
+def mixture_of(
+    first: Architecture, second: Architecture, widths: Sequence[int], representation: int
+) -> Architecture | None:
+    """Return the mixture of two trees on one schedule with these widths, or None.
+
+    The members keep their geometries; both take ``widths``; they are summed at every level
+    where their nodes cover the same locations. None when the schedules or paddings differ.
+    """
+    if [layer.pool for layer in first.layers] != [layer.pool for layer in second.layers]:
+        return None
+    if first.padding != second.padding:
+        return None
+    if first.is_overlapping or second.is_overlapping:
+        return None
+    mixing = coinciding_levels([first.geometry, second.geometry], first.schedule)
+    layers = tuple(
+        layer.model_copy(update={"channels": int(width)})
+        for layer, width in zip(first.layers, widths, strict=True)
+    )
+    return Architecture.trusted(
+        input=first.input,
+        representation=representation,
+        layers=layers,
+        geometry=first.geometry,
+        outputs=first.outputs,
+        family="mixture",
+        representation_kernel=first.representation_kernel,
+        padding=first.padding,
+        mixture=Mixture(
+            members=(MixtureMember(geometry=second.geometry, channels=tuple(map(int, widths))),),
+            mixing=mixing,
+        ),
+    )
+
+
+def _best_mixture(
+    first: Recommendation,
+    second: Recommendation,
+    budget: Budget,
+    rules: ProfileRules,
+    objective: Objective,
+    labels: npt.NDArray[np.int8],
+) -> _Scored | None:
+    """Score every fitting ladder of the pair's mixture; return the best, or None."""
+    depth = len(first.architecture.layers)
+    best: _Scored | None = None
+    for row in practical_profiles(depth, rules):
+        representation, widths = int(row[0]), [int(w) for w in row[1:]]
+        mixture = mixture_of(first.architecture, second.architecture, widths, representation)
+        if mixture is None:
+            return None
+        parameters = mixture.parameters
+        if parameters > budget.max_parameters:
+            continue
+        if budget.max_multiply_adds is not None and (
+            mixture.multiply_adds > budget.max_multiply_adds
+        ):
+            continue
+        padded = padded_labels(labels, mixture.input.shape, mixture.padding)
+        ranks = log2_mixture_bound(mixture_structure(mixture), padded)
+        row = objective.keys(ranks[None, :], [parameters], mixture.discarded_order)[0]
+        keys = tuple(float(k) for k in row)
+        if best is None or (keys, -parameters) > (best.score, -best.architecture.parameters):
+            best = _Scored(keys, mixture, (first, second))
+    return best
+
+
+def _recommendation(task: Task, entry: _Scored) -> Recommendation:
+    """Analyse a mixture and say what it is, against its two members."""
+    analysis = analyze(task, entry.architecture)
+    first, second = entry.members
+    mixing = entry.architecture.mixture.mixing if entry.architecture.mixture else ()
+    levels = ", ".join(str(level) for level in mixing)
+    text = (
+        f"A mixture [CTS18] of the {first.architecture.family} tree (score {first.score:.4g} "
+        f"alone at this budget) and the {second.architecture.family} tree (score "
+        f"{second.score:.4g}), both with M = {entry.architecture.representation} and widths "
+        f"{'-'.join(str(w) for w in entry.architecture.widths)}, summed "
+        + (f"after levels {levels} and " if levels else "")
+        + f"at the root: {entry.architecture.parameters:,} parameters (both members' convs), "
+        f"score {entry.score[0]:.4g} on the same objective."
+    )
+    if analysis.efficiency is not None:
+        text += " " + analysis.efficiency.summary()
+    return Recommendation(
+        rank=0,
+        score=entry.score[0],
+        parameters=entry.architecture.parameters,
+        architecture=entry.architecture,
+        analysis=analysis.correlations,
+        rationale=text,
+        multiply_adds=entry.architecture.multiply_adds,
+        efficiency=analysis.efficiency,
+    )

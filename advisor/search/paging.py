@@ -1,0 +1,72 @@
+"""Page tokens: a ranking continued across calls, past one call's ``top_k``.
+
+A search ranks every distinct tree it evaluates; one call returns ``top_k`` of them. The token of
+the next page names where that page starts and which request it belongs to (a digest of the task
+and of every budget field but ``top_k``, ``time_limit_seconds`` and ``page_token``). The next call
+runs the same deterministic search and returns the designs ranked after that offset, so a sampler
+or a Katib controller can keep asking; pages of a complete search (``complete = True``) join
+into one ranking without repeats. A token from another request is refused, not misread.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from typing import Final
+
+from advisor.errors import InvalidRequestError
+from advisor.model.budget import Budget
+from advisor.model.task import Task
+
+__all__ = ["next_page_token", "page_offset"]
+
+_FIELD: Final = "budget.page_token"
+_PAGE_INDEPENDENT: Final = frozenset({"top_k", "time_limit_seconds", "page_token"})
+_DIGEST_CHARS: Final = 16
+
+
+def _request_digest(task: Task, budget: Budget) -> str:
+    """Return a digest of what decides the ranking: the task and the budget's search options."""
+    document = [
+        task.model_dump(mode="json"),
+        budget.model_dump(mode="json", exclude=set(_PAGE_INDEPENDENT)),
+    ]
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:_DIGEST_CHARS]
+
+
+def next_page_token(task: Task, budget: Budget, offset: int) -> str:
+    """Return the token of the page of the ranking (``task``, ``budget``) starting at ``offset``."""
+    text = f"{offset}:{_request_digest(task, budget)}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def page_offset(task: Task, budget: Budget) -> int:
+    """Return how many ranked designs precede the page ``budget.page_token`` asks for (0: none).
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``budget.page_token`` when it is not a token this module wrote, or was written for
+        another request.
+    """
+    token = budget.page_token
+    if token is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        offset_text, digest = text.split(":")
+        offset = int(offset_text)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidRequestError.single(
+            _FIELD, "is not a page token (pass a result's next_page_token unchanged)"
+        ) from None
+    if offset <= 0 or digest != _request_digest(task, budget):
+        raise InvalidRequestError.single(
+            _FIELD,
+            "belongs to another request: keep the task and every budget field but top_k, "
+            "time_limit_seconds and page_token as they were",
+        )
+    return offset

@@ -1,0 +1,170 @@
+"""Expressive efficiency: what a shallow and a contiguous net would need to match a figure.
+
+An analysis reports the separation rank an architecture reaches on every correlation. To say
+what that buys in a practitioner's terms, this module prices the same figures on two reference
+networks (docs/THEORY.md §14), as lower bounds in log2:
+
+- **the shallow net** (one global pooling, same M and outputs): its rank on any partition is at
+  most its width r_0 [CSS16], so reaching rank R on some correlation takes at least R channels;
+  its parameters follow from :class:`~advisor.model.parameters.ParameterModel`.
+- **the contiguous net** on the same windows and M, widths a ladder ``r_l = r_0 g^l`` with
+  ``g`` in :data:`LADDER_GROWTHS`: the smallest real ``r_0`` at which the shared-weight bound
+  (:func:`~advisor.seprank.tree.log2_min_cut`, which never falls below the rank) reaches every
+  figure. The bound only grows with every width and so does the parameter count, so no integer
+  ladder of that growth reaching the figures is smaller. The least over the growths is reported;
+  None when no width reaches them (the input legs bind first), or when the input is too large to
+  price (:data:`MAX_PRICED_WORK`; ``contiguous_priced`` is then False).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from advisor.geometry.layouts import pooling_structure
+from advisor.geometry.structure import PoolingStructure
+from advisor.model.architecture import Architecture
+from advisor.model.parameters import ParameterModel
+from advisor.model.regions import ResolvedCorrelation
+from advisor.model.results import Efficiency
+from advisor.seprank.labels import LabelRows
+from advisor.seprank.tree import log2_min_cut
+
+__all__ = ["LADDER_GROWTHS", "MAX_PRICED_WORK", "expressive_efficiency"]
+
+LADDER_GROWTHS: Final = (0.5, 1.0, 2.0)
+"""Width ratios between consecutive layers of the contiguous reference ladders."""
+
+_ROUNDS: Final = 60
+"""Most bracketing rounds; each at least halves the bracket, and a piecewise-linear margin is
+usually pinned down by its tangent and chord steps in a few."""
+
+_PRECISION: Final = 1e-7
+"""The bracket's width, in bits of log2 r_0, at which the search stops."""
+
+_STEP: Final = 1e-9
+"""Where the margin's slope at the lower end is measured (right derivative)."""
+
+DECIMALS: Final = 6
+"""Figures are rounded down to this many decimals."""
+
+MAX_PRICED_WORK: Final = 2**17
+"""Largest (correlations x pooling-window entries) the contiguous ladder is priced for. Pricing
+runs the recurrence some 60 times, so beyond this (e.g. 8 correlations on 16,384 locations) it
+would cost seconds, more than the analysis itself; the figures are then left out, and
+``contiguous_priced`` says so."""
+
+_SLACK: Final = 1e-9
+"""A figure this close below its target reaches it (figures are rounded to 9 decimals)."""
+
+
+def expressive_efficiency(
+    architecture: Architecture,
+    correlations: Sequence[ResolvedCorrelation],
+    rows: LabelRows,
+    log2_ranks: Sequence[float],
+) -> Efficiency:
+    """Price ``log2_ranks`` (one per correlation) on the shallow and contiguous nets.
+
+    Parameters
+    ----------
+    architecture
+        The analysed network: its windows, M, outputs and input fix the reference nets.
+    correlations, rows
+        The task's correlations and what builds their ``(C, N)`` side labels (built only when
+        the contiguous net is priced, a small enough instance).
+    log2_ranks
+        The architecture's figure on each correlation, the targets to reach.
+    """
+    model = ParameterModel.for_input(
+        architecture.input, architecture.representation_kernel, architecture.outputs
+    )
+    log2_m = math.log2(architecture.representation)
+    targets = np.asarray(log2_ranks, dtype=np.float64)
+    shallow = max(float(targets.max(initial=0.0)), 0.0)
+    contiguous = _contiguous_structure(architecture)
+    entries = sum(windows.size for windows in contiguous.windows)
+    priced = len(correlations) * entries <= MAX_PRICED_WORK
+    labels = rows(correlations) if priced else np.zeros((0, 0), dtype=np.int8)
+    ladders = [
+        ladder
+        for growth in (LADDER_GROWTHS if priced else ())
+        if (ladder := _least_ladder(contiguous, labels, targets, log2_m, growth)) is not None
+    ]
+    costs = [(model.log2_count([log2_m, *ladder]), max(ladder)) for ladder in ladders]
+    parameters, channels = min(costs) if costs else (None, None)
+    return Efficiency(
+        log2_shallow_channels=_floored(shallow),
+        log2_shallow_parameters=_floored(model.log2_count([log2_m, shallow])),
+        log2_contiguous_channels=None if channels is None else _floored(channels),
+        log2_contiguous_parameters=None if parameters is None else _floored(parameters),
+        contiguous_priced=priced,
+    )
+
+
+def _floored(value: float) -> float:
+    """Round a lower bound down to :data:`DECIMALS` decimals, so it stays a lower bound."""
+    return math.floor(float(value) * 10**DECIMALS) / 10**DECIMALS + 0.0
+
+
+def _contiguous_structure(architecture: Architecture) -> PoolingStructure:
+    """Return the windows of ``architecture``'s schedule under contiguous pooling."""
+    return pooling_structure(architecture.model_copy(update={"geometry": "contiguous"}))
+
+
+def _least_ladder(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    targets: npt.NDArray[np.float64],
+    log2_m: float,
+    growth: float,
+) -> list[float] | None:
+    """Return the log2 widths of the least ladder of ``growth`` reaching ``targets``, or None.
+
+    With ``x = log2 r_0`` every width is affine in ``x``, so each correlation's plain min-cut is
+    concave, piecewise linear and non-decreasing in ``x`` (docs/THEORY.md §6), and so is the
+    margin ``g(x) = min_c (cut_c(x) - target_c)``. The threshold ``g = 0`` is bracketed between
+    an infeasible ``low`` and a feasible ``high``; each round evaluates, in one batched call, the
+    tangent step from ``low`` (a concave function lies below its tangents, so the tangent's root
+    is at most the threshold up to a kink within the slope's step, and is checked), the chord's
+    root (above the chord, so feasible) and the midpoint, and keeps the tightest bracket. The lower
+    end is returned, so the figure never overstates what is needed. Every width is at least 1;
+    above the point where each δ alone costs more than every target only the input legs can be
+    cut, and more width changes nothing.
+    """
+    offsets = math.log2(growth) * np.arange(structure.depth)
+    low = max(0.0, -float(offsets.min()))
+    high = max(low, float(targets.max(initial=0.0)) + 1.0 - float(offsets.min()))
+
+    def margins(starts: list[float]) -> npt.NDArray[np.float64]:
+        widths = np.asarray(starts)[:, None] + offsets[None, :]
+        figures = log2_min_cut(structure, labels, widths, log2_m)
+        return np.asarray((figures - targets[None, :]).min(axis=1, initial=np.inf))
+
+    at_low, at_high = margins([low, high])
+    if at_high < -_SLACK:
+        return None
+    if at_low >= -_SLACK:
+        return list(low + offsets)
+    for _ in range(_ROUNDS):
+        if high - low <= _PRECISION:
+            break
+        slope_at = min(low + _STEP, high)
+        chord = low + (high - low) * (-at_low) / (at_high - at_low)
+        points = [slope_at, chord, (low + high) / 2]
+        values = margins(points)
+        slope = (values[0] - at_low) / (slope_at - low)
+        if slope > 0:
+            tangent = min(max(low - at_low / slope, low), high)
+            points.append(tangent)
+            values = np.append(values, margins([tangent]))
+        for point, value in zip(points, values, strict=True):
+            if value >= -_SLACK and point < high:
+                high, at_high = point, float(value)
+            elif value < -_SLACK and point > low:
+                low, at_low = point, float(value)
+    return list(low + offsets)

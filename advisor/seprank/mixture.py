@@ -1,0 +1,220 @@
+"""Separation-rank bounds of a mixture of pooling trees [CTS18] (docs/THEORY.md §15).
+
+A mixture sums its members' pooled activations at every mixing node (:mod:`advisor.model.mixture`),
+so its coefficient tensor is not one tensor network but a sum of them, and no single graph's
+min-cut bounds it. The bound here is the tree recurrence of docs/THEORY.md §6 run in every member
+between mixing levels, with one more rule at a mixing node S of width r, where the members'
+tensors are summed: writing ``X_s = log2 sum_m 2^{f_m(S, s)}`` (the rank of a sum is at most the
+sum of the ranks),
+
+    F(S, s) = min( X_s,  log2 r + X_{other side},  D(S, s) )
+
+(moving the channel index across the cut multiplies the rank by at most r; no rank exceeds the
+smaller side of its matrix, ``D(S, A) = min(|A and S| log2 M + log2 r, |B and S| log2 M)`` and
+symmetrically); every member then continues from ``F``. Above a mixing level the output is a
+multilinear function of that level's node vectors (each member's products use each node once,
+and sums of multilinear maps are multilinear), so putting every node's channel on one side cuts
+it: the figure is the least over the mixing levels (the root's is ``min(F(root, A), F(root,
+B))``, level 0's the dimension bound) of ``min_s sum_S F(S, s)``. It is an upper bound on the
+generic rank, with shared weights or without, and with one member it is the tree recurrence.
+
+A lower bound comes from the **hybrid trees**: zeroing every member but one in each stretch
+between mixing levels leaves a single tree (member c_0's windows up to the first mixing level,
+c_1's up to the next, ...), so the mixture can compute everything each hybrid can, and its
+generic rank is at least each hybrid's. :func:`hybrid_structures` builds them as ordinary pooling
+structures, for the tree engine and the exact engine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from advisor.geometry.layouts import geometry_structure
+from advisor.geometry.structure import PoolingStructure
+from advisor.model.architecture import Architecture
+from advisor.model.mixture import member_geometries, member_widths, node_labels
+from advisor.seprank.labels import SIDE_A, SIDE_B
+
+__all__ = ["MixtureStructure", "hybrid_structures", "log2_mixture_bound", "mixture_structure"]
+
+_Ids = npt.NDArray[np.intp]
+_Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class MixtureStructure:
+    """The members' pooling structures and how their nodes line up at the mixing levels.
+
+    Attributes
+    ----------
+    members
+        One pooling structure per member, the architecture's own first.
+    widths
+        Per member, the hidden widths ``r_0 .. r_{L-1}``.
+    representation
+        M.
+    mixing
+        The levels where members are summed, the root (level L) included, ascending.
+    canonical
+        ``canonical[m][i][c]``: member ``m``'s node at ``mixing[i]`` covering the same locations as
+        member 0's node ``c``.
+    node_labels
+        ``node_labels[i][x]``: member 0's node at ``mixing[i]`` above location ``x``.
+    """
+
+    members: tuple[PoolingStructure, ...]
+    widths: tuple[tuple[int, ...], ...]
+    representation: int
+    mixing: tuple[int, ...]
+    canonical: tuple[tuple[_Ids, ...], ...]
+    node_labels: tuple[_Ids, ...]
+
+    @property
+    def depth(self) -> int:
+        """L, the pooling levels."""
+        return self.members[0].depth
+
+    @property
+    def num_locations(self) -> int:
+        """N, the input locations."""
+        return self.members[0].num_locations
+
+
+def mixture_structure(architecture: Architecture) -> MixtureStructure:
+    """Build the :class:`MixtureStructure` of an architecture with a ``mixture``."""
+    mixture = architecture.mixture
+    assert mixture is not None, "only architectures with a mixture have a mixture structure"
+    schedule = architecture.schedule
+    geometries = member_geometries(architecture.geometry, mixture)
+    mixing = (*mixture.mixing, schedule.depth)
+    labels = [node_labels(geometry, schedule) for geometry in geometries]
+    canonical = []
+    for own in labels:
+        per_level = []
+        for level in mixing:
+            nodes = np.empty(int(labels[0][level].max()) + 1, dtype=np.intp)
+            nodes[labels[0][level]] = own[level]
+            per_level.append(nodes)
+        canonical.append(tuple(per_level))
+    return MixtureStructure(
+        members=tuple(geometry_structure(g, schedule) for g in geometries),
+        widths=tuple(member_widths(architecture.widths, mixture)),
+        representation=architecture.representation,
+        mixing=mixing,
+        canonical=tuple(canonical),
+        node_labels=tuple(labels[0][level] for level in mixing),
+    )
+
+
+def log2_mixture_bound(structure: MixtureStructure, labels: npt.NDArray[np.int8]) -> _Floats:
+    """Return the upper bound of the module docstring for every row of ``labels`` (``(C,)``)."""
+    log2_m = math.log2(structure.representation)
+    leaf_a = np.where(labels == SIDE_B, log2_m, 0.0)
+    leaf_b = np.where(labels == SIDE_A, log2_m, 0.0)
+    costs = [(leaf_a, leaf_b) for _ in structure.members]
+    in_a, in_b = (labels == side for side in (SIDE_A, SIDE_B))
+    # At level 0 the "level cut" is the dimension bound: every leg of one side.
+    best = np.minimum(leaf_a.sum(axis=1), leaf_b.sum(axis=1))
+    for level in range(structure.depth):
+        costs = [
+            _pooled(member.windows[level], math.log2(widths[level]), *cost)
+            for member, widths, cost in zip(structure.members, structure.widths, costs, strict=True)
+        ]
+        if level + 1 in structure.mixing:
+            index = structure.mixing.index(level + 1)
+            sizes = [_region_sizes(structure, index, side) * log2_m for side in (in_a, in_b)]
+            costs = _summed(structure, index, level, costs, sizes)
+            mixed_a, mixed_b = costs[0]
+            best = np.minimum(best, np.minimum(mixed_a.sum(axis=1), mixed_b.sum(axis=1)))
+    return np.asarray(best, dtype=np.float64)
+
+
+def _region_sizes(structure: MixtureStructure, index: int, side: npt.NDArray[np.bool_]) -> _Floats:
+    """Count, per correlation and canonical node at ``mixing[index]``, its locations on ``side``."""
+    labels = structure.node_labels[index]
+    counts = np.zeros((side.shape[0], int(labels.max()) + 1))
+    np.add.at(counts.T, labels, side.T)
+    return counts
+
+
+def _pooled(
+    windows: _Ids, log2_width: float, cost_a: _Floats, cost_b: _Floats
+) -> tuple[_Floats, _Floats]:
+    """One level of the tree recurrence: keep each window's δ on a side, or cut it once."""
+    cut = log2_width + np.minimum(cost_a, cost_b)[:, windows].sum(-1)
+    return (
+        np.minimum(cost_a[:, windows].sum(-1), cut),
+        np.minimum(cost_b[:, windows].sum(-1), cut),
+    )
+
+
+def _summed(
+    structure: MixtureStructure,
+    index: int,
+    level: int,
+    costs: list[tuple[_Floats, _Floats]],
+    sizes: list[_Floats],
+) -> list[tuple[_Floats, _Floats]]:
+    """Sum the members at mixing level ``structure.mixing[index]``; each continues from the sum.
+
+    ``sizes``: per side, ``log2 M`` times the node's locations on that side (canonical order).
+    """
+    aligned = [
+        (cost_a[:, nodes[index]], cost_b[:, nodes[index]])
+        for (cost_a, cost_b), nodes in zip(costs, structure.canonical, strict=True)
+    ]
+    sum_a = np.logaddexp2.reduce(np.stack([a for a, _ in aligned]), axis=0)
+    sum_b = np.logaddexp2.reduce(np.stack([b for _, b in aligned]), axis=0)
+    log2_width = math.log2(structure.widths[0][level])
+    size_a, size_b = sizes
+    mixed_a = np.minimum.reduce([sum_a, log2_width + sum_b, size_a + log2_width, size_b])
+    mixed_b = np.minimum.reduce([sum_b, log2_width + sum_a, size_b + log2_width, size_a])
+    result = []
+    for nodes in structure.canonical:
+        own_a, own_b = np.empty_like(mixed_a), np.empty_like(mixed_b)
+        own_a[:, nodes[index]], own_b[:, nodes[index]] = mixed_a, mixed_b
+        result.append((own_a, own_b))
+    return result
+
+
+def hybrid_structures(
+    structure: MixtureStructure,
+) -> list[tuple[tuple[int, ...], PoolingStructure, tuple[int, ...]]]:
+    """Return every hybrid tree: (member per stretch, its pooling structure, its widths).
+
+    Stretch ``i`` is the levels up to ``mixing[i]``; the hybrid uses member ``c_i``'s windows and
+    widths there. Its level-``l`` nodes are numbered as member ``c_i``'s, so at a mixing level the
+    next stretch's windows are renumbered through the canonical (member 0) order.
+    """
+    hybrids = []
+    members = range(len(structure.members))
+    for choice in itertools.product(members, repeat=len(structure.mixing)):
+        windows: list[_Ids] = []
+        widths: list[int] = []
+        below = choice[0]
+        start = 0
+        for stretch, (member, end) in enumerate(zip(choice, structure.mixing, strict=True)):
+            for level in range(start, end):
+                own = structure.members[member].windows[level]
+                if level == start and stretch and member != below:
+                    # Member ``member``'s node j is member ``below``'s node rename[j].
+                    boundary = structure.canonical
+                    rename = np.empty_like(boundary[member][stretch - 1])
+                    rename[boundary[member][stretch - 1]] = boundary[below][stretch - 1]
+                    own = rename[own]
+                windows.append(own)
+                widths.append(structure.widths[member][level])
+            below, start = member, end
+        hybrids.append(
+            (
+                choice,
+                PoolingStructure(num_locations=structure.num_locations, windows=tuple(windows)),
+                tuple(widths),
+            )
+        )
+    return hybrids

@@ -1,0 +1,154 @@
+"""The exact generic rank of a mixture's matricization, modulo a prime (docs/THEORY.md §9, §15).
+
+The mixture is contracted as it computes: every member's convs (one matrix per layer, shared
+across locations, as the printed network shares them) and product poolings, the members' node
+tensors summed at every mixing node, one random output row. A node's tensor holds its channel
+index and one mode of size M per region location below it; locations outside A and B take one
+random input vector, the same for every member (they read the same input). The rank of the
+(A, B) matricization is computed with FLINT modulo :data:`~advisor.seprank.exact.PRIME`, the
+maximum over :data:`~advisor.seprank.exact.EXACT_TRIALS` draws: a draw can only come out low.
+
+Small instances only (:func:`check_mixture_exact_limits`): the root tensor has ``M^(|A|+|B|)``
+entries per channel.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import flint
+import numpy as np
+import numpy.typing as npt
+
+from advisor.errors import LimitExceededError
+from advisor.seprank.exact import EXACT_TRIALS, PRIME
+from advisor.seprank.labels import FREE, SIDE_A
+from advisor.seprank.mixture import MixtureStructure
+
+__all__ = ["MIXTURE_EXACT_MAX_LOG2_SIZE", "check_mixture_exact_limits", "mixture_exact_rank"]
+
+MIXTURE_EXACT_MAX_LOG2_SIZE: Final = 16
+"""Largest ``(|A| + |B|) log2 M`` + ``log2`` of the widest layer the engine contracts."""
+
+_MAX_FAN_IN: Final = 31
+"""Products of two residues are below 2^58; 31 of them summed stay below 2^63 (int64)."""
+
+_Residues = npt.NDArray[np.int64]
+
+
+def check_mixture_exact_limits(structure: MixtureStructure, labels: npt.NDArray[np.int8]) -> None:
+    """Raise :class:`~advisor.errors.LimitExceededError` (field ``exact``) for a large instance."""
+    widest = max(max(widths) for widths in structure.widths)
+    log2_m = math.log2(structure.representation)
+    for row in labels:
+        size = int(np.count_nonzero(row != FREE)) * log2_m + math.log2(widest)
+        if size > MIXTURE_EXACT_MAX_LOG2_SIZE or max(widest, structure.representation) > (
+            _MAX_FAN_IN
+        ):
+            raise LimitExceededError.single(
+                "exact",
+                f"the exact rank of a mixture is limited to (|A|+|B|) log2 M + log2 r <= "
+                f"{MIXTURE_EXACT_MAX_LOG2_SIZE} and widths <= {_MAX_FAN_IN}, got {size:.1f} "
+                f"and {widest}",
+            )
+
+
+def mixture_exact_rank(
+    structure: MixtureStructure, labels: npt.NDArray[np.int8], seed: int = 0
+) -> int:
+    """Return the generic rank of one correlation's matricization (``labels``: ``(N,)``)."""
+    check_mixture_exact_limits(structure, labels[None, :])
+    rng = np.random.default_rng(seed)
+    return max(_Draw(structure, rng).rank(labels) for _ in range(EXACT_TRIALS))
+
+
+class _Node:
+    """A node's tensor: channel first, then one mode per region location in ``locations``."""
+
+    def __init__(self, values: _Residues, locations: tuple[int, ...]) -> None:
+        self.values, self.locations = values, locations
+
+    def times(self, other: _Node) -> _Node:
+        """Multiply channel-wise with another node (product pooling), modes concatenated."""
+        left = self.values.reshape(self.values.shape[0], -1, 1)
+        right = other.values.reshape(other.values.shape[0], 1, -1)
+        product = (left * right % PRIME).reshape(
+            -1, *self.values.shape[1:], *other.values.shape[1:]
+        )
+        return _Node(product, self.locations + other.locations)
+
+    def sorted(self) -> _Node:
+        """Return the same tensor with its modes in ascending location order."""
+        order = np.argsort(self.locations)
+        values = np.transpose(self.values, (0, *(1 + order)))
+        return _Node(values, tuple(sorted(self.locations)))
+
+
+class _Draw:
+    """One random draw of every member's weights in GF(p)."""
+
+    def __init__(self, structure: MixtureStructure, rng: np.random.Generator) -> None:
+        self.structure, self.rng = structure, rng
+        m = structure.representation
+        self.weights = [
+            [self._draw(out, inp) for inp, out in zip((m, *widths[:-1]), widths, strict=True)]
+            for widths in structure.widths
+        ]
+        self.output = self._draw(structure.widths[0][-1])
+
+    def _draw(self, *shape: int) -> _Residues:
+        return self.rng.integers(0, PRIME, size=shape, dtype=np.int64)
+
+    def rank(self, labels: npt.NDArray[np.int8]) -> int:
+        m = self.structure.representation
+        leaves = [
+            _Node(np.eye(m, dtype=np.int64), (i,)) if side != FREE else _Node(self._draw(m), ())
+            for i, side in enumerate(labels.tolist())
+        ]
+        nodes = [list(leaves) for _ in self.structure.members]
+        for level in range(self.structure.depth):
+            nodes = [self._pooled(member, level, own) for member, own in enumerate(nodes)]
+            if level + 1 in self.structure.mixing:
+                nodes = self._summed(self.structure.mixing.index(level + 1), nodes)
+        root = nodes[0][0]
+        top = np.tensordot(self.output, root.values, axes=(0, 0)) % PRIME
+        a = [axis for axis, x in enumerate(root.locations) if labels[x] == SIDE_A]
+        b = [axis for axis, x in enumerate(root.locations) if labels[x] != SIDE_A]
+        matrix = np.transpose(top, (*a, *b)).reshape(m ** len(a), -1)
+        return int(flint.nmod_mat(*matrix.shape, matrix.ravel().tolist(), PRIME).rank())
+
+    def _pooled(self, member: int, level: int, children: list[_Node]) -> list[_Node]:
+        weights = self.weights[member][level]
+        convolved = [
+            _Node(np.tensordot(weights, c.values, axes=(1, 0)) % PRIME, c.locations)
+            for c in children
+        ]
+        pooled = []
+        for window in self.structure.members[member].windows[level]:
+            node = convolved[int(window[0])]
+            for child in window[1:]:
+                node = node.times(convolved[int(child)])
+            pooled.append(node)
+        return pooled
+
+    def _summed(self, index: int, nodes: list[list[_Node]]) -> list[list[_Node]]:
+        canonical = self.structure.canonical
+        count = len(canonical[0][index])
+        sums = []
+        for c in range(count):
+            parts = [
+                own[int(nodes_of[index][c])].sorted()
+                for own, nodes_of in zip(nodes, canonical, strict=True)
+            ]
+            total = parts[0].values.copy()
+            for part in parts[1:]:
+                total = (total + part.values) % PRIME
+            sums.append(_Node(total, parts[0].locations))
+        result = []
+        for nodes_of in canonical:
+            own: list[_Node] = [sums[0]] * count
+            for c in range(count):
+                own[int(nodes_of[index][c])] = sums[c]
+            result.append(own)
+        return result

@@ -1,0 +1,83 @@
+"""Katib's ``api.v1.beta1.Suggestion`` servicer: the advisor as a Katib suggestion algorithm.
+
+``GetSuggestions`` reads the experiment as a search (:mod:`advisor.integrations.katib`) and
+answers exactly ``current_request_number`` designs, continuing from ``total_request_number`` -
+``current_request_number`` (Katib fails the experiment on any other count);
+``ValidateAlgorithmSettings`` answers OK or ``INVALID_ARGUMENT`` with every field violation (the
+BadRequest detail of :mod:`advisor.service.status`). Calls are admitted through their own
+:class:`~advisor.service.admission.Admission`.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.integrations.encoding import ArchitectureCodec
+from advisor.integrations.katib import (
+    architectures_held,
+    read_experiment,
+    suggestion_assignments,
+    suggestions,
+)
+from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
+from advisor.service.admission import Admission
+from advisor.service.status import unary_errors
+
+__all__ = ["KatibSuggestionServicer"]
+
+
+class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
+    """Serves Katib's Suggestion RPCs, at most ``admission``'s slots at once."""
+
+    def __init__(self, admission: Admission) -> None:
+        self._admission = admission
+
+    @unary_errors
+    def GetSuggestions(  # noqa: N802 - gRPC method names come from the proto
+        self, request: api_pb2.GetSuggestionsRequest, context: grpc.ServicerContext
+    ) -> api_pb2.GetSuggestionsReply:
+        """Return the next ``current_request_number`` designs of the experiment's sequence."""
+        with self._admission.admit():
+            start = _start(request)
+            search = read_experiment(request.experiment)
+            picked = suggestions(
+                search, start, request.current_request_number, architectures_held(request.trials)
+            )
+            codec = ArchitectureCodec(
+                search.task.input,
+                search.budget.outputs_for(search.task.outputs),
+                search.budget.representation_kernel,
+            )
+        return api_pb2.GetSuggestionsReply(
+            parameter_assignments=[suggestion_assignments(s, codec) for s in picked],
+            algorithm=request.experiment.spec.algorithm,
+        )
+
+    @unary_errors
+    def ValidateAlgorithmSettings(  # noqa: N802 - gRPC method names come from the proto
+        self, request: api_pb2.ValidateAlgorithmSettingsRequest, context: grpc.ServicerContext
+    ) -> api_pb2.ValidateAlgorithmSettingsReply:
+        """Answer OK when the experiment reads as a search; INVALID_ARGUMENT naming each field."""
+        with self._admission.admit():
+            read_experiment(request.experiment)
+        return api_pb2.ValidateAlgorithmSettingsReply()
+
+
+def _start(request: api_pb2.GetSuggestionsRequest) -> int:
+    """Return the 0-based position of the first design this call asks for."""
+    violations = []
+    if request.current_request_number <= 0:
+        violations.append(FieldViolation("current_request_number", "must be positive"))
+    start = request.total_request_number - request.current_request_number
+    if start < 0:
+        violations.append(
+            FieldViolation(
+                "total_request_number",
+                f"{request.total_request_number} is less than current_request_number "
+                f"{request.current_request_number} (it counts every request, this one included)",
+            )
+        )
+    if violations:
+        raise InvalidRequestError(violations)
+    return start

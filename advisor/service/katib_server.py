@@ -1,0 +1,74 @@
+"""The Katib suggestion endpoint: its own gRPC server beside the advisor's, on its own port.
+
+Katib's suggestion controller dials the algorithm's service without credentials (Katib's
+default port :data:`KATIB_DEFAULT_PORT`) and checks gRPC health for
+:data:`KATIB_HEALTH_SERVICE`; this server answers both, and nothing else. It is started by
+``advisor serve --katib-port PORT`` next to the advisor service and stopped with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Final
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from advisor.errors import ServerStartError
+from advisor.protocol._proto.katib.v1beta1 import api_pb2_grpc
+from advisor.service.admission import Admission
+from advisor.service.katib import KatibSuggestionServicer
+
+__all__ = ["KATIB_DEFAULT_PORT", "KATIB_HEALTH_SERVICE", "KatibServer", "start_katib_server"]
+
+KATIB_DEFAULT_PORT: Final = 6789
+"""The port Katib's suggestion services listen on by default."""
+
+KATIB_HEALTH_SERVICE: Final = "manager.v1beta1.Suggestion"
+"""The health service name Katib's controller probes (its ``DefaultGRPCService``)."""
+
+_RESERVED_THREADS: Final = 2  # health checks stay answered while every slot is busy
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class KatibServer:
+    """A started Katib endpoint: its port and a graceful stop."""
+
+    def __init__(self, server: grpc.Server, health_servicer: health.HealthServicer, port: int):
+        self._server, self._health, self.port = server, health_servicer, port
+
+    def stop(self, grace: float) -> None:
+        """Turn health NOT_SERVING, let calls finish for ``grace`` seconds, then stop."""
+        self._health.enter_graceful_shutdown()
+        self._server.stop(grace).wait()
+
+
+def start_katib_server(host: str, port: int, workers: int) -> KatibServer:
+    """Bind and start the Katib Suggestion service on ``host:port``, SERVING on return.
+
+    Raises
+    ------
+    ServerStartError
+        On setting ``katib_port`` when the address cannot be bound.
+    """
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=workers + _RESERVED_THREADS, thread_name_prefix="katib"),
+        options=[("grpc.so_reuseport", 0)],  # a port in use is an error, not a shared port
+    )
+    api_pb2_grpc.add_SuggestionServicer_to_server(
+        KatibSuggestionServicer(Admission(workers)), server
+    )
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    address = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError as error:
+        raise ServerStartError(["katib_port"], f"cannot bind {address}: {error}") from None
+    server.start()
+    for service in ("", KATIB_HEALTH_SERVICE):
+        health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    _LOGGER.info("serving Katib's api.v1.beta1.Suggestion on %s:%d", host, bound)
+    return KatibServer(server, health_servicer, bound)

@@ -1,0 +1,92 @@
+"""A bound on how long a call may take to send its request message.
+
+A client can open a call and never send its request (a client-streaming call to a unary method
+whose messages never come). On the asyncio server such a call costs no thread, but it still
+holds a stream and a little memory; :class:`RequestReadTimeout` ends it once ``seconds`` pass
+without a request message (``DEADLINE_EXCEEDED``). Every method with a single request message is
+served through it: gRPC reads the request of a unary handler before the handler runs, out of
+reach of any timeout, so the interceptor serves such a method as a request-streaming one that
+reads its one message itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeAlias
+
+import grpc
+
+__all__ = ["RequestReadTimeout"]
+
+# grpc's types are generic only in their type stubs, hence the quoted aliases.
+_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+_Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+
+
+class RequestReadTimeout(grpc.aio.ServerInterceptor):
+    """End calls whose request message has not arrived ``seconds`` after they started."""
+
+    def __init__(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ValueError(f"the read timeout must be positive, got {seconds}")
+        self._seconds = seconds
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> _Handler | None:
+        """Serve a method with one request message as one that reads it within the bound."""
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.request_streaming:
+            return handler
+        # gRPC's stubs type handler behaviours as synchronous; on the asyncio server they are
+        # coroutine (or async generator) functions.
+        behavior: Any = handler.unary_stream if handler.response_streaming else handler.unary_unary
+        if handler.response_streaming:
+            return grpc.stream_stream_rpc_method_handler(
+                self._streaming(behavior),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return grpc.stream_unary_rpc_method_handler(
+            self._unary(behavior),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _unary(
+        self, behavior: Callable[[Any, _Context], Awaitable[Any]]
+    ) -> Callable[[AsyncIterator[Any], _Context], Awaitable[Any]]:
+        async def unary(requests: AsyncIterator[Any], context: _Context) -> Any:
+            return await behavior(await self._request(requests, context), context)
+
+        return unary
+
+    def _streaming(
+        self, behavior: Callable[[Any, _Context], Any]
+    ) -> Callable[[AsyncIterator[Any], _Context], Awaitable[None]]:
+        async def streaming(requests: AsyncIterator[Any], context: _Context) -> None:
+            responses = behavior(await self._request(requests, context), context)
+            if inspect.isasyncgen(responses):
+                async for response in responses:
+                    await context.write(response)
+            else:  # a handler that writes through the context itself
+                await responses
+
+        return streaming
+
+    async def _request(self, requests: AsyncIterator[Any], context: _Context) -> Any:
+        try:
+            async with asyncio.timeout(self._seconds):
+                return await anext(requests)
+        except TimeoutError:
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"the request message did not arrive within {self._seconds:g} s",
+            )
+        except StopAsyncIteration:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the call sent no request")
+        raise AssertionError("unreachable: abort ends the call")

@@ -1,0 +1,144 @@
+"""Benchmark the anytime search: the pick of a search cut at 10% of its time, and its progress.
+
+Run ``python -m bench.bench_anytime``; it prints a table and writes it to the "anytime" section
+of docs/PERFORMANCE.md. For each task (searches of a second or more: below that, setting up,
+the shallow baseline and building the recommendation take more than 10% of the time) it runs
+the full search
+(no time limit) once with a progress callback, then the same search with a time limit of 10% of
+the full search's wall time, a few times. A stopped search's pick is scored on the *full*
+search's objective (:func:`advisor.search.recommend.score_architectures`), so the two scores
+compare: the target is at least 90% of the full search's best. Progress is compared with the
+truth, the elapsed time over the full search's time, at every report: the target is an error
+within 0.15 and fractions that never decrease. Reports are asked for as often as the search
+polls (the 0.25 s throttle of the service is lifted for the measurement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from dataclasses import dataclass
+from unittest import mock
+
+from advisor.model.budget import Budget
+from advisor.model.results import SearchProgress
+from advisor.model.task import Task
+from advisor.search import recommend as search_module
+from advisor.search.recommend import recommend, score_architectures
+from bench.bench_search import BUDGET, task
+from bench.report import update_section
+
+COMMAND = "python -m bench.bench_anytime"
+SHARE = 0.10
+SCORE_TARGET = 0.90
+PROGRESS_TOLERANCE = 0.15
+
+
+SYNTHESIZED = ("contiguous", "mirror", "interleaved", "synthesized")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    problem: Task
+    geometries: tuple[str, ...] | None = None
+
+
+def cases() -> list[Case]:
+    """The benchmark tasks: searches of a second or more, where a time limit matters."""
+    return [
+        Case("16384, 8 correlations", task([16384], 8)),
+        Case("262144, 8 correlations", task([262144], 8)),
+        Case("1024, 8 correlations", task([1024], 8)),
+        Case("64, 8 correlations (720 dilation orders)", task([64], 8)),
+        Case("128x128, 16 random masks", task([128, 128], 16, random_masks=True)),
+        Case("64x64, 8 correlations, synthesized too", task([64, 64], 8), SYNTHESIZED),
+        Case("256x256, 16 correlations", task([256, 256], 16)),
+        Case("1024x1024, 8 correlations", task([1024, 1024], 8)),
+    ]
+
+
+@dataclass(frozen=True)
+class Measured:
+    full_seconds: float
+    full_score: float
+    stopped_scores: list[float]
+    worst_error: float
+    monotone: bool
+    reports: int
+
+
+def measure(case: Case, repeats: int) -> Measured:
+    problem = case.problem
+    budget = Budget.model_validate(
+        {"max_parameters": BUDGET, "time_limit_seconds": None, "geometries": case.geometries}
+    )
+    reports: list[tuple[float, float]] = []
+    started = time.perf_counter()
+
+    def record(progress: SearchProgress) -> None:
+        reports.append((time.perf_counter() - started, progress.fraction_done))
+
+    full = recommend(problem, budget, progress=record)
+    full_seconds = time.perf_counter() - started
+    errors = [abs(fraction - elapsed / full_seconds) for elapsed, fraction in reports]
+    fractions = [fraction for _, fraction in reports]
+    monotone = all(b >= a for a, b in itertools.pairwise(fractions))
+    limited = budget.model_copy(update={"time_limit_seconds": SHARE * full_seconds})
+    picks = [recommend(problem, limited).recommendations[0] for _ in range(repeats)]
+    scores = score_architectures(problem, budget, [pick.architecture for pick in picks])
+    return Measured(
+        full_seconds,
+        full.recommendations[0].score,
+        scores,
+        max(errors, default=0.0),
+        monotone,
+        len(reports),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3, help="stopped searches per task")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    arguments = parser.parse_args()
+    # Every poll reports: the accuracy is what is measured.
+    unthrottled = mock.patch.object(search_module, "_PROGRESS_INTERVAL", 0.0)
+    unthrottled.start()
+    rows = [
+        "| task | full search (s) | full score | score at 10% of the time (worst of "
+        f"{arguments.repeats}) | share of the full score | progress reports | worst progress "
+        "error | monotone |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    met = True
+    for case in cases():
+        result = measure(case, arguments.repeats)
+        worst = min(result.stopped_scores)
+        share = worst / result.full_score if result.full_score else 1.0
+        met &= share >= SCORE_TARGET and result.worst_error <= PROGRESS_TOLERANCE
+        met &= result.monotone
+        rows.append(
+            f"| {case.name} | {result.full_seconds:.2f} | {result.full_score:.4f} | {worst:.4f} "
+            f"| {share:.1%} | {result.reports} | {result.worst_error:.3f} "
+            f"| {'yes' if result.monotone else 'NO'} |"
+        )
+        print(rows[-1], flush=True)
+    verdict = "met" if met else "NOT met"
+    markdown = (
+        "## Anytime search\n\n"
+        f"`{COMMAND}` — each task's full search (budget {BUDGET:,}, default options, no time "
+        "limit), then the same search limited to 10% of the full search's wall time; the "
+        "stopped pick is scored on the full search's objective. Progress: every report's "
+        "`fraction_done` against the elapsed share of the full search's wall time. Targets: "
+        f"at least {SCORE_TARGET:.0%} of the full score, progress within "
+        f"±{PROGRESS_TOLERANCE:.2f} and monotone: {verdict}.\n\n" + "\n".join(rows) + "\n"
+    )
+    print(markdown)
+    if not arguments.no_write:
+        print(f"written to {update_section('PERFORMANCE.md', 'anytime', markdown)}")
+
+
+if __name__ == "__main__":
+    main()

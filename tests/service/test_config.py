@@ -1,0 +1,91 @@
+"""Limits that fit: a server configured from a file and options, the CLI's embedded server."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from advisor.errors import InvalidRequestError, LimitExceededError
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service.command import config_from_arguments
+from advisor.service.limits import LOCAL_LIMITS, RequestLimits, check_recommend_request
+from advisor.service.options import add_serve_arguments
+from advisor.service.server import ServerConfig
+
+
+def _config_of(*argv: str) -> ServerConfig:
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    return config_from_arguments(parser.parse_args(argv))
+
+
+def test_a_config_file_sets_settings_and_limits_and_options_override_it(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("s3cret\n")
+    path = tmp_path / "server.yaml"
+    path.write_text(
+        "workers: 3\nrequest_read_seconds: 2.5\ntoken_file: "
+        f"{tmp_path / 'token'}\nlimits:\n  max_locations: 50176\n  max_correlations: 512\n"
+    )
+    config = _config_of("--config", str(path), "--workers", "5", "--limit", "max_correlations=9")
+    assert (config.workers, config.request_read_seconds, config.token) == (5, 2.5, "s3cret")
+    assert config.limits == RequestLimits(max_locations=50176, max_correlations=9)
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (("--limit", "max_locations"), "limits"),
+        (("--limit", "max_locations=many"), "limits.max_locations"),
+        (("--limit", "no_such_limit=1"), "limits.no_such_limit"),
+        (("--limit", "max_top_k=0"), "limits.max_top_k"),
+    ],
+)
+def test_bad_limits_name_the_limit(argv: tuple[str, ...], field: str) -> None:
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of(*argv)
+    assert [violation.field for violation in error.value.violations] == [field]
+
+
+def test_an_unreadable_config_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError, match="server config file"):
+        _config_of("--config", str(tmp_path / "missing.yaml"))
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        pb.Task(input=pb.InputSpec(shape=[1024, 1024]), preset="symmetry"),
+        pb.Task(input=pb.InputSpec(shape=[1_048_576]), preset="local"),
+        pb.Task(
+            input=pb.InputSpec(shape=[64, 64]),
+            correlations=[
+                pb.Correlation(name=f"c{i}", a=pb.Region(preset="left_half")) for i in range(1024)
+            ],
+        ),
+    ],
+)
+def test_the_embedded_server_admits_what_one_machine_can_do_a_public_one_does_not(
+    task: pb.Task,
+) -> None:
+    request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=10**6))
+    check_recommend_request(request, LOCAL_LIMITS)
+    with pytest.raises(LimitExceededError):
+        check_recommend_request(request, RequestLimits())
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("request_read_seconds", 0),
+        ("max_streams_per_connection", 0),
+        ("max_connection_idle_seconds", -1.0),
+        ("max_connection_age_seconds", float("inf")),
+        ("keepalive_seconds", float("nan")),
+    ],
+)
+def test_bad_connection_bounds_name_the_setting(setting: str, value: float) -> None:
+    with pytest.raises(InvalidRequestError) as error:
+        ServerConfig(**{setting: value})  # type: ignore[arg-type]
+    assert [violation.field for violation in error.value.violations] == [setting]

@@ -1,0 +1,260 @@
+"""What an attacker tries (issue 11): half-open calls, piles of calls, oversized echoes and answers.
+
+Each test reproduces one way a client could starve or freeze the server, or make it answer with
+the wrong status, and checks the server's deliberate answer. Probes use generous deadlines: on a
+loaded machine they only fail when the server does not answer at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.protocol.metadata import bearer_metadata
+from advisor.service.auth import RefusalLog
+from advisor.service.server import RunningServer, ServerConfig, start_server
+from advisor.service.status import bad_request_status, fitting_violations
+from tests.support.harness import Advisor, CallError, LiveAdvisor
+from tests.support.workloads import quick_budget
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+# A default client refuses trailing metadata over this many bytes (grpc.max_metadata_size).
+_DEFAULT_CLIENT_METADATA_BYTES = 8192
+_PROBE_TIMEOUT = 10.0
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., RunningServer]]:
+    """Start servers with the given settings; all are stopped after the test."""
+    started: list[RunningServer] = []
+
+    def start(**settings: object) -> RunningServer:
+        running = start_server(ServerConfig(**({"grace_seconds": 1.0} | settings)))  # type: ignore[arg-type]
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop(0)
+
+
+@contextmanager
+def _half_open_calls(
+    channel: grpc.Channel,
+    method: str,
+    count: int,
+    metadata: tuple[tuple[str, str], ...] = (),
+) -> Iterator[list[grpc.Future[bytes]]]:
+    """Start ``count`` calls of ``method`` whose request message never arrives (no deadline).
+
+    Each is a client-streaming call whose request iterator blocks until the block ends.
+    """
+    release = threading.Event()
+
+    def never_sent() -> Iterator[bytes]:
+        release.wait()
+        return
+        yield  # a generator that yields nothing, once released
+
+    call = channel.stream_unary(method, request_serializer=None, response_deserializer=None)
+    futures = [call.future(never_sent(), metadata=metadata) for _ in range(count)]
+    try:
+        yield futures
+    finally:
+        release.set()
+        for future in futures:
+            future.cancel()
+
+
+def _health(channel: grpc.Channel) -> int:
+    request = health_pb2.HealthCheckRequest()
+    status: int = health_pb2_grpc.HealthStub(channel).Check(request, timeout=_PROBE_TIMEOUT).status
+    return status
+
+
+def _presets(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...] = ()) -> int:
+    response = LiveAdvisor(channel, metadata).unary(
+        "ListPresets", pb.ListPresetsRequest(), timeout=_PROBE_TIMEOUT
+    )
+    return len(response.presets)
+
+
+# ---------------------------------------------------------------------------------------------
+# Half-open calls and piles of calls
+
+
+def test_half_open_health_checks_starve_neither_health_nor_advisor_calls(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=1)
+    with (
+        grpc.insecure_channel(running.address) as channel,
+        _half_open_calls(channel, "/grpc.health.v1.Health/Check", 12),
+    ):
+        assert _health(channel) == SERVING
+        assert _presets(channel) > 0
+
+
+def test_health_is_answered_however_many_advisor_calls_are_open(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=1)
+    with (
+        grpc.insecure_channel(running.address) as channel,
+        _half_open_calls(channel, "/advisor.v1.ArchitectureAdvisor/ListPresets", 40),
+    ):
+        assert _health(channel) == SERVING
+        assert _presets(channel) > 0
+
+
+def test_calls_without_the_token_are_refused_before_their_message_arrives(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=1, token="s3cret")
+    with (
+        grpc.insecure_channel(running.address) as channel,
+        _half_open_calls(channel, "/advisor.v1.ArchitectureAdvisor/Recommend", 12) as calls,
+    ):
+        for call in calls:
+            assert call.exception(_PROBE_TIMEOUT).code() is grpc.StatusCode.UNAUTHENTICATED
+        assert _presets(channel, (bearer_metadata("s3cret"),)) > 0
+
+
+def test_a_request_message_that_never_arrives_ends_the_call(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=1, request_read_seconds=0.2)
+    with (
+        grpc.insecure_channel(running.address) as channel,
+        _half_open_calls(channel, "/advisor.v1.ArchitectureAdvisor/Analyze", 1) as [call],
+    ):
+        error = call.exception(_PROBE_TIMEOUT)
+    assert error.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "did not arrive within 0.2 s" in error.details()
+
+
+def test_refused_calls_are_logged_at_most_once_per_interval(
+    serve: Callable[..., RunningServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    running = serve(workers=1, token="s3cret")
+    started = time.monotonic()
+    with (
+        caplog.at_level(logging.WARNING, logger="advisor.service.auth"),
+        grpc.insecure_channel(running.address) as channel,
+    ):
+        for _ in range(30):
+            with pytest.raises(CallError) as refused:
+                _presets(channel)
+            assert refused.value.code is grpc.StatusCode.UNAUTHENTICATED
+    intervals = 1 + int((time.monotonic() - started) // 10)  # a line per 10 s at most
+    lines = [record for record in caplog.records if record.name == "advisor.service.auth"]
+    assert 1 <= len(lines) <= intervals
+
+
+def test_the_refusal_log_counts_what_it_does_not_write(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    log = RefusalLog(interval_seconds=10.0, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="advisor.service.auth"):
+        for second in range(25):  # one refusal per second: lines at 0, 10 and 20 s
+            now[0] = float(second)
+            log.refused("/m")
+    assert [record.args[0] for record in caplog.records] == [1, 10, 10]  # type: ignore[index]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fields that scale the work or the answer
+
+
+def _one_d_task(steps: int) -> pb.Task:
+    return pb.Task(input=pb.InputSpec(shape=[steps]), preset="local")
+
+
+def _refused_fields(advisor: Advisor, method: str, request: object) -> list[str]:
+    with pytest.raises(CallError) as refused:
+        advisor.unary(method, request, timeout=60)  # type: ignore[arg-type]
+    assert refused.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    return [field for field, _ in refused.value.violations]
+
+
+def test_a_negative_seed_is_refused_naming_it(advisor: Advisor) -> None:
+    budget = pb.Budget(max_parameters=200_000, seed=-1, time_limit_seconds=5.0)
+    request = pb.RecommendRequest(task=_one_d_task(128), budget=budget)
+    assert _refused_fields(advisor, "Recommend", request) == ["budget.seed"]
+
+
+def test_a_huge_representation_kernel_is_refused_naming_it(advisor: Advisor) -> None:
+    budget = pb.Budget(max_parameters=200_000, representation_kernel=2**31 - 1)
+    request = pb.RecommendRequest(task=_one_d_task(64), budget=budget)
+    assert _refused_fields(advisor, "Recommend", request) == ["budget.representation_kernel"]
+    architecture = pb.Architecture(
+        representation=2,
+        layers=[pb.Layer(channels=2, pool=[64])],
+        representation_kernel=2**31 - 1,
+    )
+    analysis = pb.AnalyzeRequest(task=_one_d_task(64), architecture=architecture)
+    assert _refused_fields(advisor, "Analyze", analysis) == ["architecture.representation_kernel"]
+
+
+def test_long_names_are_refused_before_they_are_copied_into_answers(advisor: Advisor) -> None:
+    task = pb.Task(
+        input=pb.InputSpec(shape=[16, 16]),
+        correlations=[
+            pb.Correlation(name=f"{i}" * 15_000, a=pb.Region(preset="left_half")) for i in range(3)
+        ],
+    )
+    request = pb.RecommendRequest(task=task, budget=quick_budget())
+    assert _refused_fields(advisor, "Recommend", request) == [
+        f"task.correlations[{i}].name" for i in range(3)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Error answers that must fit a default client
+
+
+def test_an_echoed_name_of_any_length_still_answers_invalid_argument(advisor: Advisor) -> None:
+    task = pb.Task(input=pb.InputSpec(shape=[8, 8]), preset="p" * 5000)
+    request = pb.RecommendRequest(task=task, budget=quick_budget())
+    assert _refused_fields(advisor, "Recommend", request) == ["task.preset"]
+
+
+def test_hundreds_of_violations_still_answer_invalid_argument_saying_how_many_were_left_out(
+    advisor: Advisor,
+) -> None:
+    task = pb.Task(
+        input=pb.InputSpec(shape=[8, 8]),
+        correlations=[
+            pb.Correlation(name=f"c{i}", a=pb.Region(indices=pb.IndexList(values=[64 + i])))
+            for i in range(256)
+        ],
+    )
+    with pytest.raises(CallError) as refused:
+        advisor.unary("Recommend", pb.RecommendRequest(task=task, budget=quick_budget()))
+    assert refused.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    *named, (last_field, last) = refused.value.violations
+    assert named and all(field.startswith("task.correlations[") for field, _ in named)
+    assert last_field == ""
+    assert last == f"{256 - len(named)} more violation(s) left out"
+
+
+def test_an_error_answer_always_fits_a_default_clients_metadata_limit() -> None:
+    violations = [FieldViolation("f" * 300 + f"[{i}]", "d\u00e9" * 500) for i in range(1000)]
+    status = bad_request_status(InvalidRequestError(violations))
+    # What travels: the percent-encoded message and the base64 detail (4 bytes per 3).
+    message_bytes = 3 * len(status.details.encode())
+    detail_bytes = sum(4 * (len(value) + 2) // 3 for _, value in status.trailing_metadata)
+    assert message_bytes + detail_bytes < _DEFAULT_CLIENT_METADATA_BYTES
+    kept = fitting_violations(violations)
+    assert kept[-1] == FieldViolation("", f"{1000 - (len(kept) - 1)} more violation(s) left out")
+    first = kept[0]
+    assert first.description.endswith("(840 more characters left out)")
+    assert violations[0].description.startswith(first.description.partition("...")[0])

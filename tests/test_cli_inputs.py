@@ -1,0 +1,187 @@
+"""Inputs a new user brings to the command line: huge numbers, broken files, the wrong transport.
+
+Each test pins one defect of issue 12 ("Every input users bring"): the command must answer with
+one line naming what to fix (exit status 2 for bad input), never a wrong answer or a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from advisor.cli.main import DISTRIBUTION, build_parser
+from advisor.cli.options import BUDGET_OPTIONS, ExitCode
+from advisor.errors import InvalidRequestError
+from advisor.model.budget import INT32_MAX, INT64_MAX, Budget
+from advisor.model.results import Recommendation
+from advisor.model.task import parse_task
+from advisor.protocol.wire import search_result_from_proto, search_result_to_proto
+from advisor.search.objective import Objective
+from advisor.search.recommend import recommend
+from advisor.service.server import ServerConfig, start_server
+from tests.support.certificates import make_certificates
+from tests.test_cli import advisor, assert_one_error_line
+
+SYMMETRY = {"input": {"shape": [8, 8]}, "preset": "symmetry"}
+SEQUENCE = {
+    "input": {"shape": [32]},
+    "correlations": [
+        {"name": "halves", "a": {"box": {"start": [0], "stop": [16]}}},
+        {"name": "parity", "a": {"preset": "even"}, "b": {"preset": "odd"}},
+    ],
+}
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("flag", "limit"),
+    [
+        ("--budget", INT64_MAX),
+        ("--seed", INT64_MAX),
+        ("--max-channels", INT32_MAX),
+        ("--top", INT32_MAX),
+        ("--max-macs", INT64_MAX),
+    ],
+)
+def test_a_number_the_wire_cannot_carry_names_its_option(
+    tmp_path: Path, flag: str, limit: int
+) -> None:
+    task = write(tmp_path, "task.yaml", yaml.safe_dump(SYMMETRY))
+    options = {"--budget": "5000", flag: str(limit + 1)}
+    result = advisor("recommend", task, *(item for pair in options.items() for item in pair))
+    line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
+    assert line.startswith(f"advisor: error: {flag}: ") and str(limit) in line
+
+
+def test_the_extreme_carried_seeds_are_accepted() -> None:
+    assert Budget(max_parameters=INT64_MAX, seed=INT64_MAX).seed == INT64_MAX
+    assert Budget(max_parameters=INT64_MAX, seed=0).seed == 0
+
+
+def test_weights_near_the_float_range_rank_as_their_ratios() -> None:
+    huge = Objective.create([1.0, 2.0, 4.0], [1e308, 1e308, 5e307], "weighted")
+    small = Objective.create([1.0, 2.0, 4.0], [2.0, 2.0, 1.0], "weighted")
+    assert np.array_equal(huge.weights, small.weights)
+    ranks = np.array([[0.5, 1.0, 4.0]])
+    assert huge.keys(ranks)[0, 0] == pytest.approx((0.5 * 2 + 0.5 * 2 + 1.0) / 5)
+
+
+def test_a_search_with_huge_weights_picks_what_equal_weights_pick() -> None:
+    def pick(weight: float) -> Recommendation:
+        document = {
+            "input": {"shape": [8, 8]},
+            "correlations": [
+                {"name": "lr", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}},
+                {"name": "tb", "a": {"preset": "top_half"}, "b": {"preset": "bottom_half"}},
+            ],
+        }
+        for correlation in document["correlations"]:
+            correlation["weight"] = weight
+        budget = Budget(max_parameters=5000, top_k=1, time_limit_seconds=None)
+        return recommend(parse_task(document), budget).recommendations[0]
+
+    huge, plain = pick(1e308), pick(1.0)
+    assert huge.score == plain.score > 0
+    assert huge.architecture == plain.architecture
+
+
+def test_a_broken_yaml_file_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    task = write(tmp_path, "broken.yaml", "input: {shape: [16, 16]\n  bad: [\n")
+    line = assert_one_error_line(
+        advisor("recommend", task, "--budget", "100"), ExitCode.INVALID_ARGUMENT
+    )
+    assert str(task) in line and "<unicode string>" not in line
+    assert "line 2, column 3" in line
+
+
+def test_a_validator_message_has_no_pydantic_prefix() -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task({"input": {"shape": [4]}, "preset": "no-such-preset"})
+    (violation,) = raised.value.violations
+    assert violation.field == "preset"
+    assert violation.description.startswith("unknown task preset 'no-such-preset'")
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    result = advisor("--version")
+    assert result.status == ExitCode.OK
+    assert result.stdout.strip() == f"advisor {version(DISTRIBUTION)}"
+
+
+def test_option_help_states_the_budget_defaults() -> None:
+    recommend_parser = build_parser()._subparsers._group_actions[0].choices["recommend"]  # type: ignore[union-attr]
+    helps = {action.dest: action.help or "" for action in recommend_parser._actions}
+    stated = 0
+    for option in BUDGET_OPTIONS:
+        default = Budget.model_fields[option.field].default
+        if option.field == "max_parameters":
+            continue
+        assert "default" in helps[option.field], option.flag
+        if isinstance(default, bool):
+            assert f"(default: {'on' if default else 'off'})" in helps[option.field]
+        elif default is not None:
+            text = f"{default:g}" if isinstance(default, float) else str(default)
+            assert re.search(rf"\(default {re.escape(text)}\b", helps[option.field]), option.flag
+            stated += 1
+    assert stated >= 8
+
+
+def test_a_plaintext_call_to_a_tls_server_hints_at_tls(tmp_path: Path) -> None:
+    pem = make_certificates(tmp_path)
+    config = ServerConfig(
+        host="localhost", workers=1, tls_cert=pem.server_cert, tls_key=pem.server_key
+    )
+    with start_server(config) as running:
+        result = advisor("presets", "--target", running.address, "--timeout", "10")
+    line = assert_one_error_line(result, ExitCode.UNAVAILABLE)
+    assert "--tls-ca" in line
+
+
+def test_the_dilation_order_is_shown_and_carried(tmp_path: Path) -> None:
+    task = write(tmp_path, "sequence.yaml", yaml.safe_dump(SEQUENCE))
+    search = ["--budget", "20000", "--geometries", "dilations", "--top", "3", "--time-limit", "30"]
+    as_json = advisor("recommend", task, *search, "--format", "json")
+    assert as_json.status == ExitCode.OK, as_json.stderr
+    documents = json.loads(as_json.stdout)["recommendations"]
+    orders = [tuple(document["dilations"]) for document in documents]
+    assert len(set(orders)) == len(orders) == 3
+    for order in orders:
+        assert sorted(order) == [2**level for level in range(len(order))]
+    table = advisor("recommend", task, *search).stdout
+    shown = re.findall(r"dilations ((?:\d+ ?)+)$", table, flags=re.MULTILINE)
+    assert [tuple(int(d) for d in text.split()) for text in shown] == orders
+
+
+def test_the_dilation_order_survives_the_wire() -> None:
+    budget = Budget(
+        max_parameters=20000, geometries=["dilations"], top_k=2, time_limit_seconds=None
+    )
+    result = recommend(parse_task(SEQUENCE), budget)
+    decoded = search_result_from_proto(search_result_to_proto(result))
+    assert [r.dilations for r in decoded.recommendations] == [
+        r.dilations for r in result.recommendations
+    ]
+    assert all(r.dilations is not None for r in result.recommendations)
+
+
+def test_an_architecture_number_the_wire_cannot_carry_is_bad_input(tmp_path: Path) -> None:
+    task = write(tmp_path, "task.yaml", yaml.safe_dump(SYMMETRY))
+    layers = [{"channels": INT32_MAX + 1, "pool": [8, 8]}]
+    document = {"input": {"shape": [8, 8]}, "representation": 4, "layers": layers}
+    arch = write(tmp_path, "arch.yaml", yaml.safe_dump(document))
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", arch), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith("advisor: error: architecture: ") and str(INT32_MAX + 1) in line

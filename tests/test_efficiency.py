@@ -1,0 +1,138 @@
+"""Expressive efficiency: the shallow and contiguous nets' needs against exhaustive ladders."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advisor.geometry.layouts import pooling_structure
+from advisor.model.architecture import Architecture, parse_architecture
+from advisor.model.parameters import ParameterModel
+from advisor.model.task import Task, parse_task
+from advisor.seprank.analysis import analyze
+from advisor.seprank.efficiency import LADDER_GROWTHS, MAX_PRICED_WORK
+from advisor.seprank.labels import correlation_labels
+from advisor.seprank.tree import log2_min_cut
+
+_DEPTH = 4
+_LENGTH = 2**_DEPTH
+
+
+def _arch(widths: list[int], m: int, geometry: object = "contiguous") -> Architecture:
+    layers = [{"channels": w, "pool": [_LENGTH // 2 ** (len(widths) - 1)]} for w in widths]
+    for layer in layers[:-1]:
+        layer["pool"] = [2]
+    return parse_architecture(
+        {"input": {"shape": [_LENGTH]}, "representation": m, "layers": layers, "geometry": geometry}
+    )
+
+
+def _task(sides: list[list[int]]) -> Task:
+    correlations = []
+    for i, labels in enumerate(sides):
+        a = [j for j, side in enumerate(labels) if side == 1]
+        b = [j for j, side in enumerate(labels) if side == 2]
+        correlations.append({"name": f"c{i}", "a": {"indices": a}, "b": {"indices": b}})
+    return parse_task({"input": {"shape": [_LENGTH]}, "correlations": correlations})
+
+
+@st.composite
+def _cases(draw: st.DrawFn) -> tuple[Task, Architecture]:
+    rows = []
+    for _ in range(draw(st.integers(1, 3))):
+        labels = draw(st.lists(st.sampled_from([0, 1, 2]), min_size=_LENGTH, max_size=_LENGTH))
+        labels[draw(st.integers(0, _LENGTH // 2 - 1))] = 1
+        labels[draw(st.integers(_LENGTH // 2, _LENGTH - 1))] = 2
+        rows.append(labels)
+    widths = draw(st.lists(st.sampled_from([1, 2, 3, 4, 6, 8]), min_size=_DEPTH, max_size=_DEPTH))
+    order = draw(st.permutations([1, 2, 4, 8]))
+    return _task(rows), _arch(widths, draw(st.sampled_from([2, 3, 4])), {"dilations": order})
+
+
+def _integer_ladders() -> npt.NDArray[np.int64]:
+    """Every ladder of the test's depth with integer widths up to 512, one per row."""
+    ladders = []
+    for growth in LADDER_GROWTHS:
+        for first in range(1, 513):
+            widths = [first * growth**level for level in range(_DEPTH)]
+            if all(w == int(w) and 1 <= w <= 512 for w in widths):
+                ladders.append([int(w) for w in widths])
+    return np.array(ladders, dtype=np.int64)
+
+
+_LADDERS = _integer_ladders()
+
+
+@settings(max_examples=60, deadline=None)
+@given(_cases())
+def test_no_integer_ladder_reaching_the_figures_is_smaller_than_reported(
+    case: tuple[Task, Architecture],
+) -> None:
+    task, arch = case
+    result = analyze(task, arch)
+    assert result.efficiency is not None
+    targets = np.array([c.log2_separation_rank for c in result.correlations])
+    # The figure analyze() gives each contiguous ladder: the shared-weight bound, all at once.
+    labels = correlation_labels(task.resolved(), _LENGTH)
+    structure = pooling_structure(_arch([1] * _DEPTH, arch.representation))
+    m = arch.representation
+    figures = log2_min_cut(structure, labels, np.log2(_LADDERS), math.log2(m), shared_weights=True)
+    reaching = _LADDERS[np.all(figures >= targets - 1e-9, axis=1)]
+    model = ParameterModel.for_input(arch.input, 1, arch.outputs)
+    counts = model.count(np.hstack([np.full((len(reaching), 1), m), reaching]))
+    least = int(counts.min()) if len(reaching) else None
+    bound = result.efficiency.log2_contiguous_parameters
+    if bound is None:
+        assert least is None
+    elif least is not None:  # a lower bound: with shared weights no ladder may reach at all
+        assert bound <= math.log2(least) + 1e-9
+    # The shallow net: rank <= width on any partition, so the need is the largest figure.
+    # (Figures are rounded down to 6 decimals, so they stay lower bounds.)
+    need = max(0.0, float(targets.max()))
+    assert 0.0 <= need - result.efficiency.log2_shallow_channels < 1e-6
+
+
+def test_a_contiguous_ladder_needs_no_more_than_itself_and_a_shallow_net_no_more_than_itself() -> (
+    None
+):
+    task = _task([[1, 2] * (_LENGTH // 2), [1] * (_LENGTH // 2) + [2] * (_LENGTH // 2)])
+    ladder = _arch([8, 8, 8, 8], 4)
+    shallow = parse_architecture(
+        {
+            "input": {"shape": [_LENGTH]},
+            "representation": 4,
+            "layers": [{"channels": 8, "pool": [_LENGTH]}],
+        }
+    )
+    ladder_efficiency = analyze(task, ladder).efficiency
+    shallow_efficiency = analyze(task, shallow).efficiency
+    assert ladder_efficiency is not None and shallow_efficiency is not None
+    assert ladder_efficiency.log2_contiguous_parameters is not None
+    assert ladder_efficiency.log2_contiguous_parameters <= math.log2(ladder.parameters)
+    assert shallow_efficiency.log2_shallow_channels <= 3.0
+    assert shallow_efficiency.log2_shallow_parameters <= math.log2(shallow.parameters) + 1e-9
+
+
+def test_odd_against_even_needs_an_exponential_shallow_net() -> None:
+    # [CSS16]: odd vs even under size-2 pooling reaches min(r_0, M)^(N/2): 4^8 = 2^16 here.
+    task = _task([[1, 2] * (_LENGTH // 2)])
+    result = analyze(task, _arch([4, 4, 4, 4], 4))
+    assert result.efficiency is not None
+    assert result.efficiency.log2_shallow_channels == 16.0
+    assert "at least 65,536 channels" in result.efficiency.summary()
+
+
+def test_a_large_input_leaves_the_contiguous_net_unpriced_and_says_so() -> None:
+    length = 2**14
+    task = parse_task({"input": {"shape": [length]}, "preset": "periodic"})
+    layers = [{"channels": 4, "pool": [2]}] * 14
+    arch = parse_architecture({"input": {"shape": [length]}, "representation": 4, "layers": layers})
+    assert len(task.resolved()) * 2 * (length - 1) > MAX_PRICED_WORK
+    efficiency = analyze(task, arch).efficiency
+    assert efficiency is not None and not efficiency.contiguous_priced
+    assert efficiency.log2_contiguous_parameters is None
+    assert "not computed for an input this large" in efficiency.summary()

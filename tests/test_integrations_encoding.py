@@ -1,0 +1,192 @@
+"""The flat parameter encoding: every design round-trips; what it cannot say is refused by name."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advisor import Budget, load_task, parse_architecture, parse_task
+from advisor.errors import InvalidRequestError
+from advisor.integrations.encoding import ArchitectureCodec, permutation_id
+from advisor.integrations.learning import coupling_features, rerank
+from advisor.integrations.space import ArchitectureSpace
+from advisor.model.architecture import Architecture
+from advisor.model.grid import InputSpec
+from advisor.search.recommend import recommend, sample_architectures
+
+SYMMETRY = load_task("examples/symmetry.yaml")
+SEQUENCE = parse_task(
+    {
+        "input": {"shape": [16]},
+        "correlations": [
+            {"name": "ends", "a": {"box": {"start": [0], "stop": [4]}}, "b": {"indices": [12, 13]}},
+            {"name": "odd", "a": {"indices": list(range(1, 16, 2))}},
+        ],
+    }
+)
+BUDGETS = {
+    "symmetry": (SYMMETRY, Budget(max_parameters=60_000, top_k=12, time_limit_seconds=None)),
+    "sequence": (SEQUENCE, Budget(max_parameters=6_000, top_k=30, time_limit_seconds=None)),
+}
+DESIGNS = {
+    name: [r.architecture for r in recommend(task, budget).recommendations]
+    + sample_architectures(task, budget, 20, seed=5)
+    for name, (task, budget) in BUDGETS.items()
+}
+
+
+def _codec(architecture: Architecture) -> ArchitectureCodec:
+    return ArchitectureCodec(
+        architecture.input, architecture.outputs, architecture.representation_kernel
+    )
+
+
+@settings(max_examples=40)
+@given(st.sampled_from(sorted(DESIGNS)), st.data())
+def test_every_design_round_trips(name: str, data: st.DataObject) -> None:
+    architecture = data.draw(st.sampled_from(DESIGNS[name]))
+    codec = _codec(architecture)
+    params = codec.encode(architecture)
+    assert all(isinstance(v, int | str) for v in params.values())
+    assert params["depth"] == len(architecture.layers)
+    assert codec.decode(params) == architecture
+    # A fresh codec knows the permutation only once told it (the trial's architecture JSON).
+    fresh = _codec(architecture)
+    if str(params["geometry"]).partition(":")[2]:
+        with pytest.raises(InvalidRequestError) as raised:
+            fresh.decode(params)
+        assert raised.value.violations[0].field == "geometry"
+        fresh.remember(tuple(architecture.geometry.permutation))  # type: ignore[union-attr]
+    assert fresh.decode(params) == architecture
+
+
+@pytest.mark.parametrize(
+    "geometry", ["contiguous", "mirror", "interleaved", {"permutation": list(range(63, -1, -1))}]
+)
+def test_hand_written_geometries_round_trip(geometry: object) -> None:
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [8, 8]},
+            "representation": 4,
+            "layers": [{"channels": 8, "pool": [2, 2]}, {"channels": 16, "pool": [4, 4]}],
+            "geometry": geometry,
+            "outputs": 3,
+        }
+    )
+    codec = _codec(architecture)
+    params = codec.encode(architecture)
+    assert params["schedule"] == "2x2/4x4"
+    assert (params["width_0"], params["width_1"], params["representation"]) == (8, 16, 4)
+    if isinstance(geometry, dict):
+        assert params["geometry"] == f"permutation:{permutation_id(range(63, -1, -1))}"
+    else:
+        assert params["geometry"] == geometry
+    assert codec.decode(params) == architecture
+
+
+def test_dilations_round_trip() -> None:
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [8]},
+            "representation": 4,
+            "layers": [{"channels": 8, "pool": [2]}] * 3,
+            "geometry": {"dilations": [4, 1, 2]},
+        }
+    )
+    codec = _codec(architecture)
+    assert codec.encode(architecture)["geometry"] == "dilations=4-1-2"
+    assert codec.decode(codec.encode(architecture)) == architecture
+
+
+def _params(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "geometry": "mirror",
+        "schedule": "2x2/2x2/8x8",
+        "representation": 8,
+        "width_0": 16,
+        "width_1": 32,
+        "width_2": 64,
+    }
+    return {**base, **changes}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"schedule": "2x2/3x3/8x8"}, "schedule"),
+        ({"schedule": "2x2/two/8x8"}, "schedule"),
+        ({"schedule": "2/2/8"}, "schedule"),
+        ({"geometry": "mirror", "schedule": "4x4/4x4"}, "geometry"),
+        ({"geometry": "dilations=1-x"}, "geometry"),
+        ({"geometry": "spiral"}, "geometry"),
+        ({"geometry": "mirror:0123456789ab"}, "geometry"),
+        ({"width_1": 0}, "width_1"),
+        ({"width_2": None}, "width_2"),
+        ({"representation": "8"}, "representation"),
+        ({"depth": 4}, "depth"),
+    ],
+)
+def test_invalid_parameters_are_named(changes: dict[str, object], field: str) -> None:
+    codec = ArchitectureCodec(SYMMETRY.input)
+    with pytest.raises(InvalidRequestError) as raised:
+        codec.decode(_params(**changes))
+    assert field in [v.field for v in raised.value.violations]
+
+
+def test_what_the_encoding_cannot_say_is_refused() -> None:
+    base = {
+        "input": {"shape": [8]},
+        "representation": 4,
+        "layers": [{"channels": 8, "pool": [3], "stride": [1]}, {"channels": 8, "pool": [6]}],
+    }
+    codec = ArchitectureCodec(InputSpec(shape=(8,)))
+    with pytest.raises(InvalidRequestError) as raised:
+        codec.encode(parse_architecture(base))
+    assert raised.value.violations[0].field == "layers[0].stride"
+    named = parse_architecture(
+        {**base, "layers": [{"channels": 8, "pool": [8]}], "family": "contiguous"}
+    )
+    with pytest.raises(InvalidRequestError) as raised:
+        codec.encode(named)
+    assert raised.value.violations[0].field == "family"
+    with pytest.raises(InvalidRequestError) as raised:
+        ArchitectureCodec(named.input, outputs=2).encode(named.model_copy(update={"family": None}))
+    assert raised.value.violations[0].field == "outputs"
+
+
+def test_the_space_holds_every_proposal_and_the_search_schedules() -> None:
+    task, budget = BUDGETS["symmetry"]
+    designs = recommend(task, budget).recommendations
+    space = ArchitectureSpace.for_search(task, budget, designs)
+    for design in designs:
+        params = space.codec.encode(design.architecture)
+        for name, value in params.items():
+            if name != "depth":
+                assert value in space.choices(name)
+    assert {"contiguous", "mirror", "interleaved"} <= set(space.geometries)
+    assert "2x2/2x2/2x2/2x2" in space.schedules  # the standard CNN's schedule on 16x16
+
+
+def test_reranking_follows_the_correlation_the_values_reward() -> None:
+    task, budget = BUDGETS["sequence"]
+    designs = recommend(task, budget).recommendations
+    features = coupling_features(designs)
+    # The observed value is the coupling of correlation "odd" alone: after a few trials the
+    # remaining designs must come in decreasing order of that coupling.
+    odd = [c.name for c in designs[0].analysis].index("odd")
+    observed = {i: float(features[i, odd]) for i in range(8)}
+    remaining = list(range(8, len(designs)))
+    order = rerank(designs, remaining, observed)
+    assert sorted(order) == remaining
+    coupling = {i: float(features[i, odd]) for i in remaining}
+    assert coupling[order[0]] == max(coupling.values())
+    assert _inversions([coupling[i] for i in order]) < _inversions([coupling[i] for i in remaining])
+    assert rerank(designs, remaining, {0: 1.0, 1: 1.0}) == remaining  # no information
+    negated = {i: -value for i, value in observed.items()}
+    assert rerank(designs, remaining, negated, maximize=False) == order
+
+
+def _inversions(values: list[float]) -> int:
+    """Count the pairs in increasing order (0: sorted best first)."""
+    return sum(a < b for i, a in enumerate(values) for b in values[i + 1 :])

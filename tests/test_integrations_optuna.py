@@ -1,0 +1,227 @@
+"""Optuna: the advisor's top K as the first K trials, then TPE; budget refusal; determinism."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from advisor import Budget, load_task  # noqa: E402
+from advisor.integrations.optuna import (  # noqa: E402
+    ARCHITECTURE_ATTR,
+    BUDGET_CONSTRAINT,
+    COUPLING_ATTR,
+    PARAMETERS_ATTR,
+    RANK_ATTR,
+    AdvisorSampler,
+    AnalyzePruner,
+    budget_constraints,
+    enqueue_recommendations,
+    suggest_architecture,
+)
+from advisor.integrations.proposals import AdvisorSource, fetch_ranking  # noqa: E402
+from advisor.model.architecture import parse_architecture  # noqa: E402
+from advisor.search.recommend import recommend  # noqa: E402
+from advisor.seprank.analysis import analyze  # noqa: E402
+from advisor.service.server import ServerConfig, start_server  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+TASK = load_task("examples/symmetry.yaml")
+BUDGET = Budget(max_parameters=50_000, top_k=6, time_limit_seconds=30.0)
+K = BUDGET.top_k
+RANKING = recommend(TASK, BUDGET.model_copy(update={"time_limit_seconds": None})).recommendations
+
+
+def _objective(space_of: Any) -> Any:
+    """A synthetic objective: the fraction of the budget the design uses (no training)."""
+
+    def objective(trial: Any) -> float:
+        architecture = suggest_architecture(trial, space_of())
+        return architecture.parameters / BUDGET.max_parameters
+
+    return objective
+
+
+def _study(seed: int, trials: int, **options: Any) -> tuple[Any, AdvisorSampler]:
+    sampler = AdvisorSampler(TASK, BUDGET, seed=seed, **options)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    study.optimize(_objective(lambda: sampler.space), n_trials=trials)
+    return study, sampler
+
+
+def _params(study: Any) -> list[dict[str, Any]]:
+    return [trial.params for trial in study.trials]
+
+
+def test_the_first_k_trials_are_the_advisors_top_k_then_tpe() -> None:
+    study, sampler = _study(seed=0, trials=K + 6)
+    assert len(RANKING) == K
+    space = sampler.space
+    expected = [space.codec.encode(r.architecture) for r in RANKING]
+    trials = study.trials
+    for trial, design, params in zip(trials[:K], RANKING, expected, strict=True):
+        assert trial.user_attrs[RANK_ATTR] == design.rank
+        assert trial.params == {k: v for k, v in params.items() if k != "depth"}
+        assert trial.user_attrs[ARCHITECTURE_ATTR] == design.architecture.model_dump_json(
+            exclude_none=True
+        )
+        assert trial.value == pytest.approx(design.parameters / BUDGET.max_parameters)
+    assert all(RANK_ATTR not in trial.user_attrs for trial in trials[K:])
+    # TPE proposes from the same space after the proposals.
+    for trial in trials[K:]:
+        for name, value in trial.params.items():
+            assert value in space.choices(name)
+
+
+def test_the_same_seed_gives_the_same_trials() -> None:
+    first, _ = _study(seed=7, trials=K + 5)
+    again, _ = _study(seed=7, trials=K + 5)
+    other, _ = _study(seed=8, trials=K + 5)
+    assert _params(first) == _params(again)
+    assert _params(first)[:K] == _params(other)[:K]
+
+
+def test_a_design_the_study_holds_is_not_proposed_again() -> None:
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    space = enqueue_recommendations(study, TASK, BUDGET, 2)
+    study.optimize(_objective(lambda: space), n_trials=K + 1)
+    keys = [tuple(sorted(trial.params.items())) for trial in study.trials]
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[:2]] == [1, 2]
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[2:K]] == list(range(3, K + 1))
+    assert len(set(keys[:K])) == K
+
+
+def test_a_design_another_sampler_ran_is_not_proposed_again() -> None:
+    # A study that already ran the advisor's #1 and #3 (e.g. found by TPE) gets the others.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    space = sampler.space
+    for design in (RANKING[0], RANKING[2]):
+        params = space.codec.encode(design.architecture)
+        del params["depth"]
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=params,
+                distributions={
+                    name: optuna.distributions.CategoricalDistribution(space.choices(name))
+                    for name in params
+                },
+                value=0.0,
+            )
+        )
+    study.optimize(_objective(lambda: space), n_trials=K - 2)
+    ranks = [t.user_attrs.get(RANK_ATTR) for t in study.trials[2:]]
+    assert ranks == [r.rank for r in RANKING if r.rank not in (1, 3)]
+
+
+def test_over_budget_designs_are_refused_and_infeasible() -> None:
+    # A random fallback from the whole space: many draws exceed the budget.
+    sampler = AdvisorSampler(
+        TASK, BUDGET, proposals=1, fallback=optuna.samplers.RandomSampler(seed=3)
+    )
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    study.optimize(_objective(lambda: sampler.space), n_trials=25)
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    over = [t for t in pruned if t.user_attrs.get(PARAMETERS_ATTR, 0) > BUDGET.max_parameters]
+    assert over, "the random fallback drew no over-budget design; the check proved nothing"
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert complete
+    assert all(t.user_attrs[PARAMETERS_ATTR] <= BUDGET.max_parameters for t in complete)
+    constraints = budget_constraints(BUDGET.max_parameters)
+    for trial in study.trials:
+        parameters = trial.user_attrs.get(PARAMETERS_ATTR)
+        value = constraints(trial)[0]
+        if parameters is None:
+            assert value > 0
+        else:
+            assert value == parameters - BUDGET.max_parameters
+            assert (value <= 0) == (parameters <= BUDGET.max_parameters)
+
+
+def test_the_budget_constraint_keeps_over_budget_trials_from_being_best() -> None:
+    # Without the refusal the constraint alone must keep an over-budget trial from the top.
+    def objective(trial: Any) -> float:
+        architecture = suggest_architecture(trial, sampler.space, refuse_over_budget=False)
+        return float(architecture.parameters)  # larger is "better": over-budget designs win
+
+    sampler = AdvisorSampler(
+        TASK, BUDGET, proposals=2, fallback=optuna.samplers.RandomSampler(seed=3)
+    )
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    study.optimize(objective, n_trials=20)
+    values = [t.value for t in study.trials if t.value is not None]
+    assert max(values) > BUDGET.max_parameters
+    assert study.best_trial.user_attrs[PARAMETERS_ATTR] <= BUDGET.max_parameters
+    designed = [t for t in study.trials if PARAMETERS_ATTR in t.user_attrs]
+    assert len(designed) > 10  # the rest drew invalid combinations and were refused
+    for trial in designed:
+        excess = trial.user_attrs[PARAMETERS_ATTR] - BUDGET.max_parameters
+        assert trial.constraints == {BUDGET_CONSTRAINT: excess}
+
+
+def test_learning_reorders_the_remaining_proposals() -> None:
+    # The value rewards the 'inner' correlation alone; after a few proposals the sampler's
+    # remaining order must put the best-coupled design on 'inner' first.
+    inner = [c.name for c in RANKING[0].analysis].index("inner-columns")
+    budget = BUDGET.model_copy(update={"top_k": 12})
+    sampler = AdvisorSampler(TASK, budget, seed=0, learn=True)
+    designs = sampler.designs
+    by_json = {d.architecture.model_dump_json(exclude_none=True): d for d in designs}
+
+    def objective(trial: Any) -> float:
+        suggest_architecture(trial, sampler.space)
+        design = by_json[trial.user_attrs[ARCHITECTURE_ATTR]]
+        return design.analysis[inner].log2_separation_rank
+
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    study.optimize(objective, n_trials=4)
+    remaining = sampler.remaining
+    assert len(remaining) == len(designs) - 4
+    best_left = max(d.analysis[inner].log2_separation_rank for d in remaining)
+    assert remaining[0].analysis[inner].log2_separation_rank == best_left
+    plain = AdvisorSampler(TASK, budget, seed=0)
+    assert [d.rank for d in plain.designs] == [d.rank for d in designs]
+
+
+def test_the_pruner_scores_with_the_analysis() -> None:
+    best = RANKING[0]
+    pruner = AnalyzePruner(TASK, best, threshold=0.5)
+    assert pruner.coupling(best.architecture) == pytest.approx(1.0)
+    shallow = parse_architecture(
+        {
+            "input": {"shape": list(TASK.input.shape)},
+            "representation": 8,
+            "layers": [{"channels": 8, "pool": list(TASK.input.shape)}],
+        }
+    )
+    reference = {c.name: c.log2_separation_rank for c in best.analysis}
+    analysis = analyze(TASK, shallow).correlations
+    expected = sum(
+        c.weight * min(1.0, c.log2_separation_rank / reference[c.name]) for c in analysis
+    ) / sum(c.weight for c in analysis)
+    assert pruner.coupling(shallow) == pytest.approx(expected)
+    assert expected < 0.5
+
+    study = optuna.create_study()
+    trial = study.ask()
+    with pytest.raises(optuna.TrialPruned):
+        pruner.check(trial, shallow)
+    assert trial.user_attrs[COUPLING_ATTR] == pytest.approx(expected)
+    assert pruner.check(study.ask(), best.architecture) == pytest.approx(1.0)
+
+
+def test_a_server_target_gives_the_same_proposals() -> None:
+    with start_server(ServerConfig(workers=1)) as server:
+        source = AdvisorSource(target=server.address)
+        served = fetch_ranking(TASK, BUDGET, K, source)
+        sampler = AdvisorSampler(TASK, BUDGET, source=source, seed=0)
+        assert [d.architecture for d in sampler.designs] == [d.architecture for d in RANKING]
+        pruner = AnalyzePruner(TASK, RANKING[0], source=source)
+        assert pruner.coupling(RANKING[1].architecture) == pytest.approx(
+            AnalyzePruner(TASK, RANKING[0]).coupling(RANKING[1].architecture)
+        )
+    assert [d.architecture for d in served] == [d.architecture for d in RANKING]

@@ -1,0 +1,64 @@
+"""The search's mixture pass (family ``mixture``): proposed on request, charged and scored truly."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.model.architecture import parse_architecture
+from advisor.model.budget import Budget
+from advisor.model.presets import expand_task_preset
+from advisor.model.task import Task, parse_task
+from advisor.search.mixtures import mixture_of
+from advisor.search.recommend import recommend, score_architecture
+
+_TREES = ["contiguous", "mirror", "interleaved", "dilations"]
+
+
+def _local_and_mirrored(length: int) -> Task:
+    mirror = expand_task_preset("symmetry", (length,))
+    correlations = [
+        {"name": c.name, "a": {"indices": c.a.tolist()}, "b": {"indices": c.b.tolist()}}
+        for c in mirror
+    ]
+    return parse_task(
+        {"input": {"shape": [length]}, "preset": "local", "correlations": correlations}
+    )
+
+
+def test_a_task_two_trees_serve_by_halves_gets_a_mixture_that_beats_every_tree() -> None:
+    task = _local_and_mirrored(32)
+    budget = Budget(
+        max_parameters=3000, geometries=[*_TREES, "mixture"], time_limit_seconds=None, outputs=2
+    )
+    result = recommend(task, budget)
+    top = result.recommendations[0]
+    assert top.architecture.family == "mixture" and top.architecture.mixture is not None
+    assert top.parameters == top.architecture.parameters <= budget.max_parameters
+    assert top.score == pytest.approx(score_architecture(task, budget, top.architecture), abs=1e-9)
+    trees = recommend(task, budget.model_copy(update={"geometries": _TREES}))
+    assert all(top.score > tree.score for tree in trees.recommendations)
+    assert [r.rank for r in result.recommendations] == list(range(1, 6))
+    members = [top.architecture.geometry, top.architecture.mixture.members[0].geometry]
+    found = {t.architecture.geometry for t in trees.recommendations}
+    assert set(members) <= found, "both members are trees the tree search recommends"
+
+
+def test_mixtures_are_proposed_only_on_request() -> None:
+    task = _local_and_mirrored(32)
+    result = recommend(task, Budget(max_parameters=3000, time_limit_seconds=None, outputs=2))
+    assert all(r.architecture.mixture is None for r in result.recommendations)
+
+
+def test_trees_on_different_schedules_make_no_mixture() -> None:
+    def tree(pools: list[int], geometry: object) -> object:
+        layers = [{"channels": 4, "pool": [p]} for p in pools]
+        return parse_architecture(
+            {"input": {"shape": [16]}, "representation": 2, "layers": layers, "geometry": geometry}
+        )
+
+    reversed_order = {"permutation": list(range(15, -1, -1))}
+    other = tree([4, 4], reversed_order)
+    assert mixture_of(tree([2, 8], "contiguous"), other, [4, 4], 2) is None  # type: ignore[arg-type]
+    both = mixture_of(tree([4, 4], "contiguous"), other, [4, 4], 2)  # type: ignore[arg-type]
+    assert both is not None and both.mixture is not None
+    assert parse_architecture(both.model_dump(mode="json", exclude_none=True)) == both

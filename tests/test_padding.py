@@ -1,0 +1,152 @@
+"""Padded architectures: the margin is constant input, and every certificate stays true.
+
+A padded network pools a larger grid whose extra locations hold one constant input. The analysis
+labels them :data:`~advisor.seprank.labels.PADDED` (free to the min-cut); the exact engine gives
+them all one input vector. These tests check the certificates against that engine on random
+small padded networks: ``upper_bound`` figures are never below the exact shared-weight rank,
+``tight`` figures equal the exact rank of the per-location network, ``exact`` ones are exact;
+the plain min-cut of the tree recurrence equals the graph max-flow's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from advisor.errors import InvalidRequestError
+from advisor.geometry.layouts import pooling_structure
+from advisor.model.architecture import (
+    Architecture,
+    Layer,
+    PermutationGeometry,
+    parse_architecture,
+)
+from advisor.model.grid import padded_ids, padded_shape
+from advisor.model.task import Task, parse_task
+from advisor.search.candidates import window_schedules
+from advisor.seprank.analysis import analyze
+from advisor.seprank.engines import ENGINES
+from advisor.seprank.exact import log2_exact_rank
+from advisor.seprank.labels import (
+    FREE,
+    PADDED,
+    SIDE_A,
+    SIDE_B,
+    correlation_labels,
+    padded_labels,
+)
+
+TOLERANCE = 1e-9
+
+
+@st.composite
+def padded_cases(draw: st.DrawFn) -> tuple[Task, Architecture]:
+    """A 1-D or 2-D input of 2-6 locations padded to at most 10, a random tree, two regions."""
+    ndim = draw(st.integers(1, 2))
+    shape = tuple(draw(st.integers(1, 6 if ndim == 1 else 3)) for _ in range(ndim))
+    padding = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(ndim))
+    grid = padded_shape(shape, padding)
+    size = math.prod(shape)
+    assume(size >= 2 and grid != shape and math.prod(grid) <= 10)
+    sides = draw(st.lists(st.sampled_from("ab."), min_size=size, max_size=size))
+    assume("a" in sides and "b" in sides)
+    task = parse_task(
+        {
+            "input": {"shape": list(shape)},
+            "correlations": [
+                {
+                    "name": "c",
+                    "a": {"indices": [i for i, s in enumerate(sides) if s == "a"]},
+                    "b": {"indices": [i for i, s in enumerate(sides) if s == "b"]},
+                }
+            ],
+        }
+    )
+    pools = draw(st.sampled_from(window_schedules(grid, 1, 4)))
+    widths = draw(st.lists(st.sampled_from([1, 2, 3, 4]), min_size=len(pools), max_size=len(pools)))
+    architecture = Architecture(
+        input=task.input,
+        representation=draw(st.sampled_from([2, 3, 4])),
+        layers=tuple(Layer(channels=w, pool=p) for w, p in zip(widths, pools, strict=True)),
+        geometry=PermutationGeometry(permutation=draw(st.permutations(range(math.prod(grid))))),
+        padding=padding,
+    )
+    return task, architecture
+
+
+@settings(max_examples=120, deadline=None)
+@given(padded_cases())
+def test_certificates_hold_against_the_exact_engine_with_constant_padding(
+    case: tuple[Task, Architecture],
+) -> None:
+    task, architecture = case
+    (correlation,) = task.resolved()
+    structure = pooling_structure(architecture)
+    shape, padding = task.input.shape, architecture.padding
+    a, b = (padded_ids(ids, shape, padding) for ids in (correlation.a, correlation.b))
+    constant = np.setdiff1d(
+        np.arange(structure.num_locations), padded_ids(np.arange(math.prod(shape)), shape, padding)
+    )
+    widths, m = list(architecture.widths), architecture.representation
+
+    def exact(shared: bool) -> float:
+        return log2_exact_rank(structure, a, b, widths, m, shared=shared, constant=constant)
+
+    (figure,) = analyze(task, architecture).correlations
+    labels = padded_labels(correlation_labels([correlation], math.prod(shape)), shape, padding)
+    (graph,) = ENGINES["graph"].compute(structure, labels, widths, m, shared_weights=False)
+    assert figure.log2_min_cut == pytest.approx(graph, abs=TOLERANCE)
+    shared_rank = exact(shared=True)
+    assert shared_rank <= figure.log2_separation_rank + TOLERANCE
+    if figure.certificate == "tight":
+        assert figure.log2_separation_rank == pytest.approx(exact(shared=False), abs=TOLERANCE)
+    (certified,) = analyze(task, architecture, exact=True).correlations
+    assert certified.certificate == "exact"
+    assert certified.log2_separation_rank == pytest.approx(shared_rank, abs=TOLERANCE)
+
+
+def test_padding_moves_ids_and_labels_into_the_padded_grid() -> None:
+    shape, padding = (2, 3), ((1, 0), (0, 2))
+    assert padded_shape(shape, padding) == (3, 5)
+    assert padded_ids(np.arange(6), shape, padding).tolist() == [5, 6, 7, 10, 11, 12]
+    labels = np.array([[SIDE_A, FREE, SIDE_B, FREE, FREE, SIDE_A]], dtype=np.int8)
+    grown = padded_labels(labels, shape, padding).reshape(3, 5)
+    assert (grown[0] == PADDED).all() and (grown[:, 3:] == PADDED).all()
+    assert grown[1:, :3].reshape(-1).tolist() == labels[0].tolist()
+
+
+def test_a_constant_margin_never_ranks_above_free_inputs() -> None:
+    """One input at every padded location is a special case of free inputs (THEORY.md §3)."""
+    structure = pooling_structure(
+        parse_architecture(
+            {
+                "input": {"shape": [2]},
+                "representation": 2,
+                "layers": [{"channels": 4, "pool": [2]}, {"channels": 4, "pool": [2]}],
+                "padding": [[1, 1]],
+            }
+        )
+    )
+    args = (structure, [1], [2], [4, 4], 2)
+    assert log2_exact_rank(*args, constant=[0, 3]) <= log2_exact_rank(*args) + TOLERANCE
+
+
+def test_padding_is_checked_and_named() -> None:
+    base = {
+        "input": {"shape": [13]},
+        "representation": 4,
+        "layers": [{"channels": 4, "pool": [2]}, {"channels": 4, "pool": [8]}],
+    }
+    assert parse_architecture({**base, "padding": [[1, 2]]}).grid == (16,)
+    for padding, field in (
+        ([[1, 2], [0, 0]], "padding"),
+        ([[-1, 4]], "padding[0][0]"),
+        ([[1, 1]], "layers[0].pool"),  # 15 locations: 2 does not tile them
+    ):
+        with pytest.raises(InvalidRequestError) as error:
+            parse_architecture({**base, "padding": padding})
+        assert error.value.violations[0].field == field

@@ -1,0 +1,115 @@
+"""Page tokens: a ranking continued across calls equals one call's ranking, without repeats."""
+
+from __future__ import annotations
+
+import pytest
+from advisor_client.client import AdvisorClient
+from advisor_client.errors import InvalidArgumentError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advisor import Budget, parse_task, recommend
+from advisor.errors import InvalidRequestError
+from advisor.model.results import Recommendation
+from advisor.model.task import Task
+from advisor.service.server import ServerConfig, start_server
+
+
+def _mirrored_task(length: int) -> Task:
+    """A 1-D task whose dilation orders give many distinct trees: mirrored blocks, odd vs even."""
+    block = length // 8
+    correlations: list[dict[str, object]] = [
+        {
+            "name": f"mirror{i}",
+            "a": {"box": {"start": [i * block], "stop": [(i + 1) * block]}},
+            "b": {"box": {"start": [length - (i + 1) * block], "stop": [length - i * block]}},
+        }
+        for i in range(3)
+    ]
+    correlations.append({"name": "odd", "a": {"indices": list(range(1, length, 2))}})
+    return parse_task({"input": {"shape": [length]}, "correlations": correlations})
+
+
+TASK = _mirrored_task(32)
+OPTIONS = {"max_parameters": 20_000, "time_limit_seconds": None}
+
+
+def _ranking(**options: object) -> list[Recommendation]:
+    return recommend(TASK, Budget(**{**OPTIONS, "top_k": 500, **options})).recommendations
+
+
+def _paged(page_size: int, **options: object) -> list[Recommendation]:
+    pages: list[Recommendation] = []
+    token = None
+    while True:
+        result = recommend(
+            TASK, Budget(**{**OPTIONS, "top_k": page_size, "page_token": token, **options})
+        )
+        assert result.complete
+        assert len(result.recommendations) <= page_size
+        pages.extend(result.recommendations)
+        token = result.next_page_token
+        if token is None:
+            return pages
+
+
+FULL = _ranking()
+
+
+def test_the_ranking_goes_on_past_the_services_top_k_limit() -> None:
+    task = _mirrored_task(64)
+    first = recommend(task, Budget(**OPTIONS, top_k=50))
+    assert len(first.recommendations) == 50
+    assert first.next_page_token is not None
+    second = recommend(task, Budget(**OPTIONS, top_k=50, page_token=first.next_page_token))
+    assert [r.rank for r in second.recommendations] == list(
+        range(51, 51 + len(second.recommendations))
+    )
+    assert second.recommendations
+    architectures = [r.architecture for r in (*first.recommendations, *second.recommendations)]
+    assert len({a.model_dump_json() for a in architectures}) == len(architectures)
+
+
+@settings(max_examples=6)
+@given(st.integers(min_value=5, max_value=12))
+def test_pages_join_into_the_single_call_ranking(page_size: int) -> None:
+    paged = _paged(page_size)
+    assert paged == FULL
+    assert len({r.architecture.model_dump_json() for r in paged}) == len(paged)
+
+
+def test_pages_follow_the_seed_of_their_request() -> None:
+    assert _paged(4, seed=3) == _ranking(seed=3)
+
+
+def test_a_token_of_another_request_is_refused() -> None:
+    first = recommend(TASK, Budget(**OPTIONS, top_k=2))
+    assert first.next_page_token is not None
+    other = Budget(
+        **{**OPTIONS, "max_parameters": 19_000}, top_k=2, page_token=first.next_page_token
+    )
+    with pytest.raises(InvalidRequestError) as raised:
+        recommend(TASK, other)
+    assert [v.field for v in raised.value.violations] == ["budget.page_token"]
+    assert "another request" in raised.value.violations[0].description
+
+
+@pytest.mark.parametrize("token", ["garbage!", "MTA", "LTE6MGM4ZmUyYzczMzZmYWM0OQ"])
+def test_a_malformed_token_is_refused(token: str) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=token))
+    assert [v.field for v in raised.value.violations] == ["budget.page_token"]
+
+
+def test_the_service_pages_as_the_library_does() -> None:
+    budget = {**OPTIONS, "time_limit_seconds": 30.0, "top_k": 5}
+    with start_server(ServerConfig(workers=1)) as server, AdvisorClient(server.address) as client:
+        first = client.recommend(TASK, budget)
+        assert first.next_page_token is not None
+        second = client.recommend(TASK, {**budget, "page_token": first.next_page_token})
+        with pytest.raises(InvalidArgumentError) as raised:
+            client.recommend(TASK, {**budget, "seed": 9, "page_token": first.next_page_token})
+    assert [v.field for v in raised.value.violations] == ["budget.page_token"]
+    # Timings differ between calls; everything else is the library's ranking, page by page.
+    served = [*first.recommendations, *second.recommendations]
+    assert served == FULL[:10]

@@ -1,0 +1,210 @@
+"""The anytime search: its visiting order changes no full result; its progress is a fraction."""
+
+from __future__ import annotations
+
+import doctest
+import itertools
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from advisor.model.budget import Budget
+from advisor.model.results import SearchResult
+from advisor.model.task import Task, parse_task
+from advisor.search import anytime as anytime_module
+from advisor.search import recommend as search_module
+from advisor.search.anytime import AnytimeQueue, WorkMeter
+from advisor.search.candidates import Candidate
+from advisor.search.recommend import recommend, score_architectures
+
+
+def _box(start: list[int], stop: list[int]) -> dict[str, object]:
+    return {"box": {"start": start, "stop": stop}}
+
+
+IMAGE = parse_task(
+    {
+        "input": {"shape": [16, 16]},
+        "correlations": [
+            {"name": "lr", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}},
+            {"name": "tb", "a": {"preset": "top_half"}, "b": {"preset": "bottom_half"}},
+            {"name": "near", "a": _box([0, 0], [2, 2]), "b": _box([0, 2], [2, 4]), "weight": 2.0},
+            {"name": "parity", "a": {"preset": "even"}, "b": {"preset": "odd"}},
+        ],
+    }
+)
+SEQUENCE = parse_task(
+    {
+        "input": {"shape": [32]},
+        "correlations": [
+            {"name": "halves", "a": _box([0], [16])},
+            {"name": "ends", "a": _box([0], [4]), "b": _box([28], [32])},
+            {"name": "parity", "a": {"preset": "even"}, "b": {"preset": "odd"}},
+        ],
+    }
+)
+SEARCHES = [
+    (IMAGE, {}),
+    (IMAGE, {"objective": "maximin", "max_window": 4}),
+    (IMAGE, {"geometries": ["contiguous", "mirror", "synthesized"]}),
+    (SEQUENCE, {}),
+    (SEQUENCE, {"log2_rank_target": 6.0, "max_parameters": 3_000}),
+]
+
+
+class _FixedQueue:
+    """A visiting order blind to scores: the candidates' own, or reversed after the first."""
+
+    def __init__(self, candidates: Sequence[Candidate], reverse: bool) -> None:
+        first, *rest = candidates
+        self.order = [first, *(reversed(rest) if reverse else rest)]
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return iter(self.order)
+
+    def rate(self, family: str, score: float) -> None:
+        del family, score
+
+
+def _search(problem: Task, options: dict[str, object], reverse: bool | None) -> SearchResult:
+    budget = Budget(**{"max_parameters": 20_000, "time_limit_seconds": None, **options})
+    if reverse is None:
+        return recommend(problem, budget)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            search_module, "AnytimeQueue", lambda candidates, seed: _FixedQueue(candidates, reverse)
+        )
+        return recommend(problem, budget)
+
+
+def _facts(result: SearchResult) -> list[object]:
+    recommendations = [
+        (r.rank, r.score, r.parameters, r.architecture, r.rationale, r.analysis, r.dilations)
+        for r in result.recommendations
+    ]
+    return [recommendations, result.candidates_evaluated, result.complete]
+
+
+@pytest.mark.parametrize(("problem", "options"), SEARCHES)
+def test_the_visiting_order_changes_no_full_result(
+    problem: Task, options: dict[str, object]
+) -> None:
+    anytime = _facts(_search(problem, options, None))
+    assert anytime == _facts(_search(problem, options, reverse=False))
+    assert anytime == _facts(_search(problem, options, reverse=True))
+
+
+def test_the_pick_is_the_best_design_on_the_full_objective() -> None:
+    result = _search(IMAGE, {}, None)
+    budget = Budget(max_parameters=20_000, time_limit_seconds=None)
+    scores = score_architectures(IMAGE, budget, [r.architecture for r in result.recommendations])
+    assert scores == pytest.approx([r.score for r in result.recommendations], abs=1e-9)
+    assert scores == sorted(scores, reverse=True)
+
+
+def _candidate(index: int, family: str, depth: int, eligible: bool = True) -> Candidate:
+    pools = ((2,),) * (depth - 1) + ((4,),)
+    return Candidate(index, family, pools, "contiguous", None, eligible)  # type: ignore[arg-type]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["contiguous", "mirror", "interleaved", "dilations"]),
+            st.integers(1, 6),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(0, 3),
+)
+def test_every_family_gets_a_turn_before_any_gets_a_second(
+    specs: list[tuple[str, int, bool]], seed: int
+) -> None:
+    candidates = [_candidate(0, "shallow", 1)]
+    candidates += [_candidate(i, *spec) for i, spec in enumerate(specs, start=1)]
+    order = list(AnytimeQueue(candidates, seed))  # no scores reported: round robin
+    assert order[0] is candidates[0]
+    assert sorted(c.index for c in order) == list(range(len(candidates)))
+    families = [c.family for c in order[1:]]
+    counts = {f: families.count(f) for f in set(families)}
+    for turn in itertools.count():
+        present = {f for f, n in counts.items() if n > turn}
+        if not present:
+            break
+        chunk, families = families[: len(present)], families[len(present) :]
+        assert set(chunk) == present, "one of each family per turn"
+    for family in counts:
+        members = [c for c in order if c.family == family]
+        eligible = [c.eligible for c in members]
+        assert eligible == sorted(eligible, reverse=True), "recommendable first"
+        depths = [c.depth for c in members if c.eligible]
+        if depths:
+            assert depths[0] == max(depths) and depths[-1 if len(depths) < 3 else 1] == min(
+                depths
+            ), "the deepest, then the shallowest"
+
+
+def test_after_a_first_turn_each_the_best_family_goes_first() -> None:
+    candidates = [_candidate(0, "shallow", 1)]
+    candidates += [_candidate(i, family, 3) for i, family in enumerate(["contiguous"] * 3, 1)]
+    candidates += [_candidate(i, family, 3) for i, family in enumerate(["mirror"] * 3, 4)]
+    candidates += [_candidate(7, "interleaved", 3)]
+    queue = AnytimeQueue(candidates, 0)
+    visited = []
+    for candidate in queue:
+        visited.append(candidate.family)
+        queue.rate(candidate.family, {"mirror": 0.9, "contiguous": 0.2}.get(candidate.family, 0.5))
+    assert (
+        visited
+        == ["shallow", "contiguous", "mirror", "interleaved"] + ["mirror"] * 2 + ["contiguous"] * 2
+    )
+
+
+def _trees(depths: list[int], shared: int) -> list[list[tuple[object, int]]]:
+    """Trees of the given depths whose first ``shared`` levels have one prefix in common."""
+    trees = []
+    for index, depth in enumerate(depths):
+        levels = []
+        for level in range(depth):
+            prefix = ("common", level) if level < shared else (index, level)
+            levels.append((prefix, 4 ** (depth - level)))
+        trees.append(levels)
+    return trees
+
+
+def test_the_work_done_is_exact_when_costs_follow_the_model() -> None:
+    trees = _trees([3, 5, 4, 6, 2, 5, 3], shared=1)
+    seen: set[object] = set()
+    costs = []
+    for levels in trees:  # priced exactly as the meter prices: new nodes, all nodes, one
+        new = sum(nodes for prefix, nodes in levels if prefix not in seen)
+        seen.update(prefix for prefix, _ in levels)
+        costs.append(2e-4 * new + 5e-5 * sum(nodes for _, nodes in levels) + 0.01)
+    meter = WorkMeter(trees)
+    for done, (levels, cost) in enumerate(zip(trees, costs, strict=True), start=1):
+        meter.done(levels, cost)
+        if done >= 4:  # three prices need three trees, and one more to tell them apart
+            assert meter.fraction() == pytest.approx(sum(costs[:done]) / sum(costs))
+    assert meter.fraction() == pytest.approx(1.0)
+
+
+@given(st.lists(st.floats(0.0, 5.0), min_size=1, max_size=40), st.floats(0.0, 3.0))
+def test_the_work_done_never_decreases(costs: list[float], ahead: float) -> None:
+    depths = np.random.default_rng(len(costs)).integers(1, 8, len(costs)).tolist()
+    trees = _trees(depths, shared=2)
+    meter = WorkMeter(trees)
+    fractions = []
+    for levels, cost in zip(trees, costs, strict=True):
+        meter.done(levels, cost)
+        fractions.append(meter.fraction(ahead))
+    assert all(0.0 <= f <= 1.0 for f in fractions)
+    assert fractions == sorted(fractions)
+
+
+def test_the_examples_hold() -> None:
+    assert doctest.testmod(anytime_module).failed == 0

@@ -1,0 +1,146 @@
+"""Any grid size gets a deeper net than the shallow one when one fits the budget.
+
+Sizes with a factor pool by their factorisation (15x15: 3x3 then 5x5); prime and awkward sizes
+pool a padded grid, and the pick says so: its architecture carries the padding, its rationale
+names it, and an analysis of the architecture it prints confirms every figure it reports.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from advisor.geometry.layouts import pooling_structure
+from advisor.model.architecture import architecture_document, parse_architecture
+from advisor.model.budget import Budget
+from advisor.model.grid import MAX_LOCATIONS
+from advisor.model.task import parse_task
+from advisor.search.candidates import friendly_paddings
+from advisor.search.recommend import recommend, score_architecture
+from advisor.seprank.analysis import analyze
+
+LARGE = Budget(max_parameters=10_000_000, top_k=3, time_limit_seconds=None)
+
+
+@pytest.mark.parametrize(
+    ("shape", "padded"),
+    [([15, 15], False), ([9, 9], False), ([99, 99], True), ([13], True), ([44_100], False)],
+)
+def test_odd_and_awkward_sizes_get_a_deeper_pick_that_analyze_confirms(
+    shape: list[int], padded: bool
+) -> None:
+    task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
+    result = recommend(task, LARGE)
+    best = result.recommendations[0]
+    architecture = best.architecture
+    assert architecture.family != "shallow" and len(architecture.layers) >= 2
+    assert (architecture.padding is not None) == padded
+    if padded:
+        assert "on the input padded to" in best.rationale
+    assert "No contiguous net fits" not in best.rationale
+    reparsed = parse_architecture(architecture_document(architecture))
+    assert reparsed == architecture
+    assert analyze(task, reparsed).correlations == best.analysis
+    # The search scored the tree on its subtree DAG, the analysis on the pooling structure: the
+    # two agree on the padded grid too.
+    assert score_architecture(task, LARGE, reparsed) == pytest.approx(best.score, abs=1e-9)
+
+
+@pytest.mark.parametrize("n", range(4, 41))
+def test_a_sequence_of_any_length_from_4_gets_a_deeper_pick(n: int) -> None:
+    task = parse_task({"input": {"shape": [n]}, "preset": "symmetry"})
+    best = recommend(task, LARGE).recommendations[0]
+    assert len(best.architecture.layers) >= 2
+
+
+@pytest.mark.parametrize("n", [4, 5, 6, 7, 11, 13, 17, 21])
+def test_an_image_of_any_side_from_4_gets_a_deeper_pick(n: int) -> None:
+    task = parse_task({"input": {"shape": [n, n]}, "preset": "symmetry"})
+    best = recommend(task, LARGE).recommendations[0]
+    assert len(best.architecture.layers) >= 2
+
+
+@pytest.mark.parametrize(
+    ("shape", "grids"),
+    [((13,), [(15,), (16,)]), ((99, 99), [(100, 100), (128, 128)]), ((15, 15), [])],
+)
+def test_awkward_axes_are_padded_to_friendlier_sizes(
+    shape: tuple[int, ...], grids: list[tuple[int, ...]]
+) -> None:
+    paddings = friendly_paddings(shape)
+    grown = [tuple(n + b + a for n, (b, a) in zip(shape, p, strict=True)) for p in paddings]
+    assert grown == grids
+    assert all(abs(b - a) <= 1 for p in paddings for b, a in p)  # centred margins
+
+
+@pytest.mark.parametrize(
+    ("shape", "preset"),
+    [([16, 64, 64], "symmetry"), ([32, 32, 32], "front_back"), ([8, 6, 6], "local")],
+)
+def test_three_dimensional_grids_get_a_deeper_pick_that_analyze_confirms(
+    shape: list[int], preset: str
+) -> None:
+    task = parse_task({"input": {"shape": shape}, "preset": preset})
+    best = recommend(task, Budget(max_parameters=1_000_000, time_limit_seconds=None))
+    pick = best.recommendations[0]
+    assert len(pick.architecture.layers) >= 2
+    assert all(len(layer.pool) == 3 for layer in pick.architecture.layers)
+    assert analyze(task, pick.architecture).correlations == pick.analysis
+
+
+def test_front_back_symmetry_gets_a_geometry_that_beats_contiguous_across_the_depth() -> None:
+    """front_back pairs slices with their reflections; contiguous pooling meets them at the root."""
+    task = parse_task({"input": {"shape": [8, 8, 8]}, "preset": "front_back"})
+    pick = recommend(task, Budget(max_parameters=200_000, time_limit_seconds=None))
+    chosen = pick.recommendations[0].architecture
+    contiguous = chosen.model_copy(update={"geometry": "contiguous", "padding": None})
+    halves = [
+        {c.name: c.log2_separation_rank for c in analyze(task, a).correlations}["front_back/halves"]
+        for a in (chosen, contiguous)
+    ]
+    assert chosen.family != "contiguous" and halves[0] > halves[1]
+
+
+def test_mirror_pools_a_location_with_its_reflections_on_all_three_axes() -> None:
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [4, 4, 4]},
+            "representation": 2,
+            "layers": [{"channels": 2, "pool": [2, 2, 2]}, {"channels": 2, "pool": [2, 2, 2]}],
+            "geometry": "mirror",
+        }
+    )
+    windows = pooling_structure(architecture).windows[0]
+    orbits = set()
+    for location in range(64):
+        coordinates = np.unravel_index(location, (4, 4, 4))
+        reflections = itertools.product(*({int(c), 3 - int(c)} for c in coordinates))
+        orbits.add(frozenset(int(np.ravel_multi_index(r, (4, 4, 4))) for r in reflections))
+    assert {frozenset(window.tolist()) for window in windows} == orbits
+
+
+def test_no_padding_grows_the_grid_past_the_library_limit() -> None:
+    # 1025 = 5^2 * 41 and 1023 = 3 * 11 * 31 are both awkward, and both of their paddings
+    # (1080 x 1024, 2048 x 1024) would pass 2^20 locations; 1023 alone pads to 1024 x 1024.
+    assert MAX_LOCATIONS >= 1025 * 1023
+    assert friendly_paddings((1025, 1023)) == []
+    assert friendly_paddings((1024, 1023)) == [((0, 0), (0, 1))]
+
+
+def test_a_padded_axis_grows_to_the_smallest_friendlier_sizes() -> None:
+    def factors(m: int) -> set[int]:
+        return {p for p in range(2, m + 1) if m % p == 0 and all(p % d for d in range(2, p))}
+
+    def awkward(m: int) -> bool:
+        return max(factors(m), default=1) > 7 or (m >= 5 and factors(m) == {m})
+
+    for n in range(2, 300):
+
+        def smallest(primes: set[int], n: int = n) -> int:
+            return next(m for m in range(n, 4 * n) if not awkward(m) and factors(m) <= primes)
+
+        expected = [smallest({2, 3, 5}), smallest({2})] if awkward(n) else []
+        grown = [n + before + after for ((before, after),) in friendly_paddings((n,))]
+        assert grown == list(dict.fromkeys(expected)), n
