@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 import pytest
@@ -32,3 +32,18 @@ def advisor(request: pytest.FixtureRequest) -> Advisor:
         return DirectAdvisor()
     channel: grpc.Channel = request.getfixturevalue("channel")
     return LiveAdvisor(channel, server=request.getfixturevalue("live_server"))
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., RunningServer]]:
+    """Start servers with the given settings; all are stopped after the test."""
+    started: list[RunningServer] = []
+
+    def start(**settings: object) -> RunningServer:
+        running = start_server(ServerConfig(**({"grace_seconds": 1.0} | settings)))  # type: ignore[arg-type]
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop(0)

@@ -21,7 +21,7 @@ from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol.metadata import bearer_metadata
 from advisor.service.auth import RefusalLog
-from advisor.service.server import RunningServer, ServerConfig, start_server
+from advisor.service.server import RunningServer
 from advisor.service.status import bad_request_status, fitting_violations
 from tests.support.harness import Advisor, CallError, LiveAdvisor
 from tests.support.workloads import quick_budget
@@ -30,21 +30,6 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 # A default client refuses trailing metadata over this many bytes (grpc.max_metadata_size).
 _DEFAULT_CLIENT_METADATA_BYTES = 8192
 _PROBE_TIMEOUT = 10.0
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., RunningServer]]:
-    """Start servers with the given settings; all are stopped after the test."""
-    started: list[RunningServer] = []
-
-    def start(**settings: object) -> RunningServer:
-        running = start_server(ServerConfig(**({"grace_seconds": 1.0} | settings)))  # type: ignore[arg-type]
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop(0)
 
 
 @contextmanager

@@ -55,21 +55,6 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
-@pytest.fixture
-def serve() -> Iterator[Callable[..., RunningServer]]:
-    """Start servers with the given settings; all are stopped after the test."""
-    started: list[RunningServer] = []
-
-    def start(**settings: object) -> RunningServer:
-        running = start_server(ServerConfig(**({"grace_seconds": 1.0} | settings)))  # type: ignore[arg-type]
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop(0)
-
-
 # ---------------------------------------------------------------------------------------------
 # Health and reflection
 
