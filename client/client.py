@@ -7,9 +7,10 @@ remote server. Every call has a deadline; failures raise the typed exceptions of
 
 Retries. Transient ``UNAVAILABLE`` failures (a server restarting, a connection reset) are retried
 with exponential backoff, by gRPC itself from the channel's service config, for the idempotent
-calls: ``Analyze``, ``ListPresets`` and ``Recommend`` (deterministic for the same request), and
-``StreamRecommend`` only until its first event arrives (gRPC commits a call once the server has
-answered, so a started stream is never replayed). Every attempt shares the call's one deadline.
+calls: ``Analyze``, ``ListPresets``, ``InferTask`` and ``Recommend`` (deterministic for the same
+request), and ``StreamRecommend`` only until its first event arrives (gRPC commits a call once
+the server has answered, so a started stream is never replayed). Every attempt shares the call's
+one deadline.
 gRPC replays a request only while it still holds it in its retry buffer (256 KiB by default); the
 client sizes that buffer to the largest message it may send, ``max_message_bytes``, so large
 requests are retried like small ones.
@@ -19,17 +20,20 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import grpc
+import numpy.typing as npt
 import pydantic
 from advisor_client.errors import AdvisorRpcError, error_from_rpc
 from google.protobuf.message import Message
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.infer.graph import DependenceGraph
+from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, load_architecture, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.documents import read_pem
@@ -39,11 +43,15 @@ from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.protocol.metadata import bearer_metadata
 
+if TYPE_CHECKING:
+    from advisor.infer.data import DataSample
+
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "AdvisorClient",
     "ArchitectureLike",
     "BudgetLike",
+    "DataLike",
     "RetryPolicy",
     "TaskLike",
     "TlsConfig",
@@ -57,6 +65,9 @@ ArchitectureLike: TypeAlias = Architecture | Mapping[str, Any] | str | os.PathLi
 BudgetLike: TypeAlias = Budget | Mapping[str, Any]
 """A :class:`~advisor.model.budget.Budget` or the mapping of its fields (``{"max_parameters":
 ...}``)."""
+DataLike: TypeAlias = "npt.ArrayLike | DataSample | DependenceGraph | str | os.PathLike[str]"
+"""A data sample: an array, a file, a :class:`DataSample`, or its dependence graph."""
+
 
 _Request = TypeVar("_Request", bound=Message)
 _Response = TypeVar("_Response", bound=Message)
@@ -64,7 +75,7 @@ _Message = TypeVar("_Message", bound=Message)
 _Decoded = TypeVar("_Decoded")
 
 _SERVICE = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
-_RETRIED_METHODS = ("Recommend", "StreamRecommend", "Analyze", "ListPresets")
+_RETRIED_METHODS = ("Recommend", "StreamRecommend", "Analyze", "ListPresets", "InferTask")
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 """The service's default message size limit, each way."""
@@ -266,6 +277,55 @@ class AdvisorClient:
         response = self._call(self._stub.Analyze, request, timeout)
         return _decoded(wire.analysis_from_proto, response.analysis)
 
+    def infer_task(
+        self,
+        data: DataLike,
+        *,
+        shape: Sequence[int] | None = None,
+        top_k: int = 16,
+        allow_constant: bool = False,
+        outputs: int | None = None,
+        seed: int = 0,
+        timeout: float | None = None,
+    ) -> InferenceReport:
+        """Infer a task and an arrangement from a data sample.
+
+        The dependence graph (each location's ``top_k`` strongest |Pearson| pairs) is computed
+        here, streaming over ``data``; only that summary is sent, never the data.
+
+        Parameters
+        ----------
+        data
+            An array ``(samples, *grid[, channels])``, a file (``.npy``, ``.npz``, ``.csv``), a
+            :class:`~advisor.infer.data.DataSample` or an already computed
+            :class:`~advisor.infer.graph.DependenceGraph`.
+        shape
+            The grid (default: the array's shape after the samples axis).
+        top_k, allow_constant
+            As :func:`advisor.infer.dependence.dependence_graph` (16 is its ``DEFAULT_TOP_K``).
+        outputs
+            The task's classes (e.g. the distinct labels), if known.
+        seed
+            Seed of the server's graph partitioner.
+        timeout
+            Deadline of the call in seconds (default: the client's).
+
+        Raises
+        ------
+        InvalidRequestError
+            Before any call, for bad data (fields ``data``, ``data.shape``, ``top_k``).
+        """
+        graph = (
+            data
+            if isinstance(data, DependenceGraph)
+            else _graph(data, shape, top_k, allow_constant)
+        )
+        request = advisor_pb2.InferTaskRequest(
+            graph=wire.dependence_graph_to_proto(graph), outputs=outputs, seed=seed
+        )
+        response = self._call(self._stub.InferTask, request, timeout)
+        return _decoded(wire.inference_report_from_proto, response)
+
     def list_presets(self, *, timeout: float | None = None) -> list[PresetInfo]:
         """List the named regions and task presets the server knows."""
         response = self._call(self._stub.ListPresets, advisor_pb2.ListPresetsRequest(), timeout)
@@ -338,6 +398,25 @@ def _last_result(
         else:
             return event
     raise AssertionError("unreachable: stream_recommend ends with a result or raises")
+
+
+def _graph(
+    data: npt.ArrayLike | DataSample | str | os.PathLike[str],
+    shape: Sequence[int] | None,
+    top_k: int,
+    allow_constant: bool,
+) -> DependenceGraph:
+    # Loaded on first use: importing the client stays as cheap as before inference existed.
+    from advisor.infer.data import DataSample, data_from_array, read_data
+    from advisor.infer.dependence import dependence_graph
+
+    if isinstance(data, str | os.PathLike):
+        sample = read_data(data, shape)
+    elif isinstance(data, DataSample):
+        sample = data
+    else:
+        sample = data_from_array(data, shape)
+    return dependence_graph(sample, top_k=top_k, allow_constant=allow_constant)
 
 
 def _task_proto(task: TaskLike) -> advisor_pb2.Task:

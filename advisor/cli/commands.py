@@ -25,6 +25,7 @@ from advisor_client.errors import (
 )
 
 from advisor.cli.format import render_analysis, render_presets, render_search_result
+from advisor.cli.infer import arranged_task, infer
 from advisor.cli.options import (
     BUDGET_OPTIONS,
     CONNECTION_OPTIONS,
@@ -126,7 +127,7 @@ def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     bar = progress_bar_for(sys.stderr)
     with bar or contextlib.nullcontext():
         result = advisor.recommend(
-            args.task,
+            arranged_task(advisor, args),
             budget,
             progress=None if bar is None else bar.update,
             timeout=args.timeout,
@@ -147,6 +148,7 @@ _CALLS: dict[str, Callable[[AdvisorClient, argparse.Namespace], str]] = {
     "recommend": _recommend,
     "analyze": _analyze,
     "presets": _presets,
+    "infer": infer,
 }
 
 

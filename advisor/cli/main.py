@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from advisor.cli.infer_options import add_data_arguments
 from advisor.cli.options import BUDGET_OPTIONS, EXIT_STATUS_HELP, OUTPUT_FORMATS
 from advisor.service.options import add_serve_arguments
 
@@ -45,6 +46,24 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("task", metavar="TASK", help="task file (YAML or JSON)")
     for option in BUDGET_OPTIONS:
         recommend.add_argument(option.flag, dest=option.field, **option.settings)
+    recommend.add_argument(
+        "--data",
+        type=Path,
+        metavar="DATA",
+        help="a data sample (.npy, .npz, .csv): add its arrangement (family data_arranged)",
+    )
+    add_data_arguments(recommend)
+
+    infer = _add_command(
+        commands, "infer", "infer a task and an arrangement from a data sample", calls
+    )
+    infer.add_argument("data", type=Path, metavar="DATA", help="data sample: .npy, .npz or .csv")
+    add_data_arguments(infer)
+    infer.add_argument("--labels", type=Path, metavar="FILE", help="one label per sample")
+    infer.add_argument(
+        "--output", type=Path, metavar="TASK.yaml", help="write the task here (default stdout)"
+    )
+    infer.add_argument("--seed", type=int, default=0, help="seed of the graph partitioner")
 
     analyze = _add_command(commands, "analyze", "score one architecture against a task", calls)
     analyze.add_argument("task", metavar="TASK", help="task file (YAML or JSON)")

@@ -140,8 +140,9 @@ BUDGET_OPTIONS = (
         {
             "nargs": "+",
             "metavar": "FAMILY",
-            "help": "families: contiguous mirror interleaved dilations synthesized "
-            "(default: all but synthesized, where they apply)",
+            "help": "families: contiguous mirror interleaved dilations synthesized data_arranged "
+            "(default: all but synthesized, where they apply; data_arranged needs a task "
+            "arrangement)",
         },
     ),
     Option(

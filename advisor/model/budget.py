@@ -30,7 +30,14 @@ __all__ = [
 ]
 
 Family: TypeAlias = Literal[
-    "shallow", "contiguous", "mirror", "interleaved", "dilations", "synthesized", "mixture"
+    "shallow",
+    "contiguous",
+    "mirror",
+    "interleaved",
+    "dilations",
+    "synthesized",
+    "mixture",
+    "data_arranged",
 ]
 
 FAMILIES: Final[tuple[Family, ...]] = (
@@ -40,13 +47,21 @@ FAMILIES: Final[tuple[Family, ...]] = (
     "dilations",
     "synthesized",
     "mixture",
+    "data_arranged",
 )
 """The families a budget may allow (the shallow baseline is always evaluated). ``mixture``
 (two of the best trees summed at their shared levels, advisor/search/mixtures.py) only on
 request."""
 
-DEFAULT_FAMILIES: Final[tuple[Family, ...]] = ("contiguous", "mirror", "interleaved", "dilations")
-"""The families searched when a budget names none. ``synthesized`` trees are searched only on
+DEFAULT_FAMILIES: Final[tuple[Family, ...]] = (
+    "contiguous",
+    "mirror",
+    "interleaved",
+    "dilations",
+    "data_arranged",
+)
+"""The families searched when a budget names none (``data_arranged`` applies to tasks with an
+arrangement only). ``synthesized`` trees are searched only on
 request: they win on the model by scattering every window across the grid, and trained they lose
 to contiguous pooling on local tasks and to mirror pooling on symmetry (docs/OUTCOMES.md)."""
 

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.documents import read_document
+from advisor.model.geometries import validate_permutation
 from advisor.model.grid import InputSpec
 from advisor.model.presets import TASK_PRESETS, expand_task_preset, task_preset_infos
 from advisor.model.regions import (
@@ -88,6 +89,13 @@ class Task(BaseModel):
         "budget names outputs.",
     )
 
+    arrangement: tuple[Annotated[int, Field(strict=True)], ...] | None = Field(
+        default=None,
+        description="A permutation of the locations the data suits (position p of the arranged "
+        "grid holds location arrangement[p]; `advisor infer`); the search adds the "
+        "data_arranged family for it.",
+    )
+
     _resolved: tuple[ResolvedCorrelation, ...] = PrivateAttr(default=())
 
     @field_validator("preset")
@@ -124,6 +132,11 @@ def _resolve_task(task: Task) -> tuple[ResolvedCorrelation, ...]:
         except InvalidRequestError as exc:
             violations += exc.violations
     violations += _name_violations(task, preset_correlations)
+    if task.arrangement is not None:
+        try:
+            validate_permutation(task.arrangement, task.input.num_locations)
+        except InvalidRequestError as exc:
+            violations.append(FieldViolation("arrangement", exc.violations[0].description))
     if not task.correlations and task.preset is None:
         violations.append(
             FieldViolation("correlations", "a task needs at least one correlation or a preset")

@@ -17,9 +17,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import numpy as np
 import pydantic
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.infer.graph import DependenceGraph, check_graph
+from advisor.infer.report import InferenceReport, InferredCorrelation
 from advisor.model.architecture import (
     Architecture,
     DilationGeometry,
@@ -177,6 +180,8 @@ def _task_document(message: advisor_pb2.Task) -> _Document:
         document["preset"] = message.preset
     if message.HasField("outputs"):
         document["outputs"] = message.outputs
+    if message.arrangement:
+        document["arrangement"] = list(message.arrangement)
     return document
 
 
@@ -285,6 +290,7 @@ def task_to_proto(task: Task) -> advisor_pb2.Task:
         ],
         preset=task.preset,
         outputs=task.outputs,
+        arrangement=task.arrangement,
     )
 
 
@@ -564,4 +570,79 @@ def preset_from_proto(message: advisor_pb2.Preset, field: str = "preset") -> Pre
         name=message.name,
         kind=_PRESET_KIND.label(message.kind, f"{field}.kind"),  # type: ignore[arg-type]
         description=message.description,
+    )
+
+
+def dependence_graph_to_proto(graph: DependenceGraph) -> advisor_pb2.DependenceGraph:
+    """Encode a :class:`DependenceGraph` (weights as 32-bit floats: the summary stays compact)."""
+    return advisor_pb2.DependenceGraph(
+        input=advisor_pb2.InputSpec(shape=graph.shape, channels=graph.channels),
+        samples=graph.samples,
+        top_k=graph.top_k,
+        rows=graph.rows.tolist(),
+        cols=graph.cols.tolist(),
+        weights=graph.weights.tolist(),
+        constant=graph.constant,
+        estimate=graph.estimate,
+    )
+
+
+def dependence_graph_from_proto(
+    message: advisor_pb2.DependenceGraph, max_locations: int, field: str = "graph"
+) -> DependenceGraph:
+    """Decode and check a :class:`DependenceGraph` (:func:`~advisor.infer.graph.check_graph`).
+
+    Raises
+    ------
+    InvalidRequestError
+        With every field path under ``field``.
+    """
+    if message.estimate not in ("exact", "sketch"):
+        raise InvalidRequestError.single(
+            f"{field}.estimate", f"{message.estimate!r}: must be 'exact' or 'sketch'"
+        )
+    graph = DependenceGraph(
+        shape=tuple(message.input.shape),
+        channels=message.input.channels if message.input.HasField("channels") else 1,
+        samples=message.samples,
+        top_k=message.top_k,
+        rows=np.asarray(message.rows, dtype=np.int64),
+        cols=np.asarray(message.cols, dtype=np.int64),
+        weights=np.asarray(message.weights, dtype=np.float64),
+        constant=tuple(message.constant),
+        estimate="exact" if message.estimate == "exact" else "sketch",
+    )
+    try:
+        check_graph(graph, max_locations)
+    except InvalidRequestError as error:
+        raise error.prefixed(field) from None
+    return graph
+
+
+def inference_report_to_proto(report: InferenceReport) -> advisor_pb2.InferTaskResponse:
+    """Encode an :class:`InferenceReport`."""
+    return advisor_pb2.InferTaskResponse(
+        task=task_to_proto(report.task),
+        arrangement=report.arrangement,
+        entanglement_before=report.entanglement_before,
+        entanglement_after=report.entanglement_after,
+        partitioner=report.partitioner,
+        correlations=[
+            advisor_pb2.InferredCorrelation(name=c.name, entanglement=c.entanglement, kept=c.kept)
+            for c in report.correlations
+        ],
+    )
+
+
+def inference_report_from_proto(message: advisor_pb2.InferTaskResponse) -> InferenceReport:
+    """Decode an :class:`InferenceReport` (the task is validated as any task)."""
+    return InferenceReport(
+        task=task_from_proto(message.task),
+        arrangement=tuple(message.arrangement),
+        entanglement_before=tuple(message.entanglement_before),
+        entanglement_after=tuple(message.entanglement_after),
+        partitioner=message.partitioner,
+        correlations=tuple(
+            InferredCorrelation(c.name, c.entanglement, c.kept) for c in message.correlations
+        ),
     )

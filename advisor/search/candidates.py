@@ -25,6 +25,9 @@ within the budget's depth bounds.
   orders drawn by the budget's seed (the search says so in its rationale).
 - ``synthesized``: trees folded from the task (:mod:`advisor.search.synthesis`), for every schedule
   and variant.
+- ``data_arranged``: contiguous pooling of the task's arrangement (the permutation of the
+  locations inferred from data, :mod:`advisor.infer.arrangement`), for every schedule of the
+  unpadded grid; only for a task with an arrangement.
 
 **Padding.** An axis whose size has a prime factor above :data:`FRIENDLY_PRIME` (13, 99 = 9 * 11),
 or is a prime of 5 or more, pools only into large windows, or not at all. For such a grid the
@@ -296,6 +299,8 @@ class CandidateSpace:
         Synthesis variants to try.
     seed
         Draws dilation orders when there are too many to try all.
+    arrangement
+        The task's arrangement (None: no data_arranged family).
     """
 
     def __init__(
@@ -309,6 +314,7 @@ class CandidateSpace:
         labels: npt.NDArray[np.int8],
         variants: Sequence[SynthesisVariant],
         seed: int,
+        arrangement: Sequence[int] | None = None,
     ) -> None:
         self._spec = spec
         self._labels: dict[Padding | None, npt.NDArray[np.int8]] = {None: labels}
@@ -362,6 +368,10 @@ class CandidateSpace:
                 for pools in on_grid:
                     for variant in variants:
                         add("synthesized", pools, None, variant, padding)
+        if arrangement is not None and "data_arranged" in allowed:
+            arranged = PermutationGeometry(permutation=tuple(arrangement))
+            for pools in schedules:
+                add("data_arranged", pools, arranged)
         self.candidates: tuple[Candidate, ...] = tuple(candidates)
         self.paddings: tuple[Padding | None, ...] = tuple(
             dict.fromkeys(c.padding for c in candidates)

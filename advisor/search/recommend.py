@@ -257,6 +257,15 @@ class _Board:
             self.top = list(kept.values())[: self.size]
 
 
+def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -> str:
+    """Say why a family the budget names has no candidate."""
+    if family == "dilations" and not budget.search_dilations:
+        return "search_dilations is false"
+    if family == "data_arranged" and task.arrangement is None:
+        return "the task has no arrangement (advisor infer, or advisor recommend --data)"
+    return f"no {family} tree fits the input {shape} within the depth bounds"
+
+
 def _slot(candidate: Candidate) -> tuple[object, ...]:
     return candidate.family, candidate.pools, candidate.dilations, candidate.padding
 
@@ -363,6 +372,7 @@ class _Search:
             labels=labels,
             variants=synthesis_variants([c.weight for c in self.correlations]),
             seed=budget.seed,
+            arrangement=task.arrangement,
         )
         self.candidates = self.space.candidates
         # One labelling per grid a candidate pools; a padded margin is free to the min-cut.
@@ -406,9 +416,7 @@ class _Search:
         missing = [
             FieldViolation(
                 f"budget.geometries[{i}]",
-                "search_dilations is false"
-                if family == "dilations" and not self.budget.search_dilations
-                else f"no {family} tree fits the input {shape} within the depth bounds",
+                _missing_family(family, self.budget, self.task, shape),
             )
             for i, family in enumerate(self.budget.geometries or ())
             if family not in families
@@ -858,6 +866,8 @@ class _Search:
                 detail = f", dilations {', '.join(str(d) for d in candidate.dilations)}"
             elif candidate.variant is not None:
                 detail = f", {candidate.variant.describe(self.names)}"
+            elif candidate.family == "data_arranged":
+                detail = ", contiguous on the data's arrangement"
             description = (
                 f"{candidate.family} pooling ({candidate.schedule_text()}{detail})"
                 f"{candidate.padding_text(self.task.input.shape)}"

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.errors import FieldViolation, LimitExceededError
+from advisor.infer.graph import MAX_TOP_K
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.task import Task
@@ -30,6 +31,7 @@ __all__ = [
     "RequestLimits",
     "check_analysis_cost",
     "check_analyze_request",
+    "check_infer_request",
     "check_recommend_request",
 ]
 
@@ -145,6 +147,23 @@ def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLi
                 limits.max_message_bytes,
             )
         )
+    _raise_if_any(violations)
+
+
+def check_infer_request(request: advisor_pb2.InferTaskRequest, limits: RequestLimits) -> None:
+    """Raise :class:`LimitExceededError` if a dependence graph is over the limits.
+
+    The grid is bounded by ``max_locations`` and the edges by locations x ``MAX_TOP_K``; the
+    arrangement's work grows with both.
+    """
+    graph = request.graph
+    violations = list(_input_violations(graph.input, limits, "graph.input"))
+    if not violations and graph.input.shape and all(n > 0 for n in graph.input.shape):
+        edges = max(len(graph.rows), len(graph.cols), len(graph.weights))
+        bound = math.prod(graph.input.shape) * MAX_TOP_K
+        violations += _count("graph.rows", "edge count", edges, bound)
+    if request.HasField("outputs"):
+        violations += _count("outputs", "output count", request.outputs, limits.max_channels)
     _raise_if_any(violations)
 
 
@@ -290,6 +309,9 @@ def _task_violations(
     )
     if task.HasField("outputs"):
         yield from _count(f"{field}.outputs", "output count", task.outputs, limits.max_channels)
+    yield from _count(
+        f"{field}.arrangement", "arrangement length", len(task.arrangement), limits.max_locations
+    )
     if task.HasField("preset"):
         yield from _name_violations(task.preset, limits, f"{field}.preset")
     for i, correlation in enumerate(task.correlations[: limits.max_correlations]):

@@ -29,6 +29,7 @@ from advisor.service.limits import (
     RequestLimits,
     check_analysis_cost,
     check_analyze_request,
+    check_infer_request,
     check_recommend_request,
 )
 from advisor.service.status import stream_errors, unary_errors
@@ -56,7 +57,7 @@ _SearchEvent: TypeAlias = SearchProgress | _Finished | _Failed
 
 
 class AdvisorServicer:
-    """Serves the four advisor RPCs within ``limits``, admitting calls through ``admission``.
+    """Serves the advisor RPCs within ``limits``, admitting calls through ``admission``.
 
     Each method runs on a worker thread with that call's :class:`ThreadContext`
     (:mod:`advisor.service.decoding` registers them on the server).
@@ -151,6 +152,20 @@ class AdvisorServicer:
         return advisor_pb2.ListPresetsResponse(
             presets=[wire.preset_to_proto(preset) for preset in presets]
         )
+
+    @unary_errors
+    def InferTask(  # noqa: N802 - gRPC method names come from the proto
+        self, request: advisor_pb2.InferTaskRequest, context: ThreadContext
+    ) -> advisor_pb2.InferTaskResponse:
+        """Infer a task and an arrangement from a data sample's dependence graph."""
+        with self._admission.admit():
+            from advisor.infer.task import infer_task
+
+            check_infer_request(request, self._limits)
+            graph = wire.dependence_graph_from_proto(request.graph, self._limits.max_locations)
+            outputs = request.outputs if request.HasField("outputs") else None
+            inferred = infer_task(graph, outputs=outputs, seed=request.seed)
+        return wire.inference_report_to_proto(inferred.report())
 
     def _search_request(
         self, request: advisor_pb2.RecommendRequest | advisor_pb2.StreamRecommendRequest

@@ -688,6 +688,8 @@ def _valid_request(draw: st.DrawFn, method: str, boundary: bool) -> Message:
     request_class = _request_class(method)
     if method == "ListPresets":
         return request_class()
+    if method == "InferTask":
+        return request_class(graph=draw(dependence_graph_messages()))
     if method == "Analyze":
         if boundary:
             architecture = draw(boundary_architecture_documents())
@@ -705,6 +707,29 @@ def _valid_request(draw: st.DrawFn, method: str, boundary: bool) -> Message:
         task = draw(valid_task_documents(shape=draw(searchable_shapes())))
     budget = draw(boundary_budget_documents() if boundary else valid_budget_documents())
     return request_class(task=task_message(task), budget=budget_message(budget))
+
+
+@st.composite
+def dependence_graph_messages(draw: st.DrawFn) -> pb.DependenceGraph:
+    """A valid sparse dependence graph on a small 1-D or 2-D grid (the InferTask summary)."""
+    shape = draw(st.sampled_from([(8,), (16,), (4, 4), (8, 8)]))
+    n = math.prod(shape)
+    pairs = draw(
+        st.sets(
+            st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda p: p[0] < p[1]),
+            max_size=3 * n,
+        )
+    )
+    ordered = sorted(pairs)
+    return pb.DependenceGraph(
+        input=pb.InputSpec(shape=shape),
+        samples=draw(st.integers(2, 10_000)),
+        top_k=8,
+        rows=[i for i, _ in ordered],
+        cols=[j for _, j in ordered],
+        weights=[draw(st.floats(2**-6, 1.0, width=32)) for _ in ordered],
+        estimate="exact",
+    )
 
 
 @st.composite

@@ -56,6 +56,8 @@ class _GeometryFamilyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Geomet
     GEOMETRY_FAMILY_INTERLEAVED: _GeometryFamily.ValueType  # 3
     GEOMETRY_FAMILY_DILATIONS: _GeometryFamily.ValueType  # 4
     GEOMETRY_FAMILY_SYNTHESIZED: _GeometryFamily.ValueType  # 5
+    GEOMETRY_FAMILY_DATA_ARRANGED: _GeometryFamily.ValueType  # 70
+    """Contiguous pooling of the task's arrangement (tasks with an arrangement only)."""
     GEOMETRY_FAMILY_MIXTURE: _GeometryFamily.ValueType  # 90
     """Two of the best trees summed at their shared levels [CTS18]; searched only on request."""
 
@@ -72,6 +74,8 @@ GEOMETRY_FAMILY_MIRROR: GeometryFamily.ValueType  # 2
 GEOMETRY_FAMILY_INTERLEAVED: GeometryFamily.ValueType  # 3
 GEOMETRY_FAMILY_DILATIONS: GeometryFamily.ValueType  # 4
 GEOMETRY_FAMILY_SYNTHESIZED: GeometryFamily.ValueType  # 5
+GEOMETRY_FAMILY_DATA_ARRANGED: GeometryFamily.ValueType  # 70
+"""Contiguous pooling of the task's arrangement (tasks with an arrangement only)."""
 GEOMETRY_FAMILY_MIXTURE: GeometryFamily.ValueType  # 90
 """Two of the best trees summed at their shared levels [CTS18]; searched only on request."""
 Global___GeometryFamily: _TypeAlias = GeometryFamily  # noqa: Y015
@@ -367,6 +371,7 @@ class Task(_message.Message):
     CORRELATIONS_FIELD_NUMBER: _builtins.int
     PRESET_FIELD_NUMBER: _builtins.int
     OUTPUTS_FIELD_NUMBER: _builtins.int
+    ARRANGEMENT_FIELD_NUMBER: _builtins.int
     preset: _builtins.str
     """A task-level preset that expands into further correlations (kind PRESET_KIND_TASK)."""
     outputs: _builtins.int
@@ -375,6 +380,12 @@ class Task(_message.Message):
     def input(self) -> Global___InputSpec: ...
     @_builtins.property
     def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Correlation]: ...
+    @_builtins.property
+    def arrangement(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """A permutation of the locations the data suits (position p of the arranged grid holds
+        location arrangement[p]); empty = none. The search adds the data_arranged family for it.
+        """
+
     def __init__(
         self,
         *,
@@ -382,10 +393,11 @@ class Task(_message.Message):
         correlations: _abc.Iterable[Global___Correlation] | None = ...,
         preset: _builtins.str | None = ...,
         outputs: _builtins.int | None = ...,
+        arrangement: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_outputs", b"_outputs", "_preset", b"_preset", "input", b"input", "outputs", b"outputs", "preset", b"preset"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_outputs", b"_outputs", "_preset", b"_preset", "correlations", b"correlations", "input", b"input", "outputs", b"outputs", "preset", b"preset"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_outputs", b"_outputs", "_preset", b"_preset", "arrangement", b"arrangement", "correlations", b"correlations", "input", b"input", "outputs", b"outputs", "preset", b"preset"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__outputs: _TypeAlias = _typing.Literal["outputs"]  # noqa: Y015
     _WhichOneofArgType__outputs: _TypeAlias = _typing.Literal["_outputs", b"_outputs"]  # noqa: Y015
@@ -1311,3 +1323,178 @@ class ListPresetsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListPresetsResponse: _TypeAlias = ListPresetsResponse  # noqa: Y015
+
+@_typing.final
+class DependenceGraph(_message.Message):
+    """---------------------------------------------------------------------------------------------
+    Task inference
+
+    A data sample's sparse dependence graph: each location's strongest pairs, |Pearson
+    correlation| (the root of the RV coefficient for several channels). Edges i < j, each once.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INPUT_FIELD_NUMBER: _builtins.int
+    SAMPLES_FIELD_NUMBER: _builtins.int
+    TOP_K_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    COLS_FIELD_NUMBER: _builtins.int
+    WEIGHTS_FIELD_NUMBER: _builtins.int
+    CONSTANT_FIELD_NUMBER: _builtins.int
+    ESTIMATE_FIELD_NUMBER: _builtins.int
+    samples: _builtins.int
+    """Samples the weights were estimated from (at least 2)."""
+    top_k: _builtins.int
+    """Strongest pairs kept per location."""
+    estimate: _builtins.str
+    """"exact" (full correlation matrix) or "sketch" (pairs chosen on a random projection, weights
+    exact).
+    """
+    @_builtins.property
+    def input(self) -> Global___InputSpec:
+        """The grid and the channels per location of the data."""
+
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def cols(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def weights(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """In (0, 1]."""
+
+    @_builtins.property
+    def constant(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Locations that never vary in the sample (no edges)."""
+
+    def __init__(
+        self,
+        *,
+        input: Global___InputSpec | None = ...,
+        samples: _builtins.int = ...,
+        top_k: _builtins.int = ...,
+        rows: _abc.Iterable[_builtins.int] | None = ...,
+        cols: _abc.Iterable[_builtins.int] | None = ...,
+        weights: _abc.Iterable[_builtins.float] | None = ...,
+        constant: _abc.Iterable[_builtins.int] | None = ...,
+        estimate: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["input", b"input"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cols", b"cols", "constant", b"constant", "estimate", b"estimate", "input", b"input", "rows", b"rows", "samples", b"samples", "top_k", b"top_k", "weights", b"weights"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DependenceGraph: _TypeAlias = DependenceGraph  # noqa: Y015
+
+@_typing.final
+class InferTaskRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRAPH_FIELD_NUMBER: _builtins.int
+    OUTPUTS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    outputs: _builtins.int
+    """The task's classes (e.g. the distinct labels); absent = not set in the task."""
+    seed: _builtins.int
+    """Seed of the graph partitioner; absent = 0."""
+    @_builtins.property
+    def graph(self) -> Global___DependenceGraph: ...
+    def __init__(
+        self,
+        *,
+        graph: Global___DependenceGraph | None = ...,
+        outputs: _builtins.int | None = ...,
+        seed: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_outputs", b"_outputs", "_seed", b"_seed", "graph", b"graph", "outputs", b"outputs", "seed", b"seed"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_outputs", b"_outputs", "_seed", b"_seed", "graph", b"graph", "outputs", b"outputs", "seed", b"seed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__outputs: _TypeAlias = _typing.Literal["outputs"]  # noqa: Y015
+    _WhichOneofArgType__outputs: _TypeAlias = _typing.Literal["_outputs", b"_outputs"]  # noqa: Y015
+    _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
+    _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__outputs) -> _WhichOneofReturnType__outputs | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__seed) -> _WhichOneofReturnType__seed | None: ...
+
+Global___InferTaskRequest: _TypeAlias = InferTaskRequest  # noqa: Y015
+
+@_typing.final
+class InferredCorrelation(_message.Message):
+    """A candidate partition the data was measured on."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ENTANGLEMENT_FIELD_NUMBER: _builtins.int
+    KEPT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    entanglement: _builtins.float
+    """Crossing dependence per location of the smaller side (|r| for a pair of locations)."""
+    kept: _builtins.bool
+    """Whether the task keeps it (its name is then a correlation of the task)."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        entanglement: _builtins.float = ...,
+        kept: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entanglement", b"entanglement", "kept", b"kept", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InferredCorrelation: _TypeAlias = InferredCorrelation  # noqa: Y015
+
+@_typing.final
+class InferTaskResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_FIELD_NUMBER: _builtins.int
+    ARRANGEMENT_FIELD_NUMBER: _builtins.int
+    ENTANGLEMENT_BEFORE_FIELD_NUMBER: _builtins.int
+    ENTANGLEMENT_AFTER_FIELD_NUMBER: _builtins.int
+    PARTITIONER_FIELD_NUMBER: _builtins.int
+    CORRELATIONS_FIELD_NUMBER: _builtins.int
+    partitioner: _builtins.str
+    """"metis" or "spectral"."""
+    @_builtins.property
+    def task(self) -> Global___Task:
+        """Usable as is by Recommend; carries the arrangement when it lowers the entanglement enough."""
+
+    @_builtins.property
+    def arrangement(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The arrangement (always computed), position p holds location arrangement[p]."""
+
+    @_builtins.property
+    def entanglement_before(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Surrogate entanglement per canonical level (fraction of the total weight crossing it), in
+        the data's own order and arranged.
+        """
+
+    @_builtins.property
+    def entanglement_after(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]: ...
+    @_builtins.property
+    def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___InferredCorrelation]: ...
+    def __init__(
+        self,
+        *,
+        task: Global___Task | None = ...,
+        arrangement: _abc.Iterable[_builtins.int] | None = ...,
+        entanglement_before: _abc.Iterable[_builtins.float] | None = ...,
+        entanglement_after: _abc.Iterable[_builtins.float] | None = ...,
+        partitioner: _builtins.str = ...,
+        correlations: _abc.Iterable[Global___InferredCorrelation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["task", b"task"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrangement", b"arrangement", "correlations", b"correlations", "entanglement_after", b"entanglement_after", "entanglement_before", b"entanglement_before", "partitioner", b"partitioner", "task", b"task"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InferTaskResponse: _TypeAlias = InferTaskResponse  # noqa: Y015

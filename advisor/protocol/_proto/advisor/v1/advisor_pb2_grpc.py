@@ -55,6 +55,11 @@ class ArchitectureAdvisorStub:
                 request_serializer=advisor_dot_v1_dot_advisor__pb2.ListPresetsRequest.SerializeToString,
                 response_deserializer=advisor_dot_v1_dot_advisor__pb2.ListPresetsResponse.FromString,
                 _registered_method=True)
+        self.InferTask = channel.unary_unary(
+                '/advisor.v1.ArchitectureAdvisor/InferTask',
+                request_serializer=advisor_dot_v1_dot_advisor__pb2.InferTaskRequest.SerializeToString,
+                response_deserializer=advisor_dot_v1_dot_advisor__pb2.InferTaskResponse.FromString,
+                _registered_method=True)
 
 
 class ArchitectureAdvisorServicer:
@@ -89,6 +94,14 @@ class ArchitectureAdvisorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InferTask(self, request, context):
+        """Infers a task and an arrangement of the locations from a data sample's dependence graph
+        (computed by the client; raw data does not travel).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ArchitectureAdvisorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +124,11 @@ def add_ArchitectureAdvisorServicer_to_server(servicer, server):
                     servicer.ListPresets,
                     request_deserializer=advisor_dot_v1_dot_advisor__pb2.ListPresetsRequest.FromString,
                     response_serializer=advisor_dot_v1_dot_advisor__pb2.ListPresetsResponse.SerializeToString,
+            ),
+            'InferTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.InferTask,
+                    request_deserializer=advisor_dot_v1_dot_advisor__pb2.InferTaskRequest.FromString,
+                    response_serializer=advisor_dot_v1_dot_advisor__pb2.InferTaskResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +240,33 @@ class ArchitectureAdvisor:
             '/advisor.v1.ArchitectureAdvisor/ListPresets',
             advisor_dot_v1_dot_advisor__pb2.ListPresetsRequest.SerializeToString,
             advisor_dot_v1_dot_advisor__pb2.ListPresetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InferTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/advisor.v1.ArchitectureAdvisor/InferTask',
+            advisor_dot_v1_dot_advisor__pb2.InferTaskRequest.SerializeToString,
+            advisor_dot_v1_dot_advisor__pb2.InferTaskResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,6 +46,10 @@ class ArchitectureAdvisorStub:
     """Scores one architecture against a task: the separation rank of every correlation."""
     ListPresets: _grpc.UnaryUnaryMultiCallable[_advisor_pb2.ListPresetsRequest, _advisor_pb2.ListPresetsResponse]
     """Lists the named regions and task presets the server knows."""
+    InferTask: _grpc.UnaryUnaryMultiCallable[_advisor_pb2.InferTaskRequest, _advisor_pb2.InferTaskResponse]
+    """Infers a task and an arrangement of the locations from a data sample's dependence graph
+    (computed by the client; raw data does not travel).
+    """
 
 @_typing.type_check_only
 class ArchitectureAdvisorAsyncStub(ArchitectureAdvisorStub):
@@ -60,6 +64,10 @@ class ArchitectureAdvisorAsyncStub(ArchitectureAdvisorStub):
     """Scores one architecture against a task: the separation rank of every correlation."""
     ListPresets: _aio.UnaryUnaryMultiCallable[_advisor_pb2.ListPresetsRequest, _advisor_pb2.ListPresetsResponse]  # type: ignore[assignment]
     """Lists the named regions and task presets the server knows."""
+    InferTask: _aio.UnaryUnaryMultiCallable[_advisor_pb2.InferTaskRequest, _advisor_pb2.InferTaskResponse]  # type: ignore[assignment]
+    """Infers a task and an arrangement of the locations from a data sample's dependence graph
+    (computed by the client; raw data does not travel).
+    """
 
 class ArchitectureAdvisorServicer(metaclass=_abc_1.ABCMeta):
     """Recommends convolutional-network designs for a task's correlation structure."""
@@ -95,5 +103,15 @@ class ArchitectureAdvisorServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_advisor_pb2.ListPresetsResponse, _abc.Awaitable[_advisor_pb2.ListPresetsResponse]]:
         """Lists the named regions and task presets the server knows."""
+
+    @_abc_1.abstractmethod
+    def InferTask(
+        self,
+        request: _advisor_pb2.InferTaskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_advisor_pb2.InferTaskResponse, _abc.Awaitable[_advisor_pb2.InferTaskResponse]]:
+        """Infers a task and an arrangement of the locations from a data sample's dependence graph
+        (computed by the client; raw data does not travel).
+        """
 
 def add_ArchitectureAdvisorServicer_to_server(servicer: ArchitectureAdvisorServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

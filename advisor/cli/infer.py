@@ -1,0 +1,118 @@
+"""The ``advisor infer`` command and ``recommend --data``: data sample -> task, arrangement.
+
+The dependence graph is computed here, on the client side (:mod:`advisor.infer.dependence`);
+the service's ``InferTask`` gets only that summary, with ``--target`` as with the embedded server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from advisor_client.client import AdvisorClient
+
+from advisor.errors import InvalidRequestError
+from advisor.infer.data import DataSample, read_data, read_labels
+from advisor.infer.dependence import dependence_graph
+from advisor.infer.graph import DependenceGraph
+from advisor.infer.report import InferenceReport, task_file
+from advisor.model.documents import read_document
+from advisor.model.task import Task, parse_task
+
+__all__ = ["arranged_task", "infer", "render_report"]
+
+
+def _graph(
+    args: argparse.Namespace, path: Path, shape: list[int] | None = None
+) -> tuple[DataSample, DependenceGraph]:
+    try:
+        sample = read_data(path, args.shape or shape)
+        return sample, dependence_graph(
+            sample, top_k=args.pairs_per_location, allow_constant=args.allow_constant
+        )
+    except InvalidRequestError as error:
+        raise _as_options(error) from None
+
+
+def _as_options(error: InvalidRequestError) -> InvalidRequestError:
+    names = {"data": "DATA", "data.shape": "--shape", "top_k": "--top-k", "labels": "--labels"}
+    return InvalidRequestError(
+        [type(v)(names.get(v.field, v.field), v.description) for v in error.violations]
+    )
+
+
+def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
+    """Run ``advisor infer``: write the task (``--output`` or stdout) and return the report."""
+    sample, graph = _graph(args, args.data)
+    outputs = None
+    if args.labels is not None:
+        try:
+            outputs = int(np.unique(read_labels(args.labels, sample.samples)).size)
+        except InvalidRequestError as error:
+            raise _as_options(error) from None
+    report = advisor.infer_task(graph, outputs=outputs, seed=args.seed, timeout=args.timeout)
+    from advisor.cli.yaml_output import readable_yaml
+
+    text = readable_yaml(task_file(report.task))
+    summary = render_report(graph, report)
+    if args.output is None:
+        sys.stderr.write(summary)
+        return text
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InvalidRequestError.single("--output", f"{args.output}: {error}") from None
+    return summary + f"task written to {args.output}\n"
+
+
+def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | str:
+    """Return ``recommend``'s task: the file, with the arrangement of ``--data`` when given."""
+    if args.data is None:
+        return str(args.task)
+    document: dict[str, Any] = dict(read_document(args.task, "task"))
+    task_shape = list(document.get("input", {}).get("shape", []))
+    _, graph = _graph(args, args.data, task_shape or None)
+    if list(graph.shape) != task_shape:
+        raise InvalidRequestError.single(
+            "--data", f"the data's grid {list(graph.shape)} is not the task's {task_shape}"
+        )
+    report = advisor.infer_task(graph, timeout=args.timeout)
+    document["arrangement"] = list(report.arrangement)
+    return parse_task(document)
+
+
+def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
+    """Describe the data, the surrogate entanglement before/after and every candidate measured."""
+    grid = "x".join(str(n) for n in graph.shape)
+    lines = [
+        f"data: {graph.samples} samples, grid {grid}, {graph.channels} channel(s); "
+        f"{graph.weights.size} pairs (top {graph.top_k} per location, {graph.estimate})",
+    ]
+    if graph.constant:
+        shown = ", ".join(str(i) for i in graph.constant[:10])
+        lines.append(f"constant locations (no edges): {len(graph.constant)} ({shown})")
+    before, after = report.entanglement_before, report.entanglement_after
+    lines += [
+        "surrogate entanglement, fraction of the dependence crossing each canonical level "
+        "(top-down):",
+        f"  own order  {_figures(before)}  total {sum(before):.3f}",
+        f"  arranged   {_figures(after)}  total {sum(after):.3f} ({report.partitioner})",
+        "the task carries the arrangement"
+        if report.task.arrangement is not None
+        else "the task keeps the data's own order (the arrangement gains under 20%)",
+        "",
+    ]
+    weights = {c.name: c.weight for c in report.task.correlations}
+    width = max(len(c.name) for c in report.correlations) if report.correlations else 10
+    lines.append(f"{'partition':<{width}}  entanglement  weight")
+    for c in report.correlations:
+        weight = f"{weights[c.name]:.3f}" if c.kept else "dropped"
+        lines.append(f"{c.name:<{width}}  {c.entanglement:12.3f}  {weight}")
+    return "\n".join(lines) + "\n"
+
+
+def _figures(values: tuple[float, ...]) -> str:
+    return " ".join(f"{v:.3f}" for v in values)

@@ -1,0 +1,35 @@
+"""The options of ``advisor infer`` and ``recommend --data`` that read a data sample.
+
+Kept apart from :mod:`advisor.cli.infer` so that building the parser loads nothing heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_data_arguments"]
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options that read a data sample (``--shape``, ``--top-k``, ``--allow-constant``)."""
+    parser.add_argument(
+        "--shape",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="the grid of the data (default: the array's shape after the samples axis)",
+    )
+    parser.add_argument(
+        "--top-k",
+        # Not top_k: recommend's --top already fills the budget's top_k.
+        dest="pairs_per_location",
+        type=int,
+        default=16,
+        metavar="K",
+        help="strongest pairs kept per location (default 16)",
+    )
+    parser.add_argument(
+        "--allow-constant",
+        action="store_true",
+        help="give locations that never vary no edges instead of refusing the data",
+    )

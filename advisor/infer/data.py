@@ -1,0 +1,322 @@
+"""Read a data sample (``.npy``, ``.npz``, ``.csv`` or an array) as samples x grid x channels.
+
+The layout is samples first, then the grid, then optional channels: an array ``(S, 28, 28)`` is
+``S`` samples of a 28x28 grid, ``(S, 32, 32, 3)`` with ``shape=(32, 32)`` adds three channels,
+``(S, 64)`` with ``shape=(8, 8)`` is read row-major onto the grid. A ``.npy`` file is read in
+chunks of samples (:meth:`DataSample.chunks`) and never held in memory whole, so 65,536
+locations x 10,000 samples are estimated within a bounded footprint; ``.npz`` and ``.csv`` are
+parsed whole and bounded more tightly.
+
+Nothing is dropped or reinterpreted silently: every problem — a file too large, ragged CSV rows,
+a grid the array does not hold, a single sample, labels that do not match — is one
+:class:`~advisor.errors.InvalidRequestError` naming its field (``data``, ``data.shape``,
+``labels``) and what is wrong. NaN and constant features are found while the statistics stream
+(:mod:`advisor.infer.dependence`), since they need a pass over the values.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from advisor.errors import InvalidRequestError
+
+__all__ = [
+    "MAX_NPY_BYTES",
+    "MAX_PARSED_BYTES",
+    "DataSample",
+    "data_from_array",
+    "read_data",
+    "read_labels",
+]
+
+MAX_NPY_BYTES: Final = 4 * 1024**3
+"""Largest ``.npy`` file read (streamed): 65,536 locations x 10,000 float32 samples is 2.6 GB.
+The dependence estimate needs a few thousand samples, not all of a larger file."""
+
+MAX_PARSED_BYTES: Final = 512 * 1024**2
+"""Largest ``.npz`` or ``.csv`` file: these are parsed whole in memory."""
+
+_CHUNK_BYTES: Final = 64 * 1024**2
+"""Target size of one chunk of samples as float64 (the streaming footprint)."""
+
+_Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class DataSample:
+    """A data sample: ``samples`` rows of ``shape`` x ``channels`` values.
+
+    Attributes
+    ----------
+    shape
+        The input grid.
+    channels
+        Values per location (1 for a plain grid).
+    samples
+        Number of samples (at least 2).
+    source
+        Where the values come from: an in-memory array ``(samples, features)`` or the path of a
+        ``.npy`` file and the byte offset, dtype and order of its data.
+    """
+
+    shape: tuple[int, ...]
+    channels: int
+    samples: int
+    source: npt.NDArray[np.generic] | _NpyFile
+
+    @property
+    def num_locations(self) -> int:
+        """Locations of the grid."""
+        return math.prod(self.shape)
+
+    @property
+    def features(self) -> int:
+        """Values per sample: locations times channels, location-major."""
+        return self.num_locations * self.channels
+
+    def chunk_rows(self) -> int:
+        """Return the samples per chunk: about 64 MB of float64 values, at least one."""
+        return max(1, min(self.samples, _CHUNK_BYTES // (8 * self.features)))
+
+    def chunks(self, rows: int | None = None) -> Iterator[tuple[int, _Floats]]:
+        """Yield ``(first sample, values (rows, features) float64)`` over every sample in order."""
+        step = rows or self.chunk_rows()
+        if isinstance(self.source, _NpyFile):
+            yield from self.source.chunks(self.samples, self.features, step)
+            return
+        for start in range(0, self.samples, step):
+            block = self.source[start : start + step]
+            yield start, np.asarray(block, dtype=np.float64).reshape(len(block), self.features)
+
+
+@dataclass(frozen=True)
+class _NpyFile:
+    """The data of a C-ordered ``.npy`` file, read chunk by chunk."""
+
+    path: Path
+    offset: int
+    dtype: np.dtype[np.generic]
+
+    def chunks(self, samples: int, features: int, rows: int) -> Iterator[tuple[int, _Floats]]:
+        with self.path.open("rb") as file:
+            file.seek(self.offset)
+            for start in range(0, samples, rows):
+                count = min(rows, samples - start)
+                values = np.fromfile(file, dtype=self.dtype, count=count * features)
+                if values.size != count * features:
+                    raise InvalidRequestError.single(
+                        "data", f"{self.path}: the file ends before sample {start + count}"
+                    )
+                yield start, values.astype(np.float64).reshape(count, features)
+
+
+def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) -> DataSample:
+    """Read a data sample from ``path`` (``.npy``, ``.npz`` or ``.csv``).
+
+    Parameters
+    ----------
+    path
+        The file. A ``.npz`` holds one array, or an array named ``data`` (its ``labels``, if any,
+        are read by :func:`read_labels`). A ``.csv`` holds one sample per line, comma-separated
+        numbers, no header.
+    shape
+        The grid; default: the array's shape after the samples axis (a ``.csv`` is 1-D).
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``data`` (unreadable, too large, ragged or non-numeric rows, fewer than two samples)
+        or ``data.shape`` (the array does not hold that grid).
+    """
+    file = Path(path)
+    size = _file_size(file)
+    suffix = file.suffix.lower()
+    if suffix == ".npy":
+        _check_size(file, size, MAX_NPY_BYTES)
+        return _read_npy(file, shape)
+    _check_size(file, size, MAX_PARSED_BYTES)
+    if suffix == ".npz":
+        return data_from_array(_npz_array(file, "data"), shape)
+    if suffix == ".csv":
+        return data_from_array(_read_csv(file, "data"), shape)
+    raise InvalidRequestError.single(
+        "data", f"{file}: unknown format {suffix!r}; expected .npy, .npz or .csv"
+    )
+
+
+def data_from_array(values: npt.ArrayLike, shape: Sequence[int] | None = None) -> DataSample:
+    """Wrap an in-memory array ``(samples, *grid[, channels])`` as a :class:`DataSample`.
+
+    Raises
+    ------
+    InvalidRequestError
+        As :func:`read_data`: on ``data`` (not numeric, fewer than two samples) or ``data.shape``.
+    """
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise InvalidRequestError.single(
+            "data", f"values must be numbers, not {array.dtype} (dtype kind {array.dtype.kind!r})"
+        )
+    grid, channels = _layout(array.shape, shape)
+    return DataSample(grid, channels, array.shape[0], array.reshape(array.shape[0], -1))
+
+
+def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.generic]:
+    """Read one label per sample from a ``.npy``, ``.csv`` (one per line) or ``.npz`` (``labels``).
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``labels``: unreadable, not one value per sample, or fewer than two classes.
+    """
+    file = Path(path)
+    _check_size(file, _file_size(file, "labels"), MAX_PARSED_BYTES, "labels")
+    suffix = file.suffix.lower()
+    try:
+        if suffix == ".npy":
+            labels = np.load(file, allow_pickle=False)
+        elif suffix == ".npz":
+            labels = _npz_array(file, "labels")
+        else:
+            labels = _read_csv(file, "labels")
+    except (OSError, ValueError) as error:
+        raise InvalidRequestError.single("labels", f"{file}: {error}") from None
+    labels = labels.reshape(-1) if labels.ndim == 2 and 1 in labels.shape else labels
+    if labels.ndim != 1 or labels.size != samples:
+        raise InvalidRequestError.single(
+            "labels",
+            f"{file}: holds {labels.shape}, expected one label for each of {samples} samples",
+        )
+    if np.unique(labels).size < 2:
+        raise InvalidRequestError.single("labels", f"{file}: a single class; expected at least 2")
+    return np.asarray(labels)
+
+
+def _file_size(file: Path, field: str = "data") -> int:
+    try:
+        return file.stat().st_size
+    except OSError as error:
+        raise InvalidRequestError.single(field, f"{file}: {error.strerror or error}") from None
+
+
+def _check_size(file: Path, size: int, limit: int, field: str = "data") -> None:
+    if size > limit:
+        raise InvalidRequestError.single(
+            field,
+            f"{file}: {size / 1e9:.1f} GB exceeds the {limit / 1e9:.1f} GB limit for this format; "
+            "pass a sample of it (a few thousand samples estimate the dependence well)",
+        )
+
+
+def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
+    try:
+        with file.open("rb") as stream:
+            dims, fortran, dtype = _npy_header(stream)
+            offset = stream.tell()
+    except (OSError, ValueError) as error:
+        raise InvalidRequestError.single(
+            "data", f"{file}: not a readable .npy file ({error})"
+        ) from None
+    if dtype.kind not in "biuf" or dtype.hasobject:
+        raise InvalidRequestError.single("data", f"{file}: values must be numbers, not {dtype}")
+    needed = offset + math.prod(dims) * dtype.itemsize
+    if file.stat().st_size < needed:
+        raise InvalidRequestError.single("data", f"{file}: truncated ({needed} bytes expected)")
+    grid, channels = _layout(dims, shape)
+    if fortran and len(dims) > 1:
+        # Column-major: a sample is not contiguous, so the chunks are read through a memory map.
+        mapped = np.load(file, mmap_mode="r", allow_pickle=False)
+        return DataSample(grid, channels, dims[0], mapped)
+    return DataSample(grid, channels, dims[0], _NpyFile(file, offset, dtype))
+
+
+def _npy_header(stream: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype[np.generic]]:
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(stream)
+    return np.lib.format.read_array_header_2_0(stream)
+
+
+def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
+    field = "data" if name == "data" else "labels"
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            names = list(archive.files)
+            key = name if name in names else (names[0] if len(names) == 1 else None)
+            if key is None:
+                raise InvalidRequestError.single(
+                    field,
+                    f"{file}: holds {names}; name the array {name!r} or store only one",
+                )
+            return np.asarray(archive[key])
+    except (OSError, ValueError) as error:
+        raise InvalidRequestError.single(field, f"{file}: not a readable .npz ({error})") from None
+
+
+def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
+    rows: list[list[float]] = []
+    width: int | None = None
+    try:
+        with file.open(encoding="utf-8") as stream:
+            for number, line in enumerate(stream, start=1):
+                if not line.strip():
+                    continue
+                cells = line.split(",")
+                try:
+                    row = [float(cell) for cell in cells]
+                except ValueError:
+                    raise InvalidRequestError.single(
+                        field, f"{file}: line {number} holds a value that is not a number"
+                    ) from None
+                if width is None:
+                    width = len(row)
+                elif len(row) != width:
+                    raise InvalidRequestError.single(
+                        field,
+                        f"{file}: ragged rows: line {number} has {len(row)} values, "
+                        f"the first row {width}",
+                    )
+                rows.append(row)
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidRequestError.single(field, f"{file}: {error}") from None
+    if not rows:
+        raise InvalidRequestError.single(field, f"{file}: no rows")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int, ...], int]:
+    """Split an array's dimensions into (grid, channels) after the samples axis."""
+    dims = tuple(int(n) for n in dims)
+    if len(dims) < 2:
+        raise InvalidRequestError.single(
+            "data", f"array of shape {list(dims)}: expected samples first, then the grid"
+        )
+    if dims[0] < 2:
+        raise InvalidRequestError.single(
+            "data", f"{dims[0]} sample(s): the dependence between locations needs at least 2"
+        )
+    rest = dims[1:]
+    if shape is None:
+        return rest, 1
+    grid = tuple(int(n) for n in shape)
+    if not grid or any(n <= 0 for n in grid):
+        raise InvalidRequestError.single("data.shape", f"{list(grid)}: must be positive sizes")
+    values = math.prod(rest)
+    locations = math.prod(grid)
+    if rest[: len(grid)] == grid and len(rest) <= len(grid) + 1:
+        return grid, values // locations
+    if len(rest) == 1 and values == locations:
+        return grid, 1
+    raise InvalidRequestError.single(
+        "data.shape",
+        f"the array holds samples of shape {list(rest)}, which is not the grid {list(grid)} "
+        "(optionally followed by one channels axis) nor its flattened form",
+    )

@@ -1,0 +1,339 @@
+"""Estimate the dependence graph of a data sample: |Pearson correlation| between locations.
+
+Following Alexander, De La Vega, Razin and Cohen (NeurIPS 2023, arXiv:2303.11249), the weight of
+two locations is ``w_ij = |corr(x_i, x_j)|``. A location with ``C > 1`` channels is a vector; its
+weight with another is the square root of the RV coefficient of the two channel vectors,
+``sqrt(||R_ij||_F^2 / (||R_ii||_F ||R_jj||_F))`` with ``R`` the channel correlation matrix —
+``|corr|`` again when ``C = 1``, and in ``[0, 1]``.
+
+The estimate streams over chunks of samples (:meth:`DataSample.chunks`), in one of two ways:
+
+- ``exact`` (features = locations x channels at most :data:`DENSE_FEATURES`): a first pass
+  computes the means and spreads (and finds non-finite values and constant features), a second
+  accumulates the full correlation matrix (``features^2`` doubles, 512 MB at the bound);
+- ``sketch`` (larger grids): the first pass also accumulates a random Gaussian projection of the
+  samples onto :data:`SKETCH_DIM` dimensions, whose correlations estimate the sample's with a
+  standard error of about ``1/sqrt(SKETCH_DIM)``; each location's strongest ``top_k`` pairs on
+  the sketch are then recomputed exactly in a second pass, so every weight reported is the
+  sample's own (a pair the sketch ranked below them may be missing).
+
+Only each location's ``top_k`` strongest pairs are kept (:class:`DependenceGraph`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from advisor.errors import InvalidRequestError
+from advisor.infer.data import DataSample
+from advisor.infer.graph import MAX_TOP_K, DependenceGraph, Estimate
+
+__all__ = ["DEFAULT_TOP_K", "DENSE_FEATURES", "SKETCH_DIM", "dependence_graph"]
+
+DEFAULT_TOP_K: Final = 16
+"""Edges kept per location by default."""
+
+DENSE_FEATURES: Final = 8192
+"""Most features (locations x channels) whose full correlation matrix is computed."""
+
+SKETCH_DIM: Final = 128
+"""Dimensions of the random projection of the samples on larger grids."""
+
+_SUBSAMPLE: Final = 8
+"""Column stride of the sample that sets a wide row's top-k threshold (:func:`_row_top`)."""
+
+_BLOCK_ELEMENTS: Final = 1 << 24
+"""Elements of one block of the correlation matrix (or of gathered pair values) at a time."""
+
+_Floats = npt.NDArray[np.float64]
+_Block = npt.NDArray[np.float32]
+_Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """Per-feature mean and 1/spread (0 for a constant feature, which then contributes 0)."""
+
+    mean: _Floats
+    inverse_spread: _Floats
+
+    def standardize(self, values: _Floats) -> npt.NDArray[np.float32]:
+        return ((values - self.mean) * self.inverse_spread).astype(np.float32)
+
+
+def dependence_graph(
+    data: DataSample,
+    *,
+    top_k: int = DEFAULT_TOP_K,
+    allow_constant: bool = False,
+    dense_features: int = DENSE_FEATURES,
+    sketch_dim: int = SKETCH_DIM,
+    seed: int = 0,
+) -> DependenceGraph:
+    """Estimate the sparse top-k dependence graph of ``data`` (see the module docstring).
+
+    Parameters
+    ----------
+    data
+        The sample.
+    top_k
+        Strongest pairs kept per location (``1..MAX_TOP_K``; at most locations - 1 are).
+    allow_constant
+        Accept locations that never vary: they get no edges and are listed in
+        ``DependenceGraph.constant``. Without it they are an error.
+    dense_features
+        Above this many features the ``sketch`` estimate is used.
+    sketch_dim
+        Dimensions of the sketch.
+    seed
+        Seed of the sketch's projection.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``data`` for a value that is NaN or infinite (its sample, location and channel) or
+        for constant locations without ``allow_constant``; on ``top_k`` out of range.
+    """
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise InvalidRequestError.single("top_k", f"{top_k}: must be in 1..{MAX_TOP_K}")
+    dense = data.features <= dense_features
+    moments, sketch = _moments(data, None if dense else sketch_dim, seed)
+    constant = _constant_locations(moments, data.channels)
+    if constant.size and not allow_constant:
+        shown = ", ".join(str(i) for i in constant[:10].tolist())
+        more = ", ..." if constant.size > 10 else ""
+        raise InvalidRequestError.single(
+            "data",
+            f"{constant.size} location(s) never vary in the sample ({shown}{more}): their "
+            "correlation is undefined; pass allow_constant (--allow-constant) to give them no "
+            "edges (they are listed in the result)",
+        )
+    keep = min(top_k, data.num_locations - 1)
+    if sketch is None:
+        rows, cols, weights = _top_pairs(_dense_correlation(data, moments), data.channels, keep)
+        estimate: Estimate = "exact"
+    else:
+        rows, cols, _ = _top_pairs(_GramSource(sketch, data.samples), data.channels, keep)
+        weights = _pair_weights(data, moments, rows, cols)
+        estimate = "sketch"
+    positive = weights > 0
+    return DependenceGraph(
+        shape=data.shape,
+        channels=data.channels,
+        samples=data.samples,
+        top_k=top_k,
+        rows=rows[positive],
+        cols=cols[positive],
+        weights=np.minimum(weights[positive], 1.0),
+        constant=tuple(constant.tolist()),
+        estimate=estimate,
+    )
+
+
+def _moments(
+    data: DataSample, sketch_dim: int | None = None, seed: int = 0
+) -> tuple[_Moments, _Block | None]:
+    """Stream the means and spreads (and the sketch); refuse non-finite values with their position.
+
+    With ``sketch_dim``, the same pass projects the samples on ``sketch_dim`` Gaussian
+    directions (entries of variance ``1/sketch_dim``, so the sketch's Gram matrix estimates the
+    samples'): it accumulates ``R (X - shift)`` and ``R 1`` and centres and scales afterwards,
+    ``Y = (R (X - shift) - (R 1) (mean - shift)^T) / spread``.
+    """
+    rng = np.random.default_rng(seed)
+    shift: _Floats | None = None
+    total = np.zeros(data.features)
+    squares = np.zeros(data.features)
+    projected = np.zeros((sketch_dim or 0, data.features))
+    weights = np.zeros(sketch_dim or 0)
+    for start, chunk in data.chunks():
+        finite = np.isfinite(chunk)
+        if not finite.all():
+            sample, feature = (int(v) for v in np.argwhere(~finite)[0])
+            location, channel = divmod(feature, data.channels)
+            where = f"location {location}" + (f", channel {channel}" if data.channels > 1 else "")
+            raise InvalidRequestError.single(
+                "data",
+                f"sample {start + sample}, {where} is {chunk[sample, feature]}: every value must "
+                "be a finite number (nothing is dropped; clean or remove that sample)",
+            )
+        if shift is None:
+            shift = chunk[0].copy()
+        centred = chunk - shift
+        total += centred.sum(axis=0)
+        squares += np.einsum("ij,ij->j", centred, centred)
+        if sketch_dim:
+            directions = rng.standard_normal((sketch_dim, len(chunk))) / np.sqrt(sketch_dim)
+            projected += directions.astype(np.float32) @ centred.astype(np.float32)
+            weights += directions.sum(axis=1)
+    assert shift is not None
+    mean_offset = total / data.samples
+    variance = np.maximum(squares / data.samples - mean_offset**2, 0.0)
+    spread = np.sqrt(variance)
+    scale = np.maximum(np.abs(shift + mean_offset), 1.0)
+    varying = spread > 1e-12 * scale
+    inverse = np.zeros(data.features)
+    inverse[varying] = 1.0 / spread[varying]
+    moments = _Moments(shift + mean_offset, inverse)
+    if not sketch_dim:
+        return moments, None
+    projected -= np.outer(weights, mean_offset)
+    projected *= inverse
+    return moments, projected.astype(np.float32)
+
+
+def _constant_locations(moments: _Moments, channels: int) -> _Ints:
+    varying = (moments.inverse_spread > 0).reshape(-1, channels).any(axis=1)
+    return np.flatnonzero(~varying).astype(np.int64)
+
+
+class _GramSource:
+    """Rows of the correlation matrix ``Y^T Y / samples`` of standardized columns ``Y``."""
+
+    def __init__(self, columns: npt.NDArray[np.float32], samples: int) -> None:
+        self.columns = columns
+        self.samples = samples
+
+    @property
+    def features(self) -> int:
+        return int(self.columns.shape[1])
+
+    def rows(self, start: int, stop: int) -> _Block:
+        block: _Block = self.columns[:, start:stop].T @ self.columns
+        block /= self.samples
+        return block
+
+    def diagonal_blocks(self, channels: int) -> _Floats:
+        by_location = self.columns.reshape(self.columns.shape[0], -1, channels)
+        blocks: _Floats = np.einsum("snc,snd->ncd", by_location, by_location).astype(np.float64)
+        return blocks / self.samples
+
+
+class _DenseSource:
+    """Rows of a correlation matrix held whole."""
+
+    def __init__(self, matrix: _Block) -> None:
+        self.matrix = matrix
+
+    @property
+    def features(self) -> int:
+        return int(self.matrix.shape[0])
+
+    def rows(self, start: int, stop: int) -> _Block:
+        return self.matrix[start:stop].copy()
+
+    def diagonal_blocks(self, channels: int) -> _Floats:
+        locations = self.features // channels
+        grid = self.matrix.reshape(locations, channels, locations, channels)
+        ids = np.arange(locations)
+        return grid[ids, :, ids, :].astype(np.float64)
+
+
+def _dense_correlation(data: DataSample, moments: _Moments) -> _DenseSource:
+    gram = np.zeros((data.features, data.features))
+    for _, chunk in data.chunks():
+        z = moments.standardize(chunk)
+        gram += z.T @ z
+    return _DenseSource((gram / data.samples).astype(np.float32))
+
+
+def _location_weights(block: _Block, channels: int, norms: _Floats, first: int) -> _Block:
+    """Combine a block of channel correlations (rows ``first..``) into location weights."""
+    if channels == 1:
+        return np.abs(block, out=block)
+    squares = (block**2).reshape(-1, channels, norms.size, channels).sum(axis=(1, 3))
+    rows = norms[first : first + squares.shape[0], None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = np.sqrt(squares / (rows * norms[None, :]))
+    return np.asarray(np.nan_to_num(weights, nan=0.0, posinf=0.0), dtype=np.float32)
+
+
+def _self_norms(source: _DenseSource | _GramSource, channels: int) -> _Floats:
+    """``||R_ii||_F`` per location (1 for a single channel)."""
+    if channels == 1:
+        return np.ones(source.features)
+    norms: _Floats = np.sqrt((source.diagonal_blocks(channels) ** 2).sum(axis=(1, 2)))
+    return norms
+
+
+def _top_pairs(
+    source: _DenseSource | _GramSource, channels: int, keep: int
+) -> tuple[_Ints, _Ints, _Floats]:
+    """Each location's ``keep`` strongest partners: unique pairs ``rows < cols``, weights."""
+    locations = source.features // channels
+    norms = _self_norms(source, channels)
+    step = max(1, _BLOCK_ELEMENTS // (source.features * channels))
+    found: list[_Ints] = []
+    values: list[_Block] = []
+    for first in range(0, locations, step):
+        last = min(locations, first + step)
+        weights = _location_weights(
+            source.rows(first * channels, last * channels), channels, norms, first
+        )
+        weights[np.arange(last - first), np.arange(first, last)] = -1.0
+        partners = _row_top(weights, keep)
+        own = np.repeat(np.arange(first, last), keep)
+        found.append(np.stack([own, partners.reshape(-1)]))
+        values.append(np.take_along_axis(weights, partners, axis=1).reshape(-1))
+    pairs = np.sort(np.concatenate(found, axis=1), axis=0)
+    keys, first_seen = np.unique(pairs[0] * locations + pairs[1], return_index=True)
+    kept: _Floats = np.concatenate(values)[first_seen].astype(np.float64)
+    return (keys // locations).astype(np.int64), (keys % locations).astype(np.int64), kept
+
+
+def _row_top(weights: _Block, keep: int) -> _Ints:
+    """Column ids of each row's ``keep`` largest entries (in no particular order).
+
+    Wide rows are first thresholded at the ``keep``-th largest entry of every
+    :data:`_SUBSAMPLE`-th column — never above the row's own ``keep``-th largest, so no entry of
+    the answer is lost — and only the entries above it are sorted: about ``keep x _SUBSAMPLE``
+    per row instead of a selection over the whole row.
+    """
+    count, width = weights.shape
+    sample = weights[:, ::_SUBSAMPLE]
+    if sample.shape[1] <= keep:
+        cut = width - keep
+        return np.argpartition(weights, cut, axis=1)[:, cut:].astype(np.int64)
+    threshold = np.partition(sample, sample.shape[1] - keep, axis=1)[:, sample.shape[1] - keep]
+    above = weights >= threshold[:, None]
+    if np.count_nonzero(above) > 4 * _SUBSAMPLE * keep * count:  # ties (e.g. zero rows)
+        cut = width - keep
+        return np.argpartition(weights, cut, axis=1)[:, cut:].astype(np.int64)
+    rows, cols = np.nonzero(above)
+    order = np.lexsort((-weights[rows, cols], rows))
+    starts = np.searchsorted(rows[order], np.arange(count))
+    top: _Ints = cols[order][starts[:, None] + np.arange(keep)[None, :]].astype(np.int64)
+    return top
+
+
+def _pair_weights(data: DataSample, moments: _Moments, rows: _Ints, cols: _Ints) -> _Floats:
+    """Exact weights of the given pairs, streamed over the samples."""
+    channels = data.channels
+    cross = np.zeros((rows.size, channels, channels))
+    own = np.zeros((data.num_locations, channels, channels))
+    for _, chunk in data.chunks():
+        z = moments.standardize(chunk).reshape(len(chunk), data.num_locations, channels)
+        by_location = np.ascontiguousarray(z.transpose(1, 0, 2))
+        if channels > 1:
+            own += np.einsum("nsc,nsd->ncd", by_location, by_location)
+        for start, stop in _spans(rows.size, max(1, _BLOCK_ELEMENTS // (len(chunk) * channels))):
+            left = by_location[rows[start:stop]]
+            right = by_location[cols[start:stop]]
+            cross[start:stop] += np.einsum("psc,psd->pcd", left, right)
+    cross /= data.samples
+    if channels == 1:
+        return np.abs(cross[:, 0, 0])
+    norms = np.sqrt(((own / data.samples) ** 2).sum(axis=(1, 2)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = np.sqrt((cross**2).sum(axis=(1, 2)) / (norms[rows] * norms[cols]))
+    return np.asarray(np.nan_to_num(weights, nan=0.0, posinf=0.0), dtype=np.float64)
+
+
+def _spans(size: int, step: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, size, step):
+        yield start, min(size, start + step)

@@ -1,0 +1,128 @@
+"""The dependence graph: the compact summary of a data sample that task inference works on.
+
+Each edge ``(i, j, w)`` says locations ``i`` and ``j`` of the grid depend with weight ``w`` in
+``(0, 1]`` (|Pearson correlation|, or its multi-channel form; :mod:`advisor.infer.dependence`).
+Only each location's strongest ``top_k`` edges are kept (a sparse top-k graph), which is what the
+client sends over the wire instead of the data; the service checks it with
+:func:`check_graph` before any work.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final, Literal, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from advisor.errors import FieldViolation, InvalidRequestError
+
+__all__ = ["MAX_TOP_K", "DependenceGraph", "Estimate", "check_graph"]
+
+MAX_TOP_K: Final = 256
+"""Most edges kept per location."""
+
+Estimate: TypeAlias = Literal["exact", "sketch"]
+"""How the weights were computed: ``exact`` (the sample's correlations) or ``sketch`` (pairs
+chosen on a random projection of the samples, then computed exactly; a pair the projection
+missed may be absent)."""
+
+_Ints = npt.NDArray[np.int64]
+_Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class DependenceGraph:
+    """A sparse, undirected, weighted graph over the locations of a grid.
+
+    Attributes
+    ----------
+    shape
+        The input grid (locations numbered row-major).
+    channels
+        Values per location in the data it was estimated from.
+    samples
+        Samples it was estimated from.
+    top_k
+        Strongest edges kept per location (an edge is kept if either end keeps it).
+    rows, cols, weights
+        The edges, ``rows[e] < cols[e]``, each pair once, weights in ``(0, 1]``.
+    constant
+        Locations whose values never vary in the sample (no edges; listed, not hidden).
+    estimate
+        How the weights were computed.
+    """
+
+    shape: tuple[int, ...]
+    channels: int
+    samples: int
+    top_k: int
+    rows: _Ints
+    cols: _Ints
+    weights: _Floats
+    constant: tuple[int, ...] = ()
+    estimate: Estimate = "exact"
+
+    @property
+    def num_locations(self) -> int:
+        """Locations of the grid."""
+        return math.prod(self.shape)
+
+    def total(self) -> float:
+        """Sum of all edge weights."""
+        return float(self.weights.sum())
+
+
+def check_graph(graph: DependenceGraph, max_locations: int) -> None:
+    """Check a graph received from outside (the wire): ids, order, weights, sizes.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming ``shape``, ``top_k``, ``samples``, ``channels``, ``edges`` or ``constant`` (the
+        caller places them under its request field).
+    """
+    violations: list[FieldViolation] = []
+    if not graph.shape or any(n <= 0 for n in graph.shape):
+        raise InvalidRequestError.single("shape", f"{list(graph.shape)}: must be positive sizes")
+    n = graph.num_locations
+    if n > max_locations:
+        violations.append(
+            FieldViolation("shape", f"{n} locations exceed the limit of {max_locations}")
+        )
+    if not 1 <= graph.top_k <= MAX_TOP_K:
+        violations.append(FieldViolation("top_k", f"{graph.top_k}: must be in 1..{MAX_TOP_K}"))
+    if graph.samples < 2:
+        violations.append(FieldViolation("samples", f"{graph.samples}: at least 2 are needed"))
+    if graph.channels < 1:
+        violations.append(FieldViolation("channels", f"{graph.channels}: must be positive"))
+    edges = graph.weights.size
+    if not graph.rows.size == graph.cols.size == edges:
+        violations.append(FieldViolation("edges", "rows, cols and weights differ in length"))
+    elif edges > n * max(graph.top_k, 1):
+        violations.append(
+            FieldViolation("edges", f"{edges} edges exceed locations x top_k = {n * graph.top_k}")
+        )
+    elif edges:
+        violations += _edge_violations(graph, n)
+    constant = np.asarray(graph.constant, dtype=np.int64)
+    if constant.size and (constant.min() < 0 or constant.max() >= n):
+        violations.append(FieldViolation("constant", f"ids must lie in 0..{n - 1}"))
+    if violations:
+        raise InvalidRequestError(violations)
+
+
+def _edge_violations(graph: DependenceGraph, n: int) -> list[FieldViolation]:
+    rows, cols, weights = graph.rows, graph.cols, graph.weights
+    if rows.min() < 0 or cols.max() >= n:
+        return [FieldViolation("edges", f"location ids must lie in 0..{n - 1}")]
+    if np.any(rows >= cols):
+        first = int(np.flatnonzero(rows >= cols)[0])
+        return [FieldViolation(f"edges[{first}]", "needs i < j (each pair once, no loops)")]
+    if not np.all(np.isfinite(weights)) or weights.min() <= 0 or weights.max() > 1:
+        return [FieldViolation("edges", "weights must lie in (0, 1]")]
+    keys = rows * n + cols
+    if np.unique(keys).size != keys.size:
+        return [FieldViolation("edges", "a pair of locations appears twice")]
+    return []

@@ -1,0 +1,82 @@
+"""What task inference returns: the task, the arrangement and the partitions it measured.
+
+Plain data (no numpy arrays, nothing of the partitioner), so the client library decodes it from
+the wire as cheaply as the other results, and :func:`task_file` writes the task file a person
+reads and ``advisor recommend`` takes as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from advisor.model.task import Task
+
+__all__ = ["InferenceReport", "InferredCorrelation", "task_file"]
+
+
+@dataclass(frozen=True)
+class InferredCorrelation:
+    """A candidate partition measured on the data (advisor/infer/task.py).
+
+    Attributes
+    ----------
+    name
+        The partition in words; the task's correlation name when kept.
+    entanglement
+        Crossing dependence per location of the smaller side (|r| for two locations).
+    kept
+        Whether the task keeps it.
+    """
+
+    name: str
+    entanglement: float
+    kept: bool
+
+
+@dataclass(frozen=True)
+class InferenceReport:
+    """The result of task inference.
+
+    Attributes
+    ----------
+    task
+        The inferred task; it carries ``arrangement`` when that lowers the entanglement enough.
+    arrangement
+        The arrangement (always computed): position p holds location ``arrangement[p]``.
+    entanglement_before, entanglement_after
+        Surrogate entanglement per canonical level (fraction of the total dependence weight
+        crossing it, top-down), in the data's own order and arranged.
+    partitioner
+        ``metis`` or ``spectral``.
+    correlations
+        Every candidate partition measured, kept or not.
+    """
+
+    task: Task
+    arrangement: tuple[int, ...]
+    entanglement_before: tuple[float, ...]
+    entanglement_after: tuple[float, ...]
+    partitioner: str
+    correlations: tuple[InferredCorrelation, ...]
+
+
+def task_file(task: Task) -> dict[str, Any]:
+    """Return the task file document (docs/FORMATS.md §1) of a task, regions as explicit ids."""
+    document: dict[str, Any] = {"input": {"shape": list(task.input.shape)}}
+    if task.input.channels != 1:
+        document["input"]["channels"] = task.input.channels
+    if task.outputs is not None:
+        document["outputs"] = task.outputs
+    document["correlations"] = [
+        {
+            "name": resolved.name,
+            "a": {"indices": resolved.a.tolist()},
+            "b": {"indices": resolved.b.tolist()},
+            "weight": resolved.weight,
+        }
+        for resolved in task.resolved()
+    ]
+    if task.arrangement is not None:
+        document["arrangement"] = list(task.arrangement)
+    return document

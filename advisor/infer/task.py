@@ -1,0 +1,276 @@
+"""Infer a task from a dependence graph: which partitions the data couples, and its arrangement.
+
+Every candidate partition ``(A, B)`` a network could be asked to model is measured on the graph
+by its *entanglement density*: the dependence weight crossing it per location of the smaller
+side, ``cut(A, B) / min(|A|, |B|)`` (for two single locations, their ``|r|``). Candidates, in the
+data's own order:
+
+- **stripes**: the ``local`` preset's partitions (stripes 1 and 2 wide along every axis, every
+  phase, plain and mirrored about the centre), named by the stripes on each side — e.g.
+  ``columns 0,2,4,.. vs 1,3,5,..``: high when neighbours depend; the partitions contiguous
+  pooling serves (README, "Describing local structure");
+- **halves** along every axis — e.g. ``rows 0-7 vs rows 8-15``: the coarse split;
+- **long-range pairs**: two locations at least a quarter of the longest axis apart, each the
+  other's strongest partner, with a weight of at least :data:`PAIR_THRESHOLD` (a location whose
+  strongest dependence is far away), at most :data:`MAX_PAIRS`, strongest first;
+
+and, when the arrangement lowers the canonical entanglement to at most
+:data:`ARRANGED_RATIO` of the own order's, the stripes of the *arranged* grid (``arranged:
+columns 0,2,4,.. vs 1,3,5,..``), which the ``data_arranged`` family pools. The task keeps every
+candidate whose density is at least :data:`MIN_WEIGHT` of the largest, weighted by its density
+relative to the largest; it carries the arrangement in that case only — otherwise the data's own
+order is already as local as the arrangement makes it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from advisor.errors import InvalidRequestError
+from advisor.infer.arrangement import Arrangement, arrange
+from advisor.infer.graph import DependenceGraph
+from advisor.infer.report import InferenceReport, InferredCorrelation
+from advisor.model.presets import expand_task_preset
+from advisor.model.task import Task, parse_task
+
+__all__ = [
+    "ARRANGED_RATIO",
+    "MAX_PAIRS",
+    "MIN_WEIGHT",
+    "PAIR_THRESHOLD",
+    "Candidate",
+    "InferredTask",
+    "infer_task",
+]
+
+MIN_WEIGHT: Final = 0.1
+"""A candidate is kept when its density is at least this fraction of the largest."""
+
+PAIR_THRESHOLD: Final = 0.5
+"""Least |r| of a long-range pair."""
+
+MAX_PAIRS: Final = 16
+"""Most long-range pairs in a task."""
+
+ARRANGED_RATIO: Final = 0.8
+"""The task carries the arrangement when it brings the canonical entanglement to at most this
+fraction of the data's own order."""
+
+_Ids = npt.NDArray[np.int64]
+_Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """A partition measured on the data.
+
+    Attributes
+    ----------
+    name
+        What it is, in words (the correlation's name when kept).
+    a, b
+        Its two sides (location ids).
+    entanglement
+        Crossing dependence per location of the smaller side.
+    kept
+        Whether the task keeps it.
+    """
+
+    name: str
+    a: _Ids
+    b: _Ids
+    entanglement: float
+    kept: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class InferredTask:
+    """What :func:`infer_task` found: the task, the arrangement and every candidate measured."""
+
+    task: Task
+    arrangement: Arrangement
+    candidates: tuple[Candidate, ...]
+
+    def report(self) -> InferenceReport:
+        """Return the plain result the service sends (no arrays)."""
+        return InferenceReport(
+            task=self.task,
+            arrangement=tuple(self.arrangement.permutation.tolist()),
+            entanglement_before=self.arrangement.before,
+            entanglement_after=self.arrangement.after,
+            partitioner=self.arrangement.partitioner,
+            correlations=tuple(
+                InferredCorrelation(c.name, c.entanglement, c.kept) for c in self.candidates
+            ),
+        )
+
+    @property
+    def pairs(self) -> tuple[Candidate, ...]:
+        """The long-range pairs found (two single locations each)."""
+        return tuple(c for c in self.candidates if c.a.size == 1 and c.b.size == 1)
+
+
+def infer_task(
+    graph: DependenceGraph,
+    *,
+    outputs: int | None = None,
+    arrangement: Arrangement | None = None,
+    seed: int = 0,
+) -> InferredTask:
+    """Infer the task (see the module docstring) from ``graph``.
+
+    Parameters
+    ----------
+    graph
+        The data's dependence graph.
+    outputs
+        The task's classes (e.g. distinct labels); None leaves them unset.
+    arrangement
+        A precomputed arrangement; default :func:`~advisor.infer.arrangement.arrange`.
+    seed
+        The partitioner's seed.
+    """
+    arranged = arrangement or arrange(graph, seed=seed)
+    carry = sum(arranged.after) <= ARRANGED_RATIO * sum(arranged.before)
+    side_masks = [*_stripes(graph.shape), *_halves(graph.shape)]
+    measured = [_measure(graph, name, a, b) for name, a, b in side_masks]
+    measured += _long_range_pairs(graph)
+    if carry:
+        for name, a, b in _stripes(graph.shape):
+            a_ids = arranged.permutation[np.flatnonzero(a.reshape(-1))]
+            b_ids = arranged.permutation[np.flatnonzero(b.reshape(-1))]
+            measured.append(_measure_ids(graph, f"arranged: {name}", a_ids, b_ids))
+    top = max((c.entanglement for c in measured), default=0.0)
+    kept = [
+        Candidate(c.name, c.a, c.b, c.entanglement, top > 0 and c.entanglement >= MIN_WEIGHT * top)
+        for c in measured
+    ]
+    document = _document(graph, kept, top, outputs, arranged if carry else None)
+    return InferredTask(parse_task(document), arranged, tuple(kept))
+
+
+def _document(
+    graph: DependenceGraph,
+    candidates: list[Candidate],
+    top: float,
+    outputs: int | None,
+    arrangement: Arrangement | None,
+) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "input": {"shape": list(graph.shape), "channels": graph.channels},
+        "correlations": [
+            {
+                "name": c.name,
+                "a": {"indices": c.a.tolist()},
+                "b": {"indices": c.b.tolist()},
+                "weight": round(c.entanglement / top, 6),
+            }
+            for c in candidates
+            if c.kept
+        ],
+    }
+    if outputs is not None:
+        document["outputs"] = outputs
+    if arrangement is not None:
+        document["arrangement"] = arrangement.permutation.tolist()
+    return document
+
+
+def _measure(graph: DependenceGraph, name: str, a: _Mask, b: _Mask) -> Candidate:
+    return _measure_ids(graph, name, np.flatnonzero(a.reshape(-1)), np.flatnonzero(b.reshape(-1)))
+
+
+def _measure_ids(graph: DependenceGraph, name: str, a: _Ids, b: _Ids) -> Candidate:
+    """Crossing weight between ``a`` and ``b`` per location of the smaller side."""
+    side = np.zeros(graph.num_locations, dtype=np.int8)
+    side[a], side[b] = 1, 2
+    ends = side[graph.rows] * side[graph.cols]
+    crossing = float(graph.weights[ends == 2].sum())
+    return Candidate(name, a.astype(np.int64), b.astype(np.int64), crossing / min(a.size, b.size))
+
+
+def _axis_names(shape: tuple[int, ...]) -> list[tuple[int, str]]:
+    if len(shape) == 1:
+        return [(0, "positions")]
+    if len(shape) == 2:
+        return [(1, "columns"), (0, "rows")]
+    return [(axis, f"axis {axis} indices") for axis in range(len(shape))]
+
+
+def _along(shape: tuple[int, ...], axis: int, pattern: _Mask) -> _Mask:
+    index_shape = [1] * len(shape)
+    index_shape[axis] = shape[axis]
+    return np.broadcast_to(pattern.reshape(index_shape), shape)
+
+
+def _stripes(shape: tuple[int, ...]) -> Iterator[tuple[str, _Mask, _Mask]]:
+    """Yield the ``local`` preset's partitions, named by the stripes they take on their axis."""
+    try:
+        members = expand_task_preset("local", shape)
+    except InvalidRequestError:
+        return
+    for member in members:
+        axis = 1 if "/columns-" in member.name else 0
+        label = dict(_axis_names(shape))[axis]
+        a = np.zeros(math.prod(shape), dtype=np.bool_)
+        a[member.a] = True
+        pattern = np.moveaxis(a.reshape(shape), axis, 0).reshape(shape[axis], -1)[:, 0]
+        name = f"{label} {_runs(np.flatnonzero(pattern))} vs {_runs(np.flatnonzero(~pattern))}"
+        if member.name.endswith("-mirrored"):
+            name += " (mirrored at the centre)"
+        yield name, a, ~a
+
+
+def _halves(shape: tuple[int, ...]) -> Iterator[tuple[str, _Mask, _Mask]]:
+    for axis, label in _axis_names(shape):
+        n = shape[axis]
+        if n < 2:
+            continue
+        low = np.arange(n) < (n + 1) // 2
+        name = f"{label} {_runs(np.flatnonzero(low))} vs {label} {_runs(np.flatnonzero(~low))}"
+        yield name, _along(shape, axis, low), _along(shape, axis, ~low)
+
+
+def _runs(indices: _Ids) -> str:
+    """``0-7`` for a run, ``0,2,4,..`` or ``0-1,4-5,..`` for stripes (first three runs)."""
+    breaks = np.flatnonzero(np.diff(indices) != 1) + 1
+    runs = np.split(indices, breaks)
+    text = [f"{r[0]}" if r.size == 1 else f"{r[0]}-{r[-1]}" for r in runs[:3]]
+    return ",".join(text) + (",.." if len(runs) > 3 else "")
+
+
+def _long_range_pairs(graph: DependenceGraph) -> list[Candidate]:
+    """Pairs far apart, each the other's strongest partner (see the module docstring)."""
+    if graph.weights.size == 0:
+        return []
+    coords = np.stack(np.unravel_index(np.arange(graph.num_locations), graph.shape), axis=1)
+    gaps = np.abs(coords[graph.rows] - coords[graph.cols]).max(axis=1)
+    far = gaps >= max(2, math.ceil(max(graph.shape) / 4))
+    strongest = np.zeros(graph.num_locations)
+    np.maximum.at(strongest, graph.rows, graph.weights)
+    np.maximum.at(strongest, graph.cols, graph.weights)
+    mutual = (graph.weights >= strongest[graph.rows]) & (graph.weights >= strongest[graph.cols])
+    chosen = np.flatnonzero(far & mutual & (graph.weights >= PAIR_THRESHOLD))
+    chosen = chosen[np.argsort(-graph.weights[chosen], kind="stable")][:MAX_PAIRS]
+    return [
+        Candidate(
+            f"locations {_location(graph.shape, int(graph.rows[e]))} vs "
+            f"{_location(graph.shape, int(graph.cols[e]))}",
+            graph.rows[e : e + 1].copy(),
+            graph.cols[e : e + 1].copy(),
+            float(graph.weights[e]),
+        )
+        for e in chosen
+    ]
+
+
+def _location(shape: tuple[int, ...], index: int) -> str:
+    if len(shape) == 1:
+        return str(index)
+    return "(" + ", ".join(str(int(c)) for c in np.unravel_index(index, shape)) + ")"

@@ -1,0 +1,1 @@
+"""Task inference benchmarks: the paper's permutation protocol (run.py) and the speed bench."""

@@ -1,0 +1,217 @@
+"""Task inference: data reading, the dependence graph, the arrangement, the inferred task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from advisor.errors import InvalidRequestError
+from advisor.infer.arrangement import arrange, canonical_windows, surrogate_entanglement
+from advisor.infer.data import data_from_array, read_data
+from advisor.infer.dependence import dependence_graph
+from advisor.infer.graph import DependenceGraph, check_graph
+from advisor.infer.task import infer_task
+from advisor.model.budget import Budget
+from advisor.protocol import wire
+from advisor.search.recommend import recommend
+
+
+def _fields(error: pytest.ExceptionInfo[InvalidRequestError]) -> list[str]:
+    return [v.field for v in error.value.violations]
+
+
+def test_weights_are_the_absolute_pearson_correlations_of_the_kept_pairs() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((300, 12))
+    values[:, 5] = -values[:, 2] + 0.3 * rng.standard_normal(300)
+    graph = dependence_graph(data_from_array(values), top_k=11)
+    expected = np.abs(np.corrcoef(values.T))
+    assert graph.weights.size == 12 * 11 // 2
+    np.testing.assert_allclose(graph.weights, expected[graph.rows, graph.cols], rtol=1e-5)
+
+
+def test_sketch_keeps_exact_weights_and_finds_the_strong_pairs() -> None:
+    rng = np.random.default_rng(1)
+    values = rng.standard_normal((400, 40))
+    values[:, 30] = values[:, 3] + 0.1 * rng.standard_normal(400)
+    graph = dependence_graph(data_from_array(values), top_k=2, dense_features=1)
+    assert graph.estimate == "sketch"
+    expected = np.abs(np.corrcoef(values.T))
+    np.testing.assert_allclose(graph.weights, expected[graph.rows, graph.cols], rtol=1e-5)
+    assert (3, 30) in set(zip(graph.rows.tolist(), graph.cols.tolist(), strict=True))
+
+
+def test_one_channel_of_several_gives_the_rv_coefficient_root() -> None:
+    rng = np.random.default_rng(2)
+    values = rng.standard_normal((500, 3, 2))
+    values[:, 1, :] = values[:, 0, ::-1]  # location 1 holds location 0's channels swapped
+    graph = dependence_graph(data_from_array(values, (3,)), top_k=2)
+    ids = zip(graph.rows.tolist(), graph.cols.tolist(), strict=True)
+    pairs = dict(zip(ids, graph.weights.tolist(), strict=True))
+    assert pairs[(0, 1)] == pytest.approx(1.0, abs=1e-6)
+    assert max(v for k, v in pairs.items() if k != (0, 1)) < 0.2
+
+
+@pytest.mark.parametrize(
+    ("values", "shape", "field", "words"),
+    [
+        (np.zeros((1, 4)), None, "data", "at least 2"),
+        (np.array([[1.0, np.nan], [2.0, 3.0]]), None, "data", "sample 0, location 1"),
+        (np.ones((5, 3)), None, "data", "never vary"),
+        (np.zeros((5, 12)), (5, 5), "data.shape", "not the grid"),
+    ],
+)
+def test_bad_data_is_one_error_naming_the_problem(
+    values: np.ndarray, shape: tuple[int, ...] | None, field: str, words: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as error:
+        dependence_graph(data_from_array(values, shape))
+    assert _fields(error) == [field]
+    assert words in str(error.value)
+
+
+def test_ragged_csv_rows_and_oversize_files_are_refused(tmp_path: Path) -> None:
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("1,2,3\n4,5\n")
+    with pytest.raises(InvalidRequestError, match="line 2 has 2 values"):
+        read_data(ragged)
+    unknown = tmp_path / "data.bin"
+    unknown.write_bytes(b"x")
+    with pytest.raises(InvalidRequestError, match="unknown format"):
+        read_data(unknown)
+
+
+def test_npy_files_stream_to_the_same_graph_as_the_array(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    values = rng.standard_normal((50, 4, 4)).astype(np.float32)
+    for order, name in (("C", "c.npy"), ("F", "f.npy")):
+        np.save(tmp_path / name, np.asarray(values, order=order))
+        from_file = dependence_graph(read_data(tmp_path / name), top_k=3)
+        in_memory = dependence_graph(data_from_array(values), top_k=3)
+        np.testing.assert_array_equal(from_file.rows, in_memory.rows)
+        np.testing.assert_allclose(from_file.weights, in_memory.weights, rtol=1e-6)
+
+
+def _blocks_graph(shape: tuple[int, ...], block: int, seed: int) -> DependenceGraph:
+    """Groups of ``block`` locations scattered over the grid, dependent only within a group."""
+    n = int(np.prod(shape))
+    order = np.random.default_rng(seed).permutation(n)
+    rows, cols = [], []
+    for start in range(0, n, block):
+        members = np.sort(order[start : start + block])
+        for i in range(block):
+            for j in range(i + 1, block):
+                rows.append(members[i])
+                cols.append(members[j])
+    return DependenceGraph(
+        shape=shape,
+        channels=1,
+        samples=100,
+        top_k=block,
+        rows=np.asarray(rows, dtype=np.int64),
+        cols=np.asarray(cols, dtype=np.int64),
+        weights=np.full(len(rows), 0.9),
+    )
+
+
+@pytest.mark.parametrize(("shape", "block"), [((64,), 4), ((8, 8), 4), ((16, 16), 16)])
+@pytest.mark.parametrize("partitioner", ["metis", "spectral"])
+def test_arrangement_puts_scattered_groups_in_single_windows(
+    shape: tuple[int, ...], block: int, partitioner: str
+) -> None:
+    graph = _blocks_graph(shape, block, seed=4)
+    result = arrange(graph, partitioner=partitioner)  # type: ignore[arg-type]
+    assert sorted(result.permutation.tolist()) == list(range(graph.num_locations))
+    # Windows of `block` locations exist at some level; the best arrangement cuts no edge there
+    # or above, and every level below cuts what a window of that size must.
+    levels = canonical_windows(shape)
+    sizes = [graph.num_locations // (int(w.max()) + 1) for w in levels[1:-1]]
+    for size, figure in zip(sizes, result.after, strict=True):
+        if size >= block:
+            assert figure == pytest.approx(0.0)
+    assert sum(result.after) <= sum(result.before)
+    assert result.after == surrogate_entanglement(graph, result.permutation)
+
+
+def test_inferred_task_lists_planted_long_range_pairs_and_local_stripes() -> None:
+    rng = np.random.default_rng(5)
+    samples, n = 2000, 256
+    noise = rng.standard_normal((samples, n))
+    signal = np.cumsum(noise, axis=1) * 0.2 + noise  # local dependence along the sequence
+    signal = signal - signal.mean(axis=0)
+    planted = [(10, 200), (40, 230), (70, 180)]
+    for i, j in planted:
+        signal[:, j] = signal[:, i] * 3 + 0.1 * rng.standard_normal(samples)
+    inferred = infer_task(dependence_graph(data_from_array(signal)))
+    pairs = {(int(c.a[0]), int(c.b[0])) for c in inferred.pairs}
+    assert set(planted) <= pairs
+    names = [c.name for c in inferred.task.correlations]
+    assert "positions 0,2,4,.. vs 1,3,5,.." in names
+
+
+def test_graph_survives_the_wire_and_bad_graphs_name_their_field() -> None:
+    graph = _blocks_graph((8, 8), 4, seed=6)
+    back = wire.dependence_graph_from_proto(wire.dependence_graph_to_proto(graph), 1024)
+    np.testing.assert_array_equal(back.rows, graph.rows)
+    np.testing.assert_allclose(back.weights, graph.weights, rtol=1e-6)
+    flipped = DependenceGraph(
+        (8, 8), 1, 100, 4, graph.cols.copy(), graph.rows.copy(), graph.weights.copy()
+    )
+    with pytest.raises(InvalidRequestError) as error:
+        check_graph(flipped, 1024)
+    assert _fields(error) == ["edges[0]"]
+    with pytest.raises(InvalidRequestError) as error:
+        check_graph(graph, 32)
+    assert _fields(error) == ["shape"]
+
+
+def test_search_pools_the_arrangement_as_the_data_arranged_family() -> None:
+    graph = _blocks_graph((8, 8), 4, seed=7)
+    inferred = infer_task(graph)
+    assert inferred.task.arrangement is not None
+    result = recommend(inferred.task, Budget(max_parameters=20_000, top_k=3))
+    best = result.recommendations[0].architecture
+    assert best.family == "data_arranged"
+    # Every planted group of 4 lies in one first-level window of the recommended net.
+    ph, pw = best.layers[0].pool
+    permutation = np.asarray(best.geometry.permutation)  # type: ignore[union-attr]
+    windows = permutation.reshape(8 // ph, ph, 8 // pw, pw).transpose(0, 2, 1, 3)
+    window_of = np.empty(64, dtype=np.int64)
+    window_of[windows.reshape(-1, ph * pw)] = np.arange(64 // (ph * pw))[:, None]
+    order = np.random.default_rng(7).permutation(64)
+    for start in range(0, 64, 4):
+        assert np.unique(window_of[order[start : start + 4]]).size == 1
+
+
+def test_row_top_keeps_the_largest_entries_of_every_row() -> None:
+    from advisor.infer.dependence import _row_top
+
+    rng = np.random.default_rng(8)
+    for shape, keep in (((40, 2000), 16), ((5, 300), 7), ((3, 40), 5)):
+        weights = rng.random(shape).astype(np.float32)
+        weights[0] = 0.0  # ties: the selection falls back to a full partition
+        got = np.sort(np.take_along_axis(weights, _row_top(weights, keep), axis=1), axis=1)
+        expected = np.sort(weights, axis=1)[:, -keep:]
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_the_service_bounds_the_graph_before_any_work() -> None:
+    from advisor.errors import LimitExceededError
+    from advisor.protocol._proto.advisor.v1 import advisor_pb2
+    from advisor.service.limits import RequestLimits, check_infer_request
+
+    graph = wire.dependence_graph_to_proto(_blocks_graph((16, 16), 16, seed=9))  # 1,920 edges
+    check_infer_request(advisor_pb2.InferTaskRequest(graph=graph), RequestLimits())
+    with pytest.raises(LimitExceededError) as error:
+        check_infer_request(
+            advisor_pb2.InferTaskRequest(graph=graph), RequestLimits(max_locations=32)
+        )
+    assert _fields(error) == ["graph.input.shape"]
+    bloated = advisor_pb2.DependenceGraph()
+    bloated.CopyFrom(graph)
+    bloated.input.shape[:] = [2, 2]  # at most 4 x MAX_TOP_K = 1,024 edges
+    with pytest.raises(LimitExceededError) as error:
+        check_infer_request(advisor_pb2.InferTaskRequest(graph=bloated), RequestLimits())
+    assert _fields(error) == ["graph.rows"]

@@ -1,0 +1,83 @@
+"""``advisor infer`` and ``advisor recommend --data``: the command line of task inference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from advisor.model.task import load_task
+from tests.test_cli import advisor
+
+
+def _blocks(tmp_path: Path, name: str = "data.npy") -> tuple[Path, np.ndarray]:
+    """Samples of an 8x8 grid whose locations come in scattered groups of 4 copies."""
+    rng = np.random.default_rng(0)
+    order = rng.permutation(64)
+    sources = rng.standard_normal((400, 16))
+    values = np.empty((400, 64))
+    for group in range(16):
+        members = order[4 * group : 4 * group + 4]
+        values[:, members] = sources[:, [group]] + 0.2 * rng.standard_normal((400, 4))
+    path = tmp_path / name
+    np.save(path, values.reshape(400, 8, 8).astype(np.float32))
+    return path, order
+
+
+def test_infer_writes_a_task_with_the_arrangement_and_reports_the_entanglement(
+    tmp_path: Path,
+) -> None:
+    data, order = _blocks(tmp_path)
+    labels = tmp_path / "labels.npy"
+    np.save(labels, np.arange(400) % 3)
+    output = tmp_path / "task.yaml"
+    run = advisor("infer", data, "--labels", labels, "--output", output)
+    assert run.status == 0, run.stderr
+    assert "the task carries the arrangement" in run.stdout
+    before, after = (
+        float(line.split("total ")[1].split()[0])
+        for line in run.stdout.splitlines()
+        if line.startswith(("  own order", "  arranged"))
+    )
+    assert after < before
+    task = load_task(output)
+    assert task.outputs == 3
+    assert task.arrangement is not None
+    position = np.empty(64, dtype=np.int64)
+    position[list(task.arrangement)] = np.arange(64)
+    windows = (position // 8 // 2) * 4 + (position % 8) // 2  # 2x2 windows of the arranged grid
+    for group in range(16):
+        assert np.unique(windows[order[4 * group : 4 * group + 4]]).size == 1
+    assert yaml.safe_load(output.read_text())["input"] == {"shape": [8, 8]}
+
+
+def test_recommend_with_data_searches_the_data_arranged_family(tmp_path: Path) -> None:
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    run = advisor("recommend", task, "--data", data, "--budget", "20000", "--top", "8")
+    assert run.status == 0, run.stderr
+    assert "data_arranged" in run.stdout
+    # --top is the search's, --top-k the graph's: one does not set the other.
+    two = advisor("recommend", task, "--data", data, "--budget", "20000", "--top", "2")
+    assert [line[:2] for line in two.stdout.splitlines() if line.startswith("#")] == ["#1", "#2"]
+    flat = tmp_path / "flat.npy"
+    np.save(flat, np.load(data).reshape(400, 64))
+    wrong = advisor("recommend", task, "--data", flat, "--shape", "64", "--budget", "20000")
+    assert wrong.status == 2
+    assert "--data: the data's grid [64] is not the task's [8, 8]" in wrong.stderr
+
+
+def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:
+    constant = tmp_path / "constant.csv"
+    constant.write_text("1,2,3,4\n1,5,6,7\n1,2,9,4\n")
+    run = advisor("infer", constant)
+    assert run.status == 2
+    assert run.stderr.count("\n") == 1
+    assert "DATA: 1 location(s) never vary in the sample (0)" in run.stderr
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("1,2,3\n4,5\n")
+    assert "ragged rows: line 2" in advisor("infer", ragged).stderr
+    shaped = advisor("infer", constant, "--shape", "3", "3")
+    assert "--shape: the array holds samples of shape [4]" in shaped.stderr
