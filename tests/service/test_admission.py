@@ -17,7 +17,7 @@ def test_admits_up_to_the_bound_then_refuses_at_once() -> None:
         started = time.monotonic()
         with pytest.raises(SaturatedError), admission.admit():
             pass
-        assert time.monotonic() - started < 0.05
+        assert time.monotonic() - started < 1.0  # refused, not waiting for a slot
     assert admission.in_flight == 0
 
 

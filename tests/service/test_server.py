@@ -277,7 +277,7 @@ def test_a_saturated_server_refuses_at_once_and_health_still_answers(
     for advisor, in_flight in _single_slot_advisors(serve):
         busy = threading.Thread(
             target=advisor.unary,
-            args=("Recommend", pb.RecommendRequest(task=LONG_TASK, budget=long_budget(1.0))),
+            args=("Recommend", pb.RecommendRequest(task=LONG_TASK, budget=long_budget(3.0))),
         )
         busy.start()
         try:
@@ -286,7 +286,8 @@ def test_a_saturated_server_refuses_at_once_and_health_still_answers(
             with pytest.raises(CallError) as failure:
                 advisor.unary("ListPresets", pb.ListPresetsRequest())
             assert failure.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
-            assert time.monotonic() - started < 0.1
+            # Refused, not queued behind the 3 s search (a bound a loaded machine keeps).
+            assert time.monotonic() - started < 1.5
         finally:
             busy.join()
 
@@ -302,8 +303,9 @@ def test_a_cancelled_search_frees_its_slot_promptly(serve: Callable[..., Running
         assert _health(channel) == SERVING  # answered from the reserve while the slot is busy
         cancelled_at = time.monotonic()
         call.cancel()
-        _wait_until(lambda: running.in_flight == 0, timeout=2.0)
-        assert time.monotonic() - cancelled_at < 0.5
+        _wait_until(lambda: running.in_flight == 0, timeout=5.0)
+        # Freed long before the search's 30 s limit (a bound a loaded machine keeps).
+        assert time.monotonic() - cancelled_at < 5.0
         assert advisor.unary("ListPresets", pb.ListPresetsRequest()).presets
 
 
@@ -317,7 +319,7 @@ def test_a_cancelled_stream_stops_its_search() -> None:
     context.end()
     started = time.monotonic()
     remaining = list(stream)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 5.0  # long before the search's 30 s limit
     assert remaining[-1].WhichOneof("event") == "result"
     assert direct.admission.in_flight == 0
 
