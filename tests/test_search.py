@@ -522,3 +522,14 @@ def test_the_default_families_exclude_synthesized_trees_until_asked() -> None:
     every = [family for family in FAMILIES if family != "data_arranged"]
     _, asked = _search(document, max_parameters=5_000, top_k=50, geometries=every)
     assert "synthesized" in {r.architecture.family for r in asked.recommendations}
+
+
+def test_a_kernel_whose_counts_would_wrap_is_refused_and_one_below_is_counted_exactly() -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "local"})
+    with pytest.raises(InvalidRequestError) as refused:
+        recommend(task, Budget(max_parameters=10**18, representation_kernel=2**28))
+    assert refused.value.violations[0].field == "budget.representation_kernel"
+    top = recommend(task, Budget(max_parameters=10**18, representation_kernel=2**20))
+    pick = top.recommendations[0]
+    kernel_weights = (2**20) ** 2 * pick.architecture.representation
+    assert pick.parameters == pick.architecture.parameters > kernel_weights

@@ -100,6 +100,9 @@ _SAMPLE_TRIES: Final = 50
 """Draws attempted per design :func:`sample_architectures` returns, before it gives up."""
 
 _LEAST_TARGET: Final = 1e-6
+
+_COUNT_LIMIT: Final = 2**62
+"""The largest parameter or multiply-add count the search forms (int64, with headroom)."""
 """Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
 
 _OTHERS_SHARE: Final = 0.5
@@ -359,6 +362,7 @@ class _Search:
         self.choices = budget.choices()
         self.outputs = budget.outputs_for(task.outputs)
         self.model = ParameterModel.for_input(spec, budget.representation_kernel, self.outputs)
+        self._check_kernel()
         labels = correlation_labels(self.correlations, spec.num_locations)
         allowed = budget.families()
         # Padding at most doubles an axis, so a padded tree is at most ndim levels deeper.
@@ -408,6 +412,22 @@ class _Search:
         self._best_seen = -math.inf
         self._family_best: dict[str, tuple[_Floats, _Ints, float]] = {}
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
+
+    def _check_kernel(self) -> None:
+        """Refuse a representation conv whose counts would overflow the search's int64 figures.
+
+        Its multiply-adds, ``N * k^d * C_in * M`` at the widest M, are the largest count the
+        search forms; past 2^62 they would wrap silently.
+        """
+        widest = max(self.choices[-1], self.budget.max_representation)
+        largest = self.task.input.num_locations * self.model.representation_weights * widest
+        if largest > _COUNT_LIMIT:
+            kernel = self.budget.representation_kernel
+            raise InvalidRequestError.single(
+                "budget.representation_kernel",
+                f"a {kernel}-wide representation conv on this input needs more than 2^62 "
+                "multiply-adds per input; no network this large can be counted",
+            )
 
     def _check_space(self) -> None:
         candidates = self.candidates
