@@ -42,6 +42,7 @@ import torch
 from advisor.infer.arrangement import arrange
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
+from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import task_file
 from advisor.infer.task import InferredTask, infer_task
 from advisor.model.architecture import Architecture, Layer
@@ -55,7 +56,15 @@ from bench.validate.nets import TreeNet
 from bench.validate.report import SeedAccuracies
 from bench.validate.training import Dataset, TrainingPlan, train_and_test
 
-__all__ = ["ARMS", "main", "run_data_set"]
+__all__ = [
+    "ARMS",
+    "arm_orders",
+    "main",
+    "permuted_split",
+    "run_data_set",
+    "standard_cnn",
+    "training_graph",
+]
 
 ARMS: Final = ("original", "random", "metis", "igtd", "advisor", "advisor-net")
 RESULTS: Final = Path(__file__).parent / "results"
@@ -107,7 +116,23 @@ def _split(labels: npt.NDArray[np.int64], rng: np.random.Generator) -> npt.NDArr
     return test
 
 
-def _orders(
+def permuted_split(
+    data: DataSet, seed: int
+) -> tuple[_Ints, npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """Seed ``seed``'s permutation of the features, the permuted features, the training mask."""
+    rng = np.random.default_rng(seed)
+    shuffle = rng.permutation(data.features.shape[1])
+    return shuffle, data.features[:, shuffle], ~_split(data.labels, rng)
+
+
+def training_graph(
+    data: DataSet, permuted: npt.NDArray[np.float32], train: npt.NDArray[np.bool_]
+) -> DependenceGraph:
+    """The dependence graph of the training split (constant padding features get no edges)."""
+    return dependence_graph(data_from_array(permuted[train], data.shape), allow_constant=True)
+
+
+def arm_orders(
     data: DataSet,
     permuted: npt.NDArray[np.float32],
     train: npt.NDArray[np.bool_],
@@ -115,7 +140,7 @@ def _orders(
     seed: int,
 ) -> tuple[dict[str, _Ints], InferredTask, dict[str, Any]]:
     """Every arm's order of the permuted features, and what inference reported."""
-    graph = dependence_graph(data_from_array(permuted[train], data.shape), allow_constant=True)
+    graph = training_graph(data, permuted, train)
     inferred = infer_task(graph, outputs=data.classes, seed=seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         correlations = np.asarray(np.nan_to_num(np.corrcoef(permuted[train].T)), dtype=np.float64)
@@ -170,17 +195,14 @@ def run_data_set(name: str, seeds: int, kernel: int = KERNEL) -> dict[str, Any]:
     plan = TrainingPlan(epochs=EPOCHS[name], learning_rate=_LEARNING_RATE)
     runs: list[dict[str, Any]] = []
     for seed in range(seeds):
-        rng = np.random.default_rng(seed)
-        shuffle = rng.permutation(data.features.shape[1])
-        permuted = data.features[:, shuffle]
-        test = _split(data.labels, rng)
-        train = ~test
+        shuffle, permuted, train = permuted_split(data, seed)
+        test = ~train
         mean = permuted[train].mean(axis=0)
         spread = permuted[train].std(axis=0)
         spread[spread == 0] = 1.0
         scaled = ((permuted - mean) / spread).astype(np.float32)
         started = time.process_time()
-        orders, inferred, info = _orders(data, permuted, train, shuffle, seed)
+        orders, inferred, info = arm_orders(data, permuted, train, shuffle, seed)
         net = _advisor_net(data, inferred, cnn, seed)
         inference_cpu = time.process_time() - started
         arms = {arm: (order, cnn) for arm, order in orders.items()}
