@@ -18,7 +18,12 @@ from advisor.model.budget import Budget
 from advisor.model.task import parse_task
 from bench.infer.igtd import _ranks, _swap_deltas, igtd_arrangement
 from bench.infer.run import standard_cnn
-from bench.infer.synthesized import halving_pools, layout_entanglement, synthesized_layouts
+from bench.infer.synthesized import (
+    halving_pools,
+    layout_entanglement,
+    synthesized_layouts,
+    synthesized_orders,
+)
 
 
 def _error(feature: np.ndarray, pixel: np.ndarray, position: np.ndarray) -> float:
@@ -109,16 +114,18 @@ def test_layouts_are_measured_by_what_the_arrangement_minimises() -> None:
     ]
     graph = _graph((8, 8), pairs, rng.uniform(0.5, 1.0, len(pairs)))
     inferred = infer_task(graph, outputs=10)
-    metis = arrange(graph, improve=False)
+    budget = Budget(max_parameters=20_000)
     orders = {
         "random": np.arange(64, dtype=np.int64),
-        "metis": metis.permutation,
+        "metis": arrange(graph, improve=False).permutation,
         "advisor": inferred.arrangement.permutation,
+        **synthesized_orders(graph, inferred.task, budget),
     }
-    figures = layout_entanglement(graph, orders, inferred.task, Budget(max_parameters=20_000))
-    search, variants = synthesized_layouts(inferred.task, Budget(max_parameters=20_000))
-    for layout, order in (*orders.items(), ("synthesized-search", search)):
+    figures = layout_entanglement(graph, orders)
+    for layout, order in orders.items():
         assert figures[layout] == pytest.approx(_crossing_by_hand(graph, order))
+    search, variants = synthesized_layouts(inferred.task, budget)
+    assert np.array_equal(orders["synthesized-search"], search)
     best = min((_crossing_by_hand(graph, variant) for variant in variants), key=sum)
     assert figures["synthesized-best"] == pytest.approx(best)
     assert figures["advisor"] == inferred.arrangement.after == pytest.approx((0.0, 0.0))

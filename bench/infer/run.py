@@ -192,15 +192,10 @@ def run_data_set(name: str, seeds: int, kernel: int = KERNEL) -> dict[str, Any]:
     torch.set_num_threads(1)
     data = load(name)
     cnn = standard_cnn(data.shape, data.classes, kernel)
-    plan = TrainingPlan(epochs=EPOCHS[name], learning_rate=_LEARNING_RATE)
+    plan = training_plan(name)
     runs: list[dict[str, Any]] = []
     for seed in range(seeds):
         shuffle, permuted, train = permuted_split(data, seed)
-        test = ~train
-        mean = permuted[train].mean(axis=0)
-        spread = permuted[train].std(axis=0)
-        spread[spread == 0] = 1.0
-        scaled = ((permuted - mean) / spread).astype(np.float32)
         started = time.process_time()
         orders, inferred, info = arm_orders(data, permuted, train, shuffle, seed)
         net = _advisor_net(data, inferred, cnn, seed)
@@ -209,28 +204,49 @@ def run_data_set(name: str, seeds: int, kernel: int = KERNEL) -> dict[str, Any]:
         contiguous_net = net.model_copy(update={"geometry": "contiguous"})
         arms["advisor-net"] = (np.asarray(net.geometry.permutation, dtype=np.int64), contiguous_net)  # type: ignore[union-attr]
         for arm, (order, arch) in arms.items():
-            train_set = Dataset(
-                _placed(scaled[train], order, data.shape), torch.as_tensor(data.labels[train])
-            )
-            test_set = Dataset(
-                _placed(scaled[test], order, data.shape), torch.as_tensor(data.labels[test])
-            )
-            build = partial(TreeNet, arch, init="he")
-            result = train_and_test(build, train_set, test_set, plan, seed)
-            runs.append(
-                {
-                    "seed": seed,
-                    "arm": arm,
-                    "parameters": result.parameters,
-                    "test_accuracy": result.test_accuracy,
-                    "train_accuracy": result.train_accuracy,
-                    "cpu_seconds": result.cpu_seconds,
-                    "architecture": _describe(arch),
-                }
-            )
-            print(f"{name} seed {seed} {arm:12} {result.test_accuracy:.3f}", file=sys.stderr)
+            record = train_arm(data, permuted, train, order, arch, plan, seed)
+            runs.append({"seed": seed, "arm": arm, **record})
+            print(f"{name} seed {seed} {arm:12} {record['test_accuracy']:.3f}", file=sys.stderr)
         runs.append({"seed": seed, "arm": "inference", "cpu_seconds": inference_cpu, **info})
     return {"data_set": name, "kernel": kernel, "epochs": plan.epochs, "seeds": seeds, "runs": runs}
+
+
+def training_plan(name: str) -> TrainingPlan:
+    """The plan every arm of data set ``name`` trains with."""
+    return TrainingPlan(epochs=EPOCHS[name], learning_rate=_LEARNING_RATE)
+
+
+def train_arm(
+    data: DataSet,
+    permuted: npt.NDArray[np.float32],
+    train: npt.NDArray[np.bool_],
+    order: _Ints,
+    arch: Architecture,
+    plan: TrainingPlan,
+    seed: int,
+) -> dict[str, Any]:
+    """Train ``arch`` on the permuted features placed in ``order``; return the run's record.
+
+    The features are standardised on the training split; the record holds the parameters, the
+    accuracies, the CPU seconds and the architecture.
+    """
+    test = ~train
+    mean = permuted[train].mean(axis=0)
+    spread = permuted[train].std(axis=0)
+    spread[spread == 0] = 1.0
+    scaled = ((permuted - mean) / spread).astype(np.float32)
+    train_set = Dataset(
+        _placed(scaled[train], order, data.shape), torch.as_tensor(data.labels[train])
+    )
+    test_set = Dataset(_placed(scaled[test], order, data.shape), torch.as_tensor(data.labels[test]))
+    result = train_and_test(partial(TreeNet, arch, init="he"), train_set, test_set, plan, seed)
+    return {
+        "parameters": result.parameters,
+        "test_accuracy": result.test_accuracy,
+        "train_accuracy": result.train_accuracy,
+        "cpu_seconds": result.cpu_seconds,
+        "architecture": _describe(arch),
+    }
 
 
 def _describe(arch: Architecture) -> str:

@@ -15,11 +15,15 @@ graph and every arrangement from the training split) and its orders (``original`
 - ``synthesized-best``: every synthesis variant folded on the halving schedule (the canonical
   tree itself), the one with the lowest total.
 
-No training. Results go to ``bench/infer/results/synthesized.json``.
+No training, except ``--train NAME...``: the small CNN of bench/infer/run.py trained on the
+``synthesized-best`` layout of those data sets (same plan and seeds as the run's arms). Results go
+to ``bench/infer/results/synthesized.json``; the table printed is each layout's total, mean ± std
+over the seeds.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -27,6 +31,7 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import torch
 
 from advisor.infer.arrangement import surrogate_entanglement
 from advisor.infer.graph import DependenceGraph
@@ -36,9 +41,24 @@ from advisor.search.recommend import recommend
 from advisor.search.synthesis import Synthesizer, layout_permutation, synthesis_variants
 from advisor.seprank.labels import correlation_labels
 from bench.infer.datasets import DATASETS, load
-from bench.infer.run import RESULTS, arm_orders, permuted_split, standard_cnn, training_graph
+from bench.infer.run import (
+    RESULTS,
+    arm_orders,
+    permuted_split,
+    standard_cnn,
+    train_arm,
+    training_graph,
+    training_plan,
+)
 
-__all__ = ["LAYOUTS", "halving_pools", "layout_entanglement", "main", "synthesized_layouts"]
+__all__ = [
+    "LAYOUTS",
+    "halving_pools",
+    "layout_entanglement",
+    "main",
+    "synthesized_layouts",
+    "synthesized_orders",
+]
 
 LAYOUTS: Final = (
     "original",
@@ -93,33 +113,36 @@ def synthesized_layouts(task: Task, budget: Budget) -> tuple[_Ints, list[_Ints]]
     return search, variants
 
 
-def layout_entanglement(
-    graph: DependenceGraph, orders: dict[str, _Ints], task: Task, budget: Budget
-) -> dict[str, tuple[float, ...]]:
-    """Per-level surrogate entanglement of every order and of the task's synthesized layouts."""
+def synthesized_orders(graph: DependenceGraph, task: Task, budget: Budget) -> dict[str, _Ints]:
+    """The search's first synthesized layout, and the variant crossing the least dependence."""
     search, variants = synthesized_layouts(task, budget)
-    figures = {name: surrogate_entanglement(graph, order) for name, order in orders.items()}
-    figures["synthesized-search"] = surrogate_entanglement(graph, search)
-    figures["synthesized-best"] = min(
-        (surrogate_entanglement(graph, variant) for variant in variants), key=sum
-    )
-    return figures
+    best = min(variants, key=lambda variant: sum(surrogate_entanglement(graph, variant)))
+    return {"synthesized-search": search, "synthesized-best": best}
 
 
-def _data_set(name: str) -> dict[str, Any]:
+def layout_entanglement(
+    graph: DependenceGraph, orders: dict[str, _Ints]
+) -> dict[str, tuple[float, ...]]:
+    """The figure this bench reports: each order's surrogate entanglement per canonical level."""
+    return {layout: surrogate_entanglement(graph, order) for layout, order in orders.items()}
+
+
+def _data_set(name: str, train_synthesized: bool) -> dict[str, Any]:
     data = load(name)
-    budget = Budget(
-        max_parameters=standard_cnn(data.shape, data.classes).parameters, representation_kernel=3
-    )
+    cnn = standard_cnn(data.shape, data.classes)
+    budget = Budget(max_parameters=cnn.parameters, representation_kernel=cnn.representation_kernel)
     runs = []
     for seed in range(SEEDS):
         shuffle, permuted, train = permuted_split(data, seed)
         orders, inferred, _ = arm_orders(data, permuted, train, shuffle, seed)
         graph = training_graph(data, permuted, train)
-        figures = layout_entanglement(
-            graph, orders, inferred.task, budget.model_copy(update={"seed": seed})
-        )
-        runs.append({"seed": seed, **{layout: list(levels) for layout, levels in figures.items()}})
+        orders |= synthesized_orders(graph, inferred.task, budget.model_copy(update={"seed": seed}))
+        figures = layout_entanglement(graph, orders)
+        run: dict[str, Any] = {"seed": seed, **{k: list(v) for k, v in figures.items()}}
+        if train_synthesized:
+            order = orders["synthesized-best"]
+            run["trained"] = train_arm(data, permuted, train, order, cnn, training_plan(name), seed)
+        runs.append(run)
         print(name, seed, {k: round(sum(v), 3) for k, v in figures.items()}, file=sys.stderr)
     return {"data_set": name, "runs": runs}
 
@@ -133,13 +156,30 @@ def report(document: dict[str, Any]) -> str:
     return f"| {document['data_set']} | " + " | ".join(cells) + " |"
 
 
-def main() -> int:
-    """Measure every data set, write the results, print the table."""
-    documents = [_data_set(name) for name in DATASETS]
+def main(argv: list[str] | None = None) -> int:
+    """Measure every data set (training on ``--train``'s), write the results, print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.infer.synthesized")
+    parser.add_argument(
+        "--train",
+        nargs="*",
+        choices=list(DATASETS),
+        default=[],
+        help="also train the small CNN on the synthesized-best layout of these data sets",
+    )
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    documents = [_data_set(name, name in args.train) for name in DATASETS]
     path = RESULTS / "synthesized.json"
     path.write_text(json.dumps(documents, indent=1) + "\n")
     print("| data set | " + " | ".join(LAYOUTS) + " |\n|" + "---|" * (len(LAYOUTS) + 1))
     print("\n".join(report(document) for document in documents))
+    for document in documents:
+        trained = [run["trained"]["test_accuracy"] for run in document["runs"] if "trained" in run]
+        if trained:
+            print(
+                f"{document['data_set']}: synthesized-best, small CNN, test accuracy "
+                f"{100 * np.mean(trained):.1f} ± {100 * np.std(trained):.1f} %"
+            )
     return 0
 
 
