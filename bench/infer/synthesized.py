@@ -1,4 +1,4 @@
-"""The search's synthesized layouts against the data's arrangement (docs/INFER.md, "Synthesis").
+"""The synthesized layouts against the arrangement (docs/INFER.md, "Synthesized layouts").
 
 The ``synthesized`` family folds pooling trees from a task's correlation labels
 (:mod:`advisor.search.synthesis`); the arrangement cuts the data's dependence graph directly
@@ -148,11 +148,11 @@ def _data_set(name: str, train_synthesized: bool) -> dict[str, Any]:
 
 
 def report(document: dict[str, Any]) -> str:
-    """One markdown table row: each layout's total, mean ± std over the seeds."""
+    """One markdown table row: each layout's total, mean ± sample std over the seeds."""
     cells = []
     for layout in LAYOUTS:
         totals = [sum(run[layout]) for run in document["runs"]]
-        cells.append(f"{np.mean(totals):.3f} ± {np.std(totals):.3f}")
+        cells.append(f"{np.mean(totals):.3f} ± {np.std(totals, ddof=1):.3f}")
     return f"| {document['data_set']} | " + " | ".join(cells) + " |"
 
 
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         if trained:
             print(
                 f"{document['data_set']}: synthesized-best, small CNN, test accuracy "
-                f"{100 * np.mean(trained):.1f} ± {100 * np.std(trained):.1f} %"
+                f"{100 * np.mean(trained):.1f} ± {100 * np.std(trained, ddof=1):.1f} %"
             )
     return 0
 
