@@ -42,6 +42,7 @@ import torch
 from advisor.infer.arrangement import arrange
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
+from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import task_file
 from advisor.infer.task import InferredTask, infer_task
 from advisor.model.architecture import Architecture, Layer
@@ -55,7 +56,15 @@ from bench.validate.nets import TreeNet
 from bench.validate.report import SeedAccuracies
 from bench.validate.training import Dataset, TrainingPlan, train_and_test
 
-__all__ = ["ARMS", "main", "run_data_set"]
+__all__ = [
+    "ARMS",
+    "arm_orders",
+    "main",
+    "permuted_split",
+    "run_data_set",
+    "standard_cnn",
+    "training_graph",
+]
 
 ARMS: Final = ("original", "random", "metis", "igtd", "advisor", "advisor-net")
 RESULTS: Final = Path(__file__).parent / "results"
@@ -107,7 +116,23 @@ def _split(labels: npt.NDArray[np.int64], rng: np.random.Generator) -> npt.NDArr
     return test
 
 
-def _orders(
+def permuted_split(
+    data: DataSet, seed: int
+) -> tuple[_Ints, npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """Seed ``seed``'s permutation of the features, the permuted features, the training mask."""
+    rng = np.random.default_rng(seed)
+    shuffle = rng.permutation(data.features.shape[1])
+    return shuffle, data.features[:, shuffle], ~_split(data.labels, rng)
+
+
+def training_graph(
+    data: DataSet, permuted: npt.NDArray[np.float32], train: npt.NDArray[np.bool_]
+) -> DependenceGraph:
+    """The dependence graph of the training split (constant padding features get no edges)."""
+    return dependence_graph(data_from_array(permuted[train], data.shape), allow_constant=True)
+
+
+def arm_orders(
     data: DataSet,
     permuted: npt.NDArray[np.float32],
     train: npt.NDArray[np.bool_],
@@ -115,7 +140,7 @@ def _orders(
     seed: int,
 ) -> tuple[dict[str, _Ints], InferredTask, dict[str, Any]]:
     """Every arm's order of the permuted features, and what inference reported."""
-    graph = dependence_graph(data_from_array(permuted[train], data.shape), allow_constant=True)
+    graph = training_graph(data, permuted, train)
     inferred = infer_task(graph, outputs=data.classes, seed=seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         correlations = np.asarray(np.nan_to_num(np.corrcoef(permuted[train].T)), dtype=np.float64)
@@ -167,48 +192,61 @@ def run_data_set(name: str, seeds: int, kernel: int = KERNEL) -> dict[str, Any]:
     torch.set_num_threads(1)
     data = load(name)
     cnn = standard_cnn(data.shape, data.classes, kernel)
-    plan = TrainingPlan(epochs=EPOCHS[name], learning_rate=_LEARNING_RATE)
+    plan = training_plan(name)
     runs: list[dict[str, Any]] = []
     for seed in range(seeds):
-        rng = np.random.default_rng(seed)
-        shuffle = rng.permutation(data.features.shape[1])
-        permuted = data.features[:, shuffle]
-        test = _split(data.labels, rng)
-        train = ~test
-        mean = permuted[train].mean(axis=0)
-        spread = permuted[train].std(axis=0)
-        spread[spread == 0] = 1.0
-        scaled = ((permuted - mean) / spread).astype(np.float32)
+        shuffle, permuted, train = permuted_split(data, seed)
         started = time.process_time()
-        orders, inferred, info = _orders(data, permuted, train, shuffle, seed)
+        orders, inferred, info = arm_orders(data, permuted, train, shuffle, seed)
         net = _advisor_net(data, inferred, cnn, seed)
         inference_cpu = time.process_time() - started
         arms = {arm: (order, cnn) for arm, order in orders.items()}
         contiguous_net = net.model_copy(update={"geometry": "contiguous"})
         arms["advisor-net"] = (np.asarray(net.geometry.permutation, dtype=np.int64), contiguous_net)  # type: ignore[union-attr]
         for arm, (order, arch) in arms.items():
-            train_set = Dataset(
-                _placed(scaled[train], order, data.shape), torch.as_tensor(data.labels[train])
-            )
-            test_set = Dataset(
-                _placed(scaled[test], order, data.shape), torch.as_tensor(data.labels[test])
-            )
-            build = partial(TreeNet, arch, init="he")
-            result = train_and_test(build, train_set, test_set, plan, seed)
-            runs.append(
-                {
-                    "seed": seed,
-                    "arm": arm,
-                    "parameters": result.parameters,
-                    "test_accuracy": result.test_accuracy,
-                    "train_accuracy": result.train_accuracy,
-                    "cpu_seconds": result.cpu_seconds,
-                    "architecture": _describe(arch),
-                }
-            )
-            print(f"{name} seed {seed} {arm:12} {result.test_accuracy:.3f}", file=sys.stderr)
+            record = train_arm(data, permuted, train, order, arch, plan, seed)
+            runs.append({"seed": seed, "arm": arm, **record})
+            print(f"{name} seed {seed} {arm:12} {record['test_accuracy']:.3f}", file=sys.stderr)
         runs.append({"seed": seed, "arm": "inference", "cpu_seconds": inference_cpu, **info})
     return {"data_set": name, "kernel": kernel, "epochs": plan.epochs, "seeds": seeds, "runs": runs}
+
+
+def training_plan(name: str) -> TrainingPlan:
+    """The plan every arm of data set ``name`` trains with."""
+    return TrainingPlan(epochs=EPOCHS[name], learning_rate=_LEARNING_RATE)
+
+
+def train_arm(
+    data: DataSet,
+    permuted: npt.NDArray[np.float32],
+    train: npt.NDArray[np.bool_],
+    order: _Ints,
+    arch: Architecture,
+    plan: TrainingPlan,
+    seed: int,
+) -> dict[str, Any]:
+    """Train ``arch`` on the permuted features placed in ``order``; return the run's record.
+
+    The features are standardised on the training split; the record holds the parameters, the
+    accuracies, the CPU seconds and the architecture.
+    """
+    test = ~train
+    mean = permuted[train].mean(axis=0)
+    spread = permuted[train].std(axis=0)
+    spread[spread == 0] = 1.0
+    scaled = ((permuted - mean) / spread).astype(np.float32)
+    train_set = Dataset(
+        _placed(scaled[train], order, data.shape), torch.as_tensor(data.labels[train])
+    )
+    test_set = Dataset(_placed(scaled[test], order, data.shape), torch.as_tensor(data.labels[test]))
+    result = train_and_test(partial(TreeNet, arch, init="he"), train_set, test_set, plan, seed)
+    return {
+        "parameters": result.parameters,
+        "test_accuracy": result.test_accuracy,
+        "train_accuracy": result.train_accuracy,
+        "cpu_seconds": result.cpu_seconds,
+        "architecture": _describe(arch),
+    }
 
 
 def _describe(arch: Architecture) -> str:
