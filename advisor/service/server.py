@@ -231,8 +231,9 @@ class RunningServer:
         with self._stop_lock:
             if self._stopped.is_set():
                 return
-            _on_loop(self._health.enter_graceful_shutdown())
+            # Refuse first: once health reads NOT_SERVING, no new call is admitted any more.
             self._admission.begin_shutdown(grace_seconds)
+            _on_loop(self._health.enter_graceful_shutdown())
             drained = self._admission.wait_idle(grace_seconds)
             if not drained:
                 _LOGGER.warning(
