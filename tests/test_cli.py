@@ -37,6 +37,7 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress
 from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
+from advisor.service.limits import RequestLimits
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates
 from tests.support.scripted import ScriptedAdvisor, scripted_server
@@ -430,3 +431,35 @@ def test_any_size_and_3d_recommend_deeper_nets_that_analyze_confirms(
     assert [
         (c["name"], c["log2_separation_rank"], c["certificate"]) for c in analysis["correlations"]
     ] == figures
+
+
+def test_max_message_bytes_matches_a_server_whose_limit_was_raised(tmp_path: Path) -> None:
+    # About 4.7 MB of region indices: over the client's default 4 MiB, within the raised limit.
+    grid = 512 * 512
+    task = {
+        "input": {"shape": [512, 512]},
+        "correlations": [
+            {"name": f"half-{i}", "a": {"indices": list(range(i, grid, 2))[: grid // 2]}}
+            for i in range(12)
+        ],
+    }
+    architecture = {
+        "input": {"shape": [512, 512]},
+        "representation": 4,
+        "layers": [{"channels": 4, "pool": [2, 2]}] * 9,
+    }
+    task_path, arch_path = tmp_path / "big-task.json", tmp_path / "big-arch.json"
+    task_path.write_text(json.dumps(task))
+    arch_path.write_text(json.dumps(architecture))
+    raised = 64 * 1024 * 1024
+    limits = RequestLimits(max_locations=grid, max_message_bytes=raised)
+    with start_server(ServerConfig(host="127.0.0.1", workers=1, limits=limits)) as running:
+        call = ["analyze", task_path, "--arch", arch_path, "--target", running.address]
+        refused = advisor(*call)
+        assert refused.status == ExitCode.RESOURCE_EXHAUSTED, refused.stderr
+        allowed = advisor(*call, "--max-message-bytes", str(raised))
+        assert allowed.status == ExitCode.OK, allowed.stderr
+    no_target = advisor("presets", "--max-message-bytes", "1000")
+    assert no_target.stderr.startswith(
+        "advisor: error: --max-message-bytes: applies only with --target"
+    )

@@ -105,7 +105,11 @@ def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
             target = args.target
             token = None if args.token_file is None else read_token_file(args.token_file)
             tls = _tls(args)
-            max_message_bytes = DEFAULT_MAX_MESSAGE_BYTES
+            max_message_bytes = (
+                DEFAULT_MAX_MESSAGE_BYTES
+                if args.max_message_bytes is None
+                else args.max_message_bytes
+            )
         client = AdvisorClient(target, token=token, tls=tls, max_message_bytes=max_message_bytes)
         yield stack.enter_context(client)
 

@@ -143,6 +143,13 @@ def _call_options() -> argparse.ArgumentParser:
     calls.add_argument("--tls-client-cert", metavar="FILE", help="client certificate (mutual TLS)")
     calls.add_argument("--tls-client-key", metavar="FILE", help="client private key (mutual TLS)")
     calls.add_argument(
+        "--max-message-bytes",
+        type=int,
+        metavar="N",
+        help="largest message sent to or received from --target (default 4 MiB, a server's "
+        "default; match a server whose limit was raised)",
+    )
+    calls.add_argument(
         "--timeout",
         type=float,
         metavar="S",

@@ -234,6 +234,7 @@ CONNECTION_OPTIONS = {
     "tls.client_cert": "--tls-client-cert",
     "tls.client_key": "--tls-client-key",
     "timeout": "--timeout",
+    "max_message_bytes": "--max-message-bytes",
     "exact": "--exact",
 }
 """Fields that name the connection settings of the client, reported under their option."""
@@ -245,5 +246,9 @@ TLS_OPTIONS = (
 )
 """The TLS options and their argparse dest."""
 
-REMOTE_OPTIONS = {"--token-file": "token_file", **dict(TLS_OPTIONS)}
+REMOTE_OPTIONS = {
+    "--token-file": "token_file",
+    "--max-message-bytes": "max_message_bytes",
+    **dict(TLS_OPTIONS),
+}
 """Options that only make sense against a remote server (``--target``), by their argparse dest."""
