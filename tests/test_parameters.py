@@ -9,10 +9,14 @@ import doctest
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import advisor.model.parameters
+from advisor.errors import InvalidRequestError
+from advisor.model.architecture import parse_architecture
+from advisor.model.compute import COUNT_LIMIT
 from advisor.model.grid import InputSpec
 from advisor.model.parameters import ParameterCount, ParameterModel
 
@@ -84,3 +88,36 @@ def test_the_docstring_example() -> None:
 def test_the_log_space_count_is_the_count(model: ParameterModel, widths: list[int]) -> None:
     log2_count = model.log2_count([float(np.log2(w)) for w in widths])
     assert abs(2.0**log2_count - _by_hand(model, widths)) <= 1e-9 * _by_hand(model, widths)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "channels", "field"),
+    [(2**31, 8, "representation_kernel"), (3, 2**31, "layers")],
+)
+def test_an_architecture_whose_counts_would_wrap_is_refused_on_its_field(
+    kernel: int, channels: int, field: str
+) -> None:
+    document = {
+        "input": {"shape": [16, 16]},
+        "representation": 8,
+        "representation_kernel": kernel,
+        "layers": [{"channels": channels, "pool": [4, 4]}, {"channels": channels, "pool": [4, 4]}],
+    }
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_architecture(document)
+    assert [v.field for v in refused.value.violations] == [field]
+
+
+def test_the_largest_countable_architecture_counts_exactly() -> None:
+    # 256 x (9 x 8 + 8 x 8) multiply-adds below, then 16 x 8 x r and r x 1 at the top: the
+    # largest r within COUNT_LIMIT.
+    widest = (COUNT_LIMIT - 256 * (9 * 8 + 8 * 8)) // (16 * 8 + 1)
+    document = {
+        "input": {"shape": [16, 16]},
+        "representation": 8,
+        "representation_kernel": 3,
+        "layers": [{"channels": 8, "pool": [4, 4]}, {"channels": widest, "pool": [4, 4]}],
+    }
+    architecture = parse_architecture(document)
+    assert architecture.multiply_adds == 256 * (9 * 8 + 8 * 8) + 16 * 8 * widest + widest
+    assert architecture.parameters == (9 * 8 + 8) + (8 * 8 + 8) + (8 * widest + widest) + widest + 1

@@ -16,6 +16,7 @@ exposes the same checks to code that builds schedules without an :class:`Archite
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
@@ -23,9 +24,9 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from advisor.errors import invalid_request_from_pydantic
+from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.arrangement import discarded_order
-from advisor.model.compute import layer_locations, multiply_adds
+from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.documents import read_document
 from advisor.model.geometries import (
     DilationGeometry,
@@ -129,6 +130,7 @@ class Architecture(BaseModel):
         schedule = validate_schedule(self.grid, *self._pools_and_strides(), self.geometry)
         if self.mixture is not None:
             check_mixture(self.mixture, self.geometry, self.widths, schedule)
+        self._check_counts()
         return self
 
     @classmethod
@@ -195,19 +197,45 @@ class Architecture(BaseModel):
     @property
     def multiply_adds(self) -> int:
         """Multiply-adds per input, counted as :mod:`advisor.model.compute` documents."""
-        spec = self.input
-        locations = layer_locations(
-            self.grid,
-            [layer.pool for layer in self.layers],
-            [layer.step for layer in self.layers],
-        )
-        widths = [self.representation, *self.widths]
-        kernel = self.representation_kernel**spec.ndim * spec.channels
         if self.mixture is not None:
             return mixture_multiply_adds(
-                self.representation, self.widths, self.mixture, locations, kernel, self.outputs
+                self.representation,
+                self.widths,
+                self.mixture,
+                self._locations(),
+                self._representation_weights(),
+                self.outputs,
             )
-        return int(multiply_adds(widths, locations, kernel, self.outputs)[0])
+        return self._own_multiply_adds(exact=False)
+
+    def _own_multiply_adds(self, exact: bool) -> int:
+        """Count the own member's multiply-adds (all of a tree's); ``exact`` never wraps."""
+        widths = [self.representation, *self.widths]
+        figures = multiply_adds(
+            widths, self._locations(), self._representation_weights(), self.outputs, exact
+        )
+        return int(figures[0])
+
+    def _locations(self) -> tuple[int, ...]:
+        pools, steps = [layer.pool for layer in self.layers], [layer.step for layer in self.layers]
+        return layer_locations(self.grid, pools, steps)
+
+    def _representation_weights(self) -> int:
+        return int(self.representation_kernel**self.input.ndim * self.input.channels)
+
+    def _check_counts(self) -> None:
+        """Refuse a network whose counts would wrap the int64 figures (:data:`COUNT_LIMIT`)."""
+        if self._own_multiply_adds(exact=True) <= COUNT_LIMIT:
+            return
+        representation = math.prod(self.grid) * self._representation_weights()
+        field = (
+            "representation_kernel"
+            if representation * self.representation > COUNT_LIMIT
+            else "layers"
+        )
+        raise InvalidRequestError.single(
+            field, "the network needs more than 2^62 multiply-adds per input; it cannot be counted"
+        )
 
     @property
     def discarded_order(self) -> float:

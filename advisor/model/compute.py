@@ -13,11 +13,16 @@ recommendation and may be bounded (``Budget.max_multiply_adds``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["layer_locations", "multiply_adds"]
+__all__ = ["COUNT_LIMIT", "layer_locations", "multiply_adds"]
+
+COUNT_LIMIT: Final = 2**62
+"""The largest multiply-add count a network may have: its parameters are fewer, and both are
+held as int64 figures (with headroom) by the search and the parameter model."""
 
 _Ints = npt.NDArray[np.int64]
 
@@ -42,6 +47,7 @@ def multiply_adds(
     locations: Sequence[int],
     representation_weights: int,
     outputs: int,
+    exact: bool = False,
 ) -> _Ints:
     """Return the multiply-adds per input of each row of ``(P, L + 1)`` widths ``(M, r_0, ...)``.
 
@@ -55,9 +61,13 @@ def multiply_adds(
         ``k^d * C_in``: multiply-adds of one representation channel at one location.
     outputs
         ``Y``.
+    exact
+        Count in Python integers (an object array), never wrapping: for checking a count
+        against :data:`COUNT_LIMIT`; the default int64 is what the search's batches use.
     """
-    w = np.atleast_2d(np.asarray(widths, dtype=np.int64))
-    counts = np.asarray(locations, dtype=np.int64)
+    dtype = object if exact else np.int64
+    w = np.atleast_2d(np.asarray(widths, dtype=dtype))
+    counts = np.asarray(locations, dtype=dtype)
     total = counts[0] * representation_weights * w[:, 0]
     total += (w[:, :-1] * w[:, 1:] * counts[None, :]).sum(axis=1)
     total += w[:, -1] * outputs

@@ -66,7 +66,7 @@ from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.arrangement import discarded_order
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
-from advisor.model.compute import layer_locations, multiply_adds
+from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
@@ -100,9 +100,6 @@ _SAMPLE_TRIES: Final = 50
 """Draws attempted per design :func:`sample_architectures` returns, before it gives up."""
 
 _LEAST_TARGET: Final = 1e-6
-
-_COUNT_LIMIT: Final = 2**62
-"""The largest parameter or multiply-add count the search forms (int64, with headroom)."""
 """Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
 
 _OTHERS_SHARE: Final = 0.5
@@ -416,12 +413,12 @@ class _Search:
     def _check_kernel(self) -> None:
         """Refuse a representation conv whose counts would overflow the search's int64 figures.
 
-        Its multiply-adds, ``N * k^d * C_in * M`` at the widest M, are the largest count the
-        search forms; past 2^62 they would wrap silently.
+        Its multiply-adds, ``N * k^d * C_in * M`` at the widest M, would wrap silently past
+        :data:`~advisor.model.compute.COUNT_LIMIT` (the limit architectures are checked against).
         """
         widest = max(self.choices[-1], self.budget.max_representation)
         largest = self.task.input.num_locations * self.model.representation_weights * widest
-        if largest > _COUNT_LIMIT:
+        if largest > COUNT_LIMIT:
             kernel = self.budget.representation_kernel
             raise InvalidRequestError.single(
                 "budget.representation_kernel",
