@@ -26,7 +26,7 @@ from advisor.search.recommend import score_architecture
 from bench.outcomes import report
 from bench.outcomes.data import TASKS, pixel_permutation
 from bench.outcomes.describe import descriptions, load_description
-from bench.outcomes.metrics import rank_correlation, task_metrics
+from bench.outcomes.metrics import rank_correlation, seed_ceiling, task_metrics
 from bench.outcomes.pool import (
     BASELINE_TOLERANCE,
     build_pool,
@@ -53,11 +53,23 @@ def test_regret_and_baseline_gap() -> None:
         {"score": [0.1, 0.9, 0.5]},
         [0.8, 0.6, 0.7],
         [0.05, 0.1, 0.0],
+        [[0.75, 0.85], [0.5, 0.7], [0.7, 0.7]],
     )
     assert figures.regret == pytest.approx(0.2)
     assert not figures.within_one_std
     assert figures.advisor_vs_baseline == pytest.approx(-0.1)
     assert figures.correlations["score"].kendall_tau == pytest.approx(-1.0)
+
+
+def test_seed_ceiling_ranks_each_run_against_the_others() -> None:
+    # Seed 0 orders the members (1, 2, 3), seed 1 (1, 3, 2): each against the other, tau = 1/3.
+    assert seed_ceiling([[0.1, 0.1], [0.2, 0.3], [0.3, 0.2]]) == pytest.approx(1 / 3)
+    # Three seeds: seed 2 alone disagrees; the mean of the other two keeps seed 0's order.
+    runs = [[0.1, 0.1, 0.25], [0.2, 0.2, 0.2], [0.3, 0.3, 0.15]]
+    taus = [1.0, 1.0, -1.0]  # seed 0 vs mean(1, 2), seed 1 vs mean(0, 2), seed 2 vs mean(0, 1)
+    assert seed_ceiling(runs) == pytest.approx(sum(taus) / 3)
+    assert math.isnan(seed_ceiling([[0.1], [0.2]]))
+    assert math.isnan(seed_ceiling([[0.1, 0.2], [0.2]]))
 
 
 def test_baselines_match_the_budget() -> None:

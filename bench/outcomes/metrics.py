@@ -2,7 +2,9 @@
 
 Each predictor (the advisor's score, the parameter count, synflow, NASWOT) is compared with the
 mean test accuracy over the pool by Kendall's tau-b and Spearman's rho (scipy.stats; ties
-handled as scipy does, NaN when a predictor is constant over the pool).
+handled as scipy does, NaN when a predictor is constant over the pool). The seeds' own agreement
+bounds what any predictor can reach: :func:`seed_ceiling` ranks the pool by one training run and
+compares that with the other runs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from typing import Final
 
 from scipy import stats
 
-__all__ = ["PREDICTORS", "Correlation", "TaskMetrics", "rank_correlation", "task_metrics"]
+__all__ = [
+    "PREDICTORS",
+    "Correlation",
+    "TaskMetrics",
+    "rank_correlation",
+    "seed_ceiling",
+    "task_metrics",
+]
 
 PREDICTORS: Final = ("score", "parameters", "synflow", "naswot")
 """Pool-member fields compared with accuracy; ``score`` is the advisor's."""
@@ -48,6 +57,8 @@ class TaskMetrics:
         Whether the regret is at most one std (the larger of the best member's and the #1's).
     advisor_vs_baseline
         ``advisor_accuracy - baseline_accuracy``.
+    seed_tau
+        :func:`seed_ceiling` of the pool's runs.
     """
 
     correlations: dict[str, Correlation]
@@ -57,6 +68,7 @@ class TaskMetrics:
     regret: float
     within_one_std: bool
     advisor_vs_baseline: float
+    seed_tau: float
 
 
 def rank_correlation(predictor: Sequence[float], accuracy: Sequence[float]) -> Correlation:
@@ -68,11 +80,32 @@ def rank_correlation(predictor: Sequence[float], accuracy: Sequence[float]) -> C
     return Correlation(float(tau), float(rho))
 
 
+def seed_ceiling(per_seed: Sequence[Sequence[float]]) -> float:
+    """Kendall's tau of one seed's accuracies against the mean of the other seeds', averaged.
+
+    ``per_seed`` holds each member's accuracies, one per seed, the same seeds for every member.
+    This is what a predictor as good as one training run of every member reaches against the
+    other runs: the noise in the accuracies caps any predictor's tau near it. NaN with fewer than
+    two seeds.
+    """
+    runs = [list(member) for member in per_seed]
+    seeds = len(runs[0]) if runs else 0
+    if seeds < 2 or any(len(member) != seeds for member in runs):
+        return math.nan
+    taus = []
+    for seed in range(seeds):
+        one = [member[seed] for member in runs]
+        others = [(sum(member) - member[seed]) / (seeds - 1) for member in runs]
+        taus.append(rank_correlation(one, others).kendall_tau)
+    return math.fsum(taus) / seeds
+
+
 def task_metrics(
     sources: Sequence[str],
     predictors: dict[str, Sequence[float]],
     accuracy: Sequence[float],
     spread: Sequence[float],
+    per_seed: Sequence[Sequence[float]],
 ) -> TaskMetrics:
     """The figures of one pool.
 
@@ -84,6 +117,8 @@ def task_metrics(
         Each predictor's value per member.
     accuracy, spread
         Mean and std of each member's test accuracy over the seeds.
+    per_seed
+        Each member's test accuracy per seed (for :func:`seed_ceiling`).
     """
     first = list(sources).index(ADVISOR_FIRST)
     advisor = accuracy[first]
@@ -100,4 +135,5 @@ def task_metrics(
         regret=best - advisor,
         within_one_std=best - advisor <= max(spread[top], spread[first]),
         advisor_vs_baseline=advisor - baseline,
+        seed_tau=seed_ceiling(per_seed),
     )

@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark for the chosen tasks (all by default)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (the protocol: 3)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (the protocol: 5)")
     parser.add_argument("--jobs", type=int, default=2, help="training runs at once")
     parser.add_argument("--smoke", action="store_true", help="tiny data, temporary folder")
     args = parser.parse_args(argv)
