@@ -177,11 +177,12 @@ def _tree_budget(budget: Budget) -> Budget:
 
 @dataclass(frozen=True)
 class _Entry:
-    """A tree with its optimal widths."""
+    """A tree with its optimal widths (and, from a practical pass, its profiles' figures)."""
 
     candidate: Candidate
     allocation: Allocation
     dag: SubtreeDag
+    figures: _Floats | None = field(default=None, compare=False, repr=False)
 
     def order(self) -> tuple[tuple[float, ...], int, int]:
         return (
@@ -588,7 +589,7 @@ class _Search:
             seen[dag.digest] |= roles
             allocation = self._best_profile(candidate, dag, figures=scored.figures)
             if allocation is not None:
-                self.board.offer(_Entry(candidate, allocation, dag))
+                self.board.offer(_Entry(candidate, allocation, dag, scored.figures))
 
     def _evaluate(
         self, candidate: Candidate, seen: dict[bytes, set[str]], stop: StopSignal | None
@@ -623,12 +624,18 @@ class _Search:
         cached = self._profiles.get(key)
         if cached is None:
             profiles, parameters = self._ladders(candidate.depth)
-            fits = parameters <= self.budget.max_parameters * scale
-            if self.max_multiply_adds is not None:
-                fits &= self._multiply_adds(candidate, profiles) <= self.max_multiply_adds
+            fits = self._fits(candidate, scale)
             cached = profiles[fits], parameters[fits]
             self._profiles[key] = cached
         return cached
+
+    def _fits(self, candidate: Candidate, scale: float) -> npt.NDArray[np.bool_]:
+        """Mark the depth's practical profiles within ``scale`` times the budgets."""
+        profiles, parameters = self._ladders(candidate.depth)
+        fits: npt.NDArray[np.bool_] = parameters <= self.budget.max_parameters * scale
+        if self.max_multiply_adds is not None:
+            fits &= self._multiply_adds(candidate, profiles) <= self.max_multiply_adds
+        return fits
 
     def _ladders(self, depth: int) -> tuple[_Ints, _Ints]:
         """Return every practical profile of a depth and its parameters (computed once)."""
@@ -865,10 +872,23 @@ class _Search:
         ]
 
     def _more_budget(self, entry: _Entry) -> Design | None:
-        """Return the entry's tree at 10% more parameters (practical searches; None for free)."""
+        """Return the entry's tree at 10% more parameters (practical searches; None for free).
+
+        The profiles within the budget were scored by the search: when it kept their figures,
+        only the profiles the larger budget adds are scored here.
+        """
         if self.budget.width_profile == "free":
             return None
-        allocation = self._best_profile(entry.candidate, entry.dag, MORE_BUDGET)
+        figures = None
+        if entry.figures is not None:
+            wider = self._fits(entry.candidate, MORE_BUDGET)
+            known = self._fits(entry.candidate, 1.0)[wider]
+            figures = np.empty((known.size, entry.figures.shape[1]))
+            figures[known] = entry.figures
+            if not known.all():
+                added = self._ladders(entry.candidate.depth)[0][wider][~known]
+                figures[~known] = entry.dag.log2_ranks(np.log2(added))
+        allocation = self._best_profile(entry.candidate, entry.dag, MORE_BUDGET, figures=figures)
         if allocation is None:
             return None
         return self._design(_Entry(entry.candidate, allocation, entry.dag))
