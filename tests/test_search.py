@@ -384,7 +384,12 @@ def test_the_time_limit_is_a_deadline_on_the_stop_signals_clock() -> None:
     assert not result.complete
     assert result.search_seconds == 10.0
     assert len(result.recommendations) == 1  # no time left: the best so far only
-    assert "stopped early" in result.recommendations[0].rationale
+    best = result.recommendations[0]
+    assert "stopped early" in best.rationale
+    # The deadline cut the contiguous net's pricing, which a full search does on this task.
+    assert best.efficiency is not None and not best.efficiency.contiguous_priced
+    full = recommend(task, Budget(max_parameters=30_000, time_limit_seconds=None))
+    assert all(r.efficiency and r.efficiency.contiguous_priced for r in full.recommendations)
 
 
 def test_a_search_returns_before_its_deadline_with_as_many_recommendations_as_fit(

@@ -69,6 +69,7 @@ from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation, SearchProgress, SearchResult
+from advisor.model.schedule import Schedule
 from advisor.model.task import Task
 from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate, CandidateSpace
@@ -81,7 +82,9 @@ from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
 from advisor.search.synthesis import synthesis_variants
 from advisor.search.widths import Allocation, Floor, allocate_widths, best_point
 from advisor.seprank.analysis import analyze
+from advisor.seprank.efficiency import TYPICAL_PRICING_RUNS, contiguous_structure, is_priced
 from advisor.seprank.labels import correlation_labels
+from advisor.seprank.tree import log2_min_cut
 from advisor.stopping import StopSignal
 
 __all__ = [
@@ -276,7 +279,9 @@ class _Clock(StopSignal):
 
     It times the search (``elapsed``) and keeps the figures the reserve is made of: ``each``,
     the longest recommendation build measured, and ``longest_gap``, the longest wait seen
-    between two polls.
+    between two polls; and ``pricing``, the predicted time a recommendation's analysis prices
+    the contiguous net for (which the deadline may cut, so it is not reserved, but it is work
+    the progress counts).
     """
 
     def __init__(self, signal: StopSignal, top_k: int) -> None:
@@ -284,6 +289,7 @@ class _Clock(StopSignal):
         self.top_k = top_k
         self.started = self.clock()
         self.each = 0.0
+        self.pricing = 0.0
         self.longest_gap = 0.0
         self.ranking = 0.0
         self.window: float | None = None
@@ -767,8 +773,28 @@ class _Search:
         started = self.clock.clock()
         self._recommendation(1, entry, (), None)
         self.clock.measure(self.clock.clock() - started)
+        self.clock.pricing = self._pricing_time()
         if self.budget.width_profile == "practical":
             self.board.shallow = None
+
+    def _pricing_time(self) -> float:
+        """Predict how long a recommendation's analysis prices the contiguous net (0: not priced).
+
+        The shallow net's build barely prices anything, while on a small input pricing a deep
+        tree is most of its build (some 200 runs of the recurrence): one run on the deepest
+        recommendable tree's contiguous windows is timed, times
+        :data:`~advisor.seprank.efficiency.TYPICAL_PRICING_RUNS`.
+        """
+        deepest = max((c for c in self.candidates if c.eligible), key=lambda c: c.depth)
+        structure = contiguous_structure(Schedule.trusted(self.space.grid(deepest), deepest.pools))
+        if not is_priced(len(self.correlations), structure):
+            return 0.0
+        labels = self.space.labels(deepest.padding)
+        # Fractional widths, as the pricing's: they take the float recurrence.
+        widths = np.full((3, deepest.depth), math.log2(self.choices[-1]) - 0.5)
+        started = self.clock.clock()
+        log2_min_cut(structure, labels, widths, math.log2(self.choices[-1]))
+        return TYPICAL_PRICING_RUNS * (self.clock.clock() - started)
 
     def _progress(self, meter: WorkMeter) -> None:
         now = self.clock.elapsed()
@@ -782,7 +808,7 @@ class _Search:
             scored = self.scored
             best = self.board.top[0].allocation.keys[0] if self.board.top else None
         # The time still to come after the trees: the ranking and the recommendations.
-        ahead = self.clock.ranking + self.budget.top_k * self.clock.each
+        ahead = self.clock.ranking + self.budget.top_k * (self.clock.each + self.clock.pricing)
         self.report(SearchProgress(scored, now, best, meter.fraction(ahead)))
 
     def _architecture(self, entry: _Entry) -> Architecture:
@@ -820,11 +846,15 @@ class _Search:
     def _recommendation(
         self, rank: int, entry: _Entry, notes: Sequence[str], stop: StopSignal | None
     ) -> Recommendation:
-        """Analyse one entry's architecture and explain it; ``stop`` may abandon the analysis."""
+        """Analyse one entry's architecture and explain it; ``stop`` may abandon the analysis.
+
+        The search's deadline may cut the pricing of the contiguous reference net (the costly
+        part of a small analysis): the best recommendation then comes without it, on time.
+        """
         shallow = self.board.shallow
         assert shallow is not None, "the shallow net fits (checked up front) and always runs"
         architecture = self._architecture(entry)
-        analysis = analyze(self.task, architecture, stop=stop)
+        analysis = analyze(self.task, architecture, stop=stop, pricing_stop=self.signal)
         text = rationale(
             self._design(entry),
             contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
