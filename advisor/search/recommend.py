@@ -757,6 +757,9 @@ class _Search:
     def _reserve_final_time(self) -> None:
         """Build the shallow net's recommendation as the final ones are built, timing it.
 
+        Timed without the contiguous net's pricing, which a deadline may cut (see
+        :meth:`_recommendations`) and whose time is predicted apart (:meth:`_pricing_time`).
+
         A practical search ranks nothing before its scoring pass ends, so the shallow net is
         ranked here on the targets it sets alone, for the timing only.
         """
@@ -770,8 +773,10 @@ class _Search:
             self.board.shallow = _Entry(scored.candidate, allocation, scored.dag)
         entry = self.board.shallow
         assert entry is not None, "the shallow net fits (checked up front) and always runs"
+        unpriced = StopSignal()  # the pricing is predicted apart (it may be cut, see below)
+        unpriced.cancel()
         started = self.clock.clock()
-        self._recommendation(1, entry, (), None)
+        self._recommendation(1, entry, (), None, unpriced)
         self.clock.measure(self.clock.clock() - started)
         self.clock.pricing = self._pricing_time()
         if self.budget.width_profile == "practical":
@@ -835,8 +840,12 @@ class _Search:
             if not first and self.signal.remaining() < self.clock.time_for(0):
                 break
             started = self.clock.clock()
+            # The pricing stops a build's time before the deadline: the rest of the build fits.
+            pricing = self.signal.earlier(self.clock.each)
             try:
-                built = self._recommendation(rank, entry, notes, None if first else self.signal)
+                built = self._recommendation(
+                    rank, entry, notes, None if first else self.signal, pricing
+                )
             except StoppedError:
                 break
             self.clock.measure(self.clock.clock() - started)
@@ -844,17 +853,22 @@ class _Search:
         return recommendations
 
     def _recommendation(
-        self, rank: int, entry: _Entry, notes: Sequence[str], stop: StopSignal | None
+        self,
+        rank: int,
+        entry: _Entry,
+        notes: Sequence[str],
+        stop: StopSignal | None,
+        pricing: StopSignal,
     ) -> Recommendation:
         """Analyse one entry's architecture and explain it; ``stop`` may abandon the analysis.
 
-        The search's deadline may cut the pricing of the contiguous reference net (the costly
-        part of a small analysis): the best recommendation then comes without it, on time.
+        ``pricing`` may cut the pricing of the contiguous reference net (the costly part of a
+        small analysis): a recommendation built near the deadline comes without it, on time.
         """
         shallow = self.board.shallow
         assert shallow is not None, "the shallow net fits (checked up front) and always runs"
         architecture = self._architecture(entry)
-        analysis = analyze(self.task, architecture, stop=stop, pricing_stop=self.signal)
+        analysis = analyze(self.task, architecture, stop=stop, pricing_stop=pricing)
         text = rationale(
             self._design(entry),
             contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
