@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import PermutationGeometry, architecture_document
 from advisor.model.budget import FAMILIES, Budget
+from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, parse_task
@@ -527,6 +529,31 @@ def test_the_default_families_exclude_synthesized_trees_until_asked() -> None:
     every = [family for family in FAMILIES if family != "data_arranged"]
     _, asked = _search(document, max_parameters=5_000, top_k=50, geometries=every)
     assert "synthesized" in {r.architecture.family for r in asked.recommendations}
+
+
+@pytest.mark.parametrize("profile", ["free", "practical"])
+def test_widths_whose_counts_would_wrap_are_refused_and_the_widest_that_fits_is_exact(
+    profile: str,
+) -> None:
+    task = parse_task({"input": {"shape": [64, 64]}, "preset": "symmetry"})
+    options = {"max_parameters": 2**62, "width_profile": profile, "time_limit_seconds": None}
+    with pytest.raises(InvalidRequestError) as refused:
+        recommend(task, Budget(**options, max_channels=2**31 - 1))
+    (violation,) = refused.value.violations
+    assert violation.field == "budget.max_channels"
+    fits = int(re.search(r"([\d,]+) channels fit", violation.description)[1].replace(",", ""))
+    with pytest.raises(InvalidRequestError) as listed:
+        recommend(task, Budget(**options, channel_choices=[4, 2**31 - 1]))
+    assert [v.field for v in listed.value.violations] == ["budget.channel_choices"]
+    top = recommend(task, Budget(**options, max_channels=fits, top_k=2))
+    for pick in top.recommendations:
+        architecture = pick.architecture
+        widths = [architecture.representation, *architecture.widths]
+        pools = [layer.pool for layer in architecture.layers]
+        locations = layer_locations(architecture.grid, pools, pools)
+        exact = int(multiply_adds([widths], locations, 1, 1, exact=True)[0])
+        assert pick.multiply_adds == exact <= COUNT_LIMIT
+        assert max(architecture.widths) <= fits
 
 
 def test_a_kernel_whose_counts_would_wrap_is_refused_and_one_below_is_counted_exactly() -> None:

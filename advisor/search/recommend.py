@@ -408,6 +408,7 @@ class _Search:
         self.max_multiply_adds = budget.max_multiply_adds
         if self.max_multiply_adds is None and budget.width_profile == "practical" and self.standard:
             self.max_multiply_adds = DEFAULT_COMPUTE_FACTOR * self.standard[1]
+        self._check_widths()
         self._check_space()
         # Built by execute(): its targets need a pass over every tree, which only a search (or
         # search_objective) uses, not a caller that only samples the space.
@@ -442,6 +443,56 @@ class _Search:
                 f"a {kernel}-wide representation conv on this input needs more than 2^62 "
                 "multiply-adds per input; no network this large can be counted",
             )
+
+    def _check_widths(self) -> None:
+        """Refuse width choices whose widest network would overflow the search's int64 figures.
+
+        A search counts its candidates' parameters and multiply-adds in int64 batches: the
+        widest network of its space (every hidden width the largest choice, M the largest
+        allowed) must stay within :data:`~advisor.model.compute.COUNT_LIMIT`, or its 1x1 convs'
+        counts would wrap silently. Refused on the field that sets the largest width, saying the
+        largest that fits.
+        """
+        practical = self.budget.width_profile == "practical"
+        widest = (self.rules.choices if practical else self.choices)[-1]  # midpoints go above
+        if self._widest_multiply_adds(widest) <= COUNT_LIMIT:
+            return
+        fits = widest
+        while fits > 1 and self._widest_multiply_adds(fits) > COUNT_LIMIT:
+            fits //= 2
+        field = "channel_choices" if self.budget.channel_choices is not None else "max_channels"
+        raise InvalidRequestError.single(
+            f"budget.{field}",
+            f"networks {widest:,} channels wide need more than 2^62 multiply-adds per input on "
+            f"this input, which cannot be counted; {fits:,} channels fit",
+        )
+
+    def _widest_multiply_adds(self, width: int) -> int:
+        """Bound the multiply-adds of the space's widest net with hidden widths ``width``.
+
+        A quick bound first (every level pools at least two locations, so the hidden layers
+        above the first run on fewer locations than the grid has); when it passes the limit,
+        the exact count of the widest tree, computed tree by tree.
+        """
+        representation = max(width, self.budget.max_representation)
+        weights, outputs = self.model.representation_weights, self.model.outputs
+        grid = max(math.prod(self.space.grid(c)) for c in self.candidates)
+        bound = grid * (weights + width) * representation + width * width * grid + width * outputs
+        if bound <= COUNT_LIMIT:
+            return bound
+        schedules = {(self.space.grid(c), c.pools) for c in self.candidates}
+        return max(
+            int(
+                multiply_adds(
+                    [[representation, *[width] * len(pools)]],
+                    layer_locations(shape, pools, pools),
+                    weights,
+                    outputs,
+                    exact=True,
+                )[0]
+            )
+            for shape, pools in schedules
+        )
 
     def _check_space(self) -> None:
         candidates = self.candidates
