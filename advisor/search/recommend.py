@@ -40,10 +40,11 @@ search stops early enough to build its recommendations before the deadline. It m
 one recommendation takes to build without the pricing of its contiguous reference net (on the
 shallow net at the start, then on every one it builds) and the longest wait between two polls
 (how late a deadline can be noticed, and how long the machine's load may hold the search back),
-so a loaded machine reserves more; it reserves :data:`_RESERVE_FACTOR` times the build and
-:data:`_GAP_FACTOR` times the wait for the best recommendation, one build for each of the others
-as long as those take at most :data:`_OTHERS_SHARE` of the time left when scoring starts (a
-short limit buys a better best pick rather than more picks), and the time the ranking will take.
+so a loaded machine reserves more; it reserves :data:`_RESERVE_FACTOR` times the build for the
+best recommendation and for each of the others as long as those take at most
+:data:`_OTHERS_SHARE` of the time left when scoring starts (a short limit buys a better best
+pick rather than more picks), :data:`_GAP_FACTOR` times the wait, and the time the ranking will
+take.
 It then returns the best found so far with ``complete = False``.
 
 The recommendations are built in rank order. The best is always built, even past the deadline;
@@ -108,8 +109,10 @@ _SAMPLE_TRIES: Final = 50
 _LEAST_TARGET: Final = 1e-6
 """Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
 
-_OTHERS_SHARE: Final = 0.5
-"""Share of a search's time at most that the recommendations after the best may reserve."""
+_OTHERS_SHARE: Final = 0.25
+"""Share of a search's time at most that the recommendations after the best may reserve. (A
+half, priced at the shallow net's build, reserved 4 builds on 262144 locations stopped at 10% of
+its full time, none of which then fit: the page's deep trees take 3-5 times as long to build.)"""
 
 _KEPT_FIGURES_BYTES: Final = 64 * 2**20
 """The practical pass keeps the figures of the trees it scores up to this size for the ranking;
@@ -311,10 +314,10 @@ class _Clock(StopSignal):
     def time_for(self, others: int) -> float:
         """Return the time to keep for one recommendation that must fit and ``others`` more.
 
-        :data:`_RESERVE_FACTOR` times a build and :data:`_GAP_FACTOR` times the longest wait
-        seen between two polls for the one, a build for each other.
+        :data:`_RESERVE_FACTOR` times a build (what a deep tree's takes) for each, and
+        :data:`_GAP_FACTOR` times the longest wait seen between two polls.
         """
-        return _RESERVE_FACTOR * self.each + _GAP_FACTOR * self.longest_gap + others * self.each
+        return (1 + others) * _RESERVE_FACTOR * self.each + _GAP_FACTOR * self.longest_gap
 
     def measure(self, each: float) -> None:
         """Record how long one recommendation took to build; the reserve follows the longest.
@@ -350,7 +353,9 @@ class _Clock(StopSignal):
         """
         others = self.top_k - 1
         if self.window is not None and math.isfinite(self.window) and self.each > 0.0:
-            affordable = (_OTHERS_SHARE * self.window - self.time_for(0)) / self.each
+            affordable = (_OTHERS_SHARE * self.window - self.time_for(0)) / (
+                _RESERVE_FACTOR * self.each
+            )
             others = max(0, min(others, math.floor(affordable)))
         self._lead = self.time_for(others) + self.ranking
 
