@@ -44,8 +44,7 @@ so a loaded machine reserves more; it reserves :data:`_RESERVE_FACTOR` times the
 best recommendation and for each of the others as long as those take at most
 :data:`_OTHERS_SHARE` of the time left when scoring starts (a short limit buys a better best
 pick rather than more picks), :data:`_GAP_FACTOR` times the wait, and the time the ranking will
-take.
-It then returns the best found so far with ``complete = False``.
+take. It then returns the best found so far with ``complete = False``.
 
 The recommendations are built in rank order. The best is always built, even past the deadline;
 each other one only while the time for one that must fit is left, and its analysis polls the
