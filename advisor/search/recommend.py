@@ -856,9 +856,10 @@ class _Search:
         :data:`~advisor.seprank.efficiency.TYPICAL_PRICING_RUNS`.
         """
         deepest = max((c for c in self.candidates if c.eligible), key=lambda c: c.depth)
-        structure = contiguous_structure(Schedule.trusted(self.space.grid(deepest), deepest.pools))
-        if not is_priced(len(self.correlations), structure):
+        schedule = Schedule.trusted(self.space.grid(deepest), deepest.pools)
+        if not is_priced(len(self.correlations), schedule):
             return 0.0
+        structure = contiguous_structure(schedule)
         labels = self.space.labels(deepest.padding)
         # Fractional widths, as the pricing's: they take the float recurrence.
         widths = np.full((3, deepest.depth), math.log2(self.choices[-1]) - 0.5)

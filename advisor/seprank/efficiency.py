@@ -106,18 +106,19 @@ def expressive_efficiency(
     log2_m = math.log2(architecture.representation)
     targets = np.asarray(log2_ranks, dtype=np.float64)
     shallow = max(float(targets.max(initial=0.0)), 0.0)
-    contiguous = contiguous_structure(architecture.schedule)
-    priced = is_priced(len(correlations), contiguous)
-    labels = rows(correlations) if priced else np.zeros((0, 0), dtype=np.int8)
-    try:
-        ladders = [
-            ladder
-            for growth in (LADDER_GROWTHS if priced else ())
-            if (ladder := _least_ladder(contiguous, labels, targets, log2_m, growth, stop))
-            is not None
-        ]
-    except StoppedError:
-        priced, ladders = False, []
+    priced = is_priced(len(correlations), architecture.schedule)
+    ladders: list[list[float]] = []
+    if priced:
+        contiguous, labels = contiguous_structure(architecture.schedule), rows(correlations)
+        try:
+            ladders = [
+                ladder
+                for growth in LADDER_GROWTHS
+                if (ladder := _least_ladder(contiguous, labels, targets, log2_m, growth, stop))
+                is not None
+            ]
+        except StoppedError:
+            priced, ladders = False, []
     costs = [(model.log2_count([log2_m, *ladder]), max(ladder)) for ladder in ladders]
     parameters, channels = min(costs) if costs else (None, None)
     return Efficiency(
@@ -139,9 +140,16 @@ def contiguous_structure(schedule: Schedule) -> PoolingStructure:
     return geometry_structure("contiguous", schedule)
 
 
-def is_priced(correlations: int, contiguous: PoolingStructure) -> bool:
-    """Return whether the contiguous net is priced for this many correlations (size only)."""
-    entries = sum(windows.size for windows in contiguous.windows)
+def is_priced(correlations: int, schedule: Schedule) -> bool:
+    """Return whether the contiguous net is priced for this many correlations (size only).
+
+    Its window entries, a level's windows (the grid it leaves) times their size, are counted
+    from the schedule: no window is built for an input too large to price.
+    """
+    entries = sum(
+        math.prod(grid) * math.prod(pool)
+        for grid, pool in zip(schedule.grids[1:], schedule.pools, strict=True)
+    )
     return correlations * entries <= MAX_PRICED_WORK
 
 
