@@ -47,11 +47,12 @@ pick rather than more picks), :data:`_GAP_FACTOR` times the wait, and the time t
 take. It then returns the best found so far with ``complete = False``.
 
 The recommendations are built in rank order. The best is always built, even past the deadline;
-each other one only while the time for one that must fit is left, and its analysis polls the
-signal too. The pricing of a recommendation's contiguous reference net (on a small input most
-of its build) stops one build's time before the deadline and is then left out
-(``contiguous_priced`` false). So a deadline that cuts the final analyses leaves fewer than
-``top_k`` recommendations (and ``complete = False``), but never none when a design was found.
+each other one only while the time for one more build (the longest measured) and the wait is
+left, and its analysis polls the signal too. The pricing of a recommendation's contiguous
+reference net (on a small input most of its build) stops one build's time before the deadline
+and is then left out (``contiguous_priced`` false). So a deadline that cuts the final analyses
+leaves fewer than ``top_k`` recommendations (and ``complete = False``), but never none when a
+design was found.
 """
 
 from __future__ import annotations
@@ -317,6 +318,14 @@ class _Clock(StopSignal):
         :data:`_GAP_FACTOR` times the longest wait seen between two polls.
         """
         return (1 + others) * _RESERVE_FACTOR * self.each + _GAP_FACTOR * self.longest_gap
+
+    def time_to_start_another(self) -> float:
+        """Return the time left that another recommendation after the best needs to be started.
+
+        One build as long as the longest measured and the wait: unlike the best, it may be
+        abandoned (its analysis polls the deadline), so no multiple of a build is kept for it.
+        """
+        return self.each + _GAP_FACTOR * self.longest_gap
 
     def measure(self, each: float) -> None:
         """Record how long one recommendation took to build; the reserve follows the longest.
@@ -906,7 +915,7 @@ class _Search:
         page = self.board.top[self.offset :] if self.board.top or self.offset else baselines[:1]
         for rank, entry in enumerate(page, start=self.offset + 1):
             first = rank == self.offset + 1
-            if not first and self.signal.remaining() < self.clock.time_for(0):
+            if not first and self.signal.remaining() < self.clock.time_to_start_another():
                 break
             started = self.clock.clock()
             # The pricing stops a build's time before the deadline: the rest of the build fits.
