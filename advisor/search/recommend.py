@@ -49,10 +49,11 @@ take. It then returns the best found so far with ``complete = False``.
 The recommendations are built in rank order. The best is always built, even past the deadline;
 each other one only while the time for one more build (the longest measured) and the wait is
 left, and its analysis polls the signal too. The pricing of a recommendation's contiguous
-reference net (on a small input most of its build) stops one build's time before the deadline
-and is then left out (``contiguous_priced`` false). So a deadline that cuts the final analyses
-leaves fewer than ``top_k`` recommendations (and ``complete = False``), but never none when a
-design was found.
+reference net (on a small input most of its build) stops in time for the rest of the build and
+for the unpriced builds of the others the reserve planned (whole designs come first), and is
+then left out (``contiguous_priced`` false); the builds the reserve is made of are timed without
+it (:class:`_PricingTimer`). So a deadline that cuts the final analyses leaves fewer than
+``top_k`` recommendations (and ``complete = False``), but never none when a design was found.
 """
 
 from __future__ import annotations
@@ -307,6 +308,7 @@ class _Clock(StopSignal):
         self.ranking = 0.0
         self.window: float | None = None
         self.last_poll: float | None = None
+        self.others = top_k - 1  # the recommendations after the best the reserve keeps time for
 
     def elapsed(self) -> float:
         return self.clock() - self.started
@@ -365,7 +367,33 @@ class _Clock(StopSignal):
                 _RESERVE_FACTOR * self.each
             )
             others = max(0, min(others, math.floor(affordable)))
+        self.others = others
         self._lead = self.time_for(others) + self.ranking
+
+
+class _PricingTimer(StopSignal):
+    """The stop signal of a build's contiguous pricing, which also times the pricing.
+
+    The pricing polls it before each of its rounds: the time from the first poll to the last is
+    (but for its last round, a small share) the time the pricing took, which the deadline may
+    cut and so is no part of the builds the reserve is made of.
+    """
+
+    def __init__(self, signal: StopSignal, lead: float) -> None:
+        super().__init__(parent=signal, lead=lead)
+        self._first: float | None = None
+        self._last: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        """The time between the first poll and the last (0 when the pricing did not run)."""
+        return 0.0 if self._first is None or self._last is None else self._last - self._first
+
+    def stopped(self) -> bool:
+        now = self.clock()
+        self._first = now if self._first is None else self._first
+        self._last = now
+        return super().stopped()
 
 
 class _Search:
@@ -913,20 +941,23 @@ class _Search:
         # best baseline it has (the rationale's note says the search was cut).
         baselines = [e for e in (self.board.contiguous, self.board.shallow) if e is not None]
         page = self.board.top[self.offset :] if self.board.top or self.offset else baselines[:1]
-        for rank, entry in enumerate(page, start=self.offset + 1):
-            first = rank == self.offset + 1
+        for index, entry in enumerate(page):
+            first = index == 0
             if not first and self.signal.remaining() < self.clock.time_to_start_another():
                 break
             started = self.clock.clock()
-            # The pricing stops a build's time before the deadline: the rest of the build fits.
-            pricing = self.signal.earlier(self.clock.each)
+            # The pricing stops early enough for the rest of this build and for the unpriced
+            # builds of the others the reserve planned: whole designs come before the pricing.
+            others = min(len(page) - index - 1, self.clock.others)
+            pricing = _PricingTimer(self.signal, (1 + others) * self.clock.each)
             try:
                 built = self._recommendation(
-                    rank, entry, notes, None if first else self.signal, pricing
+                    self.offset + 1 + index, entry, notes, None if first else self.signal, pricing
                 )
             except StoppedError:
                 break
-            self.clock.measure(self.clock.clock() - started)
+            # The reserve is made of builds without their pricing, which the deadline may cut.
+            self.clock.measure(self.clock.clock() - started - pricing.seconds)
             recommendations.append(built)
         return recommendations
 
