@@ -17,6 +17,7 @@ from advisor.seprank.analysis import analyze
 from advisor.seprank.efficiency import LADDER_GROWTHS, MAX_PRICED_WORK
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
+from advisor.stopping import StopSignal
 
 _DEPTH = 4
 _LENGTH = 2**_DEPTH
@@ -135,4 +136,21 @@ def test_a_large_input_leaves_the_contiguous_net_unpriced_and_says_so() -> None:
     efficiency = analyze(task, arch).efficiency
     assert efficiency is not None and not efficiency.contiguous_priced
     assert efficiency.log2_contiguous_parameters is None
-    assert "not computed for an input this large" in efficiency.summary()
+    assert "not computed (too costly for an input this large" in efficiency.summary()
+
+
+def test_a_stopped_pricing_leaves_the_contiguous_net_out_and_every_figure_as_it_was() -> None:
+    task = _task([[1] * 8 + [2] * 8, [1, 2] * 8])
+    arch = _arch([4, 4, 8, 8], 4, "mirror")
+    stopped = StopSignal()
+    stopped.cancel()
+    full, cut = analyze(task, arch), analyze(task, arch, pricing_stop=stopped)
+    assert full.efficiency is not None and cut.efficiency is not None
+    assert full.efficiency.contiguous_priced and full.efficiency.log2_contiguous_parameters
+    assert not cut.efficiency.contiguous_priced
+    assert cut.efficiency.log2_contiguous_parameters is None
+    assert cut.efficiency.log2_contiguous_channels is None
+    assert cut.efficiency.log2_shallow_parameters == full.efficiency.log2_shallow_parameters
+    assert cut.correlations == full.correlations
+    assert "cut by a time limit" in cut.efficiency.summary()
+    assert analyze(task, arch, pricing_stop=StopSignal()) == full  # a live signal prices

@@ -320,3 +320,36 @@ def test_a_sum_is_no_single_network_its_rank_can_exceed_the_summed_width() -> No
     structure = mixture_structure(arch)
     assert mixture_exact_rank(structure, labels) == 3 > arch.widths[-1]
     assert float(log2_mixture_bound(structure, labels[None, :])[0]) == pytest.approx(math.log2(3))
+
+
+def _closed_form_multiply_adds(m: int, widths: list[int]) -> int:
+    """Multiply-adds of one member on 16 locations pooled by 2 (M = m, one output, kernel 1)."""
+    locations = [16, 8, 4, 2]
+    hidden = sum(a * b * n for a, b, n in zip([m, *widths], widths, locations, strict=False))
+    return 16 * m + hidden + widths[-1]
+
+
+def test_a_mixture_member_whose_counts_would_wrap_is_refused_on_its_channels() -> None:
+    orders = [[1, 2, 4, 8], [2, 1, 8, 4]]
+    # Layers 1 and 3 are summed (mixing level 2 and the root): equal widths there.
+    huge = [2, 2, 2**62, 2]
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_architecture(_document(orders, [[2, 2, 2, 2], huge], [2], 2))
+    assert [v.field for v in refused.value.violations] == ["mixture.members[0].channels"]
+
+
+def test_members_within_the_limit_whose_sum_is_not_are_refused_on_the_mixture() -> None:
+    orders = [[1, 2, 4, 8], [2, 1, 8, 4]]
+    limit = 2**62
+    # 16 * 2 + 2 * a * 16 + a * 2 * 8 + 2 * 2 * 4 + 2 * 2 * 2 + 2 = 58 + 48 a per member.
+    a = (limit - 58) // 48 * 2 // 3
+    member = [a, 2, 2, 2]
+    assert _closed_form_multiply_adds(2, member) == 58 + 48 * a <= limit
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_architecture(_document(orders, [member, member], [2], 2))
+    assert [v.field for v in refused.value.violations] == ["mixture"]
+    # Just within the limit together (2 (58 + 48 w) - 34 shared): counted exactly.
+    within = [(limit - 82) // 96, 2, 2, 2]
+    mixture = parse_architecture(_document(orders, [within, within], [2], 2))
+    shared = 16 * 2 + 2
+    assert mixture.multiply_adds == 2 * _closed_form_multiply_adds(2, within) - shared <= limit

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from advisor.model.architecture import parse_architecture
+from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
+from advisor.model.compute import COUNT_LIMIT
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import Task, parse_task
 from advisor.search.mixtures import mixture_of
@@ -62,3 +65,22 @@ def test_trees_on_different_schedules_make_no_mixture() -> None:
     both = mixture_of(tree([4, 4], "contiguous"), other, [4, 4], 2)  # type: ignore[arg-type]
     assert both is not None and both.mixture is not None
     assert parse_architecture(both.model_dump(mode="json", exclude_none=True)) == both
+
+
+def test_a_mixture_past_the_count_limit_is_never_recommended() -> None:
+    # Widths w with M = w: one member needs 30 w^2 + 17 w multiply-adds on 16 locations (the
+    # search admits it: within COUNT_LIMIT), two of them about 60 w^2, past it.
+    width = math.isqrt(COUNT_LIMIT // 30) - 1_000
+    budget = Budget(
+        max_parameters=2**62,
+        channel_choices=[4, width],
+        max_representation=width,
+        geometries=["dilations", "mixture"],
+        time_limit_seconds=None,
+    )
+    result = recommend(parse_task({"input": {"shape": [16]}, "preset": "symmetry"}), budget)
+    assert result.recommendations
+    for recommendation in result.recommendations:
+        architecture = recommendation.architecture
+        assert recommendation.multiply_adds <= COUNT_LIMIT
+        assert parse_architecture(architecture_document(architecture)) == architecture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import PermutationGeometry, architecture_document
 from advisor.model.budget import FAMILIES, Budget
+from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, parse_task
@@ -24,6 +26,8 @@ from advisor.search.objective import Objective, default_targets
 from advisor.search.recommend import recommend, score_architecture
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.search.synthesis import synthesis_variants
+from advisor.seprank import analysis as analysis_module
+from advisor.seprank import efficiency as efficiency_module
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
@@ -384,7 +388,12 @@ def test_the_time_limit_is_a_deadline_on_the_stop_signals_clock() -> None:
     assert not result.complete
     assert result.search_seconds == 10.0
     assert len(result.recommendations) == 1  # no time left: the best so far only
-    assert "stopped early" in result.recommendations[0].rationale
+    best = result.recommendations[0]
+    assert "stopped early" in best.rationale
+    # The deadline cut the contiguous net's pricing, which a full search does on this task.
+    assert best.efficiency is not None and not best.efficiency.contiguous_priced
+    full = recommend(task, Budget(max_parameters=30_000, time_limit_seconds=None))
+    assert all(r.efficiency and r.efficiency.contiguous_priced for r in full.recommendations)
 
 
 def test_a_search_returns_before_its_deadline_with_as_many_recommendations_as_fit(
@@ -435,6 +444,42 @@ def test_a_final_analysis_the_deadline_overtakes_is_dropped_and_the_best_kept(
     )
     assert [r.rank for r in result.recommendations] == [1]
     assert not result.complete
+
+
+def test_the_pricing_of_the_best_pick_leaves_time_for_the_other_picks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a clock that moves only here: every analysis' figures take 0.1 s, every run of the
+    # contiguous pricing 0.01 s (some 200 runs: about 2 s a build), the trees nothing. A 3 s
+    # limit fits the best pick priced and, unpriced, the others the reserve planned; before,
+    # the pricing (timed into the builds) left room for one other at most.
+    clock = _FakeClock()
+
+    def advancing(function: Any, seconds: float) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            clock.advance(seconds)
+            return function(*args, **kwargs)
+
+        return timed
+
+    monkeypatch.setattr(
+        "advisor.seprank.analysis.log2_min_cuts",
+        advancing(analysis_module.log2_min_cuts, 0.1),
+    )
+    monkeypatch.setattr(
+        "advisor.seprank.efficiency.log2_min_cut", advancing(efficiency_module.log2_min_cut, 0.01)
+    )
+    result = recommend(
+        parse_task(SYMMETRY_AND_LOCAL),
+        Budget(max_parameters=30_000, top_k=5, time_limit_seconds=3.0),
+        stop=StopSignal(clock=clock),
+    )
+    assert clock.now <= 3.0
+    assert len(result.recommendations) >= 3
+    priced = [
+        r.efficiency is not None and r.efficiency.contiguous_priced for r in result.recommendations
+    ]
+    assert priced[0] and not any(priced[1:]), "the best is priced, the others not"
 
 
 def test_a_cancelled_search_returns_the_baseline() -> None:
@@ -522,6 +567,31 @@ def test_the_default_families_exclude_synthesized_trees_until_asked() -> None:
     every = [family for family in FAMILIES if family != "data_arranged"]
     _, asked = _search(document, max_parameters=5_000, top_k=50, geometries=every)
     assert "synthesized" in {r.architecture.family for r in asked.recommendations}
+
+
+@pytest.mark.parametrize("profile", ["free", "practical"])
+def test_widths_whose_counts_would_wrap_are_refused_and_the_widest_that_fits_is_exact(
+    profile: str,
+) -> None:
+    task = parse_task({"input": {"shape": [64, 64]}, "preset": "symmetry"})
+    options = {"max_parameters": 2**62, "width_profile": profile, "time_limit_seconds": None}
+    with pytest.raises(InvalidRequestError) as refused:
+        recommend(task, Budget(**options, max_channels=2**31 - 1))
+    (violation,) = refused.value.violations
+    assert violation.field == "budget.max_channels"
+    fits = int(re.search(r"([\d,]+) channels fit", violation.description)[1].replace(",", ""))
+    with pytest.raises(InvalidRequestError) as listed:
+        recommend(task, Budget(**options, channel_choices=[4, 2**31 - 1]))
+    assert [v.field for v in listed.value.violations] == ["budget.channel_choices"]
+    top = recommend(task, Budget(**options, max_channels=fits, top_k=2))
+    for pick in top.recommendations:
+        architecture = pick.architecture
+        widths = [architecture.representation, *architecture.widths]
+        pools = [layer.pool for layer in architecture.layers]
+        locations = layer_locations(architecture.grid, pools, pools)
+        exact = int(multiply_adds([widths], locations, 1, 1, exact=True)[0])
+        assert pick.multiply_adds == exact <= COUNT_LIMIT
+        assert max(architecture.widths) <= fits
 
 
 def test_a_kernel_whose_counts_would_wrap_is_refused_and_one_below_is_counted_exactly() -> None:

@@ -41,6 +41,7 @@ from advisor.model.mixture import (
     Mixture,
     MixtureMember,
     check_mixture,
+    check_mixture_counts,
     member_widths,
     mixture_multiply_adds,
     mixture_parameters,
@@ -224,18 +225,30 @@ class Architecture(BaseModel):
         return int(self.representation_kernel**self.input.ndim * self.input.channels)
 
     def _check_counts(self) -> None:
-        """Refuse a network whose counts would wrap the int64 figures (:data:`COUNT_LIMIT`)."""
-        if self._own_multiply_adds(exact=True) <= COUNT_LIMIT:
-            return
-        representation = math.prod(self.grid) * self._representation_weights()
-        field = (
-            "representation_kernel"
-            if representation * self.representation > COUNT_LIMIT
-            else "layers"
-        )
-        raise InvalidRequestError.single(
-            field, "the network needs more than 2^62 multiply-adds per input; it cannot be counted"
-        )
+        """Refuse a network whose counts would wrap the int64 figures (:data:`COUNT_LIMIT`).
+
+        A mixture's other members, and all of them together, are held to it too.
+        """
+        if self._own_multiply_adds(exact=True) > COUNT_LIMIT:
+            representation = math.prod(self.grid) * self._representation_weights()
+            field = (
+                "representation_kernel"
+                if representation * self.representation > COUNT_LIMIT
+                else "layers"
+            )
+            raise InvalidRequestError.single(
+                field,
+                "the network needs more than 2^62 multiply-adds per input; it cannot be counted",
+            )
+        if self.mixture is not None:
+            check_mixture_counts(
+                self.mixture,
+                self.representation,
+                self.widths,
+                self._locations(),
+                self._representation_weights(),
+                self.outputs,
+            )
 
     @property
     def discarded_order(self) -> float:

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.compute import multiply_adds
+from advisor.model.compute import COUNT_LIMIT, multiply_adds
 from advisor.model.geometries import Geometry, family_of
 from advisor.model.parameters import ParameterModel
 from advisor.model.schedule import Schedule
@@ -36,6 +36,7 @@ __all__ = [
     "Mixture",
     "MixtureMember",
     "check_mixture",
+    "check_mixture_counts",
     "coinciding_levels",
     "member_geometries",
     "member_widths",
@@ -194,13 +195,49 @@ def mixture_multiply_adds(
     locations: Sequence[int],
     representation_weights: int,
     outputs: int,
+    exact: bool = False,
 ) -> int:
     """Count a mixture's multiply-adds per input: every member's convs, the shared layers once.
 
     The representation conv (``N_0 a M``) and the output layer (``r_{L-1} Y``) run once; the
-    sums at mixing levels are additions, not multiply-adds.
+    sums at mixing levels are additions, not multiply-adds. ``exact`` counts in Python
+    integers, never wrapping (for :func:`check_mixture_counts`).
     """
     rows = [(representation, *own) for own in member_widths(widths, mixture)]
-    total = int(multiply_adds(rows, locations, representation_weights, outputs).sum())
+    counts = multiply_adds(rows, locations, representation_weights, outputs, exact)
     shared = locations[0] * representation_weights * representation + widths[-1] * outputs
-    return total - (len(rows) - 1) * shared
+    return int(sum(int(count) for count in counts)) - (len(rows) - 1) * shared
+
+
+def check_mixture_counts(
+    mixture: Mixture,
+    representation: int,
+    widths: Sequence[int],
+    locations: Sequence[int],
+    representation_weights: int,
+    outputs: int,
+) -> None:
+    """Refuse a mixture whose counts would wrap the int64 figures (:data:`COUNT_LIMIT`).
+
+    Each member is held to the limit a single tree is (the architecture's own member is checked
+    with the architecture), then all of them together: the mixture's multiply-adds, which bound
+    its parameters. Raises naming ``mixture.members[i].channels``, or ``mixture`` for the total.
+    """
+    for index, member in enumerate(mixture.members):
+        row = [(representation, *member.channels)]
+        if int(multiply_adds(row, locations, representation_weights, outputs, True)[0]) > (
+            COUNT_LIMIT
+        ):
+            raise InvalidRequestError.single(
+                f"mixture.members[{index}].channels",
+                "the member needs more than 2^62 multiply-adds per input; it cannot be counted",
+            )
+    total = mixture_multiply_adds(
+        representation, widths, mixture, locations, representation_weights, outputs, exact=True
+    )
+    if total > COUNT_LIMIT:
+        raise InvalidRequestError.single(
+            "mixture",
+            "the members together need more than 2^62 multiply-adds per input; the mixture "
+            "cannot be counted",
+        )

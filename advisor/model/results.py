@@ -59,8 +59,9 @@ class Efficiency:
         narrower widest layer or fewer parameters (with shared weights, possibly none at all
         does); None when no width reaches them even without sharing, or when not priced.
     contiguous_priced
-        False when the input was too large to price the contiguous net (the analysis would
-        have cost many times over; advisor/seprank/efficiency.py), and its figures are None.
+        False when the contiguous net was not priced, and its figures are None: the input was
+        too large (the analysis would have cost many times over), or a search's deadline cut
+        the pricing (advisor/seprank/efficiency.py).
     """
 
     log2_shallow_channels: float
@@ -76,7 +77,10 @@ class Efficiency:
             f"({_count(self.log2_shallow_parameters)} parameters) to reach these ranks"
         )
         if not self.contiguous_priced:
-            return shallow + "; the contiguous comparison is not computed for an input this large."
+            return shallow + (
+                "; the contiguous comparison is not computed (too costly for an input this "
+                "large, or cut by a time limit)."
+            )
         if self.log2_contiguous_parameters is None or self.log2_contiguous_channels is None:
             return shallow + "; no contiguous net on these windows reaches them at any width."
         return shallow + (

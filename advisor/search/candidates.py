@@ -155,7 +155,9 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
     for ordered in (primes, primes[::-1]):
         step_lists.update(ordered[:end] for end in range(len(ordered) + 1))
     schedules = set()
-    for steps in step_lists:
+    # Every level pools some axis by its step and the top pools the rest, so the steps'
+    # product stays below the grid's size: longer lists are not walked.
+    for steps in (s for s in step_lists if math.prod(s) < math.prod(grid)):
         pools = _step_pools(grid, steps)
         if pools is not None and min_depth <= len(pools) + 1 <= max_depth:
             schedules.add((*pools, _remaining(grid, pools)))

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from advisor.model.architecture import Architecture, Mixture, MixtureMember
 from advisor.model.budget import Budget
+from advisor.model.compute import COUNT_LIMIT
 from advisor.model.mixture import coinciding_levels
 from advisor.model.results import Recommendation, SearchResult
 from advisor.model.task import Task
@@ -131,6 +132,11 @@ def _best_mixture(
         mixture = mixture_of(first.architecture, second.architecture, widths, representation)
         if mixture is None:
             return None
+        # The search's widths keep each member within COUNT_LIMIT (recommend checks its widest
+        # net), so two members' count cannot wrap int64, but it may pass the limit, past which
+        # the mixture could not be counted (nor parsed back): no such net is recommended.
+        if mixture.multiply_adds > COUNT_LIMIT:
+            continue
         parameters = mixture.parameters
         if parameters > budget.max_parameters:
             continue

@@ -37,18 +37,23 @@ visits the candidates in their own order (its branch-and-bound needs its objecti
 deadline, its cancellation, a server's shutdown drain), with ``budget.time_limit_seconds`` added
 as a deadline of its own. It is polled between candidates and inside the width search. The
 search stops early enough to build its recommendations before the deadline. It measures the time
-one recommendation takes to build (on the shallow net at the start, then on every one it builds)
-and the longest wait between two polls (how late a deadline can be noticed, and how long the
-machine's load may hold the search back), so a loaded machine reserves more; it reserves
-:data:`_RESERVE_FACTOR` times the build and the wait for the best recommendation, one build for
-each of the others as long as those take at most :data:`_OTHERS_SHARE` of the time left when
-scoring starts (a short limit buys a better best pick rather than more picks), and the time the
-ranking will take. It then returns the best found so far with ``complete = False``.
+one recommendation takes to build without the pricing of its contiguous reference net (on the
+shallow net at the start, then on every one it builds) and the longest wait between two polls
+(how late a deadline can be noticed, and how long the machine's load may hold the search back),
+so a loaded machine reserves more; it reserves :data:`_RESERVE_FACTOR` times the build for the
+best recommendation and for each of the others as long as those take at most
+:data:`_OTHERS_SHARE` of the time left when scoring starts (a short limit buys a better best
+pick rather than more picks), :data:`_GAP_FACTOR` times the wait, and the time the ranking will
+take. It then returns the best found so far with ``complete = False``.
 
 The recommendations are built in rank order. The best is always built, even past the deadline;
-each other one only while the time for one that must fit is left, and its analysis polls the
-signal too. So a deadline that cuts the final analyses leaves fewer than ``top_k``
-recommendations (and ``complete = False``), but never none when a design was found.
+each other one only while the time for one more build (the longest measured) and the wait is
+left, and its analysis polls the signal too. The pricing of a recommendation's contiguous
+reference net (on a small input most of its build) stops in time for the rest of the build and
+for the unpriced builds of the others the reserve planned (whole designs come first), and is
+then left out (``contiguous_priced`` false); the builds the reserve is made of are timed without
+it (:class:`_PricingTimer`). So a deadline that cuts the final analyses leaves fewer than
+``top_k`` recommendations (and ``complete = False``), but never none when a design was found.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation, SearchProgress, SearchResult
+from advisor.model.schedule import Schedule
 from advisor.model.task import Task
 from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate, CandidateSpace
@@ -81,7 +87,9 @@ from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
 from advisor.search.synthesis import synthesis_variants
 from advisor.search.widths import Allocation, Floor, allocate_widths, best_point
 from advisor.seprank.analysis import analyze
+from advisor.seprank.efficiency import TYPICAL_PRICING_RUNS, contiguous_structure, is_priced
 from advisor.seprank.labels import correlation_labels
+from advisor.seprank.tree import log2_min_cut
 from advisor.stopping import StopSignal
 
 __all__ = [
@@ -102,8 +110,10 @@ _SAMPLE_TRIES: Final = 50
 _LEAST_TARGET: Final = 1e-6
 """Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
 
-_OTHERS_SHARE: Final = 0.5
-"""Share of a search's time at most that the recommendations after the best may reserve."""
+_OTHERS_SHARE: Final = 0.25
+"""Share of a search's time at most that the recommendations after the best may reserve. (A
+half, priced at the shallow net's build, reserved 4 builds on 262144 locations stopped at 10% of
+its full time, none of which then fit: the page's deep trees take 3-5 times as long to build.)"""
 
 _KEPT_FIGURES_BYTES: Final = 64 * 2**20
 """The practical pass keeps the figures of the trees it scores up to this size for the ranking;
@@ -113,9 +123,16 @@ _PROGRESS_INTERVAL: Final = 0.25
 """Seconds between two progress reports at least."""
 
 _RESERVE_FACTOR: Final = 3.0
-"""Time kept for a recommendation that must fit, in multiples of the longest build measured plus
-the longest wait seen between two polls: deeper trees take up to about twice as long as the
-shallow net, and on a loaded machine a wait can run a few times longer than any seen before."""
+"""Time kept for a recommendation that must fit, in multiples of the longest build measured
+(without its pricing, which the deadline may cut): the page's deep trees took 2.0-3.5 times as
+long as the shallow net on the bench tasks (5 on the largest, 262144 and 1024x1024 locations,
+whose wait between polls is long enough to cover the rest)."""
+
+_GAP_FACTOR: Final = 1.5
+"""Time kept for the wait until the next poll, in multiples of the longest wait seen so far: a
+poll that lets the search go on may be followed by one more such wait, longer on a loaded
+machine. (Three times, as once, left a tree's worth of time unused on inputs whose interning
+of one level is a sizable share of the search: 128x128 with random masks.)"""
 
 
 def recommend(
@@ -177,11 +194,12 @@ def _tree_budget(budget: Budget) -> Budget:
 
 @dataclass(frozen=True)
 class _Entry:
-    """A tree with its optimal widths."""
+    """A tree with its optimal widths (and, from a practical pass, its profiles' figures)."""
 
     candidate: Candidate
     allocation: Allocation
     dag: SubtreeDag
+    figures: _Floats | None = field(default=None, compare=False, repr=False)
 
     def order(self) -> tuple[tuple[float, ...], int, int]:
         return (
@@ -275,7 +293,9 @@ class _Clock(StopSignal):
 
     It times the search (``elapsed``) and keeps the figures the reserve is made of: ``each``,
     the longest recommendation build measured, and ``longest_gap``, the longest wait seen
-    between two polls.
+    between two polls; and ``pricing``, the predicted time a recommendation's analysis prices
+    the contiguous net for (which the deadline may cut, so it is not reserved, but it is work
+    the progress counts).
     """
 
     def __init__(self, signal: StopSignal, top_k: int) -> None:
@@ -283,10 +303,12 @@ class _Clock(StopSignal):
         self.top_k = top_k
         self.started = self.clock()
         self.each = 0.0
+        self.pricing = 0.0
         self.longest_gap = 0.0
         self.ranking = 0.0
         self.window: float | None = None
         self.last_poll: float | None = None
+        self.others = top_k - 1  # the recommendations after the best the reserve keeps time for
 
     def elapsed(self) -> float:
         return self.clock() - self.started
@@ -294,10 +316,18 @@ class _Clock(StopSignal):
     def time_for(self, others: int) -> float:
         """Return the time to keep for one recommendation that must fit and ``others`` more.
 
-        :data:`_RESERVE_FACTOR` times a build and the longest wait seen between two polls for
-        the one, a build for each other.
+        :data:`_RESERVE_FACTOR` times a build (what a deep tree's takes) for each, and
+        :data:`_GAP_FACTOR` times the longest wait seen between two polls.
         """
-        return _RESERVE_FACTOR * (self.each + self.longest_gap) + others * self.each
+        return (1 + others) * _RESERVE_FACTOR * self.each + _GAP_FACTOR * self.longest_gap
+
+    def time_to_start_another(self) -> float:
+        """Return the time left that another recommendation after the best needs to be started.
+
+        One build as long as the longest measured and the wait: unlike the best, it may be
+        abandoned (its analysis polls the deadline), so no multiple of a build is kept for it.
+        """
+        return self.each + _GAP_FACTOR * self.longest_gap
 
     def measure(self, each: float) -> None:
         """Record how long one recommendation took to build; the reserve follows the longest.
@@ -333,9 +363,37 @@ class _Clock(StopSignal):
         """
         others = self.top_k - 1
         if self.window is not None and math.isfinite(self.window) and self.each > 0.0:
-            affordable = (_OTHERS_SHARE * self.window - self.time_for(0)) / self.each
+            affordable = (_OTHERS_SHARE * self.window - self.time_for(0)) / (
+                _RESERVE_FACTOR * self.each
+            )
             others = max(0, min(others, math.floor(affordable)))
+        self.others = others
         self._lead = self.time_for(others) + self.ranking
+
+
+class _PricingTimer(StopSignal):
+    """The stop signal of a build's contiguous pricing, which also times the pricing.
+
+    The pricing polls it before each of its rounds: the time from the first poll to the last is
+    (but for its last round, a small share) the time the pricing took, which the deadline may
+    cut and so is no part of the builds the reserve is made of.
+    """
+
+    def __init__(self, signal: StopSignal, lead: float) -> None:
+        super().__init__(parent=signal, lead=lead)
+        self._first: float | None = None
+        self._last: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        """The time between the first poll and the last (0 when the pricing did not run)."""
+        return 0.0 if self._first is None or self._last is None else self._last - self._first
+
+    def stopped(self) -> bool:
+        now = self.clock()
+        self._first = now if self._first is None else self._first
+        self._last = now
+        return super().stopped()
 
 
 class _Search:
@@ -391,6 +449,7 @@ class _Search:
         self.max_multiply_adds = budget.max_multiply_adds
         if self.max_multiply_adds is None and budget.width_profile == "practical" and self.standard:
             self.max_multiply_adds = DEFAULT_COMPUTE_FACTOR * self.standard[1]
+        self._check_widths()
         self._check_space()
         # Built by execute(): its targets need a pass over every tree, which only a search (or
         # search_objective) uses, not a caller that only samples the space.
@@ -425,6 +484,56 @@ class _Search:
                 f"a {kernel}-wide representation conv on this input needs more than 2^62 "
                 "multiply-adds per input; no network this large can be counted",
             )
+
+    def _check_widths(self) -> None:
+        """Refuse width choices whose widest network would overflow the search's int64 figures.
+
+        A search counts its candidates' parameters and multiply-adds in int64 batches: the
+        widest network of its space (every hidden width the largest choice, M the largest
+        allowed) must stay within :data:`~advisor.model.compute.COUNT_LIMIT`, or its 1x1 convs'
+        counts would wrap silently. Refused on the field that sets the largest width, saying the
+        largest that fits.
+        """
+        practical = self.budget.width_profile == "practical"
+        widest = (self.rules.choices if practical else self.choices)[-1]  # midpoints go above
+        if self._widest_multiply_adds(widest) <= COUNT_LIMIT:
+            return
+        fits = widest
+        while fits > 1 and self._widest_multiply_adds(fits) > COUNT_LIMIT:
+            fits //= 2
+        field = "channel_choices" if self.budget.channel_choices is not None else "max_channels"
+        raise InvalidRequestError.single(
+            f"budget.{field}",
+            f"networks {widest:,} channels wide need more than 2^62 multiply-adds per input on "
+            f"this input, which cannot be counted; {fits:,} channels fit",
+        )
+
+    def _widest_multiply_adds(self, width: int) -> int:
+        """Bound the multiply-adds of the space's widest net with hidden widths ``width``.
+
+        A quick bound first (every level pools at least two locations, so the hidden layers
+        above the first run on fewer locations than the grid has); when it passes the limit,
+        the exact count of the widest tree, computed tree by tree.
+        """
+        representation = max(width, self.budget.max_representation)
+        weights, outputs = self.model.representation_weights, self.model.outputs
+        grid = max(math.prod(self.space.grid(c)) for c in self.candidates)
+        bound = grid * (weights + width) * representation + width * width * grid + width * outputs
+        if bound <= COUNT_LIMIT:
+            return bound
+        schedules = {(self.space.grid(c), c.pools) for c in self.candidates}
+        return max(
+            int(
+                multiply_adds(
+                    [[representation, *[width] * len(pools)]],
+                    layer_locations(shape, pools, pools),
+                    weights,
+                    outputs,
+                    exact=True,
+                )[0]
+            )
+            for shape, pools in schedules
+        )
 
     def _check_space(self) -> None:
         candidates = self.candidates
@@ -588,7 +697,7 @@ class _Search:
             seen[dag.digest] |= roles
             allocation = self._best_profile(candidate, dag, figures=scored.figures)
             if allocation is not None:
-                self.board.offer(_Entry(candidate, allocation, dag))
+                self.board.offer(_Entry(candidate, allocation, dag, scored.figures))
 
     def _evaluate(
         self, candidate: Candidate, seen: dict[bytes, set[str]], stop: StopSignal | None
@@ -623,12 +732,18 @@ class _Search:
         cached = self._profiles.get(key)
         if cached is None:
             profiles, parameters = self._ladders(candidate.depth)
-            fits = parameters <= self.budget.max_parameters * scale
-            if self.max_multiply_adds is not None:
-                fits &= self._multiply_adds(candidate, profiles) <= self.max_multiply_adds
+            fits = self._fits(candidate, scale)
             cached = profiles[fits], parameters[fits]
             self._profiles[key] = cached
         return cached
+
+    def _fits(self, candidate: Candidate, scale: float) -> npt.NDArray[np.bool_]:
+        """Mark the depth's practical profiles within ``scale`` times the budgets."""
+        profiles, parameters = self._ladders(candidate.depth)
+        fits: npt.NDArray[np.bool_] = parameters <= self.budget.max_parameters * scale
+        if self.max_multiply_adds is not None:
+            fits &= self._multiply_adds(candidate, profiles) <= self.max_multiply_adds
+        return fits
 
     def _ladders(self, depth: int) -> tuple[_Ints, _Ints]:
         """Return every practical profile of a depth and its parameters (computed once)."""
@@ -744,6 +859,9 @@ class _Search:
     def _reserve_final_time(self) -> None:
         """Build the shallow net's recommendation as the final ones are built, timing it.
 
+        Timed without the contiguous net's pricing, which a deadline may cut (see
+        :meth:`_recommendations`) and whose time is predicted apart (:meth:`_pricing_time`).
+
         A practical search ranks nothing before its scoring pass ends, so the shallow net is
         ranked here on the targets it sets alone, for the timing only.
         """
@@ -757,11 +875,37 @@ class _Search:
             self.board.shallow = _Entry(scored.candidate, allocation, scored.dag)
         entry = self.board.shallow
         assert entry is not None, "the shallow net fits (checked up front) and always runs"
+        unpriced = StopSignal()  # the pricing is predicted apart (it may be cut, see below)
+        unpriced.cancel()
         started = self.clock.clock()
-        self._recommendation(1, entry, (), None)
+        self._recommendation(1, entry, (), None, unpriced)
         self.clock.measure(self.clock.clock() - started)
+        self.clock.pricing = self._pricing_time()
         if self.budget.width_profile == "practical":
             self.board.shallow = None
+
+    def _pricing_time(self) -> float:
+        """Predict how long a recommendation's analysis prices the contiguous net (0: not priced).
+
+        The shallow net's build barely prices anything, while on a small input pricing a deep
+        tree is most of its build (some 200 runs of the recurrence): one run on the deepest
+        recommendable tree's contiguous windows is timed (the faster of two), times
+        :data:`~advisor.seprank.efficiency.TYPICAL_PRICING_RUNS`.
+        """
+        deepest = max((c for c in self.candidates if c.eligible), key=lambda c: c.depth)
+        schedule = Schedule.trusted(self.space.grid(deepest), deepest.pools)
+        if not is_priced(len(self.correlations), schedule):
+            return 0.0
+        structure = contiguous_structure(schedule)
+        labels = self.space.labels(deepest.padding)
+        # Fractional widths, as the pricing's: they take the float recurrence.
+        widths = np.full((3, deepest.depth), math.log2(self.choices[-1]) - 0.5)
+        runs = []
+        for _ in range(2):  # the faster of two: the first pays for caches the pricing reuses
+            started = self.clock.clock()
+            log2_min_cut(structure, labels, widths, math.log2(self.choices[-1]))
+            runs.append(self.clock.clock() - started)
+        return TYPICAL_PRICING_RUNS * min(runs)
 
     def _progress(self, meter: WorkMeter) -> None:
         now = self.clock.elapsed()
@@ -775,7 +919,7 @@ class _Search:
             scored = self.scored
             best = self.board.top[0].allocation.keys[0] if self.board.top else None
         # The time still to come after the trees: the ranking and the recommendations.
-        ahead = self.clock.ranking + self.budget.top_k * self.clock.each
+        ahead = self.clock.ranking + self.budget.top_k * (self.clock.each + self.clock.pricing)
         self.report(SearchProgress(scored, now, best, meter.fraction(ahead)))
 
     def _architecture(self, entry: _Entry) -> Architecture:
@@ -797,27 +941,43 @@ class _Search:
         # best baseline it has (the rationale's note says the search was cut).
         baselines = [e for e in (self.board.contiguous, self.board.shallow) if e is not None]
         page = self.board.top[self.offset :] if self.board.top or self.offset else baselines[:1]
-        for rank, entry in enumerate(page, start=self.offset + 1):
-            first = rank == self.offset + 1
-            if not first and self.signal.remaining() < self.clock.time_for(0):
+        for index, entry in enumerate(page):
+            first = index == 0
+            if not first and self.signal.remaining() < self.clock.time_to_start_another():
                 break
             started = self.clock.clock()
+            # The pricing stops early enough for the rest of this build and for the unpriced
+            # builds of the others the reserve planned: whole designs come before the pricing.
+            others = min(len(page) - index - 1, self.clock.others)
+            pricing = _PricingTimer(self.signal, (1 + others) * self.clock.each)
             try:
-                built = self._recommendation(rank, entry, notes, None if first else self.signal)
+                built = self._recommendation(
+                    self.offset + 1 + index, entry, notes, None if first else self.signal, pricing
+                )
             except StoppedError:
                 break
-            self.clock.measure(self.clock.clock() - started)
+            # The reserve is made of builds without their pricing, which the deadline may cut.
+            self.clock.measure(self.clock.clock() - started - pricing.seconds)
             recommendations.append(built)
         return recommendations
 
     def _recommendation(
-        self, rank: int, entry: _Entry, notes: Sequence[str], stop: StopSignal | None
+        self,
+        rank: int,
+        entry: _Entry,
+        notes: Sequence[str],
+        stop: StopSignal | None,
+        pricing: StopSignal,
     ) -> Recommendation:
-        """Analyse one entry's architecture and explain it; ``stop`` may abandon the analysis."""
+        """Analyse one entry's architecture and explain it; ``stop`` may abandon the analysis.
+
+        ``pricing`` may cut the pricing of the contiguous reference net (the costly part of a
+        small analysis): a recommendation built near the deadline comes without it, on time.
+        """
         shallow = self.board.shallow
         assert shallow is not None, "the shallow net fits (checked up front) and always runs"
         architecture = self._architecture(entry)
-        analysis = analyze(self.task, architecture, stop=stop)
+        analysis = analyze(self.task, architecture, stop=stop, pricing_stop=pricing)
         text = rationale(
             self._design(entry),
             contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
@@ -865,10 +1025,23 @@ class _Search:
         ]
 
     def _more_budget(self, entry: _Entry) -> Design | None:
-        """Return the entry's tree at 10% more parameters (practical searches; None for free)."""
+        """Return the entry's tree at 10% more parameters (practical searches; None for free).
+
+        The profiles within the budget were scored by the search: when it kept their figures,
+        only the profiles the larger budget adds are scored here.
+        """
         if self.budget.width_profile == "free":
             return None
-        allocation = self._best_profile(entry.candidate, entry.dag, MORE_BUDGET)
+        figures = None
+        if entry.figures is not None:
+            wider = self._fits(entry.candidate, MORE_BUDGET)
+            known = self._fits(entry.candidate, 1.0)[wider]
+            figures = np.empty((known.size, entry.figures.shape[1]))
+            figures[known] = entry.figures
+            if not known.all():
+                added = self._ladders(entry.candidate.depth)[0][wider][~known]
+                figures[~known] = entry.dag.log2_ranks(np.log2(added))
+        allocation = self._best_profile(entry.candidate, entry.dag, MORE_BUDGET, figures=figures)
         if allocation is None:
             return None
         return self._design(_Entry(entry.candidate, allocation, entry.dag))

@@ -88,6 +88,7 @@ def analyze(
     exact: bool = False,
     *,
     stop: StopSignal | None = None,
+    pricing_stop: StopSignal | None = None,
 ) -> Analysis:
     """Score ``architecture`` against every correlation of ``task``.
 
@@ -104,6 +105,11 @@ def analyze(
         before each exact rank. An analysis has no partial result, so it is abandoned once the
         signal has stopped (deadline passed, cancelled), and as soon as the work left, at the
         pace of the work done so far, cannot end before the deadline.
+    pricing_stop
+        Polled between rounds of pricing the contiguous reference net (the efficiency's costly
+        part on small inputs); once it has stopped, that pricing is left out
+        (``contiguous_priced`` False) and the analysis goes on: a search cut short builds its
+        best recommendation in time.
 
     Raises
     ------
@@ -155,7 +161,7 @@ def analyze(
         parameters=architecture.parameters,
         multiply_adds=architecture.multiply_adds,
         correlations=scored,
-        efficiency=expressive_efficiency(architecture, correlations, rows, reached),
+        efficiency=expressive_efficiency(architecture, correlations, rows, reached, pricing_stop),
     )
 
 

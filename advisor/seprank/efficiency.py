@@ -12,8 +12,10 @@ networks (docs/THEORY.md §14), as lower bounds in log2:
   (:func:`~advisor.seprank.tree.log2_min_cut`, which never falls below the rank) reaches every
   figure. The bound only grows with every width and so does the parameter count, so no integer
   ladder of that growth reaching the figures is smaller. The least over the growths is reported;
-  None when no width reaches them (the input legs bind first), or when the input is too large to
-  price (:data:`MAX_PRICED_WORK`; ``contiguous_priced`` is then False).
+  None when no width reaches them (the input legs bind first), or when the net is not priced
+  (``contiguous_priced`` is then False): the input is too large (:data:`MAX_PRICED_WORK`), or a
+  stop signal (a search's deadline) stopped the pricing, which is the costly part of a small
+  analysis (some 200 runs of the recurrence), so a search cut short still returns on time.
 """
 
 from __future__ import annotations
@@ -25,16 +27,26 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from advisor.geometry.layouts import pooling_structure
+from advisor.errors import StoppedError
+from advisor.geometry.layouts import geometry_structure
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
 from advisor.model.parameters import ParameterModel
 from advisor.model.regions import ResolvedCorrelation
 from advisor.model.results import Efficiency
+from advisor.model.schedule import Schedule
 from advisor.seprank.labels import LabelRows
 from advisor.seprank.tree import log2_min_cut
+from advisor.stopping import StopSignal
 
-__all__ = ["LADDER_GROWTHS", "MAX_PRICED_WORK", "expressive_efficiency"]
+__all__ = [
+    "LADDER_GROWTHS",
+    "MAX_PRICED_WORK",
+    "TYPICAL_PRICING_RUNS",
+    "contiguous_structure",
+    "expressive_efficiency",
+    "is_priced",
+]
 
 LADDER_GROWTHS: Final = (0.5, 1.0, 2.0)
 """Width ratios between consecutive layers of the contiguous reference ladders."""
@@ -58,6 +70,10 @@ runs the recurrence some 60 times, so beyond this (e.g. 8 correlations on 16,384
 would cost seconds, more than the analysis itself; the figures are then left out, and
 ``contiguous_priced`` says so."""
 
+TYPICAL_PRICING_RUNS: Final = 200
+"""Runs of the recurrence (of two to four width vectors each) one pricing takes on the bench
+tasks (175 to 213 per analysis); what a search predicts the pricing's time from."""
+
 _SLACK: Final = 1e-9
 """A figure this close below its target reaches it (figures are rounded to 9 decimals)."""
 
@@ -67,6 +83,7 @@ def expressive_efficiency(
     correlations: Sequence[ResolvedCorrelation],
     rows: LabelRows,
     log2_ranks: Sequence[float],
+    stop: StopSignal | None = None,
 ) -> Efficiency:
     """Price ``log2_ranks`` (one per correlation) on the shallow and contiguous nets.
 
@@ -79,6 +96,9 @@ def expressive_efficiency(
         the contiguous net is priced, a small enough instance).
     log2_ranks
         The architecture's figure on each correlation, the targets to reach.
+    stop
+        Polled before each round of the contiguous net's pricing; once it has stopped, the
+        pricing is abandoned and left out (``contiguous_priced`` False).
     """
     model = ParameterModel.for_input(
         architecture.input, architecture.representation_kernel, architecture.outputs
@@ -86,15 +106,19 @@ def expressive_efficiency(
     log2_m = math.log2(architecture.representation)
     targets = np.asarray(log2_ranks, dtype=np.float64)
     shallow = max(float(targets.max(initial=0.0)), 0.0)
-    contiguous = _contiguous_structure(architecture)
-    entries = sum(windows.size for windows in contiguous.windows)
-    priced = len(correlations) * entries <= MAX_PRICED_WORK
-    labels = rows(correlations) if priced else np.zeros((0, 0), dtype=np.int8)
-    ladders = [
-        ladder
-        for growth in (LADDER_GROWTHS if priced else ())
-        if (ladder := _least_ladder(contiguous, labels, targets, log2_m, growth)) is not None
-    ]
+    priced = is_priced(len(correlations), architecture.schedule)
+    ladders: list[list[float]] = []
+    if priced:
+        contiguous, labels = contiguous_structure(architecture.schedule), rows(correlations)
+        try:
+            ladders = [
+                ladder
+                for growth in LADDER_GROWTHS
+                if (ladder := _least_ladder(contiguous, labels, targets, log2_m, growth, stop))
+                is not None
+            ]
+        except StoppedError:
+            priced, ladders = False, []
     costs = [(model.log2_count([log2_m, *ladder]), max(ladder)) for ladder in ladders]
     parameters, channels = min(costs) if costs else (None, None)
     return Efficiency(
@@ -111,9 +135,22 @@ def _floored(value: float) -> float:
     return math.floor(float(value) * 10**DECIMALS) / 10**DECIMALS + 0.0
 
 
-def _contiguous_structure(architecture: Architecture) -> PoolingStructure:
-    """Return the windows of ``architecture``'s schedule under contiguous pooling."""
-    return pooling_structure(architecture.model_copy(update={"geometry": "contiguous"}))
+def contiguous_structure(schedule: Schedule) -> PoolingStructure:
+    """Return the windows of ``schedule`` under contiguous pooling: the net priced."""
+    return geometry_structure("contiguous", schedule)
+
+
+def is_priced(correlations: int, schedule: Schedule) -> bool:
+    """Return whether the contiguous net is priced for this many correlations (size only).
+
+    Its window entries, a level's windows (the grid it leaves) times their size, are counted
+    from the schedule: no window is built for an input too large to price.
+    """
+    entries = sum(
+        math.prod(grid) * math.prod(pool)
+        for grid, pool in zip(schedule.grids[1:], schedule.pools, strict=True)
+    )
+    return correlations * entries <= MAX_PRICED_WORK
 
 
 def _least_ladder(
@@ -122,6 +159,7 @@ def _least_ladder(
     targets: npt.NDArray[np.float64],
     log2_m: float,
     growth: float,
+    stop: StopSignal | None,
 ) -> list[float] | None:
     """Return the log2 widths of the least ladder of ``growth`` reaching ``targets``, or None.
 
@@ -134,13 +172,16 @@ def _least_ladder(
     root (above the chord, so feasible) and the midpoint, and keeps the tightest bracket. The lower
     end is returned, so the figure never overstates what is needed. Every width is at least 1;
     above the point where each δ alone costs more than every target only the input legs can be
-    cut, and more width changes nothing.
+    cut, and more width changes nothing. ``stop`` is polled before every round
+    (:class:`~advisor.errors.StoppedError` once it has stopped).
     """
     offsets = math.log2(growth) * np.arange(structure.depth)
     low = max(0.0, -float(offsets.min()))
     high = max(low, float(targets.max(initial=0.0)) + 1.0 - float(offsets.min()))
 
     def margins(starts: list[float]) -> npt.NDArray[np.float64]:
+        if stop is not None and stop.stopped():
+            raise StoppedError("the contiguous net's pricing was stopped")
         widths = np.asarray(starts)[:, None] + offsets[None, :]
         figures = log2_min_cut(structure, labels, widths, log2_m)
         return np.asarray((figures - targets[None, :]).min(axis=1, initial=np.inf))
