@@ -89,15 +89,14 @@ class _Worker:
 
 
 class ProcessWorkers:
-    """Runs the advisor calls' work in ``count`` worker processes, admitted by ``admission``.
+    """Runs the advisor calls' work in worker processes, admitted by ``admission``.
 
-    Build it with :meth:`start` on the server's event loop.
+    Build it with :meth:`start` on the server's event loop, which starts one worker per slot.
     """
 
-    def __init__(self, limits: RequestLimits, admission: Admission, count: int) -> None:
+    def __init__(self, limits: RequestLimits, admission: Admission) -> None:
         self._setup = Setup(limits.model_dump_json())
         self._admission = admission
-        self._count = count
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
         self._call_ids = itertools.count(1)
@@ -113,7 +112,7 @@ class ProcessWorkers:
         ServerStartError
             On setting ``executor`` if a worker exits or does not get ready in time.
         """
-        workers = cls(limits, admission, count)
+        workers = cls(limits, admission)
         launched = [await workers._launch() for _ in range(count)]
         try:
             async with asyncio.timeout(_START_SECONDS):
