@@ -31,6 +31,7 @@ SERVE_OPTION_FLAGS: dict[str, str] = {
     "port": "--port",
     "workers": "--workers",
     "executor": "--executor",
+    "worker_niceness": "--worker-niceness",
     "reflection": "--reflection",
     "tls_cert": "--tls-cert",
     "tls_key": "--tls-key",
@@ -51,6 +52,12 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
         "choices": ("processes", "threads"),
         "help": "where the calls' work runs: in --workers worker processes (default; no search "
         "can delay health) or on threads of the server process (quicker to start)",
+    },
+    "worker_niceness": {
+        "type": int,
+        "metavar": "N",
+        "help": "lower the worker processes' priority by N, 0-19, so health comes first on a "
+        "busy machine (default 10)",
     },
     "reflection": {"action": "store_true", "default": None, "help": "serve gRPC reflection"},
     "tls_cert": {"type": Path, "metavar": "PEM", "help": "server certificate chain"},

@@ -106,6 +106,13 @@ class ServerConfig(BaseModel):
         "can delay health or the event loop, or on threads of the serving process (quicker "
         "to start, sharing its GIL).",
     )
+    worker_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower the worker processes' priority is than the server's, so "
+        "health and admission get a core before the searches on a busy machine (0: the same).",
+    )
     reflection: bool = Field(default=False, description="Serve grpc.reflection.v1alpha.")
     tls_cert: Path | None = Field(default=None, description="PEM server certificate chain.")
     tls_key: Path | None = Field(default=None, description="PEM private key of tls_cert.")
@@ -348,7 +355,9 @@ async def _call_workers(config: ServerConfig, admission: Admission) -> CallWorke
     """Return the threads or the started worker processes the calls' work runs on."""
     if config.executor == "threads":
         return ThreadWorkers(AdvisorServicer(config.limits, admission), admission, config.workers)
-    return await ProcessWorkers.start(config.limits, admission, config.workers)
+    return await ProcessWorkers.start(
+        config.limits, admission, config.workers, config.worker_niceness
+    )
 
 
 def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:

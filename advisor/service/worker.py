@@ -8,7 +8,9 @@ then runs each job with the servicer, the same code as in the serving process
 the servicer's stop signals read the control block, so the end of the call (its client cancelled,
 its deadline passed) and the shutdown drain stop the work at its next poll, as on a thread.
 
-The worker ignores SIGINT and SIGTERM, which a terminal or a supervisor may send to the whole
+The worker lowers its own priority by the server's ``worker_niceness``, so that on a busy machine
+the serving process (health, admission, refusals) gets a core before the searches do. It ignores
+SIGINT and SIGTERM, which a terminal or a supervisor may send to the whole
 process group: the serving process drains and then closes the worker's input, and the worker exits
 once its job is done.
 """
@@ -128,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup = read_frame(frames_in)
     if not isinstance(setup, Setup):
         return 0
+    os.nice(setup.niceness)
     for engine in _ENGINES:
         importlib.import_module(engine)
     freeze_long_lived_objects()

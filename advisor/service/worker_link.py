@@ -2,10 +2,10 @@
 
 Frames go both ways on the worker's standard input and output: a 4-byte big-endian length, then a
 pickled frame object. Pickle is safe here: both ends are this program, and a client's bytes travel
-only as a ``bytes`` value inside a frame. The serving process sends the request limits
-(:class:`Setup`), then one :class:`Job` at a time; the worker answers :class:`Ready` once it has
-loaded the engines, then for each job its :class:`Response` messages, perhaps a :class:`Status`,
-and :class:`Ended`.
+only as a ``bytes`` value inside a frame. The serving process sends the request limits and the
+worker's niceness (:class:`Setup`), then one :class:`Job` at a time; the worker answers
+:class:`Ready` once it has loaded the engines, then for each job its :class:`Response` messages,
+perhaps a :class:`Status`, and :class:`Ended`.
 
 The control block is 16 bytes of shared memory per worker (a memfd the worker inherits), written
 by the serving process and read by the worker's stop signal at every poll, so stopping a call
@@ -48,9 +48,10 @@ _BLOCK_BYTES = _DRAIN_DEADLINE.size + _ENDED_CALL.size
 
 @dataclass(frozen=True)
 class Setup:
-    """The first frame to a worker: the request limits, as ``RequestLimits`` JSON."""
+    """The first frame to a worker: the request limits (``RequestLimits`` JSON), its niceness."""
 
     limits_json: str
+    niceness: int
 
 
 @dataclass(frozen=True)

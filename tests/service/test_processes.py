@@ -132,6 +132,20 @@ def test_a_server_starts_one_process_per_slot_and_stops_them(
         _wait_until(lambda: not _running(pid))  # noqa: B023 - called within the iteration
 
 
+def test_workers_run_at_the_configured_lower_priority(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=1, worker_niceness=7)
+    (worker,) = running.worker_pids
+    assert _niceness(worker) == os.nice(0) + 7
+
+
+def _niceness(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        # After the command name (in parentheses): state, ..., nice is the 17th field.
+        return int(stat.read().rsplit(")", 1)[1].split()[16])
+
+
 def _running(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:

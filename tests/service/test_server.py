@@ -185,6 +185,7 @@ def test_mutual_tls_requires_a_client_certificate_from_the_ca(
         ({"port": 70000}, "port"),
         ({"workers": 0}, "workers"),
         ({"executor": "fork"}, "executor"),
+        ({"worker_niceness": 20}, "worker_niceness"),
         ({"token": ""}, "token"),
         ({"grace_seconds": float("nan")}, "grace_seconds"),
         ({"hostname": "x"}, "hostname"),
