@@ -228,6 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--executor", choices=("processes", "threads"), default="processes", help="server's"
     )
+    parser.add_argument("--worker-niceness", type=int, default=10, help="server's (processes)")
     parser.add_argument("--recommend-every", type=int, default=4, help="1 Recommend per N calls")
     parser.add_argument("--recovery-requests", type=int, default=40)
     parser.add_argument("--health-every", type=float, default=0.1, help="health poll interval")
@@ -237,7 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     mix = request_mix(args.recommend_every)
     phases: list[LoadPhase] = []
-    with ServerProcess("--workers", str(args.workers), "--executor", args.executor) as server:
+    options = ["--workers", str(args.workers), "--executor", args.executor]
+    options += ["--worker-niceness", str(args.worker_niceness)]
+    with ServerProcess(*options) as server:
         warm_up(server.address)
         with (
             RssWatch(server) as memory,
@@ -279,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = (
             f"python -m bench.load --clients {args.clients} --requests {args.requests} "
             f"--max-seconds {args.max_seconds} --workers {args.workers} "
-            f"--executor {args.executor} "
+            f"--executor {args.executor} --worker-niceness {args.worker_niceness} "
             f"--recommend-every {args.recommend_every} "
             f"--recovery-requests {args.recovery_requests} --health-every {args.health_every} "
             f"--section {args.section}"
