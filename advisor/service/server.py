@@ -421,7 +421,8 @@ def serve_forever(
     Must run on the main thread (Python delivers signals there). ``on_ready`` is called once the
     server is bound and SERVING, e.g. to print its address. The objects alive by then are frozen
     (:func:`freeze_long_lived_objects`), and the process's thread switch interval is shortened
-    to 1 ms, so the event loop is not kept waiting by the search threads.
+    to 1 ms, so with ``executor="threads"`` the event loop is not kept waiting as long by the
+    search threads.
     """
     stop_requested = threading.Event()
 
