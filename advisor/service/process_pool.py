@@ -214,6 +214,7 @@ class ProcessWorkers:
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 self._on_frame(worker, await receive_frame(worker.process.stdout))
+        worker.alive = False  # no new call for it while its exit is collected
         status = await worker.process.wait()
         await self._on_exit(worker, status)
 
@@ -237,7 +238,6 @@ class ProcessWorkers:
             job.outcomes.put_nowait(None)
 
     async def _on_exit(self, worker: _Worker, status: int) -> None:
-        worker.alive = False
         self._workers.discard(worker)
         worker.control.close()
         description = _exit_description(worker.process.pid, status)

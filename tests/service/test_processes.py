@@ -189,6 +189,23 @@ def test_a_worker_killed_mid_call_ends_only_that_call_and_is_replaced(
         assert _health(channel) == SERVING
 
 
+def test_a_call_after_an_idle_worker_died_waits_for_its_replacement(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=1)
+    (killed,) = running.worker_pids
+    os.kill(killed, signal.SIGKILL)
+    _wait_until(lambda: not _running(killed))
+    with grpc.insecure_channel(running.address) as channel:
+        # Sent at once: it must not go to the dead worker, it waits for the new one.
+        response = LiveAdvisor(channel).unary(
+            "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=60
+        )
+        assert response.result.recommendations
+        assert _health(channel) == SERVING
+    assert running.worker_pids and running.worker_pids != [killed]
+
+
 def test_workers_ignore_the_terminal_signals_the_server_drains_on(
     serve: Callable[..., RunningServer],
 ) -> None:
