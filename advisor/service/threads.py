@@ -46,14 +46,18 @@ class ThreadContext:
     ----------
     timeout
         Seconds left before the call's deadline; None (or infinity) for a call without one.
+    deadline
+        The deadline itself, a moment on ``time.monotonic``'s clock, in place of ``timeout``
+        (a worker process receives it so); None (or infinity) for a call without one.
 
     As in gRPC, callbacks given to :meth:`add_callback` run once the call ends (:meth:`end`:
     done, cancelled by the client, or past its deadline).
     """
 
-    def __init__(self, timeout: float | None = None) -> None:
-        limited = timeout is not None and math.isfinite(timeout)
-        self._deadline = time.monotonic() + timeout if limited and timeout is not None else None
+    def __init__(self, timeout: float | None = None, *, deadline: float | None = None) -> None:
+        if timeout is not None and math.isfinite(timeout):
+            deadline = time.monotonic() + timeout
+        self._deadline = deadline if deadline is not None and math.isfinite(deadline) else None
         self._ended = False
         self._callbacks: list[Callable[[], object]] = []
         self._lock = threading.Lock()

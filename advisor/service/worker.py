@@ -24,7 +24,6 @@ import math
 import os
 import signal
 import sys
-import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import BinaryIO
@@ -106,7 +105,7 @@ class WorkerContext(ThreadContext):
     """A job's context: its deadline, and active until the serving process marks it ended."""
 
     def __init__(self, call_end: CallEnd, deadline: float) -> None:
-        super().__init__(deadline - time.monotonic() if math.isfinite(deadline) else None)
+        super().__init__(deadline=deadline)
         self._call_end = call_end
 
     def is_active(self) -> bool:
