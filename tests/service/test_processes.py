@@ -165,19 +165,21 @@ def test_a_worker_killed_mid_call_ends_only_that_call_and_is_replaced(
     (killed,) = running.worker_pids
     with grpc.insecure_channel(running.address) as channel:
         advisor = LiveAdvisor(channel)
-        if streaming:
-            call = advisor.stub.StreamRecommend(
-                pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
-            )
-            assert next(call).WhichOneof("event") == "progress"  # the search is running
-        else:
-            call = advisor.stub.Recommend.future(
-                pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
-            )
-            _wait_until(lambda: running.in_flight == 1)
-        os.kill(killed, signal.SIGKILL)
         with pytest.raises(grpc.RpcError) as failure:
-            list(call) if streaming else call.result(timeout=_PROBE_TIMEOUT)
+            if streaming:
+                events = advisor.stub.StreamRecommend(
+                    pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
+                )
+                assert next(events).WhichOneof("event") == "progress"  # the search is running
+                os.kill(killed, signal.SIGKILL)
+                list(events)
+            else:
+                future = advisor.stub.Recommend.future(
+                    pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
+                )
+                _wait_until(lambda: running.in_flight == 1)
+                os.kill(killed, signal.SIGKILL)
+                future.result(timeout=_PROBE_TIMEOUT)
         error: grpc.Call = failure.value  # type: ignore[assignment]
         assert error.code() is grpc.StatusCode.INTERNAL
         assert "request id" in (error.details() or "")
@@ -241,7 +243,9 @@ def test_bad_input_is_answered_from_the_worker_as_from_a_thread(
 ) -> None:
     running = serve(workers=1)
     with grpc.insecure_channel(running.address) as channel:
-        raw = channel.unary_unary("/advisor.v1.ArchitectureAdvisor/Recommend")
+        raw: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
+            "/advisor.v1.ArchitectureAdvisor/Recommend"
+        )
         with pytest.raises(grpc.RpcError) as failure:
             raw(b"\xff\xff\xff", timeout=_PROBE_TIMEOUT)
         error: grpc.Call = failure.value  # type: ignore[assignment]
