@@ -1,7 +1,10 @@
-"""Fault injection: deadlines, cancellation, disconnects mid-stream and SIGTERM under load.
+"""Fault injection: deadlines, cancellation, disconnects mid-stream, SIGTERM under load, and
+worker processes killed mid-call.
 
 Runs the probes of :mod:`tests.support.faults` (the ones ``tests/reliability/test_faults.py``
-asserts on) several times each and prints the worst figures; ``--write-docs`` records them in
+asserts on) several times each and prints the worst figures, then kills the worker process of a
+one-slot server in the middle of a search, ``--trials`` times (``tests/service/test_processes.py``
+asserts on what happens; this measures how fast); ``--write-docs`` records them in
 docs/RELIABILITY.md.
 
     python -m bench.faults --trials 5 --write-docs
@@ -10,8 +13,12 @@ docs/RELIABILITY.md.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
@@ -24,6 +31,7 @@ from tests.support.faults import (
     disconnect_leaks,
     sigterm_under_load,
 )
+from tests.support.raw_calls import call_raw, health_status
 
 __all__ = ["main"]
 
@@ -35,6 +43,37 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * len(rows[0])]
     lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
     return "\n".join(lines)
+
+
+def _worker_deaths(trials: int) -> tuple[list[str], list[float], list[float], set[str]]:
+    """Kill the worker of a one-slot server mid-search ``trials`` times.
+
+    Returns the killed calls' statuses, the seconds from each kill to that call's answer and to
+    the next call served (by the replacement worker), and the health readings taken right after
+    each kill.
+    """
+    statuses: list[str] = []
+    answered: list[float] = []
+    replaced: list[float] = []
+    health: set[str] = set()
+    with (
+        start_server(ServerConfig(workers=1)) as server,
+        grpc.insecure_channel(server.address) as channel,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        for _ in range(trials):
+            (worker,) = server.worker_pids
+            search = pool.submit(call_raw, channel, *LONG_CALLS["Recommend"], 60.0)
+            while server.in_flight == 0:
+                time.sleep(0.001)
+            killed = time.monotonic()
+            os.kill(worker, signal.SIGKILL)
+            health.add(health_status(channel))
+            statuses.append(search.result().code.name)
+            answered.append(time.monotonic() - killed)
+            call_raw(channel, "ListPresets", b"", 60.0)
+            replaced.append(time.monotonic() - killed)
+    return statuses, answered, replaced, health
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,7 +140,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{sigterm.background_statuses}; the process exited with status {sigterm.exit_status} "
         f"{sigterm.exit_seconds:.1f} s after the signal."
     )
-    report = "\n\n".join([_table(rows), disconnect, drain])
+    endings, answered, replaced, health = _worker_deaths(args.trials)
+    ok &= set(endings) == {"INTERNAL"} and health == {"SERVING"}
+    deaths = (
+        f"The worker process of a one-slot server SIGKILLed in the middle of a search, "
+        f"{args.trials} times: the search's call ended {', '.join(sorted(set(endings)))} "
+        f"{max(answered) * 1000:.0f} ms after the kill at most; health read "
+        f"{', '.join(sorted(health))} right after each kill; the next call was served by the "
+        f"replacement worker {min(replaced):.1f}-{max(replaced):.1f} s after the kill."
+    )
+    report = "\n\n".join([_table(rows), disconnect, drain, deaths])
     print(report)
     if args.write_docs:
         command = (

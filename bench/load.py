@@ -44,6 +44,9 @@ __all__ = [
     "warm_up",
 ]
 
+_WORK_IN = {"processes": "worker processes", "threads": "threads of the server process"}
+"""What each ``--executor`` means, for the report."""
+
 _HALVES = {"name": "left_right", "a": {"box": {"start": [0, 0], "stop": [16, 8]}}}
 _CENTER = {"name": "center_border", "a": {"box": {"start": [4, 4], "stop": [12, 12]}}}
 _ROWS = {"name": "top_bottom", "a": {"box": {"start": [0, 0], "stop": [8, 16]}}}
@@ -222,6 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=400, help="calls per phase")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="cap per phase")
     parser.add_argument("--workers", type=int, default=2, help="server advisor slots")
+    parser.add_argument(
+        "--executor", choices=("processes", "threads"), default="processes", help="server's"
+    )
+    parser.add_argument("--worker-niceness", type=int, default=10, help="server's (processes)")
     parser.add_argument("--recommend-every", type=int, default=4, help="1 Recommend per N calls")
     parser.add_argument("--recovery-requests", type=int, default=40)
     parser.add_argument("--health-every", type=float, default=0.1, help="health poll interval")
@@ -231,7 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     mix = request_mix(args.recommend_every)
     phases: list[LoadPhase] = []
-    with ServerProcess("--workers", str(args.workers)) as server:
+    options = ["--workers", str(args.workers), "--executor", args.executor]
+    options += ["--worker-niceness", str(args.worker_niceness)]
+    with ServerProcess(*options) as server:
         warm_up(server.address)
         with (
             RssWatch(server) as memory,
@@ -259,8 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     recovered = recovery.statuses() == collections.Counter({"OK": len(recovery.attempts)})
     healthy = set(health.readings) == {"SERVING"}
     verdict = (
-        f"Server with {args.workers} advisor slots. Calls with a non-deliberate status or a "
-        f"leaking message: {len(bad)}. Recovery phase all OK: {'yes' if recovered else 'NO'}. "
+        f"Server with {args.workers} advisor slots, the work in {_WORK_IN[args.executor]}. "
+        f"Calls with a non-deliberate status or a leaking message: {len(bad)}. "
+        f"Recovery phase all OK: {'yes' if recovered else 'NO'}. "
         f"Health polled {sum(health.readings.values())} times every {args.health_every:g} s "
         f"during the load: {dict(health.readings)}, latency p50 "
         f"{milliseconds(health.latencies, 0.5)} ms, p99 {milliseconds(health.latencies, 0.99)} "
@@ -272,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = (
             f"python -m bench.load --clients {args.clients} --requests {args.requests} "
             f"--max-seconds {args.max_seconds} --workers {args.workers} "
+            f"--executor {args.executor} --worker-niceness {args.worker_niceness} "
             f"--recommend-every {args.recommend_every} "
             f"--recovery-requests {args.recovery_requests} --health-every {args.health_every} "
             f"--section {args.section}"

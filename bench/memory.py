@@ -1,7 +1,8 @@
 """A server process's resident memory over a bench: idle, peak, and after the load has gone.
 
 The reliability target (docs/RELIABILITY.md): 10 s after a burst, the server's RSS is back within
-20% of its idle size.
+20% of its idle size. The server's RSS is that of the serving process and its worker processes,
+summed (:meth:`ServerProcess.rss_bytes`).
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class RssWatch:
     def summary(self) -> str:
         """One sentence with the three figures."""
         return (
-            f"Server RSS idle {self.idle / _MB:.0f} MB, peak {self.peak / _MB:.0f} MB, "
+            f"Server RSS (serving and worker processes, summed) idle {self.idle / _MB:.0f} MB, "
+            f"peak {self.peak / _MB:.0f} MB, "
             f"{self.after / _MB:.0f} MB {SETTLE_SECONDS:g} s after "
             f"({self.after / self.idle - 1:+.0%} of idle; target within +20%)."
         )

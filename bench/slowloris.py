@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.calls} half-open calls kept open for {args.seconds:g} s over {_CONNECTIONS} "
         f"connections ({_KIND[args.token]}); "
         f"their endings: {endings}. Victim every {args.every:g} s, server with "
-        f"{args.workers} advisor slots.",
+        f"{args.workers} advisor slots (worker processes).",
         "",
         f"- {_summary('health', health)}",
         f"- {_summary('Analyze', analyze)}",

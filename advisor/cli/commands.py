@@ -95,7 +95,9 @@ def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
             # The embedded server logs internal errors with their traceback; the user gets the
             # one-line status with its request id instead, so its log records are dropped.
             logging.getLogger().addHandler(logging.NullHandler())
-            config = ServerConfig(host="127.0.0.1", port=0, limits=LOCAL_LIMITS)
+            # Threads: a worker process would add its start-up to every command, for a server
+            # that serves one call of one client.
+            config = ServerConfig(host="127.0.0.1", port=0, limits=LOCAL_LIMITS, executor="threads")
             running = stack.enter_context(start_server(config))
             target = running.address
             token = None

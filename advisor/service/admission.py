@@ -6,6 +6,10 @@ turn a quick "try later" into a late deadline failure. Calls over the bound are 
 calls already admitted run on until the drain deadline. Every call's stop signal follows
 :attr:`Admission.drain`, whose deadline becomes the end of the drain when shutdown begins, so a
 search in flight plans its partial result against it.
+
+The servicer sees admission through :class:`CallGate`: the :class:`Admission` itself when it runs
+in the serving process, a worker process's stand-in when the serving process holds the slot for it
+(:mod:`advisor.service.worker`).
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
 from advisor.stopping import StopSignal
 
-__all__ = ["Admission", "SaturatedError", "ShuttingDownError"]
+__all__ = ["Admission", "CallGate", "SaturatedError", "ShuttingDownError"]
 
 
 class SaturatedError(Exception):
@@ -26,6 +31,24 @@ class SaturatedError(Exception):
 
 class ShuttingDownError(Exception):
     """The server is draining before it stops and accepts no new calls."""
+
+
+class CallGate(Protocol):
+    """What the servicer needs of admission: a slot for its work, the drain, the shutdown state."""
+
+    def admit(self) -> AbstractContextManager[None]:
+        """Hold a slot while the call works (raises SaturatedError / ShuttingDownError)."""
+        ...
+
+    @property
+    def drain(self) -> StopSignal:
+        """The signal every call's stop signal follows; its deadline is the end of the drain."""
+        ...
+
+    @property
+    def shutting_down(self) -> bool:
+        """Whether the server has begun its shutdown drain."""
+        ...
 
 
 class Admission:

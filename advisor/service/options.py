@@ -30,6 +30,8 @@ SERVE_OPTION_FLAGS: dict[str, str] = {
     "host": "--host",
     "port": "--port",
     "workers": "--workers",
+    "executor": "--executor",
+    "worker_niceness": "--worker-niceness",
     "reflection": "--reflection",
     "tls_cert": "--tls-cert",
     "tls_key": "--tls-key",
@@ -46,6 +48,17 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
     "host": {"help": "interface to bind (default 127.0.0.1)"},
     "port": {"type": int, "help": "TCP port to bind; 0 picks a free one (default 0)"},
     "workers": {"type": int, "help": "advisor calls served at once (default: CPUs)"},
+    "executor": {
+        "choices": ("processes", "threads"),
+        "help": "where the calls' work runs: in --workers worker processes (default; no search "
+        "can delay health) or on threads of the server process (quicker to start)",
+    },
+    "worker_niceness": {
+        "type": int,
+        "metavar": "N",
+        "help": "lower the worker processes' priority by N, 0-19, so health comes first on a "
+        "busy machine (default 10)",
+    },
     "reflection": {"action": "store_true", "default": None, "help": "serve gRPC reflection"},
     "tls_cert": {"type": Path, "metavar": "PEM", "help": "server certificate chain"},
     "tls_key": {"type": Path, "metavar": "PEM", "help": "server private key"},

@@ -9,10 +9,12 @@ the calls in flight finish within the grace period, then stops.
 The server is gRPC's asyncio server, on one event loop thread shared by the servers of the
 process (:func:`_event_loop`). Waiting costs no thread there: a call whose request message has not
 arrived, a refused token, a health check, a reflection query are all handled on the loop. Only
-an advisor call's work (decoding, checking, the library) runs on a worker thread, from a pool of
-``workers`` threads plus a small reserve; a call that would be refused (every slot busy, or
-draining) is refused on the loop. gRPC's overall cap on concurrent calls is not used: it would
-refuse health checks with the rest.
+an advisor call's work (decoding, checking, the library) runs elsewhere: in one of ``workers``
+worker processes (``executor="processes"``, the default, :mod:`advisor.service.process_pool`),
+or on a thread of this process (``executor="threads"``, :mod:`advisor.service.thread_pool`,
+quicker to start, what the CLI's embedded server uses). A call that would be refused (every slot
+busy, or draining) is refused on the loop. gRPC's overall cap on concurrent calls is not used: it
+would refuse health checks with the rest.
 """
 
 from __future__ import annotations
@@ -26,10 +28,9 @@ import ssl
 import sys
 import threading
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import grpc
 import pydantic
@@ -42,10 +43,13 @@ from advisor.errors import InvalidRequestError, ServerStartError, invalid_reques
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor
+from advisor.service.calls import CallWorkers
 from advisor.service.decoding import advisor_handler
 from advisor.service.limits import RequestLimits
+from advisor.service.process_pool import ProcessWorkers
 from advisor.service.reading import RequestReadTimeout
 from advisor.service.servicer import AdvisorServicer
+from advisor.service.thread_pool import ThreadWorkers
 
 __all__ = [
     "ADVISOR_SERVICE_NAME",
@@ -61,9 +65,6 @@ __all__ = [
 ADVISOR_SERVICE_NAME: str = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"].full_name
 HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 
-# Worker threads beyond the advisor slots: a call that passed the event loop's early admission
-# check may still find every slot taken by the time it reaches a worker, and is refused there.
-_RESERVED_THREADS = 4
 # How long past the longest search a connection that has reached its maximum age may stay open
 # for its calls to finish.
 _CONNECTION_AGE_GRACE_SECONDS = 30.0
@@ -72,9 +73,10 @@ _SIGNAL_POLL_SECONDS = 0.1
 # After the drain, how long gRPC lets calls finish before cancelling them: replies still being
 # sent (a search answers at the end of the grace period), health watches, reflection.
 _FINAL_GRACE_SECONDS = 0.5
-# How long a thread may hold the GIL while another waits for it. The event loop answering health
-# checks waits behind the search threads; at Python's default 5 ms, health p99 under the 64-client
-# flood was 36-45 ms, at 1 ms 13-33 ms (bench/load.py, loaded 2-core machine).
+# How long a thread may hold the GIL while another waits for it. With ``executor="threads"`` the
+# event loop answering health checks waits behind the search threads; at Python's default 5 ms,
+# health p99 under the 64-client flood was 36-45 ms, at 1 ms 13-33 ms (bench/load.py, loaded
+# 2-core machine).
 _SWITCH_INTERVAL_SECONDS = 0.001
 # How long a keepalive ping may go unanswered before the connection is closed.
 _KEEPALIVE_TIMEOUT_SECONDS = 20.0
@@ -97,6 +99,19 @@ class ServerConfig(BaseModel):
         default_factory=lambda: os.cpu_count() or 1,
         gt=0,
         description="Advisor calls served at once; more are answered RESOURCE_EXHAUSTED.",
+    )
+    executor: Literal["processes", "threads"] = Field(
+        default="processes",
+        description="Where the calls' work runs: in 'workers' worker processes, so no search "
+        "can delay health or the event loop, or on threads of the serving process (quicker "
+        "to start, sharing its GIL).",
+    )
+    worker_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower the worker processes' priority is than the server's, so "
+        "health and admission get a core before the searches on a busy machine (0: the same).",
     )
     reflection: bool = Field(default=False, description="Serve grpc.reflection.v1alpha.")
     tls_cert: Path | None = Field(default=None, description="PEM server certificate chain.")
@@ -189,14 +204,14 @@ class RunningServer:
         server: grpc.aio.Server,
         health_servicer: HealthServicer,
         admission: Admission,
-        executor: ThreadPoolExecutor,
+        workers: CallWorkers,
         config: ServerConfig,
         port: int,
     ) -> None:
         self._server = server
         self._health = health_servicer
         self._admission = admission
-        self._executor = executor
+        self._workers = workers
         self._config = config
         self._port = port
         self._stop_lock = threading.Lock()
@@ -211,6 +226,11 @@ class RunningServer:
     def address(self) -> str:
         """``host:port`` as bound (IPv6 hosts in brackets), for ``--target`` and channels."""
         return _host_port(self._config.host, self._port)
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The process ids of the worker processes (none with ``executor="threads"``)."""
+        return self._workers.pids
 
     @property
     def in_flight(self) -> int:
@@ -233,6 +253,9 @@ class RunningServer:
                 return
             # Refuse first: once health reads NOT_SERVING, no new call is admitted any more.
             self._admission.begin_shutdown(grace_seconds)
+            drain_deadline = self._admission.drain.deadline
+            assert drain_deadline is not None, "begin_shutdown sets the drain's deadline"
+            _on_loop(self._workers.drain(drain_deadline))
             _on_loop(self._health.enter_graceful_shutdown())
             drained = self._admission.wait_idle(grace_seconds)
             if not drained:
@@ -242,7 +265,7 @@ class RunningServer:
                     _FINAL_GRACE_SECONDS,
                 )
             _on_loop(self._server.stop(_FINAL_GRACE_SECONDS))
-            self._executor.shutdown(wait=False)
+            _on_loop(self._workers.close())
             self._stopped.set()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -290,10 +313,6 @@ def start_server(config: ServerConfig) -> RunningServer:
 
 
 async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | None) -> RunningServer:
-    admission = Admission(config.workers)
-    executor = ThreadPoolExecutor(
-        max_workers=config.workers + _RESERVED_THREADS, thread_name_prefix="advisor-rpc"
-    )
     interceptors: list[grpc.aio.ServerInterceptor] = [
         RequestReadTimeout(config.request_read_seconds)
     ]
@@ -302,33 +321,43 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
             0, BearerTokenInterceptor(config.token, exempt_services=[HEALTH_SERVICE_NAME])
         )
     server = grpc.aio.server(interceptors=interceptors, options=_channel_options(config))
-    server.add_generic_rpc_handlers(
-        (advisor_handler(AdvisorServicer(config.limits, admission), admission, executor),)
-    )
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if config.reflection:
         reflection.enable_server_reflection(
             (ADVISOR_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), server
         )
+    port = _bind(server, config, credentials)
+    admission = Admission(config.workers)
     try:
-        port = _bind(server, config, credentials)
+        workers = await _call_workers(config, admission)
     except ServerStartError:
-        executor.shutdown(wait=False)
+        await server.stop(None)
         raise
+    server.add_generic_rpc_handlers((advisor_handler(workers),))
     await server.start()
     for service in ("", ADVISOR_SERVICE_NAME):
         await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     _LOGGER.info(
-        "serving %s on %s (tls=%s, token=%s, reflection=%s, workers=%d)",
+        "serving %s on %s (tls=%s, token=%s, reflection=%s, workers=%d %s)",
         ADVISOR_SERVICE_NAME,
         _host_port(config.host, port),
         "mutual" if config.tls_client_ca else bool(config.tls_cert),
         config.token is not None,
         config.reflection,
         config.workers,
+        config.executor,
     )
-    return RunningServer(server, health_servicer, admission, executor, config, port)
+    return RunningServer(server, health_servicer, admission, workers, config, port)
+
+
+async def _call_workers(config: ServerConfig, admission: Admission) -> CallWorkers:
+    """Return the threads or the started worker processes the calls' work runs on."""
+    if config.executor == "threads":
+        return ThreadWorkers(AdvisorServicer(config.limits, admission), admission, config.workers)
+    return await ProcessWorkers.start(
+        config.limits, admission, config.workers, config.worker_niceness
+    )
 
 
 def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:
@@ -392,7 +421,8 @@ def serve_forever(
     Must run on the main thread (Python delivers signals there). ``on_ready`` is called once the
     server is bound and SERVING, e.g. to print its address. The objects alive by then are frozen
     (:func:`freeze_long_lived_objects`), and the process's thread switch interval is shortened
-    to 1 ms, so the event loop is not kept waiting by the search threads.
+    to 1 ms, so with ``executor="threads"`` the event loop is not kept waiting as long by the
+    search threads.
     """
     stop_requested = threading.Event()
 

@@ -24,7 +24,7 @@ from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, list_presets
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
-from advisor.service.admission import Admission, ShuttingDownError
+from advisor.service.admission import CallGate, ShuttingDownError
 from advisor.service.limits import (
     RequestLimits,
     check_analysis_cost,
@@ -59,11 +59,11 @@ _SearchEvent: TypeAlias = SearchProgress | _Finished | _Failed
 class AdvisorServicer:
     """Serves the advisor RPCs within ``limits``, admitting calls through ``admission``.
 
-    Each method runs on a worker thread with that call's :class:`ThreadContext`
-    (:mod:`advisor.service.decoding` registers them on the server).
+    Each method runs on a worker thread, in the serving process or in a worker process, with that
+    call's :class:`ThreadContext` (:func:`advisor.service.calls.run_call` calls them).
     """
 
-    def __init__(self, limits: RequestLimits, admission: Admission) -> None:
+    def __init__(self, limits: RequestLimits, admission: CallGate) -> None:
         self._limits = limits
         self._admission = admission
 

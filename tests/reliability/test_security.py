@@ -202,13 +202,19 @@ def test_reflection_lists_the_services_when_enabled() -> None:
 
 
 def test_an_unexpected_failure_reaches_the_client_as_an_opaque_internal_error(
-    channel: grpc.Channel, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("secret at /work/main/advisor/search.py line 7: KeyError('x')")
 
     monkeypatch.setattr(servicer, "list_presets", explode)
-    outcome = _list_presets(channel)
+    # The patch reaches the servicer of this process only: a server whose work runs on threads
+    # (a worker process's failure is tests/service/test_processes.py's).
+    with (
+        start_server(ServerConfig(workers=1, executor="threads")) as running,
+        grpc.insecure_channel(running.address) as channel,
+    ):
+        outcome = _list_presets(channel)
     assert outcome.code == grpc.StatusCode.INTERNAL
     assert not leaks(outcome.details)
     assert "secret" not in outcome.details

@@ -1,4 +1,4 @@
-"""Fixtures of the service tests: the contract suite runs once per transport."""
+"""Fixtures of the service tests: the contract suite runs once per transport and executor."""
 
 from __future__ import annotations
 
@@ -11,27 +11,46 @@ from advisor.service.server import RunningServer, ServerConfig, start_server
 from tests.support.harness import CONTRACT_LIMITS, Advisor, DirectAdvisor, LiveAdvisor
 
 
-@pytest.fixture(scope="module")
-def live_server() -> Iterator[RunningServer]:
+def _live(executor: str) -> Iterator[tuple[RunningServer, grpc.Channel]]:
     """A plain server on 127.0.0.1, any free port, two advisor slots (the machine has two cores)."""
-    config = ServerConfig(port=0, workers=2, grace_seconds=1.0, limits=CONTRACT_LIMITS)
-    with start_server(config) as running:
-        yield running
+    config = ServerConfig(
+        port=0, workers=2, grace_seconds=1.0, limits=CONTRACT_LIMITS, executor=executor
+    )
+    with start_server(config) as running, grpc.insecure_channel(running.address) as channel:
+        yield running, channel
 
 
 @pytest.fixture(scope="module")
-def channel(live_server: RunningServer) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(live_server.address) as open_channel:
-        yield open_channel
+def live_processes() -> Iterator[tuple[RunningServer, grpc.Channel]]:
+    """A server whose calls work in worker processes (the default), and a channel to it."""
+    yield from _live("processes")
 
 
-@pytest.fixture(params=["direct", "live"])
+@pytest.fixture(scope="module")
+def live_threads() -> Iterator[tuple[RunningServer, grpc.Channel]]:
+    """A server whose calls work on its own threads (the CLI's), and a channel to it."""
+    yield from _live("threads")
+
+
+@pytest.fixture(scope="module")
+def live_server(live_processes: tuple[RunningServer, grpc.Channel]) -> RunningServer:
+    """The default server of :func:`live_processes`."""
+    return live_processes[0]
+
+
+@pytest.fixture(scope="module")
+def channel(live_processes: tuple[RunningServer, grpc.Channel]) -> grpc.Channel:
+    """A channel to :func:`live_server`."""
+    return live_processes[1]
+
+
+@pytest.fixture(params=["direct", "threads", "processes"])
 def advisor(request: pytest.FixtureRequest) -> Advisor:
-    """The servicer called directly, then the same servicer behind a live server."""
+    """The servicer called directly, then behind a live server with each executor."""
     if request.param == "direct":
         return DirectAdvisor()
-    channel: grpc.Channel = request.getfixturevalue("channel")
-    return LiveAdvisor(channel, server=request.getfixturevalue("live_server"))
+    running, channel = request.getfixturevalue(f"live_{request.param}")
+    return LiveAdvisor(channel, server=running)
 
 
 @pytest.fixture

@@ -25,12 +25,15 @@ def test_a_config_file_sets_settings_and_limits_and_options_override_it(tmp_path
     (tmp_path / "token").write_text("s3cret\n")
     path = tmp_path / "server.yaml"
     path.write_text(
-        "workers: 3\nrequest_read_seconds: 2.5\ntoken_file: "
+        "workers: 3\nexecutor: threads\nrequest_read_seconds: 2.5\ntoken_file: "
         f"{tmp_path / 'token'}\nlimits:\n  max_locations: 50176\n  max_correlations: 512\n"
     )
     config = _config_of("--config", str(path), "--workers", "5", "--limit", "max_correlations=9")
     assert (config.workers, config.request_read_seconds, config.token) == (5, 2.5, "s3cret")
+    assert config.executor == "threads"
     assert config.limits == RequestLimits(max_locations=50176, max_correlations=9)
+    assert _config_of("--config", str(path), "--executor", "processes").executor == "processes"
+    assert _config_of().executor == "processes"
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """The service contract, run against the servicer in-process and against a live server.
 
-Every test takes the parametrised ``advisor`` fixture (conftest.py), so each runs twice: once
-calling the servicer directly with a fake context, once over a real channel.
+Every test takes the parametrised ``advisor`` fixture (conftest.py), so each runs three times: once
+calling the servicer directly with a fake context, then over a real channel to a server whose
+calls work on its threads, and to one whose calls work in worker processes.
 """
 
 from __future__ import annotations
@@ -430,6 +431,9 @@ def test_stream_rejects_bad_requests_the_same_way(advisor: Advisor) -> None:
     assert "budget.max_parameters" in [field for field, _ in failure.value.violations]
 
 
+# A monkeypatch reaches the servicer only in this process, not in a worker process (whose deaths
+# are this test's counterpart there: tests/service/test_processes.py).
+@pytest.mark.parametrize("advisor", ["direct", "threads"], indirect=True)
 def test_unexpected_errors_are_internal_with_a_request_id_and_no_traceback(
     advisor: Advisor, monkeypatch: pytest.MonkeyPatch
 ) -> None:

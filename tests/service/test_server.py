@@ -33,6 +33,7 @@ from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+EXECUTORS = ["processes", "threads"]
 
 
 def _health(channel: grpc.Channel, service: str = "") -> int:
@@ -183,6 +184,8 @@ def test_mutual_tls_requires_a_client_certificate_from_the_ca(
         ({"tls_client_ca": Path("ca.pem")}, "tls_client_ca"),
         ({"port": 70000}, "port"),
         ({"workers": 0}, "workers"),
+        ({"executor": "fork"}, "executor"),
+        ({"worker_niceness": 20}, "worker_niceness"),
         ({"token": ""}, "token"),
         ({"grace_seconds": float("nan")}, "grace_seconds"),
         ({"hostname": "x"}, "hostname"),
@@ -262,19 +265,20 @@ def test_oversized_messages_are_refused_by_grpc(serve: Callable[..., RunningServ
 
 
 def _single_slot_advisors(
-    serve: Callable[..., RunningServer],
+    serve: Callable[..., RunningServer], executor: str
 ) -> Iterator[tuple[DirectAdvisor | LiveAdvisor, Callable[[], int]]]:
     direct = DirectAdvisor(workers=1)
     yield direct, lambda: direct.admission.in_flight
-    running = serve(workers=1)
+    running = serve(workers=1, executor=executor)
     with grpc.insecure_channel(running.address) as channel:
         yield LiveAdvisor(channel), lambda: running.in_flight
 
 
+@pytest.mark.parametrize("executor", EXECUTORS)
 def test_a_saturated_server_refuses_at_once_and_health_still_answers(
-    serve: Callable[..., RunningServer],
+    serve: Callable[..., RunningServer], executor: str
 ) -> None:
-    for advisor, in_flight in _single_slot_advisors(serve):
+    for advisor, in_flight in _single_slot_advisors(serve, executor):
         busy = threading.Thread(
             target=advisor.unary,
             args=("Recommend", pb.RecommendRequest(task=LONG_TASK, budget=long_budget(3.0))),
@@ -292,8 +296,11 @@ def test_a_saturated_server_refuses_at_once_and_health_still_answers(
             busy.join()
 
 
-def test_a_cancelled_search_frees_its_slot_promptly(serve: Callable[..., RunningServer]) -> None:
-    running = serve(workers=1)
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_cancelled_search_frees_its_slot_promptly(
+    serve: Callable[..., RunningServer], executor: str
+) -> None:
+    running = serve(workers=1, executor=executor)
     with grpc.insecure_channel(running.address) as channel:
         advisor = LiveAdvisor(channel)
         call: Future[pb.RecommendResponse] = advisor.stub.Recommend.future(
@@ -328,10 +335,11 @@ def test_a_cancelled_stream_stops_its_search() -> None:
 # Graceful stop
 
 
+@pytest.mark.parametrize("executor", EXECUTORS)
 def test_stop_drains_in_flight_calls_and_refuses_new_ones(
-    serve: Callable[..., RunningServer],
+    serve: Callable[..., RunningServer], executor: str
 ) -> None:
-    running = serve(workers=2)
+    running = serve(workers=2, executor=executor)
     with grpc.insecure_channel(running.address) as channel:
         advisor = LiveAdvisor(channel)
         call: Future[pb.RecommendResponse] = advisor.stub.Recommend.future(

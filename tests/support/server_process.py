@@ -78,12 +78,12 @@ class ServerProcess:
             self.process.wait()
 
     def rss_bytes(self) -> int:
-        """The child's resident memory now (Linux ``/proc``), in bytes."""
-        with open(f"/proc/{self.process.pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        raise RuntimeError(f"no VmRSS for process {self.process.pid}")
+        """The resident memory now (Linux ``/proc``) of the child and its worker processes.
+
+        Summed over the processes, so pages they share (the interpreter, the loaded modules) count
+        once per process: an upper bound on what the server occupies.
+        """
+        return sum(_rss_bytes(pid) for pid in (self.process.pid, *_children(self.process.pid)))
 
     def log(self) -> str:
         """Everything the server wrote to stderr so far."""
@@ -104,3 +104,31 @@ class ServerProcess:
         if self.process.stdout is not None:
             self.process.stdout.close()
         self._log.close()
+
+
+def _rss_bytes(pid: int) -> int:
+    """``VmRSS`` of ``pid`` in bytes; 0 for a process that has exited meanwhile."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        return 0
+    return 0  # a zombie has no VmRSS line
+
+
+def _children(pid: int) -> list[int]:
+    """The ids of the processes whose parent is ``pid``."""
+    children: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        # The command name (in parentheses) may hold spaces; the parent id follows the state.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            children.append(int(entry.name))
+    return children

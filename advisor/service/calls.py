@@ -1,0 +1,146 @@
+"""One advisor call's work, the same wherever it runs, and the way its outcomes reach the call.
+
+An advisor call's work runs away from the event loop, on one of two kinds of :class:`CallWorkers`:
+threads of the serving process (:class:`~advisor.service.thread_pool.ThreadWorkers`) or worker
+processes (:class:`~advisor.service.process_pool.ProcessWorkers`). Either way it is
+:func:`run_call`: the request arrives as the bytes the client sent and is decoded inside the call
+(a malformed message is refused like any other bad input, INVALID_ARGUMENT with a violation on the
+empty field path, where gRPC's own decoding would end the call with INTERNAL), the servicer method
+runs with the call's :class:`~advisor.service.threads.ThreadContext`, and each response leaves as
+serialized bytes. Its outcomes reach the event loop on a queue: response messages, perhaps a
+status (:class:`~advisor.service.threads.CallAbortedError`), then ``None`` once the work has ended
+and its slot is free. :func:`answer` and :func:`relay` turn them into the call's answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Never, Protocol, TypeAlias
+
+from google.protobuf.message import DecodeError, Message
+from google.protobuf.message_factory import GetMessageClass
+
+from advisor.errors import InvalidRequestError
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
+from advisor.service.admission import SaturatedError, ShuttingDownError
+from advisor.service.servicer import AdvisorServicer
+from advisor.service.status import abort_for, bad_request_status
+from advisor.service.threads import AioContext, CallAbortedError, ThreadContext, abort_call
+
+__all__ = [
+    "SERVICE",
+    "CallWorkers",
+    "Outcome",
+    "Outcomes",
+    "aborted_for",
+    "answer",
+    "refuse",
+    "relay",
+    "run_call",
+]
+
+SERVICE = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
+"""The descriptor of ``advisor.v1.ArchitectureAdvisor``, whose methods the workers run."""
+
+Outcome: TypeAlias = bytes | CallAbortedError
+"""What a call's work produces: a serialized response message, or the status ending the call."""
+
+Outcomes: TypeAlias = "asyncio.Queue[Outcome | None]"
+"""A call's outcomes as they arrive on the event loop; ``None`` once its work has ended."""
+
+
+class CallWorkers(Protocol):
+    """Where the advisor calls' work runs: threads or processes, behind one interface."""
+
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the worker processes (none when the work runs on threads)."""
+        ...
+
+    async def begin(self, method: str, payload: bytes, context: AioContext) -> Outcomes:
+        """Start the work of one call of ``method`` on the request bytes ``payload``.
+
+        Raises
+        ------
+        SaturatedError
+            Every advisor slot is busy (RESOURCE_EXHAUSTED, refused on the event loop).
+        ShuttingDownError
+            The server is draining (UNAVAILABLE).
+        """
+        ...
+
+    async def drain(self, deadline: float) -> None:
+        """Tell the work in flight that the shutdown drain ends at ``deadline`` (monotonic)."""
+        ...
+
+    async def close(self) -> None:
+        """Release the threads or processes (once the server has stopped)."""
+        ...
+
+
+def run_call(
+    servicer: AdvisorServicer, method: str, payload: bytes, context: ThreadContext
+) -> Iterator[Outcome]:
+    """Decode ``payload``, run the servicer's ``method`` on it and yield its serialized responses.
+
+    A status the work ends with (bad input, a refusal, an internal error, already mapped by the
+    servicer) is the last outcome.
+    """
+    descriptor = SERVICE.methods_by_name[method]
+    behavior = getattr(servicer, method)
+    try:
+        request = _decode(GetMessageClass(descriptor.input_type), payload, context)
+        if descriptor.server_streaming:
+            for response in behavior(request, context):
+                yield response.SerializeToString()
+        else:
+            yield behavior(request, context).SerializeToString()
+    except CallAbortedError as aborted:
+        yield aborted
+    except Exception as error:  # outside the servicer's own mapping, e.g. encoding a response
+        yield aborted_for(error, method, context)
+
+
+def aborted_for(
+    error: Exception, method: str, context: ThreadContext | None = None
+) -> CallAbortedError:
+    """Return the status ``error`` ends a call of ``method`` with (see :mod:`.status`)."""
+    try:
+        abort_for(error, ThreadContext() if context is None else context, method)
+    except CallAbortedError as aborted:
+        return aborted
+
+
+def _decode(request_class: type[Message], payload: bytes, context: ThreadContext) -> Message:
+    try:
+        return request_class.FromString(payload)
+    except DecodeError:
+        description = f"is not a valid {request_class.DESCRIPTOR.full_name} message"
+        context.abort_with_status(bad_request_status(InvalidRequestError.single("", description)))
+
+
+async def refuse(
+    error: SaturatedError | ShuttingDownError, method: str, context: AioContext
+) -> Never:
+    """End the call of ``context`` with the status of a refusal, on the event loop."""
+    await abort_call(context, aborted_for(error, method))
+
+
+async def answer(outcomes: Outcomes, context: AioContext) -> bytes:
+    """Return a unary call's response once its work has ended (its slot is free by then)."""
+    response: Outcome | None = None
+    while (outcome := await outcomes.get()) is not None:
+        response = outcome
+    if isinstance(response, CallAbortedError):
+        await abort_call(context, response)
+    assert response is not None, "run_call yields a response or a status for every unary call"
+    return response
+
+
+async def relay(outcomes: Outcomes, context: AioContext) -> None:
+    """Write a streaming call's responses as they arrive, until its work ends."""
+    while (outcome := await outcomes.get()) is not None:
+        if isinstance(outcome, CallAbortedError):
+            await abort_call(context, outcome)
+        await context.write(outcome)

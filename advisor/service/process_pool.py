@@ -1,0 +1,266 @@
+"""Advisor calls' work in worker processes (``--executor processes``, the default of a server).
+
+The serving process keeps the event loop (receiving, token checks, admission, health, reflection)
+and nothing else: each call's work runs in one of ``workers`` processes
+(:mod:`advisor.service.worker`), each with its own interpreter and GIL, started with the server
+and each loading the engines once. So a search can never keep the event loop waiting for the GIL,
+however busy the machine's cores are. A process is a fresh ``python -m advisor.service.worker``
+(no ``fork`` of a process that runs gRPC threads), at a lower priority (``worker_niceness``): the
+serving process needs little CPU, but needs it at once, and on a machine whose cores are taken it
+otherwise waits its turn behind the searches (flood health p99 14-36 ms at niceness 0, 8.3-8.5 ms
+at 10, alternating runs on the loaded 2-core machine).
+
+Admission stays here and counts work: a call takes a slot on the event loop (or is refused there,
+RESOURCE_EXHAUSTED / UNAVAILABLE) and an idle worker with it; the slot is released when the worker
+reports the work ended, or when the worker dies. The call's request travels as its bytes, with its
+id and deadline (``CLOCK_MONOTONIC`` is system-wide on Linux); its responses come back one by one
+as they are produced, so a stream's progress events arrive as they happen. When the call ends
+early (its client cancelled or went away, its deadline passed) the serving process writes its id
+into the worker's control block, and the drain deadline too when a shutdown begins; the worker's
+stop signals read both at every poll (:mod:`advisor.service.worker_link`).
+
+A worker that dies mid-call (SIGKILL, the OOM killer) ends only that call, with an opaque
+INTERNAL (the exit is logged under the request id); it is replaced at once, and health is never
+affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+
+import grpc
+
+from advisor.errors import ServerStartError
+from advisor.service.admission import Admission
+from advisor.service.calls import Outcomes, aborted_for
+from advisor.service.limits import RequestLimits
+from advisor.service.threads import AioContext, CallAbortedError
+from advisor.service.worker_link import (
+    ControlBlock,
+    Ended,
+    Job,
+    Ready,
+    Response,
+    Setup,
+    Status,
+    encode_frame,
+    receive_frame,
+)
+
+__all__ = ["ProcessWorkers", "WorkerExitedError"]
+
+_LOGGER = logging.getLogger(__name__)
+
+# How long a worker may take to load the engines when the server starts (tens of seconds on a
+# machine whose cores are all taken; about half a second on a quiet one).
+_START_SECONDS = 120.0
+# How long the workers have to exit once their input is closed at the end; then they are killed.
+_EXIT_SECONDS = 5.0
+# How long to wait before replacing a worker that died before it was ready, so a worker that
+# cannot start at all is not restarted in a tight loop.
+_RESTART_DELAY_SECONDS = 1.0
+
+
+class WorkerExitedError(Exception):
+    """A worker process exited while it worked on a call."""
+
+
+@dataclass
+class _Job:
+    call_id: int
+    method: str
+    outcomes: Outcomes
+    slot: contextlib.ExitStack
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: asyncio.subprocess.Process
+    control: ControlBlock
+    ready: asyncio.Future[None]
+    job: _Job | None = None
+    alive: bool = True
+    watch: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+class ProcessWorkers:
+    """Runs the advisor calls' work in worker processes, admitted by ``admission``.
+
+    Build it with :meth:`start` on the server's event loop, which starts one worker per slot.
+    """
+
+    def __init__(self, limits: RequestLimits, admission: Admission, niceness: int) -> None:
+        self._setup = Setup(limits.model_dump_json(), niceness)
+        self._admission = admission
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._workers: set[_Worker] = set()
+        self._call_ids = itertools.count(1)
+        self._drain_deadline = math.inf
+        self._closing = False
+
+    @classmethod
+    async def start(
+        cls, limits: RequestLimits, admission: Admission, count: int, niceness: int
+    ) -> ProcessWorkers:
+        """Start ``count`` workers at ``niceness`` and wait until each has loaded the engines.
+
+        Raises
+        ------
+        ServerStartError
+            On setting ``executor`` if a worker exits or does not get ready in time.
+        """
+        workers = cls(limits, admission, niceness)
+        launched = [await workers._launch() for _ in range(count)]
+        try:
+            async with asyncio.timeout(_START_SECONDS):
+                await asyncio.gather(*(worker.ready for worker in launched))
+        except (TimeoutError, WorkerExitedError) as error:
+            await workers.close()
+            reason = str(error) or f"not ready within {_START_SECONDS:g} s"
+            raise ServerStartError(
+                ["executor"], f"a worker process did not start: {reason} (its log is on stderr)"
+            ) from None
+        return workers
+
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the live workers (safe from any thread: the copy is atomic)."""
+        return [worker.process.pid for worker in tuple(self._workers) if worker.alive]
+
+    async def begin(self, method: str, payload: bytes, context: AioContext) -> Outcomes:
+        """Take a slot and an idle worker, and send it the call (see :class:`CallWorkers`)."""
+        slot = contextlib.ExitStack()
+        slot.enter_context(self._admission.admit())
+        try:
+            worker = await self._idle_worker()
+        except BaseException:
+            slot.close()
+            raise
+        call_id = next(self._call_ids)
+        outcomes: Outcomes = asyncio.Queue()
+        worker.job = _Job(call_id, method, outcomes, slot)
+        remaining = context.time_remaining()
+        limited = remaining is not None and math.isfinite(remaining)
+        deadline = time.monotonic() + remaining if limited and remaining is not None else math.inf
+        assert worker.process.stdin is not None
+        worker.process.stdin.write(encode_frame(Job(call_id, method, payload, deadline)))
+
+        def ended(_: AioContext) -> None:
+            if worker.alive:
+                worker.control.ended_call = call_id
+
+        # The stubs declare the callback type as a class, not a protocol a function could match.
+        context.add_done_callback(ended)  # type: ignore[arg-type]
+        return outcomes
+
+    async def drain(self, deadline: float) -> None:
+        """Write the end of the drain into every worker's control block (and any later one's)."""
+        self._drain_deadline = deadline
+        for worker in self._workers:
+            worker.control.drain_deadline = deadline
+
+    async def close(self) -> None:
+        """Close the workers' input, wait for them to exit, kill those that do not in time."""
+        self._closing = True
+        workers = list(self._workers)
+        for worker in workers:
+            if worker.process.stdin is not None:
+                worker.process.stdin.close()
+        watches = [worker.watch for worker in workers if worker.watch is not None]
+        if not watches:
+            return
+        _, pending = await asyncio.wait(watches, timeout=_EXIT_SECONDS)
+        for worker in workers:
+            if worker.alive:
+                with contextlib.suppress(ProcessLookupError):
+                    worker.process.kill()
+        if pending:
+            await asyncio.wait(pending)
+
+    async def _idle_worker(self) -> _Worker:
+        while not (worker := await self._idle.get()).alive:
+            pass  # a worker that died while idle: its replacement joins the queue when ready
+        return worker
+
+    async def _launch(self) -> _Worker:
+        control = ControlBlock.create(self._drain_deadline)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "advisor.service.worker",
+            str(control.fd),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            pass_fds=(control.fd,),
+        )
+        assert process.stdin is not None
+        process.stdin.write(encode_frame(self._setup))
+        worker = _Worker(process, control, asyncio.get_running_loop().create_future())
+        self._workers.add(worker)
+        worker.watch = asyncio.create_task(self._watch(worker))
+        return worker
+
+    async def _watch(self, worker: _Worker) -> None:
+        """Handle a worker's frames until its output ends, then its exit."""
+        assert worker.process.stdout is not None
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                self._on_frame(worker, await receive_frame(worker.process.stdout))
+        worker.alive = False  # no new call for it while its exit is collected
+        status = await worker.process.wait()
+        await self._on_exit(worker, status)
+
+    def _on_frame(self, worker: _Worker, frame: object) -> None:
+        if isinstance(frame, Ready):
+            worker.ready.set_result(None)
+            self._idle.put_nowait(worker)
+            return
+        job = worker.job
+        assert job is not None, f"a worker sent {frame!r} without a job"
+        if isinstance(frame, Response):
+            job.outcomes.put_nowait(frame.message)
+        elif isinstance(frame, Status):
+            code = grpc.StatusCode[frame.code]
+            job.outcomes.put_nowait(CallAbortedError(code, frame.details, frame.trailing_metadata))
+        elif isinstance(frame, Ended):
+            worker.job = None
+            self._idle.put_nowait(worker)
+            # The slot is free before the call's answer goes out (answer() waits for the end).
+            job.slot.close()
+            job.outcomes.put_nowait(None)
+
+    async def _on_exit(self, worker: _Worker, status: int) -> None:
+        self._workers.discard(worker)
+        worker.control.close()
+        description = _exit_description(worker.process.pid, status)
+        started = worker.ready.done()
+        if not started:
+            worker.ready.set_exception(WorkerExitedError(description))
+            # Retrieved by start() during start-up; later nobody waits for it.
+            worker.ready.exception()
+        job, worker.job = worker.job, None
+        if job is not None:
+            error = WorkerExitedError(f"{description} during {job.method}")
+            job.outcomes.put_nowait(aborted_for(error, job.method))
+            job.slot.close()
+            job.outcomes.put_nowait(None)
+        if self._closing:
+            return
+        _LOGGER.warning("%s; starting another", description)
+        if not started:
+            await asyncio.sleep(_RESTART_DELAY_SECONDS)
+        if not self._closing:
+            await self._launch()
+
+
+def _exit_description(pid: int, status: int) -> str:
+    how = f"signal {signal.Signals(-status).name}" if status < 0 else f"status {status}"
+    return f"worker process {pid} exited with {how}"

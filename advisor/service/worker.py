@@ -1,0 +1,166 @@
+"""A worker process: runs advisor calls' work for the serving process, one call at a time.
+
+:class:`~advisor.service.process_pool.ProcessWorkers` starts it as ``python -m
+advisor.service.worker FD``, ``FD`` being its control block (:mod:`advisor.service.worker_link`),
+and talks to it in frames on its standard input and output. The worker loads the engines once,
+then runs each job with the servicer, the same code as in the serving process
+(:func:`advisor.service.calls.run_call`). The serving process holds the job's admission slot; here
+the servicer's stop signals read the control block, so the end of the call (its client cancelled,
+its deadline passed) and the shutdown drain stop the work at its next poll, as on a thread.
+
+The worker lowers its own priority by the server's ``worker_niceness``, so that on a busy machine
+the serving process (health, admission, refusals) gets a core before the searches do. It ignores
+SIGINT and SIGTERM, which a terminal or a supervisor may send to the whole
+process group: the serving process drains and then closes the worker's input, and the worker exits
+once its job is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import math
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import BinaryIO
+
+from advisor.service.calls import run_call
+from advisor.service.limits import RequestLimits
+from advisor.service.server import freeze_long_lived_objects
+from advisor.service.servicer import AdvisorServicer
+from advisor.service.threads import ThreadContext
+from advisor.service.worker_link import (
+    ControlBlock,
+    Ended,
+    Job,
+    Ready,
+    Response,
+    Setup,
+    Status,
+    encode_frame,
+    read_frame,
+)
+from advisor.stopping import StopSignal
+
+__all__ = ["CallEnd", "WorkerContext", "WorkerGate", "main"]
+
+# The modules the servicer imports when a call first needs them; a worker loads them before it
+# reports ready, so no call waits for them.
+_ENGINES = ("advisor.search.recommend", "advisor.seprank.analysis", "advisor.infer.task")
+# The call id of no call: call ids start at 1, and a control block starts with 0 ended.
+_NO_CALL = -1
+
+
+class CallEnd(StopSignal):
+    """The end of the worker's current call, as the serving process writes it in ``control``.
+
+    Cancelled once the serving process marks the call ended; its deadline is the end of the
+    shutdown drain, once there is one. Every call's stop signal follows it, as on a thread every
+    call's signal follows the admission's drain.
+    """
+
+    def __init__(self, control: ControlBlock) -> None:
+        super().__init__()
+        self._control = control
+        self.call_id = _NO_CALL
+
+    @property
+    def deadline(self) -> float | None:
+        """The end of the shutdown drain; None before a shutdown."""
+        deadline = self._control.drain_deadline
+        return deadline if math.isfinite(deadline) else None
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the serving process has marked the current call ended."""
+        return self._control.ended_call == self.call_id
+
+
+class WorkerGate:
+    """The servicer's admission in a worker: the serving process holds the slot for the job."""
+
+    def __init__(self, call_end: CallEnd) -> None:
+        self._call_end = call_end
+
+    def admit(self) -> AbstractContextManager[None]:
+        """Nothing to take: the job was admitted before it was sent here."""
+        return contextlib.nullcontext()
+
+    @property
+    def drain(self) -> StopSignal:
+        """The current call's end and the drain deadline (:class:`CallEnd`)."""
+        return self._call_end
+
+    @property
+    def shutting_down(self) -> bool:
+        """Whether the serving process has begun its drain."""
+        return self._call_end.deadline is not None
+
+
+class WorkerContext(ThreadContext):
+    """A job's context: its deadline, and active until the serving process marks it ended."""
+
+    def __init__(self, call_end: CallEnd, deadline: float) -> None:
+        super().__init__(deadline=deadline)
+        self._call_end = call_end
+
+    def is_active(self) -> bool:
+        """Whether the call has neither ended nor passed its deadline."""
+        return not self._call_end.cancelled and super().is_active()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve jobs from standard input until it closes; return the exit status."""
+    (control_fd,) = sys.argv[1:] if argv is None else argv
+    frames_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    # Whatever a library prints goes to the log, never into the frames.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    logging.basicConfig(
+        level=logging.INFO,
+        format=f"%(asctime)s %(levelname)s %(name)s [worker {os.getpid()}]: %(message)s",
+    )
+    frames_in = sys.stdin.buffer
+    setup = read_frame(frames_in)
+    if not isinstance(setup, Setup):
+        return 0
+    os.nice(setup.niceness)
+    for engine in _ENGINES:
+        importlib.import_module(engine)
+    freeze_long_lived_objects()
+    call_end = CallEnd(ControlBlock(int(control_fd)))
+    limits = RequestLimits.model_validate_json(setup.limits_json)
+    servicer = AdvisorServicer(limits, WorkerGate(call_end))
+    try:
+        _send(frames_out, Ready())
+        while isinstance(job := read_frame(frames_in), Job):
+            _serve(servicer, call_end, job, frames_out)
+    except BrokenPipeError:  # the serving process is gone: nobody to answer
+        pass
+    return 0
+
+
+def _serve(servicer: AdvisorServicer, call_end: CallEnd, job: Job, frames_out: BinaryIO) -> None:
+    call_end.call_id = job.call_id
+    context = WorkerContext(call_end, job.deadline)
+    for outcome in run_call(servicer, job.method, job.payload, context):
+        if isinstance(outcome, bytes):
+            _send(frames_out, Response(outcome))
+        else:
+            _send(frames_out, Status(outcome.code.name, outcome.details, outcome.trailing_metadata))
+    call_end.call_id = _NO_CALL
+    _send(frames_out, Ended())
+
+
+def _send(frames_out: BinaryIO, frame: object) -> None:
+    frames_out.write(encode_frame(frame))
+    frames_out.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

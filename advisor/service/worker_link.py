@@ -1,0 +1,165 @@
+"""What the serving process and a worker process exchange: frames on pipes, and a control block.
+
+Frames go both ways on the worker's standard input and output: a 4-byte big-endian length, then a
+pickled frame object. Pickle is safe here: both ends are this program, and a client's bytes travel
+only as a ``bytes`` value inside a frame. The serving process sends the request limits and the
+worker's niceness (:class:`Setup`), then one :class:`Job` at a time; the worker answers
+:class:`Ready` once it has loaded the engines, then for each job its :class:`Response` messages,
+perhaps a :class:`Status`, and :class:`Ended`.
+
+The control block is 16 bytes of shared memory per worker (a memfd the worker inherits), written
+by the serving process and read by the worker's stop signal at every poll, so stopping a call
+costs no message and no wake-up: the end of the shutdown drain (a ``CLOCK_MONOTONIC`` moment,
+which is system-wide on Linux; +inf before a shutdown) and the id of the last call that ended
+(cancelled, past its deadline, or done). Each is an aligned 8-byte word, written and read whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import mmap
+import os
+import pickle
+import struct
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from advisor.service.threads import Metadata
+
+__all__ = [
+    "ControlBlock",
+    "Ended",
+    "Job",
+    "Ready",
+    "Response",
+    "Setup",
+    "Status",
+    "encode_frame",
+    "read_frame",
+    "receive_frame",
+]
+
+_LENGTH = struct.Struct("!I")
+_DRAIN_DEADLINE = struct.Struct("=d")
+_ENDED_CALL = struct.Struct("=q")
+_BLOCK_BYTES = _DRAIN_DEADLINE.size + _ENDED_CALL.size
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The first frame to a worker: the request limits (``RequestLimits`` JSON), its niceness."""
+
+    limits_json: str
+    niceness: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """One call's work: its id, the method, the request bytes, the deadline (monotonic; inf)."""
+
+    call_id: int
+    method: str
+    payload: bytes
+    deadline: float
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The worker has loaded the engines and waits for jobs."""
+
+
+@dataclass(frozen=True)
+class Response:
+    """One serialized response message of the current job."""
+
+    message: bytes
+
+
+@dataclass(frozen=True)
+class Status:
+    """The status the current job ends its call with (a ``grpc.StatusCode`` name)."""
+
+    code: str
+    details: str
+    trailing_metadata: Metadata
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The current job's work has ended; the worker is free."""
+
+
+def encode_frame(frame: object) -> bytes:
+    """Return ``frame`` as its length prefix and pickled body."""
+    body = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+    return _LENGTH.pack(len(body)) + body
+
+
+def read_frame(stream: BinaryIO) -> object | None:
+    """Read one frame from a blocking ``stream``; None at the end of the stream."""
+    header = stream.read(_LENGTH.size)
+    if len(header) < _LENGTH.size:
+        return None
+    (length,) = _LENGTH.unpack(header)
+    body = stream.read(length)
+    if len(body) < length:
+        return None
+    frame: object = pickle.loads(body)
+    return frame
+
+
+async def receive_frame(reader: asyncio.StreamReader) -> object:
+    """Read one frame on the event loop (``IncompleteReadError`` at the end of the stream)."""
+    (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
+    frame: object = pickle.loads(await reader.readexactly(length))
+    return frame
+
+
+class ControlBlock:
+    """One worker's control words in shared memory (see the module docstring).
+
+    Parameters
+    ----------
+    fd
+        A file descriptor of at least 16 bytes to map: :meth:`create` makes one in the serving
+        process, the worker maps the one it inherited.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._memory = mmap.mmap(fd, _BLOCK_BYTES)
+
+    @classmethod
+    def create(cls, drain_deadline: float = math.inf) -> ControlBlock:
+        """Make a block for a new worker: no call ended, the drain at ``drain_deadline``."""
+        fd = os.memfd_create("advisor-worker-control")
+        os.ftruncate(fd, _BLOCK_BYTES)
+        block = cls(fd)
+        block.drain_deadline = drain_deadline
+        return block
+
+    @property
+    def drain_deadline(self) -> float:
+        """The end of the shutdown drain on ``time.monotonic``'s clock; inf before a shutdown."""
+        (deadline,) = _DRAIN_DEADLINE.unpack_from(self._memory, 0)
+        return float(deadline)
+
+    @drain_deadline.setter
+    def drain_deadline(self, deadline: float) -> None:
+        _DRAIN_DEADLINE.pack_into(self._memory, 0, deadline)
+
+    @property
+    def ended_call(self) -> int:
+        """The id of the last call that ended (0: none yet)."""
+        (call_id,) = _ENDED_CALL.unpack_from(self._memory, _DRAIN_DEADLINE.size)
+        return int(call_id)
+
+    @ended_call.setter
+    def ended_call(self, call_id: int) -> None:
+        _ENDED_CALL.pack_into(self._memory, _DRAIN_DEADLINE.size, call_id)
+
+    def close(self) -> None:
+        """Unmap the block and close its descriptor."""
+        self._memory.close()
+        os.close(self.fd)

@@ -1,0 +1,258 @@
+"""Worker processes (``executor="processes"``): stop signals across the boundary, deaths, start-up.
+
+The contract suite and the stop tests run against a process server too (conftest.py, the
+``serve`` fixture's default); these tests cover what only processes have: the control block the
+serving process writes and the worker's stop signals read, the frames, a worker killed mid-call,
+a worker that ignores the terminal's signals, a worker that cannot start.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from advisor.errors import ServerStartError
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service.server import RunningServer, ServerConfig, start_server
+from advisor.service.worker import CallEnd, WorkerContext, WorkerGate
+from advisor.service.worker_link import ControlBlock, Job, Response, encode_frame, read_frame
+from tests.support.harness import CallError, LiveAdvisor
+from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+_PROBE_TIMEOUT = 10.0
+
+
+@pytest.fixture
+def control() -> Iterator[tuple[ControlBlock, ControlBlock]]:
+    """A control block as the serving process makes it, and the same memory as a worker maps it."""
+    serving = ControlBlock.create()
+    worker = ControlBlock(os.dup(serving.fd))
+    yield serving, worker
+    worker.close()
+    serving.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The control block and the worker's stop signals
+
+
+def test_a_call_marked_ended_stops_its_signals_and_only_its_own(
+    control: tuple[ControlBlock, ControlBlock],
+) -> None:
+    serving, worker = control
+    call_end = CallEnd(worker)
+    call_end.call_id = 7
+    stop = call_end.limited(60.0)  # what the servicer's call_stop_signal builds on it
+    context = WorkerContext(call_end, time.monotonic() + 60.0)
+    assert not stop.stopped() and context.is_active()
+    serving.ended_call = 6  # an earlier call on this worker ends late: not this one
+    assert not stop.stopped() and context.is_active()
+    serving.ended_call = 7
+    assert stop.stopped() and stop.remaining() == 0.0
+    assert not context.is_active()
+    call_end.call_id = 8  # the next job on the worker starts unstopped
+    assert not stop.stopped()
+
+
+def test_the_drain_deadline_reaches_every_call_signal_and_the_gate(
+    control: tuple[ControlBlock, ControlBlock],
+) -> None:
+    serving, worker = control
+    call_end = CallEnd(worker)
+    call_end.call_id = 1
+    gate = WorkerGate(call_end)
+    stop = gate.drain.limited(60.0)
+    assert not gate.shutting_down
+    assert 59.0 < stop.remaining() <= 60.0
+    drain_end = time.monotonic() + 2.0
+    serving.drain_deadline = drain_end
+    assert gate.shutting_down
+    assert stop.deadline == drain_end
+    assert 0.0 < stop.remaining() <= 2.0
+    serving.drain_deadline = time.monotonic() - 1.0
+    assert stop.stopped()
+
+
+def test_a_job_context_keeps_the_call_deadline_on_the_shared_clock(
+    control: tuple[ControlBlock, ControlBlock],
+) -> None:
+    _, worker = control
+    deadline = time.monotonic() + 5.0
+    context = WorkerContext(CallEnd(worker), deadline)
+    before = time.monotonic()
+    remaining = context.time_remaining()
+    after = time.monotonic()
+    assert deadline - after <= remaining <= deadline - before
+    assert WorkerContext(CallEnd(worker), math.inf).time_remaining() == math.inf
+
+
+def test_frames_round_trip_and_a_cut_frame_is_the_end(
+    control: tuple[ControlBlock, ControlBlock],
+) -> None:
+    job = Job(3, "Recommend", bytes(range(256)) * 100, time.monotonic())
+    stream = io.BytesIO(encode_frame(job) + encode_frame(Response(b"x")))
+    assert read_frame(stream) == job
+    assert read_frame(stream) == Response(b"x")
+    assert read_frame(stream) is None
+    assert read_frame(io.BytesIO(encode_frame(job)[:-1])) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Worker processes behind a live server
+
+
+def _health(channel: grpc.Channel) -> int:
+    request = health_pb2.HealthCheckRequest()
+    status: int = health_pb2_grpc.HealthStub(channel).Check(request, timeout=_PROBE_TIMEOUT).status
+    return status
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def test_a_server_starts_one_process_per_slot_and_stops_them(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=2)
+    pids = running.worker_pids
+    assert len(pids) == 2 and os.getpid() not in pids
+    running.stop(0)
+    for pid in pids:
+        _wait_until(lambda: not _running(pid))  # noqa: B023 - called within the iteration
+
+
+def test_workers_run_at_the_configured_lower_priority(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=1, worker_niceness=7)
+    (worker,) = running.worker_pids
+    assert _niceness(worker) == os.nice(0) + 7
+
+
+def _niceness(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        # After the command name (in parentheses): state, ..., nice is the 17th field.
+        return int(stat.read().rsplit(")", 1)[1].split()[16])
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["Recommend", "StreamRecommend"])
+def test_a_worker_killed_mid_call_ends_only_that_call_and_is_replaced(
+    serve: Callable[..., RunningServer], streaming: bool
+) -> None:
+    running = serve(workers=1)
+    (killed,) = running.worker_pids
+    with grpc.insecure_channel(running.address) as channel:
+        advisor = LiveAdvisor(channel)
+        with pytest.raises(grpc.RpcError) as failure:
+            if streaming:
+                events = advisor.stub.StreamRecommend(
+                    pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
+                )
+                assert next(events).WhichOneof("event") == "progress"  # the search is running
+                os.kill(killed, signal.SIGKILL)
+                list(events)
+            else:
+                future = advisor.stub.Recommend.future(
+                    pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
+                )
+                _wait_until(lambda: running.in_flight == 1)
+                os.kill(killed, signal.SIGKILL)
+                future.result(timeout=_PROBE_TIMEOUT)
+        error: grpc.Call = failure.value  # type: ignore[assignment]
+        assert error.code() is grpc.StatusCode.INTERNAL
+        assert "request id" in (error.details() or "")
+        assert "SIGKILL" not in (error.details() or "")
+        assert _health(channel) == SERVING
+        assert running.in_flight == 0
+        _wait_until(lambda: bool(running.worker_pids) and running.worker_pids != [killed])
+        response = advisor.unary(
+            "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget())
+        )
+        assert response.result.recommendations
+        assert _health(channel) == SERVING
+
+
+def test_a_call_after_an_idle_worker_died_waits_for_its_replacement(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=1)
+    (killed,) = running.worker_pids
+    os.kill(killed, signal.SIGKILL)
+    _wait_until(lambda: not _running(killed))
+    with grpc.insecure_channel(running.address) as channel:
+        # Sent at once: it must not go to the dead worker, it waits for the new one.
+        response = LiveAdvisor(channel).unary(
+            "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=60
+        )
+        assert response.result.recommendations
+        assert _health(channel) == SERVING
+    assert running.worker_pids and running.worker_pids != [killed]
+
+
+def test_workers_ignore_the_terminal_signals_the_server_drains_on(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=1)
+    (worker,) = running.worker_pids
+    with grpc.insecure_channel(running.address) as channel:
+        call = LiveAdvisor(channel).stub.Recommend.future(
+            pb.RecommendRequest(task=LONG_TASK, budget=long_budget(1.0))
+        )
+        _wait_until(lambda: running.in_flight == 1)
+        os.kill(worker, signal.SIGINT)
+        os.kill(worker, signal.SIGTERM)
+        result = call.result(timeout=_PROBE_TIMEOUT).result  # the search ran to its time limit
+        assert result.recommendations
+    assert running.worker_pids == [worker]
+
+
+def test_a_worker_that_cannot_start_is_a_start_error_naming_the_executor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    with pytest.raises(ServerStartError) as failure:
+        start_server(ServerConfig(workers=1))
+    assert failure.value.settings == ("executor",)
+    assert "exited with status 1" in failure.value.description
+
+
+def test_bad_input_is_answered_from_the_worker_as_from_a_thread(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=1)
+    with grpc.insecure_channel(running.address) as channel:
+        raw: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
+            "/advisor.v1.ArchitectureAdvisor/Recommend"
+        )
+        with pytest.raises(grpc.RpcError) as failure:
+            raw(b"\xff\xff\xff", timeout=_PROBE_TIMEOUT)
+        error: grpc.Call = failure.value  # type: ignore[assignment]
+        assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(CallError) as refused:
+            LiveAdvisor(channel).unary(
+                "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget(seed=-1))
+            )
+        assert refused.value.code is grpc.StatusCode.INVALID_ARGUMENT
+        assert [field for field, _ in refused.value.violations] == ["budget.seed"]
