@@ -155,7 +155,7 @@ class ProcessWorkers:
 
         def ended(_: AioContext) -> None:
             if worker.alive:
-                worker.control.ended_call = call_id
+                worker.control.end_call(call_id)
 
         # The stubs declare the callback type as a class, not a protocol a function could match.
         context.add_done_callback(ended)  # type: ignore[arg-type]

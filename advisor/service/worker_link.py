@@ -11,7 +11,8 @@ The control block is 16 bytes of shared memory per worker (a memfd the worker in
 by the serving process and read by the worker's stop signal at every poll, so stopping a call
 costs no message and no wake-up: the end of the shutdown drain (a ``CLOCK_MONOTONIC`` moment,
 which is system-wide on Linux; +inf before a shutdown) and the id of the last call that ended
-(cancelled, past its deadline, or done). Each is an aligned 8-byte word, written and read whole.
+(cancelled, past its deadline, or done; only the largest is kept). Each is an aligned 8-byte word,
+written and read whole.
 """
 
 from __future__ import annotations
@@ -155,9 +156,16 @@ class ControlBlock:
         (call_id,) = _ENDED_CALL.unpack_from(self._memory, _DRAIN_DEADLINE.size)
         return int(call_id)
 
-    @ended_call.setter
-    def ended_call(self, call_id: int) -> None:
-        _ENDED_CALL.pack_into(self._memory, _DRAIN_DEADLINE.size, call_id)
+    def end_call(self, call_id: int) -> None:
+        """Record that call ``call_id`` ended, unless a later call already has.
+
+        Call ids grow, and a worker takes its next call only once its current one has ended, so
+        the largest id recorded is the only one that can be the worker's current call: an earlier
+        call's end, reported late (its answer sent after the next call began, and that one
+        cancelled), must not hide the current call's.
+        """
+        if call_id > self.ended_call:
+            _ENDED_CALL.pack_into(self._memory, _DRAIN_DEADLINE.size, call_id)
 
     def close(self) -> None:
         """Unmap the block and close its descriptor."""

@@ -55,11 +55,13 @@ def test_a_call_marked_ended_stops_its_signals_and_only_its_own(
     stop = call_end.limited(60.0)  # what the servicer's call_stop_signal builds on it
     context = WorkerContext(call_end, time.monotonic() + 60.0)
     assert not stop.stopped() and context.is_active()
-    serving.ended_call = 6  # an earlier call on this worker ends late: not this one
+    serving.end_call(6)  # an earlier call on this worker ends late: not this one
     assert not stop.stopped() and context.is_active()
-    serving.ended_call = 7
+    serving.end_call(7)
     assert stop.stopped() and stop.remaining() == 0.0
     assert not context.is_active()
+    serving.end_call(6)  # reported after this call's end: this call stays ended
+    assert stop.stopped() and worker.ended_call == 7
     call_end.call_id = 8  # the next job on the worker starts unstopped
     assert not stop.stopped()
 
