@@ -33,7 +33,6 @@ import logging
 import math
 import signal
 import sys
-import time
 from dataclasses import dataclass, field
 
 import grpc
@@ -42,7 +41,7 @@ from advisor.errors import ServerStartError
 from advisor.service.admission import Admission
 from advisor.service.calls import Outcomes, aborted_for
 from advisor.service.limits import RequestLimits
-from advisor.service.threads import AioContext, CallAbortedError
+from advisor.service.threads import AioContext, CallAbortedError, deadline_in
 from advisor.service.worker_link import (
     ControlBlock,
     Ended,
@@ -147,9 +146,7 @@ class ProcessWorkers:
         call_id = next(self._call_ids)
         outcomes: Outcomes = asyncio.Queue()
         worker.job = _Job(call_id, method, outcomes, slot)
-        remaining = context.time_remaining()
-        limited = remaining is not None and math.isfinite(remaining)
-        deadline = time.monotonic() + remaining if limited and remaining is not None else math.inf
+        deadline = deadline_in(context.time_remaining())
         assert worker.process.stdin is not None
         worker.process.stdin.write(encode_frame(Job(call_id, method, payload, deadline)))
 

@@ -20,13 +20,30 @@ from typing import Any, Never, TypeAlias
 
 import grpc
 
-__all__ = ["AioContext", "CallAbortedError", "Metadata", "ThreadContext", "abort_call"]
+__all__ = [
+    "AioContext",
+    "CallAbortedError",
+    "Metadata",
+    "ThreadContext",
+    "abort_call",
+    "deadline_in",
+]
 
 Metadata = tuple[tuple[str, str | bytes], ...]
 """Trailing metadata: (key, value) pairs, bytes values for ``-bin`` keys."""
 # grpc's context is generic only in its type stubs, hence the quoted alias.
 AioContext: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 """A call's context on the asyncio server."""
+
+
+def deadline_in(timeout: float | None) -> float:
+    """Return the moment ``timeout`` seconds from now on ``time.monotonic``'s clock; inf if none.
+
+    ``timeout`` is what a call's ``time_remaining()`` says: None or infinity for no deadline.
+    """
+    if timeout is None or not math.isfinite(timeout):
+        return math.inf
+    return time.monotonic() + timeout
 
 
 class CallAbortedError(Exception):
@@ -55,8 +72,8 @@ class ThreadContext:
     """
 
     def __init__(self, timeout: float | None = None, *, deadline: float | None = None) -> None:
-        if timeout is not None and math.isfinite(timeout):
-            deadline = time.monotonic() + timeout
+        if timeout is not None:
+            deadline = deadline_in(timeout)
         self._deadline = deadline if deadline is not None and math.isfinite(deadline) else None
         self._ended = False
         self._callbacks: list[Callable[[], object]] = []
