@@ -219,6 +219,29 @@ def _hidden_log_widths(result: SearchResult) -> np.ndarray:
     return np.log2(np.array(result.recommendations[0].architecture.widths, dtype=float))
 
 
+@pytest.mark.parametrize(("shape", "tied"), [([32], True), ([16, 16], False)])
+def test_a_tie_between_geometries_is_said_only_when_the_scores_are_equal(
+    shape: list[int], tied: bool
+) -> None:
+    # On a sequence the symmetry preset's halves and strips reach the same ranks under mirror and
+    # interleaved pooling; on an image its strips split them (docs/THEORY.md, the presets).
+    task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
+    result = recommend(task, Budget(max_parameters=3_000, outputs=2, time_limit_seconds=None))
+    first, *rest = result.recommendations
+    others = [r for r in rest if r.architecture.family != first.architecture.family]
+    said = [r for r in result.recommendations if "tie on every figure of the score" in r.rationale]
+    assert others
+    if tied:
+        assert others[0].score == first.score
+        assert len(said) == len(result.recommendations)
+        assert f"best {first.architecture.family} and {others[0].architecture.family}" in (
+            first.rationale
+        )
+    else:
+        assert all(r.score < first.score for r in others)
+        assert not said
+
+
 def test_local_correlations_get_a_wide_base_and_long_range_ones_a_wide_tip() -> None:
     """docs/THEORY.md §11 [LYCS18]: the rank-optimal widths of contiguous nets at one budget."""
     options = {

@@ -1083,7 +1083,27 @@ class _Search:
             )
         if not complete:
             notes.append("The search was stopped early; this is the best found so far.")
+        tie = self._tied_family()
+        if tie is not None:
+            notes.append(
+                f"The best {self.board.top[0].candidate.family} and {tie} trees tie on every "
+                "figure of the score: this task's correlations reach the same ranks under both "
+                "geometries, so the description does not choose between them: the one ranked "
+                "first only comes first in the search's listing. If one is meant, say which "
+                "locations pair: region pairs that only that geometry pools early."
+            )
         return notes
+
+    def _tied_family(self) -> str | None:
+        """Return a family whose best tree ties the #1's score keys exactly, if another does."""
+        if not self.board.top:
+            return None
+        first, *rest = self.board.top
+        for entry in rest:
+            family = entry.candidate.family
+            if family != first.candidate.family and entry.allocation.keys == first.allocation.keys:
+                return family
+        return None
 
 
 def search_objective(task: Task, budget: Budget) -> Objective:
