@@ -111,7 +111,12 @@ def test_presets_that_do_not_fit_are_rejected(
 @given(shapes.filter(lambda s: s[-1] >= 4))
 def test_symmetry_pairs_each_region_with_its_mirror_image(shape: tuple[int, ...]) -> None:
     members = by_name(symmetry(shape))
-    assert list(members) == ["symmetry/halves", "symmetry/outer", "symmetry/inner"]
+    assert list(members) == [
+        "symmetry/halves",
+        "symmetry/outer",
+        "symmetry/inner",
+        "symmetry/alternate",
+    ]
     for c in members.values():
         assert np.array_equal(np.flip(grid(c.a, shape), axis=-1), grid(c.b, shape))
     halves = members["symmetry/halves"]
@@ -121,6 +126,8 @@ def test_symmetry_pairs_each_region_with_its_mirror_image(shape: tuple[int, ...]
     assert np.intersect1d(outer.a, inner.a).size == 0
     columns = np.unique(np.indices(shape)[-1].reshape(-1)[outer.a])
     assert columns.tolist() == list(range(shape[-1] // 4))
+    alternate = np.unique(np.indices(shape)[-1].reshape(-1)[members["symmetry/alternate"].a])
+    assert alternate.tolist() == list(range(0, shape[-1] // 2, 2))
 
 
 @given(st.tuples(st.integers(4, 12), st.integers(1, 12)))
@@ -326,7 +333,7 @@ def log2_ranks(
 DOCUMENTED = {
     "local": (1344, 966, 822),
     "long_range": (18, 960, 864),
-    "symmetry": (9, 384, 288),
+    "symmetry": (12, 480, 291),
     "periodic": (48, 192, 384),
     "center_surround": (12, 48, 192),
 }

@@ -219,13 +219,16 @@ def _hidden_log_widths(result: SearchResult) -> np.ndarray:
     return np.log2(np.array(result.recommendations[0].architecture.widths, dtype=float))
 
 
-@pytest.mark.parametrize(("shape", "tied"), [([32], True), ([16, 16], False)])
+@pytest.mark.parametrize(
+    ("shape", "preset", "tied"),
+    [([32], "long_range", True), ([32], "symmetry", False), ([16, 16], "symmetry", False)],
+)
 def test_a_tie_between_geometries_is_said_only_when_the_scores_are_equal(
-    shape: list[int], tied: bool
+    shape: list[int], preset: str, tied: bool
 ) -> None:
-    # On a sequence the symmetry preset's halves and strips reach the same ranks under mirror and
-    # interleaved pooling; on an image its strips split them (docs/THEORY.md, the presets).
-    task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
+    # On a sequence the long_range preset's halves and ends reach the same ranks under mirror and
+    # interleaved pooling; the symmetry preset's alternate columns split them (advisor presets).
+    task = parse_task({"input": {"shape": shape}, "preset": preset})
     result = recommend(task, Budget(max_parameters=3_000, outputs=2, time_limit_seconds=None))
     first, *rest = result.recommendations
     others = [r for r in rest if r.architecture.family != first.architecture.family]

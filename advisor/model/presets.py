@@ -106,6 +106,7 @@ def _mirror_strips(preset: str, shape: _Shape, axis: int) -> list[ResolvedCorrel
         "halves": (low_half(n), high_half(n)),
         "outer": (index < quarter, index >= n - quarter),
         "inner": (low_half(n) & (index >= quarter), high_half(n) & (index < n - quarter)),
+        "alternate": (low_half(n) & (index % 2 == 0), high_half(n) & ((n - 1 - index) % 2 == 0)),
     }
     return [
         _pair(f"{preset}/{member}", along_axis(shape, axis, a), along_axis(shape, axis, b))
@@ -120,12 +121,16 @@ def symmetry(shape: _Shape) -> list[ResolvedCorrelation]:
 
     - ``symmetry/halves``: columns [0, W//2) vs [W - W//2, W) (left_half vs right_half);
     - ``symmetry/outer``: columns [0, q) vs [W - q, W), the outermost strips;
-    - ``symmetry/inner``: columns [q, W//2) vs [W - W//2, W - q), the strips along the centre.
+    - ``symmetry/inner``: columns [q, W//2) vs [W - W//2, W - q), the strips along the centre;
+    - ``symmetry/alternate``: the even columns of the left half vs their reflections.
 
-    Weights 1; with odd W the centre column is in no region. All three are decided by the deep
+    Weights 1; with odd W the centre column is in no region. All four are decided by the deep
     widths under contiguous pooling and at level 0 under mirror pooling, which pools a column with
-    its reflection; the strips tell mirror pooling apart from any other far-pairing geometry
-    (16x16 figures: contiguous 9, mirror 384, interleaved 288).
+    its reflection. The strips tell mirror pooling apart from other far-pairing geometries on an
+    image but not on a sequence, where their ranks saturate alike; the alternate columns meet
+    their reflections below the root only under mirror pooling, at any width (16x16 figures:
+    contiguous 12, mirror 480, interleaved 291; per member at 64 steps, M and every width 4:
+    mirror 64 / 32 / 32 / 32, interleaved 64 / 32 / 32 / 2).
     """
     return _mirror_strips("symmetry", shape, len(shape) - 1)
 
@@ -137,7 +142,8 @@ def top_bottom(shape: _Shape) -> list[ResolvedCorrelation]:
 
     - ``top_bottom/halves``: rows [0, H//2) vs [H - H//2, H) (top_half vs bottom_half);
     - ``top_bottom/outer``: rows [0, q) vs [H - q, H);
-    - ``top_bottom/inner``: rows [q, H//2) vs [H - H//2, H - q).
+    - ``top_bottom/inner``: rows [q, H//2) vs [H - H//2, H - q);
+    - ``top_bottom/alternate``: the even rows of the top half vs their reflections.
 
     Weights 1; with odd H the centre row is in no region. A sequence has no rows: use symmetry.
     """
@@ -155,7 +161,8 @@ def front_back(shape: _Shape) -> list[ResolvedCorrelation]:
 
     - ``front_back/halves``: slices [0, D//2) vs [D - D//2, D);
     - ``front_back/outer``: slices [0, q) vs [D - q, D);
-    - ``front_back/inner``: slices [q, D//2) vs [D - D//2, D - q).
+    - ``front_back/inner``: slices [q, D//2) vs [D - D//2, D - q);
+    - ``front_back/alternate``: the even slices of the front half vs their reflections.
 
     Weights 1; with odd D the centre slice is in no region. For a video [T, H, W] it pairs the
     first frames with the last ones, mirrored in time.
