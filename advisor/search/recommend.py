@@ -1088,9 +1088,9 @@ class _Search:
             notes.append(
                 f"The best {self.board.top[0].candidate.family} and {tie} trees tie on every "
                 "figure of the score: this task's correlations reach the same ranks under both "
-                "geometries, so the description does not choose between them: the one ranked "
-                "first only comes first in the search's listing. If one is meant, say which "
-                "locations pair: region pairs that only that geometry pools early."
+                "geometries, so the description does not choose between them, and the one "
+                "ranked first leads only by the search's listing order. If one is meant, say "
+                "which locations pair: region pairs that only that geometry pools early."
             )
         return notes
 
