@@ -144,8 +144,12 @@ def test_every_family_gets_a_turn_before_any_gets_a_second(
         assert eligible == sorted(eligible, reverse=True), "recommendable first"
         depths = [c.depth for c in members if c.eligible]
         if depths:
-            assert depths[0] == max(depths), "the deepest first"
-            assert depths[-1] == min(depths), "the shallowest last"
+            distinct = sorted(set(depths), reverse=True)
+            middle = distinct[(len(distinct) - 1) // 2] if len(distinct) > 2 else distinct[0]
+            assert depths[0] == middle, "the middle depth first (of two: the deeper)"
+            leads = depths[: len(distinct)]
+            assert sorted(leads, reverse=True) == distinct, "one tree of every depth first"
+            assert depths[len(distinct) - 1] == min(depths), "the shallowest lead last of them"
 
 
 def test_after_a_first_turn_each_the_best_family_goes_first() -> None:
