@@ -196,6 +196,22 @@ def test_the_work_done_is_exact_when_costs_follow_the_model() -> None:
     assert meter.fraction() == pytest.approx(1.0)
 
 
+def test_the_time_before_the_trees_counts_as_work_done() -> None:
+    trees = _trees([3, 5, 4], shared=0)
+
+    def meter_after_two() -> WorkMeter:
+        meter = WorkMeter(trees)
+        for levels in trees[:2]:
+            meter.done(levels, 0.5)
+        return meter
+
+    left = 1.0 / meter_after_two().fraction() - 1.0  # the third tree's predicted time
+    assert left > 0.0
+    assert meter_after_two().fraction(2.0, elapsed=1.5) == pytest.approx(1.5 / (3.5 + left))
+    # Less than the trees' own measured time: the trees' time counts.
+    assert meter_after_two().fraction(2.0, elapsed=0.1) == pytest.approx(1.0 / (3.0 + left))
+
+
 @given(st.lists(st.floats(0.0, 5.0), min_size=1, max_size=40), st.floats(0.0, 3.0))
 def test_the_work_done_never_decreases(costs: list[float], ahead: float) -> None:
     depths = np.random.default_rng(len(costs)).integers(1, 8, len(costs)).tolist()

@@ -24,8 +24,11 @@ afterwards visits the scored trees in the candidates' own order.
 the nodes of the levels it is the first to intern (a pass over them per correlation), the nodes
 of all its levels (building the tree and checking cached levels) and a price per tree (scoring
 its width ladders, about as many at every depth). The prices are learnt from the trees already
-scored (least squares over their measured times), so the fraction done is the measured time over
-measured plus predicted time, which a machine's load scales alike.
+scored (least squares over their measured times), so the fraction done is the time spent over
+time spent plus predicted time, which a machine's load scales alike. The time spent is the
+search's elapsed time, so what came before the trees (setting up, timing the reserve: up to a
+fifth of a search on large grids) counts as done, and the caller adds the time predicted after
+them (the ranking, the final builds).
 """
 
 from __future__ import annotations
@@ -191,12 +194,14 @@ class WorkMeter:
         self._features.append(features)
         self._spent.append(seconds)
 
-    def fraction(self, ahead: float = 0.0) -> float:
+    def fraction(self, ahead: float = 0.0, elapsed: float = 0.0) -> float:
         """Return the fraction of the work done, never below an earlier answer.
 
-        ``ahead`` is time still to come after the trees (the ranking and the final analyses).
+        ``ahead`` is time still to come after the trees (the ranking and the final analyses);
+        ``elapsed`` the search's time so far, which counts what came before the trees too
+        (setting up, timing the reserve): the trees' measured time when larger.
         """
-        spent = float(sum(self._spent))
+        spent = max(float(sum(self._spent)), elapsed)
         left = float(self._prices() @ np.maximum(self._left, 0.0)) + ahead
         total = spent + max(left, 0.0)
         if total > 0.0:
