@@ -52,7 +52,10 @@ left, and its analysis polls the signal too. The pricing of a recommendation's c
 reference net (on a small input most of its build) stops in time for the rest of the build and
 for the unpriced builds of the others the reserve planned (whole designs come first), and is
 then left out (``contiguous_priced`` false); the builds the reserve is made of are timed without
-it (:class:`_PricingTimer`). So a deadline that cuts the final analyses leaves fewer than
+it (:class:`_PricingTimer`). A search stopped before any deeper tree returns the shallow net whose
+build timed the reserve, and takes that build's network and analysis when no pricing could be
+cut from them, rather than building it twice (a tenth of a second at 1024x1024, which let such
+a search overrun its limit). So a deadline that cuts the final analyses leaves fewer than
 ``top_k`` recommendations (and ``complete = False``), but never none when a design was found.
 """
 
@@ -73,7 +76,7 @@ from advisor.model.arrangement import discarded_order
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
-from advisor.model.results import Recommendation, SearchProgress, SearchResult
+from advisor.model.results import Analysis, Recommendation, SearchProgress, SearchResult
 from advisor.model.schedule import Schedule
 from advisor.model.task import Task
 from advisor.search.anytime import AnytimeQueue, WorkMeter
@@ -473,6 +476,9 @@ class _Search:
         self._best_seen = -math.inf
         self._family_best: dict[str, tuple[_Floats, _Ints, float]] = {}
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
+        # The shallow net built to time the reserve, kept when nothing in its analysis was cut.
+        self._kept_analysis: tuple[tuple[int, tuple[int, ...]], Architecture, Analysis] | None
+        self._kept_analysis = None
 
     def _check_kernel(self) -> None:
         """Refuse a representation conv whose counts would overflow the search's int64 figures.
@@ -883,8 +889,22 @@ class _Search:
         unpriced = StopSignal()  # the pricing is predicted apart (it may be cut, see below)
         unpriced.cancel()
         started = self.clock.clock()
-        self._recommendation(1, entry, (), None, unpriced)
+        built = self._recommendation(1, entry, (), None, unpriced)
         self.clock.measure(self.clock.clock() - started)
+        if not is_priced(len(self.correlations), built.architecture.schedule):
+            # Nothing was cut (no pricing to cut): a final build of the same net takes this
+            # network and analysis rather than computing them again (see _analysed).
+            architecture = built.architecture
+            self._kept_analysis = (
+                _net(entry),
+                architecture,
+                Analysis(
+                    parameters=architecture.parameters,
+                    multiply_adds=architecture.multiply_adds,
+                    correlations=built.analysis,
+                    efficiency=built.efficiency,
+                ),
+            )
         self.clock.pricing = self._pricing_time()
         if self.budget.width_profile == "practical":
             self.board.shallow = None
@@ -982,8 +1002,7 @@ class _Search:
         """
         shallow = self.board.shallow
         assert shallow is not None, "the shallow net fits (checked up front) and always runs"
-        architecture = self._architecture(entry)
-        analysis = analyze(self.task, architecture, stop=stop, pricing_stop=pricing)
+        architecture, analysis = self._analysed(entry, stop, pricing)
         text = rationale(
             self._design(entry),
             contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
@@ -1008,6 +1027,20 @@ class _Search:
             efficiency=analysis.efficiency,
             dilations=entry.candidate.dilations,
         )
+
+    def _analysed(
+        self, entry: _Entry, stop: StopSignal | None, pricing: StopSignal
+    ) -> tuple[Architecture, Analysis]:
+        """Return the entry's network and its analysis.
+
+        Those kept from timing the reserve when the entry is that net: a search stopped before
+        any deeper tree returns the shallow net it timed (a tenth of a second at 1024x1024).
+        """
+        kept = self._kept_analysis
+        if kept is not None and kept[0] == _net(entry):
+            return kept[1], kept[2]
+        architecture = self._architecture(entry)
+        return architecture, analyze(self.task, architecture, stop=stop, pricing_stop=pricing)
 
     def _widenings(self, entry: _Entry) -> list[Widening]:
         """Measure what one step up of each width does to the entry's binding correlation."""
@@ -1197,6 +1230,11 @@ def _bounded(
         dataclasses.replace(c, eligible=False) if c.eligible and measure(c) > least else c
         for c in candidates
     )
+
+
+def _net(entry: _Entry) -> tuple[int, tuple[int, ...]]:
+    """Name the network an entry stands for: its tree and its widths."""
+    return entry.candidate.index, entry.allocation.widths
 
 
 def _roles(candidate: Candidate) -> set[str]:
