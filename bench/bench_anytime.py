@@ -1,13 +1,13 @@
 """Benchmark the anytime search: the pick of a search cut at 10% of its time, and its progress.
 
 Run ``python -m bench.bench_anytime``; it prints a table and writes it to the "anytime" section
-of docs/PERFORMANCE.md. For each task (searches of a second or more: below that, setting up,
-the shallow baseline and building the recommendation take more than 10% of the time) it runs
-the full search
-(no time limit) once with a progress callback, then the same search with a time limit of 10% of
-the full search's wall time, a few times. A stopped search's pick is scored on the *full*
-search's objective (:func:`advisor.search.recommend.score_architectures`), so the two scores
-compare: the target is at least 90% of the full search's best. Progress is compared with the
+of docs/PERFORMANCE.md. For each task (searches of a fifth of a second to several seconds; on
+the shorter ones a stopped search's fixed costs, setting up, the shallow baseline, the reserve's
+timed build and the build of its pick, are a large share of a tenth of the time) it runs the
+full search (no time limit) once with a progress callback, then the same search with a time
+limit of 10% of the full search's wall time, a few times. A stopped search's pick is scored on
+the *full* search's objective (:func:`advisor.search.recommend.score_architectures`), so the two
+scores compare: the target is at least 90% of the full search's best. Progress is compared with the
 truth, the elapsed time over the full search's time, at every report: the target is an error
 within 0.15 and fractions that never decrease. Reports are asked for as often as the search
 polls (the 0.25 s throttle of the service is lifted for the measurement). A stopped search must
@@ -195,14 +195,15 @@ def main() -> None:
         "| progress reports | worst progress error | monotone |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    met = True
+    scores_met = progress_met = 0
     load_before = os.getloadavg()[0]
-    for case in cases():
+    tasks = cases()
+    for case in tasks:
         result = measure(case, arguments.repeats)
         worst = min(result.stopped_scores)
         share = worst / result.full_score if result.full_score else 1.0
-        met &= share >= SCORE_TARGET and result.worst_error <= PROGRESS_TOLERANCE
-        met &= result.monotone
+        scores_met += share >= SCORE_TARGET
+        progress_met += result.worst_error <= PROGRESS_TOLERANCE and result.monotone
         limit = SHARE * result.full_seconds
         rows.append(
             f"| {case.name} | {result.full_seconds:.2f} | {result.full_score:.4f} | {worst:.4f} "
@@ -213,7 +214,6 @@ def main() -> None:
             f"| {'yes' if result.monotone else 'NO'} |"
         )
         print(rows[-1], flush=True)
-    verdict = "met" if met else "NOT met"
     load = f"load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after"
     markdown = (
         "## Anytime search\n\n"
@@ -221,9 +221,9 @@ def main() -> None:
         "limit), then the same search limited to 10% of the full search's wall time; the "
         "stopped pick is scored on the full search's objective. Progress: every report's "
         "`fraction_done` against the elapsed share of the full search's wall time. Targets: "
-        f"at least {SCORE_TARGET:.0%} of the full score, progress within "
-        f"±{PROGRESS_TOLERANCE:.2f} and monotone: {verdict} ({load}, {os.cpu_count()} "
-        "cores).\n\n" + "\n".join(rows) + "\n"
+        f"at least {SCORE_TARGET:.0%} of the full score, met on {scores_met} of {len(tasks)} "
+        f"tasks; progress within ±{PROGRESS_TOLERANCE:.2f} and monotone, met on {progress_met} of "
+        f"{len(tasks)} ({load}, {os.cpu_count()} cores).\n\n" + "\n".join(rows) + "\n"
     )
     print(markdown)
     if not arguments.no_write:
