@@ -15,7 +15,7 @@ last — since at a fixed budget depth trades against width and the best depth d
 of its depths, and the shallowest never won). Opening with the middle depth rather than the
 deepest brought the first tree within 90% of the winner from 13% to 4% of the full search's
 time on 128x128 with random masks and from 27% to 17% on 256x256; on the other benchmark tasks it
-stayed within about a point (2-7%, 12% on 1024x1024). The other trees of the family follow,
+moved by up to three points either way (2-7%, 12% on 1024x1024). The other trees follow,
 coarse to fine over depth; dilation orders and synthesis variants, which differ little from
 their neighbours, are visited in a seeded shuffle. The order changes no result: the ranking
 afterwards visits the scored trees in the candidates' own order.
