@@ -52,11 +52,11 @@ left, and its analysis polls the signal too. The pricing of a recommendation's c
 reference net (on a small input most of its build) stops in time for the rest of the build and
 for the unpriced builds of the others the reserve planned (whole designs come first), and is
 then left out (``contiguous_priced`` false); the builds the reserve is made of are timed without
-it (:class:`_PricingTimer`). A search stopped before any deeper tree returns the shallow net whose
-build timed the reserve, and takes that build's network and analysis when no pricing could be
-cut from them, rather than building it twice (a tenth of a second at 1024x1024, which let such
-a search overrun its limit). So a deadline that cuts the final analyses leaves fewer than
-``top_k`` recommendations (and ``complete = False``), but never none when a design was found.
+it (:class:`_PricingTimer`). So a deadline that cuts the final analyses leaves fewer than
+``top_k`` recommendations (and ``complete = False``), but never none when a design was found. A
+search stopped before any deeper tree returns the shallow net whose build timed the reserve, and
+takes that build's analysis when no pricing could be cut from it, rather than running it twice
+(66 ms at 1024x1024, which let such a search overrun its limit).
 """
 
 from __future__ import annotations
@@ -476,9 +476,8 @@ class _Search:
         self._best_seen = -math.inf
         self._family_best: dict[str, tuple[_Floats, _Ints, float]] = {}
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
-        # The shallow net built to time the reserve, kept when nothing in its analysis was cut.
-        self._kept_analysis: tuple[tuple[int, tuple[int, ...]], Architecture, Analysis] | None
-        self._kept_analysis = None
+        # The shallow net's analysis from timing the reserve, kept when nothing in it was cut.
+        self._kept_analysis: tuple[tuple[int, tuple[int, ...]], Analysis] | None = None
 
     def _check_kernel(self) -> None:
         """Refuse a representation conv whose counts would overflow the search's int64 figures.
@@ -893,11 +892,10 @@ class _Search:
         self.clock.measure(self.clock.clock() - started)
         if not is_priced(len(self.correlations), built.architecture.schedule):
             # Nothing was cut (no pricing to cut): a final build of the same net takes this
-            # network and analysis rather than computing them again (see _analysed).
+            # analysis rather than running it again (see _analysed).
             architecture = built.architecture
             self._kept_analysis = (
                 _net(entry),
-                architecture,
                 Analysis(
                     parameters=architecture.parameters,
                     multiply_adds=architecture.multiply_adds,
@@ -1033,13 +1031,15 @@ class _Search:
     ) -> tuple[Architecture, Analysis]:
         """Return the entry's network and its analysis.
 
-        Those kept from timing the reserve when the entry is that net: a search stopped before
-        any deeper tree returns the shallow net it timed (a tenth of a second at 1024x1024).
+        The analysis kept from timing the reserve when the entry is that net: a search stopped
+        before any deeper tree returns the shallow net it timed (its analysis is two thirds of
+        a tenth of a second at 1024x1024). The network is built again: kept, its explicit
+        permutation would hold a Python int per location for the whole search.
         """
+        architecture = self._architecture(entry)
         kept = self._kept_analysis
         if kept is not None and kept[0] == _net(entry):
-            return kept[1], kept[2]
-        architecture = self._architecture(entry)
+            return architecture, kept[1]
         return architecture, analyze(self.task, architecture, stop=stop, pricing_stop=pricing)
 
     def _widenings(self, entry: _Entry) -> list[Widening]:
