@@ -13,9 +13,9 @@ middle first — the middle depth, the deepest, then the middles of the halves, 
 last — since at a fixed budget depth trades against width and the best depth depends on the task
 (on the benchmark tasks the winner of a family lies anywhere from its deepest tree to the middle
 of its depths, and the shallowest never won). Opening with the middle depth rather than the
-deepest brought the first tree within 90% of the winner from 13% to 4% of the full search's
-time on 128x128 with random masks and from 27% to 17% on 256x256; on the other benchmark tasks it
-moved by up to three points either way (2-7%, 12% on 1024x1024). The other trees follow,
+deepest brought the first tree within 90% of the winner from 12-13% to 4% of the full search's
+time on 128x128 with random masks and from 27-29% to 18% on 256x256; on the other benchmark tasks
+it moved by up to three points either way (2-7%, 12% on 1024x1024). The other trees follow,
 coarse to fine over depth; dilation orders and synthesis variants, which differ little from
 their neighbours, are visited in a seeded shuffle. The order changes no result: the ranking
 afterwards visits the scored trees in the candidates' own order.
@@ -26,8 +26,8 @@ of all its levels (building the tree and checking cached levels) and a price per
 its width ladders, about as many at every depth). The prices are learnt from the trees already
 scored (least squares over their measured times), so the fraction done is the time spent over
 time spent plus predicted time, which a machine's load scales alike. The time spent is the
-search's elapsed time, so what came before the trees (setting up, timing the reserve: up to a
-fifth of a search on large grids) counts as done, and the caller adds the time predicted after
+search's elapsed time, so what came before the trees (setting up, timing the reserve: a tenth
+of the search on 256x256) counts as done, and the caller adds the time predicted after
 them (the ranking, the final builds).
 """
 
