@@ -1,21 +1,23 @@
 """Benchmark the anytime search: the pick of a search cut at 10% of its time, and its progress.
 
 Run ``python -m bench.bench_anytime``; it prints a table and writes it to the "anytime" section
-of docs/PERFORMANCE.md. For each task (searches of a second or more: below that, setting up,
-the shallow baseline and building the recommendation take more than 10% of the time) it runs
-the full search
-(no time limit) once with a progress callback, then the same search with a time limit of 10% of
-the full search's wall time, a few times. A stopped search's pick is scored on the *full*
-search's objective (:func:`advisor.search.recommend.score_architectures`), so the two scores
-compare: the target is at least 90% of the full search's best. Progress is compared with the
+of docs/PERFORMANCE.md. For each task (searches of a fifth of a second to several seconds; on
+the shorter ones a stopped search's fixed costs, setting up, the shallow baseline, the reserve's
+timed build and the build of its pick, are a large share of a tenth of the time) it runs the
+full search (no time limit) once with a progress callback, then the same search with a time
+limit of 10% of the full search's wall time, a few times. A stopped search's pick is scored on
+the *full* search's objective (:func:`advisor.search.recommend.score_architectures`), so the two
+scores compare: the target is at least 90% of the full search's best. Progress is compared with the
 truth, the elapsed time over the full search's time, at every report: the target is an error
 within 0.15 and fractions that never decrease. Reports are asked for as often as the search
 polls (the 0.25 s throttle of the service is lifted for the measurement). A stopped search must
 also return by its time limit: the slowest of them is reported against it (a search plans its
 stop from times it measures as it goes, so on a loaded machine it may overrun a little). The
 full search also says when, in its own visiting order, it had first scored a tree within 90% of
-its final best (that tree's best width ladder on the final objective): the least share of the
-time a stopped search needs, before its set-up, its reserve and the build of its pick.
+its final best (that tree's best width ladder on the final objective; the share counts the
+set-up and the timing of the reserve before the trees), and how long it took to build its best
+recommendation (without the pricing of its contiguous reference net, which a deadline may cut):
+a stopped search needs at least the sum of the two to return a pick within 90%.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 from unittest import mock
 
 from advisor.model.budget import Budget
-from advisor.model.results import SearchProgress, SearchResult
+from advisor.model.results import Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search import recommend as search_module
 from advisor.search.recommend import recommend, score_architectures
@@ -79,6 +81,7 @@ class Measured:
     monotone: bool
     reports: int
     first_within: float
+    pick_build: float
 
 
 def measure(case: Case, repeats: int) -> Measured:
@@ -115,14 +118,16 @@ def measure(case: Case, repeats: int) -> Measured:
         monotone,
         len(reports),
         first_within,
+        log.builds[-len(full.recommendations)],
     )
 
 
 class _TreeLog:
-    """When the full search finished scoring each tree, and the search itself."""
+    """When the full search finished scoring each tree, how long each build took, the search."""
 
     def __init__(self) -> None:
         self.finished: list[float] = []
+        self.builds: list[float] = []
         self.search: search_module._Search | None = None
 
     def first_within(self, score: float) -> float:
@@ -148,10 +153,19 @@ def _tree_log() -> Iterator[_TreeLog]:
     """Log the trees a practical search scores (private hooks: a measurement, not an API)."""
     log = _TreeLog()
     score, execute = search_module._Search._score, search_module._Search.execute
+    build = search_module._Search._recommendation
 
     def scored(self: search_module._Search, *args: Any) -> None:
         score(self, *args)
         log.finished.append(time.perf_counter())
+
+    def built(self: search_module._Search, *args: Any) -> Recommendation:
+        started = time.perf_counter()
+        recommendation = build(self, *args)
+        # Without the pricing of its contiguous net, which a deadline may cut (its timer).
+        pricing = getattr(args[-1], "seconds", 0.0)
+        log.builds.append(time.perf_counter() - started - pricing)
+        return recommendation
 
     def executed(self: search_module._Search) -> SearchResult:
         log.search = self
@@ -160,6 +174,7 @@ def _tree_log() -> Iterator[_TreeLog]:
     with (
         mock.patch.object(search_module._Search, "_score", scored),
         mock.patch.object(search_module._Search, "execute", executed),
+        mock.patch.object(search_module._Search, "_recommendation", built),
     ):
         yield log
 
@@ -175,28 +190,30 @@ def main() -> None:
     rows = [
         "| task | full search (s) | full score | score at 10% of the time (worst of "
         f"{arguments.repeats}) | share of the full score | slowest stopped search / its limit "
-        "| first tree within 90% (share of the full time) | progress reports | worst progress "
-        "error | monotone |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| first tree within 90% (share of the full time) | build of the best pick, unpriced "
+        "(share) "
+        "| progress reports | worst progress error | monotone |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    met = True
+    scores_met = progress_met = 0
     load_before = os.getloadavg()[0]
-    for case in cases():
+    tasks = cases()
+    for case in tasks:
         result = measure(case, arguments.repeats)
         worst = min(result.stopped_scores)
         share = worst / result.full_score if result.full_score else 1.0
-        met &= share >= SCORE_TARGET and result.worst_error <= PROGRESS_TOLERANCE
-        met &= result.monotone
+        scores_met += share >= SCORE_TARGET
+        progress_met += result.worst_error <= PROGRESS_TOLERANCE and result.monotone
         limit = SHARE * result.full_seconds
         rows.append(
             f"| {case.name} | {result.full_seconds:.2f} | {result.full_score:.4f} | {worst:.4f} "
             f"| {share:.1%} | {max(result.stopped_seconds):.3f} s / {limit:.3f} s "
             f"| {result.first_within / result.full_seconds:.1%} "
+            f"| {result.pick_build / result.full_seconds:.1%} "
             f"| {result.reports} | {result.worst_error:.3f} "
             f"| {'yes' if result.monotone else 'NO'} |"
         )
         print(rows[-1], flush=True)
-    verdict = "met" if met else "NOT met"
     load = f"load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after"
     markdown = (
         "## Anytime search\n\n"
@@ -204,9 +221,9 @@ def main() -> None:
         "limit), then the same search limited to 10% of the full search's wall time; the "
         "stopped pick is scored on the full search's objective. Progress: every report's "
         "`fraction_done` against the elapsed share of the full search's wall time. Targets: "
-        f"at least {SCORE_TARGET:.0%} of the full score, progress within "
-        f"±{PROGRESS_TOLERANCE:.2f} and monotone: {verdict} ({load}, {os.cpu_count()} "
-        "cores).\n\n" + "\n".join(rows) + "\n"
+        f"at least {SCORE_TARGET:.0%} of the full score, met on {scores_met} of {len(tasks)} "
+        f"tasks; progress within ±{PROGRESS_TOLERANCE:.2f} and monotone, met on {progress_met} of "
+        f"{len(tasks)} ({load}, {os.cpu_count()} cores).\n\n" + "\n".join(rows) + "\n"
     )
     print(markdown)
     if not arguments.no_write:

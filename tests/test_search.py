@@ -21,6 +21,7 @@ from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, parse_task
+from advisor.search import recommend as search_module
 from advisor.search.candidates import CandidateSpace
 from advisor.search.objective import Objective, default_targets
 from advisor.search.recommend import recommend, score_architecture
@@ -515,6 +516,31 @@ def test_a_cancelled_search_returns_the_baseline() -> None:
     result = recommend(task, Budget(max_parameters=30_000), stop=stop)
     assert not result.complete
     assert [r.architecture.family for r in result.recommendations] == ["shallow"]
+
+
+@pytest.mark.parametrize("priced", [False, True])
+def test_a_search_stopped_at_the_baseline_analyses_it_once_unless_its_pricing_was_cut(
+    monkeypatch: pytest.MonkeyPatch, priced: bool
+) -> None:
+    # The reserve is timed on the shallow net's build; a search stopped right after returns that
+    # net, and takes the analysis already made when no pricing could have been cut from it.
+    if not priced:
+        monkeypatch.setattr(efficiency_module, "MAX_PRICED_WORK", 0)
+    calls: list[object] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[1])
+        return analyze(*args, **kwargs)
+
+    monkeypatch.setattr(search_module, "analyze", counted)
+    stop = StopSignal()
+    stop.cancel()
+    task = parse_task(SYMMETRY_AND_LOCAL)
+    (pick,) = recommend(task, Budget(max_parameters=30_000), stop=stop).recommendations
+    assert len(calls) == (2 if priced else 1)
+    fresh = analyze(task, pick.architecture, pricing_stop=stop)
+    assert (pick.analysis, pick.efficiency) == (fresh.correlations, fresh.efficiency)
+    assert pick.efficiency is not None and not pick.efficiency.contiguous_priced
 
 
 def test_progress_is_reported_with_sane_fields() -> None:

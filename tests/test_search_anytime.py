@@ -144,8 +144,12 @@ def test_every_family_gets_a_turn_before_any_gets_a_second(
         assert eligible == sorted(eligible, reverse=True), "recommendable first"
         depths = [c.depth for c in members if c.eligible]
         if depths:
-            assert depths[0] == max(depths), "the deepest first"
-            assert depths[-1] == min(depths), "the shallowest last"
+            distinct = sorted(set(depths), reverse=True)
+            middle = distinct[(len(distinct) - 1) // 2] if len(distinct) > 2 else distinct[0]
+            assert depths[0] == middle, "the middle depth first (of two: the deeper)"
+            leads = depths[: len(distinct)]
+            assert sorted(leads, reverse=True) == distinct, "one tree of every depth first"
+            assert depths[len(distinct) - 1] == min(depths), "the shallowest lead last of them"
 
 
 def test_after_a_first_turn_each_the_best_family_goes_first() -> None:
@@ -190,6 +194,22 @@ def test_the_work_done_is_exact_when_costs_follow_the_model() -> None:
         if done >= 4:  # three prices need three trees, and one more to tell them apart
             assert meter.fraction() == pytest.approx(sum(costs[:done]) / sum(costs))
     assert meter.fraction() == pytest.approx(1.0)
+
+
+def test_the_time_before_the_trees_counts_as_work_done() -> None:
+    trees = _trees([3, 5, 4], shared=0)
+
+    def meter_after_two() -> WorkMeter:
+        meter = WorkMeter(trees)
+        for levels in trees[:2]:
+            meter.done(levels, 0.5)
+        return meter
+
+    left = 1.0 / meter_after_two().fraction() - 1.0  # the third tree's predicted time
+    assert left > 0.0
+    assert meter_after_two().fraction(2.0, elapsed=1.5) == pytest.approx(1.5 / (3.5 + left))
+    # Less than the trees' own measured time: the trees' time counts.
+    assert meter_after_two().fraction(2.0, elapsed=0.1) == pytest.approx(1.0 / (3.0 + left))
 
 
 @given(st.lists(st.floats(0.0, 5.0), min_size=1, max_size=40), st.floats(0.0, 3.0))

@@ -53,7 +53,10 @@ reference net (on a small input most of its build) stops in time for the rest of
 for the unpriced builds of the others the reserve planned (whole designs come first), and is
 then left out (``contiguous_priced`` false); the builds the reserve is made of are timed without
 it (:class:`_PricingTimer`). So a deadline that cuts the final analyses leaves fewer than
-``top_k`` recommendations (and ``complete = False``), but never none when a design was found.
+``top_k`` recommendations (and ``complete = False``), but never none when a design was found. A
+search stopped before any deeper tree returns the shallow net whose build timed the reserve, and
+takes that build's analysis when no pricing could be cut from it, rather than running it twice
+(66 ms at 1024x1024, which let such a search overrun its limit).
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ from advisor.model.arrangement import discarded_order
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
-from advisor.model.results import Recommendation, SearchProgress, SearchResult
+from advisor.model.results import Analysis, Recommendation, SearchProgress, SearchResult
 from advisor.model.schedule import Schedule
 from advisor.model.task import Task
 from advisor.search.anytime import AnytimeQueue, WorkMeter
@@ -127,6 +130,11 @@ _RESERVE_FACTOR: Final = 3.0
 (without its pricing, which the deadline may cut): the page's deep trees took 2.0-3.5 times as
 long as the shallow net on the bench tasks (5 on the largest, 262144 and 1024x1024 locations,
 whose wait between polls is long enough to cover the rest)."""
+
+_DEEP_BUILD_FACTOR: Final = 2.0
+"""A deep tree's recommendation takes about this many times as long to build as the shallow
+net's (without the pricing, predicted apart): 1.8-2.8 on the benchmark tasks. The progress
+predicts the final builds with it; the reserve keeps the safer :data:`_RESERVE_FACTOR`."""
 
 _GAP_FACTOR: Final = 1.5
 """Time kept for the wait until the next poll, in multiples of the longest wait seen so far: a
@@ -468,6 +476,8 @@ class _Search:
         self._best_seen = -math.inf
         self._family_best: dict[str, tuple[_Floats, _Ints, float]] = {}
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
+        # The shallow net's analysis from timing the reserve, kept when nothing in it was cut.
+        self._kept_analysis: tuple[tuple[int, tuple[int, ...]], Analysis] | None = None
 
     def _check_kernel(self) -> None:
         """Refuse a representation conv whose counts would overflow the search's int64 figures.
@@ -878,8 +888,21 @@ class _Search:
         unpriced = StopSignal()  # the pricing is predicted apart (it may be cut, see below)
         unpriced.cancel()
         started = self.clock.clock()
-        self._recommendation(1, entry, (), None, unpriced)
+        built = self._recommendation(1, entry, (), None, unpriced)
         self.clock.measure(self.clock.clock() - started)
+        if not is_priced(len(self.correlations), built.architecture.schedule):
+            # Nothing was cut (no pricing to cut): a final build of the same net takes this
+            # analysis rather than running it again (see _analysed).
+            architecture = built.architecture
+            self._kept_analysis = (
+                _net(entry),
+                Analysis(
+                    parameters=architecture.parameters,
+                    multiply_adds=architecture.multiply_adds,
+                    correlations=built.analysis,
+                    efficiency=built.efficiency,
+                ),
+            )
         self.clock.pricing = self._pricing_time()
         if self.budget.width_profile == "practical":
             self.board.shallow = None
@@ -919,8 +942,9 @@ class _Search:
             scored = self.scored
             best = self.board.top[0].allocation.keys[0] if self.board.top else None
         # The time still to come after the trees: the ranking and the recommendations.
-        ahead = self.clock.ranking + self.budget.top_k * (self.clock.each + self.clock.pricing)
-        self.report(SearchProgress(scored, now, best, meter.fraction(ahead)))
+        build = _DEEP_BUILD_FACTOR * self.clock.each + self.clock.pricing
+        ahead = self.clock.ranking + self.budget.top_k * build
+        self.report(SearchProgress(scored, now, best, meter.fraction(ahead, now)))
 
     def _architecture(self, entry: _Entry) -> Architecture:
         return self.space.architecture(
@@ -976,8 +1000,7 @@ class _Search:
         """
         shallow = self.board.shallow
         assert shallow is not None, "the shallow net fits (checked up front) and always runs"
-        architecture = self._architecture(entry)
-        analysis = analyze(self.task, architecture, stop=stop, pricing_stop=pricing)
+        architecture, analysis = self._analysed(entry, stop, pricing)
         text = rationale(
             self._design(entry),
             contiguous=self._design(self.board.contiguous) if self.board.contiguous else None,
@@ -1002,6 +1025,22 @@ class _Search:
             efficiency=analysis.efficiency,
             dilations=entry.candidate.dilations,
         )
+
+    def _analysed(
+        self, entry: _Entry, stop: StopSignal | None, pricing: StopSignal
+    ) -> tuple[Architecture, Analysis]:
+        """Return the entry's network and its analysis.
+
+        The analysis kept from timing the reserve when the entry is that net: a search stopped
+        before any deeper tree returns the shallow net it timed (66 ms of its 95 ms build at
+        1024x1024). The network is built again: kept, its explicit permutation would hold a
+        Python int per location for the whole search (40 MB at 1024x1024).
+        """
+        architecture = self._architecture(entry)
+        kept = self._kept_analysis
+        if kept is not None and kept[0] == _net(entry):
+            return architecture, kept[1]
+        return architecture, analyze(self.task, architecture, stop=stop, pricing_stop=pricing)
 
     def _widenings(self, entry: _Entry) -> list[Widening]:
         """Measure what one step up of each width does to the entry's binding correlation."""
@@ -1211,6 +1250,11 @@ def _bounded(
         dataclasses.replace(c, eligible=False) if c.eligible and measure(c) > least else c
         for c in candidates
     )
+
+
+def _net(entry: _Entry) -> tuple[int, tuple[int, ...]]:
+    """Name the network an entry stands for: its tree and its widths."""
+    return entry.candidate.index, entry.allocation.widths
 
 
 def _roles(candidate: Candidate) -> set[str]:
