@@ -87,12 +87,23 @@ def test_the_same_seed_gives_the_same_trials() -> None:
 def test_a_design_the_study_holds_is_not_proposed_again() -> None:
     sampler = AdvisorSampler(TASK, BUDGET, seed=0)
     study = optuna.create_study(sampler=sampler, direction="maximize")
-    space = enqueue_recommendations(study, TASK, BUDGET, 2)
-    study.optimize(_objective(lambda: space), n_trials=K + 1)
+    enqueue_recommendations(study, TASK, BUDGET, 2)
+    study.optimize(_objective(lambda: sampler.space), n_trials=K + 1)
     keys = [tuple(sorted(trial.params.items())) for trial in study.trials]
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[:2]] == [1, 2]
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[2:K]] == list(range(3, K + 1))
     assert len(set(keys[:K])) == K
+
+
+def test_a_proposal_the_objectives_space_cannot_hold_is_refused_naming_the_parameter() -> None:
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    narrow = enqueue_recommendations(study, TASK, BUDGET, 2)  # the first two designs' space
+    third = sampler.space.codec.encode(RANKING[2].architecture)
+    assert third["geometry"] not in narrow.geometries
+    with pytest.raises(ValueError, match=r"^geometry: the advisor's design #3 takes"):
+        study.optimize(_objective(lambda: narrow), n_trials=3)
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [1, 2, 3]
 
 
 def test_a_design_another_sampler_ran_is_not_proposed_again() -> None:

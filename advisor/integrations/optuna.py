@@ -320,7 +320,12 @@ class AdvisorSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        """Return the proposed design's value of ``param_name``, else the fallback's."""
+        """Return the proposed design's value of ``param_name``, else the fallback's.
+
+        A proposed design whose value the trial's distribution does not offer (the objective
+        suggests from another space than :attr:`space`) is refused, naming the parameter: the
+        trial would otherwise run another design under the proposal's rank.
+        """
         params = trial.system_attrs.get(PARAMS_ATTR)
         if params is not None and param_name in params:
             value = params[param_name]
@@ -328,6 +333,11 @@ class AdvisorSampler(BaseSampler):
                 value in param_distribution.choices
             ):
                 return value
+            raise ValueError(
+                f"{param_name}: the advisor's design #{trial.user_attrs.get(RANK_ATTR)} takes "
+                f"{value!r}, which this trial's distribution does not offer; suggest from "
+                "AdvisorSampler.space, which holds every proposed design"
+            )
         return self._fallback.sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(
