@@ -497,12 +497,14 @@ def test_the_pricing_of_the_best_pick_leaves_time_for_the_other_picks(
         "advisor.seprank.efficiency.log2_min_cut", advancing(efficiency_module.log2_min_cut, 0.01)
     )
     result = recommend(
-        parse_task(SYMMETRY_AND_LOCAL),
+        parse_task(LEFT_RIGHT),
         Budget(max_parameters=30_000, top_k=5, time_limit_seconds=3.0),
         stop=StopSignal(clock=clock),
     )
     assert clock.now <= 3.0
     assert len(result.recommendations) >= 3
+    # A contiguous pick is its own reference (priced without runs); none is among these.
+    assert all(r.architecture.family != "contiguous" for r in result.recommendations)
     priced = [
         r.efficiency is not None and r.efficiency.contiguous_priced for r in result.recommendations
     ]

@@ -68,9 +68,10 @@ to contiguous pooling on local tasks and to mirror pooling on symmetry (docs/OUT
 ObjectiveKind: TypeAlias = Literal["weighted", "maximin"]
 
 WidthProfile: TypeAlias = Literal["practical", "free"]
-"""``practical``: geometric width ladders in a standard CNN's shape, scored with the budget used
-(:mod:`advisor.search.profiles`); ``free``: any widths from the choices, the rank optimum alone
-(the first version's search, which favours bottlenecks that train badly)."""
+"""``practical``: geometric width ladders in a standard CNN's shape, equal scores going to the one
+that uses more of the budget (:mod:`advisor.search.profiles`); ``free``: any widths from the
+choices, the rank optimum alone (the first version's search, which favours bottlenecks that train
+badly)."""
 
 
 INT32_MAX: Final = 2**31 - 1

@@ -178,7 +178,7 @@ def _score(chosen: Design, objective: Objective) -> str:
     kind = "weighted mean" if objective.kind == "weighted" else "smallest"
     text = f"Score {chosen.score:.4g}: the {kind} fraction of the targets"
     if objective.max_parameters is not None:
-        text += " times the share of the budget used (targets: the best any net reaches here)"
+        text += " (targets: the best any net reaches here; equal scores go to the larger net)"
     if objective.least_discarded is None:
         return text + "."
     excess = max(chosen.discarded - objective.least_discarded, 0.0)

@@ -16,8 +16,11 @@ one between two half-images count on the same scale and the weights alone say wh
 - ``maximin``: the smallest fraction, ties broken by the weighted mean.
 
 Scores are compared as tuples (:attr:`Objective.num_keys` entries, larger is better), rounded to
-12 decimals so that sums taken in different orders compare equal; ties then go to fewer
-parameters (the search's rule, not this module's).
+12 decimals so that sums taken in different orders compare equal. With a parameter budget the
+tuple ends with the share of the budget used, so among designs that score alike the one that
+spends more of the budget ranks first; the share does not scale the score: the parameter count
+did not rank trained accuracy (docs/OUTCOMES.md), and the targets already reward width where it
+buys rank. Remaining ties go to fewer parameters (the search's rule, not this module's).
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ class Objective:
     kind
         ``weighted`` or ``maximin``.
     max_parameters
-        The parameter budget whose unused share lowers a score, or None.
+        The parameter budget whose share used breaks ties between equal scores, or None.
     least_discarded
         The least arrangement (bits per location, :mod:`advisor.model.arrangement`) any
         candidate tree discards, or None to ignore arrangement.
@@ -108,8 +111,11 @@ class Objective:
 
     @property
     def num_keys(self) -> int:
-        """Entries of a score tuple: 1 (weighted) or 2 (maximin, then weighted)."""
-        return 1 if self.kind == "weighted" else 2
+        """Entries of a score tuple: 1 (weighted) or 2 (maximin, then weighted), plus one.
+
+        The added entry is the budget share, when ``max_parameters`` is set.
+        """
+        return (1 if self.kind == "weighted" else 2) + (self.max_parameters is not None)
 
     def fractions(self, log2_ranks: npt.ArrayLike) -> _Floats:
         """``min(rank, target) / target`` per correlation; ``log2_ranks`` is ``(..., C)``."""
@@ -125,27 +131,28 @@ class Objective:
     ) -> _Floats:
         """Score tuples ``(P, num_keys)`` of ``(P, C)`` log2 ranks (larger is better).
 
-        With ``max_parameters`` set, every key is scaled by the fraction of the budget the
-        ``(P,)`` ``parameters`` use (at most 1), so a design that leaves the budget unused scores
-        below one that spends it on the same ranks. With ``least_discarded`` set, every key is
-        scaled by ``2^-(d - least_discarded)`` for the ``(P,)`` (or scalar) arrangement ``d`` the
-        tree discards, bits per location: per location, the share of the arrangements the
-        least-discarding tree tells apart that this one still tells apart.
+        With ``least_discarded`` set, every score is scaled by ``2^-(d - least_discarded)`` for
+        the ``(P,)`` (or scalar) arrangement ``d`` the tree discards, bits per location: per
+        location, the share of the arrangements the least-discarding tree tells apart that this
+        one still tells apart. With ``max_parameters`` set, the last key is the fraction of the
+        budget the ``(P,)`` ``parameters`` use (at most 1): among equal scores, the design that
+        spends more of the budget.
         """
         reached = self.fractions(np.atleast_2d(np.asarray(log2_ranks, dtype=np.float64)))
         mean = reached @ self.weights
         columns = [mean] if self.kind == "weighted" else [reached.min(axis=1), mean]
         scores = np.stack(columns, axis=1)
-        if self.max_parameters is not None:
-            if parameters is None:
-                raise ValueError("an objective with max_parameters scores parameters too")
-            used = np.asarray(parameters, dtype=np.float64).reshape(-1, 1) / self.max_parameters
-            scores = scores * np.minimum(used, 1.0)
         if self.least_discarded is not None:
             if discarded is None:
                 raise ValueError("an objective with least_discarded scores arrangement too")
             excess = np.asarray(discarded, dtype=np.float64).reshape(-1, 1) - self.least_discarded
             scores = scores * np.exp2(-np.maximum(excess, 0.0))
+        if self.max_parameters is not None:
+            if parameters is None:
+                raise ValueError("an objective with max_parameters scores parameters too")
+            used = np.asarray(parameters, dtype=np.float64).reshape(-1, 1) / self.max_parameters
+            shares = np.broadcast_to(np.minimum(used, 1.0), (scores.shape[0], 1))
+            scores = np.concatenate([scores, shares], axis=1)
         keys: _Floats = np.round(scores, _DECIMALS)
         return keys
 

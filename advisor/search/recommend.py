@@ -16,13 +16,13 @@ explicit permutation, ``family`` saying where it came from), the engine's analys
 figure the analysis reports, the tensor-network min-cut (docs/THEORY.md §4-6) with weight sharing
 — counts up to its target; ``weighted`` averages the fractions of the targets reached,
 ``maximin`` takes the smallest. A practical search's target is the best figure any recommendable
-tree reaches with a fitting ladder (so 1.0 means nothing at this budget does better) and every
-score is multiplied by the share of the budget used; a free search's target is the dimension
-bound at the largest channel choice. ``log2_rank_target`` lowers either. Ties go to fewer
-parameters, then to the earlier candidate (simpler family, shallower schedule), then
-to smaller widths, so a request always gets the same answer. Two trees whose labelled subtrees
-coincide for every correlation (the same shared-subtree DAG) are one candidate to the model; the
-first is kept.
+tree reaches with a fitting ladder (so 1.0 means nothing at this budget does better), and
+between equal scores the design that uses more of the budget ranks first; a free search's
+target is the dimension bound at the largest channel choice. ``log2_rank_target`` lowers either.
+Remaining ties go to fewer parameters, then to the earlier candidate (simpler family, shallower
+schedule), then to smaller widths, so a request always gets the same answer. Two trees whose
+labelled subtrees coincide for every correlation (the same shared-subtree DAG) are one candidate
+to the model; the first is kept.
 
 **Anytime.** A practical search scores each tree once, in the order of
 :class:`~advisor.search.anytime.AnytimeQueue` (the shallow baseline, then one tree of every
