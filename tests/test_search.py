@@ -24,7 +24,7 @@ from advisor.model.task import Task, parse_task
 from advisor.search import recommend as search_module
 from advisor.search.candidates import CandidateSpace
 from advisor.search.objective import Objective, default_targets
-from advisor.search.recommend import recommend, score_architecture
+from advisor.search.recommend import _Search, recommend, score_architecture
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.search.synthesis import synthesis_variants
 from advisor.seprank import analysis as analysis_module
@@ -244,6 +244,32 @@ def test_a_tie_between_geometries_is_said_only_when_the_scores_are_equal(
     else:
         assert all(r.score < first.score for r in others)
         assert not said
+
+
+@pytest.mark.parametrize("max_parameters", [3_018, 50_000])
+def test_what_ten_percent_more_budget_would_not_change_is_true(max_parameters: int) -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=max_parameters, outputs=2, time_limit_seconds=None)
+    top = recommend(task, budget).recommendations[0]
+    assert "would not change this design" in top.rationale
+    # The same tree searched at 10% more parameters under this budget's multiply-add bound
+    # (4x the standard CNN of this budget) keeps its widths.
+    bound = _Search(task, budget, StopSignal(), None).max_multiply_adds
+    more = budget.model_copy(
+        update={
+            "max_parameters": max_parameters * 11 // 10,
+            "max_multiply_adds": bound,
+            "top_k": 50,
+        }
+    )
+    pools = [layer.pool for layer in top.architecture.layers]
+    same_tree = [
+        r
+        for r in recommend(task, more).recommendations
+        if r.architecture.family == top.architecture.family
+        and [layer.pool for layer in r.architecture.layers] == pools
+    ]
+    assert [r.architecture.widths for r in same_tree] == [top.architecture.widths]
 
 
 def test_local_correlations_get_a_wide_base_and_long_range_ones_a_wide_tip() -> None:

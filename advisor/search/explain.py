@@ -106,6 +106,7 @@ def rationale(
     widenings: Sequence[Widening],
     standard_multiply_adds: int | None = None,
     more_budget: Design | None = None,
+    more_budget_limit: str = "",
     efficiency: Efficiency | None = None,
     notes: Sequence[str] = (),
 ) -> str:
@@ -127,6 +128,9 @@ def rationale(
         Multiply-adds of the standard CNN at this budget, when there is one.
     more_budget
         The same tree's best design with 10% more parameters (None: not searched).
+    more_budget_limit
+        When that design is ``chosen`` again, why no wider ladder of the tree was taken, in
+        words (e.g. the compute bound that excludes them).
     efficiency
         What a shallow and a contiguous net would need to match ``chosen``'s figures.
     notes
@@ -140,7 +144,7 @@ def rationale(
         _versus("the shallow net", chosen, shallow, objective, names),
         efficiency.summary() if efficiency is not None else "",
         _binding(chosen, objective, names, widenings, max_parameters),
-        _more(chosen, more_budget, max_parameters),
+        _more(chosen, more_budget, max_parameters, more_budget_limit),
         *notes,
     ]
     return " ".join(s for s in sentences if s)
@@ -246,12 +250,12 @@ def _binding(
     return f"To raise {names[binding]!r}: " + " and ".join(options) + "."
 
 
-def _more(chosen: Design, more: Design | None, max_parameters: int) -> str:
+def _more(chosen: Design, more: Design | None, max_parameters: int, limit: str) -> str:
     if more is None:
         return ""
     budget = f"10% more budget ({int(max_parameters * MORE_BUDGET):,} parameters)"
     if more.widths == chosen.widths:
-        return f"{budget} would not change this design: its next width ladder does not fit."
+        return f"{budget} would not change this design: {limit}."
     return (
         f"{budget} would buy {more.widths_text()} on the same tree "
         f"({more.parameters:,} parameters, score {more.score:.4g} on this budget's scale)."

@@ -1011,6 +1011,7 @@ class _Search:
             widenings=self._widenings(entry),
             standard_multiply_adds=self.standard[1] if self.standard else None,
             more_budget=self._more_budget(entry),
+            more_budget_limit=self._wider_limit(entry),
             efficiency=analysis.efficiency,
             notes=notes,
         )
@@ -1084,6 +1085,24 @@ class _Search:
         if allocation is None:
             return None
         return self._design(_Entry(entry.candidate, allocation, entry.dag))
+
+    def _wider_limit(self, entry: _Entry) -> str:
+        """Say why no wider ladder of the entry's tree is taken at 10% more budget, if none is."""
+        _, parameters = self._ladders(entry.candidate.depth)
+        wider = (parameters > entry.allocation.parameters) & (
+            parameters <= self.budget.max_parameters * MORE_BUDGET
+        )
+        if not wider.any():
+            return "no wider ladder of this tree fits those parameters"
+        if (
+            self.max_multiply_adds is not None
+            and not self._fits(entry.candidate, MORE_BUDGET)[wider].any()
+        ):
+            return (
+                f"every wider ladder of this tree passes the compute bound of "
+                f"{self.max_multiply_adds:,} multiply-adds per input (max_multiply_adds)"
+            )
+        return "the ladders of this tree with more parameters that fit score lower"
 
     def _design(self, entry: _Entry) -> Design:
         candidate = entry.candidate
