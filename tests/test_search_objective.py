@@ -51,6 +51,15 @@ def test_bad_objectives_are_refused(targets: list[float], weights: list[float]) 
         Objective.create(targets, weights, "weighted")
 
 
+def test_the_budget_share_orders_equal_scores_and_never_scales_them() -> None:
+    objective = Objective.create([10.0], [1.0], "weighted", max_parameters=1_000)
+    keys = objective.keys([[10.0], [10.0], [9.0]], parameters=[500, 900, 2_000])
+    np.testing.assert_allclose(keys, [[1.0, 0.5], [1.0, 0.9], [0.9, 1.0]])
+    assert objective.num_keys == 2
+    order = sorted(range(3), key=lambda i: tuple(-keys[i]))
+    assert order == [1, 0, 2]  # a higher score first, whatever its share; then the larger net
+
+
 def test_scores_halve_per_bit_of_arrangement_discarded_beyond_the_least() -> None:
     objective = Objective.create([10.0], [1.0], "weighted", least_discarded=1.5)
     keys = objective.keys([[10.0], [10.0], [5.0]], discarded=[1.5, 2.5, 3.5])
