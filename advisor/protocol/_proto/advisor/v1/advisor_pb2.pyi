@@ -112,7 +112,7 @@ class _WidthProfileEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WidthPro
     DESCRIPTOR: _descriptor.EnumDescriptor
     WIDTH_PROFILE_UNSPECIFIED: _WidthProfile.ValueType  # 0
     WIDTH_PROFILE_PRACTICAL: _WidthProfile.ValueType  # 1
-    """Geometric ladders in a standard CNN's shape, scored with the fraction of the budget used."""
+    """Geometric ladders in a standard CNN's shape; equal scores go to the larger net."""
     WIDTH_PROFILE_FREE: _WidthProfile.ValueType  # 2
     """Any widths from the channel choices: the separation-rank optimum alone."""
 
@@ -121,7 +121,7 @@ class WidthProfile(_WidthProfile, metaclass=_WidthProfileEnumTypeWrapper):
 
 WIDTH_PROFILE_UNSPECIFIED: WidthProfile.ValueType  # 0
 WIDTH_PROFILE_PRACTICAL: WidthProfile.ValueType  # 1
-"""Geometric ladders in a standard CNN's shape, scored with the fraction of the budget used."""
+"""Geometric ladders in a standard CNN's shape; equal scores go to the larger net."""
 WIDTH_PROFILE_FREE: WidthProfile.ValueType  # 2
 """Any widths from the channel choices: the separation-rank optimum alone."""
 Global___WidthProfile: _TypeAlias = WidthProfile  # noqa: Y015
