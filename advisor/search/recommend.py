@@ -126,8 +126,9 @@ _PROGRESS_INTERVAL: Final = 0.25
 """Seconds between two progress reports at least."""
 
 _RESERVE_FACTOR: Final = 3.0
-"""Time kept for a recommendation that must fit, in multiples of the longest build measured
-(without its pricing, which the deadline may cut): the page's deep trees took 2.0-3.5 times as
+"""Time kept for a recommendation that must fit, in multiples of the longest build measured (or,
+before any, predicted as the shallow net's: :data:`_BUILD_PER_BASELINE`), without its pricing,
+which the deadline may cut: the page's deep trees took 2.0-3.5 times as
 long as the shallow net on the bench tasks (5 on the largest, 262144 and 1024x1024 locations,
 whose wait between polls is long enough to cover the rest)."""
 
@@ -307,10 +308,10 @@ class _Clock(StopSignal):
     """The search's signal: its deadline runs ahead of the caller's by the time reserved.
 
     It times the search (``elapsed``) and keeps the figures the reserve is made of: ``each``,
-    the longest recommendation build measured, and ``longest_gap``, the longest wait seen
-    between two polls; and ``pricing``, the predicted time a recommendation's analysis prices
-    the contiguous net for (which the deadline may cut, so it is not reserved, but it is work
-    the progress counts).
+    the longest recommendation build measured (first a prediction), and ``longest_gap``, the
+    longest wait seen between two polls; and ``pricing``, the predicted time a recommendation's
+    analysis prices the contiguous net for (which the deadline may cut, so it is not reserved,
+    but it is work the progress counts).
     """
 
     def __init__(self, signal: StopSignal, top_k: int) -> None:
@@ -345,7 +346,7 @@ class _Clock(StopSignal):
         return self.each + _GAP_FACTOR * self.longest_gap
 
     def measure(self, each: float) -> None:
-        """Record how long one recommendation took to build; the reserve follows the longest.
+        """Record how long a recommendation took (or will take) to build; keep the longest.
 
         The first measure starts the search proper: the time then left to the caller's deadline
         is the window the recommendations after the best may take a share of.
