@@ -13,6 +13,7 @@ and server threads); wall seconds beside them.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import os
@@ -58,6 +59,7 @@ class Timed:
 def run(argv: list[str]) -> Timed:
     """Run the ``advisor`` command, check its exit status and parse its JSON output."""
     out = io.StringIO()
+    gc.collect()  # the garbage of the commands before is not this one's cost
     start_cpu, start_wall = time.process_time(), time.perf_counter()
     with contextlib.redirect_stdout(out):
         status = advisor(argv)

@@ -452,8 +452,8 @@ def test_the_time_limit_is_a_deadline_on_the_stop_signals_clock() -> None:
 def test_a_search_returns_before_its_deadline_with_as_many_recommendations_as_fit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Only the analyses take time: the first (the shallow net, timed to reserve time for the
-    # final ones) 1 s, every later one 1.5 s; each progress report 0.25 s.
+    # Only the analyses take time: the first (the best pick's) 1 s, every later one 1.5 s;
+    # each progress report 0.25 s.
     clock = _FakeClock()
     durations = iter([1.0])
 
@@ -480,10 +480,10 @@ def test_a_search_returns_before_its_deadline_with_as_many_recommendations_as_fi
 def test_a_final_analysis_the_deadline_overtakes_is_dropped_and_the_best_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The shallow net's analysis and the best one's take 1 s; the second one's starts 100 s
-    # late, past the deadline, so the analysis stops at its first poll.
+    # The best one's analysis takes 1 s; the second one's starts 100 s late, past the
+    # deadline, so the analysis stops at its first poll.
     clock = _FakeClock()
-    durations = iter([1.0, 1.0, 100.0])
+    durations = iter([1.0, 100.0])
 
     def late_analyze(*args: Any, **kwargs: Any) -> Any:
         clock.advance(next(durations, 1.0))
@@ -546,14 +546,11 @@ def test_a_cancelled_search_returns_the_baseline() -> None:
     assert [r.architecture.family for r in result.recommendations] == ["shallow"]
 
 
-@pytest.mark.parametrize("priced", [False, True])
-def test_a_search_stopped_at_the_baseline_analyses_it_once_unless_its_pricing_was_cut(
-    monkeypatch: pytest.MonkeyPatch, priced: bool
+def test_the_reserve_costs_no_analysis_and_a_search_stopped_at_the_baseline_analyses_once(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The reserve is timed on the shallow net's build; a search stopped right after returns that
-    # net, and takes the analysis already made when no pricing could have been cut from it.
-    if not priced:
-        monkeypatch.setattr(efficiency_module, "MAX_PRICED_WORK", 0)
+    # The reserve is sized from the shallow baseline's scoring time, not from a timed build: a
+    # search stopped right after the baseline analyses only the net it returns.
     calls: list[object] = []
 
     def counted(*args: Any, **kwargs: Any) -> Any:
@@ -565,7 +562,7 @@ def test_a_search_stopped_at_the_baseline_analyses_it_once_unless_its_pricing_wa
     stop.cancel()
     task = parse_task(SYMMETRY_AND_LOCAL)
     (pick,) = recommend(task, Budget(max_parameters=30_000), stop=stop).recommendations
-    assert len(calls) == (2 if priced else 1)
+    assert calls == [pick.architecture]
     fresh = analyze(task, pick.architecture, pricing_stop=stop)
     assert (pick.analysis, pick.efficiency) == (fresh.correlations, fresh.efficiency)
     assert pick.efficiency is not None and not pick.efficiency.contiguous_priced

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -125,6 +127,51 @@ def test_reach_is_what_a_walk_from_each_root_finds(
                 for child in level.child[level.start[t] : level.start[t + 1]]
             }
         assert set(np.flatnonzero(dag.reach[0][row]).tolist()) == found == set(labels[row].tolist())
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    shape=st.sampled_from([*SHAPES, (64,), (16, 16)]),
+    correlations=st.integers(1, 5),
+    data=st.data(),
+)
+def test_types_are_their_childrens_multisets_numbered_in_key_order(
+    shape: tuple[int, ...], correlations: int, data: st.DataObject
+) -> None:
+    # The numbering fixes the order the DP sums a type's children in, so a search's figures,
+    # to the last bit, depend on it: ids ascend with the packed key of the multiset (the
+    # count vector in base arity + 1 when few types lie below, else the sorted children).
+    n = math.prod(shape)
+    pools = data.draw(st.sampled_from(window_schedules(shape, 1, 6)))
+    permutation = np.array(data.draw(st.permutations(range(n))))
+    structure = structure_from_permutation(shape, pools, permutation)
+    rows = st.lists(st.sampled_from([0, 1, 2]), min_size=n, max_size=n)
+    labels = np.array([data.draw(rows) for _ in range(correlations)], dtype=np.int8)
+    dag = SubtreeDagBuilder(labels).build(structure.windows, range(structure.depth))
+    below = labels.astype(np.int64)
+    for level, windows in zip(dag.levels, structure.windows, strict=True):
+        arity, types_below = windows.shape[1], int(below.max()) + 1
+        multisets = [
+            sorted(zip(level.child[a:b].tolist(), level.count[a:b].tolist(), strict=True))
+            for a, b in itertools.pairwise(level.start.tolist())
+        ]
+        if types_below <= 2 * arity:
+            keys = [sum(c * (arity + 1) ** t for t, c in m) for m in multisets]
+        else:
+            keys = [
+                sum(t * types_below**j for j, t in enumerate(sorted(Counter(dict(m)).elements())))
+                for m in multisets
+            ]
+        assert keys == sorted(keys) and len(set(keys)) == len(keys)
+        # Every node's type is the multiset of its children's types.
+        above = np.empty((correlations, windows.shape[0]), dtype=np.int64)
+        lookup = {tuple(m): t for t, m in enumerate(multisets)}
+        for row in range(correlations):
+            for node, members in enumerate(windows):
+                children = Counter(below[row, members].tolist())
+                above[row, node] = lookup[tuple(sorted(children.items()))]
+        below = above
+    np.testing.assert_array_equal(below[:, 0], dag.roots)
 
 
 def test_width_vectors_of_the_wrong_length_are_refused() -> None:

@@ -26,8 +26,8 @@ of all its levels (building the tree and checking cached levels) and a price per
 its width ladders, about as many at every depth). The prices are learnt from the trees already
 scored (least squares over their measured times), so the fraction done is the time spent over
 time spent plus predicted time, which a machine's load scales alike. The time spent is the
-search's elapsed time, so what came before the trees (setting up, timing the reserve: a tenth
-of the search on 256x256) counts as done, and the caller adds the time predicted after
+search's elapsed time, so what came before the trees (setting up, the shallow baseline)
+counts as done, and the caller adds the time predicted after
 them (the ranking, the final builds).
 """
 
@@ -199,7 +199,7 @@ class WorkMeter:
 
         ``ahead`` is time still to come after the trees (the ranking and the final analyses);
         ``elapsed`` the search's time so far, which counts what came before the trees too
-        (setting up, timing the reserve): the trees' measured time when larger.
+        (setting up): the trees' measured time when larger.
         """
         spent = max(float(sum(self._spent)), elapsed)
         left = float(self._prices() @ np.maximum(self._left, 0.0)) + ahead

@@ -451,8 +451,14 @@ class CandidateSpace:
 
 
 def _prefix_keys(windows: Sequence[_Ids]) -> list[Hashable]:
-    """Name the windows of levels ``0..l`` by their digest: equal keys for equal prefixes."""
-    hasher = hashlib.blake2b(digest_size=16)
+    """Name the windows of levels ``0..l`` by their digest: equal keys for equal prefixes.
+
+    SHA-1 as a fingerprint, not for security: on the benchmark machine (SHA instructions) it
+    hashes a million locations' windows in half the time BLAKE2b took (3.8 against 7.7 ms), and
+    the builder compares the windows behind a key before it reuses a level, so a collision would
+    cost time only.
+    """
+    hasher = hashlib.sha1(usedforsecurity=False)
     keys: list[Hashable] = []
     for level in windows:
         hasher.update(np.asarray(level.shape, dtype=np.int64).tobytes())

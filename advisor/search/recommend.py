@@ -36,9 +36,10 @@ visits the candidates in their own order (its branch-and-bound needs its objecti
 **Time.** One :class:`~advisor.stopping.StopSignal` says when to stop: the caller's (a call's
 deadline, its cancellation, a server's shutdown drain), with ``budget.time_limit_seconds`` added
 as a deadline of its own. It is polled between candidates and inside the width search. The
-search stops early enough to build its recommendations before the deadline. It measures the time
-one recommendation takes to build without the pricing of its contiguous reference net (on the
-shallow net at the start, then on every one it builds) and the longest wait between two polls
+search stops early enough to build its recommendations before the deadline. It knows the time
+one recommendation takes to build without the pricing of its contiguous reference net (predicted
+from the shallow baseline's scoring at the start, :data:`_BUILD_PER_BASELINE`, then measured on
+every one it builds) and the longest wait between two polls
 (how late a deadline can be noticed, and how long the machine's load may hold the search back),
 so a loaded machine reserves more; it reserves :data:`_RESERVE_FACTOR` times the build for the
 best recommendation and for each of the others as long as those take at most
@@ -53,10 +54,9 @@ reference net (on a small input most of its build) stops in time for the rest of
 for the unpriced builds of the others the reserve planned (whole designs come first), and is
 then left out (``contiguous_priced`` false); the builds the reserve is made of are timed without
 it (:class:`_PricingTimer`). So a deadline that cuts the final analyses leaves fewer than
-``top_k`` recommendations (and ``complete = False``), but never none when a design was found. A
-search stopped before any deeper tree returns the shallow net whose build timed the reserve, and
-takes that build's analysis when no pricing could be cut from it, rather than running it twice
-(66 ms at 1024x1024, which let such a search overrun its limit).
+``top_k`` recommendations (and ``complete = False``), but never none when a design was found.
+The reserve was once timed on a build of the shallow net before any tree was scored: a third of a
+tenth of the full search's time at 256x256 and 1024x1024, which a stopped search then lacked.
 """
 
 from __future__ import annotations
@@ -126,10 +126,18 @@ _PROGRESS_INTERVAL: Final = 0.25
 """Seconds between two progress reports at least."""
 
 _RESERVE_FACTOR: Final = 3.0
-"""Time kept for a recommendation that must fit, in multiples of the longest build measured
-(without its pricing, which the deadline may cut): the page's deep trees took 2.0-3.5 times as
+"""Time kept for a recommendation that must fit, in multiples of the longest build measured (or,
+before any, predicted as the shallow net's: :data:`_BUILD_PER_BASELINE`), without its pricing,
+which the deadline may cut: the page's deep trees took 2.0-3.5 times as
 long as the shallow net on the bench tasks (5 on the largest, 262144 and 1024x1024 locations,
 whose wait between polls is long enough to cover the rest)."""
+
+_BUILD_PER_BASELINE: Final = 3.0
+"""The shallow net's build (unpriced) in multiples of its scoring as the baseline, which the
+reserve is first sized from: 0.8-3.1 on the benchmark tasks (3.1 at 1024x1024, 1.7 at
+256x256). Both are passes over every location of every correlation; scoring is timed anyway, so
+the reserve no longer costs a build (6 ms of 23 at 256x256 stopped at 10%, 88 of 264 at
+1024x1024)."""
 
 _DEEP_BUILD_FACTOR: Final = 2.0
 """A deep tree's recommendation takes about this many times as long to build as the shallow
@@ -300,10 +308,10 @@ class _Clock(StopSignal):
     """The search's signal: its deadline runs ahead of the caller's by the time reserved.
 
     It times the search (``elapsed``) and keeps the figures the reserve is made of: ``each``,
-    the longest recommendation build measured, and ``longest_gap``, the longest wait seen
-    between two polls; and ``pricing``, the predicted time a recommendation's analysis prices
-    the contiguous net for (which the deadline may cut, so it is not reserved, but it is work
-    the progress counts).
+    the longest recommendation build measured (first a prediction), and ``longest_gap``, the
+    longest wait seen between two polls; and ``pricing``, the predicted time a recommendation's
+    analysis prices the contiguous net for (which the deadline may cut, so it is not reserved,
+    but it is work the progress counts).
     """
 
     def __init__(self, signal: StopSignal, top_k: int) -> None:
@@ -338,7 +346,7 @@ class _Clock(StopSignal):
         return self.each + _GAP_FACTOR * self.longest_gap
 
     def measure(self, each: float) -> None:
-        """Record how long one recommendation took to build; the reserve follows the longest.
+        """Record how long a recommendation took (or will take) to build; keep the longest.
 
         The first measure starts the search proper: the time then left to the caller's deadline
         is the window the recommendations after the best may take a share of.
@@ -476,8 +484,6 @@ class _Search:
         self._best_seen = -math.inf
         self._family_best: dict[str, tuple[_Floats, _Ints, float]] = {}
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
-        # The shallow net's analysis from timing the reserve, kept when nothing in it was cut.
-        self._kept_analysis: tuple[tuple[int, tuple[int, ...]], Analysis] | None = None
 
     def _check_kernel(self) -> None:
         """Refuse a representation conv whose counts would overflow the search's int64 figures.
@@ -600,8 +606,9 @@ class _Search:
         meter = WorkMeter(list(self._work.values()))
         seen: dict[bytes, set[str]] = {}
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
+        started = self.clock.clock()
         self._visit(next(order), seen, None, meter, queue)
-        self._reserve_final_time()
+        self._reserve_final_time(self.clock.clock() - started)
         complete = True
         for candidate in order:
             if self.clock.stopped() or not self._visit(candidate, seen, self.clock, meter, queue):
@@ -866,46 +873,16 @@ class _Search:
             if candidate.eligible:
                 self._score(candidate)
 
-    def _reserve_final_time(self) -> None:
-        """Build the shallow net's recommendation as the final ones are built, timing it.
+    def _reserve_final_time(self, baseline: float) -> None:
+        """Size the reserve from the shallow baseline's scoring time, ``baseline`` seconds.
 
-        Timed without the contiguous net's pricing, which a deadline may cut (see
-        :meth:`_recommendations`) and whose time is predicted apart (:meth:`_pricing_time`).
-
-        A practical search ranks nothing before its scoring pass ends, so the shallow net is
-        ranked here on the targets it sets alone, for the timing only.
+        A build is predicted at :data:`_BUILD_PER_BASELINE` times it (the shallow net's, which
+        :data:`_RESERVE_FACTOR` scales to a deep tree's, as a timed build was), without the
+        pricing: a deadline may cut that, and its time is predicted apart
+        (:meth:`_pricing_time`). The builds the search then makes are measured.
         """
-        if self.budget.width_profile == "practical":
-            self.objective = self._practical_objective()
-            (scored,) = self._visited
-            counted = self.scored  # the ranking counts the shallow net's points, not this
-            allocation = self._best_profile(scored.candidate, scored.dag, figures=scored.figures)
-            assert allocation is not None, "the shallow net fits (checked up front)"
-            self.scored = counted
-            self.board.shallow = _Entry(scored.candidate, allocation, scored.dag)
-        entry = self.board.shallow
-        assert entry is not None, "the shallow net fits (checked up front) and always runs"
-        unpriced = StopSignal()  # the pricing is predicted apart (it may be cut, see below)
-        unpriced.cancel()
-        started = self.clock.clock()
-        built = self._recommendation(1, entry, (), None, unpriced)
-        self.clock.measure(self.clock.clock() - started)
-        if not is_priced(len(self.correlations), built.architecture.schedule):
-            # Nothing was cut (no pricing to cut): a final build of the same net takes this
-            # analysis rather than running it again (see _analysed).
-            architecture = built.architecture
-            self._kept_analysis = (
-                _net(entry),
-                Analysis(
-                    parameters=architecture.parameters,
-                    multiply_adds=architecture.multiply_adds,
-                    correlations=built.analysis,
-                    efficiency=built.efficiency,
-                ),
-            )
+        self.clock.measure(_BUILD_PER_BASELINE * baseline)
         self.clock.pricing = self._pricing_time()
-        if self.budget.width_profile == "practical":
-            self.board.shallow = None
 
     def _pricing_time(self) -> float:
         """Predict how long a recommendation's analysis prices the contiguous net (0: not priced).
@@ -1030,17 +1007,8 @@ class _Search:
     def _analysed(
         self, entry: _Entry, stop: StopSignal | None, pricing: StopSignal
     ) -> tuple[Architecture, Analysis]:
-        """Return the entry's network and its analysis.
-
-        The analysis kept from timing the reserve when the entry is that net: a search stopped
-        before any deeper tree returns the shallow net it timed (66 ms of its 95 ms build at
-        1024x1024). The network is built again: kept, its explicit permutation would hold a
-        Python int per location for the whole search (40 MB at 1024x1024).
-        """
+        """Return the entry's network and its analysis."""
         architecture = self._architecture(entry)
-        kept = self._kept_analysis
-        if kept is not None and kept[0] == _net(entry):
-            return architecture, kept[1]
         return architecture, analyze(self.task, architecture, stop=stop, pricing_stop=pricing)
 
     def _widenings(self, entry: _Entry) -> list[Widening]:
@@ -1269,11 +1237,6 @@ def _bounded(
         dataclasses.replace(c, eligible=False) if c.eligible and measure(c) > least else c
         for c in candidates
     )
-
-
-def _net(entry: _Entry) -> tuple[int, tuple[int, ...]]:
-    """Name the network an entry stands for: its tree and its widths."""
-    return entry.candidate.index, entry.allocation.widths
 
 
 def _roles(candidate: Candidate) -> set[str]:

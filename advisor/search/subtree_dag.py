@@ -372,25 +372,24 @@ def _intern(
 
     A multiset is keyed by its child-type counts when there are few types below (a window of
     thousands of leaves has three), else by its sorted children; either key is packed into one
-    ``int64`` when it fits, so one pass (:func:`_distinct`) finds the types. Type ids take the
-    smallest integer type that holds them (the leaves' are the ``int8`` labels): the cached
-    levels hold one per node and correlation, and a level of a few dozen types is one byte.
+    integer when it fits, so one pass (:func:`_distinct`) finds the types, and each type's
+    multiset is read back from its key's digits. Type ids take the smallest integer type that
+    holds them (the leaves' are the ``int8`` labels): the cached levels hold one per node and
+    correlation, and a level of a few dozen types is one byte.
     """
     correlations, (num_rows, arity) = types.shape[0], windows.shape
     num_types = int(types.max()) + 1 if types.size else 1
     if num_types <= 2 * arity:
-        if num_types * math.log2(arity + 1) < _PACKED_KEY_BITS:
-            # The count vector's packed key: the sum of (arity + 1)^type over the children.
-            powers = (arity + 1) ** np.arange(num_types, dtype=np.int64)
+        base = arity + 1
+        if num_types * math.log2(base) < _PACKED_KEY_BITS:
+            # The count vector's packed key: the sum of base^type over the children.
             if arity > _SUMMED_COLUMNS:
-                every = _window_counts(types, windows, num_types)
-                first, inverse = _distinct(every @ powers)
-                counts = every[first]
+                powers = base ** np.arange(num_types, dtype=np.int64)
+                keys = _window_counts(types, windows, num_types) @ powers
             else:
-                first, inverse = _distinct(_window_keys(types, windows, powers).reshape(-1))
-                owners, places = np.divmod(first, num_rows)
-                rows = types[owners[:, None], windows[places]]
-                counts = np.stack([(rows == t).sum(axis=1) for t in range(num_types)], axis=1)
+                keys = _window_keys(types, windows, base, num_types)
+            distinct, inverse = _distinct(keys.reshape(-1))
+            counts = _digits(distinct, base, num_types)
         else:
             # Sorting a window of thousands of children (a global pool) would cost far more.
             counts, inverse = unique_rows(_window_counts(types, windows, num_types))
@@ -400,8 +399,9 @@ def _intern(
         children = np.take(types, windows, axis=1).reshape(-1, arity)
         children.sort(axis=1)
         if arity * math.log2(num_types) < _PACKED_KEY_BITS:
-            first, inverse = _distinct(children @ (num_types ** np.arange(arity, dtype=np.int64)))
-            rows = children[first]
+            powers = num_types ** np.arange(arity, dtype=np.int64)
+            distinct, inverse = _distinct(children @ powers)
+            rows = _digits(distinct, num_types, arity)
         else:
             rows, inverse = unique_rows(children.astype(np.int64))
         start, child, count = _csr_from_sorted_rows(rows)
@@ -415,18 +415,28 @@ def _intern(
         dtype=np.int64,
     )
     level = TypeLevel(start, child, count, arity, pure, pure_children)
-    dtype = next(t for t in (np.int8, np.int16, np.int32) if level.num_types <= np.iinfo(t).max)
-    return inverse.reshape(correlations, num_rows).astype(dtype), level
+    dtype = _id_dtype(level.num_types)
+    return inverse.reshape(correlations, num_rows).astype(dtype, copy=False), level
 
 
-def _window_keys(types: _Types, windows: npt.NDArray[np.intp], powers: _Ints) -> _Ints:
-    """``(C, windows)``: the sum of ``powers[type]`` over each window's children (small windows).
+def _window_keys(
+    types: _Types, windows: npt.NDArray[np.intp], base: int, num_types: int
+) -> npt.NDArray[np.unsignedinteger[Any]]:
+    """``(C, windows)``: the sum of ``base^type`` over each window's children (small windows).
 
-    Column by column: a sum over a short trailing axis is several times slower.
+    In the smallest unsigned type that holds ``base^num_types`` (a window of four children of
+    three leaf types: one byte), so the passes over the nodes move few bytes; column by column,
+    as a sum over a short trailing axis is several times slower.
     """
-    keys: _Ints = np.take(powers, np.take(types, windows[:, 0], axis=1))
+    dtype = next(
+        t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if base**num_types <= np.iinfo(t).max
+    )
+    powers: npt.NDArray[np.unsignedinteger[Any]] = (
+        base ** np.arange(num_types, dtype=np.int64)
+    ).astype(dtype)
+    keys = powers.take(np.take(types, windows[:, 0], axis=1))
     for column in range(1, windows.shape[1]):
-        keys += np.take(powers, np.take(types, windows[:, column], axis=1))
+        keys += powers.take(np.take(types, windows[:, column], axis=1))
     return keys
 
 
@@ -437,24 +447,33 @@ def _window_counts(types: _Types, windows: npt.NDArray[np.intp], num_types: int)
     return np.stack(counts, axis=2).reshape(-1, num_types)
 
 
-def _distinct(keys: _Ints) -> tuple[npt.NDArray[np.intp], _Ints]:
-    """Return a row holding each distinct key and every row's key rank (ids in key order).
+def _distinct(keys: npt.NDArray[np.integer[Any]]) -> tuple[_Ints, _Types]:
+    """Return the distinct keys ascending and every key's rank among them (its type id).
 
-    The ids are those of ``numpy.unique``; the row kept for a key may be any row holding it (the
-    rows of one key are one multiset). Keys of a small range are ranked through a table of
-    the range in linear time, without the sort ``numpy.unique`` needs.
+    The ids are those of ``numpy.unique``, in the smallest integer type that holds them. Keys
+    of a small range are ranked through a table of the range in linear time, without the sort
+    ``numpy.unique`` needs.
     """
     span = int(keys.max(initial=0)) + 1
     if span > _DENSE_KEYS_PER_ROW * keys.size:
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        return first, inverse.reshape(-1)
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        return distinct.astype(np.int64), inverse.reshape(-1)
     present = np.zeros(span, dtype=bool)
     present[keys] = True
-    ids = np.cumsum(present) - 1
-    inverse = ids[keys]
-    first = np.empty(int(ids[-1]) + 1, dtype=np.intp)
-    first[inverse] = np.arange(keys.size)
-    return first, inverse
+    distinct = np.flatnonzero(present).astype(np.int64)
+    ids = (np.cumsum(present) - 1).astype(_id_dtype(distinct.size))
+    return distinct, ids[keys]
+
+
+def _digits(keys: _Ints, base: int, count: int) -> _Ints:
+    """``(K, count)``: the base-``base`` digits of each key, least significant first."""
+    digits: _Ints = (keys[:, None] // base ** np.arange(count, dtype=np.int64)) % base
+    return digits
+
+
+def _id_dtype(num_types: int) -> type[np.signedinteger[Any]]:
+    """Return the smallest signed integer type that holds ``num_types`` type ids."""
+    return next(t for t in (np.int8, np.int16, np.int32) if num_types <= np.iinfo(t).max)
 
 
 def _csr_from_counts(counts: _Ints) -> tuple[_Ints, _Ints, _Ints]:
