@@ -17,6 +17,7 @@ from advisor.search.candidates import window_schedules
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.seprank.tree import log2_min_cut
 from advisor.stopping import StopSignal
+from tests.support.trees import draw_tree_and_labels
 
 SHAPES = [(4, 4), (8,), (16,), (2, 8), (8, 8), (32,)]
 
@@ -110,11 +111,7 @@ def test_reach_marks_the_types_of_each_correlation() -> None:
 def test_reach_is_what_a_walk_from_each_root_finds(
     shape: tuple[int, ...], correlations: int, data: st.DataObject
 ) -> None:
-    n = math.prod(shape)
-    pools = data.draw(st.sampled_from(window_schedules(shape, 1, 6)))
-    structure = structure_from_permutation(shape, pools, np.arange(n))
-    rows = st.lists(st.sampled_from([0, 1, 2]), min_size=n, max_size=n)
-    labels = np.array([data.draw(rows) for _ in range(correlations)], dtype=np.int8)
+    structure, labels = draw_tree_and_labels(data, shape, correlations, 6, permuted=False)
     dag = SubtreeDagBuilder(labels).build(structure.windows, range(structure.depth))
     for row, root in enumerate(dag.roots):
         found = {int(root)}
@@ -141,12 +138,7 @@ def test_types_are_their_childrens_multisets_numbered_in_key_order(
     # The numbering fixes the order the DP sums a type's children in, so a search's figures,
     # to the last bit, depend on it: ids ascend with the packed key of the multiset (the
     # count vector in base arity + 1 when few types lie below, else the sorted children).
-    n = math.prod(shape)
-    pools = data.draw(st.sampled_from(window_schedules(shape, 1, 6)))
-    permutation = np.array(data.draw(st.permutations(range(n))))
-    structure = structure_from_permutation(shape, pools, permutation)
-    rows = st.lists(st.sampled_from([0, 1, 2]), min_size=n, max_size=n)
-    labels = np.array([data.draw(rows) for _ in range(correlations)], dtype=np.int8)
+    structure, labels = draw_tree_and_labels(data, shape, correlations, 6, permuted=True)
     dag = SubtreeDagBuilder(labels).build(structure.windows, range(structure.depth))
     below = labels.astype(np.int64)
     for level, windows in zip(dag.levels, structure.windows, strict=True):

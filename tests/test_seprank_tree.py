@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from advisor.geometry.layouts import mirror_permutation, structure_from_permutation
 from advisor.geometry.structure import PoolingStructure
-from advisor.search.candidates import window_schedules
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.labels import SIDE_A, SIDE_B, correlation_labels
 from advisor.seprank.tree import log2_min_cut, log2_min_cuts
+from tests.support.trees import draw_tree_and_labels
 
 
 def contiguous_1d(depth: int) -> PoolingStructure:
@@ -198,12 +198,7 @@ def test_labels() -> None:
 def test_both_figures_in_one_pass_equal_two_passes(
     shape: tuple[int, ...], correlations: int, data: st.DataObject
 ) -> None:
-    n = math.prod(shape)
-    pools = data.draw(st.sampled_from(window_schedules(shape, 1, 4)))
-    permutation = np.array(data.draw(st.permutations(range(n))))
-    structure = structure_from_permutation(shape, pools, permutation)
-    rows = st.lists(st.sampled_from([0, 1, 2]), min_size=n, max_size=n)
-    labels = np.array([data.draw(rows) for _ in range(correlations)], dtype=np.int8)
+    structure, labels = draw_tree_and_labels(data, shape, correlations, 4, permuted=True)
     widths = np.array([data.draw(st.integers(0, 6)) for _ in range(structure.depth)], float)
     representation = float(data.draw(st.integers(1, 5)))
     plain, shared = log2_min_cuts(structure, labels, widths, representation)
