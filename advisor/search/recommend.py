@@ -55,8 +55,8 @@ for the unpriced builds of the others the reserve planned (whole designs come fi
 then left out (``contiguous_priced`` false); the builds the reserve is made of are timed without
 it (:class:`_PricingTimer`). So a deadline that cuts the final analyses leaves fewer than
 ``top_k`` recommendations (and ``complete = False``), but never none when a design was found.
-The reserve was once timed on a build of the shallow net before any tree was scored: a third of a
-tenth of the full search's time at 256x256 and 1024x1024, which a stopped search then lacked.
+The first reserve is predicted, not timed on a build of the shallow net: such a build takes a
+third of a tenth of the full search's time at 256x256 and 1024x1024, time a stopped search needs.
 """
 
 from __future__ import annotations
