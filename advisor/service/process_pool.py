@@ -21,7 +21,9 @@ stop signals read both at every poll (:mod:`advisor.service.worker_link`).
 
 A worker that dies mid-call (SIGKILL, the OOM killer) ends only that call, with an opaque
 INTERNAL (the exit is logged under the request id); it is replaced at once, and health is never
-affected.
+affected. A worker acknowledges each job as it reads it (``Accepted``): one that died before (its
+death not yet noticed when the call was handed to it) never started the job, which goes to the
+next idle worker, the replacement if no other.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from advisor.service.calls import Outcomes, aborted_for
 from advisor.service.limits import RequestLimits
 from advisor.service.threads import AioContext, CallAbortedError, deadline_in
 from advisor.service.worker_link import (
+    Accepted,
     ControlBlock,
     Ended,
     Job,
@@ -72,12 +75,24 @@ class WorkerExitedError(Exception):
     """A worker process exited while it worked on a call."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Job:
     call_id: int
     method: str
+    frame: bytes  # the encoded Job, sent again if its worker dies before reading it
     outcomes: Outcomes
     slot: contextlib.ExitStack
+    worker: _Worker | None = None
+    accepted: bool = False  # the worker has read it (its Accepted frame came)
+    ended: bool = False  # the call has ended on the serving side
+    resend: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def finish(self, outcome: CallAbortedError | None = None) -> None:
+        """End the call's outcomes (with ``outcome`` first, if any) and free its slot."""
+        if outcome is not None:
+            self.outcomes.put_nowait(outcome)
+        self.slot.close()
+        self.outcomes.put_nowait(None)
 
 
 @dataclass(eq=False)
@@ -104,6 +119,7 @@ class ProcessWorkers:
         self._call_ids = itertools.count(1)
         self._drain_deadline = math.inf
         self._closing = False
+        self._resends: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def start(
@@ -145,14 +161,17 @@ class ProcessWorkers:
             raise
         call_id = next(self._call_ids)
         outcomes: Outcomes = asyncio.Queue()
-        worker.job = _Job(call_id, method, outcomes, slot)
         deadline = deadline_in(context.time_remaining())
-        assert worker.process.stdin is not None
-        worker.process.stdin.write(encode_frame(Job(call_id, method, payload, deadline)))
+        frame = encode_frame(Job(call_id, method, payload, deadline))
+        job = _Job(call_id, method, frame, outcomes, slot)
+        self._dispatch(job, worker)
 
         def ended(_: AioContext) -> None:
-            if worker.alive:
-                worker.control.end_call(call_id)
+            job.ended = True
+            if job.resend is not None:
+                job.resend.cancel()
+            elif job.worker is not None and job.worker.alive:
+                job.worker.control.end_call(call_id)
 
         # The stubs declare the callback type as a class, not a protocol a function could match.
         context.add_done_callback(ended)  # type: ignore[arg-type]
@@ -167,6 +186,8 @@ class ProcessWorkers:
     async def close(self) -> None:
         """Close the workers' input, wait for them to exit, kill those that do not in time."""
         self._closing = True
+        for resend in tuple(self._resends):
+            resend.cancel()
         workers = list(self._workers)
         for worker in workers:
             if worker.process.stdin is not None:
@@ -181,6 +202,27 @@ class ProcessWorkers:
                     worker.process.kill()
         if pending:
             await asyncio.wait(pending)
+
+    def _dispatch(self, job: _Job, worker: _Worker) -> None:
+        job.worker, worker.job = worker, job
+        assert worker.process.stdin is not None
+        worker.process.stdin.write(job.frame)
+
+    async def _resend(self, job: _Job) -> None:
+        """Give a job its dead worker never read to the next idle worker (unless the call ended)."""
+        try:
+            worker = await self._idle_worker()
+        except asyncio.CancelledError:  # the call ended, or the server closes, while it waited
+            job.resend = None
+            closed = WorkerExitedError("the server closed before a worker took the call")
+            job.finish(None if job.ended else aborted_for(closed, job.method))
+            raise
+        job.resend = None
+        if job.ended:
+            self._idle.put_nowait(worker)
+            job.finish()
+            return
+        self._dispatch(job, worker)
 
     async def _idle_worker(self) -> _Worker:
         while not (worker := await self._idle.get()).alive:
@@ -222,17 +264,18 @@ class ProcessWorkers:
             return
         job = worker.job
         assert job is not None, f"a worker sent {frame!r} without a job"
-        if isinstance(frame, Response):
+        if isinstance(frame, Accepted):
+            job.accepted = True
+        elif isinstance(frame, Response):
             job.outcomes.put_nowait(frame.message)
         elif isinstance(frame, Status):
             code = grpc.StatusCode[frame.code]
             job.outcomes.put_nowait(CallAbortedError(code, frame.details, frame.trailing_metadata))
         elif isinstance(frame, Ended):
-            worker.job = None
+            worker.job, job.worker = None, None
             self._idle.put_nowait(worker)
             # The slot is free before the call's answer goes out (answer() waits for the end).
-            job.slot.close()
-            job.outcomes.put_nowait(None)
+            job.finish()
 
     async def _on_exit(self, worker: _Worker, status: int) -> None:
         self._workers.discard(worker)
@@ -245,10 +288,14 @@ class ProcessWorkers:
             worker.ready.exception()
         job, worker.job = worker.job, None
         if job is not None:
-            error = WorkerExitedError(f"{description} during {job.method}")
-            job.outcomes.put_nowait(aborted_for(error, job.method))
-            job.slot.close()
-            job.outcomes.put_nowait(None)
+            job.worker = None
+            if job.accepted or job.ended or self._closing:
+                error = WorkerExitedError(f"{description} during {job.method}")
+                job.finish(None if job.ended else aborted_for(error, job.method))
+            else:
+                job.resend = asyncio.create_task(self._resend(job))
+                self._resends.add(job.resend)
+                job.resend.add_done_callback(self._resends.discard)
         if self._closing:
             return
         _LOGGER.warning("%s; starting another", description)

@@ -34,6 +34,7 @@ from advisor.service.server import freeze_long_lived_objects
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.threads import ThreadContext
 from advisor.service.worker_link import (
+    Accepted,
     ControlBlock,
     Ended,
     Job,
@@ -146,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(servicer: AdvisorServicer, call_end: CallEnd, job: Job, frames_out: BinaryIO) -> None:
+    _send(frames_out, Accepted())
     call_end.call_id = job.call_id
     context = WorkerContext(call_end, job.deadline)
     for outcome in run_call(servicer, job.method, job.payload, context):

@@ -4,8 +4,8 @@ Frames go both ways on the worker's standard input and output: a 4-byte big-endi
 pickled frame object. Pickle is safe here: both ends are this program, and a client's bytes travel
 only as a ``bytes`` value inside a frame. The serving process sends the request limits and the
 worker's niceness (:class:`Setup`), then one :class:`Job` at a time; the worker answers
-:class:`Ready` once it has loaded the engines, then for each job its :class:`Response` messages,
-perhaps a :class:`Status`, and :class:`Ended`.
+:class:`Ready` once it has loaded the engines, then for each job :class:`Accepted` as soon as it
+has read it, its :class:`Response` messages, perhaps a :class:`Status`, and :class:`Ended`.
 
 The control block is 16 bytes of shared memory per worker (a memfd the worker inherits), written
 by the serving process and read by the worker's stop signal at every poll, so stopping a call
@@ -29,6 +29,7 @@ from typing import BinaryIO
 from advisor.service.threads import Metadata
 
 __all__ = [
+    "Accepted",
     "ControlBlock",
     "Ended",
     "Job",
@@ -68,6 +69,14 @@ class Job:
 @dataclass(frozen=True)
 class Ready:
     """The worker has loaded the engines and waits for jobs."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The worker has read the current job and starts its work.
+
+    A worker that dies before sending it never started the job, so the job may go to another.
+    """
 
 
 @dataclass(frozen=True)
