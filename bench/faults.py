@@ -31,6 +31,7 @@ from tests.support.faults import (
     disconnect_leaks,
     sigterm_under_load,
 )
+from tests.support.processes import cpu_ticks
 from tests.support.raw_calls import call_raw, health_status
 
 __all__ = ["main"]
@@ -63,8 +64,10 @@ def _worker_deaths(trials: int) -> tuple[list[str], list[float], list[float], se
     ):
         for _ in range(trials):
             (worker,) = server.worker_pids
+            idle = cpu_ticks(worker)
             search = pool.submit(call_raw, channel, *LONG_CALLS["Recommend"], 60.0)
-            while server.in_flight == 0:
+            # Killed once it works on the search (a job it never read goes to another worker).
+            while cpu_ticks(worker) < idle + 5:
                 time.sleep(0.001)
             killed = time.monotonic()
             os.kill(worker, signal.SIGKILL)

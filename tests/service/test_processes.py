@@ -27,6 +27,7 @@ from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.worker import CallEnd, WorkerContext, WorkerGate
 from advisor.service.worker_link import ControlBlock, Job, Response, encode_frame, read_frame
 from tests.support.harness import CallError, LiveAdvisor
+from tests.support.processes import cpu_ticks, stat_fields
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -147,15 +148,12 @@ def test_workers_run_at_the_configured_lower_priority(
 
 
 def _niceness(pid: int) -> int:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        # After the command name (in parentheses): state, ..., nice is the 17th field.
-        return int(stat.read().rsplit(")", 1)[1].split()[16])
+    return int(stat_fields(pid)[16])  # the 19th field of the line
 
 
 def _running(pid: int) -> bool:
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+        return stat_fields(pid)[0] != "Z"
     except FileNotFoundError:
         return False
 
@@ -177,10 +175,12 @@ def test_a_worker_killed_mid_call_ends_only_that_call_and_is_replaced(
                 os.kill(killed, signal.SIGKILL)
                 list(events)
             else:
+                idle = cpu_ticks(killed)  # a worker waiting for a job does not run
                 future = advisor.stub.Recommend.future(
                     pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
                 )
-                _wait_until(lambda: running.in_flight == 1)
+                # Killed once it works on the call (a job it never read goes to another worker).
+                _wait_until(lambda: cpu_ticks(killed) >= idle + 5)
                 os.kill(killed, signal.SIGKILL)
                 future.result(timeout=_PROBE_TIMEOUT)
         error: grpc.Call = failure.value  # type: ignore[assignment]
