@@ -8,7 +8,6 @@ a worker that ignores the terminal's signals, a worker that cannot start.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import os
@@ -214,41 +213,46 @@ def test_a_call_after_an_idle_worker_died_waits_for_its_replacement(
     assert running.worker_pids and running.worker_pids != [killed]
 
 
+def _handed_to_a_worker_that_dies_unread(
+    running: RunningServer, channel: grpc.Channel, request: pb.RecommendRequest
+) -> tuple[int, grpc.Future]:
+    """Stop the one worker, hand it ``request``'s call, then kill it: it never read the job.
+
+    Return the killed worker's pid and the call.
+    """
+    (worker,) = running.worker_pids
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        call = LiveAdvisor(channel).stub.Recommend.future(request, timeout=60)
+        _wait_until(lambda: running.in_flight == 1)
+    finally:
+        os.kill(worker, signal.SIGKILL)
+    return worker, call
+
+
 def test_a_call_handed_to_a_worker_that_died_before_reading_it_goes_to_the_replacement(
     serve: Callable[..., RunningServer],
 ) -> None:
-    # Stopped, the worker cannot read the job the server hands it; killed then, it never started
-    # the call (no Accepted frame), so the call must not fail: it goes to the replacement.
+    # Killed before it read the job, the worker never started the call (no Accepted frame), so
+    # the call must not fail: it goes to the replacement.
     running = serve(workers=1)
-    (stopped,) = running.worker_pids
-    os.kill(stopped, signal.SIGSTOP)
-    try:
-        with grpc.insecure_channel(running.address) as channel:
-            call = LiveAdvisor(channel).stub.Recommend.future(
-                pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=60
-            )
-            _wait_until(lambda: running.in_flight == 1)
-            os.kill(stopped, signal.SIGKILL)
-            assert call.result(timeout=60).result.recommendations
-            assert _health(channel) == SERVING
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(stopped, signal.SIGKILL)
-    assert running.worker_pids and running.worker_pids != [stopped]
+    with grpc.insecure_channel(running.address) as channel:
+        killed, call = _handed_to_a_worker_that_dies_unread(
+            running, channel, pb.RecommendRequest(task=small_task(), budget=quick_budget())
+        )
+        assert call.result(timeout=60).result.recommendations
+        assert _health(channel) == SERVING
+    assert running.worker_pids and running.worker_pids != [killed]
 
 
 def test_a_call_cancelled_while_its_job_waits_for_a_worker_frees_its_slot(
     serve: Callable[..., RunningServer],
 ) -> None:
     running = serve(workers=1)
-    (stopped,) = running.worker_pids
-    os.kill(stopped, signal.SIGSTOP)
     with grpc.insecure_channel(running.address) as channel:
-        call = LiveAdvisor(channel).stub.Recommend.future(
-            pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0)), timeout=60
+        _, call = _handed_to_a_worker_that_dies_unread(
+            running, channel, pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
         )
-        _wait_until(lambda: running.in_flight == 1)
-        os.kill(stopped, signal.SIGKILL)
         call.cancel()
         _wait_until(lambda: running.in_flight == 0)
         response = LiveAdvisor(channel).unary(
