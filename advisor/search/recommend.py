@@ -1056,16 +1056,15 @@ class _Search:
 
     def _wider_limit(self, entry: _Entry) -> str:
         """Say why no wider ladder of the entry's tree is taken at 10% more budget, if none is."""
+        chosen = entry.allocation.parameters
         _, parameters = self._ladders(entry.candidate.depth)
-        wider = (parameters > entry.allocation.parameters) & (
-            parameters <= self.budget.max_parameters * MORE_BUDGET
-        )
-        if not wider.any():
+        if not (
+            (parameters > chosen) & (parameters <= self.budget.max_parameters * MORE_BUDGET)
+        ).any():
             return "no wider ladder of this tree fits those parameters"
-        if (
-            self.max_multiply_adds is not None
-            and not self._fits(entry.candidate, MORE_BUDGET)[wider].any()
-        ):
+        # The ladders within both bounds, as the 10%-more design was searched among (cached).
+        _, fitting = self._fitting(entry.candidate, MORE_BUDGET)
+        if not (fitting > chosen).any():
             return (
                 f"every wider ladder of this tree passes the compute bound of "
                 f"{self.max_multiply_adds:,} multiply-adds per input (max_multiply_adds)"
