@@ -26,7 +26,13 @@ from advisor.search.recommend import score_architecture
 from bench.outcomes import report
 from bench.outcomes.data import TASKS, pixel_permutation
 from bench.outcomes.describe import descriptions, load_description
-from bench.outcomes.metrics import rank_correlation, seed_ceiling, task_metrics
+from bench.outcomes.metrics import (
+    PoolRuns,
+    rank_correlation,
+    resampled_mean_taus,
+    seed_ceiling,
+    task_metrics,
+)
 from bench.outcomes.pool import (
     BASELINE_TOLERANCE,
     build_pool,
@@ -70,6 +76,30 @@ def test_seed_ceiling_ranks_each_run_against_the_others() -> None:
     assert seed_ceiling(runs) == pytest.approx(sum(taus) / 3)
     assert math.isnan(seed_ceiling([[0.1], [0.2]]))
     assert math.isnan(seed_ceiling([[0.1, 0.2], [0.2]]))
+
+
+def test_resampled_taus_follow_the_runs_and_repeat() -> None:
+    # Runs that never vary: every draw keeps each member's accuracy, so a predictor equal to
+    # it ranks at +1 (ties from duplicated members are ties on both sides) and its negation -1.
+    steady = [[0.1, 0.1], [0.2, 0.2], [0.3, 0.3], [0.4, 0.4]]
+    exact = PoolRuns({"score": [1, 2, 3, 4], "parameters": [4, 3, 2, 1]}, steady)
+    taus = resampled_mean_taus([exact, exact], replicates=50, seed=1)
+    finite = ~np.isnan(taus["score"])
+    assert finite.sum() > 40  # a draw of one member repeated four times has no tau
+    assert np.all(taus["score"][finite] == 1.0)
+    assert np.all(taus["parameters"][finite] == -1.0)
+    # Noisy runs: the resamples spread around the pool's own tau, and a seed repeats them.
+    rng = np.random.default_rng(0)
+    noisy = PoolRuns(
+        {"score": [1, 2, 3, 4, 5, 6]},
+        [list(0.1 * k + rng.normal(0, 0.2, size=5)) for k in range(6)],
+    )
+    first = resampled_mean_taus([noisy], replicates=200, seed=3)["score"]
+    assert np.array_equal(first, resampled_mean_taus([noisy], replicates=200, seed=3)["score"])
+    assert np.nanstd(first) > 0.05
+    point = rank_correlation(noisy.predictors["score"], [float(np.mean(m)) for m in noisy.per_seed])
+    low, high = np.nanpercentile(first, [5, 95])
+    assert low < point.kendall_tau < high
 
 
 def test_baselines_match_the_budget() -> None:
@@ -167,6 +197,7 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     report.main()
     text = (tmp_path / report.REPORT).read_text()
     assert "<!-- begin outcomes-metrics -->" in text and "| sequence-mirror |" in text
+    assert "<!-- begin outcomes-sureness -->" in text and "| advisor score |" in text
     assert (tmp_path / "outcomes-sequence-mirror.png").stat().st_size > 0
 
 

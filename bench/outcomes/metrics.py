@@ -4,7 +4,9 @@ Each predictor (the advisor's score, the parameter count, synflow, NASWOT) is co
 mean test accuracy over the pool by Kendall's tau-b and Spearman's rho (scipy.stats; ties
 handled as scipy does, NaN when a predictor is constant over the pool). The seeds' own agreement
 bounds what any predictor can reach: :func:`seed_ceiling` ranks the pool by one training run and
-compares that with the other runs.
+compares that with the other runs. How sure the mean tau over the tasks is comes from
+:func:`resampled_mean_taus`: the pools' members and each member's runs drawn again with
+replacement, the figures recomputed on every draw.
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 from scipy import stats
 
 __all__ = [
     "PREDICTORS",
     "Correlation",
+    "PoolRuns",
     "TaskMetrics",
     "rank_correlation",
+    "resampled_mean_taus",
     "seed_ceiling",
     "task_metrics",
 ]
@@ -137,3 +143,51 @@ def task_metrics(
         advisor_vs_baseline=advisor - baseline,
         seed_tau=seed_ceiling(per_seed),
     )
+
+
+@dataclass(frozen=True)
+class PoolRuns:
+    """One task's pool as :func:`resampled_mean_taus` reads it.
+
+    Attributes
+    ----------
+    predictors
+        Each predictor's value per member.
+    per_seed
+        Each member's test accuracy per seed (any number of runs per member).
+    """
+
+    predictors: dict[str, Sequence[float]]
+    per_seed: Sequence[Sequence[float]]
+
+
+def resampled_mean_taus(
+    pools: Sequence[PoolRuns], replicates: int = 1000, seed: int = 0
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Each predictor's mean Kendall tau over the tasks, on ``replicates`` resampled benchmarks.
+
+    A replicate draws every pool's members with replacement (which members a pool holds is a
+    sample of the search space too) and, for each drawn member, its runs with replacement (the
+    training noise), then takes each predictor's tau-b against the drawn mean accuracies and
+    averages it over the tasks (NaN taus, from a draw where a predictor is constant, left out).
+    The spread of the result says how sure the benchmark's mean tau is; comparing two
+    predictors replicate by replicate says how often one ranks better. Reproducible: ``seed``
+    fixes every draw.
+    """
+    rng = np.random.default_rng(seed)
+    names = list(pools[0].predictors) if pools else []
+    taus = np.full((len(names), replicates, len(pools)), np.nan)
+    for task, pool in enumerate(pools):
+        runs = [np.asarray(member, dtype=np.float64) for member in pool.per_seed]
+        values = {name: np.asarray(pool.predictors[name], dtype=np.float64) for name in names}
+        for replicate in range(replicates):
+            members = rng.integers(len(runs), size=len(runs))
+            accuracy = [float(rng.choice(runs[m], size=runs[m].size).mean()) for m in members]
+            for index, name in enumerate(names):
+                drawn = values[name][members].tolist()
+                taus[index, replicate, task] = rank_correlation(drawn, accuracy).kendall_tau
+    finite = ~np.isnan(taus)
+    counts = finite.sum(axis=2)
+    totals = np.where(finite, taus, 0.0).sum(axis=2)
+    means = np.divide(totals, counts, out=np.full(counts.shape, np.nan), where=counts > 0)
+    return {name: means[index] for index, name in enumerate(names)}

@@ -27,12 +27,27 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bench.outcomes.data import TASKS
-from bench.outcomes.metrics import PREDICTORS, TaskMetrics, task_metrics
+from bench.outcomes.metrics import (
+    PREDICTORS,
+    PoolRuns,
+    TaskMetrics,
+    resampled_mean_taus,
+    task_metrics,
+)
 from bench.outcomes.run import RESULTS
 from bench.report import DOCS, update_section
 from bench.validate.report import SeedAccuracies
 
-__all__ = ["Row", "main", "metrics_markdown", "plot_task", "pool_markdown", "rows"]
+__all__ = [
+    "Row",
+    "main",
+    "metrics_markdown",
+    "plot_task",
+    "pool_markdown",
+    "pool_runs",
+    "rows",
+    "sureness_markdown",
+]
 
 REPORT = "OUTCOMES.md"
 _LABELS = {
@@ -73,14 +88,23 @@ def rows(document: dict[str, Any]) -> list[Row]:
     return found
 
 
+def pool_runs(found: list[Row]) -> PoolRuns:
+    """The trained members' predictor values and runs."""
+    return PoolRuns(
+        {name: [float(row.record[name]) for row in found] for name in PREDICTORS},
+        [row.accuracies for row in found],
+    )
+
+
 def metrics_of(found: list[Row]) -> TaskMetrics:
     """The task's metrics over its trained members."""
+    pool = pool_runs(found)
     return task_metrics(
         [row.source for row in found],
-        {name: [float(row.record[name]) for row in found] for name in PREDICTORS},
+        pool.predictors,
         [row.mean for row in found],
         [row.std for row in found],
-        [row.accuracies for row in found],
+        pool.per_seed,
     )
 
 
@@ -158,6 +182,33 @@ def metrics_markdown(results: dict[str, TaskMetrics]) -> str:
     return "\n".join(lines)
 
 
+def sureness_markdown(pools: list[PoolRuns], replicates: int = 1000) -> str:
+    """How sure the mean taus are: a 90% interval over resampled benchmarks, and how often the
+    advisor's score ranks better than each other predictor (:func:`resampled_mean_taus`).
+
+    Resamples where a predictor (or the score) has no tau on any task are left out of its row.
+    """
+    taus = resampled_mean_taus(pools, replicates)
+    score = taus["score"]
+    lines = [
+        "| predictor | mean tau over the tasks, 90% of resamples within | resamples where the "
+        "advisor's score ranks better |",
+        "| --- | ---: | ---: |",
+    ]
+    for name, values in taus.items():
+        drawn = ~np.isnan(values) & ~np.isnan(score)
+        low, high = np.percentile(values[drawn], [5, 95]) if drawn.any() else (math.nan, math.nan)
+        better = f"{100 * np.mean(score[drawn] > values[drawn]):.1f}%" if drawn.any() else "n/a"
+        lines.append(
+            f"| {_LABELS[name]} | {_number(low)} to {_number(high)} "
+            f"| {'' if name == 'score' else better} |"
+        )
+    return "\n".join(lines) + (
+        f"\n\n{replicates} resamples of the {len(pools)} pools: members drawn with replacement, "
+        "each drawn member's runs too (`bench.outcomes.metrics.resampled_mean_taus`, seed 0)."
+    )
+
+
 def plot_task(name: str, found: list[Row], path: Path) -> None:
     """Mean test accuracy (± std) against the advisor's score, sources marked."""
     figure, axes = plt.subplots(figsize=(7.5, 4))
@@ -197,6 +248,7 @@ def plot_task(name: str, found: list[Row], path: Path) -> None:
 def main() -> None:
     """Rebuild every generated block of docs/OUTCOMES.md and every plot."""
     results: dict[str, TaskMetrics] = {}
+    pools: list[PoolRuns] = []
     cpu_seconds, runs = 0.0, 0
     for name in TASKS:
         path = RESULTS / f"{name}.json"
@@ -208,12 +260,15 @@ def main() -> None:
         if not {"advisor #1", "baseline-doubling"} <= sources:
             continue
         results[name] = metrics_of(found)
+        pools.append(pool_runs(found))
         cpu_seconds += sum(row.cpu_seconds for row in found)
         runs += sum(len(row.accuracies) for row in found)
         update_section(REPORT, f"outcomes-{name}", pool_markdown(document, found))
         plot_task(name, found, DOCS / f"outcomes-{name}.png")
     total = f"Training CPU time of these pools: {cpu_seconds / 60:.1f} CPU-minutes, {runs} runs."
     update_section(REPORT, "outcomes-metrics", f"{metrics_markdown(results)}\n\n{total}")
+    if pools:
+        update_section(REPORT, "outcomes-sureness", sureness_markdown(pools))
 
 
 if __name__ == "__main__":
