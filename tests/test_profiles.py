@@ -54,6 +54,22 @@ def test_every_profile_keeps_the_rules(depth: int, floor: int, low: int, high: i
     assert all((np.diff(profiles[:, 1:], axis=1) >= 0).all(axis=1))  # never narrower upwards
 
 
+@given(max_channels=st.integers(2, 4096))
+def test_default_profile_widths_step_by_at_most_a_quarter(max_channels: int) -> None:
+    budget = Budget(max_parameters=10**6, max_channels=max_channels)
+    widths = budget.profile_choices()
+    assert set(budget.choices()) <= set(widths)  # every power of two is kept
+    assert widths[-1] == budget.choices()[-1] <= max_channels  # nothing above the largest
+    assert widths == sorted(set(widths))
+    for narrow, wide in itertools.pairwise(widths):
+        assert wide / narrow <= 1.25 or narrow < 4  # below 4 the integers are too coarse
+
+
+def test_explicit_channel_choices_are_the_profile_widths() -> None:
+    budget = Budget(max_parameters=10**6, channel_choices=[48, 8, 16])
+    assert budget.profile_choices() == [8, 16, 48]
+
+
 def test_multiply_adds_count_every_conv_at_every_location() -> None:
     architecture = parse_architecture(
         {

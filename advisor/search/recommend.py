@@ -510,8 +510,7 @@ class _Search:
         counts would wrap silently. Refused on the field that sets the largest width, saying the
         largest that fits.
         """
-        practical = self.budget.width_profile == "practical"
-        widest = (self.rules.choices if practical else self.choices)[-1]  # midpoints go above
+        widest = self.choices[-1]  # the practical widths end there too
         if self._widest_multiply_adds(widest) <= COUNT_LIMIT:
             return
         fits = widest
