@@ -18,7 +18,7 @@ from advisor.model.architecture import parse_architecture
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.task import parse_task
-from advisor.search.profiles import GROWTHS, ProfileRules, practical_profiles
+from advisor.search.profiles import GROWTHS, ProfileRules, maximal, practical_profiles
 from advisor.search.recommend import (
     _Search,
     recommend,
@@ -52,6 +52,35 @@ def test_every_profile_keeps_the_rules(depth: int, floor: int, low: int, high: i
         assert (profiles == np.array(doubling)).all(axis=1).any()
     assert set(GROWTHS) == {1.0, 2.0}
     assert all((np.diff(profiles[:, 1:], axis=1) >= 0).all(axis=1))  # never narrower upwards
+
+
+@given(max_channels=st.integers(2, 4096))
+def test_default_profile_widths_step_by_at_most_a_quarter(max_channels: int) -> None:
+    budget = Budget(max_parameters=10**6, max_channels=max_channels)
+    widths = budget.profile_choices()
+    assert set(budget.choices()) <= set(widths)  # every power of two is kept
+    assert widths[-1] == budget.choices()[-1] <= max_channels  # nothing above the largest
+    assert widths == sorted(set(widths))
+    for narrow, wide in itertools.pairwise(widths):
+        assert wide / narrow <= 1.25 or narrow < 4  # below 4 the integers are too coarse
+
+
+def test_explicit_channel_choices_are_the_profile_widths() -> None:
+    budget = Budget(max_parameters=10**6, channel_choices=[48, 8, 16])
+    assert budget.profile_choices() == [8, 16, 48]
+
+
+@given(
+    rows=st.lists(st.lists(st.integers(1, 4), min_size=3, max_size=3), min_size=0, max_size=30),
+)
+def test_maximal_keeps_exactly_the_rows_nothing_dominates(rows: list[list[int]]) -> None:
+    profiles = np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+    def dominates(other: list[int], row: list[int]) -> bool:
+        return other != row and all(b >= a for a, b in zip(row, other, strict=True))
+
+    expected = [not any(dominates(other, row) for other in rows) for row in rows]
+    assert maximal(profiles).tolist() == expected
 
 
 def test_multiply_adds_count_every_conv_at_every_location() -> None:

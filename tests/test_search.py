@@ -246,7 +246,7 @@ def test_a_tie_between_geometries_is_said_only_when_the_scores_are_equal(
         assert not said
 
 
-@pytest.mark.parametrize("max_parameters", [3_018, 50_000])
+@pytest.mark.parametrize("max_parameters", [3_018, 80_000])
 def test_what_ten_percent_more_budget_would_not_change_is_true(max_parameters: int) -> None:
     task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
     budget = Budget(max_parameters=max_parameters, outputs=2, time_limit_seconds=None)

@@ -185,3 +185,24 @@ def test_a_stopped_build_raises_unless_every_level_is_cached() -> None:
     cached = builder.build(structure.windows, keys, stop=stop)  # nothing left to intern
     x = np.array([[1.0, 2.0, 3.0, 1.0, 2.0]])
     np.testing.assert_array_equal(cached.log2_ranks(x), built.log2_ranks(x))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.sampled_from([*SHAPES, (16, 16)]),
+    correlations=st.integers(1, 4),
+    data=st.data(),
+)
+def test_no_figure_falls_when_a_width_grows(
+    shape: tuple[int, ...], correlations: int, data: st.DataObject
+) -> None:
+    # The premise of scoring only the maximal practical profiles (advisor.search.profiles).
+    structure, labels = draw_tree_and_labels(data, shape, correlations, 6, permuted=True)
+    dag = SubtreeDagBuilder(labels).build(structure.windows, range(structure.depth))
+    widths = st.lists(st.integers(1, 64), min_size=dag.depth + 1, max_size=dag.depth + 1)
+    low = np.array(data.draw(widths))
+    high = low + np.array(
+        data.draw(st.lists(st.integers(0, 64), min_size=low.size, max_size=low.size))
+    )
+    figures = dag.log2_ranks(np.log2(np.stack([low, high]).astype(np.float64)))
+    assert (figures[1] >= figures[0] - 1e-9).all()

@@ -250,14 +250,19 @@ class Budget(BaseModel):
     def profile_choices(self) -> list[int]:
         """Return the widths a practical profile may take, ascending.
 
-        The explicit ``channel_choices``, else the default powers of two with the midpoints
-        ``3 * 2^k`` between them (4, 6, 8, 12, ...): ladders a factor 1.5 apart, so a practical
-        net can use most of its budget instead of stopping a factor 4 of parameters short.
+        The explicit ``channel_choices``, else the default powers of two with the quarter
+        steps ``5 * 2^k``, ``6 * 2^k`` and ``7 * 2^k`` between them (4, 5, 6, 7, 8, 10, 12, 14,
+        16, 20, ...): consecutive widths at most a factor 1.25 apart, so a ladder's parameters
+        (about the square of its width) step by at most 1.56 and a practical net spends most of
+        its budget. With steps of 1.33-1.5 (8, 12, 16, 24, ...) picks often stopped at 55-80% of
+        it, a level or a width short of the deepest constant ladders, which trained best
+        (docs/OUTCOMES.md, "Widths a quarter step apart").
         """
         if self.channel_choices is not None:
             return sorted(self.channel_choices)
         powers = self.choices()
-        return sorted({*powers, *(3 * p // 2 for p in powers[1:])})
+        steps = {p * quarters // 4 for p in powers[:-1] for quarters in (5, 6, 7)}
+        return sorted({*powers, *steps})
 
     def outputs_for(self, task_outputs: int | None) -> int:
         """Return the outputs of every candidate: the budget's, else the task's, else 1."""

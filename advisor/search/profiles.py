@@ -15,8 +15,12 @@ the shape standard CNNs have:
   :data:`~advisor.model.budget.DEFAULT_MIN_WIDTH`), so no layer is a bottleneck for what the task
   does not describe, such as the classifier's outputs.
 
-A depth-``L`` tree has at most ``|M| * |r_0| * |GROWTHS|`` profiles (a few hundred), so the search
-scores every one that fits the budget, exactly, in one vectorised pass.
+A depth-``L`` tree has at most ``|M| * |r_0| * |GROWTHS|`` profiles (several hundred). A tree's
+figures never fall when a width grows (every figure is a min-cut whose capacities are log2 widths
+or dimensions that grow with them), so a profile another fitting profile of the tree dominates
+(no width smaller, one larger, hence more parameters) can neither score higher nor win a tie,
+which goes to the larger net: the search scores the :func:`maximal` fitting profiles only, all of
+them, exactly, in one vectorised pass.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import numpy.typing as npt
 
 from advisor.model.budget import Budget
 
-__all__ = ["GROWTHS", "ProfileRules", "practical_profiles"]
+__all__ = ["GROWTHS", "ProfileRules", "maximal", "practical_profiles"]
 
 GROWTHS: Final = (1.0, 2.0)
 """Width ratio between consecutive hidden layers: constant or doubling."""
@@ -93,6 +97,35 @@ def practical_profiles(depth: int, rules: ProfileRules) -> _Ints:
         rows.append([min(rules.representations()), *[int(hidden[0])] * depth])
     profiles: _Ints = np.unique(np.asarray(rows, dtype=np.int64), axis=0)
     return profiles
+
+
+_DOMINANCE_CELLS: Final = 1 << 22
+"""Comparisons (rows x rows x widths) :func:`maximal` holds in memory at once."""
+
+
+def maximal(profiles: _Ints) -> npt.NDArray[np.bool_]:
+    """Mark the ``(P, D)`` profiles no other row dominates (every width >=, one width >).
+
+    Equal rows do not dominate each other, so duplicates are all kept. Rows that differ only in
+    ``M`` (the first column) are settled first, by keeping the largest ``M`` of each ladder;
+    the few rows left are compared pairwise.
+    """
+    count, widths = profiles.shape
+    kept = np.zeros(count, dtype=np.bool_)
+    if count == 0:
+        return kept
+    _, ladder = np.unique(profiles[:, 1:], axis=0, return_inverse=True)
+    largest = np.full(int(ladder.max()) + 1, np.iinfo(np.int64).min)
+    np.maximum.at(largest, ladder, profiles[:, 0])
+    rows = np.flatnonzero(profiles[:, 0] == largest[ladder])
+    left = profiles[rows]
+    step = max(1, _DOMINANCE_CELLS // max(1, rows.size * widths))
+    for start in range(0, rows.size, step):
+        chunk = left[start : start + step, None, :]
+        at_least = np.all(left[None, :, :] >= chunk, axis=2)
+        larger = np.any(left[None, :, :] > chunk, axis=2)
+        kept[rows[start : start + step]] = ~np.any(at_least & larger, axis=1)
+    return kept
 
 
 def _snap(ideal: npt.NDArray[np.float64], allowed: _Ints) -> list[int]:

@@ -85,7 +85,7 @@ from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
 from advisor.search.mixtures import with_mixtures
 from advisor.search.objective import Objective, default_targets
 from advisor.search.paging import next_page_token, page_offset
-from advisor.search.profiles import ProfileRules, practical_profiles
+from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
 from advisor.search.synthesis import synthesis_variants
 from advisor.search.widths import Allocation, Floor, allocate_widths, best_point
@@ -460,6 +460,7 @@ class _Search:
             self.candidates = _bounded(self.candidates, _widest_step, budget.max_step)
         self.rules = ProfileRules.for_budget(budget, self.outputs)
         self._profiles: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
+        self._maximal: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
         self._depth_ladders: dict[int, tuple[_Ints, _Ints]] = {}
         self.standard = self.standard_cnn()
         self.max_multiply_adds = budget.max_multiply_adds
@@ -510,8 +511,7 @@ class _Search:
         counts would wrap silently. Refused on the field that sets the largest width, saying the
         largest that fits.
         """
-        practical = self.budget.width_profile == "practical"
-        widest = (self.rules.choices if practical else self.choices)[-1]  # midpoints go above
+        widest = self.choices[-1]  # the practical widths end there too
         if self._widest_multiply_adds(widest) <= COUNT_LIMIT:
             return
         fits = widest
@@ -678,7 +678,7 @@ class _Search:
         ``stop`` may cut the tree's build (:class:`~advisor.errors.StoppedError`).
         """
         dag = self.builders[candidate.padding].build(*self.space.tree(candidate), stop=stop)
-        profiles, parameters = self._fitting(candidate)
+        profiles, parameters = self._contenders(candidate)
         started = self.clock.clock()
         figures = dag.log2_ranks(np.log2(profiles)) if profiles.size else None
         recompute = self.clock.clock() - started
@@ -754,6 +754,26 @@ class _Search:
             self._profiles[key] = cached
         return cached
 
+    def _contenders(self, candidate: Candidate, scale: float = 1.0) -> tuple[_Ints, _Ints]:
+        """Return the profiles of :meth:`_fitting` that can be the tree's best (the ones scored).
+
+        Within the budget a profile another fitting one dominates can neither score higher nor
+        win a tie, which goes to the larger share of the budget (module docstring of
+        :mod:`advisor.search.profiles`): only the maximal ones stay. Above it (``scale`` over 1,
+        the rationale's larger budget) every share is capped at 1 and ties go to fewer
+        parameters, so every profile above the budget stays.
+        """
+        key = (candidate.pools, scale)
+        cached = self._maximal.get(key)
+        if cached is None:
+            profiles, parameters = self._fitting(candidate, scale)
+            within = parameters <= self.budget.max_parameters
+            keep = ~within
+            keep[within] = maximal(profiles[within])
+            cached = profiles[keep], parameters[keep]
+            self._maximal[key] = cached
+        return cached
+
     def _fits(self, candidate: Candidate, scale: float) -> npt.NDArray[np.bool_]:
         """Mark the depth's practical profiles within ``scale`` times the budgets."""
         profiles, parameters = self._ladders(candidate.depth)
@@ -810,11 +830,11 @@ class _Search:
         scale: float = 1.0,
         figures: _Floats | None = None,
     ) -> Allocation | None:
-        """Score every fitting practical profile of the tree; return the best (widths.py's ties).
+        """Score the tree's contending profiles; return the best (widths.py's ties).
 
-        ``figures`` are the profiles' figures when the scoring pass kept them.
+        ``figures`` are the contenders' figures when the scoring pass kept them.
         """
-        profiles, parameters = self._fitting(candidate, scale)
+        profiles, parameters = self._contenders(candidate, scale)
         if profiles.size == 0:
             return None
         if figures is None:
@@ -1035,20 +1055,22 @@ class _Search:
     def _more_budget(self, entry: _Entry) -> Design | None:
         """Return the entry's tree at 10% more parameters (practical searches; None for free).
 
-        The profiles within the budget were scored by the search: when it kept their figures,
-        only the profiles the larger budget adds are scored here.
+        The search scored the tree's contenders within the budget: when it kept their figures,
+        only the profiles above the budget are scored here.
         """
         if self.budget.width_profile == "free":
             return None
         figures = None
         if entry.figures is not None:
-            wider = self._fits(entry.candidate, MORE_BUDGET)
-            known = self._fits(entry.candidate, 1.0)[wider]
-            figures = np.empty((known.size, entry.figures.shape[1]))
-            figures[known] = entry.figures
+            scored = self._contenders(entry.candidate)[0]
+            rows = {tuple(profile): row for row, profile in enumerate(scored.tolist())}
+            wider = self._contenders(entry.candidate, MORE_BUDGET)[0]
+            where = np.array([rows.get(tuple(profile), -1) for profile in wider.tolist()])
+            known = where >= 0
+            figures = np.empty((where.size, entry.figures.shape[1]))
+            figures[known] = entry.figures[where[known]]
             if not known.all():
-                added = self._ladders(entry.candidate.depth)[0][wider][~known]
-                figures[~known] = entry.dag.log2_ranks(np.log2(added))
+                figures[~known] = entry.dag.log2_ranks(np.log2(wider[~known]))
         allocation = self._best_profile(entry.candidate, entry.dag, MORE_BUDGET, figures=figures)
         if allocation is None:
             return None
