@@ -8,6 +8,9 @@ difference can change the decimal reported.
 
 from __future__ import annotations
 
+import math
+from unittest import mock
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -17,8 +20,10 @@ from hypothesis import strategies as st
 from advisor.geometry.layouts import structure_from_permutation
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.task import parse_task
+from advisor.seprank import interned
 from advisor.seprank.interned import intern_subtrees
 from advisor.seprank.labels import correlation_labels
+from advisor.seprank.levels import Levels, leaf_counts
 from advisor.seprank.tree import log2_min_cut, log2_min_cuts
 from tests.support.trees import draw_tree_and_labels
 
@@ -54,7 +59,9 @@ def assert_same_figures(
     widths: npt.NDArray[np.float64],
     representation: npt.NDArray[np.float64] | float,
 ) -> None:
-    plain, shared = log2_min_cuts(structure, labels, widths, representation)
+    """Interned (always, however few subtrees repeat) and on every location: equal exactly."""
+    with mock.patch.object(interned, "_MOST_DISTINCT", math.inf):
+        plain, shared = log2_min_cuts(structure, labels, widths, representation)
     for figures, sharing in ((plain, False), (shared, True)):
         expected = log2_min_cut(structure, labels, widths, representation, shared_weights=sharing)
         np.testing.assert_array_equal(figures, expected)
@@ -118,7 +125,9 @@ def test_a_box_task_interns_to_a_few_subtrees_per_level() -> None:
     )
     structure = structure_from_permutation((64, 64), [(2, 2)] * 6, np.arange(64 * 64))
     labels = correlation_labels(task.resolved(), 64 * 64)
-    tree = intern_subtrees(structure, labels)
+    levels = Levels.of(structure)
+    tree = intern_subtrees(levels, leaf_counts(structure, levels, labels))
+    assert tree is not None
     distinct = [tree.counts.in_a.size] + [w.shape[0] for w in tree.levels.windows[1:]]
     assert distinct[0] <= 9  # (A, B) counts of a 2x2 block: at most (0..4, 0..4) pairs
     assert max(distinct) < 200, distinct  # against 1024 level-1 nodes
@@ -126,10 +135,21 @@ def test_a_box_task_interns_to_a_few_subtrees_per_level() -> None:
     assert_same_figures(structure, labels, np.full(6, 2.5), 1.5)
 
 
+def test_subtrees_that_barely_repeat_are_not_interned() -> None:
+    # Random labels on 4096 locations: most 4x4 blocks differ; the recurrence runs on every node.
+    structure = structure_from_permutation((64, 64), [(2, 2)] * 6, np.arange(64 * 64))
+    labels = np.random.default_rng(0).integers(0, 3, (4, 64 * 64)).astype(np.int8)
+    levels = Levels.of(structure)
+    assert intern_subtrees(levels, leaf_counts(structure, levels, labels)) is None
+    assert_same_figures(structure, labels, np.full(6, 2.5), 1.5)
+
+
 def test_every_row_gets_its_own_root() -> None:
     structure = PoolingStructure(4, (np.array([[0, 1], [2, 3]]), np.array([[0, 1]])))
-    labels = np.array([[1, 1, 2, 2], [2, 2, 1, 1], [1, 1, 2, 2]], dtype=np.int8)
-    tree = intern_subtrees(structure, labels)
-    assert tree.roots[0] == tree.roots[2] != tree.roots[1]
+    labels = np.array([[1, 1, 2, 2], [2, 2, 1, 1], [1, 1, 2, 2], [1, 1, 2, 2]], dtype=np.int8)
+    levels = Levels.of(structure)
+    tree = intern_subtrees(levels, leaf_counts(structure, levels, labels))
+    assert tree is not None
+    assert tree.roots[0] == tree.roots[2] == tree.roots[3] != tree.roots[1]
     with pytest.raises(ValueError, match="labels must have shape"):
-        intern_subtrees(structure, labels[:, :3])
+        leaf_counts(structure, levels, labels[:, :3])

@@ -116,16 +116,21 @@ def log2_min_cuts(
     """Return :func:`log2_min_cut` without and with ``shared_weights``, in one pass.
 
     What :func:`~advisor.seprank.analysis.analyze` reports needs both figures. The two
-    recurrences run on the labels' distinct subtrees (:func:`intern_subtrees`: one pass over the
-    locations counts each level-0 window's leaves, the rest is a few thousand nodes on a task of
-    box regions rather than every location); each subtree's figures
-    are computed by the same operations in the same order as on every location, so they are the
-    same to the last bit.
+    recurrences share their start, the leaves counted per level-0 window (one pass over the
+    locations), and then run on the labels' distinct subtrees (:func:`intern_subtrees`: a few
+    thousand nodes on a task of box regions rather than every location; on every node when the
+    subtrees barely repeat). Each subtree's figures are computed by the same operations in the
+    same order as on every location, so they are the same to the last bit.
     """
-    tree = intern_subtrees(structure, labels)
+    levels = Levels.of(structure)
+    counts = leaf_counts(structure, levels, labels)
+    roots = None
+    tree = intern_subtrees(levels, counts)
+    if tree is not None:
+        levels, counts, roots = tree.levels, tree.counts, tree.roots
     return (
-        _recurrence(tree.levels, tree.counts, tree.roots, log2_widths, log2_representation, False),
-        _recurrence(tree.levels, tree.counts, tree.roots, log2_widths, log2_representation, True),
+        _recurrence(levels, counts, roots, log2_widths, log2_representation, False),
+        _recurrence(levels, counts, roots, log2_widths, log2_representation, True),
     )
 
 
