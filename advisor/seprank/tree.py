@@ -167,15 +167,20 @@ def _cost_dtype(arities: Sequence[int], x: npt.NDArray[np.float64]) -> type[np.g
 
 @functools.lru_cache(maxsize=8)
 def _one_sided_table(
-    weights: bytes, shape: tuple[int, ...], arities: tuple[int, ...], shared_weights: bool
-) -> tuple[npt.NDArray[np.float64], ...]:
-    """:func:`_one_sided_costs` once per width rows and windows (read-only arrays).
+    weights: bytes,
+    shape: tuple[int, ...],
+    arities: tuple[int, ...],
+    shared_weights: bool,
+    dtype: np.dtype[Any],
+) -> tuple[_AnyArray, ...]:
+    """:func:`_one_sided_costs` in ``dtype``, once per width rows and windows (read-only arrays).
 
     An analysis runs the recurrence once per chunk of correlations with the same widths, and a
-    window of a million locations costs a million entries per row to price.
+    window of a million locations costs a million entries per row to price (and 8 MB to copy:
+    the shallow net's build at 1024x1024 spent 12 ms converting the cached table per chunk).
     """
     rows = np.frombuffer(weights, dtype=np.float64).reshape(shape)
-    costs = _one_sided_costs(rows, list(arities), shared_weights)
+    costs = [c.astype(dtype) for c in _one_sided_costs(rows, list(arities), shared_weights)]
     for cost in costs:
         cost.flags.writeable = False
     return tuple(costs)
@@ -249,8 +254,9 @@ def _recurrence(
     dtype = np.float64 if shared_weights else _cost_dtype(arities, weights)
     # (W, 1, 1) per kind of edge, broadcasting against (W, C, nodes).
     edge = weights.astype(dtype).T[:, :, None, None]
-    table = _one_sided_table(weights.tobytes(), weights.shape, tuple(arities), shared_weights)
-    one_sided = [c.astype(dtype) for c in table]
+    one_sided = _one_sided_table(
+        weights.tobytes(), weights.shape, tuple(arities), shared_weights, np.dtype(dtype)
+    )
 
     in_a, in_b = counts.in_a, counts.in_b
     # Level 0: leaves on the wrong side are one-sided children (a leaf on its own side or free
