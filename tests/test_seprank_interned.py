@@ -59,7 +59,10 @@ def assert_same_figures(
     widths: npt.NDArray[np.float64],
     representation: npt.NDArray[np.float64] | float,
 ) -> None:
-    """Interned (always, however few subtrees repeat) and on every location: equal exactly."""
+    """``log2_min_cuts`` and ``log2_min_cut`` on every location: equal exactly.
+
+    ``log2_min_cuts`` interns whenever it may (one width vector), however few subtrees repeat.
+    """
     with mock.patch.object(interned, "_MOST_DISTINCT", math.inf):
         plain, shared = log2_min_cuts(structure, labels, widths, representation)
     for figures, sharing in ((plain, False), (shared, True)):
@@ -93,6 +96,16 @@ def test_interned_figures_equal_the_recurrence_on_every_location(
     representation = np.array([data.draw(log2_widths) for _ in range(batch)])
     assert_same_figures(structure, labels, widths, representation)
     assert_same_figures(structure, labels, widths[0], float(representation[0]))
+
+
+def test_a_batch_of_width_vectors_runs_on_every_node() -> None:
+    # Found by the property test: a 32-wide window above the first level sums its members one
+    # by one when width vectors are batched (their axis is the fastest in memory), pairwise
+    # when its members are contiguous, as interned they were; the last bit differed.
+    structure = structure_from_permutation((64,), [(2,), (32,)], np.arange(64))
+    labels = np.array([np.resize([1, 2], 64)], dtype=np.int8)
+    widths = np.array([[0.0, 0.0], [5.860151763946235e-280, 0.0]])
+    assert_same_figures(structure, labels, widths, np.array([0.0, 1.0]))
 
 
 @given(st.integers(2, 4), st.integers(1, 3), st.integers(2, 9), st.data())

@@ -56,7 +56,8 @@ class Levels:
     def grouped(self, values: _AnyArray, level: int) -> _AnyArray:
         """Return ``values`` grouped by the windows of ``level``: shape ``(..., n_{l+1}, k_l)``.
 
-        C-contiguous along the window either way (a reshape, or a gather's fresh array).
+        For keys (integers): a gather returns a fresh C-ordered array, whatever the layout of
+        ``values``, so it is not what a float reduction may run on (:meth:`window_sum`).
         """
         windows = self.windows[level]
         if self._in_order:
@@ -70,14 +71,22 @@ class Levels:
         """Sum ``values`` over each window of ``level``; the result indexes level ``level + 1``.
 
         The sums are accumulated in ``dtype`` (default: that of ``values``), each window's members
-        added in window order (a reduction's own order past :data:`_MAX_STRIDED_ARITY`): a node's
-        sum depends on its members' values only, so equal windows get equal sums to the last bit.
+        added in window order, so a node's sum depends on its members' values only. Past
+        :data:`_MAX_STRIDED_ARITY` members a reduction adds them, pairwise when the window is
+        contiguous in memory, one by one when another axis is (several width vectors batched:
+        the arrays keep the width-fastest layout of the cost tables' gathers): the same bits for
+        equal windows in equal layouts only.
         """
         dtype = values.dtype if dtype is None else np.dtype(dtype)
         windows = self.windows[level]
         arity = windows.shape[1]
         if arity > _MAX_STRIDED_ARITY:
-            return np.asarray(self.grouped(values, level).sum(-1, dtype=dtype))
+            grouped = (
+                values.reshape(*values.shape[:-1], -1, arity)
+                if self._in_order
+                else values[..., windows]
+            )
+            return np.asarray(grouped.sum(-1, dtype=dtype))
         members: list[slice | npt.NDArray[np.intp]] = (
             [slice(j, None, arity) for j in range(arity)]
             if self._in_order
