@@ -92,12 +92,12 @@ def measure(case: Case, repeats: int) -> Measured:
         {"max_parameters": BUDGET, "time_limit_seconds": None, "geometries": case.geometries}
     )
     reports: list[tuple[float, float]] = []
+    gc.collect()  # the garbage of the searches before is not this one's cost
     started = time.perf_counter()
 
     def record(progress: SearchProgress) -> None:
         reports.append((time.perf_counter() - started, progress.fraction_done))
 
-    gc.collect()  # the garbage of the searches before is not this one's cost
     with _tree_log() as log:
         full = recommend(problem, budget, progress=record)
     full_seconds = time.perf_counter() - started
