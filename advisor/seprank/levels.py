@@ -74,7 +74,8 @@ class Levels:
         added in window order, so a node's sum depends on its members' values only. Past
         :data:`_MAX_STRIDED_ARITY` members a reduction adds them, pairwise when the window is
         contiguous in memory, one by one when another axis is (several width vectors batched:
-        the arrays keep the width-fastest layout of the cost tables' gathers): the same bits for
+        the arrays keep the width-fastest layout of the cost tables' gathers; several rows
+        gathered by overlapping windows: fancy indexing puts the rows fastest): the same bits for
         equal windows in equal layouts only.
         """
         dtype = values.dtype if dtype is None else np.dtype(dtype)

@@ -119,17 +119,19 @@ def log2_min_cuts(
     recurrences share their start, the leaves counted per level-0 window (one pass over the
     locations), and then run on the labels' distinct subtrees (:func:`intern_subtrees`: a few
     nodes per level on a task of box regions rather than every location; on every node when the
-    subtrees barely repeat, or for a batch of width vectors). Each subtree's figures are computed
-    by the same operations in the same order as on every location, so they are the same to the
-    last bit.
+    subtrees barely repeat, for a batch of width vectors and on overlapping windows). Each
+    subtree's figures are computed by the same operations in the same order as on every
+    location, so they are the same to the last bit.
     """
     levels = Levels.of(structure)
     counts = leaf_counts(structure, levels, labels)
     roots = None
-    # One width vector only: a wide window's reduction adds in an order that follows the memory
-    # layout, which batching changes (Levels.window_sum), so only then is interning bit-exact.
+    # A wide window's reduction adds in an order that follows the memory layout (pairwise over a
+    # contiguous window, one by one when another axis is fastest: Levels.window_sum). Several
+    # width vectors, or several rows gathered by overlapping windows, put another axis first;
+    # a tree's rows with one width vector keep every window contiguous, as interned ones do.
     unbatched = np.ndim(log2_widths) == 1 and np.ndim(log2_representation) == 0
-    tree = intern_subtrees(levels, counts) if unbatched else None
+    tree = intern_subtrees(levels, counts) if unbatched and structure.is_tree else None
     if tree is not None:
         levels, counts, roots = tree.levels, tree.counts, tree.roots
     return (
