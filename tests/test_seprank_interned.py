@@ -8,6 +8,7 @@ difference can change the decimal reported.
 
 from __future__ import annotations
 
+import doctest
 import math
 from unittest import mock
 
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import advisor.arrays
 from advisor.geometry.layouts import structure_from_permutation
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.task import parse_task
@@ -169,3 +171,8 @@ def test_every_row_gets_its_own_root() -> None:
     assert tree.roots[0] == tree.roots[2] == tree.roots[3] != tree.roots[1]
     with pytest.raises(ValueError, match="labels must have shape"):
         leaf_counts(structure, levels, labels[:, :3])
+
+
+def test_the_examples_in_the_docstrings_hold() -> None:
+    for module in (advisor.arrays, interned):
+        assert doctest.testmod(module).failed == 0, module.__name__
