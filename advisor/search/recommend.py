@@ -128,21 +128,22 @@ _PROGRESS_INTERVAL: Final = 0.25
 _RESERVE_FACTOR: Final = 3.0
 """Time kept for a recommendation that must fit, in multiples of the longest build measured (or,
 before any, predicted as the shallow net's: :data:`_BUILD_PER_BASELINE`), without its pricing,
-which the deadline may cut: the page's deep trees took 2.0-3.5 times as
-long as the shallow net on the bench tasks (5 on the largest, 262144 and 1024x1024 locations,
-whose wait between polls is long enough to cover the rest)."""
+which the deadline may cut: the page's deep trees took 2.0-2.9 times as long as the shallow net
+on the bench tasks (4 on the largest 1-D one, 262144 locations, whose wait between polls is long
+enough to cover the rest; 5 before the analysis ran on interned subtrees)."""
 
 _BUILD_PER_BASELINE: Final = 3.0
 """The shallow net's build (unpriced) in multiples of its scoring as the baseline, which the
-reserve is first sized from: 0.8-3.1 on the benchmark tasks (3.1 at 1024x1024, 1.7 at
-256x256). Both are passes over every location of every correlation; scoring is timed anyway, so
-the reserve no longer costs a build (6 ms of 23 at 256x256 stopped at 10%, 88 of 264 at
-1024x1024)."""
+reserve is first sized from: 0.8-2.4 on the benchmark tasks (2.4 at 1024x1024, 1.4 at 256x256;
+3.0 and 1.5 before the analysis ran on interned subtrees). Both are passes over every location
+of every correlation; scoring is timed anyway, so the reserve no longer costs a build (6 ms of
+23 at 256x256 stopped at 10%, 88 of 264 at 1024x1024)."""
 
 _DEEP_BUILD_FACTOR: Final = 2.0
 """A deep tree's recommendation takes about this many times as long to build as the shallow
-net's (without the pricing, predicted apart): 1.8-2.8 on the benchmark tasks. The progress
-predicts the final builds with it; the reserve keeps the safer :data:`_RESERVE_FACTOR`."""
+net's (without the pricing, predicted apart): 2.0-2.9 on the benchmark tasks, 4 on 262144
+locations. The progress predicts the final builds with it; the reserve keeps the safer
+:data:`_RESERVE_FACTOR`."""
 
 _GAP_FACTOR: Final = 1.5
 """Time kept for the wait until the next poll, in multiples of the longest wait seen so far: a

@@ -40,8 +40,15 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from advisor.arrays import (
+    PACKED_KEY_BITS,
+    digits,
+    distinct_rows,
+    id_dtype,
+    ranked_keys,
+    unique_rows,
+)
 from advisor.errors import StoppedError
-from advisor.search.arrays import unique_rows
 from advisor.seprank.labels import SIDE_A, SIDE_B
 from advisor.stopping import StopSignal
 
@@ -56,12 +63,6 @@ _LEAF_TYPES: Final = 3
 
 _SUMMED_COLUMNS: Final = 16
 """Windows up to this size are keyed column by column, larger ones by counting child types."""
-
-_DENSE_KEYS_PER_ROW: Final = 4
-"""Keys spanning at most this many values per row are ranked by a table, not sorted."""
-
-_PACKED_KEY_BITS: Final = 62
-"""A multiset's key is packed into one ``int64`` while it needs fewer bits than this."""
 
 _SUMMED_SIZES: Final = 256
 """Sibling groups up to this size get ``G(m)`` term by term (see :func:`_log2_symmetric_powers`)."""
@@ -381,15 +382,15 @@ def _intern(
     num_types = int(types.max()) + 1 if types.size else 1
     if num_types <= 2 * arity:
         base = arity + 1
-        if num_types * math.log2(base) < _PACKED_KEY_BITS:
+        if num_types * math.log2(base) < PACKED_KEY_BITS:
             # The count vector's packed key: the sum of base^type over the children.
             if arity > _SUMMED_COLUMNS:
                 powers = base ** np.arange(num_types, dtype=np.int64)
                 keys = _window_counts(types, windows, num_types) @ powers
             else:
                 keys = _window_keys(types, windows, base, num_types)
-            distinct, inverse = _distinct(keys.reshape(-1))
-            counts = _digits(distinct, base, num_types)
+            distinct, inverse = ranked_keys(keys.reshape(-1))
+            counts = digits(distinct, base, num_types)
         else:
             # Sorting a window of thousands of children (a global pool) would cost far more.
             counts, inverse = unique_rows(_window_counts(types, windows, num_types))
@@ -398,12 +399,7 @@ def _intern(
         # np.take: several times faster than fancy indexing along the last axis.
         children = np.take(types, windows, axis=1).reshape(-1, arity)
         children.sort(axis=1)
-        if arity * math.log2(num_types) < _PACKED_KEY_BITS:
-            powers = num_types ** np.arange(arity, dtype=np.int64)
-            distinct, inverse = _distinct(children @ powers)
-            rows = _digits(distinct, num_types, arity)
-        else:
-            rows, inverse = unique_rows(children.astype(np.int64))
+        rows, inverse = distinct_rows(children, num_types)
         start, child, count = _csr_from_sorted_rows(rows)
     owner = np.repeat(np.arange(start.size - 1), np.diff(start))
     pure_children = np.zeros((start.size - 1, 2), dtype=np.int64)
@@ -415,7 +411,7 @@ def _intern(
         dtype=np.int64,
     )
     level = TypeLevel(start, child, count, arity, pure, pure_children)
-    dtype = _id_dtype(level.num_types)
+    dtype = id_dtype(level.num_types)
     return inverse.reshape(correlations, num_rows).astype(dtype, copy=False), level
 
 
@@ -445,35 +441,6 @@ def _window_counts(types: _Types, windows: npt.NDArray[np.intp], num_types: int)
     children = np.take(types, windows, axis=1)
     counts = [(children == t).sum(axis=2, dtype=np.int64) for t in range(num_types)]
     return np.stack(counts, axis=2).reshape(-1, num_types)
-
-
-def _distinct(keys: npt.NDArray[np.integer[Any]]) -> tuple[_Ints, _Types]:
-    """Return the distinct keys ascending and every key's rank among them (its type id).
-
-    The ids are those of ``numpy.unique``, in the smallest integer type that holds them. Keys
-    of a small range are ranked through a table of the range in linear time, without the sort
-    ``numpy.unique`` needs.
-    """
-    span = int(keys.max(initial=0)) + 1
-    if span > _DENSE_KEYS_PER_ROW * keys.size:
-        distinct, inverse = np.unique(keys, return_inverse=True)
-        return distinct.astype(np.int64), inverse.reshape(-1)
-    present = np.zeros(span, dtype=bool)
-    present[keys] = True
-    distinct = np.flatnonzero(present).astype(np.int64)
-    ids = (np.cumsum(present) - 1).astype(_id_dtype(distinct.size))
-    return distinct, ids[keys]
-
-
-def _digits(keys: _Ints, base: int, count: int) -> _Ints:
-    """``(K, count)``: the base-``base`` digits of each key, least significant first."""
-    digits: _Ints = (keys[:, None] // base ** np.arange(count, dtype=np.int64)) % base
-    return digits
-
-
-def _id_dtype(num_types: int) -> type[np.signedinteger[Any]]:
-    """Return the smallest signed integer type that holds ``num_types`` type ids."""
-    return next(t for t in (np.int8, np.int16, np.int32) if num_types <= np.iinfo(t).max)
 
 
 def _csr_from_counts(counts: _Ints) -> tuple[_Ints, _Ints, _Ints]:

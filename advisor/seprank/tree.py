@@ -10,12 +10,14 @@ through a δ of dimension ``r``:
 where the second term cuts the δ hyperedge once. The min-cut is ``min(f(root, A), f(root, B))``.
 
 Everything is vectorised: one pass per pooling level, batched over correlations (rows of the
-label matrix) and over width vectors. On a tree the leaves are first put in depth-first window
-order (:meth:`PoolingStructure.leaf_order`), so every window is a contiguous run and a level is a
-sum of ``k`` strided views. With overlapping windows a node feeds several windows; the same
-recurrence, run with gathers, then computes the min-cut of the *unrolled* tree in which every reuse
-of a node is a copy of its subtree — the tensor network of the network with duplicated inputs,
-which is what overlapping windows compute (an upper bound, docs/THEORY.md §8).
+label matrix) and over width vectors (:mod:`advisor.seprank.levels`: on a tree every window is
+a contiguous run of the leaves in depth-first window order, and a level is a sum of ``k`` strided
+views). :func:`log2_min_cuts`, the analysis's figures, runs on the distinct labelled subtrees only
+(:mod:`advisor.seprank.interned`), to the same bits. With overlapping windows a node feeds
+several windows; the same recurrence, run with gathers, then computes the min-cut of the
+*unrolled* tree in which every reuse of a node is a copy of its subtree — the tensor network of
+the network with duplicated inputs, which is what overlapping windows compute (an upper bound,
+docs/THEORY.md §8).
 
 **Shared weights.** The tensor network gives every node its own weights. A ConvNet shares its
 conv weights across the locations of a level, and then sibling subtrees whose leaves all lie in
@@ -36,22 +38,18 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from advisor.geometry.structure import PoolingStructure
-from advisor.seprank.labels import SIDE_A, SIDE_B
+from advisor.seprank.interned import intern_subtrees
+from advisor.seprank.levels import LeafCounts, Levels, leaf_counts
 
 __all__ = ["log2_min_cut", "log2_min_cuts", "tree_engine"]
 
 _AnyArray = npt.NDArray[Any]
-
-_MAX_STRIDED_ARITY: Final = 16
-"""Windows up to this size are summed as ``k`` strided views (about 10x faster than a reduction
-over a short trailing axis); larger ones (e.g. the global window of a shallow net) are reduced."""
 
 _INT32_LIMIT: Final = 2**31 - 1
 
@@ -104,15 +102,9 @@ def log2_min_cut(
     ... )
     (array([2.]), array([3.]))
     """
-    levels = _Levels(structure)
-    return _recurrence(
-        structure,
-        levels,
-        _leaf_counts(levels, labels),
-        log2_widths,
-        log2_representation,
-        shared_weights,
-    )
+    levels = Levels.of(structure)
+    counts = leaf_counts(structure, levels, labels)
+    return _recurrence(levels, counts, None, log2_widths, log2_representation, shared_weights)
 
 
 def log2_min_cuts(
@@ -123,15 +115,28 @@ def log2_min_cuts(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Return :func:`log2_min_cut` without and with ``shared_weights``, in one pass.
 
-    The two recurrences share their start: the labels put in window order and counted per
-    level-0 window, the largest arrays of either (what :func:`~advisor.seprank.analysis.analyze`
-    reports needs both figures).
+    What :func:`~advisor.seprank.analysis.analyze` reports needs both figures. The two
+    recurrences share their start, the leaves counted per level-0 window (one pass over the
+    locations), and then run on the labels' distinct subtrees (:func:`intern_subtrees`: a few
+    nodes per level on a task of box regions rather than every location; on every node when the
+    subtrees barely repeat, for a batch of width vectors and on overlapping windows). Each
+    subtree's figures are computed by the same operations in the same order as on every
+    location, so they are the same to the last bit.
     """
-    levels = _Levels(structure)
-    counts = _leaf_counts(levels, labels)
+    levels = Levels.of(structure)
+    counts = leaf_counts(structure, levels, labels)
+    roots = None
+    # A wide window's reduction adds in an order that follows the memory layout (pairwise over a
+    # contiguous window, one by one when another axis is fastest: Levels.window_sum). Several
+    # width vectors, or several rows gathered by overlapping windows, put another axis first;
+    # a tree's rows with one width vector keep every window contiguous, as interned ones do.
+    unbatched = np.ndim(log2_widths) == 1 and np.ndim(log2_representation) == 0
+    tree = intern_subtrees(levels, counts) if unbatched and structure.is_tree else None
+    if tree is not None:
+        levels, counts, roots = tree.levels, tree.counts, tree.roots
     return (
-        _recurrence(structure, levels, counts, log2_widths, log2_representation, False),
-        _recurrence(structure, levels, counts, log2_widths, log2_representation, True),
+        _recurrence(levels, counts, roots, log2_widths, log2_representation, False),
+        _recurrence(levels, counts, roots, log2_widths, log2_representation, True),
     )
 
 
@@ -154,74 +159,34 @@ def tree_engine(
     )
 
 
-class _Levels:
-    """Window sums over the node axis (the last axis) of per-node arrays, level by level."""
-
-    def __init__(self, structure: PoolingStructure) -> None:
-        self.num_locations = structure.num_locations
-        self._windows = structure.windows
-        self._order = structure.leaf_order() if structure.is_tree else None
-        self._reorder = None if structure.in_window_order else self._order
-
-    def leaves(self, labels: _AnyArray) -> _AnyArray:
-        """Put the leaf axis in the order :meth:`window_sum` expects."""
-        # np.take is several times faster than fancy indexing along the last axis.
-        return labels if self._reorder is None else np.take(labels, self._reorder, axis=-1)
-
-    def window_sum(
-        self, values: _AnyArray, level: int, dtype: npt.DTypeLike | None = None
-    ) -> _AnyArray:
-        """Sum ``values`` over each window of ``level``; the result indexes level ``level + 1``.
-
-        The sums are accumulated in ``dtype`` (default: that of ``values``).
-        """
-        dtype = values.dtype if dtype is None else np.dtype(dtype)
-        windows = self._windows[level]
-        arity = windows.shape[1]
-        if arity > _MAX_STRIDED_ARITY:
-            grouped = (
-                values[..., windows]
-                if self._order is None
-                else values.reshape(*values.shape[:-1], -1, arity)
-            )
-            return np.asarray(grouped.sum(-1, dtype=dtype))
-        members: list[slice | npt.NDArray[np.intp]] = (
-            [windows[:, j] for j in range(arity)]
-            if self._order is None
-            else [slice(j, None, arity) for j in range(arity)]
-        )
-        if arity == 1:
-            return values[..., members[0]].astype(dtype)
-        # The first two summed straight into the result: no copy of the first member.
-        total = np.add(values[..., members[0]], values[..., members[1]], dtype=dtype)
-        for member in members[2:]:
-            total += values[..., member]
-        return total
-
-
-def _cost_dtype(structure: PoolingStructure, x: npt.NDArray[np.float64]) -> type[np.generic]:
+def _cost_dtype(arities: Sequence[int], x: npt.NDArray[np.float64]) -> type[np.generic]:
     """``int32`` when every weight is an integer and no cut can overflow it, else ``float64``.
 
     Integer costs are exact (powers of 2 have integer logs) and half the memory traffic.
     """
     if not np.array_equal(x, np.round(x)):
         return np.float64
-    unrolled_edges = np.prod([w.shape[1] for w in structure.windows], dtype=np.float64)
-    bound = unrolled_edges * (structure.depth + 1) * float(np.max(np.abs(x), initial=0.0))
+    unrolled_edges = np.prod(arities, dtype=np.float64)
+    bound = unrolled_edges * (len(arities) + 1) * float(np.max(np.abs(x), initial=0.0))
     return np.int32 if bound < _INT32_LIMIT else np.float64
 
 
 @functools.lru_cache(maxsize=8)
 def _one_sided_table(
-    weights: bytes, shape: tuple[int, ...], arities: tuple[int, ...], shared_weights: bool
-) -> tuple[npt.NDArray[np.float64], ...]:
-    """:func:`_one_sided_costs` once per width rows and windows (read-only arrays).
+    weights: bytes,
+    shape: tuple[int, ...],
+    arities: tuple[int, ...],
+    shared_weights: bool,
+    dtype: np.dtype[Any],
+) -> tuple[_AnyArray, ...]:
+    """:func:`_one_sided_costs` in ``dtype``, once per width rows and windows (read-only arrays).
 
     An analysis runs the recurrence once per chunk of correlations with the same widths, and a
-    window of a million locations costs a million entries per row to price.
+    window of a million locations costs a million entries per row to price (and 8 MB to copy:
+    the shallow net's build at 1024x1024 spent 12 ms converting the cached table per chunk).
     """
     rows = np.frombuffer(weights, dtype=np.float64).reshape(shape)
-    costs = _one_sided_costs(rows, list(arities), shared_weights)
+    costs = [c.astype(dtype) for c in _one_sided_costs(rows, list(arities), shared_weights)]
     for cost in costs:
         cost.flags.writeable = False
     return tuple(costs)
@@ -265,35 +230,26 @@ def _price(costs: _AnyArray, counts: _AnyArray, shared_weights: bool) -> _AnyArr
     return np.asarray(costs[:, 1].reshape(-1, *(1,) * counts.ndim) * counts)
 
 
-@dataclass(frozen=True)
-class _LeafCounts:
-    """The labels in window order, counted per level-0 window: where every recurrence starts."""
-
-    in_a: _AnyArray
-    in_b: _AnyArray
-
-
-def _leaf_counts(levels: _Levels, labels: npt.NDArray[np.int8]) -> _LeafCounts:
-    if labels.ndim != 2 or labels.shape[1] != levels.num_locations:
-        raise ValueError(f"labels must have shape (C, {levels.num_locations})")
-    leaves = levels.leaves(labels)
-    full_a, full_b = ((leaves == side).view(np.uint8) for side in (SIDE_A, SIDE_B))
-    return _LeafCounts(*(levels.window_sum(full, 0, np.int32) for full in (full_a, full_b)))
-
-
 def _recurrence(
-    structure: PoolingStructure,
-    levels: _Levels,
-    counts: _LeafCounts,
+    levels: Levels,
+    counts: LeafCounts,
+    roots: npt.NDArray[np.intp] | None,
     log2_widths: npt.ArrayLike,
     log2_representation: npt.ArrayLike,
     shared_weights: bool,
 ) -> npt.NDArray[np.float64]:
-    """Run the recurrence from the level-0 window counts; return the min-cuts."""
+    """Run the recurrence from the level-0 window counts; return the min-cuts.
+
+    ``roots`` is None on a structure's own levels (each row's root is the top level's one node),
+    or the root of each row on interned levels, which hold one row
+    (:class:`~advisor.seprank.interned.InternedTree`).
+    """
     widths = np.asarray(log2_widths, dtype=np.float64)
     representation = np.asarray(log2_representation, dtype=np.float64)
-    if widths.ndim not in (1, 2) or widths.shape[-1] != structure.depth:
-        raise ValueError(f"log2_widths must have shape (L,) or (W, L) with L = {structure.depth}")
+    arities = levels.arities
+    depth = len(arities)
+    if widths.ndim not in (1, 2) or widths.shape[-1] != depth:
+        raise ValueError(f"log2_widths must have shape (L,) or (W, L) with L = {depth}")
     if representation.ndim > 1:
         raise ValueError("log2_representation must be a scalar or have shape (W,)")
     batched = widths.ndim == 2 or representation.ndim == 1
@@ -301,12 +257,12 @@ def _recurrence(
     rows = np.broadcast_shapes(*(x.shape[:1] for x in per_row))[0]
     # (W, L + 1): the weight of each kind of edge, input legs first.
     weights = np.hstack([np.broadcast_to(x, (rows, x.shape[1])) for x in per_row])
-    dtype = np.float64 if shared_weights else _cost_dtype(structure, weights)
+    dtype = np.float64 if shared_weights else _cost_dtype(arities, weights)
     # (W, 1, 1) per kind of edge, broadcasting against (W, C, nodes).
     edge = weights.astype(dtype).T[:, :, None, None]
-    arities = [w.shape[1] for w in structure.windows]
-    table = _one_sided_table(weights.tobytes(), weights.shape, tuple(arities), shared_weights)
-    one_sided = [c.astype(dtype) for c in table]
+    one_sided = _one_sided_table(
+        weights.tobytes(), weights.shape, tuple(arities), shared_weights, np.dtype(dtype)
+    )
 
     in_a, in_b = counts.in_a, counts.in_b
     # Level 0: leaves on the wrong side are one-sided children (a leaf on its own side or free
@@ -317,7 +273,7 @@ def _recurrence(
         _price(one_sided[0], in_a, shared_weights),
         np.zeros((), dtype),
     )
-    for level in range(1, structure.depth):
+    for level in range(1, depth):
         cost_a, cost_b = step.cost_a, step.cost_b
         sum_a, sum_b = levels.window_sum(cost_a, level), levels.window_sum(cost_b, level)
         if shared_weights:
@@ -331,7 +287,9 @@ def _recurrence(
         step = _Step(
             edge[1 + level], sum_a, sum_b, levels.window_sum(np.minimum(cost_a, cost_b), level)
         )
-    value = np.minimum(step.cost_a, step.cost_b)[..., 0].astype(np.float64)
+    top = np.minimum(step.cost_a, step.cost_b)
+    # (W, C): each row's root, the top level's one node or (interned) the row's root type.
+    value = (top[..., 0] if roots is None else top[:, 0, roots]).astype(np.float64)
     return value if batched else value[0]
 
 

@@ -1,0 +1,115 @@
+"""Small integer-array helpers for interning: distinct rows and keys, and the ids they get.
+
+The search's subtree DAG (:mod:`advisor.search.subtree_dag`) and the tree engine's interned
+subtrees (:mod:`advisor.seprank.interned`) both number the distinct values of millions of small
+integer keys, level by level; this is the code they share.
+
+``numpy.unique(..., axis=0)`` views rows as structured records, which costs about a millisecond
+per call however small the array; the search deduplicates rows thousands of times, so
+:func:`unique_rows` sorts them with :func:`numpy.lexsort` instead.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["PACKED_KEY_BITS", "digits", "distinct_rows", "id_dtype", "ranked_keys", "unique_rows"]
+
+_Ints = npt.NDArray[np.int64]
+_Ids = npt.NDArray[np.signedinteger[Any]]
+
+PACKED_KEY_BITS: Final = 62
+"""A row of small ids is packed into one ``int64`` key while it needs fewer bits than this."""
+
+_DENSE_KEYS_PER_ROW: Final = 4
+"""Keys spanning at most this many values per key are ranked by a table, not sorted."""
+
+
+def unique_rows(
+    rows: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """Distinct rows of a 2-D integer array in lexicographic order, and each row's index in them.
+
+    Examples
+    --------
+    >>> distinct, inverse = unique_rows(np.array([[2, 1], [0, 5], [2, 1]]))
+    >>> distinct.tolist(), inverse.tolist()
+    ([[0, 5], [2, 1]], [1, 0, 1])
+    """
+    if rows.shape[0] == 0:
+        return rows.copy(), np.zeros(0, dtype=np.intp)
+    order = np.lexsort(rows.T[::-1])
+    ordered = rows[order]
+    starts = np.ones(rows.shape[0], dtype=bool)
+    starts[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    inverse = np.empty(rows.shape[0], dtype=np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    return ordered[starts], inverse
+
+
+def distinct_rows(rows: npt.NDArray[np.integer[Any]], base: int) -> tuple[_Ints, _Ids]:
+    """Distinct rows of ids below ``base`` (at least 1), and each row's index among them.
+
+    A row is packed into one key (its ids as base-``base`` digits, the first least significant)
+    when it fits :data:`PACKED_KEY_BITS`, so one pass ranks them (:func:`ranked_keys`), and the
+    distinct rows are read back from their keys; else the rows are sorted (:func:`unique_rows`).
+    The distinct rows are ordered by their keys in the first case, lexicographically in the
+    second.
+
+    >>> distinct, index = distinct_rows(np.array([[1, 0], [0, 1], [1, 0]]), 2)
+    >>> distinct.tolist(), index.tolist()
+    ([[1, 0], [0, 1]], [0, 1, 0])
+    """
+    width = rows.shape[1]
+    if width * math.log2(base) < PACKED_KEY_BITS:
+        powers = base ** np.arange(width, dtype=np.int64)
+        distinct, index = ranked_keys(rows @ powers)
+        return digits(distinct, base, width), index
+    return unique_rows(rows.astype(np.int64))
+
+
+def ranked_keys(keys: npt.NDArray[np.integer[Any]]) -> tuple[_Ints, _Ids]:
+    """Return the distinct non-negative keys ascending and every key's rank among them.
+
+    The ranks are those of ``numpy.unique``, in the smallest integer type that holds them
+    (:func:`id_dtype`). Keys of a small range are ranked through a table of the range in linear
+    time, without the sort ``numpy.unique`` needs.
+
+    Examples
+    --------
+    >>> distinct, ranks = ranked_keys(np.array([7, 3, 7, 0]))
+    >>> distinct.tolist(), ranks.tolist()
+    ([0, 3, 7], [2, 1, 2, 0])
+    """
+    span = int(keys.max(initial=0)) + 1
+    if span > _DENSE_KEYS_PER_ROW * keys.size:
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        return distinct.astype(np.int64), inverse.reshape(-1)
+    present = np.zeros(span, dtype=bool)
+    present[keys] = True
+    distinct = np.flatnonzero(present).astype(np.int64)
+    ids = (np.cumsum(present) - 1).astype(id_dtype(distinct.size))
+    return distinct, ids[keys]
+
+
+def digits(keys: _Ints, base: int, count: int) -> _Ints:
+    """``(K, count)``: the base-``base`` digits of each key, least significant first.
+
+    >>> digits(np.array([5, 7]), 3, 2).tolist()
+    [[2, 1], [1, 2]]
+    """
+    result: _Ints = (keys[:, None] // base ** np.arange(count, dtype=np.int64)) % base
+    return result
+
+
+def id_dtype(num_ids: int) -> type[np.signedinteger[Any]]:
+    """Return the smallest signed integer type that holds ``num_ids`` ids (0 to ``num_ids - 1``).
+
+    >>> id_dtype(100).__name__, id_dtype(1000).__name__
+    ('int8', 'int16')
+    """
+    return next(t for t in (np.int8, np.int16, np.int32, np.int64) if num_ids <= np.iinfo(t).max)
