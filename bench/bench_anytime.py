@@ -140,7 +140,8 @@ class _TreeLog:
     def first_within(self, score: float) -> float:
         """Return when a recommendable tree scoring at least ``score`` had first been scored.
 
-        Each tree is scored on the final objective, at its best fitting width ladder.
+        Each tree is scored on the final objective, at its best fitting width ladder (of the
+        ladders it scored, the ones no other fitting ladder dominates).
         """
         search = self.search
         assert search is not None, "the search ran"
@@ -148,7 +149,7 @@ class _TreeLog:
             candidate, figures = scored.candidate, scored.figures
             if not candidate.eligible or figures is None:
                 continue
-            _, parameters = search._fitting(candidate)
+            _, parameters = search._contenders(candidate)
             keys = search.objective.keys(figures, parameters, search._discarded(candidate))
             if keys[:, 0].max() >= score:
                 return finished
