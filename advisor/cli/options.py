@@ -122,7 +122,10 @@ BUDGET_OPTIONS = (
             "type": int,
             "nargs": "+",
             "metavar": "C",
-            "help": "allowed channel widths (default: powers of two from 4 to --max-channels)",
+            "help": (
+                "allowed channel widths (default: powers of two from 4 to --max-channels, and "
+                "for practical ladders the quarter steps between them: 5, 6, 7, 10, 12, 14, ...)"
+            ),
         },
     ),
     Option(
