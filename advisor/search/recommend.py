@@ -1063,13 +1063,11 @@ class _Search:
             return None
         figures = None
         if entry.figures is not None:
-            scored = self._contenders(entry.candidate)[0]
-            rows = {tuple(profile): row for row, profile in enumerate(scored.tolist())}
-            wider = self._contenders(entry.candidate, MORE_BUDGET)[0]
-            where = np.array([rows.get(tuple(profile), -1) for profile in wider.tolist()])
-            known = where >= 0
-            figures = np.empty((where.size, entry.figures.shape[1]))
-            figures[known] = entry.figures[where[known]]
+            wider, parameters = self._contenders(entry.candidate, MORE_BUDGET)
+            # Within the budget these are the contenders the search scored, in the same order.
+            known = parameters <= self.budget.max_parameters
+            figures = np.empty((known.size, entry.figures.shape[1]))
+            figures[known] = entry.figures
             if not known.all():
                 figures[~known] = entry.dag.log2_ranks(np.log2(wider[~known]))
         allocation = self._best_profile(entry.candidate, entry.dag, MORE_BUDGET, figures=figures)
