@@ -208,9 +208,9 @@ def main() -> None:
         "time limit; best of "
         f"{arguments.repeats} runs for the cases with a target, one run otherwise). "
         '"Architectures scored" counts complete (tree, widths) points the search scored, '
-        "exactly or by a bound that settled a whole branch (of a tree's width ladders, the "
-        "practical search scores only those no other fitting ladder dominates, the only ones "
-        "that can win). The longest poll gap is the longest "
+        "exactly or by a bound that settled a whole branch (of a tree's width ladders the "
+        "practical search computes only those no other fitting ladder dominates, which bound "
+        "the rest). The longest poll gap is the longest "
         "wait between two polls of the stop signal, counted from the start of the call (so it "
         "includes setting up and the shallow baseline, which is always evaluated): how late a "
         "deadline or cancellation can be noticed. The random-mask case is the worst one for the "

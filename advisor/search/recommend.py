@@ -689,7 +689,7 @@ class _Search:
         self._visited.append(_Scored(candidate, dag, figures if keep else None))
         if figures is None:
             return
-        self._points += parameters.size
+        self._points += self._fitting(candidate)[1].size  # the dominated ones settled by a bound
         if not candidate.eligible:
             return
         self._targets = np.maximum(self._targets, figures.max(axis=0))
@@ -841,7 +841,8 @@ class _Search:
         if figures is None:
             figures = dag.log2_ranks(np.log2(profiles))
         keys = self.objective.keys(figures, parameters, self._discarded(candidate))
-        self.scored += parameters.size
+        # The ladders the contenders dominate are settled by that bound: evaluated too.
+        self.scored += self._fitting(candidate, scale)[1].size
         top = best_point(keys, parameters, profiles)
         return Allocation(
             widths=tuple(int(w) for w in profiles[top]),
