@@ -31,6 +31,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from advisor.arrays import unique_rows
 from advisor.model.budget import Budget
 
 __all__ = ["GROWTHS", "ProfileRules", "maximal", "practical_profiles"]
@@ -114,8 +115,8 @@ def maximal(profiles: _Ints) -> npt.NDArray[np.bool_]:
     kept = np.zeros(count, dtype=np.bool_)
     if count == 0:
         return kept
-    _, ladder = np.unique(profiles[:, 1:], axis=0, return_inverse=True)
-    largest = np.full(int(ladder.max()) + 1, np.iinfo(np.int64).min)
+    ladders, ladder = unique_rows(profiles[:, 1:])
+    largest = np.full(ladders.shape[0], np.iinfo(np.int64).min)
     np.maximum.at(largest, ladder, profiles[:, 0])
     rows = np.flatnonzero(profiles[:, 0] == largest[ladder])
     left = profiles[rows]
