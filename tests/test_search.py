@@ -578,6 +578,18 @@ def test_progress_is_reported_with_sane_fields() -> None:
     assert all(e.candidates_evaluated > 0 and e.elapsed_seconds >= 0 for e in events)
 
 
+def test_a_search_cut_right_after_its_baseline_still_reports_its_progress() -> None:
+    events: list[SearchProgress] = []
+    stop = StopSignal()
+    stop.cancel()  # the baseline is always scored; every tree after it is cut
+    task = parse_task(SYMMETRY_AND_LOCAL)
+    result = recommend(task, Budget(max_parameters=30_000), stop=stop, progress=events.append)
+    assert not result.complete
+    (event,) = events
+    assert event.best_score is None  # only the shallow baseline was scored
+    assert 0 < event.fraction_done < 1 and event.candidates_evaluated > 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Bad requests
 

@@ -610,6 +610,9 @@ class _Search:
         started = self.clock.clock()
         self._visit(next(order), seen, None, meter, queue)
         self._reserve_final_time(self.clock.clock() - started)
+        # The first report once the baseline is scored: also a search that its deadline (or a
+        # machine too loaded to run it) cuts before the next tree reports how far it got.
+        self._progress(meter)
         complete = True
         for candidate in order:
             if self.clock.stopped() or not self._visit(candidate, seen, self.clock, meter, queue):
