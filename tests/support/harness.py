@@ -8,6 +8,9 @@ checks both.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,6 +26,7 @@ from advisor.service.limits import RequestLimits
 from advisor.service.server import RunningServer
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.threads import CallAbortedError, ThreadContext
+from tests.support.processes import cpu_ticks
 
 __all__ = [
     "CONTRACT_LIMITS",
@@ -126,6 +130,20 @@ class LiveAdvisor:
     def in_flight(self) -> int:
         assert self._server is not None, "built without its server"
         return self._server.in_flight
+
+    def serving_cpu_seconds(self) -> float:
+        """CPU seconds the serving side has run: this process (which hosts the server and its
+        call threads) and its worker processes (Linux ``/proc``; a worker gone counts nothing).
+
+        On a loaded machine a worker at its lower priority may get little CPU, so its call can
+        end late by the clock: the CPU it spent says whether it kept working.
+        """
+        assert self._server is not None, "built without its server"
+        ticks = 0
+        for pid in self._server.worker_pids:
+            with contextlib.suppress(FileNotFoundError):
+                ticks += cpu_ticks(pid)
+        return time.process_time() + ticks / os.sysconf("SC_CLK_TCK")
 
     def unary(self, method: str, request: Message, timeout: float | None = None) -> Any:
         try:
