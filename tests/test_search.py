@@ -432,17 +432,26 @@ class _FakeClock:
 def test_the_time_limit_is_a_deadline_on_the_stop_signals_clock() -> None:
     clock = _FakeClock()
     task = parse_task(SYMMETRY_AND_LOCAL)
+    reports: list[SearchProgress] = []
+
+    def report(progress: SearchProgress) -> None:
+        # The baseline's report moves the clock past the reports' throttle, the first tree's
+        # carries the search past its limit.
+        reports.append(progress)
+        clock.advance(0.3 if len(reports) == 1 else 10.0)
+
     result = recommend(
         task,
         Budget(max_parameters=30_000, time_limit_seconds=5.0),
         stop=StopSignal(clock=clock),
-        progress=lambda _: clock.advance(10.0),  # the first report carries it past the limit
+        progress=report,
     )
     assert not result.complete
-    assert result.search_seconds == 10.0
+    assert result.search_seconds == 10.3
     assert len(result.recommendations) == 1  # no time left: the best so far only
     best = result.recommendations[0]
-    assert "stopped early" in best.rationale
+    share = re.search(r"stopped early, after about (\d+)% of its work;", best.rationale)
+    assert share is not None and 0 < int(share.group(1)) < 100
     # The deadline cut the contiguous net's pricing, which a full search does on this task.
     assert best.efficiency is not None and not best.efficiency.contiguous_priced
     full = recommend(task, Budget(max_parameters=30_000, time_limit_seconds=None))
@@ -544,6 +553,13 @@ def test_a_cancelled_search_returns_the_baseline() -> None:
     result = recommend(task, Budget(max_parameters=30_000), stop=stop)
     assert not result.complete
     assert [r.architecture.family for r in result.recommendations] == ["shallow"]
+    # Its rationale says it is a reference, not a searched design, and claims nothing of the
+    # trees the search did not score.
+    (baseline,) = result.recommendations
+    text = baseline.rationale
+    assert "before it scored any design it recommends: this is the shallow net" in text
+    assert "No contiguous net that fits this budget was scored" in text
+    assert "fits this input and budget" not in text
 
 
 def test_the_reserve_costs_no_analysis_and_a_search_stopped_at_the_baseline_analyses_once(

@@ -78,6 +78,17 @@ def test_it_recognises_when_the_pick_is_a_baseline() -> None:
     assert "No contiguous net fits this input" in _text(contiguous=None)
 
 
+def test_a_stopped_search_scopes_its_targets_and_references_to_the_trees_it_scored() -> None:
+    budgeted = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted", max_parameters=20_000)
+    full = _text(objective=budgeted, contiguous=None)
+    assert "(targets: the best any net reaches here;" in full
+    assert "No contiguous net fits this input and budget" in full
+    stopped = _text(objective=budgeted, contiguous=None, complete=False)
+    assert "(targets: the best any net scored before the search stopped reaches;" in stopped
+    assert "No contiguous net that fits this budget was scored before the search stopped" in stopped
+    assert "fits this input and budget" not in stopped
+
+
 def test_notes_are_appended() -> None:
     assert _text(notes=["Dilation orders were sampled."]).endswith("Dilation orders were sampled.")
 

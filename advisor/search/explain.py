@@ -109,6 +109,7 @@ def rationale(
     more_budget_limit: str = "",
     efficiency: Efficiency | None = None,
     notes: Sequence[str] = (),
+    complete: bool = True,
 ) -> str:
     """Explain ``chosen`` against the references; see the module docstring.
 
@@ -135,13 +136,16 @@ def rationale(
         What a shallow and a contiguous net would need to match ``chosen``'s figures.
     notes
         Sentences to append (e.g. that dilation orders were sampled).
+    complete
+        Whether the search scored every tree; if not, the targets and the references are those
+        of the trees scored before it stopped, and the sentences say so.
     """
     sentences = [
         _what(chosen, max_parameters, standard_multiply_adds),
         _coverage(chosen, objective, names),
-        _score(chosen, objective),
-        _versus("the best contiguous net", chosen, contiguous, objective, names),
-        _versus("the shallow net", chosen, shallow, objective, names),
+        _score(chosen, objective, complete),
+        _versus("the best contiguous net", chosen, contiguous, objective, names, complete),
+        _versus("the shallow net", chosen, shallow, objective, names, complete),
         efficiency.summary() if efficiency is not None else "",
         _binding(chosen, objective, names, widenings, max_parameters),
         _more(chosen, more_budget, max_parameters, more_budget_limit),
@@ -178,11 +182,12 @@ def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str
     return f"It models {_listed(full)} as fully as its target asks and {shortfall}."
 
 
-def _score(chosen: Design, objective: Objective) -> str:
+def _score(chosen: Design, objective: Objective, complete: bool) -> str:
     kind = "weighted mean" if objective.kind == "weighted" else "smallest"
     text = f"Score {chosen.score:.4g}: the {kind} fraction of the targets"
     if objective.max_parameters is not None:
-        text += " (targets: the best any net reaches here; equal scores go to the larger net)"
+        scope = "reaches here" if complete else "scored before the search stopped reaches"
+        text += f" (targets: the best any net {scope}; equal scores go to the larger net)"
     if objective.least_discarded is None:
         return text + "."
     excess = max(chosen.discarded - objective.least_discarded, 0.0)
@@ -201,9 +206,15 @@ def _versus(
     reference: Design | None,
     objective: Objective,
     names: Sequence[str],
+    complete: bool,
 ) -> str:
     if reference is None:
         kind = label.removeprefix("the ").removeprefix("best ")
+        if not complete:
+            return (
+                f"No {kind} that fits this budget was scored before the search stopped, so "
+                "there is no comparison with one."
+            )
         return f"No {kind} fits this input and budget, so there is no comparison with one."
     if reference.widths == chosen.widths and reference.description == chosen.description:
         return f"This is {label} at this budget."

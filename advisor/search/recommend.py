@@ -145,6 +145,9 @@ net's (without the pricing, predicted apart): 2.0-2.9 on the benchmark tasks, 4 
 locations. The progress predicts the final builds with it; the reserve keeps the safer
 :data:`_RESERVE_FACTOR`."""
 
+_MOST_DONE: Final = 0.99
+"""The largest share of its work a stopped search's note reports: it had work left."""
+
 _GAP_FACTOR: Final = 1.5
 """Time kept for the wait until the next poll, in multiples of the longest wait seen so far: a
 poll that lets the search go on may be followed by one more such wait, longer on a loaded
@@ -486,6 +489,7 @@ class _Search:
         self._best_seen = -math.inf
         self._family_best: dict[str, tuple[_Floats, _Ints, float]] = {}
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
+        self._share_done = 1.0  # of the work, predicted when a stop cut the trees
 
     def _check_kernel(self) -> None:
         """Refuse a representation conv whose counts would overflow the search's int64 figures.
@@ -617,6 +621,9 @@ class _Search:
         for candidate in order:
             if self.clock.stopped() or not self._visit(candidate, seen, self.clock, meter, queue):
                 complete = False
+                # Work was left, so never "100%" however the estimate rounds.
+                done = meter.fraction(self._time_ahead(), self.clock.elapsed())
+                self._share_done = min(done, _MOST_DONE)
                 break
             self._progress(meter)
         if practical:
@@ -943,10 +950,12 @@ class _Search:
         else:
             scored = self.scored
             best = self.board.top[0].allocation.keys[0] if self.board.top else None
-        # The time still to come after the trees: the ranking and the recommendations.
+        self.report(SearchProgress(scored, now, best, meter.fraction(self._time_ahead(), now)))
+
+    def _time_ahead(self) -> float:
+        """Predict the time still to come after the trees: the ranking and the recommendations."""
         build = _DEEP_BUILD_FACTOR * self.clock.each + self.clock.pricing
-        ahead = self.clock.ranking + self.budget.top_k * build
-        self.report(SearchProgress(scored, now, best, meter.fraction(ahead, now)))
+        return self.clock.ranking + self.budget.top_k * build
 
     def _architecture(self, entry: _Entry) -> Architecture:
         return self.space.architecture(
@@ -978,7 +987,12 @@ class _Search:
             pricing = _PricingTimer(self.signal, (1 + others) * self.clock.each)
             try:
                 built = self._recommendation(
-                    self.offset + 1 + index, entry, notes, None if first else self.signal, pricing
+                    self.offset + 1 + index,
+                    entry,
+                    notes,
+                    None if first else self.signal,
+                    pricing,
+                    complete,
                 )
             except StoppedError:
                 break
@@ -994,11 +1008,14 @@ class _Search:
         notes: Sequence[str],
         stop: StopSignal | None,
         pricing: StopSignal,
+        complete: bool,
     ) -> Recommendation:
         """Analyse one entry's architecture and explain it; ``stop`` may abandon the analysis.
 
         ``pricing`` may cut the pricing of the contiguous reference net (the costly part of a
         small analysis): a recommendation built near the deadline comes without it, on time.
+        ``complete`` says whether every tree was scored (else the targets and the references
+        are those of the trees scored before the stop, and the rationale says so).
         """
         shallow = self.board.shallow
         assert shallow is not None, "the shallow net fits (checked up front) and always runs"
@@ -1016,6 +1033,7 @@ class _Search:
             more_budget_limit=self._wider_limit(entry),
             efficiency=analysis.efficiency,
             notes=notes,
+            complete=complete,
         )
         return Recommendation(
             rank=rank,
@@ -1131,8 +1149,19 @@ class _Search:
                 "Dilation orders were sampled (seed "
                 f"{self.budget.seed}), not all tried: there are too many for this length."
             )
-        if not complete:
-            notes.append("The search was stopped early; this is the best found so far.")
+        if not complete and not self.board.top:
+            baseline = "the best contiguous net" if self.board.contiguous else "the shallow net"
+            notes.append(
+                f"The search was stopped after about {self._share_done:.0%} of its work, before "
+                f"it scored any design it recommends: this is {baseline}, the reference the "
+                "rationales compare against, not a searched design; a longer time limit lets "
+                "the search score the candidate trees."
+            )
+        elif not complete:
+            notes.append(
+                f"The search was stopped early, after about {self._share_done:.0%} of its work; "
+                "this is the best found so far."
+            )
         tie = self._tied_family()
         if tie is not None:
             notes.append(
