@@ -546,6 +546,18 @@ def test_the_pricing_of_the_best_pick_leaves_time_for_the_other_picks(
     assert priced[0] and not any(priced[1:]), "the best is priced, the others not"
 
 
+def test_a_pick_at_the_widest_ladder_says_so_rather_than_blaming_the_budget() -> None:
+    task = Task.model_validate({"input": {"shape": [16, 16]}, "preset": "long_range"})
+    budget = Budget(max_parameters=10**7, max_channels=32, top_k=1)
+    (pick,) = recommend(task, budget).recommendations
+    assert set(pick.architecture.widths) == {32}  # every hidden width at max_channels
+    assert (
+        "10% more budget (11,000,000 parameters) would not change this design: it is already "
+        "the widest ladder of this tree the width limits allow (hidden widths up to 32, M up to "
+        "64 and at most the first hidden width)."
+    ) in " ".join(pick.rationale.split())
+
+
 def test_a_cancelled_search_returns_the_baseline() -> None:
     stop = StopSignal()
     stop.cancel()

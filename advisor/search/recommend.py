@@ -1101,9 +1101,14 @@ class _Search:
         """Say why no wider ladder of the entry's tree is taken at 10% more budget, if none is."""
         chosen = entry.allocation.parameters
         _, parameters = self._ladders(entry.candidate.depth)
-        if not (
-            (parameters > chosen) & (parameters <= self.budget.max_parameters * MORE_BUDGET)
-        ).any():
+        if not (parameters > chosen).any():
+            widest, representation = self.choices[-1], self.budget.max_representation
+            return (
+                "it is already the widest ladder of this tree the width limits allow (hidden "
+                f"widths up to {widest:,}, M up to {representation:,} and at most the first "
+                "hidden width)"
+            )
+        if not (parameters <= self.budget.max_parameters * MORE_BUDGET)[parameters > chosen].any():
             return "no wider ladder of this tree fits those parameters"
         # The ladders within both bounds, as the 10%-more design was searched among (cached).
         _, fitting = self._fitting(entry.candidate, MORE_BUDGET)
