@@ -171,7 +171,8 @@ def _tree_log() -> Iterator[_TreeLog]:
         started = time.perf_counter()
         recommendation = build(self, *args)
         # Without the pricing of its contiguous net, which a deadline may cut (its timer).
-        pricing = getattr(args[-1], "seconds", 0.0)
+        timers = [a for a in args if isinstance(a, search_module._PricingTimer)]
+        pricing = timers[0].seconds if timers else 0.0
         log.builds.append(time.perf_counter() - started - pricing)
         return recommendation
 
