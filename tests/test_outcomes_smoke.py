@@ -31,6 +31,7 @@ from bench.outcomes.metrics import (
     rank_correlation,
     resampled_mean_taus,
     seed_ceiling,
+    split_concordance,
     task_metrics,
 )
 from bench.outcomes.pool import (
@@ -100,6 +101,22 @@ def test_resampled_taus_follow_the_runs_and_repeat() -> None:
     point = rank_correlation(noisy.predictors["score"], [float(np.mean(m)) for m in noisy.per_seed])
     low, high = np.nanpercentile(first, [5, 95])
     assert low < point.kendall_tau < high
+
+
+def test_split_concordance_counts_pairs_within_and_between_groups_apart() -> None:
+    # Geometry a: accuracies follow the predictor; geometry b: reversed; across them the
+    # predictor puts every b above every a, and b's nets train worse.
+    predictor = [1, 2, 3, 10, 11, 12]
+    accuracy = [0.7, 0.8, 0.9, 0.6, 0.5, 0.4]
+    split = split_concordance(predictor, accuracy, ["a", "a", "a", "b", "b", "b"])
+    assert (split.within_pairs, split.between_pairs) == (6, 9)
+    assert split.within == pytest.approx((3 - 3) / 6)
+    assert split.between == pytest.approx(-1.0)
+    # Against the pool-wide tau-a: (concordant - discordant) over all 15 pairs.
+    assert (6 * split.within + 9 * split.between) / 15 == pytest.approx((3 - 12) / 15)
+    tied = split_concordance([1, 1, 2], [0.1, 0.2, 0.3], ["a", "a", "a"])
+    assert tied.within == pytest.approx(2 / 3)  # the tied pair counts as neither
+    assert math.isnan(tied.between) and tied.between_pairs == 0
 
 
 def test_baselines_match_the_budget() -> None:

@@ -6,7 +6,8 @@ handled as scipy does, NaN when a predictor is constant over the pool). The seed
 bounds what any predictor can reach: :func:`seed_ceiling` ranks the pool by one training run and
 compares that with the other runs. How sure the mean tau over the tasks is comes from
 :func:`resampled_mean_taus`: the pools' members and each member's runs drawn again with
-replacement, the figures recomputed on every draw.
+replacement, the figures recomputed on every draw. Where a predictor's ranking goes wrong,
+between pooling geometries or among the nets of one, :func:`split_concordance` tells.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from scipy import stats
 
 __all__ = [
     "PREDICTORS",
+    "Concordance",
     "Correlation",
     "PoolRuns",
     "TaskMetrics",
     "rank_correlation",
     "resampled_mean_taus",
     "seed_ceiling",
+    "split_concordance",
     "task_metrics",
 ]
 
@@ -143,6 +146,51 @@ def task_metrics(
         advisor_vs_baseline=advisor - baseline,
         seed_tau=seed_ceiling(per_seed),
     )
+
+
+@dataclass(frozen=True)
+class Concordance:
+    """A predictor's agreement with accuracy on the pairs of members of one geometry and of two.
+
+    Each is (concordant - discordant) / pairs, Kendall's tau-a over those pairs only (a pair
+    tied in either value counts as neither); NaN when there are no such pairs.
+    """
+
+    within: float
+    between: float
+    within_pairs: int
+    between_pairs: int
+
+
+def split_concordance(
+    predictor: Sequence[float], accuracy: Sequence[float], groups: Sequence[str]
+) -> Concordance:
+    """Kendall's tau-a of ``predictor`` against ``accuracy``, apart on pairs of one group and two.
+
+    With the members' pooling geometries as ``groups``, it says whether a predictor ranks the
+    nets of one geometry (widths, depths, windows) or picks the geometry: a score that knows
+    which correlations a geometry serves but not what the data reward beyond them ranks well
+    within and badly between.
+
+    >>> split_concordance([1, 2, 3, 4], [1, 2, 4, 3], ["a", "a", "b", "b"])
+    Concordance(within=0.0, between=1.0, within_pairs=2, between_pairs=4)
+    """
+    value = np.asarray(predictor, dtype=np.float64)
+    accuracies = np.asarray(accuracy, dtype=np.float64)
+    labels = np.asarray(groups)
+    upper = np.triu(np.ones((len(value), len(value)), dtype=bool), k=1)
+    signs = np.sign(value[:, None] - value[None, :]) * np.sign(
+        accuracies[:, None] - accuracies[None, :]
+    )
+    same = labels[:, None] == labels[None, :]
+
+    def tau_a(pairs: npt.NDArray[np.bool_]) -> tuple[float, int]:
+        count = int(pairs.sum())
+        return (float(signs[pairs].sum()) / count if count else math.nan), count
+
+    within, within_pairs = tau_a(upper & same)
+    between, between_pairs = tau_a(upper & ~same)
+    return Concordance(within, between, within_pairs, between_pairs)
 
 
 @dataclass(frozen=True)

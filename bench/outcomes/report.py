@@ -4,8 +4,10 @@ Run after the benchmark (seconds)::
 
     .venv/bin/python -m bench.outcomes.report
 
-docs/OUTCOMES.md gets the generated block ``outcomes-metrics`` (the metrics of every task) and
-one block ``outcomes-<task>`` per task (its pool, best accuracy first); every task gets a plot
+docs/OUTCOMES.md gets the generated blocks ``outcomes-metrics`` (the metrics of every task),
+``outcomes-sureness`` (how sure the mean taus are), ``outcomes-families`` (each predictor's
+agreement with accuracy among the nets of one pooling geometry and across geometries) and one
+block ``outcomes-<task>`` per task (its pool, best accuracy first); every task gets a plot
 ``docs/outcomes-<task>.png`` of mean test accuracy against the advisor's score. The prose around
 the blocks is written by hand and left alone. Only the runs of the current pool are read, at the
 seeds the pool lists; a member with no finished run is left out of the figures.
@@ -32,6 +34,7 @@ from bench.outcomes.metrics import (
     PoolRuns,
     TaskMetrics,
     resampled_mean_taus,
+    split_concordance,
     task_metrics,
 )
 from bench.outcomes.run import RESULTS
@@ -45,6 +48,7 @@ __all__ = [
     "plot_task",
     "pool_markdown",
     "pool_runs",
+    "families_markdown",
     "rows",
     "sureness_markdown",
 ]
@@ -209,6 +213,41 @@ def sureness_markdown(pools: list[PoolRuns], replicates: int = 1000) -> str:
     )
 
 
+def geometry(record: dict[str, Any]) -> str:
+    """The member's pooling geometry: its family, the standard CNNs' being contiguous."""
+    family = str(json.loads(record["architecture"]).get("family", ""))
+    return "contiguous" if family.startswith("baseline-") else family
+
+
+def families_markdown(pools: dict[str, list[Row]]) -> str:
+    """Each predictor's tau-a on the pairs of one geometry and on the pairs of two, per task.
+
+    (:func:`~bench.outcomes.metrics.split_concordance`; the means weigh every task alike.)
+    """
+    header = " | ".join(f"{_LABELS[p]} within | {_LABELS[p]} between" for p in PREDICTORS)
+    lines = [
+        f"| task | pairs within / between | {header} |",
+        "| --- | ---: |" + " ---: |" * (2 * len(PREDICTORS)),
+    ]
+    sums: dict[str, list[float]] = {}
+    for name, found in pools.items():
+        accuracy = [row.mean for row in found]
+        groups = [geometry(row.record) for row in found]
+        cells, pairs = [], ""
+        for predictor in PREDICTORS:
+            split = split_concordance(
+                [float(row.record[predictor]) for row in found], accuracy, groups
+            )
+            pairs = f"{split.within_pairs} / {split.between_pairs}"
+            cells += [_number(split.within), _number(split.between)]
+            sums.setdefault(f"{predictor} within", []).append(split.within)
+            sums.setdefault(f"{predictor} between", []).append(split.between)
+        lines.append(f"| {name} | {pairs} | {' | '.join(cells)} |")
+    means = [_number(float(np.nanmean(values))) for values in sums.values()]
+    lines.append(f"| **mean** | | {' | '.join(means)} |")
+    return "\n".join(lines)
+
+
 def plot_task(name: str, found: list[Row], path: Path) -> None:
     """Mean test accuracy (± std) against the advisor's score, sources marked."""
     figure, axes = plt.subplots(figsize=(7.5, 4))
@@ -249,6 +288,7 @@ def main() -> None:
     """Rebuild every generated block of docs/OUTCOMES.md and every plot."""
     results: dict[str, TaskMetrics] = {}
     pools: list[PoolRuns] = []
+    trained: dict[str, list[Row]] = {}
     cpu_seconds, runs = 0.0, 0
     for name in TASKS:
         path = RESULTS / f"{name}.json"
@@ -261,6 +301,7 @@ def main() -> None:
             continue
         results[name] = metrics_of(found)
         pools.append(pool_runs(found))
+        trained[name] = found
         cpu_seconds += sum(row.cpu_seconds for row in found)
         runs += sum(len(row.accuracies) for row in found)
         update_section(REPORT, f"outcomes-{name}", pool_markdown(document, found))
@@ -269,6 +310,7 @@ def main() -> None:
     update_section(REPORT, "outcomes-metrics", f"{metrics_markdown(results)}\n\n{total}")
     if pools:
         update_section(REPORT, "outcomes-sureness", sureness_markdown(pools))
+        update_section(REPORT, "outcomes-families", families_markdown(trained))
 
 
 if __name__ == "__main__":
