@@ -25,9 +25,11 @@ from advisor.model.architecture import (
     PermutationGeometry,
     parse_architecture,
 )
+from advisor.model.budget import Budget
 from advisor.model.grid import padded_ids, padded_shape
 from advisor.model.task import Task, parse_task
 from advisor.search.candidates import window_schedules
+from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
 from advisor.seprank.engines import ENGINES
 from advisor.seprank.exact import log2_exact_rank
@@ -150,3 +152,53 @@ def test_padding_is_checked_and_named() -> None:
         with pytest.raises(InvalidRequestError) as error:
             parse_architecture({**base, "padding": padding})
         assert error.value.violations[0].field == field
+
+
+@given(
+    size=st.integers(1, 15),
+    before=st.integers(0, 3),
+    extra_after=st.integers(0, 1),
+)
+@settings(max_examples=60, deadline=None)
+def test_mirror_pairs_every_location_with_its_reflection_about_the_inputs_centre(
+    size: int, before: int, extra_after: int
+) -> None:
+    # Margins [before, before] or [before, before + 1], the grid even so mirror pooling applies.
+    after = before + extra_after
+    grid = size + before + after
+    assume(grid % 2 == 0)
+    twos = (grid & -grid).bit_length() - 1  # levels of 2 the grid allows, then a global one
+    pools = [(2,)] * twos + ([(grid >> twos,)] if grid >> twos > 1 else [])
+    architecture = Architecture(
+        input={"shape": [size]},
+        representation=2,
+        layers=tuple(Layer(channels=2, pool=pool) for pool in pools),
+        geometry="mirror",
+        padding=((before, after),),
+    )
+    first = pooling_structure(architecture).windows[0]
+    pairs = {tuple(sorted(window)) for window in first.tolist()}
+    assert len(pairs) == grid // 2 and {p for pair in pairs for p in pair} == set(range(grid))
+    # Every input location i (at before + i) meets before + size - 1 - i: its reflection, or
+    # itself when it is the middle of an odd input, which then meets the last margin location.
+    for i in range(size):
+        mirror = size - 1 - i
+        expected = (before + i, before + mirror) if mirror != i else (before + i, grid - 1)
+        assert tuple(sorted(expected)) in pairs
+
+
+def test_the_mirror_pick_on_an_odd_grid_pools_reflections_first() -> None:
+    # 13x13, padded to 16x16 by one margin row and column before and two after: the input's
+    # location (i, j) sits at (i + 1, j + 1), so its reflections sit at 14 - that per axis; the
+    # search's mirror design must pool each input location with them in its first windows.
+    task = parse_task({"input": {"shape": [13, 13]}, "preset": "symmetry"})
+    budget = {"max_parameters": 200_000, "geometries": ["mirror"], "top_k": 1}
+    (pick,) = recommend(task, Budget.model_validate(budget)).recommendations
+    assert pick.architecture.padding == ((1, 2), (1, 2))
+    first = pooling_structure(pick.architecture).windows[0]
+    for window in first.tolist():
+        cells = {divmod(p, 16) for p in window}
+        for r, c in cells:
+            if 1 <= r <= 13 and 1 <= c <= 13:  # an input location (the middle row and column
+                # reflect onto themselves)
+                assert {(14 - r, c), (r, 14 - c), (14 - r, 14 - c)} <= cells

@@ -175,7 +175,7 @@ class Architecture(BaseModel):
     @property
     def schedule(self) -> Schedule:
         """The pooling schedule and the grid each layer leaves (checked at construction)."""
-        return Schedule.trusted(self.grid, *self._pools_and_strides())
+        return Schedule.trusted(self.grid, *self._pools_and_strides(), padding=self.padding)
 
     def _pools_and_strides(
         self,

@@ -158,7 +158,11 @@ class Contiguous(_Named):
 
 
 class Mirror(_Named):
-    """Mirror pooling: a node pooled with its reflections, 2 per axis below the top (or 1)."""
+    """Mirror pooling: a node pooled with its reflections, 2 per axis below the top (or 1).
+
+    On an input padded by one more location after than before (an odd size made even), the
+    first level reflects about the input's own centre (:func:`_mirror_axis`).
+    """
 
     name = "mirror"
 
@@ -167,7 +171,10 @@ class Mirror(_Named):
         _check_pools_of_two(self.name, schedule, schedule.depth - 1)
 
     def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
-        return [_mirror_gather(grid) for grid in schedule.grids[:-1]]
+        first, *rest = schedule.grids[:-1]
+        margins = schedule.padding or ((0, 0),) * len(first)
+        axes = [_mirror_axis(size, *margin) for size, margin in zip(first, margins, strict=True)]
+        return [_axis_gathers(first, axes), *[_mirror_gather(grid) for grid in rest]]
 
 
 class Interleaved(_Named):
@@ -368,11 +375,28 @@ def _axis_gathers(grid: tuple[int, ...], per_axis: Sequence[_Ids]) -> _Ids:
 
 def _mirror_gather(grid: tuple[int, ...]) -> _Ids:
     """Mirror rule per axis: position h takes h // 2 if h is even, else n - 1 - h // 2."""
-    per_axis = []
-    for size in grid:
-        h = np.arange(size, dtype=np.intp)
-        per_axis.append(np.where(h % 2 == 0, h // 2, size - 1 - h // 2))
-    return _axis_gathers(grid, per_axis)
+    return _axis_gathers(grid, [_mirror_axis(size) for size in grid])
+
+
+def _mirror_axis(size: int, before: int = 0, after: int = 0) -> _Ids:
+    """One axis's positions in mirror order: window k holds positions 2k and 2k + 1.
+
+    The pairs are reflections about the centre of the input on the axis, outermost first. With
+    equal margins (or none) that is the axis's own centre: position p pairs with size - 1 - p.
+    With one margin location more after than before (an odd input padded to an even size), the
+    input's centre is a location of its own: p pairs with size - 2 - p, and the middle location
+    with the last margin location, which has no reflection (so a symmetric input meets its
+    reflections at the first level, as on an even axis).
+
+    >>> _mirror_axis(6).tolist(), _mirror_axis(4, 1, 2).tolist()
+    ([0, 5, 1, 4, 2, 3], [0, 2, 1, 3])
+    """
+    h = np.arange(size, dtype=np.intp)
+    if after != before + 1:
+        return np.where(h % 2 == 0, h // 2, size - 1 - h // 2)
+    order = np.where(h % 2 == 0, h // 2, size - 2 - h // 2)
+    order[-1] = size - 1  # the middle location's partner (the rule gave it the middle again)
+    return order
 
 
 def _interleaved_gather(grid: tuple[int, ...], pool: tuple[int, ...]) -> _Ids:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.grid import Padding
 
 __all__ = ["Schedule", "check_schedule", "grid_text"]
 
@@ -38,11 +39,16 @@ class Schedule:
         Per layer, the window size per axis.
     strides
         Per layer, the window step per axis when windows overlap, else None.
+    padding
+        Where the input lies on the first grid when that grid is the input padded (the
+        ``[before, after]`` margins per axis), else None: a geometry that reflects the input
+        reflects it about its own centre.
     """
 
     grids: tuple[_Grid, ...]
     pools: tuple[_Grid, ...]
     strides: tuple[_Grid | None, ...]
+    padding: Padding | None = None
 
     @classmethod
     def trusted(
@@ -50,14 +56,18 @@ class Schedule:
         shape: Sequence[int],
         pools: Sequence[Sequence[int]],
         strides: Sequence[Sequence[int] | None] | None = None,
+        padding: Padding | None = None,
     ) -> Schedule:
-        """Return the schedule without checking it: for schedules known to follow the rules."""
+        """Return the schedule without checking it: for schedules known to follow the rules.
+
+        ``shape`` is the grid pooled (the padded one when ``padding`` is given).
+        """
         pool_tuples = tuple(tuple(pool) for pool in pools)
         stride_tuples = _strides(pool_tuples, strides)
         grids = [tuple(shape)]
         for pool, stride in zip(pool_tuples, stride_tuples, strict=True):
             grids.append(_pooled(grids[-1], pool, pool if stride is None else stride))
-        return cls(tuple(grids), pool_tuples, stride_tuples)
+        return cls(tuple(grids), pool_tuples, stride_tuples, padding)
 
     @property
     def depth(self) -> int:

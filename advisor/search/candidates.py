@@ -440,7 +440,7 @@ class CandidateSpace:
         return padded_shape(self._spec.shape, candidate.padding)
 
     def _schedule(self, candidate: Candidate) -> Schedule:
-        return Schedule.trusted(self.grid(candidate), candidate.pools)
+        return Schedule.trusted(self.grid(candidate), candidate.pools, padding=candidate.padding)
 
     def _synthesizer(self, padding: Padding | None) -> Synthesizer:
         synthesizer = self._synthesizers.get(padding)
