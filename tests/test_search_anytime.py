@@ -19,6 +19,7 @@ from advisor.search import recommend as search_module
 from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate
 from advisor.search.recommend import recommend, score_architectures
+from advisor.stopping import StopSignal
 
 
 def _box(start: list[int], stop: list[int]) -> dict[str, object]:
@@ -245,3 +246,17 @@ def test_the_progress_counts_the_contiguous_pricing_still_ahead(
         return events[-1].fraction_done
 
     assert last_fraction(10**12) < 0.01 < 0.5 < last_fraction(0)
+
+
+def test_the_work_meter_names_levels_apart_on_differently_padded_grids() -> None:
+    # 99x99 is searched as it is and padded to 100x100 and to 128x128: a tree's first level of
+    # 2x2 windows on one padded grid is not the same work as on the other, so the progress must
+    # not count it as done when the other was scored (private hooks: what the meter is fed).
+    task = parse_task({"input": {"shape": [99, 99]}, "preset": "symmetry"})
+    search = search_module._Search(task, Budget(max_parameters=100_000), StopSignal(), None)
+    first_levels: dict[object, set[object]] = {}
+    for candidate in search.candidates:
+        prefix, _ = search._work_levels(candidate)[0]
+        first_levels.setdefault(prefix, set()).add(candidate.padding)
+    assert len({padding for paddings in first_levels.values() for padding in paddings}) == 3
+    assert all(len(paddings) == 1 for paddings in first_levels.values())

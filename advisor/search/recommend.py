@@ -671,7 +671,13 @@ class _Search:
         levels: list[tuple[Hashable, int]] = []
         for level, pool in enumerate(candidate.pools):
             order = None if candidate.dilations is None else candidate.dilations[: level + 1]
-            prefix = (candidate.family, candidate.variant, order, candidate.pools[: level + 1])
+            prefix = (
+                candidate.family,
+                candidate.variant,
+                order,
+                candidate.padding,
+                candidate.pools[: level + 1],
+            )
             levels.append((prefix, nodes))
             nodes //= math.prod(pool)
         return levels
