@@ -202,3 +202,14 @@ def test_the_mirror_pick_on_an_odd_grid_pools_reflections_first() -> None:
             if 1 <= r <= 13 and 1 <= c <= 13:  # an input location (the middle row and column
                 # reflect onto themselves)
                 assert {(14 - r, c), (r, 14 - c), (14 - r, 14 - c)} <= cells
+
+
+def test_padded_trees_keep_to_the_depth_bounds() -> None:
+    # 13 steps: as it is only one global window; padded to 15 (3, 5) or 16 (2, 2, 2, 2).
+    task = parse_task({"input": {"shape": [13]}, "preset": "symmetry"})
+    result = recommend(task, Budget(max_parameters=5_000, min_depth=4, top_k=5))
+    assert result.recommendations
+    assert all(len(r.architecture.layers) >= 4 for r in result.recommendations)
+    with pytest.raises(InvalidRequestError) as refused:
+        recommend(task, Budget(max_parameters=5_000, min_depth=5))
+    assert [v.field for v in refused.value.violations] == ["budget.min_depth"]

@@ -340,7 +340,11 @@ class CandidateSpace:
         schedules = window_schedules(spec.shape, max(2, min_depth), max_depth)
         for padding in (None, *friendly_paddings(spec.shape)):
             grid = padded_shape(spec.shape, padding)
-            on_grid = schedules if padding is None else window_schedules(grid, 2, max_depth)
+            on_grid = (
+                schedules
+                if padding is None
+                else window_schedules(grid, max(2, min_depth), max_depth)
+            )
             for pools in on_grid:
                 add("contiguous", pools, padding=padding)
             for named in ("mirror", "interleaved"):
