@@ -268,6 +268,22 @@ def test_wrong_token_is_exit_3(target: str, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (("--limit", "no_such_limit=1"), "advisor: error: --limit no_such_limit: "),
+        (("--limit", "max_top_k=0"), "advisor: error: --limit max_top_k: "),
+        (("--config", "missing.yaml"), "advisor: error: --config: cannot read server config file"),
+    ],
+)
+def test_serve_names_the_option_behind_a_bad_setting(
+    options: tuple[str, ...], named: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # missing.yaml is missing
+    line = assert_one_error_line(advisor("serve", *options), ExitCode.INVALID_ARGUMENT)
+    assert line.startswith(named), line
+
+
 def test_only_the_process_command_line_freezes_the_heap(monkeypatch: pytest.MonkeyPatch) -> None:
     # A usage error of the process's own command line: no server, and the exit comes next.
     monkeypatch.setattr(sys, "argv", ["advisor", "presets", "--tls-ca", "ca.pem"])

@@ -184,6 +184,7 @@ _FIELD_OPTIONS = {
     **{f"budget.{o.field}": o.flag for o in BUDGET_OPTIONS},
     **SERVE_OPTION_FLAGS,
     **CONNECTION_OPTIONS,
+    "config": "--config",
 }
 
 
@@ -192,10 +193,15 @@ def _violations_text(violations: Sequence[FieldViolation]) -> str:
 
 
 def _as_option(field: str) -> str:
-    # ``budget.channel_choices[1]`` was typed as ``--channels``: name what the user can fix.
+    # ``budget.channel_choices[1]`` was typed as ``--channels``, ``limits.max_top_k`` as
+    # ``--limit max_top_k=...``: name what the user can fix.
     head, separator, rest = field.partition("[")
     option = _FIELD_OPTIONS.get(head)
-    return field if option is None else f"{option}{separator}{rest}"
+    if option is not None:
+        return f"{option}{separator}{rest}"
+    parent, dot, child = field.partition(".")
+    option = _FIELD_OPTIONS.get(parent) if dot else None
+    return field if option is None else f"{option} {child}"
 
 
 def _exit_code(error: Exception) -> ExitCode:

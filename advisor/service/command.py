@@ -56,13 +56,16 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
     Raises
     ------
     InvalidRequestError
-        When the file cannot be read, a setting or limit is unknown or out of range (fields named
-        as in :class:`ServerConfig`, limits as ``limits.NAME``), or ``--limit`` is not
-        ``NAME=VALUE``.
+        When the file cannot be read (field ``config``), a setting or limit is unknown or out of
+        range (fields named as in :class:`ServerConfig`, limits as ``limits.NAME``), or
+        ``--limit`` is not ``NAME=VALUE``.
     """
     settings: dict[str, Any] = {}
     if args.config is not None:
-        settings = dict(read_document(args.config, "server config"))
+        try:
+            settings = dict(read_document(args.config, "server config"))
+        except InvalidRequestError as error:
+            raise error.prefixed("config") from None
     if "token_file" in settings:
         settings["token"] = read_token_file(Path(str(settings.pop("token_file"))))
     settings |= {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}

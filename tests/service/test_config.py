@@ -52,8 +52,9 @@ def test_bad_limits_name_the_limit(argv: tuple[str, ...], field: str) -> None:
 
 
 def test_an_unreadable_config_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(InvalidRequestError, match="server config file"):
+    with pytest.raises(InvalidRequestError, match="server config file") as error:
         _config_of("--config", str(tmp_path / "missing.yaml"))
+    assert [violation.field for violation in error.value.violations] == ["config"]
 
 
 @pytest.mark.parametrize(
