@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError
+from advisor.geometry.layouts import geometry_structure
 from advisor.model.architecture import validate_schedule
 from advisor.model.geometries import (
     FAMILIES,
@@ -18,6 +19,7 @@ from advisor.model.geometries import (
     PermutationGeometry,
     applies_to,
     family_of,
+    mirror_folds,
 )
 from advisor.model.schedule import Schedule, check_schedule
 from advisor.search.candidates import window_schedules
@@ -92,3 +94,16 @@ def test_a_trusted_overlapping_schedule_equals_the_checked_one() -> None:
     assert Schedule.trusted([6, 6], pools, strides) == checked
     assert checked.grids == ((6, 6), (4, 4), (1, 1))
     assert checked.overlapping == (0,) and checked.steps == ((1, 1), (4, 4))
+
+
+def test_mirror_folds_while_the_windows_are_two_then_pools_the_folded_grid_contiguously() -> None:
+    # 24 = 2 * 3 * 4: one fold, then windows of 3 and a global 4 on the folded grid, which a
+    # mirror tree could not pool before (it needed 2 at every level below the top).
+    schedule = validate_schedule([24], [[2], [3], [4]], None, "mirror")
+    assert mirror_folds(schedule) == 1
+    assert mirror_folds(validate_schedule([16], [[2], [2], [4]], None, "mirror")) == 3
+    structure = geometry_structure("mirror", schedule)
+    first, second, _ = (level.tolist() for level in structure.windows)
+    assert first == [[i, 23 - i] for i in range(12)]  # reflections, outermost first
+    # The folded nodes (node k holds k and 23 - k) in threes: neighbouring reflection pairs.
+    assert second == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]

@@ -213,3 +213,21 @@ def test_padded_trees_keep_to_the_depth_bounds() -> None:
     with pytest.raises(InvalidRequestError) as refused:
         recommend(task, Budget(max_parameters=5_000, min_depth=5))
     assert [v.field for v in refused.value.violations] == ["budget.min_depth"]
+
+
+def test_a_symmetry_task_on_a_size_with_odd_factors_gets_mirror_pooling() -> None:
+    # 360 = 2^3 * 3^2 * 5: mirror trees fold three times and pool the folded steps by 3, 3 and
+    # 5; they pair every step with its reflection, which interleaved pooling (the pick when
+    # mirror needed 2 at every level) meets for the preset's alternating steps only near the root.
+    task = parse_task({"input": {"shape": [360]}, "preset": "symmetry"})
+    result = recommend(task, Budget(max_parameters=100_000, top_k=8))
+    best = result.recommendations[0]
+    assert best.architecture.family == "mirror"
+    first = pooling_structure(best.architecture).windows[0].tolist()
+    assert sorted(first) == [[i, 359 - i] for i in range(180)]
+    alternate = {r.architecture.family: r for r in reversed(result.recommendations)}
+    ranks = {
+        family: {c.name: c.log2_separation_rank for c in r.analysis}["symmetry/alternate"]
+        for family, r in alternate.items()
+    }
+    assert ranks["mirror"] > ranks["interleaved"]

@@ -46,6 +46,7 @@ __all__ = [
     "PermutationGeometry",
     "applies_to",
     "family_of",
+    "mirror_folds",
     "validate_permutation",
 ]
 
@@ -158,23 +159,29 @@ class Contiguous(_Named):
 
 
 class Mirror(_Named):
-    """Mirror pooling: a node pooled with its reflections, 2 per axis below the top (or 1).
+    """Mirror pooling: a node pooled with its reflections while the windows are 2 per axis.
 
-    On an input padded by one more location after than before (an odd size made even), the
-    first level reflects about the input's own centre (:func:`_mirror_axis`).
+    The first level pools 2 per axis (or 1 on an axis of one node); every level of 2 from the
+    bottom folds the grid again, and once a level below the top pools otherwise (a size with odd
+    factors: 44,100 = 2 * 2 * 3 * 3 * ...), that level and those above it pool the folded grid
+    contiguously (:func:`mirror_folds`). On an input padded by one more location after than
+    before (an odd size made even), the first level reflects about the input's own centre
+    (:func:`_mirror_axis`).
     """
 
     name = "mirror"
 
     def check(self, geometry: Geometry, schedule: Schedule) -> None:
         _check_no_overlap(self.name, schedule)
-        _check_pools_of_two(self.name, schedule, schedule.depth - 1)
+        _check_pools_of_two(self.name, schedule, min(1, schedule.depth - 1))
 
     def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
         first, *rest = schedule.grids[:-1]
         margins = schedule.padding or ((0, 0),) * len(first)
         axes = [_mirror_axis(size, *margin) for size, margin in zip(first, margins, strict=True)]
-        return [_axis_gathers(first, axes), *[_mirror_gather(grid) for grid in rest]]
+        folds = [_axis_gathers(first, axes), *[_mirror_gather(grid) for grid in rest]]
+        levels = mirror_folds(schedule)
+        return [*folds[:levels], *[None] * (schedule.depth - levels)]
 
 
 class Interleaved(_Named):
@@ -320,6 +327,20 @@ def _check_no_overlap(name: str, schedule: Schedule) -> None:
             f"layers[{schedule.overlapping[0]}] has a stride (overlaps allow only contiguous or "
             "permutation geometry)",
         )
+
+
+def mirror_folds(schedule: Schedule) -> int:
+    """Return how many levels mirror pooling folds (from the bottom).
+
+    All of them when every level below the top pools 2 per axis (or 1 on an axis of one node),
+    else the levels of 2 up to the first that does not.
+    """
+    for level, (pool, grid) in enumerate(zip(schedule.pools, schedule.grids, strict=False)):
+        if level == schedule.depth - 1:
+            break
+        if any(k != 2 and not k == n == 1 for k, n in zip(pool, grid, strict=True)):
+            return level
+    return schedule.depth
 
 
 def _check_pools_of_two(name: str, schedule: Schedule, levels: int) -> None:

@@ -53,7 +53,13 @@ import numpy.typing as npt
 from advisor.geometry.layouts import geometry_permutation, geometry_structure
 from advisor.model.architecture import Architecture, Layer
 from advisor.model.budget import Family
-from advisor.model.geometries import DilationGeometry, Geometry, PermutationGeometry, applies_to
+from advisor.model.geometries import (
+    DilationGeometry,
+    Geometry,
+    PermutationGeometry,
+    applies_to,
+    mirror_folds,
+)
 from advisor.model.grid import MAX_LOCATIONS, InputSpec, Padding, padded_shape
 from advisor.model.schedule import Schedule
 from advisor.search.synthesis import SynthesisVariant, Synthesizer, layout_permutation
@@ -347,10 +353,19 @@ class CandidateSpace:
             )
             for pools in on_grid:
                 add("contiguous", pools, padding=padding)
+            # Mirror trees fold at every level below the top; on a grid with an odd factor the
+            # folding stops there, so trees that fold as far as it goes and pool the folded grid
+            # contiguously are searched too (on a power-of-two grid they would only add
+            # near-copies of the trees that fold throughout).
+            odd_factor = any(n & (n - 1) for n in grid)
             for named in ("mirror", "interleaved"):
                 if named in allowed:
                     for pools in on_grid:
-                        if applies_to(named, Schedule.trusted(grid, pools)):
+                        schedule = Schedule.trusted(grid, pools)
+                        folded = named != "mirror" or odd_factor
+                        if applies_to(named, schedule) and (
+                            folded or mirror_folds(schedule) == schedule.depth
+                        ):
                             add(named, pools, named, padding=padding)
             levels = math.prod(grid).bit_length() - 1
             if (
