@@ -179,9 +179,9 @@ class Mirror(_Named):
         first, *rest = schedule.grids[:-1]
         margins = schedule.padding or ((0, 0),) * len(first)
         axes = [_mirror_axis(size, *margin) for size, margin in zip(first, margins, strict=True)]
-        folds = [_axis_gathers(first, axes), *[_mirror_gather(grid) for grid in rest]]
-        levels = mirror_folds(schedule)
-        return [*folds[:levels], *[None] * (schedule.depth - levels)]
+        levels = mirror_folds(schedule)  # the levels above pool contiguously: no gather
+        folds = [_axis_gathers(first, axes), *[_mirror_gather(grid) for grid in rest[: levels - 1]]]
+        return [*folds, *[None] * (schedule.depth - levels)]
 
 
 class Interleaved(_Named):

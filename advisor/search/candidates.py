@@ -359,14 +359,13 @@ class CandidateSpace:
             # near-copies of the trees that fold throughout).
             odd_factor = any(n & (n - 1) for n in grid)
             for named in ("mirror", "interleaved"):
-                if named in allowed:
-                    for pools in on_grid:
-                        schedule = Schedule.trusted(grid, pools)
-                        folded = named != "mirror" or odd_factor
-                        if applies_to(named, schedule) and (
-                            folded or mirror_folds(schedule) == schedule.depth
-                        ):
-                            add(named, pools, named, padding=padding)
+                if named not in allowed:
+                    continue
+                for pools in on_grid:
+                    schedule = Schedule.trusted(grid, pools)
+                    partly_folded = named == "mirror" and mirror_folds(schedule) < schedule.depth
+                    if applies_to(named, schedule) and (odd_factor or not partly_folded):
+                        add(named, pools, named, padding=padding)
             levels = math.prod(grid).bit_length() - 1
             if (
                 "dilations" in allowed
