@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -9,11 +10,13 @@ import pytest
 
 from advisor.errors import InvalidRequestError
 from advisor.infer.arrangement import arrange, canonical_windows, surrogate_entanglement
+from advisor.infer.combine import with_data
 from advisor.infer.data import data_from_array, read_data
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph, check_graph
 from advisor.infer.task import infer_task
 from advisor.model.budget import Budget
+from advisor.model.task import parse_task
 from advisor.protocol import wire
 from advisor.search.recommend import recommend
 
@@ -215,3 +218,42 @@ def test_the_service_bounds_the_graph_before_any_work() -> None:
     with pytest.raises(LimitExceededError) as error:
         check_infer_request(advisor_pb2.InferTaskRequest(graph=bloated), RequestLimits())
     assert _fields(error) == ["graph.rows"]
+
+
+def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:
+    report = infer_task(_blocks_graph((8, 8), 4, seed=8)).report()
+    described = {
+        "input": {"shape": [8, 8]},
+        "preset": "local",
+        "correlations": [
+            {
+                "name": "halves",
+                "a": {"box": {"start": [0, 0], "stop": [8, 4]}},
+                "b": {"box": {"start": [0, 4], "stop": [8, 8]}},
+                "weight": 3.0,
+            }
+        ],
+    }
+    before = copy.deepcopy(described)
+    combined = parse_task(with_data(described, report))
+    assert described == before
+    inferred = {c.name: c for c in report.task.resolved()}
+    own = parse_task(described).resolved()
+    resolved = {c.name: c for c in combined.resolved()}
+    assert set(resolved) == {c.name for c in own} | {f"data: {name}" for name in inferred}
+    for name, found in inferred.items():
+        added = resolved[f"data: {name}"]
+        assert added.weight == found.weight
+        np.testing.assert_array_equal(added.a, found.a)
+        np.testing.assert_array_equal(added.b, found.b)
+    for correlation in own:
+        assert resolved[correlation.name].weight == correlation.weight
+    assert combined.arrangement == report.arrangement
+    only_order = parse_task(with_data(described, report, ["arrangement"]))
+    assert {c.name for c in only_order.resolved()} == {c.name for c in own}
+    assert parse_task(with_data(described, report, ["correlations"])).arrangement is None
+    with pytest.raises(ValueError, match="unknown part"):
+        with_data(described, report, ["labels"])
+    with pytest.raises(InvalidRequestError) as error:
+        with_data(with_data(described, report), report)
+    assert _fields(error) == ["arrangement"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,52 @@ def test_recommend_with_data_searches_the_data_arranged_family(tmp_path: Path) -
     wrong = advisor("recommend", task, "--data", flat, "--shape", "64", "--budget", "20000")
     assert wrong.status == 2
     assert "--data: the data's grid [64] is not the task's [8, 8]" in wrong.stderr
+
+
+def _searched(task: Path, data: Path, *options: str) -> tuple[set[str], set[str]]:
+    """The correlation names and the geometries of ``recommend TASK --data DATA``'s picks."""
+    run = advisor(
+        "recommend", task, "--data", data, "--budget", "20000", "--format", "json", *options
+    )
+    assert run.status == 0, run.stderr
+    picks = json.loads(run.stdout)["recommendations"]
+    names = {c["name"] for pick in picks for c in pick["analysis"]}
+    return names, {pick["architecture"]["family"] for pick in picks}
+
+
+def test_recommend_with_data_adds_the_inferred_correlations(tmp_path: Path) -> None:
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    inferred = tmp_path / "inferred.yaml"
+    assert advisor("infer", data, "--output", inferred).status == 0
+    found = {f"data: {c.name}" for c in load_task(inferred).correlations}
+    own = {c.name for c in load_task(task).resolved()}
+    names, geometries = _searched(task, data)
+    assert names == own | found
+    assert "data_arranged" in geometries
+    names, geometries = _searched(task, data, "--from-data", "arrangement")
+    assert names == own
+    assert "data_arranged" in geometries
+    names, geometries = _searched(task, data, "--from-data", "correlations")
+    assert names == own | found
+    assert "data_arranged" not in geometries
+
+
+def test_recommend_with_data_keeps_a_task_arrangement(tmp_path: Path) -> None:
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "arranged.yaml"
+    reversed_order = ", ".join(str(i) for i in range(63, -1, -1))
+    task.write_text(f"input: {{shape: [8, 8]}}\npreset: local\narrangement: [{reversed_order}]\n")
+    run = advisor("recommend", task, "--data", data, "--budget", "20000")
+    assert run.status == 2
+    assert "arrangement: the task already carries an arrangement" in run.stderr
+    # The task's own arrangement stays: the data_arranged family is searchable.
+    names, geometries = _searched(
+        task, data, "--from-data", "correlations", "--geometries", "data_arranged"
+    )
+    assert any(name.startswith("data: ") for name in names)
+    assert geometries == {"data_arranged"}
 
 
 def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 from advisor_client.client import AdvisorClient
 
 from advisor.errors import InvalidRequestError
+from advisor.infer.combine import with_data
 from advisor.infer.data import DataSample, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
@@ -69,7 +70,11 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
 
 
 def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | str:
-    """Return ``recommend``'s task: the file, with the arrangement of ``--data`` when given."""
+    """Return ``recommend``'s task: the file, with what ``--data`` shows when given.
+
+    The parts of the inference ``--from-data`` names (default: its correlations and its
+    arrangement) are added to the file's task (:func:`advisor.infer.combine.with_data`).
+    """
     if args.data is None:
         return str(args.task)
     document: dict[str, Any] = dict(read_document(args.task, "task"))
@@ -80,8 +85,7 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
             "--data", f"the data's grid {list(graph.shape)} is not the task's {task_shape}"
         )
     report = advisor.infer_task(graph, timeout=args.timeout)
-    document["arrangement"] = list(report.arrangement)
-    return parse_task(document)
+    return parse_task(with_data(document, report, args.from_data))
 
 
 def render_report(graph: DependenceGraph, report: InferenceReport) -> str:

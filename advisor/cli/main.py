@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from advisor.cli.infer_options import add_data_arguments
 from advisor.cli.options import BUDGET_OPTIONS, EXIT_STATUS_HELP, OUTPUT_FORMATS
+from advisor.infer.combine import DATA_PARTS
 from advisor.service.options import add_serve_arguments
 
 __all__ = ["DISTRIBUTION", "build_parser", "main"]
@@ -50,7 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         type=Path,
         metavar="DATA",
-        help="a data sample (.npy, .npz, .csv): add its arrangement (family data_arranged)",
+        help="a data sample (.npy, .npz, .csv): add what it shows to the task (--from-data)",
+    )
+    recommend.add_argument(
+        "--from-data",
+        nargs="+",
+        choices=DATA_PARTS,
+        default=list(DATA_PARTS),
+        metavar="PART",
+        help="what --data adds: the correlations inferred from it (named 'data: ...') and its "
+        "arrangement (family data_arranged)",
     )
     add_data_arguments(recommend)
 

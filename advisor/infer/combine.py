@@ -1,0 +1,68 @@
+"""A described task plus what a data sample shows: ``recommend TASK --data DATA``.
+
+A description states the correlations its author knows of; it cannot state properties of the
+images it does not name (which pixels are active together, how smooth the inputs are), and those
+decide which pooling geometry trains best where the description leaves the choice open
+(docs/OUTCOMES.md, "the description and the data"). Task inference measures them on the data.
+This module adds the inference's result to the description, keeping both as they are:
+
+- ``correlations``: every correlation the inference kept, with the weight it gave it (its
+  entanglement density relative to the largest, at most 1, the scale of a described
+  correlation's default weight 1), named ``data: <partition>`` so no described name is taken;
+- ``arrangement``: the arrangement of the locations, so the search also tries ``data_arranged``.
+
+The description's own correlations, preset, weights and outputs are never changed. Importing this
+module loads nothing heavy (the CLI's parser reads :data:`DATA_PARTS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from advisor.infer.report import InferenceReport
+
+__all__ = ["DATA_PARTS", "DATA_PREFIX", "with_data"]
+
+DATA_PARTS: Final = ("correlations", "arrangement")
+"""What a data sample can add to a described task; ``recommend --data`` adds both by default."""
+
+DATA_PREFIX: Final = "data: "
+"""The prefix of the names of the correlations a data sample adds."""
+
+
+def with_data(
+    document: Mapping[str, Any], report: InferenceReport, parts: Collection[str] = DATA_PARTS
+) -> dict[str, Any]:
+    """Return the task document ``document`` with ``parts`` of ``report`` added.
+
+    Raises
+    ------
+    ValueError
+        For a part not in :data:`DATA_PARTS`.
+    InvalidRequestError
+        On ``arrangement`` when the description already carries one and ``parts`` adds the
+        data's (two arrangements cannot both hold).
+    """
+    unknown = sorted(set(parts) - set(DATA_PARTS))
+    if unknown:
+        raise ValueError(f"unknown part(s) {unknown}; known: {', '.join(DATA_PARTS)}")
+    # Imported here: the CLI's parser reads DATA_PARTS and must not load pydantic.
+    from advisor.errors import InvalidRequestError
+    from advisor.infer.report import task_file
+
+    combined = dict(document)
+    if "correlations" in parts:
+        found = task_file(report.task).get("correlations", [])
+        added = [{**c, "name": DATA_PREFIX + c["name"]} for c in found]
+        combined["correlations"] = [*document.get("correlations", []), *added]
+    if "arrangement" in parts:
+        if document.get("arrangement") is not None:
+            raise InvalidRequestError.single(
+                "arrangement",
+                "the task already carries an arrangement; pass --from-data correlations to add "
+                "only the data's correlations",
+            )
+        combined["arrangement"] = list(report.arrangement)
+    return combined
