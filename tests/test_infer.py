@@ -257,3 +257,15 @@ def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:
     with pytest.raises(InvalidRequestError) as error:
         with_data(with_data(described, report), report)
     assert _fields(error) == ["arrangement"]
+
+
+def test_with_data_adds_no_arrangement_the_inference_does_not_carry() -> None:
+    # Each location is the sum of a 3x3 patch of noise: the data's own order is already local.
+    noise = np.random.default_rng(9).standard_normal((500, 10, 10))
+    values = sum(noise[:, i : i + 8, j : j + 8] for i in range(3) for j in range(3))
+    report = infer_task(dependence_graph(data_from_array(values))).report()
+    assert report.task.arrangement is None
+    described = {"input": {"shape": [8, 8]}, "preset": "local", "arrangement": list(range(64))}
+    combined = parse_task(with_data(described, report))
+    assert combined.arrangement == tuple(range(64))
+    assert any(c.name.startswith("data: ") for c in combined.resolved())

@@ -100,6 +100,19 @@ def test_recommend_with_data_adds_the_inferred_correlations(tmp_path: Path) -> N
     assert "data_arranged" not in geometries
 
 
+def test_recommend_with_data_says_when_the_arrangement_is_not_added(tmp_path: Path) -> None:
+    noise = np.random.default_rng(9).standard_normal((500, 10, 10))
+    blurred = sum(noise[:, i : i + 8, j : j + 8] for i in range(3) for j in range(3))
+    data = tmp_path / "blurred.npy"
+    np.save(data, blurred.astype(np.float32))
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    run = advisor("recommend", task, "--data", data, "--budget", "20000", "--top", "8")
+    assert run.status == 0, run.stderr
+    assert "--data: the arrangement lowers the crossing dependence by under 20%" in run.stderr
+    assert "data_arranged" not in run.stdout
+
+
 def test_recommend_with_data_keeps_a_task_arrangement(tmp_path: Path) -> None:
     data, _ = _blocks(tmp_path)
     task = tmp_path / "arranged.yaml"
