@@ -20,12 +20,12 @@ pytest.importorskip("matplotlib")
 
 import torch
 
-from advisor.model.architecture import Architecture, Layer
+from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
 from advisor.search.recommend import score_architecture
 from bench.outcomes import report
-from bench.outcomes.data import TASKS, pixel_permutation
-from bench.outcomes.describe import descriptions, load_description
+from bench.outcomes.data import TASKS, DataSizes, pixel_permutation
+from bench.outcomes.describe import data_description, descriptions, load_description
 from bench.outcomes.metrics import (
     PoolRuns,
     rank_correlation,
@@ -208,6 +208,21 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     stored = json.loads((tmp_path / f"{spec.name}.json").read_text())["runs"]
     assert again["runs"] == stored == json.loads(json.dumps(document["runs"]))
 
+    # The advisor with the data: its own pool, scored on the description plus the data's
+    # correlations; a member both pools hold is trained once.
+    arm = run_task(spec, 1, 1, tiny, tmp_path, random_draws=0, with_data=True)
+    train, _ = spec.data(DataSizes(**tiny["sizes"]), tiny["data_seed"])
+    data_task = data_description(spec.name, train.inputs.numpy())
+    assert any(c.name.startswith("data: ") for c in data_task.resolved())
+    arm_first = parse_architecture(json.loads(arm["pool"][0]["architecture"]))
+    assert arm["pool"][0]["score"] == score_architecture(data_task, budget, arm_first)
+    shared = set(arm["runs"]) & set(document["runs"])
+    assert shared and all(arm["runs"][key] == stored[key] for key in shared)
+    assert set(arm["runs"]) == {key for record in arm["pool"] for key in record["runs"]}
+    assert all(r["score"] == r["score_description"] for r in document["pool"])
+    assert all(r["score"] == r["score_with_data"] for r in arm["pool"])
+    assert (tmp_path / "with-data" / f"{spec.name}.json").exists()
+
     monkeypatch.setattr(report, "RESULTS", tmp_path)
     monkeypatch.setattr(report, "DOCS", tmp_path)
     monkeypatch.setattr("bench.report.DOCS", tmp_path)
@@ -215,6 +230,8 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     text = (tmp_path / report.REPORT).read_text()
     assert "<!-- begin outcomes-metrics -->" in text and "| sequence-mirror |" in text
     assert "<!-- begin outcomes-sureness -->" in text and "| advisor score |" in text
+    assert "<!-- begin outcomes-data-metrics -->" in text
+    assert "<!-- begin outcomes-data-paired -->" in text and "| sequence-mirror | " in text
     assert (tmp_path / "outcomes-sequence-mirror.png").stat().st_size > 0
 
 

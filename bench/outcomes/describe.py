@@ -17,13 +17,19 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import yaml
 
-from advisor.model.task import Task, load_task
+from advisor.infer.combine import with_data
+from advisor.infer.data import data_from_array
+from advisor.infer.dependence import dependence_graph
+from advisor.infer.task import infer_task
+from advisor.model.documents import read_document
+from advisor.model.task import Task, load_task, parse_task
 from bench.outcomes.data import IMAGE_SIDE, SEQUENCE_LENGTH, TASKS, pixel_permutation
 from bench.validate.advisor_pick import neighbourhood_halves, tile_symmetry
 
-__all__ = ["TASK_FILES", "descriptions", "load_description", "main"]
+__all__ = ["TASK_FILES", "data_description", "descriptions", "load_description", "main"]
 
 TASK_FILES: Final = Path(__file__).resolve().parent / "tasks"
 
@@ -95,6 +101,19 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
 def load_description(task: str) -> Task:
     """The committed description of ``task`` (``tasks/<task>.yaml``)."""
     return load_task(TASK_FILES / f"{task}.yaml")
+
+
+def data_description(task: str, inputs: npt.NDArray[np.float32]) -> Task:
+    """``task``'s description with what its training ``inputs`` show, as ``recommend --data``.
+
+    ``inputs`` is ``(samples, 1, *shape)``; the dependence graph is built as ``recommend --data
+    DATA --allow-constant`` builds it (the blob images' corners never vary), the inference as the
+    ``InferTask`` RPC runs it (seed 0), and both its correlations and its arrangement are added.
+    """
+    document = read_document(TASK_FILES / f"{task}.yaml", "task")
+    grid = inputs.reshape(inputs.shape[0], *inputs.shape[2:])
+    graph = dependence_graph(data_from_array(grid, grid.shape[1:]), allow_constant=True)
+    return parse_task(with_data(document, infer_task(graph).report()))
 
 
 def main() -> None:

@@ -33,11 +33,12 @@ from bench.outcomes.metrics import (
     PREDICTORS,
     PoolRuns,
     TaskMetrics,
+    rank_correlation,
     resampled_mean_taus,
     split_concordance,
     task_metrics,
 )
-from bench.outcomes.run import RESULTS
+from bench.outcomes.run import RESULTS, WITH_DATA
 from bench.report import DOCS, update_section
 from bench.validate.report import SeedAccuracies
 
@@ -49,6 +50,7 @@ __all__ = [
     "pool_markdown",
     "pool_runs",
     "families_markdown",
+    "paired_markdown",
     "rows",
     "sureness_markdown",
 ]
@@ -284,33 +286,91 @@ def plot_task(name: str, found: list[Row], path: Path) -> None:
     plt.close(figure)
 
 
-def main() -> None:
-    """Rebuild every generated block of docs/OUTCOMES.md and every plot."""
-    results: dict[str, TaskMetrics] = {}
-    pools: list[PoolRuns] = []
-    trained: dict[str, list[Row]] = {}
-    cpu_seconds, runs = 0.0, 0
+@dataclass
+class Arm:
+    """The trained pools of one way of asking the advisor (the description, or with the data)."""
+
+    metrics: dict[str, TaskMetrics]
+    trained: dict[str, list[Row]]
+    documents: dict[str, dict[str, Any]]
+
+    @property
+    def total(self) -> str:
+        """The training CPU time and the runs of these pools, as a sentence."""
+        found = [row for rows_ in self.trained.values() for row in rows_]
+        minutes = sum(row.cpu_seconds for row in found) / 60
+        runs = sum(len(row.accuracies) for row in found)
+        return f"Training CPU time of these pools: {minutes:.1f} CPU-minutes, {runs} runs."
+
+
+def read_arm(folder: Path) -> Arm:
+    """Every task's trained pool in ``folder`` that has the advisor's #1 and the standard CNN."""
+    arm = Arm({}, {}, {})
     for name in TASKS:
-        path = RESULTS / f"{name}.json"
+        path = folder / f"{name}.json"
         if not path.exists():
             continue
         document = json.loads(path.read_text())
         found = rows(document)
-        sources = {row.source for row in found}
-        if not {"advisor #1", "baseline-doubling"} <= sources:
+        if not {"advisor #1", "baseline-doubling"} <= {row.source for row in found}:
             continue
-        results[name] = metrics_of(found)
-        pools.append(pool_runs(found))
-        trained[name] = found
-        cpu_seconds += sum(row.cpu_seconds for row in found)
-        runs += sum(len(row.accuracies) for row in found)
-        update_section(REPORT, f"outcomes-{name}", pool_markdown(document, found))
+        arm.metrics[name] = metrics_of(found)
+        arm.trained[name] = found
+        arm.documents[name] = document
+    return arm
+
+
+def _score_tau(found: list[Row], field: str) -> float:
+    accuracy = [row.mean for row in found]
+    return rank_correlation([float(row.record[field]) for row in found], accuracy).kendall_tau
+
+
+def paired_markdown(described: Arm, with_data: Arm) -> str:
+    """Kendall tau of the description's score and of the score with the data, on both pools."""
+    lines = [
+        "| task | description's pool: tau description | tau with the data "
+        "| with-data pool: tau description | tau with the data |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    columns: list[list[float]] = [[], [], [], []]
+    for name in TASKS:
+        if name not in described.trained or name not in with_data.trained:
+            continue
+        taus = [
+            _score_tau(found, field)
+            for found in (described.trained[name], with_data.trained[name])
+            for field in ("score_description", "score_with_data")
+        ]
+        for column, tau in zip(columns, taus, strict=True):
+            column.append(tau)
+        lines.append(f"| {name} | " + " | ".join(_number(tau) for tau in taus) + " |")
+    means = [_number(float(np.mean(column))) if column else "" for column in columns]
+    lines.append("| **mean** | " + " | ".join(means) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Rebuild every generated block of docs/OUTCOMES.md and every plot."""
+    described = read_arm(RESULTS)
+    for name, found in described.trained.items():
+        update_section(REPORT, f"outcomes-{name}", pool_markdown(described.documents[name], found))
         plot_task(name, found, DOCS / f"outcomes-{name}.png")
-    total = f"Training CPU time of these pools: {cpu_seconds / 60:.1f} CPU-minutes, {runs} runs."
-    update_section(REPORT, "outcomes-metrics", f"{metrics_markdown(results)}\n\n{total}")
-    if pools:
+    update_section(
+        REPORT, "outcomes-metrics", f"{metrics_markdown(described.metrics)}\n\n{described.total}"
+    )
+    if described.trained:
+        pools = [pool_runs(found) for found in described.trained.values()]
         update_section(REPORT, "outcomes-sureness", sureness_markdown(pools))
-        update_section(REPORT, "outcomes-families", families_markdown(trained))
+        update_section(REPORT, "outcomes-families", families_markdown(described.trained))
+    with_data = read_arm(RESULTS / WITH_DATA)
+    if with_data.trained:
+        update_section(
+            REPORT,
+            "outcomes-data-metrics",
+            f"{metrics_markdown(with_data.metrics)}\n\n{with_data.total}",
+        )
+        update_section(REPORT, "outcomes-data-families", families_markdown(with_data.trained))
+        update_section(REPORT, "outcomes-data-paired", paired_markdown(described, with_data))
 
 
 if __name__ == "__main__":

@@ -30,16 +30,28 @@ from typing import Any, Final
 import torch
 
 from advisor.model.architecture import parse_architecture
+from advisor.search.recommend import score_architectures
 from bench.outcomes.data import TASKS, DataSizes, TaskSpec
-from bench.outcomes.describe import load_description
+from bench.outcomes.describe import data_description, load_description
 from bench.outcomes.pool import RANDOM_DRAWS, Member, build_pool, member_records
 from bench.outcomes.proxies import naswot, synflow
 from bench.validate.nets import TreeNet
 from bench.validate.training import Dataset, TrainingPlan, train_and_test
 
-__all__ = ["PROTOCOL", "RESULTS", "Protocol", "main", "run_key", "run_task", "task_protocol"]
+__all__ = [
+    "PROTOCOL",
+    "RESULTS",
+    "WITH_DATA",
+    "Protocol",
+    "main",
+    "run_key",
+    "run_task",
+    "task_protocol",
+]
 
 RESULTS: Final = Path(__file__).resolve().parent / "results"
+WITH_DATA: Final = "with-data"
+"""The folder (under the results) of the pools the advisor chose with the training data."""
 PROXY_BATCH: Final = 64
 """Training inputs NASWOT sees (the first of the training set)."""
 PROXY_SEED: Final = 0
@@ -116,18 +128,35 @@ def run_task(
     protocol: Protocol,
     results: Path,
     random_draws: int = RANDOM_DRAWS,
+    with_data: bool = False,
 ) -> dict[str, Any]:
-    """Build ``spec``'s pool, train its uncached runs, write and return ``results/<task>.json``."""
+    """Build ``spec``'s pool, train its uncached runs, write and return ``results/<task>.json``.
+
+    With ``with_data`` the advisor reads the description with what the training inputs show
+    (:func:`~bench.outcomes.describe.data_description`, as ``recommend --data``), and the pool
+    goes to ``results/with-data/<task>.json``; runs of the same member are shared with the
+    description's pool (the cache keys do not depend on the pool).
+    """
     torch.set_num_threads(1)
     protocol = task_protocol(protocol, spec.name)
-    task = load_description(spec.name)
-    pool_seed = zlib.crc32(spec.name.encode())
-    budget, members = build_pool(task, spec.classes, pool_seed, random_draws)
     sizes = DataSizes(**protocol["sizes"])
     train, test = spec.data(sizes, protocol["data_seed"])
-    path = results / f"{spec.name}.json"
-    runs: dict[str, Any] = json.loads(path.read_text())["runs"] if path.exists() else {}
+    described = load_description(spec.name)
+    with_inputs = data_description(spec.name, train.inputs.numpy())
+    task = with_inputs if with_data else described
+    pool_seed = zlib.crc32(spec.name.encode())
+    budget, members = build_pool(task, spec.classes, pool_seed, random_draws)
+    path = results / WITH_DATA / f"{spec.name}.json" if with_data else results / f"{spec.name}.json"
+    runs = _cached_runs(path)
+    if with_data:
+        runs = {**_cached_runs(results / f"{spec.name}.json"), **runs}
     pool = member_records(task, budget, members)
+    architectures = [member.architecture for member in members]
+    # Both ways of asking score every pool, so the two can be compared on the same members.
+    for name, scored in (("score_description", described), ("score_with_data", with_inputs)):
+        scores = score_architectures(scored, budget, architectures)
+        for record, score in zip(pool, scores, strict=True):
+            record[name] = score
     for member, record in zip(members, pool, strict=True):
         record.update(_proxies(member, train.inputs[:PROXY_BATCH]))
         record["runs"] = [run_key(spec.name, member, s, protocol) for s in range(seeds)]
@@ -138,6 +167,8 @@ def run_task(
         for seed in range(seeds)
         if run_key(spec.name, member, seed, protocol) not in runs
     ]
+    kept = {key for record in pool for key in record["runs"]}
+    runs = {key: run for key, run in runs.items() if key in kept or not with_data}
     document = {
         "task": spec.name,
         "budget": budget.max_parameters,
@@ -163,6 +194,11 @@ def run_task(
     return document
 
 
+def _cached_runs(path: Path) -> dict[str, Any]:
+    runs: dict[str, Any] = json.loads(path.read_text())["runs"] if path.exists() else {}
+    return runs
+
+
 def _write(path: Path, document: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
@@ -177,14 +213,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (the protocol: 5)")
     parser.add_argument("--jobs", type=int, default=2, help="training runs at once")
     parser.add_argument("--smoke", action="store_true", help="tiny data, temporary folder")
+    parser.add_argument(
+        "--with-data",
+        action="store_true",
+        help="the advisor reads each description with its training data (recommend --data)",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         with tempfile.TemporaryDirectory() as folder:
             for name in args.tasks:
-                run_task(TASKS[name], args.seeds, args.jobs, SMOKE, Path(folder), 2)
+                run_task(TASKS[name], args.seeds, args.jobs, SMOKE, Path(folder), 2, args.with_data)
         return
     for name in args.tasks:
-        run_task(TASKS[name], args.seeds, args.jobs, PROTOCOL, RESULTS)
+        run_task(TASKS[name], args.seeds, args.jobs, PROTOCOL, RESULTS, with_data=args.with_data)
 
 
 if __name__ == "__main__":
