@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from advisor_client import AdvisorClient
 
 from advisor.errors import InvalidRequestError
 from advisor.infer.arrangement import arrange, canonical_windows, surrogate_entanglement
@@ -19,6 +20,7 @@ from advisor.model.budget import Budget
 from advisor.model.task import parse_task
 from advisor.protocol import wire
 from advisor.search.recommend import recommend
+from advisor.service.server import ServerConfig, start_server
 
 
 def _fields(error: pytest.ExceptionInfo[InvalidRequestError]) -> list[str]:
@@ -269,3 +271,15 @@ def test_with_data_adds_no_arrangement_the_inference_does_not_carry() -> None:
     combined = parse_task(with_data(described, report))
     assert combined.arrangement == tuple(range(64))
     assert any(c.name.startswith("data: ") for c in combined.resolved())
+
+
+def test_the_client_recommends_from_a_task_and_data_as_the_readme_says() -> None:
+    noise = np.random.default_rng(10).standard_normal((400, 10, 10))
+    data = sum(noise[:, i : i + 8, j : j + 8] for i in range(3) for j in range(3))
+    described = {"input": {"shape": [8, 8]}, "preset": "symmetry"}
+    with start_server(ServerConfig(workers=1)) as server, AdvisorClient(server.address) as client:
+        report = client.infer_task(data)
+        result = client.recommend(with_data(described, report), {"max_parameters": 20_000})
+    names = {c.name for c in result.recommendations[0].analysis}
+    assert {f"data: {c.name}" for c in report.task.correlations} <= names
+    assert any(name.startswith("symmetry/") for name in names)
