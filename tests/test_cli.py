@@ -424,7 +424,7 @@ def test_mutual_tls_target(tmp_path: Path) -> None:
     ("shape", "preset", "padded"),
     [
         ([13], "symmetry", "padded to "),
-        ([15, 15], "symmetry", None),
+        ([15, 15], "symmetry", "padded to 16x16"),
         ([4, 8, 8], "front_back", None),
     ],
 )

@@ -26,7 +26,7 @@ LARGE = Budget(max_parameters=10_000_000, top_k=3, time_limit_seconds=None)
 
 @pytest.mark.parametrize(
     ("shape", "padded"),
-    [([15, 15], False), ([9, 9], False), ([99, 99], True), ([13], True), ([44_100], False)],
+    [([15, 15], True), ([9, 9], True), ([99, 99], True), ([13], True), ([44_100], False)],
 )
 def test_odd_and_awkward_sizes_get_a_deeper_pick_that_analyze_confirms(
     shape: list[int], padded: bool
@@ -48,6 +48,25 @@ def test_odd_and_awkward_sizes_get_a_deeper_pick_that_analyze_confirms(
     assert score_architecture(task, LARGE, reparsed) == pytest.approx(best.score, abs=1e-9)
 
 
+@pytest.mark.parametrize("shape", [[15, 15], [9, 9], [225], [15, 15, 15]])
+def test_a_symmetry_task_on_an_odd_grid_gets_mirror_pooling_about_the_inputs_centre(
+    shape: list[int],
+) -> None:
+    task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
+    budget = Budget(max_parameters=100_000, top_k=1, time_limit_seconds=None)
+    best = recommend(task, budget).recommendations[0].architecture
+    assert best.family == "mirror" and best.padding is not None
+    # Each first-level window of the padded grid holds an input location and its reflection
+    # about the input's centre on the last axis (a margin location pairs with the middle one).
+    n = shape[-1]
+    before = best.padding[-1][0]
+    assert (best.padding[-1][1], n % 2) == (before + 1, 1)
+    size = n + 2 * before + 1
+    columns = np.asarray(best.geometry.permutation).reshape(-1, size)[0] % size  # type: ignore[union-attr]
+    for left, right in columns.reshape(-1, 2):
+        assert left + right == 2 * before + n - 1 or {left, right} == {before + n // 2, size - 1}
+
+
 @pytest.mark.parametrize("n", range(4, 41))
 def test_a_sequence_of_any_length_from_4_gets_a_deeper_pick(n: int) -> None:
     task = parse_task({"input": {"shape": [n]}, "preset": "symmetry"})
@@ -64,7 +83,14 @@ def test_an_image_of_any_side_from_4_gets_a_deeper_pick(n: int) -> None:
 
 @pytest.mark.parametrize(
     ("shape", "grids"),
-    [((13,), [(15,), (16,)]), ((99, 99), [(100, 100), (128, 128)]), ((15, 15), [])],
+    [
+        ((13,), [(15,), (16,)]),
+        ((99, 99), [(100, 100), (128, 128)]),
+        ((15, 15), [(16, 16)]),
+        ((9, 9), [(10, 10), (16, 16)]),
+        ((225,), [(240,), (256,)]),
+        ((16, 16), []),
+    ],
 )
 def test_awkward_axes_are_padded_to_friendlier_sizes(
     shape: tuple[int, ...], grids: list[tuple[int, ...]]
@@ -139,8 +165,10 @@ def test_a_padded_axis_grows_to_the_smallest_friendlier_sizes() -> None:
     for n in range(2, 300):
 
         def smallest(primes: set[int], n: int = n) -> int:
-            return next(m for m in range(n, 4 * n) if not awkward(m) and factors(m) <= primes)
+            # An odd axis that is not awkward grows to an even size (mirror folds by 2).
+            sizes = range(n, 4 * n) if awkward(n) else range(n + 1, 4 * n, 2)
+            return next(m for m in sizes if not awkward(m) and factors(m) <= primes)
 
-        expected = [smallest({2, 3, 5}), smallest({2})] if awkward(n) else []
+        expected = [smallest({2, 3, 5}), smallest({2})] if awkward(n) or n % 2 else []
         grown = [n + before + after for ((before, after),) in friendly_paddings((n,))]
         assert grown == list(dict.fromkeys(expected)), n

@@ -30,12 +30,15 @@ within the budget's depth bounds.
   unpadded grid; only for a task with an arrangement.
 
 **Padding.** An axis whose size has a prime factor above :data:`FRIENDLY_PRIME` (13, 99 = 9 * 11),
-or is a prime of 5 or more, pools only into large windows, or not at all. For such a grid the
-space also holds the trees of every family on the grid padded to a friendlier size
-(:func:`friendly_paddings`): every awkward axis grown to the next size that is not awkward and
-has no prime factor above 5, or to the next power of two, the margin split evenly before and
-after. The padding is part of the candidate and of the architecture it builds (the analysis
-models the margin as one constant input), so the choice is explicit and reported, never silent.
+or is a prime of 5 or more, pools only into large windows, or not at all; an odd axis (15, 9,
+225) has no window of 2, so mirror pooling, which folds an axis by windows of 2, cannot serve it.
+For such a grid the space also holds the trees of every family on the grid padded to a friendlier
+size (:func:`friendly_paddings`): every awkward axis grown to the next size that is not awkward
+and has no prime factor above 5, every other odd axis to the next even such size, or either to
+the next power of two, the margin split evenly before and after (one more after on an odd
+margin, where mirror reflects about the input's centre). The padding is part of the candidate
+and of the architecture it builds (the analysis models the margin as one constant input), so the
+choice is explicit and reported, never silent.
 """
 
 from __future__ import annotations
@@ -179,10 +182,12 @@ def friendly_paddings(shape: Sequence[int]) -> list[Padding]:
     --------
     >>> friendly_paddings((13,))
     [((1, 1),), ((1, 2),)]
-    >>> friendly_paddings((15, 15)), friendly_paddings((99, 16))
+    >>> friendly_paddings((16, 16)), friendly_paddings((99, 16))
     ([], [((0, 1), (0, 0)), ((14, 15), (0, 0))])
+    >>> friendly_paddings((9, 16))
+    [((0, 1), (0, 0)), ((3, 4), (0, 0))]
     """
-    if not any(map(_awkward, shape)):
+    if not any(_awkward(n) or _odd(n) for n in shape):
         return []
     paddings: list[Padding] = []
     for primes in _PADDING_PRIMES:
@@ -191,6 +196,8 @@ def friendly_paddings(shape: Sequence[int]) -> list[Padding]:
             extra = 0
             if _awkward(n):
                 extra = _next_smooth(n, primes) - n
+            elif _odd(n):
+                extra = _next_even_smooth(n, primes) - n
             padding.append((extra // 2, extra - extra // 2))
         grown = padded_shape(shape, tuple(padding))
         if tuple(padding) not in paddings and math.prod(grown) <= MAX_LOCATIONS:
@@ -202,6 +209,19 @@ def _awkward(n: int) -> bool:
     """Return whether an axis of size ``n`` pools badly (module docstring)."""
     factors = _factorise(n)
     return max(factors, default=1) > FRIENDLY_PRIME or (n >= 5 and factors == {n: 1})
+
+
+def _odd(n: int) -> bool:
+    """Return whether an axis of size ``n`` has no window of 2 (mirror needs them to fold)."""
+    return n % 2 == 1 and n > 1
+
+
+def _next_even_smooth(n: int, primes: tuple[int, ...]) -> int:
+    """Return the smallest even size ``> n``, not awkward, whose prime factors are in ``primes``."""
+    size = _next_smooth(n + 1, primes)
+    while size % 2:
+        size = _next_smooth(size + 1, primes)
+    return size
 
 
 def _next_smooth(n: int, primes: tuple[int, ...]) -> int:
