@@ -72,8 +72,9 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
 def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | str:
     """Return ``recommend``'s task: the file, with what ``--data`` shows when given.
 
-    The parts of the inference ``--from-data`` names (default: its correlations and its
-    arrangement) are added to the file's task (:func:`advisor.infer.combine.with_data`).
+    The parts of the inference ``--from-data`` names (default: its correlations, and its
+    arrangement when the inference carries it) are added to the file's task
+    (:func:`advisor.infer.combine.with_data`).
     """
     if args.data is None:
         return str(args.task)

@@ -59,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=DATA_PARTS,
         default=list(DATA_PARTS),
         metavar="PART",
-        help="what --data adds: the correlations inferred from it (named 'data: ...') and its "
-        "arrangement (family data_arranged)",
+        help="what --data adds, any of: correlations (inferred from it, named 'data: ...'), "
+        "arrangement (family data_arranged; only when it lowers the crossing dependence by 20%% "
+        "or more) (default: both)",
     )
     add_data_arguments(recommend)
 

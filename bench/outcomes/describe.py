@@ -108,7 +108,8 @@ def data_description(task: str, inputs: npt.NDArray[np.float32]) -> Task:
 
     ``inputs`` is ``(samples, 1, *shape)``; the dependence graph is built as ``recommend --data
     DATA --allow-constant`` builds it (the blob images' corners never vary), the inference as the
-    ``InferTask`` RPC runs it (seed 0), and both its correlations and its arrangement are added.
+    ``InferTask`` RPC runs it (seed 0); its correlations are added, and its arrangement when the
+    inference carries it (:func:`advisor.infer.combine.with_data`).
     """
     document = read_document(TASK_FILES / f"{task}.yaml", "task")
     grid = inputs.reshape(inputs.shape[0], *inputs.shape[2:])
