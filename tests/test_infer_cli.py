@@ -65,6 +65,9 @@ def test_recommend_with_data_searches_the_data_arranged_family(tmp_path: Path) -
     assert [line[:2] for line in two.stdout.splitlines() if line.startswith("#")] == ["#1", "#2"]
     flat = tmp_path / "flat.npy"
     np.save(flat, np.load(data).reshape(400, 64))
+    alone = advisor("recommend", task, "--from-data", "correlations", "--budget", "20000")
+    assert alone.status == 2
+    assert "--from-data: needs --data DATA" in alone.stderr
     wrong = advisor("recommend", task, "--data", flat, "--shape", "64", "--budget", "20000")
     assert wrong.status == 2
     assert "--data: the data's grid [64] is not the task's [8, 8]" in wrong.stderr

@@ -15,7 +15,7 @@ import numpy as np
 from advisor_client.client import AdvisorClient
 
 from advisor.errors import InvalidRequestError
-from advisor.infer.combine import with_data
+from advisor.infer.combine import DATA_PARTS, with_data
 from advisor.infer.data import DataSample, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
@@ -77,7 +77,10 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
     (:func:`advisor.infer.combine.with_data`).
     """
     if args.data is None:
+        if args.from_data is not None:
+            raise InvalidRequestError.single("--from-data", "needs --data DATA")
         return str(args.task)
+    parts = args.from_data or DATA_PARTS
     document: dict[str, Any] = dict(read_document(args.task, "task"))
     task_shape = list(document.get("input", {}).get("shape", []))
     _, graph = _graph(args, args.data, task_shape or None)
@@ -86,12 +89,12 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
             "--data", f"the data's grid {list(graph.shape)} is not the task's {task_shape}"
         )
     report = advisor.infer_task(graph, timeout=args.timeout)
-    if "arrangement" in args.from_data and report.task.arrangement is None:
+    if "arrangement" in parts and report.task.arrangement is None:
         sys.stderr.write(
             "--data: the arrangement lowers the crossing dependence by under 20%; the task keeps "
             "the data's own order\n"
         )
-    return parse_task(with_data(document, report, args.from_data))
+    return parse_task(with_data(document, report, parts))
 
 
 def render_report(graph: DependenceGraph, report: InferenceReport) -> str:

@@ -57,7 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--from-data",
         nargs="+",
         choices=DATA_PARTS,
-        default=list(DATA_PARTS),
         metavar="PART",
         help="what --data adds, any of: correlations (inferred from it, named 'data: ...'), "
         "arrangement (family data_arranged; only when it lowers the crossing dependence by 20%% "
