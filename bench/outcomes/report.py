@@ -325,8 +325,9 @@ def _score_tau(found: list[Row], field: str) -> float:
     return rank_correlation([float(row.record[field]) for row in found], accuracy).kendall_tau
 
 
-def paired_markdown(described: Arm, with_data: Arm) -> str:
-    """Kendall tau of the description's score and of the score with the data, on both pools."""
+def paired_markdown(described: Arm, with_data: Arm, replicates: int = 1000) -> str:
+    """Kendall tau of the description's score and of the score with the data, on both pools,
+    and how often the score with the data ranks better on resampled pools."""
     lines = [
         "| task | description's pool: tau description | tau with the data "
         "| with-data pool: tau description | tau with the data |",
@@ -346,7 +347,28 @@ def paired_markdown(described: Arm, with_data: Arm) -> str:
         lines.append(f"| {name} | " + " | ".join(_number(tau) for tau in taus) + " |")
     means = [_number(float(np.mean(column))) if column else "" for column in columns]
     lines.append("| **mean** | " + " | ".join(means) + " |")
-    return "\n".join(lines)
+    shares = [_paired_share(arm, replicates) for arm in (described, with_data)]
+    return "\n".join(lines) + (
+        f"\n\nOn {replicates} resamples of each arm's pools (members and runs drawn again, as "
+        "for the sureness above), the score with the data has the higher mean tau on "
+        f"{shares[0]} of them on the description's pools and on {shares[1]} on the with-data "
+        "pools."
+    )
+
+
+def _paired_share(arm: Arm, replicates: int) -> str:
+    """The share of resampled benchmarks where the score with the data ranks better."""
+    fields = ("score_description", "score_with_data")
+    pools = [
+        PoolRuns(
+            {field: [float(row.record[field]) for row in found] for field in fields},
+            [row.accuracies for row in found],
+        )
+        for found in arm.trained.values()
+    ]
+    taus = resampled_mean_taus(pools, replicates)
+    drawn = ~np.isnan(taus[fields[0]]) & ~np.isnan(taus[fields[1]])
+    return f"{100 * np.mean(taus[fields[1]][drawn] > taus[fields[0]][drawn]):.1f}%"
 
 
 def main() -> None:
