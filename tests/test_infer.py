@@ -15,7 +15,7 @@ from advisor.infer.combine import with_data
 from advisor.infer.data import data_from_array, read_data
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph, check_graph
-from advisor.infer.task import infer_task
+from advisor.infer.task import chance_density, infer_task
 from advisor.model.budget import Budget
 from advisor.model.task import parse_task
 from advisor.protocol import wire
@@ -283,3 +283,39 @@ def test_the_client_recommends_from_a_task_and_data_as_the_readme_says() -> None
     names = {c.name for c in result.recommendations[0].analysis}
     assert {f"data: {c.name}" for c in report.task.correlations} <= names
     assert any(name.startswith("symmetry/") for name in names)
+
+
+def test_chance_density_is_the_mean_density_of_random_splits() -> None:
+    graph = _blocks_graph((8, 8), 4, seed=11)
+    rng = np.random.default_rng(12)
+    total, n = float(graph.weights.sum()), graph.num_locations
+    for a, b in [(32, 32), (16, 48), (5, 20)]:
+        densities = []
+        for _ in range(4000):
+            order = rng.permutation(n)
+            side = np.zeros(n, dtype=np.int8)
+            side[order[:a]], side[order[a : a + b]] = 1, 2
+            ends = side[graph.rows] * side[graph.cols]
+            densities.append(graph.weights[ends == 2].sum() / min(a, b))
+        expected = chance_density(total, n, a, b)
+        assert np.mean(densities) == pytest.approx(expected, rel=0.03)
+
+
+def test_partitions_at_chance_are_not_kept() -> None:
+    # Each location the sum of a 3x3 patch of noise: the alternating stripes cut every neighbour
+    # pair and are kept; the stripes 2 wide and the halves cut no more than a random split.
+    noise = np.random.default_rng(11).standard_normal((600, 18, 18))
+    values = sum(noise[:, i : i + 16, j : j + 16] for i in range(3) for j in range(3))
+    graph = dependence_graph(data_from_array(values))
+    inferred = infer_task(graph)
+    total, n = float(graph.weights.sum()), graph.num_locations
+    kept = {c.name for c in inferred.candidates if c.kept}
+    assert {"columns 0,2,4,.. vs 1,3,5,..", "rows 0,2,4,.. vs 1,3,5,.."} <= kept
+    for candidate in inferred.candidates:
+        at_chance = candidate.entanglement <= chance_density(
+            total, n, candidate.a.size, candidate.b.size
+        )
+        if at_chance:
+            assert candidate.name not in kept
+    assert "columns 0-7 vs columns 8-15" not in kept
+    assert "columns 0-1,4-5,8-9,.. vs 2-3,6-7,10-11,.." not in kept

@@ -17,9 +17,14 @@ data's own order:
 and, when the arrangement lowers the canonical entanglement to at most
 :data:`ARRANGED_RATIO` of the own order's, the stripes of the *arranged* grid (``arranged:
 columns 0,2,4,.. vs 1,3,5,..``), which the ``data_arranged`` family pools. The task keeps every
-candidate whose density is at least :data:`MIN_WEIGHT` of the largest, weighted by its density
-relative to the largest; it carries the arrangement in that case only — otherwise the data's own
-order is already as local as the arrangement makes it.
+candidate whose density is at least :data:`MIN_WEIGHT` of the largest *and above chance* — above
+the expected density of two random disjoint sets of the same sizes, ``W * 2|A||B| / (n(n - 1)) /
+min(|A|, |B|)`` for a graph of total weight ``W`` on ``n`` locations: a partition the data
+couples no more than a random split is no evidence of structure (on locally dependent data the
+stripes 2 wide cut about half of the neighbour pairs, as a random split cuts half of all pairs;
+on shuffled pixels every stripe is at chance). Each kept candidate is weighted by its density
+relative to the largest. The task carries the arrangement in that case only — otherwise the
+data's own order is already as local as the arrangement makes it.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ __all__ = [
     "PAIR_THRESHOLD",
     "Candidate",
     "InferredTask",
+    "chance_density",
     "infer_task",
 ]
 
@@ -147,8 +153,17 @@ def infer_task(
             b_ids = arranged.permutation[np.flatnonzero(b.reshape(-1))]
             measured.append(_measure_ids(graph, f"arranged: {name}", a_ids, b_ids))
     top = max((c.entanglement for c in measured), default=0.0)
+    total = float(graph.weights.sum())
     kept = [
-        Candidate(c.name, c.a, c.b, c.entanglement, top > 0 and c.entanglement >= MIN_WEIGHT * top)
+        Candidate(
+            c.name,
+            c.a,
+            c.b,
+            c.entanglement,
+            top > 0
+            and c.entanglement >= MIN_WEIGHT * top
+            and c.entanglement > chance_density(total, graph.num_locations, c.a.size, c.b.size),
+        )
         for c in measured
     ]
     document = _document(graph, kept, top, outputs, arranged if carry else None)
@@ -180,6 +195,17 @@ def _document(
     if arrangement is not None:
         document["arrangement"] = arrangement.permutation.tolist()
     return document
+
+
+def chance_density(total: float, locations: int, a: int, b: int) -> float:
+    """Return the expected density of random disjoint sets of ``a`` and ``b`` of ``locations``.
+
+    Each edge of a graph of total weight ``total`` joins the two sets with probability
+    ``2ab / (n(n - 1))``; the density divides that crossing by the smaller side, as
+    :func:`_measure_ids` does.
+    """
+    crossing = total * 2 * a * b / (locations * (locations - 1))
+    return crossing / min(a, b)
 
 
 def _measure(graph: DependenceGraph, name: str, a: _Mask, b: _Mask) -> Candidate:
