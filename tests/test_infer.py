@@ -319,3 +319,11 @@ def test_partitions_at_chance_are_not_kept() -> None:
             assert candidate.name not in kept
     assert "columns 0-7 vs columns 8-15" not in kept
     assert "columns 0-1,4-5,8-9,.. vs 2-3,6-7,10-11,.." not in kept
+    # The report and the wire carry each partition's chance figure.
+    report = inferred.report()
+    back = wire.inference_report_from_proto(wire.inference_report_to_proto(report))
+    for sent, received, candidate in zip(
+        report.correlations, back.correlations, inferred.candidates, strict=True
+    ):
+        assert sent.chance == candidate.chance == pytest.approx(received.chance)
+        assert candidate.chance == chance_density(total, n, candidate.a.size, candidate.b.size)

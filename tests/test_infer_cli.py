@@ -114,6 +114,12 @@ def test_recommend_with_data_says_when_the_arrangement_is_not_added(tmp_path: Pa
     assert run.status == 0, run.stderr
     assert "--data: the arrangement lowers the crossing dependence by under 20%" in run.stderr
     assert "data_arranged" not in run.stdout
+    # infer's report says why a partition was dropped: the halves cut no more than chance.
+    report = advisor("infer", data).stderr
+    halves = next(line for line in report.splitlines() if line.startswith("columns 0-3 vs"))
+    entanglement, chance = (float(figure) for figure in halves.split()[5:7])
+    assert entanglement <= chance
+    assert halves.endswith("dropped (not above chance)")
 
 
 def test_recommend_with_data_keeps_a_task_arrangement(tmp_path: Path) -> None:

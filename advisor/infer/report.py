@@ -27,11 +27,15 @@ class InferredCorrelation:
         Crossing dependence per location of the smaller side (|r| for two locations).
     kept
         Whether the task keeps it.
+    chance
+        The expected density of two random disjoint sets of the same sizes; a partition at or
+        below it is not kept (:func:`advisor.infer.task.chance_density`).
     """
 
     name: str
     entanglement: float
     kept: bool
+    chance: float
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ data's own order is already as local as the arrangement makes it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,6 +85,9 @@ class Candidate:
         Its two sides (location ids).
     entanglement
         Crossing dependence per location of the smaller side.
+    chance
+        The entanglement two random disjoint sets of the same sizes have on average
+        (:func:`chance_density`).
     kept
         Whether the task keeps it.
     """
@@ -92,6 +96,7 @@ class Candidate:
     a: _Ids
     b: _Ids
     entanglement: float
+    chance: float
     kept: bool = False
 
 
@@ -112,7 +117,8 @@ class InferredTask:
             entanglement_after=self.arrangement.after,
             partitioner=self.arrangement.partitioner,
             correlations=tuple(
-                InferredCorrelation(c.name, c.entanglement, c.kept) for c in self.candidates
+                InferredCorrelation(c.name, c.entanglement, c.kept, c.chance)
+                for c in self.candidates
             ),
         )
 
@@ -153,16 +159,9 @@ def infer_task(
             b_ids = arranged.permutation[np.flatnonzero(b.reshape(-1))]
             measured.append(_measure_ids(graph, f"arranged: {name}", a_ids, b_ids))
     top = max((c.entanglement for c in measured), default=0.0)
-    total = float(graph.weights.sum())
     kept = [
-        Candidate(
-            c.name,
-            c.a,
-            c.b,
-            c.entanglement,
-            top > 0
-            and c.entanglement >= MIN_WEIGHT * top
-            and c.entanglement > chance_density(total, graph.num_locations, c.a.size, c.b.size),
+        dataclasses.replace(
+            c, kept=top > 0 and c.entanglement >= MIN_WEIGHT * top and c.entanglement > c.chance
         )
         for c in measured
     ]
@@ -218,7 +217,10 @@ def _measure_ids(graph: DependenceGraph, name: str, a: _Ids, b: _Ids) -> Candida
     side[a], side[b] = 1, 2
     ends = side[graph.rows] * side[graph.cols]
     crossing = float(graph.weights[ends == 2].sum())
-    return Candidate(name, a.astype(np.int64), b.astype(np.int64), crossing / min(a.size, b.size))
+    chance = chance_density(float(graph.weights.sum()), graph.num_locations, a.size, b.size)
+    return Candidate(
+        name, a.astype(np.int64), b.astype(np.int64), crossing / min(a.size, b.size), chance
+    )
 
 
 def _axis_names(shape: tuple[int, ...]) -> list[tuple[int, str]]:
@@ -284,6 +286,7 @@ def _long_range_pairs(graph: DependenceGraph) -> list[Candidate]:
     mutual = (graph.weights >= strongest[graph.rows]) & (graph.weights >= strongest[graph.cols])
     chosen = np.flatnonzero(far & mutual & (graph.weights >= PAIR_THRESHOLD))
     chosen = chosen[np.argsort(-graph.weights[chosen], kind="stable")][:MAX_PAIRS]
+    chance = chance_density(float(graph.weights.sum()), graph.num_locations, 1, 1)
     return [
         Candidate(
             f"locations {_location(graph.shape, int(graph.rows[e]))} vs "
@@ -291,6 +294,7 @@ def _long_range_pairs(graph: DependenceGraph) -> list[Candidate]:
             graph.rows[e : e + 1].copy(),
             graph.cols[e : e + 1].copy(),
             float(graph.weights[e]),
+            chance,
         )
         for e in chosen
     ]

@@ -628,7 +628,9 @@ def inference_report_to_proto(report: InferenceReport) -> advisor_pb2.InferTaskR
         entanglement_after=report.entanglement_after,
         partitioner=report.partitioner,
         correlations=[
-            advisor_pb2.InferredCorrelation(name=c.name, entanglement=c.entanglement, kept=c.kept)
+            advisor_pb2.InferredCorrelation(
+                name=c.name, entanglement=c.entanglement, kept=c.kept, chance=c.chance
+            )
             for c in report.correlations
         ],
     )
@@ -643,6 +645,7 @@ def inference_report_from_proto(message: advisor_pb2.InferTaskResponse) -> Infer
         entanglement_after=tuple(message.entanglement_after),
         partitioner=message.partitioner,
         correlations=tuple(
-            InferredCorrelation(c.name, c.entanglement, c.kept) for c in message.correlations
+            InferredCorrelation(c.name, c.entanglement, c.kept, c.chance)
+            for c in message.correlations
         ),
     )
