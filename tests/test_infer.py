@@ -288,7 +288,7 @@ def test_the_client_recommends_from_a_task_and_data_as_the_readme_says() -> None
 def test_chance_density_is_the_mean_density_of_random_splits() -> None:
     graph = _blocks_graph((8, 8), 4, seed=11)
     rng = np.random.default_rng(12)
-    total, n = float(graph.weights.sum()), graph.num_locations
+    total, n = graph.total(), graph.num_locations
     for a, b in [(32, 32), (16, 48), (5, 20)]:
         densities = []
         for _ in range(4000):
@@ -308,7 +308,7 @@ def test_partitions_at_chance_are_not_kept() -> None:
     values = sum(noise[:, i : i + 16, j : j + 16] for i in range(3) for j in range(3))
     graph = dependence_graph(data_from_array(values))
     inferred = infer_task(graph)
-    total, n = float(graph.weights.sum()), graph.num_locations
+    total, n = graph.total(), graph.num_locations
     kept = {c.name for c in inferred.candidates if c.kept}
     assert {"columns 0,2,4,.. vs 1,3,5,..", "rows 0,2,4,.. vs 1,3,5,.."} <= kept
     for candidate in inferred.candidates:

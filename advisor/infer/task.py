@@ -150,14 +150,15 @@ def infer_task(
     """
     arranged = arrangement or arrange(graph, seed=seed)
     carry = sum(arranged.after) <= ARRANGED_RATIO * sum(arranged.before)
+    total = graph.total()
     side_masks = [*_stripes(graph.shape), *_halves(graph.shape)]
-    measured = [_measure(graph, name, a, b) for name, a, b in side_masks]
-    measured += _long_range_pairs(graph)
+    measured = [_measure(graph, total, name, a, b) for name, a, b in side_masks]
+    measured += _long_range_pairs(graph, total)
     if carry:
         for name, a, b in _stripes(graph.shape):
             a_ids = arranged.permutation[np.flatnonzero(a.reshape(-1))]
             b_ids = arranged.permutation[np.flatnonzero(b.reshape(-1))]
-            measured.append(_measure_ids(graph, f"arranged: {name}", a_ids, b_ids))
+            measured.append(_measure_ids(graph, total, f"arranged: {name}", a_ids, b_ids))
     top = max((c.entanglement for c in measured), default=0.0)
     kept = [
         dataclasses.replace(
@@ -207,17 +208,21 @@ def chance_density(total: float, locations: int, a: int, b: int) -> float:
     return crossing / min(a, b)
 
 
-def _measure(graph: DependenceGraph, name: str, a: _Mask, b: _Mask) -> Candidate:
-    return _measure_ids(graph, name, np.flatnonzero(a.reshape(-1)), np.flatnonzero(b.reshape(-1)))
+def _measure(graph: DependenceGraph, total: float, name: str, a: _Mask, b: _Mask) -> Candidate:
+    a_ids, b_ids = np.flatnonzero(a.reshape(-1)), np.flatnonzero(b.reshape(-1))
+    return _measure_ids(graph, total, name, a_ids, b_ids)
 
 
-def _measure_ids(graph: DependenceGraph, name: str, a: _Ids, b: _Ids) -> Candidate:
-    """Crossing weight between ``a`` and ``b`` per location of the smaller side."""
+def _measure_ids(graph: DependenceGraph, total: float, name: str, a: _Ids, b: _Ids) -> Candidate:
+    """Measure the crossing weight between ``a`` and ``b`` per location of the smaller side.
+
+    Also the chance figure, for the graph's total weight ``total`` (:meth:`DependenceGraph.total`).
+    """
     side = np.zeros(graph.num_locations, dtype=np.int8)
     side[a], side[b] = 1, 2
     ends = side[graph.rows] * side[graph.cols]
     crossing = float(graph.weights[ends == 2].sum())
-    chance = chance_density(float(graph.weights.sum()), graph.num_locations, a.size, b.size)
+    chance = chance_density(total, graph.num_locations, a.size, b.size)
     return Candidate(
         name, a.astype(np.int64), b.astype(np.int64), crossing / min(a.size, b.size), chance
     )
@@ -273,7 +278,7 @@ def _runs(indices: _Ids) -> str:
     return ",".join(text) + (",.." if len(runs) > 3 else "")
 
 
-def _long_range_pairs(graph: DependenceGraph) -> list[Candidate]:
+def _long_range_pairs(graph: DependenceGraph, total: float) -> list[Candidate]:
     """Pairs far apart, each the other's strongest partner (see the module docstring)."""
     if graph.weights.size == 0:
         return []
@@ -286,7 +291,7 @@ def _long_range_pairs(graph: DependenceGraph) -> list[Candidate]:
     mutual = (graph.weights >= strongest[graph.rows]) & (graph.weights >= strongest[graph.cols])
     chosen = np.flatnonzero(far & mutual & (graph.weights >= PAIR_THRESHOLD))
     chosen = chosen[np.argsort(-graph.weights[chosen], kind="stable")][:MAX_PAIRS]
-    chance = chance_density(float(graph.weights.sum()), graph.num_locations, 1, 1)
+    chance = chance_density(total, graph.num_locations, 1, 1)
     return [
         Candidate(
             f"locations {_location(graph.shape, int(graph.rows[e]))} vs "
