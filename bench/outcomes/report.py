@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,10 +95,10 @@ def rows(document: dict[str, Any]) -> list[Row]:
     return found
 
 
-def pool_runs(found: list[Row]) -> PoolRuns:
-    """The trained members' predictor values and runs."""
+def pool_runs(found: list[Row], fields: Sequence[str] = PREDICTORS) -> PoolRuns:
+    """The trained members' values of ``fields`` (default: the predictors) and runs."""
     return PoolRuns(
-        {name: [float(row.record[name]) for row in found] for name in PREDICTORS},
+        {name: [float(row.record[name]) for row in found] for name in fields},
         [row.accuracies for row in found],
     )
 
@@ -359,13 +360,7 @@ def paired_markdown(described: Arm, with_data: Arm, replicates: int = 1000) -> s
 def _paired_share(arm: Arm, replicates: int) -> str:
     """The share of resampled benchmarks where the score with the data ranks better."""
     fields = ("score_description", "score_with_data")
-    pools = [
-        PoolRuns(
-            {field: [float(row.record[field]) for row in found] for field in fields},
-            [row.accuracies for row in found],
-        )
-        for found in arm.trained.values()
-    ]
+    pools = [pool_runs(found, fields) for found in arm.trained.values()]
     taus = resampled_mean_taus(pools, replicates)
     drawn = ~np.isnan(taus[fields[0]]) & ~np.isnan(taus[fields[1]])
     return f"{100 * np.mean(taus[fields[1]][drawn] > taus[fields[0]][drawn]):.1f}%"
