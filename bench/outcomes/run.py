@@ -91,7 +91,12 @@ def task_protocol(protocol: Protocol, task: str) -> Protocol:
 
 
 _DATA: dict[str, tuple[Dataset, Dataset]] = {}
-"""The current task's data, set before the worker processes fork."""
+"""The current task's data in a training worker (set by :func:`_start_worker`)."""
+
+
+def _start_worker(task: str, data: tuple[Dataset, Dataset]) -> None:
+    torch.set_num_threads(1)
+    _DATA[task] = data
 
 
 def run_key(task: str, member: Member, seed: int, protocol: Protocol) -> str:
@@ -177,19 +182,21 @@ def run_task(
         "runs": runs,
     }
     print(f"{spec.name}: {len(members)} candidates, {len(todo)} runs to train", file=sys.stderr)
-    _DATA.clear()
-    _DATA[spec.name] = (train, test)
-    context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=torch.set_num_threads, initargs=(1,)) as workers:
-        for done, (key, result) in enumerate(workers.imap_unordered(_train, todo), start=1):
-            runs[key] = result
-            _write(path, document)
-            print(
-                f"  {done}/{len(todo)} test {result['test_accuracy']:.3f} "
-                f"({result['cpu_seconds']:.1f} CPU-s)",
-                file=sys.stderr,
-                flush=True,
-            )
+    if todo:
+        # Spawned, not forked: a fork copies whatever threads the caller runs (a gRPC server,
+        # torch's pools) in whatever state they are, and the worker hung on that.
+        context = multiprocessing.get_context("spawn")
+        data = (spec.name, (train, test))
+        with context.Pool(jobs, initializer=_start_worker, initargs=data) as workers:
+            for done, (key, result) in enumerate(workers.imap_unordered(_train, todo), start=1):
+                runs[key] = result
+                _write(path, document)
+                print(
+                    f"  {done}/{len(todo)} test {result['test_accuracy']:.3f} "
+                    f"({result['cpu_seconds']:.1f} CPU-s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     _write(path, document)
     return document
 
