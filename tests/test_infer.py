@@ -15,6 +15,7 @@ from advisor.infer.combine import with_data
 from advisor.infer.data import data_from_array, read_data
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph, check_graph
+from advisor.infer.report import dropped_reason
 from advisor.infer.task import chance_density, infer_task
 from advisor.model.budget import Budget
 from advisor.model.task import parse_task
@@ -311,12 +312,17 @@ def test_partitions_at_chance_are_not_kept() -> None:
     total, n = graph.total(), graph.num_locations
     kept = {c.name for c in inferred.candidates if c.kept}
     assert {"columns 0,2,4,.. vs 1,3,5,..", "rows 0,2,4,.. vs 1,3,5,.."} <= kept
+    largest = max(c.entanglement for c in inferred.candidates)
     for candidate in inferred.candidates:
         at_chance = candidate.entanglement <= chance_density(
             total, n, candidate.a.size, candidate.b.size
         )
         if at_chance:
             assert candidate.name not in kept
+        # The reason `advisor infer` prints is the rule the task was kept by.
+        reason = dropped_reason(candidate.entanglement, candidate.chance, largest)
+        assert (reason is None) == candidate.kept
+        assert (reason == "not above chance") == at_chance
     assert "columns 0-7 vs columns 8-15" not in kept
     assert "columns 0-1,4-5,8-9,.. vs 2-3,6-7,10-11,.." not in kept
     # The report and the wire carry each partition's chance figure.
@@ -327,3 +333,11 @@ def test_partitions_at_chance_are_not_kept() -> None:
     ):
         assert sent.chance == candidate.chance == pytest.approx(received.chance)
         assert candidate.chance == chance_density(total, n, candidate.a.size, candidate.b.size)
+
+
+def test_a_partition_is_kept_from_a_tenth_of_the_largest_and_above_chance() -> None:
+    assert dropped_reason(0.1, 0.01, 1.0) is None
+    assert dropped_reason(0.099, 0.01, 1.0) == "under a tenth of the largest"
+    assert dropped_reason(0.5, 0.5, 1.0) == "not above chance"
+    assert dropped_reason(0.05, 0.2, 1.0) == "not above chance"
+    assert dropped_reason(0.0, 0.0, 0.0) == "not above chance"

@@ -19,7 +19,7 @@ from advisor.infer.combine import DATA_PARTS, with_data
 from advisor.infer.data import DataSample, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
-from advisor.infer.report import InferenceReport, InferredCorrelation, task_file
+from advisor.infer.report import InferenceReport, dropped_reason, task_file
 from advisor.model.documents import read_document
 from advisor.model.task import Task, parse_task
 
@@ -119,19 +119,14 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         "",
     ]
     weights = {c.name: c.weight for c in report.task.correlations}
+    largest = max((c.entanglement for c in report.correlations), default=0.0)
     width = max(len(c.name) for c in report.correlations) if report.correlations else 10
     lines.append(f"{'partition':<{width}}  entanglement  chance  weight")
     for c in report.correlations:
-        weight = f"{weights[c.name]:.3f}" if c.kept else _dropped(c)
+        reason = dropped_reason(c.entanglement, c.chance, largest)
+        weight = f"{weights[c.name]:.3f}" if c.kept else f"dropped ({reason})"
         lines.append(f"{c.name:<{width}}  {c.entanglement:12.3f}  {c.chance:6.3f}  {weight}")
     return "\n".join(lines) + "\n"
-
-
-def _dropped(correlation: InferredCorrelation) -> str:
-    """Why the task does not keep ``correlation``: no denser than chance, or too weak."""
-    if correlation.entanglement <= correlation.chance:
-        return "dropped (not above chance)"
-    return "dropped (under a tenth of the largest)"
 
 
 def _figures(values: tuple[float, ...]) -> str:

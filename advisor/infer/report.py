@@ -8,11 +8,14 @@ reads and ``advisor recommend`` takes as is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from advisor.model.task import Task
 
-__all__ = ["InferenceReport", "InferredCorrelation", "task_file"]
+__all__ = ["MIN_WEIGHT", "InferenceReport", "InferredCorrelation", "dropped_reason", "task_file"]
+
+MIN_WEIGHT: Final = 0.1
+"""A candidate is kept when its density is at least this fraction of the largest."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,19 @@ class InferenceReport:
     entanglement_after: tuple[float, ...]
     partitioner: str
     correlations: tuple[InferredCorrelation, ...]
+
+
+def dropped_reason(entanglement: float, chance: float, largest: float) -> str | None:
+    """Why a partition of this density is not kept (None when it is): the task's one rule.
+
+    ``largest`` is the largest density measured. Kept: at least :data:`MIN_WEIGHT` of it and
+    above ``chance``, the density two random disjoint sets of the same sizes have on average.
+    """
+    if entanglement <= chance:
+        return "not above chance"
+    if largest <= 0 or entanglement < MIN_WEIGHT * largest:
+        return "under a tenth of the largest"
+    return None
 
 
 def task_file(task: Task) -> dict[str, Any]:

@@ -41,7 +41,7 @@ import numpy.typing as npt
 from advisor.errors import InvalidRequestError
 from advisor.infer.arrangement import Arrangement, arrange
 from advisor.infer.graph import DependenceGraph
-from advisor.infer.report import InferenceReport, InferredCorrelation
+from advisor.infer.report import MIN_WEIGHT, InferenceReport, InferredCorrelation, dropped_reason
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import Task, parse_task
 
@@ -56,8 +56,6 @@ __all__ = [
     "infer_task",
 ]
 
-MIN_WEIGHT: Final = 0.1
-"""A candidate is kept when its density is at least this fraction of the largest."""
 
 PAIR_THRESHOLD: Final = 0.5
 """Least |r| of a long-range pair."""
@@ -161,9 +159,7 @@ def infer_task(
             measured.append(_measure_ids(graph, total, f"arranged: {name}", a_ids, b_ids))
     top = max((c.entanglement for c in measured), default=0.0)
     kept = [
-        dataclasses.replace(
-            c, kept=top > 0 and c.entanglement >= MIN_WEIGHT * top and c.entanglement > c.chance
-        )
+        dataclasses.replace(c, kept=dropped_reason(c.entanglement, c.chance, top) is None)
         for c in measured
     ]
     document = _document(graph, kept, top, outputs, arranged if carry else None)
