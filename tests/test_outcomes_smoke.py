@@ -223,6 +223,18 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     assert all(r["score"] == r["score_with_data"] for r in arm["pool"])
     assert (tmp_path / "with-data" / f"{spec.name}.json").exists()
 
+    # A second draw: other random members, none of the first pools', in both arms; the members
+    # the first pools hold keep their runs.
+    first_members = {r["architecture"] for d in (document, arm) for r in d["pool"]}
+    for with_inputs in (False, True):
+        fresh = run_task(spec, 1, 1, tiny, tmp_path, 2, with_data=with_inputs, draw=1)
+        drawn = [r["architecture"] for r in fresh["pool"] if r["source"] == "random"]
+        assert len(drawn) == 2 and not set(drawn) & first_members
+        shared = set(fresh["runs"]) & set(stored)
+        assert shared and all(fresh["runs"][key] == stored[key] for key in shared)
+        assert set(fresh["runs"]) == {key for record in fresh["pool"] for key in record["runs"]}
+    assert (tmp_path / "draw-1" / "with-data" / f"{spec.name}.json").exists()
+
     monkeypatch.setattr(report, "RESULTS", tmp_path)
     monkeypatch.setattr(report, "DOCS", tmp_path)
     monkeypatch.setattr("bench.report.DOCS", tmp_path)
@@ -232,6 +244,7 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     assert "<!-- begin outcomes-sureness -->" in text and "| advisor score |" in text
     assert "<!-- begin outcomes-data-metrics -->" in text
     assert "<!-- begin outcomes-data-paired -->" in text and "| sequence-mirror | " in text
+    assert "<!-- begin outcomes-draw-paired -->" in text
     assert (tmp_path / "outcomes-sequence-mirror.png").stat().st_size > 0
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -141,9 +142,17 @@ def random_members(
 
 
 def build_pool(
-    task: Task, classes: int, seed: int, random_draws: int = RANDOM_DRAWS
+    task: Task,
+    classes: int,
+    seed: int,
+    random_draws: int = RANDOM_DRAWS,
+    exclude: Collection[str] = (),
 ) -> tuple[Budget, list[Member]]:
-    """The task's budget and pool: advisor's top, random draws, baselines (module docstring)."""
+    """The task's budget and pool: advisor's top, random draws, baselines (module docstring).
+
+    No random draw is one of ``exclude`` (architecture keys), so a second draw with another
+    seed holds only members the first pools did not.
+    """
     shape = task.input.shape
     doubling = doubling_baseline(shape, classes)
     budget = search_budget(doubling.parameters, classes)
@@ -153,7 +162,7 @@ def build_pool(
         Member(DOUBLING, doubling),
         Member(CONSTANT, constant_baseline(shape, classes, doubling.parameters)),
     ]
-    taken = {m.key for m in members}
+    taken = {m.key for m in members} | set(exclude)
     # A small search space gives fewer distinct trees than ADVISOR_TOP: random draws make up
     # the difference, so every pool has the same size.
     shortfall = ADVISOR_TOP - len(result.recommendations)

@@ -8,7 +8,11 @@ docs/OUTCOMES.md gets the generated blocks ``outcomes-metrics`` (the metrics of 
 ``outcomes-sureness`` (how sure the mean taus are), ``outcomes-families`` (each predictor's
 agreement with accuracy among the nets of one pooling geometry and across geometries) and one
 block ``outcomes-<task>`` per task (its pool, best accuracy first); every task gets a plot
-``docs/outcomes-<task>.png`` of mean test accuracy against the advisor's score. The prose around
+``docs/outcomes-<task>.png`` of mean test accuracy against the advisor's score. When the
+with-data pools exist (``run --with-data``), ``outcomes-data-metrics``, ``outcomes-data-families``
+and ``outcomes-data-paired`` (both scores on both arms' pools); when the second draw's pools of
+both arms exist (``run --draw 1``), ``outcomes-draw-paired`` (both scores on their random
+members, none of which the first pools hold). The prose around
 the blocks is written by hand and left alone. Only the runs of the current pool are read, at the
 seeds the pool lists; a member with no finished run is left out of the figures.
 """
@@ -39,7 +43,7 @@ from bench.outcomes.metrics import (
     split_concordance,
     task_metrics,
 )
-from bench.outcomes.run import RESULTS, WITH_DATA
+from bench.outcomes.run import DRAW, RESULTS, WITH_DATA
 from bench.report import DOCS, update_section
 from bench.validate.report import SeedAccuracies
 
@@ -52,6 +56,7 @@ __all__ = [
     "pool_runs",
     "families_markdown",
     "paired_markdown",
+    "random_only",
     "rows",
     "sureness_markdown",
 ]
@@ -357,12 +362,23 @@ def paired_markdown(described: Arm, with_data: Arm, replicates: int = 1000) -> s
     )
 
 
+def random_only(arm: Arm) -> Arm:
+    """The arm with only its random members (the pools' draws from the search space)."""
+    trained = {
+        name: [row for row in found if row.source == "random"]
+        for name, found in arm.trained.items()
+    }
+    return Arm({}, trained, arm.documents)
+
+
 def _paired_share(arm: Arm, replicates: int) -> str:
     """The share of resampled benchmarks where the score with the data ranks better."""
     fields = ("score_description", "score_with_data")
     pools = [pool_runs(found, fields) for found in arm.trained.values()]
     taus = resampled_mean_taus(pools, replicates)
     drawn = ~np.isnan(taus[fields[0]]) & ~np.isnan(taus[fields[1]])
+    if not drawn.any():
+        return "none (no resample ranks by both)"
     return f"{100 * np.mean(taus[fields[1]][drawn] > taus[fields[0]][drawn]):.1f}%"
 
 
@@ -388,6 +404,11 @@ def main() -> None:
         )
         update_section(REPORT, "outcomes-data-families", families_markdown(with_data.trained))
         update_section(REPORT, "outcomes-data-paired", paired_markdown(described, with_data))
+    fresh = read_arm(RESULTS / DRAW.format(1))
+    fresh_with_data = read_arm(RESULTS / DRAW.format(1) / WITH_DATA)
+    if fresh.trained and fresh_with_data.trained:
+        paired = paired_markdown(random_only(fresh), random_only(fresh_with_data))
+        update_section(REPORT, "outcomes-draw-paired", paired)
 
 
 if __name__ == "__main__":

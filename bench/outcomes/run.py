@@ -6,10 +6,13 @@ Run (docs/OUTCOMES.md records the protocol and the CPU time)::
     .venv/bin/python -m bench.outcomes.run --smoke      # tiny data, 1 epoch, a temporary folder
 
 Per task the pool is rebuilt on every run (the advisor's picks and scores follow the library as
-it is now) and written with its figures to ``results/<task>.json``. Training results are cached
-in the same file, keyed by (task, architecture document, seed, protocol): a rerun after a change
-to the search objective trains only the candidates the pool has not seen, and a change to the
-protocol retrains everything. Each run trains on one thread; ``--jobs`` runs that many at once.
+it is now) and written with its figures to ``results/<task>.json`` (``--with-data``:
+``results/with-data/<task>.json``; ``--draw K``, K >= 1: the same pools with another draw of the
+random members, none of them in the first pools, under ``results/draw-K/``). Training results
+are cached in the same file, keyed by (task, architecture document, seed, protocol): a rerun
+after a change to the search objective trains only the candidates the pool has not seen, and a
+change to the protocol retrains everything. Each run trains on one thread; ``--jobs`` runs that
+many at once.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ __all__ = [
     "PROTOCOL",
     "RESULTS",
     "WITH_DATA",
+    "pool_path",
     "Protocol",
     "main",
     "run_key",
@@ -52,6 +56,8 @@ __all__ = [
 RESULTS: Final = Path(__file__).resolve().parent / "results"
 WITH_DATA: Final = "with-data"
 """The folder (under the results) of the pools the advisor chose with the training data."""
+DRAW: Final = "draw-{}"
+"""The folder (under the results) of the pools with the K-th fresh draw of random members."""
 PROXY_BATCH: Final = 64
 """Training inputs NASWOT sees (the first of the training set)."""
 PROXY_SEED: Final = 0
@@ -134,13 +140,18 @@ def run_task(
     results: Path,
     random_draws: int = RANDOM_DRAWS,
     with_data: bool = False,
+    draw: int = 0,
 ) -> dict[str, Any]:
     """Build ``spec``'s pool, train its uncached runs, write and return ``results/<task>.json``.
 
     With ``with_data`` the advisor reads the description with what the training inputs show
     (:func:`~bench.outcomes.describe.data_description`, as ``recommend --data``), and the pool
     goes to ``results/with-data/<task>.json``; runs of the same member are shared with the
-    description's pool (the cache keys do not depend on the pool).
+    description's pool (the cache keys do not depend on the pool). A ``draw`` K >= 1 draws the
+    random members again with another seed, leaving out every member of the first draw's two
+    pools (as they are in ``results``), and writes under ``results/draw-K/``; its other
+    members' runs come from the first draw's files. Only the first draw's description file keeps
+    the runs of members no longer in its pool (the cache of earlier objectives' picks).
     """
     torch.set_num_threads(1)
     protocol = task_protocol(protocol, spec.name)
@@ -149,12 +160,26 @@ def run_task(
     described = load_description(spec.name)
     with_inputs = data_description(spec.name, train.inputs.numpy())
     task = with_inputs if with_data else described
-    pool_seed = zlib.crc32(spec.name.encode())
-    budget, members = build_pool(task, spec.classes, pool_seed, random_draws)
-    path = results / WITH_DATA / f"{spec.name}.json" if with_data else results / f"{spec.name}.json"
-    runs = _cached_runs(path)
-    if with_data:
-        runs = {**_cached_runs(results / f"{spec.name}.json"), **runs}
+    first = (pool_path(results, spec.name, False, 0), pool_path(results, spec.name, True, 0))
+    path = pool_path(results, spec.name, with_data, draw)
+    if draw:
+        pool_seed = zlib.crc32(f"{spec.name}/{DRAW.format(draw)}".encode())
+        drawn_before = {
+            record["architecture"]
+            for earlier in first
+            if earlier.exists()
+            for record in json.loads(earlier.read_text())["pool"]
+        }
+    else:
+        pool_seed, drawn_before = zlib.crc32(spec.name.encode()), set()
+    budget, members = build_pool(task, spec.classes, pool_seed, random_draws, drawn_before)
+    # Every file that may hold runs of this pool's members, its own last.
+    sources = (
+        [*first, pool_path(results, spec.name, False, draw), path] if draw else [first[0], path]
+    )
+    runs = {
+        key: run for source in dict.fromkeys(sources) for key, run in _cached_runs(source).items()
+    }
     pool = member_records(task, budget, members)
     architectures = [member.architecture for member in members]
     # Both ways of asking score every pool, so the two can be compared on the same members.
@@ -173,7 +198,7 @@ def run_task(
         if run_key(spec.name, member, seed, protocol) not in runs
     ]
     kept = {key for record in pool for key in record["runs"]}
-    runs = {key: run for key, run in runs.items() if key in kept or not with_data}
+    runs = {key: run for key, run in runs.items() if key in kept or path == first[0]}
     document = {
         "task": spec.name,
         "budget": budget.max_parameters,
@@ -201,6 +226,12 @@ def run_task(
     return document
 
 
+def pool_path(results: Path, task: str, with_data: bool, draw: int) -> Path:
+    """Where a task's pool lives: by arm (``with-data/``) and by draw (``draw-K/``, K >= 1)."""
+    folder = results / DRAW.format(draw) if draw else results
+    return (folder / WITH_DATA if with_data else folder) / f"{task}.json"
+
+
 def _cached_runs(path: Path) -> dict[str, Any]:
     runs: dict[str, Any] = json.loads(path.read_text())["runs"] if path.exists() else {}
     return runs
@@ -225,14 +256,40 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="the advisor reads each description with its training data (recommend --data)",
     )
+    parser.add_argument(
+        "--draw",
+        type=int,
+        default=0,
+        metavar="K",
+        help="K >= 1: the random members drawn again (seed K), none from the first pools",
+    )
     args = parser.parse_args(argv)
+    if args.draw < 0:
+        parser.error("--draw: K must be 0 or more")
     if args.smoke:
         with tempfile.TemporaryDirectory() as folder:
             for name in args.tasks:
-                run_task(TASKS[name], args.seeds, args.jobs, SMOKE, Path(folder), 2, args.with_data)
+                run_task(
+                    TASKS[name],
+                    args.seeds,
+                    args.jobs,
+                    SMOKE,
+                    Path(folder),
+                    2,
+                    with_data=args.with_data,
+                    draw=args.draw,
+                )
         return
     for name in args.tasks:
-        run_task(TASKS[name], args.seeds, args.jobs, PROTOCOL, RESULTS, with_data=args.with_data)
+        run_task(
+            TASKS[name],
+            args.seeds,
+            args.jobs,
+            PROTOCOL,
+            RESULTS,
+            with_data=args.with_data,
+            draw=args.draw,
+        )
 
 
 if __name__ == "__main__":
