@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError
-from advisor.geometry.layouts import geometry_structure
+from advisor.geometry.layouts import WindowPositions, geometry_permutation, geometry_structure
 from advisor.model.architecture import validate_schedule
 from advisor.model.geometries import (
     FAMILIES,
@@ -107,3 +107,31 @@ def test_mirror_folds_while_the_windows_are_two_then_pools_the_folded_grid_conti
     assert first == [[i, 23 - i] for i in range(12)]  # reflections, outermost first
     # The folded nodes (node k holds k and 23 - k) in threes: neighbouring reflection pairs.
     assert second == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+
+
+def test_shared_window_positions_build_the_same_trees_and_cannot_be_written() -> None:
+    positions = WindowPositions()
+    shuffled = PermutationGeometry(
+        permutation=tuple(int(i) for i in np.random.default_rng(3).permutation(256))
+    )
+    built = 0
+    for geometry in ("contiguous", "mirror", "interleaved", shuffled):
+        for pools in ([[2, 2], [2, 2], [4, 4]], [[4, 4], [2, 2], [2, 2]], [[2, 2]] * 4):
+            try:
+                schedule = validate_schedule([16, 16], pools, None, geometry)
+            except InvalidRequestError:
+                continue  # mirror pools 2 per axis below the top
+            fresh = geometry_structure(geometry, schedule).windows
+            shared = geometry_structure(geometry, schedule, positions).windows
+            assert all(np.array_equal(a, b) for a, b in zip(fresh, shared, strict=True))
+            assert np.array_equal(
+                geometry_permutation(geometry, schedule),
+                geometry_permutation(geometry, schedule, positions),
+            )
+            built += 1
+    assert built == 11
+    level = positions((16, 16), (2, 2), (2, 2))
+    assert level is positions((16, 16), (2, 2), (2, 2))
+    assert level.shape == (64, 4) and level[0].tolist() == [0, 1, 16, 17]
+    with pytest.raises(ValueError, match="read-only"):
+        level[0, 0] = 5
