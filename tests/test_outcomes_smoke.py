@@ -245,6 +245,14 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     assert "<!-- begin outcomes-data-metrics -->" in text
     assert "<!-- begin outcomes-data-paired -->" in text and "| sequence-mirror | " in text
     assert "<!-- begin outcomes-draw-paired -->" in text
+    assert "<!-- begin outcomes-draws -->" in text and "| with the data, both | " in text
+    # Both draws as one pool: the first pool's members and the second draw's two, each once.
+    first, second = report.read_arm(tmp_path), report.read_arm(tmp_path / "draw-1")
+    both = report.union_arm(first, second).trained[spec.name]
+    assert len(both) == len(first.trained[spec.name]) + 2
+    assert {r.record["architecture"] for r in both} == {
+        r.record["architecture"] for r in first.trained[spec.name] + second.trained[spec.name]
+    }
     assert (tmp_path / "outcomes-sequence-mirror.png").stat().st_size > 0
 
 

@@ -12,7 +12,8 @@ block ``outcomes-<task>`` per task (its pool, best accuracy first); every task g
 with-data pools exist (``run --with-data``), ``outcomes-data-metrics``, ``outcomes-data-families``
 and ``outcomes-data-paired`` (both scores on both arms' pools); when the second draw's pools of
 both arms exist (``run --draw 1``), ``outcomes-draw-paired`` (both scores on their random
-members, none of which the first pools hold). The prose around
+members, none of which the first pools hold) and ``outcomes-draws`` (each predictor's mean tau on
+the first draw's pools, the second's and both as one). The prose around
 the blocks is written by hand and left alone. Only the runs of the current pool are read, at the
 seeds the pool lists; a member with no finished run is left out of the figures.
 """
@@ -54,11 +55,13 @@ __all__ = [
     "plot_task",
     "pool_markdown",
     "pool_runs",
+    "draws_markdown",
     "families_markdown",
     "paired_markdown",
     "random_only",
     "rows",
     "sureness_markdown",
+    "union_arm",
 ]
 
 REPORT = "OUTCOMES.md"
@@ -371,6 +374,50 @@ def random_only(arm: Arm) -> Arm:
     return Arm({}, trained, arm.documents)
 
 
+def union_arm(first: Arm, second: Arm) -> Arm:
+    """Both draws' pools of the tasks both hold, as one pool each: every member once."""
+    trained = {}
+    for name, found in first.trained.items():
+        if name in second.trained:
+            members = {row.record["architecture"]: row for row in found}
+            for row in second.trained[name]:
+                members.setdefault(row.record["architecture"], row)
+            trained[name] = list(members.values())
+    return Arm({name: metrics_of(found) for name, found in trained.items()}, trained, {})
+
+
+def draws_markdown(arms: Sequence[tuple[str, Arm, Arm]]) -> str:
+    """Each predictor's mean tau over the tasks on the first draw's pools, the second's and
+    both together, for each way of asking (``(label, first draw, second draw)``)."""
+    header = " | ".join(f"tau {_LABELS[p]}" for p in PREDICTORS)
+    lines = [
+        f"| pools | members per task | {header} | tau one run (ceiling) |",
+        "| --- | ---: |" + " ---: |" * (len(PREDICTORS) + 1),
+    ]
+    for label, first, second in arms:
+        both = union_arm(first, second)
+        for which, arm in (("first draw", first), ("second draw", second), ("both", both)):
+            sizes = sorted({len(found) for found in arm.trained.values()}) or [0]
+            counts = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
+            means = [
+                _number(
+                    _defined_mean([m.correlations[p].kendall_tau for m in arm.metrics.values()])
+                )
+                for p in PREDICTORS
+            ]
+            ceiling = _defined_mean([m.seed_tau for m in arm.metrics.values()])
+            lines.append(
+                f"| {label}, {which} | {counts} | {' | '.join(means)} | {_number(ceiling)} |"
+            )
+    return "\n".join(lines)
+
+
+def _defined_mean(values: Sequence[float]) -> float:
+    """The mean of the values that are not NaN (NaN when none is)."""
+    defined = [value for value in values if not math.isnan(value)]
+    return math.fsum(defined) / len(defined) if defined else math.nan
+
+
 def _paired_share(arm: Arm, replicates: int) -> str:
     """The share of resampled benchmarks where the score with the data ranks better."""
     fields = ("score_description", "score_with_data")
@@ -409,6 +456,8 @@ def main() -> None:
     if fresh.trained and fresh_with_data.trained:
         paired = paired_markdown(random_only(fresh), random_only(fresh_with_data))
         update_section(REPORT, "outcomes-draw-paired", paired)
+        draws = [("description", described, fresh), ("with the data", with_data, fresh_with_data)]
+        update_section(REPORT, "outcomes-draws", draws_markdown(draws))
 
 
 if __name__ == "__main__":
