@@ -184,9 +184,8 @@ def metrics_markdown(results: dict[str, TaskMetrics]) -> str:
     for predictor in PREDICTORS:
         for field in ("kendall_tau", "spearman_rho"):
             values = [getattr(m.correlations[predictor], field) for m in results.values()]
-            means.append(_number(float(np.nanmean(values)) if results else math.nan))
-    ceilings = [m.seed_tau for m in results.values() if not math.isnan(m.seed_tau)]
-    means.append(_number(math.fsum(ceilings) / len(ceilings) if ceilings else math.nan))
+            means.append(_number(_defined_mean(values)))
+    means.append(_number(_defined_mean([m.seed_tau for m in results.values()])))
     regrets = [m.regret for m in results.values()]
     wins = sum(m.advisor_vs_baseline >= 0.03 for m in results.values())
     within = sum(m.within_one_std for m in results.values())
