@@ -181,11 +181,15 @@ def run_task(
         key: run for source in dict.fromkeys(sources) for key, run in _cached_runs(source).items()
     }
     pool = member_records(task, budget, members)
+    # Both ways of asking score every pool, so the two can be compared on the same members; the
+    # pool's own way is its records' score already.
+    own = "score_with_data" if with_data else "score_description"
     architectures = [member.architecture for member in members]
-    # Both ways of asking score every pool, so the two can be compared on the same members.
+    scores = {own: [record["score"] for record in pool]}
     for name, scored in (("score_description", described), ("score_with_data", with_inputs)):
-        scores = score_architectures(scored, budget, architectures)
-        for record, score in zip(pool, scores, strict=True):
+        if name != own:
+            scores[name] = score_architectures(scored, budget, architectures)
+        for record, score in zip(pool, scores[name], strict=True):
             record[name] = score
     for member, record in zip(members, pool, strict=True):
         record.update(_proxies(member, train.inputs[:PROXY_BATCH]))
