@@ -44,7 +44,7 @@ from bench.outcomes.metrics import (
     split_concordance,
     task_metrics,
 )
-from bench.outcomes.run import DRAW, RESULTS, WITH_DATA
+from bench.outcomes.run import RESULTS, pool_folder
 from bench.report import DOCS, update_section
 from bench.validate.report import SeedAccuracies
 
@@ -430,7 +430,7 @@ def _paired_share(arm: Arm, replicates: int) -> str:
 
 def main() -> None:
     """Rebuild every generated block of docs/OUTCOMES.md and every plot."""
-    described = read_arm(RESULTS)
+    described = read_arm(pool_folder(RESULTS, False, 0))
     for name, found in described.trained.items():
         update_section(REPORT, f"outcomes-{name}", pool_markdown(described.documents[name], found))
         plot_task(name, found, DOCS / f"outcomes-{name}.png")
@@ -441,7 +441,7 @@ def main() -> None:
         pools = [pool_runs(found) for found in described.trained.values()]
         update_section(REPORT, "outcomes-sureness", sureness_markdown(pools))
         update_section(REPORT, "outcomes-families", families_markdown(described.trained))
-    with_data = read_arm(RESULTS / WITH_DATA)
+    with_data = read_arm(pool_folder(RESULTS, True, 0))
     if with_data.trained:
         update_section(
             REPORT,
@@ -450,8 +450,8 @@ def main() -> None:
         )
         update_section(REPORT, "outcomes-data-families", families_markdown(with_data.trained))
         update_section(REPORT, "outcomes-data-paired", paired_markdown(described, with_data))
-    fresh = read_arm(RESULTS / DRAW.format(1))
-    fresh_with_data = read_arm(RESULTS / DRAW.format(1) / WITH_DATA)
+    fresh = read_arm(pool_folder(RESULTS, False, 1))
+    fresh_with_data = read_arm(pool_folder(RESULTS, True, 1))
     if fresh.trained and fresh_with_data.trained:
         paired = paired_markdown(random_only(fresh), random_only(fresh_with_data))
         update_section(REPORT, "outcomes-draw-paired", paired)

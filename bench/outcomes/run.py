@@ -45,6 +45,7 @@ __all__ = [
     "PROTOCOL",
     "RESULTS",
     "WITH_DATA",
+    "pool_folder",
     "pool_path",
     "Protocol",
     "main",
@@ -230,10 +231,15 @@ def run_task(
     return document
 
 
-def pool_path(results: Path, task: str, with_data: bool, draw: int) -> Path:
-    """Where a task's pool lives: by arm (``with-data/``) and by draw (``draw-K/``, K >= 1)."""
+def pool_folder(results: Path, with_data: bool, draw: int) -> Path:
+    """Where an arm's pools live: by arm (``with-data/``) and by draw (``draw-K/``, K >= 1)."""
     folder = results / DRAW.format(draw) if draw else results
-    return (folder / WITH_DATA if with_data else folder) / f"{task}.json"
+    return folder / WITH_DATA if with_data else folder
+
+
+def pool_path(results: Path, task: str, with_data: bool, draw: int) -> Path:
+    """Where a task's pool lives (:func:`pool_folder`)."""
+    return pool_folder(results, with_data, draw) / f"{task}.json"
 
 
 def _cached_runs(path: Path) -> dict[str, Any]:
@@ -265,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=int,
         default=0,
         metavar="K",
-        help="K >= 1: the random members drawn again (seed K), none from the first pools",
+        help="K >= 1: the random members drawn again with the K-th seed, none from the first pools",
     )
     args = parser.parse_args(argv)
     if args.draw < 0:
