@@ -15,7 +15,7 @@ import numpy as np
 from advisor_client.client import AdvisorClient
 
 from advisor.errors import InvalidRequestError
-from advisor.infer.combine import DATA_PARTS, with_data
+from advisor.infer.combine import ARRANGEMENT_GAIN, DATA_PARTS, with_data
 from advisor.infer.data import DataSample, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
@@ -91,8 +91,8 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
     report = advisor.infer_task(graph, timeout=args.timeout)
     if "arrangement" in parts and report.task.arrangement is None:
         sys.stderr.write(
-            "--data: the arrangement lowers the crossing dependence by under 20%; the task keeps "
-            "the data's own order\n"
+            f"--data: the arrangement lowers the crossing dependence by under {ARRANGEMENT_GAIN}; "
+            "the task keeps the data's own order\n"
         )
     return parse_task(with_data(document, report, parts))
 
@@ -115,7 +115,8 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         f"  arranged   {_figures(after)}  total {sum(after):.3f} ({report.partitioner})",
         "the task carries the arrangement"
         if report.task.arrangement is not None
-        else "the task keeps the data's own order (the arrangement gains under 20%)",
+        else "the task keeps the data's own order (the arrangement gains under "
+        f"{ARRANGEMENT_GAIN})",
         "",
     ]
     weights = {c.name: c.weight for c in report.task.correlations}

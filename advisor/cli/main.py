@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from advisor.cli.infer_options import add_data_arguments
 from advisor.cli.options import BUDGET_OPTIONS, EXIT_STATUS_HELP, OUTPUT_FORMATS
-from advisor.infer.combine import DATA_PARTS
+from advisor.infer.combine import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.service.options import add_serve_arguments
 
 __all__ = ["DISTRIBUTION", "build_parser", "main"]
@@ -59,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=DATA_PARTS,
         metavar="PART",
         help="what --data adds, any of: correlations (inferred from it, named 'data: ...'), "
-        "arrangement (family data_arranged; only when it lowers the crossing dependence by 20%% "
-        "or more) (default: both)",
+        "arrangement (family data_arranged; only when it lowers the crossing dependence by "
+        f"{ARRANGEMENT_GAIN.replace('%', '%%')} or more) (default: both)",
     )
     add_data_arguments(recommend)
 

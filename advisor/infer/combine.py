@@ -11,7 +11,7 @@ This module adds the inference's result to the description, keeping both as they
   correlation's default weight 1), named ``data: <partition>`` so no described name is taken;
 - ``arrangement``: the arrangement of the locations, so the search also tries ``data_arranged`` —
   when the inference carries it (it lowers the crossing dependence to at most
-  :data:`~advisor.infer.task.ARRANGED_RATIO` of the data's own order), as ``advisor infer``
+  :data:`ARRANGED_RATIO` of the data's own order), as ``advisor infer``
   writes it. Otherwise the data's own order is about as local, and pooling an arrangement of it
   only scrambles what the description asks for: on the outcome benchmark's symmetry task such
   nets scored as high as the mirror nets and trained 15 points below them.
@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from advisor.infer.report import InferenceReport
 
-__all__ = ["DATA_PARTS", "DATA_PREFIX", "with_data"]
+__all__ = ["ARRANGED_RATIO", "ARRANGEMENT_GAIN", "DATA_PARTS", "DATA_PREFIX", "with_data"]
+
+ARRANGED_RATIO: Final = 0.8
+"""The inferred task carries the arrangement when it brings the canonical entanglement to at most
+this fraction of the data's own order (:func:`advisor.infer.task.infer_task`); here, beside the
+parts ``--data`` adds, so the CLI's parser can say the rule without importing the inference."""
+
+ARRANGEMENT_GAIN: Final = f"{1 - ARRANGED_RATIO:.0%}"
+"""The least drop of the crossing dependence that carries the arrangement, in words (``20%``)."""
 
 DATA_PARTS: Final = ("correlations", "arrangement")
 """What a data sample can add to a described task; ``recommend --data`` adds both by default."""

@@ -40,6 +40,7 @@ import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
 from advisor.infer.arrangement import Arrangement, arrange
+from advisor.infer.combine import ARRANGED_RATIO
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import MIN_WEIGHT, InferenceReport, InferredCorrelation, dropped_reason
 from advisor.model.presets import expand_task_preset
@@ -62,10 +63,6 @@ PAIR_THRESHOLD: Final = 0.5
 
 MAX_PAIRS: Final = 16
 """Most long-range pairs in a task."""
-
-ARRANGED_RATIO: Final = 0.8
-"""The task carries the arrangement when it brings the canonical entanglement to at most this
-fraction of the data's own order."""
 
 _Ids = npt.NDArray[np.int64]
 _Mask = npt.NDArray[np.bool_]
