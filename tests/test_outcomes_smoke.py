@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
+import yaml
 
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
@@ -24,8 +27,13 @@ from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
 from advisor.search.recommend import score_architecture
 from bench.outcomes import report
-from bench.outcomes.data import TASKS, DataSizes, pixel_permutation
-from bench.outcomes.describe import data_description, descriptions, load_description
+from bench.outcomes.data import ALL_TASKS, HELD_OUT, TASKS, DataSizes, pixel_permutation
+from bench.outcomes.describe import (
+    TASK_FILES,
+    data_description,
+    descriptions,
+    load_description,
+)
 from bench.outcomes.metrics import (
     PoolRuns,
     rank_correlation,
@@ -181,6 +189,45 @@ def test_permuted_description_follows_the_pixels() -> None:
     new_position = np.argsort(pixel_permutation())
     # Original pixel (0, 0) is in the left half of the first 4x4 block.
     assert int(new_position[0]) in first["a"]["indices"]
+
+
+_Events = npt.NDArray[np.float32]
+_RELATIONS: dict[str, Callable[[_Events], tuple[_Events, _Events]]] = {
+    "sequence-mirror": lambda e: (e[:, :32], e[:, :31:-1]),
+    "sequence-local": lambda e: (e[:, :-1], e[:, 1:]),
+    "sequence-shift": lambda e: (e[:, :32], e[:, 32:]),
+    "grid-shift": lambda e: (e[:, :8], e[:, 8:]),
+    "grid-local": lambda e: (e[:, :, :-1], e[:, :, 1:]),
+}
+"""Each event task's relation as two aligned numpy slices: step/pixel and its partner."""
+
+
+@pytest.mark.parametrize("task", list(_RELATIONS))
+def test_an_event_task_labels_whether_its_relation_holds_a_pair_of_equal_signs(task: str) -> None:
+    spec = ALL_TASKS[task]
+    train, test = spec.data(DataSizes(train=200, test=100), 7)
+    for split in (train, test):
+        events = split.inputs.numpy()[:, 0]
+        labels = split.labels.numpy()
+        assert events.shape[1:] == spec.shape
+        assert set(np.unique(events)) <= {-1.0, 0.0, 1.0}
+        assert labels.mean() == 0.5
+        first, second = _RELATIONS[task](events)
+        planted = ((first != 0) & (first == second)).reshape(len(events), -1).any(axis=1)
+        np.testing.assert_array_equal(planted, labels == 1)
+
+
+def test_every_task_has_its_committed_description() -> None:
+    documents = descriptions()
+    assert list(documents) == list(ALL_TASKS) == [*TASKS, *HELD_OUT]
+    for name, (_, document) in documents.items():
+        # The committed file is what describe writes (regenerated only with the task).
+        assert yaml.safe_load((TASK_FILES / f"{name}.yaml").read_text()) == document
+    shifted = load_description("grid-shift").resolved()
+    assert len(shifted) == 8
+    for correlation in shifted:
+        assert len(correlation.a) == len(correlation.b) == 16
+        assert sorted(correlation.a + 128) == sorted(correlation.b)
 
 
 def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,7 +26,7 @@ from advisor.infer.dependence import dependence_graph
 from advisor.infer.task import infer_task
 from advisor.model.documents import read_document
 from advisor.model.task import Task, load_task, parse_task
-from bench.outcomes.data import IMAGE_SIDE, SEQUENCE_LENGTH, TASKS, pixel_permutation
+from bench.outcomes.data import ALL_TASKS, IMAGE_SIDE, SEQUENCE_LENGTH, pixel_permutation
 from bench.validate.advisor_pick import neighbourhood_halves, tile_symmetry
 
 __all__ = ["TASK_FILES", "data_description", "descriptions", "load_description", "main"]
@@ -54,6 +54,18 @@ def _permuted_neighbourhoods() -> list[_Document]:
         return {"indices": sorted(int(i) for i in new_position[ids])}
 
     return [{"name": c["name"], "a": moved(c["a"]), "b": moved(c["b"])} for c in original]
+
+
+def _rows_apart(distance: int) -> list[_Document]:
+    """Row ``r`` with row ``r + distance``, for every row that has one."""
+
+    def row(index: int) -> _Document:
+        return {"box": {"start": [index, 0], "stop": [index + 1, IMAGE_SIDE]}}
+
+    return [
+        {"name": f"row {r}/row {r + distance}", "a": row(r), "b": row(r + distance)}
+        for r in range(IMAGE_SIDE - distance)
+    ]
 
 
 def descriptions() -> dict[str, tuple[str, _Document]]:
@@ -95,6 +107,20 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
             "The label depends on products of neighbouring steps: the local preset.",
             {"input": sequence, "preset": "local"},
         ),
+        "sequence-shift": (
+            "The label couples each step of the first half with the same step of the second "
+            "half (step i with step i + 32): the periodic preset.",
+            {"input": sequence, "preset": "periodic"},
+        ),
+        "grid-shift": (
+            "The label couples each pixel of the top half with the pixel 8 rows below it: each "
+            "row of the top half with the row 8 below.",
+            {"input": image, "correlations": _rows_apart(IMAGE_SIDE // 2)},
+        ),
+        "grid-local": (
+            "The label depends on products of horizontally neighbouring pixels: the local preset.",
+            {"input": image, "preset": "local"},
+        ),
     }
 
 
@@ -121,7 +147,7 @@ def main() -> None:
     """Write ``tasks/<task>.yaml`` for every task."""
     TASK_FILES.mkdir(exist_ok=True)
     documents = descriptions()
-    assert list(documents) == list(TASKS), "one description per task, in the task order"
+    assert list(documents) == list(ALL_TASKS), "one description per task, in the task order"
     for name, (comment, document) in documents.items():
         text = yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=100)
         header = "".join(f"# {line}\n" for line in textwrap.wrap(comment, 98))
