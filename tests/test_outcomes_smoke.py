@@ -281,6 +281,9 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
         assert shared and all(fresh["runs"][key] == stored[key] for key in shared)
         assert set(fresh["runs"]) == {key for record in fresh["pool"] for key in record["runs"]}
     assert (tmp_path / "draw-1" / "with-data" / f"{spec.name}.json").exists()
+    held_out = HELD_OUT["sequence-shift"]
+    for with_inputs in (False, True):
+        run_task(held_out, 1, 1, tiny, tmp_path, random_draws=0, with_data=with_inputs)
 
     monkeypatch.setattr(report, "RESULTS", tmp_path)
     monkeypatch.setattr(report, "DOCS", tmp_path)
@@ -293,6 +296,17 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     assert "<!-- begin outcomes-data-paired -->" in text and "| sequence-mirror | " in text
     assert "<!-- begin outcomes-draw-paired -->" in text
     assert "<!-- begin outcomes-draws -->" in text and "| with the data, both | " in text
+
+    # The held-out task has its own blocks and enters no figure of the tuned tasks.
+    def block(name: str) -> str:
+        return text.split(f"<!-- begin {name} -->")[1].split(f"<!-- end {name} -->")[0]
+
+    held = block("outcomes-held-out")
+    assert "| sequence-shift |" in held and "| sequence-mirror |" not in held
+    assert held.count("| sequence-shift |") == 2  # its metrics, then both scores on both pools
+    for tuned in ("outcomes-metrics", "outcomes-data-paired", "outcomes-draw-paired"):
+        assert "sequence-shift" not in block(tuned)
+    assert "| advisor #1 |" in block("outcomes-sequence-shift")
     # Both draws as one pool: the first pool's members and the second draw's two, each once.
     first, second = report.read_arm(tmp_path), report.read_arm(tmp_path / "draw-1")
     both = report.union_arm(first, second).trained[spec.name]

@@ -13,7 +13,10 @@ with-data pools exist (``run --with-data``), ``outcomes-data-metrics``, ``outcom
 and ``outcomes-data-paired`` (both scores on both arms' pools); when the second draw's pools of
 both arms exist (``run --draw 1``), ``outcomes-draw-paired`` (both scores on their random
 members, none of which the first pools hold) and ``outcomes-draws`` (each predictor's mean tau on
-the first draw's pools, the second's and both as one). The prose around
+the first draw's pools, the second's and both as one). The held-out tasks (``run --held-out``,
+tasks added after the objective's last change) get their own pool blocks and plots and the block
+``outcomes-held-out`` (their metrics, and both scores on both arms' pools when the with-data
+pools exist); no other block reads them. The prose around
 the blocks is written by hand and left alone. Only the runs of the current pool are read, at the
 seeds the pool lists; a member with no finished run is left out of the figures.
 """
@@ -34,7 +37,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from bench.outcomes.data import TASKS
+from bench.outcomes.data import HELD_OUT, TASKS
 from bench.outcomes.metrics import (
     PREDICTORS,
     PoolRuns,
@@ -311,10 +314,11 @@ class Arm:
         return f"Training CPU time of these pools: {minutes:.1f} CPU-minutes, {runs} runs."
 
 
-def read_arm(folder: Path) -> Arm:
-    """Every task's trained pool in ``folder`` that has the advisor's #1 and the standard CNN."""
+def read_arm(folder: Path, tasks: Sequence[str] = tuple(TASKS)) -> Arm:
+    """Each of ``tasks``' trained pools in ``folder`` that has the advisor's #1 and the standard
+    CNN (default: the tuned tasks)."""
     arm = Arm({}, {}, {})
-    for name in TASKS:
+    for name in tasks:
         path = folder / f"{name}.json"
         if not path.exists():
             continue
@@ -342,8 +346,8 @@ def paired_markdown(described: Arm, with_data: Arm, replicates: int = 1000) -> s
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     columns: list[list[float]] = [[], [], [], []]
-    for name in TASKS:
-        if name not in described.trained or name not in with_data.trained:
+    for name in described.trained:
+        if name not in with_data.trained:
             continue
         taus = [
             _score_tau(found, field)
@@ -428,12 +432,17 @@ def _paired_share(arm: Arm, replicates: int) -> str:
     return f"{100 * np.mean(taus[fields[1]][drawn] > taus[fields[0]][drawn]):.1f}%"
 
 
+def _task_sections(arm: Arm) -> None:
+    """Write each task's pool block and plot."""
+    for name, found in arm.trained.items():
+        update_section(REPORT, f"outcomes-{name}", pool_markdown(arm.documents[name], found))
+        plot_task(name, found, DOCS / f"outcomes-{name}.png")
+
+
 def main() -> None:
     """Rebuild every generated block of docs/OUTCOMES.md and every plot."""
     described = read_arm(pool_folder(RESULTS, False, 0))
-    for name, found in described.trained.items():
-        update_section(REPORT, f"outcomes-{name}", pool_markdown(described.documents[name], found))
-        plot_task(name, found, DOCS / f"outcomes-{name}.png")
+    _task_sections(described)
     update_section(
         REPORT, "outcomes-metrics", f"{metrics_markdown(described.metrics)}\n\n{described.total}"
     )
@@ -457,6 +466,14 @@ def main() -> None:
         update_section(REPORT, "outcomes-draw-paired", paired)
         draws = [("description", described, fresh), ("with the data", with_data, fresh_with_data)]
         update_section(REPORT, "outcomes-draws", draws_markdown(draws))
+    held_out = read_arm(pool_folder(RESULTS, False, 0), list(HELD_OUT))
+    if held_out.trained:
+        _task_sections(held_out)
+        metrics = f"{metrics_markdown(held_out.metrics)}\n\n{held_out.total}"
+        held_out_with_data = read_arm(pool_folder(RESULTS, True, 0), list(HELD_OUT))
+        if held_out_with_data.trained:
+            metrics += "\n\n" + paired_markdown(held_out, held_out_with_data)
+        update_section(REPORT, "outcomes-held-out", metrics)
 
 
 if __name__ == "__main__":
