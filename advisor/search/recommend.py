@@ -19,8 +19,10 @@ figure the analysis reports, the tensor-network min-cut (docs/THEORY.md §4-6) w
 tree reaches with a fitting ladder (so 1.0 means nothing at this budget does better), and
 between equal scores the design that uses more of the budget ranks first; a free search's
 target is the dimension bound at the largest channel choice. ``log2_rank_target`` lowers either.
-Remaining ties go to fewer parameters, then to the earlier candidate (simpler family, shallower
-schedule), then to smaller widths, so a request always gets the same answer. Two trees whose
+Remaining ties go to fewer parameters, then to the tree whose correlated locations meet the other
+side after the fewest pooling levels (:mod:`advisor.search.meeting`), then to the earlier
+candidate (simpler family, shallower schedule), then to smaller widths, so a request always gets
+the same answer. Two trees whose
 labelled subtrees coincide for every correlation (the same shared-subtree DAG) are one candidate
 to the model; the first is kept.
 
@@ -62,8 +64,9 @@ third of a tenth of the full search's time at 256x256 and 1024x1024, time a stop
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -71,6 +74,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
+from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
 from advisor.model.arrangement import discarded_order
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
@@ -82,6 +86,7 @@ from advisor.model.task import Task
 from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate, CandidateSpace
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
+from advisor.search.meeting import levels_apart
 from advisor.search.mixtures import with_mixtures
 from advisor.search.objective import Objective, default_targets
 from advisor.search.paging import next_page_token, page_offset
@@ -225,16 +230,40 @@ class _Entry:
     figures: _Floats | None = field(default=None, compare=False, repr=False)
 
     def order(self) -> tuple[tuple[float, ...], int, int]:
+        """Best first: the score keys, then fewer parameters, then the earlier candidate."""
         return (
             tuple(-k for k in self.allocation.keys),
             self.allocation.parameters,
             self.candidate.index,
         )
 
-    def floor(self, candidate: Candidate) -> Floor:
-        return Floor(
-            self.allocation.keys, self.allocation.parameters, candidate.index < self.candidate.index
-        )
+    def floor(self, candidate: Candidate, apart: _Apart) -> Floor:
+        """Return what ``candidate`` must beat to rank before this entry.
+
+        It wins exact ties where :func:`_ranked` would put it first.
+        """
+        first = (apart(candidate), candidate.index) < (apart(self.candidate), self.candidate.index)
+        return Floor(self.allocation.keys, self.allocation.parameters, first)
+
+
+_Apart = Callable[[Candidate], float]
+"""How many pooling levels a tree's correlated locations pass before meeting the other side
+(:func:`advisor.search.meeting.levels_apart`), per candidate."""
+
+
+def _ranked(entries: Iterable[_Entry], apart: _Apart) -> list[_Entry]:
+    """Sort entries best first by :meth:`_Entry.order`, but break exact ties by ``apart``.
+
+    Among entries equal in score keys and parameters the tree whose correlated locations meet
+    soonest comes first, then the earlier candidate; ``apart`` is computed for those only.
+    """
+    ranked: list[_Entry] = []
+    for _, group in itertools.groupby(sorted(entries, key=_Entry.order), lambda e: e.order()[:2]):
+        tied = list(group)
+        if len(tied) > 1:
+            tied.sort(key=lambda e: (apart(e.candidate), e.candidate.index))
+        ranked += tied
+    return ranked
 
 
 @dataclass(frozen=True, eq=False)
@@ -255,6 +284,7 @@ class _Board:
     """
 
     size: int
+    apart: _Apart
     top: list[_Entry] = field(default_factory=list)
     contiguous: _Entry | None = None
     shallow: _Entry | None = None
@@ -273,7 +303,7 @@ class _Board:
             if self.contiguous is None:
                 return None
             floors.append(self.contiguous)
-        return max(floors, key=_Entry.order).floor(candidate) if floors else None
+        return _ranked(floors, self.apart)[-1].floor(candidate, self.apart) if floors else None
 
     def _rival(self, candidate: Candidate) -> _Entry | None:
         """Return the entry a candidate must displace: its slot's, else a full list's last."""
@@ -288,12 +318,12 @@ class _Board:
         if family == "shallow":
             self.shallow = entry
         if family == "contiguous" and (
-            self.contiguous is None or entry.order() < self.contiguous.order()
+            self.contiguous is None or _ranked([self.contiguous, entry], self.apart)[0] is entry
         ):
             self.contiguous = entry
         if entry.candidate.eligible:
             kept: dict[object, _Entry] = {}
-            for item in sorted([*self.top, entry], key=_Entry.order):
+            for item in _ranked([*self.top, entry], self.apart):
                 kept.setdefault(_slot(item.candidate), item)
             self.top = list(kept.values())[: self.size]
 
@@ -478,7 +508,8 @@ class _Search:
         # Built by execute(): its targets need a pass over every tree, which only a search (or
         # search_objective) uses, not a caller that only samples the space.
         self.objective: Objective
-        self.board = _Board(offset + budget.top_k)
+        self.board = _Board(offset + budget.top_k, self._levels_apart)
+        self._apart: dict[int, float] = {}
         self.scored = 0
         self.last_report = -math.inf
         # The practical scoring pass: the trees scored, the targets so far (the best figure of a
@@ -493,6 +524,22 @@ class _Search:
         self._family_best: dict[str, tuple[_Floats, _Ints, float]] = {}
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
         self._share_done = 1.0  # of the work, predicted when a stop cut the trees
+
+    def _levels_apart(self, candidate: Candidate) -> float:
+        """Return how many levels the candidate's correlated locations pass before meeting.
+
+        Memoised per candidate: the last tie-break of the ranking (:mod:`advisor.search.meeting`).
+        """
+        found = self._apart.get(candidate.index)
+        if found is None:
+            windows, _ = self.space.tree(candidate)
+            structure = PoolingStructure(
+                num_locations=math.prod(self.space.grid(candidate)), windows=tuple(windows)
+            )
+            labels = self.space.labels(candidate.padding)
+            found = levels_apart(structure, labels, self.objective.weights)
+            self._apart[candidate.index] = found
+        return found
 
     def _check_kernel(self) -> None:
         """Refuse a representation conv whose counts would overflow the search's int64 figures.
@@ -724,7 +771,7 @@ class _Search:
         self.clock.defer(self.clock.clock() - started + (0.0 if keep else recompute))
 
     def _rank(self) -> None:
-        """Rank the scored trees in the candidates' order (ties and duplicates: the first)."""
+        """Rank the scored trees, offered in the candidates' order (duplicates: the first kept)."""
         seen: dict[bytes, set[str]] = {}
         for scored in sorted(self._visited, key=lambda s: s.candidate.index):
             candidate, dag = scored.candidate, scored.dag
@@ -1176,27 +1223,44 @@ class _Search:
                 f"The search was stopped early, after about {self._share_done:.0%} of its work; "
                 "this is the best found so far."
             )
-        tie = self._tied_family()
-        if tie is not None:
-            notes.append(
-                f"The best {self.board.top[0].candidate.family} and {tie} trees tie on every "
-                "figure of the score: this task's correlations reach the same ranks under both "
-                "geometries, so the description does not choose between them, and the one "
-                "ranked first leads only by the search's listing order. If one is meant, say "
-                "which locations pair: region pairs that only that geometry pools early."
-            )
+        rival = self._tied_rival()
+        if rival is not None:
+            notes.append(self._tie_note(self.board.top[0], rival))
         return notes
 
-    def _tied_family(self) -> str | None:
-        """Return a family whose best tree ties the #1's score keys exactly, if another does."""
+    def _tied_rival(self) -> _Entry | None:
+        """Return the best tree of another family that ties the #1's score keys exactly."""
         if not self.board.top:
             return None
         first, *rest = self.board.top
         for entry in rest:
             family = entry.candidate.family
             if family != first.candidate.family and entry.allocation.keys == first.allocation.keys:
-                return family
+                return entry
         return None
+
+    def _tie_note(self, first: _Entry, rival: _Entry) -> str:
+        """Say that the #1 and ``rival`` tie on the score, and what ranks the #1 first."""
+        family, other = first.candidate.family, rival.candidate.family
+        if first.allocation.parameters != rival.allocation.parameters:
+            lead = "ranked first leads by needing fewer parameters"
+        elif (soon := self._levels_apart(first.candidate)) != (
+            late := self._levels_apart(rival.candidate)
+        ):
+            lead = (
+                "ranked first pools each correlation's two sides together sooner (a correlated "
+                f"location passes {soon:.1f} pooling levels on average before its window holds "
+                f"the other side, against {late:.1f}; trained nets reward it: docs/OUTCOMES.md, "
+                "held-out tasks)"
+            )
+        else:
+            lead = "ranked first leads only by the search's listing order"
+        return (
+            f"The best {family} and {other} trees tie on every figure of the score: this task's "
+            "correlations reach the same ranks under both geometries, so the description does "
+            f"not choose between them, and the one {lead}. If one is meant, say which locations "
+            "pair: region pairs that only that geometry pools early."
+        )
 
 
 def search_objective(task: Task, budget: Budget) -> Objective:
