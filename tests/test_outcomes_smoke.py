@@ -198,6 +198,9 @@ _RELATIONS: dict[str, Callable[[_Events], tuple[_Events, _Events]]] = {
     "sequence-shift": lambda e: (e[:, :32], e[:, 32:]),
     "grid-shift": lambda e: (e[:, :8], e[:, 8:]),
     "grid-local": lambda e: (e[:, :, :-1], e[:, :, 1:]),
+    "sequence-quarter": lambda e: (e[:, :48], e[:, 16:]),
+    "grid-periodic": lambda e: (e[:, :, :8], e[:, :, 8:]),
+    "grid-diagonal": lambda e: (e[:, :-1, :-1], e[:, 1:, 1:]),
 }
 """Each event task's relation as two aligned numpy slices: step/pixel and its partner."""
 
@@ -219,7 +222,7 @@ def test_an_event_task_labels_whether_its_relation_holds_a_pair_of_equal_signs(t
 
 def test_every_task_has_its_committed_description() -> None:
     documents = descriptions()
-    assert list(documents) == list(ALL_TASKS) == [*TASKS, *HELD_OUT]
+    assert list(documents) == list(ALL_TASKS) == [*TASKS, *HELD_OUT[0], *HELD_OUT[1]]
     for name, (_, document) in documents.items():
         # The committed file is what describe writes (regenerated only with the task).
         assert yaml.safe_load((TASK_FILES / f"{name}.yaml").read_text()) == document
@@ -228,6 +231,9 @@ def test_every_task_has_its_committed_description() -> None:
     for correlation in shifted:
         assert len(correlation.a) == len(correlation.b) == 16
         assert sorted(correlation.a + 128) == sorted(correlation.b)
+    quarter = load_description("sequence-quarter").resolved()
+    assert len(quarter) == 12
+    assert all(sorted(c.a + 16) == sorted(c.b) and len(c.a) == 4 for c in quarter)
 
 
 def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -281,7 +287,7 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
         assert shared and all(fresh["runs"][key] == stored[key] for key in shared)
         assert set(fresh["runs"]) == {key for record in fresh["pool"] for key in record["runs"]}
     assert (tmp_path / "draw-1" / "with-data" / f"{spec.name}.json").exists()
-    held_out = HELD_OUT["sequence-shift"]
+    held_out = HELD_OUT[0]["sequence-shift"]
     for with_inputs in (False, True):
         run_task(held_out, 1, 1, tiny, tmp_path, random_draws=0, with_data=with_inputs)
 
@@ -301,7 +307,7 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     def block(name: str) -> str:
         return text.split(f"<!-- begin {name} -->")[1].split(f"<!-- end {name} -->")[0]
 
-    held = block("outcomes-held-out")
+    held = block("outcomes-held-out-1")
     assert "| sequence-shift |" in held and "| sequence-mirror |" not in held
     assert held.count("| sequence-shift |") == 2  # its metrics, then both scores on both pools
     for tuned in ("outcomes-metrics", "outcomes-data-paired", "outcomes-draw-paired"):

@@ -68,6 +68,18 @@ def _rows_apart(distance: int) -> list[_Document]:
     ]
 
 
+def _blocks_apart(size: int, distance: int) -> list[_Document]:
+    """Each block of ``size`` steps with the block ``distance`` steps later."""
+
+    def block(start: int) -> _Document:
+        return {"box": {"start": [start], "stop": [start + size]}}
+
+    return [
+        {"name": f"steps {s}-{s + size - 1}/+{distance}", "a": block(s), "b": block(s + distance)}
+        for s in range(0, SEQUENCE_LENGTH - distance - size + 1, size)
+    ]
+
+
 def descriptions() -> dict[str, tuple[str, _Document]]:
     """Every task's header comment and task document."""
     image = {"shape": _IMAGE}
@@ -119,6 +131,20 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
         ),
         "grid-local": (
             "The label depends on products of horizontally neighbouring pixels: the local preset.",
+            {"input": image, "preset": "local"},
+        ),
+        "sequence-quarter": (
+            "The label couples each step with the step 16 later: each block of 4 steps with the "
+            "block 16 steps later.",
+            {"input": sequence, "correlations": _blocks_apart(4, SEQUENCE_LENGTH // 4)},
+        ),
+        "grid-periodic": (
+            "The label couples each pixel of the left half with the pixel 8 columns to its "
+            "right, i with i + n/2: the periodic preset.",
+            {"input": image, "preset": "periodic"},
+        ),
+        "grid-diagonal": (
+            "The label depends on products of diagonally neighbouring pixels: the local preset.",
             {"input": image, "preset": "local"},
         ),
     }

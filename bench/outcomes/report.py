@@ -13,10 +13,10 @@ with-data pools exist (``run --with-data``), ``outcomes-data-metrics``, ``outcom
 and ``outcomes-data-paired`` (both scores on both arms' pools); when the second draw's pools of
 both arms exist (``run --draw 1``), ``outcomes-draw-paired`` (both scores on their random
 members, none of which the first pools hold) and ``outcomes-draws`` (each predictor's mean tau on
-the first draw's pools, the second's and both as one). The held-out tasks (``run --held-out``,
-tasks added after the objective's last change) get their own pool blocks and plots and the block
-``outcomes-held-out`` (their metrics, and both scores on both arms' pools when the with-data
-pools exist); no other block reads them. The prose around
+the first draw's pools, the second's and both as one). The held-out tasks (``run --held-out K``,
+sets of tasks added after the objective's last change) get their own pool blocks and plots and
+one block per set, ``outcomes-held-out-K`` (their metrics, and both scores on both arms' pools
+when the with-data pools exist); no other block reads them. The prose around
 the blocks is written by hand and left alone. Only the runs of the current pool are read, at the
 seeds the pool lists; a member with no finished run is left out of the figures.
 """
@@ -466,14 +466,16 @@ def main() -> None:
         update_section(REPORT, "outcomes-draw-paired", paired)
         draws = [("description", described, fresh), ("with the data", with_data, fresh_with_data)]
         update_section(REPORT, "outcomes-draws", draws_markdown(draws))
-    held_out = read_arm(pool_folder(RESULTS, False, 0), list(HELD_OUT))
-    if held_out.trained:
+    for number, tasks in enumerate(HELD_OUT, start=1):
+        held_out = read_arm(pool_folder(RESULTS, False, 0), list(tasks))
+        if not held_out.trained:
+            continue
         _task_sections(held_out)
         metrics = f"{metrics_markdown(held_out.metrics)}\n\n{held_out.total}"
-        held_out_with_data = read_arm(pool_folder(RESULTS, True, 0), list(HELD_OUT))
+        held_out_with_data = read_arm(pool_folder(RESULTS, True, 0), list(tasks))
         if held_out_with_data.trained:
             metrics += "\n\n" + paired_markdown(held_out, held_out_with_data)
-        update_section(REPORT, "outcomes-held-out", metrics)
+        update_section(REPORT, f"outcomes-held-out-{number}", metrics)
 
 
 if __name__ == "__main__":

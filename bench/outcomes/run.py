@@ -3,7 +3,7 @@
 Run (docs/OUTCOMES.md records the protocol and the CPU time)::
 
     nice -n 19 .venv/bin/python -m bench.outcomes.run [--tasks T ...] [--seeds N] [--jobs 2]
-    nice -n 19 .venv/bin/python -m bench.outcomes.run --held-out   # the held-out tasks
+    nice -n 19 .venv/bin/python -m bench.outcomes.run --held-out K  # the K-th held-out set
     .venv/bin/python -m bench.outcomes.run --smoke      # tiny data, 1 epoch, a temporary folder
 
 Per task the pool is rebuilt on every run (the advisor's picks and scores follow the library as
@@ -262,8 +262,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     chosen.add_argument("--tasks", nargs="+", choices=list(ALL_TASKS), default=list(TASKS))
     chosen.add_argument(
         "--held-out",
-        action="store_true",
-        help=f"the tasks added after the objective was last changed ({', '.join(HELD_OUT)})",
+        type=int,
+        choices=range(1, len(HELD_OUT) + 1),
+        metavar="K",
+        help="the K-th set of tasks added after the objective was last changed: "
+        + "; ".join(f"{k} = {', '.join(tasks)}" for k, tasks in enumerate(HELD_OUT, start=1)),
     )
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (the protocol: 5)")
     parser.add_argument("--jobs", type=int, default=2, help="training runs at once")
@@ -283,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.draw < 0:
         parser.error("--draw: K must be 0 or more")
-    names = list(HELD_OUT) if args.held_out else args.tasks
+    names = list(HELD_OUT[args.held_out - 1]) if args.held_out else args.tasks
     if args.smoke:
         with tempfile.TemporaryDirectory() as folder:
             for name in names:
