@@ -22,9 +22,8 @@ target is the dimension bound at the largest channel choice. ``log2_rank_target`
 Remaining ties go to fewer parameters, then to the tree whose correlated locations meet the other
 side after the fewest pooling levels (:mod:`advisor.search.meeting`), then to the earlier
 candidate (simpler family, shallower schedule), then to smaller widths, so a request always gets
-the same answer. Two trees whose
-labelled subtrees coincide for every correlation (the same shared-subtree DAG) are one candidate
-to the model; the first is kept.
+the same answer. Two trees whose labelled subtrees coincide for every correlation (the same
+shared-subtree DAG) are one candidate to the model; the first is kept.
 
 **Anytime.** A practical search scores each tree once, in the order of
 :class:`~advisor.search.anytime.AnytimeQueue` (the shallow baseline, then one tree of every
