@@ -17,6 +17,7 @@ from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
 from advisor.search.meeting import levels_apart
 from advisor.search.recommend import recommend
+from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.seprank.labels import FREE, SIDE_A, SIDE_B, correlation_labels
 
 _Labels = npt.NDArray[np.int8]
@@ -37,18 +38,24 @@ def _labels(size: int, *sides: tuple[list[int], list[int]]) -> _Labels:
     return labels
 
 
+def _apart_of(tree: PoolingStructure, labels: _Labels, weights: npt.NDArray[np.float64]) -> float:
+    """The figure of the tree's DAG, as the search computes it."""
+    dag = SubtreeDagBuilder(labels).build(tree.windows, range(tree.depth))
+    return levels_apart(dag, weights)
+
+
 def test_closed_forms_on_eight_steps_pooled_by_two() -> None:
     tree = _contiguous([8, 4, 2], [2, 2, 2])
     one = np.ones(1)
-    assert levels_apart(tree, _labels(8, ([0], [1])), one) == 0.0
-    assert levels_apart(tree, _labels(8, ([0, 1], [2, 3])), one) == 1.0
-    assert levels_apart(tree, _labels(8, ([0], [7])), one) == 2.0
+    assert _apart_of(tree, _labels(8, ([0], [1])), one) == 0.0
+    assert _apart_of(tree, _labels(8, ([0, 1], [2, 3])), one) == 1.0
+    assert _apart_of(tree, _labels(8, ([0], [7])), one) == 2.0
     # Step 0 and step 1 meet in the first window, step 7 two levels up: (0 + 0 + 2) / 3.
-    assert levels_apart(tree, _labels(8, ([0], [1, 7])), one) == pytest.approx(2 / 3)
+    assert _apart_of(tree, _labels(8, ([0], [1, 7])), one) == pytest.approx(2 / 3)
     both = _labels(8, ([0], [1]), ([0], [7]))
-    assert levels_apart(tree, both, np.array([0.25, 0.75])) == pytest.approx(1.5)
+    assert _apart_of(tree, both, np.array([0.25, 0.75])) == pytest.approx(1.5)
     # One global window: every side meets at once.
-    assert levels_apart(_contiguous([8], [8]), _labels(8, ([0], [7])), one) == 0.0
+    assert _apart_of(_contiguous([8], [8]), _labels(8, ([0], [7])), one) == 0.0
 
 
 def _brute_force(
@@ -103,7 +110,7 @@ def test_levels_apart_counts_what_walking_up_the_tree_counts(
     case: tuple[PoolingStructure, _Labels, npt.NDArray[np.float64]],
 ) -> None:
     tree, labels, weights = case
-    assert levels_apart(tree, labels, weights) == pytest.approx(_brute_force(tree, labels, weights))
+    assert _apart_of(tree, labels, weights) == pytest.approx(_brute_force(tree, labels, weights))
 
 
 def _apart(task: Task, recommendation: Recommendation) -> float:
@@ -112,7 +119,7 @@ def _apart(task: Task, recommendation: Recommendation) -> float:
     weights = np.array([c.weight for c in correlations])
     structure = pooling_structure(architecture)
     labels = correlation_labels(correlations, structure.num_locations)
-    return levels_apart(structure, labels, weights / weights.sum())
+    return _apart_of(structure, labels, weights / weights.sum())
 
 
 @pytest.mark.parametrize(

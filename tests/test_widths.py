@@ -189,9 +189,9 @@ def test_a_floor_only_lets_better_allocations_through(instance: Instance) -> Non
     best = instance.allocate()
     if best is None:
         return
-    assert instance.allocate(Floor(best.keys, best.parameters, wins_ties=False)) is None
-    assert instance.allocate(Floor(best.keys, best.parameters, wins_ties=True)) == best
-    assert instance.allocate(Floor(best.keys, best.parameters + 1, wins_ties=False)) == best
+    assert instance.allocate(Floor(best.keys, best.parameters, wins_ties=lambda: False)) is None
+    assert instance.allocate(Floor(best.keys, best.parameters, wins_ties=lambda: True)) == best
+    assert instance.allocate(Floor(best.keys, best.parameters + 1, wins_ties=lambda: False)) == best
 
 
 def _left_right(shape: tuple[int, int]) -> npt.NDArray[np.int8]:

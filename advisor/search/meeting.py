@@ -9,6 +9,9 @@ picks trained in the order of that count: the net whose windows meet at the firs
 level later 87%, two 77%, three 69% (docs/OUTCOMES.md). So among designs equal on every key of the
 score the search ranks first the tree whose correlated locations meet soonest (docs/THEORY.md
 §17); the count is not a factor of the score, where it ranked the pools' other nets worse.
+
+The count is read off the tree's :class:`~advisor.search.subtree_dag.SubtreeDag`, one pass over
+its distinct subtree types: a cost independent of the number of locations.
 """
 
 from __future__ import annotations
@@ -16,32 +19,41 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from advisor.geometry.structure import PoolingStructure
-from advisor.seprank.levels import Levels, leaf_counts
+from advisor.search.subtree_dag import SubtreeDag
+from advisor.seprank.labels import SIDE_A, SIDE_B
 
 __all__ = ["levels_apart"]
 
+_Floats = npt.NDArray[np.float64]
 
-def levels_apart(
-    structure: PoolingStructure,
-    labels: npt.NDArray[np.int8],
-    weights: npt.NDArray[np.float64],
-) -> float:
+_LEAF_TYPES = 3
+"""Height-0 types of a :class:`SubtreeDag`: the labels FREE, SIDE_A and SIDE_B themselves."""
+
+
+def levels_apart(dag: SubtreeDag, weights: npt.NDArray[np.float64]) -> float:
     """Return how many pooling levels a correlated location passes before meeting the other side.
 
-    For each correlation (a row of ``labels``, :mod:`advisor.seprank.labels`), the mean over the
-    locations of A and B of the number of levels below the first window that holds locations of
-    both sides (0 when the first level's window does); the result is their mean under
-    ``weights`` (summing to 1). The last level is global, so every location meets there at the
-    latest: the figure lies in ``[0, depth - 1]``.
+    For each correlation of ``dag``, the mean over the locations of A and B of the number of
+    levels below the first window that holds locations of both sides (0 when the first level's
+    window does); the result is their mean under ``weights`` (summing to 1). The last level is
+    global, so every location meets there at the latest: the figure lies in ``[0, depth - 1]``.
+
+    Bottom-up over the types: a type's A and B leaves are its children's, times their
+    multiplicities; its *unmet* count adds to its children's the leaves it holds when it holds
+    only one side. A root's unmet count is then the sum, over its correlation's locations, of
+    the levels each passed alone.
     """
-    levels = Levels.of(structure)
-    counts = leaf_counts(structure, levels, labels)
-    in_a, in_b = counts.in_a.astype(np.int64), counts.in_b.astype(np.int64)
-    located = in_a.sum(axis=1) + in_b.sum(axis=1)
-    passed = np.zeros(labels.shape[0])
-    for level in range(structure.depth - 1):
-        met = np.where((in_a > 0) & (in_b > 0), in_a + in_b, 0).sum(axis=1)
-        passed += 1.0 - met / located
-        in_a, in_b = (levels.window_sum(side, level + 1) for side in (in_a, in_b))
+    sides: _Floats = np.zeros((_LEAF_TYPES, 2))
+    sides[SIDE_A, 0] = sides[SIDE_B, 1] = 1.0
+    unmet: _Floats = np.zeros(_LEAF_TYPES)
+    for level in dag.levels:
+        owner = np.repeat(np.arange(level.num_types), np.diff(level.start))
+        below, in_a, in_b = (
+            np.bincount(owner, weights=level.weight * values, minlength=level.num_types)
+            for values in (unmet[level.child], sides[level.child, 0], sides[level.child, 1])
+        )
+        sides = np.stack([in_a, in_b], axis=1)
+        unmet = np.asarray(below + np.where((sides > 0).all(axis=1), 0.0, in_a + in_b), np.float64)
+    roots = dag.roots
+    passed = unmet[roots] / sides[roots].sum(axis=1)
     return float(passed @ weights)

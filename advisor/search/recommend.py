@@ -63,6 +63,7 @@ third of a tenth of the full search's time at 256x256 and 1024x1024, time a stop
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -73,7 +74,6 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
-from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
 from advisor.model.arrangement import discarded_order
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
@@ -236,18 +236,24 @@ class _Entry:
             self.candidate.index,
         )
 
-    def floor(self, candidate: Candidate, apart: _Apart) -> Floor:
-        """Return what ``candidate`` must beat to rank before this entry.
+    def floor(self, candidate: Candidate, dag: SubtreeDag, apart: _Apart) -> Floor:
+        """Return what ``candidate`` (its tree ``dag``) must beat to rank before this entry.
 
-        It wins exact ties where :func:`_ranked` would put it first.
+        It wins exact ties where :func:`_ranked` would put it first (decided, once, only when a
+        tie occurs).
         """
-        first = (apart(candidate), candidate.index) < (apart(self.candidate), self.candidate.index)
+
+        @functools.cache
+        def first() -> bool:
+            mine = (apart(dag), candidate.index)
+            return mine < (apart(self.dag), self.candidate.index)
+
         return Floor(self.allocation.keys, self.allocation.parameters, first)
 
 
-_Apart = Callable[[Candidate], float]
+_Apart = Callable[[SubtreeDag], float]
 """How many pooling levels a tree's correlated locations pass before meeting the other side
-(:func:`advisor.search.meeting.levels_apart`), per candidate."""
+(:func:`advisor.search.meeting.levels_apart` of the tree's DAG)."""
 
 
 def _ranked(entries: Iterable[_Entry], apart: _Apart) -> list[_Entry]:
@@ -260,7 +266,7 @@ def _ranked(entries: Iterable[_Entry], apart: _Apart) -> list[_Entry]:
     for _, group in itertools.groupby(sorted(entries, key=_Entry.order), lambda e: e.order()[:2]):
         tied = list(group)
         if len(tied) > 1:
-            tied.sort(key=lambda e: (apart(e.candidate), e.candidate.index))
+            tied.sort(key=lambda e: (apart(e.dag), e.candidate.index))
         ranked += tied
     return ranked
 
@@ -288,8 +294,8 @@ class _Board:
     contiguous: _Entry | None = None
     shallow: _Entry | None = None
 
-    def floor_for(self, candidate: Candidate) -> Floor | None:
-        """Return the weakest result this candidate must beat to enter a list it may enter."""
+    def floor_for(self, candidate: Candidate, dag: SubtreeDag) -> Floor | None:
+        """Return the weakest result the candidate (tree ``dag``) must beat to enter a list."""
         if candidate.family == "shallow":
             return None
         floors = []
@@ -302,7 +308,8 @@ class _Board:
             if self.contiguous is None:
                 return None
             floors.append(self.contiguous)
-        return _ranked(floors, self.apart)[-1].floor(candidate, self.apart) if floors else None
+        weakest = _ranked(floors, self.apart)[-1] if floors else None
+        return weakest.floor(candidate, dag, self.apart) if weakest else None
 
     def _rival(self, candidate: Candidate) -> _Entry | None:
         """Return the entry a candidate must displace: its slot's, else a full list's last."""
@@ -508,7 +515,7 @@ class _Search:
         # search_objective) uses, not a caller that only samples the space.
         self.objective: Objective
         self.board = _Board(offset + budget.top_k, self._levels_apart)
-        self._apart: dict[int, float] = {}
+        self._apart: dict[bytes, float] = {}
         self.scored = 0
         self.last_report = -math.inf
         # The practical scoring pass: the trees scored, the targets so far (the best figure of a
@@ -524,20 +531,14 @@ class _Search:
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
         self._share_done = 1.0  # of the work, predicted when a stop cut the trees
 
-    def _levels_apart(self, candidate: Candidate) -> float:
-        """Return how many levels the candidate's correlated locations pass before meeting.
+    def _levels_apart(self, dag: SubtreeDag) -> float:
+        """Return how many levels a tree's correlated locations pass before meeting.
 
-        Memoised per candidate: the last tie-break of the ranking (:mod:`advisor.search.meeting`).
+        Memoised per DAG: the last tie-break of the ranking (:mod:`advisor.search.meeting`).
         """
-        found = self._apart.get(candidate.index)
+        found = self._apart.get(dag.digest)
         if found is None:
-            windows, _ = self.space.tree(candidate)
-            structure = PoolingStructure(
-                num_locations=math.prod(self.space.grid(candidate)), windows=tuple(windows)
-            )
-            labels = self.space.labels(candidate.padding)
-            found = levels_apart(structure, labels, self.objective.weights)
-            self._apart[candidate.index] = found
+            found = self._apart[dag.digest] = levels_apart(dag, self.objective.weights)
         return found
 
     def _check_kernel(self) -> None:
@@ -798,7 +799,7 @@ class _Search:
             self.choices,
             self.model,
             self.budget.max_parameters,
-            floor=self.board.floor_for(candidate),
+            floor=self.board.floor_for(candidate, dag),
             stop=stop,
         )
         self.scored += outcome.points_scored
@@ -1243,9 +1244,7 @@ class _Search:
         family, other = first.candidate.family, rival.candidate.family
         if first.allocation.parameters != rival.allocation.parameters:
             lead = "ranked first leads by needing fewer parameters"
-        elif (soon := self._levels_apart(first.candidate)) != (
-            late := self._levels_apart(rival.candidate)
-        ):
+        elif (soon := self._levels_apart(first.dag)) != (late := self._levels_apart(rival.dag)):
             lead = (
                 "ranked first pools each correlation's two sides together sooner (a correlated "
                 f"location passes {soon:.1f} pooling levels on average before its window holds "

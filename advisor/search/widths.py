@@ -40,7 +40,7 @@ cannot enter its ranking.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -122,13 +122,22 @@ class Allocation:
 class Floor:
     """What an allocation must beat: a score tuple and parameter count (from another tree).
 
-    ``wins_ties``: an allocation equal to the floor in both counts as better (the caller ranks
-    this tree before the floor's on exact ties).
+    ``wins_ties()``: whether an allocation equal to the floor in both counts as better (the
+    caller ranks this tree before the floor's on exact ties). Asked only when an allocation ties
+    the floor exactly: deciding may cost the caller a pass over both trees.
     """
 
     keys: tuple[float, ...]
     parameters: int
-    wins_ties: bool
+    wins_ties: Callable[[], bool]
+
+
+def _always() -> bool:
+    return True
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -197,12 +206,12 @@ class _Best:
     parameters: int
     widths: _Ints | None
     figures: _Floats | None = None
-    wins_ties: bool = False
+    wins_ties: Callable[[], bool] = _never
 
     @classmethod
     def from_floor(cls, floor: Floor | None, num_keys: int) -> _Best:
         if floor is None:
-            return cls(np.full(num_keys, -np.inf), np.iinfo(np.int64).max, None, None, True)
+            return cls(np.full(num_keys, -np.inf), np.iinfo(np.int64).max, None, None, _always)
         return cls(np.array(floor.keys), floor.parameters, None, None, floor.wins_ties)
 
     def compare(self, keys: _Floats, parameters: _Ints) -> npt.NDArray[np.int8]:
@@ -215,7 +224,7 @@ class _Best:
     def may_tie(self, prefixes: _Ints) -> npt.NDArray[np.bool_]:
         """Whether points with these prefixes win an exact tie in score and parameters."""
         if self.widths is None:
-            return np.full(prefixes.shape[0], self.wins_ties)
+            return np.full(prefixes.shape[0], self.wins_ties())
         return _lex_compare(prefixes, self.widths[: prefixes.shape[1]]) <= 0
 
     def improved_by(self, keys: _Floats, parameters: int, widths: _Ints, figures: _Floats) -> _Best:
