@@ -313,6 +313,9 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     for tuned in ("outcomes-metrics", "outcomes-data-paired", "outcomes-draw-paired"):
         assert "sequence-shift" not in block(tuned)
     assert "| advisor #1 |" in block("outcomes-sequence-shift")
+    overview = block("outcomes-overview")
+    assert "| tuned | 1 |" in overview and "| held-out set 1 | 1 |" in overview
+    assert "| all | 2 |" in overview
     # Both draws as one pool: the first pool's members and the second draw's two, each once.
     first, second = report.read_arm(tmp_path), report.read_arm(tmp_path / "draw-1")
     both = report.union_arm(first, second).trained[spec.name]

@@ -16,7 +16,8 @@ members, none of which the first pools hold) and ``outcomes-draws`` (each predic
 the first draw's pools, the second's and both as one). The held-out tasks (``run --held-out K``,
 sets of tasks added after the objective's last change) get their own pool blocks and plots and
 one block per set, ``outcomes-held-out-K`` (their metrics, and both scores on both arms' pools
-when the with-data pools exist); no other block reads them. The prose around
+when the with-data pools exist); ``outcomes-overview`` puts the tuned tasks, each held-out set
+and all of them side by side; no other block reads them. The prose around
 the blocks is written by hand and left alone. Only the runs of the current pool are read, at the
 seeds the pool lists; a member with no finished run is left out of the figures.
 """
@@ -55,6 +56,7 @@ __all__ = [
     "Row",
     "main",
     "metrics_markdown",
+    "overview_markdown",
     "plot_task",
     "pool_markdown",
     "pool_runs",
@@ -415,6 +417,32 @@ def draws_markdown(arms: Sequence[tuple[str, Arm, Arm]]) -> str:
     return "\n".join(lines)
 
 
+def overview_markdown(groups: Sequence[tuple[str, dict[str, TaskMetrics]]]) -> str:
+    """Each predictor's mean tau, the ceiling and the #1's two targets per group of tasks, then
+    over every task of the groups (``(label, metrics by task)``)."""
+    header = " | ".join(f"tau {_LABELS[p]}" for p in PREDICTORS)
+    lines = [
+        f"| tasks | count | {header} | tau one run (ceiling) | #1 within 1 std "
+        "| #1 ≥ doubling baseline + 3 |",
+        "| --- | ---: |" + " ---: |" * (len(PREDICTORS) + 3),
+    ]
+    every = {name: m for _, metrics in groups for name, m in metrics.items()}
+    for label, metrics in [*groups, ("all", every)]:
+        values = list(metrics.values())
+        taus = [
+            _number(_defined_mean([m.correlations[p].kendall_tau for m in values]))
+            for p in PREDICTORS
+        ]
+        within = sum(m.within_one_std for m in values)
+        wins = sum(m.advisor_vs_baseline >= 0.03 for m in values)
+        lines.append(
+            f"| {label} | {len(values)} | {' | '.join(taus)} "
+            f"| {_number(_defined_mean([m.seed_tau for m in values]))} "
+            f"| {within} of {len(values)} | {wins} of {len(values)} |"
+        )
+    return "\n".join(lines)
+
+
 def _defined_mean(values: Sequence[float]) -> float:
     """The mean of the values that are not NaN (NaN when none is)."""
     defined = [value for value in values if not math.isnan(value)]
@@ -466,16 +494,20 @@ def main() -> None:
         update_section(REPORT, "outcomes-draw-paired", paired)
         draws = [("description", described, fresh), ("with the data", with_data, fresh_with_data)]
         update_section(REPORT, "outcomes-draws", draws_markdown(draws))
+    groups = [("tuned", described.metrics)]
     for number, tasks in enumerate(HELD_OUT, start=1):
         held_out = read_arm(pool_folder(RESULTS, False, 0), list(tasks))
         if not held_out.trained:
             continue
+        groups.append((f"held-out set {number}", held_out.metrics))
         _task_sections(held_out)
         metrics = f"{metrics_markdown(held_out.metrics)}\n\n{held_out.total}"
         held_out_with_data = read_arm(pool_folder(RESULTS, True, 0), list(tasks))
         if held_out_with_data.trained:
             metrics += "\n\n" + paired_markdown(held_out, held_out_with_data)
         update_section(REPORT, f"outcomes-held-out-{number}", metrics)
+    if len(groups) > 1:
+        update_section(REPORT, "outcomes-overview", overview_markdown(groups))
 
 
 if __name__ == "__main__":
