@@ -25,6 +25,7 @@ import torch
 
 from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
+from advisor.model.task import parse_task
 from advisor.search.recommend import score_architecture
 from bench.outcomes import report
 from bench.outcomes.data import ALL_TASKS, HELD_OUT, TASKS, DataSizes, pixel_permutation
@@ -220,9 +221,30 @@ def test_an_event_task_labels_whether_its_relation_holds_a_pair_of_equal_signs(t
         np.testing.assert_array_equal(planted, labels == 1)
 
 
+def test_the_image_held_out_tasks_are_the_blobs_transposed_and_permuted() -> None:
+    sizes = DataSizes(train=40, test=20)
+    for task, original in (("blobs-top-bottom", "symmetry"), ("closedness-permuted", "closedness")):
+        changed, plain = ALL_TASKS[task].data(sizes, 3), ALL_TASKS[original].data(sizes, 3)
+        for ours, theirs in zip(changed, plain, strict=True):
+            np.testing.assert_array_equal(ours.labels.numpy(), theirs.labels.numpy())
+            images, reference = ours.inputs.numpy()[:, 0], theirs.inputs.numpy()[:, 0]
+            if task == "blobs-top-bottom":
+                np.testing.assert_array_equal(images, reference.transpose(0, 2, 1))
+            else:
+                shown = reference.reshape(len(reference), -1)[:, pixel_permutation(1_001)]
+                np.testing.assert_array_equal(images.reshape(len(images), -1), shown)
+    # The permuted task's description is the local preset's, pixel by pixel at the new places.
+    local = parse_task({"input": {"shape": [16, 16]}, "preset": "local"}).resolved()
+    moved = load_description("closedness-permuted").resolved()
+    position = np.argsort(pixel_permutation(1_001))
+    assert len(moved) == len(local)
+    for before, after in zip(local, moved, strict=True):
+        assert sorted(position[before.a]) == sorted(after.a) and after.weight == before.weight
+
+
 def test_every_task_has_its_committed_description() -> None:
     documents = descriptions()
-    assert list(documents) == list(ALL_TASKS) == [*TASKS, *HELD_OUT[0], *HELD_OUT[1]]
+    assert list(documents) == list(ALL_TASKS) == [n for tasks in (TASKS, *HELD_OUT) for n in tasks]
     for name, (_, document) in documents.items():
         # The committed file is what describe writes (regenerated only with the task).
         assert yaml.safe_load((TASK_FILES / f"{name}.yaml").read_text()) == document

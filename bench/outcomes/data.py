@@ -31,6 +31,12 @@ and, added after the search's last tie-break was chosen on ``sequence-shift``:
 - ``sequence-quarter`` — steps ``i`` and ``i + 16``.
 - ``grid-periodic`` — pixels ``(r, c)`` and ``(r, c + 8)``: the left half with the right half.
 - ``grid-diagonal`` — pixels ``(r, c)`` and ``(r + 1, c + 1)``: diagonal neighbours.
+
+and a third set of images, after both:
+
+- ``blobs-top-bottom`` — the ``symmetry`` blobs transposed: top-bottom mirror symmetry.
+- ``closedness-permuted`` — the ``closedness`` blobs with one fixed random permutation of the
+  pixels (:data:`BLOB_PERMUTATION_SEED`).
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from bench.validate.training import Dataset
 
 __all__ = [
     "ALL_TASKS",
+    "BLOB_PERMUTATION_SEED",
     "IMAGE_SIDE",
     "DISTRACTORS",
     "GRID_DISTRACTORS",
@@ -68,6 +75,7 @@ GRID_DISTRACTORS: Final = 12
 """Random +-1 events per 16x16 event image besides the planted pair: on 256 sites they make as
 many accidental neighbour pairs as six events make on 64 steps (0.49 and 0.48 per sample)."""
 PERMUTATION_SEED: Final = 1_000
+BLOB_PERMUTATION_SEED: Final = 1_001
 _TEST_DIGIT_FRACTION: Final = 0.2
 _BLOB_SCALE: Final = 2
 
@@ -97,13 +105,22 @@ class TaskSpec:
         return self.make(sizes, np.random.default_rng(seed))
 
 
-def _blobs(task: BlobTask) -> Callable[[DataSizes, np.random.Generator], tuple[Dataset, Dataset]]:
+def _blobs(
+    task: BlobTask, transpose: bool = False, permutation: npt.NDArray[np.intp] | None = None
+) -> Callable[[DataSizes, np.random.Generator], tuple[Dataset, Dataset]]:
+    """The [CS17] blobs labelled by ``task``, optionally transposed or with pixels permuted."""
+
     def make(sizes: DataSizes, rng: np.random.Generator) -> tuple[Dataset, Dataset]:
         # Labelling keeps the extreme 2 x 40% of each split.
         splits = []
         for count in (sizes.train, sizes.test):
             images, labels = generate_blobs(round(count / 0.8), rng).labelled(task)
-            splits.append(Dataset.from_arrays(_block_mean(images), labels))
+            grey = _block_mean(images)
+            if transpose:
+                grey = np.ascontiguousarray(grey.transpose(0, 2, 1))
+            if permutation is not None:
+                grey = grey.reshape(len(grey), -1)[:, permutation].reshape(grey.shape)
+            splits.append(Dataset.from_arrays(grey, labels))
         return splits[0], splits[1]
 
     return make
@@ -139,11 +156,13 @@ def _digits(
     return make
 
 
-def pixel_permutation() -> npt.NDArray[np.intp]:
-    """The fixed pixel order of ``digits-permuted``: pixel ``j`` shows original pixel ``p[j]``."""
-    order: npt.NDArray[np.intp] = np.random.default_rng(PERMUTATION_SEED).permutation(
-        IMAGE_SIDE * IMAGE_SIDE
-    )
+def pixel_permutation(seed: int = PERMUTATION_SEED) -> npt.NDArray[np.intp]:
+    """Return a fixed pixel order: pixel ``j`` shows original pixel ``p[j]``.
+
+    The default seed gives ``digits-permuted``'s; ``closedness-permuted`` uses
+    :data:`BLOB_PERMUTATION_SEED`.
+    """
+    order: npt.NDArray[np.intp] = np.random.default_rng(seed).permutation(IMAGE_SIDE * IMAGE_SIDE)
     return order
 
 
@@ -270,11 +289,23 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
             ),
         )
     },
+    {
+        spec.name: spec
+        for spec in (
+            TaskSpec("blobs-top-bottom", _IMAGE, 2, _blobs("symmetry", transpose=True)),
+            TaskSpec(
+                "closedness-permuted",
+                _IMAGE,
+                2,
+                _blobs("closedness", permutation=pixel_permutation(BLOB_PERMUTATION_SEED)),
+            ),
+        )
+    },
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
 it (2026-12-02): nothing was chosen on a set before it was added. The first set came before the
 search's last tie-break (:mod:`advisor.search.meeting`), which was chosen on its
-``sequence-shift``; the second came after that, to test it."""
+``sequence-shift``; the second came after that, to test it; the third, images, after both."""
 
 ALL_TASKS: Final[dict[str, TaskSpec]] = {
     name: spec for tasks in (TASKS, *HELD_OUT) for name, spec in tasks.items()

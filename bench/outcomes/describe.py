@@ -26,7 +26,13 @@ from advisor.infer.dependence import dependence_graph
 from advisor.infer.task import infer_task
 from advisor.model.documents import read_document
 from advisor.model.task import Task, load_task, parse_task
-from bench.outcomes.data import ALL_TASKS, IMAGE_SIDE, SEQUENCE_LENGTH, pixel_permutation
+from bench.outcomes.data import (
+    ALL_TASKS,
+    BLOB_PERMUTATION_SEED,
+    IMAGE_SIDE,
+    SEQUENCE_LENGTH,
+    pixel_permutation,
+)
 from bench.validate.advisor_pick import neighbourhood_halves, tile_symmetry
 
 __all__ = ["TASK_FILES", "data_description", "descriptions", "load_description", "main"]
@@ -37,6 +43,30 @@ _Document = dict[str, Any]
 _IMAGE = [IMAGE_SIDE, IMAGE_SIDE]
 
 
+def _at_new_pixels(document: _Document, permutation: npt.NDArray[np.intp]) -> list[_Document]:
+    """The correlations of a task document on the original image, at the pixels they moved to.
+
+    Every region (box, mask or preset member) becomes the ``indices`` of its pixels after the
+    permutation (pixel ``j`` shows original pixel ``permutation[j]``).
+    """
+    new_position = np.argsort(permutation)
+
+    def moved(ids: npt.NDArray[np.int64]) -> _Document:
+        return {"indices": sorted(int(i) for i in new_position[ids])}
+
+    correlations = []
+    for correlation in parse_task(document).resolved():
+        moved_correlation: _Document = {
+            "name": correlation.name,
+            "a": moved(correlation.a),
+            "b": moved(correlation.b),
+        }
+        if correlation.weight != 1.0:
+            moved_correlation["weight"] = correlation.weight
+        correlations.append(moved_correlation)
+    return correlations
+
+
 def _permuted_neighbourhoods() -> list[_Document]:
     """Halves of the original image's 4x4, 8x8 and 16x16 neighbourhoods, at their new pixels."""
     shape = (IMAGE_SIDE, IMAGE_SIDE)
@@ -45,15 +75,8 @@ def _permuted_neighbourhoods() -> list[_Document]:
         *neighbourhood_halves(shape, 8, 8),
         *neighbourhood_halves(shape, 16, 16),
     ]
-    new_position = np.argsort(pixel_permutation())
-    grid = np.arange(IMAGE_SIDE * IMAGE_SIDE).reshape(shape)
-
-    def moved(region: _Document) -> _Document:
-        (top, left), (bottom, right) = region["box"]["start"], region["box"]["stop"]
-        ids = grid[top:bottom, left:right].ravel()
-        return {"indices": sorted(int(i) for i in new_position[ids])}
-
-    return [{"name": c["name"], "a": moved(c["a"]), "b": moved(c["b"])} for c in original]
+    document = {"input": {"shape": _IMAGE}, "correlations": original}
+    return _at_new_pixels(document, pixel_permutation())
 
 
 def _rows_apart(distance: int) -> list[_Document]:
@@ -146,6 +169,23 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
         "grid-diagonal": (
             "The label depends on products of diagonally neighbouring pixels: the local preset.",
             {"input": image, "preset": "local"},
+        ),
+        "blobs-top-bottom": (
+            "Is the blob top-bottom symmetric? A property of the whole image: the top_bottom "
+            "preset.",
+            {"input": image, "preset": "top_bottom"},
+        ),
+        "closedness-permuted": (
+            "Is the blob closed (no gaps)? A property of small neighbourhoods, but the pixels were "
+            "shuffled by a fixed permutation: the local preset's correlations at the pixels they "
+            "moved to.",
+            {
+                "input": image,
+                "correlations": _at_new_pixels(
+                    {"input": image, "preset": "local"},
+                    pixel_permutation(BLOB_PERMUTATION_SEED),
+                ),
+            },
         ),
     }
 
