@@ -28,7 +28,14 @@ from advisor.model.grid import InputSpec
 from advisor.model.task import parse_task
 from advisor.search.recommend import score_architecture
 from bench.outcomes import report
-from bench.outcomes.data import ALL_TASKS, HELD_OUT, TASKS, DataSizes, pixel_permutation
+from bench.outcomes.data import (
+    ALL_TASKS,
+    BLOB_PERMUTATION_SEED,
+    HELD_OUT,
+    TASKS,
+    DataSizes,
+    pixel_permutation,
+)
 from bench.outcomes.describe import (
     TASK_FILES,
     data_description,
@@ -231,12 +238,12 @@ def test_the_image_held_out_tasks_are_the_blobs_transposed_and_permuted() -> Non
             if task == "blobs-top-bottom":
                 np.testing.assert_array_equal(images, reference.transpose(0, 2, 1))
             else:
-                shown = reference.reshape(len(reference), -1)[:, pixel_permutation(1_001)]
+                shown = reference.reshape(len(reference), -1)[:, pixel_permutation(BLOB_PERMUTATION_SEED)]
                 np.testing.assert_array_equal(images.reshape(len(images), -1), shown)
     # The permuted task's description is the local preset's, pixel by pixel at the new places.
     local = parse_task({"input": {"shape": [16, 16]}, "preset": "local"}).resolved()
     moved = load_description("closedness-permuted").resolved()
-    position = np.argsort(pixel_permutation(1_001))
+    position = np.argsort(pixel_permutation(BLOB_PERMUTATION_SEED))
     assert len(moved) == len(local)
     for before, after in zip(local, moved, strict=True):
         assert sorted(position[before.a]) == sorted(after.a) and after.weight == before.weight
