@@ -230,6 +230,7 @@ def test_an_event_task_labels_whether_its_relation_holds_a_pair_of_equal_signs(t
 
 def test_the_image_held_out_tasks_are_the_blobs_transposed_and_permuted() -> None:
     sizes = DataSizes(train=40, test=20)
+    order = pixel_permutation(BLOB_PERMUTATION_SEED)
     for task, original in (("blobs-top-bottom", "symmetry"), ("closedness-permuted", "closedness")):
         changed, plain = ALL_TASKS[task].data(sizes, 3), ALL_TASKS[original].data(sizes, 3)
         for ours, theirs in zip(changed, plain, strict=True):
@@ -238,12 +239,12 @@ def test_the_image_held_out_tasks_are_the_blobs_transposed_and_permuted() -> Non
             if task == "blobs-top-bottom":
                 np.testing.assert_array_equal(images, reference.transpose(0, 2, 1))
             else:
-                shown = reference.reshape(len(reference), -1)[:, pixel_permutation(BLOB_PERMUTATION_SEED)]
+                shown = reference.reshape(len(reference), -1)[:, order]
                 np.testing.assert_array_equal(images.reshape(len(images), -1), shown)
     # The permuted task's description is the local preset's, pixel by pixel at the new places.
     local = parse_task({"input": {"shape": [16, 16]}, "preset": "local"}).resolved()
     moved = load_description("closedness-permuted").resolved()
-    position = np.argsort(pixel_permutation(BLOB_PERMUTATION_SEED))
+    position = np.argsort(order)
     assert len(moved) == len(local)
     for before, after in zip(local, moved, strict=True):
         assert sorted(position[before.a]) == sorted(after.a) and after.weight == before.weight
