@@ -19,15 +19,12 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from advisor.search.subtree_dag import SubtreeDag
+from advisor.search.subtree_dag import LEAF_TYPES, SubtreeDag
 from advisor.seprank.labels import SIDE_A, SIDE_B
 
 __all__ = ["levels_apart"]
 
 _Floats = npt.NDArray[np.float64]
-
-_LEAF_TYPES = 3
-"""Height-0 types of a :class:`SubtreeDag`: the labels FREE, SIDE_A and SIDE_B themselves."""
 
 
 def levels_apart(dag: SubtreeDag, weights: npt.NDArray[np.float64]) -> float:
@@ -43,17 +40,13 @@ def levels_apart(dag: SubtreeDag, weights: npt.NDArray[np.float64]) -> float:
     only one side. A root's unmet count is then the sum, over its correlation's locations, of
     the levels each passed alone.
     """
-    sides: _Floats = np.zeros((_LEAF_TYPES, 2))
+    sides: _Floats = np.zeros((LEAF_TYPES, 2))
     sides[SIDE_A, 0] = sides[SIDE_B, 1] = 1.0
-    unmet: _Floats = np.zeros(_LEAF_TYPES)
+    unmet: _Floats = np.zeros(LEAF_TYPES)
     for level in dag.levels:
-        owner = np.repeat(np.arange(level.num_types), np.diff(level.start))
-        below, in_a, in_b = (
-            np.bincount(owner, weights=level.weight * values, minlength=level.num_types)
-            for values in (unmet[level.child], sides[level.child, 0], sides[level.child, 1])
-        )
-        sides = np.stack([in_a, in_b], axis=1)
-        unmet = np.asarray(below + np.where((sides > 0).all(axis=1), 0.0, in_a + in_b), np.float64)
+        below, sides = level.summed(unmet), level.summed(sides)
+        in_a, in_b = sides[:, 0], sides[:, 1]
+        unmet = below + np.where((in_a > 0) & (in_b > 0), 0.0, in_a + in_b)
     roots = dag.roots
     passed = unmet[roots] / sides[roots].sum(axis=1)
     return float(passed @ weights)

@@ -52,13 +52,13 @@ from advisor.errors import StoppedError
 from advisor.seprank.labels import SIDE_A, SIDE_B
 from advisor.stopping import StopSignal
 
-__all__ = ["DpValues", "SubtreeDag", "SubtreeDagBuilder", "TypeLevel"]
+__all__ = ["LEAF_TYPES", "DpValues", "SubtreeDag", "SubtreeDagBuilder", "TypeLevel"]
 
 _Floats = npt.NDArray[np.float64]
 _Ints = npt.NDArray[np.int64]
 _Types = npt.NDArray[np.signedinteger[Any]]
 
-_LEAF_TYPES: Final = 3
+LEAF_TYPES: Final = 3
 """Height-0 types: the label values FREE, SIDE_A, SIDE_B."""
 
 _SUMMED_COLUMNS: Final = 16
@@ -113,6 +113,15 @@ class TypeLevel:
     def num_types(self) -> int:
         """Number of distinct types at this height."""
         return int(self.start.size - 1)
+
+    def summed(self, values: _Floats) -> _Floats:
+        """Return each type's sum over its children of multiplicity times ``values[child]``.
+
+        ``values`` is indexed by the types one height down (first axis), with any trailing axes.
+        """
+        weight = self.weight.reshape(-1, *[1] * (values.ndim - 1))
+        summed: _Floats = np.add.reduceat(values[self.child] * weight, self.start[:-1], axis=0)
+        return summed
 
     @property
     def has_pure(self) -> bool:
@@ -198,7 +207,7 @@ class SubtreeDag:
 
     def leaves(self, log2_representation: _Floats) -> DpValues:
         """Height 0 for ``P`` values of ``log2 M``: a leaf costs ``log2 M`` in the other state."""
-        values = np.zeros((_LEAF_TYPES, 2, log2_representation.size), dtype=np.float64)
+        values = np.zeros((LEAF_TYPES, 2, log2_representation.size), dtype=np.float64)
         values[SIDE_A, 1] = log2_representation
         values[SIDE_B, 0] = log2_representation
         return DpValues(values, np.asarray(log2_representation, dtype=np.float64))
@@ -216,10 +225,8 @@ class SubtreeDag:
             ``(P,)`` values of ``log2 r_{height-1}``, the δ pooling at ``height``.
         """
         level = self.levels[height - 1]
-        offsets, weight = level.start[:-1], level.weight
-        kept = np.add.reduceat(below.values[level.child] * weight[:, None, None], offsets, axis=0)
-        cheaper = below.values.min(axis=1)
-        cut = np.add.reduceat(cheaper[level.child] * weight[:, None], offsets, axis=0)
+        kept = level.summed(below.values)
+        cut = level.summed(below.values.min(axis=1))
         cut += log2_width
         if not (level.grouped.size or level.has_pure):  # the plain recurrence
             return DpValues(np.minimum(kept, cut[:, None, :]), np.zeros_like(log2_width))
@@ -472,7 +479,7 @@ def _reach(levels: Sequence[TypeLevel], roots: _Ints) -> tuple[npt.NDArray[np.bo
     (``np.logical_or.at`` took time superlinear in the correlations).
     """
     correlations = roots.size
-    sizes = [_LEAF_TYPES] + [level.num_types for level in levels]
+    sizes = [LEAF_TYPES] + [level.num_types for level in levels]
     above = np.zeros((sizes[-1], correlations), dtype=bool)
     above[roots, np.arange(correlations)] = True
     reach = [above.T]
