@@ -15,7 +15,7 @@ import numpy as np
 from advisor_client.client import AdvisorClient
 
 from advisor.errors import InvalidRequestError
-from advisor.infer.combine import ARRANGEMENT_GAIN, DATA_PARTS, with_data
+from advisor.infer.combine import ARRANGED_COVERAGE, ARRANGEMENT_GAIN, DATA_PARTS, with_data
 from advisor.infer.data import DataSample, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
@@ -55,10 +55,13 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         except InvalidRequestError as error:
             raise _as_options(error) from None
     report = advisor.infer_task(graph, outputs=outputs, seed=args.seed, timeout=args.timeout)
+    summary = render_report(graph, report)
+    if report.task is None:
+        sys.stderr.write(summary)
+        raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
     from advisor.cli.yaml_output import readable_yaml
 
     text = readable_yaml(task_file(report.task))
-    summary = render_report(graph, report)
     if args.output is None:
         sys.stderr.write(summary)
         return text
@@ -89,7 +92,9 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
             "--data", f"the data's grid {list(graph.shape)} is not the task's {task_shape}"
         )
     report = advisor.infer_task(graph, timeout=args.timeout)
-    if "arrangement" in parts and report.task.arrangement is None:
+    if report.task is None:
+        sys.stderr.write(f"--data: {_no_task(graph, report)}; the task is the description alone\n")
+    elif "arrangement" in parts and report.task.arrangement is None:
         sys.stderr.write(
             f"--data: the arrangement lowers the crossing dependence by under {ARRANGEMENT_GAIN}; "
             "the task keeps the data's own order\n"
@@ -103,6 +108,9 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     lines = [
         f"data: {graph.samples} samples, grid {grid}, {graph.channels} channel(s); "
         f"{graph.weights.size} pairs (top {graph.top_k} per location, {graph.estimate})",
+        f"evidence: {report.evidence} of the pairs at dependence {report.threshold:.3f} or more, "
+        "which independent locations reach with probability 5% over every pair of the grid; "
+        "the rest is sampling noise and is not read",
     ]
     if graph.constant:
         shown = ", ".join(str(i) for i in graph.constant[:10])
@@ -113,13 +121,10 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         "(top-down):",
         f"  own order  {_figures(before)}  total {sum(before):.3f}",
         f"  arranged   {_figures(after)}  total {sum(after):.3f} ({report.partitioner})",
-        "the task carries the arrangement"
-        if report.task.arrangement is not None
-        else "the task keeps the data's own order (the arrangement gains under "
-        f"{ARRANGEMENT_GAIN})",
+        _arrangement_line(report),
         "",
     ]
-    weights = {c.name: c.weight for c in report.task.correlations}
+    weights = {} if report.task is None else {c.name: c.weight for c in report.task.correlations}
     largest = max((c.entanglement for c in report.correlations), default=0.0)
     width = max(len(c.name) for c in report.correlations) if report.correlations else 10
     lines.append(f"{'partition':<{width}}  entanglement  chance  weight")
@@ -128,6 +133,33 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         weight = f"{weights[c.name]:.3f}" if c.kept else f"dropped ({reason})"
         lines.append(f"{c.name:<{width}}  {c.entanglement:12.3f}  {c.chance:6.3f}  {weight}")
     return "\n".join(lines) + "\n"
+
+
+def _arrangement_line(report: InferenceReport) -> str:
+    if report.task is None:
+        return "no task: no partition crosses more of the evidence than chance"
+    if report.task.arrangement is not None:
+        return "the task carries the arrangement"
+    return (
+        "the task keeps the data's own order (the arrangement gains under "
+        f"{ARRANGEMENT_GAIN}, or the evidence reaches under {ARRANGED_COVERAGE:.0%} of the "
+        "locations)"
+    )
+
+
+def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
+    """Say why the data gives no task (``report.task`` is None)."""
+    if report.evidence == 0:
+        largest = float(graph.weights.max()) if graph.weights.size else 0.0
+        return (
+            f"the sample shows no dependence to model: no pair of locations depends more than "
+            f"independent ones would in {graph.samples} samples (largest {largest:.3f}, "
+            f"evidence from {report.threshold:.3f})"
+        )
+    return (
+        f"the sample's {report.evidence} dependent pair(s) cross no candidate partition more "
+        "than chance"
+    )
 
 
 def _figures(values: tuple[float, ...]) -> str:

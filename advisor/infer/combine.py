@@ -28,12 +28,24 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from advisor.infer.report import InferenceReport
 
-__all__ = ["ARRANGED_RATIO", "ARRANGEMENT_GAIN", "DATA_PARTS", "DATA_PREFIX", "with_data"]
+__all__ = [
+    "ARRANGED_COVERAGE",
+    "ARRANGED_RATIO",
+    "ARRANGEMENT_GAIN",
+    "DATA_PARTS",
+    "DATA_PREFIX",
+    "with_data",
+]
 
 ARRANGED_RATIO: Final = 0.8
 """The inferred task carries the arrangement when it brings the canonical entanglement to at most
 this fraction of the data's own order (:func:`advisor.infer.task.infer_task`); here, beside the
 parts ``--data`` adds, so the CLI's parser can say the rule without importing the inference."""
+
+ARRANGED_COVERAGE: Final = 0.5
+"""Least share of the locations the evidence must reach for the inferred task to carry the
+arrangement: it places every location, and one drawn from a few dependent pairs places the others
+arbitrarily."""
 
 ARRANGEMENT_GAIN: Final = f"{1 - ARRANGED_RATIO:.0%}"
 """The least drop of the crossing dependence that carries the arrangement, in words (``20%``)."""
@@ -49,6 +61,8 @@ def with_data(
     document: Mapping[str, Any], report: InferenceReport, parts: Collection[str] = DATA_PARTS
 ) -> dict[str, Any]:
     """Return the task document ``document`` with ``parts`` of ``report`` added.
+
+    A report without a task (the data shows no dependence to model) adds nothing.
 
     Raises
     ------
@@ -66,6 +80,8 @@ def with_data(
     from advisor.infer.report import task_file
 
     combined = dict(document)
+    if report.task is None:
+        return combined  # the data shows no dependence to add
     if "correlations" in parts:
         found = task_file(report.task).get("correlations", [])
         added = [{**c, "name": DATA_PREFIX + c["name"]} for c in found]

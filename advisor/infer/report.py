@@ -49,6 +49,8 @@ class InferenceReport:
     ----------
     task
         The inferred task; it carries ``arrangement`` when that lowers the entanglement enough.
+        None when the data shows no dependence to model: no edge is evidence (``evidence`` 0),
+        or no partition crosses more of it than chance.
     arrangement
         The arrangement (always computed): position p holds location ``arrangement[p]``.
     entanglement_before, entanglement_after
@@ -58,14 +60,21 @@ class InferenceReport:
         ``metis`` or ``spectral``.
     correlations
         Every candidate partition measured, kept or not.
+    threshold
+        The least dependence weight read as evidence: independent locations put any edge of the
+        grid at or above it with probability 5% (:mod:`advisor.infer.significance`).
+    evidence
+        The graph's edges at or above ``threshold``; the inference reads only those.
     """
 
-    task: Task
+    task: Task | None
     arrangement: tuple[int, ...]
     entanglement_before: tuple[float, ...]
     entanglement_after: tuple[float, ...]
     partitioner: str
     correlations: tuple[InferredCorrelation, ...]
+    threshold: float
+    evidence: int
 
 
 def dropped_reason(entanglement: float, chance: float, largest: float) -> str | None:

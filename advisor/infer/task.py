@@ -1,5 +1,10 @@
 """Infer a task from a dependence graph: which partitions the data couples, and its arrangement.
 
+Only the graph's *evidence* is read: the edges whose weight exceeds what independent locations
+reach in a sample of this size (:func:`~advisor.infer.significance.independence_threshold`, 5%
+over every pair of the grid). The rest is sampling noise, which on data without dependence is the
+whole graph; where nothing is evidence, no partition is kept and there is no task.
+
 Every candidate partition ``(A, B)`` a network could be asked to model is measured on the graph
 by its *entanglement density*: the dependence weight crossing it per location of the smaller
 side, ``cut(A, B) / min(|A|, |B|)`` (for two single locations, their ``|r|``). Candidates, in the
@@ -24,7 +29,9 @@ couples no more than a random split is no evidence of structure (on locally depe
 stripes 2 wide cut about half of the neighbour pairs, as a random split cuts half of all pairs;
 on shuffled pixels every stripe is at chance). Each kept candidate is weighted by its density
 relative to the largest. The task carries the arrangement in that case only — otherwise the
-data's own order is already as local as the arrangement makes it.
+data's own order is already as local as the arrangement makes it — and only when the evidence
+reaches at least :data:`ARRANGED_COVERAGE` of the locations: an arrangement places every
+location, and one drawn from a few dependent pairs places the others arbitrarily.
 """
 
 from __future__ import annotations
@@ -40,13 +47,15 @@ import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
 from advisor.infer.arrangement import Arrangement, arrange
-from advisor.infer.combine import ARRANGED_RATIO
+from advisor.infer.combine import ARRANGED_COVERAGE, ARRANGED_RATIO
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import MIN_WEIGHT, InferenceReport, InferredCorrelation, dropped_reason
+from advisor.infer.significance import independence_threshold
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import Task, parse_task
 
 __all__ = [
+    "ARRANGED_COVERAGE",
     "ARRANGED_RATIO",
     "MAX_PAIRS",
     "MIN_WEIGHT",
@@ -97,11 +106,32 @@ class Candidate:
 
 @dataclass(frozen=True, eq=False)
 class InferredTask:
-    """What :func:`infer_task` found: the task, the arrangement and every candidate measured."""
+    """What :func:`infer_task` found: the task, the arrangement and every candidate measured.
 
-    task: Task
+    ``task`` is None when no candidate is kept (nothing in the graph is evidence of dependence,
+    or nothing crosses more of it than chance). ``threshold`` is the least weight read as
+    evidence and ``evidence`` the graph's edges at or above it.
+    """
+
+    task: Task | None
     arrangement: Arrangement
     candidates: tuple[Candidate, ...]
+    threshold: float
+    evidence: int
+
+    def found(self) -> Task:
+        """Return the task, for data known to have dependence (benchmarks, tests).
+
+        Raises
+        ------
+        InvalidRequestError
+            On ``data`` when there is no task.
+        """
+        if self.task is None:
+            raise InvalidRequestError.single(
+                "data", f"no task: {self.evidence} pair(s) at dependence {self.threshold:.3f}+"
+            )
+        return self.task
 
     def report(self) -> InferenceReport:
         """Return the plain result the service sends (no arrays)."""
@@ -115,6 +145,8 @@ class InferredTask:
                 InferredCorrelation(c.name, c.entanglement, c.kept, c.chance)
                 for c in self.candidates
             ),
+            threshold=self.threshold,
+            evidence=self.evidence,
         )
 
     @property
@@ -130,7 +162,7 @@ def infer_task(
     arrangement: Arrangement | None = None,
     seed: int = 0,
 ) -> InferredTask:
-    """Infer the task (see the module docstring) from ``graph``.
+    """Infer the task (see the module docstring) from the evidence of ``graph``.
 
     Parameters
     ----------
@@ -139,28 +171,44 @@ def infer_task(
     outputs
         The task's classes (e.g. distinct labels); None leaves them unset.
     arrangement
-        A precomputed arrangement; default :func:`~advisor.infer.arrangement.arrange`.
+        A precomputed arrangement of the evidence; default
+        :func:`~advisor.infer.arrangement.arrange` of it.
     seed
         The partitioner's seed.
     """
-    arranged = arrangement or arrange(graph, seed=seed)
-    carry = sum(arranged.after) <= ARRANGED_RATIO * sum(arranged.before)
-    total = graph.total()
-    side_masks = [*_stripes(graph.shape), *_halves(graph.shape)]
-    measured = [_measure(graph, total, name, a, b) for name, a, b in side_masks]
-    measured += _long_range_pairs(graph, total)
+    threshold = independence_threshold(graph.samples, graph.num_locations)
+    evidence = _evidence(graph, threshold)
+    arranged = arrangement or arrange(evidence, seed=seed)
+    reached = np.union1d(evidence.rows, evidence.cols).size
+    carry = reached >= ARRANGED_COVERAGE * evidence.num_locations and sum(
+        arranged.after
+    ) <= ARRANGED_RATIO * sum(arranged.before)
+    total = evidence.total()
+    side_masks = [*_stripes(evidence.shape), *_halves(evidence.shape)]
+    measured = [_measure(evidence, total, name, a, b) for name, a, b in side_masks]
+    measured += _long_range_pairs(evidence, total)
     if carry:
-        for name, a, b in _stripes(graph.shape):
+        for name, a, b in _stripes(evidence.shape):
             a_ids = arranged.permutation[np.flatnonzero(a.reshape(-1))]
             b_ids = arranged.permutation[np.flatnonzero(b.reshape(-1))]
-            measured.append(_measure_ids(graph, total, f"arranged: {name}", a_ids, b_ids))
+            measured.append(_measure_ids(evidence, total, f"arranged: {name}", a_ids, b_ids))
     top = max((c.entanglement for c in measured), default=0.0)
     kept = [
         dataclasses.replace(c, kept=dropped_reason(c.entanglement, c.chance, top) is None)
         for c in measured
     ]
-    document = _document(graph, kept, top, outputs, arranged if carry else None)
-    return InferredTask(parse_task(document), arranged, tuple(kept))
+    task = None
+    if any(c.kept for c in kept):
+        task = parse_task(_document(evidence, kept, top, outputs, arranged if carry else None))
+    return InferredTask(task, arranged, tuple(kept), threshold, int(evidence.weights.size))
+
+
+def _evidence(graph: DependenceGraph, threshold: float) -> DependenceGraph:
+    """Return ``graph`` without the edges below ``threshold``."""
+    keep = graph.weights >= threshold
+    return dataclasses.replace(
+        graph, rows=graph.rows[keep], cols=graph.cols[keep], weights=graph.weights[keep]
+    )
 
 
 def _document(

@@ -622,7 +622,7 @@ def dependence_graph_from_proto(
 def inference_report_to_proto(report: InferenceReport) -> advisor_pb2.InferTaskResponse:
     """Encode an :class:`InferenceReport`."""
     return advisor_pb2.InferTaskResponse(
-        task=task_to_proto(report.task),
+        task=None if report.task is None else task_to_proto(report.task),
         arrangement=report.arrangement,
         entanglement_before=report.entanglement_before,
         entanglement_after=report.entanglement_after,
@@ -633,13 +633,15 @@ def inference_report_to_proto(report: InferenceReport) -> advisor_pb2.InferTaskR
             )
             for c in report.correlations
         ],
+        threshold=report.threshold,
+        evidence=report.evidence,
     )
 
 
 def inference_report_from_proto(message: advisor_pb2.InferTaskResponse) -> InferenceReport:
-    """Decode an :class:`InferenceReport` (the task is validated as any task)."""
+    """Decode an :class:`InferenceReport` (the task, when present, is validated as any task)."""
     return InferenceReport(
-        task=task_from_proto(message.task),
+        task=task_from_proto(message.task) if message.HasField("task") else None,
         arrangement=tuple(message.arrangement),
         entanglement_before=tuple(message.entanglement_before),
         entanglement_after=tuple(message.entanglement_after),
@@ -648,4 +650,6 @@ def inference_report_from_proto(message: advisor_pb2.InferTaskResponse) -> Infer
             InferredCorrelation(c.name, c.entanglement, c.kept, c.chance)
             for c in message.correlations
         ),
+        threshold=message.threshold,
+        evidence=message.evidence,
     )

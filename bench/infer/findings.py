@@ -39,11 +39,12 @@ def main() -> int:
             top_k=3,
             representation_kernel=3,
         )
-        families = [r.architecture.family for r in recommend(inferred.task, budget).recommendations]
+        task = inferred.found()
+        families = [r.architecture.family for r in recommend(task, budget).recommendations]
         before, after = sum(inferred.arrangement.before), sum(inferred.arrangement.after)
-        carried = inferred.task.arrangement is not None
+        carried = task.arrangement is not None
         print(
-            f"{name}: {len(inferred.task.correlations)} correlations, entanglement "
+            f"{name}: {len(task.correlations)} correlations, entanglement "
             f"{before:.3f} -> {after:.3f}, arrangement carried: {carried}, top 3: {families}"
         )
         if name == "signal-1d":

@@ -156,7 +156,7 @@ def arm_orders(
         "entanglement_random": sum(inferred.arrangement.before),
         "entanglement_metis": sum(metis.after),
         "entanglement_advisor": sum(inferred.arrangement.after),
-        "task_carries_arrangement": inferred.task.arrangement is not None,
+        "task_carries_arrangement": inferred.found().arrangement is not None,
     }
     return orders, inferred, info
 
@@ -166,7 +166,7 @@ def _advisor_net(
 ) -> Architecture:
     """The advisor's recommended net for the inferred task with its arrangement (``--data``)."""
     document = {
-        **task_file(inferred.task),
+        **task_file(inferred.found()),
         "arrangement": inferred.arrangement.permutation.tolist(),
     }
     result = recommend(

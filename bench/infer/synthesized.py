@@ -136,7 +136,8 @@ def _data_set(name: str, train_synthesized: bool) -> dict[str, Any]:
         shuffle, permuted, train = permuted_split(data, seed)
         orders, inferred, _ = arm_orders(data, permuted, train, shuffle, seed)
         graph = training_graph(data, permuted, train)
-        orders |= synthesized_orders(graph, inferred.task, budget.model_copy(update={"seed": seed}))
+        seeded = budget.model_copy(update={"seed": seed})
+        orders |= synthesized_orders(graph, inferred.found(), seeded)
         figures = layout_entanglement(graph, orders)
         run: dict[str, Any] = {"seed": seed, **{k: list(v) for k, v in figures.items()}}
         if train_synthesized:

@@ -1469,11 +1469,22 @@ class InferTaskResponse(_message.Message):
     ENTANGLEMENT_AFTER_FIELD_NUMBER: _builtins.int
     PARTITIONER_FIELD_NUMBER: _builtins.int
     CORRELATIONS_FIELD_NUMBER: _builtins.int
+    THRESHOLD_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
     partitioner: _builtins.str
     """"metis" or "spectral"."""
+    threshold: _builtins.float
+    """The least dependence weight read as evidence: independent locations put any edge of the grid
+    at or above it with probability 5% (a Bonferroni bound over every pair of locations).
+    """
+    evidence: _builtins.int
+    """The graph's edges at or above the threshold; the inference reads only those."""
     @_builtins.property
     def task(self) -> Global___Task:
-        """Usable as is by Recommend; carries the arrangement when it lowers the entanglement enough."""
+        """Usable as is by Recommend; carries the arrangement when it lowers the entanglement enough.
+        Absent when the data shows no dependence to model: no edge is evidence (evidence 0), or no
+        partition crosses more of it than chance.
+        """
 
     @_builtins.property
     def arrangement(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
@@ -1498,10 +1509,12 @@ class InferTaskResponse(_message.Message):
         entanglement_after: _abc.Iterable[_builtins.float] | None = ...,
         partitioner: _builtins.str = ...,
         correlations: _abc.Iterable[Global___InferredCorrelation] | None = ...,
+        threshold: _builtins.float = ...,
+        evidence: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["task", b"task"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrangement", b"arrangement", "correlations", b"correlations", "entanglement_after", b"entanglement_after", "entanglement_before", b"entanglement_before", "partitioner", b"partitioner", "task", b"task"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrangement", b"arrangement", "correlations", b"correlations", "entanglement_after", b"entanglement_after", "entanglement_before", b"entanglement_before", "evidence", b"evidence", "partitioner", b"partitioner", "task", b"task", "threshold", b"threshold"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

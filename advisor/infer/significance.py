@@ -1,0 +1,51 @@
+"""Which dependence a sample can tell from independence: the least weight that is evidence.
+
+Every sample of independent locations shows some dependence: ``|r|`` of two independent
+locations is of order ``1/sqrt(samples)`` (0.018 at 3,000 samples), and the dependence graph
+keeps each location's strongest pairs, so on data without structure it holds only the largest of
+that noise. Task inference must not read structure into it. An edge is evidence when its weight
+exceeds what independent locations reach with probability :data:`FAMILY_ALPHA` over *every* pair
+of the grid (a Bonferroni bound on the family of ``n (n - 1) / 2`` pairs, since the graph picks
+the largest of them).
+
+For one channel, ``sqrt(samples) * r`` of independent locations is asymptotically standard
+normal, so the threshold is ``z / sqrt(samples)`` with ``z`` the normal quantile of
+``1 - alpha / (2 * pairs)``. With ``C`` channels the weight is ``sqrt(RV)``
+(:mod:`advisor.infer.dependence`), and ``samples * w^2`` of independent locations is
+asymptotically ``sum_k c_k Z_k^2``, standard normals ``Z_k`` weighted by products of the two
+locations' channel-correlation eigenvalues with ``sum_k c_k^2 = 1``; its tail is heaviest when
+one weight holds everything (channels that move as one), the one-channel case. So the same
+threshold holds for any channels: conservative where they are less correlated.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import Final
+
+__all__ = ["FAMILY_ALPHA", "independence_threshold"]
+
+FAMILY_ALPHA: Final = 0.05
+"""The chance that independent locations put any edge of the grid above the threshold."""
+
+
+def independence_threshold(samples: int, locations: int, alpha: float = FAMILY_ALPHA) -> float:
+    """Return the least dependence weight that is evidence (module docstring), in ``(0, 1]``.
+
+    Independent locations put one edge or more of a grid of ``locations`` above it with
+    probability ``alpha`` at most (asymptotically in ``samples``). A grid of one location has no
+    pairs: 1.0.
+
+    Examples
+    --------
+    >>> round(independence_threshold(3000, 256), 4), round(independence_threshold(3000, 2), 4)
+    (0.0878, 0.0358)
+    """
+    if samples < 2 or not 0.0 < alpha < 1.0:
+        raise ValueError(f"need samples >= 2 and 0 < alpha < 1, got {samples} and {alpha}")
+    pairs = locations * (locations - 1) // 2
+    if pairs == 0:
+        return 1.0
+    z = -NormalDist().inv_cdf(alpha / (2.0 * pairs))  # the upper quantile, exact for tiny tails
+    return min(1.0, z / math.sqrt(samples))

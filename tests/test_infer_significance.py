@@ -1,0 +1,155 @@
+"""Task inference reads only the dependence a sample can tell from independence.
+
+The threshold (advisor.infer.significance) is checked against its closed form and against
+independent samples; the inference against data without dependence (no task, on the library, the
+wire, ``recommend --data`` and ``advisor infer``) and data with a few dependent pairs (they are
+found; the arrangement, drawn from them alone, is not carried).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from advisor.infer.combine import with_data
+from advisor.infer.data import data_from_array
+from advisor.infer.dependence import dependence_graph
+from advisor.infer.significance import FAMILY_ALPHA, independence_threshold
+from advisor.infer.task import infer_task
+from advisor.protocol import wire
+from tests.test_cli import advisor
+
+
+def test_the_threshold_of_one_pair_is_the_two_sided_normal_quantile() -> None:
+    for samples in (10, 3000, 10**6):
+        expected = NormalDist().inv_cdf(1 - FAMILY_ALPHA / 2) / math.sqrt(samples)
+        assert independence_threshold(samples, 2) == pytest.approx(expected, rel=1e-12)
+    assert independence_threshold(100, 1) == 1.0  # no pair: nothing can be evidence
+
+
+@given(
+    st.integers(2, 10**7), st.integers(2, 1 << 24), st.floats(1e-6, 0.5, allow_subnormal=False)
+)
+def test_the_threshold_rises_with_the_pairs_and_falls_with_the_samples(
+    samples: int, locations: int, alpha: float
+) -> None:
+    threshold = independence_threshold(samples, locations, alpha)
+    assert 0.0 < threshold <= 1.0
+    assert independence_threshold(samples, locations + 1, alpha) >= threshold
+    assert independence_threshold(samples + 1, locations, alpha) <= threshold
+    assert independence_threshold(samples, locations, alpha / 2) >= threshold
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_independent_locations_rarely_show_evidence(channels: int) -> None:
+    # 60 samples of 400 x 24 independent locations: the share with any edge at the threshold or
+    # above stays near 5% (binomial: more than 8 of 60 has probability 0.007); without the
+    # correction over the 276 pairs nearly every sample would have one.
+    rng = np.random.default_rng(5)
+    flagged = 0
+    for _ in range(60):
+        values = rng.standard_normal((400, 24, channels))
+        graph = dependence_graph(data_from_array(values, (24,)), top_k=23)
+        flagged += bool((graph.weights >= independence_threshold(400, 24)).any())
+    assert flagged <= 8
+
+
+def test_channels_that_move_as_one_keep_the_threshold_valid() -> None:
+    # The heaviest null tail: three copies of one channel (module docstring).
+    rng = np.random.default_rng(6)
+    flagged = 0
+    for _ in range(60):
+        one = rng.standard_normal((400, 24, 1))
+        values = one + 1e-3 * rng.standard_normal((400, 24, 3))
+        graph = dependence_graph(data_from_array(values, (24,)), top_k=23)
+        flagged += bool((graph.weights >= independence_threshold(400, 24)).any())
+    assert flagged <= 8
+
+
+def _independent(samples: int = 2000, side: int = 12, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((samples, side, side))
+
+
+def test_data_without_dependence_gives_no_task() -> None:
+    graph = dependence_graph(data_from_array(_independent()))
+    assert graph.weights.size > 0  # the top-k graph still holds the largest noise
+    inferred = infer_task(graph)
+    assert inferred.evidence == 0
+    assert inferred.task is None
+    assert not any(c.kept for c in inferred.candidates)
+    report = inferred.report()
+    back = wire.inference_report_from_proto(wire.inference_report_to_proto(report))
+    assert back.task is None
+    assert (back.threshold, back.evidence) == (report.threshold, 0)
+    assert back.threshold == pytest.approx(independence_threshold(2000, 144))
+    document = {"input": {"shape": [12, 12]}, "preset": "local"}
+    assert with_data(document, report) == document
+    with pytest.raises(Exception, match="no task"):
+        inferred.found()
+
+
+def _pairs(samples: int = 2000, side: int = 12, seed: int = 2) -> np.ndarray:
+    """Independent locations except two far pairs that move together (|r| about 0.45)."""
+    values = _independent(samples, side, seed).reshape(samples, -1)
+    for i, j in ((0, 100), (30, 140)):
+        values[:, j] = 0.5 * values[:, i] + values[:, j]
+    return values.reshape(samples, side, side)
+
+
+def test_a_few_dependent_pairs_are_found_and_do_not_carry_an_arrangement() -> None:
+    graph = dependence_graph(data_from_array(_pairs()))
+    inferred = infer_task(graph)
+    evidence = graph.weights >= inferred.threshold
+    assert {(int(r), int(c)) for r, c in zip(graph.rows[evidence], graph.cols[evidence])} == {
+        (0, 100),
+        (30, 140),
+    }
+    assert inferred.evidence == 2
+    task = inferred.found()
+    # The arrangement lowers the crossing of two edges to nothing, but it places the other 140
+    # locations arbitrarily: under half the grid is reached, so the task keeps the data's order.
+    assert sum(inferred.arrangement.after) < sum(inferred.arrangement.before)
+    assert task.arrangement is None
+    for correlation in task.resolved():
+        sides = (set(correlation.a.tolist()), set(correlation.b.tolist()))
+        crosses = [
+            (i in sides[0] and j in sides[1]) or (i in sides[1] and j in sides[0])
+            for i, j in ((0, 100), (30, 140))
+        ]
+        assert any(crosses), correlation.name
+
+
+def test_advisor_infer_refuses_data_without_dependence_and_recommend_uses_the_description(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "noise.npy"
+    values = _independent(600, 8, seed=2).astype(np.float32)
+    assert infer_task(dependence_graph(data_from_array(values))).evidence == 0  # 1 seed in 20 fails
+    np.save(data, values)
+    output = tmp_path / "task.yaml"
+    run = advisor("infer", data, "--output", output)
+    assert run.status == 2
+    assert "DATA: the sample shows no dependence to model" in run.stderr
+    assert "no task to write" in run.stderr
+    assert "evidence: 0 of the pairs" in run.stderr
+    assert not output.exists()
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    alone = advisor("recommend", task, "--budget", "20000", "--format", "json")
+    joined = advisor("recommend", task, "--data", data, "--budget", "20000", "--format", "json")
+    assert joined.status == 0, joined.stderr
+    assert "--data: the sample shows no dependence to model" in joined.stderr
+    assert "the task is the description alone" in joined.stderr
+    strip = {"search_seconds"}
+    first, second = (
+        {k: v for k, v in json.loads(r.stdout).items() if k not in strip}
+        for r in (alone, joined)
+    )
+    assert first == second
