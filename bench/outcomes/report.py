@@ -495,6 +495,7 @@ def main() -> None:
         draws = [("description", described, fresh), ("with the data", with_data, fresh_with_data)]
         update_section(REPORT, "outcomes-draws", draws_markdown(draws))
     groups = [("tuned", described.metrics)]
+    data_groups = [("tuned", with_data.metrics)] if with_data.trained else []
     for number, tasks in enumerate(HELD_OUT, start=1):
         held_out = read_arm(pool_folder(RESULTS, False, 0), list(tasks))
         if not held_out.trained:
@@ -505,9 +506,12 @@ def main() -> None:
         held_out_with_data = read_arm(pool_folder(RESULTS, True, 0), list(tasks))
         if held_out_with_data.trained:
             metrics += "\n\n" + paired_markdown(held_out, held_out_with_data)
+            data_groups.append((f"held-out set {number}", held_out_with_data.metrics))
         update_section(REPORT, f"outcomes-held-out-{number}", metrics)
     if len(groups) > 1:
         update_section(REPORT, "outcomes-overview", overview_markdown(groups))
+    if len(data_groups) > 1:
+        update_section(REPORT, "outcomes-overview-data", overview_markdown(data_groups))
 
 
 if __name__ == "__main__":
