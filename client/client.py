@@ -291,7 +291,9 @@ class AdvisorClient:
         """Infer a task and an arrangement from a data sample.
 
         The dependence graph (each location's ``top_k`` strongest |Pearson| pairs) is computed
-        here, streaming over ``data``; only that summary is sent, never the data.
+        here, streaming over ``data``; only that summary is sent, never the data. The server reads
+        only the pairs above what independent locations reach (the report's ``threshold`` and
+        ``evidence``); the report's ``task`` is None when the data shows no dependence to model.
 
         Parameters
         ----------
