@@ -25,13 +25,13 @@ import torch
 
 from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
-from advisor.model.task import parse_task
 from advisor.search.recommend import score_architecture
 from bench.outcomes import report
 from bench.outcomes.data import (
     ALL_TASKS,
     BLOB_PERMUTATION_SEED,
     HELD_OUT,
+    SYMMETRY_PERMUTATION_SEED,
     TASKS,
     DataSizes,
     pixel_permutation,
@@ -209,6 +209,8 @@ _RELATIONS: dict[str, Callable[[_Events], tuple[_Events, _Events]]] = {
     "sequence-quarter": lambda e: (e[:, :48], e[:, 16:]),
     "grid-periodic": lambda e: (e[:, :, :8], e[:, :, 8:]),
     "grid-diagonal": lambda e: (e[:, :-1, :-1], e[:, 1:, 1:]),
+    "sequence-eighth": lambda e: (e[:, :56], e[:, 8:]),
+    "grid-mirror": lambda e: (e[:, :, :8], e[:, :, :7:-1]),
 }
 """Each event task's relation as two aligned numpy slices: step/pixel and its partner."""
 
@@ -228,10 +230,17 @@ def test_an_event_task_labels_whether_its_relation_holds_a_pair_of_equal_signs(t
         np.testing.assert_array_equal(planted, labels == 1)
 
 
+_PERMUTED = {
+    "closedness-permuted": ("closedness", BLOB_PERMUTATION_SEED),
+    "symmetry-permuted": ("symmetry", SYMMETRY_PERMUTATION_SEED),
+}
+"""Each permuted image task: its tuned task and the seed of its pixel permutation."""
+
+
 def test_the_image_held_out_tasks_are_the_blobs_transposed_and_permuted() -> None:
     sizes = DataSizes(train=40, test=20)
-    order = pixel_permutation(BLOB_PERMUTATION_SEED)
-    for task, original in (("blobs-top-bottom", "symmetry"), ("closedness-permuted", "closedness")):
+    pairs = [("blobs-top-bottom", "symmetry"), *((t, o) for t, (o, _) in _PERMUTED.items())]
+    for task, original in pairs:
         changed, plain = ALL_TASKS[task].data(sizes, 3), ALL_TASKS[original].data(sizes, 3)
         for ours, theirs in zip(changed, plain, strict=True):
             np.testing.assert_array_equal(ours.labels.numpy(), theirs.labels.numpy())
@@ -239,15 +248,22 @@ def test_the_image_held_out_tasks_are_the_blobs_transposed_and_permuted() -> Non
             if task == "blobs-top-bottom":
                 np.testing.assert_array_equal(images, reference.transpose(0, 2, 1))
             else:
+                order = pixel_permutation(_PERMUTED[task][1])
                 shown = reference.reshape(len(reference), -1)[:, order]
                 np.testing.assert_array_equal(images.reshape(len(images), -1), shown)
-    # The permuted task's description is the local preset's, pixel by pixel at the new places.
-    local = parse_task({"input": {"shape": [16, 16]}, "preset": "local"}).resolved()
-    moved = load_description("closedness-permuted").resolved()
-    position = np.argsort(order)
-    assert len(moved) == len(local)
-    for before, after in zip(local, moved, strict=True):
-        assert sorted(position[before.a]) == sorted(after.a) and after.weight == before.weight
+
+
+@pytest.mark.parametrize("task", list(_PERMUTED))
+def test_a_permuted_task_is_described_by_its_tuned_task_at_the_new_pixels(task: str) -> None:
+    original, seed = _PERMUTED[task]
+    unmoved = load_description(original).resolved()
+    moved = load_description(task).resolved()
+    position = np.argsort(pixel_permutation(seed))
+    assert len(moved) == len(unmoved)
+    for before, after in zip(unmoved, moved, strict=True):
+        assert sorted(position[before.a]) == sorted(after.a)
+        assert sorted(position[before.b]) == sorted(after.b)
+        assert (after.name, after.weight) == (before.name, before.weight)
 
 
 def test_every_task_has_its_committed_description() -> None:

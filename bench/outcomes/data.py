@@ -18,7 +18,7 @@ sequence (the sizes docs/OUTCOMES.md records the reasons for):
   cannot learn a label planted at fixed steps, so the coupling is planted by relation, not place.
 - ``sequence-local`` — the same with the planted pair at neighbouring steps ``j`` and ``j + 1``.
 
-The held-out tasks (:data:`HELD_OUT`, two sets), added after the objective was last changed,
+The held-out tasks (:data:`HELD_OUT`, four sets), added after the objective was last changed,
 plant the same kind of pair under other relations:
 
 - ``sequence-shift`` — steps ``i`` and ``i + 32``: the first half with the second, step for step.
@@ -37,6 +37,14 @@ and a third set of images, after both:
 - ``blobs-top-bottom`` — the ``symmetry`` blobs transposed: top-bottom mirror symmetry.
 - ``closedness-permuted`` — the ``closedness`` blobs with one fixed random permutation of the
   pixels (:data:`BLOB_PERMUTATION_SEED`).
+
+and a fourth set, after task inference began reading only the dependence a sample can tell from
+independence (``advisor/infer/significance.py``), mixing both kinds:
+
+- ``sequence-eighth`` — steps ``i`` and ``i + 8``.
+- ``grid-mirror`` — pixels ``(r, c)`` and ``(r, 15 - c)``: each pixel with its left-right mirror.
+- ``symmetry-permuted`` — the ``symmetry`` blobs with another fixed random permutation of the
+  pixels (:data:`SYMMETRY_PERMUTATION_SEED`).
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ from bench.validate.training import Dataset
 __all__ = [
     "ALL_TASKS",
     "BLOB_PERMUTATION_SEED",
+    "SYMMETRY_PERMUTATION_SEED",
     "IMAGE_SIDE",
     "DISTRACTORS",
     "GRID_DISTRACTORS",
@@ -76,6 +85,7 @@ GRID_DISTRACTORS: Final = 12
 many accidental neighbour pairs as six events make on 64 steps (0.49 and 0.48 per sample)."""
 PERMUTATION_SEED: Final = 1_000
 BLOB_PERMUTATION_SEED: Final = 1_001
+SYMMETRY_PERMUTATION_SEED: Final = 1_002
 _TEST_DIGIT_FRACTION: Final = 0.2
 _BLOB_SCALE: Final = 2
 
@@ -202,6 +212,18 @@ def _columns_right(pixel: int) -> int:
     return pixel + half if pixel % IMAGE_SIDE < half else -1
 
 
+def _eighth_shift(step: int) -> int:
+    """Step ``i`` with step ``i + 8`` (``sequence-eighth``)."""
+    shift = SEQUENCE_LENGTH // 8
+    return step + shift if step < SEQUENCE_LENGTH - shift else -1
+
+
+def _mirrored_column(pixel: int) -> int:
+    """Pixel ``(r, c)`` of the left half with ``(r, 15 - c)`` (``grid-mirror``)."""
+    row, column = divmod(pixel, IMAGE_SIDE)
+    return row * IMAGE_SIDE + IMAGE_SIDE - 1 - column if column < IMAGE_SIDE // 2 else -1
+
+
 def _diagonal_neighbour(pixel: int) -> int:
     """Pixel ``(r, c)`` with ``(r + 1, c + 1)`` (``grid-diagonal``)."""
     row, column = divmod(pixel, IMAGE_SIDE)
@@ -301,11 +323,26 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
             ),
         )
     },
+    {
+        spec.name: spec
+        for spec in (
+            TaskSpec("sequence-eighth", _SEQUENCE, 2, _events(_SEQUENCE, _eighth_shift)),
+            TaskSpec("grid-mirror", _IMAGE, 2, _events(_IMAGE, _mirrored_column, GRID_DISTRACTORS)),
+            TaskSpec(
+                "symmetry-permuted",
+                _IMAGE,
+                2,
+                _blobs("symmetry", permutation=pixel_permutation(SYMMETRY_PERMUTATION_SEED)),
+            ),
+        )
+    },
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
 it (2026-12-02): nothing was chosen on a set before it was added. The first set came before the
 search's last tie-break (:mod:`advisor.search.meeting`), which was chosen on its
-``sequence-shift``; the second came after that, to test it; the third, images, after both."""
+``sequence-shift``; the second came after that, to test it; the third, images, after both; the
+fourth after task inference's evidence rule (:mod:`advisor.infer.significance`), which the first
+two sets' with-data arm led to."""
 
 ALL_TASKS: Final[dict[str, TaskSpec]] = {
     name: spec for tasks in (TASKS, *HELD_OUT) for name, spec in tasks.items()

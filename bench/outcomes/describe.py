@@ -31,6 +31,7 @@ from bench.outcomes.data import (
     BLOB_PERMUTATION_SEED,
     IMAGE_SIDE,
     SEQUENCE_LENGTH,
+    SYMMETRY_PERMUTATION_SEED,
     pixel_permutation,
 )
 from bench.validate.advisor_pick import neighbourhood_halves, tile_symmetry
@@ -184,6 +185,28 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
                 "correlations": _at_new_pixels(
                     {"input": image, "preset": "local"},
                     pixel_permutation(BLOB_PERMUTATION_SEED),
+                ),
+            },
+        ),
+        "sequence-eighth": (
+            "The label couples each step with the step 8 later: each pair of steps with the pair "
+            "8 steps later.",
+            {"input": sequence, "correlations": _blocks_apart(2, SEQUENCE_LENGTH // 8)},
+        ),
+        "grid-mirror": (
+            "The label couples each pixel with its left-right mirror image (column c with column "
+            "15 - c): the symmetry preset.",
+            {"input": image, "preset": "symmetry"},
+        ),
+        "symmetry-permuted": (
+            "Is the blob left-right symmetric? As for symmetry (each blob and quadrant against "
+            "its mirror image), but the pixels were shuffled by a fixed permutation: those "
+            "correlations at the pixels they moved to.",
+            {
+                "input": image,
+                "correlations": _at_new_pixels(
+                    {"input": image, "correlations": tile_symmetry((IMAGE_SIDE, IMAGE_SIDE))},
+                    pixel_permutation(SYMMETRY_PERMUTATION_SEED),
                 ),
             },
         ),
