@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from advisor.infer.arrangement import arrange
+from advisor.infer.arrangement import arrange, surrogate_entanglement
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
@@ -152,10 +152,12 @@ def arm_orders(
         "igtd": igtd_arrangement(correlations, data.shape, seed),
         "advisor": inferred.arrangement.permutation,
     }
+    # Every order measured on the same graph (the advisor arranges only the graph's evidence).
+    advisor_order = inferred.arrangement.permutation
     info = {
-        "entanglement_random": sum(inferred.arrangement.before),
+        "entanglement_random": sum(surrogate_entanglement(graph)),
         "entanglement_metis": sum(metis.after),
-        "entanglement_advisor": sum(inferred.arrangement.after),
+        "entanglement_advisor": sum(surrogate_entanglement(graph, advisor_order)),
         "task_carries_arrangement": inferred.found().arrangement is not None,
     }
     return orders, inferred, info
