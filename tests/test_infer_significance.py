@@ -3,7 +3,7 @@
 The threshold (advisor.infer.significance) is checked against its closed form and against
 independent samples; the inference against data without dependence (no task, on the library, the
 wire, ``recommend --data`` and ``advisor infer``) and data with a few dependent pairs (they are
-found; the arrangement, drawn from them alone, is not carried).
+found; the partitions of the whole grid and the arrangement, drawn from them alone, are not).
 """
 
 from __future__ import annotations
@@ -94,14 +94,14 @@ def test_data_without_dependence_gives_no_task() -> None:
 
 
 def _pairs(samples: int = 2000, side: int = 12, seed: int = 2) -> np.ndarray:
-    """Independent locations except two far pairs that move together (|r| about 0.45)."""
+    """Independent locations but two far pairs: (0, 100) at |r| 0.71, (30, 140) at 0.45."""
     values = _independent(samples, side, seed).reshape(samples, -1)
-    for i, j in ((0, 100), (30, 140)):
-        values[:, j] = 0.5 * values[:, i] + values[:, j]
+    for (i, j), coupling in (((0, 100), 1.0), ((30, 140), 0.5)):
+        values[:, j] = coupling * values[:, i] + values[:, j]
     return values.reshape(samples, side, side)
 
 
-def test_a_few_dependent_pairs_are_found_and_do_not_carry_an_arrangement() -> None:
+def test_a_few_dependent_pairs_keep_their_pairs_and_make_no_grid_wide_claim() -> None:
     graph = dependence_graph(data_from_array(_pairs()))
     inferred = infer_task(graph)
     evidence = graph.weights >= inferred.threshold
@@ -109,17 +109,37 @@ def test_a_few_dependent_pairs_are_found_and_do_not_carry_an_arrangement() -> No
     assert set(pairs) == {(0, 100), (30, 140)}
     assert inferred.evidence == 2
     task = inferred.found()
+    # The pair above the long-range threshold (|r| >= 0.5) is kept; the other is evidence too,
+    # but alone it is no long-range pair.
+    assert [c.name for c in task.correlations] == ["locations (0, 0) vs (8, 4)"]
+    # Every stripe and half crosses one of the two pairs or none: measured on 4 of 144 locations,
+    # none is kept, whatever its density, and the report says why.
+    reach = "the evidence reaches under 50% of the locations"
+    partitions = [c for c in inferred.candidates if c.a.size > 1]
+    assert partitions and all(c.dropped == reach for c in partitions)
+    assert any(c.entanglement > c.chance for c in partitions)  # kept before this rule
     # The arrangement lowers the crossing of two edges to nothing, but it places the other 140
-    # locations arbitrarily: under half the grid is reached, so the task keeps the data's order.
+    # locations arbitrarily: the task keeps the data's order.
     assert sum(inferred.arrangement.after) < sum(inferred.arrangement.before)
     assert task.arrangement is None
-    for correlation in task.resolved():
-        sides = (set(correlation.a.tolist()), set(correlation.b.tolist()))
-        crosses = [
-            (i in sides[0] and j in sides[1]) or (i in sides[1] and j in sides[0])
-            for i, j in ((0, 100), (30, 140))
-        ]
-        assert any(crosses), correlation.name
+    report = inferred.report()
+    back = wire.inference_report_from_proto(wire.inference_report_to_proto(report))
+    assert [c.dropped for c in back.correlations] == [c.dropped or "" for c in inferred.candidates]
+    assert [c.kept for c in back.correlations] == [c.kept for c in inferred.candidates]
+
+
+def test_constant_locations_do_not_count_against_the_evidence_reach() -> None:
+    # A 12x12 grid of which only the top 3 rows vary, each location with its right neighbour: the
+    # evidence reaches every varying location, so the stripes it crosses are kept.
+    rng = np.random.default_rng(4)
+    values = np.zeros((2000, 12, 12))
+    sources = rng.standard_normal((2000, 3, 6))
+    values[:, :3, 0::2] = sources
+    values[:, :3, 1::2] = sources + rng.standard_normal((2000, 3, 6))
+    graph = dependence_graph(data_from_array(values), allow_constant=True)
+    assert len(graph.constant) == 108
+    task = infer_task(graph).found()
+    assert "columns 0,2,4,.. vs 1,3,5,.." in {c.name for c in task.correlations}
 
 
 def test_advisor_infer_refuses_data_without_dependence_and_recommend_uses_the_description(

@@ -283,7 +283,7 @@ def test_every_task_has_its_committed_description() -> None:
 
 
 def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = TASKS["sequence-mirror"]
+    spec = TASKS["symmetry"]  # images: even a tiny sample shows their dependence (--data)
     task = load_description(spec.name)
     budget, members = build_pool(task, spec.classes, seed=0, random_draws=2)
     assert [m.source for m in members[:1]] == ["advisor #1"]
@@ -342,10 +342,10 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr("bench.report.DOCS", tmp_path)
     report.main()
     text = (tmp_path / report.REPORT).read_text()
-    assert "<!-- begin outcomes-metrics -->" in text and "| sequence-mirror |" in text
+    assert "<!-- begin outcomes-metrics -->" in text and f"| {spec.name} |" in text
     assert "<!-- begin outcomes-sureness -->" in text and "| advisor score |" in text
     assert "<!-- begin outcomes-data-metrics -->" in text
-    assert "<!-- begin outcomes-data-paired -->" in text and "| sequence-mirror | " in text
+    assert "<!-- begin outcomes-data-paired -->" in text and f"| {spec.name} | " in text
     assert "<!-- begin outcomes-draw-paired -->" in text
     assert "<!-- begin outcomes-draws -->" in text and "| with the data, both | " in text
 
@@ -354,7 +354,7 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
         return text.split(f"<!-- begin {name} -->")[1].split(f"<!-- end {name} -->")[0]
 
     held = block("outcomes-held-out-1")
-    assert "| sequence-shift |" in held and "| sequence-mirror |" not in held
+    assert "| sequence-shift |" in held and f"| {spec.name} |" not in held
     assert held.count("| sequence-shift |") == 2  # its metrics, then both scores on both pools
     for tuned in ("outcomes-metrics", "outcomes-data-paired", "outcomes-draw-paired"):
         assert "sequence-shift" not in block(tuned)
@@ -362,6 +362,9 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     overview = block("outcomes-overview")
     assert "| tuned | 1 |" in overview and "| held-out set 1 | 1 |" in overview
     assert "| all | 2 |" in overview
+    # Each arm on its own pools.
+    assert "| tuned | 1 |" in block("outcomes-overview-data")
+    assert "| all | 2 |" in block("outcomes-overview-data")
     # Both draws as one pool: the first pool's members and the second draw's two, each once.
     first, second = report.read_arm(tmp_path), report.read_arm(tmp_path / "draw-1")
     both = report.union_arm(first, second).trained[spec.name]
@@ -369,7 +372,7 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     assert {r.record["architecture"] for r in both} == {
         r.record["architecture"] for r in first.trained[spec.name] + second.trained[spec.name]
     }
-    assert (tmp_path / "outcomes-sequence-mirror.png").stat().st_size > 0
+    assert (tmp_path / f"outcomes-{spec.name}.png").stat().st_size > 0
 
 
 def test_the_tree_net_builds_padded_and_3d_architectures() -> None:

@@ -15,11 +15,11 @@ import numpy as np
 from advisor_client.client import AdvisorClient
 
 from advisor.errors import InvalidRequestError
-from advisor.infer.combine import ARRANGED_COVERAGE, ARRANGEMENT_GAIN, DATA_PARTS, with_data
+from advisor.infer.combine import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE, with_data
 from advisor.infer.data import DataSample, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
-from advisor.infer.report import InferenceReport, dropped_reason, task_file
+from advisor.infer.report import InferenceReport, task_file
 from advisor.model.documents import read_document
 from advisor.model.task import Task, parse_task
 
@@ -125,25 +125,23 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         "",
     ]
     weights = {} if report.task is None else {c.name: c.weight for c in report.task.correlations}
-    largest = max((c.entanglement for c in report.correlations), default=0.0)
     width = max(len(c.name) for c in report.correlations) if report.correlations else 10
     lines.append(f"{'partition':<{width}}  entanglement  chance  weight")
     for c in report.correlations:
-        reason = dropped_reason(c.entanglement, c.chance, largest)
-        weight = f"{weights[c.name]:.3f}" if c.kept else f"dropped ({reason})"
+        weight = f"{weights[c.name]:.3f}" if c.kept else f"dropped ({c.dropped})"
         lines.append(f"{c.name:<{width}}  {c.entanglement:12.3f}  {c.chance:6.3f}  {weight}")
     return "\n".join(lines) + "\n"
 
 
 def _arrangement_line(report: InferenceReport) -> str:
     if report.task is None:
-        return "no task: no partition crosses more of the evidence than chance"
+        return "no task: no partition is kept (the reasons below)"
     if report.task.arrangement is not None:
         return "the task carries the arrangement"
     return (
         "the task keeps the data's own order (the arrangement gains under "
-        f"{ARRANGEMENT_GAIN}, or the evidence reaches under {ARRANGED_COVERAGE:.0%} of the "
-        "locations)"
+        f"{ARRANGEMENT_GAIN}, or the evidence reaches under {EVIDENCE_COVERAGE:.0%} of the "
+        "varying locations)"
     )
 
 
@@ -156,10 +154,7 @@ def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
             f"independent ones would in {graph.samples} samples (largest {largest:.3f}, "
             f"evidence from {report.threshold:.3f})"
         )
-    return (
-        f"the sample's {report.evidence} dependent pair(s) cross no candidate partition more "
-        "than chance"
-    )
+    return f"no partition is kept from the sample's {report.evidence} dependent pair(s)"
 
 
 def _figures(values: tuple[float, ...]) -> str:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from advisor.infer.report import InferenceReport
 
 __all__ = [
-    "ARRANGED_COVERAGE",
+    "EVIDENCE_COVERAGE",
     "ARRANGED_RATIO",
     "ARRANGEMENT_GAIN",
     "DATA_PARTS",
@@ -42,10 +42,12 @@ ARRANGED_RATIO: Final = 0.8
 this fraction of the data's own order (:func:`advisor.infer.task.infer_task`); here, beside the
 parts ``--data`` adds, so the CLI's parser can say the rule without importing the inference."""
 
-ARRANGED_COVERAGE: Final = 0.5
-"""Least share of the locations the evidence must reach for the inferred task to carry the
-arrangement: it places every location, and one drawn from a few dependent pairs places the others
-arbitrarily."""
+EVIDENCE_COVERAGE: Final = 0.5
+"""Least share of the varying locations the evidence must reach for the inferred task to make
+claims about the whole grid — its stripes, its halves and the arrangement: measured on a few
+dependent pairs, a grid-wide partition gets a described correlation's weight from them alone,
+and an arrangement places every other location arbitrarily (its long-range pairs, two locations
+each, stand on their own evidence)."""
 
 ARRANGEMENT_GAIN: Final = f"{1 - ARRANGED_RATIO:.0%}"
 """The least drop of the crossing dependence that carries the arrangement, in words (``20%``)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from advisor.infer.combine import EVIDENCE_COVERAGE
 from advisor.model.task import Task
 
 __all__ = ["MIN_WEIGHT", "InferenceReport", "InferredCorrelation", "dropped_reason", "task_file"]
@@ -33,12 +34,15 @@ class InferredCorrelation:
     chance
         The expected density of two random disjoint sets of the same sizes; a partition at or
         below it is not kept (:func:`advisor.infer.task.chance_density`).
+    dropped
+        Why it is not kept (:func:`dropped_reason`); empty when it is.
     """
 
     name: str
     entanglement: float
     kept: bool
     chance: float
+    dropped: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,12 +81,18 @@ class InferenceReport:
     evidence: int
 
 
-def dropped_reason(entanglement: float, chance: float, largest: float) -> str | None:
-    """Why a partition of this density is not kept (None when it is): the task's one rule.
+def dropped_reason(
+    entanglement: float, chance: float, largest: float, *, reached: bool = True
+) -> str | None:
+    """Why a partition of this density is not kept (None when it is): the task's rule.
 
     ``largest`` is the largest density measured. Kept: at least :data:`MIN_WEIGHT` of it and
-    above ``chance``, the density two random disjoint sets of the same sizes have on average.
+    above ``chance``, the density two random disjoint sets of the same sizes have on average;
+    and, for a partition of the whole grid (stripes, halves), ``reached``: the evidence reaches
+    at least :data:`~advisor.infer.combine.EVIDENCE_COVERAGE` of the varying locations.
     """
+    if not reached:
+        return f"the evidence reaches under {EVIDENCE_COVERAGE:.0%} of the locations"
     if entanglement <= chance:
         return "not above chance"
     if largest <= 0 or entanglement < MIN_WEIGHT * largest:

@@ -30,8 +30,12 @@ stripes 2 wide cut about half of the neighbour pairs, as a random split cuts hal
 on shuffled pixels every stripe is at chance). Each kept candidate is weighted by its density
 relative to the largest. The task carries the arrangement in that case only — otherwise the
 data's own order is already as local as the arrangement makes it — and only when the evidence
-reaches at least :data:`ARRANGED_COVERAGE` of the locations: an arrangement places every
-location, and one drawn from a few dependent pairs places the others arbitrarily.
+reaches at least :data:`EVIDENCE_COVERAGE` of the varying locations: an arrangement places
+every location, and one drawn from a few dependent pairs places the others arbitrarily. The
+same share is needed for any partition of the whole grid (stripes, halves): measured on a few
+pairs, the partitions that happen to cross them would take a described correlation's weight
+from them alone (on the outcome benchmark's sparse-event tasks, the partitions crossing one to
+three planted pairs). The long-range pairs, two locations each, stand on their own evidence.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
 from advisor.infer.arrangement import Arrangement, arrange
-from advisor.infer.combine import ARRANGED_COVERAGE, ARRANGED_RATIO
+from advisor.infer.combine import ARRANGED_RATIO, EVIDENCE_COVERAGE
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import MIN_WEIGHT, InferenceReport, InferredCorrelation, dropped_reason
 from advisor.infer.significance import independence_threshold
@@ -55,8 +59,8 @@ from advisor.model.presets import expand_task_preset
 from advisor.model.task import Task, parse_task
 
 __all__ = [
-    "ARRANGED_COVERAGE",
     "ARRANGED_RATIO",
+    "EVIDENCE_COVERAGE",
     "MAX_PAIRS",
     "MIN_WEIGHT",
     "PAIR_THRESHOLD",
@@ -92,8 +96,9 @@ class Candidate:
     chance
         The entanglement two random disjoint sets of the same sizes have on average
         (:func:`chance_density`).
-    kept
-        Whether the task keeps it.
+    dropped
+        Why the task does not keep it (:func:`~advisor.infer.report.dropped_reason`); None when
+        it does.
     """
 
     name: str
@@ -101,7 +106,12 @@ class Candidate:
     b: _Ids
     entanglement: float
     chance: float
-    kept: bool = False
+    dropped: str | None = None
+
+    @property
+    def kept(self) -> bool:
+        """Whether the task keeps it."""
+        return self.dropped is None
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,7 +152,7 @@ class InferredTask:
             entanglement_after=self.arrangement.after,
             partitioner=self.arrangement.partitioner,
             correlations=tuple(
-                InferredCorrelation(c.name, c.entanglement, c.kept, c.chance)
+                InferredCorrelation(c.name, c.entanglement, c.kept, c.chance, c.dropped or "")
                 for c in self.candidates
             ),
             threshold=self.threshold,
@@ -179,28 +189,45 @@ def infer_task(
     threshold = independence_threshold(graph.samples, graph.num_locations)
     evidence = _evidence(graph, threshold)
     arranged = arrangement or arrange(evidence, seed=seed)
-    reached = np.union1d(evidence.rows, evidence.cols).size
-    carry = reached >= ARRANGED_COVERAGE * evidence.num_locations and sum(
-        arranged.after
-    ) <= ARRANGED_RATIO * sum(arranged.before)
+    reached = _reached_share(evidence) >= EVIDENCE_COVERAGE
+    carry = reached and sum(arranged.after) <= ARRANGED_RATIO * sum(arranged.before)
     total = evidence.total()
-    side_masks = [*_stripes(evidence.shape), *_halves(evidence.shape)]
-    measured = [_measure(evidence, total, name, a, b) for name, a, b in side_masks]
-    measured += _long_range_pairs(evidence, total)
+    partitions = [
+        _measure(evidence, total, name, a, b)
+        for name, a, b in [*_stripes(evidence.shape), *_halves(evidence.shape)]
+    ]
+    pairs = _long_range_pairs(evidence, total)
+    arranged_stripes = []
     if carry:
         for name, a, b in _stripes(evidence.shape):
             a_ids = arranged.permutation[np.flatnonzero(a.reshape(-1))]
             b_ids = arranged.permutation[np.flatnonzero(b.reshape(-1))]
-            measured.append(_measure_ids(evidence, total, f"arranged: {name}", a_ids, b_ids))
-    top = max((c.entanglement for c in measured), default=0.0)
-    kept = [
-        dataclasses.replace(c, kept=dropped_reason(c.entanglement, c.chance, top) is None)
-        for c in measured
+            arranged_stripes.append(
+                _measure_ids(evidence, total, f"arranged: {name}", a_ids, b_ids)
+            )
+    top = max((c.entanglement for c in [*partitions, *pairs, *arranged_stripes]), default=0.0)
+
+    def judge(candidate: Candidate, grid_wide: bool) -> Candidate:
+        reason = dropped_reason(
+            candidate.entanglement, candidate.chance, top, reached=reached or not grid_wide
+        )
+        return dataclasses.replace(candidate, dropped=reason)
+
+    judged = [
+        *(judge(c, True) for c in partitions),
+        *(judge(c, False) for c in pairs),
+        *(judge(c, True) for c in arranged_stripes),
     ]
     task = None
-    if any(c.kept for c in kept):
-        task = parse_task(_document(evidence, kept, top, outputs, arranged if carry else None))
-    return InferredTask(task, arranged, tuple(kept), threshold, int(evidence.weights.size))
+    if any(c.kept for c in judged):
+        task = parse_task(_document(evidence, judged, top, outputs, arranged if carry else None))
+    return InferredTask(task, arranged, tuple(judged), threshold, int(evidence.weights.size))
+
+
+def _reached_share(evidence: DependenceGraph) -> float:
+    """Return the share of the varying (not constant) locations that an edge of ``evidence`` has."""
+    varying = evidence.num_locations - len(evidence.constant)
+    return np.union1d(evidence.rows, evidence.cols).size / varying if varying else 0.0
 
 
 def _evidence(graph: DependenceGraph, threshold: float) -> DependenceGraph:

@@ -629,7 +629,11 @@ def inference_report_to_proto(report: InferenceReport) -> advisor_pb2.InferTaskR
         partitioner=report.partitioner,
         correlations=[
             advisor_pb2.InferredCorrelation(
-                name=c.name, entanglement=c.entanglement, kept=c.kept, chance=c.chance
+                name=c.name,
+                entanglement=c.entanglement,
+                kept=c.kept,
+                chance=c.chance,
+                dropped=c.dropped,
             )
             for c in report.correlations
         ],
@@ -647,7 +651,7 @@ def inference_report_from_proto(message: advisor_pb2.InferTaskResponse) -> Infer
         entanglement_after=tuple(message.entanglement_after),
         partitioner=message.partitioner,
         correlations=tuple(
-            InferredCorrelation(c.name, c.entanglement, c.kept, c.chance)
+            InferredCorrelation(c.name, c.entanglement, c.kept, c.chance, c.dropped)
             for c in message.correlations
         ),
         threshold=message.threshold,

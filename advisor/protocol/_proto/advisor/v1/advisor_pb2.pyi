@@ -1432,17 +1432,21 @@ class InferredCorrelation(_message.Message):
     ENTANGLEMENT_FIELD_NUMBER: _builtins.int
     KEPT_FIELD_NUMBER: _builtins.int
     CHANCE_FIELD_NUMBER: _builtins.int
+    DROPPED_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     entanglement: _builtins.float
     """Crossing dependence per location of the smaller side (|r| for a pair of locations)."""
     kept: _builtins.bool
     """Whether the task keeps it (its name is then a correlation of the task): its entanglement is
-    at least a tenth of the largest and above chance.
+    at least a tenth of the largest and above chance, and for a partition of the whole grid
+    (stripes, halves) the evidence reaches at least half of the varying locations.
     """
     chance: _builtins.float
     """The entanglement two random disjoint sets of the same sizes would have (expected value);
     a partition at or below it is not kept.
     """
+    dropped: _builtins.str
+    """Why it is not kept; empty when it is."""
     def __init__(
         self,
         *,
@@ -1450,10 +1454,11 @@ class InferredCorrelation(_message.Message):
         entanglement: _builtins.float = ...,
         kept: _builtins.bool = ...,
         chance: _builtins.float = ...,
+        dropped: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chance", b"chance", "entanglement", b"entanglement", "kept", b"kept", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chance", b"chance", "dropped", b"dropped", "entanglement", b"entanglement", "kept", b"kept", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
