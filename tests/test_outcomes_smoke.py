@@ -30,6 +30,7 @@ from bench.outcomes import report
 from bench.outcomes.data import (
     ALL_TASKS,
     BLOB_PERMUTATION_SEED,
+    DIGITS_LOCAL_PERMUTATION_SEED,
     HELD_OUT,
     SYMMETRY_PERMUTATION_SEED,
     TASKS,
@@ -211,6 +212,9 @@ _RELATIONS: dict[str, Callable[[_Events], tuple[_Events, _Events]]] = {
     "grid-diagonal": lambda e: (e[:, :-1, :-1], e[:, 1:, 1:]),
     "sequence-eighth": lambda e: (e[:, :56], e[:, 8:]),
     "grid-mirror": lambda e: (e[:, :, :8], e[:, :, :7:-1]),
+    "grid-rows4": lambda e: (e[:, :-4], e[:, 4:]),
+    "grid-knight": lambda e: (e[:, :-1, :-2], e[:, 1:, 2:]),
+    "sequence-skip": lambda e: (e[:, :-2], e[:, 2:]),
 }
 """Each event task's relation as two aligned numpy slices: step/pixel and its partner."""
 
@@ -233,8 +237,9 @@ def test_an_event_task_labels_whether_its_relation_holds_a_pair_of_equal_signs(t
 _PERMUTED = {
     "closedness-permuted": ("closedness", BLOB_PERMUTATION_SEED),
     "symmetry-permuted": ("symmetry", SYMMETRY_PERMUTATION_SEED),
+    "digits-local-permuted": ("digits-local", DIGITS_LOCAL_PERMUTATION_SEED),
 }
-"""Each permuted image task: its tuned task and the seed of its pixel permutation."""
+"""Each permuted image task: its unpermuted task and the seed of its pixel permutation."""
 
 
 def test_the_image_held_out_tasks_are_the_blobs_transposed_and_permuted() -> None:

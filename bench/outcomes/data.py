@@ -18,7 +18,7 @@ sequence (the sizes docs/OUTCOMES.md records the reasons for):
   cannot learn a label planted at fixed steps, so the coupling is planted by relation, not place.
 - ``sequence-local`` — the same with the planted pair at neighbouring steps ``j`` and ``j + 1``.
 
-The held-out tasks (:data:`HELD_OUT`, four sets), added after the objective was last changed,
+The held-out tasks (:data:`HELD_OUT`, five sets), added after the objective was last changed,
 plant the same kind of pair under other relations:
 
 - ``sequence-shift`` — steps ``i`` and ``i + 32``: the first half with the second, step for step.
@@ -45,6 +45,15 @@ independence (``advisor/infer/significance.py``), mixing both kinds:
 - ``grid-mirror`` — pixels ``(r, c)`` and ``(r, 15 - c)``: each pixel with its left-right mirror.
 - ``symmetry-permuted`` — the ``symmetry`` blobs with another fixed random permutation of the
   pixels (:data:`SYMMETRY_PERMUTATION_SEED`).
+
+and a fifth, after the rule that partitions of the whole grid need evidence reaching half the
+varying locations (chosen on the first and fourth sets):
+
+- ``grid-rows4`` — pixels ``(r, c)`` and ``(r + 4, c)``.
+- ``grid-knight`` — pixels ``(r, c)`` and ``(r + 1, c + 2)``.
+- ``sequence-skip`` — steps ``i`` and ``i + 2``.
+- ``digits-local-permuted`` — the ``digits-local`` canvases with a third fixed random permutation
+  of the pixels (:data:`DIGITS_LOCAL_PERMUTATION_SEED`).
 """
 
 from __future__ import annotations
@@ -65,6 +74,7 @@ __all__ = [
     "ALL_TASKS",
     "BLOB_PERMUTATION_SEED",
     "SYMMETRY_PERMUTATION_SEED",
+    "DIGITS_LOCAL_PERMUTATION_SEED",
     "IMAGE_SIDE",
     "DISTRACTORS",
     "GRID_DISTRACTORS",
@@ -86,6 +96,7 @@ many accidental neighbour pairs as six events make on 64 steps (0.49 and 0.48 pe
 PERMUTATION_SEED: Final = 1_000
 BLOB_PERMUTATION_SEED: Final = 1_001
 SYMMETRY_PERMUTATION_SEED: Final = 1_002
+DIGITS_LOCAL_PERMUTATION_SEED: Final = 1_003
 _TEST_DIGIT_FRACTION: Final = 0.2
 _BLOB_SCALE: Final = 2
 
@@ -145,8 +156,10 @@ def _block_mean(images: npt.NDArray[np.bool_]) -> _Images:
 
 
 def _digits(
-    task: CanvasTask, digit_size: int, permute: bool
+    task: CanvasTask, digit_size: int, permutation: npt.NDArray[np.intp] | None = None
 ) -> Callable[[DataSizes, np.random.Generator], tuple[Dataset, Dataset]]:
+    """Digits placed on canvases by ``task``, optionally with the pixels permuted."""
+
     def make(sizes: DataSizes, rng: np.random.Generator) -> tuple[Dataset, Dataset]:
         pools = digit_pools(_TEST_DIGIT_FRACTION, rng)
         splits = []
@@ -157,8 +170,8 @@ def _digits(
             canvases, chosen = place_digits(
                 images, labels, task, count, rng, canvas_size=IMAGE_SIDE, digit_size=digit_size
             )
-            if permute:
-                flat = canvases.reshape(count, -1)[:, pixel_permutation()]
+            if permutation is not None:
+                flat = canvases.reshape(count, -1)[:, permutation]
                 canvases = flat.reshape(canvases.shape)
             splits.append(Dataset.from_arrays(canvases, chosen))
         return splits[0], splits[1]
@@ -169,8 +182,9 @@ def _digits(
 def pixel_permutation(seed: int = PERMUTATION_SEED) -> npt.NDArray[np.intp]:
     """Return a fixed pixel order: pixel ``j`` shows original pixel ``p[j]``.
 
-    The default seed gives ``digits-permuted``'s; ``closedness-permuted`` uses
-    :data:`BLOB_PERMUTATION_SEED`.
+    The default seed gives ``digits-permuted``'s; the other permuted tasks use their own seeds
+    (:data:`BLOB_PERMUTATION_SEED`, :data:`SYMMETRY_PERMUTATION_SEED`,
+    :data:`DIGITS_LOCAL_PERMUTATION_SEED`).
     """
     order: npt.NDArray[np.intp] = np.random.default_rng(seed).permutation(IMAGE_SIDE * IMAGE_SIDE)
     return order
@@ -222,6 +236,22 @@ def _mirrored_column(pixel: int) -> int:
     """Pixel ``(r, c)`` of the left half with ``(r, 15 - c)`` (``grid-mirror``)."""
     row, column = divmod(pixel, IMAGE_SIDE)
     return row * IMAGE_SIDE + IMAGE_SIDE - 1 - column if column < IMAGE_SIDE // 2 else -1
+
+
+def _rows4_below(pixel: int) -> int:
+    """Pixel ``(r, c)`` with ``(r + 4, c)`` (``grid-rows4``)."""
+    return pixel + 4 * IMAGE_SIDE if pixel < (IMAGE_SIDE - 4) * IMAGE_SIDE else -1
+
+
+def _knight_move(pixel: int) -> int:
+    """Pixel ``(r, c)`` with ``(r + 1, c + 2)`` (``grid-knight``)."""
+    row, column = divmod(pixel, IMAGE_SIDE)
+    return pixel + IMAGE_SIDE + 2 if row < IMAGE_SIDE - 1 and column < IMAGE_SIDE - 2 else -1
+
+
+def _skip_one(step: int) -> int:
+    """Step ``i`` with step ``i + 2`` (``sequence-skip``)."""
+    return step + 2 if step < SEQUENCE_LENGTH - 2 else -1
 
 
 def _diagonal_neighbour(pixel: int) -> int:
@@ -283,9 +313,9 @@ TASKS: Final[dict[str, TaskSpec]] = {
     for spec in (
         TaskSpec("symmetry", _IMAGE, 2, _blobs("symmetry")),
         TaskSpec("closedness", _IMAGE, 2, _blobs("closedness")),
-        TaskSpec("digits-local", _IMAGE, 10, _digits("local", 8, permute=False)),
-        TaskSpec("digits-global", _IMAGE, 10, _digits("global", IMAGE_SIDE, permute=False)),
-        TaskSpec("digits-permuted", _IMAGE, 10, _digits("global", IMAGE_SIDE, permute=True)),
+        TaskSpec("digits-local", _IMAGE, 10, _digits("local", 8)),
+        TaskSpec("digits-global", _IMAGE, 10, _digits("global", IMAGE_SIDE)),
+        TaskSpec("digits-permuted", _IMAGE, 10, _digits("global", IMAGE_SIDE, pixel_permutation())),
         TaskSpec("sequence-mirror", _SEQUENCE, 2, _events(_SEQUENCE, _mirror)),
         TaskSpec("sequence-local", _SEQUENCE, 2, _events(_SEQUENCE, _neighbour)),
     )
@@ -336,13 +366,28 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
             ),
         )
     },
+    {
+        spec.name: spec
+        for spec in (
+            TaskSpec("grid-rows4", _IMAGE, 2, _events(_IMAGE, _rows4_below, GRID_DISTRACTORS)),
+            TaskSpec("grid-knight", _IMAGE, 2, _events(_IMAGE, _knight_move, GRID_DISTRACTORS)),
+            TaskSpec("sequence-skip", _SEQUENCE, 2, _events(_SEQUENCE, _skip_one)),
+            TaskSpec(
+                "digits-local-permuted",
+                _IMAGE,
+                10,
+                _digits("local", 8, pixel_permutation(DIGITS_LOCAL_PERMUTATION_SEED)),
+            ),
+        )
+    },
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
 it (2026-12-02): nothing was chosen on a set before it was added. The first set came before the
 search's last tie-break (:mod:`advisor.search.meeting`), which was chosen on its
 ``sequence-shift``; the second came after that, to test it; the third, images, after both; the
 fourth after task inference's evidence rule (:mod:`advisor.infer.significance`), which the first
-two sets' with-data arm led to."""
+two sets' with-data arm led to; the fifth after its rule for partitions of the whole grid, chosen
+on the first and fourth."""
 
 ALL_TASKS: Final[dict[str, TaskSpec]] = {
     name: spec for tasks in (TASKS, *HELD_OUT) for name, spec in tasks.items()

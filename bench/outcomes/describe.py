@@ -29,6 +29,7 @@ from advisor.model.task import Task, load_task, parse_task
 from bench.outcomes.data import (
     ALL_TASKS,
     BLOB_PERMUTATION_SEED,
+    DIGITS_LOCAL_PERMUTATION_SEED,
     IMAGE_SIDE,
     SEQUENCE_LENGTH,
     SYMMETRY_PERMUTATION_SEED,
@@ -207,6 +208,35 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
                 "correlations": _at_new_pixels(
                     {"input": image, "correlations": tile_symmetry((IMAGE_SIDE, IMAGE_SIDE))},
                     pixel_permutation(SYMMETRY_PERMUTATION_SEED),
+                ),
+            },
+        ),
+        "grid-rows4": (
+            "The label couples each pixel with the pixel 4 rows below it: each row with the row 4 "
+            "below.",
+            {"input": image, "correlations": _rows_apart(4)},
+        ),
+        "grid-knight": (
+            "The label depends on products of nearby pixels (one row down, two columns right): "
+            "the local preset.",
+            {"input": image, "preset": "local"},
+        ),
+        "sequence-skip": (
+            "The label depends on products of steps two apart: the local preset.",
+            {"input": sequence, "preset": "local"},
+        ),
+        "digits-local-permuted": (
+            "Which digit? As for digits-local (left vs right and top vs bottom half of each 8x8 "
+            "neighbourhood at stride 4), but the pixels were shuffled by a fixed permutation: "
+            "those correlations at the pixels they moved to.",
+            {
+                "input": image,
+                "correlations": _at_new_pixels(
+                    {
+                        "input": image,
+                        "correlations": neighbourhood_halves((IMAGE_SIDE, IMAGE_SIDE), 8, 4),
+                    },
+                    pixel_permutation(DIGITS_LOCAL_PERMUTATION_SEED),
                 ),
             },
         ),
