@@ -76,11 +76,13 @@ PROTOCOL: Final[Protocol] = {
     "network": "bench.validate.nets.TreeNet: learned representation, ReLU, max pooling, He init",
     "task_plans": {
         name: asdict(TrainingPlan(epochs=12, batch_size=32))
-        for name in ("digits-local", "digits-global", "digits-permuted")
+        for name, spec in ALL_TASKS.items()
+        if spec.classes > 2
     },
 }
 """The training protocol; ``task_plans`` replaces ``plan`` for the tasks it names (see
-:func:`task_protocol`), and every value of a task's protocol is part of its runs' cache keys."""
+:func:`task_protocol`): the digit tasks, ten classes, train 4x the steps (docs/OUTCOMES.md,
+sizing decision 6). Every value of a task's protocol is part of its runs' cache keys."""
 
 SMOKE: Final[Protocol] = {
     **PROTOCOL,
