@@ -114,7 +114,7 @@ def test_a_few_dependent_pairs_keep_their_pairs_and_make_no_grid_wide_claim() ->
     assert [c.name for c in task.correlations] == ["locations (0, 0) vs (8, 4)"]
     # Every stripe and half crosses one of the two pairs or none: measured on 4 of 144 locations,
     # none is kept, whatever its density, and the report says why.
-    reach = "the evidence reaches under 50% of the locations"
+    reach = "the evidence reaches under 50% of the varying locations"
     partitions = [c for c in inferred.candidates if c.a.size > 1]
     assert partitions and all(c.dropped == reach for c in partitions)
     assert any(c.entanglement > c.chance for c in partitions)  # kept before this rule

@@ -29,11 +29,11 @@ if TYPE_CHECKING:
     from advisor.infer.report import InferenceReport
 
 __all__ = [
-    "EVIDENCE_COVERAGE",
     "ARRANGED_RATIO",
     "ARRANGEMENT_GAIN",
     "DATA_PARTS",
     "DATA_PREFIX",
+    "EVIDENCE_COVERAGE",
     "with_data",
 ]
 

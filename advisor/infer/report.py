@@ -92,7 +92,7 @@ def dropped_reason(
     at least :data:`~advisor.infer.combine.EVIDENCE_COVERAGE` of the varying locations.
     """
     if not reached:
-        return f"the evidence reaches under {EVIDENCE_COVERAGE:.0%} of the locations"
+        return f"the evidence reaches under {EVIDENCE_COVERAGE:.0%} of the varying locations"
     if entanglement <= chance:
         return "not above chance"
     if largest <= 0 or entanglement < MIN_WEIGHT * largest:
