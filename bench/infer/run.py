@@ -153,11 +153,10 @@ def arm_orders(
         "advisor": inferred.arrangement.permutation,
     }
     # Every order measured on the same graph (the advisor arranges only the graph's evidence).
-    advisor_order = inferred.arrangement.permutation
     info = {
         "entanglement_random": sum(surrogate_entanglement(graph)),
         "entanglement_metis": sum(metis.after),
-        "entanglement_advisor": sum(surrogate_entanglement(graph, advisor_order)),
+        "entanglement_advisor": sum(surrogate_entanglement(graph, orders["advisor"])),
         "task_carries_arrangement": inferred.found().arrangement is not None,
     }
     return orders, inferred, info
