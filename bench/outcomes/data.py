@@ -306,80 +306,67 @@ def _events(
     return make
 
 
+def _by_name(*specs: TaskSpec) -> dict[str, TaskSpec]:
+    """The tasks keyed by name, in the order given."""
+    return {spec.name: spec for spec in specs}
+
+
 _IMAGE = (IMAGE_SIDE, IMAGE_SIDE)
 _SEQUENCE = (SEQUENCE_LENGTH,)
-TASKS: Final[dict[str, TaskSpec]] = {
-    spec.name: spec
-    for spec in (
-        TaskSpec("symmetry", _IMAGE, 2, _blobs("symmetry")),
-        TaskSpec("closedness", _IMAGE, 2, _blobs("closedness")),
-        TaskSpec("digits-local", _IMAGE, 10, _digits("local", 8)),
-        TaskSpec("digits-global", _IMAGE, 10, _digits("global", IMAGE_SIDE)),
-        TaskSpec("digits-permuted", _IMAGE, 10, _digits("global", IMAGE_SIDE, pixel_permutation())),
-        TaskSpec("sequence-mirror", _SEQUENCE, 2, _events(_SEQUENCE, _mirror)),
-        TaskSpec("sequence-local", _SEQUENCE, 2, _events(_SEQUENCE, _neighbour)),
-    )
-}
+TASKS: Final[dict[str, TaskSpec]] = _by_name(
+    TaskSpec("symmetry", _IMAGE, 2, _blobs("symmetry")),
+    TaskSpec("closedness", _IMAGE, 2, _blobs("closedness")),
+    TaskSpec("digits-local", _IMAGE, 10, _digits("local", 8)),
+    TaskSpec("digits-global", _IMAGE, 10, _digits("global", IMAGE_SIDE)),
+    TaskSpec("digits-permuted", _IMAGE, 10, _digits("global", IMAGE_SIDE, pixel_permutation())),
+    TaskSpec("sequence-mirror", _SEQUENCE, 2, _events(_SEQUENCE, _mirror)),
+    TaskSpec("sequence-local", _SEQUENCE, 2, _events(_SEQUENCE, _neighbour)),
+)
 """Every task by name, in the order the benchmark runs and reports them."""
 
 HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
-    {
-        spec.name: spec
-        for spec in (
-            TaskSpec("sequence-shift", _SEQUENCE, 2, _events(_SEQUENCE, _half_shift)),
-            TaskSpec("grid-shift", _IMAGE, 2, _events(_IMAGE, _rows_below, GRID_DISTRACTORS)),
-            TaskSpec("grid-local", _IMAGE, 2, _events(_IMAGE, _right_neighbour, GRID_DISTRACTORS)),
-        )
-    },
-    {
-        spec.name: spec
-        for spec in (
-            TaskSpec("sequence-quarter", _SEQUENCE, 2, _events(_SEQUENCE, _quarter_shift)),
-            TaskSpec("grid-periodic", _IMAGE, 2, _events(_IMAGE, _columns_right, GRID_DISTRACTORS)),
-            TaskSpec(
-                "grid-diagonal", _IMAGE, 2, _events(_IMAGE, _diagonal_neighbour, GRID_DISTRACTORS)
-            ),
-        )
-    },
-    {
-        spec.name: spec
-        for spec in (
-            TaskSpec("blobs-top-bottom", _IMAGE, 2, _blobs("symmetry", transpose=True)),
-            TaskSpec(
-                "closedness-permuted",
-                _IMAGE,
-                2,
-                _blobs("closedness", permutation=pixel_permutation(BLOB_PERMUTATION_SEED)),
-            ),
-        )
-    },
-    {
-        spec.name: spec
-        for spec in (
-            TaskSpec("sequence-eighth", _SEQUENCE, 2, _events(_SEQUENCE, _eighth_shift)),
-            TaskSpec("grid-mirror", _IMAGE, 2, _events(_IMAGE, _mirrored_column, GRID_DISTRACTORS)),
-            TaskSpec(
-                "symmetry-permuted",
-                _IMAGE,
-                2,
-                _blobs("symmetry", permutation=pixel_permutation(SYMMETRY_PERMUTATION_SEED)),
-            ),
-        )
-    },
-    {
-        spec.name: spec
-        for spec in (
-            TaskSpec("grid-rows4", _IMAGE, 2, _events(_IMAGE, _rows4_below, GRID_DISTRACTORS)),
-            TaskSpec("grid-knight", _IMAGE, 2, _events(_IMAGE, _knight_move, GRID_DISTRACTORS)),
-            TaskSpec("sequence-skip", _SEQUENCE, 2, _events(_SEQUENCE, _skip_one)),
-            TaskSpec(
-                "digits-local-permuted",
-                _IMAGE,
-                10,
-                _digits("local", 8, pixel_permutation(DIGITS_LOCAL_PERMUTATION_SEED)),
-            ),
-        )
-    },
+    _by_name(
+        TaskSpec("sequence-shift", _SEQUENCE, 2, _events(_SEQUENCE, _half_shift)),
+        TaskSpec("grid-shift", _IMAGE, 2, _events(_IMAGE, _rows_below, GRID_DISTRACTORS)),
+        TaskSpec("grid-local", _IMAGE, 2, _events(_IMAGE, _right_neighbour, GRID_DISTRACTORS)),
+    ),
+    _by_name(
+        TaskSpec("sequence-quarter", _SEQUENCE, 2, _events(_SEQUENCE, _quarter_shift)),
+        TaskSpec("grid-periodic", _IMAGE, 2, _events(_IMAGE, _columns_right, GRID_DISTRACTORS)),
+        TaskSpec(
+            "grid-diagonal", _IMAGE, 2, _events(_IMAGE, _diagonal_neighbour, GRID_DISTRACTORS)
+        ),
+    ),
+    _by_name(
+        TaskSpec("blobs-top-bottom", _IMAGE, 2, _blobs("symmetry", transpose=True)),
+        TaskSpec(
+            "closedness-permuted",
+            _IMAGE,
+            2,
+            _blobs("closedness", permutation=pixel_permutation(BLOB_PERMUTATION_SEED)),
+        ),
+    ),
+    _by_name(
+        TaskSpec("sequence-eighth", _SEQUENCE, 2, _events(_SEQUENCE, _eighth_shift)),
+        TaskSpec("grid-mirror", _IMAGE, 2, _events(_IMAGE, _mirrored_column, GRID_DISTRACTORS)),
+        TaskSpec(
+            "symmetry-permuted",
+            _IMAGE,
+            2,
+            _blobs("symmetry", permutation=pixel_permutation(SYMMETRY_PERMUTATION_SEED)),
+        ),
+    ),
+    _by_name(
+        TaskSpec("grid-rows4", _IMAGE, 2, _events(_IMAGE, _rows4_below, GRID_DISTRACTORS)),
+        TaskSpec("grid-knight", _IMAGE, 2, _events(_IMAGE, _knight_move, GRID_DISTRACTORS)),
+        TaskSpec("sequence-skip", _SEQUENCE, 2, _events(_SEQUENCE, _skip_one)),
+        TaskSpec(
+            "digits-local-permuted",
+            _IMAGE,
+            10,
+            _digits("local", 8, pixel_permutation(DIGITS_LOCAL_PERMUTATION_SEED)),
+        ),
+    ),
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
 it (2026-12-02): nothing was chosen on a set before it was added. The first set came before the
