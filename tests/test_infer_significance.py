@@ -155,6 +155,8 @@ def test_advisor_infer_refuses_data_without_dependence_and_recommend_uses_the_de
     assert "DATA: the sample shows no dependence to model" in run.stderr
     assert "no task to write" in run.stderr
     assert "evidence: 0 of the pairs" in run.stderr
+    # Every partition's line gives the server's reason (InferredCorrelation.dropped).
+    assert "dropped (the evidence reaches under 50% of the varying locations)" in run.stderr
     assert not output.exists()
     task = tmp_path / "local.yaml"
     task.write_text("input: {shape: [8, 8]}\npreset: local\n")
