@@ -15,10 +15,12 @@ from advisor.geometry.structure import PoolingStructure
 from advisor.model.budget import Budget
 from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
+from advisor.search import recommend as recommend_module
 from advisor.search.meeting import levels_apart
 from advisor.search.recommend import recommend
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.seprank.labels import FREE, SIDE_A, SIDE_B, correlation_labels
+from tests.support.relations import coherence_of
 
 _Labels = npt.NDArray[np.int8]
 
@@ -131,7 +133,7 @@ def _apart(task: Task, recommendation: Recommendation) -> float:
         ([16, 16], "periodic", "practical"),
     ],
 )
-def test_designs_equal_on_the_score_rank_by_how_soon_their_sides_meet(
+def test_designs_equal_on_the_score_and_coherence_rank_by_how_soon_their_sides_meet(
     shape: list[int], preset: str, profile: str
 ) -> None:
     task = parse_task({"input": {"shape": shape}, "preset": preset})
@@ -145,12 +147,21 @@ def test_designs_equal_on_the_score_rank_by_how_soon_their_sides_meet(
             after.architecture.parameters,
         )
         if same:
-            assert _apart(task, before) <= _apart(task, after)
+            # The first tie-break (test_search_coherence.py) comes before this one.
+            assert (-coherence_of(task, before), _apart(task, before)) <= (
+                -coherence_of(task, after),
+                _apart(task, after),
+            )
 
 
-def test_the_tie_note_says_the_first_tree_pools_the_sides_together_sooner() -> None:
+def test_the_tie_note_says_the_first_tree_pools_the_sides_together_sooner(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # On a sequence the long_range preset's halves and ends reach the same ranks under mirror and
     # interleaved pooling; mirror pooling meets the ends in the first window, interleaved later.
+    # Read as relations (moved regions), the halves favour interleaved pooling
+    # (test_search_coherence.py); without relations this tie-break decides.
+    monkeypatch.setattr(recommend_module, "task_relations", lambda *_: [])
     task = parse_task({"input": {"shape": [32]}, "preset": "long_range"})
     first, *rest = recommend(
         task, Budget(max_parameters=3_000, outputs=2, time_limit_seconds=None)

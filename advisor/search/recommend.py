@@ -19,8 +19,10 @@ figure the analysis reports, the tensor-network min-cut (docs/THEORY.md §4-6) w
 tree reaches with a fitting ladder (so 1.0 means nothing at this budget does better), and
 between equal scores the design that uses more of the budget ranks first; a free search's
 target is the dimension bound at the largest channel choice. ``log2_rank_target`` lowers either.
-Remaining ties go to fewer parameters, then to the tree whose correlated locations meet the other
-side after the fewest pooling levels (:mod:`advisor.search.meeting`), then to the earlier
+Remaining ties go to fewer parameters, then to the tree that meets each relation of the description
+at one pooling level everywhere (:mod:`advisor.search.coherence`), then to the tree whose
+correlated locations meet the other side after the fewest pooling levels
+(:mod:`advisor.search.meeting`), then to the earlier
 candidate (simpler family, shallower schedule), then to smaller widths, so a request always gets
 the same answer. Two trees whose labelled subtrees coincide for every correlation (the same
 shared-subtree DAG) are one candidate to the model; the first is kept.
@@ -84,6 +86,7 @@ from advisor.model.schedule import Schedule
 from advisor.model.task import Task
 from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate, CandidateSpace
+from advisor.search.coherence import Relation, coherence, task_relations
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
 from advisor.search.meeting import levels_apart
 from advisor.search.mixtures import with_mixtures
@@ -236,7 +239,7 @@ class _Entry:
             self.candidate.index,
         )
 
-    def floor(self, candidate: Candidate, dag: SubtreeDag, apart: _Apart) -> Floor:
+    def floor(self, candidate: Candidate, dag: SubtreeDag, ties: _TieKey) -> Floor:
         """Return what ``candidate`` (its tree ``dag``) must beat to rank before this entry.
 
         It wins exact ties where :func:`_ranked` would put it first (decided, once, only when a
@@ -245,28 +248,31 @@ class _Entry:
 
         @functools.cache
         def first() -> bool:
-            mine = (apart(dag), candidate.index)
-            return mine < (apart(self.dag), self.candidate.index)
+            mine = (ties(candidate, dag), candidate.index)
+            return mine < (ties(self.candidate, self.dag), self.candidate.index)
 
         return Floor(self.allocation.keys, self.allocation.parameters, first)
 
 
-_Apart = Callable[[SubtreeDag], float]
-"""How many pooling levels a tree's correlated locations pass before meeting the other side
-(:func:`advisor.search.meeting.levels_apart` of the tree's DAG)."""
+_TieKey = Callable[[Candidate, SubtreeDag], tuple[float, float]]
+"""What breaks exact ties of a tree (smaller first): minus how alike it meets each relation at
+every position (:func:`advisor.search.coherence.coherence`), then how many pooling levels its
+correlated locations pass before meeting the other side (:func:`advisor.search.meeting.levels_apart`
+of the tree's DAG)."""
 
 
-def _ranked(entries: Iterable[_Entry], apart: _Apart) -> list[_Entry]:
-    """Sort entries best first by :meth:`_Entry.order`, but break exact ties by ``apart``.
+def _ranked(entries: Iterable[_Entry], ties: _TieKey) -> list[_Entry]:
+    """Sort entries best first by :meth:`_Entry.order`, but break exact ties by ``ties``.
 
-    Among entries equal in score keys and parameters the tree whose correlated locations meet
-    soonest comes first, then the earlier candidate; ``apart`` is computed for those only.
+    Among entries equal in score keys and parameters the tree that meets each relation at one
+    level everywhere comes first, then the one whose correlated locations meet soonest, then the
+    earlier candidate; ``ties`` is computed for those only.
     """
     ranked: list[_Entry] = []
     for _, group in itertools.groupby(sorted(entries, key=_Entry.order), lambda e: e.order()[:2]):
         tied = list(group)
         if len(tied) > 1:
-            tied.sort(key=lambda e: (apart(e.dag), e.candidate.index))
+            tied.sort(key=lambda e: (ties(e.candidate, e.dag), e.candidate.index))
         ranked += tied
     return ranked
 
@@ -289,7 +295,7 @@ class _Board:
     """
 
     size: int
-    apart: _Apart
+    ties: _TieKey
     top: list[_Entry] = field(default_factory=list)
     contiguous: _Entry | None = None
     shallow: _Entry | None = None
@@ -308,8 +314,8 @@ class _Board:
             if self.contiguous is None:
                 return None
             floors.append(self.contiguous)
-        weakest = _ranked(floors, self.apart)[-1] if floors else None
-        return weakest.floor(candidate, dag, self.apart) if weakest else None
+        weakest = _ranked(floors, self.ties)[-1] if floors else None
+        return weakest.floor(candidate, dag, self.ties) if weakest else None
 
     def _rival(self, candidate: Candidate) -> _Entry | None:
         """Return the entry a candidate must displace: its slot's, else a full list's last."""
@@ -324,12 +330,12 @@ class _Board:
         if family == "shallow":
             self.shallow = entry
         if family == "contiguous" and (
-            self.contiguous is None or _ranked([self.contiguous, entry], self.apart)[0] is entry
+            self.contiguous is None or _ranked([self.contiguous, entry], self.ties)[0] is entry
         ):
             self.contiguous = entry
         if entry.candidate.eligible:
             kept: dict[object, _Entry] = {}
-            for item in _ranked([*self.top, entry], self.apart):
+            for item in _ranked([*self.top, entry], self.ties):
                 kept.setdefault(_slot(item.candidate), item)
             self.top = list(kept.values())[: self.size]
 
@@ -514,8 +520,10 @@ class _Search:
         # Built by execute(): its targets need a pass over every tree, which only a search (or
         # search_objective) uses, not a caller that only samples the space.
         self.objective: Objective
-        self.board = _Board(offset + budget.top_k, self._levels_apart)
+        self.board = _Board(offset + budget.top_k, self._tie_key)
         self._apart: dict[bytes, float] = {}
+        self._coherence: dict[int, float] = {}
+        self._relations: list[Relation] | None = None
         self.scored = 0
         self.last_report = -math.inf
         # The practical scoring pass: the trees scored, the targets so far (the best figure of a
@@ -531,10 +539,30 @@ class _Search:
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
         self._share_done = 1.0  # of the work, predicted when a stop cut the trees
 
+    def _tie_key(self, candidate: Candidate, dag: SubtreeDag) -> tuple[float, float]:
+        """Return what ranks a tree among exact ties, smaller first (:data:`_TieKey`)."""
+        return -self._coherent(candidate), self._levels_apart(dag)
+
+    def _coherent(self, candidate: Candidate) -> float:
+        """Return how alike the tree meets each relation at every position (0 without relations).
+
+        Memoised per candidate; the relations are read off the description once, at the first
+        tie (:mod:`advisor.search.coherence`).
+        """
+        found = self._coherence.get(candidate.index)
+        if found is None:
+            if self._relations is None:
+                shape = self.task.input.shape
+                self._relations = task_relations(self.correlations, shape, self.objective.weights)
+            windows, _ = self.space.tree(candidate)
+            figure = coherence(windows, self._relations, self.task.input.shape, candidate.padding)
+            found = self._coherence[candidate.index] = 0.0 if figure is None else figure
+        return found
+
     def _levels_apart(self, dag: SubtreeDag) -> float:
         """Return how many levels a tree's correlated locations pass before meeting.
 
-        Memoised per DAG: the last tie-break of the ranking (:mod:`advisor.search.meeting`).
+        Memoised per DAG: the tie-break after :meth:`_coherent` (:mod:`advisor.search.meeting`).
         """
         found = self._apart.get(dag.digest)
         if found is None:
@@ -1244,6 +1272,16 @@ class _Search:
         family, other = first.candidate.family, rival.candidate.family
         if first.allocation.parameters != rival.allocation.parameters:
             lead = "ranked first leads by needing fewer parameters"
+        elif (alike := self._coherent(first.candidate)) != (
+            unlike := self._coherent(rival.candidate)
+        ):
+            lead = (
+                "ranked first meets each relation of the description at fewer pooling levels "
+                f"(two of a relation's location pairs first share a window at the same level "
+                f"with chance {alike:.2f}, against {unlike:.2f}: a convolution learns a relation "
+                "met at one level with one filter from every example; trained nets reward it: "
+                "docs/OUTCOMES.md, held-out tasks)"
+            )
         elif (soon := self._levels_apart(first.dag)) != (late := self._levels_apart(rival.dag)):
             lead = (
                 "ranked first pools each correlation's two sides together sooner (a correlated "
