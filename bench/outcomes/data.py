@@ -54,6 +54,12 @@ varying locations (chosen on the first and fourth sets):
 - ``sequence-skip`` — steps ``i`` and ``i + 2``.
 - ``digits-local-permuted`` — the ``digits-local`` canvases with a third fixed random permutation
   of the pixels (:data:`DIGITS_LOCAL_PERMUTATION_SEED`).
+
+and a sixth, after the tie-break on how alike and how soon a tree meets each relation of the
+description (``advisor/search/coherence.py``, fitted on the sequence tasks above):
+
+- ``sequence-fourth`` — steps ``i`` and ``i + 4``.
+- ``sequence-twelve`` — steps ``i`` and ``i + 12`` (no dilation order pools them at one level).
 """
 
 from __future__ import annotations
@@ -254,6 +260,16 @@ def _skip_one(step: int) -> int:
     return step + 2 if step < SEQUENCE_LENGTH - 2 else -1
 
 
+def _four_ahead(step: int) -> int:
+    """Step ``i`` with step ``i + 4`` (``sequence-fourth``)."""
+    return step + 4 if step < SEQUENCE_LENGTH - 4 else -1
+
+
+def _twelve_ahead(step: int) -> int:
+    """Step ``i`` with step ``i + 12`` (``sequence-twelve``)."""
+    return step + 12 if step < SEQUENCE_LENGTH - 12 else -1
+
+
 def _diagonal_neighbour(pixel: int) -> int:
     """Pixel ``(r, c)`` with ``(r + 1, c + 1)`` (``grid-diagonal``)."""
     row, column = divmod(pixel, IMAGE_SIDE)
@@ -366,6 +382,10 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
             10,
             _digits("local", 8, pixel_permutation(DIGITS_LOCAL_PERMUTATION_SEED)),
         ),
+    ),
+    _by_name(
+        TaskSpec("sequence-fourth", _SEQUENCE, 2, _events(_SEQUENCE, _four_ahead)),
+        TaskSpec("sequence-twelve", _SEQUENCE, 2, _events(_SEQUENCE, _twelve_ahead)),
     ),
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on

@@ -240,6 +240,16 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
                 ),
             },
         ),
+        "sequence-fourth": (
+            "The label couples each step with the step 4 later: each pair of steps with the pair "
+            "4 steps later.",
+            {"input": sequence, "correlations": _blocks_apart(2, 4)},
+        ),
+        "sequence-twelve": (
+            "The label couples each step with the step 12 later: each block of 4 steps with the "
+            "block 12 steps later.",
+            {"input": sequence, "correlations": _blocks_apart(4, 12)},
+        ),
     }
 
 
