@@ -16,6 +16,7 @@ from advisor.search.coherence import (
     Relation,
     coherence,
     displacements,
+    reflections,
     task_relations,
 )
 from advisor.search.recommend import recommend
@@ -34,7 +35,7 @@ def _contiguous(sizes: list[int], pools: list[int]) -> tuple[_Ids, ...]:
 
 def _relation(pairs: list[tuple[int, int]], offset: int = 1) -> Relation:
     first, second = zip(*pairs, strict=True)
-    return Relation((offset,), _ids(*first), _ids(*second), np.ones(len(pairs)))
+    return Relation(("shift", (offset,)), _ids(*first), _ids(*second), np.ones(len(pairs)))
 
 
 def test_blocks_moved_by_a_fixed_step_relate_step_to_step() -> None:
@@ -42,7 +43,7 @@ def test_blocks_moved_by_a_fixed_step_relate_step_to_step() -> None:
     assert [v.tolist() for v in found] == [[16]]
     correlation = ResolvedCorrelation("blocks", _ids(4, 5, 6, 7), _ids(20, 21, 22, 23))
     (relation,) = task_relations([correlation], [64], np.ones(1))
-    assert relation.displacement == (16,)
+    assert relation.key == ("shift", (16,))
     assert relation.first.tolist() == [4, 5, 6, 7]
     assert relation.second.tolist() == [20, 21, 22, 23]
     assert relation.weights.sum() == pytest.approx(1.0)
@@ -61,6 +62,48 @@ def test_regions_no_move_maps_onto_each_other_have_no_relation() -> None:
     correlation = ResolvedCorrelation("scattered", _ids(0, 1), _ids(3, 6))
     assert task_relations([correlation], [16], np.ones(1)) == []
     assert coherence(_contiguous([16, 8, 4, 2], [2, 2, 2, 2]), [], [16]) is None
+
+
+def test_regions_mirrored_about_a_line_are_found_by_that_line() -> None:
+    # Columns 0-3 against 12-15 of 16, and every other column of the left half against its
+    # reflections: both mirror about the centre (s = 15).
+    assert reflections(_ids(0, 1, 2, 3), _ids(12, 13, 14, 15), [16]) == [(0, 15)]
+    assert reflections(_ids(0, 2, 4, 6), _ids(9, 11, 13, 15), [16]) == [(0, 15)]
+    left = np.flatnonzero(np.arange(64) % 8 < 2)
+    right = np.flatnonzero(np.arange(64) % 8 >= 6)
+    assert reflections(left, right, [8, 8]) == [(1, 7)]
+    assert reflections(_ids(0, 1), _ids(3, 6), [16]) == []
+
+
+def test_the_fewest_relations_explain_the_description() -> None:
+    # The symmetry preset's halves, outer and inner strips and alternate columns are shifts of
+    # three different steps (the alternate columns none) but one mirror about the centre.
+    task = parse_task({"input": {"shape": [64]}, "preset": "symmetry"})
+    correlations = task.resolved()
+    weights = np.full(len(correlations), 1 / len(correlations))
+    (relation,) = task_relations(correlations, [64], weights)
+    assert relation.key == ("mirror", (0, 63))
+    assert (relation.first + relation.second == 63).all()
+    assert relation.weights.sum() == pytest.approx(1.0)
+    # Block pairs moved by 16 steps each mirror about a centre of their own, but are one shift.
+    quarter = _blocks_task(16).resolved()
+    (shift,) = task_relations(quarter, [64], np.full(len(quarter), 1 / len(quarter)))
+    assert shift.key == ("shift", (16,))
+    assert (shift.second - shift.first == 16).all()
+
+
+def test_a_symmetry_task_keeps_mirror_pooling_where_its_trees_tie() -> None:
+    # On 225 steps (padded) mirror and interleaved pooling tie on the score; read as shifts, the
+    # halves would favour interleaved pooling, read as the one mirror they are, mirror pooling.
+    task = parse_task({"input": {"shape": [225]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=100_000, outputs=2, time_limit_seconds=None, top_k=4)
+    first, *rest = recommend(task, budget).recommendations
+    assert first.architecture.family == "mirror"
+    assert any(
+        (r.score, r.parameters) == (first.score, first.parameters)
+        and r.architecture.family == "interleaved"
+        for r in rest
+    )
 
 
 @st.composite
@@ -128,9 +171,8 @@ def _trees_and_pairs(draw: st.DrawFn) -> tuple[tuple[_Ids, ...], int, Relation]:
     count = draw(st.integers(1, 12))
     first = rng.integers(0, sizes[0], count)
     second = (first + rng.integers(1, sizes[0], count)) % sizes[0]
-    relation = Relation(
-        (1,), first.astype(np.intp), second.astype(np.intp), rng.random(count) + 0.1
-    )
+    pairs = first.astype(np.intp), second.astype(np.intp)
+    relation = Relation(("shift", (1,)), *pairs, rng.random(count) + 0.1)
     return windows, sizes[0], relation
 
 
@@ -210,4 +252,4 @@ def test_the_tie_note_says_the_first_tree_meets_each_relation_at_fewer_levels() 
     assert (rival.score, rival.parameters) == (first.score, first.parameters)
     alike, unlike = coherence_of(task, first), coherence_of(task, rival)
     assert alike > unlike
-    assert f"with chance {alike:.2f}, against {unlike:.2f}" in first.rationale
+    assert f"(coherence {alike:.2f} against {unlike:.2f}:" in first.rationale

@@ -159,8 +159,8 @@ def test_the_tie_note_says_the_first_tree_pools_the_sides_together_sooner(
 ) -> None:
     # On a sequence the long_range preset's halves and ends reach the same ranks under mirror and
     # interleaved pooling; mirror pooling meets the ends in the first window, interleaved later.
-    # Read as relations (moved regions), the halves favour interleaved pooling
-    # (test_search_coherence.py); without relations this tie-break decides.
+    # Read as relations, the halves and ends are one mirror, which favours mirror pooling
+    # before this tie-break (test_search_coherence.py); without relations this one decides.
     monkeypatch.setattr(recommend_module, "task_relations", lambda *_: [])
     task = parse_task({"input": {"shape": [32]}, "preset": "long_range"})
     first, *rest = recommend(

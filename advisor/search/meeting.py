@@ -1,4 +1,4 @@
-"""How soon a pooling tree pools a correlation's two sides together: the search's last tie-break.
+"""How soon a pooling tree pools a correlation's two sides together: a tie-break of the search.
 
 At the budgets the search works at, the ranks of small or nearby regions saturate: several
 geometries reach every target and the score cannot tell them apart. Trained nets can. In a
@@ -8,7 +8,8 @@ carry of it. On the trained-outcome benchmark's held-out ``sequence-shift`` task
 picks trained in the order of that count: the net whose windows meet at the first level 94%, one
 level later 87%, two 77%, three 69% (docs/OUTCOMES.md). So among designs equal on every key of the
 score the search ranks first the tree whose correlated locations meet soonest (docs/THEORY.md
-§17); the count is not a factor of the score, where it ranked the pools' other nets worse.
+§17), after the relations of :mod:`advisor.search.coherence` and before the listing order; the
+count is not a factor of the score, where it ranked the pools' other nets worse.
 
 The count is read off the tree's :class:`~advisor.search.subtree_dag.SubtreeDag`, one pass over
 its distinct subtree types: a cost independent of the number of locations.

@@ -86,7 +86,7 @@ from advisor.model.schedule import Schedule
 from advisor.model.task import Task
 from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate, CandidateSpace
-from advisor.search.coherence import Relation, coherence, task_relations
+from advisor.search.coherence import LEVEL_DISCOUNT, Relation, coherence, task_relations
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
 from advisor.search.meeting import levels_apart
 from advisor.search.mixtures import with_mixtures
@@ -1276,11 +1276,13 @@ class _Search:
             unlike := self._coherent(rival.candidate)
         ):
             lead = (
-                "ranked first meets each relation of the description at fewer pooling levels "
-                f"(two of a relation's location pairs first share a window at the same level "
-                f"with chance {alike:.2f}, against {unlike:.2f}: a convolution learns a relation "
-                "met at one level with one filter from every example; trained nets reward it: "
-                "docs/OUTCOMES.md, held-out tasks)"
+                "ranked first meets each relation of the description at fewer pooling levels, "
+                f"or sooner (coherence {alike:.2f} against {unlike:.2f}: the chance that two of "
+                "a relation's location pairs first share a window at the same level, each level "
+                f"up counted x{LEVEL_DISCOUNT:.2f}; a convolution learns a relation met at one "
+                "level with one "
+                "filter from every example; trained nets reward it: docs/OUTCOMES.md, held-out "
+                "tasks)"
             )
         elif (soon := self._levels_apart(first.dag)) != (late := self._levels_apart(rival.dag)):
             lead = (
