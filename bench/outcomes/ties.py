@@ -1,0 +1,165 @@
+"""The tie-break ablation: the #1 each rule for exact ties would recommend, trained.
+
+Run ``python -m bench.outcomes.ties [--tasks T ...] [--seeds 5] [--jobs 2]`` after
+``bench.outcomes.run`` (it reads each task's budget and protocol from its pool); it trains what
+is not cached yet, keeps the runs in ``results/ties/<task>.json`` and writes the table to the
+``outcomes-ties`` section of docs/OUTCOMES.md.
+
+Among designs equal on every key of the score the search ranks (docs/THEORY.md §17, §18) by the
+relations of the description first (:mod:`advisor.search.coherence`), then by the levels apart
+(:mod:`advisor.search.meeting`), then by the listing order. For every task whose full default
+search ties at the top this measures the #1 each of three rules gives, with the benchmark's
+protocol: the search's own; the rule before the relations (levels apart, then listing order); the
+listing order alone. Where two rules pick the same tree it is trained once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+from unittest import mock
+
+from advisor.model.architecture import Architecture
+from advisor.model.task import Task
+from advisor.search import recommend as search_module
+from advisor.search.candidates import Candidate
+from advisor.search.recommend import recommend
+from advisor.search.subtree_dag import SubtreeDag
+from bench.outcomes.data import ALL_TASKS, DataSizes
+from bench.outcomes.describe import load_description
+from bench.outcomes.pool import Member, search_budget
+from bench.outcomes.run import (
+    RESULTS,
+    _start_worker,
+    _train,
+    _write,
+    pool_path,
+    run_key,
+    task_protocol,
+)
+from bench.report import update_section
+from bench.validate.report import SeedAccuracies
+from bench.validate.training import TrainingPlan
+
+COMMAND: Final = "python -m bench.outcomes.ties"
+TIES: Final = RESULTS / "ties"
+
+_TieKey = Callable[[search_module._Search, Candidate, SubtreeDag], tuple[float, float]]
+
+RULES: Final[dict[str, _TieKey | None]] = {
+    "relations, levels apart, listing (the search)": None,
+    "levels apart, listing (before)": lambda search, _, dag: (0.0, search._levels_apart(dag)),
+    "listing order": lambda *_: (0.0, 0.0),
+}
+"""Each rule's tie key (private hook of the search: a measurement, not an API); None: the
+search's own."""
+
+
+@contextmanager
+def _rule(key: _TieKey | None) -> Iterator[None]:
+    if key is None:
+        yield
+        return
+    with mock.patch.object(search_module._Search, "_tie_key", key):
+        yield
+
+
+def picks(task: Task, parameters: int, classes: int) -> dict[str, Architecture] | None:
+    """Each rule's #1, or None when the search's #1 ties with no other design."""
+    chosen = {}
+    for name, key in RULES.items():
+        with _rule(key):
+            first, *rest = recommend(task, search_budget(parameters, classes, 2)).recommendations
+        if name == next(iter(RULES)) and not any(
+            (r.score, r.parameters) == (first.score, first.parameters) for r in rest
+        ):
+            return None
+        chosen[name] = first.architecture
+    return chosen
+
+
+def run(name: str, seeds: int, jobs: int) -> list[str]:
+    """Train the task's picks, return its table rows (none when nothing ties)."""
+    spec = ALL_TASKS[name]
+    pool = json.loads(pool_path(RESULTS, name, False, 0).read_text())
+    chosen = picks(load_description(name), pool["budget"], spec.classes)
+    if chosen is None:
+        print(f"{name}: no tie at the top", file=sys.stderr)
+        return []
+    protocol = task_protocol(pool["protocol"], name)
+    path = TIES / f"{name}.json"
+    runs: dict[str, Any] = json.loads(path.read_text())["runs"] if path.exists() else {}
+    members = {rule: Member(rule, architecture) for rule, architecture in chosen.items()}
+    keys = {
+        rule: [run_key(name, member, seed, protocol) for seed in range(seeds)]
+        for rule, member in members.items()
+    }
+    plan = TrainingPlan(**protocol["plan"])
+    todo = {
+        key: (key, name, members[rule].key, seed, plan)
+        for rule in members
+        for seed, key in enumerate(keys[rule])
+        if key not in runs
+    }
+    distinct = len({rule_keys[0] for rule_keys in keys.values()})
+    print(f"{name}: {distinct} distinct picks, {len(todo)} runs to train", file=sys.stderr)
+    if todo:
+        train, test = spec.data(DataSizes(**protocol["sizes"]), protocol["data_seed"])
+        context = multiprocessing.get_context("spawn")
+        data = (name, (train, test))
+        with context.Pool(jobs, initializer=_start_worker, initargs=data) as workers:
+            for key, result in workers.imap_unordered(_train, list(todo.values())):
+                runs[key] = result
+    TIES.mkdir(exist_ok=True)
+    wanted = {key for rule_keys in keys.values() for key in rule_keys}
+    _write(path, {"task": name, "runs": {k: v for k, v in runs.items() if k in wanted}})
+    rows = []
+    for rule, member in members.items():
+        trained = _Trained(tuple(100 * runs[key]["test_accuracy"] for key in keys[rule]))
+        architecture = member.architecture
+        windows = ", ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
+        rows.append(
+            f"| {name} | {rule} | {architecture.family}"
+            f"{'' if architecture.family != 'dilations' else ' ' + _dilations(architecture)} "
+            f"({windows}) | {trained.mean:.1f} ± {trained.std:.1f} ({len(trained.accuracies)}) |"
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class _Trained(SeedAccuracies):
+    """One pick's test accuracies (%) over the seeds."""
+
+    accuracies: tuple[float, ...]
+
+
+def _dilations(architecture: Architecture) -> str:
+    """The first steps of a 1-D dilation net's input order (names the order)."""
+    permutation = architecture.model_dump()["geometry"]["permutation"]
+    return "order " + ", ".join(map(str, permutation[:4])) + ", ..."
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tasks", nargs="+", choices=list(ALL_TASKS), default=list(ALL_TASKS))
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    rows = [row for name in args.tasks for row in run(name, args.seeds, args.jobs)]
+    markdown = (
+        "| task | tie rule | its #1 | test acc. % (mean ± std, seeds) |\n"
+        "| --- | --- | --- | ---: |\n" + "\n".join(rows) + f"\n\n`{COMMAND}`; the tasks whose full "
+        "default search ties at the top.\n"
+    )
+    print(markdown)
+    print(f"written to {update_section('OUTCOMES.md', 'outcomes-ties', markdown)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""The tie-break ablation of the trained-outcome benchmark (bench/outcomes/ties.py) picks as its
+rules say. Skipped without the optional ``validate`` extra (bench.outcomes imports torch)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+from advisor.model.task import parse_task
+from bench.outcomes.ties import RULES, picks
+
+SEARCH, BEFORE, LISTING = RULES
+
+
+def test_each_rule_gives_its_own_first_among_tied_designs() -> None:
+    # The local preset's stripes tie contiguous pooling with the dilation order pooling steps
+    # two apart first; the relations choose the dilation order, the levels apart and the
+    # listing order the contiguous net.
+    chosen = picks(parse_task({"input": {"shape": [64]}, "preset": "local"}), 10_002, 2)
+    assert chosen is not None
+    assert chosen[SEARCH].family == "dilations"
+    assert chosen[BEFORE].family == chosen[LISTING].family == "contiguous"
+
+
+def test_a_search_whose_first_ties_with_nothing_has_no_picks() -> None:
+    task = parse_task({"input": {"shape": [64]}, "preset": "symmetry"})
+    assert picks(task, 10_002, 2) is None
