@@ -60,6 +60,12 @@ description (``advisor/search/coherence.py``, fitted on the sequence tasks above
 
 - ``sequence-fourth`` — steps ``i`` and ``i + 4``.
 - ``sequence-twelve`` — steps ``i`` and ``i + 12`` (no dilation order pools them at one level).
+
+and a seventh, after the tie-break's discount was set from the first six (its midpoint):
+
+- ``sequence-three`` — steps ``i`` and ``i + 3``.
+- ``sequence-six`` — steps ``i`` and ``i + 6``.
+- ``sequence-twenty`` — steps ``i`` and ``i + 20``.
 """
 
 from __future__ import annotations
@@ -270,6 +276,15 @@ def _twelve_ahead(step: int) -> int:
     return step + 12 if step < SEQUENCE_LENGTH - 12 else -1
 
 
+def _ahead(distance: int) -> Callable[[int], int]:
+    """Step ``i`` with step ``i + distance``, none for the last ``distance`` steps."""
+
+    def partner(step: int) -> int:
+        return step + distance if step < SEQUENCE_LENGTH - distance else -1
+
+    return partner
+
+
 def _diagonal_neighbour(pixel: int) -> int:
     """Pixel ``(r, c)`` with ``(r + 1, c + 1)`` (``grid-diagonal``)."""
     row, column = divmod(pixel, IMAGE_SIDE)
@@ -386,6 +401,11 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
     _by_name(
         TaskSpec("sequence-fourth", _SEQUENCE, 2, _events(_SEQUENCE, _four_ahead)),
         TaskSpec("sequence-twelve", _SEQUENCE, 2, _events(_SEQUENCE, _twelve_ahead)),
+    ),
+    _by_name(
+        TaskSpec("sequence-three", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(3))),
+        TaskSpec("sequence-six", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(6))),
+        TaskSpec("sequence-twenty", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(20))),
     ),
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on

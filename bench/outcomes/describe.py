@@ -99,8 +99,12 @@ def _blocks_apart(size: int, distance: int) -> list[_Document]:
     def block(start: int) -> _Document:
         return {"box": {"start": [start], "stop": [start + size]}}
 
+    def name(start: int) -> str:
+        steps = f"step {start}" if size == 1 else f"steps {start}-{start + size - 1}"
+        return f"{steps}/+{distance}"
+
     return [
-        {"name": f"steps {s}-{s + size - 1}/+{distance}", "a": block(s), "b": block(s + distance)}
+        {"name": name(s), "a": block(s), "b": block(s + distance)}
         for s in range(0, SEQUENCE_LENGTH - distance - size + 1, size)
     ]
 
@@ -249,6 +253,20 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
             "The label couples each step with the step 12 later: each block of 4 steps with the "
             "block 12 steps later.",
             {"input": sequence, "correlations": _blocks_apart(4, 12)},
+        ),
+        "sequence-three": (
+            "The label couples each step with the step 3 later.",
+            {"input": sequence, "correlations": _blocks_apart(1, 3)},
+        ),
+        "sequence-six": (
+            "The label couples each step with the step 6 later: each pair of steps with the pair "
+            "6 steps later.",
+            {"input": sequence, "correlations": _blocks_apart(2, 6)},
+        ),
+        "sequence-twenty": (
+            "The label couples each step with the step 20 later: each block of 4 steps with the "
+            "block 20 steps later.",
+            {"input": sequence, "correlations": _blocks_apart(4, 20)},
         ),
     }
 
