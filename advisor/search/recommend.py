@@ -20,7 +20,7 @@ tree reaches with a fitting ladder (so 1.0 means nothing at this budget does bet
 between equal scores the design that uses more of the budget ranks first; a free search's
 target is the dimension bound at the largest channel choice. ``log2_rank_target`` lowers either.
 Remaining ties go to fewer parameters, then to the tree that meets each relation of the description
-at one pooling level everywhere (:mod:`advisor.search.coherence`), then to the tree whose
+at one pooling level everywhere, and early (:mod:`advisor.search.coherence`), then to the tree whose
 correlated locations meet the other side after the fewest pooling levels
 (:mod:`advisor.search.meeting`), then to the earlier
 candidate (simpler family, shallower schedule), then to smaller widths, so a request always gets
@@ -255,18 +255,18 @@ class _Entry:
 
 
 _TieKey = Callable[[Candidate, SubtreeDag], tuple[float, float]]
-"""What breaks exact ties of a tree (smaller first): minus how alike it meets each relation at
-every position (:func:`advisor.search.coherence.coherence`), then how many pooling levels its
-correlated locations pass before meeting the other side (:func:`advisor.search.meeting.levels_apart`
-of the tree's DAG)."""
+"""What breaks exact ties of a tree (smaller first): minus how alike and how soon it meets each
+relation of the description (:func:`advisor.search.coherence.coherence`), then how many pooling
+levels its correlated locations pass before meeting the other side
+(:func:`advisor.search.meeting.levels_apart` of the tree's DAG)."""
 
 
 def _ranked(entries: Iterable[_Entry], ties: _TieKey) -> list[_Entry]:
     """Sort entries best first by :meth:`_Entry.order`, but break exact ties by ``ties``.
 
     Among entries equal in score keys and parameters the tree that meets each relation at one
-    level everywhere comes first, then the one whose correlated locations meet soonest, then the
-    earlier candidate; ``ties`` is computed for those only.
+    level everywhere, and early, comes first, then the one whose correlated locations meet
+    soonest, then the earlier candidate; ``ties`` is computed for those only.
     """
     ranked: list[_Entry] = []
     for _, group in itertools.groupby(sorted(entries, key=_Entry.order), lambda e: e.order()[:2]):
@@ -544,7 +544,7 @@ class _Search:
         return -self._coherent(candidate), self._levels_apart(dag)
 
     def _coherent(self, candidate: Candidate) -> float:
-        """Return how alike the tree meets each relation at every position (0 without relations).
+        """Return how alike and how soon the tree meets each relation (0 without relations).
 
         Memoised per candidate; the relations are read off the description once, at the first
         tie (:mod:`advisor.search.coherence`).
