@@ -210,11 +210,6 @@ def _neighbour(step: int) -> int:
     return step + 1
 
 
-def _half_shift(step: int) -> int:
-    """Step ``i`` of the first half with step ``i + 32`` (``sequence-shift``)."""
-    return step + SEQUENCE_LENGTH // 2 if step < SEQUENCE_LENGTH // 2 else -1
-
-
 def _rows_below(pixel: int) -> int:
     """Pixel ``(r, c)`` of the top half with ``(r + 8, c)`` (``grid-shift``), row-major ids."""
     half = IMAGE_SIDE * IMAGE_SIDE // 2
@@ -226,22 +221,10 @@ def _right_neighbour(pixel: int) -> int:
     return pixel + 1 if pixel % IMAGE_SIDE < IMAGE_SIDE - 1 else -1
 
 
-def _quarter_shift(step: int) -> int:
-    """Step ``i`` with step ``i + 16`` (``sequence-quarter``)."""
-    shift = SEQUENCE_LENGTH // 4
-    return step + shift if step < SEQUENCE_LENGTH - shift else -1
-
-
 def _columns_right(pixel: int) -> int:
     """Pixel ``(r, c)`` of the left half with ``(r, c + 8)`` (``grid-periodic``)."""
     half = IMAGE_SIDE // 2
     return pixel + half if pixel % IMAGE_SIDE < half else -1
-
-
-def _eighth_shift(step: int) -> int:
-    """Step ``i`` with step ``i + 8`` (``sequence-eighth``)."""
-    shift = SEQUENCE_LENGTH // 8
-    return step + shift if step < SEQUENCE_LENGTH - shift else -1
 
 
 def _mirrored_column(pixel: int) -> int:
@@ -259,21 +242,6 @@ def _knight_move(pixel: int) -> int:
     """Pixel ``(r, c)`` with ``(r + 1, c + 2)`` (``grid-knight``)."""
     row, column = divmod(pixel, IMAGE_SIDE)
     return pixel + IMAGE_SIDE + 2 if row < IMAGE_SIDE - 1 and column < IMAGE_SIDE - 2 else -1
-
-
-def _skip_one(step: int) -> int:
-    """Step ``i`` with step ``i + 2`` (``sequence-skip``)."""
-    return step + 2 if step < SEQUENCE_LENGTH - 2 else -1
-
-
-def _four_ahead(step: int) -> int:
-    """Step ``i`` with step ``i + 4`` (``sequence-fourth``)."""
-    return step + 4 if step < SEQUENCE_LENGTH - 4 else -1
-
-
-def _twelve_ahead(step: int) -> int:
-    """Step ``i`` with step ``i + 12`` (``sequence-twelve``)."""
-    return step + 12 if step < SEQUENCE_LENGTH - 12 else -1
 
 
 def _ahead(distance: int) -> Callable[[int], int]:
@@ -357,12 +325,12 @@ TASKS: Final[dict[str, TaskSpec]] = _by_name(
 
 HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
     _by_name(
-        TaskSpec("sequence-shift", _SEQUENCE, 2, _events(_SEQUENCE, _half_shift)),
+        TaskSpec("sequence-shift", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(32))),
         TaskSpec("grid-shift", _IMAGE, 2, _events(_IMAGE, _rows_below, GRID_DISTRACTORS)),
         TaskSpec("grid-local", _IMAGE, 2, _events(_IMAGE, _right_neighbour, GRID_DISTRACTORS)),
     ),
     _by_name(
-        TaskSpec("sequence-quarter", _SEQUENCE, 2, _events(_SEQUENCE, _quarter_shift)),
+        TaskSpec("sequence-quarter", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(16))),
         TaskSpec("grid-periodic", _IMAGE, 2, _events(_IMAGE, _columns_right, GRID_DISTRACTORS)),
         TaskSpec(
             "grid-diagonal", _IMAGE, 2, _events(_IMAGE, _diagonal_neighbour, GRID_DISTRACTORS)
@@ -378,7 +346,7 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         ),
     ),
     _by_name(
-        TaskSpec("sequence-eighth", _SEQUENCE, 2, _events(_SEQUENCE, _eighth_shift)),
+        TaskSpec("sequence-eighth", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(8))),
         TaskSpec("grid-mirror", _IMAGE, 2, _events(_IMAGE, _mirrored_column, GRID_DISTRACTORS)),
         TaskSpec(
             "symmetry-permuted",
@@ -390,7 +358,7 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
     _by_name(
         TaskSpec("grid-rows4", _IMAGE, 2, _events(_IMAGE, _rows4_below, GRID_DISTRACTORS)),
         TaskSpec("grid-knight", _IMAGE, 2, _events(_IMAGE, _knight_move, GRID_DISTRACTORS)),
-        TaskSpec("sequence-skip", _SEQUENCE, 2, _events(_SEQUENCE, _skip_one)),
+        TaskSpec("sequence-skip", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(2))),
         TaskSpec(
             "digits-local-permuted",
             _IMAGE,
@@ -399,8 +367,8 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         ),
     ),
     _by_name(
-        TaskSpec("sequence-fourth", _SEQUENCE, 2, _events(_SEQUENCE, _four_ahead)),
-        TaskSpec("sequence-twelve", _SEQUENCE, 2, _events(_SEQUENCE, _twelve_ahead)),
+        TaskSpec("sequence-fourth", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(4))),
+        TaskSpec("sequence-twelve", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(12))),
     ),
     _by_name(
         TaskSpec("sequence-three", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(3))),
