@@ -71,7 +71,7 @@ fourth (71% against 73.5%). 2/3 was taken from the first five tasks' range (1/2,
 held-out set narrowed it to (1/2, 0.625), whose midpoint this is."""
 
 _SCREEN: Final = 64
-"""Locations of A a displacement is first tried on, before all of them."""
+"""Locations of A a map is first tried on, before all of them."""
 
 
 _Key = tuple[str, tuple[int, ...]]
@@ -219,7 +219,7 @@ def task_relations(
             options[("mirror", (axis, total))] = sides.pairs(*_mirror(ndim, axis, total))
         readings.append(options)
     grouped: dict[_Key, list[tuple[_Ids, _Ids, _Floats]]] = {}
-    left = set(range(len(correlations)))
+    left = {index for index, options in enumerate(readings) if options}
     while True:
         mass: dict[_Key, float] = {}
         for index in left:
@@ -233,7 +233,6 @@ def task_relations(
             share = np.full(len(first), float(weights[index]) / len(first))
             grouped.setdefault(chosen, []).append((first, second, share))
             left.discard(index)
-        left = {i for i in left if readings[i]}
     return [
         Relation(
             key,
