@@ -261,15 +261,14 @@ def coherence(
     if not relations:
         return None
     total = sum(float(r.weights.sum()) for r in relations)
+    parents = [_parents(window) for window in windows]
     figure = 0.0
     for relation in relations:
         first = _on_grid(relation.first, shape, padding)
         second = _on_grid(relation.second, shape, padding)
         level_of = np.full(len(first), len(windows) - 1)
         unmet = np.ones(len(first), dtype=np.bool_)
-        for level, window in enumerate(windows):
-            parent = np.empty(int(window.max()) + 1, dtype=np.intp)
-            parent[window.reshape(-1)] = np.repeat(np.arange(window.shape[0]), window.shape[1])
+        for level, parent in enumerate(parents):
             first, second = parent[first], parent[second]
             met = unmet & (first == second)
             level_of[met] = level
@@ -278,6 +277,13 @@ def coherence(
         shares = np.bincount(level_of, weights=relation.weights, minlength=len(windows)) / mass
         figure += mass * float((shares**2 * LEVEL_DISCOUNT ** np.arange(len(windows))).sum())
     return figure / total
+
+
+def _parents(window: _Ids) -> _Ids:
+    """Return each node's window at one level (each node in exactly one window)."""
+    parent = np.empty(int(window.max()) + 1, dtype=np.intp)
+    parent[window.reshape(-1)] = np.repeat(np.arange(window.shape[0]), window.shape[1])
+    return parent
 
 
 def _on_grid(ids: _Ids, shape: Sequence[int], padding: Padding | None) -> _Ids:
