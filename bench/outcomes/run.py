@@ -26,7 +26,7 @@ import multiprocessing
 import sys
 import tempfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Final
@@ -119,7 +119,26 @@ def _build(member_key: str) -> TreeNet:
     return TreeNet(parse_architecture(json.loads(member_key)), "max", init="he")
 
 
-def _train(job: tuple[str, str, str, int, TrainingPlan]) -> tuple[str, dict[str, Any]]:
+Job = tuple[str, str, str, int, TrainingPlan]
+"""One training run: its cache key, the task, the member's key, the seed and the plan."""
+
+
+def trained(
+    task: str, data: tuple[Dataset, Dataset], jobs: int, todo: Sequence[Job]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Train ``todo`` on ``jobs`` workers; yield each run's key and result as it ends.
+
+    The workers are spawned, not forked: a fork copies whatever threads the caller runs (a gRPC
+    server, torch's pools) in whatever state they are, and the worker hung on that.
+    """
+    if not todo:
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(jobs, initializer=_start_worker, initargs=(task, data)) as workers:
+        yield from workers.imap_unordered(_train, todo)
+
+
+def _train(job: Job) -> tuple[str, dict[str, Any]]:
     key, task, member_key, seed, plan = job
     train, test = _DATA[task]
     result = train_and_test(functools.partial(_build, member_key), train, test, plan, seed)
@@ -215,21 +234,15 @@ def run_task(
         "runs": runs,
     }
     print(f"{spec.name}: {len(members)} candidates, {len(todo)} runs to train", file=sys.stderr)
-    if todo:
-        # Spawned, not forked: a fork copies whatever threads the caller runs (a gRPC server,
-        # torch's pools) in whatever state they are, and the worker hung on that.
-        context = multiprocessing.get_context("spawn")
-        data = (spec.name, (train, test))
-        with context.Pool(jobs, initializer=_start_worker, initargs=data) as workers:
-            for done, (key, result) in enumerate(workers.imap_unordered(_train, todo), start=1):
-                runs[key] = result
-                _write(path, document)
-                print(
-                    f"  {done}/{len(todo)} test {result['test_accuracy']:.3f} "
-                    f"({result['cpu_seconds']:.1f} CPU-s)",
-                    file=sys.stderr,
-                    flush=True,
-                )
+    for done, (key, result) in enumerate(trained(spec.name, (train, test), jobs, todo), start=1):
+        runs[key] = result
+        _write(path, document)
+        print(
+            f"  {done}/{len(todo)} test {result['test_accuracy']:.3f} "
+            f"({result['cpu_seconds']:.1f} CPU-s)",
+            file=sys.stderr,
+            flush=True,
+        )
     _write(path, document)
     return document
 

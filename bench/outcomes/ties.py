@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from typing import Any, Final
 from unittest import mock
 
 from advisor.model.architecture import Architecture
+from advisor.model.geometries import PermutationGeometry
 from advisor.model.task import Task
 from advisor.search import recommend as search_module
 from advisor.search.candidates import Candidate
@@ -36,12 +36,11 @@ from bench.outcomes.describe import load_description
 from bench.outcomes.pool import Member, search_budget
 from bench.outcomes.run import (
     RESULTS,
-    _start_worker,
-    _train,
     _write,
     pool_path,
     run_key,
     task_protocol,
+    trained,
 )
 from bench.report import update_section
 from bench.validate.report import SeedAccuracies
@@ -110,24 +109,20 @@ def run(name: str, seeds: int, jobs: int) -> list[str]:
     distinct = len({rule_keys[0] for rule_keys in keys.values()})
     print(f"{name}: {distinct} distinct picks, {len(todo)} runs to train", file=sys.stderr)
     if todo:
-        train, test = spec.data(DataSizes(**protocol["sizes"]), protocol["data_seed"])
-        context = multiprocessing.get_context("spawn")
-        data = (name, (train, test))
-        with context.Pool(jobs, initializer=_start_worker, initargs=data) as workers:
-            for key, result in workers.imap_unordered(_train, list(todo.values())):
-                runs[key] = result
+        data = spec.data(DataSizes(**protocol["sizes"]), protocol["data_seed"])
+        runs.update(trained(name, data, jobs, list(todo.values())))
     TIES.mkdir(exist_ok=True)
     wanted = {key for rule_keys in keys.values() for key in rule_keys}
     _write(path, {"task": name, "runs": {k: v for k, v in runs.items() if k in wanted}})
     rows = []
     for rule, member in members.items():
-        trained = _Trained(tuple(100 * runs[key]["test_accuracy"] for key in keys[rule]))
+        seeds_of = _Trained(tuple(100 * runs[key]["test_accuracy"] for key in keys[rule]))
         architecture = member.architecture
         windows = ", ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
         rows.append(
             f"| {name} | {rule} | {architecture.family}"
             f"{'' if architecture.family != 'dilations' else ' ' + _dilations(architecture)} "
-            f"({windows}) | {trained.mean:.1f} ± {trained.std:.1f} ({len(trained.accuracies)}) |"
+            f"({windows}) | {seeds_of.mean:.1f} ± {seeds_of.std:.1f} ({len(seeds_of.accuracies)}) |"
         )
     return rows
 
@@ -141,8 +136,9 @@ class _Trained(SeedAccuracies):
 
 def _dilations(architecture: Architecture) -> str:
     """The first steps of a 1-D dilation net's input order (names the order)."""
-    permutation = architecture.model_dump()["geometry"]["permutation"]
-    return "order " + ", ".join(map(str, permutation[:4])) + ", ..."
+    geometry = architecture.geometry
+    assert isinstance(geometry, PermutationGeometry), "the search recommends explicit orders"
+    return "order " + ", ".join(map(str, geometry.permutation[:4])) + ", ..."
 
 
 def main(argv: Sequence[str] | None = None) -> None:
