@@ -18,6 +18,7 @@ from advisor.model.architecture import parse_architecture
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.task import parse_task
+from advisor.search.coherence import task_relations
 from advisor.search.profiles import GROWTHS, ProfileRules, maximal, practical_profiles
 from advisor.search.recommend import (
     _Search,
@@ -28,6 +29,7 @@ from advisor.search.recommend import (
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
 from advisor.stopping import StopSignal
+from tests.support.relations import walked_coherence
 
 
 @given(
@@ -106,7 +108,10 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
     Targets are the best figure any recommendable tree reaches with a fitting profile; the score
     of a point is its weighted fraction of the targets times 2^-(bits of window order its tree
     discards per location, above the least of any tree), the order counted here from the tree's
-    windows themselves; equal scores go to the point that uses more of the budget.
+    windows themselves, times its tree's coherence on the description's relations over the best
+    of any tree (walked up the tree by hand); equal scores go to the point that uses more of the
+    budget. As in the search, of two trees with the same shared-subtree DAG only the first is
+    recommended (both count towards the targets and the references).
     """
     task = parse_task(task_document)
     budget = Budget(**options)
@@ -114,7 +119,9 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
     correlations = task.resolved()
     labels = correlation_labels(correlations, task.input.num_locations)
     weights = np.array([c.weight for c in correlations]) / sum(c.weight for c in correlations)
+    relations = task_relations(correlations, task.input.shape, weights)
     points = []
+    digests = set()
     for candidate in search.candidates:
         if not candidate.eligible:
             continue
@@ -125,22 +132,35 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
         fits = (parameters <= budget.max_parameters) & (costs <= bound)
         if not fits.any():
             continue
-        windows, _ = search.space.tree(candidate)
+        windows, keys = search.space.tree(candidate)
+        digest = search.builders[candidate.padding].build(windows, keys).digest
+        first, digests = digest not in digests, digests | {digest}
         tree = PoolingStructure(task.input.num_locations, windows)
         logs = np.log2(profiles[fits].astype(float))
         figures = log2_min_cut(tree, labels, logs[:, 1:], logs[:, 0], shared_weights=True)
         discarded = sum(
             math.log2(math.factorial(len(window))) for level in windows for window in level
         ) / math.prod(search.space.grid(candidate))
-        points.extend((f, p, discarded) for f, p in zip(figures, parameters[fits], strict=True))
-    targets = np.maximum(np.max([f for f, _, _ in points], axis=0), 1e-6)
-    least = min(d for _, _, d in points)
+        coherent = walked_coherence(windows, relations, task.input.ndim) if relations else 1.0
+        points.extend(
+            (f, p, discarded, coherent, first)
+            for f, p in zip(figures, parameters[fits], strict=True)
+        )
+    targets = np.maximum(np.max([point[0] for point in points], axis=0), 1e-6)
+    least = min(point[2] for point in points)
+    best = max(point[3] for point in points)
     scored = [
         (
-            round(float(np.minimum(f, targets) / targets @ weights) * 2.0 ** -(d - least), 12),
+            round(
+                float(np.minimum(f, targets) / targets @ weights)
+                * 2.0 ** -(d - least)
+                * (c / best),
+                12,
+            ),
             int(p),
         )
-        for f, p, d in points
+        for f, p, d, c, first in points
+        if first
     ]
     best = max(scored)
     return best[0], best[1]

@@ -221,14 +221,23 @@ def _hidden_log_widths(result: SearchResult) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("shape", "preset", "tied"),
-    [([32], "long_range", True), ([32], "symmetry", False), ([16, 16], "symmetry", False)],
+    ("shape", "preset", "relations", "tied"),
+    [
+        ([32], "long_range", False, True),
+        ([32], "long_range", True, False),
+        ([32], "symmetry", True, False),
+        ([16, 16], "symmetry", True, False),
+    ],
 )
 def test_a_tie_between_geometries_is_said_only_when_the_scores_are_equal(
-    shape: list[int], preset: str, tied: bool
+    shape: list[int], preset: str, relations: bool, tied: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # On a sequence the long_range preset's halves and ends reach the same ranks under mirror and
-    # interleaved pooling; the symmetry preset's alternate columns split them (advisor presets).
+    # interleaved pooling: only read as the mirror they are (advisor.search.coherence) do they
+    # choose; the symmetry preset's alternate columns split them on the ranks too (advisor
+    # presets).
+    if not relations:
+        monkeypatch.setattr(search_module, "description_relations", lambda *_: [])
     task = parse_task({"input": {"shape": shape}, "preset": preset})
     result = recommend(task, Budget(max_parameters=3_000, outputs=2, time_limit_seconds=None))
     first, *rest = result.recommendations

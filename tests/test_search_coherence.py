@@ -1,4 +1,4 @@
-"""Whether a tree meets each relation of the description at one level: the first tie-break."""
+"""Whether a tree meets each relation of the description at one level: a factor of the score."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from advisor.model.budget import Budget
 from advisor.model.regions import ResolvedCorrelation
+from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
 from advisor.search.coherence import (
     LEVEL_DISCOUNT,
@@ -20,7 +21,7 @@ from advisor.search.coherence import (
     task_relations,
 )
 from advisor.search.recommend import recommend
-from tests.support.relations import coherence_of
+from tests.support.relations import coherence_of, walked_coherence
 
 _Ids = npt.NDArray[np.intp]
 
@@ -92,18 +93,24 @@ def test_the_fewest_relations_explain_the_description() -> None:
     assert (shift.second - shift.first == 16).all()
 
 
-def test_a_symmetry_task_keeps_mirror_pooling_where_its_trees_tie() -> None:
-    # On 225 steps (padded) mirror and interleaved pooling tie on the score; read as shifts, the
-    # halves would favour interleaved pooling, read as the one mirror they are, mirror pooling.
+def test_a_symmetry_task_ranks_mirror_pooling_over_trees_reaching_the_same_ranks() -> None:
+    # On 225 steps (padded) mirror and interleaved pooling reach the same ranks; read as shifts,
+    # the halves would favour interleaved pooling, read as the one mirror they are, mirror
+    # pooling, which meets every mirrored pair in its first windows.
     task = parse_task({"input": {"shape": [225]}, "preset": "symmetry"})
-    budget = Budget(max_parameters=100_000, outputs=2, time_limit_seconds=None, top_k=4)
+    budget = Budget(max_parameters=100_000, outputs=2, time_limit_seconds=None, top_k=16)
     first, *rest = recommend(task, budget).recommendations
     assert first.architecture.family == "mirror"
-    assert any(
-        (r.score, r.parameters) == (first.score, first.parameters)
-        and r.architecture.family == "interleaved"
-        for r in rest
+    assert coherence_of(task, first) == pytest.approx(1.0)
+
+    def ranks(r: Recommendation) -> list[float]:
+        return [c.log2_separation_rank for c in r.analysis]
+
+    interleaved = next(
+        r for r in rest if r.architecture.family == "interleaved" and ranks(r) == ranks(first)
     )
+    assert coherence_of(task, interleaved) < 0.1
+    assert interleaved.score < 0.1 * first.score
 
 
 @st.composite
@@ -182,25 +189,33 @@ def test_coherence_counts_what_walking_up_the_tree_counts(
     case: tuple[tuple[_Ids, ...], int, Relation],
 ) -> None:
     windows, size, relation = case
-    parents = [
-        {int(member): row for row, members in enumerate(window) for member in members}
-        for window in windows
-    ]
-    levels = []
-    for p, q in zip(relation.first.tolist(), relation.second.tolist(), strict=True):
-        for level, parent in enumerate(parents):
-            p, q = parent[p], parent[q]
-            if p == q:
-                levels.append(level)
-                break
-    shares = np.zeros(len(windows))
-    for level, weight in zip(levels, relation.weights, strict=True):
-        shares[level] += weight
-    shares /= relation.weights.sum()
-    discounts = LEVEL_DISCOUNT ** np.arange(len(windows))
     assert coherence(windows, [relation], [size]) == pytest.approx(
-        float((shares**2 * discounts).sum())
+        walked_coherence(windows, [relation], 1)
     )
+
+
+def test_the_discount_follows_the_window_that_first_holds_a_pair() -> None:
+    # Pairs four steps apart: a tree of 2s meets them at its third level (windows of 8), a tree
+    # of 4s at its second (windows of 16), a tree of 8s at its first (windows of 8).
+    four_apart = _relation([(i, i + 4) for i in range(0, 16, 8)], offset=4)
+    q = LEVEL_DISCOUNT
+    twos = _contiguous([16, 8, 4, 2], [2, 2, 2, 2])
+    assert coherence(twos, [four_apart], [16]) == pytest.approx(q**2)
+    fours = _contiguous([16, 4], [4, 4])
+    assert coherence(fours, [four_apart], [16]) == pytest.approx(q**3)
+    eights = _contiguous([16, 2], [8, 2])
+    assert coherence(eights, [four_apart], [16]) == pytest.approx(q**2)
+    # On a 4x4 grid, 2x2 windows are sides of 2 and the global 2x2 of 4: a pair two rows apart
+    # meets at the second level, discounted once.
+    grid = (np.array([[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]),)
+    grid += (np.arange(4).reshape(1, 4),)
+    down = Relation(("shift", (2, 0)), _ids(0, 1), _ids(8, 9), np.ones(2))
+    assert coherence(grid, [down], [4, 4]) == pytest.approx(q)
+    assert walked_coherence(grid, [down], 2) == pytest.approx(q)
+    # A window narrower than 2 per axis (2x1) counts as a first level of 2x2.
+    strips = (np.arange(16).reshape(8, 2), np.arange(8).reshape(2, 4), np.arange(2).reshape(1, 2))
+    beside = Relation(("shift", (0, 1)), _ids(0, 2), _ids(1, 3), np.ones(2))
+    assert coherence(strips, [beside], [4, 4]) == 1.0
 
 
 def test_a_padded_tree_sees_the_relation_where_the_padding_moved_it() -> None:
@@ -226,30 +241,26 @@ def _blocks_task(step: int) -> Task:
     return parse_task({"input": {"shape": [64]}, "correlations": correlations})
 
 
-def test_among_tied_designs_the_one_meeting_the_relation_at_one_level_ranks_first() -> None:
+def test_trees_equal_on_ranks_and_size_rank_by_their_coherence() -> None:
     task = _blocks_task(16)
-    budget = Budget(max_parameters=11_446, outputs=2, time_limit_seconds=None, top_k=40)
+    budget = Budget(max_parameters=11_446, outputs=2, time_limit_seconds=None, top_k=12)
     first, *rest = recommend(task, budget).recommendations
-    tied = [r for r in rest if (r.score, r.parameters) == (first.score, first.parameters)]
-    assert tied
-    figures = [coherence_of(task, r) for r in [first, *tied]]
     # The first meets every pair (i, i + 16) at the second level; the search's listing order
-    # alone would put first a tree meeting two thirds of them at the first level.
-    assert figures[0] == pytest.approx(LEVEL_DISCOUNT)
-    assert figures == sorted(figures, reverse=True)
-    assert figures[-1] < figures[0]
-
-
-def test_the_tie_note_says_the_first_tree_meets_each_relation_at_fewer_levels() -> None:
-    # The local preset's stripes reach the same ranks under contiguous pooling and under the
-    # dilation order that pools steps two apart first; that order meets more neighbour pairs at
-    # one level.
-    task = parse_task({"input": {"shape": [64]}, "preset": "local"})
-    first, *rest = recommend(
-        task, Budget(max_parameters=10_002, outputs=2, time_limit_seconds=None)
-    ).recommendations
-    rival = next(r for r in rest if r.architecture.family != first.architecture.family)
-    assert (rival.score, rival.parameters) == (first.score, first.parameters)
-    alike, unlike = coherence_of(task, first), coherence_of(task, rival)
-    assert alike > unlike
-    assert f"(coherence {alike:.2f} against {unlike:.2f}:" in first.rationale
+    # alone would put first a tree meeting two thirds of them at the first level and the rest
+    # at the second, which reaches the same ranks with as many parameters.
+    assert coherence_of(task, first) == pytest.approx(LEVEL_DISCOUNT)
+    ranks = [c.log2_separation_rank for c in first.analysis]
+    split = [
+        r
+        for r in rest
+        if r.parameters == first.parameters
+        and [c.log2_separation_rank for c in r.analysis] == ranks
+        and r.architecture.discarded_order == first.architecture.discarded_order
+        and coherence_of(task, r) < coherence_of(task, first)
+    ]
+    assert split
+    for r in split:
+        share = coherence_of(task, r) / coherence_of(task, first)
+        assert r.score == pytest.approx(first.score * share, abs=1e-9)
+        assert f"(coherence {coherence_of(task, r):.2f} against the best tree's" in r.rationale
+    assert "(coherence 0.56, the best here)" in first.rationale

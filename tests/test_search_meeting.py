@@ -20,7 +20,6 @@ from advisor.search.meeting import levels_apart
 from advisor.search.recommend import recommend
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.seprank.labels import FREE, SIDE_A, SIDE_B, correlation_labels
-from tests.support.relations import coherence_of
 
 _Labels = npt.NDArray[np.int8]
 
@@ -133,7 +132,7 @@ def _apart(task: Task, recommendation: Recommendation) -> float:
         ([16, 16], "periodic", "practical"),
     ],
 )
-def test_designs_equal_on_the_score_and_coherence_rank_by_how_soon_their_sides_meet(
+def test_designs_equal_on_the_score_rank_by_how_soon_their_sides_meet(
     shape: list[int], preset: str, profile: str
 ) -> None:
     task = parse_task({"input": {"shape": shape}, "preset": preset})
@@ -147,11 +146,7 @@ def test_designs_equal_on_the_score_and_coherence_rank_by_how_soon_their_sides_m
             after.architecture.parameters,
         )
         if same:
-            # The first tie-break (test_search_coherence.py) comes before this one.
-            assert (-coherence_of(task, before), _apart(task, before)) <= (
-                -coherence_of(task, after),
-                _apart(task, after),
-            )
+            assert _apart(task, before) <= _apart(task, after)
 
 
 def test_the_tie_note_says_the_first_tree_pools_the_sides_together_sooner(
@@ -159,9 +154,9 @@ def test_the_tie_note_says_the_first_tree_pools_the_sides_together_sooner(
 ) -> None:
     # On a sequence the long_range preset's halves and ends reach the same ranks under mirror and
     # interleaved pooling; mirror pooling meets the ends in the first window, interleaved later.
-    # Read as relations, the halves and ends are one mirror, which favours mirror pooling
-    # before this tie-break (test_search_coherence.py); without relations this one decides.
-    monkeypatch.setattr(recommend_module, "task_relations", lambda *_: [])
+    # Read as relations, the halves and ends are one mirror, which the score's coherence favours
+    # (test_search_coherence.py); without relations they tie and this tie-break decides.
+    monkeypatch.setattr(recommend_module, "description_relations", lambda *_: [])
     task = parse_task({"input": {"shape": [32]}, "preset": "long_range"})
     first, *rest = recommend(
         task, Budget(max_parameters=3_000, outputs=2, time_limit_seconds=None)

@@ -57,6 +57,9 @@ class Design:
         Multiply-adds per input.
     discarded
         Bits of window order per location its pooling discards (docs/THEORY.md §16).
+    coherence
+        How alike and how soon its pooling meets the description's relations (docs/THEORY.md
+        §18); 0 where the objective does not weigh it.
     """
 
     description: str
@@ -66,6 +69,7 @@ class Design:
     score: float
     multiply_adds: int = 0
     discarded: float = 0.0
+    coherence: float = 0.0
 
     def widths_text(self) -> str:
         """``M = 32 and widths 512-1-1``."""
@@ -188,16 +192,25 @@ def _score(chosen: Design, objective: Objective, complete: bool) -> str:
     if objective.max_parameters is not None:
         scope = "reaches here" if complete else "scored before the search stopped reaches"
         text += f" (targets: the best any net {scope}; equal scores go to the larger net)"
-    if objective.least_discarded is None:
-        return text + "."
-    excess = max(chosen.discarded - objective.least_discarded, 0.0)
-    text += (
-        f", times x{2.0**-excess:.3g} for the order its pooling windows forget "
-        f"({chosen.discarded:.2f} bits per location"
-    )
-    return text + (
-        f", {excess:.2f} more than the finest tree here)." if excess else ", the least)."
-    )
+    if objective.least_discarded is not None:
+        excess = max(chosen.discarded - objective.least_discarded, 0.0)
+        text += (
+            f", times x{2.0**-excess:.3g} for the order its pooling windows forget "
+            f"({chosen.discarded:.2f} bits per location"
+        ) + (f", {excess:.2f} more than the finest tree here)" if excess else ", the least)")
+    if objective.best_coherence is not None:
+        best = objective.best_coherence
+        share = min(chosen.coherence / best, 1.0)
+        text += (
+            f", times x{share:.3g} for how its pooling levels meet the location pairs the "
+            f"description repeats (coherence {chosen.coherence:.2f}"
+        ) + (
+            f" against the best tree's {best:.2f}: pairs met at one level everywhere, in small "
+            "windows, are what one convolution learns from every example)"
+            if share < 1
+            else ", the best here)"
+        )
+    return text + "."
 
 
 def _versus(

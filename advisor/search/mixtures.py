@@ -30,6 +30,7 @@ from advisor.model.compute import COUNT_LIMIT
 from advisor.model.mixture import coinciding_levels
 from advisor.model.results import Recommendation, SearchResult
 from advisor.model.task import Task
+from advisor.search.coherence import Relation, architecture_coherence, description_relations
 from advisor.search.objective import Objective
 from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.seprank.analysis import analyze
@@ -59,7 +60,11 @@ def with_mixtures(
 ) -> SearchResult:
     """Add the best mixture of every pair of ``result``'s trees; keep the ``top_k`` best."""
     rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
-    labels = correlation_labels(task.resolved(), task.input.num_locations)
+    correlations = task.resolved()
+    labels = correlation_labels(correlations, task.input.num_locations)
+    relations = []
+    if objective.best_coherence is not None:
+        relations = description_relations(correlations, task.input.shape)
     trees = [r for r in result.recommendations if r.architecture.family != "shallow"]
     trees = trees[:PAIRED_TREES]
     scored = []
@@ -68,7 +73,7 @@ def with_mixtures(
         if stop.stopped():
             complete = False
             break
-        best = _best_mixture(first, second, budget, rules, objective, labels)
+        best = _best_mixture(first, second, budget, rules, objective, labels, relations)
         if best is not None:
             scored.append(best)
     mixtures = [_recommendation(task, entry) for entry in scored]
@@ -123,10 +128,15 @@ def _best_mixture(
     rules: ProfileRules,
     objective: Objective,
     labels: npt.NDArray[np.int8],
+    relations: Sequence[Relation],
 ) -> _Scored | None:
-    """Score every fitting ladder of the pair's mixture; return the best, or None."""
+    """Score every fitting ladder of the pair's mixture; return the best, or None.
+
+    ``relations`` are the description's where the objective weighs coherence, else none.
+    """
     depth = len(first.architecture.layers)
     best: _Scored | None = None
+    coherent: float | None = None
     for row in practical_profiles(depth, rules):
         representation, widths = int(row[0]), [int(w) for w in row[1:]]
         mixture = mixture_of(first.architecture, second.architecture, widths, representation)
@@ -146,7 +156,9 @@ def _best_mixture(
             continue
         padded = padded_labels(labels, mixture.input.shape, mixture.padding)
         ranks = log2_mixture_bound(mixture_structure(mixture), padded)
-        row = objective.keys(ranks[None, :], [parameters], mixture.discarded_order)[0]
+        if relations and coherent is None:  # the same for every ladder of the pair
+            coherent = architecture_coherence(relations, mixture)
+        row = objective.keys(ranks[None, :], [parameters], mixture.discarded_order, coherent)[0]
         keys = tuple(float(k) for k in row)
         if best is None or (keys, -parameters) > (best.score, -best.architecture.parameters):
             best = _Scored(keys, mixture, (first, second))

@@ -21,6 +21,11 @@ tuple ends with the share of the budget used, so among designs that score alike 
 spends more of the budget ranks first; the share does not scale the score: the parameter count
 did not rank trained accuracy (docs/OUTCOMES.md), and the targets already reward width where it
 buys rank. Remaining ties go to fewer parameters (the search's rule, not this module's).
+
+A practical search's objective also scales each score by two figures of the tree alone, whatever
+its widths: the arrangement its pooling windows discard (:mod:`advisor.model.arrangement`), and
+how alike and how soon it meets the relations the description states
+(:mod:`advisor.search.coherence`), each against the best any recommendable tree reaches.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import numpy.typing as npt
 
 from advisor.model.budget import ObjectiveKind
 
-__all__ = ["Objective", "ObjectiveKind", "default_targets"]
+__all__ = ["Objective", "ObjectiveKind", "default_targets", "normalised"]
 
 _DECIMALS: Final = 12
 
@@ -62,6 +67,19 @@ def default_targets(
     return bound
 
 
+def normalised(weights: npt.ArrayLike) -> _Floats:
+    """Return positive ``weights`` scaled to sum to 1.
+
+    Scaled by a power of two first (exact), so weights near the float range (1e308) do not
+    overflow their sum.
+    """
+    array = np.asarray(weights, dtype=np.float64)
+    _, exponent = np.frexp(array.max())
+    scaled = np.ldexp(array, -int(exponent))
+    result: _Floats = scaled / scaled.sum()
+    return result
+
+
 @dataclass(frozen=True, eq=False)
 class Objective:
     """Targets, normalised weights and the kind of combination; see the module docstring.
@@ -79,6 +97,10 @@ class Objective:
     least_discarded
         The least arrangement (bits per location, :mod:`advisor.model.arrangement`) any
         candidate tree discards, or None to ignore arrangement.
+    best_coherence
+        The largest coherence (:func:`advisor.search.coherence.coherence`) any candidate tree
+        reaches on the description's relations, or None to ignore it (no relation, or a free
+        search).
     """
 
     targets: _Floats
@@ -86,6 +108,7 @@ class Objective:
     kind: ObjectiveKind
     max_parameters: int | None = None
     least_discarded: float | None = None
+    best_coherence: float | None = None
 
     @classmethod
     def create(
@@ -95,6 +118,7 @@ class Objective:
         kind: ObjectiveKind,
         max_parameters: int | None = None,
         least_discarded: float | None = None,
+        best_coherence: float | None = None,
     ) -> Objective:
         """Validate the arrays and normalise the weights."""
         target_array = np.asarray(targets, dtype=np.float64)
@@ -103,11 +127,16 @@ class Objective:
             raise ValueError("targets and weights must be vectors of one length")
         if target_array.size == 0 or np.any(target_array <= 0) or np.any(weight_array <= 0):
             raise ValueError("targets and weights must be positive")
-        # Scaled by a power of two first (exact), so weights near the float range (1e308) do not
-        # overflow their sum; every other set of weights normalises to the same bits as before.
-        _, exponent = np.frexp(weight_array.max())
-        scaled = np.ldexp(weight_array, -int(exponent))
-        return cls(target_array, scaled / scaled.sum(), kind, max_parameters, least_discarded)
+        if best_coherence is not None and not 0 < best_coherence <= 1:
+            raise ValueError(f"best_coherence must lie in (0, 1], not {best_coherence!r}")
+        return cls(
+            target_array,
+            normalised(weight_array),
+            kind,
+            max_parameters,
+            least_discarded,
+            best_coherence,
+        )
 
     @property
     def num_keys(self) -> int:
@@ -128,13 +157,16 @@ class Objective:
         log2_ranks: npt.ArrayLike,
         parameters: npt.ArrayLike | None = None,
         discarded: npt.ArrayLike | None = None,
+        coherence: npt.ArrayLike | None = None,
     ) -> _Floats:
         """Score tuples ``(P, num_keys)`` of ``(P, C)`` log2 ranks (larger is better).
 
         With ``least_discarded`` set, every score is scaled by ``2^-(d - least_discarded)`` for
         the ``(P,)`` (or scalar) arrangement ``d`` the tree discards, bits per location: per
         location, the share of the arrangements the least-discarding tree tells apart that this
-        one still tells apart. With ``max_parameters`` set, the last key is the fraction of the
+        one still tells apart. With ``best_coherence`` set, every score is scaled by
+        ``min(c / best_coherence, 1)`` for the ``(P,)`` (or scalar) coherence ``c`` of the tree.
+        With ``max_parameters`` set, the last key is the fraction of the
         budget the ``(P,)`` ``parameters`` use (at most 1): among equal scores, the design that
         spends more of the budget.
         """
@@ -147,6 +179,11 @@ class Objective:
                 raise ValueError("an objective with least_discarded scores arrangement too")
             excess = np.asarray(discarded, dtype=np.float64).reshape(-1, 1) - self.least_discarded
             scores = scores * np.exp2(-np.maximum(excess, 0.0))
+        if self.best_coherence is not None:
+            if coherence is None:
+                raise ValueError("an objective with best_coherence scores coherence too")
+            ratio = np.asarray(coherence, dtype=np.float64).reshape(-1, 1) / self.best_coherence
+            scores = scores * np.minimum(ratio, 1.0)
         if self.max_parameters is not None:
             if parameters is None:
                 raise ValueError("an objective with max_parameters scores parameters too")

@@ -13,19 +13,20 @@ explicit permutation, ``family`` saying where it came from), the engine's analys
 (:mod:`advisor.search.explain`).
 
 **Objective** (:mod:`advisor.search.objective`): each correlation's log2 separation rank — the
-figure the analysis reports, the tensor-network min-cut (docs/THEORY.md §4-6) with weight sharing
-— counts up to its target; ``weighted`` averages the fractions of the targets reached,
-``maximin`` takes the smallest. A practical search's target is the best figure any recommendable
-tree reaches with a fitting ladder (so 1.0 means nothing at this budget does better), and
-between equal scores the design that uses more of the budget ranks first; a free search's
-target is the dimension bound at the largest channel choice. ``log2_rank_target`` lowers either.
-Remaining ties go to fewer parameters, then to the tree that meets each relation of the description
-at one pooling level everywhere, and early (:mod:`advisor.search.coherence`), then to the tree whose
+figure the analysis reports, the tensor-network min-cut (docs/THEORY.md §4-6) with weight sharing —
+counts up to its target; ``weighted`` averages the fractions of the targets reached, ``maximin``
+takes the smallest. A practical search's target is the best figure any recommendable tree reaches
+with a fitting ladder (so 1.0 means nothing at this budget does better), each score is scaled by
+the order the tree's pooling windows discard (:mod:`advisor.model.arrangement`) and by how alike
+and how soon it meets the relations the description states (:mod:`advisor.search.coherence`), each
+against the best recommendable tree, and between equal scores the design that uses more of the
+budget ranks first; a free search's target is the dimension bound at the largest channel choice.
+``log2_rank_target`` lowers either. Remaining ties go to fewer parameters, then to the tree whose
 correlated locations meet the other side after the fewest pooling levels
-(:mod:`advisor.search.meeting`), then to the earlier
-candidate (simpler family, shallower schedule), then to smaller widths, so a request always gets
-the same answer. Two trees whose labelled subtrees coincide for every correlation (the same
-shared-subtree DAG) are one candidate to the model; the first is kept.
+(:mod:`advisor.search.meeting`), then to the earlier candidate (simpler family, shallower
+schedule), then to smaller widths, so a request always gets the same answer. Two trees whose
+labelled subtrees coincide for every correlation (the same shared-subtree DAG) are one candidate to
+the model; the first is kept.
 
 **Anytime.** A practical search scores each tree once, in the order of
 :class:`~advisor.search.anytime.AnytimeQueue` (the shallow baseline, then one tree of every
@@ -86,7 +87,12 @@ from advisor.model.schedule import Schedule
 from advisor.model.task import Task
 from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate, CandidateSpace
-from advisor.search.coherence import LEVEL_DISCOUNT, Relation, coherence, task_relations
+from advisor.search.coherence import (
+    Relation,
+    architecture_coherence,
+    coherence,
+    description_relations,
+)
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
 from advisor.search.meeting import levels_apart
 from advisor.search.mixtures import with_mixtures
@@ -254,19 +260,17 @@ class _Entry:
         return Floor(self.allocation.keys, self.allocation.parameters, first)
 
 
-_TieKey = Callable[[Candidate, SubtreeDag], tuple[float, float]]
-"""What breaks exact ties of a tree (smaller first): minus how alike and how soon it meets each
-relation of the description (:func:`advisor.search.coherence.coherence`), then how many pooling
-levels its correlated locations pass before meeting the other side
-(:func:`advisor.search.meeting.levels_apart` of the tree's DAG)."""
+_TieKey = Callable[[Candidate, SubtreeDag], tuple[float, ...]]
+"""What breaks exact ties of a tree (smaller first): how many pooling levels its correlated
+locations pass before meeting the other side (:func:`advisor.search.meeting.levels_apart` of the
+tree's DAG)."""
 
 
 def _ranked(entries: Iterable[_Entry], ties: _TieKey) -> list[_Entry]:
     """Sort entries best first by :meth:`_Entry.order`, but break exact ties by ``ties``.
 
-    Among entries equal in score keys and parameters the tree that meets each relation at one
-    level everywhere, and early, comes first, then the one whose correlated locations meet
-    soonest, then the earlier candidate; ``ties`` is computed for those only.
+    Among entries equal in score keys and parameters the tree whose correlated locations meet
+    soonest comes first, then the earlier candidate; ``ties`` is computed for those only.
     """
     ranked: list[_Entry] = []
     for _, group in itertools.groupby(sorted(entries, key=_Entry.order), lambda e: e.order()[:2]):
@@ -528,36 +532,41 @@ class _Search:
         self.last_report = -math.inf
         # The practical scoring pass: the trees scored, the targets so far (the best figure of a
         # recommendable tree per correlation), the least arrangement a recommendable tree
-        # discards, the points scored and the best provisional score.
+        # discards and its best coherence, the points scored and the best provisional score.
         self._visited: list[_Scored] = []
         self._targets = np.zeros(len(self.correlations))
         self._least_discarded = math.inf
+        self._best_coherence = 0.0
         self._kept_bytes = 0
         self._points = 0
         self._best_seen = -math.inf
-        self._family_best: dict[str, tuple[_Floats, _Ints, float]] = {}
+        self._family_best: dict[str, tuple[_Floats, _Ints, float, float]] = {}
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
         self._share_done = 1.0  # of the work, predicted when a stop cut the trees
 
-    def _tie_key(self, candidate: Candidate, dag: SubtreeDag) -> tuple[float, float]:
+    def _tie_key(self, candidate: Candidate, dag: SubtreeDag) -> tuple[float, ...]:
         """Return what ranks a tree among exact ties, smaller first (:data:`_TieKey`)."""
-        return -self._coherent(candidate), self._levels_apart(dag)
+        return (self._levels_apart(dag),)
 
     def _coherent(self, candidate: Candidate) -> float:
         """Return how alike and how soon the tree meets each relation (0 without relations).
 
-        Memoised per candidate; the relations are read off the description once, at the first
-        tie (:mod:`advisor.search.coherence`).
+        Memoised per candidate; the relations are read off the description once, when first
+        needed (:mod:`advisor.search.coherence`).
         """
         found = self._coherence.get(candidate.index)
         if found is None:
-            if self._relations is None:
-                shape = self.task.input.shape
-                self._relations = task_relations(self.correlations, shape, self.objective.weights)
             windows, _ = self.space.tree(candidate)
-            figure = coherence(windows, self._relations, self.task.input.shape, candidate.padding)
+            shape = self.task.input.shape
+            figure = coherence(windows, self.relations(), shape, candidate.padding)
             found = self._coherence[candidate.index] = 0.0 if figure is None else figure
         return found
+
+    def relations(self) -> list[Relation]:
+        """Return the description's relations (read once)."""
+        if self._relations is None:
+            self._relations = description_relations(self.correlations, self.task.input.shape)
+        return self._relations
 
     def _levels_apart(self, dag: SubtreeDag) -> float:
         """Return how many levels a tree's correlated locations pass before meeting.
@@ -787,15 +796,16 @@ class _Search:
         if not candidate.eligible:
             return
         self._targets = np.maximum(self._targets, figures.max(axis=0))
-        discarded = self._discarded(candidate)
+        discarded, coherent = self._discarded(candidate), self._coherent(candidate)
         self._least_discarded = min(self._least_discarded, discarded)
+        self._best_coherence = max(self._best_coherence, coherent)
         started = self.clock.clock()
         objective = self._practical_objective()
-        best = float(objective.keys(figures, parameters, discarded)[:, 0].max())
+        best = float(objective.keys(figures, parameters, discarded, coherent)[:, 0].max())
         self._best_seen = max(self._best_seen, best)
         held = self._family_best.get(candidate.family)
         if held is None or best > objective.keys(*held)[:, 0].max():
-            self._family_best[candidate.family] = (figures, parameters, discarded)
+            self._family_best[candidate.family] = (figures, parameters, discarded, coherent)
         self.clock.defer(self.clock.clock() - started + (0.0 if keep else recompute))
 
     def _rank(self) -> None:
@@ -934,7 +944,9 @@ class _Search:
             return None
         if figures is None:
             figures = dag.log2_ranks(np.log2(profiles))
-        keys = self.objective.keys(figures, parameters, self._discarded(candidate))
+        keys = self.objective.keys(
+            figures, parameters, self._discarded(candidate), self._coherent(candidate)
+        )
         # The ladders the contenders dominate are settled by that bound: evaluated too.
         self.scored += self._fitting(candidate, scale)[1].size
         top = best_point(keys, parameters, profiles)
@@ -965,10 +977,12 @@ class _Search:
         """Return a practical search's objective, on the targets of the trees scored so far.
 
         The target of a correlation is the best figure any recommendable tree scored reaches
-        with a fitting profile, and the reference arrangement the least any of them discards:
-        once every tree is scored, a score of 1.0 means no practical net at this budget does
-        better on any correlation, the whole budget is used and no tree keeps more of the
-        input's arrangement (docs/THEORY.md §16).
+        with a fitting profile, the reference arrangement the least any of them discards and
+        the reference coherence the best any of them reaches (None without relations): once
+        every tree is scored, a score of 1.0 means no practical net at this budget does better
+        on any correlation, the whole budget is used, no tree keeps more of the input's
+        arrangement and none meets the description's relations more alike or sooner
+        (docs/THEORY.md §16, §18).
         """
         best = self._targets
         if self.budget.log2_rank_target is not None:
@@ -981,6 +995,7 @@ class _Search:
             least_discarded=(
                 self._least_discarded if math.isfinite(self._least_discarded) else None
             ),
+            best_coherence=self._best_coherence or None,
         )
 
     def _scoring_pass(self) -> None:
@@ -1229,6 +1244,9 @@ class _Search:
                 self._multiply_adds(candidate, np.asarray([entry.allocation.widths]))[0]
             ),
             discarded=self._discarded(candidate),
+            coherence=(
+                self._coherent(candidate) if self.objective.best_coherence is not None else 0.0
+            ),
         )
 
     def _notes(self, complete: bool) -> Sequence[str]:
@@ -1272,18 +1290,6 @@ class _Search:
         family, other = first.candidate.family, rival.candidate.family
         if first.allocation.parameters != rival.allocation.parameters:
             lead = "ranked first leads by needing fewer parameters"
-        elif (alike := self._coherent(first.candidate)) != (
-            unlike := self._coherent(rival.candidate)
-        ):
-            lead = (
-                "ranked first meets each relation of the description at fewer pooling levels, "
-                f"or sooner (coherence {alike:.2f} against {unlike:.2f}: the chance that two of "
-                "a relation's location pairs first share a window at the same level, each level "
-                f"up counted x{LEVEL_DISCOUNT:.2f}; a convolution learns a relation met at one "
-                "level with one "
-                "filter from every example; trained nets reward it: docs/OUTCOMES.md, held-out "
-                "tasks)"
-            )
         elif (soon := self._levels_apart(first.dag)) != (late := self._levels_apart(rival.dag)):
             lead = (
                 "ranked first pools each correlation's two sides together sooner (a correlated "
@@ -1303,11 +1309,19 @@ class _Search:
 
 def search_objective(task: Task, budget: Budget) -> Objective:
     """Return the objective the search ranks candidates by, for this task and budget."""
+    return _scoring_search(task, budget)[0]
+
+
+def _scoring_search(task: Task, budget: Budget) -> tuple[Objective, list[Relation]]:
+    """Return the search's objective and the description's relations it scores coherence on.
+
+    No relations for a free search, whose objective does not weigh coherence.
+    """
     search = _Search(task, _tree_budget(budget), StopSignal(), None)
     if budget.width_profile == "free":
-        return search._free_objective()
+        return search._free_objective(), []
     search._scoring_pass()
-    return search._practical_objective()
+    return search._practical_objective(), search.relations()
 
 
 def score_architecture(task: Task, budget: Budget, architecture: Architecture) -> float:
@@ -1323,12 +1337,15 @@ def score_architectures(
     task: Task, budget: Budget, architectures: Sequence[Architecture]
 ) -> list[float]:
     """:func:`score_architecture` for many architectures, building the objective once."""
-    objective = search_objective(task, budget)
+    objective, relations = _scoring_search(task, budget)
     scores = []
     for architecture in architectures:
         ranks = [c.log2_separation_rank for c in analyze(task, architecture).correlations]
+        coherent = None
+        if objective.best_coherence is not None:
+            coherent = architecture_coherence(relations, architecture)
         keys = objective.keys(
-            np.asarray(ranks), [architecture.parameters], architecture.discarded_order
+            np.asarray(ranks), [architecture.parameters], architecture.discarded_order, coherent
         )
         scores.append(float(keys[0, 0]))
     return scores

@@ -1,16 +1,17 @@
-"""The tie-break ablation: the #1 each rule for exact ties would recommend, trained.
+"""The coherence ablation: the #1 each way of weighing the description's relations gives, trained.
 
 Run ``python -m bench.outcomes.ties [--tasks T ...] [--seeds 5] [--jobs 2]`` after
 ``bench.outcomes.run`` (it reads each task's budget and protocol from its pool); it trains what
 is not cached yet, keeps the runs in ``results/ties/<task>.json`` and writes the table to the
 ``outcomes-ties`` section of docs/OUTCOMES.md.
 
-Among designs equal on every key of the score the search ranks (docs/THEORY.md §17, §18) by the
-relations of the description first (:mod:`advisor.search.coherence`), then by the levels apart
-(:mod:`advisor.search.meeting`), then by the listing order. For every task whose full default
-search ties at the top this measures the #1 each of three rules gives, with the benchmark's
-protocol: the search's own; the rule before the relations (levels apart, then listing order); the
-listing order alone. Where two rules pick the same tree it is trained once.
+The search scales each score by the tree's coherence on the description's relations
+(:mod:`advisor.search.coherence`, docs/THEORY.md §18) and breaks exact ties by the levels apart
+(:mod:`advisor.search.meeting`, §17), then by the listing order. Before, the coherence only broke
+exact ties, ahead of the levels apart. For every task where the rules' picks differ this
+measures the #1 of each, with the benchmark's protocol: the search's own; coherence as the first
+tie-break only (the rule before); the levels apart, then the listing order; the listing order
+alone. Where two rules pick the same tree it is trained once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 from unittest import mock
 
@@ -29,11 +30,12 @@ from advisor.model.geometries import PermutationGeometry
 from advisor.model.task import Task
 from advisor.search import recommend as search_module
 from advisor.search.candidates import Candidate
+from advisor.search.objective import Objective
 from advisor.search.recommend import recommend
 from advisor.search.subtree_dag import SubtreeDag
 from bench.outcomes.data import ALL_TASKS, DataSizes
 from bench.outcomes.describe import load_description
-from bench.outcomes.pool import Member, search_budget
+from bench.outcomes.pool import Member, architecture_key, search_budget
 from bench.outcomes.run import (
     RESULTS,
     _write,
@@ -49,15 +51,26 @@ from bench.validate.training import TrainingPlan
 COMMAND: Final = "python -m bench.outcomes.ties"
 TIES: Final = RESULTS / "ties"
 
-_TieKey = Callable[[search_module._Search, Candidate, SubtreeDag], tuple[float, float]]
+_TieKey = Callable[[search_module._Search, Candidate, SubtreeDag], tuple[float, ...]]
 
 RULES: Final[dict[str, _TieKey | None]] = {
-    "relations, levels apart, listing (the search)": None,
-    "levels apart, listing (before)": lambda search, _, dag: (0.0, search._levels_apart(dag)),
-    "listing order": lambda *_: (0.0, 0.0),
+    "coherence in the score (the search)": None,
+    "coherence, then levels apart, among ties (before)": lambda search, candidate, dag: (
+        -search._coherent(candidate),
+        search._levels_apart(dag),
+    ),
+    "levels apart, listing": lambda search, _, dag: (search._levels_apart(dag),),
+    "listing order": lambda *_: (0.0,),
 }
-"""Each rule's tie key (private hook of the search: a measurement, not an API); None: the
-search's own."""
+"""Each rule's tie key, the score without coherence (private hooks of the search: a measurement,
+not an API); None: the search's own."""
+
+
+_PRACTICAL: Final = search_module._Search._practical_objective
+
+
+def _without_coherence(search: search_module._Search) -> Objective:
+    return replace(_PRACTICAL(search), best_coherence=None)
 
 
 @contextmanager
@@ -65,21 +78,22 @@ def _rule(key: _TieKey | None) -> Iterator[None]:
     if key is None:
         yield
         return
-    with mock.patch.object(search_module._Search, "_tie_key", key):
+    with (
+        mock.patch.object(search_module._Search, "_tie_key", key),
+        mock.patch.object(search_module._Search, "_practical_objective", _without_coherence),
+    ):
         yield
 
 
 def picks(task: Task, parameters: int, classes: int) -> dict[str, Architecture] | None:
-    """Each rule's #1, or None when the search's #1 ties with no other design."""
+    """Each rule's #1, or None when every rule gives the same."""
     chosen = {}
     for name, key in RULES.items():
         with _rule(key):
-            first, *rest = recommend(task, search_budget(parameters, classes, 2)).recommendations
-        if name == next(iter(RULES)) and not any(
-            (r.score, r.parameters) == (first.score, first.parameters) for r in rest
-        ):
-            return None
+            first = recommend(task, search_budget(parameters, classes, 1)).recommendations[0]
         chosen[name] = first.architecture
+    if len({architecture_key(a) for a in chosen.values()}) == 1:
+        return None
     return chosen
 
 
@@ -89,7 +103,7 @@ def run(name: str, seeds: int, jobs: int) -> list[str]:
     pool = json.loads(pool_path(RESULTS, name, False, 0).read_text())
     chosen = picks(load_description(name), pool["budget"], spec.classes)
     if chosen is None:
-        print(f"{name}: no tie at the top", file=sys.stderr)
+        print(f"{name}: every rule gives the same #1", file=sys.stderr)
         return []
     protocol = task_protocol(pool["protocol"], name)
     path = TIES / f"{name}.json"
@@ -149,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rows = [row for name in args.tasks for row in run(name, args.seeds, args.jobs)]
     markdown = (
-        "| task | tie rule | its #1 | test acc. % (mean ± std, seeds) |\n"
-        "| --- | --- | --- | ---: |\n" + "\n".join(rows) + f"\n\n`{COMMAND}`; the tasks whose full "
-        "default search ties at the top.\n"
+        "| task | rule | its #1 | test acc. % (mean ± std, seeds) |\n"
+        "| --- | --- | --- | ---: |\n" + "\n".join(rows) + f"\n\n`{COMMAND}`; the tasks whose "
+        "rules give different #1s.\n"
     )
     print(markdown)
     print(f"written to {update_section('OUTCOMES.md', 'outcomes-ties', markdown)}")
