@@ -238,6 +238,11 @@ def _rows4_below(pixel: int) -> int:
     return pixel + 4 * IMAGE_SIDE if pixel < (IMAGE_SIDE - 4) * IMAGE_SIDE else -1
 
 
+def _rows2_below(pixel: int) -> int:
+    """Pixel ``(r, c)`` with ``(r + 2, c)`` (``grid-rows2``)."""
+    return pixel + 2 * IMAGE_SIDE if pixel < (IMAGE_SIDE - 2) * IMAGE_SIDE else -1
+
+
 def _knight_move(pixel: int) -> int:
     """Pixel ``(r, c)`` with ``(r + 1, c + 2)`` (``grid-knight``)."""
     row, column = divmod(pixel, IMAGE_SIDE)
@@ -375,6 +380,11 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         TaskSpec("sequence-six", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(6))),
         TaskSpec("sequence-twenty", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(20))),
     ),
+    _by_name(
+        TaskSpec("sequence-ten", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(10))),
+        TaskSpec("grid-rows2", _IMAGE, 2, _events(_IMAGE, _rows2_below, GRID_DISTRACTORS)),
+        TaskSpec("digits-local-12", _IMAGE, 10, _digits("local", 12)),
+    ),
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
 it (2026-12-02): nothing was chosen on a set before it was added. The first set came before the
@@ -382,7 +392,9 @@ search's last tie-break (:mod:`advisor.search.meeting`), which was chosen on its
 ``sequence-shift``; the second came after that, to test it; the third, images, after both; the
 fourth after task inference's evidence rule (:mod:`advisor.infer.significance`), which the first
 two sets' with-data arm led to; the fifth after its rule for partitions of the whole grid, chosen
-on the first and fourth."""
+on the first and fourth; the sixth and seventh after the relation tie-break
+(:mod:`advisor.search.coherence`), chosen on the first five sets' tied sequence tasks; the eighth
+after that tie-break became a factor of the score, chosen on all seven sets' pools."""
 
 ALL_TASKS: Final[dict[str, TaskSpec]] = {
     name: spec for tasks in (TASKS, *HELD_OUT) for name, spec in tasks.items()

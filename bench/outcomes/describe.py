@@ -268,6 +268,24 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
             "block 20 steps later.",
             {"input": sequence, "correlations": _blocks_apart(4, 20)},
         ),
+        "sequence-ten": (
+            "The label couples each step with the step 10 later: each pair of steps with the pair "
+            "10 steps later.",
+            {"input": sequence, "correlations": _blocks_apart(2, 10)},
+        ),
+        "grid-rows2": (
+            "The label couples each pixel with the pixel 2 rows below it: each row with the row 2 "
+            "below.",
+            {"input": image, "correlations": _rows_apart(2)},
+        ),
+        "digits-local-12": (
+            "Which digit? A 12x12 digit sits anywhere on the canvas, so the evidence lies within "
+            "12x12 neighbourhoods: left vs right and top vs bottom half of each, at stride 4.",
+            {
+                "input": image,
+                "correlations": neighbourhood_halves((IMAGE_SIDE, IMAGE_SIDE), 12, 4),
+            },
+        ),
     }
 
 
