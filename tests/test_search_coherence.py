@@ -14,13 +14,17 @@ from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
 from advisor.search.coherence import (
     LEVEL_DISCOUNT,
+    SAMPLE,
     Relation,
+    TreeCoherence,
     coherence,
+    description_relations,
     displacements,
     reflections,
     task_relations,
 )
-from advisor.search.recommend import recommend
+from advisor.search.recommend import _Search, recommend
+from advisor.stopping import StopSignal
 from tests.support.relations import coherence_of, walked_coherence
 
 _Ids = npt.NDArray[np.intp]
@@ -264,3 +268,41 @@ def test_trees_equal_on_ranks_and_size_rank_by_their_coherence() -> None:
         assert r.score == pytest.approx(first.score * share, abs=1e-9)
         assert f"(coherence {coherence_of(task, r):.2f} against the best tree's" in r.rationale
     assert "(coherence 0.56, the best here)" in first.rationale
+
+
+def test_large_regions_are_read_on_a_sample_and_keep_their_maps() -> None:
+    # Halves of 128x128: 8,192 locations a side, read on a sample of at most SAMPLE of them.
+    columns = np.arange(128 * 128) % 128
+    left, right = np.flatnonzero(columns < 64), np.flatnonzero(columns >= 64)
+    assert [v.tolist() for v in displacements(left, right, [128, 128])] == [[0, 64]]
+    assert reflections(left, right, [128, 128]) == [(1, 127)]
+    halves = ResolvedCorrelation("halves", left, right)
+    (relation,) = task_relations([halves], [128, 128], np.ones(1))
+    assert SAMPLE // 2 < len(relation.first) <= SAMPLE
+    assert (relation.second - relation.first == 64).all()
+    assert relation.weights.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("shape", "preset"), [([32, 32], "symmetry"), ([15, 15], "symmetry")])
+def test_a_search_meter_gives_every_tree_its_own_coherence(shape: list[int], preset: str) -> None:
+    # Trees share levels, and the meter inverts each shared level once (padded grids too).
+    task = parse_task({"input": {"shape": shape}, "preset": preset})
+    budget = Budget(max_parameters=100_000, outputs=2, time_limit_seconds=None)
+    search = _Search(task, budget, StopSignal(), None)
+    relations = description_relations(task.resolved(), task.input.shape)
+    meter = TreeCoherence(relations, task.input.shape)
+    trees = [(search.space.tree(c), c.padding) for c in search.candidates]
+    for (windows, keys), padding in trees:
+        expected = coherence(windows, relations, task.input.shape, padding)
+        assert meter.of(windows, keys, padding) == pytest.approx(expected)
+
+
+def test_a_level_named_by_a_key_it_was_not_inverted_under_is_inverted_again() -> None:
+    neighbours = _relation([(i, i + 1) for i in range(7)])
+    meter = TreeCoherence([neighbours], [8])
+    tree, keys = _contiguous([8, 4, 2], [2, 2, 2]), ["level 0", "level 1", "level 2"]
+    assert meter.of(tree, keys, None) == pytest.approx(coherence(tree, [neighbours], [8]))
+    shuffled = (np.array([[0, 2], [1, 3], [4, 6], [5, 7]]), *tree[1:])
+    figure = meter.of(shuffled, keys, None)
+    assert figure == pytest.approx(coherence(shuffled, [neighbours], [8]))
+    assert figure != pytest.approx(coherence(tree, [neighbours], [8]))

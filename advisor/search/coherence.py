@@ -48,7 +48,7 @@ reading a description and scoring a tree stay cheap on a 1024x1024 grid.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -65,6 +65,7 @@ __all__ = [
     "LEVEL_DISCOUNT",
     "SAMPLE",
     "Relation",
+    "TreeCoherence",
     "architecture_coherence",
     "coherence",
     "description_relations",
@@ -122,22 +123,38 @@ class Relation:
 
 @dataclass(frozen=True)
 class _Sides:
-    """One correlation's sides, as the maps are tried on them."""
+    """One correlation's sides, as the maps are tried on them.
+
+    ``a`` and ``coords`` are A's sample (:data:`SAMPLE`, its first location first), ``screen``
+    a sample of that; ``a_range`` is A's smallest and largest coordinate per axis and
+    ``b_coords`` B's coordinates, both over every location.
+    """
 
     a: _Ids
     coords: _Ids
     screen: _Ids
+    a_range: tuple[_Ids, _Ids]
+    b_coords: tuple[_Ids, ...]
     in_b: npt.NDArray[np.bool_]
     grid: _Ids
 
     @classmethod
     def of(cls, a: _Ids, b: _Ids, shape: Sequence[int]) -> _Sides:
-        a = a[:: -(-len(a) // SAMPLE)]
         grid = np.asarray(shape, dtype=np.intp)
         in_b = np.zeros(int(np.prod(grid)), dtype=np.bool_)
         in_b[b] = True
-        coords = np.stack(np.unravel_index(a, tuple(shape)), axis=1)
-        return cls(a, coords, coords[:: max(1, len(coords) // _SCREEN)], in_b, grid)
+        every = np.unravel_index(a, tuple(shape))
+        step = -(-len(a) // SAMPLE)
+        coords = np.stack([axis[::step] for axis in every], axis=1)
+        return cls(
+            a[::step],
+            coords,
+            coords[:: max(1, len(coords) // _SCREEN)],
+            (np.array([axis.min() for axis in every]), np.array([axis.max() for axis in every])),
+            np.unravel_index(b, tuple(shape)),
+            in_b,
+            grid,
+        )
 
     def fits(self, scale: _Ids, offset: _Ids) -> bool:
         """Whether the map lands every location of A it keeps on the grid in B, keeping half."""
@@ -167,18 +184,19 @@ def displacements(a: _Ids, b: _Ids, shape: Sequence[int]) -> list[_Ids]:
     tried with both signs; the first candidate with a sign that fits is returned, with every one
     of its signs that fits (one or two vectors).
     """
-    return _shifts(_Sides.of(a, b, shape), b, shape)
+    return _shifts(_Sides.of(a, b, shape))
 
 
-def _shifts(sides: _Sides, b: _Ids, shape: Sequence[int]) -> list[_Ids]:
-    offsets = np.stack(np.unravel_index(b, tuple(shape)), axis=1) - sides.coords[0]
-    distances = (offsets**2).sum(axis=1)
+def _shifts(sides: _Sides) -> list[_Ids]:
+    first = sides.coords[0]
+    distances = sum((c - x) ** 2 for c, x in zip(sides.b_coords, first.tolist(), strict=True))
+    near = np.arange(len(distances))
     if len(distances) > CANDIDATES:
         # Only the locations as near as the CANDIDATES-th nearest can be among the first.
-        near = distances <= np.partition(distances, CANDIDATES - 1)[CANDIDATES - 1]
-        offsets, distances = offsets[near], distances[near]
-    nearest = np.lexsort((*offsets.T[::-1], distances))[:CANDIDATES]
-    same = np.ones(len(shape), dtype=np.intp)
+        near = np.flatnonzero(distances <= np.partition(distances, CANDIDATES - 1)[CANDIDATES - 1])
+    offsets = np.stack([c[near] for c in sides.b_coords], axis=1) - first
+    nearest = np.lexsort((*offsets.T[::-1], distances[near]))[:CANDIDATES]
+    same = np.ones(len(first), dtype=np.intp)
     for offset in offsets[nearest]:
         fitting = [signed for signed in (offset, -offset) if sides.fits(same, signed)]
         if fitting:
@@ -192,16 +210,17 @@ def reflections(a: _Ids, b: _Ids, shape: Sequence[int]) -> list[tuple[int, int]]
     A reflection maps the extremes of A on its axis onto those of B, so ``s`` is tried as
     ``min A + max B`` (and ``max A + min B`` where it differs) on every axis.
     """
-    return _mirrors(_Sides.of(a, b, shape), b, shape)
+    return _mirrors(_Sides.of(a, b, shape))
 
 
-def _mirrors(sides: _Sides, b: _Ids, shape: Sequence[int]) -> list[tuple[int, int]]:
-    b_coords = np.stack(np.unravel_index(b, tuple(shape)), axis=1)
+def _mirrors(sides: _Sides) -> list[tuple[int, int]]:
+    ndim = len(sides.grid)
     found = []
-    for axis in range(len(shape)):
-        low, high = sides.coords[:, axis], b_coords[:, axis]
-        for total in dict.fromkeys([int(low.min() + high.max()), int(low.max() + high.min())]):
-            scale, offset = _mirror(len(shape), axis, total)
+    for axis in range(ndim):
+        low, high = sides.a_range[0][axis], sides.a_range[1][axis]
+        column = sides.b_coords[axis]
+        for total in dict.fromkeys([int(low + column.max()), int(high + column.min())]):
+            scale, offset = _mirror(ndim, axis, total)
             if sides.fits(scale, offset):
                 found.append((axis, total))
     return found
@@ -233,7 +252,7 @@ def task_relations(
         b = correlation.b
         sides = _Sides.of(correlation.a, b, shape)
         options: dict[_Key, tuple[_Ids, _Ids]] = {}
-        shifts = _shifts(sides, b, shape)
+        shifts = _shifts(sides)
         if shifts:
             sign = 1 if shifts[0][np.flatnonzero(shifts[0])[0]] > 0 else -1
             both = [sides.pairs(same, offset) for offset in shifts]
@@ -242,7 +261,7 @@ def task_relations(
                 np.concatenate([f for f, _ in both]),
                 np.concatenate([s for _, s in both]),
             )
-        for axis, total in _mirrors(sides, b, shape):
+        for axis, total in _mirrors(sides):
             options[("mirror", (axis, total))] = sides.pairs(*_mirror(ndim, axis, total))
         readings.append(options)
     grouped: dict[_Key, list[tuple[_Ids, _Ids, _Floats]]] = {}
@@ -320,8 +339,48 @@ def coherence(
     """
     if not relations:
         return None
+    return _figure([_parents(window) for window in windows], windows, relations, shape, padding)
+
+
+class TreeCoherence:
+    """:func:`coherence` of many trees of one search, each level's windows inverted once.
+
+    Trees share levels (the keys of :meth:`~advisor.search.candidates.CandidateSpace.tree` name
+    each level's prefix); inverting a level, one write per node, is most of the figure's cost on
+    a large grid. A reused inversion is checked against a sample of the level's windows.
+    """
+
+    def __init__(self, relations: Sequence[Relation], shape: Sequence[int]) -> None:
+        self.relations, self.shape = relations, shape
+        self._parents: dict[tuple[object, Hashable], _Ids] = {}
+
+    def of(
+        self, windows: Sequence[_Ids], keys: Sequence[Hashable], padding: Padding | None
+    ) -> float | None:
+        """Return the tree's :func:`coherence` (``keys`` name its levels' prefixes)."""
+        if not self.relations:
+            return None
+        parents = [
+            self._parent(window, (padding, key)) for window, key in zip(windows, keys, strict=True)
+        ]
+        return _figure(parents, windows, self.relations, self.shape, padding)
+
+    def _parent(self, window: _Ids, key: tuple[object, Hashable]) -> _Ids:
+        parent = self._parents.get(key)
+        if parent is None or not _inverts(parent, window):
+            parent = self._parents[key] = _parents(window)
+        return parent
+
+
+def _figure(
+    parents: Sequence[_Ids],
+    windows: Sequence[_Ids],
+    relations: Sequence[Relation],
+    shape: Sequence[int],
+    padding: Padding | None,
+) -> float:
+    """Return :func:`coherence` from each level's window of every node (``parents``)."""
     total = sum(float(r.weights.sum()) for r in relations)
-    parents = [_parents(window) for window in windows]
     locations = np.cumprod([window.shape[1] for window in windows])
     discounts = LEVEL_DISCOUNT ** np.maximum(np.log2(locations) / len(shape) - 1.0, 0.0)
     figure = 0.0
@@ -339,6 +398,17 @@ def coherence(
         shares = np.bincount(level_of, weights=relation.weights, minlength=len(windows)) / mass
         figure += mass * float((shares**2 * discounts).sum())
     return min(figure / total, 1.0)  # shares summing to 1 may round above it
+
+
+def _inverts(parent: _Ids, window: _Ids) -> bool:
+    """Whether ``parent`` is ``window``'s inversion, checked on :data:`SAMPLE` rows spread evenly.
+
+    The keys naming a level are digests of its windows, so a check of every node (as costly as
+    inverting them again) would only guard against a collision of digests.
+    """
+    step = -(-window.shape[0] // SAMPLE)
+    rows = np.arange(0, window.shape[0], step, dtype=parent.dtype)[:, None]
+    return parent.size == window.size and bool((parent[window[::step]] == rows).all())
 
 
 def _parents(window: _Ids) -> _Ids:

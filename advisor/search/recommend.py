@@ -89,8 +89,8 @@ from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate, CandidateSpace
 from advisor.search.coherence import (
     Relation,
+    TreeCoherence,
     architecture_coherence,
-    coherence,
     description_relations,
 )
 from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
@@ -119,6 +119,8 @@ __all__ = [
 _Ints = npt.NDArray[np.int64]
 _Floats = npt.NDArray[np.float64]
 _Pools = tuple[tuple[int, ...], ...]
+_Tree = tuple[tuple[npt.NDArray[np.intp], ...], list[Hashable]]
+"""A tree's windows per level and the keys naming its levels' prefixes."""
 
 _SAMPLE_TRIES: Final = 50
 """Draws attempted per design :func:`sample_architectures` returns, before it gives up."""
@@ -528,6 +530,7 @@ class _Search:
         self._apart: dict[bytes, float] = {}
         self._coherence: dict[int, float] = {}
         self._relations: list[Relation] | None = None
+        self._meter: TreeCoherence | None = None
         self.scored = 0
         self.last_report = -math.inf
         # The practical scoring pass: the trees scored, the targets so far (the best figure of a
@@ -548,17 +551,19 @@ class _Search:
         """Return what ranks a tree among exact ties, smaller first (:data:`_TieKey`)."""
         return (self._levels_apart(dag),)
 
-    def _coherent(self, candidate: Candidate) -> float:
+    def _coherent(self, candidate: Candidate, tree: _Tree | None = None) -> float:
         """Return how alike and how soon the tree meets each relation (0 without relations).
 
-        Memoised per candidate; the relations are read off the description once, when first
-        needed (:mod:`advisor.search.coherence`).
+        Memoised per candidate; ``tree`` is its windows and level keys where the caller has them.
+        The relations are read off the description once, when first needed
+        (:mod:`advisor.search.coherence`).
         """
         found = self._coherence.get(candidate.index)
         if found is None:
-            windows, _ = self.space.tree(candidate)
-            shape = self.task.input.shape
-            figure = coherence(windows, self.relations(), shape, candidate.padding)
+            if self._meter is None:
+                self._meter = TreeCoherence(self.relations(), self.task.input.shape)
+            windows, keys = self.space.tree(candidate) if tree is None else tree
+            figure = self._meter.of(windows, keys, candidate.padding)
             found = self._coherence[candidate.index] = 0.0 if figure is None else figure
         return found
 
@@ -697,6 +702,8 @@ class _Search:
         self._work = {c.index: self._work_levels(c) for c in visited}
         meter = WorkMeter(list(self._work.values()))
         seen: dict[bytes, set[str]] = {}
+        if practical:
+            self.relations()  # read before the baseline, whose time predicts a build's
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
         started = self.clock.clock()
         self._visit(next(order), seen, None, meter, queue)
@@ -781,7 +788,8 @@ class _Search:
         the ranking computes them again from the DAG (its time is reserved on the clock).
         ``stop`` may cut the tree's build (:class:`~advisor.errors.StoppedError`).
         """
-        dag = self.builders[candidate.padding].build(*self.space.tree(candidate), stop=stop)
+        tree = self.space.tree(candidate)
+        dag = self.builders[candidate.padding].build(*tree, stop=stop)
         profiles, parameters = self._contenders(candidate)
         started = self.clock.clock()
         figures = dag.log2_ranks(np.log2(profiles)) if profiles.size else None
@@ -793,10 +801,11 @@ class _Search:
         if figures is None:
             return
         self._points += self._fitting(candidate)[1].size  # the dominated ones settled by a bound
+        coherent = self._coherent(candidate, tree)  # the ranking weighs every scored tree's
         if not candidate.eligible:
             return
         self._targets = np.maximum(self._targets, figures.max(axis=0))
-        discarded, coherent = self._discarded(candidate), self._coherent(candidate)
+        discarded = self._discarded(candidate)
         self._least_discarded = min(self._least_discarded, discarded)
         self._best_coherence = max(self._best_coherence, coherent)
         started = self.clock.clock()
