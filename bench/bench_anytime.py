@@ -150,7 +150,9 @@ class _TreeLog:
             if not candidate.eligible or figures is None:
                 continue
             _, parameters = search._contenders(candidate)
-            keys = search.objective.keys(figures, parameters, search._discarded(candidate))
+            keys = search.objective.keys(
+                figures, parameters, search._discarded(candidate), search._coherent(candidate)
+            )
             if keys[:, 0].max() >= score:
                 return finished
         return math.inf

@@ -306,3 +306,15 @@ def test_a_level_named_by_a_key_it_was_not_inverted_under_is_inverted_again() ->
     figure = meter.of(shuffled, keys, None)
     assert figure == pytest.approx(coherence(shuffled, [neighbours], [8]))
     assert figure != pytest.approx(coherence(tree, [neighbours], [8]))
+
+
+def test_a_region_against_more_than_its_image_is_no_relation() -> None:
+    # Steps 0-3 of 16 against the rest: moved by 4 they land in B, but B moved back is not in
+    # A. Likewise against a box of 12 steps (of 32); against its own image it is a relation.
+    a = _ids(0, 1, 2, 3)
+    assert displacements(a, np.arange(4, 16), [16]) == []
+    assert reflections(a, np.arange(4, 16), [16]) == []
+    assert displacements(a, np.arange(10, 22), [32]) == []
+    assert [v.tolist() for v in displacements(a, _ids(8, 9, 10, 11), [16])] == [[8]]
+    rest = ResolvedCorrelation("columns 0-3/rest", a, np.arange(4, 16))
+    assert task_relations([rest], [16], np.ones(1)) == []

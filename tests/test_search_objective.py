@@ -68,6 +68,21 @@ def test_scores_halve_per_bit_of_arrangement_discarded_beyond_the_least() -> Non
         objective.keys([[10.0]])
 
 
+def test_scores_scale_by_coherence_over_the_best_trees() -> None:
+    objective = Objective.create([10.0], [1.0], "weighted", best_coherence=0.5)
+    keys = objective.keys([[10.0], [10.0], [5.0]], coherence=[0.5, 0.25, 0.75])
+    # The best tree's figure scores x1, half of it x0.5; above it (not a tree the search
+    # scored) still x1.
+    np.testing.assert_allclose(keys[:, 0], [1.0, 0.5, 0.5])
+    with pytest.raises(ValueError, match="coherence"):
+        objective.keys([[10.0]])
+    for wrong in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="best_coherence"):
+            Objective.create([10.0], [1.0], "weighted", best_coherence=wrong)
+    both = Objective.create([10.0], [1.0], "weighted", least_discarded=1.0, best_coherence=0.5)
+    assert both.keys([[10.0]], discarded=2.0, coherence=0.25)[0, 0] == pytest.approx(0.25)
+
+
 @pytest.mark.parametrize(
     ("shape", "pools"),
     [
