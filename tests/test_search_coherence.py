@@ -318,3 +318,9 @@ def test_a_region_against_more_than_its_image_is_no_relation() -> None:
     assert [v.tolist() for v in displacements(a, _ids(8, 9, 10, 11), [16])] == [[8]]
     rest = ResolvedCorrelation("columns 0-3/rest", a, np.arange(4, 16))
     assert task_relations([rest], [16], np.ones(1)) == []
+    # Stripes mirrored about the centre: even steps on the left, odd on the right. Moved by one
+    # either way A lands in B; moved back, all of B but the seam's step lands in A.
+    steps = np.arange(16)
+    seam = (steps % 2 == 0) == (steps < 8)
+    mirrored = displacements(np.flatnonzero(seam), np.flatnonzero(~seam), [16])
+    assert sorted(v.tolist() for v in mirrored) == [[-1], [1]]

@@ -31,20 +31,20 @@ tree reaches (docs/THEORY.md §18): re-scored on the benchmark's trained pools t
 mean Kendall tau of score against accuracy from +0.45 to +0.51 (with the data's correlations
 +0.47 to +0.53), and of the picks it changed only digits-local's #1, to the pool's best.
 
-A *relation* is read off the description where it states one. A correlation whose B is its A
-moved by a fixed displacement (every location of A that the move keeps on the grid lands in B, and
-at least half of them stay on it; and B moved back lands in A the same way, so a region against
+A *relation* is read off the description where it states one. A correlation whose B is its A moved
+by a fixed displacement (every location of A that the move keeps on the grid lands in B, and at
+least half of them stay on it; and at least half of B moved back lands in A, so a region against
 the rest of the grid is no relation) relates each location of A with the location that far away: a
 *shift*, the smallest such displacement, in both directions where both fit (a stripe pattern's A
 moved one stripe either way lands in B). One whose B is its A reflected about a line across one
-axis relates each location with its mirror image: a *mirror*. A pair of equal boxes is both, so
-the description is read with the fewest relations that explain it: ``sequence-quarter``'s twelve
-block pairs are one shift by 16 steps (and twelve mirrors about different centres); the
-``symmetry`` preset's halves, ends and alternate columns one mirror about the centre (and three
-shifts, the alternate columns none). A description no shift or mirror explains has no relation
-and the figure is not used. On large regions the maps are checked on, and the pairs drawn from,
-at most :data:`SAMPLE` locations of A spread evenly over it (every location of a smaller A), so
-reading a description and scoring a tree stay cheap on a 1024x1024 grid.
+axis relates each location with its mirror image: a *mirror*. A pair of equal boxes is both, so the
+description is read with the fewest relations that explain it: ``sequence-quarter``'s twelve block
+pairs are one shift by 16 steps (and twelve mirrors about different centres); the ``symmetry``
+preset's halves, ends and alternate columns one mirror about the centre (and three shifts, the
+alternate columns none). A description no shift or mirror explains has no relation and the figure
+is not used. On large regions the maps are checked on, and the pairs drawn from, at most
+:data:`SAMPLE` locations of A spread evenly over it (every location of a smaller A), so reading a
+description and scoring a tree stay cheap on a 1024x1024 grid.
 """
 
 from __future__ import annotations
@@ -166,47 +166,60 @@ class _Sides:
         )
 
     def screened(self, offsets: _Ids) -> npt.NDArray[np.bool_]:
-        """Whether each shift by a row of ``offsets`` passes :meth:`fits` on the screen alone.
+        """Whether each shift by a row of ``offsets`` passes :meth:`fits` on the screens alone.
 
         One pass over every candidate at once: most fail here, and a Python call per candidate
         cost 0.6 s on a description of 1,024 correlations.
         """
-        return self._lands(self.screen, offsets, self.in_b) & self._lands(
-            self.back_screen, -offsets, self.in_a
-        )
+        forward = self._moved(self.screen, offsets, self.in_b)
+        back = self._moved(self.back_screen, -offsets, self.in_a)
+        return _into(*forward, len(self.screen)) & _covers(back[1], len(self.back_screen))
 
-    def _lands(
+    def _moved(
         self, coords: _Ids, offsets: _Ids, inside: npt.NDArray[np.bool_]
-    ) -> npt.NDArray[np.bool_]:
-        """Per row of ``offsets``: ``coords`` moved by it keep half on the grid, all ``inside``."""
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Per row of ``offsets`` and location: kept on the grid, and landed ``inside``."""
         moved = coords[None, :, :] + offsets[:, None, :]
         kept = np.all((moved >= 0) & (moved < self.grid), axis=2)
         ids = np.ravel_multi_index(
             tuple(np.where(kept, moved[..., axis], 0) for axis in range(len(self.grid))),
             tuple(self.grid),
         )
-        landed: npt.NDArray[np.bool_] = (inside[ids] | ~kept).all(axis=1)
-        landed &= 2 * kept.sum(axis=1) >= len(coords)
-        return landed
+        return kept, kept & inside[ids]
 
     def fits(self, scale: _Ids, offset: _Ids) -> bool:
-        """Whether the map moves A into B and back: B is A moved, not only a superset of it.
+        """Whether the map moves A into B, and B mostly back into A: B is A moved.
 
         Every location of A the map keeps on the grid lands in B, and at least half are kept;
-        the same for B under the inverse map (``scale`` is +-1 per axis), so a region against
-        the rest of the grid is no relation. The screens are tried first.
+        at least half of B lands in A under the inverse map (``scale`` is +-1 per axis), so a
+        region against the rest of the grid, or against a larger region, is no relation, while
+        a stripe pattern mirrored about the centre (one seam where B's neighbour is not in A)
+        still is. The screens are tried first.
         """
-        back = -scale * offset
-        return all(
-            2 * int(kept.sum()) >= len(coords) and bool(inside[moved].all())
-            for coords, inside, shift in (
-                (self.screen, self.in_b, offset),
-                (self.back_screen, self.in_a, back),
-                (self.coords, self.in_b, offset),
-                (self.back, self.in_a, back),
-            )
-            for kept, moved in [self.image(coords, scale, shift)]
+
+        def forward(coords: _Ids) -> bool:
+            kept, landed = self._mapped(coords, scale, offset, self.in_b)
+            return bool(_into(kept[None], landed[None], len(coords))[0])
+
+        def back(coords: _Ids) -> bool:
+            _, landed = self._mapped(coords, scale, -scale * offset, self.in_a)
+            return bool(_covers(landed[None], len(coords))[0])
+
+        return (
+            forward(self.screen)
+            and back(self.back_screen)
+            and forward(self.coords)
+            and back(self.back)
         )
+
+    def _mapped(
+        self, coords: _Ids, scale: _Ids, offset: _Ids, inside: npt.NDArray[np.bool_]
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Per location: ``coords * scale + offset`` kept on the grid, and landed ``inside``."""
+        kept, ids = self.image(coords, scale, offset)
+        landed = np.zeros(len(coords), dtype=np.bool_)
+        landed[kept] = inside[ids]
+        return kept, landed
 
     def image(self, coords: _Ids, scale: _Ids, offset: _Ids) -> tuple[npt.NDArray[np.bool_], _Ids]:
         """Return which of ``coords * scale + offset`` stay on the grid, and their ids."""
@@ -218,6 +231,20 @@ class _Sides:
         """Return the pairs (a, its image) of the locations of A the map keeps on the grid."""
         kept, moved = self.image(self.coords, scale, offset)
         return self.a[kept], moved
+
+
+def _into(
+    kept: npt.NDArray[np.bool_], landed: npt.NDArray[np.bool_], size: int
+) -> npt.NDArray[np.bool_]:
+    """Per row: at least half of ``size`` kept, and every kept location landed."""
+    fitting: npt.NDArray[np.bool_] = (2 * kept.sum(axis=1) >= size) & (landed == kept).all(axis=1)
+    return fitting
+
+
+def _covers(landed: npt.NDArray[np.bool_], size: int) -> npt.NDArray[np.bool_]:
+    """Per row: at least half of ``size`` landed."""
+    covering: npt.NDArray[np.bool_] = 2 * landed.sum(axis=1) >= size
+    return covering
 
 
 def displacements(a: _Ids, b: _Ids, shape: Sequence[int]) -> list[_Ids]:
