@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from advisor.errors import StoppedError
 from advisor.model.budget import Budget
 from advisor.model.regions import ResolvedCorrelation
 from advisor.model.results import Recommendation
@@ -324,3 +325,12 @@ def test_a_region_against_more_than_its_image_is_no_relation() -> None:
     seam = (steps % 2 == 0) == (steps < 8)
     mirrored = displacements(np.flatnonzero(seam), np.flatnonzero(~seam), [16])
     assert sorted(v.tolist() for v in mirrored) == [[-1], [1]]
+
+
+def test_a_stop_cuts_the_reading_of_a_description() -> None:
+    task = parse_task({"input": {"shape": [64]}, "preset": "local"})
+    stopped = StopSignal()
+    stopped.cancel()
+    with pytest.raises(StoppedError):
+        description_relations(task.resolved(), task.input.shape, stopped)
+    assert description_relations(task.resolved(), task.input.shape, StopSignal())

@@ -56,11 +56,13 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from advisor.errors import StoppedError
 from advisor.geometry.layouts import geometry_structure
 from advisor.model.architecture import Architecture
 from advisor.model.grid import Padding, padded_shape
 from advisor.model.regions import ResolvedCorrelation
 from advisor.search.objective import normalised
+from advisor.stopping import StopSignal
 
 __all__ = [
     "LEVEL_DISCOUNT",
@@ -306,7 +308,10 @@ def _mirror(ndim: int, axis: int, total: int) -> tuple[_Ids, _Ids]:
 
 
 def task_relations(
-    correlations: Sequence[ResolvedCorrelation], shape: Sequence[int], weights: _Floats
+    correlations: Sequence[ResolvedCorrelation],
+    shape: Sequence[int],
+    weights: _Floats,
+    stop: StopSignal | None = None,
 ) -> list[Relation]:
     """Return the description's relations (``weights`` per correlation).
 
@@ -316,12 +321,15 @@ def task_relations(
     correlations not yet explained fits (shifts before mirrors, then the smaller map, on equal
     weight) explains all of them, until no correlation is left that some map fits. A symmetry
     description's halves, ends and alternate columns are one mirror about the centre, not three
-    shifts; a block pair moved by one step at every position is one shift.
+    shifts; a block pair moved by one step at every position is one shift. ``stop`` is polled
+    before each correlation (:class:`~advisor.errors.StoppedError`).
     """
     ndim = len(shape)
     same = np.ones(ndim, dtype=np.intp)
     readings: list[dict[_Key, tuple[_Ids, _Ids]]] = []
     for correlation in correlations:
+        if stop is not None and stop.stopped():
+            raise StoppedError("the description's relations were not read before the stop")
         b = correlation.b
         sides = _Sides.of(correlation.a, b, shape)
         options: dict[_Key, tuple[_Ids, _Ids]] = {}
@@ -364,10 +372,16 @@ def task_relations(
 
 
 def description_relations(
-    correlations: Sequence[ResolvedCorrelation], shape: Sequence[int]
+    correlations: Sequence[ResolvedCorrelation],
+    shape: Sequence[int],
+    stop: StopSignal | None = None,
 ) -> list[Relation]:
-    """Return the relations of a description's correlations, by their normalised weights."""
-    return task_relations(correlations, shape, normalised([c.weight for c in correlations]))
+    """Return the relations of a description's correlations, by their normalised weights.
+
+    ``stop`` is polled before each correlation (:class:`~advisor.errors.StoppedError`).
+    """
+    weights = normalised([c.weight for c in correlations])
+    return task_relations(correlations, shape, weights, stop)
 
 
 def architecture_coherence(relations: Sequence[Relation], architecture: Architecture) -> float:

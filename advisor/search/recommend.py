@@ -551,26 +551,30 @@ class _Search:
         """Return what ranks a tree among exact ties, smaller first (:data:`_TieKey`)."""
         return (self._levels_apart(dag),)
 
-    def _coherent(self, candidate: Candidate, tree: _Tree | None = None) -> float:
+    def _coherent(
+        self, candidate: Candidate, tree: _Tree | None = None, stop: StopSignal | None = None
+    ) -> float:
         """Return how alike and how soon the tree meets each relation (0 without relations).
 
         Memoised per candidate; ``tree`` is its windows and level keys where the caller has them.
         The relations are read off the description once, when first needed
-        (:mod:`advisor.search.coherence`).
+        (:mod:`advisor.search.coherence`); ``stop`` may cut that reading
+        (:class:`~advisor.errors.StoppedError`).
         """
         found = self._coherence.get(candidate.index)
         if found is None:
             if self._meter is None:
-                self._meter = TreeCoherence(self.relations(), self.task.input.shape)
+                self._meter = TreeCoherence(self.relations(stop), self.task.input.shape)
             windows, keys = self.space.tree(candidate) if tree is None else tree
             figure = self._meter.of(windows, keys, candidate.padding)
             found = self._coherence[candidate.index] = 0.0 if figure is None else figure
         return found
 
-    def relations(self) -> list[Relation]:
-        """Return the description's relations (read once)."""
+    def relations(self, stop: StopSignal | None = None) -> list[Relation]:
+        """Return the description's relations (read once; ``stop`` may cut the reading)."""
         if self._relations is None:
-            self._relations = description_relations(self.correlations, self.task.input.shape)
+            shape = self.task.input.shape
+            self._relations = description_relations(self.correlations, shape, stop)
         return self._relations
 
     def _levels_apart(self, dag: SubtreeDag) -> float:
@@ -702,8 +706,6 @@ class _Search:
         self._work = {c.index: self._work_levels(c) for c in visited}
         meter = WorkMeter(list(self._work.values()))
         seen: dict[bytes, set[str]] = {}
-        if practical:
-            self.relations()  # read before the baseline, whose time predicts a build's
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
         started = self.clock.clock()
         self._visit(next(order), seen, None, meter, queue)
@@ -790,6 +792,8 @@ class _Search:
         """
         tree = self.space.tree(candidate)
         dag = self.builders[candidate.padding].build(*tree, stop=stop)
+        # A recommendable tree's figure weighs in its score (the first reads the relations).
+        coherent = self._coherent(candidate, tree, stop) if candidate.eligible else 0.0
         profiles, parameters = self._contenders(candidate)
         started = self.clock.clock()
         figures = dag.log2_ranks(np.log2(profiles)) if profiles.size else None
@@ -801,7 +805,6 @@ class _Search:
         if figures is None:
             return
         self._points += self._fitting(candidate)[1].size  # the dominated ones settled by a bound
-        coherent = self._coherent(candidate, tree)  # the ranking weighs every scored tree's
         if not candidate.eligible:
             return
         self._targets = np.maximum(self._targets, figures.max(axis=0))
@@ -953,8 +956,12 @@ class _Search:
             return None
         if figures is None:
             figures = dag.log2_ranks(np.log2(profiles))
+        weighs = self.objective.best_coherence is not None
         keys = self.objective.keys(
-            figures, parameters, self._discarded(candidate), self._coherent(candidate)
+            figures,
+            parameters,
+            self._discarded(candidate),
+            self._coherent(candidate) if weighs else None,
         )
         # The ladders the contenders dominate are settled by that bound: evaluated too.
         self.scored += self._fitting(candidate, scale)[1].size
