@@ -150,12 +150,12 @@ class _Sides:
         grid = np.asarray(shape, dtype=np.intp)
         in_a, in_b = (np.zeros(int(np.prod(grid)), dtype=np.bool_) for _ in range(2))
         in_a[a] = in_b[b] = True
-        every = np.unravel_index(a, tuple(shape))
-        coords = np.stack([axis[:: -(-len(a) // SAMPLE)] for axis in every], axis=1)
-        b_coords = np.unravel_index(b, tuple(shape))
-        back = np.stack([axis[:: -(-len(b) // SAMPLE)] for axis in b_coords], axis=1)
+        every, b_coords = np.unravel_index(a, tuple(shape)), np.unravel_index(b, tuple(shape))
+        step_a, step_b = -(-len(a) // SAMPLE), -(-len(b) // SAMPLE)  # at most SAMPLE each
+        coords = np.stack([axis[::step_a] for axis in every], axis=1)
+        back = np.stack([axis[::step_b] for axis in b_coords], axis=1)
         return cls(
-            a[:: -(-len(a) // SAMPLE)],
+            a[::step_a],
             coords,
             coords[:: max(1, len(coords) // _SCREEN)],
             back,
