@@ -30,7 +30,7 @@ from advisor.model.compute import COUNT_LIMIT
 from advisor.model.mixture import coinciding_levels
 from advisor.model.results import Recommendation, SearchResult
 from advisor.model.task import Task
-from advisor.search.coherence import Relation, architecture_coherence, description_relations
+from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.objective import Objective
 from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.seprank.analysis import analyze
@@ -56,15 +56,16 @@ def with_mixtures(
     budget: Budget,
     result: SearchResult,
     objective: Objective,
+    relations: Sequence[Relation],
     stop: StopSignal,
 ) -> SearchResult:
-    """Add the best mixture of every pair of ``result``'s trees; keep the ``top_k`` best."""
+    """Add the best mixture of every pair of ``result``'s trees; keep the ``top_k`` best.
+
+    ``relations`` are the description's, as the tree search read them, where ``objective``
+    weighs coherence (else none).
+    """
     rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
-    correlations = task.resolved()
-    labels = correlation_labels(correlations, task.input.num_locations)
-    relations = []
-    if objective.best_coherence is not None:
-        relations = description_relations(correlations, task.input.shape)
+    labels = correlation_labels(task.resolved(), task.input.num_locations)
     trees = [r for r in result.recommendations if r.architecture.family != "shallow"]
     trees = trees[:PAIRED_TREES]
     scored = []

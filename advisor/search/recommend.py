@@ -219,7 +219,9 @@ def recommend(
     result = run.execute()
     if "mixture" not in budget.families():
         return result
-    return with_mixtures(task, budget, result, run.objective, signal)
+    # The relations the trees' coherence was read on, where the objective weighs it.
+    relations = run.relations() if run.objective.best_coherence is not None else []
+    return with_mixtures(task, budget, result, run.objective, relations, signal)
 
 
 def _tree_budget(budget: Budget) -> Budget:
