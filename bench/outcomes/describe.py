@@ -109,6 +109,23 @@ def _blocks_apart(size: int, distance: int) -> list[_Document]:
     ]
 
 
+def _steps_apart(size: int, distance: int) -> tuple[str, _Document]:
+    """An event sequence whose label couples each step with the step ``distance`` later.
+
+    Described as each block of ``size`` steps with the block that far later, and said so.
+    """
+    blocks = {
+        1: "",
+        2: ": each pair of steps with the pair",
+        4: ": each block of 4 steps with the block",
+    }
+    said = f" {distance} steps later" if size > 1 else ""
+    return (
+        f"The label couples each step with the step {distance} later{blocks[size]}{said}.",
+        {"input": {"shape": [SEQUENCE_LENGTH]}, "correlations": _blocks_apart(size, distance)},
+    )
+
+
 def descriptions() -> dict[str, tuple[str, _Document]]:
     """Every task's header comment and task document."""
     image = {"shape": _IMAGE}
@@ -162,11 +179,7 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
             "The label depends on products of horizontally neighbouring pixels: the local preset.",
             {"input": image, "preset": "local"},
         ),
-        "sequence-quarter": (
-            "The label couples each step with the step 16 later: each block of 4 steps with the "
-            "block 16 steps later.",
-            {"input": sequence, "correlations": _blocks_apart(4, SEQUENCE_LENGTH // 4)},
-        ),
+        "sequence-quarter": _steps_apart(4, SEQUENCE_LENGTH // 4),
         "grid-periodic": (
             "The label couples each pixel of the left half with the pixel 8 columns to its "
             "right, i with i + n/2: the periodic preset.",
@@ -193,11 +206,7 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
                 ),
             },
         ),
-        "sequence-eighth": (
-            "The label couples each step with the step 8 later: each pair of steps with the pair "
-            "8 steps later.",
-            {"input": sequence, "correlations": _blocks_apart(2, SEQUENCE_LENGTH // 8)},
-        ),
+        "sequence-eighth": _steps_apart(2, SEQUENCE_LENGTH // 8),
         "grid-mirror": (
             "The label couples each pixel with its left-right mirror image (column c with column "
             "15 - c): the symmetry preset.",
@@ -244,35 +253,12 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
                 ),
             },
         ),
-        "sequence-fourth": (
-            "The label couples each step with the step 4 later: each pair of steps with the pair "
-            "4 steps later.",
-            {"input": sequence, "correlations": _blocks_apart(2, 4)},
-        ),
-        "sequence-twelve": (
-            "The label couples each step with the step 12 later: each block of 4 steps with the "
-            "block 12 steps later.",
-            {"input": sequence, "correlations": _blocks_apart(4, 12)},
-        ),
-        "sequence-three": (
-            "The label couples each step with the step 3 later.",
-            {"input": sequence, "correlations": _blocks_apart(1, 3)},
-        ),
-        "sequence-six": (
-            "The label couples each step with the step 6 later: each pair of steps with the pair "
-            "6 steps later.",
-            {"input": sequence, "correlations": _blocks_apart(2, 6)},
-        ),
-        "sequence-twenty": (
-            "The label couples each step with the step 20 later: each block of 4 steps with the "
-            "block 20 steps later.",
-            {"input": sequence, "correlations": _blocks_apart(4, 20)},
-        ),
-        "sequence-ten": (
-            "The label couples each step with the step 10 later: each pair of steps with the pair "
-            "10 steps later.",
-            {"input": sequence, "correlations": _blocks_apart(2, 10)},
-        ),
+        "sequence-fourth": _steps_apart(2, 4),
+        "sequence-twelve": _steps_apart(4, 12),
+        "sequence-three": _steps_apart(1, 3),
+        "sequence-six": _steps_apart(2, 6),
+        "sequence-twenty": _steps_apart(4, 20),
+        "sequence-ten": _steps_apart(2, 10),
         "grid-rows2": (
             "The label couples each pixel with the pixel 2 rows below it: each row with the row 2 "
             "below.",
