@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -13,6 +15,7 @@ from advisor.model.budget import Budget
 from advisor.model.regions import ResolvedCorrelation
 from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
+from advisor.search import coherence as coherence_module
 from advisor.search.coherence import (
     LEVEL_DISCOUNT,
     SAMPLE,
@@ -269,6 +272,52 @@ def test_trees_equal_on_ranks_and_size_rank_by_their_coherence() -> None:
         assert r.score == pytest.approx(first.score * share, abs=1e-9)
         assert f"(coherence {coherence_of(task, r):.2f} against the best tree's" in r.rationale
     assert "(coherence 0.56, the best here)" in first.rationale
+
+
+@st.composite
+def _side_and_point(draw: st.DrawFn) -> tuple[list[int], _Ids, _Ids, int]:
+    shape = draw(st.sampled_from([[40], [9, 7], [12, 12], [5, 6, 4], [3, 9, 5]]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    size = int(np.prod(shape))
+    b = np.sort(rng.choice(size, int(rng.integers(1, size)), replace=False)).astype(np.intp)
+    point = np.array([int(rng.integers(0, n)) for n in shape], dtype=np.intp)
+    return shape, b, point, draw(st.integers(1, 20))
+
+
+@given(_side_and_point())
+@settings(max_examples=150, deadline=None)
+def test_the_search_of_a_large_side_by_lines_finds_every_nearest_location(
+    case: tuple[list[int], _Ids, _Ids, int],
+) -> None:
+    shape, b, point, count = case
+    with mock.patch.object(coherence_module, "_WHOLE", 0):  # every side read as a large one
+        sides = coherence_module._Sides.of(b[:1], b, shape)
+    coords, distances = sides.nearest_b(point, count)
+    every = np.stack(np.unravel_index(b, shape), axis=1)
+    squared = ((every - point) ** 2).sum(axis=1)
+    bound = np.sort(squared)[min(count, len(b)) - 1]
+    expected = {tuple(c) for c in every[squared <= bound].tolist()}
+    assert {tuple(c) for c in coords.tolist()} == expected
+    assert np.array_equal(distances, ((coords - point) ** 2).sum(axis=1))
+    assert np.array_equal(sides.b_range[0], every.min(axis=0))
+    assert np.array_equal(sides.b_range[1], every.max(axis=0))
+
+
+@pytest.mark.parametrize("preset", ["symmetry", "local", "periodic", "long_range"])
+@pytest.mark.parametrize("shape", [[24, 20], [6, 8, 10], [300]])
+def test_large_sides_read_by_lines_give_the_relations_read_location_by_location(
+    preset: str, shape: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = parse_task({"input": {"shape": shape}, "preset": preset})
+
+    def read() -> list[tuple[object, list[int], list[int]]]:
+        relations = description_relations(task.resolved(), shape)
+        return [(r.key, r.first.tolist(), r.second.tolist()) for r in relations]
+
+    whole = read()
+    monkeypatch.setattr(coherence_module, "_WHOLE", 0)
+    assert read() == whole
+    assert whole
 
 
 def test_large_regions_are_read_on_a_sample_and_keep_their_maps() -> None:

@@ -49,6 +49,7 @@ description and scoring a tree stay cheap on a 1024x1024 grid.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -98,6 +99,11 @@ _SCREEN: Final = 64
 SAMPLE: Final = 4096
 """Most locations of A a map is checked on and pairs are drawn from (spread evenly over A)."""
 
+_WHOLE: Final = 2**13
+"""Most locations of a side read by their coordinates, every one; a larger side is read by the
+lines of the grid that hold it (unravelling half of a 1024x1024 grid took 4 ms a side, of a
+reading of 25 ms per correlation)."""
+
 
 _Key = tuple[str, tuple[int, ...]]
 """A relation's map: ``("shift", d)`` moves by ``d`` (first non-zero entry positive, both ways);
@@ -129,9 +135,10 @@ class _Sides:
     """One correlation's sides, as the maps are tried on them.
 
     ``a`` and ``coords`` are A's sample (:data:`SAMPLE`, its first location first), ``screen``
-    a sample of that, ``back`` B's sample and ``back_screen`` a sample of that; ``a_range`` is
-    A's smallest and largest coordinate per axis and ``b_coords`` B's coordinates, both over
-    every location.
+    a sample of that, ``back`` B's sample and ``back_screen`` a sample of that; ``a_range`` and
+    ``b_range`` are each side's smallest and largest coordinate per axis, over every location;
+    ``b`` is every location of B, and ``b_coords`` their coordinates where B holds at most
+    :data:`_WHOLE` locations (None past it: B is then searched by the lines of the grid).
     """
 
     a: _Ids
@@ -140,7 +147,9 @@ class _Sides:
     back: _Ids
     back_screen: _Ids
     a_range: tuple[_Ids, _Ids]
-    b_coords: tuple[_Ids, ...]
+    b_range: tuple[_Ids, _Ids]
+    b: _Ids
+    b_coords: tuple[_Ids, ...] | None
     in_a: npt.NDArray[np.bool_]
     in_b: npt.NDArray[np.bool_]
     grid: _Ids
@@ -150,22 +159,77 @@ class _Sides:
         grid = np.asarray(shape, dtype=np.intp)
         in_a, in_b = (np.zeros(int(np.prod(grid)), dtype=np.bool_) for _ in range(2))
         in_a[a] = in_b[b] = True
-        every, b_coords = np.unravel_index(a, tuple(shape)), np.unravel_index(b, tuple(shape))
-        step_a, step_b = -(-len(a) // SAMPLE), -(-len(b) // SAMPLE)  # at most SAMPLE each
-        coords = np.stack([axis[::step_a] for axis in every], axis=1)
-        back = np.stack([axis[::step_b] for axis in b_coords], axis=1)
+        (coords, a_range, _), (back, b_range, b_coords) = (
+            _read(side, mask, grid) for side, mask in ((a, in_a), (b, in_b))
+        )
         return cls(
-            a[::step_a],
+            a[:: -(-len(a) // SAMPLE)],
             coords,
             coords[:: max(1, len(coords) // _SCREEN)],
             back,
             back[:: max(1, len(back) // _SCREEN)],
-            (np.array([axis.min() for axis in every]), np.array([axis.max() for axis in every])),
+            a_range,
+            b_range,
+            b,
             b_coords,
             in_a,
             in_b,
             grid,
         )
+
+    def nearest_b(self, point: _Ids, count: int) -> tuple[_Ids, _Ids]:
+        """Return B's locations as near to ``point`` as its ``count``-th nearest, and distances.
+
+        Coordinates ``(K, ndim)`` and squared Euclidean distances ``(K,)``: every location of B
+        within the ``count``-th smallest distance (all of B when it holds fewer). Past
+        :data:`_WHOLE` locations B is searched in a ball around ``point`` that starts at the
+        distance to B's bounding box and grows by a step that doubles, until it holds ``count``
+        of B's locations (or all of them): then no location outside it is nearer than the
+        ``count``-th inside.
+        """
+        if self.b_coords is not None:
+            axes, distances = self.b_coords, _distances(self.b_coords, point)
+        else:
+            gap = np.maximum(np.maximum(self.b_range[0] - point, point - self.b_range[1]), 0)
+            radius, step = math.isqrt(int((gap**2).sum())) + 2, 2
+            while True:
+                axes, distances = self._b_within(point, radius)
+                if len(distances) >= min(count, len(self.b)):
+                    break
+                radius, step = radius + step, 2 * step
+        if len(distances) > count:
+            near = distances <= np.partition(distances, count - 1)[count - 1]
+            axes, distances = tuple(axis[near] for axis in axes), distances[near]
+        return np.stack(axes, axis=1), distances
+
+    def _b_within(self, point: _Ids, radius: int) -> tuple[tuple[_Ids, ...], _Ids]:
+        """Return B's locations within ``radius`` of ``point`` (per axis), and squared distances.
+
+        Each line of the grid along the last axis that the ball crosses holds one range of
+        B's sorted ids: the ranges are found by bisection, so the cost follows the ball's lines
+        and what they hold, not B's size.
+        """
+        ndim = len(self.grid)
+        strides = np.cumprod([1, *self.grid[:0:-1].tolist()])[::-1].astype(np.intp)
+        # Every line of the ball: its first id, and its squared distance from ``point``.
+        starts, offsets = np.zeros(1, dtype=np.intp), np.zeros(1, dtype=np.intp)
+        for axis in range(ndim - 1):
+            line = np.arange(
+                max(int(point[axis]) - radius, 0),
+                min(int(point[axis]) + radius, self.grid[axis] - 1) + 1,
+            )
+            starts = (starts[:, None] + line * strides[axis]).reshape(-1)
+            offsets = (offsets[:, None] + (line - point[axis]) ** 2).reshape(-1)
+        crossed = offsets <= radius**2
+        starts, offsets = starts[crossed], offsets[crossed]
+        half = _isqrt(radius**2 - offsets)
+        first = np.searchsorted(self.b, starts + np.maximum(point[-1] - half, 0))
+        stop = starts + np.minimum(point[-1] + half, self.grid[-1] - 1) + 1
+        counts = np.searchsorted(self.b, stop) - first
+        positions = np.repeat(first - np.cumsum(counts) + counts, counts)
+        found = self.b[positions + np.arange(positions.size)]
+        axes = np.unravel_index(found, tuple(self.grid))
+        return axes, _distances(axes, point)
 
     def screened(self, offsets: _Ids) -> npt.NDArray[np.bool_]:
         """Whether each shift by a row of ``offsets`` passes :meth:`fits` on the screens alone.
@@ -249,6 +313,48 @@ def _covers(landed: npt.NDArray[np.bool_], size: int) -> npt.NDArray[np.bool_]:
     return covering
 
 
+def _isqrt(values: _Ids) -> _Ids:
+    """Return the integer square root of each non-negative value (the float root, corrected)."""
+    roots = np.sqrt(values).astype(np.intp)
+    roots -= roots * roots > values
+    roots += (roots + 1) * (roots + 1) <= values
+    return roots
+
+
+def _distances(axes: tuple[_Ids, ...], point: _Ids) -> _Ids:
+    """Return the squared distances to ``point`` of the locations given per axis."""
+    total: _Ids = sum((axis - x) ** 2 for axis, x in zip(axes, point.tolist(), strict=True))
+    return total
+
+
+def _read(
+    ids: _Ids, mask: npt.NDArray[np.bool_], grid: _Ids
+) -> tuple[_Ids, tuple[_Ids, _Ids], tuple[_Ids, ...] | None]:
+    """Read one side (sorted ``ids``, ``mask`` on the grid): sample, extremes, every location.
+
+    The coordinates of at most :data:`SAMPLE` of its locations (spread evenly, the first
+    first), the smallest and largest coordinate per axis, and the coordinates of every
+    location up to :data:`_WHOLE` of them (else None). Past that size no location is unravelled
+    but the sample's: the first axis's extremes are read off the first and last id (row-major
+    order), every other axis's from the grid's lines that hold a location, one pass of the mask
+    per axis.
+    """
+    step, shape = -(-len(ids) // SAMPLE), tuple(grid)
+    if len(ids) <= _WHOLE:
+        axes = np.unravel_index(ids, shape)
+        extremes = np.array([x.min() for x in axes]), np.array([x.max() for x in axes])
+        return np.stack([axis[::step] for axis in axes], axis=1), extremes, axes
+    size = int(np.prod(grid[1:]))
+    low, high = [int(ids[0]) // size], [int(ids[-1]) // size]
+    cells = mask.reshape(shape)
+    for axis in range(1, len(grid)):
+        held = np.flatnonzero(cells.any(axis=tuple(i for i in range(len(grid)) if i != axis)))
+        low.append(int(held[0]))
+        high.append(int(held[-1]))
+    sample = np.stack(np.unravel_index(ids[::step], shape), axis=1)
+    return sample, (np.array(low, dtype=np.intp), np.array(high, dtype=np.intp)), None
+
+
 def displacements(a: _Ids, b: _Ids, shape: Sequence[int]) -> list[_Ids]:
     """Return the smallest displacements moving A into B (see the module docstring), or none.
 
@@ -262,13 +368,9 @@ def displacements(a: _Ids, b: _Ids, shape: Sequence[int]) -> list[_Ids]:
 
 def _shifts(sides: _Sides) -> list[_Ids]:
     first = sides.coords[0]
-    distances = sum((c - x) ** 2 for c, x in zip(sides.b_coords, first.tolist(), strict=True))
-    near = np.arange(len(distances))
-    if len(distances) > CANDIDATES:
-        # Only the locations as near as the CANDIDATES-th nearest can be among the first.
-        near = np.flatnonzero(distances <= np.partition(distances, CANDIDATES - 1)[CANDIDATES - 1])
-    offsets = np.stack([c[near] for c in sides.b_coords], axis=1) - first
-    nearest = offsets[np.lexsort((*offsets.T[::-1], distances[near]))[:CANDIDATES]]
+    near, distances = sides.nearest_b(first, CANDIDATES)
+    offsets = near - first
+    nearest = offsets[np.lexsort((*offsets.T[::-1], distances))[:CANDIDATES]]
     signed = np.stack([nearest, -nearest], axis=1)  # (candidate, sign, axis)
     passed = sides.screened(signed.reshape(-1, len(first))).reshape(len(nearest), 2)
     same = np.ones(len(first), dtype=np.intp)
@@ -293,8 +395,8 @@ def _mirrors(sides: _Sides) -> list[tuple[int, int]]:
     found = []
     for axis in range(ndim):
         low, high = sides.a_range[0][axis], sides.a_range[1][axis]
-        column = sides.b_coords[axis]
-        for total in dict.fromkeys([int(low + column.max()), int(high + column.min())]):
+        b_low, b_high = sides.b_range[0][axis], sides.b_range[1][axis]
+        for total in dict.fromkeys([int(low + b_high), int(high + b_low)]):
             scale, offset = _mirror(ndim, axis, total)
             if sides.fits(scale, offset):
                 found.append((axis, total))
