@@ -211,7 +211,9 @@ class Permutation:
         validate_permutation(_permutation(geometry).permutation, schedule.num_locations)
 
     def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
-        first = np.asarray(_permutation(geometry).permutation, dtype=np.intp)
+        permutation = _permutation(geometry).permutation
+        # From a tuple of a million ints: twice as fast as np.asarray, which infers the type.
+        first = np.fromiter(permutation, dtype=np.intp, count=len(permutation))
         return [first, *[None] * (schedule.depth - 1)]
 
 

@@ -794,8 +794,10 @@ class _Search:
         """
         tree = self.space.tree(candidate)
         dag = self.builders[candidate.padding].build(*tree, stop=stop)
-        # A recommendable tree's figure weighs in its score (the first reads the relations).
-        coherent = self._coherent(candidate, tree, stop) if candidate.eligible else 0.0
+        # A recommendable tree's figure weighs in its score (the first reads the relations);
+        # a baseline's, which its ranking weighs, is taken while its windows are at hand.
+        read = candidate.eligible or self._relations is not None
+        coherent = self._coherent(candidate, tree, stop) if read else 0.0
         profiles, parameters = self._contenders(candidate)
         started = self.clock.clock()
         figures = dag.log2_ranks(np.log2(profiles)) if profiles.size else None
