@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import doctest
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pytest
@@ -65,6 +65,15 @@ class _FixedQueue:
 
     def __iter__(self) -> Iterator[Candidate]:
         return iter(self.order)
+
+    def leads(self) -> list[Candidate]:
+        firsts: dict[str, Candidate] = {}
+        for candidate in self.order[1:]:
+            firsts.setdefault(candidate.family, candidate)
+        return list(firsts.values())
+
+    def prefer(self, priorities: Mapping[str, float]) -> None:
+        del priorities
 
     def rate(self, family: str, score: float) -> None:
         del family, score
@@ -167,6 +176,57 @@ def test_after_a_first_turn_each_the_best_family_goes_first() -> None:
         visited
         == ["shallow", "contiguous", "mirror", "interleaved"] + ["mirror"] * 2 + ["contiguous"] * 2
     )
+
+
+def test_first_turns_go_to_the_preferred_families_first() -> None:
+    candidates = [_candidate(0, "shallow", 1)]
+    families = ["contiguous", "mirror", "interleaved", "dilations"]
+    candidates += [_candidate(i, family, 3) for i, family in enumerate(families * 2, 1)]
+    queue = AnytimeQueue(candidates, 0)
+    assert [c.family for c in queue.leads()] == families
+    queue.prefer({"interleaved": 0.9, "mirror": 0.9, "contiguous": 0.1})
+    visited = [c.family for c in queue]
+    # Equal priorities keep the families' order; unlisted ones (0) come last.
+    assert visited[:5] == ["shallow", "mirror", "interleaved", "contiguous", "dilations"]
+
+
+def _first_visited(problem: Task) -> str:
+    """The family of the first tree a practical search scores after the shallow baseline."""
+    scored: list[str] = []
+    score = search_module._Search._score
+
+    def logged(self: search_module._Search, candidate: Candidate, *args: object) -> None:
+        scored.append(candidate.family)
+        score(self, candidate, *args)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search_module._Search, "_score", logged)
+        recommend(problem, Budget(max_parameters=20_000, time_limit_seconds=None))
+    return scored[1]
+
+
+def test_the_family_meeting_the_described_relations_is_scored_first() -> None:
+    # The symmetry preset's halves, ends and alternate columns are one mirror about the centre.
+    symmetry = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    assert _first_visited(symmetry) == "mirror"
+    # Without a relation the families open in the candidates' order.
+    rng = np.random.default_rng(0)
+    masks = [rng.permutation(256) for _ in range(2)]
+    scattered = parse_task(
+        {
+            "input": {"shape": [16, 16]},
+            "correlations": [
+                {
+                    "name": f"m{i}",
+                    "a": {"indices": sorted(m[:60].tolist())},
+                    "b": {"indices": sorted(m[60:130].tolist())},
+                }
+                for i, m in enumerate(masks)
+            ],
+        }
+    )
+    assert search_module.description_relations(scattered.resolved(), [16, 16]) == []
+    assert _first_visited(scattered) == "contiguous"
 
 
 def _trees(depths: list[int], shared: int) -> list[list[tuple[object, int]]]:

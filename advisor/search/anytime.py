@@ -2,8 +2,11 @@
 
 **Order** (:class:`AnytimeQueue`). A search cut short returns the best tree it has scored, so the
 trees most likely to win come first. The shallow baseline stays first. Then every family gets a
-turn before any gets a second (in the order the candidates list the families), so a stopped
-search has scored a representative of each; after that the family whose trees scored best so far
+turn before any gets a second, so a stopped search has scored a representative of each: first
+the family whose opening tree best meets the relations the description states (the search gives
+each family's :func:`~advisor.search.coherence.coherence` as it stands after the baseline, a
+factor of the score: on symmetry tasks the mirror tree comes first), then in the order the
+candidates list the families; after that the family whose trees scored best so far
 goes next (the search rates every family after each tree: its best tree's score on the targets
 known then), so the search refines the promising families before it finishes the others. Within
 a family, recommendable trees come before those scored only as a baseline. First comes one tree
@@ -34,7 +37,7 @@ them (the ranking, the final builds).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import Final
 
 import numpy as np
@@ -98,6 +101,7 @@ class AnytimeQueue:
         self._best = [-np.inf] * len(self._queues)
         self._turns = [0] * len(self._queues)
         self._family = {family: index for index, family in enumerate(grouped)}
+        self._priority = [0.0] * len(self._queues)
 
     def __len__(self) -> int:
         return 1 + sum(len(queue) for queue in self._queues)
@@ -110,12 +114,24 @@ class AnytimeQueue:
             # A family's first turn before anyone's second; then the best family so far, and
             # among equals the one that had fewest turns (round robin).
             chosen = (
-                first_turns[0]
+                max(first_turns, key=lambda i: (self._priority[i], -i))
                 if first_turns
                 else max(waiting, key=lambda i: (self._best[i], -self._turns[i], -i))
             )
             self._turns[chosen] += 1
             yield self._queues[chosen].pop()
+
+    def leads(self) -> list[Candidate]:
+        """Return the tree each family opens with (its first turn's), in the families' order."""
+        return [queue[-1] for queue in self._queues if queue]
+
+    def prefer(self, priorities: Mapping[str, float]) -> None:
+        """Give the families' first turns in descending ``priorities`` (unlisted: 0).
+
+        Families of equal priority keep the candidates' order.
+        """
+        for family, priority in priorities.items():
+            self._priority[self._family[family]] = priority
 
     def rate(self, family: str, score: float) -> None:
         """Rate a family by the best score of its trees so far (on the latest targets)."""

@@ -30,7 +30,8 @@ the model; the first is kept.
 
 **Anytime.** A practical search scores each tree once, in the order of
 :class:`~advisor.search.anytime.AnytimeQueue` (the shallow baseline, then one tree of every
-family, then the families whose trees scored best so far first), raising the targets as it goes;
+family, the family whose opening tree best meets the description's relations first, then the
+families whose trees scored best so far first), raising the targets as it goes;
 it keeps each tree's figures (or its DAG, past :data:`_KEPT_FIGURES_BYTES`) and ranks them once
 the pass ends or is stopped, in the candidates' own order, so the order changes nothing a full
 search returns and a stopped one ranks what it scored on the targets it saw. Progress reports
@@ -533,6 +534,7 @@ class _Search:
         self._coherence: dict[int, float] = {}
         self._relations: list[Relation] | None = None
         self._meter: TreeCoherence | None = None
+        self._trees: dict[int, _Tree] = {}  # opening trees built before their scoring
         self.scored = 0
         self.last_report = -math.inf
         # The practical scoring pass: the trees scored, the targets so far (the best figure of a
@@ -715,15 +717,16 @@ class _Search:
         # The first report once the baseline is scored: also a search that its deadline (or a
         # machine too loaded to run it) cuts before the next tree reports how far it got.
         self._progress(meter)
-        complete = True
-        for candidate in order:
+        complete = queue is None or self._prefer_coherent(queue)
+        for candidate in order if complete else ():
             if self.clock.stopped() or not self._visit(candidate, seen, self.clock, meter, queue):
                 complete = False
-                # Work was left, so never "100%" however the estimate rounds.
-                done = meter.fraction(self._time_ahead(), self.clock.elapsed())
-                self._share_done = min(done, _MOST_DONE)
                 break
             self._progress(meter)
+        if not complete:
+            # Work was left, so never "100%" however the estimate rounds.
+            done = meter.fraction(self._time_ahead(), self.clock.elapsed())
+            self._share_done = min(done, _MOST_DONE)
         if practical:
             self.objective = self._practical_objective()
             self._rank()
@@ -733,6 +736,26 @@ class _Search:
         # A full board may have more designs ranked after it; a shorter one has none.
         token = next_page_token(self.task, self.budget, end) if len(self.board.top) == end else None
         return SearchResult(recommendations, self.scored, self.clock.elapsed(), complete, token)
+
+    def _prefer_coherent(self, queue: AnytimeQueue) -> bool:
+        """Give the families' first turns in the order their opening trees meet the relations.
+
+        Reads the description's relations and each family's opening tree (kept for its
+        scoring); nothing without relations. Return False when the deadline cut this.
+        """
+        try:
+            if not self.relations(self.clock):
+                return True
+            figures: dict[str, float] = {}
+            for lead in queue.leads():
+                if self.clock.stopped():
+                    return False
+                tree = self._trees[lead.index] = self.space.tree(lead)
+                figures[lead.family] = self._coherent(lead, tree)
+        except StoppedError:
+            return False
+        queue.prefer(figures)
+        return True
 
     def _visit(
         self,
@@ -792,7 +815,7 @@ class _Search:
         the ranking computes them again from the DAG (its time is reserved on the clock).
         ``stop`` may cut the tree's build (:class:`~advisor.errors.StoppedError`).
         """
-        tree = self.space.tree(candidate)
+        tree = self._trees.pop(candidate.index, None) or self.space.tree(candidate)
         dag = self.builders[candidate.padding].build(*tree, stop=stop)
         # A recommendable tree's figure weighs in its score (the first reads the relations);
         # a baseline's, which its ranking weighs, is taken while its windows are at hand.
