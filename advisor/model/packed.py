@@ -74,8 +74,11 @@ class PackedIds:
         result.flags.writeable = False
         return result
 
-    def fill(self, row: npt.NDArray[np.int8], value: int) -> None:
-        """Set ``row[id] = value`` for every id, by the span's mask (no id array is built).
+    def add_to(self, row: npt.NDArray[np.int8], value: int) -> None:
+        """Add ``value`` to ``row[id]`` for every id, by the span's mask (no id array is built).
+
+        An elementwise add over the span, not a scatter: several times faster than setting the
+        masked entries. A row that is 0 at every id ends ``value`` there.
 
         Raises
         ------
@@ -87,7 +90,8 @@ class PackedIds:
         if self.first + self.span > row.size:
             raise ValueError(f"location ids must lie in [0, {row.size})")
         segment = row[self.first : self.first + self.span]
-        segment[self._mask()] = value
+        mask = self._mask().view(np.int8)
+        segment += mask if value == 1 else mask * np.int8(value)
 
     def _mask(self) -> npt.NDArray[np.bool_]:
         """Return the ids as a mask of their span."""

@@ -9,7 +9,7 @@ as a small integer matrix lets the tree recurrence treat many correlations as on
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Final, Protocol, runtime_checkable
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,6 @@ __all__ = [
     "SIDE_A",
     "SIDE_B",
     "LabelRows",
-    "PackedPair",
     "RegionPair",
     "correlation_labels",
     "label_regions",
@@ -59,21 +58,6 @@ class RegionPair(Protocol):
         ...
 
 
-@runtime_checkable
-class PackedPair(Protocol):
-    """A region pair held packed (``advisor.model.task.ResolvedCorrelation``): labelled faster."""
-
-    @property
-    def packed_a(self) -> PackedIds:
-        """Region A."""
-        ...
-
-    @property
-    def packed_b(self) -> PackedIds:
-        """Region B."""
-        ...
-
-
 def correlation_labels(
     correlations: Sequence[RegionPair], num_locations: int
 ) -> npt.NDArray[np.int8]:
@@ -106,8 +90,10 @@ def correlation_labels(
     """
     labels = np.full((len(correlations), num_locations), FREE, dtype=np.int8)
     for row, pair in zip(labels, correlations, strict=True):
-        if isinstance(pair, PackedPair):
-            _fill_packed(row, pair)
+        # Regions held packed (ResolvedCorrelation's) are labelled from their masks.
+        packed_a, packed_b = getattr(pair, "packed_a", None), getattr(pair, "packed_b", None)
+        if isinstance(packed_a, PackedIds) and isinstance(packed_b, PackedIds):
+            _fill_packed(row, packed_a, packed_b)
             continue
         a, b = np.asarray(pair.a, dtype=np.intp), np.asarray(pair.b, dtype=np.intp)
         for side in (a, b):
@@ -120,11 +106,11 @@ def correlation_labels(
     return labels
 
 
-def _fill_packed(row: npt.NDArray[np.int8], pair: PackedPair) -> None:
-    """Label one row from packed regions, by their masks (no id arrays are unpacked)."""
-    pair.packed_a.fill(row, SIDE_A)
-    pair.packed_b.fill(row, SIDE_B)
-    if np.count_nonzero(row) != pair.packed_a.size + pair.packed_b.size:
+def _fill_packed(row: npt.NDArray[np.int8], a: PackedIds, b: PackedIds) -> None:
+    """Label one row (all :data:`FREE`) from packed regions, by their masks (no id arrays)."""
+    a.add_to(row, SIDE_A)
+    b.add_to(row, SIDE_B)
+    if row.max(initial=FREE) > SIDE_B:  # a location of both: SIDE_A + SIDE_B
         raise ValueError("regions A and B must be disjoint")
 
 
