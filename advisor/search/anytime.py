@@ -3,10 +3,10 @@
 **Order** (:class:`AnytimeQueue`). A search cut short returns the best tree it has scored, so the
 trees most likely to win come first. The shallow baseline stays first. Then every family gets a
 turn before any gets a second, so a stopped search has scored a representative of each: first
-the family whose opening tree best meets the relations the description states (the search gives
-each family's :func:`~advisor.search.coherence.coherence` as it stands after the baseline, a
-factor of the score: on symmetry tasks the mirror tree comes first), then in the order the
-candidates list the families; after that the family whose trees scored best so far
+the family whose opening tree best meets the relations the description states (once the baseline
+is scored, the search gives each family the :func:`~advisor.search.coherence.coherence` of its
+opening tree, a factor of the score: on symmetry tasks the mirror tree comes first), then in the
+order the candidates list the families; after that the family whose trees scored best so far
 goes next (the search rates every family after each tree: its best tree's score on the targets
 known then), so the search refines the promising families before it finishes the others. Within
 a family, recommendable trees come before those scored only as a baseline. First comes one tree
