@@ -26,7 +26,7 @@ import torch
 from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
 from advisor.search.recommend import score_architecture
-from bench.outcomes import report
+from bench.outcomes import report, seeds
 from bench.outcomes.data import (
     ALL_TASKS,
     BLOB_PERMUTATION_SEED,
@@ -341,6 +341,21 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     held_out = HELD_OUT[0]["sequence-shift"]
     for with_inputs in (False, True):
         run_task(held_out, 1, 1, tiny, tmp_path, random_draws=0, with_data=with_inputs)
+
+    # More seeds for the members near the best: their own file, the pool's left as it was.
+    pool_file = (tmp_path / f"{spec.name}.json").read_text()
+    near = seeds.more_seeds(spec.name, 1, 1, tiny, tmp_path)
+    assert near[0].source == "advisor #1"
+    assert all(
+        len(f.protocol) == 1 and f.every[:1] == f.protocol and len(f.every) == 2 for f in near
+    )
+    assert len(near) == len(seeds.near_members(document))
+    assert (tmp_path / "seeds" / f"{spec.name}.json").exists()
+    assert (tmp_path / f"{spec.name}.json").read_text() == pool_file
+    with monkeypatch.context() as cached:  # a rerun trains nothing
+        cached.setattr(seeds, "trained", None)
+        assert seeds.more_seeds(spec.name, 1, 1, tiny, tmp_path) == near
+    assert near[0].line(spec.name).startswith(f"| {spec.name} | advisor #1 | ")
 
     monkeypatch.setattr(report, "RESULTS", tmp_path)
     monkeypatch.setattr(report, "DOCS", tmp_path)

@@ -45,6 +45,7 @@ from bench.validate.training import Dataset, TrainingPlan, train_and_test
 __all__ = [
     "PROTOCOL",
     "RESULTS",
+    "Job",
     "WITH_DATA",
     "pool_folder",
     "pool_path",
@@ -53,6 +54,8 @@ __all__ = [
     "run_key",
     "run_task",
     "task_protocol",
+    "trained",
+    "write_document",
 ]
 
 RESULTS: Final = Path(__file__).resolve().parent / "results"
@@ -236,14 +239,14 @@ def run_task(
     print(f"{spec.name}: {len(members)} candidates, {len(todo)} runs to train", file=sys.stderr)
     for done, (key, result) in enumerate(trained(spec.name, (train, test), jobs, todo), start=1):
         runs[key] = result
-        _write(path, document)
+        write_document(path, document)
         print(
             f"  {done}/{len(todo)} test {result['test_accuracy']:.3f} "
             f"({result['cpu_seconds']:.1f} CPU-s)",
             file=sys.stderr,
             flush=True,
         )
-    _write(path, document)
+    write_document(path, document)
     return document
 
 
@@ -263,7 +266,8 @@ def _cached_runs(path: Path) -> dict[str, Any]:
     return runs
 
 
-def _write(path: Path, document: dict[str, Any]) -> None:
+def write_document(path: Path, document: dict[str, Any]) -> None:
+    """Write a results document whole (through a partial file, so a kill leaves the old one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
     partial.write_text(json.dumps(document, indent=1) + "\n")

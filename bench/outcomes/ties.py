@@ -38,11 +38,11 @@ from bench.outcomes.describe import load_description
 from bench.outcomes.pool import Member, architecture_key, search_budget
 from bench.outcomes.run import (
     RESULTS,
-    _write,
     pool_path,
     run_key,
     task_protocol,
     trained,
+    write_document,
 )
 from bench.report import update_section
 from bench.validate.report import SeedAccuracies
@@ -127,7 +127,7 @@ def run(name: str, seeds: int, jobs: int) -> list[str]:
         runs.update(trained(name, data, jobs, list(todo.values())))
     TIES.mkdir(exist_ok=True)
     wanted = {key for rule_keys in keys.values() for key in rule_keys}
-    _write(path, {"task": name, "runs": {k: v for k, v in runs.items() if k in wanted}})
+    write_document(path, {"task": name, "runs": {k: v for k, v in runs.items() if k in wanted}})
     rows = []
     for rule, member in members.items():
         seeds_of = _Trained(tuple(100 * runs[key]["test_accuracy"] for key in keys[rule]))
