@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from bench.outcomes.run import (
     trained,
     write_document,
 )
+from bench.validate.report import SeedAccuracies
 from bench.validate.training import TrainingPlan
 
 NEAR: Final = 0.02
@@ -46,6 +46,16 @@ NEAR: Final = 0.02
 
 FOLDER: Final = "seeds"
 """The folder (under the results) of the extra seeds' runs."""
+
+
+@dataclass(frozen=True)
+class _Accuracies(SeedAccuracies):
+    """Test accuracies over some seeds (mean and sample std from :class:`SeedAccuracies`)."""
+
+    accuracies: tuple[float, ...]
+
+    def __str__(self) -> str:
+        return f"{100 * self.mean:.1f} ± {100 * self.std:.1f}"
 
 
 @dataclass(frozen=True)
@@ -58,16 +68,8 @@ class Seeds:
 
     def line(self, task: str) -> str:
         """The member's row of the printed table."""
-        return (
-            f"| {task} | {self.source} | {_figure(self.protocol)} | {_figure(self.every)} "
-            f"| {len(self.every)} |"
-        )
-
-
-def _figure(accuracies: Sequence[float]) -> str:
-    mean = statistics.mean(accuracies)
-    std = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
-    return f"{100 * mean:.1f} ± {100 * std:.1f}"
+        first, every = _Accuracies(self.protocol), _Accuracies(self.every)
+        return f"| {task} | {self.source} | {first} | {every} | {len(self.every)} |"
 
 
 def near_members(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,9 +79,8 @@ def near_members(document: dict[str, Any]) -> list[dict[str, Any]]:
     """
 
     def mean(record: dict[str, Any]) -> float:
-        return statistics.mean(
-            float(document["runs"][key]["test_accuracy"]) for key in record["runs"]
-        )
+        runs = document["runs"]
+        return _Accuracies(tuple(float(runs[key]["test_accuracy"]) for key in record["runs"])).mean
 
     best = max(mean(record) for record in document["pool"])
     return [
