@@ -1,4 +1,4 @@
-"""Small integer-array helpers for interning: distinct rows and keys, and the ids they get.
+"""Small integer-array helpers: distinct rows and keys and the ids they get, and runs of ids.
 
 The search's subtree DAG (:mod:`advisor.search.subtree_dag`) and the tree engine's interned
 subtrees (:mod:`advisor.seprank.interned`) both number the distinct values of millions of small
@@ -17,7 +17,15 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PACKED_KEY_BITS", "digits", "distinct_rows", "id_dtype", "ranked_keys", "unique_rows"]
+__all__ = [
+    "PACKED_KEY_BITS",
+    "digits",
+    "distinct_rows",
+    "id_dtype",
+    "ranked_keys",
+    "runs",
+    "unique_rows",
+]
 
 _Ints = npt.NDArray[np.int64]
 _Ids = npt.NDArray[np.signedinteger[Any]]
@@ -113,3 +121,15 @@ def id_dtype(num_ids: int) -> type[np.signedinteger[Any]]:
     ('int8', 'int16')
     """
     return next(t for t in (np.int8, np.int16, np.int32, np.int64) if num_ids <= np.iinfo(t).max)
+
+
+def runs(starts: _Ints, lengths: _Ints) -> _Ints:
+    """Return the ids of the runs ``starts[i], ..., starts[i] + lengths[i] - 1``, concatenated.
+
+    >>> runs(np.array([3, 10, 7]), np.array([2, 0, 3])).tolist()
+    [3, 4, 7, 8, 9]
+    """
+    ids: _Ints = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
+        int(lengths.sum())
+    )
+    return ids

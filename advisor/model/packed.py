@@ -16,6 +16,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from advisor.arrays import runs
+
 __all__ = ["PackedIds"]
 
 _RUN_BYTES: Final = 16
@@ -68,8 +70,7 @@ class PackedIds:
             ids = np.flatnonzero(self._mask()) + self.first
         else:
             assert self.starts is not None and self.lengths is not None
-            offsets = np.repeat(self.starts - np.cumsum(self.lengths) + self.lengths, self.lengths)
-            ids = offsets + np.arange(self.size)
+            ids = runs(self.starts, self.lengths)
         result = ids.astype(np.intp)
         result.flags.writeable = False
         return result

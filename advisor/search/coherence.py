@@ -57,6 +57,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from advisor.arrays import runs
 from advisor.errors import StoppedError
 from advisor.geometry.layouts import geometry_structure
 from advisor.model.architecture import Architecture
@@ -161,11 +162,11 @@ class _Sides:
         grid = np.asarray(shape, dtype=np.intp)
         in_a, in_b = (np.zeros(int(np.prod(grid)), dtype=np.bool_) for _ in range(2))
         in_a[a] = in_b[b] = True
-        (coords, a_range, _), (back, b_range, b_coords) = (
+        (sample, coords, a_range, _), (_, back, b_range, b_coords) = (
             _read(side, mask, grid) for side, mask in ((a, in_a), (b, in_b))
         )
         return cls(
-            a[:: -(-len(a) // SAMPLE)],
+            sample,
             coords,
             coords[:: max(1, len(coords) // _SCREEN)],
             back,
@@ -227,9 +228,7 @@ class _Sides:
         half = _isqrt(radius**2 - offsets)
         first = np.searchsorted(self.b, starts + np.maximum(point[-1] - half, 0))
         stop = starts + np.minimum(point[-1] + half, self.grid[-1] - 1) + 1
-        counts = np.searchsorted(self.b, stop) - first
-        positions = np.repeat(first - np.cumsum(counts) + counts, counts)
-        found = self.b[positions + np.arange(positions.size)]
+        found = self.b[runs(first, np.searchsorted(self.b, stop) - first)]
         axes = np.unravel_index(found, tuple(self.grid))
         return axes, _distances(axes, point)
 
@@ -335,11 +334,11 @@ def _distances(axes: tuple[_Ids, ...], point: _Ids) -> _Ids:
 
 def _read(
     ids: _Ids, mask: npt.NDArray[np.bool_], grid: _Ids
-) -> tuple[_Ids, tuple[_Ids, _Ids], tuple[_Ids, ...] | None]:
+) -> tuple[_Ids, _Ids, tuple[_Ids, _Ids], tuple[_Ids, ...] | None]:
     """Read one side (sorted ``ids``, ``mask`` on the grid): sample, extremes, every location.
 
-    The coordinates of at most :data:`SAMPLE` of its locations (spread evenly, the first
-    first), the smallest and largest coordinate per axis, and the coordinates of every
+    At most :data:`SAMPLE` of its locations (spread evenly, the first first) and their
+    coordinates, the smallest and largest coordinate per axis, and the coordinates of every
     location up to :data:`_WHOLE` of them (else None). Past that size no location is unravelled
     but the sample's: the first axis's extremes are read off the first and last id (row-major
     order), every other axis's from the grid's lines that hold a location, one pass of the mask
@@ -349,7 +348,7 @@ def _read(
     if len(ids) <= _WHOLE:
         axes = np.unravel_index(ids, shape)
         extremes = np.array([x.min() for x in axes]), np.array([x.max() for x in axes])
-        return np.stack([axis[::step] for axis in axes], axis=1), extremes, axes
+        return ids[::step], np.stack([axis[::step] for axis in axes], axis=1), extremes, axes
     size = int(np.prod(grid[1:]))
     low, high = [int(ids[0]) // size], [int(ids[-1]) // size]
     cells = mask.reshape(shape)
@@ -357,8 +356,9 @@ def _read(
         held = np.flatnonzero(cells.any(axis=tuple(i for i in range(len(grid)) if i != axis)))
         low.append(int(held[0]))
         high.append(int(held[-1]))
-    sample = np.stack(np.unravel_index(ids[::step], shape), axis=1)
-    return sample, (np.array(low, dtype=np.intp), np.array(high, dtype=np.intp)), None
+    sample = ids[::step]
+    coords = np.stack(np.unravel_index(sample, shape), axis=1)
+    return sample, coords, (np.array(low, dtype=np.intp), np.array(high, dtype=np.intp)), None
 
 
 def displacements(a: _Ids, b: _Ids, shape: Sequence[int]) -> list[_Ids]:
