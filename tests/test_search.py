@@ -683,6 +683,14 @@ def test_requests_the_search_cannot_serve_name_the_field(
     assert [v.field for v in caught.value.violations] == [field]
 
 
+def test_dilations_asked_for_a_grid_say_they_pool_a_sequence_only() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        _search(LEFT_RIGHT, max_parameters=10_000, geometries=["mirror", "dilations"])
+    [violation] = caught.value.violations
+    assert violation.field == "budget.geometries[1]"
+    assert violation.description == "dilations pool a 1-D input only, and the input is [16, 16]"
+
+
 def test_the_default_families_exclude_synthesized_trees_until_asked() -> None:
     document = {"input": {"shape": [16]}, "preset": "periodic"}
     _, result = _search(document, max_parameters=5_000, top_k=50)

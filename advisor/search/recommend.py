@@ -353,6 +353,8 @@ def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -
     """Say why a family the budget names has no candidate."""
     if family == "dilations" and not budget.search_dilations:
         return "search_dilations is false"
+    if family == "dilations" and len(shape) != 1:
+        return f"dilations pool a 1-D input only, and the input is {shape}"
     if family == "data_arranged" and task.arrangement is None:
         return "the task has no arrangement (advisor infer, or advisor recommend --data)"
     return f"no {family} tree fits the input {shape} within the depth bounds"
