@@ -228,6 +228,25 @@ def test_a_budget_too_small_for_a_practical_net_names_the_field() -> None:
     assert free.recommendations and all(r.parameters <= 60 for r in free.recommendations)
 
 
+def test_a_compute_bound_no_practical_net_fits_names_max_multiply_adds_and_its_threshold() -> None:
+    """The parameters fit, the multiply-adds do not: the refusal names that bound, and its figure
+    is exact (the bound it gives is the least that admits a practical net)."""
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=100_000, outputs=2, max_multiply_adds=5_000)
+    with pytest.raises(InvalidRequestError) as caught:
+        recommend(task, budget)
+    [violation] = caught.value.violations
+    assert violation.field == "budget.max_multiply_adds"
+    assert violation.description.startswith("is 5,000: ")
+    least = int(violation.description.split("needs ")[1].split(" per input")[0].replace(",", ""))
+    assert least > 5_000
+    enough = budget.model_copy(update={"max_multiply_adds": least, "time_limit_seconds": None})
+    picks = recommend(task, enough).recommendations
+    assert picks and min(r.multiply_adds for r in picks) == least
+    with pytest.raises(InvalidRequestError):
+        recommend(task, budget.model_copy(update={"max_multiply_adds": least - 1}))
+
+
 def test_window_bound_excludes_giant_pools_where_a_tree_allows() -> None:
     task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
     result = recommend(task, Budget(max_parameters=50_000, top_k=20, time_limit_seconds=None))

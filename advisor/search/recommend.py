@@ -686,18 +686,33 @@ class _Search:
                     f"needs {smallest:,} parameters",
                 )
             return
-        if not any(self._fitting(c)[0].size for c in candidates if c.eligible):
-            cheapest = min(
-                int(self.model.count(practical_profiles(c.depth, self.rules)).min())
-                for c in candidates
-                if c.eligible
-            )
-            raise InvalidRequestError.single(
+        eligible = [c for c in candidates if c.eligible]
+        if not any(self._fitting(c)[0].size for c in eligible):
+            raise self._nothing_fits(eligible)
+
+    def _nothing_fits(self, eligible: Sequence[Candidate]) -> InvalidRequestError:
+        """Name the bound no practical net fits: the parameters, else the multiply-adds."""
+        floor = f"hidden widths >= {self.rules.hidden()[0]}"
+        cheapest = min(int(self._ladders(c.depth)[1].min()) for c in eligible)
+        if cheapest > self.budget.max_parameters:
+            return InvalidRequestError.single(
                 "budget.max_parameters",
-                f"the smallest practical net (hidden widths >= {self.rules.hidden()[0]}) needs "
-                f"{cheapest:,} parameters (or more multiply-adds than max_multiply_adds); "
-                "lower budget.min_width or ask for width_profile free",
+                f"the smallest practical net ({floor}) needs {cheapest:,} parameters; lower "
+                "budget.min_width or ask for width_profile free",
             )
+        assert self.max_multiply_adds is not None, "only the two bounds refuse a ladder"
+        costs = []
+        for candidate in eligible:
+            profiles, parameters = self._ladders(candidate.depth)
+            within = profiles[parameters <= self.budget.max_parameters]
+            if within.size:
+                costs.append(int(self._multiply_adds(candidate, within).min()))
+        return InvalidRequestError.single(
+            "budget.max_multiply_adds",
+            f"is {self.max_multiply_adds:,}: the practical net ({floor}) with the fewest "
+            f"multiply-adds within max_parameters needs {min(costs):,} per input; raise it or "
+            "lower budget.min_width",
+        )
 
     def execute(self) -> SearchResult:
         """Score the trees in the anytime order, rank them, build the recommendations."""
