@@ -227,6 +227,15 @@ def test_bad_option_names_the_option(task_file: Path) -> None:
     assert line.startswith("advisor: error: --budget: ")
 
 
+def test_a_compute_bound_nothing_fits_names_max_macs_in_one_whole_line(task_file: Path) -> None:
+    line = assert_one_error_line(
+        advisor("recommend", task_file, "--budget", "200000", "--max-macs", "10"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line.startswith("advisor: error: --max-macs: is 10: ")
+    assert line.endswith("raise it or lower budget.min_width")
+
+
 def test_a_negative_seed_names_the_option(task_file: Path) -> None:
     line = assert_one_error_line(
         advisor("recommend", task_file, "--budget", "200000", "--seed", "-1"),

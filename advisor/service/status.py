@@ -48,9 +48,10 @@ _LOGGER = logging.getLogger(__name__)
 # A client refuses trailing metadata over 8 KiB by default (grpc.max_metadata_size) and reports
 # RESOURCE_EXHAUSTED in place of the status. An INVALID_ARGUMENT answer carries its violations
 # twice: in the message (percent-encoded) and in the BadRequest detail (base64), so each copy keeps
-# to this many bytes of violation text, every field path and description to this many characters.
+# to this many bytes of violation text, every field path and description to this many characters
+# (enough for every message the service writes itself: what gets cut is an echoed input).
 _MAX_VIOLATION_BYTES = 1024
-_MAX_VIOLATION_CHARS = 160
+_MAX_VIOLATION_CHARS = 400
 
 _Self = TypeVar("_Self")
 _Request = TypeVar("_Request")

@@ -241,5 +241,5 @@ def test_an_error_answer_always_fits_a_default_clients_metadata_limit() -> None:
     kept = fitting_violations(violations)
     assert kept[-1] == FieldViolation("", f"{1000 - (len(kept) - 1)} more violation(s) left out")
     first = kept[0]
-    assert first.description.endswith("(840 more characters left out)")
+    assert first.description.endswith("(600 more characters left out)")
     assert violations[0].description.startswith(first.description.partition("...")[0])
