@@ -30,7 +30,7 @@ import yaml
 
 from advisor.cli.format import render_search_result
 from advisor.cli.main import main
-from advisor.cli.options import ExitCode
+from advisor.cli.options import ExitCode, count
 from advisor.cli.progress import ProgressBar, progress_bar_for
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
@@ -234,6 +234,31 @@ def test_a_compute_bound_nothing_fits_names_max_macs_in_one_whole_line(task_file
     )
     assert line.startswith("advisor: error: --max-macs: is 10: ")
     assert line.endswith("raise it or lower budget.min_width")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("200000", 200_000), ("200_000", 200_000), ("2e5", 200_000), ("2.5E5", 250_000), ("1e0", 1)],
+)
+def test_a_count_is_read_as_written(text: str, value: int) -> None:
+    assert count(text) == value
+
+
+@pytest.mark.parametrize("text", ["2.5e-1", "1.5", "inf", "nan", "1e999999999", "two"])
+def test_a_budget_that_is_no_whole_number_names_the_option(task_file: Path, text: str) -> None:
+    result = advisor("recommend", task_file, "--budget", text)
+    assert result.status == ExitCode.INVALID_ARGUMENT
+    assert "argument --budget: " in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_budget_in_scientific_notation_is_that_budget(task_file: Path) -> None:
+    written = advisor("recommend", task_file, "--budget", "2e3", "--format", "json")
+    spelt = advisor("recommend", task_file, "--budget", "2000", "--format", "json")
+    assert written.status == spelt.status == ExitCode.OK, written.stderr
+    results = [json.loads(run.stdout) for run in (written, spelt)]
+    for result in results:
+        del result["search_seconds"]
+    assert results[0] == results[1]
 
 
 def test_a_negative_seed_names_the_option(task_file: Path) -> None:

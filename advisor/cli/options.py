@@ -8,6 +8,7 @@ gRPC, the server or the model.
 from __future__ import annotations
 
 import argparse
+import decimal
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Literal, get_args
@@ -71,11 +72,39 @@ class Option:
     settings: dict[str, Any]
 
 
+_COUNT_DIGITS = 30
+"""Digits past which a count is refused before it is spelt out: 2^63 has 19."""
+
+
+def count(text: str) -> int:
+    """Read a whole number as written: ``200000``, ``200_000`` or ``2e5`` (exactly a whole number).
+
+    A parameter or multiply-add budget is often written in scientific notation; ``2.5e-1`` or
+    ``inf`` are refused as argparse refuses any value its type rejects (exit status 2, naming
+    the option).
+    """
+    try:
+        value = decimal.Decimal(text.strip())
+    except decimal.InvalidOperation:
+        raise ValueError(text) from None
+    if not value.is_finite() or value != value.to_integral_value():
+        raise ValueError(text)
+    if value.adjusted() > _COUNT_DIGITS:
+        # Spelling out 1e999999999 would take minutes; every bound is far below it.
+        raise argparse.ArgumentTypeError(f"{text} is larger than any budget (2^63 - 1 at most)")
+    return int(value)
+
+
 BUDGET_OPTIONS = (
     Option(
         "--budget",
         "max_parameters",
-        {"type": int, "required": True, "metavar": "N", "help": "maximum parameter count"},
+        {
+            "type": count,
+            "required": True,
+            "metavar": "N",
+            "help": "maximum parameter count (200000, 200_000 or 2e5)",
+        },
     ),
     Option(
         "--top",
@@ -222,7 +251,7 @@ BUDGET_OPTIONS = (
         "--max-macs",
         "max_multiply_adds",
         {
-            "type": int,
+            "type": count,
             "metavar": "N",
             "help": "most multiply-adds per input (default 4x the standard CNN's)",
         },
