@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from advisor.model.results import Efficiency
 from advisor.search.explain import Design, Widening, rationale
 from advisor.search.objective import Objective
@@ -120,3 +125,15 @@ def test_it_states_what_a_shallow_and_a_contiguous_net_would_need() -> None:
     assert "at least 159,612,678 parameters (widest layer at least 5,793 channels)" in text
     unreachable = _text(efficiency=Efficiency(576.0, 581.0, None, None))
     assert "no contiguous net on these windows reaches them at any width" in unreachable
+
+
+@given(st.integers(CHOSEN.parameters, 10**12))
+def test_a_budget_share_is_never_rounded_to_nothing_or_to_the_whole(max_parameters: int) -> None:
+    """0.4% of a large budget reads 0.4%, not 0%; 99.6% reads 99.6%, not 100%."""
+    found = re.search(r"allowed \(([\d.]+)%\)", _text(max_parameters=max_parameters))
+    assert found is not None
+    printed = found.group(1)
+    share = 100 * CHOSEN.parameters / max_parameters
+    value = float(printed)
+    assert value > 0 and (value < 100 or share == 100)
+    assert abs(value - share) < 10.0 ** -len(printed.partition(".")[2])

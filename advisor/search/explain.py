@@ -14,6 +14,7 @@ the best any recommendable net reaches at this budget, a free search's the dimen
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -165,7 +166,7 @@ def _what(chosen: Design, max_parameters: int, standard: int | None) -> str:
     return (
         f"{_capitalised(chosen.description)} with {chosen.widths_text()}: "
         f"{chosen.parameters:,} parameters of the {max_parameters:,} allowed "
-        f"({chosen.parameters / max_parameters:.0%}), {cost}."
+        f"({_percent(chosen.parameters / max_parameters)}), {cost}."
     )
 
 
@@ -173,7 +174,7 @@ def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str
     fractions = objective.fractions(np.asarray(chosen.log2_ranks))
     full = [names[i] for i in range(len(names)) if fractions[i] >= _FULL]
     short = [
-        f"{names[i]!r} at {fractions[i]:.0%} ({_bits(chosen.log2_ranks[i])} of "
+        f"{names[i]!r} at {_percent(fractions[i])} ({_bits(chosen.log2_ranks[i])} of "
         f"{_bits(float(objective.targets[i]))} bits of log2 rank)"
         for i in np.argsort(fractions, kind="stable")
         if fractions[i] < _FULL
@@ -241,7 +242,7 @@ def _versus(
         return head + " and models no correlation less well."
     reached = objective.fractions(np.asarray(reference.log2_ranks))[best]
     return head + (
-        f"; it models {names[best]!r} at {reached:.0%} of the target "
+        f"; it models {names[best]!r} at {_percent(reached)} of the target "
         f"(log2 rank {_bits(reference.log2_ranks[best])} against "
         f"{_bits(chosen.log2_ranks[best])}: {_ratio(float(gains[best]))})."
     )
@@ -295,6 +296,20 @@ def _listed(items: Sequence[str], more: int = 0) -> str:
 
 def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def _percent(share: float) -> str:
+    """Write a share in whole percents, but never 0% above nothing nor 100% below all.
+
+    A pick using 0.4% of a large budget, or a reference net reaching 0.008% of a target, reads
+    as such (one significant digit), and 99.6% is not rounded up to the whole.
+    """
+    if 0 < share < 0.01:
+        value = 100 * share
+        return f"{value:.{-math.floor(math.log10(value))}f}%"
+    if 0.99 < share < 1:
+        return f"{math.floor(1000 * share) / 10:g}%"
+    return f"{share:.0%}"
 
 
 def _bits(value: float) -> str:
