@@ -88,10 +88,13 @@ def test_a_stopped_search_scopes_its_targets_and_references_to_the_trees_it_scor
     full = _text(objective=budgeted, contiguous=None)
     assert "(targets: the best any net reaches here;" in full
     assert "No contiguous net fits this input and budget" in full
-    stopped = _text(objective=budgeted, contiguous=None, complete=False)
+    stopped = _text(objective=budgeted, contiguous=None, scope="stopped")
     assert "(targets: the best any net scored before the search stopped reaches;" in stopped
     assert "No contiguous net that fits this budget was scored before the search stopped" in stopped
     assert "fits this input and budget" not in stopped
+    bounds = _text(objective=budgeted, contiguous=None, scope="bounds")
+    assert "(targets: the dimension bounds, the most any net of the search space" in bounds
+    assert "No contiguous net that fits this budget was scored before the search stopped" in bounds
 
 
 def test_notes_are_appended() -> None:

@@ -17,13 +17,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from advisor.model.results import Efficiency
 from advisor.search.objective import Objective
 
-__all__ = ["MORE_BUDGET", "Design", "Widening", "rationale"]
+__all__ = ["MORE_BUDGET", "Design", "Scope", "Widening", "rationale"]
+
+Scope = Literal["complete", "stopped", "bounds"]
+"""What a practical search's targets are: the best of every tree (``complete``), of the trees
+scored before the search stopped (``stopped``), or, stopped before any recommendable tree was
+scored, the dimension bounds (``bounds``)."""
 
 _SMALL_RATIO_BITS = 30
 """Rank ratios up to 2^30 are also written out as plain numbers."""
@@ -114,7 +120,7 @@ def rationale(
     more_budget_limit: str = "",
     efficiency: Efficiency | None = None,
     notes: Sequence[str] = (),
-    complete: bool = True,
+    scope: Scope = "complete",
 ) -> str:
     """Explain ``chosen`` against the references; see the module docstring.
 
@@ -141,16 +147,17 @@ def rationale(
         What a shallow and a contiguous net would need to match ``chosen``'s figures.
     notes
         Sentences to append (e.g. that dilation orders were sampled).
-    complete
-        Whether the search scored every tree; if not, the targets and the references are those
-        of the trees scored before it stopped, and the sentences say so.
+    scope
+        Whether the search scored every tree (:data:`Scope`); if not, the targets and the
+        references are those of the trees scored before it stopped (or the dimension bounds),
+        and the sentences say so.
     """
     sentences = [
         _what(chosen, max_parameters, standard_multiply_adds),
         _coverage(chosen, objective, names),
-        _score(chosen, objective, complete),
-        _versus("the best contiguous net", chosen, contiguous, objective, names, complete),
-        _versus("the shallow net", chosen, shallow, objective, names, complete),
+        _score(chosen, objective, scope),
+        _versus("the best contiguous net", chosen, contiguous, objective, names, scope),
+        _versus("the shallow net", chosen, shallow, objective, names, scope),
         efficiency.summary() if efficiency is not None else "",
         _binding(chosen, objective, names, widenings, max_parameters),
         _more(chosen, more_budget, max_parameters, more_budget_limit),
@@ -187,12 +194,19 @@ def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str
     return f"It models {_listed(full)} as fully as its target asks and {shortfall}."
 
 
-def _score(chosen: Design, objective: Objective, complete: bool) -> str:
+_TARGETS: dict[Scope, str] = {
+    "complete": "the best any net reaches here",
+    "stopped": "the best any net scored before the search stopped reaches",
+    "bounds": "the dimension bounds, the most any net of the search space could reach, as the "
+    "search stopped before it scored a design it recommends",
+}
+
+
+def _score(chosen: Design, objective: Objective, scope: Scope) -> str:
     kind = "weighted mean" if objective.kind == "weighted" else "smallest"
     text = f"Score {chosen.score:.4g}: the {kind} fraction of the targets"
     if objective.max_parameters is not None:
-        scope = "reaches here" if complete else "scored before the search stopped reaches"
-        text += f" (targets: the best any net {scope}; equal scores go to the larger net)"
+        text += f" (targets: {_TARGETS[scope]}; equal scores go to the larger net)"
     if objective.least_discarded is not None:
         excess = max(chosen.discarded - objective.least_discarded, 0.0)
         text += (
@@ -220,11 +234,11 @@ def _versus(
     reference: Design | None,
     objective: Objective,
     names: Sequence[str],
-    complete: bool,
+    scope: Scope,
 ) -> str:
     if reference is None:
         kind = label.removeprefix("the ").removeprefix("best ")
-        if not complete:
+        if scope != "complete":
             return (
                 f"No {kind} that fits this budget was scored before the search stopped, so "
                 "there is no comparison with one."

@@ -94,7 +94,7 @@ from advisor.search.coherence import (
     architecture_coherence,
     description_relations,
 )
-from advisor.search.explain import MORE_BUDGET, Design, Widening, rationale
+from advisor.search.explain import MORE_BUDGET, Design, Scope, Widening, rationale
 from advisor.search.meeting import levels_apart
 from advisor.search.mixtures import with_mixtures
 from advisor.search.objective import Objective, default_targets
@@ -1021,16 +1021,18 @@ class _Search:
         """Return the arrangement the candidate's tree discards, bits per location."""
         return discarded_order(self.space.grid(candidate), candidate.pools, candidate.pools)
 
+    def _dimension_bounds(self) -> npt.NDArray[np.float64]:
+        """Return each correlation's dimension bound at the largest channel choice (capped)."""
+        return default_targets(
+            [min(c.a_size, c.b_size) for c in self.correlations],
+            self.choices[-1],
+            self.budget.log2_rank_target,
+        )
+
     def _free_objective(self) -> Objective:
         """Return a free search's objective: the dimension bound at the largest channel choice."""
         return Objective.create(
-            default_targets(
-                [min(c.a_size, c.b_size) for c in self.correlations],
-                self.choices[-1],
-                self.budget.log2_rank_target,
-            ),
-            [c.weight for c in self.correlations],
-            self.budget.objective,
+            self._dimension_bounds(), [c.weight for c in self.correlations], self.budget.objective
         )
 
     def _practical_objective(self) -> Objective:
@@ -1042,13 +1044,19 @@ class _Search:
         every tree is scored, a score of 1.0 means no practical net at this budget does better
         on any correlation, the whole budget is used, no tree keeps more of the input's
         arrangement and none meets the description's relations more alike or sooner
-        (docs/THEORY.md §16, §18).
+        (docs/THEORY.md §16, §18). Before any recommendable tree is scored (a search stopped
+        that early returns a baseline) the targets are the dimension bounds, the most any net of
+        the search space could reach, so a baseline does not score 1 against nothing.
         """
-        best = self._targets
-        if self.budget.log2_rank_target is not None:
-            best = np.minimum(best, self.budget.log2_rank_target)
+        if self._family_best:
+            best = self._targets
+            if self.budget.log2_rank_target is not None:
+                best = np.minimum(best, self.budget.log2_rank_target)
+            targets = np.maximum(best, _LEAST_TARGET)
+        else:
+            targets = self._dimension_bounds()
         return Objective.create(
-            np.maximum(best, _LEAST_TARGET),
+            targets,
             [c.weight for c in self.correlations],
             self.budget.objective,
             max_parameters=self.budget.max_parameters,
@@ -1192,7 +1200,7 @@ class _Search:
             more_budget_limit=self._wider_limit(entry),
             efficiency=analysis.efficiency,
             notes=notes,
-            complete=complete,
+            scope=self._scope(complete),
         )
         return Recommendation(
             rank=rank,
@@ -1212,6 +1220,12 @@ class _Search:
         """Return the entry's network and its analysis."""
         architecture = self._architecture(entry)
         return architecture, analyze(self.task, architecture, stop=stop, pricing_stop=pricing)
+
+    def _scope(self, complete: bool) -> Scope:
+        """Say what the targets are: every tree's best, the scored trees', or the bounds."""
+        if complete:
+            return "complete"
+        return "stopped" if self._family_best else "bounds"
 
     def _widenings(self, entry: _Entry) -> list[Widening]:
         """Measure what one step up of each width does to the entry's binding correlation."""
