@@ -228,6 +228,27 @@ def test_a_budget_too_small_for_a_practical_net_names_the_field() -> None:
     assert free.recommendations and all(r.parameters <= 60 for r in free.recommendations)
 
 
+@pytest.mark.parametrize(
+    ("shape", "max_multiply_adds", "said"),
+    [([64], None, True), ([64], 10**6, False), ([16, 16], None, False)],
+)
+def test_a_search_with_no_standard_cnn_says_no_compute_bound_applies(
+    shape: list[int], max_multiply_adds: int | None, said: bool
+) -> None:
+    """At 11,446 parameters six levels of widths doubling from 8 do not fit a 64-step input, so
+    the default bound (a multiple of that CNN's cost) does not exist; four levels on 16x16 fit."""
+    task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
+    budget = Budget(
+        max_parameters=11_446, outputs=2, max_multiply_adds=max_multiply_adds, top_k=2
+    )
+    search = _Search(task, budget, StopSignal(), None)
+    assert (search.standard_cnn() is None) == (shape == [64])
+    for recommendation in recommend(task, budget).recommendations:
+        text = " ".join(recommendation.rationale.split())
+        assert ("no compute bound applies; max_multiply_adds sets one." in text) == said
+        assert ("x the standard CNN of this budget)" in text) == (shape != [64])
+
+
 def test_a_compute_bound_no_practical_net_fits_names_max_multiply_adds_and_its_threshold() -> None:
     """The parameters fit, the multiply-adds do not: the refusal names that bound, and its figure
     is exact (the bound it gives is the least that admits a practical net)."""

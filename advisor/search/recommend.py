@@ -1343,6 +1343,12 @@ class _Search:
                 f"The search was stopped early, after about {self._share_done:.0%} of its work; "
                 "this is the best found so far."
             )
+        if self.max_multiply_adds is None and self.budget.width_profile == "practical":
+            notes.append(
+                "No standard CNN (contiguous pooling, widths doubling per level from "
+                f"{self.rules.hidden()[0]}) fits this budget, so the multiply-adds are not "
+                "compared with one and no compute bound applies; max_multiply_adds sets one."
+            )
         rival = self._tied_rival()
         if rival is not None:
             notes.append(self._tie_note(self.board.top[0], rival))
