@@ -347,8 +347,7 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     near = seeds.more_seeds(spec.name, 1, 1, tiny, tmp_path)
     assert near[0].source == "advisor #1"
     assert all(
-        len(f.protocol) == 1 and f.compared[:1] == f.protocol and len(f.compared) == 2
-        for f in near
+        len(f.protocol) == 1 and f.compared[:1] == f.protocol and len(f.compared) == 2 for f in near
     )
     assert len(near) == len(seeds.near_members(document))
     assert (tmp_path / "seeds" / f"{spec.name}.json").exists()
@@ -357,8 +356,7 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     longer = seeds.longer_training(spec.name, 2, 1, tiny, tmp_path)
     assert [f.source for f in longer] == [f.source for f in near]
     assert all(
-        f.protocol == g.protocol and len(f.compared) == 1
-        for f, g in zip(longer, near, strict=True)
+        f.protocol == g.protocol and len(f.compared) == 1 for f, g in zip(longer, near, strict=True)
     )
     stored_longer = json.loads((tmp_path / "epochs-2" / f"{spec.name}.json").read_text())
     assert stored_longer["protocol"]["plan"]["epochs"] == 2

@@ -238,9 +238,7 @@ def test_a_search_with_no_standard_cnn_says_no_compute_bound_applies(
     """At 11,446 parameters six levels of widths doubling from 8 do not fit a 64-step input, so
     the default bound (a multiple of that CNN's cost) does not exist; four levels on 16x16 fit."""
     task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
-    budget = Budget(
-        max_parameters=11_446, outputs=2, max_multiply_adds=max_multiply_adds, top_k=2
-    )
+    budget = Budget(max_parameters=11_446, outputs=2, max_multiply_adds=max_multiply_adds, top_k=2)
     search = _Search(task, budget, StopSignal(), None)
     assert (search.standard_cnn() is None) == (shape == [64])
     for recommendation in recommend(task, budget).recommendations:
