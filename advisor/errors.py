@@ -16,7 +16,9 @@ could not start: its address or its TLS files).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import difflib
+import typing
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pydantic
@@ -115,13 +117,26 @@ def field_path(loc: Iterable[int | str]) -> str:
 
 
 def invalid_request_from_pydantic(
-    exc: pydantic.ValidationError, prefix: str = ""
+    exc: pydantic.ValidationError,
+    prefix: str = "",
+    model: type[pydantic.BaseModel] | None = None,
 ) -> InvalidRequestError:
-    """Convert a pydantic validation error into field violations (union-branch tags dropped)."""
+    """Convert a pydantic validation error into field violations (union-branch tags dropped).
+
+    An unknown field is told the closest field its model has (``corelations``: did you mean
+    ``correlations``?), when one is close. ``model`` is the validated model, where the error's
+    title does not name it (an error raised inside a model's wrap validator).
+    """
+    roots = (
+        [model] if model is not None else [m for m in _advisor_models() if m.__name__ == exc.title]
+    )
     violations = []
     for error in exc.errors(include_url=False):
         loc = [part for part in error["loc"] if not _is_union_tag(part)]
-        violations.append(FieldViolation(field_path(loc), _message(error)).prefixed(prefix))
+        message = _message(error)
+        if error["type"] == "extra_forbidden":
+            message += _closest_field(roots, error["loc"])
+        violations.append(FieldViolation(field_path(loc), message).prefixed(prefix))
     return InvalidRequestError(violations)
 
 
@@ -129,6 +144,47 @@ def _message(error: ErrorDetails) -> str:
     # A validator's own ValueError is the message; pydantic would prefix it with "Value error, ".
     raised = error.get("ctx", {}).get("error")
     return str(raised) if error["type"] == "value_error" and raised is not None else error["msg"]
+
+
+def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, ...]) -> str:
+    """Return "; did you mean 'x'?" for the unknown key ``loc[-1]``, or "" when none is close.
+
+    The candidates are the fields (by their names in documents) of the models the location
+    leads to from the validated model (``roots``); a union's tried member, which pydantic puts
+    in the location, narrows them.
+    """
+    key = loc[-1]
+    models = roots
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue  # an item of a list: its models were gathered with the list's field
+        named = [m for m in models if m.__name__ == part]
+        if named:
+            models = named
+            continue
+        fields = [m.model_fields[part] for m in models if part in m.model_fields]
+        if fields:
+            models = [m for f in fields for m in _models_in(f.annotation)]
+    names = {f.alias or name for m in models for name, f in m.model_fields.items()}
+    close = difflib.get_close_matches(str(key), sorted(names), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _advisor_models() -> Iterator[type[pydantic.BaseModel]]:
+    """Yield every pydantic model class the advisor defines (of the modules loaded so far)."""
+    pending = list(pydantic.BaseModel.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__.startswith("advisor"):
+            yield model
+
+
+def _models_in(annotation: object) -> list[type[pydantic.BaseModel]]:
+    """Return the model classes an annotation holds (through lists, unions, Annotated...)."""
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
 
 
 def _is_union_tag(part: int | str) -> bool:

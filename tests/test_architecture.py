@@ -273,6 +273,12 @@ INVALID = {
     "geometry number": (_document(geometry=3), "geometry", "{permutation: [...]}"),
     "unknown key": (_document(colour="red"), "colour", "Extra inputs"),
     "unknown layer key": (_replace_layer(1, kernel=3), "layers[1].kernel", "Extra inputs"),
+    "misspelt key": (_document(reprsentation=4), "reprsentation", "did you mean 'representation'?"),
+    "misspelt layer key": (
+        _replace_layer(1, chanels=3),
+        "layers[1].chanels",
+        "Extra inputs are not permitted; did you mean 'channels'?",
+    ),
     "unknown geometry key": (
         _document(geometry={"dilations": [1], "bits": 2}),
         "geometry.bits",

@@ -341,3 +341,33 @@ def test_a_large_task_resolves_every_form() -> None:
     for correlation in resolved:
         assert len(correlation.a) + len(correlation.b) == 256 * 256
         assert np.intersect1d(correlation.a, correlation.b).size == 0
+
+
+@pytest.mark.parametrize(
+    ("document", "field", "suggested"),
+    [
+        ({"input": {"shape": [8]}, "presett": "symmetry"}, "presett", "preset"),
+        (
+            {"input": {"shape": [8], "chanels": 3}, "preset": "symmetry"},
+            "input.chanels",
+            "channels",
+        ),
+        (
+            {
+                "input": {"shape": [8]},
+                "correlations": [{"name": "x", "a": {"box": {"start": [0], "stopp": [4]}}}],
+            },
+            "correlations[0].a.box.stopp",
+            "stop",
+        ),
+        ({"input": {"shape": [8]}, "preset": "symmetry", "zzzz": 1}, "zzzz", None),
+    ],
+)
+def test_an_unknown_field_is_told_the_closest_field_of_its_model(
+    document: dict[str, Any], field: str, suggested: str | None
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_task(document)
+    [description] = [v.description for v in caught.value.violations if v.field == field]
+    assert description.startswith("Extra inputs are not permitted")
+    assert description.endswith(f"; did you mean {suggested!r}?" if suggested else "permitted")

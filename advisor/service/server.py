@@ -161,7 +161,7 @@ class ServerConfig(BaseModel):
         try:
             config: ServerConfig = handler(data)
         except pydantic.ValidationError as error:
-            raise invalid_request_from_pydantic(error) from None
+            raise invalid_request_from_pydantic(error, model=cls) from None
         return config
 
     @model_validator(mode="after")

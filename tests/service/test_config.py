@@ -51,6 +51,19 @@ def test_bad_limits_name_the_limit(argv: tuple[str, ...], field: str) -> None:
     assert [violation.field for violation in error.value.violations] == [field]
 
 
+def test_a_misspelt_limit_or_setting_is_told_the_closest_name(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--limit", "max_locatons=5")
+    [violation] = error.value.violations
+    assert violation.field == "limits.max_locatons"
+    assert violation.description.endswith("; did you mean 'max_locations'?")
+    path = tmp_path / "server.yaml"
+    path.write_text("wrokers: 3\n")
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path))
+    assert error.value.violations[0].description.endswith("; did you mean 'workers'?")
+
+
 def test_an_unreadable_config_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError, match="server config file") as error:
         _config_of("--config", str(tmp_path / "missing.yaml"))
