@@ -127,14 +127,12 @@ def invalid_request_from_pydantic(
     ``correlations``?), when one is close. ``model`` is the validated model, where the error's
     title does not name it (an error raised inside a model's wrap validator).
     """
-    roots = (
-        [model] if model is not None else [m for m in _advisor_models() if m.__name__ == exc.title]
-    )
     violations = []
     for error in exc.errors(include_url=False):
         loc = [part for part in error["loc"] if not _is_union_tag(part)]
         message = _message(error)
         if error["type"] == "extra_forbidden":
+            roots = [model] if model else [m for m in _advisor_models() if m.__name__ == exc.title]
             message += _closest_field(roots, error["loc"])
         violations.append(FieldViolation(field_path(loc), message).prefixed(prefix))
     return InvalidRequestError(violations)
@@ -161,9 +159,8 @@ def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, 
         named = [m for m in models if m.__name__ == part]
         if named:
             models = named
-            continue
-        fields = [m.model_fields[part] for m in models if part in m.model_fields]
-        if fields:
+        elif not _is_union_tag(part):  # a field: on to the models it holds (none: no guess)
+            fields = [m.model_fields[part] for m in models if part in m.model_fields]
             models = [m for f in fields for m in _models_in(f.annotation)]
     names = {f.alias or name for m in models for name, f in m.model_fields.items()}
     close = difflib.get_close_matches(str(key), sorted(names), n=1, cutoff=0.75)
