@@ -215,6 +215,9 @@ _RELATIONS: dict[str, Callable[[_Events], tuple[_Events, _Events]]] = {
     "grid-rows4": lambda e: (e[:, :-4], e[:, 4:]),
     "grid-knight": lambda e: (e[:, :-1, :-2], e[:, 1:, 2:]),
     "sequence-skip": lambda e: (e[:, :-2], e[:, 2:]),
+    "grid-rotate": lambda e: (e[:, :8], e[:, :7:-1, ::-1]),
+    "grid-corner": lambda e: (e[:, :8, :8], e[:, 8:, 8:]),
+    "sequence-fold": lambda e: (e[:, :24], e[:, 47:23:-1]),
 }
 """Each event task's relation as two aligned numpy slices: step/pixel and its partner."""
 

@@ -18,7 +18,7 @@ sequence (the sizes docs/OUTCOMES.md records the reasons for):
   cannot learn a label planted at fixed steps, so the coupling is planted by relation, not place.
 - ``sequence-local`` — the same with the planted pair at neighbouring steps ``j`` and ``j + 1``.
 
-The held-out tasks (:data:`HELD_OUT`, five sets), added after the objective was last changed,
+The held-out tasks (:data:`HELD_OUT`, nine sets), each added after the objective was last changed,
 plant the same kind of pair under other relations:
 
 - ``sequence-shift`` — steps ``i`` and ``i + 32``: the first half with the second, step for step.
@@ -66,6 +66,21 @@ and a seventh, after the tie-break's discount was set from the first six (its mi
 - ``sequence-three`` — steps ``i`` and ``i + 3``.
 - ``sequence-six`` — steps ``i`` and ``i + 6``.
 - ``sequence-twenty`` — steps ``i`` and ``i + 20``.
+
+and an eighth, after that tie-break became a factor of the score:
+
+- ``sequence-ten`` — steps ``i`` and ``i + 10``.
+- ``grid-rows2`` — pixels ``(r, c)`` and ``(r + 2, c)``.
+- ``digits-local-12`` — a 12x12 digit anywhere on the canvas.
+
+and a ninth, with the objective unchanged since the eighth:
+
+- ``grid-rotate`` — pixels ``(r, c)`` and ``(15 - r, 15 - c)``: each pixel with its reflection
+  through the centre.
+- ``grid-corner`` — pixels ``(r, c)`` and ``(r + 8, c + 8)`` of the top-left and bottom-right
+  quadrants.
+- ``sequence-fold`` — steps ``i`` and ``47 - i`` for ``i < 24``: a mirror about step 23.5, off
+  the sequence's centre.
 """
 
 from __future__ import annotations
@@ -249,6 +264,29 @@ def _knight_move(pixel: int) -> int:
     return pixel + IMAGE_SIDE + 2 if row < IMAGE_SIDE - 1 and column < IMAGE_SIDE - 2 else -1
 
 
+def _point_reflection(pixel: int) -> int:
+    """Pixel ``(r, c)`` of the top half with ``(15 - r, 15 - c)`` (``grid-rotate``)."""
+    row, column = divmod(pixel, IMAGE_SIDE)
+    last = IMAGE_SIDE - 1
+    return (last - row) * IMAGE_SIDE + last - column if row < IMAGE_SIDE // 2 else -1
+
+
+def _corner_to_corner(pixel: int) -> int:
+    """Pixel ``(r, c)`` of the top-left quadrant with ``(r + 8, c + 8)`` (``grid-corner``)."""
+    row, column = divmod(pixel, IMAGE_SIDE)
+    half = IMAGE_SIDE // 2
+    return pixel + half * IMAGE_SIDE + half if row < half and column < half else -1
+
+
+def _folded_at(centre: int) -> Callable[[int], int]:
+    """Step ``i < centre`` with its reflection about ``centre - 0.5``: ``2 centre - 1 - i``."""
+
+    def partner(step: int) -> int:
+        return 2 * centre - 1 - step if step < centre else -1
+
+    return partner
+
+
 def _ahead(distance: int) -> Callable[[int], int]:
     """Step ``i`` with step ``i + distance``, none for the last ``distance`` steps."""
 
@@ -385,6 +423,11 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         TaskSpec("grid-rows2", _IMAGE, 2, _events(_IMAGE, _rows2_below, GRID_DISTRACTORS)),
         TaskSpec("digits-local-12", _IMAGE, 10, _digits("local", 12)),
     ),
+    _by_name(
+        TaskSpec("grid-rotate", _IMAGE, 2, _events(_IMAGE, _point_reflection, GRID_DISTRACTORS)),
+        TaskSpec("grid-corner", _IMAGE, 2, _events(_IMAGE, _corner_to_corner, GRID_DISTRACTORS)),
+        TaskSpec("sequence-fold", _SEQUENCE, 2, _events(_SEQUENCE, _folded_at(24))),
+    ),
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
 it (2026-12-02): nothing was chosen on a set before it was added. The first set came before the
@@ -394,7 +437,9 @@ fourth after task inference's evidence rule (:mod:`advisor.infer.significance`),
 two sets' with-data arm led to; the fifth after its rule for partitions of the whole grid, chosen
 on the first and fourth; the sixth and seventh after the relation tie-break
 (:mod:`advisor.search.coherence`), chosen on the first five sets' tied sequence tasks; the eighth
-after that tie-break became a factor of the score, chosen on all seven sets' pools."""
+after that tie-break became a factor of the score, chosen on all seven sets' pools; the ninth
+after nothing more was changed (relations not seen before: a point reflection, a diagonal
+shift by half the grid, a mirror about a point off the sequence's centre)."""
 
 ALL_TASKS: Final[dict[str, TaskSpec]] = {
     name: spec for tasks in (TASKS, *HELD_OUT) for name, spec in tasks.items()

@@ -93,6 +93,48 @@ def _rows_apart(distance: int) -> list[_Document]:
     ]
 
 
+def _mirrored_rows() -> list[_Document]:
+    """Row ``r`` of the top half with row ``15 - r``, for every row of the top half."""
+
+    def row(index: int) -> _Document:
+        return {"box": {"start": [index, 0], "stop": [index + 1, IMAGE_SIDE]}}
+
+    last = IMAGE_SIDE - 1
+    return [
+        {"name": f"row {r}/row {last - r}", "a": row(r), "b": row(last - r)}
+        for r in range(IMAGE_SIDE // 2)
+    ]
+
+
+def _quadrant_rows() -> list[_Document]:
+    """Row ``r`` of the top-left quadrant with row ``r + 8`` of the bottom-right quadrant."""
+    half = IMAGE_SIDE // 2
+
+    def part(row: int, column: int) -> _Document:
+        return {"box": {"start": [row, column], "stop": [row + 1, column + half]}}
+
+    return [
+        {"name": f"row {r} left/row {r + half} right", "a": part(r, 0), "b": part(r + half, half)}
+        for r in range(half)
+    ]
+
+
+def _mirrored_pairs(centre: int) -> list[_Document]:
+    """Steps ``2k, 2k + 1`` with their reflection about ``centre - 0.5``, for ``2k < centre``."""
+
+    def block(start: int) -> _Document:
+        return {"box": {"start": [start], "stop": [start + 2]}}
+
+    return [
+        {
+            "name": f"steps {k}-{k + 1}/{2 * centre - 2 - k}-{2 * centre - 1 - k}",
+            "a": block(k),
+            "b": block(2 * centre - 2 - k),
+        }
+        for k in range(0, centre, 2)
+    ]
+
+
 def _blocks_apart(size: int, distance: int) -> list[_Document]:
     """Each block of ``size`` steps with the block ``distance`` steps later."""
 
@@ -271,6 +313,21 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
                 "input": image,
                 "correlations": neighbourhood_halves((IMAGE_SIDE, IMAGE_SIDE), 12, 4),
             },
+        ),
+        "grid-rotate": (
+            "The label couples each pixel of the top half with its reflection through the "
+            "centre, (r, c) with (15 - r, 15 - c): each row of the top half with its mirror row.",
+            {"input": image, "correlations": _mirrored_rows()},
+        ),
+        "grid-corner": (
+            "The label couples each pixel of the top-left quadrant with the pixel 8 rows down and "
+            "8 columns right: each row of the top-left quadrant with that row of the bottom-right.",
+            {"input": image, "correlations": _quadrant_rows()},
+        ),
+        "sequence-fold": (
+            "The label couples each of the first 24 steps with its reflection about step 23.5 "
+            "(step i with step 47 - i): each pair of steps with its mirrored pair.",
+            {"input": sequence, "correlations": _mirrored_pairs(24)},
         ),
     }
 
