@@ -108,8 +108,8 @@ def more_seeds(task: str, extra: int, jobs: int, protocol: Protocol, results: Pa
     seeds = range(first, first + extra)
     more = _trained_near(task, members, seeds, own, results / FOLDER, jobs)
     return [
-        Seeds(source, runs, runs + extra)
-        for (source, runs), extra in zip(_protocol(document), more, strict=True)
+        Seeds(source, runs, runs + added)
+        for (source, runs), added in zip(_protocol(document), more, strict=True)
     ]
 
 
