@@ -165,6 +165,45 @@ def test_a_recommended_architecture_feeds_analyze(
     assert ranks == {c["name"]: c["log2_separation_rank"] for c in best["analysis"]}
 
 
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_a_saved_result_feeds_analyze_by_rank(
+    yaml_result: dict[str, Any], task_file: Path, tmp_path: Path, suffix: str
+) -> None:
+    """A result saved as recommend printed it is an --arch: its first, or its --rank K."""
+    saved = tmp_path / f"result{suffix}"
+    saved.write_text(json.dumps(yaml_result) if suffix == ".json" else yaml.safe_dump(yaml_result))
+    recommendations = yaml_result["recommendations"]
+    assert len(recommendations) >= 2
+    for rank in (None, 2):
+        chosen = recommendations[0 if rank is None else 1]
+        extra = () if rank is None else ("--rank", str(rank))
+        result = advisor("analyze", task_file, "--arch", saved, *extra, "--format", "json")
+        assert result.status == 0, result.stderr
+        analysis = json.loads(result.stdout)
+        assert analysis["parameters"] == chosen["parameters"]
+        figures = {c["name"]: c["log2_separation_rank"] for c in analysis["correlations"]}
+        assert figures == {c["name"]: c["log2_separation_rank"] for c in chosen["analysis"]}
+    absent = len(recommendations) + 1
+    line = assert_one_error_line(
+        advisor("analyze", task_file, "--arch", saved, "--rank", str(absent)),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    ranks = [r["rank"] for r in recommendations]
+    assert line == f"advisor: error: --rank: {saved} holds the ranks {ranks}"
+
+
+def test_rank_with_an_architecture_file_is_refused(
+    yaml_result: dict[str, Any], task_file: Path, tmp_path: Path
+) -> None:
+    arch_file = tmp_path / "best.yaml"
+    arch_file.write_text(yaml.safe_dump(yaml_result["recommendations"][0]["architecture"]))
+    line = assert_one_error_line(
+        advisor("analyze", task_file, "--arch", arch_file, "--rank", "1"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line == f"advisor: error: --rank: {arch_file} is an architecture, not a result"
+
+
 def test_embedded_default_recommends_in_json(task_file: Path) -> None:
     result = advisor("recommend", task_file, *SEARCH, "--format", "json")
     assert result.status == 0, result.stderr

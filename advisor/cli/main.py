@@ -77,7 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = _add_command(commands, "analyze", "score one architecture against a task", calls)
     analyze.add_argument("task", metavar="TASK", help="task file (YAML or JSON)")
-    analyze.add_argument("--arch", required=True, metavar="ARCH", help="architecture file")
+    analyze.add_argument(
+        "--arch",
+        required=True,
+        metavar="ARCH",
+        help="architecture file, or a result of recommend --format json|yaml",
+    )
+    analyze.add_argument(
+        "--rank",
+        type=int,
+        metavar="K",
+        help="with a recommend result as ARCH: its recommendation of rank K (default: its first)",
+    )
     analyze.add_argument(
         "--exact", action="store_true", help="certify ranks with the exact engine (small inputs)"
     )
