@@ -239,9 +239,15 @@ class _Sides:
         every candidate at once: most fail here, and a Python call per candidate cost 0.6 s on a
         description of 1,024 correlations.
         """
-        forward = self._moved(self.screen, scales, offsets, self.in_b)
-        back = self._moved(self.back_screen, scales, -scales * offsets, self.in_a)
-        return _into(*forward, len(self.screen)) & _covers(back[1], len(self.back_screen))
+        return self._passes(self.screen, self.back_screen, scales, offsets)
+
+    def _passes(
+        self, coords: _Ids, back: _Ids, scales: _Ids, offsets: _Ids
+    ) -> npt.NDArray[np.bool_]:
+        """Per map: A's ``coords`` kept land in B, at least half kept; half of B's ``back`` in A."""
+        forward = self._moved(coords, scales, offsets, self.in_b)
+        returned = self._moved(back, scales, -scales * offsets, self.in_a)
+        return _into(*forward, len(coords)) & _covers(returned[1], len(back))
 
     def _moved(
         self, coords: _Ids, scales: _Ids, offsets: _Ids, inside: npt.NDArray[np.bool_]
@@ -278,20 +284,7 @@ class _Sides:
         still is. Checked on the samples of A and B, for a map that passed the screens
         (:meth:`screened`).
         """
-        kept, landed = self._mapped(self.coords, scale, offset, self.in_b)
-        if not _into(kept[None], landed[None], len(self.coords))[0]:
-            return False
-        _, landed = self._mapped(self.back, scale, -scale * offset, self.in_a)
-        return bool(_covers(landed[None], len(self.back))[0])
-
-    def _mapped(
-        self, coords: _Ids, scale: _Ids, offset: _Ids, inside: npt.NDArray[np.bool_]
-    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-        """Per location: ``coords * scale + offset`` kept on the grid, and landed ``inside``."""
-        kept, ids = self.image(coords, scale, offset)
-        landed = np.zeros(len(coords), dtype=np.bool_)
-        landed[kept] = inside[ids]
-        return kept, landed
+        return bool(self._passes(self.coords, self.back, scale[None], offset[None])[0])
 
     def image(self, coords: _Ids, scale: _Ids, offset: _Ids) -> tuple[npt.NDArray[np.bool_], _Ids]:
         """Return which of ``coords * scale + offset`` stay on the grid, and their ids."""
