@@ -81,27 +81,29 @@ def _permuted_neighbourhoods() -> list[_Document]:
     return _at_new_pixels(document, pixel_permutation())
 
 
+def _row(index: int, first: int = 0, count: int = IMAGE_SIDE) -> _Document:
+    """Row ``index`` of the image, columns ``first`` to ``first + count - 1``, as a box."""
+    return {"box": {"start": [index, first], "stop": [index + 1, first + count]}}
+
+
+def _steps(start: int, size: int) -> _Document:
+    """Steps ``start`` to ``start + size - 1`` of the sequence, as a box."""
+    return {"box": {"start": [start], "stop": [start + size]}}
+
+
 def _rows_apart(distance: int) -> list[_Document]:
     """Row ``r`` with row ``r + distance``, for every row that has one."""
-
-    def row(index: int) -> _Document:
-        return {"box": {"start": [index, 0], "stop": [index + 1, IMAGE_SIDE]}}
-
     return [
-        {"name": f"row {r}/row {r + distance}", "a": row(r), "b": row(r + distance)}
+        {"name": f"row {r}/row {r + distance}", "a": _row(r), "b": _row(r + distance)}
         for r in range(IMAGE_SIDE - distance)
     ]
 
 
 def _mirrored_rows() -> list[_Document]:
     """Row ``r`` of the top half with row ``15 - r``, for every row of the top half."""
-
-    def row(index: int) -> _Document:
-        return {"box": {"start": [index, 0], "stop": [index + 1, IMAGE_SIDE]}}
-
     last = IMAGE_SIDE - 1
     return [
-        {"name": f"row {r}/row {last - r}", "a": row(r), "b": row(last - r)}
+        {"name": f"row {r}/row {last - r}", "a": _row(r), "b": _row(last - r)}
         for r in range(IMAGE_SIDE // 2)
     ]
 
@@ -109,27 +111,23 @@ def _mirrored_rows() -> list[_Document]:
 def _quadrant_rows() -> list[_Document]:
     """Row ``r`` of the top-left quadrant with row ``r + 8`` of the bottom-right quadrant."""
     half = IMAGE_SIDE // 2
-
-    def part(row: int, column: int) -> _Document:
-        return {"box": {"start": [row, column], "stop": [row + 1, column + half]}}
-
     return [
-        {"name": f"row {r} left/row {r + half} right", "a": part(r, 0), "b": part(r + half, half)}
+        {
+            "name": f"row {r} left/row {r + half} right",
+            "a": _row(r, 0, half),
+            "b": _row(r + half, half, half),
+        }
         for r in range(half)
     ]
 
 
 def _mirrored_pairs(centre: int) -> list[_Document]:
     """Steps ``2k, 2k + 1`` with their reflection about ``centre - 0.5``, for ``2k < centre``."""
-
-    def block(start: int) -> _Document:
-        return {"box": {"start": [start], "stop": [start + 2]}}
-
     return [
         {
             "name": f"steps {k}-{k + 1}/{2 * centre - 2 - k}-{2 * centre - 1 - k}",
-            "a": block(k),
-            "b": block(2 * centre - 2 - k),
+            "a": _steps(k, 2),
+            "b": _steps(2 * centre - 2 - k, 2),
         }
         for k in range(0, centre, 2)
     ]
@@ -138,15 +136,12 @@ def _mirrored_pairs(centre: int) -> list[_Document]:
 def _blocks_apart(size: int, distance: int) -> list[_Document]:
     """Each block of ``size`` steps with the block ``distance`` steps later."""
 
-    def block(start: int) -> _Document:
-        return {"box": {"start": [start], "stop": [start + size]}}
-
     def name(start: int) -> str:
         steps = f"step {start}" if size == 1 else f"steps {start}-{start + size - 1}"
         return f"{steps}/+{distance}"
 
     return [
-        {"name": name(s), "a": block(s), "b": block(s + distance)}
+        {"name": name(s), "a": _steps(s, size), "b": _steps(s + distance, size)}
         for s in range(0, SEQUENCE_LENGTH - distance - size + 1, size)
     ]
 
