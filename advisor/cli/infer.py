@@ -15,11 +15,12 @@ import numpy as np
 from advisor_client.client import AdvisorClient
 
 from advisor.errors import InvalidRequestError
-from advisor.infer.combine import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE, with_data
+from advisor.infer.combine import with_data
 from advisor.infer.data import DataSample, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import InferenceReport, task_file
+from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
 from advisor.model.documents import read_document
 from advisor.model.task import Task, parse_task
 

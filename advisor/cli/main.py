@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from advisor.cli.infer_options import add_data_arguments
 from advisor.cli.options import BUDGET_OPTIONS, EXIT_STATUS_HELP, OUTPUT_FORMATS
-from advisor.infer.combine import ARRANGEMENT_GAIN, DATA_PARTS
+from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.service.options import add_serve_arguments
 
 __all__ = ["DISTRIBUTION", "build_parser", "main"]

@@ -11,52 +11,24 @@ This module adds the inference's result to the description, keeping both as they
   correlation's default weight 1), named ``data: <partition>`` so no described name is taken;
 - ``arrangement``: the arrangement of the locations, so the search also tries ``data_arranged`` —
   when the inference carries it (it lowers the crossing dependence to at most
-  :data:`ARRANGED_RATIO` of the data's own order), as ``advisor infer``
+  :data:`~advisor.infer.terms.ARRANGED_RATIO` of the data's own order), as ``advisor infer``
   writes it. Otherwise the data's own order is about as local, and pooling an arrangement of it
   only scrambles what the description asks for: on the outcome benchmark's symmetry task such
   nets scored as high as the mirror nets and trained 15 points below them.
 
-The description's own correlations, preset, weights and outputs are never changed. Importing this
-module loads nothing heavy (the CLI's parser reads :data:`DATA_PARTS`).
+The description's own correlations, preset, weights and outputs are never changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any
 
-if TYPE_CHECKING:
-    from advisor.infer.report import InferenceReport
+from advisor.errors import InvalidRequestError
+from advisor.infer.report import InferenceReport, task_file
+from advisor.infer.terms import DATA_PARTS, DATA_PREFIX
 
-__all__ = [
-    "ARRANGED_RATIO",
-    "ARRANGEMENT_GAIN",
-    "DATA_PARTS",
-    "DATA_PREFIX",
-    "EVIDENCE_COVERAGE",
-    "with_data",
-]
-
-ARRANGED_RATIO: Final = 0.8
-"""The inferred task carries the arrangement when it brings the canonical entanglement to at most
-this fraction of the data's own order (:func:`advisor.infer.task.infer_task`); here, beside the
-parts ``--data`` adds, so the CLI's parser can say the rule without importing the inference."""
-
-EVIDENCE_COVERAGE: Final = 0.5
-"""Least share of the varying locations the evidence must reach for the inferred task to make
-claims about the whole grid — its stripes, its halves and the arrangement: measured on a few
-dependent pairs, a grid-wide partition gets a described correlation's weight from them alone,
-and an arrangement places every other location arbitrarily (its long-range pairs, two locations
-each, stand on their own evidence)."""
-
-ARRANGEMENT_GAIN: Final = f"{1 - ARRANGED_RATIO:.0%}"
-"""The least drop of the crossing dependence that carries the arrangement, in words (``20%``)."""
-
-DATA_PARTS: Final = ("correlations", "arrangement")
-"""What a data sample can add to a described task; ``recommend --data`` adds both by default."""
-
-DATA_PREFIX: Final = "data: "
-"""The prefix of the names of the correlations a data sample adds."""
+__all__ = ["with_data"]
 
 
 def with_data(
@@ -69,7 +41,7 @@ def with_data(
     Raises
     ------
     ValueError
-        For a part not in :data:`DATA_PARTS`.
+        For a part not in :data:`~advisor.infer.terms.DATA_PARTS`.
     InvalidRequestError
         On ``arrangement`` when the description already carries one and ``parts`` adds the
         data's, which the inference carries (two arrangements cannot both hold).
@@ -77,9 +49,6 @@ def with_data(
     unknown = sorted(set(parts) - set(DATA_PARTS))
     if unknown:
         raise ValueError(f"unknown part(s) {unknown}; known: {', '.join(DATA_PARTS)}")
-    # Imported here: the CLI's parser reads DATA_PARTS and must not load pydantic.
-    from advisor.errors import InvalidRequestError
-    from advisor.infer.report import task_file
 
     combined = dict(document)
     if report.task is None:

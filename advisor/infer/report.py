@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from advisor.infer.combine import EVIDENCE_COVERAGE
+from advisor.infer.terms import EVIDENCE_COVERAGE
 from advisor.model.task import Task
 
 __all__ = ["MIN_WEIGHT", "InferenceReport", "InferredCorrelation", "dropped_reason", "task_file"]
@@ -89,7 +89,7 @@ def dropped_reason(
     ``largest`` is the largest density measured. Kept: at least :data:`MIN_WEIGHT` of it and
     above ``chance``, the density two random disjoint sets of the same sizes have on average;
     and, for a partition of the whole grid (stripes, halves), ``reached``: the evidence reaches
-    at least :data:`~advisor.infer.combine.EVIDENCE_COVERAGE` of the varying locations.
+    at least :data:`~advisor.infer.terms.EVIDENCE_COVERAGE` of the varying locations.
     """
     if not reached:
         return f"the evidence reaches under {EVIDENCE_COVERAGE:.0%} of the varying locations"

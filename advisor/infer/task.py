@@ -51,10 +51,10 @@ import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
 from advisor.infer.arrangement import Arrangement, arrange
-from advisor.infer.combine import ARRANGED_RATIO, EVIDENCE_COVERAGE
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import MIN_WEIGHT, InferenceReport, InferredCorrelation, dropped_reason
 from advisor.infer.significance import independence_threshold
+from advisor.infer.terms import ARRANGED_RATIO, EVIDENCE_COVERAGE
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import Task, parse_task
 

@@ -1,0 +1,39 @@
+"""The inference's terms that the command line states before it loads anything heavy.
+
+The CLI's parser names the parts ``--data`` adds and the rules the inference keeps a finding by
+in its help; this module holds them, with no import beyond the standard library, so parsing
+the command line loads neither pydantic nor numpy (:mod:`advisor.cli.main`).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "ARRANGED_RATIO",
+    "ARRANGEMENT_GAIN",
+    "DATA_PARTS",
+    "DATA_PREFIX",
+    "EVIDENCE_COVERAGE",
+]
+
+ARRANGED_RATIO: Final = 0.8
+"""The inferred task carries the arrangement when it brings the canonical entanglement to at most
+this fraction of the data's own order (:func:`advisor.infer.task.infer_task`); here, beside the
+parts ``--data`` adds, so the CLI's parser can say the rule without importing the inference."""
+
+EVIDENCE_COVERAGE: Final = 0.5
+"""Least share of the varying locations the evidence must reach for the inferred task to make
+claims about the whole grid — its stripes, its halves and the arrangement: measured on a few
+dependent pairs, a grid-wide partition gets a described correlation's weight from them alone,
+and an arrangement places every other location arbitrarily (its long-range pairs, two locations
+each, stand on their own evidence)."""
+
+ARRANGEMENT_GAIN: Final = f"{1 - ARRANGED_RATIO:.0%}"
+"""The least drop of the crossing dependence that carries the arrangement, in words (``20%``)."""
+
+DATA_PARTS: Final = ("correlations", "arrangement")
+"""What a data sample can add to a described task; ``recommend --data`` adds both by default."""
+
+DATA_PREFIX: Final = "data: "
+"""The prefix of the names of the correlations a data sample adds."""
