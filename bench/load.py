@@ -28,13 +28,12 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from bench.memory import RssWatch
 from bench.poller import Poller
 from bench.report import milliseconds, update_section
+from bench.requests import ANALYZE_REQUEST, RECOMMEND_REQUEST
 from tests.support.raw_calls import Outcome, call_raw, problems
 from tests.support.server_process import ServerProcess
-from tests.support.strategies import architecture_message, budget_message, task_message
 
 __all__ = [
     "LoadPhase",
@@ -46,35 +45,6 @@ __all__ = [
 
 _WORK_IN = {"processes": "worker processes", "threads": "threads of the server process"}
 """What each ``--executor`` means, for the report."""
-
-_HALVES = {"name": "left_right", "a": {"box": {"start": [0, 0], "stop": [16, 8]}}}
-_CENTER = {"name": "center_border", "a": {"box": {"start": [4, 4], "stop": [12, 12]}}}
-_ROWS = {"name": "top_bottom", "a": {"box": {"start": [0, 0], "stop": [8, 16]}}}
-ANALYZE_REQUEST = advisor_pb2.AnalyzeRequest(
-    task=task_message({"input": {"shape": [16, 16]}, "correlations": [_HALVES, _CENTER, _ROWS]}),
-    architecture=architecture_message(
-        {
-            "input": {"shape": [16, 16]},
-            "representation": 8,
-            "layers": [{"channels": 8, "pool": [2, 2]} for _ in range(4)],
-            "geometry": "mirror",
-        }
-    ),
-)
-"""A 16x16 mirror-pooled network scored on three correlations (milliseconds of work)."""
-
-RECOMMEND_REQUEST = advisor_pb2.RecommendRequest(
-    task=task_message(
-        {
-            "input": {"shape": [8, 8]},
-            "correlations": [
-                {"name": "left_right", "a": {"box": {"start": [0, 0], "stop": [8, 4]}}}
-            ],
-        }
-    ),
-    budget=budget_message({"max_parameters": 20_000, "top_k": 3, "time_limit_seconds": 0.25}),
-)
-"""A search on an 8x8 grid stopped by its 0.25 s time limit at the latest."""
 
 # Generous: a refused call returns in milliseconds, a search in at most its time limit.
 _CALL_TIMEOUT_SECONDS = 10.0

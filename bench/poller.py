@@ -17,12 +17,13 @@ from typing import Literal, TypeAlias
 
 import grpc
 
+from bench.requests import ANALYZE_REQUEST
 from tests.support.raw_calls import call_raw, health_status
 
 __all__ = ["Poller", "Probe"]
 
 Probe: TypeAlias = Literal["health", "analyze"]
-"""``health``: a health check (its status by name); ``analyze``: one bench.load Analyze call."""
+"""``health``: a health check (its status by name); ``analyze``: bench.requests' Analyze call."""
 
 _Metadata: TypeAlias = tuple[tuple[str, str], ...]
 _Readings: TypeAlias = tuple[dict[str, int], list[float]]
@@ -32,8 +33,6 @@ _CALL_TIMEOUT_SECONDS = 10.0
 def _probe(kind: Probe, metadata: _Metadata) -> Callable[[grpc.Channel], str]:
     if kind == "health":
         return health_status
-    from bench.load import ANALYZE_REQUEST  # bench.load uses this module
-
     payload = ANALYZE_REQUEST.SerializeToString()
 
     def analyze(channel: grpc.Channel) -> str:
