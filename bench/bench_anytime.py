@@ -36,9 +36,11 @@ from typing import Any
 from unittest import mock
 
 from advisor.model.budget import Budget
-from advisor.model.results import Recommendation, SearchProgress, SearchResult
+from advisor.model.results import Recommendation, SearchProgress
 from advisor.model.task import Task
-from advisor.search import recommend as search_module
+from advisor.search import page as page_module
+from advisor.search import run as run_module
+from advisor.search.clock import PricingTimer
 from advisor.search.recommend import recommend, score_architectures
 from bench.bench_search import BUDGET, task
 from bench.report import update_section
@@ -135,7 +137,7 @@ class _TreeLog:
     def __init__(self) -> None:
         self.finished: list[float] = []
         self.builds: list[float] = []
-        self.search: search_module._Search | None = None
+        self.search: run_module.SearchRun | None = None
 
     def first_within(self, score: float) -> float:
         """Return when a recommendable tree scoring at least ``score`` had first been scored.
@@ -145,13 +147,13 @@ class _TreeLog:
         """
         search = self.search
         assert search is not None, "the search ran"
-        for scored, finished in zip(search._visited, self.finished, strict=True):
+        for scored, finished in zip(search.visited, self.finished, strict=True):
             candidate, figures = scored.candidate, scored.figures
             if not candidate.eligible or figures is None:
                 continue
-            _, parameters = search._contenders(candidate)
+            _, parameters = search.ladders.contenders(candidate)
             keys = search.objective.keys(
-                figures, parameters, search._discarded(candidate), search._coherent(candidate)
+                figures, parameters, search.discarded(candidate), search.coherent(candidate)
             )
             if keys[:, 0].max() >= score:
                 return finished
@@ -162,30 +164,30 @@ class _TreeLog:
 def _tree_log() -> Iterator[_TreeLog]:
     """Log the trees a practical search scores (private hooks: a measurement, not an API)."""
     log = _TreeLog()
-    score, execute = search_module._Search._score, search_module._Search.execute
-    build = search_module._Search._recommendation
+    score, execute = run_module.SearchRun.score, run_module.SearchRun.execute
+    build = page_module.build_recommendation
 
-    def scored(self: search_module._Search, *args: Any) -> None:
+    def scored(self: run_module.SearchRun, *args: Any) -> None:
         score(self, *args)
         log.finished.append(time.perf_counter())
 
-    def built(self: search_module._Search, *args: Any) -> Recommendation:
+    def built(*args: Any) -> Recommendation:
         started = time.perf_counter()
-        recommendation = build(self, *args)
+        recommendation = build(*args)
         # Without the pricing of its contiguous net, which a deadline may cut (its timer).
-        timers = [a for a in args if isinstance(a, search_module._PricingTimer)]
+        timers = [a for a in args if isinstance(a, PricingTimer)]
         pricing = timers[0].seconds if timers else 0.0
         log.builds.append(time.perf_counter() - started - pricing)
         return recommendation
 
-    def executed(self: search_module._Search) -> SearchResult:
+    def executed(self: run_module.SearchRun) -> bool:
         log.search = self
         return execute(self)
 
     with (
-        mock.patch.object(search_module._Search, "_score", scored),
-        mock.patch.object(search_module._Search, "execute", executed),
-        mock.patch.object(search_module._Search, "_recommendation", built),
+        mock.patch.object(run_module.SearchRun, "score", scored),
+        mock.patch.object(run_module.SearchRun, "execute", executed),
+        mock.patch.object(page_module, "build_recommendation", built),
     ):
         yield log
 
@@ -196,7 +198,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     arguments = parser.parse_args()
     # Every poll reports: the accuracy is what is measured.
-    unthrottled = mock.patch.object(search_module, "_PROGRESS_INTERVAL", 0.0)
+    unthrottled = mock.patch.object(run_module, "_PROGRESS_INTERVAL", 0.0)
     unthrottled.start()
     rows = [
         "| task | full search (s) | full score | score at 10% of the time (worst of "

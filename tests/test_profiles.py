@@ -21,11 +21,11 @@ from advisor.model.task import parse_task
 from advisor.search.coherence import task_relations
 from advisor.search.profiles import GROWTHS, ProfileRules, maximal, practical_profiles
 from advisor.search.recommend import (
-    _Search,
     recommend,
     sample_architectures,
     score_architecture,
 )
+from advisor.search.run import SearchRun
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
 from advisor.stopping import StopSignal
@@ -115,7 +115,7 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
     """
     task = parse_task(task_document)
     budget = Budget(**options)
-    search = _Search(task, budget, StopSignal(), None)
+    search = SearchRun(task, budget, StopSignal(), None)
     correlations = task.resolved()
     labels = correlation_labels(correlations, task.input.num_locations)
     weights = np.array([c.weight for c in correlations]) / sum(c.weight for c in correlations)
@@ -125,10 +125,11 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
     for candidate in search.candidates:
         if not candidate.eligible:
             continue
-        profiles = practical_profiles(candidate.depth, search.rules)
+        profiles = practical_profiles(candidate.depth, search.ladders.rules)
         parameters = search.model.count(profiles)
-        costs = search._multiply_adds(candidate, profiles)
-        bound = search.max_multiply_adds if search.max_multiply_adds is not None else np.inf
+        costs = search.ladders.multiply_adds(candidate, profiles)
+        bound = search.ladders.max_multiply_adds
+        bound = np.inf if bound is None else bound
         fits = (parameters <= budget.max_parameters) & (costs <= bound)
         if not fits.any():
             continue
@@ -194,8 +195,8 @@ def test_the_practical_picks_say_their_budget_share_and_keep_the_compute_bound()
     task = parse_task({"input": {"shape": [32, 32]}, "preset": "symmetry"})
     budget = Budget(max_parameters=11_466, outputs=2, time_limit_seconds=None)
     result = recommend(task, budget)
-    search = _Search(task, budget, StopSignal(), None)
-    standard = search.standard_cnn()
+    search = SearchRun(task, budget, StopSignal(), None)
+    standard = search.ladders.standard
     assert standard is not None
     _, standard_cost, standard_widths = standard
     assert standard_widths == (8, 8, 16, 32, 64, 128)
@@ -239,8 +240,8 @@ def test_a_search_with_no_standard_cnn_says_no_compute_bound_applies(
     the default bound (a multiple of that CNN's cost) does not exist; four levels on 16x16 fit."""
     task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
     budget = Budget(max_parameters=11_446, outputs=2, max_multiply_adds=max_multiply_adds, top_k=2)
-    search = _Search(task, budget, StopSignal(), None)
-    assert (search.standard_cnn() is None) == (shape == [64])
+    search = SearchRun(task, budget, StopSignal(), None)
+    assert (search.ladders.standard is None) == (shape == [64])
     for recommendation in recommend(task, budget).recommendations:
         text = " ".join(recommendation.rationale.split())
         assert ("no compute bound applies; max_multiply_adds sets one." in text) == said
@@ -281,11 +282,11 @@ def test_samples_are_distinct_reproducible_designs_of_the_search_space_at_the_bu
     again = sample_architectures(task, budget, 12, seed=3)
     assert [a.model_dump() for a in drawn] == [a.model_dump() for a in again]
     assert len({json.dumps(a.model_dump(mode="json"), sort_keys=True) for a in drawn}) == 12
-    search = _Search(task, budget, StopSignal(), None)
+    search = SearchRun(task, budget, StopSignal(), None)
     for architecture in drawn:
         assert architecture.family in ("contiguous", "mirror", "interleaved")
         assert 0.5 * budget.max_parameters <= architecture.parameters <= budget.max_parameters
-        profiles = practical_profiles(len(architecture.layers), search.rules)
+        profiles = practical_profiles(len(architecture.layers), search.ladders.rules)
         widths = [architecture.representation, *architecture.widths]
         assert (profiles == np.array(widths)).all(axis=1).any()
 

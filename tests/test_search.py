@@ -21,10 +21,12 @@ from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, parse_task
-from advisor.search import recommend as search_module
+from advisor.search import page as page_module
+from advisor.search import run as run_module
 from advisor.search.candidates import CandidateSpace
 from advisor.search.objective import Objective, default_targets
-from advisor.search.recommend import _Search, recommend, score_architecture
+from advisor.search.recommend import recommend, score_architecture
+from advisor.search.run import SearchRun
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.search.synthesis import synthesis_variants
 from advisor.seprank import analysis as analysis_module
@@ -237,7 +239,7 @@ def test_a_tie_between_geometries_is_said_only_when_the_scores_are_equal(
     # choose; the symmetry preset's alternate columns split them on the ranks too (advisor
     # presets).
     if not relations:
-        monkeypatch.setattr(search_module, "description_relations", lambda *_: [])
+        monkeypatch.setattr(run_module, "description_relations", lambda *_: [])
     task = parse_task({"input": {"shape": shape}, "preset": preset})
     result = recommend(task, Budget(max_parameters=3_000, outputs=2, time_limit_seconds=None))
     first, *rest = result.recommendations
@@ -263,7 +265,7 @@ def test_what_ten_percent_more_budget_would_not_change_is_true(max_parameters: i
     assert "would not change this design" in top.rationale
     # The same tree searched at 10% more parameters under this budget's multiply-add bound
     # (4x the standard CNN of this budget) keeps its widths.
-    bound = _Search(task, budget, StopSignal(), None).max_multiply_adds
+    bound = SearchRun(task, budget, StopSignal(), None).ladders.max_multiply_adds
     more = budget.model_copy(
         update={
             "max_parameters": max_parameters * 11 // 10,
@@ -479,7 +481,7 @@ def test_a_search_returns_before_its_deadline_with_as_many_recommendations_as_fi
         clock.advance(next(durations, 1.5))
         return analyze(*args, **kwargs)
 
-    monkeypatch.setattr("advisor.search.recommend.analyze", slow_analyze)
+    monkeypatch.setattr(page_module, "analyze", slow_analyze)
     deadline = 10.0
     result = recommend(
         parse_task(SYMMETRY_AND_LOCAL),
@@ -507,7 +509,7 @@ def test_a_final_analysis_the_deadline_overtakes_is_dropped_and_the_best_kept(
         clock.advance(next(durations, 1.0))
         return analyze(*args, **kwargs)
 
-    monkeypatch.setattr("advisor.search.recommend.analyze", late_analyze)
+    monkeypatch.setattr(page_module, "analyze", late_analyze)
     result = recommend(
         parse_task(SYMMETRY_AND_LOCAL),
         Budget(max_parameters=30_000, top_k=5, time_limit_seconds=60.0),
@@ -603,7 +605,7 @@ def test_the_reserve_costs_no_analysis_and_a_search_stopped_at_the_baseline_anal
         calls.append(args[1])
         return analyze(*args, **kwargs)
 
-    monkeypatch.setattr(search_module, "analyze", counted)
+    monkeypatch.setattr(page_module, "analyze", counted)
     stop = StopSignal()
     stop.cancel()
     task = parse_task(SYMMETRY_AND_LOCAL)

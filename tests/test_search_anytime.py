@@ -15,9 +15,10 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, parse_task
 from advisor.search import anytime as anytime_module
-from advisor.search import recommend as search_module
+from advisor.search import run as run_module
 from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate
+from advisor.search.coherence import description_relations
 from advisor.search.recommend import recommend, score_architectures
 from advisor.stopping import StopSignal
 
@@ -85,7 +86,7 @@ def _search(problem: Task, options: dict[str, object], reverse: bool | None) -> 
         return recommend(problem, budget)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            search_module, "AnytimeQueue", lambda candidates, seed: _FixedQueue(candidates, reverse)
+            run_module, "AnytimeQueue", lambda candidates, seed: _FixedQueue(candidates, reverse)
         )
         return recommend(problem, budget)
 
@@ -193,14 +194,14 @@ def test_first_turns_go_to_the_preferred_families_first() -> None:
 def _first_visited(problem: Task) -> str:
     """The family of the first tree a practical search scores after the shallow baseline."""
     scored: list[str] = []
-    score = search_module._Search._score
+    score = run_module.SearchRun.score
 
-    def logged(self: search_module._Search, candidate: Candidate, *args: object) -> None:
+    def logged(self: run_module.SearchRun, candidate: Candidate, *args: object) -> None:
         scored.append(candidate.family)
         score(self, candidate, *args)  # type: ignore[arg-type]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(search_module._Search, "_score", logged)
+        patch.setattr(run_module.SearchRun, "score", logged)
         recommend(problem, Budget(max_parameters=20_000, time_limit_seconds=None))
     return scored[1]
 
@@ -225,7 +226,7 @@ def test_the_family_meeting_the_described_relations_is_scored_first() -> None:
             ],
         }
     )
-    assert search_module.description_relations(scattered.resolved(), [16, 16]) == []
+    assert description_relations(scattered.resolved(), [16, 16]) == []
     assert _first_visited(scattered) == "contiguous"
 
 
@@ -296,11 +297,11 @@ def test_the_progress_counts_the_contiguous_pricing_still_ahead(
     # SEQUENCE is small enough for its recommendations' contiguous nets to be priced: the
     # progress predicts that pricing from one timed run of the recurrence times the typical
     # count. A count beyond any search's length holds the fraction near 0 to the end.
-    monkeypatch.setattr(search_module, "_PROGRESS_INTERVAL", 0.0)
+    monkeypatch.setattr(run_module, "_PROGRESS_INTERVAL", 0.0)
     budget = Budget(max_parameters=20_000, time_limit_seconds=None)
 
     def last_fraction(runs: int) -> float:
-        monkeypatch.setattr(search_module, "TYPICAL_PRICING_RUNS", runs)
+        monkeypatch.setattr(run_module, "TYPICAL_PRICING_RUNS", runs)
         events: list[SearchProgress] = []
         recommend(SEQUENCE, budget, progress=events.append)
         return events[-1].fraction_done
@@ -313,10 +314,10 @@ def test_the_work_meter_names_levels_apart_on_differently_padded_grids() -> None
     # 2x2 windows on one padded grid is not the same work as on the other, so the progress must
     # not count it as done when the other was scored (private hooks: what the meter is fed).
     task = parse_task({"input": {"shape": [99, 99]}, "preset": "symmetry"})
-    search = search_module._Search(task, Budget(max_parameters=100_000), StopSignal(), None)
+    search = run_module.SearchRun(task, Budget(max_parameters=100_000), StopSignal(), None)
     first_levels: dict[object, set[object]] = {}
     for candidate in search.candidates:
-        prefix, _ = search._work_levels(candidate)[0]
+        prefix, _ = search.work_levels(candidate)[0]
         first_levels.setdefault(prefix, set()).add(candidate.padding)
     assert len({padding for paddings in first_levels.values() for padding in paddings}) == 3
     assert all(len(paddings) == 1 for paddings in first_levels.values())

@@ -27,7 +27,8 @@ from advisor.search.coherence import (
     reflections,
     task_relations,
 )
-from advisor.search.recommend import _Search, recommend
+from advisor.search.recommend import recommend
+from advisor.search.run import SearchRun
 from advisor.stopping import StopSignal
 from tests.support.relations import coherence_of, walked_coherence
 
@@ -338,7 +339,7 @@ def test_a_search_meter_gives_every_tree_its_own_coherence(shape: list[int], pre
     # Trees share levels, and the meter inverts each shared level once (padded grids too).
     task = parse_task({"input": {"shape": shape}, "preset": preset})
     budget = Budget(max_parameters=100_000, outputs=2, time_limit_seconds=None)
-    search = _Search(task, budget, StopSignal(), None)
+    search = SearchRun(task, budget, StopSignal(), None)
     relations = description_relations(task.resolved(), task.input.shape)
     meter = TreeCoherence(relations, task.input.shape)
     trees = [(search.space.tree(c), c.padding) for c in search.candidates]

@@ -15,7 +15,7 @@ from advisor.geometry.structure import PoolingStructure
 from advisor.model.budget import Budget
 from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
-from advisor.search import recommend as recommend_module
+from advisor.search import run as run_module
 from advisor.search.meeting import levels_apart
 from advisor.search.recommend import recommend
 from advisor.search.subtree_dag import SubtreeDagBuilder
@@ -156,7 +156,7 @@ def test_the_tie_note_says_the_first_tree_pools_the_sides_together_sooner(
     # interleaved pooling; mirror pooling meets the ends in the first window, interleaved later.
     # Read as relations, the halves and ends are one mirror, which the score's coherence favours
     # (test_search_coherence.py); without relations they tie and this tie-break decides.
-    monkeypatch.setattr(recommend_module, "description_relations", lambda *_: [])
+    monkeypatch.setattr(run_module, "description_relations", lambda *_: [])
     task = parse_task({"input": {"shape": [32]}, "preset": "long_range"})
     first, *rest = recommend(
         task, Budget(max_parameters=3_000, outputs=2, time_limit_seconds=None)

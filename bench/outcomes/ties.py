@@ -28,10 +28,10 @@ from unittest import mock
 from advisor.model.architecture import Architecture
 from advisor.model.geometries import PermutationGeometry
 from advisor.model.task import Task
-from advisor.search import recommend as search_module
 from advisor.search.candidates import Candidate
 from advisor.search.objective import Objective
 from advisor.search.recommend import recommend
+from advisor.search.run import SearchRun
 from advisor.search.subtree_dag import SubtreeDag
 from bench.outcomes.data import ALL_TASKS, DataSizes
 from bench.outcomes.describe import load_description
@@ -51,25 +51,25 @@ from bench.validate.training import TrainingPlan
 COMMAND: Final = "python -m bench.outcomes.ties"
 TIES: Final = RESULTS / "ties"
 
-_TieKey = Callable[[search_module._Search, Candidate, SubtreeDag], tuple[float, ...]]
+_TieKey = Callable[[SearchRun, Candidate, SubtreeDag], tuple[float, ...]]
 
 RULES: Final[dict[str, _TieKey | None]] = {
     "coherence in the score (the search)": None,
     "coherence, then levels apart, among ties (before)": lambda search, candidate, dag: (
-        -search._coherent(candidate),
-        search._levels_apart(dag),
+        -search.coherent(candidate),
+        search.levels_apart(dag),
     ),
-    "levels apart, listing": lambda search, _, dag: (search._levels_apart(dag),),
+    "levels apart, listing": lambda search, _, dag: (search.levels_apart(dag),),
     "listing order": lambda *_: (0.0,),
 }
 """Each rule's tie key, the score without coherence (private hooks of the search: a measurement,
 not an API); None: the search's own."""
 
 
-_PRACTICAL: Final = search_module._Search._practical_objective
+_PRACTICAL: Final = SearchRun.practical_objective
 
 
-def _without_coherence(search: search_module._Search) -> Objective:
+def _without_coherence(search: SearchRun) -> Objective:
     return replace(_PRACTICAL(search), best_coherence=None)
 
 
@@ -79,8 +79,8 @@ def _rule(key: _TieKey | None) -> Iterator[None]:
         yield
         return
     with (
-        mock.patch.object(search_module._Search, "_tie_key", key),
-        mock.patch.object(search_module._Search, "_practical_objective", _without_coherence),
+        mock.patch.object(SearchRun, "tie_key", key),
+        mock.patch.object(SearchRun, "practical_objective", _without_coherence),
     ):
         yield
 

@@ -1,0 +1,172 @@
+"""Refusals of a search request its space cannot serve, each naming the field to change.
+
+A search refuses, before it scores anything: a representation conv or width choices whose
+networks' counts would overflow its int64 figures (past
+:data:`~advisor.model.compute.COUNT_LIMIT`); geometries the budget names that have no tree on
+this input; depth bounds that leave no recommendable tree; and budgets no candidate fits — the
+parameter budget, or, for a practical search, the compute bound, each with the exact figure the
+cheapest net needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.budget import Budget
+from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
+from advisor.model.parameters import ParameterModel
+from advisor.model.task import Task
+from advisor.search.candidates import Candidate
+from advisor.search.ladders import Ladders
+
+__all__ = ["check_kernel", "check_space"]
+
+
+def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
+    """Refuse a representation conv whose counts would overflow the search's int64 figures.
+
+    Its multiply-adds, ``N * k^d * C_in * M`` at the widest M, would wrap silently past
+    :data:`~advisor.model.compute.COUNT_LIMIT` (the limit architectures are checked against).
+    """
+    widest = max(budget.choices()[-1], budget.max_representation)
+    largest = task.input.num_locations * model.representation_weights * widest
+    if largest > COUNT_LIMIT:
+        kernel = budget.representation_kernel
+        raise InvalidRequestError.single(
+            "budget.representation_kernel",
+            f"a {kernel}-wide representation conv on this input needs more than 2^62 "
+            "multiply-adds per input; no network this large can be counted",
+        )
+
+
+def check_space(
+    task: Task, budget: Budget, candidates: Sequence[Candidate], ladders: Ladders
+) -> None:
+    """Refuse a request whose search space overflows, is empty, or has nothing that fits.
+
+    In order: width choices whose widest network cannot be counted; a geometry the budget names
+    with no tree on this input; depth bounds that leave no recommendable tree; a parameter
+    budget (and, for a practical search, a compute bound) no candidate fits.
+    """
+    _check_widths(budget, candidates, ladders)
+    shape = list(task.input.shape)
+    families = {c.family for c in candidates}
+    missing = [
+        FieldViolation(f"budget.geometries[{i}]", _missing_family(family, budget, task, shape))
+        for i, family in enumerate(budget.geometries or ())
+        if family not in families
+    ]
+    if missing:
+        raise InvalidRequestError(missing)
+    if not any(c.eligible for c in candidates):
+        raise InvalidRequestError.single(
+            "budget.min_depth", f"leaves no candidate for the input {shape}"
+        )
+    depth = min(c.depth for c in candidates if c.eligible)
+    if budget.width_profile == "free":
+        smallest_width = budget.choices()[0]
+        smallest = int(ladders.model.count([[smallest_width] * (depth + 1)])[0])
+        if smallest > budget.max_parameters:
+            raise InvalidRequestError.single(
+                "budget.max_parameters",
+                f"the smallest candidate (depth {depth}, every width {smallest_width}) "
+                f"needs {smallest:,} parameters",
+            )
+        return
+    eligible = [c for c in candidates if c.eligible]
+    if not any(ladders.fitting(c)[0].size for c in eligible):
+        raise _nothing_fits(budget, eligible, ladders)
+
+
+def _check_widths(budget: Budget, candidates: Sequence[Candidate], ladders: Ladders) -> None:
+    """Refuse width choices whose widest network would overflow the search's int64 figures.
+
+    A search counts its candidates' parameters and multiply-adds in int64 batches: the
+    widest network of its space (every hidden width the largest choice, M the largest
+    allowed) must stay within :data:`~advisor.model.compute.COUNT_LIMIT`, or its 1x1 convs'
+    counts would wrap silently. Refused on the field that sets the largest width, saying the
+    largest that fits.
+    """
+    widest = budget.choices()[-1]  # the practical widths end there too
+    if _widest_multiply_adds(widest, budget, candidates, ladders) <= COUNT_LIMIT:
+        return
+    fits = widest
+    while fits > 1 and _widest_multiply_adds(fits, budget, candidates, ladders) > COUNT_LIMIT:
+        fits //= 2
+    field = "channel_choices" if budget.channel_choices is not None else "max_channels"
+    raise InvalidRequestError.single(
+        f"budget.{field}",
+        f"networks {widest:,} channels wide need more than 2^62 multiply-adds per input on "
+        f"this input, which cannot be counted; {fits:,} channels fit",
+    )
+
+
+def _widest_multiply_adds(
+    width: int, budget: Budget, candidates: Sequence[Candidate], ladders: Ladders
+) -> int:
+    """Bound the multiply-adds of the space's widest net with hidden widths ``width``.
+
+    A quick bound first (every level pools at least two locations, so the hidden layers
+    above the first run on fewer locations than the grid has); when it passes the limit,
+    the exact count of the widest tree, computed tree by tree.
+    """
+    representation = max(width, budget.max_representation)
+    weights, outputs = ladders.model.representation_weights, ladders.model.outputs
+    space = ladders.space
+    grid = max(math.prod(space.grid(c)) for c in candidates)
+    bound = grid * (weights + width) * representation + width * width * grid + width * outputs
+    if bound <= COUNT_LIMIT:
+        return bound
+    schedules = {(space.grid(c), c.pools) for c in candidates}
+    return max(
+        int(
+            multiply_adds(
+                [[representation, *[width] * len(pools)]],
+                layer_locations(shape, pools, pools),
+                weights,
+                outputs,
+                exact=True,
+            )[0]
+        )
+        for shape, pools in schedules
+    )
+
+
+def _nothing_fits(
+    budget: Budget, eligible: Sequence[Candidate], ladders: Ladders
+) -> InvalidRequestError:
+    """Name the bound no practical net fits: the parameters, else the multiply-adds."""
+    floor = f"hidden widths >= {ladders.rules.hidden()[0]}"
+    cheapest = min(int(ladders.of_depth(c.depth)[1].min()) for c in eligible)
+    if cheapest > budget.max_parameters:
+        return InvalidRequestError.single(
+            "budget.max_parameters",
+            f"the smallest practical net ({floor}) needs {cheapest:,} parameters; lower "
+            "budget.min_width or ask for width_profile free",
+        )
+    assert ladders.max_multiply_adds is not None, "only the two bounds refuse a ladder"
+    costs = []
+    for candidate in eligible:
+        profiles, parameters = ladders.of_depth(candidate.depth)
+        within = profiles[parameters <= budget.max_parameters]
+        if within.size:
+            costs.append(int(ladders.multiply_adds(candidate, within).min()))
+    return InvalidRequestError.single(
+        "budget.max_multiply_adds",
+        f"is {ladders.max_multiply_adds:,}: the practical net ({floor}) with the fewest "
+        f"multiply-adds within max_parameters needs {min(costs):,} per input; raise it or "
+        "lower budget.min_width",
+    )
+
+
+def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -> str:
+    """Say why a family the budget names has no candidate."""
+    if family == "dilations" and not budget.search_dilations:
+        return "search_dilations is false"
+    if family == "dilations" and len(shape) != 1:
+        return f"dilations pool a 1-D input only, and the input is {shape}"
+    if family == "data_arranged" and task.arrangement is None:
+        return "the task has no arrangement (advisor infer, or advisor recommend --data)"
+    return f"no {family} tree fits the input {shape} within the depth bounds"

@@ -1,0 +1,135 @@
+"""The practical width ladders of each tree that fit a search's parameter and compute budgets.
+
+A practical search scores, on each tree, the width ladders of :mod:`advisor.search.profiles` for
+the tree's depth that fit ``budget.max_parameters`` and the compute bound: ``max_multiply_adds``
+when the budget sets one, else :data:`~advisor.model.budget.DEFAULT_COMPUTE_FACTOR` times the
+multiply-adds of the standard CNN at this budget (contiguous pooling 2 per axis, widths doubling
+per level), so a parameter-only budget never returns a net far costlier than the one a
+practitioner would build; none when no standard CNN fits. Of the fitting ladders only the ones no
+other fitting ladder dominates can be a tree's best (:func:`~advisor.search.profiles.maximal`).
+Every figure is computed once per depth or schedule and kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
+from advisor.model.compute import layer_locations, multiply_adds
+from advisor.model.parameters import ParameterModel
+from advisor.search.candidates import Candidate, CandidateSpace
+from advisor.search.profiles import ProfileRules, maximal, practical_profiles
+
+__all__ = ["Ladders", "StandardCnn"]
+
+_Ints = npt.NDArray[np.int64]
+_Pools = tuple[tuple[int, ...], ...]
+
+StandardCnn = tuple[Candidate, int, tuple[int, ...]]
+"""The standard CNN at a budget: its tree, its multiply-adds per input and its widths (M first)."""
+
+
+class Ladders:
+    """The width ladders of a search's trees within its budgets, and the standard CNN.
+
+    ``standard`` is the standard CNN at this budget (None when none fits) and
+    ``max_multiply_adds`` the compute bound the ladders are held to (None: no bound).
+    """
+
+    def __init__(
+        self, space: CandidateSpace, model: ParameterModel, rules: ProfileRules, budget: Budget
+    ) -> None:
+        self.space, self.model, self.rules = space, model, rules
+        self.max_parameters = budget.max_parameters
+        self._profiles: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
+        self._maximal: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
+        self._depths: dict[int, tuple[_Ints, _Ints]] = {}
+        self.standard = self._standard_cnn()
+        self.max_multiply_adds = budget.max_multiply_adds
+        if self.max_multiply_adds is None and budget.width_profile == "practical" and self.standard:
+            self.max_multiply_adds = DEFAULT_COMPUTE_FACTOR * self.standard[1]
+
+    def of_depth(self, depth: int) -> tuple[_Ints, _Ints]:
+        """Return every practical profile of a depth and its parameters (computed once)."""
+        cached = self._depths.get(depth)
+        if cached is None:
+            profiles = practical_profiles(depth, self.rules)
+            cached = profiles, self.model.count(profiles)
+            self._depths[depth] = cached
+        return cached
+
+    def fitting(self, candidate: Candidate, scale: float = 1.0) -> tuple[_Ints, _Ints]:
+        """Return the candidate's practical profiles within the budgets and their parameters.
+
+        ``scale`` multiplies the parameter budget (the rationale prices a larger one).
+        """
+        key = (candidate.pools, scale)
+        cached = self._profiles.get(key)
+        if cached is None:
+            profiles, parameters = self.of_depth(candidate.depth)
+            fits = self._fits(candidate, scale)
+            cached = profiles[fits], parameters[fits]
+            self._profiles[key] = cached
+        return cached
+
+    def contenders(self, candidate: Candidate, scale: float = 1.0) -> tuple[_Ints, _Ints]:
+        """Return the profiles of :meth:`fitting` that can be the tree's best (the ones scored).
+
+        Within the budget a profile another fitting one dominates can neither score higher nor
+        win a tie, which goes to the larger share of the budget (module docstring of
+        :mod:`advisor.search.profiles`): only the maximal ones stay. Above it (``scale`` over 1,
+        the rationale's larger budget) every share is capped at 1 and ties go to fewer
+        parameters, so every profile above the budget stays.
+        """
+        key = (candidate.pools, scale)
+        cached = self._maximal.get(key)
+        if cached is None:
+            profiles, parameters = self.fitting(candidate, scale)
+            within = parameters <= self.max_parameters
+            keep = ~within
+            keep[within] = maximal(profiles[within])
+            cached = profiles[keep], parameters[keep]
+            self._maximal[key] = cached
+        return cached
+
+    def multiply_adds(self, candidate: Candidate, profiles: _Ints) -> _Ints:
+        """Return the multiply-adds per input of the candidate's tree at each width profile."""
+        locations = layer_locations(self.space.grid(candidate), candidate.pools, candidate.pools)
+        return multiply_adds(
+            profiles, locations, self.model.representation_weights, self.model.outputs
+        )
+
+    def _fits(self, candidate: Candidate, scale: float) -> npt.NDArray[np.bool_]:
+        """Mark the depth's practical profiles within ``scale`` times the budgets."""
+        profiles, parameters = self.of_depth(candidate.depth)
+        fits: npt.NDArray[np.bool_] = parameters <= self.max_parameters * scale
+        if self.max_multiply_adds is not None:
+            fits &= self.multiply_adds(candidate, profiles) <= self.max_multiply_adds
+        return fits
+
+    def _standard_cnn(self) -> StandardCnn | None:
+        """Return the standard CNN at this budget: tree, multiply-adds and widths (M first).
+
+        Contiguous pooling 2 per axis at every level below the top, as deep as the grid allows,
+        ``M = r_0`` and widths doubling per level, the widest such ladder within the parameter
+        budget. None when no such tree or ladder fits.
+        """
+        trees = [
+            c
+            for c in self.space.candidates
+            if c.family == "contiguous" and all(set(pool) == {2} for pool in c.pools[:-1])
+        ]
+        if not trees:
+            return None
+        tree = max(trees, key=lambda c: c.depth)
+        hidden = self.rules.hidden()
+        best = None
+        for base in hidden:
+            widths = [base, *(base << level for level in range(tree.depth))]
+            if int(self.model.count([widths])[0]) <= self.max_parameters:
+                best = widths
+        if best is None:
+            return None
+        cost = int(self.multiply_adds(tree, np.asarray([best], dtype=np.int64))[0])
+        return tree, cost, tuple(best)

@@ -1,0 +1,318 @@
+"""The page a finished search returns: its recommendations, analysed and explained, in rank order.
+
+Each recommendation carries its architecture (geometry as an explicit permutation, ``family``
+saying where it came from), the engine's analysis (:func:`advisor.seprank.analysis.analyze`), its
+score and a rationale (:mod:`advisor.search.explain`) that compares it with the best contiguous
+tree and the shallow net, says what one step up of each width and 10% more budget would buy, and
+carries the search's notes (a stop, sampled dilation orders, no standard CNN to compare compute
+with, a tie with another family). The recommendations are built while the search's clock allows
+(:mod:`advisor.search.clock`); the best is always built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from advisor.errors import StoppedError
+from advisor.model.architecture import Architecture
+from advisor.model.results import Analysis, Recommendation, SearchResult
+from advisor.search.board import Entry
+from advisor.search.clock import PricingTimer
+from advisor.search.explain import MORE_BUDGET, Design, Scope, Widening, rationale
+from advisor.search.paging import next_page_token
+from advisor.search.run import SearchRun
+from advisor.seprank.analysis import analyze
+from advisor.stopping import StopSignal
+
+__all__ = ["build_recommendation", "result_page"]
+
+
+def result_page(run: SearchRun, complete: bool) -> SearchResult:
+    """Build the page of a search ``run`` has scored and ranked (``complete``: every tree was).
+
+    The result is complete only when every tree was scored and every recommendation of the page
+    was built; it carries a token for the next page when the board holds one more design.
+    """
+    recommendations = _recommendations(run, complete)
+    complete = complete and len(recommendations) == len(run.board.top[run.offset :])
+    end = run.offset + run.budget.top_k
+    # A full board may have more designs ranked after it; a shorter one has none.
+    full = len(run.board.top) == end
+    token = next_page_token(run.task, run.budget, end) if full else None
+    return SearchResult(recommendations, run.scored, run.clock.elapsed(), complete, token)
+
+
+def _recommendations(run: SearchRun, complete: bool) -> list[Recommendation]:
+    """Build the page's recommendations in rank order while the deadline allows.
+
+    The page's best is always built.
+    """
+    notes = _notes(run, complete)
+    recommendations = []
+    board, clock = run.board, run.clock
+    # A search stopped before any recommendable tree was scored still answers: with the
+    # best baseline it has (the rationale's note says the search was cut).
+    baselines = [e for e in (board.contiguous, board.shallow) if e is not None]
+    page = board.top[run.offset :] if board.top or run.offset else baselines[:1]
+    for index, entry in enumerate(page):
+        first = index == 0
+        if not first and run.signal.remaining() < clock.time_to_start_another():
+            break
+        started = clock.clock()
+        # The pricing stops early enough for the rest of this build and for the unpriced
+        # builds of the others the reserve planned: whole designs come before the pricing.
+        others = min(len(page) - index - 1, clock.others)
+        pricing = PricingTimer(run.signal, (1 + others) * clock.each)
+        try:
+            built = build_recommendation(
+                run,
+                run.offset + 1 + index,
+                entry,
+                notes,
+                None if first else run.signal,
+                pricing,
+                complete,
+            )
+        except StoppedError:
+            break
+        # The reserve is made of builds without their pricing, which the deadline may cut.
+        clock.measure(clock.clock() - started - pricing.seconds)
+        recommendations.append(built)
+    return recommendations
+
+
+def build_recommendation(
+    run: SearchRun,
+    rank: int,
+    entry: Entry,
+    notes: Sequence[str],
+    stop: StopSignal | None,
+    pricing: StopSignal,
+    complete: bool,
+) -> Recommendation:
+    """Analyse one entry's architecture and explain it; ``stop`` may abandon the analysis.
+
+    ``pricing`` may cut the pricing of the contiguous reference net (the costly part of a
+    small analysis): a recommendation built near the deadline comes without it, on time.
+    ``complete`` says whether every tree was scored (else the targets and the references
+    are those of the trees scored before the stop, and the rationale says so).
+    """
+    board = run.board
+    shallow = board.shallow
+    assert shallow is not None, "the shallow net fits (checked up front) and always runs"
+    architecture, analysis = _analysed(run, entry, stop, pricing)
+    standard = run.ladders.standard
+    text = rationale(
+        _design(run, entry),
+        contiguous=_design(run, board.contiguous) if board.contiguous else None,
+        shallow=_design(run, shallow),
+        objective=run.objective,
+        names=run.names,
+        max_parameters=run.budget.max_parameters,
+        widenings=_widenings(run, entry),
+        standard_multiply_adds=standard[1] if standard else None,
+        more_budget=_more_budget(run, entry),
+        more_budget_limit=_wider_limit(run, entry),
+        efficiency=analysis.efficiency,
+        notes=notes,
+        scope=_scope(run, complete),
+    )
+    return Recommendation(
+        rank=rank,
+        score=entry.allocation.keys[0],
+        parameters=entry.allocation.parameters,
+        architecture=architecture,
+        analysis=analysis.correlations,
+        rationale=text,
+        multiply_adds=architecture.multiply_adds,
+        efficiency=analysis.efficiency,
+        dilations=entry.candidate.dilations,
+    )
+
+
+def _analysed(
+    run: SearchRun, entry: Entry, stop: StopSignal | None, pricing: StopSignal
+) -> tuple[Architecture, Analysis]:
+    """Return the entry's network and its analysis."""
+    architecture = run.space.architecture(
+        entry.candidate,
+        entry.allocation.widths,
+        outputs=run.outputs,
+        representation_kernel=run.budget.representation_kernel,
+    )
+    return architecture, analyze(run.task, architecture, stop=stop, pricing_stop=pricing)
+
+
+def _scope(run: SearchRun, complete: bool) -> Scope:
+    """Say what the targets are: every tree's best, the scored trees', or the bounds."""
+    if complete:
+        return "complete"
+    return "stopped" if run.any_recommendable_scored else "bounds"
+
+
+def _widenings(run: SearchRun, entry: Entry) -> list[Widening]:
+    """Measure what one step up of each width does to the entry's binding correlation."""
+    widths = list(entry.allocation.widths)
+    binding = run.objective.binding(entry.allocation.log2_ranks)
+    raised = []
+    for position, width in enumerate(widths):
+        larger = [c for c in run.choices if c > width]
+        if larger:
+            raised.append((position, [*widths[:position], larger[0], *widths[position + 1 :]]))
+    if not raised:
+        return []
+    points = np.array([point for _, point in raised])
+    figures = entry.dag.log2_ranks(np.log2(points))[:, binding]
+    extra = run.model.count(points) - entry.allocation.parameters
+    return [
+        Widening(position, point[position], float(gain), int(cost))
+        for (position, point), gain, cost in zip(
+            raised, figures - entry.allocation.log2_ranks[binding], extra, strict=True
+        )
+    ]
+
+
+def _more_budget(run: SearchRun, entry: Entry) -> Design | None:
+    """Return the entry's tree at 10% more parameters (practical searches; None for free).
+
+    The search scored the tree's contenders within the budget: when it kept their figures,
+    only the profiles above the budget are scored here.
+    """
+    if run.budget.width_profile == "free":
+        return None
+    figures = None
+    if entry.figures is not None:
+        wider, parameters = run.ladders.contenders(entry.candidate, MORE_BUDGET)
+        # Within the budget these are the contenders the search scored, in the same order.
+        known = parameters <= run.budget.max_parameters
+        figures = np.empty((known.size, entry.figures.shape[1]))
+        figures[known] = entry.figures
+        if not known.all():
+            figures[~known] = entry.dag.log2_ranks(np.log2(wider[~known]))
+    allocation = run.best_profile(entry.candidate, entry.dag, MORE_BUDGET, figures=figures)
+    if allocation is None:
+        return None
+    return _design(run, Entry(entry.candidate, allocation, entry.dag))
+
+
+def _wider_limit(run: SearchRun, entry: Entry) -> str:
+    """Say why no wider ladder of the entry's tree is taken at 10% more budget, if none is."""
+    chosen = entry.allocation.parameters
+    _, parameters = run.ladders.of_depth(entry.candidate.depth)
+    if not (parameters > chosen).any():
+        widest, representation = run.choices[-1], run.budget.max_representation
+        return (
+            "it is already the widest ladder of this tree the width limits allow (hidden "
+            f"widths up to {widest:,}, M up to {representation:,} and at most the first "
+            "hidden width)"
+        )
+    if not (parameters <= run.budget.max_parameters * MORE_BUDGET)[parameters > chosen].any():
+        return "no wider ladder of this tree fits those parameters"
+    # The ladders within both bounds, as the 10%-more design was searched among (cached).
+    _, fitting = run.ladders.fitting(entry.candidate, MORE_BUDGET)
+    if not (fitting > chosen).any():
+        return (
+            f"every wider ladder of this tree passes the compute bound of "
+            f"{run.ladders.max_multiply_adds:,} multiply-adds per input (max_multiply_adds)"
+        )
+    return "the ladders of this tree with more parameters that fit score lower"
+
+
+def _design(run: SearchRun, entry: Entry) -> Design:
+    """Describe an entry for the rationale: its tree in words, widths and figures."""
+    candidate = entry.candidate
+    if candidate.family == "shallow":
+        description = "one global pooling"
+    else:
+        detail = ""
+        if candidate.dilations is not None:
+            detail = f", dilations {', '.join(str(d) for d in candidate.dilations)}"
+        elif candidate.variant is not None:
+            detail = f", {candidate.variant.describe(run.names)}"
+        elif candidate.family == "data_arranged":
+            detail = ", contiguous on the data's arrangement"
+        description = (
+            f"{candidate.family} pooling ({candidate.schedule_text()}{detail})"
+            f"{candidate.padding_text(run.task.input.shape)}"
+        )
+    widths = np.asarray([entry.allocation.widths])
+    return Design(
+        description=description,
+        widths=entry.allocation.widths,
+        parameters=entry.allocation.parameters,
+        log2_ranks=entry.allocation.log2_ranks,
+        score=entry.allocation.keys[0],
+        multiply_adds=int(run.ladders.multiply_adds(candidate, widths)[0]),
+        discarded=run.discarded(candidate),
+        coherence=(run.coherent(candidate) if run.objective.best_coherence is not None else 0.0),
+    )
+
+
+def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
+    """Return the search's notes, which every recommendation of the page carries."""
+    notes = []
+    board = run.board
+    if not run.space.dilation_orders_complete:
+        notes.append(
+            "Dilation orders were sampled (seed "
+            f"{run.budget.seed}), not all tried: there are too many for this length."
+        )
+    if not complete and not board.top:
+        baseline = "the best contiguous net" if board.contiguous else "the shallow net"
+        notes.append(
+            f"The search was stopped after about {run.share_done:.0%} of its work, before "
+            f"it scored any design it recommends: this is {baseline}, the reference the "
+            "rationales compare against, not a searched design; a longer time limit lets "
+            "the search score the candidate trees."
+        )
+    elif not complete:
+        notes.append(
+            f"The search was stopped early, after about {run.share_done:.0%} of its work; "
+            "this is the best found so far."
+        )
+    if run.ladders.max_multiply_adds is None and run.budget.width_profile == "practical":
+        notes.append(
+            "No standard CNN (contiguous pooling, widths doubling per level from "
+            f"{run.ladders.rules.hidden()[0]}) fits this budget, so the multiply-adds are not "
+            "compared with one and no compute bound applies; max_multiply_adds sets one."
+        )
+    rival = _tied_rival(run)
+    if rival is not None:
+        notes.append(_tie_note(run, board.top[0], rival))
+    return notes
+
+
+def _tied_rival(run: SearchRun) -> Entry | None:
+    """Return the best tree of another family that ties the #1's score keys exactly."""
+    if not run.board.top:
+        return None
+    first, *rest = run.board.top
+    for entry in rest:
+        family = entry.candidate.family
+        if family != first.candidate.family and entry.allocation.keys == first.allocation.keys:
+            return entry
+    return None
+
+
+def _tie_note(run: SearchRun, first: Entry, rival: Entry) -> str:
+    """Say that the #1 and ``rival`` tie on the score, and what ranks the #1 first."""
+    family, other = first.candidate.family, rival.candidate.family
+    if first.allocation.parameters != rival.allocation.parameters:
+        lead = "ranked first leads by needing fewer parameters"
+    elif (soon := run.levels_apart(first.dag)) != (late := run.levels_apart(rival.dag)):
+        lead = (
+            "ranked first pools each correlation's two sides together sooner (a correlated "
+            f"location passes {soon:.1f} pooling levels on average before its window holds "
+            f"the other side, against {late:.1f}; trained nets reward it: docs/OUTCOMES.md, "
+            "held-out tasks)"
+        )
+    else:
+        lead = "ranked first leads only by the search's listing order"
+    return (
+        f"The best {family} and {other} trees tie on every figure of the score: this task's "
+        "correlations reach the same ranks under both geometries, so the description does "
+        f"not choose between them, and the one {lead}. If one is meant, say which locations "
+        "pair: region pairs that only that geometry pools early."
+    )

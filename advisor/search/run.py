@@ -1,0 +1,541 @@
+"""One run of the search: every candidate tree scored, in the anytime order, then ranked.
+
+A :class:`SearchRun` sets a search up (its candidate space, its width ladders, the refusals of
+:mod:`advisor.search.checks`), scores the trees and ranks them on its :class:`Board`; the page of
+recommendations is built from it afterwards (:mod:`advisor.search.page`).
+
+**Practical searches** score each tree once, in the order of
+:class:`~advisor.search.anytime.AnytimeQueue` (the shallow baseline, then one tree of every
+family, the family whose opening tree best meets the description's relations first, then the
+families whose trees scored best so far first), raising the targets as they go; they keep each
+tree's figures (or its DAG, past :data:`_KEPT_FIGURES_BYTES`) and rank them once the pass ends or
+is stopped, in the candidates' own order, so the order changes nothing a full search returns and
+a stopped one ranks what it scored on the targets it saw. Progress reports the fraction of the
+work done (:class:`~advisor.search.anytime.WorkMeter`). **Free searches** visit the candidates in
+their own order and allocate widths by branch and bound (:mod:`advisor.search.widths`), which
+needs its objective up front. The clock (:mod:`advisor.search.clock`) says when to stop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Hashable, Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from advisor.errors import StoppedError
+from advisor.model.arrangement import discarded_order
+from advisor.model.budget import Budget
+from advisor.model.parameters import ParameterModel
+from advisor.model.results import SearchProgress
+from advisor.model.schedule import Schedule
+from advisor.model.task import Task
+from advisor.search.anytime import AnytimeQueue, WorkMeter
+from advisor.search.board import Board, Entry, Scored
+from advisor.search.candidates import Candidate, CandidateSpace
+from advisor.search.checks import check_kernel, check_space
+from advisor.search.clock import SearchClock
+from advisor.search.coherence import Relation, TreeCoherence, description_relations
+from advisor.search.ladders import Ladders
+from advisor.search.meeting import levels_apart
+from advisor.search.objective import Objective, default_targets
+from advisor.search.profiles import ProfileRules
+from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
+from advisor.search.synthesis import synthesis_variants
+from advisor.search.widths import Allocation, allocate_widths, best_point
+from advisor.seprank.efficiency import TYPICAL_PRICING_RUNS, contiguous_structure, is_priced
+from advisor.seprank.labels import correlation_labels
+from advisor.seprank.tree import log2_min_cut
+from advisor.stopping import StopSignal
+
+__all__ = ["SearchRun"]
+
+_Floats = npt.NDArray[np.float64]
+_Tree = tuple[tuple[npt.NDArray[np.intp], ...], list[Hashable]]
+"""A tree's windows per level and the keys naming its levels' prefixes."""
+
+_LEAST_TARGET: Final = 1e-6
+"""Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
+
+_KEPT_FIGURES_BYTES: Final = 64 * 2**20
+"""The practical pass keeps the figures of the trees it scores up to this size for the ranking;
+past it, the ranking computes them again from the DAGs (a task with thousands of correlations)."""
+
+_PROGRESS_INTERVAL: Final = 0.25
+"""Seconds between two progress reports at least."""
+
+_MOST_DONE: Final = 0.99
+"""The largest share of its work a stopped search's note reports: it had work left."""
+
+
+class SearchRun:
+    """One search of ``task`` within ``budget``: set up, then :meth:`execute` scores and ranks.
+
+    ``offset`` is the rank before the page's first (paging); the board keeps that many more.
+    Refuses a request its space cannot serve on construction (:mod:`advisor.search.checks`).
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        budget: Budget,
+        signal: StopSignal,
+        progress: Callable[[SearchProgress], None] | None,
+        offset: int = 0,
+    ) -> None:
+        self.task, self.budget, self.signal = task, budget, signal
+        self.offset = offset
+        self.clock = SearchClock(signal, budget.top_k)
+        self.report = progress
+        self.correlations = task.resolved()
+        self.names = [c.name for c in self.correlations]
+        spec = task.input
+        self.choices = budget.choices()
+        self.outputs = budget.outputs_for(task.outputs)
+        self.model = ParameterModel.for_input(spec, budget.representation_kernel, self.outputs)
+        check_kernel(task, budget, self.model)
+        labels = correlation_labels(self.correlations, spec.num_locations)
+        allowed = budget.families()
+        # Padding at most doubles an axis, so a padded tree is at most ndim levels deeper.
+        deepest = max(1, spec.num_locations.bit_length() + spec.ndim)
+        self.space = CandidateSpace(
+            spec,
+            budget.min_depth or 1,
+            budget.max_depth or deepest,
+            allowed,
+            dilations=budget.search_dilations,
+            labels=labels,
+            variants=synthesis_variants([c.weight for c in self.correlations]),
+            seed=budget.seed,
+            arrangement=task.arrangement,
+        )
+        self.candidates = self.space.candidates
+        # One labelling per grid a candidate pools; a padded margin is free to the min-cut.
+        self.builders = {
+            padding: SubtreeDagBuilder(self.space.labels(padding))
+            for padding in self.space.paddings
+        }
+        if budget.width_profile == "practical":
+            self.candidates = _bounded(self.candidates, _largest_window, budget.max_window)
+            self.candidates = _bounded(self.candidates, _widest_step, budget.max_step)
+        rules = ProfileRules.for_budget(budget, self.outputs)
+        self.ladders = Ladders(self.space, self.model, rules, budget)
+        check_space(task, budget, self.candidates, self.ladders)
+        # Built by execute(): its targets need a pass over every tree, which only a search (or
+        # search_objective) uses, not a caller that only samples the space.
+        self.objective: Objective
+        self.board = Board(offset + budget.top_k, self.tie_key)
+        self._apart: dict[bytes, float] = {}
+        self._coherence: dict[int, float] = {}
+        self._relations: list[Relation] | None = None
+        self._meter: TreeCoherence | None = None
+        self._trees: dict[int, _Tree] = {}  # opening trees built before their scoring
+        self.scored = 0
+        self.last_report = -math.inf
+        # The practical scoring pass: the trees scored, the targets so far (the best figure of a
+        # recommendable tree per correlation), the least arrangement a recommendable tree
+        # discards and its best coherence, the points scored and the best provisional score.
+        self.visited: list[Scored] = []
+        self._targets = np.zeros(len(self.correlations))
+        self._least_discarded = math.inf
+        self._best_coherence = 0.0
+        self._kept_bytes = 0
+        self._points = 0
+        self._best_seen = -math.inf
+        self._family_best: dict[str, tuple[_Floats, npt.NDArray[np.int64], float, float]] = {}
+        self._work: dict[int, list[tuple[Hashable, int]]] = {}
+        self.share_done = 1.0  # of the work, predicted when a stop cut the trees
+
+    @property
+    def any_recommendable_scored(self) -> bool:
+        """Whether the scoring scored a recommendable tree (else the targets are the bounds)."""
+        return bool(self._family_best)
+
+    def tie_key(self, candidate: Candidate, dag: SubtreeDag) -> tuple[float, ...]:
+        """Return what ranks a tree among exact ties, smaller first (a :data:`~.board.TieKey`)."""
+        return (self.levels_apart(dag),)
+
+    def coherent(
+        self, candidate: Candidate, tree: _Tree | None = None, stop: StopSignal | None = None
+    ) -> float:
+        """Return how alike and how soon the tree meets each relation (0 without relations).
+
+        Memoised per candidate; ``tree`` is its windows and level keys where the caller has them.
+        The relations are read off the description once, when first needed
+        (:mod:`advisor.search.coherence`); ``stop`` may cut that reading
+        (:class:`~advisor.errors.StoppedError`).
+        """
+        found = self._coherence.get(candidate.index)
+        if found is None:
+            if self._meter is None:
+                self._meter = TreeCoherence(self.relations(stop), self.task.input.shape)
+            windows, keys = self.space.tree(candidate) if tree is None else tree
+            figure = self._meter.of(windows, keys, candidate.padding)
+            found = self._coherence[candidate.index] = 0.0 if figure is None else figure
+        return found
+
+    def relations(self, stop: StopSignal | None = None) -> list[Relation]:
+        """Return the description's relations (read once; ``stop`` may cut the reading)."""
+        if self._relations is None:
+            shape = self.task.input.shape
+            self._relations = description_relations(self.correlations, shape, stop)
+        return self._relations
+
+    def levels_apart(self, dag: SubtreeDag) -> float:
+        """Return how many levels a tree's correlated locations pass before meeting.
+
+        Memoised per DAG: the tie-break after :meth:`coherent` (:mod:`advisor.search.meeting`).
+        """
+        found = self._apart.get(dag.digest)
+        if found is None:
+            found = self._apart[dag.digest] = levels_apart(dag, self.objective.weights)
+        return found
+
+    def execute(self) -> bool:
+        """Score the trees in the anytime order and rank them; return whether every one was."""
+        practical = self.budget.width_profile == "practical"
+        if not practical:
+            self.objective = self.free_objective()
+        # A tree with no role (not recommendable, not a baseline) is ranked nowhere: a
+        # practical search does not score it.
+        visited = [c for c in self.candidates if _roles(c)] if practical else self.candidates
+        queue = AnytimeQueue(visited, self.budget.seed) if practical else None
+        order = iter(visited if queue is None else queue)
+        self._work = {c.index: self.work_levels(c) for c in visited}
+        meter = WorkMeter(list(self._work.values()))
+        seen: dict[bytes, set[str]] = {}
+        # The shallow net is the baseline of every rationale: always evaluated, never cut.
+        started = self.clock.clock()
+        self._visit(next(order), seen, None, meter, queue)
+        self.clock.predict(self.clock.clock() - started, self._pricing_time())
+        # The first report once the baseline is scored: also a search that its deadline (or a
+        # machine too loaded to run it) cuts before the next tree reports how far it got.
+        self._progress(meter)
+        complete = queue is None or self._prefer_coherent(queue)
+        for candidate in order if complete else ():
+            if self.clock.stopped() or not self._visit(candidate, seen, self.clock, meter, queue):
+                complete = False
+                break
+            self._progress(meter)
+        if not complete:
+            # Work was left, so never "100%" however the estimate rounds.
+            done = meter.fraction(self.clock.time_ahead(), self.clock.elapsed())
+            self.share_done = min(done, _MOST_DONE)
+        if practical:
+            self.objective = self.practical_objective()
+            self._rank()
+        return complete
+
+    def _prefer_coherent(self, queue: AnytimeQueue) -> bool:
+        """Give the families' first turns in the order their opening trees meet the relations.
+
+        Reads the description's relations and each family's opening tree (kept for its
+        scoring); nothing without relations. Return False when the deadline cut this.
+        """
+        try:
+            if not self.relations(self.clock):
+                return True
+            figures: dict[str, float] = {}
+            for lead in queue.leads():
+                if self.clock.stopped():
+                    return False
+                tree = self._trees[lead.index] = self.space.tree(lead)
+                figures[lead.family] = self.coherent(lead, tree)
+        except StoppedError:
+            return False
+        queue.prefer(figures)
+        return True
+
+    def _visit(
+        self,
+        candidate: Candidate,
+        seen: dict[bytes, set[str]],
+        stop: StopSignal | None,
+        meter: WorkMeter,
+        queue: AnytimeQueue | None,
+    ) -> bool:
+        """Score one tree and record its cost (and its score, to steer ``queue``).
+
+        Return False when ``stop`` cut it.
+        """
+        started = self.clock.clock()
+        if queue is not None:
+            try:
+                self.score(candidate, stop)
+            except StoppedError:
+                return False
+            for family, score in self._family_scores().items():
+                queue.rate(family, score)
+            finished = True
+        else:
+            finished = self._evaluate(candidate, seen, stop)
+        meter.done(self._work[candidate.index], self.clock.clock() - started)
+        return finished
+
+    def work_levels(self, candidate: Candidate) -> list[tuple[Hashable, int]]:
+        """Name each level's prefix and count the nodes it pools (for :class:`WorkMeter`)."""
+        nodes = self.task.input.num_locations
+        levels: list[tuple[Hashable, int]] = []
+        for level, pool in enumerate(candidate.pools):
+            order = None if candidate.dilations is None else candidate.dilations[: level + 1]
+            prefix = (
+                candidate.family,
+                candidate.variant,
+                order,
+                candidate.padding,
+                candidate.pools[: level + 1],
+            )
+            levels.append((prefix, nodes))
+            nodes //= math.prod(pool)
+        return levels
+
+    def _family_scores(self) -> dict[str, float]:
+        """Each family's best tree so far, scored on the targets known now."""
+        objective = self.practical_objective()
+        return {
+            family: float(objective.keys(*held)[:, 0].max())
+            for family, held in self._family_best.items()
+        }
+
+    def score(self, candidate: Candidate, stop: StopSignal | None = None) -> None:
+        """Practical pass: build the tree's DAG and score its fitting profiles; raise the targets.
+
+        The figures are kept for the ranking while they fit :data:`_KEPT_FIGURES_BYTES`, else
+        the ranking computes them again from the DAG (its time is reserved on the clock).
+        ``stop`` may cut the tree's build (:class:`~advisor.errors.StoppedError`).
+        """
+        tree = self._trees.pop(candidate.index, None) or self.space.tree(candidate)
+        dag = self.builders[candidate.padding].build(*tree, stop=stop)
+        # A recommendable tree's figure weighs in its score (the first reads the relations);
+        # a baseline's, which its ranking weighs, is taken while its windows are at hand.
+        read = candidate.eligible or self._relations is not None
+        coherent = self.coherent(candidate, tree, stop) if read else 0.0
+        profiles, parameters = self.ladders.contenders(candidate)
+        started = self.clock.clock()
+        figures = dag.log2_ranks(np.log2(profiles)) if profiles.size else None
+        recompute = self.clock.clock() - started
+        keep = figures is not None and self._kept_bytes + figures.nbytes <= _KEPT_FIGURES_BYTES
+        if keep and figures is not None:
+            self._kept_bytes += figures.nbytes
+        self.visited.append(Scored(candidate, dag, figures if keep else None))
+        if figures is None:
+            return
+        # The ladders the contenders dominate are settled by a bound: counted too.
+        self._points += self.ladders.fitting(candidate)[1].size
+        if not candidate.eligible:
+            return
+        self._targets = np.maximum(self._targets, figures.max(axis=0))
+        discarded = self.discarded(candidate)
+        self._least_discarded = min(self._least_discarded, discarded)
+        self._best_coherence = max(self._best_coherence, coherent)
+        started = self.clock.clock()
+        objective = self.practical_objective()
+        best = float(objective.keys(figures, parameters, discarded, coherent)[:, 0].max())
+        self._best_seen = max(self._best_seen, best)
+        held = self._family_best.get(candidate.family)
+        if held is None or best > objective.keys(*held)[:, 0].max():
+            self._family_best[candidate.family] = (figures, parameters, discarded, coherent)
+        self.clock.defer(self.clock.clock() - started + (0.0 if keep else recompute))
+
+    def _rank(self) -> None:
+        """Rank the scored trees, offered in the candidates' order (duplicates: the first kept)."""
+        seen: dict[bytes, set[str]] = {}
+        for scored in sorted(self.visited, key=lambda s: s.candidate.index):
+            candidate, dag = scored.candidate, scored.dag
+            roles = _roles(candidate)
+            if roles <= seen.setdefault(dag.digest, set()):
+                continue  # the same tree to the model as one evaluated for the same purposes
+            seen[dag.digest] |= roles
+            allocation = self.best_profile(candidate, dag, figures=scored.figures)
+            if allocation is not None:
+                self.board.offer(Entry(candidate, allocation, dag, scored.figures))
+
+    def _evaluate(
+        self, candidate: Candidate, seen: dict[bytes, set[str]], stop: StopSignal | None
+    ) -> bool:
+        """Allocate a free search's widths of the tree and record it; False when ``stop`` cut it."""
+        windows, keys = self.space.tree(candidate)
+        dag = self.builders[candidate.padding].build(windows, keys)
+        roles = _roles(candidate)
+        if roles <= seen.setdefault(dag.digest, set()):
+            return True  # the same tree to the model as one evaluated for the same purposes
+        seen[dag.digest] |= roles
+        outcome = allocate_widths(
+            dag,
+            self.objective,
+            self.choices,
+            self.model,
+            self.budget.max_parameters,
+            floor=self.board.floor_for(candidate, dag),
+            stop=stop,
+        )
+        self.scored += outcome.points_scored
+        if outcome.allocation is not None:
+            self.board.offer(Entry(candidate, outcome.allocation, dag))
+        return outcome.complete
+
+    def best_profile(
+        self,
+        candidate: Candidate,
+        dag: SubtreeDag,
+        scale: float = 1.0,
+        figures: _Floats | None = None,
+    ) -> Allocation | None:
+        """Score the tree's contending profiles; return the best (widths.py's ties).
+
+        ``figures`` are the contenders' figures when the scoring pass kept them.
+        """
+        profiles, parameters = self.ladders.contenders(candidate, scale)
+        if profiles.size == 0:
+            return None
+        if figures is None:
+            figures = dag.log2_ranks(np.log2(profiles))
+        weighs = self.objective.best_coherence is not None
+        keys = self.objective.keys(
+            figures,
+            parameters,
+            self.discarded(candidate),
+            self.coherent(candidate) if weighs else None,
+        )
+        # The ladders the contenders dominate are settled by that bound: evaluated too.
+        self.scored += self.ladders.fitting(candidate, scale)[1].size
+        top = best_point(keys, parameters, profiles)
+        return Allocation(
+            widths=tuple(int(w) for w in profiles[top]),
+            keys=tuple(float(k) for k in keys[top]),
+            parameters=int(parameters[top]),
+            log2_ranks=tuple(float(f) for f in figures[top]),
+        )
+
+    def discarded(self, candidate: Candidate) -> float:
+        """Return the arrangement the candidate's tree discards, bits per location."""
+        return discarded_order(self.space.grid(candidate), candidate.pools, candidate.pools)
+
+    def _dimension_bounds(self) -> npt.NDArray[np.float64]:
+        """Return each correlation's dimension bound at the largest channel choice (capped)."""
+        return default_targets(
+            [min(c.a_size, c.b_size) for c in self.correlations],
+            self.choices[-1],
+            self.budget.log2_rank_target,
+        )
+
+    def free_objective(self) -> Objective:
+        """Return a free search's objective: the dimension bound at the largest channel choice."""
+        return Objective.create(
+            self._dimension_bounds(), [c.weight for c in self.correlations], self.budget.objective
+        )
+
+    def practical_objective(self) -> Objective:
+        """Return a practical search's objective, on the targets of the trees scored so far.
+
+        The target of a correlation is the best figure any recommendable tree scored reaches
+        with a fitting profile, the reference arrangement the least any of them discards and
+        the reference coherence the best any of them reaches (None without relations): once
+        every tree is scored, a score of 1.0 means no practical net at this budget does better
+        on any correlation, the whole budget is used, no tree keeps more of the input's
+        arrangement and none meets the description's relations more alike or sooner
+        (docs/THEORY.md §16, §18). Before any recommendable tree is scored (a search stopped
+        that early returns a baseline) the targets are the dimension bounds, the most any net of
+        the search space could reach, so a baseline does not score 1 against nothing.
+        """
+        if self._family_best:
+            best = self._targets
+            if self.budget.log2_rank_target is not None:
+                best = np.minimum(best, self.budget.log2_rank_target)
+            targets = np.maximum(best, _LEAST_TARGET)
+        else:
+            targets = self._dimension_bounds()
+        return Objective.create(
+            targets,
+            [c.weight for c in self.correlations],
+            self.budget.objective,
+            max_parameters=self.budget.max_parameters,
+            least_discarded=(
+                self._least_discarded if math.isfinite(self._least_discarded) else None
+            ),
+            best_coherence=self._best_coherence or None,
+        )
+
+    def scoring_pass(self) -> None:
+        """Score every recommendable tree (no stop): the targets of the full search's objective.
+
+        (:func:`~advisor.search.recommend.search_objective`.)
+        """
+        for candidate in self.candidates:
+            if candidate.eligible:
+                self.score(candidate)
+
+    def _pricing_time(self) -> float:
+        """Predict how long a recommendation's analysis prices the contiguous net (0: not priced).
+
+        The shallow net's build barely prices anything, while on a small input pricing a deep
+        tree is most of its build (some 200 runs of the recurrence): one run on the deepest
+        recommendable tree's contiguous windows is timed (the faster of two), times
+        :data:`~advisor.seprank.efficiency.TYPICAL_PRICING_RUNS`.
+        """
+        deepest = max((c for c in self.candidates if c.eligible), key=lambda c: c.depth)
+        schedule = Schedule.trusted(self.space.grid(deepest), deepest.pools)
+        if not is_priced(len(self.correlations), schedule):
+            return 0.0
+        structure = contiguous_structure(schedule)
+        labels = self.space.labels(deepest.padding)
+        # Fractional widths, as the pricing's: they take the float recurrence.
+        widths = np.full((3, deepest.depth), math.log2(self.choices[-1]) - 0.5)
+        runs = []
+        for _ in range(2):  # the faster of two: the first pays for caches the pricing reuses
+            started = self.clock.clock()
+            log2_min_cut(structure, labels, widths, math.log2(self.choices[-1]))
+            runs.append(self.clock.clock() - started)
+        return TYPICAL_PRICING_RUNS * min(runs)
+
+    def _progress(self, meter: WorkMeter) -> None:
+        now = self.clock.elapsed()
+        if self.report is None or now - self.last_report < _PROGRESS_INTERVAL:
+            return
+        self.last_report = now
+        if self.budget.width_profile == "practical":
+            # Provisional: the best score on the targets known when each tree was scored.
+            scored, best = self._points, self._best_seen if self._best_seen > 0 else None
+        else:
+            scored = self.scored
+            best = self.board.top[0].allocation.keys[0] if self.board.top else None
+        self.report(SearchProgress(scored, now, best, meter.fraction(self.clock.time_ahead(), now)))
+
+
+def _roles(candidate: Candidate) -> set[str]:
+    """Name what a candidate is evaluated for: recommendation, contiguous or shallow baseline."""
+    roles = {"recommend"} if candidate.eligible else set()
+    if candidate.family in ("contiguous", "shallow"):
+        roles.add(candidate.family)
+    return roles
+
+
+def _largest_window(candidate: Candidate) -> int:
+    """Return the locations of the candidate's largest pooling window."""
+    return max(math.prod(pool) for pool in candidate.pools)
+
+
+def _widest_step(candidate: Candidate) -> int:
+    """Return the widest step, per axis, of the candidate's windows below the top (1: none)."""
+    return max((max(pool) for pool in candidate.pools[:-1]), default=1)
+
+
+def _bounded(
+    candidates: Sequence[Candidate], measure: Callable[[Candidate], int], bound: int | None
+) -> tuple[Candidate, ...]:
+    """Mark the trees whose ``measure`` exceeds ``bound`` not recommendable (still evaluated).
+
+    When no tree meets the bound (an awkward grid), the bound becomes the least ``measure`` any
+    tree has, so the search never falls back to nothing.
+    """
+    sizes = [measure(c) for c in candidates if c.eligible]
+    if bound is None or not sizes:
+        return tuple(candidates)
+    least = max(bound, min(sizes))
+    return tuple(
+        dataclasses.replace(c, eligible=False) if c.eligible and measure(c) > least else c
+        for c in candidates
+    )
