@@ -149,7 +149,7 @@ def _scope(run: SearchRun, complete: bool) -> Scope:
     """Say what the targets are: every tree's best, the scored trees', or the bounds."""
     if complete:
         return "complete"
-    return "stopped" if run.any_recommendable_scored else "bounds"
+    return "stopped" if run.targets.reached else "bounds"
 
 
 def _widenings(run: SearchRun, entry: Entry) -> list[Widening]:

@@ -8,10 +8,11 @@ that fits the parameter and compute budgets (:mod:`advisor.search.ladders`), on 
 windows stay within ``max_window`` (and ``max_step``); a *free* search allocates any widths from
 the choices optimally (:mod:`advisor.search.widths`). Both evaluate on the shared-subtree DP of
 :mod:`advisor.search.subtree_dag`. The search runs in :mod:`advisor.search.run` (the anytime
-order, the ranking), plans its time on :mod:`advisor.search.clock`, keeps its standings on
-:mod:`advisor.search.board`, refuses what it cannot serve in :mod:`advisor.search.checks`, and
-builds its page of recommendations in :mod:`advisor.search.page`; mixtures of its best trees
-are added afterwards on request (:mod:`advisor.search.mixtures`).
+order, the ranking), scores against :mod:`advisor.search.targets`, plans its time on
+:mod:`advisor.search.clock`, keeps its standings on :mod:`advisor.search.board`, refuses what it
+cannot serve in :mod:`advisor.search.checks`, and builds its page of recommendations in
+:mod:`advisor.search.page`; mixtures of its best trees are added afterwards on request
+(:mod:`advisor.search.mixtures`).
 
 **Objective** (:mod:`advisor.search.objective`): each correlation's log2 separation rank — the
 figure the analysis reports, the tensor-network min-cut (docs/THEORY.md §4-6) with weight sharing —

@@ -41,10 +41,11 @@ from advisor.search.clock import SearchClock
 from advisor.search.coherence import Relation, TreeCoherence, description_relations
 from advisor.search.ladders import Ladders
 from advisor.search.meeting import levels_apart
-from advisor.search.objective import Objective, default_targets
+from advisor.search.objective import Objective
 from advisor.search.profiles import ProfileRules
 from advisor.search.subtree_dag import SubtreeDag, SubtreeDagBuilder
 from advisor.search.synthesis import synthesis_variants
+from advisor.search.targets import Targets
 from advisor.search.widths import Allocation, allocate_widths, best_point
 from advisor.seprank.efficiency import TYPICAL_PRICING_RUNS, contiguous_structure, is_priced
 from advisor.seprank.labels import correlation_labels
@@ -56,9 +57,6 @@ __all__ = ["SearchRun"]
 _Floats = npt.NDArray[np.float64]
 _Tree = tuple[tuple[npt.NDArray[np.intp], ...], list[Hashable]]
 """A tree's windows per level and the keys naming its levels' prefixes."""
-
-_LEAST_TARGET: Final = 1e-6
-"""Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
 
 _KEPT_FIGURES_BYTES: Final = 64 * 2**20
 """The practical pass keeps the figures of the trees it scores up to this size for the ranking;
@@ -135,24 +133,16 @@ class SearchRun:
         self._trees: dict[int, _Tree] = {}  # opening trees built before their scoring
         self.scored = 0
         self.last_report = -math.inf
-        # The practical scoring pass: the trees scored, the targets so far (the best figure of a
-        # recommendable tree per correlation), the least arrangement a recommendable tree
-        # discards and its best coherence, the points scored and the best provisional score.
+        # The practical scoring pass: the trees scored, the targets so far, the points scored,
+        # the best provisional score and each family's best tree (which steers the order).
         self.visited: list[Scored] = []
-        self._targets = np.zeros(len(self.correlations))
-        self._least_discarded = math.inf
-        self._best_coherence = 0.0
+        self.targets = Targets(self.correlations, budget)
         self._kept_bytes = 0
         self._points = 0
         self._best_seen = -math.inf
         self._family_best: dict[str, tuple[_Floats, npt.NDArray[np.int64], float, float]] = {}
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
         self.share_done = 1.0  # of the work, predicted when a stop cut the trees
-
-    @property
-    def any_recommendable_scored(self) -> bool:
-        """Whether the scoring scored a recommendable tree (else the targets are the bounds)."""
-        return bool(self._family_best)
 
     def tie_key(self, candidate: Candidate, dag: SubtreeDag) -> tuple[float, ...]:
         """Return what ranks a tree among exact ties, smaller first (a :data:`~.board.TieKey`)."""
@@ -327,10 +317,8 @@ class SearchRun:
         self._points += self.ladders.fitting(candidate)[1].size
         if not candidate.eligible:
             return
-        self._targets = np.maximum(self._targets, figures.max(axis=0))
         discarded = self.discarded(candidate)
-        self._least_discarded = min(self._least_discarded, discarded)
-        self._best_coherence = max(self._best_coherence, coherent)
+        self.targets.raise_to(figures.max(axis=0), discarded, coherent)
         started = self.clock.clock()
         objective = self.practical_objective()
         best = float(objective.keys(figures, parameters, discarded, coherent)[:, 0].max())
@@ -414,50 +402,13 @@ class SearchRun:
         """Return the arrangement the candidate's tree discards, bits per location."""
         return discarded_order(self.space.grid(candidate), candidate.pools, candidate.pools)
 
-    def _dimension_bounds(self) -> npt.NDArray[np.float64]:
-        """Return each correlation's dimension bound at the largest channel choice (capped)."""
-        return default_targets(
-            [min(c.a_size, c.b_size) for c in self.correlations],
-            self.choices[-1],
-            self.budget.log2_rank_target,
-        )
-
     def free_objective(self) -> Objective:
-        """Return a free search's objective: the dimension bound at the largest channel choice."""
-        return Objective.create(
-            self._dimension_bounds(), [c.weight for c in self.correlations], self.budget.objective
-        )
+        """Return a free search's objective (:class:`~advisor.search.targets.Targets`)."""
+        return self.targets.free_objective()
 
     def practical_objective(self) -> Objective:
-        """Return a practical search's objective, on the targets of the trees scored so far.
-
-        The target of a correlation is the best figure any recommendable tree scored reaches
-        with a fitting profile, the reference arrangement the least any of them discards and
-        the reference coherence the best any of them reaches (None without relations): once
-        every tree is scored, a score of 1.0 means no practical net at this budget does better
-        on any correlation, the whole budget is used, no tree keeps more of the input's
-        arrangement and none meets the description's relations more alike or sooner
-        (docs/THEORY.md §16, §18). Before any recommendable tree is scored (a search stopped
-        that early returns a baseline) the targets are the dimension bounds, the most any net of
-        the search space could reach, so a baseline does not score 1 against nothing.
-        """
-        if self._family_best:
-            best = self._targets
-            if self.budget.log2_rank_target is not None:
-                best = np.minimum(best, self.budget.log2_rank_target)
-            targets = np.maximum(best, _LEAST_TARGET)
-        else:
-            targets = self._dimension_bounds()
-        return Objective.create(
-            targets,
-            [c.weight for c in self.correlations],
-            self.budget.objective,
-            max_parameters=self.budget.max_parameters,
-            least_discarded=(
-                self._least_discarded if math.isfinite(self._least_discarded) else None
-            ),
-            best_coherence=self._best_coherence or None,
-        )
+        """Return a practical search's objective on the trees scored so far (its targets)."""
+        return self.targets.practical_objective()
 
     def scoring_pass(self) -> None:
         """Score every recommendable tree (no stop): the targets of the full search's objective.

@@ -1,0 +1,82 @@
+"""What a search's scores are measured against: the targets, raised as its trees are scored.
+
+A free search's target of each correlation is its dimension bound at the largest channel choice
+(:func:`~advisor.search.objective.default_targets`). A practical search's is the best figure any
+recommendable tree it scored reaches with a fitting profile, its reference arrangement the least
+any of them discards and its reference coherence the best any of them reaches (None without
+relations): once every tree is scored, a score of 1.0 means no practical net at this budget does
+better on any correlation, the whole budget is used, no tree keeps more of the input's
+arrangement and none meets the description's relations more alike or sooner (docs/THEORY.md §16,
+§18). Before any recommendable tree is scored (a search stopped that early returns a baseline)
+its targets are the dimension bounds too, the most any net of the search space could reach, so a
+baseline does not score 1 against nothing. ``log2_rank_target`` lowers either.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from advisor.model.budget import Budget
+from advisor.model.regions import ResolvedCorrelation
+from advisor.search.objective import Objective, default_targets
+
+__all__ = ["Targets"]
+
+_LEAST_TARGET: Final = 1e-6
+"""Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
+
+
+class Targets:
+    """A search's targets: the dimension bounds, and the best the recommendable trees reach."""
+
+    def __init__(self, correlations: Sequence[ResolvedCorrelation], budget: Budget) -> None:
+        self._budget = budget
+        self._weights = [c.weight for c in correlations]
+        self._smaller_sides = [min(c.a_size, c.b_size) for c in correlations]
+        self._best = np.zeros(len(correlations))
+        self._least_discarded = math.inf
+        self._best_coherence = 0.0
+        self.reached = False
+        """Whether a recommendable tree was recorded (else a practical objective is the bounds)."""
+
+    def raise_to(self, figures: npt.NDArray[np.float64], discarded: float, coherent: float) -> None:
+        """Record a recommendable tree: its best figure per correlation, discard and coherence."""
+        self._best = np.maximum(self._best, figures)
+        self._least_discarded = min(self._least_discarded, discarded)
+        self._best_coherence = max(self._best_coherence, coherent)
+        self.reached = True
+
+    def free_objective(self) -> Objective:
+        """Return a free search's objective: the dimension bound at the largest channel choice."""
+        return Objective.create(self._bounds(), self._weights, self._budget.objective)
+
+    def practical_objective(self) -> Objective:
+        """Return a practical search's objective on the trees recorded so far (module docstring)."""
+        if self.reached:
+            best = self._best
+            if self._budget.log2_rank_target is not None:
+                best = np.minimum(best, self._budget.log2_rank_target)
+            targets = np.maximum(best, _LEAST_TARGET)
+        else:
+            targets = self._bounds()
+        return Objective.create(
+            targets,
+            self._weights,
+            self._budget.objective,
+            max_parameters=self._budget.max_parameters,
+            least_discarded=(
+                self._least_discarded if math.isfinite(self._least_discarded) else None
+            ),
+            best_coherence=self._best_coherence or None,
+        )
+
+    def _bounds(self) -> npt.NDArray[np.float64]:
+        """Return each correlation's dimension bound at the largest channel choice (capped)."""
+        return default_targets(
+            self._smaller_sides, self._budget.choices()[-1], self._budget.log2_rank_target
+        )
