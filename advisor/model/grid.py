@@ -21,6 +21,7 @@ __all__ = [
     "MAX_LOCATIONS",
     "InputSpec",
     "Padding",
+    "channel_axis_hint",
     "check_padding",
     "padded_ids",
     "padded_shape",
@@ -28,6 +29,12 @@ __all__ = [
 
 Padding: TypeAlias = tuple[tuple[int, int], ...]
 """Per axis, the constant locations added ``(before, after)`` the input."""
+
+_CHANNEL_COUNTS = (3, 4)
+"""Colour channels (RGB, RGBA): an end axis of this size in an image-sized shape is likely them."""
+
+_SPATIAL_LEAST = 8
+"""Least size of the other axes for an end axis of :data:`_CHANNEL_COUNTS` to read as channels."""
 
 MAX_LOCATIONS = 2**20
 """Largest grid the library accepts (e.g. 1024 x 1024). Tasks and architectures allocate
@@ -49,7 +56,9 @@ class InputSpec(BaseModel):
     @classmethod
     def _shape_is_a_grid(cls, shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(shape) not in (1, 2, 3):
-            raise ValueError(f"must have 1, 2 or 3 dimensions, got {len(shape)}")
+            hint = channel_axis_hint(shape)
+            more = f" ({hint})" if hint else ""
+            raise ValueError(f"must have 1, 2 or 3 dimensions, got {len(shape)}{more}")
         if any(n <= 0 for n in shape):
             raise ValueError(f"every dimension must be positive, got {list(shape)}")
         if math.prod(shape) > MAX_LOCATIONS:
@@ -65,6 +74,26 @@ class InputSpec(BaseModel):
     def ndim(self) -> int:
         """1 for sequences, 2 for images, 3 for volumes and videos."""
         return len(self.shape)
+
+
+def channel_axis_hint(shape: Sequence[int]) -> str | None:
+    """Say how to give colour channels when an end axis of ``shape`` looks like them.
+
+    Channels are not an axis of the grid (``input.channels`` holds them): a shape such as
+    ``[32, 32, 3]`` (height, width, channels) or ``[3, 32, 32]`` is a 3-D grid whose 3-long axis
+    is pooled like a spatial one, and ``[1, 32, 32, 3]`` (a batch of one) is refused. Axes of one
+    location are left out of a shape of more than 3 axes first. None when neither end axis has 3
+    or 4 locations while every other axis has at least 8, or when the rest would not be a grid.
+    """
+    axes = [n for n in shape if n != 1] if len(shape) > 3 else list(shape)
+    for axis in (len(axes) - 1, 0):
+        rest = axes[:axis] + axes[axis + 1 :]
+        if axes[axis] in _CHANNEL_COUNTS and 1 <= len(rest) <= 3 and min(rest) >= _SPATIAL_LEAST:
+            return (
+                f"if the axis of {axes[axis]} locations holds colour channels, give the shape "
+                f"{rest} and channels {axes[axis]}: the shape lists locations only"
+            )
+    return None
 
 
 def padded_shape(shape: Sequence[int], padding: Padding | None) -> tuple[int, ...]:

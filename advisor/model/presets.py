@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
+from advisor.model.grid import channel_axis_hint
 from advisor.model.regions import (
     PresetInfo,
     ResolvedCorrelation,
@@ -86,8 +87,11 @@ def _axes(shape: _Shape) -> list[tuple[int, str]]:
 
 
 def _reject(preset: str, shape: _Shape, why: str) -> InvalidRequestError:
+    hint = channel_axis_hint(shape)
     return InvalidRequestError.single(
-        "preset", f"{preset} does not apply to the input {list(shape)}: {why}"
+        "preset",
+        f"{preset} does not apply to the input {list(shape)}: {why}"
+        + (f" ({hint})" if hint else ""),
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from advisor.errors import StoppedError
 from advisor.model.architecture import Architecture
+from advisor.model.grid import channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.search.board import Entry
 from advisor.search.clock import PricingTimer
@@ -271,6 +272,13 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
         notes.append(
             f"The search was stopped early, after about {run.share_done:.0%} of its work; "
             "this is the best found so far."
+        )
+    shape = run.task.input.shape
+    hint = channel_axis_hint(shape)
+    if hint is not None:
+        notes.append(
+            f"The input {list(shape)} is searched as a grid of {len(shape)} axes, each pooled "
+            f"like a spatial one; {hint}."
         )
     if run.ladders.max_multiply_adds is None and run.budget.width_profile == "practical":
         notes.append(

@@ -1,0 +1,94 @@
+"""Colour channels written as an axis of the shape: the error or the rationale gives the fix.
+
+``input.shape`` lists locations only; channels go in ``input.channels``. A shape such as
+``[32, 32, 3]`` (numpy's height, width, channels) is a valid 3-D grid, so it is searched as one,
+but the rationale says how to give the channels instead; where the shape is refused (four axes, a
+preset that does not fit the 3-long axis) the error says it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from advisor.errors import InvalidRequestError
+from advisor.model.budget import Budget
+from advisor.model.grid import channel_axis_hint
+from advisor.model.task import parse_task
+from advisor.search.recommend import recommend
+
+spatial = st.lists(st.integers(8, 40), min_size=1, max_size=2)
+colours = st.sampled_from([3, 4])
+
+
+def _advice(hint: str) -> tuple[list[int], int]:
+    """Read the shape and channels a hint advises."""
+    found = re.search(r"give the shape \[([\d, ]+)\] and channels (\d+)", hint)
+    assert found is not None, hint
+    return [int(n) for n in found.group(1).split(", ")], int(found.group(2))
+
+
+@given(spatial, colours, st.booleans())
+def test_a_channel_axis_at_either_end_is_named_with_the_shape_to_give(
+    rest: list[int], channels: int, last: bool
+) -> None:
+    shape = [*rest, channels] if last else [channels, *rest]
+    hint = channel_axis_hint(shape)
+    assert hint is not None
+    assert _advice(hint) == (rest, channels)
+    # The advice is a valid input, and with it the preset that needed the axis applies.
+    task = parse_task({"input": {"shape": rest, "channels": channels}, "preset": "symmetry"})
+    assert task.input.channels == channels
+
+
+@given(st.lists(st.integers(5, 40), min_size=1, max_size=3))
+def test_no_hint_without_a_3_or_4_long_end_axis(shape: list[int]) -> None:
+    assert channel_axis_hint(shape) is None
+
+
+@pytest.mark.parametrize("shape", [[16, 64, 64], [32, 32, 32], [3, 4, 32], [4, 6, 32], [3]])
+def test_volumes_and_small_grids_get_no_hint(shape: list[int]) -> None:
+    assert channel_axis_hint(shape) is None
+
+
+@pytest.mark.parametrize("shape", [[1, 32, 32, 3], [32, 32, 3, 1], [3, 32, 32, 1]])
+def test_a_four_axis_shape_is_refused_with_the_advice(shape: list[int]) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_task({"input": {"shape": shape}, "preset": "symmetry"})
+    (violation,) = caught.value.violations
+    assert violation.field == "input.shape"
+    assert "must have 1, 2 or 3 dimensions, got 4" in violation.description
+    assert "give the shape [32, 32] and channels 3" in violation.description
+
+
+def test_a_preset_refused_on_the_channel_axis_says_how_to_give_channels() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_task({"input": {"shape": [32, 32, 3]}, "preset": "symmetry"})
+    (violation,) = caught.value.violations
+    assert violation.field == "preset"
+    assert "give the shape [32, 32] and channels 3" in violation.description
+
+
+@pytest.mark.parametrize(("shape", "said"), [([32, 32, 3], True), ([32, 32], False)])
+def test_the_rationale_says_a_channel_like_axis_is_pooled_as_space(
+    shape: list[int], said: bool
+) -> None:
+    half = [16, *shape[1:]]
+    task = parse_task(
+        {
+            "input": {"shape": shape},
+            "correlations": [
+                {"name": "top/bottom", "a": {"box": {"start": [0] * len(shape), "stop": half}}}
+            ],
+        }
+    )
+    result = recommend(task, Budget(max_parameters=20_000, top_k=2, time_limit_seconds=None))
+    assert result.recommendations
+    for recommendation in result.recommendations:
+        text = " ".join(recommendation.rationale.split())
+        note = f"The input {shape} is searched as a grid of 3 axes, each pooled like a spatial one"
+        assert (note in text) == said
+        assert ("give the shape [32, 32] and channels 3" in text) == said
