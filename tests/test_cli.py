@@ -272,7 +272,18 @@ def test_a_compute_bound_nothing_fits_names_max_macs_in_one_whole_line(task_file
         ExitCode.INVALID_ARGUMENT,
     )
     assert line.startswith("advisor: error: --max-macs: is 10: ")
-    assert line.endswith("raise it or lower budget.min_width")
+    # The fields the library's message names as fixes are named as the options that set them.
+    assert "multiply-adds within --budget needs " in line
+    assert line.endswith("raise it or lower --min-width")
+
+
+def test_a_budget_nothing_fits_names_the_options_to_change(task_file: Path) -> None:
+    line = assert_one_error_line(
+        advisor("recommend", task_file, "--budget", "10"), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith("advisor: error: --budget: the smallest practical net ")
+    assert line.endswith("lower --min-width or set --width-profile to free")
+    assert "budget." not in line
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -229,7 +230,16 @@ _FIELD_OPTIONS = {
 
 
 def _violations_text(violations: Sequence[FieldViolation]) -> str:
-    return "; ".join(f"{_as_option(v.field)}: {v.description}" for v in violations)
+    return "; ".join(f"{_as_option(v.field)}: {_options_named(v.description)}" for v in violations)
+
+
+_BUDGET_FIELD = re.compile(r"\bbudget\.[a-z_]+")
+"""A budget field a message names as the fix (``lower budget.min_width``)."""
+
+
+def _options_named(description: str) -> str:
+    """Name the budget fields a message suggests changing as the options that set them."""
+    return _BUDGET_FIELD.sub(lambda found: _FIELD_OPTIONS.get(found[0], found[0]), description)
 
 
 def _as_option(field: str) -> str:

@@ -144,7 +144,7 @@ def _nothing_fits(
         return InvalidRequestError.single(
             "budget.max_parameters",
             f"the smallest practical net ({floor}) needs {cheapest:,} parameters; lower "
-            "budget.min_width or ask for width_profile free",
+            "budget.min_width or set budget.width_profile to free",
         )
     assert ladders.max_multiply_adds is not None, "only the two bounds refuse a ladder"
     costs = []
@@ -156,7 +156,7 @@ def _nothing_fits(
     return InvalidRequestError.single(
         "budget.max_multiply_adds",
         f"is {ladders.max_multiply_adds:,}: the practical net ({floor}) with the fewest "
-        f"multiply-adds within max_parameters needs {min(costs):,} per input; raise it or "
+        f"multiply-adds within budget.max_parameters needs {min(costs):,} per input; raise it or "
         "lower budget.min_width",
     )
 
