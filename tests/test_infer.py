@@ -343,3 +343,46 @@ def test_a_partition_is_kept_from_a_tenth_of_the_largest_and_above_chance() -> N
     assert dropped_reason(0.5, 0.5, 1.0) == "not above chance"
     assert dropped_reason(0.05, 0.2, 1.0) == "not above chance"
     assert dropped_reason(0.0, 0.0, 0.0) == "not above chance"
+
+
+_AXIS_NAMES = {2: "columns", 1: "rows", 0: "depth"}
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_a_volume_is_inferred_with_its_axes_named_as_the_presets_name_them(axis: int) -> None:
+    # 8x8x8 volumes whose second half along ``axis`` repeats the first: the halves of that axis
+    # are the dependence, the other axes' halves are not.
+    rng = np.random.default_rng(12 + axis)
+    volumes = rng.standard_normal((400, 8, 8, 8))
+    first = [slice(None)] * 4
+    second = [slice(None)] * 4
+    first[axis + 1], second[axis + 1] = slice(0, 4), slice(4, 8)
+    copied = volumes[tuple(first)]
+    volumes[tuple(second)] = copied + 0.1 * rng.standard_normal(copied.shape)
+    inferred = infer_task(dependence_graph(data_from_array(volumes)))
+    kept = {c.name for c in inferred.found().correlations}
+    for other, name in _AXIS_NAMES.items():
+        assert (f"{name} 0-3 vs {name} 4-7" in kept) == (other == axis)
+    # Every stripe and half of the grid's own order is named by the one axis its sides vary
+    # along (pairs name their locations; arranged stripes run on the arrangement's grid).
+    for candidate in inferred.candidates:
+        label = candidate.name.split(" ")[0]
+        if label in ("locations", "arranged:"):
+            continue
+        mask = np.zeros(512, dtype=np.bool_)
+        mask[candidate.a] = True
+        varying = [k for k in range(3) if np.diff(mask.reshape(8, 8, 8), axis=k).any()]
+        assert [_AXIS_NAMES[k] for k in varying] == [label], candidate.name
+
+
+def test_a_volume_sample_is_inferred_and_recommended_from_through_the_service() -> None:
+    rng = np.random.default_rng(13)
+    frames = rng.standard_normal((300, 8, 8, 8))
+    frames[:, 4:] = frames[:, :4] + 0.1 * rng.standard_normal((300, 4, 8, 8))
+    described = {"input": {"shape": [8, 8, 8]}, "preset": "symmetry"}
+    with start_server(ServerConfig(workers=1)) as server, AdvisorClient(server.address) as client:
+        report = client.infer_task(frames)
+        result = client.recommend(with_data(described, report), {"max_parameters": 20_000})
+    assert report.task is not None
+    names = {c.name for c in result.recommendations[0].analysis}
+    assert "data: depth 0-3 vs depth 4-7" in names
