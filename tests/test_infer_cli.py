@@ -150,3 +150,21 @@ def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:
     assert "ragged rows: line 2" in advisor("infer", ragged).stderr
     shaped = advisor("infer", constant, "--shape", "3", "3")
     assert "--shape: the array holds samples of shape [4]" in shaped.stderr
+
+
+def test_infer_says_how_to_read_a_trailing_colour_axis_as_channels(tmp_path: Path) -> None:
+    # Images saved as (samples, height, width, RGB), the numpy layout: read as written the
+    # colour axis is a third grid axis; the report says which --shape reads it as channels.
+    rng = np.random.default_rng(3)
+    images = rng.standard_normal((300, 16, 16, 1)).repeat(3, axis=3)
+    images[:, :, 8:] = images[:, :, 7::-1] + 0.1 * rng.standard_normal((300, 16, 8, 3))
+    data = tmp_path / "images.npy"
+    np.save(data, images.astype(np.float32))
+    as_written = advisor("infer", data)
+    assert as_written.status == 0, as_written.stderr
+    assert "grid 16x16x3, 1 channel(s)" in as_written.stderr
+    assert "if they are colour channels, pass --shape 16 16 " in as_written.stderr
+    advised = advisor("infer", data, "--shape", "16", "16")
+    assert advised.status == 0, advised.stderr
+    assert "grid 16x16, 3 channel(s)" in advised.stderr
+    assert "colour channels" not in advised.stderr

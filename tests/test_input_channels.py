@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError
 from advisor.model.budget import Budget
-from advisor.model.grid import channel_axis_hint
+from advisor.model.grid import channel_axis, channel_axis_hint
 from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
 
@@ -39,6 +39,8 @@ def test_a_channel_axis_at_either_end_is_named_with_the_shape_to_give(
     hint = channel_axis_hint(shape)
     assert hint is not None
     assert _advice(hint) == (rest, channels)
+    found = channel_axis(shape)
+    assert found is not None and found.last == last
     # The advice is a valid input, and with it the preset that needed the axis applies.
     task = parse_task({"input": {"shape": rest, "channels": channels}, "preset": "symmetry"})
     assert task.input.channels == channels

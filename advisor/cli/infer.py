@@ -22,6 +22,7 @@ from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import InferenceReport, task_file
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
 from advisor.model.documents import read_document
+from advisor.model.grid import channel_axis
 from advisor.model.task import Task, parse_task
 
 __all__ = ["arranged_task", "infer", "render_report"]
@@ -113,6 +114,14 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         "which independent locations reach with probability 5% over every pair of the grid; "
         "the rest is sampling noise and is not read",
     ]
+    colours = channel_axis(graph.shape) if graph.channels == 1 else None
+    if colours is not None and colours.last:
+        lines.append(
+            f"note: the last axis has {colours.size} values per location of "
+            f"{'x'.join(str(n) for n in colours.grid)}; if they are colour channels, pass "
+            f"--shape {' '.join(str(n) for n in colours.grid)} (the grid; the last axis is then "
+            "read as channels)"
+        )
     if graph.constant:
         shown = ", ".join(str(i) for i in graph.constant[:10])
         lines.append(f"constant locations (no edges): {len(graph.constant)} ({shown})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TypeAlias
 
 import numpy as np
@@ -19,8 +20,10 @@ from advisor.errors import InvalidRequestError
 
 __all__ = [
     "MAX_LOCATIONS",
+    "ChannelAxis",
     "InputSpec",
     "Padding",
+    "channel_axis",
     "channel_axis_hint",
     "check_padding",
     "padded_ids",
@@ -76,8 +79,21 @@ class InputSpec(BaseModel):
         return len(self.shape)
 
 
-def channel_axis_hint(shape: Sequence[int]) -> str | None:
-    """Say how to give colour channels when an end axis of ``shape`` looks like them.
+@dataclass(frozen=True)
+class ChannelAxis:
+    """An end axis of a shape that looks like colour channels (:func:`channel_axis`).
+
+    ``size`` is its length (3 or 4), ``grid`` the shape without it (and, for a shape of more
+    than 3 axes, without its axes of one location), ``last`` whether it ends the shape.
+    """
+
+    size: int
+    grid: list[int]
+    last: bool
+
+
+def channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
+    """Return the end axis of ``shape`` that looks like colour channels, if one does.
 
     Channels are not an axis of the grid (``input.channels`` holds them): a shape such as
     ``[32, 32, 3]`` (height, width, channels) or ``[3, 32, 32]`` is a 3-D grid whose 3-long axis
@@ -89,11 +105,19 @@ def channel_axis_hint(shape: Sequence[int]) -> str | None:
     for axis in (len(axes) - 1, 0):
         rest = axes[:axis] + axes[axis + 1 :]
         if axes[axis] in _CHANNEL_COUNTS and 1 <= len(rest) <= 3 and min(rest) >= _SPATIAL_LEAST:
-            return (
-                f"if the axis of {axes[axis]} locations holds colour channels, give the shape "
-                f"{rest} and channels {axes[axis]}: the shape lists locations only"
-            )
+            return ChannelAxis(axes[axis], rest, axis == len(axes) - 1)
     return None
+
+
+def channel_axis_hint(shape: Sequence[int]) -> str | None:
+    """Say how to give colour channels when an end axis of ``shape`` looks like them."""
+    found = channel_axis(shape)
+    if found is None:
+        return None
+    return (
+        f"if the axis of {found.size} locations holds colour channels, give the shape "
+        f"{found.grid} and channels {found.size}: the shape lists locations only"
+    )
 
 
 def padded_shape(shape: Sequence[int], padding: Padding | None) -> tuple[int, ...]:
