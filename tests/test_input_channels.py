@@ -51,9 +51,20 @@ def test_no_hint_without_a_3_or_4_long_end_axis(shape: list[int]) -> None:
     assert channel_axis_hint(shape) is None
 
 
-@pytest.mark.parametrize("shape", [[16, 64, 64], [32, 32, 32], [3, 4, 32], [4, 6, 32], [3]])
+@pytest.mark.parametrize(
+    "shape",
+    [[16, 64, 64], [32, 32, 32], [3, 4, 32], [4, 6, 32], [3], [1, 1, 1, 1], [1, 1, 1, 3], [0, 3]],
+)
 def test_volumes_and_small_grids_get_no_hint(shape: list[int]) -> None:
     assert channel_axis_hint(shape) is None
+
+
+@given(st.lists(st.integers(-2, 40), min_size=0, max_size=6))
+def test_any_shape_is_refused_or_accepted_never_crashed_on(shape: list[int]) -> None:
+    try:
+        parse_task({"input": {"shape": shape}, "preset": "symmetry"})
+    except InvalidRequestError as error:
+        assert error.violations[0].field in ("input.shape", "preset")
 
 
 @pytest.mark.parametrize("shape", [[1, 32, 32, 3], [32, 32, 3, 1], [3, 32, 32, 1]])

@@ -102,6 +102,8 @@ def channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
     or 4 locations while every other axis has at least 8, or when the rest would not be a grid.
     """
     axes = [n for n in shape if n != 1] if len(shape) > 3 else list(shape)
+    if not axes:
+        return None
     for axis in (len(axes) - 1, 0):
         rest = axes[:axis] + axes[axis + 1 :]
         if axes[axis] in _CHANNEL_COUNTS and 1 <= len(rest) <= 3 and min(rest) >= _SPATIAL_LEAST:
