@@ -296,14 +296,18 @@ def test_the_progress_counts_the_contiguous_pricing_still_ahead(
 ) -> None:
     # SEQUENCE is small enough for its recommendations' contiguous nets to be priced: the
     # progress predicts that pricing from one timed run of the recurrence times the typical
-    # count. A count beyond any search's length holds the fraction near 0 to the end.
+    # count. A count beyond any search's length holds the fraction near 0 to the end. The search
+    # runs on a clock that ticks a millisecond per reading, so every time it measures is a count
+    # of its own steps, the same on a loaded machine as on a quiet one.
     monkeypatch.setattr(run_module, "_PROGRESS_INTERVAL", 0.0)
     budget = Budget(max_parameters=20_000, time_limit_seconds=None)
 
     def last_fraction(runs: int) -> float:
         monkeypatch.setattr(run_module, "TYPICAL_PRICING_RUNS", runs)
         events: list[SearchProgress] = []
-        recommend(SEQUENCE, budget, progress=events.append)
+        ticks = itertools.count()
+        stop = StopSignal(clock=lambda: next(ticks) * 1e-3)
+        recommend(SEQUENCE, budget, stop=stop, progress=events.append)
         return events[-1].fraction_done
 
     assert last_fraction(10**12) < 0.01 < 0.5 < last_fraction(0)
