@@ -33,11 +33,16 @@ __all__ = [
 Padding: TypeAlias = tuple[tuple[int, int], ...]
 """Per axis, the constant locations added ``(before, after)`` the input."""
 
-_CHANNEL_COUNTS = (3, 4)
-"""Colour channels (RGB, RGBA): an end axis of this size in an image-sized shape is likely them."""
+_LAST_CHANNELS = (3, 4)
+"""Colour channels last (height, width, RGB or RGBA): a last axis of this size in an image-sized
+shape is likely them."""
+
+_FIRST_CHANNELS = (3,)
+"""Colour channels first (RGB, height, width). Not 4: a first axis of 4 is as likely a clip of 4
+frames."""
 
 _SPATIAL_LEAST = 8
-"""Least size of the other axes for an end axis of :data:`_CHANNEL_COUNTS` to read as channels."""
+"""Least size of the other axes for an end axis to read as channels."""
 
 MAX_LOCATIONS = 2**20
 """Largest grid the library accepts (e.g. 1024 x 1024). Tasks and architectures allocate
@@ -98,15 +103,15 @@ def channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
     Channels are not an axis of the grid (``input.channels`` holds them): a shape such as
     ``[32, 32, 3]`` (height, width, channels) or ``[3, 32, 32]`` is a 3-D grid whose 3-long axis
     is pooled like a spatial one, and ``[1, 32, 32, 3]`` (a batch of one) is refused. Axes of one
-    location are left out of a shape of more than 3 axes first. None when neither end axis has 3
-    or 4 locations while every other axis has at least 8, or when the rest would not be a grid.
+    location are left out of a shape of more than 3 axes first. None unless the last axis has 3
+    or 4 locations or the first 3, while every other axis has at least 8 and the rest is a grid.
     """
     axes = [n for n in shape if n != 1] if len(shape) > 3 else list(shape)
     if not axes:
         return None
-    for axis in (len(axes) - 1, 0):
+    for axis, counts in ((len(axes) - 1, _LAST_CHANNELS), (0, _FIRST_CHANNELS)):
         rest = axes[:axis] + axes[axis + 1 :]
-        if axes[axis] in _CHANNEL_COUNTS and 1 <= len(rest) <= 3 and min(rest) >= _SPATIAL_LEAST:
+        if axes[axis] in counts and 1 <= len(rest) <= 3 and min(rest) >= _SPATIAL_LEAST:
             return ChannelAxis(axes[axis], rest, axis == len(axes) - 1)
     return None
 
