@@ -25,9 +25,17 @@ SEQUENCE = parse_task(
         ],
     }
 )
+# Awkward sizes: the search pads 15x15 to 16x16 and 13 steps to 16 (and other friendly sizes).
+AWKWARD = parse_task({"input": {"shape": [15, 15]}, "preset": "symmetry"})
+AWKWARD_SEQUENCE = parse_task({"input": {"shape": [13]}, "preset": "start_end"})
 BUDGETS = {
     "symmetry": (SYMMETRY, Budget(max_parameters=60_000, top_k=12, time_limit_seconds=None)),
     "sequence": (SEQUENCE, Budget(max_parameters=6_000, top_k=30, time_limit_seconds=None)),
+    "awkward": (AWKWARD, Budget(max_parameters=30_000, top_k=8, time_limit_seconds=None)),
+    "awkward-sequence": (
+        AWKWARD_SEQUENCE,
+        Budget(max_parameters=6_000, top_k=8, time_limit_seconds=None),
+    ),
 }
 DESIGNS = {
     name: [r.architecture for r in recommend(task, budget).recommendations]
@@ -85,6 +93,33 @@ def test_hand_written_geometries_round_trip(geometry: object) -> None:
     assert codec.decode(params) == architecture
 
 
+def test_a_padded_design_round_trips_with_its_padding_in_the_schedule() -> None:
+    padded = [a for a in DESIGNS["awkward"] if a.padding is not None]
+    assert padded, "the search pads 15x15"
+    for architecture in padded:
+        codec = _codec(architecture)
+        params = codec.encode(architecture)
+        windows = "/".join("x".join(str(n) for n in layer.pool) for layer in architecture.layers)
+        margins = "x".join(f"{before}+{after}" for before, after in architecture.padding or ())
+        assert params["schedule"] == f"{windows},pad={margins}"
+        assert " " not in str(params["schedule"])
+        assert codec.decode(params) == architecture
+
+
+@pytest.mark.parametrize("name", ["awkward", "awkward-sequence"])
+def test_the_space_holds_every_schedule_the_search_recommends_on_an_awkward_grid(
+    name: str,
+) -> None:
+    # Without the designs: the padded schedules are the space's own, so a tool's sampler
+    # explores them too, not only the advisor's proposals.
+    task, budget = BUDGETS[name]
+    space = ArchitectureSpace.for_search(task, budget)
+    for recommendation in recommend(task, budget).recommendations:
+        params = space.codec.encode(recommendation.architecture)
+        assert params["schedule"] in space.schedules
+        assert params["representation"] in space.representations
+
+
 def test_dilations_round_trip() -> None:
     architecture = parse_architecture(
         {
@@ -125,6 +160,9 @@ def _params(**changes: object) -> dict[str, object]:
         ({"width_2": None}, "width_2"),
         ({"representation": "8"}, "representation"),
         ({"depth": 4}, "depth"),
+        ({"schedule": "2x2/2x2/8x8,pad=0+1"}, "schedule"),
+        ({"schedule": "2x2/2x2/8x8,pad=one+0x0+0"}, "schedule"),
+        ({"schedule": "2x2/2x2/8x8,pad=0+1x0+1"}, "schedule"),
     ],
 )
 def test_invalid_parameters_are_named(changes: dict[str, object], field: str) -> None:

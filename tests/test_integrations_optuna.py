@@ -8,7 +8,7 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
-from advisor import Budget, load_task  # noqa: E402
+from advisor import Budget, load_task, parse_task  # noqa: E402
 from advisor.integrations.optuna import (  # noqa: E402
     ARCHITECTURE_ATTR,
     BUDGET_CONSTRAINT,
@@ -74,6 +74,23 @@ def test_the_first_k_trials_are_the_advisors_top_k_then_tpe() -> None:
     for trial in trials[K:]:
         for name, value in trial.params.items():
             assert value in space.choices(name)
+
+
+def test_the_advisors_designs_on_an_awkward_grid_are_tried_not_refused() -> None:
+    # The search pads 15x15 to 16x16: its designs carry the padding through the flat parameters
+    # (in the schedule), so every proposal decodes to the design itself.
+    task = parse_task({"input": {"shape": [15, 15]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=30_000, top_k=3, time_limit_seconds=None)
+    designs = recommend(task, budget).recommendations
+    sampler = AdvisorSampler(task, budget, seed=0)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    study.optimize(lambda trial: suggest_architecture(trial, sampler.space).parameters, n_trials=3)
+    assert [trial.state.name for trial in study.trials] == ["COMPLETE"] * 3
+    for trial, design in zip(study.trials, designs, strict=True):
+        assert design.architecture.padding is not None
+        assert trial.user_attrs[ARCHITECTURE_ATTR] == design.architecture.model_dump_json(
+            exclude_none=True
+        )
 
 
 def test_the_same_seed_gives_the_same_trials() -> None:

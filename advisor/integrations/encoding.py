@@ -9,8 +9,11 @@ architecture (of a fixed input, outputs and representation kernel) becomes:
   architecture's ``family`` (``permutation`` when it has none). The permutations themselves live
   in the codec (:attr:`ArchitectureCodec.permutations`) and in the architecture JSON a trial
   keeps beside its parameters.
-- ``schedule``: the pooling window of every level, bottom-up, ``2x2/2x2/8x8`` (1-D: ``2/2/8``);
-  ``depth``: the number of levels.
+- ``schedule``: the pooling window of every level, bottom-up, ``2x2/2x2/8x8`` (1-D: ``2/2/8``),
+  followed by the padding when the network pads its input to a friendlier grid: the constant
+  locations before and after each axis, ``2x2/2x2/2x2/2x2,pad=0+1x0+1`` for 15x15 pooled as
+  16x16 (the padding goes with the windows: they tile the padded grid); ``depth``: the number of
+  levels.
 - ``representation``: M; ``width_0`` ... ``width_{depth-1}``: the hidden widths, bottom-up.
 
 :meth:`ArchitectureCodec.decode` of :meth:`ArchitectureCodec.encode` returns the architecture
@@ -31,7 +34,7 @@ from advisor.model.architecture import (
     PermutationGeometry,
     parse_architecture,
 )
-from advisor.model.grid import InputSpec
+from advisor.model.grid import InputSpec, Padding
 
 __all__ = [
     "DEPTH",
@@ -56,6 +59,9 @@ _PERMUTATION_FAMILY: Final = "permutation"
 _DILATIONS: Final = "dilations"
 _NAMED: Final = ("contiguous", "mirror", "interleaved")
 _ID_CHARS: Final = 12
+_PAD: Final = ",pad="
+"""Between a schedule's windows and its padding: no space, so a value survives a shell command line
+(a Katib trial template may pass it as one)."""
 
 
 def width_name(level: int) -> str:
@@ -69,9 +75,16 @@ def permutation_id(permutation: Iterable[int]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:_ID_CHARS]
 
 
-def schedule_text(pools: Iterable[Iterable[int]]) -> str:
-    """Return a schedule parameter: the windows bottom-up, ``2x2/2x2/8x8``."""
-    return "/".join("x".join(str(n) for n in pool) for pool in pools)
+def schedule_text(pools: Iterable[Iterable[int]], padding: Padding | None = None) -> str:
+    """Return a schedule parameter: the windows bottom-up, ``2x2/2x2/8x8``, and any padding.
+
+    >>> schedule_text([(2, 2), (2, 2), (2, 2), (2, 2)], ((0, 1), (0, 1)))
+    '2x2/2x2/2x2/2x2,pad=0+1x0+1'
+    """
+    windows = "/".join("x".join(str(n) for n in pool) for pool in pools)
+    if padding is None:
+        return windows
+    return windows + _PAD + "x".join(f"{before}+{after}" for before, after in padding)
 
 
 class ArchitectureCodec:
@@ -141,7 +154,9 @@ class ArchitectureCodec:
                 )
         params: dict[str, FlatValue] = {
             GEOMETRY: self.geometry_token(architecture),
-            SCHEDULE: schedule_text(layer.pool for layer in architecture.layers),
+            SCHEDULE: schedule_text(
+                (layer.pool for layer in architecture.layers), architecture.padding
+            ),
             DEPTH: len(architecture.layers),
             REPRESENTATION: architecture.representation,
         }
@@ -159,7 +174,7 @@ class ArchitectureCodec:
             ``depth`` that disagrees with the schedule, or an architecture the rules refuse
             (a schedule that does not tile the input, mirror pooling on a window other than 2).
         """
-        pools = self._schedule(params)
+        pools, padding = self._schedule(params)
         depth = params.get(DEPTH, len(pools))
         if depth != len(pools):
             raise InvalidRequestError.single(
@@ -178,6 +193,8 @@ class ArchitectureCodec:
             "family": family,
             "representation_kernel": self.representation_kernel,
         }
+        if padding is not None:
+            document["padding"] = [list(margins) for margins in padding]
         try:
             return parse_architecture(document)
         except InvalidRequestError as error:
@@ -198,19 +215,34 @@ class ArchitectureCodec:
             if mine != theirs:
                 raise InvalidRequestError.single(name, f"is {theirs!r}; this codec's is {mine!r}")
 
-    def _schedule(self, params: Mapping[str, object]) -> list[tuple[int, ...]]:
+    def _schedule(
+        self, params: Mapping[str, object]
+    ) -> tuple[list[tuple[int, ...]], Padding | None]:
+        """Return the windows and the padding a ``schedule`` parameter names."""
         text = _text(params, SCHEDULE)
+        windows, pad, margins = text.partition(_PAD)
         try:
-            pools = [tuple(int(n) for n in level.split("x")) for level in text.split("/")]
+            pools = [tuple(int(n) for n in level.split("x")) for level in windows.split("/")]
+            padding = (
+                tuple(
+                    (int(before), int(after))
+                    for before, _, after in (axis.partition("+") for axis in margins.split("x"))
+                )
+                if pad
+                else None
+            )
         except ValueError:
             raise InvalidRequestError.single(
-                SCHEDULE, f"{text!r} is not windows like 2x2/2x2/8x8"
+                SCHEDULE, f"{text!r} is not windows like 2x2/2x2/8x8, then optionally ,pad=0+1x0+1"
             ) from None
-        if any(len(pool) != len(self.input.shape) for pool in pools):
+        ndim = len(self.input.shape)
+        if any(len(pool) != ndim for pool in pools):
+            raise InvalidRequestError.single(SCHEDULE, f"{text!r}: every window needs {ndim} sizes")
+        if padding is not None and len(padding) != ndim:
             raise InvalidRequestError.single(
-                SCHEDULE, f"{text!r}: every window needs {len(self.input.shape)} sizes"
+                SCHEDULE, f"{text!r}: the padding needs before+after for each of {ndim} axes"
             )
-        return pools
+        return pools, padding
 
     def _geometry(self, token: str) -> tuple[str | dict[str, list[int]], str | None]:
         """Return the geometry document and family a ``geometry`` parameter names."""
@@ -248,6 +280,8 @@ def _parameter_of(field: str) -> str:
     """Name the parameter behind an architecture field the constructor refused."""
     if field.startswith("geometry"):
         return GEOMETRY
+    if field == "padding" or field.startswith("padding["):
+        return SCHEDULE
     if field.startswith("layers["):
         level = int(field[len("layers[") : field.index("]")])
         return width_name(level) if field.endswith("channels") else SCHEDULE

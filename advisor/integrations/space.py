@@ -2,7 +2,9 @@
 
 The advisor proposes designs; a tool's own sampler (TPE, random, ...) continues in the same
 space, so its trials are designs of the kind the advisor searches: the window schedules of the
-search (:func:`advisor.search.candidates.window_schedules`), the named geometries and the
+search (:func:`advisor.search.candidates.window_schedules`, on the input and on each padding of
+an awkward grid to a friendlier one, :func:`advisor.search.candidates.friendly_paddings`), the
+named geometries and the
 advisor's own permutations, and the widths and M that some practical width ladder within the
 parameter budget uses (:mod:`advisor.search.profiles`; every width choice for a free search),
 each widened by what the proposals use. A sampler combines them freely, so a draw may still
@@ -26,11 +28,11 @@ from advisor.integrations.encoding import (
     width_name,
 )
 from advisor.model.budget import Budget
-from advisor.model.grid import InputSpec
+from advisor.model.grid import InputSpec, padded_shape
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation
 from advisor.model.task import Task
-from advisor.search.candidates import window_schedules
+from advisor.search.candidates import friendly_paddings, window_schedules
 from advisor.search.profiles import ProfileRules, practical_profiles
 
 __all__ = ["ArchitectureSpace"]
@@ -59,14 +61,15 @@ class ArchitectureSpace:
             spec, budget.outputs_for(task.outputs), budget.representation_kernel
         )
         encoded = [codec.encode(design.architecture) for design in designs]
-        deepest = max(1, spec.num_locations.bit_length())
+        # Padding at most doubles an axis, so a padded tree is at most ndim levels deeper.
+        deepest = max(1, spec.num_locations.bit_length() + spec.ndim)
+        lowest, highest = budget.min_depth or 1, budget.max_depth or deepest
         schedules = [
-            schedule_text(pools)
-            for pools in window_schedules(
-                spec.shape, budget.min_depth or 1, budget.max_depth or deepest
-            )
+            schedule_text(pools, padding)
+            for padding in [None, *friendly_paddings(spec.shape)]
+            for pools in window_schedules(padded_shape(spec.shape, padding), lowest, highest)
         ]
-        depths = range(budget.min_depth or 1, (budget.max_depth or deepest) + 1)
+        depths = range(lowest, highest + 1)
         representations, widths = _widths_within_budget(spec, budget, codec.outputs, depths)
         hidden = [layer.channels for d in designs for layer in d.architecture.layers]
         return cls(
