@@ -4,13 +4,12 @@ The advisor proposes designs; a tool's own sampler (TPE, random, ...) continues 
 space, so its trials are designs of the kind the advisor searches: the window schedules of the
 search (:func:`advisor.search.candidates.window_schedules`, on the input and on each padding of
 an awkward grid to a friendlier one, :func:`advisor.search.candidates.friendly_paddings`), the
-named geometries and the
-advisor's own permutations, and the widths and M that some practical width ladder within the
-parameter budget uses (:mod:`advisor.search.profiles`; every width choice for a free search),
-each widened by what the proposals use. A sampler combines them freely, so a draw may still
-exceed the budget or not be a valid design; the Optuna helper refuses those before training.
-Parameters are categorical (schedules and geometries are names; widths come from a ladder of
-allowed values).
+named geometries and the advisor's own permutations, and the widths and M that some practical
+width ladder within the parameter budget uses (:mod:`advisor.search.profiles`; every width
+choice for a free search), each widened by what the proposals use. A sampler combines them
+freely, so a draw may still exceed the budget or not be a valid design; the Optuna helper
+refuses those before training. Parameters are categorical (schedules and geometries are names;
+widths come from a ladder of allowed values).
 """
 
 from __future__ import annotations
