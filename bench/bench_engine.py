@@ -6,6 +6,7 @@ docs/PERFORMANCE.md. Times are the best of a few runs, CPU and wall (the machine
 
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from collections.abc import Callable
@@ -164,6 +165,9 @@ def bench_exact() -> list[str]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    arguments = parser.parse_args()
     rows = [*bench_analyze(), *bench_tree_vs_graph(), *bench_exact()]
     table = "\n".join(
         [
@@ -180,7 +184,8 @@ def main() -> None:
         ]
     )
     print(table)
-    update_section("PERFORMANCE.md", "engine", table)
+    if not arguments.no_write:
+        update_section("PERFORMANCE.md", "engine", table)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ and server threads); wall seconds beside them.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import gc
 import io
@@ -88,6 +89,9 @@ def figures(analysis: list[dict[str, Any]]) -> list[tuple[str, float, str]]:
 
 def main() -> None:
     """Run every case, print the table and record it."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    arguments = parser.parse_args()
     limits = RequestLimits(max_locations=MAX_LOCATIONS)
     load = os.getloadavg()[0]
     rows = []
@@ -141,7 +145,8 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
     print(table)
-    update_section("PERFORMANCE.md", "sizes", table)
+    if not arguments.no_write:
+        update_section("PERFORMANCE.md", "sizes", table)
 
 
 if __name__ == "__main__":
