@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -253,3 +256,25 @@ def test_a_server_target_gives_the_same_proposals() -> None:
             AnalyzePruner(TASK, RANKING[0]).coupling(RANKING[1].architecture)
         )
     assert [d.architecture for d in served] == [d.architecture for d in RANKING]
+
+
+def test_the_documented_example_runs_the_advisors_designs_first() -> None:
+    # examples/integrations/optuna_study.py, as the README and docs/INTEGRATIONS.md run it: its
+    # first trials are the advisor's five designs (learning may reorder them), then TPE's.
+    root = Path(__file__).resolve().parents[1]
+    example = root / "examples" / "integrations" / "optuna_study.py"
+    completed = subprocess.run(
+        [sys.executable, str(example), "--trials", "8"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+        check=True,
+    )
+    rows = [line.split() for line in completed.stdout.splitlines()]
+    assert len(rows) == 8
+    proposals, tpe = rows[:5], rows[5:]
+    assert all(row[1] == "advisor" and row[3] == "COMPLETE" for row in proposals)
+    assert sorted(row[2] for row in proposals) == ["#1", "#2", "#3", "#4", "#5"]
+    assert proposals[0][2] == "#1"
+    assert all(row[1] == "TPE" for row in tpe)
