@@ -31,7 +31,7 @@ from advisor.model.grid import InputSpec, padded_shape
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation
 from advisor.model.task import Task
-from advisor.search.candidates import friendly_paddings, window_schedules
+from advisor.search.candidates import deepest_schedule, friendly_paddings, window_schedules
 from advisor.search.profiles import ProfileRules, practical_profiles
 
 __all__ = ["ArchitectureSpace"]
@@ -60,9 +60,7 @@ class ArchitectureSpace:
             spec, budget.outputs_for(task.outputs), budget.representation_kernel
         )
         encoded = [codec.encode(design.architecture) for design in designs]
-        # Padding at most doubles an axis, so a padded tree is at most ndim levels deeper.
-        deepest = max(1, spec.num_locations.bit_length() + spec.ndim)
-        lowest, highest = budget.min_depth or 1, budget.max_depth or deepest
+        lowest, highest = budget.min_depth or 1, budget.max_depth or deepest_schedule(spec)
         schedules = [
             schedule_text(pools, padding)
             for padding in [None, *friendly_paddings(spec.shape)]

@@ -74,6 +74,7 @@ __all__ = [
     "MAX_DILATION_ORDERS",
     "Candidate",
     "CandidateSpace",
+    "deepest_schedule",
     "dilation_orders",
     "friendly_paddings",
     "prime_steps",
@@ -149,6 +150,15 @@ class Candidate:
         grid = "x".join(str(n) for n in padded_shape(shape, self.padding))
         margins = ", ".join(f"{before}/{after}" for before, after in self.padding)
         return f" on the input padded to {grid} (constant margins before/after per axis: {margins})"
+
+
+def deepest_schedule(spec: InputSpec) -> int:
+    """Return the most levels a tree of the search may have on ``spec`` (its default max depth).
+
+    Every level pools at least two locations, and padding at most doubles an axis, so a padded
+    tree is at most ``ndim`` levels deeper than the input's locations allow.
+    """
+    return max(1, spec.num_locations.bit_length() + spec.ndim)
 
 
 def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> list[_Pools]:

@@ -35,7 +35,7 @@ from advisor.model.schedule import Schedule
 from advisor.model.task import Task
 from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.board import Board, Entry, Scored
-from advisor.search.candidates import Candidate, CandidateSpace
+from advisor.search.candidates import Candidate, CandidateSpace, deepest_schedule
 from advisor.search.checks import check_kernel, check_space
 from advisor.search.clock import SearchClock
 from advisor.search.coherence import Relation, TreeCoherence, description_relations
@@ -97,12 +97,10 @@ class SearchRun:
         check_kernel(task, budget, self.model)
         labels = correlation_labels(self.correlations, spec.num_locations)
         allowed = budget.families()
-        # Padding at most doubles an axis, so a padded tree is at most ndim levels deeper.
-        deepest = max(1, spec.num_locations.bit_length() + spec.ndim)
         self.space = CandidateSpace(
             spec,
             budget.min_depth or 1,
-            budget.max_depth or deepest,
+            budget.max_depth or deepest_schedule(spec),
             allowed,
             dilations=budget.search_dilations,
             labels=labels,
