@@ -43,7 +43,7 @@ from advisor.search import run as run_module
 from advisor.search.clock import PricingTimer
 from advisor.search.recommend import recommend, score_architectures
 from bench.bench_search import BUDGET, task
-from bench.report import update_section
+from bench.report import add_write_option, publish
 
 COMMAND = "python -m bench.bench_anytime"
 SHARE = 0.10
@@ -195,7 +195,7 @@ def _tree_log() -> Iterator[_TreeLog]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3, help="stopped searches per task")
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    add_write_option(parser)
     arguments = parser.parse_args()
     # Every poll reports: the accuracy is what is measured.
     unthrottled = mock.patch.object(run_module, "_PROGRESS_INTERVAL", 0.0)
@@ -238,9 +238,7 @@ def main() -> None:
         f"tasks; progress within ±{PROGRESS_TOLERANCE:.2f} and monotone, met on {progress_met} of "
         f"{len(tasks)} ({load}, {os.cpu_count()} cores).\n\n" + "\n".join(rows) + "\n"
     )
-    print(markdown)
-    if not arguments.no_write:
-        print(f"written to {update_section('PERFORMANCE.md', 'anytime', markdown)}")
+    publish(arguments, "PERFORMANCE.md", "anytime", markdown)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from advisor.seprank.exact import exact_rank
 from advisor.seprank.graph import log2_min_cut_graph
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
-from bench.report import update_section
+from bench.report import add_write_option, publish
 
 CORRELATIONS = 64
 ANALYZE_TARGET_SECONDS = 0.2  # 256x256, 64 correlations
@@ -166,7 +166,7 @@ def bench_exact() -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    add_write_option(parser)
     arguments = parser.parse_args()
     rows = [*bench_analyze(), *bench_tree_vs_graph(), *bench_exact()]
     table = "\n".join(
@@ -183,9 +183,7 @@ def main() -> None:
             *rows,
         ]
     )
-    print(table)
-    if not arguments.no_write:
-        update_section("PERFORMANCE.md", "engine", table)
+    publish(arguments, "PERFORMANCE.md", "engine", table)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import SIDE_A, SIDE_B, correlation_labels
 from bench.bench_engine import square_instance, timed
 from bench.bench_search import task as catalogue_task
-from bench.report import update_section
+from bench.report import add_write_option, publish
 
 COMMAND = "python -m bench.bench_scale"
 BUDGET = 100_000
@@ -184,7 +184,7 @@ def verdict(met: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--case", choices=sorted(CASES), help="run one case (internal)")
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    add_write_option(parser)
     arguments = parser.parse_args()
     if arguments.case is not None:
         print(json.dumps(CASES[arguments.case]()))
@@ -237,9 +237,7 @@ def main() -> None:
         "the wall time runs longer than the CPU time), peak resident memory of the process. "
         f"Budget {BUDGET:,} parameters, default options, no time limit.\n\n{table}\n"
     )
-    print(markdown)
-    if not arguments.no_write:
-        print(f"written to {update_section('PERFORMANCE.md', 'scale', markdown)}")
+    publish(arguments, "PERFORMANCE.md", "scale", markdown)
 
 
 if __name__ == "__main__":

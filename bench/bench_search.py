@@ -26,7 +26,7 @@ from advisor.model.results import SearchResult
 from advisor.model.task import Task, parse_task
 from advisor.search.recommend import recommend
 from advisor.stopping import StopSignal
-from bench.report import update_section
+from bench.report import add_write_option, publish
 
 COMMAND = "python -m bench.bench_search"
 BUDGET = 100_000
@@ -171,7 +171,7 @@ def best_of(run: Callable[[], Run], repeats: int) -> Run:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3, help="runs per case (best is kept)")
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    add_write_option(parser)
     arguments = parser.parse_args()
     budget = Budget(max_parameters=BUDGET, time_limit_seconds=None)
     rows = [
@@ -217,9 +217,7 @@ def main() -> None:
         "search: such regions share no subtrees.\n\n"
         f"{table}\n"
     )
-    print(table)
-    if not arguments.no_write:
-        print(f"written to {update_section('PERFORMANCE.md', 'search', markdown)}")
+    publish(arguments, "PERFORMANCE.md", "search", markdown)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from advisor.cli.main import main as advisor
 from advisor.model.grid import MAX_LOCATIONS
 from advisor.service.limits import RequestLimits
 from advisor.service.server import ServerConfig, start_server
-from bench.report import update_section
+from bench.report import add_write_option, publish
 
 BUDGET = 1_000_000
 """Parameters: enough for every task below to afford a deep net."""
@@ -90,7 +90,7 @@ def figures(analysis: list[dict[str, Any]]) -> list[tuple[str, float, str]]:
 def main() -> None:
     """Run every case, print the table and record it."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    add_write_option(parser)
     arguments = parser.parse_args()
     limits = RequestLimits(max_locations=MAX_LOCATIONS)
     load = os.getloadavg()[0]
@@ -144,9 +144,7 @@ def main() -> None:
         "| parameters | analyze CPU s | analyze wall s | confirmed | done |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
-    print(table)
-    if not arguments.no_write:
-        update_section("PERFORMANCE.md", "sizes", table)
+    publish(arguments, "PERFORMANCE.md", "sizes", table)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import argparse
 import time
 
 from advisor.model.task import parse_task
-from bench.report import update_section
+from bench.report import add_write_option, publish
 from tests.support.workloads import large_task_document
 
 TARGET_SECONDS = 0.05
@@ -18,7 +18,7 @@ TARGET_SECONDS = 0.05
 def main() -> None:
     """Print the best-of-15 CPU and wall time and record them."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    add_write_option(parser)
     arguments = parser.parse_args()
     document = large_task_document()
     cpu, wall = [], []
@@ -35,9 +35,7 @@ def main() -> None:
         "| CPU seconds | wall seconds | target | |\n|---|---|---|---|\n"
         f"| {min(cpu):.4f} | {min(wall):.4f} | <= {TARGET_SECONDS} s CPU | {met} |\n"
     )
-    print(table)
-    if not arguments.no_write:
-        update_section("PERFORMANCE.md", "task", table)
+    publish(arguments, "PERFORMANCE.md", "task", table)
 
 
 if __name__ == "__main__":

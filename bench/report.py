@@ -6,11 +6,12 @@ one benchmark replaces its figures and leaves the others' untouched.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["milliseconds", "update_section"]
+__all__ = ["add_write_option", "milliseconds", "publish", "update_section"]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -29,6 +30,18 @@ def update_section(filename: str, section: str, markdown: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def add_write_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--no-write``: print the benchmark's table without writing it into docs/."""
+    parser.add_argument("--no-write", action="store_true", help="print only")
+
+
+def publish(arguments: argparse.Namespace, filename: str, section: str, markdown: str) -> None:
+    """Print ``markdown``; write it as ``section`` of ``docs/filename`` unless ``--no-write``."""
+    print(markdown)
+    if not arguments.no_write:
+        print(f"written to {update_section(filename, section, markdown)}")
 
 
 def milliseconds(values: Sequence[float], quantile: float) -> str:
