@@ -1,0 +1,85 @@
+"""The objective screen of the trained-outcome benchmark (bench/outcomes/variants.py). Skipped
+without the optional ``validate`` extra (bench.outcomes imports torch)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+from advisor.model.architecture import Architecture, parse_architecture
+from bench.outcomes.metrics import ADVISOR_FIRST
+from bench.outcomes.report import metrics_of, rows
+from bench.outcomes.run import RESULTS
+from bench.outcomes.variants import (
+    FACTORS,
+    RULES,
+    Member,
+    by_factor,
+    level_bits,
+    read_pools,
+    screen,
+)
+
+
+def _contiguous(shape: list[int], pools: list[list[int]]) -> Architecture:
+    layers = [{"channels": 4, "pool": pool} for pool in pools]
+    return parse_architecture(
+        {
+            "input": {"shape": shape},
+            "representation": 4,
+            "layers": layers,
+            "outputs": 2,
+            "geometry": "contiguous",
+        }
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from([2, 3, 4]), min_size=1, max_size=4))
+def test_level_bits_sum_to_the_models_discarded_order(windows: list[int]) -> None:
+    size = 1
+    for window in windows:
+        size *= window
+    architecture = _contiguous([size], [[w] for w in windows])
+    assert sum(level_bits(architecture)) == pytest.approx(architecture.discarded_order)
+
+
+def test_level_bits_follow_the_windows() -> None:
+    # 16x16 pooled 2x2, 4x4, 2x2: 64 windows of log2(24) bits, 4 of log2(16!), 1 of log2(24).
+    bits = level_bits(_contiguous([16, 16], [[2, 2], [4, 4], [2, 2]]))
+    assert bits == pytest.approx([64 * 4.5850 / 256, 4 * 44.2501 / 256, 4.5850 / 256], rel=1e-4)
+
+
+def test_the_control_judges_the_number_one_as_the_benchmark_does() -> None:
+    pools = read_pools()
+    if not pools:
+        pytest.skip("no trained pools in this checkout")
+    control = screen(pools, None, by_factor(FACTORS["current"][0]))
+    assert control.changed == 0
+    expected = [
+        task
+        for task in pools
+        if not metrics_of(rows(json.loads((RESULTS / f"{task}.json").read_text()))).within_one_std
+    ]
+    assert sorted(control.misses) == sorted(expected)
+
+
+def test_the_shallowest_rule_keeps_to_near_ties() -> None:
+    pools = read_pools()
+    if not pools:
+        pytest.skip("no trained pools in this checkout")
+    rule = RULES["shallowest within 5%"][0]
+    for members in pools.values():
+        top = sorted((m for m in members if m.rank is not None), key=lambda m: m.rank or 0)
+        pick: Member = rule(top)
+        assert pick.score >= 0.95 * top[0].score
+        near = [m for m in top if m.score >= 0.95 * top[0].score]
+        assert len(pick.architecture.layers) == min(len(m.architecture.layers) for m in near)
+        if len(near) == 1:
+            assert pick.row.source == ADVISOR_FIRST
