@@ -8,13 +8,13 @@ the architecture *file* format (:func:`advisor.model.architecture.architecture_d
 
 from __future__ import annotations
 
-import json
 import textwrap
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pydantic
 
+from advisor.cli.json_output import readable_json
 from advisor.cli.options import OutputFormat
 from advisor.export.document import recommendation_document
 from advisor.model.architecture import Architecture
@@ -82,7 +82,7 @@ def _render(
     if output_format == "table":
         return table(value)
     if output_format == "json":
-        return json.dumps(document(value), indent=2) + "\n"
+        return readable_json(document(value))
     # PyYAML costs about 10 ms of import: loaded only for --format yaml.
     from advisor.cli.yaml_output import readable_yaml
 
