@@ -26,9 +26,14 @@ def _dumped(value: Any, depth: int) -> str:
     if isinstance(value, dict):
         items = [f"{json.dumps(key)}: {_dumped(item, depth + 1)}" for key, item in value.items()]
         return _block("{", items, "}", depth)
-    if isinstance(value, list) and any(isinstance(item, list | dict) for item in value):
+    if isinstance(value, list) and _holds_containers(value):
         return _block("[", [_dumped(item, depth + 1) for item in value], "]", depth)
     return json.dumps(value)
+
+
+def _holds_containers(items: list[Any]) -> bool:
+    # By the items' types, found at C speed: a permutation holds a million ints.
+    return any(issubclass(kind, list | dict) for kind in set(map(type, items)))
 
 
 def _block(opening: str, items: list[str], closing: str, depth: int) -> str:
