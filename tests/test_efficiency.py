@@ -86,11 +86,15 @@ def test_no_integer_ladder_reaching_the_figures_is_smaller_than_reported(
     model = ParameterModel.for_input(arch.input, 1, arch.outputs)
     counts = model.count(np.hstack([np.full((len(reaching), 1), m), reaching]))
     least = int(counts.min()) if len(reaching) else None
+    narrowest = int(reaching.max(axis=1).min()) if len(reaching) else None
     bound = result.efficiency.log2_contiguous_parameters
-    if bound is None:
-        assert least is None
-    elif least is not None:  # a lower bound: with shared weights no ladder may reach at all
+    widest = result.efficiency.log2_contiguous_channels
+    if bound is None or widest is None:
+        assert least is None and bound is None and widest is None
+    elif least is not None and narrowest is not None:
+        # Lower bounds, each on its own: with shared weights no ladder may reach at all.
         assert bound <= math.log2(least) + 1e-9
+        assert widest <= math.log2(narrowest) + 1e-9
     # The shallow net: rank <= width on any partition, so the need is the largest figure.
     # (Figures are rounded down to 6 decimals, so they stay lower bounds.)
     need = max(0.0, float(targets.max()))
@@ -116,6 +120,22 @@ def test_a_contiguous_ladder_needs_no_more_than_itself_and_a_shallow_net_no_more
     assert ladder_efficiency.log2_contiguous_parameters <= math.log2(ladder.parameters)
     assert shallow_efficiency.log2_shallow_channels <= 3.0
     assert shallow_efficiency.log2_shallow_parameters <= math.log2(shallow.parameters) + 1e-9
+
+
+def test_each_contiguous_figure_is_a_bound_of_its_own() -> None:
+    # A contiguous net of constant width is a ladder itself, so neither figure may exceed its
+    # own; the ladder with the fewest parameters here doubles to 80 channels at the top, so the
+    # widest layer is not that ladder's.
+    task = parse_task({"input": {"shape": [64, 64]}, "preset": "local"})
+    layers = [{"channels": 40, "pool": [2, 2]} for _ in range(6)]
+    net = parse_architecture(
+        {"input": {"shape": [64, 64]}, "representation": 8, "layers": layers}
+    )
+    efficiency = analyze(task, net).efficiency
+    assert efficiency is not None and efficiency.log2_contiguous_channels is not None
+    assert efficiency.log2_contiguous_parameters is not None
+    assert efficiency.log2_contiguous_channels <= math.log2(40)
+    assert efficiency.log2_contiguous_parameters <= math.log2(net.parameters)
 
 
 def test_odd_against_even_needs_an_exponential_shallow_net() -> None:

@@ -125,7 +125,7 @@ def test_it_states_what_a_shallow_and_a_contiguous_net_would_need() -> None:
     text = _text(efficiency=efficiency)
     assert "A shallow net would need at least 2^576.0 channels (2^581.0 parameters)" in text
     # 2^27.25 = 159,612,677.097...: the least whole count is the next integer.
-    assert "at least 159,612,678 parameters (widest layer at least 5,793 channels)" in text
+    assert "at least 159,612,678 parameters and a widest layer of at least 5,793 channels" in text
     unreachable = _text(efficiency=Efficiency(576.0, 581.0, None, None))
     assert "no contiguous net on these windows reaches them at any width" in unreachable
 

@@ -54,10 +54,11 @@ class Efficiency:
         A shallow net (one global pooling, same M and outputs): its rank on any partition is at
         most its width, so it needs at least the largest figure's rank in channels.
     log2_contiguous_channels, log2_contiguous_parameters
-        A contiguous-pooling net with the same windows and M whose widths form a ladder (each
-        layer 1/2, 1 or 2 times the one below): no such net reaching every figure has a
-        narrower widest layer or fewer parameters (with shared weights, possibly none at all
-        does); None when no width reaches them even without sharing, or when not priced.
+        A contiguous-pooling net with the same windows and M whose widths form a ladder
+        ``r_l = r_0 g^l``, one growth g in 1/2, 1, 2 for every level: no such net reaching every
+        figure has a narrower widest layer, and none has fewer parameters (two bounds, each the
+        least over the growths; with shared weights possibly no ladder reaches at all); None
+        when no width reaches them even without sharing, or when not priced.
     contiguous_priced
         False when the contiguous net was not priced, and its figures are None: the input was
         too large (the analysis would have cost many times over), or a search's deadline cut
@@ -84,9 +85,9 @@ class Efficiency:
         if self.log2_contiguous_parameters is None or self.log2_contiguous_channels is None:
             return shallow + "; no contiguous net on these windows reaches them at any width."
         return shallow + (
-            f"; a contiguous net on these windows with a width ladder at least "
-            f"{_count(self.log2_contiguous_parameters)} parameters (widest layer at least "
-            f"{_count(self.log2_contiguous_channels)} channels)."
+            f"; a contiguous net on these windows whose widths halve, stay or double at every "
+            f"level would need at least {_count(self.log2_contiguous_parameters)} parameters "
+            f"and a widest layer of at least {_count(self.log2_contiguous_channels)} channels."
         )
 
 

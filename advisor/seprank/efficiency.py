@@ -11,7 +11,8 @@ networks (docs/THEORY.md §14), as lower bounds in log2:
   ``g`` in :data:`LADDER_GROWTHS`: the smallest real ``r_0`` at which the shared-weight bound
   (:func:`~advisor.seprank.tree.log2_min_cut`, which never falls below the rank) reaches every
   figure. The bound only grows with every width and so does the parameter count, so no integer
-  ladder of that growth reaching the figures is smaller. The least over the growths is reported;
+  ladder of that growth reaching the figures is smaller. The least parameter count and the least
+  widest layer over the growths are reported (each a bound of its own: two growths may give them);
   None when no width reaches them (the input legs bind first), or when the net is not priced
   (``contiguous_priced`` is then False): the input is too large (:data:`MAX_PRICED_WORK`), or a
   stop signal (a search's deadline) stopped the pricing, which is the costly part of a small
@@ -119,8 +120,10 @@ def expressive_efficiency(
             ]
         except StoppedError:
             priced, ladders = False, []
-    costs = [(model.log2_count([log2_m, *ladder]), max(ladder)) for ladder in ladders]
-    parameters, channels = min(costs) if costs else (None, None)
+    # Two bounds, each the least over the growths: the ladder with the fewest parameters may
+    # have a wider top than another growth's.
+    parameters = min((model.log2_count([log2_m, *ladder]) for ladder in ladders), default=None)
+    channels = min((max(ladder) for ladder in ladders), default=None)
     return Efficiency(
         log2_shallow_channels=_floored(shallow),
         log2_shallow_parameters=_floored(model.log2_count([log2_m, shallow])),
