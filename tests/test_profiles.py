@@ -67,6 +67,33 @@ def test_default_profile_widths_step_by_at_most_a_quarter(max_channels: int) -> 
         assert wide / narrow <= 1.25 or narrow < 4  # below 4 the integers are too coarse
 
 
+@given(
+    choices=st.lists(st.integers(1, 80), min_size=1, max_size=5, unique=True),
+    floor=st.integers(1, 64),
+    low=st.integers(1, 64),
+    span=st.integers(0, 64),
+)
+def test_the_rules_say_exactly_when_they_give_way(
+    choices: list[int], floor: int, low: int, span: int
+) -> None:
+    rules = ProfileRules(tuple(sorted(choices)), floor, low, low + span)
+    said = " ".join(rules.relaxed())
+    assert ("narrowest hidden width" in said) == all(w < floor for w in rules.hidden())
+    outside = all(not low <= m <= low + span for m in rules.representations())
+    assert ("M's range" in said) == outside
+
+
+def test_a_search_on_narrow_widths_says_the_floors_gave_way() -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    narrow = recommend(task, Budget(max_parameters=20_000, max_channels=3, top_k=1))
+    best = narrow.recommendations[0]
+    assert best.architecture.representation == 2
+    assert "none reaches the narrowest hidden width, 8 (min_width)" in best.rationale
+    assert "none lies in M's range, 4 to 64, so M is 2" in best.rationale
+    usual = recommend(task, Budget(max_parameters=20_000, top_k=1)).recommendations[0]
+    assert "Of the allowed widths" not in usual.rationale
+
+
 def test_explicit_channel_choices_are_the_profile_widths() -> None:
     budget = Budget(max_parameters=10**6, channel_choices=[48, 8, 16])
     assert budget.profile_choices() == [8, 16, 48]

@@ -286,6 +286,13 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
             f"{run.ladders.rules.hidden()[0]}) fits this budget, so the multiply-adds are not "
             "compared with one and no compute bound applies; max_multiply_adds sets one."
         )
+    relaxed = run.ladders.rules.relaxed() if run.budget.width_profile == "practical" else []
+    if relaxed:
+        notes.append(
+            f"Of the allowed widths ({', '.join(map(str, run.ladders.rules.choices))}), "
+            + "; ".join(relaxed)
+            + "."
+        )
     rival = _tied_rival(run)
     if rival is not None:
         notes.append(_tie_note(run, board.top[0], rival))

@@ -82,6 +82,26 @@ class ProfileRules:
         """Return the allowed hidden widths (choices from ``min_width``; the largest if none)."""
         return [c for c in self.choices if c >= self.min_width] or [self.choices[-1]]
 
+    def relaxed(self) -> list[str]:
+        """Say where the allowed widths hold none the floors ask for, and what is used instead.
+
+        :meth:`representations` and :meth:`hidden` then give way to the choices (a caller who
+        allows only narrow widths gets narrow nets); the search says so in its notes.
+        """
+        said = []
+        if not any(c >= self.min_width for c in self.choices):
+            said.append(
+                f"none reaches the narrowest hidden width, {self.min_width} (min_width), so "
+                f"every hidden layer is {self.hidden()[0]} wide, the widest allowed"
+            )
+        if not any(self.min_representation <= c <= self.max_representation for c in self.choices):
+            said.append(
+                f"none lies in M's range, {self.min_representation} to "
+                f"{self.max_representation}, so M is {self.representations()[0]}, the nearest "
+                "allowed"
+            )
+        return said
+
 
 def practical_profiles(depth: int, rules: ProfileRules) -> _Ints:
     """Return every practical profile ``(M, r_0, ..., r_{depth-1})`` as ``(P, depth + 1)`` rows.
