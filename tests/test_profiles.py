@@ -294,6 +294,14 @@ def test_a_compute_bound_no_practical_net_fits_names_max_multiply_adds_and_its_t
         recommend(task, budget.model_copy(update={"max_multiply_adds": least - 1}))
 
 
+def test_a_compute_bound_on_the_free_profile_is_refused_not_ignored() -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget(max_parameters=20_000, width_profile="free", max_multiply_adds=100_000)
+    assert [v.field for v in raised.value.violations] == ["max_multiply_adds"]
+    assert "practical width profile only" in raised.value.violations[0].description
+    assert Budget(max_parameters=20_000, max_multiply_adds=100_000).max_multiply_adds == 100_000
+
+
 def test_window_bound_excludes_giant_pools_where_a_tree_allows() -> None:
     task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
     result = recommend(task, Budget(max_parameters=50_000, top_k=20, time_limit_seconds=None))

@@ -210,6 +210,14 @@ class Budget(BaseModel):
                     f"must be at least min_representation ({self.min_representation})",
                 )
             )
+        if self.width_profile == "free" and self.max_multiply_adds is not None:
+            violations.append(
+                (
+                    "max_multiply_adds",
+                    "applies to the practical width profile only: the free profile allocates "
+                    "widths by parameters alone",
+                )
+            )
         if self.channel_choices is not None:
             for i, width in enumerate(self.channel_choices):
                 if width <= 0:

@@ -477,6 +477,8 @@ def valid_budget_documents(max_seconds: float = 0.5) -> st.SearchStrategy[Docume
             "max_step": st.one_of(st.none(), st.integers(2, 8)),
             "max_multiply_adds": st.integers(10**6, 10**9),
         },
+    ).filter(
+        lambda budget: budget.get("width_profile") != "free" or "max_multiply_adds" not in budget
     )
 
 
