@@ -296,9 +296,10 @@ def test_a_count_is_read_as_written(text: str, value: int) -> None:
 
 @pytest.mark.parametrize("text", ["2.5e-1", "1.5", "inf", "nan", "1e999999999", "two"])
 def test_a_budget_that_is_no_whole_number_names_the_option(task_file: Path, text: str) -> None:
-    result = advisor("recommend", task_file, "--budget", text)
-    assert result.status == ExitCode.INVALID_ARGUMENT
-    assert "argument --budget: " in result.stderr and "Traceback" not in result.stderr
+    line = assert_one_error_line(
+        advisor("recommend", task_file, "--budget", text), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith("advisor: error: --budget: ")
 
 
 def test_a_budget_in_scientific_notation_is_that_budget(task_file: Path) -> None:
@@ -331,6 +332,38 @@ def test_usage_errors_are_exit_2(task_file: Path) -> None:
     result = advisor("recommend", task_file)
     assert result.status == ExitCode.INVALID_ARGUMENT
     assert "--budget" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        (
+            ["--budget", "abc"],
+            "--budget: invalid value 'abc' (a whole number: 200000, 200_000 or 2e5)",
+        ),
+        (["--top", "1.5"], "--top: invalid value '1.5' (a whole number)"),
+        (
+            ["--objective", "max"],
+            "--objective: invalid value 'max' (choose from weighted, maximin)",
+        ),
+        (
+            ["--from-data", "arrangment"],
+            "--from-data: invalid value 'arrangment' (choose from correlations, arrangement); "
+            "did you mean 'arrangement'?",
+        ),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_option(
+    task_file: Path, options: list[str], error: str
+) -> None:
+    result = advisor("recommend", task_file, "--budget", "5000", *options)
+    assert assert_one_error_line(result, ExitCode.INVALID_ARGUMENT) == f"advisor: error: {error}"
+
+
+def test_help_prints_the_whole_usage() -> None:
+    result = advisor("recommend", "--help")
+    assert result.status == ExitCode.OK
+    assert result.stdout.startswith("usage: advisor recommend") and "--max-macs N" in result.stdout
 
 
 def test_unreachable_target_is_exit_5() -> None:

@@ -9,14 +9,22 @@ exit code per status (:class:`~advisor.cli.options.ExitCode`); no traceback reac
 from __future__ import annotations
 
 import argparse
+import difflib
 import gc
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from advisor.cli.infer_options import add_data_arguments
-from advisor.cli.options import BUDGET_OPTIONS, EXIT_STATUS_HELP, OUTPUT_FORMATS
+from advisor.cli.options import (
+    BUDGET_OPTIONS,
+    EXIT_STATUS_HELP,
+    OUTPUT_FORMATS,
+    VALUE_KINDS,
+    ExitCode,
+)
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.service.options import add_serve_arguments
 
@@ -28,7 +36,7 @@ DISTRIBUTION: Final = "architecture-advisor"
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of ``advisor`` and its four subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="advisor",
         description="Recommend convolutional-network designs from a task's correlation structure "
         "(separation-rank model).",
@@ -114,6 +122,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose usage errors are one line naming the option, with exit status 2.
+
+    argparse prints the whole usage before a usage error (18 lines for ``recommend``), which
+    buries the error; docs/CLI.md promises one line per failure. ``--help`` prints the usage.
+    The subcommands' parsers are of this class too (``add_parser`` makes its parent's class).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(ExitCode.INVALID_ARGUMENT, f"advisor: error: {_one_line(message)}\n")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # argparse's own check lists the choices but does not say which one was meant.
+        if action.choices is not None and value not in action.choices:
+            raise argparse.ArgumentError(action, _not_a_choice(value, action.choices))
+
+
+_ARGUMENT_ERROR = re.compile(r"argument (?P<name>\S+): (?P<problem>.*)", re.DOTALL)
+"""argparse's error about one argument: ``argument --budget: invalid count value: 'abc'``."""
+
+_BAD_VALUE = re.compile(r"invalid (?P<kind>\w+) value: (?P<value>.*)", re.DOTALL)
+"""argparse's error for a value its type refused, naming the type: ``invalid int value: '1.5'``."""
+
+
+def _one_line(message: str) -> str:
+    """Reword argparse's ``message`` as ``--budget: invalid value 'abc' (a whole number...)``."""
+    argument = _ARGUMENT_ERROR.fullmatch(message)
+    if argument is None:
+        return message
+    problem = argument["problem"]
+    bad_value = _BAD_VALUE.fullmatch(problem)
+    if bad_value is not None:
+        kind = VALUE_KINDS.get(bad_value["kind"])
+        problem = f"invalid value {bad_value['value']}" + ("" if kind is None else f" ({kind})")
+    return f"{argument['name']}: {problem}"
+
+
+def _not_a_choice(value: Any, choices: Iterable[Any]) -> str:
+    """Say that ``value`` is none of ``choices``, and which one it resembles if any."""
+    names = [str(choice) for choice in choices]
+    close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.75)
+    meant = f"; did you mean {close[0]!r}?" if close else ""
+    return f"invalid value {value!r} (choose from {', '.join(names)}){meant}"
+
+
 class _VersionAction(argparse.Action):
     """``--version``: the installed distribution's version, looked up only when asked for."""
 
@@ -134,10 +187,10 @@ class _VersionAction(argparse.Action):
 
 
 def _add_command(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    commands: argparse._SubParsersAction[_Parser],
     name: str,
     summary: str,
-    parent: argparse.ArgumentParser | None = None,
+    parent: _Parser | None = None,
 ) -> argparse.ArgumentParser:
     return commands.add_parser(
         name,
@@ -149,8 +202,8 @@ def _add_command(
     )
 
 
-def _call_options() -> argparse.ArgumentParser:
-    calls = argparse.ArgumentParser(add_help=False)
+def _call_options() -> _Parser:
+    calls = _Parser(add_help=False)
     calls.add_argument(
         "--format", choices=OUTPUT_FORMATS, default="table", help="output format (default table)"
     )

@@ -22,6 +22,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "REMOTE_OPTIONS",
     "TLS_OPTIONS",
+    "VALUE_KINDS",
     "ExitCode",
     "Option",
     "OutputFormat",
@@ -94,6 +95,13 @@ def count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text} is larger than any budget (2^63 - 1 at most)")
     return int(value)
 
+
+VALUE_KINDS = {
+    int.__name__: "a whole number",
+    float.__name__: "a number",
+    count.__name__: "a whole number: 200000, 200_000 or 2e5",
+}
+"""What an option of each value type takes, by the type's name, as a usage error states it."""
 
 BUDGET_OPTIONS = (
     Option(
