@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import time
+from typing import Any
 
 import pytest
 
@@ -11,8 +13,10 @@ from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import Task, parse_task
+from advisor.search import mixtures
 from advisor.search.mixtures import mixture_of
 from advisor.search.recommend import recommend, score_architecture
+from advisor.stopping import StopSignal
 
 _TREES = ["contiguous", "mirror", "interleaved", "dilations"]
 
@@ -84,3 +88,52 @@ def test_a_mixture_past_the_count_limit_is_never_recommended() -> None:
         architecture = recommendation.architecture
         assert recommendation.multiply_adds <= COUNT_LIMIT
         assert parse_architecture(architecture_document(architecture)) == architecture
+
+
+def test_a_stop_during_the_mixture_pass_ends_it_and_keeps_the_trees(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    task = _local_and_mirrored(32)
+    budget = Budget(
+        max_parameters=3000, geometries=[*_TREES, "mixture"], time_limit_seconds=None, outputs=2
+    )
+    scored = mixtures._best_mixture
+    pairs: list[int] = []
+
+    def first_pair_then_stop(*args: Any) -> Any:
+        best = scored(*args)  # raises once the signal has stopped
+        pairs.append(1)
+        args[-1].cancel()  # the pass's stop signal: as a deadline passing mid-pass
+        return best
+
+    monkeypatch.setattr(mixtures, "_best_mixture", first_pair_then_stop)
+    monkeypatch.setattr(mixtures, "analyze", _never)
+    result = recommend(task, budget, stop=StopSignal())
+    assert len(pairs) == 1 and result.complete is False
+    assert result.recommendations, "the trees found are returned"
+    assert all(r.architecture.family != "mixture" for r in result.recommendations)
+    assert [r.rank for r in result.recommendations] == list(
+        range(1, 1 + len(result.recommendations))
+    )
+
+
+def test_the_mixture_pass_counts_in_the_search_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    task = _local_and_mirrored(32)
+    budget = Budget(
+        max_parameters=3000, geometries=[*_TREES, "mixture"], time_limit_seconds=None, outputs=2
+    )
+    scored = mixtures._best_mixture
+    pause = 0.2  # ten pairs: 2 s, well above the tree search itself
+
+    def slow(*args: Any) -> Any:
+        time.sleep(pause)
+        return scored(*args)
+
+    monkeypatch.setattr(mixtures, "_best_mixture", slow)
+    result = recommend(task, budget)
+    pairs = math.comb(min(mixtures.PAIRED_TREES, 5), 2)  # the five trees the search returns
+    assert result.search_seconds >= pairs * pause
+
+
+def _never(*_: Any) -> Any:
+    raise AssertionError("no mixture is analysed after the stop")

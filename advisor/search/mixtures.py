@@ -11,19 +11,24 @@ satisfy the summing rule) and keeps, per pair, the ladder whose mixture scores b
 search's own objective, charged its real parameter count (every member's convs) within
 ``max_parameters`` and ``max_multiply_adds``. Figures come from
 :func:`advisor.seprank.mixture.log2_mixture_bound`, the bound the analysis reports. Mixtures then
-compete with the trees on score; the ``top_k`` best are returned, re-ranked. The pass polls the
-stop signal between pairs and adds what it has scored when it stops.
+compete with the trees on score; the ``top_k`` best are returned, re-ranked, and only the
+mixtures among them are analysed. The pass polls the stop signal before every ladder it scores
+and every mixture it analyses: stopped, it returns what it has (``complete`` false), so a time
+limit, a deadline, a cancellation or a shutdown drain cuts it as it cuts the tree search. Its
+time counts in ``search_seconds``.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from advisor.errors import StoppedError
 from advisor.model.architecture import Architecture, Mixture, MixtureMember
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
@@ -64,27 +69,41 @@ def with_mixtures(
     ``relations`` are the description's, as the tree search read them, where ``objective``
     weighs coherence (else none).
     """
+    started = time.perf_counter()
     rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
     labels = correlation_labels(task.resolved(), task.input.num_locations)
     trees = [r for r in result.recommendations if r.architecture.family != "shallow"]
     trees = trees[:PAIRED_TREES]
     scored = []
     complete = result.complete
-    for first, second in itertools.combinations(trees, 2):
-        if stop.stopped():
-            complete = False
-            break
-        best = _best_mixture(first, second, budget, rules, objective, labels, relations)
-        if best is not None:
-            scored.append(best)
-    mixtures = [_recommendation(task, entry) for entry in scored]
-    ranked = sorted([*result.recommendations, *mixtures], key=lambda r: -r.score)[: budget.top_k]
+    try:
+        for first, second in itertools.combinations(trees, 2):
+            best = _best_mixture(first, second, budget, rules, objective, labels, relations, stop)
+            if best is not None:
+                scored.append(best)
+    except StoppedError:
+        complete = False
+    contenders: list[Recommendation | _Scored] = [*result.recommendations, *scored]
+    ranked = sorted(contenders, key=_score)[: budget.top_k]
+    recommendations = []
+    for entry in ranked:
+        if isinstance(entry, _Scored):
+            if stop.stopped():  # a mixture not analysed in time is left out
+                complete = False
+                continue
+            entry = _recommendation(task, entry)
+        recommendations.append(entry)
     return SearchResult(
-        recommendations=[replace(r, rank=rank) for rank, r in enumerate(ranked, start=1)],
+        recommendations=[replace(r, rank=rank) for rank, r in enumerate(recommendations, 1)],
         candidates_evaluated=result.candidates_evaluated + len(scored),
-        search_seconds=result.search_seconds,
+        search_seconds=result.search_seconds + (time.perf_counter() - started),
         complete=complete,
     )
+
+
+def _score(entry: Recommendation | _Scored) -> float:
+    """Rank key, best first (the sort is stable: trees before mixtures of equal score)."""
+    return -(entry.score[0] if isinstance(entry, _Scored) else entry.score)
 
 
 def mixture_of(
@@ -130,15 +149,19 @@ def _best_mixture(
     objective: Objective,
     labels: npt.NDArray[np.int8],
     relations: Sequence[Relation],
+    stop: StopSignal,
 ) -> _Scored | None:
     """Score every fitting ladder of the pair's mixture; return the best, or None.
 
     ``relations`` are the description's where the objective weighs coherence, else none.
+    ``stop`` is polled before every ladder (:class:`~advisor.errors.StoppedError`).
     """
     depth = len(first.architecture.layers)
     best: _Scored | None = None
     coherent: float | None = None
     for row in practical_profiles(depth, rules):
+        if stop.stopped():
+            raise StoppedError("the mixture pass was stopped")
         representation, widths = int(row[0]), [int(w) for w in row[1:]]
         mixture = mixture_of(first.architecture, second.architecture, widths, representation)
         if mixture is None:
