@@ -205,8 +205,15 @@ def test_all_violations_are_reported_at_once() -> None:
 def test_explicit_name_taken_by_the_preset_is_a_duplicate() -> None:
     document = with_correlation(name="center_surround/center-border")
     document["preset"] = "center_surround"
-    with pytest.raises(InvalidRequestError, match="preset 'center_surround' names one"):
+    with pytest.raises(InvalidRequestError) as caught:
         parse_task(document)
+    assert [(v.field, v.description) for v in caught.value.violations] == [
+        (
+            "correlations[0].name",
+            "duplicate name 'center_surround/center-border': preset 'center_surround' gives it "
+            "to one of its correlations; rename this one",
+        )
+    ]
 
 
 def test_overlap_message_shows_where() -> None:

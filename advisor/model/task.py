@@ -202,8 +202,8 @@ def _name_violations(
             violations.append(
                 FieldViolation(
                     f"correlations[{index}].name",
-                    f"duplicate name {correlation.name!r}: preset {task.preset!r} names one "
-                    "of its correlations so",
+                    f"duplicate name {correlation.name!r}: preset {task.preset!r} gives it to "
+                    "one of its correlations; rename this one",
                 )
             )
     return violations
