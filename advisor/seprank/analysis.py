@@ -25,8 +25,8 @@ For each correlation (A, B) the analysis reports, in log2:
     which sharing does not lower the bound. The figure is then proven to be the generic rank of
     the network's tensor network, every location with its own weights [LYCS18 Thm 2], and an
     upper bound for the shared-weight network; sharing lowers the rank further only rarely
-    (about 1 in 400 random small power-of-2 trees, by about 5% of the log2 figure in the cases
-    found), so ask for ``exact`` where that matters;
+    (about 1 in 400 random small trees, by 6-21% of the log2 figure in the cases found;
+    docs/THEORY.md §5), so ask for ``exact`` where that matters;
   * ``upper_bound``: anything else (widths not powers of one integer, overlapping windows,
     sharing lowering the bound).
 
