@@ -378,3 +378,26 @@ def test_an_unknown_field_is_told_the_closest_field_of_its_model(
     [description] = [v.description for v in caught.value.violations if v.field == field]
     assert description.startswith("Extra inputs are not permitted")
     assert description.endswith(f"; did you mean {suggested!r}?" if suggested else "permitted")
+
+
+@pytest.mark.parametrize(
+    ("region", "named"),
+    [
+        ({"presett": "left_half"}, "not 'presett'; did you mean 'preset'?"),
+        ({"indice": [0]}, "not 'indice'; did you mean 'indices'?"),
+        ({"zzzz": 1}, "not 'zzzz'"),
+    ],
+)
+@pytest.mark.parametrize("side", ["a", "b"])
+def test_a_region_without_a_form_key_is_told_its_keys_and_the_closest(
+    side: str, region: dict[str, Any], named: str
+) -> None:
+    document = with_correlation(**{side: region})
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_task(document)
+    assert [(v.field, v.description) for v in caught.value.violations] == [
+        (
+            f"correlations[0].{side}",
+            f"a region needs exactly one of the keys indices, box, mask, preset, {named}",
+        )
+    ]

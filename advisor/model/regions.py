@@ -23,6 +23,7 @@ centre line is in neither.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -31,7 +32,15 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+)
 
 from advisor.errors import InvalidRequestError
 from advisor.model.packed import PackedIds
@@ -136,16 +145,31 @@ def _region_form(value: Any) -> str | None:
     return _FORMS[keys[0]].__name__ if len(keys) == 1 else None
 
 
+_ONE_FORM = f"a region needs exactly one of the keys {', '.join(_FORMS)}"
+
+
+def _keys_named(value: Any) -> Any:
+    """Refuse a region whose keys are none of the forms', naming them and the form key meant.
+
+    The discriminator's message only lists the form keys; a misspelt ``presett`` is told so here.
+    """
+    if isinstance(value, Mapping) and value and not any(key in _FORMS for key in value):
+        keys = [str(key) for key in value]
+        close = [
+            m for key in keys for m in difflib.get_close_matches(key, _FORMS, n=1, cutoff=0.75)
+        ]
+        meant = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"{_ONE_FORM}, not {', '.join(map(repr, keys))}{meant}")
+    return value
+
+
 Region: TypeAlias = Annotated[
     Annotated[IndicesRegion, Tag("IndicesRegion")]
     | Annotated[BoxRegion, Tag("BoxRegion")]
     | Annotated[MaskRegion, Tag("MaskRegion")]
     | Annotated[PresetRegion, Tag("PresetRegion")],
-    Discriminator(
-        _region_form,
-        custom_error_type="region_form",
-        custom_error_message="a region needs exactly one of the keys indices, box, mask, preset",
-    ),
+    Discriminator(_region_form, custom_error_type="region_form", custom_error_message=_ONE_FORM),
+    BeforeValidator(_keys_named),
 ]
 """Any region form; a document picks its form by its one key."""
 
