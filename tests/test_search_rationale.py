@@ -120,6 +120,36 @@ def test_it_prices_the_order_the_windows_forget() -> None:
     assert "order its pooling windows forget" not in _text()
 
 
+@given(st.floats(0.01, 1.0), st.floats(0.0, 1.0))
+def test_a_coherence_short_of_the_best_never_reads_as_equal(best: float, share: float) -> None:
+    objective = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted", best_coherence=best)
+    chosen = Design(
+        "mirror pooling (2x2, global 8x8)",
+        (32, 512, 1),
+        17_475,
+        (576.0, 45.0),
+        0.75,
+        coherence=best * share,
+    )
+    text = " ".join(
+        rationale(
+            chosen,
+            contiguous=CONTIGUOUS,
+            shallow=SHALLOW,
+            objective=objective,
+            names=NAMES,
+            max_parameters=20_000,
+            widenings=[],
+        ).split()
+    )
+    found = re.search(r"coherence ([0-9.]+) against the best tree's ([0-9.]+)", text)
+    if best * share < best:
+        assert found is not None
+        assert found.group(1) != found.group(2) or abs(best * share - best) < 5e-7
+    else:
+        assert found is None
+
+
 def test_it_states_what_a_shallow_and_a_contiguous_net_would_need() -> None:
     efficiency = Efficiency(576.0, 581.0, 12.5, 27.25)
     text = _text(efficiency=efficiency)

@@ -216,16 +216,26 @@ def _score(chosen: Design, objective: Objective, scope: Scope) -> str:
     if objective.best_coherence is not None:
         best = objective.best_coherence
         share = min(chosen.coherence / best, 1.0)
+        own, theirs = _told_apart(chosen.coherence, best)
         text += (
             f", times x{share:.3g} for how its pooling levels meet the location pairs the "
-            f"description repeats (coherence {chosen.coherence:.2f}"
+            f"description repeats (coherence {own}"
         ) + (
-            f" against the best tree's {best:.2f}: pairs met at one level everywhere, in small "
+            f" against the best tree's {theirs}: pairs met at one level everywhere, in small "
             "windows, are what one convolution learns from every example)"
             if share < 1
             else ", the best here)"
         )
     return text + "."
+
+
+def _told_apart(value: float, other: float) -> tuple[str, str]:
+    """Write two figures with 2 decimals, or as many more (up to 6) as tell them apart."""
+    for decimals in range(2, 7):
+        written = f"{value:.{decimals}f}", f"{other:.{decimals}f}"
+        if written[0] != written[1] or value == other:
+            return written
+    return written
 
 
 def _versus(
