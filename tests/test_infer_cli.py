@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from advisor.cli.options import ExitCode
 from advisor.model.task import load_task
-from tests.test_cli import advisor
+from tests.test_cli import advisor, assert_one_error_line
 
 
 def _blocks(tmp_path: Path, name: str = "data.npy") -> tuple[Path, np.ndarray]:
@@ -168,3 +169,21 @@ def test_infer_says_how_to_read_a_trailing_colour_axis_as_channels(tmp_path: Pat
     assert advised.status == 0, advised.stderr
     assert "grid 16x16, 3 channel(s)" in advised.stderr
     assert "colour channels" not in advised.stderr
+
+
+def test_data_that_does_not_hold_the_task_grid_is_an_error_on_data(tmp_path: Path) -> None:
+    # The grid read is the task's, not a --shape the user gave: the data is what to change.
+    data = tmp_path / "rgb.npy"
+    np.save(data, np.zeros((10, 16, 16, 3), dtype=np.float32))
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    line = assert_one_error_line(
+        advisor("recommend", task, "--data", data, "--budget", "20000"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line.startswith(
+        "advisor: error: --data: the array holds samples of shape [16, 16, 3], which is not the "
+        "grid [8, 8]"
+    )
+    shaped = advisor("recommend", task, "--data", data, "--shape", "4", "4", "--budget", "20000")
+    assert "advisor: error: --shape: the array holds samples of shape [16, 16, 3]" in shaped.stderr

@@ -37,11 +37,13 @@ def _graph(
             sample, top_k=args.pairs_per_location, allow_constant=args.allow_constant
         )
     except InvalidRequestError as error:
-        raise _as_options(error) from None
+        # Without --shape the grid is the task's (recommend --data), which the data must fit.
+        raise _as_options(error, "--shape" if args.shape else "--data") from None
 
 
-def _as_options(error: InvalidRequestError) -> InvalidRequestError:
-    names = {"data": "DATA", "data.shape": "--shape", "top_k": "--top-k", "labels": "--labels"}
+def _as_options(error: InvalidRequestError, grid_option: str = "--shape") -> InvalidRequestError:
+    """Name the options behind ``error``'s fields; ``grid_option`` gave the grid read."""
+    names = {"data": "DATA", "data.shape": grid_option, "top_k": "--top-k", "labels": "--labels"}
     return InvalidRequestError(
         [type(v)(names.get(v.field, v.field), v.description) for v in error.violations]
     )
