@@ -325,3 +325,18 @@ def test_the_work_meter_names_levels_apart_on_differently_padded_grids() -> None
         first_levels.setdefault(prefix, set()).add(candidate.padding)
     assert len({padding for paddings in first_levels.values() for padding in paddings}) == 3
     assert all(len(paddings) == 1 for paddings in first_levels.values())
+
+
+@pytest.mark.parametrize(("largest_m", "bits"), [(64, 768), (16, 512)])
+def test_a_search_stopped_before_any_tree_measures_against_the_largest_practical_m(
+    largest_m: int, bits: int
+) -> None:
+    # 16x16 halves: 128 locations a side, so the dimension bound is 128 * log2 M.
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    stop = StopSignal()
+    stop.cancel()
+    budget = Budget(max_parameters=20_000, max_representation=largest_m, time_limit_seconds=None)
+    result = recommend(task, budget, stop=stop)
+    assert result.complete is False
+    assert result.recommendations[0].architecture.family == "shallow"
+    assert f" of {bits:,} bits" in " ".join(result.recommendations[0].rationale.split())

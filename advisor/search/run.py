@@ -134,7 +134,7 @@ class SearchRun:
         # The practical scoring pass: the trees scored, the targets so far, the points scored,
         # the best provisional score and each family's best tree (which steers the order).
         self.visited: list[Scored] = []
-        self.targets = Targets(self.correlations, budget)
+        self.targets = Targets(self.correlations, budget, max(rules.representations()))
         self._kept_bytes = 0
         self._points = 0
         self._best_seen = -math.inf

@@ -8,8 +8,9 @@ relations): once every tree is scored, a score of 1.0 means no practical net at 
 better on any correlation, the whole budget is used, no tree keeps more of the input's
 arrangement and none meets the description's relations more alike or sooner (docs/THEORY.md §16,
 §18). Before any recommendable tree is scored (a search stopped that early returns a baseline)
-its targets are the dimension bounds too, the most any net of the search space could reach, so a
-baseline does not score 1 against nothing. ``log2_rank_target`` lowers either.
+its targets are the dimension bounds at the largest M a practical net may have, the most any net
+of its space could reach, so a baseline does not score 1 against nothing. ``log2_rank_target``
+lowers either.
 """
 
 from __future__ import annotations
@@ -34,8 +35,15 @@ _LEAST_TARGET: Final = 1e-6
 class Targets:
     """A search's targets: the dimension bounds, and the best the recommendable trees reach."""
 
-    def __init__(self, correlations: Sequence[ResolvedCorrelation], budget: Budget) -> None:
+    def __init__(
+        self,
+        correlations: Sequence[ResolvedCorrelation],
+        budget: Budget,
+        largest_representation: int,
+    ) -> None:
+        """``largest_representation``: the largest M of the search's practical profiles."""
         self._budget = budget
+        self._largest_representation = largest_representation
         self._weights = [c.weight for c in correlations]
         self._smaller_sides = [min(c.a_size, c.b_size) for c in correlations]
         self._best = np.zeros(len(correlations))
@@ -53,7 +61,8 @@ class Targets:
 
     def free_objective(self) -> Objective:
         """Return a free search's objective: the dimension bound at the largest channel choice."""
-        return Objective.create(self._bounds(), self._weights, self._budget.objective)
+        bounds = self._bounds(self._budget.choices()[-1])
+        return Objective.create(bounds, self._weights, self._budget.objective)
 
     def practical_objective(self) -> Objective:
         """Return a practical search's objective on the trees recorded so far (module docstring)."""
@@ -63,7 +72,7 @@ class Targets:
                 best = np.minimum(best, self._budget.log2_rank_target)
             targets = np.maximum(best, _LEAST_TARGET)
         else:
-            targets = self._bounds()
+            targets = self._bounds(self._largest_representation)
         return Objective.create(
             targets,
             self._weights,
@@ -75,8 +84,6 @@ class Targets:
             best_coherence=self._best_coherence or None,
         )
 
-    def _bounds(self) -> npt.NDArray[np.float64]:
-        """Return each correlation's dimension bound at the largest channel choice (capped)."""
-        return default_targets(
-            self._smaller_sides, self._budget.choices()[-1], self._budget.log2_rank_target
-        )
+    def _bounds(self, representation: int) -> npt.NDArray[np.float64]:
+        """Return each correlation's dimension bound with M = ``representation`` (capped)."""
+        return default_targets(self._smaller_sides, representation, self._budget.log2_rank_target)
