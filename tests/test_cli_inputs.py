@@ -185,3 +185,24 @@ def test_an_architecture_number_the_wire_cannot_carry_is_bad_input(tmp_path: Pat
         advisor("analyze", task, "--arch", arch), ExitCode.INVALID_ARGUMENT
     )
     assert line.startswith("advisor: error: architecture: ") and str(INT32_MAX + 1) in line
+
+
+def test_the_table_shows_every_positive_weight_as_positive(tmp_path: Path) -> None:
+    shown = {"tiny": "1e-308", "small": "1e-05", "hundredth": "0.01", "plain": "0.5"}
+    weights = {"tiny": 1e-308, "small": 1e-05, "hundredth": 0.0123, "plain": 0.5}
+    correlations = [
+        {"name": name, "a": {"indices": [index]}, "weight": weight}
+        for index, (name, weight) in enumerate(weights.items())
+    ]
+    task = write(
+        tmp_path,
+        "task.json",
+        json.dumps({"input": SYMMETRY["input"], "correlations": correlations}),
+    )
+    layers = [{"channels": 8, "pool": [8, 8]}]
+    document = {"input": SYMMETRY["input"], "representation": 4, "layers": layers}
+    arch = write(tmp_path, "arch.yaml", yaml.safe_dump(document))
+    result = advisor("analyze", task, "--arch", arch)
+    assert result.status == ExitCode.OK, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert {row[0]: row[1] for row in rows if row and row[0] in weights} == shown

@@ -38,6 +38,7 @@ __all__ = [
 
 _RATIONALE_WIDTH = 96
 _PLAIN_LIMIT = 1e9
+_PLAIN_FLOOR = 0.01
 _T = TypeVar("_T")
 
 
@@ -214,8 +215,9 @@ def _number(value: float) -> str:
     """Two decimals, without trailing zeros: 48 -> ``48``, log2(3) -> ``1.58``; 1e308 -> ``1e+308``.
 
     Values of a billion and more (a weight a user wrote as ``1e308``) keep three significant
-    digits, so a column is never hundreds of characters wide.
+    digits, so a column is never hundreds of characters wide; so do values under a hundredth
+    other than 0 (a weight of ``1e-5``), which two decimals would show as 0.
     """
-    if abs(value) >= _PLAIN_LIMIT:
+    if abs(value) >= _PLAIN_LIMIT or 0 < abs(value) < _PLAIN_FLOOR:
         return f"{value:.3g}"
     return f"{value:.2f}".rstrip("0").rstrip(".")
