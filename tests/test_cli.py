@@ -43,6 +43,7 @@ from tests.support.certificates import make_certificates
 from tests.support.scripted import ScriptedAdvisor, scripted_server
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("advisor")
+CLI_DOC = Path(__file__).resolve().parent.parent / "docs" / "CLI.md"
 TASK = {
     "input": {"shape": [4, 4]},
     "correlations": [
@@ -257,6 +258,15 @@ def test_bad_task_file_is_exit_2_with_the_field_path(tmp_path: Path) -> None:
         advisor("recommend", bad, "--budget", "1000"), ExitCode.INVALID_ARGUMENT
     )
     assert "task.correlations[0].a.indices" in line
+
+
+def test_the_documented_error_example_is_what_the_command_prints(tmp_path: Path) -> None:
+    task = tmp_path / "task.yaml"
+    task.write_text("input: {shape: [16, 16]}\ncorrelations: [{name: c, a: {indices: [0, 300]}}]\n")
+    line = assert_one_error_line(
+        advisor("recommend", task, "--budget", "1000"), ExitCode.INVALID_ARGUMENT
+    )
+    assert f"\n    {line}\n" in CLI_DOC.read_text(encoding="utf-8")
 
 
 def test_bad_option_names_the_option(task_file: Path) -> None:
