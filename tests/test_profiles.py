@@ -8,11 +8,12 @@ import math
 from typing import Any
 
 import numpy as np
+import pydantic
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
@@ -300,6 +301,15 @@ def test_a_compute_bound_on_the_free_profile_is_refused_not_ignored() -> None:
     assert [v.field for v in raised.value.violations] == ["max_multiply_adds"]
     assert "practical width profile only" in raised.value.violations[0].description
     assert Budget(max_parameters=20_000, max_multiply_adds=100_000).max_multiply_adds == 100_000
+
+
+@pytest.mark.parametrize("family", ["shallow", "mirorr"])
+def test_a_family_that_cannot_be_allowed_is_refused_with_the_ones_that_can(family: str) -> None:
+    with pytest.raises(pydantic.ValidationError) as raised:
+        Budget.model_validate({"max_parameters": 20_000, "geometries": [family]})
+    (violation,) = invalid_request_from_pydantic(raised.value).violations
+    assert violation.field == "geometries[0]"
+    assert "'contiguous'" in violation.description and "shallow" not in violation.description
 
 
 def test_window_bound_excludes_giant_pools_where_a_tree_allows() -> None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from advisor.errors import FieldViolation, InvalidRequestError
 
 __all__ = [
+    "AllowedFamily",
     "DEFAULT_COMPUTE_FACTOR",
     "DEFAULT_FAMILIES",
     "DEFAULT_MAX_WINDOW",
@@ -29,8 +30,7 @@ __all__ = [
     "WidthProfile",
 ]
 
-Family: TypeAlias = Literal[
-    "shallow",
+AllowedFamily: TypeAlias = Literal[
     "contiguous",
     "mirror",
     "interleaved",
@@ -39,8 +39,12 @@ Family: TypeAlias = Literal[
     "mixture",
     "data_arranged",
 ]
+"""A family a budget may allow (``geometries``)."""
 
-FAMILIES: Final[tuple[Family, ...]] = (
+Family: TypeAlias = Literal["shallow"] | AllowedFamily
+"""A candidate's family: an allowed one, or the shallow baseline every search evaluates."""
+
+FAMILIES: Final[tuple[AllowedFamily, ...]] = (
     "contiguous",
     "mirror",
     "interleaved",
@@ -53,7 +57,7 @@ FAMILIES: Final[tuple[Family, ...]] = (
 (two of the best trees summed at their shared levels, advisor/search/mixtures.py) only on
 request."""
 
-DEFAULT_FAMILIES: Final[tuple[Family, ...]] = (
+DEFAULT_FAMILIES: Final[tuple[AllowedFamily, ...]] = (
     "contiguous",
     "mirror",
     "interleaved",
@@ -121,7 +125,7 @@ class Budget(BaseModel):
     max_channels: int = Field(
         default=512, gt=1, le=INT32_MAX, description="Largest default width choice."
     )
-    geometries: list[Family] | None = Field(
+    geometries: list[AllowedFamily] | None = Field(
         default=None,
         description="Families that may be recommended; default DEFAULT_FAMILIES where they apply.",
     )
@@ -230,7 +234,7 @@ class Budget(BaseModel):
             if not self.geometries:
                 violations.append(("geometries", "must name at least one family"))
             for i, family in enumerate(self.geometries):
-                if family == "shallow" or family in self.geometries[:i]:
+                if family in self.geometries[:i]:
                     violations.append(
                         (f"geometries[{i}]", f"must be one of {', '.join(FAMILIES)}, once each")
                     )
@@ -251,7 +255,7 @@ class Budget(BaseModel):
         floor = min(DEFAULT_MIN_CHANNELS, self.max_channels).bit_length() - 1
         return [1 << bit for bit in range(floor, self.max_channels.bit_length())]
 
-    def families(self) -> list[Family]:
+    def families(self) -> list[AllowedFamily]:
         """Return the families the search may recommend (``geometries`` or the defaults)."""
         return list(self.geometries or DEFAULT_FAMILIES)
 
