@@ -29,9 +29,11 @@ import pytest
 import yaml
 
 from advisor.cli.format import render_search_result
+from advisor.cli.json_output import readable_json
 from advisor.cli.main import main
 from advisor.cli.options import ExitCode, count
 from advisor.cli.progress import ProgressBar, progress_bar_for
+from advisor.cli.yaml_output import readable_yaml
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress
@@ -475,6 +477,18 @@ def test_json_and_yaml_documents_agree_and_their_architectures_parse_back() -> N
     documents = as_yaml["recommendations"]
     for recommendation, document in zip(result.recommendations, documents, strict=True):
         assert parse_architecture(document["architecture"]) == recommendation.architecture
+
+
+def test_a_permutation_is_one_json_line_and_one_wrapped_yaml_flow_list() -> None:
+    document = {"geometry": {"permutation": list(range(256))}}
+    as_json = readable_json(document).splitlines()
+    assert as_json[2] == f'    "permutation": {json.dumps(list(range(256)))}' and len(as_json) == 5
+    as_yaml = readable_yaml(document).splitlines()
+    assert as_yaml[1].startswith("  permutation: [") and as_yaml[-1].endswith("]")
+    assert len(as_yaml) > 2
+    assert yaml.safe_load("\n".join(as_yaml)) == document
+    documented = " ".join(CLI_DOC.read_text(encoding="utf-8").split())
+    assert "JSON puts a permutation on one line, YAML writes it as one flow list" in documented
 
 
 def test_progress_bar_redraws_one_line_then_erases_it() -> None:
