@@ -25,7 +25,7 @@ from advisor.search.objective import Objective
 from advisor.search.recommend import recommend
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates
-from tests.test_cli import advisor, assert_one_error_line
+from tests.test_cli import CLI_DOC, advisor, assert_one_error_line
 
 SYMMETRY = {"input": {"shape": [8, 8]}, "preset": "symmetry"}
 SEQUENCE = {
@@ -66,6 +66,12 @@ def test_a_number_the_wire_cannot_carry_names_its_option(
 def test_the_extreme_carried_seeds_are_accepted() -> None:
     assert Budget(max_parameters=INT64_MAX, seed=INT64_MAX).seed == INT64_MAX
     assert Budget(max_parameters=INT64_MAX, seed=0).seed == 0
+
+
+def test_the_documented_seed_range_is_the_library_s() -> None:
+    (lowest,) = [bound.ge for bound in Budget.model_fields["seed"].metadata if hasattr(bound, "ge")]
+    documented = " ".join(CLI_DOC.read_text(encoding="utf-8").split())
+    assert f"`--seed` runs from {lowest} " in documented
 
 
 def test_weights_near_the_float_range_rank_as_their_ratios() -> None:
