@@ -128,9 +128,7 @@ def test_each_contiguous_figure_is_a_bound_of_its_own() -> None:
     # widest layer is not that ladder's.
     task = parse_task({"input": {"shape": [64, 64]}, "preset": "local"})
     layers = [{"channels": 40, "pool": [2, 2]} for _ in range(6)]
-    net = parse_architecture(
-        {"input": {"shape": [64, 64]}, "representation": 8, "layers": layers}
-    )
+    net = parse_architecture({"input": {"shape": [64, 64]}, "representation": 8, "layers": layers})
     efficiency = analyze(task, net).efficiency
     assert efficiency is not None and efficiency.log2_contiguous_channels is not None
     assert efficiency.log2_contiguous_parameters is not None
