@@ -31,6 +31,7 @@ __all__ = [
     "LimitExceededError",
     "ServerStartError",
     "StoppedError",
+    "did_you_mean",
     "field_path",
     "invalid_request_from_pydantic",
 ]
@@ -163,7 +164,16 @@ def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, 
             fields = [m.model_fields[part] for m in models if part in m.model_fields]
             models = [m for f in fields for m in _models_in(f.annotation)]
     names = {f.alias or name for m in models for name, f in m.model_fields.items()}
-    close = difflib.get_close_matches(str(key), sorted(names), n=1, cutoff=0.75)
+    return did_you_mean(str(key), sorted(names))
+
+
+def did_you_mean(word: str, names: Iterable[str]) -> str:
+    """Return "; did you mean 'x'?" for the name closest to a misspelt ``word``, or "" if none is.
+
+    The one suggestion every error of the product makes (a field, a region's form key, a
+    command-line choice), so they all suggest alike.
+    """
+    close = difflib.get_close_matches(word, list(names), n=1, cutoff=0.75)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 

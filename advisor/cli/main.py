@@ -9,7 +9,6 @@ exit code per status (:class:`~advisor.cli.options.ExitCode`); no traceback reac
 from __future__ import annotations
 
 import argparse
-import difflib
 import gc
 import re
 import sys
@@ -161,9 +160,11 @@ def _one_line(message: str) -> str:
 
 def _not_a_choice(value: Any, choices: Iterable[Any]) -> str:
     """Say that ``value`` is none of ``choices``, and which one it resembles if any."""
+    # On the error path only: the parser loads nothing heavy (advisor.errors needs pydantic).
+    from advisor.errors import did_you_mean
+
     names = [str(choice) for choice in choices]
-    close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.75)
-    meant = f"; did you mean {close[0]!r}?" if close else ""
+    meant = did_you_mean(str(value), names)
     return f"invalid value {value!r} (choose from {', '.join(names)}){meant}"
 
 

@@ -23,7 +23,6 @@ centre line is in neither.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -42,7 +41,7 @@ from pydantic import (
     field_validator,
 )
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, did_you_mean
 from advisor.model.packed import PackedIds
 
 __all__ = [
@@ -155,10 +154,7 @@ def _keys_named(value: Any) -> Any:
     """
     if isinstance(value, Mapping) and value and not any(key in _FORMS for key in value):
         keys = [str(key) for key in value]
-        close = [
-            m for key in keys for m in difflib.get_close_matches(key, _FORMS, n=1, cutoff=0.75)
-        ]
-        meant = f"; did you mean {close[0]!r}?" if close else ""
+        meant = next((hint for key in keys if (hint := did_you_mean(key, _FORMS))), "")
         raise ValueError(f"{_ONE_FORM}, not {', '.join(map(repr, keys))}{meant}")
     return value
 
