@@ -401,3 +401,17 @@ def test_a_region_without_a_form_key_is_told_its_keys_and_the_closest(
             f"a region needs exactly one of the keys indices, box, mask, preset, {named}",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"shape": [True, 16]}, "input.shape[0]"),
+        ({"shape": [16, 16.0]}, "input.shape[1]"),
+        ({"shape": [16, 16], "channels": True}, "input.channels"),
+    ],
+)
+def test_a_size_must_be_written_as_a_whole_number(spec: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task({"input": spec, "preset": "symmetry"})
+    assert [v.field for v in raised.value.violations] == [field]
