@@ -584,11 +584,11 @@ def test_a_cancelled_search_returns_the_baseline() -> None:
     assert "No contiguous net that fits this budget was scored" in text
     assert "fits this input and budget" not in text
     # Nothing it recommends was scored, so its score is its share of the dimension bounds (the
-    # most any net of the search space could reach, at the widest channel choice: 512), not 1.
+    # most any net of the search space could reach, at the largest practical M: 64), not 1.
     assert "(targets: the dimension bounds, the most any net of the search space" in text
     correlations = task.resolved()
     weights = np.array([c.weight for c in correlations]) / sum(c.weight for c in correlations)
-    bounds = np.array([min(c.a_size, c.b_size) * math.log2(512) for c in correlations])
+    bounds = np.array([min(c.a_size, c.b_size) * math.log2(64) for c in correlations])
     ranks = np.array([c.log2_separation_rank for c in baseline.analysis])
     assert baseline.score == pytest.approx(float(weights @ (np.minimum(ranks, bounds) / bounds)))
     assert baseline.score < 0.05
