@@ -312,6 +312,24 @@ def test_a_family_that_cannot_be_allowed_is_refused_with_the_ones_that_can(famil
     assert "'contiguous'" in violation.description and "shallow" not in violation.description
 
 
+@pytest.mark.parametrize(
+    ("limits", "widest", "named"),
+    [
+        ({}, 512, "budget.max_channels"),
+        ({"channel_choices": [16, 32]}, 32, "budget.channel_choices"),
+    ],
+)
+def test_a_min_width_above_every_allowed_width_is_refused_on_min_width(
+    limits: dict[str, Any], widest: int, named: str
+) -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    with pytest.raises(InvalidRequestError) as raised:
+        recommend(task, Budget(max_parameters=20_000, min_width=1000, **limits))
+    (violation,) = raised.value.violations
+    assert violation.field == "budget.min_width"
+    assert f"the widest is {widest:,}, {named}" in violation.description
+
+
 def test_window_bound_excludes_giant_pools_where_a_tree_allows() -> None:
     task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
     result = recommend(task, Budget(max_parameters=50_000, top_k=20, time_limit_seconds=None))

@@ -47,8 +47,9 @@ def check_space(
     """Refuse a request whose search space overflows, is empty, or has nothing that fits.
 
     In order: width choices whose widest network cannot be counted; a geometry the budget names
-    with no tree on this input; depth bounds that leave no recommendable tree; a parameter
-    budget (and, for a practical search, a compute bound) no candidate fits.
+    with no tree on this input; depth bounds that leave no recommendable tree; for a practical
+    search, a min_width above every allowed width; a parameter budget (and, for a practical
+    search, a compute bound) no candidate fits.
     """
     _check_widths(budget, candidates, ladders)
     shape = list(task.input.shape)
@@ -75,6 +76,14 @@ def check_space(
                 f"needs {smallest:,} parameters",
             )
         return
+    widest = ladders.rules.choices[-1]
+    if budget.min_width is not None and budget.min_width > widest:
+        field = "channel_choices" if budget.channel_choices is not None else "max_channels"
+        raise InvalidRequestError.single(
+            "budget.min_width",
+            f"is {budget.min_width:,}, wider than every allowed width (the widest is "
+            f"{widest:,}, budget.{field}); lower it or allow wider widths",
+        )
     eligible = [c for c in candidates if c.eligible]
     if not any(ladders.fitting(c)[0].size for c in eligible):
         raise _nothing_fits(budget, eligible, ladders)
