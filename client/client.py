@@ -36,7 +36,7 @@ from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, load_architecture, parse_architecture
 from advisor.model.budget import Budget
-from advisor.model.documents import read_pem
+from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import PresetInfo, Task, load_task, parse_task
 from advisor.protocol import wire
@@ -145,10 +145,27 @@ class TlsConfig:
         if (self.client_cert is None) != (self.client_key is None):
             missing = "tls.client_key" if self.client_key is None else "tls.client_cert"
             raise InvalidRequestError.single(missing, "client_cert and client_key go together")
+        root_ca = read_pem(self.root_ca, "tls.root_ca")
+        certificate = read_pem(self.client_cert, "tls.client_cert")
+        key = read_pem(self.client_key, "tls.client_key")
+        for field, path, pem in (
+            ("tls.root_ca", self.root_ca, root_ca),
+            ("tls.client_cert", self.client_cert, certificate),
+        ):
+            reason = None if pem is None else certificates_problem(pem)
+            if reason is not None:
+                message = f"{path} holds no PEM certificate ({reason})"
+                raise InvalidRequestError.single(field, message)
+        if self.client_cert is not None and self.client_key is not None:
+            reason = key_problem(self.client_cert, self.client_key)
+            if reason is not None:
+                raise InvalidRequestError.single(
+                    "tls.client_key",
+                    f"{self.client_key} is not the unencrypted PEM private key of "
+                    f"{self.client_cert} ({reason})",
+                )
         return grpc.ssl_channel_credentials(
-            root_certificates=read_pem(self.root_ca, "tls.root_ca"),
-            private_key=read_pem(self.client_key, "tls.client_key"),
-            certificate_chain=read_pem(self.client_cert, "tls.client_cert"),
+            root_certificates=root_ca, private_key=key, certificate_chain=certificate
         )
 
 

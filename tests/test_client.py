@@ -310,6 +310,35 @@ def test_tls_settings_are_checked(tmp_path: Path) -> None:
     assert unreadable.value.violations[0].field == "tls.root_ca"
 
 
+def test_a_tls_file_that_is_not_what_it_should_be_is_named_before_any_call(
+    tmp_path: Path,
+) -> None:
+    # gRPC takes the bytes as they are and fails at the handshake, as if the server were down.
+    pem = make_certificates(tmp_path)
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    cases = [
+        (TlsConfig(root_ca=garbage), "tls.root_ca", "holds no PEM certificate"),
+        (
+            TlsConfig(root_ca=pem.ca, client_cert=garbage, client_key=pem.client_key),
+            "tls.client_cert",
+            "holds no PEM certificate",
+        ),
+        (
+            TlsConfig(root_ca=pem.ca, client_cert=pem.client_cert, client_key=pem.server_key),
+            "tls.client_key",
+            "is not the unencrypted PEM private key of",
+        ),
+    ]
+    for tls, field, text in cases:
+        with pytest.raises(InvalidRequestError) as raised:
+            AdvisorClient("localhost:1", tls=tls)
+        (violation,) = raised.value.violations
+        assert violation.field == field and text in violation.description
+    with AdvisorClient("localhost:1", tls=TlsConfig(root_ca=pem.ca)):
+        pass  # a good CA builds the channel
+
+
 # --- against the real server -------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from advisor.errors import InvalidRequestError
 
-__all__ = ["read_document", "read_pem"]
+__all__ = ["read_document"]
 
 
 def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
@@ -38,23 +38,6 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
     if not isinstance(document, Mapping):
         raise InvalidRequestError.single("", f"{kind} file {name!r} must hold a mapping")
     return document
-
-
-def read_pem(path: str | os.PathLike[str] | None, field: str) -> bytes | None:
-    """Return the bytes of a PEM file (certificate or key), or None when no path is given.
-
-    Raises
-    ------
-    InvalidRequestError
-        On ``field`` when the file cannot be read.
-    """
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as error:
-        raise InvalidRequestError.single(field, f"cannot read {path}: {error.strerror}") from None
 
 
 def _parse_json(text: str) -> Any:

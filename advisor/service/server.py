@@ -24,7 +24,6 @@ import gc
 import logging
 import os
 import signal
-import ssl
 import sys
 import threading
 from collections.abc import Callable, Coroutine
@@ -40,6 +39,7 @@ from grpc_reflection.v1alpha import reflection
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from advisor.errors import InvalidRequestError, ServerStartError, invalid_request_from_pydantic
+from advisor.model.pem import certificates_problem, key_problem
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor
@@ -464,21 +464,18 @@ def _server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
         return None
     certificate = _read_pem(config.tls_cert, "tls_cert")
     key = _read_pem(config.tls_key, "tls_key")
-    check = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    _load_certificates(check, config.tls_cert, certificate, "tls_cert")
-    try:
-        # An encrypted key would make OpenSSL ask for a password: an empty one fails instead.
-        check.load_cert_chain(config.tls_cert, config.tls_key, password=lambda: b"")
-    except ssl.SSLError as error:
+    _check_certificates(config.tls_cert, certificate, "tls_cert")
+    reason = key_problem(config.tls_cert, config.tls_key)
+    if reason is not None:
         raise ServerStartError(
             ["tls_key"],
-            f"{config.tls_key} is not the unencrypted PEM private key of "
-            f"{config.tls_cert} ({error.reason or error})",
-        ) from None
+            f"{config.tls_key} is not the unencrypted PEM private key of {config.tls_cert} "
+            f"({reason})",
+        )
     client_ca = None
     if config.tls_client_ca is not None:
         client_ca = _read_pem(config.tls_client_ca, "tls_client_ca")
-        _load_certificates(check, config.tls_client_ca, client_ca, "tls_client_ca")
+        _check_certificates(config.tls_client_ca, client_ca, "tls_client_ca")
     return grpc.ssl_server_credentials(
         [(key, certificate)],
         root_certificates=client_ca,
@@ -493,13 +490,11 @@ def _read_pem(path: Path, setting: str) -> bytes:
         raise ServerStartError([setting], f"cannot read {path}: {error.strerror}") from None
 
 
-def _load_certificates(check: ssl.SSLContext, path: Path, pem: bytes, setting: str) -> None:
-    """Load ``pem`` as certificates into ``check``, or name ``setting`` as not holding any."""
-    try:
-        check.load_verify_locations(cadata=pem.decode("ascii"))
-    except (UnicodeDecodeError, ssl.SSLError) as error:
-        reason = "not ASCII" if isinstance(error, UnicodeDecodeError) else error.reason or error
-        raise ServerStartError([setting], f"{path} holds no PEM certificate ({reason})") from None
+def _check_certificates(path: Path, pem: bytes, setting: str) -> None:
+    """Name ``setting`` when ``pem`` holds no certificate OpenSSL can load."""
+    reason = certificates_problem(pem)
+    if reason is not None:
+        raise ServerStartError([setting], f"{path} holds no PEM certificate ({reason})")
 
 
 def _bind(

@@ -1,0 +1,56 @@
+"""PEM files for TLS: read them, and say what OpenSSL will make of them before gRPC does.
+
+gRPC takes certificate and key bytes as they are and fails only at the handshake, where a file
+that is not a PEM certificate reads as a server that is down (``UNAVAILABLE``) and a bad server
+file as a failed bind. The client and the server check their files here first, so a bad one is
+named as the setting it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+
+from advisor.errors import InvalidRequestError
+
+__all__ = ["certificates_problem", "key_problem", "read_pem"]
+
+
+def read_pem(path: str | os.PathLike[str] | None, field: str) -> bytes | None:
+    """Return the bytes of a PEM file (certificate or key), or None when no path is given.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``field`` when the file cannot be read.
+    """
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise InvalidRequestError.single(field, f"cannot read {path}: {error.strerror}") from None
+
+
+def certificates_problem(pem: bytes) -> str | None:
+    """Return why ``pem`` holds no PEM certificate OpenSSL can load, or None when it holds one."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=pem.decode("ascii"))
+    except UnicodeDecodeError:
+        return "not ASCII"
+    except ssl.SSLError as error:
+        return str(error.reason or error)
+    return None
+
+
+def key_problem(certificate: str | os.PathLike[str], key: str | os.PathLike[str]) -> str | None:
+    """Return why ``key`` is not the unencrypted PEM private key of ``certificate``, or None."""
+    try:
+        # An encrypted key would make OpenSSL ask for a password: an empty one fails instead.
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(
+            certificate, key, password=lambda: b""
+        )
+    except ssl.SSLError as error:
+        return str(error.reason or error)
+    return None
