@@ -402,3 +402,27 @@ def test_examples_cover_every_geometry() -> None:
 def test_example_files_load_and_round_trip(path: Path) -> None:
     arch = load_architecture(path)
     assert parse_architecture(architecture_document(arch)) == arch
+
+
+@pytest.mark.parametrize(
+    ("stride", "expected"),
+    [
+        ([0, 0], ["layers[0].stride[0]", "layers[0].stride[1]"]),
+        ([], ["layers[0].stride"]),
+        ([1], ["layers[0].stride"]),
+    ],
+)
+def test_a_bad_stride_gets_one_violation_per_problem(
+    stride: list[int], expected: list[str]
+) -> None:
+    document = {
+        "input": {"shape": [8, 8]},
+        "representation": 4,
+        "layers": [
+            {"channels": 4, "pool": [2, 2], "stride": stride},
+            {"channels": 4, "pool": [7, 7]},
+        ],
+    }
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_architecture(document)
+    assert [v.field for v in raised.value.violations] == expected

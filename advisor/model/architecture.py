@@ -86,7 +86,7 @@ class Layer(BaseModel):
 
     channels: _PositiveInt
     pool: tuple[_PositiveInt, ...] = Field(min_length=1)
-    stride: tuple[_PositiveInt, ...] | None = Field(default=None, min_length=1)
+    stride: tuple[_PositiveInt, ...] | None = None
 
     @property
     def step(self) -> tuple[int, ...]:
