@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from advisor_client.client import AdvisorClient
 
 from advisor.cli.main import DISTRIBUTION, build_parser
 from advisor.cli.options import BUDGET_OPTIONS, ExitCode
@@ -212,3 +213,23 @@ def test_the_table_shows_every_positive_weight_as_positive(tmp_path: Path) -> No
     assert result.status == ExitCode.OK, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()]
     assert {row[0]: row[1] for row in rows if row and row[0] in weights} == shown
+
+
+@pytest.mark.parametrize(("value", "sent"), [("none", None), ("NONE", None), ("64", 64)])
+def test_max_window_none_lifts_the_window_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, sent: int | None
+) -> None:
+    budgets: list[Budget] = []
+    recommend_as_usual = AdvisorClient.recommend
+
+    def recorded(
+        self: AdvisorClient, task: object, budget: dict[str, object], **kw: object
+    ) -> object:
+        budgets.append(Budget.model_validate(budget))
+        return recommend_as_usual(self, task, budget, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AdvisorClient, "recommend", recorded)
+    task = write(tmp_path, "task.yaml", yaml.safe_dump(SYMMETRY))
+    result = advisor("recommend", task, "--budget", "5000", "--top", "1", "--max-window", value)
+    assert result.status == ExitCode.OK, result.stderr
+    assert [b.max_window for b in budgets] == [sent]

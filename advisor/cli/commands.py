@@ -31,6 +31,7 @@ from advisor.cli.infer import arranged_task, infer
 from advisor.cli.options import (
     BUDGET_OPTIONS,
     CONNECTION_OPTIONS,
+    NO_BOUND,
     REMOTE_OPTIONS,
     TLS_OPTIONS,
     ExitCode,
@@ -128,10 +129,11 @@ def _tls(args: argparse.Namespace) -> TlsConfig | None:
 
 
 def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> str:
+    given = {option.field: getattr(args, option.field) for option in BUDGET_OPTIONS}
     budget = {
-        option.field: getattr(args, option.field)
-        for option in BUDGET_OPTIONS
-        if getattr(args, option.field) is not None
+        field: None if value == NO_BOUND else value
+        for field, value in given.items()
+        if value is not None
     }
     bar = progress_bar_for(sys.stderr)
     with bar or contextlib.nullcontext():

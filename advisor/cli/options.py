@@ -11,7 +11,7 @@ import argparse
 import decimal
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
 
@@ -19,6 +19,7 @@ __all__ = [
     "BUDGET_OPTIONS",
     "CONNECTION_OPTIONS",
     "EXIT_STATUS_HELP",
+    "NO_BOUND",
     "OUTPUT_FORMATS",
     "REMOTE_OPTIONS",
     "TLS_OPTIONS",
@@ -96,10 +97,20 @@ def count(text: str) -> int:
     return int(value)
 
 
+NO_BOUND: Final = "none"
+"""What an option that bounds something takes to lift its default bound (the field's null)."""
+
+
+def bound(text: str) -> int | str:
+    """Read a bound: a whole number, or ``none`` for no bound (:data:`NO_BOUND`)."""
+    return NO_BOUND if text.strip().lower() == NO_BOUND else int(text)
+
+
 VALUE_KINDS = {
     int.__name__: "a whole number",
     float.__name__: "a number",
     count.__name__: "a whole number: 200000, 200_000 or 2e5",
+    bound.__name__: f"a whole number, or {NO_BOUND} for no bound",
 }
 """What an option of each value type takes, by the type's name, as a usage error states it."""
 
@@ -244,7 +255,11 @@ BUDGET_OPTIONS = (
     Option(
         "--max-window",
         "max_window",
-        {"type": int, "metavar": "N", "help": "largest pooling window in locations (default 16)"},
+        {
+            "type": bound,
+            "metavar": "N",
+            "help": "largest pooling window in locations (default 16; none: no bound)",
+        },
     ),
     Option(
         "--max-step",
