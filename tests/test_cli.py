@@ -620,3 +620,13 @@ def test_max_message_bytes_matches_a_server_whose_limit_was_raised(tmp_path: Pat
     assert no_target.stderr.startswith(
         "advisor: error: --max-message-bytes: applies only with --target"
     )
+
+
+def test_a_port_in_use_is_one_line_without_grpcs_own_log() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = advisor_process("serve", "--host", "127.0.0.1", "--port", str(port))
+    line = assert_one_error_line(result, ExitCode.SERVER_NOT_STARTED)
+    assert "--host/--port: cannot bind" in line

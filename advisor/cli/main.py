@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -110,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``advisor`` command and return its exit status (see ``ExitCode``)."""
     args = build_parser().parse_args(argv)
+    if argv is None:
+        # A process of its own: gRPC's C core would print its own log lines (a failed bind, a
+        # failed handshake) above the one-line error every failure gets. GRPC_VERBOSITY set by
+        # the caller (e.g. to debug) still wins; gRPC reads it when it is first imported.
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     from advisor.cli.commands import run  # only now: see the module docstring
 
     status = run(args)
