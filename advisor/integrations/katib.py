@@ -29,17 +29,18 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
 from advisor.integrations.encoding import ArchitectureCodec, FlatValue
 from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.task import Task, list_presets, parse_task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
+from advisor.stopping import StopSignal
 
 __all__ = [
     "ARCHITECTURE_ASSIGNMENT",
@@ -50,8 +51,11 @@ __all__ = [
     "Suggestion",
     "architectures_held",
     "read_experiment",
+    "setting_field",
     "suggestion_assignments",
     "suggestions",
+    "width_spaces",
+    "width_values",
 ]
 
 MAX_TIME_LIMIT: Final = 45.0
@@ -72,6 +76,9 @@ _GRAPH_FIELD: Final = "experiment.spec.nas_config.graph_config"
 _OPERATIONS_FIELD: Final = "experiment.spec.nas_config.operations.operation"
 _WIDTH_PARAMETER: Final = "num_filter"
 _OBJECTIVES: Final = ("weighted", "maximin")
+# Sampled designs scored per call of score_architectures (~60 ms each on the two-core machines,
+# ~20 ms to build the objective per call): how soon a stop is noticed.
+_SCORING_CHUNK: Final = 8
 
 
 @dataclass(frozen=True)
@@ -172,25 +179,49 @@ def _width_choices(
 ) -> list[int] | None:
     """Return the widths every ``num_filter`` parameter allows, ascending (None: none given)."""
     widths: set[int] = set()
+    for field, space in width_spaces(operations):
+        try:
+            found = set(width_values(space))
+        except ValueError:
+            violations.append(FieldViolation(field, "num_filter values must be integers"))
+            continue
+        if not found or min(found) <= 0:
+            violations.append(FieldViolation(field, "num_filter values must be positive"))
+            continue
+        widths |= found
+    return sorted(widths) or None
+
+
+def width_spaces(
+    operations: Sequence[api_pb2.Operation],
+) -> Iterator[tuple[str, api_pb2.FeasibleSpace]]:
+    """Yield the field path and feasible space of every ``num_filter`` parameter."""
     for i, operation in enumerate(operations):
         for j, parameter in enumerate(operation.parameter_specs.parameters):
-            if parameter.name != _WIDTH_PARAMETER:
-                continue
-            field = f"{_OPERATIONS_FIELD}[{i}].parameter_specs.parameters[{j}].feasible_space"
-            space = parameter.feasible_space
-            try:
-                if space.list:
-                    found = {int(value) for value in space.list}
-                else:
-                    found = set(range(int(space.min), int(space.max) + 1, int(space.step or 1)))
-            except ValueError:
-                violations.append(FieldViolation(field, "num_filter values must be integers"))
-                continue
-            if not found or min(found) <= 0:
-                violations.append(FieldViolation(field, "num_filter values must be positive"))
-                continue
-            widths |= found
-    return sorted(widths) or None
+            if parameter.name == _WIDTH_PARAMETER:
+                field = f"{_OPERATIONS_FIELD}[{i}].parameter_specs.parameters[{j}].feasible_space"
+                yield field, parameter.feasible_space
+
+
+def width_values(space: api_pb2.FeasibleSpace) -> Sequence[int]:
+    """Return the widths a ``num_filter`` space lists; a range stays unexpanded, to be measured.
+
+    Raises
+    ------
+    ValueError
+        When a value is not an integer.
+    """
+    if space.list:
+        return [int(value) for value in space.list]
+    return range(int(space.min), int(space.max) + 1, int(space.step or 1))
+
+
+def setting_field(experiment: api_pb2.Experiment, name: str) -> str:
+    """Return the field path of the setting ``name``'s value (of all settings if not given)."""
+    for index, setting in enumerate(experiment.spec.algorithm.algorithm_settings):
+        if setting.name == name:
+            return f"{_SETTINGS_FIELD}[{index}].value"
+    return _SETTINGS_FIELD
 
 
 def _settings(
@@ -275,22 +306,41 @@ def _time_limit(value: str) -> float:
 
 
 def suggestions(
-    search: KatibSearch, start: int, count: int, held: Collection[str] = ()
+    search: KatibSearch,
+    start: int,
+    count: int,
+    held: Collection[str] = (),
+    *,
+    stop: StopSignal | None = None,
+    max_length: int | None = None,
 ) -> list[Suggestion]:
     """Return ``count`` designs from position ``start`` (0-based) of the search's sequence.
 
     The sequence is the advisor's ranking, then distinct seeded random designs of the search's
     space. Designs whose architecture JSON is in ``held`` (the experiment's trials) are skipped,
-    so a round never repeats a trial even if a cut search ranked differently before.
+    so a round never repeats a trial even if a cut search ranked differently before. At most
+    ``max_length`` designs of the sequence are computed (None: no bound); ``stop`` ends the work
+    (the ranking's searches, the scoring of the sampled designs between chunks).
 
     Raises
     ------
     InvalidRequestError
-        On ``current_request_number`` when the space holds fewer distinct designs than asked.
+        On ``current_request_number`` when the space holds fewer distinct designs than asked,
+        or when skipping the held designs would need more than ``max_length``.
+    StoppedError
+        When ``stop`` stopped the work first.
     """
+    stop = stop or StopSignal()
     needed = start + count
     while True:
-        sequence = _sequence(search, needed)
+        if max_length is not None and needed > max_length:
+            raise InvalidRequestError.single(
+                "current_request_number",
+                f"asks for {count} designs from position {start + 1}; with the experiment's "
+                f"trials skipped that needs {needed:,} designs of the sequence, over the "
+                f"server's limit of {max_length:,}",
+            )
+        sequence = _sequence(search, needed, stop)
         fresh = [s for s in sequence[start:] if _json(s.architecture) not in held]
         if len(fresh) >= count or len(sequence) < needed:
             break
@@ -304,7 +354,7 @@ def suggestions(
     return fresh[:count]
 
 
-def _sequence(search: KatibSearch, length: int) -> list[Suggestion]:
+def _sequence(search: KatibSearch, length: int, stop: StopSignal) -> list[Suggestion]:
     """Return the first ``length`` designs of the sequence (fewer when the space runs out)."""
     from advisor.search.recommend import sample_architectures, score_architectures
 
@@ -312,17 +362,36 @@ def _sequence(search: KatibSearch, length: int) -> list[Suggestion]:
     pages = math.ceil(length / PAGE_SIZE)
     limit = budget.time_limit_seconds or DEFAULT_TIME_LIMIT
     per_page = budget.model_copy(update={"time_limit_seconds": limit / pages})
-    ranked = fetch_ranking(task, per_page, length)
+    ranked = fetch_ranking(task, per_page, length, stop=stop)
+    _raise_if_stopped(stop)  # a stopped search's page is partial: the positions would shift
     sequence = [Suggestion(r.rank, r.architecture, r.score, "ranked") for r in ranked]
     if len(sequence) == length:
         return sequence
     seen = {_json(s.architecture) for s in sequence}
-    drawn = sample_architectures(task, budget, length, seed=budget.seed)
-    extra = [a for a in drawn if _json(a) not in seen][: length - len(sequence)]
-    scores = score_architectures(task, budget, extra) if extra else []
-    for architecture, score in zip(extra, scores, strict=True):
-        sequence.append(Suggestion(len(sequence) + 1, architecture, score, "sampled"))
+    # Draw ever more designs (each draw of n is the first n of any larger one) until there are
+    # enough or a draw comes back short, the space exhausted: the work then follows the space's
+    # size rather than the count asked, and the stop signal is polled between draws.
+    draws = _SCORING_CHUNK
+    while True:
+        _raise_if_stopped(stop)
+        drawn = sample_architectures(task, budget, draws, seed=budget.seed)
+        extra = [a for a in drawn if _json(a) not in seen][: length - len(sequence)]
+        if len(extra) == length - len(sequence) or len(drawn) < draws:
+            break
+        draws *= 2
+    for first in range(0, len(extra), _SCORING_CHUNK):
+        _raise_if_stopped(stop)
+        chunk = extra[first : first + _SCORING_CHUNK]
+        for architecture, score in zip(
+            chunk, score_architectures(task, budget, chunk), strict=True
+        ):
+            sequence.append(Suggestion(len(sequence) + 1, architecture, score, "sampled"))
     return sequence
+
+
+def _raise_if_stopped(stop: StopSignal) -> None:
+    if stop.stopped():
+        raise StoppedError("the suggestions were stopped (deadline, cancellation or shutdown)")
 
 
 def _json(architecture: Architecture) -> str:

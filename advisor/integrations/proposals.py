@@ -15,6 +15,7 @@ from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.task import Task
+from advisor.stopping import StopSignal
 
 __all__ = ["PAGE_SIZE", "AdvisorSource", "fetch_ranking"]
 
@@ -34,12 +35,15 @@ class AdvisorSource:
     token: str | None = None
     timeout: float | None = None
 
-    def recommend(self, task: Task, budget: Budget) -> SearchResult:
-        """Run one search (one page) where this source says."""
+    def recommend(self, task: Task, budget: Budget, stop: StopSignal | None = None) -> SearchResult:
+        """Run one search (one page) where this source says.
+
+        ``stop`` stops a search in-process; a server's search ends by the call's timeout.
+        """
         if self.target is None:
             from advisor.search.recommend import recommend
 
-            return recommend(task, budget)
+            return recommend(task, budget, stop=stop)
         from advisor_client.client import AdvisorClient
 
         with AdvisorClient(self.target, token=self.token) as client:
@@ -58,12 +62,17 @@ class AdvisorSource:
 
 
 def fetch_ranking(
-    task: Task, budget: Budget, count: int, source: AdvisorSource | None = None
+    task: Task,
+    budget: Budget,
+    count: int,
+    source: AdvisorSource | None = None,
+    stop: StopSignal | None = None,
 ) -> list[Recommendation]:
     """Return the first ``count`` designs of the advisor's ranking (fewer if it has fewer).
 
     ``budget.top_k`` and ``budget.page_token`` are replaced: pages of :data:`PAGE_SIZE` are
-    asked until ``count`` designs have come or the ranking ends.
+    asked until ``count`` designs have come, the ranking ends or ``stop`` stops (then the last
+    page may be a stopped search's partial one).
     """
     source = source or AdvisorSource()
     designs: list[Recommendation] = []
@@ -72,9 +81,9 @@ def fetch_ranking(
         page = budget.model_copy(
             update={"top_k": min(PAGE_SIZE, count - len(designs)), "page_token": token}
         )
-        result = source.recommend(task, page)
+        result = source.recommend(task, page, stop)
         designs.extend(result.recommendations)
         token = result.next_page_token
-        if token is None or not result.recommendations:
+        if token is None or not result.recommendations or (stop is not None and stop.stopped()):
             break
     return designs

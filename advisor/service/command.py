@@ -95,7 +95,7 @@ def _serve_with_katib(config: ServerConfig, katib_port: int) -> int:
         raise InvalidRequestError.single("katib_port", f"{katib_port} is not a TCP port")
     from advisor.service.katib_server import start_katib_server
 
-    katib = start_katib_server(config.host, katib_port, config.workers)
+    katib = start_katib_server(config.host, katib_port, config.workers, config.limits)
 
     def announce_both(running: RunningServer) -> None:
         _announce(running)

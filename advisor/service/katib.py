@@ -4,8 +4,11 @@
 answers exactly ``current_request_number`` designs, continuing from ``total_request_number`` -
 ``current_request_number`` (Katib fails the experiment on any other count);
 ``ValidateAlgorithmSettings`` answers OK or ``INVALID_ARGUMENT`` with every field violation (the
-BadRequest detail of :mod:`advisor.service.status`). Calls are admitted through their own
-:class:`~advisor.service.admission.Admission`.
+BadRequest detail of :mod:`advisor.service.status`). Both apply the server's
+:class:`~advisor.service.limits.RequestLimits` to the experiment before any work. Calls are
+admitted through their own :class:`~advisor.service.admission.Admission`, and their work follows
+the call's stop signal as the advisor RPCs' does
+(:func:`~advisor.service.servicer.call_stop_signal`: the deadline, cancellation, shutdown drain).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from advisor.integrations.katib import (
 )
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.service.admission import Admission
+from advisor.service.limits import RequestLimits, check_katib_request, check_katib_search
+from advisor.service.servicer import call_stop_signal, shutdown_named
 from advisor.service.status import unary_errors
 
 __all__ = ["KatibSuggestionServicer"]
@@ -30,7 +35,8 @@ __all__ = ["KatibSuggestionServicer"]
 class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
     """Serves Katib's Suggestion RPCs, at most ``admission``'s slots at once."""
 
-    def __init__(self, admission: Admission) -> None:
+    def __init__(self, limits: RequestLimits, admission: Admission) -> None:
+        self._limits = limits
         self._admission = admission
 
     @unary_errors
@@ -40,10 +46,21 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
         """Return the next ``current_request_number`` designs of the experiment's sequence."""
         with self._admission.admit():
             start = _start(request)
+            check_katib_request(request, self._limits)
             search = read_experiment(request.experiment)
-            picked = suggestions(
-                search, start, request.current_request_number, architectures_held(request.trials)
+            check_katib_search(
+                request.experiment, search, request.current_request_number, self._limits
             )
+            stop = call_stop_signal(context, self._admission.drain)
+            with shutdown_named(self._admission):
+                picked = suggestions(
+                    search,
+                    start,
+                    request.current_request_number,
+                    architectures_held(request.trials),
+                    stop=stop,
+                    max_length=self._limits.max_katib_designs,
+                )
             codec = ArchitectureCodec(
                 search.task.input,
                 search.budget.outputs_for(search.task.outputs),
@@ -60,7 +77,10 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
     ) -> api_pb2.ValidateAlgorithmSettingsReply:
         """Answer OK when the experiment reads as a search; INVALID_ARGUMENT naming each field."""
         with self._admission.admit():
-            read_experiment(request.experiment)
+            check_katib_request(request, self._limits)
+            check_katib_search(
+                request.experiment, read_experiment(request.experiment), None, self._limits
+            )
         return api_pb2.ValidateAlgorithmSettingsReply()
 
 

@@ -19,6 +19,7 @@ from advisor.errors import ServerStartError
 from advisor.protocol._proto.katib.v1beta1 import api_pb2_grpc
 from advisor.service.admission import Admission
 from advisor.service.katib import KatibSuggestionServicer
+from advisor.service.limits import RequestLimits
 
 __all__ = ["KATIB_DEFAULT_PORT", "KATIB_HEALTH_SERVICE", "KatibServer", "start_katib_server"]
 
@@ -36,17 +37,33 @@ _LOGGER = logging.getLogger(__name__)
 class KatibServer:
     """A started Katib endpoint: its port and a graceful stop."""
 
-    def __init__(self, server: grpc.Server, health_servicer: health.HealthServicer, port: int):
-        self._server, self._health, self.port = server, health_servicer, port
+    def __init__(
+        self,
+        server: grpc.Server,
+        health_servicer: health.HealthServicer,
+        admission: Admission,
+        port: int,
+    ):
+        self._server, self._health, self._admission = server, health_servicer, admission
+        self.port = port
 
     def stop(self, grace: float) -> None:
-        """Turn health NOT_SERVING, let calls finish for ``grace`` seconds, then stop."""
+        """Turn health NOT_SERVING, let calls finish for ``grace`` seconds, then stop.
+
+        The end of the grace period is the deadline of the calls' work (the admission's drain),
+        so a call still working then stops and its thread is free for the process to exit.
+        """
+        self._admission.begin_shutdown(grace)
         self._health.enter_graceful_shutdown()
         self._server.stop(grace).wait()
 
 
-def start_katib_server(host: str, port: int, workers: int) -> KatibServer:
+def start_katib_server(
+    host: str, port: int, workers: int, limits: RequestLimits | None = None
+) -> KatibServer:
     """Bind and start the Katib Suggestion service on ``host:port``, SERVING on return.
+
+    ``limits`` bound each call as they bound the advisor's (default :class:`RequestLimits`).
 
     Raises
     ------
@@ -57,8 +74,9 @@ def start_katib_server(host: str, port: int, workers: int) -> KatibServer:
         ThreadPoolExecutor(max_workers=workers + _RESERVED_THREADS, thread_name_prefix="katib"),
         options=[("grpc.so_reuseport", 0)],  # a port in use is an error, not a shared port
     )
+    admission = Admission(workers)
     api_pb2_grpc.add_SuggestionServicer_to_server(
-        KatibSuggestionServicer(Admission(workers)), server
+        KatibSuggestionServicer(limits or RequestLimits(), admission), server
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -71,4 +89,4 @@ def start_katib_server(host: str, port: int, workers: int) -> KatibServer:
     for service in ("", KATIB_HEALTH_SERVICE):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     _LOGGER.info("serving Katib's api.v1.beta1.Suggestion on %s:%d", host, bound)
-    return KatibServer(server, health_servicer, bound)
+    return KatibServer(server, health_servicer, admission, bound)

@@ -21,10 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.errors import FieldViolation, LimitExceededError
 from advisor.infer.graph import MAX_TOP_K
+from advisor.integrations.katib import KatibSearch, setting_field, width_spaces, width_values
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.task import Task
+from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
+from advisor.protocol._proto.katib.v1beta1 import api_pb2
 
 __all__ = [
     "LOCAL_LIMITS",
@@ -32,6 +35,8 @@ __all__ = [
     "check_analysis_cost",
     "check_analyze_request",
     "check_infer_request",
+    "check_katib_request",
+    "check_katib_search",
     "check_recommend_request",
 ]
 
@@ -74,6 +79,15 @@ class RequestLimits(BaseModel):
     )
     max_exact_log2_size: float = Field(
         default=16.0, gt=0, description="Analyze with exact: (|A| + |B|) log2 M per correlation."
+    )
+    # Past the ranking, each design of a Katib sequence is sampled and scored (~60 ms), and a
+    # space smaller than asked is only found out after about 50 draws per design asked (~10 s
+    # for 1,000 on the two-core machines).
+    max_katib_designs: int = Field(
+        default=1000,
+        gt=0,
+        description="Katib GetSuggestions: designs of the sequence one call computes "
+        "(total_request_number, plus the experiment's trials it skips).",
     )
 
 
@@ -185,6 +199,92 @@ def check_analysis_cost(
     )
     if exact:
         violations.extend(_exact_violations(task, architecture, limits))
+    _raise_if_any(violations)
+
+
+def check_katib_request(
+    request: api_pb2.GetSuggestionsRequest | api_pb2.ValidateAlgorithmSettingsRequest,
+    limits: RequestLimits,
+) -> None:
+    """Raise :class:`LimitExceededError` naming every field of a Katib request over a limit.
+
+    Checked on the raw experiment before it is read: the grid of ``input_sizes`` (``[H, W, C]``
+    has the grid H x W), ``output_sizes``, ``num_layers``, each ``num_filter`` space (counted,
+    not expanded) and, for GetSuggestions, ``total_request_number``.
+    """
+    graph = request.experiment.spec.nas_config.graph_config
+    field = "experiment.spec.nas_config.graph_config"
+    violations: list[FieldViolation] = []
+    sizes = list(graph.input_sizes)
+    if len(sizes) in (1, 2, 3) and all(n > 0 for n in sizes):
+        grid = sizes[:2] if len(sizes) == 3 else sizes
+        violations += _count(
+            f"{field}.input_sizes", "grid of locations", math.prod(grid), limits.max_locations
+        )
+    for size in graph.output_sizes:
+        violations += _count(f"{field}.output_sizes", "output count", size, limits.max_channels)
+    violations += _count(f"{field}.num_layers", "depth", graph.num_layers, limits.max_layers)
+    for space_field, space in width_spaces(request.experiment.spec.nas_config.operations.operation):
+        try:
+            widths = width_values(space)
+        except ValueError:
+            continue  # not integers: the experiment's reader names it
+        if len(widths) > limits.max_channel_choices:
+            violations += _count(
+                space_field, "num_filter value count", len(widths), limits.max_channel_choices
+            )
+        else:
+            violations += _widths_violations(((space_field, w) for w in widths), limits)
+    if isinstance(request, api_pb2.GetSuggestionsRequest):
+        violations += _count(
+            "total_request_number",
+            "designs of the sequence to compute",
+            request.total_request_number,
+            limits.max_katib_designs,
+        )
+    _raise_if_any(violations)
+
+
+def check_katib_search(
+    experiment: api_pb2.Experiment,
+    search: KatibSearch,
+    current_request_number: int | None,
+    limits: RequestLimits,
+) -> None:
+    """Raise :class:`LimitExceededError` if the search an experiment reads as is over a limit.
+
+    The task (a task document may hold any number of correlations) is checked as a search
+    request's task, under the ``task`` setting's field; the widths of all ``num_filter`` spaces
+    together; the time limit; and, for GetSuggestions, the estimated size of the
+    ``current_request_number`` designs' answer.
+    """
+    task = wire.task_to_proto(search.task)
+    violations = [
+        *_task_violations(task, limits, setting_field(experiment, "task")),
+        *_count(
+            "experiment.spec.nas_config.operations.operation",
+            "num_filter width count over all operations",
+            len(search.budget.channel_choices or ()),
+            limits.max_channel_choices,
+        ),
+    ]
+    seconds = search.budget.time_limit_seconds
+    if seconds is not None and seconds > limits.max_time_limit_seconds:
+        violations.append(
+            _over(
+                setting_field(experiment, "time_limit"),
+                "time_limit in seconds",
+                seconds,
+                limits.max_time_limit_seconds,
+            )
+        )
+    if not violations and current_request_number is not None:
+        violations += _count(
+            "current_request_number",
+            f"estimated response size in bytes for {current_request_number:,} designs",
+            current_request_number * _recommendation_bytes(task, limits),
+            limits.max_message_bytes,
+        )
     _raise_if_any(violations)
 
 

@@ -15,8 +15,11 @@ import math
 import queue
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeAlias
+
+import grpc
 
 from advisor.errors import StoppedError
 from advisor.model.budget import Budget
@@ -40,7 +43,7 @@ from advisor.stopping import StopSignal
 # methods that run them, once admitted (so a drain waits for a call that is still loading them): a
 # server that only lists presets, as ``advisor presets`` starts, never loads them.
 
-__all__ = ["AdvisorServicer", "call_stop_signal"]
+__all__ = ["AdvisorServicer", "call_stop_signal", "shutdown_named"]
 
 
 @dataclass(frozen=True)
@@ -134,12 +137,8 @@ class AdvisorServicer:
             architecture = wire.architecture_from_proto(request.architecture)
             check_analysis_cost(task, architecture, request.exact, self._limits)
             stop = call_stop_signal(context, self._admission.drain)
-            try:
+            with shutdown_named(self._admission):
                 analysis = analyze(task, architecture, exact=request.exact, stop=stop)
-            except StoppedError as stopped:
-                if self._admission.shutting_down:
-                    raise ShuttingDownError(f"the server is shutting down: {stopped}") from None
-                raise
         return advisor_pb2.AnalyzeResponse(analysis=wire.analysis_to_proto(analysis))
 
     @unary_errors
@@ -175,7 +174,23 @@ class AdvisorServicer:
         return wire.task_from_proto(request.task), wire.budget_from_proto(request.budget)
 
 
-def call_stop_signal(context: ThreadContext, drain: StopSignal) -> StopSignal:
+@contextmanager
+def shutdown_named(admission: CallGate) -> Iterator[None]:
+    """Raise a :class:`StoppedError` of the block as :class:`ShuttingDownError` while draining.
+
+    The call then ends ``UNAVAILABLE`` (retry elsewhere), not as if its own deadline had passed.
+    """
+    try:
+        yield
+    except StoppedError as stopped:
+        if admission.shutting_down:
+            raise ShuttingDownError(f"the server is shutting down: {stopped}") from None
+        raise
+
+
+def call_stop_signal(
+    context: ThreadContext | grpc.ServicerContext, drain: StopSignal
+) -> StopSignal:
     """Return the stop signal of one call: its deadline and cancellation, under ``drain``.
 
     The signal is cancelled once the call ends (gRPC runs ``add_callback`` callbacks when the

@@ -1,0 +1,218 @@
+"""Katib's Suggestion service as a service: the request limits, the call's deadline, the drain."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from google.protobuf import json_format
+from grpc_status import rpc_status
+
+from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
+from advisor.service.katib_server import start_katib_server
+from tests.support.harness import violations_of
+from tests.support.server_process import ServerProcess
+
+GOLDEN = Path(__file__).parents[1] / "data" / "katib" / "enas_cpu_experiment.json"
+GRAPH = "experiment.spec.nas_config.graph_config"
+SETTINGS = "experiment.spec.algorithm.algorithm_settings"
+WIDTHS = "experiment.spec.nas_config.operations.operation[0].parameter_specs.parameters[1]"
+# Designs the default limits admit that take the old, unstoppable sequence about 45 s on the
+# two-core machines: the ranking of the space of _slow_request ends at 16, the other 484 designs
+# are sampled and scored (~90 ms each).
+SLOW_DESIGNS = 500
+
+
+def experiment(**settings: str) -> api_pb2.Experiment:
+    """The enas-cpu experiment of the golden file, with the given settings' values replaced."""
+    document = json.loads(GOLDEN.read_text())
+    document.pop("_comment")
+    parsed = json_format.ParseDict(document, api_pb2.Experiment())
+    for setting in parsed.spec.algorithm.algorithm_settings:
+        setting.value = settings.pop(setting.name, setting.value)
+    for name, value in settings.items():
+        parsed.spec.algorithm.algorithm_settings.add(name=name, value=value)
+    return parsed
+
+
+def _widths(experiment: api_pb2.Experiment) -> api_pb2.FeasibleSpace:
+    parameter = experiment.spec.nas_config.operations.operation[0].parameter_specs.parameters[1]
+    assert parameter.name == "num_filter"
+    return parameter.feasible_space
+
+
+@pytest.fixture(scope="module")
+def katib() -> Iterator[api_pb2_grpc.SuggestionStub]:
+    """A Katib endpoint with one slot and the default limits."""
+    server = start_katib_server("127.0.0.1", 0, workers=1)
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        yield api_pb2_grpc.SuggestionStub(channel)
+    server.stop(0)
+
+
+def _refusal(call: Callable[..., object], request: object) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as raised:
+        call(request, timeout=60)
+    return raised.value
+
+
+def _fields(error: grpc.RpcError) -> list[str]:
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+    return sorted(field for field, _ in violations_of(rpc_status.from_call(error)))
+
+
+def _huge_grid(e: api_pb2.Experiment) -> None:
+    e.spec.nas_config.graph_config.input_sizes[:] = [256, 256, 3]
+
+
+def _many_widths(e: api_pb2.Experiment) -> None:
+    _widths(e).list[:] = [str(w) for w in range(1, 101)]
+
+
+def _wide_width(e: api_pb2.Experiment) -> None:
+    _widths(e).list[:] = ["32", str(10**6)]
+
+
+def _wide_range(e: api_pb2.Experiment) -> None:
+    space = _widths(e)
+    del space.list[:]
+    space.min, space.max, space.step = "1", "2000000", "1"
+
+
+def _deep(e: api_pb2.Experiment) -> None:
+    e.spec.nas_config.graph_config.num_layers = 1000
+
+
+def _many_outputs(e: api_pb2.Experiment) -> None:
+    e.spec.nas_config.graph_config.output_sizes[:] = [10**6]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (_huge_grid, f"{GRAPH}.input_sizes"),
+        (_many_widths, f"{WIDTHS}.feasible_space"),
+        (_wide_width, f"{WIDTHS}.feasible_space"),
+        (_wide_range, f"{WIDTHS}.feasible_space"),
+        (_deep, f"{GRAPH}.num_layers"),
+        (_many_outputs, f"{GRAPH}.output_sizes"),
+    ],
+)
+def test_an_experiment_over_the_limits_is_refused_by_both_rpcs(
+    katib: api_pb2_grpc.SuggestionStub, change: Callable[[api_pb2.Experiment], None], field: str
+) -> None:
+    refused = experiment()
+    change(refused)
+    validate = api_pb2.ValidateAlgorithmSettingsRequest(experiment=refused)
+    get = api_pb2.GetSuggestionsRequest(
+        experiment=refused, current_request_number=1, total_request_number=1
+    )
+    assert _fields(_refusal(katib.ValidateAlgorithmSettings, validate)) == [field]
+    assert _fields(_refusal(katib.GetSuggestions, get)) == [field]
+
+
+def test_a_task_document_over_the_correlation_limit_is_refused(
+    katib: api_pb2_grpc.SuggestionStub,
+) -> None:
+    correlations = "".join(f"  - {{name: c{i}, a: {{indices: [{i}]}}}}\n" for i in range(300))
+    document = base64.b64encode(f"correlations:\n{correlations}".encode()).decode()
+    request = api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment(task=document))
+    assert _fields(_refusal(katib.ValidateAlgorithmSettings, request)) == [
+        f"{SETTINGS}[0].value.correlations"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("current", "total", "field"),
+    [
+        (2**31 - 1, 2**31 - 1, "total_request_number"),
+        (1, 2**31 - 1, "total_request_number"),
+        (900, 900, "current_request_number"),  # an answer of 900 designs is over 4 MiB
+    ],
+)
+def test_a_request_count_over_the_limits_is_refused_up_front(
+    katib: api_pb2_grpc.SuggestionStub, current: int, total: int, field: str
+) -> None:
+    request = api_pb2.GetSuggestionsRequest(
+        experiment=experiment(), current_request_number=current, total_request_number=total
+    )
+    started = time.monotonic()
+    assert _fields(_refusal(katib.GetSuggestions, request)) == [field]
+    assert time.monotonic() - started < 30  # refused before any search (a search takes 20 s)
+
+
+def _slow_request() -> api_pb2.GetSuggestionsRequest:
+    """A request within the limits whose work takes long: a space of ~930 designs."""
+    slow = experiment(max_parameters="1000000")
+    slow.spec.nas_config.graph_config.num_layers = 6
+    _widths(slow).list[:] = ["8", "16", "24", "32", "48", "64", "96", "128"]
+    return api_pb2.GetSuggestionsRequest(
+        experiment=slow, current_request_number=1, total_request_number=SLOW_DESIGNS
+    )
+
+
+def _admitted(katib: api_pb2_grpc.SuggestionStub) -> bool:
+    """Whether a ValidateAlgorithmSettings call gets a slot (False: RESOURCE_EXHAUSTED)."""
+    request = api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment())
+    try:
+        katib.ValidateAlgorithmSettings(request, timeout=30)
+    except grpc.RpcError as error:
+        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.details()
+        return False
+    return True
+
+
+def _poll(condition: Callable[[], bool], seconds: float) -> bool:
+    """Whether ``condition`` holds within ``seconds`` (checked every 0.2 s)."""
+    give_up = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _working(
+    katib: api_pb2_grpc.SuggestionStub, call: grpc.Future[api_pb2.GetSuggestionsReply]
+) -> bool:
+    """Whether ``call`` has ended or holds the one slot."""
+    return call.done() or not _admitted(katib)
+
+
+def _occupy(katib: api_pb2_grpc.SuggestionStub) -> grpc.Future[api_pb2.GetSuggestionsReply]:
+    """Start the slow call and return it once it holds the one slot.
+
+    A probe of :func:`_admitted` may hold the slot when the call arrives; the call is then
+    refused and started again.
+    """
+    for _ in range(20):
+        call = katib.GetSuggestions.future(_slow_request(), timeout=120)
+        working = functools.partial(_working, katib, call)
+        if _poll(working, 30) and not call.done():
+            return call
+    raise AssertionError("the slow call never held the slot")
+
+
+def test_a_call_past_its_deadline_frees_its_slot(katib: api_pb2_grpc.SuggestionStub) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        katib.GetSuggestions(_slow_request(), timeout=2)
+    assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    # The stopped work ends within a chunk of scoring; the old work ran on for 45 s.
+    assert _poll(lambda: _admitted(katib), 20)
+
+
+def test_sigterm_during_a_long_katib_call_ends_the_server() -> None:
+    with ServerProcess("--workers", "1", "--katib-port", "0", "--grace", "1") as server:
+        assert server.process.stdout is not None
+        address = server.process.stdout.readline().removeprefix("katib suggestion service on ")
+        with grpc.insecure_channel(address.strip()) as channel:
+            call = _occupy(api_pb2_grpc.SuggestionStub(channel))
+            server.terminate()
+            assert server.wait(15) == 0, server.log()  # the old work ran on for 30 s
+            assert call.exception() is not None
