@@ -33,7 +33,14 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
+import pydantic
+
+from advisor.errors import (
+    FieldViolation,
+    InvalidRequestError,
+    StoppedError,
+    invalid_request_from_pydantic,
+)
 from advisor.integrations.encoding import ArchitectureCodec, FlatValue
 from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
 from advisor.model.architecture import Architecture
@@ -132,6 +139,12 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
         "outputs": outputs[0] if len(outputs) == 1 and outputs[0] > 0 else None,
         "time_limit_seconds": DEFAULT_TIME_LIMIT,
     }
+    # The request field each Budget option comes from, to name it when the Budget refuses it.
+    sources = {
+        "max_depth": f"{_GRAPH_FIELD}.num_layers",
+        "channel_choices": _OPERATIONS_FIELD,
+        "outputs": f"{_GRAPH_FIELD}.output_sizes",
+    }
     readers: dict[str, tuple[str, Callable[[str], object], str]] = {
         "max_parameters": ("max_parameters", _positive_int, "a positive integer"),
         "objective": ("objective", _objective, f"one of {', '.join(_OBJECTIVES)}"),
@@ -141,6 +154,7 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     for name, (option, reader, expected) in readers.items():
         if name in settings:
             index, value = settings[name]
+            sources[option] = f"{_SETTINGS_FIELD}[{index}].value"
             try:
                 options[option] = reader(value)
             except ValueError:
@@ -155,10 +169,22 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
         raise InvalidRequestError(violations)
     try:
         budget = Budget(**options)
+    except pydantic.ValidationError as error:
+        raise _budget_error(invalid_request_from_pydantic(error), sources) from None
     except InvalidRequestError as error:
-        raise InvalidRequestError([v.prefixed(_SETTINGS_FIELD) for v in error.violations]) from None
+        raise _budget_error(error, sources) from None
     assert task is not None, "a missing or invalid task is a violation above"
     return KatibSearch(task, budget)
+
+
+def _budget_error(error: InvalidRequestError, sources: Mapping[str, str]) -> InvalidRequestError:
+    """Return ``error`` of the Budget with each violation on the request field of its option."""
+    violations = []
+    for violation in error.violations:
+        option = violation.field.partition(".")[0].partition("[")[0]
+        field = sources.get(option, _SETTINGS_FIELD)
+        violations.append(FieldViolation(field, f"{violation.field}: {violation.description}"))
+    return InvalidRequestError(violations)
 
 
 def _input_document(sizes: list[int], violations: list[FieldViolation]) -> dict[str, Any] | None:

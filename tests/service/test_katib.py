@@ -216,3 +216,20 @@ def test_sigterm_during_a_long_katib_call_ends_the_server() -> None:
             server.terminate()
             assert server.wait(15) == 0, server.log()  # the old work ran on for 30 s
             assert call.exception() is not None
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("seed", str(2**64)), ("seed", "-1"), ("max_parameters", "1" + "0" * 30)],
+)
+def test_a_setting_the_budget_refuses_is_invalid_argument_from_both_rpcs(
+    katib: api_pb2_grpc.SuggestionStub, setting: str, value: str
+) -> None:
+    refused = experiment(**{setting: value})
+    index = [s.name for s in refused.spec.algorithm.algorithm_settings].index(setting)
+    validate = api_pb2.ValidateAlgorithmSettingsRequest(experiment=refused)
+    get = api_pb2.GetSuggestionsRequest(
+        experiment=refused, current_request_number=1, total_request_number=1
+    )
+    for call, request in ((katib.ValidateAlgorithmSettings, validate), (katib.GetSuggestions, get)):
+        assert _fields(_refusal(call, request)) == [f"{SETTINGS}[{index}].value"]
