@@ -360,7 +360,12 @@ def _raise_if_any(violations: list[FieldViolation]) -> None:
 
 
 def _over(field: str, what: str, value: float, limit: float) -> FieldViolation:
-    return FieldViolation(field, f"{what} {value:g} exceeds the limit of {limit:g}")
+    return FieldViolation(field, f"{what} {_number(value)} exceeds the limit of {_number(limit)}")
+
+
+def _number(value: float) -> str:
+    """Return a count exactly, with thousands separators (2,097,152); any other number in %g."""
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
 def _count(field: str, what: str, count: int, limit: int) -> Iterator[FieldViolation]:

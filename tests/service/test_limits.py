@@ -201,3 +201,12 @@ def test_the_response_estimate_bounds_the_real_answer(task: pb.Task) -> None:
     check_recommend_request(request, RequestLimits(max_message_bytes=16 * size))  # not too loose
     with pytest.raises(LimitExceededError):  # the estimate is at least the real size
         check_recommend_request(request, RequestLimits(max_message_bytes=size - 1))
+
+
+def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
+    task = pb.Task(input=pb.InputSpec(shape=[1448, 1449]), preset="symmetry")
+    request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=10**6))
+    with pytest.raises(LimitExceededError) as error:
+        check_recommend_request(request, RequestLimits(max_locations=2**21))
+    [violation] = error.value.violations
+    assert violation.description == "grid of locations 2,098,152 exceeds the limit of 2,097,152"
