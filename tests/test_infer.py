@@ -170,7 +170,7 @@ def test_graph_survives_the_wire_and_bad_graphs_name_their_field() -> None:
     assert _fields(error) == ["edges[0]"]
     with pytest.raises(InvalidRequestError) as error:
         check_graph(graph, 32)
-    assert _fields(error) == ["shape"]
+    assert _fields(error) == ["input.shape"]
 
 
 def test_search_pools_the_arrangement_as_the_data_arranged_family() -> None:

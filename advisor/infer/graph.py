@@ -80,23 +80,26 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
     Raises
     ------
     InvalidRequestError
-        Naming ``shape``, ``top_k``, ``samples``, ``channels``, ``edges`` or ``constant`` (the
-        caller places them under its request field).
+        Naming ``input.shape``, ``input.channels``, ``top_k``, ``samples``, ``edges`` or
+        ``constant``, the paths of the ``DependenceGraph`` message (the caller places them under
+        its request field).
     """
     violations: list[FieldViolation] = []
     if not graph.shape or any(n <= 0 for n in graph.shape):
-        raise InvalidRequestError.single("shape", f"{list(graph.shape)}: must be positive sizes")
+        raise InvalidRequestError.single(
+            "input.shape", f"{list(graph.shape)}: must be positive sizes"
+        )
     n = graph.num_locations
     if n > max_locations:
         violations.append(
-            FieldViolation("shape", f"{n} locations exceed the limit of {max_locations}")
+            FieldViolation("input.shape", f"{n:,} locations exceed the limit of {max_locations:,}")
         )
     if not 1 <= graph.top_k <= MAX_TOP_K:
         violations.append(FieldViolation("top_k", f"{graph.top_k}: must be in 1..{MAX_TOP_K}"))
     if graph.samples < 2:
         violations.append(FieldViolation("samples", f"{graph.samples}: at least 2 are needed"))
     if graph.channels < 1:
-        violations.append(FieldViolation("channels", f"{graph.channels}: must be positive"))
+        violations.append(FieldViolation("input.channels", f"{graph.channels}: must be positive"))
     edges = graph.weights.size
     if not graph.rows.size == graph.cols.size == edges:
         violations.append(FieldViolation("edges", "rows, cols and weights differ in length"))
