@@ -141,6 +141,14 @@ def test_arrangement_puts_scattered_groups_in_single_windows(
     assert result.after == surrogate_entanglement(graph, result.permutation)
 
 
+@pytest.mark.parametrize("partitioner", ["metis", "spectral"])
+def test_the_largest_seed_arranges_as_any_other(partitioner: str) -> None:
+    # The improved arrangement tries the seeds after the given one: past 2^63 - 1 they wrap.
+    graph = _blocks_graph((8, 8), 4, seed=4)
+    result = arrange(graph, partitioner=partitioner, seed=2**63 - 1)  # type: ignore[arg-type]
+    assert sorted(result.permutation.tolist()) == list(range(graph.num_locations))
+
+
 def test_inferred_task_lists_planted_long_range_pairs_and_local_stripes() -> None:
     rng = np.random.default_rng(5)
     samples, n = 2000, 256

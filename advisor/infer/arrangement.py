@@ -178,7 +178,10 @@ def arrange(
         permutation = _recursion(graph, name, False, seed)
     else:
         tries = TRIES if n <= TRIES_LIMIT else 1
-        candidates = [_recursion(graph, name, True, seed + t) for t in range(tries)]
+        # Wrapped within int64, as METIS takes its seed: the largest seed a caller may give
+        # is 2^63 - 1, and its tries are the seeds after it.
+        seeds = [(seed + t) % 2**63 for t in range(tries)]
+        candidates = [_recursion(graph, name, True, one) for one in seeds]
         candidates.append(np.arange(n, dtype=np.int64))
         permutation = min(candidates, key=lambda p: sum(surrogate_entanglement(graph, p)))
     return Arrangement(
