@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from advisor_client.client import AdvisorClient
 from advisor_client.errors import InvalidArgumentError
@@ -99,6 +101,37 @@ def test_a_malformed_token_is_refused(token: str) -> None:
     with pytest.raises(InvalidRequestError) as raised:
         recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=token))
     assert [v.field for v in raised.value.violations] == ["budget.page_token"]
+
+
+def _edited(token: str, offset: int) -> str:
+    """The token with its offset replaced, as a hand-edited token would be."""
+    text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    edited = f"{offset}:{text.split(':')[1]}"
+    return base64.urlsafe_b64encode(edited.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("offset", "said"),
+    [
+        (0, "is not a page token"),
+        (-5, "is not a page token"),
+        (len(FULL) + 1, f"starts past the end of this request's ranking ({len(FULL)} designs)"),
+        (10**20, f"starts past the end of this request's ranking ({len(FULL)} designs)"),
+    ],
+)
+def test_a_token_no_search_wrote_is_refused_for_what_it_is(offset: int, said: str) -> None:
+    first = recommend(TASK, Budget(**OPTIONS, top_k=2))
+    assert first.next_page_token is not None
+    token = _edited(first.next_page_token, offset)
+    with pytest.raises(InvalidRequestError) as raised:
+        recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=token))
+    (violation,) = raised.value.violations
+    assert violation.field == "budget.page_token" and said in violation.description
+    # The pages a search may write are still served: its last design, and the empty page after
+    # a last page that ended full.
+    for start, count in ((len(FULL) - 1, 1), (len(FULL), 0)):
+        page = recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=_edited(token, start)))
+        assert len(page.recommendations) == count and page.next_page_token is None
 
 
 def test_the_service_pages_as_the_library_does() -> None:

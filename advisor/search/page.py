@@ -15,14 +15,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from advisor.errors import StoppedError
+from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.grid import channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.search.board import Entry
 from advisor.search.clock import PricingTimer
 from advisor.search.explain import MORE_BUDGET, Design, Scope, Widening, rationale
-from advisor.search.paging import next_page_token
+from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
 from advisor.stopping import StopSignal
@@ -36,6 +36,10 @@ def result_page(run: SearchRun, complete: bool) -> SearchResult:
     The result is complete only when every tree was scored and every recommendation of the page
     was built; it carries a token for the next page when the board holds one more design.
     """
+    ranked = len(run.board.top)
+    # A page that starts at the end is one a search writes when its last page is full.
+    if complete and run.offset > ranked:
+        raise InvalidRequestError.single("budget.page_token", PAST_THE_END.format(count=ranked))
     recommendations = _recommendations(run, complete)
     complete = complete and len(recommendations) == len(run.board.top[run.offset :])
     end = run.offset + run.budget.top_k

@@ -5,7 +5,8 @@ the next page names where that page starts and which request it belongs to (a di
 and of every budget field but ``top_k``, ``time_limit_seconds`` and ``page_token``). The next call
 runs the same deterministic search and returns the designs ranked after that offset, so a sampler
 or a Katib controller can keep asking; pages of a complete search (``complete = True``) join
-into one ranking without repeats. A token from another request is refused, not misread.
+into one ranking without repeats. A token from another request is refused, not misread, and so
+is one whose page starts past the end of a complete search's ranking (a token no search wrote).
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from advisor.errors import InvalidRequestError
 from advisor.model.budget import Budget
 from advisor.model.task import Task
 
-__all__ = ["next_page_token", "page_offset"]
+__all__ = ["PAST_THE_END", "next_page_token", "page_offset"]
 
 _FIELD: Final = "budget.page_token"
 _PAGE_INDEPENDENT: Final = frozenset({"top_k", "time_limit_seconds", "page_token"})
 _DIGEST_CHARS: Final = 16
+
+PAST_THE_END: Final = "starts past the end of this request's ranking ({count} designs)"
+"""Why a token is refused when a complete search ranks fewer designs than it skips."""
 
 
 def _request_digest(task: Task, budget: Budget) -> str:
@@ -60,10 +64,12 @@ def page_offset(task: Task, budget: Budget) -> int:
         offset_text, digest = text.split(":")
         offset = int(offset_text)
     except (ValueError, binascii.Error, UnicodeDecodeError):
+        offset = 0
+    if offset <= 0:  # no page a search wrote starts before its second design
         raise InvalidRequestError.single(
             _FIELD, "is not a page token (pass a result's next_page_token unchanged)"
-        ) from None
-    if offset <= 0 or digest != _request_digest(task, budget):
+        )
+    if digest != _request_digest(task, budget):
         raise InvalidRequestError.single(
             _FIELD,
             "belongs to another request: keep the task and every budget field but top_k, "
