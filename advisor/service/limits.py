@@ -38,6 +38,7 @@ __all__ = [
     "check_katib_request",
     "check_katib_search",
     "check_recommend_request",
+    "defaults_within",
 ]
 
 
@@ -119,6 +120,25 @@ _PRESET_CORRELATIONS = 32
 _PRESET_NAME_BYTES = 32
 
 
+def defaults_within(budget: Budget, message: advisor_pb2.Budget, limits: RequestLimits) -> Budget:
+    """Return ``budget`` with the defaults its request left unset brought within ``limits``.
+
+    A limit bounds its field whether the request sets it or leaves it to the library's default:
+    a server with ``max_top_k`` 4 answers a search without ``top_k`` with 4 designs (not the
+    default 5), and one with ``max_time_limit_seconds`` 2 stops it after 2 s (not 10). A value
+    the request sets over a limit is refused instead (:func:`check_recommend_request`).
+    """
+    update: dict[str, object] = {}
+    if not message.HasField("top_k") and budget.top_k > limits.max_top_k:
+        update["top_k"] = limits.max_top_k
+    seconds = budget.time_limit_seconds
+    if not message.HasField("time_limit_seconds") and (
+        seconds is None or seconds > limits.max_time_limit_seconds
+    ):
+        update["time_limit_seconds"] = limits.max_time_limit_seconds
+    return budget.model_copy(update=update) if update else budget
+
+
 def check_recommend_request(
     request: advisor_pb2.RecommendRequest | advisor_pb2.StreamRecommendRequest,
     limits: RequestLimits,
@@ -129,7 +149,11 @@ def check_recommend_request(
         *_budget_violations(request.budget, limits, "budget"),
     ]
     if not violations:
-        top_k = request.budget.top_k if request.budget.HasField("top_k") else _DEFAULT_TOP_K
+        top_k = (
+            request.budget.top_k
+            if request.budget.HasField("top_k")
+            else min(_DEFAULT_TOP_K, limits.max_top_k)
+        )
         estimate = top_k * _recommendation_bytes(request.task, limits)
         violations.extend(
             _count(

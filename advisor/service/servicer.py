@@ -34,6 +34,7 @@ from advisor.service.limits import (
     check_analyze_request,
     check_infer_request,
     check_recommend_request,
+    defaults_within,
 )
 from advisor.service.status import stream_errors, unary_errors
 from advisor.service.threads import ThreadContext
@@ -171,7 +172,10 @@ class AdvisorServicer:
     ) -> tuple[Task, Budget]:
         """Check the limits, then convert the task and budget of a search request."""
         check_recommend_request(request, self._limits)
-        return wire.task_from_proto(request.task), wire.budget_from_proto(request.budget)
+        budget = wire.budget_from_proto(request.budget)
+        return wire.task_from_proto(request.task), defaults_within(
+            budget, request.budget, self._limits
+        )
 
 
 @contextmanager

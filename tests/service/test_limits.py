@@ -6,7 +6,13 @@ import pytest
 
 from advisor.errors import LimitExceededError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.service.limits import RequestLimits, check_analyze_request, check_recommend_request
+from advisor.protocol.wire import budget_from_proto
+from advisor.service.limits import (
+    RequestLimits,
+    check_analyze_request,
+    check_recommend_request,
+    defaults_within,
+)
 from tests.support.harness import DirectAdvisor
 from tests.support.workloads import quick_budget
 
@@ -210,3 +216,26 @@ def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
         check_recommend_request(request, RequestLimits(max_locations=2**21))
     [violation] = error.value.violations
     assert violation.description == "grid of locations 2,098,152 exceeds the limit of 2,097,152"
+
+
+@pytest.mark.parametrize(
+    ("budget", "top_k", "seconds"),
+    [
+        (pb.Budget(max_parameters=10_000), 4, 1.0),  # both defaults (5, 10 s) above the limits
+        (pb.Budget(max_parameters=10_000, top_k=2, time_limit_seconds=0.5), 2, 0.5),
+    ],
+)
+def test_a_default_left_unset_is_brought_within_the_limits(
+    budget: pb.Budget, top_k: int, seconds: float
+) -> None:
+    within = defaults_within(budget_from_proto(budget), budget, LIMITS)
+    assert (within.top_k, within.time_limit_seconds) == (top_k, seconds)
+
+
+def test_a_search_without_top_k_answers_at_most_the_limit() -> None:
+    # The tree search of 16 locations ranks more than 4 designs; the library default is 5.
+    task = pb.Task(input=pb.InputSpec(shape=[16]), preset="symmetry")
+    limits = LIMITS.model_copy(update={"max_locations": 16})
+    request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=20_000))
+    response = DirectAdvisor(limits).unary("Recommend", request)
+    assert len(response.result.recommendations) == LIMITS.max_top_k
