@@ -68,15 +68,35 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
             raise error.prefixed("config") from None
     if "token_file" in settings:
         settings["token"] = read_token_file(Path(str(settings.pop("token_file"))))
-    settings |= {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}
+    options = {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}
+    settings |= options
     if args.token_file is not None:
         settings["token"] = read_token_file(args.token_file)
-    if args.limits:
+    limit_options = _limit_options(args.limits) if args.limits else {}
+    if limit_options:
         limits = settings.get("limits", {})
         if not isinstance(limits, Mapping):
             raise InvalidRequestError.single("limits", "must be a mapping of limit names to values")
-        settings["limits"] = {**limits, **_limit_options(args.limits)}
-    return ServerConfig(**settings)
+        settings["limits"] = {**limits, **limit_options}
+    try:
+        return ServerConfig(**settings)
+    except InvalidRequestError as error:
+        if args.config is None:
+            raise
+        # A setting the file gave (no option overrode it) is named as the file's key.
+        named = [
+            v if _from_options(v.field, options, limit_options) else v.prefixed("config")
+            for v in error.violations
+        ]
+        raise InvalidRequestError(named) from None
+
+
+def _from_options(field: str, options: Mapping[str, Any], limits: Mapping[str, str]) -> bool:
+    """Whether the setting at ``field`` (``limits.NAME`` for a limit) came from an option."""
+    setting, _, rest = field.partition(".")
+    if setting == "limits":
+        return rest.partition(".")[0].partition("[")[0] in limits
+    return setting.partition("[")[0] in options
 
 
 def _limit_options(entries: Sequence[str]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +24,7 @@ from advisor.errors import FieldViolation, LimitExceededError
 from advisor.infer.graph import MAX_TOP_K
 from advisor.integrations.katib import KatibSearch, setting_field, width_spaces, width_values
 from advisor.model.architecture import Architecture
-from advisor.model.budget import Budget
+from advisor.model.budget import INT32_MAX, Budget
 from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
@@ -31,6 +32,7 @@ from advisor.protocol._proto.katib.v1beta1 import api_pb2
 
 __all__ = [
     "LOCAL_LIMITS",
+    "LONGEST_SECONDS",
     "RequestLimits",
     "check_analysis_cost",
     "check_analyze_request",
@@ -40,6 +42,12 @@ __all__ = [
     "check_recommend_request",
     "defaults_within",
 ]
+
+
+LONGEST_SECONDS: Final = 7 * 24 * 3600
+"""The longest duration a server setting may hold (a week). gRPC takes its durations as 32-bit
+milliseconds, and the longest call (time limit, drain and a margin) must fit one: 2^31 ms is about
+24.8 days."""
 
 
 class RequestLimits(BaseModel):
@@ -53,10 +61,17 @@ class RequestLimits(BaseModel):
     max_channels: int = Field(default=4096, gt=0, description="Any width, M included.")
     max_channel_choices: int = Field(default=64, gt=0, description="Budget.channel_choices.")
     max_top_k: int = Field(default=50, gt=0, description="Recommendations per search.")
-    max_time_limit_seconds: float = Field(default=60.0, gt=0, description="Search time limit.")
+    max_time_limit_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=LONGEST_SECONDS,
+        allow_inf_nan=False,
+        description="Search time limit.",
+    )
     max_message_bytes: int = Field(
         default=4 * 1024 * 1024,
         gt=0,
+        le=INT32_MAX,  # gRPC's message size options are 32-bit
         description="Serialized request or response size; a search or analysis whose response "
         "is estimated larger is refused before it starts.",
     )

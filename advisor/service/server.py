@@ -39,13 +39,14 @@ from grpc_reflection.v1alpha import reflection
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from advisor.errors import InvalidRequestError, ServerStartError, invalid_request_from_pydantic
+from advisor.model.budget import INT32_MAX
 from advisor.model.pem import certificates_problem, key_problem
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor
 from advisor.service.calls import CallWorkers
 from advisor.service.decoding import advisor_handler
-from advisor.service.limits import RequestLimits
+from advisor.service.limits import LONGEST_SECONDS, RequestLimits
 from advisor.service.process_pool import ProcessWorkers
 from advisor.service.reading import RequestReadTimeout
 from advisor.service.servicer import AdvisorServicer
@@ -123,29 +124,40 @@ class ServerConfig(BaseModel):
         default=None, min_length=1, description="Bearer token required on every advisor call."
     )
     grace_seconds: float = Field(
-        default=10.0, ge=0, allow_inf_nan=False, description="Drain time on shutdown."
+        default=10.0,
+        ge=0,
+        le=LONGEST_SECONDS,
+        allow_inf_nan=False,
+        description="Drain time on shutdown.",
     )
     request_read_seconds: float = Field(
         default=10.0,
         gt=0,
+        le=LONGEST_SECONDS,
         allow_inf_nan=False,
         description="Time a call has to send its request message after it starts.",
     )
     max_streams_per_connection: int = Field(
-        default=100, gt=0, description="Calls one connection may have open at once."
+        default=100, gt=0, le=INT32_MAX, description="Calls one connection may have open at once."
     )
     max_connection_idle_seconds: float = Field(
-        default=300.0, gt=0, allow_inf_nan=False, description="Idle connections are closed."
+        default=300.0,
+        gt=0,
+        le=LONGEST_SECONDS,
+        allow_inf_nan=False,
+        description="Idle connections are closed.",
     )
     max_connection_age_seconds: float = Field(
         default=1800.0,
         gt=0,
+        le=LONGEST_SECONDS,
         allow_inf_nan=False,
         description="Connections are asked to reconnect after this long; their calls finish.",
     )
     keepalive_seconds: float = Field(
         default=60.0,
         gt=0,
+        le=LONGEST_SECONDS,
         allow_inf_nan=False,
         description="The server pings a connection idle this long, and closes it if the ping "
         "is not answered; clients may ping at most every 10 s.",

@@ -106,3 +106,33 @@ def test_bad_connection_bounds_name_the_setting(setting: str, value: float) -> N
     with pytest.raises(InvalidRequestError) as error:
         ServerConfig(**{setting: value})  # type: ignore[arg-type]
     assert [violation.field for violation in error.value.violations] == [setting]
+
+
+def test_a_bad_setting_the_file_gave_is_named_as_the_files_key(tmp_path: Path) -> None:
+    path = tmp_path / "server.yaml"
+    path.write_text("workers: 1\ngrace_seconds: -1\nlimits: {max_locations: x}\n")
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path))
+    fields = sorted(violation.field for violation in error.value.violations)
+    assert fields == ["config.grace_seconds", "config.limits.max_locations"]
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path), "--grace", "1", "--limit", "max_locations=y")
+    assert [violation.field for violation in error.value.violations] == ["limits.max_locations"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (("--limit", "max_time_limit_seconds=inf"), "limits.max_time_limit_seconds"),
+        (("--limit", "max_time_limit_seconds=1e10"), "limits.max_time_limit_seconds"),
+        (("--limit", "max_message_bytes=3000000000"), "limits.max_message_bytes"),
+        (("--grace", "1e300"), "grace_seconds"),
+    ],
+)
+def test_a_setting_past_what_grpc_can_hold_is_refused_naming_it(
+    argv: tuple[str, ...], field: str
+) -> None:
+    # gRPC takes durations as 32-bit milliseconds and sizes as 32-bit ints: these overflowed.
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of(*argv)
+    assert [violation.field for violation in error.value.violations] == [field]
