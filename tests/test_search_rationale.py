@@ -20,7 +20,7 @@ CONTIGUOUS = Design("contiguous pooling (2x2, global 8x8)", (4, 512, 8), 3_089, 
 SHALLOW = Design("one global pooling", (4, 512), 3_081, (9.0, 40.0), 0.23)
 
 
-def _text(**changes: object) -> str:
+def _text(chosen: Design = CHOSEN, **changes: object) -> str:
     arguments: dict[str, object] = {
         "contiguous": CONTIGUOUS,
         "shallow": SHALLOW,
@@ -30,7 +30,7 @@ def _text(**changes: object) -> str:
         "widenings": [Widening(0, 64, 45.0, 17_000), Widening(1, 1024, 0.0, 512)],
     }
     arguments.update(changes)
-    return rationale(CHOSEN, **arguments)  # type: ignore[arg-type]
+    return rationale(chosen, **arguments)  # type: ignore[arg-type]
 
 
 def test_it_states_the_design_the_budget_the_compute_and_the_gains() -> None:
@@ -106,15 +106,7 @@ def test_it_prices_the_order_the_windows_forget() -> None:
     coarse = Design(
         "mirror pooling (4x4, global 4x4)", (32, 64, 8), 9_000, (576.0, 45.0), 0.3, discarded=2.5
     )
-    text = rationale(
-        coarse,
-        contiguous=CONTIGUOUS,
-        shallow=SHALLOW,
-        objective=objective,
-        names=NAMES,
-        max_parameters=20_000,
-        widenings=[],
-    )
+    text = _text(coarse, objective=objective, widenings=[])
     assert "times x0.5 for the order its pooling windows forget" in text
     assert "(2.50 bits per location, 1.00 more than the finest tree here)" in text
     assert "order its pooling windows forget" not in _text()
@@ -131,17 +123,7 @@ def test_a_coherence_short_of_the_best_never_reads_as_equal(best: float, share: 
         0.75,
         coherence=best * share,
     )
-    text = " ".join(
-        rationale(
-            chosen,
-            contiguous=CONTIGUOUS,
-            shallow=SHALLOW,
-            objective=objective,
-            names=NAMES,
-            max_parameters=20_000,
-            widenings=[],
-        ).split()
-    )
+    text = " ".join(_text(chosen, objective=objective, widenings=[]).split())
     found = re.search(r"coherence ([0-9.]+) against the best tree's ([0-9.]+)", text)
     if best * share < best:
         assert found is not None
