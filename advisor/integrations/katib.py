@@ -57,6 +57,7 @@ __all__ = [
     "KatibSearch",
     "Suggestion",
     "architectures_held",
+    "input_document",
     "read_experiment",
     "setting_field",
     "suggestion_assignments",
@@ -187,11 +188,22 @@ def _budget_error(error: InvalidRequestError, sources: Mapping[str, str]) -> Inv
     return InvalidRequestError(violations)
 
 
-def _input_document(sizes: list[int], violations: list[FieldViolation]) -> dict[str, Any] | None:
+def input_document(sizes: Sequence[int]) -> dict[str, Any] | None:
+    """Return the input ``input_sizes`` describe, or None when they describe none.
+
+    ``[N]``, ``[H, W]`` or ``[H, W, C]``, all positive; C is the channels.
+    """
     if len(sizes) in (1, 2, 3) and all(n > 0 for n in sizes):
         if len(sizes) == 3:
-            return {"shape": sizes[:2], "channels": sizes[2]}
-        return {"shape": sizes}
+            return {"shape": list(sizes[:2]), "channels": sizes[2]}
+        return {"shape": list(sizes)}
+    return None
+
+
+def _input_document(sizes: list[int], violations: list[FieldViolation]) -> dict[str, Any] | None:
+    document = input_document(sizes)
+    if document is not None:
+        return document
     violations.append(
         FieldViolation(
             f"{_GRAPH_FIELD}.input_sizes", f"must be [N], [H, W] or [H, W, C] > 0; got {sizes}"

@@ -22,7 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.errors import FieldViolation, LimitExceededError
 from advisor.infer.graph import MAX_TOP_K
-from advisor.integrations.katib import KatibSearch, setting_field, width_spaces, width_values
+from advisor.integrations.katib import (
+    KatibSearch,
+    input_document,
+    setting_field,
+    width_spaces,
+    width_values,
+)
 from advisor.model.architecture import Architecture
 from advisor.model.budget import INT32_MAX, Budget
 from advisor.model.task import Task
@@ -144,14 +150,19 @@ def defaults_within(budget: Budget, message: advisor_pb2.Budget, limits: Request
     the request sets over a limit is refused instead (:func:`check_recommend_request`).
     """
     update: dict[str, object] = {}
-    if not message.HasField("top_k") and budget.top_k > limits.max_top_k:
-        update["top_k"] = limits.max_top_k
+    if not message.HasField("top_k") and budget.top_k != _unset_top_k(limits):
+        update["top_k"] = _unset_top_k(limits)
     seconds = budget.time_limit_seconds
     if not message.HasField("time_limit_seconds") and (
         seconds is None or seconds > limits.max_time_limit_seconds
     ):
         update["time_limit_seconds"] = limits.max_time_limit_seconds
     return budget.model_copy(update=update) if update else budget
+
+
+def _unset_top_k(limits: RequestLimits) -> int:
+    """Return the ``top_k`` of a search that leaves it unset: the default, within the limit."""
+    return min(_DEFAULT_TOP_K, limits.max_top_k)
 
 
 def check_recommend_request(
@@ -164,11 +175,7 @@ def check_recommend_request(
         *_budget_violations(request.budget, limits, "budget"),
     ]
     if not violations:
-        top_k = (
-            request.budget.top_k
-            if request.budget.HasField("top_k")
-            else min(_DEFAULT_TOP_K, limits.max_top_k)
-        )
+        top_k = request.budget.top_k if request.budget.HasField("top_k") else _unset_top_k(limits)
         estimate = top_k * _recommendation_bytes(request.task, limits)
         violations.extend(
             _count(
@@ -254,11 +261,11 @@ def check_katib_request(
     graph = request.experiment.spec.nas_config.graph_config
     field = "experiment.spec.nas_config.graph_config"
     violations: list[FieldViolation] = []
-    sizes = list(graph.input_sizes)
-    if len(sizes) in (1, 2, 3) and all(n > 0 for n in sizes):
-        grid = sizes[:2] if len(sizes) == 3 else sizes
+    spec = input_document(list(graph.input_sizes))
+    if spec is not None:  # else the experiment's reader names it
+        grid = math.prod(spec["shape"])
         violations += _count(
-            f"{field}.input_sizes", "grid of locations", math.prod(grid), limits.max_locations
+            f"{field}.input_sizes", "grid of locations", grid, limits.max_locations
         )
     for size in graph.output_sizes:
         violations += _count(f"{field}.output_sizes", "output count", size, limits.max_channels)
