@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from advisor.errors import StoppedError
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, parse_task
@@ -340,3 +341,14 @@ def test_a_search_stopped_before_any_tree_measures_against_the_largest_practical
     assert result.complete is False
     assert result.recommendations[0].architecture.family == "shallow"
     assert f" of {bits:,} bits" in " ".join(result.recommendations[0].rationale.split())
+
+
+def test_scoring_many_designs_stops_with_its_signal() -> None:
+    task = parse_task({"input": {"shape": [16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=20_000, time_limit_seconds=None)
+    designs = [r.architecture for r in recommend(task, budget).recommendations]
+    stop = StopSignal()
+    assert len(score_architectures(task, budget, designs, stop)) == len(designs)
+    stop.cancel()
+    with pytest.raises(StoppedError):
+        score_architectures(task, budget, designs, stop)

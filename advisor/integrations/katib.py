@@ -84,9 +84,8 @@ _GRAPH_FIELD: Final = "experiment.spec.nas_config.graph_config"
 _OPERATIONS_FIELD: Final = "experiment.spec.nas_config.operations.operation"
 _WIDTH_PARAMETER: Final = "num_filter"
 _OBJECTIVES: Final = ("weighted", "maximin")
-# Sampled designs scored per call of score_architectures (~60 ms each on the two-core machines,
-# ~20 ms to build the objective per call): how soon a stop is noticed.
-_SCORING_CHUNK: Final = 8
+_FIRST_DRAW: Final = 8
+"""Designs drawn first past the ranking; each further draw doubles (see ``_sequence``)."""
 
 
 @dataclass(frozen=True)
@@ -358,7 +357,7 @@ def suggestions(
     space. Designs whose architecture JSON is in ``held`` (the experiment's trials) are skipped,
     so a round never repeats a trial even if a cut search ranked differently before. At most
     ``max_length`` designs of the sequence are computed (None: no bound); ``stop`` ends the work
-    (the ranking's searches, the scoring of the sampled designs between chunks).
+    (the ranking's searches, the draws and the scoring of the sampled designs).
 
     Raises
     ------
@@ -409,7 +408,7 @@ def _sequence(search: KatibSearch, length: int, stop: StopSignal) -> list[Sugges
     # Draw ever more designs (each draw of n is the first n of any larger one) until there are
     # enough or a draw comes back short, the space exhausted: the work then follows the space's
     # size rather than the count asked, and the stop signal is polled between draws.
-    draws = _SCORING_CHUNK
+    draws = _FIRST_DRAW
     while True:
         _raise_if_stopped(stop)
         drawn = sample_architectures(task, budget, draws, seed=budget.seed)
@@ -417,13 +416,9 @@ def _sequence(search: KatibSearch, length: int, stop: StopSignal) -> list[Sugges
         if len(extra) == length - len(sequence) or len(drawn) < draws:
             break
         draws *= 2
-    for first in range(0, len(extra), _SCORING_CHUNK):
-        _raise_if_stopped(stop)
-        chunk = extra[first : first + _SCORING_CHUNK]
-        for architecture, score in zip(
-            chunk, score_architectures(task, budget, chunk), strict=True
-        ):
-            sequence.append(Suggestion(len(sequence) + 1, architecture, score, "sampled"))
+    scores = score_architectures(task, budget, extra, stop) if extra else []
+    for architecture, score in zip(extra, scores, strict=True):
+        sequence.append(Suggestion(len(sequence) + 1, architecture, score, "sampled"))
     return sequence
 
 

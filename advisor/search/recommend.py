@@ -43,7 +43,7 @@ from typing import Final
 
 import numpy as np
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
@@ -155,12 +155,20 @@ def score_architecture(task: Task, budget: Budget, architecture: Architecture) -
 
 
 def score_architectures(
-    task: Task, budget: Budget, architectures: Sequence[Architecture]
+    task: Task,
+    budget: Budget,
+    architectures: Sequence[Architecture],
+    stop: StopSignal | None = None,
 ) -> list[float]:
-    """:func:`score_architecture` for many architectures, building the objective once."""
+    """:func:`score_architecture` for many architectures, building the objective once.
+
+    ``stop`` is polled before each architecture (:class:`~advisor.errors.StoppedError`).
+    """
     objective, relations = _scoring_search(task, budget)
     scores = []
     for architecture in architectures:
+        if stop is not None and stop.stopped():
+            raise StoppedError("the scoring was stopped")
         ranks = [c.log2_separation_rank for c in analyze(task, architecture).correlations]
         coherent = None
         if objective.best_coherence is not None:
