@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["discarded_order"]
+__all__ = ["discarded_by_level", "discarded_order"]
 
 
 def discarded_order(
@@ -35,9 +35,17 @@ def discarded_order(
     pools, steps
         The windows and window steps per level, bottom-up (as in an architecture's layers).
     """
+    return sum(discarded_by_level(shape, pools, steps))
+
+
+def discarded_by_level(
+    shape: Sequence[int], pools: Sequence[Sequence[int]], steps: Sequence[Sequence[int]]
+) -> list[float]:
+    """Return :func:`discarded_order`'s bits per input location level by level, bottom-up."""
     grid = list(shape)
-    bits = 0.0
+    locations = math.prod(shape)
+    bits = []
     for pool, step in zip(pools, steps, strict=True):
         grid = [(n - p) // s + 1 for n, p, s in zip(grid, pool, step, strict=True)]
-        bits += math.prod(grid) * math.lgamma(math.prod(pool) + 1) / math.log(2)
-    return bits / math.prod(shape)
+        bits.append(math.prod(grid) * math.lgamma(math.prod(pool) + 1) / math.log(2) / locations)
+    return bits

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Final
 import numpy as np
 
 from advisor.model.architecture import Architecture, parse_architecture
+from advisor.model.arrangement import discarded_by_level
 from bench.outcomes.data import ALL_TASKS
 from bench.outcomes.metrics import ADVISOR_FIRST, rank_correlation
 from bench.outcomes.report import Row, rows
@@ -64,16 +64,10 @@ Pick = Callable[[Sequence[Member]], Member]
 
 
 def level_bits(architecture: Architecture) -> list[float]:
-    """The arrangement each pooling level discards, bits per input location (docs/THEORY.md §16,
-    summed over the levels this is :attr:`Architecture.discarded_order` on unpadded trees)."""
-    grid = list(architecture.grid)
-    locations = math.prod(grid)
-    bits = []
-    for layer in architecture.layers:
-        grid = [(n - p) // p + 1 for n, p in zip(grid, layer.pool, strict=True)]
-        window = math.prod(layer.pool)
-        bits.append(math.prod(grid) * math.lgamma(window + 1) / math.log(2) / locations)
-    return bits
+    """The arrangement each pooling level discards, bits per input location (docs/THEORY.md §16;
+    summed over the levels, :attr:`Architecture.discarded_order`)."""
+    pools, steps = zip(*((layer.pool, layer.step) for layer in architecture.layers), strict=True)
+    return discarded_by_level(architecture.grid, pools, steps)
 
 
 def _arrangement(kept: Callable[[list[float]], float]) -> Factor:
