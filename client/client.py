@@ -152,18 +152,13 @@ class TlsConfig:
             ("tls.root_ca", self.root_ca, root_ca),
             ("tls.client_cert", self.client_cert, certificate),
         ):
-            reason = None if pem is None else certificates_problem(pem)
-            if reason is not None:
-                message = f"{path} holds no PEM certificate ({reason})"
-                raise InvalidRequestError.single(field, message)
+            problem = None if path is None or pem is None else certificates_problem(path, pem)
+            if problem is not None:
+                raise InvalidRequestError.single(field, problem)
         if self.client_cert is not None and self.client_key is not None:
-            reason = key_problem(self.client_cert, self.client_key)
-            if reason is not None:
-                raise InvalidRequestError.single(
-                    "tls.client_key",
-                    f"{self.client_key} is not the unencrypted PEM private key of "
-                    f"{self.client_cert} ({reason})",
-                )
+            problem = key_problem(self.client_cert, self.client_key)
+            if problem is not None:
+                raise InvalidRequestError.single("tls.client_key", problem)
         return grpc.ssl_channel_credentials(
             root_certificates=root_ca, private_key=key, certificate_chain=certificate
         )

@@ -33,24 +33,32 @@ def read_pem(path: str | os.PathLike[str] | None, field: str) -> bytes | None:
         raise InvalidRequestError.single(field, f"cannot read {path}: {error.strerror}") from None
 
 
-def certificates_problem(pem: bytes) -> str | None:
-    """Return why ``pem`` holds no PEM certificate OpenSSL can load, or None when it holds one."""
+def certificates_problem(path: str | os.PathLike[str], pem: bytes) -> str | None:
+    """Say that the file ``path``, read as ``pem``, holds no certificate OpenSSL can load.
+
+    None when it holds one.
+    """
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=pem.decode("ascii"))
     except UnicodeDecodeError:
-        return "not ASCII"
+        reason = "not ASCII"
     except ssl.SSLError as error:
-        return str(error.reason or error)
-    return None
+        reason = str(error.reason or error)
+    else:
+        return None
+    return f"{path} holds no PEM certificate ({reason})"
 
 
 def key_problem(certificate: str | os.PathLike[str], key: str | os.PathLike[str]) -> str | None:
-    """Return why ``key`` is not the unencrypted PEM private key of ``certificate``, or None."""
+    """Say that ``key`` is not the unencrypted PEM private key of ``certificate`` (None: it is)."""
     try:
         # An encrypted key would make OpenSSL ask for a password: an empty one fails instead.
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(
             certificate, key, password=lambda: b""
         )
     except ssl.SSLError as error:
-        return str(error.reason or error)
+        return (
+            f"{key} is not the unencrypted PEM private key of {certificate} "
+            f"({error.reason or error})"
+        )
     return None

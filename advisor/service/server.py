@@ -477,13 +477,9 @@ def _server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
     certificate = _read_pem(config.tls_cert, "tls_cert")
     key = _read_pem(config.tls_key, "tls_key")
     _check_certificates(config.tls_cert, certificate, "tls_cert")
-    reason = key_problem(config.tls_cert, config.tls_key)
-    if reason is not None:
-        raise ServerStartError(
-            ["tls_key"],
-            f"{config.tls_key} is not the unencrypted PEM private key of {config.tls_cert} "
-            f"({reason})",
-        )
+    problem = key_problem(config.tls_cert, config.tls_key)
+    if problem is not None:
+        raise ServerStartError(["tls_key"], problem)
     client_ca = None
     if config.tls_client_ca is not None:
         client_ca = _read_pem(config.tls_client_ca, "tls_client_ca")
@@ -504,9 +500,9 @@ def _read_pem(path: Path, setting: str) -> bytes:
 
 def _check_certificates(path: Path, pem: bytes, setting: str) -> None:
     """Name ``setting`` when ``pem`` holds no certificate OpenSSL can load."""
-    reason = certificates_problem(pem)
-    if reason is not None:
-        raise ServerStartError([setting], f"{path} holds no PEM certificate ({reason})")
+    problem = certificates_problem(path, pem)
+    if problem is not None:
+        raise ServerStartError([setting], problem)
 
 
 def _bind(
