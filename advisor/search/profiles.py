@@ -89,16 +89,16 @@ class ProfileRules:
         allows only narrow widths gets narrow nets); the search says so in its notes.
         """
         said = []
-        if not any(c >= self.min_width for c in self.choices):
+        hidden, representation = self.hidden()[0], self.representations()[0]
+        if hidden < self.min_width:
             said.append(
                 f"none reaches the narrowest hidden width, {self.min_width} (min_width), so "
-                f"every hidden layer is {self.hidden()[0]} wide, the widest allowed"
+                f"every hidden layer is {hidden} wide, the widest allowed"
             )
-        if not any(self.min_representation <= c <= self.max_representation for c in self.choices):
+        if not self.min_representation <= representation <= self.max_representation:
             said.append(
                 f"none lies in M's range, {self.min_representation} to "
-                f"{self.max_representation}, so M is {self.representations()[0]}, the nearest "
-                "allowed"
+                f"{self.max_representation}, so M is {representation}, the nearest allowed"
             )
         return said
 
