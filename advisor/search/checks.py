@@ -78,11 +78,10 @@ def check_space(
         return
     widest = ladders.rules.choices[-1]
     if budget.min_width is not None and budget.min_width > widest:
-        field = "channel_choices" if budget.channel_choices is not None else "max_channels"
         raise InvalidRequestError.single(
             "budget.min_width",
             f"is {budget.min_width:,}, wider than every allowed width (the widest is "
-            f"{widest:,}, budget.{field}); lower it or allow wider widths",
+            f"{widest:,}, budget.{_widest_field(budget)}); lower it or allow wider widths",
         )
     eligible = [c for c in candidates if c.eligible]
     if not any(ladders.fitting(c)[0].size for c in eligible):
@@ -104,12 +103,16 @@ def _check_widths(budget: Budget, candidates: Sequence[Candidate], ladders: Ladd
     fits = widest
     while fits > 1 and _widest_multiply_adds(fits, budget, candidates, ladders) > COUNT_LIMIT:
         fits //= 2
-    field = "channel_choices" if budget.channel_choices is not None else "max_channels"
     raise InvalidRequestError.single(
-        f"budget.{field}",
+        f"budget.{_widest_field(budget)}",
         f"networks {widest:,} channels wide need more than 2^62 multiply-adds per input on "
         f"this input, which cannot be counted; {fits:,} channels fit",
     )
+
+
+def _widest_field(budget: Budget) -> str:
+    """Return the budget field that sets the widest allowed width."""
+    return "channel_choices" if budget.channel_choices is not None else "max_channels"
 
 
 def _widest_multiply_adds(
