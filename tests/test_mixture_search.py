@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any
 
@@ -123,16 +124,55 @@ def test_the_mixture_pass_counts_in_the_search_time(monkeypatch: pytest.MonkeyPa
         max_parameters=3000, geometries=[*_TREES, "mixture"], time_limit_seconds=None, outputs=2
     )
     scored = mixtures._best_mixture
-    pause = 0.2  # ten pairs: 2 s, well above the tree search itself
+    pause = 0.2  # several pairs: a second or more, well above the tree search itself
+    pairs: list[int] = []
 
     def slow(*args: Any) -> Any:
+        pairs.append(1)
         time.sleep(pause)
         return scored(*args)
 
     monkeypatch.setattr(mixtures, "_best_mixture", slow)
     result = recommend(task, budget)
-    pairs = math.comb(min(mixtures.PAIRED_TREES, 5), 2)  # the five trees the search returns
-    assert result.search_seconds >= pairs * pause
+    assert len(pairs) >= 2, "several pairs share a schedule"
+    assert result.search_seconds >= len(pairs) * pause
+
+
+def test_the_first_recommendation_does_not_depend_on_the_page_length() -> None:
+    # The mixture pass pairs the best trees the search found, not the page's: with one design
+    # asked for, the mixture that beats every tree is still the #1.
+    task = _local_and_mirrored(32)
+    budget = Budget(
+        max_parameters=3000, geometries=[*_TREES, "mixture"], time_limit_seconds=None, outputs=2
+    )
+    five = recommend(task, budget).recommendations
+    one = recommend(task, budget.model_copy(update={"top_k": 1})).recommendations
+    assert len(one) == 1 and five[0].architecture.family == "mixture"
+    assert one[0].architecture == five[0].architecture and one[0].score == five[0].score
+
+
+@pytest.mark.parametrize(
+    ("geometries", "reason"),
+    [(["mirror"], "not pooled alike"), (["contiguous", "mirror"], "below the last design")],
+)
+def test_a_request_for_mixtures_that_gets_none_is_told_why(
+    geometries: list[str], reason: str
+) -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(
+        max_parameters=20_000,
+        geometries=[*geometries, "mixture"],
+        time_limit_seconds=None,
+        top_k=2,
+    )
+    result = recommend(task, budget).recommendations
+    assert result and all(r.architecture.mixture is None for r in result)
+    for recommendation in result:
+        note = recommendation.rationale.rpartition("No mixture is recommended: ")[2]
+        assert reason in note, recommendation.rationale
+    if reason == "below the last design":
+        best, last = (float(x) for x in re.findall(r"scores ([0-9.]+), .*\(([0-9.]+)\)", note)[0])
+        assert best < last == pytest.approx(result[-1].score, rel=1e-3)
 
 
 def _never(*_: Any) -> Any:

@@ -5,17 +5,20 @@ mirror pairs by mirror pooling) gets from any single tree only one of them at fu
 A mixture [CTS18] (:mod:`advisor.model.mixture`) runs two trees side by side and sums them at
 every level where their nodes coincide (and at the root), so it can serve both, at twice the
 parameters of one tree of its widths. This pass, run after the tree search, pairs the best
-:data:`PAIRED_TREES` distinct trees of its recommendations that share a pooling schedule, gives
+:data:`PAIRED_TREES` distinct trees it found (it keeps that many whatever ``top_k``, so the
+ranking does not depend on the page's length) that share a pooling schedule, gives
 both members the same practical width ladder (:mod:`advisor.search.profiles`; equal widths
 satisfy the summing rule) and keeps, per pair, the ladder whose mixture scores best under the
 search's own objective, charged its real parameter count (every member's convs) within
 ``max_parameters`` and ``max_multiply_adds``. Figures come from
 :func:`advisor.seprank.mixture.log2_mixture_bound`, the bound the analysis reports. Mixtures then
 compete with the trees on score; the ``top_k`` best are returned, re-ranked, and only the
-mixtures among them are analysed. The pass polls the stop signal before every ladder it scores
-and every mixture it analyses: stopped, it returns what it has (``complete`` false), so a time
-limit, a deadline, a cancellation or a shutdown drain cuts it as it cuts the tree search. Its
-time counts in ``search_seconds``.
+mixtures among them are analysed; when none is among them, every recommendation's rationale
+ends by saying why (a request for the family is never silently answered without one). The
+pass polls the stop signal before every ladder it scores and every mixture it analyses:
+stopped, it returns what it has (``complete`` false), so a time limit, a deadline, a
+cancellation or a shutdown drain cuts it as it cuts the tree search. Its time counts in
+``search_seconds``.
 """
 
 from __future__ import annotations
@@ -74,15 +77,21 @@ def with_mixtures(
     labels = correlation_labels(task.resolved(), task.input.num_locations)
     trees = [r for r in result.recommendations if r.architecture.family != "shallow"]
     trees = trees[:PAIRED_TREES]
+    pairs = [
+        (first, second)
+        for first, second in itertools.combinations(trees, 2)
+        if _pairable(first.architecture, second.architecture)
+    ]
     scored = []
     complete = result.complete
+    paired_all = True
     try:
-        for first, second in itertools.combinations(trees, 2):
+        for first, second in pairs:
             best = _best_mixture(first, second, budget, rules, objective, labels, relations, stop)
             if best is not None:
                 scored.append(best)
     except StoppedError:
-        complete = False
+        complete = paired_all = False
     contenders: list[Recommendation | _Scored] = [*result.recommendations, *scored]
     ranked = sorted(contenders, key=_score)[: budget.top_k]
     recommendations = []
@@ -93,6 +102,9 @@ def with_mixtures(
                 continue
             entry = _recommendation(task, entry)
         recommendations.append(entry)
+    if recommendations and not any(r.architecture.mixture for r in recommendations):
+        note = _none_recommended(len(trees), len(pairs), scored, recommendations[-1], paired_all)
+        recommendations = [replace(r, rationale=f"{r.rationale} {note}") for r in recommendations]
     return SearchResult(
         recommendations=[replace(r, rank=rank) for rank, r in enumerate(recommendations, 1)],
         candidates_evaluated=result.candidates_evaluated + len(scored),
@@ -114,11 +126,7 @@ def mixture_of(
     The members keep their geometries; both take ``widths``; they are summed at every level
     where their nodes cover the same locations. None when the schedules or paddings differ.
     """
-    if [layer.pool for layer in first.layers] != [layer.pool for layer in second.layers]:
-        return None
-    if first.padding != second.padding:
-        return None
-    if first.is_overlapping or second.is_overlapping:
+    if not _pairable(first, second):
         return None
     mixing = coinciding_levels([first.geometry, second.geometry], first.schedule)
     layers = tuple(
@@ -138,6 +146,58 @@ def mixture_of(
             members=(MixtureMember(geometry=second.geometry, channels=tuple(map(int, widths))),),
             mixing=mixing,
         ),
+    )
+
+
+def _pairable(first: Architecture, second: Architecture) -> bool:
+    """Whether two trees can be summed: one pooling schedule, one padding, no overlaps."""
+    return (
+        [layer.pool for layer in first.layers] == [layer.pool for layer in second.layers]
+        and first.padding == second.padding
+        and not (first.is_overlapping or second.is_overlapping)
+    )
+
+
+def _none_recommended(
+    trees: int,
+    pairs: int,
+    scored: Sequence[_Scored],
+    last: Recommendation,
+    paired_all: bool,
+) -> str:
+    """Say why no mixture is among the recommendations (the request asked for the family).
+
+    ``trees`` were paired (the best trees found), ``pairs`` of them share a schedule, ``scored``
+    are the best mixtures of the pairs that fit the budget, ``last`` is the page's last design;
+    ``paired_all`` is False when a stop cut the pass.
+    """
+    head = "No mixture is recommended: "
+    if not paired_all:
+        return (
+            head + f"the search was stopped while it paired the {trees} best trees into "
+            "mixtures, before a mixture ranked here; a longer time limit lets it pair them all."
+        )
+    if trees < 2:
+        found = "no tree" if trees == 0 else "one tree"
+        return head + f"the search found {found} to pair (a mixture sums two trees)."
+    if pairs == 0:
+        which = (
+            "the two trees found are not" if trees == 2 else f"no two of the {trees} best trees are"
+        )
+        return (
+            head + f"{which} pooled alike, and a mixture sums two trees on one pooling "
+            "schedule; another tree family in the geometries gives it pairs."
+        )
+    if not scored:
+        return (
+            head + f"none of the {pairs} pairs of the {trees} best trees that share a schedule "
+            "fits the budget as a mixture, which costs both members' parameters and "
+            "multiply-adds."
+        )
+    best = min(scored, key=_score)
+    return (
+        head + f"the best of {len(scored)} mixtures of the {trees} best trees scores "
+        f"{best.score[0]:.4g}, below the last design here ({last.score:.4g})."
     )
 
 

@@ -49,7 +49,7 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.coherence import Relation, architecture_coherence
-from advisor.search.mixtures import with_mixtures
+from advisor.search.mixtures import PAIRED_TREES, with_mixtures
 from advisor.search.objective import Objective
 from advisor.search.page import result_page
 from advisor.search.paging import page_offset
@@ -121,11 +121,15 @@ def recommend(
 
 
 def _tree_budget(budget: Budget) -> Budget:
-    """Return the budget the tree search runs on: mixtures are built afterwards from its trees."""
+    """Return the budget the tree search runs on: mixtures are built afterwards from its trees.
+
+    The tree search keeps at least the :data:`PAIRED_TREES` best trees, whatever ``top_k``, so
+    the mixtures paired from them, and hence the ranking, do not depend on the page's length.
+    """
     if "mixture" not in budget.families():
         return budget
     trees = [family for family in budget.families() if family != "mixture"] or None
-    return budget.model_copy(update={"geometries": trees})
+    return budget.model_copy(update={"geometries": trees, "top_k": max(budget.top_k, PAIRED_TREES)})
 
 
 def search_objective(task: Task, budget: Budget) -> Objective:
