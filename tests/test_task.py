@@ -12,9 +12,11 @@ from typing import Any
 import numpy as np
 import pydantic
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+import advisor.model.strict_yaml
 import advisor.model.task
 from advisor.errors import InvalidRequestError
 from advisor.model.presets import TASK_PRESETS, symmetry
@@ -268,6 +270,16 @@ def test_exponent_weights_are_numbers_in_yaml_as_in_json(tmp_path: Path) -> None
     text = '{"input": {"shape": [4]}, "correlations": [{"name": "c", "a": {"indices": [0]}, '
     text += '"weight": 1e-3}]}'
     assert load_text(tmp_path, "task.json", text).resolved()[0].weight == 0.001
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
+def test_yaml_is_parsed_by_libyaml_with_the_strict_rules(tmp_path: Path) -> None:
+    # A task of long mask rows parsed 30x slower by the pure-Python parser.
+    assert issubclass(advisor.model.strict_yaml._StrictYamlLoader, yaml.CSafeLoader)
+    rows = ["#" * 512 + "." * 512] * 8
+    text = f"input: {{shape: [8, 1024]}}\ncorrelations: [{{name: c, a: {{mask: {rows}}}}}]\n"
+    task = load_text(tmp_path, "task.yaml", text)
+    assert task.resolved()[0].a.size == 8 * 512
 
 
 @pytest.mark.parametrize(
