@@ -18,6 +18,7 @@ from advisor.errors import InvalidRequestError, ServerStartError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service.command import main as serve_main
 from advisor.service.limits import RequestLimits
+from advisor.service.options import BAD_OPTION_EXIT_STATUS
 from advisor.service.server import (
     ADVISOR_SERVICE_NAME,
     HEALTH_SERVICE_NAME,
@@ -242,6 +243,35 @@ def test_a_server_that_cannot_start_exits_7_naming_the_options(
     assert capsys.readouterr().err.startswith("advisor-server: --host/--port: cannot bind ")
     assert advisor_main(["serve", "--tls-cert", missing, "--tls-key", missing]) == 7
     assert capsys.readouterr().err.startswith("advisor: error: --tls-cert: cannot read ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--port", "abc"], "--port: invalid value 'abc' (a whole number)"),
+        (["--grace", "soon"], "--grace: invalid value 'soon' (a number)"),
+        (["--grace"], "--grace: expected one argument"),
+        (
+            ["--executor", "proceses"],
+            "--executor: invalid value 'proceses' (choose from processes, threads); "
+            "did you mean 'processes'?",
+        ),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_option_exit_2(
+    argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # argparse would print its whole usage first; every entry point words it as `advisor` does.
+    for prog in ("advisor-server", "server.py"):
+        with pytest.raises(SystemExit) as exited:
+            serve_main(argv, prog=prog)
+        assert exited.value.code == BAD_OPTION_EXIT_STATUS
+        assert capsys.readouterr().err == f"{prog}: error: {error}\n"
+    with pytest.raises(SystemExit) as exited:
+        advisor_main(["serve", *argv])
+    assert exited.value.code == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == f"advisor: error: {error}\n"
 
 
 # ---------------------------------------------------------------------------------------------
