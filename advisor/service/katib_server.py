@@ -9,6 +9,7 @@ default port :data:`KATIB_DEFAULT_PORT`) and checks gRPC health for
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
@@ -35,7 +36,7 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class KatibServer:
-    """A started Katib endpoint: its port and a graceful stop."""
+    """A started Katib endpoint: its port and a graceful stop, begun at once or waited for."""
 
     def __init__(
         self,
@@ -46,16 +47,32 @@ class KatibServer:
     ):
         self._server, self._health, self._admission = server, health_servicer, admission
         self.port = port
+        self._stop_lock = threading.Lock()
+        self._stopped: threading.Event | None = None
+
+    def begin_stop(self, grace: float) -> None:
+        """Begin the drain and return at once: calls in flight get ``grace`` seconds.
+
+        Health turns NOT_SERVING for watchers, and gRPC's synchronous server takes no new call
+        from now on (health checks included: refused ``UNAVAILABLE``). The end of the grace
+        period is the deadline of the calls' work (the admission's drain), so a call still
+        working then stops and its thread is free for the process to exit; gRPC cancels what is
+        left of the calls then. ``advisor serve --katib-port`` calls this when the signal
+        arrives, before the advisor's own (blocking) drain, so both endpoints drain over the
+        same grace period. Calling it again changes nothing.
+        """
+        with self._stop_lock:
+            if self._stopped is not None:
+                return
+            self._admission.begin_shutdown(grace)
+            self._health.enter_graceful_shutdown()
+            self._stopped = self._server.stop(grace)
 
     def stop(self, grace: float) -> None:
-        """Turn health NOT_SERVING, let calls finish for ``grace`` seconds, then stop.
-
-        The end of the grace period is the deadline of the calls' work (the admission's drain),
-        so a call still working then stops and its thread is free for the process to exit.
-        """
-        self._admission.begin_shutdown(grace)
-        self._health.enter_graceful_shutdown()
-        self._server.stop(grace).wait()
+        """Drain as :meth:`begin_stop` (unless begun already) and return once stopped."""
+        self.begin_stop(grace)
+        assert self._stopped is not None, "begin_stop has begun the stop"
+        self._stopped.wait()
 
 
 def start_katib_server(

@@ -426,7 +426,10 @@ def _on_loop(coroutine: Coroutine[Any, Any, _Result]) -> _Result:
 
 
 def serve_forever(
-    config: ServerConfig, *, on_ready: Callable[[RunningServer], None] | None = None
+    config: ServerConfig,
+    *,
+    on_ready: Callable[[RunningServer], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
 ) -> int:
     """Serve until SIGTERM or SIGINT, drain for ``config.grace_seconds``, return exit code 0.
 
@@ -434,7 +437,9 @@ def serve_forever(
     server is bound and SERVING, e.g. to print its address. The objects alive by then are frozen
     (:func:`freeze_long_lived_objects`), and the process's thread switch interval is shortened
     to 1 ms, so with ``executor="threads"`` the event loop is not kept waiting as long by the
-    search threads.
+    search threads. ``on_stop`` is called when the signal has arrived, just before the drain
+    begins: a server running beside this one (Katib's endpoint) begins its own drain there
+    without blocking, so both drain over the same grace period instead of one after the other.
     """
     stop_requested = threading.Event()
 
@@ -456,6 +461,8 @@ def serve_forever(
             # postpone indefinitely. Waking up periodically bounds that delay.
             while not stop_requested.wait(_SIGNAL_POLL_SECONDS):
                 pass
+            if on_stop is not None:
+                on_stop()
     finally:
         sys.setswitchinterval(switch_interval)
         for signum, handler in previous.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +18,9 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from advisor.cli.main import main as advisor_main
 from advisor.errors import InvalidRequestError, ServerStartError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service import command
+from advisor.service import server as server_module
+from advisor.service.admission import Admission
 from advisor.service.command import main as serve_main
 from advisor.service.limits import RequestLimits
 from advisor.service.options import BAD_OPTION_EXIT_STATUS
@@ -387,3 +392,38 @@ def test_stop_drains_in_flight_calls_and_refuses_new_ones(
         assert result.recommendations
         stopper.join(timeout=5)
         assert running.wait(timeout=0)
+
+
+def test_with_katib_both_endpoints_drain_from_the_signal_at_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Each endpoint has its own admission; record when each begins its drain and when the
+    # advisor's stop begins waiting out its calls (up to the grace period). Katib's drain began
+    # only after that wait, so the process could take twice the grace period to end.
+    events: list[tuple[str, Admission]] = []
+    begin_shutdown, wait_idle = Admission.begin_shutdown, Admission.wait_idle
+
+    def begin_recorded(admission: Admission, grace_seconds: float) -> None:
+        events.append(("drain", admission))
+        begin_shutdown(admission, grace_seconds)
+
+    def wait_recorded(admission: Admission, timeout_seconds: float | None) -> bool:
+        events.append(("wait", admission))
+        return wait_idle(admission, timeout_seconds)
+
+    def announce_then_signal(running: RunningServer) -> None:
+        announce(running)
+        os.kill(os.getpid(), signal.SIGTERM)  # handled by serve_forever, as a supervisor's
+
+    announce = command._announce
+    monkeypatch.setattr(Admission, "begin_shutdown", begin_recorded)
+    monkeypatch.setattr(Admission, "wait_idle", wait_recorded)
+    monkeypatch.setattr(command, "_announce", announce_then_signal)
+    monkeypatch.setattr(server_module, "freeze_long_lived_objects", lambda: None)  # test heap
+    argv = ["--port", "0", "--katib-port", "0", "--executor", "threads", "--workers", "1"]
+    assert serve_main([*argv, "--grace", "30"]) == 0
+
+    assert "katib suggestion service on 127.0.0.1:" in capsys.readouterr().out
+    first_wait = [what for what, _ in events].index("wait")
+    drained = {id(admission) for what, admission in events[:first_wait] if what == "drain"}
+    assert len(drained) == 2, "both endpoints drain before the advisor waits for its calls"
