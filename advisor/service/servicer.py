@@ -21,7 +21,7 @@ from typing import TypeAlias
 
 import grpc
 
-from advisor.errors import StoppedError
+from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, list_presets
@@ -162,6 +162,7 @@ class AdvisorServicer:
             from advisor.infer.task import infer_task
 
             check_infer_request(request, self._limits)
+            _check_seed(request.seed, "seed")
             graph = wire.dependence_graph_from_proto(request.graph, self._limits.max_locations)
             outputs = request.outputs if request.HasField("outputs") else None
             inferred = infer_task(graph, outputs=outputs, seed=request.seed)
@@ -176,6 +177,16 @@ class AdvisorServicer:
         return wire.task_from_proto(request.task), defaults_within(
             budget, request.budget, self._limits
         )
+
+
+def _check_seed(seed: int, field: str) -> None:
+    """Refuse a negative ``seed`` at ``field``: seeds are 0 to 2^63 - 1, as ``budget.seed``'s.
+
+    The proto's ``int64`` admits negative seeds, which the partitioner would quietly take as
+    some other seed (the arrangement's tries wrap it modulo 2^63: -1 runs as 2^63 - 1).
+    """
+    if seed < 0:
+        raise InvalidRequestError.single(field, f"is {seed:,}: must be between 0 and 2^63 - 1")
 
 
 @contextmanager

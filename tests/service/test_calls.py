@@ -1,6 +1,9 @@
-"""``run_call``: one call's work, as a thread and a worker process both run it, by its outcomes."""
+"""``run_call``: one call's work, as a thread and a worker process both run it, by its outcomes;
+and what every executor answers for a request field the proto admits but the service refuses."""
 
 from __future__ import annotations
+
+import time
 
 import grpc
 import pytest
@@ -9,7 +12,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service.calls import SERVICE, run_call
 from advisor.service.status import REQUEST_ID_METADATA_KEY
 from advisor.service.threads import CallAbortedError, ThreadContext
-from tests.support.harness import DirectAdvisor
+from tests.support.harness import Advisor, CallError, DirectAdvisor
 from tests.support.workloads import quick_budget, small_task
 
 
@@ -59,3 +62,66 @@ def test_a_failure_outside_the_servicer_mapping_is_an_opaque_internal_error(
     assert outcome.code is grpc.StatusCode.INTERNAL
     assert "object" not in outcome.details
     assert [key for key, _ in outcome.trailing_metadata] == [REQUEST_ID_METADATA_KEY]
+
+
+def _inference(seed: int) -> pb.InferTaskRequest:
+    """An InferTask request for a small graph the partitioner splits, with ``seed``."""
+    graph = pb.DependenceGraph(
+        input=pb.InputSpec(shape=[4, 4]),
+        samples=100,
+        top_k=2,
+        estimate="exact",
+        rows=[0, 1, 4, 5],
+        cols=[1, 2, 5, 6],
+        weights=[0.9, 0.8, 0.9, 0.7],
+    )
+    return pb.InferTaskRequest(graph=graph, seed=seed)
+
+
+@pytest.mark.parametrize("seed", [-1, -(2**63)])
+def test_a_negative_seed_is_refused_naming_the_field_and_the_range_in_every_rpc(
+    advisor: Advisor, seed: int
+) -> None:
+    # The proto's int64 seeds admit negative values; no RPC may end INTERNAL or UNKNOWN on one.
+    search = {"task": small_task(), "budget": quick_budget(seed=seed)}
+    calls = {
+        "Recommend": lambda: advisor.unary("Recommend", pb.RecommendRequest(**search)),
+        "StreamRecommend": lambda: advisor.stream(pb.StreamRecommendRequest(**search)),
+        "InferTask": lambda: advisor.unary("InferTask", _inference(seed)),
+    }
+    refusals = {}
+    for method, call in calls.items():
+        _wait_for_free_slots(advisor)
+        with pytest.raises(CallError) as refused:
+            call()
+        assert refused.value.code is grpc.StatusCode.INVALID_ARGUMENT, refused.value.details
+        refusals[method] = refused.value.violations
+    budget_seed = [("budget.seed", "Input should be greater than or equal to 0")]
+    assert refusals == {
+        "Recommend": budget_seed,
+        "StreamRecommend": budget_seed,
+        "InferTask": [("seed", f"is {seed:,}: must be between 0 and 2^63 - 1")],
+    }
+
+
+def test_the_largest_seed_is_taken_by_every_rpc(advisor: Advisor) -> None:
+    search = {"task": small_task(), "budget": quick_budget(seed=2**63 - 1)}
+    _wait_for_free_slots(advisor)
+    assert advisor.unary("Recommend", pb.RecommendRequest(**search)).result.recommendations
+    assert advisor.stream(pb.StreamRecommendRequest(**search))[-1].result.recommendations
+    _wait_for_free_slots(advisor)
+    inferred = advisor.unary("InferTask", _inference(2**63 - 1))
+    assert sorted(inferred.arrangement) == list(range(16))
+
+
+def _wait_for_free_slots(advisor: Advisor) -> None:
+    """Wait until the calls before have released their slots.
+
+    With worker processes, a stream's error status can reach the client a moment before the
+    server has seen its work end (the status travels ahead of the worker's end-of-work frame),
+    so a call sent right after it may still find that slot taken.
+    """
+    give_up = time.monotonic() + 10.0
+    while advisor.in_flight():
+        assert time.monotonic() < give_up, "a call's slot was never released"
+        time.sleep(0.002)
