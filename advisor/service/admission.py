@@ -7,6 +7,13 @@ calls already admitted run on until the drain deadline. Every call's stop signal
 :attr:`Admission.drain`, whose deadline becomes the end of the drain when shutdown begins, so a
 search in flight plans its partial result against it.
 
+A slot counts work, not calls: it is held until the call's work has ended. A call that ends
+before its work does (its deadline passed on the client's side, or it was cancelled) keeps its
+slot until the work's next poll of its stop signal, tens of milliseconds later, or for the whole
+of an InferTask, which polls none (docs/SERVICE.md, "Concurrency, deadlines, cancellation").
+Releasing the slot sooner would let the next call's work start beside work that still runs,
+which is what the bound is there to prevent.
+
 The servicer sees admission through :class:`CallGate`: the :class:`Admission` itself when it runs
 in the serving process, a worker process's stand-in when the serving process holds the slot for it
 (:mod:`advisor.service.worker`).
