@@ -4,6 +4,7 @@ and what every executor answers for a request field the proto admits but the ser
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import grpc
 import pytest
@@ -83,10 +84,14 @@ def test_a_negative_seed_is_refused_naming_the_field_and_the_range_in_every_rpc(
     advisor: Advisor, seed: int
 ) -> None:
     # The proto's int64 seeds admit negative values; no RPC may end INTERNAL or UNKNOWN on one.
-    search = {"task": small_task(), "budget": quick_budget(seed=seed)}
-    calls = {
-        "Recommend": lambda: advisor.unary("Recommend", pb.RecommendRequest(**search)),
-        "StreamRecommend": lambda: advisor.stream(pb.StreamRecommendRequest(**search)),
+    task, budget = small_task(), quick_budget(seed=seed)
+    calls: dict[str, Callable[[], object]] = {
+        "Recommend": lambda: advisor.unary(
+            "Recommend", pb.RecommendRequest(task=task, budget=budget)
+        ),
+        "StreamRecommend": lambda: advisor.stream(
+            pb.StreamRecommendRequest(task=task, budget=budget)
+        ),
         "InferTask": lambda: advisor.unary("InferTask", _inference(seed)),
     }
     refusals = {}
@@ -105,10 +110,12 @@ def test_a_negative_seed_is_refused_naming_the_field_and_the_range_in_every_rpc(
 
 
 def test_the_largest_seed_is_taken_by_every_rpc(advisor: Advisor) -> None:
-    search = {"task": small_task(), "budget": quick_budget(seed=2**63 - 1)}
+    task, budget = small_task(), quick_budget(seed=2**63 - 1)
     _wait_for_free_slots(advisor)
-    assert advisor.unary("Recommend", pb.RecommendRequest(**search)).result.recommendations
-    assert advisor.stream(pb.StreamRecommendRequest(**search))[-1].result.recommendations
+    recommended = advisor.unary("Recommend", pb.RecommendRequest(task=task, budget=budget))
+    assert recommended.result.recommendations
+    streamed = advisor.stream(pb.StreamRecommendRequest(task=task, budget=budget))
+    assert streamed[-1].result.recommendations
     _wait_for_free_slots(advisor)
     inferred = advisor.unary("InferTask", _inference(2**63 - 1))
     assert sorted(inferred.arrangement) == list(range(16))
