@@ -66,7 +66,7 @@ def assert_same_figures(
     ``log2_min_cuts`` interns whenever it may (one width vector), however few subtrees repeat.
     """
     with mock.patch.object(interned, "_MOST_DISTINCT", math.inf):
-        plain, shared = log2_min_cuts(structure, labels, widths, representation)
+        plain, shared, _ = log2_min_cuts(structure, labels, widths, representation)
     for figures, sharing in ((plain, False), (shared, True)):
         expected = log2_min_cut(structure, labels, widths, representation, shared_weights=sharing)
         np.testing.assert_array_equal(figures, expected)

@@ -201,7 +201,7 @@ def test_both_figures_in_one_pass_equal_two_passes(
     structure, labels = draw_tree_and_labels(data, shape, correlations, 4, permuted=True)
     widths = np.array([data.draw(st.integers(0, 6)) for _ in range(structure.depth)], float)
     representation = float(data.draw(st.integers(1, 5)))
-    plain, shared = log2_min_cuts(structure, labels, widths, representation)
+    plain, shared, _ = log2_min_cuts(structure, labels, widths, representation)
     for figures, sharing in ((plain, False), (shared, True)):
         expected = log2_min_cut(structure, labels, widths, representation, shared_weights=sharing)
         np.testing.assert_array_equal(figures, expected)

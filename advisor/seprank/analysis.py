@@ -21,14 +21,15 @@ For each correlation (A, B) the analysis reports, in log2:
 
   * ``exact``: the exact engine certified the figure (``exact=True``; on overlapping windows only
     when its lower bound meets the min-cut);
-  * ``tight``: a tree whose channel counts, M included, are all powers of one integer, and on
-    which sharing does not lower the bound. The figure is then proven to be the generic rank of
-    the network's tensor network, every location with its own weights [LYCS18 Thm 2], and an
-    upper bound for the shared-weight network; sharing lowers the rank further only rarely
-    (about 1 in 400 random small trees, by 6-21% of the log2 figure in the cases found;
-    docs/THEORY.md §5), so ask for ``exact`` where that matters;
+  * ``tight``: a tree whose channel counts, M included, are all powers of one integer, on which
+    sharing does not lower the bound, and whose windows pool no one-sided siblings the bound
+    does not charge (:mod:`advisor.seprank.siblings`). The figure is then proven to be the
+    generic rank of the network's tensor network, every location with its own weights [LYCS18
+    Thm 2], and an upper bound for the shared-weight network; sharing lowers the rank further
+    only rarely (children mixing both sides; docs/THEORY.md §5), so ask for ``exact`` where
+    that matters;
   * ``upper_bound``: anything else (widths not powers of one integer, overlapping windows,
-    sharing lowering the bound).
+    sharing lowering the bound, or siblings it does not charge).
 
 Every location is one input of the model: with a ``representation_kernel`` above 1 that input
 is the patch around the location. A padded architecture's extra locations are inputs too, each
@@ -206,11 +207,11 @@ class _TreeBounds:
         rows: LabelRows,
         stop: StopSignal | None,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-        plain, shared = _min_cuts(
-            self.structure, correlations, rows, self.widths, self.representation, stop
-        )
         tight_widths = self.is_tree and powers_of_one_integer([self.representation, *self.widths])
-        return plain, shared, np.full(len(correlations), tight_widths)
+        plain, shared, uncharged = _min_cuts(
+            self.structure, correlations, rows, self.widths, self.representation, stop, tight_widths
+        )
+        return plain, shared, tight_widths & ~uncharged
 
     def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float:
         rank = _CERTIFIER.compute(
@@ -226,21 +227,28 @@ def _min_cuts(
     widths: Sequence[int],
     representation: int,
     stop: StopSignal | None,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Compute the plain and shared-weight min-cuts of every correlation, chunk by chunk."""
+    siblings: bool,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Compute the plain and shared-weight min-cuts of every correlation, chunk by chunk.
+
+    With ``siblings``, also whether each has siblings the shared bound does not charge
+    (:func:`~advisor.seprank.siblings.uncharged_siblings`); else all False.
+    """
     entries = sum(windows.size for windows in structure.windows)
     chunk = max(1, _CHUNK_WINDOW_ENTRIES // entries)
     log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
-    plain, shared = [], []
+    log2_m = math.log2(representation)
+    plain, shared, uncharged = [], [], []
     starts = range(0, max(len(correlations), 1), chunk)
     pace = _Pace(stop, len(starts))
     for start in starts:
         pace.next_step()
         part = rows(correlations[start : start + chunk])
-        figures = log2_min_cuts(structure, part, log2_widths, math.log2(representation))
-        plain.append(figures[0])
-        shared.append(figures[1])
-    return np.concatenate(plain), np.concatenate(shared)
+        figures = log2_min_cuts(structure, part, log2_widths, log2_m, siblings=siblings)
+        plain.append(figures.plain)
+        shared.append(figures.shared)
+        uncharged.append(figures.uncharged)
+    return np.concatenate(plain), np.concatenate(shared), np.concatenate(uncharged)
 
 
 class _Pace:

@@ -27,7 +27,7 @@ from advisor.model.regions import ResolvedCorrelation
 from advisor.seprank.labels import LabelRows
 from advisor.seprank.mixture import hybrid_structures, log2_mixture_bound, mixture_structure
 from advisor.seprank.mixture_exact import check_mixture_exact_limits, mixture_exact_rank
-from advisor.seprank.tree import log2_min_cut
+from advisor.seprank.tree import log2_min_cuts
 from advisor.stopping import StopSignal
 
 __all__ = ["MixtureBounds"]
@@ -68,9 +68,10 @@ class MixtureBounds:
             log2_m = math.log2(self.structure.representation)
             for _, hybrid, widths in hybrid_structures(self.structure):
                 log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
-                plain = log2_min_cut(hybrid, labels, log2_widths, log2_m)
-                shared = log2_min_cut(hybrid, labels, log2_widths, log2_m, shared_weights=True)
-                tight |= (np.abs(plain - bound) < _SAME) & (np.abs(shared - plain) < _SAME)
+                cuts = log2_min_cuts(hybrid, labels, log2_widths, log2_m, siblings=True)
+                plain, shared = cuts.plain, cuts.shared
+                attained = (np.abs(plain - bound) < _SAME) & (np.abs(shared - plain) < _SAME)
+                tight |= attained & ~cuts.uncharged
         return bound, bound, tight
 
     def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float:

@@ -27,10 +27,11 @@ power the min-cut charges (two B leaves of one window: ``binom(M + 1, 2)`` dimen
 ``M^2``). ``shared_weights=True`` charges that bound instead: an upper bound on the generic rank of
 the shared-weight network, never above the plain min-cut, and below it exactly where such
 siblings sit on the cut (e.g. mirror pooling's reflected pairs when ``r_0 > M``). It is not
-always tight: sharing has further, non-local effects (in about 1 in 400 random small trees with
-power-of-2 widths the exact shared-weight rank is lower still; tests/test_seprank_exact.py pins
-one). The plain min-cut is the exact rank without sharing when all channel counts are powers of
-one integer (LYCS18 Thm 2).
+always tight: one-sided siblings holding constant inputs can be interchangeable too
+(:mod:`advisor.seprank.siblings` finds where, so the analysis does not call those figures
+``tight``), and children mixing both sides can lower the rank further
+(tests/test_seprank_exact.py pins one). The plain min-cut is the exact rank without sharing when
+all channel counts are powers of one integer (LYCS18 Thm 2).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -46,8 +47,9 @@ import numpy.typing as npt
 from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.interned import intern_subtrees
 from advisor.seprank.levels import LeafCounts, Levels, leaf_counts
+from advisor.seprank.siblings import uncharged_siblings
 
-__all__ = ["log2_min_cut", "log2_min_cuts", "tree_engine"]
+__all__ = ["MinCuts", "log2_min_cut", "log2_min_cuts", "tree_engine"]
 
 _AnyArray = npt.NDArray[Any]
 
@@ -107,24 +109,40 @@ def log2_min_cut(
     return _recurrence(levels, counts, None, log2_widths, log2_representation, shared_weights)
 
 
+class MinCuts(NamedTuple):
+    """What :func:`log2_min_cuts` returns: ``(C,)`` each, or ``(W, C)`` for batched widths."""
+
+    plain: npt.NDArray[np.float64]
+    """The min-cut without weight sharing."""
+    shared: npt.NDArray[np.float64]
+    """The shared-weight bound."""
+    uncharged: npt.NDArray[np.bool_]
+    """Siblings the shared bound does not charge (:mod:`advisor.seprank.siblings`); all False
+    unless asked for."""
+
+
 def log2_min_cuts(
     structure: PoolingStructure,
     labels: npt.NDArray[np.int8],
     log2_widths: npt.ArrayLike,
     log2_representation: npt.ArrayLike,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    *,
+    siblings: bool = False,
+) -> MinCuts:
     """Return :func:`log2_min_cut` without and with ``shared_weights``, in one pass.
 
-    What :func:`~advisor.seprank.analysis.analyze` reports needs both figures. The two
-    recurrences share their start, the leaves counted per level-0 window (one pass over the
-    locations), and then run on the labels' distinct subtrees (:func:`intern_subtrees`: a few
-    nodes per level on a task of box regions rather than every location; on every node when the
-    subtrees barely repeat, for a batch of width vectors and on overlapping windows). Each
-    subtree's figures are computed by the same operations in the same order as on every
-    location, so they are the same to the last bit.
+    What :func:`~advisor.seprank.analysis.analyze` reports needs both figures, and, where it
+    would call them ``tight`` (``siblings``, one width vector), where sharing may lower them
+    through siblings the bound does not charge. The recurrences share their start, the leaves
+    counted per level-0 window (one pass over the locations), and then run on the labels'
+    distinct subtrees (:func:`intern_subtrees`: a few nodes per level on a task of box regions
+    rather than every location; on every node when the subtrees barely repeat, for a batch of
+    width vectors and on overlapping windows). Each subtree's figures are computed by the same
+    operations in the same order as on every location, so they are the same to the last bit.
     """
     levels = Levels.of(structure)
     counts = leaf_counts(structure, levels, labels)
+    full = levels, counts, None
     roots = None
     # A wide window's reduction adds in an order that follows the memory layout (pairwise over a
     # contiguous window, one by one when another axis is fastest: Levels.window_sum). Several
@@ -134,10 +152,21 @@ def log2_min_cuts(
     tree = intern_subtrees(levels, counts) if unbatched and structure.is_tree else None
     if tree is not None:
         levels, counts, roots = tree.levels, tree.counts, tree.roots
-    return (
-        _recurrence(levels, counts, roots, log2_widths, log2_representation, False),
-        _recurrence(levels, counts, roots, log2_widths, log2_representation, True),
-    )
+    plain = _recurrence(levels, counts, roots, log2_widths, log2_representation, False)
+    shared = _recurrence(levels, counts, roots, log2_widths, log2_representation, True)
+    uncharged = np.zeros(plain.shape, dtype=bool)
+    if siblings and unbatched:
+        # Interned subtrees are typed by their A and B counts, not their padded ones.
+        where = full if full[1].padded is not None or tree is None else (levels, counts, roots)
+        uncharged = uncharged_siblings(
+            where[0],
+            where[1],
+            full[1].padded if where is full else None,
+            where[2],
+            np.asarray(log2_widths, dtype=np.float64),
+            float(np.asarray(log2_representation)),
+        )
+    return MinCuts(plain, shared, uncharged)
 
 
 def tree_engine(
