@@ -139,8 +139,16 @@ async def answer(outcomes: Outcomes, context: AioContext) -> bytes:
 
 
 async def relay(outcomes: Outcomes, context: AioContext) -> None:
-    """Write a streaming call's responses as they arrive, until its work ends."""
+    """Write a streaming call's responses as they arrive, until its work ends.
+
+    A status the work ends with is sent once the work has ended (its slot is free by then), as
+    :func:`answer` does for a unary call.
+    """
+    aborted: CallAbortedError | None = None
     while (outcome := await outcomes.get()) is not None:
         if isinstance(outcome, CallAbortedError):
-            await abort_call(context, outcome)
-        await context.write(outcome)
+            aborted = outcome  # the work's last outcome: its end follows
+        else:
+            await context.write(outcome)
+    if aborted is not None:
+        await abort_call(context, aborted)

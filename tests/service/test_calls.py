@@ -3,14 +3,14 @@ and what every executor answers for a request field the proto admits but the ser
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Callable
 
 import grpc
 import pytest
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.service.calls import SERVICE, run_call
+from advisor.service.calls import SERVICE, Outcomes, relay, run_call
 from advisor.service.status import REQUEST_ID_METADATA_KEY
 from advisor.service.threads import CallAbortedError, ThreadContext
 from tests.support.harness import Advisor, CallError, DirectAdvisor
@@ -96,7 +96,6 @@ def test_a_negative_seed_is_refused_naming_the_field_and_the_range_in_every_rpc(
     }
     refusals = {}
     for method, call in calls.items():
-        _wait_for_free_slots(advisor)
         with pytest.raises(CallError) as refused:
             call()
         assert refused.value.code is grpc.StatusCode.INVALID_ARGUMENT, refused.value.details
@@ -111,24 +110,39 @@ def test_a_negative_seed_is_refused_naming_the_field_and_the_range_in_every_rpc(
 
 def test_the_largest_seed_is_taken_by_every_rpc(advisor: Advisor) -> None:
     task, budget = small_task(), quick_budget(seed=2**63 - 1)
-    _wait_for_free_slots(advisor)
     recommended = advisor.unary("Recommend", pb.RecommendRequest(task=task, budget=budget))
     assert recommended.result.recommendations
     streamed = advisor.stream(pb.StreamRecommendRequest(task=task, budget=budget))
     assert streamed[-1].result.recommendations
-    _wait_for_free_slots(advisor)
     inferred = advisor.unary("InferTask", _inference(2**63 - 1))
     assert sorted(inferred.arrangement) == list(range(16))
 
 
-def _wait_for_free_slots(advisor: Advisor) -> None:
-    """Wait until the calls before have released their slots.
+def test_a_streams_status_leaves_once_its_work_has_ended() -> None:
+    # The work's end (None) frees its slot; it comes a moment after the status (a worker
+    # process sends its end-of-work frame after the status frame).
+    async def status_sent_after_the_end() -> bool:
+        outcomes: Outcomes = asyncio.Queue()
+        ended = asyncio.Event()
+        sent_after_end: list[bool] = []
 
-    With worker processes, a stream's error status can reach the client a moment before the
-    server has seen its work end (the status travels ahead of the worker's end-of-work frame),
-    so a call sent right after it may still find that slot taken.
-    """
-    give_up = time.monotonic() + 10.0
-    while advisor.in_flight():
-        assert time.monotonic() < give_up, "a call's slot was never released"
-        time.sleep(0.002)
+        class Context:
+            async def write(self, message: bytes) -> None:
+                pass
+
+            async def abort(self, code: grpc.StatusCode, details: str, metadata: object) -> None:
+                sent_after_end.append(ended.is_set())
+                raise RuntimeError("aborted")
+
+        def end() -> None:
+            ended.set()
+            outcomes.put_nowait(None)
+
+        outcomes.put_nowait(b"progress")
+        outcomes.put_nowait(CallAbortedError(grpc.StatusCode.INVALID_ARGUMENT, "bad", ()))
+        asyncio.get_running_loop().call_later(0.01, end)
+        with pytest.raises(RuntimeError, match="aborted"):
+            await relay(outcomes, Context())  # type: ignore[arg-type]
+        return sent_after_end == [True]
+
+    assert asyncio.run(status_sent_after_the_end())
