@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 from advisor.cli.infer_options import add_data_arguments
 from advisor.cli.options import (
@@ -23,10 +22,10 @@ from advisor.cli.options import (
     EXIT_STATUS_HELP,
     OUTPUT_FORMATS,
     VALUE_KINDS,
-    ExitCode,
 )
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.service.options import add_serve_arguments
+from advisor.usage import OneLineParser
 
 __all__ = ["DISTRIBUTION", "build_parser", "main"]
 
@@ -127,51 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-class _Parser(argparse.ArgumentParser):
-    """A parser whose usage errors are one line naming the option, with exit status 2.
+class _Parser(OneLineParser):
+    """The ``advisor`` command's parser: one-line usage errors (:mod:`advisor.usage`)."""
 
-    argparse prints the whole usage before a usage error (18 lines for ``recommend``), which
-    buries the error; docs/CLI.md promises one line per failure. ``--help`` prints the usage.
-    The subcommands' parsers are of this class too (``add_parser`` makes its parent's class).
-    """
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(ExitCode.INVALID_ARGUMENT, f"advisor: error: {_one_line(message)}\n")
-
-    def _check_value(self, action: argparse.Action, value: Any) -> None:
-        # argparse's own check lists the choices but does not say which one was meant.
-        if action.choices is not None and value not in action.choices:
-            raise argparse.ArgumentError(action, _not_a_choice(value, action.choices))
-
-
-_ARGUMENT_ERROR = re.compile(r"argument (?P<name>\S+): (?P<problem>.*)", re.DOTALL)
-"""argparse's error about one argument: ``argument --budget: invalid count value: 'abc'``."""
-
-_BAD_VALUE = re.compile(r"invalid (?P<kind>\w+) value: (?P<value>.*)", re.DOTALL)
-"""argparse's error for a value its type refused, naming the type: ``invalid int value: '1.5'``."""
-
-
-def _one_line(message: str) -> str:
-    """Reword argparse's ``message`` as ``--budget: invalid value 'abc' (a whole number...)``."""
-    argument = _ARGUMENT_ERROR.fullmatch(message)
-    if argument is None:
-        return message
-    problem = argument["problem"]
-    bad_value = _BAD_VALUE.fullmatch(problem)
-    if bad_value is not None:
-        kind = VALUE_KINDS.get(bad_value["kind"])
-        problem = f"invalid value {bad_value['value']}" + ("" if kind is None else f" ({kind})")
-    return f"{argument['name']}: {problem}"
-
-
-def _not_a_choice(value: Any, choices: Iterable[Any]) -> str:
-    """Say that ``value`` is none of ``choices``, and which one it resembles if any."""
-    # On the error path only: the parser loads nothing heavy (advisor.errors needs pydantic).
-    from advisor.errors import did_you_mean
-
-    names = [str(choice) for choice in choices]
-    meant = did_you_mean(str(value), names)
-    return f"invalid value {value!r} (choose from {', '.join(names)}){meant}"
+    command = "advisor"
+    value_kinds = VALUE_KINDS
 
 
 class _VersionAction(argparse.Action):

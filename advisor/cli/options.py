@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final, Literal, get_args
 
+from advisor import usage
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
 
 __all__ = [
@@ -107,8 +108,7 @@ def bound(text: str) -> int | str:
 
 
 VALUE_KINDS = {
-    int.__name__: "a whole number",
-    float.__name__: "a number",
+    **usage.VALUE_KINDS,
     count.__name__: "a whole number: 200000, 200_000 or 2e5",
     bound.__name__: f"a whole number, or {NO_BOUND} for no bound",
 }

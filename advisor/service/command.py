@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from advisor.errors import InvalidRequestError, ServerStartError, did_you_mean
+from advisor.errors import InvalidRequestError, ServerStartError
 from advisor.model.documents import read_document
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
@@ -26,6 +25,7 @@ from advisor.service.options import (
     add_serve_arguments,
 )
 from advisor.service.server import RunningServer, ServerConfig, read_token_file, serve_forever
+from advisor.usage import OneLineParser
 
 __all__ = ["config_from_arguments", "describe_start_error", "main", "serve_from_arguments"]
 
@@ -150,7 +150,7 @@ def _announce(running: RunningServer) -> None:
 
 def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int:
     """Parse the serve options, serve until a signal, and return the exit status."""
-    parser = _ServeParser(
+    parser = OneLineParser(
         prog=prog, description="Serve the architecture advisor until SIGTERM or Ctrl-C."
     )
     add_serve_arguments(parser)
@@ -162,53 +162,3 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
     except ServerStartError as error:
         sys.stderr.write(f"{prog}: {describe_start_error(error)}\n")
         return START_FAILED_EXIT_STATUS
-
-
-class _ServeParser(argparse.ArgumentParser):
-    """A parser whose usage errors are one line naming the option, with exit status 2.
-
-    argparse prints its whole usage (seven lines for ``advisor-server``) above a usage error,
-    which buries the error. The ``advisor`` command's parser answers in one line (``advisor:
-    error: --port: invalid value 'abc' (a whole number)``); this one words every error as it
-    does, so ``advisor serve`` and ``advisor-server`` say the same. The rewording is a copy of
-    ``advisor.cli.main``'s (private there, and the service does not import the command line).
-    ``--help`` still prints the usage.
-    """
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(BAD_OPTION_EXIT_STATUS, f"{self.prog}: error: {_one_line(message)}\n")
-
-    def _check_value(self, action: argparse.Action, value: Any) -> None:
-        # argparse's own check lists the choices but does not say which one was meant.
-        if action.choices is not None and value not in action.choices:
-            raise argparse.ArgumentError(action, _not_a_choice(value, action.choices))
-
-
-_ARGUMENT_ERROR = re.compile(r"argument (?P<name>\S+): (?P<problem>.*)", re.DOTALL)
-"""argparse's error about one argument: ``argument --port: invalid int value: 'abc'``."""
-
-_BAD_VALUE = re.compile(r"invalid (?P<kind>\w+) value: (?P<value>.*)", re.DOTALL)
-"""argparse's error for a value its type refused, naming the type: ``invalid int value: '1.5'``."""
-
-_VALUE_KINDS = {int.__name__: "a whole number", float.__name__: "a number"}
-"""What an option of each value type takes, by the type's name (the serve options' types)."""
-
-
-def _one_line(message: str) -> str:
-    """Reword argparse's ``message`` as ``--port: invalid value 'abc' (a whole number)``."""
-    argument = _ARGUMENT_ERROR.fullmatch(message)
-    if argument is None:
-        return message
-    problem = argument["problem"]
-    bad_value = _BAD_VALUE.fullmatch(problem)
-    if bad_value is not None:
-        kind = _VALUE_KINDS.get(bad_value["kind"])
-        problem = f"invalid value {bad_value['value']}" + ("" if kind is None else f" ({kind})")
-    return f"{argument['name']}: {problem}"
-
-
-def _not_a_choice(value: Any, choices: Iterable[Any]) -> str:
-    """Say that ``value`` is none of ``choices``, and which one it resembles if any."""
-    names = [str(choice) for choice in choices]
-    meant = did_you_mean(str(value), names)
-    return f"invalid value {value!r} (choose from {', '.join(names)}){meant}"

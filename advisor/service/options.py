@@ -11,6 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from advisor.usage import USAGE_EXIT_STATUS
+
 __all__ = [
     "BAD_OPTION_EXIT_STATUS",
     "SERVE_OPTION_FLAGS",
@@ -19,7 +21,7 @@ __all__ = [
     "add_serve_arguments",
 ]
 
-BAD_OPTION_EXIT_STATUS = 2
+BAD_OPTION_EXIT_STATUS = USAGE_EXIT_STATUS
 """Exit status for an option the server rejects (as for any usage error)."""
 
 START_FAILED_EXIT_STATUS = 7

@@ -1,0 +1,74 @@
+"""One-line usage errors for the project's commands (``advisor``, ``advisor-server``).
+
+argparse prints its whole usage above a usage error (18 lines for ``advisor recommend``, seven
+for ``advisor-server``), which buries the error; docs/CLI.md promises one line per failure.
+:class:`OneLineParser` words every usage error as ``PROG: error: --port: invalid value 'abc' (a
+whole number)``, says which choice a mistyped one resembles, and exits with status 2; ``--help``
+still prints the usage. It imports nothing but the standard library, so a command's usage
+error answers without loading the engines or gRPC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, NoReturn
+
+__all__ = ["USAGE_EXIT_STATUS", "VALUE_KINDS", "OneLineParser"]
+
+USAGE_EXIT_STATUS = 2
+"""Exit status of a usage error (argparse's own)."""
+
+VALUE_KINDS: Mapping[str, str] = {int.__name__: "a whole number", float.__name__: "a number"}
+"""What an option of each value type takes, by the type's name, as a usage error states it."""
+
+_ARGUMENT_ERROR = re.compile(r"argument (?P<name>\S+): (?P<problem>.*)", re.DOTALL)
+"""argparse's error about one argument: ``argument --budget: invalid count value: 'abc'``."""
+
+_BAD_VALUE = re.compile(r"invalid (?P<kind>\w+) value: (?P<value>.*)", re.DOTALL)
+"""argparse's error for a value its type refused, naming the type: ``invalid int value: '1.5'``."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A parser whose usage errors are one line naming the option, with exit status 2.
+
+    Subclasses set ``command`` (the name the error starts with; the parser's ``prog`` when
+    None) and ``value_kinds`` (their own option types' names, beside :data:`VALUE_KINDS`).
+    Subcommands' parsers are of their parent's class (``add_parser`` makes it).
+    """
+
+    command: ClassVar[str | None] = None
+    value_kinds: ClassVar[Mapping[str, str]] = VALUE_KINDS
+
+    def error(self, message: str) -> NoReturn:
+        """Write ``message`` as one line naming the option, and exit with status 2."""
+        name = self.command or self.prog
+        self.exit(USAGE_EXIT_STATUS, f"{name}: error: {self._one_line(message)}\n")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # argparse's own check lists the choices but does not say which one was meant.
+        if action.choices is not None and value not in action.choices:
+            raise argparse.ArgumentError(action, _not_a_choice(value, action.choices))
+
+    def _one_line(self, message: str) -> str:
+        """Reword argparse's ``message`` as ``--budget: invalid value 'abc' (a whole number)``."""
+        argument = _ARGUMENT_ERROR.fullmatch(message)
+        if argument is None:
+            return message
+        problem = argument["problem"]
+        bad_value = _BAD_VALUE.fullmatch(problem)
+        if bad_value is not None:
+            kind = self.value_kinds.get(bad_value["kind"])
+            problem = f"invalid value {bad_value['value']}" + ("" if kind is None else f" ({kind})")
+        return f"{argument['name']}: {problem}"
+
+
+def _not_a_choice(value: Any, choices: Iterable[Any]) -> str:
+    """Say that ``value`` is none of ``choices``, and which one it resembles if any."""
+    # On the error path only: a parser loads nothing heavy (advisor.errors needs pydantic).
+    from advisor.errors import did_you_mean
+
+    names = [str(choice) for choice in choices]
+    meant = did_you_mean(str(value), names)
+    return f"invalid value {value!r} (choose from {', '.join(names)}){meant}"
