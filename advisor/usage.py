@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, NoReturn
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-__all__ = ["USAGE_EXIT_STATUS", "VALUE_KINDS", "OneLineParser"]
+if TYPE_CHECKING:
+    from advisor.errors import FieldViolation
+
+__all__ = ["USAGE_EXIT_STATUS", "VALUE_KINDS", "OneLineParser", "violations_as_options"]
 
 USAGE_EXIT_STATUS = 2
 """Exit status of a usage error (argparse's own)."""
@@ -28,6 +31,34 @@ _ARGUMENT_ERROR = re.compile(r"argument (?P<name>\S+): (?P<problem>.*)", re.DOTA
 
 _BAD_VALUE = re.compile(r"invalid (?P<kind>\w+) value: (?P<value>.*)", re.DOTALL)
 """argparse's error for a value its type refused, naming the type: ``invalid int value: '1.5'``."""
+
+
+_BUDGET_FIELD = re.compile(r"\bbudget\.[a-z_]+")
+"""A budget field a message names as the fix (``lower budget.min_width``)."""
+
+
+def violations_as_options(violations: Sequence[FieldViolation], options: Mapping[str, str]) -> str:
+    """Write field violations as one line, each field named as the option that sets it.
+
+    ``options`` maps a field, or the head of one (``limits`` of ``limits.max_top_k``), to its
+    option: ``budget.channel_choices[1]`` was typed as ``--channels``, ``limits.max_top_k`` as
+    ``--limit max_top_k=...``, so name what the user can fix. Budget fields a description
+    suggests changing (``lower budget.min_width``) are named as their options too.
+    """
+
+    def option_of(field: str) -> str:
+        head, separator, rest = field.partition("[")
+        option = options.get(head)
+        if option is not None:
+            return f"{option}{separator}{rest}"
+        parent, dot, child = field.partition(".")
+        option = options.get(parent) if dot else None
+        return field if option is None else f"{option} {child}"
+
+    def named(description: str) -> str:
+        return _BUDGET_FIELD.sub(lambda found: options.get(found[0], found[0]), description)
+
+    return "; ".join(f"{option_of(v.field)}: {named(v.description)}" for v in violations)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -11,9 +11,8 @@ import argparse
 import contextlib
 import logging
 import os
-import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient, TlsConfig
@@ -43,6 +42,7 @@ from advisor.service.command import describe_start_error, serve_from_arguments
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS
 from advisor.service.server import ServerConfig, read_token_file, start_server
+from advisor.usage import violations_as_options
 
 __all__ = ["run"]
 
@@ -204,9 +204,9 @@ def _describe(error: InvalidRequestError | AdvisorRpcError | ServerStartError) -
     if isinstance(error, ServerStartError):
         return describe_start_error(error)
     if isinstance(error, InvalidRequestError):
-        return _violations_text(error.violations)
+        return violations_as_options(error.violations, _FIELD_OPTIONS)
     if isinstance(error, InvalidArgumentError) and error.violations:
-        return _violations_text(error.violations)
+        return violations_as_options(error.violations, _FIELD_OPTIONS)
     return f"{error.code.name}: {error.details}"
 
 
@@ -229,31 +229,6 @@ _FIELD_OPTIONS = {
     "config": "--config",
     "rank": "--rank",
 }
-
-
-def _violations_text(violations: Sequence[FieldViolation]) -> str:
-    return "; ".join(f"{_as_option(v.field)}: {_options_named(v.description)}" for v in violations)
-
-
-_BUDGET_FIELD = re.compile(r"\bbudget\.[a-z_]+")
-"""A budget field a message names as the fix (``lower budget.min_width``)."""
-
-
-def _options_named(description: str) -> str:
-    """Name the budget fields a message suggests changing as the options that set them."""
-    return _BUDGET_FIELD.sub(lambda found: _FIELD_OPTIONS.get(found[0], found[0]), description)
-
-
-def _as_option(field: str) -> str:
-    # ``budget.channel_choices[1]`` was typed as ``--channels``, ``limits.max_top_k`` as
-    # ``--limit max_top_k=...``: name what the user can fix.
-    head, separator, rest = field.partition("[")
-    option = _FIELD_OPTIONS.get(head)
-    if option is not None:
-        return f"{option}{separator}{rest}"
-    parent, dot, child = field.partition(".")
-    option = _FIELD_OPTIONS.get(parent) if dot else None
-    return field if option is None else f"{option} {child}"
 
 
 def _exit_code(error: Exception) -> ExitCode:

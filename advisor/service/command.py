@@ -25,7 +25,7 @@ from advisor.service.options import (
     add_serve_arguments,
 )
 from advisor.service.server import RunningServer, ServerConfig, read_token_file, serve_forever
-from advisor.usage import OneLineParser
+from advisor.usage import OneLineParser, violations_as_options
 
 __all__ = ["config_from_arguments", "describe_start_error", "main", "serve_from_arguments"]
 
@@ -138,6 +138,10 @@ def _serve_with_katib(config: ServerConfig, katib_port: int) -> int:
         katib.stop(config.grace_seconds)
 
 
+_FIELD_OPTIONS = {**SERVE_OPTION_FLAGS, "config": "--config"}
+"""The option that sets each setting, as a refused one is named (``workers`` is ``--workers``)."""
+
+
 def describe_start_error(error: ServerStartError) -> str:
     """Return ``error`` as one line naming the options behind it (``--tls-cert: ...``)."""
     options = "/".join(SERVE_OPTION_FLAGS.get(setting, setting) for setting in error.settings)
@@ -157,7 +161,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
     try:
         return serve_from_arguments(parser.parse_args(argv))
     except InvalidRequestError as error:
-        sys.stderr.write(f"{prog}: {error}\n")
+        named = violations_as_options(error.violations, _FIELD_OPTIONS)
+        sys.stderr.write(f"{prog}: error: {named}\n")
         return BAD_OPTION_EXIT_STATUS
     except ServerStartError as error:
         sys.stderr.write(f"{prog}: {describe_start_error(error)}\n")

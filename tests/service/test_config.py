@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from advisor.cli.main import main as cli_main
 from advisor.errors import InvalidRequestError, LimitExceededError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service.command import config_from_arguments
+from advisor.service.command import main as server_main
 from advisor.service.limits import LOCAL_LIMITS, RequestLimits, check_recommend_request
-from advisor.service.options import add_serve_arguments
+from advisor.service.options import BAD_OPTION_EXIT_STATUS, add_serve_arguments
 from advisor.service.server import ServerConfig
 
 
@@ -136,3 +138,23 @@ def test_a_setting_past_what_grpc_can_hold_is_refused_naming_it(
     with pytest.raises(InvalidRequestError) as error:
         _config_of(*argv)
     assert [violation.field for violation in error.value.violations] == [field]
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (("--workers", "0"), "--workers"),
+        (("--limit", "max_top_k=0"), "--limit max_top_k"),
+        (("--grace", "-1"), "--grace"),
+    ],
+)
+def test_advisor_server_names_a_refused_setting_as_advisor_serve_does(
+    argv: tuple[str, ...], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # advisor-server wrote the field ("workers: ...") where advisor serve writes the option.
+    assert server_main(list(argv)) == BAD_OPTION_EXIT_STATUS
+    server = capsys.readouterr().err
+    assert cli_main(["serve", *argv]) == BAD_OPTION_EXIT_STATUS
+    serve = capsys.readouterr().err
+    assert server.startswith(f"advisor-server: error: {option}: ")
+    assert server.removeprefix("advisor-server") == serve.removeprefix("advisor")
