@@ -64,6 +64,20 @@ def test_a_number_the_wire_cannot_carry_names_its_option(
     assert line.startswith(f"advisor: error: {flag}: ") and str(limit) in line
 
 
+@pytest.mark.parametrize("command", ["recommend", "infer"])
+def test_a_negative_seed_is_named_as_its_option(tmp_path: Path, command: str) -> None:
+    # advisor infer named the field ("seed: is -1: ...") where recommend names --seed.
+    if command == "recommend":
+        source = write(tmp_path, "task.yaml", yaml.safe_dump(SYMMETRY))
+        result = advisor("recommend", source, "--budget", "5000", "--seed", "-1")
+    else:
+        source = tmp_path / "data.npy"
+        np.save(source, np.random.default_rng(0).normal(size=(64, 4, 4)).astype(np.float32))
+        result = advisor("infer", source, "--seed", "-1")
+    line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
+    assert line.startswith("advisor: error: --seed: "), line
+
+
 def test_the_extreme_carried_seeds_are_accepted() -> None:
     assert Budget(max_parameters=INT64_MAX, seed=INT64_MAX).seed == INT64_MAX
     assert Budget(max_parameters=INT64_MAX, seed=0).seed == 0

@@ -228,6 +228,7 @@ _FIELD_OPTIONS = {
     **CONNECTION_OPTIONS,
     "config": "--config",
     "rank": "--rank",
+    "seed": "--seed",
 }
 
 
