@@ -60,6 +60,7 @@ from advisor.seprank.efficiency import expressive_efficiency
 from advisor.seprank.engines import ENGINES
 from advisor.seprank.labels import LabelRows, RegionPair, correlation_labels, padded_labels
 from advisor.seprank.mixture_analysis import MixtureBounds
+from advisor.seprank.siblings import SAME
 from advisor.seprank.tree import log2_min_cuts
 from advisor.stopping import StopSignal
 
@@ -75,8 +76,6 @@ more than 1e-7); certificates are decided on the unrounded values."""
 _CERTIFIER: Final = ENGINES["exact"]
 """The engine ``exact=True`` asks for the generic rank."""
 
-_SAME: Final = 1e-9
-"""Two log2 figures closer than this are the same rank (see :data:`DECIMALS`)."""
 
 _CHUNK_WINDOW_ENTRIES: Final = 2**20
 """Correlations are scored in chunks of about this many (correlation, window entry) pairs, a few
@@ -312,12 +311,12 @@ class _Figures:
 
     def bound(self, tight_widths: bool) -> CorrelationAnalysis:
         """Report the min-cut: tight when LYCS18 applies and sharing does not lower it."""
-        tight = tight_widths and abs(self.shared - self.plain) < _SAME
+        tight = tight_widths and abs(self.shared - self.plain) < SAME
         return self._result(self.shared, "tight" if tight else "upper_bound")
 
     def certified(self, log2_rank: float, is_tree: bool) -> CorrelationAnalysis:
         """Report the exact engine's figure: the rank on a tree, else a lower bound."""
-        if is_tree or abs(log2_rank - self.shared) < _SAME:
+        if is_tree or abs(log2_rank - self.shared) < SAME:
             return self._result(log2_rank, "exact")
         return self._result(self.shared, "upper_bound", log2_lower_bound=log2_rank)
 

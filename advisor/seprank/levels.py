@@ -107,7 +107,8 @@ class LeafCounts:
     """How many leaves of each level-0 window lie in A and in B: where every recurrence starts.
 
     ``(C, n_1)`` ``int32`` each, in the node order of the :class:`Levels` they were counted on;
-    ``padded`` counts the padded leaves the same way, None when no label is padded.
+    ``padded`` counts the padded leaves the same way, None when no label is padded (a padded
+    network's margin, :func:`~advisor.seprank.labels.padded_labels`, is in every row).
     """
 
     in_a: _AnyArray
@@ -129,7 +130,8 @@ def leaf_counts(
         labels = np.take(labels, structure.leaf_order(), axis=-1)
     full_a, full_b = ((labels == side).view(np.uint8) for side in (SIDE_A, SIDE_B))
     in_a, in_b = (levels.window_sum(full, 0, np.int32) for full in (full_a, full_b))
-    padded = (labels == PADDED).view(np.uint8)
-    if not padded.any():
+    # A padded network's margin is the same in every row (padded_labels): read off the first.
+    if not len(labels) or not (labels[0] == PADDED).any():
         return LeafCounts(in_a, in_b)
+    padded = (labels == PADDED).view(np.uint8)
     return LeafCounts(in_a, in_b, levels.window_sum(padded, 0, np.int32))

@@ -27,12 +27,12 @@ from advisor.model.regions import ResolvedCorrelation
 from advisor.seprank.labels import LabelRows
 from advisor.seprank.mixture import hybrid_structures, log2_mixture_bound, mixture_structure
 from advisor.seprank.mixture_exact import check_mixture_exact_limits, mixture_exact_rank
+from advisor.seprank.siblings import SAME
 from advisor.seprank.tree import log2_min_cuts
 from advisor.stopping import StopSignal
 
 __all__ = ["MixtureBounds"]
 
-_SAME = 1e-9
 
 _HYBRIDS = 256
 """Most hybrid trees tried for a ``tight`` certificate; beyond, figures stay ``upper_bound``."""
@@ -70,7 +70,7 @@ class MixtureBounds:
                 log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
                 cuts = log2_min_cuts(hybrid, labels, log2_widths, log2_m, siblings=True)
                 plain, shared = cuts.plain, cuts.shared
-                attained = (np.abs(plain - bound) < _SAME) & (np.abs(shared - plain) < _SAME)
+                attained = (np.abs(plain - bound) < SAME) & (np.abs(shared - plain) < SAME)
                 tight |= attained & ~cuts.uncharged
         return bound, bound, tight
 

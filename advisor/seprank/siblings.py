@@ -26,16 +26,18 @@ reached) and never misses one of these two kinds. The analysis certifies a flagg
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from advisor.seprank.levels import LeafCounts, Levels
 
-__all__ = ["uncharged_siblings"]
+__all__ = ["SAME", "uncharged_siblings"]
 
-_SAME = 1e-9
+SAME: Final = 1e-9
+"""Two log2 figures this close are one figure (the engines' roundoff is far below it)."""
 
 
 def uncharged_siblings(
@@ -76,29 +78,30 @@ def uncharged_siblings(
     >>> uncharged_siblings(levels, counts, padded, None, np.array([3.0, 3.0]), 2.0)
     array([ True, False])
     """
-    sides = [counts.in_a, counts.in_b]
-    padded = np.zeros_like(counts.in_a) if padded is None else padded
-    # log2 of the dimension a node's outputs span as a function of each side's locations (an
-    # upper bound; meaningful on the nodes with no leaf of the other side).
-    spans = [np.minimum(side * log2_representation, log2_widths[0]) for side in sides]
-    leaves = levels.arities[0]
-    found = np.zeros(counts.in_a.shape, dtype=bool)  # per node: such siblings in its subtree
+    in_a, in_b, leaves = counts.in_a, counts.in_b, levels.arities[0]
+    found: npt.NDArray[np.bool_] | None = None  # per node: such siblings in its subtree
     for level in range(1, len(levels.arities)):
-        full_width = log2_widths[level - 1] - _SAME
-        hit = levels.window_sum(found.view(np.uint8), level, np.int32) > 0
-        for side, other, span in ((0, 1, spans[0]), (1, 0, spans[1])):
-            one_sided = (sides[side] > 0) & (sides[other] == 0)
-            full = one_sided & (span >= full_width)
-            full_count = levels.window_sum(full.view(np.uint8), level, np.int32)
-            full &= sides[side] < leaves  # with a constant leaf: free or padded
-            full_constant = levels.window_sum(full.view(np.uint8), level, np.int32)
-            hit |= (full_count >= 2) & (full_constant >= 1)
-            alike = one_sided & (padded > 0) & (sides[side] + padded == leaves)
-            hit |= levels.window_sum(alike.view(np.uint8), level, np.int32) >= 2
-        found = hit
-        spans = [np.minimum(levels.window_sum(span, level), log2_widths[level]) for span in spans]
-        sides = [levels.window_sum(side, level, np.int32) for side in sides]
-        padded = levels.window_sum(padded, level, np.int32)
+        # A one-sided node of n locations spans at most min(r, M^n) dimensions, so it can reach
+        # its layer's width r only with n >= log2 r / log2 M locations (a bound no smaller than
+        # the recurrence's, so no full-width node is missed).
+        fewest = math.ceil((log2_widths[level - 1] - SAME) / log2_representation)
+        no_a, no_b = in_a == 0, in_b == 0
+        full = ((in_a >= fewest) & no_b, (in_b >= fewest) & no_a)
+        constant = in_a + in_b < leaves  # a free or padded location among its leaves
+        hit = found is not None and levels.window_sum(found.view(np.uint8), level, np.int32) > 0
+        for side, one_sided in zip((in_a, in_b), full, strict=True):
+            count = levels.window_sum(one_sided.view(np.uint8), level, np.int32)
+            with_constant = levels.window_sum((one_sided & constant).view(np.uint8), level)
+            hit = hit | ((count >= 2) & (with_constant > 0))
+            if padded is not None:
+                alike = (side > 0) & (padded > 0) & (side + padded == leaves)
+                hit = hit | (levels.window_sum(alike.view(np.uint8), level, np.int32) >= 2)
+        found = np.asarray(hit)
+        in_a, in_b = (levels.window_sum(side, level, np.int32) for side in (in_a, in_b))
+        if padded is not None:
+            padded = levels.window_sum(padded, level, np.int32)
         leaves *= levels.arities[level]
+    if found is None:
+        return np.zeros(len(counts.in_a) if roots is None else len(roots), dtype=bool)
     top: npt.NDArray[np.bool_] = found[:, 0] if roots is None else found[0, roots]
     return top

@@ -47,7 +47,7 @@ import numpy.typing as npt
 from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.interned import intern_subtrees
 from advisor.seprank.levels import LeafCounts, Levels, leaf_counts
-from advisor.seprank.siblings import uncharged_siblings
+from advisor.seprank.siblings import SAME, uncharged_siblings
 
 __all__ = ["MinCuts", "log2_min_cut", "log2_min_cuts", "tree_engine"]
 
@@ -142,7 +142,7 @@ def log2_min_cuts(
     """
     levels = Levels.of(structure)
     counts = leaf_counts(structure, levels, labels)
-    full = levels, counts, None
+    own_levels, own_counts = levels, counts
     roots = None
     # A wide window's reduction adds in an order that follows the memory layout (pairwise over a
     # contiguous window, one by one when another axis is fastest: Levels.window_sum). Several
@@ -156,16 +156,16 @@ def log2_min_cuts(
     shared = _recurrence(levels, counts, roots, log2_widths, log2_representation, True)
     uncharged = np.zeros(plain.shape, dtype=bool)
     if siblings and unbatched:
-        # Interned subtrees are typed by their A and B counts, not their padded ones.
-        where = full if full[1].padded is not None or tree is None else (levels, counts, roots)
-        uncharged = uncharged_siblings(
-            where[0],
-            where[1],
-            full[1].padded if where is full else None,
-            where[2],
-            np.asarray(log2_widths, dtype=np.float64),
-            float(np.asarray(log2_representation)),
-        )
+        x = np.asarray(log2_widths, dtype=np.float64), float(np.asarray(log2_representation))
+        if tree is not None and own_counts.padded is None:
+            uncharged = uncharged_siblings(levels, counts, None, roots, *x)
+        else:
+            # Interned subtrees are typed by their A and B counts, not their padded ones. Only
+            # a figure sharing does not lower could be called tight: the others are not read.
+            rows = np.flatnonzero(np.abs(shared - plain) < SAME)
+            padded = None if own_counts.padded is None else own_counts.padded[rows]
+            kept = LeafCounts(own_counts.in_a[rows], own_counts.in_b[rows], padded)
+            uncharged[rows] = uncharged_siblings(own_levels, kept, padded, None, *x)
     return MinCuts(plain, shared, uncharged)
 
 
