@@ -7,9 +7,12 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from advisor.model.results import Efficiency
+from advisor.model.budget import Budget
+from advisor.model.results import Efficiency, Recommendation
+from advisor.model.task import load_task
 from advisor.search.explain import Design, Widening, rationale
 from advisor.search.objective import Objective
+from advisor.search.recommend import recommend
 
 OBJECTIVE = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted")
 NAMES = ["symmetry", "corner"]
@@ -27,7 +30,10 @@ def _text(chosen: Design = CHOSEN, **changes: object) -> str:
         "objective": OBJECTIVE,
         "names": NAMES,
         "max_parameters": 20_000,
-        "widenings": [Widening(0, 64, 45.0, 17_000), Widening(1, 1024, 0.0, 512)],
+        "widenings": [
+            Widening(0, 64, 45.0, 17_000, "over the budget"),
+            Widening(1, 1024, 0.0, 512),
+        ],
     }
     arguments.update(changes)
     return rationale(chosen, **arguments)  # type: ignore[arg-type]
@@ -152,3 +158,34 @@ def test_a_budget_share_is_never_rounded_to_nothing_or_to_the_whole(max_paramete
     value = float(printed)
     assert value > 0 and (value < 100 or share == 100)
     assert abs(value - share) < 10.0 ** -len(printed.partition(".")[2])
+
+
+def _raise_sentence(budget: Budget) -> tuple[Recommendation, str]:
+    (top,) = recommend(load_task("examples/tasks/local.yaml"), budget).recommendations
+    text = " ".join(top.rationale.split())
+    return top, text[text.index("To raise") :].split(". ")[0]
+
+
+def test_a_wider_layer_the_search_did_not_take_says_what_kept_it_out() -> None:
+    # r_1 one step wider fits these 150,000 parameters and no compute bound, but it is not a
+    # constant or doubling ladder: the sentence used to read as a gain the search had missed.
+    budget = Budget(
+        max_parameters=150_000, max_multiply_adds=2**60, top_k=1, time_limit_seconds=None
+    )
+    top, sentence = _raise_sentence(budget)
+    raised = re.search(r"r_1 (\d+) -> (\d+) would add .* for ([\d,]+) more parameters", sentence)
+    assert raised is not None, sentence
+    assert top.parameters + int(raised[3].replace(",", "")) <= budget.max_parameters
+    assert "(off the practical profiles the search builds" in sentence
+
+
+def test_a_wider_layer_past_the_default_compute_bound_names_the_bound() -> None:
+    budget = Budget(max_parameters=100_000, top_k=1, time_limit_seconds=None)
+    top, sentence = _raise_sentence(budget)
+    found = re.search(r"r_(\d+) (\d+) -> (\d+) .*over the compute bound of ([\d,]+)", sentence)
+    assert found is not None, sentence
+    level, bound = int(found[1]), int(found[4].replace(",", ""))
+    layers = list(top.architecture.layers)
+    layers[level] = layers[level].model_copy(update={"channels": int(found[3])})
+    wider = top.architecture.model_copy(update={"layers": tuple(layers)})
+    assert top.multiply_adds <= bound < wider.multiply_adds

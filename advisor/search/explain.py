@@ -6,10 +6,11 @@ model as well as the target asks and which it falls short on (in percent of the 
 separation rank in bits beside it), how the best contiguous net and the shallow net at the same
 budget compare on the correlation where they differ most, what a shallow and a contiguous net would
 need to reach its figures (expressive efficiency), the correlation furthest from its target with
-what widening one layer would add, and what 10% more budget would buy; the score sentence says
-what the arrangement its windows forget costs (docs/THEORY.md §16). Figures are
-the analysis' ``log2_separation_rank`` (the search's objective); a practical search's targets are
-the best any recommendable net reaches at this budget, a free search's the dimension bounds.
+what widening one layer would add (and what keeps the search from that design: the budget, the
+compute bound, or a width profile it does not build), and what 10% more budget would buy; the
+score sentence says what the arrangement its windows forget costs (docs/THEORY.md §16). Figures
+are the analysis' ``log2_separation_rank`` (the search's objective); a practical search's targets
+are the best any recommendable net reaches at this budget, a free search's the dimension bounds.
 """
 
 from __future__ import annotations
@@ -97,13 +98,17 @@ class Widening:
     gain
         Bits the binding correlation's log2 rank gains.
     extra_parameters
-        Parameters it costs (it may break the budget; the sentence says so).
+        Parameters it costs.
+    beyond
+        What keeps the search from this design, in words ("over the budget", the compute bound,
+        a width profile the search does not build); empty when nothing does.
     """
 
     position: int
     width: int
     gain: float
     extra_parameters: int
+    beyond: str = ""
 
 
 def rationale(
@@ -290,11 +295,10 @@ def _binding(
     for widening in helpful[:2]:
         name = "M" if widening.position == 0 else f"r_{widening.position - 1}"
         old = chosen.widths[widening.position]
-        over = chosen.parameters + widening.extra_parameters > max_parameters
         options.append(
             f"{name} {old} -> {widening.width} would add {_counted(widening.gain)} for "
             f"{widening.extra_parameters:,} more parameters"
-            + (" (over the budget)" if over else "")
+            + (f" ({widening.beyond})" if widening.beyond else "")
         )
     return f"To raise {names[binding]!r}: " + " and ".join(options) + "."
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
@@ -171,12 +172,45 @@ def _widenings(run: SearchRun, entry: Entry) -> list[Widening]:
     points = np.array([point for _, point in raised])
     figures = entry.dag.log2_ranks(np.log2(points))[:, binding]
     extra = run.model.count(points) - entry.allocation.parameters
+    beyond = _beyond(run, entry, points, extra)
     return [
-        Widening(position, point[position], float(gain), int(cost))
-        for (position, point), gain, cost in zip(
-            raised, figures - entry.allocation.log2_ranks[binding], extra, strict=True
+        Widening(position, point[position], float(gain), int(cost), reason)
+        for (position, point), gain, cost, reason in zip(
+            raised, figures - entry.allocation.log2_ranks[binding], extra, beyond, strict=True
         )
     ]
+
+
+def _beyond(
+    run: SearchRun, entry: Entry, points: npt.NDArray[np.int64], extra: npt.NDArray[np.int64]
+) -> list[str]:
+    """Say, per widened width profile, what keeps the search from it (empty: nothing)."""
+    over_budget = entry.allocation.parameters + extra > run.budget.max_parameters
+    bound = run.ladders.max_multiply_adds
+    over_compute = (
+        run.ladders.multiply_adds(entry.candidate, points) > bound
+        if bound is not None
+        else np.zeros(len(points), dtype=bool)
+    )
+    ladders = (
+        {tuple(row) for row in run.ladders.of_depth(entry.candidate.depth)[0].tolist()}
+        if run.budget.width_profile == "practical"
+        else None
+    )
+    reasons = []
+    for point, budget, compute in zip(points.tolist(), over_budget, over_compute, strict=True):
+        if budget:
+            reasons.append("over the budget")
+        elif compute:
+            reasons.append(f"over the compute bound of {bound:,} multiply-adds per input")
+        elif ladders is not None and tuple(point) not in ladders:
+            reasons.append(
+                "off the practical profiles the search builds: hidden widths constant or "
+                "doubling, M at most r_0"
+            )
+        else:
+            reasons.append("")
+    return reasons
 
 
 def _more_budget(run: SearchRun, entry: Entry) -> Design | None:
