@@ -125,7 +125,9 @@ def _edge_violations(graph: DependenceGraph, n: int) -> list[FieldViolation]:
         return [FieldViolation(f"edges[{first}]", "needs i < j (each pair once, no loops)")]
     if not np.all(np.isfinite(weights)) or weights.min() <= 0 or weights.max() > 1:
         return [FieldViolation("edges", "weights must lie in (0, 1]")]
-    keys = rows * n + cols
-    if np.unique(keys).size != keys.size:
+    # Sorted, not np.unique: numpy 2's hashed unique takes 0.45 s on half a million edges, the
+    # sort 0.01 s; this check runs before the inference can poll its stop signal.
+    keys = np.sort(rows * n + cols)
+    if np.any(keys[1:] == keys[:-1]):
         return [FieldViolation("edges", "a pair of locations appears twice")]
     return []

@@ -74,7 +74,10 @@ def _metis(n: int, edges: tuple[_Ints, _Ints, _Floats], sizes: Sequence[int], se
     heads = np.concatenate([rows, cols])
     tails = np.concatenate([cols, rows])
     scaled = np.maximum(1, np.rint(np.concatenate([weights, weights]) * _METIS_SCALE))
-    order = np.lexsort((tails, heads))
+    # Each (head, tail) pair is once in the graph, so one key orders the edges as a lexsort of
+    # (head, tail) would, in a quarter of its time (0.1 s against 0.4 s at a million entries:
+    # the first split of a large grid cannot be interrupted, and this is part of it).
+    order = np.argsort(heads * n + tails)
     xadj = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(heads, minlength=n), out=xadj[1:])
     options = pymetis.Options(seed=seed)

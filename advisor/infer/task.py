@@ -227,7 +227,12 @@ def infer_task(
 def _reached_share(evidence: DependenceGraph) -> float:
     """Return the share of the varying (not constant) locations that an edge of ``evidence`` has."""
     varying = evidence.num_locations - len(evidence.constant)
-    return np.union1d(evidence.rows, evidence.cols).size / varying if varying else 0.0
+    if not varying:
+        return 0.0
+    # A mask, not np.union1d: numpy 2's hashed unique takes 0.5 s on half a million edges.
+    touched = np.zeros(evidence.num_locations, dtype=np.bool_)
+    touched[evidence.rows] = touched[evidence.cols] = True
+    return int(np.count_nonzero(touched)) / varying
 
 
 def _evidence(graph: DependenceGraph, threshold: float) -> DependenceGraph:
