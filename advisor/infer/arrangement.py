@@ -24,6 +24,11 @@ arranged grid holds location ``permutation[p]``.
 as a fraction of the graph's total (every canonical partition of a level counts each crossing
 edge from both sides; the fraction counts it once); the total over levels is the figure an
 arrangement lowers.
+
+**Stopping.** :func:`arrange` polls an optional stop signal before every split of every window,
+inside the splits' balancing and swaps, and between the arrangements it compares
+(:func:`~advisor.infer.polling.poll`), and raises :class:`~advisor.errors.StoppedError` once it
+has stopped: a half-arranged grid is no arrangement.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from advisor.infer.partition import (
     first_split,
     refine,
 )
+from advisor.infer.polling import poll
+from advisor.stopping import StopSignal
 
 __all__ = [
     "TRIES",
@@ -155,6 +162,7 @@ def arrange(
     partitioner: PartitionerName | None = None,
     improve: bool = True,
     seed: int = 0,
+    stop: StopSignal | None = None,
 ) -> Arrangement:
     """Arrange the locations by recursive balanced minimum cuts (see the module docstring).
 
@@ -171,33 +179,57 @@ def arrange(
         partitioner's splits, made exact in size, once (the paper's recursion).
     seed
         METIS's seed (the first one).
+    stop
+        Polled between units of the work (a split, a balancing move, a round or pair of parts
+        of the swaps, an arrangement's figures); None never stops.
+
+    Raises
+    ------
+    StoppedError
+        Once ``stop`` has stopped (a deadline, a cancellation, a shutdown).
     """
     name = partitioner or available_partitioner()
     n = graph.num_locations
     if not improve:
-        permutation = _recursion(graph, name, False, seed)
+        permutation = _recursion(graph, name, False, seed, stop)
     else:
         tries = TRIES if n <= TRIES_LIMIT else 1
         # Wrapped within int64, as METIS takes its seed: the largest seed a caller may give
         # is 2^63 - 1, and its tries are the seeds after it.
         seeds = [(seed + t) % 2**63 for t in range(tries)]
-        candidates = [_recursion(graph, name, True, one) for one in seeds]
+        candidates = [_recursion(graph, name, True, one, stop) for one in seeds]
         candidates.append(np.arange(n, dtype=np.int64))
-        permutation = min(candidates, key=lambda p: sum(surrogate_entanglement(graph, p)))
+        permutation = min(candidates, key=lambda p: _polled_total(graph, p, stop))
+    poll(stop)
+    before = surrogate_entanglement(graph)
+    poll(stop)
     return Arrangement(
         permutation=permutation,
         partitioner=name,
         improved=improve,
         own_order=bool(np.array_equal(permutation, np.arange(n))),
-        before=surrogate_entanglement(graph),
+        before=before,
         after=surrogate_entanglement(graph, permutation),
     )
 
 
+def _polled_total(graph: DependenceGraph, permutation: _Ints, stop: StopSignal | None) -> float:
+    """Total surrogate entanglement of ``permutation``, after a poll of ``stop``."""
+    poll(stop)
+    return sum(surrogate_entanglement(graph, permutation))
+
+
 def _recursion(
-    graph: DependenceGraph, name: PartitionerName, refine_splits: bool, seed: int
+    graph: DependenceGraph,
+    name: PartitionerName,
+    refine_splits: bool,
+    seed: int,
+    stop: StopSignal | None,
 ) -> _Ints:
-    """Split every window of the halving tree top-down; return the permutation."""
+    """Split every window of the halving tree top-down; return the permutation.
+
+    ``stop`` is polled before every window's split and within it (:func:`_split`).
+    """
     levels = canonical_windows(graph.shape)
     n = graph.num_locations
     # window_of[v]: the window (at the current level) location v has been placed in.
@@ -212,10 +244,11 @@ def _recursion(
         edges_of = _group(window_of[rows[inside]], len(members_of))
         inner = (rows[inside], cols[inside], weights[inside])
         for parent, members in enumerate(members_of):
+            poll(stop)
             children = children_of[parent]
             sizes = [int(child_size[c]) for c in children]
             local = _local_edges(members, inner, edges_of[parent])
-            labels = _split(name, members.size, local, sizes, refine_splits, seed)
+            labels = _split(name, members.size, local, sizes, refine_splits, seed, stop)
             placed[members] = children[labels]
         window_of = placed
     positions = _positions_of_windows(levels[-1])
@@ -268,12 +301,19 @@ def _split(
     sizes: list[int],
     refine_splits: bool,
     seed: int,
+    stop: StopSignal | None,
 ) -> _Ints:
-    """Part labels for ``n`` nodes with exactly ``sizes``."""
+    """Part labels for ``n`` nodes with exactly ``sizes``.
+
+    ``stop`` is polled before the first split (once the caller has gathered the window's edges,
+    and again once METIS's input is built: METIS cannot be interrupted), and within the
+    balancing and the swaps.
+    """
     if len(sizes) == 1 or max(sizes) == 1:
         # Single-location parts: every assignment crosses the same weight.
         return np.arange(n, dtype=np.int64)
-    labels = balance(first_split(name, n, edges, sizes, seed), sizes, edges)
+    poll(stop)
+    labels = balance(first_split(name, n, edges, sizes, seed, stop), sizes, edges, stop)
     if refine_splits and edges[0].size:
-        labels = refine(labels, len(sizes), edges)
+        labels = refine(labels, len(sizes), edges, stop)
     return labels

@@ -36,6 +36,12 @@ same share is needed for any partition of the whole grid (stripes, halves): meas
 pairs, the partitions that happen to cross them would take a described correlation's weight
 from them alone (on the outcome benchmark's sparse-event tasks, the partitions crossing one to
 three planted pairs). The long-range pairs, two locations each, stand on their own evidence.
+
+An optional stop signal (a call's deadline, its cancellation, a server's shutdown) is polled
+between the units of the work — in the arrangement (:func:`~advisor.infer.arrangement.arrange`)
+and before each candidate measured — and a stopped inference raises
+:class:`~advisor.errors.StoppedError`: there is no partial task to return
+(:mod:`advisor.infer.polling`).
 """
 
 from __future__ import annotations
@@ -52,11 +58,13 @@ import numpy.typing as npt
 from advisor.errors import InvalidRequestError
 from advisor.infer.arrangement import Arrangement, arrange
 from advisor.infer.graph import DependenceGraph
+from advisor.infer.polling import poll
 from advisor.infer.report import MIN_WEIGHT, InferenceReport, InferredCorrelation, dropped_reason
 from advisor.infer.significance import independence_threshold
 from advisor.infer.terms import ARRANGED_RATIO, EVIDENCE_COVERAGE
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import Task, parse_task
+from advisor.stopping import StopSignal
 
 __all__ = [
     "ARRANGED_RATIO",
@@ -171,6 +179,7 @@ def infer_task(
     outputs: int | None = None,
     arrangement: Arrangement | None = None,
     seed: int = 0,
+    stop: StopSignal | None = None,
 ) -> InferredTask:
     """Infer the task (see the module docstring) from the evidence of ``graph``.
 
@@ -185,21 +194,33 @@ def infer_task(
         :func:`~advisor.infer.arrangement.arrange` of it.
     seed
         The partitioner's seed.
+    stop
+        Polled between units of the work (the arrangement's splits, swaps and figures, each
+        candidate); None never stops.
+
+    Raises
+    ------
+    StoppedError
+        Once ``stop`` has stopped (a deadline, a cancellation, a shutdown): an inference has no
+        partial result.
     """
+    poll(stop)
     threshold = independence_threshold(graph.samples, graph.num_locations)
     evidence = _evidence(graph, threshold)
-    arranged = arrangement or arrange(evidence, seed=seed)
+    arranged = arrangement or arrange(evidence, seed=seed, stop=stop)
     reached = _reached_share(evidence) >= EVIDENCE_COVERAGE
     carry = reached and sum(arranged.after) <= ARRANGED_RATIO * sum(arranged.before)
     total = evidence.total()
-    partitions = [
-        _measure(evidence, total, name, a, b)
-        for name, a, b in [*_stripes(evidence.shape), *_halves(evidence.shape)]
-    ]
+    partitions = []
+    for name, a, b in [*_stripes(evidence.shape), *_halves(evidence.shape)]:
+        poll(stop)
+        partitions.append(_measure(evidence, total, name, a, b))
+    poll(stop)
     pairs = _long_range_pairs(evidence, total)
     arranged_stripes = []
     if carry:
         for name, a, b in _stripes(evidence.shape):
+            poll(stop)
             a_ids = arranged.permutation[np.flatnonzero(a.reshape(-1))]
             b_ids = arranged.permutation[np.flatnonzero(b.reshape(-1))]
             arranged_stripes.append(
@@ -218,6 +239,7 @@ def infer_task(
         *(judge(c, False) for c in pairs),
         *(judge(c, True) for c in arranged_stripes),
     ]
+    poll(stop)
     task = None
     if any(c.kept for c in judged):
         task = parse_task(_document(evidence, judged, top, outputs, arranged if carry else None))
