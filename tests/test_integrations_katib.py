@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import random
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,17 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from advisor.errors import StoppedError
 from advisor.integrations.encoding import ArchitectureCodec
-from advisor.integrations.katib import MAX_TIME_LIMIT, read_experiment
+from advisor.integrations.katib import MAX_TIME_LIMIT, KatibSearch, read_experiment, suggestions
 from advisor.model.architecture import PermutationGeometry, parse_architecture
+from advisor.model.results import SearchResult
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
+from advisor.search.candidates import Candidate
+from advisor.search.ladders import Ladders
 from advisor.search.recommend import recommend
 from advisor.service.katib_server import KATIB_HEALTH_SERVICE, start_katib_server
+from advisor.stopping import StopSignal
 from tests.support.server_process import ServerProcess
 
 GOLDEN = Path(__file__).parent / "data" / "katib" / "enas_cpu_experiment.json"
@@ -293,3 +300,64 @@ def test_the_documented_experiment_reads_as_a_search() -> None:
     assert search.task.preset == "symmetry"
     references = {p["reference"] for p in document["trialTemplate"]["trialParameters"]}
     assert references == {"architecture"}
+
+
+def _into_the_draws(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object]) -> list[float]:
+    """Run ``action`` 0.2 s after the draws past the ranking made 3,000 tries; return when.
+
+    A try is a call of ``Ladders.fitting`` once the ranking's search returned. The draws before
+    the last take ~1,000 tries (fewer once they continue one another), so the action comes
+    0.2 s into the last, the one that runs the space out (the returned list holds the moment).
+    """
+    ranked: list[bool] = []
+    tries: list[int] = []
+    fired: list[float] = []
+
+    def ranking(*args: Any, **kwargs: Any) -> SearchResult:
+        result = recommend(*args, **kwargs)
+        ranked.append(True)
+        return result
+
+    def counted(ladders: Ladders, candidate: Candidate, scale: float = 1.0) -> Any:
+        if ranked:
+            tries.append(1)
+            if len(tries) == 3_000:
+                fired.append(time.monotonic() + 0.2)
+                threading.Timer(0.2, action).start()
+        return fitting(ladders, candidate, scale)
+
+    fitting = Ladders.fitting
+    monkeypatch.setattr("advisor.search.recommend.recommend", ranking)
+    monkeypatch.setattr(Ladders, "fitting", counted)
+    return fired
+
+
+def _slow_search() -> KatibSearch:
+    """The enas-cpu experiment with 6 layers of 8 to 128 channels and 1,000,000 parameters.
+
+    Asked for 1,000 designs: the ranking's search (20 s / 20 pages, ~1 s), then draws that
+    double up to 1,024, which comes back short (the space holds 928) after 51,200 tries, 20-30 s
+    on the two-core machines; the draws before it take about a second.
+    """
+    experiment = _experiment(
+        task="symmetry", max_parameters="1000000", objective="weighted", seed="0"
+    )
+    experiment.spec.nas_config.graph_config.num_layers = 6
+    for operation in experiment.spec.nas_config.operations.operation:
+        for parameter in operation.parameter_specs.parameters:
+            if parameter.name == "num_filter":
+                parameter.feasible_space.list[:] = ["8", "16", "24", "32", "48", "64", "96", "128"]
+    return read_experiment(experiment)
+
+
+def test_a_stop_during_the_draws_ends_a_large_request_promptly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    search = _slow_search()
+    stop = StopSignal()
+    fired = _into_the_draws(monkeypatch, stop.cancel)
+    with pytest.raises(StoppedError):
+        suggestions(search, 0, 1_000, stop=stop)
+    # Every part polls the signal: the draws before each try, the scoring before each design.
+    # (sample_architectures did not: its last draw ran on 10-30 s past the stop.)
+    assert fired and time.monotonic() - fired[0] < 5.0

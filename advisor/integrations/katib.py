@@ -19,8 +19,10 @@ Every problem is one :class:`~advisor.errors.FieldViolation` naming the request 
 (``experiment.spec.algorithm.algorithm_settings[1].value``, ...).
 
 The designs are the advisor's ranking (paged past ``top_k``), then, once it ends, distinct
-random designs of the search's own space at the budget (seeded), so Katib always gets as many as
-it asks for while the space lasts. Position ``total_request_number - current_request_number``
+random designs of the search's own space at the budget (seeded; the designs of
+``sample_architectures``, drawn through :class:`~advisor.integrations.space_draws.SpaceDraws`,
+which polls the stop signal), so Katib always gets as many as it asks for while the space
+lasts. Position ``total_request_number - current_request_number``
 onwards is what a call returns: rounds continue the sequence without repeats.
 """
 
@@ -43,6 +45,7 @@ from advisor.errors import (
 )
 from advisor.integrations.encoding import ArchitectureCodec, FlatValue
 from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
+from advisor.integrations.space_draws import SpaceDraws
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.task import Task, list_presets, parse_task
@@ -393,7 +396,7 @@ def suggestions(
 
 def _sequence(search: KatibSearch, length: int, stop: StopSignal) -> list[Suggestion]:
     """Return the first ``length`` designs of the sequence (fewer when the space runs out)."""
-    from advisor.search.recommend import sample_architectures, score_architectures
+    from advisor.search.recommend import score_architectures
 
     task, budget = search.task, search.budget
     pages = math.ceil(length / PAGE_SIZE)
@@ -407,15 +410,24 @@ def _sequence(search: KatibSearch, length: int, stop: StopSignal) -> list[Sugges
     seen = {_json(s.architecture) for s in sequence}
     # Draw ever more designs (each draw of n is the first n of any larger one) until there are
     # enough or a draw comes back short, the space exhausted: the work then follows the space's
-    # size rather than the count asked, and the stop signal is polled between draws.
-    draws = _FIRST_DRAW
+    # size rather than the count asked. The draws continue one another and poll the stop signal
+    # between their tries (sample_architectures polls nothing: its last, short draw made 50
+    # tries a design asked, some 50,000 for a thousand, before a stop could end it).
+    draws = SpaceDraws(task, budget, seed=budget.seed)
+    count = _FIRST_DRAW
     while True:
         _raise_if_stopped(stop)
-        drawn = sample_architectures(task, budget, draws, seed=budget.seed)
-        extra = [a for a in drawn if _json(a) not in seen][: length - len(sequence)]
-        if len(extra) == length - len(sequence) or len(drawn) < draws:
+        drawn = draws.draw(count, stop)
+        extra: list[Architecture] = []
+        for index in range(drawn):
+            _raise_if_stopped(stop)  # an architecture on a large grid takes milliseconds
+            architecture = draws.architecture(index)
+            if _json(architecture) not in seen:
+                extra.append(architecture)
+        extra = extra[: length - len(sequence)]
+        if len(extra) == length - len(sequence) or drawn < count:
             break
-        draws *= 2
+        count *= 2
     scores = score_architectures(task, budget, extra, stop) if extra else []
     for architecture, score in zip(extra, scores, strict=True):
         sequence.append(Suggestion(len(sequence) + 1, architecture, score, "sampled"))
