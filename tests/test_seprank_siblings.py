@@ -133,3 +133,15 @@ def test_alike_padded_siblings_are_flagged_below_the_full_width() -> None:
     labels = np.array([[1, 3, 1, 3], [1, 0, 1, 0], [1, 3, 1, 0]], dtype=np.int8)
     cuts = log2_min_cuts(structure, labels, [2.0, 2.0], 1.0, siblings=True)
     assert cuts.uncharged.tolist() == [True, False, False]
+
+
+@pytest.mark.parametrize("log2_m", [0.0, 1.0])
+def test_a_representation_of_one_channel_fills_only_a_width_of_one(log2_m: float) -> None:
+    # M = 1: every node spans one dimension, which fills a width of 1 and nothing wider (the
+    # count bound divided by log2 M = 0 before).
+    structure = PoolingStructure(4, (np.array([[0, 1], [2, 3]]), np.array([[0, 1]])))
+    labels = np.array([[1, 0, 1, 0], [1, 0, 2, 0]], dtype=np.int8)
+    narrow = log2_min_cuts(structure, labels, [0.0, 0.0], log2_m, siblings=True)
+    wide = log2_min_cuts(structure, labels, [1.0, 1.0], log2_m, siblings=True)
+    assert narrow.uncharged.tolist() == [True, False]
+    assert wide.uncharged.tolist() == [log2_m > 0, False]

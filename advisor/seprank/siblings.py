@@ -39,6 +39,9 @@ __all__ = ["SAME", "uncharged_siblings"]
 SAME: Final = 1e-9
 """Two log2 figures this close are one figure (the engines' roundoff is far below it)."""
 
+_NEVER: Final = 2**31 - 1
+"""More locations than any node holds (the counts are ``int32``)."""
+
 
 def uncharged_siblings(
     levels: Levels,
@@ -81,10 +84,7 @@ def uncharged_siblings(
     in_a, in_b, leaves = counts.in_a, counts.in_b, levels.arities[0]
     found: npt.NDArray[np.bool_] | None = None  # per node: such siblings in its subtree
     for level in range(1, len(levels.arities)):
-        # A one-sided node of n locations spans at most min(r, M^n) dimensions, so it can reach
-        # its layer's width r only with n >= log2 r / log2 M locations (a bound no smaller than
-        # the recurrence's, so no full-width node is missed).
-        fewest = math.ceil((log2_widths[level - 1] - SAME) / log2_representation)
+        fewest = _fewest_to_fill(float(log2_widths[level - 1]), log2_representation)
         no_a, no_b = in_a == 0, in_b == 0
         full = ((in_a >= fewest) & no_b, (in_b >= fewest) & no_a)
         constant = in_a + in_b < leaves  # a free or padded location among its leaves
@@ -105,3 +105,17 @@ def uncharged_siblings(
         return np.zeros(len(counts.in_a) if roots is None else len(roots), dtype=bool)
     top: npt.NDArray[np.bool_] = found[:, 0] if roots is None else found[0, roots]
     return top
+
+
+def _fewest_to_fill(log2_width: float, log2_representation: float) -> int:
+    """Return the fewest locations a one-sided node needs to span a layer of width ``r``.
+
+    A node of ``n`` locations spans at most ``min(r, M^n)`` dimensions, so it can fill its
+    layer only with ``n >= log2 r / log2 M`` (a bound no smaller than the recurrence's, so no
+    full-width node is missed). Any node fills a width of 1; with ``M = 1`` none fills more.
+    """
+    if log2_width <= SAME:
+        return 1
+    if log2_representation <= SAME:
+        return _NEVER
+    return math.ceil((log2_width - SAME) / log2_representation)
