@@ -6,7 +6,7 @@ Each method takes an admission slot, checks the request limits, converts the req
 :class:`~advisor.stopping.StopSignal` (:func:`call_stop_signal`): the call's deadline, set
 cancelled when the call ends early (gRPC's ``add_callback``), under the admission's drain signal
 (the end of the shutdown grace period). A search plans against that deadline and returns its best
-so far (``complete=false``) before it; an analysis is abandoned.
+so far (``complete=false``) before it; an analysis or a task inference is abandoned.
 """
 
 from __future__ import annotations
@@ -157,7 +157,12 @@ class AdvisorServicer:
     def InferTask(  # noqa: N802 - gRPC method names come from the proto
         self, request: advisor_pb2.InferTaskRequest, context: ThreadContext
     ) -> advisor_pb2.InferTaskResponse:
-        """Infer a task and an arrangement from a data sample's dependence graph."""
+        """Infer a task and an arrangement from a data sample's dependence graph.
+
+        The inference polls the call's stop signal and, stopped, has no partial result: it
+        ends as an abandoned analysis does (``DEADLINE_EXCEEDED``, ``CANCELLED``, or
+        ``UNAVAILABLE`` in a shutdown).
+        """
         with self._admission.admit():
             from advisor.infer.task import infer_task
 
@@ -165,7 +170,9 @@ class AdvisorServicer:
             _check_seed(request.seed, "seed")
             graph = wire.dependence_graph_from_proto(request.graph, self._limits.max_locations)
             outputs = request.outputs if request.HasField("outputs") else None
-            inferred = infer_task(graph, outputs=outputs, seed=request.seed)
+            stop = call_stop_signal(context, self._admission.drain)
+            with shutdown_named(self._admission):
+                inferred = infer_task(graph, outputs=outputs, seed=request.seed, stop=stop)
         return wire.inference_report_to_proto(inferred.report())
 
     def _search_request(
