@@ -9,8 +9,9 @@ search in flight plans its partial result against it.
 
 A slot counts work, not calls: it is held until the call's work has ended. A call that ends
 before its work does (its deadline passed on the client's side, or it was cancelled) keeps its
-slot until the work's next poll of its stop signal, tens of milliseconds later, or for the whole
-of an InferTask, which polls none (docs/SERVICE.md, "Concurrency, deadlines, cancellation").
+slot until the work's next poll of its stop signal, tens of milliseconds later (up to about
+0.75 s inside an InferTask's first partition of a large grid, which cannot be interrupted;
+docs/SERVICE.md, "Concurrency, deadlines, cancellation").
 Releasing the slot sooner would let the next call's work start beside work that still runs,
 which is what the bound is there to prevent.
 
