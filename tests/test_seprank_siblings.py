@@ -1,15 +1,16 @@
 """One-sided siblings the shared-weight bound does not charge: their figures are never ``tight``.
 
-docs/THEORY.md §5 names two kinds (siblings made of one side and alike padding; full-width
-siblings holding a constant input). Exhaustively over the labellings of small padded networks
-where both occur, against the exact engine with shared weights: every ``tight`` figure
-is the exact shared rank, and the rule withholds ``tight`` only where the bound is equal to the
-plain min-cut (so it is the rule, not the bound, that changed the certificate).
+docs/THEORY.md §5: one-sided siblings holding constant inputs (free or padded locations) span
+subspaces of one space, which the bound charges apart. Exhaustively over the labellings of small
+padded networks where such siblings occur, against the exact engine with shared weights: every
+``tight`` figure is the exact shared rank, and the rule withholds ``tight`` only where the bound
+is equal to the plain min-cut (so it is the rule, not the bound, that changed the certificate).
 """
 
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -86,15 +87,60 @@ def test_the_documented_cases_fall_below_the_bound() -> None:
     assert figure.certificate == "upper_bound"
 
 
-def test_only_a_constant_among_full_width_siblings_flags_them() -> None:
-    # Two size-2 windows under the root. A A | A A: pure siblings, which the bound charges; A . |
-    # A A at M = 2, r_0 = 2: a full-width sibling holding a free location beside a pure one.
+def test_one_sided_siblings_with_a_constant_are_flagged_and_no_others() -> None:
+    # Two size-2 windows under the root. A . | A A: one-sided siblings, one holding a free
+    # location. A A | A A: pure siblings, which the bound charges. A . | B B: one per side.
+    # A B | A .: a mixed child.
     structure = PoolingStructure(4, (np.array([[0, 1], [2, 3]]), np.array([[0, 1]])))
-    labels = np.array([[1, 1, 1, 1], [1, 0, 1, 1], [1, 0, 2, 2]], dtype=np.int8)
-    cuts = log2_min_cuts(structure, labels, [1.0, 2.0], 1.0, siblings=True)
-    assert cuts.uncharged.tolist() == [False, True, False]
-    wide = log2_min_cuts(structure, labels, [2.0, 2.0], 1.0, siblings=True)
-    assert wide.uncharged.tolist() == [False, False, False], "r_0 = 4 > M: A . spans 2 of 4"
+    labels = np.array(
+        [[1, 0, 1, 1], [1, 1, 1, 1], [1, 0, 2, 2], [1, 2, 1, 0], [3, 1, 1, 3]], dtype=np.int8
+    )
+    for widths in ([1.0, 2.0], [2.0, 2.0]):
+        cuts = log2_min_cuts(structure, labels, widths, 1.0, siblings=True)
+        assert cuts.uncharged.tolist() == [True, False, False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("task", "network"),
+    [
+        # The span of . a . lies in that of a a a: their product spans 7 of 8 dimensions.
+        (
+            {"shape": [12], "a": [1, 3, 4, 5], "b": [6, 7, 8, 11]},
+            {"m": 2, "layers": [(8, 3), (8, 4)], "geometry": "contiguous"},
+        ),
+        # a a . . inside a a a a, two levels up: 15 of 16.
+        (
+            {"shape": [16], "a": [8, 9, 12, 13, 14, 15], "b": list(range(8))},
+            {"m": 2, "layers": [(4, 2), (8, 2), (16, 2), (16, 2)], "geometry": "contiguous"},
+        ),
+    ],
+)
+def test_constants_nested_in_a_pure_siblings_span_are_not_tight(
+    task: dict[str, Any], network: dict[str, Any]
+) -> None:
+    # Found by an independent search after the first version of the rule, which flagged only
+    # alike padding and full-width siblings.
+    problem = parse_task(
+        {
+            "input": {"shape": task["shape"]},
+            "correlations": [
+                {"name": "c", "a": {"indices": task["a"]}, "b": {"indices": task["b"]}}
+            ],
+        }
+    )
+    architecture = parse_architecture(
+        {
+            "input": {"shape": task["shape"]},
+            "representation": network["m"],
+            "layers": [{"channels": c, "pool": [p]} for c, p in network["layers"]],
+            "geometry": network["geometry"],
+        }
+    )
+    (figure,) = analyze(problem, architecture).correlations
+    (exact,) = analyze(problem, architecture, exact=True).correlations
+    assert exact.log2_separation_rank < figure.log2_separation_rank - TOLERANCE
+    assert figure.log2_separation_rank == pytest.approx(figure.log2_min_cut)
+    assert figure.certificate == "upper_bound"
 
 
 def test_interned_and_full_levels_flag_alike() -> None:
@@ -124,24 +170,3 @@ def test_interned_and_full_levels_flag_alike() -> None:
     ]
     assert interned.tolist() == each
     assert 0 < interned.sum() < len(labels)
-
-
-def test_alike_padded_siblings_are_flagged_below_the_full_width() -> None:
-    # A P | A P at M = 2, r_0 = 4: each sibling spans 2 of 4 channels, so only their padding,
-    # alike, makes them one function; the same siblings with free locations are two.
-    structure = PoolingStructure(4, (np.array([[0, 1], [2, 3]]), np.array([[0, 1]])))
-    labels = np.array([[1, 3, 1, 3], [1, 0, 1, 0], [1, 3, 1, 0]], dtype=np.int8)
-    cuts = log2_min_cuts(structure, labels, [2.0, 2.0], 1.0, siblings=True)
-    assert cuts.uncharged.tolist() == [True, False, False]
-
-
-@pytest.mark.parametrize("log2_m", [0.0, 1.0])
-def test_a_representation_of_one_channel_fills_only_a_width_of_one(log2_m: float) -> None:
-    # M = 1: every node spans one dimension, which fills a width of 1 and nothing wider (the
-    # count bound divided by log2 M = 0 before).
-    structure = PoolingStructure(4, (np.array([[0, 1], [2, 3]]), np.array([[0, 1]])))
-    labels = np.array([[1, 0, 1, 0], [1, 0, 2, 0]], dtype=np.int8)
-    narrow = log2_min_cuts(structure, labels, [0.0, 0.0], log2_m, siblings=True)
-    wide = log2_min_cuts(structure, labels, [1.0, 1.0], log2_m, siblings=True)
-    assert narrow.uncharged.tolist() == [True, False]
-    assert wide.uncharged.tolist() == [log2_m > 0, False]

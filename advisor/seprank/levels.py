@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.geometry.structure import PoolingStructure
-from advisor.seprank.labels import PADDED, SIDE_A, SIDE_B
+from advisor.seprank.labels import SIDE_A, SIDE_B
 
 __all__ = ["LeafCounts", "Levels", "leaf_counts"]
 
@@ -106,14 +106,11 @@ class Levels:
 class LeafCounts:
     """How many leaves of each level-0 window lie in A and in B: where every recurrence starts.
 
-    ``(C, n_1)`` ``int32`` each, in the node order of the :class:`Levels` they were counted on;
-    ``padded`` counts the padded leaves the same way, None when no label is padded (a padded
-    network's margin, :func:`~advisor.seprank.labels.padded_labels`, is in every row).
+    ``(C, n_1)`` ``int32`` each, in the node order of the :class:`Levels` they were counted on.
     """
 
     in_a: _AnyArray
     in_b: _AnyArray
-    padded: _AnyArray | None = None
 
 
 def leaf_counts(
@@ -129,9 +126,4 @@ def leaf_counts(
         # np.take is several times faster than fancy indexing along the last axis.
         labels = np.take(labels, structure.leaf_order(), axis=-1)
     full_a, full_b = ((labels == side).view(np.uint8) for side in (SIDE_A, SIDE_B))
-    in_a, in_b = (levels.window_sum(full, 0, np.int32) for full in (full_a, full_b))
-    # A padded network's margin is the same in every row (padded_labels): read off the first.
-    if not len(labels) or not (labels[0] == PADDED).any():
-        return LeafCounts(in_a, in_b)
-    padded = (labels == PADDED).view(np.uint8)
-    return LeafCounts(in_a, in_b, levels.window_sum(padded, 0, np.int32))
+    return LeafCounts(*(levels.window_sum(full, 0, np.int32) for full in (full_a, full_b)))

@@ -27,7 +27,7 @@ power the min-cut charges (two B leaves of one window: ``binom(M + 1, 2)`` dimen
 ``M^2``). ``shared_weights=True`` charges that bound instead: an upper bound on the generic rank of
 the shared-weight network, never above the plain min-cut, and below it exactly where such
 siblings sit on the cut (e.g. mirror pooling's reflected pairs when ``r_0 > M``). It is not
-always tight: one-sided siblings holding constant inputs can be interchangeable too
+always tight: one-sided siblings holding constant inputs span subspaces of one space
 (:mod:`advisor.seprank.siblings` finds where, so the analysis does not call those figures
 ``tight``), and children mixing both sides can lower the rank further
 (tests/test_seprank_exact.py pins one). The plain min-cut is the exact rank without sharing when
@@ -156,16 +156,13 @@ def log2_min_cuts(
     shared = _recurrence(levels, counts, roots, log2_widths, log2_representation, True)
     uncharged = np.zeros(plain.shape, dtype=bool)
     if siblings and unbatched:
-        x = np.asarray(log2_widths, dtype=np.float64), float(np.asarray(log2_representation))
-        if tree is not None and own_counts.padded is None:
-            uncharged = uncharged_siblings(levels, counts, None, roots, *x)
+        if tree is not None:
+            uncharged = uncharged_siblings(levels, counts, roots)
         else:
-            # Interned subtrees are typed by their A and B counts, not their padded ones. Only
-            # a figure sharing does not lower could be called tight: the others are not read.
+            # Only a figure sharing does not lower could be called tight: the others are not read.
             rows = np.flatnonzero(np.abs(shared - plain) < SAME)
-            padded = None if own_counts.padded is None else own_counts.padded[rows]
-            kept = LeafCounts(own_counts.in_a[rows], own_counts.in_b[rows], padded)
-            uncharged[rows] = uncharged_siblings(own_levels, kept, padded, None, *x)
+            kept = LeafCounts(own_counts.in_a[rows], own_counts.in_b[rows])
+            uncharged[rows] = uncharged_siblings(own_levels, kept, None)
     return MinCuts(plain, shared, uncharged)
 
 
