@@ -22,7 +22,7 @@ checks that both give the same designs); a change there must be made here too.
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
@@ -30,9 +30,10 @@ from advisor.errors import StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.task import Task
-from advisor.search.candidates import Candidate
-from advisor.search.run import SearchRun
 from advisor.stopping import StopSignal
+
+if TYPE_CHECKING:
+    from advisor.search.candidates import Candidate
 
 __all__ = ["SAMPLE_TRIES", "SpaceDraws"]
 
@@ -54,6 +55,9 @@ class SpaceDraws:
         if "mixture" in families:
             trees = [family for family in families if family != "mixture"] or None
             budget = budget.model_copy(update={"geometries": trees})
+        # Imported when first drawn: the service reads Katib's limits without loading the search.
+        from advisor.search.run import SearchRun
+
         self._search = SearchRun(task, budget, StopSignal(), None)
         self._trees = [c for c in self._search.candidates if c.eligible]
         self._rng = np.random.default_rng(seed)
