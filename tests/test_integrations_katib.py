@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +21,26 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from advisor.errors import StoppedError
+from advisor.errors import InvalidRequestError, StoppedError
 from advisor.integrations.encoding import ArchitectureCodec
-from advisor.integrations.katib import MAX_TIME_LIMIT, KatibSearch, read_experiment, suggestions
-from advisor.model.architecture import PermutationGeometry, parse_architecture
+from advisor.integrations.katib import (
+    DEFAULT_TIME_LIMIT,
+    MAX_TIME_LIMIT,
+    KatibSearch,
+    Suggestion,
+    SuggestionCache,
+    read_experiment,
+    suggestions,
+)
+from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
+from advisor.model.architecture import Architecture, PermutationGeometry, parse_architecture
+from advisor.model.budget import Budget
 from advisor.model.results import SearchResult
+from advisor.model.task import Task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.search.candidates import Candidate
 from advisor.search.ladders import Ladders
-from advisor.search.recommend import recommend
+from advisor.search.recommend import recommend, sample_architectures, score_architectures
 from advisor.service.katib_server import KATIB_HEALTH_SERVICE, start_katib_server
 from advisor.stopping import StopSignal
 from tests.support.server_process import ServerProcess
@@ -300,6 +313,248 @@ def test_the_documented_experiment_reads_as_a_search() -> None:
     assert search.task.preset == "symmetry"
     references = {p["reference"] for p in document["trialTemplate"]["trialParameters"]}
     assert references == {"architecture"}
+
+
+# The cache of the sequences: a call continues where the last left off, with the same designs.
+
+
+def _small_search(**settings: str) -> KatibSearch:
+    """The enas-cpu experiment on an 8 x 8 input, 3 layers of 8 to 32 channels, 50,000 parameters.
+
+    Its sequence: 8 ranked designs (the ranking's search takes ~0.2 s) and 48 sampled ones
+    (~30 ms each to score), 56 in all; draws of 64 designs and more come back short.
+    """
+    experiment = _experiment()
+    for setting in experiment.spec.algorithm.algorithm_settings:
+        if setting.name == "max_parameters":
+            setting.value = "50000"
+        setting.value = settings.pop(setting.name, setting.value)
+    graph = experiment.spec.nas_config.graph_config
+    graph.input_sizes[:] = [8, 8]
+    graph.num_layers = 3
+    for operation in experiment.spec.nas_config.operations.operation:
+        for parameter in operation.parameter_specs.parameters:
+            if parameter.name == "num_filter":
+                parameter.feasible_space.list[:] = ["8", "16", "32"]
+    assert not settings, settings
+    return read_experiment(experiment)
+
+
+SMALL_LENGTH = 56
+
+
+def _from_position_one(
+    search: KatibSearch, start: int, count: int, held: Collection[str] = ()
+) -> list[Suggestion]:
+    """``suggestions`` as it was before the cache: the sequence computed from position 1.
+
+    Built from the library's public parts (the ranking's pages, ``sample_architectures``,
+    ``score_architectures``) as the stateless service computed it, the reference the cached
+    sequence must equal.
+    """
+    task, budget = search.task, search.budget
+    needed = start + count
+    while True:
+        pages = math.ceil(needed / PAGE_SIZE)
+        limit = budget.time_limit_seconds or DEFAULT_TIME_LIMIT
+        per_page = budget.model_copy(update={"time_limit_seconds": limit / pages})
+        ranked = fetch_ranking(task, per_page, needed)
+        sequence = [Suggestion(r.rank, r.architecture, r.score, "ranked") for r in ranked]
+        if len(sequence) < needed:
+            seen = {_json(s.architecture) for s in sequence}
+            draws = 8
+            while True:
+                drawn = sample_architectures(task, budget, draws, seed=budget.seed)
+                extra = [a for a in drawn if _json(a) not in seen][: needed - len(sequence)]
+                if len(extra) == needed - len(sequence) or len(drawn) < draws:
+                    break
+                draws *= 2
+            scores = score_architectures(task, budget, extra) if extra else []
+            for architecture, score in zip(extra, scores, strict=True):
+                sequence.append(Suggestion(len(sequence) + 1, architecture, score, "sampled"))
+        fresh = [s for s in sequence[start:] if _json(s.architecture) not in held]
+        if len(fresh) >= count or len(sequence) < needed:
+            break
+        needed += count - len(fresh)
+    if len(fresh) < count:
+        raise InvalidRequestError.single(
+            "current_request_number",
+            f"asks for {count} designs from position {start + 1}; the design space at this "
+            f"budget holds only {len(sequence)} distinct ones",
+        )
+    return fresh[:count]
+
+
+def _json(architecture: Architecture) -> str:
+    return architecture.model_dump_json(exclude_none=True)
+
+
+def _designs(picked: list[Suggestion]) -> list[tuple[int, str, float, str]]:
+    return [(s.position, _json(s.architecture), s.score, s.source) for s in picked]
+
+
+def test_a_sequence_asked_in_pieces_is_the_one_computed_from_position_one() -> None:
+    search = _small_search()
+    cache = SuggestionCache()
+    pieces: list[tuple[int, str, float, str]] = []
+    held: set[str] = set()
+    # A few at a time through the ranking (each a page from the last page's token), then into
+    # and past the first draws, to the end of the space.
+    for count in (1, 1, 2, 3, 5, 8, 13, 23):
+        picked = suggestions(search, len(pieces), count, held, cache=cache)
+        held |= {_json(s.architecture) for s in picked}
+        pieces.extend(_designs(picked))
+    assert len(pieces) == SMALL_LENGTH
+    assert pieces == _designs(_from_position_one(search, 0, SMALL_LENGTH))
+    assert [source for *_, source in pieces].count("ranked") == 8
+
+
+def test_trials_that_change_between_calls_pick_as_from_position_one() -> None:
+    search = _small_search()
+    whole = [_json(s.architecture) for s in _from_position_one(search, 0, 30)]
+    cache = SuggestionCache()
+    returned: list[str] = []
+    # (start, count, trials besides the designs returned so far, returned trials deleted)
+    rounds = [
+        (0, 3, set(), set()),
+        # Trials from elsewhere hold designs ahead: skipped, so the call reads further.
+        (3, 3, {whole[4], whole[6]}, set()),
+        # A returned design's trial was deleted: it can come back, at its own position.
+        (6, 4, {whole[4], whole[6], whole[12]}, {0, 7}),
+        # Katib counts fewer than were computed: the sequence's start is asked again.
+        (2, 5, {whole[9], whole[20], whole[21]}, {1}),
+        (12, 10, {whole[13], whole[25]}, set()),
+    ]
+    for start, count, others, deleted in rounds:
+        held = {j for i, j in enumerate(returned) if i not in deleted} | others
+        picked = suggestions(search, start, count, held, cache=cache)
+        assert _designs(picked) == _designs(_from_position_one(search, start, count, held))
+        returned.extend(_json(s.architecture) for s in picked)
+
+
+def test_a_space_that_runs_out_is_refused_as_without_the_cache() -> None:
+    search = _small_search()
+    cache = SuggestionCache()
+    held = {_json(s.architecture) for s in suggestions(search, 40, 10, cache=cache)}
+    with pytest.raises(InvalidRequestError) as computed:
+        suggestions(search, 45, 10, held)  # no cache: the sequence from position 1
+    with pytest.raises(InvalidRequestError) as cached:
+        suggestions(search, 45, 10, held, cache=cache)
+    assert cached.value.violations == computed.value.violations
+    with pytest.raises(InvalidRequestError) as cached:
+        suggestions(search, 52, 5, cache=cache)  # past the end without the trials
+    assert f"holds only {SMALL_LENGTH} distinct" in str(cached.value)
+
+
+def test_each_call_computes_only_the_designs_past_the_last_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    search = _small_search()
+    searches: list[int] = []
+    scored: list[int] = []
+
+    def counted_recommend(*args: Any, **kwargs: Any) -> SearchResult:
+        searches.append(1)
+        return recommend(*args, **kwargs)
+
+    def counted_scores(
+        task: Task, budget: Budget, designs: Sequence[Architecture], stop: StopSignal | None
+    ) -> list[float]:
+        scored.append(len(designs))
+        return score_architectures(task, budget, designs, stop)
+
+    monkeypatch.setattr("advisor.search.recommend.recommend", counted_recommend)
+    monkeypatch.setattr("advisor.search.recommend.score_architectures", counted_scores)
+    cache = SuggestionCache()
+    for start in range(30):
+        suggestions(search, start, 1, cache=cache)
+    # The 8 ranked designs one page each, one page to find the ranking's end; 22 sampled
+    # designs each scored once (from position 1 every call, 1 + 2 + ... + 22 of them).
+    assert len(searches) == 9
+    assert scored == [1] * 22
+
+
+def test_the_cache_keys_on_the_search_the_experiment_reads_as() -> None:
+    cache = SuggestionCache()
+    search = _small_search()
+    suggestions(search, 0, 2, cache=cache)
+    assert search in cache and len(cache) == 1
+    # The same settings, read again (another experiment object, other trials): the same.
+    again = _small_search()
+    assert again is not search and again in cache
+    # Any setting that changes the sequence is another sequence.
+    for other in (_small_search(seed="1"), _small_search(time_limit="10")):
+        assert other not in cache
+        suggestions(other, 0, 1, cache=cache)
+        assert other in cache
+    assert len(cache) == 3
+
+
+def test_the_cache_keeps_the_latest_sequences_within_its_bounds() -> None:
+    searches = [_small_search(seed=str(seed)) for seed in range(3)]
+    cache = SuggestionCache(max_experiments=2)
+    for search in searches:
+        suggestions(search, 0, 1, cache=cache)
+    suggestions(searches[1], 1, 1, cache=cache)  # used last: kept before the third
+    assert [search in cache for search in searches] == [False, True, True]
+    # A sequence over the byte bound on its own is not kept; its answer is the same.
+    tiny = SuggestionCache(max_bytes=1)
+    picked = suggestions(searches[0], 0, 10, cache=tiny)
+    assert len(tiny) == 0
+    assert _designs(picked) == _designs(suggestions(searches[0], 0, 10))
+
+
+def test_calls_on_several_threads_get_what_one_call_gets() -> None:
+    searches = [_small_search(), _small_search(seed="1")]
+    whole = {id(search): _designs(suggestions(search, 0, 23)) for search in searches}
+    windows = [(search, start, 3) for search in searches for start in (0, 5, 2, 14, 9, 20)]
+    expected = [whole[id(s)][start : start + n] for s, start, n in windows]
+    cache = SuggestionCache()
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(suggestions, s, start, n, cache=cache) for s, start, n in windows]
+        assert [_designs(f.result()) for f in futures] == expected
+
+
+class _PollLimit(StopSignal):
+    """A signal that stops from its ``polls``-th poll on (a search polls it through children)."""
+
+    def __init__(self, polls: int) -> None:
+        super().__init__()
+        self.polls = 0
+        self._limit = polls
+
+    @property
+    def cancelled(self) -> bool:
+        self.polls += 1
+        return self.polls >= self._limit
+
+
+def test_a_call_stopped_at_any_point_leaves_a_sequence_the_next_call_continues() -> None:
+    search = _small_search()
+    whole = _designs(_from_position_one(search, 0, 33))
+    counting = _PollLimit(10**9)
+    assert _designs(suggestions(search, 5, 20, stop=counting)) == whole[5:25]
+    # Stops in the ranking's search (~970 polls), then in the last hundred: the draws' tries,
+    # the comparisons of the drawn designs with the ranked ones (~15 polls), the building of
+    # the 17 designs to score and their scoring (17 polls each).
+    total = counting.polls
+    for polls in (1, total - 60, total - 42, total - 25, total - 5):
+        cache = SuggestionCache()
+        with pytest.raises(StoppedError):
+            suggestions(search, 5, 20, cache=cache, stop=_PollLimit(polls))
+        assert _designs(suggestions(search, 5, 20, cache=cache)) == whole[5:25]
+        # And on past where the stopped call went: its draws, compared and scored further.
+        assert _designs(suggestions(search, 25, 8, cache=cache)) == whole[25:33]
+
+
+def test_a_call_waiting_for_another_on_its_sequence_follows_its_stop() -> None:
+    search = _small_search()
+    cache = SuggestionCache()
+    with cache.sequence(search, StopSignal()):  # another call holds the sequence
+        started = time.monotonic()
+        with pytest.raises(StoppedError):
+            suggestions(search, 0, 1, cache=cache, stop=StopSignal.after(0.2))
+        assert time.monotonic() - started < 5
 
 
 def _into_the_draws(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object]) -> list[float]:

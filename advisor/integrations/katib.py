@@ -22,16 +22,23 @@ The designs are the advisor's ranking (paged past ``top_k``), then, once it ends
 random designs of the search's own space at the budget (seeded; the designs of
 ``sample_architectures``, drawn through :class:`~advisor.integrations.space_draws.SpaceDraws`,
 which polls the stop signal), so Katib always gets as many as it asks for while the space
-lasts. Position ``total_request_number - current_request_number``
-onwards is what a call returns: rounds continue the sequence without repeats.
+lasts. Position ``total_request_number - current_request_number`` onwards is what a call
+returns: rounds continue the sequence without repeats. A :class:`SuggestionCache` keeps each
+search's sequence as far as it was computed, so a call continues it instead of computing it
+from position 1 again (the service keeps one).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -44,7 +51,7 @@ from advisor.errors import (
     invalid_request_from_pydantic,
 )
 from advisor.integrations.encoding import ArchitectureCodec, FlatValue
-from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
+from advisor.integrations.proposals import PAGE_SIZE
 from advisor.integrations.space_draws import SpaceDraws
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
@@ -55,13 +62,17 @@ from advisor.stopping import StopSignal
 __all__ = [
     "ARCHITECTURE_ASSIGNMENT",
     "DEFAULT_TIME_LIMIT",
+    "MAX_CACHED_BYTES",
+    "MAX_CACHED_EXPERIMENTS",
     "MAX_TIME_LIMIT",
     "SETTINGS",
     "KatibSearch",
     "Suggestion",
+    "SuggestionCache",
     "architectures_held",
     "input_document",
     "read_experiment",
+    "search_digest",
     "setting_field",
     "suggestion_assignments",
     "suggestions",
@@ -88,7 +99,25 @@ _OPERATIONS_FIELD: Final = "experiment.spec.nas_config.operations.operation"
 _WIDTH_PARAMETER: Final = "num_filter"
 _OBJECTIVES: Final = ("weighted", "maximin")
 _FIRST_DRAW: Final = 8
-"""Designs drawn first past the ranking; each further draw doubles (see ``_sequence``)."""
+"""Designs drawn first past the ranking; each further draw doubles (see ``_Sequence._sample``)."""
+
+MAX_CACHED_EXPERIMENTS: Final = 32
+"""Sequences a :class:`SuggestionCache` keeps by default (its docstring says why)."""
+
+MAX_CACHED_BYTES: Final = 256 * 2**20
+"""Estimated bytes a :class:`SuggestionCache` keeps at most by default."""
+
+_BYTES_PER_LOCATION: Final = 48
+"""A ranked architecture's bytes per input location: its permutation as a tuple of ints (~40,
+measured: 1,000 architectures on a 128 x 128 input hold 650 MB) and in its JSON (~5)."""
+_BYTES_PER_DESIGN: Final = 2048
+"""A kept architecture's bytes besides its permutation, rounded up."""
+_BYTES_PER_DRAW: Final = 256
+"""A drawn design kept as its tree and widths, with its try, key and place."""
+_BYTES_PER_SEARCH: Final = 2**20
+"""The search the draws keep (its candidates and width ladders: ~0.1-1 MiB measured)."""
+_LOCK_POLL_SECONDS: Final = 0.05
+"""How often a call waiting for another call's turn on its sequence polls its stop signal."""
 
 
 @dataclass(frozen=True)
@@ -353,6 +382,7 @@ def suggestions(
     *,
     stop: StopSignal | None = None,
     max_length: int | None = None,
+    cache: SuggestionCache | None = None,
 ) -> list[Suggestion]:
     """Return ``count`` designs from position ``start`` (0-based) of the search's sequence.
 
@@ -360,7 +390,9 @@ def suggestions(
     space. Designs whose architecture JSON is in ``held`` (the experiment's trials) are skipped,
     so a round never repeats a trial even if a cut search ranked differently before. At most
     ``max_length`` designs of the sequence are computed (None: no bound); ``stop`` ends the work
-    (the ranking's searches, the draws and the scoring of the sampled designs).
+    (the ranking's searches, the draws and the scoring of the sampled designs). With ``cache``
+    the sequence continues from where an earlier call on the same search left it (the same
+    designs a computation from the start gives); without, it is computed from the start.
 
     Raises
     ------
@@ -371,67 +403,262 @@ def suggestions(
         When ``stop`` stopped the work first.
     """
     stop = stop or StopSignal()
-    needed = start + count
-    while True:
-        if max_length is not None and needed > max_length:
-            raise InvalidRequestError.single(
-                "current_request_number",
-                f"asks for {count} designs from position {start + 1}; with the experiment's "
-                f"trials skipped that needs {needed:,} designs of the sequence, over the "
-                f"server's limit of {max_length:,}",
-            )
-        sequence = _sequence(search, needed, stop)
-        fresh = [s for s in sequence[start:] if _json(s.architecture) not in held]
-        if len(fresh) >= count or len(sequence) < needed:
-            break
-        needed += count - len(fresh)
+    turn = nullcontext(_Sequence(search)) if cache is None else cache.sequence(search, stop)
+    with turn as sequence:
+        needed = start + count
+        while True:
+            if max_length is not None and needed > max_length:
+                raise InvalidRequestError.single(
+                    "current_request_number",
+                    f"asks for {count} designs from position {start + 1}; with the experiment's "
+                    f"trials skipped that needs {needed:,} designs of the sequence, over the "
+                    f"server's limit of {max_length:,}",
+                )
+            length = sequence.extend(needed, stop)
+            window = sequence.window(start, length)
+            fresh = [s for s in window if _json(s.architecture) not in held]
+            if len(fresh) >= count or length < needed:
+                break
+            needed += count - len(fresh)
     if len(fresh) < count:
         raise InvalidRequestError.single(
             "current_request_number",
             f"asks for {count} designs from position {start + 1}; the design space at this "
-            f"budget holds only {len(sequence)} distinct ones",
+            f"budget holds only {length} distinct ones",
         )
     return fresh[:count]
 
 
-def _sequence(search: KatibSearch, length: int, stop: StopSignal) -> list[Suggestion]:
-    """Return the first ``length`` designs of the sequence (fewer when the space runs out)."""
-    from advisor.search.recommend import score_architectures
+class _Sequence:
+    """One search's sequence of designs as far as it was computed, extended on demand.
 
-    task, budget = search.task, search.budget
-    pages = math.ceil(length / PAGE_SIZE)
-    limit = budget.time_limit_seconds or DEFAULT_TIME_LIMIT
-    per_page = budget.model_copy(update={"time_limit_seconds": limit / pages})
-    ranked = fetch_ranking(task, per_page, length, stop=stop)
-    _raise_if_stopped(stop)  # a stopped search's page is partial: the positions would shift
-    sequence = [Suggestion(r.rank, r.architecture, r.score, "ranked") for r in ranked]
-    if len(sequence) == length:
-        return sequence
-    seen = {_json(s.architecture) for s in sequence}
-    # Draw ever more designs (each draw of n is the first n of any larger one) until there are
-    # enough or a draw comes back short, the space exhausted: the work then follows the space's
-    # size rather than the count asked. The draws continue one another and poll the stop signal
-    # between their tries (sample_architectures polls nothing: its last, short draw made 50
-    # tries a design asked, some 50,000 for a thousand, before a stop could end it).
-    draws = SpaceDraws(task, budget, seed=budget.seed)
-    count = _FIRST_DRAW
-    while True:
-        _raise_if_stopped(stop)
-        drawn = draws.draw(count, stop)
-        extra: list[Architecture] = []
-        for index in range(drawn):
-            _raise_if_stopped(stop)  # an architecture on a large grid takes milliseconds
-            architecture = draws.architecture(index)
-            if _json(architecture) not in seen:
-                extra.append(architecture)
-        extra = extra[: length - len(sequence)]
-        if len(extra) == length - len(sequence) or drawn < count:
-            break
-        count *= 2
-    scores = score_architectures(task, budget, extra, stop) if extra else []
-    for architecture, score in zip(extra, scores, strict=True):
-        sequence.append(Suggestion(len(sequence) + 1, architecture, score, "sampled"))
-    return sequence
+    The sequence of a search is its ranking (pages of a deterministic search, continued by
+    their tokens), then the designs of ``sample_architectures`` past the ranked ones, in draw
+    order, each draw of ``n`` the first ``n`` of any larger one. So a longer prefix continues a
+    shorter one, and this keeps what it computed: the ranked designs and the page token after
+    them, the draws (:class:`~advisor.integrations.space_draws.SpaceDraws`, which keeps each
+    design as its tree and widths and builds it when asked) and the sampled designs' scores.
+    A ranking search its time limit cuts ranks what it reached: a computation from position 1
+    may rank otherwise, and the kept sequence continues the one its first call ranked (the
+    trials skipped, as before, keep a round from repeating a trial either way).
+    Every step is kept only once it is whole, so a stopped call leaves a sequence the next
+    call continues. Not thread-safe: a caller holds :attr:`lock`.
+    """
+
+    def __init__(self, search: KatibSearch) -> None:
+        self.search = search
+        self.lock = threading.Lock()
+        self.footprint = 0
+        """Estimated bytes held, as of the last call (see :meth:`estimate_footprint`)."""
+        self._ranked: list[Suggestion] = []
+        self._token: str | None = None
+        self._ranking_ended = False
+        self._seen: set[str] = set()  # the ranked designs' JSON, once the ranking ended
+        self._draws: SpaceDraws | None = None
+        self._draw = _FIRST_DRAW  # the count of the current draw
+        self._filtered = 0  # designs of the draws compared with the ranked ones
+        self._sampled: list[int] = []  # the draws' designs not ranked, in order
+        self._scores: list[float] = []  # the scores of the first sampled designs
+
+    def extend(self, length: int, stop: StopSignal) -> int:
+        """Compute the first ``length`` designs; return how many there are (fewer: space ended).
+
+        Raises
+        ------
+        StoppedError
+            When ``stop`` stopped the work first (what was done whole is kept).
+        """
+        self._rank(length, stop)
+        if len(self._ranked) >= length:
+            return length
+        need = length - len(self._ranked)
+        self._sample(need, stop)
+        return len(self._ranked) + min(need, len(self._scores))
+
+    def window(self, start: int, end: int) -> list[Suggestion]:
+        """Return the designs at 0-based positions ``start`` to ``end`` (computed already)."""
+        ranked = len(self._ranked)
+        window = self._ranked[start:end]
+        for index in range(max(start, ranked), end):
+            assert self._draws is not None, "sampled designs come from the draws"
+            sampled = index - ranked
+            architecture = self._draws.architecture(self._sampled[sampled])
+            window.append(Suggestion(index + 1, architecture, self._scores[sampled], "sampled"))
+        return window
+
+    def estimate_footprint(self) -> int:
+        """Return the bytes this holds, estimated: ranked designs, draws, and the draws' search.
+
+        A ranked architecture's permutation costs about :data:`_BYTES_PER_LOCATION` a location.
+        """
+        ranked = sum(
+            _BYTES_PER_LOCATION * s.architecture.input.num_locations + _BYTES_PER_DESIGN
+            for s in self._ranked
+        )
+        if self._draws is None:
+            return ranked
+        return ranked + _BYTES_PER_SEARCH + _BYTES_PER_DRAW * len(self._draws)
+
+    def _rank(self, length: int, stop: StopSignal) -> None:
+        """Fetch the ranking's pages until it holds ``length`` designs or ends.
+
+        The pages continue from the last page's token. As a computation from the start
+        (:func:`~advisor.integrations.proposals.fetch_ranking` of ``length`` designs), each page
+        asks at most :data:`PAGE_SIZE` designs and its search gets the time limit divided by
+        the pages ``length`` takes.
+        """
+        from advisor.search.recommend import recommend
+
+        if self._ranking_ended or len(self._ranked) >= length:
+            return
+        task, budget = self.search.task, self.search.budget
+        pages = math.ceil(length / PAGE_SIZE)
+        limit = budget.time_limit_seconds or DEFAULT_TIME_LIMIT
+        per_page = budget.model_copy(update={"time_limit_seconds": limit / pages})
+        while len(self._ranked) < length and not self._ranking_ended:
+            top_k = min(PAGE_SIZE, length - len(self._ranked))
+            page = per_page.model_copy(update={"top_k": top_k, "page_token": self._token})
+            result = recommend(task, page, stop=stop)
+            _raise_if_stopped(stop)  # a stopped search's page is partial: the positions would shift
+            for r in result.recommendations:
+                self._ranked.append(Suggestion(r.rank, r.architecture, r.score, "ranked"))
+            self._token = result.next_page_token
+            if self._token is None or not result.recommendations:
+                self._ranking_ended = True
+                self._seen = {_json(s.architecture) for s in self._ranked}
+
+    def _sample(self, need: int, stop: StopSignal) -> None:
+        """Draw and score the first ``need`` designs past the ranking (fewer: the space ended).
+
+        Draw ever more designs (each draw of n is the first n of any larger one) until there
+        are enough or a draw comes back short, the space exhausted: the work then follows the
+        space's size rather than the count asked. The stop signal is polled between the draws'
+        tries and before each design's scoring.
+        """
+        from advisor.search.recommend import score_architectures
+
+        task, budget = self.search.task, self.search.budget
+        if self._draws is None:
+            self._draws = SpaceDraws(task, budget, seed=budget.seed)
+        draws = self._draws
+        while len(self._sampled) < need:
+            _raise_if_stopped(stop)
+            drawn = draws.draw(self._draw, stop)
+            for index in range(self._filtered, drawn):
+                _raise_if_stopped(stop)  # an architecture on a large grid takes milliseconds
+                if _json(draws.architecture(index)) not in self._seen:
+                    self._sampled.append(index)
+                self._filtered = index + 1
+            if len(self._sampled) >= need or drawn < self._draw:
+                break
+            self._draw *= 2
+        designs = []
+        for index in self._sampled[len(self._scores) : need]:
+            _raise_if_stopped(stop)
+            designs.append(draws.architecture(index))
+        if designs:
+            self._scores.extend(score_architectures(task, budget, designs, stop))
+
+
+class SuggestionCache:
+    """The design sequences of the searches asked for lately, each as far as it was computed.
+
+    Katib's controller asks a few designs per call and the service is otherwise stateless, so
+    each call would compute its experiment's sequence from position 1 again: n designs asked
+    one at a time cost O(n^2). The cache keeps each search's sequence (keyed by a digest of the
+    search, :func:`search_digest`: every field of the task and budget read from the
+    experiment, so two experiments that read alike share one, and a changed setting is a new
+    one) and each call continues it. A sequence holds its ranked architectures (an input
+    permutation each, ~45 bytes a location) and its draws as trees and widths: about 1-2 MiB
+    for a thousand designs on a 32 x 32 input, up to tens of MiB with a long ranking on the
+    largest inputs the limits admit. Katib runs one suggestion service per experiment (or a
+    few experiments per shared one), so ``max_experiments`` (32) sequences, the most recently
+    used, cover every experiment in flight, and ``max_bytes`` (256 MiB) bounds the worst case;
+    a sequence over it on its own is computed as without a cache. An evicted experiment is
+    only slower: its next call computes from the start.
+
+    Thread-safe: calls on different searches run in parallel; calls on one search take turns
+    (the later one continues what the earlier computed), waiting while polling their stop.
+    """
+
+    def __init__(
+        self, max_experiments: int = MAX_CACHED_EXPERIMENTS, max_bytes: int = MAX_CACHED_BYTES
+    ) -> None:
+        self.max_experiments = max_experiments
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._sequences: OrderedDict[str, _Sequence] = OrderedDict()
+
+    def __len__(self) -> int:
+        """Return how many sequences are kept."""
+        with self._lock:
+            return len(self._sequences)
+
+    def __contains__(self, search: object) -> bool:
+        """Return whether the sequence of ``search`` (a :class:`KatibSearch`) is kept."""
+        if not isinstance(search, KatibSearch):
+            return False
+        key = search_digest(search)
+        with self._lock:
+            return key in self._sequences
+
+    @contextmanager
+    def sequence(self, search: KatibSearch, stop: StopSignal) -> Iterator[_Sequence]:
+        """Hold ``search``'s sequence (a new one if none is kept) for one call's work.
+
+        Raises
+        ------
+        StoppedError
+            When ``stop`` stops while another call holds the sequence.
+        """
+        key = search_digest(search)
+        with self._lock:
+            sequence = self._sequences.get(key)
+            if sequence is None:
+                sequence = self._sequences[key] = _Sequence(search)
+            self._sequences.move_to_end(key)
+        while not sequence.lock.acquire(timeout=_LOCK_POLL_SECONDS):
+            _raise_if_stopped(stop)
+        try:
+            yield sequence
+        except (StoppedError, InvalidRequestError):
+            raise  # what the sequence kept was computed whole
+        except BaseException:
+            self._forget(key, sequence)  # an unforeseen error may have left a step half done
+            raise
+        finally:
+            sequence.footprint = sequence.estimate_footprint()
+            sequence.lock.release()
+            self._evict()
+
+    def _forget(self, key: str, sequence: _Sequence) -> None:
+        with self._lock:
+            if self._sequences.get(key) is sequence:
+                del self._sequences[key]
+
+    def _evict(self) -> None:
+        """Drop the least recently used sequences while over either bound."""
+        with self._lock:
+            held = sum(s.footprint for s in self._sequences.values())
+            while self._sequences and (
+                len(self._sequences) > self.max_experiments or held > self.max_bytes
+            ):
+                _, evicted = self._sequences.popitem(last=False)
+                held -= evicted.footprint
+
+
+def search_digest(search: KatibSearch) -> str:
+    """Return a digest of everything that decides the search's sequence: its task and budget.
+
+    The experiment's trials do not decide it (they only pick which of its designs a call
+    returns), nor does the call's stop signal (it only stops the work).
+    """
+    document = [
+        search.task.model_dump(mode="json"),
+        search.budget.model_dump(mode="json"),
+    ]
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _raise_if_stopped(stop: StopSignal) -> None:

@@ -9,6 +9,9 @@ BadRequest detail of :mod:`advisor.service.status`). Both apply the server's
 admitted through their own :class:`~advisor.service.admission.Admission`, and their work follows
 the call's stop signal as the advisor RPCs' does
 (:func:`~advisor.service.servicer.call_stop_signal`: the deadline, cancellation, shutdown drain).
+Each servicer keeps the sequences of the experiments it was asked for lately
+(:class:`~advisor.integrations.katib.SuggestionCache`), so a call continues its experiment's
+sequence where the last call left it instead of computing it from position 1.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import grpc
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.integrations.encoding import ArchitectureCodec
 from advisor.integrations.katib import (
+    SuggestionCache,
     architectures_held,
     read_experiment,
     suggestion_assignments,
@@ -38,6 +42,7 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
     def __init__(self, limits: RequestLimits, admission: Admission) -> None:
         self._limits = limits
         self._admission = admission
+        self._sequences = SuggestionCache()
 
     @unary_errors
     def GetSuggestions(  # noqa: N802 - gRPC method names come from the proto
@@ -60,6 +65,7 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
                     architectures_held(request.trials),
                     stop=stop,
                     max_length=self._limits.max_katib_designs,
+                    cache=self._sequences,
                 )
             codec = ArchitectureCodec(
                 search.task.input,

@@ -7,7 +7,7 @@ import functools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,16 @@ import pytest
 from google.protobuf import json_format
 from grpc_status import rpc_status
 
+from advisor.model.architecture import Architecture
+from advisor.model.budget import Budget
 from advisor.model.results import SearchResult
+from advisor.model.task import Task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.search.candidates import Candidate
 from advisor.search.ladders import Ladders
-from advisor.search.recommend import recommend
+from advisor.search.recommend import recommend, score_architectures
 from advisor.service.katib_server import start_katib_server
+from advisor.stopping import StopSignal
 from tests.support.harness import violations_of
 from tests.support.server_process import ServerProcess
 
@@ -239,6 +243,61 @@ def test_a_setting_the_budget_refuses_is_invalid_argument_from_both_rpcs(
     )
     for call, request in ((katib.ValidateAlgorithmSettings, validate), (katib.GetSuggestions, get)):
         assert _fields(_refusal(call, request)) == [f"{SETTINGS}[{index}].value"]
+
+
+def _trial(assignments: api_pb2.GetSuggestionsReply.ParameterAssignments) -> api_pb2.Trial:
+    """The trial Katib makes of one suggestion."""
+    return api_pb2.Trial(
+        spec=api_pb2.TrialSpec(
+            parameter_assignments=api_pb2.TrialSpec.ParameterAssignments(
+                assignments=list(assignments.assignments)
+            )
+        )
+    )
+
+
+def test_each_call_continues_the_experiments_sequence(
+    katib: api_pb2_grpc.SuggestionStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    searches: list[int] = []
+    scored: list[int] = []
+
+    def counted_recommend(*args: Any, **kwargs: Any) -> SearchResult:
+        searches.append(1)
+        return recommend(*args, **kwargs)
+
+    def counted_scores(
+        task: Task, budget: Budget, designs: Sequence[Architecture], stop: StopSignal | None
+    ) -> list[float]:
+        scored.append(len(designs))
+        return score_architectures(task, budget, designs, stop)
+
+    # The server runs in this process: its calls search and score through these.
+    monkeypatch.setattr("advisor.search.recommend.recommend", counted_recommend)
+    monkeypatch.setattr("advisor.search.recommend.score_architectures", counted_scores)
+    asked = experiment(seed="7")  # a sequence no other test of the module asks for
+    trials: list[api_pb2.Trial] = []
+    sources = []
+    for total in range(1, 13):
+        reply = katib.GetSuggestions(
+            api_pb2.GetSuggestionsRequest(
+                experiment=asked,
+                trials=trials,
+                current_request_number=1,
+                total_request_number=total,
+            ),
+            timeout=60,
+        )
+        (assignments,) = reply.parameter_assignments
+        assert assignments.labels["advisor.rank"] == str(total)
+        sources.append(assignments.labels["advisor.source"])
+        trials.append(_trial(assignments))
+    ranked = sources.count("ranked")
+    assert 0 < ranked < len(sources)
+    # One search per ranked design and one to find the ranking's end, each sampled design
+    # scored once: from position 1, every call searched and scored all the sampled before it.
+    assert len(searches) == ranked + 1
+    assert scored == [1] * (len(sources) - ranked)
 
 
 def _into_the_draws(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object]) -> list[float]:
