@@ -6,9 +6,8 @@ import base64
 import json
 import math
 import random
-import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -38,11 +37,10 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchResult
 from advisor.model.task import Task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
-from advisor.search.candidates import Candidate
-from advisor.search.ladders import Ladders
 from advisor.search.recommend import recommend, sample_architectures, score_architectures
 from advisor.service.katib_server import KATIB_HEALTH_SERVICE, start_katib_server
 from advisor.stopping import StopSignal
+from tests.support.katib_draws import into_the_draws
 from tests.support.server_process import ServerProcess
 
 GOLDEN = Path(__file__).parent / "data" / "katib" / "enas_cpu_experiment.json"
@@ -557,36 +555,6 @@ def test_a_call_waiting_for_another_on_its_sequence_follows_its_stop() -> None:
         assert time.monotonic() - started < 5
 
 
-def _into_the_draws(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object]) -> list[float]:
-    """Run ``action`` 0.2 s after the draws past the ranking made 3,000 tries; return when.
-
-    A try is a call of ``Ladders.fitting`` once the ranking's search returned. The draws before
-    the last take ~1,000 tries (fewer once they continue one another), so the action comes
-    0.2 s into the last, the one that runs the space out (the returned list holds the moment).
-    """
-    ranked: list[bool] = []
-    tries: list[int] = []
-    fired: list[float] = []
-
-    def ranking(*args: Any, **kwargs: Any) -> SearchResult:
-        result = recommend(*args, **kwargs)
-        ranked.append(True)
-        return result
-
-    def counted(ladders: Ladders, candidate: Candidate, scale: float = 1.0) -> Any:
-        if ranked:
-            tries.append(1)
-            if len(tries) == 3_000:
-                fired.append(time.monotonic() + 0.2)
-                threading.Timer(0.2, action).start()
-        return fitting(ladders, candidate, scale)
-
-    fitting = Ladders.fitting
-    monkeypatch.setattr("advisor.search.recommend.recommend", ranking)
-    monkeypatch.setattr(Ladders, "fitting", counted)
-    return fired
-
-
 def _slow_search() -> KatibSearch:
     """The enas-cpu experiment with 6 layers of 8 to 128 channels and 1,000,000 parameters.
 
@@ -610,7 +578,7 @@ def test_a_stop_during_the_draws_ends_a_large_request_promptly(
 ) -> None:
     search = _slow_search()
     stop = StopSignal()
-    fired = _into_the_draws(monkeypatch, stop.cancel)
+    fired = into_the_draws(monkeypatch, stop.cancel)
     with pytest.raises(StoppedError):
         suggestions(search, 0, 1_000, stop=stop)
     # Every part polls the signal: the draws before each try, the scoring before each design.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -21,12 +20,11 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchResult
 from advisor.model.task import Task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
-from advisor.search.candidates import Candidate
-from advisor.search.ladders import Ladders
 from advisor.search.recommend import recommend, score_architectures
 from advisor.service.katib_server import start_katib_server
 from advisor.stopping import StopSignal
 from tests.support.harness import violations_of
+from tests.support.katib_draws import into_the_draws
 from tests.support.server_process import ServerProcess
 
 GOLDEN = Path(__file__).parents[1] / "data" / "katib" / "enas_cpu_experiment.json"
@@ -300,36 +298,6 @@ def test_each_call_continues_the_experiments_sequence(
     assert scored == [1] * (len(sources) - ranked)
 
 
-def _into_the_draws(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object]) -> list[float]:
-    """Run ``action`` 0.2 s after the draws past the ranking made 3,000 tries; return when.
-
-    A try is a call of ``Ladders.fitting`` once the ranking's search returned. The draws before
-    the last take ~1,000 tries (fewer once they continue one another), so the action comes
-    0.2 s into the last, the one that runs the space out (the returned list holds the moment).
-    """
-    ranked: list[bool] = []
-    tries: list[int] = []
-    fired: list[float] = []
-
-    def ranking(*args: Any, **kwargs: Any) -> SearchResult:
-        result = recommend(*args, **kwargs)
-        ranked.append(True)
-        return result
-
-    def counted(ladders: Ladders, candidate: Candidate, scale: float = 1.0) -> Any:
-        if ranked:
-            tries.append(1)
-            if len(tries) == 3_000:
-                fired.append(time.monotonic() + 0.2)
-                threading.Timer(0.2, action).start()
-        return fitting(ladders, candidate, scale)
-
-    fitting = Ladders.fitting
-    monkeypatch.setattr("advisor.search.recommend.recommend", ranking)
-    monkeypatch.setattr(Ladders, "fitting", counted)
-    return fired
-
-
 def test_a_call_cancelled_in_the_draws_frees_its_slot_promptly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -340,7 +308,7 @@ def test_a_call_cancelled_in_the_draws_frees_its_slot_promptly(
             request = _slow_request()
             request.total_request_number = 1_000  # the server's max_katib_designs
             calls: list[grpc.Future[api_pb2.GetSuggestionsReply]] = []
-            fired = _into_the_draws(monkeypatch, lambda: calls[0].cancel())
+            fired = into_the_draws(monkeypatch, lambda: calls[0].cancel())
             calls.append(katib.GetSuggestions.future(request, timeout=120))
             assert _poll(lambda: bool(fired) and calls[0].done(), 60)
             assert calls[0].cancelled()
