@@ -46,10 +46,22 @@ from advisor.seprank.labels import correlation_labels, padded_labels
 from advisor.seprank.mixture import log2_mixture_bound, mixture_structure
 from advisor.stopping import StopSignal
 
-__all__ = ["PAIRED_TREES", "mixture_of", "with_mixtures"]
+__all__ = ["PAIRED_TREES", "mixture_of", "tree_budget", "with_mixtures"]
 
 PAIRED_TREES = 6
 """The best trees paired into mixtures (15 pairs): each pair scores every practical ladder."""
+
+
+def tree_budget(budget: Budget) -> Budget:
+    """Return the budget the tree search runs on: mixtures are built afterwards from its trees.
+
+    The tree search keeps at least the :data:`PAIRED_TREES` best trees, whatever ``top_k``, so
+    the mixtures paired from them, and hence the ranking, do not depend on the page's length.
+    """
+    if "mixture" not in budget.families():
+        return budget
+    trees = [family for family in budget.families() if family != "mixture"] or None
+    return budget.model_copy(update={"geometries": trees, "top_k": max(budget.top_k, PAIRED_TREES)})
 
 
 @dataclass(frozen=True)

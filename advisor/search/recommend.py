@@ -49,7 +49,7 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.coherence import Relation, architecture_coherence
-from advisor.search.mixtures import PAIRED_TREES, with_mixtures
+from advisor.search.mixtures import tree_budget, with_mixtures
 from advisor.search.objective import Objective
 from advisor.search.page import result_page
 from advisor.search.paging import page_offset
@@ -111,25 +111,13 @@ def recommend(
         raise InvalidRequestError.single(
             "budget.page_token", "a search with the mixture family returns one page only"
         )
-    run = SearchRun(task, _tree_budget(budget), signal, progress, offset)
+    run = SearchRun(task, tree_budget(budget), signal, progress, offset)
     result = result_page(run, run.execute())
     if "mixture" not in budget.families():
         return result
     # The relations the trees' coherence was read on, where the objective weighs it.
     relations = run.relations() if run.objective.best_coherence is not None else []
     return with_mixtures(task, budget, result, run.objective, relations, signal)
-
-
-def _tree_budget(budget: Budget) -> Budget:
-    """Return the budget the tree search runs on: mixtures are built afterwards from its trees.
-
-    The tree search keeps at least the :data:`PAIRED_TREES` best trees, whatever ``top_k``, so
-    the mixtures paired from them, and hence the ranking, do not depend on the page's length.
-    """
-    if "mixture" not in budget.families():
-        return budget
-    trees = [family for family in budget.families() if family != "mixture"] or None
-    return budget.model_copy(update={"geometries": trees, "top_k": max(budget.top_k, PAIRED_TREES)})
 
 
 def search_objective(task: Task, budget: Budget) -> Objective:
@@ -142,7 +130,7 @@ def _scoring_search(task: Task, budget: Budget) -> tuple[Objective, list[Relatio
 
     No relations for a free search, whose objective does not weigh coherence.
     """
-    search = SearchRun(task, _tree_budget(budget), StopSignal(), None)
+    search = SearchRun(task, tree_budget(budget), StopSignal(), None)
     if budget.width_profile == "free":
         return search.free_objective(), []
     search.scoring_pass()
@@ -197,7 +185,7 @@ def sample_architectures(
     trained-outcome benchmark compares the search's order with the trained order over such draws.
     Fewer than ``count`` come back when the space holds fewer distinct designs.
     """
-    search = SearchRun(task, _tree_budget(budget), StopSignal(), None)
+    search = SearchRun(task, tree_budget(budget), StopSignal(), None)
     rng = np.random.default_rng(seed)
     trees = [c for c in search.candidates if c.eligible]
     drawn: dict[tuple[int, tuple[int, ...]], Architecture] = {}
