@@ -172,3 +172,16 @@ def test_a_stopped_pricing_leaves_the_contiguous_net_out_and_every_figure_as_it_
     assert cut.correlations == full.correlations
     assert "cut by a time limit" in cut.efficiency.summary()
     assert analyze(task, arch, pricing_stop=StopSignal()) == full  # a live signal prices
+
+
+def test_an_analysis_asked_without_the_pricing_leaves_it_out_and_every_figure_as_it_was() -> None:
+    task = _task([[1] * 8 + [2] * 8, [1, 2] * 8])
+    arch = _arch([4, 4, 8, 8], 4, "mirror")
+    full, bare = analyze(task, arch), analyze(task, arch, price_contiguous=False)
+    assert full.efficiency is not None and bare.efficiency is not None
+    assert full.efficiency.contiguous_priced and full.efficiency.log2_contiguous_parameters
+    assert not bare.efficiency.contiguous_priced
+    assert bare.efficiency.log2_contiguous_parameters is None
+    assert bare.efficiency.log2_shallow_channels == full.efficiency.log2_shallow_channels
+    assert bare.correlations == full.correlations
+    assert "not asked for" in bare.efficiency.summary()

@@ -245,6 +245,14 @@ def test_the_pruner_scores_with_the_analysis() -> None:
     assert pruner.check(study.ask(), best.architecture) == pytest.approx(1.0)
 
 
+def test_the_in_process_source_gives_the_figures_without_the_pricing() -> None:
+    architecture = RANKING[1].architecture
+    priced, bare = analyze(TASK, architecture), AdvisorSource().analyze(TASK, architecture)
+    assert bare.correlations == priced.correlations
+    assert priced.efficiency is not None and priced.efficiency.contiguous_priced
+    assert bare.efficiency is not None and not bare.efficiency.contiguous_priced
+
+
 def test_a_server_target_gives_the_same_proposals() -> None:
     with start_server(ServerConfig(workers=1)) as server:
         source = AdvisorSource(target=server.address)

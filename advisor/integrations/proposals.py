@@ -50,11 +50,15 @@ class AdvisorSource:
             return client.recommend(task, budget, timeout=self.timeout)
 
     def analyze(self, task: Task, architecture: Architecture) -> Analysis:
-        """Score one architecture against ``task`` where this source says."""
+        """Score one architecture against ``task`` where this source says.
+
+        In-process the contiguous net is not priced (``contiguous_priced`` False): the callers
+        read the figures, and the pricing is most of a small input's analysis.
+        """
         if self.target is None:
             from advisor.seprank.analysis import analyze
 
-            return analyze(task, architecture)
+            return analyze(task, architecture, price_contiguous=False)
         from advisor_client.client import AdvisorClient
 
         with AdvisorClient(self.target, token=self.token) as client:

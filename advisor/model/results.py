@@ -61,8 +61,9 @@ class Efficiency:
         when no width reaches them even without sharing, or when not priced.
     contiguous_priced
         False when the contiguous net was not priced, and its figures are None: the input was
-        too large (the analysis would have cost many times over), or a search's deadline cut
-        the pricing (advisor/seprank/efficiency.py).
+        too large (the analysis would have cost many times over), a search's deadline cut the
+        pricing, or the caller left it out (``analyze(..., price_contiguous=False)``, which
+        scoring many designs does; advisor/seprank/efficiency.py).
     """
 
     log2_shallow_channels: float
@@ -80,7 +81,7 @@ class Efficiency:
         if not self.contiguous_priced:
             return shallow + (
                 "; the contiguous comparison is not computed (too costly for an input this "
-                "large, or cut by a time limit)."
+                "large, cut by a time limit, or not asked for)."
             )
         if self.log2_contiguous_parameters is None or self.log2_contiguous_channels is None:
             return shallow + "; no contiguous net on these windows reaches them at any width."

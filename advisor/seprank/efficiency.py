@@ -85,6 +85,7 @@ def expressive_efficiency(
     rows: LabelRows,
     log2_ranks: Sequence[float],
     stop: StopSignal | None = None,
+    price_contiguous: bool = True,
 ) -> Efficiency:
     """Price ``log2_ranks`` (one per correlation) on the shallow and contiguous nets.
 
@@ -100,6 +101,9 @@ def expressive_efficiency(
     stop
         Polled before each round of the contiguous net's pricing; once it has stopped, the
         pricing is abandoned and left out (``contiguous_priced`` False).
+    price_contiguous
+        False: the contiguous net is not priced (``contiguous_priced`` False), as for an input
+        too large; the shallow figures, a closed form, are given anyway.
     """
     model = ParameterModel.for_input(
         architecture.input, architecture.representation_kernel, architecture.outputs
@@ -107,7 +111,7 @@ def expressive_efficiency(
     log2_m = math.log2(architecture.representation)
     targets = np.asarray(log2_ranks, dtype=np.float64)
     shallow = max(float(targets.max(initial=0.0)), 0.0)
-    priced = is_priced(len(correlations), architecture.schedule)
+    priced = price_contiguous and is_priced(len(correlations), architecture.schedule)
     ladders: list[list[float]] = []
     if priced:
         contiguous, labels = contiguous_structure(architecture.schedule), rows(correlations)
