@@ -20,7 +20,7 @@ Every problem is one :class:`~advisor.errors.FieldViolation` naming the request 
 
 The designs are the advisor's ranking (paged past ``top_k``), then, once it ends, distinct
 random designs of the search's own space at the budget (seeded; the designs of
-``sample_architectures``, drawn through :class:`~advisor.integrations.space_draws.SpaceDraws`,
+``sample_architectures``, drawn through :class:`~advisor.search.draws.SpaceDraws`,
 which polls the stop signal), so Katib always gets as many as it asks for while the space
 lasts. Position ``total_request_number - current_request_number`` onwards is what a call
 returns: rounds continue the sequence without repeats. A :class:`SuggestionCache` keeps each
@@ -40,7 +40,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import pydantic
 
@@ -52,12 +52,15 @@ from advisor.errors import (
 )
 from advisor.integrations.encoding import ArchitectureCodec, FlatValue
 from advisor.integrations.proposals import PAGE_SIZE
-from advisor.integrations.space_draws import SpaceDraws
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.task import Task, list_presets, parse_task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
 from advisor.stopping import StopSignal
+
+if TYPE_CHECKING:
+    # The search is imported where it runs: the service reads Katib's limits without loading it.
+    from advisor.search.draws import SpaceDraws
 
 __all__ = [
     "ARCHITECTURE_ASSIGNMENT",
@@ -436,7 +439,7 @@ class _Sequence:
     their tokens), then the designs of ``sample_architectures`` past the ranked ones, in draw
     order, each draw of ``n`` the first ``n`` of any larger one. So a longer prefix continues a
     shorter one, and this keeps what it computed: the ranked designs and the page token after
-    them, the draws (:class:`~advisor.integrations.space_draws.SpaceDraws`, which keeps each
+    them, the draws (:class:`~advisor.search.draws.SpaceDraws`, which keeps each
     design as its tree and widths and builds it when asked) and the sampled designs' scores.
     A ranking search its time limit cuts ranks what it reached: a computation from position 1
     may rank otherwise, and the kept sequence continues the one its first call ranked (the
@@ -535,6 +538,7 @@ class _Sequence:
         space's size rather than the count asked. The stop signal is polled between the draws'
         tries and before each design's scoring.
         """
+        from advisor.search.draws import SpaceDraws
         from advisor.search.recommend import score_architectures
 
         task, budget = self.search.task, self.search.budget

@@ -39,7 +39,6 @@ False`` (:mod:`advisor.search.clock`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Final
 
 import numpy as np
 
@@ -49,6 +48,7 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.coherence import Relation, architecture_coherence
+from advisor.search.draws import SpaceDraws
 from advisor.search.mixtures import tree_budget, with_mixtures
 from advisor.search.objective import Objective
 from advisor.search.page import result_page
@@ -64,9 +64,6 @@ __all__ = [
     "score_architectures",
     "search_objective",
 ]
-
-_SAMPLE_TRIES: Final = 50
-"""Draws attempted per design :func:`sample_architectures` returns, before it gives up."""
 
 
 def recommend(
@@ -177,42 +174,13 @@ def sample_architectures(
 ) -> list[Architecture]:
     """Draw ``count`` distinct random designs from the search's own space, reproducibly.
 
-    Each draw is a recommendable tree (uniformly over the candidates) with a width vector the
-    search would consider for it (uniformly over its practical profiles that fit the budget, or
-    over the free choices that fit it), preferring those that spend at least ``min_share`` of
-    the budget where the tree has any, so the draws are designs *at* this budget. This is the
-    population a ranking is tested on: the
-    trained-outcome benchmark compares the search's order with the trained order over such draws.
-    Fewer than ``count`` come back when the space holds fewer distinct designs.
+    Each is a recommendable tree with a width vector the search would consider for it,
+    preferring those that spend at least ``min_share`` of the budget, so the draws are designs
+    *at* this budget (:mod:`advisor.search.draws` says how, from ``seed``). This is the
+    population a ranking is tested on: the trained-outcome benchmark compares the search's order
+    with the trained order over such draws. Fewer than ``count`` come back when the space holds
+    fewer distinct designs. A caller that must stop the draws, or continue them to a larger
+    count, uses :class:`~advisor.search.draws.SpaceDraws` itself.
     """
-    search = SearchRun(task, tree_budget(budget), StopSignal(), None)
-    rng = np.random.default_rng(seed)
-    trees = [c for c in search.candidates if c.eligible]
-    drawn: dict[tuple[int, tuple[int, ...]], Architecture] = {}
-    for _ in range(count * _SAMPLE_TRIES):
-        if len(drawn) == count:
-            break
-        candidate = trees[int(rng.integers(len(trees)))]
-        if budget.width_profile == "practical":
-            profiles, parameters = search.ladders.fitting(candidate)
-        else:
-            profiles = rng.choice(search.choices, size=(_SAMPLE_TRIES, candidate.depth + 1))
-            parameters = search.model.count(profiles)
-            fitting = parameters <= budget.max_parameters
-            profiles, parameters = profiles[fitting], parameters[fitting]
-        spending = parameters >= min_share * budget.max_parameters
-        if spending.any():
-            profiles = profiles[spending]
-        if profiles.size == 0:
-            continue
-        chosen = tuple(int(w) for w in profiles[int(rng.integers(len(profiles)))])
-        drawn.setdefault(
-            (candidate.index, chosen),
-            search.space.architecture(
-                candidate,
-                chosen,
-                outputs=search.outputs,
-                representation_kernel=budget.representation_kernel,
-            ),
-        )
-    return list(drawn.values())
+    draws = SpaceDraws(task, budget, seed, min_share)
+    return [draws.architecture(index) for index in range(draws.draw(count))]

@@ -1,28 +1,27 @@
-"""The seeded random designs of a search's space, drawn on as far as asked and stoppable.
+"""Seeded random designs of the search's own space: drawn on demand, continued, stoppable.
 
-:func:`advisor.search.recommend.sample_architectures` draws ``count`` distinct designs from the
-search's own space: up to ``count * 50`` tries of one random generator, each a tree and a width
-vector, and keeps the first ``count`` distinct ones. It neither polls a stop signal nor resumes:
-when the space holds fewer designs than asked it makes every one of those tries (some 50,000 for
-a thousand designs, 10-30 s on the two-core machines) before anything can stop it, and asking
-for more designs draws the first ones again.
+A draw of ``count`` designs makes up to ``count *`` :data:`SAMPLE_TRIES` tries of one random
+generator seeded by ``seed``. Each try picks a recommendable tree uniformly, then a width vector
+the search would consider for it (uniformly over its practical profiles that fit the budget, or
+over the free choices that fit it), preferring those that spend at least ``min_share`` of the
+budget where the tree has any; the draw keeps the first ``count`` distinct designs. This is the
+population :func:`advisor.search.recommend.sample_architectures` returns (the trained-outcome
+benchmark's random pool members) and Katib's designs past the ranking.
 
-:class:`SpaceDraws` makes the same tries of the same generator, one at a time and only as many
-as asked so far, and polls a stop signal between tries. Because a draw of ``n`` tries is a prefix
-of any longer one, one :class:`SpaceDraws` answers ``sample_architectures(task, budget, count,
-seed)`` for every ``count`` (:meth:`SpaceDraws.draw`), and a larger count continues where the
-last stopped. It keeps each design as its tree and widths, a few hundred bytes, and builds the
-architecture only when asked (:meth:`SpaceDraws.architecture`): an architecture carries its
-input permutation, some 40 bytes per input location.
-
-The tries follow ``sample_architectures`` step by step (tests/test_integrations_space_draws.py
-checks that both give the same designs); a change there must be made here too.
+:class:`SpaceDraws` makes the tries one at a time, only as many as asked so far, and polls a
+stop signal between them: a draw whose space holds fewer designs than asked makes every try of
+its limit (some 50,000 for a thousand designs, 10-30 s on the two-core machines), which a
+deadline must be able to cut. Because the tries of a draw of ``n`` are a prefix of those of any
+longer one, one :class:`SpaceDraws` answers every count (:meth:`SpaceDraws.draw`), a larger
+count continuing where the last stopped. It keeps each design as its tree and widths, a few
+hundred bytes, and builds the architecture only when asked (:meth:`SpaceDraws.architecture`):
+an architecture carries its input permutation, some 40 bytes per input location.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 
@@ -30,19 +29,19 @@ from advisor.errors import StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.task import Task
+from advisor.search.candidates import Candidate
+from advisor.search.mixtures import tree_budget
+from advisor.search.run import SearchRun
 from advisor.stopping import StopSignal
-
-if TYPE_CHECKING:
-    from advisor.search.candidates import Candidate
 
 __all__ = ["SAMPLE_TRIES", "SpaceDraws"]
 
 SAMPLE_TRIES: Final = 50
-"""Tries per design asked before the draw gives up: ``sample_architectures``' own."""
+"""Tries per design asked before a draw gives up (and free width vectors drawn per try)."""
 
 
 class SpaceDraws:
-    """The tries of ``sample_architectures(task, budget, ·, seed, min_share)``, made on demand.
+    """The tries of the draws of ``task``'s space under ``budget`` from ``seed``, made on demand.
 
     Not thread-safe: one caller at a time (the Katib sequence holds its lock).
     """
@@ -50,15 +49,7 @@ class SpaceDraws:
     def __init__(self, task: Task, budget: Budget, seed: int = 0, min_share: float = 0.5) -> None:
         self._budget = budget
         self._min_share = min_share
-        # The search sample_architectures draws from: its tree budget leaves mixtures out.
-        families = budget.families()
-        if "mixture" in families:
-            trees = [family for family in families if family != "mixture"] or None
-            budget = budget.model_copy(update={"geometries": trees})
-        # Imported when first drawn: the service reads Katib's limits without loading the search.
-        from advisor.search.run import SearchRun
-
-        self._search = SearchRun(task, budget, StopSignal(), None)
+        self._search = SearchRun(task, tree_budget(budget), StopSignal(), None)
         self._trees = [c for c in self._search.candidates if c.eligible]
         self._rng = np.random.default_rng(seed)
         self._tries = 0
@@ -73,23 +64,23 @@ class SpaceDraws:
         return self._tries
 
     def draw(self, count: int, stop: StopSignal | None = None) -> int:
-        """Return how many designs ``sample_architectures`` returns for ``count``: the first ones.
+        """Return how many designs a draw of ``count`` gives: the first ones found.
 
         Its designs are ``architecture(0)`` to ``architecture(n - 1)`` for the ``n`` returned
-        (fewer than ``count`` when the space holds fewer). Tries not made yet are made now;
-        ``stop`` is polled before each (:class:`~advisor.errors.StoppedError`), and a stopped
-        draw keeps the tries it made for the next.
+        (fewer than ``count`` when the space holds fewer): those found within its
+        ``count * SAMPLE_TRIES`` tries, whatever larger count was drawn before. Tries not made
+        yet are made now; ``stop`` is polled before each (:class:`~advisor.errors.StoppedError`),
+        and a stopped draw keeps the tries it made for the next.
         """
         limit = count * SAMPLE_TRIES
         while len(self._found) < count and self._tries < limit:
             if stop is not None and stop.stopped():
                 raise StoppedError("the draws were stopped")
             self._try()
-        # sample_architectures keeps the designs found within its ``limit`` tries, at most count.
         return min(count, bisect_left(self._found_at, limit))
 
     def architecture(self, index: int) -> Architecture:
-        """Return the ``index``-th distinct design drawn (0-based), as sample_architectures."""
+        """Return the ``index``-th distinct design drawn (0-based)."""
         candidate, widths = self._found[index]
         return self._search.space.architecture(
             candidate,
@@ -103,7 +94,7 @@ class SpaceDraws:
         return len(self._found)
 
     def _try(self) -> None:
-        """Make the next try of sample_architectures' loop (its generator calls, in its order)."""
+        """Make the next try: a tree, then one of its width vectors (module docstring)."""
         search, budget, rng = self._search, self._budget, self._rng
         at = self._tries
         self._tries += 1
