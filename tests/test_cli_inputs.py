@@ -11,14 +11,15 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pydantic
 import pytest
 import yaml
 from advisor_client.client import AdvisorClient
 
 from advisor.cli.main import DISTRIBUTION, build_parser
 from advisor.cli.options import BUDGET_OPTIONS, ExitCode
-from advisor.errors import InvalidRequestError
-from advisor.model.budget import INT32_MAX, INT64_MAX, Budget
+from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
+from advisor.model.budget import INT32_MAX, INT64_MAX, Budget, seed_problem
 from advisor.model.results import Recommendation
 from advisor.model.task import parse_task
 from advisor.protocol.wire import search_result_from_proto, search_result_to_proto
@@ -45,23 +46,23 @@ def write(directory: Path, name: str, text: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("flag", "limit"),
+    ("flag", "limit", "written"),
     [
-        ("--budget", INT64_MAX),
-        ("--seed", INT64_MAX),
-        ("--max-channels", INT32_MAX),
-        ("--top", INT32_MAX),
-        ("--max-macs", INT64_MAX),
+        ("--budget", INT64_MAX, str(INT64_MAX)),
+        ("--seed", INT64_MAX, "2^63 - 1"),  # as every seed's range is written
+        ("--max-channels", INT32_MAX, str(INT32_MAX)),
+        ("--top", INT32_MAX, str(INT32_MAX)),
+        ("--max-macs", INT64_MAX, str(INT64_MAX)),
     ],
 )
 def test_a_number_the_wire_cannot_carry_names_its_option(
-    tmp_path: Path, flag: str, limit: int
+    tmp_path: Path, flag: str, limit: int, written: str
 ) -> None:
     task = write(tmp_path, "task.yaml", yaml.safe_dump(SYMMETRY))
     options = {"--budget": "5000", flag: str(limit + 1)}
     result = advisor("recommend", task, *(item for pair in options.items() for item in pair))
     line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
-    assert line.startswith(f"advisor: error: {flag}: ") and str(limit) in line
+    assert line.startswith(f"advisor: error: {flag}: ") and written in line
 
 
 @pytest.mark.parametrize("command", ["recommend", "infer"])
@@ -75,7 +76,8 @@ def test_a_negative_seed_is_named_as_its_option(tmp_path: Path, command: str) ->
         np.save(source, np.random.default_rng(0).normal(size=(64, 4, 4)).astype(np.float32))
         result = advisor("infer", source, "--seed", "-1")
     line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
-    assert line.startswith("advisor: error: --seed: "), line
+    # Both in the same words, the whole range (recommend's once quoted pydantic's lower bound).
+    assert line == "advisor: error: --seed: is -1: must be between 0 and 2^63 - 1", line
 
 
 def test_the_extreme_carried_seeds_are_accepted() -> None:
@@ -83,10 +85,20 @@ def test_the_extreme_carried_seeds_are_accepted() -> None:
     assert Budget(max_parameters=INT64_MAX, seed=0).seed == 0
 
 
+@pytest.mark.parametrize("seed", [-1, INT64_MAX + 1])
+def test_a_refused_budget_seed_names_the_field_and_the_whole_range(seed: int) -> None:
+    with pytest.raises(pydantic.ValidationError) as raised:
+        Budget(max_parameters=5000, seed=seed)
+    violations = invalid_request_from_pydantic(raised.value, prefix="budget").violations
+    assert violations == (
+        FieldViolation("budget.seed", f"is {seed:,}: must be between 0 and 2^63 - 1"),
+    )
+
+
 def test_the_documented_seed_range_is_the_library_s() -> None:
-    (lowest,) = [bound.ge for bound in Budget.model_fields["seed"].metadata if hasattr(bound, "ge")]
     documented = " ".join(CLI_DOC.read_text(encoding="utf-8").split())
-    assert f"`--seed` runs from {lowest} " in documented
+    assert f"`--seed: {seed_problem(-1)}`" in documented
+    assert seed_problem(0) is None and seed_problem(INT64_MAX) is None
 
 
 def test_weights_near_the_float_range_rank_as_their_ratios() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from advisor.errors import FieldViolation, InvalidRequestError
 
@@ -28,6 +28,7 @@ __all__ = [
     "Family",
     "ObjectiveKind",
     "WidthProfile",
+    "seed_problem",
 ]
 
 AllowedFamily: TypeAlias = Literal[
@@ -102,6 +103,18 @@ k locations passes one value of k per channel, so a 16x16 global max pool throws
 what the layers below computed."""
 
 
+def seed_problem(seed: int) -> str | None:
+    """Return why ``seed`` is refused, or None: a seed runs from 0 to 2^63 - 1.
+
+    numpy's generators take non-negative seeds only, and the wire carries a seed as ``int64``.
+    Every seed a request carries (``budget.seed``, InferTask's ``seed``) is checked here, so
+    each refusal states the whole range in the same words (the caller names the field).
+    """
+    if 0 <= seed <= INT64_MAX:
+        return None
+    return f"is {seed:,}: must be between 0 and 2^63 - 1"
+
+
 class Budget(BaseModel):
     """The search request's options (docs/FORMATS.md §5)."""
 
@@ -136,10 +149,8 @@ class Budget(BaseModel):
     )
     seed: int = Field(
         default=0,
-        ge=0,
-        le=INT64_MAX,
-        description="Seed of every random choice (dilation samples); numpy's "
-        "generators take non-negative seeds only.",
+        description="Seed of every random choice (dilation samples), 0 to 2^63 - 1: numpy's "
+        "generators take non-negative seeds only (seed_problem).",
     )
     objective: ObjectiveKind = "weighted"
     log2_rank_target: float | None = Field(
@@ -200,6 +211,14 @@ class Budget(BaseModel):
         description="Continue a ranking: the next_page_token of the previous result of the same "
         "request (all fields but top_k, time_limit_seconds and page_token equal); None: page 1.",
     )
+
+    @field_validator("seed")
+    @classmethod
+    def _seed_in_range(cls, seed: int) -> int:
+        problem = seed_problem(seed)
+        if problem is not None:
+            raise ValueError(problem)
+        return seed
 
     @model_validator(mode="after")
     def _consistent(self) -> Budget:

@@ -22,7 +22,7 @@ from typing import TypeAlias
 import grpc
 
 from advisor.errors import InvalidRequestError, StoppedError
-from advisor.model.budget import Budget
+from advisor.model.budget import Budget, seed_problem
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, list_presets
 from advisor.protocol import wire
@@ -187,13 +187,14 @@ class AdvisorServicer:
 
 
 def _check_seed(seed: int, field: str) -> None:
-    """Refuse a negative ``seed`` at ``field``: seeds are 0 to 2^63 - 1, as ``budget.seed``'s.
+    """Refuse ``seed`` at ``field`` unless it is 0 to 2^63 - 1, in ``budget.seed``'s words.
 
     The proto's ``int64`` admits negative seeds, which the partitioner would quietly take as
     some other seed (the arrangement's tries wrap it modulo 2^63: -1 runs as 2^63 - 1).
     """
-    if seed < 0:
-        raise InvalidRequestError.single(field, f"is {seed:,}: must be between 0 and 2^63 - 1")
+    problem = seed_problem(seed)
+    if problem is not None:
+        raise InvalidRequestError.single(field, problem)
 
 
 @contextmanager

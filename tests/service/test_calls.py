@@ -100,11 +100,12 @@ def test_a_negative_seed_is_refused_naming_the_field_and_the_range_in_every_rpc(
             call()
         assert refused.value.code is grpc.StatusCode.INVALID_ARGUMENT, refused.value.details
         refusals[method] = refused.value.violations
-    budget_seed = [("budget.seed", "Input should be greater than or equal to 0")]
+    # Every seed's refusal states the whole range in the same words.
+    words = f"is {seed:,}: must be between 0 and 2^63 - 1"
     assert refusals == {
-        "Recommend": budget_seed,
-        "StreamRecommend": budget_seed,
-        "InferTask": [("seed", f"is {seed:,}: must be between 0 and 2^63 - 1")],
+        "Recommend": [("budget.seed", words)],
+        "StreamRecommend": [("budget.seed", words)],
+        "InferTask": [("seed", words)],
     }
 
 
