@@ -21,6 +21,7 @@ from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.candidates import Candidate
 from advisor.search.coherence import description_relations
 from advisor.search.recommend import recommend, score_architectures
+from advisor.search.scoring import DesignScorer
 from advisor.stopping import StopSignal
 
 
@@ -352,3 +353,21 @@ def test_scoring_many_designs_stops_with_its_signal() -> None:
     stop.cancel()
     with pytest.raises(StoppedError):
         score_architectures(task, budget, designs, stop)
+
+
+def test_the_objectives_pass_over_the_trees_stops_with_its_signal() -> None:
+    task = parse_task({"input": {"shape": [16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=20_000, time_limit_seconds=None)
+    polls: list[int] = []
+
+    class ThirdPoll(StopSignal):
+        def stopped(self) -> bool:
+            polls.append(1)
+            return len(polls) >= 3
+
+    with pytest.raises(StoppedError):
+        DesignScorer(task, budget, ThirdPoll())
+    assert len(polls) == 3
+    scorer = DesignScorer(task, budget)
+    for recommendation in recommend(task, budget).recommendations:
+        assert scorer.score(recommendation.architecture) == recommendation.score

@@ -40,21 +40,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
-
 from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task
-from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.draws import SpaceDraws
 from advisor.search.mixtures import tree_budget, with_mixtures
 from advisor.search.objective import Objective
 from advisor.search.page import result_page
 from advisor.search.paging import page_offset
 from advisor.search.run import SearchRun
-from advisor.seprank.analysis import analyze
+from advisor.search.scoring import DesignScorer
 from advisor.stopping import StopSignal
 
 __all__ = [
@@ -119,19 +116,7 @@ def recommend(
 
 def search_objective(task: Task, budget: Budget) -> Objective:
     """Return the objective the search ranks candidates by, for this task and budget."""
-    return _scoring_search(task, budget)[0]
-
-
-def _scoring_search(task: Task, budget: Budget) -> tuple[Objective, list[Relation]]:
-    """Return the search's objective and the description's relations it scores coherence on.
-
-    No relations for a free search, whose objective does not weigh coherence.
-    """
-    search = SearchRun(task, tree_budget(budget), StopSignal(), None)
-    if budget.width_profile == "free":
-        return search.free_objective(), []
-    search.scoring_pass()
-    return search.practical_objective(), search.relations()
+    return DesignScorer(task, budget).objective
 
 
 def score_architecture(task: Task, budget: Budget, architecture: Architecture) -> float:
@@ -151,21 +136,16 @@ def score_architectures(
 ) -> list[float]:
     """:func:`score_architecture` for many architectures, building the objective once.
 
-    ``stop`` is polled before each architecture (:class:`~advisor.errors.StoppedError`).
+    ``stop`` is polled while the objective is built and before each architecture
+    (:class:`~advisor.errors.StoppedError`); a caller that must keep the scores computed
+    before a stop uses :class:`~advisor.search.scoring.DesignScorer` itself.
     """
-    objective, relations = _scoring_search(task, budget)
+    scorer = DesignScorer(task, budget, stop)
     scores = []
     for architecture in architectures:
         if stop is not None and stop.stopped():
             raise StoppedError("the scoring was stopped")
-        ranks = [c.log2_separation_rank for c in analyze(task, architecture).correlations]
-        coherent = None
-        if objective.best_coherence is not None:
-            coherent = architecture_coherence(relations, architecture)
-        keys = objective.keys(
-            np.asarray(ranks), [architecture.parameters], architecture.discarded_order, coherent
-        )
-        scores.append(float(keys[0, 0]))
+        scores.append(scorer.score(architecture))
     return scores
 
 

@@ -408,14 +408,17 @@ class SearchRun:
         """Return a practical search's objective on the trees scored so far (its targets)."""
         return self.targets.practical_objective()
 
-    def scoring_pass(self) -> None:
-        """Score every recommendable tree (no stop): the targets of the full search's objective.
+    def scoring_pass(self, stop: StopSignal | None = None) -> None:
+        """Score every recommendable tree: the targets of the full search's objective.
 
-        (:func:`~advisor.search.recommend.search_objective`.)
+        (:class:`~advisor.search.scoring.DesignScorer`.) ``stop`` is polled before each tree
+        and inside its build (:class:`~advisor.errors.StoppedError`).
         """
         for candidate in self.candidates:
             if candidate.eligible:
-                self.score(candidate)
+                if stop is not None and stop.stopped():
+                    raise StoppedError("the scoring pass was stopped")
+                self.score(candidate, stop)
 
     def _pricing_time(self) -> float:
         """Predict how long a recommendation's analysis prices the contiguous net (0: not priced).
