@@ -7,7 +7,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -33,13 +33,12 @@ from advisor.integrations.katib import (
 )
 from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
 from advisor.model.architecture import Architecture, PermutationGeometry, parse_architecture
-from advisor.model.budget import Budget
-from advisor.model.results import SearchResult
-from advisor.model.task import Task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.search.recommend import recommend, sample_architectures, score_architectures
+from advisor.search.scoring import DesignScorer
 from advisor.service.katib_server import KATIB_HEALTH_SERVICE, start_katib_server
 from advisor.stopping import StopSignal
+from tests.support.katib_counts import count_katib_work
 from tests.support.katib_draws import into_the_draws
 from tests.support.server_process import ServerProcess
 
@@ -448,28 +447,16 @@ def test_each_call_computes_only_the_designs_past_the_last_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     search = _small_search()
-    searches: list[int] = []
-    scored: list[int] = []
-
-    def counted_recommend(*args: Any, **kwargs: Any) -> SearchResult:
-        searches.append(1)
-        return recommend(*args, **kwargs)
-
-    def counted_scores(
-        task: Task, budget: Budget, designs: Sequence[Architecture], stop: StopSignal | None
-    ) -> list[float]:
-        scored.append(len(designs))
-        return score_architectures(task, budget, designs, stop)
-
-    monkeypatch.setattr("advisor.search.recommend.recommend", counted_recommend)
-    monkeypatch.setattr("advisor.search.recommend.score_architectures", counted_scores)
+    work = count_katib_work(monkeypatch)
     cache = SuggestionCache()
     for start in range(30):
         suggestions(search, start, 1, cache=cache)
-    # The 8 ranked designs one page each, one page to find the ranking's end; 22 sampled
-    # designs each scored once (from position 1 every call, 1 + 2 + ... + 22 of them).
-    assert len(searches) == 9
-    assert scored == [1] * 22
+    # The 8 ranked designs one page each, one page to find the ranking's end; the objective
+    # built once and 22 sampled designs each scored once (from position 1 every call, the
+    # objective 22 times and 1 + 2 + ... + 22 designs).
+    assert work.searches == 9
+    assert work.objectives == 1
+    assert len(work.scored) == 22
 
 
 def test_the_cache_keys_on_the_search_the_experiment_reads_as() -> None:
@@ -543,6 +530,31 @@ def test_a_call_stopped_at_any_point_leaves_a_sequence_the_next_call_continues()
         assert _designs(suggestions(search, 5, 20, cache=cache)) == whole[5:25]
         # And on past where the stopped call went: its draws, compared and scored further.
         assert _designs(suggestions(search, 25, 8, cache=cache)) == whole[25:33]
+
+
+def test_a_stop_between_scored_designs_keeps_every_score_computed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    search = _small_search()
+    whole = _designs(_from_position_one(search, 0, 30))
+    scored: list[Architecture] = []
+    stop = StopSignal()
+
+    class StoppingScorer(DesignScorer):
+        def score(self, architecture: Architecture) -> float:
+            scored.append(architecture)
+            if len(scored) == 5:
+                stop.cancel()
+            return super().score(architecture)
+
+    monkeypatch.setattr("advisor.search.scoring.DesignScorer", StoppingScorer)
+    cache = SuggestionCache()
+    with pytest.raises(StoppedError):
+        suggestions(search, 0, 30, cache=cache, stop=stop)
+    assert len(scored) == 5
+    assert _designs(suggestions(search, 0, 30, cache=cache)) == whole
+    # The five scored before the stop are not scored again.
+    assert len(scored) == len({_json(a) for a in scored}) == 30 - 8
 
 
 def test_a_call_waiting_for_another_on_its_sequence_follows_its_stop() -> None:

@@ -61,6 +61,7 @@ from advisor.stopping import StopSignal
 if TYPE_CHECKING:
     # The search is imported where it runs: the service reads Katib's limits without loading it.
     from advisor.search.draws import SpaceDraws
+    from advisor.search.scoring import DesignScorer
 
 __all__ = [
     "ARCHITECTURE_ASSIGNMENT",
@@ -440,7 +441,9 @@ class _Sequence:
     order, each draw of ``n`` the first ``n`` of any larger one. So a longer prefix continues a
     shorter one, and this keeps what it computed: the ranked designs and the page token after
     them, the draws (:class:`~advisor.search.draws.SpaceDraws`, which keeps each
-    design as its tree and widths and builds it when asked) and the sampled designs' scores.
+    design as its tree and widths and builds it when asked), the search's objective
+    (:class:`~advisor.search.scoring.DesignScorer`) and the sampled designs' scores, each kept
+    as soon as it is computed.
     A ranking search its time limit cuts ranks what it reached: a computation from position 1
     may rank otherwise, and the kept sequence continues the one its first call ranked (the
     trials skipped, as before, keep a round from repeating a trial either way).
@@ -462,6 +465,7 @@ class _Sequence:
         self._filtered = 0  # designs of the draws compared with the ranked ones
         self._sampled: list[int] = []  # the draws' designs not ranked, in order
         self._scores: list[float] = []  # the scores of the first sampled designs
+        self._scorer: DesignScorer | None = None  # the search's objective, once built
 
     def extend(self, length: int, stop: StopSignal) -> int:
         """Compute the first ``length`` designs; return how many there are (fewer: space ended).
@@ -500,7 +504,8 @@ class _Sequence:
         )
         if self._draws is None:
             return ranked
-        return ranked + _BYTES_PER_SEARCH + _BYTES_PER_DRAW * len(self._draws)
+        scorer = 0 if self._scorer is None else self._scorer.nbytes
+        return ranked + _BYTES_PER_SEARCH + _BYTES_PER_DRAW * len(self._draws) + scorer
 
     def _rank(self, length: int, stop: StopSignal) -> None:
         """Fetch the ranking's pages until it holds ``length`` designs or ends.
@@ -536,10 +541,11 @@ class _Sequence:
         Draw ever more designs (each draw of n is the first n of any larger one) until there
         are enough or a draw comes back short, the space exhausted: the work then follows the
         space's size rather than the count asked. The stop signal is polled between the draws'
-        tries and before each design's scoring.
+        tries, in the objective's pass over the trees and before each design's scoring; every
+        score is kept as soon as it is computed.
         """
         from advisor.search.draws import SpaceDraws
-        from advisor.search.recommend import score_architectures
+        from advisor.search.scoring import DesignScorer
 
         task, budget = self.search.task, self.search.budget
         if self._draws is None:
@@ -556,12 +562,15 @@ class _Sequence:
             if len(self._sampled) >= need or drawn < self._draw:
                 break
             self._draw *= 2
-        designs = []
-        for index in self._sampled[len(self._scores) : need]:
+        left = self._sampled[len(self._scores) : need]
+        if not left:
+            return
+        if self._scorer is None:
+            self._scorer = DesignScorer(task, budget, stop)
+        scorer = self._scorer
+        for index in left:
             _raise_if_stopped(stop)
-            designs.append(draws.architecture(index))
-        if designs:
-            self._scores.extend(score_architectures(task, budget, designs, stop))
+            self._scores.append(scorer.score(draws.architecture(index)))
 
 
 class SuggestionCache:

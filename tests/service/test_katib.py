@@ -6,24 +6,18 @@ import base64
 import functools
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
 from google.protobuf import json_format
 from grpc_status import rpc_status
 
-from advisor.model.architecture import Architecture
-from advisor.model.budget import Budget
-from advisor.model.results import SearchResult
-from advisor.model.task import Task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
-from advisor.search.recommend import recommend, score_architectures
 from advisor.service.katib_server import start_katib_server
-from advisor.stopping import StopSignal
 from tests.support.harness import violations_of
+from tests.support.katib_counts import count_katib_work
 from tests.support.katib_draws import into_the_draws
 from tests.support.server_process import ServerProcess
 
@@ -257,22 +251,8 @@ def _trial(assignments: api_pb2.GetSuggestionsReply.ParameterAssignments) -> api
 def test_each_call_continues_the_experiments_sequence(
     katib: api_pb2_grpc.SuggestionStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    searches: list[int] = []
-    scored: list[int] = []
-
-    def counted_recommend(*args: Any, **kwargs: Any) -> SearchResult:
-        searches.append(1)
-        return recommend(*args, **kwargs)
-
-    def counted_scores(
-        task: Task, budget: Budget, designs: Sequence[Architecture], stop: StopSignal | None
-    ) -> list[float]:
-        scored.append(len(designs))
-        return score_architectures(task, budget, designs, stop)
-
     # The server runs in this process: its calls search and score through these.
-    monkeypatch.setattr("advisor.search.recommend.recommend", counted_recommend)
-    monkeypatch.setattr("advisor.search.recommend.score_architectures", counted_scores)
+    work = count_katib_work(monkeypatch)
     asked = experiment(seed="7")  # a sequence no other test of the module asks for
     trials: list[api_pb2.Trial] = []
     sources = []
@@ -292,10 +272,12 @@ def test_each_call_continues_the_experiments_sequence(
         trials.append(_trial(assignments))
     ranked = sources.count("ranked")
     assert 0 < ranked < len(sources)
-    # One search per ranked design and one to find the ranking's end, each sampled design
-    # scored once: from position 1, every call searched and scored all the sampled before it.
-    assert len(searches) == ranked + 1
-    assert scored == [1] * (len(sources) - ranked)
+    # One search per ranked design and one to find the ranking's end, the objective built once
+    # and each sampled design scored once: from position 1, every call searched and scored all
+    # the sampled before it.
+    assert work.searches == ranked + 1
+    assert work.objectives == 1
+    assert len(work.scored) == len(sources) - ranked
 
 
 def test_a_call_cancelled_in_the_draws_frees_its_slot_promptly(
