@@ -82,7 +82,9 @@ class AdvisorServicer:
             task, budget = self._search_request(request)
             stop = call_stop_signal(context, self._admission.drain)
             result = recommend(task, budget, stop=stop)
-        return advisor_pb2.RecommendResponse(result=wire.search_result_to_proto(result))
+        response = advisor_pb2.RecommendResponse()
+        wire.search_result_to_proto(result, into=response.result)
+        return response
 
     @stream_errors
     def StreamRecommend(  # noqa: N802 - gRPC method names come from the proto
@@ -113,9 +115,9 @@ class AdvisorServicer:
                     if isinstance(event, _Failed):
                         raise event.error
                     if isinstance(event, _Finished):
-                        yield advisor_pb2.StreamRecommendResponse(
-                            result=wire.search_result_to_proto(event.result)
-                        )
+                        response = advisor_pb2.StreamRecommendResponse()
+                        wire.search_result_to_proto(event.result, into=response.result)
+                        yield response
                         return
                     yield advisor_pb2.StreamRecommendResponse(
                         progress=wire.search_progress_to_proto(event)
