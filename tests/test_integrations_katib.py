@@ -319,7 +319,8 @@ def _small_search(**settings: str) -> KatibSearch:
     """The enas-cpu experiment on an 8 x 8 input, 3 layers of 8 to 32 channels, 50,000 parameters.
 
     Its sequence: 8 ranked designs (the ranking's search takes ~0.2 s) and 48 sampled ones
-    (~30 ms each to score), 56 in all; draws of 64 designs and more come back short.
+    (scored on the objective one pass over the trees builds, then a few ms each), 56 in all;
+    draws of 64 designs and more come back short.
     """
     experiment = _experiment()
     for setting in experiment.spec.algorithm.algorithm_settings:
@@ -457,6 +458,7 @@ def test_each_call_computes_only_the_designs_past_the_last_one(
     assert work.searches == 9
     assert work.objectives == 1
     assert len(work.scored) == 22
+    assert work.scored_once_each()
 
 
 def test_the_cache_keys_on_the_search_the_experiment_reads_as() -> None:
@@ -519,9 +521,10 @@ def test_a_call_stopped_at_any_point_leaves_a_sequence_the_next_call_continues()
     whole = _designs(_from_position_one(search, 0, 33))
     counting = _PollLimit(10**9)
     assert _designs(suggestions(search, 5, 20, stop=counting)) == whole[5:25]
-    # Stops in the ranking's search (~970 polls), then in the last hundred: the draws' tries,
-    # the comparisons of the drawn designs with the ranked ones (~15 polls), the building of
-    # the 17 designs to score and their scoring (17 polls each).
+    # Stops in the ranking's search (~970 polls), then in the last hundred: the draws' tries
+    # and the comparisons of the drawn designs with the ranked ones (total - 60), the
+    # objective's pass over the trees (~28 polls: total - 42 and total - 25) and the scoring of
+    # the 17 designs (one poll each: total - 5).
     total = counting.polls
     for polls in (1, total - 60, total - 42, total - 25, total - 5):
         cache = SuggestionCache()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,7 +59,15 @@ from bench.outcomes.pool import (
     doubling_baseline,
 )
 from bench.outcomes.proxies import naswot, synflow
-from bench.outcomes.run import PROTOCOL, SMOKE, run_key, run_task, task_protocol
+from bench.outcomes.run import (
+    PROTOCOL,
+    RESULTS,
+    SMOKE,
+    pool_path,
+    run_key,
+    run_task,
+    task_protocol,
+)
 from bench.validate.nets import TreeNet, parameter_count
 
 
@@ -420,3 +429,16 @@ def test_the_tree_net_builds_padded_and_3d_architectures() -> None:
     model = TreeNet(arch)
     assert parameter_count(model) == arch.parameters
     assert model(torch.zeros(3, 1, 2, 7, 7)).shape == (3, arch.outputs)
+
+
+@pytest.mark.parametrize("name", ["sequence-mirror", "grid-shift"])
+def test_a_committed_pool_is_rebuilt_member_for_member(name: str) -> None:
+    # The committed pools are what the code builds: the search's top 8, the baselines and the
+    # draws of advisor.search.draws. A change to the picks or the draws must rebuild and train
+    # them (python -m bench.outcomes.run), or the committed runs belong to other pools.
+    spec = ALL_TASKS[name]
+    committed = json.loads(pool_path(RESULTS, name, False, 0).read_text())["pool"]
+    _, members = build_pool(load_description(name), spec.classes, zlib.crc32(name.encode()))
+    assert [(m.source, m.key) for m in members] == [
+        (r["source"], r["architecture"]) for r in committed
+    ]

@@ -370,4 +370,7 @@ def test_the_objectives_pass_over_the_trees_stops_with_its_signal() -> None:
     assert len(polls) == 3
     scorer = DesignScorer(task, budget)
     for recommendation in recommend(task, budget).recommendations:
-        assert scorer.score(recommendation.architecture) == recommendation.score
+        # The analysis rounds its figures to 9 decimals; the search's keys are unrounded.
+        assert scorer.score(recommendation.architecture) == pytest.approx(
+            recommendation.score, abs=1e-9
+        )

@@ -494,7 +494,7 @@ class _Sequence:
         return window
 
     def estimate_footprint(self) -> int:
-        """Return the bytes this holds, estimated: ranked designs, draws, and the draws' search.
+        """Return the bytes this holds, estimated: ranked designs, draws, their search, scorer.
 
         A ranked architecture's permutation costs about :data:`_BYTES_PER_LOCATION` a location.
         """

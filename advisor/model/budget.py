@@ -150,7 +150,7 @@ class Budget(BaseModel):
     seed: int = Field(
         default=0,
         description="Seed of every random choice (dilation samples), 0 to 2^63 - 1: numpy's "
-        "generators take non-negative seeds only (seed_problem).",
+        "generators take non-negative seeds only.",
     )
     objective: ObjectiveKind = "weighted"
     log2_rank_target: float | None = Field(

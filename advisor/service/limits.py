@@ -102,7 +102,7 @@ class RequestLimits(BaseModel):
     max_exact_log2_size: float = Field(
         default=16.0, gt=0, description="Analyze with exact: (|A| + |B|) log2 M per correlation."
     )
-    # Past the ranking, each design of a Katib sequence is sampled and scored (~60 ms), and a
+    # Past the ranking, each design of a Katib sequence is sampled and scored (a few ms), and a
     # space smaller than asked is only found out after about 50 draws per design asked (~10 s
     # for 1,000 on the two-core machines).
     max_katib_designs: int = Field(

@@ -278,6 +278,7 @@ def test_each_call_continues_the_experiments_sequence(
     assert work.searches == ranked + 1
     assert work.objectives == 1
     assert len(work.scored) == len(sources) - ranked
+    assert work.scored_once_each()
 
 
 def test_a_call_cancelled_in_the_draws_frees_its_slot_promptly(

@@ -24,6 +24,11 @@ class KatibWork:
     objectives: int = 0
     scored: list[Architecture] = field(default_factory=list)
 
+    def scored_once_each(self) -> bool:
+        """Whether no design was scored twice."""
+        keys = [architecture.model_dump_json() for architecture in self.scored]
+        return len(set(keys)) == len(keys)
+
 
 def count_katib_work(monkeypatch: pytest.MonkeyPatch) -> KatibWork:
     """Count the work of every Katib call from now on (in this process, a server's too)."""
