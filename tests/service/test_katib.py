@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,9 @@ import pytest
 from google.protobuf import json_format
 from grpc_status import rpc_status
 
+from advisor.model.architecture import Architecture
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
+from advisor.search.scoring import DesignScorer
 from advisor.service.katib_server import start_katib_server
 from tests.support.harness import violations_of
 from tests.support.katib_counts import count_katib_work
@@ -149,9 +152,16 @@ def test_a_request_count_over_the_limits_is_refused_up_front(
     assert time.monotonic() - started < 30  # refused before any search (a search takes 20 s)
 
 
+_SLOW_BUDGETS = itertools.count(1_000_000)
+
+
 def _slow_request() -> api_pb2.GetSuggestionsRequest:
-    """A request within the limits whose work takes long: a space of ~930 designs."""
-    slow = experiment(max_parameters="1000000")
+    """A request within the limits whose work takes long: a space of ~930 designs.
+
+    Each request has a budget of its own: a server keeps an experiment's sequence as far as a
+    call computed it, so the same request again would be answered from it at once.
+    """
+    slow = experiment(max_parameters=str(next(_SLOW_BUDGETS)))
     slow.spec.nas_config.graph_config.num_layers = 6
     _widths(slow).list[:] = ["8", "16", "24", "32", "48", "64", "96", "128"]
     return api_pb2.GetSuggestionsRequest(
@@ -201,7 +211,18 @@ def _occupy(katib: api_pb2_grpc.SuggestionStub) -> grpc.Future[api_pb2.GetSugges
     raise AssertionError("the slow call never held the slot")
 
 
-def test_a_call_past_its_deadline_frees_its_slot(katib: api_pb2_grpc.SuggestionStub) -> None:
+def test_a_call_past_its_deadline_frees_its_slot(
+    katib: api_pb2_grpc.SuggestionStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each sampled design takes at least 20 ms (484 of them: 9.7 s), so the work outlasts the
+    # deadline however fast the machine: the unslowed request takes about 2 s.
+    score = DesignScorer.score
+
+    def slowed(scorer: DesignScorer, architecture: Architecture) -> float:
+        time.sleep(0.02)
+        return score(scorer, architecture)
+
+    monkeypatch.setattr(DesignScorer, "score", slowed)
     with pytest.raises(grpc.RpcError) as raised:
         katib.GetSuggestions(_slow_request(), timeout=2)
     assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
