@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Iterator
 from typing import Never, Protocol, TypeAlias
 
+import grpc
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
@@ -35,7 +36,10 @@ __all__ = [
     "Outcomes",
     "aborted_for",
     "answer",
+    "ended_before_work",
+    "has_ended",
     "refuse",
+    "refuse_ended",
     "relay",
     "run_call",
 ]
@@ -85,8 +89,13 @@ def run_call(
     """Decode ``payload``, run the servicer's ``method`` on it and yield its serialized responses.
 
     A status the work ends with (bad input, a refusal, an internal error, already mapped by the
-    servicer) is the last outcome.
+    servicer) is the last outcome. A call that has already ended when its work would start (its
+    deadline passed on the way to the thread, or it was cancelled) is ended without running the
+    servicer, so it never takes an admission slot nobody waits for.
     """
+    if not context.is_active():
+        yield ended_before_work()
+        return
     descriptor = SERVICE.methods_by_name[method]
     behavior = getattr(servicer, method)
     try:
@@ -125,6 +134,33 @@ async def refuse(
 ) -> Never:
     """End the call of ``context`` with the status of a refusal, on the event loop."""
     await abort_call(context, aborted_for(error, method))
+
+
+def ended_before_work() -> CallAbortedError:
+    """Return the status of a call that ended (deadline passed, cancelled) before its work began.
+
+    The client has seen its own status by then; this one keeps the server's log and metrics
+    true (``DEADLINE_EXCEEDED``, as gRPC answers a call past its deadline).
+    """
+    return CallAbortedError(
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        "the call's deadline passed, or it was cancelled, before its work started",
+        (),
+    )
+
+
+async def refuse_ended(context: AioContext) -> Never:
+    """End the call of ``context``, which ended before its work began, on the event loop."""
+    await abort_call(context, ended_before_work())
+
+
+def has_ended(context: AioContext) -> bool:
+    """Whether the call of ``context`` has ended (cancelled, done) or passed its deadline.
+
+    gRPC reports a call without a deadline as one in the far future (some stand-ins: None).
+    """
+    remaining = context.time_remaining()
+    return context.done() or (remaining is not None and remaining <= 0.0)
 
 
 async def answer(outcomes: Outcomes, context: AioContext) -> bytes:

@@ -14,7 +14,16 @@ from typing import TypeAlias
 import grpc
 
 from advisor.service.admission import SaturatedError, ShuttingDownError
-from advisor.service.calls import SERVICE, CallWorkers, Outcomes, answer, refuse, relay
+from advisor.service.calls import (
+    SERVICE,
+    CallWorkers,
+    Outcomes,
+    answer,
+    has_ended,
+    refuse,
+    refuse_ended,
+    relay,
+)
 
 __all__ = ["advisor_handler"]
 
@@ -26,7 +35,8 @@ def advisor_handler(workers: CallWorkers) -> grpc.GenericRpcHandler:
     """Serve the advisor methods, their work run by ``workers``.
 
     A call that admission refuses now is refused on the event loop, without a worker (under a
-    flood most calls are).
+    flood most calls are); so is a call that has already ended (its deadline passed while its
+    request was read, or it was cancelled), without taking a slot.
     """
     handlers = {
         method.name: _method_handler(workers, method.name, method.server_streaming)
@@ -39,6 +49,8 @@ def _method_handler(
     workers: CallWorkers, method: str, streaming: bool
 ) -> grpc.RpcMethodHandler[bytes, bytes]:
     async def begin(payload: bytes, context: _Context) -> Outcomes:
+        if has_ended(context):  # e.g. its deadline passed while its request was read
+            await refuse_ended(context)
         try:
             return await workers.begin(method, payload, context)
         except (SaturatedError, ShuttingDownError) as error:

@@ -11,6 +11,7 @@ import pytest
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service.calls import SERVICE, Outcomes, relay, run_call
+from advisor.service.decoding import advisor_handler
 from advisor.service.status import REQUEST_ID_METADATA_KEY
 from advisor.service.threads import CallAbortedError, ThreadContext
 from tests.support.harness import Advisor, CallError, DirectAdvisor
@@ -147,3 +148,104 @@ def test_a_streams_status_leaves_once_its_work_has_ended() -> None:
         return sent_after_end == [True]
 
     assert asyncio.run(status_sent_after_the_end())
+
+
+def _admissions(servicer: object, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every call of the servicer's methods (each of which takes a slot first)."""
+    called: list[str] = []
+    for method in SERVICE.methods:
+        original = getattr(servicer, method.name)
+
+        def recorded(request: object, context: object, name=method.name, run=original) -> object:
+            called.append(name)
+            return run(request, context)
+
+        monkeypatch.setattr(servicer, method.name, recorded)
+    return called
+
+
+@pytest.mark.parametrize("method", ["Recommend", "StreamRecommend", "Analyze", "InferTask"])
+@pytest.mark.parametrize("how", ["deadline passed", "cancelled"])
+def test_a_call_ended_before_its_work_starts_never_reaches_the_servicer(
+    method: str, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    advisor = DirectAdvisor(workers=1)
+    called = _admissions(advisor.servicer, monkeypatch)
+    context = ThreadContext(0.0) if how == "deadline passed" else ThreadContext()
+    if how == "cancelled":
+        context.end()
+    (outcome,) = run_call(advisor.servicer, method, b"", context)
+    assert isinstance(outcome, CallAbortedError)
+    assert outcome.code is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "before its work started" in outcome.details
+    assert called == []
+    assert advisor.in_flight() == 0
+    # The same call with time left does reach it (and so could take the slot).
+    live = list(run_call(advisor.servicer, method, b"", ThreadContext(60.0)))
+    assert called == [method] and live
+
+
+class _EndedContext:
+    """An asyncio call context with the given time left and done state (``abort`` recorded)."""
+
+    def __init__(self, remaining: float | None, done: bool) -> None:
+        self.remaining, self.finished = remaining, done
+        self.aborted: list[grpc.StatusCode] = []
+
+    def time_remaining(self) -> float | None:
+        return self.remaining
+
+    def done(self) -> bool:
+        return self.finished
+
+    async def abort(self, code: grpc.StatusCode, details: str, metadata: object) -> None:
+        self.aborted.append(code)
+        raise RuntimeError("aborted")
+
+
+class _Workers:
+    """Workers that count the calls handed to them (each would take a slot)."""
+
+    def __init__(self) -> None:
+        self.begun: list[str] = []
+
+    async def begin(self, method: str, payload: bytes, context: object) -> Outcomes:
+        self.begun.append(method)
+        outcomes: Outcomes = asyncio.Queue()
+        outcomes.put_nowait(pb.ListPresetsResponse().SerializeToString())
+        outcomes.put_nowait(None)
+        return outcomes
+
+
+@pytest.mark.parametrize(
+    ("remaining", "done", "refused"),
+    [(0.0, False, True), (None, True, True), (5.0, True, True), (5.0, False, False)],
+    ids=["deadline passed", "done without deadline", "cancelled", "live"],
+)
+def test_the_event_loop_refuses_a_call_that_ended_before_taking_a_slot(
+    remaining: float | None, done: bool, refused: bool
+) -> None:
+    workers = _Workers()
+    handler = advisor_handler(workers)  # type: ignore[arg-type]
+    details = _Details(f"/{SERVICE.full_name}/ListPresets")
+    method_handler = handler.service(details)  # type: ignore[arg-type]
+    assert method_handler is not None and method_handler.unary_unary is not None
+    context = _EndedContext(remaining, done)
+
+    async def call() -> object:
+        return await method_handler.unary_unary(b"", context)
+
+    if refused:
+        with pytest.raises(RuntimeError, match="aborted"):
+            asyncio.run(call())  # type: ignore[arg-type]
+        assert context.aborted == [grpc.StatusCode.DEADLINE_EXCEEDED]
+        assert workers.begun == []
+    else:
+        assert isinstance(asyncio.run(call()), bytes)  # type: ignore[arg-type]
+        assert workers.begun == ["ListPresets"]
+
+
+class _Details(grpc.HandlerCallDetails):
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.invocation_metadata = ()
