@@ -26,7 +26,7 @@ from advisor.errors import InvalidRequestError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import SaturatedError, ShuttingDownError
 from advisor.service.servicer import AdvisorServicer
-from advisor.service.status import abort_for, bad_request_status
+from advisor.service.status import abort_for, bad_request_status, ended_status
 from advisor.service.threads import AioContext, CallAbortedError, ThreadContext, abort_call
 
 __all__ = [
@@ -94,7 +94,7 @@ def run_call(
     servicer, so it never takes an admission slot nobody waits for.
     """
     if not context.is_active():
-        yield ended_before_work()
+        yield ended_before_work(context.time_remaining())
         return
     descriptor = SERVICE.methods_by_name[method]
     behavior = getattr(servicer, method)
@@ -136,22 +136,19 @@ async def refuse(
     await abort_call(context, aborted_for(error, method))
 
 
-def ended_before_work() -> CallAbortedError:
-    """Return the status of a call that ended (deadline passed, cancelled) before its work began.
+def ended_before_work(remaining: float | None) -> CallAbortedError:
+    """Return the status of a call that ended before its work began.
 
-    The client has seen its own status by then; this one keeps the server's log and metrics
-    true (``DEADLINE_EXCEEDED``, as gRPC answers a call past its deadline).
+    ``remaining``: the seconds to its deadline (see :func:`~advisor.service.status.ended_status`).
     """
-    return CallAbortedError(
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        "the call's deadline passed, or it was cancelled, before its work started",
-        (),
-    )
+    code = ended_status(remaining)
+    how = "its deadline passed" if code is grpc.StatusCode.DEADLINE_EXCEEDED else "it was cancelled"
+    return CallAbortedError(code, f"the call ended before its work started: {how}", ())
 
 
 async def refuse_ended(context: AioContext) -> Never:
     """End the call of ``context``, which ended before its work began, on the event loop."""
-    await abort_call(context, ended_before_work())
+    await abort_call(context, ended_before_work(context.time_remaining()))
 
 
 def has_ended(context: AioContext) -> bool:

@@ -5,8 +5,8 @@
 - :class:`~advisor.service.admission.SaturatedError` -> ``RESOURCE_EXHAUSTED``;
 - :class:`~advisor.service.admission.ShuttingDownError` -> ``UNAVAILABLE``;
 - :class:`~advisor.errors.StoppedError` (the call's stop signal ended an analysis) ->
-  ``CANCELLED`` if the call has ended (the client cancelled it or its deadline passed), else
-  ``DEADLINE_EXCEEDED`` (the analysis could not finish before the deadline); an analysis the
+  ``CANCELLED`` if the client cancelled the call, else ``DEADLINE_EXCEEDED`` (its deadline
+  passed, or the analysis could not finish before it); an analysis the
   shutdown drain ends is reported by the servicer as a shutdown (``UNAVAILABLE``);
 - anything else -> ``INTERNAL`` with a generic message and a request id, the traceback logged
   server-side under that id (it never reaches the client).
@@ -35,6 +35,7 @@ __all__ = [
     "REQUEST_ID_METADATA_KEY",
     "abort_for",
     "bad_request_status",
+    "ended_status",
     "fitting_violations",
     "stream_errors",
     "unary_errors",
@@ -129,8 +130,21 @@ def abort_for(
 
 def _stopped_status(context: ThreadContext | grpc.ServicerContext) -> grpc.StatusCode:
     if not context.is_active():
-        return grpc.StatusCode.CANCELLED
+        return ended_status(context.time_remaining())
     return grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def ended_status(remaining: float | None) -> grpc.StatusCode:
+    """Return the status of a call that has ended, ``remaining`` seconds to its deadline.
+
+    ``DEADLINE_EXCEEDED`` once the deadline has passed, whether or not gRPC has yet ended the
+    call for it (the server may notice first: its status then races the client's own timer,
+    and must say the same), else ``CANCELLED`` (the client cancelled it). ``remaining`` is
+    None or infinite for a call without a deadline.
+    """
+    if remaining is not None and remaining <= 0.0:
+        return grpc.StatusCode.DEADLINE_EXCEEDED
+    return grpc.StatusCode.CANCELLED
 
 
 def unary_errors(

@@ -9,7 +9,7 @@ import grpc
 import pytest
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError
+from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, StoppedError
 from advisor.service.admission import SaturatedError, ShuttingDownError
 from advisor.service.status import (
     REQUEST_ID_METADATA_KEY,
@@ -74,6 +74,29 @@ def test_each_error_maps_to_its_status(error: Exception, code: grpc.StatusCode) 
     with pytest.raises(CallAbortedError) as streamed:
         next(stream)
     assert streamed.value.code is code
+
+
+@pytest.mark.parametrize(
+    ("timeout", "ended", "code"),
+    [
+        (60.0, False, grpc.StatusCode.DEADLINE_EXCEEDED),  # it could not finish in time
+        (60.0, True, grpc.StatusCode.CANCELLED),  # the client cancelled it
+        (0.0, False, grpc.StatusCode.DEADLINE_EXCEEDED),  # its deadline passed
+        (0.0, True, grpc.StatusCode.DEADLINE_EXCEEDED),  # ... and gRPC ended the call for it
+        (None, True, grpc.StatusCode.CANCELLED),  # no deadline: only a cancel ends it
+    ],
+)
+def test_a_stopped_call_is_deadline_exceeded_unless_the_client_cancelled_it(
+    timeout: float | None, ended: bool, code: grpc.StatusCode
+) -> None:
+    # The server may notice a deadline before the client's own timer fires: its status then
+    # reaches the client first and must be the one the client's timer would have given.
+    context = ThreadContext(timeout)
+    if ended:
+        context.end()
+    with pytest.raises(CallAbortedError) as stopped:
+        _Servicer(StoppedError("stopped")).unary(1, context)
+    assert stopped.value.code is code
 
 
 def test_unexpected_errors_are_logged_with_a_request_id_and_hidden_from_the_client(
