@@ -3,8 +3,10 @@
 The loader parses with libyaml (PyYAML's ``CSafeLoader``) where PyYAML was built with it, as its
 wheels are, and with the pure-Python parser otherwise: a task of a thousand 1,024-character
 mask rows took 1.7 s to parse in Python and 0.06 s in C. Both report a problem's line and column.
-A repeated key is an error (PyYAML keeps the last value silently), and an exponent without a dot
-(``1e-3``) is a number as in YAML 1.2 and JSON (YAML 1.1 reads it as a string). Imported by
+A repeated key is an error (PyYAML keeps the last value silently), and every float of YAML 1.2's
+core schema (``1e3``, ``1.5e3``, ``-.5``, ``1.7e308``) is a number, as in JSON: YAML 1.1's rule,
+which PyYAML follows, wants a dot and a signed exponent, and reads ``1.5e3`` and ``1e-3`` as
+strings. Integers stay integers, and a quoted scalar stays a string. Imported by
 :mod:`advisor.model.documents` only when a file is read.
 """
 
@@ -41,10 +43,14 @@ class _StrictYamlLoader(_SafeLoader):  # type: ignore[misc]  # a base chosen at 
         return mapping
 
 
+# YAML 1.2's core float, ``[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?``, less its
+# plain integers (a dot or an exponent is required), which the integer rule, earlier in the list
+# for these first characters, keeps resolving as integers. PyYAML's float constructor reads every
+# form the pattern accepts. The .inf and .nan forms are YAML 1.1's, resolved by PyYAML as before.
 _StrictYamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
+    re.compile(r"^[-+]?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)$"),
+    list("-+.0123456789"),
 )
 
 

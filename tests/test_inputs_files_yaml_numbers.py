@@ -1,0 +1,74 @@
+"""Numbers in task files: every YAML 1.2 float is a float; integers and quoted text stay so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from advisor.errors import InvalidRequestError
+from advisor.model.strict_yaml import load_strict
+from advisor.model.task import load_task
+
+# YAML 1.2's core-schema float, as the YAML 1.2.2 specification writes it (§10.3.2).
+_CORE_FLOAT = r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"
+# Its plain integers are integers in every schema; the rest must carry a dot or an exponent.
+_FLOATS = st.from_regex(_CORE_FLOAT, fullmatch=True).filter(
+    lambda text: any(c in text for c in ".eE")
+)
+
+
+@given(_FLOATS)
+def test_every_core_schema_float_is_read_as_that_float(text: str) -> None:
+    value = load_strict(f"value: {text}\n")["value"]
+    assert type(value) is float
+    assert value == float(text)
+
+
+@given(st.integers())
+def test_integers_stay_integers(number: int) -> None:
+    value = load_strict(f"value: {number}\n")["value"]
+    assert type(value) is int and value == number
+
+
+@given(_FLOATS, st.sampled_from(["'", '"']))
+def test_a_quoted_number_stays_text(text: str, quote: str) -> None:
+    assert load_strict(f"value: {quote}{text}{quote}\n") == {"value": text}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1.5e3", 1500.0), ("1.0e308", 1e308), ("-.5", -0.5), ("+.5e3", 500.0), ("1.5E-3", 0.0015)],
+)
+def test_the_reported_forms_are_floats(text: str, expected: float) -> None:
+    assert load_strict(f"value: {text}") == {"value": expected}
+
+
+def _task_file(tmp_path: Path, weight: str) -> Path:
+    path = tmp_path / "task.yaml"
+    path.write_text(
+        "input: {shape: [4]}\n"
+        f"correlations: [{{name: c, a: {{indices: [0]}}, weight: {weight}}}]\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("weight", "expected"), [("1.5e3", 1500.0), ("1.7e308", 1.7e308), ("100000", 100000.0)]
+)
+def test_a_finite_weight_in_any_notation_is_taken(
+    tmp_path: Path, weight: str, expected: float
+) -> None:
+    assert load_task(_task_file(tmp_path, weight)).resolved()[0].weight == expected
+
+
+@pytest.mark.parametrize("weight", ["1e309", "1.5e309", "'1.5e3'"])
+def test_an_infinite_or_quoted_weight_is_refused_naming_the_field(
+    tmp_path: Path, weight: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        load_task(_task_file(tmp_path, weight))
+    assert [v.field for v in info.value.violations] == ["correlations[0].weight"]
