@@ -7,6 +7,7 @@ the service's ``InferTask`` gets only that summary, with ``--target`` as with th
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ def _as_options(error: InvalidRequestError, grid_option: str = "--shape") -> Inv
 
 def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     """Run ``advisor infer``: write the task (``--output`` or stdout) and return the report."""
+    _check_output(args)
     sample, graph = _graph(args, args.data)
     outputs = None
     if args.labels is not None:
@@ -74,6 +76,30 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     except OSError as error:
         raise InvalidRequestError.single("--output", f"{args.output}: {error}") from None
     return summary + f"task written to {args.output}\n"
+
+
+def _check_output(args: argparse.Namespace) -> None:
+    """Refuse an ``--output`` that is the DATA or ``--labels`` file, before anything is read.
+
+    Writing the task there would replace the sample with YAML. A path names the input when both
+    resolve to one file: one inode where both exist (a hard link), else one path once ``.``,
+    ``..`` and symbolic links are resolved.
+    """
+    if args.output is None:
+        return
+    for option, path in (("DATA", args.data), ("--labels", args.labels)):
+        if path is None:
+            continue
+        try:
+            same = os.path.samefile(args.output, path)
+        except OSError:  # either does not exist
+            same = os.path.realpath(args.output) == os.path.realpath(path)
+        if same:
+            raise InvalidRequestError.single(
+                "--output",
+                f"{args.output} is the {option} file {path}: writing the task would overwrite "
+                "it; name another file",
+            )
 
 
 def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | str:
