@@ -25,7 +25,7 @@ from advisor.search import page as page_module
 from advisor.search import run as run_module
 from advisor.search.candidates import CandidateSpace
 from advisor.search.objective import Objective, default_targets
-from advisor.search.recommend import recommend, score_architecture
+from advisor.search.recommend import recommend, score_architecture, score_architectures
 from advisor.search.run import SearchRun
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.search.synthesis import synthesis_variants
@@ -748,3 +748,42 @@ def test_a_kernel_whose_counts_would_wrap_is_refused_and_one_below_is_counted_ex
     pick = top.recommendations[0]
     kernel_weights = (2**20) ** 2 * pick.architecture.representation
     assert pick.parameters == pick.architecture.parameters > kernel_weights
+
+
+HALVES = {
+    "lh32": {
+        "input": {"shape": [32]},
+        "correlations": [{"name": "lr", "a": {"preset": "left_half"}}],
+    },
+    "lh8x8": {
+        "input": {"shape": [8, 8]},
+        "correlations": [{"name": "lr", "a": {"preset": "left_half"}}],
+    },
+    "symmetry": {"input": {"shape": [8, 8]}, "preset": "symmetry"},
+}
+
+
+@pytest.mark.parametrize("name", list(HALVES))
+def test_no_narrower_search_finds_a_design_the_full_one_scores_higher(name: str) -> None:
+    # Trees the model cannot tell apart (the same ranks at every width profile) may still
+    # score apart: a mirror and an interleaved tree of the same windows meet left against
+    # right alike, but only the interleaved one meets each column pair at one level
+    # everywhere. The full search once kept the first of them (mirror) and dropped the
+    # better one, which a search of the interleaved family alone then returned.
+    task = parse_task(HALVES[name])
+    budget = Budget(max_parameters=20_000, time_limit_seconds=None)
+    best = recommend(task, budget).recommendations[0].score
+    trees = [family for family in FAMILIES if family != "mixture"]
+    narrower = [[family] for family in trees] + [
+        list(pair) for pair in itertools.combinations(trees, 2)
+    ]
+    picks = []
+    for families in narrower:
+        try:
+            result = recommend(task, budget.model_copy(update={"geometries": families}))
+        except InvalidRequestError:  # a family that does not apply to this input
+            continue
+        picks.append(result.recommendations[0].architecture)
+    assert len(picks) >= len(trees)
+    scores = score_architectures(task, budget, picks)  # on the full search's objective
+    assert max(scores) == pytest.approx(best, abs=1e-9)
