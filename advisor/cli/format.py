@@ -9,6 +9,7 @@ the architecture *file* format (:func:`advisor.model.architecture.architecture_d
 from __future__ import annotations
 
 import textwrap
+import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -199,16 +200,33 @@ def _presets_table(presets: Sequence[PresetInfo]) -> str:
 def _table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], right_aligned: Collection[int] = ()
 ) -> list[str]:
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    widths = [
+        max(_display_width(cell) for cell in column) for column in zip(headers, *rows, strict=True)
+    ]
 
     def line(cells: Sequence[str]) -> str:
-        padded = (
-            cell.rjust(width) if index in right_aligned else cell.ljust(width)
-            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        )
+        padded = []
+        for index, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+            fill = " " * (width - _display_width(cell))
+            padded.append(fill + cell if index in right_aligned else cell + fill)
         return "  ".join(padded).rstrip()
 
     return [line(headers), *(line(row) for row in rows)]
+
+
+def _display_width(text: str) -> int:
+    """Count the terminal columns ``text`` takes, so that a column of CJK names lines up.
+
+    East Asian wide and fullwidth characters take two columns, combining marks none (they sit on
+    the character before), every other character one; ``len`` counts each as one.
+    """
+    width = 0
+    for char in text:
+        if unicodedata.east_asian_width(char) in ("W", "F"):
+            width += 2
+        elif unicodedata.category(char) not in ("Mn", "Me"):
+            width += 1
+    return width
 
 
 def _number(value: float) -> str:

@@ -16,13 +16,15 @@ Validation is complete when a :class:`Task` exists: its after-validator resolves
 (:func:`~advisor.model.presets.expand_task_preset`), so a bad task raises
 :class:`~advisor.errors.InvalidRequestError` naming every offending field with its full path, and
 :meth:`Task.resolved` hands the engines plain sorted location ids. Correlation names are unique
-and non-blank across explicit and preset correlations, and there is at least one correlation.
+and non-blank across explicit and preset correlations, hold no control, format or line-separator
+character, and there is at least one correlation.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -55,6 +57,11 @@ __all__ = [
 ]
 
 
+# Unicode categories no name may hold: control (Cc), format (Cf), surrogate (Cs), line and
+# paragraph separators (Zl, Zp).
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
 class Correlation(BaseModel):
     """Region ``a`` should be correlated with region ``b`` (default: everything outside ``a``)."""
 
@@ -68,9 +75,21 @@ class Correlation(BaseModel):
 
     @field_validator("name")
     @classmethod
-    def _not_blank(cls, name: str) -> str:
+    def _printable(cls, name: str) -> str:
+        """Refuse a blank name, or one holding a character a terminal acts on: names go in tables.
+
+        A control character (a newline, an ANSI escape's ESC), a format character (a bidirectional
+        override, a zero-width space), a line or paragraph separator or a lone surrogate would
+        split a table row, restyle the terminal, reorder text or fail to print.
+        """
         if not name.strip():
             raise ValueError("must not be empty or blank")
+        for position, char in enumerate(name):
+            if unicodedata.category(char) in _UNPRINTABLE:
+                raise ValueError(
+                    "must not hold control, format or line-separator characters: "
+                    f"U+{ord(char):04X} at position {position}"
+                )
         return name
 
 
