@@ -283,6 +283,43 @@ def test_what_ten_percent_more_budget_would_not_change_is_true(max_parameters: i
     assert [r.architecture.widths for r in same_tree] == [top.architecture.widths]
 
 
+_WOULD_BUY = re.compile(
+    r"would buy M = (\d+) and widths ([\d-]+) on the same tree \(([\d,]+) parameters"
+)
+
+
+@pytest.mark.parametrize("max_parameters", [50_000, 200_000])
+def test_what_ten_percent_more_budget_would_buy_is_what_that_budget_returns(
+    max_parameters: int,
+) -> None:
+    # Among equal scores the net that spends more of the budget ranks first: the larger
+    # budget's, not this one's (both designs it was choosing between spend all of this one).
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=max_parameters, time_limit_seconds=None)
+    top = recommend(task, budget).recommendations[0]
+    bought = _WOULD_BUY.search(" ".join(top.rationale.split()))
+    assert bought is not None, top.rationale
+    representation, widths, parameters = bought.groups()
+    bound = SearchRun(task, budget, StopSignal(), None).ladders.max_multiply_adds
+    more = budget.model_copy(
+        update={
+            "max_parameters": max_parameters * 11 // 10,
+            "max_multiply_adds": bound,
+            "top_k": 50,
+        }
+    )
+    pools = [layer.pool for layer in top.architecture.layers]
+    (same_tree,) = [
+        r.architecture
+        for r in recommend(task, more).recommendations
+        if r.architecture.family == top.architecture.family
+        and [layer.pool for layer in r.architecture.layers] == pools
+    ]
+    assert same_tree.representation == int(representation)
+    assert "-".join(str(w) for w in same_tree.widths) == widths
+    assert same_tree.parameters == int(parameters.replace(",", ""))
+
+
 def test_local_correlations_get_a_wide_base_and_long_range_ones_a_wide_tip() -> None:
     """docs/THEORY.md §11 [LYCS18]: the rank-optimal widths of contiguous nets at one budget."""
     options = {

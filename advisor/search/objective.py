@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
@@ -192,6 +192,17 @@ class Objective:
             scores = np.concatenate([scores, shares], axis=1)
         keys: _Floats = np.round(scores, _DECIMALS)
         return keys
+
+    def at_budget(self, scale: float) -> Objective:
+        """Return this objective with the budget whose share breaks ties scaled by ``scale``.
+
+        The targets stay: a design scored at ``scale`` times the budget is scored on this
+        budget's scale, and among its equal scores the net that spends more of the larger
+        budget still ranks first (as a search at that budget ranks it).
+        """
+        if self.max_parameters is None:
+            return self
+        return replace(self, max_parameters=int(self.max_parameters * scale))
 
     def binding(self, log2_ranks: npt.ArrayLike) -> int:
         """Index of the correlation furthest from its target (the first of equals)."""

@@ -389,15 +389,18 @@ class SearchRun:
     ) -> Allocation | None:
         """Score the tree's contending profiles; return the best (widths.py's ties).
 
-        ``figures`` are the contenders' figures when the scoring pass kept them.
+        ``scale`` times the budget bounds the profiles and breaks the ties between equal scores
+        (:meth:`~advisor.search.objective.Objective.at_budget`). ``figures`` are the
+        contenders' figures when the scoring pass kept them.
         """
         profiles, parameters = self.ladders.contenders(candidate, scale)
         if profiles.size == 0:
             return None
         if figures is None:
             figures = dag.log2_ranks(np.log2(profiles))
-        weighs = self.objective.best_coherence is not None
-        keys = self.objective.keys(
+        objective = self.objective.at_budget(scale)
+        weighs = objective.best_coherence is not None
+        keys = objective.keys(
             figures,
             parameters,
             self.discarded(candidate),
