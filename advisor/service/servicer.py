@@ -180,12 +180,14 @@ class AdvisorServicer:
     def _search_request(
         self, request: advisor_pb2.RecommendRequest | advisor_pb2.StreamRecommendRequest
     ) -> tuple[Task, Budget]:
-        """Check the limits, then convert the task and budget of a search request."""
+        """Check the limits, then convert the task, then the budget of a search request.
+
+        In that order, the stages docs/SERVICE.md promises: the first that fails is reported.
+        """
         check_recommend_request(request, self._limits)
+        task = wire.task_from_proto(request.task)
         budget = wire.budget_from_proto(request.budget)
-        return wire.task_from_proto(request.task), defaults_within(
-            budget, request.budget, self._limits
-        )
+        return task, defaults_within(budget, request.budget, self._limits)
 
 
 def _check_seed(seed: int, field: str) -> None:

@@ -427,6 +427,20 @@ def test_bad_requests_are_invalid_arguments_naming_the_field(
     assert all(description for _, description in failure.value.violations)
 
 
+@pytest.mark.parametrize("method", ["Recommend", "StreamRecommend"])
+def test_a_bad_task_is_reported_before_a_bad_budget(advisor: Advisor, method: str) -> None:
+    # The documented stages: the raw message's limits, then the task, then the budget.
+    task = _task(correlations=[])
+    budget = quick_budget(max_parameters=0)
+    with pytest.raises(CallError) as failure:
+        if method == "Recommend":
+            advisor.unary(method, pb.RecommendRequest(task=task, budget=budget), timeout=10)
+        else:
+            advisor.stream(pb.StreamRecommendRequest(task=task, budget=budget), timeout=10)
+    fields = [field for field, _ in failure.value.violations]
+    assert fields and all(field.startswith("task.") for field in fields), fields
+
+
 def test_stream_rejects_bad_requests_the_same_way(advisor: Advisor) -> None:
     request = pb.StreamRecommendRequest(task=small_task(), budget=quick_budget(max_parameters=0))
     with pytest.raises(CallError) as failure:
