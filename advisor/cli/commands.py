@@ -38,10 +38,10 @@ from advisor.cli.options import (
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
 from advisor.model.documents import read_document
-from advisor.service.command import describe_start_error, serve_from_arguments
+from advisor.service.command import describe_start_error, read_bearer_token, serve_from_arguments
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS
-from advisor.service.server import ServerConfig, read_token_file, start_server
+from advisor.service.server import ServerConfig, start_server
 from advisor.usage import violations_as_options
 
 __all__ = ["run"]
@@ -109,7 +109,7 @@ def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
             max_message_bytes = LOCAL_LIMITS.max_message_bytes
         else:
             target = args.target
-            token = None if args.token_file is None else read_token_file(args.token_file)
+            token = None if args.token_file is None else read_bearer_token(args.token_file)
             tls = _tls(args)
             max_message_bytes = (
                 DEFAULT_MAX_MESSAGE_BYTES

@@ -17,6 +17,7 @@ from typing import Any
 
 from advisor.errors import InvalidRequestError, ServerStartError
 from advisor.model.documents import read_document
+from advisor.service.auth import token_problem
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
     SERVE_OPTION_FLAGS,
@@ -27,7 +28,13 @@ from advisor.service.options import (
 from advisor.service.server import RunningServer, ServerConfig, read_token_file, serve_forever
 from advisor.usage import OneLineParser, violations_as_options
 
-__all__ = ["config_from_arguments", "describe_start_error", "main", "serve_from_arguments"]
+__all__ = [
+    "config_from_arguments",
+    "describe_start_error",
+    "main",
+    "read_bearer_token",
+    "serve_from_arguments",
+]
 
 
 def serve_from_arguments(args: argparse.Namespace) -> int:
@@ -68,11 +75,18 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
         except InvalidRequestError as error:
             raise error.prefixed("config") from None
     if "token_file" in settings:
-        settings["token"] = read_token_file(Path(str(settings.pop("token_file"))))
+        try:
+            settings["token"] = read_bearer_token(Path(str(settings.pop("token_file"))))
+        except InvalidRequestError as error:
+            raise error.prefixed("config") from None
+    elif isinstance(settings.get("token"), str):
+        problem = token_problem(settings["token"])
+        if problem is not None:
+            raise InvalidRequestError.single("config.token", problem)
     options = {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}
     settings |= options
     if args.token_file is not None:
-        settings["token"] = read_token_file(args.token_file)
+        settings["token"] = read_bearer_token(args.token_file)
     limit_options = _limit_options(args.limits) if args.limits else {}
     if limit_options:
         limits = settings.get("limits", {})
@@ -90,6 +104,26 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
             for v in error.violations
         ]
         raise InvalidRequestError(named) from None
+
+
+def read_bearer_token(path: Path) -> str:
+    """Read the bearer token of the token file at ``path``, refusing one gRPC cannot send.
+
+    Both ends read their ``--token-file`` here: a token a client could never send (two lines, a
+    non-ASCII letter: :func:`~advisor.service.auth.token_problem`) would otherwise start a
+    server that refuses every call, or fail every call of a client with ``INTERNAL``.
+
+    Raises
+    ------
+    InvalidRequestError
+        On field ``token_file`` when the file cannot be read, holds no token or one that cannot
+        be sent.
+    """
+    token = read_token_file(path)
+    problem = token_problem(token)
+    if problem is not None:
+        raise InvalidRequestError.single("token_file", f"the token in {path} {problem}")
+    return token
 
 
 def _from_options(field: str, options: Mapping[str, Any], limits: Mapping[str, str]) -> bool:
@@ -138,7 +172,7 @@ def _serve_with_katib(config: ServerConfig, katib_port: int) -> int:
         katib.stop(config.grace_seconds)
 
 
-_FIELD_OPTIONS = {**SERVE_OPTION_FLAGS, "config": "--config"}
+_FIELD_OPTIONS = {**SERVE_OPTION_FLAGS, "token_file": "--token-file", "config": "--config"}
 """The option that sets each setting, as a refused one is named (``workers`` is ``--workers``)."""
 
 
