@@ -191,8 +191,9 @@ BUDGET_OPTIONS = (
         {
             "nargs": "+",
             "metavar": "FAMILY",
-            "help": "families: contiguous mirror interleaved dilations synthesized data_arranged "
-            "(default: all but synthesized, where they apply; data_arranged needs a task "
+            "help": "families: contiguous mirror interleaved dilations synthesized mixture "
+            "data_arranged (default: all but synthesized and mixture, where they apply; mixture "
+            "sums two of the best trees at their shared levels; data_arranged needs a task "
             "arrangement)",
         },
     ),
