@@ -1,7 +1,8 @@
 """Python client library of the architecture advisor (installed as ``advisor_client``).
 
 :class:`AdvisorClient` calls the ``advisor.v1.ArchitectureAdvisor`` service and returns the
-library's pydantic models; failures raise the :class:`AdvisorRpcError` family.
+library's pydantic models; failures raise the :class:`AdvisorRpcError` family, and a request
+refused before it is sent raises :class:`InvalidRequestError`.
 """
 
 from advisor_client.client import (
@@ -16,6 +17,7 @@ from advisor_client.errors import (
     AdvisorRpcError,
     DeadlineExceededError,
     InvalidArgumentError,
+    InvalidRequestError,
     ResourceExhaustedError,
     UnauthenticatedError,
     UnavailableError,
@@ -28,6 +30,7 @@ __all__ = [
     "BudgetLike",
     "DeadlineExceededError",
     "InvalidArgumentError",
+    "InvalidRequestError",
     "ResourceExhaustedError",
     "RetryPolicy",
     "TaskLike",

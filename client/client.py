@@ -23,15 +23,16 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 
 import grpc
 import numpy.typing as npt
 import pydantic
 from advisor_client.errors import AdvisorRpcError, error_from_rpc
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, load_architecture, parse_architecture
@@ -42,12 +43,14 @@ from advisor.model.task import PresetInfo, Task, load_task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.protocol.metadata import bearer_metadata
+from advisor.service.auth import token_problem
 
 if TYPE_CHECKING:
     from advisor.infer.data import DataSample
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
+    "MAX_TIMEOUT_SECONDS",
     "AdvisorClient",
     "ArchitectureLike",
     "BudgetLike",
@@ -73,12 +76,19 @@ _Request = TypeVar("_Request", bound=Message)
 _Response = TypeVar("_Response", bound=Message)
 _Message = TypeVar("_Message", bound=Message)
 _Decoded = TypeVar("_Decoded")
+_Model = TypeVar("_Model", bound=pydantic.BaseModel)
 
 _SERVICE = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
 _RETRIED_METHODS = ("Recommend", "StreamRecommend", "Analyze", "ListPresets", "InferTask")
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 """The service's default message size limit, each way."""
+
+MAX_TIMEOUT_SECONDS: Final = 365 * 24 * 3600.0
+"""The longest deadline a call may have: a year, far past any call a server lets run (a search
+stops at its time limit, a week at most). gRPC holds a deadline as nanoseconds since 1970 in 64
+bits, which end in 2262: a timeout past about 7e9 s today wraps around to a deadline already
+passed, and the call fails at once with ``DEADLINE_EXCEEDED``."""
 
 # A search stops itself at its time limit and then still has to send its result; a deadline equal
 # to the limit would turn most complete-at-the-limit searches into DEADLINE_EXCEEDED.
@@ -172,16 +182,28 @@ class AdvisorClient:
     target
         ``host:port`` of the server (any gRPC target string).
     token
-        Bearer token sent with every call when the server requires one.
+        Bearer token sent with every call when the server requires one: one line of printable
+        ASCII with no space at either end, as gRPC sends it.
     tls
         TLS settings; ``None`` means a plaintext channel (local or trusted networks only).
     default_timeout
-        Deadline in seconds of every call that does not pass its own ``timeout``.
+        Deadline in seconds of every call that does not pass its own ``timeout``. This and every
+        ``timeout`` must be a finite number of seconds above 0 and at most
+        :data:`MAX_TIMEOUT_SECONDS` (a year); NaN, infinity and larger values are refused with
+        :class:`~advisor.errors.InvalidRequestError` naming the parameter, since gRPC cannot
+        hold such a deadline.
     retry
         Retry policy for ``UNAVAILABLE`` on the idempotent calls.
     max_message_bytes
         Largest request the client sends and response it accepts; requests up to it are held for
         retries. Match the server's limit (``max_message_bytes``, 4 MiB by default).
+
+    Raises
+    ------
+    InvalidRequestError
+        From here and from every call, before anything is sent, for a setting or argument that
+        cannot be sent, naming it: ``token``, ``timeout``, ``task.layers[0].channels``; and for
+        a task, architecture or budget of the wrong type (``task: must be ...``).
 
     Examples
     --------
@@ -201,17 +223,14 @@ class AdvisorClient:
         retry: RetryPolicy = RetryPolicy(),
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
-        if not default_timeout > 0:
-            raise InvalidRequestError.single(
-                "default_timeout", f"must be positive, got {default_timeout}"
-            )
-        if token is not None and not token:
-            raise InvalidRequestError.single("token", "must not be empty")
+        problem = None if token is None else token_problem(token)
+        if problem is not None:
+            raise InvalidRequestError.single("token", problem)
         if not max_message_bytes > 0:
             raise InvalidRequestError.single(
                 "max_message_bytes", f"must be positive, got {max_message_bytes}"
             )
-        self._default_timeout = default_timeout
+        self._default_timeout = _checked_timeout("default_timeout", default_timeout)
         self._metadata = () if token is None else (bearer_metadata(token),)
         options = [
             ("grpc.service_config", retry.service_config()),
@@ -246,7 +265,8 @@ class AdvisorClient:
             If given, the call streams (``StreamRecommend``) and ``progress`` receives each event.
         timeout
             Deadline in seconds; by default ``default_timeout``, or the budget's time limit plus
-            a margin when that is longer, so the search can use all the time it was given.
+            a margin when that is longer, so the search can use all the time it was given (at
+            most :data:`MAX_TIMEOUT_SECONDS`: a longer time limit is the server's to refuse).
         """
         if progress is not None:
             return _last_result(self.stream_recommend(task, budget, timeout=timeout), progress)
@@ -392,15 +412,33 @@ class AdvisorClient:
     def _timeout(self, timeout: float | None) -> float:
         if timeout is None:
             return self._default_timeout
-        if not timeout > 0:
-            raise InvalidRequestError.single("timeout", f"must be positive, got {timeout}")
-        return timeout
+        return _checked_timeout("timeout", timeout)
 
     def _search_timeout(self, budget: advisor_pb2.Budget, timeout: float | None) -> float:
         if timeout is not None:
             return self._timeout(timeout)
         limit = budget.time_limit_seconds + _SEARCH_DEADLINE_MARGIN_SECONDS
-        return max(self._default_timeout, limit)
+        # Capped, never refused: the server names a time limit past its own maximum, as
+        # budget.time_limit_seconds, where a deadline that overflowed would fail at once.
+        return min(max(self._default_timeout, limit), MAX_TIMEOUT_SECONDS)
+
+
+def _checked_timeout(field: str, seconds: float) -> float:
+    """Return ``seconds`` if it can be a call's deadline (see :data:`MAX_TIMEOUT_SECONDS`).
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``field`` for anything but a finite number above 0 and at most the maximum.
+    """
+    number = isinstance(seconds, int | float) and not isinstance(seconds, bool)
+    if not (number and 0 < seconds <= MAX_TIMEOUT_SECONDS):  # NaN compares False
+        raise InvalidRequestError.single(
+            field,
+            f"must be a finite positive number of seconds, at most {MAX_TIMEOUT_SECONDS:.0f} "
+            f"(a year); got {seconds!r}",
+        )
+    return seconds
 
 
 def _last_result(
@@ -434,54 +472,134 @@ def _graph(
 
 
 def _task_proto(task: TaskLike) -> advisor_pb2.Task:
-    def encode() -> advisor_pb2.Task:
-        if isinstance(task, Task):
-            return wire.task_to_proto(task)
-        if isinstance(task, Mapping):
-            return wire.task_to_proto(parse_task(task))
-        return wire.task_to_proto(load_task(task))
-
-    return _under("task", encode)
+    model = _model("task", task, Task, parse_task, load_task)
+    return _encoded("task", model, wire.task_to_proto, advisor_pb2.Task.DESCRIPTOR)
 
 
 def _architecture_proto(architecture: ArchitectureLike) -> advisor_pb2.Architecture:
-    def encode() -> advisor_pb2.Architecture:
-        if isinstance(architecture, Architecture):
-            return wire.architecture_to_proto(architecture)
-        if isinstance(architecture, Mapping):
-            return wire.architecture_to_proto(parse_architecture(architecture))
-        return wire.architecture_to_proto(load_architecture(architecture))
-
-    return _under("architecture", encode)
+    model = _model(
+        "architecture", architecture, Architecture, parse_architecture, load_architecture
+    )
+    return _encoded(
+        "architecture", model, wire.architecture_to_proto, advisor_pb2.Architecture.DESCRIPTOR
+    )
 
 
 def _budget_proto(budget: BudgetLike) -> advisor_pb2.Budget:
-    def encode() -> advisor_pb2.Budget:
-        if isinstance(budget, Budget):
-            return wire.budget_to_proto(budget)
+    if isinstance(budget, Budget):
+        model = budget
+    else:
         try:
             model = Budget.model_validate(budget)
         except pydantic.ValidationError as error:
-            raise invalid_request_from_pydantic(error) from None
-        return wire.budget_to_proto(model)
-
-    return _under("budget", encode)
+            raise invalid_request_from_pydantic(error, prefix="budget") from None
+    return _encoded("budget", model, wire.budget_to_proto, advisor_pb2.Budget.DESCRIPTOR)
 
 
-def _under(field: str, encode: Callable[[], _Message]) -> _Message:
-    """Run ``encode``, placing the paths of any rejection under the request field ``field``.
+def _model(
+    field: str,
+    value: Any,
+    model_type: type[_Model],
+    parse: Callable[[Mapping[str, Any]], _Model],
+    load: Callable[[str | os.PathLike[str]], _Model],
+) -> _Model:
+    """Return the model a task or architecture argument stands for, validated by the library.
 
-    A number the wire cannot carry (protobuf raises ``ValueError``: a channel count past
-    2^31 - 1 in an architecture file) is a rejection of ``field`` too.
+    A model is taken as it is, a mapping parsed and a path's file loaded; anything else (a
+    number, None) is refused naming ``field``, as is every violation, placed under it.
     """
     try:
-        return encode()
+        if isinstance(value, model_type):
+            return value
+        if isinstance(value, Mapping):
+            return parse(value)
+        if isinstance(value, str | os.PathLike):
+            return load(value)
+    except InvalidRequestError as error:
+        raise error.prefixed(field) from None
+    raise InvalidRequestError.single(
+        field,
+        f"expected {model_type.__name__}, a mapping or a file path; got {type(value).__name__}",
+    )
+
+
+def _encoded(
+    field: str, model: _Model, encode: Callable[[_Model], _Message], message: Descriptor
+) -> _Message:
+    """Encode ``model`` as the request field ``field`` (a ``message``), naming what cannot go.
+
+    The library's models bound what they must, not what the wire can hold: protobuf refuses a
+    number past its integer field (``ValueError``: a channel count past 2^31 - 1), and the
+    number is then found in the model's file form, so the error has its field path
+    (``architecture.layers[0].channels``) like any other rejection.
+    """
+    try:
+        return encode(model)
     except InvalidRequestError as error:
         raise error.prefixed(field) from None
     except ValueError as error:
-        raise InvalidRequestError.single(
-            field, f"a number is out of the range the request can carry ({error})"
+        document = model.model_dump(mode="json", exclude_none=True)
+        violations = list(_out_of_range(document, message, field))
+        raise InvalidRequestError(
+            violations
+            or [FieldViolation(field, f"a value cannot be carried by the request ({error})")]
         ) from None
+
+
+_INTEGER_RANGES: Final = {
+    FieldDescriptor.CPPTYPE_INT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.CPPTYPE_INT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.CPPTYPE_UINT32: (0, 2**32 - 1),
+    FieldDescriptor.CPPTYPE_UINT64: (0, 2**64 - 1),
+}
+"""What a proto integer field can hold, by its C++ type (sint32 and sfixed32 are int32, ...)."""
+
+
+def _out_of_range(document: object, message: Descriptor, path: str) -> Iterator[FieldViolation]:
+    """Yield a violation, at its path, for each whole number too large for its field.
+
+    ``document`` is a model's file form (``model_dump(mode="json")``) and ``message`` the proto
+    message carrying it; their names agree. Where the file form writes a message as a list, the
+    list is the values of its one repeated field (``indices: [...]``, ``permutation: [...]``)
+    or its fields in order (a padding's ``[before, after]``).
+    """
+    if isinstance(document, Mapping):
+        entries = [
+            (message.fields_by_name.get(key), f"{path}.{key}", value)
+            for key, value in document.items()
+        ]
+    elif isinstance(document, list) and len(message.fields) == 1 and message.fields[0].is_repeated:
+        entries = [(message.fields[0], path, document)]
+    elif isinstance(document, list):
+        entries = [
+            (field, f"{path}[{index}]", value)
+            for index, (field, value) in enumerate(zip(message.fields, document, strict=False))
+        ]
+    else:
+        return
+    for field, at, value in entries:
+        if field is not None and field.is_repeated and isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from _value_out_of_range(field, item, f"{at}[{index}]")
+        elif field is not None:
+            yield from _value_out_of_range(field, value, at)
+
+
+def _value_out_of_range(
+    field: FieldDescriptor, value: object, path: str
+) -> Iterator[FieldViolation]:
+    if field.message_type is not None:
+        yield from _out_of_range(value, field.message_type, path)
+        return
+    bounds = _INTEGER_RANGES.get(field.cpp_type)
+    if bounds is None or not isinstance(value, int) or isinstance(value, bool):
+        return
+    lowest, highest = bounds
+    if not lowest <= value <= highest:
+        yield FieldViolation(
+            path,
+            f"{value} is out of the range the request can carry ({lowest} to {highest})",
+        )
 
 
 def _decoded(decode: Callable[[_Message], _Decoded], message: _Message) -> _Decoded:

@@ -4,6 +4,9 @@ The service reports every rejected request as ``INVALID_ARGUMENT`` with a ``goog
 detail naming each offending field (docs/SERVICE.md). :func:`error_from_rpc` turns a failed
 call into one exception class per status a caller can act on, carrying those field violations as
 the library's own :class:`~advisor.errors.FieldViolation`, so Python callers never touch the wire.
+A request the client refuses before sending it (a bad task, a wrong-typed argument, a timeout
+gRPC cannot hold) raises the library's :class:`~advisor.errors.InvalidRequestError`, exported here
+too, so one import catches both.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from collections.abc import Sequence
 
 import grpc
 
-from advisor.errors import FieldViolation
+from advisor.errors import FieldViolation, InvalidRequestError
 
 __all__ = [
     "AdvisorRpcError",
     "DeadlineExceededError",
     "InvalidArgumentError",
+    "InvalidRequestError",
     "ResourceExhaustedError",
     "UnauthenticatedError",
     "UnavailableError",

@@ -217,7 +217,8 @@ def test_an_architecture_number_the_wire_cannot_carry_is_bad_input(tmp_path: Pat
     line = assert_one_error_line(
         advisor("analyze", task, "--arch", arch), ExitCode.INVALID_ARGUMENT
     )
-    assert line.startswith("advisor: error: architecture: ") and str(INT32_MAX + 1) in line
+    assert line.startswith("advisor: error: architecture.layers[0].channels: ")
+    assert str(INT32_MAX + 1) in line
 
 
 def test_the_table_shows_every_positive_weight_as_positive(tmp_path: Path) -> None:
