@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor.model.budget import Budget
 from advisor.model.results import Efficiency, Recommendation
 from advisor.model.task import load_task
+from advisor.search.coherence import describe_relation
 from advisor.search.explain import Design, Widening, rationale
 from advisor.search.objective import Objective
 from advisor.search.recommend import recommend
@@ -189,3 +192,38 @@ def test_a_wider_layer_past_the_default_compute_bound_names_the_bound() -> None:
     layers[level] = layers[level].model_copy(update={"channels": int(found[3])})
     wider = top.architecture.model_copy(update={"layers": tuple(layers)})
     assert top.multiply_adds <= bound < wider.multiply_adds
+
+
+@pytest.mark.parametrize(
+    ("key", "shape", "words"),
+    [
+        (("shift", (16,)), [64], "a shift by 16 steps"),
+        (("shift", (1,)), [64], "a shift by 1 step"),
+        (("shift", (0, 4)), [16, 16], "a shift by 4 columns"),
+        (("shift", (8, 0)), [16, 16], "a shift by 8 rows"),
+        (("shift", (8, -8)), [16, 16], "a shift by (8, -8)"),
+        (("mirror", (0, 63)), [64], "a mirror about step 31.5"),
+        (("mirror", (1, 15)), [16, 16], "a mirror about column 7.5"),
+        (("mirror", (2, 14)), [8, 8, 16], "a mirror about axis 2 7"),
+    ],
+)
+def test_a_relation_is_said_in_the_grids_words(
+    key: tuple[str, tuple[int, ...]], shape: list[int], words: str
+) -> None:
+    assert describe_relation(key, len(shape)) == words
+
+
+@pytest.mark.parametrize(
+    ("path", "reading"),
+    [
+        # Halves of the image and of its quadrants are shifts as much as mirrors; the fewer
+        # relations are the shifts, and the rationale says so.
+        ("bench/outcomes/tasks/symmetry.yaml", "read as a shift by 4 columns and a shift by 8 "),
+        ("examples/symmetry.yaml", "read as a mirror about column 7.5;"),
+    ],
+)
+def test_the_score_says_what_the_description_was_read_as(path: str, reading: str) -> None:
+    task = load_task(Path(__file__).parents[1] / path)
+    top = recommend(task, Budget(max_parameters=20_000, time_limit_seconds=None))
+    text = " ".join(top.recommendations[0].rationale.split())
+    assert reading in text, text

@@ -73,6 +73,7 @@ __all__ = [
     "TreeCoherence",
     "architecture_coherence",
     "coherence",
+    "describe_relation",
     "description_relations",
     "displacements",
     "reflections",
@@ -476,6 +477,25 @@ def task_relations(
         )
         for key, parts in grouped.items()
     ]
+
+
+def describe_relation(key: _Key, ndim: int) -> str:
+    """Say a relation's map in words: ``a shift by 4 columns``, ``a mirror about row 7.5``.
+
+    The rationale names the relations the description was read as, so a reader sees the
+    reading (equal boxes are shifts and mirrors alike; the fewer relations win) and can state
+    another (the ``symmetry`` preset's alternate columns make a mirror the one relation).
+    """
+    kind, values = key
+    axes = {1: ("step",), 2: ("row", "column")}.get(ndim, tuple(f"axis {i}" for i in range(ndim)))
+    if kind == "mirror":
+        axis, total = values
+        return f"a mirror about {axes[axis]} {total / 2:g}"
+    moved = [(size, name) for size, name in zip(values, axes, strict=True) if size]
+    if len(moved) == 1:
+        size, name = moved[0]
+        return f"a shift by {abs(size)} {name}{'s' if abs(size) != 1 else ''}"
+    return f"a shift by {tuple(values)}"
 
 
 def description_relations(

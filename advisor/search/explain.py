@@ -126,6 +126,7 @@ def rationale(
     efficiency: Efficiency | None = None,
     notes: Sequence[str] = (),
     scope: Scope = "complete",
+    reading: Sequence[str] = (),
 ) -> str:
     """Explain ``chosen`` against the references; see the module docstring.
 
@@ -156,11 +157,13 @@ def rationale(
         Whether the search scored every tree (:data:`Scope`); if not, the targets and the
         references are those of the trees scored before it stopped (or the dimension bounds),
         and the sentences say so.
+    reading
+        The relations the description was read as, in words, where the score weighs them.
     """
     sentences = [
         _what(chosen, max_parameters, standard_multiply_adds),
         _coverage(chosen, objective, names),
-        _score(chosen, objective, scope),
+        _score(chosen, objective, scope, reading),
         _versus("the best contiguous net", chosen, contiguous, objective, names, scope),
         _versus("the shallow net", chosen, shallow, objective, names, scope),
         efficiency.summary() if efficiency is not None else "",
@@ -207,7 +210,7 @@ _TARGETS: dict[Scope, str] = {
 }
 
 
-def _score(chosen: Design, objective: Objective, scope: Scope) -> str:
+def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence[str]) -> str:
     kind = "weighted mean" if objective.kind == "weighted" else "smallest"
     text = f"Score {chosen.score:.4g}: the {kind} fraction of the targets"
     if objective.max_parameters is not None:
@@ -222,9 +225,12 @@ def _score(chosen: Design, objective: Objective, scope: Scope) -> str:
         best = objective.best_coherence
         share = min(chosen.coherence / best, 1.0)
         own, theirs = _told_apart(chosen.coherence, best)
+        read = ""
+        if reading:
+            read = f"read as {_listed(reading[:_SHOWN], len(reading) - _SHOWN, quoted=False)}; "
         text += (
             f", times x{share:.3g} for how its pooling levels meet the location pairs the "
-            f"description repeats (coherence {own}"
+            f"description repeats ({read}coherence {own}"
         ) + (
             f" against the best tree's {theirs}: pairs met at one level everywhere, in small "
             "windows, are what one convolution learns from every example)"
@@ -315,8 +321,8 @@ def _more(chosen: Design, more: Design | None, max_parameters: int, limit: str) 
     )
 
 
-def _listed(items: Sequence[str], more: int = 0) -> str:
-    shown = [item if item.startswith("'") else repr(item) for item in items]
+def _listed(items: Sequence[str], more: int = 0, quoted: bool = True) -> str:
+    shown = [item if item.startswith("'") or not quoted else repr(item) for item in items]
     if more > 0:
         shown.append(f"{more} more")
     return ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1]

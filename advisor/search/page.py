@@ -22,6 +22,7 @@ from advisor.model.grid import channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.search.board import Entry
 from advisor.search.clock import PricingTimer
+from advisor.search.coherence import describe_relation
 from advisor.search.explain import MORE_BUDGET, Design, Scope, Widening, rationale
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.run import SearchRun
@@ -124,6 +125,7 @@ def build_recommendation(
         efficiency=analysis.efficiency,
         notes=notes,
         scope=_scope(run, complete),
+        reading=_reading(run),
     )
     return Recommendation(
         rank=rank,
@@ -136,6 +138,14 @@ def build_recommendation(
         efficiency=analysis.efficiency,
         dilations=entry.candidate.dilations,
     )
+
+
+def _reading(run: SearchRun) -> list[str]:
+    """Return the relations the description was read as, in words (none: the score ignores them)."""
+    if run.objective.best_coherence is None:
+        return []
+    ndim = len(run.task.input.shape)
+    return [describe_relation(relation.key, ndim) for relation in run.relations()]
 
 
 def _analysed(
