@@ -138,8 +138,8 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
     discards per location, above the least of any tree), the order counted here from the tree's
     windows themselves, times its tree's coherence on the description's relations over the best
     of any tree (walked up the tree by hand); equal scores go to the point that uses more of the
-    budget. As in the search, of two trees with the same shared-subtree DAG only the first is
-    recommended (both count towards the targets and the references).
+    budget. Of the trees with one shared-subtree DAG the search recommends the one those factors
+    score highest, so the optimum is the best point of any tree.
     """
     task = parse_task(task_document)
     budget = Budget(**options)
@@ -149,7 +149,6 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
     weights = np.array([c.weight for c in correlations]) / sum(c.weight for c in correlations)
     relations = task_relations(correlations, task.input.shape, weights)
     points = []
-    digests = set()
     for candidate in search.candidates:
         if not candidate.eligible:
             continue
@@ -161,9 +160,7 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
         fits = (parameters <= budget.max_parameters) & (costs <= bound)
         if not fits.any():
             continue
-        windows, keys = search.space.tree(candidate)
-        digest = search.builders[candidate.padding].build(windows, keys).digest
-        first, digests = digest not in digests, digests | {digest}
+        windows, _ = search.space.tree(candidate)
         tree = PoolingStructure(task.input.num_locations, windows)
         logs = np.log2(profiles[fits].astype(float))
         figures = log2_min_cut(tree, labels, logs[:, 1:], logs[:, 0], shared_weights=True)
@@ -172,8 +169,7 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
         ) / math.prod(search.space.grid(candidate))
         coherent = walked_coherence(windows, relations, task.input.ndim) if relations else 1.0
         points.extend(
-            (f, p, discarded, coherent, first)
-            for f, p in zip(figures, parameters[fits], strict=True)
+            (f, p, discarded, coherent) for f, p in zip(figures, parameters[fits], strict=True)
         )
     targets = np.maximum(np.max([point[0] for point in points], axis=0), 1e-6)
     least = min(point[2] for point in points)
@@ -188,8 +184,7 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
             ),
             int(p),
         )
-        for f, p, d, c, first in points
-        if first
+        for f, p, d, c in points
     ]
     best = max(scored)
     return best[0], best[1]

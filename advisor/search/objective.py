@@ -174,16 +174,8 @@ class Objective:
         mean = reached @ self.weights
         columns = [mean] if self.kind == "weighted" else [reached.min(axis=1), mean]
         scores = np.stack(columns, axis=1)
-        if self.least_discarded is not None:
-            if discarded is None:
-                raise ValueError("an objective with least_discarded scores arrangement too")
-            excess = np.asarray(discarded, dtype=np.float64).reshape(-1, 1) - self.least_discarded
-            scores = scores * np.exp2(-np.maximum(excess, 0.0))
-        if self.best_coherence is not None:
-            if coherence is None:
-                raise ValueError("an objective with best_coherence scores coherence too")
-            ratio = np.asarray(coherence, dtype=np.float64).reshape(-1, 1) / self.best_coherence
-            scores = scores * np.minimum(ratio, 1.0)
+        for factor in self._tree_factors(discarded, coherence):
+            scores = scores * factor
         if self.max_parameters is not None:
             if parameters is None:
                 raise ValueError("an objective with max_parameters scores parameters too")
@@ -193,6 +185,36 @@ class Objective:
         keys: _Floats = np.round(scores, _DECIMALS)
         return keys
 
+    def tree_factor(
+        self, discarded: npt.ArrayLike | None = None, coherence: npt.ArrayLike | None = None
+    ) -> _Floats:
+        """Return the ``(P, 1)`` share of a score a tree's arrangement and coherence leave.
+
+        1 where the objective weighs neither (see :meth:`keys`). Trees with the same ranks at
+        every width profile score in its order.
+        """
+        factor = np.ones((1, 1))
+        for part in self._tree_factors(discarded, coherence):
+            factor = factor * part
+        return factor
+
+    def _tree_factors(
+        self, discarded: npt.ArrayLike | None, coherence: npt.ArrayLike | None
+    ) -> list[_Floats]:
+        """Return the arrangement's and the coherence's factors of the score, where weighed."""
+        factors = []
+        if self.least_discarded is not None:
+            if discarded is None:
+                raise ValueError("an objective with least_discarded scores arrangement too")
+            excess = np.asarray(discarded, dtype=np.float64).reshape(-1, 1) - self.least_discarded
+            factors.append(np.exp2(-np.maximum(excess, 0.0)))
+        if self.best_coherence is not None:
+            if coherence is None:
+                raise ValueError("an objective with best_coherence scores coherence too")
+            ratio = np.asarray(coherence, dtype=np.float64).reshape(-1, 1) / self.best_coherence
+            factors.append(np.minimum(ratio, 1.0))
+        return factors
+
     def at_budget(self, scale: float) -> Objective:
         """Return this objective with the budget whose share breaks ties scaled by ``scale``.
 
@@ -200,7 +222,7 @@ class Objective:
         budget's scale, and among its equal scores the net that spends more of the larger
         budget still ranks first (as a search at that budget ranks it).
         """
-        if self.max_parameters is None:
+        if self.max_parameters is None or scale == 1.0:
             return self
         return replace(self, max_parameters=int(self.max_parameters * scale))
 

@@ -56,8 +56,6 @@ __all__ = ["SearchRun"]
 
 _Floats = npt.NDArray[np.float64]
 _Tree = tuple[tuple[npt.NDArray[np.intp], ...], list[Hashable]]
-_ModelKey = tuple[bytes, float, float]
-"""A tree as the objective sees it (:meth:`SearchRun.model_key`)."""
 """A tree's windows per level and the keys naming its levels' prefixes."""
 
 _KEPT_FIGURES_BYTES: Final = 64 * 2**20
@@ -196,7 +194,7 @@ class SearchRun:
         order = iter(visited if queue is None else queue)
         self._work = {c.index: self.work_levels(c) for c in visited}
         meter = WorkMeter(list(self._work.values()))
-        seen: dict[_ModelKey, set[str]] = {}
+        seen: dict[bytes, set[str]] = {}
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
         started = self.clock.clock()
         self._visit(next(order), seen, None, meter, queue)
@@ -242,7 +240,7 @@ class SearchRun:
     def _visit(
         self,
         candidate: Candidate,
-        seen: dict[_ModelKey, set[str]],
+        seen: dict[bytes, set[str]],
         stop: StopSignal | None,
         meter: WorkMeter,
         queue: AnytimeQueue | None,
@@ -329,30 +327,42 @@ class SearchRun:
         self.clock.defer(self.clock.clock() - started + (0.0 if keep else recompute))
 
     def _rank(self) -> None:
-        """Rank the scored trees in the candidates' order (equal :meth:`model_key`: the first)."""
-        seen: dict[_ModelKey, set[str]] = {}
-        for scored in sorted(self.visited, key=lambda s: s.candidate.index):
+        """Rank the scored trees, offered in the candidates' order.
+
+        Of the trees of one DAG (the same ranks at every width profile), one is ranked for each
+        purpose: the one the arrangement and coherence factors of the score put first (the
+        first in the candidates' order among equals). Keeping the first regardless dropped the
+        better-scoring tree where those factors differ (a mirror and an interleaved tree of the
+        same windows meet a description's relations differently); keeping every one would list
+        trees the model cannot tell apart, every dilation order of one DAG among them.
+        """
+        ordered = sorted(self.visited, key=lambda s: s.candidate.index)
+        factors = {s.candidate.index: self.tree_factor(s.candidate) for s in ordered}
+        seen: dict[bytes, set[str]] = {}
+        kept: set[int] = set()
+        for scored in sorted(ordered, key=lambda s: -factors[s.candidate.index]):
+            roles = _roles(scored.candidate)
+            if not roles <= seen.setdefault(scored.dag.digest, set()):
+                seen[scored.dag.digest] |= roles
+                kept.add(scored.candidate.index)
+        for scored in ordered:
+            if scored.candidate.index not in kept:
+                continue
             candidate, dag = scored.candidate, scored.dag
-            roles = _roles(candidate)
-            key = self.model_key(candidate, dag)
-            if roles <= seen.setdefault(key, set()):
-                continue  # the same tree to the objective as one evaluated for the same purposes
-            seen[key] |= roles
             allocation = self.best_profile(candidate, dag, figures=scored.figures)
             if allocation is not None:
                 self.board.offer(Entry(candidate, allocation, dag, scored.figures))
 
     def _evaluate(
-        self, candidate: Candidate, seen: dict[_ModelKey, set[str]], stop: StopSignal | None
+        self, candidate: Candidate, seen: dict[bytes, set[str]], stop: StopSignal | None
     ) -> bool:
         """Allocate a free search's widths of the tree and record it; False when ``stop`` cut it."""
         windows, keys = self.space.tree(candidate)
         dag = self.builders[candidate.padding].build(windows, keys)
         roles = _roles(candidate)
-        key = self.model_key(candidate, dag)
-        if roles <= seen.setdefault(key, set()):
-            return True  # the same tree to the objective as one evaluated for the same purposes
-        seen[key] |= roles
+        if roles <= seen.setdefault(dag.digest, set()):
+            return True  # the same tree to the model as one evaluated for the same purposes
+        seen[dag.digest] |= roles
         outcome = allocate_widths(
             dag,
             self.objective,
@@ -367,18 +377,11 @@ class SearchRun:
             self.board.offer(Entry(candidate, outcome.allocation, dag))
         return outcome.complete
 
-    def model_key(self, candidate: Candidate, dag: SubtreeDag) -> _ModelKey:
-        """Return what the objective sees of a tree: trees with equal keys score alike.
-
-        The DAG's digest fixes its ranks at every width profile and its tie-break; the
-        arrangement its pools discard and, where the objective weighs it, how it meets the
-        description's relations can still differ (a mirror and an interleaved tree of the same
-        windows meet left against right equally, but only the interleaved one meets each column
-        pair of the halves at one level everywhere), so they are part of the key.
-        """
+    def tree_factor(self, candidate: Candidate) -> float:
+        """Return the share of the tree's score its arrangement and coherence leave (1: none)."""
         weighs = self.objective.best_coherence is not None
-        coherence = self.coherent(candidate) if weighs else 0.0
-        return dag.digest, self.discarded(candidate), coherence
+        coherence = self.coherent(candidate) if weighs else None
+        return float(self.objective.tree_factor(self.discarded(candidate), coherence)[0, 0])
 
     def best_profile(
         self,
