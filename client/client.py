@@ -42,8 +42,7 @@ from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import PresetInfo, Task, load_task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
-from advisor.protocol.metadata import bearer_metadata
-from advisor.service.auth import token_problem
+from advisor.protocol.metadata import bearer_metadata, token_problem
 
 if TYPE_CHECKING:
     from advisor.infer.data import DataSample

@@ -22,7 +22,8 @@ from advisor_client import AdvisorClient, InvalidRequestError
 from advisor.cli.main import build_parser
 from advisor.cli.options import BUDGET_OPTIONS, ExitCode
 from advisor.model.budget import FAMILIES
-from advisor.service.auth import BearerTokenInterceptor, token_problem
+from advisor.protocol.metadata import token_problem
+from advisor.service.auth import BearerTokenInterceptor
 from advisor.service.command import config_from_arguments
 from tests.support.scripted import ScriptedAdvisor, scripted_server
 from tests.test_cli import advisor, assert_one_error_line

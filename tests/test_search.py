@@ -787,7 +787,7 @@ def test_a_kernel_whose_counts_would_wrap_is_refused_and_one_below_is_counted_ex
     assert pick.parameters == pick.architecture.parameters > kernel_weights
 
 
-HALVES = {
+HALVES: dict[str, dict[str, Any]] = {
     "lh32": {
         "input": {"shape": [32]},
         "correlations": [{"name": "lr", "a": {"preset": "left_half"}}],

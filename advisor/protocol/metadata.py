@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["AUTHORIZATION_METADATA_KEY", "bearer_metadata"]
+__all__ = ["AUTHORIZATION_METADATA_KEY", "bearer_metadata", "token_problem"]
 
 AUTHORIZATION_METADATA_KEY: Final = "authorization"
 """The metadata key (gRPC metadata keys are lower case) carrying ``Bearer <token>``."""
@@ -13,3 +13,30 @@ AUTHORIZATION_METADATA_KEY: Final = "authorization"
 def bearer_metadata(token: str) -> tuple[str, str]:
     """Return the metadata entry that presents ``token`` to a server started with a token file."""
     return (AUTHORIZATION_METADATA_KEY, f"Bearer {token}")
+
+
+_TOKEN_RULE = "a token is one line of printable ASCII (0x20-0x7E), what gRPC can send as metadata"
+
+
+def token_problem(token: str) -> str | None:
+    """Return why ``token`` cannot be a bearer token, or None when it can.
+
+    The token travels as the metadata value ``Bearer <token>``, and gRPC's core sends a
+    non-binary metadata value only if every byte is printable ASCII, space included (0x20-0x7E:
+    ``grpc_validate_header_nonbin_value_is_legal``); any other character, a line break or a
+    non-ASCII letter, fails every call with ``INTERNAL: Invalid metadata`` on the client. gRPC's
+    protocol also forbids a space at either end of a value, which HTTP/2 may strip, so the token
+    would not match; a token file's surrounding whitespace is stripped when it is read.
+    """
+    if not token:
+        return "is empty"
+    if "\n" in token or "\r" in token:
+        return f"holds more than one line; {_TOKEN_RULE}"
+    for position, character in enumerate(token, start=1):
+        if not " " <= character <= "~":
+            return (
+                f"has a character that is not printable ASCII (character {position}); {_TOKEN_RULE}"
+            )
+    if token != token.strip(" "):
+        return f"starts or ends with a space; {_TOKEN_RULE}, with no space at either end"
+    return None

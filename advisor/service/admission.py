@@ -14,8 +14,9 @@ slot until the work's next poll of its stop signal, tens of milliseconds later (
 docs/SERVICE.md, "Concurrency, deadlines, cancellation").
 Releasing the slot sooner would let the next call's work start beside work that still runs,
 which is what the bound is there to prevent. A call that has ended before its work starts (its
-deadline passed while its request was read) takes no slot at all
-(:func:`advisor.service.calls.run_call`).
+deadline passed while its request was read) takes no slot at all: the event loop refuses it
+before a worker takes the slot (:mod:`advisor.service.decoding`), and a thread checks again
+before the servicer does (:func:`advisor.service.calls.run_call`).
 
 The servicer sees admission through :class:`CallGate`: the :class:`Admission` itself when it runs
 in the serving process, a worker process's stand-in when the serving process holds the slot for it

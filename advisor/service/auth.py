@@ -10,8 +10,8 @@ message is read: the refusal is a request-streaming handler that never reads. Re
 at most once per interval, with the count since the last line, so a flood of unauthenticated
 calls cannot flood the log.
 
-A token must be something gRPC can send: :func:`token_problem` says why one is not, for the
-server's token file and for the client's token alike.
+A token must be something gRPC can send: :func:`advisor.protocol.metadata.token_problem` says why
+one is not, for the server's token file and for the client's token alike.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from typing import Any, TypeAlias
 
 import grpc
 
-from advisor.protocol.metadata import AUTHORIZATION_METADATA_KEY
+from advisor.protocol.metadata import AUTHORIZATION_METADATA_KEY, token_problem
 from advisor.stopping import Clock
 
-__all__ = ["BearerTokenInterceptor", "RefusalLog", "token_problem"]
+__all__ = ["BearerTokenInterceptor", "RefusalLog"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,32 +36,6 @@ _LOGGER = logging.getLogger(__name__)
 _Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 _REFUSAL_DETAILS = "missing or invalid bearer token"
-
-_TOKEN_RULE = "a token is one line of printable ASCII (0x20-0x7E), what gRPC can send as metadata"
-
-
-def token_problem(token: str) -> str | None:
-    """Return why ``token`` cannot be a bearer token, or None when it can.
-
-    The token travels as the metadata value ``Bearer <token>``, and gRPC's core sends a
-    non-binary metadata value only if every byte is printable ASCII, space included (0x20-0x7E:
-    ``grpc_validate_header_nonbin_value_is_legal``); any other character, a line break or a
-    non-ASCII letter, fails every call with ``INTERNAL: Invalid metadata`` on the client. gRPC's
-    protocol also forbids a space at either end of a value, which HTTP/2 may strip, so the token
-    would not match; a token file's surrounding whitespace is stripped when it is read.
-    """
-    if not token:
-        return "is empty"
-    if "\n" in token or "\r" in token:
-        return f"holds more than one line; {_TOKEN_RULE}"
-    for position, character in enumerate(token, start=1):
-        if not " " <= character <= "~":
-            return (
-                f"has a character that is not printable ASCII (character {position}); {_TOKEN_RULE}"
-            )
-    if token != token.strip(" "):
-        return f"starts or ends with a space; {_TOKEN_RULE}, with no space at either end"
-    return None
 
 
 async def _refuse(

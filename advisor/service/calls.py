@@ -26,7 +26,7 @@ from advisor.errors import InvalidRequestError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import SaturatedError, ShuttingDownError
 from advisor.service.servicer import AdvisorServicer
-from advisor.service.status import abort_for, bad_request_status, ended_status
+from advisor.service.status import abort_for, bad_request_status, ended_status, past
 from advisor.service.threads import AioContext, CallAbortedError, ThreadContext, abort_call
 
 __all__ = [
@@ -154,10 +154,9 @@ async def refuse_ended(context: AioContext) -> Never:
 def has_ended(context: AioContext) -> bool:
     """Whether the call of ``context`` has ended (cancelled, done) or passed its deadline.
 
-    gRPC reports a call without a deadline as one in the far future (some stand-ins: None).
+    gRPC's asyncio server reports a call without a deadline as None.
     """
-    remaining = context.time_remaining()
-    return context.done() or (remaining is not None and remaining <= 0.0)
+    return context.done() or past(context.time_remaining())
 
 
 async def answer(outcomes: Outcomes, context: AioContext) -> bytes:

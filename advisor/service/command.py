@@ -17,7 +17,7 @@ from typing import Any
 
 from advisor.errors import InvalidRequestError, ServerStartError
 from advisor.model.documents import read_document
-from advisor.service.auth import token_problem
+from advisor.protocol.metadata import token_problem
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
     SERVE_OPTION_FLAGS,
@@ -110,7 +110,7 @@ def read_bearer_token(path: Path) -> str:
     """Read the bearer token of the token file at ``path``, refusing one gRPC cannot send.
 
     Both ends read their ``--token-file`` here: a token a client could never send (two lines, a
-    non-ASCII letter: :func:`~advisor.service.auth.token_problem`) would otherwise start a
+    non-ASCII letter: :func:`~advisor.protocol.metadata.token_problem`) would otherwise start a
     server that refuses every call, or fail every call of a client with ``INTERNAL``.
 
     Raises

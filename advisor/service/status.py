@@ -6,8 +6,8 @@
 - :class:`~advisor.service.admission.ShuttingDownError` -> ``UNAVAILABLE``;
 - :class:`~advisor.errors.StoppedError` (the call's stop signal ended an analysis) ->
   ``CANCELLED`` if the client cancelled the call, else ``DEADLINE_EXCEEDED`` (its deadline
-  passed, or the analysis could not finish before it); an analysis the
-  shutdown drain ends is reported by the servicer as a shutdown (``UNAVAILABLE``);
+  passed, or the analysis could not finish before it); an analysis the shutdown drain ends is
+  reported by the servicer as a shutdown (``UNAVAILABLE``);
 - anything else -> ``INTERNAL`` with a generic message and a request id, the traceback logged
   server-side under that id (it never reaches the client).
 
@@ -36,6 +36,7 @@ __all__ = [
     "abort_for",
     "bad_request_status",
     "ended_status",
+    "past",
     "fitting_violations",
     "stream_errors",
     "unary_errors",
@@ -139,12 +140,16 @@ def ended_status(remaining: float | None) -> grpc.StatusCode:
 
     ``DEADLINE_EXCEEDED`` once the deadline has passed, whether or not gRPC has yet ended the
     call for it (the server may notice first: its status then races the client's own timer,
-    and must say the same), else ``CANCELLED`` (the client cancelled it). ``remaining`` is
-    None or infinite for a call without a deadline.
+    and must say the same), else ``CANCELLED``. The server's deadline falls a few milliseconds
+    after the client's, so a call gRPC ended at the client's deadline may still read as
+    ``CANCELLED`` here; the client has its own status by then.
     """
-    if remaining is not None and remaining <= 0.0:
-        return grpc.StatusCode.DEADLINE_EXCEEDED
-    return grpc.StatusCode.CANCELLED
+    return grpc.StatusCode.DEADLINE_EXCEEDED if past(remaining) else grpc.StatusCode.CANCELLED
+
+
+def past(remaining: float | None) -> bool:
+    """Whether a call's deadline has passed, ``remaining`` seconds ahead (None, inf: none)."""
+    return remaining is not None and remaining <= 0.0
 
 
 def unary_errors(

@@ -156,7 +156,12 @@ def _admissions(servicer: object, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     for method in SERVICE.methods:
         original = getattr(servicer, method.name)
 
-        def recorded(request: object, context: object, name=method.name, run=original) -> object:
+        def recorded(
+            request: object,
+            context: object,
+            name: str = method.name,
+            run: Callable[[object, object], object] = original,
+        ) -> object:
             called.append(name)
             return run(request, context)
 
