@@ -21,7 +21,7 @@ so a valid case costs little to analyse.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -680,7 +680,12 @@ def arbitrary_messages(draw: st.DrawFn, descriptor: Descriptor, depth: int = 4) 
     return message
 
 
-def _request_class(method: str) -> type[Message]:
+def _request_class(method: str) -> Callable[..., Message]:
+    """The request message class of ``method``, as a constructor taking its fields.
+
+    ``type[Message]`` would do, but the protobuf stubs of 2026-11 refuse field keywords on the
+    base class's constructor.
+    """
     return GetMessageClass(_SERVICE.methods_by_name[method].input_type)
 
 
