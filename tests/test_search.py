@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.geometry.structure import PoolingStructure
-from advisor.model.architecture import PermutationGeometry, architecture_document
+from advisor.model.architecture import Architecture, PermutationGeometry, architecture_document
 from advisor.model.budget import FAMILIES, Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
@@ -265,22 +265,32 @@ def test_what_ten_percent_more_budget_would_not_change_is_true(max_parameters: i
     assert "would not change this design" in top.rationale
     # The same tree searched at 10% more parameters under this budget's multiply-add bound
     # (4x the standard CNN of this budget) keeps its widths.
+    same_tree = _same_tree_at_ten_percent_more(task, budget, top.architecture)
+    assert [a.widths for a in same_tree] == [top.architecture.widths]
+
+
+def _same_tree_at_ten_percent_more(
+    task: Task, budget: Budget, architecture: Architecture
+) -> list[Architecture]:
+    """The designs of ``architecture``'s tree a search at 10% more parameters returns.
+
+    Under this budget's multiply-add bound, as the rationale prices the larger budget.
+    """
     bound = SearchRun(task, budget, StopSignal(), None).ladders.max_multiply_adds
     more = budget.model_copy(
         update={
-            "max_parameters": max_parameters * 11 // 10,
+            "max_parameters": budget.max_parameters * 11 // 10,
             "max_multiply_adds": bound,
             "top_k": 50,
         }
     )
-    pools = [layer.pool for layer in top.architecture.layers]
-    same_tree = [
-        r
+    pools = [layer.pool for layer in architecture.layers]
+    return [
+        r.architecture
         for r in recommend(task, more).recommendations
-        if r.architecture.family == top.architecture.family
+        if r.architecture.family == architecture.family
         and [layer.pool for layer in r.architecture.layers] == pools
     ]
-    assert [r.architecture.widths for r in same_tree] == [top.architecture.widths]
 
 
 _WOULD_BUY = re.compile(
@@ -300,21 +310,7 @@ def test_what_ten_percent_more_budget_would_buy_is_what_that_budget_returns(
     bought = _WOULD_BUY.search(" ".join(top.rationale.split()))
     assert bought is not None, top.rationale
     representation, widths, parameters = bought.groups()
-    bound = SearchRun(task, budget, StopSignal(), None).ladders.max_multiply_adds
-    more = budget.model_copy(
-        update={
-            "max_parameters": max_parameters * 11 // 10,
-            "max_multiply_adds": bound,
-            "top_k": 50,
-        }
-    )
-    pools = [layer.pool for layer in top.architecture.layers]
-    (same_tree,) = [
-        r.architecture
-        for r in recommend(task, more).recommendations
-        if r.architecture.family == top.architecture.family
-        and [layer.pool for layer in r.architecture.layers] == pools
-    ]
+    (same_tree,) = _same_tree_at_ten_percent_more(task, budget, top.architecture)
     assert same_tree.representation == int(representation)
     assert "-".join(str(w) for w in same_tree.widths) == widths
     assert same_tree.parameters == int(parameters.replace(",", ""))
