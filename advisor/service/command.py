@@ -79,10 +79,6 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
             settings["token"] = read_bearer_token(Path(str(settings.pop("token_file"))))
         except InvalidRequestError as error:
             raise error.prefixed("config") from None
-    elif isinstance(settings.get("token"), str):
-        problem = token_problem(settings["token"])
-        if problem is not None:
-            raise InvalidRequestError.single("config.token", problem)
     options = {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}
     settings |= options
     if args.token_file is not None:

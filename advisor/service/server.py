@@ -42,6 +42,7 @@ from advisor.errors import InvalidRequestError, ServerStartError, invalid_reques
 from advisor.model.budget import INT32_MAX
 from advisor.model.pem import certificates_problem, key_problem
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
+from advisor.protocol.metadata import token_problem
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor
 from advisor.service.calls import CallWorkers
@@ -175,6 +176,14 @@ class ServerConfig(BaseModel):
         except pydantic.ValidationError as error:
             raise invalid_request_from_pydantic(error, model=cls) from None
         return config
+
+    @model_validator(mode="after")
+    def _token_can_be_sent(self) -> ServerConfig:
+        # A token no client can send (token_problem) would start a server refusing every call.
+        problem = None if self.token is None else token_problem(self.token)
+        if problem is not None:
+            raise InvalidRequestError.single("token", problem)
+        return self
 
     @model_validator(mode="after")
     def _tls_settings_are_consistent(self) -> ServerConfig:
