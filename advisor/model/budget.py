@@ -28,6 +28,7 @@ __all__ = [
     "Family",
     "ObjectiveKind",
     "WidthProfile",
+    "scaled_parameters",
     "seed_problem",
 ]
 
@@ -101,6 +102,16 @@ DEFAULT_MAX_WINDOW: Final = 16
 """Largest pooling window (locations) of a recommendable tree by default: a max-pooled window of
 k locations passes one value of k per channel, so a 16x16 global max pool throws away most of
 what the layers below computed."""
+
+
+def scaled_parameters(max_parameters: int, scale: float) -> int:
+    """Return ``scale`` times a parameter budget, rounded down: the one rule for a larger budget.
+
+    The rationale prices 10% more budget in four places (the ladders that fit it, the ranking's
+    tie-break, the reason no wider ladder is taken, the figure it prints); each takes its limit
+    here, so a count fits the larger budget in one of them exactly when it fits in all.
+    """
+    return int(max_parameters * scale)
 
 
 def seed_problem(seed: int) -> str | None:

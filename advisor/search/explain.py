@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from advisor.model.budget import scaled_parameters
 from advisor.model.results import Efficiency
 from advisor.search.objective import Objective
 
@@ -312,7 +313,7 @@ def _binding(
 def _more(chosen: Design, more: Design | None, max_parameters: int, limit: str) -> str:
     if more is None:
         return ""
-    budget = f"10% more budget ({int(max_parameters * MORE_BUDGET):,} parameters)"
+    budget = f"10% more budget ({scaled_parameters(max_parameters, MORE_BUDGET):,} parameters)"
     if more.widths == chosen.widths:
         return f"{budget} would not change this design: {limit}."
     return (

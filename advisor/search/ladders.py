@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
+from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget, scaled_parameters
 from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.search.candidates import Candidate, CandidateSpace
@@ -103,7 +103,7 @@ class Ladders:
     def _fits(self, candidate: Candidate, scale: float) -> npt.NDArray[np.bool_]:
         """Mark the depth's practical profiles within ``scale`` times the budgets."""
         profiles, parameters = self.of_depth(candidate.depth)
-        fits: npt.NDArray[np.bool_] = parameters <= self.max_parameters * scale
+        fits: npt.NDArray[np.bool_] = parameters <= scaled_parameters(self.max_parameters, scale)
         if self.max_multiply_adds is not None:
             fits &= self.multiply_adds(candidate, profiles) <= self.max_multiply_adds
         return fits

@@ -38,7 +38,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from advisor.model.budget import ObjectiveKind
+from advisor.model.budget import ObjectiveKind, scaled_parameters
 
 __all__ = ["Objective", "ObjectiveKind", "default_targets", "normalised"]
 
@@ -224,7 +224,7 @@ class Objective:
         """
         if self.max_parameters is None or scale == 1.0:
             return self
-        return replace(self, max_parameters=int(self.max_parameters * scale))
+        return replace(self, max_parameters=scaled_parameters(self.max_parameters, scale))
 
     def binding(self, log2_ranks: npt.ArrayLike) -> int:
         """Index of the correlation furthest from its target (the first of equals)."""

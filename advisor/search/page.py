@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
+from advisor.model.budget import scaled_parameters
 from advisor.model.grid import channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.search.board import Entry
@@ -257,7 +258,9 @@ def _wider_limit(run: SearchRun, entry: Entry) -> str:
             f"widths up to {widest:,}, M up to {representation:,} and at most the first "
             "hidden width)"
         )
-    if not (parameters <= run.budget.max_parameters * MORE_BUDGET)[parameters > chosen].any():
+    if not (parameters <= scaled_parameters(run.budget.max_parameters, MORE_BUDGET))[
+        parameters > chosen
+    ].any():
         return "no wider ladder of this tree fits those parameters"
     # The ladders within both bounds, as the 10%-more design was searched among (cached).
     _, fitting = run.ladders.fitting(entry.candidate, MORE_BUDGET)
