@@ -5,11 +5,15 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pytest
 from advisor_client import AdvisorClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError
+from advisor.infer import partition as partition_module
 from advisor.infer.arrangement import arrange, canonical_windows, surrogate_entanglement
 from advisor.infer.combine import with_data
 from advisor.infer.data import data_from_array, read_data
@@ -139,6 +143,32 @@ def test_arrangement_puts_scattered_groups_in_single_windows(
             assert figure == pytest.approx(0.0)
     assert sum(result.after) <= sum(result.before)
     assert result.after == surrogate_entanglement(graph, result.permutation)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(3, 40), st.data())
+def test_spectral_split_keeps_components_whole_and_finds_them_as_networkx_does(
+    n: int, data: st.DataObject
+) -> None:
+    pairs = data.draw(
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3 * n)
+    )
+    edges = sorted({(min(p), max(p)) for p in pairs if p[0] != p[1]})
+    rows = np.array([r for r, _ in edges], dtype=np.int64)
+    cols = np.array([c for _, c in edges], dtype=np.int64)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    components = sorted(nx.connected_components(graph), key=min)
+    labels = partition_module._components(n, rows, cols)
+    assert [set(np.flatnonzero(labels == min(c)).tolist()) for c in components] == components
+    if not edges:
+        return
+    # Parts of the components' sizes, in their order: every component lands in one part.
+    sizes = [len(c) for c in components]
+    parts = partition_module._spectral(n, (rows, cols, np.ones(len(edges))), sizes)
+    for part, component in enumerate(components):
+        assert set(parts[sorted(component)].tolist()) == {part}
 
 
 @pytest.mark.parametrize("partitioner", ["metis", "spectral"])

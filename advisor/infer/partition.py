@@ -115,19 +115,59 @@ def _metis(
 
 
 def _spectral(n: int, edges: tuple[_Ints, _Ints, _Floats], sizes: Sequence[int]) -> _Ints:
-    """Cut the Fiedler order into consecutive runs of ``sizes``."""
+    """Cut the Fiedler order into consecutive runs of ``sizes``, one component after another.
+
+    A graph of several connected components has a Laplacian whose null space holds one vector
+    per component, so "the" Fiedler vector is any mix of them, and which one LAPACK returns
+    changed between numpy releases (groups scattered over a grid were split on one and kept on
+    another). The components are ordered by their smallest node, each by its own Fiedler vector.
+    """
     rows, cols, weights = edges
     order = np.arange(n)
     if 2 < n <= SPECTRAL_LIMIT and rows.size:
-        laplacian = np.zeros((n, n))
-        np.add.at(laplacian, (rows, cols), -weights)
-        np.add.at(laplacian, (cols, rows), -weights)
-        laplacian[np.arange(n), np.arange(n)] = -laplacian.sum(axis=1)
-        _, vectors = np.linalg.eigh(laplacian)
-        order = np.argsort(vectors[:, 1], kind="stable")
+        component = _components(n, rows, cols)
+        nodes = np.argsort(component, kind="stable")  # by component, each ascending
+        node_starts = np.searchsorted(component[nodes], np.unique(component))
+        by_edge = np.argsort(component[rows], kind="stable")
+        edge_starts = np.searchsorted(component[rows][by_edge], np.unique(component))
+        parts = [
+            _fiedler_order(members, rows[chosen], cols[chosen], weights[chosen])
+            for members, chosen in zip(
+                np.split(nodes, node_starts[1:]), np.split(by_edge, edge_starts[1:]), strict=True
+            )
+        ]
+        order = np.concatenate(parts)
     labels = np.empty(n, dtype=np.int64)
     labels[order] = np.repeat(np.arange(len(sizes)), sizes)
     return labels
+
+
+def _components(n: int, rows: _Ints, cols: _Ints) -> _Ints:
+    """Label every node with the smallest node of its connected component."""
+    labels = np.arange(n)
+    while True:
+        low = np.minimum(labels[rows], labels[cols])
+        lowered = labels.copy()
+        np.minimum.at(lowered, rows, low)
+        np.minimum.at(lowered, cols, low)
+        lowered = lowered[lowered]  # a label's own label is at most it: jump along the chain
+        if np.array_equal(lowered, labels):
+            return labels
+        labels = lowered
+
+
+def _fiedler_order(nodes: _Ints, rows: _Ints, cols: _Ints, weights: _Floats) -> _Ints:
+    """Return one connected component's sorted ``nodes`` in the order of its Fiedler vector."""
+    if nodes.size <= 2:
+        return nodes
+    head, tail = np.searchsorted(nodes, rows), np.searchsorted(nodes, cols)
+    laplacian = np.zeros((nodes.size, nodes.size))
+    np.add.at(laplacian, (head, tail), -weights)
+    np.add.at(laplacian, (tail, head), -weights)
+    laplacian[np.arange(nodes.size), np.arange(nodes.size)] = -laplacian.sum(axis=1)
+    _, vectors = np.linalg.eigh(laplacian)
+    ordered: _Ints = nodes[np.argsort(vectors[:, 1], kind="stable")]
+    return ordered
 
 
 def _links(n: int, parts: int, labels: _Ints, edges: tuple[_Ints, _Ints, _Floats]) -> _Floats:
