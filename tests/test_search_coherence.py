@@ -11,20 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advisor.errors import StoppedError
+from advisor.model import maps as maps_module
 from advisor.model.budget import Budget
+from advisor.model.maps import SAMPLE, Sides, displacements, reflections
 from advisor.model.regions import ResolvedCorrelation
 from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
-from advisor.search import coherence as coherence_module
 from advisor.search.coherence import (
     LEVEL_DISCOUNT,
-    SAMPLE,
     Relation,
     TreeCoherence,
     coherence,
     description_relations,
-    displacements,
-    reflections,
     task_relations,
 )
 from advisor.search.recommend import recommend
@@ -293,8 +291,8 @@ def test_the_search_of_a_large_side_by_lines_finds_every_nearest_location(
     case: tuple[list[int], _Ids, _Ids, int],
 ) -> None:
     shape, b, point, count = case
-    with mock.patch.object(coherence_module, "_WHOLE", 0):  # every side read as a large one
-        sides = coherence_module._Sides.of(b[:1], b, shape)
+    with mock.patch.object(maps_module, "_WHOLE", 0):  # every side read as a large one
+        sides = Sides.of(b[:1], b, shape)
     coords, distances = sides.nearest_b(point, count)
     every = np.stack(np.unravel_index(b, shape), axis=1)
     squared = ((every - point) ** 2).sum(axis=1)
@@ -318,7 +316,7 @@ def test_large_sides_read_by_lines_give_the_relations_read_location_by_location(
         return [(r.key, r.first.tolist(), r.second.tolist()) for r in relations]
 
     whole = read()
-    monkeypatch.setattr(coherence_module, "_WHOLE", 0)
+    monkeypatch.setattr(maps_module, "_WHOLE", 0)
     assert read() == whole
     assert whole
 

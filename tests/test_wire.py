@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from advisor.errors import InvalidRequestError
 from advisor.model.architecture import NamedGeometry, parse_architecture
 from advisor.model.budget import FAMILIES, Budget, WidthProfile
+from advisor.model.regions import RelationKind
 from advisor.model.results import (
     Analysis,
     Certificate,
@@ -56,6 +57,7 @@ def _labels(enum: Any) -> set[str]:
         (pb.PresetKind, set(typing.get_args(typing.get_type_hints(PresetInfo)["kind"]))),
         (pb.GeometryFamily, set(FAMILIES)),  # the families a budget may allow
         (pb.WidthProfile, set(typing.get_args(WidthProfile))),
+        (pb.RelationKind, set(typing.get_args(RelationKind))),
     ],
 )
 def test_each_enum_names_exactly_the_library_labels(enum: Any, labels: set[str]) -> None:

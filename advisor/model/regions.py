@@ -54,6 +54,7 @@ __all__ = [
     "PresetInfo",
     "PresetRegion",
     "Region",
+    "RelationKind",
     "ResolvedCorrelation",
     "along_axis",
     "high_half",
@@ -68,6 +69,10 @@ Locations: TypeAlias = npt.NDArray[np.intp]
 """Sorted, unique, read-only location ids."""
 
 _Mask: TypeAlias = npt.NDArray[np.bool_]
+
+RelationKind: TypeAlias = Literal["shift", "mirror"]
+"""The map a correlation may state between its regions (``relation``): B is A moved by one
+displacement, or A's mirror image about a line across one axis (advisor.model.maps)."""
 
 # Strict: a document's `true`, `2.5` or `"2"` is a mistake to report, not a location to coerce.
 # Bounded to int64 so ids and coordinates convert to numpy arrays (larger ones are off any grid).
@@ -184,21 +189,31 @@ class ResolvedCorrelation:
 
     The ids are held packed (:class:`~advisor.model.packed.PackedIds`, at most one bit per
     location of the grid); ``a`` and ``b`` unpack them into a new array on every access, and
-    ``a_size``, ``b_size`` count them without unpacking. Equal when name, weight and both id
-    arrays are equal.
+    ``a_size``, ``b_size`` count them without unpacking. ``relation`` is the map the
+    correlation states (None: the search reads one off the regions). Equal when name, weight,
+    relation and both id arrays are equal.
     """
 
-    __slots__ = ("_a", "_b", "name", "weight")
+    __slots__ = ("_a", "_b", "name", "relation", "weight")
 
     name: str
     weight: float
+    relation: RelationKind | None
     _a: PackedIds
     _b: PackedIds
 
-    def __init__(self, name: str, a: Locations, b: Locations, weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        a: Locations,
+        b: Locations,
+        weight: float = 1.0,
+        relation: RelationKind | None = None,
+    ) -> None:
         for attribute, value in (
             ("name", name),
             ("weight", weight),
+            ("relation", relation),
             ("_a", PackedIds.pack(a)),
             ("_b", PackedIds.pack(b)),
         ):
@@ -209,13 +224,15 @@ class ResolvedCorrelation:
 
     def __reduce__(
         self,
-    ) -> tuple[type[ResolvedCorrelation], tuple[str, Locations, Locations, float]]:
-        return ResolvedCorrelation, (self.name, self.a, self.b, self.weight)
+    ) -> tuple[
+        type[ResolvedCorrelation], tuple[str, Locations, Locations, float, RelationKind | None]
+    ]:
+        return ResolvedCorrelation, (self.name, self.a, self.b, self.weight, self.relation)
 
     def __repr__(self) -> str:
         return (
             f"ResolvedCorrelation(name={self.name!r}, |a|={self.a_size}, |b|={self.b_size}, "
-            f"weight={self.weight!r})"
+            f"weight={self.weight!r}, relation={self.relation!r})"
         )
 
     @property
@@ -251,9 +268,10 @@ class ResolvedCorrelation:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ResolvedCorrelation):
             return NotImplemented
-        return (self.name, self.weight, self._a, self._b) == (
+        return (self.name, self.weight, self.relation, self._a, self._b) == (
             other.name,
             other.weight,
+            other.relation,
             other._a,
             other._b,
         )

@@ -9,6 +9,7 @@ a task preset::
         a: {preset: left_half}
         b: {preset: right_half}   # omitted: the complement of a
         weight: 1.0               # optional: finite, > 0
+        relation: mirror          # optional: shift or mirror, how b relates to a
     preset: local                 # optional: adds the preset's correlations
 
 Validation is complete when a :class:`Task` exists: its after-validator resolves every region
@@ -36,11 +37,13 @@ from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_
 from advisor.model.documents import read_document
 from advisor.model.geometries import validate_permutation
 from advisor.model.grid import InputSpec
+from advisor.model.maps import relation_problem
 from advisor.model.presets import TASK_PRESETS, expand_task_preset, task_preset_infos
 from advisor.model.regions import (
     Locations,
     PresetInfo,
     Region,
+    RelationKind,
     ResolvedCorrelation,
     region_preset_infos,
     resolve_region,
@@ -72,6 +75,14 @@ class Correlation(BaseModel):
     b: Region | None = None
     # Strict rejects `true` and strings; the task loader reads YAML's 1e-3 as a number.
     weight: Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)] = 1.0
+    relation: RelationKind | None = Field(
+        default=None,
+        description="How b relates to a, where the regions read both ways (a pair of equal "
+        "boxes is a shift and a mirror): 'shift' (b is a moved by one displacement) or 'mirror' "
+        "(b is a's mirror image about a line across one axis). Absent: the search reads the "
+        "description with the fewest relations. A stated relation the regions do not have is "
+        "an error.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -198,7 +209,11 @@ def _resolve_correlation(correlation: Correlation, shape: tuple[int, ...]) -> Re
                 "b",
                 f"overlaps a at {shared.size} location(s) ({shown}{more}): they must be disjoint",
             )
-    return ResolvedCorrelation(correlation.name, a, b, correlation.weight)
+    if correlation.relation is not None:
+        problem = relation_problem(correlation.relation, a, b, shape)
+        if problem is not None:
+            raise InvalidRequestError.single("relation", problem)
+    return ResolvedCorrelation(correlation.name, a, b, correlation.weight, correlation.relation)
 
 
 def _name_violations(

@@ -101,6 +101,7 @@ _OBJECTIVE = _EnumLabels(advisor_pb2.Objective)
 _CERTIFICATE = _EnumLabels(advisor_pb2.Certificate)
 _PRESET_KIND = _EnumLabels(advisor_pb2.PresetKind)
 _WIDTH_PROFILE = _EnumLabels(advisor_pb2.WidthProfile)
+_RELATION_KIND = _EnumLabels(advisor_pb2.RelationKind)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,6 +168,8 @@ def _correlation_document(message: advisor_pb2.Correlation, field: str) -> _Docu
         document["b"] = _region_document(message.b, f"{field}.b")
     if message.HasField("weight"):
         document["weight"] = message.weight
+    if message.relation != advisor_pb2.RELATION_KIND_UNSPECIFIED:
+        document["relation"] = _RELATION_KIND.label(message.relation, f"{field}.relation")
     return document
 
 
@@ -288,6 +291,11 @@ def task_to_proto(task: Task) -> advisor_pb2.Task:
                 a=_region_to_proto(correlation.a),
                 b=None if correlation.b is None else _region_to_proto(correlation.b),
                 weight=correlation.weight,
+                relation=(
+                    advisor_pb2.RELATION_KIND_UNSPECIFIED
+                    if correlation.relation is None
+                    else _RELATION_KIND.value(correlation.relation)
+                ),
             )
             for correlation in task.correlations
         ],

@@ -156,8 +156,28 @@ def _unravel(location: int, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 @st.composite
+def _stated_pair(draw: st.DrawFn, shape: tuple[int, ...], name: str) -> Document:
+    """Two equal boxes side by side along the last axis, stating a relation: both fit them."""
+    length = shape[-1]
+    width = draw(st.integers(1, length // 2))
+    start = draw(st.integers(0, length - 2 * width))
+    rest = [0] * (len(shape) - 1), list(shape[:-1])
+    return {
+        "name": name,
+        "a": {"box": {"start": [*rest[0], start], "stop": [*rest[1], start + width]}},
+        "b": {"box": {"start": [*rest[0], start + width], "stop": [*rest[1], start + 2 * width]}},
+        "relation": draw(st.sampled_from(["shift", "mirror"])),
+    }
+
+
+@st.composite
 def _correlation(draw: st.DrawFn, shape: tuple[int, ...], name: str) -> Document:
-    """Two disjoint non-empty regions; ``b`` omitted (= complement of ``a``) about half the time."""
+    """Two disjoint non-empty regions; ``b`` omitted (= complement of ``a``) about half the time.
+
+    One in four, where the last axis holds two locations, two equal boxes stating a relation.
+    """
+    if shape[-1] >= 2 and draw(st.integers(0, 3)) == 0:
+        return draw(_stated_pair(shape, name))
     size = math.prod(shape)
     order = draw(st.permutations(range(size)))
     split = draw(st.integers(1, size - 1))
@@ -557,6 +577,10 @@ def task_message(document: Document) -> pb.Task:
     message = pb.Task(input=pb.InputSpec(**document["input"]), preset=document.get("preset"))
     for correlation in document.get("correlations", []):
         entry = message.correlations.add(name=correlation["name"], weight=correlation.get("weight"))
+        if "relation" in correlation:
+            entry.relation = _enum_value(
+                pb.RelationKind.DESCRIPTOR, "RELATION_KIND", correlation["relation"]
+            )
         entry.a.CopyFrom(region_message(correlation["a"]))
         if "b" in correlation:
             entry.b.CopyFrom(region_message(correlation["b"]))

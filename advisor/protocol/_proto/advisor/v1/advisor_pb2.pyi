@@ -24,6 +24,28 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _RelationKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RelationKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RelationKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RELATION_KIND_UNSPECIFIED: _RelationKind.ValueType  # 0
+    RELATION_KIND_SHIFT: _RelationKind.ValueType  # 1
+    """b is a moved by one displacement."""
+    RELATION_KIND_MIRROR: _RelationKind.ValueType  # 2
+    """b is a's mirror image about a line across one axis."""
+
+class RelationKind(_RelationKind, metaclass=_RelationKindEnumTypeWrapper):
+    """The map a correlation states between its regions."""
+
+RELATION_KIND_UNSPECIFIED: RelationKind.ValueType  # 0
+RELATION_KIND_SHIFT: RelationKind.ValueType  # 1
+"""b is a moved by one displacement."""
+RELATION_KIND_MIRROR: RelationKind.ValueType  # 2
+"""b is a's mirror image about a line across one axis."""
+Global___RelationKind: _TypeAlias = RelationKind  # noqa: Y015
+
 class _NamedGeometry:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -334,9 +356,15 @@ class Correlation(_message.Message):
     A_FIELD_NUMBER: _builtins.int
     B_FIELD_NUMBER: _builtins.int
     WEIGHT_FIELD_NUMBER: _builtins.int
+    RELATION_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     weight: _builtins.float
     """Relative importance in the search objective; absent = 1.0."""
+    relation: Global___RelationKind.ValueType
+    """How b relates to a where the regions read both ways (a pair of equal boxes is a shift and a
+    mirror); unspecified = the search reads the description with the fewest relations. A stated
+    relation the regions do not have is refused (field correlations[i].relation).
+    """
     @_builtins.property
     def a(self) -> Global___Region: ...
     @_builtins.property
@@ -350,10 +378,11 @@ class Correlation(_message.Message):
         a: Global___Region | None = ...,
         b: Global___Region | None = ...,
         weight: _builtins.float | None = ...,
+        relation: Global___RelationKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_weight", b"_weight", "a", b"a", "b", b"b", "weight", b"weight"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_weight", b"_weight", "a", b"a", "b", b"b", "name", b"name", "weight", b"weight"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_weight", b"_weight", "a", b"a", "b", b"b", "name", b"name", "relation", b"relation", "weight", b"weight"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__weight: _TypeAlias = _typing.Literal["weight"]  # noqa: Y015
     _WhichOneofArgType__weight: _TypeAlias = _typing.Literal["_weight", b"_weight"]  # noqa: Y015
