@@ -177,13 +177,15 @@ def task_relations(
 def describe_relation(key: _Key, ndim: int) -> str:
     """Say a relation's map in words: ``a shift by 4 columns``, ``a mirror about row 7.5``.
 
+    Axis 0 of a 3-D grid holds its slices (or frames): ``a mirror about slice 7.5``.
+
     The rationale names the relations the description was read as, so a reader sees the
     reading (equal boxes are shifts and mirrors alike; the fewer relations win) and can state
     another (a correlation's ``relation``, or the ``symmetry`` preset, whose alternate columns
     make a mirror the one relation).
     """
     kind, values = key
-    axes = {1: ("step",), 2: ("row", "column")}.get(ndim, tuple(f"axis {i}" for i in range(ndim)))
+    axes = {1: ("step",), 2: ("row", "column"), 3: ("slice", "row", "column")}[ndim]
     if kind == "mirror":
         axis, total = values
         return f"a mirror about {axes[axis]} {total / 2:g}"
