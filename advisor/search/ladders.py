@@ -34,7 +34,9 @@ class Ladders:
     """The width ladders of a search's trees within its budgets, and the standard CNN.
 
     ``standard`` is the standard CNN at this budget (None when none fits) and
-    ``max_multiply_adds`` the compute bound the ladders are held to (None: no bound).
+    ``max_multiply_adds`` the compute bound the ladders are held to (None: no bound); at a
+    larger budget (:meth:`compute_bound`) the default bound follows that budget's standard CNN,
+    as a search at that budget would hold its ladders to it.
     """
 
     def __init__(
@@ -45,10 +47,30 @@ class Ladders:
         self._profiles: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
         self._maximal: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
         self._depths: dict[int, tuple[_Ints, _Ints]] = {}
-        self.standard = self._standard_cnn()
-        self.max_multiply_adds = budget.max_multiply_adds
-        if self.max_multiply_adds is None and budget.width_profile == "practical" and self.standard:
-            self.max_multiply_adds = DEFAULT_COMPUTE_FACTOR * self.standard[1]
+        self._stated_bound = budget.max_multiply_adds
+        self._practical = budget.width_profile == "practical"
+        self._bounds: dict[float, int | None] = {}
+        self.standard = self._standard_cnn(self.max_parameters)
+        self.max_multiply_adds = self.compute_bound()
+
+    def compute_bound(self, scale: float = 1.0) -> int | None:
+        """Return the compute bound at ``scale`` times the parameter budget (None: no bound).
+
+        The budget's ``max_multiply_adds`` when it sets one; else, for a practical search,
+        :data:`~advisor.model.budget.DEFAULT_COMPUTE_FACTOR` times the multiply-adds of the
+        standard CNN at that parameter budget (a wider one at a larger budget).
+        """
+        if scale not in self._bounds:
+            bound = self._stated_bound
+            if bound is None and self._practical:
+                standard = (
+                    self.standard
+                    if scale == 1.0
+                    else self._standard_cnn(scaled_parameters(self.max_parameters, scale))
+                )
+                bound = None if standard is None else DEFAULT_COMPUTE_FACTOR * standard[1]
+            self._bounds[scale] = bound
+        return self._bounds[scale]
 
     def of_depth(self, depth: int) -> tuple[_Ints, _Ints]:
         """Return every practical profile of a depth and its parameters (computed once)."""
@@ -79,8 +101,8 @@ class Ladders:
         Within the budget a profile another fitting one dominates can neither score higher nor
         win a tie, which goes to the larger share of the budget (module docstring of
         :mod:`advisor.search.profiles`): only the maximal ones stay. Above it (``scale`` over 1,
-        the rationale's larger budget) every share is capped at 1 and ties go to fewer
-        parameters, so every profile above the budget stays.
+        the rationale's larger budget) every profile stays, so the ones within the budget are
+        those the search scored (their figures are reused).
         """
         key = (candidate.pools, scale)
         cached = self._maximal.get(key)
@@ -104,16 +126,17 @@ class Ladders:
         """Mark the depth's practical profiles within ``scale`` times the budgets."""
         profiles, parameters = self.of_depth(candidate.depth)
         fits: npt.NDArray[np.bool_] = parameters <= scaled_parameters(self.max_parameters, scale)
-        if self.max_multiply_adds is not None:
-            fits &= self.multiply_adds(candidate, profiles) <= self.max_multiply_adds
+        bound = self.compute_bound(scale)
+        if bound is not None:
+            fits &= self.multiply_adds(candidate, profiles) <= bound
         return fits
 
-    def _standard_cnn(self) -> StandardCnn | None:
-        """Return the standard CNN at this budget: tree, multiply-adds and widths (M first).
+    def _standard_cnn(self, max_parameters: int) -> StandardCnn | None:
+        """Return the standard CNN at a budget: tree, multiply-adds and widths (M first).
 
         Contiguous pooling 2 per axis at every level below the top, as deep as the grid allows,
-        ``M = r_0`` and widths doubling per level, the widest such ladder within the parameter
-        budget. None when no such tree or ladder fits.
+        ``M = r_0`` and widths doubling per level, the widest such ladder within
+        ``max_parameters``. None when no such tree or ladder fits.
         """
         trees = [
             c
@@ -127,7 +150,7 @@ class Ladders:
         best = None
         for base in hidden:
             widths = [base, *(base << level for level in range(tree.depth))]
-            if int(self.model.count([widths])[0]) <= self.max_parameters:
+            if int(self.model.count([widths])[0]) <= max_parameters:
                 best = widths
         if best is None:
             return None

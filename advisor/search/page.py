@@ -228,17 +228,20 @@ def _more_budget(run: SearchRun, entry: Entry) -> Design | None:
     """Return the entry's tree at 10% more parameters (practical searches; None for free).
 
     The search scored the tree's contenders within the budget: when it kept their figures,
-    only the profiles above the budget are scored here.
+    only the other profiles (above the budget, or within it but over this budget's compute
+    bound and within the larger budget's) are scored here.
     """
     if run.budget.width_profile == "free":
         return None
     figures = None
     if entry.figures is not None:
-        wider, parameters = run.ladders.contenders(entry.candidate, MORE_BUDGET)
-        # Within the budget these are the contenders the search scored, in the same order.
-        known = parameters <= run.budget.max_parameters
+        wider, _ = run.ladders.contenders(entry.candidate, MORE_BUDGET)
+        scored, _ = run.ladders.contenders(entry.candidate)
+        rows = {profile: row for row, profile in enumerate(map(tuple, scored.tolist()))}
+        found = [rows.get(profile, -1) for profile in map(tuple, wider.tolist())]
+        known = np.array(found) >= 0
         figures = np.empty((known.size, entry.figures.shape[1]))
-        figures[known] = entry.figures
+        figures[known] = entry.figures[np.array(found)[known]]
         if not known.all():
             figures[~known] = entry.dag.log2_ranks(np.log2(wider[~known]))
     allocation = run.best_profile(entry.candidate, entry.dag, MORE_BUDGET, figures=figures)
@@ -265,9 +268,11 @@ def _wider_limit(run: SearchRun, entry: Entry) -> str:
     # The ladders within both bounds, as the 10%-more design was searched among (cached).
     _, fitting = run.ladders.fitting(entry.candidate, MORE_BUDGET)
     if not (fitting > chosen).any():
+        bound = run.ladders.compute_bound(MORE_BUDGET)
+        assert bound is not None, "only a compute bound drops a ladder within the parameters"
         return (
-            f"every wider ladder of this tree passes the compute bound of "
-            f"{run.ladders.max_multiply_adds:,} multiply-adds per input (max_multiply_adds)"
+            f"every wider ladder of this tree passes the compute bound of {bound:,} "
+            "multiply-adds per input at that budget (max_multiply_adds)"
         )
     return "the ladders of this tree with more parameters that fit score lower"
 
