@@ -15,6 +15,7 @@ from advisor_client.client import (
 )
 from advisor_client.errors import (
     AdvisorRpcError,
+    ClientClosedError,
     DeadlineExceededError,
     InvalidArgumentError,
     InvalidRequestError,
@@ -28,6 +29,7 @@ __all__ = [
     "AdvisorRpcError",
     "ArchitectureLike",
     "BudgetLike",
+    "ClientClosedError",
     "DeadlineExceededError",
     "InvalidArgumentError",
     "InvalidRequestError",

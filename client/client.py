@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 import grpc
 import numpy.typing as npt
 import pydantic
-from advisor_client.errors import AdvisorRpcError, error_from_rpc
+from advisor_client.errors import AdvisorRpcError, ClientClosedError, error_from_rpc
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
@@ -244,6 +244,7 @@ class AdvisorClient:
         else:
             self._channel = grpc.secure_channel(target, tls.credentials(), options=options)
         self._stub = advisor_pb2_grpc.ArchitectureAdvisorStub(self._channel)
+        self._closed = False
 
     def recommend(
         self,
@@ -365,7 +366,8 @@ class AdvisorClient:
         return [_decoded(wire.preset_from_proto, preset) for preset in response.presets]
 
     def close(self) -> None:
-        """Close the channel; calls in flight are cancelled."""
+        """Close the channel; calls in flight are cancelled, later ones raise ClientClosedError."""
+        self._closed = True
         self._channel.close()
 
     def __enter__(self) -> AdvisorClient:
@@ -385,6 +387,7 @@ class AdvisorClient:
         request: _Request,
         timeout: float | None,
     ) -> _Response:
+        self._check_open()
         try:
             return method(request, timeout=self._timeout(timeout), metadata=self._metadata)
         except grpc.RpcError as error:
@@ -393,6 +396,7 @@ class AdvisorClient:
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
     ) -> Iterator[SearchProgress | SearchResult]:
+        self._check_open()
         call = self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
         try:
             for response in call:
@@ -407,6 +411,11 @@ class AdvisorClient:
         raise AdvisorRpcError(
             grpc.StatusCode.INTERNAL, "the server closed the stream without sending a result"
         )
+
+    def _check_open(self) -> None:
+        """Raise :class:`ClientClosedError` after :meth:`close` (gRPC raises a bare ValueError)."""
+        if self._closed:
+            raise ClientClosedError()
 
     def _timeout(self, timeout: float | None) -> float:
         if timeout is None:

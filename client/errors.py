@@ -19,6 +19,7 @@ from advisor.errors import FieldViolation, InvalidRequestError
 
 __all__ = [
     "AdvisorRpcError",
+    "ClientClosedError",
     "DeadlineExceededError",
     "InvalidArgumentError",
     "InvalidRequestError",
@@ -65,6 +66,16 @@ class DeadlineExceededError(AdvisorRpcError):
 
 class UnavailableError(AdvisorRpcError):
     """The server could not be reached, or is shutting down."""
+
+
+class ClientClosedError(AdvisorRpcError):
+    """The client was closed; a call on it is ``CANCELLED``, as one in flight at the close is."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            grpc.StatusCode.CANCELLED,
+            "the client is closed: open a new AdvisorClient to call again",
+        )
 
 
 _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {

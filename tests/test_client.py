@@ -20,6 +20,7 @@ import pytest
 from advisor_client.client import AdvisorClient, RetryPolicy, TlsConfig
 from advisor_client.errors import (
     AdvisorRpcError,
+    ClientClosedError,
     DeadlineExceededError,
     InvalidArgumentError,
     ResourceExhaustedError,
@@ -243,6 +244,25 @@ def test_a_started_stream_is_never_retried(fake: tuple[ScriptedAdvisor, str]) ->
         received.extend(client.stream_recommend(TASK, BUDGET))
     assert [type(event) for event in received] == [SearchProgress]
     assert servicer.calls["StreamRecommend"] == 1
+
+
+@pytest.mark.parametrize(
+    "call",
+    [*CALLS.values(), lambda client: list(client.stream_recommend(TASK, BUDGET))],
+    ids=[*CALLS, "StreamRecommend"],
+)
+def test_a_closed_client_raises_a_typed_error_and_calls_nothing(
+    fake: tuple[ScriptedAdvisor, str], call: Any
+) -> None:
+    servicer, target = fake
+    with _client(target) as client:
+        client.list_presets()
+    with pytest.raises(ClientClosedError) as caught:
+        call(client)
+    assert isinstance(caught.value, AdvisorRpcError)
+    assert caught.value.code == grpc.StatusCode.CANCELLED
+    assert "closed" in str(caught.value)
+    assert sum(servicer.calls.values()) == 1
 
 
 def test_unreachable_server_is_unavailable() -> None:
