@@ -18,7 +18,10 @@ within the budget's depth bounds.
 - ``shallow``: the depth-1 net (no geometry to choose).
 - ``contiguous``, ``mirror`` (2 per axis below the top), ``interleaved``: docs/THEORY.md §7, defined
   by their geometry family (:mod:`advisor.model.geometries`). Contiguous trees are always
-  evaluated: every rationale compares with the best of them.
+  evaluated: every rationale compares with the best of them. A mirror tree on a schedule that
+  pools otherwise below the top folds as far as it goes and pools the folded grid contiguously;
+  on a power-of-two grid it is left out where the search holds a tree that folds throughout with
+  no larger a window (:func:`_least_folded_window`).
 - ``dilations``: 1-D inputs of length ``2^L``, size-2 windows at every level, one tree per order of
   the dilations ``1, 2, ..., 2^(L-1)`` [CTS18]. All ``L!`` orders when ``L! <=``
   :data:`MAX_DILATION_ORDERS` (720, ``L <= 6``); beyond that, :data:`DILATION_SAMPLE` distinct
@@ -294,6 +297,28 @@ def _step_pools(grid: tuple[int, ...], steps: tuple[int, ...]) -> _Pools | None:
     return tuple(pools) if math.prod(grid) > 1 else None
 
 
+def _least_folded_window(grid: tuple[int, ...], schedules: Sequence[_Pools]) -> float:
+    """Return the smallest largest window of the mirror trees of ``schedules`` that fold throughout.
+
+    Infinity when none of them folds throughout. A partly folded mirror tree whose largest window
+    is at least this is left out on a power-of-two grid: every bound on windows (``max_window``)
+    or on steps below the top (``max_step``; a tree that folds throughout pools by 2 there, a
+    partly folded one by 4) that lets it be recommended then lets that tree be recommended too.
+    """
+    windows = [
+        _largest_window(pools)
+        for pools in schedules
+        if applies_to("mirror", schedule := Schedule.trusted(grid, pools))
+        and mirror_folds(schedule) == schedule.depth
+    ]
+    return min(windows, default=math.inf)
+
+
+def _largest_window(pools: _Pools) -> int:
+    """Return the locations of the largest of the windows ``pools``."""
+    return max(math.prod(pool) for pool in pools)
+
+
 def _remaining(grid: tuple[int, ...], pools: _Pools) -> tuple[int, ...]:
     for pool in pools:
         grid = tuple(n // k for n, k in zip(grid, pool, strict=True))
@@ -386,16 +411,20 @@ class CandidateSpace:
                 add("contiguous", pools, padding=padding)
             # Mirror trees fold at every level below the top; on a grid with an odd factor the
             # folding stops there, so trees that fold as far as it goes and pool the folded grid
-            # contiguously are searched too (on a power-of-two grid they would only add
-            # near-copies of the trees that fold throughout).
+            # contiguously are searched too. On a power-of-two grid such a partly folded tree
+            # would only add a near-copy of a tree that folds throughout, unless the depth bounds
+            # keep out every such tree with windows as small as its own (within 4 levels, a
+            # 64x64 grid folds throughout only up to a top window of 8x8).
             odd_factor = any(n & (n - 1) for n in grid)
+            folded_window = math.inf if odd_factor else _least_folded_window(grid, on_grid)
             for named in ("mirror", "interleaved"):
                 if named not in allowed:
                     continue
                 for pools in on_grid:
                     schedule = Schedule.trusted(grid, pools)
                     partly_folded = named == "mirror" and mirror_folds(schedule) < schedule.depth
-                    if applies_to(named, schedule) and (odd_factor or not partly_folded):
+                    covered = partly_folded and folded_window <= _largest_window(pools)
+                    if applies_to(named, schedule) and not covered:
                         add(named, pools, named, padding=padding)
             levels = math.prod(grid).bit_length() - 1
             if (
