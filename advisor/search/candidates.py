@@ -80,6 +80,7 @@ __all__ = [
     "deepest_schedule",
     "dilation_orders",
     "friendly_paddings",
+    "largest_window",
     "prime_steps",
     "window_schedules",
 ]
@@ -306,7 +307,7 @@ def _least_folded_window(grid: tuple[int, ...], schedules: Sequence[_Pools]) -> 
     partly folded one by 4) that lets it be recommended then lets that tree be recommended too.
     """
     windows = [
-        _largest_window(pools)
+        largest_window(pools)
         for pools in schedules
         if applies_to("mirror", schedule := Schedule.trusted(grid, pools))
         and mirror_folds(schedule) == schedule.depth
@@ -314,7 +315,7 @@ def _least_folded_window(grid: tuple[int, ...], schedules: Sequence[_Pools]) -> 
     return min(windows, default=math.inf)
 
 
-def _largest_window(pools: _Pools) -> int:
+def largest_window(pools: _Pools) -> int:
     """Return the locations of the largest of the windows ``pools``."""
     return max(math.prod(pool) for pool in pools)
 
@@ -423,7 +424,7 @@ class CandidateSpace:
                 for pools in on_grid:
                     schedule = Schedule.trusted(grid, pools)
                     partly_folded = named == "mirror" and mirror_folds(schedule) < schedule.depth
-                    covered = partly_folded and folded_window <= _largest_window(pools)
+                    covered = partly_folded and folded_window <= largest_window(pools)
                     if applies_to(named, schedule) and not covered:
                         add(named, pools, named, padding=padding)
             levels = math.prod(grid).bit_length() - 1

@@ -35,7 +35,7 @@ from advisor.model.schedule import Schedule
 from advisor.model.task import Task
 from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.board import Board, Entry, Scored
-from advisor.search.candidates import Candidate, CandidateSpace, deepest_schedule
+from advisor.search.candidates import Candidate, CandidateSpace, deepest_schedule, largest_window
 from advisor.search.checks import check_kernel, check_space
 from advisor.search.clock import SearchClock
 from advisor.search.coherence import Relation, TreeCoherence, description_relations
@@ -490,7 +490,7 @@ def _roles(candidate: Candidate) -> set[str]:
 
 def _largest_window(candidate: Candidate) -> int:
     """Return the locations of the candidate's largest pooling window."""
-    return max(math.prod(pool) for pool in candidate.pools)
+    return largest_window(candidate.pools)
 
 
 def _widest_step(candidate: Candidate) -> int:
