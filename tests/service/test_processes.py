@@ -11,10 +11,13 @@ from __future__ import annotations
 import io
 import math
 import os
+import shlex
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -22,6 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from advisor.errors import ServerStartError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service.process_pool import ProcessWorkers
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.worker import CallEnd, WorkerContext, WorkerGate
 from advisor.service.worker_link import ControlBlock, Job, Response, encode_frame, read_frame
@@ -260,6 +264,86 @@ def test_a_call_cancelled_while_its_job_waits_for_a_worker_frees_its_slot(
         )
         assert response.result.recommendations
         assert _health(channel) == SERVING
+
+
+def _dispatches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the method of every job the serving process hands to a worker, in order."""
+    dispatched: list[str] = []
+    dispatch = ProcessWorkers._dispatch
+
+    def recorded(workers: ProcessWorkers, job: Any, worker: Any) -> None:
+        dispatched.append(job.method)
+        dispatch(workers, job, worker)
+
+    monkeypatch.setattr(ProcessWorkers, "_dispatch", recorded)
+    return dispatched
+
+
+def _held_replacement(
+    running: RunningServer, monkeypatch: pytest.MonkeyPatch, launchers: Path
+) -> int:
+    """Kill the one (idle) worker; its replacement stops itself before Python starts.
+
+    Return the replacement's pid. Until it is continued (SIGCONT) the server has a free slot
+    and no idle worker, so the next call is admitted and then waits for an idle worker.
+    """
+    launcher = launchers / "held-python"
+    launcher.write_text(f'#!/bin/sh\nkill -STOP $$\nexec {shlex.quote(sys.executable)} "$@"\n')
+    launcher.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(launcher))
+    (killed,) = running.worker_pids
+    os.kill(killed, signal.SIGKILL)
+    _wait_until(lambda: running.worker_pids not in ([], [killed]))
+    (replacement,) = running.worker_pids
+    _wait_until(lambda: stat_fields(replacement)[0] == "T")
+    return replacement
+
+
+# Long enough for the call to be seen admitted (milliseconds) before it passes, even on a
+# loaded machine; the call then waits for a worker until it passes.
+_WAITING_DEADLINE_SECONDS = 4.0
+
+
+@pytest.mark.parametrize(
+    ("timeout", "code"),
+    [
+        (60.0, grpc.StatusCode.CANCELLED),
+        (_WAITING_DEADLINE_SECONDS, grpc.StatusCode.DEADLINE_EXCEEDED),
+    ],
+    ids=["cancelled", "deadline"],
+)
+def test_a_call_that_ends_while_it_waits_for_an_idle_worker_frees_its_slot_at_once(
+    serve: Callable[..., RunningServer],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    timeout: float,
+    code: grpc.StatusCode,
+) -> None:
+    # gRPC cancels the handler of a call whose client cancelled it or whose deadline passed, so
+    # the call stops waiting for an idle worker there: its slot must be free at once (no worker
+    # will end its work), its job must never reach a worker, and the next call must be admitted.
+    running = serve(workers=1)
+    dispatched = _dispatches(monkeypatch)
+    replacement = _held_replacement(running, monkeypatch, tmp_path)
+    request = pb.RecommendRequest(task=small_task(), budget=quick_budget())
+    with grpc.insecure_channel(running.address) as channel:
+        stub = LiveAdvisor(channel).stub
+        try:
+            ended = stub.Recommend.future(request, timeout=timeout)
+            _wait_until(lambda: running.in_flight == 1)  # admitted, waiting for a worker
+            if code is grpc.StatusCode.CANCELLED:
+                ended.cancel()
+            _wait_until(ended.done)
+            assert ended.code() is code
+            _wait_until(lambda: running.in_flight == 0)  # while no worker can run anything
+            assert dispatched == []
+            follow_up = stub.Recommend.future(request, timeout=120.0)
+            _wait_until(lambda: running.in_flight == 1)  # admitted, not RESOURCE_EXHAUSTED
+        finally:
+            os.kill(replacement, signal.SIGCONT)
+        assert follow_up.result(timeout=120.0).result.recommendations  # on the replacement
+    assert dispatched == ["Recommend"]  # the follow-up's job only
+    assert running.in_flight == 0
 
 
 def test_workers_ignore_the_terminal_signals_the_server_drains_on(
