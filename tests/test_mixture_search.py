@@ -177,3 +177,81 @@ def test_a_request_for_mixtures_that_gets_none_is_told_why(
 
 def _never(*_: Any) -> Any:
     raise AssertionError("no mixture is analysed after the stop")
+
+
+def test_a_mixture_left_out_at_the_stop_gives_its_place_to_the_next_design(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every pair is scored, then the deadline passes before the #1, a mixture, is analysed:
+    # the page holds the best tree instead of nothing.
+    task = _local_and_mirrored(32)
+    budget = Budget(
+        max_parameters=3000,
+        geometries=[*_TREES, "mixture"],
+        time_limit_seconds=None,
+        outputs=2,
+        top_k=1,
+    )
+    expected = _pairs_scored(task, budget)
+    scored, pairs = mixtures._best_mixture, []
+
+    def score_then_stop_at_the_last(*args: Any) -> Any:
+        best = scored(*args)
+        pairs.append(1)
+        if len(pairs) == expected:
+            args[-1].cancel()  # the pass's stop signal: as a deadline passing
+        return best
+
+    monkeypatch.setattr(mixtures, "_best_mixture", score_then_stop_at_the_last)
+    result = recommend(task, budget, stop=StopSignal())
+    assert len(pairs) == expected and result.complete is False
+    [only] = result.recommendations
+    assert only.architecture.family != "mixture" and only.rank == 1
+    said = re.search(
+        r"No mixture is recommended: the search was stopped before the (\d+) mixtures that "
+        r"rank here could be analysed; a longer time limit returns them\.$",
+        only.rationale,
+    )
+    assert said is not None, only.rationale
+    # Left out: the mixtures the whole ranking puts above its best tree, which takes the page.
+    ranking = recommend(task, budget.model_copy(update={"top_k": 10})).recommendations
+    first_tree = next(r for r in ranking if r.architecture.family != "mixture")
+    assert int(said.group(1)) == first_tree.rank - 1 >= 2
+    assert only.architecture == first_tree.architecture
+
+
+def _pairs_scored(task: Task, budget: Budget) -> int:
+    """How many pairs of trees the mixture pass scores for ``task`` under ``budget``."""
+    counted: list[int] = []
+    scored = mixtures._best_mixture
+
+    def count(*args: Any) -> Any:
+        counted.append(1)
+        return scored(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mixtures, "_best_mixture", count)
+        recommend(task, budget)
+    return len(counted)
+
+
+def test_the_pages_of_a_search_with_mixtures_join_into_its_ranking() -> None:
+    task = _local_and_mirrored(32)
+    budget = Budget(
+        max_parameters=3000, geometries=[*_TREES, "mixture"], time_limit_seconds=None, outputs=2
+    )
+    whole = recommend(task, budget.model_copy(update={"top_k": 12}))
+    pages, token = [], None
+    while len(pages) < 4:
+        page = recommend(task, budget.model_copy(update={"top_k": 3, "page_token": token}))
+        pages.append(page)
+        token = page.next_page_token
+        if token is None:
+            break
+    joined = [r for page in pages for r in page.recommendations]
+    assert [(r.rank, r.architecture, r.score) for r in joined] == [
+        (r.rank, r.architecture, r.score) for r in whole.recommendations[: len(joined)]
+    ]
+    assert len(joined) == 12 and pages[-1].next_page_token is not None
+    assert sum(r.architecture.family == "mixture" for r in joined) >= 2
+    assert whole.next_page_token is not None, "the ranking goes on past twelve designs"

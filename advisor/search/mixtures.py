@@ -12,13 +12,15 @@ satisfy the summing rule) and keeps, per pair, the ladder whose mixture scores b
 search's own objective, charged its real parameter count (every member's convs) within
 ``max_parameters`` and ``max_multiply_adds``. Figures come from
 :func:`advisor.seprank.mixture.log2_mixture_bound`, the bound the analysis reports. Mixtures then
-compete with the trees on score; the ``top_k`` best are returned, re-ranked, and only the
-mixtures among them are analysed; when none is among them, every recommendation's rationale
-ends by saying why (a request for the family is never silently answered without one). The
-pass polls the stop signal before every ladder it scores and every mixture it analyses:
-stopped, it returns what it has (``complete`` false), so a time limit, a deadline, a
-cancellation or a shutdown drain cuts it as it cuts the tree search. Its time counts in
-``search_seconds``.
+compete with the trees on score; the page's ``top_k`` designs of that ranking are returned, and
+only the mixtures among them are analysed; when none is among the designs ranked down to the
+page's end, every recommendation's rationale ends by saying why (a request for the family is
+never silently answered without one). Pages continue the ranking as a tree search's do: the
+tree search ranks from the first tree down to the page's end, so the pages of a complete search
+join into one ranking. The pass polls the stop signal before every ladder it scores and every
+mixture it analyses: stopped, it returns what it has (``complete`` false; a mixture scored but
+not analysed gives its place to the next design), so a time limit, a deadline, a cancellation
+or a shutdown drain cuts it as it cuts the tree search. Its time counts in ``search_seconds``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from advisor.errors import StoppedError
+from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture, Mixture, MixtureMember
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
@@ -40,6 +42,7 @@ from advisor.model.results import Recommendation, SearchResult
 from advisor.model.task import Task
 from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.objective import Objective
+from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels, padded_labels
@@ -52,16 +55,20 @@ PAIRED_TREES = 6
 """The best trees paired into mixtures (15 pairs): each pair scores every practical ladder."""
 
 
-def tree_budget(budget: Budget) -> Budget:
+def tree_budget(budget: Budget, offset: int = 0) -> Budget:
     """Return the budget the tree search runs on: mixtures are built afterwards from its trees.
 
-    The tree search keeps at least the :data:`PAIRED_TREES` best trees, whatever ``top_k``, so
-    the mixtures paired from them, and hence the ranking, do not depend on the page's length.
+    Without the ``mixture`` family, ``budget`` itself. With it, the tree search ranks from the
+    first tree down to the end of the page that starts at ``offset`` (at most that many trees
+    precede the page's end in the ranking of trees and mixtures), and at least the
+    :data:`PAIRED_TREES` best trees, whatever ``top_k``, so the mixtures paired from them, and
+    hence the ranking, do not depend on the page's length.
     """
     if "mixture" not in budget.families():
         return budget
     trees = [family for family in budget.families() if family != "mixture"] or None
-    return budget.model_copy(update={"geometries": trees, "top_k": max(budget.top_k, PAIRED_TREES)})
+    top_k = max(offset + budget.top_k, PAIRED_TREES)
+    return budget.model_copy(update={"geometries": trees, "top_k": top_k, "page_token": None})
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,15 @@ def with_mixtures(
     objective: Objective,
     relations: Sequence[Relation],
     stop: StopSignal,
+    offset: int = 0,
 ) -> SearchResult:
-    """Add the best mixture of every pair of ``result``'s trees; keep the ``top_k`` best.
+    """Add the best mixture of every pair of ``result``'s trees; return the page at ``offset``.
 
-    ``relations`` are the description's, as the tree search read them, where ``objective``
-    weighs coherence (else none).
+    ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
+    description's, as the tree search read them, where ``objective`` weighs coherence (else
+    none). The page holds the ``top_k`` best designs after the first ``offset`` of the trees and
+    mixtures ranked together, with a token for the next page when more are ranked, as a tree
+    search's page does (:mod:`advisor.search.paging`).
     """
     started = time.perf_counter()
     rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
@@ -105,23 +116,39 @@ def with_mixtures(
     except StoppedError:
         complete = paired_all = False
     contenders: list[Recommendation | _Scored] = [*result.recommendations, *scored]
-    ranked = sorted(contenders, key=_score)[: budget.top_k]
-    recommendations = []
-    for entry in ranked:
-        if isinstance(entry, _Scored):
-            if stop.stopped():  # a mixture not analysed in time is left out
-                complete = False
-                continue
-            entry = _recommendation(task, entry)
-        recommendations.append(entry)
-    if recommendations and not any(r.architecture.mixture for r in recommendations):
-        note = _none_recommended(len(trees), len(pairs), scored, recommendations[-1], paired_all)
+    ranked = sorted(contenders, key=_score)
+    more_trees = result.next_page_token is not None
+    if complete and not more_trees and offset > len(ranked):
+        raise InvalidRequestError.single(
+            "budget.page_token", PAST_THE_END.format(count=len(ranked))
+        )
+    end = offset + budget.top_k
+    recommendations: list[Recommendation] = []
+    left_out = 0  # mixtures ranked here but not analysed in time: the next designs take their place
+    for entry in ranked[offset:]:
+        if len(recommendations) == budget.top_k:
+            break
+        if isinstance(entry, Recommendation):
+            recommendations.append(entry)
+        elif stop.stopped():
+            complete, left_out = False, left_out + 1
+        else:
+            recommendations.append(_recommendation(task, entry))
+    earlier = any(isinstance(entry, _Scored) for entry in ranked[:offset])
+    if recommendations and not earlier and not any(r.architecture.mixture for r in recommendations):
+        note = _none_recommended(
+            len(trees), len(pairs), scored, recommendations[-1], paired_all, left_out
+        )
         recommendations = [replace(r, rationale=f"{r.rationale} {note}") for r in recommendations]
+    token = next_page_token(task, budget, end) if more_trees or len(ranked) > end else None
     return SearchResult(
-        recommendations=[replace(r, rank=rank) for rank, r in enumerate(recommendations, 1)],
+        recommendations=[
+            replace(r, rank=rank) for rank, r in enumerate(recommendations, offset + 1)
+        ],
         candidates_evaluated=result.candidates_evaluated + len(scored),
         search_seconds=result.search_seconds + (time.perf_counter() - started),
         complete=complete,
+        next_page_token=token,
     )
 
 
@@ -176,14 +203,21 @@ def _none_recommended(
     scored: Sequence[_Scored],
     last: Recommendation,
     paired_all: bool,
+    left_out: int,
 ) -> str:
     """Say why no mixture is among the recommendations (the request asked for the family).
 
     ``trees`` were paired (the best trees found), ``pairs`` of them share a schedule, ``scored``
     are the best mixtures of the pairs that fit the budget, ``last`` is the page's last design;
-    ``paired_all`` is False when a stop cut the pass.
+    ``paired_all`` is False when a stop cut the pass; ``left_out`` mixtures ranked on the page
+    but the stop came before they were analysed.
     """
     head = "No mixture is recommended: "
+    if left_out:
+        return (
+            head + f"the search was stopped before {_ranked_here(left_out)} could be analysed; "
+            "a longer time limit returns them."
+        )
     if not paired_all:
         return (
             head + f"the search was stopped while it paired the {trees} best trees into "
@@ -211,6 +245,10 @@ def _none_recommended(
         head + f"the best of {len(scored)} mixtures of the {trees} best trees scores "
         f"{best.score[0]:.4g}, below the last design here ({last.score:.4g})."
     )
+
+
+def _ranked_here(count: int) -> str:
+    return "the mixture that ranks here" if count == 1 else f"the {count} mixtures that rank here"
 
 
 def _best_mixture(

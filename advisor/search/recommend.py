@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from advisor.errors import InvalidRequestError, StoppedError
+from advisor.errors import StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
@@ -101,17 +101,15 @@ def recommend(
     """
     offset = page_offset(task, budget)
     signal = (stop or StopSignal()).limited(budget.time_limit_seconds)
-    if offset and "mixture" in budget.families():
-        raise InvalidRequestError.single(
-            "budget.page_token", "a search with the mixture family returns one page only"
-        )
-    run = SearchRun(task, tree_budget(budget), signal, progress, offset)
-    result = result_page(run, run.execute())
     if "mixture" not in budget.families():
-        return result
+        run = SearchRun(task, budget, signal, progress, offset)
+        return result_page(run, run.execute())
+    # The trees ranked down to this page's end, from the first: their mixtures rank among them.
+    run = SearchRun(task, tree_budget(budget, offset), signal, progress)
+    result = result_page(run, run.execute())
     # The relations the trees' coherence was read on, where the objective weighs it.
     relations = run.relations() if run.objective.best_coherence is not None else []
-    return with_mixtures(task, budget, result, run.objective, relations, signal)
+    return with_mixtures(task, budget, result, run.objective, relations, signal, offset)
 
 
 def search_objective(task: Task, budget: Budget) -> Objective:
