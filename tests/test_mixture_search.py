@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import re
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from advisor.cli.format import render_search_result
 from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
@@ -255,3 +257,23 @@ def test_the_pages_of_a_search_with_mixtures_join_into_its_ranking() -> None:
     assert len(joined) == 12 and pages[-1].next_page_token is not None
     assert sum(r.architecture.family == "mixture" for r in joined) >= 2
     assert whole.next_page_token is not None, "the ranking goes on past twelve designs"
+
+
+def test_the_table_says_where_a_mixture_is_summed() -> None:
+    task = _local_and_mirrored(32)
+    budget = Budget(
+        max_parameters=3000,
+        geometries=[*_TREES, "mixture"],
+        time_limit_seconds=None,
+        outputs=2,
+        top_k=1,
+    )
+    result = recommend(task, budget)
+    top = result.recommendations[0]
+    assert top.architecture.mixture is not None and top.architecture.mixture.mixing == ()
+    assert "summed at the root only" in render_search_result(result, "table")
+    # The text only: two levels shared, as a mixture of trees alike below the top would be.
+    mixing = top.architecture.mixture.model_copy(update={"mixing": (1, 3)})
+    shared = replace(top, architecture=top.architecture.model_copy(update={"mixture": mixing}))
+    table = render_search_result(replace(result, recommendations=[shared]), "table")
+    assert "summed after levels: 1 3 and at the root" in table
