@@ -19,9 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import advisor.arrays
+from advisor import analyze
 from advisor.geometry.layouts import structure_from_permutation
 from advisor.geometry.structure import PoolingStructure
+from advisor.model.budget import Budget
 from advisor.model.task import parse_task
+from advisor.search.recommend import recommend
 from advisor.seprank import interned
 from advisor.seprank.interned import intern_subtrees
 from advisor.seprank.labels import correlation_labels
@@ -176,3 +179,33 @@ def test_every_row_gets_its_own_root() -> None:
 def test_the_examples_in_the_docstrings_hold() -> None:
     for module in (advisor.arrays, interned):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+@pytest.mark.parametrize("arity", [2, 16, 17, 40])
+@pytest.mark.parametrize("in_order", [True, False])
+def test_window_sums_and_groups_of_no_rows_keep_their_shape(arity: int, in_order: bool) -> None:
+    # A tree recurrence with no correlation left to check passes zero rows: a reshape with an
+    # inferred axis cannot size an empty array (15x9 with the odd preset crashed analyze).
+    windows = np.arange(2 * arity).reshape(2, arity)
+    if not in_order:
+        windows = windows[::-1].copy()
+    structure = PoolingStructure(2 * arity, (windows, np.array([[0, 1]])))
+    levels = Levels.of(structure)
+    empty = np.zeros((0, 2 * arity), dtype=np.uint8)
+    assert levels.window_sum(empty, 0, np.int32).shape == (0, 2)
+    assert levels.grouped(empty, 0).shape == (0, 2, arity)
+    rows = np.arange(3 * 2 * arity, dtype=np.uint8).reshape(3, 2 * arity) % 3
+    sums = levels.window_sum(rows, 0, np.int32)
+    assert sums.tolist() == levels.grouped(rows, 0).sum(-1).tolist()
+    assert sorted(sums.sum(-1).tolist()) == sorted(rows.sum(-1).tolist())
+
+
+def test_a_free_search_where_no_correlation_needs_the_sibling_check_completes() -> None:
+    task = parse_task(
+        {"input": {"shape": [15, 9]}, "correlations": [{"name": "c", "a": {"preset": "odd"}}]}
+    )
+    budget = Budget(max_parameters=1000, time_limit_seconds=None, top_k=1, width_profile="free")
+    [top] = recommend(task, budget).recommendations
+    assert [c.log2_separation_rank for c in top.analysis] == [
+        c.log2_separation_rank for c in analyze(task, top.architecture).correlations
+    ]

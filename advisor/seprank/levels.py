@@ -61,7 +61,7 @@ class Levels:
         """
         windows = self.windows[level]
         if self._in_order:
-            return values.reshape(*values.shape[:-1], -1, windows.shape[1])
+            return values.reshape(*values.shape[:-1], *windows.shape)
         # np.take is several times faster than fancy indexing along the last axis.
         return np.take(values, windows, axis=-1)
 
@@ -83,7 +83,7 @@ class Levels:
         arity = windows.shape[1]
         if arity > _MAX_STRIDED_ARITY:
             grouped = (
-                values.reshape(*values.shape[:-1], -1, arity)
+                values.reshape(*values.shape[:-1], *windows.shape)
                 if self._in_order
                 else values[..., windows]
             )
