@@ -70,6 +70,7 @@ def test_it_prices_ten_percent_more_budget() -> None:
     wider = Design("mirror pooling (2x2, global 8x8)", (32, 640, 1), 21_900, (576.0, 50.0), 0.8)
     text = _text(more_budget=wider)
     assert "10% more budget (22,000 parameters) would buy M = 32 and widths 640-1" in text
+    assert "(21,900 parameters, score 0.8 on this budget's targets; a search at that budget" in text
     same = _text(more_budget=CHOSEN, more_budget_limit="no wider ladder of this tree fits")
     assert "would not change this design: no wider ladder of this tree fits." in same
 

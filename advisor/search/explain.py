@@ -318,7 +318,8 @@ def _more(chosen: Design, more: Design | None, max_parameters: int, limit: str) 
         return f"{budget} would not change this design: {limit}."
     return (
         f"{budget} would buy {more.widths_text()} on the same tree "
-        f"({more.parameters:,} parameters, score {more.score:.4g} on this budget's scale)."
+        f"({more.parameters:,} parameters, score {more.score:.4g} on this budget's targets; a "
+        "search at that budget sets its own, which can order the tree's ladders otherwise)."
     )
 
 
