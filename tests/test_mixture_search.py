@@ -22,6 +22,10 @@ from advisor.search.recommend import recommend, score_architecture
 from advisor.stopping import StopSignal
 
 _TREES = ["contiguous", "mirror", "interleaved", "dilations"]
+_WITH_MIXTURES = Budget(
+    max_parameters=3000, geometries=[*_TREES, "mixture"], time_limit_seconds=None, outputs=2
+)
+"""The budget the tests added with mixture paging share (on ``_local_and_mirrored(32)``)."""
 
 
 def _local_and_mirrored(length: int) -> Task:
@@ -187,13 +191,7 @@ def test_a_mixture_left_out_at_the_stop_gives_its_place_to_the_next_design(
     # Every pair is scored, then the deadline passes before the #1, a mixture, is analysed:
     # the page holds the best tree instead of nothing.
     task = _local_and_mirrored(32)
-    budget = Budget(
-        max_parameters=3000,
-        geometries=[*_TREES, "mixture"],
-        time_limit_seconds=None,
-        outputs=2,
-        top_k=1,
-    )
+    budget = _WITH_MIXTURES.model_copy(update={"top_k": 1})
     expected = _pairs_scored(task, budget)
     scored, pairs = mixtures._best_mixture, []
 
@@ -239,9 +237,7 @@ def _pairs_scored(task: Task, budget: Budget) -> int:
 
 def test_the_pages_of_a_search_with_mixtures_join_into_its_ranking() -> None:
     task = _local_and_mirrored(32)
-    budget = Budget(
-        max_parameters=3000, geometries=[*_TREES, "mixture"], time_limit_seconds=None, outputs=2
-    )
+    budget = _WITH_MIXTURES
     whole = recommend(task, budget.model_copy(update={"top_k": 12}))
     pages, token = [], None
     while len(pages) < 4:
@@ -261,13 +257,7 @@ def test_the_pages_of_a_search_with_mixtures_join_into_its_ranking() -> None:
 
 def test_the_table_says_where_a_mixture_is_summed() -> None:
     task = _local_and_mirrored(32)
-    budget = Budget(
-        max_parameters=3000,
-        geometries=[*_TREES, "mixture"],
-        time_limit_seconds=None,
-        outputs=2,
-        top_k=1,
-    )
+    budget = _WITH_MIXTURES.model_copy(update={"top_k": 1})
     result = recommend(task, budget)
     top = result.recommendations[0]
     assert top.architecture.mixture is not None and top.architecture.mixture.mixing == ()
