@@ -33,12 +33,8 @@ from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import PresetInfo
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates
-from tests.support.scripted import ScriptedAdvisor, scripted_server
+from tests.support.scripted import BUDGET, TASK, ScriptedAdvisor, scripted_server
 
-TASK = {
-    "input": {"shape": [8]},
-    "correlations": [{"name": "ends", "a": {"indices": [0, 1]}, "b": {"indices": [6, 7]}}],
-}
 ARCHITECTURE = {
     "input": {"shape": [8]},
     "representation": 2,
@@ -48,7 +44,6 @@ ARCHITECTURE = {
         {"channels": 4, "pool": [2]},
     ],
 }
-BUDGET = {"max_parameters": 400, "time_limit_seconds": 5.0}
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff_seconds=0.01, max_backoff_seconds=0.02)
 
 

@@ -25,7 +25,7 @@ from advisor.model.budget import FAMILIES
 from advisor.protocol.metadata import token_problem
 from advisor.service.auth import BearerTokenInterceptor
 from advisor.service.command import config_from_arguments
-from tests.support.scripted import ScriptedAdvisor, scripted_server
+from tests.support.scripted import BUDGET, TASK, ScriptedAdvisor, scripted_server
 from tests.test_cli import advisor, assert_one_error_line
 
 UNSENDABLE_TOKENS = {
@@ -36,17 +36,12 @@ UNSENDABLE_TOKENS = {
 }
 """Token files whose token gRPC cannot send as a metadata value (0x20-0x7E only)."""
 
-TASK = {
-    "input": {"shape": [8]},
-    "correlations": [{"name": "ends", "a": {"indices": [0, 1]}, "b": {"indices": [6, 7]}}],
-}
 ARCHITECTURE = {
     "input": {"shape": [8]},
     "representation": 2,
     "layers": [{"channels": 2, "pool": [2]}, {"channels": 4, "pool": [4]}],
     "outputs": 1,
 }
-BUDGET = {"max_parameters": 400, "time_limit_seconds": 5.0}
 NOWHERE = "127.0.0.1:1"
 """A target never called: every test here is refused before a call is made."""
 

@@ -36,8 +36,8 @@ __all__ = [
     "abort_for",
     "bad_request_status",
     "ended_status",
-    "past",
     "fitting_violations",
+    "past",
     "stream_errors",
     "unary_errors",
 ]

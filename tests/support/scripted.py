@@ -20,10 +20,19 @@ from advisor.errors import InvalidRequestError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.service.status import bad_request_status
 
-__all__ = ["HOLD_SECONDS", "ScriptedAdvisor", "scripted_server"]
+__all__ = ["BUDGET", "HOLD_SECONDS", "TASK", "ScriptedAdvisor", "scripted_server"]
 
 HOLD_SECONDS = 30.0
 """The longest a held call waits for its release."""
+
+TASK: dict[str, Any] = {
+    "input": {"shape": [8]},
+    "correlations": [{"name": "ends", "a": {"indices": [0, 1]}, "b": {"indices": [6, 7]}}],
+}
+"""A small valid task document the tests of the client and the CLI send."""
+
+BUDGET: dict[str, Any] = {"max_parameters": 400, "time_limit_seconds": 5.0}
+"""A small valid budget document sent with :data:`TASK`."""
 
 
 class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
