@@ -267,3 +267,19 @@ def test_the_table_says_where_a_mixture_is_summed() -> None:
     shared = replace(top, architecture=top.architecture.model_copy(update={"mixture": mixing}))
     table = render_search_result(replace(result, recommendations=[shared]), "table")
     assert "summed after levels: 1 3 and at the root" in table
+
+
+def test_a_mixture_rationale_says_how_it_fits_the_task_in_the_analysis_figures() -> None:
+    task = _local_and_mirrored(32)
+    result = recommend(task, _WITH_MIXTURES.model_copy(update={"top_k": 1}))
+    top = result.recommendations[0]
+    assert top.architecture.mixture is not None
+    figures = {c.name: c.log2_separation_rank for c in top.analysis}
+    short = re.findall(r"'([^']+)' at \d+% \(([\d,.]+) of", top.rationale)
+    assert short, top.rationale
+    for name, bits in short:
+        assert float(bits.replace(",", "")) == pytest.approx(figures[name], abs=0.05)
+    assert f"Score {top.score:.4g}: the weighted mean fraction of the targets" in top.rationale
+    # The description's relations, named as a tree's rationale names them.
+    assert "read as a mirror about step 15.5" in top.rationale
+    assert f"{top.multiply_adds:,} multiply-adds per input" in top.rationale

@@ -26,7 +26,7 @@ from advisor.model.budget import scaled_parameters
 from advisor.model.results import Efficiency
 from advisor.search.objective import Objective
 
-__all__ = ["MORE_BUDGET", "Design", "Scope", "Widening", "rationale"]
+__all__ = ["MORE_BUDGET", "Design", "Scope", "Widening", "fit", "rationale"]
 
 Scope = Literal["complete", "stopped", "bounds"]
 """What a practical search's targets are: the best of every tree (``complete``), of the trees
@@ -163,8 +163,7 @@ def rationale(
     """
     sentences = [
         _what(chosen, max_parameters, standard_multiply_adds),
-        _coverage(chosen, objective, names),
-        _score(chosen, objective, scope, reading),
+        fit(chosen, objective, names, scope, reading),
         _versus("the best contiguous net", chosen, contiguous, objective, names, scope),
         _versus("the shallow net", chosen, shallow, objective, names, scope),
         efficiency.summary() if efficiency is not None else "",
@@ -173,6 +172,22 @@ def rationale(
         *notes,
     ]
     return " ".join(s for s in sentences if s)
+
+
+def fit(
+    chosen: Design,
+    objective: Objective,
+    names: Sequence[str],
+    scope: Scope,
+    reading: Sequence[str],
+) -> str:
+    """Say which correlations ``chosen`` models fully and which it falls short on, and its score.
+
+    The two sentences every design's rationale holds, a tree's or a mixture's: the fractions of
+    the targets, then the score they make with the factors the objective weighs (the relations
+    ``reading`` names where it weighs coherence).
+    """
+    return f"{_coverage(chosen, objective, names)} {_score(chosen, objective, scope, reading)}"
 
 
 def _what(chosen: Design, max_parameters: int, standard: int | None) -> str:

@@ -41,6 +41,7 @@ from advisor.model.mixture import coinciding_levels
 from advisor.model.results import Recommendation, SearchResult
 from advisor.model.task import Task
 from advisor.search.coherence import Relation, architecture_coherence
+from advisor.search.explain import Design, Scope, fit
 from advisor.search.objective import Objective
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules, practical_profiles
@@ -76,6 +77,8 @@ class _Scored:
     score: tuple[float, ...]
     architecture: Architecture
     members: tuple[Recommendation, Recommendation]
+    log2_ranks: tuple[float, ...]
+    coherence: float
 
 
 def with_mixtures(
@@ -86,14 +89,19 @@ def with_mixtures(
     relations: Sequence[Relation],
     stop: StopSignal,
     offset: int = 0,
+    *,
+    scope: Scope = "complete",
+    reading: Sequence[str] = (),
 ) -> SearchResult:
     """Add the best mixture of every pair of ``result``'s trees; return the page at ``offset``.
 
     ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
     description's, as the tree search read them, where ``objective`` weighs coherence (else
-    none). The page holds the ``top_k`` best designs after the first ``offset`` of the trees and
-    mixtures ranked together, with a token for the next page when more are ranked, as a tree
-    search's page does (:mod:`advisor.search.paging`).
+    none), and ``reading`` says them in words for the rationales; ``scope`` is what the
+    objective's targets are (:data:`~advisor.search.explain.Scope`). The page holds the
+    ``top_k`` best designs after the first ``offset`` of the trees and mixtures ranked together,
+    with a token for the next page when more are ranked, as a tree search's page does
+    (:mod:`advisor.search.paging`).
     """
     started = time.perf_counter()
     rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
@@ -133,7 +141,7 @@ def with_mixtures(
         elif stop.stopped():
             complete, left_out = False, left_out + 1
         else:
-            recommendations.append(_recommendation(task, entry))
+            recommendations.append(_recommendation(task, entry, objective, scope, reading))
     earlier = any(isinstance(entry, _Scored) for entry in ranked[:offset])
     if recommendations and not earlier and not any(r.architecture.mixture for r in recommendations):
         note = _none_recommended(
@@ -295,25 +303,45 @@ def _best_mixture(
         row = objective.keys(ranks[None, :], [parameters], mixture.discarded_order, coherent)[0]
         keys = tuple(float(k) for k in row)
         if best is None or (keys, -parameters) > (best.score, -best.architecture.parameters):
-            best = _Scored(keys, mixture, (first, second))
+            figures = tuple(float(r) for r in ranks)
+            best = _Scored(keys, mixture, (first, second), figures, coherent or 0.0)
     return best
 
 
-def _recommendation(task: Task, entry: _Scored) -> Recommendation:
-    """Analyse a mixture and say what it is, against its two members."""
-    analysis = analyze(task, entry.architecture)
+def _recommendation(
+    task: Task, entry: _Scored, objective: Objective, scope: Scope, reading: Sequence[str]
+) -> Recommendation:
+    """Analyse a mixture and say what it is, against its two members, and how it fits the task.
+
+    The fit is said as a tree's rationale says it (:func:`~advisor.search.explain.fit`): which
+    correlations it models fully, which it falls short on, and the score's factors.
+    """
+    architecture = entry.architecture
+    analysis = analyze(task, architecture)
     first, second = entry.members
-    mixing = entry.architecture.mixture.mixing if entry.architecture.mixture else ()
+    mixing = architecture.mixture.mixing if architecture.mixture else ()
     levels = ", ".join(str(level) for level in mixing)
     text = (
         f"A mixture [CTS18] of the {first.architecture.family} tree (score {first.score:.4g} "
         f"alone at this budget) and the {second.architecture.family} tree (score "
-        f"{second.score:.4g}), both with M = {entry.architecture.representation} and widths "
-        f"{'-'.join(str(w) for w in entry.architecture.widths)}, summed "
+        f"{second.score:.4g}), both with M = {architecture.representation} and widths "
+        f"{'-'.join(str(w) for w in architecture.widths)}, summed "
         + (f"after levels {levels} and " if levels else "")
-        + f"at the root: {entry.architecture.parameters:,} parameters (both members' convs), "
-        f"score {entry.score[0]:.4g} on the same objective."
+        + f"at the root: {architecture.parameters:,} parameters (both members' convs), "
+        f"{architecture.multiply_adds:,} multiply-adds per input."
     )
+    design = Design(
+        description="mixture",
+        widths=(architecture.representation, *architecture.widths),
+        parameters=architecture.parameters,
+        log2_ranks=entry.log2_ranks,
+        score=entry.score[0],
+        multiply_adds=architecture.multiply_adds,
+        discarded=architecture.discarded_order,
+        coherence=entry.coherence,
+    )
+    names = [correlation.name for correlation in task.resolved()]
+    text += " " + fit(design, objective, names, scope, reading)
     if analysis.efficiency is not None:
         text += " " + analysis.efficiency.summary()
     return Recommendation(

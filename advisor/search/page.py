@@ -30,7 +30,7 @@ from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
 from advisor.stopping import StopSignal
 
-__all__ = ["build_recommendation", "result_page"]
+__all__ = ["build_recommendation", "relations_read", "result_page", "targets_scope"]
 
 
 def result_page(run: SearchRun, complete: bool) -> SearchResult:
@@ -125,8 +125,8 @@ def build_recommendation(
         more_budget_limit=_wider_limit(run, entry),
         efficiency=analysis.efficiency,
         notes=notes,
-        scope=_scope(run, complete),
-        reading=_reading(run),
+        scope=targets_scope(run, complete),
+        reading=relations_read(run),
     )
     return Recommendation(
         rank=rank,
@@ -141,7 +141,7 @@ def build_recommendation(
     )
 
 
-def _reading(run: SearchRun) -> list[str]:
+def relations_read(run: SearchRun) -> list[str]:
     """Return the relations the description was read as, in words (none: the score ignores them)."""
     if run.objective.best_coherence is None:
         return []
@@ -162,7 +162,7 @@ def _analysed(
     return architecture, analyze(run.task, architecture, stop=stop, pricing_stop=pricing)
 
 
-def _scope(run: SearchRun, complete: bool) -> Scope:
+def targets_scope(run: SearchRun, complete: bool) -> Scope:
     """Say what the targets are: every tree's best, the scored trees', or the bounds."""
     if complete:
         return "complete"

@@ -48,7 +48,7 @@ from advisor.model.task import Task
 from advisor.search.draws import SpaceDraws
 from advisor.search.mixtures import tree_budget, with_mixtures
 from advisor.search.objective import Objective
-from advisor.search.page import result_page
+from advisor.search.page import relations_read, result_page, targets_scope
 from advisor.search.paging import page_offset
 from advisor.search.run import SearchRun
 from advisor.search.scoring import DesignScorer
@@ -106,10 +106,21 @@ def recommend(
         return result_page(run, run.execute())
     # The trees ranked down to this page's end, from the first: their mixtures rank among them.
     run = SearchRun(task, tree_budget(budget, offset), signal, progress)
-    result = result_page(run, run.execute())
+    complete = run.execute()
+    result = result_page(run, complete)
     # The relations the trees' coherence was read on, where the objective weighs it.
     relations = run.relations() if run.objective.best_coherence is not None else []
-    return with_mixtures(task, budget, result, run.objective, relations, signal, offset)
+    return with_mixtures(
+        task,
+        budget,
+        result,
+        run.objective,
+        relations,
+        signal,
+        offset,
+        scope=targets_scope(run, complete),
+        reading=relations_read(run),
+    )
 
 
 def search_objective(task: Task, budget: Budget) -> Objective:
