@@ -251,6 +251,11 @@ def test_a_tie_between_geometries_is_said_only_when_the_scores_are_equal(
         assert f"best {first.architecture.family} and {others[0].architecture.family}" in (
             first.rationale
         )
+        # A page of one, whose list holds no rival, says the same.
+        alone = recommend(
+            task, Budget(max_parameters=3_000, outputs=2, time_limit_seconds=None, top_k=1)
+        ).recommendations
+        assert [r.rationale for r in alone] == [first.rationale]
     else:
         assert all(r.score < first.score for r in others)
         assert not said

@@ -5,7 +5,9 @@ keys, then fewer parameters, then (among exact ties only) a tie key the search s
 earlier candidate. The :class:`Board` keeps the best ``size`` recommendable entries (at most one
 per family, schedule, dilation order and padding, so synthesized variants of one schedule do not
 crowd it), the best contiguous tree and the shallow net, the references every rationale compares
-against; :meth:`Board.floor_for` tells a free search's width allocation what a tree must beat.
+against, and each family's best recommendable tree (a tie between families is said whatever
+the page's length); :meth:`Board.floor_for` tells a free search's width allocation what a tree
+must beat.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ class Board:
 
     The top list holds at most ``size`` eligible trees, at most one per *slot* — family, schedule,
     dilation order and padding — so synthesized variants of one schedule do not crowd it.
+    ``leaders`` holds each family's best eligible tree offered, on the list or not.
     """
 
     size: int
@@ -102,6 +105,7 @@ class Board:
     top: list[Entry] = field(default_factory=list)
     contiguous: Entry | None = None
     shallow: Entry | None = None
+    leaders: dict[str, Entry] = field(default_factory=dict)
 
     def floor_for(self, candidate: Candidate, dag: SubtreeDag) -> Floor | None:
         """Return the weakest result the candidate (tree ``dag``) must beat to enter a list."""
@@ -137,6 +141,9 @@ class Board:
         ):
             self.contiguous = entry
         if entry.candidate.eligible:
+            leader = self.leaders.get(family)
+            if leader is None or ranked([leader, entry], self.ties)[0] is entry:
+                self.leaders[family] = entry
             kept: dict[object, Entry] = {}
             for item in ranked([*self.top, entry], self.ties):
                 kept.setdefault(_slot(item.candidate), item)

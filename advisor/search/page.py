@@ -21,7 +21,7 @@ from advisor.model.architecture import Architecture
 from advisor.model.budget import scaled_parameters
 from advisor.model.grid import channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
-from advisor.search.board import Entry
+from advisor.search.board import Entry, ranked
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import MORE_BUDGET, Design, Scope, Widening, rationale
@@ -356,15 +356,19 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
 
 
 def _tied_rival(run: SearchRun) -> Entry | None:
-    """Return the best tree of another family that ties the #1's score keys exactly."""
+    """Return the best tree of another family that ties the #1's score keys exactly.
+
+    Taken from every family's best tree, not the page's list: a short page says it too.
+    """
     if not run.board.top:
         return None
-    first, *rest = run.board.top
-    for entry in rest:
-        family = entry.candidate.family
-        if family != first.candidate.family and entry.allocation.keys == first.allocation.keys:
-            return entry
-    return None
+    first = run.board.top[0]
+    tied = [
+        entry
+        for family, entry in run.board.leaders.items()
+        if family != first.candidate.family and entry.allocation.keys == first.allocation.keys
+    ]
+    return ranked(tied, run.tie_key)[0] if tied else None
 
 
 def _tie_note(run: SearchRun, first: Entry, rival: Entry) -> str:
