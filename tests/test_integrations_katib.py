@@ -452,10 +452,10 @@ def test_each_call_computes_only_the_designs_past_the_last_one(
     cache = SuggestionCache()
     for start in range(30):
         suggestions(search, start, 1, cache=cache)
-    # The 8 ranked designs one page each, one page to find the ranking's end; the objective
-    # built once and 22 sampled designs each scored once (from position 1 every call, the
-    # objective 22 times and 1 + 2 + ... + 22 designs).
-    assert work.searches == 9
+    # The 8 ranked designs one page each (the last page has no token: the ranking ends); the
+    # objective built once and 22 sampled designs each scored once (from position 1 every call,
+    # the objective 22 times and 1 + 2 + ... + 22 designs).
+    assert work.searches == 8
     assert work.objectives == 1
     assert len(work.scored) == 22
     assert work.scored_once_each()

@@ -115,6 +115,7 @@ def _edited(token: str, offset: int) -> str:
     [
         (0, "is not a page token"),
         (-5, "is not a page token"),
+        (len(FULL), f"starts past the end of this request's ranking ({len(FULL)} designs)"),
         (len(FULL) + 1, f"starts past the end of this request's ranking ({len(FULL)} designs)"),
         (10**20, f"starts past the end of this request's ranking ({len(FULL)} designs)"),
     ],
@@ -127,11 +128,21 @@ def test_a_token_no_search_wrote_is_refused_for_what_it_is(offset: int, said: st
         recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=token))
     (violation,) = raised.value.violations
     assert violation.field == "budget.page_token" and said in violation.description
-    # The pages a search may write are still served: its last design, and the empty page after
-    # a last page that ended full.
-    for start, count in ((len(FULL) - 1, 1), (len(FULL), 0)):
-        page = recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=_edited(token, start)))
-        assert len(page.recommendations) == count and page.next_page_token is None
+    # The pages a search may write are still served: one holding its last design.
+    page = recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=_edited(token, len(FULL) - 1)))
+    assert len(page.recommendations) == 1 and page.next_page_token is None
+
+
+def test_a_page_that_ends_with_the_ranking_has_no_token() -> None:
+    whole = recommend(TASK, Budget(**OPTIONS, top_k=len(FULL)))
+    assert whole.recommendations == FULL and whole.next_page_token is None
+    # Pages of a size that divides the ranking: the last is full and the paging stops there.
+    size = next(k for k in range(5, len(FULL)) if len(FULL) % k == 0)
+    pages = [recommend(TASK, Budget(**OPTIONS, top_k=size))]
+    while (token := pages[-1].next_page_token) is not None:
+        pages.append(recommend(TASK, Budget(**OPTIONS, top_k=size, page_token=token)))
+    assert [len(p.recommendations) for p in pages] == [size] * (len(FULL) // size)
+    assert [r for p in pages for r in p.recommendations] == FULL
 
 
 def test_the_service_pages_as_the_library_does() -> None:

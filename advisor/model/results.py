@@ -153,9 +153,8 @@ class SearchResult:
     score on, exactly or by an upper bound that settled a whole branch of them; ``complete`` is
     False when the time limit or the stop signal (deadline, cancellation, shutdown) cut the
     search short. ``next_page_token``, passed as the budget's ``page_token`` with the same request,
-    returns the next-ranked designs (:mod:`advisor.search.paging`); None when there are no more.
-    A full page gets a token even when the ranking ends with it (the search ranks no further
-    than the page's end), and that token's page is empty.
+    returns the next-ranked designs (:mod:`advisor.search.paging`); None when there are no more
+    (the search ranks one design past the page's end to know).
     """
 
     recommendations: list[Recommendation]

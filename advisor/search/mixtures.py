@@ -126,7 +126,7 @@ def with_mixtures(
     contenders: list[Recommendation | _Scored] = [*result.recommendations, *scored]
     ranked = sorted(contenders, key=_score)
     more_trees = result.next_page_token is not None
-    if complete and not more_trees and offset > len(ranked):
+    if complete and not more_trees and 0 < offset >= len(ranked):
         raise InvalidRequestError.single(
             "budget.page_token", PAST_THE_END.format(count=len(ranked))
         )

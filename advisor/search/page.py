@@ -37,18 +37,17 @@ def result_page(run: SearchRun, complete: bool) -> SearchResult:
     """Build the page of a search ``run`` has scored and ranked (``complete``: every tree was).
 
     The result is complete only when every tree was scored and every recommendation of the page
-    was built; it carries a token for the next page when the board holds one more design.
+    was built; it carries a token for the next page when the board holds a design after the
+    page's end (it ranks one past it).
     """
     ranked = len(run.board.top)
-    # A page that starts at the end is one a search writes when its last page is full.
-    if complete and run.offset > ranked:
+    # A page that starts at the end: a token no search wrote (its pages never end empty).
+    if complete and 0 < run.offset >= ranked:
         raise InvalidRequestError.single("budget.page_token", PAST_THE_END.format(count=ranked))
-    recommendations = _recommendations(run, complete)
-    complete = complete and len(recommendations) == len(run.board.top[run.offset :])
     end = run.offset + run.budget.top_k
-    # A full board may have more designs ranked after it; a shorter one has none.
-    full = len(run.board.top) == end
-    token = next_page_token(run.task, run.budget, end) if full else None
+    recommendations = _recommendations(run, complete)
+    complete = complete and len(recommendations) == len(run.board.top[run.offset : end])
+    token = next_page_token(run.task, run.budget, end) if ranked > end else None
     return SearchResult(recommendations, run.scored, run.clock.elapsed(), complete, token)
 
 
@@ -63,7 +62,8 @@ def _recommendations(run: SearchRun, complete: bool) -> list[Recommendation]:
     # A search stopped before any recommendable tree was scored still answers: with the
     # best baseline it has (the rationale's note says the search was cut).
     baselines = [e for e in (board.contiguous, board.shallow) if e is not None]
-    page = board.top[run.offset :] if board.top or run.offset else baselines[:1]
+    end = run.offset + run.budget.top_k
+    page = board.top[run.offset : end] if board.top or run.offset else baselines[:1]
     for index, entry in enumerate(page):
         first = index == 0
         if not first and run.signal.remaining() < clock.time_to_start_another():

@@ -123,7 +123,8 @@ class SearchRun:
         # Built by execute(): its targets need a pass over every tree, which only a search (or
         # search_objective) uses, not a caller that only samples the space.
         self.objective: Objective
-        self.board = Board(offset + budget.top_k, self.tie_key)
+        # One design past the page's end: the next page's token is written only when it exists.
+        self.board = Board(offset + budget.top_k + 1, self.tie_key)
         self._apart: dict[bytes, float] = {}
         self._coherence: dict[int, float] = {}
         self._relations: list[Relation] | None = None
