@@ -79,6 +79,18 @@ def test_the_first_k_trials_are_the_advisors_top_k_then_tpe() -> None:
             assert value in space.choices(name)
 
 
+def test_proposals_past_the_fallbacks_start_up_trials_are_the_advisors_designs() -> None:
+    # A multivariate TPE past its start-up trials samples the shared parameters as one group
+    # (the relative sample): a proposal must still run as the design it is labelled.
+    fallback = optuna.samplers.TPESampler(seed=0, n_startup_trials=2, multivariate=True)
+    study, _ = _study(seed=0, trials=K, fallback=fallback)
+    for trial, design in zip(study.trials, RANKING, strict=True):
+        assert trial.user_attrs[RANK_ATTR] == design.rank
+        assert trial.user_attrs[ARCHITECTURE_ATTR] == design.architecture.model_dump_json(
+            exclude_none=True
+        )
+
+
 def test_the_advisors_designs_on_an_awkward_grid_are_tried_not_refused() -> None:
     # The search pads 15x15 to 16x16: its designs carry the padding through the flat parameters
     # (in the schedule), so every proposal decodes to the design itself.

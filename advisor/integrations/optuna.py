@@ -288,7 +288,10 @@ class AdvisorSampler(BaseSampler):
                 rank = self._designs[index].rank
                 storage.set_trial_user_attr(trial._trial_id, RANK_ATTR, rank)
                 # ``trial`` is the Trial's cached copy, which later writes start from (as
-                # Trial.set_user_attr keeps it in step with the storage).
+                # Trial.set_user_attr keeps it in step with the storage) and which the relative
+                # sampling reads: without the params there, a multivariate fallback past its
+                # start-up trials would sample the design's shared parameters itself.
+                trial.system_attrs[PARAMS_ATTR] = params
                 trial.user_attrs[RANK_ATTR] = rank
                 return
 
