@@ -93,6 +93,9 @@ passed, and the call fails at once with ``DEADLINE_EXCEEDED``."""
 # to the limit would turn most complete-at-the-limit searches into DEADLINE_EXCEEDED.
 _SEARCH_DEADLINE_MARGIN_SECONDS = 10.0
 
+# The time limit of a search whose budget leaves it to the default (a server may lower it).
+_DEFAULT_TIME_LIMIT_SECONDS: float = Budget.model_fields["time_limit_seconds"].default
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -425,7 +428,12 @@ class AdvisorClient:
     def _search_timeout(self, budget: advisor_pb2.Budget, timeout: float | None) -> float:
         if timeout is not None:
             return self._timeout(timeout)
-        limit = budget.time_limit_seconds + _SEARCH_DEADLINE_MARGIN_SECONDS
+        seconds = (
+            budget.time_limit_seconds
+            if budget.HasField("time_limit_seconds")
+            else _DEFAULT_TIME_LIMIT_SECONDS
+        )
+        limit = seconds + _SEARCH_DEADLINE_MARGIN_SECONDS
         # Capped, never refused: the server names a time limit past its own maximum, as
         # budget.time_limit_seconds, where a deadline that overflowed would fail at once.
         return min(max(self._default_timeout, limit), MAX_TIMEOUT_SECONDS)

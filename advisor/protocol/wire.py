@@ -344,12 +344,18 @@ def _write_mixture(message: advisor_pb2.Mixture, mixture: Mixture) -> None:
 def budget_to_proto(budget: Budget) -> advisor_pb2.Budget:
     """Encode a :class:`Budget`; the inverse of :func:`budget_from_proto`.
 
+    ``top_k`` and ``time_limit_seconds`` are sent only when the budget sets them: left to the
+    library's defaults, they are left unset, so a server whose limits are lower answers with its
+    own (:func:`advisor.service.limits.defaults_within`) instead of refusing a value the caller
+    never chose.
+
     Raises
     ------
     InvalidRequestError
         On ``time_limit_seconds`` when it is ``None``: the service bounds every search, and
         leaving the field out would silently mean the default limit instead of none.
     """
+    chosen = budget.model_fields_set
     if budget.time_limit_seconds is None:
         raise InvalidRequestError.single(
             "time_limit_seconds", "the service needs a time limit; set a number of seconds"
@@ -362,8 +368,8 @@ def budget_to_proto(budget: Budget) -> advisor_pb2.Budget:
         max_channels=budget.max_channels,
         geometries=[_GEOMETRY_FAMILY.value(family) for family in budget.geometries or ()],
         search_dilations=budget.search_dilations,
-        top_k=budget.top_k,
-        time_limit_seconds=budget.time_limit_seconds,
+        top_k=budget.top_k if "top_k" in chosen else None,
+        time_limit_seconds=budget.time_limit_seconds if "time_limit_seconds" in chosen else None,
         seed=budget.seed,
         objective=_OBJECTIVE.value(budget.objective),
         log2_rank_target=budget.log2_rank_target,

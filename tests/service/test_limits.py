@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from advisor_client.client import AdvisorClient
+from advisor_client.errors import InvalidArgumentError
 
 from advisor.errors import LimitExceededError
+from advisor.model.budget import Budget
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.protocol.wire import budget_from_proto
+from advisor.protocol.wire import budget_from_proto, budget_to_proto
 from advisor.service.limits import (
     RequestLimits,
     check_analyze_request,
     check_recommend_request,
     defaults_within,
 )
+from advisor.service.server import ServerConfig, start_server
 from tests.support.harness import DirectAdvisor
 from tests.support.workloads import quick_budget
 
@@ -239,3 +243,31 @@ def test_a_search_without_top_k_answers_at_most_the_limit() -> None:
     request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=20_000))
     response = DirectAdvisor(limits).unary("Recommend", request)
     assert len(response.result.recommendations) == LIMITS.max_top_k
+
+
+def test_the_client_leaves_the_defaults_it_was_not_given_to_the_servers_limits() -> None:
+    # A budget that sets neither top_k nor time_limit_seconds is answered within the server's
+    # lower limits, as a raw request without them is; one that sets them is checked against them.
+    limits = RequestLimits(max_top_k=3, max_time_limit_seconds=5.0)
+    task = {"input": {"shape": [16]}, "preset": "symmetry"}
+    config = ServerConfig(workers=1, limits=limits)
+    with start_server(config) as server, AdvisorClient(server.address) as client:
+        result = client.recommend(task, {"max_parameters": 20_000})
+        with pytest.raises(InvalidArgumentError) as refused:
+            client.recommend(task, {"max_parameters": 20_000, "top_k": 5})
+    assert len(result.recommendations) == limits.max_top_k
+    assert [v.field for v in refused.value.violations] == ["budget.top_k"]
+
+
+@pytest.mark.parametrize(
+    ("budget", "sent"),
+    [
+        (Budget(max_parameters=100), set()),
+        (Budget(max_parameters=100, top_k=5), {"top_k"}),
+        (Budget(max_parameters=100, time_limit_seconds=10.0), {"time_limit_seconds"}),
+    ],
+)
+def test_a_budget_sends_only_the_defaults_it_sets(budget: Budget, sent: set[str]) -> None:
+    message = budget_to_proto(budget)
+    assert {f for f in ("top_k", "time_limit_seconds") if message.HasField(f)} == sent
+    assert budget_from_proto(message) == budget
