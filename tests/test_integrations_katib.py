@@ -150,15 +150,20 @@ def test_a_controller_loop_gets_three_distinct_valid_designs_per_round(
     assert seen[: len(ranked_json)] == ranked_json  # the advisor's ranking first, in order
 
 
-def _violations(error: grpc.RpcError) -> list[str]:
+def _described(error: grpc.RpcError) -> list[tuple[str, str]]:
+    """The field and description of each violation of an INVALID_ARGUMENT error."""
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
     assert status is not None
-    fields = []
+    found = []
     for detail in status.details:
         bad_request = error_details_pb2.BadRequest()
         assert detail.Unpack(bad_request)
-        fields.extend(v.field for v in bad_request.field_violations)
-    return fields
+        found.extend((v.field, v.description) for v in bad_request.field_violations)
+    return found
+
+
+def _violations(error: grpc.RpcError) -> list[str]:
+    return [field for field, _ in _described(error)]
 
 
 SETTINGS_FIELD = "experiment.spec.algorithm.algorithm_settings"
@@ -248,6 +253,62 @@ def test_a_bad_graph_config_and_request_counts_are_named(
             timeout=60,
         )
     assert _violations(raised.value) == ["total_request_number"]
+
+
+WIDTH_FIELD = (
+    "experiment.spec.nas_config.operations.operation[0].parameter_specs.parameters[1]"
+    ".feasible_space"
+)
+
+
+@pytest.mark.parametrize(
+    ("space", "problem"),
+    [
+        (api_pb2.FeasibleSpace(list=[]), "num_filter lists no values"),
+        (api_pb2.FeasibleSpace(min="64", max="16"), "num_filter min 64 is above max 16"),
+        (
+            api_pb2.FeasibleSpace(min="16", max="64", step="0"),
+            "num_filter step must be a positive integer, not '0'",
+        ),
+        (
+            api_pb2.FeasibleSpace(min="16", max="64", step="-8"),
+            "num_filter step must be a positive integer, not '-8'",
+        ),
+        (api_pb2.FeasibleSpace(min="16"), "num_filter max must be an integer, not ''"),
+        (
+            api_pb2.FeasibleSpace(list=["32", "4.5"]),
+            "num_filter values must be integers, not '4.5'",
+        ),
+        (api_pb2.FeasibleSpace(list=["32", "0"]), "num_filter values must be positive"),
+    ],
+    ids=["empty", "min-above-max", "step-0", "step-negative", "no-max", "not-integer", "zero"],
+)
+def test_a_bad_num_filter_space_is_named_with_its_problem(
+    katib: api_pb2_grpc.SuggestionStub, space: api_pb2.FeasibleSpace, problem: str
+) -> None:
+    # Each says what is wrong: an empty list, or a range with min above max or a zero step,
+    # once read as "must be integers" or "must be positive".
+    experiment = _experiment()
+    operation = experiment.spec.nas_config.operations.operation[0]
+    operation.parameter_specs.parameters[1].feasible_space.CopyFrom(space)
+    for call, request in (
+        (
+            katib.ValidateAlgorithmSettings,
+            api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment),
+        ),
+        (
+            katib.GetSuggestions,
+            api_pb2.GetSuggestionsRequest(
+                experiment=experiment, current_request_number=1, total_request_number=1
+            ),
+        ),
+    ):
+        with pytest.raises(grpc.RpcError) as raised:
+            call(request, timeout=60)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        ((field, description),) = _described(raised.value)
+        assert field == WIDTH_FIELD
+        assert description.startswith(problem), description
 
 
 def test_a_task_document_as_base64_yaml() -> None:

@@ -255,10 +255,10 @@ def _width_choices(
     for field, space in width_spaces(operations):
         try:
             found = set(width_values(space))
-        except ValueError:
-            violations.append(FieldViolation(field, "num_filter values must be integers"))
+        except ValueError as error:
+            violations.append(FieldViolation(field, str(error)))
             continue
-        if not found or min(found) <= 0:
+        if min(found) <= 0:
             violations.append(FieldViolation(field, "num_filter values must be positive"))
             continue
         widths |= found
@@ -279,14 +279,36 @@ def width_spaces(
 def width_values(space: api_pb2.FeasibleSpace) -> Sequence[int]:
     """Return the widths a ``num_filter`` space lists; a range stays unexpanded, to be measured.
 
+    The space is a list, or an int range of ``min`` to ``max`` by ``step`` (default 1). A space
+    that allows no width is refused for what makes it empty, not expanded to nothing.
+
     Raises
     ------
     ValueError
-        When a value is not an integer.
+        Saying what is wrong, for the caller to put on the space's field: no list and no range,
+        a value, ``min`` or ``max`` that is not an integer, ``min`` above ``max``, or a ``step``
+        that is not a positive integer.
     """
     if space.list:
-        return [int(value) for value in space.list]
-    return range(int(space.min), int(space.max) + 1, int(space.step or 1))
+        return [_integer(value, "num_filter values must be integers") for value in space.list]
+    if not (space.min or space.max or space.step):
+        raise ValueError("num_filter lists no values: give a list, or an int range (min, max)")
+    low = _integer(space.min, "num_filter min must be an integer")
+    high = _integer(space.max, "num_filter max must be an integer")
+    step = _integer(space.step or "1", "num_filter step must be a positive integer")
+    if step <= 0:
+        raise ValueError(f"num_filter step must be a positive integer, not {space.step!r}")
+    if low > high:
+        raise ValueError(f"num_filter min {low} is above max {high}: the range holds no width")
+    return range(low, high + 1, step)
+
+
+def _integer(text: str, problem: str) -> int:
+    """Return ``text`` as an integer, or raise ValueError stating ``problem`` and the text."""
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{problem}, not {text!r}") from None
 
 
 def setting_field(experiment: api_pb2.Experiment, name: str) -> str:
