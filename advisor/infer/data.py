@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import Any, BinaryIO, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -170,12 +170,17 @@ def data_from_array(values: npt.ArrayLike, shape: Sequence[int] | None = None) -
 
 
 def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.generic]:
-    """Read one label per sample from a ``.npy``, ``.csv`` (one per line) or ``.npz`` (``labels``).
+    """Read one class label per sample from a ``.npy``, ``.csv`` (one per line) or ``.npz``.
+
+    A ``.npz`` holds one array, or one named ``labels``. The labels are classes — integers
+    (``1.0`` is ``1``), strings or booleans — since their distinct values are the task's
+    ``outputs``: a NaN would be one more class, and a regression target as many as its values.
 
     Raises
     ------
     InvalidRequestError
-        On ``labels``: unreadable, not one value per sample, or fewer than two classes.
+        On ``labels``: unreadable, not one value per sample, a NaN, infinite or fractional
+        label (the first is named), or fewer than two classes.
     """
     file = Path(path)
     _check_size(file, _file_size(file, "labels"), MAX_PARSED_BYTES, "labels")
@@ -195,9 +200,32 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
             "labels",
             f"{file}: holds {labels.shape}, expected one label for each of {samples} samples",
         )
+    if labels.dtype.kind in "fc":
+        _check_classes(file, labels)
     if np.unique(labels).size < 2:
         raise InvalidRequestError.single("labels", f"{file}: a single class; expected at least 2")
     return np.asarray(labels)
+
+
+def _check_classes(file: Path, labels: npt.NDArray[np.inexact[Any]]) -> None:
+    """Refuse numeric labels that are not classes, naming the first: not finite, or fractional."""
+    infinite = np.flatnonzero(~np.isfinite(labels))
+    if infinite.size:
+        first = int(infinite[0])
+        raise InvalidRequestError.single(
+            "labels",
+            f"{file}: sample {first}'s label is {labels[first]}: a class label must be finite "
+            f"({infinite.size} label(s) are not)",
+        )
+    fractional = np.flatnonzero(labels != np.round(labels))
+    if fractional.size:
+        first = int(fractional[0])
+        raise InvalidRequestError.single(
+            "labels",
+            f"{file}: sample {first}'s label is {labels[first]}: class labels must be integers "
+            f"({fractional.size} label(s) are fractional; a regression target is not a class "
+            "count)",
+        )
 
 
 def _file_size(file: Path, field: str = "data") -> int:

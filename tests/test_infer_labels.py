@@ -1,0 +1,92 @@
+"""``--labels``: class labels set the inferred task's outputs; anything else is refused by name.
+
+A label file sets ``outputs`` to its number of distinct values, so a NaN (one more "class") or
+a regression target (a class per distinct value) would give a wrong task without a word.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from advisor.cli.options import ExitCode
+from advisor.errors import InvalidRequestError
+from advisor.infer.data import read_labels
+from tests.test_cli import advisor, assert_one_error_line
+
+
+def _saved(tmp_path: Path, labels: npt.ArrayLike) -> Path:
+    path = tmp_path / "labels.npy"
+    np.save(path, np.asarray(labels))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("labels", "problem"),
+    [
+        ([0.0, 1.0, 2.0, np.nan], "sample 3's label is nan: a class label must be finite"),
+        ([0.0, np.inf, 1.0, -np.inf], "sample 1's label is inf: a class label must be finite"),
+        (
+            [0.0, 1.0, 0.37, 1.0],
+            "sample 2's label is 0.37: class labels must be integers (1 label(s) are "
+            "fractional; a regression target is not a class count)",
+        ),
+    ],
+    ids=["nan", "inf", "fraction"],
+)
+def test_labels_that_are_not_classes_are_refused_naming_the_first(
+    tmp_path: Path, labels: list[float], problem: str
+) -> None:
+    path = _saved(tmp_path, labels)
+    with pytest.raises(InvalidRequestError) as raised:
+        read_labels(path, 4)
+    (violation,) = raised.value.violations
+    assert violation.field == "labels"
+    assert violation.description.startswith(f"{path}: {problem}"), violation.description
+
+
+def test_a_continuous_target_is_not_read_as_one_class_per_value(tmp_path: Path) -> None:
+    # 200 distinct values were 200 classes; a CSV is parsed as floats, so it is checked too.
+    path = tmp_path / "target.csv"
+    target = np.random.default_rng(0).standard_normal(200)
+    path.write_text("".join(f"{float(value)!r}\n" for value in target))
+    with pytest.raises(InvalidRequestError, match="class labels must be integers"):
+        read_labels(path, 200)
+
+
+@pytest.mark.parametrize(
+    ("labels", "classes"),
+    [
+        ([0, 1, 2, 1], 3),
+        ([0.0, 1.0, 2.0, 1.0], 3),
+        (["cat", "dog", "cat", "bird"], 3),
+        ([True, False, True, True], 2),
+    ],
+    ids=["ints", "integral-floats", "strings", "bools"],
+)
+def test_class_labels_are_read_as_before(
+    tmp_path: Path, labels: list[object], classes: int
+) -> None:
+    read = read_labels(_saved(tmp_path, labels), 4)
+    assert np.unique(read).size == classes
+
+
+def test_integral_labels_of_a_csv_are_classes(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("0\n1\n2.0\n1\n")
+    assert np.unique(read_labels(path, 4)).size == 3
+
+
+def test_infer_names_labels_and_the_sample_of_a_nan_label(tmp_path: Path) -> None:
+    data = tmp_path / "data.npy"
+    np.save(data, np.random.default_rng(1).standard_normal((40, 16)).astype(np.float32))
+    labels = np.arange(40) % 3.0
+    labels[7] = np.nan
+    path = _saved(tmp_path, labels)
+    line = assert_one_error_line(
+        advisor("infer", data, "--labels", path), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith(f"advisor: error: --labels: {path}: sample 7's label is nan"), line
