@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 from advisor_client.client import AdvisorClient
@@ -11,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advisor import Budget, parse_task, recommend
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.results import Recommendation
 from advisor.model.task import Task
+from advisor.search import page as page_module
 from advisor.service.server import ServerConfig, start_server
 
 
@@ -103,7 +105,7 @@ def test_a_malformed_token_is_refused(token: str) -> None:
     assert [v.field for v in raised.value.violations] == ["budget.page_token"]
 
 
-def _edited(token: str, offset: int) -> str:
+def _edited(token: str, offset: int | str) -> str:
     """The token with its offset replaced, as a hand-edited token would be."""
     text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     edited = f"{offset}:{text.split(':')[1]}"
@@ -115,12 +117,15 @@ def _edited(token: str, offset: int) -> str:
     [
         (0, "is not a page token"),
         (-5, "is not a page token"),
+        ("+3", "is not a page token"),
+        (" 3", "is not a page token"),
+        ("\u0663", "is not a page token"),  # ARABIC-INDIC DIGIT THREE, which int() reads as 3
         (len(FULL), f"starts past the end of this request's ranking ({len(FULL)} designs)"),
         (len(FULL) + 1, f"starts past the end of this request's ranking ({len(FULL)} designs)"),
         (10**20, f"starts past the end of this request's ranking ({len(FULL)} designs)"),
     ],
 )
-def test_a_token_no_search_wrote_is_refused_for_what_it_is(offset: int, said: str) -> None:
+def test_a_token_no_search_wrote_is_refused_for_what_it_is(offset: int | str, said: str) -> None:
     first = recommend(TASK, Budget(**OPTIONS, top_k=2))
     assert first.next_page_token is not None
     token = _edited(first.next_page_token, offset)
@@ -157,3 +162,22 @@ def test_the_service_pages_as_the_library_does() -> None:
     # Timings differ between calls; everything else is the library's ranking, page by page.
     served = [*first.recommendations, *second.recommendations]
     assert served == FULL[:10]
+
+
+def test_the_token_of_a_page_a_deadline_cut_short_starts_after_its_last_design(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built = page_module.build_recommendation
+
+    def two_then_stopped(*args: Any, **kwargs: Any) -> Recommendation:
+        if args[1] > 2:  # the rank: the deadline cuts the page after its second design
+            raise StoppedError("the deadline")
+        return built(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(page_module, "build_recommendation", two_then_stopped)
+        cut = recommend(TASK, Budget(**OPTIONS, top_k=5))
+    assert [r.rank for r in cut.recommendations] == [1, 2] and not cut.complete
+    assert cut.next_page_token is not None
+    rest = recommend(TASK, Budget(**OPTIONS, top_k=5, page_token=cut.next_page_token))
+    assert rest.recommendations == FULL[2:7]

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from advisor.cli.format import render_search_result
 from advisor.errors import StoppedError
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
@@ -374,3 +375,18 @@ def test_the_objectives_pass_over_the_trees_stops_with_its_signal() -> None:
         assert scorer.score(recommendation.architecture) == pytest.approx(
             recommendation.score, abs=1e-9
         )
+
+
+@pytest.mark.parametrize(("min_depth", "families"), [(1, ["shallow"]), (3, [])])
+def test_a_search_stopped_before_any_tree_returns_a_baseline_only_within_the_depth_bounds(
+    min_depth: int, families: list[str]
+) -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    stop = StopSignal()
+    stop.cancel()
+    budget = Budget(max_parameters=20_000, min_depth=min_depth, time_limit_seconds=None)
+    result = recommend(task, budget, stop=stop)
+    assert result.complete is False and result.next_page_token is None
+    assert [r.architecture.family for r in result.recommendations] == families
+    header = render_search_result(result, "table").splitlines()[0]
+    assert ("before it scored a design the budget admits" in header) == (not families)

@@ -99,8 +99,13 @@ def _document(value: object, **replaced: object) -> dict[str, Any]:
 
 
 def _search_result_table(result: SearchResult) -> str:
-    state = "complete" if result.complete else "stopped early: the best found so far"
     count = len(result.recommendations)
+    state = "complete" if result.complete else "stopped early: the best found so far"
+    if not result.complete and count == 0:
+        state = (
+            "stopped early, before it scored a design the budget admits: a longer time limit "
+            "lets it"
+        )
     lines = [
         f"{count} recommendation{'' if count == 1 else 's'} from "
         f"{result.candidates_evaluated:,} candidates in {result.search_seconds:.2f} s "

@@ -26,7 +26,7 @@ from advisor.model.budget import scaled_parameters
 from advisor.model.results import Efficiency
 from advisor.search.objective import Objective
 
-__all__ = ["MORE_BUDGET", "Design", "Scope", "Widening", "fit", "rationale"]
+__all__ = ["MORE_BUDGET", "Design", "Scope", "Widening", "fit", "rationale", "told_apart"]
 
 Scope = Literal["complete", "stopped", "bounds"]
 """What a practical search's targets are: the best of every tree (``complete``), of the trees
@@ -240,7 +240,7 @@ def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence
     if objective.best_coherence is not None:
         best = objective.best_coherence
         share = min(chosen.coherence / best, 1.0)
-        own, theirs = _told_apart(chosen.coherence, best)
+        own, theirs = told_apart(chosen.coherence, best)
         read = ""
         if reading:
             read = f"read as {_listed(reading[:_SHOWN], len(reading) - _SHOWN, quoted=False)}; "
@@ -256,7 +256,7 @@ def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence
     return text + "."
 
 
-def _told_apart(value: float, other: float) -> tuple[str, str]:
+def told_apart(value: float, other: float) -> tuple[str, str]:
     """Write two figures with 2 decimals, or as many more (up to 6) as tell them apart."""
     for decimals in range(2, 7):
         written = f"{value:.{decimals}f}", f"{other:.{decimals}f}"

@@ -24,7 +24,7 @@ from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.search.board import Entry, ranked
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
-from advisor.search.explain import MORE_BUDGET, Design, Scope, Widening, rationale
+from advisor.search.explain import MORE_BUDGET, Design, Scope, Widening, rationale, told_apart
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
@@ -38,15 +38,16 @@ def result_page(run: SearchRun, complete: bool) -> SearchResult:
 
     The result is complete only when every tree was scored and every recommendation of the page
     was built; it carries a token for the next page when the board holds a design after the
-    page's end (it ranks one past it).
+    last one returned (it ranks one past the page's end, and a deadline may cut the page short).
     """
     ranked = len(run.board.top)
     # A page that starts at the end: a token no search wrote (its pages never end empty).
     if complete and 0 < run.offset >= ranked:
         raise InvalidRequestError.single("budget.page_token", PAST_THE_END.format(count=ranked))
-    end = run.offset + run.budget.top_k
     recommendations = _recommendations(run, complete)
-    complete = complete and len(recommendations) == len(run.board.top[run.offset : end])
+    page = run.board.top[run.offset : run.offset + run.budget.top_k]
+    complete = complete and len(recommendations) == len(page)
+    end = run.offset + len(recommendations)
     token = next_page_token(run.task, run.budget, end) if ranked > end else None
     return SearchResult(recommendations, run.scored, run.clock.elapsed(), complete, token)
 
@@ -60,8 +61,11 @@ def _recommendations(run: SearchRun, complete: bool) -> list[Recommendation]:
     recommendations = []
     board, clock = run.board, run.clock
     # A search stopped before any recommendable tree was scored still answers: with the
-    # best baseline it has (the rationale's note says the search was cut).
-    baselines = [e for e in (board.contiguous, board.shallow) if e is not None]
+    # best baseline it has that the depth bounds admit (the rationale's note says the search
+    # was cut); the shallow net, always scored, is one level deep.
+    baselines = [
+        e for e in (board.contiguous, board.shallow) if e is not None and run.admits(e.candidate)
+    ]
     end = run.offset + run.budget.top_k
     page = board.top[run.offset : end] if board.top or run.offset else baselines[:1]
     for index, entry in enumerate(page):
@@ -377,10 +381,11 @@ def _tie_note(run: SearchRun, first: Entry, rival: Entry) -> str:
     if first.allocation.parameters != rival.allocation.parameters:
         lead = "ranked first leads by needing fewer parameters"
     elif (soon := run.levels_apart(first.dag)) != (late := run.levels_apart(rival.dag)):
+        ours, theirs = told_apart(soon, late)
         lead = (
             "ranked first pools each correlation's two sides together sooner (a correlated "
-            f"location passes {soon:.1f} pooling levels on average before its window holds "
-            f"the other side, against {late:.1f}; trained nets reward it: docs/OUTCOMES.md, "
+            f"location passes {ours} pooling levels on average before its window holds "
+            f"the other side, against {theirs}; trained nets reward it: docs/OUTCOMES.md, "
             "held-out tasks)"
         )
     else:

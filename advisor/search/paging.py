@@ -62,7 +62,8 @@ def page_offset(task: Task, budget: Budget) -> int:
     try:
         text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         offset_text, digest = text.split(":")
-        offset = int(offset_text)
+        # Only the digits a search writes: int() also reads "+3", " 3" and other scripts' digits.
+        offset = int(offset_text) if offset_text.isascii() and offset_text.isdigit() else 0
     except (ValueError, binascii.Error, UnicodeDecodeError):
         offset = 0
     if offset <= 0:  # no page a search wrote starts before its second design

@@ -97,10 +97,10 @@ class SearchRun:
         check_kernel(task, budget, self.model)
         labels = correlation_labels(self.correlations, spec.num_locations)
         allowed = budget.families()
+        self.depths = (budget.min_depth or 1, budget.max_depth or deepest_schedule(spec))
         self.space = CandidateSpace(
             spec,
-            budget.min_depth or 1,
-            budget.max_depth or deepest_schedule(spec),
+            *self.depths,
             allowed,
             dilations=budget.search_dilations,
             labels=labels,
@@ -142,6 +142,11 @@ class SearchRun:
         self._family_best: dict[str, tuple[_Floats, npt.NDArray[np.int64], float, float]] = {}
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
         self.share_done = 1.0  # of the work, predicted when a stop cut the trees
+
+    def admits(self, candidate: Candidate) -> bool:
+        """Return whether the budget's depth bounds admit the tree (the shallow baseline's not)."""
+        low, high = self.depths
+        return low <= candidate.depth <= high
 
     def tie_key(self, candidate: Candidate, dag: SubtreeDag) -> tuple[float, ...]:
         """Return what ranks a tree among exact ties, smaller first (a :data:`~.board.TieKey`)."""
