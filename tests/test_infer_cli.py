@@ -123,6 +123,47 @@ def test_recommend_with_data_says_when_the_arrangement_is_not_added(tmp_path: Pa
     assert halves.endswith("dropped (not above chance)")
 
 
+def test_recommend_with_data_says_the_evidence_rule_when_it_holds_the_arrangement_back(
+    tmp_path: Path,
+) -> None:
+    # One dependent pair (steps 0 and 63): the arrangement takes the crossing total from 5 to 0,
+    # but the evidence reaches 2 of 64 locations, so the task keeps the data's own order.
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((3000, 64))
+    values[:, 63] = 0.8 * values[:, 0] + 0.6 * rng.standard_normal(3000)
+    data = tmp_path / "pair.npy"
+    np.save(data, values.astype(np.float32))
+    report = advisor("infer", data).stderr
+    assert "total 5.000" in report and "total 0.000" in report
+    thin = "the evidence reaches under 50% of the varying locations"
+    assert f"the task keeps the data's own order ({thin})" in report
+    task = tmp_path / "sequence.yaml"
+    task.write_text("input: {shape: [64]}\npreset: local\n")
+    run = advisor("recommend", task, "--data", data, "--budget", "20000", "--top", "2")
+    assert run.status == 0, run.stderr
+    assert f"--data: {thin}; the task keeps the data's own order" in run.stderr
+    assert "under 20%" not in run.stderr
+
+
+def test_recommend_names_bad_data_on_the_data_option(tmp_path: Path) -> None:
+    # recommend has no DATA argument: the data is --data's, as docs/CLI.md says.
+    task = tmp_path / "four.yaml"
+    task.write_text("input: {shape: [4]}\npreset: local\n")
+    constant = tmp_path / "constant.csv"
+    constant.write_text("1,2,3,4\n1,5,6,7\n1,2,9,4\n")
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("1,2,3,4\n4,5\n")
+    for data, problem in (
+        (constant, "1 location(s) never vary in the sample (0)"),
+        (ragged, f"{ragged}: ragged rows: line 2"),
+    ):
+        line = assert_one_error_line(
+            advisor("recommend", task, "--data", data, "--budget", "20000"),
+            ExitCode.INVALID_ARGUMENT,
+        )
+        assert line.startswith(f"advisor: error: --data: {problem}"), line
+
+
 def test_recommend_with_data_keeps_a_task_arrangement(tmp_path: Path) -> None:
     data, _ = _blocks(tmp_path)
     task = tmp_path / "arranged.yaml"

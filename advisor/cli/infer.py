@@ -20,8 +20,8 @@ from advisor.infer.combine import with_data
 from advisor.infer.data import DataSample, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
-from advisor.infer.report import InferenceReport, task_file
-from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
+from advisor.infer.report import InferenceReport, dropped_reason, task_file
+from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.model.documents import read_document
 from advisor.model.grid import channel_axis
 from advisor.model.task import Task, parse_task
@@ -30,21 +30,36 @@ __all__ = ["arranged_task", "infer", "render_report"]
 
 
 def _graph(
-    args: argparse.Namespace, path: Path, shape: list[int] | None = None
+    args: argparse.Namespace, data_option: str, shape: list[int] | None = None
 ) -> tuple[DataSample, DependenceGraph]:
+    """Read ``args.data`` and compute its dependence graph; errors name ``data_option``.
+
+    ``data_option`` is how the command takes the file (``DATA`` for ``infer``, ``--data`` for
+    ``recommend``), so an error names what the user typed.
+    """
     try:
-        sample = read_data(path, args.shape or shape)
+        sample = read_data(args.data, args.shape or shape)
         return sample, dependence_graph(
             sample, top_k=args.pairs_per_location, allow_constant=args.allow_constant
         )
     except InvalidRequestError as error:
         # Without --shape the grid is the task's (recommend --data), which the data must fit.
-        raise _as_options(error, "--shape" if args.shape else "--data") from None
+        raise _as_options(error, data_option, "--shape" if args.shape else data_option) from None
 
 
-def _as_options(error: InvalidRequestError, grid_option: str = "--shape") -> InvalidRequestError:
-    """Name the options behind ``error``'s fields; ``grid_option`` gave the grid read."""
-    names = {"data": "DATA", "data.shape": grid_option, "top_k": "--top-k", "labels": "--labels"}
+def _as_options(
+    error: InvalidRequestError, data_option: str, grid_option: str = "--shape"
+) -> InvalidRequestError:
+    """Name the options behind ``error``'s fields.
+
+    ``data_option`` gave the data file, ``grid_option`` the grid it was read on.
+    """
+    names = {
+        "data": data_option,
+        "data.shape": grid_option,
+        "top_k": "--top-k",
+        "labels": "--labels",
+    }
     return InvalidRequestError(
         [type(v)(names.get(v.field, v.field), v.description) for v in error.violations]
     )
@@ -53,13 +68,13 @@ def _as_options(error: InvalidRequestError, grid_option: str = "--shape") -> Inv
 def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     """Run ``advisor infer``: write the task (``--output`` or stdout) and return the report."""
     _check_output(args)
-    sample, graph = _graph(args, args.data)
+    sample, graph = _graph(args, "DATA")
     outputs = None
     if args.labels is not None:
         try:
             outputs = int(np.unique(read_labels(args.labels, sample.samples)).size)
         except InvalidRequestError as error:
-            raise _as_options(error) from None
+            raise _as_options(error, "DATA") from None
     report = advisor.infer_task(graph, outputs=outputs, seed=args.seed, timeout=args.timeout)
     summary = render_report(graph, report)
     if report.task is None:
@@ -116,7 +131,7 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
     parts = args.from_data or DATA_PARTS
     document: dict[str, Any] = dict(read_document(args.task, "task"))
     task_shape = list(document.get("input", {}).get("shape", []))
-    _, graph = _graph(args, args.data, task_shape or None)
+    _, graph = _graph(args, "--data", task_shape or None)
     if list(graph.shape) != task_shape:
         raise InvalidRequestError.single(
             "--data", f"the data's grid {list(graph.shape)} is not the task's {task_shape}"
@@ -126,8 +141,7 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
         sys.stderr.write(f"--data: {_no_task(graph, report)}; the task is the description alone\n")
     elif "arrangement" in parts and report.task.arrangement is None:
         sys.stderr.write(
-            f"--data: the arrangement lowers the crossing dependence by under {ARRANGEMENT_GAIN}; "
-            "the task keeps the data's own order\n"
+            f"--data: {_own_order_reason(report)}; the task keeps the data's own order\n"
         )
     return parse_task(with_data(document, report, parts))
 
@@ -176,11 +190,20 @@ def _arrangement_line(report: InferenceReport) -> str:
         return "no task: no partition is kept (the reasons below)"
     if report.task.arrangement is not None:
         return "the task carries the arrangement"
-    return (
-        "the task keeps the data's own order (the arrangement gains under "
-        f"{ARRANGEMENT_GAIN}, or the evidence reaches under {EVIDENCE_COVERAGE:.0%} of the "
-        "varying locations)"
-    )
+    return f"the task keeps the data's own order ({_own_order_reason(report)})"
+
+
+def _own_order_reason(report: InferenceReport) -> str:
+    """Say which rule kept the arrangement out of ``report.task`` (a task without one).
+
+    The task carries the arrangement when the evidence reaches enough of the varying locations
+    and the arrangement lowers the crossing dependence enough. Where the evidence falls short,
+    the inference drops every stripe and half with that reason (:func:`dropped_reason`), so
+    the report's partitions show it; otherwise the arrangement's gain was short.
+    """
+    thin = dropped_reason(0.0, 0.0, 0.0, reached=False)
+    gain = f"the arrangement lowers the crossing dependence by under {ARRANGEMENT_GAIN}"
+    return next((c.dropped for c in report.correlations if c.dropped == thin), gain)
 
 
 def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
