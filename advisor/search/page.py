@@ -92,6 +92,7 @@ def _recommendations(run: SearchRun, complete: bool) -> list[Recommendation]:
         # The reserve is made of builds without their pricing, which the deadline may cut.
         clock.measure(clock.clock() - started - pricing.seconds)
         recommendations.append(built)
+        run.report_built(len(page) - index - 1)
     return recommendations
 
 
