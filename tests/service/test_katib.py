@@ -293,10 +293,10 @@ def test_each_call_continues_the_experiments_sequence(
         trials.append(_trial(assignments))
     ranked = sources.count("ranked")
     assert 0 < ranked < len(sources)
-    # One search per ranked design and one to find the ranking's end, the objective built once
-    # and each sampled design scored once: from position 1, every call searched and scored all
-    # the sampled before it.
-    assert work.searches == ranked + 1
+    # One search per ranked design (the last page's lack of a token marks the ranking's end),
+    # the objective built once and each sampled design scored once: from position 1, every call
+    # searched and scored all the sampled before it.
+    assert work.searches == ranked
     assert work.objectives == 1
     assert len(work.scored) == len(sources) - ranked
     assert work.scored_once_each()
