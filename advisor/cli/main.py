@@ -23,7 +23,7 @@ from advisor.cli.options import (
     OUTPUT_FORMATS,
     VALUE_KINDS,
 )
-from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
+from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
 from advisor.service.options import add_serve_arguments
 from advisor.usage import OneLineParser
 
@@ -66,8 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=DATA_PARTS,
         metavar="PART",
         help="what --data adds, any of: correlations (inferred from it, named 'data: ...'), "
-        "arrangement (family data_arranged; only when it lowers the crossing dependence by "
-        f"{ARRANGEMENT_GAIN.replace('%', '%%')} or more) (default: both)",
+        "arrangement (family data_arranged; only when the evidence reaches "
+        f"{EVIDENCE_COVERAGE * 100:.0f}%% or more of the varying locations and the arrangement "
+        f"lowers the crossing dependence by {ARRANGEMENT_GAIN.replace('%', '%%')} or more) "
+        "(default: both)",
     )
     add_data_arguments(recommend)
 
