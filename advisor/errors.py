@@ -17,6 +17,7 @@ could not start: its address or its TLS files).
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ __all__ = [
     "did_you_mean",
     "field_path",
     "invalid_request_from_pydantic",
+    "unknown_name",
 ]
 
 
@@ -135,6 +137,10 @@ def invalid_request_from_pydantic(
         if error["type"] == "extra_forbidden":
             roots = [model] if model else [m for m in _advisor_models() if m.__name__ == exc.title]
             message += _closest_field(roots, error["loc"])
+        elif error["type"] in ("literal_error", "enum") and isinstance(error["input"], str):
+            # pydantic lists the choices quoted: "'contiguous', 'mirror' or 'interleaved'".
+            choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+            message += did_you_mean(error["input"], choices)
         violations.append(FieldViolation(field_path(loc), message).prefixed(prefix))
     return InvalidRequestError(violations)
 
@@ -165,6 +171,11 @@ def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, 
             models = [m for f in fields for m in _models_in(f.annotation)]
     names = {f.alias or name for m in models for name, f in m.model_fields.items()}
     return did_you_mean(str(key), sorted(names))
+
+
+def unknown_name(kind: str, name: str, known: Sequence[str]) -> str:
+    """Say that ``name`` is no known ``kind`` (e.g. "task preset"): the known ones, the closest."""
+    return f"unknown {kind} {name!r}; known: {', '.join(known)}{did_you_mean(name, known)}"
 
 
 def did_you_mean(word: str, names: Iterable[str]) -> str:

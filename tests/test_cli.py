@@ -363,6 +363,11 @@ def test_usage_errors_are_exit_2(task_file: Path) -> None:
             "--from-data: invalid value 'arrangment' (choose from correlations, arrangement); "
             "did you mean 'arrangement'?",
         ),
+        (
+            ["--geometries", "mirrr"],
+            "--geometries[0]: Input should be 'contiguous', 'mirror', 'interleaved', "
+            "'dilations', 'synthesized', 'mixture' or 'data_arranged'; did you mean 'mirror'?",
+        ),
     ],
 )
 def test_a_usage_error_is_one_line_naming_the_option(

@@ -427,3 +427,40 @@ def test_a_size_must_be_written_as_a_whole_number(spec: dict[str, Any], field: s
     with pytest.raises(InvalidRequestError) as raised:
         parse_task({"input": spec, "preset": "symmetry"})
     assert [v.field for v in raised.value.violations] == [field]
+
+
+_HALVES = {
+    "a": {"box": {"start": [0, 0], "stop": [8, 4]}},
+    "b": {"box": {"start": [0, 4], "stop": [8, 8]}},
+}
+
+
+@pytest.mark.parametrize(
+    ("document", "field", "suggested"),
+    [
+        ({"input": {"shape": [8]}, "preset": "long_rang"}, "preset", "long_range"),
+        (
+            {"input": {"shape": [8]}, "correlations": [{"name": "x", "a": {"preset": "left_haf"}}]},
+            "correlations[0].a.preset",
+            "left_half",
+        ),
+        (
+            {
+                "input": {"shape": [8, 8]},
+                "correlations": [{"name": "x", **_HALVES, "relation": "mirrror"}],
+            },
+            "correlations[0].relation",
+            "mirror",
+        ),
+        ({"input": {"shape": [8]}, "preset": "zzzz"}, "preset", None),
+    ],
+)
+def test_a_misspelt_name_is_told_the_closest_choice(
+    document: dict[str, Any], field: str, suggested: str | None
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_task(document)
+    [description] = [v.description for v in caught.value.violations if v.field == field]
+    assert ("did you mean" in description) == (suggested is not None)
+    if suggested:
+        assert description.endswith(f"; did you mean {suggested!r}?")

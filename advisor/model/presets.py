@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import numpy.typing as npt
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, unknown_name
 from advisor.model.grid import channel_axis_hint
 from advisor.model.regions import (
     PresetInfo,
@@ -398,7 +398,8 @@ def expand_task_preset(name: str, shape: _Shape) -> tuple[ResolvedCorrelation, .
     expand = TASK_PRESETS.get(name)
     if expand is None:
         raise InvalidRequestError.single(
-            "preset", f"unknown task preset {name!r}; known: {', '.join(TASK_PRESETS)}"
+            "preset",
+            unknown_name("task preset", name, TASK_PRESETS),
         )
     return tuple(expand(shape))
 

@@ -41,7 +41,7 @@ from pydantic import (
     field_validator,
 )
 
-from advisor.errors import InvalidRequestError, did_you_mean
+from advisor.errors import InvalidRequestError, did_you_mean, unknown_name
 from advisor.model.packed import PackedIds
 
 __all__ = [
@@ -126,7 +126,7 @@ class PresetRegion(BaseModel):
     @classmethod
     def _known(cls, name: str) -> str:
         if name not in REGION_PRESETS:
-            raise ValueError(f"unknown region preset {name!r}; known: {', '.join(REGION_PRESETS)}")
+            raise ValueError(unknown_name("region preset", name, REGION_PRESETS))
         return name
 
 
@@ -551,7 +551,8 @@ def preset_mask(name: str, shape: tuple[int, ...]) -> _Mask:
     build = REGION_PRESETS.get(name)
     if build is None:
         raise InvalidRequestError.single(
-            "preset", f"unknown region preset {name!r}; known: {', '.join(REGION_PRESETS)}"
+            "preset",
+            unknown_name("region preset", name, REGION_PRESETS),
         )
     return build(shape)
 

@@ -33,7 +33,12 @@ import numpy as np
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import (
+    FieldViolation,
+    InvalidRequestError,
+    invalid_request_from_pydantic,
+    unknown_name,
+)
 from advisor.model.documents import read_document
 from advisor.model.geometries import validate_permutation
 from advisor.model.grid import InputSpec
@@ -132,7 +137,7 @@ class Task(BaseModel):
     @classmethod
     def _known_preset(cls, name: str | None) -> str | None:
         if name is not None and name not in TASK_PRESETS:
-            raise ValueError(f"unknown task preset {name!r}; known: {', '.join(TASK_PRESETS)}")
+            raise ValueError(unknown_name("task preset", name, TASK_PRESETS))
         return name
 
     @model_validator(mode="after")
