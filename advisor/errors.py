@@ -173,9 +173,10 @@ def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, 
     return did_you_mean(str(key), sorted(names))
 
 
-def unknown_name(kind: str, name: str, known: Sequence[str]) -> str:
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
     """Say that ``name`` is no known ``kind`` (e.g. "task preset"): the known ones, the closest."""
-    return f"unknown {kind} {name!r}; known: {', '.join(known)}{did_you_mean(name, known)}"
+    names = list(known)
+    return f"unknown {kind} {name!r}; known: {', '.join(names)}{did_you_mean(name, names)}"
 
 
 def did_you_mean(word: str, names: Iterable[str]) -> str:
