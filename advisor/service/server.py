@@ -369,6 +369,11 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
         config.workers,
         config.executor,
     )
+    # The limits in force, whichever of the defaults, --config and --limit set them.
+    _LOGGER.info(
+        "request limits: %s",
+        ", ".join(f"{name}={value}" for name, value in config.limits.model_dump().items()),
+    )
     return RunningServer(server, health_servicer, admission, workers, config, port)
 
 

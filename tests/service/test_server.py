@@ -427,3 +427,18 @@ def test_with_katib_both_endpoints_drain_from_the_signal_at_once(
     first_wait = [what for what, _ in events].index("wait")
     drained = {id(admission) for what, admission in events[:first_wait] if what == "drain"}
     assert len(drained) == 2, "both endpoints drain before the advisor waits for its calls"
+
+
+def test_the_start_up_log_states_the_limits_in_force(caplog: pytest.LogCaptureFixture) -> None:
+    limits = RequestLimits(max_top_k=3, max_time_limit_seconds=5.0)
+    with (
+        caplog.at_level("INFO", logger=server_module.__name__),
+        server_module.start_server(
+            server_module.ServerConfig(workers=1, executor="threads", limits=limits)
+        ),
+    ):
+        pass
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("request limits")]
+    stated = dict(item.split("=") for item in line.removeprefix("request limits: ").split(", "))
+    assert stated["max_top_k"] == "3" and stated["max_time_limit_seconds"] == "5.0"
+    assert set(stated) == set(RequestLimits.model_fields)
