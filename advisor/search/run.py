@@ -66,7 +66,8 @@ _PROGRESS_INTERVAL: Final = 0.25
 """Seconds between two progress reports at least."""
 
 _MOST_DONE: Final = 0.99
-"""The largest share of its work a stopped search's note reports: it had work left."""
+"""The largest share of its work a stopped search's note reports (it had work left), and a
+progress event (the result is still to come)."""
 
 
 class SearchRun:
@@ -145,7 +146,11 @@ class SearchRun:
         self.share_done = 1.0  # of the work, predicted when a stop cut the trees
 
     def admits(self, candidate: Candidate) -> bool:
-        """Return whether the budget's depth bounds admit the tree (the shallow baseline's not)."""
+        """Return whether the budget's depth bounds admit the tree.
+
+        The shallow baseline is scored whatever the bounds (every rationale compares with it),
+        so it may lie outside them.
+        """
         low, high = self.depths
         return low <= candidate.depth <= high
 
