@@ -37,7 +37,7 @@ from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture, Mixture, MixtureMember
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
-from advisor.model.mixture import coinciding_levels
+from advisor.model.mixture import coinciding_levels, member_widths
 from advisor.model.results import Recommendation, SearchResult
 from advisor.model.task import Task
 from advisor.search.coherence import Relation, architecture_coherence
@@ -47,7 +47,7 @@ from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules, practical_profiles
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels, padded_labels
-from advisor.seprank.mixture import log2_mixture_bound, mixture_structure
+from advisor.seprank.mixture import MixtureStructure, log2_mixture_bound, mixture_structure
 from advisor.stopping import StopSignal
 
 __all__ = ["PAIRED_TREES", "mixture_of", "tree_budget", "with_mixtures"]
@@ -176,6 +176,17 @@ def mixture_of(
     if not _pairable(first, second):
         return None
     mixing = coinciding_levels([first.geometry, second.geometry], first.schedule)
+    return _summed(first, second, mixing, widths, representation)
+
+
+def _summed(
+    first: Architecture,
+    second: Architecture,
+    mixing: tuple[int, ...],
+    widths: Sequence[int],
+    representation: int,
+) -> Architecture:
+    """Return the mixture of two pairable trees summed at ``mixing``, with these widths."""
     layers = tuple(
         layer.model_copy(update={"channels": int(width)})
         for layer, width in zip(first.layers, widths, strict=True)
@@ -274,16 +285,21 @@ def _best_mixture(
     ``relations`` are the description's where the objective weighs coherence, else none.
     ``stop`` is polled before every ladder (:class:`~advisor.errors.StoppedError`).
     """
-    depth = len(first.architecture.layers)
+    trees = first.architecture, second.architecture
+    if not _pairable(*trees):
+        return None
+    # What the widths do not change is built once per pair: where the members coincide, their
+    # structure (the bound takes the widths from each ladder) and the labels on their grid.
+    mixing = coinciding_levels([tree.geometry for tree in trees], trees[0].schedule)
+    structure: MixtureStructure | None = None
+    padded = padded_labels(labels, trees[0].input.shape, trees[0].padding)
     best: _Scored | None = None
     coherent: float | None = None
-    for row in practical_profiles(depth, rules):
+    for row in practical_profiles(len(trees[0].layers), rules):
         if stop.stopped():
             raise StoppedError("the mixture pass was stopped")
         representation, widths = int(row[0]), [int(w) for w in row[1:]]
-        mixture = mixture_of(first.architecture, second.architecture, widths, representation)
-        if mixture is None:
-            return None
+        mixture = _summed(*trees, mixing, widths, representation)
         # The search's widths keep each member within COUNT_LIMIT (recommend checks its widest
         # net), so two members' count cannot wrap int64, but it may pass the limit, past which
         # the mixture could not be counted (nor parsed back): no such net is recommended.
@@ -296,8 +312,15 @@ def _best_mixture(
             mixture.multiply_adds > budget.max_multiply_adds
         ):
             continue
-        padded = padded_labels(labels, mixture.input.shape, mixture.padding)
-        ranks = log2_mixture_bound(mixture_structure(mixture), padded)
+        if structure is None:
+            structure = mixture_structure(mixture)
+        assert mixture.mixture is not None
+        ladder = replace(
+            structure,
+            widths=tuple(member_widths(mixture.widths, mixture.mixture)),
+            representation=representation,
+        )
+        ranks = log2_mixture_bound(ladder, padded)
         if relations and coherent is None:  # the same for every ladder of the pair
             coherent = architecture_coherence(relations, mixture)
         row = objective.keys(ranks[None, :], [parameters], mixture.discarded_order, coherent)[0]
