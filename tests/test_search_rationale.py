@@ -207,6 +207,8 @@ def test_a_wider_layer_past_the_default_compute_bound_names_the_bound() -> None:
         (("mirror", (1, 15)), [16, 16], "a mirror about column 7.5"),
         (("mirror", (2, 14)), [8, 8, 16], "a mirror about column 7"),
         (("mirror", (0, 15)), [16, 64, 64], "a mirror about slice 7.5"),
+        (("mirror", (0, 262143)), [262144], "a mirror about step 131071.5"),
+        (("mirror", (0, 2097150)), [2097151], "a mirror about step 1048575"),
         (("shift", (16, 0, 0)), [32, 32, 32], "a shift by 16 slices"),
         (("shift", (0, 0, 16)), [32, 32, 32], "a shift by 16 columns"),
         (("shift", (0, 1, 0)), [32, 32, 32], "a shift by 1 row"),

@@ -188,7 +188,10 @@ def describe_relation(key: _Key, ndim: int) -> str:
     axes = {1: ("step",), 2: ("row", "column"), 3: ("slice", "row", "column")}[ndim]
     if kind == "mirror":
         axis, total = values
-        return f"a mirror about {axes[axis]} {total / 2:g}"
+        # Half an integer: written whole, never rounded (`:g` keeps 6 digits: 131071.5 read
+        # 131072 on a sequence of 262,144).
+        centre = f"{total // 2}" if total % 2 == 0 else f"{total / 2:.1f}"
+        return f"a mirror about {axes[axis]} {centre}"
     moved = [(size, name) for size, name in zip(values, axes, strict=True) if size]
     if len(moved) == 1:
         size, name = moved[0]
