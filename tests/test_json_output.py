@@ -4,6 +4,7 @@ for reading, every list of scalars on one line."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import given
@@ -64,3 +65,22 @@ def test_a_recommendation_reads_in_few_lines_and_parses_to_the_same_result() -> 
     assert document["recommendations"][0]["architecture"]["geometry"] == permutation.model_dump(
         mode="json"
     )
+
+
+def test_the_table_writes_neighbouring_scores_apart() -> None:
+    task = parse_task({"input": {"shape": [16]}, "preset": "symmetry"})
+    result = recommend(task, Budget(max_parameters=5_000, top_k=4, time_limit_seconds=None))
+    assert len(result.recommendations) == 4
+    scores = [1.0, 0.999983, 0.5, 0.5]
+    table = render_search_result(
+        replace(
+            result,
+            recommendations=[
+                replace(r, score=s) for r, s in zip(result.recommendations, scores, strict=True)
+            ],
+        ),
+        "table",
+    )
+    heads = [line for line in table.splitlines() if line.startswith("#")]
+    written = [line.split("  score ")[1].split()[0] for line in heads]
+    assert written == ["1", "0.99998", "0.5", "0.5"]  # 4 digits read "1" twice

@@ -8,6 +8,7 @@ the architecture *file* format (:func:`advisor.model.architecture.architecture_d
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -111,19 +112,36 @@ def _search_result_table(result: SearchResult) -> str:
         f"{result.candidates_evaluated:,} candidates in {result.search_seconds:.2f} s "
         f"(search {state})"
     ]
-    for recommendation in result.recommendations:
+    scores = _scores_apart([r.score for r in result.recommendations])
+    for recommendation, score in zip(result.recommendations, scores, strict=True):
         lines.append("")
-        lines.extend(_recommendation_lines(recommendation))
+        lines.extend(_recommendation_lines(recommendation, score))
     if result.next_page_token is not None:
         lines.extend(["", f"next page: --page-token {result.next_page_token}"])
     return "\n".join(lines) + "\n"
 
 
-def _recommendation_lines(recommendation: Recommendation) -> list[str]:
+def _scores_apart(scores: Sequence[float]) -> list[str]:
+    """Write ranked scores with 4 significant digits, or more (up to 12) where neighbours differ.
+
+    Every two neighbours that differ read differently: "score 1" above "score 1" would
+    contradict the rule that gives equal scores to the larger net (1.0 against 0.999983).
+    """
+    for digits in range(4, 13):
+        texts = [f"{score:.{digits}g}" for score in scores]
+        if all(
+            a != b or x == y
+            for (x, a), (y, b) in itertools.pairwise(zip(scores, texts, strict=True))
+        ):
+            break
+    return texts
+
+
+def _recommendation_lines(recommendation: Recommendation, score: str) -> list[str]:
     architecture = recommendation.architecture
     lines = [
         f"#{recommendation.rank}  {architecture.family or 'custom'}"
-        f"  depth {len(architecture.layers)}  score {recommendation.score:.4g}"
+        f"  depth {len(architecture.layers)}  score {score}"
         f"  {recommendation.parameters:,} parameters"
         f"  {recommendation.multiply_adds:,} multiply-adds",
         f"    {_shape_summary(architecture)}",
