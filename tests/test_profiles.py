@@ -236,6 +236,23 @@ def test_the_practical_picks_say_their_budget_share_and_keep_the_compute_bound()
     assert top.family == "mirror"
 
 
+def test_the_standard_cnn_caps_its_widths_at_the_widest_allowed_one() -> None:
+    # Ten levels of 2 on 1,024 steps: doubling from 8 all the way (to 4,096 channels) fits no
+    # budget below 11.2M, which left a long input with no compute bound; capped at 512 it does.
+    task = parse_task({"input": {"shape": [1024]}, "preset": "long_range"})
+    budget = Budget(max_parameters=1_000_000, outputs=2, top_k=2)
+    search = SearchRun(task, budget, StopSignal(), None)
+    uncapped = [8, *(8 << level for level in range(10))]
+    assert int(search.model.count([uncapped])[0]) > budget.max_parameters
+    assert search.ladders.standard is not None
+    _, cost, widths = search.ladders.standard
+    assert widths == (8, 8, 16, 32, 64, 128, 256, 512, 512, 512, 512)
+    assert search.ladders.max_multiply_adds == DEFAULT_COMPUTE_FACTOR * cost
+    for recommendation in recommend(task, budget).recommendations:
+        assert recommendation.multiply_adds <= DEFAULT_COMPUTE_FACTOR * cost
+        assert "x the standard CNN of this budget)" in " ".join(recommendation.rationale.split())
+
+
 def test_the_local_preset_gets_contiguous_pooling() -> None:
     task = parse_task({"input": {"shape": [32, 32]}, "preset": "local"})
     result = recommend(task, Budget(max_parameters=11_466, outputs=2, time_limit_seconds=None))
@@ -267,7 +284,9 @@ def test_a_search_with_no_standard_cnn_says_no_compute_bound_applies(
     assert (search.ladders.standard is None) == (shape == [64])
     for recommendation in recommend(task, budget).recommendations:
         text = " ".join(recommendation.rationale.split())
-        assert ("no compute bound applies; max_multiply_adds sets one." in text) == said
+        assert (
+            "no compute bound applies; max_multiply_adds (--max-macs) sets one." in text
+        ) == said
         assert ("x the standard CNN of this budget)" in text) == (shape != [64])
 
 

@@ -4,9 +4,10 @@ A practical search scores, on each tree, the width ladders of :mod:`advisor.sear
 the tree's depth that fit ``budget.max_parameters`` and the compute bound: ``max_multiply_adds``
 when the budget sets one, else :data:`~advisor.model.budget.DEFAULT_COMPUTE_FACTOR` times the
 multiply-adds of the standard CNN at this budget (contiguous pooling 2 per axis, widths doubling
-per level), so a parameter-only budget never returns a net far costlier than the one a
-practitioner would build; none when no standard CNN fits. Of the fitting ladders only the ones no
-other fitting ladder dominates can be a tree's best (:func:`~advisor.search.profiles.maximal`).
+per level up to the widest allowed width, as practitioners cap them), so a parameter-only budget
+never returns a net far costlier than the one a practitioner would build; none when no standard
+CNN fits. Of the fitting ladders only the ones no other fitting ladder dominates can be a tree's
+best (:func:`~advisor.search.profiles.maximal`).
 Every figure is computed once per depth or schedule and kept.
 """
 
@@ -135,7 +136,9 @@ class Ladders:
         """Return the standard CNN at a budget: tree, multiply-adds and widths (M first).
 
         Contiguous pooling 2 per axis at every level below the top, as deep as the grid allows,
-        ``M = r_0`` and widths doubling per level, the widest such ladder within
+        ``M = r_0`` and widths doubling per level up to the widest allowed width (a CNN of 16
+        levels on 65,536 steps does not double to 262,144 channels: uncapped, no standard CNN
+        fitted any budget there and no compute bound applied), the widest such ladder within
         ``max_parameters``. None when no such tree or ladder fits.
         """
         trees = [
@@ -147,9 +150,10 @@ class Ladders:
             return None
         tree = max(trees, key=lambda c: c.depth)
         hidden = self.rules.hidden()
+        widest = hidden[-1]
         best = None
         for base in hidden:
-            widths = [base, *(base << level for level in range(tree.depth))]
+            widths = [base, *(min(base << level, widest) for level in range(tree.depth))]
             if int(self.model.count([widths])[0]) <= max_parameters:
                 best = widths
         if best is None:

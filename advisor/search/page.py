@@ -342,10 +342,12 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
             f"like a spatial one; {hint}."
         )
     if run.ladders.max_multiply_adds is None and run.budget.width_profile == "practical":
+        hidden = run.ladders.rules.hidden()
         notes.append(
             "No standard CNN (contiguous pooling, widths doubling per level from "
-            f"{run.ladders.rules.hidden()[0]}) fits this budget, so the multiply-adds are not "
-            "compared with one and no compute bound applies; max_multiply_adds sets one."
+            f"{hidden[0]} up to {hidden[-1]}) fits this budget, so the multiply-adds are not "
+            "compared with one and no compute bound applies; max_multiply_adds (--max-macs) "
+            "sets one."
         )
     relaxed = run.ladders.rules.relaxed() if run.budget.width_profile == "practical" else []
     if relaxed:
