@@ -410,3 +410,36 @@ def test_the_task_names_its_outputs_and_the_budget_may_override_them() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry", "outputs": 0})
     assert [v.field for v in caught.value.violations] == ["outputs"]
+
+
+@pytest.mark.parametrize("max_multiply_adds", [None, 10**12])
+def test_a_pick_says_when_the_compute_bound_excludes_larger_ladders_of_its_tree(
+    max_multiply_adds: int | None,
+) -> None:
+    task = parse_task(
+        {"input": {"shape": [32, 32], "channels": 3}, "preset": "local", "outputs": 10}
+    )
+    budget = Budget(max_parameters=100_000, max_multiply_adds=max_multiply_adds, top_k=2)
+    search = SearchRun(task, budget, StopSignal(), None)
+    bound = search.ladders.max_multiply_adds
+    assert bound is not None
+    recommendations = recommend(task, budget).recommendations
+    for recommendation in recommendations:
+        architecture = recommendation.architecture
+        tree = next(
+            c
+            for c in search.space.candidates
+            if c.family == architecture.family and c.pools == architecture.schedule.pools
+        )
+        profiles, parameters = search.ladders.of_depth(tree.depth)
+        larger = (parameters > recommendation.parameters) & (parameters <= budget.max_parameters)
+        over = search.ladders.multiply_adds(tree, profiles[larger]) > bound
+        text = " ".join(recommendation.rationale.split())
+        if over.any():
+            assert f"The compute bound of {bound:,} multiply-adds per input" in text
+            assert f"ladders of up to {int(parameters[larger][over].max()):,} parameters" in text
+        else:
+            assert "The compute bound of" not in text
+    # The default bound binds on this task; a bound no ladder reaches never does.
+    said = ["The compute bound of" in r.rationale for r in recommendations]
+    assert any(said) == (max_multiply_adds is None)

@@ -124,6 +124,7 @@ def rationale(
     standard_multiply_adds: int | None = None,
     more_budget: Design | None = None,
     more_budget_limit: str = "",
+    held: str = "",
     efficiency: Efficiency | None = None,
     notes: Sequence[str] = (),
     scope: Scope = "complete",
@@ -150,6 +151,9 @@ def rationale(
     more_budget_limit
         When that design is ``chosen`` again, why no wider ladder of the tree was taken, in
         words (e.g. the compute bound that excludes them).
+    held
+        A sentence saying what holds ``chosen`` below the budget when it is not the parameters
+        (the compute bound excludes the tree's larger ladders); empty otherwise.
     efficiency
         What a shallow and a contiguous net would need to match ``chosen``'s figures.
     notes
@@ -163,6 +167,7 @@ def rationale(
     """
     sentences = [
         _what(chosen, max_parameters, standard_multiply_adds),
+        held,
         fit(chosen, objective, names, scope, reading),
         _versus("the best contiguous net", chosen, contiguous, objective, names, scope),
         _versus("the shallow net", chosen, shallow, objective, names, scope),

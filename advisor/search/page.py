@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
-from advisor.model.budget import scaled_parameters
+from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, scaled_parameters
 from advisor.model.grid import channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.search.board import Entry, ranked
@@ -128,6 +128,7 @@ def build_recommendation(
         standard_multiply_adds=standard[1] if standard else None,
         more_budget=_more_budget(run, entry),
         more_budget_limit=_wider_limit(run, entry),
+        held=_held_by_compute(run, entry),
         efficiency=analysis.efficiency,
         notes=notes,
         scope=targets_scope(run, complete),
@@ -277,9 +278,37 @@ def _wider_limit(run: SearchRun, entry: Entry) -> str:
         assert bound is not None, "only a compute bound drops a ladder within the parameters"
         return (
             f"every wider ladder of this tree passes the compute bound of {bound:,} "
-            "multiply-adds per input at that budget (max_multiply_adds)"
+            "multiply-adds per input at that budget (max_multiply_adds, --max-macs)"
         )
     return "the ladders of this tree with more parameters that fit score lower"
+
+
+def _held_by_compute(run: SearchRun, entry: Entry) -> str:
+    """Say that the compute bound, not the parameters, keeps the entry's tree from larger ladders.
+
+    Said when a ladder of the tree with more parameters than the pick fits the parameter budget
+    but not the compute bound: a pick using a small share of the budget then says why (a
+    practical search; a free one has no compute bound).
+    """
+    bound = run.ladders.max_multiply_adds
+    if bound is None or run.budget.width_profile != "practical":
+        return ""
+    profiles, parameters = run.ladders.of_depth(entry.candidate.depth)
+    larger = (parameters > entry.allocation.parameters) & (parameters <= run.budget.max_parameters)
+    over = run.ladders.multiply_adds(entry.candidate, profiles[larger]) > bound
+    if not over.any():
+        return ""
+    largest = int(parameters[larger][over].max())
+    source = (
+        "the budget's"
+        if run.budget.max_multiply_adds is not None
+        else f"by default {DEFAULT_COMPUTE_FACTOR}x the standard CNN of this budget"
+    )
+    return (
+        f"The compute bound of {bound:,} multiply-adds per input ({source}) excludes this "
+        f"tree's ladders of up to {largest:,} parameters, which fit the budget; "
+        "max_multiply_adds (--max-macs) sets another."
+    )
 
 
 def _design(run: SearchRun, entry: Entry) -> Design:
