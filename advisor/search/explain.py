@@ -1,7 +1,8 @@
 """Rationale: why a recommendation, in a practitioner's terms, with the bits behind it.
 
 A rationale says what the net is (geometry, widths, parameters and multiply-adds against the
-budget and against the standard CNN of that budget), which of the task's correlations it can
+budget and against the standard CNN of that budget, and the compute bound where it, not the
+parameters, excludes the tree's larger ladders), which of the task's correlations it can
 model as well as the target asks and which it falls short on (in percent of the target, the log2
 separation rank in bits beside it), how the best contiguous net and the shallow net at the same
 budget compare on the correlation where they differ most, what a shallow and a contiguous net would
