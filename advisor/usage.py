@@ -4,8 +4,10 @@ argparse prints its whole usage above a usage error (18 lines for ``advisor reco
 for ``advisor-server``), which buries the error; docs/CLI.md promises one line per failure.
 :class:`OneLineParser` words every usage error as ``PROG: error: --port: invalid value 'abc' (a
 whole number)``, says which choice a mistyped one resembles, and exits with status 2; ``--help``
-still prints the usage. It imports nothing but the standard library, so a command's usage
-error answers without loading the engines or gRPC.
+still prints the usage. It takes no abbreviated option names: argparse would read ``--output 3``
+as ``--outputs 3`` and ``--rep 64`` as ``--representation-kernel 64`` without a word. It imports
+nothing but the standard library, so a command's usage error answers without loading the
+engines or gRPC.
 """
 
 from __future__ import annotations
@@ -66,11 +68,19 @@ class OneLineParser(argparse.ArgumentParser):
 
     Subclasses set ``command`` (the name the error starts with; the parser's ``prog`` when
     None) and ``value_kinds`` (their own option types' names, beside :data:`VALUE_KINDS`).
-    Subcommands' parsers are of their parent's class (``add_parser`` makes it).
+    Subcommands' parsers are of their parent's class (``add_parser`` makes it), so they too
+    refuse an abbreviated option as unrecognized (``allow_abbrev`` is False unless a caller
+    passes it).
     """
 
     command: ClassVar[str | None] = None
     value_kinds: ClassVar[Mapping[str, str]] = VALUE_KINDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # add_parser passes no allow_abbrev of its own: the default here is what keeps a
+        # subcommand's parser from taking a prefix of one of its options as that option.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Write ``message`` as one line naming the option, and exit with status 2."""

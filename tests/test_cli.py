@@ -377,6 +377,26 @@ def test_a_usage_error_is_one_line_naming_the_option(
     assert assert_one_error_line(result, ExitCode.INVALID_ARGUMENT) == f"advisor: error: {error}"
 
 
+@pytest.mark.parametrize(
+    ("command", "abbreviated"),
+    [
+        (["recommend", "TASK", "--budget", "5000"], ["--output", "file.yaml"]),  # --outputs
+        (["recommend", "TASK", "--budget", "5000"], ["--rep", "3"]),  # --representation-kernel
+        (["analyze", "TASK", "--arch", "TASK"], ["--form", "json"]),  # --format, a shared option
+        (["infer", "data.npy"], ["--out", "task.yaml"]),  # --output
+        (["serve"], ["--por", "abc"]),  # --port
+    ],
+)
+def test_an_abbreviated_option_is_refused_as_unrecognized(
+    task_file: Path, command: list[str], abbreviated: list[str]
+) -> None:
+    # argparse would take each as the option it begins, silently: --output 3 set --outputs.
+    argv = [task_file if word == "TASK" else word for word in command]
+    result = advisor(*argv, *abbreviated)
+    line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
+    assert line == f"advisor: error: unrecognized arguments: {' '.join(abbreviated)}"
+
+
 def test_help_prints_the_whole_usage() -> None:
     result = advisor("recommend", "--help")
     assert result.status == ExitCode.OK
