@@ -397,6 +397,16 @@ def test_an_abbreviated_option_is_refused_as_unrecognized(
     assert line == f"advisor: error: unrecognized arguments: {' '.join(abbreviated)}"
 
 
+def test_a_representation_kernel_wider_than_the_input_names_the_option(tmp_path: Path) -> None:
+    task = tmp_path / "digits.yaml"
+    task.write_text("input: {shape: [28, 28]}\npreset: local\noutputs: 10\n")
+    result = advisor("recommend", task, "--budget", "20000", "--representation-kernel", "64")
+    assert assert_one_error_line(result, ExitCode.INVALID_ARGUMENT) == (
+        "advisor: error: --representation-kernel: a 64-wide representation conv is wider than "
+        "the smallest axis of the input [28, 28] (28)"
+    )
+
+
 def test_help_prints_the_whole_usage() -> None:
     result = advisor("recommend", "--help")
     assert result.status == ExitCode.OK

@@ -784,14 +784,38 @@ def test_widths_whose_counts_would_wrap_are_refused_and_the_widest_that_fits_is_
 
 
 def test_a_kernel_whose_counts_would_wrap_is_refused_and_one_below_is_counted_exactly() -> None:
-    task = parse_task({"input": {"shape": [16, 16]}, "preset": "local"})
+    # Kernels no wider than the input: 2^40 channels make its weights as many as a 2^20-wide
+    # kernel's on one channel, and the 16-wide one wraps 2^62 (256 * 16^2 * 2^40 * 512 = 2^65).
+    task = parse_task({"input": {"shape": [16, 16], "channels": 2**40}, "preset": "local"})
     with pytest.raises(InvalidRequestError) as refused:
-        recommend(task, Budget(max_parameters=10**18, representation_kernel=2**28))
-    assert refused.value.violations[0].field == "budget.representation_kernel"
-    top = recommend(task, Budget(max_parameters=10**18, representation_kernel=2**20))
+        recommend(task, Budget(max_parameters=10**18, representation_kernel=16))
+    [violation] = refused.value.violations
+    assert violation.field == "budget.representation_kernel"
+    assert "more than 2^62 multiply-adds" in violation.description
+    top = recommend(task, Budget(max_parameters=10**18, representation_kernel=2))
     pick = top.recommendations[0]
-    kernel_weights = (2**20) ** 2 * pick.architecture.representation
+    kernel_weights = 2**2 * 2**40 * pick.architecture.representation
     assert pick.parameters == pick.architecture.parameters > kernel_weights
+
+
+@pytest.mark.parametrize(
+    ("shape", "kernel"), [([28, 28], 64), ([16], 17), ([4, 16, 16], 5), ([16, 4], 5)]
+)
+def test_a_representation_kernel_wider_than_the_input_is_refused_naming_it(
+    shape: list[int], kernel: int
+) -> None:
+    # Each axis counts: the 5-wide conv is refused on the 4-long axis, first or last.
+    task = parse_task({"input": {"shape": shape}, "preset": "local"})
+    with pytest.raises(InvalidRequestError) as refused:
+        recommend(task, Budget(max_parameters=10**6, representation_kernel=kernel))
+    [violation] = refused.value.violations
+    assert violation.field == "budget.representation_kernel"
+    assert violation.description == (
+        f"a {kernel}-wide representation conv is wider than the smallest axis of the input "
+        f"{shape} ({min(shape)})"
+    )
+    widest = recommend(task, Budget(max_parameters=10**6, representation_kernel=min(shape)))
+    assert widest.recommendations[0].architecture.representation_kernel == min(shape)
 
 
 HALVES: dict[str, dict[str, Any]] = {

@@ -1,7 +1,7 @@
 """Refusals of a search request its space cannot serve, each naming the field to change.
 
-A search refuses, before it scores anything: a representation conv or width choices whose
-networks' counts would overflow its int64 figures (past
+A search refuses, before it scores anything: a representation conv wider than the input; a
+representation conv or width choices whose networks' counts would overflow its int64 figures (past
 :data:`~advisor.model.compute.COUNT_LIMIT`); geometries the budget names that have no tree on
 this input; depth bounds that leave no recommendable tree; and budgets no candidate fits — the
 parameter budget, or, for a practical search, the compute bound, each with the exact figure the
@@ -25,15 +25,30 @@ __all__ = ["check_kernel", "check_space"]
 
 
 def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
-    """Refuse a representation conv whose counts would overflow the search's int64 figures.
+    """Refuse a representation conv wider than the input, or whose counts would overflow.
+
+    The representation conv reads a patch around each location, ``k`` wide along every axis. A
+    ``k`` above the input's smallest axis ``n`` is no patch of it: at every location at least
+    ``k - n`` of the conv's taps along that axis fall in the zero margin, while its weights grow
+    as ``k^d`` (a 64-wide conv on a 28x28 input is 16,384 of the weights of a 19,774-parameter
+    net). The bound is the input's own axes, not a padded grid's: the search pads a candidate's
+    grid only with constant margins, and every search also holds candidates on the unpadded
+    input.
 
     Its multiply-adds, ``N * k^d * C_in * M`` at the widest M, would wrap silently past
     :data:`~advisor.model.compute.COUNT_LIMIT` (the limit architectures are checked against).
     """
+    kernel = budget.representation_kernel
+    shape = list(task.input.shape)
+    if kernel > min(shape):
+        raise InvalidRequestError.single(
+            "budget.representation_kernel",
+            f"a {kernel}-wide representation conv is wider than the smallest axis of the input "
+            f"{shape} ({min(shape)})",
+        )
     widest = max(budget.choices()[-1], budget.max_representation)
     largest = task.input.num_locations * model.representation_weights * widest
     if largest > COUNT_LIMIT:
-        kernel = budget.representation_kernel
         raise InvalidRequestError.single(
             "budget.representation_kernel",
             f"a {kernel}-wide representation conv on this input needs more than 2^62 "
