@@ -407,6 +407,17 @@ def test_a_representation_kernel_wider_than_the_input_names_the_option(tmp_path:
     )
 
 
+def test_a_budget_under_a_floor_the_outputs_set_says_so(tmp_path: Path) -> None:
+    task = tmp_path / "imagenet.yaml"
+    task.write_text("input: {shape: [224, 224], channels: 3}\npreset: local\noutputs: 1000\n")
+    result = advisor("recommend", task, "--budget", "1000000")
+    assert assert_one_error_line(result, ExitCode.INVALID_ARGUMENT) == (
+        "advisor: error: --budget: the smallest practical net (hidden widths >= 512, the 1,000 "
+        "outputs capped at the widest allowed width) needs 1,303,544 parameters; lower "
+        "--min-width or set --width-profile to free"
+    )
+
+
 def test_help_prints_the_whole_usage() -> None:
     result = advisor("recommend", "--help")
     assert result.status == ExitCode.OK

@@ -818,6 +818,49 @@ def test_a_representation_kernel_wider_than_the_input_is_refused_naming_it(
     assert widest.recommendations[0].architecture.representation_kernel == min(shape)
 
 
+@pytest.mark.parametrize(
+    ("outputs", "options", "field", "floor"),
+    [
+        (
+            1000,
+            {"max_parameters": 1000},
+            "budget.max_parameters",
+            "hidden widths >= 512, the 1,000 outputs capped at the widest allowed width",
+        ),
+        (
+            1000,
+            {"max_parameters": 10**7, "max_multiply_adds": 10},
+            "budget.max_multiply_adds",
+            "hidden widths >= 512, the 1,000 outputs capped at the widest allowed width",
+        ),
+        (
+            10,
+            {"max_parameters": 100},
+            "budget.max_parameters",
+            "hidden widths >= 10, the 10 outputs",
+        ),
+        (
+            11,
+            {"max_parameters": 100},
+            "budget.max_parameters",
+            "hidden widths >= 12, the 11 outputs rounded up to an allowed width",
+        ),
+    ],
+)
+def test_a_width_floor_the_outputs_set_is_said_to_come_from_them(
+    outputs: int, options: dict[str, Any], field: str, floor: str
+) -> None:
+    # Without min_width the floor is the outputs, capped at the widest allowed width (512 by
+    # default) or rounded up to the next allowed one: "hidden widths >= 512" alone misstates it.
+    document = {"input": {"shape": [16, 16]}, "preset": "local", "outputs": outputs}
+    with pytest.raises(InvalidRequestError) as refused:
+        _search(document, **options)
+    [violation] = refused.value.violations
+    assert violation.field == field
+    assert f"practical net ({floor}) " in violation.description
+    assert "lower budget.min_width" in violation.description
+
+
 HALVES: dict[str, dict[str, Any]] = {
     "lh32": {
         "input": {"shape": [32]},

@@ -165,7 +165,7 @@ def _nothing_fits(
     budget: Budget, eligible: Sequence[Candidate], ladders: Ladders
 ) -> InvalidRequestError:
     """Name the bound no practical net fits: the parameters, else the multiply-adds."""
-    floor = f"hidden widths >= {ladders.rules.hidden()[0]}"
+    floor = _hidden_floor(budget, ladders)
     cheapest = min(int(ladders.of_depth(c.depth)[1].min()) for c in eligible)
     if cheapest > budget.max_parameters:
         return InvalidRequestError.single(
@@ -186,6 +186,27 @@ def _nothing_fits(
         f"multiply-adds within budget.max_parameters needs {min(costs):,} per input; raise it or "
         "lower budget.min_width",
     )
+
+
+def _hidden_floor(budget: Budget, ladders: Ladders) -> str:
+    """Say the narrowest hidden width of a practical net, and why when the outputs set it.
+
+    Without min_width the floor is the outputs when they exceed
+    :data:`~advisor.model.budget.DEFAULT_MIN_WIDTH` (:meth:`Budget.hidden_floor`), and
+    :meth:`~advisor.search.profiles.ProfileRules.hidden` starts at the narrowest allowed width
+    from it, or at the widest allowed when none reaches it: with 1000 outputs and widths up to
+    512, ``hidden widths >= 512`` alone states a rule no option sets, so say where it comes from.
+    """
+    rules, outputs = ladders.rules, ladders.model.outputs
+    narrowest = rules.hidden()[0]
+    floor = f"hidden widths >= {narrowest}"
+    if budget.min_width is not None or rules.min_width != outputs:
+        return floor
+    if narrowest < rules.min_width:
+        return f"{floor}, the {outputs:,} outputs capped at the widest allowed width"
+    if narrowest > rules.min_width:
+        return f"{floor}, the {outputs:,} outputs rounded up to an allowed width"
+    return f"{floor}, the {outputs:,} outputs"
 
 
 def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -> str:
