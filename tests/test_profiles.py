@@ -95,6 +95,19 @@ def test_a_search_on_narrow_widths_says_the_floors_gave_way() -> None:
     assert "Of the allowed widths" not in usual.rationale
 
 
+@pytest.mark.parametrize(
+    ("min_width", "source"), [(None, "the 1,000 outputs"), (1000, "min_width")]
+)
+def test_the_floors_note_says_what_set_the_narrowest_hidden_width(
+    min_width: int | None, source: str
+) -> None:
+    rules = ProfileRules.for_budget(Budget(max_parameters=10**7, min_width=min_width), 1000)
+    assert rules.relaxed() == [
+        f"none reaches the narrowest hidden width, 1000 ({source}), so every hidden layer is "
+        "512 wide, the widest allowed"
+    ]
+
+
 def test_explicit_channel_choices_are_the_profile_widths() -> None:
     budget = Budget(max_parameters=10**6, channel_choices=[48, 8, 16])
     assert budget.profile_choices() == [8, 16, 48]

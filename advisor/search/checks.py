@@ -165,7 +165,7 @@ def _nothing_fits(
     budget: Budget, eligible: Sequence[Candidate], ladders: Ladders
 ) -> InvalidRequestError:
     """Name the bound no practical net fits: the parameters, else the multiply-adds."""
-    floor = _hidden_floor(budget, ladders)
+    floor = _hidden_floor(ladders)
     cheapest = min(int(ladders.of_depth(c.depth)[1].min()) for c in eligible)
     if cheapest > budget.max_parameters:
         return InvalidRequestError.single(
@@ -188,25 +188,26 @@ def _nothing_fits(
     )
 
 
-def _hidden_floor(budget: Budget, ladders: Ladders) -> str:
+def _hidden_floor(ladders: Ladders) -> str:
     """Say the narrowest hidden width of a practical net, and why when the outputs set it.
 
     Without min_width the floor is the outputs when they exceed
-    :data:`~advisor.model.budget.DEFAULT_MIN_WIDTH` (:meth:`Budget.hidden_floor`), and
+    :data:`~advisor.model.budget.DEFAULT_MIN_WIDTH` (:meth:`Budget.hidden_floor`; the rules'
+    ``floor_outputs`` says which), and
     :meth:`~advisor.search.profiles.ProfileRules.hidden` starts at the narrowest allowed width
     from it, or at the widest allowed when none reaches it: with 1000 outputs and widths up to
     512, ``hidden widths >= 512`` alone states a rule no option sets, so say where it comes from.
     """
-    rules, outputs = ladders.rules, ladders.model.outputs
+    rules = ladders.rules
     narrowest = rules.hidden()[0]
     floor = f"hidden widths >= {narrowest}"
-    if budget.min_width is not None or rules.min_width != outputs:
+    if rules.floor_outputs is None:
         return floor
     if narrowest < rules.min_width:
-        return f"{floor}, the {outputs:,} outputs capped at the widest allowed width"
+        return f"{floor}, {rules.floor_source()} capped at the widest allowed width"
     if narrowest > rules.min_width:
-        return f"{floor}, the {outputs:,} outputs rounded up to an allowed width"
-    return f"{floor}, the {outputs:,} outputs"
+        return f"{floor}, {rules.floor_source()} rounded up to an allowed width"
+    return f"{floor}, {rules.floor_source()}"
 
 
 def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -> str:

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.arrays import unique_rows
-from advisor.model.budget import Budget
+from advisor.model.budget import DEFAULT_MIN_WIDTH, Budget
 
 __all__ = ["GROWTHS", "ProfileRules", "maximal", "practical_profiles"]
 
@@ -54,22 +54,32 @@ class ProfileRules:
         Smallest hidden width.
     min_representation, max_representation
         Range of ``M``.
+    floor_outputs
+        The outputs when they set ``min_width`` (no budget ``min_width``, more outputs than
+        its default), else None.
     """
 
     choices: tuple[int, ...]
     min_width: int
     min_representation: int
     max_representation: int
+    floor_outputs: int | None = None
 
     @classmethod
     def for_budget(cls, budget: Budget, outputs: int) -> ProfileRules:
         """Return the rules a practical search under ``budget`` with ``outputs`` keeps."""
+        by_outputs = budget.min_width is None and outputs > DEFAULT_MIN_WIDTH
         return cls(
             tuple(budget.profile_choices()),
             budget.hidden_floor(outputs),
             budget.min_representation,
             budget.max_representation,
+            outputs if by_outputs else None,
         )
+
+    def floor_source(self) -> str:
+        """Say what set ``min_width``: the budget's (or its default), or the outputs."""
+        return "min_width" if self.floor_outputs is None else f"the {self.floor_outputs:,} outputs"
 
     def representations(self) -> list[int]:
         """Return the allowed ``M`` (choices in range; the smallest choice if none is)."""
@@ -92,7 +102,8 @@ class ProfileRules:
         hidden, representation = self.hidden()[0], self.representations()[0]
         if hidden < self.min_width:
             said.append(
-                f"none reaches the narrowest hidden width, {self.min_width} (min_width), so "
+                f"none reaches the narrowest hidden width, {self.min_width} "
+                f"({self.floor_source()}), so "
                 f"every hidden layer is {hidden} wide, the widest allowed"
             )
         if not self.min_representation <= representation <= self.max_representation:
