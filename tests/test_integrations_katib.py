@@ -169,6 +169,33 @@ def _violations(error: grpc.RpcError) -> list[str]:
 SETTINGS_FIELD = "experiment.spec.algorithm.algorithm_settings"
 
 
+def _refused_by_both(
+    katib: api_pb2_grpc.SuggestionStub, experiment: api_pb2.Experiment
+) -> list[grpc.RpcError]:
+    """Send ``experiment`` to ValidateAlgorithmSettings and GetSuggestions; return both refusals.
+
+    Each must be INVALID_ARGUMENT: the two calls check a spec alike.
+    """
+    errors = []
+    for call, request in (
+        (
+            katib.ValidateAlgorithmSettings,
+            api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment),
+        ),
+        (
+            katib.GetSuggestions,
+            api_pb2.GetSuggestionsRequest(
+                experiment=experiment, current_request_number=1, total_request_number=1
+            ),
+        ),
+    ):
+        with pytest.raises(grpc.RpcError) as raised:
+            call(request, timeout=60)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        errors.append(raised.value)
+    return errors
+
+
 @pytest.mark.parametrize(
     ("settings", "fields"),
     [
@@ -212,22 +239,8 @@ def test_bad_settings_are_invalid_argument_naming_each_field(
     katib: api_pb2_grpc.SuggestionStub, settings: dict[str, str], fields: list[str]
 ) -> None:
     experiment = _experiment(**settings)
-    for call, request in (
-        (
-            katib.ValidateAlgorithmSettings,
-            api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment),
-        ),
-        (
-            katib.GetSuggestions,
-            api_pb2.GetSuggestionsRequest(
-                experiment=experiment, current_request_number=1, total_request_number=1
-            ),
-        ),
-    ):
-        with pytest.raises(grpc.RpcError) as raised:
-            call(request, timeout=60)
-        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert sorted(_violations(raised.value)) == sorted(fields)
+    for error in _refused_by_both(katib, experiment):
+        assert sorted(_violations(error)) == sorted(fields)
 
 
 def test_a_bad_graph_config_and_request_counts_are_named(
@@ -291,22 +304,8 @@ def test_a_bad_num_filter_space_is_named_with_its_problem(
     experiment = _experiment()
     operation = experiment.spec.nas_config.operations.operation[0]
     operation.parameter_specs.parameters[1].feasible_space.CopyFrom(space)
-    for call, request in (
-        (
-            katib.ValidateAlgorithmSettings,
-            api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment),
-        ),
-        (
-            katib.GetSuggestions,
-            api_pb2.GetSuggestionsRequest(
-                experiment=experiment, current_request_number=1, total_request_number=1
-            ),
-        ),
-    ):
-        with pytest.raises(grpc.RpcError) as raised:
-            call(request, timeout=60)
-        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        ((field, description),) = _described(raised.value)
+    for error in _refused_by_both(katib, experiment):
+        ((field, description),) = _described(error)
         assert field == WIDTH_FIELD
         assert description.startswith(problem), description
 

@@ -341,16 +341,21 @@ def test_the_work_meter_names_levels_apart_on_differently_padded_grids() -> None
     assert all(len(paddings) == 1 for paddings in first_levels.values())
 
 
+def _cut_before_any_tree(budget: Budget) -> SearchResult:
+    """Search the 16x16 symmetry task with a signal already cancelled: only the baseline runs."""
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    stop = StopSignal()
+    stop.cancel()
+    return recommend(task, budget, stop=stop)
+
+
 @pytest.mark.parametrize(("largest_m", "bits"), [(64, 768), (16, 512)])
 def test_a_search_stopped_before_any_tree_measures_against_the_largest_practical_m(
     largest_m: int, bits: int
 ) -> None:
     # 16x16 halves: 128 locations a side, so the dimension bound is 128 * log2 M.
-    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
-    stop = StopSignal()
-    stop.cancel()
     budget = Budget(max_parameters=20_000, max_representation=largest_m, time_limit_seconds=None)
-    result = recommend(task, budget, stop=stop)
+    result = _cut_before_any_tree(budget)
     assert result.complete is False
     assert result.recommendations[0].architecture.family == "shallow"
     assert f" of {bits:,} bits" in " ".join(result.recommendations[0].rationale.split())
@@ -392,11 +397,8 @@ def test_the_objectives_pass_over_the_trees_stops_with_its_signal() -> None:
 def test_a_search_stopped_before_any_tree_returns_a_baseline_only_within_the_depth_bounds(
     min_depth: int, families: list[str]
 ) -> None:
-    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
-    stop = StopSignal()
-    stop.cancel()
     budget = Budget(max_parameters=20_000, min_depth=min_depth, time_limit_seconds=None)
-    result = recommend(task, budget, stop=stop)
+    result = _cut_before_any_tree(budget)
     assert result.complete is False and result.next_page_token is None
     assert [r.architecture.family for r in result.recommendations] == families
     header = render_search_result(result, "table").splitlines()[0]

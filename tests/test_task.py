@@ -362,6 +362,14 @@ def test_a_large_task_resolves_every_form() -> None:
         assert np.intersect1d(correlation.a, correlation.b).size == 0
 
 
+def _refusal_of(document: dict[str, Any], field: str) -> str:
+    """Return the one violation ``parse_task`` reports on ``field`` for ``document``."""
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_task(document)
+    [description] = [v.description for v in caught.value.violations if v.field == field]
+    return description
+
+
 @pytest.mark.parametrize(
     ("document", "field", "suggested"),
     [
@@ -385,9 +393,7 @@ def test_a_large_task_resolves_every_form() -> None:
 def test_an_unknown_field_is_told_the_closest_field_of_its_model(
     document: dict[str, Any], field: str, suggested: str | None
 ) -> None:
-    with pytest.raises(InvalidRequestError) as caught:
-        parse_task(document)
-    [description] = [v.description for v in caught.value.violations if v.field == field]
+    description = _refusal_of(document, field)
     assert description.startswith("Extra inputs are not permitted")
     assert description.endswith(f"; did you mean {suggested!r}?" if suggested else "permitted")
 
@@ -458,9 +464,7 @@ _HALVES = {
 def test_a_misspelt_name_is_told_the_closest_choice(
     document: dict[str, Any], field: str, suggested: str | None
 ) -> None:
-    with pytest.raises(InvalidRequestError) as caught:
-        parse_task(document)
-    [description] = [v.description for v in caught.value.violations if v.field == field]
+    description = _refusal_of(document, field)
     assert ("did you mean" in description) == (suggested is not None)
     if suggested:
         assert description.endswith(f"; did you mean {suggested!r}?")
