@@ -173,10 +173,15 @@ def mixture_of(
     The members keep their geometries; both take ``widths``; they are summed at every level
     where their nodes cover the same locations. None when the schedules or paddings differ.
     """
+    mixing = _mixing(first, second)
+    return None if mixing is None else _summed(first, second, mixing, widths, representation)
+
+
+def _mixing(first: Architecture, second: Architecture) -> tuple[int, ...] | None:
+    """Return the levels where two trees' nodes coincide, or None when they cannot be summed."""
     if not _pairable(first, second):
         return None
-    mixing = coinciding_levels([first.geometry, second.geometry], first.schedule)
-    return _summed(first, second, mixing, widths, representation)
+    return coinciding_levels([first.geometry, second.geometry], first.schedule)
 
 
 def _summed(
@@ -286,11 +291,11 @@ def _best_mixture(
     ``stop`` is polled before every ladder (:class:`~advisor.errors.StoppedError`).
     """
     trees = first.architecture, second.architecture
-    if not _pairable(*trees):
-        return None
     # What the widths do not change is built once per pair: where the members coincide, their
     # structure (the bound takes the widths from each ladder) and the labels on their grid.
-    mixing = coinciding_levels([tree.geometry for tree in trees], trees[0].schedule)
+    mixing = _mixing(*trees)
+    if mixing is None:
+        return None
     structure: MixtureStructure | None = None
     padded = padded_labels(labels, trees[0].input.shape, trees[0].padding)
     best: _Scored | None = None

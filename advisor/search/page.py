@@ -45,11 +45,15 @@ def result_page(run: SearchRun, complete: bool) -> SearchResult:
     if complete and 0 < run.offset >= ranked:
         raise InvalidRequestError.single("budget.page_token", PAST_THE_END.format(count=ranked))
     recommendations = _recommendations(run, complete)
-    page = run.board.top[run.offset : run.offset + run.budget.top_k]
-    complete = complete and len(recommendations) == len(page)
+    complete = complete and len(recommendations) == len(_page(run))
     end = run.offset + len(recommendations)
     token = next_page_token(run.task, run.budget, end) if ranked > end else None
     return SearchResult(recommendations, run.scored, run.clock.elapsed(), complete, token)
+
+
+def _page(run: SearchRun) -> list[Entry]:
+    """Return the ranked entries of the run's page (the board ranks one more past its end)."""
+    return run.board.top[run.offset : run.offset + run.budget.top_k]
 
 
 def _recommendations(run: SearchRun, complete: bool) -> list[Recommendation]:
@@ -66,8 +70,7 @@ def _recommendations(run: SearchRun, complete: bool) -> list[Recommendation]:
     baselines = [
         e for e in (board.contiguous, board.shallow) if e is not None and run.admits(e.candidate)
     ]
-    end = run.offset + run.budget.top_k
-    page = board.top[run.offset : end] if board.top or run.offset else baselines[:1]
+    page = _page(run) if board.top or run.offset else baselines[:1]
     for index, entry in enumerate(page):
         first = index == 0
         if not first and run.signal.remaining() < clock.time_to_start_another():
