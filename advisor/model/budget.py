@@ -313,3 +313,12 @@ class Budget(BaseModel):
     def hidden_floor(self, outputs: int) -> int:
         """Return the narrowest hidden width of a practical profile with ``outputs`` outputs."""
         return self.min_width if self.min_width is not None else max(outputs, DEFAULT_MIN_WIDTH)
+
+    def floor_outputs(self, outputs: int) -> int | None:
+        """Return ``outputs`` when they set :meth:`hidden_floor`, else None.
+
+        They do without a min_width, above its default; the messages say where the floor
+        comes from.
+        """
+        floor = self.hidden_floor(outputs)
+        return floor if self.min_width is None and floor > DEFAULT_MIN_WIDTH else None

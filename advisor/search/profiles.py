@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.arrays import unique_rows
-from advisor.model.budget import DEFAULT_MIN_WIDTH, Budget
+from advisor.model.budget import Budget
 
 __all__ = ["GROWTHS", "ProfileRules", "maximal", "practical_profiles"]
 
@@ -68,13 +68,12 @@ class ProfileRules:
     @classmethod
     def for_budget(cls, budget: Budget, outputs: int) -> ProfileRules:
         """Return the rules a practical search under ``budget`` with ``outputs`` keeps."""
-        by_outputs = budget.min_width is None and outputs > DEFAULT_MIN_WIDTH
         return cls(
             tuple(budget.profile_choices()),
             budget.hidden_floor(outputs),
             budget.min_representation,
             budget.max_representation,
-            outputs if by_outputs else None,
+            budget.floor_outputs(outputs),
         )
 
     def floor_source(self) -> str:
