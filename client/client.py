@@ -509,6 +509,8 @@ def _budget_proto(budget: BudgetLike) -> advisor_pb2.Budget:
             model = Budget.model_validate(budget)
         except pydantic.ValidationError as error:
             raise invalid_request_from_pydantic(error, prefix="budget") from None
+        except InvalidRequestError as error:  # the checks across fields
+            raise error.prefixed("budget") from None
     return _encoded("budget", model, wire.budget_to_proto, advisor_pb2.Budget.DESCRIPTOR)
 
 

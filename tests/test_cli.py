@@ -299,6 +299,31 @@ def test_a_budget_nothing_fits_names_the_options_to_change(task_file: Path) -> N
 
 
 @pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--min-depth", "5", "--max-depth", "2"], "--max-depth: must be at least --min-depth (5)"),
+        (
+            ["--min-representation", "64", "--max-representation", "4"],
+            "--max-representation: must be at least --min-representation (64)",
+        ),
+        (
+            ["--width-profile", "free", "--max-macs", "1e7"],
+            "--max-macs: applies to the practical width profile only (--width-profile): ",
+        ),
+    ],
+)
+def test_options_that_contradict_each_other_are_named_as_options(
+    task_file: Path, options: list[str], said: str
+) -> None:
+    """The budget's checks across fields name both fields as the options that set them."""
+    line = assert_one_error_line(
+        advisor("recommend", task_file, "--budget", "1000", *options), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith(f"advisor: error: {said}")
+    assert "budget." not in line
+
+
+@pytest.mark.parametrize(
     ("text", "value"),
     [("200000", 200_000), ("200_000", 200_000), ("2e5", 200_000), ("2.5E5", 250_000), ("1e0", 1)],
 )

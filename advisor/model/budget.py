@@ -236,20 +236,20 @@ class Budget(BaseModel):
         violations = []
         low, high = self.min_depth, self.max_depth
         if low is not None and high is not None and low > high:
-            violations.append(("max_depth", f"must be at least min_depth ({low})"))
+            violations.append(("max_depth", f"must be at least budget.min_depth ({low})"))
         if self.min_representation > self.max_representation:
             violations.append(
                 (
                     "max_representation",
-                    f"must be at least min_representation ({self.min_representation})",
+                    f"must be at least budget.min_representation ({self.min_representation})",
                 )
             )
         if self.width_profile == "free" and self.max_multiply_adds is not None:
             violations.append(
                 (
                     "max_multiply_adds",
-                    "applies to the practical width profile only: the free profile allocates "
-                    "widths by parameters alone",
+                    "applies to the practical width profile only (budget.width_profile): the "
+                    "free profile allocates widths by parameters alone",
                 )
             )
         if self.channel_choices is not None:
