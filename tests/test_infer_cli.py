@@ -54,6 +54,23 @@ def test_infer_writes_a_task_with_the_arrangement_and_reports_the_entanglement(
     assert yaml.safe_load(output.read_text())["input"] == {"shape": [8, 8]}
 
 
+def test_infer_writes_the_task_as_json_when_asked_and_refuses_a_table(tmp_path: Path) -> None:
+    """``--format json`` writes the same task as JSON (a task file may be either); a task has
+    no table, so ``--format table`` is refused rather than ignored."""
+    data, _ = _blocks(tmp_path)
+    written = advisor("infer", data, "--format", "json")
+    assert written.status == 0, written.stderr
+    as_yaml = advisor("infer", data)
+    assert json.loads(written.stdout) == yaml.safe_load(as_yaml.stdout)
+    task = tmp_path / "task.json"
+    task.write_text(written.stdout)
+    assert load_task(task).arrangement is not None
+    line = assert_one_error_line(
+        advisor("infer", data, "--format", "table"), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith("advisor: error: --format: invalid value 'table'")
+
+
 def test_recommend_with_data_searches_the_data_arranged_family(tmp_path: Path) -> None:
     data, _ = _blocks(tmp_path)
     task = tmp_path / "local.yaml"

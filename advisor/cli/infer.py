@@ -7,6 +7,7 @@ the service's ``InferTask`` gets only that summary, with ``--target`` as with th
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -80,9 +81,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     if report.task is None:
         sys.stderr.write(summary)
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
-    from advisor.cli.yaml_output import readable_yaml
-
-    text = readable_yaml(task_file(report.task))
+    text = _task_text(task_file(report.task), args.format)
     if args.output is None:
         sys.stderr.write(summary)
         return text
@@ -91,6 +90,15 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     except OSError as error:
         raise InvalidRequestError.single("--output", f"{args.output}: {error}") from None
     return summary + f"task written to {args.output}\n"
+
+
+def _task_text(document: dict[str, Any], form: str) -> str:
+    """Write a task file's document as ``form`` (``yaml`` or ``json``) says."""
+    if form == "json":
+        return json.dumps(document) + "\n"
+    from advisor.cli.yaml_output import readable_yaml
+
+    return readable_yaml(document)
 
 
 def _check_output(args: argparse.Namespace) -> None:

@@ -21,6 +21,7 @@ from advisor.cli.options import (
     BUDGET_OPTIONS,
     EXIT_STATUS_HELP,
     OUTPUT_FORMATS,
+    TASK_FORMATS,
     VALUE_KINDS,
 )
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     recommend = _add_command(
         commands, "recommend", "rank architectures for a task under a budget", calls
     )
+    _add_format(recommend)
     recommend.add_argument("task", metavar="TASK", help="task file (YAML or JSON)")
     for option in BUDGET_OPTIONS:
         recommend.add_argument(option.flag, dest=option.field, **option.settings)
@@ -76,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     infer = _add_command(
         commands, "infer", "infer a task and an arrangement from a data sample", calls
     )
+    infer.add_argument(
+        "--format",
+        choices=TASK_FORMATS,
+        default="yaml",
+        help="format of the task written (default yaml)",
+    )
     infer.add_argument("data", type=Path, metavar="DATA", help="data sample: .npy, .npz or .csv")
     add_data_arguments(infer)
     infer.add_argument("--labels", type=Path, metavar="FILE", help="one label per sample")
@@ -85,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--seed", type=int, default=0, help="seed of the graph partitioner")
 
     analyze = _add_command(commands, "analyze", "score one architecture against a task", calls)
+    _add_format(analyze)
     analyze.add_argument("task", metavar="TASK", help="task file (YAML or JSON)")
     analyze.add_argument(
         "--arch",
@@ -102,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--exact", action="store_true", help="certify ranks with the exact engine (small inputs)"
     )
 
-    _add_command(commands, "presets", "list region and task presets", calls)
+    _add_format(_add_command(commands, "presets", "list region and task presets", calls))
 
     serve = _add_command(commands, "serve", "run the gRPC service until SIGTERM or Ctrl-C")
     add_serve_arguments(serve)
@@ -170,11 +179,15 @@ def _add_command(
     )
 
 
-def _call_options() -> _Parser:
-    calls = _Parser(add_help=False)
-    calls.add_argument(
+def _add_format(command: argparse.ArgumentParser) -> None:
+    """``--format`` of a command whose answer is a result (recommend, analyze, presets)."""
+    command.add_argument(
         "--format", choices=OUTPUT_FORMATS, default="table", help="output format (default table)"
     )
+
+
+def _call_options() -> _Parser:
+    calls = _Parser(add_help=False)
     calls.add_argument(
         "--target",
         metavar="HOST:PORT",

@@ -22,6 +22,7 @@ __all__ = [
     "EXIT_STATUS_HELP",
     "NO_BOUND",
     "OUTPUT_FORMATS",
+    "TASK_FORMATS",
     "REMOTE_OPTIONS",
     "TLS_OPTIONS",
     "VALUE_KINDS",
@@ -64,6 +65,9 @@ EXIT_STATUS_HELP = "exit status:\n" + "\n".join(
 
 OutputFormat = Literal["table", "json", "yaml"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
+TaskFormat = Literal["yaml", "json"]
+TASK_FORMATS: tuple[TaskFormat, ...] = get_args(TaskFormat)
+"""The formats ``advisor infer`` writes its task in (a task file is YAML or JSON)."""
 
 
 @dataclass(frozen=True)
