@@ -10,14 +10,18 @@ import argparse
 __all__ = ["add_data_arguments"]
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options that read a data sample (``--shape``, ``--top-k``, ``--allow-constant``)."""
+def add_data_arguments(parser: argparse.ArgumentParser, grid_default: str) -> None:
+    """Add the options that read a data sample (``--shape``, ``--top-k``, ``--allow-constant``).
+
+    ``grid_default`` says what the grid is without ``--shape`` (infer: the array's axes after
+    the samples; recommend --data: the task's).
+    """
     parser.add_argument(
         "--shape",
         type=int,
         nargs="+",
         metavar="N",
-        help="the grid of the data (default: the array's shape after the samples axis)",
+        help=f"the grid of the data (default: {grid_default})",
     )
     parser.add_argument(
         "--top-k",

@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"lowers the crossing dependence by {ARRANGEMENT_GAIN.replace('%', '%%')} or more) "
         "(default: both)",
     )
-    add_data_arguments(recommend)
+    add_data_arguments(recommend, "the task's input shape")
 
     infer = _add_command(
         commands, "infer", "infer a task and an arrangement from a data sample", calls
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="format of the task written (default yaml)",
     )
     infer.add_argument("data", type=Path, metavar="DATA", help="data sample: .npy, .npz or .csv")
-    add_data_arguments(infer)
+    add_data_arguments(infer, "the array's shape after the samples axis")
     infer.add_argument("--labels", type=Path, metavar="FILE", help="one label per sample")
     infer.add_argument(
         "--output", type=Path, metavar="TASK.yaml", help="write the task here (default stdout)"
