@@ -70,9 +70,23 @@ def test_it_prices_ten_percent_more_budget() -> None:
     wider = Design("mirror pooling (2x2, global 8x8)", (32, 640, 1), 21_900, (576.0, 50.0), 0.8)
     text = _text(more_budget=wider)
     assert "10% more budget (22,000 parameters) would buy M = 32 and widths 640-1" in text
-    assert "(21,900 parameters, score 0.8 on this budget's targets; a search at that budget" in text
+    assert "(21,900 parameters; score 0.8 on this budget's targets; a search at that budget" in text
     same = _text(more_budget=CHOSEN, more_budget_limit="no wider ladder of this tree fits")
     assert "would not change this design: no wider ladder of this tree fits." in same
+
+
+def test_a_wider_ladder_within_the_budget_is_said_to_be_held_by_the_compute_bound() -> None:
+    """At 10% more budget the default compute bound follows a wider standard CNN, so the larger
+    budget can buy a ladder this budget's parameters hold: the sentence says what kept it out."""
+    wider = Design("mirror pooling (2x2, global 8x8)", (32, 544, 1), 18_500, (576.0, 50.0), 0.8)
+    text = _text(more_budget=wider)
+    assert (
+        "(18,500 parameters, within this budget but over its compute bound, which the larger "
+        "budget's standard CNN raises; score 0.8" in text
+    )
+    assert "over its compute bound" not in _text(
+        more_budget=Design("mirror pooling (2x2, global 8x8)", (32, 640, 1), 21_900, (576.0,), 0.8)
+    )
 
 
 def test_small_ratios_are_also_written_out() -> None:

@@ -337,10 +337,19 @@ def _more(chosen: Design, more: Design | None, max_parameters: int, limit: str) 
     budget = f"10% more budget ({scaled_parameters(max_parameters, MORE_BUDGET):,} parameters)"
     if more.widths == chosen.widths:
         return f"{budget} would not change this design: {limit}."
+    # Within this budget's parameters, only the compute bound kept it out: a default one, which
+    # follows the standard CNN of the larger budget.
+    held = (
+        ", within this budget but over its compute bound, which the larger budget's standard CNN "
+        "raises"
+        if more.parameters <= max_parameters
+        else ""
+    )
     return (
         f"{budget} would buy {more.widths_text()} on the same tree "
-        f"({more.parameters:,} parameters, score {more.score:.4g} on this budget's targets; a "
-        "search at that budget sets its own, which can order the tree's ladders otherwise)."
+        f"({more.parameters:,} parameters{held}; score {more.score:.4g} on this budget's "
+        "targets; a search at that budget sets its own, which can order the tree's ladders "
+        "otherwise)."
     )
 
 
