@@ -659,6 +659,10 @@ def test_any_size_and_3d_recommend_deeper_nets_that_analyze_confirms(
     assert [
         (c["name"], c["log2_separation_rank"], c["certificate"]) for c in analysis["correlations"]
     ] == figures
+    # The table of the analysis says the grid the costs were counted on, as recommend's does.
+    costs = advisor("analyze", task, "--arch", arch).stdout.splitlines()[0]
+    assert costs.startswith(f"{best['parameters']:,} parameters, ")
+    assert (f", on the input {padded}" in costs) if padded else ("padded" not in costs)
 
 
 def test_max_message_bytes_matches_a_server_whose_limit_was_raised(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ from advisor.cli.options import (
 )
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
+from advisor.model.architecture import parse_architecture
 from advisor.model.documents import read_document
 from advisor.service.command import describe_start_error, read_bearer_token, serve_from_arguments
 from advisor.service.limits import LOCAL_LIMITS
@@ -149,7 +150,7 @@ def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> str:
 def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     architecture = _architecture(args.arch, args.rank)
     analysis = advisor.analyze(args.task, architecture, exact=args.exact, timeout=args.timeout)
-    return render_analysis(analysis, args.format)
+    return render_analysis(analysis, args.format, parse_architecture(architecture))
 
 
 def _architecture(path: str, rank: int | None) -> Mapping[str, Any]:

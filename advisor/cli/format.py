@@ -66,9 +66,17 @@ def render_search_result(result: SearchResult, output_format: OutputFormat) -> s
     return _render(result, output_format, search_result_document, _search_result_table)
 
 
-def render_analysis(analysis: Analysis, output_format: OutputFormat) -> str:
-    """Render an analysis in ``output_format``."""
-    return _render(analysis, output_format, analysis_document, _analysis_table)
+def render_analysis(
+    analysis: Analysis, output_format: OutputFormat, architecture: Architecture | None = None
+) -> str:
+    """Render an analysis in ``output_format``.
+
+    The table says the analysed ``architecture``'s padding, which its costs count (the
+    documents leave it to the architecture file).
+    """
+    return _render(
+        analysis, output_format, analysis_document, lambda a: _analysis_table(a, architecture)
+    )
 
 
 def render_presets(presets: Sequence[PresetInfo], output_format: OutputFormat) -> str:
@@ -160,13 +168,17 @@ def _recommendation_lines(recommendation: Recommendation, score: str) -> list[st
     return lines
 
 
+def _padded(architecture: Architecture) -> str:
+    """Say a padded architecture's grid and margins: ``padded to 16x16 (margins 0/1 0/1)``."""
+    assert architecture.padding is not None, "only a padded architecture has margins"
+    margins = " ".join(f"{before}/{after}" for before, after in architecture.padding)
+    return f"padded to {'x'.join(map(str, architecture.grid))} (margins {margins})"
+
+
 def _shape_summary(architecture: Architecture) -> str:
     widths = " ".join(str(layer.channels) for layer in architecture.layers)
     pools = " ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
-    padded = ""
-    if architecture.padding is not None:
-        margins = " ".join(f"{before}/{after}" for before, after in architecture.padding)
-        padded = f"  padded to {'x'.join(map(str, architecture.grid))} (margins {margins})"
+    padded = "" if architecture.padding is None else f"  {_padded(architecture)}"
     summary = (
         f"representation {architecture.representation}  widths {widths}  pools {pools}"
         f"  outputs {architecture.outputs}{padded}"
@@ -179,8 +191,11 @@ def _shape_summary(architecture: Architecture) -> str:
     return summary + f"  mixture of {members} members, summed {summed}"
 
 
-def _analysis_table(analysis: Analysis) -> str:
-    lines = [f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds", ""]
+def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> str:
+    costs = f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds"
+    if architecture is not None and architecture.padding is not None:
+        costs += f", on the input {_padded(architecture)}"
+    lines = [costs, ""]
     lines.extend(_correlation_table(analysis.correlations))
     lines.extend(_efficiency_lines(analysis.efficiency, ""))
     return "\n".join(lines) + "\n"
