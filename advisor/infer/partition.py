@@ -5,9 +5,10 @@ Two partitioners give a first split, :func:`balance` makes its sizes exact, and
 
 - ``metis``: METIS's multilevel k-way partitioning through ``pymetis`` (the optional ``infer``
   extra), the partitioner of Alexander et al. (their recursion used networkx-metis);
-- ``spectral``: the core's fallback when pymetis is not installed: parts in the order of the
-  graph's Fiedler vector (dense eigendecomposition up to :data:`SPECTRAL_LIMIT` nodes; above it,
-  the nodes' own order, which :func:`refine` then improves).
+- ``spectral``: the core's fallback when pymetis is not installed: parts in the order of each
+  connected component's Fiedler vector, one component after another (dense eigendecomposition up
+  to :data:`SPECTRAL_LIMIT` nodes; above it, the nodes' own order, which :func:`refine` then
+  improves).
 
 A graph here is ``(n, rows, cols, weights)`` over local node ids ``0..n-1``, each edge once.
 
