@@ -17,8 +17,9 @@ from advisor.model.compute import COUNT_LIMIT
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import Task, parse_task
 from advisor.search import mixtures
-from advisor.search.mixtures import mixture_of
+from advisor.search.mixtures import mixture_of, tree_budget
 from advisor.search.recommend import recommend, score_architecture
+from advisor.search.run import SearchRun
 from advisor.stopping import StopSignal
 
 _TREES = ["contiguous", "mirror", "interleaved", "dilations"]
@@ -55,6 +56,18 @@ def test_a_task_two_trees_serve_by_halves_gets_a_mixture_that_beats_every_tree()
     members = [top.architecture.geometry, top.architecture.mixture.members[0].geometry]
     found = {t.architecture.geometry for t in trees.recommendations}
     assert set(members) <= found, "both members are trees the tree search recommends"
+
+
+def test_a_mixture_is_held_to_the_compute_bound_its_trees_are_held_to() -> None:
+    """A mixture costs both members' multiply-adds: it meets the default bound the practical
+    search holds every tree to (here it was 970,368 against a bound of 528,384)."""
+    task = _local_and_mirrored(64)
+    budget = _WITH_MIXTURES.model_copy(update={"max_parameters": 50_000, "top_k": 8})
+    bound = SearchRun(task, tree_budget(budget), StopSignal(), None).ladders.max_multiply_adds
+    assert bound is not None
+    result = recommend(task, budget)
+    assert any(r.architecture.mixture is not None for r in result.recommendations)
+    assert all(r.multiply_adds <= bound for r in result.recommendations)
 
 
 def test_mixtures_are_proposed_only_on_request() -> None:

@@ -10,7 +10,9 @@ ranking does not depend on the page's length) that share a pooling schedule, giv
 both members the same practical width ladder (:mod:`advisor.search.profiles`; equal widths
 satisfy the summing rule) and keeps, per pair, the ladder whose mixture scores best under the
 search's own objective, charged its real parameter count (every member's convs) within
-``max_parameters`` and ``max_multiply_adds``. Figures come from
+``max_parameters`` and the compute bound the trees were held to (``max_multiply_adds``, or a
+practical search's default: a mixture costs both members' multiply-adds, and it is held to the
+same bound as a tree). Figures come from
 :func:`advisor.seprank.mixture.log2_mixture_bound`, the bound the analysis reports. Mixtures then
 compete with the trees on score; the page's ``top_k`` designs of that ranking are returned, and
 only the mixtures among them are analysed; when none is among the designs ranked down to the
@@ -92,9 +94,12 @@ def with_mixtures(
     *,
     scope: Scope = "complete",
     reading: Sequence[str] = (),
+    max_multiply_adds: int | None = None,
 ) -> SearchResult:
     """Add the best mixture of every pair of ``result``'s trees; return the page at ``offset``.
 
+    ``max_multiply_adds`` is the compute bound the trees were held to (the budget's, or the
+    practical search's default), which the mixtures are held to as well.
     ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
     description's, as the tree search read them, where ``objective`` weighs coherence (else
     none), and ``reading`` says them in words for the rationales; ``scope`` is what the
@@ -118,7 +123,16 @@ def with_mixtures(
     paired_all = True
     try:
         for first, second in pairs:
-            best = _best_mixture(first, second, budget, rules, objective, labels, relations, stop)
+            best = _best_mixture(
+                first,
+                second,
+                (budget.max_parameters, max_multiply_adds),
+                rules,
+                objective,
+                labels,
+                relations,
+                stop,
+            )
             if best is not None:
                 scored.append(best)
     except StoppedError:
@@ -278,7 +292,7 @@ def _ranked_here(count: int) -> str:
 def _best_mixture(
     first: Recommendation,
     second: Recommendation,
-    budget: Budget,
+    bounds: tuple[int, int | None],
     rules: ProfileRules,
     objective: Objective,
     labels: npt.NDArray[np.int8],
@@ -287,6 +301,7 @@ def _best_mixture(
 ) -> _Scored | None:
     """Score every fitting ladder of the pair's mixture; return the best, or None.
 
+    A ladder fits within ``bounds``: the parameters and the multiply-adds (None: no bound).
     ``relations`` are the description's where the objective weighs coherence, else none.
     ``stop`` is polled before every ladder (:class:`~advisor.errors.StoppedError`).
     """
@@ -310,12 +325,11 @@ def _best_mixture(
         # the mixture could not be counted (nor parsed back): no such net is recommended.
         if mixture.multiply_adds > COUNT_LIMIT:
             continue
+        max_parameters, max_multiply_adds = bounds
         parameters = mixture.parameters
-        if parameters > budget.max_parameters:
+        if parameters > max_parameters:
             continue
-        if budget.max_multiply_adds is not None and (
-            mixture.multiply_adds > budget.max_multiply_adds
-        ):
+        if max_multiply_adds is not None and mixture.multiply_adds > max_multiply_adds:
             continue
         if structure is None:
             structure = mixture_structure(mixture)

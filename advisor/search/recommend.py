@@ -120,6 +120,7 @@ def recommend(
         offset,
         scope=targets_scope(run, complete),
         reading=relations_read(run),
+        max_multiply_adds=run.ladders.max_multiply_adds,
     )
 
 
