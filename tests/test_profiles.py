@@ -284,23 +284,64 @@ def test_a_budget_too_small_for_a_practical_net_names_the_field() -> None:
 
 @pytest.mark.parametrize(
     ("shape", "max_multiply_adds", "said"),
-    [([64], None, True), ([64], 10**6, False), ([16, 16], None, False)],
+    [
+        ([64], None, "narrowest"),
+        ([64], 10**6, None),
+        ([16, 16], None, None),
+        ([1, 64], None, "none"),
+    ],
 )
-def test_a_search_with_no_standard_cnn_says_no_compute_bound_applies(
-    shape: list[int], max_multiply_adds: int | None, said: bool
+def test_a_search_with_no_standard_cnn_at_its_budget_says_which_compute_bound_applies(
+    shape: list[int], max_multiply_adds: int | None, said: str | None
 ) -> None:
-    """At 11,446 parameters six levels of widths doubling from 8 do not fit a 64-step input, so
-    the default bound (a multiple of that CNN's cost) does not exist; four levels on 16x16 fit."""
+    """At 11,446 parameters six levels of widths doubling from 8 do not fit a 64-step input:
+    the default bound is that narrowest CNN's, whatever its count (four levels on 16x16 fit);
+    a 1x64 grid has no tree pooling 2 per axis, so no standard CNN and no default bound."""
     task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
     budget = Budget(max_parameters=11_446, outputs=2, max_multiply_adds=max_multiply_adds, top_k=2)
-    search = SearchRun(task, budget, StopSignal(), None)
-    assert (search.ladders.standard is None) == (shape == [64])
+    ladders = SearchRun(task, budget, StopSignal(), None).ladders
+    assert (ladders.standard is None) == (shape != [16, 16])
+    if said == "narrowest":
+        assert ladders.narrowest is not None
+        _, cost, widths = ladders.narrowest
+        assert widths == (8, 8, 16, 32, 64, 128, 256)
+        assert ladders.model.count([list(widths)])[0] > budget.max_parameters
+        assert ladders.max_multiply_adds == DEFAULT_COMPUTE_FACTOR * cost
     for recommendation in recommend(task, budget).recommendations:
         text = " ".join(recommendation.rationale.split())
-        assert (
-            "no compute bound applies; max_multiply_adds (--max-macs) sets one." in text
-        ) == said
-        assert ("x the standard CNN of this budget)" in text) == (shape != [64])
+        assert ("is 4x the narrowest one's (widths 8-8-16-32-64-128-256," in text) == (
+            said == "narrowest"
+        )
+        assert ("no compute bound applies; max_multiply_adds (--max-macs) sets one." in text) == (
+            said == "none"
+        )
+        assert ("x the standard CNN of this budget)" in text) == (shape == [16, 16])
+        if ladders.max_multiply_adds is not None:
+            assert recommendation.multiply_adds <= ladders.max_multiply_adds
+
+
+def test_a_larger_budget_never_returns_a_smaller_net_where_no_standard_cnn_fits() -> None:
+    """The default compute bound below the narrowest standard CNN's count is that CNN's, so a
+    budget crossing that count does not tighten it: 32x32x3 with 10 classes returned 14,826
+    parameters at 15,000 (no bound) and 10,466 at 20,000 (the bound of the CNN that fits)."""
+    task = parse_task(
+        {"input": {"shape": [32, 32], "channels": 3}, "outputs": 10, "preset": "local"}
+    )
+    picks = []
+    for parameters in (5_000, 10_000, 15_000, 20_000, 30_000):
+        budget = Budget(max_parameters=parameters, top_k=1)
+        ladders = SearchRun(task, budget, StopSignal(), None).ladders
+        assert ladders.narrowest is not None
+        narrowest = int(ladders.model.count([list(ladders.narrowest[2])])[0])
+        assert (ladders.standard is None) == (parameters < narrowest)
+        [pick] = recommend(task, budget).recommendations
+        picks.append(pick.parameters)
+        if parameters == 15_000:  # held below the budget by the narrowest CNN's bound
+            text = " ".join(pick.rationale.split())
+            assert f"The compute bound of {ladders.max_multiply_adds:,} multiply-adds" in text
+            assert "(by default 4x the narrowest standard CNN) excludes this tree's" in text
+    assert picks == sorted(picks)
+    assert 15_000 < narrowest <= 20_000  # the budgets cross the narrowest CNN's count
 
 
 def test_a_compute_bound_no_practical_net_fits_names_max_multiply_adds_and_its_threshold() -> None:

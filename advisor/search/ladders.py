@@ -5,9 +5,13 @@ the tree's depth that fit ``budget.max_parameters`` and the compute bound: ``max
 when the budget sets one, else :data:`~advisor.model.budget.DEFAULT_COMPUTE_FACTOR` times the
 multiply-adds of the standard CNN at this budget (contiguous pooling 2 per axis, widths doubling
 per level up to the widest allowed width, as practitioners cap them), so a parameter-only budget
-never returns a net far costlier than the one a practitioner would build; none when no standard
-CNN fits. Of the fitting ladders only the ones no other fitting ladder dominates can be a tree's
-best (:func:`~advisor.search.profiles.maximal`).
+never returns a net far costlier than the one a practitioner would build. Below the parameter
+count of the narrowest standard CNN (widths doubling from the narrowest allowed width) the bound
+is that CNN's: a larger budget then never lifts a bound a smaller one had (without it, 32x32x3
+with 10 classes returned M = 24 and 3.0M multiply-adds at 15,000 parameters, where no standard
+CNN fits, and M = 10 and 1.3M at 20,000, held to the bound of the standard CNN that fits there).
+None only when the grid has no standard CNN's tree. Of the fitting ladders only the ones no other
+fitting ladder dominates can be a tree's best (:func:`~advisor.search.profiles.maximal`).
 Every figure is computed once per depth or schedule and kept.
 """
 
@@ -34,10 +38,12 @@ StandardCnn = tuple[Candidate, int, tuple[int, ...]]
 class Ladders:
     """The width ladders of a search's trees within its budgets, and the standard CNN.
 
-    ``standard`` is the standard CNN at this budget (None when none fits) and
-    ``max_multiply_adds`` the compute bound the ladders are held to (None: no bound); at a
-    larger budget (:meth:`compute_bound`) the default bound follows that budget's standard CNN,
-    as a search at that budget would hold its ladders to it.
+    ``standard`` is the standard CNN at this budget (None when none fits), ``narrowest`` the
+    standard CNN of the narrowest allowed width (the default bound's reference where none fits;
+    None when the grid has no standard CNN's tree) and ``max_multiply_adds`` the compute bound
+    the ladders are held to (None: no bound); at a larger budget (:meth:`compute_bound`) the
+    default bound follows that budget's standard CNN, as a search at that budget would hold its
+    ladders to it.
     """
 
     def __init__(
@@ -52,6 +58,7 @@ class Ladders:
         self._practical = budget.width_profile == "practical"
         self._bounds: dict[float, int | None] = {}
         self.standard = self._standard_cnn(self.max_parameters)
+        self.narrowest = self._standard_cnn(None)
         self.max_multiply_adds = self.compute_bound()
 
     def compute_bound(self, scale: float = 1.0) -> int | None:
@@ -59,7 +66,8 @@ class Ladders:
 
         The budget's ``max_multiply_adds`` when it sets one; else, for a practical search,
         :data:`~advisor.model.budget.DEFAULT_COMPUTE_FACTOR` times the multiply-adds of the
-        standard CNN at that parameter budget (a wider one at a larger budget).
+        standard CNN at that parameter budget (a wider one at a larger budget), or of the
+        narrowest standard CNN where none fits.
         """
         if scale not in self._bounds:
             bound = self._stated_bound
@@ -68,7 +76,7 @@ class Ladders:
                     self.standard
                     if scale == 1.0
                     else self._standard_cnn(scaled_parameters(self.max_parameters, scale))
-                )
+                ) or self.narrowest
                 bound = None if standard is None else DEFAULT_COMPUTE_FACTOR * standard[1]
             self._bounds[scale] = bound
         return self._bounds[scale]
@@ -132,14 +140,14 @@ class Ladders:
             fits &= self.multiply_adds(candidate, profiles) <= bound
         return fits
 
-    def _standard_cnn(self, max_parameters: int) -> StandardCnn | None:
+    def _standard_cnn(self, max_parameters: int | None) -> StandardCnn | None:
         """Return the standard CNN at a budget: tree, multiply-adds and widths (M first).
 
         Contiguous pooling 2 per axis at every level below the top, as deep as the grid allows,
         ``M = r_0`` and widths doubling per level up to the widest allowed width (a CNN of 16
-        levels on 65,536 steps does not double to 262,144 channels: uncapped, no standard CNN
-        fitted any budget there and no compute bound applied), the widest such ladder within
-        ``max_parameters``. None when no such tree or ladder fits.
+        levels on 65,536 steps does not double to 262,144 channels), the widest such ladder
+        within ``max_parameters`` (None: the narrowest, whatever its count). None when no such
+        tree or ladder fits.
         """
         trees = [
             c
@@ -154,6 +162,9 @@ class Ladders:
         best = None
         for base in hidden:
             widths = [base, *(min(base << level, widest) for level in range(tree.depth))]
+            if max_parameters is None:
+                best = widths
+                break
             if int(self.model.count([widths])[0]) <= max_parameters:
                 best = widths
         if best is None:

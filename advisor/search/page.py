@@ -302,11 +302,12 @@ def _held_by_compute(run: SearchRun, entry: Entry) -> str:
     if not over.any():
         return ""
     largest = int(parameters[larger][over].max())
-    source = (
-        "the budget's"
-        if run.budget.max_multiply_adds is not None
-        else f"by default {DEFAULT_COMPUTE_FACTOR}x the standard CNN of this budget"
-    )
+    if run.budget.max_multiply_adds is not None:
+        source = "the budget's"
+    elif run.ladders.standard is not None:
+        source = f"by default {DEFAULT_COMPUTE_FACTOR}x the standard CNN of this budget"
+    else:
+        source = f"by default {DEFAULT_COMPUTE_FACTOR}x the narrowest standard CNN"
     return (
         f"The compute bound of {bound:,} multiply-adds per input ({source}) excludes this "
         f"tree's ladders of up to {largest:,} parameters, which fit the budget; "
@@ -373,14 +374,27 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
             f"The input {list(shape)} is searched as a grid of {len(shape)} axes, each pooled "
             f"like a spatial one; {hint}."
         )
-    if run.ladders.max_multiply_adds is None and run.budget.width_profile == "practical":
-        hidden = run.ladders.rules.hidden()
-        notes.append(
-            "No standard CNN (contiguous pooling, widths doubling per level from "
-            f"{hidden[0]} up to {hidden[-1]}) fits this budget, so the multiply-adds are not "
-            "compared with one and no compute bound applies; max_multiply_adds (--max-macs) "
-            "sets one."
+    ladders = run.ladders
+    if ladders.standard is None and run.budget.width_profile == "practical":
+        hidden = ladders.rules.hidden()
+        standard = (
+            f"No standard CNN (contiguous pooling, widths doubling per level from {hidden[0]} "
+            f"up to {hidden[-1]}) fits this budget, so the multiply-adds are not compared with one"
         )
+        narrowest = ladders.narrowest
+        if narrowest is None:
+            notes.append(
+                f"{standard} and no compute bound applies; max_multiply_adds (--max-macs) sets one."
+            )
+        elif run.budget.max_multiply_adds is None:
+            widths = "-".join(map(str, narrowest[2]))
+            parameters = int(ladders.model.count([list(narrowest[2])])[0])
+            notes.append(
+                f"{standard}; the compute bound, {ladders.max_multiply_adds:,} multiply-adds per "
+                f"input, is {DEFAULT_COMPUTE_FACTOR}x the narrowest one's (widths {widths}, "
+                f"{parameters:,} parameters), as at the budgets where it fits; "
+                "max_multiply_adds (--max-macs) sets another."
+            )
     relaxed = run.ladders.rules.relaxed() if run.budget.width_profile == "practical" else []
     if relaxed:
         notes.append(
