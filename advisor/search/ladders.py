@@ -7,11 +7,11 @@ multiply-adds of the standard CNN at this budget (contiguous pooling 2 per axis,
 per level up to the widest allowed width, as practitioners cap them), so a parameter-only budget
 never returns a net far costlier than the one a practitioner would build. Below the parameter
 count of the narrowest standard CNN (widths doubling from the narrowest allowed width) the bound
-is that CNN's: a larger budget then never lifts a bound a smaller one had (without it, 32x32x3
-with 10 classes returned M = 24 and 3.0M multiply-adds at 15,000 parameters, where no standard
-CNN fits, and M = 10 and 1.3M at 20,000, held to the bound of the standard CNN that fits there).
-None only when the grid has no standard CNN's tree. Of the fitting ladders only the ones no other
-fitting ladder dominates can be a tree's best (:func:`~advisor.search.profiles.maximal`).
+is that CNN's: a larger budget then never has a tighter bound than a smaller one (without it,
+32x32x3 with 10 classes returned M = 24 and 3.0M multiply-adds at 15,000 parameters, where no
+standard CNN fits, and M = 10 and 1.3M at 20,000, held to the bound of the standard CNN that fits
+there). None only when the grid has no standard CNN's tree. Of the fitting ladders only the ones
+no other fitting ladder dominates can be a tree's best (:func:`~advisor.search.profiles.maximal`).
 Every figure is computed once per depth or schedule and kept.
 """
 
