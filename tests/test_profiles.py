@@ -289,6 +289,7 @@ def test_a_budget_too_small_for_a_practical_net_names_the_field() -> None:
         ([64], 10**6, None),
         ([16, 16], None, None),
         ([1, 64], None, "none"),
+        ([1, 64], 10**6, None),
     ],
 )
 def test_a_search_with_no_standard_cnn_at_its_budget_says_which_compute_bound_applies(

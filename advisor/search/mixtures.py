@@ -94,7 +94,7 @@ def with_mixtures(
     *,
     scope: Scope = "complete",
     reading: Sequence[str] = (),
-    max_multiply_adds: int | None = None,
+    max_multiply_adds: int | None,
 ) -> SearchResult:
     """Add the best mixture of every pair of ``result``'s trees; return the page at ``offset``.
 

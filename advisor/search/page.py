@@ -375,7 +375,8 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
             f"like a spatial one; {hint}."
         )
     ladders = run.ladders
-    if ladders.standard is None and run.budget.width_profile == "practical":
+    stated = run.budget.max_multiply_adds is not None
+    if ladders.standard is None and run.budget.width_profile == "practical" and not stated:
         hidden = ladders.rules.hidden()
         standard = (
             f"No standard CNN (contiguous pooling, widths doubling per level from {hidden[0]} "
@@ -386,7 +387,7 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
             notes.append(
                 f"{standard} and no compute bound applies; max_multiply_adds (--max-macs) sets one."
             )
-        elif run.budget.max_multiply_adds is None:
+        else:
             widths = "-".join(map(str, narrowest[2]))
             parameters = int(ladders.model.count([list(narrowest[2])])[0])
             notes.append(
