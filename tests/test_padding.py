@@ -28,7 +28,7 @@ from advisor.model.architecture import (
 from advisor.model.budget import Budget
 from advisor.model.grid import padded_ids, padded_shape
 from advisor.model.task import Task, parse_task
-from advisor.search.candidates import FRIENDLY_PRIME, friendly_paddings, window_schedules
+from advisor.search.candidates import window_schedules
 from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
 from advisor.seprank.engines import ENGINES
@@ -233,34 +233,9 @@ def test_a_symmetry_task_on_a_size_with_odd_factors_gets_mirror_pooling() -> Non
     assert ranks["mirror"] > ranks["interleaved"]
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.integers(5, 20_000))
-def test_an_awkward_axis_may_grow_to_an_even_size_mirror_can_fold(size: int) -> None:
-    """Every awkward axis is offered the next even size with prime factors 2, 3 and 5 (which
-    mirror folds), not only the next such size, which may be odd (10,007 -> 10,125), and the
-    next power of two (16,384: 60% more locations than 10,240 = 2^11 * 5)."""
-    assume(max(_prime_factors(size)) > FRIENDLY_PRIME or _prime_factors(size) == [size])
-    grown = {size + sum(margins) for (margins,) in friendly_paddings((size,))}
-    even = next(
-        n for n in range(size, 4 * size) if n % 2 == 0 and max(_prime_factors(n), default=1) <= 5
-    )
-    assert even in grown
-    assert all(max(_prime_factors(n)) <= 5 for n in grown)
-
-
 def test_a_mirror_search_on_a_prime_length_offers_the_even_padding() -> None:
     # 41 steps: 45 = 3^2 * 5 (odd: mirror cannot fold it), 48 = 2^4 * 3 and 64.
     task = parse_task({"input": {"shape": [41]}, "preset": "symmetry"})
     budget = Budget.model_validate({"max_parameters": 5_000, "geometries": ["mirror"]})
     grown = {41 + sum(r.architecture.padding[0]) for r in recommend(task, budget).recommendations}
     assert 48 in grown
-
-
-def _prime_factors(n: int) -> list[int]:
-    factors, p = [], 2
-    while p * p <= n:
-        while n % p == 0:
-            factors.append(p)
-            n //= p
-        p += 1
-    return factors + ([n] if n > 1 else [])

@@ -164,11 +164,15 @@ def test_a_padded_axis_grows_to_the_smallest_friendlier_sizes() -> None:
 
     for n in range(2, 300):
 
-        def smallest(primes: set[int], n: int = n) -> int:
-            # An odd axis that is not awkward grows to an even size (mirror folds by 2).
+        def smallest(primes: set[int], even: bool, n: int = n) -> int:
+            # An odd axis that is not awkward grows to an even size (mirror folds by 2); an
+            # awkward one to the next friendlier size and to the next even one.
             sizes = range(n, 4 * n) if awkward(n) else range(n + 1, 4 * n, 2)
-            return next(m for m in sizes if not awkward(m) and factors(m) <= primes)
+            return next(
+                m for m in sizes if not awkward(m) and factors(m) <= primes and not (even and m % 2)
+            )
 
-        expected = [smallest({2, 3, 5}), smallest({2})] if awkward(n) or n % 2 else []
+        choices = itertools.product(({2, 3, 5}, {2}), (False, True))
+        expected = [smallest(*c) for c in choices] if awkward(n) or n % 2 else []
         grown = [n + before + after for ((before, after),) in friendly_paddings((n,))]
         assert grown == list(dict.fromkeys(expected)), n
