@@ -7,7 +7,6 @@ the service's ``InferTask`` gets only that summary, with ``--target`` as with th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 from advisor_client.client import AdvisorClient
 
+from advisor.cli.json_output import readable_json
 from advisor.errors import InvalidRequestError
 from advisor.infer.combine import with_data
 from advisor.infer.data import DataSample, read_data, read_labels
@@ -95,7 +95,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
 def _task_text(document: dict[str, Any], form: str) -> str:
     """Write a task file's document as ``form`` (``yaml`` or ``json``) says."""
     if form == "json":
-        return json.dumps(document) + "\n"
+        return readable_json(document)
     from advisor.cli.yaml_output import readable_yaml
 
     return readable_yaml(document)

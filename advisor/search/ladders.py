@@ -81,6 +81,17 @@ class Ladders:
             self._bounds[scale] = bound
         return self._bounds[scale]
 
+    def bound_source(self) -> str:
+        """Say where :attr:`max_multiply_adds` comes from, as :meth:`compute_bound` chose it."""
+        if self._stated_bound is not None:
+            return "the budget's"
+        reference = (
+            "the standard CNN of this budget"
+            if self.standard is not None
+            else "the narrowest standard CNN"
+        )
+        return f"by default {DEFAULT_COMPUTE_FACTOR}x {reference}"
+
     def of_depth(self, depth: int) -> tuple[_Ints, _Ints]:
         """Return every practical profile of a depth and its parameters (computed once)."""
         cached = self._depths.get(depth)

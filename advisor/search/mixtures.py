@@ -305,6 +305,7 @@ def _best_mixture(
     ``relations`` are the description's where the objective weighs coherence, else none.
     ``stop`` is polled before every ladder (:class:`~advisor.errors.StoppedError`).
     """
+    max_parameters, max_multiply_adds = bounds
     trees = first.architecture, second.architecture
     # What the widths do not change is built once per pair: where the members coincide, their
     # structure (the bound takes the widths from each ladder) and the labels on their grid.
@@ -325,7 +326,6 @@ def _best_mixture(
         # the mixture could not be counted (nor parsed back): no such net is recommended.
         if mixture.multiply_adds > COUNT_LIMIT:
             continue
-        max_parameters, max_multiply_adds = bounds
         parameters = mixture.parameters
         if parameters > max_parameters:
             continue

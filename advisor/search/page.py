@@ -302,15 +302,9 @@ def _held_by_compute(run: SearchRun, entry: Entry) -> str:
     if not over.any():
         return ""
     largest = int(parameters[larger][over].max())
-    if run.budget.max_multiply_adds is not None:
-        source = "the budget's"
-    elif run.ladders.standard is not None:
-        source = f"by default {DEFAULT_COMPUTE_FACTOR}x the standard CNN of this budget"
-    else:
-        source = f"by default {DEFAULT_COMPUTE_FACTOR}x the narrowest standard CNN"
     return (
-        f"The compute bound of {bound:,} multiply-adds per input ({source}) excludes this "
-        f"tree's ladders of up to {largest:,} parameters, which fit the budget; "
+        f"The compute bound of {bound:,} multiply-adds per input ({run.ladders.bound_source()}) "
+        f"excludes this tree's ladders of up to {largest:,} parameters, which fit the budget; "
         "max_multiply_adds (--max-macs) sets another."
     )
 
