@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import parse_architecture
@@ -81,6 +83,35 @@ def test_scores_scale_by_coherence_over_the_best_trees() -> None:
             Objective.create([10.0], [1.0], "weighted", best_coherence=wrong)
     both = Objective.create([10.0], [1.0], "weighted", least_discarded=1.0, best_coherence=0.5)
     assert both.keys([[10.0]], discarded=2.0, coherence=0.25)[0, 0] == pytest.approx(0.25)
+
+
+@given(
+    share=st.floats(0.001, 1.0),
+    best=st.floats(0.01, 1.0),
+    coherence=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=8),
+)
+def test_coherence_scales_only_the_share_of_the_weight_its_relations_explain(
+    share: float, best: float, coherence: list[float]
+) -> None:
+    objective = Objective.create(
+        [10.0], [1.0], "weighted", best_coherence=best, relation_share=share
+    )
+    factor = objective.coherence_factor(coherence)[:, 0]
+    expected = [1 - share + share * min(c / best, 1.0) for c in coherence]
+    np.testing.assert_allclose(factor, expected)
+    # The part no relation explains keeps its score: never below 1 - share, never above 1.
+    assert np.all(factor >= 1 - share - 1e-12)
+    assert np.all(factor <= 1 + 1e-12)
+    keys = objective.keys([[10.0]] * len(coherence), coherence=coherence)
+    np.testing.assert_allclose(keys[:, 0], np.round(factor, 12))
+
+
+def test_a_relation_share_outside_the_unit_interval_is_refused() -> None:
+    for wrong in (0.0, -0.5, 1.01, math.nan):
+        with pytest.raises(ValueError, match="relation_share"):
+            Objective.create([10.0], [1.0], "weighted", best_coherence=0.5, relation_share=wrong)
+    with pytest.raises(ValueError, match="best_coherence"):
+        Objective.create([10.0], [1.0], "weighted").coherence_factor([0.5])
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,10 @@ level, as the tied trees it was fitted on, the two are the same.
 The practical search multiplies each tree's score by its figure over the best any recommendable
 tree reaches (docs/THEORY.md §18): re-scored on the benchmark's trained pools this raised the
 mean Kendall tau of score against accuracy from +0.45 to +0.51 (with the data's correlations
-+0.47 to +0.53), and of the picks it changed only digits-local's #1, to the pool's best.
++0.47 to +0.53), and of the picks it changed only digits-local's #1, to the pool's best. The
+factor scales only the share of the description's weight its relations explain
+(:meth:`~advisor.search.objective.Objective.coherence_factor`): a correlation no shift or mirror
+explains says nothing of how a tree should meet it.
 
 A *relation* is read off the description where it states one (:mod:`advisor.model.maps`): a
 correlation whose B is its A moved by a fixed displacement relates each location of A with the
@@ -45,6 +48,7 @@ A description no shift or mirror explains has no relation and the figure is not 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -69,6 +73,7 @@ __all__ = [
     "coherence",
     "describe_relation",
     "description_relations",
+    "explained_share",
     "task_relations",
 ]
 
@@ -210,6 +215,19 @@ def description_relations(
     """
     weights = normalised([c.weight for c in correlations])
     return task_relations(correlations, shape, weights, stop)
+
+
+def explained_share(relations: Sequence[Relation]) -> float:
+    """Return the share of the description's weights its relations explain, in ``(0, 1]``.
+
+    ``relations`` as :func:`description_relations` returns them (weights normalised over every
+    correlation): a correlation no shift or mirror explains has no part in them.
+    """
+    if not relations:
+        raise ValueError("a share of the weights needs at least one relation")
+    total = math.fsum(float(r.weights.sum()) for r in relations)
+    # Weights normalised and split over pairs sum to 1 only up to rounding.
+    return 1.0 if math.isclose(total, 1.0, rel_tol=1e-9) else min(total, 1.0)
 
 
 def architecture_coherence(relations: Sequence[Relation], architecture: Architecture) -> float:

@@ -245,13 +245,19 @@ def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence
         ) + (f", {excess:.2f} more than the finest tree here)" if excess else ", the least)")
     if objective.best_coherence is not None:
         best = objective.best_coherence
-        share = min(chosen.coherence / best, 1.0)
+        factor = float(objective.coherence_factor(chosen.coherence)[0, 0])
+        share = chosen.coherence / best
         own, theirs = told_apart(chosen.coherence, best)
         read = ""
         if reading:
             read = f"read as {_listed(reading[:_SHOWN], len(reading) - _SHOWN, quoted=False)}; "
+        if objective.relation_share < 1:
+            read += (
+                f"they explain {objective.relation_share:.0%} of the correlations' weight, the "
+                "share of the score this factor scales; "
+            )
         text += (
-            f", times x{share:.3g} for how its pooling levels meet the location pairs the "
+            f", times x{factor:.3g} for how its pooling levels meet the location pairs the "
             f"description repeats ({read}coherence {own}"
         ) + (
             f" against the best tree's {theirs}: pairs met at one level everywhere, in small "

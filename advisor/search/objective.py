@@ -25,7 +25,10 @@ buys rank. Remaining ties go to fewer parameters (the search's rule, not this mo
 A practical search's objective also scales each score by two figures of the tree alone, whatever
 its widths: the arrangement its pooling windows discard (:mod:`advisor.model.arrangement`), and
 how alike and how soon it meets the relations the description states
-(:mod:`advisor.search.coherence`), each against the best any recommendable tree reaches.
+(:mod:`advisor.search.coherence`), each against the best any recommendable tree reaches. The
+coherence weighs only the share of the description's weight its relations explain: a light
+correlation stated as a mirror beside heavier ones no shift or mirror explains does not decide
+the geometry alone.
 """
 
 from __future__ import annotations
@@ -101,6 +104,9 @@ class Objective:
         The largest coherence (:func:`advisor.search.coherence.coherence`) any candidate tree
         reaches on the description's relations, or None to ignore it (no relation, or a free
         search).
+    relation_share
+        The share of the weights the description's relations explain, in ``(0, 1]``: the part
+        of the score the coherence scales (:meth:`coherence_factor`).
     """
 
     targets: _Floats
@@ -109,6 +115,7 @@ class Objective:
     max_parameters: int | None = None
     least_discarded: float | None = None
     best_coherence: float | None = None
+    relation_share: float = 1.0
 
     @classmethod
     def create(
@@ -119,6 +126,7 @@ class Objective:
         max_parameters: int | None = None,
         least_discarded: float | None = None,
         best_coherence: float | None = None,
+        relation_share: float = 1.0,
     ) -> Objective:
         """Validate the arrays and normalise the weights."""
         target_array = np.asarray(targets, dtype=np.float64)
@@ -129,6 +137,8 @@ class Objective:
             raise ValueError("targets and weights must be positive")
         if best_coherence is not None and not 0 < best_coherence <= 1:
             raise ValueError(f"best_coherence must lie in (0, 1], not {best_coherence!r}")
+        if not 0 < relation_share <= 1:
+            raise ValueError(f"relation_share must lie in (0, 1], not {relation_share!r}")
         return cls(
             target_array,
             normalised(weight_array),
@@ -136,6 +146,7 @@ class Objective:
             max_parameters,
             least_discarded,
             best_coherence,
+            relation_share,
         )
 
     @property
@@ -165,7 +176,7 @@ class Objective:
         the ``(P,)`` (or scalar) arrangement ``d`` the tree discards, bits per location: per
         location, the share of the arrangements the least-discarding tree tells apart that this
         one still tells apart. With ``best_coherence`` set, every score is scaled by
-        ``min(c / best_coherence, 1)`` for the ``(P,)`` (or scalar) coherence ``c`` of the tree.
+        :meth:`coherence_factor` of the ``(P,)`` (or scalar) coherence ``c`` of the tree.
         With ``max_parameters`` set, the last key is the fraction of the
         budget the ``(P,)`` ``parameters`` use (at most 1): among equal scores, the design that
         spends more of the budget.
@@ -211,9 +222,21 @@ class Objective:
         if self.best_coherence is not None:
             if coherence is None:
                 raise ValueError("an objective with best_coherence scores coherence too")
-            ratio = np.asarray(coherence, dtype=np.float64).reshape(-1, 1) / self.best_coherence
-            factors.append(np.minimum(ratio, 1.0))
+            factors.append(self.coherence_factor(coherence))
         return factors
+
+    def coherence_factor(self, coherence: npt.ArrayLike) -> _Floats:
+        """Return the ``(P, 1)`` factor of the score a tree's ``(P,)`` coherence leaves.
+
+        ``1 - s + s * min(c / best_coherence, 1)`` with ``s`` = :attr:`relation_share`: the
+        correlations no relation explains tell nothing of how a tree should meet them, so they
+        keep their part of the score whatever the tree's coherence. Needs ``best_coherence``.
+        """
+        if self.best_coherence is None:
+            raise ValueError("an objective without best_coherence has no coherence factor")
+        ratio = np.asarray(coherence, dtype=np.float64).reshape(-1, 1) / self.best_coherence
+        factor: _Floats = 1.0 - self.relation_share + self.relation_share * np.minimum(ratio, 1.0)
+        return factor
 
     def at_budget(self, scale: float) -> Objective:
         """Return this objective with the budget whose share breaks ties scaled by ``scale``.

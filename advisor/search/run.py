@@ -38,7 +38,12 @@ from advisor.search.board import Board, Entry, Scored
 from advisor.search.candidates import Candidate, CandidateSpace, deepest_schedule, largest_window
 from advisor.search.checks import check_kernel, check_space
 from advisor.search.clock import SearchClock
-from advisor.search.coherence import Relation, TreeCoherence, description_relations
+from advisor.search.coherence import (
+    Relation,
+    TreeCoherence,
+    description_relations,
+    explained_share,
+)
 from advisor.search.ladders import Ladders
 from advisor.search.meeting import levels_apart
 from advisor.search.objective import Objective
@@ -440,8 +445,13 @@ class SearchRun:
         return self.targets.free_objective()
 
     def practical_objective(self) -> Objective:
-        """Return a practical search's objective on the trees scored so far (its targets)."""
-        return self.targets.practical_objective()
+        """Return a practical search's objective on the trees scored so far (its targets).
+
+        Its coherence weighs the share of the weights the relations explain, once they are read
+        (before, no tree's coherence is weighed).
+        """
+        relations = self._relations
+        return self.targets.practical_objective(explained_share(relations) if relations else 1.0)
 
     def scoring_pass(self, stop: StopSignal | None = None) -> None:
         """Score every recommendable tree: the targets of the full search's objective.

@@ -64,8 +64,12 @@ class Targets:
         bounds = self._bounds(self._budget.choices()[-1])
         return Objective.create(bounds, self._weights, self._budget.objective)
 
-    def practical_objective(self) -> Objective:
-        """Return a practical search's objective on the trees recorded so far (module docstring)."""
+    def practical_objective(self, relation_share: float = 1.0) -> Objective:
+        """Return a practical search's objective on the trees recorded so far (module docstring).
+
+        ``relation_share``: the share of the weights the description's relations explain
+        (:attr:`~advisor.search.objective.Objective.relation_share`).
+        """
         if self.reached:
             best = self._best
             if self._budget.log2_rank_target is not None:
@@ -82,6 +86,7 @@ class Targets:
                 self._least_discarded if math.isfinite(self._least_discarded) else None
             ),
             best_coherence=self._best_coherence or None,
+            relation_share=relation_share,
         )
 
     def _bounds(self, representation: int) -> npt.NDArray[np.float64]:
