@@ -316,6 +316,55 @@ def test_the_coherence_weighs_only_the_correlations_its_relations_explain() -> N
     assert "they explain 19% of the correlations' weight" in " ".join(first.rationale.split())
 
 
+def _halves_task(relation: str | None) -> Task:
+    """The left and right halves of a 16x16 image and of each of its four quadrants."""
+    boxes = [((0, 0), (16, 16)), ((0, 0), (8, 8)), ((0, 8), (8, 16)), ((8, 0), (16, 8))]
+    boxes.append(((8, 8), (16, 16)))
+    correlations = []
+    for (r0, c0), (r1, c1) in boxes:
+        middle = (c0 + c1) // 2
+        correlation: dict[str, object] = {
+            "name": f"rows {r0}-{r1} columns {c0}-{c1}",
+            "a": {"box": {"start": [r0, c0], "stop": [r1, middle]}},
+            "b": {"box": {"start": [r0, middle], "stop": [r1, c1]}},
+        }
+        if relation is not None:
+            correlation["relation"] = relation
+        correlations.append(correlation)
+    return parse_task({"input": {"shape": [16, 16]}, "correlations": correlations})
+
+
+def test_a_reading_names_the_maps_of_the_other_kind_its_regions_also_fit() -> None:
+    task = _halves_task(None)
+    relations = description_relations(task.resolved(), task.input.shape)
+    # Fewest relations: shifts by 8 and by 4 columns (two), not mirrors about three centres.
+    assert sorted(r.key for r in relations) == [("shift", (0, 4)), ("shift", (0, 8))]
+    # Halves [c0, m) and [m, c1) mirror about (c0 + c1 - 1) / 2: totals 15, 7 and 23.
+    others = {r.key: set(r.others) for r in relations}
+    assert others[("shift", (0, 8))] == {("mirror", (1, 15))}
+    assert others[("shift", (0, 4))] == {("mirror", (1, 7)), ("mirror", (1, 23))}
+    stated = _halves_task("mirror")
+    read = description_relations(stated.resolved(), stated.input.shape)
+    assert {r.key[0] for r in read} == {"mirror"}
+    assert all(r.others == () for r in read)
+
+
+@pytest.mark.parametrize("relation", [None, "mirror"])
+def test_the_rationale_names_the_reading_the_score_did_not_take(relation: str | None) -> None:
+    task = _halves_task(relation)
+    budget = Budget(max_parameters=11_466, outputs=2, time_limit_seconds=None, top_k=2)
+    text = " ".join(recommend(task, budget).recommendations[0].rationale.split())
+    note = "`relation: mirror` on those correlations states it."
+    if relation is None:
+        sentence = text[text.index("The regions read as") :]
+        assert sentence.endswith(note)
+        for centre in ("3.5", "7.5", "11.5"):
+            assert f"a mirror about column {centre}" in sentence
+    else:
+        assert "The regions read as" not in text
+        assert "read as a mirror about column 3.5, a mirror about column 11.5 and a mirror" in text
+
+
 @st.composite
 def _side_and_point(draw: st.DrawFn) -> tuple[list[int], _Ids, _Ids, int]:
     shape = draw(st.sampled_from([[40], [9, 7], [12, 12], [5, 6, 4], [3, 9, 5]]))

@@ -106,12 +106,17 @@ class Relation:
         ``(P,)`` location ids: pair ``p`` is ``(first[p], second[p])``.
     weights
         ``(P,)`` positive: a correlation's weight shared by its pairs.
+    others
+        The maps of the other kind (mirrors for a shift, shifts for a mirror) that the
+        correlations it explains fit too, which the reading did not take: equal regions side by
+        side are both, and a correlation's ``relation`` says which is meant.
     """
 
     key: _Key
     first: _Ids
     second: _Ids
     weights: _Floats
+    others: tuple[_Key, ...] = ()
 
 
 def task_relations(
@@ -154,6 +159,7 @@ def task_relations(
             options[("mirror", (axis, total))] = sides.pairs(*mirror_map(ndim, axis, total))
         readings.append(options)
     grouped: dict[_Key, list[tuple[_Ids, _Ids, _Floats]]] = {}
+    others: dict[_Key, dict[_Key, None]] = {}
     left = {index for index, options in enumerate(readings) if options}
     while True:
         mass: dict[_Key, float] = {}
@@ -167,6 +173,9 @@ def task_relations(
             first, second = readings[index][chosen]
             share = np.full(len(first), float(weights[index]) / len(first))
             grouped.setdefault(chosen, []).append((first, second, share))
+            others.setdefault(chosen, {}).update(
+                dict.fromkeys(k for k in readings[index] if k[0] != chosen[0])
+            )
             left.discard(index)
     return [
         Relation(
@@ -174,6 +183,7 @@ def task_relations(
             np.concatenate([f for f, _, _ in parts]),
             np.concatenate([s for _, s, _ in parts]),
             np.concatenate([w for _, _, w in parts]),
+            tuple(others[key]),
         )
         for key, parts in grouped.items()
     ]

@@ -27,7 +27,16 @@ from advisor.model.budget import scaled_parameters
 from advisor.model.results import Efficiency
 from advisor.search.objective import Objective
 
-__all__ = ["MORE_BUDGET", "Design", "Scope", "Widening", "fit", "rationale", "told_apart"]
+__all__ = [
+    "MORE_BUDGET",
+    "Design",
+    "Scope",
+    "Widening",
+    "fit",
+    "listed",
+    "rationale",
+    "told_apart",
+]
 
 Scope = Literal["complete", "stopped", "bounds"]
 """What a practical search's targets are: the best of every tree (``complete``), of the trees
@@ -218,10 +227,10 @@ def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str
     ]
     if not short:
         return "It models every correlation as fully as its target asks."
-    shortfall = f"falls short on {_listed(short[:_SHOWN], len(short) - _SHOWN)}"
+    shortfall = f"falls short on {listed(short[:_SHOWN], len(short) - _SHOWN)}"
     if not full:
         return f"It {shortfall}."
-    return f"It models {_listed(full)} as fully as its target asks and {shortfall}."
+    return f"It models {listed(full)} as fully as its target asks and {shortfall}."
 
 
 _TARGETS: dict[Scope, str] = {
@@ -250,7 +259,7 @@ def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence
         own, theirs = told_apart(chosen.coherence, best)
         read = ""
         if reading:
-            read = f"read as {_listed(reading[:_SHOWN], len(reading) - _SHOWN, quoted=False)}; "
+            read = f"read as {listed(reading[:_SHOWN], len(reading) - _SHOWN, quoted=False)}; "
         if objective.relation_share < 1:
             read += (
                 f"they explain {objective.relation_share:.0%} of the correlations' weight, the "
@@ -359,7 +368,8 @@ def _more(chosen: Design, more: Design | None, max_parameters: int, limit: str) 
     )
 
 
-def _listed(items: Sequence[str], more: int = 0, quoted: bool = True) -> str:
+def listed(items: Sequence[str], more: int = 0, quoted: bool = True) -> str:
+    """Join ``items`` as prose (``a, b and c``), ``more`` left out said as a count."""
     shown = [item if item.startswith("'") or not quoted else repr(item) for item in items]
     if more > 0:
         shown.append(f"{more} more")

@@ -24,13 +24,27 @@ from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.search.board import Entry, ranked
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
-from advisor.search.explain import MORE_BUDGET, Design, Scope, Widening, rationale, told_apart
+from advisor.search.explain import (
+    MORE_BUDGET,
+    Design,
+    Scope,
+    Widening,
+    listed,
+    rationale,
+    told_apart,
+)
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
 from advisor.stopping import StopSignal
 
-__all__ = ["build_recommendation", "relations_read", "result_page", "targets_scope"]
+__all__ = [
+    "build_recommendation",
+    "other_reading",
+    "relations_read",
+    "result_page",
+    "targets_scope",
+]
 
 
 def result_page(run: SearchRun, complete: bool) -> SearchResult:
@@ -156,6 +170,38 @@ def relations_read(run: SearchRun) -> list[str]:
         return []
     ndim = len(run.task.input.shape)
     return [describe_relation(relation.key, ndim) for relation in run.relations()]
+
+
+_OTHERS_SHOWN = 4
+"""Other readings named in the note; the rest are counted."""
+
+
+def other_reading(run: SearchRun) -> str:
+    """Say which relations the description's regions also read as, where the score weighs them.
+
+    Equal regions side by side are a shift and a mirror alike, and the reading with the fewest
+    relations is taken (:func:`~advisor.search.coherence.task_relations`): on the blobs of the
+    trained-outcome benchmark's ``symmetry`` task that took the shifts, and its pick trained
+    19 points below the mirror net (docs/OUTCOMES.md). The note names the other reading and how
+    to state it; empty where there is none.
+    """
+    if run.objective.best_coherence is None:
+        return ""
+    relations = run.relations()
+    taken = {relation.key for relation in relations}
+    others = list(dict.fromkeys(k for r in relations for k in r.others if k not in taken))
+    if not others:
+        return ""
+    ndim = len(run.task.input.shape)
+    read = [describe_relation(r.key, ndim) for r in relations if r.others]
+    words = [describe_relation(key, ndim) for key in others]
+    kinds = " or ".join(f"`relation: {kind}`" for kind in sorted({key[0] for key in others}))
+    return (
+        f"The regions read as {listed(read, quoted=False)} read as "
+        f"{listed(words[:_OTHERS_SHOWN], len(words) - _OTHERS_SHOWN, quoted=False)} too "
+        "(equal regions are both); the score took the reading with the fewest relations. If the "
+        f"other is meant, {kinds} on those correlations states it."
+    )
 
 
 def _analysed(
@@ -400,6 +446,9 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
     rival = _tied_rival(run)
     if rival is not None:
         notes.append(_tie_note(run, board.top[0], rival))
+    reading = other_reading(run)
+    if reading:
+        notes.append(reading)
     return notes
 
 
