@@ -35,6 +35,37 @@ _BAD_VALUE = re.compile(r"invalid (?P<kind>\w+) value: (?P<value>.*)", re.DOTALL
 """argparse's error for a value its type refused, naming the type: ``invalid int value: '1.5'``."""
 
 
+_REQUIRED = "the following arguments are required: "
+"""argparse's error for missing required arguments, before their names."""
+
+
+class _MissingRequiredError(Exception):
+    """A required argument is missing.
+
+    Reported once no unrecognized argument is found, by the ``parser`` (a subcommand's,
+    perhaps) that missed it.
+    """
+
+    def __init__(self, message: str, parser: OneLineParser) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+_depth = 0
+"""How many :meth:`OneLineParser.parse_known_args` calls are under way (a subcommand's parser
+runs inside its command's)."""
+
+
+def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """Return ``parser``'s actions and its subcommands' parsers' actions."""
+    found = list(parser._actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += _actions(sub)
+    return found
+
+
 _BUDGET_FIELD = re.compile(r"\bbudget\.[a-z_]+")
 """A budget field a message names as the fix (``lower budget.min_width``)."""
 
@@ -82,10 +113,56 @@ class OneLineParser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse as argparse does, but name an unrecognized option before a missing argument.
+
+        argparse checks the required arguments before it reports the ones it did not
+        recognize, so ``advisor --bogus`` said that COMMAND was missing and ``advisor recommend
+        task.yaml --bogus`` that --budget was: the mistyped option is the error to fix.
+        """
+        global _depth
+        _depth += 1
+        try:
+            return super().parse_known_args(args, namespace)
+        except _MissingRequiredError as missing:
+            if _depth > 1:  # a subcommand's parser: the outermost one reports
+                raise
+            unknown = self._unrecognized(args)
+            if not unknown:
+                missing.parser._report(str(missing))
+            self._report(f"unrecognized arguments: {' '.join(unknown)}")
+        finally:
+            _depth -= 1
+
     def error(self, message: str) -> NoReturn:
-        """Write ``message`` as one line naming the option, and exit with status 2."""
+        """Write ``message`` as one line naming the option, and exit with status 2.
+
+        A missing required argument is reported by :meth:`parse_known_args`, after it looked
+        for unrecognized ones.
+        """
+        if _depth and message.startswith(_REQUIRED):
+            raise _MissingRequiredError(message, self)
+        self._report(message)
+
+    def _report(self, message: str) -> NoReturn:
         name = self.command or self.prog
         self.exit(USAGE_EXIT_STATUS, f"{name}: error: {self._one_line(message)}\n")
+
+    def _unrecognized(self, args: Sequence[str] | None) -> list[str]:
+        """Return the arguments of ``args`` no option or positional takes.
+
+        The required arguments (the subcommands' too) are waived for this parse.
+        """
+        waived = [action for action in _actions(self) if action.required]
+        for action in waived:
+            action.required = False
+        try:
+            return super().parse_known_args(args, None)[1]
+        finally:
+            for action in waived:
+                action.required = True
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         # argparse's own check lists the choices but does not say which one was meant.

@@ -31,3 +31,45 @@ def test_advisor_server_refuses_an_abbreviated_option(capsys: pytest.CaptureFixt
         serve_main(["--por", "abc"])
     assert ended.value.code == USAGE_EXIT_STATUS
     assert capsys.readouterr().err == "advisor-server: error: unrecognized arguments: --por abc\n"
+
+
+def _tool() -> OneLineParser:
+    parser = OneLineParser(prog="tool")
+    parser.add_argument("--verbose", action="store_true")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run")
+    run.add_argument("task")
+    run.add_argument("--budget", type=int, required=True)
+    return parser
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        # argparse named the missing COMMAND or --budget and never the mistyped option.
+        (["--bogus"], "tool: error: unrecognized arguments: --bogus"),
+        (["run", "--bogus", "t"], "tool: error: unrecognized arguments: --bogus"),
+        (["--bogus", "run", "t"], "tool: error: unrecognized arguments: --bogus"),
+        (["run", "t", "--budget", "3", "--bogus"], "tool: error: unrecognized arguments: --bogus"),
+        # Nothing unrecognized: the missing arguments, by the parser that missed them, as before.
+        ([], "tool: error: the following arguments are required: COMMAND"),
+        (["run", "t"], "tool run: error: the following arguments are required: --budget"),
+        (
+            ["--verbose", "run"],
+            ("tool run: error: the following arguments are required: task, --budget"),
+        ),
+    ],
+)
+def test_an_unrecognized_option_is_named_before_a_missing_argument(
+    argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = _tool()
+    with pytest.raises(SystemExit) as ended:
+        parser.parse_args(argv)
+    assert ended.value.code == USAGE_EXIT_STATUS
+    assert capsys.readouterr().err == f"{error}\n"
+    # The waived requirements are restored: a later parse still refuses a missing --budget.
+    with pytest.raises(SystemExit):
+        parser.parse_args(["run", "t"])
+    assert "required: --budget" in capsys.readouterr().err
+    assert parser.parse_args(["run", "t", "--budget", "3"]).budget == 3
