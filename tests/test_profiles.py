@@ -234,7 +234,7 @@ def test_the_practical_picks_say_their_budget_share_and_keep_the_compute_bound()
     search = SearchRun(task, budget, StopSignal(), None)
     standard = search.ladders.standard
     assert standard is not None
-    _, standard_cost, standard_widths = standard
+    standard_cost, standard_widths = standard.multiply_adds, standard.widths
     assert standard_widths == (8, 8, 16, 32, 64, 128)
     for recommendation in result.recommendations:
         architecture = recommendation.architecture
@@ -258,7 +258,7 @@ def test_the_standard_cnn_caps_its_widths_at_the_widest_allowed_one() -> None:
     uncapped = [8, *(8 << level for level in range(10))]
     assert int(search.model.count([uncapped])[0]) > budget.max_parameters
     assert search.ladders.standard is not None
-    _, cost, widths = search.ladders.standard
+    cost, widths = search.ladders.standard.multiply_adds, search.ladders.standard.widths
     assert widths == (8, 8, 16, 32, 64, 128, 256, 512, 512, 512, 512)
     assert search.ladders.max_multiply_adds == DEFAULT_COMPUTE_FACTOR * cost
     for recommendation in recommend(task, budget).recommendations:
@@ -304,9 +304,10 @@ def test_a_search_with_no_standard_cnn_at_its_budget_says_which_compute_bound_ap
     assert (ladders.standard is None) == (shape != [16, 16])
     if said == "narrowest":
         assert ladders.narrowest is not None
-        _, cost, widths = ladders.narrowest
+        cost, widths = ladders.narrowest.multiply_adds, ladders.narrowest.widths
         assert widths == (8, 8, 16, 32, 64, 128, 256)
-        assert ladders.model.count([list(widths)])[0] > budget.max_parameters
+        assert ladders.narrowest.parameters == ladders.model.count([list(widths)])[0]
+        assert ladders.narrowest.parameters > budget.max_parameters
         assert ladders.max_multiply_adds == DEFAULT_COMPUTE_FACTOR * cost
     for recommendation in recommend(task, budget).recommendations:
         text = " ".join(recommendation.rationale.split())
@@ -333,7 +334,7 @@ def test_a_larger_budget_never_returns_a_smaller_net_where_no_standard_cnn_fits(
         budget = Budget(max_parameters=parameters, top_k=1)
         ladders = SearchRun(task, budget, StopSignal(), None).ladders
         assert ladders.narrowest is not None
-        narrowest = int(ladders.model.count([list(ladders.narrowest[2])])[0])
+        narrowest = ladders.narrowest.parameters
         assert (ladders.standard is None) == (parameters < narrowest)
         [pick] = recommend(task, budget).recommendations
         picks.append(pick.parameters)

@@ -17,6 +17,8 @@ Every figure is computed once per depth or schedule and kept.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -31,8 +33,27 @@ __all__ = ["Ladders", "StandardCnn"]
 _Ints = npt.NDArray[np.int64]
 _Pools = tuple[tuple[int, ...], ...]
 
-StandardCnn = tuple[Candidate, int, tuple[int, ...]]
-"""The standard CNN at a budget: its tree, its multiply-adds per input and its widths (M first)."""
+
+@dataclass(frozen=True)
+class StandardCnn:
+    """The standard CNN at a budget (:meth:`Ladders._standard_cnn`).
+
+    Attributes
+    ----------
+    tree
+        Its tree: contiguous pooling 2 per axis at every level below the top.
+    multiply_adds
+        Its multiply-adds per input.
+    widths
+        Its widths, M first.
+    parameters
+        Its parameter count.
+    """
+
+    tree: Candidate
+    multiply_adds: int
+    widths: tuple[int, ...]
+    parameters: int
 
 
 class Ladders:
@@ -77,7 +98,9 @@ class Ladders:
                     if scale == 1.0
                     else self._standard_cnn(scaled_parameters(self.max_parameters, scale))
                 ) or self.narrowest
-                bound = None if standard is None else DEFAULT_COMPUTE_FACTOR * standard[1]
+                bound = (
+                    None if standard is None else DEFAULT_COMPUTE_FACTOR * standard.multiply_adds
+                )
             self._bounds[scale] = bound
         return self._bounds[scale]
 
@@ -152,7 +175,7 @@ class Ladders:
         return fits
 
     def _standard_cnn(self, max_parameters: int | None) -> StandardCnn | None:
-        """Return the standard CNN at a budget: tree, multiply-adds and widths (M first).
+        """Return the standard CNN at a budget.
 
         Contiguous pooling 2 per axis at every level below the top, as deep as the grid allows,
         ``M = r_0`` and widths doubling per level up to the widest allowed width (a CNN of 16
@@ -173,12 +196,13 @@ class Ladders:
         best = None
         for base in hidden:
             widths = [base, *(min(base << level, widest) for level in range(tree.depth))]
+            parameters = int(self.model.count([widths])[0])
+            if max_parameters is None or parameters <= max_parameters:
+                best = widths, parameters
             if max_parameters is None:
-                best = widths
                 break
-            if int(self.model.count([widths])[0]) <= max_parameters:
-                best = widths
         if best is None:
             return None
-        cost = int(self.multiply_adds(tree, np.asarray([best], dtype=np.int64))[0])
-        return tree, cost, tuple(best)
+        widths, parameters = best
+        cost = int(self.multiply_adds(tree, np.asarray([widths], dtype=np.int64))[0])
+        return StandardCnn(tree, cost, tuple(widths), parameters)

@@ -142,7 +142,7 @@ def build_recommendation(
         names=run.names,
         max_parameters=run.budget.max_parameters,
         widenings=_widenings(run, entry),
-        standard_multiply_adds=standard[1] if standard else None,
+        standard_multiply_adds=standard.multiply_adds if standard else None,
         more_budget=_more_budget(run, entry),
         more_budget_limit=_wider_limit(run, entry),
         held=_held_by_compute(run, entry),
@@ -428,12 +428,11 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
                 f"{standard} and no compute bound applies; max_multiply_adds (--max-macs) sets one."
             )
         else:
-            widths = "-".join(map(str, narrowest[2]))
-            parameters = int(ladders.model.count([list(narrowest[2])])[0])
+            widths = "-".join(map(str, narrowest.widths))
             notes.append(
                 f"{standard}; the compute bound, {ladders.max_multiply_adds:,} multiply-adds per "
                 f"input, is {DEFAULT_COMPUTE_FACTOR}x the narrowest one's (widths {widths}, "
-                f"{parameters:,} parameters), as at the budgets where it fits; "
+                f"{narrowest.parameters:,} parameters), as at the budgets where it fits; "
                 "max_multiply_adds (--max-macs) sets another."
             )
     relaxed = run.ladders.rules.relaxed() if run.budget.width_profile == "practical" else []
