@@ -261,9 +261,10 @@ def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence
         if reading:
             read = f"read as {listed(reading[:_SHOWN], len(reading) - _SHOWN, quoted=False)}; "
         if objective.relation_share < 1:
+            explained = _percent(objective.relation_share)
             read += (
-                f"they explain {objective.relation_share:.0%} of the correlations' weight, the "
-                "share of the score this factor scales; "
+                f"they explain {explained} of the correlations' weight, the share of the score "
+                "this factor scales; "
             )
         text += (
             f", times x{factor:.3g} for how its pooling levels meet the location pairs the "

@@ -40,7 +40,6 @@ from advisor.stopping import StopSignal
 
 __all__ = [
     "build_recommendation",
-    "other_reading",
     "relations_read",
     "result_page",
     "targets_scope",
@@ -173,10 +172,14 @@ def relations_read(run: SearchRun) -> list[str]:
 
 
 _OTHERS_SHOWN = 4
-"""Other readings named in the note; the rest are counted."""
+"""Relations named in the note on the other reading; the rest are counted."""
 
 
-def other_reading(run: SearchRun) -> str:
+def _few(words: Sequence[str]) -> str:
+    return listed(words[:_OTHERS_SHOWN], len(words) - _OTHERS_SHOWN, quoted=False)
+
+
+def _other_reading(run: SearchRun) -> str:
     """Say which relations the description's regions also read as, where the score weighs them.
 
     Equal regions side by side are a shift and a mirror alike, and the reading with the fewest
@@ -193,12 +196,11 @@ def other_reading(run: SearchRun) -> str:
     if not others:
         return ""
     ndim = len(run.task.input.shape)
-    read = [describe_relation(r.key, ndim) for r in relations if r.others]
-    words = [describe_relation(key, ndim) for key in others]
+    read = _few([describe_relation(r.key, ndim) for r in relations if r.others])
+    words = _few([describe_relation(key, ndim) for key in others])
     kinds = " or ".join(f"`relation: {kind}`" for kind in sorted({key[0] for key in others}))
     return (
-        f"The regions read as {listed(read, quoted=False)} read as "
-        f"{listed(words[:_OTHERS_SHOWN], len(words) - _OTHERS_SHOWN, quoted=False)} too "
+        f"The regions read as {read} also read as {words} "
         "(equal regions are both); the score took the reading with the fewest relations. If the "
         f"other is meant, {kinds} on those correlations states it."
     )
@@ -445,7 +447,7 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
     rival = _tied_rival(run)
     if rival is not None:
         notes.append(_tie_note(run, board.top[0], rival))
-    reading = other_reading(run)
+    reading = _other_reading(run)
     if reading:
         notes.append(reading)
     return notes
