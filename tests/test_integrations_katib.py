@@ -521,6 +521,32 @@ def test_each_call_computes_only_the_designs_past_the_last_one(
     assert work.scored_once_each()
 
 
+def test_a_sampled_design_is_built_once_to_filter_and_score_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Building a design on a large grid takes milliseconds: the filter against the ranked
+    # designs and the scoring built each one, and the reply a third time.
+    from advisor.search.draws import SpaceDraws
+
+    builds: dict[int, int] = {}
+    build = SpaceDraws.architecture
+
+    def counted(draws: SpaceDraws, index: int) -> Architecture:
+        builds[index] = builds.get(index, 0) + 1
+        return build(draws, index)
+
+    search = _small_search()
+    whole = _designs(_from_position_one(search, 0, 30))
+    monkeypatch.setattr(SpaceDraws, "architecture", counted)
+    cache = SuggestionCache()
+    picked = [s for start in range(0, 30, 3) for s in suggestions(search, start, 3, cache=cache)]
+    assert _designs(picked) == whole
+    sampled = sum(s.source == "sampled" for s in picked)
+    assert sampled == 22
+    # Each sampled design: once to filter and score, once for the reply.
+    assert sorted(builds.values(), reverse=True)[:sampled] == [2] * sampled
+
+
 def test_the_cache_keys_on_the_search_the_experiment_reads_as() -> None:
     cache = SuggestionCache()
     search = _small_search()

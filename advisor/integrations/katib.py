@@ -573,14 +573,22 @@ class _Sequence:
         if self._draws is None:
             self._draws = SpaceDraws(task, budget, seed=budget.seed)
         draws = self._draws
+        # The designs this call scores, as the filter built them: an architecture on a large
+        # grid takes milliseconds (and ~45 bytes a location), so the filter stops at the last
+        # one this call needs and keeps only these, for this call.
+        built: dict[int, Architecture] = {}
         while len(self._sampled) < need:
             _raise_if_stopped(stop)
             drawn = draws.draw(self._draw, stop)
             for index in range(self._filtered, drawn):
-                _raise_if_stopped(stop)  # an architecture on a large grid takes milliseconds
-                if _json(draws.architecture(index)) not in self._seen:
+                _raise_if_stopped(stop)
+                architecture = draws.architecture(index)
+                if _json(architecture) not in self._seen:
                     self._sampled.append(index)
+                    built[index] = architecture
                 self._filtered = index + 1
+                if len(self._sampled) >= need:
+                    break
             if len(self._sampled) >= need or drawn < self._draw:
                 break
             self._draw *= 2
@@ -592,7 +600,8 @@ class _Sequence:
         scorer = self._scorer
         for index in left:
             _raise_if_stopped(stop)
-            self._scores.append(scorer.score(draws.architecture(index)))
+            architecture = built[index] if index in built else draws.architecture(index)
+            self._scores.append(scorer.score(architecture))
 
 
 class SuggestionCache:
