@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
@@ -51,9 +52,17 @@ class _MissingRequiredError(Exception):
         self.parser = parser
 
 
-_depth = 0
-"""How many :meth:`OneLineParser.parse_known_args` calls are under way (a subcommand's parser
-runs inside its command's)."""
+class _Deferring(threading.local):
+    """Whether this thread is inside :meth:`OneLineParser.parse_args`.
+
+    There a missing argument, a subcommand's too (its parser runs inside its command's), waits
+    for the unrecognized ones.
+    """
+
+    active = False
+
+
+_deferring = _Deferring()
 
 
 def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
@@ -113,36 +122,36 @@ class OneLineParser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
-    def parse_known_args(  # type: ignore[override]
+    def parse_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
-    ) -> tuple[argparse.Namespace, list[str]]:
+    ) -> argparse.Namespace:
         """Parse as argparse does, but name an unrecognized option before a missing argument.
 
         argparse checks the required arguments before it reports the ones it did not
         recognize, so ``advisor --bogus`` said that COMMAND was missing and ``advisor recommend
-        task.yaml --bogus`` that --budget was: the mistyped option is the error to fix.
+        task.yaml --bogus`` that --budget was: the mistyped option is the error to fix. Where
+        some unrecognized arguments are options, only those are named (``--bogus 5 task.yaml``
+        would read 5 as the task and name task.yaml as well).
         """
-        global _depth
-        _depth += 1
+        outer, _deferring.active = _deferring.active, True
         try:
-            return super().parse_known_args(args, namespace)
+            return super().parse_args(args, namespace)
         except _MissingRequiredError as missing:
-            if _depth > 1:  # a subcommand's parser: the outermost one reports
-                raise
             unknown = self._unrecognized(args)
             if not unknown:
                 missing.parser._report(str(missing))
-            self._report(f"unrecognized arguments: {' '.join(unknown)}")
+            options = [word for word in unknown if word.startswith("-")]
+            self._report(f"unrecognized arguments: {' '.join(options or unknown)}")
         finally:
-            _depth -= 1
+            _deferring.active = outer
 
     def error(self, message: str) -> NoReturn:
         """Write ``message`` as one line naming the option, and exit with status 2.
 
-        A missing required argument is reported by :meth:`parse_known_args`, after it looked
-        for unrecognized ones.
+        Within :meth:`parse_args`, a missing required argument is reported after it looked for
+        unrecognized ones.
         """
-        if _depth and message.startswith(_REQUIRED):
+        if _deferring.active and message.startswith(_REQUIRED):
             raise _MissingRequiredError(message, self)
         self._report(message)
 

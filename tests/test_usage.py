@@ -51,6 +51,8 @@ def _tool() -> OneLineParser:
         (["run", "--bogus", "t"], "tool: error: unrecognized arguments: --bogus"),
         (["--bogus", "run", "t"], "tool: error: unrecognized arguments: --bogus"),
         (["run", "t", "--budget", "3", "--bogus"], "tool: error: unrecognized arguments: --bogus"),
+        # Read with --budget waived, 5 is the task and t an extra word: the option is the error.
+        (["run", "--bogus", "5", "t"], "tool: error: unrecognized arguments: --bogus"),
         # Nothing unrecognized: the missing arguments, by the parser that missed them, as before.
         ([], "tool: error: the following arguments are required: COMMAND"),
         (["run", "t"], "tool run: error: the following arguments are required: --budget"),
@@ -73,3 +75,15 @@ def test_an_unrecognized_option_is_named_before_a_missing_argument(
         parser.parse_args(["run", "t"])
     assert "required: --budget" in capsys.readouterr().err
     assert parser.parse_args(["run", "t", "--budget", "3"]).budget == 3
+
+
+def test_parse_known_args_keeps_argparses_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    # Extra words are its result, not an error: a missing argument is still the error.
+    parser = _tool()
+    with pytest.raises(SystemExit):
+        parser.parse_known_args(["run", "t", "--extra"])
+    assert capsys.readouterr().err == (
+        "tool run: error: the following arguments are required: --budget\n"
+    )
+    known, extra = parser.parse_known_args(["run", "t", "--budget", "3", "--extra"])
+    assert (known.budget, extra) == (3, ["--extra"])
