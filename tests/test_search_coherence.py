@@ -340,29 +340,68 @@ def test_a_reading_names_the_maps_of_the_other_kind_its_regions_also_fit() -> No
     # Fewest relations: shifts by 8 and by 4 columns (two), not mirrors about three centres.
     assert sorted(r.key for r in relations) == [("shift", (0, 4)), ("shift", (0, 8))]
     # Halves [c0, m) and [m, c1) mirror about (c0 + c1 - 1) / 2: totals 15, 7 and 23.
-    others = {r.key: set(r.others) for r in relations}
-    assert others[("shift", (0, 8))] == {("mirror", (1, 15))}
-    assert others[("shift", (0, 4))] == {("mirror", (1, 7)), ("mirror", (1, 23))}
+    others = {r.key: r.others for r in relations}
+    assert others[("shift", (0, 8))] == ((0, (("mirror", (1, 15)),)),)
+    assert others[("shift", (0, 4))] == tuple(
+        (index, (("mirror", (1, total)),)) for index, total in ((1, 7), (2, 23), (3, 7), (4, 23))
+    )
     stated = _halves_task("mirror")
     read = description_relations(stated.resolved(), stated.input.shape)
     assert {r.key[0] for r in read} == {"mirror"}
     assert all(r.others == () for r in read)
 
 
-@pytest.mark.parametrize("relation", [None, "mirror"])
-def test_the_rationale_names_the_reading_the_score_did_not_take(relation: str | None) -> None:
-    task = _halves_task(relation)
-    budget = Budget(max_parameters=11_466, outputs=2, time_limit_seconds=None, top_k=2)
+def _note(task: Task) -> str | None:
+    budget = Budget(max_parameters=11_466, outputs=2, time_limit_seconds=None, top_k=1)
     text = " ".join(recommend(task, budget).recommendations[0].rationale.split())
-    note = "`relation: mirror` on those correlations states it."
-    if relation is None:
-        sentence = text[text.index("The regions read as") :]
-        assert sentence.endswith(note)
-        for centre in ("3.5", "7.5", "11.5"):
-            assert f"a mirror about column {centre}" in sentence
-    else:
-        assert "The regions read as" not in text
-        assert "read as a mirror about column 3.5, a mirror about column 11.5 and a mirror" in text
+    return text[text.index("Equal regions") :] if "Equal regions" in text else None
+
+
+def test_the_rationale_names_the_reading_the_score_did_not_take() -> None:
+    note = _note(_halves_task(None))
+    assert note is not None
+    assert note.endswith("`relation: mirror` on a correlation states it.")
+    # Each group with its own correlations and its own other maps.
+    assert (
+        "'rows 0-16 columns 0-16', read as a shift by 8 columns, also reads as a mirror about "
+        "column 7.5" in note
+    )
+    assert (
+        "'rows 0-8 columns 0-8', 'rows 0-8 columns 8-16', 'rows 8-16 columns 0-8' and 1 more, "
+        "read as a shift by 4 columns, also read as a mirror about column 3.5 or a mirror "
+        "about column 11.5" in note
+    )
+    assert _note(_halves_task("mirror")) is None
+
+
+def test_the_other_reading_pairs_each_relation_with_its_own_maps_and_skips_presets() -> None:
+    def halves(axis: int) -> dict[str, object]:
+        a_stop, b_start = [16, 16], [0, 0]
+        a_stop[axis], b_start[axis] = 8, 8
+        return {
+            "a": {"box": {"start": [0, 0], "stop": a_stop}},
+            "b": {"box": {"start": b_start, "stop": [16, 16]}},
+        }
+
+    # Read as shifts by 8 columns and 8 rows: the left/right halves are no mirror about a row.
+    task = parse_task(
+        {
+            "input": {"shape": [16, 16]},
+            "correlations": [
+                {"name": "left/right", **halves(1)},
+                {"name": "top/bottom", **halves(0)},
+            ],
+        }
+    )
+    note = _note(task)
+    assert note is not None
+    assert (
+        "'left/right', read as a shift by 8 columns, also reads as a mirror about column 7.5;"
+        in note
+    )
+    assert "'top/bottom', read as a shift by 8 rows, also reads as a mirror about row 7.5" in note
+    # A preset's correlations cannot state a relation: no note to act on.
+    assert _note(parse_task({"input": {"shape": [16, 16]}, "preset": "long_range"})) is None
 
 
 @st.composite

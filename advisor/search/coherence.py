@@ -107,16 +107,17 @@ class Relation:
     weights
         ``(P,)`` positive: a correlation's weight shared by its pairs.
     others
-        The maps of the other kind (mirrors for a shift, shifts for a mirror) that the
-        correlations it explains fit too, which the reading did not take: equal regions side by
-        side are both, and a correlation's ``relation`` says which is meant.
+        For each correlation it explains that also fits maps of the other kind (mirrors for a
+        shift, shifts for a mirror), its index among the correlations and those maps, which the
+        reading did not take for it: equal regions side by side are both, and a correlation's
+        ``relation`` says which is meant.
     """
 
     key: _Key
     first: _Ids
     second: _Ids
     weights: _Floats
-    others: tuple[_Key, ...] = ()
+    others: tuple[tuple[int, tuple[_Key, ...]], ...] = ()
 
 
 def task_relations(
@@ -159,7 +160,7 @@ def task_relations(
             options[("mirror", (axis, total))] = sides.pairs(*mirror_map(ndim, axis, total))
         readings.append(options)
     grouped: dict[_Key, list[tuple[_Ids, _Ids, _Floats]]] = {}
-    others: dict[_Key, dict[_Key, None]] = {}
+    others: dict[_Key, list[tuple[int, tuple[_Key, ...]]]] = {}
     left = {index for index, options in enumerate(readings) if options}
     while True:
         mass: dict[_Key, float] = {}
@@ -173,9 +174,9 @@ def task_relations(
             first, second = readings[index][chosen]
             share = np.full(len(first), float(weights[index]) / len(first))
             grouped.setdefault(chosen, []).append((first, second, share))
-            others.setdefault(chosen, {}).update(
-                dict.fromkeys(k for k in readings[index] if k[0] != chosen[0])
-            )
+            other = tuple(k for k in readings[index] if k[0] != chosen[0])
+            if other:
+                others.setdefault(chosen, []).append((index, other))
             left.discard(index)
     return [
         Relation(
@@ -183,7 +184,7 @@ def task_relations(
             np.concatenate([f for f, _, _ in parts]),
             np.concatenate([s for _, s, _ in parts]),
             np.concatenate([w for _, _, w in parts]),
-            tuple(others[key]),
+            tuple(others.get(key, ())),
         )
         for key, parts in grouped.items()
     ]

@@ -171,12 +171,8 @@ def relations_read(run: SearchRun) -> list[str]:
     return [describe_relation(relation.key, ndim) for relation in run.relations()]
 
 
-_OTHERS_SHOWN = 4
-"""Relations named in the note on the other reading; the rest are counted."""
-
-
-def _few(words: Sequence[str]) -> str:
-    return listed(words[:_OTHERS_SHOWN], len(words) - _OTHERS_SHOWN, quoted=False)
+_SHOWN = 3
+"""Correlations, and groups of them, named in the note on the other reading; the rest counted."""
 
 
 def _other_reading(run: SearchRun) -> str:
@@ -185,24 +181,37 @@ def _other_reading(run: SearchRun) -> str:
     Equal regions side by side are a shift and a mirror alike, and the reading with the fewest
     relations is taken (:func:`~advisor.search.coherence.task_relations`): on the blobs of the
     trained-outcome benchmark's ``symmetry`` task that took the shifts, and its pick trained
-    19 points below the mirror net (docs/OUTCOMES.md). The note names the other reading and how
-    to state it; empty where there is none.
+    19 points below the mirror net (docs/OUTCOMES.md). The note names, per relation read, the
+    task's own correlations that also read the other way (a preset's cannot state a relation),
+    and how to state it; empty where there are none.
     """
     if run.objective.best_coherence is None:
         return ""
-    relations = run.relations()
-    taken = {relation.key for relation in relations}
-    others = list(dict.fromkeys(k for r in relations for k in r.others if k not in taken))
-    if not others:
-        return ""
     ndim = len(run.task.input.shape)
-    read = _few([describe_relation(r.key, ndim) for r in relations if r.others])
-    words = _few([describe_relation(key, ndim) for key in others])
-    kinds = " or ".join(f"`relation: {kind}`" for kind in sorted({key[0] for key in others}))
+    own = len(run.task.correlations)
+    groups, kinds = [], set()
+    for relation in run.relations():
+        stated = [(index, keys) for index, keys in relation.others if index < own]
+        if not stated:
+            continue
+        names = [run.correlations[index].name for index, _ in stated]
+        keys = list(dict.fromkeys(key for _, found in stated for key in found))
+        kinds |= {key[0] for key in keys}
+        words = [describe_relation(key, ndim) for key in keys]
+        alternatives = ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1]
+        verb = "reads" if len(names) == 1 else "read"
+        groups.append(
+            f"{listed(names[:_SHOWN], len(names) - _SHOWN)}, read as "
+            f"{describe_relation(relation.key, ndim)}, also {verb} as {alternatives}"
+        )
+    if not groups:
+        return ""
+    statements = " or ".join(f"`relation: {kind}`" for kind in sorted(kinds))
+    more = f"; and {len(groups) - _SHOWN} more groups" if len(groups) > _SHOWN else ""
     return (
-        f"The regions read as {read} also read as {words} "
-        "(equal regions are both); the score took the reading with the fewest relations. If the "
-        f"other is meant, {kinds} on those correlations states it."
+        f"Equal regions read both ways: {'; '.join(groups[:_SHOWN])}{more}. The score took the "
+        f"reading with the fewest relations; if another is meant, {statements} on a correlation "
+        "states it."
     )
 
 
