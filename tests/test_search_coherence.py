@@ -276,7 +276,7 @@ def test_trees_equal_on_ranks_and_size_rank_by_their_coherence() -> None:
     )
 
 
-def _mostly_unrelated_task() -> Task:
+def _mostly_unrelated_task(heavy: float = 5) -> Task:
     """A heavy pair of scattered points, the halves stated as mirrors, a light pair."""
     halves = (
         {"box": {"start": [0, 0], "stop": [16, 8]}},
@@ -285,7 +285,7 @@ def _mostly_unrelated_task() -> Task:
     correlations = [
         {
             "name": "heavy",
-            "weight": 5,
+            "weight": heavy,
             "a": {"indices": [0, 53, 114]},
             "b": {"indices": [156, 225, 170]},
         },
@@ -314,6 +314,22 @@ def test_the_coherence_weighs_only_the_correlations_its_relations_explain() -> N
     assert better_met
     assert all(heavy(r) < heavy(first) for r in better_met)
     assert "they explain 19% of the correlations' weight" in " ".join(first.rationale.split())
+
+
+def test_a_coherence_factor_just_below_one_never_reads_one() -> None:
+    # With the relations at 0.02% of the weight a tree short of the best coherence scores
+    # x0.9998 or so, which three digits wrote as x1 beside the two coherences it compares.
+    task = _mostly_unrelated_task(heavy=5000)
+    budget = Budget(max_parameters=11_466, outputs=2, time_limit_seconds=None, top_k=8)
+    short = [
+        " ".join(r.rationale.split())
+        for r in recommend(task, budget).recommendations
+        if "against the best tree's" in r.rationale
+    ]
+    assert short
+    for text in short:
+        assert "times x1 for how its pooling levels meet" not in text
+        assert "times x0.999" in text
 
 
 def _halves_task(relation: str | None) -> Task:

@@ -249,7 +249,7 @@ def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence
     if objective.least_discarded is not None:
         excess = max(chosen.discarded - objective.least_discarded, 0.0)
         text += (
-            f", times x{2.0**-excess:.3g} for the order its pooling windows forget "
+            f", times x{_factor(2.0**-excess)} for the order its pooling windows forget "
             f"({chosen.discarded:.2f} bits per location"
         ) + (f", {excess:.2f} more than the finest tree here)" if excess else ", the least)")
     if objective.best_coherence is not None:
@@ -267,7 +267,7 @@ def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence
                 "this factor scales; "
             )
         text += (
-            f", times x{factor:.3g} for how its pooling levels meet the location pairs the "
+            f", times x{_factor(factor)} for how its pooling levels meet the location pairs the "
             f"description repeats ({read}coherence {own}"
         ) + (
             f" against the best tree's {theirs}: pairs met at one level everywhere, in small "
@@ -375,6 +375,19 @@ def listed(items: Sequence[str], more: int = 0, quoted: bool = True) -> str:
     if more > 0:
         shown.append(f"{more} more")
     return ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1]
+
+
+def _factor(value: float) -> str:
+    """Write a factor of the score with 3 significant digits, or up to 6 if it reads 1 below 1.
+
+    A coherence short of the best on a small share of the weight (x0.99956) read x1 beside the
+    two coherences it compares.
+    """
+    for digits in range(3, 7):
+        written = f"{value:.{digits}g}"
+        if value >= 1 or written != "1":
+            break
+    return written
 
 
 def _capitalised(text: str) -> str:
