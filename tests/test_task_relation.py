@@ -174,3 +174,54 @@ def test_equal_boxes_read_only_as_the_stated_kind(
         assert keys[0][1] == (*low, width)
     else:
         assert keys[0][1] == (len(shape) - 1, 2 * start + 2 * width - 1)
+
+
+@st.composite
+def _moved_box(draw: st.DrawFn) -> tuple[list[int], list[int], list[int], list[int]]:
+    """A grid, a box on it (start, size) and a displacement that keeps the box on the grid."""
+    shape = draw(st.sampled_from([[40], [16, 16], [12, 20], [6, 8, 10]]))
+    size = [draw(st.integers(1, max(1, n // 2))) for n in shape]
+    start = [draw(st.integers(0, n - s)) for n, s in zip(shape, size, strict=True)]
+    moved = [draw(st.integers(-b, n - s - b)) for n, s, b in zip(shape, size, start, strict=True)]
+    return shape, start, size, moved
+
+
+def _box_ids(shape: list[int], start: list[int], size: list[int]) -> np.ndarray:
+    mask = np.zeros(shape, dtype=bool)
+    mask[tuple(slice(b, b + s) for b, s in zip(start, size, strict=True))] = True
+    return np.flatnonzero(mask)
+
+
+@given(_moved_box())
+@settings(max_examples=300, deadline=None)
+def test_a_box_moved_anywhere_on_the_grid_reads_as_that_shift(
+    case: tuple[list[int], list[int], list[int], list[int]],
+) -> None:
+    # The displacements were tried from A's first location to B's 16 nearest only, so a
+    # quadrant against the one diagonally across it (a move of (8, -8) on 16x16) was no shift.
+    shape, start, size, moved = case
+    if not any(moved):
+        return
+    a = _box_ids(shape, start, size)
+    b = _box_ids(shape, [x + d for x, d in zip(start, moved, strict=True)], size)
+    if np.intersect1d(a, b).size:
+        return  # overlapping regions are refused before any relation is read
+    found = [tuple(int(x) for x in d) for d in displacements(a, b, shape)]
+    assert tuple(moved) in found
+
+
+def test_the_long_range_presets_diagonal_quadrants_are_stated_and_read_as_shifts() -> None:
+    quadrants = {
+        "a": {"box": {"start": [0, 8], "stop": [8, 16]}},
+        "b": {"box": {"start": [8, 0], "stop": [16, 8]}},
+    }
+    task = parse_task(
+        {
+            "input": {"shape": [16, 16]},
+            "correlations": [{"name": "anti-diagonal", "relation": "shift", **quadrants}],
+        }
+    )
+    assert _kinds(task) == [("shift", (8, -8))]
+    preset = parse_task({"input": {"shape": [16, 16]}, "preset": "long_range"})
+    relations = description_relations(preset.resolved(), preset.input.shape)
+    assert ("shift", (8, -8)) in [r.key for r in relations]

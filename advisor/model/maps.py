@@ -282,8 +282,9 @@ def displacements(a: _Ids, b: _Ids, shape: Sequence[int]) -> list[_Ids]:
     """Return the smallest displacements moving A into B (see the module docstring), or none.
 
     ``a`` and ``b`` are sorted location ids on ``shape`` (row-major). Candidates are ``b - a[0]``
-    for the :data:`CANDIDATES` locations of B nearest to A's first location, nearest first, each
-    tried with both signs; the first candidate with a sign that fits is returned, with every one
+    for the :data:`CANDIDATES` locations of B nearest to A's first location, nearest first, then
+    the moves of A's bounding box's lowest and highest corners onto B's, each tried with both
+    signs; the first candidate with a sign that fits is returned, with every one
     of its signs that fits (one or two vectors).
     """
     return shifts(Sides.of(a, b, shape))
@@ -295,7 +296,16 @@ def shifts(sides: Sides) -> list[_Ids]:
     near, distances = sides.nearest_b(first, CANDIDATES)
     offsets = near - first
     nearest = offsets[np.lexsort((*offsets.T[::-1], distances))[:CANDIDATES]]
-    signed = np.stack([nearest, -nearest], axis=1)  # (candidate, sign, axis)
+    # A move far along one axis and back along another (a quadrant onto the one diagonally
+    # across) takes A's first location to none of B's nearest: the moves of A's bounding box
+    # onto B's, after them.
+    boxes = np.stack([sides.b_range[0] - sides.a_range[0], sides.b_range[1] - sides.a_range[1]])
+    tried = {tuple(int(x) for x in o) for o in nearest}
+    later = [o for o in boxes if tuple(int(x) for x in o) not in tried]
+    candidates = (
+        np.concatenate([nearest, np.unique(np.asarray(later), axis=0)]) if later else nearest
+    )
+    signed = np.stack([candidates, -candidates], axis=1)  # (candidate, sign, axis)
     rows = signed.reshape(-1, len(first))
     same = np.ones(len(first), dtype=np.intp)
     passed = sides.screened(np.broadcast_to(same, rows.shape), rows).reshape(-1, 2)
