@@ -369,12 +369,15 @@ def _more(chosen: Design, more: Design | None, max_parameters: int, limit: str) 
     )
 
 
-def listed(items: Sequence[str], more: int = 0, quoted: bool = True) -> str:
-    """Join ``items`` as prose (``a, b and c``), ``more`` left out said as a count."""
+def listed(items: Sequence[str], more: int = 0, quoted: bool = True, last: str = "and") -> str:
+    """Join ``items`` as prose: ``a, b and c`` (``last`` joins the last two).
+
+    ``more`` items left out are said as a count.
+    """
     shown = [item if item.startswith("'") or not quoted else repr(item) for item in items]
     if more > 0:
         shown.append(f"{more} more")
-    return ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1]
+    return ", ".join(shown[:-1]) + (f" {last} " if len(shown) > 1 else "") + shown[-1]
 
 
 def _factor(value: float) -> str:

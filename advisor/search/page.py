@@ -38,12 +38,7 @@ from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
 from advisor.stopping import StopSignal
 
-__all__ = [
-    "build_recommendation",
-    "relations_read",
-    "result_page",
-    "targets_scope",
-]
+__all__ = ["build_recommendation", "relations_read", "result_page", "targets_scope"]
 
 
 def result_page(run: SearchRun, complete: bool) -> SearchResult:
@@ -198,11 +193,11 @@ def _other_reading(run: SearchRun) -> str:
         keys = list(dict.fromkeys(key for _, found in stated for key in found))
         kinds |= {key[0] for key in keys}
         words = [describe_relation(key, ndim) for key in keys]
-        alternatives = ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1]
         verb = "reads" if len(names) == 1 else "read"
         groups.append(
             f"{listed(names[:_SHOWN], len(names) - _SHOWN)}, read as "
-            f"{describe_relation(relation.key, ndim)}, also {verb} as {alternatives}"
+            f"{describe_relation(relation.key, ndim)}, also {verb} as "
+            f"{listed(words, quoted=False, last='or')}"
         )
     if not groups:
         return ""
