@@ -21,7 +21,7 @@ from advisor.infer.combine import with_data
 from advisor.infer.data import DataSample, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
-from advisor.infer.report import InferenceReport, dropped_reason, task_file
+from advisor.infer.report import THIN_EVIDENCE, InferenceReport, task_file
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.model.documents import read_document
 from advisor.model.grid import channel_axis
@@ -206,12 +206,12 @@ def _own_order_reason(report: InferenceReport) -> str:
 
     The task carries the arrangement when the evidence reaches enough of the varying locations
     and the arrangement lowers the crossing dependence enough. Where the evidence falls short,
-    the inference drops every stripe and half with that reason (:func:`dropped_reason`), so
+    the inference drops every stripe and half with that reason (:data:`THIN_EVIDENCE`), so
     the report's partitions show it; otherwise the arrangement's gain was short.
     """
-    thin = dropped_reason(0.0, 0.0, 0.0, reached=False)
-    gain = f"the arrangement lowers the crossing dependence by under {ARRANGEMENT_GAIN}"
-    return next((c.dropped for c in report.correlations if c.dropped == thin), gain)
+    if any(c.dropped == THIN_EVIDENCE for c in report.correlations):
+        return THIN_EVIDENCE
+    return f"the arrangement lowers the crossing dependence by under {ARRANGEMENT_GAIN}"
 
 
 def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:

@@ -13,7 +13,14 @@ from typing import Any, Final
 from advisor.infer.terms import EVIDENCE_COVERAGE
 from advisor.model.task import Task
 
-__all__ = ["MIN_WEIGHT", "InferenceReport", "InferredCorrelation", "dropped_reason", "task_file"]
+__all__ = [
+    "MIN_WEIGHT",
+    "THIN_EVIDENCE",
+    "InferenceReport",
+    "InferredCorrelation",
+    "dropped_reason",
+    "task_file",
+]
 
 MIN_WEIGHT: Final = 0.1
 """A candidate is kept when its density is at least this fraction of the largest."""
@@ -81,6 +88,14 @@ class InferenceReport:
     evidence: int
 
 
+THIN_EVIDENCE: Final = (
+    f"the evidence reaches under {EVIDENCE_COVERAGE:.0%} of the varying locations"
+)
+"""Why a partition of the whole grid, and the arrangement, are not kept: the reason
+:func:`dropped_reason` gives when the evidence falls short, which the report's stripes and halves
+carry (the CLI reads it there to say why a task keeps the data's own order)."""
+
+
 def dropped_reason(
     entanglement: float, chance: float, largest: float, *, reached: bool = True
 ) -> str | None:
@@ -92,7 +107,7 @@ def dropped_reason(
     at least :data:`~advisor.infer.terms.EVIDENCE_COVERAGE` of the varying locations.
     """
     if not reached:
-        return f"the evidence reaches under {EVIDENCE_COVERAGE:.0%} of the varying locations"
+        return THIN_EVIDENCE
     if entanglement <= chance:
         return "not above chance"
     if largest <= 0 or entanglement < MIN_WEIGHT * largest:
