@@ -134,6 +134,7 @@ class SearchRun:
         self._apart: dict[bytes, float] = {}
         self._coherence: dict[int, float] = {}
         self._relations: list[Relation] | None = None
+        self._relation_share = 1.0  # of the weights the relations explain, once they are read
         self._meter: TreeCoherence | None = None
         self._trees: dict[int, _Tree] = {}  # opening trees built before their scoring
         self.scored = 0
@@ -186,7 +187,9 @@ class SearchRun:
         """Return the description's relations (read once; ``stop`` may cut the reading)."""
         if self._relations is None:
             shape = self.task.input.shape
-            self._relations = description_relations(self.correlations, shape, stop)
+            relations = description_relations(self.correlations, shape, stop)
+            self._relation_share = explained_share(relations) if relations else 1.0
+            self._relations = relations
         return self._relations
 
     def levels_apart(self, dag: SubtreeDag) -> float:
@@ -450,8 +453,7 @@ class SearchRun:
         Its coherence weighs the share of the weights the relations explain, once they are read
         (before, no tree's coherence is weighed).
         """
-        relations = self._relations
-        return self.targets.practical_objective(explained_share(relations) if relations else 1.0)
+        return self.targets.practical_objective(self._relation_share)
 
     def scoring_pass(self, stop: StopSignal | None = None) -> None:
         """Score every recommendable tree: the targets of the full search's objective.
