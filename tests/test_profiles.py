@@ -88,9 +88,9 @@ def test_a_search_on_narrow_widths_says_the_floors_gave_way() -> None:
     task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
     narrow = recommend(task, Budget(max_parameters=20_000, max_channels=3, top_k=1))
     best = narrow.recommendations[0]
-    assert best.architecture.representation == 2
+    assert best.architecture.representation == 3  # max_channels itself is allowed
     assert "none reaches the narrowest hidden width, 8 (min_width)" in best.rationale
-    assert "none lies in M's range, 4 to 64, so M is 2" in best.rationale
+    assert "none lies in M's range, 4 to 64, so M is 3" in best.rationale
     usual = recommend(task, Budget(max_parameters=20_000, top_k=1)).recommendations[0]
     assert "Of the allowed widths" not in usual.rationale
 
@@ -365,12 +365,113 @@ def test_a_compute_bound_no_practical_net_fits_names_max_multiply_adds_and_its_t
         recommend(task, budget.model_copy(update={"max_multiply_adds": least - 1}))
 
 
-def test_a_compute_bound_on_the_free_profile_is_refused_not_ignored() -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_multiply_adds", 100_000),
+        ("min_width", 16),
+        ("min_representation", 4),
+        ("max_representation", 32),
+        ("max_window", 8),
+        ("max_step", 2),
+    ],
+)
+def test_a_practical_only_field_on_the_free_profile_is_refused_not_ignored(
+    field: str, value: int
+) -> None:
     with pytest.raises(InvalidRequestError) as raised:
-        Budget(max_parameters=20_000, width_profile="free", max_multiply_adds=100_000)
-    assert [v.field for v in raised.value.violations] == ["max_multiply_adds"]
+        Budget.model_validate({"max_parameters": 20_000, "width_profile": "free", field: value})
+    assert [v.field for v in raised.value.violations] == [field]
     assert "practical width profile only" in raised.value.violations[0].description
-    assert Budget(max_parameters=20_000, max_multiply_adds=100_000).max_multiply_adds == 100_000
+    practical = Budget.model_validate({"max_parameters": 20_000, field: value})
+    assert getattr(practical, field) == value
+    assert Budget(max_parameters=20_000, width_profile="free", max_window=None).max_window is None
+
+
+@pytest.mark.parametrize(
+    ("limits", "field", "says"),
+    [
+        (
+            {"min_representation": 64, "channel_choices": [16, 32]},
+            "min_representation",
+            "wider than every allowed width (the widest is 32, budget.channel_choices)",
+        ),
+        (
+            {"min_representation": 4, "max_channels": 3},
+            "min_representation",
+            "the widest is 3, budget.max_channels",
+        ),
+        (
+            {"max_representation": 8, "channel_choices": [16, 32]},
+            "max_representation",
+            "narrower than every allowed width (the narrowest is 16)",
+        ),
+        (
+            {"min_representation": 20, "max_representation": 22, "channel_choices": [16, 32]},
+            "min_representation",
+            "no allowed width for M from 20 to 22 (the nearest allowed are 16 and 32)",
+        ),
+        (
+            {"max_representation": 22, "min_width": 2, "channel_choices": [2, 32]},
+            "max_representation",
+            "no allowed width for M from 4 to 22",
+        ),
+    ],
+)
+def test_a_representation_range_the_caller_set_without_an_allowed_width_is_refused(
+    limits: dict[str, Any], field: str, says: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget.model_validate({"max_parameters": 200_000, **limits})
+    (violation,) = raised.value.violations
+    assert violation.field == field
+    assert says in violation.description
+
+
+@given(st.integers(2, 5_000))
+def test_the_widest_allowed_width_is_max_channels_and_the_ladder_steps_stay_small(
+    max_channels: int,
+) -> None:
+    budget = Budget(max_parameters=1, max_channels=max_channels)
+    assert budget.choices()[-1] == budget.profile_choices()[-1] == max_channels
+    widths = budget.profile_choices()
+    assert widths == sorted(set(widths))
+    assert all(b / a <= 1.25 for a, b in itertools.pairwise(widths) if a >= 4)
+
+
+@pytest.mark.parametrize("max_channels", [448, 500])
+def test_a_search_with_room_reaches_a_max_channels_that_is_no_power_of_two(
+    max_channels: int,
+) -> None:
+    task = parse_task({"input": {"shape": [8, 8]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=10**8, max_channels=max_channels, top_k=1)
+    best = recommend(task, budget).recommendations[0].architecture
+    assert max(c.channels for c in best.layers) == max_channels
+
+
+def test_nothing_fits_names_min_representation_when_it_sets_the_floor() -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=5_000, min_representation=64, min_width=4)
+    with pytest.raises(InvalidRequestError) as raised:
+        recommend(task, budget)
+    (violation,) = raised.value.violations
+    assert violation.field == "budget.max_parameters"
+    assert "M >= 64, budget.min_representation" in violation.description
+    assert "lower budget.min_representation" in violation.description
+    assert "min_width" not in violation.description
+
+
+def test_the_default_compute_bound_is_named_as_the_default_and_min_representation_as_the_fix() -> (
+    None
+):
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=5_000, min_representation=32, max_representation=32)
+    with pytest.raises(InvalidRequestError) as raised:
+        recommend(task, budget)
+    (violation,) = raised.value.violations
+    assert violation.field == "budget.max_multiply_adds"
+    assert "(by default 4x the standard CNN of this budget)" in violation.description
+    assert violation.description.endswith("raise it or lower budget.min_representation")
 
 
 @pytest.mark.parametrize("family", ["shallow", "mirorr"])

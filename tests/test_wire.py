@@ -13,7 +13,7 @@ from hypothesis import given, settings
 
 from advisor.errors import InvalidRequestError
 from advisor.model.architecture import NamedGeometry, parse_architecture
-from advisor.model.budget import FAMILIES, Budget, WidthProfile
+from advisor.model.budget import FAMILIES, PRACTICAL_ONLY, Budget, WidthProfile
 from advisor.model.regions import RelationKind
 from advisor.model.results import (
     Analysis,
@@ -87,6 +87,14 @@ def test_architectures_round_trip(document: dict[str, Any]) -> None:
 @given(valid_budget_documents())
 def test_budgets_round_trip(document: dict[str, Any]) -> None:
     budget = Budget.model_validate(document)
+    decoded = wire.budget_from_proto(_over_the_wire(wire.budget_to_proto(budget)))
+    assert decoded == budget
+    chosen = set(PRACTICAL_ONLY) & budget.model_fields_set
+    assert set(PRACTICAL_ONLY) & decoded.model_fields_set == chosen
+
+
+def test_a_free_budget_crosses_the_wire_without_the_practical_defaults() -> None:
+    budget = Budget(max_parameters=100, width_profile="free")
     assert wire.budget_from_proto(_over_the_wire(wire.budget_to_proto(budget))) == budget
 
 

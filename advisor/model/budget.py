@@ -24,6 +24,7 @@ __all__ = [
     "FAMILIES",
     "INT32_MAX",
     "INT64_MAX",
+    "PRACTICAL_ONLY",
     "Budget",
     "Family",
     "ObjectiveKind",
@@ -85,6 +86,16 @@ INT32_MAX: Final = 2**31 - 1
 
 INT64_MAX: Final = 2**63 - 1
 """Largest value of a budget field carried as ``int64`` on the wire."""
+
+PRACTICAL_ONLY: Final = (
+    "min_width",
+    "min_representation",
+    "max_representation",
+    "max_window",
+    "max_step",
+    "max_multiply_adds",
+)
+"""Budget fields only a practical search uses; a free budget that sets one is refused."""
 
 DEFAULT_MIN_CHANNELS: Final = 4
 """Narrowest default width choice (see :meth:`Budget.choices`)."""
@@ -244,13 +255,15 @@ class Budget(BaseModel):
                     f"must be at least budget.min_representation ({self.min_representation})",
                 )
             )
-        if self.width_profile == "free" and self.max_multiply_adds is not None:
-            violations.append(
+        if self.width_profile == "free":
+            violations.extend(
                 (
-                    "max_multiply_adds",
+                    field,
                     "applies to the practical width profile only (budget.width_profile): the "
                     "free profile allocates widths by parameters alone",
                 )
+                for field in PRACTICAL_ONLY
+                if field in self.model_fields_set and getattr(self, field) is not None
             )
         if self.channel_choices is not None:
             for i, width in enumerate(self.channel_choices):
@@ -268,9 +281,55 @@ class Budget(BaseModel):
                     violations.append(
                         (f"geometries[{i}]", f"must be one of {', '.join(FAMILIES)}, once each")
                     )
+        if not violations and self.width_profile == "practical":
+            violations.extend(self._representation_range())
         if violations:
             raise InvalidRequestError([FieldViolation(path, text) for path, text in violations])
         return self
+
+    def _representation_range(self) -> list[tuple[str, str]]:
+        """Refuse an M range the caller set that holds no width a practical profile may take.
+
+        Left at its defaults, the range gives way to the allowed widths (a caller who allows
+        only narrow widths gets narrow nets, and the search says so); a range the caller set
+        is kept, or refused naming its bound.
+        """
+        stated = {"min_representation", "max_representation"} & self.model_fields_set
+        low, high = self.min_representation, self.max_representation
+        allowed = self.profile_choices()
+        if not stated or any(low <= width <= high for width in allowed):
+            return []
+        if low > allowed[-1]:
+            return [
+                (
+                    "min_representation",
+                    f"is {low:,}, wider than every allowed width (the widest is "
+                    f"{allowed[-1]:,}, budget.{self.widest_field()}); lower it or allow wider "
+                    "widths",
+                )
+            ]
+        if high < allowed[0]:
+            return [
+                (
+                    "max_representation",
+                    f"is {high:,}, narrower than every allowed width (the narrowest is "
+                    f"{allowed[0]:,}); raise it or allow narrower widths (budget.channel_choices)",
+                )
+            ]
+        below = max(width for width in allowed if width < low)
+        above = min(width for width in allowed if width > high)
+        field = "min_representation" if "min_representation" in stated else "max_representation"
+        return [
+            (
+                field,
+                f"leaves no allowed width for M from {low:,} to {high:,} (the nearest allowed "
+                f"are {below:,} and {above:,})",
+            )
+        ]
+
+    def widest_field(self) -> str:
+        """Return the field that sets the widest allowed width."""
+        return "channel_choices" if self.channel_choices is not None else "max_channels"
 
     def choices(self) -> list[int]:
         """Return the allowed widths, ascending.
@@ -278,12 +337,15 @@ class Budget(BaseModel):
         By default no layer is narrower than :data:`DEFAULT_MIN_CHANNELS`: a width the task's
         correlations do not need would otherwise fall to 1 (ties go to fewer parameters), and a
         1- or 2-channel layer is a bottleneck for everything the task does not describe, such as
-        the classifier's outputs. Explicit ``channel_choices`` may go lower.
+        the classifier's outputs. Explicit ``channel_choices`` may go lower. The default
+        choices are the powers of two up to ``max_channels`` and ``max_channels`` itself, so the
+        widest layer can be as wide as the caller allows.
         """
         if self.channel_choices is not None:
             return sorted(self.channel_choices)
         floor = min(DEFAULT_MIN_CHANNELS, self.max_channels).bit_length() - 1
-        return [1 << bit for bit in range(floor, self.max_channels.bit_length())]
+        powers = {1 << bit for bit in range(floor, self.max_channels.bit_length())}
+        return sorted({*powers, self.max_channels})
 
     def families(self) -> list[AllowedFamily]:
         """Return the families the search may recommend (``geometries`` or the defaults)."""
@@ -303,8 +365,8 @@ class Budget(BaseModel):
         if self.channel_choices is not None:
             return sorted(self.channel_choices)
         powers = self.choices()
-        steps = {p * quarters // 4 for p in powers[:-1] for quarters in (5, 6, 7)}
-        return sorted({*powers, *steps})
+        steps = {p * quarters // 4 for p in powers for quarters in (5, 6, 7)}
+        return sorted({*powers, *(step for step in steps if step < self.max_channels)})
 
     def outputs_for(self, task_outputs: int | None) -> int:
         """Return the outputs of every candidate: the budget's, else the task's, else 1."""

@@ -347,7 +347,9 @@ def budget_to_proto(budget: Budget) -> advisor_pb2.Budget:
     ``top_k`` and ``time_limit_seconds`` are sent only when the budget sets them: left to the
     library's defaults, they are left unset, so a server whose limits are lower answers with its
     own (:func:`advisor.service.limits.defaults_within`) instead of refusing a value the caller
-    never chose.
+    never chose. The practical-only fields with defaults (the M range, ``max_window``,
+    ``max_step``) are sent only when set too, so the server refuses them on a free budget
+    exactly when the caller chose them.
 
     Raises
     ------
@@ -377,10 +379,10 @@ def budget_to_proto(budget: Budget) -> advisor_pb2.Budget:
         representation_kernel=budget.representation_kernel,
         width_profile=_WIDTH_PROFILE.value(budget.width_profile),
         min_width=budget.min_width,
-        min_representation=budget.min_representation,
-        max_representation=budget.max_representation,
-        max_window=budget.max_window or 0,
-        max_step=budget.max_step or 0,
+        min_representation=budget.min_representation if "min_representation" in chosen else None,
+        max_representation=budget.max_representation if "max_representation" in chosen else None,
+        max_window=(budget.max_window or 0) if "max_window" in chosen else None,
+        max_step=(budget.max_step or 0) if "max_step" in chosen else None,
         max_multiply_adds=budget.max_multiply_adds,
         page_token=budget.page_token,
     )

@@ -20,6 +20,7 @@ from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task
 from advisor.search.candidates import Candidate
 from advisor.search.ladders import Ladders
+from advisor.search.profiles import ProfileRules
 
 __all__ = ["check_kernel", "check_space"]
 
@@ -96,7 +97,7 @@ def check_space(
         raise InvalidRequestError.single(
             "budget.min_width",
             f"is {budget.min_width:,}, wider than every allowed width (the widest is "
-            f"{widest:,}, budget.{_widest_field(budget)}); lower it or allow wider widths",
+            f"{widest:,}, budget.{budget.widest_field()}); lower it or allow wider widths",
         )
     eligible = [c for c in candidates if c.eligible]
     if not any(ladders.fitting(c)[0].size for c in eligible):
@@ -119,15 +120,10 @@ def _check_widths(budget: Budget, candidates: Sequence[Candidate], ladders: Ladd
     while fits > 1 and _widest_multiply_adds(fits, budget, candidates, ladders) > COUNT_LIMIT:
         fits //= 2
     raise InvalidRequestError.single(
-        f"budget.{_widest_field(budget)}",
+        f"budget.{budget.widest_field()}",
         f"networks {widest:,} channels wide need more than 2^62 multiply-adds per input on "
         f"this input, which cannot be counted; {fits:,} channels fit",
     )
-
-
-def _widest_field(budget: Budget) -> str:
-    """Return the budget field that sets the widest allowed width."""
-    return "channel_choices" if budget.channel_choices is not None else "max_channels"
 
 
 def _widest_multiply_adds(
@@ -165,13 +161,13 @@ def _nothing_fits(
     budget: Budget, eligible: Sequence[Candidate], ladders: Ladders
 ) -> InvalidRequestError:
     """Name the bound no practical net fits: the parameters, else the multiply-adds."""
-    floor = _hidden_floor(ladders)
+    floor, narrowing = _hidden_floor(ladders), _narrowing(ladders.rules)
     cheapest = min(int(ladders.of_depth(c.depth)[1].min()) for c in eligible)
     if cheapest > budget.max_parameters:
         return InvalidRequestError.single(
             "budget.max_parameters",
             f"the smallest practical net ({floor}) needs {cheapest:,} parameters; lower "
-            "budget.min_width or set budget.width_profile to free",
+            f"{narrowing} or set budget.width_profile to free",
         )
     assert ladders.max_multiply_adds is not None, "only the two bounds refuse a ladder"
     costs = []
@@ -180,12 +176,24 @@ def _nothing_fits(
         within = profiles[parameters <= budget.max_parameters]
         if within.size:
             costs.append(int(ladders.multiply_adds(candidate, within).min()))
+    source = "" if budget.max_multiply_adds is not None else f" ({ladders.bound_source()})"
     return InvalidRequestError.single(
         "budget.max_multiply_adds",
-        f"is {ladders.max_multiply_adds:,}: the practical net ({floor}) with the fewest "
-        f"multiply-adds within budget.max_parameters needs {min(costs):,} per input; raise it or "
-        "lower budget.min_width",
+        f"is {ladders.max_multiply_adds:,}{source}: the practical net "
+        f"({floor}) with the fewest multiply-adds within budget.max_parameters needs "
+        f"{min(costs):,} per input; raise it or lower {narrowing}",
     )
+
+
+def _narrowing(rules: ProfileRules) -> str:
+    """Name the field whose lowering admits narrower practical nets.
+
+    Every width of a practical ladder is at least its ``M``, so when the narrowest allowed
+    ``M`` is above the narrowest hidden width, ``min_representation`` sets the floor.
+    """
+    if rules.representations()[0] > rules.hidden()[0]:
+        return "budget.min_representation"
+    return "budget.min_width"
 
 
 def _hidden_floor(ladders: Ladders) -> str:
@@ -199,7 +207,9 @@ def _hidden_floor(ladders: Ladders) -> str:
     512, ``hidden widths >= 512`` alone states a rule no option sets, so say where it comes from.
     """
     rules = ladders.rules
-    narrowest = rules.hidden()[0]
+    narrowest, representation = rules.hidden()[0], rules.representations()[0]
+    if representation > narrowest:
+        return f"M >= {representation}, budget.min_representation, and every width >= M"
     floor = f"hidden widths >= {narrowest}"
     if rules.floor_outputs is None:
         return floor
