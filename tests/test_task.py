@@ -468,3 +468,13 @@ def test_a_misspelt_name_is_told_the_closest_choice(
     assert ("did you mean" in description) == (suggested is not None)
     if suggested:
         assert description.endswith(f"; did you mean {suggested!r}?")
+
+
+@pytest.mark.parametrize("outputs", [True, "3", 1e3, 3.0])
+def test_outputs_that_are_not_an_integer_are_refused_not_coerced(outputs: Any) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        parse_task({**base_document(), "outputs": outputs})
+    (violation,) = info.value.violations
+    assert violation.field == "outputs"
+    assert "valid integer" in violation.description
+    assert parse_task({**base_document(), "outputs": 3}).outputs == 3

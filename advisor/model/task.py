@@ -117,7 +117,7 @@ class Task(BaseModel):
     input: InputSpec
     correlations: list[Correlation] = Field(default_factory=list)
     preset: Annotated[str, Field(strict=True)] | None = None
-    outputs: int | None = Field(
+    outputs: Annotated[int, Field(strict=True)] | None = Field(
         default=None,
         gt=0,
         description="The task's classes (network outputs); a search uses them unless its "
