@@ -529,3 +529,34 @@ def test_a_stop_cuts_the_reading_of_a_description() -> None:
     with pytest.raises(StoppedError):
         description_relations(task.resolved(), task.input.shape, stopped)
     assert description_relations(task.resolved(), task.input.shape, StopSignal())
+
+
+def _two_weights(first: float, second: float) -> Task:
+    return parse_task(
+        {
+            "input": {"shape": [16, 16]},
+            "correlations": [
+                {
+                    "name": "a",
+                    "a": {"preset": "left_half"},
+                    "b": {"preset": "right_half"},
+                    "weight": first,
+                },
+                {
+                    "name": "b",
+                    "a": {"preset": "top_half"},
+                    "b": {"preset": "bottom_half"},
+                    "weight": second,
+                },
+            ],
+        }
+    )
+
+
+@pytest.mark.filterwarnings("error")
+def test_weights_past_the_float_range_apart_rank_as_the_lighter_weighing_almost_nothing() -> None:
+    budget = Budget(max_parameters=20_000, top_k=3, time_limit_seconds=None)
+    extreme = recommend(_two_weights(1e200, 1e-200), budget).recommendations
+    near = recommend(_two_weights(1.0, 1e-300), budget).recommendations
+    assert [(r.architecture, r.score) for r in extreme] == [(r.architecture, r.score) for r in near]
+    assert "coherence" in extreme[0].rationale

@@ -137,6 +137,10 @@ def task_relations(
     description's halves, ends and alternate columns are one mirror about the centre, not three
     shifts; a block pair moved by one step at every position is one shift. ``stop`` is polled
     before each correlation (:class:`~advisor.errors.StoppedError`).
+
+    A correlation whose weight per location pair underflows to 0 (weights more than the float
+    range apart, such as 1e200 and 1e-200) weighs nothing beside the others and joins no
+    relation, so every relation has a positive weight.
     """
     ndim = len(shape)
     same = np.ones(ndim, dtype=np.intp)
@@ -172,12 +176,14 @@ def task_relations(
         chosen = min(mass, key=lambda k: (-mass[k], k[0] != "shift", k[1]))
         for index in sorted(i for i in left if chosen in readings[i]):
             first, second = readings[index][chosen]
+            left.discard(index)
             share = np.full(len(first), float(weights[index]) / len(first))
+            if not share[0] > 0.0:
+                continue
             grouped.setdefault(chosen, []).append((first, second, share))
             other = tuple(k for k in readings[index] if k[0] != chosen[0])
             if other:
                 others.setdefault(chosen, []).append((index, other))
-            left.discard(index)
     return [
         Relation(
             key,
