@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.parameters import ParameterModel
+from advisor.model.results import Efficiency
 from advisor.model.task import Task, parse_task
 from advisor.seprank.analysis import analyze
-from advisor.seprank.efficiency import LADDER_GROWTHS, MAX_PRICED_WORK
+from advisor.seprank.efficiency import DECIMALS, LADDER_GROWTHS, MAX_PRICED_WORK
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
 from advisor.stopping import StopSignal
@@ -185,3 +186,34 @@ def test_an_analysis_asked_without_the_pricing_leaves_it_out_and_every_figure_as
     assert bare.efficiency.log2_shallow_channels == full.efficiency.log2_shallow_channels
     assert bare.correlations == full.correlations
     assert "not asked for" in bare.efficiency.summary()
+
+
+def _floored(value: float) -> float:
+    return math.floor(value * 10**DECIMALS) / 10**DECIMALS
+
+
+@given(st.integers(1, 2**40 - 1))
+def test_a_count_is_written_as_a_true_lower_bound_to_the_digits_its_figure_fixes(
+    count: int,
+) -> None:
+    figure = _floored(math.log2(count))
+    efficiency = Efficiency(figure, figure, None, None, contiguous_priced=False)
+    written = efficiency.summary().split("at least ")[1].split(" channel")[0]
+    shown = int(written.replace(",", ""))
+    assert shown <= count
+    if count <= 2**20:
+        assert shown == count
+    else:
+        assert count - shown < count * 1e-5
+        assert len(written.replace(",", "").rstrip("0")) <= 6
+
+
+def test_a_power_of_twenty_reads_to_six_digits_not_past_them_and_one_channel_is_singular() -> None:
+    figure = _floored(math.log2(20**8))
+    assert (
+        "at least 25,599,900,000 channels"
+        in Efficiency(figure, figure, None, None, contiguous_priced=False).summary()
+    )
+    one = Efficiency(0.0, 1.0, 0.0, 1.0, contiguous_priced=True).summary()
+    assert "at least 1 channel (2 parameters)" in one
+    assert "widest layer of at least 1 channel." in one

@@ -27,6 +27,12 @@ Certificate: TypeAlias = Literal["exact", "tight", "upper_bound"]
 _PLAIN_BITS = 40
 """Counts up to 2^40 are written out; larger ones as powers of two."""
 
+_EXACT_BITS = 20
+"""Counts up to 2^20 are written to the unit (see :func:`_count`)."""
+
+_FIXED_DIGITS = 6
+"""Significant digits a larger count is written to (see :func:`_count`)."""
+
 
 @dataclass(frozen=True)
 class CorrelationAnalysis:
@@ -75,8 +81,8 @@ class Efficiency:
     def summary(self) -> str:
         """Say the figures in a sentence (the rationale and the analysis table use it)."""
         shallow = (
-            f"A shallow net would need at least {_count(self.log2_shallow_channels)} channels "
-            f"({_count(self.log2_shallow_parameters)} parameters) to reach these ranks"
+            f"A shallow net would need at least {_counted(self.log2_shallow_channels, 'channel')} "
+            f"({_counted(self.log2_shallow_parameters, 'parameter')}) to reach these ranks"
         )
         if not self.contiguous_priced:
             return shallow + (
@@ -87,16 +93,33 @@ class Efficiency:
             return shallow + "; no contiguous net on these windows reaches them at any width."
         return shallow + (
             f"; a contiguous net on these windows whose widths halve, stay or double at every "
-            f"level would need at least {_count(self.log2_contiguous_parameters)} parameters "
-            f"and a widest layer of at least {_count(self.log2_contiguous_channels)} channels."
+            f"level would need at least {_counted(self.log2_contiguous_parameters, 'parameter')} "
+            f"and a widest layer of at least "
+            f"{_counted(self.log2_contiguous_channels, 'channel')}."
         )
 
 
+def _counted(log2_value: float, noun: str) -> str:
+    """Write a lower bound given in log2 as a count of ``noun``: ``1 channel``, ``8 channels``."""
+    count = _count(log2_value)
+    return f"{count} {noun}" if count == "1" else f"{count} {noun}s"
+
+
 def _count(log2_value: float) -> str:
-    """Write a lower bound given in log2 as the least whole count: ``1,024`` or ``2^96.0``."""
-    if log2_value <= _PLAIN_BITS:
-        return f"{math.ceil(2.0**log2_value - 1e-6):,}"
-    return f"2^{log2_value:,.1f}"
+    """Write a lower bound given in log2 as a whole count: ``1,024``, ``25,599,900,000``, ``2^96.0``.
+
+    The figures are floored to 6 decimals, which fix a count to about 7 parts in 10 million:
+    up to 2^20 the least whole count is exact, beyond it the count is rounded down to the 6
+    significant digits the figure fixes (20^8 channels, floored to 2^34.575424, would
+    otherwise read 25,599,986,531, digits the figure does not hold).
+    """
+    if log2_value > _PLAIN_BITS:
+        return f"2^{log2_value:,.1f}"
+    least = math.ceil(2.0**log2_value - 1e-6)
+    if log2_value <= _EXACT_BITS:
+        return f"{least:,}"
+    unit = 10 ** (len(str(least)) - _FIXED_DIGITS)
+    return f"{least // unit * unit:,}"
 
 
 @dataclass(frozen=True)
