@@ -106,7 +106,7 @@ def _counted(log2_value: float, noun: str) -> str:
 
 
 def _count(log2_value: float) -> str:
-    """Write a lower bound given in log2 as a whole count: ``1,024``, ``25,599,900,000``, ``2^96.0``.
+    """Write a log2 lower bound as a whole count: ``1,024``, ``25,599,900,000``, ``2^96.0``.
 
     The figures are floored to 6 decimals, which fix a count to about 7 parts in 10 million:
     up to 2^20 the least whole count is exact, beyond it the count is rounded down to the 6
