@@ -328,8 +328,8 @@ def test_a_coherence_factor_just_below_one_never_reads_one() -> None:
     ]
     assert short
     for text in short:
-        assert "times x1 for how its pooling levels meet" not in text
-        assert "times x0.999" in text
+        assert "times 1 for how its pooling levels meet" not in text
+        assert "times 0.999" in text
 
 
 def _halves_task(relation: str | None) -> Task:

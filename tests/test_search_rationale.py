@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from advisor.model.budget import Budget
 from advisor.model.results import Efficiency, Recommendation
-from advisor.model.task import load_task
+from advisor.model.task import load_task, parse_task
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import Design, Widening, rationale
 from advisor.search.objective import Objective
@@ -48,7 +48,7 @@ def test_it_states_the_design_the_budget_the_compute_and_the_gains() -> None:
     assert "17,475 parameters of the 20,000 allowed (87%)" in text
     assert "4,000 multiply-adds per input (4x the standard CNN of this budget)" in text
     assert "The best contiguous net at this budget" in text
-    assert "it models 'symmetry' at 2% of the target (log2 rank 9 against 576" in text
+    assert "it models 'symmetry' at 2% of the target (log2 rank 9 against this net's 576" in text
     assert "+567 bits, x2^567" in text
     assert "The shallow net at this budget" in text
 
@@ -131,9 +131,19 @@ def test_it_prices_the_order_the_windows_forget() -> None:
         "mirror pooling (4x4, global 4x4)", (32, 64, 8), 9_000, (576.0, 45.0), 0.3, discarded=2.5
     )
     text = _text(coarse, objective=objective, widenings=[])
-    assert "times x0.5 for the order its pooling windows forget" in text
-    assert "(2.50 bits per location, 1.00 more than the finest tree here)" in text
+    assert "times 0.5 for the order its pooling windows forget" in text
+    assert "(2.50 bits per location, 1.00 more than the finest tree's 1.50)" in text
     assert "order its pooling windows forget" not in _text()
+
+
+def test_a_tree_that_forgets_a_little_more_says_how_much_not_zero() -> None:
+    objective = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted", least_discarded=1.5)
+    close = Design(
+        "mirror pooling (4x4, global 4x4)", (32, 64, 8), 9_000, (576.0, 45.0), 0.3, discarded=1.501
+    )
+    text = _text(close, objective=objective, widenings=[])
+    assert "(1.501 bits per location, 0.001 more than the finest tree's 1.500)" in text
+    assert "times 0.999" in text
 
 
 @given(st.floats(0.01, 1.0), st.floats(0.0, 1.0))
@@ -160,8 +170,9 @@ def test_it_states_what_a_shallow_and_a_contiguous_net_would_need() -> None:
     efficiency = Efficiency(576.0, 581.0, 12.5, 27.25)
     text = _text(efficiency=efficiency)
     assert "A shallow net would need at least 2^576.0 channels (2^581.0 parameters)" in text
-    # 2^27.25 = 159,612,677.097...: the least whole count is the next integer.
-    assert "at least 159,612,678 parameters and a widest layer of at least 5,793 channels" in text
+    # 2^27.25 = 159,612,677.097...: past 2^20, written to the 6 digits its figure fixes;
+    # 2^12.5 = 5,792.6...: the least whole count, the next integer.
+    assert "at least 159,612,000 parameters and a widest layer of at least 5,793 channels" in text
     unreachable = _text(efficiency=Efficiency(576.0, 581.0, None, None))
     assert "no contiguous net on these windows reaches them at any width" in unreachable
 
@@ -169,10 +180,13 @@ def test_it_states_what_a_shallow_and_a_contiguous_net_would_need() -> None:
 @given(st.integers(CHOSEN.parameters, 10**12))
 def test_a_budget_share_is_never_rounded_to_nothing_or_to_the_whole(max_parameters: int) -> None:
     """0.4% of a large budget reads 0.4%, not 0%; 99.6% reads 99.6%, not 100%."""
-    found = re.search(r"allowed \(([\d.]+)%\)", _text(max_parameters=max_parameters))
+    found = re.search(r"allowed \((under )?([\d.]+)%\)", _text(max_parameters=max_parameters))
     assert found is not None
-    printed = found.group(1)
+    under, printed = found.groups()
     share = 100 * CHOSEN.parameters / max_parameters
+    if under:
+        assert share < float(printed) == 0.0001
+        return
     value = float(printed)
     assert value > 0 and (value < 100 or share == 100)
     assert abs(value - share) < 10.0 ** -len(printed.partition(".")[2])
@@ -248,3 +262,40 @@ def test_the_score_says_what_the_description_was_read_as(path: str, reading: str
     top = recommend(task, Budget(max_parameters=20_000, time_limit_seconds=None))
     text = " ".join(top.recommendations[0].rationale.split())
     assert reading in text, text
+
+
+def test_the_correlations_modelled_fully_are_listed_as_briefly_as_the_shortfalls() -> None:
+    names = ["a", "b", "c", "d", "e", "short"]
+    objective = Objective.create([10.0] * 6, [1.0] * 6, "weighted")
+    chosen = Design("mirror pooling (2x2, global 8x8)", (8, 8, 8), 600, (10.0,) * 5 + (5.0,), 0.9)
+    shallow = Design("one global pooling", (4, 512), 3_081, (1.0,) * 6, 0.1)
+    text = _text(
+        chosen, objective=objective, names=names, widenings=[], contiguous=None, shallow=shallow
+    )
+    text = " ".join(text.split())
+    assert "It models 'a', 'b', 'c' and 2 more as fully as its target asks" in text
+    assert "'d'" not in text.split("as fully")[0]
+
+
+def test_a_share_of_a_huge_budget_reads_under_a_floor_not_as_a_row_of_zeros() -> None:
+    text = " ".join(_text(max_parameters=9 * 10**18).split())
+    assert "of the 9,000,000,000,000,000,000 allowed (under 0.0001%)" in text
+
+
+@pytest.mark.parametrize(
+    ("family", "words"),
+    [("dilations", "Dilated pooling"), ("data_arranged", "Data-arranged pooling")],
+)
+def test_a_family_is_named_in_words_in_the_rationale(family: str, words: str) -> None:
+    if family == "dilations":
+        task = {"input": {"shape": [64]}, "preset": "periodic"}
+    else:
+        task = {
+            "input": {"shape": [8, 8]},
+            "preset": "symmetry",
+            "arrangement": list(range(64))[::-1],
+        }
+    budget = Budget(max_parameters=20_000, geometries=[family], top_k=1, time_limit_seconds=None)
+    (top,) = recommend(parse_task(task), budget).recommendations
+    assert top.architecture.family == family
+    assert top.rationale.startswith(words)

@@ -52,6 +52,9 @@ _FULL = 0.995
 _SHOWN = 3
 """Correlations named per shortfall list; the rest are counted."""
 
+_PLAIN_PERCENT = 1e-4
+"""Smaller percentages are written as under it (``under 0.0001%``), not as a row of zeros."""
+
 MORE_BUDGET = 1.1
 """The larger budget a rationale prices: 10% more."""
 
@@ -230,7 +233,8 @@ def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str
     shortfall = f"falls short on {listed(short[:_SHOWN], len(short) - _SHOWN)}"
     if not full:
         return f"It {shortfall}."
-    return f"It models {listed(full)} as fully as its target asks and {shortfall}."
+    modelled = listed(full[:_SHOWN], len(full) - _SHOWN)
+    return f"It models {modelled} as fully as its target asks and {shortfall}."
 
 
 _TARGETS: dict[Scope, str] = {
@@ -248,10 +252,15 @@ def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence
         text += f" (targets: {_TARGETS[scope]}; equal scores go to the larger net)"
     if objective.least_discarded is not None:
         excess = max(chosen.discarded - objective.least_discarded, 0.0)
+        own, least = told_apart(chosen.discarded, objective.least_discarded)
         text += (
-            f", times x{_factor(2.0**-excess)} for the order its pooling windows forget "
-            f"({chosen.discarded:.2f} bits per location"
-        ) + (f", {excess:.2f} more than the finest tree here)" if excess else ", the least)")
+            f", times {_factor(2.0**-excess)} for the order its pooling windows forget "
+            f"({own} bits per location"
+        ) + (
+            f", {_difference(excess)} more than the finest tree's {least})"
+            if excess
+            else ", the least)"
+        )
     if objective.best_coherence is not None:
         best = objective.best_coherence
         factor = float(objective.coherence_factor(chosen.coherence)[0, 0])
@@ -267,7 +276,7 @@ def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence
                 "this factor scales; "
             )
         text += (
-            f", times x{_factor(factor)} for how its pooling levels meet the location pairs the "
+            f", times {_factor(factor)} for how its pooling levels meet the location pairs the "
             f"description repeats ({read}coherence {own}"
         ) + (
             f" against the best tree's {theirs}: pairs met at one level everywhere, in small "
@@ -316,7 +325,7 @@ def _versus(
     reached = objective.fractions(np.asarray(reference.log2_ranks))[best]
     return head + (
         f"; it models {names[best]!r} at {_percent(reached)} of the target "
-        f"(log2 rank {_bits(reference.log2_ranks[best])} against "
+        f"(log2 rank {_bits(reference.log2_ranks[best])} against this net's "
         f"{_bits(chosen.log2_ranks[best])}: {_ratio(float(gains[best]))})."
     )
 
@@ -393,6 +402,11 @@ def _factor(value: float) -> str:
     return written
 
 
+def _difference(value: float) -> str:
+    """Write a positive difference with 2 decimals, or 2 significant digits when smaller."""
+    return f"{value:.2f}" if value >= 0.005 else f"{value:.2g}"
+
+
 def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -405,6 +419,8 @@ def _percent(share: float) -> str:
     """
     if 0 < share < 0.01:
         value = 100 * share
+        if value < _PLAIN_PERCENT:
+            return f"under {_PLAIN_PERCENT:f}".rstrip("0") + "%"
         return f"{value:.{-math.floor(math.log10(value))}f}%"
     if 0.99 < share < 1:
         return f"{math.floor(1000 * share) / 10:g}%"

@@ -12,6 +12,7 @@ with, a tie with another family). The recommendations are built while the search
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -361,6 +362,10 @@ def _held_by_compute(run: SearchRun, entry: Entry) -> str:
     )
 
 
+_FAMILY_WORDS: Final = {"dilations": "dilated", "data_arranged": "data-arranged"}
+"""A family's name in the rationale's prose, where its identifier does not read as a word."""
+
+
 def _design(run: SearchRun, entry: Entry) -> Design:
     """Describe an entry for the rationale: its tree in words, widths and figures."""
     candidate = entry.candidate
@@ -374,8 +379,9 @@ def _design(run: SearchRun, entry: Entry) -> Design:
             detail = f", {candidate.variant.describe(run.names)}"
         elif candidate.family == "data_arranged":
             detail = ", contiguous on the data's arrangement"
+        family = _FAMILY_WORDS.get(candidate.family, candidate.family)
         description = (
-            f"{candidate.family} pooling ({candidate.schedule_text()}{detail})"
+            f"{family} pooling ({candidate.schedule_text()}{detail})"
             f"{candidate.padding_text(run.task.input.shape)}"
         )
     widths = np.asarray([entry.allocation.widths])
