@@ -278,6 +278,50 @@ def test_bad_option_names_the_option(task_file: Path) -> None:
     assert line.startswith("advisor: error: --budget: ")
 
 
+def test_dilations_asked_for_but_switched_off_name_the_option_that_switched_them_off(
+    task_file: Path,
+) -> None:
+    line = assert_one_error_line(
+        advisor(
+            "recommend",
+            task_file,
+            "--budget",
+            "20000",
+            "--geometries",
+            "dilations",
+            "--no-search-dilations",
+        ),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line == (
+        "advisor: error: --geometries[0]: dilation orders are not searched "
+        "(--search-dilations is off)"
+    )
+
+
+def test_a_representation_range_no_allowed_width_meets_is_refused_naming_the_option(
+    task_file: Path,
+) -> None:
+    line = assert_one_error_line(
+        advisor(
+            "recommend",
+            task_file,
+            "--budget",
+            "200000",
+            "--min-representation",
+            "64",
+            "--channels",
+            "16",
+            "32",
+        ),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line == (
+        "advisor: error: --min-representation: is 64, wider than every allowed width (the "
+        "widest is 32, --channels); lower it or allow wider widths"
+    )
+
+
 def test_a_compute_bound_nothing_fits_names_max_macs_in_one_whole_line(task_file: Path) -> None:
     line = assert_one_error_line(
         advisor("recommend", task_file, "--budget", "200000", "--max-macs", "10"),

@@ -223,7 +223,7 @@ def _hidden_floor(ladders: Ladders) -> str:
 def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -> str:
     """Say why a family the budget names has no candidate."""
     if family == "dilations" and not budget.search_dilations:
-        return "search_dilations is false"
+        return "dilation orders are not searched (budget.search_dilations is off)"
     if family == "dilations" and len(shape) != 1:
         return f"dilations pool a 1-D input only, and the input is {shape}"
     if family == "data_arranged" and task.arrangement is None:
