@@ -183,10 +183,16 @@ def did_you_mean(word: str, names: Iterable[str]) -> str:
     """Return "; did you mean 'x'?" for the name closest to a misspelt ``word``, or "" if none is.
 
     The one suggestion every error of the product makes (a field, a region's form key, a
-    command-line choice), so they all suggest alike.
+    command-line choice), so they all suggest alike. Where no name is spelt alike, the one
+    name whose underscore-separated words hold every word of ``word`` is suggested (``grace``:
+    ``grace_seconds``), not several.
     """
-    close = difflib.get_close_matches(word, list(names), n=1, cutoff=0.75)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    candidates = list(names)
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.75)
+    if not close:
+        words = set(word.lower().split("_"))
+        close = [name for name in candidates if words <= set(name.lower().split("_"))]
+    return f"; did you mean {close[0]!r}?" if len(close) == 1 else ""
 
 
 def _advisor_models() -> Iterator[type[pydantic.BaseModel]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from advisor.cli.main import main as cli_main
-from advisor.errors import InvalidRequestError, LimitExceededError
+from advisor.errors import InvalidRequestError, LimitExceededError, did_you_mean
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service.command import config_from_arguments
 from advisor.service.command import main as server_main
@@ -64,6 +64,24 @@ def test_a_misspelt_limit_or_setting_is_told_the_closest_name(tmp_path: Path) ->
     with pytest.raises(InvalidRequestError) as error:
         _config_of("--config", str(path))
     assert error.value.violations[0].description.endswith("; did you mean 'workers'?")
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"), [("grace", "'grace_seconds'"), ("seconds_grace", "'grace_seconds'")]
+)
+def test_a_setting_written_as_some_words_of_its_name_is_told_the_name(
+    tmp_path: Path, written: str, meant: str
+) -> None:
+    path = tmp_path / "server.yaml"
+    path.write_text(f"{written}: 5\n")
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path))
+    assert error.value.violations[0].description.endswith(f"; did you mean {meant}?")
+
+
+def test_a_word_many_names_hold_suggests_none_of_them() -> None:
+    assert did_you_mean("max", ["max_top_k", "max_locations", "workers"]) == ""
+    assert did_you_mean("top", ["max_top_k", "max_locations"]) == "; did you mean 'max_top_k'?"
 
 
 def test_an_unreadable_config_file_is_named(tmp_path: Path) -> None:
