@@ -316,14 +316,18 @@ def periodic(shape: _Shape) -> list[ResolvedCorrelation]:
     (docs/THEORY.md §7), contiguous pooling only at the root (16x16 figures: contiguous 48, mirror
     192, interleaved 384).
     """
+    odd = sorted(axis for axis, _ in _axes(shape) if shape[axis] % 2)
+    if odd:
+        where = ""
+        if len(shape) > 1:
+            axes = ", ".join(str(axis) for axis in odd[:-1])
+            where = f" on axis {odd[0]}" if len(odd) == 1 else f" on axes {axes} and {odd[-1]}"
+        raise _reject(
+            "periodic", shape, f"it pairs i with i + n/2, so it needs an even length{where}"
+        )
     members = []
     for axis, axis_name in _axes(shape):
         n = shape[axis]
-        if n % 2:
-            where = "" if len(shape) == 1 else f" on axis {axis}"
-            raise _reject(
-                "periodic", shape, f"it pairs i with i + n/2, so it needs an even length{where}"
-            )
         half = n // 2
         blocks = min(PERIODIC_BLOCKS, half)
         index = np.arange(n)
