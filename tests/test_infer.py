@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError
 from advisor.infer import partition as partition_module
+from advisor.infer import task as task_module
 from advisor.infer.arrangement import arrange, canonical_windows, surrogate_entanglement
 from advisor.infer.combine import with_data
 from advisor.infer.data import data_from_array, read_data
@@ -424,3 +425,27 @@ def test_a_volume_sample_is_inferred_and_recommended_from_through_the_service() 
     assert report.task is not None
     names = {c.name for c in result.recommendations[0].analysis}
     assert "data: depth 0-3 vs depth 4-7" in names
+
+
+def _read_runs(text: str) -> set[int]:
+    read: set[int] = set()
+    for run in text.split(","):
+        first, _, last = run.partition("-")
+        read.update(range(int(first), int(last or first) + 1))
+    return read
+
+
+@given(st.sets(st.integers(0, 40), min_size=1))
+def test_a_partition_name_writes_its_indices_out_or_says_it_holds_more(indices: set[int]) -> None:
+    written = task_module._runs(np.asarray(sorted(indices), dtype=np.int64))
+    if written.endswith(",.."):
+        shown = _read_runs(written.removesuffix(",.."))
+        assert shown < indices and min(indices - shown) > max(shown) + 1
+    else:
+        assert _read_runs(written) == indices
+
+
+def test_the_mirrored_stripes_of_an_eight_wide_axis_are_named_index_by_index() -> None:
+    assert task_module._runs(np.asarray([0, 2, 5, 7])) == "0,2,5,7"
+    assert task_module._runs(np.asarray([1, 3, 4, 6])) == "1,3-4,6"
+    assert task_module._runs(np.arange(0, 16, 2)) == "0,2,4,.."

@@ -85,6 +85,9 @@ PAIR_THRESHOLD: Final = 0.5
 MAX_PAIRS: Final = 16
 """Most long-range pairs in a task."""
 
+_RUNS_WRITTEN: Final = 4
+"""Most runs of indices a partition's name writes out; past them, the first three and ``..``."""
+
 _Ids = npt.NDArray[np.int64]
 _Mask = npt.NDArray[np.bool_]
 
@@ -368,11 +371,16 @@ def _halves(shape: tuple[int, ...]) -> Iterator[tuple[str, _Mask, _Mask]]:
 
 
 def _runs(indices: _Ids) -> str:
-    """``0-7`` for a run, ``0,2,4,..`` or ``0-1,4-5,..`` for stripes (first three runs)."""
+    """``0-7`` for a run, ``0,2,5,7`` for up to four, ``0,2,4,..`` or ``0-1,4-5,..`` for more.
+
+    Past four runs the first three stand for the pattern; four are written out, as ``..``
+    would hide a single index (``0,2,5,..`` for 0, 2, 5 and 7).
+    """
     breaks = np.flatnonzero(np.diff(indices) != 1) + 1
     runs = np.split(indices, breaks)
-    text = [f"{r[0]}" if r.size == 1 else f"{r[0]}-{r[-1]}" for r in runs[:3]]
-    return ",".join(text) + (",.." if len(runs) > 3 else "")
+    shown = runs if len(runs) <= _RUNS_WRITTEN else runs[:3]
+    text = [f"{r[0]}" if r.size == 1 else f"{r[0]}-{r[-1]}" for r in shown]
+    return ",".join(text) + (",.." if len(shown) < len(runs) else "")
 
 
 def _long_range_pairs(graph: DependenceGraph, total: float) -> list[Candidate]:
