@@ -1,14 +1,15 @@
 """The search objective: how per-correlation separation ranks become one comparable score.
 
 A correlation's log2 separation rank counts only up to a **target**: rank the task cannot use buys
-nothing (docs/THEORY.md §11, §13). The default target of a correlation (A, B) is its dimension
+nothing (docs/THEORY.md §11, §13). A free search's target of a correlation (A, B) is its dimension
 bound at the largest representation the search may choose,
 
     target = min(|A|, |B|) * log2(max channel choice),
 
 the most any network in the search space could give it (docs/THEORY.md §2: the matricization has at
-most M^min(|A|,|B|) rows or columns). ``log2_rank_target`` replaces it by one figure for every
-correlation (still capped by that bound). Each correlation then scores the **fraction of its
+most M^min(|A|,|B|) rows or columns); a practical search's is the best any recommendable net
+reaches at the budget (:mod:`advisor.search.targets`). ``log2_rank_target`` replaces it by one
+figure for every correlation (still capped by that bound). Each correlation then scores the **fraction of its
 target reached**, ``min(rank, target) / target`` in [0, 1], so a correlation between two pixels and
 one between two half-images count on the same scale and the weights alone say which matters more.
 
@@ -16,11 +17,14 @@ one between two half-images count on the same scale and the weights alone say wh
 - ``maximin``: the smallest fraction, ties broken by the weighted mean.
 
 Scores are compared as tuples (:attr:`Objective.num_keys` entries, larger is better), rounded to
-12 decimals so that sums taken in different orders compare equal. With a parameter budget the
+12 decimals so that sums taken in different orders compare equal. A practical search's objective
+holds the parameter budget (:attr:`Objective.max_parameters`; a free search's does not): its
 tuple ends with the share of the budget used, so among designs that score alike the one that
 spends more of the budget ranks first; the share does not scale the score: the parameter count
 did not rank trained accuracy (docs/OUTCOMES.md), and the targets already reward width where it
-buys rank. Remaining ties go to fewer parameters (the search's rule, not this module's).
+buys rank. Remaining ties, in every search, go to fewer parameters, then to the tree whose
+correlated locations meet soonest (docs/THEORY.md §17; the search's rules, not this module's,
+:mod:`advisor.search.board`).
 
 A practical search's objective also scales each score by two figures of the tree alone, whatever
 its widths: the arrangement its pooling windows discard (:mod:`advisor.model.arrangement`), and
