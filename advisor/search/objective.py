@@ -9,9 +9,10 @@ bound at the largest representation the search may choose,
 the most any network in the search space could give it (docs/THEORY.md §2: the matricization has at
 most M^min(|A|,|B|) rows or columns); a practical search's is the best any recommendable net
 reaches at the budget (:mod:`advisor.search.targets`). ``log2_rank_target`` replaces it by one
-figure for every correlation (still capped by that bound). Each correlation then scores the **fraction of its
-target reached**, ``min(rank, target) / target`` in [0, 1], so a correlation between two pixels and
-one between two half-images count on the same scale and the weights alone say which matters more.
+figure for every correlation (still capped by that bound). Each correlation then scores the
+**fraction of its target reached**, ``min(rank, target) / target`` in [0, 1], so a correlation
+between two pixels and one between two half-images count on the same scale and the weights alone
+say which matters more.
 
 - ``weighted`` (default): the weighted mean of the fractions (weights normalised to sum to 1).
 - ``maximin``: the smallest fraction, ties broken by the weighted mean.
