@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -155,7 +156,8 @@ def test_a_large_input_leaves_the_contiguous_net_unpriced_and_says_so() -> None:
     efficiency = analyze(task, arch).efficiency
     assert efficiency is not None and not efficiency.contiguous_priced
     assert efficiency.log2_contiguous_parameters is None
-    assert "not computed (too costly for an input this large" in efficiency.summary()
+    assert efficiency.unpriced_reason == "too_large"
+    assert "not computed (too costly for an input this large)." in efficiency.summary()
 
 
 def test_a_stopped_pricing_leaves_the_contiguous_net_out_and_every_figure_as_it_was() -> None:
@@ -171,7 +173,8 @@ def test_a_stopped_pricing_leaves_the_contiguous_net_out_and_every_figure_as_it_
     assert cut.efficiency.log2_contiguous_channels is None
     assert cut.efficiency.log2_shallow_parameters == full.efficiency.log2_shallow_parameters
     assert cut.correlations == full.correlations
-    assert "cut by a time limit" in cut.efficiency.summary()
+    assert cut.efficiency.unpriced_reason == "stopped"
+    assert "not computed (cut by the search's time limit)." in cut.efficiency.summary()
     assert analyze(task, arch, pricing_stop=StopSignal()) == full  # a live signal prices
 
 
@@ -185,7 +188,8 @@ def test_an_analysis_asked_without_the_pricing_leaves_it_out_and_every_figure_as
     assert bare.efficiency.log2_contiguous_parameters is None
     assert bare.efficiency.log2_shallow_channels == full.efficiency.log2_shallow_channels
     assert bare.correlations == full.correlations
-    assert "not asked for" in bare.efficiency.summary()
+    assert bare.efficiency.unpriced_reason == "not_asked"
+    assert "not computed (not asked for)." in bare.efficiency.summary()
 
 
 def _floored(value: float) -> float:
@@ -217,3 +221,12 @@ def test_a_power_of_twenty_reads_to_six_digits_not_past_them_and_one_channel_is_
     one = Efficiency(0.0, 1.0, 0.0, 1.0, contiguous_priced=True).summary()
     assert "at least 1 channel (2 parameters)" in one
     assert "widest layer of at least 1 channel." in one
+
+
+def test_a_priced_net_has_no_reason_it_went_unpriced_and_figures_without_one_say_every_reason() -> (
+    None
+):
+    with pytest.raises(ValueError, match="no unpriced_reason"):
+        Efficiency(3.0, 9.5, 4.0, 10.25, True, "stopped")
+    said = Efficiency(3.0, 9.5, None, None, False).summary()
+    assert "(too costly for an input this large, cut by a time limit, or not asked for)" in said

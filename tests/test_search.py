@@ -509,6 +509,8 @@ def test_the_time_limit_is_a_deadline_on_the_stop_signals_clock() -> None:
     assert share is not None and 0 < int(share.group(1)) < 100
     # The deadline cut the contiguous net's pricing, which a full search does on this task.
     assert best.efficiency is not None and not best.efficiency.contiguous_priced
+    assert best.efficiency.unpriced_reason == "stopped"
+    assert "not computed (cut by the search's time limit)" in best.rationale
     full = recommend(task, Budget(max_parameters=30_000, time_limit_seconds=None))
     assert all(r.efficiency and r.efficiency.contiguous_priced for r in full.recommendations)
 

@@ -22,6 +22,7 @@ from advisor.model.results import (
     Efficiency,
     SearchProgress,
     SearchResult,
+    UnpricedReason,
 )
 from advisor.model.task import PresetInfo, list_presets, parse_task
 from advisor.protocol import wire
@@ -196,6 +197,7 @@ def test_analyses_round_trip() -> None:
     for efficiency in (
         Efficiency(3.0, 9.5, 4.0, 10.25),
         Efficiency(3.0, 9.5, None, None, False),
+        *(Efficiency(3.0, 9.5, None, None, False, why) for why in typing.get_args(UnpricedReason)),
         None,
     ):
         changed = dataclasses.replace(analysis, efficiency=efficiency)

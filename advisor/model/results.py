@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Final, Literal, TypeAlias
 
 from advisor.model.architecture import Architecture
 
@@ -20,9 +20,21 @@ __all__ = [
     "Recommendation",
     "SearchProgress",
     "SearchResult",
+    "UnpricedReason",
 ]
 
 Certificate: TypeAlias = Literal["exact", "tight", "upper_bound"]
+
+UnpricedReason: TypeAlias = Literal["too_large", "stopped", "not_asked"]
+"""Why an analysis left the contiguous net unpriced (:attr:`Efficiency.unpriced_reason`)."""
+
+_UNPRICED: Final[dict[UnpricedReason | None, str]] = {
+    "too_large": "too costly for an input this large",
+    "stopped": "cut by the search's time limit",
+    "not_asked": "not asked for",
+    None: "too costly for an input this large, cut by a time limit, or not asked for",
+}
+"""The summary's words for each :data:`UnpricedReason` (None: figures that came without one)."""
 
 _PLAIN_BITS = 40
 """Counts up to 2^40 are written out; larger ones as powers of two."""
@@ -66,10 +78,13 @@ class Efficiency:
         least over the growths; with shared weights possibly no ladder reaches at all); None
         when no width reaches them even without sharing, or when not priced.
     contiguous_priced
-        False when the contiguous net was not priced, and its figures are None: the input was
-        too large (the analysis would have cost many times over), a search's deadline cut the
-        pricing, or the caller left it out (``analyze(..., price_contiguous=False)``, which
-        scoring many designs does; advisor/seprank/efficiency.py).
+        False when the contiguous net was not priced, and its figures are None.
+    unpriced_reason
+        Why it was not priced (None when it was, or when the figures came without a reason):
+        ``too_large``, the input was too large (the analysis would have cost many times over);
+        ``stopped``, a search's deadline cut the pricing; ``not_asked``, the caller left it out
+        (``analyze(..., price_contiguous=False)``, which scoring many designs does;
+        advisor/seprank/efficiency.py).
     """
 
     log2_shallow_channels: float
@@ -77,6 +92,11 @@ class Efficiency:
     log2_contiguous_channels: float | None
     log2_contiguous_parameters: float | None
     contiguous_priced: bool = True
+    unpriced_reason: UnpricedReason | None = None
+
+    def __post_init__(self) -> None:
+        if self.contiguous_priced and self.unpriced_reason is not None:
+            raise ValueError("a priced contiguous net has no unpriced_reason")
 
     def summary(self) -> str:
         """Say the figures in a sentence (the rationale and the analysis table use it)."""
@@ -85,10 +105,8 @@ class Efficiency:
             f"({_counted(self.log2_shallow_parameters, 'parameter')}) to reach these ranks"
         )
         if not self.contiguous_priced:
-            return shallow + (
-                "; the contiguous comparison is not computed (too costly for an input this "
-                "large, cut by a time limit, or not asked for)."
-            )
+            why = _UNPRICED[self.unpriced_reason]
+            return shallow + f"; the contiguous comparison is not computed ({why})."
         if self.log2_contiguous_parameters is None or self.log2_contiguous_channels is None:
             return shallow + "; no contiguous net on these windows reaches them at any width."
         return shallow + (

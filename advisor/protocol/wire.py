@@ -44,6 +44,7 @@ from advisor.model.results import (
     Recommendation,
     SearchProgress,
     SearchResult,
+    UnpricedReason,
 )
 from advisor.model.task import PresetInfo, Task, parse_task
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
@@ -102,6 +103,7 @@ _CERTIFICATE = _EnumLabels(advisor_pb2.Certificate)
 _PRESET_KIND = _EnumLabels(advisor_pb2.PresetKind)
 _WIDTH_PROFILE = _EnumLabels(advisor_pb2.WidthProfile)
 _RELATION_KIND = _EnumLabels(advisor_pb2.RelationKind)
+_UNPRICED_REASON = _EnumLabels(advisor_pb2.UnpricedReason)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,6 +458,11 @@ def _efficiency_to_proto(efficiency: Efficiency | None) -> advisor_pb2.Efficienc
         log2_contiguous_channels=efficiency.log2_contiguous_channels,
         log2_contiguous_parameters=efficiency.log2_contiguous_parameters,
         contiguous_priced=efficiency.contiguous_priced,
+        unpriced_reason=(
+            advisor_pb2.UNPRICED_REASON_UNSPECIFIED
+            if efficiency.unpriced_reason is None
+            else _UNPRICED_REASON.value(efficiency.unpriced_reason)
+        ),
     )
 
 
@@ -472,7 +479,16 @@ def _efficiency_from_proto(
         log2_contiguous_channels=efficiency.log2_contiguous_channels if contiguous else None,
         log2_contiguous_parameters=efficiency.log2_contiguous_parameters if contiguous else None,
         contiguous_priced=efficiency.contiguous_priced,
+        unpriced_reason=_unpriced_reason(efficiency),
     )
+
+
+def _unpriced_reason(efficiency: advisor_pb2.Efficiency) -> UnpricedReason | None:
+    """Return why the contiguous net went unpriced (None: priced, or no reason sent)."""
+    reason = efficiency.unpriced_reason
+    if efficiency.contiguous_priced or reason == advisor_pb2.UNPRICED_REASON_UNSPECIFIED:
+        return None
+    return _UNPRICED_REASON.label(reason, "efficiency.unpriced_reason")  # type: ignore[return-value]
 
 
 def analysis_to_proto(analysis: Analysis) -> advisor_pb2.Analysis:

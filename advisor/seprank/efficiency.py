@@ -34,7 +34,7 @@ from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
 from advisor.model.parameters import ParameterModel
 from advisor.model.regions import ResolvedCorrelation
-from advisor.model.results import Efficiency
+from advisor.model.results import Efficiency, UnpricedReason
 from advisor.model.schedule import Schedule
 from advisor.seprank.labels import LabelRows
 from advisor.seprank.tree import log2_min_cut
@@ -100,10 +100,11 @@ def expressive_efficiency(
         The architecture's figure on each correlation, the targets to reach.
     stop
         Polled before each round of the contiguous net's pricing; once it has stopped, the
-        pricing is abandoned and left out (``contiguous_priced`` False).
+        pricing is abandoned and left out (``contiguous_priced`` False, ``unpriced_reason``
+        ``stopped``).
     price_contiguous
-        False: the contiguous net is not priced (``contiguous_priced`` False), as for an input
-        too large; the shallow figures, a closed form, are given anyway.
+        False: the contiguous net is not priced (``unpriced_reason`` ``not_asked``; an input
+        too large, ``too_large``); the shallow figures, a closed form, are given anyway.
     """
     model = ParameterModel.for_input(
         architecture.input, architecture.representation_kernel, architecture.outputs
@@ -111,9 +112,13 @@ def expressive_efficiency(
     log2_m = math.log2(architecture.representation)
     targets = np.asarray(log2_ranks, dtype=np.float64)
     shallow = max(float(targets.max(initial=0.0)), 0.0)
-    priced = price_contiguous and is_priced(len(correlations), architecture.schedule)
+    unpriced: UnpricedReason | None = None
+    if not price_contiguous:
+        unpriced = "not_asked"
+    elif not is_priced(len(correlations), architecture.schedule):
+        unpriced = "too_large"
     ladders: list[list[float]] = []
-    if priced:
+    if unpriced is None:
         contiguous, labels = contiguous_structure(architecture.schedule), rows(correlations)
         try:
             ladders = [
@@ -123,7 +128,7 @@ def expressive_efficiency(
                 is not None
             ]
         except StoppedError:
-            priced, ladders = False, []
+            unpriced, ladders = "stopped", []
     # Two bounds, each the least over the growths: the ladder with the fewest parameters may
     # have a wider top than another growth's.
     parameters = min((model.log2_count([log2_m, *ladder]) for ladder in ladders), default=None)
@@ -133,7 +138,8 @@ def expressive_efficiency(
         log2_shallow_parameters=_floored(model.log2_count([log2_m, shallow])),
         log2_contiguous_channels=None if channels is None else _floored(channels),
         log2_contiguous_parameters=None if parameters is None else _floored(parameters),
-        contiguous_priced=priced,
+        contiguous_priced=unpriced is None,
+        unpriced_reason=unpriced,
     )
 
 

@@ -184,6 +184,32 @@ CERTIFICATE_UPPER_BOUND: Certificate.ValueType  # 3
 """An upper bound on the generic rank (shared-weight min-cut)."""
 Global___Certificate: _TypeAlias = Certificate  # noqa: Y015
 
+class _UnpricedReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _UnpricedReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UnpricedReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    UNPRICED_REASON_UNSPECIFIED: _UnpricedReason.ValueType  # 0
+    UNPRICED_REASON_TOO_LARGE: _UnpricedReason.ValueType  # 1
+    """The input is too large: pricing would cost many times the analysis."""
+    UNPRICED_REASON_STOPPED: _UnpricedReason.ValueType  # 2
+    """A search's deadline cut the pricing."""
+    UNPRICED_REASON_NOT_ASKED: _UnpricedReason.ValueType  # 3
+    """The caller left it out."""
+
+class UnpricedReason(_UnpricedReason, metaclass=_UnpricedReasonEnumTypeWrapper):
+    """Why an analysis left the contiguous net unpriced."""
+
+UNPRICED_REASON_UNSPECIFIED: UnpricedReason.ValueType  # 0
+UNPRICED_REASON_TOO_LARGE: UnpricedReason.ValueType  # 1
+"""The input is too large: pricing would cost many times the analysis."""
+UNPRICED_REASON_STOPPED: UnpricedReason.ValueType  # 2
+"""A search's deadline cut the pricing."""
+UNPRICED_REASON_NOT_ASKED: UnpricedReason.ValueType  # 3
+"""The caller left it out."""
+Global___UnpricedReason: _TypeAlias = UnpricedReason  # noqa: Y015
+
 class _PresetKind:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -948,6 +974,7 @@ class Efficiency(_message.Message):
     LOG2_CONTIGUOUS_CHANNELS_FIELD_NUMBER: _builtins.int
     LOG2_CONTIGUOUS_PARAMETERS_FIELD_NUMBER: _builtins.int
     CONTIGUOUS_PRICED_FIELD_NUMBER: _builtins.int
+    UNPRICED_REASON_FIELD_NUMBER: _builtins.int
     log2_shallow_channels: _builtins.float
     """A shallow net (one global pooling, same M and outputs)."""
     log2_shallow_parameters: _builtins.float
@@ -957,7 +984,9 @@ class Efficiency(_message.Message):
     """
     log2_contiguous_parameters: _builtins.float
     contiguous_priced: _builtins.bool
-    """False: the input was too large to price the contiguous net (both fields above absent)."""
+    """False: the contiguous net was not priced (both fields above absent); unpriced_reason says why."""
+    unpriced_reason: Global___UnpricedReason.ValueType
+    """Why the contiguous net was not priced; UNSPECIFIED when it was."""
     def __init__(
         self,
         *,
@@ -966,10 +995,11 @@ class Efficiency(_message.Message):
         log2_contiguous_channels: _builtins.float | None = ...,
         log2_contiguous_parameters: _builtins.float | None = ...,
         contiguous_priced: _builtins.bool = ...,
+        unpriced_reason: Global___UnpricedReason.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "contiguous_priced", b"contiguous_priced", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters", "log2_shallow_channels", b"log2_shallow_channels", "log2_shallow_parameters", b"log2_shallow_parameters"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "contiguous_priced", b"contiguous_priced", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters", "log2_shallow_channels", b"log2_shallow_channels", "log2_shallow_parameters", b"log2_shallow_parameters", "unpriced_reason", b"unpriced_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__log2_contiguous_channels: _TypeAlias = _typing.Literal["log2_contiguous_channels"]  # noqa: Y015
     _WhichOneofArgType__log2_contiguous_channels: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels"]  # noqa: Y015
