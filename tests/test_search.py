@@ -900,3 +900,29 @@ def test_no_narrower_search_finds_a_design_the_full_one_scores_higher(name: str)
     assert len(picks) >= len(trees)
     scores = score_architectures(task, budget, picks)  # on the full search's objective
     assert max(scores) == pytest.approx(best, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("document", "max_window"),
+    [
+        ({"input": {"shape": [15, 15]}, "preset": "symmetry"}, None),
+        ({"input": {"shape": [1000]}, "preset": "symmetry"}, None),
+        ({"input": {"shape": [16, 16]}, "preset": "symmetry"}, 4),
+    ],
+)
+def test_the_contiguous_reference_is_the_best_contiguous_design_the_search_returns(
+    document: dict[str, Any], max_window: int | None
+) -> None:
+    task = parse_task(document)
+    bounds = {} if max_window is None else {"max_window": max_window}
+    budget = Budget(max_parameters=20_000, top_k=200, time_limit_seconds=None, **bounds)
+    ranking = recommend(task, budget).recommendations
+    best = next(r for r in ranking if r.architecture.family == "contiguous")
+    said = re.search(
+        r"The best contiguous net at this budget \(.*?\) scores ([0-9.e+-]+)",
+        " ".join(ranking[0].rationale.split()),
+    )
+    assert said is not None
+    assert said.group(1) == f"{best.score:.4g}"
+    window = max(math.prod(layer.pool) for layer in best.architecture.layers)
+    assert window <= (max_window or 16)

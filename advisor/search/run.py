@@ -125,6 +125,9 @@ class SearchRun:
             self.candidates = _bounded(self.candidates, _widest_step, budget.max_step)
         rules = ProfileRules.for_budget(budget, self.outputs)
         self.ladders = Ladders(self.space, self.model, rules, budget)
+        self._eligible_contiguous = any(
+            c.eligible and c.family == "contiguous" for c in self.candidates
+        )
         check_space(task, budget, self.candidates, self.ladders)
         # Built by execute(): its targets need a pass over every tree, which only a search (or
         # search_objective) uses, not a caller that only samples the space.
@@ -202,6 +205,10 @@ class SearchRun:
             found = self._apart[dag.digest] = levels_apart(dag, self.objective.weights)
         return found
 
+    def roles(self, candidate: Candidate) -> set[str]:
+        """Name what ``candidate`` is evaluated for (:func:`_roles`); empty: not evaluated."""
+        return _roles(candidate, self._eligible_contiguous)
+
     def execute(self) -> bool:
         """Score the trees in the anytime order and rank them; return whether every one was."""
         practical = self.budget.width_profile == "practical"
@@ -209,7 +216,7 @@ class SearchRun:
             self.objective = self.free_objective()
         # A tree with no role (not recommendable, not a baseline) is ranked nowhere: a
         # practical search does not score it.
-        visited = [c for c in self.candidates if _roles(c)] if practical else self.candidates
+        visited = [c for c in self.candidates if self.roles(c)] if practical else self.candidates
         queue = AnytimeQueue(visited, self.budget.seed) if practical else None
         order = iter(visited if queue is None else queue)
         self._work = {c.index: self.work_levels(c) for c in visited}
@@ -361,7 +368,7 @@ class SearchRun:
         seen: dict[bytes, set[str]] = {}
         kept: set[int] = set()
         for scored in sorted(ordered, key=lambda s: -factors[s.candidate.index]):
-            roles = _roles(scored.candidate)
+            roles = self.roles(scored.candidate)
             if not roles <= seen.setdefault(scored.dag.digest, set()):
                 seen[scored.dag.digest] |= roles
                 kept.add(scored.candidate.index)
@@ -379,7 +386,7 @@ class SearchRun:
         """Allocate a free search's widths of the tree and record it; False when ``stop`` cut it."""
         windows, keys = self.space.tree(candidate)
         dag = self.builders[candidate.padding].build(windows, keys)
-        roles = _roles(candidate)
+        roles = self.roles(candidate)
         if roles <= seen.setdefault(dag.digest, set()):
             return True  # the same tree to the model as one evaluated for the same purposes
         seen[dag.digest] |= roles
@@ -527,10 +534,18 @@ class SearchRun:
         self.report(SearchProgress(scored, now, best, self.last_fraction))
 
 
-def _roles(candidate: Candidate) -> set[str]:
-    """Name what a candidate is evaluated for: recommendation, contiguous or shallow baseline."""
+def _roles(candidate: Candidate, eligible_contiguous: bool) -> set[str]:
+    """Name what a candidate is evaluated for: recommendation, contiguous or shallow baseline.
+
+    The contiguous baseline, the best contiguous net every rationale compares against, is one
+    the search could recommend (within the depth, window and step bounds) wherever some
+    contiguous tree is (``eligible_contiguous``): a reference with a 25-location global window
+    outscored every contiguous design a default search returns on 15x15, which was confusing.
+    """
     roles = {"recommend"} if candidate.eligible else set()
-    if candidate.family in ("contiguous", "shallow"):
+    if candidate.family == "shallow" or (
+        candidate.family == "contiguous" and (candidate.eligible or not eligible_contiguous)
+    ):
         roles.add(candidate.family)
     return roles
 
