@@ -749,3 +749,30 @@ def test_a_port_in_use_is_one_line_without_grpcs_own_log() -> None:
         result = advisor_process("serve", "--host", "127.0.0.1", "--port", str(port))
     line = assert_one_error_line(result, ExitCode.SERVER_NOT_STARTED)
     assert "--host/--port: cannot bind" in line
+
+
+def test_the_table_wraps_the_rationale_at_spaces_never_inside_a_hyphenated_name(
+    tmp_path: Path,
+) -> None:
+    names = [f"far-{side}-columns-of-the-image" for side in ("left", "right", "top")]
+    path = tmp_path / "hyphens.yaml"
+    correlations = [
+        {"name": names[0], "a": {"preset": "left_half"}, "b": {"preset": "right_half"}},
+        {
+            "name": names[1],
+            "a": {"box": {"start": [0, 0], "stop": [8, 2]}},
+            "b": {"box": {"start": [0, 6], "stop": [8, 8]}},
+        },
+        {"name": names[2], "a": {"preset": "top_half"}, "b": {"preset": "bottom_half"}},
+    ]
+    path.write_text(yaml.safe_dump({"input": {"shape": [8, 8]}, "correlations": correlations}))
+    table = advisor("recommend", path, "--budget", "20000", "--top", "3")
+    assert table.status == ExitCode.OK, table.stderr
+    why = table.stdout[table.stdout.index("why:") :]
+    words = why.split()
+    hyphenated = [word for word in words if "-" in word.strip("'(),.:;")]
+    assert hyphenated
+    assert not [line for line in why.splitlines() if line.rstrip().endswith("-")]
+    for name in names:
+        if name in " ".join(words):
+            assert name in why

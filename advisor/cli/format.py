@@ -157,15 +157,23 @@ def _recommendation_lines(recommendation: Recommendation, score: str) -> list[st
     if recommendation.dilations is not None:
         lines[-1] += f"  dilations {' '.join(map(str, recommendation.dilations))}"
     lines.extend("    " + line for line in _correlation_table(recommendation.analysis))
-    lines.extend(
-        textwrap.wrap(
-            recommendation.rationale,
-            width=_RATIONALE_WIDTH,
-            initial_indent="    why: ",
-            subsequent_indent="         ",
-        )
-    )
+    lines.extend(_wrapped(recommendation.rationale, "    why: ", "         "))
     return lines
+
+
+def _wrapped(text: str, first: str, rest: str) -> list[str]:
+    """Wrap prose at spaces only: a break at a hyphen split names a reader copies.
+
+    (``--max-macs``, a correlation named ``odd-even``, ``center_surround/center-border``.)
+    """
+    return textwrap.wrap(
+        text,
+        width=_RATIONALE_WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
 
 
 def _padded(architecture: Architecture) -> str:
@@ -206,12 +214,7 @@ def _efficiency_lines(efficiency: Efficiency | None, indent: str) -> list[str]:
         return []
     return [
         "",
-        *textwrap.wrap(
-            efficiency.summary(),
-            width=_RATIONALE_WIDTH,
-            initial_indent=indent,
-            subsequent_indent=indent,
-        ),
+        *_wrapped(efficiency.summary(), indent, indent),
     ]
 
 
