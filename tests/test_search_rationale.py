@@ -299,3 +299,9 @@ def test_a_family_is_named_in_words_in_the_rationale(family: str, words: str) ->
     (top,) = recommend(parse_task(task), budget).recommendations
     assert top.architecture.family == family
     assert top.rationale.startswith(words)
+
+
+def test_one_hidden_width_is_one_width() -> None:
+    shallow = Design("one global pooling", (8, 512), 3_081, (9.0, 40.0), 0.23)
+    assert shallow.widths_text() == "M = 8 and width 512"
+    assert CHOSEN.widths_text() == "M = 32 and widths 512-1"

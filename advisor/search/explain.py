@@ -94,9 +94,10 @@ class Design:
     coherence: float = 0.0
 
     def widths_text(self) -> str:
-        """``M = 32 and widths 512-1-1``."""
+        """``M = 32 and widths 512-1-1``; ``M = 8 and width 512`` for one hidden layer."""
         hidden = "-".join(str(w) for w in self.widths[1:])
-        return f"M = {self.widths[0]} and widths {hidden}"
+        noun = "width" if len(self.widths) == 2 else "widths"
+        return f"M = {self.widths[0]} and {noun} {hidden}"
 
 
 @dataclass(frozen=True)
