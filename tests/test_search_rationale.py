@@ -305,3 +305,19 @@ def test_one_hidden_width_is_one_width() -> None:
     shallow = Design("one global pooling", (8, 512), 3_081, (9.0, 40.0), 0.23)
     assert shallow.widths_text() == "M = 8 and width 512"
     assert CHOSEN.widths_text() == "M = 32 and widths 512-1"
+
+
+def test_a_rank_target_the_caller_set_is_named_where_the_targets_are() -> None:
+    capped = Objective.create(
+        [100.0, 90.0], [1.0, 1.0], "weighted", max_parameters=20_000, rank_target=100.0
+    )
+    text = " ".join(_text(objective=capped).split())
+    assert (
+        "(targets: the best any net reaches here, at most 100 bits, log2_rank_target "
+        "(--rank-target); equal scores" in text
+    )
+    free = Objective.create([100.0, 90.0], [1.0, 1.0], "weighted", rank_target=100.0)
+    assert "(targets: the dimension bounds, at most 100 bits" in " ".join(
+        _text(objective=free).split()
+    )
+    assert "rank-target" not in _text()

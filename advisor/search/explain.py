@@ -249,8 +249,13 @@ _TARGETS: dict[Scope, str] = {
 def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence[str]) -> str:
     kind = "weighted mean" if objective.kind == "weighted" else "smallest"
     text = f"Score {chosen.score:.4g}: the {kind} fraction of the targets"
+    capped = ""
+    if objective.rank_target is not None:
+        capped = f", at most {_bits(objective.rank_target)} bits, log2_rank_target (--rank-target)"
     if objective.max_parameters is not None:
-        text += f" (targets: {_TARGETS[scope]}; equal scores go to the larger net)"
+        text += f" (targets: {_TARGETS[scope]}{capped}; equal scores go to the larger net)"
+    elif capped:
+        text += f" (targets: the dimension bounds{capped})"
     if objective.least_discarded is not None:
         excess = max(chosen.discarded - objective.least_discarded, 0.0)
         own, least = told_apart(chosen.discarded, objective.least_discarded)

@@ -112,6 +112,9 @@ class Objective:
     relation_share
         The share of the weights the description's relations explain, in ``(0, 1]``: the part
         of the score the coherence scales (:meth:`coherence_factor`).
+    rank_target
+        The budget's ``log2_rank_target``, which caps every target, or None (the rationale
+        says so where it names the targets).
     """
 
     targets: _Floats
@@ -121,6 +124,7 @@ class Objective:
     least_discarded: float | None = None
     best_coherence: float | None = None
     relation_share: float = 1.0
+    rank_target: float | None = None
 
     @classmethod
     def create(
@@ -132,6 +136,7 @@ class Objective:
         least_discarded: float | None = None,
         best_coherence: float | None = None,
         relation_share: float = 1.0,
+        rank_target: float | None = None,
     ) -> Objective:
         """Validate the arrays and normalise the weights."""
         target_array = np.asarray(targets, dtype=np.float64)
@@ -152,6 +157,7 @@ class Objective:
             least_discarded,
             best_coherence,
             relation_share,
+            rank_target,
         )
 
     @property

@@ -62,7 +62,9 @@ class Targets:
     def free_objective(self) -> Objective:
         """Return a free search's objective: the dimension bound at the largest channel choice."""
         bounds = self._bounds(self._budget.choices()[-1])
-        return Objective.create(bounds, self._weights, self._budget.objective)
+        return Objective.create(
+            bounds, self._weights, self._budget.objective, rank_target=self._budget.log2_rank_target
+        )
 
     def practical_objective(self, relation_share: float = 1.0) -> Objective:
         """Return a practical search's objective on the trees recorded so far (module docstring).
@@ -87,6 +89,7 @@ class Targets:
             ),
             best_coherence=self._best_coherence or None,
             relation_share=relation_share,
+            rank_target=self._budget.log2_rank_target,
         )
 
     def _bounds(self, representation: int) -> npt.NDArray[np.float64]:
