@@ -89,14 +89,14 @@ def test_a_search_on_narrow_widths_says_the_floors_gave_way() -> None:
     narrow = recommend(task, Budget(max_parameters=20_000, max_channels=3, top_k=1))
     best = narrow.recommendations[0]
     assert best.architecture.representation == 3  # max_channels itself is allowed
-    assert "none reaches the narrowest hidden width, 8 (min_width)" in best.rationale
+    assert "none reaches the narrowest hidden width, 8 (min_width, --min-width)" in best.rationale
     assert "none lies in M's range, 4 to 64, so M is 3" in best.rationale
     usual = recommend(task, Budget(max_parameters=20_000, top_k=1)).recommendations[0]
     assert "Of the allowed widths" not in usual.rationale
 
 
 @pytest.mark.parametrize(
-    ("min_width", "source"), [(None, "the 1,000 outputs"), (1000, "min_width")]
+    ("min_width", "source"), [(None, "the 1,000 outputs"), (1000, "min_width, --min-width")]
 )
 def test_the_floors_note_says_what_set_the_narrowest_hidden_width(
     min_width: int | None, source: str

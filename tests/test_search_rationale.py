@@ -63,7 +63,7 @@ def test_it_names_the_binding_correlation_and_what_would_raise_it() -> None:
     text = _text()
     assert "To raise 'corner': M 32 -> 64 would add 45 bits for 17,000 more parameters" in text
     assert "(over the budget)" in text
-    assert "r_0" not in text.split("To raise")[1]  # no gain, not offered
+    assert "the 1st width" not in text.split("To raise")[1]  # no gain, not offered
 
 
 def test_it_prices_ten_percent_more_budget() -> None:
@@ -199,13 +199,15 @@ def _raise_sentence(budget: Budget) -> tuple[Recommendation, str]:
 
 
 def test_a_wider_layer_the_search_did_not_take_says_what_kept_it_out() -> None:
-    # r_1 one step wider fits these 150,000 parameters and no compute bound, but it is not a
-    # constant or doubling ladder: the sentence used to read as a gain the search had missed.
+    # The 2nd width one step wider fits these 150,000 parameters and no compute bound, but it
+    # is not a constant or doubling ladder: the sentence read as a gain the search had missed.
     budget = Budget(
         max_parameters=150_000, max_multiply_adds=2**60, top_k=1, time_limit_seconds=None
     )
     top, sentence = _raise_sentence(budget)
-    raised = re.search(r"r_1 (\d+) -> (\d+) would add .* for ([\d,]+) more parameters", sentence)
+    raised = re.search(
+        r"the 2nd width (\d+) -> (\d+) would add .* for ([\d,]+) more parameters", sentence
+    )
     assert raised is not None, sentence
     assert top.parameters + int(raised[3].replace(",", "")) <= budget.max_parameters
     assert "(off the practical profiles the search builds" in sentence
@@ -214,9 +216,12 @@ def test_a_wider_layer_the_search_did_not_take_says_what_kept_it_out() -> None:
 def test_a_wider_layer_past_the_default_compute_bound_names_the_bound() -> None:
     budget = Budget(max_parameters=100_000, top_k=1, time_limit_seconds=None)
     top, sentence = _raise_sentence(budget)
-    found = re.search(r"r_(\d+) (\d+) -> (\d+) .*over the compute bound of ([\d,]+)", sentence)
+    found = re.search(
+        r"the (\d+)(?:st|nd|rd|th) width (\d+) -> (\d+) .*over the compute bound of ([\d,]+)",
+        sentence,
+    )
     assert found is not None, sentence
-    level, bound = int(found[1]), int(found[4].replace(",", ""))
+    level, bound = int(found[1]) - 1, int(found[4].replace(",", ""))
     layers = list(top.architecture.layers)
     layers[level] = layers[level].model_copy(update={"channels": int(found[3])})
     wider = top.architecture.model_copy(update={"layers": tuple(layers)})
@@ -321,3 +326,46 @@ def test_a_rank_target_the_caller_set_is_named_where_the_targets_are() -> None:
         _text(objective=free).split()
     )
     assert "rank-target" not in _text()
+
+
+@pytest.mark.parametrize(
+    ("number", "written"),
+    [
+        (1, "1st"),
+        (2, "2nd"),
+        (3, "3rd"),
+        (4, "4th"),
+        (11, "11th"),
+        (12, "12th"),
+        (13, "13th"),
+        (21, "21st"),
+        (22, "22nd"),
+        (101, "101st"),
+        (111, "111th"),
+    ],
+)
+def test_a_layer_is_named_by_its_ordinal(number: int, written: str) -> None:
+    widening = Widening(number, 64, 45.0, 17_000)
+    chosen = Design("mirror pooling", (32, *[16] * 120), 17_475, (576.0, 45.0), 0.75)
+    text = " ".join(_text(chosen, widenings=[widening]).split())
+    assert f"the {written} width 16 -> 64 would add 45 bits" in text
+
+
+@pytest.mark.parametrize(
+    ("bound", "said"),
+    [
+        (None, "(by default 4x the standard CNN of this budget) excludes"),
+        (1_000_000, "(the budget's max_multiply_adds, --max-macs) excludes"),
+    ],
+)
+def test_a_compute_bound_that_holds_the_pick_says_whose_it_is_and_what_admits_more(
+    bound: int | None, said: str
+) -> None:
+    budget = Budget(
+        max_parameters=100_000, max_multiply_adds=bound, top_k=1, time_limit_seconds=None
+    )
+    (top,) = recommend(load_task("examples/tasks/local.yaml"), budget).recommendations
+    text = " ".join(top.rationale.split())
+    assert said in text
+    tail = "a higher one admits them." if bound else "max_multiply_adds (--max-macs) sets another."
+    assert f"which fit the budget; {tail}" in text

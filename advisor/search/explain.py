@@ -352,7 +352,7 @@ def _binding(
         return f"No single layer one step wider would raise {names[binding]!r}."
     options = []
     for widening in helpful[:2]:
-        name = "M" if widening.position == 0 else f"r_{widening.position - 1}"
+        name = "M" if widening.position == 0 else f"the {_ordinal(widening.position)} width"
         old = chosen.widths[widening.position]
         options.append(
             f"{name} {old} -> {widening.width} would add {_counted(widening.gain)} for "
@@ -406,6 +406,13 @@ def _factor(value: float) -> str:
         if value >= 1 or written != "1":
             break
     return written
+
+
+def _ordinal(number: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ..., ``11th``, ``21st``."""
+    teens = 10 <= number % 100 <= 20
+    suffix = "th" if teens else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
 
 
 def _difference(value: float) -> str:

@@ -107,7 +107,7 @@ class Ladders:
     def bound_source(self) -> str:
         """Say where :attr:`max_multiply_adds` comes from, as :meth:`compute_bound` chose it."""
         if self._stated_bound is not None:
-            return "the budget's"
+            return "the budget's max_multiply_adds, --max-macs"
         reference = (
             "the standard CNN of this budget"
             if self.standard is not None

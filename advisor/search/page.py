@@ -358,12 +358,21 @@ def _held_by_compute(run: SearchRun, entry: Entry) -> str:
     return (
         f"The compute bound of {bound:,} multiply-adds per input ({run.ladders.bound_source()}) "
         f"excludes this tree's ladders of up to {largest:,} parameters, which fit the budget; "
-        "max_multiply_adds (--max-macs) sets another."
+        + (
+            "a higher one admits them."
+            if run.budget.max_multiply_adds is not None
+            else "max_multiply_adds (--max-macs) sets another."
+        )
     )
 
 
 _FAMILY_WORDS: Final = {"dilations": "dilated", "data_arranged": "data-arranged"}
 """A family's name in the rationale's prose, where its identifier does not read as a word."""
+
+
+def _family_words(family: str) -> str:
+    """Return ``family`` as the rationale writes it (``data_arranged``: ``data-arranged``)."""
+    return _FAMILY_WORDS.get(family, family)
 
 
 def _design(run: SearchRun, entry: Entry) -> Design:
@@ -379,9 +388,8 @@ def _design(run: SearchRun, entry: Entry) -> Design:
             detail = f", {candidate.variant.describe(run.names)}"
         elif candidate.family == "data_arranged":
             detail = ", contiguous on the data's arrangement"
-        family = _FAMILY_WORDS.get(candidate.family, candidate.family)
         description = (
-            f"{family} pooling ({candidate.schedule_text()}{detail})"
+            f"{_family_words(candidate.family)} pooling ({candidate.schedule_text()}{detail})"
             f"{candidate.padding_text(run.task.input.shape)}"
         )
     widths = np.asarray([entry.allocation.widths])
@@ -481,7 +489,7 @@ def _tied_rival(run: SearchRun) -> Entry | None:
 
 def _tie_note(run: SearchRun, first: Entry, rival: Entry) -> str:
     """Say that the #1 and ``rival`` tie on the score, and what ranks the #1 first."""
-    family, other = first.candidate.family, rival.candidate.family
+    family, other = _family_words(first.candidate.family), _family_words(rival.candidate.family)
     if first.allocation.parameters != rival.allocation.parameters:
         lead = "ranked first leads by needing fewer parameters"
     elif (soon := run.levels_apart(first.dag)) != (late := run.levels_apart(rival.dag)):

@@ -78,7 +78,9 @@ class ProfileRules:
 
     def floor_source(self) -> str:
         """Say what set ``min_width``: the budget's (or its default), or the outputs."""
-        return "min_width" if self.floor_outputs is None else f"the {self.floor_outputs:,} outputs"
+        if self.floor_outputs is None:
+            return "min_width, --min-width"
+        return f"the {self.floor_outputs:,} outputs"
 
     def representations(self) -> list[int]:
         """Return the allowed ``M`` (choices in range; the smallest choice if none is)."""
