@@ -86,6 +86,10 @@ def test_recommend_with_data_searches_the_data_arranged_family(tmp_path: Path) -
     alone = advisor("recommend", task, "--from-data", "correlations", "--budget", "20000")
     assert alone.status == 2
     assert "--from-data: needs --data DATA" in alone.stderr
+    for option in (["--shape", "8", "8"], ["--top-k", "4"], ["--allow-constant"]):
+        ignored = advisor("recommend", task, *option, "--budget", "20000")
+        assert ignored.status == 2
+        assert ignored.stderr == f"advisor: error: {option[0]}: needs --data DATA\n"
     wrong = advisor("recommend", task, "--data", flat, "--shape", "64", "--budget", "20000")
     assert wrong.status == 2
     assert "--data: the data's grid [64] is not the task's [8, 8]" in wrong.stderr

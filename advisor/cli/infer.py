@@ -16,10 +16,10 @@ import numpy as np
 from advisor_client.client import AdvisorClient
 
 from advisor.cli.json_output import readable_json
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.combine import with_data
 from advisor.infer.data import DataSample, read_data, read_labels
-from advisor.infer.dependence import dependence_graph
+from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import THIN_EVIDENCE, InferenceReport, task_file
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
@@ -40,8 +40,11 @@ def _graph(
     """
     try:
         sample = read_data(args.data, args.shape or shape)
+        pairs = args.pairs_per_location
         return sample, dependence_graph(
-            sample, top_k=args.pairs_per_location, allow_constant=args.allow_constant
+            sample,
+            top_k=DEFAULT_TOP_K if pairs is None else pairs,
+            allow_constant=args.allow_constant,
         )
     except InvalidRequestError as error:
         # Without --shape the grid is the task's (recommend --data), which the data must fit.
@@ -133,8 +136,17 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
     (:func:`advisor.infer.combine.with_data`).
     """
     if args.data is None:
-        if args.from_data is not None:
-            raise InvalidRequestError.single("--from-data", "needs --data DATA")
+        given = {
+            "--from-data": args.from_data is not None,
+            "--shape": args.shape is not None,
+            "--top-k": args.pairs_per_location is not None,
+            "--allow-constant": args.allow_constant,
+        }
+        needing = [
+            FieldViolation(option, "needs --data DATA") for option, on in given.items() if on
+        ]
+        if needing:
+            raise InvalidRequestError(needing)
         return str(args.task)
     parts = args.from_data or DATA_PARTS
     document: dict[str, Any] = dict(read_document(args.task, "task"))

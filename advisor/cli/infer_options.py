@@ -28,7 +28,6 @@ def add_data_arguments(parser: argparse.ArgumentParser, grid_default: str) -> No
         # Not top_k: recommend's --top already fills the budget's top_k.
         dest="pairs_per_location",
         type=int,
-        default=16,
         metavar="K",
         help="strongest pairs kept per location (default 16)",
     )
