@@ -296,3 +296,37 @@ def test_a_mixture_rationale_says_how_it_fits_the_task_in_the_analysis_figures()
     # The description's relations, named as a tree's rationale names them.
     assert "read as a mirror about step 15.5" in top.rationale
     assert f"{top.multiply_adds:,} multiply-adds per input" in top.rationale
+
+
+def test_with_a_deadline_the_trees_pairs_and_analyses_each_end_in_time_for_the_reply(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A frozen clock: nothing stops, and each phase's deadline is what the plan gave it. A
+    # search that used the whole deadline for its trees, then paired and analysed mixtures
+    # until the deadline itself, answered a gRPC call after it had expired.
+    deadline = 100.0
+    signal = StopSignal.after(deadline, clock=lambda: 0.0)
+    seen: dict[str, list[float | None]] = {"trees": [], "pairing": [], "analyses": []}
+    run_init, best_mixture, analyze = SearchRun.__init__, mixtures._best_mixture, mixtures.analyze
+
+    def trees(self: SearchRun, task: Task, budget: Budget, stop: StopSignal, *rest: Any) -> None:
+        seen["trees"].append(stop.deadline)
+        run_init(self, task, budget, stop, *rest)
+
+    def pairing(*args: Any) -> Any:
+        seen["pairing"].append(args[-1].deadline)
+        return best_mixture(*args)
+
+    def analyses(*args: Any, stop: StopSignal, **kwargs: Any) -> Any:
+        seen["analyses"].append(stop.deadline)
+        return analyze(*args, stop=stop, **kwargs)
+
+    monkeypatch.setattr(SearchRun, "__init__", trees)
+    monkeypatch.setattr(mixtures, "_best_mixture", pairing)
+    monkeypatch.setattr(mixtures, "analyze", analyses)
+    result = recommend(_local_and_mirrored(32), _WITH_MIXTURES, stop=signal)
+    assert result.recommendations[0].architecture.family == "mixture"
+    share = mixtures.MIXTURE_TIME_SHARE * deadline
+    assert seen["trees"] == [deadline - share]
+    assert set(seen["pairing"]) == {deadline - mixtures._PAIRING_SHARE * deadline}
+    assert set(seen["analyses"]) == {deadline - mixtures._RESPONSE_SHARE * deadline}

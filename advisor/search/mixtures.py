@@ -22,12 +22,16 @@ tree search ranks from the first tree down to the page's end, so the pages of a 
 join into one ranking. The pass polls the stop signal before every ladder it scores and every
 mixture it analyses: stopped, it returns what it has (``complete`` false; a mixture scored but
 not analysed gives its place to the next design), so a time limit, a deadline, a cancellation
-or a shutdown drain cuts it as it cuts the tree search. Its time counts in ``search_seconds``.
+or a shutdown drain cuts it as it cuts the tree search. With a deadline, the tree search leaves
+the pass :data:`MIXTURE_TIME_SHARE` of the time; the pairing ends with half of that left for the
+analyses, which end a tenth of it before the deadline, so the result reaches a gRPC caller
+within its deadline. Its time counts in ``search_seconds``.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -52,10 +56,21 @@ from advisor.seprank.labels import correlation_labels, padded_labels
 from advisor.seprank.mixture import MixtureStructure, log2_mixture_bound, mixture_structure
 from advisor.stopping import StopSignal
 
-__all__ = ["PAIRED_TREES", "mixture_of", "tree_budget", "with_mixtures"]
+__all__ = ["MIXTURE_TIME_SHARE", "PAIRED_TREES", "mixture_of", "tree_budget", "with_mixtures"]
 
 PAIRED_TREES = 6
 """The best trees paired into mixtures (15 pairs): each pair scores every practical ladder."""
+
+_PAIRING_SHARE = 0.5
+"""The share of the mixture pass's time left for analysing the mixtures the pairing ranks."""
+
+_RESPONSE_SHARE = 0.1
+"""The share of the mixture pass's time left unused, for the result to reach the caller."""
+
+MIXTURE_TIME_SHARE = 0.25
+"""The share of a mixture search's time left, when it has a deadline, for pairing the trees and
+analysing the mixtures: a tree search that used it all left the mixtures no time, and a gRPC
+call's deadline passed while the pairs and the analyses ran on."""
 
 
 def tree_budget(budget: Budget, offset: int = 0) -> Budget:
@@ -109,6 +124,11 @@ def with_mixtures(
     (:mod:`advisor.search.paging`).
     """
     started = time.perf_counter()
+    # Of the time left, the pairing takes up to half, the analyses the rest but a margin in
+    # which the result still reaches a caller whose deadline this is.
+    left = stop.remaining()
+    pairing = stop.earlier(_PAIRING_SHARE * left) if math.isfinite(left) else stop
+    analyses = stop.earlier(_RESPONSE_SHARE * left) if math.isfinite(left) else stop
     rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
     labels = correlation_labels(task.resolved(), task.input.num_locations)
     trees = [r for r in result.recommendations if r.architecture.family != "shallow"]
@@ -131,7 +151,7 @@ def with_mixtures(
                 objective,
                 labels,
                 relations,
-                stop,
+                pairing,
             )
             if best is not None:
                 scored.append(best)
@@ -152,10 +172,13 @@ def with_mixtures(
             break
         if isinstance(entry, Recommendation):
             recommendations.append(entry)
-        elif stop.stopped():
+            continue
+        try:
+            recommendations.append(
+                _recommendation(task, entry, objective, scope, reading, analyses)
+            )
+        except StoppedError:
             complete, left_out = False, left_out + 1
-        else:
-            recommendations.append(_recommendation(task, entry, objective, scope, reading))
     earlier = any(isinstance(entry, _Scored) for entry in ranked[:offset])
     if recommendations and not earlier and not any(r.architecture.mixture for r in recommendations):
         note = _none_recommended(
@@ -307,6 +330,8 @@ def _best_mixture(
     """
     max_parameters, max_multiply_adds = bounds
     trees = first.architecture, second.architecture
+    if stop.stopped():
+        raise StoppedError("the mixture pass was stopped")
     # What the widths do not change is built once per pair: where the members coincide, their
     # structure (the bound takes the widths from each ladder) and the labels on their grid.
     mixing = _mixing(*trees)
@@ -351,15 +376,24 @@ def _best_mixture(
 
 
 def _recommendation(
-    task: Task, entry: _Scored, objective: Objective, scope: Scope, reading: Sequence[str]
+    task: Task,
+    entry: _Scored,
+    objective: Objective,
+    scope: Scope,
+    reading: Sequence[str],
+    stop: StopSignal,
 ) -> Recommendation:
     """Analyse a mixture and say what it is, against its two members, and how it fits the task.
 
     The fit is said as a tree's rationale says it (:func:`~advisor.search.explain.fit`): which
-    correlations it models fully, which it falls short on, and the score's factors.
+    correlations it models fully, which it falls short on, and the score's factors. ``stop``
+    abandons the analysis (:class:`~advisor.errors.StoppedError`) when it cannot end before the
+    deadline, and cuts the pricing of its contiguous reference net.
     """
     architecture = entry.architecture
-    analysis = analyze(task, architecture)
+    if stop.stopped():
+        raise StoppedError("the mixture was not analysed before the stop")
+    analysis = analyze(task, architecture, stop=stop, pricing_stop=stop)
     first, second = entry.members
     mixing = architecture.mixture.mixing if architecture.mixture else ()
     levels = ", ".join(str(level) for level in mixing)

@@ -38,6 +38,7 @@ False`` (:mod:`advisor.search.clock`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from advisor.errors import StoppedError
@@ -46,7 +47,7 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.draws import SpaceDraws
-from advisor.search.mixtures import tree_budget, with_mixtures
+from advisor.search.mixtures import MIXTURE_TIME_SHARE, tree_budget, with_mixtures
 from advisor.search.objective import Objective
 from advisor.search.page import relations_read, result_page, targets_scope
 from advisor.search.paging import page_offset
@@ -105,7 +106,10 @@ def recommend(
         run = SearchRun(task, budget, signal, progress, offset)
         return result_page(run, run.execute())
     # The trees ranked down to this page's end, from the first: their mixtures rank among them.
-    run = SearchRun(task, tree_budget(budget, offset), signal, progress)
+    # The tree search leaves a share of the time to pair its trees and analyse the mixtures.
+    reserve = MIXTURE_TIME_SHARE * signal.remaining()
+    trees = signal.earlier(reserve) if math.isfinite(reserve) else signal
+    run = SearchRun(task, tree_budget(budget, offset), trees, progress)
     complete = run.execute()
     result = result_page(run, complete)
     # The relations the trees' coherence was read on, where the objective weighs it.
