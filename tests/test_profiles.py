@@ -600,3 +600,12 @@ def test_a_pick_says_when_the_compute_bound_excludes_larger_ladders_of_its_tree(
     # The default bound binds on this task; a bound no ladder reaches never does.
     said = ["The compute bound of" in r.rationale for r in recommendations]
     assert any(said) == (max_multiply_adds is None)
+
+
+def test_max_channels_beside_channel_choices_is_refused_not_ignored() -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget(max_parameters=20_000, channel_choices=[8, 16, 1024], max_channels=64)
+    (violation,) = raised.value.violations
+    assert violation.field == "max_channels"
+    assert "applies to the default widths only" in violation.description
+    assert Budget(max_parameters=20_000, channel_choices=[8, 16, 1024]).choices()[-1] == 1024

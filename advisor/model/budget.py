@@ -265,6 +265,14 @@ class Budget(BaseModel):
                 for field in PRACTICAL_ONLY
                 if field in self.model_fields_set and getattr(self, field) is not None
             )
+        if self.channel_choices is not None and "max_channels" in self.model_fields_set:
+            violations.append(
+                (
+                    "max_channels",
+                    "applies to the default widths only: budget.channel_choices lists the "
+                    "widths, the widest of them the widest layer; give one of the two",
+                )
+            )
         if self.channel_choices is not None:
             for i, width in enumerate(self.channel_choices):
                 if width <= 0:

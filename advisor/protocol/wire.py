@@ -349,9 +349,10 @@ def budget_to_proto(budget: Budget) -> advisor_pb2.Budget:
     ``top_k`` and ``time_limit_seconds`` are sent only when the budget sets them: left to the
     library's defaults, they are left unset, so a server whose limits are lower answers with its
     own (:func:`advisor.service.limits.defaults_within`) instead of refusing a value the caller
-    never chose. The practical-only fields with defaults (the M range, ``max_window``,
-    ``max_step``) are sent only when set too, so the server refuses them on a free budget
-    exactly when the caller chose them.
+    never chose. ``max_channels`` and the practical-only fields with defaults (the M range,
+    ``max_window``, ``max_step``) are sent only when set too, so the server refuses them where
+    they do not apply (beside ``channel_choices``; on a free budget) exactly when the caller
+    chose them.
 
     Raises
     ------
@@ -369,7 +370,7 @@ def budget_to_proto(budget: Budget) -> advisor_pb2.Budget:
         min_depth=budget.min_depth,
         max_depth=budget.max_depth,
         channel_choices=budget.channel_choices,
-        max_channels=budget.max_channels,
+        max_channels=budget.max_channels if "max_channels" in chosen else None,
         geometries=[_GEOMETRY_FAMILY.value(family) for family in budget.geometries or ()],
         search_dilations=budget.search_dilations,
         top_k=budget.top_k if "top_k" in chosen else None,
