@@ -609,3 +609,32 @@ def test_max_channels_beside_channel_choices_is_refused_not_ignored() -> None:
     assert violation.field == "max_channels"
     assert "applies to the default widths only" in violation.description
     assert Budget(max_parameters=20_000, channel_choices=[8, 16, 1024]).choices()[-1] == 1024
+
+
+@pytest.mark.parametrize(
+    ("document", "field", "expected"),
+    [
+        ({"max_parameters": True}, "max_parameters", "a valid integer"),
+        ({"max_parameters": 200_000, "top_k": True}, "top_k", "a valid integer"),
+        ({"max_parameters": 200_000, "top_k": "3"}, "top_k", "a valid integer"),
+        ({"max_parameters": "200000"}, "max_parameters", "a valid integer"),
+        (
+            {"max_parameters": 200_000, "time_limit_seconds": True},
+            "time_limit_seconds",
+            "a valid number",
+        ),
+        (
+            {"max_parameters": 200_000, "channel_choices": [8, True]},
+            "channel_choices[1]",
+            "a valid integer",
+        ),
+    ],
+)
+def test_a_boolean_or_a_text_where_a_budget_takes_a_number_is_refused(
+    document: dict[str, Any], field: str, expected: str
+) -> None:
+    with pytest.raises(pydantic.ValidationError) as raised:
+        Budget.model_validate(document)
+    (violation,) = invalid_request_from_pydantic(raised.value).violations
+    assert (violation.field, violation.description) == (field, f"Input should be {expected}")
+    assert Budget.model_validate({"max_parameters": 2e5}).max_parameters == 200_000

@@ -8,9 +8,17 @@ its field, rather than failing in the encoder.
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal, TypeAlias
+from typing import Annotated, Any, Final, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from advisor.errors import FieldViolation, InvalidRequestError
 
@@ -115,6 +123,21 @@ k locations passes one value of k per channel, so a 16x16 global max pool throws
 what the layers below computed."""
 
 
+def _numeric(value: Any, kind: str, expected: str) -> Any:
+    """Refuse a boolean or a text where a budget takes a number, as the task's fields do.
+
+    Left to pydantic's lax mode, ``top_k: true`` read as 1 and ``max_parameters: "3"`` as 3;
+    a whole float (``2e5``) stays accepted, as Python callers write budgets that way.
+    """
+    if isinstance(value, bool | str):
+        raise PydanticCustomError(kind, f"Input should be {expected}")
+    return value
+
+
+def _whole(value: Any) -> Any:
+    return _numeric(value, "int_type", "a valid integer")
+
+
 def scaled_parameters(max_parameters: int, scale: float) -> int:
     """Return ``scale`` times a parameter budget, rounded down: the one rule for a larger budget.
 
@@ -151,11 +174,13 @@ class Budget(BaseModel):
     max_depth: int | None = Field(
         default=None, gt=0, le=INT32_MAX, description="Most hidden layers."
     )
-    channel_choices: list[Annotated[int, Field(le=INT32_MAX)]] | None = Field(
-        default=None,
-        min_length=1,
-        description="Allowed widths, M included; default powers of two from "
-        "DEFAULT_MIN_CHANNELS up to max_channels.",
+    channel_choices: list[Annotated[int, BeforeValidator(_whole), Field(le=INT32_MAX)]] | None = (
+        Field(
+            default=None,
+            min_length=1,
+            description="Allowed widths, M included; default powers of two from "
+            "DEFAULT_MIN_CHANNELS up to max_channels.",
+        )
     )
     max_channels: int = Field(
         default=512, gt=1, le=INT32_MAX, description="Largest default width choice."
@@ -233,6 +258,32 @@ class Budget(BaseModel):
         description="Continue a ranking: the next_page_token of the previous result of the same "
         "request (all fields but top_k, time_limit_seconds and page_token equal); None: page 1.",
     )
+
+    @field_validator(
+        "max_parameters",
+        "min_depth",
+        "max_depth",
+        "max_channels",
+        "top_k",
+        "seed",
+        "outputs",
+        "representation_kernel",
+        "min_width",
+        "min_representation",
+        "max_representation",
+        "max_window",
+        "max_step",
+        "max_multiply_adds",
+        mode="before",
+    )
+    @classmethod
+    def _an_integer(cls, value: Any) -> Any:
+        return _numeric(value, "int_type", "a valid integer")
+
+    @field_validator("time_limit_seconds", "log2_rank_target", mode="before")
+    @classmethod
+    def _a_number(cls, value: Any) -> Any:
+        return _numeric(value, "float_type", "a valid number")
 
     @field_validator("seed")
     @classmethod
