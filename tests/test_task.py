@@ -478,3 +478,14 @@ def test_outputs_that_are_not_an_integer_are_refused_not_coerced(outputs: Any) -
     assert violation.field == "outputs"
     assert "valid integer" in violation.description
     assert parse_task({**base_document(), "outputs": 3}).outputs == 3
+
+
+def test_names_that_read_alike_are_one_name() -> None:
+    document = base_document()
+    document["correlations"][0]["name"] = "\u00e9"
+    document["correlations"][1]["name"] = "e\u0301"
+    with pytest.raises(InvalidRequestError) as info:
+        parse_task(document)
+    (violation,) = info.value.violations
+    assert violation.field == "correlations[1].name"
+    assert "(also correlations[0].name, written 'é' there)" in violation.description

@@ -224,20 +224,27 @@ def _resolve_correlation(correlation: Correlation, shape: tuple[int, ...]) -> Re
 def _name_violations(
     task: Task, preset_correlations: tuple[ResolvedCorrelation, ...]
 ) -> list[FieldViolation]:
-    """Names used twice among the explicit correlations or by a correlation of the preset."""
+    """Names used twice among the explicit correlations or by a correlation of the preset.
+
+    Names are compared as they read (Unicode NFC): ``é`` written as one code point and as ``e``
+    with a combining accent are one name to a reader of the rationale.
+    """
     first_use: dict[str, int] = {}
-    preset_names = {correlation.name for correlation in preset_correlations}
+    preset_names = {_as_read(correlation.name) for correlation in preset_correlations}
     violations = []
     for index, correlation in enumerate(task.correlations):
-        earlier = first_use.setdefault(correlation.name, index)
+        earlier = first_use.setdefault(_as_read(correlation.name), index)
         if earlier != index:
+            same = task.correlations[earlier].name
+            spelt = "" if same == correlation.name else f", written {same!r} there"
             violations.append(
                 FieldViolation(
                     f"correlations[{index}].name",
-                    f"duplicate name {correlation.name!r} (also correlations[{earlier}].name)",
+                    f"duplicate name {correlation.name!r} (also correlations[{earlier}].name"
+                    f"{spelt})",
                 )
             )
-        elif correlation.name in preset_names:
+        elif _as_read(correlation.name) in preset_names:
             violations.append(
                 FieldViolation(
                     f"correlations[{index}].name",
@@ -246,6 +253,11 @@ def _name_violations(
                 )
             )
     return violations
+
+
+def _as_read(name: str) -> str:
+    """Return ``name`` in Unicode NFC, the form two names that read alike share."""
+    return unicodedata.normalize("NFC", name)
 
 
 def parse_task(obj: Mapping[str, Any]) -> Task:
