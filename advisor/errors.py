@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import re
 import typing
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pydantic
@@ -131,7 +131,13 @@ def invalid_request_from_pydantic(
     title does not name it (an error raised inside a model's wrap validator).
     """
     violations = []
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    # A list whose items failed is also "too short" (it counts the valid items only): the
+    # items' errors say what to fix, and the list's would name a length the document has.
+    holding = {tuple(e["loc"][:end]) for e in errors for end in range(len(e["loc"]))}
+    for error in errors:
+        if error["type"] == "too_short" and tuple(error["loc"]) in holding:
+            continue
         loc = [part for part in error["loc"] if not _is_union_tag(part)]
         message = _message(error)
         if error["type"] == "extra_forbidden":
@@ -141,8 +147,16 @@ def invalid_request_from_pydantic(
             # pydantic lists the choices quoted: "'contiguous', 'mirror' or 'interleaved'".
             choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
             message += did_you_mean(error["input"], choices)
+        elif isinstance(error["input"], Mapping) and (forms := _FORM_KEY.findall(message)):
+            # A mapping none of the forms the message lists (``{permutation: [...]}``) takes:
+            # its key may be one of theirs misspelt.
+            message += next(filter(None, (did_you_mean(str(k), forms) for k in error["input"])), "")
         violations.append(FieldViolation(field_path(loc), message).prefixed(prefix))
     return InvalidRequestError(violations)
+
+
+_FORM_KEY = re.compile(r"\{(\w+): ")
+"""The key of a mapping form an error message lists: ``{permutation: [...]}``."""
 
 
 def _message(error: ErrorDetails) -> str:

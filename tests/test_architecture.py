@@ -426,3 +426,34 @@ def test_a_bad_stride_gets_one_violation_per_problem(
     with pytest.raises(InvalidRequestError) as raised:
         parse_architecture(document)
     assert [v.field for v in raised.value.violations] == expected
+
+
+def _violations(document: dict[str, Any]) -> list[tuple[str, str]]:
+    with pytest.raises(InvalidRequestError) as info:
+        parse_architecture(document)
+    return [(v.field, v.description) for v in info.value.violations]
+
+
+def test_a_misspelt_key_in_the_only_layer_is_the_one_error() -> None:
+    document = {
+        "input": {"shape": [4, 4]},
+        "representation": 4,
+        "layers": [{"channels": 8, "pool": [4, 4], "strid": [1, 1]}],
+    }
+    assert _violations(document) == [
+        ("layers[0].strid", "Extra inputs are not permitted; did you mean 'stride'?")
+    ]
+    document["layers"] = []
+    assert [field for field, _ in _violations(document)] == ["layers"]  # truly too short
+
+
+def test_a_misspelt_geometry_form_is_told_the_form_it_resembles() -> None:
+    document = {
+        "input": {"shape": [4, 4]},
+        "representation": 4,
+        "geometry": {"permutaton": list(range(16))},
+        "layers": [{"channels": 8, "pool": [4, 4]}],
+    }
+    [(field, description)] = _violations(document)
+    assert field == "geometry"
+    assert description.endswith("; did you mean 'permutation'?")
