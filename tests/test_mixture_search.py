@@ -330,3 +330,31 @@ def test_with_a_deadline_the_trees_pairs_and_analyses_each_end_in_time_for_the_r
     assert seen["trees"] == [deadline - share]
     assert set(seen["pairing"]) == {deadline - mixtures._PAIRING_SHARE * deadline}
     assert set(seen["analyses"]) == {deadline - mixtures._RESPONSE_SHARE * deadline}
+
+
+def test_a_mixture_of_two_dilated_trees_names_each_member_by_its_dilation_order() -> None:
+    task = parse_task(
+        {
+            "input": {"shape": [64]},
+            "correlations": [
+                {"name": "near", "a": {"preset": "even"}, "b": {"preset": "odd"}},
+                {
+                    "name": "far",
+                    "a": {"box": {"start": [0], "stop": [16]}},
+                    "b": {"box": {"start": [48], "stop": [64]}},
+                    "relation": "shift",
+                },
+            ],
+        }
+    )
+    budget = Budget(
+        max_parameters=30_000, geometries=["dilations", "mixture"], top_k=3, time_limit_seconds=None
+    )
+    mixture = next(
+        r for r in recommend(task, budget).recommendations if r.architecture.mixture is not None
+    )
+    named = re.findall(r"the dilated tree of dilations ([\d, ]+) \(score", mixture.rationale)
+    assert len(named) == 2 and named[0] != named[1], mixture.rationale
+    trees = recommend(task, budget.model_copy(update={"geometries": ["dilations"], "top_k": 10}))
+    orders = {", ".join(map(str, r.dilations or ())) for r in trees.recommendations}
+    assert set(named) <= orders

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 
@@ -32,6 +32,7 @@ __all__ = [
     "Design",
     "Scope",
     "Widening",
+    "family_words",
     "fit",
     "listed",
     "rationale",
@@ -382,6 +383,15 @@ def _more(chosen: Design, more: Design | None, max_parameters: int, limit: str) 
         "targets; a search at that budget sets its own, which can order the tree's ladders "
         "otherwise)."
     )
+
+
+_FAMILY_WORDS: Final = {"dilations": "dilated", "data_arranged": "data-arranged"}
+"""A family's name in the rationale's prose, where its identifier does not read as a word."""
+
+
+def family_words(family: str) -> str:
+    """Return ``family`` as the rationale writes it (``data_arranged``: ``data-arranged``)."""
+    return _FAMILY_WORDS.get(family, family)
 
 
 def listed(items: Sequence[str], more: int = 0, quoted: bool = True, last: str = "and") -> str:

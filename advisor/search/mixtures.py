@@ -47,7 +47,7 @@ from advisor.model.mixture import coinciding_levels, member_widths
 from advisor.model.results import Recommendation, SearchResult
 from advisor.model.task import Task
 from advisor.search.coherence import Relation, architecture_coherence
-from advisor.search.explain import Design, Scope, fit
+from advisor.search.explain import Design, Scope, family_words, fit
 from advisor.search.objective import Objective
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules, practical_profiles
@@ -375,6 +375,19 @@ def _best_mixture(
     return best
 
 
+def _member(tree: Recommendation) -> str:
+    """Name a mixture's member tree: its family, and its dilation order where it has one.
+
+    Two dilated members differ only in that order, which their permutations do not show.
+    """
+    family = tree.architecture.family
+    assert family is not None, "the search's trees carry their family"
+    name = f"{family_words(family)} tree"
+    if tree.dilations is None:
+        return name
+    return f"{name} of dilations {', '.join(map(str, tree.dilations))}"
+
+
 def _recommendation(
     task: Task,
     entry: _Scored,
@@ -398,8 +411,8 @@ def _recommendation(
     mixing = architecture.mixture.mixing if architecture.mixture else ()
     levels = ", ".join(str(level) for level in mixing)
     text = (
-        f"A mixture [CTS18] of the {first.architecture.family} tree (score {first.score:.4g} "
-        f"alone at this budget) and the {second.architecture.family} tree (score "
+        f"A mixture [CTS18] of the {_member(first)} (score {first.score:.4g} "
+        f"alone at this budget) and the {_member(second)} (score "
         f"{second.score:.4g}), both with M = {architecture.representation} and widths "
         f"{'-'.join(str(w) for w in architecture.widths)}, summed "
         + (f"after levels {levels} and " if levels else "")

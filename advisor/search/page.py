@@ -12,7 +12,6 @@ with, a tie with another family). The recommendations are built while the search
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +29,7 @@ from advisor.search.explain import (
     Design,
     Scope,
     Widening,
+    family_words,
     listed,
     rationale,
     told_apart,
@@ -366,15 +366,6 @@ def _held_by_compute(run: SearchRun, entry: Entry) -> str:
     )
 
 
-_FAMILY_WORDS: Final = {"dilations": "dilated", "data_arranged": "data-arranged"}
-"""A family's name in the rationale's prose, where its identifier does not read as a word."""
-
-
-def _family_words(family: str) -> str:
-    """Return ``family`` as the rationale writes it (``data_arranged``: ``data-arranged``)."""
-    return _FAMILY_WORDS.get(family, family)
-
-
 def _design(run: SearchRun, entry: Entry) -> Design:
     """Describe an entry for the rationale: its tree in words, widths and figures."""
     candidate = entry.candidate
@@ -389,7 +380,7 @@ def _design(run: SearchRun, entry: Entry) -> Design:
         elif candidate.family == "data_arranged":
             detail = ", contiguous on the data's arrangement"
         description = (
-            f"{_family_words(candidate.family)} pooling ({candidate.schedule_text()}{detail})"
+            f"{family_words(candidate.family)} pooling ({candidate.schedule_text()}{detail})"
             f"{candidate.padding_text(run.task.input.shape)}"
         )
     widths = np.asarray([entry.allocation.widths])
@@ -489,7 +480,7 @@ def _tied_rival(run: SearchRun) -> Entry | None:
 
 def _tie_note(run: SearchRun, first: Entry, rival: Entry) -> str:
     """Say that the #1 and ``rival`` tie on the score, and what ranks the #1 first."""
-    family, other = _family_words(first.candidate.family), _family_words(rival.candidate.family)
+    family, other = family_words(first.candidate.family), family_words(rival.candidate.family)
     if first.allocation.parameters != rival.allocation.parameters:
         lead = "ranked first leads by needing fewer parameters"
     elif (soon := run.levels_apart(first.dag)) != (late := run.levels_apart(rival.dag)):
