@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from advisor_client.client import TlsConfig
+from advisor_client.errors import ResourceExhaustedError
 
 optuna = pytest.importorskip("optuna")
 
@@ -29,6 +31,7 @@ from advisor.model.architecture import parse_architecture  # noqa: E402
 from advisor.search.recommend import recommend  # noqa: E402
 from advisor.seprank.analysis import analyze  # noqa: E402
 from advisor.service.server import ServerConfig, start_server  # noqa: E402
+from tests.support.certificates import make_certificates  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -298,3 +301,24 @@ def test_the_documented_example_runs_the_advisors_designs_first() -> None:
     assert sorted(row[2] for row in proposals) == ["#1", "#2", "#3", "#4", "#5"]
     assert proposals[0][2] == "#1"
     assert all(row[1] == "TPE" for row in tpe)
+
+
+def test_a_tls_server_gives_the_same_proposals_with_the_clients_connection_settings(
+    tmp_path: Path,
+) -> None:
+    pem = make_certificates(tmp_path)
+    config = ServerConfig(
+        host="localhost", workers=1, tls_cert=pem.server_cert, tls_key=pem.server_key
+    )
+    with start_server(config) as server:
+        source = AdvisorSource(target=server.address, tls=TlsConfig(root_ca=pem.ca))
+        served = fetch_ranking(TASK, BUDGET, K, source)
+        pruner = AnalyzePruner(TASK, RANKING[0], source=source)
+        assert pruner.coupling(RANKING[0].architecture) == pytest.approx(1.0)
+        # The message limit reaches the client too: the answer of a search outgrows 1 KiB.
+        small = AdvisorSource(
+            target=server.address, tls=TlsConfig(root_ca=pem.ca), max_message_bytes=1024
+        )
+        with pytest.raises(ResourceExhaustedError):
+            fetch_ranking(TASK, BUDGET, K, small)
+    assert [d.architecture for d in served] == [d.architecture for d in RANKING]
