@@ -60,7 +60,9 @@ __all__ = [
     "RetryPolicy",
     "TaskLike",
     "TlsConfig",
+    "budget_model",
     "checked_integer",
+    "task_model",
 ]
 
 TaskLike: TypeAlias = Task | Mapping[str, Any] | str | os.PathLike[str]
@@ -587,8 +589,42 @@ def _graph(
     return dependence_graph(sample, top_k=top_k, allow_constant=allow_constant)
 
 
+def task_model(task: TaskLike) -> Task:
+    """Return the :class:`Task` a ``task`` argument stands for, as every call reads it.
+
+    The integrations (advisor/integrations) read their ``task`` arguments with it too, so they
+    take what the client takes.
+
+    Raises
+    ------
+    InvalidRequestError
+        With every violation under ``task`` (``task.correlations[0].a.indices``), or on
+        ``task`` for a value of the wrong type.
+    """
+    return _model("task", task, Task, parse_task, load_task)
+
+
+def budget_model(budget: BudgetLike) -> Budget:
+    """Return the :class:`Budget` a ``budget`` argument stands for, as every call reads it.
+
+    Raises
+    ------
+    InvalidRequestError
+        With every violation under ``budget`` (``budget.max_parameters``), a value of the wrong
+        type included.
+    """
+    if isinstance(budget, Budget):
+        return budget
+    try:
+        return Budget.model_validate(budget)
+    except pydantic.ValidationError as error:
+        raise invalid_request_from_pydantic(error, prefix="budget") from None
+    except InvalidRequestError as error:  # the checks across fields
+        raise error.prefixed("budget") from None
+
+
 def _task_proto(task: TaskLike) -> advisor_pb2.Task:
-    model = _model("task", task, Task, parse_task, load_task)
+    model = task_model(task)
     return _encoded("task", model, wire.task_to_proto, advisor_pb2.Task.DESCRIPTOR)
 
 
@@ -602,15 +638,7 @@ def _architecture_proto(architecture: ArchitectureLike) -> advisor_pb2.Architect
 
 
 def _budget_proto(budget: BudgetLike) -> advisor_pb2.Budget:
-    if isinstance(budget, Budget):
-        model = budget
-    else:
-        try:
-            model = Budget.model_validate(budget)
-        except pydantic.ValidationError as error:
-            raise invalid_request_from_pydantic(error, prefix="budget") from None
-        except InvalidRequestError as error:  # the checks across fields
-            raise error.prefixed("budget") from None
+    model = budget_model(budget)
     return _encoded("budget", model, wire.budget_to_proto, advisor_pb2.Budget.DESCRIPTOR)
 
 

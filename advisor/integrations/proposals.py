@@ -18,8 +18,8 @@ from advisor.model.task import Task
 from advisor.stopping import StopSignal
 
 if TYPE_CHECKING:
-    # The client (and gRPC) is loaded only when a server is asked.
-    from advisor_client.client import AdvisorClient, TlsConfig
+    # The client (and gRPC) is loaded when it is used, not by the Katib service's PAGE_SIZE.
+    from advisor_client.client import AdvisorClient, BudgetLike, TaskLike, TlsConfig
 
 __all__ = ["PAGE_SIZE", "AdvisorSource", "fetch_ranking"]
 
@@ -81,18 +81,28 @@ class AdvisorSource:
 
 
 def fetch_ranking(
-    task: Task,
-    budget: Budget,
+    task: TaskLike,
+    budget: BudgetLike,
     count: int,
     source: AdvisorSource | None = None,
     stop: StopSignal | None = None,
 ) -> list[Recommendation]:
     """Return the first ``count`` designs of the advisor's ranking (fewer if it has fewer).
 
-    ``budget.top_k`` and ``budget.page_token`` are replaced: pages of :data:`PAGE_SIZE` are
-    asked until ``count`` designs have come, the ranking ends or ``stop`` stops (then the last
-    page may be a stopped search's partial one).
+    ``task`` and ``budget`` are whatever :class:`advisor_client.AdvisorClient` takes (a model,
+    its mapping, a task file). ``budget.top_k`` and ``budget.page_token`` are replaced: pages of
+    :data:`PAGE_SIZE` are asked until ``count`` designs have come, the ranking ends or ``stop``
+    stops (then the last page may be a stopped search's partial one).
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming ``task``, ``budget`` or ``count`` (a whole number, at least 0), before any search.
     """
+    from advisor_client.client import budget_model, checked_integer, task_model
+
+    task, budget = task_model(task), budget_model(budget)
+    count = checked_integer("count", count, 0)
     source = source or AdvisorSource()
     designs: list[Recommendation] = []
     token: str | None = None
