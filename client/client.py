@@ -37,11 +37,12 @@ from google.protobuf.message import Message
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
-from advisor.model.architecture import Architecture, load_architecture, parse_architecture
+from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.budget import Budget, seed_problem
+from advisor.model.documents import read_document
 from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
-from advisor.model.task import PresetInfo, Task, load_task, parse_task
+from advisor.model.task import PresetInfo, Task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.protocol.metadata import bearer_metadata, token_problem
@@ -69,7 +70,8 @@ TaskLike: TypeAlias = Task | Mapping[str, Any] | str | os.PathLike[str]
 """A :class:`~advisor.model.task.Task`, its file-format mapping, or the path of a YAML/JSON task
 file."""
 ArchitectureLike: TypeAlias = Architecture | Mapping[str, Any] | str | os.PathLike[str]
-"""An :class:`~advisor.model.architecture.Architecture`, its file-format mapping, or a file path."""
+"""An :class:`~advisor.model.architecture.Architecture`, its file-format mapping, or the path of
+an architecture file or of a saved ``advisor recommend --format json|yaml`` result."""
 BudgetLike: TypeAlias = Budget | Mapping[str, Any]
 """A :class:`~advisor.model.budget.Budget` or the mapping of its fields (``{"max_parameters":
 ...}``)."""
@@ -323,17 +325,23 @@ class AdvisorClient:
         task: TaskLike,
         architecture: ArchitectureLike,
         *,
+        rank: int | None = None,
         exact: bool = False,
         timeout: float | None = None,
     ) -> Analysis:
         """Score ``architecture`` against every correlation of ``task``.
 
-        ``exact=True`` asks the server to certify each rank with the exact engine (small inputs
-        only; larger ones are rejected as ``INVALID_ARGUMENT``).
+        A path is read as ``advisor analyze --arch`` reads it, by the command's own reader: an
+        architecture file, or a saved ``advisor recommend --format json|yaml`` result, whose
+        first recommendation is analysed, or the one of rank ``rank`` (refused, naming
+        ``rank``, with an architecture file, a rank the result does not hold, or an
+        architecture that is not a path). ``exact=True`` asks the server to certify each rank
+        with the exact engine (small inputs only; larger ones are rejected as
+        ``INVALID_ARGUMENT``).
         """
         request = advisor_pb2.AnalyzeRequest(
             task=_task_proto(task),
-            architecture=_architecture_proto(architecture),
+            architecture=_architecture_proto(architecture, rank),
             exact=_checked_bool("exact", exact),
         )
         response = self._call(self._stub.Analyze, request, timeout)
@@ -601,7 +609,29 @@ def task_model(task: TaskLike) -> Task:
         With every violation under ``task`` (``task.correlations[0].a.indices``), or on
         ``task`` for a value of the wrong type.
     """
-    return _model("task", task, Task, parse_task, load_task)
+    return _model("task", task, Task, parse_task, _task_document)
+
+
+def _task_document(path: str | os.PathLike[str]) -> Mapping[str, Any]:
+    """Read a task file; one that cannot be read, or holds no mapping, is refused on ``task``."""
+    try:
+        return read_document(path, "task")
+    except InvalidRequestError as error:
+        raise error.prefixed("task") from None
+
+
+def _architecture_document(path: str | os.PathLike[str], rank: int | None) -> Mapping[str, Any]:
+    """Read an architecture file, or a result file's recommendation, as ``analyze --arch`` does.
+
+    The command's reader is the one reading of such files, so a file the command analyses is
+    one the client analyses. Its refusals name ``architecture`` (the file),
+    ``architecture.recommendations...`` or ``rank``.
+    """
+    # Loaded on first use: the command's module (and the server it can start) is not the
+    # client's to load on import.
+    from advisor.cli.commands import _architecture as arch_argument
+
+    return arch_argument(os.fspath(path), rank)
 
 
 def budget_model(budget: BudgetLike) -> Budget:
@@ -628,9 +658,23 @@ def _task_proto(task: TaskLike) -> advisor_pb2.Task:
     return _encoded("task", model, wire.task_to_proto, advisor_pb2.Task.DESCRIPTOR)
 
 
-def _architecture_proto(architecture: ArchitectureLike) -> advisor_pb2.Architecture:
+def _architecture_proto(
+    architecture: ArchitectureLike, rank: int | None
+) -> advisor_pb2.Architecture:
+    if rank is not None:
+        rank = checked_integer("rank", rank, 1)
+        if not isinstance(architecture, str | os.PathLike):
+            raise InvalidRequestError.single(
+                "rank",
+                "picks a recommendation of a result file; the architecture is a "
+                f"{type(architecture).__name__}, not a file path",
+            )
     model = _model(
-        "architecture", architecture, Architecture, parse_architecture, load_architecture
+        "architecture",
+        architecture,
+        Architecture,
+        parse_architecture,
+        lambda path: _architecture_document(path, rank),
     )
     return _encoded(
         "architecture", model, wire.architecture_to_proto, advisor_pb2.Architecture.DESCRIPTOR
@@ -647,20 +691,21 @@ def _model(
     value: Any,
     model_type: type[_Model],
     parse: Callable[[Mapping[str, Any]], _Model],
-    load: Callable[[str | os.PathLike[str]], _Model],
+    read: Callable[[str | os.PathLike[str]], Mapping[str, Any]],
 ) -> _Model:
     """Return the model a task or architecture argument stands for, validated by the library.
 
-    A model is taken as it is, a mapping parsed and a path's file loaded; anything else (a
-    number, None) is refused naming ``field``, as is every violation, placed under it.
+    A model is taken as it is, a mapping parsed, and a path's file read by ``read`` (whose
+    refusals name their fields in full) and parsed; anything else (a number, None) is refused
+    naming ``field``, as is every violation of the parse, placed under it.
     """
+    if isinstance(value, str | os.PathLike):
+        value = read(value)
     try:
         if isinstance(value, model_type):
             return value
         if isinstance(value, Mapping):
             return parse(value)
-        if isinstance(value, str | os.PathLike):
-            return load(value)
     except InvalidRequestError as error:
         raise error.prefixed(field) from None
     raise InvalidRequestError.single(
