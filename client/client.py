@@ -19,13 +19,15 @@ requests are retried like small ones.
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeGuard, TypeVar
 
 import grpc
+import numpy as np
 import numpy.typing as npt
 import pydantic
 from advisor_client.errors import AdvisorRpcError, ClientClosedError, error_from_rpc
@@ -33,13 +35,14 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
-from advisor.infer.graph import DependenceGraph
+from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
-from advisor.model.architecture import Architecture, load_architecture, parse_architecture
-from advisor.model.budget import Budget
+from advisor.model.architecture import Architecture, parse_architecture
+from advisor.model.budget import Budget, seed_problem
+from advisor.model.documents import read_document
 from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
-from advisor.model.task import PresetInfo, Task, load_task, parse_task
+from advisor.model.task import PresetInfo, Task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.protocol.metadata import bearer_metadata, token_problem
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
+    "MAX_MESSAGE_BYTES",
     "MAX_TIMEOUT_SECONDS",
     "AdvisorClient",
     "ArchitectureLike",
@@ -57,13 +61,17 @@ __all__ = [
     "RetryPolicy",
     "TaskLike",
     "TlsConfig",
+    "budget_model",
+    "checked_integer",
+    "task_model",
 ]
 
 TaskLike: TypeAlias = Task | Mapping[str, Any] | str | os.PathLike[str]
 """A :class:`~advisor.model.task.Task`, its file-format mapping, or the path of a YAML/JSON task
 file."""
 ArchitectureLike: TypeAlias = Architecture | Mapping[str, Any] | str | os.PathLike[str]
-"""An :class:`~advisor.model.architecture.Architecture`, its file-format mapping, or a file path."""
+"""An :class:`~advisor.model.architecture.Architecture`, its file-format mapping, or the path of
+an architecture file or of a saved ``advisor recommend --format json|yaml`` result."""
 BudgetLike: TypeAlias = Budget | Mapping[str, Any]
 """A :class:`~advisor.model.budget.Budget` or the mapping of its fields (``{"max_parameters":
 ...}``)."""
@@ -82,6 +90,11 @@ _RETRIED_METHODS = ("Recommend", "StreamRecommend", "Analyze", "ListPresets", "I
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 """The service's default message size limit, each way."""
+
+_INT32_MAX: Final = 2**31 - 1
+
+MAX_MESSAGE_BYTES: Final = _INT32_MAX
+"""The largest ``max_message_bytes``: gRPC holds its message limits as a C ``int``."""
 
 MAX_TIMEOUT_SECONDS: Final = 365 * 24 * 3600.0
 """The longest deadline a call may have: a year, far past any call a server lets run (a search
@@ -198,14 +211,18 @@ class AdvisorClient:
         Retry policy for ``UNAVAILABLE`` on the idempotent calls.
     max_message_bytes
         Largest request the client sends and response it accepts; requests up to it are held for
-        retries. Match the server's limit (``max_message_bytes``, 4 MiB by default).
+        retries. Match the server's limit (``max_message_bytes``, 4 MiB by default); at most
+        :data:`MAX_MESSAGE_BYTES` (2^31 - 1), what gRPC can hold.
 
     Raises
     ------
     InvalidRequestError
         From here and from every call, before anything is sent, for a setting or argument that
-        cannot be sent, naming it: ``token``, ``timeout``, ``task.layers[0].channels``; and for
-        a task, architecture or budget of the wrong type (``task: must be ...``).
+        cannot be sent, naming it: ``target`` (not a non-empty string), ``token``, ``tls`` and
+        ``retry`` (not their types), ``max_message_bytes`` (not a whole number from 1 to
+        :data:`MAX_MESSAGE_BYTES`), ``timeout``, ``exact`` (not a bool), ``progress`` (not
+        callable), ``task.layers[0].channels``; and for a task, architecture or budget of the
+        wrong type (``task: must be ...``).
 
     Examples
     --------
@@ -225,13 +242,19 @@ class AdvisorClient:
         retry: RetryPolicy = RetryPolicy(),
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
+        if not (isinstance(target, str) and target):
+            raise InvalidRequestError.single(
+                "target", f"must be a non-empty string such as 'host:port'; got {target!r}"
+            )
+        _check_type("token", token, str, optional=True)
         problem = None if token is None else token_problem(token)
         if problem is not None:
             raise InvalidRequestError.single("token", problem)
-        if not max_message_bytes > 0:
-            raise InvalidRequestError.single(
-                "max_message_bytes", f"must be positive, got {max_message_bytes}"
-            )
+        _check_type("tls", tls, TlsConfig, optional=True)
+        _check_type("retry", retry, RetryPolicy)
+        max_message_bytes = checked_integer(
+            "max_message_bytes", max_message_bytes, 1, MAX_MESSAGE_BYTES
+        )
         self._default_timeout = _checked_timeout("default_timeout", default_timeout)
         self._metadata = () if token is None else (bearer_metadata(token),)
         options = [
@@ -272,6 +295,10 @@ class AdvisorClient:
             most :data:`MAX_TIMEOUT_SECONDS`: a longer time limit is the server's to refuse).
         """
         if progress is not None:
+            if not callable(progress):
+                raise InvalidRequestError.single(
+                    "progress", f"must be callable or None; got {type(progress).__name__}"
+                )
             return _last_result(self.stream_recommend(task, budget, timeout=timeout), progress)
         request = advisor_pb2.RecommendRequest(task=_task_proto(task), budget=_budget_proto(budget))
         response = self._call(
@@ -298,16 +325,24 @@ class AdvisorClient:
         task: TaskLike,
         architecture: ArchitectureLike,
         *,
+        rank: int | None = None,
         exact: bool = False,
         timeout: float | None = None,
     ) -> Analysis:
         """Score ``architecture`` against every correlation of ``task``.
 
-        ``exact=True`` asks the server to certify each rank with the exact engine (small inputs
-        only; larger ones are rejected as ``INVALID_ARGUMENT``).
+        A path is read as ``advisor analyze --arch`` reads it, by the command's own reader: an
+        architecture file, or a saved ``advisor recommend --format json|yaml`` result, whose
+        first recommendation is analysed, or the one of rank ``rank`` (refused, naming
+        ``rank``, with an architecture file, a rank the result does not hold, or an
+        architecture that is not a path). ``exact=True`` asks the server to certify each rank
+        with the exact engine (small inputs only; larger ones are rejected as
+        ``INVALID_ARGUMENT``).
         """
         request = advisor_pb2.AnalyzeRequest(
-            task=_task_proto(task), architecture=_architecture_proto(architecture), exact=exact
+            task=_task_proto(task),
+            architecture=_architecture_proto(architecture, rank),
+            exact=_checked_bool("exact", exact),
         )
         response = self._call(self._stub.Analyze, request, timeout)
         return _decoded(wire.analysis_from_proto, response.analysis)
@@ -350,12 +385,19 @@ class AdvisorClient:
         Raises
         ------
         InvalidRequestError
-            Before any call, for bad data (fields ``data``, ``data.shape``, ``top_k``).
+            Before any call: for an argument of the wrong type or out of range, naming it
+            (``outputs``: 1 to 2^31 - 1 or None; ``seed``: 0 to 2^63 - 1; ``top_k``: 1 to
+            ``MAX_TOP_K``; ``allow_constant``: a bool; ``shape``: positive whole numbers),
+            whatever the data; then for bad data (``data``, ``data.shape``).
         """
+        if outputs is not None:
+            outputs = checked_integer("outputs", outputs, 1, _INT32_MAX)
+        seed = _checked_seed("seed", seed)
+        top_k = checked_integer("top_k", top_k, 1, MAX_TOP_K)
+        allow_constant = _checked_bool("allow_constant", allow_constant)
+        grid = None if shape is None else _checked_shape("shape", shape)
         graph = (
-            data
-            if isinstance(data, DependenceGraph)
-            else _graph(data, shape, top_k, allow_constant)
+            data if isinstance(data, DependenceGraph) else _graph(data, grid, top_k, allow_constant)
         )
         request = advisor_pb2.InferTaskRequest(
             graph=wire.dependence_graph_to_proto(graph), outputs=outputs, seed=seed
@@ -457,6 +499,68 @@ def _checked_timeout(field: str, seconds: float) -> float:
     return seconds
 
 
+def checked_integer(field: str, value: object, lowest: int, highest: int | None = None) -> int:
+    """Return ``value`` as an ``int`` if it is a whole number from ``lowest`` to ``highest``.
+
+    A float (even ``2.0``), a string or a bool is refused rather than converted, as a model's
+    strict integer field refuses it; numpy's integers are whole numbers. ``highest`` None means
+    no upper bound.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``field``, saying the range and what was given.
+    """
+    number = int(value) if _is_whole(value) else None
+    if number is not None and lowest <= number and (highest is None or number <= highest):
+        return number
+    bounds = f"at least {lowest:,}" if highest is None else f"from {lowest:,} to {highest:,}"
+    raise InvalidRequestError.single(field, f"must be a whole number {bounds}; got {value!r}")
+
+
+def _is_whole(value: object) -> TypeGuard[numbers.Integral]:
+    """Whether ``value`` is a whole number: an int or numpy integer, but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _checked_seed(field: str, seed: object) -> int:
+    """Return ``seed`` if it is a whole number a seed may be (:func:`seed_problem`'s range)."""
+    if not _is_whole(seed):
+        raise InvalidRequestError.single(field, f"must be a whole number; got {seed!r}")
+    number = int(seed)
+    problem = seed_problem(number)
+    if problem is not None:
+        raise InvalidRequestError.single(field, problem)
+    return number
+
+
+def _checked_bool(field: str, value: object) -> bool:
+    """Return ``value`` if it is a bool; a truthy string such as ``"no"`` is refused, not read."""
+    if not isinstance(value, bool):
+        raise InvalidRequestError.single(field, f"must be True or False; got {value!r}")
+    return value
+
+
+def _checked_shape(field: str, shape: object) -> tuple[int, ...]:
+    """Return the grid ``shape`` names: a sequence of positive whole numbers (not a string)."""
+    if isinstance(shape, str | bytes) or not isinstance(shape, Sequence | np.ndarray):
+        raise InvalidRequestError.single(
+            field, f"must be a sequence of sizes such as (8, 8); got {shape!r}"
+        )
+    return tuple(checked_integer(f"{field}[{i}]", n, 1) for i, n in enumerate(shape))
+
+
+def _check_type(field: str, value: object, expected: type, *, optional: bool = False) -> None:
+    """Refuse ``value`` on ``field`` unless it is an ``expected`` (or None, if ``optional``).
+
+    A wrong-typed setting would otherwise fail deep in gRPC, naming nothing.
+    """
+    if isinstance(value, expected) or (optional and value is None):
+        return
+    allowed = f"a {expected.__name__}" + (" or None" if optional else "")
+    raise InvalidRequestError.single(field, f"must be {allowed}; got {type(value).__name__}")
+
+
 def _last_result(
     events: Iterator[SearchProgress | SearchResult], progress: Callable[[SearchProgress], None]
 ) -> SearchResult:
@@ -483,18 +587,94 @@ def _graph(
     elif isinstance(data, DataSample):
         sample = data
     else:
-        sample = data_from_array(data, shape)
+        try:
+            array = np.asarray(data)
+        except ValueError as error:  # nested lists of unequal lengths: numpy has no array
+            raise InvalidRequestError.single(
+                "data", f"is not an array, its rows differ in length ({error})"
+            ) from None
+        sample = data_from_array(array, shape)
     return dependence_graph(sample, top_k=top_k, allow_constant=allow_constant)
 
 
+def task_model(task: TaskLike) -> Task:
+    """Return the :class:`Task` a ``task`` argument stands for, as every call reads it.
+
+    The integrations (advisor/integrations) read their ``task`` arguments with it too, so they
+    take what the client takes.
+
+    Raises
+    ------
+    InvalidRequestError
+        With every violation under ``task`` (``task.correlations[0].a.indices``), or on
+        ``task`` for a value of the wrong type.
+    """
+    return _model("task", task, Task, parse_task, _task_document)
+
+
+def _task_document(path: str | os.PathLike[str]) -> Mapping[str, Any]:
+    """Read a task file; one that cannot be read, or holds no mapping, is refused on ``task``."""
+    try:
+        return read_document(path, "task")
+    except InvalidRequestError as error:
+        raise error.prefixed("task") from None
+
+
+def _architecture_document(path: str | os.PathLike[str], rank: int | None) -> Mapping[str, Any]:
+    """Read an architecture file, or a result file's recommendation, as ``analyze --arch`` does.
+
+    The command's reader is the one reading of such files, so a file the command analyses is
+    one the client analyses. Its refusals name ``architecture`` (the file),
+    ``architecture.recommendations...`` or ``rank``.
+    """
+    # Loaded on first use: the command's module (and the server it can start) is not the
+    # client's to load on import.
+    from advisor.cli.commands import _architecture as arch_argument
+
+    return arch_argument(os.fspath(path), rank)
+
+
+def budget_model(budget: BudgetLike) -> Budget:
+    """Return the :class:`Budget` a ``budget`` argument stands for, as every call reads it.
+
+    Raises
+    ------
+    InvalidRequestError
+        With every violation under ``budget`` (``budget.max_parameters``), a value of the wrong
+        type included.
+    """
+    if isinstance(budget, Budget):
+        return budget
+    try:
+        return Budget.model_validate(budget)
+    except pydantic.ValidationError as error:
+        raise invalid_request_from_pydantic(error, prefix="budget") from None
+    except InvalidRequestError as error:  # the checks across fields
+        raise error.prefixed("budget") from None
+
+
 def _task_proto(task: TaskLike) -> advisor_pb2.Task:
-    model = _model("task", task, Task, parse_task, load_task)
+    model = task_model(task)
     return _encoded("task", model, wire.task_to_proto, advisor_pb2.Task.DESCRIPTOR)
 
 
-def _architecture_proto(architecture: ArchitectureLike) -> advisor_pb2.Architecture:
+def _architecture_proto(
+    architecture: ArchitectureLike, rank: int | None
+) -> advisor_pb2.Architecture:
+    if rank is not None:
+        rank = checked_integer("rank", rank, 1)
+        if not isinstance(architecture, str | os.PathLike):
+            raise InvalidRequestError.single(
+                "rank",
+                "picks a recommendation of a result file; the architecture is a "
+                f"{type(architecture).__name__}, not a file path",
+            )
     model = _model(
-        "architecture", architecture, Architecture, parse_architecture, load_architecture
+        "architecture",
+        architecture,
+        Architecture,
+        parse_architecture,
+        lambda path: _architecture_document(path, rank),
     )
     return _encoded(
         "architecture", model, wire.architecture_to_proto, advisor_pb2.Architecture.DESCRIPTOR
@@ -502,15 +682,7 @@ def _architecture_proto(architecture: ArchitectureLike) -> advisor_pb2.Architect
 
 
 def _budget_proto(budget: BudgetLike) -> advisor_pb2.Budget:
-    if isinstance(budget, Budget):
-        model = budget
-    else:
-        try:
-            model = Budget.model_validate(budget)
-        except pydantic.ValidationError as error:
-            raise invalid_request_from_pydantic(error, prefix="budget") from None
-        except InvalidRequestError as error:  # the checks across fields
-            raise error.prefixed("budget") from None
+    model = budget_model(budget)
     return _encoded("budget", model, wire.budget_to_proto, advisor_pb2.Budget.DESCRIPTOR)
 
 
@@ -519,20 +691,21 @@ def _model(
     value: Any,
     model_type: type[_Model],
     parse: Callable[[Mapping[str, Any]], _Model],
-    load: Callable[[str | os.PathLike[str]], _Model],
+    read: Callable[[str | os.PathLike[str]], Mapping[str, Any]],
 ) -> _Model:
     """Return the model a task or architecture argument stands for, validated by the library.
 
-    A model is taken as it is, a mapping parsed and a path's file loaded; anything else (a
-    number, None) is refused naming ``field``, as is every violation, placed under it.
+    A model is taken as it is, a mapping parsed, and a path's file read by ``read`` (whose
+    refusals name their fields in full) and parsed; anything else (a number, None) is refused
+    naming ``field``, as is every violation of the parse, placed under it.
     """
+    if isinstance(value, str | os.PathLike):
+        value = read(value)
     try:
         if isinstance(value, model_type):
             return value
         if isinstance(value, Mapping):
             return parse(value)
-        if isinstance(value, str | os.PathLike):
-            return load(value)
     except InvalidRequestError as error:
         raise error.prefixed(field) from None
     raise InvalidRequestError.single(

@@ -28,6 +28,7 @@ from advisor_client.errors import (
     UnavailableError,
 )
 
+from advisor.cli.format import render_search_result
 from advisor.errors import InvalidRequestError
 from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import PresetInfo
@@ -405,3 +406,40 @@ def test_mutual_tls_round_trip(tmp_path: Path) -> None:
     tls = TlsConfig(root_ca=pem.ca, client_cert=pem.client_cert, client_key=pem.client_key)
     with start_server(config) as running, AdvisorClient(running.address, tls=tls) as client:
         assert client.list_presets()
+
+
+def test_a_saved_recommend_result_is_analysed_as_the_command_analyses_it(
+    server_target: str, tmp_path: Path
+) -> None:
+    # `advisor recommend --format yaml > result.yaml`, then analyze(task, "result.yaml"): its
+    # first recommendation, or the one of rank `rank`, as `advisor analyze --arch --rank` does.
+    with AdvisorClient(server_target, token="t0ken") as client:
+        result = client.recommend(TASK, {**BUDGET, "top_k": 2})
+        saved = tmp_path / "result.yaml"
+        saved.write_text(render_search_result(result, "yaml"))
+        first, second = (r.architecture for r in result.recommendations)
+        assert first.parameters != second.parameters
+        assert client.analyze(TASK, saved) == client.analyze(TASK, first)
+        assert client.analyze(TASK, str(saved), rank=2) == client.analyze(TASK, second)
+
+
+def test_a_rank_that_picks_nothing_is_refused_before_any_call(
+    fake: tuple[ScriptedAdvisor, str], tmp_path: Path
+) -> None:
+    servicer, target = fake
+    arch_file = tmp_path / "arch.json"
+    arch_file.write_text(json.dumps(ARCHITECTURE))
+    result_file = tmp_path / "result.json"
+    result_file.write_text(json.dumps({"recommendations": [{"rank": 1, "architecture": {}}]}))
+    with _client(target) as client:
+        for architecture, rank, field in [
+            (arch_file, 1, "rank"),
+            (ARCHITECTURE, 1, "rank"),
+            (result_file, 3, "rank"),
+            (result_file, 0, "rank"),
+            (result_file, None, "architecture.input"),
+        ]:
+            with pytest.raises(InvalidRequestError) as caught:
+                client.analyze(TASK, architecture, rank=rank)
+            assert caught.value.violations[0].field == field, (architecture, rank)
+    assert servicer.calls == Counter()

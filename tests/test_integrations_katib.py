@@ -310,6 +310,31 @@ def test_a_bad_num_filter_space_is_named_with_its_problem(
         assert description.startswith(problem), description
 
 
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("num_filters", "; found 'num_filters'; did you mean 'num_filter'?"),
+        ("channels", ""),
+    ],
+    ids=["misspelt", "absent"],
+)
+def test_an_experiment_without_a_num_filter_parameter_is_refused(
+    katib: api_pb2_grpc.SuggestionStub, name: str, hint: str
+) -> None:
+    # Without one, the search would hand out its default widths, outside the declared space.
+    experiment = _experiment()
+    for operation in experiment.spec.nas_config.operations.operation:
+        for parameter in operation.parameter_specs.parameters:
+            if parameter.name == "num_filter":
+                parameter.name = name
+    for error in _refused_by_both(katib, experiment):
+        ((field, description),) = _described(error)
+        assert field == "experiment.spec.nas_config.operations"
+        assert description.startswith("no num_filter parameter; "), description
+        assert description.endswith(hint)
+        assert ("did you mean" in description) == bool(hint)
+
+
 def test_a_task_document_as_base64_yaml() -> None:
     document = b"correlations:\n  - {name: halves, a: {preset: left_half}}\n"
     experiment = _experiment(

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from advisor_client.client import TlsConfig
+from advisor_client.errors import ResourceExhaustedError
 
 optuna = pytest.importorskip("optuna")
 
 from advisor import Budget, load_task, parse_task  # noqa: E402
+from advisor.errors import InvalidRequestError  # noqa: E402
 from advisor.integrations.optuna import (  # noqa: E402
     ARCHITECTURE_ATTR,
     BUDGET_CONSTRAINT,
@@ -29,6 +32,7 @@ from advisor.model.architecture import parse_architecture  # noqa: E402
 from advisor.search.recommend import recommend  # noqa: E402
 from advisor.seprank.analysis import analyze  # noqa: E402
 from advisor.service.server import ServerConfig, start_server  # noqa: E402
+from tests.support.certificates import make_certificates  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -298,3 +302,73 @@ def test_the_documented_example_runs_the_advisors_designs_first() -> None:
     assert sorted(row[2] for row in proposals) == ["#1", "#2", "#3", "#4", "#5"]
     assert proposals[0][2] == "#1"
     assert all(row[1] == "TPE" for row in tpe)
+
+
+def test_a_tls_server_gives_the_same_proposals_with_the_clients_connection_settings(
+    tmp_path: Path,
+) -> None:
+    pem = make_certificates(tmp_path)
+    config = ServerConfig(
+        host="localhost", workers=1, tls_cert=pem.server_cert, tls_key=pem.server_key
+    )
+    with start_server(config) as server:
+        source = AdvisorSource(target=server.address, tls=TlsConfig(root_ca=pem.ca))
+        served = fetch_ranking(TASK, BUDGET, K, source)
+        pruner = AnalyzePruner(TASK, RANKING[0], source=source)
+        assert pruner.coupling(RANKING[0].architecture) == pytest.approx(1.0)
+        # The message limit reaches the client too: the answer of a search outgrows 1 KiB.
+        small = AdvisorSource(
+            target=server.address, tls=TlsConfig(root_ca=pem.ca), max_message_bytes=1024
+        )
+        with pytest.raises(ResourceExhaustedError):
+            fetch_ranking(TASK, BUDGET, K, small)
+    assert [d.architecture for d in served] == [d.architecture for d in RANKING]
+
+
+def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
+    # A task file and a budget mapping, as AdvisorClient takes them, stand for TASK and BUDGET.
+    path, mapping = "examples/symmetry.yaml", {"max_parameters": 50_000, "top_k": K}
+    mapping["time_limit_seconds"] = 30.0
+    expected = [d.architecture for d in RANKING]
+    assert [d.architecture for d in fetch_ranking(path, mapping, K)] == expected
+    assert [d.architecture for d in AdvisorSampler(path, mapping).designs] == expected
+    study = optuna.create_study()
+    enqueue_recommendations(study, dict(TASK.model_dump(mode="json")), mapping, 2)
+    assert [t.user_attrs[RANK_ATTR] for t in study.trials] == [1, 2]
+    pruner = AnalyzePruner(path, RANKING[0])
+    assert pruner.coupling(RANKING[0].architecture) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: enqueue_recommendations(optuna.create_study(), TASK, BUDGET, -1), "k"),
+        (lambda: AdvisorSampler(TASK, BUDGET, proposals=-3), "proposals"),
+        (lambda: AdvisorSampler(TASK, BUDGET, proposals=2.5), "proposals"),
+        (lambda: fetch_ranking(TASK, BUDGET, -1), "count"),
+        (lambda: budget_constraints(-5), "max_parameters"),
+        (lambda: budget_constraints(0), "max_parameters"),
+        (lambda: AdvisorSampler(42, BUDGET), "task"),
+        (lambda: AdvisorSampler("absent.yaml", BUDGET), "task"),
+        (lambda: AdvisorSampler(TASK, {"max_parameters": -1}), "budget.max_parameters"),
+        (lambda: fetch_ranking(TASK, 50_000, 3), "budget"),
+        (lambda: AnalyzePruner({"input": {}}, RANKING[0]), "task.input.shape"),
+    ],
+    ids=[
+        "enqueue-k",
+        "sampler-proposals",
+        "sampler-proposals-float",
+        "fetch-count",
+        "constraints-negative",
+        "constraints-zero",
+        "sampler-task-type",
+        "sampler-task-file",
+        "sampler-budget",
+        "fetch-budget-type",
+        "pruner-task",
+    ],
+)
+def test_a_bad_argument_is_refused_naming_it(call: Any, field: str) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        call()
+    assert [v.field for v in caught.value.violations] == [field]

@@ -9,7 +9,8 @@ search as follows (docs/INTEGRATIONS.md has a sample Experiment):
   grid (and its channels), ``output_sizes`` ``[Y]`` the outputs, ``num_layers`` the deepest
   design (``max_depth``);
 - the ``num_filter`` parameters of ``nas_config.operations`` (a categorical or discrete list, or
-  an int range) are the widths the designs may use (``channel_choices``);
+  an int range) are the widths the designs may use (``channel_choices``); an experiment without
+  one is refused;
 - ``algorithm.algorithm_settings``: ``task`` (a task preset name, or a task document as base64
   YAML whose ``input``, if given, must match ``input_sizes``), ``max_parameters`` (required),
   ``objective`` (weighted or maximin), ``time_limit`` (seconds for the whole call, at most
@@ -48,6 +49,7 @@ from advisor.errors import (
     FieldViolation,
     InvalidRequestError,
     StoppedError,
+    did_you_mean,
     invalid_request_from_pydantic,
 )
 from advisor.integrations.encoding import ArchitectureCodec, FlatValue
@@ -99,7 +101,8 @@ SETTINGS: Final = ("task", "max_parameters", "objective", "time_limit", "seed")
 
 _SETTINGS_FIELD: Final = "experiment.spec.algorithm.algorithm_settings"
 _GRAPH_FIELD: Final = "experiment.spec.nas_config.graph_config"
-_OPERATIONS_FIELD: Final = "experiment.spec.nas_config.operations.operation"
+_OPERATIONS_FIELD: Final = "experiment.spec.nas_config.operations"
+_OPERATION_FIELD: Final = f"{_OPERATIONS_FIELD}.operation"
 _WIDTH_PARAMETER: Final = "num_filter"
 _OBJECTIVES: Final = ("weighted", "maximin")
 _FIRST_DRAW: Final = 8
@@ -178,7 +181,7 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     # The request field each Budget option comes from, to name it when the Budget refuses it.
     sources = {
         "max_depth": f"{_GRAPH_FIELD}.num_layers",
-        "channel_choices": _OPERATIONS_FIELD,
+        "channel_choices": _OPERATION_FIELD,
         "outputs": f"{_GRAPH_FIELD}.output_sizes",
     }
     readers: dict[str, tuple[str, Callable[[str], object], str]] = {
@@ -250,9 +253,32 @@ def _input_document(sizes: list[int], violations: list[FieldViolation]) -> dict[
 def _width_choices(
     operations: Sequence[api_pb2.Operation], violations: list[FieldViolation]
 ) -> list[int] | None:
-    """Return the widths every ``num_filter`` parameter allows, ascending (None: none given)."""
+    """Return the widths every ``num_filter`` parameter allows, ascending (None: none valid).
+
+    An experiment without a ``num_filter`` parameter (a misspelt ``num_filters``) is refused:
+    the search would otherwise take its default widths, outside the experiment's space.
+    """
+    spaces = list(width_spaces(operations))
+    if not spaces:
+        names = [p.name for operation in operations for p in operation.parameter_specs.parameters]
+        meant = next(
+            (
+                f"; found {name!r}{hint}"
+                for name in names
+                if (hint := did_you_mean(name, [_WIDTH_PARAMETER]))
+            ),
+            "",
+        )
+        violations.append(
+            FieldViolation(
+                _OPERATIONS_FIELD,
+                f"no {_WIDTH_PARAMETER} parameter; the values of the operations' "
+                f"{_WIDTH_PARAMETER} parameters are the widths a design may use{meant}",
+            )
+        )
+        return None
     widths: set[int] = set()
-    for field, space in width_spaces(operations):
+    for field, space in spaces:
         try:
             found = set(width_values(space))
         except ValueError as error:
@@ -272,7 +298,7 @@ def width_spaces(
     for i, operation in enumerate(operations):
         for j, parameter in enumerate(operation.parameter_specs.parameters):
             if parameter.name == _WIDTH_PARAMETER:
-                field = f"{_OPERATIONS_FIELD}[{i}].parameter_specs.parameters[{j}].feasible_space"
+                field = f"{_OPERATION_FIELD}[{i}].parameter_specs.parameters[{j}].feasible_space"
                 yield field, parameter.feasible_space
 
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import optuna
+from advisor_client.client import BudgetLike, TaskLike, budget_model, checked_integer, task_model
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.samplers import BaseSampler, TPESampler
 from optuna.study import Study, StudyDirection
@@ -49,9 +50,7 @@ from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking
 from advisor.integrations.space import ArchitectureSpace
 from advisor.model.architecture import Architecture
-from advisor.model.budget import Budget
 from advisor.model.results import Recommendation
-from advisor.model.task import Task
 
 __all__ = [
     "ARCHITECTURE_ATTR",
@@ -135,7 +134,13 @@ def budget_constraints(max_parameters: int) -> Callable[[FrozenTrial], Sequence[
     The value is the parameter count minus the budget, read from the trial's
     ``advisor.parameters``; a trial without one (it failed before its design was drawn) counts
     as infeasible.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``max_parameters`` unless it is a whole number of at least 1, as a budget's is.
     """
+    max_parameters = checked_integer("max_parameters", max_parameters, 1)
 
     def constraints(trial: FrozenTrial) -> Sequence[float]:
         parameters = trial.user_attrs.get(PARAMETERS_ATTR)
@@ -158,18 +163,25 @@ def _encoded(space: ArchitectureSpace, designs: Sequence[Recommendation]) -> lis
 
 def enqueue_recommendations(
     study: Study,
-    task: Task,
-    budget: Budget,
+    task: TaskLike,
+    budget: BudgetLike,
     k: int,
     *,
     source: AdvisorSource | None = None,
 ) -> ArchitectureSpace:
     """Queue the advisor's top ``k`` designs as the study's next trials, best first.
 
-    Returns the space to pass to :func:`suggest_architecture` in the objective (it knows the
-    designs' permutations). A design the study already holds or has queued is not queued again.
+    ``task`` and ``budget`` are whatever :class:`advisor_client.AdvisorClient` takes. Returns
+    the space to pass to :func:`suggest_architecture` in the objective (it knows the designs'
+    permutations). A design the study already holds or has queued is not queued again.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming ``task``, ``budget`` or ``k`` (a whole number, at least 0), before any search.
     """
-    designs = fetch_ranking(task, budget, k, source)
+    task, budget = task_model(task), budget_model(budget)
+    designs = fetch_ranking(task, budget, checked_integer("k", k, 0), source)
     space = ArchitectureSpace.for_search(task, budget, designs)
     for design, params in zip(designs, _encoded(space, designs), strict=True):
         study.enqueue_trial(
@@ -190,10 +202,11 @@ class AdvisorSampler(BaseSampler):
     Parameters
     ----------
     task, budget
-        The search to ask the advisor for; its ``top_k`` is how many designs are proposed
+        The search to ask the advisor for, as :class:`advisor_client.AdvisorClient` takes them
+        (a model, its mapping, a task file); its ``top_k`` is how many designs are proposed
         unless ``proposals`` says otherwise (pages are fetched past 50).
     proposals
-        How many ranked designs to propose before the fallback takes over.
+        How many ranked designs to propose before the fallback takes over (at least 0).
     source
         Where to ask: the library in-process (default) or a server (``AdvisorSource(target)``).
     fallback
@@ -203,12 +216,17 @@ class AdvisorSampler(BaseSampler):
         Seed of the default fallback.
     learn
         Re-rank the proposals not tried yet after every completed trial of a proposal.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming ``task``, ``budget`` or ``proposals``, before the advisor is asked.
     """
 
     def __init__(
         self,
-        task: Task,
-        budget: Budget,
+        task: TaskLike,
+        budget: BudgetLike,
         *,
         proposals: int | None = None,
         source: AdvisorSource | None = None,
@@ -216,8 +234,10 @@ class AdvisorSampler(BaseSampler):
         seed: int | None = None,
         learn: bool = False,
     ) -> None:
-        self._task, self._budget = task, budget
-        self._count = budget.top_k if proposals is None else proposals
+        self._task, self._budget = task_model(task), budget_model(budget)
+        self._count = (
+            self._budget.top_k if proposals is None else checked_integer("proposals", proposals, 0)
+        )
         self._source = source or AdvisorSource()
         self._fallback = fallback or TPESampler(seed=seed)
         self._learn = learn
@@ -402,7 +422,7 @@ class AnalyzePruner:
     Parameters
     ----------
     task
-        The task the advisor searched.
+        The task the advisor searched (a model, its mapping or a task file).
     best
         The advisor's first design (e.g. ``sampler.designs[0]``).
     source
@@ -413,7 +433,7 @@ class AnalyzePruner:
 
     def __init__(
         self,
-        task: Task,
+        task: TaskLike,
         best: Recommendation,
         *,
         source: AdvisorSource | None = None,
@@ -421,7 +441,8 @@ class AnalyzePruner:
     ) -> None:
         if not 0 < threshold <= 1:
             raise InvalidRequestError.single("threshold", f"must be in (0, 1], got {threshold}")
-        self._task, self._source, self.threshold = task, source or AdvisorSource(), threshold
+        self._task = task_model(task)
+        self._source, self.threshold = source or AdvisorSource(), threshold
         self._reference = {c.name: c.log2_separation_rank for c in best.analysis}
 
     def coupling(self, architecture: Architecture) -> float:

@@ -9,13 +9,17 @@ one deterministic order without repeats. With ``target`` the calls go to a runni
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.task import Task
 from advisor.stopping import StopSignal
+
+if TYPE_CHECKING:
+    # The client (and gRPC) is loaded when it is used, not by the Katib service's PAGE_SIZE.
+    from advisor_client.client import AdvisorClient, BudgetLike, TaskLike, TlsConfig
 
 __all__ = ["PAGE_SIZE", "AdvisorSource", "fetch_ranking"]
 
@@ -27,13 +31,19 @@ PAGE_SIZE: Final = 50
 class AdvisorSource:
     """Where to ask: the library in-process (``target`` None) or a server at ``target``.
 
-    ``token`` is the server's bearer token, ``timeout`` the deadline of each call (None: the
-    client's default, at least the search's time limit plus a margin).
+    The server is asked through :class:`advisor_client.AdvisorClient` with the connection
+    settings given here, as that client takes them: ``token`` is the server's bearer token,
+    ``tls`` its TLS settings (None: plaintext, which a TLS server refuses), ``max_message_bytes``
+    the largest message either way (None: the client's default, 4 MiB; match the server's
+    ``max_message_bytes`` when it allows larger). ``timeout`` is the deadline of each call
+    (None: the client's default, at least the search's time limit plus a margin).
     """
 
     target: str | None = None
     token: str | None = None
     timeout: float | None = None
+    tls: TlsConfig | None = None
+    max_message_bytes: int | None = None
 
     def recommend(self, task: Task, budget: Budget, stop: StopSignal | None = None) -> SearchResult:
         """Run one search (one page) where this source says.
@@ -44,9 +54,7 @@ class AdvisorSource:
             from advisor.search.recommend import recommend
 
             return recommend(task, budget, stop=stop)
-        from advisor_client.client import AdvisorClient
-
-        with AdvisorClient(self.target, token=self.token) as client:
+        with self._client(self.target) as client:
             return client.recommend(task, budget, timeout=self.timeout)
 
     def analyze(self, task: Task, architecture: Architecture) -> Analysis:
@@ -59,25 +67,42 @@ class AdvisorSource:
             from advisor.seprank.analysis import analyze
 
             return analyze(task, architecture, price_contiguous=False)
-        from advisor_client.client import AdvisorClient
-
-        with AdvisorClient(self.target, token=self.token) as client:
+        with self._client(self.target) as client:
             return client.analyze(task, architecture, timeout=self.timeout)
+
+    def _client(self, target: str) -> AdvisorClient:
+        """Open a client to ``target`` with this source's connection settings."""
+        from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient
+
+        limit = (
+            DEFAULT_MAX_MESSAGE_BYTES if self.max_message_bytes is None else self.max_message_bytes
+        )
+        return AdvisorClient(target, token=self.token, tls=self.tls, max_message_bytes=limit)
 
 
 def fetch_ranking(
-    task: Task,
-    budget: Budget,
+    task: TaskLike,
+    budget: BudgetLike,
     count: int,
     source: AdvisorSource | None = None,
     stop: StopSignal | None = None,
 ) -> list[Recommendation]:
     """Return the first ``count`` designs of the advisor's ranking (fewer if it has fewer).
 
-    ``budget.top_k`` and ``budget.page_token`` are replaced: pages of :data:`PAGE_SIZE` are
-    asked until ``count`` designs have come, the ranking ends or ``stop`` stops (then the last
-    page may be a stopped search's partial one).
+    ``task`` and ``budget`` are whatever :class:`advisor_client.AdvisorClient` takes (a model,
+    its mapping, a task file). ``budget.top_k`` and ``budget.page_token`` are replaced: pages of
+    :data:`PAGE_SIZE` are asked until ``count`` designs have come, the ranking ends or ``stop``
+    stops (then the last page may be a stopped search's partial one).
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming ``task``, ``budget`` or ``count`` (a whole number, at least 0), before any search.
     """
+    from advisor_client.client import budget_model, checked_integer, task_model
+
+    task, budget = task_model(task), budget_model(budget)
+    count = checked_integer("count", count, 0)
     source = source or AdvisorSource()
     designs: list[Recommendation] = []
     token: str | None = None

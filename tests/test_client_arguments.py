@@ -1,0 +1,113 @@
+"""The client refuses a setting or argument it cannot send, naming it, before any call.
+
+Each case ran into a bare Python error before (ValueError from protobuf, TypeError, an
+AttributeError deep in gRPC, numpy's inhomogeneous-shape ValueError) or, for ``outputs=0``,
+reached the server, which accepts it when the sample yields no task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from advisor_client.client import AdvisorClient, RetryPolicy
+
+from advisor.errors import InvalidRequestError
+from tests.support.scripted import BUDGET, TASK, ScriptedAdvisor, scripted_server
+
+ARCHITECTURE = {
+    "input": {"shape": [8]},
+    "representation": 2,
+    "layers": [
+        {"channels": 2, "pool": [2]},
+        {"channels": 4, "pool": [2]},
+        {"channels": 4, "pool": [2]},
+    ],
+}
+SAMPLE = np.random.default_rng(0).normal(size=(20, 8))
+RAGGED = [[1.0, 2.0], [3.0]]
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[ScriptedAdvisor, str]]:
+    servicer = ScriptedAdvisor()
+    with scripted_server(servicer) as target:
+        yield servicer, target
+
+
+def _refused(call: Any) -> list[str]:
+    """The fields of the InvalidRequestError ``call()`` raises."""
+    with pytest.raises(InvalidRequestError) as caught:
+        call()
+    return [violation.field for violation in caught.value.violations]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"outputs": 2**40}, "outputs"),
+        ({"outputs": 0}, "outputs"),
+        ({"outputs": -3}, "outputs"),
+        ({"outputs": 2.0}, "outputs"),
+        ({"seed": 2**64}, "seed"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 1.5}, "seed"),
+        ({"top_k": 2.5}, "top_k"),
+        ({"top_k": 0}, "top_k"),
+        ({"top_k": True}, "top_k"),
+        ({"allow_constant": "no"}, "allow_constant"),
+        ({"shape": "8x8"}, "shape"),
+        ({"shape": 8}, "shape"),
+        ({"shape": (8, 0)}, "shape[1]"),
+        ({"shape": (2.0, 4)}, "shape[0]"),
+    ],
+)
+@pytest.mark.parametrize("data", [SAMPLE, RAGGED], ids=["array", "ragged"])
+def test_a_bad_infer_task_argument_is_named_whatever_the_data(
+    fake: tuple[ScriptedAdvisor, str], arguments: dict[str, Any], field: str, data: Any
+) -> None:
+    servicer, target = fake
+    with AdvisorClient(target) as client:
+        assert _refused(lambda: client.infer_task(data, **arguments)) == [field]
+    assert not servicer.calls
+
+
+def test_ragged_data_is_named_data(fake: tuple[ScriptedAdvisor, str]) -> None:
+    servicer, target = fake
+    with AdvisorClient(target) as client:
+        assert _refused(lambda: client.infer_task(RAGGED)) == ["data"]
+    assert not servicer.calls
+
+
+@pytest.mark.parametrize(
+    ("target", "settings", "field"),
+    [
+        (None, {}, "target"),
+        ("", {}, "target"),
+        (50051, {}, "target"),
+        ("localhost:1", {"max_message_bytes": 2**40}, "max_message_bytes"),
+        ("localhost:1", {"max_message_bytes": 2**31}, "max_message_bytes"),
+        ("localhost:1", {"max_message_bytes": "4"}, "max_message_bytes"),
+        ("localhost:1", {"max_message_bytes": 0}, "max_message_bytes"),
+        ("localhost:1", {"retry": 3}, "retry"),
+        ("localhost:1", {"tls": "ca.pem"}, "tls"),
+        ("localhost:1", {"token": 5}, "token"),
+    ],
+)
+def test_a_bad_client_setting_is_named(target: Any, settings: dict[str, Any], field: str) -> None:
+    assert _refused(lambda: AdvisorClient(target, **settings)) == [field]
+
+
+def test_the_largest_message_limit_grpc_holds_is_accepted() -> None:
+    AdvisorClient("localhost:1", max_message_bytes=2**31 - 1, retry=RetryPolicy()).close()
+
+
+def test_exact_must_be_a_bool_and_progress_callable(fake: tuple[ScriptedAdvisor, str]) -> None:
+    servicer, target = fake
+    with AdvisorClient(target) as client:
+        assert _refused(lambda: client.analyze(TASK, ARCHITECTURE, exact="yes")) == ["exact"]
+        assert _refused(lambda: client.analyze(TASK, ARCHITECTURE, exact=1)) == ["exact"]
+        assert _refused(lambda: client.recommend(TASK, BUDGET, progress=5)) == ["progress"]
+    assert not servicer.calls
