@@ -39,7 +39,7 @@ from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.budget import Budget, seed_problem
-from advisor.model.documents import read_document
+from advisor.model.documents import architecture_argument, read_document
 from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import PresetInfo, Task, parse_task
@@ -620,20 +620,6 @@ def _task_document(path: str | os.PathLike[str]) -> Mapping[str, Any]:
         raise error.prefixed("task") from None
 
 
-def _architecture_document(path: str | os.PathLike[str], rank: int | None) -> Mapping[str, Any]:
-    """Read an architecture file, or a result file's recommendation, as ``analyze --arch`` does.
-
-    The command's reader is the one reading of such files, so a file the command analyses is
-    one the client analyses. Its refusals name ``architecture`` (the file),
-    ``architecture.recommendations...`` or ``rank``.
-    """
-    # Loaded on first use: the command's module (and the server it can start) is not the
-    # client's to load on import.
-    from advisor.cli.commands import _architecture as arch_argument
-
-    return arch_argument(os.fspath(path), rank)
-
-
 def budget_model(budget: BudgetLike) -> Budget:
     """Return the :class:`Budget` a ``budget`` argument stands for, as every call reads it.
 
@@ -674,7 +660,7 @@ def _architecture_proto(
         architecture,
         Architecture,
         parse_architecture,
-        lambda path: _architecture_document(path, rank),
+        lambda path: architecture_argument(path, rank),
     )
     return _encoded(
         "architecture", model, wire.architecture_to_proto, advisor_pb2.Architecture.DESCRIPTOR

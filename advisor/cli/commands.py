@@ -12,8 +12,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator
 
 from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient, TlsConfig
 from advisor_client.errors import (
@@ -38,7 +37,7 @@ from advisor.cli.options import (
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
 from advisor.model.architecture import parse_architecture
-from advisor.model.documents import read_document
+from advisor.model.documents import architecture_argument
 from advisor.service.command import describe_start_error, read_bearer_token, serve_from_arguments
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS
@@ -148,45 +147,9 @@ def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> str:
 
 
 def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:
-    architecture = _architecture(args.arch, args.rank)
+    architecture = architecture_argument(args.arch, args.rank)
     analysis = advisor.analyze(args.task, architecture, exact=args.exact, timeout=args.timeout)
     return render_analysis(analysis, args.format, parse_architecture(architecture))
-
-
-def _architecture(path: str, rank: int | None) -> Mapping[str, Any]:
-    """Return the architecture document of ``--arch``: the file's, or its recommendation's.
-
-    A result of ``recommend --format json|yaml`` holds its recommendations' architectures; the
-    one of rank ``rank`` (default: the first listed) is analysed, so a saved result needs no
-    editing. ``--rank`` with an architecture file is refused, not ignored.
-    """
-    try:
-        document = read_document(path, "architecture")
-    except InvalidRequestError as error:
-        raise error.prefixed("architecture") from None
-    if "recommendations" not in document:
-        if rank is not None:
-            raise InvalidRequestError.single("rank", f"{path} is an architecture, not a result")
-        return document
-    recommendations = document["recommendations"]
-    if not isinstance(recommendations, list) or not recommendations:
-        raise InvalidRequestError.single(
-            "architecture.recommendations", "a recommend result with no recommendation"
-        )
-    ranks = [r.get("rank") if isinstance(r, Mapping) else None for r in recommendations]
-    if rank is None:
-        index = 0
-    elif rank in ranks:
-        index = ranks.index(rank)
-    else:
-        raise InvalidRequestError.single("rank", f"{path} holds the ranks {ranks}")
-    chosen = recommendations[index]
-    if not isinstance(chosen, Mapping) or not isinstance(chosen.get("architecture"), Mapping):
-        raise InvalidRequestError.single(
-            f"architecture.recommendations[{index}].architecture", "must be an architecture"
-        )
-    architecture: Mapping[str, Any] = chosen["architecture"]
-    return architecture
 
 
 def _presets(advisor: AdvisorClient, args: argparse.Namespace) -> str:
