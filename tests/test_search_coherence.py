@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from unittest import mock
 
 import numpy as np
@@ -560,3 +561,23 @@ def test_weights_past_the_float_range_apart_rank_as_the_lighter_weighing_almost_
     near = recommend(_two_weights(1.0, 1e-300), budget).recommendations
     assert [(r.architecture, r.score) for r in extreme] == [(r.architecture, r.score) for r in near]
     assert "coherence" in extreme[0].rationale
+
+
+def test_the_other_readings_of_many_correlations_are_listed_briefly() -> None:
+    # Six equal box pairs, each a shift by 8 steps and a mirror about its own centre.
+    correlations = [
+        {
+            "name": f"pair {i}",
+            "a": {"box": {"start": [4 * i], "stop": [4 * i + 2]}},
+            "b": {"box": {"start": [4 * i + 8], "stop": [4 * i + 10]}},
+        }
+        for i in range(6)
+    ]
+    task = parse_task({"input": {"shape": [64]}, "correlations": correlations})
+    budget = Budget(max_parameters=20_000, top_k=1, time_limit_seconds=None)
+    (top,) = recommend(task, budget).recommendations
+    note = " ".join(top.rationale.split())
+    found = re.search(r"read as a shift by 8 steps, also read as (.*?)\. The score took", note)
+    assert found is not None, note
+    assert found.group(1).count("a mirror about") == 3
+    assert found.group(1).endswith("or 3 more")

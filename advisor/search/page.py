@@ -198,7 +198,7 @@ def _other_reading(run: SearchRun) -> str:
         groups.append(
             f"{listed(names[:_SHOWN], len(names) - _SHOWN)}, read as "
             f"{describe_relation(relation.key, ndim)}, also {verb} as "
-            f"{listed(words, quoted=False, last='or')}"
+            f"{listed(words[:_SHOWN], len(words) - _SHOWN, quoted=False, last='or')}"
         )
     if not groups:
         return ""
