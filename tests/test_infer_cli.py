@@ -249,3 +249,37 @@ def test_data_that_does_not_hold_the_task_grid_is_an_error_on_data(tmp_path: Pat
     )
     shaped = advisor("recommend", task, "--data", data, "--shape", "4", "4", "--budget", "20000")
     assert "advisor: error: --shape: the array holds samples of shape [16, 16, 3]" in shaped.stderr
+
+
+def test_recommend_saves_the_task_it_searched_and_analyze_confirms_the_figures_on_it(
+    tmp_path: Path,
+) -> None:
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    saved, result = tmp_path / "searched.yaml", tmp_path / "result.json"
+    run = advisor(
+        "recommend",
+        task,
+        "--data",
+        data,
+        "--budget",
+        "20000",
+        "--top",
+        "1",
+        "--format",
+        "json",
+        "--save-task",
+        saved,
+    )
+    assert run.status == 0, run.stderr
+    result.write_text(run.stdout)
+    searched = json.loads(run.stdout)["recommendations"][0]["analysis"]
+    assert any(c["name"].startswith("data: ") for c in searched)
+    checked = advisor("analyze", saved, "--arch", result, "--format", "json")
+    assert checked.status == 0, checked.stderr
+    assert json.loads(checked.stdout)["correlations"] == searched
+    same = advisor("recommend", task, "--data", data, "--budget", "20000", "--save-task", task)
+    assert same.status == 2
+    assert "--save-task: " in same.stderr and "is the TASK file" in same.stderr
+    assert task.read_text() == "input: {shape: [8, 8]}\npreset: local\n"

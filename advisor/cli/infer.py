@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,15 +85,26 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     if report.task is None:
         sys.stderr.write(summary)
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
-    text = _task_text(task_file(report.task), args.format)
     if args.output is None:
         sys.stderr.write(summary)
-        return text
-    try:
-        Path(args.output).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise InvalidRequestError.single("--output", f"{args.output}: {error}") from None
+        return _task_text(task_file(report.task), args.format)
+    _write_task(report.task, args.output, "--output", (), args.format)
     return summary + f"task written to {args.output}\n"
+
+
+def _write_task(
+    task: Task,
+    path: Path,
+    option: str,
+    inputs: Sequence[tuple[str, Path | None]],
+    form: str = "yaml",
+) -> None:
+    """Write ``task`` to ``path`` as ``form``; refuse (on ``option``) a path that is an input."""
+    _refuse_overwriting(option, path, inputs)
+    try:
+        Path(path).write_text(_task_text(task_file(task), form), encoding="utf-8")
+    except OSError as error:
+        raise InvalidRequestError.single(option, f"{path}: {error}") from None
 
 
 def _task_text(document: dict[str, Any], form: str) -> str:
@@ -105,26 +117,34 @@ def _task_text(document: dict[str, Any], form: str) -> str:
 
 
 def _check_output(args: argparse.Namespace) -> None:
-    """Refuse an ``--output`` that is the DATA or ``--labels`` file, before anything is read.
+    """Refuse an ``--output`` that is the DATA or ``--labels`` file, before anything is read."""
+    if args.output is not None:
+        _refuse_overwriting(
+            "--output", args.output, (("DATA", args.data), ("--labels", args.labels))
+        )
+
+
+def _refuse_overwriting(
+    option: str, output: Path, inputs: Sequence[tuple[str, Path | None]]
+) -> None:
+    """Refuse (on ``option``) writing a task to ``output`` when it is one of the ``inputs``.
 
     Writing the task there would replace the sample with YAML. A path names the input when both
     resolve to one file: one inode where both exist (a hard link), else one path once ``.``,
     ``..`` and symbolic links are resolved.
     """
-    if args.output is None:
-        return
-    for option, path in (("DATA", args.data), ("--labels", args.labels)):
+    for name, path in inputs:
         if path is None:
             continue
         try:
-            same = os.path.samefile(args.output, path)
+            same = os.path.samefile(output, path)
         except OSError:  # either does not exist
-            same = os.path.realpath(args.output) == os.path.realpath(path)
+            same = os.path.realpath(output) == os.path.realpath(path)
         if same:
             raise InvalidRequestError.single(
-                "--output",
-                f"{args.output} is the {option} file {path}: writing the task would overwrite "
-                "it; name another file",
+                option,
+                f"{output} is the {name} file {path}: writing the task would overwrite it; "
+                "name another file",
             )
 
 
@@ -141,6 +161,7 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
             "--shape": args.shape is not None,
             "--top-k": args.pairs_per_location is not None,
             "--allow-constant": args.allow_constant,
+            "--save-task": args.save_task is not None,
         }
         needing = [
             FieldViolation(option, "needs --data DATA") for option, on in given.items() if on
@@ -163,7 +184,11 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
         sys.stderr.write(
             f"--data: {_own_order_reason(report)}; the task keeps the data's own order\n"
         )
-    return parse_task(with_data(document, report, parts))
+    task = parse_task(with_data(document, report, parts))
+    if args.save_task is not None:
+        inputs = (("TASK", Path(args.task)), ("--data", args.data))
+        _write_task(task, args.save_task, "--save-task", inputs)
+    return task
 
 
 def render_report(graph: DependenceGraph, report: InferenceReport) -> str:

@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: both)",
     )
     add_data_arguments(recommend, "the task's input shape")
+    recommend.add_argument(
+        "--save-task",
+        type=Path,
+        metavar="TASK.yaml",
+        help="write the task searched, the file's with what --data adds, here (YAML), so "
+        "'advisor analyze TASK.yaml --arch RESULT' checks the figures",
+    )
 
     infer = _add_command(
         commands, "infer", "infer a task and an arrangement from a data sample", calls
