@@ -773,10 +773,10 @@ def _value_out_of_range(
         return
     lowest, highest = bounds
     if not lowest <= value <= highest:
-        yield FieldViolation(
-            path,
-            f"{value} is out of the range the request can carry ({lowest} to {highest})",
-        )
+        # The bound passed is the one to state: "-2147483648 to 2147483647" beside a count
+        # read as if negative counts were allowed.
+        side, bound = ("more", highest) if value > highest else ("less", lowest)
+        yield FieldViolation(path, f"{value:,} is {side} than the request can carry ({bound:,})")
 
 
 def _decoded(decode: Callable[[_Message], _Decoded], message: _Message) -> _Decoded:
