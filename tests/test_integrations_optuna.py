@@ -372,3 +372,10 @@ def test_a_bad_argument_is_refused_naming_it(call: Any, field: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         call()
     assert [v.field for v in caught.value.violations] == [field]
+
+
+@pytest.mark.parametrize("threshold", ["0.5", True, None, 0.0, 1.5, float("nan")])
+def test_a_pruner_threshold_that_is_not_a_share_is_refused_naming_it(threshold: Any) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        AnalyzePruner(TASK, RANKING[0], threshold=threshold)
+    assert [v.field for v in raised.value.violations] == ["threshold"]

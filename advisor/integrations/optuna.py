@@ -439,8 +439,9 @@ class AnalyzePruner:
         source: AdvisorSource | None = None,
         threshold: float = 0.5,
     ) -> None:
-        if not 0 < threshold <= 1:
-            raise InvalidRequestError.single("threshold", f"must be in (0, 1], got {threshold}")
+        real = isinstance(threshold, int | float) and not isinstance(threshold, bool)
+        if not (real and 0 < threshold <= 1):
+            raise InvalidRequestError.single("threshold", f"must be in (0, 1], got {threshold!r}")
         self._task = task_model(task)
         self._source, self.threshold = source or AdvisorSource(), threshold
         self._reference = {c.name: c.log2_separation_rank for c in best.analysis}
