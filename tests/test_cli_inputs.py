@@ -218,7 +218,7 @@ def test_an_architecture_number_the_wire_cannot_carry_is_bad_input(tmp_path: Pat
         advisor("analyze", task, "--arch", arch), ExitCode.INVALID_ARGUMENT
     )
     assert line.startswith("advisor: error: architecture.layers[0].channels: ")
-    assert str(INT32_MAX + 1) in line
+    assert f"{INT32_MAX + 1:,}" in line
 
 
 def test_the_table_shows_every_positive_weight_as_positive(tmp_path: Path) -> None:
