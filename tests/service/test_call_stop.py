@@ -1,0 +1,39 @@
+"""A call's stop signal: the call's deadline less the time its reply needs, and its end."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from advisor.service.servicer import call_stop_signal, reply_margin
+from advisor.service.threads import ThreadContext
+from advisor.stopping import StopSignal
+
+
+@pytest.mark.parametrize(("timeout", "margin"), [(0.2, 0.05), (4.0, 0.2), (60.0, 1.0)])
+def test_the_work_stops_a_margin_before_the_call_deadline(timeout: float, margin: float) -> None:
+    signal = call_stop_signal(ThreadContext(timeout), StopSignal())
+    remaining = signal.remaining()
+    assert timeout - margin - 0.05 < remaining <= timeout - margin
+
+
+def test_a_call_without_a_deadline_has_none_and_its_end_stops_the_work() -> None:
+    context = ThreadContext()
+    signal = call_stop_signal(context, StopSignal())
+    assert signal.remaining() == math.inf
+    context.end()
+    assert signal.stopped()
+
+
+def test_the_drain_still_bounds_a_call_with_a_long_deadline() -> None:
+    signal = call_stop_signal(ThreadContext(60.0), StopSignal.after(1.0))
+    assert signal.remaining() <= 1.0
+
+
+def test_the_margin_grows_with_the_time_and_stays_between_its_bounds() -> None:
+    times = [0.0, 0.01, 0.5, 1.0, 10.0, 19.9, 20.0, 100.0, 1e6]
+    margins = [reply_margin(remaining) for remaining in times]
+    assert all(0.05 <= margin <= 1.0 for margin in margins)
+    assert margins == sorted(margins)
+    assert margins[0] == 0.05 and margins[-1] == 1.0
