@@ -30,8 +30,11 @@ SETTINGS = "experiment.spec.algorithm.algorithm_settings"
 WIDTHS = "experiment.spec.nas_config.operations.operation[0].parameter_specs.parameters[1]"
 # Designs the default limits admit that take the old, unstoppable sequence about 45 s on the
 # two-core machines: the ranking of the space of _slow_request ends at 16, the other 484 designs
-# are sampled and scored (~90 ms each).
+# are sampled and scored (~90 ms each then, ~2 ms now: 1.1 s in all).
 SLOW_DESIGNS = 500
+# Nearly the whole space of _slow_request (928 distinct designs): ~2 s of work, where a call for
+# SLOW_DESIGNS could end within a 1 s drain.
+LONG_DESIGNS = 900
 
 
 def experiment(**settings: str) -> api_pb2.Experiment:
@@ -155,8 +158,8 @@ def test_a_request_count_over_the_limits_is_refused_up_front(
 _SLOW_BUDGETS = itertools.count(1_000_000)
 
 
-def _slow_request() -> api_pb2.GetSuggestionsRequest:
-    """A request within the limits whose work takes long: a space of ~930 designs.
+def _slow_request(designs: int = SLOW_DESIGNS) -> api_pb2.GetSuggestionsRequest:
+    """A request for the ``designs``-th design of a space of ~930 ranked designs, and draws.
 
     Each request has a budget of its own: a server keeps an experiment's sequence as far as a
     call computed it, so the same request again would be answered from it at once.
@@ -165,7 +168,7 @@ def _slow_request() -> api_pb2.GetSuggestionsRequest:
     slow.spec.nas_config.graph_config.num_layers = 6
     _widths(slow).list[:] = ["8", "16", "24", "32", "48", "64", "96", "128"]
     return api_pb2.GetSuggestionsRequest(
-        experiment=slow, current_request_number=1, total_request_number=SLOW_DESIGNS
+        experiment=slow, current_request_number=1, total_request_number=designs
     )
 
 
@@ -197,14 +200,16 @@ def _working(
     return call.done() or not _admitted(katib)
 
 
-def _occupy(katib: api_pb2_grpc.SuggestionStub) -> grpc.Future[api_pb2.GetSuggestionsReply]:
-    """Start the slow call and return it once it holds the one slot.
+def _occupy(
+    katib: api_pb2_grpc.SuggestionStub, designs: int
+) -> grpc.Future[api_pb2.GetSuggestionsReply]:
+    """Start a slow call for ``designs`` designs and return it once it holds the one slot.
 
     A probe of :func:`_admitted` may hold the slot when the call arrives; the call is then
     refused and started again.
     """
     for _ in range(20):
-        call = katib.GetSuggestions.future(_slow_request(), timeout=120)
+        call = katib.GetSuggestions.future(_slow_request(designs), timeout=120)
         working = functools.partial(_working, katib, call)
         if _poll(working, 30) and not call.done():
             return call
@@ -231,14 +236,15 @@ def test_a_call_past_its_deadline_frees_its_slot(
 
 
 def test_sigterm_during_a_long_katib_call_ends_the_server() -> None:
-    with ServerProcess("--workers", "1", "--katib-port", "0", "--grace", "1") as server:
+    # The call has ~1.5 s of work left when it is seen holding the slot; the drain gives it 0.2.
+    with ServerProcess("--workers", "1", "--katib-port", "0", "--grace", "0.2") as server:
         assert server.process.stdout is not None
         address = server.process.stdout.readline().removeprefix("katib suggestion service on ")
         with grpc.insecure_channel(address.strip()) as channel:
-            call = _occupy(api_pb2_grpc.SuggestionStub(channel))
+            call = _occupy(api_pb2_grpc.SuggestionStub(channel), LONG_DESIGNS)
             server.terminate()
             assert server.wait(15) == 0, server.log()  # the old work ran on for 30 s
-            assert call.exception() is not None
+            assert call.code() == grpc.StatusCode.UNAVAILABLE  # cut by the drain, not served
 
 
 @pytest.mark.parametrize(
