@@ -212,6 +212,40 @@ def test_graph_survives_the_wire_and_bad_graphs_name_their_field() -> None:
     assert _fields(error) == ["input.shape"]
 
 
+def _edited(graph: DependenceGraph, **arrays: object) -> DependenceGraph:
+    """``graph`` with some of its edge arrays or constants replaced."""
+    fields = {
+        "rows": graph.rows.copy(),
+        "cols": graph.cols.copy(),
+        "weights": graph.weights.copy(),
+        "constant": graph.constant,
+    }
+    fields.update(arrays)
+    return DependenceGraph(graph.shape, graph.channels, graph.samples, graph.top_k, **fields)  # type: ignore[arg-type]
+
+
+def test_a_bad_edge_or_constant_location_is_named_by_its_index() -> None:
+    graph = _blocks_graph((8, 8), 4, seed=6)
+    rows, cols, weights = graph.rows.copy(), graph.cols.copy(), graph.weights.copy()
+    far, nan, twice = rows.copy(), weights.copy(), cols.copy()
+    far[3] = 99
+    nan[5] = np.nan
+    twice[7], rows[7] = cols[2], rows[2]
+    cases = [
+        (_edited(graph, rows=far), "edges[3]", "(99, "),
+        (_edited(graph, weights=nan), "edges[5]", "nan"),
+        (_edited(graph, rows=rows, cols=twice), "edges[7]", "appears twice"),
+        (_edited(graph, constant=(64,)), "constant[0]", "0..63"),
+        (_edited(graph, constant=(int(rows[0]),)), "constant[0]", "has edges"),
+        (_edited(graph, constant=(int(rows[0]),) * 2), "constant[1]", "repeats"),
+    ]
+    for bad, field, words in cases:
+        with pytest.raises(InvalidRequestError) as error:
+            check_graph(bad, 1024)
+        assert _fields(error) == [field]
+        assert words in error.value.violations[0].description
+
+
 def test_search_pools_the_arrangement_as_the_data_arranged_family() -> None:
     graph = _blocks_graph((8, 8), 4, seed=7)
     inferred = infer_task(graph)

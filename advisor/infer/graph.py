@@ -75,14 +75,15 @@ class DependenceGraph:
 
 
 def check_graph(graph: DependenceGraph, max_locations: int) -> None:
-    """Check a graph received from outside (the wire): ids, order, weights, sizes.
+    """Check a graph received from outside (the wire): ids, order, weights, sizes, constants.
 
     Raises
     ------
     InvalidRequestError
-        Naming ``input.shape``, ``input.channels``, ``top_k``, ``samples``, ``edges`` or
-        ``constant``, the paths of the ``DependenceGraph`` message (the caller places them under
-        its request field).
+        Naming ``input.shape``, ``input.channels``, ``top_k``, ``samples``, ``edges`` (their
+        count), ``edges[e]`` (edge ``e``: ``rows[e]``, ``cols[e]`` and ``weights[e]`` of the
+        ``DependenceGraph`` message) or ``constant[i]``: the first bad edge or constant location,
+        with its ids (the caller places the paths under its request field).
     """
     violations: list[FieldViolation] = []
     if not graph.shape or any(n <= 0 for n in graph.shape):
@@ -109,25 +110,61 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
         )
     elif edges:
         violations += _edge_violations(graph, n)
-    constant = np.asarray(graph.constant, dtype=np.int64)
-    if constant.size and (constant.min() < 0 or constant.max() >= n):
-        violations.append(FieldViolation("constant", f"ids must lie in 0..{n - 1}"))
+    if not violations:
+        violations += _constant_violations(graph, n)
     if violations:
         raise InvalidRequestError(violations)
 
 
+def _first(flags: npt.NDArray[np.bool_]) -> int | None:
+    """Return the index of the first True of ``flags``; None when there is none."""
+    hits = np.flatnonzero(flags)
+    return int(hits[0]) if hits.size else None
+
+
 def _edge_violations(graph: DependenceGraph, n: int) -> list[FieldViolation]:
+    """Return the first problem of the edges, at ``edges[e]`` (``rows[e]``, ``cols[e]``, ...)."""
     rows, cols, weights = graph.rows, graph.cols, graph.weights
-    if rows.min() < 0 or cols.max() >= n:
-        return [FieldViolation("edges", f"location ids must lie in 0..{n - 1}")]
-    if np.any(rows >= cols):
-        first = int(np.flatnonzero(rows >= cols)[0])
-        return [FieldViolation(f"edges[{first}]", "needs i < j (each pair once, no loops)")]
-    if not np.all(np.isfinite(weights)) or weights.min() <= 0 or weights.max() > 1:
-        return [FieldViolation("edges", "weights must lie in (0, 1]")]
+    if (e := _first((rows < 0) | (rows >= n) | (cols < 0) | (cols >= n))) is not None:
+        pair = (int(rows[e]), int(cols[e]))
+        return [FieldViolation(f"edges[{e}]", f"location ids {pair} must lie in 0..{n - 1}")]
+    if (e := _first(rows >= cols)) is not None:
+        pair = (int(rows[e]), int(cols[e]))
+        return [FieldViolation(f"edges[{e}]", f"{pair} needs i < j (each pair once, no loops)")]
+    if (e := _first(~((weights > 0) & (weights <= 1)))) is not None:
+        return [FieldViolation(f"edges[{e}]", f"weight {float(weights[e])} must lie in (0, 1]")]
     # Sorted, not np.unique: numpy 2's hashed unique takes 0.45 s on half a million edges, the
     # sort 0.01 s; this check runs before the inference can poll its stop signal.
-    keys = np.sort(rows * n + cols)
-    if np.any(keys[1:] == keys[:-1]):
-        return [FieldViolation("edges", "a pair of locations appears twice")]
+    keys = rows * n + cols
+    order = np.argsort(keys, kind="stable")
+    repeats = order[1:][keys[order[1:]] == keys[order[:-1]]]
+    if repeats.size:
+        e = int(repeats.min())
+        pair = (int(rows[e]), int(cols[e]))
+        return [FieldViolation(f"edges[{e}]", f"the pair {pair} appears twice")]
+    return []
+
+
+def _constant_violations(graph: DependenceGraph, n: int) -> list[FieldViolation]:
+    """Return the first problem of ``constant``: an id off the grid, a repeat, or one with edges."""
+    constant = np.asarray(graph.constant, dtype=np.int64)
+    if not constant.size:
+        return []
+    if (i := _first((constant < 0) | (constant >= n))) is not None:
+        return [FieldViolation(f"constant[{i}]", f"{constant[i]} must lie in 0..{n - 1}")]
+    seen = np.zeros(n, dtype=np.int64)
+    np.add.at(seen, constant, 1)
+    if (i := _first(seen[constant] > 1)) is not None:
+        later = int(np.flatnonzero(constant == constant[i])[1])
+        return [FieldViolation(f"constant[{later}]", f"repeats location {constant[i]}")]
+    linked = np.zeros(n, dtype=bool)
+    linked[graph.rows] = True
+    linked[graph.cols] = True
+    if (i := _first(linked[constant])) is not None:
+        return [
+            FieldViolation(
+                f"constant[{i}]",
+                f"location {constant[i]} has edges: a constant location varies with nothing",
+            )
+        ]
     return []
