@@ -528,6 +528,24 @@ def test_serve_names_the_option_behind_a_bad_setting(
     assert line.startswith(named), line
 
 
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ("--tls-cert", "--tls-key"),
+        ("--tls-key", "--tls-cert"),
+        ("--tls-client-ca", "--tls-client-ca"),
+    ],
+)
+def test_serve_names_tls_options_as_options(given: str, missing: str, tmp_path: Path) -> None:
+    pem = tmp_path / "file.pem"
+    pem.write_text("unread: the settings are refused first")
+    line = assert_one_error_line(
+        advisor("serve", "--port", "0", given, pem), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith(f"advisor: error: {missing}: "), line
+    assert "tls_" not in line, line  # config-file names mean nothing on the command line
+
+
 def test_only_the_process_command_line_freezes_the_heap(monkeypatch: pytest.MonkeyPatch) -> None:
     # A usage error of the process's own command line: no server, and the exit comes next.
     monkeypatch.setattr(sys, "argv", ["advisor", "presets", "--tls-ca", "ca.pem"])

@@ -188,11 +188,15 @@ class ServerConfig(BaseModel):
     @model_validator(mode="after")
     def _tls_settings_are_consistent(self) -> ServerConfig:
         if (self.tls_cert is None) != (self.tls_key is None):
-            missing = "tls_key" if self.tls_key is None else "tls_cert"
-            raise InvalidRequestError.single(missing, "tls_cert and tls_key go together")
+            # Worded without field names: the CLI names the fields as its options.
+            if self.tls_key is None:
+                missing, given = "tls_key", "the certificate is given without its private key"
+            else:
+                missing, given = "tls_cert", "the private key is given without its certificate"
+            raise InvalidRequestError.single(missing, f"missing: {given} (TLS needs both)")
         if self.tls_client_ca is not None and self.tls_cert is None:
             raise InvalidRequestError.single(
-                "tls_client_ca", "mutual TLS needs tls_cert and tls_key as well"
+                "tls_client_ca", "mutual TLS needs the server's certificate and key as well"
             )
         return self
 
