@@ -265,8 +265,9 @@ class RunningServer:
     def stop(self, grace: float | None = None) -> None:
         """Drain and stop; returns once the server has stopped. Safe to call more than once.
 
-        Health turns NOT_SERVING and new advisor calls are refused with ``UNAVAILABLE`` at
-        once; calls in flight may run for up to ``grace`` seconds (default
+        Health turns NOT_SERVING (answered while calls drain; with none in flight the port
+        closes at once) and new advisor calls are refused with ``UNAVAILABLE`` at once; calls in
+        flight may run for up to ``grace`` seconds (default
         ``config.grace_seconds``): the end of the grace period becomes the deadline of their stop
         signals, so searches among them answer with ``complete=false`` before it ends and
         analyses are abandoned. gRPC then gives every call 0.5 s more to finish sending before it
