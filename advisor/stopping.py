@@ -8,9 +8,10 @@ Cancellation is an event any thread may set (gRPC's ``context.add_callback(signa
 signal handler); a cancelled signal has no time left.
 
 Signals form a chain: a signal made from a *parent* (:meth:`StopSignal.limited`,
-:meth:`StopSignal.earlier`) stops when the parent stops, and its deadline is never later than
-the parent's. The parent's deadline may move forward later (:meth:`StopSignal.bring_forward`,
-e.g. when a server begins its shutdown drain), and every signal made from it follows.
+:meth:`StopSignal.earlier`, :meth:`StopSignal.share`) stops when the parent stops, and its
+deadline is never later than the parent's. The parent's deadline may move forward later
+(:meth:`StopSignal.bring_forward`, e.g. when a server begins its shutdown drain), and every
+signal made from it follows: a lead stays the same seconds, a share the same share of the time.
 
 This module is the bottom layer: it imports nothing from the advisor, so every layer may use it.
 """
@@ -41,6 +42,10 @@ class StopSignal:
         deadline minus ``lead``. A signal with a parent reads the parent's clock.
     lead
         Seconds this signal's deadline runs ahead of the parent's (non-negative).
+    share
+        The share, in (0, 1], of the time from this signal's creation to the parent's deadline
+        (less ``lead``) that this signal's deadline leaves: 0.75 stops when three quarters of
+        it have passed, wherever the parent's deadline moves.
     clock
         The clock of ``deadline`` (for a signal without a parent); :func:`time.monotonic` by
         default.
@@ -62,16 +67,21 @@ class StopSignal:
         *,
         parent: StopSignal | None = None,
         lead: float = 0.0,
+        share: float = 1.0,
         clock: Clock = time.monotonic,
     ) -> None:
         if deadline is not None and math.isnan(deadline):
             raise ValueError("deadline must be a moment on the clock, not NaN")
         if not lead >= 0.0:
             raise ValueError(f"lead must be non-negative, got {lead}")
+        if not 0.0 < share <= 1.0:
+            raise ValueError(f"share must lie in (0, 1], got {share}")
         self._deadline = deadline
         self._parent = parent
         self._lead = lead
+        self._share = share
         self.clock: Clock = clock if parent is None else parent.clock
+        self._created = self.clock()
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
 
@@ -92,6 +102,15 @@ class StopSignal:
         """Return a signal that follows this one with its deadline ``seconds`` earlier."""
         return StopSignal(parent=self, lead=seconds)
 
+    def share(self, fraction: float) -> StopSignal:
+        """Return a signal that follows this one and leaves ``fraction`` of its time from now.
+
+        Its deadline is ``now + fraction * (deadline - now)`` for this signal's deadline at
+        any later moment: brought forward, the share shrinks with it (a lead of fixed seconds,
+        :meth:`earlier`, could then pass at once). Without a deadline it has none.
+        """
+        return StopSignal(parent=self, share=fraction)
+
     @property
     def deadline(self) -> float | None:
         """The moment on :attr:`clock` to be done by, parents included; None when there is none."""
@@ -102,6 +121,8 @@ class StopSignal:
         if inherited is None:
             return own
         inherited -= self._lead
+        if self._share != 1.0:
+            inherited = self._created + self._share * (inherited - self._created)
         return inherited if own is None else min(own, inherited)
 
     @property

@@ -119,16 +119,17 @@ def test_a_stop_during_the_mixture_pass_ends_it_and_keeps_the_trees(
     )
     scored = mixtures._best_mixture
     pairs: list[int] = []
+    stop = StopSignal()
 
     def first_pair_then_stop(*args: Any) -> Any:
         best = scored(*args)  # raises once the signal has stopped
         pairs.append(1)
-        args[-1].cancel()  # the pass's stop signal: as a deadline passing mid-pass
+        stop.cancel()  # the caller's signal: as the call being cancelled mid-pass
         return best
 
     monkeypatch.setattr(mixtures, "_best_mixture", first_pair_then_stop)
     monkeypatch.setattr(mixtures, "analyze", _never)
-    result = recommend(task, budget, stop=StopSignal())
+    result = recommend(task, budget, stop=stop)
     assert len(pairs) == 1 and result.complete is False
     assert result.recommendations, "the trees found are returned"
     assert all(r.architecture.family != "mixture" for r in result.recommendations)
@@ -207,16 +208,17 @@ def test_a_mixture_left_out_at_the_stop_gives_its_place_to_the_next_design(
     budget = _WITH_MIXTURES.model_copy(update={"top_k": 1})
     expected = _pairs_scored(task, budget)
     scored, pairs = mixtures._best_mixture, []
+    stop = StopSignal()
 
     def score_then_stop_at_the_last(*args: Any) -> Any:
         best = scored(*args)
         pairs.append(1)
         if len(pairs) == expected:
-            args[-1].cancel()  # the pass's stop signal: as a deadline passing
+            stop.cancel()  # the caller's signal: as the call being cancelled
         return best
 
     monkeypatch.setattr(mixtures, "_best_mixture", score_then_stop_at_the_last)
-    result = recommend(task, budget, stop=StopSignal())
+    result = recommend(task, budget, stop=stop)
     assert len(pairs) == expected and result.complete is False
     [only] = result.recommendations
     assert only.architecture.family != "mixture" and only.rank == 1
@@ -330,6 +332,45 @@ def test_with_a_deadline_the_trees_pairs_and_analyses_each_end_in_time_for_the_r
     assert seen["trees"] == [deadline - share]
     assert set(seen["pairing"]) == {deadline - mixtures._PAIRING_SHARE * deadline}
     assert set(seen["analyses"]) == {deadline - mixtures._RESPONSE_SHARE * deadline}
+
+
+def test_a_deadline_brought_forward_leaves_each_phase_its_share_of_the_new_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server's drain moves a 100 s deadline to 8 s from now while the trees are searched.
+    # Each phase keeps its share of the 8 s (a fixed lead of the 25 s the share first meant
+    # stopped the trees at once, so a SIGTERM cut a search that had seconds left).
+    drain = StopSignal(clock=lambda: 0.0)
+    seen: dict[str, list[float]] = {"trees": [], "pairing": [], "analyses": []}
+    run_init, best_mixture, analyze = SearchRun.__init__, mixtures._best_mixture, mixtures.analyze
+
+    def trees(self: SearchRun, task: Task, budget: Budget, stop: StopSignal, *rest: Any) -> None:
+        drain.bring_forward(8.0)
+        seen["trees"].append(stop.remaining())
+        run_init(self, task, budget, stop, *rest)
+
+    def pairing(*args: Any) -> Any:
+        seen["pairing"].append(args[-1].remaining())
+        return best_mixture(*args)
+
+    def analyses(*args: Any, stop: StopSignal, **kwargs: Any) -> Any:
+        seen["analyses"].append(stop.remaining())
+        return analyze(*args, stop=stop, **kwargs)
+
+    monkeypatch.setattr(SearchRun, "__init__", trees)
+    monkeypatch.setattr(mixtures, "_best_mixture", pairing)
+    monkeypatch.setattr(mixtures, "analyze", analyses)
+    budget = _WITH_MIXTURES.model_copy(update={"time_limit_seconds": 100.0})
+    result = recommend(_local_and_mirrored(32), budget, stop=drain)
+    assert result.complete
+    assert seen["trees"] == [pytest.approx(8.0 * (1 - mixtures.MIXTURE_TIME_SHARE))]
+    assert seen["pairing"] and seen["analyses"]
+    assert seen["pairing"] == pytest.approx(
+        [8.0 * (1 - mixtures._PAIRING_SHARE)] * len(seen["pairing"])
+    )
+    assert seen["analyses"] == pytest.approx(
+        [8.0 * (1 - mixtures._RESPONSE_SHARE)] * len(seen["analyses"])
+    )
 
 
 def test_a_mixture_of_two_dilated_trees_names_each_member_by_its_dilation_order() -> None:

@@ -57,6 +57,33 @@ def test_an_earlier_signal_runs_ahead_of_its_parent_as_the_parent_moves() -> Non
     assert ahead.stopped() and not parent.stopped()
 
 
+def test_a_share_keeps_its_share_of_the_time_as_the_parent_moves() -> None:
+    clock = _Clock()
+    parent = StopSignal(clock=clock)
+    three_quarters = parent.share(0.75)
+    assert three_quarters.deadline is None and three_quarters.remaining() == math.inf
+    parent.bring_forward(140.0)
+    assert three_quarters.deadline == 130.0
+    clock.now = 110.0
+    # A drain brings the deadline forward to 10 s from now: the share stops at 115, not at once
+    # (a fixed lead of the 30 s it once meant would already have passed).
+    parent.bring_forward(clock.now + 10.0)
+    assert three_quarters.deadline == 115.0 and three_quarters.remaining() == 5.0
+    assert parent.earlier(30.0).stopped()
+    clock.now = 115.0
+    assert three_quarters.stopped() and not parent.stopped()
+
+
+def test_a_share_of_a_limited_signal_is_measured_from_its_creation() -> None:
+    clock = _Clock()
+    parent = StopSignal.after(8.0, clock=clock)
+    clock.now = 104.0
+    half = parent.share(0.5)
+    assert half.deadline == 106.0
+    parent.cancel()
+    assert half.stopped()
+
+
 def test_bringing_a_deadline_forward_never_extends_it() -> None:
     clock = _Clock()
     signal = StopSignal(105.0, clock=clock)
@@ -67,7 +94,14 @@ def test_bringing_a_deadline_forward_never_extends_it() -> None:
 
 
 @pytest.mark.parametrize(
-    ("settings", "message"), [({"deadline": math.nan}, "NaN"), ({"lead": -1.0}, "non-negative")]
+    ("settings", "message"),
+    [
+        ({"deadline": math.nan}, "NaN"),
+        ({"lead": -1.0}, "non-negative"),
+        ({"share": 0.0}, "share"),
+        ({"share": 1.5}, "share"),
+        ({"share": math.nan}, "share"),
+    ],
 )
 def test_bad_settings_are_refused(settings: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -25,13 +25,14 @@ not analysed gives its place to the next design), so a time limit, a deadline, a
 or a shutdown drain cuts it as it cuts the tree search. With a deadline, the tree search leaves
 the pass :data:`MIXTURE_TIME_SHARE` of the time; the pairing ends with half of that left for the
 analyses, which end a tenth of it before the deadline, so the result reaches a gRPC caller
-within its deadline. Its time counts in ``search_seconds``.
+within its deadline. These are shares of the time (:meth:`~advisor.stopping.StopSignal.share`):
+a deadline brought forward, as a server's shutdown drain does, shrinks each phase in proportion.
+Its time counts in ``search_seconds``.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -126,9 +127,8 @@ def with_mixtures(
     started = time.perf_counter()
     # Of the time left, the pairing takes up to half, the analyses the rest but a margin in
     # which the result still reaches a caller whose deadline this is.
-    left = stop.remaining()
-    pairing = stop.earlier(_PAIRING_SHARE * left) if math.isfinite(left) else stop
-    analyses = stop.earlier(_RESPONSE_SHARE * left) if math.isfinite(left) else stop
+    pairing = stop.share(1.0 - _PAIRING_SHARE)
+    analyses = stop.share(1.0 - _RESPONSE_SHARE)
     rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
     labels = correlation_labels(task.resolved(), task.input.num_locations)
     trees = [r for r in result.recommendations if r.architecture.family != "shallow"]

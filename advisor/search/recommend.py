@@ -38,7 +38,6 @@ False`` (:mod:`advisor.search.clock`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 from advisor.errors import StoppedError
@@ -107,8 +106,7 @@ def recommend(
         return result_page(run, run.execute())
     # The trees ranked down to this page's end, from the first: their mixtures rank among them.
     # The tree search leaves a share of the time to pair its trees and analyse the mixtures.
-    reserve = MIXTURE_TIME_SHARE * signal.remaining()
-    trees = signal.earlier(reserve) if math.isfinite(reserve) else signal
+    trees = signal.share(1.0 - MIXTURE_TIME_SHARE)
     run = SearchRun(task, tree_budget(budget, offset), trees, progress)
     complete = run.execute()
     result = result_page(run, complete)
