@@ -137,20 +137,22 @@ def log2_mixture_bound(structure: MixtureStructure, labels: npt.NDArray[np.int8]
 def _region_sizes(structure: MixtureStructure, index: int, side: npt.NDArray[np.bool_]) -> _Floats:
     """Count, per correlation and canonical node at ``mixing[index]``, its locations on ``side``."""
     labels = structure.node_labels[index]
-    counts = np.zeros((side.shape[0], int(labels.max()) + 1))
-    np.add.at(counts.T, labels, side.T)
-    return counts
+    nodes = int(labels.max()) + 1
+    rows = side.shape[0]
+    # One bincount over (correlation, node) keys: np.add.at took 0.1 s per call on 128x128 with
+    # 200 correlations, two thirds of a mixture search's time.
+    keys = (np.arange(rows, dtype=np.intp)[:, None] * nodes + labels[None, :]).ravel()
+    counts = np.bincount(keys, weights=side.ravel(), minlength=rows * nodes)
+    return counts.reshape(rows, nodes)
 
 
 def _pooled(
     windows: _Ids, log2_width: float, cost_a: _Floats, cost_b: _Floats
 ) -> tuple[_Floats, _Floats]:
     """One level of the tree recurrence: keep each window's δ on a side, or cut it once."""
-    cut = log2_width + np.minimum(cost_a, cost_b)[:, windows].sum(-1)
-    return (
-        np.minimum(cost_a[:, windows].sum(-1), cut),
-        np.minimum(cost_b[:, windows].sum(-1), cut),
-    )
+    gathered_a, gathered_b = cost_a[:, windows], cost_b[:, windows]
+    cut = log2_width + np.minimum(gathered_a, gathered_b).sum(-1)
+    return np.minimum(gathered_a.sum(-1), cut), np.minimum(gathered_b.sum(-1), cut)
 
 
 def _summed(
