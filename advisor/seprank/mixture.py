@@ -143,7 +143,7 @@ def _region_sizes(structure: MixtureStructure, index: int, side: npt.NDArray[np.
     # 200 correlations, two thirds of a mixture search's time.
     keys = (np.arange(rows, dtype=np.intp)[:, None] * nodes + labels[None, :]).ravel()
     counts = np.bincount(keys, weights=side.ravel(), minlength=rows * nodes)
-    return counts.reshape(rows, nodes)
+    return np.asarray(counts, dtype=np.float64).reshape(rows, nodes)
 
 
 def _pooled(
