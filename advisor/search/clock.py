@@ -86,7 +86,7 @@ class SearchClock(StopSignal):
         self.pricing = 0.0
         self.longest_gap = 0.0
         self.ranking = 0.0
-        self.window: float | None = None
+        self.proper_start: float | None = None
         self.last_poll: float | None = None
         self.others = top_k - 1  # the recommendations after the best the reserve keeps time for
 
@@ -129,12 +129,11 @@ class SearchClock(StopSignal):
     def measure(self, each: float) -> None:
         """Record how long a recommendation took (or will take) to build; keep the longest.
 
-        The first measure starts the search proper: the time then left to the caller's deadline
-        is the window the recommendations after the best may take a share of.
+        The first measure starts the search proper: the time from then to the caller's deadline
+        is the window the recommendations after the best may take a share of (:meth:`window`).
         """
-        if self.window is None and self._parent is not None:
-            deadline = self._parent.deadline
-            self.window = math.inf if deadline is None else deadline - self.clock()
+        if self.proper_start is None:
+            self.proper_start = self.clock()
         self.each = max(self.each, each)
         self._reserve()
 
@@ -142,6 +141,17 @@ class SearchClock(StopSignal):
         """Add the time ranking one more scored tree will take to the reserve."""
         self.ranking += seconds
         self._reserve()
+
+    def window(self) -> float:
+        """Return the seconds from the start of the search proper to the caller's deadline.
+
+        Infinite without a deadline (or before the search proper starts); a deadline brought
+        forward (a server's drain) narrows it, and with it the recommendations kept time for.
+        """
+        deadline = None if self._parent is None else self._parent.deadline
+        if deadline is None or self.proper_start is None:
+            return math.inf
+        return deadline - self.proper_start
 
     def stopped(self) -> bool:
         """Poll the deadline (run ahead by the reserve), recording the wait since the last poll."""
@@ -160,10 +170,9 @@ class SearchClock(StopSignal):
         while time is left, so fewer come back).
         """
         others = self.top_k - 1
-        if self.window is not None and math.isfinite(self.window) and self.each > 0.0:
-            affordable = (_OTHERS_SHARE * self.window - self.time_for(0)) / (
-                _RESERVE_FACTOR * self.each
-            )
+        window = self.window()
+        if math.isfinite(window) and self.each > 0.0:
+            affordable = (_OTHERS_SHARE * window - self.time_for(0)) / (_RESERVE_FACTOR * self.each)
             others = max(0, min(others, math.floor(affordable)))
         self.others = others
         self._lead = self.time_for(others) + self.ranking
