@@ -37,9 +37,9 @@ from google.protobuf.message import Message
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
-from advisor.model.architecture import Architecture, parse_architecture
+from advisor.model.architecture import Architecture, architecture_argument, parse_architecture
 from advisor.model.budget import Budget, seed_problem
-from advisor.model.documents import architecture_argument, read_document
+from advisor.model.documents import read_document
 from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import PresetInfo, Task, parse_task

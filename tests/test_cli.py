@@ -11,6 +11,7 @@ shell sees, and SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import io
 import json
@@ -205,6 +206,36 @@ def test_rank_with_an_architecture_file_is_refused(
         ExitCode.INVALID_ARGUMENT,
     )
     assert line == f"advisor: error: --rank: {arch_file} is an architecture, not a result"
+
+
+def test_a_bad_design_in_a_saved_result_is_named_where_it_lies(
+    yaml_result: dict[str, Any], task_file: Path, tmp_path: Path
+) -> None:
+    edited = copy.deepcopy(yaml_result)
+    edited["recommendations"][1]["architecture"]["layers"][0]["channels"] = 0
+    saved = tmp_path / "result.json"
+    saved.write_text(json.dumps(edited))
+    line = assert_one_error_line(
+        advisor("analyze", task_file, "--arch", saved, "--rank", "2"), ExitCode.INVALID_ARGUMENT
+    )
+    field = "architecture.recommendations[1].architecture.layers[0].channels"
+    assert line.startswith(f"advisor: error: {field}: "), line
+
+
+def test_a_file_nested_past_what_can_be_read_is_refused_naming_it(
+    task_file: Path, tmp_path: Path
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"input": {"shape": [8]}, "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    for arguments, kind in (
+        ((deep, "--arch", task_file), "task"),
+        ((task_file, "--arch", deep), "architecture"),
+    ):
+        line = assert_one_error_line(advisor("analyze", *arguments), ExitCode.INVALID_ARGUMENT)
+        assert line == (
+            f"advisor: error: {kind}: cannot read {kind} file '{deep}': it is nested too deeply "
+            "to read"
+        ), line
 
 
 def test_embedded_default_recommends_in_json(task_file: Path) -> None:

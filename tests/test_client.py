@@ -437,7 +437,7 @@ def test_a_rank_that_picks_nothing_is_refused_before_any_call(
             (ARCHITECTURE, 1, "rank"),
             (result_file, 3, "rank"),
             (result_file, 0, "rank"),
-            (result_file, None, "architecture.input"),
+            (result_file, None, "architecture.recommendations[0].architecture.input"),
         ]:
             with pytest.raises(InvalidRequestError) as caught:
                 client.analyze(TASK, architecture, rank=rank)

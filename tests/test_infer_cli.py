@@ -185,6 +185,46 @@ def test_recommend_names_bad_data_on_the_data_option(tmp_path: Path) -> None:
         assert line.startswith(f"advisor: error: --data: {problem}"), line
 
 
+def test_a_bad_task_file_with_data_is_named_as_without_it(tmp_path: Path) -> None:
+    # The description is checked on its own first: its errors are the task file's, as they
+    # are without --data (they were crashes, or paths without their task. prefix).
+    data, _ = _blocks(tmp_path)
+    texts = {
+        "input: 5\npreset: local\n": "task.input: ",
+        "input: {shape: 64}\npreset: local\n": "task.input.shape: ",
+        "input: {shape: [8, 8]}\npreset: local\ncorrelations: null\n": "task.correlations: ",
+        "input: {shape: [8, 8]}\ncorelations: []\n": "task.corelations: ",
+        "- 1\n": "task: ",
+    }
+    for number, (text, field) in enumerate(texts.items()):
+        task = tmp_path / f"bad{number}.yaml"
+        task.write_text(text)
+        for options in ((), ("--data", data)):
+            line = assert_one_error_line(
+                advisor("recommend", task, *options, "--budget", "20000"),
+                ExitCode.INVALID_ARGUMENT,
+            )
+            assert line.startswith(f"advisor: error: {field}"), (options, line)
+
+
+def test_a_described_name_the_data_adds_is_refused_naming_the_description(
+    tmp_path: Path,
+) -> None:
+    data, _ = _blocks(tmp_path)
+    inferred = tmp_path / "inferred.yaml"
+    assert advisor("infer", data, "--output", inferred).status == 0
+    taken = f"data: {load_task(inferred).correlations[0].name}"
+    task = tmp_path / "task.yaml"
+    correlation = {"name": taken, "a": {"preset": "left_half"}}
+    task.write_text(yaml.safe_dump({"input": {"shape": [8, 8]}, "correlations": [correlation]}))
+    line = assert_one_error_line(
+        advisor("recommend", task, "--data", data, "--budget", "20000"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line.startswith("advisor: error: task.correlations[0].name: "), line
+    assert "the data adds" in line
+
+
 def test_recommend_with_data_keeps_a_task_arrangement(tmp_path: Path) -> None:
     data, _ = _blocks(tmp_path)
     task = tmp_path / "arranged.yaml"

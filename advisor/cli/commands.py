@@ -36,8 +36,7 @@ from advisor.cli.options import (
 )
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
-from advisor.model.architecture import parse_architecture
-from advisor.model.documents import architecture_argument
+from advisor.model.architecture import architecture_argument, parse_architecture
 from advisor.service.command import describe_start_error, read_bearer_token, serve_from_arguments
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS

@@ -170,9 +170,13 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
             raise InvalidRequestError(needing)
         return str(args.task)
     parts = args.from_data or DATA_PARTS
-    document: dict[str, Any] = dict(read_document(args.task, "task"))
-    task_shape = list(document.get("input", {}).get("shape", []))
-    _, graph = _graph(args, "--data", task_shape or None)
+    try:  # the description must hold on its own before the data is read against its grid
+        document: dict[str, Any] = dict(read_document(args.task, "task"))
+        described = parse_task(document)
+    except InvalidRequestError as error:
+        raise error.prefixed("task") from None
+    task_shape = list(described.input.shape)
+    _, graph = _graph(args, "--data", task_shape)
     if list(graph.shape) != task_shape:
         raise InvalidRequestError.single(
             "--data", f"the data's grid {list(graph.shape)} is not the task's {task_shape}"
@@ -184,7 +188,10 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
         sys.stderr.write(
             f"--data: {_own_order_reason(report)}; the task keeps the data's own order\n"
         )
-    task = parse_task(with_data(document, report, parts))
+    try:
+        task = parse_task(with_data(document, report, parts))
+    except InvalidRequestError as error:
+        raise error.prefixed("task") from None
     if args.save_task is not None:
         inputs = (("TASK", Path(args.task)), ("--data", args.data))
         _write_task(task, args.save_task, "--save-task", inputs)

@@ -8,7 +8,8 @@ This module adds the inference's result to the description, keeping both as they
 
 - ``correlations``: every correlation the inference kept, with the weight it gave it (its
   entanglement density relative to the largest, at most 1, the scale of a described
-  correlation's default weight 1), named ``data: <partition>`` so no described name is taken;
+  correlation's default weight 1), named ``data: <partition>`` (a described correlation of
+  such a name is refused, naming it);
 - ``arrangement``: the arrangement of the locations, so the search also tries ``data_arranged`` —
   when the inference carries it (it lowers the crossing dependence to at most
   :data:`~advisor.infer.terms.ARRANGED_RATIO` of the data's own order), as ``advisor infer``
@@ -24,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.report import InferenceReport, task_file
 from advisor.infer.terms import DATA_PARTS, DATA_PREFIX
 
@@ -44,7 +45,8 @@ def with_data(
         For a part not in :data:`~advisor.infer.terms.DATA_PARTS`.
     InvalidRequestError
         On ``arrangement`` when the description already carries one and ``parts`` adds the
-        data's, which the inference carries (two arrangements cannot both hold).
+        data's, which the inference carries (two arrangements cannot both hold); on
+        ``correlations[i].name`` when a described correlation has the name of one the data adds.
     """
     unknown = sorted(set(parts) - set(DATA_PARTS))
     if unknown:
@@ -56,7 +58,9 @@ def with_data(
     if "correlations" in parts:
         found = task_file(report.task).get("correlations", [])
         added = [{**c, "name": DATA_PREFIX + c["name"]} for c in found]
-        combined["correlations"] = [*document.get("correlations", []), *added]
+        described = list(document.get("correlations") or [])
+        _refuse_taken_names(described, {c["name"] for c in added})
+        combined["correlations"] = [*described, *added]
     if "arrangement" in parts and report.task.arrangement is not None:
         if document.get("arrangement") is not None:
             raise InvalidRequestError.single(
@@ -66,3 +70,18 @@ def with_data(
             )
         combined["arrangement"] = list(report.task.arrangement)
     return combined
+
+
+def _refuse_taken_names(described: list[Any], added: set[str]) -> None:
+    """Refuse described correlations named as the data's, naming each in the description."""
+    taken = [
+        FieldViolation(
+            f"correlations[{index}].name",
+            f"{correlation['name']!r} is the name of a correlation the data adds (names "
+            f"starting {DATA_PREFIX!r} are the data's); rename it",
+        )
+        for index, correlation in enumerate(described)
+        if isinstance(correlation, Mapping) and correlation.get("name") in added
+    ]
+    if taken:
+        raise InvalidRequestError(taken)

@@ -60,6 +60,7 @@ __all__ = [
     "Padding",
     "ParameterCount",
     "PermutationGeometry",
+    "architecture_argument",
     "architecture_document",
     "load_architecture",
     "parameter_count",
@@ -359,3 +360,48 @@ def architecture_document(arch: Architecture) -> dict[str, Any]:
     """
     document: dict[str, Any] = arch.model_dump(mode="json", exclude_none=True)
     return document
+
+
+def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Mapping[str, Any]:
+    """Return the architecture document a path stands for: the file's, or its recommendation's.
+
+    ``advisor analyze --arch`` and the client's ``analyze`` read it so. A result of ``recommend
+    --format json|yaml`` holds its recommendations' architectures; the one of rank ``rank``
+    (default: the first listed) is meant, so a saved result needs no editing. A ``rank`` with
+    an architecture file is refused, not ignored. Refusals name ``architecture`` (the file),
+    ``architecture.recommendations...`` (the result, and an invalid architecture in it) or
+    ``rank``; an architecture file's own fields are left to the caller's validation.
+    """
+    try:
+        document = read_document(path, "architecture")
+    except InvalidRequestError as error:
+        raise error.prefixed("architecture") from None
+    if "recommendations" not in document:
+        if rank is not None:
+            raise InvalidRequestError.single(
+                "rank", f"{os.fspath(path)} is an architecture, not a result"
+            )
+        return document
+    recommendations = document["recommendations"]
+    if not isinstance(recommendations, list) or not recommendations:
+        raise InvalidRequestError.single(
+            "architecture.recommendations", "a recommend result with no recommendation"
+        )
+    ranks = [r.get("rank") if isinstance(r, Mapping) else None for r in recommendations]
+    if rank is None:
+        index = 0
+    elif rank in ranks:
+        index = ranks.index(rank)
+    else:
+        raise InvalidRequestError.single("rank", f"{os.fspath(path)} holds the ranks {ranks}")
+    chosen = recommendations[index]
+    if not isinstance(chosen, Mapping) or not isinstance(chosen.get("architecture"), Mapping):
+        raise InvalidRequestError.single(
+            f"architecture.recommendations[{index}].architecture", "must be an architecture"
+        )
+    architecture: Mapping[str, Any] = chosen["architecture"]
+    try:  # refused here, its errors name where in the result it lies
+        parse_architecture(architecture)
+    except InvalidRequestError as error:
+        raise error.prefixed(f"architecture.recommendations[{index}].architecture") from None
+    return architecture

@@ -16,7 +16,7 @@ from typing import Any
 
 from advisor.errors import InvalidRequestError
 
-__all__ = ["architecture_argument", "read_document"]
+__all__ = ["read_document"]
 
 
 def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
@@ -35,6 +35,10 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
         document = _parse_json(text) if name.endswith(".json") else _parse_yaml(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InvalidRequestError.single("", f"cannot read {kind} file {name!r}: {exc}") from None
+    except RecursionError:
+        raise InvalidRequestError.single(
+            "", f"cannot read {kind} file {name!r}: it is nested too deeply to read"
+        ) from None
     if not isinstance(document, Mapping):
         raise InvalidRequestError.single("", f"{kind} file {name!r} must hold a mapping")
     return document
@@ -58,43 +62,3 @@ def _parse_yaml(text: str) -> Any:
     from advisor.model.strict_yaml import load_strict
 
     return load_strict(text)
-
-
-def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Mapping[str, Any]:
-    """Return the architecture document a path stands for: the file's, or its recommendation's.
-
-    ``advisor analyze --arch`` and the client's ``analyze`` read it so. A result of ``recommend
-    --format json|yaml`` holds its recommendations' architectures; the one of rank ``rank``
-    (default: the first listed) is meant, so a saved result needs no editing. A ``rank`` with
-    an architecture file is refused, not ignored. Refusals name ``architecture`` (the file),
-    ``architecture.recommendations...`` or ``rank``.
-    """
-    try:
-        document = read_document(path, "architecture")
-    except InvalidRequestError as error:
-        raise error.prefixed("architecture") from None
-    if "recommendations" not in document:
-        if rank is not None:
-            raise InvalidRequestError.single(
-                "rank", f"{os.fspath(path)} is an architecture, not a result"
-            )
-        return document
-    recommendations = document["recommendations"]
-    if not isinstance(recommendations, list) or not recommendations:
-        raise InvalidRequestError.single(
-            "architecture.recommendations", "a recommend result with no recommendation"
-        )
-    ranks = [r.get("rank") if isinstance(r, Mapping) else None for r in recommendations]
-    if rank is None:
-        index = 0
-    elif rank in ranks:
-        index = ranks.index(rank)
-    else:
-        raise InvalidRequestError.single("rank", f"{os.fspath(path)} holds the ranks {ranks}")
-    chosen = recommendations[index]
-    if not isinstance(chosen, Mapping) or not isinstance(chosen.get("architecture"), Mapping):
-        raise InvalidRequestError.single(
-            f"architecture.recommendations[{index}].architecture", "must be an architecture"
-        )
-    architecture: Mapping[str, Any] = chosen["architecture"]
-    return architecture
