@@ -72,3 +72,39 @@ def test_an_infinite_or_quoted_weight_is_refused_naming_the_field(
     with pytest.raises(InvalidRequestError) as info:
         load_task(_task_file(tmp_path, weight))
     assert [v.field for v in info.value.violations] == ["correlations[0].weight"]
+
+
+# YAML 1.2's core-schema integer: decimal (leading zeros too), 0o octal, 0x hexadecimal.
+_CORE_INT = r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+
+
+@given(st.from_regex(_CORE_INT, fullmatch=True))
+def test_every_core_schema_integer_is_read_as_that_integer(text: str) -> None:
+    value = load_strict(f"value: {text}\n")["value"]
+    digits = text.lstrip("+-")
+    base = {"0o": 8, "0x": 16}.get(digits[:2], 10)
+    expected = int(digits[2:] if base != 10 else digits, base) * (-1 if text[0] == "-" else 1)
+    assert type(value) is int and value == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["1_000", "1:30", "0b11", "yes", "No", "off", "ON", "2024-01-01", "0x", "0o8", "y"]
+)
+def test_what_only_yaml_1_1_reads_as_a_value_stays_text(text: str) -> None:
+    # YAML 1.1 read these as 1000, 90, 3, booleans and a date: a value the user did not write.
+    assert load_strict(f"value: {text}\n") == {"value": text}
+
+
+def test_a_shape_with_a_leading_zero_is_decimal(tmp_path: Path) -> None:
+    path = tmp_path / "task.yaml"
+    path.write_text("input: {shape: [010]}\npreset: local\n", encoding="utf-8")
+    assert load_task(path).input.shape == (10,)
+
+
+def test_merge_keys_merge_and_the_mapping_own_keys_override() -> None:
+    text = "base: &b {x: 1, y: 2}\nc: {<<: *b, y: 3}\nd:\n  <<: [*b]\n  z: 4\n"
+    document = load_strict(text)
+    assert document["c"] == {"x": 1, "y": 3}
+    assert document["d"] == {"x": 1, "y": 2, "z": 4}
+    with pytest.raises(ValueError, match="key 'y' appears more than once"):
+        load_strict("base: &b {x: 1}\nc: {<<: *b, y: 3, y: 4}\n")
