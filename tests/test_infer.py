@@ -331,8 +331,12 @@ def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:
     with pytest.raises(ValueError, match="unknown part"):
         with_data(described, report, ["labels"])
     with pytest.raises(InvalidRequestError) as error:
-        with_data(with_data(described, report), report)
+        with_data(with_data(described, report, ["arrangement"]), report, ["arrangement"])
     assert _fields(error) == ["arrangement"]
+    with pytest.raises(InvalidRequestError) as error:  # twice: every added name is taken too
+        with_data(with_data(described, report), report)
+    named = [f"correlations[{i}].name" for i in range(1, len(combined.correlations))]
+    assert _fields(error) == [*named, "arrangement"]
 
 
 def test_with_data_adds_no_arrangement_the_inference_does_not_carry() -> None:

@@ -55,26 +55,31 @@ def with_data(
     combined = dict(document)
     if report.task is None:
         return combined  # the data shows no dependence to add
+    violations: list[FieldViolation] = []
     if "correlations" in parts:
         found = task_file(report.task).get("correlations", [])
         added = [{**c, "name": DATA_PREFIX + c["name"]} for c in found]
         described = list(document.get("correlations") or [])
-        _refuse_taken_names(described, {c["name"] for c in added})
+        violations += _taken_names(described, {c["name"] for c in added})
         combined["correlations"] = [*described, *added]
     if "arrangement" in parts and report.task.arrangement is not None:
         if document.get("arrangement") is not None:
-            raise InvalidRequestError.single(
-                "arrangement",
-                "the task already carries an arrangement; pass --from-data correlations to add "
-                "only the data's correlations",
+            violations.append(
+                FieldViolation(
+                    "arrangement",
+                    "the task already carries an arrangement; pass --from-data correlations to "
+                    "add only the data's correlations",
+                )
             )
         combined["arrangement"] = list(report.task.arrangement)
+    if violations:
+        raise InvalidRequestError(violations)
     return combined
 
 
-def _refuse_taken_names(described: list[Any], added: set[str]) -> None:
-    """Refuse described correlations named as the data's, naming each in the description."""
-    taken = [
+def _taken_names(described: list[Any], added: set[str]) -> list[FieldViolation]:
+    """Return a violation for each described correlation named as one the data adds."""
+    return [
         FieldViolation(
             f"correlations[{index}].name",
             f"{correlation['name']!r} is the name of a correlation the data adds (names "
@@ -83,5 +88,3 @@ def _refuse_taken_names(described: list[Any], added: set[str]) -> None:
         for index, correlation in enumerate(described)
         if isinstance(correlation, Mapping) and correlation.get("name") in added
     ]
-    if taken:
-        raise InvalidRequestError(taken)
