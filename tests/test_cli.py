@@ -725,6 +725,24 @@ def test_mutual_tls_target(tmp_path: Path) -> None:
         )
 
 
+def test_a_padding_of_zeros_is_not_called_padded(tmp_path: Path) -> None:
+    # FORMATS.md's example architecture writes padding: [[0, 0], [0, 0]]: no margin at all.
+    task = tmp_path / "task.yaml"
+    task.write_text(yaml.safe_dump({"input": {"shape": [8, 8]}, "preset": "symmetry"}))
+    layers = [{"channels": 8, "pool": [2, 2]}, {"channels": 8, "pool": [4, 4]}]
+    document = {"input": {"shape": [8, 8]}, "representation": 4, "layers": layers}
+    for padding, said in (([[0, 0], [0, 0]], False), ([[0, 0], [0, 8]], True)):
+        arch = tmp_path / "arch.yaml"
+        shape = [8, 16] if said else [8, 8]
+        layers[1]["pool"] = [4, 8] if said else [4, 4]
+        arch.write_text(yaml.safe_dump({**document, "padding": padding}))
+        result = advisor("analyze", task, "--arch", arch)
+        assert result.status == 0, result.stderr
+        first = result.stdout.splitlines()[0]
+        assert ("padded to" in first) == said, first
+        assert not said or "x".join(map(str, shape)) in first
+
+
 @pytest.mark.parametrize(
     ("shape", "preset", "padded"),
     [

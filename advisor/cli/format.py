@@ -178,7 +178,7 @@ def _wrapped(text: str, first: str, rest: str) -> list[str]:
 
 def _padded(architecture: Architecture) -> str:
     """Say a padded architecture's grid and margins: ``padded to 16x16 (margins 0/1 0/1)``."""
-    assert architecture.padding is not None, "only a padded architecture has margins"
+    assert architecture.padding is not None and architecture.padded, "only a padded one has margins"
     margins = " ".join(f"{before}/{after}" for before, after in architecture.padding)
     return f"padded to {'x'.join(map(str, architecture.grid))} (margins {margins})"
 
@@ -186,7 +186,7 @@ def _padded(architecture: Architecture) -> str:
 def _shape_summary(architecture: Architecture) -> str:
     widths = " ".join(str(layer.channels) for layer in architecture.layers)
     pools = " ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
-    padded = "" if architecture.padding is None else f"  {_padded(architecture)}"
+    padded = f"  {_padded(architecture)}" if architecture.padded else ""
     summary = (
         f"representation {architecture.representation}  widths {widths}  pools {pools}"
         f"  outputs {architecture.outputs}{padded}"
@@ -201,7 +201,7 @@ def _shape_summary(architecture: Architecture) -> str:
 
 def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> str:
     costs = f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds"
-    if architecture is not None and architecture.padding is not None:
+    if architecture is not None and architecture.padded:
         costs += f", on the input {_padded(architecture)}"
     lines = [costs, ""]
     lines.extend(_correlation_table(analysis.correlations))

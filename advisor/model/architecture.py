@@ -169,6 +169,11 @@ class Architecture(BaseModel):
         )
 
     @property
+    def padded(self) -> bool:
+        """Whether the input gets margins (a ``padding`` of zeros adds none)."""
+        return self.padding is not None and any(any(margins) for margins in self.padding)
+
+    @property
     def grid(self) -> tuple[int, ...]:
         """The grid the network pools: the input's shape, padded when ``padding`` is set."""
         return padded_shape(self.input.shape, self.padding)
