@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from advisor.cli.options import ExitCode
@@ -283,3 +284,34 @@ def test_recommend_saves_the_task_it_searched_and_analyze_confirms_the_figures_o
     assert same.status == 2
     assert "--save-task: " in same.stderr and "is the TASK file" in same.stderr
     assert task.read_text() == "input: {shape: [8, 8]}\npreset: local\n"
+
+
+def _saved(tmp_path: Path, name: str, values: np.ndarray) -> Path:
+    """``values`` saved as ``name`` (``.npy``, or ``.npz`` under the name ``data``)."""
+    path = tmp_path / name
+    if path.suffix == ".npz":
+        np.savez(path, data=values)
+    else:
+        np.save(path, values)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "options"),
+    [
+        ("flat.npy", (10, 0), []),
+        ("images.npy", (50, 8, 8, 0), []),
+        ("images.npy", (50, 8, 8, 0), ["--shape", "8", "8"]),
+        ("volume.npz", (10, 0, 5), []),
+    ],
+    ids=["flat", "no-channels", "no-channels-shaped", "npz"],
+)
+def test_an_axis_of_size_zero_is_an_error_on_the_data(
+    tmp_path: Path, name: str, shape: tuple[int, ...], options: list[str]
+) -> None:
+    # An axis of size 0 holds no values, whatever grid --shape names: it was a ZeroDivisionError.
+    data = _saved(tmp_path, name, np.zeros(shape))
+    line = assert_one_error_line(advisor("infer", data, *options), ExitCode.INVALID_ARGUMENT)
+    assert line.startswith(
+        f"advisor: error: DATA: array of shape {list(shape)}: an axis of size 0 holds no values"
+    ), line

@@ -332,6 +332,13 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
             "data", f"{dims[0]} sample(s): the dependence between locations needs at least 2"
         )
     rest = dims[1:]
+    if 0 in rest:
+        # Zero values per sample: no grid or channel count can be read from it.
+        raise InvalidRequestError.single(
+            "data",
+            f"array of shape {list(dims)}: an axis of size 0 holds no values; every axis after "
+            "the samples needs at least one",
+        )
     if shape is None:
         return rest, 1
     grid = tuple(int(n) for n in shape)
