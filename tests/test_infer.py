@@ -72,6 +72,10 @@ def test_one_channel_of_several_gives_the_rv_coefficient_root() -> None:
         (np.array([[1.0, np.nan], [2.0, 3.0]]), None, "data", "sample 0, location 1"),
         (np.ones((5, 3)), None, "data", "never vary"),
         (np.zeros((5, 12)), (5, 5), "data.shape", "not the grid"),
+        (np.arange(10.0).reshape(5, 2), (1,), "data.shape", "[1] is one location"),
+        (np.arange(10.0).reshape(5, 1, 2), (1,), "data.shape", "[1] is one location"),
+        (np.arange(5.0).reshape(5, 1), None, "data", "[1] is one location: no pair"),
+        (np.arange(5.0).reshape(5, 1, 1), None, "data", "[1, 1] is one location: no pair"),
     ],
 )
 def test_bad_data_is_one_error_naming_the_problem(

@@ -315,3 +315,20 @@ def test_an_axis_of_size_zero_is_an_error_on_the_data(
     assert line.startswith(
         f"advisor: error: DATA: array of shape {list(shape)}: an axis of size 0 holds no values"
     ), line
+
+
+def test_a_grid_of_one_location_is_an_error_naming_what_gave_the_grid(tmp_path: Path) -> None:
+    # One location has no pair to measure: it was numpy's "kth(=1) out of bounds" (exit 1).
+    rng = np.random.default_rng(0)
+    column = tmp_path / "column.csv"
+    column.write_text("".join(f"{value!r}\n" for value in rng.standard_normal(100).tolist()))
+    for data in (column, _saved(tmp_path, "cube.npy", rng.standard_normal((500, 1, 1)))):
+        line = assert_one_error_line(advisor("infer", data), ExitCode.INVALID_ARGUMENT)
+        assert line.startswith("advisor: error: DATA: the grid ["), line
+        assert line.endswith("] is one location: no pair of locations to measure"), line
+    # --shape 1 reads (1, 3) as one location of 3 channels: the option named that grid.
+    rgb = _saved(tmp_path, "rgb.npy", rng.standard_normal((500, 1, 3)))
+    line = assert_one_error_line(advisor("infer", rgb, "--shape", "1"), ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        "advisor: error: --shape: the grid [1] is one location: no pair of locations to measure"
+    )

@@ -321,7 +321,11 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
 
 
 def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int, ...], int]:
-    """Split an array's dimensions into (grid, channels) after the samples axis."""
+    """Split an array's dimensions into (grid, channels) after the samples axis.
+
+    The grid is checked (:func:`_checked_grid`) on the field that named it: ``data.shape`` when
+    ``shape`` is given, else ``data`` (every axis after the samples is the grid).
+    """
     dims = tuple(int(n) for n in dims)
     if len(dims) < 2:
         raise InvalidRequestError.single(
@@ -340,10 +344,8 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
             "the samples needs at least one",
         )
     if shape is None:
-        return rest, 1
-    grid = tuple(int(n) for n in shape)
-    if not grid or any(n <= 0 for n in grid):
-        raise InvalidRequestError.single("data.shape", f"{list(grid)}: must be positive sizes")
+        return _checked_grid(rest, "data"), 1
+    grid = _checked_grid(tuple(int(n) for n in shape), "data.shape")
     values = math.prod(rest)
     locations = math.prod(grid)
     if rest[: len(grid)] == grid and len(rest) <= len(grid) + 1:
@@ -355,3 +357,18 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
         f"the array holds samples of shape {list(rest)}, which is not the grid {list(grid)} "
         "(optionally followed by one channels axis) nor its flattened form",
     )
+
+
+def _checked_grid(grid: tuple[int, ...], field: str) -> tuple[int, ...]:
+    """Return ``grid``, or refuse it on ``field`` when no dependence can be measured on it.
+
+    Its sizes must be positive, and it must have two locations or more: the dependence graph is
+    made of pairs of locations, and each location's partners are chosen among the others.
+    """
+    if not grid or any(n <= 0 for n in grid):
+        raise InvalidRequestError.single(field, f"{list(grid)}: must be positive sizes")
+    if math.prod(grid) == 1:
+        raise InvalidRequestError.single(
+            field, f"the grid {list(grid)} is one location: no pair of locations to measure"
+        )
+    return grid
