@@ -76,6 +76,8 @@ def test_one_channel_of_several_gives_the_rv_coefficient_root() -> None:
         (np.arange(10.0).reshape(5, 1, 2), (1,), "data.shape", "[1] is one location"),
         (np.arange(5.0).reshape(5, 1), None, "data", "[1] is one location: no pair"),
         (np.arange(5.0).reshape(5, 1, 1), None, "data", "[1, 1] is one location: no pair"),
+        (np.zeros((5, 64)), (2,) * 6, "data.shape", "must have 1, 2 or 3 dimensions, got 6"),
+        (np.zeros((5, 2, 2, 2, 8)), None, "data", "(every axis after the samples): must have"),
     ],
 )
 def test_bad_data_is_one_error_naming_the_problem(

@@ -332,3 +332,25 @@ def test_a_grid_of_one_location_is_an_error_naming_what_gave_the_grid(tmp_path: 
     assert line == (
         "advisor: error: --shape: the grid [1] is one location: no pair of locations to measure"
     )
+
+
+def test_a_grid_of_more_than_three_axes_is_an_error_on_the_option_that_gave_it(
+    tmp_path: Path,
+) -> None:
+    # The inferred task's input.shape refused it after the inference, naming a field the user
+    # never wrote; the grid is now checked where it is read.
+    rng = np.random.default_rng(0)
+    flat = _saved(tmp_path, "flat.npy", rng.standard_normal((500, 64)))
+    line = assert_one_error_line(
+        advisor("infer", flat, "--shape", *["2"] * 6), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == (
+        "advisor: error: --shape: the grid [2, 2, 2, 2, 2, 2]: must have 1, 2 or 3 dimensions, "
+        "got 6"
+    )
+    nested = _saved(tmp_path, "nested.npy", rng.standard_normal((500, 2, 2, 2, 8)))
+    line = assert_one_error_line(advisor("infer", nested), ExitCode.INVALID_ARGUMENT)
+    assert line.startswith(
+        "advisor: error: DATA: the grid [2, 2, 2, 8] (every axis after the samples): must have "
+        "1, 2 or 3 dimensions, got 4; name the grid with shape (--shape)"
+    ), line

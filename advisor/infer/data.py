@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
+from advisor.model.grid import grid_problem
 
 __all__ = [
     "MAX_NPY_BYTES",
@@ -344,8 +345,8 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
             "the samples needs at least one",
         )
     if shape is None:
-        return _checked_grid(rest, "data"), 1
-    grid = _checked_grid(tuple(int(n) for n in shape), "data.shape")
+        return _checked_grid(rest, given=False), 1
+    grid = _checked_grid(tuple(int(n) for n in shape), given=True)
     values = math.prod(rest)
     locations = math.prod(grid)
     if rest[: len(grid)] == grid and len(rest) <= len(grid) + 1:
@@ -359,14 +360,25 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
     )
 
 
-def _checked_grid(grid: tuple[int, ...], field: str) -> tuple[int, ...]:
-    """Return ``grid``, or refuse it on ``field`` when no dependence can be measured on it.
+def _checked_grid(grid: tuple[int, ...], *, given: bool) -> tuple[int, ...]:
+    """Return ``grid``, or refuse it when it is no input grid or no dependence can be measured.
 
-    Its sizes must be positive, and it must have two locations or more: the dependence graph is
-    made of pairs of locations, and each location's partners are chosen among the others.
+    It must be a grid a task can have (:func:`~advisor.model.grid.grid_problem`: 1, 2 or 3 axes
+    of positive sizes), since the inferred task's input is this grid, and it must have two
+    locations or more: the dependence graph is made of pairs of locations. The error is on
+    ``data.shape`` when the grid was given, else on ``data``, whose axes after the samples were
+    read as the grid.
     """
-    if not grid or any(n <= 0 for n in grid):
-        raise InvalidRequestError.single(field, f"{list(grid)}: must be positive sizes")
+    field = "data.shape" if given else "data"
+    problem = grid_problem(grid)
+    if problem is not None:
+        if given:
+            raise InvalidRequestError.single(field, f"the grid {list(grid)}: {problem}")
+        raise InvalidRequestError.single(
+            field,
+            f"the grid {list(grid)} (every axis after the samples): {problem}; name the grid "
+            "with shape (--shape): one axis after it is read as channels",
+        )
     if math.prod(grid) == 1:
         raise InvalidRequestError.single(
             field, f"the grid {list(grid)} is one location: no pair of locations to measure"
