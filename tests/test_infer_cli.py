@@ -354,3 +354,26 @@ def test_a_grid_of_more_than_three_axes_is_an_error_on_the_option_that_gave_it(
         "advisor: error: DATA: the grid [2, 2, 2, 8] (every axis after the samples): must have "
         "1, 2 or 3 dimensions, got 4; name the grid with shape (--shape)"
     ), line
+
+
+def test_an_empty_or_unreadable_archive_is_named_with_a_true_reason(tmp_path: Path) -> None:
+    # An empty .npz was numpy's EOFError (exit 1); a file that is no zip archive was read as a
+    # pickle, whose error advised loading it unsafely.
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"garbage" * 10)
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    commands = (
+        (["infer"], [], "DATA"),
+        (["recommend", task, "--data"], ["--budget", "20000"], "--data"),
+    )
+    for command, options, option in commands:
+        for data, reason in ((empty, "the file is empty (0 bytes)"), (garbage, "not a readable")):
+            run = advisor(*command, data, *options)
+            line = assert_one_error_line(run, ExitCode.INVALID_ARGUMENT)
+            assert line.startswith(f"advisor: error: {option}: {data}: {reason}"), line
+            assert "pickle" not in line
+    line = assert_one_error_line(advisor("infer", garbage), ExitCode.INVALID_ARGUMENT)
+    assert line == f"advisor: error: DATA: {garbage}: not a readable .npz (File is not a zip file)"

@@ -90,3 +90,45 @@ def test_infer_names_labels_and_the_sample_of_a_nan_label(tmp_path: Path) -> Non
         advisor("infer", data, "--labels", path), ExitCode.INVALID_ARGUMENT
     )
     assert line.startswith(f"advisor: error: --labels: {path}: sample 7's label is nan"), line
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("labels.npz", b"", "the file is empty (0 bytes)"),
+        ("labels.npy", b"", "the file is empty (0 bytes)"),
+        (
+            "labels.npy",
+            b"garbage" * 10,
+            "not a readable .npy file (the magic string is not correct",
+        ),
+        ("labels.npz", b"garbage" * 10, "not a readable .npz (File is not a zip file)"),
+    ],
+    ids=["empty-npz", "empty-npy", "garbage-npy", "garbage-npz"],
+)
+def test_an_empty_or_unreadable_label_file_is_named_with_a_true_reason(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    # An empty .npz was numpy's EOFError (exit 1); garbage was read as a pickle, whose error
+    # advised loading the file unsafely.
+    data = tmp_path / "data.npy"
+    np.save(data, np.random.default_rng(1).standard_normal((40, 16)))
+    path = tmp_path / name
+    path.write_bytes(content)
+    line = assert_one_error_line(
+        advisor("infer", data, "--labels", path), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith(f"advisor: error: --labels: {path}: {reason}"), line
+    assert "pickle" not in line
+
+
+def test_labels_of_python_objects_are_refused_without_unpickling(tmp_path: Path) -> None:
+    path = tmp_path / "objects.npy"
+    np.save(path, np.array([{"class": 0}, {"class": 1}] * 2, dtype=object), allow_pickle=True)
+    with pytest.raises(InvalidRequestError) as raised:
+        read_labels(path, 4)
+    (violation,) = raised.value.violations
+    assert violation.description == (
+        f"{path}: not a readable .npy file (it holds Python objects (dtype object), stored "
+        "pickled, which are not read; store numbers or strings)"
+    )

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import IO, Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -186,15 +187,18 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     file = Path(path)
     _check_size(file, _file_size(file, "labels"), MAX_PARSED_BYTES, "labels")
     suffix = file.suffix.lower()
-    try:
-        if suffix == ".npy":
-            labels = np.load(file, allow_pickle=False)
-        elif suffix == ".npz":
-            labels = _npz_array(file, "labels")
-        else:
-            labels = _read_csv(file, "labels")
-    except (OSError, ValueError) as error:
-        raise InvalidRequestError.single("labels", f"{file}: {error}") from None
+    if suffix == ".npy":
+        try:
+            with file.open("rb") as stream:
+                labels = _read_npy_array(stream)
+        except (OSError, ValueError) as error:
+            raise InvalidRequestError.single(
+                "labels", f"{file}: not a readable .npy file ({error})"
+            ) from None
+    elif suffix == ".npz":
+        labels = _npz_array(file, "labels")
+    else:
+        labels = _read_csv(file, "labels")
     labels = labels.reshape(-1) if labels.ndim == 2 and 1 in labels.shape else labels
     if labels.ndim != 1 or labels.size != samples:
         raise InvalidRequestError.single(
@@ -208,7 +212,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     return np.asarray(labels)
 
 
-def _check_classes(file: Path, labels: npt.NDArray[np.inexact[Any]]) -> None:
+def _check_classes(file: Path, labels: npt.NDArray[Any]) -> None:
     """Refuse numeric labels that are not classes, naming the first: not finite, or fractional."""
     infinite = np.flatnonzero(~np.isfinite(labels))
     if infinite.size:
@@ -237,6 +241,9 @@ def _file_size(file: Path, field: str = "data") -> int:
 
 
 def _check_size(file: Path, size: int, limit: int, field: str = "data") -> None:
+    """Refuse (on ``field``) an empty file, which holds no array, or one over ``limit`` bytes."""
+    if size == 0:
+        raise InvalidRequestError.single(field, f"{file}: the file is empty (0 bytes)")
     if size > limit:
         raise InvalidRequestError.single(
             field,
@@ -267,26 +274,54 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
     return DataSample(grid, channels, dims[0], _NpyFile(file, offset, dtype))
 
 
-def _npy_header(stream: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype[np.generic]]:
+def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[np.generic]]:
     version = np.lib.format.read_magic(stream)
     if version == (1, 0):
         return np.lib.format.read_array_header_1_0(stream)
     return np.lib.format.read_array_header_2_0(stream)
 
 
+def _read_npy_array(stream: IO[bytes]) -> npt.NDArray[np.generic]:
+    """Read one ``.npy`` array from ``stream`` (a file or an archive's member), never unpickling.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong: not a ``.npy`` (its magic string), an array of Python objects
+        (stored pickled, which is not read: it could run any code), or too short.
+    """
+    start = stream.tell()
+    _, _, dtype = _npy_header(stream)
+    if dtype.hasobject:
+        raise ValueError(
+            f"it holds Python objects (dtype {dtype}), stored pickled, which are not read; "
+            "store numbers or strings"
+        )
+    stream.seek(start)
+    return np.asarray(np.lib.format.read_array(stream, allow_pickle=False))
+
+
 def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
+    """Read the array ``name`` of a ``.npz`` archive, or its only array.
+
+    The archive is opened as a zip and its member read as a ``.npy`` (:func:`_read_npy_array`):
+    ``np.load`` takes a file that is no zip archive for a pickle, and its error advises loading
+    it unsafely.
+    """
     field = "data" if name == "data" else "labels"
     try:
-        with np.load(file, allow_pickle=False) as archive:
-            names = list(archive.files)
+        with zipfile.ZipFile(file) as archive:
+            members = archive.namelist()
+            names = [member.removesuffix(".npy") for member in members]
             key = name if name in names else (names[0] if len(names) == 1 else None)
             if key is None:
                 raise InvalidRequestError.single(
                     field,
                     f"{file}: holds {names}; name the array {name!r} or store only one",
                 )
-            return np.asarray(archive[key])
-    except (OSError, ValueError) as error:
+            with archive.open(members[names.index(key)]) as stream:
+                return _read_npy_array(stream)
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise InvalidRequestError.single(field, f"{file}: not a readable .npz ({error})") from None
 
 
