@@ -89,6 +89,17 @@ def test_bad_data_is_one_error_naming_the_problem(
     assert words in str(error.value)
 
 
+def test_a_masked_array_is_refused_unless_nothing_is_masked() -> None:
+    values = np.random.default_rng(4).standard_normal((30, 6))
+    masked = np.ma.masked_array(values, mask=values > 2.0)
+    assert masked.mask.any()
+    with pytest.raises(InvalidRequestError, match="masked value") as error:
+        data_from_array(masked)
+    assert _fields(error) == ["data"]
+    unmasked = data_from_array(np.ma.masked_array(values, mask=False))
+    np.testing.assert_array_equal(next(unmasked.chunks())[1], values)
+
+
 def test_ragged_csv_rows_and_oversize_files_are_refused(tmp_path: Path) -> None:
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("1,2,3\n4,5\n")

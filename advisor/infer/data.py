@@ -157,12 +157,31 @@ def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) 
 def data_from_array(values: npt.ArrayLike, shape: Sequence[int] | None = None) -> DataSample:
     """Wrap an in-memory array ``(samples, *grid[, channels])`` as a :class:`DataSample`.
 
+    A masked array with a value masked is refused: the statistics read plain arrays, so the
+    values under the mask would be read as data. Filling them, or dropping their samples, is
+    the caller's choice to make.
+
     Raises
     ------
     InvalidRequestError
-        As :func:`read_data`: on ``data`` (not numeric, fewer than two samples) or ``data.shape``.
+        As :func:`read_data`: on ``data`` (rows of different lengths, masked values, not
+        numeric, fewer than two samples) or ``data.shape``.
     """
-    array = np.asarray(values)
+    if isinstance(values, np.ma.MaskedArray) and np.ma.is_masked(values):
+        masked = np.ma.getmaskarray(values)
+        first = int(np.argwhere(masked)[0][0])
+        raise InvalidRequestError.single(
+            "data",
+            f"a masked array with {int(masked.sum())} masked value(s), the first in sample "
+            f"{first}: the mask is not read, so the values under it would be; fill them or "
+            "remove their samples",
+        )
+    try:
+        array = np.asarray(values)
+    except ValueError as error:  # nested lists of unequal lengths: numpy has no array
+        raise InvalidRequestError.single(
+            "data", f"is not an array, its rows differ in length ({error})"
+        ) from None
     if array.dtype.kind not in "biuf":
         raise InvalidRequestError.single(
             "data", f"values must be numbers, not {array.dtype} (dtype kind {array.dtype.kind!r})"
