@@ -15,7 +15,9 @@ import pytest
 from advisor.cli.options import ExitCode
 from advisor.errors import InvalidRequestError
 from advisor.infer.data import read_labels
+from advisor.model.task import load_task
 from tests.test_cli import advisor, assert_one_error_line
+from tests.test_infer_cli import _blocks
 
 
 def _saved(tmp_path: Path, labels: npt.ArrayLike) -> Path:
@@ -132,3 +134,27 @@ def test_labels_of_python_objects_are_refused_without_unpickling(tmp_path: Path)
         f"{path}: not a readable .npy file (it holds Python objects (dtype object), stored "
         "pickled, which are not read; store numbers or strings)"
     )
+
+
+@pytest.mark.parametrize(
+    ("names", "classes"),
+    [(["cat", "dog", "bird"], 3), (["true", "false"], 2)],
+    ids=["strings", "bools"],
+)
+def test_a_csv_of_names_is_read_as_classes(tmp_path: Path, names: list[str], classes: int) -> None:
+    # docs/CLI.md says labels may be strings or booleans: a CSV's were "not a number".
+    path = tmp_path / "labels.csv"
+    path.write_text("".join(f"{names[i % classes]}\n" for i in range(400)))
+    assert set(read_labels(path, 400).tolist()) == set(names)
+    data, _ = _blocks(tmp_path)
+    output = tmp_path / "task.yaml"
+    run = advisor("infer", data, "--labels", path, "--output", output)
+    assert run.status == 0, run.stderr
+    assert load_task(output).outputs == classes
+
+
+def test_a_nan_in_a_csv_of_numbers_is_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("0\n1\nnan\n1\n")
+    with pytest.raises(InvalidRequestError, match="sample 2's label is nan"):
+        read_labels(path, 4)

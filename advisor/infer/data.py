@@ -196,6 +196,8 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     A ``.npz`` holds one array, or one named ``labels``. The labels are classes — integers
     (``1.0`` is ``1``), strings or booleans — since their distinct values are the task's
     ``outputs``: a NaN would be one more class, and a regression target as many as its values.
+    A ``.csv``'s labels are numbers when every one reads as a number, else names as written
+    (``cat``, ``true``).
 
     Raises
     ------
@@ -217,7 +219,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     elif suffix == ".npz":
         labels = _npz_array(file, "labels")
     else:
-        labels = _read_csv(file, "labels")
+        labels = _csv_labels(file)
     labels = labels.reshape(-1) if labels.ndim == 2 and 1 in labels.shape else labels
     if labels.ndim != 1 or labels.size != samples:
         raise InvalidRequestError.single(
@@ -345,7 +347,37 @@ def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
 
 
 def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
+    """Read a CSV file of numbers: one row per line, the first line not a number named."""
     rows: list[list[float]] = []
+    for number, cells in _csv_lines(file, field):
+        try:
+            rows.append([float(cell) for cell in cells])
+        except ValueError:
+            raise InvalidRequestError.single(
+                field, f"{file}: line {number} holds a value that is not a number"
+            ) from None
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
+    """Read a CSV file of labels: numbers when every label reads as one, else the names.
+
+    Names (``cat``, ``true``) are classes as written, whitespace around them aside; numbers are
+    checked as classes by the caller (a NaN or a fraction is no class).
+    """
+    rows = [[cell.strip() for cell in cells] for _, cells in _csv_lines(file, "labels")]
+    try:
+        return np.asarray([[float(cell) for cell in row] for row in rows], dtype=np.float64)
+    except ValueError:
+        return np.asarray(rows, dtype=np.str_)
+
+
+def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
+    """Yield a CSV file's non-blank lines as (line number, comma-separated cells).
+
+    Refuses (on ``field``) an unreadable file, rows of different lengths (the first line that
+    differs) and a file without rows.
+    """
     width: int | None = None
     try:
         with file.open(encoding="utf-8") as stream:
@@ -353,26 +385,19 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
                 if not line.strip():
                     continue
                 cells = line.split(",")
-                try:
-                    row = [float(cell) for cell in cells]
-                except ValueError:
-                    raise InvalidRequestError.single(
-                        field, f"{file}: line {number} holds a value that is not a number"
-                    ) from None
                 if width is None:
-                    width = len(row)
-                elif len(row) != width:
+                    width = len(cells)
+                elif len(cells) != width:
                     raise InvalidRequestError.single(
                         field,
-                        f"{file}: ragged rows: line {number} has {len(row)} values, "
+                        f"{file}: ragged rows: line {number} has {len(cells)} values, "
                         f"the first row {width}",
                     )
-                rows.append(row)
+                yield number, cells
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidRequestError.single(field, f"{file}: {error}") from None
-    if not rows:
+    if width is None:
         raise InvalidRequestError.single(field, f"{file}: no rows")
-    return np.asarray(rows, dtype=np.float64)
 
 
 def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int, ...], int]:
