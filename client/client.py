@@ -370,7 +370,8 @@ class AdvisorClient:
         data
             An array ``(samples, *grid[, channels])``, a file (``.npy``, ``.npz``, ``.csv``), a
             :class:`~advisor.infer.data.DataSample` or an already computed
-            :class:`~advisor.infer.graph.DependenceGraph`.
+            :class:`~advisor.infer.graph.DependenceGraph`. A masked array with a value masked
+            is refused (``data``): its mask would not be read, its masked-out values would.
         shape
             The grid (default: the array's shape after the samples axis).
         top_k, allow_constant
@@ -587,13 +588,7 @@ def _graph(
     elif isinstance(data, DataSample):
         sample = data
     else:
-        try:
-            array = np.asarray(data)
-        except ValueError as error:  # nested lists of unequal lengths: numpy has no array
-            raise InvalidRequestError.single(
-                "data", f"is not an array, its rows differ in length ({error})"
-            ) from None
-        sample = data_from_array(array, shape)
+        sample = data_from_array(data, shape)
     return dependence_graph(sample, top_k=top_k, allow_constant=allow_constant)
 
 

@@ -111,3 +111,21 @@ def test_exact_must_be_a_bool_and_progress_callable(fake: tuple[ScriptedAdvisor,
         assert _refused(lambda: client.analyze(TASK, ARCHITECTURE, exact=1)) == ["exact"]
         assert _refused(lambda: client.recommend(TASK, BUDGET, progress=5)) == ["progress"]
     assert not servicer.calls
+
+
+def test_a_masked_array_is_refused_on_data_not_read_without_its_mask(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # np.asarray drops the mask: the masked-out values were read as data.
+    mask = np.zeros(SAMPLE.shape, dtype=bool)
+    mask[3, 5] = mask[7, 0] = True
+    masked = np.ma.masked_array(SAMPLE, mask=mask)
+    servicer, target = fake
+    with AdvisorClient(target) as client, pytest.raises(InvalidRequestError) as caught:
+        client.infer_task(masked)
+    (violation,) = caught.value.violations
+    assert violation.field == "data"
+    assert violation.description.startswith(
+        "a masked array with 2 masked value(s), the first in sample 3: the mask is not read"
+    )
+    assert not servicer.calls

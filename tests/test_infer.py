@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from pathlib import Path
 
 import networkx as nx
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError
+from advisor.infer import data as data_module
 from advisor.infer import partition as partition_module
 from advisor.infer import task as task_module
 from advisor.infer.arrangement import arrange, canonical_windows, surrogate_entanglement
@@ -72,6 +74,12 @@ def test_one_channel_of_several_gives_the_rv_coefficient_root() -> None:
         (np.array([[1.0, np.nan], [2.0, 3.0]]), None, "data", "sample 0, location 1"),
         (np.ones((5, 3)), None, "data", "never vary"),
         (np.zeros((5, 12)), (5, 5), "data.shape", "not the grid"),
+        (np.arange(10.0).reshape(5, 2), (1,), "data.shape", "[1] is one location"),
+        (np.arange(10.0).reshape(5, 1, 2), (1,), "data.shape", "[1] is one location"),
+        (np.arange(5.0).reshape(5, 1), None, "data", "[1] is one location: no pair"),
+        (np.arange(5.0).reshape(5, 1, 1), None, "data", "[1, 1] is one location: no pair"),
+        (np.zeros((5, 64)), (2,) * 6, "data.shape", "must have 1, 2 or 3 dimensions, got 6"),
+        (np.zeros((5, 2, 2, 2, 8)), None, "data", "(every axis after the samples): must have"),
     ],
 )
 def test_bad_data_is_one_error_naming_the_problem(
@@ -81,6 +89,61 @@ def test_bad_data_is_one_error_naming_the_problem(
         dependence_graph(data_from_array(values, shape))
     assert _fields(error) == [field]
     assert words in str(error.value)
+
+
+@pytest.mark.parametrize("dense_features", [8192, 1], ids=["exact", "sketch"])
+def test_the_graph_and_task_do_not_depend_on_the_data_s_units(dense_features: int) -> None:
+    # The variance overflowed on x * 1e160 (a RuntimeWarning, then "64 location(s) never vary")
+    # and fell under an absolute floor on x * 1e-13: the same data in other units.
+    rng = np.random.default_rng(5)
+    values = rng.standard_normal((400, 8, 8))
+    values[:, 1:] += values[:, :-1]
+    values[:, :, 1:] += 0.5 * values[:, :, :-1]
+    values[:, 3, 3] = 7.0  # a constant location stays one at every scale
+    graphs, tasks = [], []
+    for scale in (1.0, 1e160, 1e-13):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            graph = dependence_graph(
+                data_from_array(values * scale), allow_constant=True, dense_features=dense_features
+            )
+        graphs.append(graph)
+        tasks.append(infer_task(graph).task)
+    for graph, task in zip(graphs[1:], tasks[1:], strict=True):
+        assert graph.constant == graphs[0].constant == (27,)
+        np.testing.assert_array_equal(graph.rows, graphs[0].rows)
+        np.testing.assert_array_equal(graph.cols, graphs[0].cols)
+        np.testing.assert_allclose(graph.weights, graphs[0].weights, rtol=1e-5)
+        assert task == tasks[0]
+    assert tasks[0] is not None
+
+
+def test_chunks_that_deviate_more_and_more_give_the_whole_sample_s_correlations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Chunks of 7 samples, each deviating more than the last: the scaled sums are rescaled as
+    # the scale grows, and the weights stay the sample's own.
+    monkeypatch.setattr(data_module, "_CHUNK_BYTES", 8 * 12 * 7)
+    rng = np.random.default_rng(6)
+    values = rng.standard_normal((300, 12)) * np.geomspace(1.0, 1e200, 300)[:, None]
+    values[:, 5] = -values[:, 2] + 0.3 * rng.standard_normal(300) * values[:, 1]
+    sample = data_from_array(values)
+    assert sample.chunk_rows() == 7
+    for dense_features in (8192, 1):
+        graph = dependence_graph(sample, top_k=11, dense_features=dense_features)
+        expected = np.abs(np.corrcoef((values / 1e200).T))
+        np.testing.assert_allclose(graph.weights, expected[graph.rows, graph.cols], rtol=1e-5)
+
+
+def test_a_masked_array_is_refused_unless_nothing_is_masked() -> None:
+    values = np.random.default_rng(4).standard_normal((30, 6))
+    masked = np.ma.masked_array(values, mask=values > 2.0)
+    assert masked.mask.any()
+    with pytest.raises(InvalidRequestError, match="masked value") as error:
+        data_from_array(masked)
+    assert _fields(error) == ["data"]
+    unmasked = data_from_array(np.ma.masked_array(values, mask=False))
+    np.testing.assert_array_equal(next(unmasked.chunks())[1], values)
 
 
 def test_ragged_csv_rows_and_oversize_files_are_refused(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from advisor.cli.options import ExitCode
@@ -323,3 +324,96 @@ def test_recommend_saves_the_task_it_searched_and_analyze_confirms_the_figures_o
     assert same.status == 2
     assert "--save-task: " in same.stderr and "is the TASK file" in same.stderr
     assert task.read_text() == "input: {shape: [8, 8]}\npreset: local\n"
+
+
+def _saved(tmp_path: Path, name: str, values: np.ndarray) -> Path:
+    """``values`` saved as ``name`` (``.npy``, or ``.npz`` under the name ``data``)."""
+    path = tmp_path / name
+    if path.suffix == ".npz":
+        np.savez(path, data=values)
+    else:
+        np.save(path, values)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "options"),
+    [
+        ("flat.npy", (10, 0), []),
+        ("images.npy", (50, 8, 8, 0), []),
+        ("images.npy", (50, 8, 8, 0), ["--shape", "8", "8"]),
+        ("volume.npz", (10, 0, 5), []),
+    ],
+    ids=["flat", "no-channels", "no-channels-shaped", "npz"],
+)
+def test_an_axis_of_size_zero_is_an_error_on_the_data(
+    tmp_path: Path, name: str, shape: tuple[int, ...], options: list[str]
+) -> None:
+    # An axis of size 0 holds no values, whatever grid --shape names: it was a ZeroDivisionError.
+    data = _saved(tmp_path, name, np.zeros(shape))
+    line = assert_one_error_line(advisor("infer", data, *options), ExitCode.INVALID_ARGUMENT)
+    assert line.startswith(
+        f"advisor: error: DATA: array of shape {list(shape)}: an axis of size 0 holds no values"
+    ), line
+
+
+def test_a_grid_of_one_location_is_an_error_naming_what_gave_the_grid(tmp_path: Path) -> None:
+    # One location has no pair to measure: it was numpy's "kth(=1) out of bounds" (exit 1).
+    rng = np.random.default_rng(0)
+    column = tmp_path / "column.csv"
+    column.write_text("".join(f"{value!r}\n" for value in rng.standard_normal(100).tolist()))
+    for data in (column, _saved(tmp_path, "cube.npy", rng.standard_normal((500, 1, 1)))):
+        line = assert_one_error_line(advisor("infer", data), ExitCode.INVALID_ARGUMENT)
+        assert line.startswith("advisor: error: DATA: the grid ["), line
+        assert line.endswith("] is one location: no pair of locations to measure"), line
+    # --shape 1 reads (1, 3) as one location of 3 channels: the option named that grid.
+    rgb = _saved(tmp_path, "rgb.npy", rng.standard_normal((500, 1, 3)))
+    line = assert_one_error_line(advisor("infer", rgb, "--shape", "1"), ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        "advisor: error: --shape: the grid [1] is one location: no pair of locations to measure"
+    )
+
+
+def test_a_grid_of_more_than_three_axes_is_an_error_on_the_option_that_gave_it(
+    tmp_path: Path,
+) -> None:
+    # The inferred task's input.shape refused it after the inference, naming a field the user
+    # never wrote; the grid is now checked where it is read.
+    rng = np.random.default_rng(0)
+    flat = _saved(tmp_path, "flat.npy", rng.standard_normal((500, 64)))
+    line = assert_one_error_line(
+        advisor("infer", flat, "--shape", *["2"] * 6), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == (
+        "advisor: error: --shape: the grid [2, 2, 2, 2, 2, 2]: must have 1, 2 or 3 dimensions, "
+        "got 6"
+    )
+    nested = _saved(tmp_path, "nested.npy", rng.standard_normal((500, 2, 2, 2, 8)))
+    line = assert_one_error_line(advisor("infer", nested), ExitCode.INVALID_ARGUMENT)
+    assert line.startswith(
+        "advisor: error: DATA: the grid [2, 2, 2, 8] (every axis after the samples): must have "
+        "1, 2 or 3 dimensions, got 4; name the grid with shape (--shape)"
+    ), line
+
+
+def test_an_empty_or_unreadable_archive_is_named_with_a_true_reason(tmp_path: Path) -> None:
+    # An empty .npz was numpy's EOFError (exit 1); a file that is no zip archive was read as a
+    # pickle, whose error advised loading it unsafely.
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"garbage" * 10)
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    commands = (
+        (["infer"], [], "DATA"),
+        (["recommend", task, "--data"], ["--budget", "20000"], "--data"),
+    )
+    for command, options, option in commands:
+        for data, reason in ((empty, "the file is empty (0 bytes)"), (garbage, "not a readable")):
+            run = advisor(*command, data, *options)
+            line = assert_one_error_line(run, ExitCode.INVALID_ARGUMENT)
+            assert line.startswith(f"advisor: error: {option}: {data}: {reason}"), line
+            assert "pickle" not in line
+    line = assert_one_error_line(advisor("infer", garbage), ExitCode.INVALID_ARGUMENT)
+    assert line == f"advisor: error: DATA: {garbage}: not a readable .npz (File is not a zip file)"

@@ -15,7 +15,9 @@ import pytest
 from advisor.cli.options import ExitCode
 from advisor.errors import InvalidRequestError
 from advisor.infer.data import read_labels
+from advisor.model.task import load_task
 from tests.test_cli import advisor, assert_one_error_line
+from tests.test_infer_cli import _blocks
 
 
 def _saved(tmp_path: Path, labels: npt.ArrayLike) -> Path:
@@ -90,3 +92,69 @@ def test_infer_names_labels_and_the_sample_of_a_nan_label(tmp_path: Path) -> Non
         advisor("infer", data, "--labels", path), ExitCode.INVALID_ARGUMENT
     )
     assert line.startswith(f"advisor: error: --labels: {path}: sample 7's label is nan"), line
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("labels.npz", b"", "the file is empty (0 bytes)"),
+        ("labels.npy", b"", "the file is empty (0 bytes)"),
+        (
+            "labels.npy",
+            b"garbage" * 10,
+            "not a readable .npy file (the magic string is not correct",
+        ),
+        ("labels.npz", b"garbage" * 10, "not a readable .npz (File is not a zip file)"),
+    ],
+    ids=["empty-npz", "empty-npy", "garbage-npy", "garbage-npz"],
+)
+def test_an_empty_or_unreadable_label_file_is_named_with_a_true_reason(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    # An empty .npz was numpy's EOFError (exit 1); garbage was read as a pickle, whose error
+    # advised loading the file unsafely.
+    data = tmp_path / "data.npy"
+    np.save(data, np.random.default_rng(1).standard_normal((40, 16)))
+    path = tmp_path / name
+    path.write_bytes(content)
+    line = assert_one_error_line(
+        advisor("infer", data, "--labels", path), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith(f"advisor: error: --labels: {path}: {reason}"), line
+    assert "pickle" not in line
+
+
+def test_labels_of_python_objects_are_refused_without_unpickling(tmp_path: Path) -> None:
+    path = tmp_path / "objects.npy"
+    np.save(path, np.array([{"class": 0}, {"class": 1}] * 2, dtype=object), allow_pickle=True)
+    with pytest.raises(InvalidRequestError) as raised:
+        read_labels(path, 4)
+    (violation,) = raised.value.violations
+    assert violation.description == (
+        f"{path}: not a readable .npy file (it holds Python objects (dtype object), stored "
+        "pickled, which are not read; store numbers or strings)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("names", "classes"),
+    [(["cat", "dog", "bird"], 3), (["true", "false"], 2)],
+    ids=["strings", "bools"],
+)
+def test_a_csv_of_names_is_read_as_classes(tmp_path: Path, names: list[str], classes: int) -> None:
+    # docs/CLI.md says labels may be strings or booleans: a CSV's were "not a number".
+    path = tmp_path / "labels.csv"
+    path.write_text("".join(f"{names[i % classes]}\n" for i in range(400)))
+    assert set(read_labels(path, 400).tolist()) == set(names)
+    data, _ = _blocks(tmp_path)
+    output = tmp_path / "task.yaml"
+    run = advisor("infer", data, "--labels", path, "--output", output)
+    assert run.status == 0, run.stderr
+    assert load_task(output).outputs == classes
+
+
+def test_a_nan_in_a_csv_of_numbers_is_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("0\n1\nnan\n1\n")
+    with pytest.raises(InvalidRequestError, match="sample 2's label is nan"):
+        read_labels(path, 4)

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import IO, Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
+from advisor.model.grid import grid_problem
 
 __all__ = [
     "MAX_NPY_BYTES",
@@ -155,12 +157,31 @@ def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) 
 def data_from_array(values: npt.ArrayLike, shape: Sequence[int] | None = None) -> DataSample:
     """Wrap an in-memory array ``(samples, *grid[, channels])`` as a :class:`DataSample`.
 
+    A masked array with a value masked is refused: the statistics read plain arrays, so the
+    values under the mask would be read as data. Filling them, or dropping their samples, is
+    the caller's choice to make.
+
     Raises
     ------
     InvalidRequestError
-        As :func:`read_data`: on ``data`` (not numeric, fewer than two samples) or ``data.shape``.
+        As :func:`read_data`: on ``data`` (rows of different lengths, masked values, not
+        numeric, fewer than two samples) or ``data.shape``.
     """
-    array = np.asarray(values)
+    if isinstance(values, np.ma.MaskedArray) and np.ma.is_masked(values):
+        masked = np.ma.getmaskarray(values)
+        first = int(np.argwhere(masked)[0][0])
+        raise InvalidRequestError.single(
+            "data",
+            f"a masked array with {int(masked.sum())} masked value(s), the first in sample "
+            f"{first}: the mask is not read, so the values under it would be; fill them or "
+            "remove their samples",
+        )
+    try:
+        array = np.asarray(values)
+    except ValueError as error:  # nested lists of unequal lengths: numpy has no array
+        raise InvalidRequestError.single(
+            "data", f"is not an array, its rows differ in length ({error})"
+        ) from None
     if array.dtype.kind not in "biuf":
         raise InvalidRequestError.single(
             "data", f"values must be numbers, not {array.dtype} (dtype kind {array.dtype.kind!r})"
@@ -175,6 +196,8 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     A ``.npz`` holds one array, or one named ``labels``. The labels are classes — integers
     (``1.0`` is ``1``), strings or booleans — since their distinct values are the task's
     ``outputs``: a NaN would be one more class, and a regression target as many as its values.
+    A ``.csv``'s labels are numbers when every one reads as a number, else names as written
+    (``cat``, ``true``).
 
     Raises
     ------
@@ -185,15 +208,18 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     file = Path(path)
     _check_size(file, _file_size(file, "labels"), MAX_PARSED_BYTES, "labels")
     suffix = file.suffix.lower()
-    try:
-        if suffix == ".npy":
-            labels = np.load(file, allow_pickle=False)
-        elif suffix == ".npz":
-            labels = _npz_array(file, "labels")
-        else:
-            labels = _read_csv(file, "labels")
-    except (OSError, ValueError) as error:
-        raise InvalidRequestError.single("labels", f"{file}: {error}") from None
+    if suffix == ".npy":
+        try:
+            with file.open("rb") as stream:
+                labels = _read_npy_array(stream)
+        except (OSError, ValueError) as error:
+            raise InvalidRequestError.single(
+                "labels", f"{file}: not a readable .npy file ({error})"
+            ) from None
+    elif suffix == ".npz":
+        labels = _npz_array(file, "labels")
+    else:
+        labels = _csv_labels(file)
     labels = labels.reshape(-1) if labels.ndim == 2 and 1 in labels.shape else labels
     if labels.ndim != 1 or labels.size != samples:
         raise InvalidRequestError.single(
@@ -207,7 +233,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     return np.asarray(labels)
 
 
-def _check_classes(file: Path, labels: npt.NDArray[np.inexact[Any]]) -> None:
+def _check_classes(file: Path, labels: npt.NDArray[Any]) -> None:
     """Refuse numeric labels that are not classes, naming the first: not finite, or fractional."""
     infinite = np.flatnonzero(~np.isfinite(labels))
     if infinite.size:
@@ -236,6 +262,9 @@ def _file_size(file: Path, field: str = "data") -> int:
 
 
 def _check_size(file: Path, size: int, limit: int, field: str = "data") -> None:
+    """Refuse (on ``field``) an empty file, which holds no array, or one over ``limit`` bytes."""
+    if size == 0:
+        raise InvalidRequestError.single(field, f"{file}: the file is empty (0 bytes)")
     if size > limit:
         raise InvalidRequestError.single(
             field,
@@ -266,31 +295,89 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
     return DataSample(grid, channels, dims[0], _NpyFile(file, offset, dtype))
 
 
-def _npy_header(stream: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype[np.generic]]:
+def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[np.generic]]:
     version = np.lib.format.read_magic(stream)
     if version == (1, 0):
         return np.lib.format.read_array_header_1_0(stream)
     return np.lib.format.read_array_header_2_0(stream)
 
 
+def _read_npy_array(stream: IO[bytes]) -> npt.NDArray[np.generic]:
+    """Read one ``.npy`` array from ``stream`` (a file or an archive's member), never unpickling.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong: not a ``.npy`` (its magic string), an array of Python objects
+        (stored pickled, which is not read: it could run any code), or too short.
+    """
+    start = stream.tell()
+    _, _, dtype = _npy_header(stream)
+    if dtype.hasobject:
+        raise ValueError(
+            f"it holds Python objects (dtype {dtype}), stored pickled, which are not read; "
+            "store numbers or strings"
+        )
+    stream.seek(start)
+    return np.asarray(np.lib.format.read_array(stream, allow_pickle=False))
+
+
 def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
+    """Read the array ``name`` of a ``.npz`` archive, or its only array.
+
+    The archive is opened as a zip and its member read as a ``.npy`` (:func:`_read_npy_array`):
+    ``np.load`` takes a file that is no zip archive for a pickle, and its error advises loading
+    it unsafely.
+    """
     field = "data" if name == "data" else "labels"
     try:
-        with np.load(file, allow_pickle=False) as archive:
-            names = list(archive.files)
+        with zipfile.ZipFile(file) as archive:
+            members = archive.namelist()
+            names = [member.removesuffix(".npy") for member in members]
             key = name if name in names else (names[0] if len(names) == 1 else None)
             if key is None:
                 raise InvalidRequestError.single(
                     field,
                     f"{file}: holds {names}; name the array {name!r} or store only one",
                 )
-            return np.asarray(archive[key])
-    except (OSError, ValueError) as error:
+            with archive.open(members[names.index(key)]) as stream:
+                return _read_npy_array(stream)
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise InvalidRequestError.single(field, f"{file}: not a readable .npz ({error})") from None
 
 
 def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
+    """Read a CSV file of numbers: one row per line, the first line not a number named."""
     rows: list[list[float]] = []
+    for number, cells in _csv_lines(file, field):
+        try:
+            rows.append([float(cell) for cell in cells])
+        except ValueError:
+            raise InvalidRequestError.single(
+                field, f"{file}: line {number} holds a value that is not a number"
+            ) from None
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
+    """Read a CSV file of labels: numbers when every label reads as one, else the names.
+
+    Names (``cat``, ``true``) are classes as written, whitespace around them aside; numbers are
+    checked as classes by the caller (a NaN or a fraction is no class).
+    """
+    rows = [[cell.strip() for cell in cells] for _, cells in _csv_lines(file, "labels")]
+    try:
+        return np.asarray([[float(cell) for cell in row] for row in rows], dtype=np.float64)
+    except ValueError:
+        return np.asarray(rows, dtype=np.str_)
+
+
+def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
+    """Yield a CSV file's non-blank lines as (line number, comma-separated cells).
+
+    Refuses (on ``field``) an unreadable file, rows of different lengths (the first line that
+    differs) and a file without rows.
+    """
     width: int | None = None
     try:
         with file.open(encoding="utf-8") as stream:
@@ -298,30 +385,27 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
                 if not line.strip():
                     continue
                 cells = line.split(",")
-                try:
-                    row = [float(cell) for cell in cells]
-                except ValueError:
-                    raise InvalidRequestError.single(
-                        field, f"{file}: line {number} holds a value that is not a number"
-                    ) from None
                 if width is None:
-                    width = len(row)
-                elif len(row) != width:
+                    width = len(cells)
+                elif len(cells) != width:
                     raise InvalidRequestError.single(
                         field,
-                        f"{file}: ragged rows: line {number} has {len(row)} values, "
+                        f"{file}: ragged rows: line {number} has {len(cells)} values, "
                         f"the first row {width}",
                     )
-                rows.append(row)
+                yield number, cells
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidRequestError.single(field, f"{file}: {error}") from None
-    if not rows:
+    if width is None:
         raise InvalidRequestError.single(field, f"{file}: no rows")
-    return np.asarray(rows, dtype=np.float64)
 
 
 def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int, ...], int]:
-    """Split an array's dimensions into (grid, channels) after the samples axis."""
+    """Split an array's dimensions into (grid, channels) after the samples axis.
+
+    The grid is checked (:func:`_checked_grid`) on the field that named it: ``data.shape`` when
+    ``shape`` is given, else ``data`` (every axis after the samples is the grid).
+    """
     dims = tuple(int(n) for n in dims)
     if len(dims) < 2:
         raise InvalidRequestError.single(
@@ -332,11 +416,16 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
             "data", f"{dims[0]} sample(s): the dependence between locations needs at least 2"
         )
     rest = dims[1:]
+    if 0 in rest:
+        # Zero values per sample: no grid or channel count can be read from it.
+        raise InvalidRequestError.single(
+            "data",
+            f"array of shape {list(dims)}: an axis of size 0 holds no values; every axis after "
+            "the samples needs at least one",
+        )
     if shape is None:
-        return rest, 1
-    grid = tuple(int(n) for n in shape)
-    if not grid or any(n <= 0 for n in grid):
-        raise InvalidRequestError.single("data.shape", f"{list(grid)}: must be positive sizes")
+        return _checked_grid(rest, given=False), 1
+    grid = _checked_grid(tuple(int(n) for n in shape), given=True)
     values = math.prod(rest)
     locations = math.prod(grid)
     if rest[: len(grid)] == grid and len(rest) <= len(grid) + 1:
@@ -348,3 +437,29 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
         f"the array holds samples of shape {list(rest)}, which is not the grid {list(grid)} "
         "(optionally followed by one channels axis) nor its flattened form",
     )
+
+
+def _checked_grid(grid: tuple[int, ...], *, given: bool) -> tuple[int, ...]:
+    """Return ``grid``, or refuse it when it is no input grid or no dependence can be measured.
+
+    It must be a grid a task can have (:func:`~advisor.model.grid.grid_problem`: 1, 2 or 3 axes
+    of positive sizes), since the inferred task's input is this grid, and it must have two
+    locations or more: the dependence graph is made of pairs of locations. The error is on
+    ``data.shape`` when the grid was given, else on ``data``, whose axes after the samples were
+    read as the grid.
+    """
+    field = "data.shape" if given else "data"
+    problem = grid_problem(grid)
+    if problem is not None:
+        if given:
+            raise InvalidRequestError.single(field, f"the grid {list(grid)}: {problem}")
+        raise InvalidRequestError.single(
+            field,
+            f"the grid {list(grid)} (every axis after the samples): {problem}; name the grid "
+            "with shape (--shape): one axis after it is read as channels",
+        )
+    if math.prod(grid) == 1:
+        raise InvalidRequestError.single(
+            field, f"the grid {list(grid)} is one location: no pair of locations to measure"
+        )
+    return grid

@@ -50,6 +50,10 @@ _SUBSAMPLE: Final = 8
 _BLOCK_ELEMENTS: Final = 1 << 24
 """Elements of one block of the correlation matrix (or of gathered pair values) at a time."""
 
+_CONSTANT_SPREAD: Final = 1e-12
+"""A feature whose spread is under this fraction of its mean's magnitude is constant: its values
+differ by float rounding at most (relative, so the verdict does not depend on the data's units)."""
+
 _Floats = npt.NDArray[np.float64]
 _Block = npt.NDArray[np.float32]
 _Ints = npt.NDArray[np.int64]
@@ -140,13 +144,22 @@ def _moments(
 ) -> tuple[_Moments, _Block | None]:
     """Stream the means and spreads (and the sketch); refuse non-finite values with their position.
 
+    The sums are kept in units of each feature's largest deviation from the first sample seen so
+    far (``unit``; the sums are rescaled when a later chunk deviates more, as LAPACK's scaled sum
+    of squares is), so no square overflows or underflows: the moments of ``x * 1e160`` or
+    ``x * 1e-13`` are those of ``x``, scaled. A feature is constant when its spread is under
+    :data:`_CONSTANT_SPREAD` of its mean's magnitude, a floor relative to the feature's own
+    scale (a feature whose values are all equal has a spread of exactly 0).
+
     With ``sketch_dim``, the same pass projects the samples on ``sketch_dim`` Gaussian
     directions (entries of variance ``1/sketch_dim``, so the sketch's Gram matrix estimates the
-    samples'): it accumulates ``R (X - shift)`` and ``R 1`` and centres and scales afterwards,
-    ``Y = (R (X - shift) - (R 1) (mean - shift)^T) / spread``.
+    samples'): it accumulates ``R U`` and ``R 1``, ``U = (X - shift) / unit``, and centres and
+    scales afterwards, ``Y = (R U - (R 1) m^T) / s`` with ``m`` and ``s`` the mean and spread of
+    ``U``.
     """
     rng = np.random.default_rng(seed)
     shift: _Floats | None = None
+    unit = np.zeros(data.features)
     total = np.zeros(data.features)
     squares = np.zeros(data.features)
     projected = np.zeros((sketch_dim or 0, data.features))
@@ -165,25 +178,35 @@ def _moments(
         if shift is None:
             shift = chunk[0].copy()
         centred = chunk - shift
-        total += centred.sum(axis=0)
-        squares += np.einsum("ij,ij->j", centred, centred)
+        largest = np.abs(centred).max(axis=0)
+        grown = largest > unit
+        if grown.any():
+            ratio = np.ones(data.features)
+            ratio[grown] = unit[grown] / largest[grown]
+            total *= ratio
+            squares *= ratio**2
+            projected *= ratio
+            unit = np.maximum(unit, largest)
+        scaled = centred / np.where(unit > 0, unit, 1.0)
+        total += scaled.sum(axis=0)
+        squares += np.einsum("ij,ij->j", scaled, scaled)
         if sketch_dim:
             directions = rng.standard_normal((sketch_dim, len(chunk))) / np.sqrt(sketch_dim)
-            projected += directions.astype(np.float32) @ centred.astype(np.float32)
+            projected += directions.astype(np.float32) @ scaled.astype(np.float32)
             weights += directions.sum(axis=1)
     assert shift is not None
     mean_offset = total / data.samples
-    variance = np.maximum(squares / data.samples - mean_offset**2, 0.0)
-    spread = np.sqrt(variance)
-    scale = np.maximum(np.abs(shift + mean_offset), 1.0)
-    varying = spread > 1e-12 * scale
+    spread_in_units = np.sqrt(np.maximum(squares / data.samples - mean_offset**2, 0.0))
+    mean = shift + mean_offset * unit
+    spread = spread_in_units * unit
+    varying = spread > _CONSTANT_SPREAD * np.abs(mean)
     inverse = np.zeros(data.features)
     inverse[varying] = 1.0 / spread[varying]
-    moments = _Moments(shift + mean_offset, inverse)
+    moments = _Moments(mean, inverse)
     if not sketch_dim:
         return moments, None
     projected -= np.outer(weights, mean_offset)
-    projected *= inverse
+    projected *= inverse * unit
     return moments, projected.astype(np.float32)
 
 

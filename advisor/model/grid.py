@@ -26,6 +26,7 @@ __all__ = [
     "channel_axis",
     "channel_axis_hint",
     "check_padding",
+    "grid_problem",
     "padded_ids",
     "padded_shape",
 ]
@@ -68,14 +69,10 @@ class InputSpec(BaseModel):
     @field_validator("shape")
     @classmethod
     def _shape_is_a_grid(cls, shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(shape) not in (1, 2, 3):
-            hint = channel_axis_hint(shape)
-            more = f" ({hint})" if hint else ""
-            raise ValueError(f"must have 1, 2 or 3 dimensions, got {len(shape)}{more}")
-        if any(n <= 0 for n in shape):
-            raise ValueError(f"every dimension must be positive, got {list(shape)}")
-        if math.prod(shape) > MAX_LOCATIONS:
-            raise ValueError(f"has more than {MAX_LOCATIONS} locations: {list(shape)}")
+        problem = grid_problem(shape)
+        if problem is not None:
+            hint = channel_axis_hint(shape) if len(shape) not in (1, 2, 3) else None
+            raise ValueError(problem + (f" ({hint})" if hint else ""))
         return shape
 
     @property
@@ -118,6 +115,22 @@ def channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
         rest = axes[:axis] + axes[axis + 1 :]
         if axes[axis] in counts and 1 <= len(rest) <= 3 and min(rest) >= _SPATIAL_LEAST:
             return ChannelAxis(axes[axis], rest, axis == len(axes) - 1)
+    return None
+
+
+def grid_problem(shape: Sequence[int]) -> str | None:
+    """Say what keeps ``shape`` from being an input grid, or None when it is one.
+
+    A grid has 1, 2 or 3 axes of positive sizes and at most :data:`MAX_LOCATIONS` locations.
+    The one rule for every reader of a grid: a task's ``input.shape``, and a data sample's grid
+    (:mod:`advisor.infer.data`), which becomes an inferred task's.
+    """
+    if len(shape) not in (1, 2, 3):
+        return f"must have 1, 2 or 3 dimensions, got {len(shape)}"
+    if any(n <= 0 for n in shape):
+        return f"every dimension must be positive, got {list(shape)}"
+    if math.prod(shape) > MAX_LOCATIONS:
+        return f"has more than {MAX_LOCATIONS} locations: {list(shape)}"
     return None
 
 
