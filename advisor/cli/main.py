@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument(
         "--output", type=Path, metavar="TASK.yaml", help="write the task here (default stdout)"
     )
-    infer.add_argument("--seed", type=int, default=0, help="seed of the graph partitioner")
+    infer.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="seed of the graph partitioner (default 0)"
+    )
 
     analyze = _add_command(commands, "analyze", "score one architecture against a task", calls)
     _add_format(analyze)
