@@ -104,6 +104,22 @@ def test_the_largest_message_limit_grpc_holds_is_accepted() -> None:
     AdvisorClient("localhost:1", max_message_bytes=2**31 - 1, retry=RetryPolicy()).close()
 
 
+def test_a_numpy_boolean_is_no_number_in_a_task_or_a_budget(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # pydantic read np.True_ as 1 (a budget's integers) or 1.0 (a weight), where True is refused.
+    servicer, target = fake
+    weighted = {**TASK, "correlations": [{**TASK["correlations"][0], "weight": np.True_}]}
+    with AdvisorClient(target) as client:
+        assert _refused(lambda: client.recommend(TASK, {"max_parameters": np.True_})) == [
+            "budget.max_parameters"
+        ]
+        assert _refused(lambda: client.analyze(weighted, ARCHITECTURE)) == [
+            "task.correlations[0].weight"
+        ]
+    assert not servicer.calls
+
+
 def test_exact_must_be_a_bool_and_progress_callable(fake: tuple[ScriptedAdvisor, str]) -> None:
     servicer, target = fake
     with AdvisorClient(target) as client:

@@ -628,6 +628,18 @@ def test_max_channels_beside_channel_choices_is_refused_not_ignored() -> None:
             "channel_choices[1]",
             "a valid integer",
         ),
+        # NumPy's booleans are no ints: pydantic's lax mode read them as 1.
+        ({"max_parameters": np.True_}, "max_parameters", "a valid integer"),
+        (
+            {"max_parameters": 200_000, "channel_choices": [np.True_, 16]},
+            "channel_choices[0]",
+            "a valid integer",
+        ),
+        (
+            {"max_parameters": 200_000, "log2_rank_target": np.True_},
+            "log2_rank_target",
+            "a valid number",
+        ),
     ],
 )
 def test_a_boolean_or_a_text_where_a_budget_takes_a_number_is_refused(

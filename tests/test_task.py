@@ -154,6 +154,7 @@ def with_correlation(**changes: Any) -> dict[str, Any]:
         (with_correlation(weight=float("nan")), ["correlations[0].weight"]),
         (with_correlation(weight=float("inf")), ["correlations[0].weight"]),
         (with_correlation(weight=True), ["correlations[0].weight"]),
+        (with_correlation(weight=np.True_), ["correlations[0].weight"]),
         (with_correlation(weight="2"), ["correlations[0].weight"]),
         (
             with_correlation(a={"box": {"start": [0, 0], "stop": [4, 4]}}, b=None),

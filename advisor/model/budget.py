@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.scalars import finite_number, is_boolean
 
 __all__ = [
     "AllowedFamily",
@@ -123,19 +124,16 @@ k locations passes one value of k per channel, so a 16x16 global max pool throws
 what the layers below computed."""
 
 
-def _numeric(value: Any, kind: str, expected: str) -> Any:
-    """Refuse a boolean or a text where a budget takes a number, as the task's fields do.
-
-    Left to pydantic's lax mode, ``top_k: true`` read as 1 and ``max_parameters: "3"`` as 3;
-    a whole float (``2e5``) stays accepted, as Python callers write budgets that way.
-    """
-    if isinstance(value, bool | str):
-        raise PydanticCustomError(kind, f"Input should be {expected}")
-    return value
-
-
 def _whole(value: Any) -> Any:
-    return _numeric(value, "int_type", "a valid integer")
+    """Refuse a boolean (Python's or NumPy's) or a text where a budget takes a whole number.
+
+    Left to pydantic's lax mode, ``top_k: true`` and ``np.True_`` read as 1 and
+    ``max_parameters: "3"`` as 3, as the task's fields never do; a whole float (``2e5``) stays
+    accepted, as Python callers write budgets that way.
+    """
+    if is_boolean(value) or isinstance(value, str):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
 
 
 def scaled_parameters(max_parameters: int, scale: float) -> int:
@@ -278,12 +276,12 @@ class Budget(BaseModel):
     )
     @classmethod
     def _an_integer(cls, value: Any) -> Any:
-        return _numeric(value, "int_type", "a valid integer")
+        return _whole(value)
 
     @field_validator("time_limit_seconds", "log2_rank_target", mode="before")
     @classmethod
     def _a_number(cls, value: Any) -> Any:
-        return _numeric(value, "float_type", "a valid number")
+        return finite_number(value)
 
     @field_validator("seed")
     @classmethod
