@@ -127,3 +127,17 @@ def test_exact_must_be_a_bool_and_progress_callable(fake: tuple[ScriptedAdvisor,
         assert _refused(lambda: client.analyze(TASK, ARCHITECTURE, exact=1)) == ["exact"]
         assert _refused(lambda: client.recommend(TASK, BUDGET, progress=5)) == ["progress"]
     assert not servicer.calls
+
+
+def test_a_flag_is_a_boolean_python_s_or_numpy_s(fake: tuple[ScriptedAdvisor, str]) -> None:
+    # A budget's search_dilations read "no" as False; exact refused np.True_, which
+    # search_dilations takes: every flag now reads booleans alike, and only them.
+    servicer, target = fake
+    with AdvisorClient(target) as client:
+        for flag in ("no", "off", 0, 1.0):
+            budget = {**BUDGET, "search_dilations": flag}
+            assert _refused(lambda b=budget: client.recommend(TASK, b)) == [
+                "budget.search_dilations"
+            ]
+        client.analyze(TASK, ARCHITECTURE, exact=np.True_)
+    assert servicer.calls == {"Analyze": 1}

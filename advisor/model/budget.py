@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.scalars import finite_number, is_boolean
+from advisor.model.scalars import boolean_problem, finite_number, is_boolean
 
 __all__ = [
     "AllowedFamily",
@@ -282,6 +282,15 @@ class Budget(BaseModel):
     @classmethod
     def _a_number(cls, value: Any) -> Any:
         return finite_number(value)
+
+    @field_validator("search_dilations", mode="before")
+    @classmethod
+    def _a_boolean(cls, value: Any) -> bool:
+        # pydantic reads "no", "off", 0 and 1.0 as booleans; a NumPy boolean is one.
+        problem = boolean_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return bool(value)
 
     @field_validator("seed")
     @classmethod

@@ -1,10 +1,11 @@
-"""How a request's number fields read NumPy's scalars: a NumPy boolean is no number.
+"""How a request's number and flag fields read NumPy's scalars: a NumPy boolean is a boolean.
 
-The client is called from NumPy code, so a flag may arrive as ``np.True_`` where a number was
-meant. Left to pydantic, a number field reads it as 1 (lax integers, and floats even when
-strict, take anything with ``__index__`` or ``__float__``), where Python's ``True`` is refused.
-These validators make every field read both booleans alike; the one rule serves the budget and
-the task.
+The client is called from NumPy code, so a flag may arrive as ``np.True_``. Left to pydantic, a
+number field reads it as 1 (lax integers, and floats even when strict, take anything with
+``__index__`` or ``__float__``), where Python's ``True`` is refused, and a flag field reads
+``"no"``, ``"off"``, 0 or 1.0 as booleans. These validators make every field read both booleans
+alike, as booleans and nothing else; the one rule serves the budget, the task and the client's
+own arguments.
 """
 
 from __future__ import annotations
@@ -14,12 +15,21 @@ from typing import Any, TypeGuard
 import numpy as np
 from pydantic_core import PydanticCustomError
 
-__all__ = ["finite_number", "is_boolean"]
+__all__ = ["boolean_problem", "finite_number", "is_boolean"]
 
 
 def is_boolean(value: object) -> TypeGuard[bool | np.bool_]:
     """Return whether ``value`` is a boolean, Python's or NumPy's (which is no ``int``)."""
     return isinstance(value, bool | np.bool_)
+
+
+def boolean_problem(value: object) -> str | None:
+    """Return why ``value`` is refused where a flag is taken, or None for a boolean.
+
+    Only a boolean is one: ``"no"``, ``"false"``, 0 or 1.0 are not read as one, since a caller
+    who wrote them may have meant something else (``bool("no")`` is True).
+    """
+    return None if is_boolean(value) else f"must be True or False; got {value!r}"
 
 
 def finite_number(value: Any) -> Any:
