@@ -47,6 +47,7 @@ from advisor.model.mixture import (
     mixture_parameters,
 )
 from advisor.model.parameters import ParameterCount, ParameterModel
+from advisor.model.scalars import StrictWhole
 from advisor.model.schedule import Schedule, check_schedule
 
 __all__ = [
@@ -69,9 +70,8 @@ __all__ = [
 ]
 
 # Strict: a document's `true`, `2.5` or `"2"` is a mistake to report, not a number to coerce.
-_PositiveInt = Annotated[int, Field(strict=True, gt=0)]
-_Int = Annotated[int, Field(strict=True)]
-_Margin = Annotated[int, Field(strict=True, ge=0)]
+_PositiveInt = Annotated[StrictWhole, Field(gt=0)]
+_Margin = Annotated[StrictWhole, Field(ge=0)]
 
 
 class Layer(BaseModel):

@@ -32,9 +32,10 @@ from typing import Annotated, Any, ClassVar, Final, Literal, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag
 
 from advisor.errors import InvalidRequestError
+from advisor.model.scalars import StrictWhole
 from advisor.model.schedule import Schedule, grid_text
 
 __all__ = [
@@ -50,7 +51,6 @@ __all__ = [
     "validate_permutation",
 ]
 
-_Int = Annotated[int, Field(strict=True)]
 _Ids: TypeAlias = npt.NDArray[np.intp]
 
 NamedGeometry: TypeAlias = Literal["contiguous", "mirror", "interleaved"]
@@ -68,7 +68,7 @@ class PermutationGeometry(BaseModel):
 
     KEY: ClassVar[str] = "permutation"
 
-    permutation: tuple[_Int, ...]
+    permutation: tuple[StrictWhole, ...]
 
 
 class DilationGeometry(BaseModel):
@@ -82,7 +82,7 @@ class DilationGeometry(BaseModel):
 
     KEY: ClassVar[str] = "dilations"
 
-    dilations: tuple[_Int, ...]
+    dilations: tuple[StrictWhole, ...]
 
 
 _KEYED: Final = (PermutationGeometry, DilationGeometry)

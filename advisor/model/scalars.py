@@ -1,21 +1,24 @@
-"""How a request's number and flag fields read NumPy's scalars: a NumPy boolean is a boolean.
+"""How a request's number and flag fields read NumPy's scalars: as the Python values they equal.
 
-The client is called from NumPy code, so a flag may arrive as ``np.True_``. Left to pydantic, a
-number field reads it as 1 (lax integers, and floats even when strict, take anything with
-``__index__`` or ``__float__``), where Python's ``True`` is refused, and a flag field reads
-``"no"``, ``"off"``, 0 or 1.0 as booleans. These validators make every field read both booleans
-alike, as booleans and nothing else; the one rule serves the budget, the task and the client's
-own arguments.
+The client is called from NumPy code, so a count may arrive as ``np.int64(3)`` and a flag as
+``np.True_``. Left to pydantic, a number field reads ``np.True_`` as 1 (lax integers, and floats
+even when strict, take anything with ``__index__`` or ``__float__``), where Python's ``True`` is
+refused; a strict integer field (a task's or an architecture's) refuses ``np.int64``, which a
+budget's lax one takes; and a flag field reads ``"no"``, ``"off"``, 0 or 1.0 as booleans. These
+validators make every field read alike: a NumPy integer is the ``int`` it equals, a boolean
+(Python's or NumPy's) is never a number, and nothing else is a boolean. The one rule serves the
+budget, the task, the architecture and the client's own arguments.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeGuard
+from typing import Annotated, Any, TypeAlias, TypeGuard
 
 import numpy as np
+from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-__all__ = ["boolean_problem", "finite_number", "is_boolean"]
+__all__ = ["StrictWhole", "boolean_problem", "finite_number", "is_boolean", "numpy_integer"]
 
 
 def is_boolean(value: object) -> TypeGuard[bool | np.bool_]:
@@ -32,6 +35,15 @@ def boolean_problem(value: object) -> str | None:
     return None if is_boolean(value) else f"must be True or False; got {value!r}"
 
 
+def numpy_integer(value: Any) -> Any:
+    """Before-validator of an integer field: a NumPy integer as the ``int`` it equals.
+
+    Anything else is left to the field: a strict one refuses floats, texts and booleans,
+    ``np.True_`` included (NumPy's boolean is no ``np.integer``).
+    """
+    return int(value) if isinstance(value, np.integer) else value
+
+
 def finite_number(value: Any) -> Any:
     """Before-validator of a float field: refuse a boolean or a text, as a number it is not.
 
@@ -40,3 +52,8 @@ def finite_number(value: Any) -> Any:
     if is_boolean(value) or isinstance(value, str):
         raise PydanticCustomError("float_type", "Input should be a valid number")
     return value
+
+
+StrictWhole: TypeAlias = Annotated[int, BeforeValidator(numpy_integer), Field(strict=True)]
+"""An integer field of a document: an ``int`` or a NumPy integer; a float (even ``2.0``), a text
+or a boolean is a mistake to report, not a number to coerce."""

@@ -61,7 +61,7 @@ from advisor.model.regions import (
     region_preset_infos,
     resolve_region,
 )
-from advisor.model.scalars import finite_number
+from advisor.model.scalars import StrictWhole, finite_number
 
 __all__ = [
     "Correlation",
@@ -129,14 +129,14 @@ class Task(BaseModel):
     input: InputSpec
     correlations: list[Correlation] = Field(default_factory=list)
     preset: Annotated[str, Field(strict=True)] | None = None
-    outputs: Annotated[int, Field(strict=True)] | None = Field(
+    outputs: StrictWhole | None = Field(
         default=None,
         gt=0,
         description="The task's classes (network outputs); a search uses them unless its "
         "budget names outputs.",
     )
 
-    arrangement: tuple[Annotated[int, Field(strict=True)], ...] | None = Field(
+    arrangement: tuple[StrictWhole, ...] | None = Field(
         default=None,
         description="A permutation of the locations the data suits (position p of the arranged "
         "grid holds location arrangement[p]; `advisor infer`); the search adds the "
