@@ -26,3 +26,37 @@ def test_search_dilations_takes_only_a_boolean(flag: Any) -> None:
 def test_search_dilations_takes_python_and_numpy_booleans(flag: Any) -> None:
     budget = Budget(max_parameters=1000, search_dilations=flag)
     assert budget.search_dilations is bool(flag)
+
+
+@pytest.mark.parametrize("number", [1e300, np.float64(1e19), np.uint64(2**64 - 1), 2**64])
+def test_a_whole_number_past_its_field_is_refused_by_its_bound(number: Any) -> None:
+    # pydantic said "Unable to parse input string as an integer" of 1e300 and np.uint64, which
+    # are no strings.
+    with pytest.raises(pydantic.ValidationError) as raised:
+        Budget(max_parameters=number)
+    assert invalid_request_from_pydantic(raised.value).violations == (
+        FieldViolation(
+            "max_parameters", "Input should be less than or equal to 9223372036854775807"
+        ),
+    )
+
+
+@pytest.mark.parametrize("number", [np.float32(2e5), np.int16(20_000), np.uint64(200_000)])
+def test_numpy_whole_numbers_are_the_ints_they_equal(number: Any) -> None:
+    budget = Budget(max_parameters=number, top_k=np.int8(3))
+    assert (budget.max_parameters, budget.top_k) == (int(number), 3)
+    assert type(budget.max_parameters) is int
+
+
+@pytest.mark.parametrize("field", ["time_limit_seconds", "log2_rank_target"])
+def test_an_integer_too_large_for_a_float_is_told_so(field: str) -> None:
+    # pydantic said "Input should be a valid number" of 10**400, which is one.
+    with pytest.raises(pydantic.ValidationError) as raised:
+        Budget.model_validate({"max_parameters": 1000, field: 10**400})
+    ((_, description),) = [
+        (v.field, v.description) for v in invalid_request_from_pydantic(raised.value).violations
+    ]
+    assert description == (
+        "Input should be a finite number; this integer is too large for a float (past about "
+        "1.8e308)"
+    )

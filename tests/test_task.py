@@ -508,6 +508,19 @@ def test_numpy_booleans_and_floats_are_no_location_ids(number: Any) -> None:
     assert fields(document) == ["correlations[0].a.indices[0]"]
 
 
+def test_a_weight_too_large_for_a_float_is_told_so() -> None:
+    # pydantic said "Input should be a valid number" of 10**400, which is one.
+    with pytest.raises(InvalidRequestError) as info:
+        parse_task(with_correlation(weight=10**400))
+    assert [(v.field, v.description) for v in info.value.violations] == [
+        (
+            "correlations[0].weight",
+            "Input should be a finite number; this integer is too large for a float (past about "
+            "1.8e308)",
+        )
+    ]
+
+
 def test_names_that_read_alike_are_one_name() -> None:
     document = base_document()
     document["correlations"][0]["name"] = "\u00e9"

@@ -8,8 +8,10 @@ its field, rather than failing in the encoder.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Final, Literal, TypeAlias
 
+import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -21,7 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.scalars import boolean_problem, finite_number, is_boolean
+from advisor.model.scalars import boolean_problem, finite_number, is_boolean, numpy_integer
 
 __all__ = [
     "AllowedFamily",
@@ -129,11 +131,16 @@ def _whole(value: Any) -> Any:
 
     Left to pydantic's lax mode, ``top_k: true`` and ``np.True_`` read as 1 and
     ``max_parameters: "3"`` as 3, as the task's fields never do; a whole float (``2e5``) stays
-    accepted, as Python callers write budgets that way.
+    accepted, as Python callers write budgets that way. A whole float and a NumPy integer are
+    handed on as the ``int`` they equal, so one past the field's range is refused by its bound
+    ("less than or equal to ..."): pydantic says "Unable to parse input string as an integer"
+    of ``1e300`` or ``np.uint64(2**64 - 1)``, which are no strings.
     """
     if is_boolean(value) or isinstance(value, str):
         raise PydanticCustomError("int_type", "Input should be a valid integer")
-    return value
+    if isinstance(value, float | np.floating) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return numpy_integer(value)
 
 
 def scaled_parameters(max_parameters: int, scale: float) -> int:

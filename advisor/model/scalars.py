@@ -45,12 +45,23 @@ def numpy_integer(value: Any) -> Any:
 
 
 def finite_number(value: Any) -> Any:
-    """Before-validator of a float field: refuse a boolean or a text, as a number it is not.
+    """Before-validator of a float field: refuse a boolean or a text, and an integer past floats.
 
-    pydantic reads ``np.True_`` as 1.0 even in a strict field, and a lax one reads ``"3"``.
+    pydantic reads ``np.True_`` as 1.0 even in a strict field, and a lax one reads ``"3"``; of
+    an integer too large for a float (``10**400``) it says "Input should be a valid number",
+    which it is: the refusal says what is wrong with it.
     """
     if is_boolean(value) or isinstance(value, str):
         raise PydanticCustomError("float_type", "Input should be a valid number")
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            raise PydanticCustomError(
+                "finite_number",
+                "Input should be a finite number; this integer is too large for a float (past "
+                "about 1.8e308)",
+            ) from None
     return value
 
 
