@@ -34,7 +34,7 @@ from advisor_client.errors import AdvisorRpcError, ClientClosedError, error_from
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, parse_architecture
@@ -632,16 +632,9 @@ def budget_model(budget: BudgetLike) -> Budget:
     ------
     InvalidRequestError
         With every violation under ``budget`` (``budget.max_parameters``), a value of the wrong
-        type included.
+        type included, as :class:`Budget` raises it.
     """
-    if isinstance(budget, Budget):
-        return budget
-    try:
-        return Budget.model_validate(budget)
-    except pydantic.ValidationError as error:
-        raise invalid_request_from_pydantic(error, prefix="budget") from None
-    except InvalidRequestError as error:  # the checks across fields
-        raise error.prefixed("budget") from None
+    return budget if isinstance(budget, Budget) else Budget.model_validate(budget)
 
 
 def _task_proto(task: TaskLike) -> advisor_pb2.Task:

@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pydantic
 import pytest
 
-from advisor.errors import FieldViolation, invalid_request_from_pydantic
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.budget import Budget
 
 
 @pytest.mark.parametrize("flag", ["no", "off", "false", "true", 0, 1, 1.0, None])
 def test_search_dilations_takes_only_a_boolean(flag: Any) -> None:
     # pydantic read "no", "off", "false" and 0 as False, 1.0 as True.
-    with pytest.raises(pydantic.ValidationError) as raised:
+    with pytest.raises(InvalidRequestError) as raised:
         Budget(max_parameters=1000, search_dilations=flag)
-    assert invalid_request_from_pydantic(raised.value, prefix="budget").violations == (
+    assert raised.value.violations == (
         FieldViolation("budget.search_dilations", f"must be True or False; got {flag!r}"),
     )
 
@@ -32,11 +31,11 @@ def test_search_dilations_takes_python_and_numpy_booleans(flag: Any) -> None:
 def test_a_whole_number_past_its_field_is_refused_by_its_bound(number: Any) -> None:
     # pydantic said "Unable to parse input string as an integer" of 1e300 and np.uint64, which
     # are no strings.
-    with pytest.raises(pydantic.ValidationError) as raised:
+    with pytest.raises(InvalidRequestError) as raised:
         Budget(max_parameters=number)
-    assert invalid_request_from_pydantic(raised.value).violations == (
+    assert raised.value.violations == (
         FieldViolation(
-            "max_parameters", "Input should be less than or equal to 9223372036854775807"
+            "budget.max_parameters", "Input should be less than or equal to 9223372036854775807"
         ),
     )
 
@@ -51,11 +50,10 @@ def test_numpy_whole_numbers_are_the_ints_they_equal(number: Any) -> None:
 @pytest.mark.parametrize("field", ["time_limit_seconds", "log2_rank_target"])
 def test_an_integer_too_large_for_a_float_is_told_so(field: str) -> None:
     # pydantic said "Input should be a valid number" of 10**400, which is one.
-    with pytest.raises(pydantic.ValidationError) as raised:
+    with pytest.raises(InvalidRequestError) as raised:
         Budget.model_validate({"max_parameters": 1000, field: 10**400})
-    ((_, description),) = [
-        (v.field, v.description) for v in invalid_request_from_pydantic(raised.value).violations
-    ]
+    ((at, description),) = [(v.field, v.description) for v in raised.value.violations]
+    assert at == f"budget.{field}"
     assert description == (
         "Input should be a finite number; this integer is too large for a float (past about "
         "1.8e308)"

@@ -17,12 +17,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.scalars import boolean_problem, finite_number, is_boolean, numpy_integer
 
 __all__ = [
@@ -166,7 +168,14 @@ def seed_problem(seed: int) -> str | None:
 
 
 class Budget(BaseModel):
-    """The search request's options (docs/FORMATS.md §5)."""
+    """The search request's options (docs/FORMATS.md §5).
+
+    Built in Python (``Budget(max_parameters=200_000)``) or from a mapping
+    (``Budget.model_validate(...)``), it raises :class:`~advisor.errors.InvalidRequestError`
+    naming each offending field as the search and the service do (``budget.top_k``), never
+    pydantic's own error: a budget is what a library caller writes by hand, the one request
+    part not read from a document (:func:`~advisor.model.task.parse_task`).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
@@ -359,6 +368,21 @@ class Budget(BaseModel):
         if violations:
             raise InvalidRequestError([FieldViolation(path, text) for path, text in violations])
         return self
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _only_invalid_request_errors(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler
+    ) -> Budget:
+        # Every refusal, pydantic's and the checks across fields, on budget.<field>. Defined
+        # after _consistent: pydantic applies model validators in order, so this one wraps it.
+        try:
+            budget: Budget = handler(data)
+        except ValidationError as error:
+            raise invalid_request_from_pydantic(error, prefix="budget", model=cls) from None
+        except InvalidRequestError as error:
+            raise error.prefixed("budget") from None
+        return budget
 
     def _representation_range(self) -> list[tuple[str, str]]:
         """Refuse an M range the caller set that holds no width a practical profile may take.
