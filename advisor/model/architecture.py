@@ -128,7 +128,9 @@ class Architecture(BaseModel):
     @model_validator(mode="after")
     def _check_schedule_and_geometry(self) -> Architecture:
         check_padding(self.input.shape, self.padding)
-        schedule = validate_schedule(self.grid, *self._pools_and_strides(), self.geometry)
+        schedule = validate_schedule(
+            self.grid, *self._pools_and_strides(), self.geometry, self.padding
+        )
         if self.mixture is not None:
             check_mixture(self.mixture, self.geometry, self.widths, schedule)
         self._check_counts()
@@ -267,6 +269,7 @@ def validate_schedule(
     pools: Sequence[Sequence[int]],
     strides: Sequence[Sequence[int] | None] | None = None,
     geometry: Geometry = "contiguous",
+    padding: Padding | None = None,
 ) -> Schedule:
     """Check a pooling schedule and geometry on a grid as :class:`Architecture` does.
 
@@ -280,6 +283,9 @@ def validate_schedule(
     geometry
         The geometry the schedule must fit (its family's
         :meth:`~advisor.model.geometries.GeometryFamily.check`).
+    padding
+        Where the input lies on ``shape`` when ``shape`` is the input padded, else None: kept
+        by the schedule, as :attr:`Architecture.schedule` keeps it.
 
     Returns
     -------
@@ -293,7 +299,7 @@ def validate_schedule(
         Naming ``layers[i].pool`` or ``layers[i].stride`` (with the grid at that layer), or
         ``geometry`` / ``geometry.permutation`` / ``geometry.dilations``.
     """
-    schedule = check_schedule(shape, pools, strides)
+    schedule = check_schedule(shape, pools, strides, padding)
     family_of(geometry).check(geometry, schedule)
     return schedule
 
