@@ -34,7 +34,7 @@ from advisor_client.errors import AdvisorRpcError, ClientClosedError, error_from
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, architecture_argument, parse_architecture
@@ -42,6 +42,7 @@ from advisor.model.budget import Budget, seed_problem
 from advisor.model.documents import read_document
 from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
+from advisor.model.scalars import boolean_problem
 from advisor.model.task import PresetInfo, Task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
@@ -220,9 +221,9 @@ class AdvisorClient:
         From here and from every call, before anything is sent, for a setting or argument that
         cannot be sent, naming it: ``target`` (not a non-empty string), ``token``, ``tls`` and
         ``retry`` (not their types), ``max_message_bytes`` (not a whole number from 1 to
-        :data:`MAX_MESSAGE_BYTES`), ``timeout``, ``exact`` (not a bool), ``progress`` (not
-        callable), ``task.layers[0].channels``; and for a task, architecture or budget of the
-        wrong type (``task: must be ...``).
+        :data:`MAX_MESSAGE_BYTES`), ``timeout``, ``exact`` (not a boolean, Python's or
+        NumPy's), ``progress`` (not callable), ``task.layers[0].channels``; and for a task,
+        architecture or budget of the wrong type (``task: must be ...``).
 
     Examples
     --------
@@ -388,8 +389,8 @@ class AdvisorClient:
         InvalidRequestError
             Before any call: for an argument of the wrong type or out of range, naming it
             (``outputs``: 1 to 2^31 - 1 or None; ``seed``: 0 to 2^63 - 1; ``top_k``: 1 to
-            ``MAX_TOP_K``; ``allow_constant``: a bool; ``shape``: positive whole numbers),
-            whatever the data; then for bad data (``data``, ``data.shape``).
+            ``MAX_TOP_K``; ``allow_constant``: a boolean, NumPy's too; ``shape``: positive whole
+            numbers), whatever the data; then for bad data (``data``, ``data.shape``).
         """
         if outputs is not None:
             outputs = checked_integer("outputs", outputs, 1, _INT32_MAX)
@@ -536,10 +537,14 @@ def _checked_seed(field: str, seed: object) -> int:
 
 
 def _checked_bool(field: str, value: object) -> bool:
-    """Return ``value`` if it is a bool; a truthy string such as ``"no"`` is refused, not read."""
-    if not isinstance(value, bool):
-        raise InvalidRequestError.single(field, f"must be True or False; got {value!r}")
-    return value
+    """Return ``value`` if it is a boolean (NumPy's too), as a budget's flags read it.
+
+    A truthy string such as ``"no"`` is refused, not read (:func:`boolean_problem`).
+    """
+    problem = boolean_problem(value)
+    if problem is not None:
+        raise InvalidRequestError.single(field, problem)
+    return bool(value)
 
 
 def _checked_shape(field: str, shape: object) -> tuple[int, ...]:
@@ -622,16 +627,9 @@ def budget_model(budget: BudgetLike) -> Budget:
     ------
     InvalidRequestError
         With every violation under ``budget`` (``budget.max_parameters``), a value of the wrong
-        type included.
+        type included, as :class:`Budget` raises it.
     """
-    if isinstance(budget, Budget):
-        return budget
-    try:
-        return Budget.model_validate(budget)
-    except pydantic.ValidationError as error:
-        raise invalid_request_from_pydantic(error, prefix="budget") from None
-    except InvalidRequestError as error:  # the checks across fields
-        raise error.prefixed("budget") from None
+    return budget if isinstance(budget, Budget) else Budget.model_validate(budget)
 
 
 def _task_proto(task: TaskLike) -> advisor_pb2.Task:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from hypothesis import given
@@ -48,6 +49,34 @@ def _violation(document: Any) -> tuple[str, str]:
 
 
 # --- valid documents ------------------------------------------------------------------------
+
+
+def test_numpy_integers_are_read_as_the_ints_they_equal() -> None:
+    # The client is called from NumPy code; a budget took np.int64 where an architecture refused.
+    arch = parse_architecture(
+        _document(
+            representation=np.int64(4),
+            layers=[
+                {"channels": np.int32(8), "pool": np.array([2, 2])},
+                {"channels": 16, "pool": [np.uint8(4), 4]},
+            ],
+            geometry={"permutation": np.arange(64)},
+            padding=[np.array([0, 0]), [0, 0]],
+        )
+    )
+    assert (
+        arch.geometry
+        == parse_architecture(_document(geometry={"permutation": list(range(64))})).geometry
+    )
+    assert all(type(n) is int for n in (arch.representation, *arch.widths, *arch.layers[0].pool))
+
+
+@pytest.mark.parametrize("number", [np.True_, np.float64(4.0)])
+def test_numpy_booleans_and_floats_are_no_counts(number: Any) -> None:
+    assert _violation(_document(representation=number)) == (
+        "representation",
+        "Input should be a valid integer",
+    )
 
 
 def test_defaults_and_derived_properties() -> None:

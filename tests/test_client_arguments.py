@@ -104,6 +104,22 @@ def test_the_largest_message_limit_grpc_holds_is_accepted() -> None:
     AdvisorClient("localhost:1", max_message_bytes=2**31 - 1, retry=RetryPolicy()).close()
 
 
+def test_a_numpy_boolean_is_no_number_in_a_task_or_a_budget(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # pydantic read np.True_ as 1 (a budget's integers) or 1.0 (a weight), where True is refused.
+    servicer, target = fake
+    weighted = {**TASK, "correlations": [{**TASK["correlations"][0], "weight": np.True_}]}
+    with AdvisorClient(target) as client:
+        assert _refused(lambda: client.recommend(TASK, {"max_parameters": np.True_})) == [
+            "budget.max_parameters"
+        ]
+        assert _refused(lambda: client.analyze(weighted, ARCHITECTURE)) == [
+            "task.correlations[0].weight"
+        ]
+    assert not servicer.calls
+
+
 def test_exact_must_be_a_bool_and_progress_callable(fake: tuple[ScriptedAdvisor, str]) -> None:
     servicer, target = fake
     with AdvisorClient(target) as client:
@@ -129,3 +145,17 @@ def test_a_masked_array_is_refused_on_data_not_read_without_its_mask(
         "a masked array with 2 masked value(s), the first in sample 3: the mask is not read"
     )
     assert not servicer.calls
+
+
+def test_a_flag_is_a_boolean_python_s_or_numpy_s(fake: tuple[ScriptedAdvisor, str]) -> None:
+    # A budget's search_dilations read "no" as False; exact refused np.True_, which
+    # search_dilations takes: every flag now reads booleans alike, and only them.
+    servicer, target = fake
+    with AdvisorClient(target) as client:
+        for flag in ("no", "off", 0, 1.0):
+            budget = {**BUDGET, "search_dilations": flag}
+            assert _refused(lambda b=budget: client.recommend(TASK, b)) == [
+                "budget.search_dilations"
+            ]
+        client.analyze(TASK, ARCHITECTURE, exact=np.True_)
+    assert servicer.calls == {"Analyze": 1}

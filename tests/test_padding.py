@@ -154,6 +154,26 @@ def test_padding_is_checked_and_named() -> None:
         assert error.value.violations[0].field == field
 
 
+def test_a_permutation_of_a_padded_input_is_counted_on_the_padded_grid() -> None:
+    # It was told "the input has 16 locations" of a 3x3 input: the padded grid has them.
+    document = {
+        "input": {"shape": [3, 3]},
+        "padding": [[0, 1], [0, 1]],
+        "representation": 2,
+        "layers": [{"channels": 2, "pool": [2, 2]}, {"channels": 2, "pool": [2, 2]}],
+    }
+    with pytest.raises(InvalidRequestError) as error:
+        parse_architecture({**document, "geometry": {"permutation": list(range(9))}})
+    assert [(v.field, v.description) for v in error.value.violations] == [
+        (
+            "geometry.permutation",
+            "has 9 entries, the padded grid has 16 locations (the input 9, padded to 4x4)",
+        )
+    ]
+    padded = parse_architecture({**document, "geometry": {"permutation": list(range(16))}})
+    assert padded.grid == (4, 4)
+
+
 @given(
     size=st.integers(1, 15),
     before=st.integers(0, 3),

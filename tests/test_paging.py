@@ -105,6 +105,30 @@ def test_a_malformed_token_is_refused(token: str) -> None:
     assert [v.field for v in raised.value.violations] == ["budget.page_token"]
 
 
+@pytest.mark.parametrize(
+    "doctor",
+    [
+        lambda token: token[:4] + "!!" + token[4:],
+        lambda token: f" {token} ",
+        lambda token: f"{token}\n",
+        lambda token: token[:4] + "\n" + token[4:],
+        lambda token: token + "=",
+        lambda token: token + "=" * 4,
+    ],
+    ids=["junk", "spaces", "newline", "split", "padding", "more-padding"],
+)
+def test_a_doctored_token_is_refused_not_read_as_the_page(doctor: Any) -> None:
+    # base64 decoding skipped what it could not read, so these gave the original page.
+    first = recommend(TASK, Budget(**OPTIONS, top_k=2))
+    assert first.next_page_token is not None
+    token = doctor(first.next_page_token)
+    assert token != first.next_page_token
+    with pytest.raises(InvalidRequestError) as raised:
+        recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=token))
+    (violation,) = raised.value.violations
+    assert violation.field == "budget.page_token" and "is not a page token" in violation.description
+
+
 def _edited(token: str, offset: int | str) -> str:
     """The token with its offset replaced, as a hand-edited token would be."""
     text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()

@@ -154,6 +154,7 @@ def with_correlation(**changes: Any) -> dict[str, Any]:
         (with_correlation(weight=float("nan")), ["correlations[0].weight"]),
         (with_correlation(weight=float("inf")), ["correlations[0].weight"]),
         (with_correlation(weight=True), ["correlations[0].weight"]),
+        (with_correlation(weight=np.True_), ["correlations[0].weight"]),
         (with_correlation(weight="2"), ["correlations[0].weight"]),
         (
             with_correlation(a={"box": {"start": [0, 0], "stop": [4, 4]}}, b=None),
@@ -478,6 +479,46 @@ def test_outputs_that_are_not_an_integer_are_refused_not_coerced(outputs: Any) -
     assert violation.field == "outputs"
     assert "valid integer" in violation.description
     assert parse_task({**base_document(), "outputs": 3}).outputs == 3
+
+
+def test_numpy_integers_are_read_as_the_ints_they_equal() -> None:
+    # The client is called from NumPy code; a budget took np.int64 where a task refused it.
+    numpy_document = {
+        "input": {"shape": np.array([4, 4]), "channels": np.uint8(3)},
+        "correlations": [
+            {
+                "name": "corner",
+                "a": {"indices": [np.int64(0), np.int32(1)]},
+                "b": {"box": {"start": np.array([2, 2]), "stop": [np.int16(4), 4]}},
+            }
+        ],
+        "outputs": np.int64(3),
+        "arrangement": np.arange(16)[::-1],
+    }
+    task = parse_task(numpy_document)
+    python_document = json.loads(json.dumps(numpy_document, default=lambda a: a.tolist()))
+    assert task == parse_task(python_document)
+    assert task.arrangement is not None
+    assert all(type(n) is int for n in (*task.input.shape, task.outputs, *task.arrangement))
+
+
+@pytest.mark.parametrize("number", [np.True_, np.float64(1.0), np.float32(1.0)])
+def test_numpy_booleans_and_floats_are_no_location_ids(number: Any) -> None:
+    document = with_correlation(a={"indices": [number]})
+    assert fields(document) == ["correlations[0].a.indices[0]"]
+
+
+def test_a_weight_too_large_for_a_float_is_told_so() -> None:
+    # pydantic said "Input should be a valid number" of 10**400, which is one.
+    with pytest.raises(InvalidRequestError) as info:
+        parse_task(with_correlation(weight=10**400))
+    assert [(v.field, v.description) for v in info.value.violations] == [
+        (
+            "correlations[0].weight",
+            "Input should be a finite number; this integer is too large for a float (past about "
+            "1.8e308)",
+        )
+    ]
 
 
 def test_names_that_read_alike_are_one_name() -> None:

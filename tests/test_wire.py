@@ -150,12 +150,6 @@ def test_an_unlimited_budget_cannot_be_sent_silently_limited() -> None:
             ),
             "job.task.geometry.named",
         ),
-        (wire.budget_from_proto, pb.Budget(max_parameters=-1), "job.task.max_parameters"),
-        (
-            wire.budget_from_proto,
-            pb.Budget(max_parameters=1, objective=pb.OBJECTIVE_UNSPECIFIED, geometries=[0]),
-            "job.task.geometries[0]",
-        ),
     ],
 )
 def test_violations_are_placed_under_the_given_field(
@@ -163,6 +157,23 @@ def test_violations_are_placed_under_the_given_field(
 ) -> None:
     with pytest.raises(InvalidRequestError) as error:
         convert(message, "job.task")
+    assert field in [v.field for v in error.value.violations]
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        (pb.Budget(max_parameters=-1), "budget.max_parameters"),
+        (
+            pb.Budget(max_parameters=1, objective=pb.OBJECTIVE_UNSPECIFIED, geometries=[0]),
+            "budget.geometries[0]",
+        ),
+        (pb.Budget(max_parameters=10, min_depth=3, max_depth=2), "budget.max_depth"),
+    ],
+)
+def test_a_budget_s_violations_are_placed_under_budget(message: Message, field: str) -> None:
+    with pytest.raises(InvalidRequestError) as error:
+        wire.budget_from_proto(message)
     assert field in [v.field for v in error.value.violations]
 
 

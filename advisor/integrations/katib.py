@@ -43,14 +43,11 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-import pydantic
-
 from advisor.errors import (
     FieldViolation,
     InvalidRequestError,
     StoppedError,
     did_you_mean,
-    invalid_request_from_pydantic,
 )
 from advisor.integrations.encoding import ArchitectureCodec, FlatValue
 from advisor.integrations.proposals import PAGE_SIZE
@@ -208,8 +205,6 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
         raise InvalidRequestError(violations)
     try:
         budget = Budget(**options)
-    except pydantic.ValidationError as error:
-        raise _budget_error(invalid_request_from_pydantic(error), sources) from None
     except InvalidRequestError as error:
         raise _budget_error(error, sources) from None
     assert task is not None, "a missing or invalid task is a violation above"
@@ -220,9 +215,10 @@ def _budget_error(error: InvalidRequestError, sources: Mapping[str, str]) -> Inv
     """Return ``error`` of the Budget with each violation on the request field of its option."""
     violations = []
     for violation in error.violations:
-        option = violation.field.partition(".")[0].partition("[")[0]
+        path = violation.field.removeprefix("budget.")  # as the Budget names its fields
+        option = path.partition(".")[0].partition("[")[0]
         field = sources.get(option, _SETTINGS_FIELD)
-        violations.append(FieldViolation(field, f"{violation.field}: {violation.description}"))
+        violations.append(FieldViolation(field, f"{path}: {violation.description}"))
     return InvalidRequestError(violations)
 
 

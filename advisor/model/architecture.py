@@ -47,6 +47,7 @@ from advisor.model.mixture import (
     mixture_parameters,
 )
 from advisor.model.parameters import ParameterCount, ParameterModel
+from advisor.model.scalars import StrictWhole
 from advisor.model.schedule import Schedule, check_schedule
 
 __all__ = [
@@ -70,9 +71,8 @@ __all__ = [
 ]
 
 # Strict: a document's `true`, `2.5` or `"2"` is a mistake to report, not a number to coerce.
-_PositiveInt = Annotated[int, Field(strict=True, gt=0)]
-_Int = Annotated[int, Field(strict=True)]
-_Margin = Annotated[int, Field(strict=True, ge=0)]
+_PositiveInt = Annotated[StrictWhole, Field(gt=0)]
+_Margin = Annotated[StrictWhole, Field(ge=0)]
 
 
 class Layer(BaseModel):
@@ -129,7 +129,9 @@ class Architecture(BaseModel):
     @model_validator(mode="after")
     def _check_schedule_and_geometry(self) -> Architecture:
         check_padding(self.input.shape, self.padding)
-        schedule = validate_schedule(self.grid, *self._pools_and_strides(), self.geometry)
+        schedule = validate_schedule(
+            self.grid, *self._pools_and_strides(), self.geometry, self.padding
+        )
         if self.mixture is not None:
             check_mixture(self.mixture, self.geometry, self.widths, schedule)
         self._check_counts()
@@ -273,6 +275,7 @@ def validate_schedule(
     pools: Sequence[Sequence[int]],
     strides: Sequence[Sequence[int] | None] | None = None,
     geometry: Geometry = "contiguous",
+    padding: Padding | None = None,
 ) -> Schedule:
     """Check a pooling schedule and geometry on a grid as :class:`Architecture` does.
 
@@ -286,6 +289,9 @@ def validate_schedule(
     geometry
         The geometry the schedule must fit (its family's
         :meth:`~advisor.model.geometries.GeometryFamily.check`).
+    padding
+        Where the input lies on ``shape`` when ``shape`` is the input padded, else None: kept
+        by the schedule, as :attr:`Architecture.schedule` keeps it.
 
     Returns
     -------
@@ -299,7 +305,7 @@ def validate_schedule(
         Naming ``layers[i].pool`` or ``layers[i].stride`` (with the grid at that layer), or
         ``geometry`` / ``geometry.permutation`` / ``geometry.dilations``.
     """
-    schedule = check_schedule(shape, pools, strides)
+    schedule = check_schedule(shape, pools, strides, padding)
     family_of(geometry).check(geometry, schedule)
     return schedule
 

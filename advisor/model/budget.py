@@ -8,19 +8,24 @@ its field, rather than failing in the encoder.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Final, Literal, TypeAlias
 
+import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
+from advisor.model.scalars import boolean_problem, finite_number, is_boolean, numpy_integer
 
 __all__ = [
     "AllowedFamily",
@@ -123,19 +128,21 @@ k locations passes one value of k per channel, so a 16x16 global max pool throws
 what the layers below computed."""
 
 
-def _numeric(value: Any, kind: str, expected: str) -> Any:
-    """Refuse a boolean or a text where a budget takes a number, as the task's fields do.
-
-    Left to pydantic's lax mode, ``top_k: true`` read as 1 and ``max_parameters: "3"`` as 3;
-    a whole float (``2e5``) stays accepted, as Python callers write budgets that way.
-    """
-    if isinstance(value, bool | str):
-        raise PydanticCustomError(kind, f"Input should be {expected}")
-    return value
-
-
 def _whole(value: Any) -> Any:
-    return _numeric(value, "int_type", "a valid integer")
+    """Refuse a boolean (Python's or NumPy's) or a text where a budget takes a whole number.
+
+    Left to pydantic's lax mode, ``top_k: true`` and ``np.True_`` read as 1 and
+    ``max_parameters: "3"`` as 3, as the task's fields never do; a whole float (``2e5``) stays
+    accepted, as Python callers write budgets that way. A whole float and a NumPy integer are
+    handed on as the ``int`` they equal, so one past the field's range is refused by its bound
+    ("less than or equal to ..."): pydantic says "Unable to parse input string as an integer"
+    of ``1e300`` or ``np.uint64(2**64 - 1)``, which are no strings.
+    """
+    if is_boolean(value) or isinstance(value, str):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    if isinstance(value, float | np.floating) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return numpy_integer(value)
 
 
 def scaled_parameters(max_parameters: int, scale: float) -> int:
@@ -161,7 +168,14 @@ def seed_problem(seed: int) -> str | None:
 
 
 class Budget(BaseModel):
-    """The search request's options (docs/FORMATS.md §5)."""
+    """The search request's options (docs/FORMATS.md §5).
+
+    Built in Python (``Budget(max_parameters=200_000)``) or from a mapping
+    (``Budget.model_validate(...)``), it raises :class:`~advisor.errors.InvalidRequestError`
+    naming each offending field as the search and the service do (``budget.top_k``), never
+    pydantic's own error: a budget is what a library caller writes by hand, the one request
+    part not read from a document (:func:`~advisor.model.task.parse_task`).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
@@ -278,12 +292,21 @@ class Budget(BaseModel):
     )
     @classmethod
     def _an_integer(cls, value: Any) -> Any:
-        return _numeric(value, "int_type", "a valid integer")
+        return _whole(value)
 
     @field_validator("time_limit_seconds", "log2_rank_target", mode="before")
     @classmethod
     def _a_number(cls, value: Any) -> Any:
-        return _numeric(value, "float_type", "a valid number")
+        return finite_number(value)
+
+    @field_validator("search_dilations", mode="before")
+    @classmethod
+    def _a_boolean(cls, value: Any) -> bool:
+        # pydantic reads "no", "off", 0 and 1.0 as booleans; a NumPy boolean is one.
+        problem = boolean_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return bool(value)
 
     @field_validator("seed")
     @classmethod
@@ -345,6 +368,21 @@ class Budget(BaseModel):
         if violations:
             raise InvalidRequestError([FieldViolation(path, text) for path, text in violations])
         return self
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _only_invalid_request_errors(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler
+    ) -> Budget:
+        # Every refusal, pydantic's and the checks across fields, on budget.<field>. Defined
+        # after _consistent: pydantic applies model validators in order, so this one wraps it.
+        try:
+            budget: Budget = handler(data)
+        except ValidationError as error:
+            raise invalid_request_from_pydantic(error, prefix="budget", model=cls) from None
+        except InvalidRequestError as error:
+            raise error.prefixed("budget") from None
+        return budget
 
     def _representation_range(self) -> list[tuple[str, str]]:
         """Refuse an M range the caller set that holds no width a practical profile may take.

@@ -32,9 +32,10 @@ from typing import Annotated, Any, ClassVar, Final, Literal, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag
 
 from advisor.errors import InvalidRequestError
+from advisor.model.scalars import StrictWhole
 from advisor.model.schedule import Schedule, grid_text
 
 __all__ = [
@@ -50,7 +51,6 @@ __all__ = [
     "validate_permutation",
 ]
 
-_Int = Annotated[int, Field(strict=True)]
 _Ids: TypeAlias = npt.NDArray[np.intp]
 
 NamedGeometry: TypeAlias = Literal["contiguous", "mirror", "interleaved"]
@@ -68,7 +68,7 @@ class PermutationGeometry(BaseModel):
 
     KEY: ClassVar[str] = "permutation"
 
-    permutation: tuple[_Int, ...]
+    permutation: tuple[StrictWhole, ...]
 
 
 class DilationGeometry(BaseModel):
@@ -82,7 +82,7 @@ class DilationGeometry(BaseModel):
 
     KEY: ClassVar[str] = "dilations"
 
-    dilations: tuple[_Int, ...]
+    dilations: tuple[StrictWhole, ...]
 
 
 _KEYED: Final = (PermutationGeometry, DilationGeometry)
@@ -208,7 +208,8 @@ class Permutation:
         return isinstance(geometry, PermutationGeometry)
 
     def check(self, geometry: Geometry, schedule: Schedule) -> None:
-        validate_permutation(_permutation(geometry).permutation, schedule.num_locations)
+        permutation = _permutation(geometry).permutation
+        validate_permutation(permutation, schedule.num_locations, schedule.locations_text())
 
     def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
         permutation = _permutation(geometry).permutation
@@ -288,9 +289,14 @@ def applies_to(geometry: Geometry, schedule: Schedule) -> bool:
 
 
 def validate_permutation(
-    permutation: Sequence[int] | npt.NDArray[np.integer[Any]], size: int
+    permutation: Sequence[int] | npt.NDArray[np.integer[Any]],
+    size: int,
+    locations: str | None = None,
 ) -> None:
     """Check that ``permutation`` is a permutation of ``range(size)``.
+
+    ``locations`` says what holds the ``size`` locations, where a wrong length is refused
+    (:meth:`Schedule.locations_text`); by default "the input has ``size`` locations".
 
     Raises
     ------
@@ -299,9 +305,8 @@ def validate_permutation(
     """
     path = "geometry.permutation"
     if len(permutation) != size:
-        raise InvalidRequestError.single(
-            path, f"has {len(permutation)} entries, the input has {size} locations"
-        )
+        held = locations or f"the input has {size} locations"
+        raise InvalidRequestError.single(path, f"has {len(permutation)} entries, {held}")
     values = np.asarray(permutation)
     if values.dtype.kind in "iu" and np.array_equal(np.sort(values), np.arange(size)):
         return

@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, TypeAlias
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from advisor.errors import InvalidRequestError
+from advisor.model.scalars import StrictWhole
 
 __all__ = [
     "MAX_LOCATIONS",
@@ -51,20 +52,15 @@ per-location arrays while they are validated, so an absurd shape must be refused
 is built; the service enforces its own, lower limit (docs/SERVICE.md)."""
 
 
-_Whole: TypeAlias = Annotated[int, Field(strict=True)]
-"""A size written as a whole number: ``true`` or ``16.0`` is refused, not read as 1 or 16 (as a
-region's location ids are)."""
-
-
 class InputSpec(BaseModel):
     """Shape of the input (``[N]``, ``[H, W]`` or ``[D, H, W]``) and its channel count."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    shape: tuple[_Whole, ...] = Field(
+    shape: tuple[StrictWhole, ...] = Field(
         description="[N], [H, W] or [D, H, W]; locations are numbered row-major."
     )
-    channels: _Whole = Field(default=1, gt=0, description="Input channels (e.g. 3 for RGB).")
+    channels: StrictWhole = Field(default=1, gt=0, description="Input channels (e.g. 3 for RGB).")
 
     @field_validator("shape")
     @classmethod

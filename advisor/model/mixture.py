@@ -29,6 +29,7 @@ from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.compute import COUNT_LIMIT, multiply_adds
 from advisor.model.geometries import Geometry, family_of
 from advisor.model.parameters import ParameterModel
+from advisor.model.scalars import StrictWhole
 from advisor.model.schedule import Schedule
 
 __all__ = [
@@ -48,7 +49,7 @@ __all__ = [
 MAX_MEMBERS = 8
 """Most member networks in a mixture, the architecture's own included."""
 
-_PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+_PositiveInt = Annotated[StrictWhole, Field(gt=0)]
 _Labels = npt.NDArray[np.intp]
 
 
@@ -67,7 +68,7 @@ class Mixture(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     members: tuple[MixtureMember, ...] = Field(min_length=1, max_length=MAX_MEMBERS - 1)
-    mixing: tuple[Annotated[int, Field(strict=True)], ...] = ()
+    mixing: tuple[StrictWhole, ...] = ()
 
 
 def member_geometries(geometry: Geometry, mixture: Mixture) -> list[Geometry]:

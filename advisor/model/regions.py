@@ -43,6 +43,7 @@ from pydantic import (
 
 from advisor.errors import InvalidRequestError, did_you_mean, unknown_name
 from advisor.model.packed import PackedIds
+from advisor.model.scalars import StrictWhole
 
 __all__ = [
     "REGION_PRESETS",
@@ -76,7 +77,7 @@ displacement, or A's mirror image about a line across one axis (advisor.model.ma
 
 # Strict: a document's `true`, `2.5` or `"2"` is a mistake to report, not a location to coerce.
 # Bounded to int64 so ids and coordinates convert to numpy arrays (larger ones are off any grid).
-_Int = Annotated[int, Field(strict=True, ge=-(2**63), lt=2**63)]
+_Int = Annotated[StrictWhole, Field(ge=-(2**63), lt=2**63)]
 _Str = Annotated[str, Field(strict=True)]
 
 IN_MASK, OUT_OF_MASK = "#", "."

@@ -79,6 +79,25 @@ class Schedule:
         """Locations of the input grid."""
         return math.prod(self.grids[0])
 
+    def locations_text(self) -> str:
+        """Say how many locations the first grid has, for a message about numbering them.
+
+        Where the input is padded, the grid is the padded one, and a count of "the input's"
+        locations would be untrue: ``the padded grid has 16 locations (the input 9, padded to
+        4x4)``.
+        """
+        size = self.num_locations
+        margins = self.padding or ()
+        if not any(before or after for before, after in margins):
+            return f"the input has {size} locations"
+        shape = [
+            n - before - after for n, (before, after) in zip(self.grids[0], margins, strict=True)
+        ]
+        return (
+            f"the padded grid has {size} locations (the input {math.prod(shape)}, padded to "
+            f"{grid_text(self.grids[0])})"
+        )
+
     @property
     def steps(self) -> tuple[_Grid, ...]:
         """Per layer, the window step per axis: the stride if given, else the pool."""
@@ -97,8 +116,12 @@ def check_schedule(
     shape: Sequence[int],
     pools: Sequence[Sequence[int]],
     strides: Sequence[Sequence[int] | None] | None = None,
+    padding: Padding | None = None,
 ) -> Schedule:
     """Check a schedule on a grid against the rules of the module docstring.
+
+    ``shape`` is the grid pooled: the padded one when ``padding`` is given, which the schedule
+    keeps (:attr:`Schedule.padding`).
 
     Raises
     ------
@@ -133,7 +156,7 @@ def check_schedule(
             f"{grid_text(grids[-1])} grid: the grid at this layer is {grid_text(grids[-2])} "
             f"(global pool {list(grids[-2])})",
         )
-    return Schedule(tuple(grids), pool_tuples, stride_tuples)
+    return Schedule(tuple(grids), pool_tuples, stride_tuples, padding)
 
 
 def grid_text(grid: Sequence[int]) -> str:

@@ -31,7 +31,15 @@ from typing import Annotated, Any
 
 import numpy as np
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from advisor.errors import (
     FieldViolation,
@@ -53,6 +61,7 @@ from advisor.model.regions import (
     region_preset_infos,
     resolve_region,
 )
+from advisor.model.scalars import StrictWhole, finite_number
 
 __all__ = [
     "Correlation",
@@ -78,8 +87,11 @@ class Correlation(BaseModel):
     name: Annotated[str, Field(strict=True)]
     a: Region
     b: Region | None = None
-    # Strict rejects `true` and strings; the task loader reads YAML's 1e-3 as a number.
-    weight: Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)] = 1.0
+    # Strict rejects `true` and strings, finite_number NumPy's booleans (which strict takes as
+    # 1.0); the task loader reads YAML's 1e-3 as a number.
+    weight: Annotated[
+        float, BeforeValidator(finite_number), Field(strict=True, gt=0, allow_inf_nan=False)
+    ] = 1.0
     relation: RelationKind | None = Field(
         default=None,
         description="How b relates to a, where the regions read both ways (a pair of equal "
@@ -117,14 +129,14 @@ class Task(BaseModel):
     input: InputSpec
     correlations: list[Correlation] = Field(default_factory=list)
     preset: Annotated[str, Field(strict=True)] | None = None
-    outputs: Annotated[int, Field(strict=True)] | None = Field(
+    outputs: StrictWhole | None = Field(
         default=None,
         gt=0,
         description="The task's classes (network outputs); a search uses them unless its "
         "budget names outputs.",
     )
 
-    arrangement: tuple[Annotated[int, Field(strict=True)], ...] | None = Field(
+    arrangement: tuple[StrictWhole, ...] | None = Field(
         default=None,
         description="A permutation of the locations the data suits (position p of the arranged "
         "grid holds location arrangement[p]; `advisor infer`); the search adds the "

@@ -21,9 +21,8 @@ import re
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
-import pydantic
 
-from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import InvalidRequestError
 from advisor.infer.graph import DependenceGraph, check_graph
 from advisor.infer.report import InferenceReport, InferredCorrelation
 from advisor.model.architecture import (
@@ -134,14 +133,17 @@ def architecture_from_proto(
         raise error.prefixed(field) from None
 
 
-def budget_from_proto(message: advisor_pb2.Budget, field: str = "budget") -> Budget:
-    """Build a :class:`Budget` from its message (paths under ``field`` on error)."""
+def budget_from_proto(message: advisor_pb2.Budget) -> Budget:
+    """Build a :class:`Budget` from its message (paths under ``budget`` on error).
+
+    The Budget names its own fields so (``budget.top_k``); an enum value no label has is
+    refused here, and placed there too.
+    """
     try:
-        return Budget.model_validate(_budget_document(message))
-    except pydantic.ValidationError as error:
-        raise invalid_request_from_pydantic(error, prefix=field) from None
+        document = _budget_document(message)
     except InvalidRequestError as error:
-        raise error.prefixed(field) from None
+        raise error.prefixed("budget") from None
+    return Budget.model_validate(document)
 
 
 def _input_document(message: advisor_pb2.InputSpec) -> _Document:

@@ -43,8 +43,28 @@ def _request_digest(task: Task, budget: Budget) -> str:
 
 def next_page_token(task: Task, budget: Budget, offset: int) -> str:
     """Return the token of the page of the ranking (``task``, ``budget``) starting at ``offset``."""
-    text = f"{offset}:{_request_digest(task, budget)}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return _encoded(f"{offset}:{_request_digest(task, budget)}".encode())
+
+
+def _encoded(data: bytes) -> str:
+    """Return ``data`` as a token writes it: URL-safe base64 without its ``=`` padding."""
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _decoded(token: str) -> str | None:
+    """Return the text ``token`` encodes, or None when no search could have written it.
+
+    Strictly: base64 decoding skips characters outside its alphabet and reads padding however
+    long, so a token with junk in it (``!!`` in the middle, surrounding spaces or newlines) or
+    extra ``=`` read as the original page. Only characters of the alphabet are read, and the
+    bytes must encode back to the very token.
+    """
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = base64.b64decode(padded, altchars=b"-_", validate=True)
+        return data.decode() if _encoded(data) == token else None
+    except (ValueError, binascii.Error, UnicodeDecodeError):  # non-ASCII text, bad padding
+        return None
 
 
 def page_offset(task: Task, budget: Budget) -> int:
@@ -60,11 +80,10 @@ def page_offset(task: Task, budget: Budget) -> int:
     if token is None:
         return 0
     try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        offset_text, digest = text.split(":")
+        offset_text, digest = (_decoded(token) or "").split(":")
         # Only the digits a search writes: int() also reads "+3", " 3" and other scripts' digits.
         offset = int(offset_text) if offset_text.isascii() and offset_text.isdigit() else 0
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not one offset and one digest
         offset = 0
     if offset <= 0:  # no page a search wrote starts before its second design
         raise InvalidRequestError.single(

@@ -1,0 +1,70 @@
+"""How a request's number and flag fields read NumPy's scalars: as the Python values they equal.
+
+The client is called from NumPy code, so a count may arrive as ``np.int64(3)`` and a flag as
+``np.True_``. Left to pydantic, a number field reads ``np.True_`` as 1 (lax integers, and floats
+even when strict, take anything with ``__index__`` or ``__float__``), where Python's ``True`` is
+refused; a strict integer field (a task's or an architecture's) refuses ``np.int64``, which a
+budget's lax one takes; and a flag field reads ``"no"``, ``"off"``, 0 or 1.0 as booleans. These
+validators make every field read alike: a NumPy integer is the ``int`` it equals, a boolean
+(Python's or NumPy's) is never a number, and nothing else is a boolean. The one rule serves the
+budget, the task, the architecture and the client's own arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeAlias, TypeGuard
+
+import numpy as np
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+
+__all__ = ["StrictWhole", "boolean_problem", "finite_number", "is_boolean", "numpy_integer"]
+
+
+def is_boolean(value: object) -> TypeGuard[bool | np.bool_]:
+    """Return whether ``value`` is a boolean, Python's or NumPy's (which is no ``int``)."""
+    return isinstance(value, bool | np.bool_)
+
+
+def boolean_problem(value: object) -> str | None:
+    """Return why ``value`` is refused where a flag is taken, or None for a boolean.
+
+    Only a boolean is one: ``"no"``, ``"false"``, 0 or 1.0 are not read as one, since a caller
+    who wrote them may have meant something else (``bool("no")`` is True).
+    """
+    return None if is_boolean(value) else f"must be True or False; got {value!r}"
+
+
+def numpy_integer(value: Any) -> Any:
+    """Before-validator of an integer field: a NumPy integer as the ``int`` it equals.
+
+    Anything else is left to the field: a strict one refuses floats, texts and booleans,
+    ``np.True_`` included (NumPy's boolean is no ``np.integer``).
+    """
+    return int(value) if isinstance(value, np.integer) else value
+
+
+def finite_number(value: Any) -> Any:
+    """Before-validator of a float field: refuse a boolean or a text, and an integer past floats.
+
+    pydantic reads ``np.True_`` as 1.0 even in a strict field, and a lax one reads ``"3"``; of
+    an integer too large for a float (``10**400``) it says "Input should be a valid number",
+    which it is: the refusal says what is wrong with it.
+    """
+    if is_boolean(value) or isinstance(value, str):
+        raise PydanticCustomError("float_type", "Input should be a valid number")
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            raise PydanticCustomError(
+                "finite_number",
+                "Input should be a finite number; this integer is too large for a float (past "
+                "about 1.8e308)",
+            ) from None
+    return value
+
+
+StrictWhole: TypeAlias = Annotated[int, BeforeValidator(numpy_integer), Field(strict=True)]
+"""An integer field of a document: an ``int`` or a NumPy integer; a float (even ``2.0``), a text
+or a boolean is a mistake to report, not a number to coerce."""

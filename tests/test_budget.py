@@ -1,0 +1,60 @@
+"""How a budget reads its fields, built in Python or from a mapping (docs/FORMATS.md §5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.budget import Budget
+
+
+@pytest.mark.parametrize("flag", ["no", "off", "false", "true", 0, 1, 1.0, None])
+def test_search_dilations_takes_only_a_boolean(flag: Any) -> None:
+    # pydantic read "no", "off", "false" and 0 as False, 1.0 as True.
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget(max_parameters=1000, search_dilations=flag)
+    assert raised.value.violations == (
+        FieldViolation("budget.search_dilations", f"must be True or False; got {flag!r}"),
+    )
+
+
+@pytest.mark.parametrize("flag", [True, False, np.True_, np.False_])
+def test_search_dilations_takes_python_and_numpy_booleans(flag: Any) -> None:
+    budget = Budget(max_parameters=1000, search_dilations=flag)
+    assert budget.search_dilations is bool(flag)
+
+
+@pytest.mark.parametrize("number", [1e300, np.float64(1e19), np.uint64(2**64 - 1), 2**64])
+def test_a_whole_number_past_its_field_is_refused_by_its_bound(number: Any) -> None:
+    # pydantic said "Unable to parse input string as an integer" of 1e300 and np.uint64, which
+    # are no strings.
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget(max_parameters=number)
+    assert raised.value.violations == (
+        FieldViolation(
+            "budget.max_parameters", "Input should be less than or equal to 9223372036854775807"
+        ),
+    )
+
+
+@pytest.mark.parametrize("number", [np.float32(2e5), np.int16(20_000), np.uint64(200_000)])
+def test_numpy_whole_numbers_are_the_ints_they_equal(number: Any) -> None:
+    budget = Budget(max_parameters=number, top_k=np.int8(3))
+    assert (budget.max_parameters, budget.top_k) == (int(number), 3)
+    assert type(budget.max_parameters) is int
+
+
+@pytest.mark.parametrize("field", ["time_limit_seconds", "log2_rank_target"])
+def test_an_integer_too_large_for_a_float_is_told_so(field: str) -> None:
+    # pydantic said "Input should be a valid number" of 10**400, which is one.
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget.model_validate({"max_parameters": 1000, field: 10**400})
+    ((at, description),) = [(v.field, v.description) for v in raised.value.violations]
+    assert at == f"budget.{field}"
+    assert description == (
+        "Input should be a finite number; this integer is too large for a float (past about "
+        "1.8e308)"
+    )
