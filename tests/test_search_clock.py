@@ -6,18 +6,11 @@ import pytest
 
 from advisor.search.clock import SearchClock
 from advisor.stopping import StopSignal
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import ManualClock
 
 
 def test_a_deadline_brought_forward_keeps_time_for_fewer_recommendations() -> None:
-    clock = _Clock()
+    clock = ManualClock(0.0)
     caller = StopSignal(100.0, clock=clock)
     search = SearchClock(caller, top_k=5)
     search.measure(1.0)  # each build: 1 s, so the best one keeps 3 s
@@ -32,6 +25,6 @@ def test_a_deadline_brought_forward_keeps_time_for_fewer_recommendations() -> No
 
 
 def test_without_a_deadline_every_recommendation_is_kept_time_for() -> None:
-    search = SearchClock(StopSignal(clock=_Clock()), top_k=5)
+    search = SearchClock(StopSignal(clock=ManualClock(0.0)), top_k=5)
     search.measure(1.0)
     assert search.others == 4 and search.window() == float("inf")

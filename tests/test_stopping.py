@@ -7,14 +7,7 @@ import math
 import pytest
 
 from advisor.stopping import StopSignal
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import ManualClock
 
 
 def test_a_signal_without_a_deadline_runs_until_cancelled() -> None:
@@ -26,7 +19,7 @@ def test_a_signal_without_a_deadline_runs_until_cancelled() -> None:
 
 
 def test_the_deadline_is_absolute_on_the_signals_clock() -> None:
-    clock = _Clock()
+    clock = ManualClock()
     signal = StopSignal.after(2.0, clock=clock)
     assert signal.deadline == 102.0
     clock.now = 101.5
@@ -36,7 +29,7 @@ def test_the_deadline_is_absolute_on_the_signals_clock() -> None:
 
 
 def test_a_limited_signal_stops_at_the_earlier_deadline_and_with_its_parent() -> None:
-    clock = _Clock()
+    clock = ManualClock()
     parent = StopSignal.after(10.0, clock=clock)
     sooner, later, unlimited = parent.limited(1.0), parent.limited(20.0), parent.limited(None)
     assert (sooner.deadline, later.deadline, unlimited.deadline) == (101.0, 110.0, 110.0)
@@ -47,7 +40,7 @@ def test_a_limited_signal_stops_at_the_earlier_deadline_and_with_its_parent() ->
 
 
 def test_an_earlier_signal_runs_ahead_of_its_parent_as_the_parent_moves() -> None:
-    clock = _Clock()
+    clock = ManualClock()
     parent = StopSignal(clock=clock)
     ahead = parent.earlier(0.5)
     assert ahead.deadline is None
@@ -58,7 +51,7 @@ def test_an_earlier_signal_runs_ahead_of_its_parent_as_the_parent_moves() -> Non
 
 
 def test_a_share_keeps_its_share_of_the_time_as_the_parent_moves() -> None:
-    clock = _Clock()
+    clock = ManualClock()
     parent = StopSignal(clock=clock)
     three_quarters = parent.share(0.75)
     assert three_quarters.deadline is None and three_quarters.remaining() == math.inf
@@ -75,7 +68,7 @@ def test_a_share_keeps_its_share_of_the_time_as_the_parent_moves() -> None:
 
 
 def test_a_share_of_a_limited_signal_is_measured_from_its_creation() -> None:
-    clock = _Clock()
+    clock = ManualClock()
     parent = StopSignal.after(8.0, clock=clock)
     clock.now = 104.0
     half = parent.share(0.5)
@@ -85,7 +78,7 @@ def test_a_share_of_a_limited_signal_is_measured_from_its_creation() -> None:
 
 
 def test_bringing_a_deadline_forward_never_extends_it() -> None:
-    clock = _Clock()
+    clock = ManualClock()
     signal = StopSignal(105.0, clock=clock)
     signal.bring_forward(108.0)
     assert signal.deadline == 105.0
