@@ -80,6 +80,17 @@ def test_gitignore_lists_no_tracked_file() -> None:
     assert ignored == []
 
 
+def test_no_tracked_file_holds_a_merge_conflict_marker() -> None:
+    # git grep: a marker line that a merge left in a doc or a source file is never meant.
+    found = subprocess.run(
+        ["git", "grep", "-n", "-I", "-E", "^(<{7} |={7}$|>{7} )"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert found.returncode == 1, found.stdout  # 1: no line matched
+
+
 def _imported_modules(statement: str) -> list[str]:
     """Return every module a fresh interpreter imports to run ``statement`` (-X importtime)."""
     result = subprocess.run(
