@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from advisor.errors import InvalidRequestError
 from advisor.export.document import architecture_yaml, recommendation_document, torch_module
 from advisor.geometry.layouts import input_permutation, pooling_structure
 from advisor.model.architecture import Architecture, Layer, PermutationGeometry, parse_architecture
@@ -177,3 +178,12 @@ def test_a_missing_torch_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delitem(sys.modules, "advisor.export.torch_net", raising=False)
     with pytest.raises(ModuleNotFoundError, match=r"optional 'torch' extra"):
         torch_module(_architectures()[0])
+
+
+def test_a_pooling_the_export_has_not_is_refused_naming_it() -> None:
+    architecture = parse_architecture(
+        {"input": {"shape": [4]}, "representation": 2, "layers": [{"channels": 2, "pool": [4]}]}
+    )
+    with pytest.raises(InvalidRequestError) as raised:
+        torch_module(architecture, pooling="sum")  # type: ignore[arg-type]
+    assert [v.field for v in raised.value.violations] == ["pooling"]

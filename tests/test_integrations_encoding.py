@@ -10,7 +10,7 @@ from advisor import Budget, load_task, parse_architecture, parse_task
 from advisor.errors import InvalidRequestError
 from advisor.integrations.encoding import ArchitectureCodec, permutation_id
 from advisor.integrations.learning import coupling_features, rerank
-from advisor.integrations.space import ArchitectureSpace
+from advisor.integrations.space import ArchitectureSpace, flat_budget
 from advisor.model.architecture import Architecture
 from advisor.model.grid import InputSpec
 from advisor.search.recommend import recommend, sample_architectures
@@ -229,3 +229,27 @@ def test_reranking_follows_the_correlation_the_values_reward() -> None:
 def _inversions(values: list[float]) -> int:
     """Count the pairs in increasing order (0: sorted best first)."""
     return sum(a < b for i, a in enumerate(values) for b in values[i + 1 :])
+
+
+def test_a_mixture_is_refused_by_the_encoding_and_by_the_integrations_budgets() -> None:
+    # Encoded before, it lost its second tree: a trial trained another, smaller design.
+    mixture = parse_architecture(
+        {
+            "input": {"shape": [16]},
+            "representation": 4,
+            "layers": [{"channels": 4, "pool": [2]}] * 4,
+            "geometry": {"dilations": [1, 2, 4, 8]},
+            "mixture": {
+                "members": [{"geometry": {"dilations": [2, 1, 8, 4]}, "channels": [4] * 4}],
+                "mixing": [2],
+            },
+        }
+    )
+    with pytest.raises(InvalidRequestError) as raised:
+        ArchitectureCodec(mixture.input).encode(mixture)
+    assert [v.field for v in raised.value.violations] == ["mixture"]
+    with pytest.raises(InvalidRequestError) as raised:
+        flat_budget(Budget(max_parameters=30_000, geometries=["mirror", "mixture"]))
+    assert [v.field for v in raised.value.violations] == ["budget.geometries"]
+    plain = Budget(max_parameters=30_000, geometries=["mirror"])
+    assert flat_budget(plain) is plain

@@ -9,8 +9,9 @@ the recommended pooling geometry realised as a fixed gather of the input locatio
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from advisor.errors import InvalidRequestError
 from advisor.model.architecture import Architecture, architecture_document
 
 if TYPE_CHECKING:
@@ -65,9 +66,15 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn
 
     Raises
     ------
+    InvalidRequestError
+        On ``pooling`` when it is not ``"max"`` or ``"avg"``.
     ModuleNotFoundError
         When PyTorch is not installed; the message names the extra that provides it.
     """
+    if pooling not in get_args(PoolingKind):
+        raise InvalidRequestError.single(
+            "pooling", f"must be one of {', '.join(get_args(PoolingKind))}; got {pooling!r}"
+        )
     try:
         from advisor.export.torch_mixture import MixtureNet
         from advisor.export.torch_net import ConvNet

@@ -143,10 +143,14 @@ class ArchitectureCodec:
         ------
         InvalidRequestError
             On ``input``, ``outputs`` or ``representation_kernel`` when they differ from the
-            codec's, on ``layers[i].stride`` (overlapping windows) and on ``family`` (see the
-            module docstring).
+            codec's, on ``layers[i].stride`` (overlapping windows), on ``mixture`` and on
+            ``family`` (see the module docstring).
         """
         self._check_fixed(architecture)
+        if architecture.mixture is not None:
+            raise InvalidRequestError.single(
+                "mixture", "the flat encoding has no mixtures (it would drop all but one tree)"
+            )
         for level, layer in enumerate(architecture.layers):
             if layer.stride is not None:
                 raise InvalidRequestError.single(

@@ -48,7 +48,7 @@ from advisor.integrations.encoding import (
 )
 from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking
-from advisor.integrations.space import ArchitectureSpace
+from advisor.integrations.space import ArchitectureSpace, flat_budget
 from advisor.model.architecture import Architecture
 from advisor.model.results import Recommendation
 
@@ -180,7 +180,7 @@ def enqueue_recommendations(
     InvalidRequestError
         Naming ``task``, ``budget`` or ``k`` (a whole number, at least 0), before any search.
     """
-    task, budget = task_model(task), budget_model(budget)
+    task, budget = task_model(task), flat_budget(budget_model(budget))
     designs = fetch_ranking(task, budget, checked_integer("k", k, 0), source)
     space = ArchitectureSpace.for_search(task, budget, designs)
     for design, params in zip(designs, _encoded(space, designs), strict=True):
@@ -234,7 +234,7 @@ class AdvisorSampler(BaseSampler):
         seed: int | None = None,
         learn: bool = False,
     ) -> None:
-        self._task, self._budget = task_model(task), budget_model(budget)
+        self._task, self._budget = task_model(task), flat_budget(budget_model(budget))
         self._count = (
             self._budget.top_k if proposals is None else checked_integer("proposals", proposals, 0)
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from advisor.errors import InvalidRequestError
 from advisor.integrations.encoding import (
     GEOMETRY,
     REPRESENTATION,
@@ -34,7 +35,7 @@ from advisor.model.task import Task
 from advisor.search.candidates import deepest_schedule, friendly_paddings, window_schedules
 from advisor.search.profiles import ProfileRules, practical_profiles
 
-__all__ = ["ArchitectureSpace"]
+__all__ = ["ArchitectureSpace", "flat_budget"]
 
 _NAMED_GEOMETRIES = ("contiguous", "mirror", "interleaved")
 
@@ -123,3 +124,23 @@ def _widths_within_budget(
 def _merged(base: Sequence[str], extra: Sequence[str]) -> tuple[str, ...]:
     """Return ``base`` then the values of ``extra`` it lacks, in first-seen order."""
     return tuple(dict.fromkeys([*base, *extra]))
+
+
+def flat_budget(budget: Budget) -> Budget:
+    """Return ``budget`` if its designs have a flat encoding; refuse one that names mixtures.
+
+    A mixture (two trees summed, :class:`~advisor.model.architecture.Mixture`) has no flat
+    parameters: a trial given one would train its first tree alone under the mixture's rank.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``budget.geometries`` when it names ``mixture``.
+    """
+    if budget.geometries is not None and "mixture" in budget.geometries:
+        raise InvalidRequestError.single(
+            "budget.geometries",
+            "names mixture, which the flat encoding of the AutoML integrations cannot express "
+            "(a trial would run the first tree alone); leave it out",
+        )
+    return budget

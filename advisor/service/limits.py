@@ -100,7 +100,10 @@ class RequestLimits(BaseModel):
         default=64, gt=0, description="Analyze with exact: any width, M included."
     )
     max_exact_log2_size: float = Field(
-        default=16.0, gt=0, description="Analyze with exact: (|A| + |B|) log2 M per correlation."
+        default=16.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Analyze with exact: (|A| + |B|) log2 M per correlation.",
     )
     # Past the ranking, each design of a Katib sequence is sampled and scored (a few ms), and a
     # space smaller than asked is only found out after about 50 draws per design asked (~10 s

@@ -147,6 +147,9 @@ def test_a_bad_setting_the_file_gave_is_named_as_the_files_key(tmp_path: Path) -
         (("--limit", "max_time_limit_seconds=1e10"), "limits.max_time_limit_seconds"),
         (("--limit", "max_message_bytes=3000000000"), "limits.max_message_bytes"),
         (("--grace", "1e300"), "grace_seconds"),
+        # Infinite, it reached the worker processes as JSON null and they failed to start.
+        (("--limit", "max_exact_log2_size=inf"), "limits.max_exact_log2_size"),
+        (("--limit", "max_exact_log2_size=1e309"), "limits.max_exact_log2_size"),
     ],
 )
 def test_a_setting_past_what_grpc_can_hold_is_refused_naming_it(
