@@ -253,3 +253,18 @@ def test_a_mixture_is_refused_by_the_encoding_and_by_the_integrations_budgets() 
     assert [v.field for v in raised.value.violations] == ["budget.geometries"]
     plain = Budget(max_parameters=30_000, geometries=["mirror"])
     assert flat_budget(plain) is plain
+
+
+def test_a_permutation_family_with_a_colon_round_trips_and_the_reserved_word_is_refused() -> None:
+    document = {
+        "input": {"shape": [4]},
+        "representation": 2,
+        "layers": [{"channels": 2, "pool": [2]}, {"channels": 2, "pool": [2]}],
+        "geometry": {"permutation": [2, 0, 3, 1]},
+    }
+    codec = ArchitectureCodec(InputSpec(shape=(4,)))
+    colon = parse_architecture({**document, "family": "data:arranged"})
+    assert codec.decode(codec.encode(colon)) == colon
+    with pytest.raises(InvalidRequestError) as raised:
+        codec.encode(parse_architecture({**document, "family": "permutation"}))
+    assert [v.field for v in raised.value.violations] == ["family"]

@@ -125,6 +125,12 @@ class ArchitectureCodec:
         """Return the ``geometry`` parameter of ``architecture`` (see the module docstring)."""
         geometry = architecture.geometry
         if isinstance(geometry, PermutationGeometry):
+            if architecture.family == _PERMUTATION_FAMILY:
+                raise InvalidRequestError.single(
+                    "family",
+                    f"{_PERMUTATION_FAMILY!r} is the flat encoding's word for a permutation "
+                    "without a family; name it otherwise",
+                )
             family = architecture.family or _PERMUTATION_FAMILY
             return f"{family}:{self.remember(geometry.permutation)}"
         if architecture.family is not None:
@@ -258,8 +264,8 @@ class ArchitectureCodec:
                 return {"dilations": [int(d) for d in order.split("-")]}, None
             except ValueError:
                 pass
-        kind, _, detail = token.partition(":")
-        if detail:
+        kind, colon, detail = token.rpartition(":")  # a family may hold ":"; an id does not
+        if colon and detail:
             permutation = self.permutations.get(detail)
             if permutation is None:
                 raise InvalidRequestError.single(
