@@ -152,8 +152,7 @@ def _constant_violations(graph: DependenceGraph, n: int) -> list[FieldViolation]
         return []
     if (i := _first((constant < 0) | (constant >= n))) is not None:
         return [FieldViolation(f"constant[{i}]", f"{constant[i]} must lie in 0..{n - 1}")]
-    seen = np.zeros(n, dtype=np.int64)
-    np.add.at(seen, constant, 1)
+    seen = np.bincount(constant, minlength=n)
     if (i := _first(seen[constant] > 1)) is not None:
         later = int(np.flatnonzero(constant == constant[i])[1])
         return [FieldViolation(f"constant[{later}]", f"repeats location {constant[i]}")]

@@ -36,7 +36,7 @@ from advisor.model.geometries import (
     family_of,
     validate_permutation,
 )
-from advisor.model.grid import InputSpec, Padding, check_padding, padded_shape
+from advisor.model.grid import InputSpec, Padding, adds_margins, check_padding, padded_shape
 from advisor.model.mixture import (
     Mixture,
     MixtureMember,
@@ -172,8 +172,8 @@ class Architecture(BaseModel):
 
     @property
     def padded(self) -> bool:
-        """Whether the input gets margins (a ``padding`` of zeros adds none)."""
-        return self.padding is not None and any(any(margins) for margins in self.padding)
+        """Whether the input gets margins (:func:`~advisor.model.grid.adds_margins`)."""
+        return adds_margins(self.padding)
 
     @property
     def grid(self) -> tuple[int, ...]:

@@ -24,6 +24,7 @@ __all__ = [
     "ChannelAxis",
     "InputSpec",
     "Padding",
+    "adds_margins",
     "channel_axis",
     "channel_axis_hint",
     "check_padding",
@@ -139,6 +140,11 @@ def channel_axis_hint(shape: Sequence[int]) -> str | None:
         f"if the axis of {found.size} locations holds colour channels, give the shape "
         f"{found.grid} and channels {found.size}: the shape lists locations only"
     )
+
+
+def adds_margins(padding: Padding | None) -> bool:
+    """Return whether ``padding`` adds any location (one of zeros, as files may hold, adds none)."""
+    return padding is not None and any(before or after for before, after in padding)
 
 
 def padded_shape(shape: Sequence[int], padding: Padding | None) -> tuple[int, ...]:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.grid import Padding
+from advisor.model.grid import Padding, adds_margins
 
 __all__ = ["Schedule", "check_schedule", "grid_text"]
 
@@ -87,11 +87,11 @@ class Schedule:
         4x4)``.
         """
         size = self.num_locations
-        margins = self.padding or ()
-        if not any(before or after for before, after in margins):
+        if self.padding is None or not adds_margins(self.padding):
             return f"the input has {size} locations"
         shape = [
-            n - before - after for n, (before, after) in zip(self.grids[0], margins, strict=True)
+            n - before - after
+            for n, (before, after) in zip(self.grids[0], self.padding, strict=True)
         ]
         return (
             f"the padded grid has {size} locations (the input {math.prod(shape)}, padded to "
