@@ -15,7 +15,8 @@ from advisor.stopping import StopSignal
 def test_the_work_stops_a_margin_before_the_call_deadline(timeout: float, margin: float) -> None:
     signal = call_stop_signal(ThreadContext(timeout), StopSignal())
     remaining = signal.remaining()
-    assert timeout - margin - 0.05 < remaining <= timeout - margin
+    # The bound that matters is the upper one; the lower leaves a loaded machine a second.
+    assert timeout - margin - 1.0 < remaining <= timeout - margin
 
 
 def test_a_call_without_a_deadline_has_none_and_its_end_stops_the_work() -> None:
