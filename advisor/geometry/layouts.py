@@ -82,7 +82,13 @@ def geometry_structure(
     ``positions`` (default: computed afresh) gives each level's contiguous window positions; a
     caller building many trees passes one :class:`WindowPositions` to all of them.
     """
-    gathers = family_of(geometry).gathers(geometry, schedule)
+    return _structure(schedule, family_of(geometry).gathers(geometry, schedule), positions)
+
+
+def _structure(
+    schedule: Schedule, gathers: Sequence[_Ids | None], positions: WindowPositions | None
+) -> PoolingStructure:
+    """Pool every level of ``schedule``: its contiguous windows through each level's gather."""
     at = positions or _window_positions
     windows = []
     for grid, pool, step, gather in zip(
@@ -106,7 +112,7 @@ def geometry_permutation(
     if all(gather is None for gather in gathers[1:]):
         first = gathers[0]
         return np.arange(schedule.num_locations, dtype=np.intp) if first is None else first
-    return _layout(schedule, geometry_structure(geometry, schedule, positions))
+    return _layout(schedule, _structure(schedule, gathers, positions))
 
 
 def pooling_tree(arch: Architecture) -> PoolingTree:
