@@ -47,6 +47,7 @@ from tests.support.scripted import ScriptedAdvisor, scripted_server
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("advisor")
 CLI_DOC = Path(__file__).resolve().parent.parent / "docs" / "CLI.md"
+EXAMPLES = CLI_DOC.parent.parent / "examples"
 TASK = {
     "input": {"shape": [4, 4]},
     "correlations": [
@@ -194,6 +195,35 @@ def test_a_saved_result_feeds_analyze_by_rank(
     )
     ranks = [r["rank"] for r in recommendations]
     assert line == f"advisor: error: --rank: {saved} holds the ranks {ranks}"
+
+
+@pytest.mark.parametrize(
+    ("recommendations", "expected"),
+    [
+        (5, "architecture.recommendations: must be a list of recommendations, got int"),
+        ({"rank": 1}, "architecture.recommendations: must be a list of recommendations, got dict"),
+        ([], "architecture.recommendations: a recommend result with no recommendation"),
+        ([{"rank": True}], "--rank: {saved} holds the ranks [True]"),
+        ([{"rank": 1.0}], "--rank: {saved} holds the ranks [1.0]"),
+    ],
+)
+def test_a_hand_edited_result_is_refused_on_what_is_wrong_with_it(
+    tmp_path: Path, recommendations: Any, expected: str
+) -> None:
+    """A result's ``recommendations`` that are no list were called "no recommendation", and
+    ``rank: true`` or ``rank: 1.0`` was taken for ``--rank 1`` (``True == 1.0 == 1`` in Python),
+    where a rank, a count, is an integer (docs/FORMATS.md): each is told what it is."""
+    architecture = yaml.safe_load((EXAMPLES / "architectures" / "permutation.yaml").read_text())
+    if isinstance(recommendations, list):
+        recommendations = [{**r, "architecture": architecture} for r in recommendations]
+    saved = tmp_path / "result.yaml"
+    saved.write_text(yaml.safe_dump({"recommendations": recommendations}))
+    task = tmp_path / "task.yaml"
+    task.write_text("input: {shape: [4, 4]}\npreset: symmetry\n")
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", saved, "--rank", "1"), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == "advisor: error: " + expected.format(saved=saved)
 
 
 def test_rank_with_an_architecture_file_is_refused(

@@ -326,6 +326,36 @@ def test_recommend_saves_the_task_it_searched_and_analyze_confirms_the_figures_o
     assert task.read_text() == "input: {shape: [8, 8]}\npreset: local\n"
 
 
+def test_a_refused_search_saves_no_task_and_keeps_the_one_saved_before(tmp_path: Path) -> None:
+    """``--save-task`` writes the task searched, so a search the server refuses (here a budget
+    no net fits) writes none: the file a successful run saved beside its result is kept, not
+    replaced by a task no result belongs to. A path that cannot be written is still refused
+    before the data is read."""
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    saved = tmp_path / "searched.yaml"
+    saved.write_text("kept\n")
+    refused = advisor("recommend", task, "--data", data, "--budget", "10", "--save-task", saved)
+    line = assert_one_error_line(refused, ExitCode.INVALID_ARGUMENT)
+    assert line.startswith("advisor: error: --budget: "), line
+    assert saved.read_text() == "kept\n"
+    fresh = tmp_path / "fresh.yaml"
+    advisor("recommend", task, "--data", data, "--budget", "10", "--save-task", fresh)
+    assert not fresh.exists()
+    nowhere = tmp_path / "missing" / "task.yaml"
+    line = assert_one_error_line(
+        advisor("recommend", task, "--data", data, "--budget", "20000", "--save-task", nowhere),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line.startswith(f"advisor: error: --save-task: {nowhere}: "), line
+    directory = assert_one_error_line(
+        advisor("recommend", task, "--data", data, "--budget", "20000", "--save-task", tmp_path),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert directory.startswith(f"advisor: error: --save-task: {tmp_path}: "), directory
+
+
 def _saved(tmp_path: Path, name: str, values: np.ndarray) -> Path:
     """``values`` saved as ``name`` (``.npy``, or ``.npz`` under the name ``data``)."""
     path = tmp_path / name

@@ -521,6 +521,19 @@ def test_a_weight_too_large_for_a_float_is_told_so() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "weight", [float("nan"), float("inf"), -float("inf"), np.float64("nan"), np.float32("-inf")]
+)
+def test_a_weight_that_is_no_finite_number_is_told_so(weight: float) -> None:
+    """NaN and -inf were told "Input should be greater than 0", which sent the user looking for
+    a sign (``weight: .nan`` in a YAML file): any non-finite weight is told what it is."""
+    with pytest.raises(InvalidRequestError) as info:
+        parse_task(with_correlation(weight=weight))
+    assert [(v.field, v.description) for v in info.value.violations] == [
+        ("correlations[0].weight", "Input should be a finite number")
+    ]
+
+
 def test_names_that_read_alike_are_one_name() -> None:
     document = base_document()
     document["correlations"][0]["name"] = "\u00e9"

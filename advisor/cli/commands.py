@@ -25,7 +25,7 @@ from advisor_client.errors import (
 )
 
 from advisor.cli.format import render_analysis, render_presets, render_search_result
-from advisor.cli.infer import arranged_task, infer
+from advisor.cli.infer import arranged_task, infer, save_searched_task
 from advisor.cli.options import (
     BUDGET_OPTIONS,
     CONNECTION_OPTIONS,
@@ -134,14 +134,13 @@ def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         for field, value in given.items()
         if value is not None
     }
+    task = arranged_task(advisor, args)
     bar = progress_bar_for(sys.stderr)
     with bar or contextlib.nullcontext():
         result = advisor.recommend(
-            arranged_task(advisor, args),
-            budget,
-            progress=None if bar is None else bar.update,
-            timeout=args.timeout,
+            task, budget, progress=None if bar is None else bar.update, timeout=args.timeout
         )
+    save_searched_task(task, args)
     return render_search_result(result, args.format)
 
 

@@ -28,7 +28,7 @@ from advisor.model.documents import read_document
 from advisor.model.grid import channel_axis
 from advisor.model.task import Task, parse_task
 
-__all__ = ["arranged_task", "infer", "render_report"]
+__all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
 
 
 def _graph(
@@ -100,7 +100,7 @@ def _write_task(
     form: str = "yaml",
 ) -> None:
     """Write ``task`` to ``path`` as ``form``; refuse (on ``option``) a path that is an input."""
-    _refuse_overwriting(option, path, inputs)
+    _check_writable(option, path, inputs)
     try:
         Path(path).write_text(_task_text(task_file(task), form), encoding="utf-8")
     except OSError as error:
@@ -119,8 +119,21 @@ def _task_text(document: dict[str, Any], form: str) -> str:
 def _check_output(args: argparse.Namespace) -> None:
     """Refuse an ``--output`` that is the DATA or ``--labels`` file, before anything is read."""
     if args.output is not None:
-        _refuse_overwriting(
-            "--output", args.output, (("DATA", args.data), ("--labels", args.labels))
+        _check_writable("--output", args.output, (("DATA", args.data), ("--labels", args.labels)))
+
+
+def _check_writable(option: str, path: Path, inputs: Sequence[tuple[str, Path | None]]) -> None:
+    """Refuse (on ``option``) a task path that is one of the ``inputs``, a directory, or in none.
+
+    Checked before the work whose task is written there, so a mistyped path is told at once,
+    not after a search or an inference the failed write would then throw away.
+    """
+    _refuse_overwriting(option, path, inputs)
+    if Path(path).is_dir():
+        raise InvalidRequestError.single(option, f"{path}: is a directory")
+    if not Path(path).parent.is_dir():
+        raise InvalidRequestError.single(
+            option, f"{path}: no directory {Path(path).parent} to write it in"
         )
 
 
@@ -153,7 +166,8 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
 
     The parts of the inference ``--from-data`` names (default: its correlations, and its
     arrangement when the inference carries it) are added to the file's task
-    (:func:`advisor.infer.combine.with_data`).
+    (:func:`advisor.infer.combine.with_data`). A ``--save-task`` path is checked here, before
+    the data is read, and written by :func:`save_searched_task` once the search succeeded.
     """
     if args.data is None:
         given = {
@@ -169,6 +183,8 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
         if needing:
             raise InvalidRequestError(needing)
         return str(args.task)
+    if args.save_task is not None:
+        _check_writable("--save-task", args.save_task, _save_task_inputs(args))
     parts = args.from_data or DATA_PARTS
     try:  # the description must hold on its own before the data is read against its grid
         document: dict[str, Any] = dict(read_document(args.task, "task"))
@@ -192,10 +208,26 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
         task = parse_task(with_data(document, report, parts))
     except InvalidRequestError as error:
         raise error.prefixed("task") from None
-    if args.save_task is not None:
-        inputs = (("TASK", Path(args.task)), ("--data", args.data))
-        _write_task(task, args.save_task, "--save-task", inputs)
     return task
+
+
+def save_searched_task(task: Task | str, args: argparse.Namespace) -> None:
+    """Write ``recommend``'s searched ``task`` to ``--save-task``, if given, after the search.
+
+    Only a search that returned has a task searched: written before it, a search the server
+    refused (a budget no net fits, a limit) left a task no result belongs to, and replaced the
+    one a successful run had saved beside its result. ``--save-task`` needs ``--data``, so a
+    path is only given with the :class:`Task` :func:`arranged_task` built.
+    """
+    if args.save_task is None:
+        return
+    assert isinstance(task, Task), "--save-task is refused without --data"
+    _write_task(task, args.save_task, "--save-task", _save_task_inputs(args))
+
+
+def _save_task_inputs(args: argparse.Namespace) -> tuple[tuple[str, Path | None], ...]:
+    """Return the files ``--save-task`` may not overwrite: the task and the data it came from."""
+    return (("TASK", Path(args.task)), ("--data", args.data))
 
 
 def render_report(graph: DependenceGraph, report: InferenceReport) -> str:

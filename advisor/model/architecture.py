@@ -394,15 +394,23 @@ def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Map
             )
         return document
     recommendations = document["recommendations"]
-    if not isinstance(recommendations, list) or not recommendations:
+    if not isinstance(recommendations, list):
+        raise InvalidRequestError.single(
+            "architecture.recommendations",
+            f"must be a list of recommendations, got {type(recommendations).__name__}",
+        )
+    if not recommendations:
         raise InvalidRequestError.single(
             "architecture.recommendations", "a recommend result with no recommendation"
         )
     ranks = [r.get("rank") if isinstance(r, Mapping) else None for r in recommendations]
+    # A rank is a count, an integer: `rank: true` or `rank: 1.0` is not rank 1, which
+    # `rank in ranks` would take it for (True == 1.0 == 1).
+    whole = [r if type(r) is int else None for r in ranks]
     if rank is None:
         index = 0
-    elif rank in ranks:
-        index = ranks.index(rank)
+    elif rank in whole:
+        index = whole.index(rank)
     else:
         raise InvalidRequestError.single("rank", f"{os.fspath(path)} holds the ranks {ranks}")
     chosen = recommendations[index]

@@ -12,6 +12,7 @@ budget, the task, the architecture and the client's own arguments.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, TypeAlias, TypeGuard
 
 import numpy as np
@@ -45,14 +46,17 @@ def numpy_integer(value: Any) -> Any:
 
 
 def finite_number(value: Any) -> Any:
-    """Before-validator of a float field: refuse a boolean or a text, and an integer past floats.
+    """Before-validator of a float field: refuse a boolean, a text, NaN, infinities, huge integers.
 
     pydantic reads ``np.True_`` as 1.0 even in a strict field, and a lax one reads ``"3"``; of
     an integer too large for a float (``10**400``) it says "Input should be a valid number",
-    which it is: the refusal says what is wrong with it.
+    which it is, and of NaN or -inf in a field that must be positive "Input should be greater
+    than 0" (its bound is checked before finiteness): each refusal says what is wrong.
     """
     if is_boolean(value) or isinstance(value, str):
         raise PydanticCustomError("float_type", "Input should be a valid number")
+    if isinstance(value, float | np.floating) and not math.isfinite(value):
+        raise PydanticCustomError("finite_number", "Input should be a finite number")
     if isinstance(value, int):
         try:
             float(value)
