@@ -91,22 +91,38 @@ def test_bad_data_is_one_error_naming_the_problem(
     assert words in str(error.value)
 
 
-@pytest.mark.parametrize("dense_features", [8192, 1], ids=["exact", "sketch"])
-def test_the_graph_and_task_do_not_depend_on_the_data_s_units(dense_features: int) -> None:
-    # The variance overflowed on x * 1e160 (a RuntimeWarning, then "64 location(s) never vary")
-    # and fell under an absolute floor on x * 1e-13: the same data in other units.
+def _smooth_grid() -> np.ndarray:
+    """400 samples of an 8 x 8 grid whose neighbours depend, location (3, 3) constant at 7."""
     rng = np.random.default_rng(5)
     values = rng.standard_normal((400, 8, 8))
     values[:, 1:] += values[:, :-1]
     values[:, :, 1:] += 0.5 * values[:, :, :-1]
-    values[:, 3, 3] = 7.0  # a constant location stays one at every scale
+    values[:, 3, 3] = 7.0
+    return values
+
+
+def _unwarned_graph(values: np.ndarray, dense_features: int) -> DependenceGraph:
+    """The graph of ``values`` (constant locations allowed); a RuntimeWarning fails the test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return dependence_graph(
+            data_from_array(values), allow_constant=True, dense_features=dense_features
+        )
+
+
+@pytest.mark.parametrize("dense_features", [8192, 1], ids=["exact", "sketch"])
+def test_the_graph_and_task_do_not_depend_on_the_data_s_units(dense_features: int) -> None:
+    # The variance overflowed on x * 1e160 (a RuntimeWarning, then "64 location(s) never vary")
+    # and fell under an absolute floor on x * 1e-13: the same data in other units. Values of
+    # both signs up to the float64 maximum overflowed the deviation from the first sample
+    # ("23 location(s) never vary"), and subnormal ones (x * 1e-310) 1 / spread (a crash).
+    values = _smooth_grid()
+    largest = np.finfo(np.float64).max
     graphs, tasks = [], []
-    for scale in (1.0, 1e160, 1e-13):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            graph = dependence_graph(
-                data_from_array(values * scale), allow_constant=True, dense_features=dense_features
-            )
+    to_largest = values / np.abs(values).max() * largest
+    assert to_largest.min() < -1e308 < 1e308 < to_largest.max() == largest
+    for scaled in (values, values * 1e160, values * 1e-13, to_largest, values * 1e-310):
+        graph = _unwarned_graph(scaled, dense_features)
         graphs.append(graph)
         tasks.append(infer_task(graph).task)
     for graph, task in zip(graphs[1:], tasks[1:], strict=True):
@@ -116,6 +132,34 @@ def test_the_graph_and_task_do_not_depend_on_the_data_s_units(dense_features: in
         np.testing.assert_allclose(graph.weights, graphs[0].weights, rtol=1e-5)
         assert task == tasks[0]
     assert tasks[0] is not None
+
+
+@pytest.mark.parametrize("dense_features", [8192, 1], ids=["exact", "sketch"])
+def test_values_near_the_float64_maximum_beside_small_ones_keep_their_correlations(
+    dense_features: int,
+) -> None:
+    # The even columns' locations reach -1.8e308 and +1.8e308, the odd ones' stay near 1 but
+    # location 1 holds ±1.7e308 on a few samples, which location 3 follows.
+    values = _smooth_grid()
+    largest = np.finfo(np.float64).max
+    extreme = values.copy()
+    extreme[:, :, ::2] = values[:, :, ::2] / np.abs(values[:, :, ::2]).max(axis=0) * largest
+    extreme[::40, 0, 1] = np.resize([1.7e308, -1.7e308], 10)
+    extreme[:, 0, 3] += extreme[:, 0, 1] * 2.0**-1000
+    assert extreme.min() < -1e308 < 1e308 < extreme.max() == largest
+    graph = _unwarned_graph(extreme, dense_features)
+    assert graph.constant == (27,)
+    # The correlations of each location's values over its largest: squares that stay finite.
+    flat = np.delete(extreme.reshape(400, 64), 27, axis=1)
+    expected = np.abs(np.corrcoef((flat / np.abs(flat).max(axis=0)).T))
+    kept = np.delete(np.arange(64), 27)
+    index = {location: i for i, location in enumerate(kept.tolist())}
+    rows = [index[row] for row in graph.rows.tolist()]
+    cols = [index[col] for col in graph.cols.tolist()]
+    np.testing.assert_allclose(graph.weights, expected[rows, cols], rtol=1e-5, atol=1e-6)
+    (followed,) = graph.weights[(graph.rows == 1) & (graph.cols == 3)]
+    assert followed > 0.99
+    assert infer_task(graph).task is not None
 
 
 def test_chunks_that_deviate_more_and_more_give_the_whole_sample_s_correlations(

@@ -158,3 +158,29 @@ def test_a_nan_in_a_csv_of_numbers_is_still_refused(tmp_path: Path) -> None:
     path.write_text("0\n1\nnan\n1\n")
     with pytest.raises(InvalidRequestError, match="sample 2's label is nan"):
         read_labels(path, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("1\ncat\n2\n", "line 2 holds the name 'cat' among numbers (line 1: '1')"),
+        ("cat\n\n 1.0 \ndog\n", "line 3 holds the number '1.0' among names (line 1: 'cat')"),
+        ("label\n0\n1\n", "line 2 holds the number '0' among names (line 1: 'label')"),
+        ("0.5\nnan\nx\n", "line 3 holds the name 'x' among numbers (line 1: '0.5')"),
+    ],
+    ids=["name-among-numbers", "number-among-names", "header", "checks-kept"],
+)
+def test_a_csv_mixing_numbers_and_names_is_refused_naming_the_first_odd_one(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    # Read as names, '1' and '1.0' were two classes and a 'nan' or '0.5' among names no error:
+    # which the file means is unclear, so it is refused rather than read either way.
+    path = tmp_path / "labels.csv"
+    path.write_text(text)
+    with pytest.raises(InvalidRequestError) as raised:
+        read_labels(path, 3)
+    (violation,) = raised.value.violations
+    assert violation.field == "labels"
+    assert violation.description == (
+        f"{path}: {problem}: a CSV's labels must be all numbers or all names"
+    )

@@ -233,6 +233,13 @@ def _refused_by_both(
             },
             [f"{SETTINGS_FIELD}[0].value.input"],
         ),
+        (
+            {
+                "task": base64.b64encode(b"outputs: 5\npreset: symmetry\n").decode(),
+                "max_parameters": "1000",
+            },
+            [f"{SETTINGS_FIELD}[0].value.outputs"],
+        ),
     ],
 )
 def test_bad_settings_are_invalid_argument_naming_each_field(
@@ -348,6 +355,25 @@ def test_a_task_document_as_base64_yaml() -> None:
     assert search.budget.channel_choices == sorted(WIDTHS)
     assert search.budget.max_depth == 3
     assert search.budget.outputs == 10
+
+
+def _with_task_outputs(outputs: int) -> api_pb2.Experiment:
+    """The golden experiment (output_sizes [10]) with a task document stating ``outputs``."""
+    document = f"outputs: {outputs}\npreset: symmetry\n".encode()
+    return _experiment(task=base64.b64encode(document).decode(), max_parameters="50000")
+
+
+def test_a_task_documents_outputs_must_agree_with_the_output_sizes() -> None:
+    # Otherwise the budget's outputs (from output_sizes) would silently win over the document's.
+    search = read_experiment(_with_task_outputs(10))
+    assert (search.task.outputs, search.budget.outputs) == (10, 10)
+    with pytest.raises(InvalidRequestError) as raised:
+        read_experiment(_with_task_outputs(5))
+    (violation,) = raised.value.violations
+    assert violation.field == f"{SETTINGS_FIELD}[0].value.outputs"
+    assert violation.description == (
+        "5 differs from experiment.spec.nas_config.graph_config.output_sizes [10]"
+    )
 
 
 def test_serve_with_a_katib_port_answers_katibs_health_check() -> None:

@@ -196,14 +196,15 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     A ``.npz`` holds one array, or one named ``labels``. The labels are classes — integers
     (``1.0`` is ``1``), strings or booleans — since their distinct values are the task's
     ``outputs``: a NaN would be one more class, and a regression target as many as its values.
-    A ``.csv``'s labels are numbers when every one reads as a number, else names as written
-    (``cat``, ``true``).
+    A ``.csv``'s labels are numbers when every one reads as a number, names as written
+    (``cat``, ``true``) when none does; a mix is refused (see :func:`_csv_labels`).
 
     Raises
     ------
     InvalidRequestError
         On ``labels``: unreadable, not one value per sample, a NaN, infinite or fractional
-        label (the first is named), or fewer than two classes.
+        label (the first is named), a CSV mixing numbers and names (the first odd one is
+        named), or fewer than two classes.
     """
     file = Path(path)
     _check_size(file, _file_size(file, "labels"), MAX_PARSED_BYTES, "labels")
@@ -360,16 +361,44 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
 
 
 def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
-    """Read a CSV file of labels: numbers when every label reads as one, else the names.
+    """Read a CSV file of labels: all numbers, or all names.
 
     Names (``cat``, ``true``) are classes as written, whitespace around them aside; numbers are
-    checked as classes by the caller (a NaN or a fraction is no class).
+    checked as classes by the caller (a NaN or a fraction is no class). A file mixing the two is
+    refused, naming the first label whose kind differs from the first label's: read as names,
+    ``1`` and ``1.0`` would be two classes and a ``nan`` or ``0.5`` no error; read as numbers,
+    the names could not be. Which one the file means is unclear (a header line, a stray value).
     """
-    rows = [[cell.strip() for cell in cells] for _, cells in _csv_lines(file, "labels")]
-    try:
+    rows: list[list[str]] = []
+    first: tuple[int, str, bool] | None = None
+    for number, cells in _csv_lines(file, "labels"):
+        row = [cell.strip() for cell in cells]
+        for cell in row:
+            numeric = _reads_as_number(cell)
+            if first is None:
+                first = (number, cell, numeric)
+            elif numeric != first[2]:
+                kind, among = ("number", "names") if numeric else ("name", "numbers")
+                raise InvalidRequestError.single(
+                    "labels",
+                    f"{file}: line {number} holds the {kind} {cell!r} among {among} "
+                    f"(line {first[0]}: {first[1]!r}): a CSV's labels must be all numbers or all "
+                    "names",
+                )
+        rows.append(row)
+    assert first is not None, "_csv_lines refuses a file without rows"
+    if first[2]:
         return np.asarray([[float(cell) for cell in row] for row in rows], dtype=np.float64)
+    return np.asarray(rows, dtype=np.str_)
+
+
+def _reads_as_number(text: str) -> bool:
+    """Whether ``text`` reads as ``float`` reads it (``nan`` too: the caller refuses it)."""
+    try:
+        float(text)
     except ValueError:
-        return np.asarray(rows, dtype=np.str_)
+        return False
+    return True
 
 
 def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:

@@ -61,13 +61,25 @@ _Ints = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class _Moments:
-    """Per-feature mean and 1/spread (0 for a constant feature, which then contributes 0)."""
+    """Per-feature standardization, in units of the feature's largest deviation.
 
-    mean: _Floats
+    A value ``x`` standardizes to ``((x/2 - half_shift) / half_unit - offset) * inverse_spread``
+    (see :func:`_moments`): ``half_shift`` is half the first sample's value, ``half_unit`` half
+    the largest deviation from it (1 where there is none), ``offset`` and ``1 / inverse_spread``
+    the mean and spread in those units (``inverse_spread`` 0 for a constant feature, which then
+    contributes 0). No step leaves the float64 range: halves of values up to the float64
+    maximum differ by at most that maximum, the deviations in units are within [-1, 1], and a
+    varying feature's spread in units is at least ``1 / sqrt(2 samples)``.
+    """
+
+    half_shift: _Floats
+    half_unit: _Floats
+    offset: _Floats
     inverse_spread: _Floats
 
     def standardize(self, values: _Floats) -> npt.NDArray[np.float32]:
-        return ((values - self.mean) * self.inverse_spread).astype(np.float32)
+        deviation = (values * 0.5 - self.half_shift) / self.half_unit
+        return ((deviation - self.offset) * self.inverse_spread).astype(np.float32)
 
 
 def dependence_graph(
@@ -145,21 +157,25 @@ def _moments(
     """Stream the means and spreads (and the sketch); refuse non-finite values with their position.
 
     The sums are kept in units of each feature's largest deviation from the first sample seen so
-    far (``unit``; the sums are rescaled when a later chunk deviates more, as LAPACK's scaled sum
-    of squares is), so no square overflows or underflows: the moments of ``x * 1e160`` or
-    ``x * 1e-13`` are those of ``x``, scaled. A feature is constant when its spread is under
-    :data:`_CONSTANT_SPREAD` of its mean's magnitude, a floor relative to the feature's own
-    scale (a feature whose values are all equal has a spread of exactly 0).
+    far (the sums are rescaled when a later chunk deviates more, as LAPACK's scaled sum of
+    squares is), so no square overflows or underflows: the moments of ``x * 1e160``,
+    ``x * 1e-13`` or subnormal ``x * 1e-310`` are those of ``x``, scaled. The deviations are
+    taken between halves of the values, and the unit kept as a half (``half_unit``): two values
+    of opposite sign near the float64 maximum differ by more than it, their halves do not
+    (halving is exact but for values under 4.5e-308, which lose their last bit). A feature is
+    constant when its spread is under :data:`_CONSTANT_SPREAD` of its mean's magnitude, a floor
+    relative to the feature's own scale (a feature whose values are all equal has a spread of
+    exactly 0).
 
     With ``sketch_dim``, the same pass projects the samples on ``sketch_dim`` Gaussian
     directions (entries of variance ``1/sketch_dim``, so the sketch's Gram matrix estimates the
-    samples'): it accumulates ``R U`` and ``R 1``, ``U = (X - shift) / unit``, and centres and
-    scales afterwards, ``Y = (R U - (R 1) m^T) / s`` with ``m`` and ``s`` the mean and spread of
-    ``U``.
+    samples'): it accumulates ``R U`` and ``R 1``, ``U = (X/2 - half_shift) / half_unit``, and
+    centres and scales afterwards, ``Y = (R U - (R 1) m^T) / s`` with ``m`` and ``s`` the mean
+    and spread of ``U``.
     """
     rng = np.random.default_rng(seed)
-    shift: _Floats | None = None
-    unit = np.zeros(data.features)
+    half_shift: _Floats | None = None
+    half_unit = np.zeros(data.features)
     total = np.zeros(data.features)
     squares = np.zeros(data.features)
     projected = np.zeros((sketch_dim or 0, data.features))
@@ -175,38 +191,41 @@ def _moments(
                 f"sample {start + sample}, {where} is {chunk[sample, feature]}: every value must "
                 "be a finite number (nothing is dropped; clean or remove that sample)",
             )
-        if shift is None:
-            shift = chunk[0].copy()
-        centred = chunk - shift
+        centred = chunk * 0.5
+        if half_shift is None:
+            half_shift = centred[0].copy()
+        centred -= half_shift
         largest = np.abs(centred).max(axis=0)
-        grown = largest > unit
+        grown = largest > half_unit
         if grown.any():
             ratio = np.ones(data.features)
-            ratio[grown] = unit[grown] / largest[grown]
+            ratio[grown] = half_unit[grown] / largest[grown]
             total *= ratio
             squares *= ratio**2
             projected *= ratio
-            unit = np.maximum(unit, largest)
-        scaled = centred / np.where(unit > 0, unit, 1.0)
+            half_unit = np.maximum(half_unit, largest)
+        scaled = centred / np.where(half_unit > 0, half_unit, 1.0)
         total += scaled.sum(axis=0)
         squares += np.einsum("ij,ij->j", scaled, scaled)
         if sketch_dim:
             directions = rng.standard_normal((sketch_dim, len(chunk))) / np.sqrt(sketch_dim)
             projected += directions.astype(np.float32) @ scaled.astype(np.float32)
             weights += directions.sum(axis=1)
-    assert shift is not None
+    assert half_shift is not None
     mean_offset = total / data.samples
     spread_in_units = np.sqrt(np.maximum(squares / data.samples - mean_offset**2, 0.0))
-    mean = shift + mean_offset * unit
-    spread = spread_in_units * unit
-    varying = spread > _CONSTANT_SPREAD * np.abs(mean)
+    # Half the mean and the spread: the mean lies between the values, and the spread is at most
+    # the largest deviation from the mean, so neither half overflows.
+    varying = spread_in_units * half_unit > _CONSTANT_SPREAD * np.abs(
+        half_shift + mean_offset * half_unit
+    )
     inverse = np.zeros(data.features)
-    inverse[varying] = 1.0 / spread[varying]
-    moments = _Moments(mean, inverse)
+    inverse[varying] = 1.0 / spread_in_units[varying]
+    moments = _Moments(half_shift, np.where(half_unit > 0, half_unit, 1.0), mean_offset, inverse)
     if not sketch_dim:
         return moments, None
     projected -= np.outer(weights, mean_offset)
-    projected *= inverse * unit
+    projected *= inverse
     return moments, projected.astype(np.float32)
 
 

@@ -12,9 +12,10 @@ search as follows (docs/INTEGRATIONS.md has a sample Experiment):
   an int range) are the widths the designs may use (``channel_choices``); an experiment without
   one is refused;
 - ``algorithm.algorithm_settings``: ``task`` (a task preset name, or a task document as base64
-  YAML whose ``input``, if given, must match ``input_sizes``), ``max_parameters`` (required),
-  ``objective`` (weighted or maximin), ``time_limit`` (seconds for the whole call, at most
-  :data:`MAX_TIME_LIMIT` to stay under Katib's 60 s call timeout), ``seed``.
+  YAML whose ``input`` and ``outputs``, if given, must match ``input_sizes`` and
+  ``output_sizes``), ``max_parameters`` (required), ``objective`` (weighted or maximin),
+  ``time_limit`` (seconds for the whole call, at most :data:`MAX_TIME_LIMIT` to stay under
+  Katib's 60 s call timeout), ``seed``.
 
 Every problem is one :class:`~advisor.errors.FieldViolation` naming the request field
 (``experiment.spec.algorithm.algorithm_settings[1].value``, ...).
@@ -154,7 +155,8 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     graph = experiment.spec.nas_config.graph_config
     input_document = _input_document(list(graph.input_sizes), violations)
     outputs = list(graph.output_sizes)
-    if len(outputs) != 1 or outputs[0] <= 0:
+    output_count = outputs[0] if len(outputs) == 1 and outputs[0] > 0 else None
+    if output_count is None:
         violations.append(
             FieldViolation(f"{_GRAPH_FIELD}.output_sizes", f"must be [Y], Y > 0; got {outputs}")
         )
@@ -168,11 +170,11 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     if "task" not in settings:
         violations.append(FieldViolation(_SETTINGS_FIELD, "needs the setting 'task'"))
     elif input_document is not None:
-        task = _task(*settings["task"], input_document, violations)
+        task = _task(*settings["task"], input_document, output_count, violations)
     options: dict[str, Any] = {
         "max_depth": graph.num_layers if graph.num_layers > 0 else None,
         "channel_choices": widths,
-        "outputs": outputs[0] if len(outputs) == 1 and outputs[0] > 0 else None,
+        "outputs": output_count,
         "time_limit_seconds": DEFAULT_TIME_LIMIT,
     }
     # The request field each Budget option comes from, to name it when the Budget refuses it.
@@ -360,9 +362,18 @@ def _settings(
 
 
 def _task(
-    index: int, value: str, input_document: dict[str, Any], violations: list[FieldViolation]
+    index: int,
+    value: str,
+    input_document: dict[str, Any],
+    output_count: int | None,
+    violations: list[FieldViolation],
 ) -> Task | None:
-    """Read the ``task`` setting: a task preset name, or a base64 YAML task document."""
+    """Read the ``task`` setting: a task preset name, or a base64 YAML task document.
+
+    The document's ``input`` and ``outputs``, if given, must equal the graph_config's
+    ``input_sizes`` and ``output_sizes`` (``output_count``, None when they are refused): the
+    search would otherwise use the graph_config's and silently drop the document's.
+    """
     field = f"{_SETTINGS_FIELD}[{index}].value"
     presets = [p.name for p in list_presets() if p.kind == "task"]
     if value in presets:
@@ -396,10 +407,19 @@ def _task(
             return None
         document = {**document, "input": input_document}
     try:
-        return parse_task(document)
+        task = parse_task(document)
     except InvalidRequestError as error:
         violations.extend(v.prefixed(field) for v in error.violations)
         return None
+    if task.outputs is not None and output_count is not None and task.outputs != output_count:
+        violations.append(
+            FieldViolation(
+                f"{field}.outputs",
+                f"{task.outputs} differs from {_GRAPH_FIELD}.output_sizes [{output_count}]",
+            )
+        )
+        return None
+    return task
 
 
 def _positive_int(value: str) -> int:
