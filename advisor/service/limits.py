@@ -33,6 +33,7 @@ from advisor.integrations.katib import (
 from advisor.model.architecture import Architecture
 from advisor.model.budget import INT32_MAX, Budget
 from advisor.model.grid import grid_problem
+from advisor.model.mixture import member_widths
 from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
@@ -426,7 +427,9 @@ def _exact_violations(
         math.prod(architecture.grid),
         limits.max_exact_locations,
     )
-    widest = max(architecture.representation, *architecture.widths)
+    widths, mixture = architecture.widths, architecture.mixture
+    trees = [widths] if mixture is None else member_widths(widths, mixture)  # every member's
+    widest = max(architecture.representation, *(width for tree in trees for width in tree))
     yield from _count(
         "exact", "exact certification: channel count", widest, limits.max_exact_channels
     )
@@ -525,6 +528,11 @@ def _widths_violations(
 def _architecture_violations(
     architecture: advisor_pb2.Architecture, limits: RequestLimits, field: str
 ) -> Iterator[FieldViolation]:
+    """Name what is over a limit in ``architecture``: its own tree's and every mixture member's.
+
+    A member is bounded as the architecture's own tree is: one width per layer, each within
+    ``max_channels``, and its geometry.
+    """
     yield from _input_violations(architecture.input, limits, f"{field}.input")
     layers = architecture.layers
     yield from _count(f"{field}.layers", "layer count", len(layers), limits.max_layers)
@@ -538,19 +546,21 @@ def _architecture_violations(
         ],
         limits,
     )
-    geometry = architecture.geometry
-    yield from _count(
-        f"{field}.geometry.permutation",
-        "permutation length",
-        len(geometry.permutation.permutation),
-        limits.max_locations,
-    )
-    yield from _count(
-        f"{field}.geometry.dilations",
-        "dilation count",
-        len(geometry.dilations.dilations),
-        limits.max_layers,
-    )
+    yield from _geometry_violations(architecture.geometry, limits, f"{field}.geometry")
+    for j, member in enumerate(architecture.mixture.members):
+        member_field = f"{field}.mixture.members[{j}]"
+        channels = member.channels
+        yield from _count(
+            f"{member_field}.channels", "layer count", len(channels), limits.max_layers
+        )
+        yield from _widths_violations(
+            (
+                (f"{member_field}.channels[{i}]", width)
+                for i, width in enumerate(channels[: limits.max_layers])
+            ),
+            limits,
+        )
+        yield from _geometry_violations(member.geometry, limits, f"{member_field}.geometry")
     if architecture.HasField("outputs"):
         yield from _count(
             f"{field}.outputs", "output count", architecture.outputs, limits.max_channels
@@ -559,6 +569,20 @@ def _architecture_violations(
         yield from _name_violations(architecture.family, limits, f"{field}.family")
     if architecture.HasField("representation_kernel"):
         yield from _kernel_violations(architecture.representation_kernel, limits, field)
+
+
+def _geometry_violations(
+    geometry: advisor_pb2.Geometry, limits: RequestLimits, field: str
+) -> Iterator[FieldViolation]:
+    yield from _count(
+        f"{field}.permutation",
+        "permutation length",
+        len(geometry.permutation.permutation),
+        limits.max_locations,
+    )
+    yield from _count(
+        f"{field}.dilations", "dilation count", len(geometry.dilations.dilations), limits.max_layers
+    )
 
 
 def _kernel_violations(kernel: int, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:

@@ -10,9 +10,15 @@ from advisor_client.errors import InvalidArgumentError
 from advisor.errors import LimitExceededError
 from advisor.model.budget import INT32_MAX, Budget
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.protocol.wire import budget_from_proto, budget_to_proto
+from advisor.protocol.wire import (
+    architecture_from_proto,
+    budget_from_proto,
+    budget_to_proto,
+    task_from_proto,
+)
 from advisor.service.limits import (
     RequestLimits,
+    check_analysis_cost,
     check_analyze_request,
     check_recommend_request,
     defaults_within,
@@ -168,6 +174,61 @@ def test_a_wide_layer_names_its_index() -> None:
     with pytest.raises(LimitExceededError) as error:
         check_analyze_request(pb.AnalyzeRequest(task=_task(), architecture=architecture), LIMITS)
     assert _fields(error) == ["architecture.layers[2].channels"]
+
+
+def _mixture(**member: object) -> pb.Architecture:
+    """:func:`_architecture` with a mirror-pooled member; ``member`` overrides its fields."""
+    fields: dict[str, object] = {
+        "geometry": pb.Geometry(named=pb.NAMED_GEOMETRY_MIRROR),
+        "channels": [4, 4, 4],
+    }
+    message = pb.MixtureMember(**(fields | member))  # type: ignore[arg-type]
+    return _architecture(mixture=pb.Mixture(members=[message]))
+
+
+@pytest.mark.parametrize(
+    ("member", "field"),
+    [
+        ({}, None),
+        ({"channels": [4, 17, 4]}, "architecture.mixture.members[0].channels[1]"),
+        ({"channels": [4] * 4}, "architecture.mixture.members[0].channels"),
+        (
+            {"geometry": pb.Geometry(permutation=pb.PermutationGeometry(permutation=range(65)))},
+            "architecture.mixture.members[0].geometry.permutation",
+        ),
+        (
+            {"geometry": pb.Geometry(dilations=pb.DilationGeometry(dilations=[1, 2, 4, 8]))},
+            "architecture.mixture.members[0].geometry.dilations",
+        ),
+    ],
+)
+def test_a_mixture_member_is_bounded_as_the_architecture_is(
+    member: dict[str, object], field: str | None
+) -> None:
+    request = pb.AnalyzeRequest(task=_task(), architecture=_mixture(**member))
+    if field is None:
+        check_analyze_request(request, LIMITS)
+        return
+    with pytest.raises(LimitExceededError) as error:
+        check_analyze_request(request, LIMITS)
+    assert _fields(error) == [field]
+
+
+def test_exact_certification_bounds_every_member_width() -> None:
+    # Exact on a mixture builds every member's tensors: a member wider than the architecture's
+    # own widths is what the engine's cost follows.
+    task = pb.Task(
+        input=pb.InputSpec(shape=[8]),
+        correlations=[pb.Correlation(name="c", a=pb.Region(indices=pb.IndexList(values=[0])))],
+    )
+    architecture = architecture_from_proto(_mixture(channels=[4, 9, 4]))
+    limits = LIMITS.model_copy(update={"max_exact_channels": 8})
+    check_analysis_cost(task_from_proto(task), architecture, False, limits)
+    with pytest.raises(LimitExceededError) as error:
+        check_analysis_cost(task_from_proto(task), architecture, True, limits)
+    assert [v.description for v in error.value.violations] == [
+        "exact certification: channel count 9 exceeds the limit of 8"
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
