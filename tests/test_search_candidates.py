@@ -22,6 +22,7 @@ from advisor.search.candidates import (
     MAX_DILATION_ORDERS,
     CandidateSpace,
     dilation_orders,
+    largest_grid,
     prime_steps,
     window_schedules,
 )
@@ -133,6 +134,13 @@ def test_every_candidate_is_realised_by_its_permutation(shape: tuple[int, ...]) 
             grid, candidate.pools, np.array(architecture.geometry.permutation)
         )
         np.testing.assert_array_equal(realised.leaf_order(), tree.leaf_order())
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (13,), (7, 6), (9, 9, 9), (129, 129)])
+def test_largest_grid_is_the_largest_a_candidate_pools(shape: tuple[int, ...]) -> None:
+    # The service bounds a recommendation's encoded size by it (advisor/service/limits.py).
+    space = _space(shape, ["contiguous", "mirror", "interleaved", "dilations", "synthesized"])
+    assert largest_grid(shape) == max(math.prod(space.grid(c)) for c in space.candidates)
 
 
 def test_a_prime_length_is_searched_padded_in_every_family() -> None:

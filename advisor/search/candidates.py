@@ -82,6 +82,7 @@ __all__ = [
     "deepest_schedule",
     "dilation_orders",
     "friendly_paddings",
+    "largest_grid",
     "largest_window",
     "prime_steps",
     "window_schedules",
@@ -221,6 +222,22 @@ def friendly_paddings(shape: Sequence[int]) -> list[Padding]:
         if tuple(padding) not in paddings and math.prod(grown) <= MAX_LOCATIONS:
             paddings.append(tuple(padding))
     return paddings
+
+
+def largest_grid(shape: Sequence[int]) -> int:
+    """Return the most locations a tree of the search on the grid ``shape`` pools.
+
+    The input's own count, or its largest padded grid's (:func:`friendly_paddings`), up to
+    ``2^ndim`` times more: a recommendation's permutation numbers that many locations at most,
+    which bounds the size of its encoding (:mod:`advisor.service.limits`).
+
+    Examples
+    --------
+    >>> largest_grid((16, 16)), largest_grid((129, 129))
+    (256, 65536)
+    """
+    paddings = (None, *friendly_paddings(shape))
+    return max(math.prod(padded_shape(shape, padding)) for padding in paddings)
 
 
 def _awkward(n: int) -> bool:

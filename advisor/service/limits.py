@@ -1,10 +1,11 @@
 """Documented request limits, checked on the raw request before any parsing or search.
 
-The checks only count things in the message (list lengths, products of shape entries, numbers),
-so an oversized request is refused in time proportional to its size, never after the library
-has started resolving regions or searching. Everything the library validates on its own (a
-negative width, a window that does not tile the grid) is left to it; these limits only bound
-the work one request may ask for. docs/SERVICE.md lists the defaults.
+The checks only count things in the message (list lengths, products of shape entries, numbers;
+the response estimate also the few grids the search may pad the input to), so an oversized
+request is refused in time proportional to its size, never after the library has started
+resolving regions or searching. Everything the library validates on its own (a negative width,
+a window that does not tile the grid) is left to it; these limits only bound the work one
+request may ask for. docs/SERVICE.md lists the defaults.
 
 An analysis has one more check, :func:`check_analysis_cost`, after parsing (its cost depends on
 the pooling grids and the resolved regions) and before any rank is computed: it bounds the work
@@ -31,10 +32,13 @@ from advisor.integrations.katib import (
 )
 from advisor.model.architecture import Architecture
 from advisor.model.budget import INT32_MAX, Budget
+from advisor.model.grid import grid_problem
+from advisor.model.mixture import member_widths
 from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
+from advisor.search.candidates import largest_grid
 
 __all__ = [
     "LOCAL_LIMITS",
@@ -132,11 +136,17 @@ user's own process calls it; a public server keeps the protective defaults of
 _DEFAULT_TOP_K: int = Budget.model_fields["top_k"].default
 # A CorrelationAnalysis without its name: four doubles, an enum, tags and lengths.
 _CORRELATION_BYTES = 64
-# One entry of a recommendation's permutation geometry: a varint of an int32.
-_LOCATION_BYTES = 5
-# A recommendation without its names and permutation: numbers, layers and the rationale's prose.
+# A recommendation without its names and permutations: numbers, layers and the rationale's prose.
 _RECOMMENDATION_BYTES = 4096
-# The rationale quotes every correlation name once more, and up to six names a second time.
+# The tags and lengths around a permutation's ids: at most five nested fields (a mixture member's
+# Mixture, MixtureMember, Geometry, PermutationGeometry and its packed ids), each a tag of at
+# most 2 bytes and a length of at most 5.
+_PERMUTATION_FRAME_BYTES = 35
+# A mixture's member beyond its permutation: a width per layer (at most 20, since every level
+# pools at least two of at most 2^20 locations) of at most 5 bytes, as many mixing levels of 1
+# byte, and their tags and lengths.
+_MEMBER_BYTES = 256
+# The rationale quotes (``repr``) every correlation name once more, and up to six a second time.
 _RATIONALE_EXTRA_NAMES = 6
 # A task preset adds at most this many correlations (16 today) with names of at most this many
 # bytes (29 today).
@@ -179,7 +189,8 @@ def check_recommend_request(
     ]
     if not violations:
         top_k = request.budget.top_k if request.budget.HasField("top_k") else _unset_top_k(limits)
-        estimate = top_k * _recommendation_bytes(request.task, limits)
+        mixtures = advisor_pb2.GEOMETRY_FAMILY_MIXTURE in request.budget.geometries
+        estimate = top_k * _recommendation_bytes(request.task, mixtures)
         violations.extend(
             _count(
                 "budget.top_k",
@@ -331,15 +342,23 @@ def check_katib_search(
         violations += _count(
             "current_request_number",
             f"estimated response size in bytes for {current_request_number:,} designs",
-            current_request_number * _recommendation_bytes(task, limits),
+            current_request_number
+            * _recommendation_bytes(task, "mixture" in search.budget.families()),
             limits.max_message_bytes,
         )
     _raise_if_any(violations)
 
 
-def _name_bytes(task: advisor_pb2.Task) -> list[int]:
-    """Return the encoded lengths of the task's correlation names, the preset's allowance too."""
-    names = [len(correlation.name.encode()) for correlation in task.correlations]
+def _name_bytes(task: advisor_pb2.Task, quoted: bool = False) -> list[int]:
+    r"""Return the encoded lengths of the task's correlation names, the preset's allowance too.
+
+    ``quoted``: as a rationale quotes them (``repr``), which escapes what Python does not print:
+    an unassigned character, 4 bytes, is quoted in 10 (``\U000e0080``), a backslash in 2.
+    """
+    names = [
+        len((repr(correlation.name) if quoted else correlation.name).encode())
+        for correlation in task.correlations
+    ]
     if task.HasField("preset"):
         names += [_PRESET_NAME_BYTES] * _PRESET_CORRELATIONS
     return names
@@ -350,18 +369,40 @@ def _analysis_bytes(task: advisor_pb2.Task) -> int:
     return sum(_CORRELATION_BYTES + name for name in _name_bytes(task))
 
 
-def _recommendation_bytes(task: advisor_pb2.Task, limits: RequestLimits) -> int:
-    """Upper bound on the encoded size of one recommendation for ``task``."""
-    names = _name_bytes(task)
+def _recommendation_bytes(task: advisor_pb2.Task, mixtures: bool) -> int:
+    """Upper bound on the encoded size of one recommendation for ``task``.
+
+    Its tree's permutation numbers the locations of the grid it pools, which may be the input
+    padded (:func:`~advisor.search.candidates.largest_grid`); a mixture (``mixtures``: the
+    search may recommend one) carries a second tree's permutation and widths. A shape that is
+    no grid gets no recommendation (the library refuses it), hence no permutation.
+    """
     shape = task.input.shape
-    locations = math.prod(shape) if shape and all(n > 0 for n in shape) else 0
+    locations = largest_grid(shape) if grid_problem(shape) is None else 0
+    trees = 2 if mixtures else 1
+    names = _name_bytes(task, quoted=True)
     return (
         _RECOMMENDATION_BYTES
-        + _LOCATION_BYTES * locations
+        + trees * _permutation_bytes(locations)
+        + (_MEMBER_BYTES if mixtures else 0)
         + _analysis_bytes(task)
         + sum(names)
         + _RATIONALE_EXTRA_NAMES * max(names, default=0)
     )
+
+
+def _permutation_bytes(locations: int) -> int:
+    """Upper bound on the encoded size of a permutation geometry of ``locations`` ids.
+
+    The ids are 0 to ``locations - 1``, each once, as packed varints: 1 byte below 2^7, 2
+    below 2^14, 3 below 2^21 (a padded grid of more than 16,384 locations takes 3 for most).
+    """
+    total, low, width = _PERMUTATION_FRAME_BYTES, 0, 1
+    while low < locations:
+        high = min(locations, 1 << (7 * width))
+        total += width * (high - low)
+        low, width = high, width + 1
+    return total
 
 
 def _window_entries(architecture: Architecture) -> int:
@@ -386,7 +427,9 @@ def _exact_violations(
         math.prod(architecture.grid),
         limits.max_exact_locations,
     )
-    widest = max(architecture.representation, *architecture.widths)
+    widths, mixture = architecture.widths, architecture.mixture
+    trees = [widths] if mixture is None else member_widths(widths, mixture)  # every member's
+    widest = max(architecture.representation, *(width for tree in trees for width in tree))
     yield from _count(
         "exact", "exact certification: channel count", widest, limits.max_exact_channels
     )
@@ -485,6 +528,11 @@ def _widths_violations(
 def _architecture_violations(
     architecture: advisor_pb2.Architecture, limits: RequestLimits, field: str
 ) -> Iterator[FieldViolation]:
+    """Name what is over a limit in ``architecture``: its own tree's and every mixture member's.
+
+    A member is bounded as the architecture's own tree is: one width per layer, each within
+    ``max_channels``, and its geometry.
+    """
     yield from _input_violations(architecture.input, limits, f"{field}.input")
     layers = architecture.layers
     yield from _count(f"{field}.layers", "layer count", len(layers), limits.max_layers)
@@ -498,19 +546,21 @@ def _architecture_violations(
         ],
         limits,
     )
-    geometry = architecture.geometry
-    yield from _count(
-        f"{field}.geometry.permutation",
-        "permutation length",
-        len(geometry.permutation.permutation),
-        limits.max_locations,
-    )
-    yield from _count(
-        f"{field}.geometry.dilations",
-        "dilation count",
-        len(geometry.dilations.dilations),
-        limits.max_layers,
-    )
+    yield from _geometry_violations(architecture.geometry, limits, f"{field}.geometry")
+    for j, member in enumerate(architecture.mixture.members):
+        member_field = f"{field}.mixture.members[{j}]"
+        channels = member.channels
+        yield from _count(
+            f"{member_field}.channels", "layer count", len(channels), limits.max_layers
+        )
+        yield from _widths_violations(
+            (
+                (f"{member_field}.channels[{i}]", width)
+                for i, width in enumerate(channels[: limits.max_layers])
+            ),
+            limits,
+        )
+        yield from _geometry_violations(member.geometry, limits, f"{member_field}.geometry")
     if architecture.HasField("outputs"):
         yield from _count(
             f"{field}.outputs", "output count", architecture.outputs, limits.max_channels
@@ -519,6 +569,20 @@ def _architecture_violations(
         yield from _name_violations(architecture.family, limits, f"{field}.family")
     if architecture.HasField("representation_kernel"):
         yield from _kernel_violations(architecture.representation_kernel, limits, field)
+
+
+def _geometry_violations(
+    geometry: advisor_pb2.Geometry, limits: RequestLimits, field: str
+) -> Iterator[FieldViolation]:
+    yield from _count(
+        f"{field}.permutation",
+        "permutation length",
+        len(geometry.permutation.permutation),
+        limits.max_locations,
+    )
+    yield from _count(
+        f"{field}.dilations", "dilation count", len(geometry.dilations.dilations), limits.max_layers
+    )
 
 
 def _kernel_violations(kernel: int, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import grpc
 import pytest
 from advisor_client.client import AdvisorClient
 from advisor_client.errors import InvalidArgumentError
 
 from advisor.errors import LimitExceededError
-from advisor.model.budget import Budget
+from advisor.model.budget import INT32_MAX, Budget
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.protocol.wire import budget_from_proto, budget_to_proto
+from advisor.protocol.wire import (
+    architecture_from_proto,
+    budget_from_proto,
+    budget_to_proto,
+    task_from_proto,
+)
 from advisor.service.limits import (
     RequestLimits,
+    check_analysis_cost,
     check_analyze_request,
     check_recommend_request,
     defaults_within,
 )
 from advisor.service.server import ServerConfig, start_server
-from tests.support.harness import DirectAdvisor
+from tests.support.harness import DirectAdvisor, LiveAdvisor
 from tests.support.workloads import quick_budget
 
 LIMITS = RequestLimits(
@@ -169,6 +176,61 @@ def test_a_wide_layer_names_its_index() -> None:
     assert _fields(error) == ["architecture.layers[2].channels"]
 
 
+def _mixture(**member: object) -> pb.Architecture:
+    """:func:`_architecture` with a mirror-pooled member; ``member`` overrides its fields."""
+    fields: dict[str, object] = {
+        "geometry": pb.Geometry(named=pb.NAMED_GEOMETRY_MIRROR),
+        "channels": [4, 4, 4],
+    }
+    message = pb.MixtureMember(**(fields | member))  # type: ignore[arg-type]
+    return _architecture(mixture=pb.Mixture(members=[message]))
+
+
+@pytest.mark.parametrize(
+    ("member", "field"),
+    [
+        ({}, None),
+        ({"channels": [4, 17, 4]}, "architecture.mixture.members[0].channels[1]"),
+        ({"channels": [4] * 4}, "architecture.mixture.members[0].channels"),
+        (
+            {"geometry": pb.Geometry(permutation=pb.PermutationGeometry(permutation=range(65)))},
+            "architecture.mixture.members[0].geometry.permutation",
+        ),
+        (
+            {"geometry": pb.Geometry(dilations=pb.DilationGeometry(dilations=[1, 2, 4, 8]))},
+            "architecture.mixture.members[0].geometry.dilations",
+        ),
+    ],
+)
+def test_a_mixture_member_is_bounded_as_the_architecture_is(
+    member: dict[str, object], field: str | None
+) -> None:
+    request = pb.AnalyzeRequest(task=_task(), architecture=_mixture(**member))
+    if field is None:
+        check_analyze_request(request, LIMITS)
+        return
+    with pytest.raises(LimitExceededError) as error:
+        check_analyze_request(request, LIMITS)
+    assert _fields(error) == [field]
+
+
+def test_exact_certification_bounds_every_member_width() -> None:
+    # Exact on a mixture builds every member's tensors: a member wider than the architecture's
+    # own widths is what the engine's cost follows.
+    task = pb.Task(
+        input=pb.InputSpec(shape=[8]),
+        correlations=[pb.Correlation(name="c", a=pb.Region(indices=pb.IndexList(values=[0])))],
+    )
+    architecture = architecture_from_proto(_mixture(channels=[4, 9, 4]))
+    limits = LIMITS.model_copy(update={"max_exact_channels": 8})
+    check_analysis_cost(task_from_proto(task), architecture, False, limits)
+    with pytest.raises(LimitExceededError) as error:
+        check_analysis_cost(task_from_proto(task), architecture, True, limits)
+    assert [v.description for v in error.value.violations] == [
+        "exact certification: channel count 9 exceeds the limit of 8"
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # The response-size estimate
 
@@ -201,6 +263,8 @@ def test_a_search_whose_answer_would_exceed_the_message_limit_is_refused_naming_
         _named_task([16, 16], ["a" * 200, "b" * 150, "mirror"], preset="symmetry"),
         _named_task([64], ["x" * 256], preset="local"),
         pb.Task(input=pb.InputSpec(shape=[8, 8]), preset="periodic"),
+        # An unassigned character: 4 bytes in a name, 10 as the rationale quotes it (\U000e0080).
+        _named_task([8, 8], [f"{i}" + "\U000e0080" * 255 for i in range(3)]),
     ],
 )
 def test_the_response_estimate_bounds_the_real_answer(task: pb.Task) -> None:
@@ -211,6 +275,80 @@ def test_the_response_estimate_bounds_the_real_answer(task: pb.Task) -> None:
     check_recommend_request(request, RequestLimits(max_message_bytes=16 * size))  # not too loose
     with pytest.raises(LimitExceededError):  # the estimate is at least the real size
         check_recommend_request(request, RequestLimits(max_message_bytes=size - 1))
+
+
+# A mixture carries two permutations of the grid its trees pool, which may be the input padded:
+# 65 x 65 to 128 x 128 (ids of up to 2 bytes), 129 x 129 to 256 x 256 (3 bytes from 16,384 on).
+_PADDED_LIMITS = RequestLimits(max_locations=129 * 129)
+
+
+def _mixture_request(shape: list[int], top_k: int) -> pb.RecommendRequest:
+    """A search whose best design, on ``shape``, is a mixture on the grid padded to 2^k."""
+    families = [
+        pb.GEOMETRY_FAMILY_CONTIGUOUS,
+        pb.GEOMETRY_FAMILY_MIRROR,
+        pb.GEOMETRY_FAMILY_INTERLEAVED,
+        pb.GEOMETRY_FAMILY_SYNTHESIZED,
+        pb.GEOMETRY_FAMILY_MIXTURE,
+    ]
+    return pb.RecommendRequest(
+        task=pb.Task(input=pb.InputSpec(shape=shape), preset="symmetry"),
+        budget=quick_budget(top_k=top_k, time_limit_seconds=30.0, geometries=families),
+    )
+
+
+def _padded_mixtures(result: pb.SearchResult) -> list[pb.Recommendation]:
+    return [
+        r
+        for r in result.recommendations
+        if r.architecture.mixture.members and r.architecture.padding
+    ]
+
+
+@pytest.mark.parametrize("shape", [[65, 65], [129, 129]])
+def test_the_response_estimate_bounds_every_recommendation_on_a_padded_grid(
+    shape: list[int],
+) -> None:
+    request = _mixture_request(shape, top_k=2)
+    response = DirectAdvisor(_PADDED_LIMITS).unary("Recommend", request)
+    assert _padded_mixtures(response.result), "the case needs a mixture on a padded grid"
+    size = response.ByteSize()
+    check_recommend_request(
+        request, _PADDED_LIMITS.model_copy(update={"max_message_bytes": 4 * size})
+    )
+    one = _mixture_request(shape, top_k=1)
+    for recommendation in response.result.recommendations:
+        alone = pb.RecommendResponse(result=pb.SearchResult(recommendations=[recommendation]))
+        over = _PADDED_LIMITS.model_copy(update={"max_message_bytes": alone.ByteSize() - 1})
+        with pytest.raises(LimitExceededError):  # the estimate of one is at least its size
+            check_recommend_request(one, over)
+
+
+def _least_admitted_bytes(request: pb.RecommendRequest, limits: RequestLimits) -> int:
+    """Return the least ``max_message_bytes`` under which ``request`` is admitted (bisected)."""
+    low, high = 1, INT32_MAX  # refused below low, admitted at high
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            check_recommend_request(
+                request, limits.model_copy(update={"max_message_bytes": middle})
+            )
+        except LimitExceededError:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def test_a_page_admitted_by_the_estimate_is_sent() -> None:
+    # The server sends at most max_message_bytes: an estimate below the answer let the search
+    # run, then gRPC refused its answer with RESOURCE_EXHAUSTED.
+    request = _mixture_request([65, 65], top_k=1)
+    least = _least_admitted_bytes(request, RequestLimits())
+    config = ServerConfig(workers=1, limits=RequestLimits(max_message_bytes=least))
+    with start_server(config) as server, grpc.insecure_channel(server.address) as channel:
+        response = LiveAdvisor(channel).unary("Recommend", request, timeout=60)
+    assert _padded_mixtures(response.result)
 
 
 def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
