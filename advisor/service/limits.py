@@ -120,15 +120,21 @@ class RequestLimits(BaseModel):
     )
 
 
+_LOCAL_LOCATIONS: Final = 1024 * 1024
+
 LOCAL_LIMITS = RequestLimits(
-    max_locations=1024 * 1024,
+    max_locations=_LOCAL_LOCATIONS,
+    # The search's deepest tree on any grid of that many locations, 3-D and padded included
+    # (advisor.search.candidates.deepest_schedule).
+    max_layers=_LOCAL_LOCATIONS.bit_length() + 3,
     max_correlations=1024,
     max_time_limit_seconds=3600.0,
     max_message_bytes=512 * 1024 * 1024,
     max_window_entries=2**23,
 )
 """What the ``advisor`` command's embedded server admits: what one machine can do (1024 x 1024 or
-1-D 1,048,576 locations, 1,024 correlations, an hour's search, answers up to 512 MiB). Only the
+1-D 1,048,576 locations and trees of every depth they have, 1,024 correlations, an hour's search,
+answers up to 512 MiB). Only the
 user's own process calls it; a public server keeps the protective defaults of
 :class:`RequestLimits`."""
 
@@ -159,12 +165,20 @@ def defaults_within(budget: Budget, message: advisor_pb2.Budget, limits: Request
 
     A limit bounds its field whether the request sets it or leaves it to the library's default:
     a server with ``max_top_k`` 4 answers a search without ``top_k`` with 4 designs (not the
-    default 5), and one with ``max_time_limit_seconds`` 2 stops it after 2 s (not 10). A value
-    the request sets over a limit is refused instead (:func:`check_recommend_request`).
+    default 5), one with ``max_time_limit_seconds`` 2 stops it after 2 s (not 10), and one with
+    ``max_layers`` 16 searches trees of at most 16 levels (not the deepest the grid has), one with
+    ``max_channels`` 256 widths of at most 256 (not 512): an ``Analyze`` of a design it returned
+    would be refused. A value the request sets over a limit is refused instead
+    (:func:`check_recommend_request`).
     """
     update: dict[str, object] = {}
     if not message.HasField("top_k") and budget.top_k != _unset_top_k(limits):
         update["top_k"] = _unset_top_k(limits)
+    if not message.HasField("max_depth") and (budget.max_depth or math.inf) > limits.max_layers:
+        update["max_depth"] = limits.max_layers
+    default_widths = budget.channel_choices is None and not message.HasField("max_channels")
+    if default_widths and budget.max_channels > limits.max_channels:
+        update["max_channels"] = limits.max_channels
     seconds = budget.time_limit_seconds
     if not message.HasField("time_limit_seconds") and (
         seconds is None or seconds > limits.max_time_limit_seconds

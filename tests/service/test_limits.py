@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import grpc
 import pytest
 from advisor_client.client import AdvisorClient
@@ -9,6 +11,7 @@ from advisor_client.errors import InvalidArgumentError
 
 from advisor.errors import LimitExceededError
 from advisor.model.budget import INT32_MAX, Budget
+from advisor.model.grid import InputSpec
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol.wire import (
     architecture_from_proto,
@@ -16,7 +19,9 @@ from advisor.protocol.wire import (
     budget_to_proto,
     task_from_proto,
 )
+from advisor.search.candidates import deepest_schedule, largest_grid
 from advisor.service.limits import (
+    LOCAL_LIMITS,
     RequestLimits,
     check_analysis_cost,
     check_analyze_request,
@@ -361,17 +366,51 @@ def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
 
 
 @pytest.mark.parametrize(
-    ("budget", "top_k", "seconds"),
+    ("budget", "expected"),
     [
-        (pb.Budget(max_parameters=10_000), 4, 1.0),  # both defaults (5, 10 s) above the limits
-        (pb.Budget(max_parameters=10_000, top_k=2, time_limit_seconds=0.5), 2, 0.5),
+        # The defaults (5, 10 s, the grid's deepest tree, widths up to 512) above the limits
+        # (4, 1 s, 3 layers, 16 channels).
+        (pb.Budget(max_parameters=10_000), (4, 1.0, 3, 16)),
+        (
+            pb.Budget(
+                max_parameters=10_000, top_k=2, time_limit_seconds=0.5, max_depth=2, max_channels=8
+            ),
+            (2, 0.5, 2, 8),
+        ),
+        # Listed widths bound every width (checked against the limit); max_channels is unused.
+        (pb.Budget(max_parameters=10_000, channel_choices=[4, 8]), (4, 1.0, 3, 512)),
     ],
 )
 def test_a_default_left_unset_is_brought_within_the_limits(
-    budget: pb.Budget, top_k: int, seconds: float
+    budget: pb.Budget, expected: tuple[int, float, int, int]
 ) -> None:
     within = defaults_within(budget_from_proto(budget), budget, LIMITS)
-    assert (within.top_k, within.time_limit_seconds) == (top_k, seconds)
+    found = (within.top_k, within.time_limit_seconds, within.max_depth, within.max_channels)
+    assert found == expected
+
+
+def test_every_design_a_search_returns_is_admitted_by_analyze() -> None:
+    # 64 steps have trees of 6 levels; a server admitting 3 layers searches those of at most 3
+    # (it returned deeper ones, whose Analyze it then refused on architecture.layers).
+    task = pb.Task(input=pb.InputSpec(shape=[64]), preset="symmetry")
+    request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=4_000, top_k=4))
+    advisor = DirectAdvisor(LIMITS)
+    recommendations = advisor.unary("Recommend", request).result.recommendations
+    assert recommendations
+    for recommendation in recommendations:
+        assert len(recommendation.architecture.layers) <= LIMITS.max_layers
+        analyze = pb.AnalyzeRequest(task=task, architecture=recommendation.architecture)
+        analysis = advisor.unary("Analyze", analyze).analysis
+        assert analysis.parameters == recommendation.parameters
+
+
+@pytest.mark.parametrize("shape", [[2**20], [1024, 1024], [129, 129, 63]])
+def test_the_embedded_server_admits_every_depth_of_its_largest_grids(shape: list[int]) -> None:
+    # 129 x 129 x 63 locations (under 2^20) pad to 256 x 256 x 64: trees of 22 levels of 2x2x2
+    # windows or 2 per axis.
+    assert math.prod(shape) <= LOCAL_LIMITS.max_locations
+    assert deepest_schedule(InputSpec(shape=tuple(shape))) <= LOCAL_LIMITS.max_layers
+    assert math.log2(largest_grid(shape)) <= LOCAL_LIMITS.max_layers
 
 
 def test_a_search_without_top_k_answers_at_most_the_limit() -> None:
