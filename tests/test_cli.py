@@ -430,10 +430,24 @@ def test_options_that_contradict_each_other_are_named_as_options(
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("200000", 200_000), ("200_000", 200_000), ("2e5", 200_000), ("2.5E5", 250_000), ("1e0", 1)],
+    [
+        ("200000", 200_000),
+        ("200_000", 200_000),
+        ("2e5", 200_000),
+        ("2.5E5", 250_000),
+        ("1e0", 1),
+        ("1_0e0_1", 100),
+        ("+2.e3", 2_000),
+    ],
 )
 def test_a_count_is_read_as_written(text: str, value: int) -> None:
     assert count(text) == value
+
+
+@pytest.mark.parametrize("text", ["_100000", "1__0", "100_", "1e_5", "1_.5e5", "1.5_e5", "1e5_"])
+def test_an_underscore_stands_only_between_two_digits(text: str) -> None:
+    with pytest.raises(ValueError, match=text):
+        count(text)
 
 
 @pytest.mark.parametrize("text", ["2.5e-1", "1.5", "inf", "nan", "1e999999999", "two"])

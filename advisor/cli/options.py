@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import decimal
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final, Literal, get_args
@@ -80,6 +81,11 @@ class Option:
     settings: dict[str, Any]
 
 
+_DIGITS = r"\d(?:_?\d)*"
+_NUMBER: Final = re.compile(rf"[+-]?{_DIGITS}(?:\.(?:{_DIGITS})?)?(?:[eE][+-]?{_DIGITS})?")
+"""A number as Python writes one: an underscore only between two digits (``200_000``, not
+``_200000`` or ``1__0``, which :class:`decimal.Decimal` takes), no ``inf`` or ``nan``."""
+
 _COUNT_DIGITS = 30
 """Digits past which a count is refused before it is spelt out: 2^63 has 19."""
 
@@ -91,10 +97,9 @@ def count(text: str) -> int:
     ``inf`` are refused as argparse refuses any value its type rejects (exit status 2, naming
     the option).
     """
-    try:
-        value = decimal.Decimal(text.strip())
-    except decimal.InvalidOperation:
-        raise ValueError(text) from None
+    if not _NUMBER.fullmatch(text.strip()):
+        raise ValueError(text)
+    value = decimal.Decimal(text.strip())
     if not value.is_finite() or value != value.to_integral_value():
         raise ValueError(text)
     if value.adjusted() > _COUNT_DIGITS:
