@@ -15,6 +15,7 @@ import copy
 import gc
 import io
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -887,3 +888,63 @@ def test_the_table_wraps_the_rationale_at_spaces_never_inside_a_hyphenated_name(
     for name in names:
         if name in " ".join(words):
             assert name in why
+
+
+NAMES = ["日本語の相関", "emoji 😀"]
+
+
+@pytest.fixture
+def named_task(tmp_path: Path) -> Path:
+    """A 1-D task whose correlation names are in other scripts than Latin."""
+
+    def boxes(start: int, middle: int, stop: int) -> dict[str, Any]:
+        return {
+            "a": {"box": {"start": [start], "stop": [middle]}},
+            "b": {"box": {"start": [middle], "stop": [stop]}},
+        }
+
+    task = {
+        "input": {"shape": [16]},
+        "correlations": [
+            {"name": NAMES[0], **boxes(0, 8, 16)},
+            {"name": NAMES[1], **boxes(0, 4, 8)},
+        ],
+    }
+    path = tmp_path / "named.yaml"
+    path.write_text(yaml.safe_dump(task, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _names(result: dict[str, Any]) -> list[str]:
+    return [c["name"] for c in result["recommendations"][0]["analysis"]]
+
+
+@pytest.mark.parametrize("form", ["json", "yaml"])
+def test_documents_keep_names_as_written(named_task: Path, form: str) -> None:
+    run = advisor("recommend", named_task, "--budget", "2000", "--top", "1", "--format", form)
+    assert run.status == ExitCode.OK, run.stderr
+    assert all(name in run.stdout for name in NAMES), "escaped, not as written"
+    assert _names(yaml.safe_load(run.stdout)) == NAMES
+
+
+@pytest.mark.parametrize("form", ["json", "yaml", "table"])
+def test_an_output_that_cannot_take_the_names_escapes_them(named_task: Path, form: str) -> None:
+    """On an ASCII stdout documents escape as their syntax does; a table as Python does."""
+    if not CONSOLE_SCRIPT.exists():
+        pytest.skip(f"no console script at {CONSOLE_SCRIPT}: the project is not installed")
+    command = [str(CONSOLE_SCRIPT), "recommend", str(named_task), "--budget", "2000"]
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run(
+        [*command, "--top", "1", "--format", form],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == ExitCode.OK, done.stderr
+    text = done.stdout.decode("ascii")
+    if form == "table":
+        assert "\\u65e5\\u672c\\u8a9e" in text and "emoji \\U0001f600" in text
+    else:
+        # YAML reads JSON but for its escapes of characters past U+FFFF (surrogate pairs).
+        assert _names((json.loads if form == "json" else yaml.safe_load)(text)) == NAMES

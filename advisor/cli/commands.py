@@ -34,6 +34,7 @@ from advisor.cli.options import (
     TLS_OPTIONS,
     ExitCode,
 )
+from advisor.cli.output import write_stdout
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
 from advisor.model.architecture import architecture_argument, parse_architecture
@@ -64,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
         _check_connection_options(args)
         with _connect(args) as advisor:
             output = _CALLS[args.command](advisor, args)
-        sys.stdout.write(output)
-        sys.stdout.flush()
+        write_stdout(output)
     except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
         return _fail(_describe(error) + _hint(error, args), _exit_code(error))
     except KeyboardInterrupt:

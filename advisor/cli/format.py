@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from advisor.cli.json_output import readable_json
 from advisor.cli.options import OutputFormat
+from advisor.cli.output import document_text, unicode_stdout
 from advisor.export.document import recommendation_document
 from advisor.model.architecture import Architecture
 from advisor.model.results import (
@@ -92,12 +92,7 @@ def _render(
 ) -> str:
     if output_format == "table":
         return table(value)
-    if output_format == "json":
-        return readable_json(document(value))
-    # PyYAML costs about 10 ms of import: loaded only for --format yaml.
-    from advisor.cli.yaml_output import readable_yaml
-
-    return readable_yaml(document(value))
+    return document_text(document(value), output_format, ascii_only=not unicode_stdout())
 
 
 def _document(value: object, **replaced: object) -> dict[str, Any]:

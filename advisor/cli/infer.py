@@ -11,12 +11,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from advisor_client.client import AdvisorClient
 
-from advisor.cli.json_output import readable_json
+from advisor.cli.output import document_text, unicode_stdout
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.combine import with_data
 from advisor.infer.data import DataSample, read_data, read_labels
@@ -87,7 +87,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
     if args.output is None:
         sys.stderr.write(summary)
-        return _task_text(task_file(report.task), args.format)
+        return document_text(task_file(report.task), args.format, ascii_only=not unicode_stdout())
     _write_task(report.task, args.output, "--output", (), args.format)
     return summary + f"task written to {args.output}\n"
 
@@ -97,23 +97,14 @@ def _write_task(
     path: Path,
     option: str,
     inputs: Sequence[tuple[str, Path | None]],
-    form: str = "yaml",
+    form: Literal["json", "yaml"] = "yaml",
 ) -> None:
     """Write ``task`` to ``path`` as ``form``; refuse (on ``option``) a path that is an input."""
     _check_writable(option, path, inputs)
     try:
-        Path(path).write_text(_task_text(task_file(task), form), encoding="utf-8")
+        Path(path).write_text(document_text(task_file(task), form), encoding="utf-8")
     except OSError as error:
         raise InvalidRequestError.single(option, f"{path}: {error}") from None
-
-
-def _task_text(document: dict[str, Any], form: str) -> str:
-    """Write a task file's document as ``form`` (``yaml`` or ``json``) says."""
-    if form == "json":
-        return readable_json(document)
-    from advisor.cli.yaml_output import readable_yaml
-
-    return readable_yaml(document)
 
 
 def _check_output(args: argparse.Namespace) -> None:

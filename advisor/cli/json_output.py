@@ -16,19 +16,34 @@ __all__ = ["readable_json"]
 
 _INDENT = 2
 
+_LINE_BREAKS = str.maketrans({c: f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"})
+"""Characters that break a line for Python's ``splitlines`` and many editors, though JSON takes
+them in a string as they are: escaped even where other text is written as it is, so one item of
+the document stays on one line."""
 
-def readable_json(document: Any) -> str:
-    """Return ``document`` (JSON-ready data) as indented JSON, scalar lists inline."""
-    return _dumped(document, 0) + "\n"
+
+def readable_json(document: Any, *, ascii_only: bool = False) -> str:
+    """Return ``document`` (JSON-ready data) as indented JSON, scalar lists inline.
+
+    Text is written as it is, or with every character past ASCII escaped (``ascii_only``).
+    """
+    return _dumped(document, 0, ascii_only) + "\n"
 
 
-def _dumped(value: Any, depth: int) -> str:
+def _dumped(value: Any, depth: int, ascii_only: bool) -> str:
     if isinstance(value, dict):
-        items = [f"{json.dumps(key)}: {_dumped(item, depth + 1)}" for key, item in value.items()]
+        items = [
+            f"{_text(key, ascii_only)}: {_dumped(item, depth + 1, ascii_only)}"
+            for key, item in value.items()
+        ]
         return _block("{", items, "}", depth)
     if isinstance(value, list) and _holds_containers(value):
-        return _block("[", [_dumped(item, depth + 1) for item in value], "]", depth)
-    return json.dumps(value)
+        return _block("[", [_dumped(item, depth + 1, ascii_only) for item in value], "]", depth)
+    return _text(value, ascii_only)
+
+
+def _text(value: Any, ascii_only: bool) -> str:
+    return json.dumps(value, ensure_ascii=ascii_only).translate(_LINE_BREAKS)
 
 
 def _holds_containers(items: list[Any]) -> bool:

@@ -10,9 +10,18 @@ import yaml
 __all__ = ["readable_yaml"]
 
 
-def readable_yaml(document: Mapping[str, Any]) -> str:
-    """Return ``document`` as YAML in the order given, lists of scalars inline."""
-    return yaml.dump(document, Dumper=_ReadableDumper, sort_keys=False, width=100)
+def readable_yaml(document: Mapping[str, Any], *, ascii_only: bool = False) -> str:
+    """Return ``document`` as YAML in the order given, lists of scalars inline.
+
+    Text is written as it is, or with every character past ASCII escaped (``ascii_only``).
+    """
+    return yaml.dump(
+        document,
+        Dumper=_ReadableDumper,
+        sort_keys=False,
+        width=100,
+        allow_unicode=not ascii_only,
+    )
 
 
 class _ReadableDumper(yaml.SafeDumper):

@@ -1,0 +1,53 @@
+r"""Writing the command's output: documents as JSON or YAML, and what standard output can encode.
+
+Names in a task may be in any script. A document keeps them as written (``日本語``, not
+``\u65e5...``) where its reader can take them: a file (always UTF-8) or a standard output whose
+encoding writes every character. On any other standard output (``PYTHONIOENCODING=ascii``, an
+old code page) JSON and YAML escape them as their own syntax defines, so the document still reads
+back to the same names; a table, which people read, shows Python's backslash escapes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import sys
+from collections.abc import Mapping
+from typing import Any, Final, Literal
+
+from advisor.cli.json_output import readable_json
+
+__all__ = ["document_text", "unicode_stdout", "write_stdout"]
+
+_UNICODE_CODECS: Final = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-32", "gb18030"})
+"""Codecs (by :func:`codecs.lookup`'s name) that encode every character."""
+
+
+def unicode_stdout() -> bool:
+    """Return whether standard output's encoding writes every character."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        return codecs.lookup(encoding).name in _UNICODE_CODECS
+    except LookupError:
+        return False
+
+
+def document_text(
+    document: Mapping[str, Any], form: Literal["json", "yaml"], *, ascii_only: bool = False
+) -> str:
+    """Return ``document`` as ``form``; ``ascii_only`` escapes every other character."""
+    if form == "json":
+        return readable_json(document, ascii_only=ascii_only)
+    # PyYAML costs about 10 ms of import: loaded only for YAML.
+    from advisor.cli.yaml_output import readable_yaml
+
+    return readable_yaml(document, ascii_only=ascii_only)
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` to standard output, a character its encoding lacks as a backslash escape."""
+    stream = sys.stdout
+    if not unicode_stdout() and isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors="backslashreplace")
+    stream.write(text)
+    stream.flush()
