@@ -22,7 +22,8 @@ from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, parse_task
 from advisor.search import page as page_module
 from advisor.search import run as run_module
-from advisor.search.candidates import CandidateSpace
+from advisor.search.candidates import Candidate, CandidateSpace
+from advisor.search.checks import check_bounds
 from advisor.search.objective import Objective, default_targets
 from advisor.search.recommend import recommend, score_architecture, score_architectures
 from advisor.search.subtree_dag import SubtreeDagBuilder
@@ -921,3 +922,41 @@ def test_the_contiguous_reference_is_the_best_contiguous_design_the_search_retur
     assert said.group(1) == f"{best.score:.4g}"
     window = max(math.prod(layer.pool) for layer in best.architecture.layers)
     assert window <= (max_window or 16)
+
+
+@pytest.mark.parametrize(
+    ("shape", "max_window", "least"),
+    [((15, 15), 2, 4), ((8, 4, 4), 4, 8), ((15, 15), 3, 4)],
+)
+def test_a_window_bound_the_caller_set_that_no_tree_meets_is_refused(
+    shape: tuple[int, ...], max_window: int, least: int
+) -> None:
+    task = parse_task({"input": {"shape": list(shape)}, "preset": "symmetry"})
+    budget = Budget(max_parameters=200_000, max_window=max_window, time_limit_seconds=None)
+    with pytest.raises(InvalidRequestError) as error:
+        recommend(task, budget)
+    [violation] = error.value.violations
+    assert violation.field == "budget.max_window"
+    assert f"at least {least:,};" in violation.description
+    # The least window every tree reaches is admitted, and the search keeps to it.
+    admitted = budget.model_copy(update={"max_window": least})
+    for recommendation in recommend(task, admitted).recommendations:
+        assert max(math.prod(layer.pool) for layer in recommendation.architecture.layers) <= least
+
+
+def test_a_step_bound_the_caller_set_that_no_tree_meets_is_refused() -> None:
+    # No input of the search lacks a tree pooling by 2 below its top (grids are padded to
+    # friendlier sizes), so the space is given: windows of 3 and 5 only.
+    task = parse_task({"input": {"shape": [15]}, "preset": "symmetry"})
+    trees = [Candidate(0, "contiguous", ((3,), (5,)), None, None, True)]
+    with pytest.raises(InvalidRequestError) as error:
+        check_bounds(task, Budget(max_parameters=1_000, max_step=2), trees)
+    assert [(v.field, v.description) for v in error.value.violations] == [
+        (
+            "budget.max_step",
+            "is 2, and every tree on the input [15] has a widest step per axis below the top of "
+            "at least 3; raise it to 3 or more",
+        )
+    ]
+    check_bounds(task, Budget(max_parameters=1_000, max_step=3), trees)
+    check_bounds(task, Budget(max_parameters=1_000), trees)  # the default gives way instead

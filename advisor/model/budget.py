@@ -249,15 +249,16 @@ class Budget(BaseModel):
         default=DEFAULT_MAX_WINDOW,
         gt=1,
         le=INT32_MAX,
-        description="Largest pooling window (locations) a practical recommendation may have, where "
-        "some tree meets it; None: no bound.",
+        description="Largest pooling window (locations) a practical recommendation may have; the "
+        "default gives way where no tree meets it, a value set that no tree meets is refused; "
+        "None: no bound.",
     )
     max_step: int | None = Field(
         default=None,
         gt=1,
         le=INT32_MAX,
         description="Widest pooling step per axis below the top level of a practical "
-        "recommendation, where some tree meets it (2: 2x2 pooling only); None: no bound.",
+        "recommendation (2: 2x2 pooling only); a value no tree meets is refused; None: no bound.",
     )
     max_multiply_adds: int | None = Field(
         default=None,

@@ -84,6 +84,7 @@ __all__ = [
     "friendly_paddings",
     "largest_grid",
     "largest_window",
+    "widest_step",
     "prime_steps",
     "window_schedules",
 ]
@@ -339,6 +340,11 @@ def _least_folded_window(grid: tuple[int, ...], schedules: Sequence[_Pools]) -> 
 def largest_window(pools: _Pools) -> int:
     """Return the locations of the largest of the windows ``pools``."""
     return max(math.prod(pool) for pool in pools)
+
+
+def widest_step(pools: _Pools) -> int:
+    """Return the widest step, per axis, of the windows ``pools`` below the top (1: none)."""
+    return max((max(pool) for pool in pools[:-1]), default=1)
 
 
 def _remaining(grid: tuple[int, ...], pools: _Pools) -> tuple[int, ...]:

@@ -3,7 +3,8 @@
 A search refuses, before it scores anything: a representation conv wider than the input; a
 representation conv or width choices whose networks' counts would overflow its int64 figures (past
 :data:`~advisor.model.compute.COUNT_LIMIT`); geometries the budget names that have no tree on
-this input; depth bounds that leave no recommendable tree; and budgets no candidate fits — the
+this input; depth bounds that leave no recommendable tree; a window or step bound the caller set
+that no tree meets; and budgets no candidate fits — the
 parameter budget, or, for a practical search, the compute bound, each with the exact figure the
 cheapest net needs.
 """
@@ -18,11 +19,11 @@ from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task
-from advisor.search.candidates import Candidate
+from advisor.search.candidates import Candidate, largest_window, widest_step
 from advisor.search.ladders import Ladders
 from advisor.search.profiles import ProfileRules
 
-__all__ = ["check_kernel", "check_space"]
+__all__ = ["check_bounds", "check_kernel", "check_space"]
 
 
 def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
@@ -55,6 +56,36 @@ def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
             f"a {kernel}-wide representation conv on this input needs more than 2^62 "
             "multiply-adds per input; no network this large can be counted",
         )
+
+
+def check_bounds(task: Task, budget: Budget, candidates: Sequence[Candidate]) -> None:
+    """Refuse a ``max_window`` or ``max_step`` the caller set that no recommendable tree meets.
+
+    Left at its default, such a bound gives way to the least any tree has (a grid of 15 pools in
+    windows of 3 and 5 only); one the caller set would be changed silently, so it is refused,
+    naming the least value the input's trees reach.
+    """
+    eligible = [c.pools for c in candidates if c.eligible]
+    shape = list(task.input.shape)
+    violations = []
+    for field, measure, what in (
+        ("max_window", largest_window, "largest window (in locations)"),
+        ("max_step", widest_step, "widest step per axis below the top"),
+    ):
+        bound = getattr(budget, field)
+        if field not in budget.model_fields_set or bound is None or not eligible:
+            continue
+        least = min(map(measure, eligible))
+        if bound < least:
+            violations.append(
+                FieldViolation(
+                    f"budget.{field}",
+                    f"is {bound:,}, and every tree on the input {shape} has a {what} of at "
+                    f"least {least:,}; raise it to {least:,} or more",
+                )
+            )
+    if violations:
+        raise InvalidRequestError(violations)
 
 
 def check_space(

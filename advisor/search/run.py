@@ -35,8 +35,14 @@ from advisor.model.schedule import Schedule
 from advisor.model.task import Task
 from advisor.search.anytime import AnytimeQueue, WorkMeter
 from advisor.search.board import Board, Entry, Scored
-from advisor.search.candidates import Candidate, CandidateSpace, deepest_schedule, largest_window
-from advisor.search.checks import check_kernel, check_space
+from advisor.search.candidates import (
+    Candidate,
+    CandidateSpace,
+    deepest_schedule,
+    largest_window,
+    widest_step,
+)
+from advisor.search.checks import check_bounds, check_kernel, check_space
 from advisor.search.clock import SearchClock
 from advisor.search.coherence import (
     Relation,
@@ -121,8 +127,9 @@ class SearchRun:
             for padding in self.space.paddings
         }
         if budget.width_profile == "practical":
-            self.candidates = _bounded(self.candidates, _largest_window, budget.max_window)
-            self.candidates = _bounded(self.candidates, _widest_step, budget.max_step)
+            check_bounds(task, budget, self.candidates)
+            self.candidates = _bounded(self.candidates, largest_window, budget.max_window)
+            self.candidates = _bounded(self.candidates, widest_step, budget.max_step)
         rules = ProfileRules.for_budget(budget, self.outputs)
         self.ladders = Ladders(self.space, self.model, rules, budget)
         self._eligible_contiguous = any(
@@ -550,29 +557,22 @@ def _roles(candidate: Candidate, eligible_contiguous: bool) -> set[str]:
     return roles
 
 
-def _largest_window(candidate: Candidate) -> int:
-    """Return the locations of the candidate's largest pooling window."""
-    return largest_window(candidate.pools)
-
-
-def _widest_step(candidate: Candidate) -> int:
-    """Return the widest step, per axis, of the candidate's windows below the top (1: none)."""
-    return max((max(pool) for pool in candidate.pools[:-1]), default=1)
-
-
 def _bounded(
-    candidates: Sequence[Candidate], measure: Callable[[Candidate], int], bound: int | None
+    candidates: Sequence[Candidate],
+    measure: Callable[[tuple[tuple[int, ...], ...]], int],
+    bound: int | None,
 ) -> tuple[Candidate, ...]:
     """Mark the trees whose ``measure`` exceeds ``bound`` not recommendable (still evaluated).
 
-    When no tree meets the bound (an awkward grid), the bound becomes the least ``measure`` any
-    tree has, so the search never falls back to nothing.
+    When no tree meets the bound (a default on an awkward grid: a bound the caller set is
+    refused, :func:`~advisor.search.checks.check_bounds`), the bound becomes the least
+    ``measure`` any tree has, so the search never falls back to nothing.
     """
-    sizes = [measure(c) for c in candidates if c.eligible]
+    sizes = [measure(c.pools) for c in candidates if c.eligible]
     if bound is None or not sizes:
         return tuple(candidates)
     least = max(bound, min(sizes))
     return tuple(
-        dataclasses.replace(c, eligible=False) if c.eligible and measure(c) > least else c
+        dataclasses.replace(c, eligible=False) if c.eligible and measure(c.pools) > least else c
         for c in candidates
     )

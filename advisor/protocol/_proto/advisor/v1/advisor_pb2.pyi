@@ -786,16 +786,16 @@ class Budget(_message.Message):
     """Range of M, the representation channels, of a practical profile; absent = 4 and 64."""
     max_representation: _builtins.int
     max_window: _builtins.int
-    """Largest pooling window (locations) a recommendation may have where some tree meets it;
-    absent = 16, 0 = no bound.
+    """Largest pooling window (locations) a recommendation may have; absent = 16, which gives way
+    where no tree meets it; a value set that no tree meets is refused; 0 = no bound.
     """
     max_multiply_adds: _builtins.int
     """Upper bound on multiply-adds per input; absent = 4x the standard CNN's at this budget
     (practical profiles) or none (free).
     """
     max_step: _builtins.int
-    """Widest pooling step per axis below the top level a practical recommendation may have where
-    some tree meets it (2: 2x2 pooling only); absent or 0 = no bound.
+    """Widest pooling step per axis below the top level a practical recommendation may have (2: 2x2
+    pooling only); a value no tree meets is refused; absent or 0 = no bound.
     """
     page_token: _builtins.str
     """Continue a ranking: the next_page_token of the previous result of the same request (every
