@@ -48,7 +48,7 @@ from advisor.service.auth import BearerTokenInterceptor
 from advisor.service.calls import CallWorkers
 from advisor.service.decoding import advisor_handler
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
-from advisor.service.process_pool import ProcessWorkers
+from advisor.service.process_pool import ProcessWorkers, worker_memory_problem
 from advisor.service.reading import RequestReadTimeout
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.thread_pool import ThreadWorkers
@@ -183,6 +183,15 @@ class ServerConfig(BaseModel):
         problem = None if self.token is None else token_problem(self.token)
         if problem is not None:
             raise InvalidRequestError.single("token", problem)
+        return self
+
+    @model_validator(mode="after")
+    def _workers_fit_in_memory(self) -> ServerConfig:
+        # Worker processes all start with the server: too many can only exhaust the memory.
+        if self.executor == "processes":
+            problem = worker_memory_problem(self.workers)
+            if problem is not None:
+                raise InvalidRequestError.single("workers", problem)
         return self
 
     @model_validator(mode="after")

@@ -179,3 +179,16 @@ def test_advisor_server_names_a_refused_setting_as_advisor_serve_does(
     serve = capsys.readouterr().err
     assert server.startswith(f"advisor-server: error: {option}: ")
     assert server.removeprefix("advisor-server") == serve.removeprefix("advisor")
+
+
+def test_more_worker_processes_than_the_memory_holds_are_refused_naming_workers() -> None:
+    # --workers 1000000 started worker processes (95 MB each) until the OOM killer took them and
+    # the machine's other processes with them; the server never served. Threads cost nothing
+    # until used, so the same count of them is allowed.
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--workers", "1000000")
+    [violation] = error.value.violations
+    assert violation.field == "workers"
+    assert "1,000,000 worker processes need about" in violation.description
+    assert _config_of("--workers", "1000000", "--executor", "threads").workers == 10**6
+    assert _config_of("--workers", "2").workers == 2
