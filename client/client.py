@@ -484,21 +484,25 @@ class AdvisorClient:
 
 
 def _checked_timeout(field: str, seconds: float) -> float:
-    """Return ``seconds`` if it can be a call's deadline (see :data:`MAX_TIMEOUT_SECONDS`).
+    """Return ``seconds`` as a float if it can be a call's deadline (:data:`MAX_TIMEOUT_SECONDS`).
+
+    Any real number is a number of seconds, NumPy's integers included (``np.int64(30)`` from a
+    pipeline's config was refused while ``np.float64(30)``, a float subclass, was taken); a
+    bool is not. gRPC gets a plain float.
 
     Raises
     ------
     InvalidRequestError
         On ``field`` for anything but a finite number above 0 and at most the maximum.
     """
-    number = isinstance(seconds, int | float) and not isinstance(seconds, bool)
+    number = isinstance(seconds, numbers.Real) and not isinstance(seconds, bool)
     if not (number and 0 < seconds <= MAX_TIMEOUT_SECONDS):  # NaN compares False
         raise InvalidRequestError.single(
             field,
             f"must be a finite positive number of seconds, at most {MAX_TIMEOUT_SECONDS:.0f} "
             f"(a year); got {seconds!r}",
         )
-    return seconds
+    return float(seconds)
 
 
 def checked_integer(field: str, value: object, lowest: int, highest: int | None = None) -> int:
