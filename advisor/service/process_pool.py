@@ -167,8 +167,8 @@ class ProcessWorkers:
             On setting ``executor`` if a worker exits or does not get ready in time.
         """
         workers = cls(limits, admission, niceness)
-        launched = [await workers._launch() for _ in range(count)]
         try:
+            launched = [await workers._launch() for _ in range(count)]
             async with asyncio.timeout(_START_SECONDS):
                 await asyncio.gather(*(worker.ready for worker in launched))
         except (TimeoutError, WorkerExitedError) as error:
@@ -177,6 +177,9 @@ class ProcessWorkers:
             raise ServerStartError(
                 ["executor"], f"a worker process did not start: {reason} (its log is on stderr)"
             ) from None
+        except asyncio.CancelledError:  # the start was abandoned (a SIGTERM while starting)
+            await workers.close()
+            raise
         return workers
 
     @property
