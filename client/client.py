@@ -19,6 +19,7 @@ requests are retried like small ones.
 from __future__ import annotations
 
 import json
+import math
 import numbers
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -103,6 +104,28 @@ stops at its time limit, a week at most). gRPC holds a deadline as nanoseconds s
 bits, which end in 2262: a timeout past about 7e9 s today wraps around to a deadline already
 passed, and the call fails at once with ``DEADLINE_EXCEEDED``."""
 
+_MIN_BACKOFF_SECONDS: Final = 0.001
+"""gRPC's shortest retry backoff: it reads a backoff in whole milliseconds and refuses 0."""
+
+
+def _duration(seconds: float) -> str:
+    """Return ``seconds`` as gRPC's service config writes a duration (``"0.010000000s"``).
+
+    Fixed-point: Python writes 1e-05 in exponent notation, which gRPC does not read.
+    """
+    return f"{float(seconds):.9f}s"
+
+
+def _is_real(value: object) -> bool:
+    """Whether ``value`` is a real number (NumPy's too), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_whole(value: object) -> TypeGuard[numbers.Integral]:
+    """Whether ``value`` is a whole number: an int or numpy integer, but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 # A search stops itself at its time limit and then still has to send its result; a deadline equal
 # to the limit would turn most complete-at-the-limit searches into DEADLINE_EXCEEDED.
 _SEARCH_DEADLINE_MARGIN_SECONDS = 10.0
@@ -117,7 +140,10 @@ class RetryPolicy:
 
     Retry ``n`` (from 1) waits a random time up to ``min(initial_backoff_seconds *
     backoff_multiplier ** (n - 1), max_backoff_seconds)`` first. ``max_attempts`` counts the
-    first call too; gRPC allows at most 5, and ``max_attempts=1`` turns retries off.
+    first call too; gRPC allows at most 5, and ``max_attempts=1`` turns retries off. The
+    backoffs are from 1 ms (gRPC counts them in whole milliseconds and refuses 0) to
+    :data:`MAX_TIMEOUT_SECONDS` (no call waits longer), the multiplier a finite number of at
+    least 1; anything else raises :class:`~advisor.errors.InvalidRequestError` naming it.
     """
 
     max_attempts: int = 4
@@ -126,18 +152,27 @@ class RetryPolicy:
     backoff_multiplier: float = 2.0
 
     def __post_init__(self) -> None:
-        if not 1 <= self.max_attempts <= 5:
+        # gRPC refuses a service config it cannot read (a backoff of 1e-05 s, written in
+        # exponent notation, or under a millisecond; an infinite one) only when the channel is
+        # built: every call then failed INVALID_ARGUMENT as if the server had refused it.
+        attempts = self.max_attempts
+        if not (_is_whole(attempts) and 1 <= int(attempts) <= 5):
             raise InvalidRequestError.single(
-                "retry.max_attempts", f"must be between 1 and 5, got {self.max_attempts}"
+                "retry.max_attempts", f"must be a whole number from 1 to 5, got {attempts!r}"
             )
         for name in ("initial_backoff_seconds", "max_backoff_seconds"):
-            if not getattr(self, name) > 0:
+            seconds = getattr(self, name)
+            if not (_is_real(seconds) and _MIN_BACKOFF_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS):
                 raise InvalidRequestError.single(
-                    f"retry.{name}", f"must be positive, got {getattr(self, name)}"
+                    f"retry.{name}",
+                    f"must be a number of seconds from {_MIN_BACKOFF_SECONDS} to "
+                    f"{MAX_TIMEOUT_SECONDS:.0f} (a year), got {seconds!r}",
                 )
-        if not self.backoff_multiplier >= 1:
+        multiplier = self.backoff_multiplier
+        if not (_is_real(multiplier) and 1 <= multiplier < math.inf):
             raise InvalidRequestError.single(
-                "retry.backoff_multiplier", f"must be at least 1, got {self.backoff_multiplier}"
+                "retry.backoff_multiplier",
+                f"must be a finite number of at least 1, got {multiplier!r}",
             )
 
     def service_config(self) -> str:
@@ -145,10 +180,10 @@ class RetryPolicy:
         if self.max_attempts == 1:
             return json.dumps({})
         policy = {
-            "maxAttempts": self.max_attempts,
-            "initialBackoff": f"{self.initial_backoff_seconds}s",
-            "maxBackoff": f"{self.max_backoff_seconds}s",
-            "backoffMultiplier": self.backoff_multiplier,
+            "maxAttempts": int(self.max_attempts),
+            "initialBackoff": _duration(self.initial_backoff_seconds),
+            "maxBackoff": _duration(self.max_backoff_seconds),
+            "backoffMultiplier": float(self.backoff_multiplier),
             "retryableStatusCodes": [grpc.StatusCode.UNAVAILABLE.name],
         }
         names = [{"service": _SERVICE.full_name, "method": name} for name in _RETRIED_METHODS]
@@ -484,21 +519,24 @@ class AdvisorClient:
 
 
 def _checked_timeout(field: str, seconds: float) -> float:
-    """Return ``seconds`` if it can be a call's deadline (see :data:`MAX_TIMEOUT_SECONDS`).
+    """Return ``seconds`` as a float if it can be a call's deadline (:data:`MAX_TIMEOUT_SECONDS`).
+
+    Any real number is a number of seconds, NumPy's integers included (``np.int64(30)`` from a
+    pipeline's config was refused while ``np.float64(30)``, a float subclass, was taken); a
+    bool is not. gRPC gets a plain float.
 
     Raises
     ------
     InvalidRequestError
         On ``field`` for anything but a finite number above 0 and at most the maximum.
     """
-    number = isinstance(seconds, int | float) and not isinstance(seconds, bool)
-    if not (number and 0 < seconds <= MAX_TIMEOUT_SECONDS):  # NaN compares False
+    if not (_is_real(seconds) and 0 < seconds <= MAX_TIMEOUT_SECONDS):  # NaN compares False
         raise InvalidRequestError.single(
             field,
             f"must be a finite positive number of seconds, at most {MAX_TIMEOUT_SECONDS:.0f} "
             f"(a year); got {seconds!r}",
         )
-    return seconds
+    return float(seconds)
 
 
 def checked_integer(field: str, value: object, lowest: int, highest: int | None = None) -> int:
@@ -518,11 +556,6 @@ def checked_integer(field: str, value: object, lowest: int, highest: int | None 
         return number
     bounds = f"at least {lowest:,}" if highest is None else f"from {lowest:,} to {highest:,}"
     raise InvalidRequestError.single(field, f"must be a whole number {bounds}; got {value!r}")
-
-
-def _is_whole(value: object) -> TypeGuard[numbers.Integral]:
-    """Whether ``value`` is a whole number: an int or numpy integer, but not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _checked_seed(field: str, seed: object) -> int:

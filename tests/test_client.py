@@ -8,6 +8,7 @@ server to check the conversions and the error paths end to end.
 from __future__ import annotations
 
 import json
+import math
 import socket
 import threading
 from collections import Counter
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import numpy as np
 import pytest
 from advisor_client.client import AdvisorClient, RetryPolicy, TlsConfig
 from advisor_client.errors import (
@@ -274,6 +276,40 @@ def test_retry_policy_rejects_what_grpc_would_not_apply() -> None:
         RetryPolicy(max_attempts=6)
     assert caught.value.violations[0].field == "retry.max_attempts"
     assert RetryPolicy(max_attempts=1).service_config() == "{}"
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"initial_backoff_seconds": 0.0005}, "retry.initial_backoff_seconds"),
+        ({"max_backoff_seconds": math.inf}, "retry.max_backoff_seconds"),
+        ({"max_backoff_seconds": 1e17}, "retry.max_backoff_seconds"),
+        ({"initial_backoff_seconds": "0.2"}, "retry.initial_backoff_seconds"),
+        ({"backoff_multiplier": math.inf}, "retry.backoff_multiplier"),
+        ({"max_attempts": 2.5}, "retry.max_attempts"),
+    ],
+)
+def test_retry_policy_refuses_a_setting_grpc_cannot_read_naming_it(
+    settings: dict[str, Any], field: str
+) -> None:
+    # Accepted, these made gRPC refuse the service config when the channel was built: every
+    # call then failed INVALID_ARGUMENT, naming no field, as if the server had refused it.
+    with pytest.raises(InvalidRequestError) as caught:
+        RetryPolicy(**settings)
+    assert [v.field for v in caught.value.violations] == [field]
+
+
+def test_a_computed_backoff_reaches_grpc_as_a_duration_it_reads(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # 0.1 + 0.2 went out as "0.30000000000000004s": gRPC reads at most nine decimals, refused
+    # the service config, and the call failed INVALID_ARGUMENT without reaching the server.
+    servicer, target = fake
+    policy = RetryPolicy(initial_backoff_seconds=0.1 + 0.2, max_backoff_seconds=np.float32(0.5))
+    servicer.failures["ListPresets"] = [grpc.StatusCode.UNAVAILABLE]
+    with _client(target, retry=policy) as client:
+        assert client.list_presets()
+    assert servicer.calls["ListPresets"] == 2
 
 
 # --- deadlines and metadata --------------------------------------------------------------------

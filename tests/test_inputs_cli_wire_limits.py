@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from advisor_client import AdvisorClient, InvalidRequestError
@@ -166,6 +167,25 @@ def test_the_python_client_refuses_such_timeouts_naming_the_parameter() -> None:
                 client.analyze(TASK, ARCHITECTURE, timeout=seconds)
             assert [v.field for v in refused.value.violations] == ["timeout"]
             assert "finite" in refused.value.violations[0].description
+
+
+def test_numpy_numbers_of_seconds_are_deadlines_as_floats_are() -> None:
+    # np.int64(7), from a pipeline's config, was refused on timeout while np.float64 (a float
+    # subclass) was taken; a bool is still no number of seconds.
+    servicer = ScriptedAdvisor()
+    with (
+        scripted_server(servicer) as target,
+        AdvisorClient(target, default_timeout=np.int64(20)) as client,
+    ):
+        client.list_presets()
+        client.analyze(TASK, ARCHITECTURE, timeout=np.int32(7))
+        with pytest.raises(InvalidRequestError) as refused:
+            client.list_presets(timeout=np.bool_(True))  # type: ignore[arg-type]
+    assert [v.field for v in refused.value.violations] == ["timeout"]
+    presets, analyze = servicer.time_remaining["ListPresets"], servicer.time_remaining["Analyze"]
+    # gRPC's timeout header rounds a deadline up a little: bounds, not equalities.
+    assert presets is not None and 10 < presets <= 21
+    assert analyze is not None and 0 < analyze <= 8
 
 
 def test_the_deadline_a_huge_time_limit_implies_stops_at_the_longest() -> None:

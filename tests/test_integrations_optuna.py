@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from advisor_client.client import TlsConfig
-from advisor_client.errors import ResourceExhaustedError
+from advisor_client.errors import InvalidArgumentError, ResourceExhaustedError
 
 optuna = pytest.importorskip("optuna")
 
@@ -31,6 +31,7 @@ from advisor.integrations.proposals import AdvisorSource, fetch_ranking  # noqa:
 from advisor.model.architecture import parse_architecture  # noqa: E402
 from advisor.search.recommend import recommend  # noqa: E402
 from advisor.seprank.analysis import analyze  # noqa: E402
+from advisor.service.limits import RequestLimits  # noqa: E402
 from advisor.service.server import ServerConfig, start_server  # noqa: E402
 from tests.support.certificates import make_certificates  # noqa: E402
 
@@ -280,6 +281,23 @@ def test_a_server_target_gives_the_same_proposals() -> None:
             AnalyzePruner(TASK, RANKING[0]).coupling(RANKING[1].architecture)
         )
     assert [d.architecture for d in served] == [d.architecture for d in RANKING]
+
+
+def test_a_server_with_a_lower_max_top_k_pages_at_the_sources_page_size() -> None:
+    # Pages of 50 were asked whatever the server allowed: a server started with
+    # --limit max_top_k=4 refused the sampler's first call (budget.top_k 6 exceeds 4).
+    limits = RequestLimits(max_top_k=4)
+    with start_server(ServerConfig(workers=1, executor="threads", limits=limits)) as server:
+        with pytest.raises(InvalidArgumentError):
+            fetch_ranking(TASK, BUDGET, K, AdvisorSource(target=server.address))
+        source = AdvisorSource(target=server.address, page_size=4)
+        served = fetch_ranking(TASK, BUDGET, K, source)
+        sampler = AdvisorSampler(TASK, BUDGET, source=source, seed=0)
+        assert [d.architecture for d in sampler.designs] == [d.architecture for d in RANKING]
+    assert [d.architecture for d in served] == [d.architecture for d in RANKING]
+    with pytest.raises(InvalidRequestError) as refused:
+        fetch_ranking(TASK, BUDGET, K, AdvisorSource(page_size=0))
+    assert [v.field for v in refused.value.violations] == ["page_size"]
 
 
 def test_the_documented_example_runs_the_advisors_designs_first() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +19,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
+from advisor.service import server as server_module
+from advisor.service.admission import Admission
+from advisor.service.calls import CallWorkers
+from advisor.service.server import RunningServer, ServerConfig
+from advisor.service.servicer import AdvisorServicer
+from advisor.service.thread_pool import ThreadWorkers
 from tests.support.workloads import LONG_TASK, long_budget
 
 SERVER = Path(__file__).resolve().parent.parent / "server.py"
@@ -88,3 +97,31 @@ def test_sigterm_finishes_the_running_search_then_exits_zero(
     log = process.stderr.read()
     assert "Traceback" not in log
     assert "SIGTERM" in log
+
+
+def test_sigterm_while_the_workers_start_abandons_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Worker processes may take tens of seconds to load on a busy machine. A SIGTERM then used
+    # to wait for the whole start, announce the server (on_ready: "listening on") and turn it
+    # SERVING, and only then drain. Here the workers would take 20 s: the start must end first.
+    starting = threading.Event()
+    slow_seconds = 20.0
+
+    async def slow_workers(config: ServerConfig, admission: Admission) -> CallWorkers:
+        starting.set()
+        await asyncio.sleep(slow_seconds)
+        return ThreadWorkers(AdvisorServicer(config.limits, admission), admission, config.workers)
+
+    def signal_once_starting() -> None:
+        if starting.wait(60):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(server_module, "_call_workers", slow_workers)
+    announced: list[RunningServer] = []
+    threading.Thread(target=signal_once_starting, daemon=True).start()
+    began = time.monotonic()
+    config = ServerConfig(port=0, workers=1, executor="threads", grace_seconds=0.5)
+    assert server_module.serve_forever(config, on_ready=announced.append) == 0
+    assert starting.is_set() and not announced
+    assert time.monotonic() - began < slow_seconds  # abandoned, not waited for

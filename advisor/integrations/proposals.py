@@ -37,6 +37,9 @@ class AdvisorSource:
     the largest message either way (None: the client's default, 4 MiB; match the server's
     ``max_message_bytes`` when it allows larger). ``timeout`` is the deadline of each call
     (None: the client's default, at least the search's time limit plus a margin).
+    ``page_size`` is the most designs :func:`fetch_ranking` asks per call (None:
+    :data:`PAGE_SIZE`, the service's default ``max_top_k``; match a server whose ``max_top_k``
+    is lower, which refuses a larger ``top_k`` rather than paging).
     """
 
     target: str | None = None
@@ -44,6 +47,7 @@ class AdvisorSource:
     timeout: float | None = None
     tls: TlsConfig | None = None
     max_message_bytes: int | None = None
+    page_size: int | None = None
 
     def recommend(self, task: Task, budget: Budget, stop: StopSignal | None = None) -> SearchResult:
         """Run one search (one page) where this source says.
@@ -91,24 +95,28 @@ def fetch_ranking(
 
     ``task`` and ``budget`` are whatever :class:`advisor_client.AdvisorClient` takes (a model,
     its mapping, a task file). ``budget.top_k`` and ``budget.page_token`` are replaced: pages of
-    :data:`PAGE_SIZE` are asked until ``count`` designs have come, the ranking ends or ``stop``
-    stops (then the last page may be a stopped search's partial one).
+    the source's ``page_size`` (:data:`PAGE_SIZE` by default) are asked until ``count`` designs
+    have come, the ranking ends or ``stop`` stops (then the last page may be a stopped search's
+    partial one).
 
     Raises
     ------
     InvalidRequestError
-        Naming ``task``, ``budget`` or ``count`` (a whole number, at least 0), before any search.
+        Naming ``task``, ``budget``, ``count`` (a whole number, at least 0) or ``page_size`` (a
+        whole number, at least 1), before any search.
     """
     from advisor_client.client import budget_model, checked_integer, task_model
 
     task, budget = task_model(task), budget_model(budget)
     count = checked_integer("count", count, 0)
     source = source or AdvisorSource()
+    page_size = PAGE_SIZE if source.page_size is None else source.page_size
+    page_size = checked_integer("page_size", page_size, 1)
     designs: list[Recommendation] = []
     token: str | None = None
     while len(designs) < count:
         page = budget.model_copy(
-            update={"top_k": min(PAGE_SIZE, count - len(designs)), "page_token": token}
+            update={"top_k": min(page_size, count - len(designs)), "page_token": token}
         )
         result = source.recommend(task, page, stop)
         designs.extend(result.recommendations)

@@ -173,14 +173,37 @@ async def answer(outcomes: Outcomes, context: AioContext) -> bytes:
 async def relay(outcomes: Outcomes, context: AioContext) -> None:
     """Write a streaming call's responses as they arrive, until its work ends.
 
-    A status the work ends with is sent once the work has ended (its slot is free by then), as
-    :func:`answer` does for a unary call.
+    Progress events leave at once. What ends the call, a status or ``StreamRecommend``'s result,
+    is sent once the work has ended (its slot is free by then), as :func:`answer` does for a
+    unary call: a client that sends its next call as soon as it has the result must not find
+    the slot still taken (with worker processes the end-of-work frame follows the result's).
     """
     aborted: CallAbortedError | None = None
+    result: bytes | None = None
     while (outcome := await outcomes.get()) is not None:
         if isinstance(outcome, CallAbortedError):
             aborted = outcome  # the work's last outcome: its end follows
+        elif _is_stream_result(outcome):
+            result = outcome  # the stream's last message: its end follows
         else:
             await context.write(outcome)
+    if result is not None:
+        await context.write(result)
     if aborted is not None:
         await abort_call(context, aborted)
+
+
+_RESULT_FIELD = advisor_pb2.StreamRecommendResponse.DESCRIPTOR.fields_by_name["result"]
+# The key protobuf writes before a length-delimited field (wire type 2) of this number.
+_RESULT_KEY = (_RESULT_FIELD.number << 3) | 2
+assert _RESULT_KEY < 0x80, "a one-byte key: field numbers 1 to 15"
+
+
+def _is_stream_result(message: bytes) -> bool:
+    """Whether a serialized ``StreamRecommendResponse`` holds the result, not a progress event.
+
+    Read from its first byte: the message holds one field of its ``event`` oneof and nothing
+    else, and protobuf writes a field's key first. Parsing a result of megabytes on the event
+    loop would delay the health checks it answers.
+    """
+    return message[:1] == bytes([_RESULT_KEY])

@@ -75,6 +75,11 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
         except InvalidRequestError as error:
             raise error.prefixed("config") from None
     if "token_file" in settings:
+        if "token" in settings:
+            # Reading the file over it would silently drop the token the file also states.
+            raise InvalidRequestError.single(
+                "config.token_file", "the file gives both token and token_file: keep one"
+            )
         try:
             settings["token"] = read_bearer_token(Path(str(settings.pop("token_file"))))
         except InvalidRequestError as error:

@@ -33,6 +33,7 @@ import contextlib
 import itertools
 import logging
 import math
+import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -57,9 +58,18 @@ from advisor.service.worker_link import (
     receive_frame,
 )
 
-__all__ = ["ProcessWorkers", "WorkerExitedError"]
+__all__ = [
+    "WORKER_PROCESS_BYTES",
+    "ProcessWorkers",
+    "WorkerExitedError",
+    "worker_memory_problem",
+]
 
 _LOGGER = logging.getLogger(__name__)
+
+WORKER_PROCESS_BYTES = 95 * 2**20
+"""About what one idle worker process holds resident: the interpreter and the engines (a
+2-worker server, idle: 73 + 94 + 94 MB; docs/SERVICE.md, "Memory")."""
 
 # How long a worker may take to load the engines when the server starts (tens of seconds on a
 # machine whose cores are all taken; about half a second on a quiet one).
@@ -69,6 +79,30 @@ _EXIT_SECONDS = 5.0
 # How long to wait before replacing a worker that died before it was ready, so a worker that
 # cannot start at all is not restarted in a tight loop.
 _RESTART_DELAY_SECONDS = 1.0
+
+
+def worker_memory_problem(count: int) -> str | None:
+    """Return why ``count`` worker processes cannot fit in this machine's memory, or None.
+
+    Every worker is started with the server and holds :data:`WORKER_PROCESS_BYTES` before any
+    search, so a count whose workers alone exceed the physical memory (a slip such as
+    ``--workers 1000000``) can never serve: it would start processes until the OOM killer takes
+    them, and whatever else runs on the machine with them. None where the platform does not
+    report its memory.
+    """
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf, or no such name here
+        return None
+    needed = count * WORKER_PROCESS_BYTES
+    if memory <= 0 or needed <= memory:
+        return None
+    gib = 2**30
+    return (
+        f"{count:,} worker processes need about {needed / gib:,.1f} GiB "
+        f"({WORKER_PROCESS_BYTES // 2**20} MiB each, idle), more than this machine's "
+        f"{memory / gib:,.1f} GiB of memory: serve fewer calls at once, or run them on threads"
+    )
 
 
 class WorkerExitedError(Exception):
@@ -133,8 +167,8 @@ class ProcessWorkers:
             On setting ``executor`` if a worker exits or does not get ready in time.
         """
         workers = cls(limits, admission, niceness)
-        launched = [await workers._launch() for _ in range(count)]
         try:
+            launched = [await workers._launch() for _ in range(count)]
             async with asyncio.timeout(_START_SECONDS):
                 await asyncio.gather(*(worker.ready for worker in launched))
         except (TimeoutError, WorkerExitedError) as error:
@@ -143,6 +177,9 @@ class ProcessWorkers:
             raise ServerStartError(
                 ["executor"], f"a worker process did not start: {reason} (its log is on stderr)"
             ) from None
+        except asyncio.CancelledError:  # the start was abandoned (a SIGTERM while starting)
+            await workers.close()
+            raise
         return workers
 
     @property

@@ -48,7 +48,7 @@ from advisor.service.auth import BearerTokenInterceptor
 from advisor.service.calls import CallWorkers
 from advisor.service.decoding import advisor_handler
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
-from advisor.service.process_pool import ProcessWorkers
+from advisor.service.process_pool import ProcessWorkers, worker_memory_problem
 from advisor.service.reading import RequestReadTimeout
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.thread_pool import ThreadWorkers
@@ -183,6 +183,15 @@ class ServerConfig(BaseModel):
         problem = None if self.token is None else token_problem(self.token)
         if problem is not None:
             raise InvalidRequestError.single("token", problem)
+        return self
+
+    @model_validator(mode="after")
+    def _workers_fit_in_memory(self) -> ServerConfig:
+        # Worker processes all start with the server: too many can only exhaust the memory.
+        if self.executor == "processes":
+            problem = worker_memory_problem(self.workers)
+            if problem is not None:
+                raise InvalidRequestError.single("workers", problem)
         return self
 
     @model_validator(mode="after")
@@ -357,7 +366,7 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
     admission = Admission(config.workers)
     try:
         workers = await _call_workers(config, admission)
-    except ServerStartError:
+    except (ServerStartError, asyncio.CancelledError):  # cancelled: the start was abandoned
         await server.stop(None)
         raise
     server.add_generic_rpc_handlers((advisor_handler(workers),))
@@ -470,10 +479,14 @@ def serve_forever(
     previous = {signum: signal.signal(signum, request_stop) for signum in handled}
     switch_interval = sys.getswitchinterval()
     try:
-        with start_server(config) as running:
+        running = _start_unless_stopped(config, stop_requested)
+        if running is None:
+            _LOGGER.info("stopped before serving")
+            return 0
+        with running:
             freeze_long_lived_objects()
             sys.setswitchinterval(_SWITCH_INTERVAL_SECONDS)
-            if on_ready is not None:
+            if on_ready is not None and not stop_requested.is_set():
                 on_ready(running)
             # The kernel may hand the signal to one of gRPC's threads; Python then runs the
             # handler only once the main thread is back in bytecode, which an untimed wait would
@@ -488,6 +501,51 @@ def serve_forever(
             signal.signal(signum, handler)
     _LOGGER.info("stopped")
     return 0
+
+
+def _start_unless_stopped(config: ServerConfig, stop: threading.Event) -> RunningServer | None:
+    """Start a server as :func:`start_server` does, unless ``stop`` is set before it has started.
+
+    Worker processes take tens of seconds to load the engines on a machine whose cores are
+    taken (up to ``_START_SECONDS``); a SIGTERM in that time (a supervisor giving up, a pod
+    deleted) used to wait for the whole start, announce the server and turn health SERVING,
+    and only then drain. Now the start is abandoned: the workers started so far exit, the port
+    closes, and None is returned. A server that finished starting as ``stop`` was set is
+    returned, for the caller to stop.
+
+    Raises
+    ------
+    ServerStartError
+        As :func:`start_server`.
+    """
+    credentials = _server_credentials(config)
+    starting = _on_loop(_as_task(_start(config, credentials)))
+    while not _on_loop(_ended_within(starting, _SIGNAL_POLL_SECONDS)):
+        if stop.is_set():
+            return _on_loop(_cancelled(starting))
+    return _on_loop(_cancelled(starting))  # ended: its server, or its ServerStartError
+
+
+async def _as_task(coroutine: Coroutine[Any, Any, _Result]) -> asyncio.Task[_Result]:
+    """Run ``coroutine`` as a task of the running loop, whose handle other threads can pass on."""
+    return asyncio.ensure_future(coroutine)
+
+
+async def _ended_within(task: asyncio.Task[Any], seconds: float) -> bool:
+    """Wait up to ``seconds`` for ``task`` to end; return whether it has."""
+    await asyncio.wait({task}, timeout=seconds)
+    return task.done()
+
+
+async def _cancelled(task: asyncio.Task[_Result]) -> _Result | None:
+    """Cancel ``task`` unless it has ended; return its result once it has, None if cancelled."""
+    task.cancel()
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if task.cancelled():
+            return None
+        raise  # this coroutine itself was cancelled
 
 
 def _host_port(host: str, port: int) -> str:

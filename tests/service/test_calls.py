@@ -150,6 +150,36 @@ def test_a_streams_status_leaves_once_its_work_has_ended() -> None:
     assert asyncio.run(status_sent_after_the_end())
 
 
+def test_a_streams_result_leaves_once_its_work_has_ended_and_progress_at_once() -> None:
+    # With worker processes the end-of-work frame follows the result's: the result went out
+    # first, and a call sent as soon as it arrived was refused RESOURCE_EXHAUSTED on a
+    # one-slot server (15 of 15 Analyze calls right after a StreamRecommend).
+    progress = pb.StreamRecommendResponse(progress=pb.SearchProgress(candidates_evaluated=3))
+    result = pb.StreamRecommendResponse(result=pb.SearchResult(complete=True))
+
+    async def written() -> list[tuple[str, bool]]:
+        outcomes: Outcomes = asyncio.Queue()
+        ended = asyncio.Event()
+        writes: list[tuple[str, bool]] = []
+
+        class Context:
+            async def write(self, message: bytes) -> None:
+                event = pb.StreamRecommendResponse.FromString(message).WhichOneof("event")
+                writes.append((str(event), ended.is_set()))
+
+        def end() -> None:
+            ended.set()
+            outcomes.put_nowait(None)
+
+        outcomes.put_nowait(progress.SerializeToString())
+        outcomes.put_nowait(result.SerializeToString())
+        asyncio.get_running_loop().call_later(0.01, end)
+        await relay(outcomes, Context())  # type: ignore[arg-type]
+        return writes
+
+    assert asyncio.run(written()) == [("progress", False), ("result", True)]
+
+
 def _admissions(servicer: object, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record every call of the servicer's methods (each of which takes a slot first)."""
     called: list[str] = []

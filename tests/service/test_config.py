@@ -179,3 +179,28 @@ def test_advisor_server_names_a_refused_setting_as_advisor_serve_does(
     serve = capsys.readouterr().err
     assert server.startswith(f"advisor-server: error: {option}: ")
     assert server.removeprefix("advisor-server") == serve.removeprefix("advisor")
+
+
+def test_more_worker_processes_than_the_memory_holds_are_refused_naming_workers() -> None:
+    # --workers 1000000 started worker processes (95 MB each) until the OOM killer took them and
+    # the machine's other processes with them; the server never served. Threads cost nothing
+    # until used, so the same count of them is allowed.
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--workers", "1000000")
+    [violation] = error.value.violations
+    assert violation.field == "workers"
+    assert "1,000,000 worker processes need about" in violation.description
+    assert _config_of("--workers", "1000000", "--executor", "threads").workers == 10**6
+    assert _config_of("--workers", "2").workers == 2
+
+
+def test_a_config_file_giving_both_token_and_token_file_is_refused(tmp_path: Path) -> None:
+    # The token file's token silently replaced the token the file also stated.
+    (tmp_path / "token").write_text("from-the-file\n")
+    path = tmp_path / "server.yaml"
+    path.write_text(f"token: stated\ntoken_file: {tmp_path / 'token'}\n")
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path))
+    assert [v.field for v in error.value.violations] == ["config.token_file"]
+    path.write_text(f"token_file: {tmp_path / 'token'}\n")
+    assert _config_of("--config", str(path)).token == "from-the-file"

@@ -42,6 +42,19 @@ def test_a_bad_graph_input_names_its_proto_field(graph_input: pb.InputSpec, fiel
     assert [f for f, _ in error.value.violations] == [field]
 
 
+@pytest.mark.parametrize("outputs", [0, -3])
+def test_outputs_under_one_are_refused_whatever_the_data_shows(outputs: int) -> None:
+    # Read only when a task is built: refused for a graph with edges, answered OK for one
+    # without (the data shows no dependence, so no task).
+    bare = pb.DependenceGraph(
+        input=pb.InputSpec(shape=[4, 4]), samples=10, top_k=1, estimate="exact"
+    )
+    for graph in (bare, wire.dependence_graph_to_proto(random_graph(4, 2))):
+        with pytest.raises(CallError) as error:
+            DirectAdvisor().unary("InferTask", pb.InferTaskRequest(graph=graph, outputs=outputs))
+        assert [f for f, _ in error.value.violations] == ["outputs"]
+
+
 @pytest.fixture(scope="module")
 def large_inference() -> pb.InferTaskRequest:
     """The large graph's request: 523,253 pairs, 4.0 MB, just under ``max_message_bytes``."""
