@@ -206,12 +206,7 @@ def check_recommend_request(
         mixtures = advisor_pb2.GEOMETRY_FAMILY_MIXTURE in request.budget.geometries
         estimate = top_k * _recommendation_bytes(request.task, mixtures)
         violations.extend(
-            _count(
-                "budget.top_k",
-                f"estimated response size in bytes for top_k {top_k}",
-                estimate,
-                limits.max_message_bytes,
-            )
+            _response("budget.top_k", f"to top_k {top_k}", estimate, limits.max_message_bytes)
         )
     _raise_if_any(violations)
 
@@ -228,9 +223,9 @@ def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLi
     ]
     if not violations:
         violations.extend(
-            _count(
+            _response(
                 "task.correlations",
-                "estimated response size in bytes",
+                f"with {len(request.task.correlations):,} correlations",
                 _analysis_bytes(request.task),
                 limits.max_message_bytes,
             )
@@ -353,9 +348,9 @@ def check_katib_search(
             )
         )
     if not violations and current_request_number is not None:
-        violations += _count(
+        violations += _response(
             "current_request_number",
-            f"estimated response size in bytes for {current_request_number:,} designs",
+            f"for {current_request_number:,} designs",
             current_request_number
             * _recommendation_bytes(task, "mixture" in search.budget.families()),
             limits.max_message_bytes,
@@ -477,6 +472,16 @@ def _number(value: float) -> str:
 def _count(field: str, what: str, count: int, limit: int) -> Iterator[FieldViolation]:
     if count > limit:
         yield _over(field, what, count, limit)
+
+
+def _response(field: str, whose: str, estimate: int, limit: int) -> Iterator[FieldViolation]:
+    """Refuse on ``field`` an answer estimated over ``max_message_bytes`` (``whose``: which)."""
+    if estimate > limit:
+        yield FieldViolation(
+            field,
+            f"the response {whose} is estimated at {estimate:,} bytes, over the limit of "
+            f"{limit:,} (max_message_bytes)",
+        )
 
 
 def _input_violations(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import grpc
 import pytest
@@ -448,3 +449,14 @@ def test_a_budget_sends_only_the_defaults_it_sets(budget: Budget, sent: set[str]
     message = budget_to_proto(budget)
     assert {f for f in ("top_k", "time_limit_seconds") if message.HasField(f)} == sent
     assert budget_from_proto(message) == budget
+
+
+def test_a_response_over_the_size_limit_is_said_in_bytes() -> None:
+    task = pb.Task(input=pb.InputSpec(shape=[8, 8]), preset="symmetry")
+    request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=1_000, top_k=2))
+    with pytest.raises(LimitExceededError) as error:
+        check_recommend_request(request, RequestLimits(max_message_bytes=2_000))
+    [violation] = error.value.violations
+    assert violation.field == "budget.top_k"
+    said = r"the response to top_k 2 is estimated at [1-9][\d,]* bytes, over the limit of 2,000"
+    assert re.fullmatch(said + r" \(max_message_bytes\)", violation.description)
