@@ -486,3 +486,19 @@ def test_a_misspelt_geometry_form_is_told_the_form_it_resembles() -> None:
     [(field, description)] = _violations(document)
     assert field == "geometry"
     assert description.endswith("; did you mean 'permutation'?")
+
+
+@pytest.mark.parametrize("member", [False, True])
+def test_a_geometry_of_two_forms_at_once_is_told_to_give_one(member: bool) -> None:
+    both = {"permutation": [0, 1, 2, 3], "dilations": [1, 2]}
+    document: dict[str, Any] = {
+        "input": {"shape": [4]},
+        "representation": 4,
+        "layers": [{"channels": 4, "pool": [2]}, {"channels": 4, "pool": [2]}],
+        "geometry": "contiguous" if member else both,
+    }
+    if member:
+        document["mixture"] = {"members": [{"geometry": both, "channels": [4, 4]}], "mixing": [1]}
+    [(field, description)] = _violations(document)
+    assert field == ("mixture.members[0].geometry" if member else "geometry")
+    assert description == "holds both permutation and dilations: give one of them"

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, ClassVar, Final, Literal, Protocol, TypeAlias
+from typing import Annotated, Any, ClassVar, Final, Literal, NoReturn, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Discriminator, Tag
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Tag
+from pydantic_core import PydanticCustomError
 
 from advisor.errors import InvalidRequestError
 from advisor.model.scalars import StrictWhole
@@ -93,14 +94,24 @@ def _geometry_kind(value: Any) -> str | None:
     # member it meant (tags start upper-case: errors.field_path drops them from the field path).
     if isinstance(value, str):
         return "NamedGeometry"
+    if isinstance(value, Mapping) and all(kind.KEY in value for kind in _KEYED):
+        return "BothKeys"
     for kind in _KEYED:
         if isinstance(value, kind) or (isinstance(value, Mapping) and kind.KEY in value):
             return kind.__name__
     return None
 
 
+def _both_keys(value: Any) -> NoReturn:
+    """Refuse a geometry mapping that holds the keys of two geometries (which one is meant?)."""
+    keys = " and ".join(kind.KEY for kind in _KEYED)
+    raise PydanticCustomError("geometry_kind", f"holds both {keys}: give one of them")
+
+
 Geometry: TypeAlias = Annotated[
     Annotated[NamedGeometry, Tag("NamedGeometry")]
+    # Never a value (its validator refuses): a mapping with both keys, told so by name.
+    | Annotated[NamedGeometry, BeforeValidator(_both_keys), Tag("BothKeys")]
     | Annotated[PermutationGeometry, Tag("PermutationGeometry")]
     | Annotated[DilationGeometry, Tag("DilationGeometry")],
     Discriminator(
