@@ -117,3 +117,26 @@ def test_the_rationale_says_a_channel_like_axis_is_pooled_as_space(
         note = f"The input {shape} is searched as a grid of 3 axes, each pooled like a spatial one"
         assert (note in text) == said
         assert ("give the shape [32, 32] and channels 3" in text) == said
+
+
+@pytest.mark.parametrize(("channels", "kernel"), [(1_000_000, 1), (10_000, 9)])
+def test_a_budget_the_input_channels_exhaust_says_so(channels: int, kernel: int) -> None:
+    # Narrower hidden layers or free widths cannot help: the representation conv over the
+    # input's channels takes nearly all the smallest net's parameters.
+    task = parse_task({"input": {"shape": [16, 16], "channels": channels}, "preset": "symmetry"})
+    budget = Budget(max_parameters=100_000, representation_kernel=kernel)
+    with pytest.raises(InvalidRequestError) as error:
+        recommend(task, budget)
+    [violation] = error.value.violations
+    taps = kernel**2 * channels
+    assert violation.field == "budget.max_parameters"
+    said = re.search(
+        r"needs ([\d,]+) parameters, ([\d,]+) of them in its representation conv",
+        violation.description,
+    )
+    assert said is not None, violation.description
+    total, conv = (int(group.replace(",", "")) for group in said.groups())
+    assert conv == taps * 4 + 4  # M = 4 channels of taps weights and one bias each
+    assert total > conv > total / 2
+    assert f"({taps:,} weights per channel" in violation.description
+    assert "min_width" not in violation.description

@@ -194,6 +194,17 @@ def _nothing_fits(
     """Name the bound no practical net fits: the parameters, else the multiply-adds."""
     floor, narrowing = _hidden_floor(ladders), _narrowing(ladders.rules)
     cheapest = min(int(ladders.of_depth(c.depth)[1].min()) for c in eligible)
+    narrowest_m = ladders.rules.representations()[0]
+    representation = int(ladders.model.layer(ladders.model.representation_weights, narrowest_m))
+    if cheapest > budget.max_parameters and 2 * representation > cheapest:
+        # Narrower hidden layers cannot help: the input's channels cost most of it.
+        return InvalidRequestError.single(
+            "budget.max_parameters",
+            f"the smallest practical net needs {cheapest:,} parameters, {representation:,} of "
+            f"them in its representation conv ({ladders.model.representation_weights:,} "
+            f"weights per channel: kernel taps x input channels, and M = {narrowest_m}); raise "
+            "it, or give the input fewer channels or a smaller budget.representation_kernel",
+        )
     if cheapest > budget.max_parameters:
         return InvalidRequestError.single(
             "budget.max_parameters",
