@@ -21,6 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from advisor.errors import InvalidRequestError, StoppedError
+from advisor.integrations import katib as katib_module
 from advisor.integrations.encoding import ArchitectureCodec
 from advisor.integrations.katib import (
     DEFAULT_TIME_LIMIT,
@@ -32,7 +33,8 @@ from advisor.integrations.katib import (
     suggestions,
 )
 from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
-from advisor.model.architecture import Architecture, PermutationGeometry, parse_architecture
+from advisor.model.architecture import Architecture, Layer, PermutationGeometry, parse_architecture
+from advisor.model.grid import InputSpec
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.search.recommend import recommend, sample_architectures, score_architectures
 from advisor.search.scoring import DesignScorer
@@ -736,3 +738,21 @@ def test_a_stop_during_the_draws_ends_a_large_request_promptly(
     # Every part polls the signal: the draws before each try, the scoring before each design.
     # (sample_architectures did not: its last draw ran on 10-30 s past the stop.)
     assert fired and time.monotonic() - fired[0] < 5.0
+
+
+def test_a_padded_design_is_held_at_its_padded_grid() -> None:
+    # A permutation numbers the locations of the grid the design pools: 16 x 16 for a 15 x 15
+    # input padded, 256 entries, not 225.
+    padded = Architecture(
+        input=InputSpec(shape=(15, 15)),
+        representation=4,
+        layers=(Layer(channels=4, pool=(4, 4)), Layer(channels=4, pool=(4, 4))),
+        padding=((0, 1), (0, 1)),
+    )
+    unpadded = padded.model_copy(update={"padding": None})
+    held = []
+    for architecture in (padded, unpadded):
+        sequence = katib_module._Sequence(_small_search())
+        sequence._ranked = [Suggestion(1, architecture, 1.0, "ranked")]
+        held.append(sequence.estimate_footprint())
+    assert held[0] - held[1] == katib_module._BYTES_PER_LOCATION * (256 - 225)

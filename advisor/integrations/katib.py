@@ -560,10 +560,11 @@ class _Sequence:
     def estimate_footprint(self) -> int:
         """Return the bytes this holds, estimated: ranked designs, draws, their search, scorer.
 
-        A ranked architecture's permutation costs about :data:`_BYTES_PER_LOCATION` a location.
+        A ranked architecture's permutation costs about :data:`_BYTES_PER_LOCATION` a location
+        of the grid it pools (the input padded, where it is: up to ``2^ndim`` times more).
         """
         ranked = sum(
-            _BYTES_PER_LOCATION * s.architecture.input.num_locations + _BYTES_PER_DESIGN
+            _BYTES_PER_LOCATION * math.prod(s.architecture.grid) + _BYTES_PER_DESIGN
             for s in self._ranked
         )
         if self._draws is None:
