@@ -33,7 +33,6 @@ import contextlib
 import itertools
 import logging
 import math
-import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from advisor.errors import ServerStartError
 from advisor.service.admission import Admission
 from advisor.service.calls import Outcomes, aborted_for
 from advisor.service.limits import RequestLimits
+from advisor.service.machine import usable_memory
 from advisor.service.threads import AioContext, CallAbortedError, deadline_in
 from advisor.service.worker_link import (
     Accepted,
@@ -87,21 +87,20 @@ def worker_memory_problem(count: int) -> str | None:
     Every worker is started with the server and holds :data:`WORKER_PROCESS_BYTES` before any
     search, so a count whose workers alone exceed the physical memory (a slip such as
     ``--workers 1000000``) can never serve: it would start processes until the OOM killer takes
-    them, and whatever else runs on the machine with them. None where the platform does not
-    report its memory.
+    them, and whatever else runs on the machine with them. The memory is what this process may
+    use (:func:`~advisor.service.machine.usable_memory`: a container's limit where it has one);
+    None where the platform does not report it.
     """
-    try:
-        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # no sysconf, or no such name here
-        return None
+    memory = usable_memory()
     needed = count * WORKER_PROCESS_BYTES
-    if memory <= 0 or needed <= memory:
+    if memory is None or needed <= memory:
         return None
     gib = 2**30
     return (
         f"{count:,} worker processes need about {needed / gib:,.1f} GiB "
-        f"({WORKER_PROCESS_BYTES // 2**20} MiB each, idle), more than this machine's "
-        f"{memory / gib:,.1f} GiB of memory: serve fewer calls at once, or run them on threads"
+        f"({WORKER_PROCESS_BYTES // 2**20} MiB each, idle), more than the "
+        f"{memory / gib:,.1f} GiB of memory this process may use: serve fewer calls at once, or "
+        "run them on threads"
     )
 
 

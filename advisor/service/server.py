@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import signal
 import sys
 import threading
@@ -48,6 +47,7 @@ from advisor.service.auth import BearerTokenInterceptor
 from advisor.service.calls import CallWorkers
 from advisor.service.decoding import advisor_handler
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
+from advisor.service.machine import usable_cpus
 from advisor.service.process_pool import ProcessWorkers, worker_memory_problem
 from advisor.service.reading import RequestReadTimeout
 from advisor.service.servicer import AdvisorServicer
@@ -98,9 +98,10 @@ class ServerConfig(BaseModel):
     host: str = Field(default="127.0.0.1", min_length=1, description="Interface to bind.")
     port: int = Field(default=0, ge=0, le=65535, description="TCP port; 0 = any free port.")
     workers: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
+        default_factory=usable_cpus,
         gt=0,
-        description="Advisor calls served at once; more are answered RESOURCE_EXHAUSTED.",
+        description="Advisor calls served at once (default: the CPUs this process may use, a "
+        "container's quota included); more are answered RESOURCE_EXHAUSTED.",
     )
     executor: Literal["processes", "threads"] = Field(
         default="processes",
