@@ -303,6 +303,18 @@ def test_inferred_task_lists_planted_long_range_pairs_and_local_stripes() -> Non
     assert "positions 0,2,4,.. vs 1,3,5,.." in names
 
 
+@pytest.mark.parametrize("outputs", [0, -3])
+def test_outputs_under_one_are_refused_before_any_work(outputs: int) -> None:
+    # ``outputs`` is read only when a task is built: a graph without evidence builds none.
+    bare = DependenceGraph(
+        (4, 4), 1, 10, 1, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    )
+    for graph in (bare, _blocks_graph((8, 8), 4, seed=6)):
+        with pytest.raises(InvalidRequestError) as error:
+            infer_task(graph, outputs=outputs)
+        assert _fields(error) == ["outputs"]
+
+
 def test_graph_survives_the_wire_and_bad_graphs_name_their_field() -> None:
     graph = _blocks_graph((8, 8), 4, seed=6)
     back = wire.dependence_graph_from_proto(wire.dependence_graph_to_proto(graph), 1024)

@@ -75,6 +75,7 @@ __all__ = [
     "Candidate",
     "InferredTask",
     "chance_density",
+    "check_outputs",
     "infer_task",
 ]
 
@@ -203,10 +204,13 @@ def infer_task(
 
     Raises
     ------
+    InvalidRequestError
+        On ``outputs`` under 1, before any work (:func:`check_outputs`).
     StoppedError
         Once ``stop`` has stopped (a deadline, a cancellation, a shutdown): an inference has no
         partial result.
     """
+    check_outputs(outputs)
     poll(stop)
     threshold = independence_threshold(graph.samples, graph.num_locations)
     evidence = _evidence(graph, threshold)
@@ -247,6 +251,23 @@ def infer_task(
     if any(c.kept for c in judged):
         task = parse_task(_document(evidence, judged, top, outputs, arranged if carry else None))
     return InferredTask(task, arranged, tuple(judged), threshold, int(evidence.weights.size))
+
+
+def check_outputs(outputs: int | None) -> None:
+    """Refuse ``outputs`` under 1, whatever the graph shows.
+
+    The task reads ``outputs`` only when a candidate is kept, so an unchecked count under 1 was
+    refused (``outputs: Input should be greater than 0``) on a graph showing dependence and
+    accepted, into a report without a task, on one showing none. The service's ``InferTask``
+    reaches this check through :func:`infer_task`, its ``int32`` admitting such counts.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``outputs``.
+    """
+    if outputs is not None and outputs < 1:
+        raise InvalidRequestError.single("outputs", f"is {outputs}: must be at least 1")
 
 
 def _reached_share(evidence: DependenceGraph) -> float:

@@ -172,7 +172,6 @@ class AdvisorServicer:
             _check_seed(request.seed, "seed")
             graph = wire.dependence_graph_from_proto(request.graph, self._limits.max_locations)
             outputs = request.outputs if request.HasField("outputs") else None
-            _check_outputs(outputs)
             stop = call_stop_signal(context, self._admission.drain)
             with shutdown_named(self._admission):
                 inferred = infer_task(graph, outputs=outputs, seed=request.seed, stop=stop)
@@ -200,17 +199,6 @@ def _check_seed(seed: int, field: str) -> None:
     problem = seed_problem(seed)
     if problem is not None:
         raise InvalidRequestError.single(field, problem)
-
-
-def _check_outputs(outputs: int | None) -> None:
-    """Refuse an ``InferTask`` ``outputs`` under 1, whatever the data shows.
-
-    The proto's ``int32`` admits 0 and negative counts. The library reads ``outputs`` only when
-    it builds a task, so such a request was refused (``outputs: Input should be greater than
-    0``) when the data showed a dependence and answered OK when it showed none.
-    """
-    if outputs is not None and outputs < 1:
-        raise InvalidRequestError.single("outputs", f"is {outputs}: must be at least 1")
 
 
 @contextmanager
