@@ -448,7 +448,11 @@ class AdvisorClient:
         return [_decoded(wire.preset_from_proto, preset) for preset in response.presets]
 
     def close(self) -> None:
-        """Close the channel; calls in flight are cancelled, later ones raise ClientClosedError."""
+        """Close the channel: calls in flight, and any made later, raise ClientClosedError.
+
+        gRPC cancels the calls in flight; each raises :class:`ClientClosedError` as a call made
+        after the close does, so a caller catches a close with one ``except``, whenever it came.
+        """
         self._closed = True
         self._channel.close()
 
@@ -473,7 +477,7 @@ class AdvisorClient:
         try:
             return method(request, timeout=self._timeout(timeout), metadata=self._metadata)
         except grpc.RpcError as error:
-            raise error_from_rpc(error) from None
+            raise error_from_rpc(error, client_closed=self._closed) from None
 
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
@@ -487,7 +491,7 @@ class AdvisorClient:
                     return
                 yield _decoded(wire.search_progress_from_proto, response.progress)
         except grpc.RpcError as error:
-            raise error_from_rpc(error) from None
+            raise error_from_rpc(error, client_closed=self._closed) from None
         finally:
             call.cancel()
         raise AdvisorRpcError(

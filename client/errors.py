@@ -69,7 +69,12 @@ class UnavailableError(AdvisorRpcError):
 
 
 class ClientClosedError(AdvisorRpcError):
-    """The client was closed; a call on it is ``CANCELLED``, as one in flight at the close is."""
+    """The client was closed: a call made after the close, or one in flight at it.
+
+    Closing the channel cancels the calls in flight, which gRPC reports as a bare ``CANCELLED``
+    (``Channel closed!``); both cases raise this, with the code ``CANCELLED``. A ``CANCELLED``
+    the server sent while the client was open stays a plain :class:`AdvisorRpcError`.
+    """
 
     def __init__(self) -> None:
         super().__init__(
@@ -86,7 +91,7 @@ _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {
 }
 
 
-def error_from_rpc(error: grpc.RpcError) -> AdvisorRpcError:
+def error_from_rpc(error: grpc.RpcError, *, client_closed: bool = False) -> AdvisorRpcError:
     """Convert a failed call into the matching :class:`AdvisorRpcError` subclass.
 
     Parameters
@@ -94,17 +99,25 @@ def error_from_rpc(error: grpc.RpcError) -> AdvisorRpcError:
     error
         What grpc raised; for both unary and streaming calls it is also a :class:`grpc.Call`,
         which carries the status code, message and trailing ``grpc-status-details-bin``.
+    client_closed
+        Whether the client that made the call has been closed. Closing the channel cancels
+        its calls in flight, which gRPC reports as a bare ``CANCELLED`` (``Channel closed!``):
+        then, and only then, a ``CANCELLED`` is :class:`ClientClosedError`, the error a call
+        made after the close raises, so one ``except`` catches both.
 
     Returns
     -------
     AdvisorRpcError
         :class:`InvalidArgumentError` with the decoded ``BadRequest`` field violations (none when
-        the server attached no detail), or the class for the status code, else the base class.
+        the server attached no detail), :class:`ClientClosedError` as above, or the class for the
+        status code, else the base class.
     """
     if not isinstance(error, grpc.Call):
         return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
     code = error.code()
     details = error.details() or ""
+    if code == grpc.StatusCode.CANCELLED and client_closed:
+        return ClientClosedError()
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidArgumentError(details, _field_violations(error))
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details)

@@ -11,8 +11,9 @@ import json
 import math
 import socket
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,11 @@ from advisor.cli.format import render_search_result
 from advisor.errors import InvalidRequestError
 from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import PresetInfo
+from advisor.protocol import wire
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates
-from tests.support.scripted import BUDGET, TASK, ScriptedAdvisor, scripted_server
+from tests.support.scripted import BUDGET, HOLD_SECONDS, TASK, ScriptedAdvisor, scripted_server
+from tests.support.workloads import LONG_TASK, long_budget
 
 ARCHITECTURE = {
     "input": {"shape": [8]},
@@ -164,6 +167,8 @@ def test_invalid_argument_carries_the_field_violations(fake: tuple[ScriptedAdvis
         (grpc.StatusCode.DEADLINE_EXCEEDED, DeadlineExceededError),
         (grpc.StatusCode.UNAVAILABLE, UnavailableError),
         (grpc.StatusCode.INTERNAL, AdvisorRpcError),
+        # The server's own CANCELLED, the client open: not ClientClosedError.
+        (grpc.StatusCode.CANCELLED, AdvisorRpcError),
     ],
 )
 def test_each_status_raises_its_type(
@@ -261,6 +266,43 @@ def test_a_closed_client_raises_a_typed_error_and_calls_nothing(
     assert caught.value.code == grpc.StatusCode.CANCELLED
     assert "closed" in str(caught.value)
     assert sum(servicer.calls.values()) == 1
+
+
+def test_a_call_in_flight_when_the_client_closes_raises_client_closed(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # The fake holds the call until released, so the close finds it in flight however loaded
+    # the machine; gRPC alone would raise a bare CANCELLED ("Channel closed!").
+    servicer, target = fake
+    servicer.release = threading.Event()
+    client = _client(target)
+    raised = _raised_in_thread(client.list_presets)
+    deadline = time.monotonic() + HOLD_SECONDS
+    while not servicer.calls["ListPresets"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    client.close()
+    assert [type(error) for error in raised()] == [ClientClosedError]
+
+
+def _raised_in_thread(call: Callable[[], object]) -> Callable[[], list[BaseException]]:
+    """Start ``call`` in a thread; return a function joining it that lists what it raised."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as error:  # the test asserts on whatever it was
+            raised.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+
+    def joined() -> list[BaseException]:
+        thread.join(HOLD_SECONDS)
+        assert not thread.is_alive()
+        return raised
+
+    return joined
 
 
 def test_unreachable_server_is_unavailable() -> None:
@@ -428,6 +470,26 @@ def test_real_server_rejections_are_typed(server_target: str) -> None:
     ):
         client.analyze(big, big_arch, exact=True)
     assert {v.field for v in caught.value.violations} == {"exact"}
+
+
+def test_a_search_in_flight_when_the_client_closes_raises_client_closed(
+    server_target: str,
+) -> None:
+    # The progress callback holds the stream at its first event until the client has closed,
+    # so the close finds the search (30 s long) in flight whatever the machine's load.
+    client = AdvisorClient(server_target, token="t0ken")
+    in_flight, closed = threading.Event(), threading.Event()
+
+    def hold(event: SearchProgress) -> None:
+        in_flight.set()
+        closed.wait(HOLD_SECONDS)
+
+    task, budget = wire.task_from_proto(LONG_TASK), wire.budget_from_proto(long_budget(30.0))
+    raised = _raised_in_thread(lambda: client.recommend(task, budget, progress=hold))
+    assert in_flight.wait(HOLD_SECONDS)
+    client.close()
+    closed.set()
+    assert [type(error) for error in raised()] == [ClientClosedError]
 
 
 def test_mutual_tls_round_trip(tmp_path: Path) -> None:
