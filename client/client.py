@@ -388,8 +388,8 @@ class AdvisorClient:
         data: DataLike,
         *,
         shape: Sequence[int] | None = None,
-        top_k: int = 16,
-        allow_constant: bool = False,
+        top_k: int | None = None,
+        allow_constant: bool | None = None,
         outputs: int | None = None,
         seed: int = 0,
         timeout: float | None = None,
@@ -409,9 +409,10 @@ class AdvisorClient:
             :class:`~advisor.infer.graph.DependenceGraph`. A masked array with a value masked
             is refused (``data``): its mask would not be read, its masked-out values would.
         shape
-            The grid (default: the array's shape after the samples axis).
+            The grid of an array or a file (default: the array's shape after the samples axis).
         top_k, allow_constant
-            As :func:`advisor.infer.dependence.dependence_graph` (16 is its ``DEFAULT_TOP_K``).
+            As :func:`advisor.infer.dependence.dependence_graph`; None (the default) leaves its
+            defaults (``DEFAULT_TOP_K``, 16, and False).
         outputs
             The task's classes (e.g. the distinct labels), if known.
         seed
@@ -425,17 +426,19 @@ class AdvisorClient:
             Before any call: for an argument of the wrong type or out of range, naming it
             (``outputs``: 1 to 2^31 - 1 or None; ``seed``: 0 to 2^63 - 1; ``top_k``: 1 to
             ``MAX_TOP_K``; ``allow_constant``: a boolean, NumPy's too; ``shape``: positive whole
-            numbers), whatever the data; then for bad data (``data``, ``data.shape``).
+            numbers), whatever the data; then for an argument the data already fixes, which
+            would go unread (``shape`` with a ``DataSample``, any of the three with a
+            ``DependenceGraph``); then for bad data (``data``, ``data.shape``).
         """
         if outputs is not None:
             outputs = checked_integer("outputs", outputs, 1, _INT32_MAX)
         seed = _checked_seed("seed", seed)
-        top_k = checked_integer("top_k", top_k, 1, MAX_TOP_K)
-        allow_constant = _checked_bool("allow_constant", allow_constant)
+        if top_k is not None:
+            top_k = checked_integer("top_k", top_k, 1, MAX_TOP_K)
+        if allow_constant is not None:
+            allow_constant = _checked_bool("allow_constant", allow_constant)
         grid = None if shape is None else _checked_shape("shape", shape)
-        graph = (
-            data if isinstance(data, DependenceGraph) else _graph(data, grid, top_k, allow_constant)
-        )
+        graph = _graph(data, grid, top_k, allow_constant)
         request = advisor_pb2.InferTaskRequest(
             graph=wire.dependence_graph_to_proto(graph), outputs=outputs, seed=seed
         )
@@ -616,11 +619,30 @@ def _last_result(
 
 
 def _graph(
-    data: npt.ArrayLike | DataSample | str | os.PathLike[str],
-    shape: Sequence[int] | None,
-    top_k: int,
-    allow_constant: bool,
+    data: DataLike, shape: tuple[int, ...] | None, top_k: int | None, allow_constant: bool | None
 ) -> DependenceGraph:
+    """Return the dependence graph of ``data``, computed here unless ``data`` is one.
+
+    ``shape`` reads an array or a file; ``top_k`` and ``allow_constant`` compute a graph (None
+    leaves :func:`~advisor.infer.dependence.dependence_graph`'s default). Given with data that
+    already fixes them (``shape`` with a ``DataSample``, any of them with a
+    ``DependenceGraph``), they would go unread: they are refused instead.
+
+    Raises
+    ------
+    InvalidRequestError
+        On each such argument, naming it; on ``data`` for bad data.
+    """
+    options: dict[str, Any] = {
+        name: value
+        for name, value in (("top_k", top_k), ("allow_constant", allow_constant))
+        if value is not None
+    }
+    if isinstance(data, DependenceGraph):
+        _refuse_fixed(
+            {"shape": shape, **options}, "an array, a file or a DataSample", "DependenceGraph"
+        )
+        return data
     # Loaded on first use: importing the client stays as cheap as before inference existed.
     from advisor.infer.data import DataSample, data_from_array, read_data
     from advisor.infer.dependence import dependence_graph
@@ -628,10 +650,22 @@ def _graph(
     if isinstance(data, str | os.PathLike):
         sample = read_data(data, shape)
     elif isinstance(data, DataSample):
+        _refuse_fixed({"shape": shape}, "an array or a file", "DataSample")
         sample = data
     else:
         sample = data_from_array(data, shape)
-    return dependence_graph(sample, top_k=top_k, allow_constant=allow_constant)
+    return dependence_graph(sample, **options)
+
+
+def _refuse_fixed(arguments: Mapping[str, object], applies_to: str, kind: str) -> None:
+    """Refuse each of ``arguments`` given (not None): it applies to ``applies_to`` only."""
+    violations = [
+        FieldViolation(name, f"applies to {applies_to} only; the {kind} already fixes it")
+        for name, value in arguments.items()
+        if value is not None
+    ]
+    if violations:
+        raise InvalidRequestError(violations)
 
 
 def task_model(task: TaskLike) -> Task:

@@ -15,6 +15,8 @@ import pytest
 from advisor_client.client import AdvisorClient, RetryPolicy
 
 from advisor.errors import InvalidRequestError
+from advisor.infer.data import data_from_array
+from advisor.infer.dependence import dependence_graph
 from tests.support.scripted import BUDGET, TASK, ScriptedAdvisor, scripted_server
 
 ARCHITECTURE = {
@@ -71,6 +73,31 @@ def test_a_bad_infer_task_argument_is_named_whatever_the_data(
     servicer, target = fake
     with AdvisorClient(target) as client:
         assert _refused(lambda: client.infer_task(data, **arguments)) == [field]
+    assert not servicer.calls
+
+
+@pytest.mark.parametrize(
+    ("kind", "arguments"),
+    [
+        ("graph", {"shape": (8,)}),
+        ("graph", {"top_k": 16}),
+        ("graph", {"allow_constant": False}),
+        ("graph", {"shape": (2, 4), "top_k": 4, "allow_constant": True}),
+        ("sample", {"shape": (8,)}),
+    ],
+)
+def test_an_argument_the_data_already_fixes_is_refused_not_ignored(
+    fake: tuple[ScriptedAdvisor, str], kind: str, arguments: dict[str, Any]
+) -> None:
+    # A graph fixes its grid, its pairs per location and its constant locations, a DataSample
+    # its grid: the arguments were dropped, even at values the data contradicts.
+    sample = data_from_array(SAMPLE)
+    data = dependence_graph(sample) if kind == "graph" else sample
+    servicer, target = fake
+    with AdvisorClient(target) as client, pytest.raises(InvalidRequestError) as caught:
+        client.infer_task(data, **arguments)
+    assert [v.field for v in caught.value.violations] == list(arguments)
+    assert all("already fixes it" in v.description for v in caught.value.violations)
     assert not servicer.calls
 
 
