@@ -50,6 +50,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2
 
 if TYPE_CHECKING:
     from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+    from google.protobuf.message import Message
 
 __all__ = [
     "analysis_from_proto",
@@ -60,6 +61,7 @@ __all__ = [
     "budget_to_proto",
     "preset_from_proto",
     "preset_to_proto",
+    "require_field",
     "search_progress_from_proto",
     "search_progress_to_proto",
     "search_result_from_proto",
@@ -107,6 +109,23 @@ _UNPRICED_REASON = _EnumLabels(advisor_pb2.UnpricedReason)
 
 # ---------------------------------------------------------------------------------------------
 # Requests: proto -> library
+
+
+def require_field(request: Message, field: str) -> None:
+    """Refuse ``request`` unless its message field ``field`` is set, naming ``field``.
+
+    An unset message field reads as its empty default, whose decoding would blame a field
+    inside it (``graph.estimate: '': must be 'exact' or 'sketch'``, ``budget.max_parameters:
+    Input should be greater than 0``) rather than say what is missing.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``field``, naming the message the request lacks.
+    """
+    if not request.HasField(field):
+        kind = getattr(request, field).DESCRIPTOR.name  # the empty default's message type
+        raise InvalidRequestError.single(field, f"is required: the request has no {kind}")
 
 
 def task_from_proto(message: advisor_pb2.Task, field: str = "task") -> Task:

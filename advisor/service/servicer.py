@@ -136,7 +136,9 @@ class AdvisorServicer:
             from advisor.seprank.analysis import analyze
 
             check_analyze_request(request, self._limits)
+            wire.require_field(request, "task")
             task = wire.task_from_proto(request.task)
+            wire.require_field(request, "architecture")
             architecture = wire.architecture_from_proto(request.architecture)
             check_analysis_cost(task, architecture, request.exact, self._limits)
             stop = call_stop_signal(context, self._admission.drain)
@@ -170,6 +172,7 @@ class AdvisorServicer:
 
             check_infer_request(request, self._limits)
             _check_seed(request.seed, "seed")
+            wire.require_field(request, "graph")
             graph = wire.dependence_graph_from_proto(request.graph, self._limits.max_locations)
             outputs = request.outputs if request.HasField("outputs") else None
             stop = call_stop_signal(context, self._admission.drain)
@@ -185,7 +188,9 @@ class AdvisorServicer:
         In that order, the stages docs/SERVICE.md promises: the first that fails is reported.
         """
         check_recommend_request(request, self._limits)
+        wire.require_field(request, "task")
         task = wire.task_from_proto(request.task)
+        wire.require_field(request, "budget")
         budget = wire.budget_from_proto(request.budget)
         return task, defaults_within(budget, request.budget, self._limits)
 

@@ -366,9 +366,7 @@ BAD_REQUESTS = [
         id="grids differ",
     ),
     # the budget
-    pytest.param(
-        pb.RecommendRequest(task=small_task()), "budget.max_parameters", id="budget missing"
-    ),
+    pytest.param(pb.RecommendRequest(task=small_task()), "budget", id="budget missing"),
     pytest.param(_with_budget(max_parameters=0), "budget.max_parameters", id="zero budget"),
     pytest.param(
         _with_budget(geometries=[pb.GEOMETRY_FAMILY_MIRROR, pb.GEOMETRY_FAMILY_UNSPECIFIED]),
@@ -425,6 +423,29 @@ def test_bad_requests_are_invalid_arguments_naming_the_field(
     fields = [violation_field for violation_field, _ in failure.value.violations]
     assert field in fields, failure.value.violations
     assert all(description for _, description in failure.value.violations)
+
+
+@pytest.mark.parametrize(
+    ("request_message", "field", "kind"),
+    [
+        (pb.RecommendRequest(task=small_task()), "budget", "Budget"),
+        (pb.RecommendRequest(budget=quick_budget()), "task", "Task"),
+        (pb.AnalyzeRequest(task=MIRROR_4X4_TASK), "architecture", "Architecture"),
+        (pb.AnalyzeRequest(architecture=MIRROR_4X4_ARCHITECTURE), "task", "Task"),
+    ],
+)
+def test_a_missing_message_is_named_as_missing(
+    advisor: Advisor,
+    request_message: pb.AnalyzeRequest | pb.RecommendRequest,
+    field: str,
+    kind: str,
+) -> None:
+    # Read as its empty default, it blamed a field inside it ("budget.max_parameters: Input
+    # should be greater than 0", "task.input: Field required").
+    method = "Analyze" if isinstance(request_message, pb.AnalyzeRequest) else "Recommend"
+    with pytest.raises(CallError) as failure:
+        advisor.unary(method, request_message, timeout=10)
+    assert failure.value.violations == [(field, f"is required: the request has no {kind}")]
 
 
 @pytest.mark.parametrize("method", ["Recommend", "StreamRecommend"])

@@ -42,6 +42,13 @@ def test_a_bad_graph_input_names_its_proto_field(graph_input: pb.InputSpec, fiel
     assert [f for f, _ in error.value.violations] == [field]
 
 
+def test_a_missing_graph_is_named_as_missing() -> None:
+    # Read as an empty graph, it blamed a field inside it ("graph.estimate: '': must be ...").
+    with pytest.raises(CallError) as error:
+        DirectAdvisor().unary("InferTask", pb.InferTaskRequest(outputs=2))
+    assert error.value.violations == [("graph", "is required: the request has no DependenceGraph")]
+
+
 @pytest.mark.parametrize("outputs", [0, -3])
 def test_outputs_under_one_are_refused_whatever_the_data_shows(outputs: int) -> None:
     # Read only when a task is built: refused for a graph with edges, answered OK for one
