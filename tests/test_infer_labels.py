@@ -184,3 +184,19 @@ def test_a_csv_mixing_numbers_and_names_is_refused_naming_the_first_odd_one(
     assert violation.description == (
         f"{path}: {problem}: a CSV's labels must be all numbers or all names"
     )
+
+
+# A file may hold its labels on one line: "cat,,dog" read three, the second a class named ''.
+@pytest.mark.parametrize(("text", "line"), [("cat,,dog\n", 1), ("1, ,0\n", 1)])
+def test_an_empty_label_is_refused_not_read_as_a_class(
+    tmp_path: Path, text: str, line: int
+) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text(text)
+    with pytest.raises(InvalidRequestError) as raised:
+        read_labels(path, 3)
+    (violation,) = raised.value.violations
+    assert violation.field == "labels"
+    assert (
+        violation.description == f"{path}: line {line} holds an empty label; give every sample one"
+    )

@@ -368,12 +368,17 @@ def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
     refused, naming the first label whose kind differs from the first label's: read as names,
     ``1`` and ``1.0`` would be two classes and a ``nan`` or ``0.5`` no error; read as numbers,
     the names could not be. Which one the file means is unclear (a header line, a stray value).
+    An empty cell (``cat,``) is refused too, not read as a class named ``''``.
     """
     rows: list[list[str]] = []
     first: tuple[int, str, bool] | None = None
     for number, cells in _csv_lines(file, "labels"):
         row = [cell.strip() for cell in cells]
         for cell in row:
+            if not cell:  # read as a name it would be a class of its own, named ''
+                raise InvalidRequestError.single(
+                    "labels", f"{file}: line {number} holds an empty label; give every sample one"
+                )
             numeric = _reads_as_number(cell)
             if first is None:
                 first = (number, cell, numeric)
