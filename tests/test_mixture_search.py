@@ -21,6 +21,7 @@ from advisor.search.mixtures import mixture_of, tree_budget
 from advisor.search.recommend import recommend, score_architecture
 from advisor.search.run import SearchRun
 from advisor.stopping import StopSignal
+from tests.support.clock import ManualClock
 
 _TREES = ["contiguous", "mirror", "interleaved", "dilations"]
 _WITH_MIXTURES = Budget(
@@ -330,8 +331,9 @@ def test_with_a_deadline_the_trees_pairs_and_analyses_each_end_in_time_for_the_r
     assert result.recommendations[0].architecture.family == "mixture"
     share = mixtures.MIXTURE_TIME_SHARE * deadline
     assert seen["trees"] == [deadline - share]
-    assert set(seen["pairing"]) == {deadline - mixtures._PAIRING_SHARE * deadline}
-    assert set(seen["analyses"]) == {deadline - mixtures._RESPONSE_SHARE * deadline}
+    # No build takes time on this clock, so the analyses keep none: the pairing ends with them.
+    margin = deadline - mixtures._RESPONSE_SHARE * deadline
+    assert set(seen["pairing"]) == set(seen["analyses"]) == {margin}
 
 
 def test_a_deadline_brought_forward_leaves_each_phase_its_share_of_the_new_time(
@@ -366,7 +368,7 @@ def test_a_deadline_brought_forward_leaves_each_phase_its_share_of_the_new_time(
     assert seen["trees"] == [pytest.approx(8.0 * (1 - mixtures.MIXTURE_TIME_SHARE))]
     assert seen["pairing"] and seen["analyses"]
     assert seen["pairing"] == pytest.approx(
-        [8.0 * (1 - mixtures._PAIRING_SHARE)] * len(seen["pairing"])
+        [8.0 * (1 - mixtures._RESPONSE_SHARE)] * len(seen["pairing"])
     )
     assert seen["analyses"] == pytest.approx(
         [8.0 * (1 - mixtures._RESPONSE_SHARE)] * len(seen["analyses"])
@@ -399,3 +401,41 @@ def test_a_mixture_of_two_dilated_trees_names_each_member_by_its_dilation_order(
     trees = recommend(task, budget.model_copy(update={"geometries": ["dilations"], "top_k": 10}))
     orders = {", ".join(map(str, r.dilations or ())) for r in trees.recommendations}
     assert set(named) <= orders
+
+
+def _timed_pairs(monkeypatch: pytest.MonkeyPatch, clock: ManualClock, at: list[float]) -> None:
+    """Make the k-th pair the mixture pass scores end at ``at[k]`` on ``clock`` (then hold)."""
+    scored = mixtures._best_mixture
+    ends = iter(at)
+
+    def timed(*args: Any) -> Any:
+        best = scored(*args)
+        clock.now = next(ends, clock.now)
+        return best
+
+    monkeypatch.setattr(mixtures, "_best_mixture", timed)
+
+
+def test_a_time_limit_the_pairs_fit_in_sees_them_all_paired_and_the_search_complete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The trees take no time on this clock; the 3 pairs take 80 s of the 100. The pairing used
+    # to end at half the time the trees left, here 50 s, with nothing left for the analyses to
+    # use the rest on: a 40 s search returned after 20 s, incomplete.
+    task = _local_and_mirrored(32)
+    assert _pairs_scored(task, _WITH_MIXTURES) == 3
+    clock = ManualClock(0.0)
+    _timed_pairs(monkeypatch, clock, [27.0, 54.0, 80.0])
+    result = recommend(task, _WITH_MIXTURES, stop=StopSignal(100.0, clock=clock))
+    assert result.complete is True
+    assert result.recommendations[0].architecture.family == "mixture"
+    assert "stopped" not in " ".join(r.rationale for r in result.recommendations)
+
+
+def test_the_pairing_leaves_the_analyses_the_builds_they_need_and_at_most_half() -> None:
+    clock = ManualClock(0.0)
+    stop = StopSignal(100.0, clock=clock)
+    assert mixtures._pairing_share(stop, 0.0) == pytest.approx(1 - mixtures._RESPONSE_SHARE)
+    assert mixtures._pairing_share(stop, 20.0) == pytest.approx(0.9 - 0.2)
+    assert mixtures._pairing_share(stop, 80.0) == pytest.approx(1 - mixtures._ANALYSES_MOST)
+    assert mixtures._pairing_share(StopSignal(clock=clock), 80.0) == pytest.approx(0.9)

@@ -33,6 +33,7 @@ Its time counts in ``search_seconds``.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -62,8 +63,14 @@ __all__ = ["MIXTURE_TIME_SHARE", "PAIRED_TREES", "mixture_of", "tree_budget", "w
 PAIRED_TREES = 6
 """The best trees paired into mixtures (15 pairs): each pair scores every practical ladder."""
 
-_PAIRING_SHARE = 0.5
-"""The share of the mixture pass's time left for analysing the mixtures the pairing ranks."""
+_ANALYSES_MOST = 0.5
+"""The most of the mixture pass's time the pairing leaves for analysing the mixtures it ranks
+and for the response (a fixed half of it, whatever the analyses took, left a 40 s search that
+paired for 20 s with 20 s unused, its pairs cut short)."""
+
+_ANALYSIS_BUILDS = 2.0
+"""The time a mixture's analysis is kept, in tree builds (their pricing included): it analyses
+both members' convs."""
 
 _RESPONSE_SHARE = 0.1
 """The share of the mixture pass's time left unused, for the result to reach the caller."""
@@ -111,11 +118,14 @@ def with_mixtures(
     scope: Scope = "complete",
     reading: Sequence[str] = (),
     max_multiply_adds: int | None,
+    build_seconds: float,
 ) -> SearchResult:
     """Add the best mixture of every pair of ``result``'s trees; return the page at ``offset``.
 
     ``max_multiply_adds`` is the compute bound the trees were held to (the budget's, or the
-    practical search's default), which the mixtures are held to as well.
+    practical search's default), which the mixtures are held to as well. ``build_seconds`` is
+    the longest tree build the search measured, its pricing included: the analyses' time is
+    kept in such builds.
     ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
     description's, as the tree search read them, where ``objective`` weighs coherence (else
     none), and ``reading`` says them in words for the rationales; ``scope`` is what the
@@ -125,9 +135,8 @@ def with_mixtures(
     (:mod:`advisor.search.paging`).
     """
     started = time.perf_counter()
-    # Of the time left, the pairing takes up to half, the analyses the rest but a margin in
-    # which the result still reaches a caller whose deadline this is.
-    pairing = stop.share(1.0 - _PAIRING_SHARE)
+    # The analyses end a margin before the deadline, in which the result still reaches a
+    # caller whose deadline this is; the pairing takes the time before them.
     analyses = stop.share(1.0 - _RESPONSE_SHARE)
     rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
     labels = correlation_labels(task.resolved(), task.input.num_locations)
@@ -138,6 +147,8 @@ def with_mixtures(
         for first, second in itertools.combinations(trees, 2)
         if _pairable(first.architecture, second.architecture)
     ]
+    reserve = min(budget.top_k, len(pairs)) * _ANALYSIS_BUILDS * build_seconds
+    pairing = stop.share(_pairing_share(stop, reserve))
     scored = []
     complete = result.complete
     paired_all = True
@@ -195,6 +206,19 @@ def with_mixtures(
         complete=complete,
         next_page_token=token,
     )
+
+
+def _pairing_share(stop: StopSignal, analyses: float) -> float:
+    """Return the share of the time left that the pairing takes: all of it but the analyses'.
+
+    The analyses keep ``analyses`` seconds and the response margin, at most
+    :data:`_ANALYSES_MOST` of the time left; the pairing ends there, and whatever it does not
+    use goes to the analyses. As a share, a deadline brought forward (a server's drain) shrinks
+    both in proportion; without a deadline, the share bounds nothing.
+    """
+    left = stop.remaining()
+    kept = analyses / left if 0.0 < left < math.inf else 0.0
+    return 1.0 - min(_RESPONSE_SHARE + kept, _ANALYSES_MOST)
 
 
 def _score(entry: Recommendation | _Scored) -> float:

@@ -123,6 +123,7 @@ def recommend(
         scope=targets_scope(run, complete),
         reading=relations_read(run),
         max_multiply_adds=run.ladders.max_multiply_adds,
+        build_seconds=run.clock.each + run.clock.pricing,
     )
 
 
