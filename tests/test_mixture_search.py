@@ -17,6 +17,7 @@ from advisor.model.compute import COUNT_LIMIT
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import Task, parse_task
 from advisor.search import mixtures
+from advisor.search import page as page_module
 from advisor.search.mixtures import mixture_of, tree_budget
 from advisor.search.recommend import recommend, score_architecture
 from advisor.search.run import SearchRun
@@ -430,6 +431,50 @@ def test_a_time_limit_the_pairs_fit_in_sees_them_all_paired_and_the_search_compl
     assert result.complete is True
     assert result.recommendations[0].architecture.family == "mixture"
     assert "stopped" not in " ".join(r.rationale for r in result.recommendations)
+
+
+def test_a_pairing_cut_by_the_deadline_says_so_on_every_recommendation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each tree build takes 1 s, so the analyses keep 2 builds for each of the 3 mixtures the
+    # page may hold: the pairing ends 6 s before they must, and they run. The result is
+    # incomplete, and every design says why, a mixture among them (before, only a page
+    # without a mixture said the search was stopped).
+    task = _local_and_mirrored(32)
+    clock = ManualClock(0.0)
+    built = page_module.build_recommendation
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        clock.now += 1.0
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(page_module, "build_recommendation", build)
+    _timed_pairs(monkeypatch, clock, [87.0])  # past the pairing's end, before the analyses'
+    result = recommend(task, _WITH_MIXTURES, stop=StopSignal(100.0, clock=clock))
+    assert result.complete is False
+    assert any(r.architecture.mixture is not None for r in result.recommendations)
+    said = (
+        "The search was stopped after it paired 1 of the 3 pairs of its 6 best trees that "
+        "share a pooling schedule into mixtures; a longer time limit lets it pair them all."
+    )
+    assert all(r.rationale.endswith(said) for r in result.recommendations)
+
+
+def test_a_mixture_of_trees_whose_search_was_stopped_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    execute = SearchRun.execute
+
+    def stopped(self: SearchRun) -> bool:
+        execute(self)
+        return False  # as a search whose clock ran out after its last tree
+
+    monkeypatch.setattr(SearchRun, "execute", stopped)
+    result = recommend(_local_and_mirrored(32), _WITH_MIXTURES)
+    assert result.complete is False
+    assert any(r.architecture.mixture is not None for r in result.recommendations)
+    for recommendation in result.recommendations:
+        assert "stopped early" in recommendation.rationale, recommendation.rationale
 
 
 def test_the_pairing_leaves_the_analyses_the_builds_they_need_and_at_most_half() -> None:

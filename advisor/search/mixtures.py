@@ -75,6 +75,12 @@ both members' convs."""
 _RESPONSE_SHARE = 0.1
 """The share of the mixture pass's time left unused, for the result to reach the caller."""
 
+_TREES_STOPPED = (
+    "The tree search was stopped early: this mixture pairs two of the best trees found so far."
+)
+"""The note of a mixture whose trees' search was stopped (the trees' rationales say it too)."""
+
+
 MIXTURE_TIME_SHARE = 0.25
 """The share of a mixture search's time left, when it has a deadline, for pairing the trees and
 analysing the mixtures: a tree search that used it all left the mixtures no time, and a gRPC
@@ -151,7 +157,7 @@ def with_mixtures(
     pairing = stop.share(_pairing_share(stop, reserve))
     scored = []
     complete = result.complete
-    paired_all = True
+    paired = 0  # the pairs scored before any stop
     try:
         for first, second in pairs:
             best = _best_mixture(
@@ -164,10 +170,11 @@ def with_mixtures(
                 relations,
                 pairing,
             )
+            paired += 1
             if best is not None:
                 scored.append(best)
     except StoppedError:
-        complete = paired_all = False
+        complete = False
     contenders: list[Recommendation | _Scored] = [*result.recommendations, *scored]
     ranked = sorted(contenders, key=_score)
     more_trees = result.next_page_token is not None
@@ -190,12 +197,18 @@ def with_mixtures(
             )
         except StoppedError:
             complete, left_out = False, left_out + 1
+    # A stop in the tree search: the trees' rationales say it, and the mixtures' say it too.
+    if not result.complete:
+        recommendations = [
+            _noted(r, _TREES_STOPPED) if r.architecture.mixture else r for r in recommendations
+        ]
+    stopped = _stopped(len(trees), len(pairs), paired, left_out)
     earlier = any(isinstance(entry, _Scored) for entry in ranked[:offset])
     if recommendations and not earlier and not any(r.architecture.mixture for r in recommendations):
-        note = _none_recommended(
-            len(trees), len(pairs), scored, recommendations[-1], paired_all, left_out
-        )
-        recommendations = [replace(r, rationale=f"{r.rationale} {note}") for r in recommendations]
+        why = stopped or _none_recommended(len(trees), len(pairs), scored, recommendations[-1])
+        recommendations = [_noted(r, f"No mixture is recommended: {why}") for r in recommendations]
+    elif stopped:
+        recommendations = [_noted(r, stopped[0].upper() + stopped[1:]) for r in recommendations]
     token = next_page_token(task, budget, end) if more_trees or len(ranked) > end else None
     return SearchResult(
         recommendations=[
@@ -282,52 +295,62 @@ def _pairable(first: Architecture, second: Architecture) -> bool:
     )
 
 
+def _noted(recommendation: Recommendation, note: str) -> Recommendation:
+    """Return the recommendation with ``note`` at the end of its rationale."""
+    return replace(recommendation, rationale=f"{recommendation.rationale} {note}")
+
+
+def _stopped(trees: int, pairs: int, paired: int, left_out: int) -> str | None:
+    """Say, in a clause, why the mixture pass is incomplete; None when it did all its work.
+
+    ``pairs`` of the ``trees`` best trees share a schedule, ``paired`` of them were scored
+    before a stop, ``left_out`` mixtures ranked on the page but the stop came before they were
+    analysed. The search's result is then incomplete: every recommendation says why, as a
+    stopped tree search's do.
+    """
+    cut = []
+    if paired < pairs:
+        done = f"after it paired {paired}" if paired else "before it paired any"
+        cut.append(
+            f"{done} of the {pairs} pairs of its {trees} best trees that share a pooling "
+            "schedule into mixtures"
+        )
+    if left_out:
+        cut.append(f"before {_ranked_here(left_out)} could be analysed")
+    if not cut:
+        return None
+    more = "returns them" if paired == pairs else "lets it pair them all"
+    return f"the search was stopped {' and '.join(cut)}; a longer time limit {more}."
+
+
 def _none_recommended(
-    trees: int,
-    pairs: int,
-    scored: Sequence[_Scored],
-    last: Recommendation,
-    paired_all: bool,
-    left_out: int,
+    trees: int, pairs: int, scored: Sequence[_Scored], last: Recommendation
 ) -> str:
-    """Say why no mixture is among the recommendations (the request asked for the family).
+    """Say why no mixture is among the recommendations of a pass that did all its work.
 
     ``trees`` were paired (the best trees found), ``pairs`` of them share a schedule, ``scored``
-    are the best mixtures of the pairs that fit the budget, ``last`` is the page's last design;
-    ``paired_all`` is False when a stop cut the pass; ``left_out`` mixtures ranked on the page
-    but the stop came before they were analysed.
+    are the best mixtures of the pairs that fit the budget, ``last`` is the page's last design.
     """
-    head = "No mixture is recommended: "
-    if left_out:
-        return (
-            head + f"the search was stopped before {_ranked_here(left_out)} could be analysed; "
-            "a longer time limit returns them."
-        )
-    if not paired_all:
-        return (
-            head + f"the search was stopped while it paired the {trees} best trees into "
-            "mixtures, before a mixture ranked here; a longer time limit lets it pair them all."
-        )
     if trees < 2:
         found = "no tree" if trees == 0 else "one tree"
-        return head + f"the search found {found} to pair (a mixture sums two trees)."
+        return f"the search found {found} to pair (a mixture sums two trees)."
     if pairs == 0:
         which = (
             "the two trees found are not" if trees == 2 else f"no two of the {trees} best trees are"
         )
         return (
-            head + f"{which} pooled alike, and a mixture sums two trees on one pooling "
+            f"{which} pooled alike, and a mixture sums two trees on one pooling "
             "schedule; another tree family in the geometries gives it pairs."
         )
     if not scored:
         return (
-            head + f"none of the {pairs} pairs of the {trees} best trees that share a schedule "
+            f"none of the {pairs} pairs of the {trees} best trees that share a schedule "
             "fits the budget as a mixture, which costs both members' parameters and "
             "multiply-adds."
         )
     best = min(scored, key=_score)
     return (
-        head + f"the best of {len(scored)} mixtures of the {trees} best trees scores "
+        f"the best of {len(scored)} mixtures of the {trees} best trees scores "
         f"{best.score[0]:.4g}, below the last design here ({last.score:.4g})."
     )
 
