@@ -15,9 +15,11 @@ from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
 from advisor.model.presets import expand_task_preset
+from advisor.model.results import SearchProgress
 from advisor.model.task import Task, parse_task
 from advisor.search import mixtures
 from advisor.search import page as page_module
+from advisor.search import run as run_module
 from advisor.search.mixtures import mixture_of, tree_budget
 from advisor.search.recommend import recommend, score_architecture
 from advisor.search.run import SearchRun
@@ -313,9 +315,11 @@ def test_with_a_deadline_the_trees_pairs_and_analyses_each_end_in_time_for_the_r
     seen: dict[str, list[float | None]] = {"trees": [], "pairing": [], "analyses": []}
     run_init, best_mixture, analyze = SearchRun.__init__, mixtures._best_mixture, mixtures.analyze
 
-    def trees(self: SearchRun, task: Task, budget: Budget, stop: StopSignal, *rest: Any) -> None:
+    def trees(
+        self: SearchRun, task: Task, budget: Budget, stop: StopSignal, *rest: Any, **options: Any
+    ) -> None:
         seen["trees"].append(stop.deadline)
-        run_init(self, task, budget, stop, *rest)
+        run_init(self, task, budget, stop, *rest, **options)
 
     def pairing(*args: Any) -> Any:
         seen["pairing"].append(args[-1].deadline)
@@ -347,10 +351,12 @@ def test_a_deadline_brought_forward_leaves_each_phase_its_share_of_the_new_time(
     seen: dict[str, list[float]] = {"trees": [], "pairing": [], "analyses": []}
     run_init, best_mixture, analyze = SearchRun.__init__, mixtures._best_mixture, mixtures.analyze
 
-    def trees(self: SearchRun, task: Task, budget: Budget, stop: StopSignal, *rest: Any) -> None:
+    def trees(
+        self: SearchRun, task: Task, budget: Budget, stop: StopSignal, *rest: Any, **options: Any
+    ) -> None:
         drain.bring_forward(8.0)
         seen["trees"].append(stop.remaining())
-        run_init(self, task, budget, stop, *rest)
+        run_init(self, task, budget, stop, *rest, **options)
 
     def pairing(*args: Any) -> Any:
         seen["pairing"].append(args[-1].remaining())
@@ -484,3 +490,26 @@ def test_the_pairing_leaves_the_analyses_the_builds_they_need_and_at_most_half()
     assert mixtures._pairing_share(stop, 20.0) == pytest.approx(0.9 - 0.2)
     assert mixtures._pairing_share(stop, 80.0) == pytest.approx(1 - mixtures._ANALYSES_MOST)
     assert mixtures._pairing_share(StopSignal(clock=clock), 80.0) == pytest.approx(0.9)
+
+
+def test_the_progress_goes_on_while_the_trees_are_paired(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On 224x224 the pairing is most of a mixture search (27 of 27.5 s): a bar that reached its
+    # end with the trees' builds stood still while the pairs were scored.
+    monkeypatch.setattr(run_module, "_PROGRESS_INTERVAL", 0.0)
+    events: list[SearchProgress] = []
+    seen: list[int] = []  # the events reported before each pair, and after the last
+    scored = mixtures._best_mixture
+
+    def counted(*args: Any) -> Any:
+        seen.append(len(events))
+        best = scored(*args)
+        seen[-1:] = [seen[-1], len(events)]
+        return best
+
+    monkeypatch.setattr(mixtures, "_best_mixture", counted)
+    recommend(_local_and_mirrored(32), _WITH_MIXTURES, progress=events.append)
+    fractions = [event.fraction_done for event in events]
+    assert fractions == sorted(fractions) and fractions[-1] < 1.0
+    pairing = fractions[seen[0] : seen[-1]]
+    assert len(pairing) > 3 and pairing[0] < pairing[-1]
+    assert fractions[seen[0] - 1] <= mixtures.TREES_PROGRESS <= pairing[0]

@@ -35,7 +35,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -58,7 +58,14 @@ from advisor.seprank.labels import correlation_labels, padded_labels
 from advisor.seprank.mixture import MixtureStructure, log2_mixture_bound, mixture_structure
 from advisor.stopping import StopSignal
 
-__all__ = ["MIXTURE_TIME_SHARE", "PAIRED_TREES", "mixture_of", "tree_budget", "with_mixtures"]
+__all__ = [
+    "MIXTURE_TIME_SHARE",
+    "PAIRED_TREES",
+    "TREES_PROGRESS",
+    "mixture_of",
+    "tree_budget",
+    "with_mixtures",
+]
 
 PAIRED_TREES = 6
 """The best trees paired into mixtures (15 pairs): each pair scores every practical ladder."""
@@ -86,6 +93,11 @@ MIXTURE_TIME_SHARE = 0.25
 analysing the mixtures: a tree search that used it all left the mixtures no time, and a gRPC
 call's deadline passed while the pairs and the analyses ran on."""
 
+TREES_PROGRESS = 1.0 - MIXTURE_TIME_SHARE
+"""The share of a mixture search's progress its tree search spans (the share of the time it
+may take), the pairing the rest: a bar that reached its end with the trees stood still while
+the pairs were scored, most of the search on a large input (27 of 27.5 s on 224x224)."""
+
 
 def tree_budget(budget: Budget, offset: int = 0) -> Budget:
     """Return the budget the tree search runs on: mixtures are built afterwards from its trees.
@@ -101,6 +113,31 @@ def tree_budget(budget: Budget, offset: int = 0) -> Budget:
     trees = [family for family in budget.families() if family != "mixture"] or None
     top_k = max(offset + budget.top_k, PAIRED_TREES)
     return budget.model_copy(update={"geometries": trees, "top_k": top_k, "page_token": None})
+
+
+class _Pairing(StopSignal):
+    """The pairing's stop signal, which reports the share of the pairing done as it is polled.
+
+    The pairing polls it before every pair and every ladder of a pair, ``polls`` in all: the
+    share done is the share of those polls made before this one (less than 1 until the end).
+    """
+
+    def __init__(
+        self,
+        parent: StopSignal,
+        share: float,
+        polls: int,
+        report: Callable[[float], None] | None,
+    ) -> None:
+        super().__init__(parent=parent, share=share)
+        self._polls, self._polled, self._report = polls, 0, report
+
+    def stopped(self) -> bool:
+        """Report the share done, then poll the deadline."""
+        if self._report is not None:
+            self._report(min(self._polled / self._polls, 1.0))
+        self._polled += 1
+        return super().stopped()
 
 
 @dataclass(frozen=True)
@@ -125,13 +162,15 @@ def with_mixtures(
     reading: Sequence[str] = (),
     max_multiply_adds: int | None,
     build_seconds: float,
+    progress: Callable[[float], None] | None = None,
 ) -> SearchResult:
     """Add the best mixture of every pair of ``result``'s trees; return the page at ``offset``.
 
     ``max_multiply_adds`` is the compute bound the trees were held to (the budget's, or the
     practical search's default), which the mixtures are held to as well. ``build_seconds`` is
     the longest tree build the search measured, its pricing included: the analyses' time is
-    kept in such builds.
+    kept in such builds. ``progress`` is told the share of the pairing done, in ladders, as it
+    goes.
     ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
     description's, as the tree search read them, where ``objective`` weighs coherence (else
     none), and ``reading`` says them in words for the rationales; ``scope`` is what the
@@ -154,7 +193,8 @@ def with_mixtures(
         if _pairable(first.architecture, second.architecture)
     ]
     reserve = min(budget.top_k, len(pairs)) * _ANALYSIS_BUILDS * build_seconds
-    pairing = stop.share(_pairing_share(stop, reserve))
+    ladders = sum(1 + len(practical_profiles(len(a.architecture.layers), rules)) for a, _ in pairs)
+    pairing = _Pairing(stop, _pairing_share(stop, reserve), ladders, progress)
     scored = []
     complete = result.complete
     paired = 0  # the pairs scored before any stop
