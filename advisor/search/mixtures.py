@@ -20,14 +20,23 @@ page's end, every recommendation's rationale ends by saying why (a request for t
 never silently answered without one). Pages continue the ranking as a tree search's do: the
 tree search ranks from the first tree down to the page's end, so the pages of a complete search
 join into one ranking. The pass polls the stop signal before every ladder it scores and every
-mixture it analyses: stopped, it returns what it has (``complete`` false; a mixture scored but
-not analysed gives its place to the next design), so a time limit, a deadline, a cancellation
-or a shutdown drain cuts it as it cuts the tree search. With a deadline, the tree search leaves
-the pass :data:`MIXTURE_TIME_SHARE` of the time; the pairing ends with half of that left for the
-analyses, which end a tenth of it before the deadline, so the result reaches a gRPC caller
-within its deadline. These are shares of the time (:meth:`~advisor.stopping.StopSignal.share`):
-a deadline brought forward, as a server's shutdown drain does, shrinks each phase in proportion.
-Its time counts in ``search_seconds``.
+mixture it analyses: stopped, it returns what it has (``complete`` false, and every
+recommendation's rationale says what the stop cut: the pairs left unscored, the mixtures left
+unanalysed, or the tree search; a mixture scored but not analysed gives its place to the next
+design), so a time limit, a deadline, a cancellation or a shutdown drain cuts it as it cuts the
+tree search.
+
+**Time.** With a deadline, the tree search takes at most ``1 -`` :data:`MIXTURE_TIME_SHARE` of
+the time, and the pass starts when it ends: a tree search that ends early leaves the pass the
+rest. The analyses end a tenth of the pass's time (:data:`_RESPONSE_SHARE`) before the deadline,
+so the result reaches a gRPC caller within it; the pairing ends before them by the time kept for
+them, :data:`_ANALYSIS_BUILDS` of the tree search's longest build for each mixture the page may
+hold (at most :data:`_ANALYSES_MOST` of the pass's time, the margin included), and whatever the
+pairing leaves goes to the analyses. A search that does all its work returns before its deadline,
+``complete``. These are shares of the time (:meth:`~advisor.stopping.StopSignal.share`): a
+deadline brought forward, as a server's shutdown drain does, shrinks each phase in proportion.
+The pass's time counts in ``search_seconds``; the progress gives the tree search
+:data:`TREES_PROGRESS` of it and the pairing the rest, one step per ladder scored.
 """
 
 from __future__ import annotations
