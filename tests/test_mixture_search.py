@@ -15,12 +15,16 @@ from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
 from advisor.model.presets import expand_task_preset
+from advisor.model.results import SearchProgress
 from advisor.model.task import Task, parse_task
 from advisor.search import mixtures
+from advisor.search import page as page_module
+from advisor.search import run as run_module
 from advisor.search.mixtures import mixture_of, tree_budget
 from advisor.search.recommend import recommend, score_architecture
 from advisor.search.run import SearchRun
 from advisor.stopping import StopSignal
+from tests.support.clock import ManualClock
 
 _TREES = ["contiguous", "mirror", "interleaved", "dilations"]
 _WITH_MIXTURES = Budget(
@@ -311,9 +315,11 @@ def test_with_a_deadline_the_trees_pairs_and_analyses_each_end_in_time_for_the_r
     seen: dict[str, list[float | None]] = {"trees": [], "pairing": [], "analyses": []}
     run_init, best_mixture, analyze = SearchRun.__init__, mixtures._best_mixture, mixtures.analyze
 
-    def trees(self: SearchRun, task: Task, budget: Budget, stop: StopSignal, *rest: Any) -> None:
+    def trees(
+        self: SearchRun, task: Task, budget: Budget, stop: StopSignal, *rest: Any, **options: Any
+    ) -> None:
         seen["trees"].append(stop.deadline)
-        run_init(self, task, budget, stop, *rest)
+        run_init(self, task, budget, stop, *rest, **options)
 
     def pairing(*args: Any) -> Any:
         seen["pairing"].append(args[-1].deadline)
@@ -330,8 +336,9 @@ def test_with_a_deadline_the_trees_pairs_and_analyses_each_end_in_time_for_the_r
     assert result.recommendations[0].architecture.family == "mixture"
     share = mixtures.MIXTURE_TIME_SHARE * deadline
     assert seen["trees"] == [deadline - share]
-    assert set(seen["pairing"]) == {deadline - mixtures._PAIRING_SHARE * deadline}
-    assert set(seen["analyses"]) == {deadline - mixtures._RESPONSE_SHARE * deadline}
+    # No build takes time on this clock, so the analyses keep none: the pairing ends with them.
+    margin = deadline - mixtures._RESPONSE_SHARE * deadline
+    assert set(seen["pairing"]) == set(seen["analyses"]) == {margin}
 
 
 def test_a_deadline_brought_forward_leaves_each_phase_its_share_of_the_new_time(
@@ -344,10 +351,12 @@ def test_a_deadline_brought_forward_leaves_each_phase_its_share_of_the_new_time(
     seen: dict[str, list[float]] = {"trees": [], "pairing": [], "analyses": []}
     run_init, best_mixture, analyze = SearchRun.__init__, mixtures._best_mixture, mixtures.analyze
 
-    def trees(self: SearchRun, task: Task, budget: Budget, stop: StopSignal, *rest: Any) -> None:
+    def trees(
+        self: SearchRun, task: Task, budget: Budget, stop: StopSignal, *rest: Any, **options: Any
+    ) -> None:
         drain.bring_forward(8.0)
         seen["trees"].append(stop.remaining())
-        run_init(self, task, budget, stop, *rest)
+        run_init(self, task, budget, stop, *rest, **options)
 
     def pairing(*args: Any) -> Any:
         seen["pairing"].append(args[-1].remaining())
@@ -366,7 +375,7 @@ def test_a_deadline_brought_forward_leaves_each_phase_its_share_of_the_new_time(
     assert seen["trees"] == [pytest.approx(8.0 * (1 - mixtures.MIXTURE_TIME_SHARE))]
     assert seen["pairing"] and seen["analyses"]
     assert seen["pairing"] == pytest.approx(
-        [8.0 * (1 - mixtures._PAIRING_SHARE)] * len(seen["pairing"])
+        [8.0 * (1 - mixtures._RESPONSE_SHARE)] * len(seen["pairing"])
     )
     assert seen["analyses"] == pytest.approx(
         [8.0 * (1 - mixtures._RESPONSE_SHARE)] * len(seen["analyses"])
@@ -399,3 +408,108 @@ def test_a_mixture_of_two_dilated_trees_names_each_member_by_its_dilation_order(
     trees = recommend(task, budget.model_copy(update={"geometries": ["dilations"], "top_k": 10}))
     orders = {", ".join(map(str, r.dilations or ())) for r in trees.recommendations}
     assert set(named) <= orders
+
+
+def _timed_pairs(monkeypatch: pytest.MonkeyPatch, clock: ManualClock, at: list[float]) -> None:
+    """Make the k-th pair the mixture pass scores end at ``at[k]`` on ``clock`` (then hold)."""
+    scored = mixtures._best_mixture
+    ends = iter(at)
+
+    def timed(*args: Any) -> Any:
+        best = scored(*args)
+        clock.now = next(ends, clock.now)
+        return best
+
+    monkeypatch.setattr(mixtures, "_best_mixture", timed)
+
+
+def test_a_time_limit_the_pairs_fit_in_sees_them_all_paired_and_the_search_complete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The trees take no time on this clock; the 3 pairs take 80 s of the 100. The pairing used
+    # to end at half the time the trees left, here 50 s, with nothing left for the analyses to
+    # use the rest on: a 40 s search returned after 20 s, incomplete.
+    task = _local_and_mirrored(32)
+    assert _pairs_scored(task, _WITH_MIXTURES) == 3
+    clock = ManualClock(0.0)
+    _timed_pairs(monkeypatch, clock, [27.0, 54.0, 80.0])
+    result = recommend(task, _WITH_MIXTURES, stop=StopSignal(100.0, clock=clock))
+    assert result.complete is True
+    assert result.recommendations[0].architecture.family == "mixture"
+    assert "stopped" not in " ".join(r.rationale for r in result.recommendations)
+
+
+def test_a_pairing_cut_by_the_deadline_says_so_on_every_recommendation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each tree build takes 1 s, so the analyses keep 2 builds for each of the 3 mixtures the
+    # page may hold: the pairing ends 6 s before they must, and they run. The result is
+    # incomplete, and every design says why, a mixture among them (before, only a page
+    # without a mixture said the search was stopped).
+    task = _local_and_mirrored(32)
+    clock = ManualClock(0.0)
+    built = page_module.build_recommendation
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        clock.now += 1.0
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(page_module, "build_recommendation", build)
+    _timed_pairs(monkeypatch, clock, [87.0])  # past the pairing's end, before the analyses'
+    result = recommend(task, _WITH_MIXTURES, stop=StopSignal(100.0, clock=clock))
+    assert result.complete is False
+    assert any(r.architecture.mixture is not None for r in result.recommendations)
+    said = (
+        "The search was stopped after it paired 1 of the 3 pairs of its 6 best trees that "
+        "share a pooling schedule into mixtures; a longer time limit lets it pair them all."
+    )
+    assert all(r.rationale.endswith(said) for r in result.recommendations)
+
+
+def test_a_mixture_of_trees_whose_search_was_stopped_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    execute = SearchRun.execute
+
+    def stopped(self: SearchRun) -> bool:
+        execute(self)
+        return False  # as a search whose clock ran out after its last tree
+
+    monkeypatch.setattr(SearchRun, "execute", stopped)
+    result = recommend(_local_and_mirrored(32), _WITH_MIXTURES)
+    assert result.complete is False
+    assert any(r.architecture.mixture is not None for r in result.recommendations)
+    for recommendation in result.recommendations:
+        assert "stopped early" in recommendation.rationale, recommendation.rationale
+
+
+def test_the_pairing_leaves_the_analyses_the_builds_they_need_and_at_most_half() -> None:
+    clock = ManualClock(0.0)
+    stop = StopSignal(100.0, clock=clock)
+    assert mixtures._pairing_share(stop, 0.0) == pytest.approx(1 - mixtures._RESPONSE_SHARE)
+    assert mixtures._pairing_share(stop, 20.0) == pytest.approx(0.9 - 0.2)
+    assert mixtures._pairing_share(stop, 80.0) == pytest.approx(1 - mixtures._ANALYSES_MOST)
+    assert mixtures._pairing_share(StopSignal(clock=clock), 80.0) == pytest.approx(0.9)
+
+
+def test_the_progress_goes_on_while_the_trees_are_paired(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On 224x224 the pairing is most of a mixture search (27 of 27.5 s): a bar that reached its
+    # end with the trees' builds stood still while the pairs were scored.
+    monkeypatch.setattr(run_module, "_PROGRESS_INTERVAL", 0.0)
+    events: list[SearchProgress] = []
+    seen: list[int] = []  # the events reported before each pair, and after the last
+    scored = mixtures._best_mixture
+
+    def counted(*args: Any) -> Any:
+        seen.append(len(events))
+        best = scored(*args)
+        seen[-1:] = [seen[-1], len(events)]
+        return best
+
+    monkeypatch.setattr(mixtures, "_best_mixture", counted)
+    recommend(_local_and_mirrored(32), _WITH_MIXTURES, progress=events.append)
+    fractions = [event.fraction_done for event in events]
+    assert fractions == sorted(fractions) and fractions[-1] < 1.0
+    pairing = fractions[seen[0] : seen[-1]]
+    assert len(pairing) > 3 and pairing[0] < pairing[-1]
+    assert fractions[seen[0] - 1] <= mixtures.TREES_PROGRESS <= pairing[0]

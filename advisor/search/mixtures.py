@@ -20,21 +20,31 @@ page's end, every recommendation's rationale ends by saying why (a request for t
 never silently answered without one). Pages continue the ranking as a tree search's do: the
 tree search ranks from the first tree down to the page's end, so the pages of a complete search
 join into one ranking. The pass polls the stop signal before every ladder it scores and every
-mixture it analyses: stopped, it returns what it has (``complete`` false; a mixture scored but
-not analysed gives its place to the next design), so a time limit, a deadline, a cancellation
-or a shutdown drain cuts it as it cuts the tree search. With a deadline, the tree search leaves
-the pass :data:`MIXTURE_TIME_SHARE` of the time; the pairing ends with half of that left for the
-analyses, which end a tenth of it before the deadline, so the result reaches a gRPC caller
-within its deadline. These are shares of the time (:meth:`~advisor.stopping.StopSignal.share`):
-a deadline brought forward, as a server's shutdown drain does, shrinks each phase in proportion.
-Its time counts in ``search_seconds``.
+mixture it analyses: stopped, it returns what it has (``complete`` false, and every
+recommendation's rationale says what the stop cut: the pairs left unscored, the mixtures left
+unanalysed, or the tree search; a mixture scored but not analysed gives its place to the next
+design), so a time limit, a deadline, a cancellation or a shutdown drain cuts it as it cuts the
+tree search.
+
+**Time.** With a deadline, the tree search takes at most ``1 -`` :data:`MIXTURE_TIME_SHARE` of
+the time, and the pass starts when it ends: a tree search that ends early leaves the pass the
+rest. The analyses end a tenth of the pass's time (:data:`_RESPONSE_SHARE`) before the deadline,
+so the result reaches a gRPC caller within it; the pairing ends before them by the time kept for
+them, :data:`_ANALYSIS_BUILDS` of the tree search's longest build for each mixture the page may
+hold (at most :data:`_ANALYSES_MOST` of the pass's time, the margin included), and whatever the
+pairing leaves goes to the analyses. A search that does all its work returns before its deadline,
+``complete``. These are shares of the time (:meth:`~advisor.stopping.StopSignal.share`): a
+deadline brought forward, as a server's shutdown drain does, shrinks each phase in proportion.
+The pass's time counts in ``search_seconds``; the progress gives the tree search
+:data:`TREES_PROGRESS` of it and the pairing the rest, one step per ladder scored.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -57,21 +67,45 @@ from advisor.seprank.labels import correlation_labels, padded_labels
 from advisor.seprank.mixture import MixtureStructure, log2_mixture_bound, mixture_structure
 from advisor.stopping import StopSignal
 
-__all__ = ["MIXTURE_TIME_SHARE", "PAIRED_TREES", "mixture_of", "tree_budget", "with_mixtures"]
+__all__ = [
+    "MIXTURE_TIME_SHARE",
+    "PAIRED_TREES",
+    "TREES_PROGRESS",
+    "mixture_of",
+    "tree_budget",
+    "with_mixtures",
+]
 
 PAIRED_TREES = 6
 """The best trees paired into mixtures (15 pairs): each pair scores every practical ladder."""
 
-_PAIRING_SHARE = 0.5
-"""The share of the mixture pass's time left for analysing the mixtures the pairing ranks."""
+_ANALYSES_MOST = 0.5
+"""The most of the mixture pass's time the pairing leaves for analysing the mixtures it ranks
+and for the response (a fixed half of it, whatever the analyses took, left a 40 s search that
+paired for 20 s with 20 s unused, its pairs cut short)."""
+
+_ANALYSIS_BUILDS = 2.0
+"""The time a mixture's analysis is kept, in tree builds (their pricing included): it analyses
+both members' convs."""
 
 _RESPONSE_SHARE = 0.1
 """The share of the mixture pass's time left unused, for the result to reach the caller."""
+
+_TREES_STOPPED = (
+    "The tree search was stopped early: this mixture pairs two of the best trees found so far."
+)
+"""The note of a mixture whose trees' search was stopped (the trees' rationales say it too)."""
+
 
 MIXTURE_TIME_SHARE = 0.25
 """The share of a mixture search's time left, when it has a deadline, for pairing the trees and
 analysing the mixtures: a tree search that used it all left the mixtures no time, and a gRPC
 call's deadline passed while the pairs and the analyses ran on."""
+
+TREES_PROGRESS = 1.0 - MIXTURE_TIME_SHARE
+"""The share of a mixture search's progress its tree search spans (the share of the time it
+may take), the pairing the rest: a bar that reached its end with the trees stood still while
+the pairs were scored, most of the search on a large input (27 of 27.5 s on 224x224)."""
 
 
 def tree_budget(budget: Budget, offset: int = 0) -> Budget:
@@ -88,6 +122,31 @@ def tree_budget(budget: Budget, offset: int = 0) -> Budget:
     trees = [family for family in budget.families() if family != "mixture"] or None
     top_k = max(offset + budget.top_k, PAIRED_TREES)
     return budget.model_copy(update={"geometries": trees, "top_k": top_k, "page_token": None})
+
+
+class _Pairing(StopSignal):
+    """The pairing's stop signal, which reports the share of the pairing done as it is polled.
+
+    The pairing polls it before every pair and every ladder of a pair, ``polls`` in all: the
+    share done is the share of those polls made before this one (less than 1 until the end).
+    """
+
+    def __init__(
+        self,
+        parent: StopSignal,
+        share: float,
+        polls: int,
+        report: Callable[[float], None] | None,
+    ) -> None:
+        super().__init__(parent=parent, share=share)
+        self._polls, self._polled, self._report = polls, 0, report
+
+    def stopped(self) -> bool:
+        """Report the share done, then poll the deadline."""
+        if self._report is not None:
+            self._report(min(self._polled / self._polls, 1.0))
+        self._polled += 1
+        return super().stopped()
 
 
 @dataclass(frozen=True)
@@ -111,11 +170,16 @@ def with_mixtures(
     scope: Scope = "complete",
     reading: Sequence[str] = (),
     max_multiply_adds: int | None,
+    build_seconds: float,
+    progress: Callable[[float], None] | None = None,
 ) -> SearchResult:
     """Add the best mixture of every pair of ``result``'s trees; return the page at ``offset``.
 
     ``max_multiply_adds`` is the compute bound the trees were held to (the budget's, or the
-    practical search's default), which the mixtures are held to as well.
+    practical search's default), which the mixtures are held to as well. ``build_seconds`` is
+    the longest tree build the search measured, its pricing included: the analyses' time is
+    kept in such builds. ``progress`` is told the share of the pairing done, in ladders, as it
+    goes.
     ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
     description's, as the tree search read them, where ``objective`` weighs coherence (else
     none), and ``reading`` says them in words for the rationales; ``scope`` is what the
@@ -125,9 +189,8 @@ def with_mixtures(
     (:mod:`advisor.search.paging`).
     """
     started = time.perf_counter()
-    # Of the time left, the pairing takes up to half, the analyses the rest but a margin in
-    # which the result still reaches a caller whose deadline this is.
-    pairing = stop.share(1.0 - _PAIRING_SHARE)
+    # The analyses end a margin before the deadline, in which the result still reaches a
+    # caller whose deadline this is; the pairing takes the time before them.
     analyses = stop.share(1.0 - _RESPONSE_SHARE)
     rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
     labels = correlation_labels(task.resolved(), task.input.num_locations)
@@ -138,9 +201,12 @@ def with_mixtures(
         for first, second in itertools.combinations(trees, 2)
         if _pairable(first.architecture, second.architecture)
     ]
+    reserve = min(budget.top_k, len(pairs)) * _ANALYSIS_BUILDS * build_seconds
+    ladders = sum(1 + len(practical_profiles(len(a.architecture.layers), rules)) for a, _ in pairs)
+    pairing = _Pairing(stop, _pairing_share(stop, reserve), ladders, progress)
     scored = []
     complete = result.complete
-    paired_all = True
+    paired = 0  # the pairs scored before any stop
     try:
         for first, second in pairs:
             best = _best_mixture(
@@ -153,10 +219,11 @@ def with_mixtures(
                 relations,
                 pairing,
             )
+            paired += 1
             if best is not None:
                 scored.append(best)
     except StoppedError:
-        complete = paired_all = False
+        complete = False
     contenders: list[Recommendation | _Scored] = [*result.recommendations, *scored]
     ranked = sorted(contenders, key=_score)
     more_trees = result.next_page_token is not None
@@ -179,12 +246,18 @@ def with_mixtures(
             )
         except StoppedError:
             complete, left_out = False, left_out + 1
+    # A stop in the tree search: the trees' rationales say it, and the mixtures' say it too.
+    if not result.complete:
+        recommendations = [
+            _noted(r, _TREES_STOPPED) if r.architecture.mixture else r for r in recommendations
+        ]
+    stopped = _stopped(len(trees), len(pairs), paired, left_out)
     earlier = any(isinstance(entry, _Scored) for entry in ranked[:offset])
     if recommendations and not earlier and not any(r.architecture.mixture for r in recommendations):
-        note = _none_recommended(
-            len(trees), len(pairs), scored, recommendations[-1], paired_all, left_out
-        )
-        recommendations = [replace(r, rationale=f"{r.rationale} {note}") for r in recommendations]
+        why = stopped or _none_recommended(len(trees), len(pairs), scored, recommendations[-1])
+        recommendations = [_noted(r, f"No mixture is recommended: {why}") for r in recommendations]
+    elif stopped:
+        recommendations = [_noted(r, stopped[0].upper() + stopped[1:]) for r in recommendations]
     token = next_page_token(task, budget, end) if more_trees or len(ranked) > end else None
     return SearchResult(
         recommendations=[
@@ -195,6 +268,19 @@ def with_mixtures(
         complete=complete,
         next_page_token=token,
     )
+
+
+def _pairing_share(stop: StopSignal, analyses: float) -> float:
+    """Return the share of the time left that the pairing takes: all of it but the analyses'.
+
+    The analyses keep ``analyses`` seconds and the response margin, at most
+    :data:`_ANALYSES_MOST` of the time left; the pairing ends there, and whatever it does not
+    use goes to the analyses. As a share, a deadline brought forward (a server's drain) shrinks
+    both in proportion; without a deadline, the share bounds nothing.
+    """
+    left = stop.remaining()
+    kept = analyses / left if 0.0 < left < math.inf else 0.0
+    return 1.0 - min(_RESPONSE_SHARE + kept, _ANALYSES_MOST)
 
 
 def _score(entry: Recommendation | _Scored) -> float:
@@ -258,52 +344,62 @@ def _pairable(first: Architecture, second: Architecture) -> bool:
     )
 
 
+def _noted(recommendation: Recommendation, note: str) -> Recommendation:
+    """Return the recommendation with ``note`` at the end of its rationale."""
+    return replace(recommendation, rationale=f"{recommendation.rationale} {note}")
+
+
+def _stopped(trees: int, pairs: int, paired: int, left_out: int) -> str | None:
+    """Say, in a clause, why the mixture pass is incomplete; None when it did all its work.
+
+    ``pairs`` of the ``trees`` best trees share a schedule, ``paired`` of them were scored
+    before a stop, ``left_out`` mixtures ranked on the page but the stop came before they were
+    analysed. The search's result is then incomplete: every recommendation says why, as a
+    stopped tree search's do.
+    """
+    cut = []
+    if paired < pairs:
+        done = f"after it paired {paired}" if paired else "before it paired any"
+        cut.append(
+            f"{done} of the {pairs} pairs of its {trees} best trees that share a pooling "
+            "schedule into mixtures"
+        )
+    if left_out:
+        cut.append(f"before {_ranked_here(left_out)} could be analysed")
+    if not cut:
+        return None
+    more = "returns them" if paired == pairs else "lets it pair them all"
+    return f"the search was stopped {' and '.join(cut)}; a longer time limit {more}."
+
+
 def _none_recommended(
-    trees: int,
-    pairs: int,
-    scored: Sequence[_Scored],
-    last: Recommendation,
-    paired_all: bool,
-    left_out: int,
+    trees: int, pairs: int, scored: Sequence[_Scored], last: Recommendation
 ) -> str:
-    """Say why no mixture is among the recommendations (the request asked for the family).
+    """Say why no mixture is among the recommendations of a pass that did all its work.
 
     ``trees`` were paired (the best trees found), ``pairs`` of them share a schedule, ``scored``
-    are the best mixtures of the pairs that fit the budget, ``last`` is the page's last design;
-    ``paired_all`` is False when a stop cut the pass; ``left_out`` mixtures ranked on the page
-    but the stop came before they were analysed.
+    are the best mixtures of the pairs that fit the budget, ``last`` is the page's last design.
     """
-    head = "No mixture is recommended: "
-    if left_out:
-        return (
-            head + f"the search was stopped before {_ranked_here(left_out)} could be analysed; "
-            "a longer time limit returns them."
-        )
-    if not paired_all:
-        return (
-            head + f"the search was stopped while it paired the {trees} best trees into "
-            "mixtures, before a mixture ranked here; a longer time limit lets it pair them all."
-        )
     if trees < 2:
         found = "no tree" if trees == 0 else "one tree"
-        return head + f"the search found {found} to pair (a mixture sums two trees)."
+        return f"the search found {found} to pair (a mixture sums two trees)."
     if pairs == 0:
         which = (
             "the two trees found are not" if trees == 2 else f"no two of the {trees} best trees are"
         )
         return (
-            head + f"{which} pooled alike, and a mixture sums two trees on one pooling "
+            f"{which} pooled alike, and a mixture sums two trees on one pooling "
             "schedule; another tree family in the geometries gives it pairs."
         )
     if not scored:
         return (
-            head + f"none of the {pairs} pairs of the {trees} best trees that share a schedule "
+            f"none of the {pairs} pairs of the {trees} best trees that share a schedule "
             "fits the budget as a mixture, which costs both members' parameters and "
             "multiply-adds."
         )
     best = min(scored, key=_score)
     return (
-        head + f"the best of {len(scored)} mixtures of the {trees} best trees scores "
+        f"the best of {len(scored)} mixtures of the {trees} best trees scores "
         f"{best.score[0]:.4g}, below the last design here ({last.score:.4g})."
     )
 

@@ -46,7 +46,12 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.draws import SpaceDraws
-from advisor.search.mixtures import MIXTURE_TIME_SHARE, tree_budget, with_mixtures
+from advisor.search.mixtures import (
+    MIXTURE_TIME_SHARE,
+    TREES_PROGRESS,
+    tree_budget,
+    with_mixtures,
+)
 from advisor.search.objective import Objective
 from advisor.search.page import relations_read, result_page, targets_scope
 from advisor.search.paging import page_offset
@@ -107,7 +112,9 @@ def recommend(
     # The trees ranked down to this page's end, from the first: their mixtures rank among them.
     # The tree search leaves a share of the time to pair its trees and analyse the mixtures.
     trees = signal.share(1.0 - MIXTURE_TIME_SHARE)
-    run = SearchRun(task, tree_budget(budget, offset), trees, progress)
+    run = SearchRun(
+        task, tree_budget(budget, offset), trees, progress, progress_share=TREES_PROGRESS
+    )
     complete = run.execute()
     result = result_page(run, complete)
     # The relations the trees' coherence was read on, where the objective weighs it.
@@ -123,6 +130,8 @@ def recommend(
         scope=targets_scope(run, complete),
         reading=relations_read(run),
         max_multiply_adds=run.ladders.max_multiply_adds,
+        build_seconds=run.clock.each + run.clock.pricing,
+        progress=run.report_after,
     )
 
 

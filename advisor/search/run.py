@@ -95,9 +95,14 @@ class SearchRun:
         signal: StopSignal,
         progress: Callable[[SearchProgress], None] | None,
         offset: int = 0,
+        *,
+        progress_share: float = 1.0,
     ) -> None:
         self.task, self.budget, self.signal = task, budget, signal
         self.offset = offset
+        # The share of the search's progress the run's own work spans: the rest is reported
+        # by the work after it (a mixture pass, report_after).
+        self.progress_share = progress_share
         self.clock = SearchClock(signal, budget.top_k)
         self.report = progress
         self.correlations = task.resolved()
@@ -522,12 +527,25 @@ class SearchRun:
             ahead = left * (self.clock.each + self.clock.pricing)
             self._emit(now, now / (now + ahead) if now + ahead > 0 else 1.0)
 
+    def report_after(self, done: float) -> None:
+        """Report the work after the run's own (a mixture pass's pairing), ``done`` of it done.
+
+        That work spans the share of the progress the run's own leaves (``progress_share``).
+        """
+        if self._due():
+            share = self.progress_share
+            self._send(self.clock.elapsed(), share + (1.0 - share) * done)
+
     def _due(self) -> bool:
         return self.report is not None and (
             self.clock.elapsed() - self.last_report >= _PROGRESS_INTERVAL
         )
 
     def _emit(self, now: float, fraction: float) -> None:
+        """Send one progress event, ``fraction`` of the run's own work done."""
+        self._send(now, self.progress_share * fraction)
+
+    def _send(self, now: float, fraction: float) -> None:
         """Send one progress event; the fraction never goes back (an estimate may)."""
         assert self.report is not None
         self.last_report = now
