@@ -134,9 +134,8 @@ LOCAL_LIMITS = RequestLimits(
 )
 """What the ``advisor`` command's embedded server admits: what one machine can do (1024 x 1024 or
 1-D 1,048,576 locations and trees of every depth they have, 1,024 correlations, an hour's search,
-answers up to 512 MiB). Only the
-user's own process calls it; a public server keeps the protective defaults of
-:class:`RequestLimits`."""
+answers up to 512 MiB). Only the user's own process calls it; a public server keeps the
+protective defaults of :class:`RequestLimits`."""
 
 # The response-size estimate: upper bounds of the protobuf encoding of what a call sends back.
 _DEFAULT_TOP_K: int = Budget.model_fields["top_k"].default
@@ -148,9 +147,9 @@ _RECOMMENDATION_BYTES = 4096
 # Mixture, MixtureMember, Geometry, PermutationGeometry and its packed ids), each a tag of at
 # most 2 bytes and a length of at most 5.
 _PERMUTATION_FRAME_BYTES = 35
-# A mixture's member beyond its permutation: a width per layer (at most 20, since every level
-# pools at least two of at most 2^20 locations) of at most 5 bytes, as many mixing levels of 1
-# byte, and their tags and lengths.
+# A mixture's member beyond its permutation: a width per layer (at most 24, since every level
+# pools at least two of at most 2^20 locations, padded to at most 2^24 in 3-D) of at most 5
+# bytes, as many mixing levels of 1 byte, and their tags and lengths.
 _MEMBER_BYTES = 256
 # The rationale quotes (``repr``) every correlation name once more, and up to six a second time.
 _RATIONALE_EXTRA_NAMES = 6
