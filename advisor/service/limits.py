@@ -38,7 +38,6 @@ from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
-from advisor.search.candidates import largest_grid
 
 __all__ = [
     "LOCAL_LIMITS",
@@ -385,6 +384,10 @@ def _recommendation_bytes(task: advisor_pb2.Task, mixtures: bool) -> int:
     search may recommend one) carries a second tree's permutation and widths. A shape that is
     no grid gets no recommendation (the library refuses it), hence no permutation.
     """
+    # The search's module loads the engines, which a server loads only for the calls that run
+    # them (advisor presets starts one that never does: tests/test_startup.py).
+    from advisor.search.candidates import largest_grid
+
     shape = task.input.shape
     locations = largest_grid(shape) if grid_problem(shape) is None else 0
     trees = 2 if mixtures else 1
