@@ -173,6 +173,26 @@ def test_the_gather_realises_the_permutation(architecture: Architecture) -> None
     assert sorted(map(sorted, windows.tolist())) == sorted(map(sorted, expected.tolist()))
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
+def test_an_input_of_another_shape_is_refused_naming_the_shape_expected(mixed: bool) -> None:
+    """A batch padded by hand, or without its batch axis, is refused before the gather."""
+    torch = pytest.importorskip("torch")
+    document = {
+        "input": {"shape": [7], "channels": 2},
+        "representation": 2,
+        "padding": [[0, 1]],
+        "layers": [{"channels": 2, "pool": [2]}, {"channels": 2, "pool": [4]}],
+    }
+    if mixed:
+        document["mixture"] = {"members": [{"geometry": "mirror", "channels": [2, 2]}]}
+    module = torch_module(parse_architecture(document))
+    assert module(torch.zeros((3, 2, 7))).shape == (3, 1)
+    for shape in [(3, 2, 8), (2, 7), (3, 1, 7), (3, 2, 7, 1)]:
+        with pytest.raises(ValueError, match=r"inputs: expected \(batch, 2, 7\)"):
+            module(torch.zeros(shape))
+
+
 def test_a_missing_torch_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.delitem(sys.modules, "advisor.export.torch_net", raising=False)

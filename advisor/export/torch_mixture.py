@@ -17,7 +17,12 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from advisor.export.torch_net import gather_buffer, hidden_layer, representation_layer
+from advisor.export.torch_net import (
+    check_inputs,
+    gather_buffer,
+    hidden_layer,
+    representation_layer,
+)
 from advisor.geometry.layouts import input_permutation
 from advisor.model.architecture import Architecture
 from advisor.model.mixture import member_geometries, member_widths
@@ -35,6 +40,7 @@ class MixtureNet(nn.Module):
         super().__init__()
         mixture = architecture.mixture
         assert mixture is not None, "MixtureNet builds architectures with a mixture"
+        self.input = architecture.input
         self.depth = len(architecture.layers)
         self.mixing = (*mixture.mixing, self.depth)
         self.representation = representation_layer(architecture)
@@ -64,6 +70,7 @@ class MixtureNet(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Score a batch ``(batch, C_in, *shape)``; returns ``(batch, outputs)``."""
+        check_inputs(inputs, self.input)
         features = self.representation(inputs)
         flat = features.flatten(2)
         maps = [

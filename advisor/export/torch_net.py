@@ -16,8 +16,9 @@ from torch import nn
 
 from advisor.geometry.layouts import input_permutation
 from advisor.model.architecture import Architecture
+from advisor.model.grid import InputSpec
 
-__all__ = ["ConvNet", "gather_buffer", "hidden_layer", "representation_layer"]
+__all__ = ["ConvNet", "check_inputs", "gather_buffer", "hidden_layer", "representation_layer"]
 
 _LAYERS: dict[str, type[nn.Module]] = {
     f"{name}{ndim}d": getattr(nn, f"{name}{ndim}d")
@@ -49,7 +50,7 @@ class ConvNet(nn.Module):
 
     def __init__(self, architecture: Architecture, pooling: Literal["max", "avg"] = "max") -> None:
         super().__init__()
-        self.shape = architecture.input.shape
+        self.input = architecture.input
         self.representation = representation_layer(architecture)
         self.register_buffer("permutation", gather_buffer(input_permutation(architecture)))
         self.hidden = nn.Sequential(
@@ -68,9 +69,30 @@ class ConvNet(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Score a batch ``(batch, C_in, *shape)``; returns ``(batch, outputs)``."""
+        check_inputs(inputs, self.input)
         features = self.hidden(self.permute(self.representation(inputs)))
         output: torch.Tensor = self.output(features.flatten(1))
         return output
+
+
+def check_inputs(inputs: torch.Tensor, spec: InputSpec) -> None:
+    """Refuse ``inputs`` unless it is a batch ``(batch, C_in, *shape)`` of the architecture's input.
+
+    Without it, a batch of another shape fails inside the gather in torch's words (a shape that
+    ``is invalid for input of size``, an index out of bounds) or, where the locations happen to
+    fit, is pooled on the wrong grid. The input is the unpadded one: the module adds the margins.
+
+    Raises
+    ------
+    ValueError
+        Naming ``inputs``, the shape expected and the shape given.
+    """
+    expected = (spec.channels, *spec.shape)
+    if inputs.dim() != len(expected) + 1 or tuple(inputs.shape[1:]) != expected:
+        raise ValueError(
+            f"inputs: expected (batch, {', '.join(map(str, expected))}), i.e. (batch, channels, "
+            f"*input.shape) without the padding the module adds; got {tuple(inputs.shape)}"
+        )
 
 
 def representation_layer(architecture: Architecture) -> nn.Sequential:
