@@ -135,6 +135,25 @@ def test_the_torch_module_has_the_architectures_parameters_and_output(
 
 
 @pytest.mark.torch
+@pytest.mark.parametrize("architecture", _architectures())
+def test_the_torch_module_costs_the_architectures_multiply_adds(architecture: Architecture) -> None:
+    """Every conv at every location it runs on, and the output layer, as FORMATS.md §3 counts."""
+    torch = pytest.importorskip("torch")
+    module = torch_module(architecture)
+    counted = []
+
+    def count(layer: torch.nn.Module, _: object, output: torch.Tensor) -> None:
+        weights = layer.weight[0].numel()  # one output channel's multiply-adds per location
+        counted.append(output[0].numel() * weights)
+
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.Linear | torch.nn.Conv1d | torch.nn.Conv2d | torch.nn.Conv3d):
+            layer.register_forward_hook(count)
+    module(torch.zeros((1, architecture.input.channels, *architecture.input.shape)))
+    assert sum(counted) == architecture.multiply_adds
+
+
+@pytest.mark.torch
 @pytest.mark.parametrize("architecture", [a for a in _architectures() if a.padding is not None])
 def test_the_padded_margin_is_one_constant_input(architecture: Architecture) -> None:
     """The analysis models the padding as a constant input; the module must feed exactly that."""
