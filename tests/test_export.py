@@ -226,3 +226,21 @@ def test_a_pooling_the_export_has_not_is_refused_naming_it() -> None:
     with pytest.raises(InvalidRequestError) as raised:
         torch_module(architecture, pooling="sum")  # type: ignore[arg-type]
     assert [v.field for v in raised.value.violations] == ["pooling"]
+
+
+def test_what_is_no_architecture_is_refused_saying_what_to_pass() -> None:
+    # A recommendation, or a document as read from a file, failed deep in the module's build
+    # ("'Recommendation' object has no attribute 'mixture'").
+    task = parse_task({"input": {"shape": [8]}, "preset": "symmetry"})
+    best = recommend(task, Budget(max_parameters=2_000, top_k=1)).recommendations[0]
+    document = {
+        "input": {"shape": [4]},
+        "representation": 2,
+        "layers": [{"channels": 2, "pool": [4]}],
+    }
+    for given, hint in [(best, "pass its .architecture"), (document, "parse_architecture")]:
+        with pytest.raises(InvalidRequestError) as raised:
+            torch_module(given)  # type: ignore[arg-type]
+        [violation] = raised.value.violations
+        assert violation.field == "architecture"
+        assert hint in violation.description

@@ -67,10 +67,21 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn
     Raises
     ------
     InvalidRequestError
-        On ``pooling`` when it is not ``"max"`` or ``"avg"``.
+        On ``architecture`` when it is no :class:`Architecture` (a recommendation, whose
+        ``.architecture`` is one, or a document, which ``parse_architecture`` reads), on
+        ``pooling`` when it is not ``"max"`` or ``"avg"``.
     ModuleNotFoundError
         When PyTorch is not installed; the message names the extra that provides it.
     """
+    if not isinstance(architecture, Architecture):
+        hint = (
+            "pass its .architecture"
+            if hasattr(architecture, "architecture")
+            else "read a document with advisor.parse_architecture first"
+        )
+        raise InvalidRequestError.single(
+            "architecture", f"must be an Architecture, got {type(architecture).__name__}: {hint}"
+        )
     if pooling not in get_args(PoolingKind):
         raise InvalidRequestError.single(
             "pooling", f"must be one of {', '.join(get_args(PoolingKind))}; got {pooling!r}"
