@@ -17,12 +17,12 @@ from advisor.model.architecture import (
 )
 from advisor.model.budget import Family
 from advisor.model.grid import InputSpec, padded_shape
+from advisor.model.padding import largest_grid
 from advisor.search.candidates import (
     DILATION_SAMPLE,
     MAX_DILATION_ORDERS,
     CandidateSpace,
     dilation_orders,
-    largest_grid,
     prime_steps,
     window_schedules,
 )

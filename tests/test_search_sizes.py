@@ -16,8 +16,8 @@ from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.grid import MAX_LOCATIONS
+from advisor.model.padding import friendly_paddings
 from advisor.model.task import parse_task
-from advisor.search.candidates import friendly_paddings
 from advisor.search.recommend import recommend, score_architecture
 from advisor.seprank.analysis import analyze
 

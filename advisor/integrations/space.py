@@ -3,7 +3,7 @@
 The advisor proposes designs; a tool's own sampler (TPE, random, ...) continues in the same
 space, so its trials are designs of the kind the advisor searches: the window schedules of the
 search (:func:`advisor.search.candidates.window_schedules`, on the input and on each padding of
-an awkward grid to a friendlier one, :func:`advisor.search.candidates.friendly_paddings`), the
+an awkward grid to a friendlier one, :func:`advisor.model.padding.friendly_paddings`), the
 named geometries and the advisor's own permutations, and the widths and M that some practical
 width ladder within the parameter budget uses (:mod:`advisor.search.profiles`; every width
 choice for a free search), each widened by what the proposals use. A sampler combines them
@@ -29,10 +29,11 @@ from advisor.integrations.encoding import (
 )
 from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec, padded_shape
+from advisor.model.padding import friendly_paddings
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation
 from advisor.model.task import Task
-from advisor.search.candidates import deepest_schedule, friendly_paddings, window_schedules
+from advisor.search.candidates import deepest_schedule, window_schedules
 from advisor.search.profiles import ProfileRules, practical_profiles
 
 __all__ = ["ArchitectureSpace", "flat_budget"]

@@ -32,18 +32,10 @@ within the budget's depth bounds.
   locations inferred from data, :mod:`advisor.infer.arrangement`), for every schedule of the
   unpadded grid; only for a task with an arrangement.
 
-**Padding.** An axis whose size has a prime factor above :data:`FRIENDLY_PRIME` (13, 99 = 9 * 11),
-or is a prime of 5 or more, pools only into large windows, or not at all; an odd axis (15, 9,
-225) has no window of 2, so mirror pooling, which folds an axis by windows of 2, cannot serve it.
-For such a grid the space also holds the trees of every family on the grid padded to a friendlier
-size (:func:`friendly_paddings`): every awkward axis grown to the next size that is not awkward
-and has no prime factor above 5, or to the next even such size (which mirror can fold: 10,007
-steps grow to 10,125 = 3^4 * 5^3 or 10,240 = 2^11 * 5; with only the odd size a mirror net had
-to take 16,384, spending 60% more multiply-adds for the same ranks), every other odd axis to the
-next even such size, or any of them to the next power of two, the margin split evenly before
-and after (one more after on an odd margin, where mirror reflects about the input's centre). The
-padding is part of the candidate and of the architecture it builds (the analysis models the
-margin as one constant input), so the choice is explicit and reported, never silent.
+**Padding.** For a grid with an awkward or odd axis (a large prime factor, or no window of 2),
+the space also holds the trees of every family on the grid padded to each friendlier size
+:func:`~advisor.model.padding.friendly_paddings` gives; the padding is part of the candidate and
+of the architecture it builds, so the choice is explicit and reported, never silent.
 """
 
 from __future__ import annotations
@@ -68,21 +60,19 @@ from advisor.model.geometries import (
     applies_to,
     mirror_folds,
 )
-from advisor.model.grid import MAX_LOCATIONS, InputSpec, Padding, padded_shape
+from advisor.model.grid import InputSpec, Padding, padded_shape
+from advisor.model.padding import factorise, friendly_paddings
 from advisor.model.schedule import Schedule
 from advisor.search.synthesis import SynthesisVariant, Synthesizer, layout_permutation
 from advisor.seprank.labels import FREE, PADDED, padded_labels
 
 __all__ = [
     "DILATION_SAMPLE",
-    "FRIENDLY_PRIME",
     "MAX_DILATION_ORDERS",
     "Candidate",
     "CandidateSpace",
     "deepest_schedule",
     "dilation_orders",
-    "friendly_paddings",
-    "largest_grid",
     "largest_window",
     "widest_step",
     "prime_steps",
@@ -95,13 +85,6 @@ MAX_DILATION_ORDERS: Final = 720
 DILATION_SAMPLE: Final = 120
 """Orders drawn by the seed when there are more than :data:`MAX_DILATION_ORDERS`: each costs a
 tree of ``N`` leaves (about 10 ms at ``N = 16384``), and the time goes to the other families."""
-
-FRIENDLY_PRIME: Final = 7
-"""Largest prime factor a size may have without padding being considered: a 7x7 window is the
-largest odd one common nets use, and 224 = 2^5 * 7 needs no padding."""
-
-_PADDING_PRIMES: Final = ((2, 3, 5), (2,))
-"""What an awkward axis is padded to: the next size with only these prime factors."""
 
 _Pools: TypeAlias = tuple[tuple[int, ...], ...]
 _Ids: TypeAlias = npt.NDArray[np.intp]
@@ -191,92 +174,6 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
     return sorted(schedules, key=lambda pools: (len(pools), pools))
 
 
-def friendly_paddings(shape: Sequence[int]) -> list[Padding]:
-    """Return the paddings of an awkward grid to friendlier sizes (module docstring), or [].
-
-    A padding that would grow the grid past ``MAX_LOCATIONS`` is left out.
-
-    Examples
-    --------
-    >>> friendly_paddings((13,))
-    [((1, 1),), ((1, 2),)]
-    >>> friendly_paddings((16, 16)), friendly_paddings((99, 16))
-    ([], [((0, 1), (0, 0)), ((14, 15), (0, 0))])
-    >>> friendly_paddings((9, 16))
-    [((0, 1), (0, 0)), ((3, 4), (0, 0))]
-    >>> friendly_paddings((10007,))
-    [((59, 59),), ((116, 117),), ((3188, 3189),)]
-    """
-    if not any(_awkward(n) or _odd(n) for n in shape):
-        return []
-    paddings: list[Padding] = []
-    for primes, even in itertools.product(_PADDING_PRIMES, (False, True)):
-        padding = []
-        for n in shape:
-            extra = 0
-            if _awkward(n):
-                extra = (_next_even_smooth(n - 1, primes) if even else _next_smooth(n, primes)) - n
-            elif _odd(n):
-                extra = _next_even_smooth(n, primes) - n
-            padding.append((extra // 2, extra - extra // 2))
-        grown = padded_shape(shape, tuple(padding))
-        if tuple(padding) not in paddings and math.prod(grown) <= MAX_LOCATIONS:
-            paddings.append(tuple(padding))
-    return paddings
-
-
-def largest_grid(shape: Sequence[int]) -> int:
-    """Return the most locations a tree of the search on the grid ``shape`` pools.
-
-    The input's own count, or its largest padded grid's (:func:`friendly_paddings`), up to
-    ``2^ndim`` times more: a recommendation's permutation numbers that many locations at most,
-    which bounds the size of its encoding (:mod:`advisor.service.limits`).
-
-    Examples
-    --------
-    >>> largest_grid((16, 16)), largest_grid((129, 129))
-    (256, 65536)
-    """
-    paddings = (None, *friendly_paddings(shape))
-    return max(math.prod(padded_shape(shape, padding)) for padding in paddings)
-
-
-def _awkward(n: int) -> bool:
-    """Return whether an axis of size ``n`` pools badly (module docstring)."""
-    factors = _factorise(n)
-    return max(factors, default=1) > FRIENDLY_PRIME or (n >= 5 and factors == {n: 1})
-
-
-def _odd(n: int) -> bool:
-    """Return whether an axis of size ``n`` has no window of 2 (mirror needs them to fold)."""
-    return n % 2 == 1 and n > 1
-
-
-def _next_even_smooth(n: int, primes: tuple[int, ...]) -> int:
-    """Return the smallest even size ``> n``, not awkward, whose prime factors are in ``primes``."""
-    size = _next_smooth(n + 1, primes)
-    while size % 2:
-        size = _next_smooth(size + 1, primes)
-    return size
-
-
-def _next_smooth(n: int, primes: tuple[int, ...]) -> int:
-    """Return the smallest size ``>= n``, not awkward, whose prime factors are all in ``primes``.
-
-    The products of ``primes`` up to ``2n`` are enumerated (a power of two lies below ``2n``),
-    a few hundred at most, rather than every size from ``n`` up factorised.
-    """
-    sizes = {1}
-    for prime in primes:
-        grown = set(sizes)
-        for size in sizes:
-            while size * prime < 2 * n:
-                size *= prime
-                grown.add(size)
-        sizes = grown
-    return min(size for size in sizes if size >= n and not _awkward(size))
-
-
 def prime_steps(shape: Sequence[int]) -> tuple[int, ...]:
     """Return the primes the axes are pooled by, ascending, each as often as some axis has it.
 
@@ -285,23 +182,9 @@ def prime_steps(shape: Sequence[int]) -> tuple[int, ...]:
     """
     counts: dict[int, int] = {}
     for n in shape:
-        for prime, count in _factorise(n).items():
+        for prime, count in factorise(n).items():
             counts[prime] = max(counts.get(prime, 0), count)
     return tuple(prime for prime in sorted(counts) for _ in range(counts[prime]))
-
-
-def _factorise(n: int) -> dict[int, int]:
-    """Return the prime factorisation of ``n >= 1`` as ``{prime: multiplicity}``."""
-    factors: dict[int, int] = {}
-    divisor = 2
-    while divisor * divisor <= n:
-        while n % divisor == 0:
-            factors[divisor] = factors.get(divisor, 0) + 1
-            n //= divisor
-        divisor += 1
-    if n > 1:
-        factors[n] = factors.get(n, 0) + 1
-    return factors
 
 
 def _step_pools(grid: tuple[int, ...], steps: tuple[int, ...]) -> _Pools | None:

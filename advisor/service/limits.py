@@ -34,6 +34,7 @@ from advisor.model.architecture import Architecture
 from advisor.model.budget import INT32_MAX, Budget
 from advisor.model.grid import grid_problem
 from advisor.model.mixture import member_widths
+from advisor.model.padding import largest_grid
 from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
@@ -380,14 +381,10 @@ def _recommendation_bytes(task: advisor_pb2.Task, mixtures: bool) -> int:
     """Upper bound on the encoded size of one recommendation for ``task``.
 
     Its tree's permutation numbers the locations of the grid it pools, which may be the input
-    padded (:func:`~advisor.search.candidates.largest_grid`); a mixture (``mixtures``: the
+    padded (:func:`~advisor.model.padding.largest_grid`); a mixture (``mixtures``: the
     search may recommend one) carries a second tree's permutation and widths. A shape that is
     no grid gets no recommendation (the library refuses it), hence no permutation.
     """
-    # The search's module loads the engines, which a server loads only for the calls that run
-    # them (advisor presets starts one that never does: tests/test_startup.py).
-    from advisor.search.candidates import largest_grid
-
     shape = task.input.shape
     locations = largest_grid(shape) if grid_problem(shape) is None else 0
     trees = 2 if mixtures else 1

@@ -13,6 +13,7 @@ from advisor_client.errors import InvalidArgumentError
 from advisor.errors import LimitExceededError
 from advisor.model.budget import INT32_MAX, Budget
 from advisor.model.grid import InputSpec
+from advisor.model.padding import largest_grid
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol.wire import (
     architecture_from_proto,
@@ -20,7 +21,7 @@ from advisor.protocol.wire import (
     budget_to_proto,
     task_from_proto,
 )
-from advisor.search.candidates import deepest_schedule, largest_grid
+from advisor.search.candidates import deepest_schedule
 from advisor.service.limits import (
     LOCAL_LIMITS,
     RequestLimits,
