@@ -176,14 +176,19 @@ def test_a_csv_mixing_numbers_and_names_is_refused_naming_the_first_odd_one(
     # Read as names, '1' and '1.0' were two classes and a 'nan' or '0.5' among names no error:
     # which the file means is unclear, so it is refused rather than read either way.
     path = tmp_path / "labels.csv"
+    assert _refusal(path, text) == (
+        f"{path}: {problem}: a CSV's labels must be all numbers or all names"
+    )
+
+
+def _refusal(path: Path, text: str) -> str:
+    """Write ``text`` as a CSV of 3 labels; return what reading it is refused with."""
     path.write_text(text)
     with pytest.raises(InvalidRequestError) as raised:
         read_labels(path, 3)
     (violation,) = raised.value.violations
     assert violation.field == "labels"
-    assert violation.description == (
-        f"{path}: {problem}: a CSV's labels must be all numbers or all names"
-    )
+    return violation.description
 
 
 # A file may hold its labels on one line: "cat,,dog" read three, the second a class named ''.
@@ -192,11 +197,6 @@ def test_an_empty_label_is_refused_not_read_as_a_class(
     tmp_path: Path, text: str, line: int
 ) -> None:
     path = tmp_path / "labels.csv"
-    path.write_text(text)
-    with pytest.raises(InvalidRequestError) as raised:
-        read_labels(path, 3)
-    (violation,) = raised.value.violations
-    assert violation.field == "labels"
     assert (
-        violation.description == f"{path}: line {line} holds an empty label; give every sample one"
+        _refusal(path, text) == f"{path}: line {line} holds an empty label; give every sample one"
     )
