@@ -4,9 +4,8 @@ A search refuses, before it scores anything: a representation conv wider than th
 representation conv or width choices whose networks' counts would overflow its int64 figures (past
 :data:`~advisor.model.compute.COUNT_LIMIT`); geometries the budget names that have no tree on
 this input; depth bounds that leave no recommendable tree; a window or step bound the caller set
-that no tree meets; and budgets no candidate fits — the
-parameter budget, or, for a practical search, the compute bound, each with the exact figure the
-cheapest net needs.
+that no tree meets; and budgets no candidate fits — the parameter budget, or, for a practical
+search, the compute bound, each with the exact figure the cheapest net needs.
 """
 
 from __future__ import annotations
@@ -61,9 +60,9 @@ def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
 def check_bounds(task: Task, budget: Budget, candidates: Sequence[Candidate]) -> None:
     """Refuse a ``max_window`` or ``max_step`` the caller set that no recommendable tree meets.
 
-    Left at its default, such a bound gives way to the least any tree has (a grid of 15 pools in
-    windows of 3 and 5 only); one the caller set would be changed silently, so it is refused,
-    naming the least value the input's trees reach.
+    Left at its default, such a bound gives way to the least any tree has (two levels on 64x64
+    pool a window of 256 at the least: 4x4, then 16x16); one the caller set would be changed
+    silently, so it is refused, naming the least value the input's trees reach.
     """
     eligible = [c.pools for c in candidates if c.eligible]
     shape = list(task.input.shape)
