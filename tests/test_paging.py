@@ -202,6 +202,9 @@ def test_the_token_of_a_page_a_deadline_cut_short_starts_after_its_last_design(
         patch.setattr(page_module, "build_recommendation", two_then_stopped)
         cut = recommend(TASK, Budget(**OPTIONS, top_k=5))
     assert [r.rank for r in cut.recommendations] == [1, 2] and not cut.complete
+    said = "The search was stopped before the page's designs ranked 3 to 5 could be built;"
+    assert all(said in r.rationale for r in cut.recommendations)  # a short page says why
+    assert not any("could be built" in r.rationale for r in FULL)
     assert cut.next_page_token is not None
     rest = recommend(TASK, Budget(**OPTIONS, top_k=5, page_token=cut.next_page_token))
     assert rest.recommendations == FULL[2:7]

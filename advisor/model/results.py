@@ -6,6 +6,7 @@ the wire without importing the separation-rank engine or the search.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
@@ -184,6 +185,10 @@ class Recommendation:
     multiply_adds: int
     efficiency: Efficiency | None = None
     dilations: tuple[int, ...] | None = None
+
+    def noted(self, note: str) -> Recommendation:
+        """Return a copy whose rationale ends with ``note`` (what the search learnt after it)."""
+        return dataclasses.replace(self, rationale=f"{self.rationale} {note}")
 
 
 @dataclass(frozen=True)

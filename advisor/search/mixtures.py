@@ -249,15 +249,15 @@ def with_mixtures(
     # A stop in the tree search: the trees' rationales say it, and the mixtures' say it too.
     if not result.complete:
         recommendations = [
-            _noted(r, _TREES_STOPPED) if r.architecture.mixture else r for r in recommendations
+            r.noted(_TREES_STOPPED) if r.architecture.mixture else r for r in recommendations
         ]
     stopped = _stopped(len(trees), len(pairs), paired, left_out)
     earlier = any(isinstance(entry, _Scored) for entry in ranked[:offset])
     if recommendations and not earlier and not any(r.architecture.mixture for r in recommendations):
         why = stopped or _none_recommended(len(trees), len(pairs), scored, recommendations[-1])
-        recommendations = [_noted(r, f"No mixture is recommended: {why}") for r in recommendations]
+        recommendations = [r.noted(f"No mixture is recommended: {why}") for r in recommendations]
     elif stopped:
-        recommendations = [_noted(r, stopped[0].upper() + stopped[1:]) for r in recommendations]
+        recommendations = [r.noted(stopped[0].upper() + stopped[1:]) for r in recommendations]
     token = next_page_token(task, budget, end) if more_trees or len(ranked) > end else None
     return SearchResult(
         recommendations=[
@@ -342,11 +342,6 @@ def _pairable(first: Architecture, second: Architecture) -> bool:
         and first.padding == second.padding
         and not (first.is_overlapping or second.is_overlapping)
     )
-
-
-def _noted(recommendation: Recommendation, note: str) -> Recommendation:
-    """Return the recommendation with ``note`` at the end of its rationale."""
-    return replace(recommendation, rationale=f"{recommendation.rationale} {note}")
 
 
 def _stopped(trees: int, pairs: int, paired: int, left_out: int) -> str | None:

@@ -105,7 +105,24 @@ def _recommendations(run: SearchRun, complete: bool) -> list[Recommendation]:
         clock.measure(clock.clock() - started - pricing.seconds)
         recommendations.append(built)
         run.report_built(len(page) - index - 1)
+    if len(recommendations) < len(page):
+        note = _unbuilt(run.offset + len(recommendations) + 1, run.offset + len(page))
+        recommendations = [r.noted(note) for r in recommendations]
     return recommendations
+
+
+def _unbuilt(first: int, last: int) -> str:
+    """Say that the page's designs ranked ``first`` to ``last`` were left unbuilt, and why.
+
+    The search ranked them, but its stop (a deadline, mostly) came before their analyses: the
+    page is short and the result incomplete, which every design it holds then says.
+    """
+    which = f"design ranked {first}" if first == last else f"designs ranked {first} to {last}"
+    again = "it" if first == last else "them"
+    return (
+        f"The search was stopped before the page's {which} could be built; a longer time "
+        f"limit returns {again}, as does the next page (this page's token starts there)."
+    )
 
 
 def build_recommendation(
