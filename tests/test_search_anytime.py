@@ -279,6 +279,27 @@ def test_the_time_before_the_trees_counts_as_work_done() -> None:
     assert meter_after_two().fraction(2.0, elapsed=0.1) == pytest.approx(1.0 / (3.0 + left))
 
 
+def test_a_kind_whose_trees_cost_more_than_their_features_is_predicted_by_its_own() -> None:
+    # Ten cheap trees priced by the model and five of another kind costing 0.3 s more each, as
+    # the dilation orders after the interleaved trees on 262,144 steps: the one price per
+    # feature fits the cheap ones and prices the rest low, unless the kind's own trees floor it.
+    trees = _trees([4] * 15, shared=0)
+    kinds = ["cheap"] * 10 + ["costly"] * 5
+    costs = [
+        1e-3 * sum(nodes for _, nodes in levels) + (0.3 if kind == "costly" else 0.0)
+        for levels, kind in zip(trees, kinds, strict=True)
+    ]
+    order = [0, 10, *range(1, 10), *range(11, 15)]  # each kind's first, then the cheap ones
+    done = order[:11]  # every cheap tree and one costly one
+    truth = sum(costs[i] for i in done) / sum(costs)
+    meters = {"kinds": WorkMeter(trees, kinds), "none": WorkMeter(trees)}
+    for index in done:
+        meters["kinds"].done(trees[index], costs[index], kinds[index])
+        meters["none"].done(trees[index], costs[index])
+    assert meters["kinds"].fraction() == pytest.approx(truth, abs=0.01)
+    assert meters["none"].fraction() > truth + 0.1
+
+
 @given(st.lists(st.floats(0.0, 5.0), min_size=1, max_size=40), st.floats(0.0, 3.0))
 def test_the_work_done_never_decreases(costs: list[float], ahead: float) -> None:
     depths = np.random.default_rng(len(costs)).integers(1, 8, len(costs)).tolist()

@@ -232,7 +232,7 @@ class SearchRun:
         queue = AnytimeQueue(visited, self.budget.seed) if practical else None
         order = iter(visited if queue is None else queue)
         self._work = {c.index: self.work_levels(c) for c in visited}
-        meter = WorkMeter(list(self._work.values()))
+        meter = WorkMeter(list(self._work.values()), [c.family for c in visited])
         seen: dict[bytes, set[str]] = {}
         # The shallow net is the baseline of every rationale: always evaluated, never cut.
         started = self.clock.clock()
@@ -299,7 +299,7 @@ class SearchRun:
             finished = True
         else:
             finished = self._evaluate(candidate, seen, stop)
-        meter.done(self._work[candidate.index], self.clock.clock() - started)
+        meter.done(self._work[candidate.index], self.clock.clock() - started, candidate.family)
         return finished
 
     def work_levels(self, candidate: Candidate) -> list[tuple[Hashable, int]]:
