@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pydantic
 
 from advisor.cli.options import OutputFormat
-from advisor.cli.output import document_text, unicode_stdout
+from advisor.cli.output import stdout_document
 from advisor.export.document import recommendation_document
 from advisor.model.architecture import Architecture
 from advisor.model.results import (
@@ -92,7 +92,7 @@ def _render(
 ) -> str:
     if output_format == "table":
         return table(value)
-    return document_text(document(value), output_format, ascii_only=not unicode_stdout())
+    return stdout_document(document(value), output_format)
 
 
 def _document(value: object, **replaced: object) -> dict[str, Any]:

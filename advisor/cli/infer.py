@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from advisor_client.client import AdvisorClient
 
-from advisor.cli.output import document_text, unicode_stdout
+from advisor.cli.output import document_text, stdout_document
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.combine import with_data
 from advisor.infer.data import DataSample, read_data, read_labels
@@ -87,7 +87,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
     if args.output is None:
         sys.stderr.write(summary)
-        return document_text(task_file(report.task), args.format, ascii_only=not unicode_stdout())
+        return stdout_document(task_file(report.task), args.format)
     _write_task(report.task, args.output, "--output", (), args.format)
     return summary + f"task written to {args.output}\n"
 

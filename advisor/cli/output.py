@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 
 from advisor.cli.json_output import readable_json
 
-__all__ = ["document_text", "unicode_stdout", "write_stdout"]
+__all__ = ["document_text", "stdout_document", "write_stdout"]
 
 _UNICODE_CODECS: Final = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-32", "gb18030"})
 """Codecs (by :func:`codecs.lookup`'s name) that encode every character."""
@@ -42,6 +42,11 @@ def document_text(
     from advisor.cli.yaml_output import readable_yaml
 
     return readable_yaml(document, ascii_only=ascii_only)
+
+
+def stdout_document(document: Mapping[str, Any], form: Literal["json", "yaml"]) -> str:
+    """Return ``document`` as ``form`` for standard output: escaped where it cannot take text."""
+    return document_text(document, form, ascii_only=not unicode_stdout())
 
 
 def write_stdout(text: str) -> None:
