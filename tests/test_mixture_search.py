@@ -513,3 +513,39 @@ def test_the_progress_goes_on_while_the_trees_are_paired(monkeypatch: pytest.Mon
     pairing = fractions[seen[0] : seen[-1]]
     assert len(pairing) > 3 and pairing[0] < pairing[-1]
     assert fractions[seen[0] - 1] <= mixtures.TREES_PROGRESS <= pairing[0]
+
+
+def test_a_pair_the_deadline_cuts_midway_keeps_the_best_of_its_ladders_scored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each ladder scored takes 10 s of the 100, so the pairing's end falls within the first
+    # pair's ladders; each tree build takes 1 s, so the analyses keep time for the mixture.
+    # That pair's mixture was thrown away: the seconds of pairing returned none.
+    task = _local_and_mirrored(32)
+    clock = ManualClock(0.0)
+    built, bound = page_module.build_recommendation, mixtures.log2_mixture_bound
+    ladders: list[int] = []
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        clock.now += 1.0
+        return built(*args, **kwargs)
+
+    def slow(*args: Any) -> Any:
+        ladders.append(1)
+        clock.now += 10.0
+        return bound(*args)
+
+    monkeypatch.setattr(page_module, "build_recommendation", build)
+    monkeypatch.setattr(mixtures, "log2_mixture_bound", slow)
+    result = recommend(task, _WITH_MIXTURES, stop=StopSignal(100.0, clock=clock))
+    assert result.complete is False
+    [mixture] = [r for r in result.recommendations if r.architecture.mixture is not None]
+    architecture = mixture.architecture
+    monkeypatch.setattr(mixtures, "log2_mixture_bound", bound)
+    assert mixture.score == pytest.approx(score_architecture(task, _WITH_MIXTURES, architecture))
+    match = re.search(r"the best of the (\d+) of its (\d+) ladders tried", mixture.rationale)
+    assert match is not None, mixture.rationale
+    assert 0 < int(match[1]) < int(match[2])
+    said = "stopped before it paired any of the 3 pairs of its 6 best trees that share a pooling "
+    said += f"schedule into mixtures (and tried {match[1]} of the {match[2]} width ladders"
+    assert all(said in r.rationale for r in result.recommendations), mixture.rationale

@@ -23,8 +23,8 @@ join into one ranking. The pass polls the stop signal before every ladder it sco
 mixture it analyses: stopped, it returns what it has (``complete`` false, and every
 recommendation's rationale says what the stop cut: the pairs left unscored, the mixtures left
 unanalysed, or the tree search; a mixture scored but not analysed gives its place to the next
-design), so a time limit, a deadline, a cancellation or a shutdown drain cuts it as it cuts the
-tree search.
+design; a pair whose ladders the stop cut keeps the best of those scored, and says so), so a
+time limit, a deadline, a cancellation or a shutdown drain cuts it as it cuts the tree search.
 
 **Time.** With a deadline, the tree search takes at most ``1 -`` :data:`MIXTURE_TIME_SHARE` of
 the time, and the pass starts when it ends: a tree search that ends early leaves the pass the
@@ -151,11 +151,28 @@ class _Pairing(StopSignal):
 
 @dataclass(frozen=True)
 class _Scored:
+    """A pair's best mixture; ``ladders`` is (scored, of) when a stop cut its ladders short."""
+
     score: tuple[float, ...]
     architecture: Architecture
     members: tuple[Recommendation, Recommendation]
     log2_ranks: tuple[float, ...]
     coherence: float
+    ladders: tuple[int, int] | None = None
+
+
+class _PairCutError(StoppedError):
+    """A stop came while a pair's ladders were scored: the best of those scored, if any fit.
+
+    Its figures are the mixture's own, so it competes as every mixture does; its rationale
+    says that more ladders were left (a pair cut midway used to be thrown away, and with it
+    seconds of pairing on a large input).
+    """
+
+    def __init__(self, best: _Scored | None, scored: int, ladders: int) -> None:
+        super().__init__("the mixture pass was stopped")
+        self.best = None if best is None else replace(best, ladders=(scored, ladders))
+        self.scored, self.ladders = scored, ladders
 
 
 def with_mixtures(
@@ -207,6 +224,7 @@ def with_mixtures(
     scored = []
     complete = result.complete
     paired = 0  # the pairs scored before any stop
+    cut: tuple[int, int] | None = None  # the ladders of the pair the stop cut: scored, of
     try:
         for first, second in pairs:
             best = _best_mixture(
@@ -222,6 +240,10 @@ def with_mixtures(
             paired += 1
             if best is not None:
                 scored.append(best)
+    except _PairCutError as pair:
+        complete, cut = False, (pair.scored, pair.ladders)
+        if pair.best is not None:
+            scored.append(pair.best)
     except StoppedError:
         complete = False
     contenders: list[Recommendation | _Scored] = [*result.recommendations, *scored]
@@ -251,7 +273,7 @@ def with_mixtures(
         recommendations = [
             r.noted(_TREES_STOPPED) if r.architecture.mixture else r for r in recommendations
         ]
-    stopped = _stopped(len(trees), len(pairs), paired, left_out)
+    stopped = _stopped(len(trees), len(pairs), paired, left_out, cut)
     earlier = any(isinstance(entry, _Scored) for entry in ranked[:offset])
     if recommendations and not earlier and not any(r.architecture.mixture for r in recommendations):
         why = stopped or _none_recommended(len(trees), len(pairs), scored, recommendations[-1])
@@ -344,20 +366,29 @@ def _pairable(first: Architecture, second: Architecture) -> bool:
     )
 
 
-def _stopped(trees: int, pairs: int, paired: int, left_out: int) -> str | None:
+def _stopped(
+    trees: int, pairs: int, paired: int, left_out: int, ladders: tuple[int, int] | None = None
+) -> str | None:
     """Say, in a clause, why the mixture pass is incomplete; None when it did all its work.
 
     ``pairs`` of the ``trees`` best trees share a schedule, ``paired`` of them were scored
-    before a stop, ``left_out`` mixtures ranked on the page but the stop came before they were
-    analysed. The search's result is then incomplete: every recommendation says why, as a
-    stopped tree search's do.
+    before a stop, which came after ``ladders`` = (scored, of) of the next pair's width
+    ladders (None: between pairs); ``left_out`` mixtures ranked on the page but the stop came
+    before they were analysed. The search's result is then incomplete: every recommendation
+    says why, as a stopped tree search's do.
     """
     cut = []
     if paired < pairs:
         done = f"after it paired {paired}" if paired else "before it paired any"
+        partly = (
+            f" (and tried {ladders[0]} of the {ladders[1]} width ladders of the next, whose "
+            "best mixture so far competes)"
+            if ladders is not None and ladders[0]
+            else ""
+        )
         cut.append(
             f"{done} of the {pairs} pairs of its {trees} best trees that share a pooling "
-            "schedule into mixtures"
+            f"schedule into mixtures{partly}"
         )
     if left_out:
         cut.append(f"before {_ranked_here(left_out)} could be analysed")
@@ -417,7 +448,8 @@ def _best_mixture(
 
     A ladder fits within ``bounds``: the parameters and the multiply-adds (None: no bound).
     ``relations`` are the description's where the objective weighs coherence, else none.
-    ``stop`` is polled before every ladder (:class:`~advisor.errors.StoppedError`).
+    ``stop`` is polled before the pair (:class:`~advisor.errors.StoppedError`) and before every
+    ladder (:class:`_PairCutError`, with the best of the ladders scored before it).
     """
     max_parameters, max_multiply_adds = bounds
     trees = first.architecture, second.architecture
@@ -432,9 +464,10 @@ def _best_mixture(
     padded = padded_labels(labels, trees[0].input.shape, trees[0].padding)
     best: _Scored | None = None
     coherent: float | None = None
-    for row in practical_profiles(len(trees[0].layers), rules):
+    rows = practical_profiles(len(trees[0].layers), rules)
+    for done, row in enumerate(rows):
         if stop.stopped():
-            raise StoppedError("the mixture pass was stopped")
+            raise _PairCutError(best, done, len(rows))
         representation, widths = int(row[0]), [int(w) for w in row[1:]]
         mixture = _summed(*trees, mixing, widths, representation)
         # The search's widths keep each member within COUNT_LIMIT (recommend checks its widest
@@ -524,6 +557,13 @@ def _recommendation(
     text += " " + fit(design, objective, names, scope, reading)
     if analysis.efficiency is not None:
         text += " " + analysis.efficiency.summary()
+    if entry.ladders is not None:
+        scored, ladders = entry.ladders
+        text += (
+            f" The search was stopped while it scored this pair's width ladders: these widths "
+            f"are the best of the {scored} of its {ladders} ladders tried; a longer time limit "
+            "tries them all."
+        )
     return Recommendation(
         rank=0,
         score=entry.score[0],
