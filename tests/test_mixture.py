@@ -30,7 +30,12 @@ from advisor.seprank.analysis import analyze
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.graph import log2_min_cut_graph
 from advisor.seprank.labels import SIDE_A, SIDE_B, label_regions
-from advisor.seprank.mixture import hybrid_structures, log2_mixture_bound, mixture_structure
+from advisor.seprank.mixture import (
+    LadderBounds,
+    hybrid_structures,
+    log2_mixture_bound,
+    mixture_structure,
+)
 from advisor.seprank.mixture_exact import mixture_exact_rank
 from advisor.seprank.tree import log2_min_cut
 
@@ -105,6 +110,38 @@ def test_the_bound_is_never_below_the_exact_rank_nor_below_any_hybrid(data: st.D
         # [CTS18]: a mixture computes each hybrid tree (zero the other members' layers), so
         # its generic rank, with shared weights, is at least the hybrid's.
         assert exact_rank(hybrid, a, b, list(widths), arch.representation) <= rank, choice
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_ladders_sharing_their_bounds_get_the_figures_each_gets_alone(data: st.DataObject) -> None:
+    # The search scores a pair's ladders through one LadderBounds, which reuses the levels (and
+    # the window sums) a ladder shares with the one before. Each ladder here changes one width
+    # (or M) of the one before, so they share prefixes as the search's do: the same floats.
+    arch = data.draw(_mixtures())
+    size = arch.input.num_locations
+    labels = np.vstack([data.draw(_labels(size, size)) for _ in range(2)])
+    structure = mixture_structure(arch)
+    widths = [list(own) for own in structure.widths]
+    representation = arch.representation
+    shared = LadderBounds(structure, labels)
+    for _ in range(data.draw(st.integers(2, 8))):
+        if data.draw(st.booleans()):
+            representation = data.draw(st.sampled_from([2, 3]))
+        level = data.draw(st.integers(0, structure.depth - 1))
+        width = data.draw(st.integers(1, 4))
+        # Members agree at the mixing levels and the root (structure.mixing holds both).
+        changed = (
+            range(len(widths))
+            if level + 1 in structure.mixing
+            else [data.draw(st.integers(0, len(widths) - 1))]
+        )
+        for member in changed:
+            widths[member][level] = width
+        ladder = tuple(tuple(own) for own in widths)
+        alone = dataclasses.replace(structure, widths=ladder, representation=representation)
+        expected = log2_mixture_bound(alone, labels)
+        assert np.array_equal(shared.bound(representation, ladder), expected)
 
 
 @settings(max_examples=40, deadline=None)

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from advisor.cli.format import render_search_result
@@ -518,34 +519,57 @@ def test_the_progress_goes_on_while_the_trees_are_paired(monkeypatch: pytest.Mon
 def test_a_pair_the_deadline_cuts_midway_keeps_the_best_of_its_ladders_scored(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Each ladder scored takes 10 s of the 100, so the pairing's end falls within the first
-    # pair's ladders; each tree build takes 1 s, so the analyses keep time for the mixture.
+    # At this budget each pair has two ladders that can be its best. The trees' six builds take
+    # 1 s each, so the pairing runs from 6 s to about 85 s of the 100 and the analyses to about
+    # 91 s; the first ladder takes 80 s, so the stop comes before the first pair's second.
     # That pair's mixture was thrown away: the seconds of pairing returned none.
     task = _local_and_mirrored(32)
+    budget = _WITH_MIXTURES.model_copy(update={"max_parameters": 10_000})
     clock = ManualClock(0.0)
-    built, bound = page_module.build_recommendation, mixtures.log2_mixture_bound
-    ladders: list[int] = []
+    built, bound = page_module.build_recommendation, mixtures.LadderBounds.bound
 
     def build(*args: Any, **kwargs: Any) -> Any:
         clock.now += 1.0
         return built(*args, **kwargs)
 
     def slow(*args: Any) -> Any:
-        ladders.append(1)
-        clock.now += 10.0
+        clock.now += 80.0
         return bound(*args)
 
     monkeypatch.setattr(page_module, "build_recommendation", build)
-    monkeypatch.setattr(mixtures, "log2_mixture_bound", slow)
-    result = recommend(task, _WITH_MIXTURES, stop=StopSignal(100.0, clock=clock))
+    monkeypatch.setattr(mixtures.LadderBounds, "bound", slow)
+    result = recommend(task, budget, stop=StopSignal(100.0, clock=clock))
     assert result.complete is False
     [mixture] = [r for r in result.recommendations if r.architecture.mixture is not None]
     architecture = mixture.architecture
-    monkeypatch.setattr(mixtures, "log2_mixture_bound", bound)
-    assert mixture.score == pytest.approx(score_architecture(task, _WITH_MIXTURES, architecture))
-    match = re.search(r"the best of the (\d+) of its (\d+) ladders tried", mixture.rationale)
-    assert match is not None, mixture.rationale
-    assert 0 < int(match[1]) < int(match[2])
-    said = "stopped before it paired any of the 3 pairs of its 6 best trees that share a pooling "
-    said += f"schedule into mixtures (and tried {match[1]} of the {match[2]} width ladders"
+    monkeypatch.setattr(mixtures.LadderBounds, "bound", bound)
+    assert mixture.score == pytest.approx(score_architecture(task, budget, architecture))
+    assert "these widths are the first of its 2 width ladders" in mixture.rationale
+    said = (
+        "stopped before it paired any of the 3 pairs of its 6 best trees that share a pooling "
+        "schedule into mixtures (and scored 1 of the 2 width ladders it scores for the next"
+    )
     assert all(said in r.rationale for r in result.recommendations), mixture.rationale
+
+
+@pytest.mark.parametrize("max_parameters", [3_000, 10_000, 40_000])
+def test_scoring_only_undominated_ladders_finds_what_scoring_every_ladder_finds(
+    monkeypatch: pytest.MonkeyPatch, max_parameters: int
+) -> None:
+    # The pairing scores only the fitting ladders no other fitting ladder dominates: the bound
+    # never falls when a width grows, and a tie goes to the larger net. Scoring every fitting
+    # ladder (the pairing before) must find the same mixtures.
+    task = _local_and_mirrored(32)
+    budget = _WITH_MIXTURES.model_copy(update={"max_parameters": max_parameters, "top_k": 8})
+
+    def mixtures_found() -> list[tuple[float, str]]:
+        result = recommend(task, budget)
+        return [
+            (r.score, repr(architecture_document(r.architecture)))
+            for r in result.recommendations
+            if r.architecture.mixture is not None
+        ]
+
+    pruned = mixtures_found()
+    monkeypatch.setattr(mixtures, "maximal", lambda rows: np.ones(len(rows), dtype=bool))
+    assert pruned and pruned == mixtures_found()

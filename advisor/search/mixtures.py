@@ -12,8 +12,11 @@ satisfy the summing rule) and keeps, per pair, the ladder whose mixture scores b
 search's own objective, charged its real parameter count (every member's convs) within
 ``max_parameters`` and the compute bound the trees were held to (``max_multiply_adds``, or a
 practical search's default: a mixture costs both members' multiply-adds, and it is held to the
-same bound as a tree). Figures come from
-:func:`advisor.seprank.mixture.log2_mixture_bound`, the bound the analysis reports. Mixtures then
+same bound as a tree). As for a tree, only the fitting ladders no other fitting ladder dominates
+are scored (the bound never falls when a width grows, and a tie goes to the larger net): a
+handful per pair of the several hundred. Figures come from
+:func:`advisor.seprank.mixture.log2_mixture_bound`, the bound the analysis reports (a pair's
+ladders share its :class:`~advisor.seprank.mixture.LadderBounds`). Mixtures then
 compete with the trees on score; the page's ``top_k`` designs of that ranking are returned, and
 only the mixtures among them are analysed; when none is among the designs ranked down to the
 page's end, every recommendation's rationale ends by saying why (a request for the family is
@@ -61,10 +64,10 @@ from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.explain import Design, Scope, family_words, fit
 from advisor.search.objective import Objective
 from advisor.search.paging import PAST_THE_END, next_page_token
-from advisor.search.profiles import ProfileRules, practical_profiles
+from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels, padded_labels
-from advisor.seprank.mixture import MixtureStructure, log2_mixture_bound, mixture_structure
+from advisor.seprank.mixture import LadderBounds, mixture_structure
 from advisor.stopping import StopSignal
 
 __all__ = [
@@ -219,24 +222,19 @@ def with_mixtures(
         if _pairable(first.architecture, second.architecture)
     ]
     reserve = min(budget.top_k, len(pairs)) * _ANALYSIS_BUILDS * build_seconds
-    ladders = sum(1 + len(practical_profiles(len(a.architecture.layers), rules)) for a, _ in pairs)
+    limits = (budget.max_parameters, max_multiply_adds)
+    contending = [
+        (first, second, _contenders(first, second, limits, rules)) for first, second in pairs
+    ]
+    ladders = sum(1 + len(mixtures) for _, _, mixtures in contending)
     pairing = _Pairing(stop, _pairing_share(stop, reserve), ladders, progress)
     scored = []
     complete = result.complete
     paired = 0  # the pairs scored before any stop
     cut: tuple[int, int] | None = None  # the ladders of the pair the stop cut: scored, of
     try:
-        for first, second in pairs:
-            best = _best_mixture(
-                first,
-                second,
-                (budget.max_parameters, max_multiply_adds),
-                rules,
-                objective,
-                labels,
-                relations,
-                pairing,
-            )
+        for first, second, mixtures in contending:
+            best = _best_mixture(first, second, mixtures, objective, labels, relations, pairing)
             paired += 1
             if best is not None:
                 scored.append(best)
@@ -381,8 +379,8 @@ def _stopped(
     if paired < pairs:
         done = f"after it paired {paired}" if paired else "before it paired any"
         partly = (
-            f" (and tried {ladders[0]} of the {ladders[1]} width ladders of the next, whose "
-            "best mixture so far competes)"
+            f" (and scored {ladders[0]} of the {ladders[1]} width ladders it scores for the "
+            "next, whose best mixture so far competes)"
             if ladders is not None and ladders[0]
             else ""
         )
@@ -434,63 +432,77 @@ def _ranked_here(count: int) -> str:
     return "the mixture that ranks here" if count == 1 else f"the {count} mixtures that rank here"
 
 
-def _best_mixture(
+def _contenders(
     first: Recommendation,
     second: Recommendation,
     bounds: tuple[int, int | None],
     rules: ProfileRules,
+) -> list[Architecture]:
+    """Return the pair's mixtures at the practical ladders that can be its best, in their order.
+
+    A ladder fits within ``bounds``: the parameters and the multiply-adds (None: no bound). Of
+    the fitting ladders only those no other fitting ladder dominates (no width smaller, one
+    larger) are kept, as a tree's are (:func:`~advisor.search.profiles.maximal`): the bound
+    never falls when a width or M grows, and a tie goes to the larger share of the budget. None
+    when the trees cannot be summed.
+    """
+    max_parameters, max_multiply_adds = bounds
+    trees = first.architecture, second.architecture
+    mixing = _mixing(*trees)
+    if mixing is None:
+        return []
+    fitting: list[tuple[npt.NDArray[np.int64], Architecture]] = []
+    for row in practical_profiles(len(trees[0].layers), rules):
+        mixture = _summed(*trees, mixing, [int(w) for w in row[1:]], int(row[0]))
+        # The search's widths keep each member within COUNT_LIMIT (recommend checks its widest
+        # net), so two members' count cannot wrap int64, but it may pass the limit, past which
+        # the mixture could not be counted (nor parsed back): no such net is recommended.
+        if mixture.multiply_adds > COUNT_LIMIT or mixture.parameters > max_parameters:
+            continue
+        if max_multiply_adds is not None and mixture.multiply_adds > max_multiply_adds:
+            continue
+        fitting.append((row, mixture))
+    if not fitting:
+        return []
+    kept = maximal(np.asarray([row for row, _ in fitting]))
+    return [mixture for (_, mixture), keep in zip(fitting, kept, strict=True) if keep]
+
+
+def _best_mixture(
+    first: Recommendation,
+    second: Recommendation,
+    mixtures: Sequence[Architecture],
     objective: Objective,
     labels: npt.NDArray[np.int8],
     relations: Sequence[Relation],
     stop: StopSignal,
 ) -> _Scored | None:
-    """Score every fitting ladder of the pair's mixture; return the best, or None.
+    """Score the pair's ``mixtures`` (:func:`_contenders`); return the best, or None.
 
-    A ladder fits within ``bounds``: the parameters and the multiply-adds (None: no bound).
     ``relations`` are the description's where the objective weighs coherence, else none.
     ``stop`` is polled before the pair (:class:`~advisor.errors.StoppedError`) and before every
     ladder (:class:`_PairCutError`, with the best of the ladders scored before it).
     """
-    max_parameters, max_multiply_adds = bounds
-    trees = first.architecture, second.architecture
     if stop.stopped():
         raise StoppedError("the mixture pass was stopped")
-    # What the widths do not change is built once per pair: where the members coincide, their
-    # structure (the bound takes the widths from each ladder) and the labels on their grid.
-    mixing = _mixing(*trees)
-    if mixing is None:
+    if not mixtures:
         return None
-    structure: MixtureStructure | None = None
-    padded = padded_labels(labels, trees[0].input.shape, trees[0].padding)
+    # What the widths do not change is built once per pair: where the members coincide, their
+    # structure and the labels on their grid, in the bounds (which take each ladder's widths).
+    grid = mixtures[0]
+    padded = padded_labels(labels, grid.input.shape, grid.padding)
+    recurrence = LadderBounds(mixture_structure(grid), padded)
     best: _Scored | None = None
     coherent: float | None = None
-    rows = practical_profiles(len(trees[0].layers), rules)
-    for done, row in enumerate(rows):
+    for done, mixture in enumerate(mixtures):
         if stop.stopped():
-            raise _PairCutError(best, done, len(rows))
-        representation, widths = int(row[0]), [int(w) for w in row[1:]]
-        mixture = _summed(*trees, mixing, widths, representation)
-        # The search's widths keep each member within COUNT_LIMIT (recommend checks its widest
-        # net), so two members' count cannot wrap int64, but it may pass the limit, past which
-        # the mixture could not be counted (nor parsed back): no such net is recommended.
-        if mixture.multiply_adds > COUNT_LIMIT:
-            continue
-        parameters = mixture.parameters
-        if parameters > max_parameters:
-            continue
-        if max_multiply_adds is not None and mixture.multiply_adds > max_multiply_adds:
-            continue
-        if structure is None:
-            structure = mixture_structure(mixture)
+            raise _PairCutError(best, done, len(mixtures))
         assert mixture.mixture is not None
-        ladder = replace(
-            structure,
-            widths=tuple(member_widths(mixture.widths, mixture.mixture)),
-            representation=representation,
-        )
-        ranks = log2_mixture_bound(ladder, padded)
+        widths = member_widths(mixture.widths, mixture.mixture)
+        ranks = recurrence.bound(mixture.representation, widths)
         if relations and coherent is None:  # the same for every ladder of the pair
             coherent = architecture_coherence(relations, mixture)
+        parameters = mixture.parameters
         row = objective.keys(ranks[None, :], [parameters], mixture.discarded_order, coherent)[0]
         keys = tuple(float(k) for k in row)
         if best is None or (keys, -parameters) > (best.score, -best.architecture.parameters):
@@ -559,10 +571,10 @@ def _recommendation(
         text += " " + analysis.efficiency.summary()
     if entry.ladders is not None:
         scored, ladders = entry.ladders
+        which = "the first of its" if scored == 1 else f"the best of the first {scored} of its"
         text += (
             f" The search was stopped while it scored this pair's width ladders: these widths "
-            f"are the best of the {scored} of its {ladders} ladders tried; a longer time limit "
-            "tries them all."
+            f"are {which} {ladders} width ladders; a longer time limit scores them all."
         )
     return Recommendation(
         rank=0,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +41,13 @@ from advisor.model.architecture import Architecture
 from advisor.model.mixture import member_geometries, member_widths, node_labels
 from advisor.seprank.labels import SIDE_A, SIDE_B
 
-__all__ = ["MixtureStructure", "hybrid_structures", "log2_mixture_bound", "mixture_structure"]
+__all__ = [
+    "LadderBounds",
+    "MixtureStructure",
+    "hybrid_structures",
+    "log2_mixture_bound",
+    "mixture_structure",
+]
 
 _Ids = npt.NDArray[np.intp]
 _Floats = npt.NDArray[np.float64]
@@ -113,25 +120,93 @@ def mixture_structure(architecture: Architecture) -> MixtureStructure:
 
 def log2_mixture_bound(structure: MixtureStructure, labels: npt.NDArray[np.int8]) -> _Floats:
     """Return the upper bound of the module docstring for every row of ``labels`` (``(C,)``)."""
-    log2_m = math.log2(structure.representation)
-    leaf_a = np.where(labels == SIDE_B, log2_m, 0.0)
-    leaf_b = np.where(labels == SIDE_A, log2_m, 0.0)
-    costs = [(leaf_a, leaf_b) for _ in structure.members]
-    in_a, in_b = (labels == side for side in (SIDE_A, SIDE_B))
-    # At level 0 the "level cut" is the dimension bound: every leg of one side.
-    best = np.minimum(leaf_a.sum(axis=1), leaf_b.sum(axis=1))
-    for level in range(structure.depth):
+    return LadderBounds(structure, labels).bound(structure.representation, structure.widths)
+
+
+_Sides = tuple[_Floats, _Floats]
+_Sums = tuple[_Floats, _Floats, _Floats]
+"""A level's window sums: of each side's costs, and of their least per location."""
+_State = tuple[list[_Sides], _Floats]
+"""The recurrence after a level: each member's costs per side, and the least cut so far."""
+
+
+class LadderBounds:
+    """:func:`log2_mixture_bound` of one mixture's members at many width ladders.
+
+    What the widths do not change is computed once: the locations of every correlation's sides
+    under each mixing node. The recurrence up to level ``l`` depends only on M and the widths
+    of levels ``0..l``, and a level's window sums (the gathers over its windows, most of the
+    work) only on the levels below it: the last ladder's states are kept with the sums of the
+    level above each, so a ladder recomputes only past its longest common prefix with the one
+    before, and the window sums only past the level before that. Ladders taken in
+    lexicographic order (as the search lists them) share the large lower levels: the first
+    level's sums once per M. The figures are the same floats as a separate call per ladder.
+    """
+
+    def __init__(self, structure: MixtureStructure, labels: npt.NDArray[np.int8]) -> None:
+        """``structure``'s widths and M are not used: :meth:`bound` takes each ladder's."""
+        self._structure = structure
+        self._labels = labels
+        sides = [labels == side for side in (SIDE_A, SIDE_B)]
+        self._counts = [
+            [_region_sizes(structure, index, side) for side in sides]
+            for index in range(len(structure.mixing))
+        ]
+        # The last ladder's prefixes: key, the state after it, the next level's window sums.
+        self._path: list[tuple[tuple[object, ...], _State, list[_Sums] | None]] = []
+
+    def bound(self, representation: int, widths: Sequence[Sequence[int]]) -> _Floats:
+        """Return the bound per correlation with M = ``representation`` and each member's widths."""
+        log2_m = math.log2(representation)
+        key: tuple[object, ...] = (representation,)
+        if not self._reuses(0, key):
+            self._keep(0, key, self._leaves(log2_m))
+        for level in range(self._structure.depth):
+            key = (*key, tuple(int(member[level]) for member in widths))
+            if not self._reuses(level + 1, key):
+                self._keep(level + 1, key, self._step(level, widths, log2_m))
+        return np.asarray(self._path[-1][1][1], dtype=np.float64)
+
+    def _reuses(self, length: int, key: tuple[object, ...]) -> bool:
+        """Whether the kept prefix of ``length`` levels is ``key``."""
+        return length < len(self._path) and self._path[length][0] == key
+
+    def _keep(self, length: int, key: tuple[object, ...], state: _State) -> None:
+        del self._path[length:]
+        self._path.append((key, state, None))
+
+    def _leaves(self, log2_m: float) -> _State:
+        labels = self._labels
+        leaf_a = np.where(labels == SIDE_B, log2_m, 0.0)
+        leaf_b = np.where(labels == SIDE_A, log2_m, 0.0)
+        # At level 0 the "level cut" is the dimension bound: every leg of one side.
+        best = np.minimum(leaf_a.sum(axis=1), leaf_b.sum(axis=1))
+        return [(leaf_a, leaf_b) for _ in self._structure.members], best
+
+    def _step(self, level: int, widths: Sequence[Sequence[int]], log2_m: float) -> _State:
+        """Pool ``level`` in every member; sum them where ``level + 1`` is a mixing level.
+
+        Continues the kept state after ``level`` levels, whose window sums it computes once.
+        """
+        structure = self._structure
+        key, (costs, best), sums = self._path[level]
+        if sums is None:
+            sums = [
+                _window_sums(member.windows[level], *cost)
+                for member, cost in zip(structure.members, costs, strict=True)
+            ]
+            self._path[level] = key, (costs, best), sums
         costs = [
-            _pooled(member.windows[level], math.log2(widths[level]), *cost)
-            for member, widths, cost in zip(structure.members, structure.widths, costs, strict=True)
+            _pooled(math.log2(own[level]), *summed)
+            for own, summed in zip(widths, sums, strict=True)
         ]
         if level + 1 in structure.mixing:
             index = structure.mixing.index(level + 1)
-            sizes = [_region_sizes(structure, index, side) * log2_m for side in (in_a, in_b)]
-            costs = _summed(structure, index, level, costs, sizes)
+            sizes = [counts * log2_m for counts in self._counts[index]]
+            costs = _summed(structure, index, math.log2(widths[0][level]), costs, sizes)
             mixed_a, mixed_b = costs[0]
             best = np.minimum(best, np.minimum(mixed_a.sum(axis=1), mixed_b.sum(axis=1)))
-    return np.asarray(best, dtype=np.float64)
+        return costs, best
 
 
 def _region_sizes(structure: MixtureStructure, index: int, side: npt.NDArray[np.bool_]) -> _Floats:
@@ -146,25 +221,29 @@ def _region_sizes(structure: MixtureStructure, index: int, side: npt.NDArray[np.
     return np.asarray(counts, dtype=np.float64).reshape(rows, nodes)
 
 
-def _pooled(
-    windows: _Ids, log2_width: float, cost_a: _Floats, cost_b: _Floats
-) -> tuple[_Floats, _Floats]:
-    """One level of the tree recurrence: keep each window's δ on a side, or cut it once."""
+def _window_sums(windows: _Ids, cost_a: _Floats, cost_b: _Floats) -> _Sums:
+    """Sum each window's costs per side and their least: what a level's width does not change."""
     gathered_a, gathered_b = cost_a[:, windows], cost_b[:, windows]
-    cut = log2_width + np.minimum(gathered_a, gathered_b).sum(-1)
-    return np.minimum(gathered_a.sum(-1), cut), np.minimum(gathered_b.sum(-1), cut)
+    return gathered_a.sum(-1), gathered_b.sum(-1), np.minimum(gathered_a, gathered_b).sum(-1)
+
+
+def _pooled(log2_width: float, sum_a: _Floats, sum_b: _Floats, least: _Floats) -> _Sides:
+    """One level of the tree recurrence: keep each window's δ on a side, or cut it once."""
+    cut = log2_width + least
+    return np.minimum(sum_a, cut), np.minimum(sum_b, cut)
 
 
 def _summed(
     structure: MixtureStructure,
     index: int,
-    level: int,
+    log2_width: float,
     costs: list[tuple[_Floats, _Floats]],
     sizes: list[_Floats],
 ) -> list[tuple[_Floats, _Floats]]:
     """Sum the members at mixing level ``structure.mixing[index]``; each continues from the sum.
 
-    ``sizes``: per side, ``log2 M`` times the node's locations on that side (canonical order).
+    ``log2_width``: of the level summed; ``sizes``: per side, ``log2 M`` times the node's
+    locations on that side (canonical order).
     """
     aligned = [
         (cost_a[:, nodes[index]], cost_b[:, nodes[index]])
@@ -172,7 +251,6 @@ def _summed(
     ]
     sum_a = np.logaddexp2.reduce(np.stack([a for a, _ in aligned]), axis=0)
     sum_b = np.logaddexp2.reduce(np.stack([b for _, b in aligned]), axis=0)
-    log2_width = math.log2(structure.widths[0][level])
     size_a, size_b = sizes
     mixed_a = np.minimum.reduce([sum_a, log2_width + sum_b, size_a + log2_width, size_b])
     mixed_b = np.minimum.reduce([sum_b, log2_width + sum_a, size_b + log2_width, size_a])
