@@ -12,7 +12,10 @@ and reports CPU and wall seconds:
   correlations between the first and the last);
 - recommend on 1024x1024 with 8 correlations (the search benchmark's catalogue): time and peak;
 - analyze on 1024x1024 with 256 random box correlations: peak memory above the process before
-  the task was parsed, per location and correlation (resolved regions included).
+  the task was parsed, per location and correlation (resolved regions included);
+- recommend with mixtures (families contiguous, mirror, interleaved, synthesized and mixture,
+  top 3): 224x224 with 3 channels (symmetry preset), and 128x128 with 200 random box
+  correlations, where pairing the trees was most of the search before its ladders were pruned.
 """
 
 from __future__ import annotations
@@ -119,8 +122,8 @@ def case_analyze() -> dict[str, Any]:
     }
 
 
-def _search(problem: Task) -> dict[str, Any]:
-    budget = Budget(max_parameters=BUDGET, time_limit_seconds=None)
+def _search(problem: Task, budget: Budget | None = None) -> dict[str, Any]:
+    budget = budget or Budget(max_parameters=BUDGET, time_limit_seconds=None)
     cpu, wall = time.process_time(), time.perf_counter()
     result = recommend(problem, budget)
     return {
@@ -138,6 +141,35 @@ def case_search(side: int, count: int) -> dict[str, Any]:
 
 def case_large_search() -> dict[str, Any]:
     return _search(catalogue_task([1024, 1024], 8))
+
+
+MIXTURE_FAMILIES = ["contiguous", "mirror", "interleaved", "synthesized", "mixture"]
+"""The families of the mixture searches: every tree family a mixture can pair, and mixtures."""
+
+
+def case_mixture_search(name: str) -> dict[str, Any]:
+    _, make, max_parameters = mixture_cases()[name]
+    budget = Budget(
+        max_parameters=max_parameters,
+        geometries=MIXTURE_FAMILIES,
+        top_k=3,
+        time_limit_seconds=None,
+    )
+    return _search(make(), budget)
+
+
+def mixture_cases() -> dict[str, tuple[str, Callable[[], Task], int]]:
+    """The mixture searches: row text, task, budget (parsed in the case's own process)."""
+    return {
+        "mixture-224": (
+            "224x224 with 3 channels, symmetry preset",
+            lambda: parse_task(
+                {"input": {"shape": [224, 224], "channels": 3}, "preset": "symmetry"}
+            ),
+            1_000_000,
+        ),
+        "mixture-boxes": ("128x128, 200 box correlations", partial(box_task, 128, 200), 200_000),
+    }
 
 
 def case_large_analyze() -> dict[str, Any]:
@@ -166,6 +198,7 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "search-1024": partial(case_search, 64, 1024),
     "search-large": case_large_search,
     "analyze-large": case_large_analyze,
+    **{name: partial(case_mixture_search, name) for name in mixture_cases()},
 }
 
 
@@ -230,6 +263,12 @@ def main() -> None:
         f"{memory['bytes_per']:.2f} bytes per location and correlation; <= {BYTES_TARGET:g}: "
         f"{verdict(memory['bytes_per'] <= BYTES_TARGET)} |"
     )
+    for name, (what, _, budget) in mixture_cases().items():
+        found = run_case(name)
+        rows.append(
+            f"| recommend with mixtures, {what}, {budget:,} parameters, top 3 "
+            f"| {found['cpu']:.2f} | {found['wall']:.2f} | {found['peak_mb']:.0f} | |"
+        )
     table = "\n".join(rows)
     markdown = (
         "## Scale\n\n"
