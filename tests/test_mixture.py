@@ -146,6 +146,44 @@ def test_ladders_sharing_their_bounds_get_the_figures_each_gets_alone(data: st.D
 
 @settings(max_examples=40, deadline=None)
 @given(st.data())
+def test_a_trees_summed_counts_are_the_counts_of_its_mixtures(data: st.DataObject) -> None:
+    # The search filters a pair's ladders by these vectorised counts before it builds any
+    # mixture. A mixture of K members of one width ladder has K trees' convs but one
+    # representation conv (k^d C_in M weights, M biases, on every input location) and one
+    # output layer (r_{L-1} Y weights, Y biases): counted from the tree's own figures here.
+    depth = data.draw(st.integers(2, 4))
+    members = data.draw(st.integers(2, 3))
+    dilations = [2**level for level in range(depth)]
+    orders = [data.draw(st.permutations(dilations)) for _ in range(members)]
+    outputs = data.draw(st.integers(1, 12))
+    kernel = data.draw(st.sampled_from([1, 3]))
+    channels = data.draw(st.integers(1, 3))
+    ladder = st.lists(st.integers(1, 64), min_size=depth + 1, max_size=depth + 1)
+    rows = np.asarray(data.draw(st.lists(ladder, min_size=1, max_size=5)), dtype=np.int64)
+
+    def parsed(row: list[int], count: int) -> Architecture:
+        document = _document(orders[: max(count, 2)], [row[1:]] * max(count, 2), [], row[0])
+        if count == 1:
+            del document["mixture"]
+        document["input"]["channels"] = channels
+        return parse_architecture({**document, "outputs": outputs, "representation_kernel": kernel})
+
+    parameters, compute = parsed(rows[0].tolist(), 1).summed_counts(rows, members)
+    for row, count, cost in zip(rows.tolist(), parameters, compute, strict=True):
+        tree, mixture = parsed(row, 1), parsed(row, members)
+        representation, last, locations = row[0], row[-1], 2**depth
+        shared = kernel * channels * representation + representation + last * outputs + outputs
+        shared_cost = locations * kernel * channels * representation + last * outputs
+        expected = (
+            members * tree.parameters - (members - 1) * shared,
+            members * tree.multiply_adds - (members - 1) * shared_cost,
+        )
+        assert (int(count), int(cost)) == expected
+        assert (mixture.parameters, mixture.multiply_adds) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
 def test_one_member_alone_is_the_tree_recurrence_and_the_graph_min_cut(
     data: st.DataObject,
 ) -> None:

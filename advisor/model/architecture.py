@@ -21,6 +21,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
+import numpy as np
+import numpy.typing as npt
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -45,6 +47,8 @@ from advisor.model.mixture import (
     member_widths,
     mixture_multiply_adds,
     mixture_parameters,
+    summed_multiply_adds,
+    summed_parameters,
 )
 from advisor.model.parameters import ParameterCount, ParameterModel
 from advisor.model.scalars import StrictWhole
@@ -69,6 +73,8 @@ __all__ = [
     "validate_permutation",
     "validate_schedule",
 ]
+
+_Ints = npt.NDArray[np.int64]
 
 # Strict: a document's `true`, `2.5` or `"2"` is a mistake to report, not a number to coerce.
 _PositiveInt = Annotated[StrictWhole, Field(gt=0)]
@@ -216,6 +222,19 @@ class Architecture(BaseModel):
                 self.outputs,
             )
         return self._own_multiply_adds(exact=False)
+
+    def summed_counts(self, rows: npt.NDArray[np.int64], members: int) -> tuple[_Ints, _Ints]:
+        """Return the parameters and multiply-adds of mixtures on this tree's schedule, per row.
+
+        Mixture ``p`` sums ``members`` trees on this architecture's input and schedule, each of
+        widths ``rows[p]`` = ``(M, r_0, ...)``: a search's width ladders at once, the figures
+        the mixture architecture's :attr:`parameters` and :attr:`multiply_adds` give.
+        """
+        stacked = np.broadcast_to(rows, (members, *rows.shape))
+        parameters = summed_parameters(_parameter_model(self), stacked)
+        weights = self._representation_weights()
+        compute = summed_multiply_adds(stacked, self._locations(), weights, self.outputs)
+        return parameters, compute
 
     def _own_multiply_adds(self, exact: bool) -> int:
         """Count the own member's multiply-adds (all of a tree's); ``exact`` never wraps."""

@@ -44,6 +44,8 @@ __all__ = [
     "mixture_multiply_adds",
     "mixture_parameters",
     "node_labels",
+    "summed_multiply_adds",
+    "summed_parameters",
 ]
 
 MAX_MEMBERS = 8
@@ -51,6 +53,7 @@ MAX_MEMBERS = 8
 
 _PositiveInt = Annotated[StrictWhole, Field(gt=0)]
 _Labels = npt.NDArray[np.intp]
+_Ints = npt.NDArray[np.int64]
 
 
 class MixtureMember(BaseModel):
@@ -184,9 +187,21 @@ def mixture_parameters(
     model: ParameterModel, representation: int, widths: Sequence[int], mixture: Mixture
 ) -> int:
     """Count a mixture's parameters: every member's convs, one representation and output layer."""
-    rows = [(representation, *own) for own in member_widths(widths, mixture)]
-    shared = int(model.representation(representation)) + int(model.layer(widths[-1], model.outputs))
-    return int(model.count(rows).sum()) - (len(rows) - 1) * shared
+    return int(summed_parameters(model, _member_rows(representation, widths, mixture))[0])
+
+
+def summed_parameters(model: ParameterModel, rows: npt.NDArray[np.int64]) -> _Ints:
+    """Count the parameters of mixtures whose members have the ``(K, P, L + 1)`` widths.
+
+    Row ``p`` of member ``k`` is ``(M, r_0, ..., r_{L-1})``; the mixture ``p`` has every
+    member's convs and one representation and output layer (member 0's). ``(P,)`` counts: a
+    search's many width ladders at once, the same figures as :func:`mixture_parameters`.
+    """
+    members, count, width = rows.shape
+    shared = model.representation(rows[0, :, 0]) + model.layer(rows[0, :, -1], model.outputs)
+    totals = model.count(rows.reshape(-1, width)).reshape(members, count).sum(axis=0)
+    summed: _Ints = totals - (members - 1) * shared
+    return summed
 
 
 def mixture_multiply_adds(
@@ -204,10 +219,38 @@ def mixture_multiply_adds(
     sums at mixing levels are additions, not multiply-adds. ``exact`` counts in Python
     integers, never wrapping (for :func:`check_mixture_counts`).
     """
+    rows = _member_rows(representation, widths, mixture)
+    return int(summed_multiply_adds(rows, locations, representation_weights, outputs, exact)[0])
+
+
+def summed_multiply_adds(
+    rows: npt.NDArray[np.int64],
+    locations: Sequence[int],
+    representation_weights: int,
+    outputs: int,
+    exact: bool = False,
+) -> _Ints:
+    """Count the multiply-adds per input of mixtures of members with ``(K, P, L + 1)`` widths.
+
+    As :func:`summed_parameters` counts parameters (:func:`mixture_multiply_adds` for one):
+    ``(P,)`` counts, in Python integers when ``exact`` (an object array, never wrapping).
+    """
+    members, count, width = rows.shape
+    held = rows.astype(object) if exact else rows
+    counts = multiply_adds(
+        held.reshape(-1, width), locations, representation_weights, outputs, exact
+    )
+    shared = locations[0] * representation_weights * held[0, :, 0] + held[0, :, -1] * outputs
+    summed: _Ints = counts.reshape(members, count).sum(axis=0) - (members - 1) * shared
+    return summed
+
+
+def _member_rows(
+    representation: int, widths: Sequence[int], mixture: Mixture
+) -> npt.NDArray[np.int64]:
+    """Return one mixture's ``(K, 1, L + 1)`` member rows ``(M, r_0, ...)``, its own first."""
     rows = [(representation, *own) for own in member_widths(widths, mixture)]
-    counts = multiply_adds(rows, locations, representation_weights, outputs, exact)
-    shared = locations[0] * representation_weights * representation + widths[-1] * outputs
-    return int(sum(int(count) for count in counts)) - (len(rows) - 1) * shared
+    return np.asarray(rows, dtype=np.int64)[:, None, :]
 
 
 def check_mixture_counts(

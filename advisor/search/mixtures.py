@@ -443,29 +443,27 @@ def _contenders(
     A ladder fits within ``bounds``: the parameters and the multiply-adds (None: no bound). Of
     the fitting ladders only those no other fitting ladder dominates (no width smaller, one
     larger) are kept, as a tree's are (:func:`~advisor.search.profiles.maximal`): the bound
-    never falls when a width or M grows, and a tie goes to the larger share of the budget. None
-    when the trees cannot be summed.
+    never falls when a width or M grows, and a tie goes to the larger share of the budget. Empty
+    when the trees cannot be summed or no ladder fits.
     """
     max_parameters, max_multiply_adds = bounds
     trees = first.architecture, second.architecture
     mixing = _mixing(*trees)
     if mixing is None:
         return []
-    fitting: list[tuple[npt.NDArray[np.int64], Architecture]] = []
-    for row in practical_profiles(len(trees[0].layers), rules):
-        mixture = _summed(*trees, mixing, [int(w) for w in row[1:]], int(row[0]))
-        # The search's widths keep each member within COUNT_LIMIT (recommend checks its widest
-        # net), so two members' count cannot wrap int64, but it may pass the limit, past which
-        # the mixture could not be counted (nor parsed back): no such net is recommended.
-        if mixture.multiply_adds > COUNT_LIMIT or mixture.parameters > max_parameters:
-            continue
-        if max_multiply_adds is not None and mixture.multiply_adds > max_multiply_adds:
-            continue
-        fitting.append((row, mixture))
-    if not fitting:
-        return []
-    kept = maximal(np.asarray([row for row, _ in fitting]))
-    return [mixture for (_, mixture), keep in zip(fitting, kept, strict=True) if keep]
+    rows = practical_profiles(len(trees[0].layers), rules)
+    # Both members take each row's widths. The search's widths keep each member within
+    # COUNT_LIMIT (recommend checks its widest net), so two members' count cannot wrap int64,
+    # but it may pass the limit, past which the mixture could not be counted (nor parsed back).
+    parameters, compute = trees[0].summed_counts(rows, members=len(trees))
+    fits = (compute <= COUNT_LIMIT) & (parameters <= max_parameters)
+    if max_multiply_adds is not None:
+        fits &= compute <= max_multiply_adds
+    fitting = rows[fits]
+    return [
+        _summed(*trees, mixing, [int(w) for w in row[1:]], int(row[0]))
+        for row in fitting[maximal(fitting)]
+    ]
 
 
 def _best_mixture(
