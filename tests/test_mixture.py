@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError
 from advisor.geometry.layouts import pooling_structure
+from advisor.model import mixture as model_mixture
 from advisor.model.architecture import (
     Architecture,
     architecture_document,
@@ -180,6 +181,29 @@ def test_a_trees_summed_counts_are_the_counts_of_its_mixtures(data: st.DataObjec
         )
         assert (int(count), int(cost)) == expected
         assert (mixture.parameters, mixture.multiply_adds) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 5), min_size=1, max_size=12),
+    st.data(),
+)
+def test_two_labellings_group_alike_exactly_when_their_groups_are_the_same_sets(
+    first: list[int], data: st.DataObject
+) -> None:
+    # Members coincide at a level when their nodes there cover the same location sets.
+    renamed = data.draw(st.permutations(range(6)))
+    second = (
+        [renamed[label] for label in first]
+        if data.draw(st.booleans())
+        else data.draw(st.lists(st.integers(0, 5), min_size=len(first), max_size=len(first)))
+    )
+
+    def groups(labels: list[int]) -> set[frozenset[int]]:
+        return {frozenset(i for i, own in enumerate(labels) if own == label) for label in labels}
+
+    same = model_mixture._same_partition(np.asarray(first), np.asarray(second))
+    assert same == (groups(first) == groups(second))
 
 
 @settings(max_examples=40, deadline=None)
