@@ -573,3 +573,29 @@ def test_scoring_only_undominated_ladders_finds_what_scoring_every_ladder_finds(
     pruned = mixtures_found()
     monkeypatch.setattr(mixtures, "maximal", lambda rows: np.ones(len(rows), dtype=bool))
     assert pruned and pruned == mixtures_found()
+
+
+def test_trees_a_stop_left_unbuilt_are_told_in_the_callers_terms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The trees' page of a mixture search is not the caller's: it holds the 6 best trees
+    # whatever top_k. Its builds take 30 s each of the 75 s the trees get, so two are built;
+    # the caller's page of 3 was told "the page's designs ranked 3 to 6 could not be built".
+    task = _local_and_mirrored(32)
+    clock = ManualClock(0.0)
+    built = page_module.build_recommendation
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        clock.now += 30.0
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(page_module, "build_recommendation", build)
+    budget = _WITH_MIXTURES.model_copy(update={"top_k": 3})
+    result = recommend(task, budget, stop=StopSignal(100.0, clock=clock))
+    assert result.complete is False
+    said = "The search was stopped before it built its trees ranked 3 to 6 among the trees"
+    for recommendation in result.recommendations:
+        assert said in recommendation.rationale, recommendation.rationale
+        assert "the page's designs ranked" not in recommendation.rationale
+    if not any(r.architecture.mixture for r in result.recommendations):
+        assert "trees built before the stop" in result.recommendations[0].rationale

@@ -191,6 +191,7 @@ def with_mixtures(
     reading: Sequence[str] = (),
     max_multiply_adds: int | None,
     build_seconds: float,
+    unbuilt: int = 0,
     progress: Callable[[float], None] | None = None,
 ) -> SearchResult:
     """Add the best mixture of every pair of ``result``'s trees; return the page at ``offset``.
@@ -198,8 +199,9 @@ def with_mixtures(
     ``max_multiply_adds`` is the compute bound the trees were held to (the budget's, or the
     practical search's default), which the mixtures are held to as well. ``build_seconds`` is
     the longest tree build the search measured, its pricing included: the analyses' time is
-    kept in such builds. ``progress`` is told the share of the pairing done, in ladders, as it
-    goes.
+    kept in such builds. ``unbuilt`` trees of ``result``'s page were ranked but a stop came
+    before they were built. ``progress`` is told the share of the pairing done, in ladders, as
+    it goes.
     ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
     description's, as the tree search read them, where ``objective`` weighs coherence (else
     none), and ``reading`` says them in words for the rationales; ``scope`` is what the
@@ -266,6 +268,11 @@ def with_mixtures(
             )
         except StoppedError:
             complete, left_out = False, left_out + 1
+    # Trees built after these were ranked and not built: they may rank on this page.
+    built = len(result.recommendations)
+    if unbuilt and built < offset + budget.top_k:
+        note = _trees_unbuilt(built, unbuilt)
+        recommendations = [r.noted(note) for r in recommendations]
     # A stop in the tree search: the trees' rationales say it, and the mixtures' say it too.
     if not result.complete:
         recommendations = [
@@ -274,7 +281,9 @@ def with_mixtures(
     stopped = _stopped(len(trees), len(pairs), paired, left_out, cut)
     earlier = any(isinstance(entry, _Scored) for entry in ranked[:offset])
     if recommendations and not earlier and not any(r.architecture.mixture for r in recommendations):
-        why = stopped or _none_recommended(len(trees), len(pairs), scored, recommendations[-1])
+        why = stopped or _none_recommended(
+            len(trees), len(pairs), scored, recommendations[-1], unbuilt > 0
+        )
         recommendations = [r.noted(f"No mixture is recommended: {why}") for r in recommendations]
     elif stopped:
         recommendations = [r.noted(stopped[0].upper() + stopped[1:]) for r in recommendations]
@@ -397,19 +406,24 @@ def _stopped(
 
 
 def _none_recommended(
-    trees: int, pairs: int, scored: Sequence[_Scored], last: Recommendation
+    trees: int, pairs: int, scored: Sequence[_Scored], last: Recommendation, cut: bool = False
 ) -> str:
     """Say why no mixture is among the recommendations of a pass that did all its work.
 
-    ``trees`` were paired (the best trees found), ``pairs`` of them share a schedule, ``scored``
-    are the best mixtures of the pairs that fit the budget, ``last`` is the page's last design.
+    ``trees`` were paired (the best trees found; ``cut``: those built before a stop left the
+    others unbuilt), ``pairs`` of them share a schedule, ``scored`` are the best mixtures of
+    the pairs that fit the budget, ``last`` is the page's last design.
     """
+    held = "built before the stop" if cut else "found"
     if trees < 2:
         found = "no tree" if trees == 0 else "one tree"
-        return f"the search found {found} to pair (a mixture sums two trees)."
+        had = f"has {found} built before the stop" if cut else f"found {found}"
+        return f"the search {had} to pair (a mixture sums two trees)."
     if pairs == 0:
         which = (
-            "the two trees found are not" if trees == 2 else f"no two of the {trees} best trees are"
+            f"the two trees {held} are not"
+            if trees == 2
+            else f"no two of the {trees} best trees {held} are"
         )
         return (
             f"{which} pooled alike, and a mixture sums two trees on one pooling "
@@ -425,6 +439,19 @@ def _none_recommended(
     return (
         f"the best of {len(scored)} mixtures of the {trees} best trees scores "
         f"{best.score[0]:.4g}, below the last design here ({last.score:.4g})."
+    )
+
+
+def _trees_unbuilt(built: int, unbuilt: int) -> str:
+    """Say that the trees ranked after the ``built`` first were left unbuilt by a stop."""
+    which = (
+        f"its tree ranked {built + 1}"
+        if unbuilt == 1
+        else f"its trees ranked {built + 1} to {built + unbuilt}"
+    )
+    return (
+        f"The search was stopped before it built {which} among the trees, which may rank on "
+        "this page; a longer time limit builds them."
     )
 
 

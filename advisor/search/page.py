@@ -39,21 +39,23 @@ from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
 from advisor.stopping import StopSignal
 
-__all__ = ["build_recommendation", "relations_read", "result_page", "targets_scope"]
+__all__ = ["build_recommendation", "relations_read", "result_page", "targets_scope", "unbuilt"]
 
 
-def result_page(run: SearchRun, complete: bool) -> SearchResult:
+def result_page(run: SearchRun, complete: bool, *, note_unbuilt: bool = True) -> SearchResult:
     """Build the page of a search ``run`` has scored and ranked (``complete``: every tree was).
 
     The result is complete only when every tree was scored and every recommendation of the page
     was built; it carries a token for the next page when the board holds a design after the
     last one returned (it ranks one past the page's end, and a deadline may cut the page short).
+    A page the stop cut short says so in every design's rationale, unless ``note_unbuilt`` is
+    False: the trees of a mixture search are not the caller's page (:func:`unbuilt`).
     """
     ranked = len(run.board.top)
     # A page that starts at the end: a token no search wrote (its pages never end empty).
     if complete and 0 < run.offset >= ranked:
         raise InvalidRequestError.single("budget.page_token", PAST_THE_END.format(count=ranked))
-    recommendations = _recommendations(run, complete)
+    recommendations = _recommendations(run, complete, note_unbuilt)
     complete = complete and len(recommendations) == len(_page(run))
     end = run.offset + len(recommendations)
     token = next_page_token(run.task, run.budget, end) if ranked > end else None
@@ -65,10 +67,15 @@ def _page(run: SearchRun) -> list[Entry]:
     return run.board.top[run.offset : run.offset + run.budget.top_k]
 
 
-def _recommendations(run: SearchRun, complete: bool) -> list[Recommendation]:
+def unbuilt(run: SearchRun, result: SearchResult) -> int:
+    """Return how many designs of the run's page its ``result`` left unbuilt (a stop)."""
+    return max(0, len(_page(run)) - len(result.recommendations))
+
+
+def _recommendations(run: SearchRun, complete: bool, note_unbuilt: bool) -> list[Recommendation]:
     """Build the page's recommendations in rank order while the deadline allows.
 
-    The page's best is always built.
+    The page's best is always built; a page cut short says so (``note_unbuilt``).
     """
     notes = _notes(run, complete)
     recommendations = []
@@ -105,7 +112,7 @@ def _recommendations(run: SearchRun, complete: bool) -> list[Recommendation]:
         clock.measure(clock.clock() - started - pricing.seconds)
         recommendations.append(built)
         run.report_built(len(page) - index - 1)
-    if len(recommendations) < len(page):
+    if note_unbuilt and len(recommendations) < len(page):
         note = _unbuilt(run.offset + len(recommendations) + 1, run.offset + len(page))
         recommendations = [r.noted(note) for r in recommendations]
     return recommendations

@@ -53,7 +53,7 @@ from advisor.search.mixtures import (
     with_mixtures,
 )
 from advisor.search.objective import Objective
-from advisor.search.page import relations_read, result_page, targets_scope
+from advisor.search.page import relations_read, result_page, targets_scope, unbuilt
 from advisor.search.paging import page_offset
 from advisor.search.run import SearchRun
 from advisor.search.scoring import DesignScorer
@@ -116,7 +116,7 @@ def recommend(
         task, tree_budget(budget, offset), trees, progress, progress_share=TREES_PROGRESS
     )
     complete = run.execute()
-    result = result_page(run, complete)
+    result = result_page(run, complete, note_unbuilt=False)
     # The relations the trees' coherence was read on, where the objective weighs it.
     relations = run.relations() if run.objective.best_coherence is not None else []
     return with_mixtures(
@@ -131,6 +131,7 @@ def recommend(
         reading=relations_read(run),
         max_multiply_adds=run.ladders.max_multiply_adds,
         build_seconds=run.clock.each + run.clock.pricing,
+        unbuilt=unbuilt(run, result),
         progress=run.report_after,
     )
 
