@@ -80,7 +80,7 @@ __all__ = [
 ]
 
 PAIRED_TREES = 6
-"""The best trees paired into mixtures (15 pairs): each pair scores every practical ladder."""
+"""The best trees paired into mixtures (15 pairs): each pair scores its undominated ladders."""
 
 _ANALYSES_MOST = 0.5
 """The most of the mixture pass's time the pairing leaves for analysing the mixtures it ranks
