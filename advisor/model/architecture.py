@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.arrangement import discarded_order
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
-from advisor.model.documents import read_document
+from advisor.model.documents import NullsOmitted, read_document
 from advisor.model.geometries import (
     DilationGeometry,
     Geometry,
@@ -95,7 +95,7 @@ class Layer(BaseModel):
         return self.pool if self.stride is None else self.stride
 
 
-class Architecture(BaseModel):
+class Architecture(NullsOmitted):
     """A ConvAC in the docs/FORMATS.md §2 file format, validated as a whole on construction.
 
     Construct it from a document with :func:`parse_architecture`, which turns every problem into

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Final, Literal, TypeAlias
 
 import numpy as np
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -25,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
+from advisor.model.documents import NullsOmitted
 from advisor.model.scalars import boolean_problem, finite_number, is_boolean, numpy_integer
 
 __all__ = [
@@ -167,7 +167,7 @@ def seed_problem(seed: int) -> str | None:
     return f"is {seed:,}: must be between 0 and 2^63 - 1"
 
 
-class Budget(BaseModel):
+class Budget(NullsOmitted):
     """The search request's options (docs/FORMATS.md §5).
 
     Built in Python (``Budget(max_parameters=200_000)``) or from a mapping

@@ -4,6 +4,9 @@ Both file kinds go through :func:`read_document`, so they follow the same rules:
 name ends in ``.json``, YAML otherwise; a repeated key is an error (PyYAML and ``json`` keep the
 last value silently, which would lose what the user wrote); ``1e-3`` is a number in YAML as in
 JSON (YAML 1.1 reads it as a string).
+
+:class:`NullsOmitted` is the one rule for a null in any document (a file, a mapping, a model's
+keyword arguments): an optional field given as null is read as if it were left out.
 """
 
 from __future__ import annotations
@@ -12,11 +15,46 @@ import json
 import os
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from functools import cache
+from typing import Any, get_args
+
+from pydantic import BaseModel, model_validator
 
 from advisor.errors import InvalidRequestError
 
-__all__ = ["read_document"]
+__all__ = ["NullsOmitted", "read_document"]
+
+
+class NullsOmitted(BaseModel):
+    """A document model whose optional fields, given as null, read as left out (their default).
+
+    A YAML ``weight:`` or ``weight: null``, a JSON ``null`` and a Python ``None`` all say "not
+    given", as an unset proto3 ``optional`` field does over the wire; refusing them where the
+    default is not None (``weight``, ``channels``, ``top_k``) while ``b: null`` is taken would
+    make one rule per field. A field whose type holds None keeps a null as its value, where the
+    value None has a meaning of its own (a budget's ``max_window``: no bound). A required field
+    given as null is still refused on that field.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_as_omitted(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        omitted = _null_defaulted(cls)
+        if not any(data.get(name, 0) is None for name in omitted):
+            return data
+        return {key: value for key, value in data.items() if not (value is None and key in omitted)}
+
+
+@cache
+def _null_defaulted(model: type[BaseModel]) -> frozenset[str]:
+    """Return the fields of ``model`` that have a default and whose type does not hold None."""
+    return frozenset(
+        name
+        for name, field in model.model_fields.items()
+        if not field.is_required() and type(None) not in get_args(field.annotation)
+    )
 
 
 def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
