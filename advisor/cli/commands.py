@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient, TlsConfig
+from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient, TlsConfig, task_model
 from advisor_client.errors import (
     AdvisorRpcError,
     DeadlineExceededError,
@@ -37,7 +37,7 @@ from advisor.cli.options import (
 from advisor.cli.output import write_stdout
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
-from advisor.model.architecture import architecture_argument, parse_architecture
+from advisor.model.architecture import architecture_argument
 from advisor.service.command import describe_start_error, read_bearer_token, serve_from_arguments
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS
@@ -145,9 +145,12 @@ def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> str:
 
 
 def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:
+    # Each document is read and validated once, here, the task first as the client reads it:
+    # the client sends the models as they are, and the table shows the architecture.
+    task = task_model(args.task)
     architecture = architecture_argument(args.arch, args.rank)
-    analysis = advisor.analyze(args.task, architecture, exact=args.exact, timeout=args.timeout)
-    return render_analysis(analysis, args.format, parse_architecture(architecture))
+    analysis = advisor.analyze(task, architecture, exact=args.exact, timeout=args.timeout)
+    return render_analysis(analysis, args.format, architecture)
 
 
 def _presets(advisor: AdvisorClient, args: argparse.Namespace) -> str:
