@@ -97,6 +97,8 @@ def load_strict(text: str) -> Any:
         return yaml.load(text, Loader=_StrictYamlLoader)
     except yaml.MarkedYAMLError as error:
         raise ValueError(_one_line(error)) from None
+    except yaml.reader.ReaderError as error:
+        raise ValueError(_unreadable_character(error, text)) from None
     except yaml.YAMLError as error:
         raise ValueError(str(error)) from None
 
@@ -112,3 +114,18 @@ def _one_line(error: yaml.MarkedYAMLError) -> str:
     problem = error.problem or error.context or "invalid YAML"
     context = f" ({error.context})" if error.problem and error.context else ""
     return f"{where}{problem}{context}"
+
+
+def _unreadable_character(error: yaml.reader.ReaderError, text: str) -> str:
+    """Return ``line L, column C: character U+XXXX: reason`` for a character YAML refuses.
+
+    PyYAML's own text of a control character (a NUL, an ESC) spans two lines and places it by
+    its offset in ``<unicode string>`` (in UTF-8 bytes, from libyaml); a file's reader wants the
+    line and column, on one line. YAML refuses such a character wherever it stands, so the one
+    refused is its first in the text.
+    """
+    code = error.character if isinstance(error.character, int) else ord(error.character)
+    position = text.find(chr(code))
+    where = text[: max(position, 0)]
+    line, column = where.count("\n") + 1, len(where) - (where.rfind("\n") + 1) + 1
+    return f"line {line}, column {column}: character U+{code:04X}: {error.reason}"

@@ -1,0 +1,62 @@
+"""How a task or architecture file's characters are read: control characters, byte-order marks.
+
+A control character YAML refuses (a NUL, an ESC) was reported over two lines, placed by its
+offset in "<unicode string>", breaking the command's one-line error.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from advisor.cli.options import ExitCode
+from advisor.errors import InvalidRequestError
+from advisor.model.task import load_task
+from tests.test_cli import EXAMPLES, advisor, assert_one_error_line
+
+TASK = {"input": {"shape": [4, 4]}, "preset": "symmetry"}
+ARCHITECTURE = {
+    "input": {"shape": [4, 4]},
+    "representation": 4,
+    "layers": [{"channels": 4, "pool": [2, 2]}, {"channels": 4, "pool": [2, 2]}],
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("input: {shape: [4, 4]}\x00\npreset: symmetry\n", "line 1, column 23: character U+0000"),
+        (
+            "input: {shape: [4, 4]}\npreset: \x1b[31msymmetry\n",
+            "line 2, column 9: character U+001B",
+        ),
+        (
+            'input: {shape: [4, 4]}\r\npreset: "sym\u00e9"\x7f\r\n',
+            "line 2, column 15: character U+007F",
+        ),
+    ],
+)
+def test_a_control_character_is_placed_by_line_and_column_on_one_line(
+    tmp_path: Path, text: str, place: str
+) -> None:
+    task = tmp_path / "task.yaml"
+    task.write_text(text, encoding="utf-8", newline="")
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", EXAMPLES / "architectures" / "contiguous.yaml"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line == (
+        f"advisor: error: task: cannot read task file '{task}': {place}: control characters "
+        "are not allowed"
+    )
+
+
+def test_a_file_that_is_not_utf8_is_refused_naming_it(tmp_path: Path) -> None:
+    task = tmp_path / "task.json"
+    task.write_bytes(json.dumps(TASK).encode("utf-16"))
+    with pytest.raises(InvalidRequestError) as raised:
+        load_task(task)
+    assert [v.field for v in raised.value.violations] == [""]
+    assert f"cannot read task file '{task}'" in str(raised.value)
