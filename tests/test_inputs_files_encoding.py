@@ -1,7 +1,8 @@
 """How a task or architecture file's characters are read: control characters, byte-order marks.
 
 A control character YAML refuses (a NUL, an ESC) was reported over two lines, placed by its
-offset in "<unicode string>", breaking the command's one-line error.
+offset in "<unicode string>", breaking the command's one-line error; a JSON file saved with a
+UTF-8 byte-order mark (as Windows editors save) was refused while the same YAML file was read.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 
 from advisor.cli.options import ExitCode
 from advisor.errors import InvalidRequestError
+from advisor.model.architecture import load_architecture
 from advisor.model.task import load_task
 from tests.test_cli import EXAMPLES, advisor, assert_one_error_line
 
@@ -51,6 +53,15 @@ def test_a_control_character_is_placed_by_line_and_column_on_one_line(
         f"advisor: error: task: cannot read task file '{task}': {place}: control characters "
         "are not allowed"
     )
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_a_byte_order_mark_is_read_past_in_either_format(tmp_path: Path, suffix: str) -> None:
+    task, architecture = tmp_path / f"task{suffix}", tmp_path / f"architecture{suffix}"
+    task.write_text(json.dumps(TASK), encoding="utf-8-sig")
+    architecture.write_text(json.dumps(ARCHITECTURE), encoding="utf-8-sig")
+    assert load_task(task).preset == "symmetry"
+    assert load_architecture(architecture).representation == 4
 
 
 def test_a_file_that_is_not_utf8_is_refused_naming_it(tmp_path: Path) -> None:

@@ -68,7 +68,9 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
     """
     name = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as handle:
+        # utf-8-sig: a byte-order mark (Windows editors save one) is read past, as YAML's own
+        # reader does; the json module refuses it.
+        with open(path, encoding="utf-8-sig") as handle:
             text = handle.read()
         document = _parse_json(text) if name.endswith(".json") else _parse_yaml(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
