@@ -7,12 +7,13 @@ rather than as every other id off the grid is (``indices: id ... outside 0..15``
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from advisor.errors import InvalidRequestError
-from advisor.model.task import parse_task
+from advisor.model.task import load_task, parse_task
 
 
 def _refusal(region: dict[str, Any]) -> tuple[str, str]:
@@ -38,3 +39,30 @@ def test_a_box_past_int64_is_told_its_range(stop: int) -> None:
         f"stop[0] = {stop} must be in 1..4: the box is half-open and starts at 0 on axis 0 of "
         "size 4",
     )
+
+
+@pytest.mark.parametrize(("suffix", "where"), [(".json", ""), (".yaml", "line 1, column 22: ")])
+def test_an_integer_too_long_to_read_is_told_so_not_how_to_raise_pythons_limit(
+    tmp_path: Path, suffix: str, where: str
+) -> None:
+    # Python's refusal ended "use sys.set_int_max_str_digits() to increase the limit".
+    path = tmp_path / f"task{suffix}"
+    path.write_text('{"input": {"shape": [' + "9" * 5000 + ', 4]}, "preset": "symmetry"}')
+    with pytest.raises(InvalidRequestError) as raised:
+        load_task(path)
+    assert str(raised.value) == (
+        f": cannot read task file '{path}': {where}an integer of 5,000 digits: no field takes a "
+        "number that long (at most 4,300 digits)"
+    )
+
+
+def test_the_longest_integer_read_is_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "task.json"
+    weight = "9" * 4300
+    path.write_text(
+        '{"input": {"shape": [4]}, "correlations": [{"name": "x", "a": {"indices": [0]}, '
+        f'"weight": {weight}}}]}}'
+    )
+    with pytest.raises(InvalidRequestError) as raised:  # read, then refused as no float
+        load_task(path)
+    assert [v.field for v in raised.value.violations] == ["correlations[0].weight"]

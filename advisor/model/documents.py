@@ -22,7 +22,12 @@ from pydantic import BaseModel, model_validator
 
 from advisor.errors import InvalidRequestError
 
-__all__ = ["NullsOmitted", "read_document"]
+__all__ = ["MAX_INTEGER_DIGITS", "NullsOmitted", "read_document", "read_integer"]
+
+MAX_INTEGER_DIGITS = 4300
+"""Most digits of an integer a document may write: Python's own bound on converting decimal
+text (``sys.get_int_max_str_digits()``'s default), far past any field's range (a weight, the
+widest, takes 309)."""
 
 
 class NullsOmitted(BaseModel):
@@ -94,7 +99,25 @@ def _parse_json(text: str) -> Any:
             raise ValueError(f"key {repeated!r} appears more than once in one object")
         return mapping
 
-    return json.loads(text, object_pairs_hook=no_duplicates)
+    return json.loads(text, object_pairs_hook=no_duplicates, parse_int=read_integer)
+
+
+def read_integer(text: str, base: int = 10) -> int:
+    """Return the integer ``text`` writes in ``base`` (a sign included): JSON's and YAML's reader.
+
+    Raises
+    ------
+    ValueError
+        For one of more than :data:`MAX_INTEGER_DIGITS` digits, saying so: Python's own refusal
+        tells a user who wrote a file to call ``sys.set_int_max_str_digits()``.
+    """
+    digits = len(text.lstrip("+-"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise ValueError(
+            f"an integer of {digits:,} digits: no field takes a number that long (at most "
+            f"{MAX_INTEGER_DIGITS:,} digits)"
+        )
+    return int(text, base)
 
 
 def _parse_yaml(text: str) -> Any:

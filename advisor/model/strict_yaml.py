@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 
 import yaml
 
+from advisor.model.documents import read_integer
+
 __all__ = ["load_strict"]
 
 _YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -58,7 +60,12 @@ class _StrictYamlLoader(_SafeLoader):  # type: ignore[misc]  # a base chosen at 
         digits = value.lstrip("+-")
         bases = {"0o": 8, "0x": 16}
         base = bases.get(digits[:2], 10)
-        return sign * int(digits[2:] if base != 10 else digits, base)
+        try:
+            return sign * read_integer(digits[2:] if base != 10 else digits, base)
+        except ValueError as error:  # placed by line and column, as any other problem
+            raise yaml.constructor.ConstructorError(
+                None, None, str(error), node.start_mark
+            ) from None
 
 
 _StrictYamlLoader.add_constructor("tag:yaml.org,2002:int", _StrictYamlLoader.construct_yaml_int)
