@@ -162,7 +162,28 @@ _FORM_KEY = re.compile(r"\{(\w+): ")
 def _message(error: ErrorDetails) -> str:
     # A validator's own ValueError is the message; pydantic would prefix it with "Value error, ".
     raised = error.get("ctx", {}).get("error")
-    return str(raised) if error["type"] == "value_error" and raised is not None else error["msg"]
+    if error["type"] == "value_error" and raised is not None:
+        return str(raised)
+    if error["type"] == "model_type":
+        # pydantic names the model class ("a valid dictionary or instance of InputSpec"), which
+        # a document's writer never sees; what the place takes is a mapping of its fields.
+        return f"Input should be a mapping of field names to values, not {_kind(error['input'])}"
+    return error["msg"]
+
+
+def _kind(value: object) -> str:
+    """Name what ``value`` is as a document writes it: a list, a string, a number, null..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a {type(value).__name__}"
 
 
 def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, ...]) -> str:
