@@ -40,7 +40,8 @@ class _StrictYamlLoader(_SafeLoader):  # type: ignore[misc]  # a base chosen at 
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Hashable] = set()
-        for key_node, _ in node.value:
+        # A node tagged !!map that is no mapping (`!!map [1]`) is refused by PyYAML's own code.
+        for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else ():
             if key_node.tag == _YAML_MERGE_TAG:
                 continue
             key = self.construct_object(key_node, deep=deep)
@@ -53,9 +54,37 @@ class _StrictYamlLoader(_SafeLoader):  # type: ignore[misc]  # a base chosen at 
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         return mapping
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        """Read an integer the core schema's resolvers below matched: decimal, 0o or 0x."""
+    def core_scalar(self, node: yaml.ScalarNode, kind: str) -> str:
+        """Return the text of a scalar of ``kind`` (``int``...), in a form the core schema has.
+
+        A plain scalar reaches a constructor through the resolvers below, which match those
+        forms; one tagged explicitly (``!!int abc``, ``!!bool yes``) is checked here, as PyYAML
+        would read it by YAML 1.1's rules, or fail with a Python error of its own.
+        """
         value: str = self.construct_scalar(node)
+        if not _CORE_FORMS[kind].match(value):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{value!r} is no {kind} of YAML's core schema", node.start_mark
+            )
+        return value
+
+    def construct_yaml_null(self, node: yaml.ScalarNode) -> None:
+        """Read a null: ``~``, ``null`` or nothing."""
+        self.core_scalar(node, "null")
+
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
+        """Read a boolean: ``true`` or ``false`` (capitalised or in capitals too)."""
+        return self.core_scalar(node, "bool").lower() == "true"
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        """Read a float of the core schema (``1e3``, ``-.5``, ``.inf``) as PyYAML reads it."""
+        self.core_scalar(node, "float")
+        value: float = super().construct_yaml_float(node)
+        return value
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """Read an integer of the core schema: decimal, 0o or 0x."""
+        value = self.core_scalar(node, "int")
         sign = -1 if value.startswith("-") else 1
         digits = value.lstrip("+-")
         bases = {"0o": 8, "0x": 16}
@@ -68,7 +97,18 @@ class _StrictYamlLoader(_SafeLoader):  # type: ignore[misc]  # a base chosen at 
             ) from None
 
 
-_StrictYamlLoader.add_constructor("tag:yaml.org,2002:int", _StrictYamlLoader.construct_yaml_int)
+# The core schema's tags only, and the refusal of any other (under None): PyYAML's YAML 1.1 tags
+# (!!timestamp, !!binary, !!set, !!omap, !!pairs) build values no field takes, and some fail on
+# a malformed scalar with a Python error (`!!timestamp abc`) rather than a placed problem.
+_StrictYamlLoader.yaml_constructors = {
+    tag: construct
+    for tag, construct in _SafeLoader.yaml_constructors.items()
+    if tag is None or tag.removeprefix("tag:yaml.org,2002:") in ("str", "seq", "map")
+}
+for _kind in ("null", "bool", "int", "float"):
+    _StrictYamlLoader.add_constructor(
+        f"tag:yaml.org,2002:{_kind}", getattr(_StrictYamlLoader, f"construct_yaml_{_kind}")
+    )
 
 # YAML 1.2's core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), with each pattern's
 # possible first characters, as PyYAML's resolver indexes them; merge keys as YAML 1.1 has them.
@@ -84,6 +124,8 @@ _CORE_SCHEMA: tuple[tuple[str, str, str], ...] = (
     ),
     ("merge", r"^(?:<<)$", "<"),
 )
+_CORE_FORMS = {kind: re.compile(pattern) for kind, pattern, _ in _CORE_SCHEMA}
+"""Each kind's forms, which an explicitly tagged scalar must have too."""
 for _kind, _pattern, _first in _CORE_SCHEMA:
     # An empty plain scalar is indexed under "": it is null.
     _starts = [*_first, ""] if _kind == "null" else list(_first)
