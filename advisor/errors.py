@@ -138,7 +138,12 @@ def invalid_request_from_pydantic(
     for error in errors:
         if error["type"] == "too_short" and tuple(error["loc"]) in holding:
             continue
-        loc = [part for part in error["loc"] if not _is_union_tag(part)]
+        raw = error["loc"]
+        if error["type"] == "invalid_key":
+            # The location ends in the key, made a string or an int (`None` reads as a union's
+            # tag, `1` as a list index): the mapping that holds it is the place to name.
+            raw = raw[:-1]
+        loc = [part for part in raw if not _is_union_tag(part)]
         message = _message(error)
         if error["type"] == "extra_forbidden":
             roots = [model] if model else [m for m in _advisor_models() if m.__name__ == exc.title]
@@ -164,6 +169,8 @@ def _message(error: ErrorDetails) -> str:
     raised = error.get("ctx", {}).get("error")
     if error["type"] == "value_error" and raised is not None:
         return str(raised)
+    if error["type"] == "invalid_key":
+        return f"has the key {error['input']!r}; a key is a field name, a string"
     if error["type"] == "model_type":
         # pydantic names the model class ("a valid dictionary or instance of InputSpec"), which
         # a document's writer never sees; what the place takes is a mapping of its fields.

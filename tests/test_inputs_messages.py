@@ -1,19 +1,23 @@
-"""What a refusal says of a place that takes a mapping: no class name of the library's.
+"""What a refusal says of a mapping's place and keys: no class name, the right path.
 
 pydantic said "Input should be a valid dictionary or instance of InputSpec" of ``input: [4, 4]``
-(and ``Correlation``, ``Mixture``, ``Budget``): names a document's writer never sees.
+(and ``Correlation``, ``Mixture``, ``Budget``): names a document's writer never sees. A key
+that is no string was given as the path itself.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from advisor.cli.options import ExitCode
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.task import parse_task
+from tests.test_cli import EXAMPLES, advisor, assert_one_error_line
 
 _MAPPING = "Input should be a mapping of field names to values, not "
 _LAYERS = [{"channels": 4, "pool": [4]}]
@@ -48,3 +52,29 @@ def test_a_mapping_given_as_something_else_is_told_so_without_class_names(
         parse(document)
     field, kind = violation
     assert raised.value.violations == (FieldViolation(field, _MAPPING + kind),)
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "key"),
+    [
+        ("input: {shape: [4]}\npreset: symmetry\n~: 1\n", "task", "None"),
+        ("input: {shape: [4]}\npreset: symmetry\n1: 1\n", "task", "1"),
+        ("input: {shape: [4], 7: 1}\npreset: symmetry\n", "task.input", "7"),
+        (
+            "input: {shape: [4]}\ncorrelations: [{name: x, a: {indices: [0]}, true: 1}]\n",
+            "task.correlations[0]",
+            "True",
+        ),
+    ],
+)
+def test_a_key_that_is_no_string_is_named_in_the_mapping_that_holds_it(
+    tmp_path: Path, text: str, field: str, key: str
+) -> None:
+    # The key was the path: `[1]` (read as a list index) for 1 or True, nothing at all for null.
+    task = tmp_path / "task.yaml"
+    task.write_text(text)
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", EXAMPLES / "architectures" / "contiguous.yaml"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line == f"advisor: error: {field}: has the key {key}; a key is a field name, a string"
