@@ -2,7 +2,8 @@
 
 A control character YAML refuses (a NUL, an ESC) was reported over two lines, placed by its
 offset in "<unicode string>", breaking the command's one-line error; a JSON file saved with a
-UTF-8 byte-order mark (as Windows editors save) was refused while the same YAML file was read.
+UTF-8 byte-order mark (as Windows editors save) was refused while the same YAML file was read;
+a file in another encoding was placed by its byte offset.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from advisor.cli.options import ExitCode
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.architecture import load_architecture
 from advisor.model.task import load_task
 from tests.test_cli import EXAMPLES, advisor, assert_one_error_line
@@ -64,10 +65,27 @@ def test_a_byte_order_mark_is_read_past_in_either_format(tmp_path: Path, suffix:
     assert load_architecture(architecture).representation == 4
 
 
-def test_a_file_that_is_not_utf8_is_refused_naming_it(tmp_path: Path) -> None:
-    task = tmp_path / "task.json"
-    task.write_bytes(json.dumps(TASK).encode("utf-16"))
+@pytest.mark.parametrize(
+    ("data", "place"),
+    [
+        (json.dumps(TASK).encode("utf-16"), "line 1, column 1: byte 0xFF"),
+        (
+            "input: {shape: [4, 4]}\r\npreset: sym\u00e9try\n".encode("latin-1"),
+            "line 2, column 12: byte 0xE9",
+        ),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_refused_where_it_stops_being_so(
+    tmp_path: Path, data: bytes, place: str
+) -> None:
+    # Python's text gave the byte's offset in the file ("in position 49").
+    task = tmp_path / "task.yaml"
+    task.write_bytes(data)
     with pytest.raises(InvalidRequestError) as raised:
         load_task(task)
-    assert [v.field for v in raised.value.violations] == [""]
-    assert f"cannot read task file '{task}'" in str(raised.value)
+    assert raised.value.violations == (
+        FieldViolation(
+            "",
+            f"cannot read task file '{task}': {place} is not UTF-8 text (save the file as UTF-8)",
+        ),
+    )

@@ -73,12 +73,17 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
     """
     name = os.fspath(path)
     try:
+        with open(path, "rb") as handle:
+            data = handle.read()
         # utf-8-sig: a byte-order mark (Windows editors save one) is read past, as YAML's own
         # reader does; the json module refuses it.
-        with open(path, encoding="utf-8-sig") as handle:
-            text = handle.read()
+        text = data.decode("utf-8-sig")
         document = _parse_json(text) if name.endswith(".json") else _parse_yaml(text)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InvalidRequestError.single(
+            "", f"cannot read {kind} file {name!r}: {_not_utf8(exc)}"
+        ) from None
+    except (OSError, ValueError) as exc:
         raise InvalidRequestError.single("", f"cannot read {kind} file {name!r}: {exc}") from None
     except RecursionError:
         raise InvalidRequestError.single(
@@ -87,6 +92,21 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
     if not isinstance(document, Mapping):
         raise InvalidRequestError.single("", f"{kind} file {name!r} must hold a mapping")
     return document
+
+
+def _not_utf8(error: UnicodeDecodeError) -> str:
+    """Say where a file stops being UTF-8: ``line 3, column 7: byte 0xE9 is not UTF-8 ...``.
+
+    Python's own text gives the byte's offset in the file ("in position 49"), where a reader
+    looks for a line and a column; the column counts bytes, as the bad byte is no character.
+    """
+    data, start = error.object, error.start
+    line = data.count(b"\n", 0, start) + 1
+    column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+    return (
+        f"line {line}, column {column}: byte 0x{data[start]:02X} is not UTF-8 text (save the "
+        "file as UTF-8)"
+    )
 
 
 def _parse_json(text: str) -> Any:
