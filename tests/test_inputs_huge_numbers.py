@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.budget import Budget
 from advisor.model.task import load_task, parse_task
 
 
@@ -66,3 +67,15 @@ def test_the_longest_integer_read_is_read_whole(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError) as raised:  # read, then refused as no float
         load_task(path)
     assert [v.field for v in raised.value.violations] == ["correlations[0].weight"]
+
+
+@pytest.mark.parametrize("outputs", [2**31, 2**63, 2**70])
+def test_task_outputs_past_int32_are_refused_as_budget_outputs_are(outputs: int) -> None:
+    # A library search of a task with 2**70 outputs ended in numpy's OverflowError.
+    bound = "Input should be less than or equal to 2147483647"
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task({"input": {"shape": [4, 4]}, "preset": "symmetry", "outputs": outputs})
+    assert raised.value.violations == (FieldViolation("outputs", bound),)
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget(max_parameters=10, outputs=outputs)
+    assert raised.value.violations == (FieldViolation("budget.outputs", bound),)

@@ -25,7 +25,14 @@ from pydantic_core import PydanticCustomError
 
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.documents import NullsOmitted
-from advisor.model.scalars import boolean_problem, finite_number, is_boolean, numpy_integer
+from advisor.model.scalars import (
+    INT32_MAX,
+    INT64_MAX,
+    boolean_problem,
+    finite_number,
+    is_boolean,
+    numpy_integer,
+)
 
 __all__ = [
     "AllowedFamily",
@@ -93,12 +100,6 @@ that uses more of the budget (:mod:`advisor.search.profiles`); ``free``: any wid
 choices, the rank optimum alone (the first version's search, which favours bottlenecks that train
 badly)."""
 
-
-INT32_MAX: Final = 2**31 - 1
-"""Largest value of a budget field carried as ``int32`` on the wire."""
-
-INT64_MAX: Final = 2**63 - 1
-"""Largest value of a budget field carried as ``int64`` on the wire."""
 
 PRACTICAL_ONLY: Final = (
     "min_width",

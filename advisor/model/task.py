@@ -60,7 +60,7 @@ from advisor.model.regions import (
     region_preset_infos,
     resolve_region,
 )
-from advisor.model.scalars import StrictWhole, finite_number
+from advisor.model.scalars import INT32_MAX, StrictWhole, finite_number
 
 __all__ = [
     "Correlation",
@@ -128,9 +128,11 @@ class Task(NullsOmitted):
     input: InputSpec
     correlations: list[Correlation] = Field(default_factory=list)
     preset: Annotated[str, Field(strict=True)] | None = None
+    # Bounded as budget.outputs, which it stands in for: past int32 the search's counts overflow.
     outputs: StrictWhole | None = Field(
         default=None,
         gt=0,
+        le=INT32_MAX,
         description="The task's classes (network outputs); a search uses them unless its "
         "budget names outputs.",
     )
