@@ -78,3 +78,28 @@ def test_a_key_that_is_no_string_is_named_in_the_mapping_that_holds_it(
         ExitCode.INVALID_ARGUMENT,
     )
     assert line == f"advisor: error: {field}: has the key {key}; a key is a field name, a string"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input: {shape: [4]}\npreset: " + "s" * 100_000 + "\n",
+        "input: {shape: [4]}\npreset: symmetry\n? " + "k" * 100_000 + "\n: 1\n",
+        "input: {shape: [4]}\ncorrelations:\n"
+        + "".join(f"  - {{name: c{i}, a: {{indices: [{i + 9}]}}}}\n" for i in range(200)),
+    ],
+    ids=["long-value", "long-key", "many-violations"],
+)
+def test_an_error_echoing_a_long_input_is_cut_as_a_server_cuts_it(
+    tmp_path: Path, text: str
+) -> None:
+    # The command checks files before any call; it printed the whole echo, a 100,000-character
+    # line, where a server's answer to the same request cuts it.
+    task = tmp_path / "task.yaml"
+    task.write_text(text)
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", EXAMPLES / "architectures" / "contiguous.yaml"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert len(line) < 2_000, len(line)
+    assert "left out" in line

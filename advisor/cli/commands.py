@@ -42,6 +42,7 @@ from advisor.service.command import describe_start_error, read_bearer_token, ser
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS
 from advisor.service.server import ServerConfig, start_server
+from advisor.service.status import fitting_violations
 from advisor.usage import violations_as_options
 
 __all__ = ["run"]
@@ -169,7 +170,9 @@ def _describe(error: InvalidRequestError | AdvisorRpcError | ServerStartError) -
     if isinstance(error, ServerStartError):
         return describe_start_error(error)
     if isinstance(error, InvalidRequestError):
-        return violations_as_options(error.violations, _FIELD_OPTIONS)
+        # Refused here (the client checks files before any call): cut as the service cuts what
+        # it refuses, so an echoed megabyte-long name or key reads as it would from a server.
+        return violations_as_options(fitting_violations(error.violations), _FIELD_OPTIONS)
     if isinstance(error, InvalidArgumentError) and error.violations:
         return violations_as_options(error.violations, _FIELD_OPTIONS)
     return f"{error.code.name}: {error.details}"
