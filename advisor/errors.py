@@ -139,11 +139,16 @@ def invalid_request_from_pydantic(
         if error["type"] == "too_short" and tuple(error["loc"]) in holding:
             continue
         raw = error["loc"]
+        written: tuple[int | str, ...] = ()
         if error["type"] == "invalid_key":
             # The location ends in the key, made a string or an int (`None` reads as a union's
             # tag, `1` as a list index): the mapping that holds it is the place to name.
             raw = raw[:-1]
-        loc = [part for part in raw if not _is_union_tag(part)]
+        elif error["type"] == "extra_forbidden":
+            # The location ends in the key as written, kept where it reads as a union's tag
+            # (`Input`, `a[0]`).
+            raw, written = raw[:-1], raw[-1:]
+        loc = [part for part in raw if not _is_union_tag(part)] + list(written)
         message = _message(error)
         if error["type"] == "extra_forbidden":
             roots = [model] if model else [m for m in _advisor_models() if m.__name__ == exc.title]

@@ -21,6 +21,7 @@ from tests.test_cli import EXAMPLES, advisor, assert_one_error_line
 
 _MAPPING = "Input should be a mapping of field names to values, not "
 _LAYERS = [{"channels": 4, "pool": [4]}]
+_ODD = {"preset": "odd"}
 
 
 @pytest.mark.parametrize(
@@ -103,3 +104,22 @@ def test_an_error_echoing_a_long_input_is_cut_as_a_server_cuts_it(
     )
     assert len(line) < 2_000, len(line)
     assert "left out" in line
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"Input": {"shape": [4]}, "input": {"shape": [4]}, "preset": "symmetry"}, "Input"),
+        ({"input": {"shape": [4], "Channels": 2}, "preset": "symmetry"}, "input.Channels"),
+        (
+            {"input": {"shape": [4]}, "correlations": [{"name": "x", "a": _ODD, "W": 1}]},
+            "correlations[0].W",
+        ),
+    ],
+)
+def test_an_unknown_key_in_capitals_is_named(document: dict[str, Any], field: str) -> None:
+    # A key starting with a capital was dropped from the path as if pydantic's union tag
+    # (`: Extra inputs are not permitted`), leaving the field unnamed.
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task(document)
+    assert [v.field for v in raised.value.violations] == [field]
