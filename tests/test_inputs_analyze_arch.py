@@ -2,6 +2,7 @@
 
 The command read a saved result's architecture three times (to find it, in the client, to
 show it), a file's twice; each read of a large permutation is a validation of every location.
+Its ``--rank`` is checked as the client's ``rank`` is.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import Any
 
 import pytest
 import yaml
+from advisor_client.client import AdvisorClient
 
 from advisor.cli.options import ExitCode
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.architecture import Architecture
 from tests.test_cli import advisor, assert_one_error_line
 
@@ -74,3 +77,22 @@ def test_a_bad_architecture_is_still_named_where_it_lies(tmp_path: Path) -> None
             advisor("analyze", task, "--arch", path), ExitCode.INVALID_ARGUMENT
         )
         assert line.startswith(f"advisor: error: {field}: "), line
+
+
+@pytest.mark.parametrize("rank", [0, -1])
+def test_a_rank_below_one_is_refused_alike_by_the_command_and_the_client(
+    tmp_path: Path, rank: int
+) -> None:
+    # The command said the result "holds the ranks [1]", the client that a rank is a whole
+    # number at least 1.
+    task, _, result = _files(tmp_path)
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", result, "--rank", str(rank)),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    with AdvisorClient("127.0.0.1:9") as client, pytest.raises(InvalidRequestError) as raised:
+        client.analyze(task, result, rank=rank)
+    assert raised.value.violations == (
+        FieldViolation("rank", f"must be a whole number at least 1; got {rank}"),
+    )
+    assert line == f"advisor: error: --rank: must be a whole number at least 1; got {rank}"

@@ -14,7 +14,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient, TlsConfig, task_model
+from advisor_client.client import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    AdvisorClient,
+    TlsConfig,
+    checked_integer,
+    task_model,
+)
 from advisor_client.errors import (
     AdvisorRpcError,
     DeadlineExceededError,
@@ -149,7 +155,9 @@ def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     # Each document is read and validated once, here, the task first as the client reads it:
     # the client sends the models as they are, and the table shows the architecture.
     task = task_model(args.task)
-    architecture = architecture_argument(args.arch, args.rank)
+    # --rank is checked as the client checks its rank: 0 or -1 is no rank, not one the file lacks.
+    rank = None if args.rank is None else checked_integer("rank", args.rank, 1)
+    architecture = architecture_argument(args.arch, rank)
     analysis = advisor.analyze(task, architecture, exact=args.exact, timeout=args.timeout)
     return render_analysis(analysis, args.format, architecture)
 
