@@ -138,7 +138,17 @@ def invalid_request_from_pydantic(
     for error in errors:
         if error["type"] == "too_short" and tuple(error["loc"]) in holding:
             continue
-        loc = [part for part in error["loc"] if not _is_union_tag(part)]
+        raw = error["loc"]
+        written: tuple[int | str, ...] = ()
+        if error["type"] == "invalid_key":
+            # The location ends in the key, made a string or an int (`None` reads as a union's
+            # tag, `1` as a list index): the mapping that holds it is the place to name.
+            raw = raw[:-1]
+        elif error["type"] == "extra_forbidden":
+            # The location ends in the key as written, kept where it reads as a union's tag
+            # (`Input`, `a[0]`).
+            raw, written = raw[:-1], raw[-1:]
+        loc = [part for part in raw if not _is_union_tag(part)] + list(written)
         message = _message(error)
         if error["type"] == "extra_forbidden":
             roots = [model] if model else [m for m in _advisor_models() if m.__name__ == exc.title]
@@ -162,7 +172,30 @@ _FORM_KEY = re.compile(r"\{(\w+): ")
 def _message(error: ErrorDetails) -> str:
     # A validator's own ValueError is the message; pydantic would prefix it with "Value error, ".
     raised = error.get("ctx", {}).get("error")
-    return str(raised) if error["type"] == "value_error" and raised is not None else error["msg"]
+    if error["type"] == "value_error" and raised is not None:
+        return str(raised)
+    if error["type"] == "invalid_key":
+        return f"has the key {error['input']!r}; a key is a field name, a string"
+    if error["type"] == "model_type":
+        # pydantic names the model class ("a valid dictionary or instance of InputSpec"), which
+        # a document's writer never sees; what the place takes is a mapping of its fields.
+        return f"Input should be a mapping of field names to values, not {_kind(error['input'])}"
+    return error["msg"]
+
+
+def _kind(value: object) -> str:
+    """Name what ``value`` is as a document writes it: a list, a string, a number, null..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a {type(value).__name__}"
 
 
 def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, ...]) -> str:

@@ -741,13 +741,15 @@ def _model(
     value: Any,
     model_type: type[_Model],
     parse: Callable[[Mapping[str, Any]], _Model],
-    read: Callable[[str | os.PathLike[str]], Mapping[str, Any]],
+    read: Callable[[str | os.PathLike[str]], Mapping[str, Any] | _Model],
 ) -> _Model:
     """Return the model a task or architecture argument stands for, validated by the library.
 
     A model is taken as it is, a mapping parsed, and a path's file read by ``read`` (whose
-    refusals name their fields in full) and parsed; anything else (a number, None) is refused
-    naming ``field``, as is every violation of the parse, placed under it.
+    refusals name their fields in full) and parsed, or taken as it is where ``read`` validated
+    it already (an architecture argument, :func:`architecture_argument`); anything else (a
+    number, None) is refused naming ``field``, as is every violation of the parse, placed
+    under it.
     """
     if isinstance(value, str | os.PathLike):
         value = read(value)

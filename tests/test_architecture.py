@@ -314,7 +314,7 @@ INVALID = {
         "Extra inputs",
     ),
     "unknown input key": (_document(input={"shape": [8, 8], "depth": 1}), "input.depth", "Extra"),
-    "not a mapping": ([1, 2], "", "valid dictionary"),
+    "not a mapping": ([1, 2], "", "a mapping of field names to values, not a list"),
 }
 
 

@@ -193,7 +193,7 @@ def test_a_bad_task_file_with_data_is_named_as_without_it(tmp_path: Path) -> Non
     texts = {
         "input: 5\npreset: local\n": "task.input: ",
         "input: {shape: 64}\npreset: local\n": "task.input.shape: ",
-        "input: {shape: [8, 8]}\npreset: local\ncorrelations: null\n": "task.correlations: ",
+        "input: {shape: [8, 8]}\npreset: local\ncorrelations: 5\n": "task.correlations: ",
         "input: {shape: [8, 8]}\ncorelations: []\n": "task.corelations: ",
         "- 1\n": "task: ",
     }

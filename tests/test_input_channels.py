@@ -14,11 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.grid import channel_axis, channel_axis_hint
 from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
+from advisor.seprank.analysis import analyze
 
 spatial = st.lists(st.integers(8, 40), min_size=1, max_size=2)
 colours = st.sampled_from([3, 4])
@@ -140,3 +142,27 @@ def test_a_budget_the_input_channels_exhaust_says_so(channels: int, kernel: int)
     assert total > conv > total / 2
     assert f"({taps:,} weights per channel" in violation.description
     assert "min_width" not in violation.description
+
+
+@pytest.mark.parametrize(("task_channels", "architecture_channels"), [(3, 1), (1, 3)])
+def test_an_architecture_for_other_channels_than_the_task_is_refused_on_them(
+    task_channels: int, architecture_channels: int
+) -> None:
+    # The analysis priced the architecture's channels, with nothing to say that the task's
+    # differ: an RGB task with a file that left channels at 1 was counted for grey images.
+    task = parse_task({"input": {"shape": [4, 4], "channels": task_channels}, "preset": "symmetry"})
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [4, 4], "channels": architecture_channels},
+            "representation": 4,
+            "layers": [{"channels": 4, "pool": [4, 4]}],
+        }
+    )
+    with pytest.raises(InvalidRequestError) as raised:
+        analyze(task, architecture)
+    assert raised.value.violations == (
+        FieldViolation(
+            "architecture.input.channels",
+            f"must equal the task's input channels {task_channels}, got {architecture_channels}",
+        ),
+    )

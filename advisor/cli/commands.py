@@ -14,7 +14,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient, TlsConfig
+from advisor_client.client import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    AdvisorClient,
+    TlsConfig,
+    checked_integer,
+    task_model,
+)
 from advisor_client.errors import (
     AdvisorRpcError,
     DeadlineExceededError,
@@ -37,11 +43,12 @@ from advisor.cli.options import (
 from advisor.cli.output import write_stdout
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
-from advisor.model.architecture import architecture_argument, parse_architecture
+from advisor.model.architecture import architecture_argument
 from advisor.service.command import describe_start_error, read_bearer_token, serve_from_arguments
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS
 from advisor.service.server import ServerConfig, start_server
+from advisor.service.status import fitting_violations
 from advisor.usage import violations_as_options
 
 __all__ = ["run"]
@@ -145,9 +152,14 @@ def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> str:
 
 
 def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:
-    architecture = architecture_argument(args.arch, args.rank)
-    analysis = advisor.analyze(args.task, architecture, exact=args.exact, timeout=args.timeout)
-    return render_analysis(analysis, args.format, parse_architecture(architecture))
+    # Each document is read and validated once, here, the task first as the client reads it:
+    # the client sends the models as they are, and the table shows the architecture.
+    task = task_model(args.task)
+    # --rank is checked as the client checks its rank: 0 or -1 is no rank, not one the file lacks.
+    rank = None if args.rank is None else checked_integer("rank", args.rank, 1)
+    architecture = architecture_argument(args.arch, rank)
+    analysis = advisor.analyze(task, architecture, exact=args.exact, timeout=args.timeout)
+    return render_analysis(analysis, args.format, architecture)
 
 
 def _presets(advisor: AdvisorClient, args: argparse.Namespace) -> str:
@@ -166,7 +178,9 @@ def _describe(error: InvalidRequestError | AdvisorRpcError | ServerStartError) -
     if isinstance(error, ServerStartError):
         return describe_start_error(error)
     if isinstance(error, InvalidRequestError):
-        return violations_as_options(error.violations, _FIELD_OPTIONS)
+        # Refused here (the client checks files before any call): cut as the service cuts what
+        # it refuses, so an echoed megabyte-long name or key reads as it would from a server.
+        return violations_as_options(fitting_violations(error.violations), _FIELD_OPTIONS)
     if isinstance(error, InvalidArgumentError) and error.violations:
         return violations_as_options(error.violations, _FIELD_OPTIONS)
     return f"{error.code.name}: {error.details}"

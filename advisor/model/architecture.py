@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.arrangement import discarded_order
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
-from advisor.model.documents import read_document
+from advisor.model.documents import NullsOmitted, read_document
 from advisor.model.geometries import (
     DilationGeometry,
     Geometry,
@@ -101,7 +101,7 @@ class Layer(BaseModel):
         return self.pool if self.stride is None else self.stride
 
 
-class Architecture(BaseModel):
+class Architecture(NullsOmitted):
     """A ConvAC in the docs/FORMATS.md §2 file format, validated as a whole on construction.
 
     Construct it from a document with :func:`parse_architecture`, which turns every problem into
@@ -392,15 +392,21 @@ def architecture_document(arch: Architecture) -> dict[str, Any]:
     return document
 
 
-def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Mapping[str, Any]:
-    """Return the architecture document a path stands for: the file's, or its recommendation's.
+def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Architecture:
+    """Read and validate the architecture a path stands for: the file's, or its recommendation's.
 
-    ``advisor analyze --arch`` and the client's ``analyze`` read it so. A result of ``recommend
-    --format json|yaml`` holds its recommendations' architectures; the one of rank ``rank``
-    (default: the first listed) is meant, so a saved result needs no editing. A ``rank`` with
-    an architecture file is refused, not ignored. Refusals name ``architecture`` (the file),
-    ``architecture.recommendations...`` (the result, and an invalid architecture in it) or
-    ``rank``; an architecture file's own fields are left to the caller's validation.
+    ``advisor analyze --arch`` and the client's ``analyze`` read it so, once: the caller sends
+    and shows the architecture returned. A result of ``recommend --format json|yaml`` holds its
+    recommendations' architectures; the one of rank ``rank`` (default: the first listed) is
+    meant, so a saved result needs no editing. A ``rank`` with an architecture file is refused,
+    not ignored.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming ``architecture`` (the file, and an architecture file's own fields under it:
+        ``architecture.layers[0].pool``), ``architecture.recommendations...`` (the result, and
+        an invalid architecture in it) or ``rank``.
     """
     try:
         document = read_document(path, "architecture")
@@ -411,7 +417,7 @@ def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Map
             raise InvalidRequestError.single(
                 "rank", f"{os.fspath(path)} is an architecture, not a result"
             )
-        return document
+        return _parsed_at(document, "architecture")
     recommendations = document["recommendations"]
     if not isinstance(recommendations, list):
         raise InvalidRequestError.single(
@@ -433,13 +439,15 @@ def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Map
     else:
         raise InvalidRequestError.single("rank", f"{os.fspath(path)} holds the ranks {ranks}")
     chosen = recommendations[index]
+    field = f"architecture.recommendations[{index}].architecture"
     if not isinstance(chosen, Mapping) or not isinstance(chosen.get("architecture"), Mapping):
-        raise InvalidRequestError.single(
-            f"architecture.recommendations[{index}].architecture", "must be an architecture"
-        )
-    architecture: Mapping[str, Any] = chosen["architecture"]
-    try:  # refused here, its errors name where in the result it lies
-        parse_architecture(architecture)
+        raise InvalidRequestError.single(field, "must be an architecture")
+    return _parsed_at(chosen["architecture"], field)
+
+
+def _parsed_at(document: Mapping[str, Any], field: str) -> Architecture:
+    """Parse an architecture document that lies at ``field``, its errors' paths placed there."""
+    try:
+        return parse_architecture(document)
     except InvalidRequestError as error:
-        raise error.prefixed(f"architecture.recommendations[{index}].architecture") from None
-    return architecture
+        raise error.prefixed(field) from None

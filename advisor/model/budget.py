@@ -13,7 +13,6 @@ from typing import Annotated, Any, Final, Literal, TypeAlias
 
 import numpy as np
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -25,7 +24,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
-from advisor.model.scalars import boolean_problem, finite_number, is_boolean, numpy_integer
+from advisor.model.documents import NullsOmitted
+from advisor.model.scalars import (
+    INT32_MAX,
+    INT64_MAX,
+    boolean_problem,
+    finite_number,
+    is_boolean,
+    numpy_integer,
+)
 
 __all__ = [
     "AllowedFamily",
@@ -94,12 +101,6 @@ choices, the rank optimum alone (the first version's search, which favours bottl
 badly)."""
 
 
-INT32_MAX: Final = 2**31 - 1
-"""Largest value of a budget field carried as ``int32`` on the wire."""
-
-INT64_MAX: Final = 2**63 - 1
-"""Largest value of a budget field carried as ``int64`` on the wire."""
-
 PRACTICAL_ONLY: Final = (
     "min_width",
     "min_representation",
@@ -167,7 +168,7 @@ def seed_problem(seed: int) -> str | None:
     return f"is {seed:,}: must be between 0 and 2^63 - 1"
 
 
-class Budget(BaseModel):
+class Budget(NullsOmitted):
     """The search request's options (docs/FORMATS.md §5).
 
     Built in Python (``Budget(max_parameters=200_000)``) or from a mapping

@@ -4,6 +4,9 @@ Both file kinds go through :func:`read_document`, so they follow the same rules:
 name ends in ``.json``, YAML otherwise; a repeated key is an error (PyYAML and ``json`` keep the
 last value silently, which would lose what the user wrote); ``1e-3`` is a number in YAML as in
 JSON (YAML 1.1 reads it as a string).
+
+:class:`NullsOmitted` is the one rule for a null in any document (a file, a mapping, a model's
+keyword arguments): an optional field given as null is read as if it were left out.
 """
 
 from __future__ import annotations
@@ -12,11 +15,51 @@ import json
 import os
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from functools import cache
+from typing import Any, get_args
+
+from pydantic import BaseModel, model_validator
 
 from advisor.errors import InvalidRequestError
 
-__all__ = ["read_document"]
+__all__ = ["MAX_INTEGER_DIGITS", "NullsOmitted", "read_document", "read_integer"]
+
+MAX_INTEGER_DIGITS = 4300
+"""Most digits of an integer a document may write: Python's own bound on converting decimal
+text (``sys.get_int_max_str_digits()``'s default), far past any field's range (a weight, the
+widest, takes 309)."""
+
+
+class NullsOmitted(BaseModel):
+    """A document model whose optional fields, given as null, read as left out (their default).
+
+    A YAML ``weight:`` or ``weight: null``, a JSON ``null`` and a Python ``None`` all say "not
+    given", as an unset proto3 ``optional`` field does over the wire; refusing them where the
+    default is not None (``weight``, ``channels``, ``top_k``) while ``b: null`` is taken would
+    make one rule per field. A field whose type holds None keeps a null as its value, where the
+    value None has a meaning of its own (a budget's ``max_window``: no bound). A required field
+    given as null is still refused on that field.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_as_omitted(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        omitted = _null_defaulted(cls)
+        if not any(data.get(name, 0) is None for name in omitted):
+            return data
+        return {key: value for key, value in data.items() if not (value is None and key in omitted)}
+
+
+@cache
+def _null_defaulted(model: type[BaseModel]) -> frozenset[str]:
+    """Return the fields of ``model`` that have a default and whose type does not hold None."""
+    return frozenset(
+        name
+        for name, field in model.model_fields.items()
+        if not field.is_required() and type(None) not in get_args(field.annotation)
+    )
 
 
 def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
@@ -30,10 +73,17 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
     """
     name = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            data = handle.read()
+        # utf-8-sig: a byte-order mark (Windows editors save one) is read past, as YAML's own
+        # reader does; the json module refuses it.
+        text = data.decode("utf-8-sig")
         document = _parse_json(text) if name.endswith(".json") else _parse_yaml(text)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InvalidRequestError.single(
+            "", f"cannot read {kind} file {name!r}: {_not_utf8(exc)}"
+        ) from None
+    except (OSError, ValueError) as exc:
         raise InvalidRequestError.single("", f"cannot read {kind} file {name!r}: {exc}") from None
     except RecursionError:
         raise InvalidRequestError.single(
@@ -42,6 +92,21 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
     if not isinstance(document, Mapping):
         raise InvalidRequestError.single("", f"{kind} file {name!r} must hold a mapping")
     return document
+
+
+def _not_utf8(error: UnicodeDecodeError) -> str:
+    """Say where a file stops being UTF-8: ``line 3, column 7: byte 0xE9 is not UTF-8 ...``.
+
+    Python's own text gives the byte's offset in the file ("in position 49"), where a reader
+    looks for a line and a column; the column counts bytes, as the bad byte is no character.
+    """
+    data, start = error.object, error.start
+    line = data.count(b"\n", 0, start) + 1
+    column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+    return (
+        f"line {line}, column {column}: byte 0x{data[start]:02X} is not UTF-8 text (save the "
+        "file as UTF-8)"
+    )
 
 
 def _parse_json(text: str) -> Any:
@@ -54,7 +119,25 @@ def _parse_json(text: str) -> Any:
             raise ValueError(f"key {repeated!r} appears more than once in one object")
         return mapping
 
-    return json.loads(text, object_pairs_hook=no_duplicates)
+    return json.loads(text, object_pairs_hook=no_duplicates, parse_int=read_integer)
+
+
+def read_integer(text: str, base: int = 10) -> int:
+    """Return the integer ``text`` writes in ``base`` (a sign included): JSON's and YAML's reader.
+
+    Raises
+    ------
+    ValueError
+        For one of more than :data:`MAX_INTEGER_DIGITS` digits, saying so: Python's own refusal
+        tells a user who wrote a file to call ``sys.set_int_max_str_digits()``.
+    """
+    digits = len(text.lstrip("+-"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise ValueError(
+            f"an integer of {digits:,} digits: no field takes a number that long (at most "
+            f"{MAX_INTEGER_DIGITS:,} digits)"
+        )
+    return int(text, base)
 
 
 def _parse_yaml(text: str) -> Any:

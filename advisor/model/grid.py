@@ -14,9 +14,10 @@ from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from advisor.errors import InvalidRequestError
+from advisor.model.documents import NullsOmitted
 from advisor.model.scalars import StrictWhole
 
 __all__ = [
@@ -53,7 +54,7 @@ per-location arrays while they are validated, so an absurd shape must be refused
 is built; the service enforces its own, lower limit (docs/SERVICE.md)."""
 
 
-class InputSpec(BaseModel):
+class InputSpec(NullsOmitted):
     """Shape of the input (``[N]``, ``[H, W]`` or ``[D, H, W]``) and its channel count."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)

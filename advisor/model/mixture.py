@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.compute import COUNT_LIMIT, multiply_adds
+from advisor.model.documents import NullsOmitted
 from advisor.model.geometries import Geometry, family_of
 from advisor.model.parameters import ParameterModel
 from advisor.model.scalars import StrictWhole
@@ -65,7 +66,7 @@ class MixtureMember(BaseModel):
     channels: tuple[_PositiveInt, ...] = Field(min_length=1)
 
 
-class Mixture(BaseModel):
+class Mixture(NullsOmitted):
     """The members beyond the architecture's own network and the levels where all are summed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)

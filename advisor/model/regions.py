@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeAlias
 
@@ -76,8 +76,9 @@ RelationKind: TypeAlias = Literal["shift", "mirror"]
 displacement, or A's mirror image about a line across one axis (advisor.model.maps)."""
 
 # Strict: a document's `true`, `2.5` or `"2"` is a mistake to report, not a location to coerce.
-# Bounded to int64 so ids and coordinates convert to numpy arrays (larger ones are off any grid).
-_Int = Annotated[StrictWhole, Field(ge=-(2**63), lt=2**63)]
+# Unbounded: an id or coordinate past int64 is off the grid like any other, and told so on its
+# region's field by the checks below, which compare in Python before anything meets numpy.
+_Int = StrictWhole
 _Str = Annotated[str, Field(strict=True)]
 
 IN_MASK, OUT_OF_MASK = "#", "."
@@ -313,14 +314,14 @@ def resolve_region(region: Region, shape: tuple[int, ...]) -> Locations:
 
 def _indices(indices: tuple[int, ...], shape: tuple[int, ...]) -> Locations:
     size = math.prod(shape)
-    ids = np.asarray(indices, dtype=np.intp)
-    outside = ids[(ids < 0) | (ids >= size)]
-    if outside.size:
+    if indices and (min(indices) < 0 or max(indices) >= size):
+        outside = [i for i in indices if not 0 <= i < size]
         raise InvalidRequestError.single(
             "indices",
             f"{_few(outside)} outside 0..{size - 1} (the input {list(shape)} has {size} "
             "locations, numbered row-major)",
         )
+    ids = np.asarray(indices, dtype=np.intp)
     # A flag per location is O(N) and beats sorting (np.unique) on long lists.
     listed = np.zeros(size, dtype=np.bool_)
     listed[ids] = True
@@ -381,10 +382,10 @@ def _mask_mask(rows: tuple[str, ...], shape: tuple[int, ...]) -> _Mask:
     return region
 
 
-def _few(ids: npt.NDArray[np.intp], limit: int = 5) -> str:
-    shown = ", ".join(str(i) for i in ids[:limit].tolist())
-    more = f" and {ids.size - limit} more" if ids.size > limit else ""
-    label = "id" if ids.size == 1 else "ids"
+def _few(ids: Sequence[int] | npt.NDArray[np.intp], limit: int = 5) -> str:
+    shown = ", ".join(str(int(i)) for i in ids[:limit])
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    label = "id" if len(ids) == 1 else "ids"
     return f"{label} {shown}{more}"
 
 

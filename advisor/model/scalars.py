@@ -13,13 +13,27 @@ budget, the task, the architecture and the client's own arguments.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, TypeAlias, TypeGuard
+from typing import Annotated, Any, Final, TypeAlias, TypeGuard
 
 import numpy as np
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-__all__ = ["StrictWhole", "boolean_problem", "finite_number", "is_boolean", "numpy_integer"]
+__all__ = [
+    "INT32_MAX",
+    "INT64_MAX",
+    "StrictWhole",
+    "boolean_problem",
+    "finite_number",
+    "is_boolean",
+    "numpy_integer",
+]
+
+INT32_MAX: Final = 2**31 - 1
+"""Largest value of a request field carried as ``int32`` on the wire."""
+
+INT64_MAX: Final = 2**63 - 1
+"""Largest value of a request field carried as ``int64`` on the wire."""
 
 
 def is_boolean(value: object) -> TypeGuard[bool | np.bool_]:

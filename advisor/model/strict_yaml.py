@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 
 import yaml
 
+from advisor.model.documents import read_integer
+
 __all__ = ["load_strict"]
 
 _YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -38,7 +40,8 @@ class _StrictYamlLoader(_SafeLoader):  # type: ignore[misc]  # a base chosen at 
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Hashable] = set()
-        for key_node, _ in node.value:
+        # A node tagged !!map that is no mapping (`!!map [1]`) is refused by PyYAML's own code.
+        for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else ():
             if key_node.tag == _YAML_MERGE_TAG:
                 continue
             key = self.construct_object(key_node, deep=deep)
@@ -51,17 +54,61 @@ class _StrictYamlLoader(_SafeLoader):  # type: ignore[misc]  # a base chosen at 
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         return mapping
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        """Read an integer the core schema's resolvers below matched: decimal, 0o or 0x."""
+    def core_scalar(self, node: yaml.ScalarNode, kind: str) -> str:
+        """Return the text of a scalar of ``kind`` (``int``...), in a form the core schema has.
+
+        A plain scalar reaches a constructor through the resolvers below, which match those
+        forms; one tagged explicitly (``!!int abc``, ``!!bool yes``) is checked here, as PyYAML
+        would read it by YAML 1.1's rules, or fail with a Python error of its own.
+        """
         value: str = self.construct_scalar(node)
+        if not _CORE_FORMS[kind].match(value):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{value!r} is no {kind} of YAML's core schema", node.start_mark
+            )
+        return value
+
+    def construct_yaml_null(self, node: yaml.ScalarNode) -> None:
+        """Read a null: ``~``, ``null`` or nothing."""
+        self.core_scalar(node, "null")
+
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
+        """Read a boolean: ``true`` or ``false`` (capitalised or in capitals too)."""
+        return self.core_scalar(node, "bool").lower() == "true"
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        """Read a float of the core schema (``1e3``, ``-.5``, ``.inf``) as PyYAML reads it."""
+        self.core_scalar(node, "float")
+        value: float = super().construct_yaml_float(node)
+        return value
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """Read an integer of the core schema: decimal, 0o or 0x."""
+        value = self.core_scalar(node, "int")
         sign = -1 if value.startswith("-") else 1
         digits = value.lstrip("+-")
         bases = {"0o": 8, "0x": 16}
         base = bases.get(digits[:2], 10)
-        return sign * int(digits[2:] if base != 10 else digits, base)
+        try:
+            return sign * read_integer(digits[2:] if base != 10 else digits, base)
+        except ValueError as error:  # placed by line and column, as any other problem
+            raise yaml.constructor.ConstructorError(
+                None, None, str(error), node.start_mark
+            ) from None
 
 
-_StrictYamlLoader.add_constructor("tag:yaml.org,2002:int", _StrictYamlLoader.construct_yaml_int)
+# The core schema's tags only, and the refusal of any other (under None): PyYAML's YAML 1.1 tags
+# (!!timestamp, !!binary, !!set, !!omap, !!pairs) build values no field takes, and some fail on
+# a malformed scalar with a Python error (`!!timestamp abc`) rather than a placed problem.
+_StrictYamlLoader.yaml_constructors = {
+    tag: construct
+    for tag, construct in _SafeLoader.yaml_constructors.items()
+    if tag is None or tag.removeprefix("tag:yaml.org,2002:") in ("str", "seq", "map")
+}
+for _kind in ("null", "bool", "int", "float"):
+    _StrictYamlLoader.add_constructor(
+        f"tag:yaml.org,2002:{_kind}", getattr(_StrictYamlLoader, f"construct_yaml_{_kind}")
+    )
 
 # YAML 1.2's core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), with each pattern's
 # possible first characters, as PyYAML's resolver indexes them; merge keys as YAML 1.1 has them.
@@ -77,6 +124,8 @@ _CORE_SCHEMA: tuple[tuple[str, str, str], ...] = (
     ),
     ("merge", r"^(?:<<)$", "<"),
 )
+_CORE_FORMS = {kind: re.compile(pattern) for kind, pattern, _ in _CORE_SCHEMA}
+"""Each kind's forms, which an explicitly tagged scalar must have too."""
 for _kind, _pattern, _first in _CORE_SCHEMA:
     # An empty plain scalar is indexed under "": it is null.
     _starts = [*_first, ""] if _kind == "null" else list(_first)
@@ -97,6 +146,8 @@ def load_strict(text: str) -> Any:
         return yaml.load(text, Loader=_StrictYamlLoader)
     except yaml.MarkedYAMLError as error:
         raise ValueError(_one_line(error)) from None
+    except yaml.reader.ReaderError as error:
+        raise ValueError(_unreadable_character(error, text)) from None
     except yaml.YAMLError as error:
         raise ValueError(str(error)) from None
 
@@ -112,3 +163,18 @@ def _one_line(error: yaml.MarkedYAMLError) -> str:
     problem = error.problem or error.context or "invalid YAML"
     context = f" ({error.context})" if error.problem and error.context else ""
     return f"{where}{problem}{context}"
+
+
+def _unreadable_character(error: yaml.reader.ReaderError, text: str) -> str:
+    """Return ``line L, column C: character U+XXXX: reason`` for a character YAML refuses.
+
+    PyYAML's own text of a control character (a NUL, an ESC) spans two lines and places it by
+    its offset in ``<unicode string>`` (in UTF-8 bytes, from libyaml); a file's reader wants the
+    line and column, on one line. YAML refuses such a character wherever it stands, so the one
+    refused is its first in the text.
+    """
+    code = error.character if isinstance(error.character, int) else ord(error.character)
+    position = text.find(chr(code))
+    where = text[: max(position, 0)]
+    line, column = where.count("\n") + 1, len(where) - (where.rfind("\n") + 1) + 1
+    return f"line {line}, column {column}: character U+{code:04X}: {error.reason}"

@@ -32,7 +32,6 @@ from typing import Annotated, Any
 import numpy as np
 import pydantic
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -47,7 +46,7 @@ from advisor.errors import (
     invalid_request_from_pydantic,
     unknown_name,
 )
-from advisor.model.documents import read_document
+from advisor.model.documents import NullsOmitted, read_document
 from advisor.model.geometries import validate_permutation
 from advisor.model.grid import InputSpec
 from advisor.model.maps import relation_problem
@@ -61,7 +60,7 @@ from advisor.model.regions import (
     region_preset_infos,
     resolve_region,
 )
-from advisor.model.scalars import StrictWhole, finite_number
+from advisor.model.scalars import INT32_MAX, StrictWhole, finite_number
 
 __all__ = [
     "Correlation",
@@ -79,7 +78,7 @@ __all__ = [
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
-class Correlation(BaseModel):
+class Correlation(NullsOmitted):
     """Region ``a`` should be correlated with region ``b`` (default: everything outside ``a``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -121,7 +120,7 @@ class Correlation(BaseModel):
         return name
 
 
-class Task(BaseModel):
+class Task(NullsOmitted):
     """A task: the input grid and the correlations an architecture should be able to model."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -129,9 +128,11 @@ class Task(BaseModel):
     input: InputSpec
     correlations: list[Correlation] = Field(default_factory=list)
     preset: Annotated[str, Field(strict=True)] | None = None
+    # Bounded as budget.outputs, which it stands in for: past int32 the search's counts overflow.
     outputs: StrictWhole | None = Field(
         default=None,
         gt=0,
+        le=INT32_MAX,
         description="The task's classes (network outputs); a search uses them unless its "
         "budget names outputs.",
     )

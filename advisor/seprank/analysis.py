@@ -49,7 +49,7 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from advisor.errors import InvalidRequestError, StoppedError
+from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
 from advisor.geometry.layouts import pooling_structure
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
@@ -119,19 +119,15 @@ def analyze(
     Raises
     ------
     advisor.errors.InvalidRequestError
-        ``architecture.input.shape`` when the two grids differ.
+        ``architecture.input.shape`` when the two grids differ, ``architecture.input.channels``
+        when the two channel counts do.
     advisor.errors.LimitExceededError
         ``exact`` when ``exact=True`` and some correlation is over the exact engine's limits;
         checked for every correlation before any rank is computed.
     advisor.errors.StoppedError
         When ``stop`` stopped the analysis or its deadline is out of reach.
     """
-    if architecture.input.shape != task.input.shape:
-        raise InvalidRequestError.single(
-            "architecture.input.shape",
-            f"must equal the task's input shape {list(task.input.shape)}, "
-            f"got {list(architecture.input.shape)}",
-        )
+    _check_same_input(task, architecture)
     correlations = task.resolved()
     bounds: _Bounds = _TreeBounds(architecture)
     if architecture.mixture is not None:
@@ -224,6 +220,33 @@ class _TreeBounds:
             self.structure, row, self.widths, self.representation, shared_weights=True
         )
         return float(rank[0])
+
+
+def _check_same_input(task: Task, architecture: Architecture) -> None:
+    """Refuse an architecture whose input is not the task's: its grid or its channel count.
+
+    The figures need the one grid; the parameter count the architecture's channels, so an
+    architecture written for other channels (a file that leaves them at 1 for an RGB task) would
+    be priced for an input the task does not have, with nothing to say so.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``architecture.input.shape``, ``architecture.input.channels`` or both.
+    """
+    violations = [
+        FieldViolation(
+            f"architecture.input.{field}",
+            f"must equal the task's input {field} {theirs}, got {ours}",
+        )
+        for field, theirs, ours in (
+            ("shape", list(task.input.shape), list(architecture.input.shape)),
+            ("channels", task.input.channels, architecture.input.channels),
+        )
+        if theirs != ours
+    ]
+    if violations:
+        raise InvalidRequestError(violations)
 
 
 def _min_cuts(

@@ -1,0 +1,98 @@
+"""``advisor analyze --arch`` reads its architecture once: a file, or a saved result's design.
+
+The command read a saved result's architecture three times (to find it, in the client, to
+show it), a file's twice; each read of a large permutation is a validation of every location.
+Its ``--rank`` is checked as the client's ``rank`` is.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from advisor_client.client import AdvisorClient
+
+from advisor.cli.options import ExitCode
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.architecture import Architecture
+from tests.test_cli import advisor, assert_one_error_line
+
+TASK = {"input": {"shape": [4, 4]}, "preset": "symmetry"}
+ARCHITECTURE = {
+    "input": {"shape": [4, 4]},
+    "representation": 4,
+    "layers": [{"channels": 4, "pool": [2, 2]}, {"channels": 4, "pool": [2, 2]}],
+}
+
+
+def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    task, architecture, result = (tmp_path / name for name in ("t.yaml", "a.yaml", "r.yaml"))
+    task.write_text(yaml.safe_dump(TASK))
+    architecture.write_text(yaml.safe_dump(ARCHITECTURE))
+    result.write_text(
+        yaml.safe_dump({"recommendations": [{"rank": 1, "architecture": ARCHITECTURE}]})
+    )
+    return task, architecture, result
+
+
+@pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """Count the architectures validated in this thread (the embedded server runs in others)."""
+    calls: list[None] = []
+    validate = Architecture.model_validate
+    caller = threading.get_ident()
+
+    def counted(obj: Any, *args: Any, **kwargs: Any) -> Architecture:
+        if threading.get_ident() == caller:
+            calls.append(None)
+        return validate(obj, *args, **kwargs)
+
+    monkeypatch.setattr(Architecture, "model_validate", counted)
+    return calls
+
+
+@pytest.mark.parametrize("which", ["file", "result"])
+def test_analyze_validates_the_architecture_once(
+    tmp_path: Path, validations: list[None], which: str
+) -> None:
+    task, architecture, result = _files(tmp_path)
+    run = advisor("analyze", task, "--arch", architecture if which == "file" else result)
+    assert run.status == ExitCode.OK, run.stderr
+    assert len(validations) == 1
+
+
+def test_a_bad_architecture_is_still_named_where_it_lies(tmp_path: Path) -> None:
+    task, architecture, result = _files(tmp_path)
+    bad = {**ARCHITECTURE, "representation": 0}
+    architecture.write_text(yaml.safe_dump(bad))
+    result.write_text(yaml.safe_dump({"recommendations": [{"rank": 1, "architecture": bad}]}))
+    for path, field in (
+        (architecture, "architecture.representation"),
+        (result, "architecture.recommendations[0].architecture.representation"),
+    ):
+        line = assert_one_error_line(
+            advisor("analyze", task, "--arch", path), ExitCode.INVALID_ARGUMENT
+        )
+        assert line.startswith(f"advisor: error: {field}: "), line
+
+
+@pytest.mark.parametrize("rank", [0, -1])
+def test_a_rank_below_one_is_refused_alike_by_the_command_and_the_client(
+    tmp_path: Path, rank: int
+) -> None:
+    # The command said the result "holds the ranks [1]", the client that a rank is a whole
+    # number at least 1.
+    task, _, result = _files(tmp_path)
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", result, "--rank", str(rank)),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    with AdvisorClient("127.0.0.1:9") as client, pytest.raises(InvalidRequestError) as raised:
+        client.analyze(task, result, rank=rank)
+    assert raised.value.violations == (
+        FieldViolation("rank", f"must be a whole number at least 1; got {rank}"),
+    )
+    assert line == f"advisor: error: --rank: must be a whole number at least 1; got {rank}"

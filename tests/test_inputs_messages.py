@@ -1,0 +1,125 @@
+"""What a refusal says of a mapping's place and keys: no class name, the right path.
+
+pydantic said "Input should be a valid dictionary or instance of InputSpec" of ``input: [4, 4]``
+(and ``Correlation``, ``Mixture``, ``Budget``): names a document's writer never sees. A key
+that is no string was given as the path itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from advisor.cli.options import ExitCode
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.architecture import parse_architecture
+from advisor.model.budget import Budget
+from advisor.model.task import parse_task
+from tests.test_cli import EXAMPLES, advisor, assert_one_error_line
+
+_MAPPING = "Input should be a mapping of field names to values, not "
+_LAYERS = [{"channels": 4, "pool": [4]}]
+_ODD = {"preset": "odd"}
+
+
+@pytest.mark.parametrize(
+    ("parse", "document", "violation"),
+    [
+        (parse_task, {"input": [4, 4], "preset": "symmetry"}, ("input", "a list")),
+        (
+            parse_task,
+            {"input": {"shape": [4]}, "correlations": ["x"]},
+            ("correlations[0]", "a string"),
+        ),
+        (
+            parse_architecture,
+            {"input": {"shape": [4]}, "representation": 4, "layers": _LAYERS, "mixture": 5},
+            ("mixture", "a number"),
+        ),
+        (
+            parse_architecture,
+            {"input": {"shape": [4]}, "representation": 4, "layers": [True]},
+            ("layers[0]", "a boolean"),
+        ),
+        (Budget.model_validate, None, ("budget", "null")),
+    ],
+)
+def test_a_mapping_given_as_something_else_is_told_so_without_class_names(
+    parse: Any, document: Any, violation: tuple[str, str]
+) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        parse(document)
+    field, kind = violation
+    assert raised.value.violations == (FieldViolation(field, _MAPPING + kind),)
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "key"),
+    [
+        ("input: {shape: [4]}\npreset: symmetry\n~: 1\n", "task", "None"),
+        ("input: {shape: [4]}\npreset: symmetry\n1: 1\n", "task", "1"),
+        ("input: {shape: [4], 7: 1}\npreset: symmetry\n", "task.input", "7"),
+        (
+            "input: {shape: [4]}\ncorrelations: [{name: x, a: {indices: [0]}, true: 1}]\n",
+            "task.correlations[0]",
+            "True",
+        ),
+    ],
+)
+def test_a_key_that_is_no_string_is_named_in_the_mapping_that_holds_it(
+    tmp_path: Path, text: str, field: str, key: str
+) -> None:
+    # The key was the path: `[1]` (read as a list index) for 1 or True, nothing at all for null.
+    task = tmp_path / "task.yaml"
+    task.write_text(text)
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", EXAMPLES / "architectures" / "contiguous.yaml"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line == f"advisor: error: {field}: has the key {key}; a key is a field name, a string"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input: {shape: [4]}\npreset: " + "s" * 100_000 + "\n",
+        "input: {shape: [4]}\npreset: symmetry\n? " + "k" * 100_000 + "\n: 1\n",
+        "input: {shape: [4]}\ncorrelations:\n"
+        + "".join(f"  - {{name: c{i}, a: {{indices: [{i + 9}]}}}}\n" for i in range(200)),
+    ],
+    ids=["long-value", "long-key", "many-violations"],
+)
+def test_an_error_echoing_a_long_input_is_cut_as_a_server_cuts_it(
+    tmp_path: Path, text: str
+) -> None:
+    # The command checks files before any call; it printed the whole echo, a 100,000-character
+    # line, where a server's answer to the same request cuts it.
+    task = tmp_path / "task.yaml"
+    task.write_text(text)
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", EXAMPLES / "architectures" / "contiguous.yaml"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert len(line) < 2_000, len(line)
+    assert "left out" in line
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"Input": {"shape": [4]}, "input": {"shape": [4]}, "preset": "symmetry"}, "Input"),
+        ({"input": {"shape": [4], "Channels": 2}, "preset": "symmetry"}, "input.Channels"),
+        (
+            {"input": {"shape": [4]}, "correlations": [{"name": "x", "a": _ODD, "W": 1}]},
+            "correlations[0].W",
+        ),
+    ],
+)
+def test_an_unknown_key_in_capitals_is_named(document: dict[str, Any], field: str) -> None:
+    # A key starting with a capital was dropped from the path as if pydantic's union tag
+    # (`: Extra inputs are not permitted`), leaving the field unnamed.
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task(document)
+    assert [v.field for v in raised.value.violations] == [field]
