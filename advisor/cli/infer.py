@@ -188,6 +188,15 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
         raise InvalidRequestError.single(
             "--data", f"the data's grid {list(graph.shape)} is not the task's {task_shape}"
         )
+    if graph.channels != described.input.channels:
+        # The search builds the net for the task's channels: one built for 1 channel cannot
+        # take the data's RGB samples, so a difference is refused, as the grid's is.
+        raise InvalidRequestError.single(
+            "--data",
+            f"the data holds {graph.channels} channel(s) per location and the task "
+            f"{described.input.channels} (task input.channels); give the task the data's "
+            "channels, or data of the task's",
+        )
     report = advisor.infer_task(graph, timeout=args.timeout)
     if report.task is None:
         sys.stderr.write(f"--data: {_no_task(graph, report)}; the task is the description alone\n")
