@@ -119,7 +119,8 @@ def analyze(
     Raises
     ------
     advisor.errors.InvalidRequestError
-        ``architecture.input.shape`` when the two grids differ.
+        ``architecture.input.shape`` when the two grids differ, ``architecture.input.channels``
+        when their channels do.
     advisor.errors.LimitExceededError
         ``exact`` when ``exact=True`` and some correlation is over the exact engine's limits;
         checked for every correlation before any rank is computed.
@@ -131,6 +132,14 @@ def analyze(
             "architecture.input.shape",
             f"must equal the task's input shape {list(task.input.shape)}, "
             f"got {list(architecture.input.shape)}",
+        )
+    if architecture.input.channels != task.input.channels:
+        # Only the parameters and multiply-adds read the channels: analysed on the
+        # architecture's, they would be those of a net that cannot take the task's inputs.
+        raise InvalidRequestError.single(
+            "architecture.input.channels",
+            f"must equal the task's input channels {task.input.channels}, "
+            f"got {architecture.input.channels}",
         )
     correlations = task.resolved()
     bounds: _Bounds = _TreeBounds(architecture)
