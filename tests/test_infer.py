@@ -470,6 +470,23 @@ def test_with_data_adds_no_arrangement_the_inference_does_not_carry() -> None:
     assert any(c.name.startswith("data: ") for c in combined.resolved())
 
 
+def test_with_data_refuses_a_description_of_another_input() -> None:
+    # A 4x6x6 video's ids on a 12x12 description (as many locations) would name other
+    # locations; its 1 channel on a description of 3, a net that cannot take the data.
+    report = infer_task(_blocks_graph((4, 6, 6), 4, seed=13)).report()
+    assert report.task is not None
+    for described, said in [
+        ({"shape": [12, 12]}, "the data's grid [4, 6, 6] is not the task's [12, 12]"),
+        ({"shape": [4, 6, 6], "channels": 3}, "the data holds 1 channel(s) per location and "),
+    ]:
+        with pytest.raises(InvalidRequestError) as error:
+            with_data({"input": described, "preset": "symmetry"}, report)
+        assert _fields(error) == ["input"]
+        assert error.value.violations[0].description.startswith(said)
+    same = parse_task(with_data({"input": {"shape": [4, 6, 6]}, "preset": "symmetry"}, report))
+    assert any(c.name.startswith("data: ") for c in same.resolved())
+
+
 def test_the_client_recommends_from_a_task_and_data_as_the_readme_says() -> None:
     noise = np.random.default_rng(10).standard_normal((400, 10, 10))
     data = sum(noise[:, i : i + 8, j : j + 8] for i in range(3) for j in range(3))

@@ -292,6 +292,29 @@ def test_data_that_does_not_hold_the_task_grid_is_an_error_on_data(tmp_path: Pat
     assert "advisor: error: --shape: the array holds samples of shape [16, 16, 3]" in shaped.stderr
 
 
+def test_data_whose_channels_are_not_the_tasks_is_an_error_on_data(tmp_path: Path) -> None:
+    # A 4x6x6 video of 2 channels per location against a task of the default 1 channel: the
+    # search would build a net for 1 channel, which cannot take the data's samples.
+    rng = np.random.default_rng(4)
+    frames = rng.standard_normal((300, 4, 6, 6, 1)).repeat(2, axis=4)
+    frames[:, :, :, 3:] = frames[:, :, :, 2::-1] + 0.1 * rng.standard_normal((300, 4, 6, 3, 2))
+    data = tmp_path / "video.npy"
+    np.save(data, frames.astype(np.float32))
+    task = tmp_path / "video.yaml"
+    task.write_text("input: {shape: [4, 6, 6]}\npreset: symmetry\n")
+    line = assert_one_error_line(
+        advisor("recommend", task, "--data", data, "--budget", "5000", "--top", "1"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line == (
+        "advisor: error: --data: the data holds 2 channel(s) per location and the task 1 "
+        "(task input.channels); give the task the data's channels, or data of the task's"
+    )
+    task.write_text("input: {shape: [4, 6, 6], channels: 2}\npreset: symmetry\n")
+    run = advisor("recommend", task, "--data", data, "--budget", "5000", "--top", "1")
+    assert run.status == 0, run.stderr
+
+
 def test_recommend_saves_the_task_it_searched_and_analyze_confirms_the_figures_on_it(
     tmp_path: Path,
 ) -> None:

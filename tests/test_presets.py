@@ -28,7 +28,7 @@ from advisor.model.presets import (
     task_preset_infos,
     top_bottom,
 )
-from advisor.model.regions import ResolvedCorrelation, preset_mask
+from advisor.model.regions import ResolvedCorrelation, preset_mask, region_preset_infos
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
 
@@ -77,6 +77,15 @@ def test_every_expansion_is_well_formed_or_rejected_on_preset(
             assert ids.size and not ids.flags.writeable
             assert np.array_equal(ids, np.unique(ids)) and ids[0] >= 0 and ids[-1] < size
         assert np.intersect1d(c.a, c.b).size == 0
+
+
+def test_the_checkerboard_definition_states_the_depth_of_a_3d_input() -> None:
+    # `advisor presets` shows the first line only; it gave the 2-D rule, (h + w) % 2 == 0,
+    # while on a volume the depth alternates too.
+    (info,) = [p for p in region_preset_infos() if p.name == "checkerboard"]
+    assert "3-D: d + h + w" in info.description.partition("\n")[0]
+    d, h, w = np.indices((3, 4, 5))
+    np.testing.assert_array_equal(preset_mask("checkerboard", (3, 4, 5)), (d + h + w) % 2 == 0)
 
 
 def test_unknown_preset_lists_the_known_ones() -> None:

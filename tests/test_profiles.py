@@ -316,6 +316,12 @@ def test_a_search_with_no_standard_cnn_at_its_budget_says_which_compute_bound_ap
         assert ("no compute bound applies; max_multiply_adds (--max-macs) sets one." in text) == (
             said == "none"
         )
+        # The 1x64 grid's reason is its axis of one location, not the budget (raising it
+        # changes nothing); the 64-step input's is the budget.
+        assert (f"The grid {shape} has no standard CNN (contiguous pooling of 2" in text) == (
+            said == "none"
+        )
+        assert ("fits this budget" in text) == (said == "narrowest")
         assert ("x the standard CNN of this budget)" in text) == (shape == [16, 16])
         if ladders.max_multiply_adds is not None:
             assert recommendation.multiply_adds <= ladders.max_multiply_adds

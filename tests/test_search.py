@@ -744,6 +744,28 @@ def test_dilations_asked_for_a_grid_say_they_pool_a_sequence_only() -> None:
     assert violation.description == "dilations pool a 1-D input only, and the input is [16, 16]"
 
 
+@pytest.mark.parametrize(
+    ("shape", "geometries", "field"),
+    [
+        ([4, 8, 8], ["mixture", "synthesized", "dilations"], "budget.geometries[2]"),
+        ([10], ["contiguous", "mixture", "dilations"], "budget.geometries[2]"),
+    ],
+)
+def test_a_refused_family_is_named_at_its_index_beside_mixture(
+    shape: list[int], geometries: list[str], field: str
+) -> None:
+    # The tree search runs without `mixture`, which has no tree: the refusal named the family
+    # at its index in that shorter list, `mixture` (or another family) for the one refused.
+    document = {"input": {"shape": shape}, "preset": "local"}
+    options = {"max_parameters": 10_000, "geometries": geometries}
+    with pytest.raises(InvalidRequestError) as caught:
+        _search(document, **options)
+    assert [v.field for v in caught.value.violations] == [field]
+    with pytest.raises(InvalidRequestError) as scored:  # the Katib path's scorer, alike
+        score_architectures(parse_task(document), Budget(**options), [])
+    assert [v.field for v in scored.value.violations] == [field]
+
+
 def test_the_default_families_exclude_synthesized_trees_until_asked() -> None:
     document = {"input": {"shape": [16]}, "preset": "periodic"}
     _, result = _search(document, max_parameters=5_000, top_k=50)

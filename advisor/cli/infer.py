@@ -18,14 +18,14 @@ from advisor_client.client import AdvisorClient
 
 from advisor.cli.output import document_text, stdout_document
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.infer.combine import with_data
+from advisor.infer.combine import input_mismatch, with_data
 from advisor.infer.data import DataSample, read_data, read_labels
 from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import THIN_EVIDENCE, InferenceReport, task_file
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.model.documents import read_document
-from advisor.model.grid import channel_axis
+from advisor.model.grid import InputSpec, channel_axis
 from advisor.model.task import Task, parse_task
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
@@ -184,10 +184,11 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
         raise error.prefixed("task") from None
     task_shape = list(described.input.shape)
     _, graph = _graph(args, "--data", task_shape)
-    if list(graph.shape) != task_shape:
-        raise InvalidRequestError.single(
-            "--data", f"the data's grid {list(graph.shape)} is not the task's {task_shape}"
-        )
+    mismatch = input_mismatch(
+        described.input, InputSpec(shape=graph.shape, channels=graph.channels)
+    )
+    if mismatch is not None:  # before the call, and whether or not the data gives a task
+        raise InvalidRequestError.single("--data", mismatch)
     report = advisor.infer_task(graph, timeout=args.timeout)
     if report.task is None:
         sys.stderr.write(f"--data: {_no_task(graph, report)}; the task is the description alone\n")

@@ -25,11 +25,32 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.report import InferenceReport, task_file
 from advisor.infer.terms import DATA_PARTS, DATA_PREFIX
+from advisor.model.grid import InputSpec
 
-__all__ = ["with_data"]
+__all__ = ["input_mismatch", "with_data"]
+
+
+def input_mismatch(described: InputSpec, data: InputSpec) -> str | None:
+    """Say how the data's input differs from the task's (None: they are the same).
+
+    The data's correlations and arrangement are location ids of its own grid: on another grid
+    of as many locations (``[12, 12]`` and ``[4, 6, 6]``) they would name other locations, and a
+    net the search builds for the task's channels cannot take data of other channels.
+    """
+    if described.shape != data.shape:
+        return f"the data's grid {list(data.shape)} is not the task's {list(described.shape)}"
+    if described.channels != data.channels:
+        return (
+            f"the data holds {data.channels} channel(s) per location and the task "
+            f"{described.channels} (task input.channels); give the task the data's channels, "
+            "or data of the task's"
+        )
+    return None
 
 
 def with_data(
@@ -44,9 +65,11 @@ def with_data(
     ValueError
         For a part not in :data:`~advisor.infer.terms.DATA_PARTS`.
     InvalidRequestError
-        On ``arrangement`` when the description already carries one and ``parts`` adds the
-        data's, which the inference carries (two arrangements cannot both hold); on
-        ``correlations[i].name`` when a described correlation has the name of one the data adds.
+        On ``input`` when the description's input (grid or channels) is not the data's
+        (:func:`input_mismatch`); on ``arrangement`` when the description already carries one
+        and ``parts`` adds the data's, which the inference carries (two arrangements cannot
+        both hold); on ``correlations[i].name`` when a described correlation has the name of one
+        the data adds.
     """
     unknown = sorted(set(parts) - set(DATA_PARTS))
     if unknown:
@@ -55,6 +78,14 @@ def with_data(
     combined = dict(document)
     if report.task is None:
         return combined  # the data shows no dependence to add
+    try:
+        given = InputSpec.model_validate(document.get("input"))
+    except ValidationError:
+        pass  # the task's own validation names what is wrong with it
+    else:
+        mismatch = input_mismatch(given, report.task.input)
+        if mismatch is not None:
+            raise InvalidRequestError.single("input", mismatch)
     violations: list[FieldViolation] = []
     if "correlations" in parts:
         found = task_file(report.task).get("correlations", [])

@@ -515,9 +515,10 @@ def _odd(shape: tuple[int, ...]) -> _Mask:
 
 
 def _checkerboard(shape: tuple[int, ...]) -> _Mask:
-    """Select the locations whose coordinates sum to an even number (``(h + w) % 2 == 0``).
+    """Select the locations whose coordinates sum to an even number (h + w; 3-D: d + h + w).
 
-    The corner location 0 is in it; on a 1-D input it equals even.
+    ``(h + w) % 2 == 0`` on an image, ``(d + h + w) % 2 == 0`` on a volume or video: the depth
+    alternates too. The corner location 0 is in it; on a 1-D input it equals even.
     """
     return np.asarray(np.indices(shape).sum(axis=0) % 2 == 0)
 

@@ -88,7 +88,11 @@ def check_bounds(task: Task, budget: Budget, candidates: Sequence[Candidate]) ->
 
 
 def check_space(
-    task: Task, budget: Budget, candidates: Sequence[Candidate], ladders: Ladders
+    task: Task,
+    budget: Budget,
+    candidates: Sequence[Candidate],
+    ladders: Ladders,
+    named: Sequence[str] | None = None,
 ) -> None:
     """Refuse a request whose search space overflows, is empty, or has nothing that fits.
 
@@ -96,14 +100,20 @@ def check_space(
     with no tree on this input; depth bounds that leave no recommendable tree; for a practical
     search, a min_width above every allowed width; a parameter budget (and, for a practical
     search, a compute bound) no candidate fits.
+
+    ``named`` is the geometries the request named, when ``budget`` is the tree search's budget
+    derived from it (:func:`~advisor.search.mixtures.tree_budget` leaves ``mixture``, which has
+    no tree, out): a family is refused at its index there, which the user wrote, not at its
+    index in the tree search's shorter list (``--geometries mixture dilations`` named
+    ``mixture`` for the refused ``dilations``).
     """
     _check_widths(budget, candidates, ladders)
     shape = list(task.input.shape)
     families = {c.family for c in candidates}
     missing = [
         FieldViolation(f"budget.geometries[{i}]", _missing_family(family, budget, task, shape))
-        for i, family in enumerate(budget.geometries or ())
-        if family not in families
+        for i, family in enumerate((budget.geometries if named is None else named) or ())
+        if family != "mixture" and family not in families
     ]
     if missing:
         raise InvalidRequestError(missing)

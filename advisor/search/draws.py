@@ -49,7 +49,9 @@ class SpaceDraws:
     def __init__(self, task: Task, budget: Budget, seed: int = 0, min_share: float = 0.5) -> None:
         self._budget = budget
         self._min_share = min_share
-        self._search = SearchRun(task, tree_budget(budget), StopSignal(), None)
+        self._search = SearchRun(
+            task, tree_budget(budget), StopSignal(), None, named=budget.geometries
+        )
         self._trees = [c for c in self._search.candidates if c.eligible]
         self._rng = np.random.default_rng(seed)
         self._tries = 0

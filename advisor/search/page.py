@@ -452,21 +452,24 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
     ladders = run.ladders
     stated = run.budget.max_multiply_adds is not None
     if ladders.standard is None and run.budget.width_profile == "practical" and not stated:
-        hidden = ladders.rules.hidden()
-        standard = (
-            f"No standard CNN (contiguous pooling, widths doubling per level from {hidden[0]} "
-            f"up to {hidden[-1]}) fits this budget, so the multiply-adds are not compared with one"
-        )
+        unpriced = "so the multiply-adds are not compared with one"
         narrowest = ladders.narrowest
         if narrowest is None:
+            # No tree, whatever the budget: saying that none "fits this budget" sent the user
+            # to raise a budget that changes nothing.
             notes.append(
-                f"{standard} and no compute bound applies; max_multiply_adds (--max-macs) sets one."
+                f"The grid {list(shape)} has no standard CNN (contiguous pooling of 2 on every "
+                "axis at every level below the top: an axis of one location has no window of "
+                f"2), {unpriced} and no compute bound applies; max_multiply_adds (--max-macs) "
+                "sets one."
             )
         else:
-            widths = "-".join(map(str, narrowest.widths))
+            hidden, widths = ladders.rules.hidden(), "-".join(map(str, narrowest.widths))
             notes.append(
-                f"{standard}; the compute bound, {ladders.max_multiply_adds:,} multiply-adds per "
-                f"input, is {DEFAULT_COMPUTE_FACTOR}x the narrowest one's (widths {widths}, "
+                "No standard CNN (contiguous pooling, widths doubling per level from "
+                f"{hidden[0]} up to {hidden[-1]}) fits this budget, {unpriced}; the compute "
+                f"bound, {ladders.max_multiply_adds:,} multiply-adds per input, is "
+                f"{DEFAULT_COMPUTE_FACTOR}x the narrowest one's (widths {widths}, "
                 f"{narrowest.parameters:,} parameters), as at the budgets where it fits; "
                 "max_multiply_adds (--max-macs) sets another."
             )

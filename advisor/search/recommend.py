@@ -113,7 +113,12 @@ def recommend(
     # The tree search leaves a share of the time to pair its trees and analyse the mixtures.
     trees = signal.share(1.0 - MIXTURE_TIME_SHARE)
     run = SearchRun(
-        task, tree_budget(budget, offset), trees, progress, progress_share=TREES_PROGRESS
+        task,
+        tree_budget(budget, offset),
+        trees,
+        progress,
+        progress_share=TREES_PROGRESS,
+        named=budget.geometries,
     )
     complete = run.execute()
     result = result_page(run, complete, note_unbuilt=False)

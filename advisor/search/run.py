@@ -85,7 +85,9 @@ class SearchRun:
     """One search of ``task`` within ``budget``: set up, then :meth:`execute` scores and ranks.
 
     ``offset`` is the rank before the page's first (paging); the board keeps that many more.
-    Refuses a request its space cannot serve on construction (:mod:`advisor.search.checks`).
+    Refuses a request its space cannot serve on construction (:mod:`advisor.search.checks`);
+    ``named`` is the request's geometries when ``budget`` is its tree budget
+    (:func:`~advisor.search.mixtures.tree_budget`), so a refusal names the family the user wrote.
     """
 
     def __init__(
@@ -97,6 +99,7 @@ class SearchRun:
         offset: int = 0,
         *,
         progress_share: float = 1.0,
+        named: Sequence[str] | None = None,
     ) -> None:
         self.task, self.budget, self.signal = task, budget, signal
         self.offset = offset
@@ -140,7 +143,7 @@ class SearchRun:
         self._eligible_contiguous = any(
             c.eligible and c.family == "contiguous" for c in self.candidates
         )
-        check_space(task, budget, self.candidates, self.ladders)
+        check_space(task, budget, self.candidates, self.ladders, named)
         # Built by execute(): its targets need a pass over every tree, which only a search (or
         # search_objective) uses, not a caller that only samples the space.
         self.objective: Objective

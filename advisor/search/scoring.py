@@ -36,7 +36,7 @@ class DesignScorer:
 
     def __init__(self, task: Task, budget: Budget, stop: StopSignal | None = None) -> None:
         self.task = task
-        search = SearchRun(task, tree_budget(budget), StopSignal(), None)
+        search = SearchRun(task, tree_budget(budget), StopSignal(), None, named=budget.geometries)
         self.relations: list[Relation] = []
         if budget.width_profile == "free":
             self.objective: Objective = search.free_objective()

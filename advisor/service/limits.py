@@ -564,7 +564,8 @@ def _architecture_violations(
         ],
         limits,
     )
-    yield from _geometry_violations(architecture.geometry, limits, f"{field}.geometry")
+    longest = _longest_permutation(architecture.input, limits)
+    yield from _geometry_violations(architecture.geometry, limits, f"{field}.geometry", longest)
     for j, member in enumerate(architecture.mixture.members):
         member_field = f"{field}.mixture.members[{j}]"
         channels = member.channels
@@ -578,7 +579,9 @@ def _architecture_violations(
             ),
             limits,
         )
-        yield from _geometry_violations(member.geometry, limits, f"{member_field}.geometry")
+        yield from _geometry_violations(
+            member.geometry, limits, f"{member_field}.geometry", longest
+        )
     if architecture.HasField("outputs"):
         yield from _count(
             f"{field}.outputs", "output count", architecture.outputs, limits.max_channels
@@ -589,14 +592,29 @@ def _architecture_violations(
         yield from _kernel_violations(architecture.representation_kernel, limits, field)
 
 
+def _longest_permutation(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> int:
+    """Return the most ids a permutation of an architecture on the input ``spec`` may hold.
+
+    ``max_locations``, or for an input within it the largest padded grid the search pools
+    (:func:`~advisor.model.padding.largest_grid`, up to ``2^ndim`` times the input): the
+    server's own recommendations carry such permutations, which ``Analyze`` refused (a
+    23x23x23 input's pick, padded to 32x32x32, has 32,768). An input that is no grid, or over
+    the limit, is refused on its own field.
+    """
+    shape = tuple(spec.shape)
+    if grid_problem(shape) is not None or math.prod(shape) > limits.max_locations:
+        return limits.max_locations
+    return max(limits.max_locations, largest_grid(shape))
+
+
 def _geometry_violations(
-    geometry: advisor_pb2.Geometry, limits: RequestLimits, field: str
+    geometry: advisor_pb2.Geometry, limits: RequestLimits, field: str, longest: int
 ) -> Iterator[FieldViolation]:
     yield from _count(
         f"{field}.permutation",
         "permutation length",
         len(geometry.permutation.permutation),
-        limits.max_locations,
+        longest,
     )
     yield from _count(
         f"{field}.dilations", "dilation count", len(geometry.dilations.dilations), limits.max_layers

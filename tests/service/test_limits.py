@@ -14,14 +14,18 @@ from advisor.errors import LimitExceededError
 from advisor.model.budget import INT32_MAX, Budget
 from advisor.model.grid import InputSpec
 from advisor.model.padding import largest_grid
+from advisor.model.task import parse_task
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol.wire import (
     architecture_from_proto,
+    architecture_to_proto,
     budget_from_proto,
     budget_to_proto,
     task_from_proto,
+    task_to_proto,
 )
 from advisor.search.candidates import deepest_schedule
+from advisor.search.recommend import recommend
 from advisor.service.limits import (
     LOCAL_LIMITS,
     RequestLimits,
@@ -178,6 +182,28 @@ def _assert_analysis_refused_on(architecture: pb.Architecture, field: str | None
     with pytest.raises(LimitExceededError) as error:
         check_analyze_request(request, LIMITS)
     assert _fields(error) == [field]
+
+
+def test_a_padded_pick_is_admitted_to_analysis_where_its_input_is() -> None:
+    # A 3x3x7 input (63 locations, within 64) is searched padded to 4x4x8: the picks'
+    # permutations number those 128 locations, and Analyze refused what Recommend answered
+    # (`advisor analyze TASK --arch RESULT --target` on a 23x23x23 pick padded to 32x32x32).
+    limits = RequestLimits(max_locations=64)
+    task = parse_task({"input": {"shape": [3, 3, 7]}, "preset": "symmetry"})
+    result = recommend(task, Budget(max_parameters=5_000, top_k=3))
+    padded = [r.architecture for r in result.recommendations if r.architecture.padding]
+    assert padded, "the search no longer pads this input: pick another"
+    for architecture in padded:
+        request = pb.AnalyzeRequest(
+            task=task_to_proto(task), architecture=architecture_to_proto(architecture)
+        )
+        assert len(request.architecture.geometry.permutation.permutation) == 128
+        check_analyze_request(request, limits)
+    # No longer than the largest padded grid the search pools for that input.
+    request.architecture.geometry.permutation.permutation.append(128)
+    with pytest.raises(LimitExceededError) as error:
+        check_analyze_request(request, limits)
+    assert _fields(error) == ["architecture.geometry.permutation"]
 
 
 def test_a_wide_layer_names_its_index() -> None:
