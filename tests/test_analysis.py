@@ -137,23 +137,6 @@ def test_grids_must_match() -> None:
     assert [v.field for v in caught.value.violations] == ["architecture.input.shape"]
 
 
-def test_channels_must_match() -> None:
-    # A task of RGB volumes and an architecture file that left its channels at the default 1:
-    # the parameters would be those of a 1-channel net, which cannot take the task's inputs.
-    arch = architecture([2, 4, 4], [4, 2], [[2, 2, 2], [1, 2, 2]], 2)
-    rgb = parse_task(
-        {
-            "input": {"shape": [2, 4, 4], "channels": 3},
-            "correlations": [{"name": "x", "a": {"indices": [0]}}],
-        }
-    )
-    with pytest.raises(InvalidRequestError) as caught:
-        analyze(rgb, arch)
-    assert [(v.field, v.description) for v in caught.value.violations] == [
-        ("architecture.input.channels", "must equal the task's input channels 3, got 1")
-    ]
-
-
 def test_parameters_weights_and_rounding() -> None:
     arch = architecture([4, 4], [3, 2], [[2, 2], [2, 2]], 2)
     work = parse_task(
