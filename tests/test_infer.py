@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 from pathlib import Path
 
@@ -25,9 +26,12 @@ from advisor.infer.graph import DependenceGraph, check_graph
 from advisor.infer.report import dropped_reason
 from advisor.infer.task import chance_density, infer_task
 from advisor.model.budget import Budget
+from advisor.model.grid import padded_ids, padded_shape
 from advisor.model.task import parse_task
 from advisor.protocol import wire
+from advisor.search.candidates import arranged_permutation
 from advisor.search.recommend import recommend
+from advisor.seprank.analysis import analyze
 from advisor.service.server import ServerConfig, start_server
 
 
@@ -213,14 +217,17 @@ def test_npy_files_stream_to_the_same_graph_as_the_array(tmp_path: Path) -> None
 
 
 def _blocks_graph(shape: tuple[int, ...], block: int, seed: int) -> DependenceGraph:
-    """Groups of ``block`` locations scattered over the grid, dependent only within a group."""
+    """Groups of ``block`` locations scattered over the grid, dependent only within a group.
+
+    The last group is smaller where ``block`` does not divide the grid (97 steps in pairs).
+    """
     n = int(np.prod(shape))
     order = np.random.default_rng(seed).permutation(n)
     rows, cols = [], []
     for start in range(0, n, block):
         members = np.sort(order[start : start + block])
-        for i in range(block):
-            for j in range(i + 1, block):
+        for i in range(members.size):
+            for j in range(i + 1, members.size):
                 rows.append(members[i])
                 cols.append(members[j])
     return DependenceGraph(
@@ -381,6 +388,51 @@ def test_search_pools_the_arrangement_as_the_data_arranged_family() -> None:
     order = np.random.default_rng(7).permutation(64)
     for start in range(0, 64, 4):
         assert np.unique(window_of[order[start : start + 4]]).size == 1
+
+
+@pytest.mark.parametrize(("shape", "block"), [((97,), 2), ((15, 15), 4)])
+def test_an_arrangement_on_a_grid_the_search_pads_is_pooled_on_the_padded_grid(
+    shape: tuple[int, ...], block: int
+) -> None:
+    # 97 steps (prime) and 15x15 (odd) are pooled well only padded (to 100 or 128, to 16x16).
+    # The task carries the arrangement, but data_arranged pooled the input's own grid only:
+    # `--geometries data_arranged` was refused (`no data_arranged tree fits the input [97]`),
+    # and a default search never used the arrangement on such grids.
+    task = infer_task(_blocks_graph(shape, block, seed=11)).task
+    assert task.arrangement is not None
+    budget = Budget(max_parameters=20_000, top_k=3, geometries=["data_arranged"])
+    result = recommend(task, budget)
+    assert result.recommendations
+    for recommendation in result.recommendations:
+        architecture = recommendation.architecture
+        assert architecture.family == "data_arranged"
+        assert architecture.padding is not None
+        # The analysis of the padded design confirms every figure the search reported.
+        analysis = analyze(task, architecture)
+        assert analysis.parameters == recommendation.parameters
+        assert analysis.multiply_adds == recommendation.multiply_adds
+        assert [(c.name, c.log2_separation_rank, c.certificate) for c in analysis.correlations] == [
+            (c.name, c.log2_separation_rank, c.certificate) for c in recommendation.analysis
+        ]
+    # On the power-of-two padding every window of the halving tree the arrangement was cut for
+    # is a window of the padded grid's halving tree, level by level; margins fill the gaps.
+    padding = tuple((0, (1 << (n - 1).bit_length()) - n) for n in shape)
+    grid = padded_shape(shape, padding)
+    permutation = np.asarray(arranged_permutation(task.arrangement, shape, padding))
+    real = padded_ids(np.arange(math.prod(shape)), shape, padding)
+    assert sorted(permutation.tolist()) == list(range(math.prod(grid)))
+    at = np.flatnonzero(np.isin(permutation, real))  # positions holding input locations
+    np.testing.assert_array_equal(
+        permutation[at], padded_ids(np.asarray(task.arrangement), shape, padding)
+    )
+    coordinates = np.stack(np.unravel_index(at, grid))
+    bits = np.asarray([n.bit_length() - 1 for n in grid])[:, None]
+    for depth, canonical in enumerate(canonical_windows(shape)):
+        padded_window = np.ravel_multi_index(
+            tuple(coordinates >> np.maximum(bits - depth, 0)), grid
+        )
+        pairs = set(zip(canonical.tolist(), padded_window.tolist(), strict=True))
+        assert len(pairs) == len(set(canonical.tolist())) == len(set(padded_window.tolist()))
 
 
 def test_row_top_keeps_the_largest_entries_of_every_row() -> None:

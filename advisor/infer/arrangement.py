@@ -58,6 +58,7 @@ __all__ = [
     "Arrangement",
     "arrange",
     "canonical_windows",
+    "halving_positions",
     "surrogate_entanglement",
 ]
 
@@ -116,6 +117,33 @@ def _segments(n: int) -> list[_Ints]:
             ids[start:stop] = index
         levels.append(ids)
     return levels
+
+
+def halving_positions(n: int) -> _Ints:
+    """Return where each coordinate ``0..n-1`` lies in the halving tree of ``2^L >= n`` positions.
+
+    ``L`` is the depth of ``n``'s own halving tree (:func:`canonical_windows`; ``ceil(log2 n)``),
+    and each of its segments is placed at the start of the aligned block of ``2^(L - d)``
+    positions its depth ``d`` gives it, the first child in the first half: every segment of
+    ``n``'s tree then lies in one window of the ``2^L`` grid's halving tree, at every depth. The
+    search pools an arrangement on a grid padded to that power of two this way
+    (:func:`advisor.search.candidates.arranged_permutation`), the padding in the gaps, so the
+    windows the arrangement was cut for stay windows. Identity when ``n`` is a power of two.
+
+    Examples
+    --------
+    >>> halving_positions(5).tolist(), halving_positions(7).tolist()
+    ([0, 1, 2, 4, 6], [0, 1, 2, 3, 4, 5, 6])
+    """
+    levels = _segments(n)
+    positions = np.zeros(n, dtype=np.int64)
+    for depth in range(1, len(levels)):
+        parent, child = levels[depth - 1], levels[depth]
+        # Segments are contiguous and numbered in order: a second child starts after its
+        # parent's first position.
+        first = np.searchsorted(parent, parent)
+        positions += (child != child[first]) << (len(levels) - 1 - depth)
+    return positions
 
 
 def canonical_windows(shape: Sequence[int]) -> list[_Ints]:

@@ -30,7 +30,8 @@ within the budget's depth bounds.
   and variant.
 - ``data_arranged``: contiguous pooling of the task's arrangement (the permutation of the
   locations inferred from data, :mod:`advisor.infer.arrangement`), for every schedule of the
-  unpadded grid; only for a task with an arrangement.
+  input and of each padded grid (:func:`arranged_permutation` places the arrangement there);
+  only for a task with an arrangement.
 
 **Padding.** For a grid with an awkward or odd axis (a large prime factor, or no window of 2),
 the space also holds the trees of every family on the grid padded to each friendlier size
@@ -51,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.geometry.layouts import WindowPositions, geometry_permutation, geometry_structure
+from advisor.infer.arrangement import halving_positions
 from advisor.model.architecture import Architecture, Layer
 from advisor.model.budget import Family
 from advisor.model.geometries import (
@@ -60,7 +62,7 @@ from advisor.model.geometries import (
     applies_to,
     mirror_folds,
 )
-from advisor.model.grid import InputSpec, Padding, padded_shape
+from advisor.model.grid import InputSpec, Padding, padded_ids, padded_shape
 from advisor.model.padding import factorise, friendly_paddings
 from advisor.model.schedule import Schedule
 from advisor.search.synthesis import SynthesisVariant, Synthesizer, layout_permutation
@@ -71,6 +73,7 @@ __all__ = [
     "MAX_DILATION_ORDERS",
     "Candidate",
     "CandidateSpace",
+    "arranged_permutation",
     "deepest_schedule",
     "dilation_orders",
     "largest_window",
@@ -310,14 +313,14 @@ class CandidateSpace:
             )
 
         add("shallow", (spec.shape,))
-        schedules = window_schedules(spec.shape, max(2, min_depth), max_depth)
-        for padding in (None, *friendly_paddings(spec.shape)):
-            grid = padded_shape(spec.shape, padding)
-            on_grid = (
-                schedules
-                if padding is None
-                else window_schedules(grid, max(2, min_depth), max_depth)
+        grid_schedules = {
+            padding: window_schedules(
+                padded_shape(spec.shape, padding), max(2, min_depth), max_depth
             )
+            for padding in (None, *friendly_paddings(spec.shape))
+        }
+        for padding, on_grid in grid_schedules.items():
+            grid = padded_shape(spec.shape, padding)
             for pools in on_grid:
                 add("contiguous", pools, padding=padding)
             # Mirror trees fold at every level below the top; on a grid with an odd factor the
@@ -360,9 +363,12 @@ class CandidateSpace:
                     for variant in variants:
                         add("synthesized", pools, None, variant, padding)
         if arrangement is not None and "data_arranged" in allowed:
-            arranged = PermutationGeometry(permutation=tuple(arrangement))
-            for pools in schedules:
-                add("data_arranged", pools, arranged)
+            for padding in (None, *friendly_paddings(spec.shape)):
+                arranged = PermutationGeometry.model_construct(
+                    permutation=arranged_permutation(arrangement, spec.shape, padding)
+                )
+                for pools in grid_schedules[padding]:
+                    add("data_arranged", pools, arranged, padding=padding)
         self.candidates: tuple[Candidate, ...] = tuple(candidates)
         self.paddings: tuple[Padding | None, ...] = tuple(
             dict.fromkeys(c.padding for c in candidates)
@@ -438,6 +444,55 @@ class CandidateSpace:
             grid = padded_shape(self._spec.shape, padding)
             synthesizer = self._synthesizers[padding] = Synthesizer(self.labels(padding), grid)
         return synthesizer
+
+
+def arranged_permutation(
+    arrangement: Sequence[int], shape: Sequence[int], padding: Padding | None
+) -> tuple[int, ...]:
+    """Return the permutation of the (padded) grid that pools the task's ``arrangement``.
+
+    Unpadded, the arrangement itself. On a grid padded by ``padding`` the permutation numbers the
+    padded grid's locations, as every padded candidate's does, and places the arranged grid in
+    it axis by axis:
+
+    - on an axis padded to the power of two its halving tree fills (97 -> 128, 15 -> 16), at
+      :func:`~advisor.infer.arrangement.halving_positions`: the arrangement was cut for the
+      input's halving tree (:mod:`advisor.infer.arrangement`), and each of that tree's windows
+      is then a window of the padded grid's halving tree, the margin in the gaps;
+    - on any other axis at the padded grid's origin, the margin after it (97 -> 100): a window
+      of 2 starting at an even position then pools the arranged positions it pools unpadded,
+      where the margin before the input (one location on 97 -> 100) would shift them all.
+
+    Arranged position ``p`` then holds the padded id of the input location ``arrangement[p]``,
+    and the positions left hold the margin's locations in row-major order: which margin location
+    sits where is immaterial, every one holds the same constant input
+    (:mod:`advisor.model.padding`).
+
+    Examples
+    --------
+    >>> arranged_permutation((4, 0, 1, 2, 3), (5,), ((1, 2),))
+    (5, 1, 2, 0, 3, 6, 4, 7)
+    >>> arranged_permutation((1, 0, 3, 2), (2, 2), ((0, 1), (0, 1)))
+    (1, 0, 2, 4, 3, 5, 6, 7, 8)
+    """
+    if padding is None:
+        return tuple(arrangement)
+    grid = padded_shape(shape, padding)
+    axes = []
+    for n, size in zip(shape, grid, strict=True):
+        spread = halving_positions(n)
+        axes.append(spread if size == 1 << int(spread.max()).bit_length() else np.arange(n))
+    coordinates = np.unravel_index(np.arange(math.prod(shape)), tuple(shape))
+    placed = np.ravel_multi_index(
+        [axis[c] for axis, c in zip(axes, coordinates, strict=True)], grid
+    )
+    held = padded_ids(np.asarray(arrangement, dtype=np.intp), shape, padding)
+    permutation = np.full(math.prod(grid), -1, dtype=np.intp)
+    permutation[placed] = held
+    permutation[permutation < 0] = np.setdiff1d(
+        np.arange(permutation.size), held, assume_unique=True
+    )
+    return tuple(permutation.tolist())
 
 
 def _prefix_keys(windows: Sequence[_Ids]) -> list[Hashable]:
