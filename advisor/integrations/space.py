@@ -2,8 +2,8 @@
 
 The advisor proposes designs; a tool's own sampler (TPE, random, ...) continues in the same
 space, so its trials are designs of the kind the advisor searches: the window schedules of the
-search (:func:`advisor.search.candidates.window_schedules`, on the input and on each padding of
-an awkward grid to a friendlier one, :func:`advisor.model.padding.friendly_paddings`), the
+search on the input and on each padding of an awkward grid to a friendlier one
+(:func:`advisor.search.candidates.grid_schedules`), the
 named geometries and the advisor's own permutations, and the widths and M that some practical
 width ladder within the parameter budget uses (:mod:`advisor.search.profiles`; every width
 choice for a free search), each widened by what the proposals use. A sampler combines them
@@ -28,12 +28,11 @@ from advisor.integrations.encoding import (
     width_name,
 )
 from advisor.model.budget import Budget
-from advisor.model.grid import InputSpec, padded_shape
-from advisor.model.padding import friendly_paddings
+from advisor.model.grid import InputSpec
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation
 from advisor.model.task import Task
-from advisor.search.candidates import deepest_schedule, window_schedules
+from advisor.search.candidates import deepest_schedule, grid_schedules
 from advisor.search.profiles import ProfileRules, practical_profiles
 
 __all__ = ["ArchitectureSpace", "flat_budget"]
@@ -65,8 +64,8 @@ class ArchitectureSpace:
         lowest, highest = budget.min_depth or 1, budget.max_depth or deepest_schedule(spec)
         schedules = [
             schedule_text(pools, padding)
-            for padding in [None, *friendly_paddings(spec.shape)]
-            for pools in window_schedules(padded_shape(spec.shape, padding), lowest, highest)
+            for padding, _, on_grid in grid_schedules(spec.shape, lowest, highest)
+            for pools in on_grid
         ]
         depths = range(lowest, highest + 1)
         representations, widths = _widths_within_budget(spec, budget, codec.outputs, depths)

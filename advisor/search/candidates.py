@@ -73,6 +73,7 @@ __all__ = [
     "CandidateSpace",
     "deepest_schedule",
     "dilation_orders",
+    "grid_schedules",
     "largest_window",
     "widest_step",
     "prime_steps",
@@ -172,6 +173,23 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
         if pools is not None and min_depth <= len(pools) + 1 <= max_depth:
             schedules.add((*pools, _remaining(grid, pools)))
     return sorted(schedules, key=lambda pools: (len(pools), pools))
+
+
+def grid_schedules(
+    shape: Sequence[int], min_depth: int, max_depth: int
+) -> list[tuple[Padding | None, tuple[int, ...], list[_Pools]]]:
+    """Return the grids a search pools and their schedules: ``(padding, grid, schedules)``.
+
+    The input's own grid first (padding None), then each friendlier padding of an awkward grid
+    (:func:`~advisor.model.padding.friendly_paddings`), each with its :func:`window_schedules`.
+    The candidate space and the AutoML integrations' space (:mod:`advisor.integrations.space`)
+    both enumerate the trees from here, so a tool samples the schedules the search pools.
+    """
+    grids = []
+    for padding in (None, *friendly_paddings(shape)):
+        grid = padded_shape(shape, padding)
+        grids.append((padding, grid, window_schedules(grid, min_depth, max_depth)))
+    return grids
 
 
 def prime_steps(shape: Sequence[int]) -> tuple[int, ...]:
@@ -310,14 +328,9 @@ class CandidateSpace:
             )
 
         add("shallow", (spec.shape,))
-        schedules = window_schedules(spec.shape, max(2, min_depth), max_depth)
-        for padding in (None, *friendly_paddings(spec.shape)):
-            grid = padded_shape(spec.shape, padding)
-            on_grid = (
-                schedules
-                if padding is None
-                else window_schedules(grid, max(2, min_depth), max_depth)
-            )
+        grids = grid_schedules(spec.shape, max(2, min_depth), max_depth)
+        schedules = grids[0][2]  # the input's own grid, unpadded
+        for padding, grid, on_grid in grids:
             for pools in on_grid:
                 add("contiguous", pools, padding=padding)
             # Mirror trees fold at every level below the top; on a grid with an odd factor the
