@@ -120,6 +120,31 @@ def test_the_space_holds_every_schedule_the_search_recommends_on_an_awkward_grid
         assert params["representation"] in space.representations
 
 
+@pytest.mark.parametrize("name", ["symmetry", "awkward", "awkward-sequence"])
+def test_the_space_pairs_each_geometry_with_exactly_the_schedules_it_pools(name: str) -> None:
+    # A draw of the space is a design: every pairing decodes, and what is left out does not
+    # (a permutation of the unpadded grid with a padded schedule, mirror on windows of 3).
+    task, budget = BUDGETS[name]
+    space = ArchitectureSpace.for_search(task, budget, recommend(task, budget).recommendations)
+    width = {"representation": space.representations[0]} | {
+        f"width_{level}": space.widths[0] for level in range(20)
+    }
+    for geometry in space.geometries:
+        paired = space.choices(space.schedule_parameter(geometry))
+        assert paired == space.pairings[geometry] and paired
+        for schedule in space.schedules:
+            params = width | {"geometry": geometry, "schedule": schedule}
+            if schedule in paired:
+                space.codec.decode(params)
+            else:
+                with pytest.raises(InvalidRequestError):
+                    space.codec.decode(params)
+    assert space.schedule_parameter("contiguous") == "schedule"
+    assert space.schedule_parameter("mirror") == "schedule[mirror]"
+    if name != "symmetry":  # the padded grids' permutations pair with their own grid only
+        assert any(space.schedule_parameter(g).startswith("schedule[") for g in space.geometries)
+
+
 def test_dilations_round_trip() -> None:
     architecture = parse_architecture(
         {

@@ -113,6 +113,37 @@ def test_the_advisors_designs_on_an_awkward_grid_are_tried_not_refused() -> None
         )
 
 
+@pytest.mark.parametrize("shape", [[5, 9, 9], [15, 15], [13]])
+@pytest.mark.parametrize("fallback", ["tpe", "random"])
+def test_the_trials_after_the_proposals_are_designs_on_a_padded_grid(
+    shape: list[int], fallback: str
+) -> None:
+    # On a padded grid the space holds permutations and schedules of several grids: drawn
+    # independently, 6 to 16 of the 37 trials after the proposals paired a permutation with
+    # another grid's schedule, or mirror with windows of 3 or 5, and were refused. Drawn
+    # jointly, none is; the proposals stay first and a seed still repeats the study.
+    task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
+    budget = Budget(max_parameters=30_000, top_k=3, time_limit_seconds=None)
+    designs = recommend(task, budget).recommendations
+
+    def run() -> Any:
+        other = optuna.samplers.RandomSampler(seed=0) if fallback == "random" else None
+        sampler = AdvisorSampler(task, budget, seed=0, fallback=other)
+        study = optuna.create_study(sampler=sampler, direction="maximize")
+        study.optimize(lambda t: suggest_architecture(t, sampler.space).parameters, n_trials=40)
+        return study
+
+    study = run()
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[:3]] == [d.rank for d in designs]
+    for trial, design in zip(study.trials, designs, strict=False):
+        assert trial.user_attrs[ARCHITECTURE_ATTR] == design.architecture.model_dump_json(
+            exclude_none=True
+        )
+    refused = [t.user_attrs.get("advisor.refused", "") for t in study.trials]
+    assert [r for r in refused if "not a valid design" in r] == []
+    assert _params(run()) == _params(study)
+
+
 def test_the_same_seed_gives_the_same_trials() -> None:
     first, _ = _study(seed=7, trials=K + 5)
     again, _ = _study(seed=7, trials=K + 5)

@@ -39,7 +39,6 @@ from optuna.trial import FrozenTrial, TrialState
 
 from advisor.errors import InvalidRequestError
 from advisor.integrations.encoding import (
-    DEPTH,
     GEOMETRY,
     REPRESENTATION,
     SCHEDULE,
@@ -79,11 +78,19 @@ _FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueue
 def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[str, FlatValue]:
     """Suggest a design's flat parameters from ``space`` (no decoding; Ray Tune's define-by-run).
 
-    The widths suggested are those of the schedule's levels (``width_0`` ... ``width_{d-1}``).
+    The geometry first, then the schedule among those it pools, under
+    :meth:`~ArchitectureSpace.schedule_parameter` (``schedule``, or ``schedule[GEOMETRY]`` for
+    a geometry that pools only some: mirror, a permutation of a padded grid or of the input),
+    so that every draw is a design; then M and the widths of the schedule's levels (``width_0``
+    ... ``width_{d-1}``). Returns the flat parameters (``schedule`` by that name), which
+    :meth:`~advisor.integrations.encoding.ArchitectureCodec.decode` reads.
     """
-    schedule = trial.suggest_categorical(SCHEDULE, space.schedules)
+    geometry = trial.suggest_categorical(GEOMETRY, space.geometries)
+    schedule = trial.suggest_categorical(
+        space.schedule_parameter(geometry), space.pairings[geometry]
+    )
     params: dict[str, FlatValue] = {
-        GEOMETRY: trial.suggest_categorical(GEOMETRY, space.geometries),
+        GEOMETRY: geometry,
         SCHEDULE: schedule,
         REPRESENTATION: trial.suggest_categorical(REPRESENTATION, space.representations),
     }
@@ -103,10 +110,11 @@ def suggest_architecture(
     Raises
     ------
     optuna.TrialPruned
-        When the parameters are not a valid design (e.g. mirror pooling on 4x4 windows, which
-        a sampler may combine), or the design exceeds ``space.max_parameters`` and
-        ``refuse_over_budget`` is set: the trial is refused before any training, with the reason
-        in its ``advisor.refused`` attribute.
+        When the parameters are not a valid design (the space pairs every geometry with the
+        schedules it pools, but a trial may hold parameters set otherwise, e.g. enqueued by
+        hand), or the design exceeds ``space.max_parameters`` and ``refuse_over_budget`` is
+        set: the trial is refused before any training, with the reason in its
+        ``advisor.refused`` attribute.
     """
     try:
         architecture = space.codec.decode(suggest_parameters(trial, space))
@@ -152,13 +160,8 @@ def budget_constraints(max_parameters: int) -> Callable[[FrozenTrial], Sequence[
 
 
 def _encoded(space: ArchitectureSpace, designs: Sequence[Recommendation]) -> list[dict[str, Any]]:
-    """Return each design's suggested parameters: the flat encoding but ``depth`` (implied)."""
-    encoded = []
-    for design in designs:
-        params: dict[str, Any] = space.codec.encode(design.architecture)
-        del params[DEPTH]
-        encoded.append(params)
-    return encoded
+    """Return each design's suggested parameters (:meth:`ArchitectureSpace.trial_parameters`)."""
+    return [space.trial_parameters(space.codec.encode(d.architecture)) for d in designs]
 
 
 def enqueue_recommendations(

@@ -76,6 +76,7 @@ __all__ = [
     "arranged_permutation",
     "deepest_schedule",
     "dilation_orders",
+    "grid_schedules",
     "largest_window",
     "widest_step",
     "prime_steps",
@@ -175,6 +176,23 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
         if pools is not None and min_depth <= len(pools) + 1 <= max_depth:
             schedules.add((*pools, _remaining(grid, pools)))
     return sorted(schedules, key=lambda pools: (len(pools), pools))
+
+
+def grid_schedules(
+    shape: Sequence[int], min_depth: int, max_depth: int
+) -> list[tuple[Padding | None, tuple[int, ...], list[_Pools]]]:
+    """Return the grids a search pools and their schedules: ``(padding, grid, schedules)``.
+
+    The input's own grid first (padding None), then each friendlier padding of an awkward grid
+    (:func:`~advisor.model.padding.friendly_paddings`), each with its :func:`window_schedules`.
+    The candidate space and the AutoML integrations' space (:mod:`advisor.integrations.space`)
+    both enumerate the trees from here, so a tool samples the schedules the search pools.
+    """
+    grids = []
+    for padding in (None, *friendly_paddings(shape)):
+        grid = padded_shape(shape, padding)
+        grids.append((padding, grid, window_schedules(grid, min_depth, max_depth)))
+    return grids
 
 
 def prime_steps(shape: Sequence[int]) -> tuple[int, ...]:
@@ -313,14 +331,8 @@ class CandidateSpace:
             )
 
         add("shallow", (spec.shape,))
-        grid_schedules = {
-            padding: window_schedules(
-                padded_shape(spec.shape, padding), max(2, min_depth), max_depth
-            )
-            for padding in (None, *friendly_paddings(spec.shape))
-        }
-        for padding, on_grid in grid_schedules.items():
-            grid = padded_shape(spec.shape, padding)
+        grids = grid_schedules(spec.shape, max(2, min_depth), max_depth)
+        for padding, grid, on_grid in grids:
             for pools in on_grid:
                 add("contiguous", pools, padding=padding)
             # Mirror trees fold at every level below the top; on a grid with an odd factor the
@@ -363,11 +375,11 @@ class CandidateSpace:
                     for variant in variants:
                         add("synthesized", pools, None, variant, padding)
         if arrangement is not None and "data_arranged" in allowed:
-            for padding in (None, *friendly_paddings(spec.shape)):
+            for padding, _, on_grid in grids:
                 arranged = PermutationGeometry.model_construct(
                     permutation=arranged_permutation(arrangement, spec.shape, padding)
                 )
-                for pools in grid_schedules[padding]:
+                for pools in on_grid:
                     add("data_arranged", pools, arranged, padding=padding)
         self.candidates: tuple[Candidate, ...] = tuple(candidates)
         self.paddings: tuple[Padding | None, ...] = tuple(

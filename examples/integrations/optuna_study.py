@@ -2,7 +2,7 @@
 
 The AdvisorSampler proposes the advisor's top designs as the first trials, then TPE takes over
 in the same space; the objective draws its design with ``suggest_architecture`` (which refuses
-invalid and over-budget designs before any training) and an ``AnalyzePruner`` skips TPE's designs
+over-budget designs before any training) and an ``AnalyzePruner`` skips TPE's designs
 that couple the task's correlations far below the advisor's best. ``learn=True`` re-ranks the
 advisor's remaining designs from the values seen so far.
 
@@ -57,15 +57,20 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=args.trials)
+    space = sampler.space
     for trial in study.trials:
         source_name = (
             f"advisor #{trial.user_attrs['advisor.rank']}"
             if ("advisor.rank" in trial.user_attrs)
             else "TPE"
         )
+        geometry = trial.params.get("geometry", "")
+        # The schedule's parameter depends on the geometry (schedule, or schedule[mirror]: the
+        # schedules mirror pooling can pool).
+        schedule = trial.params.get(space.schedule_parameter(geometry), "") if geometry else ""
         print(
             f"{trial.number:3d} {source_name:11s} {trial.state.name:8s} "
-            f"{trial.params.get('geometry', ''):28s} {trial.params.get('schedule', ''):18s} "
+            f"{geometry:28s} {schedule:18s} "
             f"{trial.user_attrs.get('advisor.parameters', '')!s:>7s} {trial.value}"
         )
 

@@ -70,11 +70,9 @@ def search_for(mode: str, seed: int) -> tuple[OptunaSearch, ArchitectureSpace]:
         return OptunaSearch(define_by_run, sampler=sampler, metric="score", mode="max"), space
     designs = fetch_ranking(TASK, BUDGET, BUDGET.top_k)
     space = ArchitectureSpace.for_search(TASK, BUDGET, designs)
-    points = []
-    for design in designs:
-        params = space.codec.encode(design.architecture)
-        params.pop("depth")  # implied by the schedule; not a searched parameter
-        points.append(params)
+    # Each design as the parameters suggest_parameters suggests: its schedule under the name
+    # its geometry draws it by (schedule[GEOMETRY] on a padded grid), no depth (implied).
+    points = [space.trial_parameters(space.codec.encode(d.architecture)) for d in designs]
 
     search = OptunaSearch(
         functools.partial(suggest_parameters, space=space),
