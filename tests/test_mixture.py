@@ -237,6 +237,31 @@ def test_exact_analysis_of_a_mixture_certifies_or_reports_the_lower_bound() -> N
         assert certified.log2_lower_bound == pytest.approx(rank)
 
 
+def test_the_exact_rank_of_a_padded_mixture_holds_its_margin_constant() -> None:
+    # A padded location is one constant input (docs/THEORY.md §3), never a mode of the matrix:
+    # read as a B location, it made the rank of a = {0, 1} vs b = {2} on [3] padded to [4]
+    # come out 4, above M^min(|A|, |B|) = 2, and the analysis printed it as a lower bound.
+    arch = parse_architecture(
+        {
+            "input": {"shape": [3]},
+            "representation": 2,
+            "padding": [[0, 1]],
+            "layers": [{"channels": 2, "pool": [2]}, {"channels": 1, "pool": [2]}],
+            "mixture": {"members": [{"geometry": "interleaved", "channels": [2, 1]}]},
+        }
+    )
+    task = parse_task(
+        {
+            "input": {"shape": [3]},
+            "correlations": [{"name": "x", "a": {"indices": [0, 1]}, "b": {"indices": [2]}}],
+        }
+    )
+    (certified,) = analyze(task, arch, exact=True, price_contiguous=False).correlations
+    assert (certified.certificate, certified.log2_separation_rank) == ("exact", 1.0)
+    assert certified.log2_lower_bound is None
+    assert certified.log2_separation_rank <= certified.log2_max_rank
+
+
 def test_a_mixture_round_trips_through_the_file_format_and_the_wire() -> None:
     arch = parse_architecture(
         _document([[1, 2, 4, 8], [2, 1, 8, 4]], [[4, 4, 4, 4], [2, 4, 4, 4]], [2], 2)
