@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError
@@ -29,7 +29,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.seprank.analysis import analyze
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.graph import log2_min_cut_graph
-from advisor.seprank.labels import SIDE_A, SIDE_B, label_regions
+from advisor.seprank.labels import FREE, PADDED, SIDE_A, SIDE_B, label_regions
 from advisor.seprank.mixture import hybrid_structures, log2_mixture_bound, mixture_structure
 from advisor.seprank.mixture_exact import mixture_exact_rank
 from advisor.seprank.tree import log2_min_cut
@@ -235,6 +235,27 @@ def test_exact_analysis_of_a_mixture_certifies_or_reports_the_lower_bound() -> N
         assert certified.log2_separation_rank == pytest.approx(rank)
     else:
         assert certified.log2_lower_bound == pytest.approx(rank)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_padded_locations_are_one_constant_input_never_a_mode(data: st.DataObject) -> None:
+    # Any location outside A and B may be a margin: it then holds the one constant input every
+    # margin holds, a particular value of a free input, so the rank stays within the dimension
+    # bound, at most the rank with those locations free, and under the bound, which reads
+    # them as free.
+    arch = data.draw(_mixtures())
+    labels = data.draw(_labels(arch.input.num_locations, _most_region_locations(arch)))
+    outside = np.flatnonzero(labels[0] == FREE).tolist()
+    assume(outside)
+    margin = labels.copy()
+    margin[0, sorted(data.draw(st.sets(st.sampled_from(outside), min_size=1)))] = PADDED
+    structure = mixture_structure(arch)
+    rank = mixture_exact_rank(structure, margin[0])
+    ((a, b),) = label_regions(labels)
+    assert rank <= arch.representation ** min(len(a), len(b))
+    assert rank <= mixture_exact_rank(structure, labels[0])
+    assert math.log2(rank) <= float(log2_mixture_bound(structure, margin)[0]) + 1e-9
 
 
 def test_the_exact_rank_of_a_padded_mixture_holds_its_margin_constant() -> None:
