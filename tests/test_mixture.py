@@ -283,6 +283,31 @@ def test_the_exact_rank_of_a_padded_mixture_holds_its_margin_constant() -> None:
     assert certified.log2_separation_rank <= certified.log2_max_rank
 
 
+def test_a_padded_mixture_is_not_certified_exact_at_a_rank_it_does_not_reach() -> None:
+    # Two shallow members of width 2 on [5] padded to [6]: with shared weights the two B
+    # locations of every channel are interchangeable, so the B side spans Sym^2(R^2), 3
+    # dimensions, and the rank is 3 under the bound 4. Read as a third B location, the margin
+    # made the exact contraction reach 4, and the bound was certified `exact`.
+    arch = parse_architecture(
+        {
+            "input": {"shape": [5]},
+            "representation": 2,
+            "padding": [[0, 1]],
+            "layers": [{"channels": 2, "pool": [6]}],
+            "mixture": {"members": [{"geometry": "contiguous", "channels": [2]}]},
+        }
+    )
+    task = parse_task(
+        {
+            "input": {"shape": [5]},
+            "correlations": [{"name": "x", "a": {"indices": [0, 1, 2]}, "b": {"indices": [3, 4]}}],
+        }
+    )
+    (certified,) = analyze(task, arch, exact=True, price_contiguous=False).correlations
+    assert (certified.certificate, certified.log2_separation_rank) == ("upper_bound", 2.0)
+    assert certified.log2_lower_bound == pytest.approx(math.log2(3))
+
+
 def test_a_mixture_round_trips_through_the_file_format_and_the_wire() -> None:
     arch = parse_architecture(
         _document([[1, 2, 4, 8], [2, 1, 8, 4]], [[4, 4, 4, 4], [2, 4, 4, 4]], [2], 2)
