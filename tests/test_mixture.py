@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError
@@ -30,7 +30,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.seprank.analysis import analyze
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.graph import log2_min_cut_graph
-from advisor.seprank.labels import SIDE_A, SIDE_B, label_regions
+from advisor.seprank.labels import FREE, PADDED, SIDE_A, SIDE_B, label_regions
 from advisor.seprank.mixture import (
     LadderBounds,
     hybrid_structures,
@@ -334,6 +334,77 @@ def test_exact_analysis_of_a_mixture_certifies_or_reports_the_lower_bound() -> N
         assert certified.log2_separation_rank == pytest.approx(rank)
     else:
         assert certified.log2_lower_bound == pytest.approx(rank)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_padded_locations_are_one_constant_input_never_a_mode(data: st.DataObject) -> None:
+    # Any location outside A and B may be a margin: it then holds the one constant input every
+    # margin holds, a particular value of a free input, so the rank stays within the dimension
+    # bound, at most the rank with those locations free, and under the bound, which reads
+    # them as free.
+    arch = data.draw(_mixtures())
+    labels = data.draw(_labels(arch.input.num_locations, _most_region_locations(arch)))
+    outside = np.flatnonzero(labels[0] == FREE).tolist()
+    assume(outside)
+    margin = labels.copy()
+    margin[0, sorted(data.draw(st.sets(st.sampled_from(outside), min_size=1)))] = PADDED
+    structure = mixture_structure(arch)
+    rank = mixture_exact_rank(structure, margin[0])
+    ((a, b),) = label_regions(labels)
+    assert rank <= arch.representation ** min(len(a), len(b))
+    assert rank <= mixture_exact_rank(structure, labels[0])
+    assert math.log2(rank) <= float(log2_mixture_bound(structure, margin)[0]) + 1e-9
+
+
+def test_the_exact_rank_of_a_padded_mixture_holds_its_margin_constant() -> None:
+    # A padded location is one constant input (docs/THEORY.md §3), never a mode of the matrix:
+    # read as a B location, it made the rank of a = {0, 1} vs b = {2} on [3] padded to [4]
+    # come out 4, above M^min(|A|, |B|) = 2, and the analysis printed it as a lower bound.
+    arch = parse_architecture(
+        {
+            "input": {"shape": [3]},
+            "representation": 2,
+            "padding": [[0, 1]],
+            "layers": [{"channels": 2, "pool": [2]}, {"channels": 1, "pool": [2]}],
+            "mixture": {"members": [{"geometry": "interleaved", "channels": [2, 1]}]},
+        }
+    )
+    task = parse_task(
+        {
+            "input": {"shape": [3]},
+            "correlations": [{"name": "x", "a": {"indices": [0, 1]}, "b": {"indices": [2]}}],
+        }
+    )
+    (certified,) = analyze(task, arch, exact=True, price_contiguous=False).correlations
+    assert (certified.certificate, certified.log2_separation_rank) == ("exact", 1.0)
+    assert certified.log2_lower_bound is None
+    assert certified.log2_separation_rank <= certified.log2_max_rank
+
+
+def test_a_padded_mixture_is_not_certified_exact_at_a_rank_it_does_not_reach() -> None:
+    # Two shallow members of width 2 on [5] padded to [6]: with shared weights the two B
+    # locations of every channel are interchangeable, so the B side spans Sym^2(R^2), 3
+    # dimensions, and the rank is 3 under the bound 4. Read as a third B location, the margin
+    # made the exact contraction reach 4, and the bound was certified `exact`.
+    arch = parse_architecture(
+        {
+            "input": {"shape": [5]},
+            "representation": 2,
+            "padding": [[0, 1]],
+            "layers": [{"channels": 2, "pool": [6]}],
+            "mixture": {"members": [{"geometry": "contiguous", "channels": [2]}]},
+        }
+    )
+    task = parse_task(
+        {
+            "input": {"shape": [5]},
+            "correlations": [{"name": "x", "a": {"indices": [0, 1, 2]}, "b": {"indices": [3, 4]}}],
+        }
+    )
+    (certified,) = analyze(task, arch, exact=True, price_contiguous=False).correlations
+    assert (certified.certificate, certified.log2_separation_rank) == ("upper_bound", 2.0)
+    assert certified.log2_lower_bound == pytest.approx(math.log2(3))
 
 
 def test_a_mixture_round_trips_through_the_file_format_and_the_wire() -> None:

@@ -3,10 +3,12 @@
 The mixture is contracted as it computes: every member's convs (one matrix per layer, shared
 across locations, as the printed network shares them) and product poolings, the members' node
 tensors summed at every mixing node, one random output row. A node's tensor holds its channel
-index and one mode of size M per region location below it; locations outside A and B take one
-random input vector, the same for every member (they read the same input). The rank of the
-(A, B) matricization is computed with FLINT modulo :data:`~advisor.seprank.exact.PRIME`, the
-maximum over :data:`~advisor.seprank.exact.EXACT_TRIALS` draws: a draw can only come out low.
+index and one mode of size M per location of A or B below it. Every other location takes a
+random input vector, the same for every member (they read the same input); the padded ones all
+take one constant vector, as in the tree engine (docs/THEORY.md §3, advisor.seprank.labels), so
+they are never modes of the matrix. The rank of the (A, B) matricization is computed with FLINT
+modulo :data:`~advisor.seprank.exact.PRIME`, the maximum over
+:data:`~advisor.seprank.exact.EXACT_TRIALS` draws: a draw can only come out low.
 
 Small instances only (:func:`check_mixture_exact_limits`): the root tensor has ``M^(|A|+|B|)``
 entries per channel.
@@ -23,7 +25,7 @@ import numpy.typing as npt
 
 from advisor.errors import LimitExceededError
 from advisor.seprank.exact import EXACT_TRIALS, PRIME
-from advisor.seprank.labels import FREE, SIDE_A
+from advisor.seprank.labels import PADDED, SIDE_A, SIDE_B
 from advisor.seprank.mixture import MixtureStructure
 
 __all__ = ["MIXTURE_EXACT_MAX_LOG2_SIZE", "check_mixture_exact_limits", "mixture_exact_rank"]
@@ -34,6 +36,9 @@ MIXTURE_EXACT_MAX_LOG2_SIZE: Final = 16
 _MAX_FAN_IN: Final = 31
 """Products of two residues are below 2^58; 31 of them summed stay below 2^63 (int64)."""
 
+_REGIONS: Final = (SIDE_A, SIDE_B)
+"""The labels whose locations are modes of the matrix; free and padded ones take input vectors."""
+
 _Residues = npt.NDArray[np.int64]
 
 
@@ -42,7 +47,7 @@ def check_mixture_exact_limits(structure: MixtureStructure, labels: npt.NDArray[
     widest = max(max(widths) for widths in structure.widths)
     log2_m = math.log2(structure.representation)
     for row in labels:
-        size = int(np.count_nonzero(row != FREE)) * log2_m + math.log2(widest)
+        size = int(np.count_nonzero(np.isin(row, _REGIONS))) * log2_m + math.log2(widest)
         if size > MIXTURE_EXACT_MAX_LOG2_SIZE or max(widest, structure.representation) > (
             _MAX_FAN_IN
         ):
@@ -102,8 +107,11 @@ class _Draw:
 
     def rank(self, labels: npt.NDArray[np.int8]) -> int:
         m = self.structure.representation
+        constant = self._draw(m)  # every padded location holds this one input
         leaves = [
-            _Node(np.eye(m, dtype=np.int64), (i,)) if side != FREE else _Node(self._draw(m), ())
+            _Node(np.eye(m, dtype=np.int64), (i,))
+            if side in _REGIONS
+            else _Node(constant if side == PADDED else self._draw(m), ())
             for i, side in enumerate(labels.tolist())
         ]
         nodes = [list(leaves) for _ in self.structure.members]
@@ -114,7 +122,7 @@ class _Draw:
         root = nodes[0][0]
         top = np.tensordot(self.output, root.values, axes=(0, 0)) % PRIME
         a = [axis for axis, x in enumerate(root.locations) if labels[x] == SIDE_A]
-        b = [axis for axis, x in enumerate(root.locations) if labels[x] != SIDE_A]
+        b = [axis for axis, x in enumerate(root.locations) if labels[x] == SIDE_B]
         matrix = np.transpose(top, (*a, *b)).reshape(m ** len(a), -1)
         return int(flint.nmod_mat(*matrix.shape, matrix.ravel().tolist(), PRIME).rank())
 
