@@ -30,6 +30,7 @@ from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.task import Task
 from advisor.search.candidates import Candidate
+from advisor.search.ladders import MIN_SHARE, spending
 from advisor.search.mixtures import tree_budget
 from advisor.search.run import SearchRun
 from advisor.stopping import StopSignal
@@ -46,7 +47,9 @@ class SpaceDraws:
     Not thread-safe: one caller at a time (the Katib sequence holds its lock).
     """
 
-    def __init__(self, task: Task, budget: Budget, seed: int = 0, min_share: float = 0.5) -> None:
+    def __init__(
+        self, task: Task, budget: Budget, seed: int = 0, min_share: float = MIN_SHARE
+    ) -> None:
         self._budget = budget
         self._min_share = min_share
         self._search = SearchRun(
@@ -108,9 +111,7 @@ class SpaceDraws:
             parameters = search.model.count(profiles)
             fitting = parameters <= budget.max_parameters
             profiles, parameters = profiles[fitting], parameters[fitting]
-        spending = parameters >= self._min_share * budget.max_parameters
-        if spending.any():
-            profiles = profiles[spending]
+        profiles, _ = spending(profiles, parameters, budget.max_parameters, self._min_share)
         if profiles.size == 0:
             return
         chosen = tuple(int(w) for w in profiles[int(rng.integers(len(profiles)))])

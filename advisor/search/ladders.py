@@ -18,6 +18,7 @@ Every figure is computed once per depth or schedule and kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -28,10 +29,29 @@ from advisor.model.parameters import ParameterModel
 from advisor.search.candidates import Candidate, CandidateSpace
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 
-__all__ = ["Ladders", "StandardCnn"]
+__all__ = ["MIN_SHARE", "Ladders", "StandardCnn", "spending"]
 
 _Ints = npt.NDArray[np.int64]
 _Pools = tuple[tuple[int, ...], ...]
+
+MIN_SHARE: Final = 0.5
+"""The share of the parameter budget a drawn design spends, where its tree has such ladders."""
+
+
+def spending(
+    profiles: _Ints, parameters: _Ints, max_parameters: int, min_share: float = MIN_SHARE
+) -> tuple[_Ints, _Ints]:
+    """Return the width profiles that spend at least ``min_share`` of ``max_parameters``.
+
+    All of them when none does: a tree whose every ladder is small still has designs. The
+    designs drawn from the search's space (:mod:`advisor.search.draws`, and the AutoML
+    integrations' space, :mod:`advisor.integrations.space`) are taken from these, so a draw is
+    a net at the budget rather than one of its many far smaller ones.
+    """
+    spends = parameters >= min_share * max_parameters
+    if spends.any():
+        return profiles[spends], parameters[spends]
+    return profiles, parameters
 
 
 @dataclass(frozen=True)

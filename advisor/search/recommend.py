@@ -46,6 +46,7 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task
 from advisor.search.draws import SpaceDraws
+from advisor.search.ladders import MIN_SHARE
 from advisor.search.mixtures import (
     MIXTURE_TIME_SHARE,
     TREES_PROGRESS,
@@ -177,7 +178,7 @@ def score_architectures(
 
 
 def sample_architectures(
-    task: Task, budget: Budget, count: int, seed: int = 0, min_share: float = 0.5
+    task: Task, budget: Budget, count: int, seed: int = 0, min_share: float = MIN_SHARE
 ) -> list[Architecture]:
     """Draw ``count`` distinct random designs from the search's own space, reproducibly.
 
