@@ -10,7 +10,7 @@ from advisor import Budget, load_task, parse_architecture, parse_task
 from advisor.errors import InvalidRequestError
 from advisor.integrations.encoding import ArchitectureCodec, permutation_id
 from advisor.integrations.learning import coupling_features, rerank
-from advisor.integrations.space import ArchitectureSpace, flat_budget
+from advisor.integrations.space import ArchitectureSpace, flat_budget, ladder_text
 from advisor.model.architecture import Architecture
 from advisor.model.grid import InputSpec
 from advisor.search.recommend import recommend, sample_architectures
@@ -143,6 +143,32 @@ def test_the_space_pairs_each_geometry_with_exactly_the_schedules_it_pools(name:
     assert space.schedule_parameter("mirror") == "schedule[mirror]"
     if name != "symmetry":  # the padded grids' permutations pair with their own grid only
         assert any(space.schedule_parameter(g).startswith("schedule[") for g in space.geometries)
+
+
+@pytest.mark.parametrize("name", sorted(BUDGETS))
+def test_a_design_round_trips_through_the_parameters_a_trial_suggests(name: str) -> None:
+    # A trial suggests M and the widths as one ladder of the tree (widths[WINDOWS]): the
+    # advisor's designs go there and back, and the ladders of the search's own random designs
+    # (sample_architectures) are the choices the space offers their trees, without the designs.
+    task, budget = BUDGETS[name]
+    ranked = recommend(task, budget).recommendations
+    space = ArchitectureSpace.for_search(task, budget, ranked)
+    for recommendation in ranked:
+        params = space.codec.encode(recommendation.architecture)
+        suggested = space.trial_parameters(params)
+        schedule = space.schedule_parameter(str(params["geometry"]))
+        ladder = space.ladder_parameter(str(params["schedule"]))
+        assert set(suggested) == {"geometry", schedule, ladder}
+        for parameter, value in suggested.items():
+            assert value in space.choices(parameter)
+        flat = space.flat_parameters(suggested)
+        assert space.codec.decode(flat) == recommendation.architecture
+    own = ArchitectureSpace.for_search(task, budget)
+    for architecture in DESIGNS[name][len(ranked) :]:
+        ladder = own.ladder_parameter(str(own.codec.encode(architecture)["schedule"]))
+        assert ladder is not None and ladder.startswith("widths[")
+        widths = [architecture.representation, *(layer.channels for layer in architecture.layers)]
+        assert ladder_text(widths) in own.choices(ladder)
 
 
 def test_dilations_round_trip() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -30,9 +31,11 @@ from advisor.integrations.optuna import (  # noqa: E402
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking  # noqa: E402
 from advisor.model.architecture import parse_architecture  # noqa: E402
 from advisor.search.recommend import recommend  # noqa: E402
+from advisor.search.run import SearchRun  # noqa: E402
 from advisor.seprank.analysis import analyze  # noqa: E402
 from advisor.service.limits import RequestLimits  # noqa: E402
 from advisor.service.server import ServerConfig, start_server  # noqa: E402
+from advisor.stopping import StopSignal  # noqa: E402
 from tests.support.certificates import make_certificates  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -40,6 +43,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 TASK = load_task("examples/symmetry.yaml")
 BUDGET = Budget(max_parameters=50_000, top_k=6, time_limit_seconds=30.0)
 K = BUDGET.top_k
+FREE_BUDGET = BUDGET.model_copy(update={"width_profile": "free"})
+"""Free widths: drawn one by one, so a draw may exceed the budget (the refusal's cases)."""
 RANKING = recommend(TASK, BUDGET.model_copy(update={"time_limit_seconds": None})).recommendations
 
 
@@ -72,7 +77,7 @@ def test_the_first_k_trials_are_the_advisors_top_k_then_tpe() -> None:
     trials = study.trials
     for trial, design, params in zip(trials[:K], RANKING, expected, strict=True):
         assert trial.user_attrs[RANK_ATTR] == design.rank
-        assert trial.params == {k: v for k, v in params.items() if k != "depth"}
+        assert trial.params == space.trial_parameters(params)
         assert trial.user_attrs[ARCHITECTURE_ATTR] == design.architecture.model_dump_json(
             exclude_none=True
         )
@@ -144,6 +149,41 @@ def test_the_trials_after_the_proposals_are_designs_on_a_padded_grid(
     assert _params(run()) == _params(study)
 
 
+@pytest.mark.parametrize(
+    ("shape", "max_parameters"), [([13], 5_000), ([64], 20_000), ([15, 15], 30_000)]
+)
+@pytest.mark.parametrize("fallback", ["tpe", "random"])
+def test_the_trials_after_the_proposals_fit_the_budget_and_the_compute_bound(
+    shape: list[int], max_parameters: int, fallback: str
+) -> None:
+    # Each width drawn on its own from every width some fitting ladder uses, 15 to 25 of the
+    # 37 trials after the proposals exceeded the parameter budget (13 steps at 5,000: 55% of
+    # such trials over 3 studies with TPE) and some more the search's compute bound. Drawn as
+    # one ladder of the drawn tree within both, none does; the proposals stay first and a
+    # seed still repeats the study.
+    task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
+    budget = Budget(max_parameters=max_parameters, top_k=3, time_limit_seconds=None)
+    designs = recommend(task, budget).recommendations
+    bound = SearchRun(task, budget, StopSignal(), None).ladders.max_multiply_adds
+    assert bound is not None
+
+    def run() -> Any:
+        other = optuna.samplers.RandomSampler(seed=0) if fallback == "random" else None
+        sampler = AdvisorSampler(task, budget, seed=0, fallback=other)
+        study = optuna.create_study(sampler=sampler, direction="maximize")
+        study.optimize(lambda t: suggest_architecture(t, sampler.space).parameters, n_trials=40)
+        return study
+
+    study = run()
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[:3]] == [d.rank for d in designs]
+    assert [t.user_attrs.get("advisor.refused") for t in study.trials] == [None] * 40
+    for trial in study.trials:
+        architecture = parse_architecture(json.loads(trial.user_attrs[ARCHITECTURE_ATTR]))
+        assert architecture.parameters <= max_parameters
+        assert architecture.multiply_adds <= bound
+    assert _params(run()) == _params(study)
+
+
 def test_the_same_seed_gives_the_same_trials() -> None:
     first, _ = _study(seed=7, trials=K + 5)
     again, _ = _study(seed=7, trials=K + 5)
@@ -180,8 +220,7 @@ def test_a_design_another_sampler_ran_is_not_proposed_again() -> None:
     study = optuna.create_study(sampler=sampler, direction="maximize")
     space = sampler.space
     for design in (RANKING[0], RANKING[2]):
-        params = space.codec.encode(design.architecture)
-        del params["depth"]
+        params = space.trial_parameters(space.codec.encode(design.architecture))
         study.add_trial(
             optuna.trial.create_trial(
                 params=params,
@@ -198,9 +237,9 @@ def test_a_design_another_sampler_ran_is_not_proposed_again() -> None:
 
 
 def test_over_budget_designs_are_refused_and_infeasible() -> None:
-    # A random fallback from the whole space: many draws exceed the budget.
+    # Free widths are drawn one by one from the allowed widths: many draws exceed the budget.
     sampler = AdvisorSampler(
-        TASK, BUDGET, proposals=1, fallback=optuna.samplers.RandomSampler(seed=3)
+        TASK, FREE_BUDGET, proposals=1, fallback=optuna.samplers.RandomSampler(seed=3)
     )
     study = optuna.create_study(sampler=sampler, direction="maximize")
     study.optimize(_objective(lambda: sampler.space), n_trials=25)
@@ -228,7 +267,7 @@ def test_the_budget_constraint_keeps_over_budget_trials_from_being_best() -> Non
         return float(architecture.parameters)  # larger is "better": over-budget designs win
 
     sampler = AdvisorSampler(
-        TASK, BUDGET, proposals=2, fallback=optuna.samplers.RandomSampler(seed=3)
+        TASK, FREE_BUDGET, proposals=2, fallback=optuna.samplers.RandomSampler(seed=3)
     )
     study = optuna.create_study(sampler=sampler, direction="maximize")
     study.optimize(objective, n_trials=20)
@@ -236,7 +275,7 @@ def test_the_budget_constraint_keeps_over_budget_trials_from_being_best() -> Non
     assert max(values) > BUDGET.max_parameters
     assert study.best_trial.user_attrs[PARAMETERS_ATTR] <= BUDGET.max_parameters
     designed = [t for t in study.trials if PARAMETERS_ATTR in t.user_attrs]
-    assert len(designed) > 10  # the rest drew invalid combinations and were refused
+    assert len(designed) == len(study.trials)  # every draw is a design
     for trial in designed:
         excess = trial.user_attrs[PARAMETERS_ATTR] - BUDGET.max_parameters
         assert trial.constraints == {BUDGET_CONSTRAINT: excess}

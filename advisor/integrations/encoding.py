@@ -45,6 +45,7 @@ __all__ = [
     "FlatValue",
     "permutation_id",
     "schedule_text",
+    "schedule_windows",
     "width_name",
 ]
 
@@ -85,6 +86,15 @@ def schedule_text(pools: Iterable[Iterable[int]], padding: Padding | None = None
     if padding is None:
         return windows
     return windows + _PAD + "x".join(f"{before}+{after}" for before, after in padding)
+
+
+def schedule_windows(schedule: str) -> str:
+    """Return a schedule parameter's windows, without its padding.
+
+    >>> schedule_windows("2x2/2x2/2x2/2x2,pad=0+1x0+1")
+    '2x2/2x2/2x2/2x2'
+    """
+    return schedule.partition(_PAD)[0]
 
 
 class ArchitectureCodec:

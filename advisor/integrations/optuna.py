@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import optuna
 from advisor_client.client import BudgetLike, TaskLike, budget_model, checked_integer, task_model
@@ -38,13 +38,7 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from advisor.errors import InvalidRequestError
-from advisor.integrations.encoding import (
-    GEOMETRY,
-    REPRESENTATION,
-    SCHEDULE,
-    FlatValue,
-    width_name,
-)
+from advisor.integrations.encoding import GEOMETRY, FlatValue
 from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking
 from advisor.integrations.space import ArchitectureSpace, flat_budget
@@ -81,22 +75,22 @@ def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[st
     The geometry first, then the schedule among those it pools, under
     :meth:`~ArchitectureSpace.schedule_parameter` (``schedule``, or ``schedule[GEOMETRY]`` for
     a geometry that pools only some: mirror, a permutation of a padded grid or of the input),
-    so that every draw is a design; then M and the widths of the schedule's levels (``width_0``
-    ... ``width_{d-1}``). Returns the flat parameters (``schedule`` by that name), which
+    so that every draw is a design; then M and the widths as one ladder of that tree within
+    the budgets, under :meth:`~ArchitectureSpace.ladder_parameter` (``widths[WINDOWS]``), so
+    that every draw fits them (free widths: ``representation``, ``width_0`` ... one by one).
+    Returns the flat parameters (:meth:`~ArchitectureSpace.flat_parameters`: ``schedule`` by
+    that name, M and ``width_0`` ... ``width_{d-1}``), which
     :meth:`~advisor.integrations.encoding.ArchitectureCodec.decode` reads.
     """
     geometry = trial.suggest_categorical(GEOMETRY, space.geometries)
-    schedule = trial.suggest_categorical(
-        space.schedule_parameter(geometry), space.pairings[geometry]
-    )
-    params: dict[str, FlatValue] = {
-        GEOMETRY: geometry,
-        SCHEDULE: schedule,
-        REPRESENTATION: trial.suggest_categorical(REPRESENTATION, space.representations),
-    }
-    for level in range(schedule.count("/") + 1):
-        params[width_name(level)] = trial.suggest_categorical(width_name(level), space.widths)
-    return params
+    name = space.schedule_parameter(geometry)
+    schedule = trial.suggest_categorical(name, space.pairings[geometry])
+    suggested: dict[str, FlatValue] = {GEOMETRY: geometry, name: schedule}
+    for parameter in space.parameter_names(geometry, schedule)[2:]:
+        # Optuna types a choice of a mixed sequence loosely; the space's choices are FlatValue.
+        choices = space.choices(parameter)
+        suggested[parameter] = cast(FlatValue, trial.suggest_categorical(parameter, choices))
+    return space.flat_parameters(suggested)
 
 
 def suggest_architecture(
@@ -112,9 +106,9 @@ def suggest_architecture(
     optuna.TrialPruned
         When the parameters are not a valid design (the space pairs every geometry with the
         schedules it pools, but a trial may hold parameters set otherwise, e.g. enqueued by
-        hand), or the design exceeds ``space.max_parameters`` and ``refuse_over_budget`` is
-        set: the trial is refused before any training, with the reason in its
-        ``advisor.refused`` attribute.
+        hand), or the design exceeds ``space.max_parameters`` (a draw of free widths can; a
+        ladder of a practical space fits) and ``refuse_over_budget`` is set: the trial is
+        refused before any training, with the reason in its ``advisor.refused`` attribute.
     """
     try:
         architecture = space.codec.decode(suggest_parameters(trial, space))

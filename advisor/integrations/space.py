@@ -17,14 +17,26 @@ padding). Drawn independently, 16-45% of the trials after the advisor's proposal
 grids were no design at all (docs/INTEGRATIONS.md, "Flat parameters"). A schedule restricted
 so is suggested under its own name, ``schedule[GEOMETRY]``
 (:meth:`ArchitectureSpace.schedule_parameter`), since an Optuna parameter keeps one set of
-choices; every draw is then a design, though it may still exceed the budget, which the Optuna
-helper refuses before training.
+choices; every draw is then a design.
+
+The widths are drawn last, as one ladder of the drawn tree: ``widths[WINDOWS]``
+(:meth:`ArchitectureSpace.ladder_parameter`), whose choices are the tree's practical width
+ladders within the parameter budget and the search's compute bound
+(:meth:`advisor.search.ladders.Ladders.fitting`), those that spend at least half the budget
+where the tree has any (:func:`advisor.search.ladders.spending`, as the search's own random
+designs are drawn, :mod:`advisor.search.draws`). Drawn one by one from every width any ladder
+uses, 19-65% of the trials after the proposals exceeded the parameter budget and 1-15% more the
+compute bound (docs/INTEGRATIONS.md, "Flat parameters"); drawn as a ladder of the tree, none
+does. A budget with free widths (``width_profile: free``) has no ladders: M and each width are
+then drawn on their own from the allowed widths, as before, and may exceed the budget, which
+the Optuna helper refuses before training.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from advisor.errors import InvalidRequestError
 from advisor.integrations.encoding import (
@@ -35,23 +47,42 @@ from advisor.integrations.encoding import (
     ArchitectureCodec,
     FlatValue,
     schedule_text,
+    schedule_windows,
     width_name,
 )
 from advisor.model.budget import Budget
 from advisor.model.geometries import Geometry, NamedGeometry, PermutationGeometry, applies_to
-from advisor.model.grid import InputSpec
-from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation
 from advisor.model.schedule import Schedule
 from advisor.model.task import Task
-from advisor.search.candidates import deepest_schedule, grid_schedules
-from advisor.search.profiles import ProfileRules, practical_profiles
+from advisor.search.candidates import Candidate, deepest_schedule, grid_schedules
+from advisor.search.ladders import Ladders, spending
+from advisor.search.profiles import ProfileRules
+from advisor.search.run import SearchRun
+from advisor.stopping import StopSignal
 
-__all__ = ["ArchitectureSpace", "flat_budget"]
+__all__ = ["LADDER", "ArchitectureSpace", "flat_budget", "ladder_text", "ladder_widths"]
+
+LADDER: Final = "widths"
+"""The parameter of a tree's width ladder: ``widths[WINDOWS]``, a value ``M-r_0-...-r_{d-1}``."""
 
 _NAMED_GEOMETRIES: tuple[NamedGeometry, ...] = ("contiguous", "mirror", "interleaved")
 _PAIRED = (GEOMETRY, SCHEDULE, DEPTH)
 """The flat parameters :meth:`ArchitectureSpace.trial_parameters` renames or leaves out."""
+
+
+def ladder_text(widths: Sequence[int]) -> str:
+    """Return a ``widths[...]`` value: M, then the hidden widths bottom-up, joined by ``-``.
+
+    >>> ladder_text([16, 32, 64, 64])
+    '16-32-64-64'
+    """
+    return "-".join(str(width) for width in widths)
+
+
+def ladder_widths(text: str) -> tuple[int, ...]:
+    """Return the widths, M first, a ``widths[...]`` value names (:func:`ladder_text`)."""
+    return tuple(int(width) for width in text.split("-"))
 
 
 @dataclass(frozen=True)
@@ -60,7 +91,11 @@ class ArchitectureSpace:
 
     ``geometries`` are the choices of ``geometry``; ``schedules`` every schedule of the space;
     ``pairings`` each geometry's schedules, those of ``schedules`` it can pool, in that order
-    (never empty: a geometry that pools none is not offered).
+    (never empty: a geometry that pools none is not offered). ``ladders`` holds the choices of
+    each ``widths[WINDOWS]`` parameter (:meth:`ladder_parameter`): the width ladders, M first,
+    of the trees with those windows that fit the budgets; empty for free widths, whose M and
+    widths are drawn from ``representations`` and ``widths`` one by one. ``representations``
+    and ``widths`` are every M and hidden width the space's designs use.
     """
 
     codec: ArchitectureCodec
@@ -70,6 +105,7 @@ class ArchitectureSpace:
     representations: tuple[int, ...]
     max_parameters: int
     pairings: Mapping[str, tuple[str, ...]]
+    ladders: Mapping[str, tuple[str, ...]]
 
     @classmethod
     def for_search(
@@ -91,13 +127,30 @@ class ArchitectureSpace:
         for design, params in zip(designs, encoded, strict=True):
             schedules.setdefault(str(params[SCHEDULE]), design.architecture.schedule)
             geometries.setdefault(str(params[GEOMETRY]), design.architecture.geometry)
+        ladders: dict[str, tuple[str, ...]] = {}
+        if budget.width_profile == "practical":
+            # A tree no ladder fits would only draw designs over the budgets: not offered.
+            ladders = {
+                name: choices
+                for name, choices in _ladders(task, budget, schedules, designs).items()
+                if choices
+            }
+            schedules = {
+                text: schedule
+                for text, schedule in schedules.items()
+                if _ladder_parameter(text) in ladders
+            }
+            values = [ladder_widths(text) for choices in ladders.values() for text in choices]
+            representations = {widths[0] for widths in values}
+            widths = {width for ladder in values for width in ladder[1:]}
+        else:
+            rules = ProfileRules.for_budget(budget, codec.outputs)
+            representations, widths = set(rules.representations()), set(budget.choices())
         pairings = {
             token: paired
             for token, geometry in geometries.items()
             if (paired := _pairing(geometry, schedules))
         }
-        depths = range(lowest, highest + 1)
-        representations, widths = _widths_within_budget(spec, budget, codec.outputs, depths)
         hidden = [layer.channels for d in designs for layer in d.architecture.layers]
         return cls(
             codec=codec,
@@ -109,6 +162,7 @@ class ArchitectureSpace:
             ),
             max_parameters=budget.max_parameters,
             pairings=pairings,
+            ladders=ladders,
         )
 
     def schedule_parameter(self, geometry: str) -> str:
@@ -137,36 +191,77 @@ class ArchitectureSpace:
             return self.schedules
         if name.startswith(f"{SCHEDULE}[") and name.endswith("]"):
             return self.pairings[name[len(SCHEDULE) + 1 : -1]]
+        if name.startswith(f"{LADDER}[") and name.endswith("]"):
+            return self.ladders[name]
         if name == REPRESENTATION:
             return self.representations
         if name.startswith("width_"):
             return self.widths
         raise KeyError(name)
 
-    def parameter_names(self, geometry: str, depth: int) -> list[str]:
-        """Return the parameters of a design of ``geometry`` and ``depth`` levels, in order."""
-        return [
-            GEOMETRY,
-            self.schedule_parameter(geometry),
-            REPRESENTATION,
-            *(width_name(level) for level in range(depth)),
-        ]
+    def ladder_parameter(self, schedule: str) -> str | None:
+        """Return the name a tree of ``schedule`` draws its width ladder under.
+
+        ``widths[WINDOWS]``, the schedule's windows without its padding (the ladders that fit
+        depend on the windows alone); None for free widths, drawn as ``representation`` and
+        ``width_0`` ... one by one.
+        """
+        return _ladder_parameter(schedule) if self.ladders else None
+
+    def parameter_names(self, geometry: str, schedule: str) -> list[str]:
+        """Return the parameters a design of ``geometry`` and ``schedule`` suggests, in order."""
+        ladder = self.ladder_parameter(schedule)
+        depth = schedule.count("/") + 1
+        widths = [REPRESENTATION, *(width_name(level) for level in range(depth))]
+        return [GEOMETRY, self.schedule_parameter(geometry), *([ladder] if ladder else widths)]
 
     def trial_parameters(self, params: Mapping[str, FlatValue]) -> dict[str, FlatValue]:
         """Return what a trial suggests for the design whose flat parameters are ``params``.
 
         The flat encoding (:meth:`ArchitectureCodec.encode`) with its ``schedule`` under
-        :meth:`schedule_parameter` and without ``depth`` (the schedule implies it): the
-        parameters to enqueue, or to give Ray Tune as a point to evaluate, for the design.
+        :meth:`schedule_parameter`, without ``depth`` (the schedule implies it) and, unless the
+        widths are free, with M and the widths as one ladder under :meth:`ladder_parameter`:
+        the parameters to enqueue, or to give Ray Tune as a point to evaluate, for the design.
 
         Raises
         ------
         KeyError
             When the design's geometry is not one of :attr:`geometries`.
         """
-        geometry, schedule = str(params[GEOMETRY]), params[SCHEDULE]
-        trial = {GEOMETRY: geometry, self.schedule_parameter(geometry): schedule}
-        return trial | {name: value for name, value in params.items() if name not in _PAIRED}
+        geometry, schedule = str(params[GEOMETRY]), str(params[SCHEDULE])
+        trial: dict[str, FlatValue] = {
+            GEOMETRY: geometry,
+            self.schedule_parameter(geometry): schedule,
+        }
+        ladder = self.ladder_parameter(schedule)
+        if ladder is None:
+            return trial | {name: value for name, value in params.items() if name not in _PAIRED}
+        depth = schedule.count("/") + 1
+        widths = [params[REPRESENTATION], *(params[width_name(level)] for level in range(depth))]
+        return trial | {ladder: ladder_text([int(width) for width in widths])}
+
+    def flat_parameters(self, suggested: Mapping[str, FlatValue]) -> dict[str, FlatValue]:
+        """Return the flat parameters of a design from what a trial suggested for it.
+
+        The inverse of :meth:`trial_parameters`: ``schedule`` by that name, and M and the
+        widths (``representation``, ``width_0`` ...) read from the ladder, which the codec
+        decodes (:meth:`ArchitectureCodec.decode`).
+
+        Raises
+        ------
+        KeyError
+            When ``suggested`` lacks the geometry, its schedule or the schedule's ladder.
+        """
+        geometry = str(suggested[GEOMETRY])
+        schedule = suggested[self.schedule_parameter(geometry)]
+        flat: dict[str, FlatValue] = {GEOMETRY: geometry, SCHEDULE: schedule}
+        ladder = self.ladder_parameter(str(schedule))
+        if ladder is None:
+            names = self.parameter_names(geometry, str(schedule))[2:]
+            return flat | {name: suggested[name] for name in names}
+        representation, *hidden = ladder_widths(str(suggested[ladder]))
+        flat[REPRESENTATION] = representation
+        return flat | {width_name(level): width for level, width in enumerate(hidden)}
 
 
 def _pairing(geometry: Geometry, schedules: Mapping[str, Schedule]) -> tuple[str, ...]:
@@ -190,27 +285,43 @@ def _pairing(geometry: Geometry, schedules: Mapping[str, Schedule]) -> tuple[str
     return tuple(paired)
 
 
-def _widths_within_budget(
-    spec: InputSpec, budget: Budget, outputs: int, depths: Iterable[int]
-) -> tuple[set[int], set[int]]:
-    """Return the M and hidden widths the search could give a design at these depths."""
-    rules = ProfileRules(
-        tuple(budget.profile_choices()),
-        budget.hidden_floor(outputs),
-        budget.min_representation,
-        budget.max_representation,
-    )
-    if budget.width_profile == "free":
-        return set(rules.representations()), set(budget.choices())
-    model = ParameterModel.for_input(spec, budget.representation_kernel, outputs)
-    representations: set[int] = set()
-    hidden: set[int] = set()
-    for depth in depths:
-        profiles = practical_profiles(depth, rules)
-        fitting = profiles[model.count(profiles) <= budget.max_parameters]
-        representations.update(int(m) for m in fitting[:, 0])
-        hidden.update(int(w) for w in fitting[:, 1:].ravel())
-    return representations, hidden
+def _ladder_parameter(schedule: str) -> str:
+    """Return ``widths[WINDOWS]`` for a schedule parameter (:meth:`ladder_parameter`)."""
+    return f"{LADDER}[{schedule_windows(schedule)}]"
+
+
+def _ladders(
+    task: Task,
+    budget: Budget,
+    schedules: Mapping[str, Schedule],
+    designs: Sequence[Recommendation],
+) -> dict[str, tuple[str, ...]]:
+    """Return the choices of every ``widths[WINDOWS]`` parameter of ``schedules``.
+
+    Each tree's practical ladders within the parameter budget and the compute bound, as the
+    search holds them (:meth:`~advisor.search.ladders.Ladders.fitting`, of the search's own
+    :class:`~advisor.search.run.SearchRun`, so the bound is the one the search applies), those
+    that spend at least half the budget where the tree has any
+    (:func:`~advisor.search.ladders.spending`, as the search's random designs are drawn), and
+    the ladders of the ``designs`` on their trees. A ladder's parameters and multiply-adds
+    depend on the windows alone, not on the geometry or where the padding lies, so the trees
+    with the same windows share one parameter. Empty choices for a tree no ladder fits.
+    """
+    ladders: Ladders = SearchRun(task, budget, StopSignal(), None, named=budget.geometries).ladders
+    choices: dict[str, dict[str, None]] = {}
+    for text, schedule in schedules.items():
+        name = _ladder_parameter(text)
+        if name not in choices:
+            tree = Candidate(-1, "contiguous", schedule.pools, padding=schedule.padding)
+            profiles, _ = spending(*ladders.fitting(tree), budget.max_parameters)
+            choices[name] = dict.fromkeys(ladder_text(row) for row in profiles.tolist())
+    for design in designs:
+        architecture = design.architecture
+        windows = [layer.pool for layer in architecture.layers]
+        name = _ladder_parameter(schedule_text(windows))
+        widths = [architecture.representation, *(layer.channels for layer in architecture.layers)]
+        choices[name].setdefault(ladder_text(widths))
+    return {name: tuple(values) for name, values in choices.items()}
 
 
 def flat_budget(budget: Budget) -> Budget:

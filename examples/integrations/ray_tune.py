@@ -71,7 +71,8 @@ def search_for(mode: str, seed: int) -> tuple[OptunaSearch, ArchitectureSpace]:
     designs = fetch_ranking(TASK, BUDGET, BUDGET.top_k)
     space = ArchitectureSpace.for_search(TASK, BUDGET, designs)
     # Each design as the parameters suggest_parameters suggests: its schedule under the name
-    # its geometry draws it by (schedule[GEOMETRY] on a padded grid), no depth (implied).
+    # its geometry draws it by (schedule[GEOMETRY] on a padded grid), M and the widths as the
+    # tree's ladder (widths[WINDOWS]), no depth (implied).
     points = [space.trial_parameters(space.codec.encode(d.architecture)) for d in designs]
 
     search = OptunaSearch(
