@@ -30,6 +30,7 @@ from advisor.integrations.optuna import (  # noqa: E402
 )
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking  # noqa: E402
 from advisor.model.architecture import parse_architecture  # noqa: E402
+from advisor.model.task import Task  # noqa: E402
 from advisor.search.recommend import recommend  # noqa: E402
 from advisor.search.run import SearchRun  # noqa: E402
 from advisor.seprank.analysis import analyze  # noqa: E402
@@ -131,14 +132,7 @@ def test_the_trials_after_the_proposals_are_designs_on_a_padded_grid(
     budget = Budget(max_parameters=30_000, top_k=3, time_limit_seconds=None)
     designs = recommend(task, budget).recommendations
 
-    def run() -> Any:
-        other = optuna.samplers.RandomSampler(seed=0) if fallback == "random" else None
-        sampler = AdvisorSampler(task, budget, seed=0, fallback=other)
-        study = optuna.create_study(sampler=sampler, direction="maximize")
-        study.optimize(lambda t: suggest_architecture(t, sampler.space).parameters, n_trials=40)
-        return study
-
-    study = run()
+    study = _budget_study(task, budget, fallback)
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[:3]] == [d.rank for d in designs]
     for trial, design in zip(study.trials, designs, strict=False):
         assert trial.user_attrs[ARCHITECTURE_ATTR] == design.architecture.model_dump_json(
@@ -146,7 +140,7 @@ def test_the_trials_after_the_proposals_are_designs_on_a_padded_grid(
         )
     refused = [t.user_attrs.get("advisor.refused", "") for t in study.trials]
     assert [r for r in refused if "not a valid design" in r] == []
-    assert _params(run()) == _params(study)
+    assert _params(_budget_study(task, budget, fallback)) == _params(study)
 
 
 @pytest.mark.parametrize(
@@ -167,21 +161,14 @@ def test_the_trials_after_the_proposals_fit_the_budget_and_the_compute_bound(
     bound = SearchRun(task, budget, StopSignal(), None).ladders.max_multiply_adds
     assert bound is not None
 
-    def run() -> Any:
-        other = optuna.samplers.RandomSampler(seed=0) if fallback == "random" else None
-        sampler = AdvisorSampler(task, budget, seed=0, fallback=other)
-        study = optuna.create_study(sampler=sampler, direction="maximize")
-        study.optimize(lambda t: suggest_architecture(t, sampler.space).parameters, n_trials=40)
-        return study
-
-    study = run()
+    study = _budget_study(task, budget, fallback)
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[:3]] == [d.rank for d in designs]
     assert [t.user_attrs.get("advisor.refused") for t in study.trials] == [None] * 40
     for trial in study.trials:
         architecture = parse_architecture(json.loads(trial.user_attrs[ARCHITECTURE_ATTR]))
         assert architecture.parameters <= max_parameters
         assert architecture.multiply_adds <= bound
-    assert _params(run()) == _params(study)
+    assert _params(_budget_study(task, budget, fallback)) == _params(study)
 
 
 def test_the_same_seed_gives_the_same_trials() -> None:
@@ -467,3 +454,12 @@ def test_a_pruner_threshold_that_is_not_a_share_is_refused_naming_it(threshold: 
     with pytest.raises(InvalidRequestError) as raised:
         AnalyzePruner(TASK, RANKING[0], threshold=threshold)
     assert [v.field for v in raised.value.violations] == ["threshold"]
+
+
+def _budget_study(task: Task, budget: Budget, fallback: str, trials: int = 40) -> Any:
+    """Run a seeded study whose objective is the drawn design's parameter count."""
+    other = optuna.samplers.RandomSampler(seed=0) if fallback == "random" else None
+    sampler = AdvisorSampler(task, budget, seed=0, fallback=other)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    study.optimize(lambda t: suggest_architecture(t, sampler.space).parameters, n_trials=trials)
+    return study

@@ -411,6 +411,17 @@ def test_a_mixture_of_two_dilated_trees_names_each_member_by_its_dilation_order(
     assert set(named) <= orders
 
 
+def _timed_builds(monkeypatch: pytest.MonkeyPatch, clock: ManualClock, seconds: float) -> None:
+    """Make every recommendation the search builds take ``seconds`` on ``clock``."""
+    built = page_module.build_recommendation
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        clock.now += seconds
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(page_module, "build_recommendation", build)
+
+
 def _timed_pairs(monkeypatch: pytest.MonkeyPatch, clock: ManualClock, at: list[float]) -> None:
     """Make the k-th pair the mixture pass scores end at ``at[k]`` on ``clock`` (then hold)."""
     scored = mixtures._best_mixture
@@ -449,13 +460,7 @@ def test_a_pairing_cut_by_the_deadline_says_so_on_every_recommendation(
     # without a mixture said the search was stopped).
     task = _local_and_mirrored(32)
     clock = ManualClock(0.0)
-    built = page_module.build_recommendation
-
-    def build(*args: Any, **kwargs: Any) -> Any:
-        clock.now += 1.0
-        return built(*args, **kwargs)
-
-    monkeypatch.setattr(page_module, "build_recommendation", build)
+    _timed_builds(monkeypatch, clock, 1.0)
     _timed_pairs(monkeypatch, clock, [87.0])  # past the pairing's end, before the analyses'
     result = recommend(task, _WITH_MIXTURES, stop=StopSignal(100.0, clock=clock))
     assert result.complete is False
@@ -526,17 +531,13 @@ def test_a_pair_the_deadline_cuts_midway_keeps_the_best_of_its_ladders_scored(
     task = _local_and_mirrored(32)
     budget = _WITH_MIXTURES.model_copy(update={"max_parameters": 10_000})
     clock = ManualClock(0.0)
-    built, bound = page_module.build_recommendation, mixtures.LadderBounds.bound
-
-    def build(*args: Any, **kwargs: Any) -> Any:
-        clock.now += 1.0
-        return built(*args, **kwargs)
+    _timed_builds(monkeypatch, clock, 1.0)
+    bound = mixtures.LadderBounds.bound
 
     def slow(*args: Any) -> Any:
         clock.now += 80.0
         return bound(*args)
 
-    monkeypatch.setattr(page_module, "build_recommendation", build)
     monkeypatch.setattr(mixtures.LadderBounds, "bound", slow)
     result = recommend(task, budget, stop=StopSignal(100.0, clock=clock))
     assert result.complete is False
@@ -583,13 +584,7 @@ def test_trees_a_stop_left_unbuilt_are_told_in_the_callers_terms(
     # the caller's page of 3 was told "the page's designs ranked 3 to 6 could not be built".
     task = _local_and_mirrored(32)
     clock = ManualClock(0.0)
-    built = page_module.build_recommendation
-
-    def build(*args: Any, **kwargs: Any) -> Any:
-        clock.now += 30.0
-        return built(*args, **kwargs)
-
-    monkeypatch.setattr(page_module, "build_recommendation", build)
+    _timed_builds(monkeypatch, clock, 30.0)
     budget = _WITH_MIXTURES.model_copy(update={"top_k": 3})
     result = recommend(task, budget, stop=StopSignal(100.0, clock=clock))
     assert result.complete is False
