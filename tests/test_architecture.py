@@ -502,3 +502,27 @@ def test_a_geometry_of_two_forms_at_once_is_told_to_give_one(member: bool) -> No
     [(field, description)] = _violations(document)
     assert field == ("mixture.members[0].geometry" if member else "geometry")
     assert description == "holds both permutation and dilations: give one of them"
+
+
+@pytest.mark.parametrize(
+    ("family", "said"),
+    [
+        ("a\x1b[31mb", "U+001B at position 1"),
+        ("mirror\nrow", "U+000A at position 6"),
+        ("left\u202eright", "U+202E at position 4"),
+        ("   ", "must not be empty or blank"),
+    ],
+)
+def test_a_family_a_terminal_would_act_on_is_refused_as_a_name_is(family: str, said: str) -> None:
+    # Correlation names refused these; an architecture's family, from any file, took them.
+    document = {
+        "input": {"shape": [4]},
+        "representation": 2,
+        "layers": [{"channels": 2, "pool": [4]}],
+        "family": family,
+    }
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_architecture(document)
+    [violation] = raised.value.violations
+    assert violation.field == "family" and said in violation.description
+    assert parse_architecture({**document, "family": "mirror, by hand"}).family == "mirror, by hand"

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import numpy as np
 import numpy.typing as npt
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.arrangement import discarded_order
@@ -53,6 +53,7 @@ from advisor.model.mixture import (
 from advisor.model.parameters import ParameterCount, ParameterModel
 from advisor.model.scalars import StrictWhole
 from advisor.model.schedule import Schedule, check_schedule
+from advisor.model.text import printable_name
 
 __all__ = [
     "Architecture",
@@ -131,6 +132,12 @@ class Architecture(NullsOmitted):
         default=None,
         description="More member networks summed with this one (advisor.model.mixture).",
     )
+
+    @field_validator("family")
+    @classmethod
+    def _printable(cls, family: str | None) -> str | None:
+        """Refuse a family a terminal would act on: a file anyone wrote may give it."""
+        return None if family is None else printable_name(family)
 
     @model_validator(mode="after")
     def _check_schedule_and_geometry(self) -> Architecture:

@@ -61,6 +61,7 @@ from advisor.model.regions import (
     resolve_region,
 )
 from advisor.model.scalars import INT32_MAX, StrictWhole, finite_number
+from advisor.model.text import printable_name
 
 __all__ = [
     "Correlation",
@@ -71,11 +72,6 @@ __all__ = [
     "load_task",
     "parse_task",
 ]
-
-
-# Unicode categories no name may hold: control (Cc), format (Cf), surrogate (Cs), line and
-# paragraph separators (Zl, Zp).
-_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 class Correlation(NullsOmitted):
@@ -103,21 +99,8 @@ class Correlation(NullsOmitted):
     @field_validator("name")
     @classmethod
     def _printable(cls, name: str) -> str:
-        """Refuse a blank name, or one holding a character a terminal acts on: names go in tables.
-
-        A control character (a newline, an ANSI escape's ESC), a format character (a bidirectional
-        override, a zero-width space), a line or paragraph separator or a lone surrogate would
-        split a table row, restyle the terminal, reorder text or fail to print.
-        """
-        if not name.strip():
-            raise ValueError("must not be empty or blank")
-        for position, char in enumerate(name):
-            if unicodedata.category(char) in _UNPRINTABLE:
-                raise ValueError(
-                    "must not hold control, format or line-separator characters: "
-                    f"U+{ord(char):04X} at position {position}"
-                )
-        return name
+        """Refuse a blank name, or one a terminal would act on: names go in tables."""
+        return printable_name(name)
 
 
 class Task(NullsOmitted):
