@@ -256,7 +256,7 @@ def test_a_bad_graph_config_and_request_counts_are_named(
     katib: api_pb2_grpc.SuggestionStub,
 ) -> None:
     experiment = _experiment()
-    experiment.spec.nas_config.graph_config.input_sizes[:] = [32, 32, 3, 1]
+    experiment.spec.nas_config.graph_config.input_sizes[:] = [32, 32, 3, 1, 1]
     experiment.spec.nas_config.graph_config.output_sizes[:] = []
     with pytest.raises(grpc.RpcError) as raised:
         katib.ValidateAlgorithmSettings(
@@ -756,3 +756,27 @@ def test_a_padded_design_is_held_at_its_padded_grid() -> None:
         sequence._ranked = [Suggestion(1, architecture, 1.0, "ranked")]
         held.append(sequence.estimate_footprint())
     assert held[0] - held[1] == katib_module._BYTES_PER_LOCATION * (256 - 225)
+
+
+def test_a_volume_is_four_input_sizes_with_its_channels_last() -> None:
+    # Three entries are an image with its channels, so a volume or a video could not be said:
+    # [D, H, W, C] was refused on input_sizes.
+    experiment = _experiment()
+    for setting in experiment.spec.algorithm.algorithm_settings:
+        if setting.name == "max_parameters":
+            setting.value = "50000"
+    graph = experiment.spec.nas_config.graph_config
+    graph.input_sizes[:] = [4, 8, 8, 2]
+    graph.num_layers = 3
+    for operation in experiment.spec.nas_config.operations.operation:
+        for parameter in operation.parameter_specs.parameters:
+            if parameter.name == "num_filter":
+                parameter.feasible_space.list[:] = ["8", "16", "32"]
+    search = read_experiment(experiment)
+    assert (search.task.input.shape, search.task.input.channels) == ((4, 8, 8), 2)
+    designs = suggestions(search, 0, 3)
+    assert len(designs) == 3
+    for design in designs:
+        architecture = design.architecture
+        assert (architecture.input.shape, architecture.input.channels) == ((4, 8, 8), 2)
+        assert architecture.parameters <= 50_000

@@ -5,9 +5,9 @@ Katib's suggestion controller calls ``GetSuggestions`` with the experiment and a
 far, these included (Katib's API: protos/katib/v1beta1/api.proto). The experiment maps to a
 search as follows (docs/INTEGRATIONS.md has a sample Experiment):
 
-- ``nas_config.graph_config``: ``input_sizes`` ``[N]``, ``[H, W]`` or ``[H, W, C]`` is the input
-  grid (and its channels), ``output_sizes`` ``[Y]`` the outputs, ``num_layers`` the deepest
-  design (``max_depth``);
+- ``nas_config.graph_config``: ``input_sizes`` ``[N]``, ``[H, W]``, ``[H, W, C]`` or
+  ``[D, H, W, C]`` (a volume or a video) is the input grid (and its channels), ``output_sizes``
+  ``[Y]`` the outputs, ``num_layers`` the deepest design (``max_depth``);
 - the ``num_filter`` parameters of ``nas_config.operations`` (a categorical or discrete list, or
   an int range) are the widths the designs may use (``channel_choices``); an experiment without
   one is refused;
@@ -227,11 +227,13 @@ def _budget_error(error: InvalidRequestError, sources: Mapping[str, str]) -> Inv
 def input_document(sizes: Sequence[int]) -> dict[str, Any] | None:
     """Return the input ``input_sizes`` describe, or None when they describe none.
 
-    ``[N]``, ``[H, W]`` or ``[H, W, C]``, all positive; C is the channels.
+    ``[N]``, ``[H, W]``, ``[H, W, C]`` or ``[D, H, W, C]``, all positive; C is the channels
+    (three entries are an image with its channels, as Katib's examples write them; a volume
+    states its channels, ``[D, H, W, 1]`` for one).
     """
-    if len(sizes) in (1, 2, 3) and all(n > 0 for n in sizes):
-        if len(sizes) == 3:
-            return {"shape": list(sizes[:2]), "channels": sizes[2]}
+    if len(sizes) in (1, 2, 3, 4) and all(n > 0 for n in sizes):
+        if len(sizes) >= 3:
+            return {"shape": list(sizes[:-1]), "channels": sizes[-1]}
         return {"shape": list(sizes)}
     return None
 
@@ -242,7 +244,8 @@ def _input_document(sizes: list[int], violations: list[FieldViolation]) -> dict[
         return document
     violations.append(
         FieldViolation(
-            f"{_GRAPH_FIELD}.input_sizes", f"must be [N], [H, W] or [H, W, C] > 0; got {sizes}"
+            f"{_GRAPH_FIELD}.input_sizes",
+            f"must be [N], [H, W], [H, W, C] or [D, H, W, C] > 0; got {sizes}",
         )
     )
     return None

@@ -277,8 +277,9 @@ def check_katib_request(
     """Raise :class:`LimitExceededError` naming every field of a Katib request over a limit.
 
     Checked on the raw experiment before it is read: the grid of ``input_sizes`` (``[H, W, C]``
-    has the grid H x W), ``output_sizes``, ``num_layers``, each ``num_filter`` space (counted,
-    not expanded) and, for GetSuggestions, ``total_request_number``.
+    has the grid H x W, ``[D, H, W, C]`` D x H x W), ``output_sizes``, ``num_layers``, each
+    ``num_filter`` space (counted, not expanded) and, for GetSuggestions,
+    ``total_request_number``.
     """
     graph = request.experiment.spec.nas_config.graph_config
     field = "experiment.spec.nas_config.graph_config"
