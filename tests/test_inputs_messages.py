@@ -72,12 +72,7 @@ def test_a_key_that_is_no_string_is_named_in_the_mapping_that_holds_it(
     tmp_path: Path, text: str, field: str, key: str
 ) -> None:
     # The key was the path: `[1]` (read as a list index) for 1 or True, nothing at all for null.
-    task = tmp_path / "task.yaml"
-    task.write_text(text)
-    line = assert_one_error_line(
-        advisor("analyze", task, "--arch", EXAMPLES / "architectures" / "contiguous.yaml"),
-        ExitCode.INVALID_ARGUMENT,
-    )
+    line = _analyze_error(tmp_path, text)
     assert line == f"advisor: error: {field}: has the key {key}; a key is a field name, a string"
 
 
@@ -96,12 +91,7 @@ def test_an_error_echoing_a_long_input_is_cut_as_a_server_cuts_it(
 ) -> None:
     # The command checks files before any call; it printed the whole echo, a 100,000-character
     # line, where a server's answer to the same request cuts it.
-    task = tmp_path / "task.yaml"
-    task.write_text(text)
-    line = assert_one_error_line(
-        advisor("analyze", task, "--arch", EXAMPLES / "architectures" / "contiguous.yaml"),
-        ExitCode.INVALID_ARGUMENT,
-    )
+    line = _analyze_error(tmp_path, text)
     assert len(line) < 2_000, len(line)
     assert "left out" in line
 
@@ -123,3 +113,13 @@ def test_an_unknown_key_in_capitals_is_named(document: dict[str, Any], field: st
     with pytest.raises(InvalidRequestError) as raised:
         parse_task(document)
     assert [v.field for v in raised.value.violations] == [field]
+
+
+def _analyze_error(tmp_path: Path, text: str) -> str:
+    """Return the one error line ``advisor analyze`` prints for a task file holding ``text``."""
+    task = tmp_path / "task.yaml"
+    task.write_text(text)
+    return assert_one_error_line(
+        advisor("analyze", task, "--arch", EXAMPLES / "architectures" / "contiguous.yaml"),
+        ExitCode.INVALID_ARGUMENT,
+    )

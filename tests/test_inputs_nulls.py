@@ -9,6 +9,7 @@ client's dicts over the wire) must read a null as the field left out.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,26 +81,46 @@ def _without(document: dict[str, Any], path: tuple[str | int, ...]) -> dict[str,
 
 @pytest.mark.parametrize("path", TASK_FIELDS, ids=lambda p: ".".join(map(str, p)))
 def test_a_null_task_field_reads_as_left_out(tmp_path: Path, path: tuple[str | int, ...]) -> None:
-    document = _with_null(TASK, path)
-    expected = parse_task(_without(TASK, path))
-    file = tmp_path / "task.yaml"
-    file.write_text(yaml.safe_dump(document))
-    assert parse_task(document) == expected
-    assert load_task(file) == expected
-    assert wire.task_from_proto(_task_proto(document)) == expected
+    _assert_null_reads_as_left_out(
+        tmp_path / "task.yaml",
+        TASK,
+        path,
+        parse_task,
+        load_task,
+        lambda document: wire.task_from_proto(_task_proto(document)),
+    )
 
 
 @pytest.mark.parametrize("path", ARCHITECTURE_FIELDS, ids=lambda p: ".".join(map(str, p)))
 def test_a_null_architecture_field_reads_as_left_out(
     tmp_path: Path, path: tuple[str | int, ...]
 ) -> None:
-    document = _with_null(ARCHITECTURE, path)
-    expected = parse_architecture(_without(ARCHITECTURE, path))
-    file = tmp_path / "architecture.yaml"
+    _assert_null_reads_as_left_out(
+        tmp_path / "architecture.yaml",
+        ARCHITECTURE,
+        path,
+        parse_architecture,
+        load_architecture,
+        lambda document: wire.architecture_from_proto(_architecture_proto(document, None)),
+    )
+
+
+def _assert_null_reads_as_left_out(
+    file: Path,
+    base: dict[str, Any],
+    path: tuple[str | int, ...],
+    parse: Callable[[dict[str, Any]], Any],
+    load: Callable[[Path], Any],
+    over_the_wire: Callable[[dict[str, Any]], Any],
+) -> None:
+    """Assert ``base`` with a null at ``path`` reads, parsed, from a file and over the wire, as
+    ``base`` without the field."""
+    document = _with_null(base, path)
+    expected = parse(_without(base, path))
     file.write_text(yaml.safe_dump(document))
-    assert parse_architecture(document) == expected
-    assert load_architecture(file) == expected
-    assert wire.architecture_from_proto(_architecture_proto(document, None)) == expected
+    assert parse(document) == expected
+    assert load(file) == expected
+    assert over_the_wire(document) == expected
 
 
 @pytest.mark.parametrize("field", BUDGET_FIELDS)
