@@ -42,6 +42,7 @@ from advisor.model.budget import INT32_MAX
 from advisor.model.pem import certificates_problem, key_problem
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.metadata import token_problem
+from advisor.service.access import AccessLog
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor
 from advisor.service.calls import CallWorkers
@@ -117,6 +118,11 @@ class ServerConfig(BaseModel):
         "health and admission get a core before the searches on a busy machine (0: the same).",
     )
     reflection: bool = Field(default=False, description="Serve grpc.reflection.v1alpha.")
+    access_log: bool = Field(
+        default=True,
+        description="Log one line per finished call on the 'advisor.access' logger: method, "
+        "status, seconds, peer (advisor calls at INFO, health and reflection at DEBUG).",
+    )
     tls_cert: Path | None = Field(default=None, description="PEM server certificate chain.")
     tls_key: Path | None = Field(default=None, description="PEM private key of tls_cert.")
     tls_client_ca: Path | None = Field(
@@ -356,6 +362,9 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
         interceptors.insert(
             0, BearerTokenInterceptor(config.token, exempt_services=[HEALTH_SERVICE_NAME])
         )
+    if config.access_log:
+        # Outermost: a refusal by the interceptors inside it is logged as an answer too.
+        interceptors.insert(0, AccessLog())
     server = grpc.aio.server(interceptors=interceptors, options=_channel_options(config))
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -23,6 +23,24 @@ def _config_of(*argv: str) -> ServerConfig:
     return config_from_arguments(parser.parse_args(argv))
 
 
+@pytest.mark.parametrize(
+    ("options", "file", "expected"),
+    [
+        ((), None, True),
+        (("--no-access-log",), None, False),
+        ((), "access_log: false\n", False),
+        (("--access-log",), "access_log: false\n", True),
+    ],
+)
+def test_the_access_log_is_on_unless_an_option_or_the_config_file_turns_it_off(
+    options: tuple[str, ...], file: str | None, expected: bool, tmp_path: Path
+) -> None:
+    if file is not None:
+        (tmp_path / "server.yaml").write_text(file)
+        options = (*options, "--config", str(tmp_path / "server.yaml"))
+    assert _config_of(*options).access_log is expected
+
+
 def test_a_config_file_sets_settings_and_limits_and_options_override_it(tmp_path: Path) -> None:
     (tmp_path / "token").write_text("s3cret\n")
     path = tmp_path / "server.yaml"

@@ -1,0 +1,146 @@
+"""The access log: one line per finished call, what an operator reads first.
+
+Every call the server answers is logged once it has ended, on the ``advisor.access`` logger:
+its method, the status it ended with, how long it took and the peer, and the request id an
+``INTERNAL`` error was logged under (:data:`~advisor.service.status.REQUEST_ID_METADATA_KEY`),
+so the line leads to the traceback::
+
+    /advisor.v1.ArchitectureAdvisor/Recommend OK 0.412 s peer=ipv4:10.0.0.7:53124
+    /advisor.v1.ArchitectureAdvisor/Analyze INTERNAL 0.031 s peer=ipv4:10.0.0.7:5313 request-id=5f0c
+
+Advisor calls are logged at INFO; health checks and reflection, which probes and tools send
+every few seconds, at DEBUG. The status is what the call ended with on the server: the one it
+was aborted with (or set), ``OK`` when its handler returned, ``CANCELLED`` or
+``DEADLINE_EXCEEDED`` when gRPC ended it first (the client cancelled, its deadline passed, the
+server's shutdown cancelled it), and ``UNKNOWN`` for an exception no handler mapped (gRPC's own
+answer to one). A refusal by an interceptor inside this one (a bad bearer token, a request that
+never arrived) is logged with its status like any other answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeAlias
+
+import grpc
+
+from advisor.service.status import REQUEST_ID_METADATA_KEY, ended_status
+
+__all__ = ["ACCESS_LOGGER", "AccessLog"]
+
+ACCESS_LOGGER: Final = "advisor.access"
+"""The logger the access lines go to (configure it to route or silence them)."""
+
+_QUIET_SERVICES: Final = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+"""Method prefixes logged at DEBUG: probes and tools, not the service's work."""
+
+# grpc's types are generic only in their type stubs, hence the quoted aliases.
+_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+_Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+_Behavior: TypeAlias = Callable[[Any, _Context], Any]
+
+_LOGGER = logging.getLogger(ACCESS_LOGGER)
+
+
+class AccessLog(grpc.aio.ServerInterceptor):
+    """Log every call the server answers once it has ended (see the module docstring)."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> _Handler | None:
+        """Serve the method as it is, through a behaviour that logs the call's end."""
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        level = logging.DEBUG if method.startswith(_QUIET_SERVICES) else logging.INFO
+        if not _LOGGER.isEnabledFor(level):
+            return handler
+        streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
+        # gRPC's stubs type handler behaviours as synchronous; on the asyncio server they are
+        # coroutine (or async generator) functions.
+        behavior: Any
+        if streaming_in:
+            behavior = handler.stream_stream if streaming_out else handler.stream_unary
+        else:
+            behavior = handler.unary_stream if streaming_out else handler.unary_unary
+        logged = _logged(behavior, method, level, streaming_out)
+        factory = {
+            (False, False): grpc.unary_unary_rpc_method_handler,
+            (False, True): grpc.unary_stream_rpc_method_handler,
+            (True, False): grpc.stream_unary_rpc_method_handler,
+            (True, True): grpc.stream_stream_rpc_method_handler,
+        }[streaming_in, streaming_out]
+        return factory(
+            logged,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def _logged(
+    behavior: _Behavior, method: str, level: int, streaming: bool
+) -> Callable[[Any, _Context], Awaitable[Any]]:
+    """Wrap a handler behaviour so the call's end is logged, however it ends."""
+
+    async def call(request: Any, context: _Context) -> Any:
+        started = time.monotonic()
+        peer = context.peer()  # gRPC forgets it once a deadline has ended the call
+        code: grpc.StatusCode | None = None
+        try:
+            if not streaming:
+                return await behavior(request, context)
+            responses = behavior(request, context)
+            if inspect.isasyncgen(responses):
+                async for response in responses:
+                    await context.write(response)
+            else:  # a handler that writes through the context itself
+                await responses
+            return None
+        except asyncio.CancelledError:
+            code = ended_status(context.time_remaining())
+            raise
+        except Exception:
+            # An abort (gRPC's own exception type) has set the call's code; anything else is
+            # answered UNKNOWN by gRPC.
+            code = context.code() or grpc.StatusCode.UNKNOWN
+            raise
+        finally:
+            code = code or context.code() or grpc.StatusCode.OK
+            _log(level, method, code, started, peer, context)
+
+    return call
+
+
+def _log(
+    level: int,
+    method: str,
+    code: grpc.StatusCode,
+    started: float,
+    peer: str,
+    context: _Context,
+) -> None:
+    """Write the call's access line."""
+    request_id = next(
+        (
+            value
+            for key, value in context.trailing_metadata() or ()
+            if key == REQUEST_ID_METADATA_KEY and isinstance(value, str)
+        ),
+        None,
+    )
+    _LOGGER.log(
+        level,
+        "%s %s %.3f s peer=%s%s",
+        method,
+        code.name,
+        time.monotonic() - started,
+        peer or "-",
+        "" if request_id is None else f" request-id={request_id}",
+    )

@@ -1,0 +1,150 @@
+"""The access log: one line per finished call, with the status the call really ended with."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
+from advisor.protocol.metadata import bearer_metadata
+from advisor.service.access import ACCESS_LOGGER
+from advisor.service.server import RunningServer
+from advisor.service.servicer import AdvisorServicer
+from advisor.service.status import REQUEST_ID_METADATA_KEY
+from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
+
+_ADVISOR = "/advisor.v1.ArchitectureAdvisor/"
+_WAIT_SECONDS = 30.0  # for a line the server writes after the client has its answer
+_TOKEN = "s3cret"
+_LINE = re.compile(
+    r"^(?P<method>\S+) (?P<code>[A-Z_]+) (?P<seconds>\d+\.\d{3}) s peer=(?P<peer>\S+)"
+)
+
+
+def _lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    return [(r.levelno, r.getMessage()) for r in caplog.records if r.name == ACCESS_LOGGER]
+
+
+def _line_of(caplog: pytest.LogCaptureFixture, method: str, code: str) -> tuple[int, str]:
+    """Return the access line of ``method`` ending with ``code``, waiting for it a while."""
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while True:
+        for level, message in _lines(caplog):
+            match = _LINE.match(message)
+            assert match is not None, message
+            if match["method"] == method and match["code"] == code:
+                return level, message
+        assert time.monotonic() < deadline, (method, code, _lines(caplog))
+        time.sleep(0.05)
+
+
+_Stub = tuple[advisor_pb2_grpc.ArchitectureAdvisorStub, grpc.Channel]
+
+
+@pytest.fixture
+def stub_of(serve: Callable[..., RunningServer]) -> Iterator[Callable[..., _Stub]]:
+    """A token-guarded threads server's stub and channel (closed after the test)."""
+    channels: list[grpc.Channel] = []
+
+    def stub(**settings: object) -> _Stub:
+        running = serve(workers=2, executor="threads", token=_TOKEN, **settings)
+        channel = grpc.insecure_channel(running.address)
+        channels.append(channel)
+        return advisor_pb2_grpc.ArchitectureAdvisorStub(channel), channel
+
+    yield stub
+    for channel in channels:
+        channel.close()
+
+
+def test_every_answer_is_logged_with_its_status(
+    stub_of: Callable[..., _Stub],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stub, _ = stub_of()
+    token = (bearer_metadata(_TOKEN),)
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    stub.ListPresets(pb.ListPresetsRequest(), metadata=token, timeout=_WAIT_SECONDS)
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.ListPresets(pb.ListPresetsRequest(), timeout=_WAIT_SECONDS)
+    bad = pb.RecommendRequest(task=small_task(), budget=quick_budget(max_parameters=-1))
+    with pytest.raises(grpc.RpcError) as invalid:
+        stub.Recommend(bad, metadata=token, timeout=_WAIT_SECONDS)
+    assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    assert invalid.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    for code in ("OK", "UNAUTHENTICATED"):
+        level, message = _line_of(caplog, f"{_ADVISOR}ListPresets", code)
+        assert level == logging.INFO
+        assert _LINE.match(message)["peer"].startswith("ipv4:127.0.0.1:")  # type: ignore[index]
+    _line_of(caplog, f"{_ADVISOR}Recommend", "INVALID_ARGUMENT")
+    assert len(_lines(caplog)) == 3
+
+
+def test_an_internal_error_line_names_the_request_id_the_client_got(
+    stub_of: Callable[..., _Stub],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fails(*_: object) -> None:
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(AdvisorServicer, "ListPresets", fails)
+    stub, _ = stub_of()
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    with pytest.raises(grpc.RpcError) as failed:
+        stub.ListPresets(
+            pb.ListPresetsRequest(), metadata=(bearer_metadata(_TOKEN),), timeout=_WAIT_SECONDS
+        )
+    assert failed.value.code() is grpc.StatusCode.INTERNAL
+    metadata = failed.value.trailing_metadata()  # type: ignore[attr-defined]
+    [request_id] = [value for key, value in metadata if key == REQUEST_ID_METADATA_KEY]
+    _, message = _line_of(caplog, f"{_ADVISOR}ListPresets", "INTERNAL")
+    assert message.endswith(f" request-id={request_id}")
+
+
+def test_a_cancelled_stream_is_logged_cancelled(
+    stub_of: Callable[..., _Stub],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stub, _ = stub_of()
+    request = pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget())
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    call = stub.StreamRecommend(request, metadata=(bearer_metadata(_TOKEN),))
+    assert next(call).HasField("progress")
+    call.cancel()
+    _line_of(caplog, f"{_ADVISOR}StreamRecommend", "CANCELLED")
+
+
+def test_health_is_logged_at_debug_only(
+    stub_of: Callable[..., _Stub],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, channel = stub_of()
+    health = health_pb2_grpc.HealthStub(channel)
+    check = health_pb2.HealthCheckRequest(service="")
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    health.Check(check, timeout=_WAIT_SECONDS)
+    assert _lines(caplog) == []
+    caplog.set_level(logging.DEBUG, logger=ACCESS_LOGGER)
+    health.Check(check, timeout=_WAIT_SECONDS)
+    level, _ = _line_of(caplog, "/grpc.health.v1.Health/Check", "OK")
+    assert level == logging.DEBUG
+
+
+def test_the_access_log_can_be_turned_off(
+    stub_of: Callable[..., _Stub],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stub, _ = stub_of(access_log=False)
+    caplog.set_level(logging.DEBUG, logger=ACCESS_LOGGER)
+    stub.ListPresets(
+        pb.ListPresetsRequest(), metadata=(bearer_metadata(_TOKEN),), timeout=_WAIT_SECONDS
+    )
+    assert _lines(caplog) == []
