@@ -20,7 +20,6 @@ never arrived) is logged with its status like any other answer.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +27,7 @@ from typing import Any, Final, TypeAlias
 
 import grpc
 
+from advisor.service.behaviors import Context, Handler, write_responses
 from advisor.service.status import REQUEST_ID_METADATA_KEY, ended_status
 
 __all__ = ["ACCESS_LOGGER", "AccessLog"]
@@ -38,10 +38,7 @@ ACCESS_LOGGER: Final = "advisor.access"
 _QUIET_SERVICES: Final = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 """Method prefixes logged at DEBUG: probes and tools, not the service's work."""
 
-# grpc's types are generic only in their type stubs, hence the quoted aliases.
-_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
-_Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
-_Behavior: TypeAlias = Callable[[Any, _Context], Any]
+_Behavior: TypeAlias = Callable[[Any, Context], Any]
 
 _LOGGER = logging.getLogger(ACCESS_LOGGER)
 
@@ -51,9 +48,9 @@ class AccessLog(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> _Handler | None:
+    ) -> Handler | None:
         """Serve the method as it is, through a behaviour that logs the call's end."""
         handler = await continuation(handler_call_details)
         if handler is None:
@@ -63,8 +60,6 @@ class AccessLog(grpc.aio.ServerInterceptor):
         if not _LOGGER.isEnabledFor(level):
             return handler
         streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
-        # gRPC's stubs type handler behaviours as synchronous; on the asyncio server they are
-        # coroutine (or async generator) functions.
         behavior: Any
         if streaming_in:
             behavior = handler.stream_stream if streaming_out else handler.stream_unary
@@ -86,22 +81,17 @@ class AccessLog(grpc.aio.ServerInterceptor):
 
 def _logged(
     behavior: _Behavior, method: str, level: int, streaming: bool
-) -> Callable[[Any, _Context], Awaitable[Any]]:
+) -> Callable[[Any, Context], Awaitable[Any]]:
     """Wrap a handler behaviour so the call's end is logged, however it ends."""
 
-    async def call(request: Any, context: _Context) -> Any:
+    async def call(request: Any, context: Context) -> Any:
         started = time.monotonic()
         peer = context.peer()  # gRPC forgets it once a deadline has ended the call
         code: grpc.StatusCode | None = None
         try:
             if not streaming:
                 return await behavior(request, context)
-            responses = behavior(request, context)
-            if inspect.isasyncgen(responses):
-                async for response in responses:
-                    await context.write(response)
-            else:  # a handler that writes through the context itself
-                await responses
+            await write_responses(behavior(request, context), context)
             return None
         except asyncio.CancelledError:
             code = ended_status(context.time_remaining())
@@ -124,7 +114,7 @@ def _log(
     code: grpc.StatusCode,
     started: float,
     peer: str,
-    context: _Context,
+    context: Context,
 ) -> None:
     """Write the call's access line."""
     request_id = next(

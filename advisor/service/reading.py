@@ -12,17 +12,14 @@ reads its one message itself.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeAlias
+from typing import Any
 
 import grpc
 
-__all__ = ["RequestReadTimeout"]
+from advisor.service.behaviors import Context, Handler, write_responses
 
-# grpc's types are generic only in their type stubs, hence the quoted aliases.
-_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
-_Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+__all__ = ["RequestReadTimeout"]
 
 
 class RequestReadTimeout(grpc.aio.ServerInterceptor):
@@ -35,15 +32,13 @@ class RequestReadTimeout(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> _Handler | None:
+    ) -> Handler | None:
         """Serve a method with one request message as one that reads it within the bound."""
         handler = await continuation(handler_call_details)
         if handler is None or handler.request_streaming:
             return handler
-        # gRPC's stubs type handler behaviours as synchronous; on the asyncio server they are
-        # coroutine (or async generator) functions.
         behavior: Any = handler.unary_stream if handler.response_streaming else handler.unary_unary
         if handler.response_streaming:
             return grpc.stream_stream_rpc_method_handler(
@@ -58,27 +53,24 @@ class RequestReadTimeout(grpc.aio.ServerInterceptor):
         )
 
     def _unary(
-        self, behavior: Callable[[Any, _Context], Awaitable[Any]]
-    ) -> Callable[[AsyncIterator[Any], _Context], Awaitable[Any]]:
-        async def unary(requests: AsyncIterator[Any], context: _Context) -> Any:
+        self, behavior: Callable[[Any, Context], Awaitable[Any]]
+    ) -> Callable[[AsyncIterator[Any], Context], Awaitable[Any]]:
+        async def unary(requests: AsyncIterator[Any], context: Context) -> Any:
             return await behavior(await self._request(requests, context), context)
 
         return unary
 
     def _streaming(
-        self, behavior: Callable[[Any, _Context], Any]
-    ) -> Callable[[AsyncIterator[Any], _Context], Awaitable[None]]:
-        async def streaming(requests: AsyncIterator[Any], context: _Context) -> None:
-            responses = behavior(await self._request(requests, context), context)
-            if inspect.isasyncgen(responses):
-                async for response in responses:
-                    await context.write(response)
-            else:  # a handler that writes through the context itself
-                await responses
+        self, behavior: Callable[[Any, Context], Any]
+    ) -> Callable[[AsyncIterator[Any], Context], Awaitable[None]]:
+        async def streaming(requests: AsyncIterator[Any], context: Context) -> None:
+            await write_responses(
+                behavior(await self._request(requests, context), context), context
+            )
 
         return streaming
 
-    async def _request(self, requests: AsyncIterator[Any], context: _Context) -> Any:
+    async def _request(self, requests: AsyncIterator[Any], context: Context) -> Any:
         try:
             async with asyncio.timeout(self._seconds):
                 return await anext(requests)
