@@ -2,7 +2,7 @@
 
 The curated public API::
 
-    from advisor import Task, Architecture, Budget, analyze, recommend
+    from advisor import Budget, load_task, recommend
 
     task = load_task("examples/symmetry.yaml")
     result = recommend(task, Budget(max_parameters=200_000))

@@ -10,12 +10,14 @@ shell sees, and SIGTERM.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import copy
 import gc
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -32,7 +34,7 @@ import yaml
 
 from advisor.cli.format import render_search_result
 from advisor.cli.json_output import readable_json
-from advisor.cli.main import main
+from advisor.cli.main import build_parser, main
 from advisor.cli.options import ExitCode, count
 from advisor.cli.progress import ProgressBar, progress_bar_for
 from advisor.cli.yaml_output import readable_yaml
@@ -331,6 +333,25 @@ def test_the_documented_error_example_is_what_the_command_prints(tmp_path: Path)
         advisor("recommend", task, "--budget", "1000"), ExitCode.INVALID_ARGUMENT
     )
     assert f"\n    {line}\n" in CLI_DOC.read_text(encoding="utf-8")
+
+
+def test_every_option_of_every_command_is_documented() -> None:
+    """Each option ``--help`` lists, of ``advisor`` and each subcommand, is in docs/CLI.md."""
+    parser = build_parser()
+    commands = next(
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    documented = CLI_DOC.read_text(encoding="utf-8")
+    missing = {
+        (name, flag)
+        for name, command in [("advisor", parser), *commands.choices.items()]
+        for action in command._actions
+        for flag in action.option_strings
+        if flag.startswith("--")
+        and flag != "--help"
+        and not re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", documented)
+    }
+    assert not missing, f"options docs/CLI.md does not name: {sorted(missing)}"
 
 
 def test_bad_option_names_the_option(task_file: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import textwrap
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,15 @@ def test_curated_api_matches_star_import_and_every_name_resolves() -> None:
     for name in advisor.__all__:
         assert getattr(advisor, name) is namespace[name]
         assert name in dir(advisor)
+
+
+def test_the_curated_apis_docstring_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``help(advisor)`` shows a complete program: every name it uses is imported."""
+    assert advisor.__doc__ is not None
+    example = advisor.__doc__.split("::\n", 1)[1].split("\n\n", 2)
+    code = textwrap.dedent("\n\n".join(example[:2]))
+    monkeypatch.chdir(ROOT)
+    exec(compile(code, "advisor.__doc__", "exec"), {})
 
 
 def test_curated_api_refuses_unknown_names() -> None:

@@ -35,7 +35,7 @@ DISTRIBUTION: Final = "architecture-advisor"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser of ``advisor`` and its four subcommands."""
+    """Build the argument parser of ``advisor`` and its five subcommands."""
     parser = _Parser(
         prog="advisor",
         description="Recommend convolutional-network designs from a task's correlation structure "

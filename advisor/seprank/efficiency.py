@@ -67,9 +67,9 @@ DECIMALS: Final = 6
 
 MAX_PRICED_WORK: Final = 2**17
 """Largest (correlations x pooling-window entries) the contiguous ladder is priced for. Pricing
-runs the recurrence some 60 times, so beyond this (e.g. 8 correlations on 16,384 locations) it
-would cost seconds, more than the analysis itself; the figures are then left out, and
-``contiguous_priced`` says so."""
+runs the recurrence up to some 200 times (:data:`TYPICAL_PRICING_RUNS`), so beyond this (e.g. 8
+correlations on 16,384 locations) it would cost seconds, more than the analysis itself; the
+figures are then left out, and ``contiguous_priced`` says so."""
 
 TYPICAL_PRICING_RUNS: Final = 200
 """Runs of the recurrence (of two to four width vectors each) one pricing takes on the bench

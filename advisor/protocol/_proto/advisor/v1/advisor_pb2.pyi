@@ -111,9 +111,11 @@ class _ObjectiveEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Objective.V
     OBJECTIVE_UNSPECIFIED: _Objective.ValueType  # 0
     """The default: weighted."""
     OBJECTIVE_WEIGHTED: _Objective.ValueType  # 1
-    """Weighted sum of the capped log2 separation ranks."""
+    """The weighted mean of each correlation's fraction of its target (its log2 separation rank,
+    capped at the target, over the target).
+    """
     OBJECTIVE_MAXIMIN: _Objective.ValueType  # 2
-    """The smallest capped log2 separation rank (weights break ties)."""
+    """The smallest of those fractions; ties go to the weighted mean."""
 
 class Objective(_Objective, metaclass=_ObjectiveEnumTypeWrapper):
     """How per-correlation ranks combine into one score."""
@@ -121,9 +123,11 @@ class Objective(_Objective, metaclass=_ObjectiveEnumTypeWrapper):
 OBJECTIVE_UNSPECIFIED: Objective.ValueType  # 0
 """The default: weighted."""
 OBJECTIVE_WEIGHTED: Objective.ValueType  # 1
-"""Weighted sum of the capped log2 separation ranks."""
+"""The weighted mean of each correlation's fraction of its target (its log2 separation rank,
+capped at the target, over the target).
+"""
 OBJECTIVE_MAXIMIN: Objective.ValueType  # 2
-"""The smallest capped log2 separation rank (weights break ties)."""
+"""The smallest of those fractions; ties go to the weighted mean."""
 Global___Objective: _TypeAlias = Objective  # noqa: Y015
 
 class _WidthProfile:
@@ -583,9 +587,7 @@ Global___Geometry: _TypeAlias = Geometry  # noqa: Y015
 
 @_typing.final
 class MixtureMember(_message.Message):
-    """A convolutional arithmetic circuit, bottom-up.
-    One more member network of a mixture: its geometry and one channel count per layer.
-    """
+    """One more member network of a mixture: its geometry and one channel count per layer."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -637,6 +639,8 @@ Global___Mixture: _TypeAlias = Mixture  # noqa: Y015
 
 @_typing.final
 class Architecture(_message.Message):
+    """A convolutional arithmetic circuit, bottom-up."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     INPUT_FIELD_NUMBER: _builtins.int
@@ -803,11 +807,15 @@ class Budget(_message.Message):
     """
     @_builtins.property
     def channel_choices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """Allowed channel widths; empty = powers of two up to max_channels."""
+        """Allowed channel widths; empty = the powers of two from 4 up to max_channels, and max_channels
+        itself (practical profiles: and the quarter steps between them).
+        """
 
     @_builtins.property
     def geometries(self) -> _containers.RepeatedScalarFieldContainer[Global___GeometryFamily.ValueType]:
-        """Allowed geometry families; empty = every family that applies."""
+        """Allowed geometry families; empty = every family that applies but SYNTHESIZED and MIXTURE,
+        which are searched only when named.
+        """
 
     def __init__(
         self,
