@@ -192,12 +192,9 @@ def test_the_gather_realises_the_permutation(architecture: Architecture) -> None
     assert sorted(map(sorted, windows.tolist())) == sorted(map(sorted, expected.tolist()))
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("mixed", [False, True])
-def test_an_input_of_another_shape_is_refused_naming_the_shape_expected(mixed: bool) -> None:
-    """A batch padded by hand, or without its batch axis, is refused before the gather."""
-    torch = pytest.importorskip("torch")
-    document = {
+def _padded_sequence(mixed: bool) -> Architecture:
+    """A tiny padded 2-channel sequence net, or the mixture of it with its mirror pooling."""
+    document: dict[str, object] = {
         "input": {"shape": [7], "channels": 2},
         "representation": 2,
         "padding": [[0, 1]],
@@ -205,11 +202,36 @@ def test_an_input_of_another_shape_is_refused_naming_the_shape_expected(mixed: b
     }
     if mixed:
         document["mixture"] = {"members": [{"geometry": "mirror", "channels": [2, 2]}]}
-    module = torch_module(parse_architecture(document))
+    return parse_architecture(document)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
+def test_an_input_of_another_shape_is_refused_naming_the_shape_expected(mixed: bool) -> None:
+    """A batch padded by hand, or without its batch axis, is refused before the gather."""
+    torch = pytest.importorskip("torch")
+    module = torch_module(_padded_sequence(mixed))
     assert module(torch.zeros((3, 2, 7))).shape == (3, 1)
     for shape in [(3, 2, 8), (2, 7), (3, 1, 7), (3, 2, 7, 1)]:
         with pytest.raises(ValueError, match=r"inputs: expected \(batch, 2, 7\)"):
             module(torch.zeros(shape))
+    # A numpy batch failed on "'numpy.ndarray' object has no attribute 'dim'".
+    with pytest.raises(TypeError, match=r"inputs: expected a torch.Tensor .*\(batch, 2, 7\)"):
+        module(np.zeros((3, 2, 7), dtype=np.float32))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
+# torch 2.13 deprecates torch.jit.trace itself; the TracerWarnings the input check raised are
+# what must not come back (tests turn warnings into errors, as a user's -W error would).
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace.*` is deprecated:DeprecationWarning")
+def test_the_torch_module_traces_without_warnings_for_any_batch(mixed: bool) -> None:
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    module = torch_module(_padded_sequence(mixed)).eval()
+    traced = torch.jit.trace(module, torch.randn((2, 2, 7)))
+    batch = torch.randn((5, 2, 7))
+    torch.testing.assert_close(traced(batch), module(batch))
 
 
 def test_a_missing_torch_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
