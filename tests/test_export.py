@@ -266,3 +266,28 @@ def test_what_is_no_architecture_is_refused_saying_what_to_pass() -> None:
         [violation] = raised.value.violations
         assert violation.field == "architecture"
         assert hint in violation.description
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
+def test_the_torch_module_exports_moves_and_round_trips_as_the_readme_says(mixed: bool) -> None:
+    """README "The PyTorch export": seeded builds, state_dict, .double(), torch.export."""
+    torch = pytest.importorskip("torch")
+    architecture = _padded_sequence(mixed)
+    batch = torch.randn((3, 2, 7))
+    torch.manual_seed(0)
+    module = torch_module(architecture)
+    torch.manual_seed(0)
+    torch.testing.assert_close(torch_module(architecture)(batch), module(batch), rtol=0, atol=0)
+    other = torch_module(architecture)  # other weights, loaded below
+    other.load_state_dict(module.state_dict())
+    torch.testing.assert_close(other(batch), module(batch), rtol=0, atol=0)
+    torch.testing.assert_close(
+        other.double()(batch.double()), module(batch).double(), rtol=1e-5, atol=1e-6
+    )
+    exported = torch.export.export(
+        module, (batch,), dynamic_shapes=({0: torch.export.Dim("batch")},)
+    ).module()
+    for size in (1, 5):
+        inputs = torch.randn((size, 2, 7))
+        torch.testing.assert_close(exported(inputs), module(inputs))
