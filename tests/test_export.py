@@ -270,6 +270,17 @@ def test_what_is_no_architecture_is_refused_saying_what_to_pass() -> None:
 
 @pytest.mark.torch
 @pytest.mark.parametrize("mixed", [False, True])
+def test_the_torch_module_traces_symbolically_for_torch_fx(mixed: bool) -> None:
+    """FX (torchvision's feature extractors, FX quantization) traces with shapeless Proxies."""
+    torch = pytest.importorskip("torch")
+    module = torch_module(_padded_sequence(mixed))
+    graph = torch.fx.symbolic_trace(module)
+    batch = torch.randn((3, 2, 7))
+    torch.testing.assert_close(graph(batch), module(batch))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
 def test_the_torch_module_exports_moves_and_round_trips_as_the_readme_says(mixed: bool) -> None:
     """README "The PyTorch export": seeded builds, state_dict, .double(), torch.export."""
     torch = pytest.importorskip("torch")
