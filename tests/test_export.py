@@ -44,6 +44,16 @@ def test_the_architecture_file_reads_back_to_the_same_architecture(
         assert isinstance(document["geometry"]["permutation"], list)
 
 
+def test_the_architecture_file_writes_lists_of_numbers_inline(
+    recommendation_architectures: list[Architecture],
+) -> None:
+    """As FORMATS.md writes the file: block style took a line per number (64 for this grid)."""
+    text = architecture_yaml(recommendation_architectures[0])
+    assert "  shape: [8, 8]\n" in text
+    assert "pool: [" in text
+    assert len(text.splitlines()) < 30
+
+
 def test_the_recommendation_document_is_json_ready() -> None:
     result = recommend(TASK, Budget(max_parameters=5_000, top_k=1, time_limit_seconds=None))
     document = recommendation_document(result.recommendations[0])

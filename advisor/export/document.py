@@ -30,10 +30,15 @@ PoolingKind = Literal["max", "avg"]
 
 
 def architecture_yaml(architecture: Architecture) -> str:
-    """Return the architecture file (YAML) of ``architecture``; ``load_architecture`` reads it."""
-    import yaml  # about 10 ms of import, for this function only
+    """Return the architecture file (YAML) of ``architecture``; ``load_architecture`` reads it.
 
-    return yaml.safe_dump(architecture_document(architecture), sort_keys=False)
+    Lists of numbers are written inline (``pool: [2, 2]``, a permutation as one wrapped block),
+    as docs/FORMATS.md writes the file: block style took a line per number, 1,024 lines for the
+    permutation of a 32x32 input.
+    """
+    from advisor.export.yaml_output import readable_yaml  # PyYAML, for this function only
+
+    return readable_yaml(architecture_document(architecture))
 
 
 def recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
