@@ -72,6 +72,19 @@ def test_the_recommendation_document_is_json_ready() -> None:
     assert document["efficiency"]["log2_shallow_channels"] >= 0.0
 
 
+def _padded_sequence(mixed: bool) -> Architecture:
+    """A tiny padded 2-channel sequence net, or the mixture of it with its mirror pooling."""
+    document: dict[str, object] = {
+        "input": {"shape": [7], "channels": 2},
+        "representation": 2,
+        "padding": [[0, 1]],
+        "layers": [{"channels": 2, "pool": [2]}, {"channels": 2, "pool": [4]}],
+    }
+    if mixed:
+        document["mixture"] = {"members": [{"geometry": "mirror", "channels": [2, 2]}]}
+    return parse_architecture(document)
+
+
 def _architectures() -> list[Architecture]:
     image, sequence = InputSpec(shape=(8, 8), channels=3), InputSpec(shape=(16,), channels=2)
     volume = InputSpec(shape=(4, 6, 6), channels=2)
@@ -126,6 +139,7 @@ def _architectures() -> list[Architecture]:
             representation=4,
             layers=[Layer(channels=3, pool=(4, 4), stride=(2, 2)), Layer(channels=2, pool=(3, 3))],
         ),
+        _padded_sequence(mixed=True),
     ]
 
 
@@ -200,19 +214,6 @@ def test_the_gather_realises_the_permutation(architecture: Architecture) -> None
         windows = blocks.reshape(-1, pool[0] * pool[1])
     expected = pooling_structure(architecture).windows[0]
     assert sorted(map(sorted, windows.tolist())) == sorted(map(sorted, expected.tolist()))
-
-
-def _padded_sequence(mixed: bool) -> Architecture:
-    """A tiny padded 2-channel sequence net, or the mixture of it with its mirror pooling."""
-    document: dict[str, object] = {
-        "input": {"shape": [7], "channels": 2},
-        "representation": 2,
-        "padding": [[0, 1]],
-        "layers": [{"channels": 2, "pool": [2]}, {"channels": 2, "pool": [4]}],
-    }
-    if mixed:
-        document["mixture"] = {"members": [{"geometry": "mirror", "channels": [2, 2]}]}
-    return parse_architecture(document)
 
 
 @pytest.mark.torch
