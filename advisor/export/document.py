@@ -67,7 +67,10 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn
     """Build ``architecture`` as a PyTorch module (see :class:`advisor.export.torch_net.ConvNet`).
 
     An architecture with a ``mixture`` becomes a
-    :class:`~advisor.export.torch_mixture.MixtureNet`.
+    :class:`~advisor.export.torch_mixture.MixtureNet`. Either takes the unpadded input
+    ``(batch, input.channels, *input.shape)`` and returns ``(batch, outputs)`` scores; it has
+    ``architecture.parameters`` parameters and works with ``torch.export``, ``torch.jit.trace``
+    and ``torch.fx``, not ``torch.jit.script`` (README, "The PyTorch export").
 
     Raises
     ------
