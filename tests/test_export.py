@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,13 @@ import yaml
 from advisor.errors import InvalidRequestError
 from advisor.export.document import architecture_yaml, recommendation_document, torch_module
 from advisor.geometry.layouts import input_permutation, pooling_structure
-from advisor.model.architecture import Architecture, Layer, PermutationGeometry, parse_architecture
+from advisor.model.architecture import (
+    Architecture,
+    Layer,
+    PermutationGeometry,
+    load_architecture,
+    parse_architecture,
+)
 from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
 from advisor.model.task import parse_task
@@ -70,6 +77,36 @@ def test_the_recommendation_document_is_json_ready() -> None:
     }
     assert json.loads(json.dumps(document))["analysis"][0]["name"] == "lr"
     assert document["efficiency"]["log2_shallow_channels"] >= 0.0
+
+
+def test_a_result_the_command_saved_loads_for_the_export_by_rank(tmp_path: Path) -> None:
+    """``advisor recommend --format yaml > result.yaml``, then ``load_architecture`` of it.
+
+    ``advisor analyze --arch`` read a saved result; the library refused it with eight violations
+    (``recommendations: Extra inputs are not permitted``, ``input: Field required``, ...).
+    """
+    result = recommend(TASK, Budget(max_parameters=5_000, top_k=2, time_limit_seconds=None))
+    first, second = (r.architecture for r in result.recommendations)
+    document = {"recommendations": [recommendation_document(r) for r in result.recommendations]}
+    path = tmp_path / "result.yaml"
+    path.write_text(yaml.safe_dump(document))
+    assert load_architecture(path) == first
+    assert load_architecture(path, rank=2) == second
+    with pytest.raises(InvalidRequestError) as raised:
+        load_architecture(path, rank=3)
+    assert [v.field for v in raised.value.violations] == ["rank"]
+    document["recommendations"][1]["architecture"]["representation"] = 0
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(InvalidRequestError) as raised:
+        load_architecture(path, rank=2)
+    fields = [v.field for v in raised.value.violations]
+    assert fields == ["recommendations[1].architecture.representation"]
+    architecture = tmp_path / "architecture.yaml"
+    architecture.write_text(architecture_yaml(first))
+    assert load_architecture(architecture) == first
+    with pytest.raises(InvalidRequestError) as raised:
+        load_architecture(architecture, rank=1)
+    assert [v.field for v in raised.value.violations] == ["rank"]
 
 
 def _padded_sequence(mixed: bool) -> Architecture:
