@@ -37,7 +37,7 @@ from advisor.cli.json_output import readable_json
 from advisor.cli.main import build_parser, main
 from advisor.cli.options import ExitCode, count
 from advisor.cli.progress import ProgressBar, progress_bar_for
-from advisor.cli.yaml_output import readable_yaml
+from advisor.export.yaml_output import readable_yaml
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress

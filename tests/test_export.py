@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,13 @@ import yaml
 from advisor.errors import InvalidRequestError
 from advisor.export.document import architecture_yaml, recommendation_document, torch_module
 from advisor.geometry.layouts import input_permutation, pooling_structure
-from advisor.model.architecture import Architecture, Layer, PermutationGeometry, parse_architecture
+from advisor.model.architecture import (
+    Architecture,
+    Layer,
+    PermutationGeometry,
+    load_architecture,
+    parse_architecture,
+)
 from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
 from advisor.model.task import parse_task
@@ -44,6 +51,16 @@ def test_the_architecture_file_reads_back_to_the_same_architecture(
         assert isinstance(document["geometry"]["permutation"], list)
 
 
+def test_the_architecture_file_writes_lists_of_numbers_inline(
+    recommendation_architectures: list[Architecture],
+) -> None:
+    """As FORMATS.md writes the file: block style took a line per number (64 for this grid)."""
+    text = architecture_yaml(recommendation_architectures[0])
+    assert "  shape: [8, 8]\n" in text
+    assert "pool: [" in text
+    assert len(text.splitlines()) < 30
+
+
 def test_the_recommendation_document_is_json_ready() -> None:
     result = recommend(TASK, Budget(max_parameters=5_000, top_k=1, time_limit_seconds=None))
     document = recommendation_document(result.recommendations[0])
@@ -60,6 +77,49 @@ def test_the_recommendation_document_is_json_ready() -> None:
     }
     assert json.loads(json.dumps(document))["analysis"][0]["name"] == "lr"
     assert document["efficiency"]["log2_shallow_channels"] >= 0.0
+
+
+def test_a_result_the_command_saved_loads_for_the_export_by_rank(tmp_path: Path) -> None:
+    """``advisor recommend --format yaml > result.yaml``, then ``load_architecture`` of it.
+
+    ``advisor analyze --arch`` read a saved result; the library refused it with eight violations
+    (``recommendations: Extra inputs are not permitted``, ``input: Field required``, ...).
+    """
+    result = recommend(TASK, Budget(max_parameters=5_000, top_k=2, time_limit_seconds=None))
+    first, second = (r.architecture for r in result.recommendations)
+    document = {"recommendations": [recommendation_document(r) for r in result.recommendations]}
+    path = tmp_path / "result.yaml"
+    path.write_text(yaml.safe_dump(document))
+    assert load_architecture(path) == first
+    assert load_architecture(path, rank=2) == second
+    with pytest.raises(InvalidRequestError) as raised:
+        load_architecture(path, rank=3)
+    assert [v.field for v in raised.value.violations] == ["rank"]
+    document["recommendations"][1]["architecture"]["representation"] = 0
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(InvalidRequestError) as raised:
+        load_architecture(path, rank=2)
+    fields = [v.field for v in raised.value.violations]
+    assert fields == ["recommendations[1].architecture.representation"]
+    architecture = tmp_path / "architecture.yaml"
+    architecture.write_text(architecture_yaml(first))
+    assert load_architecture(architecture) == first
+    with pytest.raises(InvalidRequestError) as raised:
+        load_architecture(architecture, rank=1)
+    assert [v.field for v in raised.value.violations] == ["rank"]
+
+
+def _padded_sequence(mixed: bool) -> Architecture:
+    """A tiny padded 2-channel sequence net, or the mixture of it with its mirror pooling."""
+    document: dict[str, object] = {
+        "input": {"shape": [7], "channels": 2},
+        "representation": 2,
+        "padding": [[0, 1]],
+        "layers": [{"channels": 2, "pool": [2]}, {"channels": 2, "pool": [4]}],
+    }
+    if mixed:
+        document["mixture"] = {"members": [{"geometry": "mirror", "channels": [2, 2]}]}
+    return parse_architecture(document)
 
 
 def _architectures() -> list[Architecture]:
@@ -116,6 +176,7 @@ def _architectures() -> list[Architecture]:
             representation=4,
             layers=[Layer(channels=3, pool=(4, 4), stride=(2, 2)), Layer(channels=2, pool=(3, 3))],
         ),
+        _padded_sequence(mixed=True),
     ]
 
 
@@ -197,19 +258,28 @@ def test_the_gather_realises_the_permutation(architecture: Architecture) -> None
 def test_an_input_of_another_shape_is_refused_naming_the_shape_expected(mixed: bool) -> None:
     """A batch padded by hand, or without its batch axis, is refused before the gather."""
     torch = pytest.importorskip("torch")
-    document = {
-        "input": {"shape": [7], "channels": 2},
-        "representation": 2,
-        "padding": [[0, 1]],
-        "layers": [{"channels": 2, "pool": [2]}, {"channels": 2, "pool": [4]}],
-    }
-    if mixed:
-        document["mixture"] = {"members": [{"geometry": "mirror", "channels": [2, 2]}]}
-    module = torch_module(parse_architecture(document))
+    module = torch_module(_padded_sequence(mixed))
     assert module(torch.zeros((3, 2, 7))).shape == (3, 1)
     for shape in [(3, 2, 8), (2, 7), (3, 1, 7), (3, 2, 7, 1)]:
         with pytest.raises(ValueError, match=r"inputs: expected \(batch, 2, 7\)"):
             module(torch.zeros(shape))
+    # A numpy batch failed on "'numpy.ndarray' object has no attribute 'dim'".
+    with pytest.raises(TypeError, match=r"inputs: expected a torch.Tensor .*\(batch, 2, 7\)"):
+        module(np.zeros((3, 2, 7), dtype=np.float32))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
+# torch 2.13 deprecates torch.jit.trace itself; the TracerWarnings the input check raised are
+# what must not come back (tests turn warnings into errors, as a user's -W error would).
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace.*` is deprecated:DeprecationWarning")
+def test_the_torch_module_traces_without_warnings_for_any_batch(mixed: bool) -> None:
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    module = torch_module(_padded_sequence(mixed)).eval()
+    traced = torch.jit.trace(module, torch.randn((2, 2, 7)))
+    batch = torch.randn((5, 2, 7))
+    torch.testing.assert_close(traced(batch), module(batch))
 
 
 def test_a_missing_torch_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -244,3 +314,41 @@ def test_what_is_no_architecture_is_refused_saying_what_to_pass() -> None:
         [violation] = raised.value.violations
         assert violation.field == "architecture"
         assert hint in violation.description
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
+def test_the_torch_module_traces_symbolically_for_torch_fx(mixed: bool) -> None:
+    """FX (torchvision's feature extractors, FX quantization) traces with shapeless Proxies."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    module = torch_module(_padded_sequence(mixed))
+    graph = torch.fx.symbolic_trace(module)
+    batch = torch.randn((3, 2, 7))
+    torch.testing.assert_close(graph(batch), module(batch))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
+def test_the_torch_module_exports_moves_and_round_trips_as_the_readme_says(mixed: bool) -> None:
+    """README "The PyTorch export": seeded builds, state_dict, .double(), torch.export."""
+    torch = pytest.importorskip("torch")
+    architecture = _padded_sequence(mixed)
+    torch.manual_seed(1)
+    batch = torch.randn((3, 2, 7))
+    torch.manual_seed(0)
+    module = torch_module(architecture)
+    torch.manual_seed(0)
+    torch.testing.assert_close(torch_module(architecture)(batch), module(batch), rtol=0, atol=0)
+    other = torch_module(architecture)  # other weights, loaded below
+    other.load_state_dict(module.state_dict())
+    torch.testing.assert_close(other(batch), module(batch), rtol=0, atol=0)
+    torch.testing.assert_close(
+        other.double()(batch.double()), module(batch).double(), rtol=1e-5, atol=1e-6
+    )
+    exported = torch.export.export(
+        module, (batch,), dynamic_shapes=({0: torch.export.Dim("batch")},)
+    ).module()
+    for size in (1, 5):
+        inputs = torch.randn((size, 2, 7))
+        torch.testing.assert_close(exported(inputs), module(inputs))

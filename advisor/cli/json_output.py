@@ -1,10 +1,10 @@
 """JSON as a person reads it, for ``--format json``: indented, lists of scalars on one line.
 
 ``json.dumps(indent=2)`` puts every number of a list on a line of its own, so a recommendation
-for a 16x16 input ran to 300 lines of its permutation, and one for 1024x1024 to a million. As the
-YAML output does (:mod:`advisor.cli.yaml_output`), a list that holds no list or object is written
-inline (``"pool": [2, 2]``); objects and lists of them are indented. Only whitespace differs from
-``json.dumps``: the parsed document is the same.
+for a 16x16 input ran to 300 lines of its permutation, and one for 1024x1024 to a million. As
+the YAML output does (:mod:`advisor.export.yaml_output`), a list that holds no list or object is
+written inline (``"pool": [2, 2]``); objects and lists of them are indented. Only whitespace
+differs from ``json.dumps``: the parsed document is the same.
 """
 
 from __future__ import annotations

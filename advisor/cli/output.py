@@ -39,7 +39,7 @@ def document_text(
     if form == "json":
         return readable_json(document, ascii_only=ascii_only)
     # PyYAML costs about 10 ms of import: loaded only for YAML.
-    from advisor.cli.yaml_output import readable_yaml
+    from advisor.export.yaml_output import readable_yaml
 
     return readable_yaml(document, ascii_only=ascii_only)
 

@@ -30,10 +30,15 @@ PoolingKind = Literal["max", "avg"]
 
 
 def architecture_yaml(architecture: Architecture) -> str:
-    """Return the architecture file (YAML) of ``architecture``; ``load_architecture`` reads it."""
-    import yaml  # about 10 ms of import, for this function only
+    """Return the architecture file (YAML) of ``architecture``; ``load_architecture`` reads it.
 
-    return yaml.safe_dump(architecture_document(architecture), sort_keys=False)
+    Lists of numbers are written inline (``pool: [2, 2]``, a permutation as one wrapped block),
+    as docs/FORMATS.md writes the file: block style took a line per number, 1,024 lines for the
+    permutation of a 32x32 input.
+    """
+    from advisor.export.yaml_output import readable_yaml  # PyYAML, for this function only
+
+    return readable_yaml(architecture_document(architecture))
 
 
 def recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
@@ -62,7 +67,10 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn
     """Build ``architecture`` as a PyTorch module (see :class:`advisor.export.torch_net.ConvNet`).
 
     An architecture with a ``mixture`` becomes a
-    :class:`~advisor.export.torch_mixture.MixtureNet`.
+    :class:`~advisor.export.torch_mixture.MixtureNet`. Either takes the unpadded input
+    ``(batch, input.channels, *input.shape)`` and returns ``(batch, outputs)`` scores; it has
+    ``architecture.parameters`` parameters and works with ``torch.export``, ``torch.jit.trace``
+    and ``torch.fx``, not ``torch.jit.script`` (README, "The PyTorch export").
 
     Raises
     ------

@@ -10,6 +10,8 @@ is gathered into it, summed, and gathered back into every member's order.
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Literal
 
 import numpy as np
@@ -89,11 +91,15 @@ class MixtureNet(nn.Module):
 
     def _summed(self, index: int, maps: list[torch.Tensor]) -> list[torch.Tensor]:
         shape = maps[0].shape
-        total = sum(
-            own.flatten(2)[:, :, self.get_buffer(f"to_canonical_{m}_{index}")]
-            for m, own in enumerate(maps)
+        # A fold, not sum(): sum() starts from 0, and the isinstance check its type then needs
+        # fails under torch.fx.symbolic_trace, whose maps are Proxies.
+        total = functools.reduce(
+            operator.add,
+            (
+                own.flatten(2)[:, :, self.get_buffer(f"to_canonical_{m}_{index}")]
+                for m, own in enumerate(maps)
+            ),
         )
-        assert isinstance(total, torch.Tensor)
         return [
             total[:, :, self.get_buffer(f"from_canonical_{m}_{index}")].reshape(shape)
             for m in range(len(maps))

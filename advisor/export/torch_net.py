@@ -82,12 +82,30 @@ def check_inputs(inputs: torch.Tensor, spec: InputSpec) -> None:
     ``is invalid for input of size``, an index out of bounds) or, where the locations happen to
     fit, is pooled on the wrong grid. The input is the unpadded one: the module adds the margins.
 
+    Tracers that record no Python branch skip it: ``torch.jit.trace`` would freeze the outcome
+    for the trace's own example as a constant, and comparing its traced sizes raises a
+    ``TracerWarning`` per axis, an error wherever warnings are (this project's tests);
+    ``torch.fx.symbolic_trace`` (torchvision's feature extractors, FX quantization) passes a
+    ``Proxy`` without a shape, and a branch on it is a ``TraceError``. ``torch.export`` keeps the
+    check: it turns the shape into guards of the exported program.
+
     Raises
     ------
+    TypeError
+        When ``inputs`` is no tensor (a numpy array, a list), naming what to pass.
     ValueError
         Naming ``inputs``, the shape expected and the shape given.
     """
     expected = (spec.channels, *spec.shape)
+    # torch's stubs neither re-export nor annotate the public torch.jit.is_tracing.
+    tracing: bool = torch.jit.is_tracing()  # type: ignore[attr-defined, no-untyped-call]
+    if tracing or isinstance(inputs, torch.fx.Proxy):
+        return
+    if not isinstance(inputs, torch.Tensor):
+        raise TypeError(
+            f"inputs: expected a torch.Tensor of shape (batch, {', '.join(map(str, expected))}); "
+            f"got {type(inputs).__name__} (convert it with torch.as_tensor)"
+        )
     if inputs.dim() != len(expected) + 1 or tuple(inputs.shape[1:]) != expected:
         raise ValueError(
             f"inputs: expected (batch, {', '.join(map(str, expected))}), i.e. (batch, channels, "

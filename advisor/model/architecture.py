@@ -377,16 +377,22 @@ def parse_architecture(obj: Mapping[str, Any]) -> Architecture:
         raise invalid_request_from_pydantic(exc) from None
 
 
-def load_architecture(path: str | os.PathLike[str]) -> Architecture:
+def load_architecture(path: str | os.PathLike[str], rank: int | None = None) -> Architecture:
     """Read and validate an architecture file, YAML or JSON (rules of :func:`read_document`).
+
+    A saved result of ``advisor recommend --format json|yaml`` is read as its recommendation of
+    rank ``rank`` (default: the first listed), as ``advisor analyze --arch`` reads it, so a design
+    the command recommended goes to ``torch_module`` without editing the file.
 
     Raises
     ------
     InvalidRequestError
-        When the file cannot be read or parsed (field ``""``, the whole document) or the
-        document is invalid (see :func:`parse_architecture`).
+        When the file cannot be read or parsed (field ``""``, the whole document), the document
+        is invalid (see :func:`parse_architecture`; in a result, under
+        ``recommendations[i].architecture``), or on ``rank`` when a result holds no such rank or
+        the file is an architecture, not a result.
     """
-    return parse_architecture(read_document(path, "architecture"))
+    return _chosen_architecture(read_document(path, "architecture"), path, rank, "")
 
 
 def architecture_document(arch: Architecture) -> dict[str, Any]:
@@ -419,22 +425,31 @@ def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Arc
         document = read_document(path, "architecture")
     except InvalidRequestError as error:
         raise error.prefixed("architecture") from None
+    return _chosen_architecture(document, path, rank, "architecture")
+
+
+def _chosen_architecture(
+    document: Mapping[str, Any], path: str | os.PathLike[str], rank: int | None, field: str
+) -> Architecture:
+    """Return the architecture ``document`` (read from ``path``, lying at ``field``) stands for.
+
+    An architecture file's own, or the recommendation of rank ``rank`` of a recommend result;
+    errors on the document's fields are placed under ``field``, an error on ``rank`` is not.
+    """
     if "recommendations" not in document:
         if rank is not None:
             raise InvalidRequestError.single(
                 "rank", f"{os.fspath(path)} is an architecture, not a result"
             )
-        return _parsed_at(document, "architecture")
+        return _parsed_at(document, field)
     recommendations = document["recommendations"]
+    listed = f"{field}.recommendations" if field else "recommendations"
     if not isinstance(recommendations, list):
         raise InvalidRequestError.single(
-            "architecture.recommendations",
-            f"must be a list of recommendations, got {type(recommendations).__name__}",
+            listed, f"must be a list of recommendations, got {type(recommendations).__name__}"
         )
     if not recommendations:
-        raise InvalidRequestError.single(
-            "architecture.recommendations", "a recommend result with no recommendation"
-        )
+        raise InvalidRequestError.single(listed, "a recommend result with no recommendation")
     ranks = [r.get("rank") if isinstance(r, Mapping) else None for r in recommendations]
     # A rank is a count, an integer: `rank: true` or `rank: 1.0` is not rank 1, which
     # `rank in ranks` would take it for (True == 1.0 == 1).
@@ -446,10 +461,10 @@ def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Arc
     else:
         raise InvalidRequestError.single("rank", f"{os.fspath(path)} holds the ranks {ranks}")
     chosen = recommendations[index]
-    field = f"architecture.recommendations[{index}].architecture"
+    at = f"{listed}[{index}].architecture"
     if not isinstance(chosen, Mapping) or not isinstance(chosen.get("architecture"), Mapping):
-        raise InvalidRequestError.single(field, "must be an architecture")
-    return _parsed_at(chosen["architecture"], field)
+        raise InvalidRequestError.single(at, "must be an architecture")
+    return _parsed_at(chosen["architecture"], at)
 
 
 def _parsed_at(document: Mapping[str, Any], field: str) -> Architecture:

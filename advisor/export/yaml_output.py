@@ -1,4 +1,9 @@
-"""YAML as a person reads it, for ``--format yaml`` (imported only for that format)."""
+"""YAML as a person reads it: the command's ``--format yaml`` and the architecture file.
+
+Imported only where YAML is written (PyYAML costs about 10 ms of import). It lives with the export
+rather than the command so that :func:`advisor.export.document.architecture_yaml` writes files
+in the same shape as ``advisor recommend --format yaml`` and the examples in docs/FORMATS.md.
+"""
 
 from __future__ import annotations
 
