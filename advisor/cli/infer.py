@@ -23,6 +23,7 @@ from advisor.infer.data import DataSample, read_data, read_labels
 from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import THIN_EVIDENCE, InferenceReport, task_file
+from advisor.infer.significance import least_samples
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec, channel_axis
@@ -228,9 +229,11 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     lines = [
         f"data: {graph.samples} samples, grid {grid}, {graph.channels} channel(s); "
         f"{graph.weights.size} pairs (top {graph.top_k} per location, {graph.estimate})",
-        f"evidence: {report.evidence} of the pairs at dependence {report.threshold:.3f} or more, "
-        "which independent locations reach with probability 5% over every pair of the grid; "
-        "the rest is sampling noise and is not read",
+        f"evidence: none can be: {_too_few(graph)}"
+        if report.threshold > 1.0
+        else f"evidence: {report.evidence} of the pairs at dependence {report.threshold:.3f} or "
+        "more, which independent locations reach with probability 5% over every pair of the "
+        "grid; the rest is sampling noise and is not read",
     ]
     colours = channel_axis(graph.shape) if graph.channels == 1 else None
     if colours is not None and colours.last:
@@ -284,6 +287,8 @@ def _own_order_reason(report: InferenceReport) -> str:
 
 def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
     """Say why the data gives no task (``report.task`` is None)."""
+    if report.threshold > 1.0:
+        return f"the sample is too small to show dependence: {_too_few(graph)}"
     if report.evidence == 0:
         largest = float(graph.weights.max()) if graph.weights.size else 0.0
         return (
@@ -292,6 +297,20 @@ def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
             f"evidence from {report.threshold:.3f})"
         )
     return f"no partition is kept from the sample's {report.evidence} dependent pair(s)"
+
+
+def _too_few(graph: DependenceGraph) -> str:
+    """Say why no weight can be evidence (the report's ``threshold`` is above 1): too few samples.
+
+    In so few samples independent locations reach any weight, ``|r| = 1`` included (every pair
+    of two samples has it), with more than 5% probability over the grid's pairs.
+    """
+    return (
+        f"{graph.samples} samples are too few to tell dependence from independence "
+        f"on {graph.num_locations:,} locations (independent locations correlate up to |r| = 1 by "
+        f"chance); at least {least_samples(graph.num_locations):,} are needed, a few hundred "
+        "to find moderate dependence"
+    )
 
 
 def _figures(values: tuple[float, ...]) -> str:
