@@ -354,8 +354,11 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
         try:
             rows.append([float(cell) for cell in cells])
         except ValueError:
+            column, cell = next((c, v) for c, v in enumerate(cells, 1) if not _reads_as_number(v))
             raise InvalidRequestError.single(
-                field, f"{file}: line {number} holds a value that is not a number"
+                field,
+                f"{file}: line {number} holds a value that is not a number ({cell.strip()!r}, "
+                f"column {column}); the file holds numbers only, comma-separated, no header",
             ) from None
     return np.asarray(rows, dtype=np.float64)
 
@@ -409,12 +412,16 @@ def _reads_as_number(text: str) -> bool:
 def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
     """Yield a CSV file's non-blank lines as (line number, comma-separated cells).
 
+    A UTF-8 byte-order mark at the start is skipped.
+
     Refuses (on ``field``) an unreadable file, rows of different lengths (the first line that
     differs) and a file without rows.
     """
     width: int | None = None
     try:
-        with file.open(encoding="utf-8") as stream:
+        # utf-8-sig: a byte-order mark (spreadsheets write one) is no part of the first value;
+        # read as one, it made the first number unreadable and the first name a class of its own.
+        with file.open(encoding="utf-8-sig") as stream:
             for number, line in enumerate(stream, start=1):
                 if not line.strip():
                     continue
