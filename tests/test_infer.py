@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import warnings
 from pathlib import Path
@@ -370,6 +371,33 @@ def test_a_bad_edge_or_constant_location_is_named_by_its_index() -> None:
             check_graph(bad, 1024)
         assert _fields(error) == [field]
         assert words in error.value.violations[0].description
+
+
+def test_an_exact_graph_holds_the_pairs_one_end_ranks_in_its_top_k_and_the_wire_checks_it() -> None:
+    # docs/INFER.md: each location's top_k strongest partners, an edge kept if either end keeps
+    # it. A graph from outside was checked only against locations x top_k edges: the complete
+    # graph of 24 locations (276 edges) passed as a top-12 graph.
+    rng = np.random.default_rng(11)
+    values = rng.standard_normal((200, 24))
+    values[:, 1:] += values[:, :-1]
+    full = np.abs(np.corrcoef(values.T))
+    np.fill_diagonal(full, -1.0)
+    ranked = np.argsort(full, axis=1)
+    graph = dependence_graph(data_from_array(values), top_k=3)
+    kept_by = {(min(i, j), max(i, j)) for i in range(24) for j in ranked[i, -3:].tolist()}
+    assert set(zip(graph.rows.tolist(), graph.cols.tolist(), strict=True)) == kept_by
+    check_graph(graph, 1024)
+    rows, cols = np.triu_indices(24, 1)
+    complete = DependenceGraph((24,), 1, 200, 12, rows, cols, full[rows, cols])
+    with pytest.raises(InvalidRequestError) as error:
+        wire.dependence_graph_from_proto(wire.dependence_graph_to_proto(complete), 1024)
+    ((field, description),) = [(v.field, v.description) for v in error.value.violations]
+    e = int(field.removeprefix("graph.edges[").removesuffix("]"))
+    i, j = int(rows[e]), int(cols[e])
+    assert j not in ranked[i, -12:] and i not in ranked[j, -12:]  # truly kept by neither end
+    assert f"the pair {(i, j)} at weight" in description and "kept by neither end" in description
+    # Pairs chosen on a sketch are ranked by the projection, not by their exact weights.
+    check_graph(dataclasses.replace(complete, estimate="sketch"), 1024)
 
 
 def test_search_pools_the_arrangement_as_the_data_arranged_family() -> None:
