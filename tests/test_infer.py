@@ -217,6 +217,34 @@ def test_npy_files_stream_to_the_same_graph_as_the_array(tmp_path: Path) -> None
         np.testing.assert_allclose(from_file.weights, in_memory.weights, rtol=1e-6)
 
 
+def test_channels_first_read_as_channels_last_with_the_grid_given(tmp_path: Path) -> None:
+    # (samples, C, H, W), PyTorch's layout: `--shape 4 4` was refused ("not the grid [4, 4]"),
+    # and without it the channels were read as a grid axis, with no note to say otherwise.
+    rng = np.random.default_rng(12)
+    last = rng.standard_normal((60, 4, 4, 3)).astype(np.float32)
+    last[:, :, 1:, 1] += last[:, :, :-1, 2]  # channels differ: a wrong transpose shows
+    first = np.moveaxis(last, -1, 1)
+    expected = dependence_graph(data_from_array(last, (4, 4)), top_k=5)
+    np.save(tmp_path / "c.npy", first)
+    np.save(tmp_path / "f.npy", np.asfortranarray(first))
+    for sample in (
+        data_from_array(first, (4, 4)),
+        read_data(tmp_path / "c.npy", (4, 4)),
+        read_data(tmp_path / "f.npy", (4, 4)),
+    ):
+        assert (sample.shape, sample.channels) == ((4, 4), 3)
+        graph = dependence_graph(sample, top_k=5)
+        np.testing.assert_array_equal(graph.rows, expected.rows)
+        np.testing.assert_array_equal(graph.cols, expected.cols)
+        np.testing.assert_allclose(graph.weights, expected.weights, rtol=1e-6)
+    first[7, 2, 1, 3] = np.nan  # sample 7, channel 2 of location (1, 3)
+    with pytest.raises(InvalidRequestError, match="sample 7, location 7, channel 2 is nan"):
+        dependence_graph(data_from_array(first, (4, 4)))
+    # Both readings fit a cube: the channels are last, as the layout says.
+    cube = data_from_array(np.zeros((2, 4, 4, 4)), (4, 4))
+    assert not cube.channels_first
+
+
 def _blocks_graph(shape: tuple[int, ...], block: int, seed: int) -> DependenceGraph:
     """Groups of ``block`` locations scattered over the grid, dependent only within a group.
 

@@ -256,14 +256,20 @@ def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:
     assert "--shape: the array holds samples of shape [4]" in shaped.stderr
 
 
-def test_infer_says_how_to_read_a_trailing_colour_axis_as_channels(tmp_path: Path) -> None:
-    # Images saved as (samples, height, width, RGB), the numpy layout: read as written the
-    # colour axis is a third grid axis; the report says which --shape reads it as channels.
+def _colour_images(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    """300 random 16x16 RGB images mirrored left to right, saved (samples, height, width, RGB)."""
     rng = np.random.default_rng(3)
     images = rng.standard_normal((300, 16, 16, 1)).repeat(3, axis=3)
     images[:, :, 8:] = images[:, :, 7::-1] + 0.1 * rng.standard_normal((300, 16, 8, 3))
     data = tmp_path / "images.npy"
     np.save(data, images.astype(np.float32))
+    return data, images
+
+
+def test_infer_says_how_to_read_a_trailing_colour_axis_as_channels(tmp_path: Path) -> None:
+    # Images saved as (samples, height, width, RGB), the numpy layout: read as written the
+    # colour axis is a third grid axis; the report says which --shape reads it as channels.
+    data, _ = _colour_images(tmp_path)
     as_written = advisor("infer", data)
     assert as_written.status == 0, as_written.stderr
     assert "grid 16x16x3, 1 channel(s)" in as_written.stderr
@@ -272,6 +278,21 @@ def test_infer_says_how_to_read_a_trailing_colour_axis_as_channels(tmp_path: Pat
     assert advised.status == 0, advised.stderr
     assert "grid 16x16, 3 channel(s)" in advised.stderr
     assert "colour channels" not in advised.stderr
+
+
+def test_infer_reads_a_leading_colour_axis_as_channels_with_the_grid_given(tmp_path: Path) -> None:
+    # (samples, RGB, height, width), PyTorch's layout: read as written it was a 3x16x16 grid
+    # without a note, and `--shape 16 16` was refused; now it gives the channels-last task.
+    last, images = _colour_images(tmp_path)
+    first = tmp_path / "first.npy"
+    np.save(first, np.moveaxis(images, -1, 1).astype(np.float32))
+    as_written = advisor("infer", first)
+    assert "grid 3x16x16, 1 channel(s)" in as_written.stderr
+    assert "note: the first axis has 3 values per location of 16x16" in as_written.stderr
+    advised = advisor("infer", first, "--shape", "16", "16")
+    assert advised.status == 0, advised.stderr
+    assert "grid 16x16, 3 channel(s)" in advised.stderr
+    assert advised.stdout == advisor("infer", last, "--shape", "16", "16").stdout
 
 
 def test_data_that_does_not_hold_the_task_grid_is_an_error_on_data(tmp_path: Path) -> None:

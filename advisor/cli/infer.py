@@ -236,11 +236,12 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         "grid; the rest is sampling noise and is not read",
     ]
     colours = channel_axis(graph.shape) if graph.channels == 1 else None
-    if colours is not None and colours.last:
+    if colours is not None:
+        end = "last" if colours.last else "first"
         lines.append(
-            f"note: the last axis has {colours.size} values per location of "
+            f"note: the {end} axis has {colours.size} values per location of "
             f"{'x'.join(str(n) for n in colours.grid)}; if they are colour channels, pass "
-            f"--shape {' '.join(str(n) for n in colours.grid)} (the grid; the last axis is then "
+            f"--shape {' '.join(str(n) for n in colours.grid)} (the grid; the {end} axis is then "
             "read as channels)"
         )
     if graph.constant:
