@@ -21,7 +21,7 @@ from advisor.infer import partition as partition_module
 from advisor.infer import task as task_module
 from advisor.infer.arrangement import arrange, canonical_windows, surrogate_entanglement
 from advisor.infer.combine import with_data
-from advisor.infer.data import data_from_array, read_data
+from advisor.infer.data import data_from_array, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph, check_graph
 from advisor.infer.report import dropped_reason
@@ -731,3 +731,29 @@ def test_the_mirrored_stripes_of_an_eight_wide_axis_are_named_index_by_index() -
     assert task_module._runs(np.asarray([0, 2, 5, 7])) == "0,2,5,7"
     assert task_module._runs(np.asarray([1, 3, 4, 6])) == "1,3-4,6"
     assert task_module._runs(np.arange(0, 16, 2)) == "0,2,4,.."
+
+
+def test_an_array_read_whole_is_bounded_by_its_header_not_the_file_s_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A compressed archive's member, or a header claiming more values than the file holds, was
+    # allocated whole before a byte was read: 80 bytes declaring 10^11 labels ended in an
+    # "unexpected MemoryError", and gigabytes of zeros pack into a small .npz.
+    liar = tmp_path / "labels.npy"
+    with liar.open("wb") as stream:
+        header = {"descr": "<f8", "fortran_order": False, "shape": (10**11,)}
+        np.lib.format.write_array_header_1_0(stream, header)
+        stream.write(bytes(80))
+    with pytest.raises(InvalidRequestError, match=r"\[100000000000\] of float64 is 800.0 GB"):
+        read_labels(liar, 10)
+    monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 1 << 20)
+    packed = tmp_path / "packed.npz"
+    np.savez_compressed(packed, data=np.zeros((2, 512, 257)))  # 2.1 MB in 4 kB
+    assert packed.stat().st_size < 1 << 20
+    with pytest.raises(
+        InvalidRequestError, match=r"\[2, 512, 257\] of float64 is .* GB, over the"
+    ) as error:
+        read_data(packed)
+    assert _fields(error) == ["data"]
+    np.savez_compressed(packed, data=np.zeros((2, 256, 256)))  # 1 MB: within the limit
+    assert read_data(packed).shape == (256, 256)

@@ -327,14 +327,24 @@ def _read_npy_array(stream: IO[bytes]) -> npt.NDArray[np.generic]:
     ------
     ValueError
         Saying what is wrong: not a ``.npy`` (its magic string), an array of Python objects
-        (stored pickled, which is not read: it could run any code), or too short.
+        (stored pickled, which is not read: it could run any code), an array over
+        :data:`MAX_PARSED_BYTES`, or too short.
     """
     start = stream.tell()
-    _, _, dtype = _npy_header(stream)
+    dims, _, dtype = _npy_header(stream)
     if dtype.hasobject:
         raise ValueError(
             f"it holds Python objects (dtype {dtype}), stored pickled, which are not read; "
             "store numbers or strings"
+        )
+    # The array is allocated from its header before a byte is read: a header claiming more
+    # values than the file holds, or a compressed archive's member (gigabytes of zeros pack
+    # into megabytes), would take that memory whatever the file's own size.
+    size = math.prod(dims) * dtype.itemsize
+    if size > MAX_PARSED_BYTES:
+        raise ValueError(
+            f"its array {list(dims)} of {dtype} is {size / 1e9:.1f} GB, over the "
+            f"{MAX_PARSED_BYTES / 1e9:.1f} GB limit for an array read whole; pass a sample of it"
         )
     stream.seek(start)
     return np.asarray(np.lib.format.read_array(stream, allow_pickle=False))
