@@ -184,6 +184,23 @@ def test_chunks_that_deviate_more_and_more_give_the_whole_sample_s_correlations(
         np.testing.assert_allclose(graph.weights, expected[graph.rows, graph.cols], rtol=1e-5)
 
 
+@pytest.mark.parametrize("dense_features", [8192, 1])
+def test_the_passes_over_the_sample_report_their_progress(
+    monkeypatch: pytest.MonkeyPatch, dense_features: int
+) -> None:
+    # The graph of the largest files takes a minute before any call; the CLI drew nothing.
+    monkeypatch.setattr(data_module, "_CHUNK_BYTES", 8 * 12 * 40)
+    values = np.random.default_rng(9).standard_normal((100, 12))
+    seen: list[tuple[int, int]] = []
+    sample = data_from_array(values)
+    graph = dependence_graph(
+        sample, dense_features=dense_features, progress=lambda *r: seen.append(r)
+    )
+    assert seen == [(40, 200), (80, 200), (100, 200), (140, 200), (180, 200), (200, 200)]
+    quiet = dependence_graph(sample, dense_features=dense_features)
+    np.testing.assert_array_equal(graph.weights, quiet.weights)
+
+
 def test_a_masked_array_is_refused_unless_nothing_is_masked() -> None:
     values = np.random.default_rng(4).standard_normal((30, 6))
     masked = np.ma.masked_array(values, mask=values > 2.0)

@@ -55,6 +55,16 @@ def test_infer_writes_a_task_with_the_arrangement_and_reports_the_entanglement(
     assert yaml.safe_load(output.read_text())["input"] == {"shape": [8, 8]}
 
 
+def test_infer_draws_its_reading_of_the_data_on_a_terminal_only(tmp_path: Path) -> None:
+    data, _ = _blocks(tmp_path)
+    drawn = advisor("infer", data, terminal=True)
+    assert drawn.status == 0, drawn.stderr
+    assert "\rreading data [##############################] 100%" in drawn.stderr
+    plain = advisor("infer", data)
+    assert "reading data" not in plain.stderr
+    assert drawn.stdout == plain.stdout
+
+
 def test_infer_writes_the_task_as_json_when_asked_and_refuses_a_table(tmp_path: Path) -> None:
     """``--format json`` writes the same task as JSON (a task file may be either); a task has
     no table, so ``--format table`` is refused rather than ignored."""

@@ -7,6 +7,7 @@ the service's ``InferTask`` gets only that summary, with ``--target`` as with th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ import numpy as np
 from advisor_client.client import AdvisorClient
 
 from advisor.cli.output import document_text, stdout_document
+from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.combine import input_mismatch, with_data
 from advisor.infer.data import DataSample, read_data, read_labels
@@ -43,11 +45,14 @@ def _graph(
     try:
         sample = read_data(args.data, args.shape or shape)
         pairs = args.pairs_per_location
-        return sample, dependence_graph(
-            sample,
-            top_k=DEFAULT_TOP_K if pairs is None else pairs,
-            allow_constant=args.allow_constant,
-        )
+        bar = progress_bar_for(sys.stderr)  # on a terminal: the largest files take a minute
+        with bar or contextlib.nullcontext():
+            return sample, dependence_graph(
+                sample,
+                top_k=DEFAULT_TOP_K if pairs is None else pairs,
+                allow_constant=args.allow_constant,
+                progress=None if bar is None else bar.update_reading,
+            )
     except InvalidRequestError as error:
         # Without --shape the grid is the task's (recommend --data), which the data must fit.
         raise _as_options(error, data_option, "--shape" if args.shape else data_option) from None
