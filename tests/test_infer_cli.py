@@ -266,6 +266,20 @@ def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:
     assert "--shape: the array holds samples of shape [4]" in shaped.stderr
 
 
+def test_data_with_one_varying_location_says_so_rather_than_blame_chance(tmp_path: Path) -> None:
+    # With --allow-constant, all but one location constant gave "no pair of locations depends
+    # more than independent ones would ... (largest 0.000)": there was no pair to measure.
+    values = np.zeros((50, 4, 4))
+    values[:, 2, 1] = np.random.default_rng(4).standard_normal(50)
+    data = _saved(tmp_path, "one.npy", values)
+    run = advisor("infer", data, "--allow-constant")  # the report, then the error
+    assert run.status == ExitCode.INVALID_ARGUMENT
+    assert run.stderr.splitlines()[-1] == (
+        "advisor: error: DATA: the sample shows no dependence to model: 15 of its 16 locations "
+        "never vary, which leaves no pair of varying locations to measure: no task to write"
+    )
+
+
 def _colour_images(tmp_path: Path) -> tuple[Path, np.ndarray]:
     """300 random 16x16 RGB images mirrored left to right, saved (samples, height, width, RGB)."""
     rng = np.random.default_rng(3)

@@ -295,6 +295,13 @@ def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
     """Say why the data gives no task (``report.task`` is None)."""
     if report.threshold > 1.0:
         return f"the sample is too small to show dependence: {_too_few(graph)}"
+    varying = graph.num_locations - len(graph.constant)
+    if varying < 2:  # no pair to measure; "no pair depends more than chance" would be no reason
+        return (
+            f"the sample shows no dependence to model: {len(graph.constant):,} of its "
+            f"{graph.num_locations:,} locations never vary, which leaves no pair of varying "
+            "locations to measure"
+        )
     if report.evidence == 0:
         largest = float(graph.weights.max()) if graph.weights.size else 0.0
         return (
