@@ -136,6 +136,35 @@ def test_recommend_with_data_adds_the_inferred_correlations(tmp_path: Path) -> N
     assert "data_arranged" not in geometries
 
 
+def test_a_description_of_the_input_alone_takes_its_correlations_from_the_data(
+    tmp_path: Path,
+) -> None:
+    # It was refused before the data was read ("a task needs at least one correlation or a
+    # preset"): the correlations --data adds did not count.
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "bare.yaml"
+    task.write_text("input: {shape: [8, 8]}\noutputs: 3\n")
+    inferred = tmp_path / "inferred.yaml"
+    assert advisor("infer", data, "--output", inferred).status == 0
+    names, _ = _searched(task, data)
+    assert names == {f"data: {c.name}" for c in load_task(inferred).correlations}
+    # Without --data, or with only its arrangement, the description must hold on its own; when
+    # the data shows no dependence, it is still no task.
+    noise = _saved(tmp_path, "noise.npy", np.random.default_rng(2).standard_normal((600, 8, 8)))
+    adds_none = ": the description has none, and the data adds none"
+    for options, reason in (
+        ([], ""),
+        (["--data", data, "--from-data", "arrangement"], ""),
+        (["--data", noise], adds_none),
+    ):
+        run = advisor("recommend", task, *options, "--budget", "20000")
+        assert run.status == ExitCode.INVALID_ARGUMENT
+        assert run.stderr.splitlines()[-1] == (
+            "advisor: error: task.correlations: a task needs at least one correlation or a "
+            f"preset{reason}"
+        )
+
+
 def test_recommend_with_data_says_when_the_arrangement_is_not_added(tmp_path: Path) -> None:
     noise = np.random.default_rng(9).standard_normal((500, 10, 10))
     blurred = sum(noise[:, i : i + 8, j : j + 8] for i in range(3) for j in range(3))

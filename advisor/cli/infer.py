@@ -29,7 +29,7 @@ from advisor.infer.significance import least_samples
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec, channel_axis
-from advisor.model.task import Task, parse_task
+from advisor.model.task import NO_CORRELATION, Task, parse_task
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
 
@@ -183,16 +183,13 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
     if args.save_task is not None:
         _check_writable("--save-task", args.save_task, _save_task_inputs(args))
     parts = args.from_data or DATA_PARTS
-    try:  # the description must hold on its own before the data is read against its grid
+    try:
         document: dict[str, Any] = dict(read_document(args.task, "task"))
-        described = parse_task(document)
+        described = _described_input(document, parts)
     except InvalidRequestError as error:
         raise error.prefixed("task") from None
-    task_shape = list(described.input.shape)
-    _, graph = _graph(args, "--data", task_shape)
-    mismatch = input_mismatch(
-        described.input, InputSpec(shape=graph.shape, channels=graph.channels)
-    )
+    _, graph = _graph(args, "--data", list(described.shape))
+    mismatch = input_mismatch(described, InputSpec(shape=graph.shape, channels=graph.channels))
     if mismatch is not None:  # before the call, and whether or not the data gives a task
         raise InvalidRequestError.single("--data", mismatch)
     report = advisor.infer_task(graph, timeout=args.timeout)
@@ -203,10 +200,37 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
             f"--data: {_own_order_reason(report)}; the task keeps the data's own order\n"
         )
     try:
-        task = parse_task(with_data(document, report, parts))
+        combined = with_data(document, report, parts)
+        if not combined.get("correlations") and combined.get("preset") is None:
+            raise InvalidRequestError.single(
+                NO_CORRELATION.field,
+                f"{NO_CORRELATION.description}: the description has none, and the data adds none",
+            )
+        task = parse_task(combined)
     except InvalidRequestError as error:
         raise error.prefixed("task") from None
     return task
+
+
+def _described_input(document: dict[str, Any], parts: Sequence[str]) -> InputSpec:
+    """Return the described task's input, once the description holds on its own.
+
+    It is checked before the data is read against its grid, in full but for correlations when
+    the data is to add them: a description of the input and outputs alone, with ``--data``, is
+    a task once the data's correlations are added (:func:`arranged_task` refuses it after, if
+    the data adds none).
+
+    Raises
+    ------
+    InvalidRequestError
+        On the description's fields.
+    """
+    try:
+        return parse_task(document).input
+    except InvalidRequestError as error:
+        if "correlations" not in parts or error.violations != (NO_CORRELATION,):
+            raise
+    return InputSpec.model_validate(document["input"])
 
 
 def save_searched_task(task: Task | str, args: argparse.Namespace) -> None:
