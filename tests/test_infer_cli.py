@@ -65,6 +65,30 @@ def test_infer_draws_its_reading_of_the_data_on_a_terminal_only(tmp_path: Path) 
     assert drawn.stdout == plain.stdout
 
 
+def test_a_task_file_named_json_is_written_as_json_so_it_reads_back(tmp_path: Path) -> None:
+    # A name ending .json is read as JSON; infer --output and recommend --save-task wrote YAML
+    # there, which `recommend task.json` refused ("Expecting value: line 1 column 1").
+    data, _ = _blocks(tmp_path)
+    inferred = tmp_path / "inferred.json"
+    assert advisor("infer", data, "--output", inferred).status == 0
+    assert json.loads(inferred.read_text()) == yaml.safe_load(advisor("infer", data).stdout)
+    described = tmp_path / "local.yaml"
+    described.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    saved = tmp_path / "saved.json"
+    run = advisor("recommend", described, "--data", data, "--save-task", saved, "--budget", "20000")
+    assert run.status == 0, run.stderr
+    assert load_task(saved).arrangement == load_task(inferred).arrangement
+    asked = tmp_path / "asked.json"
+    line = assert_one_error_line(
+        advisor("infer", data, "--output", asked, "--format", "yaml"), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == (
+        f"advisor: error: --format: yaml into {asked}, which is read as JSON (its name ends "
+        ".json); pass --format json, or name the file .yaml"
+    )
+    assert not asked.exists()
+
+
 def test_infer_writes_the_task_as_json_when_asked_and_refuses_a_table(tmp_path: Path) -> None:
     """``--format json`` writes the same task as JSON (a task file may be either); a task has
     no table, so ``--format table`` is refused rather than ignored."""

@@ -12,11 +12,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from advisor_client.client import AdvisorClient
 
+from advisor.cli.options import TaskFormat
 from advisor.cli.output import document_text, stdout_document
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError
@@ -93,7 +94,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
     if args.output is None:
         sys.stderr.write(summary)
-        return stdout_document(task_file(report.task), args.format)
+        return stdout_document(task_file(report.task), args.format or "yaml")
     _write_task(report.task, args.output, "--output", (), args.format)
     return summary + f"task written to {args.output}\n"
 
@@ -103,20 +104,43 @@ def _write_task(
     path: Path,
     option: str,
     inputs: Sequence[tuple[str, Path | None]],
-    form: Literal["json", "yaml"] = "yaml",
+    form: TaskFormat | None = None,
 ) -> None:
-    """Write ``task`` to ``path`` as ``form``; refuse (on ``option``) a path that is an input."""
+    """Write ``task`` to ``path`` as ``form``; refuse (on ``option``) a path that is an input.
+
+    ``form`` defaults to the one the advisor reads ``path`` in (:func:`_read_form`).
+    """
     _check_writable(option, path, inputs)
     try:
-        Path(path).write_text(document_text(task_file(task), form), encoding="utf-8")
+        text = document_text(task_file(task), form or _read_form(path))
+        Path(path).write_text(text, encoding="utf-8")
     except OSError as error:
         raise InvalidRequestError.single(option, f"{path}: {error}") from None
 
 
+def _read_form(path: Path) -> TaskFormat:
+    """Return the form a task file at ``path`` is read in: JSON for a name ending ``.json``.
+
+    :func:`~advisor.model.documents.read_document`'s rule: YAML written to ``task.json`` made a
+    file ``recommend`` could not read (``Expecting value: line 1 column 1``).
+    """
+    return "json" if os.fspath(path).endswith(".json") else "yaml"
+
+
 def _check_output(args: argparse.Namespace) -> None:
-    """Refuse an ``--output`` that is the DATA or ``--labels`` file, before anything is read."""
-    if args.output is not None:
-        _check_writable("--output", args.output, (("DATA", args.data), ("--labels", args.labels)))
+    """Refuse an ``--output`` that is the DATA or ``--labels`` file, before anything is read.
+
+    So is YAML asked for a file read as JSON (JSON is YAML, so the converse reads).
+    """
+    if args.output is None:
+        return
+    _check_writable("--output", args.output, (("DATA", args.data), ("--labels", args.labels)))
+    if args.format == "yaml" and _read_form(args.output) == "json":
+        raise InvalidRequestError.single(
+            "--format",
+            f"yaml into {args.output}, which is read as JSON (its name ends .json); pass "
+            "--format json, or name the file .yaml",
+        )
 
 
 def _check_writable(option: str, path: Path, inputs: Sequence[tuple[str, Path | None]]) -> None:
