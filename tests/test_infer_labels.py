@@ -227,3 +227,18 @@ def test_a_csv_value_that_is_not_a_number_is_quoted_with_its_column(tmp_path: Pa
         f"{data}: line 1 holds a value that is not a number ('x', column 1); the file holds "
         "numbers only, comma-separated, no header"
     )
+
+
+def test_labels_giving_every_sample_a_class_of_its_own_are_noted(tmp_path: Path) -> None:
+    # Sample ids (or whole-number regression targets) passed as classes: outputs 400, silently.
+    data, _ = _blocks(tmp_path)
+    output = tmp_path / "task.yaml"
+    ids = advisor("infer", data, "--labels", _saved(tmp_path, np.arange(400)), "--output", output)
+    assert ids.status == 0, ids.stderr
+    assert load_task(output).outputs == 400
+    assert (
+        "note: --labels gives each of the 400 samples a class of its own (outputs 400): if they "
+        "are sample ids or a regression target, leave --labels out\n"
+    ) in ids.stdout
+    classes = advisor("infer", data, "--labels", _saved(tmp_path, np.arange(400) % 3))
+    assert "a class of its own" not in classes.stderr

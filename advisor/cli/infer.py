@@ -88,7 +88,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         except InvalidRequestError as error:
             raise _as_options(error, "DATA") from None
     report = advisor.infer_task(graph, outputs=outputs, seed=args.seed, timeout=args.timeout)
-    summary = render_report(graph, report)
+    summary = render_report(graph, report) + _labels_note(outputs, sample.samples)
     if report.task is None:
         sys.stderr.write(summary)
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
@@ -97,6 +97,20 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         return stdout_document(task_file(report.task), args.format or "yaml")
     _write_task(report.task, args.output, "--output", (), args.format)
     return summary + f"task written to {args.output}\n"
+
+
+def _labels_note(outputs: int | None, samples: int) -> str:
+    """Note labels that give every sample a class of its own, which classes do not.
+
+    Sample ids, or a regression target of whole numbers (ages, counts), pass as classes: the
+    task's ``outputs`` is then the sample count, and the report says so.
+    """
+    if outputs is None or outputs < samples:
+        return ""
+    return (
+        f"note: --labels gives each of the {samples:,} samples a class of its own (outputs "
+        f"{outputs:,}): if they are sample ids or a regression target, leave --labels out\n"
+    )
 
 
 def _write_task(
