@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import warnings
 from pathlib import Path
@@ -20,7 +21,7 @@ from advisor.infer import partition as partition_module
 from advisor.infer import task as task_module
 from advisor.infer.arrangement import arrange, canonical_windows, surrogate_entanglement
 from advisor.infer.combine import with_data
-from advisor.infer.data import data_from_array, read_data
+from advisor.infer.data import data_from_array, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph, check_graph
 from advisor.infer.report import dropped_reason
@@ -183,6 +184,23 @@ def test_chunks_that_deviate_more_and_more_give_the_whole_sample_s_correlations(
         np.testing.assert_allclose(graph.weights, expected[graph.rows, graph.cols], rtol=1e-5)
 
 
+@pytest.mark.parametrize("dense_features", [8192, 1])
+def test_the_passes_over_the_sample_report_their_progress(
+    monkeypatch: pytest.MonkeyPatch, dense_features: int
+) -> None:
+    # The graph of the largest files takes a minute before any call; the CLI drew nothing.
+    monkeypatch.setattr(data_module, "_CHUNK_BYTES", 8 * 12 * 40)
+    values = np.random.default_rng(9).standard_normal((100, 12))
+    seen: list[tuple[int, int]] = []
+    sample = data_from_array(values)
+    graph = dependence_graph(
+        sample, dense_features=dense_features, progress=lambda *r: seen.append(r)
+    )
+    assert seen == [(40, 200), (80, 200), (100, 200), (140, 200), (180, 200), (200, 200)]
+    quiet = dependence_graph(sample, dense_features=dense_features)
+    np.testing.assert_array_equal(graph.weights, quiet.weights)
+
+
 def test_a_masked_array_is_refused_unless_nothing_is_masked() -> None:
     values = np.random.default_rng(4).standard_normal((30, 6))
     masked = np.ma.masked_array(values, mask=values > 2.0)
@@ -214,6 +232,34 @@ def test_npy_files_stream_to_the_same_graph_as_the_array(tmp_path: Path) -> None
         in_memory = dependence_graph(data_from_array(values), top_k=3)
         np.testing.assert_array_equal(from_file.rows, in_memory.rows)
         np.testing.assert_allclose(from_file.weights, in_memory.weights, rtol=1e-6)
+
+
+def test_channels_first_read_as_channels_last_with_the_grid_given(tmp_path: Path) -> None:
+    # (samples, C, H, W), PyTorch's layout: `--shape 4 4` was refused ("not the grid [4, 4]"),
+    # and without it the channels were read as a grid axis, with no note to say otherwise.
+    rng = np.random.default_rng(12)
+    last = rng.standard_normal((60, 4, 4, 3)).astype(np.float32)
+    last[:, :, 1:, 1] += last[:, :, :-1, 2]  # channels differ: a wrong transpose shows
+    first = np.moveaxis(last, -1, 1)
+    expected = dependence_graph(data_from_array(last, (4, 4)), top_k=5)
+    np.save(tmp_path / "c.npy", first)
+    np.save(tmp_path / "f.npy", np.asfortranarray(first))
+    for sample in (
+        data_from_array(first, (4, 4)),
+        read_data(tmp_path / "c.npy", (4, 4)),
+        read_data(tmp_path / "f.npy", (4, 4)),
+    ):
+        assert (sample.shape, sample.channels) == ((4, 4), 3)
+        graph = dependence_graph(sample, top_k=5)
+        np.testing.assert_array_equal(graph.rows, expected.rows)
+        np.testing.assert_array_equal(graph.cols, expected.cols)
+        np.testing.assert_allclose(graph.weights, expected.weights, rtol=1e-6)
+    first[7, 2, 1, 3] = np.nan  # sample 7, channel 2 of location (1, 3)
+    with pytest.raises(InvalidRequestError, match="sample 7, location 7, channel 2 is nan"):
+        dependence_graph(data_from_array(first, (4, 4)))
+    # Both readings fit a cube: the channels are last, as the layout says.
+    cube = data_from_array(np.zeros((2, 4, 4, 4)), (4, 4))
+    assert not cube.channels_first
 
 
 def _blocks_graph(shape: tuple[int, ...], block: int, seed: int) -> DependenceGraph:
@@ -370,6 +416,33 @@ def test_a_bad_edge_or_constant_location_is_named_by_its_index() -> None:
             check_graph(bad, 1024)
         assert _fields(error) == [field]
         assert words in error.value.violations[0].description
+
+
+def test_an_exact_graph_holds_the_pairs_one_end_ranks_in_its_top_k_and_the_wire_checks_it() -> None:
+    # docs/INFER.md: each location's top_k strongest partners, an edge kept if either end keeps
+    # it. A graph from outside was checked only against locations x top_k edges: the complete
+    # graph of 24 locations (276 edges) passed as a top-12 graph.
+    rng = np.random.default_rng(11)
+    values = rng.standard_normal((200, 24))
+    values[:, 1:] += values[:, :-1]
+    full = np.abs(np.corrcoef(values.T))
+    np.fill_diagonal(full, -1.0)
+    ranked = np.argsort(full, axis=1)
+    graph = dependence_graph(data_from_array(values), top_k=3)
+    kept_by = {(min(i, j), max(i, j)) for i in range(24) for j in ranked[i, -3:].tolist()}
+    assert set(zip(graph.rows.tolist(), graph.cols.tolist(), strict=True)) == kept_by
+    check_graph(graph, 1024)
+    rows, cols = np.triu_indices(24, 1)
+    complete = DependenceGraph((24,), 1, 200, 12, rows, cols, full[rows, cols])
+    with pytest.raises(InvalidRequestError) as error:
+        wire.dependence_graph_from_proto(wire.dependence_graph_to_proto(complete), 1024)
+    ((field, description),) = [(v.field, v.description) for v in error.value.violations]
+    e = int(field.removeprefix("graph.edges[").removesuffix("]"))
+    i, j = int(rows[e]), int(cols[e])
+    assert j not in ranked[i, -12:] and i not in ranked[j, -12:]  # truly kept by neither end
+    assert f"the pair {(i, j)} at weight" in description and "kept by neither end" in description
+    # Pairs chosen on a sketch are ranked by the projection, not by their exact weights.
+    check_graph(dataclasses.replace(complete, estimate="sketch"), 1024)
 
 
 def test_search_pools_the_arrangement_as_the_data_arranged_family() -> None:
@@ -675,3 +748,29 @@ def test_the_mirrored_stripes_of_an_eight_wide_axis_are_named_index_by_index() -
     assert task_module._runs(np.asarray([0, 2, 5, 7])) == "0,2,5,7"
     assert task_module._runs(np.asarray([1, 3, 4, 6])) == "1,3-4,6"
     assert task_module._runs(np.arange(0, 16, 2)) == "0,2,4,.."
+
+
+def test_an_array_read_whole_is_bounded_by_its_header_not_the_file_s_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A compressed archive's member, or a header claiming more values than the file holds, was
+    # allocated whole before a byte was read: 80 bytes declaring 10^11 labels ended in an
+    # "unexpected MemoryError", and gigabytes of zeros pack into a small .npz.
+    liar = tmp_path / "labels.npy"
+    with liar.open("wb") as stream:
+        header = {"descr": "<f8", "fortran_order": False, "shape": (10**11,)}
+        np.lib.format.write_array_header_1_0(stream, header)
+        stream.write(bytes(80))
+    with pytest.raises(InvalidRequestError, match=r"\[100000000000\] of float64 is 800.0 GB"):
+        read_labels(liar, 10)
+    monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 1 << 20)
+    packed = tmp_path / "packed.npz"
+    np.savez_compressed(packed, data=np.zeros((2, 512, 257)))  # 2.1 MB in 4 kB
+    assert packed.stat().st_size < 1 << 20
+    with pytest.raises(
+        InvalidRequestError, match=r"\[2, 512, 257\] of float64 is .* GB, over the"
+    ) as error:
+        read_data(packed)
+    assert _fields(error) == ["data"]
+    np.savez_compressed(packed, data=np.zeros((2, 256, 256)))  # 1 MB: within the limit
+    assert read_data(packed).shape == (256, 256)

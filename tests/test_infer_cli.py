@@ -55,6 +55,40 @@ def test_infer_writes_a_task_with_the_arrangement_and_reports_the_entanglement(
     assert yaml.safe_load(output.read_text())["input"] == {"shape": [8, 8]}
 
 
+def test_infer_draws_its_reading_of_the_data_on_a_terminal_only(tmp_path: Path) -> None:
+    data, _ = _blocks(tmp_path)
+    drawn = advisor("infer", data, terminal=True)
+    assert drawn.status == 0, drawn.stderr
+    assert "\rreading data [##############################] 100%" in drawn.stderr
+    plain = advisor("infer", data)
+    assert "reading data" not in plain.stderr
+    assert drawn.stdout == plain.stdout
+
+
+def test_a_task_file_named_json_is_written_as_json_so_it_reads_back(tmp_path: Path) -> None:
+    # A name ending .json is read as JSON; infer --output and recommend --save-task wrote YAML
+    # there, which `recommend task.json` refused ("Expecting value: line 1 column 1").
+    data, _ = _blocks(tmp_path)
+    inferred = tmp_path / "inferred.json"
+    assert advisor("infer", data, "--output", inferred).status == 0
+    assert json.loads(inferred.read_text()) == yaml.safe_load(advisor("infer", data).stdout)
+    described = tmp_path / "local.yaml"
+    described.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    saved = tmp_path / "saved.json"
+    run = advisor("recommend", described, "--data", data, "--save-task", saved, "--budget", "20000")
+    assert run.status == 0, run.stderr
+    assert load_task(saved).arrangement == load_task(inferred).arrangement
+    asked = tmp_path / "asked.json"
+    line = assert_one_error_line(
+        advisor("infer", data, "--output", asked, "--format", "yaml"), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == (
+        f"advisor: error: --format: yaml into {asked}, which is read as JSON (its name ends "
+        ".json); pass --format json, or name the file .yaml"
+    )
+    assert not asked.exists()
+
+
 def test_infer_writes_the_task_as_json_when_asked_and_refuses_a_table(tmp_path: Path) -> None:
     """``--format json`` writes the same task as JSON (a task file may be either); a task has
     no table, so ``--format table`` is refused rather than ignored."""
@@ -124,6 +158,35 @@ def test_recommend_with_data_adds_the_inferred_correlations(tmp_path: Path) -> N
     names, geometries = _searched(task, data, "--from-data", "correlations")
     assert names == own | found
     assert "data_arranged" not in geometries
+
+
+def test_a_description_of_the_input_alone_takes_its_correlations_from_the_data(
+    tmp_path: Path,
+) -> None:
+    # It was refused before the data was read ("a task needs at least one correlation or a
+    # preset"): the correlations --data adds did not count.
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "bare.yaml"
+    task.write_text("input: {shape: [8, 8]}\noutputs: 3\n")
+    inferred = tmp_path / "inferred.yaml"
+    assert advisor("infer", data, "--output", inferred).status == 0
+    names, _ = _searched(task, data)
+    assert names == {f"data: {c.name}" for c in load_task(inferred).correlations}
+    # Without --data, or with only its arrangement, the description must hold on its own; when
+    # the data shows no dependence, it is still no task.
+    noise = _saved(tmp_path, "noise.npy", np.random.default_rng(2).standard_normal((600, 8, 8)))
+    adds_none = ": the description has none, and the data adds none"
+    for options, reason in (
+        ([], ""),
+        (["--data", data, "--from-data", "arrangement"], ""),
+        (["--data", noise], adds_none),
+    ):
+        run = advisor("recommend", task, *options, "--budget", "20000")
+        assert run.status == ExitCode.INVALID_ARGUMENT
+        assert run.stderr.splitlines()[-1] == (
+            "advisor: error: task.correlations: a task needs at least one correlation or a "
+            f"preset{reason}"
+        )
 
 
 def test_recommend_with_data_says_when_the_arrangement_is_not_added(tmp_path: Path) -> None:
@@ -256,14 +319,34 @@ def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:
     assert "--shape: the array holds samples of shape [4]" in shaped.stderr
 
 
-def test_infer_says_how_to_read_a_trailing_colour_axis_as_channels(tmp_path: Path) -> None:
-    # Images saved as (samples, height, width, RGB), the numpy layout: read as written the
-    # colour axis is a third grid axis; the report says which --shape reads it as channels.
+def test_data_with_one_varying_location_says_so_rather_than_blame_chance(tmp_path: Path) -> None:
+    # With --allow-constant, all but one location constant gave "no pair of locations depends
+    # more than independent ones would ... (largest 0.000)": there was no pair to measure.
+    values = np.zeros((50, 4, 4))
+    values[:, 2, 1] = np.random.default_rng(4).standard_normal(50)
+    data = _saved(tmp_path, "one.npy", values)
+    run = advisor("infer", data, "--allow-constant")  # the report, then the error
+    assert run.status == ExitCode.INVALID_ARGUMENT
+    assert run.stderr.splitlines()[-1] == (
+        "advisor: error: DATA: the sample shows no dependence to model: 15 of its 16 locations "
+        "never vary, which leaves no pair of varying locations to measure: no task to write"
+    )
+
+
+def _colour_images(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    """300 random 16x16 RGB images mirrored left to right, saved (samples, height, width, RGB)."""
     rng = np.random.default_rng(3)
     images = rng.standard_normal((300, 16, 16, 1)).repeat(3, axis=3)
     images[:, :, 8:] = images[:, :, 7::-1] + 0.1 * rng.standard_normal((300, 16, 8, 3))
     data = tmp_path / "images.npy"
     np.save(data, images.astype(np.float32))
+    return data, images
+
+
+def test_infer_says_how_to_read_a_trailing_colour_axis_as_channels(tmp_path: Path) -> None:
+    # Images saved as (samples, height, width, RGB), the numpy layout: read as written the
+    # colour axis is a third grid axis; the report says which --shape reads it as channels.
+    data, _ = _colour_images(tmp_path)
     as_written = advisor("infer", data)
     assert as_written.status == 0, as_written.stderr
     assert "grid 16x16x3, 1 channel(s)" in as_written.stderr
@@ -272,6 +355,21 @@ def test_infer_says_how_to_read_a_trailing_colour_axis_as_channels(tmp_path: Pat
     assert advised.status == 0, advised.stderr
     assert "grid 16x16, 3 channel(s)" in advised.stderr
     assert "colour channels" not in advised.stderr
+
+
+def test_infer_reads_a_leading_colour_axis_as_channels_with_the_grid_given(tmp_path: Path) -> None:
+    # (samples, RGB, height, width), PyTorch's layout: read as written it was a 3x16x16 grid
+    # without a note, and `--shape 16 16` was refused; now it gives the channels-last task.
+    last, images = _colour_images(tmp_path)
+    first = tmp_path / "first.npy"
+    np.save(first, np.moveaxis(images, -1, 1).astype(np.float32))
+    as_written = advisor("infer", first)
+    assert "grid 3x16x16, 1 channel(s)" in as_written.stderr
+    assert "note: the first axis has 3 values per location of 16x16" in as_written.stderr
+    advised = advisor("infer", first, "--shape", "16", "16")
+    assert advised.status == 0, advised.stderr
+    assert "grid 16x16, 3 channel(s)" in advised.stderr
+    assert advised.stdout == advisor("infer", last, "--shape", "16", "16").stdout
 
 
 def test_data_that_does_not_hold_the_task_grid_is_an_error_on_data(tmp_path: Path) -> None:

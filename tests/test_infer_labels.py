@@ -14,7 +14,7 @@ import pytest
 
 from advisor.cli.options import ExitCode
 from advisor.errors import InvalidRequestError
-from advisor.infer.data import read_labels
+from advisor.infer.data import read_data, read_labels
 from advisor.model.task import load_task
 from tests.test_cli import advisor, assert_one_error_line
 from tests.test_infer_cli import _blocks
@@ -200,3 +200,45 @@ def test_an_empty_label_is_refused_not_read_as_a_class(
     assert (
         _refusal(path, text) == f"{path}: line {line} holds an empty label; give every sample one"
     )
+
+
+def test_a_byte_order_mark_is_no_part_of_a_csv_s_first_value(tmp_path: Path) -> None:
+    # Spreadsheets save "CSV UTF-8" with a byte-order mark: it made '\ufeffcat' a third class
+    # beside 'cat' and 'dog' (a wrong outputs count, silently), and a data file's first number
+    # unreadable.
+    labels = tmp_path / "labels.csv"
+    labels.write_text("cat\ndog\ncat\ndog\n", encoding="utf-8-sig")
+    assert sorted(read_labels(labels, 4).tolist()) == ["cat", "cat", "dog", "dog"]
+    data = tmp_path / "data.csv"
+    values = np.random.default_rng(1).standard_normal((4, 3))
+    data.write_text(
+        "".join(",".join(map(repr, row)) + "\n" for row in values.tolist()), "utf-8-sig"
+    )
+    np.testing.assert_array_equal(next(read_data(data).chunks())[1], values)
+
+
+def test_a_csv_value_that_is_not_a_number_is_quoted_with_its_column(tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text("x,y,z\n1,2,3\n")
+    with pytest.raises(InvalidRequestError) as raised:
+        read_data(data)
+    (violation,) = raised.value.violations
+    assert violation.description == (
+        f"{data}: line 1 holds a value that is not a number ('x', column 1); the file holds "
+        "numbers only, comma-separated, no header"
+    )
+
+
+def test_labels_giving_every_sample_a_class_of_its_own_are_noted(tmp_path: Path) -> None:
+    # Sample ids (or whole-number regression targets) passed as classes: outputs 400, silently.
+    data, _ = _blocks(tmp_path)
+    output = tmp_path / "task.yaml"
+    ids = advisor("infer", data, "--labels", _saved(tmp_path, np.arange(400)), "--output", output)
+    assert ids.status == 0, ids.stderr
+    assert load_task(output).outputs == 400
+    assert (
+        "note: --labels gives each of the 400 samples a class of its own (outputs 400): if they "
+        "are sample ids or a regression target, leave --labels out\n"
+    ) in ids.stdout
+    classes = advisor("infer", data, "--labels", _saved(tmp_path, np.arange(400) % 3))
+    assert "a class of its own" not in classes.stderr

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from advisor.infer.combine import with_data
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
-from advisor.infer.significance import FAMILY_ALPHA, independence_threshold
+from advisor.infer.significance import FAMILY_ALPHA, independence_threshold, least_samples
 from advisor.infer.task import infer_task
 from advisor.protocol import wire
 from tests.test_cli import advisor
@@ -39,7 +39,9 @@ def test_the_threshold_rises_with_the_pairs_and_falls_with_the_samples(
     samples: int, locations: int, alpha: float
 ) -> None:
     threshold = independence_threshold(samples, locations, alpha)
-    assert 0.0 < threshold <= 1.0
+    assert threshold > 0.0
+    # Under 1, the largest weight, exactly from least_samples on: no cap makes |r| = 1 evidence.
+    assert (threshold < 1.0) == (samples >= least_samples(locations, alpha))
     assert independence_threshold(samples, locations + 1, alpha) >= threshold
     assert independence_threshold(samples + 1, locations, alpha) <= threshold
     assert independence_threshold(samples, locations, alpha / 2) >= threshold
@@ -69,6 +71,28 @@ def test_channels_that_move_as_one_keep_the_threshold_valid() -> None:
         graph = dependence_graph(data_from_array(values, (24,)), top_k=23)
         flagged += bool((graph.weights >= independence_threshold(400, 24)).any())
     assert flagged <= 8
+
+
+def test_too_few_samples_give_no_task_and_say_how_many_are_needed(tmp_path: Path) -> None:
+    # Every pair of two samples correlates at |r| = 1, and of 17 samples independent locations
+    # exceed the 5% bound over 64 locations' pairs: before the threshold was left uncapped, 1.0
+    # made 888 pairs of two noise samples evidence and wrote a task of them.
+    noise = _independent(17, 8, seed=3)
+    for samples in (2, 17):
+        inferred = infer_task(dependence_graph(data_from_array(noise[:samples])))
+        assert inferred.threshold > 1.0
+        assert (inferred.evidence, inferred.task) == (0, None)
+    data = tmp_path / "two.npy"
+    np.save(data, noise[:2])
+    run = advisor("infer", data)
+    assert run.status == 2
+    assert "evidence: none can be: 2 samples are too few" in run.stderr
+    assert run.stderr.splitlines()[-1] == (
+        "advisor: error: DATA: the sample is too small to show dependence: 2 samples are too few "
+        "to tell dependence from independence on 64 locations (independent locations correlate "
+        "up to |r| = 1 by chance); at least 18 are needed, a few hundred to find moderate "
+        "dependence: no task to write"
+    )
 
 
 def _independent(samples: int = 2000, side: int = 12, seed: int = 1) -> np.ndarray:

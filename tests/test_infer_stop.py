@@ -28,7 +28,9 @@ def random_graph(side: int, per_location: int, seed: int = 0) -> DependenceGraph
     """A ``side`` x ``side`` grid whose locations have about ``per_location`` random partners.
 
     Every weight is evidence (far above what independent locations reach in 100,000 samples),
-    so the whole graph is arranged: the partitioner's hardest input of its size.
+    so the whole graph is arranged: the partitioner's hardest input of its size. Its ``top_k`` is
+    the largest degree: the partners are random, not each location's strongest, and an exact
+    graph holds only edges one end keeps among its ``top_k`` strongest (``check_graph``).
     """
     rng = np.random.default_rng(seed)
     n = side * side
@@ -41,7 +43,7 @@ def random_graph(side: int, per_location: int, seed: int = 0) -> DependenceGraph
         shape=(side, side),
         channels=1,
         samples=100_000,
-        top_k=per_location,
+        top_k=int(np.bincount(np.concatenate([rows, cols])).max()),
         rows=rows.astype(np.int64),
         cols=cols.astype(np.int64),
         weights=rng.uniform(0.1, 1.0, size=rows.size),

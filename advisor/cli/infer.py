@@ -7,26 +7,30 @@ the service's ``InferTask`` gets only that summary, with ``--target`` as with th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from advisor_client.client import AdvisorClient
 
+from advisor.cli.options import TaskFormat
 from advisor.cli.output import document_text, stdout_document
+from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.combine import input_mismatch, with_data
 from advisor.infer.data import DataSample, read_data, read_labels
 from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import THIN_EVIDENCE, InferenceReport, task_file
+from advisor.infer.significance import least_samples
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec, channel_axis
-from advisor.model.task import Task, parse_task
+from advisor.model.task import NO_CORRELATION, Task, parse_task
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
 
@@ -42,11 +46,14 @@ def _graph(
     try:
         sample = read_data(args.data, args.shape or shape)
         pairs = args.pairs_per_location
-        return sample, dependence_graph(
-            sample,
-            top_k=DEFAULT_TOP_K if pairs is None else pairs,
-            allow_constant=args.allow_constant,
-        )
+        bar = progress_bar_for(sys.stderr)  # on a terminal: the largest files take a minute
+        with bar or contextlib.nullcontext():
+            return sample, dependence_graph(
+                sample,
+                top_k=DEFAULT_TOP_K if pairs is None else pairs,
+                allow_constant=args.allow_constant,
+                progress=None if bar is None else bar.update_reading,
+            )
     except InvalidRequestError as error:
         # Without --shape the grid is the task's (recommend --data), which the data must fit.
         raise _as_options(error, data_option, "--shape" if args.shape else data_option) from None
@@ -81,15 +88,29 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         except InvalidRequestError as error:
             raise _as_options(error, "DATA") from None
     report = advisor.infer_task(graph, outputs=outputs, seed=args.seed, timeout=args.timeout)
-    summary = render_report(graph, report)
+    summary = render_report(graph, report) + _labels_note(outputs, sample.samples)
     if report.task is None:
         sys.stderr.write(summary)
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
     if args.output is None:
         sys.stderr.write(summary)
-        return stdout_document(task_file(report.task), args.format)
+        return stdout_document(task_file(report.task), args.format or "yaml")
     _write_task(report.task, args.output, "--output", (), args.format)
     return summary + f"task written to {args.output}\n"
+
+
+def _labels_note(outputs: int | None, samples: int) -> str:
+    """Note labels that give every sample a class of its own, which classes do not.
+
+    Sample ids, or a regression target of whole numbers (ages, counts), pass as classes: the
+    task's ``outputs`` is then the sample count, and the report says so.
+    """
+    if outputs is None or outputs < samples:
+        return ""
+    return (
+        f"note: --labels gives each of the {samples:,} samples a class of its own (outputs "
+        f"{outputs:,}): if they are sample ids or a regression target, leave --labels out\n"
+    )
 
 
 def _write_task(
@@ -97,20 +118,43 @@ def _write_task(
     path: Path,
     option: str,
     inputs: Sequence[tuple[str, Path | None]],
-    form: Literal["json", "yaml"] = "yaml",
+    form: TaskFormat | None = None,
 ) -> None:
-    """Write ``task`` to ``path`` as ``form``; refuse (on ``option``) a path that is an input."""
+    """Write ``task`` to ``path`` as ``form``; refuse (on ``option``) a path that is an input.
+
+    ``form`` defaults to the one the advisor reads ``path`` in (:func:`_read_form`).
+    """
     _check_writable(option, path, inputs)
     try:
-        Path(path).write_text(document_text(task_file(task), form), encoding="utf-8")
+        text = document_text(task_file(task), form or _read_form(path))
+        Path(path).write_text(text, encoding="utf-8")
     except OSError as error:
         raise InvalidRequestError.single(option, f"{path}: {error}") from None
 
 
+def _read_form(path: Path) -> TaskFormat:
+    """Return the form a task file at ``path`` is read in: JSON for a name ending ``.json``.
+
+    :func:`~advisor.model.documents.read_document`'s rule: YAML written to ``task.json`` made a
+    file ``recommend`` could not read (``Expecting value: line 1 column 1``).
+    """
+    return "json" if os.fspath(path).endswith(".json") else "yaml"
+
+
 def _check_output(args: argparse.Namespace) -> None:
-    """Refuse an ``--output`` that is the DATA or ``--labels`` file, before anything is read."""
-    if args.output is not None:
-        _check_writable("--output", args.output, (("DATA", args.data), ("--labels", args.labels)))
+    """Refuse an ``--output`` that is the DATA or ``--labels`` file, before anything is read.
+
+    So is YAML asked for a file read as JSON (JSON is YAML, so the converse reads).
+    """
+    if args.output is None:
+        return
+    _check_writable("--output", args.output, (("DATA", args.data), ("--labels", args.labels)))
+    if args.format == "yaml" and _read_form(args.output) == "json":
+        raise InvalidRequestError.single(
+            "--format",
+            f"yaml into {args.output}, which is read as JSON (its name ends .json); pass "
+            "--format json, or name the file .yaml",
+        )
 
 
 def _check_writable(option: str, path: Path, inputs: Sequence[tuple[str, Path | None]]) -> None:
@@ -177,16 +221,13 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
     if args.save_task is not None:
         _check_writable("--save-task", args.save_task, _save_task_inputs(args))
     parts = args.from_data or DATA_PARTS
-    try:  # the description must hold on its own before the data is read against its grid
+    try:
         document: dict[str, Any] = dict(read_document(args.task, "task"))
-        described = parse_task(document)
+        described = _described_input(document, parts)
     except InvalidRequestError as error:
         raise error.prefixed("task") from None
-    task_shape = list(described.input.shape)
-    _, graph = _graph(args, "--data", task_shape)
-    mismatch = input_mismatch(
-        described.input, InputSpec(shape=graph.shape, channels=graph.channels)
-    )
+    _, graph = _graph(args, "--data", list(described.shape))
+    mismatch = input_mismatch(described, InputSpec(shape=graph.shape, channels=graph.channels))
     if mismatch is not None:  # before the call, and whether or not the data gives a task
         raise InvalidRequestError.single("--data", mismatch)
     report = advisor.infer_task(graph, timeout=args.timeout)
@@ -197,10 +238,37 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
             f"--data: {_own_order_reason(report)}; the task keeps the data's own order\n"
         )
     try:
-        task = parse_task(with_data(document, report, parts))
+        combined = with_data(document, report, parts)
+        if not combined.get("correlations") and combined.get("preset") is None:
+            raise InvalidRequestError.single(
+                NO_CORRELATION.field,
+                f"{NO_CORRELATION.description}: the description has none, and the data adds none",
+            )
+        task = parse_task(combined)
     except InvalidRequestError as error:
         raise error.prefixed("task") from None
     return task
+
+
+def _described_input(document: dict[str, Any], parts: Sequence[str]) -> InputSpec:
+    """Return the described task's input, once the description holds on its own.
+
+    It is checked before the data is read against its grid, in full but for correlations when
+    the data is to add them: a description of the input and outputs alone, with ``--data``, is
+    a task once the data's correlations are added (:func:`arranged_task` refuses it after, if
+    the data adds none).
+
+    Raises
+    ------
+    InvalidRequestError
+        On the description's fields.
+    """
+    try:
+        return parse_task(document).input
+    except InvalidRequestError as error:
+        if "correlations" not in parts or error.violations != (NO_CORRELATION,):
+            raise
+    return InputSpec.model_validate(document["input"])
 
 
 def save_searched_task(task: Task | str, args: argparse.Namespace) -> None:
@@ -228,16 +296,19 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     lines = [
         f"data: {graph.samples} samples, grid {grid}, {graph.channels} channel(s); "
         f"{graph.weights.size} pairs (top {graph.top_k} per location, {graph.estimate})",
-        f"evidence: {report.evidence} of the pairs at dependence {report.threshold:.3f} or more, "
-        "which independent locations reach with probability 5% over every pair of the grid; "
-        "the rest is sampling noise and is not read",
+        f"evidence: none can be: {_too_few(graph)}"
+        if report.threshold > 1.0
+        else f"evidence: {report.evidence} of the pairs at dependence {report.threshold:.3f} or "
+        "more, which independent locations reach with probability 5% over every pair of the "
+        "grid; the rest is sampling noise and is not read",
     ]
     colours = channel_axis(graph.shape) if graph.channels == 1 else None
-    if colours is not None and colours.last:
+    if colours is not None:
+        end = "last" if colours.last else "first"
         lines.append(
-            f"note: the last axis has {colours.size} values per location of "
+            f"note: the {end} axis has {colours.size} values per location of "
             f"{'x'.join(str(n) for n in colours.grid)}; if they are colour channels, pass "
-            f"--shape {' '.join(str(n) for n in colours.grid)} (the grid; the last axis is then "
+            f"--shape {' '.join(str(n) for n in colours.grid)} (the grid; the {end} axis is then "
             "read as channels)"
         )
     if graph.constant:
@@ -284,6 +355,15 @@ def _own_order_reason(report: InferenceReport) -> str:
 
 def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
     """Say why the data gives no task (``report.task`` is None)."""
+    if report.threshold > 1.0:
+        return f"the sample is too small to show dependence: {_too_few(graph)}"
+    varying = graph.num_locations - len(graph.constant)
+    if varying < 2:  # no pair to measure; "no pair depends more than chance" would be no reason
+        return (
+            f"the sample shows no dependence to model: {len(graph.constant):,} of its "
+            f"{graph.num_locations:,} locations never vary, which leaves no pair of varying "
+            "locations to measure"
+        )
     if report.evidence == 0:
         largest = float(graph.weights.max()) if graph.weights.size else 0.0
         return (
@@ -292,6 +372,20 @@ def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
             f"evidence from {report.threshold:.3f})"
         )
     return f"no partition is kept from the sample's {report.evidence} dependent pair(s)"
+
+
+def _too_few(graph: DependenceGraph) -> str:
+    """Say why no weight can be evidence (the report's ``threshold`` is above 1): too few samples.
+
+    In so few samples independent locations reach any weight, ``|r| = 1`` included (every pair
+    of two samples has it), with more than 5% probability over the grid's pairs.
+    """
+    return (
+        f"{graph.samples} samples are too few to tell dependence from independence "
+        f"on {graph.num_locations:,} locations (independent locations correlate up to |r| = 1 by "
+        f"chance); at least {least_samples(graph.num_locations):,} are needed, a few hundred "
+        "to find moderate dependence"
+    )
 
 
 def _figures(values: tuple[float, ...]) -> str:

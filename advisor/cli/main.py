@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--save-task",
         type=Path,
         metavar="TASK.yaml",
-        help="write the task searched, the file's with what --data adds, here (YAML), so "
+        help="write the task searched, the file's with what --data adds, here (JSON for a "
+        "name ending .json, else YAML), so "
         "'advisor analyze TASK.yaml --arch RESULT' checks the figures",
     )
 
@@ -88,8 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument(
         "--format",
         choices=TASK_FORMATS,
-        default="yaml",
-        help="format of the task written (default yaml)",
+        help="format of the task written (default: json for an --output ending .json, else yaml)",
     )
     infer.add_argument("data", type=Path, metavar="DATA", help="data sample: .npy, .npz or .csv")
     add_data_arguments(infer, "the array's shape after the samples axis")

@@ -1,8 +1,10 @@
-"""A one-line progress bar for a running search, drawn on a terminal and nowhere else.
+"""A one-line progress bar for a running search or data read, drawn on a terminal and nowhere else.
 
 ``advisor recommend`` streams :class:`~advisor.model.results.SearchProgress` events and redraws
-this bar in place with a carriage return; when stderr is a pipe or a file nothing is drawn, so logs
-and scripts see only the result and error lines.
+this bar in place with a carriage return; ``advisor infer`` and ``recommend --data`` draw the
+passes over the data sample (the dependence graph's, computed locally: a minute on the largest
+files). When stderr is a pipe or a file nothing is drawn, so logs and scripts see only the
+result and error lines.
 """
 
 from __future__ import annotations
@@ -33,21 +35,30 @@ class ProgressBar:
 
     def update(self, progress: SearchProgress) -> None:
         """Draw ``progress`` over the previous line."""
-        line = self.render(progress)
-        self._stream.write("\r" + line.ljust(self._drawn))
-        self._stream.flush()
-        self._drawn = len(line)
+        self._draw(self.render(progress))
+
+    def update_reading(self, read: int, total: int) -> None:
+        """Draw a data read: ``read`` of ``total`` sample reads (every pass over the sample)."""
+        self._draw(f"reading data [{self._bar(read / total)}] {read / total:4.0%}")
 
     def render(self, progress: SearchProgress) -> str:
         """Return the status line for ``progress``, without control characters."""
         fraction = progress.fraction_done
-        filled = round(fraction * self._width)
-        bar = "#" * filled + "." * (self._width - filled)
         best = "-" if progress.best_score is None else f"{progress.best_score:.2f}"
         return (
-            f"searching [{bar}] {fraction:4.0%}  {progress.candidates_evaluated:,} candidates"
+            f"searching [{self._bar(fraction)}] {fraction:4.0%}  "
+            f"{progress.candidates_evaluated:,} candidates"
             f"  {progress.elapsed_seconds:.1f} s  best {best}"
         )
+
+    def _bar(self, fraction: float) -> str:
+        filled = round(fraction * self._width)
+        return "#" * filled + "." * (self._width - filled)
+
+    def _draw(self, line: str) -> None:
+        self._stream.write("\r" + line.ljust(self._drawn))
+        self._stream.flush()
+        self._drawn = len(line)
 
     def close(self) -> None:
         """Erase the line so the result starts on a clean line."""

@@ -2,7 +2,9 @@
 
 The layout is samples first, then the grid, then optional channels: an array ``(S, 28, 28)`` is
 ``S`` samples of a 28x28 grid, ``(S, 32, 32, 3)`` with ``shape=(32, 32)`` adds three channels,
-``(S, 64)`` with ``shape=(8, 8)`` is read row-major onto the grid. A ``.npy`` file is read in
+and so does ``(S, 3, 32, 32)``, channels first (PyTorch's layout; when both read, as
+``(S, 8, 8, 8)`` with ``shape=(8, 8)``, the channels are last); ``(S, 64)`` with ``shape=(8, 8)``
+is read row-major onto the grid. A ``.npy`` file is read in
 chunks of samples (:meth:`DataSample.chunks`) and never held in memory whole, so 65,536
 locations x 10,000 samples are estimated within a bounded footprint; ``.npz`` and ``.csv`` are
 parsed whole and bounded more tightly.
@@ -67,12 +69,16 @@ class DataSample:
     source
         Where the values come from: an in-memory array ``(samples, features)`` or the path of a
         ``.npy`` file and the byte offset, dtype and order of its data.
+    channels_first
+        Whether the source holds each sample's channels before its grid (``(C, *grid)``); the
+        chunks are location-major either way.
     """
 
     shape: tuple[int, ...]
     channels: int
     samples: int
     source: npt.NDArray[np.generic] | _NpyFile
+    channels_first: bool = False
 
     @property
     def num_locations(self) -> int:
@@ -89,8 +95,19 @@ class DataSample:
         return max(1, min(self.samples, _CHUNK_BYTES // (8 * self.features)))
 
     def chunks(self, rows: int | None = None) -> Iterator[tuple[int, _Floats]]:
-        """Yield ``(first sample, values (rows, features) float64)`` over every sample in order."""
-        step = rows or self.chunk_rows()
+        """Yield ``(first sample, values (rows, features) float64)`` over every sample in order.
+
+        The features are location-major (location ``l``, channel ``c`` at ``l * channels + c``)
+        whatever the source's layout.
+        """
+        for start, values in self._source_chunks(rows or self.chunk_rows()):
+            if self.channels_first:
+                by_channel = values.reshape(len(values), self.channels, self.num_locations)
+                values = by_channel.transpose(0, 2, 1).reshape(len(values), self.features)
+            yield start, values
+
+    def _source_chunks(self, step: int) -> Iterator[tuple[int, _Floats]]:
+        """Yield the source's chunks of ``step`` samples, each sample's values as stored."""
         if isinstance(self.source, _NpyFile):
             yield from self.source.chunks(self.samples, self.features, step)
             return
@@ -186,8 +203,8 @@ def data_from_array(values: npt.ArrayLike, shape: Sequence[int] | None = None) -
         raise InvalidRequestError.single(
             "data", f"values must be numbers, not {array.dtype} (dtype kind {array.dtype.kind!r})"
         )
-    grid, channels = _layout(array.shape, shape)
-    return DataSample(grid, channels, array.shape[0], array.reshape(array.shape[0], -1))
+    grid, channels, first = _layout(array.shape, shape)
+    return DataSample(grid, channels, array.shape[0], array.reshape(array.shape[0], -1), first)
 
 
 def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.generic]:
@@ -288,12 +305,12 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
     needed = offset + math.prod(dims) * dtype.itemsize
     if file.stat().st_size < needed:
         raise InvalidRequestError.single("data", f"{file}: truncated ({needed} bytes expected)")
-    grid, channels = _layout(dims, shape)
+    grid, channels, first = _layout(dims, shape)
     if fortran and len(dims) > 1:
         # Column-major: a sample is not contiguous, so the chunks are read through a memory map.
         mapped = np.load(file, mmap_mode="r", allow_pickle=False)
-        return DataSample(grid, channels, dims[0], mapped)
-    return DataSample(grid, channels, dims[0], _NpyFile(file, offset, dtype))
+        return DataSample(grid, channels, dims[0], mapped, first)
+    return DataSample(grid, channels, dims[0], _NpyFile(file, offset, dtype), first)
 
 
 def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[np.generic]]:
@@ -310,14 +327,24 @@ def _read_npy_array(stream: IO[bytes]) -> npt.NDArray[np.generic]:
     ------
     ValueError
         Saying what is wrong: not a ``.npy`` (its magic string), an array of Python objects
-        (stored pickled, which is not read: it could run any code), or too short.
+        (stored pickled, which is not read: it could run any code), an array over
+        :data:`MAX_PARSED_BYTES`, or too short.
     """
     start = stream.tell()
-    _, _, dtype = _npy_header(stream)
+    dims, _, dtype = _npy_header(stream)
     if dtype.hasobject:
         raise ValueError(
             f"it holds Python objects (dtype {dtype}), stored pickled, which are not read; "
             "store numbers or strings"
+        )
+    # The array is allocated from its header before a byte is read: a header claiming more
+    # values than the file holds, or a compressed archive's member (gigabytes of zeros pack
+    # into megabytes), would take that memory whatever the file's own size.
+    size = math.prod(dims) * dtype.itemsize
+    if size > MAX_PARSED_BYTES:
+        raise ValueError(
+            f"its array {list(dims)} of {dtype} is {size / 1e9:.1f} GB, over the "
+            f"{MAX_PARSED_BYTES / 1e9:.1f} GB limit for an array read whole; pass a sample of it"
         )
     stream.seek(start)
     return np.asarray(np.lib.format.read_array(stream, allow_pickle=False))
@@ -354,8 +381,11 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
         try:
             rows.append([float(cell) for cell in cells])
         except ValueError:
+            column, cell = next((c, v) for c, v in enumerate(cells, 1) if not _reads_as_number(v))
             raise InvalidRequestError.single(
-                field, f"{file}: line {number} holds a value that is not a number"
+                field,
+                f"{file}: line {number} holds a value that is not a number ({cell.strip()!r}, "
+                f"column {column}); the file holds numbers only, comma-separated, no header",
             ) from None
     return np.asarray(rows, dtype=np.float64)
 
@@ -409,12 +439,16 @@ def _reads_as_number(text: str) -> bool:
 def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
     """Yield a CSV file's non-blank lines as (line number, comma-separated cells).
 
+    A UTF-8 byte-order mark at the start is skipped.
+
     Refuses (on ``field``) an unreadable file, rows of different lengths (the first line that
     differs) and a file without rows.
     """
     width: int | None = None
     try:
-        with file.open(encoding="utf-8") as stream:
+        # utf-8-sig: a byte-order mark (spreadsheets write one) is no part of the first value;
+        # read as one, it made the first number unreadable and the first name a class of its own.
+        with file.open(encoding="utf-8-sig") as stream:
             for number, line in enumerate(stream, start=1):
                 if not line.strip():
                     continue
@@ -434,9 +468,11 @@ def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
         raise InvalidRequestError.single(field, f"{file}: no rows")
 
 
-def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int, ...], int]:
-    """Split an array's dimensions into (grid, channels) after the samples axis.
+def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int, ...], int, bool]:
+    """Split an array's dimensions into (grid, channels, channels first) after the samples axis.
 
+    With ``shape``, one more axis before or after the grid holds the channels: after it when
+    both read (``(S, 8, 8, 8)`` on ``(8, 8)``), since the layout is samples, grid, channels.
     The grid is checked (:func:`_checked_grid`) on the field that named it: ``data.shape`` when
     ``shape`` is given, else ``data`` (every axis after the samples is the grid).
     """
@@ -458,18 +494,20 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
             "the samples needs at least one",
         )
     if shape is None:
-        return _checked_grid(rest, given=False), 1
+        return _checked_grid(rest, given=False), 1, False
     grid = _checked_grid(tuple(int(n) for n in shape), given=True)
     values = math.prod(rest)
     locations = math.prod(grid)
     if rest[: len(grid)] == grid and len(rest) <= len(grid) + 1:
-        return grid, values // locations
+        return grid, values // locations, False
+    if rest[1:] == grid:
+        return grid, rest[0], True
     if len(rest) == 1 and values == locations:
-        return grid, 1
+        return grid, 1, False
     raise InvalidRequestError.single(
         "data.shape",
         f"the array holds samples of shape {list(rest)}, which is not the grid {list(grid)} "
-        "(optionally followed by one channels axis) nor its flattened form",
+        "(optionally with one channels axis after or before it) nor its flattened form",
     )
 
 

@@ -22,7 +22,7 @@ Only each location's ``top_k`` strongest pairs are kept (:class:`DependenceGraph
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -33,7 +33,7 @@ from advisor.errors import InvalidRequestError
 from advisor.infer.data import DataSample
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph, Estimate
 
-__all__ = ["DEFAULT_TOP_K", "DENSE_FEATURES", "SKETCH_DIM", "dependence_graph"]
+__all__ = ["DEFAULT_TOP_K", "DENSE_FEATURES", "SKETCH_DIM", "Progress", "dependence_graph"]
 
 DEFAULT_TOP_K: Final = 16
 """Edges kept per location by default."""
@@ -54,7 +54,13 @@ _CONSTANT_SPREAD: Final = 1e-12
 """A feature whose spread is under this fraction of its mean's magnitude is constant: its values
 differ by float rounding at most (relative, so the verdict does not depend on the data's units)."""
 
+Progress = Callable[[int, int], None]
+"""Told ``(samples read, samples to read)`` after each chunk, over both passes of the sample
+(``2 x samples`` to read): the graph's only work that grows with the file."""
+
 _Floats = npt.NDArray[np.float64]
+_Chunks = Iterator[tuple[int, _Floats]]
+"""A pass over a sample: ``(first sample, values)`` per chunk (:meth:`DataSample.chunks`)."""
 _Block = npt.NDArray[np.float32]
 _Ints = npt.NDArray[np.int64]
 
@@ -90,6 +96,7 @@ def dependence_graph(
     dense_features: int = DENSE_FEATURES,
     sketch_dim: int = SKETCH_DIM,
     seed: int = 0,
+    progress: Progress | None = None,
 ) -> DependenceGraph:
     """Estimate the sparse top-k dependence graph of ``data`` (see the module docstring).
 
@@ -108,6 +115,8 @@ def dependence_graph(
         Dimensions of the sketch.
     seed
         Seed of the sketch's projection.
+    progress
+        Told the samples read after each chunk (:data:`Progress`), for a caller to show.
 
     Raises
     ------
@@ -118,7 +127,8 @@ def dependence_graph(
     if not 1 <= top_k <= MAX_TOP_K:
         raise InvalidRequestError.single("top_k", f"{top_k}: must be in 1..{MAX_TOP_K}")
     dense = data.features <= dense_features
-    moments, sketch = _moments(data, None if dense else sketch_dim, seed)
+    first, second = _reported(data, progress, 0), _reported(data, progress, data.samples)
+    moments, sketch = _moments(data, first, None if dense else sketch_dim, seed)
     constant = _constant_locations(moments, data.channels)
     if constant.size and not allow_constant:
         shown = ", ".join(str(i) for i in constant[:10].tolist())
@@ -131,11 +141,12 @@ def dependence_graph(
         )
     keep = min(top_k, data.num_locations - 1)
     if sketch is None:
-        rows, cols, weights = _top_pairs(_dense_correlation(data, moments), data.channels, keep)
+        correlation = _dense_correlation(data, second, moments)
+        rows, cols, weights = _top_pairs(correlation, data.channels, keep)
         estimate: Estimate = "exact"
     else:
         rows, cols, _ = _top_pairs(_GramSource(sketch, data.samples), data.channels, keep)
-        weights = _pair_weights(data, moments, rows, cols)
+        weights = _pair_weights(data, second, moments, rows, cols)
         estimate = "sketch"
     positive = weights > 0
     return DependenceGraph(
@@ -151,8 +162,16 @@ def dependence_graph(
     )
 
 
+def _reported(data: DataSample, progress: Progress | None, before: int) -> _Chunks:
+    """Yield ``data``'s chunks, telling ``progress`` each one read, after ``before`` reads."""
+    for start, chunk in data.chunks():
+        yield start, chunk
+        if progress is not None:
+            progress(before + start + len(chunk), 2 * data.samples)
+
+
 def _moments(
-    data: DataSample, sketch_dim: int | None = None, seed: int = 0
+    data: DataSample, chunks: _Chunks, sketch_dim: int | None = None, seed: int = 0
 ) -> tuple[_Moments, _Block | None]:
     """Stream the means and spreads (and the sketch); refuse non-finite values with their position.
 
@@ -180,7 +199,7 @@ def _moments(
     squares = np.zeros(data.features)
     projected = np.zeros((sketch_dim or 0, data.features))
     weights = np.zeros(sketch_dim or 0)
-    for start, chunk in data.chunks():
+    for start, chunk in chunks:
         finite = np.isfinite(chunk)
         if not finite.all():
             sample, feature = (int(v) for v in np.argwhere(~finite)[0])
@@ -276,9 +295,9 @@ class _DenseSource:
         return grid[ids, :, ids, :].astype(np.float64)
 
 
-def _dense_correlation(data: DataSample, moments: _Moments) -> _DenseSource:
+def _dense_correlation(data: DataSample, chunks: _Chunks, moments: _Moments) -> _DenseSource:
     gram = np.zeros((data.features, data.features))
-    for _, chunk in data.chunks():
+    for _, chunk in chunks:
         z = moments.standardize(chunk)
         gram += z.T @ z
     return _DenseSource((gram / data.samples).astype(np.float32))
@@ -353,12 +372,14 @@ def _row_top(weights: _Block, keep: int) -> _Ints:
     return top
 
 
-def _pair_weights(data: DataSample, moments: _Moments, rows: _Ints, cols: _Ints) -> _Floats:
+def _pair_weights(
+    data: DataSample, chunks: _Chunks, moments: _Moments, rows: _Ints, cols: _Ints
+) -> _Floats:
     """Exact weights of the given pairs, streamed over the samples."""
     channels = data.channels
     cross = np.zeros((rows.size, channels, channels))
     own = np.zeros((data.num_locations, channels, channels))
-    for _, chunk in data.chunks():
+    for _, chunk in chunks:
         z = moments.standardize(chunk).reshape(len(chunk), data.num_locations, channels)
         by_location = np.ascontiguousarray(z.transpose(1, 0, 2))
         if channels > 1:

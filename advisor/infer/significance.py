@@ -16,6 +16,10 @@ asymptotically ``sum_k c_k Z_k^2``, standard normals ``Z_k`` weighted by product
 locations' channel-correlation eigenvalues with ``sum_k c_k^2 = 1``; its tail is heaviest when
 one weight holds everything (channels that move as one), the one-channel case. So the same
 threshold holds for any channels: conservative where they are less correlated.
+
+The threshold is not capped at 1, the largest weight: at ``z / sqrt(samples)`` above 1 the sample
+is too small for any weight to be evidence (:func:`least_samples`). Capped, a perfect ``|r| = 1``
+would count, and every pair of two samples has it: a task read from pure noise.
 """
 
 from __future__ import annotations
@@ -24,18 +28,19 @@ import math
 from statistics import NormalDist
 from typing import Final
 
-__all__ = ["FAMILY_ALPHA", "independence_threshold"]
+__all__ = ["FAMILY_ALPHA", "independence_threshold", "least_samples"]
 
 FAMILY_ALPHA: Final = 0.05
 """The chance that independent locations put any edge of the grid above the threshold."""
 
 
 def independence_threshold(samples: int, locations: int, alpha: float = FAMILY_ALPHA) -> float:
-    """Return the least dependence weight that is evidence (module docstring), in ``(0, 1]``.
+    """Return the least dependence weight that is evidence (module docstring), above 0.
 
     Independent locations put one edge or more of a grid of ``locations`` above it with
-    probability ``alpha`` at most (asymptotically in ``samples``). A grid of one location has no
-    pairs: 1.0.
+    probability ``alpha`` at most (asymptotically in ``samples``). Above 1 no weight reaches it:
+    fewer than :func:`least_samples` samples cannot tell dependence from independence. A grid of
+    one location has no pairs: 1.0.
 
     Examples
     --------
@@ -47,5 +52,24 @@ def independence_threshold(samples: int, locations: int, alpha: float = FAMILY_A
     pairs = locations * (locations - 1) // 2
     if pairs == 0:
         return 1.0
-    z = -NormalDist().inv_cdf(alpha / (2.0 * pairs))  # the upper quantile, exact for tiny tails
-    return min(1.0, z / math.sqrt(samples))
+    return _quantile(locations, alpha) / math.sqrt(samples)
+
+
+def least_samples(locations: int, alpha: float = FAMILY_ALPHA) -> int:
+    """Return the fewest samples whose :func:`independence_threshold` some weight can reach.
+
+    The threshold ``z / sqrt(samples)`` is under 1, the largest weight, from ``samples > z^2``
+    on: 18 for an 8x8 grid, 40 for 128x128.
+
+    Examples
+    --------
+    >>> least_samples(64), least_samples(128 * 128)
+    (18, 40)
+    """
+    return math.floor(_quantile(locations, alpha) ** 2) + 1
+
+
+def _quantile(locations: int, alpha: float) -> float:
+    """Return ``z``: the upper normal quantile of ``alpha`` over the grid's pairs, both tails."""
+    pairs = max(1, locations * (locations - 1) // 2)
+    return -NormalDist().inv_cdf(alpha / (2.0 * pairs))  # the upper quantile, exact for tiny tails

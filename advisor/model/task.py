@@ -27,7 +27,7 @@ import math
 import os
 import unicodedata
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import numpy as np
 import pydantic
@@ -64,6 +64,7 @@ from advisor.model.scalars import INT32_MAX, StrictWhole, finite_number
 from advisor.model.text import printable_name
 
 __all__ = [
+    "NO_CORRELATION",
     "Correlation",
     "PresetInfo",
     "ResolvedCorrelation",
@@ -72,6 +73,12 @@ __all__ = [
     "load_task",
     "parse_task",
 ]
+
+
+NO_CORRELATION: Final = FieldViolation(
+    "correlations", "a task needs at least one correlation or a preset"
+)
+"""The violation of a task without correlations (``recommend --data`` lets the data add them)."""
 
 
 class Correlation(NullsOmitted):
@@ -169,9 +176,7 @@ def _resolve_task(task: Task) -> tuple[ResolvedCorrelation, ...]:
         except InvalidRequestError as exc:
             violations.append(FieldViolation("arrangement", exc.violations[0].description))
     if not task.correlations and task.preset is None:
-        violations.append(
-            FieldViolation("correlations", "a task needs at least one correlation or a preset")
-        )
+        violations.append(NO_CORRELATION)
     if violations:
         raise InvalidRequestError(violations)
     return (*resolved, *preset_correlations)
