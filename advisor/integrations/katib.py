@@ -50,7 +50,6 @@ from advisor.errors import (
     StoppedError,
     did_you_mean,
 )
-from advisor.integrations.encoding import ArchitectureCodec, FlatValue
 from advisor.integrations.proposals import PAGE_SIZE
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
@@ -80,6 +79,7 @@ __all__ = [
     "setting_field",
     "suggestion_assignments",
     "suggestions",
+    "template_value",
     "width_spaces",
     "width_values",
 ]
@@ -761,22 +761,28 @@ def _json(architecture: Architecture) -> str:
 
 
 def suggestion_assignments(
-    suggestion: Suggestion, codec: ArchitectureCodec
+    suggestion: Suggestion,
 ) -> api_pb2.GetSuggestionsReply.ParameterAssignments:
-    """Return Katib's assignments for one design: the architecture JSON and its flat parameters.
+    """Return Katib's assignments for one design: ``architecture`` only, escaped for a template.
+
+    Katib's controller creates a trial only when the suggestion's assignments are as many as
+    the trial template's trialParameters that reference one ("Number of TrialAssignment: N !=
+    number of nonMetaTrialParameters"), so every design has the same single assignment (flat
+    parameters would number ``4 + depth``). The controller substitutes a value into the trial
+    template as JSON text, where the architecture JSON's quotes would end the string it sits
+    in: the value is the architecture JSON escaped as a JSON string's contents
+    (:func:`template_value`), which a template reference inside a string hands the trainer as
+    the plain JSON.
 
     Labels: ``advisor.rank`` (the position in the sequence), ``advisor.family``,
     ``advisor.score`` (the search's score) and ``advisor.source`` (ranked or sampled).
     """
-    flat: dict[str, FlatValue] = codec.encode(suggestion.architecture)
-    assignments = [
-        api_pb2.ParameterAssignment(
-            name=ARCHITECTURE_ASSIGNMENT, value=_json(suggestion.architecture)
-        ),
-        *(api_pb2.ParameterAssignment(name=name, value=str(value)) for name, value in flat.items()),
-    ]
     return api_pb2.GetSuggestionsReply.ParameterAssignments(
-        assignments=assignments,
+        assignments=[
+            api_pb2.ParameterAssignment(
+                name=ARCHITECTURE_ASSIGNMENT, value=template_value(_json(suggestion.architecture))
+            )
+        ],
         labels={
             "advisor.rank": str(suggestion.position),
             "advisor.family": suggestion.architecture.family or "custom",
@@ -786,11 +792,36 @@ def suggestion_assignments(
     )
 
 
+def template_value(text: str) -> str:
+    """Return ``text`` escaped as the contents of a JSON string (quotes and backslashes).
+
+    Katib's controller writes the trial template as JSON and replaces each
+    ``${trialParameters.NAME}`` in it with the value as it is, so a value the template puts
+    inside a string (a container argument) must be escaped as that string's contents: parsed,
+    the template then holds ``text`` itself.
+    """
+    return json.dumps(text)[1:-1]
+
+
 def architectures_held(trials: Sequence[api_pb2.Trial]) -> set[str]:
-    """Return the architecture JSON of every trial the experiment has."""
+    """Return the architecture JSON of every trial the experiment has.
+
+    The ``architecture`` assignment is read as :func:`suggestion_assignments` writes it,
+    escaped (:func:`template_value`); a value that is no escaped text (the JSON as it is, as a
+    trial written by hand may hold it) is taken as it is.
+    """
     return {
-        assignment.value
+        _unescaped(assignment.value)
         for trial in trials
         for assignment in trial.spec.parameter_assignments.assignments
         if assignment.name == ARCHITECTURE_ASSIGNMENT
     }
+
+
+def _unescaped(value: str) -> str:
+    """Return the text :func:`template_value` escaped as ``value``, or ``value`` if none did."""
+    try:
+        text: str = json.loads(f'"{value}"')  # one JSON string, if anything: a str
+    except ValueError:
+        return value
+    return text

@@ -19,7 +19,6 @@ from __future__ import annotations
 import grpc
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.integrations.encoding import ArchitectureCodec
 from advisor.integrations.katib import (
     SuggestionCache,
     architectures_held,
@@ -67,13 +66,8 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
                     max_length=self._limits.max_katib_designs,
                     cache=self._sequences,
                 )
-            codec = ArchitectureCodec(
-                search.task.input,
-                search.budget.outputs_for(search.task.outputs),
-                search.budget.representation_kernel,
-            )
         return api_pb2.GetSuggestionsReply(
-            parameter_assignments=[suggestion_assignments(s, codec) for s in picked],
+            parameter_assignments=[suggestion_assignments(s) for s in picked],
             algorithm=request.experiment.spec.algorithm,
         )
 
