@@ -821,3 +821,37 @@ def test_a_volume_is_four_input_sizes_with_its_channels_last() -> None:
         architecture = design.architecture
         assert (architecture.input.shape, architecture.input.channels) == ((4, 8, 8), 2)
         assert architecture.parameters <= 50_000
+
+
+def test_a_hyperparameter_experiment_is_refused_on_its_nas_config(
+    katib: api_pb2_grpc.SuggestionStub,
+) -> None:
+    experiment = _experiment()
+    experiment.spec.ClearField("nas_config")
+    experiment.spec.parameter_specs.parameters.add(
+        name="lr",
+        parameter_type=api_pb2.DOUBLE,
+        feasible_space=api_pb2.FeasibleSpace(min="0.01", max="0.03"),
+    )
+    for error in _refused_by_both(katib, experiment):
+        ((field, description),) = _described(error)
+        assert field == "experiment.spec.nas_config"
+        assert "needs a nasConfig" in description
+        assert "parameters (lr) are hyperparameters" in description
+
+
+@pytest.mark.parametrize(
+    ("settings", "hint"),
+    [
+        (
+            {"task": "symmetry", "max_parameter": "1000"},
+            "did you mean 'max_parameters'?",
+        ),
+        ({"task": "Symmetry", "max_parameters": "1000"}, "did you mean 'symmetry'?"),
+    ],
+)
+def test_a_misspelt_setting_or_preset_gets_the_name_it_meant(
+    katib: api_pb2_grpc.SuggestionStub, settings: dict[str, str], hint: str
+) -> None:
+    for error in _refused_by_both(katib, _experiment(**settings)):
+        assert any(hint in description for _, description in _described(error))

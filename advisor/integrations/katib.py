@@ -98,8 +98,9 @@ SETTINGS: Final = ("task", "max_parameters", "objective", "time_limit", "seed")
 """The algorithm settings the advisor reads; any other is refused."""
 
 _SETTINGS_FIELD: Final = "experiment.spec.algorithm.algorithm_settings"
-_GRAPH_FIELD: Final = "experiment.spec.nas_config.graph_config"
-_OPERATIONS_FIELD: Final = "experiment.spec.nas_config.operations"
+_NAS_FIELD: Final = "experiment.spec.nas_config"
+_GRAPH_FIELD: Final = f"{_NAS_FIELD}.graph_config"
+_OPERATIONS_FIELD: Final = f"{_NAS_FIELD}.operations"
 _OPERATION_FIELD: Final = f"{_OPERATIONS_FIELD}.operation"
 _WIDTH_PARAMETER: Final = "num_filter"
 _OBJECTIVES: Final = ("weighted", "maximin")
@@ -151,6 +152,8 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     InvalidRequestError
         With one violation per problem, each naming its request field.
     """
+    if not experiment.spec.HasField("nas_config"):
+        raise InvalidRequestError.single(_NAS_FIELD, _not_nas(experiment.spec))
     violations: list[FieldViolation] = []
     graph = experiment.spec.nas_config.graph_config
     input_document = _input_document(list(graph.input_sizes), violations)
@@ -211,6 +214,22 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
         raise _budget_error(error, sources) from None
     assert task is not None, "a missing or invalid task is a violation above"
     return KatibSearch(task, budget)
+
+
+def _not_nas(spec: api_pb2.ExperimentSpec) -> str:
+    """Say why an experiment without ``nasConfig`` is refused, naming its parameters if any.
+
+    Without it every part of the search would be missing and refused on its own field, none
+    saying that the experiment is a hyperparameter search, which the advisor does not make.
+    """
+    names = [parameter.name for parameter in spec.parameter_specs.parameters]
+    needed = (
+        "the advisor suggests architectures: the experiment needs a nasConfig (graphConfig "
+        f"inputSizes, outputSizes, numLayers; operations with {_WIDTH_PARAMETER} widths)"
+    )
+    if not names:
+        return needed
+    return f"{needed}; its parameters ({', '.join(names)}) are hyperparameters, not suggested"
 
 
 def _budget_error(error: InvalidRequestError, sources: Mapping[str, str]) -> InvalidRequestError:
@@ -354,8 +373,9 @@ def _settings(
     for index, setting in enumerate(settings):
         field = f"{_SETTINGS_FIELD}[{index}].name"
         if setting.name not in SETTINGS:
+            hint = did_you_mean(setting.name, SETTINGS)
             violations.append(
-                FieldViolation(field, f"{setting.name!r} is none of {', '.join(SETTINGS)}")
+                FieldViolation(field, f"{setting.name!r} is none of {', '.join(SETTINGS)}{hint}")
             )
         elif setting.name in found:
             violations.append(FieldViolation(field, f"{setting.name!r} is given twice"))
@@ -388,11 +408,13 @@ def _task(
 
             document = load_strict(text)
         except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+            # A preset misspelt ('Symmetry') may still be base64: its hint comes first.
+            hint = did_you_mean(value, presets)
             violations.append(
                 FieldViolation(
                     field,
-                    f"task: neither a task preset ({', '.join(presets)}) nor a base64 YAML "
-                    f"task document ({error})",
+                    f"task: neither a task preset ({', '.join(presets)}){hint} "
+                    f"nor a base64 YAML task document ({error})",
                 )
             )
             return None
