@@ -351,8 +351,7 @@ def check_katib_search(
         violations += _response(
             "current_request_number",
             f"for {current_request_number:,} designs",
-            current_request_number
-            * _recommendation_bytes(task, "mixture" in search.budget.families()),
+            current_request_number * _suggestion_bytes(task, "mixture" in search.budget.families()),
             limits.max_message_bytes,
         )
     _raise_if_any(violations)
@@ -398,6 +397,39 @@ def _recommendation_bytes(task: advisor_pb2.Task, mixtures: bool) -> int:
         + sum(names)
         + _RATIONALE_EXTRA_NAMES * max(names, default=0)
     )
+
+
+def _suggestion_bytes(task: advisor_pb2.Task, mixtures: bool) -> int:
+    """Upper bound on the encoded size of one Katib suggestion for ``task``.
+
+    A suggestion is the architecture as JSON text (:mod:`advisor.integrations.katib`), whose
+    permutation ids are decimal, about twice their packed varints
+    (:func:`_recommendation_bytes`): on a 128 x 128 grid a design is ~88 KB, where a
+    recommendation's estimate is ~41 KB. Besides the permutations (a mixture: two, and a
+    member's widths) the design has no more than a recommendation's numbers and layers
+    (its labels and escaped quotes included), and no analysis.
+    """
+    shape = task.input.shape
+    locations = largest_grid(shape) if grid_problem(shape) is None else 0
+    trees = 2 if mixtures else 1
+    return (
+        _RECOMMENDATION_BYTES
+        + trees * _json_permutation_bytes(locations)
+        + (_MEMBER_BYTES if mixtures else 0)
+    )
+
+
+def _json_permutation_bytes(locations: int) -> int:
+    """Upper bound on the JSON text of a permutation geometry of ``locations`` ids.
+
+    The ids 0 to ``locations - 1`` in decimal, each with a comma, and the geometry's frame.
+    """
+    total, low, digits = _PERMUTATION_FRAME_BYTES, 0, 1
+    while low < locations:
+        high = min(locations, 10**digits)
+        total += (digits + 1) * (high - low)
+        low, digits = high, digits + 1
+    return total
 
 
 def _permutation_bytes(locations: int) -> int:

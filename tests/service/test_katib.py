@@ -19,6 +19,7 @@ from advisor.model.architecture import Architecture
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.search.scoring import DesignScorer
 from advisor.service.katib_server import start_katib_server
+from advisor.service.limits import RequestLimits
 from tests.support.harness import violations_of
 from tests.support.katib_counts import count_katib_work
 from tests.support.katib_draws import into_the_draws
@@ -327,3 +328,25 @@ def test_a_call_cancelled_in_the_draws_frees_its_slot_promptly(
             assert _poll(lambda: _admitted(katib), 5)
     finally:
         server.stop(0)
+
+
+def test_an_answer_the_size_estimate_admits_is_within_the_message_limit() -> None:
+    # A design on a 127 x 127 grid (padded to 128 x 128) is ~88 KB of architecture JSON, twice
+    # the ~41 KB of a recommendation's packed ids: two fit in 200,000 bytes, three do not.
+    wide = experiment()
+    wide.spec.nas_config.graph_config.input_sizes[:] = [127, 127, 1]
+    limits = RequestLimits(max_message_bytes=200_000)
+    server = start_katib_server("127.0.0.1", 0, workers=1, limits=limits)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            katib = api_pb2_grpc.SuggestionStub(channel)
+            request = api_pb2.GetSuggestionsRequest(
+                experiment=wide, current_request_number=3, total_request_number=3
+            )
+            assert _fields(_refusal(katib.GetSuggestions, request)) == ["current_request_number"]
+            request.current_request_number = request.total_request_number = 2
+            reply = katib.GetSuggestions(request, timeout=60)
+    finally:
+        server.stop(0)
+    assert len(reply.parameter_assignments) == 2
+    assert reply.ByteSize() <= limits.max_message_bytes
