@@ -380,18 +380,15 @@ def _analysis_bytes(task: advisor_pb2.Task) -> int:
 def _recommendation_bytes(task: advisor_pb2.Task, mixtures: bool) -> int:
     """Upper bound on the encoded size of one recommendation for ``task``.
 
-    Its tree's permutation numbers the locations of the grid it pools, which may be the input
-    padded (:func:`~advisor.model.padding.largest_grid`); a mixture (``mixtures``: the
-    search may recommend one) carries a second tree's permutation and widths. A shape that is
-    no grid gets no recommendation (the library refuses it), hence no permutation.
+    Its tree's permutation numbers the locations of the grid it pools
+    (:func:`_pooled_locations`); a mixture (``mixtures``: the search may recommend one) carries
+    a second tree's permutation and widths.
     """
-    shape = task.input.shape
-    locations = largest_grid(shape) if grid_problem(shape) is None else 0
     trees = 2 if mixtures else 1
     names = _name_bytes(task, quoted=True)
     return (
         _RECOMMENDATION_BYTES
-        + trees * _permutation_bytes(locations)
+        + trees * _permutation_bytes(_pooled_locations(task))
         + (_MEMBER_BYTES if mixtures else 0)
         + _analysis_bytes(task)
         + sum(names)
@@ -409,14 +406,22 @@ def _suggestion_bytes(task: advisor_pb2.Task, mixtures: bool) -> int:
     member's widths) the design has no more than a recommendation's numbers and layers
     (its labels and escaped quotes included), and no analysis.
     """
-    shape = task.input.shape
-    locations = largest_grid(shape) if grid_problem(shape) is None else 0
     trees = 2 if mixtures else 1
     return (
         _RECOMMENDATION_BYTES
-        + trees * _json_permutation_bytes(locations)
+        + trees * _json_permutation_bytes(_pooled_locations(task))
         + (_MEMBER_BYTES if mixtures else 0)
     )
+
+
+def _pooled_locations(task: advisor_pb2.Task) -> int:
+    """Return the locations a design's permutation numbers: the input padded (at most), or 0.
+
+    The grid a tree pools may be the input padded (:func:`~advisor.model.padding.largest_grid`);
+    a shape that is no grid gets no design (the library refuses it), hence no permutation.
+    """
+    shape = task.input.shape
+    return largest_grid(shape) if grid_problem(shape) is None else 0
 
 
 def _json_permutation_bytes(locations: int) -> int:
