@@ -470,6 +470,11 @@ def test_katib_makes_a_trial_of_each_suggestion_of_the_documented_experiment(
 
 
 def _small_search(**settings: str) -> KatibSearch:
+    """The search of :func:`_small_experiment`."""
+    return read_experiment(_small_experiment(**settings))
+
+
+def _small_experiment(**settings: str) -> api_pb2.Experiment:
     """The enas-cpu experiment on an 8 x 8 input, 3 layers of 8 to 32 channels, 50,000 parameters.
 
     Its sequence: 8 ranked designs (the ranking's search takes ~0.2 s) and 48 sampled ones
@@ -489,7 +494,7 @@ def _small_search(**settings: str) -> KatibSearch:
             if parameter.name == "num_filter":
                 parameter.feasible_space.list[:] = ["8", "16", "32"]
     assert not settings, settings
-    return read_experiment(experiment)
+    return experiment
 
 
 SMALL_LENGTH = 56
@@ -855,3 +860,27 @@ def test_a_misspelt_setting_or_preset_gets_the_name_it_meant(
 ) -> None:
     for error in _refused_by_both(katib, _experiment(**settings)):
         assert any(hint in description for _, description in _described(error))
+
+
+def test_an_experiment_of_more_trials_than_its_space_holds_is_refused_up_front(
+    katib: api_pb2_grpc.SuggestionStub,
+) -> None:
+    # Katib's controller retries a refused GetSuggestions without end: the experiment would
+    # stall at trial SMALL_LENGTH + 1 (or past max_katib_designs), so validation refuses it.
+    experiment = _small_experiment()
+    for trials, found in (
+        (SMALL_LENGTH + 1, f"holds only {SMALL_LENGTH} distinct"),
+        (1001, "exceeds the limit of 1,000"),
+    ):
+        experiment.spec.max_trial_count = trials
+        with pytest.raises(grpc.RpcError) as raised:
+            katib.ValidateAlgorithmSettings(
+                api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment), timeout=60
+            )
+        ((field, description),) = _described(raised.value)
+        assert field == "experiment.spec.max_trial_count"
+        assert found in description
+    experiment.spec.max_trial_count = SMALL_LENGTH
+    katib.ValidateAlgorithmSettings(
+        api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment), timeout=60
+    )

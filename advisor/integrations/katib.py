@@ -40,7 +40,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -73,6 +73,7 @@ __all__ = [
     "Suggestion",
     "SuggestionCache",
     "architectures_held",
+    "check_trial_count",
     "input_document",
     "read_experiment",
     "search_digest",
@@ -496,8 +497,7 @@ def suggestions(
         When ``stop`` stopped the work first.
     """
     stop = stop or StopSignal()
-    turn = nullcontext(_Sequence(search)) if cache is None else cache.sequence(search, stop)
-    with turn as sequence:
+    with _turn(search, stop, cache) as sequence:
         needed = start + count
         while True:
             if max_length is not None and needed > max_length:
@@ -520,6 +520,48 @@ def suggestions(
             f"budget holds only {length} distinct ones",
         )
     return fresh[:count]
+
+
+def check_trial_count(
+    search: KatibSearch,
+    trials: int,
+    *,
+    stop: StopSignal | None = None,
+    cache: SuggestionCache | None = None,
+) -> None:
+    """Refuse an experiment of ``trials`` trials (its ``max_trial_count``) the space cannot fill.
+
+    GetSuggestions refuses a request past the distinct designs of the search's space, and
+    Katib's controller retries a refused call without end: the experiment would stall at that
+    trial, Running, its reason only in the controller's events. So ValidateAlgorithmSettings
+    computes the first ``trials`` designs of the sequence (with ``cache``, kept for the calls
+    that follow) and refuses the experiment up front. Katib asks for a design more for every
+    failed trial, so this bounds the trials that complete, not all of them.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``experiment.spec.max_trial_count``, saying how many designs the space holds.
+    StoppedError
+        When ``stop`` stopped the work first.
+    """
+    stop = stop or StopSignal()
+    with _turn(search, stop, cache) as sequence:
+        length = sequence.extend(trials, stop)
+    if length < trials:
+        raise InvalidRequestError.single(
+            "experiment.spec.max_trial_count",
+            f"{trials:,} trials need as many designs; the design space at this budget holds "
+            f"only {length:,} distinct ones (a larger num_layers, more num_filter widths or "
+            "max_parameters widen it)",
+        )
+
+
+def _turn(
+    search: KatibSearch, stop: StopSignal, cache: SuggestionCache | None
+) -> AbstractContextManager[_Sequence]:
+    """Return the hold of ``search``'s sequence: ``cache``'s, or a new one computed alone."""
+    return nullcontext(_Sequence(search)) if cache is None else cache.sequence(search, stop)
 
 
 class _Sequence:

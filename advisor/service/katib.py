@@ -22,6 +22,7 @@ from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.integrations.katib import (
     SuggestionCache,
     architectures_held,
+    check_trial_count,
     read_experiment,
     suggestion_assignments,
     suggestions,
@@ -75,12 +76,21 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
     def ValidateAlgorithmSettings(  # noqa: N802 - gRPC method names come from the proto
         self, request: api_pb2.ValidateAlgorithmSettingsRequest, context: grpc.ServicerContext
     ) -> api_pb2.ValidateAlgorithmSettingsReply:
-        """Answer OK when the experiment reads as a search; INVALID_ARGUMENT naming each field."""
+        """Answer OK when the experiment reads as a search; INVALID_ARGUMENT naming each field.
+
+        With a ``max_trial_count``, its first designs are computed (and kept for the calls
+        that follow): an experiment whose space holds fewer is refused
+        (:func:`~advisor.integrations.katib.check_trial_count`).
+        """
         with self._admission.admit():
             check_katib_request(request, self._limits)
-            check_katib_search(
-                request.experiment, read_experiment(request.experiment), None, self._limits
-            )
+            search = read_experiment(request.experiment)
+            check_katib_search(request.experiment, search, None, self._limits)
+            trials = request.experiment.spec.max_trial_count
+            if trials > 0:
+                stop = call_stop_signal(context, self._admission.drain)
+                with shutdown_named(self._admission):
+                    check_trial_count(search, trials, stop=stop, cache=self._sequences)
         return api_pb2.ValidateAlgorithmSettingsReply()
 
 

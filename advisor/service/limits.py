@@ -279,7 +279,8 @@ def check_katib_request(
     Checked on the raw experiment before it is read: the grid of ``input_sizes`` (``[H, W, C]``
     has the grid H x W, ``[D, H, W, C]`` D x H x W), ``output_sizes``, ``num_layers``, each
     ``num_filter`` space (counted, not expanded) and, for GetSuggestions,
-    ``total_request_number``.
+    ``total_request_number``, for ValidateAlgorithmSettings ``max_trial_count`` (both
+    ``max_katib_designs``).
     """
     graph = request.experiment.spec.nas_config.graph_config
     field = "experiment.spec.nas_config.graph_config"
@@ -309,6 +310,15 @@ def check_katib_request(
             "total_request_number",
             "designs of the sequence to compute",
             request.total_request_number,
+            limits.max_katib_designs,
+        )
+    else:
+        # GetSuggestions refuses a total_request_number past the limit, and Katib's controller
+        # retries a refused call without end: an experiment that would reach it is refused here.
+        violations += _count(
+            "experiment.spec.max_trial_count",
+            "designs of the sequence its trials need",
+            request.experiment.spec.max_trial_count,
             limits.max_katib_designs,
         )
     _raise_if_any(violations)
