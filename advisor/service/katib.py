@@ -2,7 +2,7 @@
 
 ``GetSuggestions`` reads the experiment as a search (:mod:`advisor.integrations.katib`) and
 answers exactly ``current_request_number`` designs, continuing from ``total_request_number`` -
-``current_request_number`` (Katib fails the experiment on any other count);
+``current_request_number`` (Katib's controller refuses any other count);
 ``ValidateAlgorithmSettings`` answers OK or ``INVALID_ARGUMENT`` with every field violation (the
 BadRequest detail of :mod:`advisor.service.status`). Both apply the server's
 :class:`~advisor.service.limits.RequestLimits` to the experiment before any work. Calls are
