@@ -429,10 +429,11 @@ def test_the_documented_experiment_reads_as_a_search() -> None:
 def _run_spec(
     template: dict[str, Any], assignments: api_pb2.GetSuggestionsReply.ParameterAssignments
 ) -> dict[str, Any]:
-    """The trial's job as Katib's controller makes it of a suggestion (v0.19.0, manifest/
-    generator.go ``applyParameters``): the trial spec as JSON text, refused unless the
-    assignments are as many as the trialParameters, each ``${trialParameters.NAME}`` replaced
-    by its reference's value as it is, the text parsed again.
+    """The trial's job as Katib's controller makes it of a suggestion.
+
+    As v0.19.0's manifest/generator.go ``applyParameters`` does: the trial spec as JSON text,
+    refused unless the assignments are as many as the trialParameters, each
+    ``${trialParameters.NAME}`` replaced by its reference's value as it is, the text parsed.
     """
     values = {a.name: a.value for a in assignments.assignments}
     parameters = template["trialParameters"]
@@ -450,20 +451,21 @@ def test_katib_makes_a_trial_of_each_suggestion_of_the_documented_experiment(
     katib: api_pb2_grpc.SuggestionStub,
 ) -> None:
     document, experiment = _documented_experiment()
-    picked = suggestions(read_experiment(experiment), 0, 2)
     request = api_pb2.GetSuggestionsRequest(
         experiment=experiment, current_request_number=2, total_request_number=2
     )
     replies = katib.GetSuggestions(request, timeout=60).parameter_assignments
-    for suggestion, assignments in zip(picked, replies, strict=True):
+    given = []
+    for assignments in replies:
         job = _run_spec(document["trialTemplate"], assignments)
         (container,) = job["spec"]["template"]["spec"]["containers"]
         command = container["command"]
-        given = command[command.index("--architecture") + 1]
-        assert parse_architecture(json.loads(given)) == suggestion.architecture
-    # The trials holding them, as Katib sends them back, hold these designs.
-    held = katib_module.architectures_held([_trial_of(a) for a in replies])
-    assert held == {_json(s.architecture) for s in picked}
+        given.append(command[command.index("--architecture") + 1])
+    designs = [parse_architecture(json.loads(text)) for text in given]  # the JSON, as it is
+    assert [int(a.labels["advisor.rank"]) for a in replies] == [1, 2]
+    assert all(d.input.shape == (32, 32) and d.parameters <= 200_000 for d in designs)
+    # The trials Katib makes of them, as it sends them back, hold these designs.
+    assert katib_module.architectures_held([_trial_of(a) for a in replies]) == set(given)
 
 
 # The cache of the sequences: a call continues where the last left off, with the same designs.
