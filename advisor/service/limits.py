@@ -16,7 +16,7 @@ within a fraction of a second of a deadline or cancellation.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -299,9 +299,10 @@ def check_katib_request(
             widths = width_values(space)
         except ValueError:
             continue  # not integers: the experiment's reader names it
-        if len(widths) > limits.max_channel_choices:
+        count = _value_count(widths)
+        if count > limits.max_channel_choices:
             violations += _count(
-                space_field, "num_filter value count", len(widths), limits.max_channel_choices
+                space_field, "num_filter value count", count, limits.max_channel_choices
             )
         else:
             violations += _widths_violations(((space_field, w) for w in widths), limits)
@@ -322,6 +323,17 @@ def check_katib_request(
             limits.max_katib_designs,
         )
     _raise_if_any(violations)
+
+
+def _value_count(widths: Sequence[int]) -> int:
+    """Return how many widths a ``num_filter`` space holds, a range counted without ``len``.
+
+    ``len`` of a range of more than 2^63 - 1 values (``max: "1e30"`` written out) raises
+    OverflowError, which would end the call as an internal error instead of naming the field.
+    """
+    if isinstance(widths, range):
+        return max(0, -(-(widths.stop - widths.start) // widths.step))
+    return len(widths)
 
 
 def check_katib_search(

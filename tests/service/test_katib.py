@@ -94,6 +94,13 @@ def _wide_range(e: api_pb2.Experiment) -> None:
     space.min, space.max, space.step = "1", "2000000", "1"
 
 
+def _endless_range(e: api_pb2.Experiment) -> None:
+    # More values than a range's len() can count (2^63 - 1): counted, not an internal error.
+    space = _widths(e)
+    del space.list[:]
+    space.min, space.max = "1", "9" * 30
+
+
 def _deep(e: api_pb2.Experiment) -> None:
     e.spec.nas_config.graph_config.num_layers = 1000
 
@@ -109,6 +116,7 @@ def _many_outputs(e: api_pb2.Experiment) -> None:
         (_many_widths, f"{WIDTHS}.feasible_space"),
         (_wide_width, f"{WIDTHS}.feasible_space"),
         (_wide_range, f"{WIDTHS}.feasible_space"),
+        (_endless_range, f"{WIDTHS}.feasible_space"),
         (_deep, f"{GRAPH}.num_layers"),
         (_many_outputs, f"{GRAPH}.output_sizes"),
     ],
