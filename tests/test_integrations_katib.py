@@ -22,7 +22,6 @@ from grpc_status import rpc_status
 
 from advisor.errors import InvalidRequestError, StoppedError
 from advisor.integrations import katib as katib_module
-from advisor.integrations.encoding import ArchitectureCodec
 from advisor.integrations.katib import (
     DEFAULT_TIME_LIMIT,
     MAX_TIME_LIMIT,
@@ -33,7 +32,7 @@ from advisor.integrations.katib import (
     suggestions,
 )
 from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
-from advisor.model.architecture import Architecture, Layer, PermutationGeometry, parse_architecture
+from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.search.recommend import recommend, sample_architectures, score_architectures
@@ -73,26 +72,28 @@ def katib() -> Iterator[api_pb2_grpc.SuggestionStub]:
     server.stop(0)
 
 
-def _completed(
-    assignments: api_pb2.GetSuggestionsReply.ParameterAssignments, name: str, rng: random.Random
-) -> api_pb2.Trial:
-    """A trial Katib ran from ``assignments``, with a synthetic Validation-Accuracy."""
-    accuracy = 0.5 + 0.4 * float(assignments.labels["advisor.score"]) + rng.uniform(-0.05, 0.05)
+def _trial_of(assignments: api_pb2.GetSuggestionsReply.ParameterAssignments) -> api_pb2.Trial:
+    """A trial Katib made of ``assignments``, as it sends it back: not run yet."""
     return api_pb2.Trial(
-        name=name,
         spec=api_pb2.TrialSpec(
             parameter_assignments=api_pb2.TrialSpec.ParameterAssignments(
                 assignments=list(assignments.assignments)
             ),
             labels=dict(assignments.labels),
-        ),
-        status=api_pb2.TrialStatus(
-            condition=api_pb2.TrialStatus.SUCCEEDED,
-            observation=api_pb2.Observation(
-                metrics=[api_pb2.Metric(name="Validation-Accuracy", value=f"{accuracy:.4f}")]
-            ),
-        ),
+        )
     )
+
+
+def _completed(
+    assignments: api_pb2.GetSuggestionsReply.ParameterAssignments, name: str, rng: random.Random
+) -> api_pb2.Trial:
+    """A trial Katib ran from ``assignments``, with a synthetic Validation-Accuracy."""
+    accuracy = 0.5 + 0.4 * float(assignments.labels["advisor.score"]) + rng.uniform(-0.05, 0.05)
+    trial = _trial_of(assignments)
+    trial.name = name
+    trial.status.condition = api_pb2.TrialStatus.SUCCEEDED
+    trial.status.observation.metrics.add(name="Validation-Accuracy", value=f"{accuracy:.4f}")
+    return trial
 
 
 def test_a_controller_loop_gets_three_distinct_valid_designs_per_round(
@@ -121,8 +122,10 @@ def test_a_controller_loop_gets_three_distinct_valid_designs_per_round(
         )
         assert len(reply.parameter_assignments) == PER_ROUND
         for i, assignments in enumerate(reply.parameter_assignments):
-            values = {a.name: a.value for a in assignments.assignments}
-            architecture = parse_architecture(json.loads(values["architecture"]))
+            (assignment,) = assignments.assignments  # as many as the template's trialParameters
+            assert assignment.name == "architecture"
+            text = json.loads(f'"{assignment.value}"')  # escaped for the template's JSON
+            architecture = parse_architecture(json.loads(text))
             assert architecture.input.shape == (32, 32)
             assert architecture.input.channels == 3
             assert architecture.outputs == 10
@@ -130,19 +133,9 @@ def test_a_controller_loop_gets_three_distinct_valid_designs_per_round(
             assert len(architecture.layers) <= 3
             assert {layer.channels for layer in architecture.layers} <= WIDTHS
             assert architecture.representation in WIDTHS
-            # The flat assignments decode to the same architecture.
-            codec = ArchitectureCodec(architecture.input, outputs=10)
-            assert isinstance(architecture.geometry, PermutationGeometry)
-            codec.remember(architecture.geometry.permutation)
-            flat: dict[str, Any] = {
-                k: (v if k in ("geometry", "schedule") else int(v))
-                for k, v in values.items()
-                if k != "architecture"
-            }
-            assert codec.decode(flat) == architecture
             assert assignments.labels["advisor.family"] == architecture.family
             positions.append(int(assignments.labels["advisor.rank"]))
-            seen.append(values["architecture"])
+            seen.append(text)
             trials.append(_completed(assignments, f"enas-cpu-{round_number}-{i}", rng))
     assert len(set(seen)) == ROUNDS * PER_ROUND
     assert positions == list(range(1, ROUNDS * PER_ROUND + 1))
@@ -394,8 +387,11 @@ def test_serve_with_a_katib_port_answers_katibs_health_check() -> None:
         assert server.wait(60) == 0
 
 
-def test_the_documented_experiment_reads_as_a_search() -> None:
-    # The controller's conversion of the Experiment resource's algorithm and nasConfig.
+def _documented_experiment() -> tuple[dict[str, Any], api_pb2.Experiment]:
+    """The sample Experiment resource's spec, and the experiment Katib's controller sends of it.
+
+    The controller's conversion of the resource's algorithm and nasConfig.
+    """
     document = yaml.safe_load((EXAMPLES / "experiment.yaml").read_text())["spec"]
     nas = document["nasConfig"]
     experiment = api_pb2.Experiment(name="advisor-symmetry")
@@ -416,6 +412,11 @@ def test_the_documented_experiment_reads_as_a_search() -> None:
                 parameter_type=api_pb2.ParameterType.Value(parameter["parameterType"].upper()),
                 feasible_space=api_pb2.FeasibleSpace(list=parameter["feasibleSpace"]["list"]),
             )
+    return document, experiment
+
+
+def test_the_documented_experiment_reads_as_a_search() -> None:
+    document, experiment = _documented_experiment()
     search = read_experiment(experiment)
     assert search.budget.max_parameters == 200_000
     assert search.budget.channel_choices == [16, 32, 48, 64, 96, 128]
@@ -425,10 +426,57 @@ def test_the_documented_experiment_reads_as_a_search() -> None:
     assert references == {"architecture"}
 
 
+def _run_spec(
+    template: dict[str, Any], assignments: api_pb2.GetSuggestionsReply.ParameterAssignments
+) -> dict[str, Any]:
+    """The trial's job as Katib's controller makes it of a suggestion.
+
+    As v0.19.0's manifest/generator.go ``applyParameters`` does: the trial spec as JSON text,
+    refused unless the assignments are as many as the trialParameters, each
+    ``${trialParameters.NAME}`` replaced by its reference's value as it is, the text parsed.
+    """
+    values = {a.name: a.value for a in assignments.assignments}
+    parameters = template["trialParameters"]
+    assert len(assignments.assignments) == len(parameters), "Number of TrialAssignment: ... !="
+    text = json.dumps(template["trialSpec"])
+    for parameter in parameters:
+        text = text.replace(
+            f"${{trialParameters.{parameter['name']}}}", values[parameter["reference"]]
+        )
+    spec: dict[str, Any] = json.loads(text)
+    return spec
+
+
+def test_katib_makes_a_trial_of_each_suggestion_of_the_documented_experiment(
+    katib: api_pb2_grpc.SuggestionStub,
+) -> None:
+    document, experiment = _documented_experiment()
+    request = api_pb2.GetSuggestionsRequest(
+        experiment=experiment, current_request_number=2, total_request_number=2
+    )
+    replies = katib.GetSuggestions(request, timeout=60).parameter_assignments
+    given = []
+    for assignments in replies:
+        job = _run_spec(document["trialTemplate"], assignments)
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        command = container["command"]
+        given.append(command[command.index("--architecture") + 1])
+    designs = [parse_architecture(json.loads(text)) for text in given]  # the JSON, as it is
+    assert [int(a.labels["advisor.rank"]) for a in replies] == [1, 2]
+    assert all(d.input.shape == (32, 32) and d.parameters <= 200_000 for d in designs)
+    # The trials Katib makes of them, as it sends them back, hold these designs.
+    assert katib_module.architectures_held([_trial_of(a) for a in replies]) == set(given)
+
+
 # The cache of the sequences: a call continues where the last left off, with the same designs.
 
 
 def _small_search(**settings: str) -> KatibSearch:
+    """The search of :func:`_small_experiment`."""
+    return read_experiment(_small_experiment(**settings))
+
+
+def _small_experiment(**settings: str) -> api_pb2.Experiment:
     """The enas-cpu experiment on an 8 x 8 input, 3 layers of 8 to 32 channels, 50,000 parameters.
 
     Its sequence: 8 ranked designs (the ranking's search takes ~0.2 s) and 48 sampled ones
@@ -448,7 +496,7 @@ def _small_search(**settings: str) -> KatibSearch:
             if parameter.name == "num_filter":
                 parameter.feasible_space.list[:] = ["8", "16", "32"]
     assert not settings, settings
-    return read_experiment(experiment)
+    return experiment
 
 
 SMALL_LENGTH = 56
@@ -780,3 +828,61 @@ def test_a_volume_is_four_input_sizes_with_its_channels_last() -> None:
         architecture = design.architecture
         assert (architecture.input.shape, architecture.input.channels) == ((4, 8, 8), 2)
         assert architecture.parameters <= 50_000
+
+
+def test_a_hyperparameter_experiment_is_refused_on_its_nas_config(
+    katib: api_pb2_grpc.SuggestionStub,
+) -> None:
+    experiment = _experiment()
+    experiment.spec.ClearField("nas_config")
+    experiment.spec.parameter_specs.parameters.add(
+        name="lr",
+        parameter_type=api_pb2.DOUBLE,
+        feasible_space=api_pb2.FeasibleSpace(min="0.01", max="0.03"),
+    )
+    for error in _refused_by_both(katib, experiment):
+        ((field, description),) = _described(error)
+        assert field == "experiment.spec.nas_config"
+        assert "needs a nasConfig" in description
+        assert "parameters (lr) are hyperparameters" in description
+
+
+@pytest.mark.parametrize(
+    ("settings", "hint"),
+    [
+        (
+            {"task": "symmetry", "max_parameter": "1000"},
+            "did you mean 'max_parameters'?",
+        ),
+        ({"task": "Symmetry", "max_parameters": "1000"}, "did you mean 'symmetry'?"),
+    ],
+)
+def test_a_misspelt_setting_or_preset_gets_the_name_it_meant(
+    katib: api_pb2_grpc.SuggestionStub, settings: dict[str, str], hint: str
+) -> None:
+    for error in _refused_by_both(katib, _experiment(**settings)):
+        assert any(hint in description for _, description in _described(error))
+
+
+def test_an_experiment_of_more_trials_than_its_space_holds_is_refused_up_front(
+    katib: api_pb2_grpc.SuggestionStub,
+) -> None:
+    # Katib's controller retries a refused GetSuggestions without end: the experiment would
+    # stall at trial SMALL_LENGTH + 1 (or past max_katib_designs), so validation refuses it.
+    experiment = _small_experiment()
+    for trials, found in (
+        (SMALL_LENGTH + 1, f"holds only {SMALL_LENGTH} distinct"),
+        (1001, "exceeds the limit of 1,000"),
+    ):
+        experiment.spec.max_trial_count = trials
+        with pytest.raises(grpc.RpcError) as raised:
+            katib.ValidateAlgorithmSettings(
+                api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment), timeout=60
+            )
+        ((field, description),) = _described(raised.value)
+        assert field == "experiment.spec.max_trial_count"
+        assert found in description
+    experiment.spec.max_trial_count = SMALL_LENGTH
+    katib.ValidateAlgorithmSettings(
+        api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment), timeout=60
+    )

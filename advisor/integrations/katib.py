@@ -40,7 +40,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -50,7 +50,6 @@ from advisor.errors import (
     StoppedError,
     did_you_mean,
 )
-from advisor.integrations.encoding import ArchitectureCodec, FlatValue
 from advisor.integrations.proposals import PAGE_SIZE
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
@@ -74,12 +73,14 @@ __all__ = [
     "Suggestion",
     "SuggestionCache",
     "architectures_held",
+    "check_trial_count",
     "input_document",
     "read_experiment",
     "search_digest",
     "setting_field",
     "suggestion_assignments",
     "suggestions",
+    "template_value",
     "width_spaces",
     "width_values",
 ]
@@ -98,8 +99,9 @@ SETTINGS: Final = ("task", "max_parameters", "objective", "time_limit", "seed")
 """The algorithm settings the advisor reads; any other is refused."""
 
 _SETTINGS_FIELD: Final = "experiment.spec.algorithm.algorithm_settings"
-_GRAPH_FIELD: Final = "experiment.spec.nas_config.graph_config"
-_OPERATIONS_FIELD: Final = "experiment.spec.nas_config.operations"
+_NAS_FIELD: Final = "experiment.spec.nas_config"
+_GRAPH_FIELD: Final = f"{_NAS_FIELD}.graph_config"
+_OPERATIONS_FIELD: Final = f"{_NAS_FIELD}.operations"
 _OPERATION_FIELD: Final = f"{_OPERATIONS_FIELD}.operation"
 _WIDTH_PARAMETER: Final = "num_filter"
 _OBJECTIVES: Final = ("weighted", "maximin")
@@ -151,6 +153,8 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     InvalidRequestError
         With one violation per problem, each naming its request field.
     """
+    if not experiment.spec.HasField("nas_config"):
+        raise InvalidRequestError.single(_NAS_FIELD, _not_nas(experiment.spec))
     violations: list[FieldViolation] = []
     graph = experiment.spec.nas_config.graph_config
     input_document = _input_document(list(graph.input_sizes), violations)
@@ -211,6 +215,22 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
         raise _budget_error(error, sources) from None
     assert task is not None, "a missing or invalid task is a violation above"
     return KatibSearch(task, budget)
+
+
+def _not_nas(spec: api_pb2.ExperimentSpec) -> str:
+    """Say why an experiment without ``nasConfig`` is refused, naming its parameters if any.
+
+    Without it every part of the search would be missing and refused on its own field, none
+    saying that the experiment is a hyperparameter search, which the advisor does not make.
+    """
+    names = [parameter.name for parameter in spec.parameter_specs.parameters]
+    needed = (
+        "the advisor suggests architectures: the experiment needs a nasConfig (graphConfig "
+        f"inputSizes, outputSizes, numLayers; operations with {_WIDTH_PARAMETER} widths)"
+    )
+    if not names:
+        return needed
+    return f"{needed}; its parameters ({', '.join(names)}) are hyperparameters, not suggested"
 
 
 def _budget_error(error: InvalidRequestError, sources: Mapping[str, str]) -> InvalidRequestError:
@@ -354,8 +374,9 @@ def _settings(
     for index, setting in enumerate(settings):
         field = f"{_SETTINGS_FIELD}[{index}].name"
         if setting.name not in SETTINGS:
+            hint = did_you_mean(setting.name, SETTINGS)
             violations.append(
-                FieldViolation(field, f"{setting.name!r} is none of {', '.join(SETTINGS)}")
+                FieldViolation(field, f"{setting.name!r} is none of {', '.join(SETTINGS)}{hint}")
             )
         elif setting.name in found:
             violations.append(FieldViolation(field, f"{setting.name!r} is given twice"))
@@ -388,11 +409,13 @@ def _task(
 
             document = load_strict(text)
         except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+            # A preset misspelt ('Symmetry') may still be base64: its hint comes first.
+            hint = did_you_mean(value, presets)
             violations.append(
                 FieldViolation(
                     field,
-                    f"task: neither a task preset ({', '.join(presets)}) nor a base64 YAML "
-                    f"task document ({error})",
+                    f"task: neither a task preset ({', '.join(presets)}){hint} "
+                    f"nor a base64 YAML task document ({error})",
                 )
             )
             return None
@@ -474,8 +497,7 @@ def suggestions(
         When ``stop`` stopped the work first.
     """
     stop = stop or StopSignal()
-    turn = nullcontext(_Sequence(search)) if cache is None else cache.sequence(search, stop)
-    with turn as sequence:
+    with _turn(search, stop, cache) as sequence:
         needed = start + count
         while True:
             if max_length is not None and needed > max_length:
@@ -498,6 +520,48 @@ def suggestions(
             f"budget holds only {length} distinct ones",
         )
     return fresh[:count]
+
+
+def check_trial_count(
+    search: KatibSearch,
+    trials: int,
+    *,
+    stop: StopSignal | None = None,
+    cache: SuggestionCache | None = None,
+) -> None:
+    """Refuse an experiment of ``trials`` trials (its ``max_trial_count``) the space cannot fill.
+
+    GetSuggestions refuses a request past the distinct designs of the search's space, and
+    Katib's controller retries a refused call without end: the experiment would stall at that
+    trial, Running, its reason only in the controller's events. So ValidateAlgorithmSettings
+    computes the first ``trials`` designs of the sequence (with ``cache``, kept for the calls
+    that follow) and refuses the experiment up front. Katib asks for a design more for every
+    failed trial, so this bounds the trials that complete, not all of them.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``experiment.spec.max_trial_count``, saying how many designs the space holds.
+    StoppedError
+        When ``stop`` stopped the work first.
+    """
+    stop = stop or StopSignal()
+    with _turn(search, stop, cache) as sequence:
+        length = sequence.extend(trials, stop)
+    if length < trials:
+        raise InvalidRequestError.single(
+            "experiment.spec.max_trial_count",
+            f"{trials:,} trials need as many designs; the design space at this budget holds "
+            f"only {length:,} distinct ones (a larger num_layers, more num_filter widths or "
+            "max_parameters widen it)",
+        )
+
+
+def _turn(
+    search: KatibSearch, stop: StopSignal, cache: SuggestionCache | None
+) -> AbstractContextManager[_Sequence]:
+    """Return the hold of ``search``'s sequence: ``cache``'s, or a new one computed alone."""
+    return nullcontext(_Sequence(search)) if cache is None else cache.sequence(search, stop)
 
 
 class _Sequence:
@@ -761,22 +825,28 @@ def _json(architecture: Architecture) -> str:
 
 
 def suggestion_assignments(
-    suggestion: Suggestion, codec: ArchitectureCodec
+    suggestion: Suggestion,
 ) -> api_pb2.GetSuggestionsReply.ParameterAssignments:
-    """Return Katib's assignments for one design: the architecture JSON and its flat parameters.
+    """Return Katib's assignments for one design: ``architecture`` only, escaped for a template.
+
+    Katib's controller creates a trial only when the suggestion's assignments are as many as
+    the trial template's trialParameters that reference one ("Number of TrialAssignment: N !=
+    number of nonMetaTrialParameters"), so every design has the same single assignment (flat
+    parameters would number ``4 + depth``). The controller substitutes a value into the trial
+    template as JSON text, where the architecture JSON's quotes would end the string it sits
+    in: the value is the architecture JSON escaped as a JSON string's contents
+    (:func:`template_value`), which a template reference inside a string hands the trainer as
+    the plain JSON.
 
     Labels: ``advisor.rank`` (the position in the sequence), ``advisor.family``,
     ``advisor.score`` (the search's score) and ``advisor.source`` (ranked or sampled).
     """
-    flat: dict[str, FlatValue] = codec.encode(suggestion.architecture)
-    assignments = [
-        api_pb2.ParameterAssignment(
-            name=ARCHITECTURE_ASSIGNMENT, value=_json(suggestion.architecture)
-        ),
-        *(api_pb2.ParameterAssignment(name=name, value=str(value)) for name, value in flat.items()),
-    ]
     return api_pb2.GetSuggestionsReply.ParameterAssignments(
-        assignments=assignments,
+        assignments=[
+            api_pb2.ParameterAssignment(
+                name=ARCHITECTURE_ASSIGNMENT, value=template_value(_json(suggestion.architecture))
+            )
+        ],
         labels={
             "advisor.rank": str(suggestion.position),
             "advisor.family": suggestion.architecture.family or "custom",
@@ -786,11 +856,36 @@ def suggestion_assignments(
     )
 
 
+def template_value(text: str) -> str:
+    """Return ``text`` escaped as the contents of a JSON string (quotes and backslashes).
+
+    Katib's controller writes the trial template as JSON and replaces each
+    ``${trialParameters.NAME}`` in it with the value as it is, so a value the template puts
+    inside a string (a container argument) must be escaped as that string's contents: parsed,
+    the template then holds ``text`` itself.
+    """
+    return json.dumps(text)[1:-1]
+
+
 def architectures_held(trials: Sequence[api_pb2.Trial]) -> set[str]:
-    """Return the architecture JSON of every trial the experiment has."""
+    """Return the architecture JSON of every trial the experiment has.
+
+    The ``architecture`` assignment is read as :func:`suggestion_assignments` writes it,
+    escaped (:func:`template_value`); a value that is no escaped text (the JSON as it is, as a
+    trial written by hand may hold it) is taken as it is.
+    """
     return {
-        assignment.value
+        _unescaped(assignment.value)
         for trial in trials
         for assignment in trial.spec.parameter_assignments.assignments
         if assignment.name == ARCHITECTURE_ASSIGNMENT
     }
+
+
+def _unescaped(value: str) -> str:
+    """Return the text :func:`template_value` escaped as ``value``, or ``value`` if none did."""
+    try:
+        text: str = json.loads(f'"{value}"')  # one JSON string, if anything: a str
+    except ValueError:
+        return value
+    return text

@@ -2,7 +2,7 @@
 
 ``GetSuggestions`` reads the experiment as a search (:mod:`advisor.integrations.katib`) and
 answers exactly ``current_request_number`` designs, continuing from ``total_request_number`` -
-``current_request_number`` (Katib fails the experiment on any other count);
+``current_request_number`` (Katib's controller refuses any other count);
 ``ValidateAlgorithmSettings`` answers OK or ``INVALID_ARGUMENT`` with every field violation (the
 BadRequest detail of :mod:`advisor.service.status`). Both apply the server's
 :class:`~advisor.service.limits.RequestLimits` to the experiment before any work. Calls are
@@ -19,10 +19,10 @@ from __future__ import annotations
 import grpc
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.integrations.encoding import ArchitectureCodec
 from advisor.integrations.katib import (
     SuggestionCache,
     architectures_held,
+    check_trial_count,
     read_experiment,
     suggestion_assignments,
     suggestions,
@@ -67,13 +67,8 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
                     max_length=self._limits.max_katib_designs,
                     cache=self._sequences,
                 )
-            codec = ArchitectureCodec(
-                search.task.input,
-                search.budget.outputs_for(search.task.outputs),
-                search.budget.representation_kernel,
-            )
         return api_pb2.GetSuggestionsReply(
-            parameter_assignments=[suggestion_assignments(s, codec) for s in picked],
+            parameter_assignments=[suggestion_assignments(s) for s in picked],
             algorithm=request.experiment.spec.algorithm,
         )
 
@@ -81,12 +76,21 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
     def ValidateAlgorithmSettings(  # noqa: N802 - gRPC method names come from the proto
         self, request: api_pb2.ValidateAlgorithmSettingsRequest, context: grpc.ServicerContext
     ) -> api_pb2.ValidateAlgorithmSettingsReply:
-        """Answer OK when the experiment reads as a search; INVALID_ARGUMENT naming each field."""
+        """Answer OK when the experiment reads as a search; INVALID_ARGUMENT naming each field.
+
+        With a ``max_trial_count``, its first designs are computed (and kept for the calls
+        that follow): an experiment whose space holds fewer is refused
+        (:func:`~advisor.integrations.katib.check_trial_count`).
+        """
         with self._admission.admit():
             check_katib_request(request, self._limits)
-            check_katib_search(
-                request.experiment, read_experiment(request.experiment), None, self._limits
-            )
+            search = read_experiment(request.experiment)
+            check_katib_search(request.experiment, search, None, self._limits)
+            trials = request.experiment.spec.max_trial_count
+            if trials > 0:
+                stop = call_stop_signal(context, self._admission.drain)
+                with shutdown_named(self._admission):
+                    check_trial_count(search, trials, stop=stop, cache=self._sequences)
         return api_pb2.ValidateAlgorithmSettingsReply()
 
 

@@ -16,7 +16,7 @@ within a fraction of a second of a deadline or cancellation.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -279,7 +279,8 @@ def check_katib_request(
     Checked on the raw experiment before it is read: the grid of ``input_sizes`` (``[H, W, C]``
     has the grid H x W, ``[D, H, W, C]`` D x H x W), ``output_sizes``, ``num_layers``, each
     ``num_filter`` space (counted, not expanded) and, for GetSuggestions,
-    ``total_request_number``.
+    ``total_request_number``, for ValidateAlgorithmSettings ``max_trial_count`` (both
+    ``max_katib_designs``).
     """
     graph = request.experiment.spec.nas_config.graph_config
     field = "experiment.spec.nas_config.graph_config"
@@ -298,9 +299,10 @@ def check_katib_request(
             widths = width_values(space)
         except ValueError:
             continue  # not integers: the experiment's reader names it
-        if len(widths) > limits.max_channel_choices:
+        count = _value_count(widths)
+        if count > limits.max_channel_choices:
             violations += _count(
-                space_field, "num_filter value count", len(widths), limits.max_channel_choices
+                space_field, "num_filter value count", count, limits.max_channel_choices
             )
         else:
             violations += _widths_violations(((space_field, w) for w in widths), limits)
@@ -311,7 +313,27 @@ def check_katib_request(
             request.total_request_number,
             limits.max_katib_designs,
         )
+    else:
+        # GetSuggestions refuses a total_request_number past the limit, and Katib's controller
+        # retries a refused call without end: an experiment that would reach it is refused here.
+        violations += _count(
+            "experiment.spec.max_trial_count",
+            "designs of the sequence its trials need",
+            request.experiment.spec.max_trial_count,
+            limits.max_katib_designs,
+        )
     _raise_if_any(violations)
+
+
+def _value_count(widths: Sequence[int]) -> int:
+    """Return how many widths a ``num_filter`` space holds, a range counted without ``len``.
+
+    ``len`` of a range of more than 2^63 - 1 values (``max: "1e30"`` written out) raises
+    OverflowError, which would end the call as an internal error instead of naming the field.
+    """
+    if isinstance(widths, range):
+        return max(0, -(-(widths.stop - widths.start) // widths.step))
+    return len(widths)
 
 
 def check_katib_search(
@@ -351,8 +373,7 @@ def check_katib_search(
         violations += _response(
             "current_request_number",
             f"for {current_request_number:,} designs",
-            current_request_number
-            * _recommendation_bytes(task, "mixture" in search.budget.families()),
+            current_request_number * _suggestion_bytes(task, "mixture" in search.budget.families()),
             limits.max_message_bytes,
         )
     _raise_if_any(violations)
@@ -381,23 +402,61 @@ def _analysis_bytes(task: advisor_pb2.Task) -> int:
 def _recommendation_bytes(task: advisor_pb2.Task, mixtures: bool) -> int:
     """Upper bound on the encoded size of one recommendation for ``task``.
 
-    Its tree's permutation numbers the locations of the grid it pools, which may be the input
-    padded (:func:`~advisor.model.padding.largest_grid`); a mixture (``mixtures``: the
-    search may recommend one) carries a second tree's permutation and widths. A shape that is
-    no grid gets no recommendation (the library refuses it), hence no permutation.
+    Its tree's permutation numbers the locations of the grid it pools
+    (:func:`_pooled_locations`); a mixture (``mixtures``: the search may recommend one) carries
+    a second tree's permutation and widths.
     """
-    shape = task.input.shape
-    locations = largest_grid(shape) if grid_problem(shape) is None else 0
     trees = 2 if mixtures else 1
     names = _name_bytes(task, quoted=True)
     return (
         _RECOMMENDATION_BYTES
-        + trees * _permutation_bytes(locations)
+        + trees * _permutation_bytes(_pooled_locations(task))
         + (_MEMBER_BYTES if mixtures else 0)
         + _analysis_bytes(task)
         + sum(names)
         + _RATIONALE_EXTRA_NAMES * max(names, default=0)
     )
+
+
+def _suggestion_bytes(task: advisor_pb2.Task, mixtures: bool) -> int:
+    """Upper bound on the encoded size of one Katib suggestion for ``task``.
+
+    A suggestion is the architecture as JSON text (:mod:`advisor.integrations.katib`), whose
+    permutation ids are decimal, about twice their packed varints
+    (:func:`_recommendation_bytes`): on a 128 x 128 grid a design is ~88 KB, where a
+    recommendation's estimate is ~41 KB. Besides the permutations (a mixture: two, and a
+    member's widths) the design has no more than a recommendation's numbers and layers
+    (its labels and escaped quotes included), and no analysis.
+    """
+    trees = 2 if mixtures else 1
+    return (
+        _RECOMMENDATION_BYTES
+        + trees * _json_permutation_bytes(_pooled_locations(task))
+        + (_MEMBER_BYTES if mixtures else 0)
+    )
+
+
+def _pooled_locations(task: advisor_pb2.Task) -> int:
+    """Return the locations a design's permutation numbers: the input padded (at most), or 0.
+
+    The grid a tree pools may be the input padded (:func:`~advisor.model.padding.largest_grid`);
+    a shape that is no grid gets no design (the library refuses it), hence no permutation.
+    """
+    shape = task.input.shape
+    return largest_grid(shape) if grid_problem(shape) is None else 0
+
+
+def _json_permutation_bytes(locations: int) -> int:
+    """Upper bound on the JSON text of a permutation geometry of ``locations`` ids.
+
+    The ids 0 to ``locations - 1`` in decimal, each with a comma, and the geometry's frame.
+    """
+    total, low, digits = _PERMUTATION_FRAME_BYTES, 0, 1
+    while low < locations:
+        high = min(locations, 10**digits)
+        total += (digits + 1) * (high - low)
+        low, digits = high, digits + 1
+    return total
 
 
 def _permutation_bytes(locations: int) -> int:

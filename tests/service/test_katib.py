@@ -19,6 +19,7 @@ from advisor.model.architecture import Architecture
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.search.scoring import DesignScorer
 from advisor.service.katib_server import start_katib_server
+from advisor.service.limits import RequestLimits
 from tests.support.harness import violations_of
 from tests.support.katib_counts import count_katib_work
 from tests.support.katib_draws import into_the_draws
@@ -93,6 +94,13 @@ def _wide_range(e: api_pb2.Experiment) -> None:
     space.min, space.max, space.step = "1", "2000000", "1"
 
 
+def _endless_range(e: api_pb2.Experiment) -> None:
+    # More values than a range's len() can count (2^63 - 1): counted, not an internal error.
+    space = _widths(e)
+    del space.list[:]
+    space.min, space.max = "1", "9" * 30
+
+
 def _deep(e: api_pb2.Experiment) -> None:
     e.spec.nas_config.graph_config.num_layers = 1000
 
@@ -108,6 +116,7 @@ def _many_outputs(e: api_pb2.Experiment) -> None:
         (_many_widths, f"{WIDTHS}.feasible_space"),
         (_wide_width, f"{WIDTHS}.feasible_space"),
         (_wide_range, f"{WIDTHS}.feasible_space"),
+        (_endless_range, f"{WIDTHS}.feasible_space"),
         (_deep, f"{GRAPH}.num_layers"),
         (_many_outputs, f"{GRAPH}.output_sizes"),
     ],
@@ -173,8 +182,13 @@ def _slow_request(designs: int = SLOW_DESIGNS) -> api_pb2.GetSuggestionsRequest:
 
 
 def _admitted(katib: api_pb2_grpc.SuggestionStub) -> bool:
-    """Whether a ValidateAlgorithmSettings call gets a slot (False: RESOURCE_EXHAUSTED)."""
-    request = api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment())
+    """Whether a ValidateAlgorithmSettings call gets a slot (False: RESOURCE_EXHAUSTED).
+
+    The probe's experiment has no max_trial_count, whose designs the call would compute.
+    """
+    probe = experiment()
+    probe.spec.ClearField("max_trial_count")
+    request = api_pb2.ValidateAlgorithmSettingsRequest(experiment=probe)
     try:
         katib.ValidateAlgorithmSettings(request, timeout=30)
     except grpc.RpcError as error:
@@ -327,3 +341,25 @@ def test_a_call_cancelled_in_the_draws_frees_its_slot_promptly(
             assert _poll(lambda: _admitted(katib), 5)
     finally:
         server.stop(0)
+
+
+def test_an_answer_the_size_estimate_admits_is_within_the_message_limit() -> None:
+    # A design on a 127 x 127 grid (padded to 128 x 128) is ~88 KB of architecture JSON, twice
+    # the ~41 KB of a recommendation's packed ids: two fit in 200,000 bytes, three do not.
+    wide = experiment()
+    wide.spec.nas_config.graph_config.input_sizes[:] = [127, 127, 1]
+    limits = RequestLimits(max_message_bytes=200_000)
+    server = start_katib_server("127.0.0.1", 0, workers=1, limits=limits)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            katib = api_pb2_grpc.SuggestionStub(channel)
+            request = api_pb2.GetSuggestionsRequest(
+                experiment=wide, current_request_number=3, total_request_number=3
+            )
+            assert _fields(_refusal(katib.GetSuggestions, request)) == ["current_request_number"]
+            request.current_request_number = request.total_request_number = 2
+            reply = katib.GetSuggestions(request, timeout=60)
+    finally:
+        server.stop(0)
+    assert len(reply.parameter_assignments) == 2
+    assert reply.ByteSize() <= limits.max_message_bytes
