@@ -1,6 +1,8 @@
 """The access log: one line per finished call, what an operator reads first.
 
-Every call the server answers is logged once it has ended, on the ``advisor.access`` logger:
+Every call a server answers is logged once it has ended, on the ``advisor.access`` logger (the
+advisor's asyncio server through :class:`AccessLog`, the Katib endpoint's synchronous one
+through :class:`SyncAccessLog`):
 its method, the status it ended with, how long it took and the peer, and the request id an
 ``INTERNAL`` error was logged under (:data:`~advisor.service.status.REQUEST_ID_METADATA_KEY`),
 so the line leads to the traceback::
@@ -22,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Final, TypeAlias
 
 import grpc
@@ -30,7 +32,7 @@ import grpc
 from advisor.service.behaviors import Context, Handler, write_responses
 from advisor.service.status import REQUEST_ID_METADATA_KEY, ended_status
 
-__all__ = ["ACCESS_LOGGER", "AccessLog"]
+__all__ = ["ACCESS_LOGGER", "AccessLog", "SyncAccessLog"]
 
 ACCESS_LOGGER: Final = "advisor.access"
 """The logger the access lines go to (configure it to route or silence them)."""
@@ -38,13 +40,14 @@ ACCESS_LOGGER: Final = "advisor.access"
 _QUIET_SERVICES: Final = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 """Method prefixes logged at DEBUG: probes and tools, not the service's work."""
 
-_Behavior: TypeAlias = Callable[[Any, Context], Any]
+_Behavior: TypeAlias = Callable[..., Any]
+"""A handler behaviour of either server: (request or request iterator, context) -> answer."""
 
 _LOGGER = logging.getLogger(ACCESS_LOGGER)
 
 
 class AccessLog(grpc.aio.ServerInterceptor):
-    """Log every call the server answers once it has ended (see the module docstring)."""
+    """Log every call the asyncio server answers once it has ended (see the module docstring)."""
 
     async def intercept_service(
         self,
@@ -53,36 +56,52 @@ class AccessLog(grpc.aio.ServerInterceptor):
     ) -> Handler | None:
         """Serve the method as it is, through a behaviour that logs the call's end."""
         handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        method = handler_call_details.method
-        level = logging.DEBUG if method.startswith(_QUIET_SERVICES) else logging.INFO
-        if not _LOGGER.isEnabledFor(level):
-            return handler
-        streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
-        behavior: Any
-        if streaming_in:
-            behavior = handler.stream_stream if streaming_out else handler.stream_unary
-        else:
-            behavior = handler.unary_stream if streaming_out else handler.unary_unary
-        logged = _logged(behavior, method, level, streaming_out)
-        factory = {
-            (False, False): grpc.unary_unary_rpc_method_handler,
-            (False, True): grpc.unary_stream_rpc_method_handler,
-            (True, False): grpc.stream_unary_rpc_method_handler,
-            (True, True): grpc.stream_stream_rpc_method_handler,
-        }[streaming_in, streaming_out]
-        return factory(
-            logged,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return _rewrapped(handler, handler_call_details.method, _logged)
 
 
-def _logged(
-    behavior: _Behavior, method: str, level: int, streaming: bool
-) -> Callable[[Any, Context], Awaitable[Any]]:
-    """Wrap a handler behaviour so the call's end is logged, however it ends."""
+class SyncAccessLog(grpc.ServerInterceptor):
+    """The access log of a synchronous server (the Katib endpoint): the same lines."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        """Serve the method as it is, through a behaviour that logs the call's end."""
+        handler = continuation(handler_call_details)
+        return _rewrapped(handler, handler_call_details.method, _logged_sync)
+
+
+_Wrapper: TypeAlias = Callable[[_Behavior, str, int, bool], _Behavior]
+"""Wraps a behaviour of a method (its name, the log level, whether it streams responses)."""
+
+
+def _rewrapped(handler: Handler | None, method: str, wrap: _Wrapper) -> Handler | None:
+    """Return ``handler`` with its behaviour wrapped to log the call (as it is if not logged)."""
+    level = logging.DEBUG if method.startswith(_QUIET_SERVICES) else logging.INFO
+    if handler is None or not _LOGGER.isEnabledFor(level):
+        return handler
+    streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
+    behavior: Any
+    if streaming_in:
+        behavior = handler.stream_stream if streaming_out else handler.stream_unary
+    else:
+        behavior = handler.unary_stream if streaming_out else handler.unary_unary
+    factory = {
+        (False, False): grpc.unary_unary_rpc_method_handler,
+        (False, True): grpc.unary_stream_rpc_method_handler,
+        (True, False): grpc.stream_unary_rpc_method_handler,
+        (True, True): grpc.stream_stream_rpc_method_handler,
+    }[streaming_in, streaming_out]
+    return factory(
+        wrap(behavior, method, level, streaming_out),
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _logged(behavior: _Behavior, method: str, level: int, streaming: bool) -> _Behavior:
+    """Wrap an asyncio server's behaviour so the call's end is logged, however it ends."""
 
     async def call(request: Any, context: Context) -> Any:
         started = time.monotonic()
@@ -108,13 +127,52 @@ def _logged(
     return call
 
 
+def _logged_sync(behavior: _Behavior, method: str, level: int, streaming: bool) -> _Behavior:
+    """Wrap a synchronous server's behaviour so the call's end is logged, however it ends.
+
+    Its handler runs on to its end when the call is cancelled, which it then reads as not
+    active; a response-streaming one is closed at the next response it yields.
+    """
+
+    def ended(context: grpc.ServicerContext, failed: bool) -> grpc.StatusCode:
+        # Aborted, or set (the synchronous context's code() is missing from grpc's stubs).
+        code: grpc.StatusCode | None = context.code()  # type: ignore[attr-defined]
+        if code is not None:
+            return code
+        if not context.is_active():
+            return ended_status(context.time_remaining())
+        return grpc.StatusCode.UNKNOWN if failed else grpc.StatusCode.OK
+
+    def call(request: Any, context: grpc.ServicerContext) -> Any:
+        started, peer, failed = time.monotonic(), context.peer(), True
+        try:
+            response = behavior(request, context)
+            failed = False
+            return response
+        finally:
+            _log(level, method, ended(context, failed), started, peer, context)
+
+    def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        started, peer, failed = time.monotonic(), context.peer(), True
+        try:
+            yield from behavior(request, context)
+            failed = False
+        except GeneratorExit:  # closed by gRPC: the call has ended
+            failed = False
+            raise
+        finally:
+            _log(level, method, ended(context, failed), started, peer, context)
+
+    return stream if streaming else call
+
+
 def _log(
     level: int,
     method: str,
     code: grpc.StatusCode,
     started: float,
     peer: str,
-    context: Context,
+    context: Context | grpc.ServicerContext,
 ) -> None:
     """Write the call's access line."""
     request_id = next(

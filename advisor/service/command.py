@@ -156,7 +156,9 @@ def _serve_with_katib(config: ServerConfig, katib_port: int) -> int:
         raise InvalidRequestError.single("katib_port", f"{katib_port} is not a TCP port")
     from advisor.service.katib_server import start_katib_server
 
-    katib = start_katib_server(config.host, katib_port, config.workers, config.limits)
+    katib = start_katib_server(
+        config.host, katib_port, config.workers, config.limits, access_log=config.access_log
+    )
 
     def announce_both(running: RunningServer) -> None:
         _announce(running)

@@ -18,6 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from advisor.errors import ServerStartError
 from advisor.protocol._proto.katib.v1beta1 import api_pb2_grpc
+from advisor.service.access import SyncAccessLog
 from advisor.service.admission import Admission
 from advisor.service.katib import KatibSuggestionServicer
 from advisor.service.limits import RequestLimits
@@ -76,11 +77,18 @@ class KatibServer:
 
 
 def start_katib_server(
-    host: str, port: int, workers: int, limits: RequestLimits | None = None
+    host: str,
+    port: int,
+    workers: int,
+    limits: RequestLimits | None = None,
+    *,
+    access_log: bool = True,
 ) -> KatibServer:
     """Bind and start the Katib Suggestion service on ``host:port``, SERVING on return.
 
-    ``limits`` bound each call as they bound the advisor's (default :class:`RequestLimits`).
+    ``limits`` bound each call as they bound the advisor's (default :class:`RequestLimits`);
+    with ``access_log`` every finished call is logged as the advisor's are
+    (:mod:`advisor.service.access`).
 
     Raises
     ------
@@ -89,6 +97,7 @@ def start_katib_server(
     """
     server = grpc.server(
         ThreadPoolExecutor(max_workers=workers + _RESERVED_THREADS, thread_name_prefix="katib"),
+        interceptors=[SyncAccessLog()] if access_log else None,
         options=[("grpc.so_reuseport", 0)],  # a port in use is an error, not a shared port
     )
     admission = Admission(workers)

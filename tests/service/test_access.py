@@ -1,4 +1,7 @@
-"""The access log: one line per finished call, with the status the call really ended with."""
+"""The access log: one line per finished call, with the status the call really ended with.
+
+Both servers log alike: the advisor's asyncio server and the Katib endpoint's synchronous one.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +16,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
+from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.protocol.metadata import bearer_metadata
 from advisor.service.access import ACCESS_LOGGER
+from advisor.service.katib_server import start_katib_server
 from advisor.service.server import RunningServer
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.status import REQUEST_ID_METADATA_KEY
+from tests.service.test_katib import experiment
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
 _ADVISOR = "/advisor.v1.ArchitectureAdvisor/"
@@ -148,3 +154,32 @@ def test_the_access_log_can_be_turned_off(
         pb.ListPresetsRequest(), metadata=(bearer_metadata(_TOKEN),), timeout=_WAIT_SECONDS
     )
     assert _lines(caplog) == []
+
+
+@pytest.mark.parametrize("access_log", [True, False])
+def test_the_katib_endpoint_logs_its_calls_alike(
+    access_log: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=ACCESS_LOGGER)
+    server = start_katib_server("127.0.0.1", 0, workers=1, access_log=access_log)
+    refused = api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment(max_parameters="-1"))
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            katib = api_pb2_grpc.SuggestionStub(channel)
+            with pytest.raises(grpc.RpcError) as invalid:
+                katib.ValidateAlgorithmSettings(refused, timeout=_WAIT_SECONDS)
+            health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=_WAIT_SECONDS
+            )
+    finally:
+        server.stop(0)
+    assert invalid.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    if not access_log:
+        assert _lines(caplog) == []
+        return
+    level, _ = _line_of(
+        caplog, "/api.v1.beta1.Suggestion/ValidateAlgorithmSettings", "INVALID_ARGUMENT"
+    )
+    assert level == logging.INFO
+    level, _ = _line_of(caplog, "/grpc.health.v1.Health/Check", "OK")
+    assert level == logging.DEBUG
