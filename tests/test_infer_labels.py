@@ -242,3 +242,19 @@ def test_labels_giving_every_sample_a_class_of_its_own_are_noted(tmp_path: Path)
     ) in ids.stdout
     classes = advisor("infer", data, "--labels", _saved(tmp_path, np.arange(400) % 3))
     assert "a class of its own" not in classes.stderr
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.bool_])
+def test_one_hot_labels_are_refused_with_the_fix(tmp_path: Path, dtype: type) -> None:
+    one_hot = np.eye(3, dtype=dtype)[[0, 2, 1, 2]]
+    with pytest.raises(InvalidRequestError) as refused:
+        read_labels(_saved(tmp_path, one_hot), samples=4)
+    assert str(refused.value).endswith(
+        "holds (4, 3), expected one label for each of 4 samples; its rows are one-hot: pass the "
+        "class of each, labels.argmax(axis=1)"
+    )
+    two_hot = one_hot.copy()
+    two_hot[0, 1] = 1
+    with pytest.raises(InvalidRequestError) as refused:
+        read_labels(_saved(tmp_path, two_hot), samples=4)
+    assert str(refused.value).endswith("expected one label for each of 4 samples")

@@ -242,13 +242,25 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     if labels.ndim != 1 or labels.size != samples:
         raise InvalidRequestError.single(
             "labels",
-            f"{file}: holds {labels.shape}, expected one label for each of {samples} samples",
+            f"{file}: holds {labels.shape}, expected one label for each of {samples} samples"
+            + (
+                "; its rows are one-hot: pass the class of each, labels.argmax(axis=1)"
+                if _one_hot(labels, samples)
+                else ""
+            ),
         )
     if labels.dtype.kind in "fc":
         _check_classes(file, labels)
     if np.unique(labels).size < 2:
         raise InvalidRequestError.single("labels", f"{file}: a single class; expected at least 2")
     return np.asarray(labels)
+
+
+def _one_hot(labels: npt.NDArray[Any], samples: int) -> bool:
+    """Whether ``labels`` is one row per sample with a single 1 among 0s (a one-hot encoding)."""
+    if labels.ndim != 2 or labels.shape[0] != samples or labels.dtype.kind not in "biuf":
+        return False
+    return bool(np.isin(labels, (0, 1)).all() and (labels.sum(axis=1) == 1).all())
 
 
 def _check_classes(file: Path, labels: npt.NDArray[Any]) -> None:
