@@ -24,7 +24,9 @@ pytest.importorskip("matplotlib")
 import torch
 from torch import nn
 
+from advisor.export.document import torch_module
 from advisor.geometry.layouts import input_permutation
+from advisor.model.architecture import parse_architecture
 from advisor.seprank.analysis import analyze
 from bench.validate import report
 from bench.validate.advisor_pick import (
@@ -187,6 +189,33 @@ def test_tree_net_is_the_conv_pool_stack_of_its_geometry(
         assert torch.allclose(scores, expected, rtol=1e-4, atol=1e-3)
         if geometry == "mirror":  # and the geometry matters: contiguous pooling differs
             assert not torch.allclose(scores, _conv_pool_stack(net, images, "none", pool))
+
+
+@pytest.mark.parametrize("kernel", [1, 2, 3])
+@pytest.mark.parametrize("padding", [None, ((1, 2), (0, 1))])
+def test_tree_net_is_the_exported_module_for_every_kernel_and_margin(
+    kernel: int, padding: tuple[tuple[int, int], ...] | None
+) -> None:
+    # TreeNet padded an even kernel by kernel // 2 on both sides: a grid one larger, whose
+    # gather then read the wrong locations without an error.
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [6 - sum(padding[0]) if padding else 6, 5 if padding else 6]},
+            "representation": 3,
+            "representation_kernel": kernel,
+            "padding": padding,
+            "geometry": "mirror",
+            "layers": [{"channels": 4, "pool": [2, 2]}, {"channels": 3, "pool": [3, 3]}],
+        }
+    )
+    torch.manual_seed(0)
+    net = TreeNet(architecture)
+    exported = torch_module(architecture)
+    with torch.no_grad():
+        for source, target in zip(net.parameters(), exported.parameters(), strict=True):
+            target.copy_(source.reshape(target.shape))
+        inputs = torch.randn(3, 1, *architecture.input.shape)
+        assert torch.allclose(net(inputs), exported(inputs), atol=1e-6)
 
 
 def test_candidates_have_equal_parameter_counts_matching_the_advisor() -> None:

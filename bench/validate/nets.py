@@ -26,6 +26,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from advisor.export.torch_net import representation_layer
 from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import Architecture
 
@@ -68,15 +69,14 @@ class TreeNet(nn.Module):
         super().__init__()
         if arch.is_overlapping:
             raise ValueError("TreeNet builds architectures with non-overlapping windows")
-        kernel = arch.representation_kernel
-        # The architecture's padding, last axis first as torch lists it: a constant (zero) margin.
-        self.margins = tuple(side for axis in reversed(arch.padding or ()) for side in axis)
+        # The architecture's padding, last axis first as torch lists it: a constant (zero)
+        # margin, which the export's representation layer adds itself (with the conv's 'same'
+        # margins, which keep the grid for an even kernel too); a fixed one is given them.
+        self.margins: tuple[int, ...] = ()
         if representation is None:
-            conv = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[arch.input.ndim - 1]
-            representation = nn.Sequential(
-                conv(arch.input.channels, arch.representation, kernel, padding=kernel // 2),
-                nn.ReLU(),
-            )
+            representation = representation_layer(arch)
+        else:
+            self.margins = tuple(side for axis in reversed(arch.padding or ()) for side in axis)
         self.representation = representation
         order = pooling_structure(arch).leaf_order()
         self.register_buffer("leaf_order", torch.tensor(order, dtype=torch.long))
