@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import math
@@ -37,7 +38,13 @@ from advisor.model.grid import InputSpec
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.search.recommend import recommend, sample_architectures, score_architectures
 from advisor.search.scoring import DesignScorer
-from advisor.service.katib_server import KATIB_HEALTH_SERVICE, start_katib_server
+from advisor.service.command import config_from_arguments
+from advisor.service.katib_server import (
+    KATIB_DEFAULT_PORT,
+    KATIB_HEALTH_SERVICE,
+    start_katib_server,
+)
+from advisor.service.options import add_serve_arguments
 from advisor.stopping import StopSignal
 from tests.support.katib_counts import count_katib_work
 from tests.support.katib_draws import into_the_draws
@@ -371,13 +378,28 @@ def test_a_task_documents_outputs_must_agree_with_the_output_sizes() -> None:
     )
 
 
+def test_the_documented_katib_command_keeps_the_advisors_own_service_local() -> None:
+    document = yaml.safe_load((EXAMPLES / "katib-config.yaml").read_text())
+    [suggestion] = document["runtime"]["suggestions"]
+    program, command, *options = suggestion["command"]
+    assert (program, command) == ("advisor", "serve")
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    arguments = parser.parse_args(options)
+    assert (arguments.katib_host, arguments.katib_port) == ("0.0.0.0", KATIB_DEFAULT_PORT)
+    assert config_from_arguments(arguments).host == "127.0.0.1"
+
+
 def test_serve_with_a_katib_port_answers_katibs_health_check() -> None:
-    with ServerProcess("--katib-port", "0", "--grace", "1") as server:
+    # Katib's interface of its own: the advisor's service stays on --host (127.0.0.1).
+    options = ("--katib-host", "127.0.0.2", "--katib-port", "0", "--grace", "1")
+    with ServerProcess(*options) as server:
+        assert server.address.startswith("127.0.0.1:"), server.address
         assert server.process.stdout is not None
         line = server.process.stdout.readline()
-        prefix = "katib suggestion service on "
+        prefix = "katib suggestion service on 127.0.0.2:"
         assert line.startswith(prefix), line
-        with grpc.insecure_channel(line[len(prefix) :].strip()) as channel:
+        with grpc.insecure_channel(line[len("katib suggestion service on ") :].strip()) as channel:
             health = health_pb2_grpc.HealthStub(channel)
             status = health.Check(
                 health_pb2.HealthCheckRequest(service=KATIB_HEALTH_SERVICE), timeout=30

@@ -54,8 +54,11 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     )
     config = config_from_arguments(args)
     if args.katib_port is None:
+        if args.katib_host is not None:
+            raise InvalidRequestError.single("katib_host", "needs --katib-port")
         return serve_forever(config, on_ready=_announce)
-    return _serve_with_katib(config, args.katib_port)
+    katib_host = config.host if args.katib_host is None else args.katib_host
+    return _serve_with_katib(config, args.katib_port, katib_host)
 
 
 def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
@@ -145,8 +148,8 @@ def _limit_options(entries: Sequence[str]) -> dict[str, str]:
     return limits
 
 
-def _serve_with_katib(config: ServerConfig, katib_port: int) -> int:
-    """Serve the advisor and, on ``katib_port``, Katib's Suggestion service; stop both.
+def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str) -> int:
+    """Serve the advisor and, on ``katib_host:katib_port``, Katib's Suggestion service; stop both.
 
     Both drain from the same signal, concurrently: Katib's drain begins (without blocking) just
     before the advisor's, so the process ends one grace period after the signal (plus gRPC's
@@ -154,15 +157,17 @@ def _serve_with_katib(config: ServerConfig, katib_port: int) -> int:
     """
     if not 0 <= katib_port <= 65535:
         raise InvalidRequestError.single("katib_port", f"{katib_port} is not a TCP port")
+    if not katib_host:
+        raise InvalidRequestError.single("katib_host", "must name an interface, e.g. 0.0.0.0")
     from advisor.service.katib_server import start_katib_server
 
     katib = start_katib_server(
-        config.host, katib_port, config.workers, config.limits, access_log=config.access_log
+        katib_host, katib_port, config.workers, config.limits, access_log=config.access_log
     )
 
     def announce_both(running: RunningServer) -> None:
         _announce(running)
-        print(f"katib suggestion service on {config.host}:{katib.port}", flush=True)
+        print(f"katib suggestion service on {katib.address}", flush=True)
 
     def drain_katib() -> None:
         katib.begin_stop(config.grace_seconds)

@@ -22,6 +22,7 @@ from advisor.service.access import SyncAccessLog
 from advisor.service.admission import Admission
 from advisor.service.katib import KatibSuggestionServicer
 from advisor.service.limits import RequestLimits
+from advisor.service.server import host_port
 
 __all__ = ["KATIB_DEFAULT_PORT", "KATIB_HEALTH_SERVICE", "KatibServer", "start_katib_server"]
 
@@ -45,9 +46,11 @@ class KatibServer:
         health_servicer: health.HealthServicer,
         admission: Admission,
         port: int,
+        address: str,
     ):
         self._server, self._health, self._admission = server, health_servicer, admission
         self.port = port
+        self.address = address
         self._stop_lock = threading.Lock()
         self._stopped: threading.Event | None = None
 
@@ -106,13 +109,16 @@ def start_katib_server(
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    address = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+    address = host_port(host, port)
     try:
         bound = server.add_insecure_port(address)
     except RuntimeError as error:
-        raise ServerStartError(["katib_port"], f"cannot bind {address}: {error}") from None
+        raise ServerStartError(
+            ["katib_host", "katib_port"], f"cannot bind {address}: {error}"
+        ) from None
     server.start()
     for service in ("", KATIB_HEALTH_SERVICE):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
-    _LOGGER.info("serving Katib's api.v1.beta1.Suggestion on %s:%d", host, bound)
-    return KatibServer(server, health_servicer, admission, bound)
+    bound_address = host_port(host, bound)
+    _LOGGER.info("serving Katib's api.v1.beta1.Suggestion on %s", bound_address)
+    return KatibServer(server, health_servicer, admission, bound, bound_address)

@@ -44,6 +44,7 @@ SERVE_OPTION_FLAGS: dict[str, str] = {
     "max_streams_per_connection": "--max-streams-per-connection",
     "token": "--token-file",
     "katib_port": "--katib-port",
+    "katib_host": "--katib-host",
     "limits": "--limit",
 }
 
@@ -95,6 +96,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(SERVE_OPTION_FLAGS[field], dest=field, **settings)
     parser.add_argument(
         "--token-file", type=Path, metavar="FILE", help="require the bearer token this file holds"
+    )
+    parser.add_argument(
+        "--katib-host",
+        metavar="H",
+        help="interface the Katib endpoint binds (default: --host's), e.g. 0.0.0.0 for Katib's "
+        "controller while the advisor's own service stays on 127.0.0.1",
     )
     parser.add_argument(
         "--katib-port",

@@ -60,6 +60,7 @@ __all__ = [
     "RunningServer",
     "ServerConfig",
     "freeze_long_lived_objects",
+    "host_port",
     "read_token_file",
     "serve_forever",
     "start_server",
@@ -266,7 +267,7 @@ class RunningServer:
     @property
     def address(self) -> str:
         """``host:port`` as bound (IPv6 hosts in brackets), for ``--target`` and channels."""
-        return _host_port(self._config.host, self._port)
+        return host_port(self._config.host, self._port)
 
     @property
     def worker_pids(self) -> list[int]:
@@ -386,7 +387,7 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
     _LOGGER.info(
         "serving %s on %s (tls=%s, token=%s, reflection=%s, workers=%d %s)",
         ADVISOR_SERVICE_NAME,
-        _host_port(config.host, port),
+        host_port(config.host, port),
         "mutual" if config.tls_client_ca else bool(config.tls_cert),
         config.token is not None,
         config.reflection,
@@ -558,7 +559,8 @@ async def _cancelled(task: asyncio.Task[_Result]) -> _Result | None:
         raise  # this coroutine itself was cancelled
 
 
-def _host_port(host: str, port: int) -> str:
+def host_port(host: str, port: int) -> str:
+    """Return ``host:port`` as gRPC binds and dials it (an IPv6 host in brackets)."""
     if ":" in host and not host.startswith("["):
         return f"[{host}]:{port}"
     return f"{host}:{port}"
@@ -602,7 +604,7 @@ def _check_certificates(path: Path, pem: bytes, setting: str) -> None:
 def _bind(
     server: grpc.aio.Server, config: ServerConfig, credentials: grpc.ServerCredentials | None
 ) -> int:
-    address = _host_port(config.host, config.port)
+    address = host_port(config.host, config.port)
     try:
         if credentials is None:
             return server.add_insecure_port(address)

@@ -185,6 +185,8 @@ def test_a_setting_past_what_grpc_can_hold_is_refused_naming_it(
         (("--workers", "0"), "--workers"),
         (("--limit", "max_top_k=0"), "--limit max_top_k"),
         (("--grace", "-1"), "--grace"),
+        (("--katib-host", "0.0.0.0"), "--katib-host"),  # without --katib-port: no endpoint
+        (("--katib-host", "", "--katib-port", "0"), "--katib-host"),
     ],
 )
 def test_advisor_server_names_a_refused_setting_as_advisor_serve_does(
