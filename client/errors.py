@@ -6,16 +6,19 @@ call into one exception class per status a caller can act on, carrying those fie
 the library's own :class:`~advisor.errors.FieldViolation`, so Python callers never touch the wire.
 A request the client refuses before sending it (a bad task, a wrong-typed argument, a timeout
 gRPC cannot hold) raises the library's :class:`~advisor.errors.InvalidRequestError`, exported here
-too, so one import catches both.
+too, so one import catches both; both derive from the library's
+:class:`~advisor.errors.AdvisorError`, so one ``except`` does too. Every error pickles whole, so
+it crosses a process pool or a Ray task intact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import AdvisorError, FieldViolation, InvalidRequestError
 
 __all__ = [
     "AdvisorRpcError",
@@ -30,13 +33,16 @@ __all__ = [
 ]
 
 
-class AdvisorRpcError(Exception):
+class AdvisorRpcError(AdvisorError):
     """A call to the service failed; ``code`` is the gRPC status, ``details`` its message."""
 
     def __init__(self, code: grpc.StatusCode, details: str) -> None:
         self.code = code
         self.details = details
         super().__init__(details or code.name)
+
+    def _pickled_arguments(self) -> tuple[Any, ...]:
+        return self.code, self.details
 
 
 class InvalidArgumentError(AdvisorRpcError):
@@ -45,6 +51,9 @@ class InvalidArgumentError(AdvisorRpcError):
     def __init__(self, details: str, violations: Sequence[FieldViolation]) -> None:
         super().__init__(grpc.StatusCode.INVALID_ARGUMENT, details)
         self.violations: tuple[FieldViolation, ...] = tuple(violations)
+
+    def _pickled_arguments(self) -> tuple[Any, ...]:
+        return self.details, self.violations
 
     def __str__(self) -> str:
         if not self.violations:
@@ -81,6 +90,9 @@ class ClientClosedError(AdvisorRpcError):
             grpc.StatusCode.CANCELLED,
             "the client is closed: open a new AdvisorClient to call again",
         )
+
+    def _pickled_arguments(self) -> tuple[Any, ...]:
+        return ()
 
 
 _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {

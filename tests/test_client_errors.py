@@ -1,0 +1,54 @@
+"""The errors a client call raises, as an application handles them: caught, pickled, traced.
+
+An AutoML pipeline runs its calls in process pools or Ray tasks, which send a failure back to
+the parent as a pickle; every error must come back the same, whatever fields its class adds.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import grpc
+import pytest
+from advisor_client.errors import (
+    AdvisorRpcError,
+    ClientClosedError,
+    DeadlineExceededError,
+    InvalidArgumentError,
+    UnavailableError,
+)
+
+from advisor.errors import (
+    AdvisorError,
+    FieldViolation,
+    InvalidRequestError,
+    LimitExceededError,
+    ServerStartError,
+)
+
+VIOLATIONS = (FieldViolation("budget.top_k", "must be at least 1"),)
+
+ERRORS: list[AdvisorError] = [
+    AdvisorRpcError(grpc.StatusCode.INTERNAL, "worker lost"),
+    UnavailableError(grpc.StatusCode.UNAVAILABLE, "connection refused"),
+    DeadlineExceededError(grpc.StatusCode.DEADLINE_EXCEEDED, ""),
+    InvalidArgumentError("bad request", VIOLATIONS),
+    ClientClosedError(),
+    InvalidRequestError(VIOLATIONS),
+    LimitExceededError(VIOLATIONS),
+    ServerStartError(("tls_cert", "tls_key"), "not a PEM certificate"),
+]
+
+
+@pytest.mark.parametrize("error", ERRORS, ids=lambda error: type(error).__name__)
+def test_every_error_pickles_whole(error: AdvisorError) -> None:
+    error.add_note("while tuning trial 7")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert vars(copy) == vars(error)  # code, details, violations, settings, notes
+
+
+def test_one_except_catches_a_refused_request_and_a_failed_call() -> None:
+    assert issubclass(AdvisorRpcError, AdvisorError)
+    assert issubclass(InvalidRequestError, AdvisorError)
