@@ -18,11 +18,12 @@ requests are retried like small ones.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import numbers
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeGuard, TypeVar
@@ -335,7 +336,10 @@ class AdvisorClient:
                 raise InvalidRequestError.single(
                     "progress", f"must be callable or None; got {type(progress).__name__}"
                 )
-            return _last_result(self.stream_recommend(task, budget, timeout=timeout), progress)
+            # Closed on the way out: an exception from ``progress`` would otherwise keep the
+            # stream, and the search, alive through its traceback's frames.
+            with contextlib.closing(self.stream_recommend(task, budget, timeout=timeout)) as events:
+                return _last_result(events, progress)
         request = advisor_pb2.RecommendRequest(task=_task_proto(task), budget=_budget_proto(budget))
         response = self._call(
             self._stub.Recommend, request, self._search_timeout(request.budget, timeout)
@@ -344,12 +348,14 @@ class AdvisorClient:
 
     def stream_recommend(
         self, task: TaskLike, budget: BudgetLike, *, timeout: float | None = None
-    ) -> Iterator[SearchProgress | SearchResult]:
+    ) -> Generator[SearchProgress | SearchResult, None, None]:
         """Search like :meth:`recommend`, yielding progress events and then the result.
 
         The request is checked now; the call starts at the first ``next()``. The last item is
-        always the :class:`~advisor.model.results.SearchResult`. Abandoning the iterator (or
-        closing it) cancels the call, which stops the search on the server.
+        always the :class:`~advisor.model.results.SearchResult`. Closing the generator
+        (``close()``, or ``contextlib.closing`` around the loop) cancels the call, which stops
+        the search on the server; so does abandoning it, but only once nothing refers to it (an
+        exception's traceback does while the exception lives).
         """
         request = advisor_pb2.StreamRecommendRequest(
             task=_task_proto(task), budget=_budget_proto(budget)
@@ -484,7 +490,7 @@ class AdvisorClient:
 
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
-    ) -> Iterator[SearchProgress | SearchResult]:
+    ) -> Generator[SearchProgress | SearchResult, None, None]:
         self._check_open()
         call = self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
         try:

@@ -108,6 +108,22 @@ def test_recommend_with_a_progress_callback_streams(fake: tuple[ScriptedAdvisor,
     assert servicer.calls == Counter({"StreamRecommend": 1})
 
 
+def test_a_progress_callback_that_raises_ends_the_stream(fake: tuple[ScriptedAdvisor, str]) -> None:
+    # The exception's traceback holds the stream's frame: the call stayed open, and a search
+    # ran on, for as long as the application kept the exception (a log record, a retry loop).
+    servicer, target = fake
+    servicer.hold_stream_after_first_event = True
+
+    def stop_tuning(event: SearchProgress) -> None:
+        raise KeyboardInterrupt
+
+    with _client(target) as client:
+        with pytest.raises(KeyboardInterrupt) as caught:
+            client.recommend(TASK, BUDGET, progress=stop_tuning)
+        assert caught.value.__traceback__ is not None
+        assert servicer.stream_ended.wait(5.0)
+
+
 def test_bad_input_is_rejected_before_any_call(fake: tuple[ScriptedAdvisor, str]) -> None:
     servicer, target = fake
     bad_task = {**TASK, "correlations": [{"name": "x", "a": {"indices": [300]}}]}

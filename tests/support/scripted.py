@@ -42,6 +42,9 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     :class:`InvalidRequestError`, sent as the service sends it (BadRequest field violations).
     While ``release`` is an unset event, every call that is not failed waits for it (at most
     ``HOLD_SECONDS``) before answering, so only the client's deadline can end it early.
+    With ``hold_stream_after_first_event``, a stream sends its first event and then waits (at
+    most ``HOLD_SECONDS``) for the client to end it; ``stream_ended`` is set when a stream ends,
+    however it ended.
     """
 
     def __init__(self) -> None:
@@ -53,6 +56,8 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self.metadata: dict[str, dict[str, str | bytes]] = {}
         self.release: threading.Event | None = None
         self.fail_stream_after_first_event = False
+        self.hold_stream_after_first_event = False
+        self.stream_ended = threading.Event()
 
     def _begin(self, method: str, context: grpc.ServicerContext) -> None:
         self.calls[method] += 1
@@ -76,7 +81,11 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self, request: Any, context: grpc.ServicerContext
     ) -> Iterator[Any]:
         self._begin("StreamRecommend", context)
+        context.add_callback(self.stream_ended.set)
         yield advisor_pb2.StreamRecommendResponse(progress=_PROGRESS)
+        if self.hold_stream_after_first_event:
+            self.stream_ended.wait(HOLD_SECONDS)
+            return
         if self.fail_stream_after_first_event:
             context.abort(grpc.StatusCode.UNAVAILABLE, "scripted UNAVAILABLE mid-stream")
         yield advisor_pb2.StreamRecommendResponse(result=_SEARCH_RESULT)
