@@ -486,7 +486,7 @@ class AdvisorClient:
         try:
             return method(request, timeout=self._timeout(timeout), metadata=self._metadata)
         except grpc.RpcError as error:
-            raise error_from_rpc(error, client_closed=self._closed) from None
+            raise error_from_rpc(error, client_closed=self._closed) from error
 
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
@@ -500,7 +500,7 @@ class AdvisorClient:
                     return
                 yield _decoded(wire.search_progress_from_proto, response.progress)
         except grpc.RpcError as error:
-            raise error_from_rpc(error, client_closed=self._closed) from None
+            raise error_from_rpc(error, client_closed=self._closed) from error
         finally:
             call.cancel()
         raise AdvisorRpcError(

@@ -34,7 +34,12 @@ __all__ = [
 
 
 class AdvisorRpcError(AdvisorError):
-    """A call to the service failed; ``code`` is the gRPC status, ``details`` its message."""
+    """A call to the service failed; ``code`` is the gRPC status, ``details`` its message.
+
+    Raised by a call, its ``__cause__`` is the :class:`grpc.RpcError` it was decoded from (also
+    a :class:`grpc.Call`), for what the decoding leaves out: ``trailing_metadata()``,
+    ``debug_error_string()``, the status details (``grpc_status.rpc_status.from_call``).
+    """
 
     def __init__(self, code: grpc.StatusCode, details: str) -> None:
         self.code = code

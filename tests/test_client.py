@@ -175,6 +175,27 @@ def test_invalid_argument_carries_the_field_violations(fake: tuple[ScriptedAdvis
 
 
 @pytest.mark.parametrize(
+    "call",
+    [*CALLS.values(), lambda client: list(client.stream_recommend(TASK, BUDGET))],
+    ids=[*CALLS, "StreamRecommend"],
+)
+def test_the_grpc_error_a_failure_was_decoded_from_is_its_cause(
+    fake: tuple[ScriptedAdvisor, str], call: Callable[[AdvisorClient], object]
+) -> None:
+    # What the typed error leaves out (trailing metadata, the whole status, gRPC's debug
+    # string) stays reachable, as google-cloud clients keep it.
+    servicer, target = fake
+    for method in [*CALLS, "StreamRecommend"]:
+        servicer.failures[method] = [InvalidRequestError.single("budget.top_k", "too many")]
+    with _client(target) as client, pytest.raises(InvalidArgumentError) as caught:
+        call(client)
+    cause = caught.value.__cause__
+    assert isinstance(cause, grpc.RpcError) and isinstance(cause, grpc.Call)
+    assert cause.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert any(key == "grpc-status-details-bin" for key, _ in cause.trailing_metadata())
+
+
+@pytest.mark.parametrize(
     ("code", "error_type"),
     [
         (grpc.StatusCode.INVALID_ARGUMENT, InvalidArgumentError),
