@@ -456,6 +456,32 @@ class AdvisorClient:
         response = self._call(self._stub.ListPresets, advisor_pb2.ListPresetsRequest(), timeout)
         return [_decoded(wire.preset_from_proto, preset) for preset in response.presets]
 
+    def check_health(self, *, wait_for_ready: bool = False, timeout: float | None = None) -> bool:
+        """Return whether the server is serving the advisor, by its ``grpc.health.v1`` check.
+
+        False while it drains for a shutdown (``NOT_SERVING``), so a pipeline can pick another
+        server; the check needs no token, as load balancers probe without one. With
+        ``wait_for_ready``, a server not up yet (``advisor serve`` starting its workers) is
+        waited for until the deadline, where the call would fail at once.
+
+        Raises
+        ------
+        UnavailableError
+            The server cannot be reached (without ``wait_for_ready``).
+        DeadlineExceededError
+            No answer before the deadline (``timeout``, by default ``default_timeout``).
+        InvalidRequestError
+            On ``wait_for_ready`` (not a boolean) or ``timeout``, before any call.
+        """
+        wait = _checked_bool("wait_for_ready", wait_for_ready)
+        # Loaded on first use, as the status details are: most clients never check health.
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        request = health_pb2.HealthCheckRequest(service=_SERVICE.full_name)
+        check = health_pb2_grpc.HealthStub(self._channel).Check
+        response = self._call(check, request, timeout, wait_for_ready=wait)
+        return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+
     def close(self) -> None:
         """Close the channel: calls in flight, and any made later, raise ClientClosedError.
 
@@ -481,10 +507,17 @@ class AdvisorClient:
         method: grpc.UnaryUnaryMultiCallable[_Request, _Response],
         request: _Request,
         timeout: float | None,
+        *,
+        wait_for_ready: bool = False,
     ) -> _Response:
         self._check_open()
         try:
-            return method(request, timeout=self._timeout(timeout), metadata=self._metadata)
+            return method(
+                request,
+                timeout=self._timeout(timeout),
+                metadata=self._metadata,
+                wait_for_ready=wait_for_ready,
+            )
         except grpc.RpcError as error:
             raise error_from_rpc(error, client_closed=self._closed) from error
 

@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from advisor.errors import InvalidRequestError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.service.server import ADVISOR_SERVICE_NAME
 from advisor.service.status import bad_request_status
 
 __all__ = ["BUDGET", "HOLD_SECONDS", "TASK", "ScriptedAdvisor", "scripted_server"]
@@ -44,7 +46,8 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     ``HOLD_SECONDS``) before answering, so only the client's deadline can end it early.
     With ``hold_stream_after_first_event``, a stream sends its first event and then waits (at
     most ``HOLD_SECONDS``) for the client to end it; ``stream_ended`` is set when a stream ends,
-    however it ended.
+    however it ended. ``health`` answers ``grpc.health.v1`` checks: the advisor service is
+    ``SERVING`` until a test sets it otherwise.
     """
 
     def __init__(self) -> None:
@@ -58,6 +61,8 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self.fail_stream_after_first_event = False
         self.hold_stream_after_first_event = False
         self.stream_ended = threading.Event()
+        self.health = health.HealthServicer()
+        self.health.set(ADVISOR_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
 
     def _begin(self, method: str, context: grpc.ServicerContext) -> None:
         self.calls[method] += 1
@@ -129,6 +134,7 @@ def scripted_server(servicer: ScriptedAdvisor) -> Iterator[str]:
     """Serve ``servicer`` on 127.0.0.1, any free port, and yield its target; stop it after."""
     server = grpc.server(ThreadPoolExecutor(max_workers=4))
     advisor_pb2_grpc.add_ArchitectureAdvisorServicer_to_server(servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer.health, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
