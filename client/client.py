@@ -314,7 +314,7 @@ class AdvisorClient:
         task: TaskLike,
         budget: BudgetLike,
         *,
-        progress: Callable[[SearchProgress], None] | None = None,
+        progress: Callable[[SearchProgress], object] | None = None,
         timeout: float | None = None,
     ) -> SearchResult:
         """Search architectures for ``task`` under ``budget``; return the ranked recommendations.
@@ -647,7 +647,7 @@ def _check_type(field: str, value: object, expected: type, *, optional: bool = F
 
 
 def _last_result(
-    events: Iterator[SearchProgress | SearchResult], progress: Callable[[SearchProgress], None]
+    events: Iterator[SearchProgress | SearchResult], progress: Callable[[SearchProgress], object]
 ) -> SearchResult:
     for event in events:
         if isinstance(event, SearchProgress):

@@ -7,16 +7,19 @@ reached the server, which accepts it when the sample yields no task.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import typing
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from advisor_client.client import AdvisorClient, RetryPolicy
 
+import advisor
 from advisor.errors import InvalidRequestError
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
+from advisor.model.results import SearchProgress
 from tests.support.scripted import BUDGET, TASK, ScriptedAdvisor, scripted_server
 
 ARCHITECTURE = {
@@ -186,3 +189,11 @@ def test_a_flag_is_a_boolean_python_s_or_numpy_s(fake: tuple[ScriptedAdvisor, st
             ]
         client.analyze(TASK, ARCHITECTURE, exact=np.True_)
     assert servicer.calls == {"Analyze": 1}
+
+
+@pytest.mark.parametrize("recommend", [AdvisorClient.recommend, advisor.recommend])
+def test_a_progress_callback_may_return_anything(recommend: Callable[..., object]) -> None:
+    # What the callback returns is ignored; typed as returning None, a progress bar's update
+    # (returning a bool) was an error in the caller's type check, in-process and remote alike.
+    progress = typing.get_type_hints(recommend)["progress"]
+    assert progress == Callable[[SearchProgress], object] | None
