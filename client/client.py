@@ -36,7 +36,7 @@ from advisor_client.errors import AdvisorRpcError, ClientClosedError, error_from
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, architecture_argument, parse_architecture
@@ -95,6 +95,9 @@ DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 """The service's default message size limit, each way."""
 
 _INT32_MAX: Final = 2**31 - 1
+
+_ARGUMENT_OF_FIELD: Final = {"graph": "data"}
+"""The argument a request field comes from, where their names differ (``infer_task``)."""
 
 MAX_MESSAGE_BYTES: Final = _INT32_MAX
 """The largest ``max_message_bytes``: gRPC holds its message limits as a C ``int``."""
@@ -248,7 +251,9 @@ class AdvisorClient:
         Retry policy for ``UNAVAILABLE`` on the idempotent calls.
     max_message_bytes
         Largest request the client sends and response it accepts; requests up to it are held for
-        retries. Match the server's limit (``max_message_bytes``, 4 MiB by default); at most
+        retries, larger ones refused before any call (:class:`~advisor.errors.LimitExceededError`,
+        an ``InvalidRequestError`` naming the largest argument: ``task``, ``architecture`` or
+        ``data``). Match the server's limit (``max_message_bytes``, 4 MiB by default); at most
         :data:`MAX_MESSAGE_BYTES` (2^31 - 1), what gRPC can hold.
 
     Raises
@@ -258,7 +263,7 @@ class AdvisorClient:
         cannot be sent, naming it: ``target`` (not a non-empty string), ``token``, ``tls`` and
         ``retry`` (not their types), ``max_message_bytes`` (not a whole number from 1 to
         :data:`MAX_MESSAGE_BYTES`), ``timeout``, ``exact`` (not a boolean, Python's or
-        NumPy's), ``progress`` (not callable), ``task.layers[0].channels``; and for a task,
+        NumPy's), ``progress`` (not callable), ``architecture.layers[0].channels``; and for a task,
         architecture or budget of the wrong type (``task: must be ...``).
 
     Examples
@@ -292,6 +297,7 @@ class AdvisorClient:
         max_message_bytes = checked_integer(
             "max_message_bytes", max_message_bytes, 1, MAX_MESSAGE_BYTES
         )
+        self._max_message_bytes = max_message_bytes
         self._default_timeout = _checked_timeout("default_timeout", default_timeout)
         self._metadata = () if token is None else (bearer_metadata(token),)
         options = [
@@ -511,6 +517,7 @@ class AdvisorClient:
         wait_for_ready: bool = False,
     ) -> _Response:
         self._check_open()
+        self._check_size(request)
         try:
             return method(
                 request,
@@ -525,6 +532,7 @@ class AdvisorClient:
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
     ) -> Generator[SearchProgress | SearchResult, None, None]:
         self._check_open()
+        self._check_size(request)
         call = self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
         try:
             for response in call:
@@ -544,6 +552,27 @@ class AdvisorClient:
         """Raise :class:`ClientClosedError` after :meth:`close` (gRPC raises a bare ValueError)."""
         if self._closed:
             raise ClientClosedError()
+
+    def _check_size(self, request: Message) -> None:
+        """Refuse a request over ``max_message_bytes``, naming its largest argument.
+
+        It raises :class:`LimitExceededError`. gRPC refuses it itself, but as
+        ``RESOURCE_EXHAUSTED``, which reads as a saturated server to retry later: a pipeline
+        following that advice retried, forever, a request no attempt can send.
+        """
+        size = request.ByteSize()
+        if size <= self._max_message_bytes:
+            return
+        field, _ = max(
+            request.ListFields(),
+            key=lambda item: item[1].ByteSize() if isinstance(item[1], Message) else 0,
+        )
+        raise LimitExceededError.single(
+            _ARGUMENT_OF_FIELD.get(field.name, field.name),
+            f"makes the request {size:,} bytes, over this client's max_message_bytes "
+            f"({self._max_message_bytes:,}): make it smaller, or raise max_message_bytes as far "
+            "as the server's limit (4 MiB unless the server raised it)",
+        )
 
     def _timeout(self, timeout: float | None) -> float:
         if timeout is None:

@@ -71,7 +71,13 @@ class UnauthenticatedError(AdvisorRpcError):
 
 
 class ResourceExhaustedError(AdvisorRpcError):
-    """The server is saturated (every search slot busy); try again later."""
+    """The server is saturated (every search slot busy): try again later, with backoff.
+
+    gRPC also answers a message over a size limit with this code: a request over the
+    server's limit, or a response over the client's ``max_message_bytes`` (``details`` says
+    ``larger than max``), which no retry fixes. A request over the client's own limit is
+    refused before it is sent, as a :class:`~advisor.errors.LimitExceededError`.
+    """
 
 
 class DeadlineExceededError(AdvisorRpcError):

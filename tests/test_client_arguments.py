@@ -130,6 +130,43 @@ def test_a_bad_client_setting_is_named(target: Any, settings: dict[str, Any], fi
     assert _refused(lambda: AdvisorClient(target, **settings)) == [field]
 
 
+# Each about 500 bytes on the wire, where the rest of its request is under 100.
+LARGE_TASK = {
+    "input": {"shape": [256]},
+    "correlations": [{"name": "left", "a": {"indices": list(range(128))}}],
+}
+LARGE_ARCHITECTURE = {
+    "input": {"shape": [256]},
+    "representation": 2,
+    "layers": [{"channels": 2, "pool": [16]}, {"channels": 2, "pool": [16]}],
+    "geometry": {"permutation": list(range(256))[::-1]},
+}
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda client: client.recommend(LARGE_TASK, BUDGET), "task"),
+        (lambda client: next(client.stream_recommend(LARGE_TASK, BUDGET)), "task"),
+        (
+            lambda client: client.analyze(TASK, LARGE_ARCHITECTURE),
+            "architecture",
+        ),
+        (lambda client: client.infer_task(np.random.default_rng(0).normal(size=(20, 64))), "data"),
+    ],
+    ids=["Recommend", "StreamRecommend", "Analyze", "InferTask"],
+)
+def test_a_request_over_the_clients_message_limit_is_refused_before_any_call(
+    fake: tuple[ScriptedAdvisor, str], call: Callable[[AdvisorClient], object], field: str
+) -> None:
+    # gRPC refused it as RESOURCE_EXHAUSTED, the saturated server's code, whose advice (retry
+    # later) a pipeline followed forever: no attempt can send it.
+    servicer, target = fake
+    with AdvisorClient(target, max_message_bytes=160) as client:
+        assert _refused(lambda: call(client)) == [field]
+    assert not servicer.calls
+
+
 def test_the_largest_message_limit_grpc_holds_is_accepted() -> None:
     AdvisorClient("localhost:1", max_message_bytes=2**31 - 1, retry=RetryPolicy()).close()
 

@@ -42,7 +42,12 @@ from advisor.cli.options import (
 )
 from advisor.cli.output import write_stdout
 from advisor.cli.progress import progress_bar_for
-from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
+from advisor.errors import (
+    FieldViolation,
+    InvalidRequestError,
+    LimitExceededError,
+    ServerStartError,
+)
 from advisor.model.architecture import architecture_argument
 from advisor.service.command import describe_start_error, read_bearer_token, serve_from_arguments
 from advisor.service.limits import LOCAL_LIMITS
@@ -54,6 +59,9 @@ from advisor.usage import violations_as_options
 __all__ = ["run"]
 
 _EXIT_CODE_BY_ERROR: tuple[tuple[type[Exception], ExitCode], ...] = (
+    # The one limit the client checks itself, --max-message-bytes: a message over a size
+    # limit, like the server's, which gRPC answers RESOURCE_EXHAUSTED.
+    (LimitExceededError, ExitCode.RESOURCE_EXHAUSTED),
     (InvalidRequestError, ExitCode.INVALID_ARGUMENT),
     (InvalidArgumentError, ExitCode.INVALID_ARGUMENT),
     (UnauthenticatedError, ExitCode.UNAUTHENTICATED),
