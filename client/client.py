@@ -518,35 +518,49 @@ class AdvisorClient:
     ) -> _Response:
         self._check_open()
         self._check_size(request)
-        try:
+        with self._typed_errors():
             return method(
                 request,
                 timeout=self._timeout(timeout),
                 metadata=self._metadata,
                 wait_for_ready=wait_for_ready,
             )
-        except grpc.RpcError as error:
-            raise error_from_rpc(error, client_closed=self._closed) from error
 
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
     ) -> Generator[SearchProgress | SearchResult, None, None]:
         self._check_open()
         self._check_size(request)
-        call = self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
-        try:
-            for response in call:
-                if response.HasField("result"):
-                    yield _decoded(wire.search_result_from_proto, response.result)
-                    return
-                yield _decoded(wire.search_progress_from_proto, response.progress)
-        except grpc.RpcError as error:
-            raise error_from_rpc(error, client_closed=self._closed) from error
-        finally:
-            call.cancel()
+        with self._typed_errors():
+            call = self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
+            try:
+                for response in call:
+                    if response.HasField("result"):
+                        yield _decoded(wire.search_result_from_proto, response.result)
+                        return
+                    yield _decoded(wire.search_progress_from_proto, response.progress)
+            finally:
+                call.cancel()
         raise AdvisorRpcError(
             grpc.StatusCode.INTERNAL, "the server closed the stream without sending a result"
         )
+
+    @contextlib.contextmanager
+    def _typed_errors(self) -> Iterator[None]:
+        """Raise a failed call's typed error, keeping gRPC's as its cause.
+
+        A close from another thread can land after :meth:`_check_open` passed: gRPC then
+        refuses to start the call with a bare ``ValueError``, raised as the
+        :class:`ClientClosedError` the check would have raised.
+        """
+        try:
+            yield
+        except grpc.RpcError as error:
+            raise error_from_rpc(error, client_closed=self._closed) from error
+        except ValueError:
+            if not self._closed:
+                raise
+            raise ClientClosedError() from None
 
     def _check_open(self) -> None:
         """Raise :class:`ClientClosedError` after :meth:`close` (gRPC raises a bare ValueError)."""

@@ -321,6 +321,26 @@ def test_a_call_in_flight_when_the_client_closes_raises_client_closed(
     assert [type(error) for error in raised()] == [ClientClosedError]
 
 
+@pytest.mark.parametrize(
+    "call",
+    [*CALLS.values(), lambda client: list(client.stream_recommend(TASK, BUDGET))],
+    ids=[*CALLS, "StreamRecommend"],
+)
+def test_a_close_from_another_thread_just_after_the_open_check_raises_client_closed(
+    fake: tuple[ScriptedAdvisor, str],
+    call: Callable[[AdvisorClient], object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The close lands between the client's own check and gRPC's invocation, where gRPC raised a
+    # bare ValueError ("Cannot invoke RPC on closed channel!"); injected here, not raced.
+    servicer, target = fake
+    client = _client(target)
+    monkeypatch.setattr(client, "_check_size", lambda request: client.close())
+    with pytest.raises(ClientClosedError):
+        call(client)
+    assert sum(servicer.calls.values()) == 0
+
+
 def _raised_in_thread(call: Callable[[], object]) -> Callable[[], list[BaseException]]:
     """Start ``call`` in a thread; return a function joining it that lists what it raised."""
     raised: list[BaseException] = []
