@@ -5,8 +5,9 @@ detail naming each offending field (docs/SERVICE.md). :func:`error_from_rpc` tur
 call into one exception class per status a caller can act on, carrying those field violations as
 the library's own :class:`~advisor.errors.FieldViolation`, so Python callers never touch the wire.
 A request the client refuses before sending it (a bad task, a wrong-typed argument, a timeout
-gRPC cannot hold) raises the library's :class:`~advisor.errors.InvalidRequestError`, exported here
-too, so one import catches both; both derive from the library's
+gRPC cannot hold) raises the library's :class:`~advisor.errors.InvalidRequestError` (its
+:class:`~advisor.errors.LimitExceededError` for a request over ``max_message_bytes``), exported
+here too, so one import catches both; both derive from the library's
 :class:`~advisor.errors.AdvisorError`, so one ``except`` does too. Every error pickles whole, so
 it crosses a process pool or a Ray task intact.
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 import grpc
 
-from advisor.errors import AdvisorError, FieldViolation, InvalidRequestError
+from advisor.errors import AdvisorError, FieldViolation, InvalidRequestError, LimitExceededError
 
 __all__ = [
     "AdvisorRpcError",
@@ -26,6 +27,7 @@ __all__ = [
     "DeadlineExceededError",
     "InvalidArgumentError",
     "InvalidRequestError",
+    "LimitExceededError",
     "ResourceExhaustedError",
     "UnauthenticatedError",
     "UnavailableError",

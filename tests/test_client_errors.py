@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 
+import advisor_client.client
 import grpc
 import pytest
 from advisor_client.errors import (
@@ -52,3 +53,13 @@ def test_every_error_pickles_whole(error: AdvisorError) -> None:
 def test_one_except_catches_a_refused_request_and_a_failed_call() -> None:
     assert issubclass(AdvisorRpcError, AdvisorError)
     assert issubclass(InvalidRequestError, AdvisorError)
+
+
+def test_the_package_exports_what_its_calls_raise_and_take() -> None:
+    # A request over max_message_bytes raises LimitExceededError, and infer_task takes a
+    # DataLike as recommend takes a TaskLike: importable from the package like their peers.
+    namespace: dict[str, object] = {}
+    exec("from advisor_client import *", namespace)
+    assert namespace["LimitExceededError"] is LimitExceededError
+    assert namespace["DataLike"] is advisor_client.client.DataLike
+    assert sorted(set(namespace) - {"__builtins__"}) == sorted(advisor_client.__all__)
