@@ -199,11 +199,27 @@ class TlsConfig:
     """TLS settings: the CA that signed the server, and a client certificate for mutual TLS.
 
     ``root_ca=None`` trusts the system's roots. ``client_cert`` and ``client_key`` go together.
+    ``server_name`` is the name the server's certificate is checked against where it is not
+    the target's host: a target by IP address, through a tunnel or ``kubectl port-forward``
+    (``localhost:50051`` for a certificate of ``advisor.example.internal``); None checks the
+    target's host.
     """
 
     root_ca: str | os.PathLike[str] | None = None
     client_cert: str | os.PathLike[str] | None = None
     client_key: str | os.PathLike[str] | None = None
+    server_name: str | None = None
+
+    def channel_options(self) -> list[tuple[str, str]]:
+        """Return the gRPC channel options these settings add (the ``server_name`` override)."""
+        if self.server_name is None:
+            return []
+        if not (isinstance(self.server_name, str) and self.server_name.strip()):
+            raise InvalidRequestError.single(
+                "tls.server_name",
+                f"must be a host name (a non-empty string) or None; got {self.server_name!r}",
+            )
+        return [("grpc.ssl_target_name_override", self.server_name)]
 
     def credentials(self) -> grpc.ChannelCredentials:
         """Read the PEM files and build the channel credentials."""
@@ -300,7 +316,7 @@ class AdvisorClient:
         self._max_message_bytes = max_message_bytes
         self._default_timeout = _checked_timeout("default_timeout", default_timeout)
         self._metadata = () if token is None else (bearer_metadata(token),)
-        options = [
+        options: list[tuple[str, str | int]] = [
             ("grpc.service_config", retry.service_config()),
             ("grpc.enable_retries", 1),
             ("grpc.per_rpc_retry_buffer_size", max_message_bytes),
@@ -311,6 +327,7 @@ class AdvisorClient:
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
         else:
+            options += tls.channel_options()
             self._channel = grpc.secure_channel(target, tls.credentials(), options=options)
         self._stub = advisor_pb2_grpc.ArchitectureAdvisorStub(self._channel)
         self._closed = False

@@ -37,7 +37,7 @@ from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import PresetInfo
 from advisor.protocol import wire
 from advisor.service.server import ServerConfig, start_server
-from tests.support.certificates import make_certificates
+from tests.support.certificates import make_certificates, make_server_certificate
 from tests.support.scripted import BUDGET, HOLD_SECONDS, TASK, ScriptedAdvisor, scripted_server
 from tests.support.workloads import LONG_TASK, long_budget
 
@@ -561,6 +561,30 @@ def test_mutual_tls_round_trip(tmp_path: Path) -> None:
     tls = TlsConfig(root_ca=pem.ca, client_cert=pem.client_cert, client_key=pem.client_key)
     with start_server(config) as running, AdvisorClient(running.address, tls=tls) as client:
         assert client.list_presets()
+
+
+def test_a_server_certificate_for_another_name_is_checked_against_server_name(
+    tmp_path: Path,
+) -> None:
+    # A target by IP address, or a tunnel to localhost, reaches a server whose certificate names
+    # its DNS name only: without an override no handshake could succeed.
+    pem = make_certificates(tmp_path)
+    cert, key = make_server_certificate(tmp_path, "DNS:advisor.test")
+    config = ServerConfig(workers=1, executor="threads", tls_cert=cert, tls_key=key)
+    with start_server(config) as running:
+        named = TlsConfig(root_ca=pem.ca, server_name="advisor.test")
+        with AdvisorClient(running.address, tls=named) as client:
+            assert client.list_presets()
+        unnamed = TlsConfig(root_ca=pem.ca)
+        with (
+            AdvisorClient(
+                running.address, tls=unnamed, retry=RetryPolicy(max_attempts=1)
+            ) as client,
+            pytest.raises(UnavailableError),
+        ):
+            client.list_presets()
+    with pytest.raises(InvalidRequestError, match=r"^tls\.server_name: "):
+        AdvisorClient(running.address, tls=TlsConfig(server_name=""))
 
 
 def test_a_saved_recommend_result_is_analysed_as_the_command_analyses_it(
