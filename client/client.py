@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeAlias, TypeGuard, TypeVar
 
 import grpc
 import numpy as np
@@ -513,6 +513,18 @@ class AdvisorClient:
         """
         self._closed = True
         self._channel.close()
+
+    def __reduce__(self) -> NoReturn:
+        """Refuse to be pickled, saying what to send instead.
+
+        Process pools, Ray and joblib pickle what a task captures; gRPC's own refusal ("no
+        default __reduce__ due to non-trivial __cinit__") named neither the client nor a way on.
+        """
+        raise TypeError(
+            "an AdvisorClient cannot be pickled: its gRPC channel belongs to the process that "
+            "opened it; send its settings (target, token, tls, ...) and open a client in the "
+            "process that calls (advisor.integrations.proposals.AdvisorSource does)"
+        )
 
     def __enter__(self) -> AdvisorClient:
         return self

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import socket
 import threading
 import time
@@ -339,6 +340,17 @@ def test_a_close_from_another_thread_just_after_the_open_check_raises_client_clo
     with pytest.raises(ClientClosedError):
         call(client)
     assert sum(servicer.calls.values()) == 0
+
+
+def test_pickling_a_client_says_what_to_send_instead(fake: tuple[ScriptedAdvisor, str]) -> None:
+    # A process pool or a Ray task capturing a client failed on gRPC's "no default __reduce__
+    # due to non-trivial __cinit__", which names neither the client nor a way on.
+    _, target = fake
+    with (
+        _client(target) as client,
+        pytest.raises(TypeError, match="AdvisorClient cannot be pickled"),
+    ):
+        pickle.dumps(client)
 
 
 def _raised_in_thread(call: Callable[[], object]) -> Callable[[], list[BaseException]]:
