@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeAlias, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, TypeAlias, TypeGuard, TypeVar
 
 import grpc
 import numpy as np
@@ -526,7 +526,7 @@ class AdvisorClient:
             "process that calls (advisor.integrations.proposals.AdvisorSource does)"
         )
 
-    def __enter__(self) -> AdvisorClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

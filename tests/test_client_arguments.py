@@ -234,3 +234,9 @@ def test_a_progress_callback_may_return_anything(recommend: Callable[..., object
     # (returning a bool) was an error in the caller's type check, in-process and remote alike.
     progress = typing.get_type_hints(recommend)["progress"]
     assert progress == Callable[[SearchProgress], object] | None
+
+
+def test_a_subclass_entered_as_a_context_manager_keeps_its_type() -> None:
+    # Typed as returning AdvisorClient, `with MyClient(...) as client` lost the subclass's
+    # methods in the caller's type check.
+    assert typing.get_type_hints(AdvisorClient.__enter__)["return"] is typing.Self
