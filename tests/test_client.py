@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 import socket
 import threading
@@ -471,6 +472,28 @@ def test_tls_settings_are_checked(tmp_path: Path) -> None:
         AdvisorClient("localhost:1", tls=TlsConfig(root_ca=tmp_path / "absent.pem"))
     assert missing_key.value.violations[0].field == "tls.client_key"
     assert unreadable.value.violations[0].field == "tls.root_ca"
+
+
+def test_a_tls_setting_that_is_no_path_is_named_and_no_descriptor_is_touched(
+    tmp_path: Path,
+) -> None:
+    # An int was opened as a file descriptor, read, and closed: here a file of the test's, in
+    # an application its gRPC socket, say. PEM text, as grpc.ssl_channel_credentials takes it,
+    # was "cannot read -----BEGIN ...: No such file or directory".
+    descriptor = os.open(tmp_path / "held", os.O_RDWR | os.O_CREAT)
+    try:
+        for setting in (
+            descriptor,
+            b"-----BEGIN CERTIFICATE-----\n",
+            "-----BEGIN CERTIFICATE-----\n",
+        ):
+            with pytest.raises(InvalidRequestError) as caught:
+                AdvisorClient("localhost:1", tls=TlsConfig(root_ca=setting))  # type: ignore[arg-type]
+            assert caught.value.violations[0].field == "tls.root_ca"
+            assert "path of a PEM file" in caught.value.violations[0].description
+        os.fstat(descriptor)  # still open
+    finally:
+        os.close(descriptor)
 
 
 def test_a_tls_file_that_is_not_what_it_should_be_is_named_before_any_call(
