@@ -503,8 +503,11 @@ def test_a_tls_file_that_is_not_what_it_should_be_is_named_before_any_call(
     pem = make_certificates(tmp_path)
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate\n")
+    empty = tmp_path / "empty.pem"  # was a bare ValueError from ssl: "Empty certificate data"
+    empty.write_text("")
     cases = [
         (TlsConfig(root_ca=garbage), "tls.root_ca", "holds no PEM certificate"),
+        (TlsConfig(root_ca=empty), "tls.root_ca", "holds no PEM certificate (the file is empty)"),
         (
             TlsConfig(root_ca=pem.ca, client_cert=garbage, client_key=pem.client_key),
             "tls.client_cert",

@@ -50,6 +50,9 @@ def certificates_problem(path: str | os.PathLike[str], pem: bytes) -> str | None
 
     None when it holds one.
     """
+    if not pem.strip():
+        # ssl raises a bare ValueError ("Empty certificate data") for it, not an SSLError.
+        return f"{path} holds no PEM certificate (the file is empty)"
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=pem.decode("ascii"))
     except UnicodeDecodeError:
