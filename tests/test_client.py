@@ -33,6 +33,7 @@ from advisor_client.errors import (
     UnavailableError,
 )
 
+import advisor
 from advisor.cli.format import render_search_result
 from advisor.errors import InvalidRequestError
 from advisor.model.results import Analysis, SearchProgress, SearchResult
@@ -625,15 +626,23 @@ def test_a_server_certificate_for_another_name_is_checked_against_server_name(
         AdvisorClient(running.address, tls=TlsConfig(server_name=""))
 
 
+SAVERS: dict[str, Callable[[SearchResult], str]] = {
+    "command": lambda result: render_search_result(result, "yaml"),
+    # The library's own way to save a result, which it lacked: only the command could write one.
+    "library": lambda result: json.dumps(advisor.search_result_document(result)),
+}
+
+
+@pytest.mark.parametrize("saver", sorted(SAVERS))
 def test_a_saved_recommend_result_is_analysed_as_the_command_analyses_it(
-    server_target: str, tmp_path: Path
+    server_target: str, tmp_path: Path, saver: str
 ) -> None:
     # `advisor recommend --format yaml > result.yaml`, then analyze(task, "result.yaml"): its
     # first recommendation, or the one of rank `rank`, as `advisor analyze --arch --rank` does.
     with AdvisorClient(server_target, token="t0ken") as client:
         result = client.recommend(TASK, {**BUDGET, "top_k": 2})
         saved = tmp_path / "result.yaml"
-        saved.write_text(render_search_result(result, "yaml"))
+        saved.write_text(SAVERS[saver](result))
         first, second = (r.architecture for r in result.recommendations)
         assert first.parameters != second.parameters
         assert client.analyze(TASK, saved) == client.analyze(TASK, first)
