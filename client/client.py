@@ -860,7 +860,8 @@ def _model(
     refusals name their fields in full) and parsed, or taken as it is where ``read`` validated
     it already (an architecture argument, :func:`architecture_argument`); anything else (a
     number, None) is refused naming ``field``, as is every violation of the parse, placed
-    under it.
+    under it. A value that holds the model as its attribute ``field`` (a recommendation's
+    ``.architecture``, an inference report's ``.task``) is told to pass that.
     """
     if isinstance(value, str | os.PathLike):
         value = read(value)
@@ -871,9 +872,11 @@ def _model(
             return parse(value)
     except InvalidRequestError as error:
         raise error.prefixed(field) from None
+    holds = isinstance(getattr(value, field, None), model_type)
     raise InvalidRequestError.single(
         field,
-        f"expected {model_type.__name__}, a mapping or a file path; got {type(value).__name__}",
+        f"expected {model_type.__name__}, a mapping or a file path; got {type(value).__name__}"
+        + (f": pass its .{field}" if holds else ""),
     )
 
 

@@ -19,7 +19,10 @@ import advisor
 from advisor.errors import InvalidRequestError
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
+from advisor.infer.report import InferenceReport
+from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress
+from advisor.model.task import parse_task
 from tests.support.scripted import BUDGET, TASK, ScriptedAdvisor, scripted_server
 
 ARCHITECTURE = {
@@ -240,3 +243,22 @@ def test_a_subclass_entered_as_a_context_manager_keeps_its_type() -> None:
     # Typed as returning AdvisorClient, `with MyClient(...) as client` lost the subclass's
     # methods in the caller's type check.
     assert typing.get_type_hints(AdvisorClient.__enter__)["return"] is typing.Self
+
+
+def test_a_result_that_holds_the_argument_is_told_to_pass_it(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # analyze(task, result.recommendations[0]) and recommend(client.infer_task(...), budget)
+    # were "expected Architecture ...; got Recommendation", naming no way on.
+    task = parse_task(TASK)
+    recommendation = advisor.recommend(task, Budget.model_validate(BUDGET)).recommendations[0]
+    report = InferenceReport(task, (), (), (), "spectral", (), 0.0, 0)
+    servicer, target = fake
+    with AdvisorClient(target) as client:
+        with pytest.raises(
+            InvalidRequestError, match=r"got Recommendation: pass its \.architecture$"
+        ):
+            client.analyze(task, recommendation)  # type: ignore[arg-type]
+        with pytest.raises(InvalidRequestError, match=r"got InferenceReport: pass its \.task$"):
+            client.recommend(report, BUDGET)  # type: ignore[arg-type]
+    assert not servicer.calls
