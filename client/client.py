@@ -251,7 +251,8 @@ class AdvisorClient:
     Parameters
     ----------
     target
-        ``host:port`` of the server (any gRPC target string).
+        ``host:port`` of the server (any gRPC target string: ``dns:///host:port``,
+        ``unix:/path``); a URL (``http://host:port``) is refused, naming it.
     token
         Bearer token sent with every call when the server requires one: one line of printable
         ASCII with no space at either end, as gRPC sends it.
@@ -304,6 +305,9 @@ class AdvisorClient:
             raise InvalidRequestError.single(
                 "target", f"must be a non-empty string such as 'host:port'; got {target!r}"
             )
+        problem = _target_problem(target)
+        if problem is not None:
+            raise InvalidRequestError.single("target", problem)
         _check_type("token", token, str, optional=True)
         problem = None if token is None else token_problem(token)
         if problem is not None:
@@ -634,6 +638,26 @@ class AdvisorClient:
         # Capped, never refused: the server names a time limit past its own maximum, as
         # budget.time_limit_seconds, where a deadline that overflowed would fail at once.
         return min(max(self._default_timeout, limit), MAX_TIMEOUT_SECONDS)
+
+
+_URL_SCHEMES: Final = ("http://", "https://", "grpc://", "grpcs://")
+"""Schemes of URLs, never gRPC targets (``dns:``, ``unix:``, ``ipv4:`` ... are)."""
+
+
+def _target_problem(target: str) -> str | None:
+    """Say why ``target`` can be no gRPC target (None when it may be).
+
+    gRPC reads a URL or a name with whitespace as a host name, fails to resolve it, and fails
+    every call ``UNAVAILABLE``: a transient failure, which a pipeline retries for ever.
+    """
+    if target != target.strip():
+        return f"starts or ends with whitespace: {target!r}"
+    scheme = next((s for s in _URL_SCHEMES if target.lower().startswith(s)), None)
+    if scheme is None:
+        return None
+    address = target[len(scheme) :].rstrip("/")
+    tls = ", with TLS on" if scheme in ("https://", "grpcs://") else ""
+    return f"is a URL; a gRPC target is host:port: pass {address!r}{tls}"
 
 
 def _checked_timeout(field: str, seconds: float) -> float:

@@ -120,6 +120,13 @@ def test_ragged_data_is_named_data(fake: tuple[ScriptedAdvisor, str]) -> None:
         (None, {}, "target"),
         ("", {}, "target"),
         (50051, {}, "target"),
+        # URLs and stray whitespace failed each call as UNAVAILABLE, a transient failure that a
+        # pipeline retries: gRPC read them as host names it could not resolve.
+        ("http://localhost:50051", {}, "target"),
+        ("https://advisor.example.com:443", {}, "target"),
+        ("grpc://localhost:50051", {}, "target"),
+        (" localhost:50051", {}, "target"),
+        ("localhost:50051\n", {}, "target"),
         ("localhost:1", {"max_message_bytes": 2**40}, "max_message_bytes"),
         ("localhost:1", {"max_message_bytes": 2**31}, "max_message_bytes"),
         ("localhost:1", {"max_message_bytes": "4"}, "max_message_bytes"),
@@ -168,6 +175,11 @@ def test_a_request_over_the_clients_message_limit_is_refused_before_any_call(
     with AdvisorClient(target, max_message_bytes=160) as client:
         assert _refused(lambda: call(client)) == [field]
     assert not servicer.calls
+
+
+@pytest.mark.parametrize("target", ["localhost:50051", "dns:///advisor:50051", "unix:/tmp/a.sock"])
+def test_a_grpc_target_is_taken(target: str) -> None:
+    AdvisorClient(target).close()
 
 
 def test_the_largest_message_limit_grpc_holds_is_accepted() -> None:
