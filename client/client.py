@@ -19,6 +19,7 @@ requests are retried like small ones.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import math
 import numbers
@@ -328,6 +329,8 @@ class AdvisorClient:
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.max_receive_message_length", max_message_bytes),
         ]
+        if _is_loopback(target):
+            options.append(("grpc.enable_http_proxy", 0))
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
         else:
@@ -658,6 +661,25 @@ def _target_problem(target: str) -> str | None:
     address = target[len(scheme) :].rstrip("/")
     tls = ", with TLS on" if scheme in ("https://", "grpcs://") else ""
     return f"is a URL; a gRPC target is host:port: pass {address!r}{tls}"
+
+
+def _is_loopback(target: str) -> bool:
+    """Whether ``target`` names this machine: ``localhost``, 127.0.0.0/8 or ``::1``.
+
+    gRPC sends every connection through the proxy of ``http_proxy``/``https_proxy`` unless
+    ``no_proxy`` names its host, loopback included: with a proxy set, as on many company
+    machines and CI runners, a client of a server in the same process or on the same machine
+    (the command's own server, ``start_server``) failed ``UNAVAILABLE``. A loopback target
+    bypasses the proxy, as Go's ``ProxyFromEnvironment`` does.
+    """
+    address = target.removeprefix("dns:///")
+    host = address[1:].partition("]")[0] if address.startswith("[") else address.rpartition(":")[0]
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _checked_timeout(field: str, seconds: float) -> float:

@@ -11,7 +11,6 @@ import json
 import math
 import os
 import pickle
-import socket
 import threading
 import time
 from collections import Counter
@@ -41,7 +40,14 @@ from advisor.model.task import PresetInfo
 from advisor.protocol import wire
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates, make_server_certificate
-from tests.support.scripted import BUDGET, HOLD_SECONDS, TASK, ScriptedAdvisor, scripted_server
+from tests.support.scripted import (
+    BUDGET,
+    HOLD_SECONDS,
+    TASK,
+    ScriptedAdvisor,
+    closed_target,
+    scripted_server,
+)
 from tests.support.workloads import LONG_TASK, long_budget
 
 ARCHITECTURE = {
@@ -377,11 +383,20 @@ def _raised_in_thread(call: Callable[[], object]) -> Callable[[], list[BaseExcep
 
 
 def test_unreachable_server_is_unavailable() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with _client(f"127.0.0.1:{port}") as client, pytest.raises(UnavailableError):
+    with _client(closed_target()) as client, pytest.raises(UnavailableError):
         client.list_presets()
+
+
+@pytest.mark.parametrize("variable", ["http_proxy", "https_proxy", "grpc_proxy"])
+def test_a_server_on_this_machine_is_reached_past_a_proxy_the_environment_sets(
+    fake: tuple[ScriptedAdvisor, str], monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    # gRPC sent the loopback connection to the proxy too: with http_proxy set, as on many
+    # company machines and CI runners, the command's own server could not be called (exit 5).
+    _, target = fake
+    monkeypatch.setenv(variable, f"http://{closed_target()}")
+    with _client(target, retry=RetryPolicy(max_attempts=1)) as client:
+        assert client.list_presets()
 
 
 def test_retry_policy_rejects_what_grpc_would_not_apply() -> None:

@@ -7,8 +7,6 @@ health servicer, which a test turns NOT_SERVING.
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from advisor_client.client import AdvisorClient
 from advisor_client.errors import DeadlineExceededError, UnavailableError
@@ -16,7 +14,7 @@ from grpc_health.v1 import health_pb2
 
 from advisor.errors import InvalidRequestError
 from advisor.service.server import ADVISOR_SERVICE_NAME
-from tests.support.scripted import ScriptedAdvisor, scripted_server
+from tests.support.scripted import ScriptedAdvisor, closed_target, scripted_server
 
 
 def test_a_serving_server_is_healthy_and_a_draining_one_is_not() -> None:
@@ -28,15 +26,8 @@ def test_a_serving_server_is_healthy_and_a_draining_one_is_not() -> None:
     assert sum(servicer.calls.values()) == 0  # the check is no advisor call
 
 
-def _closed_port() -> str:
-    """Return a 127.0.0.1 target nothing listens on (bound, never listening)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
-
-
 def test_a_server_not_up_is_unavailable_or_waited_for_until_the_deadline() -> None:
-    with AdvisorClient(_closed_port()) as client:
+    with AdvisorClient(closed_target()) as client:
         with pytest.raises(UnavailableError):
             client.check_health(timeout=10.0)
         with pytest.raises(DeadlineExceededError):

@@ -7,6 +7,7 @@ real gRPC.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.service.server import ADVISOR_SERVICE_NAME
 from advisor.service.status import bad_request_status
 
-__all__ = ["BUDGET", "HOLD_SECONDS", "TASK", "ScriptedAdvisor", "scripted_server"]
+__all__ = ["BUDGET", "HOLD_SECONDS", "TASK", "ScriptedAdvisor", "closed_target", "scripted_server"]
 
 HOLD_SECONDS = 30.0
 """The longest a held call waits for its release."""
@@ -143,3 +144,10 @@ def scripted_server(servicer: ScriptedAdvisor) -> Iterator[str]:
         if servicer.release is not None:
             servicer.release.set()
         server.stop(None)
+
+
+def closed_target() -> str:
+    """Return a 127.0.0.1 target nothing listens on (a port bound a moment, never listening)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
