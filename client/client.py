@@ -19,7 +19,6 @@ requests are retried like small ones.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import math
 import numbers
@@ -34,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pydantic
 from advisor_client.errors import AdvisorRpcError, ClientClosedError, error_from_rpc
+from advisor_client.targets import is_loopback, target_problem
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
@@ -306,7 +306,7 @@ class AdvisorClient:
             raise InvalidRequestError.single(
                 "target", f"must be a non-empty string such as 'host:port'; got {target!r}"
             )
-        problem = _target_problem(target)
+        problem = target_problem(target)
         if problem is not None:
             raise InvalidRequestError.single("target", problem)
         _check_type("token", token, str, optional=True)
@@ -329,7 +329,7 @@ class AdvisorClient:
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.max_receive_message_length", max_message_bytes),
         ]
-        if _is_loopback(target):
+        if is_loopback(target):
             options.append(("grpc.enable_http_proxy", 0))
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
@@ -641,45 +641,6 @@ class AdvisorClient:
         # Capped, never refused: the server names a time limit past its own maximum, as
         # budget.time_limit_seconds, where a deadline that overflowed would fail at once.
         return min(max(self._default_timeout, limit), MAX_TIMEOUT_SECONDS)
-
-
-_URL_SCHEMES: Final = ("http://", "https://", "grpc://", "grpcs://")
-"""Schemes of URLs, never gRPC targets (``dns:``, ``unix:``, ``ipv4:`` ... are)."""
-
-
-def _target_problem(target: str) -> str | None:
-    """Say why ``target`` can be no gRPC target (None when it may be).
-
-    gRPC reads a URL or a name with whitespace as a host name, fails to resolve it, and fails
-    every call ``UNAVAILABLE``: a transient failure, which a pipeline retries for ever.
-    """
-    if target != target.strip():
-        return f"starts or ends with whitespace: {target!r}"
-    scheme = next((s for s in _URL_SCHEMES if target.lower().startswith(s)), None)
-    if scheme is None:
-        return None
-    address = target[len(scheme) :].rstrip("/")
-    tls = ", with TLS on" if scheme in ("https://", "grpcs://") else ""
-    return f"is a URL; a gRPC target is host:port: pass {address!r}{tls}"
-
-
-def _is_loopback(target: str) -> bool:
-    """Whether ``target`` names this machine: ``localhost``, 127.0.0.0/8 or ``::1``.
-
-    gRPC sends every connection through the proxy of ``http_proxy``/``https_proxy`` unless
-    ``no_proxy`` names its host, loopback included: with a proxy set, as on many company
-    machines and CI runners, a client of a server in the same process or on the same machine
-    (the command's own server, ``start_server``) failed ``UNAVAILABLE``. A loopback target
-    bypasses the proxy, as Go's ``ProxyFromEnvironment`` does.
-    """
-    address = target.removeprefix("dns:///")
-    host = address[1:].partition("]")[0] if address.startswith("[") else address.rpartition(":")[0]
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _checked_timeout(field: str, seconds: float) -> float:
