@@ -15,7 +15,7 @@ it crosses a process pool or a Ray task intact.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import grpc
 
@@ -50,6 +50,11 @@ class AdvisorRpcError(AdvisorError):
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
         return self.code, self.details
+
+    def __str__(self) -> str:
+        # The status leads, as the command prints it: a log line of the base class (INTERNAL,
+        # UNIMPLEMENTED, ...) said only "Method not found!".
+        return f"{self.code.name}: {self.details}" if self.details else self.code.name
 
 
 class InvalidArgumentError(AdvisorRpcError):
@@ -108,6 +113,12 @@ class ClientClosedError(AdvisorRpcError):
         return ()
 
 
+_UNIMPLEMENTED_HINT: Final = (
+    " (the server does not serve this advisor.v1.ArchitectureAdvisor method: is the target the "
+    "advisor's port, and the server as recent as the client?)"
+)
+"""Appended to an ``UNIMPLEMENTED`` call's details: gRPC says only "Method not found!"."""
+
 _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {
     grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
@@ -135,7 +146,8 @@ def error_from_rpc(error: grpc.RpcError, *, client_closed: bool = False) -> Advi
     AdvisorRpcError
         :class:`InvalidArgumentError` with the decoded ``BadRequest`` field violations (none when
         the server attached no detail), :class:`ClientClosedError` as above, or the class for the
-        status code, else the base class.
+        status code, else the base class (an ``UNIMPLEMENTED`` one's details say what it
+        likely means: not the advisor's port, or an older server).
     """
     if not isinstance(error, grpc.Call):
         return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
@@ -145,6 +157,8 @@ def error_from_rpc(error: grpc.RpcError, *, client_closed: bool = False) -> Advi
         return ClientClosedError()
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidArgumentError(details, _field_violations(error))
+    if code == grpc.StatusCode.UNIMPLEMENTED:
+        details += _UNIMPLEMENTED_HINT
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details)
 
 

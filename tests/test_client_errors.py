@@ -7,10 +7,12 @@ the parent as a pickle; every error must come back the same, whatever fields its
 from __future__ import annotations
 
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 
 import advisor_client.client
 import grpc
 import pytest
+from advisor_client.client import AdvisorClient
 from advisor_client.errors import (
     AdvisorRpcError,
     ClientClosedError,
@@ -18,6 +20,7 @@ from advisor_client.errors import (
     InvalidArgumentError,
     UnavailableError,
 )
+from grpc_health.v1 import health, health_pb2_grpc
 
 from advisor.errors import (
     AdvisorError,
@@ -63,3 +66,20 @@ def test_the_package_exports_what_its_calls_raise_and_take() -> None:
     assert namespace["LimitExceededError"] is LimitExceededError
     assert namespace["DataLike"] is advisor_client.client.DataLike
     assert sorted(set(namespace) - {"__builtins__"}) == sorted(advisor_client.__all__)
+
+
+def test_a_server_without_the_advisor_says_so_and_the_status_leads_the_message() -> None:
+    # The target is some other gRPC server (a health-only one here, as Katib's port is): gRPC's
+    # "Method not found!" named neither the status nor a likely cause.
+    server = grpc.server(ThreadPoolExecutor(max_workers=1))
+    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with AdvisorClient(f"127.0.0.1:{port}") as client, pytest.raises(AdvisorRpcError) as caught:
+            client.list_presets()
+    finally:
+        server.stop(None)
+    assert caught.value.code == grpc.StatusCode.UNIMPLEMENTED
+    assert str(caught.value).startswith("UNIMPLEMENTED: Method not found! (the server does not")
+    assert "the advisor's port" in caught.value.details
