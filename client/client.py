@@ -331,6 +331,7 @@ class AdvisorClient:
         ]
         if is_loopback(target):
             options.append(("grpc.enable_http_proxy", 0))
+        self._plaintext = tls is None
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
         else:
@@ -592,7 +593,9 @@ class AdvisorClient:
         try:
             yield
         except grpc.RpcError as error:
-            raise error_from_rpc(error, client_closed=self._closed) from error
+            raise error_from_rpc(
+                error, client_closed=self._closed, plaintext=self._plaintext
+            ) from error
         except ValueError:
             if not self._closed:
                 raise

@@ -28,6 +28,8 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidRequestError",
     "LimitExceededError",
+    "PLAINTEXT_HINT",
+    "PLAINTEXT_REFUSED",
     "ResourceExhaustedError",
     "UnauthenticatedError",
     "UnavailableError",
@@ -119,6 +121,15 @@ _UNIMPLEMENTED_HINT: Final = (
 )
 """Appended to an ``UNIMPLEMENTED`` call's details: gRPC says only "Method not found!"."""
 
+PLAINTEXT_REFUSED: Final = "Socket closed"
+"""What gRPC reports when a plaintext client's first bytes reach a TLS server."""
+
+PLAINTEXT_HINT: Final = (
+    " (if the server uses TLS, connect with TLS: tls=TlsConfig(root_ca=the CA certificate that "
+    "signed it))"
+)
+"""Appended to that ``UNAVAILABLE`` on a plaintext channel: gRPC's words name no cause."""
+
 _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {
     grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
@@ -127,7 +138,9 @@ _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {
 }
 
 
-def error_from_rpc(error: grpc.RpcError, *, client_closed: bool = False) -> AdvisorRpcError:
+def error_from_rpc(
+    error: grpc.RpcError, *, client_closed: bool = False, plaintext: bool = False
+) -> AdvisorRpcError:
     """Convert a failed call into the matching :class:`AdvisorRpcError` subclass.
 
     Parameters
@@ -140,6 +153,10 @@ def error_from_rpc(error: grpc.RpcError, *, client_closed: bool = False) -> Advi
         its calls in flight, which gRPC reports as a bare ``CANCELLED`` (``Channel closed!``):
         then, and only then, a ``CANCELLED`` is :class:`ClientClosedError`, the error a call
         made after the close raises, so one ``except`` catches both.
+    plaintext
+        Whether the call went over a plaintext channel: its ``UNAVAILABLE`` with gRPC's
+        ``Socket closed`` (:data:`PLAINTEXT_REFUSED`), what a TLS server answers, then adds
+        :data:`PLAINTEXT_HINT`.
 
     Returns
     -------
@@ -159,6 +176,8 @@ def error_from_rpc(error: grpc.RpcError, *, client_closed: bool = False) -> Advi
         return InvalidArgumentError(details, _field_violations(error))
     if code == grpc.StatusCode.UNIMPLEMENTED:
         details += _UNIMPLEMENTED_HINT
+    if code == grpc.StatusCode.UNAVAILABLE and plaintext and PLAINTEXT_REFUSED in details:
+        details += PLAINTEXT_HINT
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details)
 
 

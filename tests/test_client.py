@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from advisor_client.client import AdvisorClient, RetryPolicy, TlsConfig
 from advisor_client.errors import (
+    PLAINTEXT_HINT,
     AdvisorRpcError,
     ClientClosedError,
     DeadlineExceededError,
@@ -615,6 +616,21 @@ def test_mutual_tls_round_trip(tmp_path: Path) -> None:
     tls = TlsConfig(root_ca=pem.ca, client_cert=pem.client_cert, client_key=pem.client_key)
     with start_server(config) as running, AdvisorClient(running.address, tls=tls) as client:
         assert client.list_presets()
+
+
+def test_a_plaintext_call_to_a_tls_server_hints_at_tls(tmp_path: Path) -> None:
+    # gRPC's "Socket closed" named no cause; the command alone added the hint.
+    pem = make_certificates(tmp_path)
+    config = ServerConfig(
+        workers=1, executor="threads", tls_cert=pem.server_cert, tls_key=pem.server_key
+    )
+    with (
+        start_server(config) as running,
+        _client(running.address, retry=RetryPolicy(max_attempts=1)) as client,
+        pytest.raises(UnavailableError) as caught,
+    ):
+        client.list_presets()
+    assert caught.value.details.endswith(PLAINTEXT_HINT)
 
 
 def test_a_server_certificate_for_another_name_is_checked_against_server_name(
