@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
-    from advisor.export.document import architecture_yaml, torch_module
+    from advisor.export.document import (
+        analysis_document,
+        architecture_yaml,
+        search_result_document,
+        torch_module,
+    )
     from advisor.model.architecture import Architecture, load_architecture, parse_architecture
     from advisor.model.budget import Budget
     from advisor.model.results import (
@@ -48,6 +53,7 @@ __all__ = [
     "StopSignal",
     "StoppedError",
     "Task",
+    "analysis_document",
     "analyze",
     "architecture_yaml",
     "list_presets",
@@ -56,6 +62,7 @@ __all__ = [
     "parse_architecture",
     "parse_task",
     "recommend",
+    "search_result_document",
     "torch_module",
 ]
 
@@ -63,7 +70,9 @@ _HOMES: dict[str, str] = {
     "FieldViolation": "advisor.errors",
     "InvalidRequestError": "advisor.errors",
     "StoppedError": "advisor.errors",
+    "analysis_document": "advisor.export.document",
     "architecture_yaml": "advisor.export.document",
+    "search_result_document": "advisor.export.document",
     "torch_module": "advisor.export.document",
     "Architecture": "advisor.model.architecture",
     "load_architecture": "advisor.model.architecture",

@@ -21,6 +21,7 @@ import re
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pydantic
 from pydantic_core import ErrorDetails
@@ -40,7 +41,22 @@ __all__ = [
 
 
 class AdvisorError(Exception):
-    """Base class of every error the advisor library raises on purpose."""
+    """Base class of every error the advisor library raises on purpose.
+
+    Every one pickles whole (type, fields and attributes such as notes), so it crosses a
+    process boundary intact: ``concurrent.futures``' process pools, ``multiprocessing`` and Ray
+    re-raise a worker's exception in the parent from its pickle. An ``Exception`` pickles as
+    its class called with its ``args`` (here the message alone), which fails for a class whose
+    constructor takes its fields: such a class names its constructor's arguments in
+    :meth:`_pickled_arguments`.
+    """
+
+    def _pickled_arguments(self) -> tuple[Any, ...]:
+        """Return the arguments that rebuild this error (by default its ``args``)."""
+        return self.args
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), self._pickled_arguments(), self.__dict__
 
 
 @dataclass(frozen=True)
@@ -76,6 +92,9 @@ class InvalidRequestError(AdvisorError):
         """Return the same error with every field path placed under ``prefix``."""
         return type(self)([v.prefixed(prefix) for v in self.violations])
 
+    def _pickled_arguments(self) -> tuple[Any, ...]:
+        return (self.violations,)
+
 
 class LimitExceededError(InvalidRequestError):
     """The request is well formed but over a documented size limit (checked before any work)."""
@@ -106,6 +125,9 @@ class ServerStartError(AdvisorError):
         self.settings: tuple[str, ...] = tuple(settings)
         self.description = description
         super().__init__(f"{'/'.join(self.settings)}: {description}")
+
+    def _pickled_arguments(self) -> tuple[Any, ...]:
+        return self.settings, self.description
 
 
 def field_path(loc: Iterable[int | str]) -> str:

@@ -18,24 +18,26 @@ requests are retried like small ones.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import numbers
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, TypeAlias, TypeGuard, TypeVar
 
 import grpc
 import numpy as np
 import numpy.typing as npt
 import pydantic
 from advisor_client.errors import AdvisorRpcError, ClientClosedError, error_from_rpc
+from advisor_client.targets import is_loopback, target_problem
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, architecture_argument, parse_architecture
@@ -94,6 +96,9 @@ DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 """The service's default message size limit, each way."""
 
 _INT32_MAX: Final = 2**31 - 1
+
+_ARGUMENT_OF_FIELD: Final = {"graph": "data"}
+"""The argument a request field comes from, where their names differ (``infer_task``)."""
 
 MAX_MESSAGE_BYTES: Final = _INT32_MAX
 """The largest ``max_message_bytes``: gRPC holds its message limits as a C ``int``."""
@@ -195,11 +200,27 @@ class TlsConfig:
     """TLS settings: the CA that signed the server, and a client certificate for mutual TLS.
 
     ``root_ca=None`` trusts the system's roots. ``client_cert`` and ``client_key`` go together.
+    ``server_name`` is the name the server's certificate is checked against where it is not
+    the target's host: a target by IP address, through a tunnel or ``kubectl port-forward``
+    (``localhost:50051`` for a certificate of ``advisor.example.internal``); None checks the
+    target's host.
     """
 
     root_ca: str | os.PathLike[str] | None = None
     client_cert: str | os.PathLike[str] | None = None
     client_key: str | os.PathLike[str] | None = None
+    server_name: str | None = None
+
+    def channel_options(self) -> list[tuple[str, str]]:
+        """Return the gRPC channel options these settings add (the ``server_name`` override)."""
+        if self.server_name is None:
+            return []
+        if not (isinstance(self.server_name, str) and self.server_name.strip()):
+            raise InvalidRequestError.single(
+                "tls.server_name",
+                f"must be a host name (a non-empty string) or None; got {self.server_name!r}",
+            )
+        return [("grpc.ssl_target_name_override", self.server_name)]
 
     def credentials(self) -> grpc.ChannelCredentials:
         """Read the PEM files and build the channel credentials."""
@@ -231,7 +252,8 @@ class AdvisorClient:
     Parameters
     ----------
     target
-        ``host:port`` of the server (any gRPC target string).
+        ``host:port`` of the server (any gRPC target string: ``dns:///host:port``,
+        ``unix:/path``); a URL (``http://host:port``) is refused, naming it.
     token
         Bearer token sent with every call when the server requires one: one line of printable
         ASCII with no space at either end, as gRPC sends it.
@@ -247,7 +269,9 @@ class AdvisorClient:
         Retry policy for ``UNAVAILABLE`` on the idempotent calls.
     max_message_bytes
         Largest request the client sends and response it accepts; requests up to it are held for
-        retries. Match the server's limit (``max_message_bytes``, 4 MiB by default); at most
+        retries, larger ones refused before any call (:class:`~advisor.errors.LimitExceededError`,
+        an ``InvalidRequestError`` naming the largest argument: ``task``, ``architecture`` or
+        ``data``). Match the server's limit (``max_message_bytes``, 4 MiB by default); at most
         :data:`MAX_MESSAGE_BYTES` (2^31 - 1), what gRPC can hold.
 
     Raises
@@ -257,7 +281,7 @@ class AdvisorClient:
         cannot be sent, naming it: ``target`` (not a non-empty string), ``token``, ``tls`` and
         ``retry`` (not their types), ``max_message_bytes`` (not a whole number from 1 to
         :data:`MAX_MESSAGE_BYTES`), ``timeout``, ``exact`` (not a boolean, Python's or
-        NumPy's), ``progress`` (not callable), ``task.layers[0].channels``; and for a task,
+        NumPy's), ``progress`` (not callable), ``architecture.layers[0].channels``; and for a task,
         architecture or budget of the wrong type (``task: must be ...``).
 
     Examples
@@ -282,6 +306,9 @@ class AdvisorClient:
             raise InvalidRequestError.single(
                 "target", f"must be a non-empty string such as 'host:port'; got {target!r}"
             )
+        problem = target_problem(target)
+        if problem is not None:
+            raise InvalidRequestError.single("target", problem)
         _check_type("token", token, str, optional=True)
         problem = None if token is None else token_problem(token)
         if problem is not None:
@@ -291,9 +318,10 @@ class AdvisorClient:
         max_message_bytes = checked_integer(
             "max_message_bytes", max_message_bytes, 1, MAX_MESSAGE_BYTES
         )
+        self._max_message_bytes = max_message_bytes
         self._default_timeout = _checked_timeout("default_timeout", default_timeout)
         self._metadata = () if token is None else (bearer_metadata(token),)
-        options = [
+        options: list[tuple[str, str | int]] = [
             ("grpc.service_config", retry.service_config()),
             ("grpc.enable_retries", 1),
             ("grpc.per_rpc_retry_buffer_size", max_message_bytes),
@@ -301,9 +329,13 @@ class AdvisorClient:
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.max_receive_message_length", max_message_bytes),
         ]
+        if is_loopback(target):
+            options.append(("grpc.enable_http_proxy", 0))
+        self._plaintext = tls is None
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
         else:
+            options += tls.channel_options()
             self._channel = grpc.secure_channel(target, tls.credentials(), options=options)
         self._stub = advisor_pb2_grpc.ArchitectureAdvisorStub(self._channel)
         self._closed = False
@@ -313,7 +345,7 @@ class AdvisorClient:
         task: TaskLike,
         budget: BudgetLike,
         *,
-        progress: Callable[[SearchProgress], None] | None = None,
+        progress: Callable[[SearchProgress], object] | None = None,
         timeout: float | None = None,
     ) -> SearchResult:
         """Search architectures for ``task`` under ``budget``; return the ranked recommendations.
@@ -335,7 +367,10 @@ class AdvisorClient:
                 raise InvalidRequestError.single(
                     "progress", f"must be callable or None; got {type(progress).__name__}"
                 )
-            return _last_result(self.stream_recommend(task, budget, timeout=timeout), progress)
+            # Closed on the way out: an exception from ``progress`` would otherwise keep the
+            # stream, and the search, alive through its traceback's frames.
+            with contextlib.closing(self.stream_recommend(task, budget, timeout=timeout)) as events:
+                return _last_result(events, progress)
         request = advisor_pb2.RecommendRequest(task=_task_proto(task), budget=_budget_proto(budget))
         response = self._call(
             self._stub.Recommend, request, self._search_timeout(request.budget, timeout)
@@ -344,12 +379,14 @@ class AdvisorClient:
 
     def stream_recommend(
         self, task: TaskLike, budget: BudgetLike, *, timeout: float | None = None
-    ) -> Iterator[SearchProgress | SearchResult]:
+    ) -> Generator[SearchProgress | SearchResult, None, None]:
         """Search like :meth:`recommend`, yielding progress events and then the result.
 
         The request is checked now; the call starts at the first ``next()``. The last item is
-        always the :class:`~advisor.model.results.SearchResult`. Abandoning the iterator (or
-        closing it) cancels the call, which stops the search on the server.
+        always the :class:`~advisor.model.results.SearchResult`. Closing the generator
+        (``close()``, or ``contextlib.closing`` around the loop) cancels the call, which stops
+        the search on the server; so does abandoning it, but only once nothing refers to it (an
+        exception's traceback does while the exception lives).
         """
         request = advisor_pb2.StreamRecommendRequest(
             task=_task_proto(task), budget=_budget_proto(budget)
@@ -450,6 +487,32 @@ class AdvisorClient:
         response = self._call(self._stub.ListPresets, advisor_pb2.ListPresetsRequest(), timeout)
         return [_decoded(wire.preset_from_proto, preset) for preset in response.presets]
 
+    def check_health(self, *, wait_for_ready: bool = False, timeout: float | None = None) -> bool:
+        """Return whether the server is serving the advisor, by its ``grpc.health.v1`` check.
+
+        False while it drains for a shutdown (``NOT_SERVING``), so a pipeline can pick another
+        server; the check needs no token, as load balancers probe without one. With
+        ``wait_for_ready``, a server not up yet (``advisor serve`` starting its workers) is
+        waited for until the deadline, where the call would fail at once.
+
+        Raises
+        ------
+        UnavailableError
+            The server cannot be reached (without ``wait_for_ready``).
+        DeadlineExceededError
+            No answer before the deadline (``timeout``, by default ``default_timeout``).
+        InvalidRequestError
+            On ``wait_for_ready`` (not a boolean) or ``timeout``, before any call.
+        """
+        wait = _checked_bool("wait_for_ready", wait_for_ready)
+        # Loaded on first use, as the status details are: most clients never check health.
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        request = health_pb2.HealthCheckRequest(service=_SERVICE.full_name)
+        check = health_pb2_grpc.HealthStub(self._channel).Check
+        response = self._call(check, request, timeout, wait_for_ready=wait)
+        return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+
     def close(self) -> None:
         """Close the channel: calls in flight, and any made later, raise ClientClosedError.
 
@@ -459,7 +522,19 @@ class AdvisorClient:
         self._closed = True
         self._channel.close()
 
-    def __enter__(self) -> AdvisorClient:
+    def __reduce__(self) -> NoReturn:
+        """Refuse to be pickled, saying what to send instead.
+
+        Process pools, Ray and joblib pickle what a task captures; gRPC's own refusal ("no
+        default __reduce__ due to non-trivial __cinit__") named neither the client nor a way on.
+        """
+        raise TypeError(
+            "an AdvisorClient cannot be pickled: its gRPC channel belongs to the process that "
+            "opened it; send its settings (target, token, tls, ...) and open a client in the "
+            "process that calls (advisor.integrations.proposals.AdvisorSource does)"
+        )
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -475,36 +550,82 @@ class AdvisorClient:
         method: grpc.UnaryUnaryMultiCallable[_Request, _Response],
         request: _Request,
         timeout: float | None,
+        *,
+        wait_for_ready: bool = False,
     ) -> _Response:
         self._check_open()
-        try:
-            return method(request, timeout=self._timeout(timeout), metadata=self._metadata)
-        except grpc.RpcError as error:
-            raise error_from_rpc(error, client_closed=self._closed) from None
+        self._check_size(request)
+        with self._typed_errors():
+            return method(
+                request,
+                timeout=self._timeout(timeout),
+                metadata=self._metadata,
+                wait_for_ready=wait_for_ready,
+            )
 
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
-    ) -> Iterator[SearchProgress | SearchResult]:
+    ) -> Generator[SearchProgress | SearchResult, None, None]:
         self._check_open()
-        call = self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
-        try:
-            for response in call:
-                if response.HasField("result"):
-                    yield _decoded(wire.search_result_from_proto, response.result)
-                    return
-                yield _decoded(wire.search_progress_from_proto, response.progress)
-        except grpc.RpcError as error:
-            raise error_from_rpc(error, client_closed=self._closed) from None
-        finally:
-            call.cancel()
+        self._check_size(request)
+        with self._typed_errors():
+            call = self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
+            try:
+                for response in call:
+                    if response.HasField("result"):
+                        yield _decoded(wire.search_result_from_proto, response.result)
+                        return
+                    yield _decoded(wire.search_progress_from_proto, response.progress)
+            finally:
+                call.cancel()
         raise AdvisorRpcError(
             grpc.StatusCode.INTERNAL, "the server closed the stream without sending a result"
         )
+
+    @contextlib.contextmanager
+    def _typed_errors(self) -> Iterator[None]:
+        """Raise a failed call's typed error, keeping gRPC's as its cause.
+
+        A close from another thread can land after :meth:`_check_open` passed: gRPC then
+        refuses to start the call with a bare ``ValueError``, raised as the
+        :class:`ClientClosedError` the check would have raised.
+        """
+        try:
+            yield
+        except grpc.RpcError as error:
+            raise error_from_rpc(
+                error, client_closed=self._closed, plaintext=self._plaintext
+            ) from error
+        except ValueError:
+            if not self._closed:
+                raise
+            raise ClientClosedError() from None
 
     def _check_open(self) -> None:
         """Raise :class:`ClientClosedError` after :meth:`close` (gRPC raises a bare ValueError)."""
         if self._closed:
             raise ClientClosedError()
+
+    def _check_size(self, request: Message) -> None:
+        """Refuse a request over ``max_message_bytes``, naming its largest argument.
+
+        It raises :class:`LimitExceededError`. gRPC refuses it itself, but as
+        ``RESOURCE_EXHAUSTED``, which reads as a saturated server to retry later: a pipeline
+        following that advice retried, forever, a request no attempt can send.
+        """
+        size = request.ByteSize()
+        if size <= self._max_message_bytes:
+            return
+        field, _ = max(
+            request.ListFields(),
+            key=lambda item: item[1].ByteSize() if isinstance(item[1], Message) else 0,
+        )
+        raise LimitExceededError.single(
+            _ARGUMENT_OF_FIELD.get(field.name, field.name),
+            f"makes the request {size:,} bytes, over this client's max_message_bytes "
+            f"({self._max_message_bytes:,}): make it smaller, or raise max_message_bytes as far "
+            "as the server's limit (4 MiB unless the server raised it)",
+        )
 
     def _timeout(self, timeout: float | None) -> float:
         if timeout is None:
@@ -608,7 +729,7 @@ def _check_type(field: str, value: object, expected: type, *, optional: bool = F
 
 
 def _last_result(
-    events: Iterator[SearchProgress | SearchResult], progress: Callable[[SearchProgress], None]
+    events: Iterator[SearchProgress | SearchResult], progress: Callable[[SearchProgress], object]
 ) -> SearchResult:
     for event in events:
         if isinstance(event, SearchProgress):
@@ -749,7 +870,8 @@ def _model(
     refusals name their fields in full) and parsed, or taken as it is where ``read`` validated
     it already (an architecture argument, :func:`architecture_argument`); anything else (a
     number, None) is refused naming ``field``, as is every violation of the parse, placed
-    under it.
+    under it. A value that holds the model as its attribute ``field`` (a recommendation's
+    ``.architecture``, an inference report's ``.task``) is told to pass that.
     """
     if isinstance(value, str | os.PathLike):
         value = read(value)
@@ -760,9 +882,11 @@ def _model(
             return parse(value)
     except InvalidRequestError as error:
         raise error.prefixed(field) from None
+    holds = isinstance(getattr(value, field, None), model_type)
     raise InvalidRequestError.single(
         field,
-        f"expected {model_type.__name__}, a mapping or a file path; got {type(value).__name__}",
+        f"expected {model_type.__name__}, a mapping or a file path; got {type(value).__name__}"
+        + (f": pass its .{field}" if holds else ""),
     )
 
 

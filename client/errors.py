@@ -5,17 +5,21 @@ detail naming each offending field (docs/SERVICE.md). :func:`error_from_rpc` tur
 call into one exception class per status a caller can act on, carrying those field violations as
 the library's own :class:`~advisor.errors.FieldViolation`, so Python callers never touch the wire.
 A request the client refuses before sending it (a bad task, a wrong-typed argument, a timeout
-gRPC cannot hold) raises the library's :class:`~advisor.errors.InvalidRequestError`, exported here
-too, so one import catches both.
+gRPC cannot hold) raises the library's :class:`~advisor.errors.InvalidRequestError` (its
+:class:`~advisor.errors.LimitExceededError` for a request over ``max_message_bytes``), exported
+here too, so one import catches both; both derive from the library's
+:class:`~advisor.errors.AdvisorError`, so one ``except`` does too. Every error pickles whole, so
+it crosses a process pool or a Ray task intact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Final
 
 import grpc
 
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import AdvisorError, FieldViolation, InvalidRequestError, LimitExceededError
 
 __all__ = [
     "AdvisorRpcError",
@@ -23,6 +27,9 @@ __all__ = [
     "DeadlineExceededError",
     "InvalidArgumentError",
     "InvalidRequestError",
+    "LimitExceededError",
+    "PLAINTEXT_HINT",
+    "PLAINTEXT_REFUSED",
     "ResourceExhaustedError",
     "UnauthenticatedError",
     "UnavailableError",
@@ -30,13 +37,26 @@ __all__ = [
 ]
 
 
-class AdvisorRpcError(Exception):
-    """A call to the service failed; ``code`` is the gRPC status, ``details`` its message."""
+class AdvisorRpcError(AdvisorError):
+    """A call to the service failed; ``code`` is the gRPC status, ``details`` its message.
+
+    Raised by a call, its ``__cause__`` is the :class:`grpc.RpcError` it was decoded from (also
+    a :class:`grpc.Call`), for what the decoding leaves out: ``trailing_metadata()``,
+    ``debug_error_string()``, the status details (``grpc_status.rpc_status.from_call``).
+    """
 
     def __init__(self, code: grpc.StatusCode, details: str) -> None:
         self.code = code
         self.details = details
         super().__init__(details or code.name)
+
+    def _pickled_arguments(self) -> tuple[Any, ...]:
+        return self.code, self.details
+
+    def __str__(self) -> str:
+        # The status leads, as the command prints it: a log line of the base class (INTERNAL,
+        # UNIMPLEMENTED, ...) said only "Method not found!".
+        return f"{self.code.name}: {self.details}" if self.details else self.code.name
 
 
 class InvalidArgumentError(AdvisorRpcError):
@@ -45,6 +65,9 @@ class InvalidArgumentError(AdvisorRpcError):
     def __init__(self, details: str, violations: Sequence[FieldViolation]) -> None:
         super().__init__(grpc.StatusCode.INVALID_ARGUMENT, details)
         self.violations: tuple[FieldViolation, ...] = tuple(violations)
+
+    def _pickled_arguments(self) -> tuple[Any, ...]:
+        return self.details, self.violations
 
     def __str__(self) -> str:
         if not self.violations:
@@ -57,7 +80,13 @@ class UnauthenticatedError(AdvisorRpcError):
 
 
 class ResourceExhaustedError(AdvisorRpcError):
-    """The server is saturated (every search slot busy); try again later."""
+    """The server is saturated (every search slot busy): try again later, with backoff.
+
+    gRPC also answers a message over a size limit with this code: a request over the
+    server's limit, or a response over the client's ``max_message_bytes`` (``details`` says
+    ``larger than max``), which no retry fixes. A request over the client's own limit is
+    refused before it is sent, as a :class:`~advisor.errors.LimitExceededError`.
+    """
 
 
 class DeadlineExceededError(AdvisorRpcError):
@@ -82,6 +111,24 @@ class ClientClosedError(AdvisorRpcError):
             "the client is closed: open a new AdvisorClient to call again",
         )
 
+    def _pickled_arguments(self) -> tuple[Any, ...]:
+        return ()
+
+
+_UNIMPLEMENTED_HINT: Final = (
+    " (the server does not serve this advisor.v1.ArchitectureAdvisor method: is the target the "
+    "advisor's port, and the server as recent as the client?)"
+)
+"""Appended to an ``UNIMPLEMENTED`` call's details: gRPC says only "Method not found!"."""
+
+PLAINTEXT_REFUSED: Final = "Socket closed"
+"""What gRPC reports when a plaintext client's first bytes reach a TLS server."""
+
+PLAINTEXT_HINT: Final = (
+    " (if the server uses TLS, connect with TLS: tls=TlsConfig(root_ca=the CA certificate that "
+    "signed it))"
+)
+"""Appended to that ``UNAVAILABLE`` on a plaintext channel: gRPC's words name no cause."""
 
 _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {
     grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
@@ -91,7 +138,9 @@ _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {
 }
 
 
-def error_from_rpc(error: grpc.RpcError, *, client_closed: bool = False) -> AdvisorRpcError:
+def error_from_rpc(
+    error: grpc.RpcError, *, client_closed: bool = False, plaintext: bool = False
+) -> AdvisorRpcError:
     """Convert a failed call into the matching :class:`AdvisorRpcError` subclass.
 
     Parameters
@@ -104,13 +153,18 @@ def error_from_rpc(error: grpc.RpcError, *, client_closed: bool = False) -> Advi
         its calls in flight, which gRPC reports as a bare ``CANCELLED`` (``Channel closed!``):
         then, and only then, a ``CANCELLED`` is :class:`ClientClosedError`, the error a call
         made after the close raises, so one ``except`` catches both.
+    plaintext
+        Whether the call went over a plaintext channel: its ``UNAVAILABLE`` with gRPC's
+        ``Socket closed`` (:data:`PLAINTEXT_REFUSED`), what a TLS server answers, then adds
+        :data:`PLAINTEXT_HINT`.
 
     Returns
     -------
     AdvisorRpcError
         :class:`InvalidArgumentError` with the decoded ``BadRequest`` field violations (none when
         the server attached no detail), :class:`ClientClosedError` as above, or the class for the
-        status code, else the base class.
+        status code, else the base class (an ``UNIMPLEMENTED`` one's details say what it
+        likely means: not the advisor's port, or an older server).
     """
     if not isinstance(error, grpc.Call):
         return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
@@ -120,6 +174,10 @@ def error_from_rpc(error: grpc.RpcError, *, client_closed: bool = False) -> Advi
         return ClientClosedError()
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidArgumentError(details, _field_violations(error))
+    if code == grpc.StatusCode.UNIMPLEMENTED:
+        details += _UNIMPLEMENTED_HINT
+    if code == grpc.StatusCode.UNAVAILABLE and plaintext and PLAINTEXT_REFUSED in details:
+        details += PLAINTEXT_HINT
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details)
 
 

@@ -866,6 +866,9 @@ def test_max_message_bytes_matches_a_server_whose_limit_was_raised(tmp_path: Pat
         call = ["analyze", task_path, "--arch", arch_path, "--target", running.address]
         refused = advisor(*call)
         assert refused.status == ExitCode.RESOURCE_EXHAUSTED, refused.stderr
+        # Refused before it is sent, naming what makes it large (gRPC's RESOURCE_EXHAUSTED named
+        # nothing and read as a saturated server).
+        assert "task: makes the request" in refused.stderr
         allowed = advisor(*call, "--max-message-bytes", str(raised))
         assert allowed.status == ExitCode.OK, allowed.stderr
     no_target = advisor("presets", "--max-message-bytes", "1000")

@@ -258,3 +258,13 @@ def test_max_window_none_lifts_the_window_bound(
     result = advisor("recommend", task, "--budget", "5000", "--top", "1", "--max-window", value)
     assert result.status == ExitCode.OK, result.stderr
     assert [b.max_window for b in budgets] == [sent]
+
+
+def test_a_url_as_target_is_named_as_its_option() -> None:
+    # `--target http://host:port` was UNAVAILABLE (exit 5), gRPC failing to resolve the URL as
+    # a host name, as if the server were down.
+    result = advisor("presets", "--target", "http://localhost:50051")
+    line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        "advisor: error: --target: is a URL; a gRPC target is host:port: pass 'localhost:50051'"
+    )

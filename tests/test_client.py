@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-import socket
+import os
+import pickle
 import threading
 import time
 from collections import Counter
@@ -22,6 +23,7 @@ import numpy as np
 import pytest
 from advisor_client.client import AdvisorClient, RetryPolicy, TlsConfig
 from advisor_client.errors import (
+    PLAINTEXT_HINT,
     AdvisorRpcError,
     ClientClosedError,
     DeadlineExceededError,
@@ -31,14 +33,22 @@ from advisor_client.errors import (
     UnavailableError,
 )
 
+import advisor
 from advisor.cli.format import render_search_result
 from advisor.errors import InvalidRequestError
 from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import PresetInfo
 from advisor.protocol import wire
 from advisor.service.server import ServerConfig, start_server
-from tests.support.certificates import make_certificates
-from tests.support.scripted import BUDGET, HOLD_SECONDS, TASK, ScriptedAdvisor, scripted_server
+from tests.support.certificates import make_certificates, make_server_certificate
+from tests.support.scripted import (
+    BUDGET,
+    HOLD_SECONDS,
+    TASK,
+    ScriptedAdvisor,
+    closed_target,
+    scripted_server,
+)
 from tests.support.workloads import LONG_TASK, long_budget
 
 ARCHITECTURE = {
@@ -108,6 +118,22 @@ def test_recommend_with_a_progress_callback_streams(fake: tuple[ScriptedAdvisor,
     assert servicer.calls == Counter({"StreamRecommend": 1})
 
 
+def test_a_progress_callback_that_raises_ends_the_stream(fake: tuple[ScriptedAdvisor, str]) -> None:
+    # The exception's traceback holds the stream's frame: the call stayed open, and a search
+    # ran on, for as long as the application kept the exception (a log record, a retry loop).
+    servicer, target = fake
+    servicer.hold_stream_after_first_event = True
+
+    def stop_tuning(event: SearchProgress) -> None:
+        raise KeyboardInterrupt
+
+    with _client(target) as client:
+        with pytest.raises(KeyboardInterrupt) as caught:
+            client.recommend(TASK, BUDGET, progress=stop_tuning)
+        assert caught.value.__traceback__ is not None
+        assert servicer.stream_ended.wait(5.0)
+
+
 def test_bad_input_is_rejected_before_any_call(fake: tuple[ScriptedAdvisor, str]) -> None:
     servicer, target = fake
     bad_task = {**TASK, "correlations": [{"name": "x", "a": {"indices": [300]}}]}
@@ -156,6 +182,27 @@ def test_invalid_argument_carries_the_field_violations(fake: tuple[ScriptedAdvis
         ("task.correlations[0].a.indices", "index 300 out of range [0, 256)")
     ]
     assert str(caught.value) == "task.correlations[0].a.indices: index 300 out of range [0, 256)"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [*CALLS.values(), lambda client: list(client.stream_recommend(TASK, BUDGET))],
+    ids=[*CALLS, "StreamRecommend"],
+)
+def test_the_grpc_error_a_failure_was_decoded_from_is_its_cause(
+    fake: tuple[ScriptedAdvisor, str], call: Callable[[AdvisorClient], object]
+) -> None:
+    # What the typed error leaves out (trailing metadata, the whole status, gRPC's debug
+    # string) stays reachable, as google-cloud clients keep it.
+    servicer, target = fake
+    for method in [*CALLS, "StreamRecommend"]:
+        servicer.failures[method] = [InvalidRequestError.single("budget.top_k", "too many")]
+    with _client(target) as client, pytest.raises(InvalidArgumentError) as caught:
+        call(client)
+    cause = caught.value.__cause__
+    assert isinstance(cause, grpc.RpcError) and isinstance(cause, grpc.Call)
+    assert cause.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert any(key == "grpc-status-details-bin" for key, _ in cause.trailing_metadata())
 
 
 @pytest.mark.parametrize(
@@ -284,6 +331,37 @@ def test_a_call_in_flight_when_the_client_closes_raises_client_closed(
     assert [type(error) for error in raised()] == [ClientClosedError]
 
 
+@pytest.mark.parametrize(
+    "call",
+    [*CALLS.values(), lambda client: list(client.stream_recommend(TASK, BUDGET))],
+    ids=[*CALLS, "StreamRecommend"],
+)
+def test_a_close_from_another_thread_just_after_the_open_check_raises_client_closed(
+    fake: tuple[ScriptedAdvisor, str],
+    call: Callable[[AdvisorClient], object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The close lands between the client's own check and gRPC's invocation, where gRPC raised a
+    # bare ValueError ("Cannot invoke RPC on closed channel!"); injected here, not raced.
+    servicer, target = fake
+    client = _client(target)
+    monkeypatch.setattr(client, "_check_size", lambda request: client.close())
+    with pytest.raises(ClientClosedError):
+        call(client)
+    assert sum(servicer.calls.values()) == 0
+
+
+def test_pickling_a_client_says_what_to_send_instead(fake: tuple[ScriptedAdvisor, str]) -> None:
+    # A process pool or a Ray task capturing a client failed on gRPC's "no default __reduce__
+    # due to non-trivial __cinit__", which names neither the client nor a way on.
+    _, target = fake
+    with (
+        _client(target) as client,
+        pytest.raises(TypeError, match="AdvisorClient cannot be pickled"),
+    ):
+        pickle.dumps(client)
+
+
 def _raised_in_thread(call: Callable[[], object]) -> Callable[[], list[BaseException]]:
     """Start ``call`` in a thread; return a function joining it that lists what it raised."""
     raised: list[BaseException] = []
@@ -306,11 +384,20 @@ def _raised_in_thread(call: Callable[[], object]) -> Callable[[], list[BaseExcep
 
 
 def test_unreachable_server_is_unavailable() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with _client(f"127.0.0.1:{port}") as client, pytest.raises(UnavailableError):
+    with _client(closed_target()) as client, pytest.raises(UnavailableError):
         client.list_presets()
+
+
+@pytest.mark.parametrize("variable", ["http_proxy", "https_proxy", "grpc_proxy"])
+def test_a_server_on_this_machine_is_reached_past_a_proxy_the_environment_sets(
+    fake: tuple[ScriptedAdvisor, str], monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    # gRPC sent the loopback connection to the proxy too: with http_proxy set, as on many
+    # company machines and CI runners, the command's own server could not be called (exit 5).
+    _, target = fake
+    monkeypatch.setenv(variable, f"http://{closed_target()}")
+    with _client(target, retry=RetryPolicy(max_attempts=1)) as client:
+        assert client.list_presets()
 
 
 def test_retry_policy_rejects_what_grpc_would_not_apply() -> None:
@@ -404,6 +491,28 @@ def test_tls_settings_are_checked(tmp_path: Path) -> None:
     assert unreadable.value.violations[0].field == "tls.root_ca"
 
 
+def test_a_tls_setting_that_is_no_path_is_named_and_no_descriptor_is_touched(
+    tmp_path: Path,
+) -> None:
+    # An int was opened as a file descriptor, read, and closed: here a file of the test's, in
+    # an application its gRPC socket, say. PEM text, as grpc.ssl_channel_credentials takes it,
+    # was "cannot read -----BEGIN ...: No such file or directory".
+    descriptor = os.open(tmp_path / "held", os.O_RDWR | os.O_CREAT)
+    try:
+        for setting in (
+            descriptor,
+            b"-----BEGIN CERTIFICATE-----\n",
+            "-----BEGIN CERTIFICATE-----\n",
+        ):
+            with pytest.raises(InvalidRequestError) as caught:
+                AdvisorClient("localhost:1", tls=TlsConfig(root_ca=setting))  # type: ignore[arg-type]
+            assert caught.value.violations[0].field == "tls.root_ca"
+            assert "path of a PEM file" in caught.value.violations[0].description
+        os.fstat(descriptor)  # still open
+    finally:
+        os.close(descriptor)
+
+
 def test_a_tls_file_that_is_not_what_it_should_be_is_named_before_any_call(
     tmp_path: Path,
 ) -> None:
@@ -411,8 +520,11 @@ def test_a_tls_file_that_is_not_what_it_should_be_is_named_before_any_call(
     pem = make_certificates(tmp_path)
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate\n")
+    empty = tmp_path / "empty.pem"  # was a bare ValueError from ssl: "Empty certificate data"
+    empty.write_text("")
     cases = [
         (TlsConfig(root_ca=garbage), "tls.root_ca", "holds no PEM certificate"),
+        (TlsConfig(root_ca=empty), "tls.root_ca", "holds no PEM certificate (the file is empty)"),
         (
             TlsConfig(root_ca=pem.ca, client_cert=garbage, client_key=pem.client_key),
             "tls.client_cert",
@@ -506,15 +618,62 @@ def test_mutual_tls_round_trip(tmp_path: Path) -> None:
         assert client.list_presets()
 
 
+def test_a_plaintext_call_to_a_tls_server_hints_at_tls(tmp_path: Path) -> None:
+    # gRPC's "Socket closed" named no cause; the command alone added the hint.
+    pem = make_certificates(tmp_path)
+    config = ServerConfig(
+        workers=1, executor="threads", tls_cert=pem.server_cert, tls_key=pem.server_key
+    )
+    with (
+        start_server(config) as running,
+        _client(running.address, retry=RetryPolicy(max_attempts=1)) as client,
+        pytest.raises(UnavailableError) as caught,
+    ):
+        client.list_presets()
+    assert caught.value.details.endswith(PLAINTEXT_HINT)
+
+
+def test_a_server_certificate_for_another_name_is_checked_against_server_name(
+    tmp_path: Path,
+) -> None:
+    # A target by IP address, or a tunnel to localhost, reaches a server whose certificate names
+    # its DNS name only: without an override no handshake could succeed.
+    pem = make_certificates(tmp_path)
+    cert, key = make_server_certificate(tmp_path, "DNS:advisor.test")
+    config = ServerConfig(workers=1, executor="threads", tls_cert=cert, tls_key=key)
+    with start_server(config) as running:
+        named = TlsConfig(root_ca=pem.ca, server_name="advisor.test")
+        with AdvisorClient(running.address, tls=named) as client:
+            assert client.list_presets()
+        unnamed = TlsConfig(root_ca=pem.ca)
+        with (
+            AdvisorClient(
+                running.address, tls=unnamed, retry=RetryPolicy(max_attempts=1)
+            ) as client,
+            pytest.raises(UnavailableError),
+        ):
+            client.list_presets()
+    with pytest.raises(InvalidRequestError, match=r"^tls\.server_name: "):
+        AdvisorClient(running.address, tls=TlsConfig(server_name=""))
+
+
+SAVERS: dict[str, Callable[[SearchResult], str]] = {
+    "command": lambda result: render_search_result(result, "yaml"),
+    # The library's own way to save a result, which it lacked: only the command could write one.
+    "library": lambda result: json.dumps(advisor.search_result_document(result)),
+}
+
+
+@pytest.mark.parametrize("saver", sorted(SAVERS))
 def test_a_saved_recommend_result_is_analysed_as_the_command_analyses_it(
-    server_target: str, tmp_path: Path
+    server_target: str, tmp_path: Path, saver: str
 ) -> None:
     # `advisor recommend --format yaml > result.yaml`, then analyze(task, "result.yaml"): its
     # first recommendation, or the one of rank `rank`, as `advisor analyze --arch --rank` does.
     with AdvisorClient(server_target, token="t0ken") as client:
         result = client.recommend(TASK, {**BUDGET, "top_k": 2})
         saved = tmp_path / "result.yaml"
-        saved.write_text(render_search_result(result, "yaml"))
+        saved.write_text(SAVERS[saver](result))
         first, second = (r.architecture for r in result.recommendations)
         assert first.parameters != second.parameters
         assert client.analyze(TASK, saved) == client.analyze(TASK, first)

@@ -7,16 +7,22 @@ reached the server, which accepts it when the sample yields no task.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import typing
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from advisor_client.client import AdvisorClient, RetryPolicy
 
+import advisor
 from advisor.errors import InvalidRequestError
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
+from advisor.infer.report import InferenceReport
+from advisor.model.budget import Budget
+from advisor.model.results import SearchProgress
+from advisor.model.task import parse_task
 from tests.support.scripted import BUDGET, TASK, ScriptedAdvisor, scripted_server
 
 ARCHITECTURE = {
@@ -114,6 +120,13 @@ def test_ragged_data_is_named_data(fake: tuple[ScriptedAdvisor, str]) -> None:
         (None, {}, "target"),
         ("", {}, "target"),
         (50051, {}, "target"),
+        # URLs and stray whitespace failed each call as UNAVAILABLE, a transient failure that a
+        # pipeline retries: gRPC read them as host names it could not resolve.
+        ("http://localhost:50051", {}, "target"),
+        ("https://advisor.example.com:443", {}, "target"),
+        ("grpc://localhost:50051", {}, "target"),
+        (" localhost:50051", {}, "target"),
+        ("localhost:50051\n", {}, "target"),
         ("localhost:1", {"max_message_bytes": 2**40}, "max_message_bytes"),
         ("localhost:1", {"max_message_bytes": 2**31}, "max_message_bytes"),
         ("localhost:1", {"max_message_bytes": "4"}, "max_message_bytes"),
@@ -125,6 +138,48 @@ def test_ragged_data_is_named_data(fake: tuple[ScriptedAdvisor, str]) -> None:
 )
 def test_a_bad_client_setting_is_named(target: Any, settings: dict[str, Any], field: str) -> None:
     assert _refused(lambda: AdvisorClient(target, **settings)) == [field]
+
+
+# Each about 500 bytes on the wire, where the rest of its request is under 100.
+LARGE_TASK = {
+    "input": {"shape": [256]},
+    "correlations": [{"name": "left", "a": {"indices": list(range(128))}}],
+}
+LARGE_ARCHITECTURE = {
+    "input": {"shape": [256]},
+    "representation": 2,
+    "layers": [{"channels": 2, "pool": [16]}, {"channels": 2, "pool": [16]}],
+    "geometry": {"permutation": list(range(256))[::-1]},
+}
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda client: client.recommend(LARGE_TASK, BUDGET), "task"),
+        (lambda client: next(client.stream_recommend(LARGE_TASK, BUDGET)), "task"),
+        (
+            lambda client: client.analyze(TASK, LARGE_ARCHITECTURE),
+            "architecture",
+        ),
+        (lambda client: client.infer_task(np.random.default_rng(0).normal(size=(20, 64))), "data"),
+    ],
+    ids=["Recommend", "StreamRecommend", "Analyze", "InferTask"],
+)
+def test_a_request_over_the_clients_message_limit_is_refused_before_any_call(
+    fake: tuple[ScriptedAdvisor, str], call: Callable[[AdvisorClient], object], field: str
+) -> None:
+    # gRPC refused it as RESOURCE_EXHAUSTED, the saturated server's code, whose advice (retry
+    # later) a pipeline followed forever: no attempt can send it.
+    servicer, target = fake
+    with AdvisorClient(target, max_message_bytes=160) as client:
+        assert _refused(lambda: call(client)) == [field]
+    assert not servicer.calls
+
+
+@pytest.mark.parametrize("target", ["localhost:50051", "dns:///advisor:50051", "unix:/tmp/a.sock"])
+def test_a_grpc_target_is_taken(target: str) -> None:
+    AdvisorClient(target).close()
 
 
 def test_the_largest_message_limit_grpc_holds_is_accepted() -> None:
@@ -186,3 +241,36 @@ def test_a_flag_is_a_boolean_python_s_or_numpy_s(fake: tuple[ScriptedAdvisor, st
             ]
         client.analyze(TASK, ARCHITECTURE, exact=np.True_)
     assert servicer.calls == {"Analyze": 1}
+
+
+@pytest.mark.parametrize("recommend", [AdvisorClient.recommend, advisor.recommend])
+def test_a_progress_callback_may_return_anything(recommend: Callable[..., object]) -> None:
+    # What the callback returns is ignored; typed as returning None, a progress bar's update
+    # (returning a bool) was an error in the caller's type check, in-process and remote alike.
+    progress = typing.get_type_hints(recommend)["progress"]
+    assert progress == Callable[[SearchProgress], object] | None
+
+
+def test_a_subclass_entered_as_a_context_manager_keeps_its_type() -> None:
+    # Typed as returning AdvisorClient, `with MyClient(...) as client` lost the subclass's
+    # methods in the caller's type check.
+    assert typing.get_type_hints(AdvisorClient.__enter__)["return"] is typing.Self
+
+
+def test_a_result_that_holds_the_argument_is_told_to_pass_it(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # analyze(task, result.recommendations[0]) and recommend(client.infer_task(...), budget)
+    # were "expected Architecture ...; got Recommendation", naming no way on.
+    task = parse_task(TASK)
+    recommendation = advisor.recommend(task, Budget.model_validate(BUDGET)).recommendations[0]
+    report = InferenceReport(task, (), (), (), "spectral", (), 0.0, 0)
+    servicer, target = fake
+    with AdvisorClient(target) as client:
+        with pytest.raises(
+            InvalidRequestError, match=r"got Recommendation: pass its \.architecture$"
+        ):
+            client.analyze(task, recommendation)  # type: ignore[arg-type]
+        with pytest.raises(InvalidRequestError, match=r"got InferenceReport: pass its \.task$"):
+            client.recommend(report, BUDGET)  # type: ignore[arg-type]
+    assert not servicer.calls

@@ -62,6 +62,16 @@ def test_the_token_rule_is_grpcs_metadata_value_rule() -> None:
         assert token_problem(unsendable) is not None, repr(unsendable)
 
 
+def test_a_token_read_with_its_line_break_is_told_to_strip_it() -> None:
+    # AdvisorClient(token=Path("token").read_text()) was told the token "holds more than one
+    # line", where it is one line and its file's line break.
+    for read in ("s3cret\n", "s3cret\r\n", "\ts3cret"):
+        problem = token_problem(read)
+        assert problem is not None and problem.startswith("starts or ends with whitespace"), read
+        assert "strip" in problem
+    assert str(token_problem("a\nb")).startswith("holds more than one line")
+
+
 def serve_arguments(*options: str | Path) -> argparse.Namespace:
     """Parse ``advisor serve *options``: the options :func:`config_from_arguments` reads."""
     return build_parser().parse_args(["serve", *map(str, options)])

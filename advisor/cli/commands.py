@@ -22,6 +22,7 @@ from advisor_client.client import (
     task_model,
 )
 from advisor_client.errors import (
+    PLAINTEXT_HINT,
     AdvisorRpcError,
     DeadlineExceededError,
     InvalidArgumentError,
@@ -42,7 +43,12 @@ from advisor.cli.options import (
 )
 from advisor.cli.output import write_stdout
 from advisor.cli.progress import progress_bar_for
-from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
+from advisor.errors import (
+    FieldViolation,
+    InvalidRequestError,
+    LimitExceededError,
+    ServerStartError,
+)
 from advisor.model.architecture import architecture_argument
 from advisor.service.command import describe_start_error, read_bearer_token, serve_from_arguments
 from advisor.service.limits import LOCAL_LIMITS
@@ -54,6 +60,9 @@ from advisor.usage import violations_as_options
 __all__ = ["run"]
 
 _EXIT_CODE_BY_ERROR: tuple[tuple[type[Exception], ExitCode], ...] = (
+    # The one limit the client checks itself, --max-message-bytes: a message over a size
+    # limit, like the server's, which gRPC answers RESOURCE_EXHAUSTED.
+    (LimitExceededError, ExitCode.RESOURCE_EXHAUSTED),
     (InvalidRequestError, ExitCode.INVALID_ARGUMENT),
     (InvalidArgumentError, ExitCode.INVALID_ARGUMENT),
     (UnauthenticatedError, ExitCode.UNAUTHENTICATED),
@@ -74,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             output = _CALLS[args.command](advisor, args)
         write_stdout(output)
     except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
-        return _fail(_describe(error) + _hint(error, args), _exit_code(error))
+        return _fail(_describe(error), _exit_code(error))
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.OTHER)
     except BrokenPipeError:
@@ -183,19 +192,13 @@ def _describe(error: InvalidRequestError | AdvisorRpcError | ServerStartError) -
         return violations_as_options(fitting_violations(error.violations), _FIELD_OPTIONS)
     if isinstance(error, InvalidArgumentError) and error.violations:
         return violations_as_options(error.violations, _FIELD_OPTIONS)
-    return f"{error.code.name}: {error.details}"
+    # The client's hint names its setting; the command names its option.
+    details = error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT)
+    return f"{error.code.name}: {details}"
 
 
-_PLAINTEXT_REFUSED = "Socket closed"
-"""What gRPC reports when a plaintext client's first bytes reach a TLS server."""
-
-
-def _hint(error: Exception, args: argparse.Namespace) -> str:
-    """Return what to try when a TLS server closed a plaintext call; other failures need none."""
-    plaintext = getattr(args, "target", None) is not None and _tls(args) is None
-    if plaintext and isinstance(error, UnavailableError) and _PLAINTEXT_REFUSED in error.details:
-        return " (if the server uses TLS, pass --tls-ca with the CA certificate that signed it)"
-    return ""
+_PLAINTEXT_HINT = " (if the server uses TLS, pass --tls-ca with the CA certificate that signed it)"
+"""The client's :data:`PLAINTEXT_HINT` in the command's terms."""
 
 
 _FIELD_OPTIONS = {

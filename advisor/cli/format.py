@@ -1,9 +1,9 @@
 """Rendering of results for the ``advisor`` command: a table for people, JSON or YAML for programs.
 
-The JSON and YAML documents use docs/FORMATS.md's field names, and every architecture in them is in
-the architecture *file* format (:func:`advisor.model.architecture.architecture_document`), so the
-``architecture`` of a recommendation can be saved as it is and passed to ``advisor analyze
---arch``. The table shows the same facts laid out for reading.
+The JSON and YAML documents are the library's (:mod:`advisor.export.document`): docs/FORMATS.md's
+field names, every architecture in the architecture *file* format, so the ``architecture`` of a
+recommendation can be saved as it is and passed to ``advisor analyze --arch``. The table shows
+the same facts laid out for reading.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
-import pydantic
-
 from advisor.cli.options import OutputFormat
 from advisor.cli.output import stdout_document
-from advisor.export.document import recommendation_document
+from advisor.export.document import analysis_document, presets_document, search_result_document
 from advisor.model.architecture import Architecture
 from advisor.model.results import (
     Analysis,
@@ -29,36 +27,12 @@ from advisor.model.results import (
 )
 from advisor.model.task import PresetInfo
 
-__all__ = [
-    "analysis_document",
-    "presets_document",
-    "render_analysis",
-    "render_presets",
-    "render_search_result",
-    "search_result_document",
-]
+__all__ = ["render_analysis", "render_presets", "render_search_result"]
 
 _RATIONALE_WIDTH = 96
 _PLAIN_LIMIT = 1e9
 _PLAIN_FLOOR = 0.01
 _T = TypeVar("_T")
-
-
-def search_result_document(result: SearchResult) -> dict[str, Any]:
-    """Return the recommendation result as JSON-ready data (docs/FORMATS.md §4)."""
-    return _document(
-        result, recommendations=[recommendation_document(r) for r in result.recommendations]
-    )
-
-
-def analysis_document(analysis: Analysis) -> dict[str, Any]:
-    """Return the analysis result as JSON-ready data (docs/FORMATS.md §3)."""
-    return _document(analysis)
-
-
-def presets_document(presets: Sequence[PresetInfo]) -> dict[str, Any]:
-    """Return the preset list as JSON-ready data: ``{"presets": [{name, kind, description}]}``."""
-    return {"presets": [_document(preset) for preset in presets]}
 
 
 def render_search_result(result: SearchResult, output_format: OutputFormat) -> str:
@@ -93,13 +67,6 @@ def _render(
     if output_format == "table":
         return table(value)
     return stdout_document(document(value), output_format)
-
-
-def _document(value: object, **replaced: object) -> dict[str, Any]:
-    # Results are dataclasses holding pydantic models; pydantic dumps both. The field order (the
-    # docs/FORMATS.md order) is kept while nested documents are substituted.
-    dumped: dict[str, Any] = pydantic.TypeAdapter(type(value)).dump_python(value, mode="json")
-    return {name: replaced.get(name, field) for name, field in dumped.items()}
 
 
 def _search_result_table(result: SearchResult) -> str:

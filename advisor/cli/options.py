@@ -294,6 +294,7 @@ BUDGET_OPTIONS = (
 """The ``recommend`` options, one per budget field."""
 
 CONNECTION_OPTIONS = {
+    "target": "--target",
     "token_file": "--token-file",
     "token": "--token-file",
     "tls.root_ca": "--tls-ca",

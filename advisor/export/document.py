@@ -1,15 +1,22 @@
 """Export a recommendation: the architecture file (docs/FORMATS.md §2) and a PyTorch module.
 
 The architecture file is what every framework can build from; :func:`recommendation_document`
-adds the ranking, analysis and rationale around it for reports. :func:`torch_module` builds the
-network in PyTorch (the optional ``torch`` extra, imported only when called): a ReLU network with
-the recommended pooling geometry realised as a fixed gather of the input locations.
+adds the ranking, analysis and rationale around it for reports, and :func:`search_result_document`
+a whole result: the document ``advisor recommend --format json`` writes, which ``advisor analyze
+--arch`` and the client's ``analyze`` read back (``rank`` picks a recommendation).
+:func:`analysis_document` and :func:`presets_document` are the other results' documents.
+:func:`torch_module` builds the network in PyTorch (the optional ``torch`` extra, imported only
+when called): a ReLU network with the recommended pooling geometry realised as a fixed gather of
+the input locations.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import pydantic
 
 from advisor.errors import InvalidRequestError
 from advisor.model.architecture import Architecture, architecture_document
@@ -17,12 +24,16 @@ from advisor.model.architecture import Architecture, architecture_document
 if TYPE_CHECKING:
     from torch import nn
 
-    from advisor.model.results import Recommendation
+    from advisor.model.results import Analysis, Recommendation, SearchResult
+    from advisor.model.task import PresetInfo
 
 __all__ = [
     "PoolingKind",
+    "analysis_document",
     "architecture_yaml",
+    "presets_document",
     "recommendation_document",
+    "search_result_document",
     "torch_module",
 ]
 
@@ -61,6 +72,34 @@ def recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
             else dataclasses.asdict(recommendation.efficiency)
         ),
     }
+
+
+def search_result_document(result: SearchResult) -> dict[str, Any]:
+    """Return a recommendation result as JSON-ready data (docs/FORMATS.md §4).
+
+    Saved as JSON or YAML, it is what ``advisor recommend --format json|yaml`` writes: ``advisor
+    analyze --arch FILE [--rank K]`` and ``AdvisorClient.analyze(task, FILE, rank=K)`` read it.
+    """
+    return _document(
+        result, recommendations=[recommendation_document(r) for r in result.recommendations]
+    )
+
+
+def analysis_document(analysis: Analysis) -> dict[str, Any]:
+    """Return an analysis result as JSON-ready data (docs/FORMATS.md §3)."""
+    return _document(analysis)
+
+
+def presets_document(presets: Sequence[PresetInfo]) -> dict[str, Any]:
+    """Return the preset list as JSON-ready data: ``{"presets": [{name, kind, description}]}``."""
+    return {"presets": [_document(preset) for preset in presets]}
+
+
+def _document(value: object, **replaced: object) -> dict[str, Any]:
+    # Results are dataclasses holding pydantic models; pydantic dumps both. The field order (the
+    # docs/FORMATS.md order) is kept while nested documents are substituted.
+    dumped: dict[str, Any] = pydantic.TypeAdapter(type(value)).dump_python(value, mode="json")
+    return {name: replaced.get(name, field) for name, field in dumped.items()}
 
 
 def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn.Module:

@@ -22,10 +22,22 @@ def read_pem(path: str | os.PathLike[str] | None, field: str) -> bytes | None:
     Raises
     ------
     InvalidRequestError
-        On ``field`` when the file cannot be read.
+        On ``field`` when the file cannot be read, or ``path`` is no path: an int would be
+        opened as a file descriptor (read, then closed: the process's socket, say), and bytes
+        or a string holding PEM text are content, not the name of a file.
     """
     if path is None:
         return None
+    if not isinstance(path, str | os.PathLike):
+        raise InvalidRequestError.single(
+            field,
+            f"must be the path of a PEM file (a str or os.PathLike); got {type(path).__name__}",
+        )
+    if str(path).lstrip().startswith("-----BEGIN"):
+        raise InvalidRequestError.single(
+            field,
+            "holds PEM text, not the path of a PEM file: write it to a file and pass its path",
+        )
     try:
         with open(path, "rb") as handle:
             return handle.read()
@@ -38,6 +50,9 @@ def certificates_problem(path: str | os.PathLike[str], pem: bytes) -> str | None
 
     None when it holds one.
     """
+    if not pem.strip():
+        # ssl raises a bare ValueError ("Empty certificate data") for it, not an SSLError.
+        return f"{path} holds no PEM certificate (the file is empty)"
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=pem.decode("ascii"))
     except UnicodeDecodeError:

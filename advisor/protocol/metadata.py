@@ -28,15 +28,21 @@ def token_problem(token: str) -> str | None:
     protocol also forbids a space at either end of a value, which HTTP/2 may strip, so the token
     would not match; a token file's surrounding whitespace is stripped when it is read.
     """
-    if not token:
-        return "is empty"
-    if "\n" in token or "\r" in token:
+    inner = token.strip()
+    if not inner:
+        return "is empty" if not token else "holds only whitespace"
+    if "\n" in inner or "\r" in inner:
         return f"holds more than one line; {_TOKEN_RULE}"
-    for position, character in enumerate(token, start=1):
+    leading = len(token) - len(token.lstrip())
+    for position, character in enumerate(inner, start=leading + 1):
         if not " " <= character <= "~":
             return (
                 f"has a character that is not printable ASCII (character {position}); {_TOKEN_RULE}"
             )
-    if token != token.strip(" "):
-        return f"starts or ends with a space; {_TOKEN_RULE}, with no space at either end"
+    if token != inner:
+        # Most often a file's line break, read with it: the token is one line all the same.
+        return (
+            "starts or ends with whitespace (a line break read with its file, say): strip it; "
+            f"{_TOKEN_RULE}, with no space at either end"
+        )
     return None

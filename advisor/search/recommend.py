@@ -74,7 +74,7 @@ def recommend(
     budget: Budget,
     *,
     stop: StopSignal | None = None,
-    progress: Callable[[SearchProgress], None] | None = None,
+    progress: Callable[[SearchProgress], object] | None = None,
 ) -> SearchResult:
     """Search designs for ``task`` within ``budget``; see the module docstring.
 

@@ -95,7 +95,7 @@ class SearchRun:
         task: Task,
         budget: Budget,
         signal: StopSignal,
-        progress: Callable[[SearchProgress], None] | None,
+        progress: Callable[[SearchProgress], object] | None,
         offset: int = 0,
         *,
         progress_share: float = 1.0,

@@ -216,14 +216,21 @@ def test_pem_files_that_are_not_what_they_must_be_name_the_setting(
 ) -> None:
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate\n")
+    empty = tmp_path / "empty.pem"  # was a bare ValueError from ssl: "Empty certificate data"
+    empty.write_text("")
     pem = certificates
     cases = [
         ({"tls_cert": garbage, "tls_key": pem.server_key}, "tls_cert"),
+        ({"tls_cert": empty, "tls_key": pem.server_key}, "tls_cert"),
         ({"tls_cert": pem.server_key, "tls_key": pem.server_key}, "tls_cert"),
         ({"tls_cert": pem.server_cert, "tls_key": garbage}, "tls_key"),
         ({"tls_cert": pem.server_cert, "tls_key": pem.client_key}, "tls_key"),
         (
             {"tls_cert": pem.server_cert, "tls_key": pem.server_key, "tls_client_ca": garbage},
+            "tls_client_ca",
+        ),
+        (
+            {"tls_cert": pem.server_cert, "tls_key": pem.server_key, "tls_client_ca": empty},
             "tls_client_ca",
         ),
     ]

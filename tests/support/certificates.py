@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Certificates", "make_certificates"]
+__all__ = ["Certificates", "make_certificates", "make_server_certificate"]
 
 
 @dataclass(frozen=True)
@@ -73,3 +73,11 @@ def make_certificates(directory: Path) -> Certificates:
         directory, "intruder", _authority(directory, "other-ca"), "extendedKeyUsage=clientAuth\n"
     )
     return Certificates(authority[0], *server, *client, *intruder)
+
+
+def make_server_certificate(directory: Path, alt_names: str) -> tuple[Path, Path]:
+    """Write a server certificate for ``alt_names`` (``DNS:advisor.test``), signed by the CA
+    :func:`make_certificates` wrote in ``directory``; return its certificate and key."""
+    authority = (directory / "test-ca.pem", directory / "test-ca.key")
+    extensions = f"subjectAltName={alt_names}\nextendedKeyUsage=serverAuth\n"
+    return _leaf(directory, "named-server", authority, extensions)

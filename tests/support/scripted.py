@@ -7,6 +7,7 @@ real gRPC.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -15,12 +16,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from advisor.errors import InvalidRequestError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
+from advisor.service.server import ADVISOR_SERVICE_NAME
 from advisor.service.status import bad_request_status
 
-__all__ = ["BUDGET", "HOLD_SECONDS", "TASK", "ScriptedAdvisor", "scripted_server"]
+__all__ = ["BUDGET", "HOLD_SECONDS", "TASK", "ScriptedAdvisor", "closed_target", "scripted_server"]
 
 HOLD_SECONDS = 30.0
 """The longest a held call waits for its release."""
@@ -42,6 +45,10 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     :class:`InvalidRequestError`, sent as the service sends it (BadRequest field violations).
     While ``release`` is an unset event, every call that is not failed waits for it (at most
     ``HOLD_SECONDS``) before answering, so only the client's deadline can end it early.
+    With ``hold_stream_after_first_event``, a stream sends its first event and then waits (at
+    most ``HOLD_SECONDS``) for the client to end it; ``stream_ended`` is set when a stream ends,
+    however it ended. ``health`` answers ``grpc.health.v1`` checks: the advisor service is
+    ``SERVING`` until a test sets it otherwise.
     """
 
     def __init__(self) -> None:
@@ -53,6 +60,10 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self.metadata: dict[str, dict[str, str | bytes]] = {}
         self.release: threading.Event | None = None
         self.fail_stream_after_first_event = False
+        self.hold_stream_after_first_event = False
+        self.stream_ended = threading.Event()
+        self.health = health.HealthServicer()
+        self.health.set(ADVISOR_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
 
     def _begin(self, method: str, context: grpc.ServicerContext) -> None:
         self.calls[method] += 1
@@ -76,7 +87,11 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self, request: Any, context: grpc.ServicerContext
     ) -> Iterator[Any]:
         self._begin("StreamRecommend", context)
+        context.add_callback(self.stream_ended.set)
         yield advisor_pb2.StreamRecommendResponse(progress=_PROGRESS)
+        if self.hold_stream_after_first_event:
+            self.stream_ended.wait(HOLD_SECONDS)
+            return
         if self.fail_stream_after_first_event:
             context.abort(grpc.StatusCode.UNAVAILABLE, "scripted UNAVAILABLE mid-stream")
         yield advisor_pb2.StreamRecommendResponse(result=_SEARCH_RESULT)
@@ -120,6 +135,7 @@ def scripted_server(servicer: ScriptedAdvisor) -> Iterator[str]:
     """Serve ``servicer`` on 127.0.0.1, any free port, and yield its target; stop it after."""
     server = grpc.server(ThreadPoolExecutor(max_workers=4))
     advisor_pb2_grpc.add_ArchitectureAdvisorServicer_to_server(servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer.health, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
@@ -128,3 +144,10 @@ def scripted_server(servicer: ScriptedAdvisor) -> Iterator[str]:
         if servicer.release is not None:
             servicer.release.set()
         server.stop(None)
+
+
+def closed_target() -> str:
+    """Return a 127.0.0.1 target nothing listens on (a port bound a moment, never listening)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"

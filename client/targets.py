@@ -1,0 +1,52 @@
+"""What a client's ``target`` may be, and how it is reached: checked before any channel is built.
+
+gRPC takes any string as a target and reports a bad one only when a call fails, as
+``UNAVAILABLE``, the transient failure a pipeline retries; and it routes even a loopback target
+through the environment's proxy. :func:`target_problem` names what can be no target;
+:func:`is_loopback` says which targets bypass the proxy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Final
+
+__all__ = ["is_loopback", "target_problem"]
+
+_URL_SCHEMES: Final = ("http://", "https://", "grpc://", "grpcs://")
+"""Schemes of URLs, never gRPC targets (``dns:``, ``unix:``, ``ipv4:`` ... are)."""
+
+
+def target_problem(target: str) -> str | None:
+    """Say why ``target`` can be no gRPC target (None when it may be).
+
+    gRPC reads a URL or a name with whitespace as a host name, fails to resolve it, and fails
+    every call ``UNAVAILABLE``: a transient failure, which a pipeline retries for ever.
+    """
+    if target != target.strip():
+        return f"starts or ends with whitespace: {target!r}"
+    scheme = next((s for s in _URL_SCHEMES if target.lower().startswith(s)), None)
+    if scheme is None:
+        return None
+    address = target[len(scheme) :].rstrip("/")
+    tls = ", with TLS on" if scheme in ("https://", "grpcs://") else ""
+    return f"is a URL; a gRPC target is host:port: pass {address!r}{tls}"
+
+
+def is_loopback(target: str) -> bool:
+    """Whether ``target`` names this machine: ``localhost``, 127.0.0.0/8 or ``::1``.
+
+    gRPC sends every connection through the proxy of ``http_proxy``/``https_proxy`` unless
+    ``no_proxy`` names its host, loopback included: with a proxy set, as on many company
+    machines and CI runners, a client of a server in the same process or on the same machine
+    (the command's own server, ``start_server``) failed ``UNAVAILABLE``. A loopback target
+    bypasses the proxy, as Go's ``ProxyFromEnvironment`` does.
+    """
+    address = target.removeprefix("dns:///")
+    host = address[1:].partition("]")[0] if address.startswith("[") else address.rpartition(":")[0]
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
