@@ -215,11 +215,17 @@ def test_analyses_round_trip() -> None:
         assert wire.analysis_from_proto(_over_the_wire(wire.analysis_to_proto(changed))) == changed
 
 
-def test_an_unknown_certificate_is_named_by_its_path() -> None:
+def test_an_unknown_certificate_is_named_by_its_path_and_what_this_version_knows() -> None:
+    # A newer server's certificate: the reader says which it knows and why it may not know this.
     message = pb.Analysis(correlations=[pb.CorrelationAnalysis(name="c", certificate=42)])  # type: ignore[arg-type]
     with pytest.raises(InvalidRequestError) as error:
         wire.analysis_from_proto(message)
-    assert [v.field for v in error.value.violations] == ["analysis.correlations[0].certificate"]
+    [violation] = error.value.violations
+    assert violation.field == "analysis.correlations[0].certificate"
+    assert violation.description == (
+        "unknown enum value 42 (this version knows exact, tight, upper_bound: the other side may "
+        "run a newer advisor.v1)"
+    )
 
 
 def test_search_results_round_trip() -> None:

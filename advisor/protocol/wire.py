@@ -89,7 +89,14 @@ class _EnumLabels(Generic[_V]):
         try:
             name = self._wrapper.Name(value)  # type: ignore[arg-type]
         except ValueError:
-            raise InvalidRequestError.single(field, f"unknown enum value {value}") from None
+            known = ", ".join(
+                n.removeprefix(self._prefix).lower() for n, v in self._wrapper.items() if v
+            )
+            raise InvalidRequestError.single(
+                field,
+                f"unknown enum value {value} (this version knows {known}: the other side may run "
+                "a newer advisor.v1)",
+            ) from None
         return name.removeprefix(self._prefix).lower()
 
     def value(self, label: str) -> _V:
