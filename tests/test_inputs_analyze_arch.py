@@ -18,6 +18,7 @@ from advisor_client.client import AdvisorClient
 from advisor.cli.options import ExitCode
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.architecture import Architecture
+from advisor.model.task import parse_task
 from tests.test_cli import advisor, assert_one_error_line
 
 TASK = {"input": {"shape": [4, 4]}, "preset": "symmetry"}
@@ -96,3 +97,48 @@ def test_a_rank_below_one_is_refused_alike_by_the_command_and_the_client(
         FieldViolation("rank", f"must be a whole number at least 1; got {rank}"),
     )
     assert line == f"advisor: error: --rank: must be a whole number at least 1; got {rank}"
+
+
+_TASK_HOLDS = "a task file holds input and correlations or a preset (docs/FORMATS.md §1)"
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (
+            ["recommend", "{architecture}", "--budget", "1000"],
+            "task: is an architecture (it has layers, representation), not a task: " + _TASK_HOLDS,
+        ),
+        (
+            ["recommend", "{result}", "--budget", "1000"],
+            "task: is a recommend result (it has recommendations), not a task: " + _TASK_HOLDS,
+        ),
+        (
+            ["analyze", "{architecture}", "--arch", "{task}"],
+            "task: is an architecture (it has layers, representation), not a task: " + _TASK_HOLDS,
+        ),
+        (
+            ["analyze", "{task}", "--arch", "{analysis}"],
+            "architecture: is an analysis result (it has efficiency, multiply_adds), not an "
+            "architecture: an architecture file holds input, representation and layers "
+            "(docs/FORMATS.md §2), or is a saved recommend result",
+        ),
+    ],
+)
+def test_a_file_of_another_kind_is_named_as_what_it_is(
+    tmp_path: Path, command: list[str], expected: str
+) -> None:
+    # Each key of the other format was refused on its own ("task.representation: Extra inputs
+    # are not permitted; task.layers: ..."), which does not say the files were swapped.
+    task, architecture, result = _files(tmp_path)
+    analysis = tmp_path / "analysis.json"
+    analysis.write_text(advisor("analyze", task, "--arch", architecture, "--format", "json").stdout)
+    files = {"task": task, "architecture": architecture, "result": result, "analysis": analysis}
+    run = advisor(*(word.format(**files) for word in command))
+    assert assert_one_error_line(run, ExitCode.INVALID_ARGUMENT) == "advisor: error: " + expected
+
+
+def test_a_task_with_a_stray_architecture_key_names_that_key() -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task({**TASK, "layers": 3})
+    assert [v.field for v in raised.value.violations] == ["layers"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.arrangement import discarded_order
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
-from advisor.model.documents import NullsOmitted, read_document
+from advisor.model.documents import NullsOmitted, read_document, refuse_other_kind
 from advisor.model.geometries import (
     DilationGeometry,
     Geometry,
@@ -363,14 +363,22 @@ def _parameter_model(arch: Architecture) -> ParameterModel:
     return ParameterModel.for_input(arch.input, arch.representation_kernel, arch.outputs)
 
 
+_ARCHITECTURE_HOLDS: Final = (
+    "an architecture file holds input, representation and layers (docs/FORMATS.md §2), or is "
+    "a saved recommend result"
+)
+
+
 def parse_architecture(obj: Mapping[str, Any]) -> Architecture:
     """Validate an architecture document (the parsed YAML/JSON mapping).
 
     Raises
     ------
     InvalidRequestError
-        For every problem, pydantic's included, with the field path of each violation.
+        For every problem, pydantic's included, with the field path of each violation; on
+        ``""`` for another kind of document (a task, an analysis result).
     """
+    refuse_other_kind(obj, "architecture", _ARCHITECTURE_HOLDS)
     try:
         return Architecture.model_validate(obj)
     except pydantic.ValidationError as exc:

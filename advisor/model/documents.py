@@ -16,13 +16,19 @@ import os
 from collections import Counter
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, get_args
+from typing import Any, Final, get_args
 
 from pydantic import BaseModel, model_validator
 
 from advisor.errors import InvalidRequestError
 
-__all__ = ["MAX_INTEGER_DIGITS", "NullsOmitted", "read_document", "read_integer"]
+__all__ = [
+    "MAX_INTEGER_DIGITS",
+    "NullsOmitted",
+    "read_document",
+    "read_integer",
+    "refuse_other_kind",
+]
 
 MAX_INTEGER_DIGITS = 4300
 """Most digits of an integer a document may write: Python's own bound on converting decimal
@@ -92,6 +98,47 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
     if not isinstance(document, Mapping):
         raise InvalidRequestError.single("", f"{kind} file {name!r} must hold a mapping")
     return document
+
+
+_KIND_KEYS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
+    ("recommend result", frozenset({"recommendations", "next_page_token"})),
+    ("analysis result", frozenset({"multiply_adds", "efficiency"})),
+    ("architecture", frozenset({"representation", "layers", "geometry", "mixture"})),
+    ("task", frozenset({"correlations", "preset", "arrangement"})),
+)
+"""The top-level keys that mark each document the advisor reads or writes, first match wins
+(an analysis result also has ``correlations``, a task's key)."""
+
+
+def refuse_other_kind(document: Mapping[str, Any], kind: str, expected: str) -> None:
+    """Refuse ``document`` when it is another kind of document than ``kind`` (docs/FORMATS.md).
+
+    Swapping ``advisor analyze``'s two files, or passing a saved result as the task, is an easy
+    slip; validating such a document field by field lists every key of the other format as
+    "Extra inputs are not permitted", which does not say what went wrong. A document holding
+    none of ``kind``'s keys but another kind's is refused as that kind instead, ``expected``
+    (what a ``kind`` document holds) saying what was wanted. A document with ``kind``'s own keys
+    is left to field validation, so a misspelt key in it is still named.
+
+    Raises
+    ------
+    InvalidRequestError
+        On field ``""`` (the whole document): ``is an architecture (it has representation,
+        layers), not a task: ...``.
+    """
+    keys = set(document)
+    found = next((name for name, marks in _KIND_KEYS if keys & marks), None)
+    own = dict(_KIND_KEYS)[kind]
+    # An analysis result holds a task's `correlations`; its own keys are no task's.
+    if found is None or found == kind or (keys & own and found != "analysis result"):
+        return
+    marks = ", ".join(sorted(keys & dict(_KIND_KEYS)[found]))
+    what = f"is {_article(found)} {found} (it has {marks})"
+    raise InvalidRequestError.single("", f"{what}, not {_article(kind)} {kind}: {expected}")
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[0] in "aeiou" else "a"
 
 
 def _not_utf8(error: UnicodeDecodeError) -> str:

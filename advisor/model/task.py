@@ -46,7 +46,7 @@ from advisor.errors import (
     invalid_request_from_pydantic,
     unknown_name,
 )
-from advisor.model.documents import NullsOmitted, read_document
+from advisor.model.documents import NullsOmitted, read_document, refuse_other_kind
 from advisor.model.geometries import validate_permutation
 from advisor.model.grid import InputSpec
 from advisor.model.maps import relation_problem
@@ -261,6 +261,9 @@ def _as_read(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 
 
+_TASK_HOLDS: Final = "a task file holds input and correlations or a preset (docs/FORMATS.md §1)"
+
+
 def parse_task(obj: Mapping[str, Any]) -> Task:
     """Validate a task document (the parsed YAML/JSON mapping) and resolve its regions.
 
@@ -280,6 +283,7 @@ def parse_task(obj: Mapping[str, Any]) -> Task:
         raise InvalidRequestError.single(
             "", f"a task must be a mapping with input and correlations, not {type(obj).__name__}"
         )
+    refuse_other_kind(obj, "task", _TASK_HOLDS)
     try:
         return Task.model_validate(obj)
     except pydantic.ValidationError as exc:
