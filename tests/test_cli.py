@@ -972,3 +972,20 @@ def test_an_output_that_cannot_take_the_names_escapes_them(named_task: Path, for
     else:
         # YAML reads JSON but for its escapes of characters past U+FFFF (surrogate pairs).
         assert _names((json.loads if form == "json" else yaml.safe_load)(text)) == NAMES
+
+
+def test_a_table_of_escaped_names_keeps_its_columns_in_line(named_task: Path) -> None:
+    # The columns were measured on the names as written and the names escaped after: each
+    # row's weight stood past the header's by the escapes' extra characters.
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(io.StringIO()):
+        status = main(["recommend", str(named_task), "--budget", "2000", "--top", "1"])
+    assert status == ExitCode.OK
+    stdout.seek(0)
+    lines = stdout.read().splitlines()
+    header = next(i for i, line in enumerate(lines) if line.strip().startswith("correlation"))
+    rows = lines[header : header + 1 + len(NAMES)]
+    assert "\\u65e5\\u672c\\u8a9e" in rows[1]
+    # Every cell of the right-aligned weight column ends where its header does.
+    edge = rows[0].index("weight") + len("weight")
+    assert all(row[:edge].endswith("1") and row[edge] == " " for row in rows[1:]), rows

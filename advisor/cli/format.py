@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 from advisor.cli.options import OutputFormat
-from advisor.cli.output import stdout_document
+from advisor.cli.output import as_shown, stdout_document
 from advisor.export.document import analysis_document, presets_document, search_result_document
 from advisor.model.architecture import Architecture
 from advisor.model.results import (
@@ -129,7 +129,7 @@ def _wrapped(text: str, first: str, rest: str) -> list[str]:
     (``--max-macs``, a correlation named ``odd-even``, ``center_surround/center-border``.)
     """
     return textwrap.wrap(
-        text,
+        as_shown(text),
         width=_RATIONALE_WIDTH,
         initial_indent=first,
         subsequent_indent=rest,
@@ -204,6 +204,8 @@ def _presets_table(presets: Sequence[PresetInfo]) -> str:
 def _table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], right_aligned: Collection[int] = ()
 ) -> list[str]:
+    # Measured and laid out as printed, names escaped where standard output cannot take them.
+    rows = [[as_shown(cell) for cell in row] for row in rows]
     widths = [
         max(_display_width(cell) for cell in column) for column in zip(headers, *rows, strict=True)
     ]

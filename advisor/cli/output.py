@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 
 from advisor.cli.json_output import readable_json
 
-__all__ = ["document_text", "stdout_document", "write_stdout"]
+__all__ = ["as_shown", "document_text", "stdout_document", "write_stdout"]
 
 _UNICODE_CODECS: Final = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-32", "gb18030"})
 """Codecs (by :func:`codecs.lookup`'s name) that encode every character."""
@@ -30,6 +30,19 @@ def unicode_stdout() -> bool:
         return codecs.lookup(encoding).name in _UNICODE_CODECS
     except LookupError:
         return False
+
+
+def as_shown(text: str) -> str:
+    r"""Return ``text`` as standard output shows it: a character it cannot encode as its escape.
+
+    A table lays its columns out by the text it prints: measured before :func:`write_stdout`
+    escaped a name (``\u65e5``, six columns for one character), every column after the name
+    was pushed out of line.
+    """
+    if unicode_stdout():
+        return text
+    encoding = sys.stdout.encoding  # a stream that is not Unicode names its codec
+    return text.encode(encoding, "backslashreplace").decode(encoding)
 
 
 def document_text(
