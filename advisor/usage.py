@@ -135,15 +135,18 @@ class OneLineParser(argparse.ArgumentParser):
         """
         outer, _deferring.active = _deferring.active, True
         try:
-            return super().parse_args(args, namespace)
+            parsed, unknown = self.parse_known_args(args, namespace)
         except _MissingRequiredError as missing:
-            unknown = self._unrecognized(args)
+            parsed, unknown = self._unrecognized(args)
             if not unknown:
                 missing.parser._report(str(missing))
-            options = [word for word in unknown if word.startswith("-")]
-            self._report(f"unrecognized arguments: {' '.join(options or unknown)}")
+            unknown = [word for word in unknown if word.startswith("-")] or unknown
         finally:
             _deferring.active = outer
+        if unknown:
+            hints = _meant_options(unknown, _option_strings(self, parsed))
+            self._report(f"unrecognized arguments: {' '.join(unknown)}{hints}")
+        return parsed
 
     def error(self, message: str) -> NoReturn:
         """Write ``message`` as one line naming the option, and exit with status 2.
@@ -159,16 +162,16 @@ class OneLineParser(argparse.ArgumentParser):
         name = self.command or self.prog
         self.exit(USAGE_EXIT_STATUS, f"{name}: error: {self._one_line(message)}\n")
 
-    def _unrecognized(self, args: Sequence[str] | None) -> list[str]:
-        """Return the arguments of ``args`` no option or positional takes.
+    def _unrecognized(self, args: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+        """Parse ``args`` with the required arguments (the subcommands' too) waived.
 
-        The required arguments (the subcommands' too) are waived for this parse.
+        Return what was parsed and the arguments no option or positional takes.
         """
         waived = [action for action in _actions(self) if action.required]
         for action in waived:
             action.required = False
         try:
-            return super().parse_known_args(args, None)[1]
+            return super().parse_known_args(args, None)
         finally:
             for action in waived:
                 action.required = True
@@ -189,6 +192,37 @@ class OneLineParser(argparse.ArgumentParser):
             kind = self.value_kinds.get(bad_value["kind"])
             problem = f"invalid value {bad_value['value']}" + ("" if kind is None else f" ({kind})")
         return f"{argument['name']}: {problem}"
+
+
+def _option_strings(parser: argparse.ArgumentParser, parsed: argparse.Namespace) -> list[str]:
+    """Return the options of ``parser`` and of the subcommand ``parsed`` chose, recursively.
+
+    Only the chosen subcommand's: ``advisor analyze --bugdet`` is not told of recommend's
+    ``--budget``.
+    """
+    found: list[str] = []
+    for action in parser._actions:
+        found += action.option_strings
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(parsed, action.dest, None) or "")
+            found += [] if chosen is None else _option_strings(chosen, parsed)
+    return found
+
+
+def _meant_options(unknown: Sequence[str], options: Sequence[str]) -> str:
+    """Say which option each unrecognized option in ``unknown`` resembles, where one does.
+
+    ``--fromat json``: "; did you mean '--format'?"; with several, each is named before its
+    suggestion. A value (``json``, or after ``=``) is not an option and gets none.
+    """
+    # On the error path only: a parser loads nothing heavy (advisor.errors needs pydantic).
+    from advisor.errors import did_you_mean
+
+    typed = [word.partition("=")[0] for word in unknown if word.startswith("-")]
+    hints = [(word, did_you_mean(word, options)) for word in typed]
+    if len(typed) == 1:
+        return hints[0][1]
+    return "".join(f"; {word}:{hint.removeprefix(';')}" for word, hint in hints if hint)
 
 
 def _not_a_choice(value: Any, choices: Iterable[Any]) -> str:

@@ -544,23 +544,51 @@ def test_a_usage_error_is_one_line_naming_the_option(
 
 
 @pytest.mark.parametrize(
-    ("command", "abbreviated"),
+    ("command", "abbreviated", "meant"),
     [
-        (["recommend", "TASK", "--budget", "5000"], ["--output", "file.yaml"]),  # --outputs
-        (["recommend", "TASK", "--budget", "5000"], ["--rep", "3"]),  # --representation-kernel
-        (["analyze", "TASK", "--arch", "TASK"], ["--form", "json"]),  # --format, a shared option
-        (["infer", "data.npy"], ["--out", "task.yaml"]),  # --output
-        (["serve"], ["--por", "abc"]),  # --port
+        (["recommend", "TASK", "--budget", "5000"], ["--output", "file.yaml"], "--outputs"),
+        (["recommend", "TASK", "--budget", "5000"], ["--rep", "3"], None),  # too short to tell
+        (["analyze", "TASK", "--arch", "TASK"], ["--form", "json"], "--format"),  # a shared one
+        (["infer", "data.npy"], ["--out", "task.yaml"], "--output"),
+        (["serve"], ["--por", "abc"], "--port"),
     ],
 )
 def test_an_abbreviated_option_is_refused_as_unrecognized(
-    task_file: Path, command: list[str], abbreviated: list[str]
+    task_file: Path, command: list[str], abbreviated: list[str], meant: str | None
 ) -> None:
     # argparse would take each as the option it begins, silently: --output 3 set --outputs.
+    # The option it resembles is suggested, not taken.
     argv = [task_file if word == "TASK" else word for word in command]
     result = advisor(*argv, *abbreviated)
     line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
-    assert line == f"advisor: error: unrecognized arguments: {' '.join(abbreviated)}"
+    hint = "" if meant is None else f"; did you mean {meant!r}?"
+    assert line == f"advisor: error: unrecognized arguments: {' '.join(abbreviated)}{hint}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (
+            ["recommend", "TASK", "--budget", "5000", "--fromat", "json"],
+            "; did you mean '--format'?",
+        ),
+        # Only the chosen command's options: analyze has no --budget to suggest.
+        (["analyze", "TASK", "--arch", "TASK", "--bugdet", "5000"], ""),
+        (
+            ["recommend", "TASK", "--bugdet", "5000", "--tme-limit=3"],
+            "; --bugdet: did you mean '--budget'?; --tme-limit: did you mean '--time-limit'?",
+        ),
+    ],
+)
+def test_a_misspelt_option_is_told_the_closest_of_its_command(
+    task_file: Path, argv: list[str], hint: str
+) -> None:
+    # "unrecognized arguments: --fromat json" said nothing of --format, while a misspelt choice
+    # or file key is told the closest.
+    result = advisor(*(task_file if word == "TASK" else word for word in argv))
+    line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
+    assert line.startswith("advisor: error: unrecognized arguments: --") and line.endswith(hint)
+    assert hint or "did you mean" not in line
 
 
 def test_a_representation_kernel_wider_than_the_input_names_the_option(tmp_path: Path) -> None:

@@ -30,7 +30,9 @@ def test_advisor_server_refuses_an_abbreviated_option(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit) as ended:
         serve_main(["--por", "abc"])
     assert ended.value.code == USAGE_EXIT_STATUS
-    assert capsys.readouterr().err == "advisor-server: error: unrecognized arguments: --por abc\n"
+    assert capsys.readouterr().err == (
+        "advisor-server: error: unrecognized arguments: --por abc; did you mean '--port'?\n"
+    )
 
 
 def _tool() -> OneLineParser:
