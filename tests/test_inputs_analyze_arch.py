@@ -7,7 +7,10 @@ Its ``--rank`` is checked as the client's ``rank`` is.
 
 from __future__ import annotations
 
+import io
+import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +145,56 @@ def test_a_task_with_a_stray_architecture_key_names_that_key() -> None:
     with pytest.raises(InvalidRequestError) as raised:
         parse_task({**TASK, "layers": 3})
     assert [v.field for v in raised.value.violations] == ["layers"]
+
+
+@pytest.fixture
+def stdin(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Set what the command reads on standard input."""
+
+    def given(text: str) -> None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+
+    return given
+
+
+@pytest.mark.parametrize("form", ["json", "yaml"])
+def test_a_result_piped_to_analyze_is_read_from_standard_input(
+    tmp_path: Path, stdin: Callable[[str], None], form: str
+) -> None:
+    # `recommend --format json | analyze TASK --arch -` read a file named '-'.
+    task, _, _ = _files(tmp_path)
+    result = advisor("recommend", task, "--budget", "2000", "--top", "2", "--format", form)
+    assert result.status == ExitCode.OK, result.stderr
+    saved = tmp_path / f"result.{form}"
+    saved.write_text(result.stdout)
+    stdin(result.stdout)
+    piped = advisor("analyze", task, "--arch", "-", "--rank", "2")
+    assert piped.status == ExitCode.OK, piped.stderr
+    assert piped.stdout == advisor("analyze", task, "--arch", saved, "--rank", "2").stdout
+    stdin(result.stdout)
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", "-", "--rank", "3"), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == "advisor: error: --rank: standard input holds the ranks [1, 2]"
+
+
+def test_a_task_is_read_from_standard_input(tmp_path: Path, stdin: Callable[[str], None]) -> None:
+    task, architecture, _ = _files(tmp_path)
+    stdin(task.read_text())
+    piped = advisor("analyze", "-", "--arch", architecture)
+    assert piped.status == ExitCode.OK, piped.stderr
+    assert piped.stdout == advisor("analyze", task, "--arch", architecture).stdout
+    stdin("input: [\n")
+    line = assert_one_error_line(
+        advisor("analyze", "-", "--arch", architecture), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith("advisor: error: task: cannot read task on standard input: line 2")
+
+
+def test_standard_input_is_not_read_twice(tmp_path: Path, stdin: Callable[[str], None]) -> None:
+    stdin(yaml.safe_dump(TASK))
+    line = assert_one_error_line(advisor("analyze", "-", "--arch", "-"), ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        "advisor: error: --arch: standard input holds one document, read as TASK: save one to a "
+        "file"
+    )

@@ -50,6 +50,7 @@ from advisor.errors import (
     ServerStartError,
 )
 from advisor.model.architecture import architecture_argument
+from advisor.model.documents import STDIN
 from advisor.service.command import describe_start_error, read_bearer_token, serve_from_arguments
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS
@@ -161,6 +162,10 @@ def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> str:
 
 
 def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:
+    if args.task == args.arch == STDIN:
+        raise InvalidRequestError.single(
+            "--arch", "standard input holds one document, read as TASK: save one to a file"
+        )
     # Each document is read and validated once, here, the task first as the client reads it:
     # the client sends the models as they are, and the table shows the architecture.
     task = task_model(args.task)

@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "recommend", "rank architectures for a task under a budget", calls
     )
     _add_format(recommend)
-    recommend.add_argument("task", metavar="TASK", help="task file (YAML or JSON)")
+    recommend.add_argument(
+        "task", metavar="TASK", help="task file (YAML or JSON; - reads standard input)"
+    )
     for option in BUDGET_OPTIONS:
         recommend.add_argument(option.flag, dest=option.field, **option.settings)
     recommend.add_argument(
@@ -103,12 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = _add_command(commands, "analyze", "score one architecture against a task", calls)
     _add_format(analyze)
-    analyze.add_argument("task", metavar="TASK", help="task file (YAML or JSON)")
+    analyze.add_argument(
+        "task", metavar="TASK", help="task file (YAML or JSON; - reads standard input)"
+    )
     analyze.add_argument(
         "--arch",
         required=True,
         metavar="ARCH",
-        help="architecture file, or a result of recommend --format json|yaml",
+        help="architecture file, or a result of recommend --format json|yaml (- reads standard "
+        "input)",
     )
     analyze.add_argument(
         "--rank",

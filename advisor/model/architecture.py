@@ -29,7 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.arrangement import discarded_order
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
-from advisor.model.documents import NullsOmitted, read_document, refuse_other_kind
+from advisor.model.documents import (
+    NullsOmitted,
+    read_document,
+    refuse_other_kind,
+    source_name,
+)
 from advisor.model.geometries import (
     DilationGeometry,
     Geometry,
@@ -447,7 +452,7 @@ def _chosen_architecture(
     if "recommendations" not in document:
         if rank is not None:
             raise InvalidRequestError.single(
-                "rank", f"{os.fspath(path)} is an architecture, not a result"
+                "rank", f"{source_name(path)} is an architecture, not a result"
             )
         return _parsed_at(document, field)
     recommendations = document["recommendations"]
@@ -467,7 +472,7 @@ def _chosen_architecture(
     elif rank in whole:
         index = whole.index(rank)
     else:
-        raise InvalidRequestError.single("rank", f"{os.fspath(path)} holds the ranks {ranks}")
+        raise InvalidRequestError.single("rank", f"{source_name(path)} holds the ranks {ranks}")
     chosen = recommendations[index]
     at = f"{listed}[{index}].architecture"
     if not isinstance(chosen, Mapping) or not isinstance(chosen.get("architecture"), Mapping):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import Counter
 from collections.abc import Mapping
 from functools import cache
@@ -24,16 +25,29 @@ from advisor.errors import InvalidRequestError
 
 __all__ = [
     "MAX_INTEGER_DIGITS",
+    "STDIN",
     "NullsOmitted",
     "read_document",
     "read_integer",
     "refuse_other_kind",
+    "source_name",
 ]
 
 MAX_INTEGER_DIGITS = 4300
 """Most digits of an integer a document may write: Python's own bound on converting decimal
 text (``sys.get_int_max_str_digits()``'s default), far past any field's range (a weight, the
 widest, takes 309)."""
+
+
+STDIN: Final = "-"
+"""The path that stands for standard input, as in most commands: ``recommend --format json |
+advisor analyze TASK --arch -`` needs no file in between."""
+
+
+def source_name(path: str | os.PathLike[str]) -> str:
+    """Name the file ``path`` stands for in messages: its path, or ``standard input``."""
+    name = os.fspath(path)
+    return "standard input" if name == STDIN else name
 
 
 class NullsOmitted(BaseModel):
@@ -71,6 +85,8 @@ def _null_defaulted(model: type[BaseModel]) -> frozenset[str]:
 def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
     """Parse the file at ``path`` into a mapping; ``kind`` ("task", ...) names it in errors.
 
+    ``path`` :data:`STDIN` reads standard input (JSON or YAML, :func:`_parse_document`).
+
     Raises
     ------
     InvalidRequestError
@@ -78,26 +94,43 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
         JSON, repeats a key or does not hold a mapping.
     """
     name = os.fspath(path)
+    source = f"{kind} file {name!r}" if name != STDIN else f"{kind} on standard input"
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        if name == STDIN:
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read()
         # utf-8-sig: a byte-order mark (Windows editors save one) is read past, as YAML's own
         # reader does; the json module refuses it.
         text = data.decode("utf-8-sig")
-        document = _parse_json(text) if name.endswith(".json") else _parse_yaml(text)
+        document = _parse_document(name, text)
     except UnicodeDecodeError as exc:
-        raise InvalidRequestError.single(
-            "", f"cannot read {kind} file {name!r}: {_not_utf8(exc)}"
-        ) from None
+        raise InvalidRequestError.single("", f"cannot read {source}: {_not_utf8(exc)}") from None
     except (OSError, ValueError) as exc:
-        raise InvalidRequestError.single("", f"cannot read {kind} file {name!r}: {exc}") from None
+        raise InvalidRequestError.single("", f"cannot read {source}: {exc}") from None
     except RecursionError:
         raise InvalidRequestError.single(
-            "", f"cannot read {kind} file {name!r}: it is nested too deeply to read"
+            "", f"cannot read {source}: it is nested too deeply to read"
         ) from None
     if not isinstance(document, Mapping):
-        raise InvalidRequestError.single("", f"{kind} file {name!r} must hold a mapping")
+        raise InvalidRequestError.single("", f"{source} must hold a mapping")
     return document
+
+
+def _parse_document(name: str, text: str) -> Any:
+    """Parse ``text``: JSON for a ``.json`` file, YAML for any other, either on standard input.
+
+    Standard input has no name to tell: JSON when it reads as JSON. A saved result in JSON
+    parses as YAML too, but the YAML reader takes seconds over a large grid's permutation that
+    the JSON reader takes in milliseconds.
+    """
+    if name == STDIN:
+        try:
+            return _parse_json(text)
+        except json.JSONDecodeError:  # not JSON (a duplicate key in JSON is another error)
+            return _parse_yaml(text)
+    return _parse_json(text) if name.endswith(".json") else _parse_yaml(text)
 
 
 _KIND_KEYS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
