@@ -761,6 +761,21 @@ def test_progress_bar_redraws_one_line_then_erases_it() -> None:
     assert progress_bar_for(io.StringIO()) is None
 
 
+@pytest.mark.parametrize("columns", [80, 60, 20])
+def test_progress_bar_stays_within_the_terminal_width(columns: int) -> None:
+    # An 85-character line wrapped on an 80-column terminal, and each carriage return redrew
+    # only its last row: one stray row per update.
+    stream = io.StringIO()
+    with ProgressBar(stream, columns=columns) as bar:
+        bar.update(SearchProgress(63_654, 24.6, 0.98, 1.0))
+        bar.update_reading(1, 2)
+    lines = [line for line in stream.getvalue().split("\r") if line.strip()]
+    assert len(lines) == 2 and all(len(line) < columns for line in lines), lines
+    if columns >= 60:  # the bar narrows before any figure is cut
+        assert lines[0].endswith("] 100%  63,654 candidates  24.6 s  best 0.98")
+        assert lines[0].startswith("searching [#")
+
+
 # --- exit codes and connection options --------------------------------------------------------
 
 
