@@ -1032,3 +1032,27 @@ def test_a_table_of_escaped_names_keeps_its_columns_in_line(named_task: Path) ->
     # Every cell of the right-aligned weight column ends where its header does.
     edge = rows[0].index("weight") + len("weight")
     assert all(row[:edge].endswith("1") and row[edge] == " " for row in rows[1:]), rows
+
+
+class _FullDisk(io.StringIO):
+    """A standard output on a full disk, as ``> /dev/full`` gives."""
+
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize(
+    ("stdout", "reason"),
+    [(_FullDisk(), "No space left on device"), (None, "standard output is closed")],
+)
+def test_an_output_that_cannot_be_written_is_one_line_saying_so(
+    stdout: io.StringIO | None, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `> /dev/full` printed "unexpected OSError: [Errno 28] ...", and a closed stdout (`>&-`)
+    # "unexpected AttributeError: 'NoneType' object has no attribute 'write'".
+    monkeypatch.setattr(sys, "stdout", stdout)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        status = main(["presets"])
+    assert status == ExitCode.OTHER
+    assert stderr.getvalue() == f"advisor: error: cannot write to standard output: {reason}\n"

@@ -41,7 +41,7 @@ from advisor.cli.options import (
     TLS_OPTIONS,
     ExitCode,
 )
-from advisor.cli.output import write_stdout
+from advisor.cli.output import OutputError, write_stdout
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import (
     FieldViolation,
@@ -85,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         write_stdout(output)
     except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
         return _fail(_describe(error), _exit_code(error))
+    except OutputError as error:
+        return _fail(f"cannot write to standard output: {error}", ExitCode.OTHER)
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.OTHER)
     except BrokenPipeError:

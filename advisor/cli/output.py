@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 
 from advisor.cli.json_output import readable_json
 
-__all__ = ["as_shown", "document_text", "stdout_document", "write_stdout"]
+__all__ = ["OutputError", "as_shown", "document_text", "stdout_document", "write_stdout"]
 
 _UNICODE_CODECS: Final = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-32", "gb18030"})
 """Codecs (by :func:`codecs.lookup`'s name) that encode every character."""
@@ -62,10 +62,34 @@ def stdout_document(document: Mapping[str, Any], form: Literal["json", "yaml"]) 
     return document_text(document, form, ascii_only=not unicode_stdout())
 
 
+class OutputError(Exception):
+    """Standard output cannot take the command's output: a full disk, a closed stream.
+
+    Its message says why, for the command's one error line; a reader that went away
+    (:class:`BrokenPipeError`) is not one, as there is no one left to tell.
+    """
+
+
 def write_stdout(text: str) -> None:
-    """Write ``text`` to standard output, a character its encoding lacks as a backslash escape."""
+    """Write ``text`` to standard output, a character its encoding lacks as a backslash escape.
+
+    Raises
+    ------
+    OutputError
+        When standard output is closed (``advisor presets >&-``) or the write fails (``>
+        /dev/full``), which was an ``unexpected AttributeError`` or ``OSError``.
+    BrokenPipeError
+        When the reader closed the pipe (``| head -1``).
+    """
     stream = sys.stdout
+    if stream is None:  # the process started with its standard output closed
+        raise OutputError("standard output is closed")
     if not unicode_stdout() and isinstance(stream, io.TextIOWrapper):
         stream.reconfigure(errors="backslashreplace")
-    stream.write(text)
-    stream.flush()
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputError(error.strerror or str(error)) from None
