@@ -13,6 +13,7 @@ engines or gRPC.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -139,7 +140,7 @@ class OneLineParser(argparse.ArgumentParser):
         except _MissingRequiredError as missing:
             parsed, unknown = self._unrecognized(args)
             if not unknown:
-                missing.parser._report(str(missing))
+                missing.parser._report(str(missing) + _swallowed(missing.parser, parsed))
             unknown = [word for word in unknown if word.startswith("-")] or unknown
         finally:
             _deferring.active = outer
@@ -179,19 +180,73 @@ class OneLineParser(argparse.ArgumentParser):
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         # argparse's own check lists the choices but does not say which one was meant.
         if action.choices is not None and value not in action.choices:
-            raise argparse.ArgumentError(action, _not_a_choice(value, action.choices))
+            hint = _list_hint(self, action, [value])
+            raise argparse.ArgumentError(action, _not_a_choice(value, action.choices) + hint)
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        # A list option's refused value may be the positional it swallowed: say so.
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError as error:
+            hint = _list_hint(self, action, [arg_string])
+            if not hint:
+                raise
+            raise argparse.ArgumentError(action, self._reworded(error.message) + hint) from None
 
     def _one_line(self, message: str) -> str:
         """Reword argparse's ``message`` as ``--budget: invalid value 'abc' (a whole number)``."""
         argument = _ARGUMENT_ERROR.fullmatch(message)
         if argument is None:
             return message
-        problem = argument["problem"]
+        return f"{argument['name']}: {self._reworded(argument['problem'])}"
+
+    def _reworded(self, problem: str) -> str:
+        """Reword argparse's ``invalid int value: 'abc'`` as ``invalid value 'abc' (a number)``.
+
+        The kind of number is the option type's (:data:`VALUE_KINDS`); any other problem is
+        returned as it is.
+        """
         bad_value = _BAD_VALUE.fullmatch(problem)
-        if bad_value is not None:
-            kind = self.value_kinds.get(bad_value["kind"])
-            problem = f"invalid value {bad_value['value']}" + ("" if kind is None else f" ({kind})")
-        return f"{argument['name']}: {problem}"
+        if bad_value is None:
+            return problem
+        kind = self.value_kinds.get(bad_value["kind"])
+        return f"invalid value {bad_value['value']}" + ("" if kind is None else f" ({kind})")
+
+
+def _list_hint(
+    parser: argparse.ArgumentParser, action: argparse.Action, words: Sequence[Any]
+) -> str:
+    """Say that list option ``action`` took a file named in ``words`` that is a positional's.
+
+    A list option (``--channels C ...``) takes every word up to the next option, so ``advisor
+    recommend --budget 900 --channels 8 16 task.yaml`` read the task as a width (``invalid value
+    'task.yaml' (a whole number)``), and ``--geometries mirror task.yaml`` as a family, the task
+    then missing (``the following arguments are required: TASK``). Said where a word is an
+    existing file and ``parser`` takes a positional; "" otherwise.
+    """
+    positionals = [
+        a.metavar or a.dest
+        for a in parser._actions
+        if not a.option_strings and not isinstance(a, argparse._SubParsersAction)
+    ]
+    files = [word for word in words if isinstance(word, str) and os.path.isfile(word)]
+    if action.nargs not in ("+", "*") or not action.option_strings or not positionals or not files:
+        return ""
+    option = action.option_strings[0]
+    return (
+        f"; {option} took {files[-1]!r} into its list, which runs to the next option: give "
+        f"{positionals[0]} before {option}, or end the list with --"
+    )
+
+
+def _swallowed(parser: argparse.ArgumentParser, parsed: argparse.Namespace) -> str:
+    """:func:`_list_hint` for the first list option of ``parser`` that took a file in ``parsed``."""
+    for action in parser._actions:
+        values = getattr(parsed, action.dest, None)
+        hint = _list_hint(parser, action, values) if isinstance(values, list) else ""
+        if hint:
+            return hint
+    return ""
 
 
 def _option_strings(parser: argparse.ArgumentParser, parsed: argparse.Namespace) -> list[str]:

@@ -1056,3 +1056,33 @@ def test_an_output_that_cannot_be_written_is_one_line_saying_so(
         status = main(["presets"])
     assert status == ExitCode.OTHER
     assert stderr.getvalue() == f"advisor: error: cannot write to standard output: {reason}\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        (["--channels", "8", "16"], "--channels: invalid value '{task}' (a whole number)"),
+        (["--geometries", "mirror"], "the following arguments are required: TASK"),
+        (
+            ["--from-data", "correlations"],
+            "--from-data: invalid value '{task}' (choose from correlations, arrangement)",
+        ),
+    ],
+)
+def test_a_task_a_list_option_took_is_told_apart(
+    task_file: Path, options: list[str], error: str
+) -> None:
+    # `--channels 8 16 task.yaml` read the task as a width, `--geometries mirror task.yaml` as a
+    # family and then said TASK was missing, though it was given.
+    line = assert_one_error_line(
+        advisor("recommend", "--budget", "2000", *options, task_file), ExitCode.INVALID_ARGUMENT
+    )
+    option = options[0]
+    assert line == (
+        f"advisor: error: {error.format(task=task_file)}; {option} took '{task_file}' into its "
+        f"list, which runs to the next option: give TASK before {option}, or end the list with --"
+    )
+    # Ended with --, the list leaves the task to TASK (--from-data still needs --data).
+    ended = advisor("recommend", "--budget", "2000", "--top", "1", *options, "--", task_file)
+    assert "TASK" not in ended.stderr and "took" not in ended.stderr
+    assert ended.status == ExitCode.OK or ended.stderr.startswith("advisor: error: --from-data")
