@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import threading
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -1086,3 +1087,19 @@ def test_a_task_a_list_option_took_is_told_apart(
     ended = advisor("recommend", "--budget", "2000", "--top", "1", *options, "--", task_file)
     assert "TASK" not in ended.stderr and "took" not in ended.stderr
     assert ended.status == ExitCode.OK or ended.stderr.startswith("advisor: error: --from-data")
+
+
+class _LoadingInterrupted(types.ModuleType):
+    """A module whose import Ctrl-C interrupts, as it may the engines' half-second load."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C in the first half second printed KeyboardInterrupt's traceback and ended the
+    # process by SIGINT, not with the documented one line and exit status 1.
+    monkeypatch.setitem(sys.modules, "advisor.cli.commands", _LoadingInterrupted("commands"))
+    result = advisor("presets")
+    assert result.status == ExitCode.OTHER
+    assert result.stderr == "advisor: error: interrupted\n"

@@ -87,8 +87,6 @@ def run(args: argparse.Namespace) -> int:
         return _fail(_describe(error), _exit_code(error))
     except OutputError as error:
         return _fail(f"cannot write to standard output: {error}", ExitCode.OTHER)
-    except KeyboardInterrupt:
-        return _fail("interrupted", ExitCode.OTHER)
     except BrokenPipeError:
         # The reader went away (``advisor presets | head -1``); nothing left to say to it.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

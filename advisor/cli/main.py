@@ -23,6 +23,7 @@ from advisor.cli.options import (
     OUTPUT_FORMATS,
     TASK_FORMATS,
     VALUE_KINDS,
+    ExitCode,
 )
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
 from advisor.service.options import add_serve_arguments
@@ -140,9 +141,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # failed handshake) above the one-line error every failure gets. GRPC_VERBOSITY set by
         # the caller (e.g. to debug) still wins; gRPC reads it when it is first imported.
         os.environ.setdefault("GRPC_VERBOSITY", "NONE")
-    from advisor.cli.commands import run  # only now: see the module docstring
+    try:
+        from advisor.cli.commands import run  # only now: see the module docstring
 
-    status = run(args)
+        status = run(args)
+    except KeyboardInterrupt:
+        # Ctrl-C, whenever it comes: also while the engines and gRPC load (the first half
+        # second), which printed KeyboardInterrupt's traceback and ended the process by SIGINT.
+        print("advisor: error: interrupted", file=sys.stderr)
+        status = ExitCode.OTHER
     if argv is None:
         # Called with the process's own command line, so the process ends next: freezing the
         # heap spares the interpreter's final collection over everything imported (~70 ms of
