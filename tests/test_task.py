@@ -295,7 +295,8 @@ def test_yaml_is_parsed_by_libyaml_with_the_strict_rules(tmp_path: Path) -> None
         ("task.json", '{"input": {"shape": [4]}, "input": 1}', "'input' appears more than once"),
         ("task.json", "{'input': 1}", "cannot read task file"),
         ("task.yaml", "- input\n", "must hold a mapping"),
-        ("task.yaml", "", "must hold a mapping"),
+        ("task.yaml", "", "is empty: it must hold a mapping"),
+        ("task.yaml", "# input: {shape: [4]}\n", "is empty: it must hold a mapping"),
         ("task.yaml", b"input: \xff\n", "cannot read task file"),
     ],
 )

@@ -113,6 +113,8 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
         raise InvalidRequestError.single(
             "", f"cannot read {source}: it is nested too deeply to read"
         ) from None
+    if document is None:  # no text, or only comments: "must hold a mapping" did not say so
+        raise InvalidRequestError.single("", f"{source} is empty: it must hold a mapping")
     if not isinstance(document, Mapping):
         raise InvalidRequestError.single("", f"{source} must hold a mapping")
     return document
