@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
@@ -132,8 +133,13 @@ class OneLineParser(argparse.ArgumentParser):
         recognize, so ``advisor --bogus`` said that COMMAND was missing and ``advisor recommend
         task.yaml --bogus`` that --budget was: the mistyped option is the error to fix. Where
         some unrecognized arguments are options, only those are named (``--bogus 5 task.yaml``
-        would read 5 as the task and name task.yaml as well).
+        would read 5 as the task and name task.yaml as well). A command's option given before
+        the command is named as such (:func:`_before_its_command`).
         """
+        words = list(sys.argv[1:] if args is None else args)
+        misplaced = _before_its_command(self, words)
+        if misplaced:
+            self._report(misplaced)
         outer, _deferring.active = _deferring.active, True
         try:
             parsed, unknown = self.parse_known_args(args, namespace)
@@ -246,6 +252,27 @@ def _swallowed(parser: argparse.ArgumentParser, parsed: argparse.Namespace) -> s
         hint = _list_hint(parser, action, values) if isinstance(values, list) else ""
         if hint:
             return hint
+    return ""
+
+
+def _before_its_command(parser: argparse.ArgumentParser, words: Sequence[str]) -> str:
+    """Say that an option of the command ``words`` names was given before that command.
+
+    ``advisor --format json recommend ...`` said ``COMMAND: invalid value 'json' (choose from
+    recommend, ...)``: argparse left the option it did not know and read its value as the
+    command. "" when no word before the command is an option of the command's alone.
+    """
+    commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    at = next((i for i, word in enumerate(words) if commands and word in commands.choices), None)
+    if commands is None or at is None:
+        return ""
+    command = words[at]
+    own = {option for action in parser._actions for option in action.option_strings}
+    theirs = {o for action in commands.choices[command]._actions for o in action.option_strings}
+    for word in words[:at]:
+        name = word.partition("=")[0]
+        if name in theirs and name not in own:
+            return f"{name}: is an option of {command}, so it goes after it ({command} {name} ...)"
     return ""
 
 

@@ -89,3 +89,16 @@ def test_parse_known_args_keeps_argparses_contract(capsys: pytest.CaptureFixture
     )
     known, extra = parser.parse_known_args(["run", "t", "--budget", "3", "--extra"])
     assert (known.budget, extra) == (3, ["--extra"])
+
+
+@pytest.mark.parametrize("argv", [["--budget", "3", "run", "t"], ["--budget=3", "run", "t"]])
+def test_a_command_s_option_before_the_command_is_named_as_such(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # argparse left --budget aside and read 3 as the command: "COMMAND: invalid value '3'".
+    with pytest.raises(SystemExit) as ended:
+        _tool().parse_args(argv)
+    assert ended.value.code == USAGE_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        "tool: error: --budget: is an option of run, so it goes after it (run --budget ...)\n"
+    )
