@@ -145,7 +145,7 @@ _KIND_KEYS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
 (an analysis result also has ``correlations``, a task's key)."""
 
 
-def refuse_other_kind(document: Mapping[str, Any], kind: str, expected: str) -> None:
+def refuse_other_kind(document: object, kind: str, expected: str) -> None:
     """Refuse ``document`` when it is another kind of document than ``kind`` (docs/FORMATS.md).
 
     Swapping ``advisor analyze``'s two files, or passing a saved result as the task, is an easy
@@ -161,6 +161,8 @@ def refuse_other_kind(document: Mapping[str, Any], kind: str, expected: str) -> 
         On field ``""`` (the whole document): ``is an architecture (it has representation,
         layers), not a task: ...``.
     """
+    if not isinstance(document, Mapping):  # not a document of any kind: validation says so
+        return
     keys = set(document)
     found = next((name for name, marks in _KIND_KEYS if keys & marks), None)
     own = dict(_KIND_KEYS)[kind]
