@@ -198,3 +198,17 @@ def test_standard_input_is_not_read_twice(tmp_path: Path, stdin: Callable[[str],
         "advisor: error: --arch: standard input holds one document, read as TASK: save one to a "
         "file"
     )
+
+
+def test_a_closed_standard_input_is_said_to_be_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A process started with stdin closed (`<&-`) has sys.stdin None: "unexpected
+    # AttributeError".
+    monkeypatch.setattr(sys, "stdin", None)
+    line = assert_one_error_line(
+        advisor("recommend", "-", "--budget", "1000"), ExitCode.INVALID_ARGUMENT
+    )
+    assert (
+        line == "advisor: error: task: cannot read task on standard input: standard input is closed"
+    )

@@ -97,7 +97,7 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
     source = f"{kind} file {name!r}" if name != STDIN else f"{kind} on standard input"
     try:
         if name == STDIN:
-            data = sys.stdin.buffer.read()
+            data = _standard_input()
         else:
             with open(path, "rb") as handle:
                 data = handle.read()
@@ -118,6 +118,15 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
     if not isinstance(document, Mapping):
         raise InvalidRequestError.single("", f"{source} must hold a mapping")
     return document
+
+
+def _standard_input() -> bytes:
+    """Read standard input whole; :class:`OSError` when the process has none (``<&-``)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise OSError("standard input is closed")
+    data: bytes = stream.read()
+    return data
 
 
 def _parse_document(name: str, text: str) -> Any:
