@@ -29,6 +29,7 @@ from advisor.integrations.optuna import (  # noqa: E402
     suggest_architecture,
 )
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking  # noqa: E402
+from advisor.integrations.space import ArchitectureSpace  # noqa: E402
 from advisor.model.architecture import parse_architecture  # noqa: E402
 from advisor.model.task import Task  # noqa: E402
 from advisor.search.recommend import recommend  # noqa: E402
@@ -224,12 +225,11 @@ def test_a_design_another_sampler_ran_is_not_proposed_again() -> None:
 
 
 def test_over_budget_designs_are_refused_and_infeasible() -> None:
-    # Free widths are drawn one by one from the allowed widths: many draws exceed the budget.
-    sampler = AdvisorSampler(
-        TASK, FREE_BUDGET, proposals=1, fallback=optuna.samplers.RandomSampler(seed=3)
-    )
-    study = optuna.create_study(sampler=sampler, direction="maximize")
-    study.optimize(_objective(lambda: sampler.space), n_trials=25)
+    # Free widths drawn one by one by a sampler that knows nothing of the budget (the
+    # AdvisorSampler caps them): many draws exceed the budget.
+    space = ArchitectureSpace.for_search(TASK, FREE_BUDGET)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3), direction="maximize")
+    study.optimize(_objective(lambda: space), n_trials=25)
     pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
     over = [t for t in pruned if t.user_attrs.get(PARAMETERS_ATTR, 0) > BUDGET.max_parameters]
     assert over, "the random fallback drew no over-budget design; the check proved nothing"
@@ -247,16 +247,55 @@ def test_over_budget_designs_are_refused_and_infeasible() -> None:
             assert (value <= 0) == (parameters <= BUDGET.max_parameters)
 
 
+@pytest.mark.parametrize("fallback", ["tpe", "random", "multivariate"])
+def test_the_advisor_samplers_free_width_draws_fit_the_budget(fallback: str) -> None:
+    # Free widths (M, then each width, from every allowed width): 7 of the 37 trials after the
+    # proposals with TPE exceeded 50,000 parameters and were refused, wasted; at 5,000, 6 of 28
+    # with a multivariate TPE, which samples M and the first width as a group. The sampler caps
+    # each width at the widest choice that still fits and draws the free widths one by one, so
+    # none is refused, and a seed repeats the study.
+    budget = FREE_BUDGET.model_copy(update={"max_parameters": 5_000})
+
+    def study() -> Any:
+        others = {
+            "random": optuna.samplers.RandomSampler(seed=0),
+            "multivariate": optuna.samplers.TPESampler(
+                seed=0, n_startup_trials=5, multivariate=True
+            ),
+        }
+        sampler = AdvisorSampler(TASK, budget, proposals=2, seed=0, fallback=others.get(fallback))
+        result = optuna.create_study(sampler=sampler, direction="maximize")
+        result.optimize(_objective(lambda: sampler.space), n_trials=30)
+        return result
+
+    first = study()
+    assert [t.state.name for t in first.trials] == ["COMPLETE"] * 30
+    assert all(t.user_attrs[PARAMETERS_ATTR] <= budget.max_parameters for t in first.trials)
+    assert _params(study()) == _params(first)
+
+
+def test_a_free_widths_fitting_choices_are_those_that_leave_a_design_within_budget() -> None:
+    space = ArchitectureSpace.for_search(TASK, FREE_BUDGET)
+    drawn = {"geometry": "contiguous", "schedule": "2x2/2x2/4x4", "representation": 48}
+    fitting = space.fitting_widths(drawn, "width_0")
+    assert fitting == space.widths[: len(fitting)]
+    for width in space.widths:
+        narrowest = {"width_0": width, "width_1": space.widths[0], "width_2": space.widths[0]}
+        parameters = space.codec.decode(drawn | narrowest).parameters
+        assert (width in fitting) == (parameters <= FREE_BUDGET.max_parameters)
+    assert space.fitting_widths(drawn | {"representation": 10**6}, "width_0") == ()
+    with pytest.raises(KeyError):
+        space.fitting_widths(drawn, "width_3")  # deeper than the tree
+
+
 def test_the_budget_constraint_keeps_over_budget_trials_from_being_best() -> None:
     # Without the refusal the constraint alone must keep an over-budget trial from the top.
     def objective(trial: Any) -> float:
-        architecture = suggest_architecture(trial, sampler.space, refuse_over_budget=False)
+        architecture = suggest_architecture(trial, space, refuse_over_budget=False)
         return float(architecture.parameters)  # larger is "better": over-budget designs win
 
-    sampler = AdvisorSampler(
-        TASK, FREE_BUDGET, proposals=2, fallback=optuna.samplers.RandomSampler(seed=3)
-    )
-    study = optuna.create_study(sampler=sampler, direction="maximize")
+    space = ArchitectureSpace.for_search(TASK, FREE_BUDGET)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3), direction="maximize")
     study.optimize(objective, n_trials=20)
     values = [t.value for t in study.trials if t.value is not None]
     assert max(values) > BUDGET.max_parameters

@@ -77,7 +77,8 @@ def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[st
     a geometry that pools only some: mirror, a permutation of a padded grid or of the input),
     so that every draw is a design; then M and the widths as one ladder of that tree within
     the budgets, under :meth:`~ArchitectureSpace.ladder_parameter` (``widths[WINDOWS]``), so
-    that every draw fits them (free widths: ``representation``, ``width_0`` ... one by one).
+    that every draw fits them (free widths: ``representation``, ``width_0`` ... one by one,
+    which :class:`AdvisorSampler` caps to fit the budget).
     Returns the flat parameters (:meth:`~ArchitectureSpace.flat_parameters`: ``schedule`` by
     that name, M and ``width_0`` ... ``width_{d-1}``), which
     :meth:`~advisor.integrations.encoding.ArchitectureCodec.decode` reads.
@@ -106,9 +107,10 @@ def suggest_architecture(
     optuna.TrialPruned
         When the parameters are not a valid design (the space pairs every geometry with the
         schedules it pools, but a trial may hold parameters set otherwise, e.g. enqueued by
-        hand), or the design exceeds ``space.max_parameters`` (a draw of free widths can; a
-        ladder of a practical space fits) and ``refuse_over_budget`` is set: the trial is
-        refused before any training, with the reason in its ``advisor.refused`` attribute.
+        hand), or the design exceeds ``space.max_parameters`` (a draw of free widths by
+        another sampler than :class:`AdvisorSampler` can; a ladder of a practical space fits)
+        and ``refuse_over_budget`` is set: the trial is refused before any training, with the
+        reason in its ``advisor.refused`` attribute.
     """
     try:
         architecture = space.codec.decode(suggest_parameters(trial, space))
@@ -319,10 +321,13 @@ class AdvisorSampler(BaseSampler):
         if PARAMS_ATTR in trial.system_attrs:
             return {}
         # Annotated: without the optuna extra installed, mypy sees the fallback as Any.
-        space: dict[str, BaseDistribution] = self._fallback.infer_relative_search_space(
+        relative: dict[str, BaseDistribution] = self._fallback.infer_relative_search_space(
             study, trial
         )
-        return space
+        # Free widths are drawn one by one, each capped to fit the budget (sample_independent);
+        # sampled as a group beforehand, they could not be.
+        space = self.space
+        return {name: d for name, d in relative.items() if not space.free_width(name)}
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -344,7 +349,9 @@ class AdvisorSampler(BaseSampler):
 
         A proposed design whose value the trial's distribution does not offer (the objective
         suggests from another space than :attr:`space`) is refused, naming the parameter: the
-        trial would otherwise run another design under the proposal's rank.
+        trial would otherwise run another design under the proposal's rank. With free widths,
+        the fallback's M or width is capped at the widest choice that still fits the budget
+        (:meth:`ArchitectureSpace.fitting_widths`), so its design is not refused over budget.
         """
         params = trial.system_attrs.get(PARAMS_ATTR)
         if params is not None and param_name in params:
@@ -358,7 +365,31 @@ class AdvisorSampler(BaseSampler):
                 f"{value!r}, which this trial's distribution does not offer; suggest from "
                 "AdvisorSampler.space, which holds every proposed design"
             )
-        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+        value = self._fallback.sample_independent(study, trial, param_name, param_distribution)
+        return self._within_budget(trial, param_name, param_distribution, value)
+
+    def _within_budget(
+        self, trial: FrozenTrial, name: str, distribution: BaseDistribution, value: Any
+    ) -> Any:
+        """Return ``value`` of free width ``name``, capped at the widest choice that fits.
+
+        Unchanged when ``name`` is no free width of the trial's design, fits, or no choice of
+        ``distribution`` does (the widths before it, given by hand, are too wide already: the
+        design is refused by :func:`suggest_architecture`).
+        """
+        space = self.space
+        if not space.free_width(name):
+            return value
+        try:
+            fitting = space.fitting_widths(trial.params, name)
+        except KeyError:  # not this space's design: the objective suggests something else
+            return value
+        if value in fitting or not fitting:
+            return value
+        capped = fitting[-1]
+        if isinstance(distribution, CategoricalDistribution) and capped in distribution.choices:
+            return capped
+        return value
 
     def after_trial(
         self,

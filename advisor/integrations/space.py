@@ -28,8 +28,13 @@ designs are drawn, :mod:`advisor.search.draws`). Drawn one by one from every wid
 uses, 19-65% of the trials after the proposals exceeded the parameter budget and 1-15% more the
 compute bound (docs/INTEGRATIONS.md, "Flat parameters"); drawn as a ladder of the tree, none
 does. A budget with free widths (``width_profile: free``) has no ladders: M and each width are
-then drawn on their own from the allowed widths, as before, and may exceed the budget, which
-the Optuna helper refuses before training.
+then drawn on their own from the allowed widths, in that order, and a draw may exceed the
+budget. Each such parameter keeps one set of choices (every allowed width), so the draw cannot
+be restricted by name; instead :meth:`ArchitectureSpace.fitting_widths` says which of a width's
+choices still fit once the widths before it are drawn (the count grows with every width, so
+they are the choices up to some width), and the Optuna sampler caps its draw there
+(:class:`advisor.integrations.optuna.AdvisorSampler`). Another sampler's draw may exceed the
+budget, which the Optuna helper refuses before training.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from advisor.integrations.encoding import (
 )
 from advisor.model.budget import Budget
 from advisor.model.geometries import Geometry, NamedGeometry, PermutationGeometry, applies_to
+from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation
 from advisor.model.schedule import Schedule
 from advisor.model.task import Task
@@ -214,6 +220,46 @@ class ArchitectureSpace:
         depth = schedule.count("/") + 1
         widths = [REPRESENTATION, *(width_name(level) for level in range(depth))]
         return [GEOMETRY, self.schedule_parameter(geometry), *([ladder] if ladder else widths)]
+
+    def fitting_widths(self, suggested: Mapping[str, FlatValue], name: str) -> tuple[int, ...]:
+        """Return the choices of free width ``name`` that can still fit ``max_parameters``.
+
+        ``suggested`` holds what the trial drew before ``name``: the geometry, its schedule and
+        the widths before ``name`` (``representation`` first, then ``width_0`` ...). A choice
+        fits when the design with it, and the narrowest width at every later level, is within
+        the budget: the count grows with every width, so any choice returned leaves a design
+        that fits, and drawing each width among these ones gives a design within the budget.
+        Empty when none fits (the widths drawn so far are already too wide, e.g. set by hand).
+
+        Raises
+        ------
+        KeyError
+            When ``name`` is not a width this space draws on its own for the trial's tree (a
+            ladder space, or not ``representation`` or ``width_i`` of its depth), or
+            ``suggested`` lacks what is drawn before it.
+        """
+        geometry = str(suggested[GEOMETRY])
+        schedule = str(suggested[self.schedule_parameter(geometry)])
+        names = self.parameter_names(geometry, schedule)[2:]
+        if not self.free_width(name) or name not in names:
+            raise KeyError(name)
+        level = names.index(name)
+        drawn = [int(suggested[width]) for width in names[:level]]
+        choices = self.representations if name == REPRESENTATION else self.widths
+        narrowest = [self.widths[0]] * (len(names) - level - 1)
+        model = ParameterModel.for_input(
+            self.codec.input, self.codec.representation_kernel, self.codec.outputs
+        )
+        counts = model.count([[*drawn, choice, *narrowest] for choice in choices])
+        fits = counts <= self.max_parameters
+        return tuple(choice for choice, fit in zip(choices, fits.tolist(), strict=True) if fit)
+
+    def free_width(self, name: str) -> bool:
+        """Whether ``name`` is a width drawn on its own: ``representation`` or ``width_i``.
+
+        Only a space of free widths has them (:attr:`ladders` empty).
+        """
+        return not self.ladders and (name == REPRESENTATION or name.startswith("width_"))
 
     def trial_parameters(self, params: Mapping[str, FlatValue]) -> dict[str, FlatValue]:
         """Return what a trial suggests for the design whose flat parameters are ``params``.
