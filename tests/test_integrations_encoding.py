@@ -171,6 +171,26 @@ def test_a_design_round_trips_through_the_parameters_a_trial_suggests(name: str)
         assert ladder_text(widths) in own.choices(ladder)
 
 
+@pytest.mark.parametrize("name", sorted(BUDGETS))
+def test_a_design_under_the_earlier_parameter_names_is_read_and_told_apart(name: str) -> None:
+    # The earlier versions suggested the schedule as ``schedule`` for every geometry and M and
+    # the widths one by one: such a trial's design is read as the same design, and flagged.
+    task, budget = BUDGETS[name]
+    ranked = recommend(task, budget).recommendations
+    space = ArchitectureSpace.for_search(task, budget, ranked)
+    for recommendation in ranked:
+        params = space.codec.encode(recommendation.architecture)
+        del params["depth"]
+        own = f"schedule[{params['geometry']}]"
+        restricted = {own if k == "schedule" else k: v for k, v in params.items()}
+        for earlier in (params, restricted | {"lr": 0.1}):
+            assert space.flat_parameters(earlier) == params
+            assert space.renamed(earlier)
+        current = space.trial_parameters(params)
+        assert not space.renamed(current) and not space.renamed(current | {"lr": 0.1})
+    assert not space.renamed({"lr": 0.1})
+
+
 def test_dilations_round_trip() -> None:
     architecture = parse_architecture(
         {

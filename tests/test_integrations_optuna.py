@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from advisor.integrations.optuna import (  # noqa: E402
     AnalyzePruner,
     budget_constraints,
     enqueue_recommendations,
+    renamed_trials,
     suggest_architecture,
 )
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking  # noqa: E402
@@ -189,6 +191,90 @@ def test_a_design_the_study_holds_is_not_proposed_again() -> None:
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[:2]] == [1, 2]
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials[2:K]] == list(range(3, K + 1))
     assert len(set(keys[:K])) == K
+
+
+def _earlier_trial(space: ArchitectureSpace, design: Any, **own: float) -> Any:
+    """A finished trial of ``design`` as the version before ``schedule[GEOMETRY]`` named it.
+
+    ``schedule`` for every geometry, ``representation`` and ``width_0`` ... one by one, and
+    the objective's own parameters ``own`` (floats in [0, 1]).
+    """
+    flat = space.codec.encode(design.architecture)
+    del flat["depth"]
+    choices = {"geometry": space.geometries, "schedule": space.schedules}
+    distributions = {
+        name: optuna.distributions.CategoricalDistribution(
+            choices.get(name, space.representations if name == "representation" else space.widths)
+        )
+        for name in flat
+    }
+    for name in own:
+        distributions[name] = optuna.distributions.FloatDistribution(0.0, 1.0)
+    return optuna.trial.create_trial(
+        params=flat | own,
+        distributions=distributions,
+        value=design.parameters / BUDGET.max_parameters,
+        user_attrs={RANK_ATTR: design.rank, PARAMETERS_ATTR: design.parameters},
+    )
+
+
+def test_a_study_under_the_earlier_parameter_names_is_recognised_with_a_warning() -> None:
+    # Resumed, a study whose trials named designs 1 and 2 as the earlier version did had both
+    # proposed again, silently, and TPE learnt nothing from them.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(direction="maximize", study_name="earlier", sampler=sampler)
+    study.add_trials([_earlier_trial(sampler.space, design) for design in RANKING[:2]])
+    with pytest.warns(UserWarning, match=r"2 trials of study 'earlier' .* earlier version"):
+        study.optimize(_objective(lambda: sampler.space), n_trials=2)
+    assert [t.user_attrs[RANK_ATTR] for t in study.trials[2:]] == [3, 4]
+
+    other = optuna.create_study(direction="maximize", study_name="earlier")
+    other.add_trials([_earlier_trial(sampler.space, design) for design in RANKING[:2]])
+    with pytest.warns(UserWarning, match="renamed_trials"):
+        enqueue_recommendations(other, TASK, BUDGET, 4)
+    queued = other.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert [t.user_attrs[RANK_ATTR] for t in queued] == [3, 4]
+
+
+def test_renamed_trials_carry_an_earlier_study_into_this_versions_names() -> None:
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    space = sampler.space
+    earlier = optuna.create_study(direction="maximize")
+    earlier.add_trials([_earlier_trial(space, design, lr=0.5) for design in RANKING[:3]])
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.add_trials(renamed_trials(earlier, space))
+    for trial, design in zip(study.trials, RANKING, strict=False):
+        assert trial.params == space.trial_parameters(space.codec.encode(design.architecture)) | {
+            "lr": 0.5
+        }
+        assert trial.value == design.parameters / BUDGET.max_parameters
+        assert trial.user_attrs[RANK_ATTR] == design.rank
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is under the earlier names any more
+
+        def objective(trial: Any) -> float:
+            trial.suggest_float("lr", 0.0, 1.0)
+            return suggest_architecture(trial, space).parameters / BUDGET.max_parameters
+
+        study.optimize(objective, n_trials=1)
+    assert study.trials[3].user_attrs[RANK_ATTR] == 4
+
+
+def test_a_design_is_held_whatever_else_its_trial_suggests() -> None:
+    # The objective suggests its own learning rate besides: design 2, queued by hand with one,
+    # was proposed again, as the study's parameters then differed from the proposal's.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    space = sampler.space
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    design = space.trial_parameters(space.codec.encode(RANKING[1].architecture))
+    study.enqueue_trial(design | {"lr": 0.01})
+
+    def objective(trial: Any) -> float:
+        trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        return suggest_architecture(trial, space).parameters / BUDGET.max_parameters
+
+    study.optimize(objective, n_trials=3)
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [None, 1, 3]
 
 
 def test_a_proposal_the_objectives_space_cannot_hold_is_refused_naming_the_parameter() -> None:

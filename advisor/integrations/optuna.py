@@ -11,6 +11,11 @@ which suggests the flat parameters of :mod:`advisor.integrations.encoding` from 
   and the fallback for ``seed``. With ``learn=True`` the designs not tried yet are re-ranked
   after every completed trial from the observed values (:mod:`advisor.integrations.learning`).
 - :func:`enqueue_recommendations` puts the top ``k`` designs in any study's queue instead.
+- A design is recognised whatever else its trial suggests and under an earlier version's
+  parameter names (``schedule`` for every geometry, ``representation``, ``width_0`` ... one by
+  one), so neither proposes it again; a study holding such trials gets a warning, since a
+  fallback such as TPE models parameters by name and does not learn from them, and
+  :func:`renamed_trials` copies them under this version's names for a new study.
 - The parameter budget: :func:`suggest_architecture` refuses (prunes) a design over it before
   any training, and records the constraint with ``Trial.set_constraint`` (Optuna 5's way: a
   trial over budget is infeasible and never the study's best; samplers that model feasibility
@@ -27,6 +32,7 @@ design its rank in ``advisor.rank``.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
@@ -38,7 +44,7 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from advisor.errors import InvalidRequestError
-from advisor.integrations.encoding import GEOMETRY, FlatValue
+from advisor.integrations.encoding import DEPTH, GEOMETRY, SCHEDULE, FlatValue
 from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking
 from advisor.integrations.space import ArchitectureSpace, flat_budget
@@ -56,6 +62,7 @@ __all__ = [
     "AnalyzePruner",
     "budget_constraints",
     "enqueue_recommendations",
+    "renamed_trials",
     "suggest_architecture",
     "suggest_parameters",
 ]
@@ -67,6 +74,7 @@ COUPLING_ATTR: Final = "advisor.coupling"
 RANK_ATTR: Final = "advisor.rank"
 PARAMS_ATTR: Final = "advisor.params"
 _FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueued trial
+_FINISHED: Final = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[str, FlatValue]:
@@ -172,7 +180,9 @@ def enqueue_recommendations(
 
     ``task`` and ``budget`` are whatever :class:`advisor_client.AdvisorClient` takes. Returns
     the space to pass to :func:`suggest_architecture` in the objective (it knows the designs'
-    permutations). A design the study already holds or has queued is not queued again.
+    permutations). A design the study already holds or has queued is not queued again, whatever
+    other parameters its trial has, and under the names of an earlier version too (with a
+    warning, :func:`_held_designs`).
 
     Raises
     ------
@@ -182,17 +192,62 @@ def enqueue_recommendations(
     task, budget = task_model(task), flat_budget(budget_model(budget))
     designs = fetch_ranking(task, budget, checked_integer("k", k, 0), source)
     space = ArchitectureSpace.for_search(task, budget, designs)
+    held = _held_designs(study, space)
     for design, params in zip(designs, _encoded(space, designs), strict=True):
-        study.enqueue_trial(
-            params,
-            user_attrs={RANK_ATTR: design.rank, ARCHITECTURE_ATTR: _json(design)},
-            skip_if_exists=True,
-        )
+        if _design_key(space, params) not in held:
+            study.enqueue_trial(
+                params, user_attrs={RANK_ATTR: design.rank, ARCHITECTURE_ATTR: _json(design)}
+            )
     return space
 
 
 def _json(design: Recommendation) -> str:
     return design.architecture.model_dump_json(exclude_none=True)
+
+
+def renamed_trials(study: Study, space: ArchitectureSpace) -> list[FrozenTrial]:
+    """Return the study's finished trials with their designs under ``space``'s names.
+
+    A study saved by an earlier version names its designs otherwise (``schedule`` for every
+    geometry; ``representation``, ``width_0`` ... one by one where ``space`` draws a ladder),
+    so a sampler such as TPE, which models each parameter by its name, does not learn from
+    them. Added to a new study (``new_study.add_trials(renamed_trials(study, space))``), the
+    copies are trials of this version: the same state, values, constraints, user attributes
+    and intermediate values, the design under :meth:`ArchitectureSpace.trial_parameters` with
+    ``space``'s distributions, the objective's own parameters as they were. A trial without a
+    design (it failed before drawing one) is copied as it is; unfinished trials are left out,
+    and so are those whose design ``space`` cannot offer (a geometry, schedule or ladder it has
+    no choice for: another budget's, or free widths drawn over the budget).
+    """
+    copies = []
+    for trial in study.get_trials(deepcopy=False, states=_FINISHED):
+        try:
+            flat = space.flat_parameters(trial.params)
+        except KeyError:
+            copies.append(trial)
+            continue
+        try:
+            named = space.trial_parameters(flat)
+            distributions = {name: CategoricalDistribution(space.choices(name)) for name in named}
+        except KeyError:
+            continue
+        if any(value not in distributions[name].choices for name, value in named.items()):
+            continue
+        geometry, schedule = str(flat[GEOMETRY]), str(flat[SCHEDULE])
+        old = {*flat, DEPTH, f"{SCHEDULE}[{geometry}]", *space.parameter_names(geometry, schedule)}
+        own = {name: value for name, value in trial.params.items() if name not in old}
+        copies.append(
+            optuna.trial.create_trial(
+                state=trial.state,
+                values=trial.values,
+                params=own | named,
+                distributions={name: trial.distributions[name] for name in own} | distributions,
+                user_attrs=trial.user_attrs,
+                intermediate_values=trial.intermediate_values,
+                constraints=trial.constraints,
+            )
+        )
+    return copies
 
 
 class AdvisorSampler(BaseSampler):
@@ -246,6 +301,7 @@ class AdvisorSampler(BaseSampler):
         self._params: list[dict[str, Any]] = []
         self._remaining: list[int] = []
         self._observed: dict[int, float] = {}
+        self._warned = False  # of a study's trials under an earlier version's names
 
     def __getstate__(self) -> dict[str, Any]:
         # Ray Tune pickles its search algorithm, sampler included; a lock does not pickle.
@@ -295,11 +351,13 @@ class AdvisorSampler(BaseSampler):
             return
         with self._lock:
             self._ensure_ranking()
-            held = _held_params(study)
+            assert self._space is not None
+            held = _held_designs(study, self._space, warn=not self._warned)
+            self._warned = True
             while self._remaining:
                 index = self._remaining.pop(0)
                 params = self._params[index]
-                if _key(params) in held:
+                if _design_key(self._space, params) in held:
                     continue
                 storage = study._storage
                 storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, params)
@@ -422,21 +480,53 @@ class AdvisorSampler(BaseSampler):
         self._fallback.reseed_rng()
 
 
-def _key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(params.items()))
+_Key = tuple[tuple[str, Any], ...]
 
 
-def _held_params(study: Study) -> set[tuple[tuple[str, Any], ...]]:
-    """Return the designs the study holds: trials' parameters and queued trials' fixed ones."""
-    held = set()
+def _design_key(space: ArchitectureSpace, params: dict[str, Any]) -> _Key | None:
+    """Return the design ``params`` hold, as its flat parameters; None when they hold none.
+
+    The flat parameters (:meth:`ArchitectureSpace.flat_parameters`) leave out the objective's
+    own parameters and read an earlier version's names, so a design is one key however a
+    trial names it and whatever else it suggests.
+    """
+    try:
+        return tuple(sorted(space.flat_parameters(params).items()))
+    except KeyError:
+        return None
+
+
+def _held_designs(study: Study, space: ArchitectureSpace, *, warn: bool = True) -> set[_Key]:
+    """Return the designs the study holds: trials' parameters and queued trials' fixed ones.
+
+    With ``warn``, a study whose trials name their designs as an earlier version did
+    (:meth:`ArchitectureSpace.renamed`) gets a warning saying what that means: their designs
+    are recognised here, but a fallback sampler models each parameter by its name and does not
+    learn from them.
+    """
+    held: set[_Key] = set()
+    renamed = 0
     for trial in study.get_trials(deepcopy=False):
         for params in (
             trial.params,
             trial.system_attrs.get(_FIXED_PARAMS),
             trial.system_attrs.get(PARAMS_ATTR),
         ):
-            if params:
-                held.add(_key(params))
+            if params and (key := _design_key(space, params)) is not None:
+                held.add(key)
+        renamed += space.renamed(trial.params)
+    if warn and renamed:
+        warnings.warn(
+            f"{renamed} trials of study {study.study_name!r} name their designs as an earlier "
+            "version of the advisor did (schedule for every geometry; representation, width_0 "
+            "... one by one), not as this one (schedule[GEOMETRY], widths[WINDOWS]; "
+            'docs/INTEGRATIONS.md, "Flat parameters"): their designs are not proposed again, '
+            "but samplers such as TPE, which model each parameter by its name, do not learn "
+            "from them. Copy them under this version's names into a new study: "
+            "new_study.add_trials(renamed_trials(study, sampler.space)).",
+            UserWarning,
+            stacklevel=3,
+        )
     return held
 
 

@@ -291,23 +291,43 @@ class ArchitectureSpace:
 
         The inverse of :meth:`trial_parameters`: ``schedule`` by that name, and M and the
         widths (``representation``, ``width_0`` ...) read from the ladder, which the codec
-        decodes (:meth:`ArchitectureCodec.decode`).
+        decodes (:meth:`ArchitectureCodec.decode`). The names of earlier versions are read
+        too, so that a study saved under them is recognised (:meth:`renamed`): the schedule
+        under ``schedule`` or ``schedule[GEOMETRY]`` whatever the geometry pools in this space,
+        M and the widths one by one where there is no ladder. Other parameters (the
+        objective's own) are left out.
 
         Raises
         ------
         KeyError
-            When ``suggested`` lacks the geometry, its schedule or the schedule's ladder.
+            When ``suggested`` lacks the geometry, its schedule or the schedule's widths.
         """
         geometry = str(suggested[GEOMETRY])
-        schedule = suggested[self.schedule_parameter(geometry)]
+        restricted = f"{SCHEDULE}[{geometry}]"
+        schedule = str(suggested[restricted if restricted in suggested else SCHEDULE])
         flat: dict[str, FlatValue] = {GEOMETRY: geometry, SCHEDULE: schedule}
-        ladder = self.ladder_parameter(str(schedule))
-        if ladder is None:
-            names = self.parameter_names(geometry, str(schedule))[2:]
+        ladder = _ladder_parameter(schedule)
+        if ladder not in suggested:
+            depth = schedule.count("/") + 1
+            names = [REPRESENTATION, *(width_name(level) for level in range(depth))]
             return flat | {name: suggested[name] for name in names}
         representation, *hidden = ladder_widths(str(suggested[ladder]))
         flat[REPRESENTATION] = representation
         return flat | {width_name(level): width for level, width in enumerate(hidden)}
+
+    def renamed(self, params: Mapping[str, FlatValue]) -> bool:
+        """Whether ``params`` hold a design under other names than this space suggests.
+
+        True for a trial of an earlier version: ``schedule`` where the geometry now has its
+        own ``schedule[GEOMETRY]``, or M and the widths one by one where this space draws a
+        ladder, ``widths[WINDOWS]``. False for a design of this space's names and for
+        parameters that hold no design of a geometry this space offers.
+        """
+        try:
+            names = self.trial_parameters(self.flat_parameters(params))
+        except KeyError:
+            return False
+        return not names.keys() <= params.keys()
 
 
 def _pairing(geometry: Geometry, schedules: Mapping[str, Schedule]) -> tuple[str, ...]:
