@@ -393,28 +393,69 @@ def test_the_budget_constraint_keeps_over_budget_trials_from_being_best() -> Non
         assert trial.constraints == {BUDGET_CONSTRAINT: excess}
 
 
+def _inner_objective(sampler: AdvisorSampler) -> Any:
+    """An objective that rewards the 'inner' correlation alone (a proposal's log2 rank on it)."""
+    inner = [c.name for c in RANKING[0].analysis].index("inner-columns")
+    by_json = {d.architecture.model_dump_json(exclude_none=True): d for d in sampler.designs}
+
+    def objective(trial: Any) -> float:
+        suggest_architecture(trial, sampler.space)
+        return by_json[trial.user_attrs[ARCHITECTURE_ATTR]].analysis[inner].log2_separation_rank
+
+    return objective
+
+
+LEARNING_BUDGET = BUDGET.model_copy(update={"top_k": 12})
+
+
+def _ranks(study: Any) -> list[int | None]:
+    return [trial.user_attrs.get(RANK_ATTR) for trial in study.trials]
+
+
 def test_learning_reorders_the_remaining_proposals() -> None:
     # The value rewards the 'inner' correlation alone; after a few proposals the sampler's
     # remaining order must put the best-coupled design on 'inner' first.
     inner = [c.name for c in RANKING[0].analysis].index("inner-columns")
-    budget = BUDGET.model_copy(update={"top_k": 12})
-    sampler = AdvisorSampler(TASK, budget, seed=0, learn=True)
+    sampler = AdvisorSampler(TASK, LEARNING_BUDGET, seed=0, learn=True)
     designs = sampler.designs
-    by_json = {d.architecture.model_dump_json(exclude_none=True): d for d in designs}
-
-    def objective(trial: Any) -> float:
-        suggest_architecture(trial, sampler.space)
-        design = by_json[trial.user_attrs[ARCHITECTURE_ATTR]]
-        return design.analysis[inner].log2_separation_rank
-
     study = optuna.create_study(sampler=sampler, direction="maximize")
-    study.optimize(objective, n_trials=4)
+    study.optimize(_inner_objective(sampler), n_trials=4)
     remaining = sampler.remaining
     assert len(remaining) == len(designs) - 4
     best_left = max(d.analysis[inner].log2_separation_rank for d in remaining)
     assert remaining[0].analysis[inner].log2_separation_rank == best_left
-    plain = AdvisorSampler(TASK, budget, seed=0)
+    plain = AdvisorSampler(TASK, LEARNING_BUDGET, seed=0)
     assert [d.rank for d in plain.designs] == [d.rank for d in designs]
+
+
+def test_learning_in_a_resumed_study_goes_on_from_its_proposals_values() -> None:
+    # A sampler learnt only from the trials it ran itself: resumed in another process (or a
+    # second worker), it proposed in the advisor's order as if nothing had been observed.
+    def run(study: Any, trials: int) -> None:
+        sampler = AdvisorSampler(TASK, LEARNING_BUDGET, seed=0, learn=True)
+        study.sampler = sampler
+        study.optimize(_inner_objective(sampler), n_trials=trials)
+
+    whole = optuna.create_study(direction="maximize")
+    run(whole, 8)
+    resumed = optuna.create_study(direction="maximize")
+    run(resumed, 4)
+    run(resumed, 4)
+    assert _ranks(resumed) == _ranks(whole)
+    assert _ranks(whole)[4:] != sorted(_ranks(whole)[4:])  # the learning moved something
+
+
+def test_learning_in_a_multi_objective_study_reads_the_first_objective() -> None:
+    # study.direction raises in a multi-objective study: every completed proposal crashed.
+    single = AdvisorSampler(TASK, LEARNING_BUDGET, seed=0, learn=True)
+    study = optuna.create_study(direction="maximize", sampler=single)
+    study.optimize(_inner_objective(single), n_trials=6)
+    several = AdvisorSampler(TASK, LEARNING_BUDGET, seed=0, learn=True)
+    first = _inner_objective(several)
+    both = optuna.create_study(directions=["maximize", "minimize"], sampler=several)
+    both.optimize(lambda t: (first(t), t.user_attrs[PARAMETERS_ATTR]), n_trials=6)
+    assert _ranks(both) == _ranks(study)
+    assert [d.rank for d in several.remaining] == [d.rank for d in single.remaining]
 
 
 def test_the_pruner_scores_with_the_analysis() -> None:

@@ -9,7 +9,8 @@ which suggests the flat parameters of :mod:`advisor.integrations.encoding` from 
   already holds; then it hands over to a fallback sampler (TPE by default), which also sees the
   advisor's trials. The order is deterministic: the search is for its budget (``budget.seed``)
   and the fallback for ``seed``. With ``learn=True`` the designs not tried yet are re-ranked
-  after every completed trial from the observed values (:mod:`advisor.integrations.learning`).
+  before every trial from the values the study's completed proposals have (the first
+  objective's; :mod:`advisor.integrations.learning`), whichever process ran them.
 - :func:`enqueue_recommendations` puts the top ``k`` designs in any study's queue instead.
 - A design is recognised whatever else its trial suggests and under an earlier version's
   parameter names (``schedule`` for every geometry, ``representation``, ``width_0`` ... one by
@@ -269,7 +270,8 @@ class AdvisorSampler(BaseSampler):
     seed
         Seed of the default fallback.
     learn
-        Re-rank the proposals not tried yet after every completed trial of a proposal.
+        Re-rank the proposals not tried yet from the study's completed proposals, before every
+        trial (from the first objective in a multi-objective study).
 
     Raises
     ------
@@ -352,6 +354,8 @@ class AdvisorSampler(BaseSampler):
         with self._lock:
             self._ensure_ranking()
             assert self._space is not None
+            if self._learn:
+                self._rerank(study)
             held = _held_designs(study, self._space, warn=not self._warned)
             self._warned = True
             while self._remaining:
@@ -371,6 +375,30 @@ class AdvisorSampler(BaseSampler):
                 trial.system_attrs[PARAMS_ATTR] = params
                 trial.user_attrs[RANK_ATTR] = rank
                 return
+
+    def _rerank(self, study: Study) -> None:
+        """Re-rank the designs not tried yet from the study's completed proposals.
+
+        Read from the study, not kept from this sampler's own trials, so a sampler on a resumed
+        study (another process, a worker of a distributed study) learns from every proposal the
+        study ran. The value is the first objective's (a multi-objective study's too), better
+        in that objective's direction. Called under the lock.
+        """
+        assert self._designs is not None
+        index_of: dict[Any, int] = {d.rank: index for index, d in enumerate(self._designs)}
+        observed = {}
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            index = index_of.get(trial.user_attrs.get(RANK_ATTR))
+            if index is not None and trial.values:
+                observed[index] = float(trial.values[0])
+        if observed != self._observed:
+            self._observed = observed
+            self._remaining = rerank(
+                self._designs,
+                self._remaining,
+                observed,
+                maximize=study.directions[0] == StudyDirection.MAXIMIZE,
+            )
 
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
@@ -456,24 +484,8 @@ class AdvisorSampler(BaseSampler):
         state: TrialState,
         values: Sequence[float] | None,
     ) -> None:
-        """Pass the trial to the fallback; with ``learn``, re-rank the designs not tried yet."""
+        """Pass the trial to the fallback (learning reads the study, :meth:`before_trial`)."""
         self._fallback.after_trial(study, trial, state, values)
-        rank = trial.user_attrs.get(RANK_ATTR)
-        if not self._learn or rank is None or state != TrialState.COMPLETE or not values:
-            return
-        with self._lock:
-            self._ensure_ranking()
-            assert self._designs is not None
-            index = next((i for i, d in enumerate(self._designs) if d.rank == rank), None)
-            if index is None:
-                return
-            self._observed[index] = float(values[0])
-            self._remaining = rerank(
-                self._designs,
-                self._remaining,
-                self._observed,
-                maximize=study.direction == StudyDirection.MAXIMIZE,
-            )
 
     def reseed_rng(self) -> None:
         """Reseed the fallback (the advisor's order has no randomness to reseed)."""
