@@ -10,7 +10,12 @@ from advisor import Budget, load_task, parse_architecture, parse_task
 from advisor.errors import InvalidRequestError
 from advisor.integrations.encoding import ArchitectureCodec, permutation_id
 from advisor.integrations.learning import coupling_features, rerank
-from advisor.integrations.space import ArchitectureSpace, flat_budget, ladder_text
+from advisor.integrations.space import (
+    ArchitectureSpace,
+    design_parameter,
+    flat_budget,
+    ladder_text,
+)
 from advisor.model.architecture import Architecture
 from advisor.model.grid import InputSpec
 from advisor.search.recommend import recommend, sample_architectures
@@ -189,6 +194,15 @@ def test_a_design_under_the_earlier_parameter_names_is_read_and_told_apart(name:
         current = space.trial_parameters(params)
         assert not space.renamed(current) and not space.renamed(current | {"lr": 0.1})
     assert not space.renamed({"lr": 0.1})
+
+
+def test_a_designs_parameters_are_told_from_the_objectives_own() -> None:
+    for name in ("geometry", "schedule", "schedule[mirror]", "depth", "widths[2x2/8x8]"):
+        assert design_parameter(name)
+    for name in ("representation", "width_0", "width_12"):
+        assert design_parameter(name)
+    for name in ("lr", "width_multiplier", "width_", "schedules", "widths"):
+        assert not design_parameter(name)
 
 
 def test_dilations_round_trip() -> None:

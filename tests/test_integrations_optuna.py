@@ -260,6 +260,26 @@ def test_renamed_trials_carry_an_earlier_study_into_this_versions_names() -> Non
     assert study.trials[3].user_attrs[RANK_ATTR] == 4
 
 
+def test_a_trial_queued_with_the_objectives_own_parameters_runs_the_next_design() -> None:
+    # Queued with {"lr": 0.01}, the first trial ran the fallback's design, not the advisor's
+    # best: any queued parameter counted as a design of its own. Part of a design still does.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial({"lr": 0.01})
+    study.enqueue_trial({"lr": 0.02, "geometry": "contiguous"})
+
+    def objective(trial: Any) -> float:
+        trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        return suggest_architecture(trial, sampler.space).parameters / BUDGET.max_parameters
+
+    study.optimize(objective, n_trials=3)
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [1, None, 2]
+    assert [t.params["lr"] for t in study.trials[:2]] == [0.01, 0.02]
+    assert study.trials[1].params["geometry"] == "contiguous"
+    first = RANKING[0].architecture.model_dump_json(exclude_none=True)
+    assert study.trials[0].user_attrs[ARCHITECTURE_ATTR] == first
+
+
 def test_a_design_is_held_whatever_else_its_trial_suggests() -> None:
     # The objective suggests its own learning rate besides: design 2, queued by hand with one,
     # was proposed again, as the study's parameters then differed from the proposal's.

@@ -45,10 +45,10 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from advisor.errors import InvalidRequestError
-from advisor.integrations.encoding import DEPTH, GEOMETRY, SCHEDULE, FlatValue
+from advisor.integrations.encoding import GEOMETRY, FlatValue
 from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking
-from advisor.integrations.space import ArchitectureSpace, flat_budget
+from advisor.integrations.space import ArchitectureSpace, design_parameter, flat_budget
 from advisor.model.architecture import Architecture
 from advisor.model.results import Recommendation
 
@@ -234,9 +234,7 @@ def renamed_trials(study: Study, space: ArchitectureSpace) -> list[FrozenTrial]:
             continue
         if any(value not in distributions[name].choices for name, value in named.items()):
             continue
-        geometry, schedule = str(flat[GEOMETRY]), str(flat[SCHEDULE])
-        old = {*flat, DEPTH, f"{SCHEDULE}[{geometry}]", *space.parameter_names(geometry, schedule)}
-        own = {name: value for name, value in trial.params.items() if name not in old}
+        own = {n: value for n, value in trial.params.items() if not design_parameter(n)}
         copies.append(
             optuna.trial.create_trial(
                 state=trial.state,
@@ -347,9 +345,15 @@ class AdvisorSampler(BaseSampler):
             return [designs[i] for i in self._remaining]
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        """Assign the next design the study does not hold yet, unless the trial has its own."""
+        """Assign the next design the study does not hold yet, unless the trial has its own.
+
+        A trial queued with parameters of a design (any of them, :func:`design_parameter`)
+        has its own; one queued with the objective's own parameters alone (``{"lr": 0.01}``)
+        runs the next design with them.
+        """
         self._fallback.before_trial(study, trial)
-        if _FIXED_PARAMS in trial.system_attrs or PARAMS_ATTR in trial.system_attrs:
+        fixed = trial.system_attrs.get(_FIXED_PARAMS) or {}
+        if PARAMS_ATTR in trial.system_attrs or any(design_parameter(name) for name in fixed):
             return
         with self._lock:
             self._ensure_ranking()

@@ -67,7 +67,14 @@ from advisor.search.profiles import ProfileRules
 from advisor.search.run import SearchRun
 from advisor.stopping import StopSignal
 
-__all__ = ["LADDER", "ArchitectureSpace", "flat_budget", "ladder_text", "ladder_widths"]
+__all__ = [
+    "LADDER",
+    "ArchitectureSpace",
+    "design_parameter",
+    "flat_budget",
+    "ladder_text",
+    "ladder_widths",
+]
 
 LADDER: Final = "widths"
 """The parameter of a tree's width ladder: ``widths[WINDOWS]``, a value ``M-r_0-...-r_{d-1}``."""
@@ -75,6 +82,30 @@ LADDER: Final = "widths"
 _NAMED_GEOMETRIES: tuple[NamedGeometry, ...] = ("contiguous", "mirror", "interleaved")
 _PAIRED = (GEOMETRY, SCHEDULE, DEPTH)
 """The flat parameters :meth:`ArchitectureSpace.trial_parameters` renames or leaves out."""
+
+
+def design_parameter(name: str) -> bool:
+    """Whether ``name`` is a parameter of a design, this version's or an earlier one's.
+
+    ``geometry``, ``schedule`` and ``schedule[GEOMETRY]``, ``depth``, ``widths[WINDOWS]``,
+    ``representation`` and ``width_0`` ...: not one of the objective's own parameters.
+    """
+    if name in (*_PAIRED, REPRESENTATION) or _width_level(name):
+        return True
+    return any(_bracketed(name, prefix) is not None for prefix in (SCHEDULE, LADDER))
+
+
+def _bracketed(name: str, prefix: str) -> str | None:
+    """Return ``X`` of a parameter ``prefix[X]`` (``schedule[mirror]``); None for another."""
+    if name.startswith(f"{prefix}[") and name.endswith("]"):
+        return name[len(prefix) + 1 : -1]
+    return None
+
+
+def _width_level(name: str) -> bool:
+    """Whether ``name`` is a hidden width's parameter, ``width_0`` ... (:func:`width_name`)."""
+    prefix, _, level = name.partition("_")
+    return prefix == "width" and level.isdigit()
 
 
 def ladder_text(widths: Sequence[int]) -> str:
@@ -195,13 +226,13 @@ class ArchitectureSpace:
             return self.geometries
         if name == SCHEDULE:
             return self.schedules
-        if name.startswith(f"{SCHEDULE}[") and name.endswith("]"):
-            return self.pairings[name[len(SCHEDULE) + 1 : -1]]
-        if name.startswith(f"{LADDER}[") and name.endswith("]"):
+        if (geometry := _bracketed(name, SCHEDULE)) is not None:
+            return self.pairings[geometry]
+        if _bracketed(name, LADDER) is not None:
             return self.ladders[name]
         if name == REPRESENTATION:
             return self.representations
-        if name.startswith("width_"):
+        if _width_level(name):
             return self.widths
         raise KeyError(name)
 
@@ -259,7 +290,7 @@ class ArchitectureSpace:
 
         Only a space of free widths has them (:attr:`ladders` empty).
         """
-        return not self.ladders and (name == REPRESENTATION or name.startswith("width_"))
+        return not self.ladders and (name == REPRESENTATION or _width_level(name))
 
     def trial_parameters(self, params: Mapping[str, FlatValue]) -> dict[str, FlatValue]:
         """Return what a trial suggests for the design whose flat parameters are ``params``.
