@@ -280,6 +280,18 @@ def test_a_trial_queued_with_the_objectives_own_parameters_runs_the_next_design(
     assert study.trials[0].user_attrs[ARCHITECTURE_ATTR] == first
 
 
+def test_a_study_resumed_with_another_space_is_refused_naming_the_parameter() -> None:
+    # Resumed with another budget, the space offers other ladders: Optuna said only that
+    # "CategoricalDistribution does not support dynamic value space", not which or why.
+    first = AdvisorSampler(TASK, BUDGET, proposals=1, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=first)
+    study.optimize(_objective(lambda: first.space), n_trials=2)
+    smaller = BUDGET.model_copy(update={"max_parameters": 30_000})
+    study.sampler = resumed = AdvisorSampler(TASK, smaller, proposals=1, seed=0)
+    with pytest.raises(ValueError, match=r"^\S+: this space's choices differ .* resume the study"):
+        study.optimize(_objective(lambda: resumed.space), n_trials=1)
+
+
 def test_a_design_is_held_whatever_else_its_trial_suggests() -> None:
     # The objective suggests its own learning rate besides: design 2, queued by hand with one,
     # was proposed again, as the study's parameters then differed from the proposal's.

@@ -92,15 +92,53 @@ def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[st
     that name, M and ``width_0`` ... ``width_{d-1}``), which
     :meth:`~advisor.integrations.encoding.ArchitectureCodec.decode` reads.
     """
-    geometry = trial.suggest_categorical(GEOMETRY, space.geometries)
+    geometry = str(_suggest(trial, space, GEOMETRY))
     name = space.schedule_parameter(geometry)
-    schedule = trial.suggest_categorical(name, space.pairings[geometry])
+    schedule = str(_suggest(trial, space, name))
     suggested: dict[str, FlatValue] = {GEOMETRY: geometry, name: schedule}
     for parameter in space.parameter_names(geometry, schedule)[2:]:
-        # Optuna types a choice of a mixed sequence loosely; the space's choices are FlatValue.
-        choices = space.choices(parameter)
-        suggested[parameter] = cast(FlatValue, trial.suggest_categorical(parameter, choices))
+        suggested[parameter] = _suggest(trial, space, parameter)
     return space.flat_parameters(suggested)
+
+
+def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatValue:
+    """Suggest parameter ``name`` among its choices in ``space``.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and the cause, when the study's earlier trials offered other
+        choices for it: Optuna keeps one set of choices per parameter (its own error, "does not
+        support dynamic value space", or an index error of the sampler, says neither which
+        parameter nor why). The space follows the task, the budget and the advisor's designs,
+        so a study resumed with another of them has other choices.
+    """
+    choices = space.choices(name)
+    try:
+        # Optuna types a choice of a mixed sequence loosely; the space's choices are FlatValue.
+        return cast(FlatValue, trial.suggest_categorical(name, choices))
+    except ValueError as error:
+        stored = next(
+            (
+                t.distributions[name]
+                for t in trial.study.get_trials(deepcopy=False)
+                if name in t.distributions
+            ),
+            None,
+        )
+        if not isinstance(stored, CategoricalDistribution) or stored.choices == choices:
+            raise
+        only = [(c, "the study's") for c in stored.choices if c not in choices] + [
+            (c, "this space's") for c in choices if c not in stored.choices
+        ]
+        example = f"; {only[0][0]!r} is only among {only[0][1]}" if only else ", in another order"
+        raise ValueError(
+            f"{name}: this space's choices differ from those the study's earlier trials offered "
+            f"({len(choices)} choices, not {len(stored.choices)}{example}); Optuna keeps one "
+            "set of choices per parameter, and the space follows the task, the budget and the "
+            "advisor's designs (AdvisorSampler's proposals, enqueue_recommendations' k): "
+            "resume the study with those it was run with, or start a new one"
+        ) from error
 
 
 def suggest_architecture(
