@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import warnings
@@ -290,6 +291,39 @@ def test_a_study_resumed_with_another_space_is_refused_naming_the_parameter() ->
     study.sampler = resumed = AdvisorSampler(TASK, smaller, proposals=1, seed=0)
     with pytest.raises(ValueError, match=r"^\S+: this space's choices differ .* resume the study"):
         study.optimize(_objective(lambda: resumed.space), n_trials=1)
+
+
+def test_a_pickled_sampler_goes_on_as_the_original_also_from_an_earlier_versions_pickle() -> None:
+    # An earlier version pickled its space and the proposals' parameters under its names: the
+    # restored sampler suggested the proposals under names the objective no longer asks for
+    # (representation, width_0 ...), so the fallback drew the widths of trials labelled with
+    # the advisor's ranks. Now neither is pickled; both are rebuilt from the designs.
+    def run(sampler: AdvisorSampler, study: Any, trials: int) -> None:
+        study.sampler = sampler
+        study.optimize(_objective(lambda: sampler.space), n_trials=trials)
+
+    original = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(direction="maximize")
+    run(original, study, 2)
+    state = original.__getstate__()
+    assert "widths[" not in str(state)
+    earlier = state | {
+        "_space": original.space,
+        "_params": [original.space.codec.encode(d.architecture) for d in original.designs],
+    }
+    del earlier["_warned"]
+    restored = AdvisorSampler.__new__(AdvisorSampler)
+    restored.__setstate__(earlier)
+    run(restored, study, 2)
+    for trial, design in zip(study.trials, RANKING, strict=False):
+        assert trial.user_attrs[RANK_ATTR] == design.rank
+        assert trial.user_attrs[ARCHITECTURE_ATTR] == design.architecture.model_dump_json(
+            exclude_none=True
+        )
+    fresh, again = AdvisorSampler(TASK, BUDGET, seed=0), optuna.create_study(direction="maximize")
+    run(fresh, again, 2)
+    run(pickle.loads(pickle.dumps(fresh)), again, 2)
+    assert _params(again) == _params(study)
 
 
 def test_a_design_is_held_whatever_else_its_trial_suggests() -> None:

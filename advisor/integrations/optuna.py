@@ -76,6 +76,8 @@ RANK_ATTR: Final = "advisor.rank"
 PARAMS_ATTR: Final = "advisor.params"
 _FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueued trial
 _FINISHED: Final = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+_DERIVED: Final = ("_lock", "_space", "_params")
+"""What :class:`AdvisorSampler` does not pickle: a lock, and what it rebuilds from its designs."""
 
 
 def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[str, FlatValue]:
@@ -342,22 +344,35 @@ class AdvisorSampler(BaseSampler):
         self._warned = False  # of a study's trials under an earlier version's names
 
     def __getstate__(self) -> dict[str, Any]:
-        # Ray Tune pickles its search algorithm, sampler included; a lock does not pickle.
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
+        """Return the state to pickle: what the sampler was given, asked and learnt.
+
+        Ray Tune pickles its search algorithm, sampler included, and a study's sampler may be
+        restored in another process. A lock does not pickle; the space and the proposals'
+        parameters are left out too (:data:`_DERIVED`) and rebuilt from the designs on first
+        use, so a pickle holds no version's parameter names.
+        """
+        return {name: value for name, value in self.__dict__.items() if name not in _DERIVED}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        """Restore a pickled sampler, of this version or an earlier one.
+
+        An earlier version's pickle holds its space and the proposals' parameters under its
+        names: both are dropped and rebuilt, else the proposals would be suggested under names
+        the objective no longer asks for, and run the fallback's designs under their ranks.
+        """
+        kept = {name: value for name, value in state.items() if name not in _DERIVED}
+        self.__dict__.update({"_warned": False} | kept)  # _warned: new in this version
         self._lock = threading.Lock()
+        self._space, self._params = None, []
 
     def _ensure_ranking(self) -> None:
         if self._designs is None:
             designs = fetch_ranking(self._task, self._budget, self._count, self._source)
-            self._space = ArchitectureSpace.for_search(self._task, self._budget, designs)
-            self._params = _encoded(self._space, designs)
             self._remaining = list(range(len(designs)))
             self._designs = designs
+        if self._space is None:
+            self._space = ArchitectureSpace.for_search(self._task, self._budget, self._designs)
+            self._params = _encoded(self._space, self._designs)
 
     @property
     def designs(self) -> list[Recommendation]:
