@@ -326,6 +326,25 @@ def test_a_pickled_sampler_goes_on_as_the_original_also_from_an_earlier_versions
     assert _params(again) == _params(study)
 
 
+def test_a_design_queued_under_the_flat_encodings_names_is_refused_not_replaced() -> None:
+    # Queued as the codec encodes it (representation, width_0 ...), the design's widths were
+    # not applied (the trial suggests widths[WINDOWS]): the trial trained other widths, silently.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    space = sampler.space
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial(space.codec.encode(RANKING[2].architecture))
+    study.enqueue_trial(space.trial_parameters(space.codec.encode(RANKING[2].architecture)))
+    study.optimize(_objective(lambda: space), n_trials=2)
+    refused, run = study.trials
+    assert refused.state == optuna.trial.TrialState.PRUNED
+    assert "space.trial_parameters" in refused.user_attrs["advisor.refused"]
+    assert run.user_attrs[ARCHITECTURE_ATTR] == RANKING[2].architecture.model_dump_json(
+        exclude_none=True
+    )
+    fixed = optuna.trial.FixedTrial(run.params)  # re-running a trial's parameters still works
+    assert suggest_architecture(fixed, space) == RANKING[2].architecture
+
+
 def test_a_design_is_held_whatever_else_its_trial_suggests() -> None:
     # The objective suggests its own learning rate besides: design 2, queued by hand with one,
     # was proposed again, as the study's parameters then differed from the proposal's.

@@ -154,15 +154,30 @@ def suggest_architecture(
     Raises
     ------
     optuna.TrialPruned
-        When the parameters are not a valid design (the space pairs every geometry with the
-        schedules it pools, but a trial may hold parameters set otherwise, e.g. enqueued by
-        hand), or the design exceeds ``space.max_parameters`` (a draw of free widths by
-        another sampler than :class:`AdvisorSampler` can; a ladder of a practical space fits)
-        and ``refuse_over_budget`` is set: the trial is refused before any training, with the
+        When the trial was queued with a design under other names than ``space`` suggests
+        (the flat encoding's ``representation``, ``width_0`` ..., whose values Optuna would
+        not apply, so another design was drawn), when the parameters are not a valid design
+        (the space pairs every geometry with the schedules it pools, but a trial may hold
+        parameters set otherwise, e.g. enqueued by hand), or the design exceeds
+        ``space.max_parameters`` (a draw of free widths by another sampler than
+        :class:`AdvisorSampler` can; a ladder of a practical space fits) and
+        ``refuse_over_budget`` is set: the trial is refused before any training, with the
         reason in its ``advisor.refused`` attribute.
     """
+    flat = suggest_parameters(trial, space)
+    # A queued trial's parameters (Trial._fixed_params, what study.enqueue_trial set): Optuna
+    # applies only those under the names suggested, and lets the sampler draw the rest.
+    queued = _design_key(space, getattr(trial, "_fixed_params", None) or {})
+    if queued is not None and queued != _design_key(space, flat):
+        return _refuse(
+            trial,
+            "queued with a design under other parameter names than this space suggests (the "
+            "flat encoding's representation, width_0 ..., or an earlier version's), which "
+            "Optuna does not apply, so the trial drew another; queue "
+            "space.trial_parameters(space.codec.encode(architecture))",
+        )
     try:
-        architecture = space.codec.decode(suggest_parameters(trial, space))
+        architecture = space.codec.decode(flat)
     except InvalidRequestError as error:
         return _refuse(trial, f"not a valid design: {error}")
     trial.set_user_attr(ARCHITECTURE_ATTR, architecture.model_dump_json(exclude_none=True))
