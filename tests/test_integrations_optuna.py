@@ -345,6 +345,29 @@ def test_a_design_queued_under_the_flat_encodings_names_is_refused_not_replaced(
     assert suggest_architecture(fixed, space) == RANKING[2].architecture
 
 
+def test_the_trials_after_the_proposals_do_not_scan_the_study(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every trial read every trial's design to skip proposals held: a study of n trials cost
+    # n^2 reads (0.3 s per 100 trials at 900). Once every design is proposed, none is read.
+    sampler = AdvisorSampler(
+        TASK, BUDGET, proposals=2, learn=True, fallback=optuna.samplers.RandomSampler(seed=0)
+    )
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(_objective(lambda: sampler.space), n_trials=40)
+    reads = 0
+    flat_parameters = ArchitectureSpace.flat_parameters
+
+    def counted(space: ArchitectureSpace, suggested: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return flat_parameters(space, suggested)
+
+    monkeypatch.setattr(ArchitectureSpace, "flat_parameters", counted)
+    study.optimize(_objective(lambda: sampler.space), n_trials=10)
+    assert reads <= 2 * 10  # the trial's own design, and its queued one (none here)
+
+
 def test_a_design_is_held_whatever_else_its_trial_suggests() -> None:
     # The objective suggests its own learning rate besides: design 2, queued by hand with one,
     # was proposed again, as the study's parameters then differed from the proposal's.

@@ -238,7 +238,7 @@ def enqueue_recommendations(
     the space to pass to :func:`suggest_architecture` in the objective (it knows the designs'
     permutations). A design the study already holds or has queued is not queued again, whatever
     other parameters its trial has, and under the names of an earlier version too (with a
-    warning, :func:`_held_designs`).
+    warning, :func:`_warn_renamed`).
 
     Raises
     ------
@@ -248,6 +248,7 @@ def enqueue_recommendations(
     task, budget = task_model(task), flat_budget(budget_model(budget))
     designs = fetch_ranking(task, budget, checked_integer("k", k, 0), source)
     space = ArchitectureSpace.for_search(task, budget, designs)
+    _warn_renamed(study, space)
     held = _held_designs(study, space)
     for design, params in zip(designs, _encoded(space, designs), strict=True):
         if _design_key(space, params) not in held:
@@ -426,10 +427,14 @@ class AdvisorSampler(BaseSampler):
         with self._lock:
             self._ensure_ranking()
             assert self._space is not None
+            if not self._warned:
+                self._warned = True
+                _warn_renamed(study, self._space)
+            if not self._remaining:
+                return  # every design proposed: no scan of the study's trials from here on
             if self._learn:
                 self._rerank(study)
-            held = _held_designs(study, self._space, warn=not self._warned)
-            self._warned = True
+            held = _held_designs(study, self._space)
             while self._remaining:
                 index = self._remaining.pop(0)
                 params = self._params[index]
@@ -580,16 +585,9 @@ def _design_key(space: ArchitectureSpace, params: dict[str, Any]) -> _Key | None
         return None
 
 
-def _held_designs(study: Study, space: ArchitectureSpace, *, warn: bool = True) -> set[_Key]:
-    """Return the designs the study holds: trials' parameters and queued trials' fixed ones.
-
-    With ``warn``, a study whose trials name their designs as an earlier version did
-    (:meth:`ArchitectureSpace.renamed`) gets a warning saying what that means: their designs
-    are recognised here, but a fallback sampler models each parameter by its name and does not
-    learn from them.
-    """
+def _held_designs(study: Study, space: ArchitectureSpace) -> set[_Key]:
+    """Return the designs the study holds: trials' parameters and queued trials' fixed ones."""
     held: set[_Key] = set()
-    renamed = 0
     for trial in study.get_trials(deepcopy=False):
         for params in (
             trial.params,
@@ -598,8 +596,17 @@ def _held_designs(study: Study, space: ArchitectureSpace, *, warn: bool = True) 
         ):
             if params and (key := _design_key(space, params)) is not None:
                 held.add(key)
-        renamed += space.renamed(trial.params)
-    if warn and renamed:
+    return held
+
+
+def _warn_renamed(study: Study, space: ArchitectureSpace) -> None:
+    """Warn when the study's trials name their designs as an earlier version did.
+
+    Their designs are recognised (:func:`_held_designs`), but a sampler such as TPE models each
+    parameter by its name and does not learn from them (:meth:`ArchitectureSpace.renamed`).
+    """
+    renamed = sum(space.renamed(trial.params) for trial in study.get_trials(deepcopy=False))
+    if renamed:
         warnings.warn(
             f"{renamed} trials of study {study.study_name!r} name their designs as an earlier "
             "version of the advisor did (schedule for every geometry; representation, width_0 "
@@ -611,7 +618,6 @@ def _held_designs(study: Study, space: ArchitectureSpace, *, warn: bool = True) 
             UserWarning,
             stacklevel=3,
         )
-    return held
 
 
 class AnalyzePruner:
