@@ -197,11 +197,11 @@ def test_a_design_under_the_earlier_parameter_names_is_read_and_told_apart(name:
 
 
 def test_a_designs_parameters_are_told_from_the_objectives_own() -> None:
-    for name in ("geometry", "schedule", "schedule[mirror]", "depth", "widths[2x2/8x8]"):
+    for name in ("geometry", "schedule", "schedule[mirror]", "widths[2x2/8x8]"):
         assert design_parameter(name)
     for name in ("representation", "width_0", "width_12"):
         assert design_parameter(name)
-    for name in ("lr", "width_multiplier", "width_", "schedules", "widths"):
+    for name in ("lr", "depth", "width_multiplier", "width_", "schedules", "widths"):
         assert not design_parameter(name)
 
 

@@ -87,10 +87,12 @@ _PAIRED = (GEOMETRY, SCHEDULE, DEPTH)
 def design_parameter(name: str) -> bool:
     """Whether ``name`` is a parameter of a design, this version's or an earlier one's.
 
-    ``geometry``, ``schedule`` and ``schedule[GEOMETRY]``, ``depth``, ``widths[WINDOWS]``,
-    ``representation`` and ``width_0`` ...: not one of the objective's own parameters.
+    ``geometry``, ``schedule`` and ``schedule[GEOMETRY]``, ``widths[WINDOWS]``,
+    ``representation`` and ``width_0`` ...: not one of the objective's own parameters. Not
+    ``depth``, which no version suggested (the schedule implies it): an objective's own
+    ``depth`` is its own.
     """
-    if name in (*_PAIRED, REPRESENTATION) or _width_level(name):
+    if name in (GEOMETRY, SCHEDULE, REPRESENTATION) or _width_level(name):
         return True
     return any(_bracketed(name, prefix) is not None for prefix in (SCHEDULE, LADDER))
 
