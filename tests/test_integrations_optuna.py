@@ -63,7 +63,7 @@ def _objective(space_of: Any) -> Any:
     return objective
 
 
-def _study(seed: int, trials: int, **options: Any) -> tuple[Any, AdvisorSampler]:
+def _study(seed: int | None, trials: int, **options: Any) -> tuple[Any, AdvisorSampler]:
     sampler = AdvisorSampler(TASK, BUDGET, seed=seed, **options)
     study = optuna.create_study(sampler=sampler, direction="maximize")
     study.optimize(_objective(lambda: sampler.space), n_trials=trials)
@@ -98,7 +98,7 @@ def test_proposals_past_the_fallbacks_start_up_trials_are_the_advisors_designs()
     # A multivariate TPE past its start-up trials samples the shared parameters as one group
     # (the relative sample): a proposal must still run as the design it is labelled.
     fallback = optuna.samplers.TPESampler(seed=0, n_startup_trials=2, multivariate=True)
-    study, _ = _study(seed=0, trials=K, fallback=fallback)
+    study, _ = _study(seed=None, trials=K, fallback=fallback)
     for trial, design in zip(study.trials, RANKING, strict=True):
         assert trial.user_attrs[RANK_ATTR] == design.rank
         assert trial.user_attrs[ARCHITECTURE_ATTR] == design.architecture.model_dump_json(
@@ -457,7 +457,8 @@ def test_the_advisor_samplers_free_width_draws_fit_the_budget(fallback: str) -> 
                 seed=0, n_startup_trials=5, multivariate=True
             ),
         }
-        sampler = AdvisorSampler(TASK, budget, proposals=2, seed=0, fallback=others.get(fallback))
+        default = optuna.samplers.TPESampler(seed=0)
+        sampler = AdvisorSampler(TASK, budget, proposals=2, fallback=others.get(fallback, default))
         result = optuna.create_study(sampler=sampler, direction="maximize")
         result.optimize(_objective(lambda: sampler.space), n_trials=30)
         return result
@@ -702,6 +703,11 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         (lambda: AdvisorSampler(TASK, {"max_parameters": -1}), "budget.max_parameters"),
         (lambda: fetch_ranking(TASK, 50_000, 3), "budget"),
         (lambda: AnalyzePruner({"input": {}}, RANKING[0]), "task.input.shape"),
+        # The seed was silently ignored: the study did not repeat.
+        (
+            lambda: AdvisorSampler(TASK, BUDGET, seed=0, fallback=optuna.samplers.RandomSampler()),
+            "seed",
+        ),
     ],
     ids=[
         "enqueue-k",
@@ -715,6 +721,7 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         "sampler-budget",
         "fetch-budget-type",
         "pruner-task",
+        "sampler-seed-with-fallback",
     ],
 )
 def test_a_bad_argument_is_refused_naming_it(call: Any, field: str) -> None:
@@ -732,8 +739,9 @@ def test_a_pruner_threshold_that_is_not_a_share_is_refused_naming_it(threshold: 
 
 def _budget_study(task: Task, budget: Budget, fallback: str, trials: int = 40) -> Any:
     """Run a seeded study whose objective is the drawn design's parameter count."""
-    other = optuna.samplers.RandomSampler(seed=0) if fallback == "random" else None
-    sampler = AdvisorSampler(task, budget, seed=0, fallback=other)
+    random = fallback == "random"
+    other = optuna.samplers.RandomSampler(seed=0) if random else optuna.samplers.TPESampler(seed=0)
+    sampler = AdvisorSampler(task, budget, fallback=other)
     study = optuna.create_study(sampler=sampler, direction="maximize")
     study.optimize(lambda t: suggest_architecture(t, sampler.space).parameters, n_trials=trials)
     return study

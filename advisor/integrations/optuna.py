@@ -322,7 +322,7 @@ class AdvisorSampler(BaseSampler):
         The sampler after the proposals, and for every parameter a proposal does not set;
         default ``TPESampler(seed=seed)``.
     seed
-        Seed of the default fallback.
+        Seed of the default fallback; refused with a ``fallback``, which has its own.
     learn
         Re-rank the proposals not tried yet from the study's completed proposals, before every
         trial (from the first objective in a multi-objective study).
@@ -330,7 +330,8 @@ class AdvisorSampler(BaseSampler):
     Raises
     ------
     InvalidRequestError
-        Naming ``task``, ``budget`` or ``proposals``, before the advisor is asked.
+        Naming ``task``, ``budget``, ``proposals`` or ``seed`` (given with a ``fallback``),
+        before the advisor is asked.
     """
 
     def __init__(
@@ -349,6 +350,12 @@ class AdvisorSampler(BaseSampler):
             self._budget.top_k if proposals is None else checked_integer("proposals", proposals, 0)
         )
         self._source = source or AdvisorSource()
+        if fallback is not None and seed is not None:
+            raise InvalidRequestError.single(
+                "seed",
+                "seeds the default fallback only, and a fallback is given: seed that sampler "
+                "instead (TPESampler(seed=...)), or the study would not repeat as asked",
+            )
         self._fallback = fallback or TPESampler(seed=seed)
         self._learn = learn
         self._lock = threading.Lock()
