@@ -343,6 +343,8 @@ def test_a_design_queued_under_the_flat_encodings_names_is_refused_not_replaced(
     )
     fixed = optuna.trial.FixedTrial(run.params)  # re-running a trial's parameters still works
     assert suggest_architecture(fixed, space) == RANKING[2].architecture
+    with pytest.raises(ValueError, match="'schedule' is not found"):  # Optuna's, unchanged
+        suggest_architecture(optuna.trial.FixedTrial({"geometry": "contiguous"}), space)
 
 
 def test_the_trials_after_the_proposals_do_not_scan_the_study(

@@ -120,14 +120,9 @@ def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatVa
         # Optuna types a choice of a mixed sequence loosely; the space's choices are FlatValue.
         return cast(FlatValue, trial.suggest_categorical(name, choices))
     except ValueError as error:
-        stored = next(
-            (
-                t.distributions[name]
-                for t in trial.study.get_trials(deepcopy=False)
-                if name in t.distributions
-            ),
-            None,
-        )
+        study = getattr(trial, "study", None)  # a FixedTrial has none
+        trials = study.get_trials(deepcopy=False) if study is not None else []
+        stored = next((t.distributions[name] for t in trials if name in t.distributions), None)
         if not isinstance(stored, CategoricalDistribution) or stored.choices == choices:
             raise
         only = [(c, "the study's") for c in stored.choices if c not in choices] + [
