@@ -303,6 +303,8 @@ def renamed_trials(study: Study, space: ArchitectureSpace) -> list[FrozenTrial]:
 class AdvisorSampler(BaseSampler):
     """Proposes the advisor's ranked designs as trials, then defers to ``fallback``.
 
+    Each design is proposed once by a sampler: one sampler per study.
+
     Parameters
     ----------
     task, budget
