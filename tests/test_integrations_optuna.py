@@ -370,6 +370,18 @@ def test_the_trials_after_the_proposals_do_not_scan_the_study(
     assert reads <= 2 * 10  # the trial's own design, and its queued one (none here)
 
 
+def test_a_proposal_a_wrapping_sampler_overrides_is_refused_naming_the_parameter() -> None:
+    # PartialFixedSampler fixed the geometry: the trials ran contiguous designs labelled as the
+    # advisor's (permutation) designs #1 to #3, the third repeating the first.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        fixed = optuna.samplers.PartialFixedSampler({"geometry": "contiguous"}, sampler)
+    study = optuna.create_study(direction="maximize", sampler=fixed)
+    with pytest.raises(ValueError, match=r"^geometry: the advisor's design #1 takes .*'contig"):
+        study.optimize(_objective(lambda: sampler.space), n_trials=1)
+
+
 def test_a_design_is_held_whatever_else_its_trial_suggests() -> None:
     # The objective suggests its own learning rate besides: design 2, queued by hand with one,
     # was proposed again, as the study's parameters then differed from the proposal's.

@@ -515,22 +515,32 @@ class AdvisorSampler(BaseSampler):
         """Return the proposed design's value of ``param_name``, else the fallback's.
 
         A proposed design whose value the trial's distribution does not offer (the objective
-        suggests from another space than :attr:`space`) is refused, naming the parameter: the
-        trial would otherwise run another design under the proposal's rank. With free widths,
+        suggests from another space than :attr:`space`), or whose earlier value the trial did
+        not take (a sampler wrapping this one, such as ``PartialFixedSampler``, fixed another),
+        is refused, naming the parameter: the trial would otherwise run another design under
+        the proposal's rank. With free widths,
         the fallback's M or width is capped at the widest choice that still fits the budget
         (:meth:`ArchitectureSpace.fitting_widths`), so its design is not refused over budget.
         """
         params = trial.system_attrs.get(PARAMS_ATTR)
         if params is not None and param_name in params:
+            design = f"the advisor's design #{trial.user_attrs.get(RANK_ATTR)}"
+            for name, drawn in trial.params.items():
+                if name in params and drawn != params[name]:
+                    raise ValueError(
+                        f"{name}: {design} takes {params[name]!r}, but the trial took "
+                        f"{drawn!r} (a sampler wrapping AdvisorSampler, such as "
+                        "PartialFixedSampler, fixed it); leave the design's parameters to "
+                        "AdvisorSampler, or restrict the budget (budget.geometries, ...) instead"
+                    )
             value = params[param_name]
             if isinstance(param_distribution, CategoricalDistribution) and (
                 value in param_distribution.choices
             ):
                 return value
             raise ValueError(
-                f"{param_name}: the advisor's design #{trial.user_attrs.get(RANK_ATTR)} takes "
-                f"{value!r}, which this trial's distribution does not offer; suggest from "
-                "AdvisorSampler.space, which holds every proposed design"
+                f"{param_name}: {design} takes {value!r}, which this trial's distribution does "
+                "not offer; suggest from AdvisorSampler.space, which holds every proposed design"
             )
         value = self._fallback.sample_independent(study, trial, param_name, param_distribution)
         return self._within_budget(trial, param_name, param_distribution, value)
