@@ -59,8 +59,13 @@ def measure(
     distinct: list[int] = []
     shares: list[float] = []
     for seed in range(studies):
-        other = optuna.samplers.RandomSampler(seed=seed) if fallback == "random" else None
-        sampler = AdvisorSampler(task, budget, seed=seed, fallback=other)
+        random = fallback == "random"
+        other = (
+            optuna.samplers.RandomSampler(seed=seed)
+            if random
+            else optuna.samplers.TPESampler(seed=seed)
+        )
+        sampler = AdvisorSampler(task, budget, fallback=other)
         study = optuna.create_study(sampler=sampler, direction="maximize")
         study.optimize(_objective(sampler.space, max_parameters), n_trials=trials)
         designs = set()

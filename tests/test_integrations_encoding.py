@@ -10,7 +10,12 @@ from advisor import Budget, load_task, parse_architecture, parse_task
 from advisor.errors import InvalidRequestError
 from advisor.integrations.encoding import ArchitectureCodec, permutation_id
 from advisor.integrations.learning import coupling_features, rerank
-from advisor.integrations.space import ArchitectureSpace, flat_budget, ladder_text
+from advisor.integrations.space import (
+    ArchitectureSpace,
+    design_parameter,
+    flat_budget,
+    ladder_text,
+)
 from advisor.model.architecture import Architecture
 from advisor.model.grid import InputSpec
 from advisor.search.recommend import recommend, sample_architectures
@@ -169,6 +174,35 @@ def test_a_design_round_trips_through_the_parameters_a_trial_suggests(name: str)
         assert ladder is not None and ladder.startswith("widths[")
         widths = [architecture.representation, *(layer.channels for layer in architecture.layers)]
         assert ladder_text(widths) in own.choices(ladder)
+
+
+@pytest.mark.parametrize("name", sorted(BUDGETS))
+def test_a_design_under_the_earlier_parameter_names_is_read_and_told_apart(name: str) -> None:
+    # The earlier versions suggested the schedule as ``schedule`` for every geometry and M and
+    # the widths one by one: such a trial's design is read as the same design, and flagged.
+    task, budget = BUDGETS[name]
+    ranked = recommend(task, budget).recommendations
+    space = ArchitectureSpace.for_search(task, budget, ranked)
+    for recommendation in ranked:
+        params = space.codec.encode(recommendation.architecture)
+        del params["depth"]
+        own = f"schedule[{params['geometry']}]"
+        restricted = {own if k == "schedule" else k: v for k, v in params.items()}
+        for earlier in (params, restricted | {"lr": 0.1}):
+            assert space.flat_parameters(earlier) == params
+            assert space.renamed(earlier)
+        current = space.trial_parameters(params)
+        assert not space.renamed(current) and not space.renamed(current | {"lr": 0.1})
+    assert not space.renamed({"lr": 0.1})
+
+
+def test_a_designs_parameters_are_told_from_the_objectives_own() -> None:
+    for name in ("geometry", "schedule", "schedule[mirror]", "widths[2x2/8x8]"):
+        assert design_parameter(name)
+    for name in ("representation", "width_0", "width_12"):
+        assert design_parameter(name)
+    for name in ("lr", "depth", "width_multiplier", "width_", "schedules", "widths"):
+        assert not design_parameter(name)
 
 
 def test_dilations_round_trip() -> None:

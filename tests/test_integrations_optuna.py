@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +28,11 @@ from advisor.integrations.optuna import (  # noqa: E402
     AnalyzePruner,
     budget_constraints,
     enqueue_recommendations,
+    renamed_trials,
     suggest_architecture,
 )
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking  # noqa: E402
+from advisor.integrations.space import ArchitectureSpace  # noqa: E402
 from advisor.model.architecture import parse_architecture  # noqa: E402
 from advisor.model.task import Task  # noqa: E402
 from advisor.search.recommend import recommend  # noqa: E402
@@ -59,7 +63,7 @@ def _objective(space_of: Any) -> Any:
     return objective
 
 
-def _study(seed: int, trials: int, **options: Any) -> tuple[Any, AdvisorSampler]:
+def _study(seed: int | None, trials: int, **options: Any) -> tuple[Any, AdvisorSampler]:
     sampler = AdvisorSampler(TASK, BUDGET, seed=seed, **options)
     study = optuna.create_study(sampler=sampler, direction="maximize")
     study.optimize(_objective(lambda: sampler.space), n_trials=trials)
@@ -94,7 +98,7 @@ def test_proposals_past_the_fallbacks_start_up_trials_are_the_advisors_designs()
     # A multivariate TPE past its start-up trials samples the shared parameters as one group
     # (the relative sample): a proposal must still run as the design it is labelled.
     fallback = optuna.samplers.TPESampler(seed=0, n_startup_trials=2, multivariate=True)
-    study, _ = _study(seed=0, trials=K, fallback=fallback)
+    study, _ = _study(seed=None, trials=K, fallback=fallback)
     for trial, design in zip(study.trials, RANKING, strict=True):
         assert trial.user_attrs[RANK_ATTR] == design.rank
         assert trial.user_attrs[ARCHITECTURE_ATTR] == design.architecture.model_dump_json(
@@ -190,6 +194,211 @@ def test_a_design_the_study_holds_is_not_proposed_again() -> None:
     assert len(set(keys[:K])) == K
 
 
+def _earlier_trial(space: ArchitectureSpace, design: Any, **own: float) -> Any:
+    """A finished trial of ``design`` as the version before ``schedule[GEOMETRY]`` named it.
+
+    ``schedule`` for every geometry, ``representation`` and ``width_0`` ... one by one, and
+    the objective's own parameters ``own`` (floats in [0, 1]).
+    """
+    flat = space.codec.encode(design.architecture)
+    del flat["depth"]
+    choices = {"geometry": space.geometries, "schedule": space.schedules}
+    distributions = {
+        name: optuna.distributions.CategoricalDistribution(
+            choices.get(name, space.representations if name == "representation" else space.widths)
+        )
+        for name in flat
+    }
+    for name in own:
+        distributions[name] = optuna.distributions.FloatDistribution(0.0, 1.0)
+    return optuna.trial.create_trial(
+        params=flat | own,
+        distributions=distributions,
+        value=design.parameters / BUDGET.max_parameters,
+        user_attrs={RANK_ATTR: design.rank, PARAMETERS_ATTR: design.parameters},
+    )
+
+
+def test_a_study_under_the_earlier_parameter_names_is_recognised_with_a_warning() -> None:
+    # Resumed, a study whose trials named designs 1 and 2 as the earlier version did had both
+    # proposed again, silently, and TPE learnt nothing from them.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(direction="maximize", study_name="earlier", sampler=sampler)
+    study.add_trials([_earlier_trial(sampler.space, design) for design in RANKING[:2]])
+    with pytest.warns(UserWarning, match=r"2 trials of study 'earlier' .* earlier version"):
+        study.optimize(_objective(lambda: sampler.space), n_trials=2)
+    assert [t.user_attrs[RANK_ATTR] for t in study.trials[2:]] == [3, 4]
+
+    other = optuna.create_study(direction="maximize", study_name="earlier")
+    other.add_trials([_earlier_trial(sampler.space, design) for design in RANKING[:2]])
+    with pytest.warns(UserWarning, match="renamed_trials"):
+        enqueue_recommendations(other, TASK, BUDGET, 4)
+    queued = other.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert [t.user_attrs[RANK_ATTR] for t in queued] == [3, 4]
+
+
+def test_renamed_trials_carry_an_earlier_study_into_this_versions_names() -> None:
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    space = sampler.space
+    earlier = optuna.create_study(direction="maximize")
+    earlier.add_trials([_earlier_trial(space, design, lr=0.5) for design in RANKING[:3]])
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.add_trials(renamed_trials(earlier, space))
+    for trial, design in zip(study.trials, RANKING, strict=False):
+        assert trial.params == space.trial_parameters(space.codec.encode(design.architecture)) | {
+            "lr": 0.5
+        }
+        assert trial.value == design.parameters / BUDGET.max_parameters
+        assert trial.user_attrs[RANK_ATTR] == design.rank
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is under the earlier names any more
+
+        def objective(trial: Any) -> float:
+            trial.suggest_float("lr", 0.0, 1.0)
+            return suggest_architecture(trial, space).parameters / BUDGET.max_parameters
+
+        study.optimize(objective, n_trials=1)
+    assert study.trials[3].user_attrs[RANK_ATTR] == 4
+
+
+def test_a_trial_queued_with_the_objectives_own_parameters_runs_the_next_design() -> None:
+    # Queued with {"lr": 0.01}, the first trial ran the fallback's design, not the advisor's
+    # best: any queued parameter counted as a design of its own. Part of a design still does.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial({"lr": 0.01})
+    study.enqueue_trial({"lr": 0.02, "geometry": "contiguous"})
+
+    def objective(trial: Any) -> float:
+        trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        return suggest_architecture(trial, sampler.space).parameters / BUDGET.max_parameters
+
+    study.optimize(objective, n_trials=3)
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [1, None, 2]
+    assert [t.params["lr"] for t in study.trials[:2]] == [0.01, 0.02]
+    assert study.trials[1].params["geometry"] == "contiguous"
+    first = RANKING[0].architecture.model_dump_json(exclude_none=True)
+    assert study.trials[0].user_attrs[ARCHITECTURE_ATTR] == first
+
+
+def test_a_study_resumed_with_another_space_is_refused_naming_the_parameter() -> None:
+    # Resumed with another budget, the space offers other ladders: Optuna said only that
+    # "CategoricalDistribution does not support dynamic value space", not which or why.
+    first = AdvisorSampler(TASK, BUDGET, proposals=1, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=first)
+    study.optimize(_objective(lambda: first.space), n_trials=2)
+    smaller = BUDGET.model_copy(update={"max_parameters": 30_000})
+    study.sampler = resumed = AdvisorSampler(TASK, smaller, proposals=1, seed=0)
+    with pytest.raises(ValueError, match=r"^\S+: this space's choices differ .* resume the study"):
+        study.optimize(_objective(lambda: resumed.space), n_trials=1)
+
+
+def test_a_pickled_sampler_goes_on_as_the_original_also_from_an_earlier_versions_pickle() -> None:
+    # An earlier version pickled its space and the proposals' parameters under its names: the
+    # restored sampler suggested the proposals under names the objective no longer asks for
+    # (representation, width_0 ...), so the fallback drew the widths of trials labelled with
+    # the advisor's ranks. Now neither is pickled; both are rebuilt from the designs.
+    def run(sampler: AdvisorSampler, study: Any, trials: int) -> None:
+        study.sampler = sampler
+        study.optimize(_objective(lambda: sampler.space), n_trials=trials)
+
+    original = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(direction="maximize")
+    run(original, study, 2)
+    state = original.__getstate__()
+    assert "widths[" not in str(state)
+    earlier = state | {
+        "_space": original.space,
+        "_params": [original.space.codec.encode(d.architecture) for d in original.designs],
+    }
+    del earlier["_warned"]
+    restored = AdvisorSampler.__new__(AdvisorSampler)
+    restored.__setstate__(earlier)
+    run(restored, study, 2)
+    for trial, design in zip(study.trials, RANKING, strict=False):
+        assert trial.user_attrs[RANK_ATTR] == design.rank
+        assert trial.user_attrs[ARCHITECTURE_ATTR] == design.architecture.model_dump_json(
+            exclude_none=True
+        )
+    fresh, again = AdvisorSampler(TASK, BUDGET, seed=0), optuna.create_study(direction="maximize")
+    run(fresh, again, 2)
+    run(pickle.loads(pickle.dumps(fresh)), again, 2)
+    assert _params(again) == _params(study)
+
+
+def test_a_design_queued_under_the_flat_encodings_names_is_refused_not_replaced() -> None:
+    # Queued as the codec encodes it (representation, width_0 ...), the design's widths were
+    # not applied (the trial suggests widths[WINDOWS]): the trial trained other widths, silently.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    space = sampler.space
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial(space.codec.encode(RANKING[2].architecture))
+    study.enqueue_trial(space.trial_parameters(space.codec.encode(RANKING[2].architecture)))
+    study.optimize(_objective(lambda: space), n_trials=2)
+    refused, run = study.trials
+    assert refused.state == optuna.trial.TrialState.PRUNED
+    assert "space.trial_parameters" in refused.user_attrs["advisor.refused"]
+    assert run.user_attrs[ARCHITECTURE_ATTR] == RANKING[2].architecture.model_dump_json(
+        exclude_none=True
+    )
+    fixed = optuna.trial.FixedTrial(run.params)  # re-running a trial's parameters still works
+    assert suggest_architecture(fixed, space) == RANKING[2].architecture
+    with pytest.raises(ValueError, match="'schedule' is not found"):  # Optuna's, unchanged
+        suggest_architecture(optuna.trial.FixedTrial({"geometry": "contiguous"}), space)
+
+
+def test_the_trials_after_the_proposals_do_not_scan_the_study(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every trial read every trial's design to skip proposals held: a study of n trials cost
+    # n^2 reads (0.3 s per 100 trials at 900). Once every design is proposed, none is read.
+    sampler = AdvisorSampler(
+        TASK, BUDGET, proposals=2, learn=True, fallback=optuna.samplers.RandomSampler(seed=0)
+    )
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(_objective(lambda: sampler.space), n_trials=40)
+    reads = 0
+    flat_parameters = ArchitectureSpace.flat_parameters
+
+    def counted(space: ArchitectureSpace, suggested: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return flat_parameters(space, suggested)
+
+    monkeypatch.setattr(ArchitectureSpace, "flat_parameters", counted)
+    study.optimize(_objective(lambda: sampler.space), n_trials=10)
+    assert reads <= 2 * 10  # the trial's own design, and its queued one (none here)
+
+
+def test_a_proposal_a_wrapping_sampler_overrides_is_refused_naming_the_parameter() -> None:
+    # PartialFixedSampler fixed the geometry: the trials ran contiguous designs labelled as the
+    # advisor's (permutation) designs #1 to #3, the third repeating the first.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        fixed = optuna.samplers.PartialFixedSampler({"geometry": "contiguous"}, sampler)
+    study = optuna.create_study(direction="maximize", sampler=fixed)
+    with pytest.raises(ValueError, match=r"^geometry: the advisor's design #1 takes .*'contig"):
+        study.optimize(_objective(lambda: sampler.space), n_trials=1)
+
+
+def test_a_design_is_held_whatever_else_its_trial_suggests() -> None:
+    # The objective suggests its own learning rate besides: design 2, queued by hand with one,
+    # was proposed again, as the study's parameters then differed from the proposal's.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    space = sampler.space
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    design = space.trial_parameters(space.codec.encode(RANKING[1].architecture))
+    study.enqueue_trial(design | {"lr": 0.01})
+
+    def objective(trial: Any) -> float:
+        trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        return suggest_architecture(trial, space).parameters / BUDGET.max_parameters
+
+    study.optimize(objective, n_trials=3)
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [None, 1, 3]
+
+
 def test_a_proposal_the_objectives_space_cannot_hold_is_refused_naming_the_parameter() -> None:
     sampler = AdvisorSampler(TASK, BUDGET, seed=0)
     study = optuna.create_study(sampler=sampler, direction="maximize")
@@ -224,12 +433,11 @@ def test_a_design_another_sampler_ran_is_not_proposed_again() -> None:
 
 
 def test_over_budget_designs_are_refused_and_infeasible() -> None:
-    # Free widths are drawn one by one from the allowed widths: many draws exceed the budget.
-    sampler = AdvisorSampler(
-        TASK, FREE_BUDGET, proposals=1, fallback=optuna.samplers.RandomSampler(seed=3)
-    )
-    study = optuna.create_study(sampler=sampler, direction="maximize")
-    study.optimize(_objective(lambda: sampler.space), n_trials=25)
+    # Free widths drawn one by one by a sampler that knows nothing of the budget (the
+    # AdvisorSampler caps them): many draws exceed the budget.
+    space = ArchitectureSpace.for_search(TASK, FREE_BUDGET)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3), direction="maximize")
+    study.optimize(_objective(lambda: space), n_trials=25)
     pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
     over = [t for t in pruned if t.user_attrs.get(PARAMETERS_ATTR, 0) > BUDGET.max_parameters]
     assert over, "the random fallback drew no over-budget design; the check proved nothing"
@@ -247,16 +455,56 @@ def test_over_budget_designs_are_refused_and_infeasible() -> None:
             assert (value <= 0) == (parameters <= BUDGET.max_parameters)
 
 
+@pytest.mark.parametrize("fallback", ["tpe", "random", "multivariate"])
+def test_the_advisor_samplers_free_width_draws_fit_the_budget(fallback: str) -> None:
+    # Free widths (M, then each width, from every allowed width): 7 of the 37 trials after the
+    # proposals with TPE exceeded 50,000 parameters and were refused, wasted; at 5,000, 6 of 28
+    # with a multivariate TPE, which samples M and the first width as a group. The sampler caps
+    # each width at the widest choice that still fits and draws the free widths one by one, so
+    # none is refused, and a seed repeats the study.
+    budget = FREE_BUDGET.model_copy(update={"max_parameters": 5_000})
+
+    def study() -> Any:
+        others = {
+            "random": optuna.samplers.RandomSampler(seed=0),
+            "multivariate": optuna.samplers.TPESampler(
+                seed=0, n_startup_trials=5, multivariate=True
+            ),
+        }
+        default = optuna.samplers.TPESampler(seed=0)
+        sampler = AdvisorSampler(TASK, budget, proposals=2, fallback=others.get(fallback, default))
+        result = optuna.create_study(sampler=sampler, direction="maximize")
+        result.optimize(_objective(lambda: sampler.space), n_trials=30)
+        return result
+
+    first = study()
+    assert [t.state.name for t in first.trials] == ["COMPLETE"] * 30
+    assert all(t.user_attrs[PARAMETERS_ATTR] <= budget.max_parameters for t in first.trials)
+    assert _params(study()) == _params(first)
+
+
+def test_a_free_widths_fitting_choices_are_those_that_leave_a_design_within_budget() -> None:
+    space = ArchitectureSpace.for_search(TASK, FREE_BUDGET)
+    drawn = {"geometry": "contiguous", "schedule": "2x2/2x2/4x4", "representation": 48}
+    fitting = space.fitting_widths(drawn, "width_0")
+    assert fitting == space.widths[: len(fitting)]
+    for width in space.widths:
+        narrowest = {"width_0": width, "width_1": space.widths[0], "width_2": space.widths[0]}
+        parameters = space.codec.decode(drawn | narrowest).parameters
+        assert (width in fitting) == (parameters <= FREE_BUDGET.max_parameters)
+    assert space.fitting_widths(drawn | {"representation": 10**6}, "width_0") == ()
+    with pytest.raises(KeyError):
+        space.fitting_widths(drawn, "width_3")  # deeper than the tree
+
+
 def test_the_budget_constraint_keeps_over_budget_trials_from_being_best() -> None:
     # Without the refusal the constraint alone must keep an over-budget trial from the top.
     def objective(trial: Any) -> float:
-        architecture = suggest_architecture(trial, sampler.space, refuse_over_budget=False)
+        architecture = suggest_architecture(trial, space, refuse_over_budget=False)
         return float(architecture.parameters)  # larger is "better": over-budget designs win
 
-    sampler = AdvisorSampler(
-        TASK, FREE_BUDGET, proposals=2, fallback=optuna.samplers.RandomSampler(seed=3)
-    )
-    study = optuna.create_study(sampler=sampler, direction="maximize")
+    space = ArchitectureSpace.for_search(TASK, FREE_BUDGET)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3), direction="maximize")
     study.optimize(objective, n_trials=20)
     values = [t.value for t in study.trials if t.value is not None]
     assert max(values) > BUDGET.max_parameters
@@ -268,28 +516,69 @@ def test_the_budget_constraint_keeps_over_budget_trials_from_being_best() -> Non
         assert trial.constraints == {BUDGET_CONSTRAINT: excess}
 
 
+def _inner_objective(sampler: AdvisorSampler) -> Any:
+    """An objective that rewards the 'inner' correlation alone (a proposal's log2 rank on it)."""
+    inner = [c.name for c in RANKING[0].analysis].index("inner-columns")
+    by_json = {d.architecture.model_dump_json(exclude_none=True): d for d in sampler.designs}
+
+    def objective(trial: Any) -> float:
+        suggest_architecture(trial, sampler.space)
+        return by_json[trial.user_attrs[ARCHITECTURE_ATTR]].analysis[inner].log2_separation_rank
+
+    return objective
+
+
+LEARNING_BUDGET = BUDGET.model_copy(update={"top_k": 12})
+
+
+def _ranks(study: Any) -> list[int | None]:
+    return [trial.user_attrs.get(RANK_ATTR) for trial in study.trials]
+
+
 def test_learning_reorders_the_remaining_proposals() -> None:
     # The value rewards the 'inner' correlation alone; after a few proposals the sampler's
     # remaining order must put the best-coupled design on 'inner' first.
     inner = [c.name for c in RANKING[0].analysis].index("inner-columns")
-    budget = BUDGET.model_copy(update={"top_k": 12})
-    sampler = AdvisorSampler(TASK, budget, seed=0, learn=True)
+    sampler = AdvisorSampler(TASK, LEARNING_BUDGET, seed=0, learn=True)
     designs = sampler.designs
-    by_json = {d.architecture.model_dump_json(exclude_none=True): d for d in designs}
-
-    def objective(trial: Any) -> float:
-        suggest_architecture(trial, sampler.space)
-        design = by_json[trial.user_attrs[ARCHITECTURE_ATTR]]
-        return design.analysis[inner].log2_separation_rank
-
     study = optuna.create_study(sampler=sampler, direction="maximize")
-    study.optimize(objective, n_trials=4)
+    study.optimize(_inner_objective(sampler), n_trials=4)
     remaining = sampler.remaining
     assert len(remaining) == len(designs) - 4
     best_left = max(d.analysis[inner].log2_separation_rank for d in remaining)
     assert remaining[0].analysis[inner].log2_separation_rank == best_left
-    plain = AdvisorSampler(TASK, budget, seed=0)
+    plain = AdvisorSampler(TASK, LEARNING_BUDGET, seed=0)
     assert [d.rank for d in plain.designs] == [d.rank for d in designs]
+
+
+def test_learning_in_a_resumed_study_goes_on_from_its_proposals_values() -> None:
+    # A sampler learnt only from the trials it ran itself: resumed in another process (or a
+    # second worker), it proposed in the advisor's order as if nothing had been observed.
+    def run(study: Any, trials: int) -> None:
+        sampler = AdvisorSampler(TASK, LEARNING_BUDGET, seed=0, learn=True)
+        study.sampler = sampler
+        study.optimize(_inner_objective(sampler), n_trials=trials)
+
+    whole = optuna.create_study(direction="maximize")
+    run(whole, 8)
+    resumed = optuna.create_study(direction="maximize")
+    run(resumed, 4)
+    run(resumed, 4)
+    assert _ranks(resumed) == _ranks(whole)
+    assert _ranks(whole)[4:] != sorted(_ranks(whole)[4:])  # the learning moved something
+
+
+def test_learning_in_a_multi_objective_study_reads_the_first_objective() -> None:
+    # study.direction raises in a multi-objective study: every completed proposal crashed.
+    single = AdvisorSampler(TASK, LEARNING_BUDGET, seed=0, learn=True)
+    study = optuna.create_study(direction="maximize", sampler=single)
+    study.optimize(_inner_objective(single), n_trials=6)
+    several = AdvisorSampler(TASK, LEARNING_BUDGET, seed=0, learn=True)
+    first = _inner_objective(several)
+    both = optuna.create_study(directions=["maximize", "minimize"], sampler=several)
+    both.optimize(lambda t: (first(t), t.user_attrs[PARAMETERS_ATTR]), n_trials=6)
+    assert _ranks(both) == _ranks(study)
+    assert [d.rank for d in several.remaining] == [d.rank for d in single.remaining]
 
 
 def test_the_pruner_scores_with_the_analysis() -> None:
@@ -428,6 +717,11 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         (lambda: AdvisorSampler(TASK, {"max_parameters": -1}), "budget.max_parameters"),
         (lambda: fetch_ranking(TASK, 50_000, 3), "budget"),
         (lambda: AnalyzePruner({"input": {}}, RANKING[0]), "task.input.shape"),
+        # The seed was silently ignored: the study did not repeat.
+        (
+            lambda: AdvisorSampler(TASK, BUDGET, seed=0, fallback=optuna.samplers.RandomSampler()),
+            "seed",
+        ),
     ],
     ids=[
         "enqueue-k",
@@ -441,6 +735,7 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         "sampler-budget",
         "fetch-budget-type",
         "pruner-task",
+        "sampler-seed-with-fallback",
     ],
 )
 def test_a_bad_argument_is_refused_naming_it(call: Any, field: str) -> None:
@@ -458,8 +753,9 @@ def test_a_pruner_threshold_that_is_not_a_share_is_refused_naming_it(threshold: 
 
 def _budget_study(task: Task, budget: Budget, fallback: str, trials: int = 40) -> Any:
     """Run a seeded study whose objective is the drawn design's parameter count."""
-    other = optuna.samplers.RandomSampler(seed=0) if fallback == "random" else None
-    sampler = AdvisorSampler(task, budget, seed=0, fallback=other)
+    random = fallback == "random"
+    other = optuna.samplers.RandomSampler(seed=0) if random else optuna.samplers.TPESampler(seed=0)
+    sampler = AdvisorSampler(task, budget, fallback=other)
     study = optuna.create_study(sampler=sampler, direction="maximize")
     study.optimize(lambda t: suggest_architecture(t, sampler.space).parameters, n_trials=trials)
     return study

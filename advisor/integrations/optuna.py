@@ -9,8 +9,14 @@ which suggests the flat parameters of :mod:`advisor.integrations.encoding` from 
   already holds; then it hands over to a fallback sampler (TPE by default), which also sees the
   advisor's trials. The order is deterministic: the search is for its budget (``budget.seed``)
   and the fallback for ``seed``. With ``learn=True`` the designs not tried yet are re-ranked
-  after every completed trial from the observed values (:mod:`advisor.integrations.learning`).
+  before every trial from the values the study's completed proposals have (the first
+  objective's; :mod:`advisor.integrations.learning`), whichever process ran them.
 - :func:`enqueue_recommendations` puts the top ``k`` designs in any study's queue instead.
+- A design is recognised whatever else its trial suggests and under an earlier version's
+  parameter names (``schedule`` for every geometry, ``representation``, ``width_0`` ... one by
+  one), so neither proposes it again; a study holding such trials gets a warning, since a
+  fallback such as TPE models parameters by name and does not learn from them, and
+  :func:`renamed_trials` copies them under this version's names for a new study.
 - The parameter budget: :func:`suggest_architecture` refuses (prunes) a design over it before
   any training, and records the constraint with ``Trial.set_constraint`` (Optuna 5's way: a
   trial over budget is infeasible and never the study's best; samplers that model feasibility
@@ -27,6 +33,7 @@ design its rank in ``advisor.rank``.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
@@ -41,7 +48,7 @@ from advisor.errors import InvalidRequestError
 from advisor.integrations.encoding import GEOMETRY, FlatValue
 from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking
-from advisor.integrations.space import ArchitectureSpace, flat_budget
+from advisor.integrations.space import ArchitectureSpace, design_parameter, flat_budget
 from advisor.model.architecture import Architecture
 from advisor.model.results import Recommendation
 
@@ -56,6 +63,7 @@ __all__ = [
     "AnalyzePruner",
     "budget_constraints",
     "enqueue_recommendations",
+    "renamed_trials",
     "suggest_architecture",
     "suggest_parameters",
 ]
@@ -67,6 +75,9 @@ COUPLING_ATTR: Final = "advisor.coupling"
 RANK_ATTR: Final = "advisor.rank"
 PARAMS_ATTR: Final = "advisor.params"
 _FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueued trial
+_FINISHED: Final = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+_DERIVED: Final = ("_lock", "_space", "_params")
+"""What :class:`AdvisorSampler` does not pickle: a lock, and what it rebuilds from its designs."""
 
 
 def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[str, FlatValue]:
@@ -77,20 +88,54 @@ def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[st
     a geometry that pools only some: mirror, a permutation of a padded grid or of the input),
     so that every draw is a design; then M and the widths as one ladder of that tree within
     the budgets, under :meth:`~ArchitectureSpace.ladder_parameter` (``widths[WINDOWS]``), so
-    that every draw fits them (free widths: ``representation``, ``width_0`` ... one by one).
+    that every draw fits them (free widths: ``representation``, ``width_0`` ... one by one,
+    which :class:`AdvisorSampler` caps to fit the budget).
     Returns the flat parameters (:meth:`~ArchitectureSpace.flat_parameters`: ``schedule`` by
     that name, M and ``width_0`` ... ``width_{d-1}``), which
     :meth:`~advisor.integrations.encoding.ArchitectureCodec.decode` reads.
     """
-    geometry = trial.suggest_categorical(GEOMETRY, space.geometries)
+    geometry = str(_suggest(trial, space, GEOMETRY))
     name = space.schedule_parameter(geometry)
-    schedule = trial.suggest_categorical(name, space.pairings[geometry])
+    schedule = str(_suggest(trial, space, name))
     suggested: dict[str, FlatValue] = {GEOMETRY: geometry, name: schedule}
     for parameter in space.parameter_names(geometry, schedule)[2:]:
-        # Optuna types a choice of a mixed sequence loosely; the space's choices are FlatValue.
-        choices = space.choices(parameter)
-        suggested[parameter] = cast(FlatValue, trial.suggest_categorical(parameter, choices))
+        suggested[parameter] = _suggest(trial, space, parameter)
     return space.flat_parameters(suggested)
+
+
+def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatValue:
+    """Suggest parameter ``name`` among its choices in ``space``.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and the cause, when the study's earlier trials offered other
+        choices for it: Optuna keeps one set of choices per parameter (its own error, "does not
+        support dynamic value space", or an index error of the sampler, says neither which
+        parameter nor why). The space follows the task, the budget and the advisor's designs,
+        so a study resumed with another of them has other choices.
+    """
+    choices = space.choices(name)
+    try:
+        # Optuna types a choice of a mixed sequence loosely; the space's choices are FlatValue.
+        return cast(FlatValue, trial.suggest_categorical(name, choices))
+    except ValueError as error:
+        study = getattr(trial, "study", None)  # a FixedTrial has none
+        trials = study.get_trials(deepcopy=False) if study is not None else []
+        stored = next((t.distributions[name] for t in trials if name in t.distributions), None)
+        if not isinstance(stored, CategoricalDistribution) or stored.choices == choices:
+            raise
+        only = [(c, "the study's") for c in stored.choices if c not in choices] + [
+            (c, "this space's") for c in choices if c not in stored.choices
+        ]
+        example = f"; {only[0][0]!r} is only among {only[0][1]}" if only else ", in another order"
+        raise ValueError(
+            f"{name}: this space's choices differ from those the study's earlier trials offered "
+            f"({len(choices)} choices, not {len(stored.choices)}{example}); Optuna keeps one "
+            "set of choices per parameter, and the space follows the task, the budget and the "
+            "advisor's designs (AdvisorSampler's proposals, enqueue_recommendations' k): "
+            "resume the study with those it was run with, or start a new one"
+        ) from error
 
 
 def suggest_architecture(
@@ -104,14 +149,30 @@ def suggest_architecture(
     Raises
     ------
     optuna.TrialPruned
-        When the parameters are not a valid design (the space pairs every geometry with the
-        schedules it pools, but a trial may hold parameters set otherwise, e.g. enqueued by
-        hand), or the design exceeds ``space.max_parameters`` (a draw of free widths can; a
-        ladder of a practical space fits) and ``refuse_over_budget`` is set: the trial is
-        refused before any training, with the reason in its ``advisor.refused`` attribute.
+        When the trial was queued with a design under other names than ``space`` suggests
+        (the flat encoding's ``representation``, ``width_0`` ..., whose values Optuna would
+        not apply, so another design was drawn), when the parameters are not a valid design
+        (the space pairs every geometry with the schedules it pools, but a trial may hold
+        parameters set otherwise, e.g. enqueued by hand), or the design exceeds
+        ``space.max_parameters`` (a draw of free widths by another sampler than
+        :class:`AdvisorSampler` can; a ladder of a practical space fits) and
+        ``refuse_over_budget`` is set: the trial is refused before any training, with the
+        reason in its ``advisor.refused`` attribute.
     """
+    flat = suggest_parameters(trial, space)
+    # A queued trial's parameters (Trial._fixed_params, what study.enqueue_trial set): Optuna
+    # applies only those under the names suggested, and lets the sampler draw the rest.
+    queued = _design_key(space, getattr(trial, "_fixed_params", None) or {})
+    if queued is not None and queued != _design_key(space, flat):
+        return _refuse(
+            trial,
+            "queued with a design under other parameter names than this space suggests (the "
+            "flat encoding's representation, width_0 ..., or an earlier version's), which "
+            "Optuna does not apply, so the trial drew another; queue "
+            "space.trial_parameters(space.codec.encode(architecture))",
+        )
     try:
-        architecture = space.codec.decode(suggest_parameters(trial, space))
+        architecture = space.codec.decode(flat)
     except InvalidRequestError as error:
         return _refuse(trial, f"not a valid design: {error}")
     trial.set_user_attr(ARCHITECTURE_ATTR, architecture.model_dump_json(exclude_none=True))
@@ -170,7 +231,9 @@ def enqueue_recommendations(
 
     ``task`` and ``budget`` are whatever :class:`advisor_client.AdvisorClient` takes. Returns
     the space to pass to :func:`suggest_architecture` in the objective (it knows the designs'
-    permutations). A design the study already holds or has queued is not queued again.
+    permutations). A design the study already holds or has queued is not queued again, whatever
+    other parameters its trial has, and under the names of an earlier version too (with a
+    warning, :func:`_warn_renamed`).
 
     Raises
     ------
@@ -180,12 +243,13 @@ def enqueue_recommendations(
     task, budget = task_model(task), flat_budget(budget_model(budget))
     designs = fetch_ranking(task, budget, checked_integer("k", k, 0), source)
     space = ArchitectureSpace.for_search(task, budget, designs)
+    _warn_renamed(study, space)
+    held = _held_designs(study, space)
     for design, params in zip(designs, _encoded(space, designs), strict=True):
-        study.enqueue_trial(
-            params,
-            user_attrs={RANK_ATTR: design.rank, ARCHITECTURE_ATTR: _json(design)},
-            skip_if_exists=True,
-        )
+        if _design_key(space, params) not in held:
+            study.enqueue_trial(
+                params, user_attrs={RANK_ATTR: design.rank, ARCHITECTURE_ATTR: _json(design)}
+            )
     return space
 
 
@@ -193,8 +257,53 @@ def _json(design: Recommendation) -> str:
     return design.architecture.model_dump_json(exclude_none=True)
 
 
+def renamed_trials(study: Study, space: ArchitectureSpace) -> list[FrozenTrial]:
+    """Return the study's finished trials with their designs under ``space``'s names.
+
+    A study saved by an earlier version names its designs otherwise (``schedule`` for every
+    geometry; ``representation``, ``width_0`` ... one by one where ``space`` draws a ladder),
+    so a sampler such as TPE, which models each parameter by its name, does not learn from
+    them. Added to a new study (``new_study.add_trials(renamed_trials(study, space))``), the
+    copies are trials of this version: the same state, values, constraints, user attributes
+    and intermediate values, the design under :meth:`ArchitectureSpace.trial_parameters` with
+    ``space``'s distributions, the objective's own parameters as they were. A trial without a
+    design (it failed before drawing one) is copied as it is; unfinished trials are left out,
+    and so are those whose design ``space`` cannot offer (a geometry, schedule or ladder it has
+    no choice for: another budget's, or free widths drawn over the budget).
+    """
+    copies = []
+    for trial in study.get_trials(deepcopy=False, states=_FINISHED):
+        try:
+            flat = space.flat_parameters(trial.params)
+        except KeyError:
+            copies.append(trial)
+            continue
+        try:
+            named = space.trial_parameters(flat)
+            distributions = {name: CategoricalDistribution(space.choices(name)) for name in named}
+        except KeyError:
+            continue
+        if any(value not in distributions[name].choices for name, value in named.items()):
+            continue
+        own = {n: value for n, value in trial.params.items() if not design_parameter(n)}
+        copies.append(
+            optuna.trial.create_trial(
+                state=trial.state,
+                values=trial.values,
+                params=own | named,
+                distributions={name: trial.distributions[name] for name in own} | distributions,
+                user_attrs=trial.user_attrs,
+                intermediate_values=trial.intermediate_values,
+                constraints=trial.constraints,
+            )
+        )
+    return copies
+
+
 class AdvisorSampler(BaseSampler):
     """Proposes the advisor's ranked designs as trials, then defers to ``fallback``.
+
+    Each design is proposed once by a sampler: one sampler per study.
 
     Parameters
     ----------
@@ -210,14 +319,16 @@ class AdvisorSampler(BaseSampler):
         The sampler after the proposals, and for every parameter a proposal does not set;
         default ``TPESampler(seed=seed)``.
     seed
-        Seed of the default fallback.
+        Seed of the default fallback; refused with a ``fallback``, which has its own.
     learn
-        Re-rank the proposals not tried yet after every completed trial of a proposal.
+        Re-rank the proposals not tried yet from the study's completed proposals, before every
+        trial (from the first objective in a multi-objective study).
 
     Raises
     ------
     InvalidRequestError
-        Naming ``task``, ``budget`` or ``proposals``, before the advisor is asked.
+        Naming ``task``, ``budget``, ``proposals`` or ``seed`` (given with a ``fallback``),
+        before the advisor is asked.
     """
 
     def __init__(
@@ -236,6 +347,12 @@ class AdvisorSampler(BaseSampler):
             self._budget.top_k if proposals is None else checked_integer("proposals", proposals, 0)
         )
         self._source = source or AdvisorSource()
+        if fallback is not None and seed is not None:
+            raise InvalidRequestError.single(
+                "seed",
+                "seeds the default fallback only, and a fallback is given: seed that sampler "
+                "instead (TPESampler(seed=...)), or the study would not repeat as asked",
+            )
         self._fallback = fallback or TPESampler(seed=seed)
         self._learn = learn
         self._lock = threading.Lock()
@@ -244,24 +361,38 @@ class AdvisorSampler(BaseSampler):
         self._params: list[dict[str, Any]] = []
         self._remaining: list[int] = []
         self._observed: dict[int, float] = {}
+        self._warned = False  # of a study's trials under an earlier version's names
 
     def __getstate__(self) -> dict[str, Any]:
-        # Ray Tune pickles its search algorithm, sampler included; a lock does not pickle.
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
+        """Return the state to pickle: what the sampler was given, asked and learnt.
+
+        Ray Tune pickles its search algorithm, sampler included, and a study's sampler may be
+        restored in another process. A lock does not pickle; the space and the proposals'
+        parameters are left out too (:data:`_DERIVED`) and rebuilt from the designs on first
+        use, so a pickle holds no version's parameter names.
+        """
+        return {name: value for name, value in self.__dict__.items() if name not in _DERIVED}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        """Restore a pickled sampler, of this version or an earlier one.
+
+        An earlier version's pickle holds its space and the proposals' parameters under its
+        names: both are dropped and rebuilt, else the proposals would be suggested under names
+        the objective no longer asks for, and run the fallback's designs under their ranks.
+        """
+        kept = {name: value for name, value in state.items() if name not in _DERIVED}
+        self.__dict__.update({"_warned": False} | kept)  # _warned: new in this version
         self._lock = threading.Lock()
+        self._space, self._params = None, []
 
     def _ensure_ranking(self) -> None:
         if self._designs is None:
             designs = fetch_ranking(self._task, self._budget, self._count, self._source)
-            self._space = ArchitectureSpace.for_search(self._task, self._budget, designs)
-            self._params = _encoded(self._space, designs)
             self._remaining = list(range(len(designs)))
             self._designs = designs
+        if self._space is None:
+            self._space = ArchitectureSpace.for_search(self._task, self._budget, self._designs)
+            self._params = _encoded(self._space, self._designs)
 
     @property
     def designs(self) -> list[Recommendation]:
@@ -287,17 +418,31 @@ class AdvisorSampler(BaseSampler):
             return [designs[i] for i in self._remaining]
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        """Assign the next design the study does not hold yet, unless the trial has its own."""
+        """Assign the next design the study does not hold yet, unless the trial has its own.
+
+        A trial queued with parameters of a design (any of them, :func:`design_parameter`)
+        has its own; one queued with the objective's own parameters alone (``{"lr": 0.01}``)
+        runs the next design with them.
+        """
         self._fallback.before_trial(study, trial)
-        if _FIXED_PARAMS in trial.system_attrs or PARAMS_ATTR in trial.system_attrs:
+        fixed = trial.system_attrs.get(_FIXED_PARAMS) or {}
+        if PARAMS_ATTR in trial.system_attrs or any(design_parameter(name) for name in fixed):
             return
         with self._lock:
             self._ensure_ranking()
-            held = _held_params(study)
+            assert self._space is not None
+            if not self._warned:
+                self._warned = True
+                _warn_renamed(study, self._space)
+            if not self._remaining:
+                return  # every design proposed: no scan of the study's trials from here on
+            if self._learn:
+                self._rerank(study)
+            held = _held_designs(study, self._space)
             while self._remaining:
                 index = self._remaining.pop(0)
                 params = self._params[index]
-                if _key(params) in held:
+                if _design_key(self._space, params) in held:
                     continue
                 storage = study._storage
                 storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, params)
@@ -312,6 +457,30 @@ class AdvisorSampler(BaseSampler):
                 trial.user_attrs[RANK_ATTR] = rank
                 return
 
+    def _rerank(self, study: Study) -> None:
+        """Re-rank the designs not tried yet from the study's completed proposals.
+
+        Read from the study, not kept from this sampler's own trials, so a sampler on a resumed
+        study (another process, a worker of a distributed study) learns from every proposal the
+        study ran. The value is the first objective's (a multi-objective study's too), better
+        in that objective's direction. Called under the lock.
+        """
+        assert self._designs is not None
+        index_of: dict[Any, int] = {d.rank: index for index, d in enumerate(self._designs)}
+        observed = {}
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            index = index_of.get(trial.user_attrs.get(RANK_ATTR))
+            if index is not None and trial.values:
+                observed[index] = float(trial.values[0])
+        if observed != self._observed:
+            self._observed = observed
+            self._remaining = rerank(
+                self._designs,
+                self._remaining,
+                observed,
+                maximize=study.directions[0] == StudyDirection.MAXIMIZE,
+            )
+
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
@@ -319,10 +488,13 @@ class AdvisorSampler(BaseSampler):
         if PARAMS_ATTR in trial.system_attrs:
             return {}
         # Annotated: without the optuna extra installed, mypy sees the fallback as Any.
-        space: dict[str, BaseDistribution] = self._fallback.infer_relative_search_space(
+        relative: dict[str, BaseDistribution] = self._fallback.infer_relative_search_space(
             study, trial
         )
-        return space
+        # Free widths are drawn one by one, each capped to fit the budget (sample_independent);
+        # sampled as a group beforehand, they could not be.
+        space = self.space
+        return {name: d for name, d in relative.items() if not space.free_width(name)}
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -343,22 +515,58 @@ class AdvisorSampler(BaseSampler):
         """Return the proposed design's value of ``param_name``, else the fallback's.
 
         A proposed design whose value the trial's distribution does not offer (the objective
-        suggests from another space than :attr:`space`) is refused, naming the parameter: the
-        trial would otherwise run another design under the proposal's rank.
+        suggests from another space than :attr:`space`), or whose earlier value the trial did
+        not take (a sampler wrapping this one, such as ``PartialFixedSampler``, fixed another),
+        is refused, naming the parameter: the trial would otherwise run another design under
+        the proposal's rank. With free widths,
+        the fallback's M or width is capped at the widest choice that still fits the budget
+        (:meth:`ArchitectureSpace.fitting_widths`), so its design is not refused over budget.
         """
         params = trial.system_attrs.get(PARAMS_ATTR)
         if params is not None and param_name in params:
+            design = f"the advisor's design #{trial.user_attrs.get(RANK_ATTR)}"
+            for name, drawn in trial.params.items():
+                if name in params and drawn != params[name]:
+                    raise ValueError(
+                        f"{name}: {design} takes {params[name]!r}, but the trial took "
+                        f"{drawn!r} (a sampler wrapping AdvisorSampler, such as "
+                        "PartialFixedSampler, fixed it); leave the design's parameters to "
+                        "AdvisorSampler, or restrict the budget (budget.geometries, ...) instead"
+                    )
             value = params[param_name]
             if isinstance(param_distribution, CategoricalDistribution) and (
                 value in param_distribution.choices
             ):
                 return value
             raise ValueError(
-                f"{param_name}: the advisor's design #{trial.user_attrs.get(RANK_ATTR)} takes "
-                f"{value!r}, which this trial's distribution does not offer; suggest from "
-                "AdvisorSampler.space, which holds every proposed design"
+                f"{param_name}: {design} takes {value!r}, which this trial's distribution does "
+                "not offer; suggest from AdvisorSampler.space, which holds every proposed design"
             )
-        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+        value = self._fallback.sample_independent(study, trial, param_name, param_distribution)
+        return self._within_budget(trial, param_name, param_distribution, value)
+
+    def _within_budget(
+        self, trial: FrozenTrial, name: str, distribution: BaseDistribution, value: Any
+    ) -> Any:
+        """Return ``value`` of free width ``name``, capped at the widest choice that fits.
+
+        Unchanged when ``name`` is no free width of the trial's design, fits, or no choice of
+        ``distribution`` does (the widths before it, given by hand, are too wide already: the
+        design is refused by :func:`suggest_architecture`).
+        """
+        space = self.space
+        if not space.free_width(name):
+            return value
+        try:
+            fitting = space.fitting_widths(trial.params, name)
+        except KeyError:  # not this space's design: the objective suggests something else
+            return value
+        if value in fitting or not fitting:
+            return value
+        capped = fitting[-1]
+        if isinstance(distribution, CategoricalDistribution) and capped in distribution.choices:
+            return capped
+        return value
 
     def after_trial(
         self,
@@ -367,46 +575,63 @@ class AdvisorSampler(BaseSampler):
         state: TrialState,
         values: Sequence[float] | None,
     ) -> None:
-        """Pass the trial to the fallback; with ``learn``, re-rank the designs not tried yet."""
+        """Pass the trial to the fallback (learning reads the study, :meth:`before_trial`)."""
         self._fallback.after_trial(study, trial, state, values)
-        rank = trial.user_attrs.get(RANK_ATTR)
-        if not self._learn or rank is None or state != TrialState.COMPLETE or not values:
-            return
-        with self._lock:
-            self._ensure_ranking()
-            assert self._designs is not None
-            index = next((i for i, d in enumerate(self._designs) if d.rank == rank), None)
-            if index is None:
-                return
-            self._observed[index] = float(values[0])
-            self._remaining = rerank(
-                self._designs,
-                self._remaining,
-                self._observed,
-                maximize=study.direction == StudyDirection.MAXIMIZE,
-            )
 
     def reseed_rng(self) -> None:
         """Reseed the fallback (the advisor's order has no randomness to reseed)."""
         self._fallback.reseed_rng()
 
 
-def _key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(params.items()))
+_Key = tuple[tuple[str, Any], ...]
 
 
-def _held_params(study: Study) -> set[tuple[tuple[str, Any], ...]]:
+def _design_key(space: ArchitectureSpace, params: dict[str, Any]) -> _Key | None:
+    """Return the design ``params`` hold, as its flat parameters; None when they hold none.
+
+    The flat parameters (:meth:`ArchitectureSpace.flat_parameters`) leave out the objective's
+    own parameters and read an earlier version's names, so a design is one key however a
+    trial names it and whatever else it suggests.
+    """
+    try:
+        return tuple(sorted(space.flat_parameters(params).items()))
+    except KeyError:
+        return None
+
+
+def _held_designs(study: Study, space: ArchitectureSpace) -> set[_Key]:
     """Return the designs the study holds: trials' parameters and queued trials' fixed ones."""
-    held = set()
+    held: set[_Key] = set()
     for trial in study.get_trials(deepcopy=False):
         for params in (
             trial.params,
             trial.system_attrs.get(_FIXED_PARAMS),
             trial.system_attrs.get(PARAMS_ATTR),
         ):
-            if params:
-                held.add(_key(params))
+            if params and (key := _design_key(space, params)) is not None:
+                held.add(key)
     return held
+
+
+def _warn_renamed(study: Study, space: ArchitectureSpace) -> None:
+    """Warn when the study's trials name their designs as an earlier version did.
+
+    Their designs are recognised (:func:`_held_designs`), but a sampler such as TPE models each
+    parameter by its name and does not learn from them (:meth:`ArchitectureSpace.renamed`).
+    """
+    renamed = sum(space.renamed(trial.params) for trial in study.get_trials(deepcopy=False))
+    if renamed:
+        warnings.warn(
+            f"{renamed} trials of study {study.study_name!r} name their designs as an earlier "
+            "version of the advisor did (schedule for every geometry; representation, width_0 "
+            "... one by one), not as this one (schedule[GEOMETRY], widths[WINDOWS]; "
+            'docs/INTEGRATIONS.md, "Flat parameters"): their designs are not proposed again, '
+            "but samplers such as TPE, which model each parameter by its name, do not learn "
+            "from them. Copy them under this version's names into a new study: "
+            "new_study.add_trials(renamed_trials(study, sampler.space)).",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 class AnalyzePruner:

@@ -28,8 +28,13 @@ designs are drawn, :mod:`advisor.search.draws`). Drawn one by one from every wid
 uses, 19-65% of the trials after the proposals exceeded the parameter budget and 1-15% more the
 compute bound (docs/INTEGRATIONS.md, "Flat parameters"); drawn as a ladder of the tree, none
 does. A budget with free widths (``width_profile: free``) has no ladders: M and each width are
-then drawn on their own from the allowed widths, as before, and may exceed the budget, which
-the Optuna helper refuses before training.
+then drawn on their own from the allowed widths, in that order, and a draw may exceed the
+budget. Each such parameter keeps one set of choices (every allowed width), so the draw cannot
+be restricted by name; instead :meth:`ArchitectureSpace.fitting_widths` says which of a width's
+choices still fit once the widths before it are drawn (the count grows with every width, so
+they are the choices up to some width), and the Optuna sampler caps its draw there
+(:class:`advisor.integrations.optuna.AdvisorSampler`). Another sampler's draw may exceed the
+budget, which the Optuna helper refuses before training.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from advisor.integrations.encoding import (
 )
 from advisor.model.budget import Budget
 from advisor.model.geometries import Geometry, NamedGeometry, PermutationGeometry, applies_to
+from advisor.model.parameters import ParameterModel
 from advisor.model.results import Recommendation
 from advisor.model.schedule import Schedule
 from advisor.model.task import Task
@@ -61,7 +67,14 @@ from advisor.search.profiles import ProfileRules
 from advisor.search.run import SearchRun
 from advisor.stopping import StopSignal
 
-__all__ = ["LADDER", "ArchitectureSpace", "flat_budget", "ladder_text", "ladder_widths"]
+__all__ = [
+    "LADDER",
+    "ArchitectureSpace",
+    "design_parameter",
+    "flat_budget",
+    "ladder_text",
+    "ladder_widths",
+]
 
 LADDER: Final = "widths"
 """The parameter of a tree's width ladder: ``widths[WINDOWS]``, a value ``M-r_0-...-r_{d-1}``."""
@@ -69,6 +82,32 @@ LADDER: Final = "widths"
 _NAMED_GEOMETRIES: tuple[NamedGeometry, ...] = ("contiguous", "mirror", "interleaved")
 _PAIRED = (GEOMETRY, SCHEDULE, DEPTH)
 """The flat parameters :meth:`ArchitectureSpace.trial_parameters` renames or leaves out."""
+
+
+def design_parameter(name: str) -> bool:
+    """Whether ``name`` is a parameter of a design, this version's or an earlier one's.
+
+    ``geometry``, ``schedule`` and ``schedule[GEOMETRY]``, ``widths[WINDOWS]``,
+    ``representation`` and ``width_0`` ...: not one of the objective's own parameters. Not
+    ``depth``, which no version suggested (the schedule implies it): an objective's own
+    ``depth`` is its own.
+    """
+    if name in (GEOMETRY, SCHEDULE, REPRESENTATION) or _width_level(name):
+        return True
+    return any(_bracketed(name, prefix) is not None for prefix in (SCHEDULE, LADDER))
+
+
+def _bracketed(name: str, prefix: str) -> str | None:
+    """Return ``X`` of a parameter ``prefix[X]`` (``schedule[mirror]``); None for another."""
+    if name.startswith(f"{prefix}[") and name.endswith("]"):
+        return name[len(prefix) + 1 : -1]
+    return None
+
+
+def _width_level(name: str) -> bool:
+    """Whether ``name`` is a hidden width's parameter, ``width_0`` ... (:func:`width_name`)."""
+    prefix, _, level = name.partition("_")
+    return prefix == "width" and level.isdigit()
 
 
 def ladder_text(widths: Sequence[int]) -> str:
@@ -189,13 +228,13 @@ class ArchitectureSpace:
             return self.geometries
         if name == SCHEDULE:
             return self.schedules
-        if name.startswith(f"{SCHEDULE}[") and name.endswith("]"):
-            return self.pairings[name[len(SCHEDULE) + 1 : -1]]
-        if name.startswith(f"{LADDER}[") and name.endswith("]"):
+        if (geometry := _bracketed(name, SCHEDULE)) is not None:
+            return self.pairings[geometry]
+        if _bracketed(name, LADDER) is not None:
             return self.ladders[name]
         if name == REPRESENTATION:
             return self.representations
-        if name.startswith("width_"):
+        if _width_level(name):
             return self.widths
         raise KeyError(name)
 
@@ -214,6 +253,46 @@ class ArchitectureSpace:
         depth = schedule.count("/") + 1
         widths = [REPRESENTATION, *(width_name(level) for level in range(depth))]
         return [GEOMETRY, self.schedule_parameter(geometry), *([ladder] if ladder else widths)]
+
+    def fitting_widths(self, suggested: Mapping[str, FlatValue], name: str) -> tuple[int, ...]:
+        """Return the choices of free width ``name`` that can still fit ``max_parameters``.
+
+        ``suggested`` holds what the trial drew before ``name``: the geometry, its schedule and
+        the widths before ``name`` (``representation`` first, then ``width_0`` ...). A choice
+        fits when the design with it, and the narrowest width at every later level, is within
+        the budget: the count grows with every width, so any choice returned leaves a design
+        that fits, and drawing each width among these ones gives a design within the budget.
+        Empty when none fits (the widths drawn so far are already too wide, e.g. set by hand).
+
+        Raises
+        ------
+        KeyError
+            When ``name`` is not a width this space draws on its own for the trial's tree (a
+            ladder space, or not ``representation`` or ``width_i`` of its depth), or
+            ``suggested`` lacks what is drawn before it.
+        """
+        geometry = str(suggested[GEOMETRY])
+        schedule = str(suggested[self.schedule_parameter(geometry)])
+        names = self.parameter_names(geometry, schedule)[2:]
+        if not self.free_width(name) or name not in names:
+            raise KeyError(name)
+        level = names.index(name)
+        drawn = [int(suggested[width]) for width in names[:level]]
+        choices = self.representations if name == REPRESENTATION else self.widths
+        narrowest = [self.widths[0]] * (len(names) - level - 1)
+        model = ParameterModel.for_input(
+            self.codec.input, self.codec.representation_kernel, self.codec.outputs
+        )
+        counts = model.count([[*drawn, choice, *narrowest] for choice in choices])
+        fits = counts <= self.max_parameters
+        return tuple(choice for choice, fit in zip(choices, fits.tolist(), strict=True) if fit)
+
+    def free_width(self, name: str) -> bool:
+        """Whether ``name`` is a width drawn on its own: ``representation`` or ``width_i``.
+
+        Only a space of free widths has them (:attr:`ladders` empty).
+        """
+        return not self.ladders and (name == REPRESENTATION or _width_level(name))
 
     def trial_parameters(self, params: Mapping[str, FlatValue]) -> dict[str, FlatValue]:
         """Return what a trial suggests for the design whose flat parameters are ``params``.
@@ -245,23 +324,43 @@ class ArchitectureSpace:
 
         The inverse of :meth:`trial_parameters`: ``schedule`` by that name, and M and the
         widths (``representation``, ``width_0`` ...) read from the ladder, which the codec
-        decodes (:meth:`ArchitectureCodec.decode`).
+        decodes (:meth:`ArchitectureCodec.decode`). The names of earlier versions are read
+        too, so that a study saved under them is recognised (:meth:`renamed`): the schedule
+        under ``schedule`` or ``schedule[GEOMETRY]`` whatever the geometry pools in this space,
+        M and the widths one by one where there is no ladder. Other parameters (the
+        objective's own) are left out.
 
         Raises
         ------
         KeyError
-            When ``suggested`` lacks the geometry, its schedule or the schedule's ladder.
+            When ``suggested`` lacks the geometry, its schedule or the schedule's widths.
         """
         geometry = str(suggested[GEOMETRY])
-        schedule = suggested[self.schedule_parameter(geometry)]
+        restricted = f"{SCHEDULE}[{geometry}]"
+        schedule = str(suggested[restricted if restricted in suggested else SCHEDULE])
         flat: dict[str, FlatValue] = {GEOMETRY: geometry, SCHEDULE: schedule}
-        ladder = self.ladder_parameter(str(schedule))
-        if ladder is None:
-            names = self.parameter_names(geometry, str(schedule))[2:]
+        ladder = _ladder_parameter(schedule)
+        if ladder not in suggested:
+            depth = schedule.count("/") + 1
+            names = [REPRESENTATION, *(width_name(level) for level in range(depth))]
             return flat | {name: suggested[name] for name in names}
         representation, *hidden = ladder_widths(str(suggested[ladder]))
         flat[REPRESENTATION] = representation
         return flat | {width_name(level): width for level, width in enumerate(hidden)}
+
+    def renamed(self, params: Mapping[str, FlatValue]) -> bool:
+        """Whether ``params`` hold a design under other names than this space suggests.
+
+        True for a trial of an earlier version: ``schedule`` where the geometry now has its
+        own ``schedule[GEOMETRY]``, or M and the widths one by one where this space draws a
+        ladder, ``widths[WINDOWS]``. False for a design of this space's names and for
+        parameters that hold no design of a geometry this space offers.
+        """
+        try:
+            names = self.trial_parameters(self.flat_parameters(params))
+        except KeyError:
+            return False
+        return not names.keys() <= params.keys()
 
 
 def _pairing(geometry: Geometry, schedules: Mapping[str, Schedule]) -> tuple[str, ...]:
