@@ -23,13 +23,12 @@ from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
-import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import InvalidRequestError
 from advisor.model.arrangement import discarded_order
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
-from advisor.model.documents import NullsOmitted, read_document
+from advisor.model.documents import NullsOmitted, RequestModel, read_document
 from advisor.model.geometries import (
     DilationGeometry,
     Geometry,
@@ -82,7 +81,7 @@ _PositiveInt = Annotated[StrictWhole, Field(gt=0)]
 _Margin = Annotated[StrictWhole, Field(ge=0)]
 
 
-class Layer(BaseModel):
+class Layer(RequestModel):
     """A hidden layer: a 1x1 conv to ``channels``, then pooling over ``pool`` windows.
 
     ``pool`` and ``stride`` have one entry per input axis. ``stride`` is given only for
@@ -105,8 +104,9 @@ class Layer(BaseModel):
 class Architecture(NullsOmitted):
     """A ConvAC in the docs/FORMATS.md §2 file format, validated as a whole on construction.
 
-    Construct it from a document with :func:`parse_architecture`, which turns every problem into
-    an :class:`~advisor.errors.InvalidRequestError`; the semantic checks below raise that error
+    Construct it from a document with :func:`parse_architecture`, or with keywords; either turns
+    every problem into an :class:`~advisor.errors.InvalidRequestError`
+    (:class:`~advisor.model.documents.RequestModel`); the semantic checks below raise that error
     directly, naming ``layers[i].pool``, ``layers[i].stride`` or ``geometry...``.
     """
 
@@ -371,10 +371,7 @@ def parse_architecture(obj: Mapping[str, Any]) -> Architecture:
     InvalidRequestError
         For every problem, pydantic's included, with the field path of each violation.
     """
-    try:
-        return Architecture.model_validate(obj)
-    except pydantic.ValidationError as exc:
-        raise invalid_request_from_pydantic(exc) from None
+    return Architecture.model_validate(obj)
 
 
 def load_architecture(path: str | os.PathLike[str], rank: int | None = None) -> Architecture:

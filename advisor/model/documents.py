@@ -5,6 +5,10 @@ name ends in ``.json``, YAML otherwise; a repeated key is an error (PyYAML and `
 last value silently, which would lose what the user wrote); ``1e-3`` is a number in YAML as in
 JSON (YAML 1.1 reads it as a string).
 
+:class:`RequestModel` is the one rule for a refusal: a document model built in Python (its
+keyword constructor, ``model_validate``, ``model_validate_json``) raises
+:class:`~advisor.errors.InvalidRequestError` naming each field, as the parsers do.
+
 :class:`NullsOmitted` is the one rule for a null in any document (a file, a mapping, a model's
 keyword arguments): an optional field given as null is read as if it were left out.
 """
@@ -14,15 +18,16 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
-from typing import Any, get_args
+from typing import Any, ClassVar, Self, get_args
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ValidationError, model_validator
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 
-__all__ = ["MAX_INTEGER_DIGITS", "NullsOmitted", "read_document", "read_integer"]
+__all__ = ["MAX_INTEGER_DIGITS", "NullsOmitted", "RequestModel", "read_document", "read_integer"]
 
 MAX_INTEGER_DIGITS = 4300
 """Most digits of an integer a document may write: Python's own bound on converting decimal
@@ -30,7 +35,64 @@ text (``sys.get_int_max_str_digits()``'s default), far past any field's range (a
 widest, takes 309)."""
 
 
-class NullsOmitted(BaseModel):
+class RequestModel(BaseModel):
+    """A model of a request or of a part of one, refusing bad values as the library documents.
+
+    Built directly (``Task(input=..., correlations=[...])``, ``Layer(channels=0, pool=(2,))``),
+    through ``model_validate`` or ``model_validate_json``, it raises
+    :class:`~advisor.errors.InvalidRequestError` whose violations name each field
+    (``correlations[0].weight``), never pydantic's ``ValidationError``: a caller catches one
+    error type whether a value came from a file, a mapping or a keyword. Everything else is
+    pydantic's (assigning to a frozen field, ``model_construct`` and ``model_copy`` skipping
+    validation). Only these entry points convert: validated inside another model, a part's
+    errors stay pydantic's, so the outer model names them under its own fields.
+
+    ``_error_prefix`` places every violation under a field (``budget``: the request field a
+    budget is).
+    """
+
+    _error_prefix: ClassVar[str] = ""
+
+    def __init__(self, /, **data: Any) -> None:
+        with self._refusing():
+            super().__init__(**data)
+
+    # Marked as pydantic marks BaseModel's and RootModel's own: validation inside another model
+    # then builds this one as pydantic does, not through this __init__, so a part's errors stay
+    # pydantic's and the outer model places them under its field (``input.shape``).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> Self:
+        """Validate ``obj`` (a mapping or a model); refusals as the class docstring says."""
+        with cls._refusing():
+            return super().model_validate(obj, **options)
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Self:
+        """Validate a JSON document; refusals as the class docstring says."""
+        with cls._refusing():
+            return super().model_validate_json(json_data, **options)
+
+    @classmethod
+    def model_validate_strings(cls, obj: Any, **options: Any) -> Self:
+        """Validate a mapping of strings; refusals as the class docstring says."""
+        with cls._refusing():
+            return super().model_validate_strings(obj, **options)
+
+    @classmethod
+    @contextmanager
+    def _refusing(cls) -> Iterator[None]:
+        """Raise what the block raises as an InvalidRequestError under :attr:`_error_prefix`."""
+        try:
+            yield
+        except ValidationError as error:
+            raise invalid_request_from_pydantic(error, cls._error_prefix, model=cls) from None
+        except InvalidRequestError as error:
+            raise error.prefixed(cls._error_prefix) from None
+
+
+class NullsOmitted(RequestModel):
     """A document model whose optional fields, given as null, read as left out (their default).
 
     A YAML ``weight:`` or ``weight: null``, a JSON ``null`` and a Python ``None`` all say "not

@@ -32,10 +32,11 @@ from typing import Annotated, Any, ClassVar, Final, Literal, NoReturn, Protocol,
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Tag
+from pydantic import BeforeValidator, ConfigDict, Discriminator, Tag
 from pydantic_core import PydanticCustomError
 
 from advisor.errors import InvalidRequestError
+from advisor.model.documents import RequestModel
 from advisor.model.scalars import StrictWhole
 from advisor.model.schedule import Schedule, grid_text
 
@@ -57,7 +58,7 @@ _Ids: TypeAlias = npt.NDArray[np.intp]
 NamedGeometry: TypeAlias = Literal["contiguous", "mirror", "interleaved"]
 
 
-class PermutationGeometry(BaseModel):
+class PermutationGeometry(RequestModel):
     """Position ``p`` of the permuted input holds original location ``permutation[p]``.
 
     Standard contiguous pooling then runs on the permuted input, so the first window of a 2-D
@@ -72,7 +73,7 @@ class PermutationGeometry(BaseModel):
     permutation: tuple[StrictWhole, ...]
 
 
-class DilationGeometry(BaseModel):
+class DilationGeometry(RequestModel):
     """The tree of a 1-D stack of size-2 convs with dilation ``dilations[l]`` in layer ``l``.
 
     Level ``l`` merges locations whose indices differ only in bit ``log2(dilations[l])``

@@ -42,6 +42,7 @@ from pydantic import (
 )
 
 from advisor.errors import InvalidRequestError, did_you_mean, unknown_name
+from advisor.model.documents import RequestModel
 from advisor.model.packed import PackedIds
 from advisor.model.scalars import StrictWhole
 
@@ -84,7 +85,7 @@ _Str = Annotated[str, Field(strict=True)]
 IN_MASK, OUT_OF_MASK = "#", "."
 
 
-class Box(BaseModel):
+class Box(RequestModel):
     """The half-open box ``start[k] <= x_k < stop[k]`` on every axis ``k``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -93,7 +94,7 @@ class Box(BaseModel):
     stop: tuple[_Int, ...]
 
 
-class IndicesRegion(BaseModel):
+class IndicesRegion(RequestModel):
     """Explicit location ids, row-major; each id at most once."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -101,7 +102,7 @@ class IndicesRegion(BaseModel):
     indices: tuple[_Int, ...]
 
 
-class BoxRegion(BaseModel):
+class BoxRegion(RequestModel):
     """The locations inside a :class:`Box`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -109,7 +110,7 @@ class BoxRegion(BaseModel):
     box: Box
 
 
-class MaskRegion(BaseModel):
+class MaskRegion(RequestModel):
     """One string per row of the input, ``#`` for a location in the region and ``.`` for one out."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -117,7 +118,7 @@ class MaskRegion(BaseModel):
     mask: tuple[_Str, ...]
 
 
-class PresetRegion(BaseModel):
+class PresetRegion(RequestModel):
     """A named region of :data:`REGION_PRESETS`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)

@@ -30,7 +30,6 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Final
 
 import numpy as np
-import pydantic
 from pydantic import (
     BeforeValidator,
     ConfigDict,
@@ -43,7 +42,6 @@ from pydantic import (
 from advisor.errors import (
     FieldViolation,
     InvalidRequestError,
-    invalid_request_from_pydantic,
     unknown_name,
 )
 from advisor.model.documents import NullsOmitted, read_document
@@ -280,10 +278,7 @@ def parse_task(obj: Mapping[str, Any]) -> Task:
         raise InvalidRequestError.single(
             "", f"a task must be a mapping with input and correlations, not {type(obj).__name__}"
         )
-    try:
-        return Task.model_validate(obj)
-    except pydantic.ValidationError as exc:
-        raise invalid_request_from_pydantic(exc) from None
+    return Task.model_validate(obj)
 
 
 def load_task(path: str | os.PathLike[str]) -> Task:

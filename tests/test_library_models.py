@@ -1,0 +1,82 @@
+"""The models as a Python caller builds them: keyword constructors and ``model_validate*``.
+
+A library caller writes ``Task(...)`` or ``Architecture(...)`` as readily as ``parse_task``; every
+way of building a model must refuse bad values with the library's documented error, naming the
+field, not pydantic's ``ValidationError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pydantic
+import pytest
+
+from advisor import Architecture, Budget, InvalidRequestError, Task
+from advisor.model.architecture import Layer
+from advisor.model.geometries import PermutationGeometry
+from advisor.model.grid import InputSpec
+from advisor.model.regions import Box, IndicesRegion
+from advisor.model.task import Correlation
+
+ENDS: dict[str, Any] = {"name": "ends", "a": {"indices": [0]}, "b": {"indices": [3]}}
+
+
+def refused_fields(build: Callable[[], object]) -> list[str]:
+    """Return the fields the InvalidRequestError ``build`` raises names."""
+    with pytest.raises(InvalidRequestError) as raised:
+        build()
+    return [violation.field for violation in raised.value.violations]
+
+
+@pytest.mark.parametrize(
+    ("build", "fields"),
+    [
+        (lambda: Task(input={"shape": [0]}, correlations=[ENDS]), ["input.shape"]),
+        (
+            lambda: Task(input={"shape": [4]}, correlations=[{**ENDS, "weight": -1}]),
+            ["correlations[0].weight"],
+        ),
+        (lambda: Task.model_validate({"input": {"shape": [4]}, "corelation": []}), ["corelation"]),
+        (lambda: Task.model_validate_json('{"input": {"shape": [4, 0]}}'), ["input.shape"]),
+        (
+            lambda: Architecture(input={"shape": [4]}, representation=0, layers=[]),
+            ["representation", "layers"],
+        ),
+        (
+            lambda: Architecture.model_validate(
+                {"input": {"shape": [4]}, "representation": 2, "layers": [{"channels": 2}]}
+            ),
+            ["layers[0].pool"],
+        ),
+        (lambda: Correlation(name="x", a={"indices": [0]}, weight=0), ["weight"]),
+        (lambda: InputSpec(shape=(4, -1)), ["shape"]),
+        (lambda: Layer(channels=0, pool=(2,)), ["channels"]),
+        (lambda: IndicesRegion(indices=(True,)), ["indices[0]"]),
+        (lambda: Box(start=(0,), stop="1"), ["stop"]),
+        (lambda: PermutationGeometry(permutation="0123"), ["permutation"]),
+        (lambda: Budget.model_validate_json('{"max_parameters": 0}'), ["budget.max_parameters"]),
+    ],
+)
+def test_every_way_of_building_a_model_raises_the_library_error(
+    build: Callable[[], object], fields: list[str]
+) -> None:
+    assert refused_fields(build) == fields
+
+
+def test_a_part_built_alone_and_inside_a_task_names_its_field_from_where_it_is() -> None:
+    # The part's own constructor converts; validated inside the task, its error is the task's.
+    assert refused_fields(lambda: InputSpec(shape=(0,))) == ["shape"]
+    assert refused_fields(lambda: Task(input={"shape": [0]}, correlations=[ENDS])) == [
+        "input.shape"
+    ]
+
+
+def test_models_built_from_keywords_equal_the_parsed_ones_and_stay_frozen() -> None:
+    task = Task(input=InputSpec(shape=(4,)), correlations=[Correlation(**ENDS)])
+    assert task == Task.model_validate({"input": {"shape": [4]}, "correlations": [ENDS]})
+    assert [(c.a.tolist(), c.b.tolist()) for c in task.resolved()] == [([0], [3])]
+    # Assigning to a frozen field stays pydantic's error, as pydantic documents it.
+    with pytest.raises(pydantic.ValidationError):
+        task.preset = "local"  # type: ignore[misc]
