@@ -80,3 +80,14 @@ def test_models_built_from_keywords_equal_the_parsed_ones_and_stay_frozen() -> N
     # Assigning to a frozen field stays pydantic's error, as pydantic documents it.
     with pytest.raises(pydantic.ValidationError):
         task.preset = "local"  # type: ignore[misc]
+
+
+def test_a_task_is_immutable_through_its_correlations_and_hashable() -> None:
+    # A list could be appended to past the validation: the search would then read the resolved
+    # correlations of the task as built, not the ones it shows (a silent wrong answer).
+    task = Task(input={"shape": [4]}, correlations=[ENDS])
+    assert isinstance(task.correlations, tuple)
+    with pytest.raises(AttributeError):
+        task.correlations.append(Correlation(**ENDS))  # type: ignore[attr-defined]
+    assert hash(task) == hash(Task.model_validate(task.model_dump()))
+    assert len({task, Task.model_validate_json(task.model_dump_json())}) == 1

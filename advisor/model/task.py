@@ -114,7 +114,9 @@ class Task(NullsOmitted):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     input: InputSpec
-    correlations: list[Correlation] = Field(default_factory=list)
+    # Tuples, as every sequence of a frozen model: a list could be changed in place, past the
+    # validation and the resolved correlations the search reads (and would leave it unhashable).
+    correlations: tuple[Correlation, ...] = ()
     preset: Annotated[str, Field(strict=True)] | None = None
     # Bounded as budget.outputs, which it stands in for: past int32 the search's counts overflow.
     outputs: StrictWhole | None = Field(
