@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pydantic
 import pytest
 
-from advisor import Architecture, Budget, InvalidRequestError, Task
+from advisor import Architecture, Budget, InvalidRequestError, Task, parse_task
 from advisor.model.architecture import Layer
 from advisor.model.geometries import PermutationGeometry
 from advisor.model.grid import InputSpec
-from advisor.model.regions import Box, IndicesRegion
+from advisor.model.regions import Box, IndicesRegion, MaskRegion
 from advisor.model.task import Correlation
 
 ENDS: dict[str, Any] = {"name": "ends", "a": {"indices": [0]}, "b": {"indices": [3]}}
@@ -91,3 +92,18 @@ def test_a_task_is_immutable_through_its_correlations_and_hashable() -> None:
         task.correlations.append(Correlation(**ENDS))  # type: ignore[attr-defined]
     assert hash(task) == hash(Task.model_validate(task.model_dump()))
     assert len({task, Task.model_validate_json(task.model_dump_json())}) == 1
+
+
+@pytest.mark.parametrize(
+    ("shape", "rows"),
+    [((4,), ["#..#"]), ((2, 3), ["#..", ".#."]), ((2, 1, 2), ["#.", ".#"])],
+)
+def test_a_numpy_boolean_mask_reads_as_its_rows(shape: tuple[int, ...], rows: list[str]) -> None:
+    # The form a Python caller holds a mask in; refused before ("Input should be a valid string").
+    mask = np.array([[char == "#" for char in row] for row in rows]).reshape(shape)
+    task = parse_task(
+        {"input": {"shape": shape}, "correlations": [{"name": "m", "a": {"mask": mask}}]}
+    )
+    assert task.correlations[0].a == MaskRegion(mask=tuple(rows))
+    assert task.resolved()[0].a.tolist() == np.flatnonzero(mask).tolist()
+    assert parse_task(task.model_dump(mode="json")) == task

@@ -110,12 +110,29 @@ class BoxRegion(RequestModel):
     box: Box
 
 
+def _mask_rows(value: Any) -> Any:
+    """Read a NumPy boolean array, the input's shape, as the mask's rows of ``#`` and ``.``.
+
+    The form a Python caller holds a mask in (``image > threshold``): its last axis is a row,
+    every other axis is flattened row-major, as the rows of a ``[D, H, W]`` mask run slice after
+    slice. Anything else is left to the field's own check (one string per row).
+    """
+    if not isinstance(value, np.ndarray) or value.dtype != np.bool_ or value.ndim == 0:
+        return value
+    rows = value.reshape(-1, value.shape[-1])
+    return tuple("".join(np.where(row, IN_MASK, OUT_OF_MASK)) for row in rows)
+
+
 class MaskRegion(RequestModel):
-    """One string per row of the input, ``#`` for a location in the region and ``.`` for one out."""
+    """One string per row of the input, ``#`` for a location in the region and ``.`` for one out.
+
+    From Python the mask may also be a NumPy boolean array of the input's shape (True in the
+    region), read as those rows.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    mask: tuple[_Str, ...]
+    mask: Annotated[tuple[_Str, ...], BeforeValidator(_mask_rows)]
 
 
 class PresetRegion(RequestModel):
