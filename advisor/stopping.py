@@ -145,6 +145,17 @@ class StopSignal:
         """Stop now, and every signal that follows this one (safe from any thread)."""
         self._cancelled.set()
 
+    def __repr__(self) -> str:
+        """Show what a log or a debugger asks of a signal: why it stopped, or the time left."""
+        remaining = self.remaining()
+        if self.cancelled:
+            state = "cancelled"
+        elif remaining <= 0.0:
+            state = "deadline passed"
+        else:
+            state = "no deadline" if math.isinf(remaining) else f"{remaining:.3f} s left"
+        return f"<StopSignal: {state}>"
+
     def bring_forward(self, deadline: float) -> None:
         """Move this signal's own deadline to ``deadline`` unless it is already earlier."""
         with self._lock:
