@@ -20,11 +20,13 @@ import pydantic
 
 from advisor.errors import InvalidRequestError
 from advisor.model.architecture import Architecture, architecture_document
+from advisor.model.arguments import require_instance
+from advisor.model.results import Analysis, SearchResult
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from advisor.model.results import Analysis, Recommendation, SearchResult
+    from advisor.model.results import Recommendation
     from advisor.model.task import PresetInfo
 
 __all__ = [
@@ -49,6 +51,7 @@ def architecture_yaml(architecture: Architecture) -> str:
     """
     from advisor.export.yaml_output import readable_yaml  # PyYAML, for this function only
 
+    require_instance(architecture, Architecture, "architecture")
     return readable_yaml(architecture_document(architecture))
 
 
@@ -80,13 +83,21 @@ def search_result_document(result: SearchResult) -> dict[str, Any]:
     Saved as JSON or YAML, it is what ``advisor recommend --format json|yaml`` writes: ``advisor
     analyze --arch FILE [--rank K]`` and ``AdvisorClient.analyze(task, FILE, rank=K)`` read it.
     """
+    require_instance(result, SearchResult, "result")
     return _document(
         result, recommendations=[recommendation_document(r) for r in result.recommendations]
     )
 
 
 def analysis_document(analysis: Analysis) -> dict[str, Any]:
-    """Return an analysis result as JSON-ready data (docs/FORMATS.md §3)."""
+    """Return an analysis result as JSON-ready data (docs/FORMATS.md §3).
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``analysis`` when it is no :class:`Analysis` (a search result has its own document).
+    """
+    require_instance(analysis, Analysis, "analysis")
     return _document(analysis)
 
 
@@ -120,15 +131,7 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn
     ModuleNotFoundError
         When PyTorch is not installed; the message names the extra that provides it.
     """
-    if not isinstance(architecture, Architecture):
-        hint = (
-            "pass its .architecture"
-            if hasattr(architecture, "architecture")
-            else "read a document with advisor.parse_architecture first"
-        )
-        raise InvalidRequestError.single(
-            "architecture", f"must be an Architecture, got {type(architecture).__name__}: {hint}"
-        )
+    require_instance(architecture, Architecture, "architecture")
     if pooling not in get_args(PoolingKind):
         raise InvalidRequestError.single(
             "pooling", f"must be one of {', '.join(get_args(PoolingKind))}; got {pooling!r}"
