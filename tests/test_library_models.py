@@ -107,3 +107,16 @@ def test_a_numpy_boolean_mask_reads_as_its_rows(shape: tuple[int, ...], rows: li
     assert task.correlations[0].a == MaskRegion(mask=tuple(rows))
     assert task.resolved()[0].a.tolist() == np.flatnonzero(mask).tolist()
     assert parse_task(task.model_dump(mode="json")) == task
+
+
+def test_a_task_copied_with_an_update_is_validated_and_resolved_anew() -> None:
+    # pydantic's copy takes an update unchecked: the copy showed the preset and the search read
+    # the correlations of the original, without it.
+    task = Task(input={"shape": [8]}, correlations=[ENDS])
+    copied = task.model_copy(update={"preset": "symmetry"})
+    assert copied == Task(input={"shape": [8]}, correlations=[ENDS], preset="symmetry")
+    assert [c.name for c in copied.resolved()] == [c.name for c in copied.model_copy().resolved()]
+    assert len(copied.resolved()) > len(task.resolved())
+    assert refused_fields(lambda: task.model_copy(update={"input": {"shape": [2]}})) == [
+        "correlations[0].b.indices"
+    ]

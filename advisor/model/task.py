@@ -27,7 +27,7 @@ import math
 import os
 import unicodedata
 from collections.abc import Mapping
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Self
 
 import numpy as np
 from pydantic import (
@@ -151,6 +151,22 @@ class Task(NullsOmitted):
     def resolved(self) -> tuple[ResolvedCorrelation, ...]:
         """Return the explicit correlations, then the preset's, with their regions resolved."""
         return self._resolved
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """Return a copy; with ``update``, a task validated anew, as its constructor validates.
+
+        Unlike pydantic's copy, which takes an update unchecked: a task's resolved correlations
+        are computed when it is validated, so an unchecked copy would show the updated fields
+        and hand the search (:meth:`resolved`) the correlations of this task.
+
+        Raises
+        ------
+        InvalidRequestError
+            When the updated task is invalid, naming its fields.
+        """
+        if not update:
+            return super().model_copy(deep=deep)
+        return self.model_validate({**dict(self), **update})
 
 
 def _resolve_task(task: Task) -> tuple[ResolvedCorrelation, ...]:
