@@ -109,7 +109,25 @@ class Correlation(NullsOmitted):
 
 
 class Task(NullsOmitted):
-    """A task: the input grid and the correlations an architecture should be able to model."""
+    """A task: the input grid and the correlations an architecture should be able to model.
+
+    Read from a file (:func:`load_task`) or a mapping (:func:`parse_task`), or built with
+    keywords, parts as mappings or models alike; every way raises
+    :class:`~advisor.errors.InvalidRequestError` naming each offending field. A task is frozen
+    and hashable; :meth:`resolved` hands out its correlations' location ids.
+
+    Examples
+    --------
+    >>> task = Task(input={"shape": [4, 4]}, correlations=[
+    ...     {"name": "sides", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}}])
+    >>> [(c.name, c.a.tolist()) for c in task.resolved()]
+    [('sides', [0, 1, 4, 5, 8, 9, 12, 13])]
+    >>> try:
+    ...     Task(input={"shape": [4]}, correlations=[{"name": "x", "a": {"indices": [4]}}])
+    ... except InvalidRequestError as error:
+    ...     print(error.violations[0].field)
+    correlations[0].a.indices
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
