@@ -50,7 +50,7 @@ from advisor.model.mixture import (
     summed_parameters,
 )
 from advisor.model.parameters import ParameterCount, ParameterModel
-from advisor.model.scalars import StrictWhole
+from advisor.model.scalars import StrictWhole, is_whole
 from advisor.model.schedule import Schedule, check_schedule
 from advisor.model.text import printable_name
 
@@ -386,8 +386,9 @@ def load_architecture(path: str | os.PathLike[str], rank: int | None = None) -> 
     InvalidRequestError
         When the file cannot be read or parsed (field ``""``, the whole document), the document
         is invalid (see :func:`parse_architecture`; in a result, under
-        ``recommendations[i].architecture``), or on ``rank`` when a result holds no such rank or
-        the file is an architecture, not a result.
+        ``recommendations[i].architecture``), or on ``rank`` when it is no whole number from 1
+        (``True`` and ``2.0`` are not ranks), a result holds no such rank or the file is an
+        architecture, not a result.
     """
     return _chosen_architecture(read_document(path, "architecture"), path, rank, "")
 
@@ -433,6 +434,13 @@ def _chosen_architecture(
     An architecture file's own, or the recommendation of rank ``rank`` of a recommend result;
     errors on the document's fields are placed under ``field``, an error on ``rank`` is not.
     """
+    if rank is not None:
+        # A rank is a count: `True` or `2.0` would be taken for rank 1 or 2 (`rank in ranks`).
+        if not is_whole(rank) or int(rank) < 1:
+            raise InvalidRequestError.single(
+                "rank", f"must be a whole number from 1, a recommendation's rank; got {rank!r}"
+            )
+        rank = int(rank)
     if "recommendations" not in document:
         if rank is not None:
             raise InvalidRequestError.single(
