@@ -41,11 +41,12 @@ from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededErr
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, architecture_argument, parse_architecture
+from advisor.model.arguments import require_flag
 from advisor.model.budget import Budget, seed_problem
 from advisor.model.documents import read_document
 from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
-from advisor.model.scalars import boolean_problem, is_whole
+from advisor.model.scalars import is_whole
 from advisor.model.task import PresetInfo, Task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
@@ -410,7 +411,7 @@ class AdvisorClient:
         request = advisor_pb2.AnalyzeRequest(
             task=_task_proto(task),
             architecture=_architecture_proto(architecture, rank),
-            exact=_checked_bool("exact", exact),
+            exact=require_flag(exact, "exact"),
         )
         response = self._call(self._stub.Analyze, request, timeout)
         return _decoded(wire.analysis_from_proto, response.analysis)
@@ -468,7 +469,7 @@ class AdvisorClient:
         if top_k is not None:
             top_k = checked_integer("top_k", top_k, 1, MAX_TOP_K)
         if allow_constant is not None:
-            allow_constant = _checked_bool("allow_constant", allow_constant)
+            allow_constant = require_flag(allow_constant, "allow_constant")
         grid = None if shape is None else _checked_shape("shape", shape)
         graph = _graph(data, grid, top_k, allow_constant)
         request = advisor_pb2.InferTaskRequest(
@@ -499,7 +500,7 @@ class AdvisorClient:
         InvalidRequestError
             On ``wait_for_ready`` (not a boolean) or ``timeout``, before any call.
         """
-        wait = _checked_bool("wait_for_ready", wait_for_ready)
+        wait = require_flag(wait_for_ready, "wait_for_ready")
         # Loaded on first use, as the status details are: most clients never check health.
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -690,17 +691,6 @@ def _checked_seed(field: str, seed: object) -> int:
     if problem is not None:
         raise InvalidRequestError.single(field, problem)
     return number
-
-
-def _checked_bool(field: str, value: object) -> bool:
-    """Return ``value`` if it is a boolean (NumPy's too), as a budget's flags read it.
-
-    A truthy string such as ``"no"`` is refused, not read (:func:`boolean_problem`).
-    """
-    problem = boolean_problem(value)
-    if problem is not None:
-        raise InvalidRequestError.single(field, problem)
-    return bool(value)
 
 
 def _checked_shape(field: str, shape: object) -> tuple[int, ...]:

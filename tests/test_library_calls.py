@@ -9,6 +9,7 @@ from __future__ import annotations
 import doctest
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 
 import advisor.model.arguments
@@ -83,4 +84,14 @@ def test_a_document_of_one_result_is_not_written_of_another(result: SearchResult
     analysis = analyze(TASK, result.recommendations[0].architecture)
     assert refusal(lambda: search_result_document(analysis)) == (  # type: ignore[arg-type]
         "result: must be a SearchResult, got Analysis"
+    )
+
+
+@pytest.mark.parametrize("flag", ["exact", "price_contiguous"])
+def test_analyze_takes_a_boolean_flag_only(result: SearchResult, flag: str) -> None:
+    # "no" is truthy: exact="no" ran the exact engine, as the client never let it.
+    architecture = result.recommendations[0].architecture
+    assert refusal(lambda: analyze(TASK, architecture, **{flag: "no"})).startswith(f"{flag}: ")
+    assert analyze(TASK, architecture, **{flag: np.True_}) == analyze(
+        TASK, architecture, **{flag: True}
     )

@@ -1,5 +1,8 @@
 """The library functions' check of what they are handed: the model they take, or how to get one.
 
+Also a flag's check (:func:`require_flag`): ``exact="no"`` is truthy, and would ask for what it
+refuses.
+
 A caller who hands :func:`~advisor.recommend` a task's mapping, :func:`~advisor.analyze` a
 recommendation where its architecture is meant, or :func:`~advisor.analysis_document` a search
 result gets an :class:`~advisor.errors.InvalidRequestError` on the parameter, saying what was
@@ -13,8 +16,9 @@ import os
 from collections.abc import Mapping
 
 from advisor.errors import InvalidRequestError
+from advisor.model.scalars import boolean_problem
 
-__all__ = ["require_instance"]
+__all__ = ["require_flag", "require_instance"]
 
 _READERS: dict[str, tuple[str, str]] = {
     "Task": ("parse_task", "load_task"),
@@ -48,6 +52,22 @@ def require_instance(value: object, expected: type, parameter: str) -> None:
         parameter,
         f"must be {article} {name}, got {type(value).__name__}{_how_to_get(value, name)}",
     )
+
+
+def require_flag(value: object, parameter: str) -> bool:
+    """Return ``value`` as a ``bool`` if it is a boolean (NumPy's too), as a budget's flags read it.
+
+    A truthy string such as ``"no"`` is refused, not read (:func:`boolean_problem`).
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``parameter`` when ``value`` is no boolean.
+    """
+    problem = boolean_problem(value)
+    if problem is not None:
+        raise InvalidRequestError.single(parameter, problem)
+    return bool(value)
 
 
 def _how_to_get(value: object, name: str) -> str:
