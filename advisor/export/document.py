@@ -13,12 +13,12 @@ the input locations.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 import pydantic
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.architecture import Architecture, architecture_document
 from advisor.model.arguments import require_instance
 from advisor.model.results import Analysis, SearchResult
@@ -33,6 +33,8 @@ __all__ = [
     "PoolingKind",
     "analysis_document",
     "architecture_yaml",
+    "parse_analysis",
+    "parse_search_result",
     "presets_document",
     "recommendation_document",
     "search_result_document",
@@ -99,6 +101,50 @@ def analysis_document(analysis: Analysis) -> dict[str, Any]:
     """
     require_instance(analysis, Analysis, "analysis")
     return _document(analysis)
+
+
+def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
+    """Read a recommendation result back from its document (:func:`search_result_document`).
+
+    The document as saved (``json.load`` of ``advisor recommend --format json``, a YAML one
+    read with ``yaml.safe_load``) gives the result written, equal to it.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming each field that does not hold what a result does (``recommendations[0].score``).
+
+    Examples
+    --------
+    >>> import json
+    >>> from advisor import Budget, load_task, recommend
+    >>> result = recommend(load_task("examples/tasks/symmetry.yaml"), Budget(max_parameters=9_000))
+    >>> parse_search_result(json.loads(json.dumps(search_result_document(result)))) == result
+    True
+    """
+    return _parsed(SearchResult, document)
+
+
+def parse_analysis(document: Mapping[str, Any]) -> Analysis:
+    """Read an analysis back from its document (:func:`analysis_document`): equal to it.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming each field that does not hold what an analysis does (``correlations[0].name``).
+    """
+    return _parsed(Analysis, document)
+
+
+_Result = TypeVar("_Result", Analysis, SearchResult)
+
+
+def _parsed(kind: type[_Result], document: Mapping[str, Any]) -> _Result:
+    """Validate ``document`` as a ``kind``: the dataclasses' fields are the documents' keys."""
+    try:
+        return pydantic.TypeAdapter(kind).validate_python(document)
+    except pydantic.ValidationError as error:
+        raise invalid_request_from_pydantic(error) from None
 
 
 def presets_document(presets: Sequence[PresetInfo]) -> dict[str, Any]:
