@@ -26,11 +26,12 @@ from __future__ import annotations
 import math
 import os
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final, Self
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -132,9 +133,10 @@ class Task(NullsOmitted):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     input: InputSpec
-    # Tuples, as every sequence of a frozen model: a list could be changed in place, past the
-    # validation and the resolved correlations the search reads (and would leave it unhashable).
-    correlations: tuple[Correlation, ...] = ()
+    # Kept as a tuple: a list could be changed in place, past the validation and the resolved
+    # correlations the search reads (and would leave the task unhashable). Typed as a Sequence
+    # so a caller may pass a list, as the documents write one.
+    correlations: Annotated[Sequence[Correlation], AfterValidator(tuple)] = ()
     preset: Annotated[str, Field(strict=True)] | None = None
     # Bounded as budget.outputs, which it stands in for: past int32 the search's counts overflow.
     outputs: StrictWhole | None = Field(
