@@ -157,7 +157,14 @@ class Analysis:
 
 @dataclass(frozen=True)
 class SearchProgress:
-    """A progress event: work done so far and the best score yet (None before any)."""
+    """A progress event: work done so far and the best score yet (None before any).
+
+    Both are provisional in a practical search (the default): ``best_score`` is the best score
+    on the targets known when each tree was scored, and the final ranking, on the targets of
+    every tree, may score the best design lower; ``candidates_evaluated`` counts the scoring
+    pass, which may exceed the result's count of the designs it ranked. ``fraction_done`` only
+    grows, and stays below 1 until the result is returned.
+    """
 
     candidates_evaluated: int
     elapsed_seconds: float
