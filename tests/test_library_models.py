@@ -7,15 +7,18 @@ field, not pydantic's ``ValidationError``.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pydantic
 import pytest
+from pydantic import ConfigDict
 
 from advisor import Architecture, Budget, InvalidRequestError, Task, parse_task
 from advisor.model.architecture import Layer
+from advisor.model.documents import RequestModel
 from advisor.model.geometries import PermutationGeometry
 from advisor.model.grid import InputSpec
 from advisor.model.regions import Box, IndicesRegion, MaskRegion
@@ -120,3 +123,16 @@ def test_a_task_copied_with_an_update_is_validated_and_resolved_anew() -> None:
     assert refused_fields(lambda: task.model_copy(update={"input": {"shape": [2]}})) == [
         "correlations[0].b.indices"
     ]
+
+
+def test_a_models_signature_lists_its_fields_before_its_first_validation() -> None:
+    # defer_build leaves pydantic's signature to the first validation: help(Task) and a
+    # notebook's tooltip showed "()" until then.
+    class Deferred(RequestModel):
+        model_config = ConfigDict(defer_build=True)
+
+        size: int
+        name: str = "x"
+
+    assert str(inspect.signature(Deferred)) == "(*, size: int, name: str = 'x') -> None"
+    assert list(inspect.signature(Task).parameters) == list(Task.model_fields)

@@ -15,6 +15,7 @@ keyword arguments): an optional field given as null is read as if it were left o
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections import Counter
@@ -52,6 +53,27 @@ class RequestModel(BaseModel):
     """
 
     _error_prefix: ClassVar[str] = ""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        # pydantic writes a model's signature when it builds its validator, which defer_build
+        # leaves to the first validation: until then help(Task) and a notebook's tooltip showed
+        # no parameter. The fields give it now, as pydantic writes it (keyword-only).
+        cls.__signature__ = inspect.Signature(
+            [
+                inspect.Parameter(
+                    field.alias or name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=field.rebuild_annotation(),
+                    default=inspect.Parameter.empty
+                    if field.is_required()
+                    else field.get_default(call_default_factory=True),
+                )
+                for name, field in cls.model_fields.items()
+            ],
+            return_annotation=None,
+        )
 
     def __init__(self, /, **data: Any) -> None:
         with self._refusing():
