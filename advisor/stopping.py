@@ -36,7 +36,9 @@ class StopSignal:
     ----------
     deadline
         The moment, on ``clock``, the computation must be done by; None for no deadline of its
-        own.
+        own. A moment, not a duration: ``StopSignal(5.0)`` passed long ago on
+        :func:`time.monotonic`, and a search under it returns its shallow baseline at once;
+        :meth:`after` makes a signal that stops a number of seconds from now.
     parent
         A signal this one follows: cancelled when it is, never a deadline later than its
         deadline minus ``lead``. A signal with a parent reads the parent's clock.
