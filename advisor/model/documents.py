@@ -45,8 +45,9 @@ class RequestModel(BaseModel):
     (``correlations[0].weight``), never pydantic's ``ValidationError``: a caller catches one
     error type whether a value came from a file, a mapping or a keyword. Everything else is
     pydantic's (assigning to a frozen field, ``model_construct`` and ``model_copy`` skipping
-    validation). Only these entry points convert: validated inside another model, a part's
-    errors stay pydantic's, so the outer model names them under its own fields.
+    validation, but for a task's update: :meth:`~advisor.model.task.Task.model_copy`). Only
+    these entry points convert: validated inside another model, a part's errors stay
+    pydantic's, so the outer model names them under its own fields.
 
     ``_error_prefix`` places every violation under a field (``budget``: the request field a
     budget is).
