@@ -155,3 +155,16 @@ def test_a_long_permutation_is_abbreviated_in_reprs() -> None:
         geometry={"permutation": ids},
     )
     assert len(repr(net)) < 400
+
+
+def test_a_budget_hashes_with_its_lists_as_equal_budgets_do() -> None:
+    # A budget naming channel_choices or geometries raised TypeError (unhashable list).
+    options: dict[str, Any] = {
+        "max_parameters": 9_000,
+        "channel_choices": [8, 16],
+        "geometries": ["mirror"],
+    }
+    budget = Budget(**options)
+    assert hash(budget) == hash(Budget.model_validate(options))
+    assert len({budget, Budget(**options), Budget(max_parameters=9_000)}) == 2
+    assert budget.channel_choices == [8, 16]

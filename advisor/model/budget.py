@@ -411,6 +411,12 @@ class Budget(NullsOmitted):
             )
         ]
 
+    def __hash__(self) -> int:
+        # pydantic's hash of a frozen model hashes the fields as they are, and a list is
+        # unhashable: a budget naming channel_choices or geometries could not key a cache. The
+        # lists stay lists (callers compare them to lists) and hash as the tuples they equal.
+        return hash(tuple(tuple(v) if isinstance(v, list) else v for v in self.__dict__.values()))
+
     def widest_field(self) -> str:
         """Return the field that sets the widest allowed width."""
         return "channel_choices" if self.channel_choices is not None else "max_channels"
