@@ -72,3 +72,11 @@ def test_a_damaged_document_names_its_fields(result: SearchResult) -> None:
         "recommendations[1].score",
         "complete",
     ]
+
+
+def test_results_hash_as_equal_results_do(result: SearchResult, analysis: Analysis) -> None:
+    # Frozen, yet hash() raised TypeError on their lists: no set of designs, no cache.
+    document = json.loads(json.dumps(search_result_document(result)))
+    assert hash(parse_search_result(document)) == hash(result)
+    assert len({*result.recommendations, *parse_search_result(document).recommendations}) == 3
+    assert hash(parse_analysis(analysis_document(analysis))) == hash(analysis)

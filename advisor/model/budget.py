@@ -22,7 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.documents import NullsOmitted
+from advisor.model.documents import NullsOmitted, frozen_hash
 from advisor.model.scalars import (
     INT32_MAX,
     INT64_MAX,
@@ -412,10 +412,7 @@ class Budget(NullsOmitted):
         ]
 
     def __hash__(self) -> int:
-        # pydantic's hash of a frozen model hashes the fields as they are, and a list is
-        # unhashable: a budget naming channel_choices or geometries could not key a cache. The
-        # lists stay lists (callers compare them to lists) and hash as the tuples they equal.
-        return hash(tuple(tuple(v) if isinstance(v, list) else v for v in self.__dict__.values()))
+        return frozen_hash(self.__dict__.values())
 
     def widest_field(self) -> str:
         """Return the field that sets the widest allowed width."""

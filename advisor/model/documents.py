@@ -19,7 +19,7 @@ import inspect
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from typing import Any, ClassVar, Self, get_args
@@ -28,12 +28,29 @@ from pydantic import BaseModel, ValidationError, model_validator
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 
-__all__ = ["MAX_INTEGER_DIGITS", "NullsOmitted", "RequestModel", "read_document", "read_integer"]
+__all__ = [
+    "MAX_INTEGER_DIGITS",
+    "NullsOmitted",
+    "RequestModel",
+    "frozen_hash",
+    "read_document",
+    "read_integer",
+]
 
 MAX_INTEGER_DIGITS = 4300
 """Most digits of an integer a document may write: Python's own bound on converting decimal
 text (``sys.get_int_max_str_digits()``'s default), far past any field's range (a weight, the
 widest, takes 309)."""
+
+
+def frozen_hash(values: Iterable[object]) -> int:
+    """Hash the field ``values`` of a frozen object, each list as the tuple it equals.
+
+    A frozen pydantic model's or dataclass's own hash takes the fields as they are, and a list
+    is unhashable: a budget naming ``channel_choices``, or any search result, could not key a
+    cache or join a set. The lists stay lists, which callers compare to lists.
+    """
+    return hash(tuple(tuple(value) if isinstance(value, list) else value for value in values))
 
 
 class RequestModel(BaseModel):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
 
 from advisor.model.architecture import Architecture
+from advisor.model.documents import frozen_hash
 
 __all__ = [
     "Analysis",
@@ -154,6 +155,9 @@ class Analysis:
     correlations: list[CorrelationAnalysis] = field(default_factory=list)
     efficiency: Efficiency | None = None
 
+    def __hash__(self) -> int:
+        return _hash(self)
+
 
 @dataclass(frozen=True)
 class SearchProgress:
@@ -193,6 +197,9 @@ class Recommendation:
     efficiency: Efficiency | None = None
     dilations: tuple[int, ...] | None = None
 
+    def __hash__(self) -> int:
+        return _hash(self)
+
     def noted(self, note: str) -> Recommendation:
         """Return a copy whose rationale ends with ``note`` (what the search learnt after it)."""
         return dataclasses.replace(self, rationale=f"{self.rationale} {note}")
@@ -215,3 +222,11 @@ class SearchResult:
     search_seconds: float
     complete: bool
     next_page_token: str | None = None
+
+    def __hash__(self) -> int:
+        return _hash(self)
+
+
+def _hash(result: Analysis | Recommendation | SearchResult) -> int:
+    """Hash a result by its fields, its lists as tuples (:func:`frozen_hash`): results hash."""
+    return frozen_hash(getattr(result, item.name) for item in dataclasses.fields(result))
