@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from advisor.export.document import (
         analysis_document,
         architecture_yaml,
+        parse_analysis,
+        parse_search_result,
         search_result_document,
         torch_module,
     )
@@ -59,7 +61,9 @@ __all__ = [
     "list_presets",
     "load_architecture",
     "load_task",
+    "parse_analysis",
     "parse_architecture",
+    "parse_search_result",
     "parse_task",
     "recommend",
     "search_result_document",
@@ -72,6 +76,8 @@ _HOMES: dict[str, str] = {
     "StoppedError": "advisor.errors",
     "analysis_document": "advisor.export.document",
     "architecture_yaml": "advisor.export.document",
+    "parse_analysis": "advisor.export.document",
+    "parse_search_result": "advisor.export.document",
     "search_result_document": "advisor.export.document",
     "torch_module": "advisor.export.document",
     "Architecture": "advisor.model.architecture",

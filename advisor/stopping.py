@@ -36,7 +36,9 @@ class StopSignal:
     ----------
     deadline
         The moment, on ``clock``, the computation must be done by; None for no deadline of its
-        own.
+        own. A moment, not a duration: ``StopSignal(5.0)`` passed long ago on
+        :func:`time.monotonic`, and a search under it returns its shallow baseline at once;
+        :meth:`after` makes a signal that stops a number of seconds from now.
     parent
         A signal this one follows: cancelled when it is, never a deadline later than its
         deadline minus ``lead``. A signal with a parent reads the parent's clock.
@@ -144,6 +146,17 @@ class StopSignal:
     def cancel(self) -> None:
         """Stop now, and every signal that follows this one (safe from any thread)."""
         self._cancelled.set()
+
+    def __repr__(self) -> str:
+        """Show what a log or a debugger asks of a signal: why it stopped, or the time left."""
+        remaining = self.remaining()
+        if self.cancelled:
+            state = "cancelled"
+        elif remaining <= 0.0:
+            state = "deadline passed"
+        else:
+            state = "no deadline" if math.isinf(remaining) else f"{remaining:.3f} s left"
+        return f"<StopSignal: {state}>"
 
     def bring_forward(self, deadline: float) -> None:
         """Move this signal's own deadline to ``deadline`` unless it is already earlier."""

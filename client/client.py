@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, TypeAlias, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, TypeAlias, TypeVar
 
 import grpc
 import numpy as np
@@ -41,11 +41,12 @@ from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededErr
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, architecture_argument, parse_architecture
+from advisor.model.arguments import require_flag
 from advisor.model.budget import Budget, seed_problem
 from advisor.model.documents import read_document
 from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
-from advisor.model.scalars import boolean_problem
+from advisor.model.scalars import is_whole
 from advisor.model.task import PresetInfo, Task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
@@ -126,11 +127,6 @@ def _is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _is_whole(value: object) -> TypeGuard[numbers.Integral]:
-    """Whether ``value`` is a whole number: an int or numpy integer, but not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 # A search stops itself at its time limit and then still has to send its result; a deadline equal
 # to the limit would turn most complete-at-the-limit searches into DEADLINE_EXCEEDED.
 _SEARCH_DEADLINE_MARGIN_SECONDS = 10.0
@@ -161,7 +157,7 @@ class RetryPolicy:
         # exponent notation, or under a millisecond; an infinite one) only when the channel is
         # built: every call then failed INVALID_ARGUMENT as if the server had refused it.
         attempts = self.max_attempts
-        if not (_is_whole(attempts) and 1 <= int(attempts) <= 5):
+        if not (is_whole(attempts) and 1 <= int(attempts) <= 5):
             raise InvalidRequestError.single(
                 "retry.max_attempts", f"must be a whole number from 1 to 5, got {attempts!r}"
             )
@@ -415,7 +411,7 @@ class AdvisorClient:
         request = advisor_pb2.AnalyzeRequest(
             task=_task_proto(task),
             architecture=_architecture_proto(architecture, rank),
-            exact=_checked_bool("exact", exact),
+            exact=require_flag(exact, "exact"),
         )
         response = self._call(self._stub.Analyze, request, timeout)
         return _decoded(wire.analysis_from_proto, response.analysis)
@@ -473,7 +469,7 @@ class AdvisorClient:
         if top_k is not None:
             top_k = checked_integer("top_k", top_k, 1, MAX_TOP_K)
         if allow_constant is not None:
-            allow_constant = _checked_bool("allow_constant", allow_constant)
+            allow_constant = require_flag(allow_constant, "allow_constant")
         grid = None if shape is None else _checked_shape("shape", shape)
         graph = _graph(data, grid, top_k, allow_constant)
         request = advisor_pb2.InferTaskRequest(
@@ -504,7 +500,7 @@ class AdvisorClient:
         InvalidRequestError
             On ``wait_for_ready`` (not a boolean) or ``timeout``, before any call.
         """
-        wait = _checked_bool("wait_for_ready", wait_for_ready)
+        wait = require_flag(wait_for_ready, "wait_for_ready")
         # Loaded on first use, as the status details are: most clients never check health.
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -679,7 +675,7 @@ def checked_integer(field: str, value: object, lowest: int, highest: int | None 
     InvalidRequestError
         On ``field``, saying the range and what was given.
     """
-    number = int(value) if _is_whole(value) else None
+    number = int(value) if is_whole(value) else None
     if number is not None and lowest <= number and (highest is None or number <= highest):
         return number
     bounds = f"at least {lowest:,}" if highest is None else f"from {lowest:,} to {highest:,}"
@@ -688,24 +684,13 @@ def checked_integer(field: str, value: object, lowest: int, highest: int | None 
 
 def _checked_seed(field: str, seed: object) -> int:
     """Return ``seed`` if it is a whole number a seed may be (:func:`seed_problem`'s range)."""
-    if not _is_whole(seed):
+    if not is_whole(seed):
         raise InvalidRequestError.single(field, f"must be a whole number; got {seed!r}")
     number = int(seed)
     problem = seed_problem(number)
     if problem is not None:
         raise InvalidRequestError.single(field, problem)
     return number
-
-
-def _checked_bool(field: str, value: object) -> bool:
-    """Return ``value`` if it is a boolean (NumPy's too), as a budget's flags read it.
-
-    A truthy string such as ``"no"`` is refused, not read (:func:`boolean_problem`).
-    """
-    problem = boolean_problem(value)
-    if problem is not None:
-        raise InvalidRequestError.single(field, problem)
-    return bool(value)
 
 
 def _checked_shape(field: str, shape: object) -> tuple[int, ...]:

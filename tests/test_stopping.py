@@ -99,3 +99,15 @@ def test_bringing_a_deadline_forward_never_extends_it() -> None:
 def test_bad_settings_are_refused(settings: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         StopSignal(**settings)  # type: ignore[arg-type]
+
+
+def test_the_repr_says_what_is_left() -> None:
+    clock = ManualClock()
+    signal = StopSignal(clock() + 2.5, clock=clock)
+    child = signal.limited(None)
+    assert repr(StopSignal()) == "<StopSignal: no deadline>"
+    assert repr(child) == "<StopSignal: 2.500 s left>"
+    clock.now += 3.0
+    assert repr(child) == "<StopSignal: deadline passed>"
+    signal.cancel()
+    assert repr(child) == "<StopSignal: cancelled>"

@@ -13,24 +13,28 @@ the input locations.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 import pydantic
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.architecture import Architecture, architecture_document
+from advisor.model.arguments import require_instance
+from advisor.model.results import Analysis, SearchResult
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from advisor.model.results import Analysis, Recommendation, SearchResult
+    from advisor.model.results import Recommendation
     from advisor.model.task import PresetInfo
 
 __all__ = [
     "PoolingKind",
     "analysis_document",
     "architecture_yaml",
+    "parse_analysis",
+    "parse_search_result",
     "presets_document",
     "recommendation_document",
     "search_result_document",
@@ -49,6 +53,7 @@ def architecture_yaml(architecture: Architecture) -> str:
     """
     from advisor.export.yaml_output import readable_yaml  # PyYAML, for this function only
 
+    require_instance(architecture, Architecture, "architecture")
     return readable_yaml(architecture_document(architecture))
 
 
@@ -80,14 +85,66 @@ def search_result_document(result: SearchResult) -> dict[str, Any]:
     Saved as JSON or YAML, it is what ``advisor recommend --format json|yaml`` writes: ``advisor
     analyze --arch FILE [--rank K]`` and ``AdvisorClient.analyze(task, FILE, rank=K)`` read it.
     """
+    require_instance(result, SearchResult, "result")
     return _document(
         result, recommendations=[recommendation_document(r) for r in result.recommendations]
     )
 
 
 def analysis_document(analysis: Analysis) -> dict[str, Any]:
-    """Return an analysis result as JSON-ready data (docs/FORMATS.md §3)."""
+    """Return an analysis result as JSON-ready data (docs/FORMATS.md §3).
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``analysis`` when it is no :class:`Analysis` (a search result has its own document).
+    """
+    require_instance(analysis, Analysis, "analysis")
     return _document(analysis)
+
+
+def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
+    """Read a recommendation result back from its document (:func:`search_result_document`).
+
+    The document as saved (``json.load`` of ``advisor recommend --format json``, a YAML one
+    read with ``yaml.safe_load``) gives the result written, equal to it.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming each field that does not hold what a result does (``recommendations[0].score``).
+
+    Examples
+    --------
+    >>> import json
+    >>> from advisor import Budget, load_task, recommend
+    >>> result = recommend(load_task("examples/tasks/symmetry.yaml"), Budget(max_parameters=9_000))
+    >>> parse_search_result(json.loads(json.dumps(search_result_document(result)))) == result
+    True
+    """
+    return _parsed(SearchResult, document)
+
+
+def parse_analysis(document: Mapping[str, Any]) -> Analysis:
+    """Read an analysis back from its document (:func:`analysis_document`): equal to it.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming each field that does not hold what an analysis does (``correlations[0].name``).
+    """
+    return _parsed(Analysis, document)
+
+
+_Result = TypeVar("_Result", Analysis, SearchResult)
+
+
+def _parsed(kind: type[_Result], document: Mapping[str, Any]) -> _Result:
+    """Validate ``document`` as a ``kind``: the dataclasses' fields are the documents' keys."""
+    try:
+        return pydantic.TypeAdapter(kind).validate_python(document)
+    except pydantic.ValidationError as error:
+        raise invalid_request_from_pydantic(error) from None
 
 
 def presets_document(presets: Sequence[PresetInfo]) -> dict[str, Any]:
@@ -120,15 +177,7 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn
     ModuleNotFoundError
         When PyTorch is not installed; the message names the extra that provides it.
     """
-    if not isinstance(architecture, Architecture):
-        hint = (
-            "pass its .architecture"
-            if hasattr(architecture, "architecture")
-            else "read a document with advisor.parse_architecture first"
-        )
-        raise InvalidRequestError.single(
-            "architecture", f"must be an Architecture, got {type(architecture).__name__}: {hint}"
-        )
+    require_instance(architecture, Architecture, "architecture")
     if pooling not in get_args(PoolingKind):
         raise InvalidRequestError.single(
             "pooling", f"must be one of {', '.join(get_args(PoolingKind))}; got {pooling!r}"

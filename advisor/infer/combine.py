@@ -25,8 +25,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.report import InferenceReport, task_file
 from advisor.infer.terms import DATA_PARTS, DATA_PREFIX
@@ -80,7 +78,7 @@ def with_data(
         return combined  # the data shows no dependence to add
     try:
         given = InputSpec.model_validate(document.get("input"))
-    except ValidationError:
+    except InvalidRequestError:
         pass  # the task's own validation names what is wrong with it
     else:
         mismatch = input_mismatch(given, report.task.input)

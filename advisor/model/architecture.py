@@ -23,14 +23,14 @@ from typing import Annotated, Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import InvalidRequestError
 from advisor.model.arrangement import discarded_order
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.documents import (
     NullsOmitted,
+    RequestModel,
     read_document,
     refuse_other_kind,
     source_name,
@@ -56,7 +56,7 @@ from advisor.model.mixture import (
     summed_parameters,
 )
 from advisor.model.parameters import ParameterCount, ParameterModel
-from advisor.model.scalars import StrictWhole
+from advisor.model.scalars import StrictWhole, is_whole
 from advisor.model.schedule import Schedule, check_schedule
 from advisor.model.text import printable_name
 
@@ -87,7 +87,7 @@ _PositiveInt = Annotated[StrictWhole, Field(gt=0)]
 _Margin = Annotated[StrictWhole, Field(ge=0)]
 
 
-class Layer(BaseModel):
+class Layer(RequestModel):
     """A hidden layer: a 1x1 conv to ``channels``, then pooling over ``pool`` windows.
 
     ``pool`` and ``stride`` have one entry per input axis. ``stride`` is given only for
@@ -110,8 +110,9 @@ class Layer(BaseModel):
 class Architecture(NullsOmitted):
     """A ConvAC in the docs/FORMATS.md §2 file format, validated as a whole on construction.
 
-    Construct it from a document with :func:`parse_architecture`, which turns every problem into
-    an :class:`~advisor.errors.InvalidRequestError`; the semantic checks below raise that error
+    Construct it from a document with :func:`parse_architecture`, or with keywords; either turns
+    every problem into an :class:`~advisor.errors.InvalidRequestError`
+    (:class:`~advisor.model.documents.RequestModel`); the semantic checks below raise that error
     directly, naming ``layers[i].pool``, ``layers[i].stride`` or ``geometry...``.
     """
 
@@ -384,10 +385,7 @@ def parse_architecture(obj: Mapping[str, Any]) -> Architecture:
         ``""`` for another kind of document (a task, an analysis result).
     """
     refuse_other_kind(obj, "architecture", _ARCHITECTURE_HOLDS)
-    try:
-        return Architecture.model_validate(obj)
-    except pydantic.ValidationError as exc:
-        raise invalid_request_from_pydantic(exc) from None
+    return Architecture.model_validate(obj)
 
 
 def load_architecture(path: str | os.PathLike[str], rank: int | None = None) -> Architecture:
@@ -402,8 +400,9 @@ def load_architecture(path: str | os.PathLike[str], rank: int | None = None) -> 
     InvalidRequestError
         When the file cannot be read or parsed (field ``""``, the whole document), the document
         is invalid (see :func:`parse_architecture`; in a result, under
-        ``recommendations[i].architecture``), or on ``rank`` when a result holds no such rank or
-        the file is an architecture, not a result.
+        ``recommendations[i].architecture``), or on ``rank`` when it is no whole number from 1
+        (``True`` and ``2.0`` are not ranks), a result holds no such rank or the file is an
+        architecture, not a result.
     """
     return _chosen_architecture(read_document(path, "architecture"), path, rank, "")
 
@@ -449,6 +448,13 @@ def _chosen_architecture(
     An architecture file's own, or the recommendation of rank ``rank`` of a recommend result;
     errors on the document's fields are placed under ``field``, an error on ``rank`` is not.
     """
+    if rank is not None:
+        # A rank is a count: `True` or `2.0` would be taken for rank 1 or 2 (`rank in ranks`).
+        if not is_whole(rank) or int(rank) < 1:
+            raise InvalidRequestError.single(
+                "rank", f"must be a whole number from 1, a recommendation's rank; got {rank!r}"
+            )
+        rank = int(rank)
     if "recommendations" not in document:
         if rank is not None:
             raise InvalidRequestError.single(

@@ -9,22 +9,20 @@ its field, rather than failing in the encoder.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Final, Literal, TypeAlias
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
 
 import numpy as np
 from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
-    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
-from advisor.model.documents import NullsOmitted
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.documents import NullsOmitted, frozen_hash
 from advisor.model.scalars import (
     INT32_MAX,
     INT64_MAX,
@@ -179,6 +177,8 @@ class Budget(NullsOmitted):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    # Every refusal, pydantic's and the checks across fields, on budget.<field> (RequestModel).
+    _error_prefix: ClassVar[str] = "budget"
 
     max_parameters: int = Field(
         gt=0, le=INT64_MAX, description="Upper bound on Architecture.parameters."
@@ -371,21 +371,6 @@ class Budget(NullsOmitted):
             raise InvalidRequestError([FieldViolation(path, text) for path, text in violations])
         return self
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _only_invalid_request_errors(
-        cls, data: Any, handler: ValidatorFunctionWrapHandler
-    ) -> Budget:
-        # Every refusal, pydantic's and the checks across fields, on budget.<field>. Defined
-        # after _consistent: pydantic applies model validators in order, so this one wraps it.
-        try:
-            budget: Budget = handler(data)
-        except ValidationError as error:
-            raise invalid_request_from_pydantic(error, prefix="budget", model=cls) from None
-        except InvalidRequestError as error:
-            raise error.prefixed("budget") from None
-        return budget
-
     def _representation_range(self) -> list[tuple[str, str]]:
         """Refuse an M range the caller set that holds no width a practical profile may take.
 
@@ -425,6 +410,9 @@ class Budget(NullsOmitted):
                 f"are {below:,} and {above:,})",
             )
         ]
+
+    def __hash__(self) -> int:
+        return frozen_hash(self.__dict__.values())
 
     def widest_field(self) -> str:
         """Return the field that sets the widest allowed width."""

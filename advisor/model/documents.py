@@ -5,28 +5,36 @@ name ends in ``.json``, YAML otherwise; a repeated key is an error (PyYAML and `
 last value silently, which would lose what the user wrote); ``1e-3`` is a number in YAML as in
 JSON (YAML 1.1 reads it as a string).
 
+:class:`RequestModel` is the one rule for a refusal: a document model built in Python (its
+keyword constructor, ``model_validate``, ``model_validate_json``) raises
+:class:`~advisor.errors.InvalidRequestError` naming each field, as the parsers do.
+
 :class:`NullsOmitted` is the one rule for a null in any document (a file, a mapping, a model's
 keyword arguments): an optional field given as null is read as if it were left out.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
-from typing import Any, Final, get_args
+from typing import Any, ClassVar, Final, Self, get_args
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ValidationError, model_validator
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 
 __all__ = [
     "MAX_INTEGER_DIGITS",
     "STDIN",
     "NullsOmitted",
+    "RequestModel",
+    "frozen_hash",
     "read_document",
     "read_integer",
     "refuse_other_kind",
@@ -50,7 +58,96 @@ def source_name(path: str | os.PathLike[str]) -> str:
     return "standard input" if name == STDIN else name
 
 
-class NullsOmitted(BaseModel):
+def frozen_hash(values: Iterable[object]) -> int:
+    """Hash the field ``values`` of a frozen object, each list as the tuple it equals.
+
+    A frozen pydantic model's or dataclass's own hash takes the fields as they are, and a list
+    is unhashable: a budget naming ``channel_choices``, or any search result, could not key a
+    cache or join a set. The lists stay lists, which callers compare to lists.
+    """
+    return hash(tuple(tuple(value) if isinstance(value, list) else value for value in values))
+
+
+class RequestModel(BaseModel):
+    """A model of a request or of a part of one, refusing bad values as the library documents.
+
+    Built directly (``Task(input=..., correlations=[...])``, ``Layer(channels=0, pool=(2,))``),
+    through ``model_validate`` or ``model_validate_json``, it raises
+    :class:`~advisor.errors.InvalidRequestError` whose violations name each field
+    (``correlations[0].weight``), never pydantic's ``ValidationError``: a caller catches one
+    error type whether a value came from a file, a mapping or a keyword. Everything else is
+    pydantic's (assigning to a frozen field, ``model_construct`` and ``model_copy`` skipping
+    validation, but for a task's update: :meth:`~advisor.model.task.Task.model_copy`). Only
+    these entry points convert: validated inside another model, a part's errors stay
+    pydantic's, so the outer model names them under its own fields.
+
+    ``_error_prefix`` places every violation under a field (``budget``: the request field a
+    budget is).
+    """
+
+    _error_prefix: ClassVar[str] = ""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        # pydantic writes a model's signature when it builds its validator, which defer_build
+        # leaves to the first validation: until then help(Task) and a notebook's tooltip showed
+        # no parameter. The fields give it now, as pydantic writes it (keyword-only).
+        cls.__signature__ = inspect.Signature(
+            [
+                inspect.Parameter(
+                    field.alias or name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=field.rebuild_annotation(),
+                    default=inspect.Parameter.empty
+                    if field.is_required()
+                    else field.get_default(call_default_factory=True),
+                )
+                for name, field in cls.model_fields.items()
+            ],
+            return_annotation=None,
+        )
+
+    def __init__(self, /, **data: Any) -> None:
+        with self._refusing():
+            super().__init__(**data)
+
+    # Marked as pydantic marks BaseModel's and RootModel's own: validation inside another model
+    # then builds this one as pydantic does, not through this __init__, so a part's errors stay
+    # pydantic's and the outer model places them under its field (``input.shape``).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> Self:
+        """Validate ``obj`` (a mapping or a model); refusals as the class docstring says."""
+        with cls._refusing():
+            return super().model_validate(obj, **options)
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Self:
+        """Validate a JSON document; refusals as the class docstring says."""
+        with cls._refusing():
+            return super().model_validate_json(json_data, **options)
+
+    @classmethod
+    def model_validate_strings(cls, obj: Any, **options: Any) -> Self:
+        """Validate a mapping of strings; refusals as the class docstring says."""
+        with cls._refusing():
+            return super().model_validate_strings(obj, **options)
+
+    @classmethod
+    @contextmanager
+    def _refusing(cls) -> Iterator[None]:
+        """Raise what the block raises as an InvalidRequestError under :attr:`_error_prefix`."""
+        try:
+            yield
+        except ValidationError as error:
+            raise invalid_request_from_pydantic(error, cls._error_prefix, model=cls) from None
+        except InvalidRequestError as error:
+            raise error.prefixed(cls._error_prefix) from None
+
+
+class NullsOmitted(RequestModel):
     """A document model whose optional fields, given as null, read as left out (their default).
 
     A YAML ``weight:`` or ``weight: null``, a JSON ``null`` and a Python ``None`` all say "not

@@ -27,15 +27,16 @@ Only contiguous and permutation geometries admit overlapping windows.
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Annotated, Any, ClassVar, Final, Literal, NoReturn, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Tag
+from pydantic import BeforeValidator, ConfigDict, Discriminator, Tag
 from pydantic_core import PydanticCustomError
 
 from advisor.errors import InvalidRequestError
+from advisor.model.documents import RequestModel
 from advisor.model.scalars import StrictWhole
 from advisor.model.schedule import Schedule, grid_text
 
@@ -57,7 +58,7 @@ _Ids: TypeAlias = npt.NDArray[np.intp]
 NamedGeometry: TypeAlias = Literal["contiguous", "mirror", "interleaved"]
 
 
-class PermutationGeometry(BaseModel):
+class PermutationGeometry(RequestModel):
     """Position ``p`` of the permuted input holds original location ``permutation[p]``.
 
     Standard contiguous pooling then runs on the permuted input, so the first window of a 2-D
@@ -71,8 +72,29 @@ class PermutationGeometry(BaseModel):
 
     permutation: tuple[StrictWhole, ...]
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A 32x32 input's permutation is 1,024 ids: written whole, it was nine tenths of a
+        # recommendation's repr, a page of numbers per design in a notebook.
+        ids = self.permutation
+        if len(ids) <= _REPR_IDS:
+            yield "permutation", ids
+            return
+        shown = ", ".join(map(str, (*ids[: _REPR_IDS - 3], "...", *ids[-2:])))
+        yield "permutation", _Written(f"({shown}; {len(ids):,} ids)")
 
-class DilationGeometry(BaseModel):
+
+_REPR_IDS: Final = 12
+"""Ids a :class:`PermutationGeometry`'s repr writes out; a longer permutation is abbreviated."""
+
+
+class _Written(str):
+    """Text a repr shows as it is, unquoted."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class DilationGeometry(RequestModel):
     """The tree of a 1-D stack of size-2 convs with dilation ``dilations[l]`` in layer ``l``.
 
     Level ``l`` merges locations whose indices differ only in bit ``log2(dilations[l])``

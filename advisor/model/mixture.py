@@ -23,11 +23,11 @@ from typing import Annotated
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.compute import COUNT_LIMIT, multiply_adds
-from advisor.model.documents import NullsOmitted
+from advisor.model.documents import NullsOmitted, RequestModel
 from advisor.model.geometries import Geometry, family_of
 from advisor.model.parameters import ParameterModel
 from advisor.model.scalars import StrictWhole
@@ -57,7 +57,7 @@ _Labels = npt.NDArray[np.intp]
 _Ints = npt.NDArray[np.int64]
 
 
-class MixtureMember(BaseModel):
+class MixtureMember(RequestModel):
     """One more member network: its pooling geometry and its channels, one per hidden layer."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)

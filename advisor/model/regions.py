@@ -42,6 +42,7 @@ from pydantic import (
 )
 
 from advisor.errors import InvalidRequestError, did_you_mean, unknown_name
+from advisor.model.documents import RequestModel
 from advisor.model.packed import PackedIds
 from advisor.model.scalars import StrictWhole
 
@@ -84,7 +85,7 @@ _Str = Annotated[str, Field(strict=True)]
 IN_MASK, OUT_OF_MASK = "#", "."
 
 
-class Box(BaseModel):
+class Box(RequestModel):
     """The half-open box ``start[k] <= x_k < stop[k]`` on every axis ``k``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -93,7 +94,7 @@ class Box(BaseModel):
     stop: tuple[_Int, ...]
 
 
-class IndicesRegion(BaseModel):
+class IndicesRegion(RequestModel):
     """Explicit location ids, row-major; each id at most once."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -101,7 +102,7 @@ class IndicesRegion(BaseModel):
     indices: tuple[_Int, ...]
 
 
-class BoxRegion(BaseModel):
+class BoxRegion(RequestModel):
     """The locations inside a :class:`Box`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -109,15 +110,32 @@ class BoxRegion(BaseModel):
     box: Box
 
 
-class MaskRegion(BaseModel):
-    """One string per row of the input, ``#`` for a location in the region and ``.`` for one out."""
+def _mask_rows(value: Any) -> Any:
+    """Read a NumPy boolean array, the input's shape, as the mask's rows of ``#`` and ``.``.
+
+    The form a Python caller holds a mask in (``image > threshold``): its last axis is a row,
+    every other axis is flattened row-major, as the rows of a ``[D, H, W]`` mask run slice after
+    slice. Anything else is left to the field's own check (one string per row).
+    """
+    if not isinstance(value, np.ndarray) or value.dtype != np.bool_ or value.ndim == 0:
+        return value
+    rows = value.reshape(-1, value.shape[-1])
+    return tuple("".join(np.where(row, IN_MASK, OUT_OF_MASK)) for row in rows)
+
+
+class MaskRegion(RequestModel):
+    """One string per row of the input, ``#`` for a location in the region and ``.`` for one out.
+
+    From Python the mask may also be a NumPy boolean array of the input's shape (True in the
+    region), read as those rows.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    mask: tuple[_Str, ...]
+    mask: Annotated[tuple[_Str, ...], BeforeValidator(_mask_rows)]
 
 
-class PresetRegion(BaseModel):
+class PresetRegion(RequestModel):
     """A named region of :data:`REGION_PRESETS`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
 
 from advisor.model.architecture import Architecture
+from advisor.model.documents import frozen_hash
 
 __all__ = [
     "Analysis",
@@ -154,10 +155,20 @@ class Analysis:
     correlations: list[CorrelationAnalysis] = field(default_factory=list)
     efficiency: Efficiency | None = None
 
+    def __hash__(self) -> int:
+        return _hash(self)
+
 
 @dataclass(frozen=True)
 class SearchProgress:
-    """A progress event: work done so far and the best score yet (None before any)."""
+    """A progress event: work done so far and the best score yet (None before any).
+
+    Both are provisional in a practical search (the default): ``best_score`` is the best score
+    on the targets known when each tree was scored, and the final ranking, on the targets of
+    every tree, may score the best design lower; ``candidates_evaluated`` counts the scoring
+    pass, which may exceed the result's count of the designs it ranked. ``fraction_done`` only
+    grows, and stays below 1 until the result is returned.
+    """
 
     candidates_evaluated: int
     elapsed_seconds: float
@@ -186,6 +197,9 @@ class Recommendation:
     efficiency: Efficiency | None = None
     dilations: tuple[int, ...] | None = None
 
+    def __hash__(self) -> int:
+        return _hash(self)
+
     def noted(self, note: str) -> Recommendation:
         """Return a copy whose rationale ends with ``note`` (what the search learnt after it)."""
         return dataclasses.replace(self, rationale=f"{self.rationale} {note}")
@@ -208,3 +222,11 @@ class SearchResult:
     search_seconds: float
     complete: bool
     next_page_token: str | None = None
+
+    def __hash__(self) -> int:
+        return _hash(self)
+
+
+def _hash(result: Analysis | Recommendation | SearchResult) -> int:
+    """Hash a result by its fields, its lists as tuples (:func:`frozen_hash`): results hash."""
+    return frozen_hash(getattr(result, item.name) for item in dataclasses.fields(result))

@@ -13,6 +13,7 @@ budget, the task, the architecture and the client's own arguments.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Annotated, Any, Final, TypeAlias, TypeGuard
 
 import numpy as np
@@ -26,6 +27,7 @@ __all__ = [
     "boolean_problem",
     "finite_number",
     "is_boolean",
+    "is_whole",
     "numpy_integer",
 ]
 
@@ -34,6 +36,15 @@ INT32_MAX: Final = 2**31 - 1
 
 INT64_MAX: Final = 2**63 - 1
 """Largest value of a request field carried as ``int64`` on the wire."""
+
+
+def is_whole(value: object) -> TypeGuard[numbers.Integral]:
+    """Return whether ``value`` is a whole number: an ``int`` or a NumPy integer, not a boolean.
+
+    The test of an integer argument of a function (a rank, a retry count): a float, even
+    ``2.0``, is no whole number, as a document's strict integer field refuses it.
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def is_boolean(value: object) -> TypeGuard[bool | np.bool_]:

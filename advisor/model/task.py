@@ -26,12 +26,12 @@ from __future__ import annotations
 import math
 import os
 import unicodedata
-from collections.abc import Mapping
-from typing import Annotated, Any, Final
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Final, Self
 
 import numpy as np
-import pydantic
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -43,7 +43,6 @@ from pydantic import (
 from advisor.errors import (
     FieldViolation,
     InvalidRequestError,
-    invalid_request_from_pydantic,
     unknown_name,
 )
 from advisor.model.documents import NullsOmitted, read_document, refuse_other_kind
@@ -111,12 +110,33 @@ class Correlation(NullsOmitted):
 
 
 class Task(NullsOmitted):
-    """A task: the input grid and the correlations an architecture should be able to model."""
+    """A task: the input grid and the correlations an architecture should be able to model.
+
+    Read from a file (:func:`load_task`) or a mapping (:func:`parse_task`), or built with
+    keywords, parts as mappings or models alike; every way raises
+    :class:`~advisor.errors.InvalidRequestError` naming each offending field. A task is frozen
+    and hashable; :meth:`resolved` hands out its correlations' location ids.
+
+    Examples
+    --------
+    >>> task = Task(input={"shape": [4, 4]}, correlations=[
+    ...     {"name": "sides", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}}])
+    >>> [(c.name, c.a.tolist()) for c in task.resolved()]
+    [('sides', [0, 1, 4, 5, 8, 9, 12, 13])]
+    >>> try:
+    ...     Task(input={"shape": [4]}, correlations=[{"name": "x", "a": {"indices": [4]}}])
+    ... except InvalidRequestError as error:
+    ...     print(error.violations[0].field)
+    correlations[0].a.indices
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     input: InputSpec
-    correlations: list[Correlation] = Field(default_factory=list)
+    # Kept as a tuple: a list could be changed in place, past the validation and the resolved
+    # correlations the search reads (and would leave the task unhashable). Typed as a Sequence
+    # so a caller may pass a list, as the documents write one.
+    correlations: Annotated[Sequence[Correlation], AfterValidator(tuple)] = ()
     preset: Annotated[str, Field(strict=True)] | None = None
     # Bounded as budget.outputs, which it stands in for: past int32 the search's counts overflow.
     outputs: StrictWhole | None = Field(
@@ -151,6 +171,22 @@ class Task(NullsOmitted):
     def resolved(self) -> tuple[ResolvedCorrelation, ...]:
         """Return the explicit correlations, then the preset's, with their regions resolved."""
         return self._resolved
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """Return a copy; with ``update``, a task validated anew, as its constructor validates.
+
+        Unlike pydantic's copy, which takes an update unchecked: a task's resolved correlations
+        are computed when it is validated, so an unchecked copy would show the updated fields
+        and hand the search (:meth:`resolved`) the correlations of this task.
+
+        Raises
+        ------
+        InvalidRequestError
+            When the updated task is invalid, naming its fields.
+        """
+        if not update:
+            return super().model_copy(deep=deep)
+        return self.model_validate({**dict(self), **update})
 
 
 def _resolve_task(task: Task) -> tuple[ResolvedCorrelation, ...]:
@@ -284,10 +320,7 @@ def parse_task(obj: Mapping[str, Any]) -> Task:
             "", f"a task must be a mapping with input and correlations, not {type(obj).__name__}"
         )
     refuse_other_kind(obj, "task", _TASK_HOLDS)
-    try:
-        return Task.model_validate(obj)
-    except pydantic.ValidationError as exc:
-        raise invalid_request_from_pydantic(exc) from None
+    return Task.model_validate(obj)
 
 
 def load_task(path: str | os.PathLike[str]) -> Task:

@@ -40,8 +40,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from advisor.errors import StoppedError
+from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
+from advisor.model.arguments import require_instance
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task
@@ -103,8 +104,16 @@ def recommend(
     ------
     InvalidRequestError
         On ``budget.max_parameters`` when no candidate fits it, on ``budget.min_depth`` or
-        ``budget.geometries`` when they leave nothing to search for this input.
+        ``budget.geometries`` when they leave nothing to search for this input; on ``task``,
+        ``budget``, ``stop`` or ``progress`` when it is not what it must be (a task's mapping,
+        say: :func:`~advisor.model.task.parse_task` reads it).
     """
+    require_instance(task, Task, "task")
+    require_instance(budget, Budget, "budget")
+    if stop is not None:
+        require_instance(stop, StopSignal, "stop")
+    if progress is not None and not callable(progress):
+        raise InvalidRequestError.single("progress", "must be callable with a SearchProgress")
     offset = page_offset(task, budget)
     signal = (stop or StopSignal()).limited(budget.time_limit_seconds)
     if "mixture" not in budget.families():

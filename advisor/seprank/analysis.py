@@ -53,6 +53,7 @@ from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
 from advisor.geometry.layouts import pooling_structure
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
+from advisor.model.arguments import require_flag, require_instance
 from advisor.model.mixture import member_widths
 from advisor.model.results import Analysis, Certificate, CorrelationAnalysis
 from advisor.model.task import ResolvedCorrelation, Task
@@ -119,14 +120,22 @@ def analyze(
     Raises
     ------
     advisor.errors.InvalidRequestError
-        ``architecture.input.shape`` when the two grids differ, ``architecture.input.channels``
-        when the two channel counts do.
+        ``task``, ``architecture`` or ``stop`` when it is no model of its kind (a recommendation
+        for its ``.architecture``, say), ``exact`` or ``price_contiguous`` when it is no
+        boolean, ``architecture.input.shape`` when the two grids differ,
+        ``architecture.input.channels`` when the two channel counts do.
     advisor.errors.LimitExceededError
         ``exact`` when ``exact=True`` and some correlation is over the exact engine's limits;
         checked for every correlation before any rank is computed.
     advisor.errors.StoppedError
         When ``stop`` stopped the analysis or its deadline is out of reach.
     """
+    require_instance(task, Task, "task")
+    require_instance(architecture, Architecture, "architecture")
+    exact = require_flag(exact, "exact")
+    price_contiguous = require_flag(price_contiguous, "price_contiguous")
+    if stop is not None:
+        require_instance(stop, StopSignal, "stop")
     _check_same_input(task, architecture)
     correlations = task.resolved()
     bounds: _Bounds = _TreeBounds(architecture)

@@ -1,0 +1,88 @@
+"""The library functions' check of what they are handed: the model they take, or how to get one.
+
+Also a flag's check (:func:`require_flag`): ``exact="no"`` is truthy, and would ask for what it
+refuses.
+
+A caller who hands :func:`~advisor.recommend` a task's mapping, :func:`~advisor.analyze` a
+recommendation where its architecture is meant, or :func:`~advisor.analysis_document` a search
+result gets an :class:`~advisor.errors.InvalidRequestError` on the parameter, saying what was
+expected and how to get it, instead of an ``AttributeError`` from deep inside the engine (or, for
+the documents, a document of the wrong kind).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from advisor.errors import InvalidRequestError
+from advisor.model.scalars import boolean_problem
+
+__all__ = ["require_flag", "require_instance"]
+
+_READERS: dict[str, tuple[str, str]] = {
+    "Task": ("parse_task", "load_task"),
+    "Architecture": ("parse_architecture", "load_architecture"),
+}
+"""Per document model, the functions that read it from a mapping and from a file."""
+
+
+def require_instance(value: object, expected: type, parameter: str) -> None:
+    """Refuse ``value`` for ``parameter`` unless it is an ``expected``.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``parameter``: what it must be, what it is, and the usual way to get the right one.
+
+    Examples
+    --------
+    >>> from advisor.model.task import Task
+    >>> try:
+    ...     require_instance({"input": {"shape": [4]}}, Task, "task")
+    ... except InvalidRequestError as error:
+    ...     print(error)
+    task: must be a Task, got dict: read it with advisor.parse_task first
+    """
+    if isinstance(value, expected):
+        return
+    name = expected.__name__
+    article = "an" if name[0] in "AEIOU" else "a"
+    raise InvalidRequestError.single(
+        parameter,
+        f"must be {article} {name}, got {type(value).__name__}{_how_to_get(value, name)}",
+    )
+
+
+def require_flag(value: object, parameter: str) -> bool:
+    """Return ``value`` as a ``bool`` if it is a boolean (NumPy's too), as a budget's flags read it.
+
+    A truthy string such as ``"no"`` is refused, not read (:func:`boolean_problem`).
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``parameter`` when ``value`` is no boolean.
+    """
+    problem = boolean_problem(value)
+    if problem is not None:
+        raise InvalidRequestError.single(parameter, problem)
+    return bool(value)
+
+
+def _how_to_get(value: object, name: str) -> str:
+    """Return ": <how to get a ``name``>" for the likely mistake ``value`` is, or ""."""
+    readers = _READERS.get(name)
+    if name == "Architecture" and hasattr(value, "architecture"):
+        return ": pass its .architecture"
+    if readers is not None and isinstance(value, Mapping):
+        return f": read it with advisor.{readers[0]} first"
+    if readers is not None and isinstance(value, str | os.PathLike):
+        return f": read the file with advisor.{readers[1]} first"
+    if name == "Budget" and isinstance(value, Mapping):
+        return ": build it with advisor.Budget(**options)"
+    if name == "Budget" and isinstance(value, int | float):
+        return ": advisor.Budget(max_parameters=...) is a parameter budget"
+    if name == "StopSignal" and isinstance(value, int | float):
+        return ": StopSignal.after(seconds) stops that many seconds from now"
+    return ""

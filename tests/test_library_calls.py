@@ -1,0 +1,97 @@
+"""The library's functions handed the wrong kind of argument: the usual mistakes of a caller.
+
+Each must refuse on the parameter, saying what it must be and how to get one, not fail with an
+``AttributeError`` deep inside the engine, nor (the documents) write a document of another kind.
+"""
+
+from __future__ import annotations
+
+import doctest
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import advisor.model.arguments
+from advisor import (
+    Budget,
+    InvalidRequestError,
+    SearchResult,
+    analysis_document,
+    analyze,
+    architecture_yaml,
+    parse_task,
+    recommend,
+    search_result_document,
+)
+
+TASK = parse_task(
+    {"input": {"shape": [4]}, "correlations": [{"name": "ends", "a": {"indices": [0]}}]}
+)
+BUDGET = Budget(max_parameters=1_000, top_k=1)
+
+
+@pytest.fixture(scope="module")
+def result() -> SearchResult:
+    return recommend(TASK, BUDGET)
+
+
+def refusal(call: Callable[[], object]) -> str:
+    """Return the one violation ``call`` raises, as "field: description"."""
+    with pytest.raises(InvalidRequestError) as raised:
+        call()
+    (violation,) = raised.value.violations
+    return f"{violation.field}: {violation.description}"
+
+
+def test_the_module_examples_run() -> None:
+    assert doctest.testmod(advisor.model.arguments).failed == 0
+
+
+def test_recommend_names_a_mapping_or_a_number_where_a_model_goes() -> None:
+    document = TASK.model_dump(mode="json")
+    assert refusal(lambda: recommend(document, BUDGET)) == (  # type: ignore[arg-type]
+        "task: must be a Task, got dict: read it with advisor.parse_task first"
+    )
+    assert refusal(lambda: recommend(TASK, 1_000)).startswith(  # type: ignore[arg-type]
+        "budget: must be a Budget, got int: advisor.Budget(max_parameters=...)"
+    )
+    assert refusal(lambda: recommend(TASK, BUDGET, stop=5.0)).startswith(  # type: ignore[arg-type]
+        "stop: must be a StopSignal, got float: StopSignal.after(seconds)"
+    )
+    assert refusal(lambda: recommend(TASK, BUDGET, progress=1)).startswith(  # type: ignore[arg-type]
+        "progress: must be callable"
+    )
+
+
+def test_analyze_and_the_export_name_a_recommendation_where_its_architecture_goes(
+    result: SearchResult,
+) -> None:
+    best = result.recommendations[0]
+    hint = "architecture: must be an Architecture, got Recommendation: pass its .architecture"
+    assert refusal(lambda: analyze(TASK, best)) == hint  # type: ignore[arg-type]
+    assert refusal(lambda: architecture_yaml(best)) == hint  # type: ignore[arg-type]
+    assert refusal(lambda: analyze(TASK, "net.yaml")).endswith(  # type: ignore[arg-type]
+        "read the file with advisor.load_architecture first"
+    )
+
+
+def test_a_document_of_one_result_is_not_written_of_another(result: SearchResult) -> None:
+    # analysis_document(result) wrote the search result's document under the analysis' name.
+    assert refusal(lambda: analysis_document(result)) == (  # type: ignore[arg-type]
+        "analysis: must be an Analysis, got SearchResult"
+    )
+    analysis = analyze(TASK, result.recommendations[0].architecture)
+    assert refusal(lambda: search_result_document(analysis)) == (  # type: ignore[arg-type]
+        "result: must be a SearchResult, got Analysis"
+    )
+
+
+@pytest.mark.parametrize("flag", ["exact", "price_contiguous"])
+def test_analyze_takes_a_boolean_flag_only(result: SearchResult, flag: str) -> None:
+    # "no" is truthy: exact="no" ran the exact engine, as the client never let it.
+    architecture = result.recommendations[0].architecture
+    assert refusal(lambda: analyze(TASK, architecture, **{flag: "no"})).startswith(f"{flag}: ")
+    assert analyze(TASK, architecture, **{flag: np.True_}) == analyze(
+        TASK, architecture, **{flag: True}
+    )

@@ -1,0 +1,82 @@
+"""Results to their documents and back: what a notebook or a pipeline saves and reads again."""
+
+from __future__ import annotations
+
+import doctest
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+import advisor.export.document
+from advisor import (
+    Analysis,
+    Budget,
+    InvalidRequestError,
+    SearchResult,
+    analysis_document,
+    analyze,
+    parse_analysis,
+    parse_search_result,
+    parse_task,
+    recommend,
+    search_result_document,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+TASK = parse_task({"input": {"shape": [16]}, "preset": "local"})
+
+
+@pytest.fixture(scope="module")
+def result() -> SearchResult:
+    families = ["dilations", "mixture"]
+    return recommend(TASK, Budget(max_parameters=5_000, top_k=3, geometries=families))
+
+
+@pytest.fixture(scope="module")
+def analysis() -> Analysis:
+    """An analysis with every part its document has: exact figures and the efficiency."""
+    small = parse_task({"input": {"shape": [4]}, "preset": "local"})
+    best = recommend(small, Budget(max_parameters=500, top_k=1)).recommendations[0]
+    return analyze(small, best.architecture, exact=True)
+
+
+def test_the_module_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    assert doctest.testmod(advisor.export.document).failed == 0
+
+
+def test_a_search_result_reads_back_equal_from_json_and_yaml(result: SearchResult) -> None:
+    families = {r.architecture.family for r in result.recommendations}
+    assert {"dilations", "mixture"} <= families  # every kind of design the document carries
+    document = search_result_document(result)
+    assert parse_search_result(json.loads(json.dumps(document))) == result
+    assert parse_search_result(yaml.safe_load(yaml.safe_dump(document))) == result
+
+
+def test_an_analysis_reads_back_equal(analysis: Analysis) -> None:
+    assert analysis.efficiency is not None
+    assert {c.certificate for c in analysis.correlations} == {"exact"}
+    document = json.loads(json.dumps(analysis_document(analysis)))
+    assert parse_analysis(document) == analysis
+
+
+def test_a_damaged_document_names_its_fields(result: SearchResult) -> None:
+    document = json.loads(json.dumps(search_result_document(result)))
+    del document["recommendations"][1]["score"]
+    document["complete"] = "sometimes"
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_search_result(document)
+    assert [v.field for v in raised.value.violations] == [
+        "recommendations[1].score",
+        "complete",
+    ]
+
+
+def test_results_hash_as_equal_results_do(result: SearchResult, analysis: Analysis) -> None:
+    # Frozen, yet hash() raised TypeError on their lists: no set of designs, no cache.
+    document = json.loads(json.dumps(search_result_document(result)))
+    assert hash(parse_search_result(document)) == hash(result)
+    assert len({*result.recommendations, *parse_search_result(document).recommendations}) == 3
+    assert hash(parse_analysis(analysis_document(analysis))) == hash(analysis)

@@ -1,0 +1,170 @@
+"""The models as a Python caller builds them: keyword constructors and ``model_validate*``.
+
+A library caller writes ``Task(...)`` or ``Architecture(...)`` as readily as ``parse_task``; every
+way of building a model must refuse bad values with the library's documented error, naming the
+field, not pydantic's ``ValidationError``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pydantic
+import pytest
+from pydantic import ConfigDict
+
+from advisor import Architecture, Budget, InvalidRequestError, Task, parse_task
+from advisor.model.architecture import Layer
+from advisor.model.documents import RequestModel
+from advisor.model.geometries import PermutationGeometry
+from advisor.model.grid import InputSpec
+from advisor.model.regions import Box, IndicesRegion, MaskRegion
+from advisor.model.task import Correlation
+
+ENDS: dict[str, Any] = {"name": "ends", "a": {"indices": [0]}, "b": {"indices": [3]}}
+
+
+def refused_fields(build: Callable[[], object]) -> list[str]:
+    """Return the fields the InvalidRequestError ``build`` raises names."""
+    with pytest.raises(InvalidRequestError) as raised:
+        build()
+    return [violation.field for violation in raised.value.violations]
+
+
+@pytest.mark.parametrize(
+    ("build", "fields"),
+    [
+        (lambda: Task(input={"shape": [0]}, correlations=[ENDS]), ["input.shape"]),
+        (
+            lambda: Task(input={"shape": [4]}, correlations=[{**ENDS, "weight": -1}]),
+            ["correlations[0].weight"],
+        ),
+        (lambda: Task.model_validate({"input": {"shape": [4]}, "corelation": []}), ["corelation"]),
+        (lambda: Task.model_validate_json('{"input": {"shape": [4, 0]}}'), ["input.shape"]),
+        (
+            lambda: Architecture(input={"shape": [4]}, representation=0, layers=[]),
+            ["representation", "layers"],
+        ),
+        (
+            lambda: Architecture.model_validate(
+                {"input": {"shape": [4]}, "representation": 2, "layers": [{"channels": 2}]}
+            ),
+            ["layers[0].pool"],
+        ),
+        (lambda: Correlation(name="x", a={"indices": [0]}, weight=0), ["weight"]),
+        (lambda: InputSpec(shape=(4, -1)), ["shape"]),
+        (lambda: Layer(channels=0, pool=(2,)), ["channels"]),
+        (lambda: IndicesRegion(indices=(True,)), ["indices[0]"]),
+        (lambda: Box(start=(0,), stop="1"), ["stop"]),
+        (lambda: PermutationGeometry(permutation="0123"), ["permutation"]),
+        (lambda: Budget.model_validate_json('{"max_parameters": 0}'), ["budget.max_parameters"]),
+    ],
+)
+def test_every_way_of_building_a_model_raises_the_library_error(
+    build: Callable[[], object], fields: list[str]
+) -> None:
+    assert refused_fields(build) == fields
+
+
+def test_a_part_built_alone_and_inside_a_task_names_its_field_from_where_it_is() -> None:
+    # The part's own constructor converts; validated inside the task, its error is the task's.
+    assert refused_fields(lambda: InputSpec(shape=(0,))) == ["shape"]
+    assert refused_fields(lambda: Task(input={"shape": [0]}, correlations=[ENDS])) == [
+        "input.shape"
+    ]
+
+
+def test_models_built_from_keywords_equal_the_parsed_ones_and_stay_frozen() -> None:
+    task = Task(input=InputSpec(shape=(4,)), correlations=[Correlation(**ENDS)])
+    assert task == Task.model_validate({"input": {"shape": [4]}, "correlations": [ENDS]})
+    assert [(c.a.tolist(), c.b.tolist()) for c in task.resolved()] == [([0], [3])]
+    # Assigning to a frozen field stays pydantic's error, as pydantic documents it.
+    with pytest.raises(pydantic.ValidationError):
+        task.preset = "local"  # type: ignore[misc]
+
+
+def test_a_task_is_immutable_through_its_correlations_and_hashable() -> None:
+    # A list could be appended to past the validation: the search would then read the resolved
+    # correlations of the task as built, not the ones it shows (a silent wrong answer).
+    task = Task(input={"shape": [4]}, correlations=[ENDS])
+    assert isinstance(task.correlations, tuple)
+    with pytest.raises(AttributeError):
+        task.correlations.append(Correlation(**ENDS))  # type: ignore[attr-defined]
+    assert hash(task) == hash(Task.model_validate(task.model_dump()))
+    assert len({task, Task.model_validate_json(task.model_dump_json())}) == 1
+
+
+@pytest.mark.parametrize(
+    ("shape", "rows"),
+    [((4,), ["#..#"]), ((2, 3), ["#..", ".#."]), ((2, 1, 2), ["#.", ".#"])],
+)
+def test_a_numpy_boolean_mask_reads_as_its_rows(shape: tuple[int, ...], rows: list[str]) -> None:
+    # The form a Python caller holds a mask in; refused before ("Input should be a valid string").
+    mask = np.array([[char == "#" for char in row] for row in rows]).reshape(shape)
+    task = parse_task(
+        {"input": {"shape": shape}, "correlations": [{"name": "m", "a": {"mask": mask}}]}
+    )
+    assert task.correlations[0].a == MaskRegion(mask=tuple(rows))
+    assert task.resolved()[0].a.tolist() == np.flatnonzero(mask).tolist()
+    assert parse_task(task.model_dump(mode="json")) == task
+
+
+def test_a_task_copied_with_an_update_is_validated_and_resolved_anew() -> None:
+    # pydantic's copy takes an update unchecked: the copy showed the preset and the search read
+    # the correlations of the original, without it.
+    task = Task(input={"shape": [8]}, correlations=[ENDS])
+    copied = task.model_copy(update={"preset": "symmetry"})
+    assert copied == Task(input={"shape": [8]}, correlations=[ENDS], preset="symmetry")
+    assert [c.name for c in copied.resolved()] == [c.name for c in copied.model_copy().resolved()]
+    assert len(copied.resolved()) > len(task.resolved())
+    assert refused_fields(lambda: task.model_copy(update={"input": {"shape": [2]}})) == [
+        "correlations[0].b.indices"
+    ]
+
+
+def test_a_models_signature_lists_its_fields_before_its_first_validation() -> None:
+    # defer_build leaves pydantic's signature to the first validation: help(Task) and a
+    # notebook's tooltip showed "()" until then.
+    class Deferred(RequestModel):
+        model_config = ConfigDict(defer_build=True)
+
+        size: int
+        name: str = "x"
+
+    assert str(inspect.signature(Deferred)) == "(*, size: int, name: str = 'x') -> None"
+    assert list(inspect.signature(Task).parameters) == list(Task.model_fields)
+
+
+def test_a_long_permutation_is_abbreviated_in_reprs() -> None:
+    # A 32x32 input's 1,024 ids were nine tenths of a recommendation's repr.
+    ids = tuple(reversed(range(1024)))
+    assert repr(PermutationGeometry(permutation=ids)) == (
+        "PermutationGeometry(permutation=(1023, 1022, 1021, 1020, 1019, 1018, 1017, 1016, 1015, "
+        "..., 1, 0; 1,024 ids))"
+    )
+    assert (
+        repr(PermutationGeometry(permutation=(1, 0))) == "PermutationGeometry(permutation=(1, 0))"
+    )
+    net = Architecture(
+        input={"shape": [32, 32]},
+        representation=2,
+        layers=[{"channels": 2, "pool": [32, 32]}],
+        geometry={"permutation": ids},
+    )
+    assert len(repr(net)) < 400
+
+
+def test_a_budget_hashes_with_its_lists_as_equal_budgets_do() -> None:
+    # A budget naming channel_choices or geometries raised TypeError (unhashable list).
+    options: dict[str, Any] = {
+        "max_parameters": 9_000,
+        "channel_choices": [8, 16],
+        "geometries": ["mirror"],
+    }
+    budget = Budget(**options)
+    assert hash(budget) == hash(Budget.model_validate(options))
+    assert len({budget, Budget(**options), Budget(max_parameters=9_000)}) == 2
+    assert budget.channel_choices == [8, 16]
