@@ -29,7 +29,7 @@ from typing import Any, Final, TypeAlias
 
 import grpc
 
-from advisor.service.behaviors import Context, Handler, write_responses
+from advisor.service.behaviors import Context, Handler, behavior_of, write_responses
 from advisor.service.status import REQUEST_ID_METADATA_KEY, ended_status
 
 __all__ = ["ACCESS_LOGGER", "AccessLog", "SyncAccessLog"]
@@ -82,11 +82,6 @@ def _rewrapped(handler: Handler | None, method: str, wrap: _Wrapper) -> Handler 
     if handler is None or not _LOGGER.isEnabledFor(level):
         return handler
     streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
-    behavior: Any
-    if streaming_in:
-        behavior = handler.stream_stream if streaming_out else handler.stream_unary
-    else:
-        behavior = handler.unary_stream if streaming_out else handler.unary_unary
     factory = {
         (False, False): grpc.unary_unary_rpc_method_handler,
         (False, True): grpc.unary_stream_rpc_method_handler,
@@ -94,7 +89,7 @@ def _rewrapped(handler: Handler | None, method: str, wrap: _Wrapper) -> Handler 
         (True, True): grpc.stream_stream_rpc_method_handler,
     }[streaming_in, streaming_out]
     return factory(
-        wrap(behavior, method, level, streaming_out),
+        wrap(behavior_of(handler), method, level, streaming_out),
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )

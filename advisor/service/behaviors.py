@@ -12,7 +12,7 @@ from typing import Any, TypeAlias
 
 import grpc
 
-__all__ = ["Context", "Handler", "write_responses"]
+__all__ = ["Context", "Handler", "behavior_of", "write_responses"]
 
 # grpc's types are generic only in their type stubs, hence the quoted aliases.
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
@@ -20,6 +20,13 @@ Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 """A call's context on the asyncio server."""
+
+
+def behavior_of(handler: Handler) -> Any:
+    """Return the behaviour ``handler`` serves its method with (the one of its kind set)."""
+    if handler.request_streaming:
+        return handler.stream_stream if handler.response_streaming else handler.stream_unary
+    return handler.unary_stream if handler.response_streaming else handler.unary_unary
 
 
 async def write_responses(responses: Any, context: Context) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import grpc
 
-from advisor.service.behaviors import Context, Handler, write_responses
+from advisor.service.behaviors import Context, Handler, behavior_of, write_responses
 
 __all__ = ["RequestReadTimeout"]
 
@@ -39,7 +39,7 @@ class RequestReadTimeout(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler.request_streaming:
             return handler
-        behavior: Any = handler.unary_stream if handler.response_streaming else handler.unary_unary
+        behavior = behavior_of(handler)
         if handler.response_streaming:
             return grpc.stream_stream_rpc_method_handler(
                 self._streaming(behavior),
