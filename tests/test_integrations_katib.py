@@ -908,3 +908,21 @@ def test_an_experiment_of_more_trials_than_its_space_holds_is_refused_up_front(
     katib.ValidateAlgorithmSettings(
         api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment), timeout=60
     )
+
+
+@pytest.mark.parametrize(
+    ("sizes", "meant"),
+    [([3, 32, 32], "[32, 32, 3]"), ([1, 16, 64, 64], "[16, 64, 64, 1]")],
+)
+def test_input_sizes_written_channels_first_are_refused_with_the_order_meant(
+    katib: api_pb2_grpc.SuggestionStub, sizes: list[int], meant: str
+) -> None:
+    # [3, 32, 32], PyTorch's order, was read as a 3 x 32 grid with 32 channels.
+    experiment = _experiment()
+    experiment.spec.nas_config.graph_config.input_sizes[:] = sizes
+    for error in _refused_by_both(katib, experiment):
+        ((field, description),) = _described(error)
+        assert field == "experiment.spec.nas_config.graph_config.input_sizes"
+        assert f"did you mean {meant}?" in description
+    experiment.spec.nas_config.graph_config.input_sizes[:] = json.loads(meant)
+    assert read_experiment(experiment).task.input.channels == sizes[0]

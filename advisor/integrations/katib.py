@@ -244,17 +244,37 @@ def _budget_error(error: InvalidRequestError, sources: Mapping[str, str]) -> Inv
     return InvalidRequestError(violations)
 
 
+_MOST_LEADING_CHANNELS = 4
+"""The most channels a leading entry of ``input_sizes`` may be read as (RGBA), see
+:func:`channels_last`."""
+
+
 def input_document(sizes: Sequence[int]) -> dict[str, Any] | None:
     """Return the input ``input_sizes`` describe, or None when they describe none.
 
     ``[N]``, ``[H, W]``, ``[H, W, C]`` or ``[D, H, W, C]``, all positive; C is the channels
     (three entries are an image with its channels, as Katib's examples write them; a volume
-    states its channels, ``[D, H, W, 1]`` for one).
+    states its channels, ``[D, H, W, 1]`` for one). Sizes written channels first
+    (:func:`channels_last` says which) describe none.
     """
-    if len(sizes) in (1, 2, 3, 4) and all(n > 0 for n in sizes):
+    if len(sizes) in (1, 2, 3, 4) and all(n > 0 for n in sizes) and channels_last(sizes) is None:
         if len(sizes) >= 3:
             return {"shape": list(sizes[:-1]), "channels": sizes[-1]}
         return {"shape": list(sizes)}
+    return None
+
+
+def channels_last(sizes: Sequence[int]) -> list[int] | None:
+    """Return ``sizes`` with the channels moved last when they are written first, else None.
+
+    PyTorch writes a shape channels first, ``[C, H, W]``; Katib reads ``[H, W, C]``. Read
+    Katib's way, ``[3, 32, 32]`` is a 3 x 32 grid with 32 channels, a design for an input no
+    one has, so sizes whose leading entry could be channels (at most
+    :data:`_MOST_LEADING_CHANNELS`) and whose last two entries are a square grid's are refused
+    with the order that was meant, not read as given.
+    """
+    if len(sizes) in (3, 4) and 0 < sizes[0] <= _MOST_LEADING_CHANNELS < sizes[-1] == sizes[-2]:
+        return [*sizes[1:], sizes[0]]
     return None
 
 
@@ -262,12 +282,15 @@ def _input_document(sizes: list[int], violations: list[FieldViolation]) -> dict[
     document = input_document(sizes)
     if document is not None:
         return document
-    violations.append(
-        FieldViolation(
-            f"{_GRAPH_FIELD}.input_sizes",
-            f"must be [N], [H, W], [H, W, C] or [D, H, W, C] > 0; got {sizes}",
+    meant = channels_last(sizes)
+    if meant is not None:
+        problem = (
+            f"{sizes} reads as a {' x '.join(map(str, sizes[:-1]))} grid with {sizes[-1]} "
+            f"channels; Katib's order is channels last: did you mean {meant}?"
         )
-    )
+    else:
+        problem = f"must be [N], [H, W], [H, W, C] or [D, H, W, C] > 0; got {sizes}"
+    violations.append(FieldViolation(f"{_GRAPH_FIELD}.input_sizes", problem))
     return None
 
 
