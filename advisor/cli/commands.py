@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -33,6 +34,7 @@ from advisor_client.errors import (
 
 from advisor.cli.format import render_analysis, render_presets, render_search_result
 from advisor.cli.infer import arranged_task, infer, save_searched_task
+from advisor.cli.interrupt import STOP_GRACE_SECONDS, SearchInterrupt
 from advisor.cli.options import (
     BUDGET_OPTIONS,
     CONNECTION_OPTIONS,
@@ -54,7 +56,7 @@ from advisor.model.documents import STDIN
 from advisor.service.command import describe_start_error, read_bearer_token, serve_from_arguments
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS
-from advisor.service.server import ServerConfig, start_server
+from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.status import fitting_violations
 from advisor.usage import violations_as_options
 
@@ -80,8 +82,11 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "serve":
             return serve_from_arguments(args)
         _check_connection_options(args)
-        with _connect(args) as advisor:
-            output = _CALLS[args.command](advisor, args)
+        with _connect(args) as (advisor, embedded):
+            if args.command == "recommend":
+                output, status = _recommend(advisor, args, embedded)
+            else:
+                output, status = _CALLS[args.command](advisor, args), ExitCode.OK
         write_stdout(output)
     except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
         return _fail(_describe(error), _exit_code(error))
@@ -93,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.OTHER
     except Exception as error:  # the promise: one line, never a traceback
         return _fail(f"unexpected {type(error).__name__}: {error}", ExitCode.OTHER)
-    return ExitCode.OK
+    return status
 
 
 def _check_connection_options(args: argparse.Namespace) -> None:
@@ -109,8 +114,10 @@ def _check_connection_options(args: argparse.Namespace) -> None:
 
 
 @contextlib.contextmanager
-def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
+def _connect(args: argparse.Namespace) -> Iterator[tuple[AdvisorClient, RunningServer | None]]:
+    """Yield a client of ``--target`` or of an embedded server, and that server (None: remote)."""
     with contextlib.ExitStack() as stack:
+        running: RunningServer | None = None
         if args.target is None:
             # The embedded server logs internal errors with their traceback; the user gets the
             # one-line status with its request id instead, so its log records are dropped.
@@ -133,7 +140,7 @@ def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
                 else args.max_message_bytes
             )
         client = AdvisorClient(target, token=token, tls=tls, max_message_bytes=max_message_bytes)
-        yield stack.enter_context(client)
+        yield stack.enter_context(client), running
 
 
 def _tls(args: argparse.Namespace) -> TlsConfig | None:
@@ -144,7 +151,10 @@ def _tls(args: argparse.Namespace) -> TlsConfig | None:
     )
 
 
-def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> str:
+def _recommend(
+    advisor: AdvisorClient, args: argparse.Namespace, embedded: RunningServer | None
+) -> tuple[str, ExitCode]:
+    """Search and render; a Ctrl-C stops an ``embedded`` server's search (:mod:`.interrupt`)."""
     given = {option.field: getattr(args, option.field) for option in BUDGET_OPTIONS}
     budget = {
         field: None if value == NO_BOUND else value
@@ -153,12 +163,23 @@ def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     }
     task = arranged_task(advisor, args)
     bar = progress_bar_for(sys.stderr)
-    with bar or contextlib.nullcontext():
+    interrupt = (
+        None
+        if embedded is None
+        else SearchInterrupt(
+            functools.partial(embedded.stop, STOP_GRACE_SECONDS),
+            lambda: None if bar is None else bar.close(),
+        )
+    )
+    with bar or contextlib.nullcontext(), interrupt or contextlib.nullcontext():
         result = advisor.recommend(
             task, budget, progress=None if bar is None else bar.update, timeout=args.timeout
         )
     save_searched_task(task, args)
-    return render_search_result(result, args.format)
+    # A Ctrl-C that came as the search ended changed nothing: its result is the full one.
+    stopped = interrupt is not None and interrupt.interrupted and not result.complete
+    status = ExitCode.INTERRUPTED if stopped else ExitCode.OK
+    return render_search_result(result, args.format), status
 
 
 def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:
@@ -181,7 +202,6 @@ def _presets(advisor: AdvisorClient, args: argparse.Namespace) -> str:
 
 
 _CALLS: dict[str, Callable[[AdvisorClient, argparse.Namespace], str]] = {
-    "recommend": _recommend,
     "analyze": _analyze,
     "presets": _presets,
     "infer": infer,

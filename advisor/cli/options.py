@@ -44,6 +44,7 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 5
     RESOURCE_EXHAUSTED = 6
     SERVER_NOT_STARTED = START_FAILED_EXIT_STATUS
+    INTERRUPTED = 130  # 128 + SIGINT, the shells' status of a command Ctrl-C ended
 
 
 _EXIT_STATUS_MEANINGS = {
@@ -58,10 +59,12 @@ _EXIT_STATUS_MEANINGS = {
     "or a message is over a size limit (the server's or --max-message-bytes)",
     ExitCode.SERVER_NOT_STARTED: "the server could not start: address in use or not bindable, "
     "unusable TLS file",
+    ExitCode.INTERRUPTED: "Ctrl-C stopped recommend's search (embedded server): the best designs "
+    "found so far were printed; a second Ctrl-C aborts (1)",
 }
 
 EXIT_STATUS_HELP = "exit status:\n" + "\n".join(
-    f"  {code.value}  {meaning}" for code, meaning in _EXIT_STATUS_MEANINGS.items()
+    f"  {code.value:<3}  {meaning}" for code, meaning in _EXIT_STATUS_MEANINGS.items()
 )
 """The exit statuses as the help text lists them."""
 

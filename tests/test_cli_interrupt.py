@@ -1,0 +1,107 @@
+"""Ctrl-C during ``advisor recommend``: the embedded search stops and its designs are printed.
+
+The Ctrl-C is this process's own SIGINT, sent from the progress bar's update, which runs on the
+main thread as the command reads the search's stream: Python runs the handler before the next
+statement, so the signal lands while the search runs, whatever the machine's load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+import pytest
+import yaml
+
+from advisor.cli import commands, interrupt
+from advisor.cli.main import main
+from advisor.cli.options import ExitCode
+from advisor.cli.progress import ProgressBar
+from advisor.model.results import SearchProgress
+from advisor.service.limits import LOCAL_LIMITS
+from advisor.service.server import ServerConfig, start_server
+
+SEARCH = ["--budget", "1000000", "--top", "3", "--time-limit", "60", "--format", "json"]
+
+
+class _CtrlC(ProgressBar):
+    """A bar whose first update presses Ctrl-C ``presses`` times in a row."""
+
+    presses = 1
+
+    def update(self, progress: SearchProgress) -> None:
+        presses, type(self).presses = type(self).presses, 0
+        for _ in range(presses):
+            os.kill(os.getpid(), signal.SIGINT)
+        super().update(progress)
+
+
+def _pressing(presses: int) -> Callable[[TextIO], ProgressBar]:
+    def bar_for(stream: TextIO) -> ProgressBar:
+        _CtrlC.presses = presses
+        return _CtrlC(stream)
+
+    return bar_for
+
+
+@pytest.fixture
+def long_task(tmp_path: Path) -> Path:
+    """A search of seconds: 512x512, the symmetry preset, a budget of a million parameters."""
+    path = tmp_path / "task.yaml"
+    path.write_text(yaml.safe_dump({"input": {"shape": [512, 512]}, "preset": "symmetry"}))
+    return path
+
+
+def _run(*args: str | Path) -> tuple[int, str, str]:
+    """Run ``advisor *args`` in this process: its exit status, stdout and stderr."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = main([str(arg) for arg in args])
+    return status, stdout.getvalue(), stderr.getvalue()
+
+
+def test_ctrl_c_stops_the_embedded_search_and_prints_its_best_designs(
+    long_task: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C ended the command with "interrupted" and nothing printed, though the search had
+    # ranked designs all along.
+    monkeypatch.setattr(commands, "progress_bar_for", _pressing(1))
+    monkeypatch.setattr(commands, "STOP_GRACE_SECONDS", 0.0)
+    status, stdout, stderr = _run("recommend", long_task, *SEARCH)
+    assert status == ExitCode.INTERRUPTED, stderr
+    assert interrupt.STOPPING in stderr
+    result = json.loads(stdout)
+    assert result["complete"] is False
+    assert result["recommendations"]
+    assert all(r["parameters"] <= 1_000_000 for r in result["recommendations"])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_second_ctrl_c_aborts(long_task: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commands, "progress_bar_for", _pressing(2))
+    monkeypatch.setattr(commands, "STOP_GRACE_SECONDS", 0.0)
+    status, stdout, stderr = _run("recommend", long_task, *SEARCH)
+    assert status == ExitCode.OTHER
+    assert stdout == ""
+    assert stderr.endswith("advisor: error: interrupted\n")
+
+
+def test_ctrl_c_cancels_a_call_to_a_remote_server(
+    long_task: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A remote server is not asked to stop: the call is cancelled and nothing printed.
+    monkeypatch.setattr(commands, "progress_bar_for", _pressing(1))
+    config = ServerConfig(
+        host="127.0.0.1", port=0, executor="threads", limits=LOCAL_LIMITS, grace_seconds=0.0
+    )
+    with start_server(config) as running:
+        status, stdout, stderr = _run("recommend", long_task, *SEARCH, "--target", running.address)
+    assert status == ExitCode.OTHER
+    assert stdout == ""
+    assert stderr.endswith("advisor: error: interrupted\n")
