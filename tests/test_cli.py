@@ -290,6 +290,38 @@ def test_table_is_a_ranked_list_for_people(task_file: Path) -> None:
     assert any(line.strip().startswith("why: ") for line in lines)
 
 
+def _whys(table: str) -> list[str]:
+    """The ``why:`` text of every design in a table, unwrapped."""
+    whys: list[str] = []
+    for line in table.splitlines():
+        if line.startswith("    why: "):
+            whys.append(line.removeprefix("    why: "))
+        elif whys and line.startswith("         ") and not line.startswith("          "):
+            whys[-1] += " " + line.strip()
+    return whys
+
+
+def test_the_table_says_each_designs_summary_and_explain_its_whole_rationale(
+    task_file: Path,
+) -> None:
+    # The table printed every design's whole rationale: 20-30 lines a design.
+    document = json.loads(advisor("recommend", task_file, *SEARCH, "--format", "json").stdout)
+    designs = document["recommendations"]
+    assert all(d["summary"] and d["rationale"].startswith(d["summary"][:40]) for d in designs)
+    brief = advisor("recommend", task_file, *SEARCH)
+    assert _whys(brief.stdout) == [d["summary"] for d in designs]
+    assert "--explain prints the whole rationales" in brief.stdout
+    explained = advisor("recommend", task_file, *SEARCH, "--explain")
+    assert _whys(explained.stdout) == [d["rationale"] for d in designs]
+    assert "--explain" not in explained.stdout
+
+
+def test_explain_with_a_document_format_is_refused_naming_it(task_file: Path) -> None:
+    refused = advisor("recommend", task_file, *SEARCH, "--format", "json", "--explain")
+    line = assert_one_error_line(refused, ExitCode.INVALID_ARGUMENT)
+    assert line.startswith("advisor: error: --explain: applies to --format table")
+
+
 def test_progress_bar_on_a_terminal(task_file: Path) -> None:
     result = advisor("recommend", task_file, *SEARCH, "--format", "json", terminal=True)
     assert result.status == 0, result.stderr

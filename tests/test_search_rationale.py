@@ -13,7 +13,7 @@ from advisor.model.budget import Budget
 from advisor.model.results import Efficiency, Recommendation
 from advisor.model.task import load_task, parse_task
 from advisor.search.coherence import describe_relation
-from advisor.search.explain import Design, Widening, rationale
+from advisor.search.explain import Design, Widening, rationale, summary
 from advisor.search.objective import Objective
 from advisor.search.recommend import recommend
 
@@ -369,3 +369,40 @@ def test_a_compute_bound_that_holds_the_pick_says_whose_it_is_and_what_admits_mo
     assert said in text
     tail = "a higher one admits them." if bound else "max_multiply_adds (--max-macs) sets another."
     assert f"which fit the budget; {tail}" in text
+
+
+def test_the_summary_opens_the_rationale_and_leaves_the_comparisons_to_it() -> None:
+    # The table printed every design's whole rationale, 20-30 lines each.
+    brief = summary(CHOSEN, OBJECTIVE, NAMES, 20_000, 1_000)
+    text = _text(standard_multiply_adds=1_000)
+    assert text.startswith(brief)
+    assert "falls short on 'corner' at 50% (45 of 90 bits of log2 rank)." in brief
+    for detail in ("The best contiguous net", "The shallow net", "To raise", "Score"):
+        assert detail in text and detail not in brief
+
+
+@given(st.floats(1.5, 4.0), st.floats(0.05, 1.0), st.floats(0.0, 1.0))
+def test_the_summary_names_exactly_the_factors_that_lowered_the_score(
+    discarded: float, best: float, share: float
+) -> None:
+    # A design that models every correlation fully can rank below one that falls short; its
+    # summary must say why, and name no factor that left the score whole.
+    objective = Objective.create(
+        [576.0, 90.0], [1.0, 1.0], "weighted", least_discarded=1.5, best_coherence=best
+    )
+    chosen = Design(
+        "mirror pooling (4x4, global 4x4)",
+        (32, 64, 8),
+        9_000,
+        (576.0, 90.0),
+        0.3,
+        discarded=discarded,
+        coherence=best * share,
+    )
+    brief = " ".join(summary(chosen, objective, NAMES, 20_000).split())
+    assert "It models every correlation as fully as its target asks." in brief
+    order_lowers = 2.0 ** -(discarded - 1.5) < 1.0
+    coherence_lowers = share < 1.0
+    assert ("the order its pooling windows forget" in brief) == order_lowers
+    assert ("how its pooling levels meet" in brief) == coherence_lowers
+    assert ("lowered by" in brief) == (order_lowers or coherence_lowers)

@@ -155,6 +155,12 @@ def _recommend(
     advisor: AdvisorClient, args: argparse.Namespace, embedded: RunningServer | None
 ) -> tuple[str, ExitCode]:
     """Search and render; a Ctrl-C stops an ``embedded`` server's search (:mod:`.interrupt`)."""
+    if args.explain and args.format != "table":
+        raise InvalidRequestError.single(
+            "--explain",
+            f"applies to --format table: the {args.format} document holds every design's "
+            "summary and whole rationale",
+        )
     given = {option.field: getattr(args, option.field) for option in BUDGET_OPTIONS}
     budget = {
         field: None if value == NO_BOUND else value
@@ -179,7 +185,7 @@ def _recommend(
     # A Ctrl-C that came as the search ended changed nothing: its result is the full one.
     stopped = interrupt is not None and interrupt.interrupted and not result.complete
     status = ExitCode.INTERRUPTED if stopped else ExitCode.OK
-    return render_search_result(result, args.format), status
+    return render_search_result(result, args.format, args.explain), status
 
 
 def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:

@@ -30,14 +30,29 @@ from advisor.model.task import PresetInfo
 __all__ = ["render_analysis", "render_presets", "render_search_result"]
 
 _RATIONALE_WIDTH = 96
+_EXPLAIN_HINT = (
+    "why: each design's summary; --explain prints the whole rationales (the score's parts, the "
+    "contiguous and shallow nets at this budget, what 10% more budget buys)"
+)
 _PLAIN_LIMIT = 1e9
 _PLAIN_FLOOR = 0.01
 _T = TypeVar("_T")
 
 
-def render_search_result(result: SearchResult, output_format: OutputFormat) -> str:
-    """Render a recommendation result in ``output_format``."""
-    return _render(result, output_format, search_result_document, _search_result_table)
+def render_search_result(
+    result: SearchResult, output_format: OutputFormat, explain: bool = False
+) -> str:
+    """Render a recommendation result in ``output_format``.
+
+    The table says why each design in its ``summary``, or with ``explain`` its whole rationale
+    (the documents hold both).
+    """
+    return _render(
+        result,
+        output_format,
+        search_result_document,
+        lambda r: _search_result_table(r, explain),
+    )
 
 
 def render_analysis(
@@ -69,7 +84,7 @@ def _render(
     return stdout_document(document(value), output_format)
 
 
-def _search_result_table(result: SearchResult) -> str:
+def _search_result_table(result: SearchResult, explain: bool) -> str:
     count = len(result.recommendations)
     state = "complete" if result.complete else "stopped early: the best found so far"
     if not result.complete and count == 0:
@@ -85,7 +100,9 @@ def _search_result_table(result: SearchResult) -> str:
     scores = _scores_apart([r.score for r in result.recommendations])
     for recommendation, score in zip(result.recommendations, scores, strict=True):
         lines.append("")
-        lines.extend(_recommendation_lines(recommendation, score))
+        lines.extend(_recommendation_lines(recommendation, score, explain))
+    if not explain and any(r.summary != r.rationale for r in result.recommendations):
+        lines.extend(["", *_wrapped(_EXPLAIN_HINT, "", "")])
     if result.next_page_token is not None:
         lines.extend(["", f"next page: --page-token {result.next_page_token}"])
     return "\n".join(lines) + "\n"
@@ -107,7 +124,7 @@ def _scores_apart(scores: Sequence[float]) -> list[str]:
     return texts
 
 
-def _recommendation_lines(recommendation: Recommendation, score: str) -> list[str]:
+def _recommendation_lines(recommendation: Recommendation, score: str, explain: bool) -> list[str]:
     architecture = recommendation.architecture
     lines = [
         f"#{recommendation.rank}  {architecture.family or 'custom'}"
@@ -119,7 +136,13 @@ def _recommendation_lines(recommendation: Recommendation, score: str) -> list[st
     if recommendation.dilations is not None:
         lines[-1] += f"  dilations {' '.join(map(str, recommendation.dilations))}"
     lines.extend("    " + line for line in _correlation_table(recommendation.analysis))
-    lines.extend(_wrapped(recommendation.rationale, "    why: ", "         "))
+    # A result from a producer that predates summaries has the rationale only.
+    why = (
+        recommendation.rationale
+        if explain or not recommendation.summary
+        else recommendation.summary
+    )
+    lines.extend(_wrapped(why, "    why: ", "         "))
     return lines
 
 

@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_format(recommend)
     recommend.add_argument(
+        "--explain",
+        action="store_true",
+        help="with --format table: every design's whole rationale, not its summary (the JSON "
+        "and YAML documents hold both)",
+    )
+    recommend.add_argument(
         "task", metavar="TASK", help="task file (YAML or JSON; - reads standard input)"
     )
     for option in BUDGET_OPTIONS:

@@ -70,6 +70,7 @@ def recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
         "dilations": None if recommendation.dilations is None else list(recommendation.dilations),
         "architecture": architecture_document(recommendation.architecture),
         "analysis": [dataclasses.asdict(c) for c in recommendation.analysis],
+        "summary": recommendation.summary,
         "rationale": recommendation.rationale,
         "efficiency": (
             None

@@ -184,7 +184,9 @@ class Recommendation:
     figures; the architecture's geometry is always a
     :class:`~advisor.model.architecture.PermutationGeometry`, its ``family`` says where the tree
     came from. ``dilations`` is the dilation order of a ``dilations``-family design (None for
-    the other families), which the permutation alone does not show.
+    the other families), which the permutation alone does not show. ``summary`` is the
+    rationale's opening (what the net is and costs, which correlations it models fully and which
+    it falls short on), for a listing of several designs; empty from producers that predate it.
     """
 
     rank: int
@@ -196,6 +198,7 @@ class Recommendation:
     multiply_adds: int
     efficiency: Efficiency | None = None
     dilations: tuple[int, ...] | None = None
+    summary: str = ""
 
     def __hash__(self) -> int:
         return _hash(self)

@@ -553,6 +553,7 @@ def _write_recommendation(
             parameters=recommendation.parameters,
             analysis=[_correlation_analysis_to_proto(c) for c in recommendation.analysis],
             rationale=recommendation.rationale,
+            summary=recommendation.summary,
             multiply_adds=recommendation.multiply_adds,
             efficiency=_efficiency_to_proto(recommendation.efficiency),
             dilations=recommendation.dilations or (),
@@ -575,6 +576,7 @@ def _recommendation_from_proto(message: advisor_pb2.Recommendation, field: str) 
         multiply_adds=message.multiply_adds,
         efficiency=_efficiency_from_proto(message),
         dilations=tuple(message.dilations) or None,
+        summary=message.summary,
     )
 
 

@@ -32,10 +32,12 @@ __all__ = [
     "Design",
     "Scope",
     "Widening",
+    "coverage",
     "family_words",
     "fit",
     "listed",
     "rationale",
+    "summary",
     "told_apart",
 ]
 
@@ -181,9 +183,8 @@ def rationale(
         The relations the description was read as, in words, where the score weighs them.
     """
     sentences = [
-        _what(chosen, max_parameters, standard_multiply_adds),
-        held,
-        fit(chosen, objective, names, scope, reading),
+        summary(chosen, objective, names, max_parameters, standard_multiply_adds, held),
+        _score(chosen, objective, scope, reading),
         _versus("the best contiguous net", chosen, contiguous, objective, names, scope),
         _versus("the shallow net", chosen, shallow, objective, names, scope),
         efficiency.summary() if efficiency is not None else "",
@@ -192,6 +193,59 @@ def rationale(
         *notes,
     ]
     return " ".join(s for s in sentences if s)
+
+
+def summary(
+    chosen: Design,
+    objective: Objective,
+    names: Sequence[str],
+    max_parameters: int,
+    standard_multiply_adds: int | None = None,
+    held: str = "",
+) -> str:
+    """Return a tree's rationale's opening, the recommendation's ``summary``.
+
+    What the net is and costs, what holds it below the budget (``held``), and which
+    correlations it models fully or falls short on: the sentences a reader comparing designs
+    wants first (the command's table shows only these, ``--explain`` the whole rationale).
+    """
+    opening = (_what(chosen, max_parameters, standard_multiply_adds), held)
+    closing = (coverage(chosen, objective, names), lowered(chosen, objective))
+    return " ".join(s for s in (*opening, *closing) if s)
+
+
+def lowered(chosen: Design, objective: Objective) -> str:
+    """Say which of the score's factors lowered ``chosen``'s score, briefly; empty: none did.
+
+    A summary's coverage alone does not tell why a net that models every correlation fully
+    ranks below one that falls short: these factors do (the rationale's score sentence says
+    each at length).
+    """
+    factors = [
+        (_order_factor(chosen, objective), "the order its pooling windows forget"),
+        (
+            _coherence_factor(chosen, objective),
+            "how its pooling levels meet the location pairs the description repeats",
+        ),
+    ]
+    said = [f"{what} (times {_factor(f)})" for f, what in factors if f is not None and f < 1]
+    if not said:
+        return ""
+    return f"Score {chosen.score:.4g}, lowered by {listed(said, quoted=False)}."
+
+
+def _order_factor(chosen: Design, objective: Objective) -> float | None:
+    """Return the score's factor for the order ``chosen``'s windows forget (None: not weighed)."""
+    if objective.least_discarded is None:
+        return None
+    return float(2.0 ** -max(chosen.discarded - objective.least_discarded, 0.0))
+
+
+def _coherence_factor(chosen: Design, objective: Objective) -> float | None:
+    """Return the score's factor for how ``chosen`` meets the relations (None: not weighed)."""
+    if objective.best_coherence is None:
+        return None
+    return float(objective.coherence_factor(chosen.coherence)[0, 0])
 
 
 def fit(
@@ -207,7 +261,7 @@ def fit(
     the targets, then the score they make with the factors the objective weighs (the relations
     ``reading`` names where it weighs coherence).
     """
-    return f"{_coverage(chosen, objective, names)} {_score(chosen, objective, scope, reading)}"
+    return f"{coverage(chosen, objective, names)} {_score(chosen, objective, scope, reading)}"
 
 
 def _what(chosen: Design, max_parameters: int, standard: int | None) -> str:
@@ -221,7 +275,8 @@ def _what(chosen: Design, max_parameters: int, standard: int | None) -> str:
     )
 
 
-def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str:
+def coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str:
+    """Say which correlations ``chosen`` models as fully as its target asks, and which not."""
     fractions = objective.fractions(np.asarray(chosen.log2_ranks))
     full = [names[i] for i in range(len(names)) if fractions[i] >= _FULL]
     short = [
@@ -257,20 +312,21 @@ def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence
         text += f" (targets: {_TARGETS[scope]}{capped}; equal scores go to the larger net)"
     elif capped:
         text += f" (targets: the dimension bounds{capped})"
-    if objective.least_discarded is not None:
+    order = _order_factor(chosen, objective)
+    if order is not None and objective.least_discarded is not None:
         excess = max(chosen.discarded - objective.least_discarded, 0.0)
         own, least = told_apart(chosen.discarded, objective.least_discarded)
         text += (
-            f", times {_factor(2.0**-excess)} for the order its pooling windows forget "
+            f", times {_factor(order)} for the order its pooling windows forget "
             f"({own} bits per location"
         ) + (
             f", {_difference(excess)} more than the finest tree's {least})"
             if excess
             else ", the least)"
         )
-    if objective.best_coherence is not None:
+    factor = _coherence_factor(chosen, objective)
+    if factor is not None and objective.best_coherence is not None:
         best = objective.best_coherence
-        factor = float(objective.coherence_factor(chosen.coherence)[0, 0])
         share = chosen.coherence / best
         own, theirs = told_apart(chosen.coherence, best)
         read = ""

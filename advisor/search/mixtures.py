@@ -61,7 +61,7 @@ from advisor.model.mixture import coinciding_levels, member_widths
 from advisor.model.results import Recommendation, SearchResult
 from advisor.model.task import Task
 from advisor.search.coherence import Relation, architecture_coherence
-from advisor.search.explain import Design, Scope, family_words, fit
+from advisor.search.explain import Design, Scope, coverage, family_words, fit
 from advisor.search.objective import Objective
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
@@ -591,6 +591,7 @@ def _recommendation(
         coherence=entry.coherence,
     )
     names = [correlation.name for correlation in task.resolved()]
+    opening = text
     text += " " + fit(design, objective, names, scope, reading)
     if analysis.efficiency is not None:
         text += " " + analysis.efficiency.summary()
@@ -610,4 +611,5 @@ def _recommendation(
         rationale=text,
         multiply_adds=entry.architecture.multiply_adds,
         efficiency=analysis.efficiency,
+        summary=f"{opening} {coverage(design, objective, names)}",
     )

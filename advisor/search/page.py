@@ -32,6 +32,7 @@ from advisor.search.explain import (
     family_words,
     listed,
     rationale,
+    summary,
     told_apart,
 )
 from advisor.search.paging import PAST_THE_END, next_page_token
@@ -153,18 +154,20 @@ def build_recommendation(
     assert shallow is not None, "the shallow net fits (checked up front) and always runs"
     architecture, analysis = _analysed(run, entry, stop, pricing)
     standard = run.ladders.standard
+    design, held = _design(run, entry), _held_by_compute(run, entry)
+    standard_multiply_adds = standard.multiply_adds if standard else None
     text = rationale(
-        _design(run, entry),
+        design,
         contiguous=_design(run, board.contiguous) if board.contiguous else None,
         shallow=_design(run, shallow),
         objective=run.objective,
         names=run.names,
         max_parameters=run.budget.max_parameters,
         widenings=_widenings(run, entry),
-        standard_multiply_adds=standard.multiply_adds if standard else None,
+        standard_multiply_adds=standard_multiply_adds,
         more_budget=_more_budget(run, entry),
         more_budget_limit=_wider_limit(run, entry),
-        held=_held_by_compute(run, entry),
+        held=held,
         efficiency=analysis.efficiency,
         notes=notes,
         scope=targets_scope(run, complete),
@@ -180,6 +183,14 @@ def build_recommendation(
         multiply_adds=architecture.multiply_adds,
         efficiency=analysis.efficiency,
         dilations=entry.candidate.dilations,
+        summary=summary(
+            design,
+            run.objective,
+            run.names,
+            run.budget.max_parameters,
+            standard_multiply_adds,
+            held,
+        ),
     )
 
 

@@ -141,8 +141,9 @@ protective defaults of :class:`RequestLimits`."""
 _DEFAULT_TOP_K: int = Budget.model_fields["top_k"].default
 # A CorrelationAnalysis without its name: four doubles, an enum, tags and lengths.
 _CORRELATION_BYTES = 64
-# A recommendation without its names and permutations: numbers, layers and the rationale's prose.
-_RECOMMENDATION_BYTES = 4096
+# A recommendation without its names and permutations: numbers, layers, the rationale's prose
+# and the summary's (its opening sentences again, about 600 bytes).
+_RECOMMENDATION_BYTES = 5120
 # The tags and lengths around a permutation's ids: at most five nested fields (a mixture member's
 # Mixture, MixtureMember, Geometry, PermutationGeometry and its packed ids), each a tag of at
 # most 2 bytes and a length of at most 5.
@@ -151,8 +152,9 @@ _PERMUTATION_FRAME_BYTES = 35
 # pools at least two of at most 2^20 locations, padded to at most 2^24 in 3-D) of at most 5
 # bytes, as many mixing levels of 1 byte, and their tags and lengths.
 _MEMBER_BYTES = 256
-# The rationale quotes (``repr``) every correlation name once more, and up to six a second time.
-_RATIONALE_EXTRA_NAMES = 6
+# The rationale quotes (``repr``) every correlation name once more, and up to six a second time;
+# the summary repeats those six (the correlations modelled fully and those that fall short).
+_RATIONALE_EXTRA_NAMES = 12
 # A task preset adds at most this many correlations (16 today) with names of at most this many
 # bytes (29 today).
 _PRESET_CORRELATIONS = 32

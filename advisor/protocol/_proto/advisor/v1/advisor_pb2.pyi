@@ -1067,6 +1067,7 @@ class Recommendation(_message.Message):
     ARCHITECTURE_FIELD_NUMBER: _builtins.int
     ANALYSIS_FIELD_NUMBER: _builtins.int
     RATIONALE_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
     MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
     EFFICIENCY_FIELD_NUMBER: _builtins.int
     DILATIONS_FIELD_NUMBER: _builtins.int
@@ -1076,6 +1077,10 @@ class Recommendation(_message.Message):
     parameters: _builtins.int
     rationale: _builtins.str
     """Why this design suits the task, in plain words."""
+    summary: _builtins.str
+    """The rationale's opening: what the net is and costs, which correlations it models fully and
+    which it falls short on. Empty from producers that predate it.
+    """
     multiply_adds: _builtins.int
     """Multiply-adds per input (every conv at every location it runs on)."""
     @_builtins.property
@@ -1099,13 +1104,14 @@ class Recommendation(_message.Message):
         architecture: Global___Architecture | None = ...,
         analysis: _abc.Iterable[Global___CorrelationAnalysis] | None = ...,
         rationale: _builtins.str = ...,
+        summary: _builtins.str = ...,
         multiply_adds: _builtins.int = ...,
         efficiency: Global___Efficiency | None = ...,
         dilations: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["architecture", b"architecture", "efficiency", b"efficiency"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "dilations", b"dilations", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "dilations", b"dilations", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score", "summary", b"summary"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
