@@ -25,9 +25,9 @@ import numpy.typing as npt
 
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget, scaled_parameters
 from advisor.model.compute import layer_locations, multiply_adds
-from advisor.model.parameters import ParameterModel
 from advisor.model.grid import MAX_LOCATIONS, InputSpec
 from advisor.model.padding import friendly_paddings
+from advisor.model.parameters import ParameterModel
 from advisor.search.candidates import (
     Candidate,
     CandidateSpace,
