@@ -177,7 +177,8 @@ class MaskRegion(RequestModel):
     """One string per row of the input, ``#`` for a location in the region and ``.`` for one out.
 
     From Python the mask may also be a NumPy boolean array of the input's shape (True in the
-    region), read as those rows.
+    region), read as those rows; a task refuses an array of another shape than the input's or
+    its rows' (:func:`mask_array_violations`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
