@@ -112,6 +112,64 @@ def test_a_numpy_boolean_mask_reads_as_its_rows(shape: tuple[int, ...], rows: li
     assert parse_task(task.model_dump(mode="json")) == task
 
 
+@pytest.mark.parametrize(
+    ("shape", "array_shape"),
+    [
+        ((4, 6, 6), (24, 6)),  # the rows a document writes, slice after slice
+        ((8,), (1, 8)),  # a sequence's one row
+    ],
+)
+def test_a_numpy_mask_may_also_be_the_documents_rows(
+    shape: tuple[int, ...], array_shape: tuple[int, ...]
+) -> None:
+    mask = np.zeros(array_shape, dtype=bool)
+    mask[0, :3] = True
+    task = parse_task(
+        {"input": {"shape": shape}, "correlations": [{"name": "m", "a": {"mask": mask}}]}
+    )
+    assert task.resolved()[0].a.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("shape", "array_shape"),
+    [
+        ((6, 4, 6), (4, 6, 6)),  # a volume of another depth and height: same rows, same width
+        ((24, 6), (4, 6, 6)),  # a volume for an image
+        ((12, 12), (2, 6, 12)),
+    ],
+)
+def test_a_numpy_mask_of_another_shape_is_refused_not_read_as_rows(
+    shape: tuple[int, ...], array_shape: tuple[int, ...]
+) -> None:
+    # Its rows had the input's count and width, so it was read as the input's rows: a
+    # (4, 6, 6) mask on a [6, 4, 6] volume silently selected other locations than it marks.
+    mask = np.zeros(array_shape, dtype=bool)
+    mask[-1, -1, :2] = True
+    document = {"input": {"shape": shape}, "correlations": [{"name": "m", "a": {"mask": mask}}]}
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task(document)
+    (violation,) = raised.value.violations
+    assert violation.field == "correlations[0].a.mask"
+    assert f"{array_shape}" in violation.description
+    assert f"{list(shape)}" in violation.description
+    correlation = {"name": "m", "b": {"indices": [0]}, "a": {"mask": mask}}
+    assert refused_fields(lambda: Task(input={"shape": shape}, correlations=[correlation])) == [
+        "correlations[0].a.mask"
+    ]
+
+
+def test_a_numpy_mask_that_is_not_boolean_is_refused_once_on_its_field() -> None:
+    # Refused before, but as one "Input should be a valid string" per row of the array.
+    mask = np.zeros((4, 6, 6), dtype=np.uint8)
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task(
+            {"input": {"shape": [4, 6, 6]}, "correlations": [{"name": "m", "a": {"mask": mask}}]}
+        )
+    (violation,) = raised.value.violations
+    assert violation.field == "correlations[0].a.mask"
+    assert "uint8" in violation.description and "boolean" in violation.description
+
+
 def test_a_task_copied_with_an_update_is_validated_and_resolved_anew() -> None:
     # pydantic's copy takes an update unchecked: the copy showed the preset and the search read
     # the correlations of the original, without it.

@@ -305,6 +305,19 @@ def test_a_mixture_rationale_says_how_it_fits_the_task_in_the_analysis_figures()
     assert f"{top.multiply_adds:,} multiply-adds per input" in top.rationale
 
 
+def test_a_mixture_on_a_padded_grid_says_so_in_its_rationale() -> None:
+    # A tree's rationale says "on the input padded to 16 (...)"; a mixture's said nothing of
+    # the padding its members pool (docs/SIZES.md: "The padding is never silent").
+    task = _local_and_mirrored(13)
+    result = recommend(task, _WITH_MIXTURES.model_copy(update={"top_k": 1}))
+    top = result.recommendations[0]
+    assert top.architecture.mixture is not None and top.architecture.padding == ((1, 2),)
+    assert (
+        "on the input padded to 16 (constant margins before/after per axis: 1/2)"
+        in top.rationale.split(". ")[0]
+    ), top.rationale
+
+
 def test_with_a_deadline_the_trees_pairs_and_analyses_each_end_in_time_for_the_reply(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -327,6 +327,52 @@ def test_a_search_with_no_standard_cnn_at_its_budget_says_which_compute_bound_ap
             assert recommendation.multiply_adds <= ladders.max_multiply_adds
 
 
+@pytest.mark.parametrize(
+    ("shape", "preset", "depths", "reason"),
+    [
+        ([1, 64], "symmetry", {}, "an axis of one location has no window of 2"),
+        (
+            [32, 32],
+            "symmetry",
+            {"max_depth": 1},
+            "the depth bounds (1 to 1 levels) leave out every tree that pools so",
+        ),
+        (
+            [9, 16],
+            "symmetry",
+            {"min_depth": 5},
+            "the depth bounds (5 to 10 levels) leave out every tree that pools so",
+        ),
+        ([2, 2, 2], "periodic", {}, "a window of 2 on every axis pools the whole grid"),
+    ],
+)
+def test_a_grid_without_a_standard_cnn_is_told_the_true_reason(
+    shape: list[int], preset: str, depths: dict[str, int], reason: str
+) -> None:
+    # Every such rationale blamed "an axis of one location", on grids that have none: a depth
+    # bound leaving the standard CNN out, or a grid a window of 2 pools whole.
+    task = parse_task({"input": {"shape": shape}, "preset": preset})
+    budget = Budget(max_parameters=5_000, top_k=1, **depths)
+    (top,) = recommend(task, budget).recommendations
+    text = " ".join(top.rationale.split())
+    assert f"The grid {shape} has no standard CNN" in text, text
+    assert f"{reason}), so the multiply-adds are not compared with one" in text, text
+    assert ("an axis of one location" in text) == (1 in shape)
+
+
+def test_an_odd_grid_too_large_to_pad_is_told_so_not_blamed_on_an_axis_of_one() -> None:
+    from advisor.search.ladders import no_standard_cnn_reason
+
+    assert no_standard_cnn_reason((101, 101, 101), 1, 24) == (
+        "the axes of 101 locations are odd, and padding them to an even size would grow the "
+        "grid past 1,048,576 locations"
+    )
+    assert no_standard_cnn_reason((101, 100, 100), 1, 24) == (
+        "the axis of 101 locations is odd, and padding it to an even size would grow the "
+        "grid past 1,048,576 locations"
+    )
+
+
 def test_a_larger_budget_never_returns_a_smaller_net_where_no_standard_cnn_fits() -> None:
     """The default compute bound below the narrowest standard CNN's count is that CNN's, so a
     budget crossing that count does not tighten it: 32x32x3 with 10 classes returned 14,826

@@ -41,7 +41,7 @@ from pydantic import (
     field_validator,
 )
 
-from advisor.errors import InvalidRequestError, did_you_mean, unknown_name
+from advisor.errors import FieldViolation, InvalidRequestError, did_you_mean, unknown_name
 from advisor.model.documents import RequestModel
 from advisor.model.packed import PackedIds
 from advisor.model.scalars import StrictWhole
@@ -61,6 +61,7 @@ __all__ = [
     "along_axis",
     "high_half",
     "low_half",
+    "mask_array_violations",
     "preset_description",
     "preset_mask",
     "region_preset_infos",
@@ -117,17 +118,67 @@ def _mask_rows(value: Any) -> Any:
     every other axis is flattened row-major, as the rows of a ``[D, H, W]`` mask run slice after
     slice. Anything else is left to the field's own check (one string per row).
     """
-    if not isinstance(value, np.ndarray) or value.dtype != np.bool_ or value.ndim == 0:
+    if not isinstance(value, np.ndarray) or value.ndim == 0:
+        return value
+    if value.dtype.kind in "iufc":
+        # Read on, each row was refused as "Input should be a valid string", once per row.
+        raise ValueError(
+            f"a NumPy mask must be boolean (True in the region), not {value.dtype}: pass "
+            "`array != 0` or `array.astype(bool)`"
+        )
+    if value.dtype != np.bool_:
         return value
     rows = value.reshape(-1, value.shape[-1])
     return tuple("".join(np.where(row, IN_MASK, OUT_OF_MASK)) for row in rows)
+
+
+def mask_array_violations(shape: Any, correlations: Any) -> list[FieldViolation]:
+    """Refuse each NumPy boolean mask of ``correlations`` whose shape is not the input's.
+
+    ``shape`` and ``correlations`` are a task document's, before validation (anything else is
+    left to the fields' own checks). A mask array is read as its rows (:func:`_mask_rows`), and
+    the rows only say their count and width, so an array of another shape with as many rows as
+    wide as the input's (``(4, 6, 6)`` on ``[6, 4, 6]``, ``(2, 6, 12)`` on ``[12, 12]``) was
+    read as rows of the input, marking other locations than its own. The input's shape is
+    taken, and the document's rows as an array, ``(D * H, W)`` (1-D: ``(1, N)``).
+    """
+    if not isinstance(shape, Sequence) or not all(
+        isinstance(n, int | np.integer) and not isinstance(n, bool) for n in shape
+    ):
+        return []
+    if not isinstance(correlations, Sequence) or isinstance(correlations, str) or not shape:
+        return []
+    grid = tuple(int(n) for n in shape)
+    accepted = {grid, (math.prod(grid[:-1]), grid[-1])}
+    violations = []
+    for index, correlation in enumerate(correlations):
+        if not isinstance(correlation, Mapping):
+            continue
+        for side in ("a", "b"):
+            region = correlation.get(side)
+            mask = region.get("mask") if isinstance(region, Mapping) else None
+            if (
+                isinstance(mask, np.ndarray)
+                and mask.dtype == np.bool_
+                and mask.ndim > 0
+                and mask.shape not in accepted
+            ):
+                violations.append(
+                    FieldViolation(
+                        f"correlations[{index}].{side}.mask",
+                        f"a NumPy mask of shape {mask.shape}, and the input is {list(grid)}: "
+                        f"give an array of the input's shape {grid}",
+                    )
+                )
+    return violations
 
 
 class MaskRegion(RequestModel):
     """One string per row of the input, ``#`` for a location in the region and ``.`` for one out.
 
     From Python the mask may also be a NumPy boolean array of the input's shape (True in the
-    region), read as those rows.
+    region), read as those rows; a task refuses an array of another shape than the input's or
+    its rows' (:func:`mask_array_violations`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)

@@ -56,6 +56,7 @@ from advisor.model.regions import (
     Region,
     RelationKind,
     ResolvedCorrelation,
+    mask_array_violations,
     region_preset_infos,
     resolve_region,
 )
@@ -162,6 +163,19 @@ class Task(NullsOmitted):
         if name is not None and name not in TASK_PRESETS:
             raise ValueError(unknown_name("task preset", name, TASK_PRESETS))
         return name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mask_arrays_of_the_input(cls, data: Any) -> Any:
+        # A NumPy mask is read as its rows before the input's shape is known: one of another
+        # shape with as many rows of the input's width was taken for the input's rows.
+        if isinstance(data, Mapping):
+            spec = data.get("input")
+            shape = spec.get("shape") if isinstance(spec, Mapping) else getattr(spec, "shape", None)
+            violations = mask_array_violations(shape, data.get("correlations"))
+            if violations:
+                raise InvalidRequestError(violations)
+        return data
 
     @model_validator(mode="after")
     def _resolve(self) -> Task:

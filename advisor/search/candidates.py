@@ -78,6 +78,7 @@ __all__ = [
     "dilation_orders",
     "grid_schedules",
     "largest_window",
+    "padding_text",
     "widest_step",
     "prime_steps",
     "window_schedules",
@@ -140,11 +141,20 @@ class Candidate:
 
     def padding_text(self, shape: Sequence[int]) -> str:
         """Say how the input is padded, e.g. `` on the input padded to 16 (... 1/2)``; '' if not."""
-        if self.padding is None:
-            return ""
-        grid = "x".join(str(n) for n in padded_shape(shape, self.padding))
-        margins = ", ".join(f"{before}/{after}" for before, after in self.padding)
-        return f" on the input padded to {grid} (constant margins before/after per axis: {margins})"
+        return padding_text(shape, self.padding)
+
+
+def padding_text(shape: Sequence[int], padding: Padding | None) -> str:
+    """Say how ``shape`` is padded, e.g. `` on the input padded to 16 (... 1/2)``; '' if not.
+
+    Every rationale of a padded design says it so: a tree's (:meth:`Candidate.padding_text`)
+    and a mixture's (:mod:`advisor.search.mixtures`).
+    """
+    if padding is None:
+        return ""
+    grid = "x".join(str(n) for n in padded_shape(shape, padding))
+    margins = ", ".join(f"{before}/{after}" for before, after in padding)
+    return f" on the input padded to {grid} (constant margins before/after per axis: {margins})"
 
 
 def deepest_schedule(spec: InputSpec) -> int:

@@ -25,11 +25,18 @@ import numpy.typing as npt
 
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget, scaled_parameters
 from advisor.model.compute import layer_locations, multiply_adds
+from advisor.model.grid import MAX_LOCATIONS, InputSpec
+from advisor.model.padding import friendly_paddings
 from advisor.model.parameters import ParameterModel
-from advisor.search.candidates import Candidate, CandidateSpace
+from advisor.search.candidates import (
+    Candidate,
+    CandidateSpace,
+    deepest_schedule,
+    grid_schedules,
+)
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 
-__all__ = ["MIN_SHARE", "Ladders", "StandardCnn", "spending"]
+__all__ = ["MIN_SHARE", "Ladders", "StandardCnn", "no_standard_cnn_reason", "spending"]
 
 _Ints = npt.NDArray[np.int64]
 _Pools = tuple[tuple[int, ...], ...]
@@ -226,3 +233,40 @@ class Ladders:
         widths, parameters = best
         cost = int(self.multiply_adds(tree, np.asarray([widths], dtype=np.int64))[0])
         return StandardCnn(tree, cost, tuple(widths), parameters)
+
+
+def _standard_tree(pools: _Pools) -> bool:
+    """Return whether ``pools`` is a standard CNN's tree: 2 on every axis below the top."""
+    return len(pools) > 1 and all(set(pool) == {2} for pool in pools[:-1])
+
+
+def no_standard_cnn_reason(shape: tuple[int, ...], min_depth: int, max_depth: int) -> str:
+    """Say why a search on ``shape`` within these depth bounds has no standard CNN's tree.
+
+    For a rationale (:attr:`Ladders.narrowest` is None): an axis of one location, the depth
+    bounds, an odd axis the search cannot pad (every even size passes ``MAX_LOCATIONS``), or a
+    grid one window of 2 per axis pools whole. Each rationale gave the first reason before,
+    true or not (``[32, 32]`` with ``max_depth`` 1, ``[2, 2, 2]``, ``[101, 101, 101]``).
+    """
+    if 1 in shape:
+        return "an axis of one location has no window of 2"
+    deepest = deepest_schedule(InputSpec(shape=shape))
+    if any(
+        _standard_tree(pools)
+        for _padding, _grid, schedules in grid_schedules(shape, 2, deepest)
+        for pools in schedules
+    ):
+        return (
+            f"the depth bounds ({min_depth} to {max_depth} levels) leave out every tree that "
+            "pools so"
+        )
+    odd = sorted({n for n in shape if n % 2})
+    if odd and not friendly_paddings(shape):
+        sizes = " and ".join(map(str, odd))
+        many = sum(n % 2 for n in shape) > 1
+        axes, verb, them = ("axes", "are", "them") if many else ("axis", "is", "it")
+        return (
+            f"the {axes} of {sizes} locations {verb} odd, and padding {them} to an even size "
+            f"would grow the grid past {MAX_LOCATIONS:,} locations"
+        )
+    return "a window of 2 on every axis pools the whole grid"

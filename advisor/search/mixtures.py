@@ -60,6 +60,7 @@ from advisor.model.compute import COUNT_LIMIT
 from advisor.model.mixture import coinciding_levels, member_widths
 from advisor.model.results import Recommendation, SearchResult
 from advisor.model.task import Task
+from advisor.search.candidates import padding_text
 from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.explain import Design, Scope, coverage, family_words, fit
 from advisor.search.objective import Objective
@@ -574,7 +575,8 @@ def _recommendation(
     text = (
         f"A mixture [CTS18] of the {_member(first)} (score {first.score:.4g} "
         f"alone at this budget) and the {_member(second)} (score "
-        f"{second.score:.4g}), both with M = {architecture.representation} and widths "
+        f"{second.score:.4g}){padding_text(task.input.shape, architecture.padding)}, both "
+        f"with M = {architecture.representation} and widths "
         f"{'-'.join(str(w) for w in architecture.widths)}, summed "
         + (f"after levels {levels} and " if levels else "")
         + f"at the root: {architecture.parameters:,} parameters (both members' convs), "

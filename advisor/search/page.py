@@ -35,6 +35,7 @@ from advisor.search.explain import (
     summary,
     told_apart,
 )
+from advisor.search.ladders import no_standard_cnn_reason
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
@@ -468,11 +469,11 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
         if narrowest is None:
             # No tree, whatever the budget: saying that none "fits this budget" sent the user
             # to raise a budget that changes nothing.
+            reason = no_standard_cnn_reason(shape, *run.depths)
             notes.append(
                 f"The grid {list(shape)} has no standard CNN (contiguous pooling of 2 on every "
-                "axis at every level below the top: an axis of one location has no window of "
-                f"2), {unpriced} and no compute bound applies; max_multiply_adds (--max-macs) "
-                "sets one."
+                f"axis at every level below the top: {reason}), {unpriced} and no compute "
+                "bound applies; max_multiply_adds (--max-macs) sets one."
             )
         else:
             hidden, widths = ladders.rules.hidden(), "-".join(map(str, narrowest.widths))
