@@ -303,6 +303,10 @@ def test_a_mixture_rationale_says_how_it_fits_the_task_in_the_analysis_figures()
     # The description's relations, named as a tree's rationale names them.
     assert "read as a mirror about step 15.5" in top.rationale
     assert f"{top.multiply_adds:,} multiply-adds per input" in top.rationale
+    # Its summary: what it is, the same shortfalls, and none of the score's long sentence.
+    assert top.summary.startswith("A mixture [CTS18] of the ")
+    assert re.findall(r"'([^']+)' at \d+% \(([\d,.]+) of", top.summary) == short
+    assert "the weighted mean fraction" not in top.summary
 
 
 def test_a_mixture_on_a_padded_grid_says_so_in_its_rationale() -> None:

@@ -32,13 +32,13 @@ __all__ = [
     "Design",
     "Scope",
     "Widening",
-    "coverage",
     "family_words",
     "fit",
     "listed",
     "rationale",
     "summary",
     "told_apart",
+    "verdict",
 ]
 
 Scope = Literal["complete", "stopped", "bounds"]
@@ -210,11 +210,20 @@ def summary(
     wants first (the command's table shows only these, ``--explain`` the whole rationale).
     """
     opening = (_what(chosen, max_parameters, standard_multiply_adds), held)
-    closing = (coverage(chosen, objective, names), lowered(chosen, objective))
-    return " ".join(s for s in (*opening, *closing) if s)
+    return " ".join(s for s in (*opening, verdict(chosen, objective, names)) if s)
 
 
-def lowered(chosen: Design, objective: Objective) -> str:
+def verdict(chosen: Design, objective: Objective, names: Sequence[str]) -> str:
+    """Say which correlations ``chosen`` models fully or falls short on, and what lowered it.
+
+    The close of a summary, a tree's (:func:`summary`) or a mixture's.
+    """
+    return " ".join(
+        s for s in (_coverage(chosen, objective, names), _lowered(chosen, objective)) if s
+    )
+
+
+def _lowered(chosen: Design, objective: Objective) -> str:
     """Say which of the score's factors lowered ``chosen``'s score, briefly; empty: none did.
 
     A summary's coverage alone does not tell why a net that models every correlation fully
@@ -261,7 +270,7 @@ def fit(
     the targets, then the score they make with the factors the objective weighs (the relations
     ``reading`` names where it weighs coherence).
     """
-    return f"{coverage(chosen, objective, names)} {_score(chosen, objective, scope, reading)}"
+    return f"{_coverage(chosen, objective, names)} {_score(chosen, objective, scope, reading)}"
 
 
 def _what(chosen: Design, max_parameters: int, standard: int | None) -> str:
@@ -275,7 +284,7 @@ def _what(chosen: Design, max_parameters: int, standard: int | None) -> str:
     )
 
 
-def coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str:
+def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str:
     """Say which correlations ``chosen`` models as fully as its target asks, and which not."""
     fractions = objective.fractions(np.asarray(chosen.log2_ranks))
     full = [names[i] for i in range(len(names)) if fractions[i] >= _FULL]

@@ -62,7 +62,7 @@ from advisor.model.results import Recommendation, SearchResult
 from advisor.model.task import Task
 from advisor.search.candidates import padding_text
 from advisor.search.coherence import Relation, architecture_coherence
-from advisor.search.explain import Design, Scope, coverage, family_words, fit
+from advisor.search.explain import Design, Scope, family_words, fit, verdict
 from advisor.search.objective import Objective
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
@@ -613,5 +613,5 @@ def _recommendation(
         rationale=text,
         multiply_adds=entry.architecture.multiply_adds,
         efficiency=analysis.efficiency,
-        summary=f"{opening} {coverage(design, objective, names)}",
+        summary=f"{opening} {verdict(design, objective, names)}",
     )
