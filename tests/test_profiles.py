@@ -657,3 +657,29 @@ def test_a_boolean_or_a_text_where_a_budget_takes_a_number_is_refused(
         f"Input should be {expected}",
     )
     assert Budget.model_validate({"max_parameters": 2e5}).max_parameters == 200_000
+
+
+@pytest.mark.parametrize(
+    ("shape", "depths", "said"),
+    [
+        ([16, 16], {"max_depth": 1}, "budget.max_depth is 1 (--max-depth))"),
+        ([2, 2], {}, "its one window of 2 per axis is the top, so its only tree is the shallow"),
+        ([1, 8], {}, "an axis of one location has no window of 2)"),
+    ],
+)
+def test_a_search_with_no_standard_cnn_says_why_the_grid_or_the_depth_bounds(
+    shape: list[int], depths: dict[str, int], said: str
+) -> None:
+    """A 16x16 grid searched with max_depth 1 was said to have an axis of one location; the
+    grid has the standard CNN's tree, which the depth bound leaves out (a 2x2 grid's one
+    window is its top, so the shallow net is its only tree)."""
+    task = parse_task(
+        {"input": {"shape": shape}, "correlations": [{"name": "x", "a": {"indices": [0]}}]}
+    )
+    budget = Budget(max_parameters=20_000, top_k=1, **depths)
+    assert SearchRun(task, budget, StopSignal(), None).ladders.narrowest is None
+    (recommendation,) = recommend(task, budget).recommendations
+    text = " ".join(recommendation.rationale.split())
+    assert "no standard CNN (contiguous pooling of 2 on every axis" in text
+    assert said in text
+    assert ("an axis of one location" in text) == (1 in shape)

@@ -22,6 +22,7 @@ from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, scaled_parameters
 from advisor.model.grid import channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.search.board import Entry, ranked
+from advisor.search.candidates import deepest_schedule
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import (
@@ -458,10 +459,8 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
             # No tree, whatever the budget: saying that none "fits this budget" sent the user
             # to raise a budget that changes nothing.
             notes.append(
-                f"The grid {list(shape)} has no standard CNN (contiguous pooling of 2 on every "
-                "axis at every level below the top: an axis of one location has no window of "
-                f"2), {unpriced} and no compute bound applies; max_multiply_adds (--max-macs) "
-                "sets one."
+                f"{_no_standard_cnn(run)}, {unpriced} and no compute bound applies; "
+                "max_multiply_adds (--max-macs) sets one."
             )
         else:
             hidden, widths = ladders.rules.hidden(), "-".join(map(str, narrowest.widths))
@@ -487,6 +486,42 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
     if reading:
         notes.append(reading)
     return notes
+
+
+def _no_standard_cnn(run: SearchRun) -> str:
+    """Say why the search holds no standard CNN's tree, as the sentence of :func:`_notes`.
+
+    An axis of one location has no window of 2, and a grid of one window of 2 per axis has
+    the shallow net alone; any other grid has the tree, which only the depth bounds leave out.
+    Saying "an axis of one location" of a 16x16 grid searched with ``--max-depth 1`` sent the
+    user looking for an axis the input does not have.
+    """
+    shape = list(run.task.input.shape)
+    rule = "contiguous pooling of 2 on every axis at every level below the top"
+    if 1 in shape:
+        return (
+            f"The grid {shape} has no standard CNN ({rule}: an axis of one location has no "
+            "window of 2)"
+        )
+    if max(shape) == 2:
+        return (
+            f"The grid {shape} has no standard CNN ({rule}: its one window of 2 per axis is "
+            "the top, so its only tree is the shallow net)"
+        )
+    # The bounds that bind (a server brings an unset max_depth to its limit, which does not).
+    low, high = run.depths
+    bounds = [
+        f"budget.{field} is {value} ({flag})"
+        for field, flag, value, binds in (
+            ("min_depth", "--min-depth", low, low > 1),
+            ("max_depth", "--max-depth", high, high < deepest_schedule(run.task.input)),
+        )
+        if binds
+    ]
+    return (
+        f"The depth bounds leave the search of the grid {shape} no standard CNN ({rule}; "
+        f"{' and '.join(bounds)})"
+    )
 
 
 def _tied_rival(run: SearchRun) -> Entry | None:
