@@ -594,3 +594,27 @@ def test_trees_a_stop_left_unbuilt_are_told_in_the_callers_terms(
         assert "the page's designs ranked" not in recommendation.rationale
     if not any(r.architecture.mixture for r in result.recommendations):
         assert "trees built before the stop" in result.recommendations[0].rationale
+
+
+def test_a_free_searchs_mixtures_take_its_widths_only() -> None:
+    # A free search's widths are its choices (powers of two up to max_channels, M included);
+    # its mixtures took the practical ladders' quarter steps, M = 20 among them.
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(
+        max_parameters=8_000,
+        top_k=8,
+        width_profile="free",
+        max_channels=32,
+        geometries=["mixture"],
+        time_limit_seconds=None,
+    )
+    result = recommend(task, budget)
+    mixed = [r.architecture for r in result.recommendations if r.architecture.mixture]
+    assert mixed
+    allowed = set(budget.choices())
+    for recommendation in result.recommendations:
+        architecture = recommendation.architecture
+        widths = {architecture.representation, *architecture.widths}
+        if architecture.mixture is not None:
+            widths |= {w for member in architecture.mixture.members for w in member.channels}
+        assert widths <= allowed, (architecture.family, sorted(widths - allowed))

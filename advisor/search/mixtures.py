@@ -214,7 +214,7 @@ def with_mixtures(
     # The analyses end a margin before the deadline, in which the result still reaches a
     # caller whose deadline this is; the pairing takes the time before them.
     analyses = stop.share(1.0 - _RESPONSE_SHARE)
-    rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
+    rules = _mixture_rules(budget, budget.outputs_for(task.outputs))
     labels = correlation_labels(task.resolved(), task.input.num_locations)
     trees = [r for r in result.recommendations if r.architecture.family != "shallow"]
     trees = trees[:PAIRED_TREES]
@@ -362,6 +362,19 @@ def _summed(
             mixing=mixing,
         ),
     )
+
+
+def _mixture_rules(budget: Budget, outputs: int) -> ProfileRules:
+    """Return the ladders' rules of the mixtures of a search under ``budget``.
+
+    A practical search's; a free search's widths are its choices alone (powers of two by
+    default), which the practical ladders' quarter steps are not: its mixtures took M = 20 where
+    every width of the search, M included, was a power of two.
+    """
+    rules = ProfileRules.for_budget(budget, outputs)
+    if budget.width_profile == "free":
+        return replace(rules, choices=tuple(budget.choices()))
+    return rules
 
 
 def _pairable(first: Architecture, second: Architecture) -> bool:
