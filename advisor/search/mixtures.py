@@ -253,19 +253,25 @@ def with_mixtures(
         raise InvalidRequestError.single(
             "budget.page_token", PAST_THE_END.format(count=len(ranked))
         )
-    end = offset + budget.top_k
     recommendations: list[Recommendation] = []
     left_out = 0  # mixtures ranked here but not analysed in time: the next designs take their place
-    for entry in ranked[offset:]:
+    # The ranking's position after the page's last design: the next page starts there. A page
+    # a stop left short or empty ends at its last design, as a tree search's page does
+    # (the page's full length skipped ranked designs: an empty second page handed on the
+    # token of the third, and the second page's designs were never returned).
+    end = offset
+    for position, entry in enumerate(ranked[offset:], offset + 1):
         if len(recommendations) == budget.top_k:
             break
         if isinstance(entry, Recommendation):
             recommendations.append(entry)
+            end = position
             continue
         try:
             recommendations.append(
                 _recommendation(task, entry, objective, scope, reading, analyses)
             )
+            end = position
         except StoppedError:
             complete, left_out = False, left_out + 1
     # Trees built after these were ranked and not built: they may rank on this page.
@@ -287,7 +293,8 @@ def with_mixtures(
         recommendations = [r.noted(f"No mixture is recommended: {why}") for r in recommendations]
     elif stopped:
         recommendations = [r.noted(stopped[0].upper() + stopped[1:]) for r in recommendations]
-    token = next_page_token(task, budget, end) if more_trees or len(ranked) > end else None
+    more = more_trees or len(ranked) > end
+    token = next_page_token(task, budget, end) if recommendations and more else None
     return SearchResult(
         recommendations=[
             replace(r, rank=rank) for rank, r in enumerate(recommendations, offset + 1)
