@@ -74,8 +74,8 @@ def _search_result_table(result: SearchResult) -> str:
     state = "complete" if result.complete else "stopped early: the best found so far"
     if not result.complete and count == 0:
         state = (
-            "stopped early, before it scored a design the budget admits: a longer time limit "
-            "lets it"
+            "stopped early, before it scored a design for this page that the budget admits: a "
+            "longer time limit lets it"
         )
     candidates = result.candidates_evaluated
     lines = [
