@@ -429,6 +429,26 @@ def test_a_search_stopped_before_any_tree_returns_a_baseline_only_within_the_dep
     )
 
 
+@pytest.mark.parametrize(
+    ("bounds", "families"),
+    [
+        ({}, ["shallow"]),  # the default window bound gives way, as documented
+        ({"max_window": None}, ["shallow"]),  # stated: no bound
+        ({"max_window": 4}, []),
+        ({"max_window": 256}, ["shallow"]),
+        ({"max_step": 2}, ["shallow"]),  # the shallow net has no level below its top
+    ],
+)
+def test_a_search_stopped_before_any_tree_returns_a_baseline_only_within_the_stated_windows(
+    bounds: dict[str, int | None], families: list[str]
+) -> None:
+    # A request for windows of at most 4 locations got the shallow net's global 16x16 window.
+    budget = Budget(max_parameters=20_000, time_limit_seconds=None, **bounds)
+    result = _cut_before_any_tree(budget)
+    assert result.complete is False and result.next_page_token is None
+    assert [r.architecture.family for r in result.recommendations] == families
+
+
 def test_a_later_page_a_stop_leaves_empty_says_the_search_did_not_reach_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

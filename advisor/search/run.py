@@ -169,13 +169,25 @@ class SearchRun:
         self.share_done = 1.0  # of the work, predicted when a stop cut the trees
 
     def admits(self, candidate: Candidate) -> bool:
-        """Return whether the budget's depth bounds admit the tree.
+        """Return whether the budget's depth bounds, and the window bounds it states, admit it.
 
         The shallow baseline is scored whatever the bounds (every rationale compares with it),
-        so it may lie outside them.
+        so it may lie outside them. A ``max_window`` or ``max_step`` the caller set binds as the
+        depth bounds do (left at its default, the window bound gives way, as it does where no
+        tree meets it): a search stopped before any tree returned the shallow net's global
+        window of 4,096 locations to a request for windows of at most 4.
         """
         low, high = self.depths
-        return low <= candidate.depth <= high
+        if not low <= candidate.depth <= high:
+            return False
+        stated = self.budget.model_fields_set
+        return all(
+            bound is None or field not in stated or measure(candidate.pools) <= bound
+            for field, bound, measure in (
+                ("max_window", self.budget.max_window, largest_window),
+                ("max_step", self.budget.max_step, widest_step),
+            )
+        )
 
     def tie_key(self, candidate: Candidate, dag: SubtreeDag) -> tuple[float, ...]:
         """Return what ranks a tree among exact ties, smaller first (a :data:`~.board.TieKey`)."""
