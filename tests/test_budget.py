@@ -59,3 +59,33 @@ def test_an_integer_too_large_for_a_float_is_told_so(field: str) -> None:
         "Input should be a finite number; this integer is too large for a float (past about "
         "1.8e308)"
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "said"),
+    [
+        (
+            {"min_representation": 100},
+            "budget.min_representation",
+            "is 100, above budget.max_representation (64, its default)",
+        ),
+        (
+            {"max_representation": 2},
+            "budget.max_representation",
+            "must be at least budget.min_representation (4)",
+        ),
+        (
+            {"min_representation": 100, "max_representation": 50},
+            "budget.max_representation",
+            "must be at least budget.min_representation (100)",
+        ),
+    ],
+)
+def test_crossed_representation_bounds_are_refused_on_the_bound_given(
+    options: dict[str, int], field: str, said: str
+) -> None:
+    # min_representation 100 alone was refused on max_representation, which was never given.
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget(max_parameters=20_000, **options)
+    (violation,) = raised.value.violations
+    assert violation.field == field and violation.description.startswith(said)

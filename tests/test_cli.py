@@ -41,7 +41,7 @@ from advisor.cli.progress import ProgressBar, progress_bar_for
 from advisor.export.yaml_output import readable_yaml
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
-from advisor.model.results import SearchProgress
+from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
 from advisor.service.limits import RequestLimits
@@ -759,6 +759,15 @@ def test_serve_until_sigterm(token_file: Path) -> None:
 
 
 # --- rendering --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("candidates", "said"), [(1, "1 candidate in"), (2, "2 candidates in")])
+def test_the_table_counts_its_candidates_in_words(candidates: int, said: str) -> None:
+    # A search stopped right after its baseline scored one candidate: "from 1 candidates".
+    result = SearchResult([], candidates, 0.01, complete=False)
+    assert f"0 recommendations from {said} 0.01 s (search stopped early" in (
+        render_search_result(result, "table")
+    )
 
 
 def test_json_and_yaml_documents_agree_and_their_architectures_parse_back() -> None:

@@ -24,7 +24,7 @@ from advisor.infer.combine import with_data
 from advisor.infer.data import data_from_array, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph, check_graph
-from advisor.infer.report import dropped_reason
+from advisor.infer.report import dropped_reason, task_file
 from advisor.infer.task import chance_density, infer_task
 from advisor.model.budget import Budget
 from advisor.model.grid import padded_ids, padded_shape
@@ -774,3 +774,24 @@ def test_an_array_read_whole_is_bounded_by_its_header_not_the_file_s_size(
     assert _fields(error) == ["data"]
     np.savez_compressed(packed, data=np.zeros((2, 256, 256)))  # 1 MB: within the limit
     assert read_data(packed).shape == (256, 256)
+
+
+def test_the_task_file_of_a_task_keeps_its_stated_relations() -> None:
+    # recommend --save-task writes the searched task through task_file, which dropped every
+    # `relation`: the halves of an 8x8 grid read as a shift and a mirror alike, so a search of
+    # the saved file read them its own way and scored the designs otherwise.
+    halves = {"a": {"box": {"start": [0, 0], "stop": [8, 4]}}, "b": {"preset": "right_half"}}
+    task = parse_task(
+        {
+            "input": {"shape": [8, 8]},
+            "correlations": [
+                {"name": "shifted", **halves, "relation": "shift"},
+                {"name": "mirrored", **halves, "relation": "mirror", "weight": 2.0},
+                {"name": "unstated", **halves},
+            ],
+            "outputs": 3,
+        }
+    )
+    saved = parse_task(task_file(task))
+    assert saved.resolved() == task.resolved()
+    assert [c.relation for c in saved.resolved()] == ["shift", "mirror", None]

@@ -447,6 +447,36 @@ def test_recommend_saves_the_task_it_searched_and_analyze_confirms_the_figures_o
     assert task.read_text() == "input: {shape: [8, 8]}\npreset: local\n"
 
 
+def test_the_saved_task_is_the_task_searched_so_its_pages_continue_on_it(tmp_path: Path) -> None:
+    # The saved task had every region as ids, the preset expanded and the relations dropped:
+    # its search read the halves both ways (scoring the designs otherwise), and refused the
+    # page token of the search it was saved from as another request's.
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "described.yaml"
+    task.write_text(
+        "input: {shape: [8, 8]}\npreset: symmetry\ncorrelations:\n"
+        "  - {name: halves, a: {box: {start: [0, 0], stop: [8, 4]}}, b: {preset: right_half},"
+        " relation: shift}\n"
+    )
+    saved = tmp_path / "searched.yaml"
+    search = ("--budget", "5000", "--top", "2", "--format", "json")
+    first = advisor("recommend", task, "--data", data, *search, "--save-task", saved)
+    assert first.status == 0, first.stderr
+    written = yaml.safe_load(saved.read_text())
+    assert written["preset"] == "symmetry"
+    assert written["correlations"][0]["relation"] == "shift"
+    assert written["correlations"][0]["b"] == {"preset": "right_half"}
+    token = json.loads(first.stdout)["next_page_token"]
+    again = advisor("recommend", task, "--data", data, *search, "--page-token", token)
+    on_saved = advisor("recommend", saved, *search, "--page-token", token)
+    assert again.status == on_saved.status == 0, on_saved.stderr
+    pages = [json.loads(run.stdout) for run in (again, on_saved)]
+    for page in pages:
+        del page["search_seconds"]
+    assert pages[0] == pages[1]
+    assert [r["rank"] for r in pages[1]["recommendations"]] == [3, 4]
+
+
 def test_a_refused_search_saves_no_task_and_keeps_the_one_saved_before(tmp_path: Path) -> None:
     """``--save-task`` writes the task searched, so a search the server refuses (here a budget
     no net fits) writes none: the file a successful run saved beside its result is kept, not

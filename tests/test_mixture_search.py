@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 import time
@@ -611,3 +612,58 @@ def test_trees_a_stop_left_unbuilt_are_told_in_the_callers_terms(
         assert "the page's designs ranked" not in recommendation.rationale
     if not any(r.architecture.mixture for r in result.recommendations):
         assert "trees built before the stop" in result.recommendations[0].rationale
+
+
+def test_a_free_searchs_mixtures_take_its_widths_only() -> None:
+    # A free search's widths are its choices (powers of two up to max_channels, M included);
+    # its mixtures took the practical ladders' quarter steps, M = 20 among them.
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(
+        max_parameters=8_000,
+        top_k=8,
+        width_profile="free",
+        max_channels=32,
+        geometries=["mixture"],
+        time_limit_seconds=None,
+    )
+    result = recommend(task, budget)
+    mixed = [r.architecture for r in result.recommendations if r.architecture.mixture]
+    assert mixed
+    allowed = set(budget.choices())
+    for recommendation in result.recommendations:
+        architecture = recommendation.architecture
+        widths = {architecture.representation, *architecture.widths}
+        if architecture.mixture is not None:
+            widths |= {w for member in architecture.mixture.members for w in member.channels}
+        assert widths <= allowed, (architecture.family, sorted(widths - allowed))
+
+
+def _offset(token: str | None) -> int | None:
+    """The ranking position a page token starts at (None: no token)."""
+    if token is None:
+        return None
+    return int(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(":")[0])
+
+
+@pytest.mark.parametrize("page", [1, 2])
+def test_a_page_a_stop_left_short_hands_on_the_ranking_after_its_last_design(
+    monkeypatch: pytest.MonkeyPatch, page: int
+) -> None:
+    # Two trees are built before the stop (30 s each of the 75 s the trees get), so the page
+    # is short; its token started at the page's full length, past designs it never returned:
+    # an empty second page handed on the third's token, and the second's designs were lost.
+    task = _local_and_mirrored(32)
+    budget = _WITH_MIXTURES.model_copy(update={"top_k": 5})
+    token = recommend(task, budget).next_page_token if page == 2 else None
+    assert _offset(token) in (None, 5)
+    clock = ManualClock(0.0)
+    _timed_builds(monkeypatch, clock, 30.0)
+    stopped = budget.model_copy(update={"page_token": token})
+    result = recommend(task, stopped, stop=StopSignal(100.0, clock=clock))
+    assert result.complete is False and len(result.recommendations) < budget.top_k
+    start = _offset(token) or 0
+    if result.recommendations:
+        assert result.recommendations[0].rank == start + 1
+        assert _offset(result.next_page_token) == start + len(result.recommendations)
+    else:
+        assert result.next_page_token is None

@@ -16,6 +16,8 @@ from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.results import Recommendation
 from advisor.model.task import Task
 from advisor.search import page as page_module
+from advisor.search.candidates import deepest_schedule
+from advisor.service.limits import LOCAL_LIMITS, RequestLimits
 from advisor.service.server import ServerConfig, start_server
 
 
@@ -208,3 +210,28 @@ def test_the_token_of_a_page_a_deadline_cut_short_starts_after_its_last_design(
     assert cut.next_page_token is not None
     rest = recommend(TASK, Budget(**OPTIONS, top_k=5, page_token=cut.next_page_token))
     assert rest.recommendations == FULL[2:7]
+
+
+def test_one_requests_token_is_the_same_through_every_front_door() -> None:
+    # A server brings an unset max_depth to its max_layers limit (16, the command's embedded
+    # server 24), the library leaves it unset: the same search, whose tokens were digested
+    # apart, so a token of the library was refused by a server as another request's.
+    budget = {**OPTIONS, "time_limit_seconds": 30.0, "top_k": 2}
+    library = recommend(TASK, Budget(**budget))
+    assert library.next_page_token is not None
+    tokens = []
+    for limits in (RequestLimits(), LOCAL_LIMITS):
+        config = ServerConfig(workers=1, executor="threads", limits=limits)
+        with start_server(config) as server, AdvisorClient(server.address) as client:
+            served = client.recommend(TASK, budget)
+            tokens.append(served.next_page_token)
+            second = client.recommend(TASK, {**budget, "page_token": library.next_page_token})
+        assert second.recommendations == FULL[2:4]
+    assert tokens == [library.next_page_token] * 2
+    # A depth bound the input's trees never reach is none; one they reach names its request.
+    deepest = deepest_schedule(TASK.input)
+    bounded = recommend(TASK, Budget(**budget, max_depth=deepest))
+    assert bounded.recommendations == library.recommendations
+    assert bounded.next_page_token == library.next_page_token
+    shallower = recommend(TASK, Budget(**budget, max_depth=deepest - 1))
+    assert shallower.next_page_token != library.next_page_token

@@ -26,6 +26,7 @@ from advisor.search.coherence import description_relations
 from advisor.search.recommend import recommend, score_architectures
 from advisor.search.scoring import DesignScorer
 from advisor.stopping import StopSignal
+from tests.support.clock import ManualClock
 
 
 def _box(start: list[int], stop: list[int]) -> dict[str, object]:
@@ -423,7 +424,62 @@ def test_a_search_stopped_before_any_tree_returns_a_baseline_only_within_the_dep
     assert result.complete is False and result.next_page_token is None
     assert [r.architecture.family for r in result.recommendations] == families
     header = render_search_result(result, "table").splitlines()[0]
-    assert ("before it scored a design the budget admits" in header) == (not families)
+    assert ("before it scored a design for this page that the budget admits" in header) == (
+        not families
+    )
+
+
+@pytest.mark.parametrize(
+    ("bounds", "families"),
+    [
+        ({}, ["shallow"]),  # the default window bound gives way, as documented
+        ({"max_window": None}, ["shallow"]),  # stated: no bound
+        ({"max_window": 4}, []),
+        ({"max_window": 256}, ["shallow"]),
+        ({"max_step": 2}, ["shallow"]),  # the shallow net has no level below its top
+    ],
+)
+def test_a_search_stopped_before_any_tree_returns_a_baseline_only_within_the_stated_windows(
+    bounds: dict[str, int | None], families: list[str]
+) -> None:
+    # A request for windows of at most 4 locations got the shallow net's global 16x16 window.
+    budget = Budget(max_parameters=20_000, time_limit_seconds=None, **bounds)
+    result = _cut_before_any_tree(budget)
+    assert result.complete is False and result.next_page_token is None
+    assert [r.architecture.family for r in result.recommendations] == families
+
+
+def test_a_later_page_a_stop_leaves_empty_says_the_search_did_not_reach_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Stopped after scoring a few trees (one manual second each), fewer than the page skips:
+    # the page is empty, and its header said the search stopped "before it scored a design
+    # the budget admits", which the first page's designs contradict.
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=20_000, top_k=8, time_limit_seconds=None)
+    first = recommend(task, budget)
+    assert first.complete and first.next_page_token is not None
+    clock = ManualClock(0.0)
+    scored = run_module.SearchRun.score
+
+    def one_second_each(run: run_module.SearchRun, *args: Any, **kwargs: Any) -> None:
+        clock.now += 1.0
+        scored(run, *args, **kwargs)
+
+    monkeypatch.setattr(run_module.SearchRun, "score", one_second_each)
+    # The same stop on the first page: trees were scored, fewer than the second page skips.
+    stopped_first = recommend(task, budget, stop=StopSignal(14.5, clock=clock))
+    assert stopped_first.complete is False
+    assert any(r.architecture.family != "shallow" for r in stopped_first.recommendations)
+    clock.now = 0.0
+    page = budget.model_copy(update={"page_token": first.next_page_token})
+    result = recommend(task, page, stop=StopSignal(14.5, clock=clock))
+    assert result.complete is False and not result.recommendations
+    assert result.candidates_evaluated > 0
+    header = render_search_result(result, "table").splitlines()[0]
+    assert "stopped early, before it scored a design for this page that the budget admits" in (
+        header
+    )
 
 
 def test_progress_goes_on_while_the_recommendations_are_built(

@@ -89,13 +89,14 @@ def _search_result_table(result: SearchResult, explain: bool) -> str:
     state = "complete" if result.complete else "stopped early: the best found so far"
     if not result.complete and count == 0:
         state = (
-            "stopped early, before it scored a design the budget admits: a longer time limit "
-            "lets it"
+            "stopped early, before it scored a design for this page that the budget admits: a "
+            "longer time limit lets it"
         )
+    candidates = result.candidates_evaluated
     lines = [
         f"{count} recommendation{'' if count == 1 else 's'} from "
-        f"{result.candidates_evaluated:,} candidates in {result.search_seconds:.2f} s "
-        f"(search {state})"
+        f"{candidates:,} candidate{'' if candidates == 1 else 's'} in "
+        f"{result.search_seconds:.2f} s (search {state})"
     ]
     scores = _scores_apart([r.score for r in result.recommendations])
     for recommendation, score in zip(result.recommendations, scores, strict=True):

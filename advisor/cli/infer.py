@@ -30,7 +30,7 @@ from advisor.infer.significance import least_samples
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec, channel_axis
-from advisor.model.task import NO_CORRELATION, Task, parse_task
+from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
 
@@ -95,7 +95,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     if args.output is None:
         sys.stderr.write(summary)
         return stdout_document(task_file(report.task), args.format or "yaml")
-    _write_task(report.task, args.output, "--output", (), args.format)
+    _write_task(task_file(report.task), args.output, "--output", (), args.format)
     return summary + f"task written to {args.output}\n"
 
 
@@ -114,19 +114,19 @@ def _labels_note(outputs: int | None, samples: int) -> str:
 
 
 def _write_task(
-    task: Task,
+    document: dict[str, Any],
     path: Path,
     option: str,
     inputs: Sequence[tuple[str, Path | None]],
     form: TaskFormat | None = None,
 ) -> None:
-    """Write ``task`` to ``path`` as ``form``; refuse (on ``option``) a path that is an input.
+    """Write a task ``document`` to ``path`` as ``form``; refuse (on ``option``) an input path.
 
     ``form`` defaults to the one the advisor reads ``path`` in (:func:`_read_form`).
     """
     _check_writable(option, path, inputs)
     try:
-        text = document_text(task_file(task), form or _read_form(path))
+        text = document_text(document, form or _read_form(path))
         Path(path).write_text(text, encoding="utf-8")
     except OSError as error:
         raise InvalidRequestError.single(option, f"{path}: {error}") from None
@@ -278,11 +278,17 @@ def save_searched_task(task: Task | str, args: argparse.Namespace) -> None:
     refused (a budget no net fits, a limit) left a task no result belongs to, and replaced the
     one a successful run had saved beside its result. ``--save-task`` needs ``--data``, so a
     path is only given with the :class:`Task` :func:`arranged_task` built.
+
+    The task is written as it was searched (:func:`~advisor.model.task.task_document`): the
+    description's preset, region forms and relations, and the data's correlations. Written
+    with every region as ids, the preset expanded and the relations dropped, a search of the
+    saved file read the regions otherwise (scoring the designs otherwise) and refused the
+    search's page tokens as another request's.
     """
     if args.save_task is None:
         return
     assert isinstance(task, Task), "--save-task is refused without --data"
-    _write_task(task, args.save_task, "--save-task", _save_task_inputs(args))
+    _write_task(task_document(task), args.save_task, "--save-task", _save_task_inputs(args))
 
 
 def _save_task_inputs(args: argparse.Namespace) -> tuple[tuple[str, Path | None], ...]:

@@ -116,7 +116,12 @@ def dropped_reason(
 
 
 def task_file(task: Task) -> dict[str, Any]:
-    """Return the task file document (docs/FORMATS.md §1) of a task, regions as explicit ids."""
+    """Return the task file document (docs/FORMATS.md §1) of a task, regions as explicit ids.
+
+    Every correlation keeps its stated ``relation``: ``recommend --save-task`` writes the task
+    it searched, and without the relations a search of the saved file read the regions its own
+    way and scored the designs otherwise.
+    """
     document: dict[str, Any] = {"input": {"shape": list(task.input.shape)}}
     if task.input.channels != 1:
         document["input"]["channels"] = task.input.channels
@@ -128,6 +133,7 @@ def task_file(task: Task) -> dict[str, Any]:
             "a": {"indices": resolved.a.tolist()},
             "b": {"indices": resolved.b.tolist()},
             "weight": resolved.weight,
+            **({} if resolved.relation is None else {"relation": resolved.relation}),
         }
         for resolved in task.resolved()
     ]

@@ -325,12 +325,7 @@ class Budget(NullsOmitted):
         if low is not None and high is not None and low > high:
             violations.append(("max_depth", f"must be at least budget.min_depth ({low})"))
         if self.min_representation > self.max_representation:
-            violations.append(
-                (
-                    "max_representation",
-                    f"must be at least budget.min_representation ({self.min_representation})",
-                )
-            )
+            violations.append(self._representation_order())
         if self.width_profile == "free":
             violations.extend(
                 (
@@ -370,6 +365,22 @@ class Budget(NullsOmitted):
         if violations:
             raise InvalidRequestError([FieldViolation(path, text) for path, text in violations])
         return self
+
+    def _representation_order(self) -> tuple[str, str]:
+        """Refuse an M range whose bounds cross, on the bound the caller set.
+
+        A ``min_representation`` above the default ``max_representation`` (64) is that bound's
+        problem: blaming ``max_representation``, which the caller never gave, sent them to an
+        option they had not written.
+        """
+        low, high = self.min_representation, self.max_representation
+        if "max_representation" in self.model_fields_set:
+            return ("max_representation", f"must be at least budget.min_representation ({low})")
+        return (
+            "min_representation",
+            f"is {low:,}, above budget.max_representation ({high}, its default); lower it or "
+            "raise budget.max_representation",
+        )
 
     def _representation_range(self) -> list[tuple[str, str]]:
         """Refuse an M range the caller set that holds no width a practical profile may take.

@@ -165,9 +165,9 @@ class SearchProgress:
 
     Both are provisional in a practical search (the default): ``best_score`` is the best score
     on the targets known when each tree was scored, and the final ranking, on the targets of
-    every tree, may score the best design lower; ``candidates_evaluated`` counts the scoring
-    pass, which may exceed the result's count of the designs it ranked. ``fraction_done`` only
-    grows, and stays below 1 until the result is returned.
+    every tree, may score the best design lower. ``candidates_evaluated`` only grows, up to the
+    result's count; ``fraction_done`` only grows, and stays below 1 until the result is
+    returned.
     """
 
     candidates_evaluated: int

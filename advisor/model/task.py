@@ -72,6 +72,7 @@ __all__ = [
     "list_presets",
     "load_task",
     "parse_task",
+    "task_document",
 ]
 
 
@@ -352,3 +353,14 @@ def load_task(path: str | os.PathLike[str]) -> Task:
 def list_presets() -> list[PresetInfo]:
     """Every region preset, then every task preset, with its exact definition."""
     return [*region_preset_infos(), *task_preset_infos()]
+
+
+def task_document(task: Task) -> dict[str, Any]:
+    """Return ``task`` in the docs/FORMATS.md §1 format, JSON-ready; it parses back to ``task``.
+
+    The task as written: its preset, each region in its own form, weights and relations, so a
+    search of the document is the search of ``task`` (the same ranking, rationales and page
+    tokens). Unset optional fields are left out.
+    """
+    document: dict[str, Any] = task.model_dump(mode="json", exclude_none=True)
+    return document

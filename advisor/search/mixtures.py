@@ -215,7 +215,7 @@ def with_mixtures(
     # The analyses end a margin before the deadline, in which the result still reaches a
     # caller whose deadline this is; the pairing takes the time before them.
     analyses = stop.share(1.0 - _RESPONSE_SHARE)
-    rules = ProfileRules.for_budget(budget, budget.outputs_for(task.outputs))
+    rules = _mixture_rules(budget, budget.outputs_for(task.outputs))
     labels = correlation_labels(task.resolved(), task.input.num_locations)
     trees = [r for r in result.recommendations if r.architecture.family != "shallow"]
     trees = trees[:PAIRED_TREES]
@@ -254,19 +254,25 @@ def with_mixtures(
         raise InvalidRequestError.single(
             "budget.page_token", PAST_THE_END.format(count=len(ranked))
         )
-    end = offset + budget.top_k
     recommendations: list[Recommendation] = []
     left_out = 0  # mixtures ranked here but not analysed in time: the next designs take their place
-    for entry in ranked[offset:]:
+    # The ranking's position after the page's last design: the next page starts there. A page
+    # a stop left short or empty ends at its last design, as a tree search's page does
+    # (the page's full length skipped ranked designs: an empty second page handed on the
+    # token of the third, and the second page's designs were never returned).
+    end = offset
+    for position, entry in enumerate(ranked[offset:], offset + 1):
         if len(recommendations) == budget.top_k:
             break
         if isinstance(entry, Recommendation):
             recommendations.append(entry)
+            end = position
             continue
         try:
             recommendations.append(
                 _recommendation(task, entry, objective, scope, reading, analyses)
             )
+            end = position
         except StoppedError:
             complete, left_out = False, left_out + 1
     # Trees built after these were ranked and not built: they may rank on this page.
@@ -288,7 +294,8 @@ def with_mixtures(
         recommendations = [r.noted(f"No mixture is recommended: {why}") for r in recommendations]
     elif stopped:
         recommendations = [r.noted(stopped[0].upper() + stopped[1:]) for r in recommendations]
-    token = next_page_token(task, budget, end) if more_trees or len(ranked) > end else None
+    more = more_trees or len(ranked) > end
+    token = next_page_token(task, budget, end) if recommendations and more else None
     return SearchResult(
         recommendations=[
             replace(r, rank=rank) for rank, r in enumerate(recommendations, offset + 1)
@@ -363,6 +370,19 @@ def _summed(
             mixing=mixing,
         ),
     )
+
+
+def _mixture_rules(budget: Budget, outputs: int) -> ProfileRules:
+    """Return the ladders' rules of the mixtures of a search under ``budget``.
+
+    A practical search's; a free search's widths are its choices alone (powers of two by
+    default), which the practical ladders' quarter steps are not: its mixtures took M = 20 where
+    every width of the search, M included, was a power of two.
+    """
+    rules = ProfileRules.for_budget(budget, outputs)
+    if budget.width_profile == "free":
+        return replace(rules, choices=tuple(budget.choices()))
+    return rules
 
 
 def _pairable(first: Architecture, second: Architecture) -> bool:

@@ -20,6 +20,7 @@ from typing import Final
 from advisor.errors import InvalidRequestError
 from advisor.model.budget import Budget
 from advisor.model.task import Task
+from advisor.search.candidates import deepest_schedule
 
 __all__ = ["PAST_THE_END", "next_page_token", "page_offset"]
 
@@ -33,12 +34,26 @@ PAST_THE_END: Final = "starts past the end of this request's ranking ({count} de
 
 def _request_digest(task: Task, budget: Budget) -> str:
     """Return a digest of what decides the ranking: the task and the budget's search options."""
-    document = [
-        task.model_dump(mode="json"),
-        budget.model_dump(mode="json", exclude=set(_PAGE_INDEPENDENT)),
-    ]
+    document = [task.model_dump(mode="json"), _search_options(task, budget)]
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:_DIGEST_CHARS]
+
+
+def _search_options(task: Task, budget: Budget) -> dict[str, object]:
+    """Return the budget's fields that decide the ranking, depth bounds as the search reads them.
+
+    A depth bound no tree of the input reaches is no bound: the library leaves ``max_depth``
+    unset, a server brings an unset one to its ``max_layers`` limit (16 by default, 24 for the
+    command's embedded server; :func:`advisor.service.limits.defaults_within`), and the three run
+    the same search. Digested as given, the one request had a token per front door, each refused
+    by the others as another request's.
+    """
+    options = budget.model_dump(mode="json", exclude=set(_PAGE_INDEPENDENT))
+    if budget.max_depth is not None and budget.max_depth >= deepest_schedule(task.input):
+        options["max_depth"] = None
+    if budget.min_depth is not None and budget.min_depth <= 1:
+        options["min_depth"] = None
+    return options
 
 
 def next_page_token(task: Task, budget: Budget, offset: int) -> str:

@@ -163,20 +163,31 @@ class SearchRun:
         self.visited: list[Scored] = []
         self.targets = Targets(self.correlations, budget, max(rules.representations()))
         self._kept_bytes = 0
-        self._points = 0
         self._best_seen = -math.inf
         self._family_best: dict[str, tuple[_Floats, npt.NDArray[np.int64], float, float]] = {}
         self._work: dict[int, list[tuple[Hashable, int]]] = {}
         self.share_done = 1.0  # of the work, predicted when a stop cut the trees
 
     def admits(self, candidate: Candidate) -> bool:
-        """Return whether the budget's depth bounds admit the tree.
+        """Return whether the budget's depth bounds, and the window bounds it states, admit it.
 
         The shallow baseline is scored whatever the bounds (every rationale compares with it),
-        so it may lie outside them.
+        so it may lie outside them. A ``max_window`` or ``max_step`` the caller set binds as the
+        depth bounds do (left at its default, the window bound gives way, as it does where no
+        tree meets it): a search stopped before any tree returned the shallow net's global
+        window of 4,096 locations to a request for windows of at most 4.
         """
         low, high = self.depths
-        return low <= candidate.depth <= high
+        if not low <= candidate.depth <= high:
+            return False
+        stated = self.budget.model_fields_set
+        return all(
+            bound is None or field not in stated or measure(candidate.pools) <= bound
+            for field, bound, measure in (
+                ("max_window", self.budget.max_window, largest_window),
+                ("max_step", self.budget.max_step, widest_step),
+            )
+        )
 
     def tie_key(self, candidate: Candidate, dag: SubtreeDag) -> tuple[float, ...]:
         """Return what ranks a tree among exact ties, smaller first (a :data:`~.board.TieKey`)."""
@@ -354,7 +365,7 @@ class SearchRun:
         if figures is None:
             return
         # The ladders the contenders dominate are settled by a bound: counted too.
-        self._points += self.ladders.fitting(candidate)[1].size
+        self.scored += self.ladders.fitting(candidate)[1].size
         if not candidate.eligible:
             return
         discarded = self.discarded(candidate)
@@ -451,8 +462,12 @@ class SearchRun:
             self.discarded(candidate),
             self.coherent(candidate) if weighs else None,
         )
-        # The ladders the contenders dominate are settled by that bound: evaluated too.
-        self.scored += self.ladders.fitting(candidate, scale)[1].size
+        # The ladders the contenders dominate are settled by that bound: evaluated too. The
+        # scoring pass counted the tree's ladders within the budget (:meth:`score`); only a
+        # larger budget's others are scored anew, so the count of the result is never below
+        # the count a progress event reported.
+        fitting = self.ladders.fitting(candidate, scale)[1].size
+        self.scored += max(0, fitting - self.ladders.fitting(candidate)[1].size)
         top = best_point(keys, parameters, profiles)
         return Allocation(
             widths=tuple(int(w) for w in profiles[top]),
@@ -555,11 +570,10 @@ class SearchRun:
         self.last_fraction = max(self.last_fraction, min(fraction, _MOST_DONE))
         if self.budget.width_profile == "practical":
             # Provisional: the best score on the targets known when each tree was scored.
-            scored, best = self._points, self._best_seen if self._best_seen > 0 else None
+            best = self._best_seen if self._best_seen > 0 else None
         else:
-            scored = self.scored
             best = self.board.top[0].allocation.keys[0] if self.board.top else None
-        self.report(SearchProgress(scored, now, best, self.last_fraction))
+        self.report(SearchProgress(self.scored, now, best, self.last_fraction))
 
 
 def _roles(candidate: Candidate, eligible_contiguous: bool) -> set[str]:
