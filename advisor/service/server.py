@@ -380,7 +380,9 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
     except (ServerStartError, asyncio.CancelledError):  # cancelled: the start was abandoned
         await server.stop(None)
         raise
-    server.add_generic_rpc_handlers((advisor_handler(workers),))
+    server.add_generic_rpc_handlers(
+        (advisor_handler(workers, max_message_bytes=config.limits.max_message_bytes),)
+    )
     await server.start()
     for service in ("", ADVISOR_SERVICE_NAME):
         await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
