@@ -153,6 +153,7 @@ class ProcessWorkers:
         self._drain_deadline = math.inf
         self._closing = False
         self._resends: set[asyncio.Task[None]] = set()
+        self._waiting = 0  # calls waiting for an idle worker (new ones, and jobs to resend)
 
     @classmethod
     async def start(
@@ -220,7 +221,12 @@ class ProcessWorkers:
             worker.control.drain_deadline = deadline
 
     async def close(self) -> None:
-        """Close the workers' input, wait for them to exit, kill those that do not in time."""
+        """Close the workers' input, wait for them to exit, kill those that do not in time.
+
+        A worker still loading the engines has no call to finish: it is killed at once, rather
+        than waited for until it has loaded them (seconds, tens of seconds on a busy machine)
+        only to read the end of its input.
+        """
         self._closing = True
         for resend in tuple(self._resends):
             resend.cancel()
@@ -228,6 +234,9 @@ class ProcessWorkers:
         for worker in workers:
             if worker.process.stdin is not None:
                 worker.process.stdin.close()
+            if not worker.ready.done():
+                with contextlib.suppress(ProcessLookupError):
+                    worker.process.kill()
         watches = [worker.watch for worker in workers if worker.watch is not None]
         if not watches:
             return
@@ -261,9 +270,24 @@ class ProcessWorkers:
         self._dispatch(job, worker)
 
     async def _idle_worker(self) -> _Worker:
-        while not (worker := await self._idle.get()).alive:
-            pass  # a worker that died while idle: its replacement joins the queue when ready
+        self._waiting += 1
+        try:
+            while not (worker := await self._idle.get()).alive:
+                pass  # a worker that died while idle: its replacement joins the queue when ready
+        finally:
+            self._waiting -= 1
         return worker
+
+    def _replacement_needed(self) -> bool:
+        """Whether a worker that died should be replaced.
+
+        Not once the server closes, nor while it drains, when no new call is admitted, unless a
+        call admitted before waits for a worker: a replacement would only load the engines
+        during the shutdown (and hold up the exit, as :meth:`close` waits for the workers).
+        """
+        if self._closing:
+            return False
+        return math.isinf(self._drain_deadline) or self._waiting > 0 or bool(self._resends)
 
     async def _launch(self) -> _Worker:
         control = ControlBlock.create(self._drain_deadline)
@@ -332,13 +356,18 @@ class ProcessWorkers:
                 job.resend = asyncio.create_task(self._resend(job))
                 self._resends.add(job.resend)
                 job.resend.add_done_callback(self._resends.discard)
-        if self._closing:
+        if not self._replacement_needed():
+            if not self._closing:
+                _LOGGER.warning("%s; not replaced, as the server is shutting down", description)
             return
         _LOGGER.warning("%s; starting another", description)
         if not started:
             await asyncio.sleep(_RESTART_DELAY_SECONDS)
-        if not self._closing:
-            await self._launch()
+        if self._replacement_needed():
+            replacement = await self._launch()
+            if self._closing:  # closed while it was being launched: close() never saw it
+                with contextlib.suppress(ProcessLookupError):
+                    replacement.process.kill()
 
 
 def _exit_description(pid: int, status: int) -> str:
