@@ -83,10 +83,17 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
             raise InvalidRequestError.single(
                 "config.token_file", "the file gives both token and token_file: keep one"
             )
-        try:
-            settings["token"] = read_bearer_token(Path(str(settings.pop("token_file"))))
-        except InvalidRequestError as error:
-            raise error.prefixed("config") from None
+        token_file = settings.pop("token_file")
+        if args.token_file is None:  # else --token-file overrides it, as options do
+            if not isinstance(token_file, str) or not token_file:
+                # str() made null the file 'None' ("cannot read None: No such file ...").
+                raise InvalidRequestError.single(
+                    "config.token_file", f"must be the path of a token file, got {token_file!r}"
+                )
+            try:
+                settings["token"] = read_bearer_token(Path(token_file))
+            except InvalidRequestError as error:
+                raise error.prefixed("config") from None
     options = {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}
     settings |= options
     if args.token_file is not None:

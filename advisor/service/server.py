@@ -35,11 +35,12 @@ import pydantic
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from advisor.errors import InvalidRequestError, ServerStartError, invalid_request_from_pydantic
 from advisor.model.budget import INT32_MAX
 from advisor.model.pem import certificates_problem, key_problem
+from advisor.model.scalars import setting_value
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.metadata import token_problem
 from advisor.service.access import AccessLog
@@ -184,6 +185,13 @@ class ServerConfig(BaseModel):
         except pydantic.ValidationError as error:
             raise invalid_request_from_pydantic(error, model=cls) from None
         return config
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _typed(cls, value: Any, info: ValidationInfo) -> Any:
+        # A flag must be a boolean and a number must not be one (a config file's `workers: true`).
+        assert info.field_name is not None
+        return setting_value(cls.model_fields[info.field_name].annotation, value)
 
     @model_validator(mode="after")
     def _token_can_be_sent(self) -> ServerConfig:
