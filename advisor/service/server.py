@@ -211,6 +211,17 @@ class ServerConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _niceness_has_workers_to_lower(self) -> ServerConfig:
+        # Given with threads, it was silently ignored: no process of the server runs lower.
+        if self.executor == "threads" and "worker_niceness" in self.model_fields_set:
+            raise InvalidRequestError.single(
+                "worker_niceness",
+                "sets the priority of worker processes, and the threads executor starts none "
+                "(its calls run on threads of the serving process)",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _tls_settings_are_consistent(self) -> ServerConfig:
         if (self.tls_cert is None) != (self.tls_key is None):
             # Worded without field names: the CLI names the fields as its options.

@@ -291,3 +291,24 @@ def test_the_token_file_option_overrides_the_config_files_token_file(tmp_path: P
     with pytest.raises(InvalidRequestError) as error:
         _config_of("--config", str(path))
     assert [v.field for v in error.value.violations] == ["config.token_file"]
+
+
+def test_worker_niceness_with_the_threads_executor_is_refused_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Threads start no worker process: the option was silently ignored.
+    argv = ["--executor", "threads", "--worker-niceness", "5"]
+    with pytest.raises(InvalidRequestError):  # checked first: without the fix it would serve
+        _config_of(*argv)
+    assert server_main(argv) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        "advisor-server: error: --worker-niceness: sets the priority of worker processes, and "
+        "the threads executor starts none (its calls run on threads of the serving process)\n"
+    )
+    path = tmp_path / "server.yaml"
+    path.write_text("worker_niceness: 5\n")
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path), "--executor", "threads")
+    assert [v.field for v in error.value.violations] == ["config.worker_niceness"]
+    assert _config_of("--config", str(path)).worker_niceness == 5
+    assert _config_of("--executor", "threads").worker_niceness == 10  # the default: no conflict
