@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,6 +28,8 @@ from advisor.service.options import (
 )
 from advisor.service.server import RunningServer, ServerConfig, read_token_file, serve_forever
 from advisor.usage import OneLineParser, violations_as_options
+
+_LOGGER = logging.getLogger(__name__)
 
 __all__ = [
     "config_from_arguments",
@@ -174,7 +177,7 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str) ->
 
     def announce_both(running: RunningServer) -> None:
         _announce(running)
-        print(f"katib suggestion service on {katib.address}", flush=True)
+        _print_line(f"katib suggestion service on {katib.address}")
 
     def drain_katib() -> None:
         katib.begin_stop(config.grace_seconds)
@@ -198,7 +201,24 @@ def describe_start_error(error: ServerStartError) -> str:
 
 
 def _announce(running: RunningServer) -> None:
-    print(f"listening on {running.address}", flush=True)
+    _print_line(f"listening on {running.address}")
+
+
+def _print_line(line: str) -> None:
+    """Print ``line`` on standard output; a reader that has gone does not stop the server.
+
+    A supervisor that closed the pipe (or a ``| true``) made the announcement raise
+    ``BrokenPipeError``: a traceback, and a server that had started stopped with exit status 1.
+    The line is logged instead, and standard output goes to ``/dev/null`` from then on, so
+    Python's final flush finds nothing to fail on.
+    """
+    try:
+        print(line, flush=True)
+    except OSError as error:
+        _LOGGER.warning("cannot write %r on standard output (%s); serving on", line, error)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int:
