@@ -169,6 +169,11 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str) ->
         raise InvalidRequestError.single("katib_port", f"{katib_port} is not a TCP port")
     if not katib_host:
         raise InvalidRequestError.single("katib_host", "must name an interface, e.g. 0.0.0.0")
+    if katib_port != 0 and katib_port == config.port and _overlap(katib_host, config.host):
+        # Katib's endpoint binds first, and the advisor's bind then failed naming --host/--port.
+        raise InvalidRequestError.single(
+            "katib_port", f"{katib_port} is --port's too: each endpoint needs a port of its own"
+        )
     from advisor.service.katib_server import start_katib_server
 
     katib = start_katib_server(
@@ -188,6 +193,14 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str) ->
         # Begun with the advisor's drain, Katib's has had its grace period by now: this waits for
         # what is left of it (or drains it from here, if the advisor never got to serve).
         katib.stop(config.grace_seconds)
+
+
+_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})
+
+
+def _overlap(host: str, other: str) -> bool:
+    """Whether binding both hosts on one port conflicts: the same host, or either every host's."""
+    return host == other or host in _WILDCARD_HOSTS or other in _WILDCARD_HOSTS
 
 
 _FIELD_OPTIONS = {**SERVE_OPTION_FLAGS, "token_file": "--token-file", "config": "--config"}

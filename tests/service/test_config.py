@@ -187,6 +187,9 @@ def test_a_setting_past_what_grpc_can_hold_is_refused_naming_it(
         (("--grace", "-1"), "--grace"),
         (("--katib-host", "0.0.0.0"), "--katib-host"),  # without --katib-port: no endpoint
         (("--katib-host", "", "--katib-port", "0"), "--katib-host"),
+        # Katib's endpoint bound the port first: the advisor's bind failed, exit 7 on --port.
+        (("--port", "50123", "--katib-port", "50123"), "--katib-port"),
+        (("--port", "50123", "--katib-port", "50123", "--katib-host", "::"), "--katib-port"),
     ],
 )
 def test_advisor_server_names_a_refused_setting_as_advisor_serve_does(
