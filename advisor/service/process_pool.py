@@ -79,6 +79,12 @@ _EXIT_SECONDS = 5.0
 # How long to wait before replacing a worker that died before it was ready, so a worker that
 # cannot start at all is not restarted in a tight loop.
 _RESTART_DELAY_SECONDS = 1.0
+# How long a worker may go on with a call that has ended (its client cancelled, its deadline
+# passed) before it is taken for stuck and killed. Work stops at its next poll of its stop
+# signal: tens of milliseconds, at most about 0.75 s measured (docs/SERVICE.md); a worker still
+# on it this long after would hold its slot for good, and the server would refuse every call
+# RESOURCE_EXHAUSTED once all its slots were held so, while health read SERVING.
+_STUCK_SECONDS = 30.0
 
 
 def worker_memory_problem(count: int) -> str | None:
@@ -209,6 +215,7 @@ class ProcessWorkers:
                 job.resend.cancel()
             elif job.worker is not None and job.worker.alive:
                 job.worker.control.end_call(call_id)
+                asyncio.get_running_loop().call_later(_STUCK_SECONDS, self._unstick, job)
 
         # The stubs declare the callback type as a class, not a protocol a function could match.
         context.add_done_callback(ended)  # type: ignore[arg-type]
@@ -247,6 +254,23 @@ class ProcessWorkers:
                     worker.process.kill()
         if pending:
             await asyncio.wait(pending)
+
+    def _unstick(self, job: _Job) -> None:
+        """Kill the worker of ``job``, ended :data:`_STUCK_SECONDS` ago, if it still works on it.
+
+        Its death frees the slot and starts a replacement, as any worker's death does.
+        """
+        worker = job.worker
+        if worker is None or not worker.alive or worker.job is not job:
+            return
+        _LOGGER.warning(
+            "worker process %d still works on a %s call that ended %g s ago; killing it",
+            worker.process.pid,
+            job.method,
+            _STUCK_SECONDS,
+        )
+        with contextlib.suppress(ProcessLookupError):
+            worker.process.kill()
 
     def _dispatch(self, job: _Job, worker: _Worker) -> None:
         job.worker, worker.job = worker, job

@@ -391,6 +391,36 @@ def test_the_stop_kills_a_worker_still_starting_at_once(
     assert not _running(replacement)
 
 
+def test_a_worker_stuck_on_a_call_that_ended_is_killed_and_its_slot_freed(
+    serve: Callable[..., RunningServer],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Work stops at its next poll; a worker that never polls again (stopped here, hung in the
+    # field) held its slot for good: on a one-slot server every later call was refused
+    # RESOURCE_EXHAUSTED while health read SERVING.
+    monkeypatch.setattr(process_pool, "_STUCK_SECONDS", 0.5, raising=False)
+    running = serve(workers=1)
+    (stuck,) = running.worker_pids
+    with grpc.insecure_channel(running.address) as channel:
+        advisor = LiveAdvisor(channel)
+        events = advisor.stub.StreamRecommend(
+            pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(30.0)), timeout=120
+        )
+        assert next(events).WhichOneof("event") == "progress"  # the search is running
+        os.kill(stuck, signal.SIGSTOP)
+        events.cancel()
+        _wait_until(lambda: running.in_flight == 0)
+        assert not _running(stuck)
+        _wait_until(lambda: running.worker_pids not in ([], [stuck]))
+        response = advisor.unary(
+            "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=120
+        )
+        assert response.result.recommendations
+        assert _health(channel) == SERVING
+    assert f"worker process {stuck} still works on a StreamRecommend call that ended" in caplog.text
+
+
 def test_workers_ignore_the_terminal_signals_the_server_drains_on(
     serve: Callable[..., RunningServer],
 ) -> None:
