@@ -208,8 +208,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     mix = request_mix(args.recommend_every)
     phases: list[LoadPhase] = []
-    options = ["--workers", str(args.workers), "--executor", args.executor]
-    options += ["--worker-niceness", str(args.worker_niceness)]
+    # Threads start no worker process to lower: the server refuses --worker-niceness with them.
+    niceness = ["--worker-niceness", str(args.worker_niceness)]
+    niceness = niceness if args.executor == "processes" else []
+    options = ["--workers", str(args.workers), "--executor", args.executor, *niceness]
     with ServerProcess(*options) as server:
         warm_up(server.address)
         with (
@@ -252,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = (
             f"python -m bench.load --clients {args.clients} --requests {args.requests} "
             f"--max-seconds {args.max_seconds} --workers {args.workers} "
-            f"--executor {args.executor} --worker-niceness {args.worker_niceness} "
+            f"--executor {args.executor} {' '.join([*niceness, ''])}"
             f"--recommend-every {args.recommend_every} "
             f"--recovery-requests {args.recovery_requests} --health-every {args.health_every} "
             f"--section {args.section}"

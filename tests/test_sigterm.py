@@ -125,3 +125,37 @@ def test_sigterm_while_the_workers_start_abandons_the_start(
     assert server_module.serve_forever(config, on_ready=announced.append) == 0
     assert starting.is_set() and not announced
     assert time.monotonic() - began < slow_seconds  # abandoned, not waited for
+
+
+def test_a_server_whose_standard_output_has_no_reader_serves_on(tmp_path: Path) -> None:
+    # A supervisor that had closed the pipe: printing "listening on" raised BrokenPipeError,
+    # a traceback, and the server that had started stopped with exit status 1.
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe fails: EPIPE
+    log_path = tmp_path / "server.log"
+    command = [sys.executable, str(SERVER), "--port", "0", "--executor", "threads"]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [*command, "--grace", "0"], stdin=subprocess.DEVNULL, stdout=write_end, stderr=log
+        )
+    os.close(write_end)
+    try:
+        deadline = time.monotonic() + 60
+        while "cannot write 'listening on " not in log_path.read_text():
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.05)
+        match = re.search(r"serving \S+ on (\S+) ", log_path.read_text())
+        assert match is not None
+        with grpc.insecure_channel(match.group(1)) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            assert health.Check(health_pb2.HealthCheckRequest(), timeout=10).status == (
+                health_pb2.HealthCheckResponse.SERVING
+            )
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in log_path.read_text()

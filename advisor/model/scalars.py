@@ -29,6 +29,7 @@ __all__ = [
     "is_boolean",
     "is_whole",
     "numpy_integer",
+    "setting_value",
 ]
 
 INT32_MAX: Final = 2**31 - 1
@@ -59,6 +60,26 @@ def boolean_problem(value: object) -> str | None:
     who wrote them may have meant something else (``bool("no")`` is True).
     """
     return None if is_boolean(value) else f"must be True or False; got {value!r}"
+
+
+def setting_value(annotation: object, value: Any) -> Any:
+    """Before-validator of a setting of type ``annotation``: a flag is a boolean, a number is not.
+
+    A server's settings and limits come from a YAML or JSON file, where pydantic's lax mode
+    read ``workers: true`` as 1 worker, ``grace_seconds: true`` as 1 s and ``reflection:
+    "yes"``, ``1`` or ``"off"`` as a flag: a mistake there is refused, as a document's would be.
+    Texts stay numbers (``--limit NAME=VALUE`` hands its values on as texts). Fields of other
+    types are left to pydantic.
+    """
+    if annotation is bool and not is_boolean(value):
+        raise PydanticCustomError(
+            "bool_type", "Input should be true or false, got {value}", {"value": repr(value)}
+        )
+    if annotation is int and is_boolean(value):
+        raise PydanticCustomError("int_type", "Input should be a valid integer, not a boolean")
+    if annotation is float and is_boolean(value):
+        raise PydanticCustomError("float_type", "Input should be a valid number, not a boolean")
+    return value
 
 
 def numpy_integer(value: Any) -> Any:

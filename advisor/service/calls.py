@@ -38,6 +38,7 @@ __all__ = [
     "answer",
     "ended_before_work",
     "has_ended",
+    "oversized",
     "refuse",
     "refuse_ended",
     "relay",
@@ -159,30 +160,42 @@ def has_ended(context: AioContext) -> bool:
     return context.done() or past(context.time_remaining())
 
 
-async def answer(outcomes: Outcomes, context: AioContext) -> bytes:
-    """Return a unary call's response once its work has ended (its slot is free by then)."""
+async def answer(outcomes: Outcomes, context: AioContext, max_message_bytes: int) -> bytes:
+    """Return a unary call's response once its work has ended (its slot is free by then).
+
+    A response over ``max_message_bytes`` ends the call ``RESOURCE_EXHAUSTED`` instead
+    (:func:`oversized`).
+    """
     response: Outcome | None = None
     while (outcome := await outcomes.get()) is not None:
         response = outcome
+    if isinstance(response, bytes):
+        response = oversized(response, max_message_bytes) or response
     if isinstance(response, CallAbortedError):
         await abort_call(context, response)
     assert response is not None, "run_call yields a response or a status for every unary call"
     return response
 
 
-async def relay(outcomes: Outcomes, context: AioContext) -> None:
+async def relay(outcomes: Outcomes, context: AioContext, max_message_bytes: int) -> None:
     """Write a streaming call's responses as they arrive, until its work ends.
 
     Progress events leave at once. What ends the call, a status or ``StreamRecommend``'s result,
     is sent once the work has ended (its slot is free by then), as :func:`answer` does for a
     unary call: a client that sends its next call as soon as it has the result must not find
     the slot still taken (with worker processes the end-of-work frame follows the result's).
+    A response over ``max_message_bytes`` is not sent: the call ends ``RESOURCE_EXHAUSTED``
+    (:func:`oversized`) once the work has ended, and nothing more is written.
     """
     aborted: CallAbortedError | None = None
     result: bytes | None = None
     while (outcome := await outcomes.get()) is not None:
+        if aborted is not None:
+            continue  # the call's status is decided; the work's end is all that is awaited
         if isinstance(outcome, CallAbortedError):
             aborted = outcome  # the work's last outcome: its end follows
+        elif (too_large := oversized(outcome, max_message_bytes)) is not None:
+            aborted, result = too_large, None
         elif _is_stream_result(outcome):
             result = outcome  # the stream's last message: its end follows
         else:
@@ -191,6 +204,26 @@ async def relay(outcomes: Outcomes, context: AioContext) -> None:
         await context.write(result)
     if aborted is not None:
         await abort_call(context, aborted)
+
+
+def oversized(message: bytes, max_message_bytes: int) -> CallAbortedError | None:
+    """Return the ``RESOURCE_EXHAUSTED`` a response over ``max_message_bytes`` ends its call with.
+
+    gRPC itself would refuse to send it (``max_send_message_length``), but only after the
+    handler has returned: the client got ``RESOURCE_EXHAUSTED`` while the access log read
+    ``OK`` and the server's log a traceback of gRPC's failed batch. The estimate of a search's
+    or an analysis's answer refuses most such calls up front (``INVALID_ARGUMENT``); this
+    catches the rest, e.g. ``ListPresets`` on a server whose limit is below its 8 kB answer.
+    None when the message fits.
+    """
+    if len(message) <= max_message_bytes:
+        return None
+    return CallAbortedError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        f"the response is {len(message):,} bytes, over this server's limit of "
+        f"{max_message_bytes:,} (max_message_bytes)",
+        (),
+    )
 
 
 _RESULT_FIELD = advisor_pb2.StreamRecommendResponse.DESCRIPTOR.fields_by_name["result"]

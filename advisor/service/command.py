@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,6 +28,8 @@ from advisor.service.options import (
 )
 from advisor.service.server import RunningServer, ServerConfig, read_token_file, serve_forever
 from advisor.usage import OneLineParser, violations_as_options
+
+_LOGGER = logging.getLogger(__name__)
 
 __all__ = [
     "config_from_arguments",
@@ -83,10 +86,17 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
             raise InvalidRequestError.single(
                 "config.token_file", "the file gives both token and token_file: keep one"
             )
-        try:
-            settings["token"] = read_bearer_token(Path(str(settings.pop("token_file"))))
-        except InvalidRequestError as error:
-            raise error.prefixed("config") from None
+        token_file = settings.pop("token_file")
+        if args.token_file is None:  # else --token-file overrides it, as options do
+            if not isinstance(token_file, str) or not token_file:
+                # str() made null the file 'None' ("cannot read None: No such file ...").
+                raise InvalidRequestError.single(
+                    "config.token_file", f"must be the path of a token file, got {token_file!r}"
+                )
+            try:
+                settings["token"] = read_bearer_token(Path(token_file))
+            except InvalidRequestError as error:
+                raise error.prefixed("config") from None
     options = {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}
     settings |= options
     if args.token_file is not None:
@@ -159,6 +169,11 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str) ->
         raise InvalidRequestError.single("katib_port", f"{katib_port} is not a TCP port")
     if not katib_host:
         raise InvalidRequestError.single("katib_host", "must name an interface, e.g. 0.0.0.0")
+    if katib_port != 0 and katib_port == config.port and _overlap(katib_host, config.host):
+        # Katib's endpoint binds first, and the advisor's bind then failed naming --host/--port.
+        raise InvalidRequestError.single(
+            "katib_port", f"{katib_port} is --port's too: each endpoint needs a port of its own"
+        )
     from advisor.service.katib_server import start_katib_server
 
     katib = start_katib_server(
@@ -167,7 +182,7 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str) ->
 
     def announce_both(running: RunningServer) -> None:
         _announce(running)
-        print(f"katib suggestion service on {katib.address}", flush=True)
+        _print_line(f"katib suggestion service on {katib.address}")
 
     def drain_katib() -> None:
         katib.begin_stop(config.grace_seconds)
@@ -178,6 +193,14 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str) ->
         # Begun with the advisor's drain, Katib's has had its grace period by now: this waits for
         # what is left of it (or drains it from here, if the advisor never got to serve).
         katib.stop(config.grace_seconds)
+
+
+_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})
+
+
+def _overlap(host: str, other: str) -> bool:
+    """Whether binding both hosts on one port conflicts: the same host, or either every host's."""
+    return host == other or host in _WILDCARD_HOSTS or other in _WILDCARD_HOSTS
 
 
 _FIELD_OPTIONS = {**SERVE_OPTION_FLAGS, "token_file": "--token-file", "config": "--config"}
@@ -191,7 +214,24 @@ def describe_start_error(error: ServerStartError) -> str:
 
 
 def _announce(running: RunningServer) -> None:
-    print(f"listening on {running.address}", flush=True)
+    _print_line(f"listening on {running.address}")
+
+
+def _print_line(line: str) -> None:
+    """Print ``line`` on standard output; a reader that has gone does not stop the server.
+
+    A supervisor that closed the pipe (or a ``| true``) made the announcement raise
+    ``BrokenPipeError``: a traceback, and a server that had started stopped with exit status 1.
+    The line is logged instead, and standard output goes to ``/dev/null`` from then on, so
+    Python's final flush finds nothing to fail on.
+    """
+    try:
+        print(line, flush=True)
+    except OSError as error:
+        _LOGGER.warning("cannot write %r on standard output (%s); serving on", line, error)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int:

@@ -31,22 +31,27 @@ __all__ = ["advisor_handler"]
 _Context: TypeAlias = "grpc.aio.ServicerContext[bytes, bytes]"
 
 
-def advisor_handler(workers: CallWorkers) -> grpc.GenericRpcHandler:
+def advisor_handler(workers: CallWorkers, *, max_message_bytes: int) -> grpc.GenericRpcHandler:
     """Serve the advisor methods, their work run by ``workers``.
+
+    A response over ``max_message_bytes`` (the server's ``max_send_message_length``) ends its
+    call ``RESOURCE_EXHAUSTED`` here, where the access log sees it, rather than in gRPC.
 
     A call that admission refuses now is refused on the event loop, without a worker (under a
     flood most calls are); so is a call that has already ended (its deadline passed while its
     request was read, or it was cancelled), without taking a slot.
     """
     handlers = {
-        method.name: _method_handler(workers, method.name, method.server_streaming)
+        method.name: _method_handler(
+            workers, method.name, method.server_streaming, max_message_bytes
+        )
         for method in SERVICE.methods
     }
     return grpc.method_handlers_generic_handler(SERVICE.full_name, handlers)
 
 
 def _method_handler(
-    workers: CallWorkers, method: str, streaming: bool
+    workers: CallWorkers, method: str, streaming: bool, max_message_bytes: int
 ) -> grpc.RpcMethodHandler[bytes, bytes]:
     async def begin(payload: bytes, context: _Context) -> Outcomes:
         if has_ended(context):  # e.g. its deadline passed while its request was read
@@ -59,11 +64,11 @@ def _method_handler(
     if streaming:
 
         async def stream(payload: bytes, context: _Context) -> None:
-            await relay(await begin(payload, context), context)
+            await relay(await begin(payload, context), context, max_message_bytes)
 
         return grpc.unary_stream_rpc_method_handler(stream)
 
     async def unary(payload: bytes, context: _Context) -> bytes:
-        return await answer(await begin(payload, context), context)
+        return await answer(await begin(payload, context), context, max_message_bytes)
 
     return grpc.unary_unary_rpc_method_handler(unary)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Final
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from advisor.errors import FieldViolation, LimitExceededError
 from advisor.infer.graph import MAX_TOP_K
@@ -35,6 +35,7 @@ from advisor.model.budget import INT32_MAX, Budget
 from advisor.model.grid import grid_problem
 from advisor.model.mixture import member_widths
 from advisor.model.padding import largest_grid
+from advisor.model.scalars import setting_value
 from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
@@ -118,6 +119,13 @@ class RequestLimits(BaseModel):
         description="Katib GetSuggestions: designs of the sequence one call computes "
         "(total_request_number, plus the experiment's trials it skips).",
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _typed(cls, value: Any, info: ValidationInfo) -> Any:
+        # A limit is a number, never a boolean (a config file's `max_top_k: true` is no 1).
+        assert info.field_name is not None
+        return setting_value(cls.model_fields[info.field_name].annotation, value)
 
 
 _LOCAL_LOCATIONS: Final = 1024 * 1024

@@ -79,6 +79,12 @@ _EXIT_SECONDS = 5.0
 # How long to wait before replacing a worker that died before it was ready, so a worker that
 # cannot start at all is not restarted in a tight loop.
 _RESTART_DELAY_SECONDS = 1.0
+# How long a worker may go on with a call that has ended (its client cancelled, its deadline
+# passed) before it is taken for stuck and killed. Work stops at its next poll of its stop
+# signal: tens of milliseconds, at most about 0.75 s measured (docs/SERVICE.md); a worker still
+# on it this long after would hold its slot for good, and the server would refuse every call
+# RESOURCE_EXHAUSTED once all its slots were held so, while health read SERVING.
+_STUCK_SECONDS = 30.0
 
 
 def worker_memory_problem(count: int) -> str | None:
@@ -153,6 +159,7 @@ class ProcessWorkers:
         self._drain_deadline = math.inf
         self._closing = False
         self._resends: set[asyncio.Task[None]] = set()
+        self._waiting = 0  # calls waiting for an idle worker (new ones, and jobs to resend)
 
     @classmethod
     async def start(
@@ -208,6 +215,7 @@ class ProcessWorkers:
                 job.resend.cancel()
             elif job.worker is not None and job.worker.alive:
                 job.worker.control.end_call(call_id)
+                asyncio.get_running_loop().call_later(_STUCK_SECONDS, self._unstick, job)
 
         # The stubs declare the callback type as a class, not a protocol a function could match.
         context.add_done_callback(ended)  # type: ignore[arg-type]
@@ -220,7 +228,12 @@ class ProcessWorkers:
             worker.control.drain_deadline = deadline
 
     async def close(self) -> None:
-        """Close the workers' input, wait for them to exit, kill those that do not in time."""
+        """Close the workers' input, wait for them to exit, kill those that do not in time.
+
+        A worker still loading the engines has no call to finish: it is killed at once, rather
+        than waited for until it has loaded them (seconds, tens of seconds on a busy machine)
+        only to read the end of its input.
+        """
         self._closing = True
         for resend in tuple(self._resends):
             resend.cancel()
@@ -228,6 +241,9 @@ class ProcessWorkers:
         for worker in workers:
             if worker.process.stdin is not None:
                 worker.process.stdin.close()
+            if not worker.ready.done():
+                with contextlib.suppress(ProcessLookupError):
+                    worker.process.kill()
         watches = [worker.watch for worker in workers if worker.watch is not None]
         if not watches:
             return
@@ -238,6 +254,23 @@ class ProcessWorkers:
                     worker.process.kill()
         if pending:
             await asyncio.wait(pending)
+
+    def _unstick(self, job: _Job) -> None:
+        """Kill the worker of ``job``, ended :data:`_STUCK_SECONDS` ago, if it still works on it.
+
+        Its death frees the slot and starts a replacement, as any worker's death does.
+        """
+        worker = job.worker
+        if worker is None or not worker.alive or worker.job is not job:
+            return
+        _LOGGER.warning(
+            "worker process %d still works on a %s call that ended %g s ago; killing it",
+            worker.process.pid,
+            job.method,
+            _STUCK_SECONDS,
+        )
+        with contextlib.suppress(ProcessLookupError):
+            worker.process.kill()
 
     def _dispatch(self, job: _Job, worker: _Worker) -> None:
         job.worker, worker.job = worker, job
@@ -261,9 +294,24 @@ class ProcessWorkers:
         self._dispatch(job, worker)
 
     async def _idle_worker(self) -> _Worker:
-        while not (worker := await self._idle.get()).alive:
-            pass  # a worker that died while idle: its replacement joins the queue when ready
+        self._waiting += 1
+        try:
+            while not (worker := await self._idle.get()).alive:
+                pass  # a worker that died while idle: its replacement joins the queue when ready
+        finally:
+            self._waiting -= 1
         return worker
+
+    def _replacement_needed(self) -> bool:
+        """Whether a worker that died should be replaced.
+
+        Not once the server closes, nor while it drains, when no new call is admitted, unless a
+        call admitted before waits for a worker: a replacement would only load the engines
+        during the shutdown (and hold up the exit, as :meth:`close` waits for the workers).
+        """
+        if self._closing:
+            return False
+        return math.isinf(self._drain_deadline) or self._waiting > 0 or bool(self._resends)
 
     async def _launch(self) -> _Worker:
         control = ControlBlock.create(self._drain_deadline)
@@ -332,13 +380,18 @@ class ProcessWorkers:
                 job.resend = asyncio.create_task(self._resend(job))
                 self._resends.add(job.resend)
                 job.resend.add_done_callback(self._resends.discard)
-        if self._closing:
+        if not self._replacement_needed():
+            if not self._closing:
+                _LOGGER.warning("%s; not replaced, as the server is shutting down", description)
             return
         _LOGGER.warning("%s; starting another", description)
         if not started:
             await asyncio.sleep(_RESTART_DELAY_SECONDS)
-        if not self._closing:
-            await self._launch()
+        if self._replacement_needed():
+            replacement = await self._launch()
+            if self._closing:  # closed while it was being launched: close() never saw it
+                with contextlib.suppress(ProcessLookupError):
+                    replacement.process.kill()
 
 
 def _exit_description(pid: int, status: int) -> str:

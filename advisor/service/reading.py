@@ -71,14 +71,25 @@ class RequestReadTimeout(grpc.aio.ServerInterceptor):
         return streaming
 
     async def _request(self, requests: AsyncIterator[Any], context: Context) -> Any:
+        ended = False
         try:
             async with asyncio.timeout(self._seconds):
-                return await anext(requests)
+                try:
+                    return await anext(requests)
+                except StopAsyncIteration:
+                    # No message: the client half-closed without one (no gRPC stub does), or
+                    # the receive failed (the client cancelled while sending, the connection
+                    # broke, gRPC refused a message over max_message_bytes: its client sees
+                    # RESOURCE_EXHAUSTED), and gRPC cancels this call in a moment. Answering at
+                    # once, INVALID_ARGUMENT went nowhere and the access log wrote it for such
+                    # a call; so the call waits to be cancelled, within the read bound.
+                    ended = True
+                    await asyncio.Event().wait()
         except TimeoutError:
+            if ended:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the call sent no request")
             await context.abort(
                 grpc.StatusCode.DEADLINE_EXCEEDED,
                 f"the request message did not arrive within {self._seconds:g} s",
             )
-        except StopAsyncIteration:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the call sent no request")
         raise AssertionError("unreachable: abort ends the call")

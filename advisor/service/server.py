@@ -35,11 +35,12 @@ import pydantic
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from advisor.errors import InvalidRequestError, ServerStartError, invalid_request_from_pydantic
 from advisor.model.budget import INT32_MAX
 from advisor.model.pem import certificates_problem, key_problem
+from advisor.model.scalars import setting_value
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.metadata import token_problem
 from advisor.service.access import AccessLog
@@ -185,6 +186,13 @@ class ServerConfig(BaseModel):
             raise invalid_request_from_pydantic(error, model=cls) from None
         return config
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _typed(cls, value: Any, info: ValidationInfo) -> Any:
+        # A flag must be a boolean and a number must not be one (a config file's `workers: true`).
+        assert info.field_name is not None
+        return setting_value(cls.model_fields[info.field_name].annotation, value)
+
     @model_validator(mode="after")
     def _token_can_be_sent(self) -> ServerConfig:
         # A token no client can send (token_problem) would start a server refusing every call.
@@ -200,6 +208,17 @@ class ServerConfig(BaseModel):
             problem = worker_memory_problem(self.workers)
             if problem is not None:
                 raise InvalidRequestError.single("workers", problem)
+        return self
+
+    @model_validator(mode="after")
+    def _niceness_has_workers_to_lower(self) -> ServerConfig:
+        # Given with threads, it was silently ignored: no process of the server runs lower.
+        if self.executor == "threads" and "worker_niceness" in self.model_fields_set:
+            raise InvalidRequestError.single(
+                "worker_niceness",
+                "sets the priority of worker processes, and the threads executor starts none "
+                "(its calls run on threads of the serving process)",
+            )
         return self
 
     @model_validator(mode="after")
@@ -380,7 +399,9 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
     except (ServerStartError, asyncio.CancelledError):  # cancelled: the start was abandoned
         await server.stop(None)
         raise
-    server.add_generic_rpc_handlers((advisor_handler(workers),))
+    server.add_generic_rpc_handlers(
+        (advisor_handler(workers, max_message_bytes=config.limits.max_message_bytes),)
+    )
     await server.start()
     for service in ("", ADVISOR_SERVICE_NAME):
         await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)

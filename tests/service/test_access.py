@@ -20,6 +20,7 @@ from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.protocol.metadata import bearer_metadata
 from advisor.service.access import ACCESS_LOGGER
 from advisor.service.katib_server import start_katib_server
+from advisor.service.limits import RequestLimits
 from advisor.service.server import RunningServer
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.status import REQUEST_ID_METADATA_KEY
@@ -126,6 +127,66 @@ def test_a_cancelled_stream_is_logged_cancelled(
     assert next(call).HasField("progress")
     call.cancel()
     _line_of(caplog, f"{_ADVISOR}StreamRecommend", "CANCELLED")
+
+
+def test_a_response_over_the_message_limit_is_logged_as_the_status_the_client_got(
+    serve: Callable[..., RunningServer],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # ListPresets answers about 8 kB. gRPC refused to send it only after the handler had
+    # returned: the client got RESOURCE_EXHAUSTED, the access line read OK, and the server's
+    # log held a traceback of gRPC's failed batch.
+    running = serve(workers=1, executor="threads", limits=RequestLimits(max_message_bytes=1024))
+    caplog.set_level(logging.INFO)
+    with (
+        grpc.insecure_channel(running.address) as channel,
+        pytest.raises(grpc.RpcError) as refused,
+    ):
+        advisor_pb2_grpc.ArchitectureAdvisorStub(channel).ListPresets(
+            pb.ListPresetsRequest(), timeout=_WAIT_SECONDS
+        )
+    assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert (refused.value.details() or "").endswith(
+        " bytes, over this server's limit of 1,024 (max_message_bytes)"
+    )
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while not (lines := _lines(caplog)):
+        assert time.monotonic() < deadline, "no access line"
+        time.sleep(0.05)
+    [(_, message)] = lines
+    assert _LINE.match(message)["code"] == "RESOURCE_EXHAUSTED", message  # type: ignore[index]
+    assert "ExecuteBatchError" not in caplog.text
+
+
+def test_a_request_over_the_message_limit_is_logged_cancelled_not_invalid(
+    serve: Callable[..., RunningServer],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # gRPC refuses the message before the server reads it (its client sees RESOURCE_EXHAUSTED)
+    # and cancels the call; the server saw the requests end without a message and answered
+    # INVALID_ARGUMENT "the call sent no request", which went nowhere but into this log.
+    running = serve(workers=1, executor="threads", limits=RequestLimits(max_message_bytes=1024))
+    task = pb.Task(
+        input=pb.InputSpec(shape=[64, 64]),
+        correlations=[
+            pb.Correlation(name="c", a=pb.Region(indices=pb.IndexList(values=range(4096))))
+        ],
+    )
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    with (
+        grpc.insecure_channel(running.address) as channel,
+        pytest.raises(grpc.RpcError) as refused,
+    ):
+        advisor_pb2_grpc.ArchitectureAdvisorStub(channel).Recommend(
+            pb.RecommendRequest(task=task, budget=quick_budget()), timeout=_WAIT_SECONDS
+        )
+    assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while not (lines := _lines(caplog)):
+        assert time.monotonic() < deadline, "no access line"
+        time.sleep(0.05)
+    [(_, message)] = lines
+    assert _LINE.match(message)["code"] == "CANCELLED", message  # type: ignore[index]
 
 
 def test_health_is_logged_at_debug_only(

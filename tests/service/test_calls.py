@@ -144,7 +144,7 @@ def test_a_streams_status_leaves_once_its_work_has_ended() -> None:
         outcomes.put_nowait(CallAbortedError(grpc.StatusCode.INVALID_ARGUMENT, "bad", ()))
         asyncio.get_running_loop().call_later(0.01, end)
         with pytest.raises(RuntimeError, match="aborted"):
-            await relay(outcomes, Context())  # type: ignore[arg-type]
+            await relay(outcomes, Context(), 2**20)  # type: ignore[arg-type]
         return sent_after_end == [True]
 
     assert asyncio.run(status_sent_after_the_end())
@@ -174,10 +174,52 @@ def test_a_streams_result_leaves_once_its_work_has_ended_and_progress_at_once() 
         outcomes.put_nowait(progress.SerializeToString())
         outcomes.put_nowait(result.SerializeToString())
         asyncio.get_running_loop().call_later(0.01, end)
-        await relay(outcomes, Context())  # type: ignore[arg-type]
+        await relay(outcomes, Context(), 2**20)  # type: ignore[arg-type]
         return writes
 
     assert asyncio.run(written()) == [("progress", False), ("result", True)]
+
+
+def test_a_stream_response_over_the_message_limit_ends_the_call_once_its_work_has() -> None:
+    # gRPC would refuse to send it after the fact, unseen by the access log; the stream ends
+    # RESOURCE_EXHAUSTED instead, once the work's end (its slot free) has come.
+    small = pb.StreamRecommendResponse(progress=pb.SearchProgress(candidates_evaluated=3))
+    large = pb.StreamRecommendResponse(
+        result=pb.SearchResult(recommendations=[pb.Recommendation(rationale="x" * 200)])
+    )
+
+    async def relayed() -> tuple[list[bytes], list[tuple[grpc.StatusCode, str, bool]]]:
+        outcomes: Outcomes = asyncio.Queue()
+        ended = asyncio.Event()
+        writes: list[bytes] = []
+        aborts: list[tuple[grpc.StatusCode, str, bool]] = []
+
+        class Context:
+            async def write(self, message: bytes) -> None:
+                writes.append(message)
+
+            async def abort(self, code: grpc.StatusCode, details: str, metadata: object) -> None:
+                aborts.append((code, details, ended.is_set()))
+                raise RuntimeError("aborted")
+
+        def end() -> None:
+            ended.set()
+            outcomes.put_nowait(None)
+
+        outcomes.put_nowait(small.SerializeToString())
+        outcomes.put_nowait(large.SerializeToString())
+        asyncio.get_running_loop().call_later(0.01, end)
+        with pytest.raises(RuntimeError, match="aborted"):
+            await relay(outcomes, Context(), 100)  # type: ignore[arg-type]
+        return writes, aborts
+
+    writes, [(code, details, after_end)] = asyncio.run(relayed())
+    assert writes == [small.SerializeToString()]
+    assert code is grpc.StatusCode.RESOURCE_EXHAUSTED and after_end
+    size = large.ByteSize()
+    assert details == f"the response is {size:,} bytes, over this server's limit of 100 " + (
+        "(max_message_bytes)"
+    )
 
 
 def _admissions(servicer: object, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -267,7 +309,7 @@ def test_the_event_loop_refuses_a_call_that_ended_before_taking_a_slot(
     remaining: float | None, done: bool, refused: grpc.StatusCode | None
 ) -> None:
     workers = _Workers()
-    handler = advisor_handler(workers)  # type: ignore[arg-type]
+    handler = advisor_handler(workers, max_message_bytes=2**20)  # type: ignore[arg-type]
     details = _Details(f"/{SERVICE.full_name}/ListPresets")
     method_handler = handler.service(details)  # type: ignore[arg-type]
     assert method_handler is not None and method_handler.unary_unary is not None

@@ -187,6 +187,9 @@ def test_a_setting_past_what_grpc_can_hold_is_refused_naming_it(
         (("--grace", "-1"), "--grace"),
         (("--katib-host", "0.0.0.0"), "--katib-host"),  # without --katib-port: no endpoint
         (("--katib-host", "", "--katib-port", "0"), "--katib-host"),
+        # Katib's endpoint bound the port first: the advisor's bind failed, exit 7 on --port.
+        (("--port", "50123", "--katib-port", "50123"), "--katib-port"),
+        (("--port", "50123", "--katib-port", "50123", "--katib-host", "::"), "--katib-port"),
     ],
 )
 def test_advisor_server_names_a_refused_setting_as_advisor_serve_does(
@@ -224,3 +227,91 @@ def test_a_config_file_giving_both_token_and_token_file_is_refused(tmp_path: Pat
     assert [v.field for v in error.value.violations] == ["config.token_file"]
     path.write_text(f"token_file: {tmp_path / 'token'}\n")
     assert _config_of("--config", str(path)).token == "from-the-file"
+
+
+@pytest.mark.parametrize(
+    ("file", "field", "description"),
+    [
+        # pydantic's lax mode read each of these as a setting: 1 worker, port 0, a 1 s drain,
+        # reflection on, the access log off, a max_top_k of 1.
+        ("workers: true\n", "workers", "Input should be a valid integer, not a boolean"),
+        ("port: false\n", "port", "Input should be a valid integer, not a boolean"),
+        ("grace_seconds: true\n", "grace_seconds", "Input should be a valid number, not a boolean"),
+        ('reflection: "yes"\n', "reflection", "Input should be true or false, got 'yes'"),
+        ("reflection: 1\n", "reflection", "Input should be true or false, got 1"),
+        ("access_log: off_\n", "access_log", "Input should be true or false, got 'off_'"),
+        (
+            "limits:\n  max_top_k: true\n",
+            "limits.max_top_k",
+            "Input should be a valid integer, not a boolean",
+        ),
+        (
+            "limits:\n  max_exact_log2_size: false\n",
+            "limits.max_exact_log2_size",
+            "Input should be a valid number, not a boolean",
+        ),
+    ],
+)
+def test_a_config_file_setting_of_the_wrong_type_is_refused_naming_it(
+    file: str, field: str, description: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "server.yaml"
+    path.write_text(file)
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path))
+    assert [(v.field, v.description) for v in error.value.violations] == [
+        (f"config.{field}", description)
+    ]
+    assert server_main(["--config", str(path)]) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == f"advisor-server: error: --config {field}: {description}\n"
+    # The right types still read, and so do a number's text and a --limit's value.
+    path.write_text("workers: 2\nreflection: false\ngrace_seconds: '2.5'\n")
+    config = _config_of("--config", str(path), "--limit", "max_top_k=7")
+    assert (config.workers, config.reflection, config.grace_seconds) == (2, False, 2.5)
+    assert config.limits.max_top_k == 7
+
+
+@pytest.mark.parametrize("value", ["null", "5", "[]", "''"])
+def test_a_config_token_file_that_is_no_path_is_refused_as_such(value: str, tmp_path: Path) -> None:
+    # null was read as the file 'None': "cannot read None: No such file or directory: 'None'".
+    path = tmp_path / "server.yaml"
+    path.write_text(f"token_file: {value}\n")
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path))
+    [violation] = error.value.violations
+    assert violation.field == "config.token_file"
+    assert violation.description.startswith("must be the path of a token file, got ")
+
+
+def test_the_token_file_option_overrides_the_config_files_token_file(tmp_path: Path) -> None:
+    # Options override the file; the file's token file was still read, and one gone (the
+    # old path, say) refused a start whose --token-file named the file in use.
+    (tmp_path / "token").write_text("current\n")
+    path = tmp_path / "server.yaml"
+    path.write_text(f"token_file: {tmp_path / 'gone'}\n")
+    config = _config_of("--config", str(path), "--token-file", str(tmp_path / "token"))
+    assert config.token == "current"
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path))
+    assert [v.field for v in error.value.violations] == ["config.token_file"]
+
+
+def test_worker_niceness_with_the_threads_executor_is_refused_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Threads start no worker process: the option was silently ignored.
+    argv = ["--executor", "threads", "--worker-niceness", "5"]
+    with pytest.raises(InvalidRequestError):  # checked first: without the fix it would serve
+        _config_of(*argv)
+    assert server_main(argv) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        "advisor-server: error: --worker-niceness: sets the priority of worker processes, and "
+        "the threads executor starts none (its calls run on threads of the serving process)\n"
+    )
+    path = tmp_path / "server.yaml"
+    path.write_text("worker_niceness: 5\n")
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path), "--executor", "threads")
+    assert [v.field for v in error.value.violations] == ["config.worker_niceness"]
+    assert _config_of("--config", str(path)).worker_niceness == 5
+    assert _config_of("--executor", "threads").worker_niceness == 10  # the default: no conflict

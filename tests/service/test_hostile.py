@@ -127,6 +127,26 @@ def test_a_request_message_that_never_arrives_ends_the_call(
     assert "did not arrive within 0.2 s" in error.details()
 
 
+def test_a_call_that_ends_its_requests_without_a_message_is_told_so(
+    serve: Callable[..., RunningServer],
+) -> None:
+    # The answer waits for the read bound: the same end of the requests is also what a failed
+    # receive looks like, which gRPC cancels instead (see test_access.py).
+    running = serve(workers=1, request_read_seconds=0.2)
+    with grpc.insecure_channel(running.address) as channel:
+        call = channel.stream_unary(
+            "/advisor.v1.ArchitectureAdvisor/Analyze",
+            request_serializer=None,
+            response_deserializer=None,
+        )
+        with pytest.raises(grpc.RpcError) as failure:
+            call(iter(()), timeout=_PROBE_TIMEOUT)
+    error: grpc.Call = failure.value  # type: ignore[assignment]
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details() == "the call sent no request"
+    assert running.in_flight == 0
+
+
 def test_refused_calls_are_logged_at_most_once_per_interval(
     serve: Callable[..., RunningServer], caplog: pytest.LogCaptureFixture
 ) -> None:

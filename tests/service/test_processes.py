@@ -14,6 +14,7 @@ import os
 import shlex
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from advisor.errors import ServerStartError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service import process_pool
 from advisor.service.process_pool import ProcessWorkers
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.worker import CallEnd, WorkerContext, WorkerGate
@@ -34,6 +36,7 @@ from tests.support.processes import cpu_ticks, stat_fields
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 _PROBE_TIMEOUT = 10.0
 
 
@@ -344,6 +347,78 @@ def test_a_call_that_ends_while_it_waits_for_an_idle_worker_frees_its_slot_at_on
         assert follow_up.result(timeout=120.0).result.recommendations  # on the replacement
     assert dispatched == ["Recommend"]  # the follow-up's job only
     assert running.in_flight == 0
+
+
+def test_a_worker_that_dies_while_the_server_drains_is_not_replaced(
+    serve: Callable[..., RunningServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    # No call is admitted once the drain has begun, so a replacement would only load the
+    # engines during the shutdown, and the exit waited for it (seconds after the drain on a
+    # quiet machine, up to the 5 s kill on a busy one).
+    running = serve(workers=1, grace_seconds=60.0)
+    (worker,) = running.worker_pids
+    with grpc.insecure_channel(running.address) as channel:
+        events = LiveAdvisor(channel).stub.StreamRecommend(
+            pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(30.0)), timeout=120
+        )
+        assert next(events).WhichOneof("event") == "progress"  # the search is running
+        stopping = threading.Thread(target=running.stop)
+        stopping.start()
+        _wait_until(lambda: _health(channel) == NOT_SERVING)
+        os.kill(worker, signal.SIGKILL)
+        with pytest.raises(grpc.RpcError) as failure:
+            list(events)
+        assert failure.value.code() is grpc.StatusCode.INTERNAL
+        stopping.join(timeout=60)
+    assert not stopping.is_alive()
+    assert "starting another" not in caplog.text
+    assert f"worker process {worker} exited with signal SIGKILL; not replaced" in caplog.text
+
+
+def test_the_stop_kills_a_worker_still_starting_at_once(
+    serve: Callable[..., RunningServer], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A worker still loading the engines has no call to finish; the stop used to close its
+    # input and wait for it to exit, which it does only once it has loaded them, or kill it
+    # after 5 s (a replacement started just before a SIGTERM held up the exit so).
+    monkeypatch.setattr(process_pool, "_EXIT_SECONDS", 600.0)
+    running = serve(workers=1)
+    replacement = _held_replacement(running, monkeypatch, tmp_path)  # never gets ready
+    stopping = threading.Thread(target=running.stop)
+    stopping.start()
+    stopping.join(timeout=60)
+    assert not stopping.is_alive()
+    assert not _running(replacement)
+
+
+def test_a_worker_stuck_on_a_call_that_ended_is_killed_and_its_slot_freed(
+    serve: Callable[..., RunningServer],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Work stops at its next poll; a worker that never polls again (stopped here, hung in the
+    # field) held its slot for good: on a one-slot server every later call was refused
+    # RESOURCE_EXHAUSTED while health read SERVING.
+    monkeypatch.setattr(process_pool, "_STUCK_SECONDS", 0.5, raising=False)
+    running = serve(workers=1)
+    (stuck,) = running.worker_pids
+    with grpc.insecure_channel(running.address) as channel:
+        advisor = LiveAdvisor(channel)
+        events = advisor.stub.StreamRecommend(
+            pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(30.0)), timeout=120
+        )
+        assert next(events).WhichOneof("event") == "progress"  # the search is running
+        os.kill(stuck, signal.SIGSTOP)
+        events.cancel()
+        _wait_until(lambda: running.in_flight == 0)
+        assert not _running(stuck)
+        _wait_until(lambda: running.worker_pids not in ([], [stuck]))
+        response = advisor.unary(
+            "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=120
+        )
+        assert response.result.recommendations
+        assert _health(channel) == SERVING
+    assert f"worker process {stuck} still works on a StreamRecommend call that ended" in caplog.text
 
 
 def test_workers_ignore_the_terminal_signals_the_server_drains_on(

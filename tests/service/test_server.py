@@ -306,6 +306,27 @@ def test_oversized_messages_are_refused_by_grpc(serve: Callable[..., RunningServ
         assert failure.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
+def test_a_call_past_the_connections_stream_bound_waits_for_a_stream(
+    serve: Callable[..., RunningServer],
+) -> None:
+    # docs/RELIABILITY.md said such a call was refused (REFUSED_STREAM, seen as UNAVAILABLE): a
+    # gRPC client honours the bound the server announces and holds the call until a stream of
+    # its connection ends, within the call's deadline.
+    running = serve(workers=2, executor="threads", max_streams_per_connection=1)
+    with grpc.insecure_channel(running.address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        watch = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=60)
+        assert next(watch).status == SERVING  # the connection's one stream is open
+        stub = LiveAdvisor(channel).stub
+        with pytest.raises(grpc.RpcError) as waited:
+            stub.ListPresets(pb.ListPresetsRequest(), timeout=1.0)
+        assert waited.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+        held = stub.ListPresets.future(pb.ListPresetsRequest(), timeout=60)
+        watch.cancel()
+        assert held.result().presets  # sent once the watch's stream was free
+    assert running.in_flight == 0
+
+
 def _single_slot_advisors(
     serve: Callable[..., RunningServer], executor: str
 ) -> Iterator[tuple[DirectAdvisor | LiveAdvisor, Callable[[], int]]]:
