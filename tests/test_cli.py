@@ -948,7 +948,7 @@ def test_max_message_bytes_matches_a_server_whose_limit_was_raised(tmp_path: Pat
     raised = 64 * 1024 * 1024
     limits = RequestLimits(max_locations=grid, max_message_bytes=raised)
     with start_server(ServerConfig(host="127.0.0.1", workers=1, limits=limits)) as running:
-        call = ["analyze", task_path, "--arch", arch_path, "--target", running.address]
+        call = ("analyze", task_path, "--arch", arch_path, "--target", running.address)
         refused = advisor(*call)
         assert refused.status == ExitCode.RESOURCE_EXHAUSTED, refused.stderr
         # Refused before it is sent, naming what makes it large (gRPC's RESOURCE_EXHAUSTED named

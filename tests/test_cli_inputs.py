@@ -6,9 +6,11 @@ one line naming what to fix (exit status 2 for bad input), never a wrong answer 
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -109,7 +111,7 @@ def test_weights_near_the_float_range_rank_as_their_ratios() -> None:
 
 def test_a_search_with_huge_weights_picks_what_equal_weights_pick() -> None:
     def pick(weight: float) -> Recommendation:
-        document = {
+        document: dict[str, Any] = {
             "input": {"shape": [8, 8]},
             "correlations": [
                 {"name": "lr", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}},
@@ -152,7 +154,12 @@ def test_version_prints_the_installed_version() -> None:
 
 
 def test_option_help_states_the_budget_defaults() -> None:
-    recommend_parser = build_parser()._subparsers._group_actions[0].choices["recommend"]  # type: ignore[union-attr]
+    commands = next(
+        action
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    recommend_parser = commands.choices["recommend"]
     helps = {action.dest: action.help or "" for action in recommend_parser._actions}
     stated = 0
     for option in BUDGET_OPTIONS:

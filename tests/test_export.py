@@ -220,10 +220,14 @@ def test_the_torch_module_has_the_architectures_parameters_and_output(
 def test_the_torch_module_costs_the_architectures_multiply_adds(architecture: Architecture) -> None:
     """Every conv at every location it runs on, and the output layer, as FORMATS.md §3 counts."""
     torch = pytest.importorskip("torch")
+    from torch import Tensor, nn
+
     module = torch_module(architecture)
     counted = []
 
-    def count(layer: torch.nn.Module, _: object, output: torch.Tensor) -> None:
+    def count(
+        layer: nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d, _: object, output: Tensor
+    ) -> None:
         weights = layer.weight[0].numel()  # one output channel's multiply-adds per location
         counted.append(output[0].numel() * weights)
 
@@ -239,7 +243,11 @@ def test_the_torch_module_costs_the_architectures_multiply_adds(architecture: Ar
 def test_the_padded_margin_is_one_constant_input(architecture: Architecture) -> None:
     """The analysis models the padding as a constant input; the module must feed exactly that."""
     torch = pytest.importorskip("torch")
+    from advisor.export.torch_mixture import MixtureNet
+    from advisor.export.torch_net import ConvNet
+
     module = torch_module(architecture)
+    assert isinstance(module, ConvNet | MixtureNet)
     spec = architecture.input
     features = module.representation(torch.randn((3, spec.channels, *spec.shape)))
     assert tuple(features.shape[2:]) == architecture.grid
@@ -255,7 +263,10 @@ def test_the_padded_margin_is_one_constant_input(architecture: Architecture) -> 
 @pytest.mark.parametrize("architecture", _architectures()[3:6])
 def test_the_gather_realises_the_permutation(architecture: Architecture) -> None:
     torch = pytest.importorskip("torch")
+    from advisor.export.torch_net import ConvNet
+
     module = torch_module(architecture, pooling="avg")
+    assert isinstance(module, ConvNet)
     shape = architecture.grid
     locations = torch.arange(math.prod(shape), dtype=torch.float32).reshape(1, 1, *shape)
     permuted = module.permute(locations).reshape(-1).long().numpy()

@@ -7,6 +7,7 @@ import dataclasses
 import math
 import warnings
 from pathlib import Path
+from typing import Literal
 
 import networkx as nx
 import numpy as np
@@ -226,6 +227,7 @@ def test_ragged_csv_rows_and_oversize_files_are_refused(tmp_path: Path) -> None:
 def test_npy_files_stream_to_the_same_graph_as_the_array(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     values = rng.standard_normal((50, 4, 4)).astype(np.float32)
+    order: Literal["C", "F"]
     for order, name in (("C", "c.npy"), ("F", "f.npy")):
         np.save(tmp_path / name, np.asarray(values, order=order))
         from_file = dependence_graph(read_data(tmp_path / name), top_k=3)
@@ -352,6 +354,7 @@ def test_inferred_task_lists_planted_long_range_pairs_and_local_stripes() -> Non
     inferred = infer_task(dependence_graph(data_from_array(signal)))
     pairs = {(int(c.a[0]), int(c.b[0])) for c in inferred.pairs}
     assert set(planted) <= pairs
+    assert inferred.task is not None
     names = [c.name for c in inferred.task.correlations]
     assert "positions 0,2,4,.. vs 1,3,5,.." in names
 
@@ -448,6 +451,7 @@ def test_an_exact_graph_holds_the_pairs_one_end_ranks_in_its_top_k_and_the_wire_
 def test_search_pools_the_arrangement_as_the_data_arranged_family() -> None:
     graph = _blocks_graph((8, 8), 4, seed=7)
     inferred = infer_task(graph)
+    assert inferred.task is not None
     assert inferred.task.arrangement is not None
     result = recommend(inferred.task, Budget(max_parameters=20_000, top_k=3))
     best = result.recommendations[0].architecture
@@ -472,6 +476,7 @@ def test_an_arrangement_on_a_grid_the_search_pads_is_pooled_on_the_padded_grid(
     # `--geometries data_arranged` was refused (`no data_arranged tree fits the input [97]`),
     # and a default search never used the arrangement on such grids.
     task = infer_task(_blocks_graph(shape, block, seed=11)).task
+    assert task is not None
     assert task.arrangement is not None
     budget = Budget(max_parameters=20_000, top_k=3, geometries=["data_arranged"])
     result = recommend(task, budget)
@@ -557,6 +562,7 @@ def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:
     before = copy.deepcopy(described)
     combined = parse_task(with_data(described, report))
     assert described == before
+    assert report.task is not None
     inferred = {c.name: c for c in report.task.resolved()}
     own = parse_task(described).resolved()
     resolved = {c.name: c for c in combined.resolved()}
@@ -588,6 +594,7 @@ def test_with_data_adds_no_arrangement_the_inference_does_not_carry() -> None:
     noise = np.random.default_rng(9).standard_normal((500, 10, 10))
     values = sum(noise[:, i : i + 8, j : j + 8] for i in range(3) for j in range(3))
     report = infer_task(dependence_graph(data_from_array(values))).report()
+    assert report.task is not None
     assert report.task.arrangement is None
     described = {"input": {"shape": [8, 8]}, "preset": "local", "arrangement": list(range(64))}
     combined = parse_task(with_data(described, report))
@@ -620,6 +627,7 @@ def test_the_client_recommends_from_a_task_and_data_as_the_readme_says() -> None
         report = client.infer_task(data)
         result = client.recommend(with_data(described, report), {"max_parameters": 20_000})
     names = {c.name for c in result.recommendations[0].analysis}
+    assert report.task is not None
     assert {f"data: {c.name}" for c in report.task.correlations} <= names
     assert any(name.startswith("symmetry/") for name in names)
 

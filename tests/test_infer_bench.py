@@ -114,6 +114,7 @@ def test_layouts_are_measured_by_what_the_arrangement_minimises() -> None:
     ]
     graph = _graph((8, 8), pairs, rng.uniform(0.5, 1.0, len(pairs)))
     inferred = infer_task(graph, outputs=10)
+    assert inferred.task is not None
     budget = Budget(max_parameters=20_000)
     orders = {
         "random": np.arange(64, dtype=np.int64),

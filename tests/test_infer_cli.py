@@ -177,9 +177,9 @@ def test_a_description_of_the_input_alone_takes_its_correlations_from_the_data(
     noise = _saved(tmp_path, "noise.npy", np.random.default_rng(2).standard_normal((600, 8, 8)))
     adds_none = ": the description has none, and the data adds none"
     for options, reason in (
-        ([], ""),
-        (["--data", data, "--from-data", "arrangement"], ""),
-        (["--data", noise], adds_none),
+        ((), ""),
+        (("--data", data, "--from-data", "arrangement"), ""),
+        (("--data", noise), adds_none),
     ):
         run = advisor("recommend", task, *options, "--budget", "20000")
         assert run.status == ExitCode.INVALID_ARGUMENT
@@ -192,6 +192,7 @@ def test_a_description_of_the_input_alone_takes_its_correlations_from_the_data(
 def test_recommend_with_data_says_when_the_arrangement_is_not_added(tmp_path: Path) -> None:
     noise = np.random.default_rng(9).standard_normal((500, 10, 10))
     blurred = sum(noise[:, i : i + 8, j : j + 8] for i in range(3) for j in range(3))
+    assert isinstance(blurred, np.ndarray)  # sum's start, 0, is gone after the first term
     data = tmp_path / "blurred.npy"
     np.save(data, blurred.astype(np.float32))
     task = tmp_path / "local.yaml"
@@ -586,7 +587,7 @@ def test_an_empty_or_unreadable_archive_is_named_with_a_true_reason(tmp_path: Pa
     garbage.write_bytes(b"garbage" * 10)
     task = tmp_path / "local.yaml"
     task.write_text("input: {shape: [8, 8]}\npreset: local\n")
-    commands = (
+    commands: tuple[tuple[list[str | Path], list[str], str], ...] = (
         (["infer"], [], "DATA"),
         (["recommend", task, "--data"], ["--budget", "20000"], "--data"),
     )

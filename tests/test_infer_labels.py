@@ -70,7 +70,7 @@ def test_a_continuous_target_is_not_read_as_one_class_per_value(tmp_path: Path) 
     ids=["ints", "integral-floats", "strings", "bools"],
 )
 def test_class_labels_are_read_as_before(
-    tmp_path: Path, labels: list[object], classes: int
+    tmp_path: Path, labels: list[int] | list[float] | list[str] | list[bool], classes: int
 ) -> None:
     read = read_labels(_saved(tmp_path, labels), 4)
     assert np.unique(read).size == classes
@@ -245,7 +245,7 @@ def test_labels_giving_every_sample_a_class_of_its_own_are_noted(tmp_path: Path)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.int64, np.bool_])
-def test_one_hot_labels_are_refused_with_the_fix(tmp_path: Path, dtype: type) -> None:
+def test_one_hot_labels_are_refused_with_the_fix(tmp_path: Path, dtype: type[np.generic]) -> None:
     one_hot = np.eye(3, dtype=dtype)[[0, 2, 1, 2]]
     with pytest.raises(InvalidRequestError) as refused:
         read_labels(_saved(tmp_path, one_hot), samples=4)

@@ -183,14 +183,18 @@ def test_numpy_numbers_of_seconds_are_deadlines_as_floats_are() -> None:
     # np.int64(7), from a pipeline's config, was refused on timeout while np.float64 (a float
     # subclass) was taken; a bool is still no number of seconds.
     servicer = ScriptedAdvisor()
+    # Typed Any: NumPy numbers are no floats to the type checker, though the client takes them.
+    twenty: Any = np.int64(20)
+    seven: Any = np.int32(7)
+    numpy_true: Any = np.bool_(True)
     with (
         scripted_server(servicer) as target,
-        AdvisorClient(target, default_timeout=np.int64(20)) as client,
+        AdvisorClient(target, default_timeout=twenty) as client,
     ):
         client.list_presets()
-        client.analyze(TASK, ARCHITECTURE, timeout=np.int32(7))
+        client.analyze(TASK, ARCHITECTURE, timeout=seven)
         with pytest.raises(InvalidRequestError) as refused:
-            client.list_presets(timeout=np.bool_(True))  # type: ignore[arg-type]
+            client.list_presets(timeout=numpy_true)
     assert [v.field for v in refused.value.violations] == ["timeout"]
     presets, analyze = servicer.time_remaining["ListPresets"], servicer.time_remaining["Analyze"]
     # gRPC's timeout header rounds a deadline up a little: bounds, not equalities.

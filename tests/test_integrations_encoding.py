@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -183,17 +185,19 @@ def test_a_design_under_the_earlier_parameter_names_is_read_and_told_apart(name:
     task, budget = BUDGETS[name]
     ranked = recommend(task, budget).recommendations
     space = ArchitectureSpace.for_search(task, budget, ranked)
+    # The objective's own parameter, a float: Any, as a trial's params are (FlatValue has none).
+    lr: dict[str, Any] = {"lr": 0.1}
     for recommendation in ranked:
         params = space.codec.encode(recommendation.architecture)
         del params["depth"]
         own = f"schedule[{params['geometry']}]"
         restricted = {own if k == "schedule" else k: v for k, v in params.items()}
-        for earlier in (params, restricted | {"lr": 0.1}):
+        for earlier in (params, restricted | lr):
             assert space.flat_parameters(earlier) == params
             assert space.renamed(earlier)
         current = space.trial_parameters(params)
-        assert not space.renamed(current) and not space.renamed(current | {"lr": 0.1})
-    assert not space.renamed({"lr": 0.1})
+        assert not space.renamed(current) and not space.renamed(current | lr)
+    assert not space.renamed(lr)
 
 
 def test_a_designs_parameters_are_told_from_the_objectives_own() -> None:

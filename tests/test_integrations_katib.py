@@ -8,7 +8,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import grpc
 import pytest
 import yaml
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
@@ -154,9 +155,9 @@ def test_a_controller_loop_gets_three_distinct_valid_designs_per_round(
 
 def _described(error: grpc.RpcError) -> list[tuple[str, str]]:
     """The field and description of each violation of an INVALID_ARGUMENT error."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     assert status is not None
-    found = []
+    found: list[tuple[str, str]] = []
     for detail in status.details:
         bad_request = error_details_pb2.BadRequest()
         assert detail.Unpack(bad_request)
@@ -179,7 +180,8 @@ def _refused_by_both(
     Each must be INVALID_ARGUMENT: the two calls check a spec alike.
     """
     errors = []
-    for call, request in (
+    # Each stub method with its own request type.
+    calls: tuple[tuple[Callable[..., object], Message], ...] = (
         (
             katib.ValidateAlgorithmSettings,
             api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment),
@@ -190,7 +192,8 @@ def _refused_by_both(
                 experiment=experiment, current_request_number=1, total_request_number=1
             ),
         ),
-    ):
+    )
+    for call, request in calls:
         with pytest.raises(grpc.RpcError) as raised:
             call(request, timeout=60)
         assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from advisor.cli.format import render_search_result
 from advisor.cli.json_output import readable_json
 from advisor.model.budget import Budget
+from advisor.model.geometries import PermutationGeometry
 from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
 
@@ -59,6 +60,7 @@ def test_a_recommendation_reads_in_few_lines_and_parses_to_the_same_result() -> 
     result = recommend(task, Budget(max_parameters=20_000, top_k=1))
     text = render_search_result(result, "json")
     permutation = result.recommendations[0].architecture.geometry
+    assert isinstance(permutation, PermutationGeometry)
     # Formerly one line per location of the permutation (1,024 here).
     assert len(text.splitlines()) < 150
     document = json.loads(text)

@@ -295,7 +295,7 @@ def test_the_architecture_file_checks_the_mixing_levels_and_the_summed_widths() 
     own = (2 + 1) * 4 + 3 * (4 + 1) * 4
     other = (2 + 1) * 2 + (2 + 1) * 4 + 2 * (4 + 1) * 4
     assert arch.parameters == rep + own + other + out == parameter_count(arch).total
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"mixing": [1]}, "mixture.mixing[0]"),
         ({"mixing": [4]}, "mixture.mixing[0]"),
         (
@@ -424,6 +424,7 @@ def test_a_mixture_round_trips_through_the_file_format_and_the_wire() -> None:
 def test_the_torch_mixture_has_the_parameters_and_sums_the_same_nodes() -> None:
     torch = pytest.importorskip("torch")
     from advisor.export.document import torch_module
+    from advisor.export.torch_mixture import MixtureNet
     from advisor.geometry.layouts import input_permutation
 
     orders = [[1, 2, 4, 8], [2, 1, 8, 4], [2, 1, 4, 8]]
@@ -435,12 +436,14 @@ def test_the_torch_mixture_has_the_parameters_and_sums_the_same_nodes() -> None:
     # and every pooled value is the mean of the input over the node's locations.
     ones = parse_architecture(_document(orders, [[1, 1, 1, 1]] * 3, [2], 1))
     net = torch_module(ones, pooling="avg")
+    assert isinstance(net, MixtureNet)
     with torch.no_grad():
         for parameter in net.parameters():
             parameter.fill_(0.0 if parameter.dim() == 1 else 1.0)
         values = torch.arange(16, dtype=torch.float32).reshape(1, 1, 16)
         maps = [values.flatten(2)[:, :, net.get_buffer(f"gather_{m}")] for m in range(3)]
-        maps = [layers[1](layers[0](own)) for layers, own in zip(net.members, maps, strict=True)]
+        # torch types a ModuleList's items as Module: these are Sequential (as in MixtureNet).
+        maps = [layers[1](layers[0](own)) for layers, own in zip(net.members, maps, strict=True)]  # type: ignore[index]
         summed = net._summed(0, maps)
     for member, order in enumerate(orders):
         geometry = {"input": {"shape": [16]}, "representation": 1, "geometry": {"dilations": order}}

@@ -17,7 +17,7 @@ from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
 from advisor.model.presets import expand_task_preset
-from advisor.model.results import SearchProgress
+from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, parse_task
 from advisor.search import mixtures
 from advisor.search import page as page_module
@@ -25,6 +25,8 @@ from advisor.search import run as run_module
 from advisor.search.mixtures import mixture_of, tree_budget
 from advisor.search.recommend import recommend, score_architecture
 from advisor.search.run import SearchRun
+from advisor.seprank import analysis
+from advisor.seprank.mixture import LadderBounds
 from advisor.stopping import StopSignal
 from tests.support.clock import ManualClock
 
@@ -260,7 +262,8 @@ def test_the_pages_of_a_search_with_mixtures_join_into_its_ranking() -> None:
     task = _local_and_mirrored(32)
     budget = _WITH_MIXTURES
     whole = recommend(task, budget.model_copy(update={"top_k": 12}))
-    pages, token = [], None
+    pages: list[SearchResult] = []
+    token: str | None = None
     while len(pages) < 4:
         page = recommend(task, budget.model_copy(update={"top_k": 3, "page_token": token}))
         pages.append(page)
@@ -332,7 +335,7 @@ def test_with_a_deadline_the_trees_pairs_and_analyses_each_end_in_time_for_the_r
     deadline = 100.0
     signal = StopSignal.after(deadline, clock=lambda: 0.0)
     seen: dict[str, list[float | None]] = {"trees": [], "pairing": [], "analyses": []}
-    run_init, best_mixture, analyze = SearchRun.__init__, mixtures._best_mixture, mixtures.analyze
+    run_init, best_mixture, analyze = SearchRun.__init__, mixtures._best_mixture, analysis.analyze
 
     def trees(
         self: SearchRun, task: Task, budget: Budget, stop: StopSignal, *rest: Any, **options: Any
@@ -368,7 +371,7 @@ def test_a_deadline_brought_forward_leaves_each_phase_its_share_of_the_new_time(
     # stopped the trees at once, so a SIGTERM cut a search that had seconds left).
     drain = StopSignal(clock=lambda: 0.0)
     seen: dict[str, list[float]] = {"trees": [], "pairing": [], "analyses": []}
-    run_init, best_mixture, analyze = SearchRun.__init__, mixtures._best_mixture, mixtures.analyze
+    run_init, best_mixture, analyze = SearchRun.__init__, mixtures._best_mixture, analysis.analyze
 
     def trees(
         self: SearchRun, task: Task, budget: Budget, stop: StopSignal, *rest: Any, **options: Any
@@ -550,18 +553,18 @@ def test_a_pair_the_deadline_cuts_midway_keeps_the_best_of_its_ladders_scored(
     budget = _WITH_MIXTURES.model_copy(update={"max_parameters": 10_000})
     clock = ManualClock(0.0)
     _timed_builds(monkeypatch, clock, 1.0)
-    bound = mixtures.LadderBounds.bound
+    bound = LadderBounds.bound
 
     def slow(*args: Any) -> Any:
         clock.now += 80.0
         return bound(*args)
 
-    monkeypatch.setattr(mixtures.LadderBounds, "bound", slow)
+    monkeypatch.setattr(LadderBounds, "bound", slow)
     result = recommend(task, budget, stop=StopSignal(100.0, clock=clock))
     assert result.complete is False
     [mixture] = [r for r in result.recommendations if r.architecture.mixture is not None]
     architecture = mixture.architecture
-    monkeypatch.setattr(mixtures.LadderBounds, "bound", bound)
+    monkeypatch.setattr(LadderBounds, "bound", bound)
     assert mixture.score == pytest.approx(score_architecture(task, budget, architecture))
     assert "these widths are the first of its 2 width ladders" in mixture.rationale
     said = (

@@ -257,5 +257,9 @@ def test_a_mirror_search_on_a_prime_length_offers_the_even_padding() -> None:
     # 41 steps: 45 = 3^2 * 5 (odd: mirror cannot fold it), 48 = 2^4 * 3 and 64.
     task = parse_task({"input": {"shape": [41]}, "preset": "symmetry"})
     budget = Budget.model_validate({"max_parameters": 5_000, "geometries": ["mirror"]})
-    grown = {41 + sum(r.architecture.padding[0]) for r in recommend(task, budget).recommendations}
+    grown = set()
+    for recommendation in recommend(task, budget).recommendations:
+        padding = recommendation.architecture.padding
+        assert padding is not None  # 41 is odd: every mirror pick pads it
+        grown.add(41 + sum(padding[0]))
     assert 48 in grown

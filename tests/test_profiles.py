@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -53,7 +54,7 @@ def test_every_profile_keeps_the_rules(depth: int, floor: int, low: int, high: i
     if floor <= 8 and low <= 8 <= high and (8 << (depth - 1)) <= choices[-1]:
         assert (profiles == np.array(doubling)).all(axis=1).any()
     assert set(GROWTHS) == {1.0, 2.0}
-    assert all((np.diff(profiles[:, 1:], axis=1) >= 0).all(axis=1))  # never narrower upwards
+    assert (np.diff(profiles[:, 1:], axis=1) >= 0).all(axis=1).all()  # never narrower upwards
 
 
 @given(max_channels=st.integers(2, 4096))
@@ -160,15 +161,15 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
     labels = correlation_labels(correlations, task.input.num_locations)
     weights = np.array([c.weight for c in correlations]) / sum(c.weight for c in correlations)
     relations = task_relations(correlations, task.input.shape, weights)
-    points = []
+    points: list[tuple[npt.NDArray[np.float64], np.int64, float, float]] = []
     for candidate in search.candidates:
         if not candidate.eligible:
             continue
         profiles = practical_profiles(candidate.depth, search.ladders.rules)
         parameters = search.model.count(profiles)
         costs = search.ladders.multiply_adds(candidate, profiles)
-        bound = search.ladders.max_multiply_adds
-        bound = np.inf if bound is None else bound
+        most = search.ladders.max_multiply_adds
+        bound = np.inf if most is None else most
         fits = (parameters <= budget.max_parameters) & (costs <= bound)
         if not fits.any():
             continue
@@ -185,13 +186,13 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
         )
     targets = np.maximum(np.max([point[0] for point in points], axis=0), 1e-6)
     least = min(point[2] for point in points)
-    best = max(point[3] for point in points)
+    best_coherence = max(point[3] for point in points)
     scored = [
         (
             round(
                 float(np.minimum(f, targets) / targets @ weights)
                 * 2.0 ** -(d - least)
-                * (c / best),
+                * (c / best_coherence),
                 12,
             ),
             int(p),
@@ -240,6 +241,7 @@ def test_the_practical_picks_say_their_budget_share_and_keep_the_compute_bound()
         share = recommendation.parameters / budget.max_parameters
         assert f"of the {budget.max_parameters:,} allowed ({share:.0%})" in recommendation.rationale
         assert architecture.multiply_adds <= DEFAULT_COMPUTE_FACTOR * standard_cost
+        assert budget.outputs is not None
         assert min(architecture.widths) >= max(budget.outputs, 8)
         assert score_architecture(task, budget, architecture) == pytest.approx(
             recommendation.score, abs=1e-9

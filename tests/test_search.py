@@ -28,11 +28,9 @@ from advisor.search.objective import Objective, default_targets
 from advisor.search.recommend import recommend, score_architecture, score_architectures
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.search.synthesis import synthesis_variants
-from advisor.seprank import analysis as analysis_module
-from advisor.seprank import efficiency as efficiency_module
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels
-from advisor.seprank.tree import log2_min_cut
+from advisor.seprank.tree import log2_min_cut, log2_min_cuts
 from advisor.stopping import StopSignal
 
 NAMED = ["contiguous", "mirror", "interleaved", "dilations"]
@@ -86,14 +84,15 @@ def _enumerated_optima(
         variants=synthesis_variants([c.weight for c in correlations]),
         seed=budget.seed,
     )
+    assert budget.outputs is not None  # the drawn budgets state their outputs
     model = ParameterModel(budget.representation_kernel**spec.ndim * spec.channels, budget.outputs)
     optima = []
     builder, seen = SubtreeDagBuilder(labels), set()
     for candidate in space.candidates:
         if not candidate.eligible:
             continue
-        windows, keys = space.tree(candidate)
-        digest = builder.build(windows, keys).digest
+        windows, subtree_keys = space.tree(candidate)
+        digest = builder.build(windows, subtree_keys).digest
         if digest in seen:
             continue
         seen.add(digest)
@@ -218,7 +217,8 @@ def test_left_right_symmetry_gets_a_geometry_that_splits_it_at_the_bottom() -> N
 
 
 def _hidden_log_widths(result: SearchResult) -> np.ndarray:
-    return np.log2(np.array(result.recommendations[0].architecture.widths, dtype=float))
+    logs: np.ndarray = np.log2(np.array(result.recommendations[0].architecture.widths, dtype=float))
+    return logs
 
 
 @pytest.mark.parametrize(
@@ -583,11 +583,9 @@ def test_the_pricing_of_the_best_pick_leaves_time_for_the_other_picks(
 
     monkeypatch.setattr(
         "advisor.seprank.analysis.log2_min_cuts",
-        advancing(analysis_module.log2_min_cuts, 0.1),
+        advancing(log2_min_cuts, 0.1),
     )
-    monkeypatch.setattr(
-        "advisor.seprank.efficiency.log2_min_cut", advancing(efficiency_module.log2_min_cut, 0.01)
-    )
+    monkeypatch.setattr("advisor.seprank.efficiency.log2_min_cut", advancing(log2_min_cut, 0.01))
     result = recommend(
         parse_task(LEFT_RIGHT),
         Budget(max_parameters=30_000, top_k=5, time_limit_seconds=3.0),
@@ -805,7 +803,9 @@ def test_widths_whose_counts_would_wrap_are_refused_and_the_widest_that_fits_is_
         recommend(task, Budget(**options, max_channels=2**31 - 1))
     (violation,) = refused.value.violations
     assert violation.field == "budget.max_channels"
-    fits = int(re.search(r"([\d,]+) channels fit", violation.description)[1].replace(",", ""))
+    found = re.search(r"([\d,]+) channels fit", violation.description)
+    assert found is not None
+    fits = int(found[1].replace(",", ""))
     with pytest.raises(InvalidRequestError) as listed:
         recommend(task, Budget(**options, channel_choices=[4, 2**31 - 1]))
     assert [v.field for v in listed.value.violations] == ["budget.channel_choices"]

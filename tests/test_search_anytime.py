@@ -240,7 +240,7 @@ def _trees(depths: list[int], shared: int) -> list[list[tuple[object, int]]]:
     """Trees of the given depths whose first ``shared`` levels have one prefix in common."""
     trees = []
     for index, depth in enumerate(depths):
-        levels = []
+        levels: list[tuple[object, int]] = []
         for level in range(depth):
             prefix = ("common", level) if level < shared else (index, level)
             levels.append((prefix, 4 ** (depth - level)))

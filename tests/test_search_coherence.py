@@ -216,7 +216,9 @@ def test_the_discount_follows_the_window_that_first_holds_a_pair() -> None:
     assert coherence(eights, [four_apart], [16]) == pytest.approx(q**2)
     # On a 4x4 grid, 2x2 windows are sides of 2 and the global 2x2 of 4: a pair two rows apart
     # meets at the second level, discounted once.
-    grid = (np.array([[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]),)
+    grid: tuple[_Ids, ...] = (
+        np.array([[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]),
+    )
     grid += (np.arange(4).reshape(1, 4),)
     down = Relation(("shift", (2, 0)), _ids(0, 1), _ids(8, 9), np.ones(2))
     assert coherence(grid, [down], [4, 4]) == pytest.approx(q)

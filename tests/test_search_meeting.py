@@ -67,8 +67,8 @@ def _brute_force(
     parents = []
     for windows in tree.windows:
         parent = np.empty(windows.size, dtype=np.intp)
-        for node, members in enumerate(windows):
-            parent[members] = node
+        for window, members in enumerate(windows):
+            parent[members] = window
         parents.append(parent)
     total = 0.0
     for row, weight in zip(labels, weights, strict=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -293,7 +294,7 @@ def test_a_share_of_a_huge_budget_reads_under_a_floor_not_as_a_row_of_zeros() ->
 )
 def test_a_family_is_named_in_words_in_the_rationale(family: str, words: str) -> None:
     if family == "dilations":
-        task = {"input": {"shape": [64]}, "preset": "periodic"}
+        task: dict[str, Any] = {"input": {"shape": [64]}, "preset": "periodic"}
     else:
         task = {
             "input": {"shape": [8, 8]},

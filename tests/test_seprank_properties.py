@@ -20,13 +20,16 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from advisor.geometry.structure import PoolingStructure
-from advisor.seprank.engines import ENGINES
+from advisor.seprank.engines import ENGINES, EngineName
 from advisor.seprank.labels import SIDE_A, SIDE_B
 from advisor.seprank.tree import log2_min_cut
 
 MAX_LEAVES = 12
 MAX_LOG2_MATRIX = 12
 TOLERANCE = 1e-9
+
+Case = tuple[PoolingStructure, npt.NDArray[np.int8], list[int], int]
+"""A structure, one row of side labels, channel widths and M (what :func:`cases` draws)."""
 
 
 @st.composite
@@ -72,7 +75,7 @@ def overlapping(draw: st.DrawFn) -> PoolingStructure:
 @st.composite
 def cases(
     draw: st.DrawFn, structures: st.SearchStrategy[PoolingStructure], powers_of_two: bool
-) -> tuple[PoolingStructure, npt.NDArray[np.int8], list[int], int]:
+) -> Case:
     """A structure, one row of side labels, channel widths and M."""
     structure = draw(structures)
     labels = np.array(
@@ -94,7 +97,7 @@ def cases(
     return structure, labels, widths, representation
 
 
-def figure(name: str, case: tuple, shared: bool = False) -> float:
+def figure(name: EngineName, case: Case, shared: bool = False) -> float:
     """Run one engine on a one-row case; the exact engine only within the test's matrix size."""
     structure, labels, widths, representation = case
     if name == "exact":
@@ -105,21 +108,21 @@ def figure(name: str, case: tuple, shared: bool = False) -> float:
     )
 
 
-def tree_cut(*case: object, shared: bool = False) -> float:
+def tree_cut(*case: *Case, shared: bool = False) -> float:
     return figure("tree", case, shared)
 
 
-def log2_rank(*case: object, shared: bool) -> float:
+def log2_rank(*case: *Case, shared: bool) -> float:
     return figure("exact", case, shared)
 
 
 @given(cases(trees(), powers_of_two=False))
-def test_tree_recurrence_equals_graph_min_cut(case: tuple) -> None:
+def test_tree_recurrence_equals_graph_min_cut(case: Case) -> None:
     assert tree_cut(*case) == _approx(figure("graph", case))
 
 
 @given(cases(overlapping(), powers_of_two=False))
-def test_unrolled_tree_equals_graph_min_cut_on_overlapping_windows(case: tuple) -> None:
+def test_unrolled_tree_equals_graph_min_cut_on_overlapping_windows(case: Case) -> None:
     assert not case[0].is_tree
     assert tree_cut(*case) == _approx(figure("graph", case))
 
@@ -127,7 +130,7 @@ def test_unrolled_tree_equals_graph_min_cut_on_overlapping_windows(case: tuple) 
 @settings(max_examples=20)
 @given(cases(trees(), powers_of_two=False), st.data())
 def test_every_engine_scores_a_batch_of_correlations_row_by_row(
-    case: tuple, data: st.DataObject
+    case: Case, data: st.DataObject
 ) -> None:
     structure, first, widths, representation = case
     rows = [first[0], *(data.draw(cases(st.just(structure), False))[1][0] for _ in range(2))]
@@ -166,13 +169,13 @@ def test_the_graph_engine_refuses_shared_weights() -> None:
 
 @settings(max_examples=60)
 @given(cases(trees(), powers_of_two=True))
-def test_min_cut_is_the_exact_rank_without_sharing_for_powers_of_two(case: tuple) -> None:
+def test_min_cut_is_the_exact_rank_without_sharing_for_powers_of_two(case: Case) -> None:
     assert tree_cut(*case) == _approx(log2_rank(*case, shared=False))
 
 
 @settings(max_examples=60)
 @given(cases(trees(), powers_of_two=False))
-def test_bounds_never_fall_below_the_exact_ranks(case: tuple) -> None:
+def test_bounds_never_fall_below_the_exact_ranks(case: Case) -> None:
     plain, shared = tree_cut(*case), tree_cut(*case, shared=True)
     assert shared <= plain + TOLERANCE
     assert plain >= log2_rank(*case, shared=False) - TOLERANCE
@@ -181,13 +184,13 @@ def test_bounds_never_fall_below_the_exact_ranks(case: tuple) -> None:
 
 @settings(max_examples=40)
 @given(cases(overlapping(), powers_of_two=False))
-def test_grid_tensor_rank_lower_bounds_the_unrolled_min_cut(case: tuple) -> None:
+def test_grid_tensor_rank_lower_bounds_the_unrolled_min_cut(case: Case) -> None:
     assert tree_cut(*case) >= log2_rank(*case, shared=False) - TOLERANCE
     assert tree_cut(*case, shared=True) >= log2_rank(*case, shared=True) - TOLERANCE
 
 
 @given(cases(trees(), powers_of_two=False), st.data())
-def test_batches_match_single_calls(case: tuple, data: st.DataObject) -> None:
+def test_batches_match_single_calls(case: Case, data: st.DataObject) -> None:
     structure, labels, widths, representation = case
     batch = np.log2(
         [

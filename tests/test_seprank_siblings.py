@@ -64,6 +64,7 @@ def test_every_tight_figure_is_the_exact_shared_rank(
             continue
         task = _task("".join(sides))
         (figure,) = analyze(task, network).correlations
+        assert figure.log2_min_cut is not None
         same = abs(figure.log2_separation_rank - figure.log2_min_cut) < TOLERANCE
         if figure.certificate == "upper_bound" and same:
             withheld += 1

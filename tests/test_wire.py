@@ -165,13 +165,17 @@ def test_violations_are_placed_under_the_given_field(
     [
         (pb.Budget(max_parameters=-1), "budget.max_parameters"),
         (
-            pb.Budget(max_parameters=1, objective=pb.OBJECTIVE_UNSPECIFIED, geometries=[0]),
+            pb.Budget(
+                max_parameters=1,
+                objective=pb.OBJECTIVE_UNSPECIFIED,
+                geometries=[pb.GEOMETRY_FAMILY_UNSPECIFIED],
+            ),
             "budget.geometries[0]",
         ),
         (pb.Budget(max_parameters=10, min_depth=3, max_depth=2), "budget.max_depth"),
     ],
 )
-def test_a_budget_s_violations_are_placed_under_budget(message: Message, field: str) -> None:
+def test_a_budget_s_violations_are_placed_under_budget(message: pb.Budget, field: str) -> None:
     with pytest.raises(InvalidRequestError) as error:
         wire.budget_from_proto(message)
     assert field in [v.field for v in error.value.violations]

@@ -59,7 +59,7 @@ def serve() -> Iterator[Callable[..., RunningServer]]:
     started: list[RunningServer] = []
 
     def start(**settings: object) -> RunningServer:
-        running = start_server(ServerConfig(**({"grace_seconds": 1.0} | settings)))  # type: ignore[arg-type]
+        running = start_server(ServerConfig(**({"grace_seconds": 1.0} | settings)))
         started.append(running)
         return running
 

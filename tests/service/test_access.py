@@ -110,7 +110,8 @@ def test_an_internal_error_line_names_the_request_id_the_client_got(
             pb.ListPresetsRequest(), metadata=(bearer_metadata(_TOKEN),), timeout=_WAIT_SECONDS
         )
     assert failed.value.code() is grpc.StatusCode.INTERNAL
-    metadata = failed.value.trailing_metadata()  # type: ignore[attr-defined]
+    assert isinstance(failed.value, grpc.Call)  # its stub has the (key, value) pairs RpcError lacks
+    metadata = failed.value.trailing_metadata()
     [request_id] = [value for key, value in metadata if key == REQUEST_ID_METADATA_KEY]
     _, message = _line_of(caplog, f"{_ADVISOR}ListPresets", "INTERNAL")
     assert message.endswith(f" request-id={request_id}")

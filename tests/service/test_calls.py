@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import cast
 
 import grpc
 import pytest
@@ -311,20 +312,22 @@ def test_the_event_loop_refuses_a_call_that_ended_before_taking_a_slot(
     workers = _Workers()
     handler = advisor_handler(workers, max_message_bytes=2**20)  # type: ignore[arg-type]
     details = _Details(f"/{SERVICE.full_name}/ListPresets")
-    method_handler = handler.service(details)  # type: ignore[arg-type]
+    method_handler = handler.service(details)
     assert method_handler is not None and method_handler.unary_unary is not None
+    unary = method_handler.unary_unary
     context = _EndedContext(remaining, done)
 
     async def call() -> object:
-        return await method_handler.unary_unary(b"", context)
+        # grpc's stubs type a handler's context as the synchronous one; the fake is the asyncio one.
+        return await unary(b"", cast(grpc.ServicerContext, context))
 
     if refused is not None:
         with pytest.raises(RuntimeError, match="aborted"):
-            asyncio.run(call())  # type: ignore[arg-type]
+            asyncio.run(call())
         assert context.aborted == [refused]
         assert workers.begun == []
     else:
-        assert isinstance(asyncio.run(call()), bytes)  # type: ignore[arg-type]
+        assert isinstance(asyncio.run(call()), bytes)
         assert workers.begun == ["ListPresets"]
 
 

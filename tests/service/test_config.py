@@ -142,7 +142,7 @@ def test_the_embedded_server_admits_what_one_machine_can_do_a_public_one_does_no
 )
 def test_bad_connection_bounds_name_the_setting(setting: str, value: float) -> None:
     with pytest.raises(InvalidRequestError) as error:
-        ServerConfig(**{setting: value})  # type: ignore[arg-type]
+        ServerConfig(**{setting: value})
     assert [violation.field for violation in error.value.violations] == [setting]
 
 

@@ -50,8 +50,12 @@ def _half_open_calls(
         return
         yield  # a generator that yields nothing, once released
 
-    call = channel.stream_unary(method, request_serializer=None, response_deserializer=None)
-    futures = [call.future(never_sent(), metadata=metadata) for _ in range(count)]
+    call: grpc.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(
+        method, request_serializer=None, response_deserializer=None
+    )
+    futures: list[grpc.Future[bytes]] = [
+        call.future(never_sent(), metadata=metadata) for _ in range(count)
+    ]
     try:
         yield futures
     finally:
@@ -110,7 +114,9 @@ def test_calls_without_the_token_are_refused_before_their_message_arrives(
         _half_open_calls(channel, "/advisor.v1.ArchitectureAdvisor/Recommend", 12) as calls,
     ):
         for call in calls:
-            assert call.exception(_PROBE_TIMEOUT).code() is grpc.StatusCode.UNAUTHENTICATED
+            refused = call.exception(_PROBE_TIMEOUT)
+            assert isinstance(refused, grpc.Call)
+            assert refused.code() is grpc.StatusCode.UNAUTHENTICATED
         assert _presets(channel, (bearer_metadata("s3cret"),)) > 0
 
 
@@ -123,6 +129,7 @@ def test_a_request_message_that_never_arrives_ends_the_call(
         _half_open_calls(channel, "/advisor.v1.ArchitectureAdvisor/Analyze", 1) as [call],
     ):
         error = call.exception(_PROBE_TIMEOUT)
+    assert isinstance(error, grpc.Call)
     assert error.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     assert "did not arrive within 0.2 s" in error.details()
 

@@ -258,6 +258,7 @@ def test_sigterm_during_a_long_katib_call_ends_the_server() -> None:
             call = _occupy(api_pb2_grpc.SuggestionStub(channel), LONG_DESIGNS)
             server.terminate()
             assert server.wait(15) == 0, server.log()  # the old work ran on for 30 s
+            assert isinstance(call, grpc.Call)
             assert call.code() == grpc.StatusCode.UNAVAILABLE  # cut by the drain, not served
 
 

@@ -222,7 +222,7 @@ def test_a_call_after_an_idle_worker_died_waits_for_its_replacement(
 
 def _handed_to_a_worker_that_dies_unread(
     running: RunningServer, channel: grpc.Channel, request: pb.RecommendRequest
-) -> tuple[int, grpc.Future]:
+) -> tuple[int, grpc.Future[pb.RecommendResponse]]:
     """Stop the one worker, hand it ``request``'s call, then kill it: it never read the job.
 
     Return the killed worker's pid and the call.

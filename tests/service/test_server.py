@@ -7,7 +7,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from pathlib import Path
 
 import grpc
@@ -82,7 +81,7 @@ def test_reflection_only_when_enabled(serve: Callable[..., RunningServer], enabl
         else:
             with pytest.raises(grpc.RpcError) as failure:
                 _reflected_services(channel)
-            assert failure.value.code() is grpc.StatusCode.UNIMPLEMENTED  # type: ignore[attr-defined]
+            assert failure.value.code() is grpc.StatusCode.UNIMPLEMENTED
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,7 +198,7 @@ def test_mutual_tls_requires_a_client_certificate_from_the_ca(
 )
 def test_bad_settings_name_the_field(settings: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidRequestError) as error:
-        ServerConfig(**settings)  # type: ignore[arg-type]
+        ServerConfig(**settings)
     assert [v.field for v in error.value.violations] == [field]
 
 
@@ -236,7 +235,7 @@ def test_pem_files_that_are_not_what_they_must_be_name_the_setting(
     ]
     for settings, setting in cases:
         with pytest.raises(ServerStartError) as error:
-            start_server(ServerConfig(**settings))  # type: ignore[arg-type]
+            start_server(ServerConfig(**settings))
         assert error.value.settings == (setting,), settings
 
 
@@ -366,7 +365,7 @@ def test_a_cancelled_search_frees_its_slot_promptly(
     running = serve(workers=1, executor=executor)
     with grpc.insecure_channel(running.address) as channel:
         advisor = LiveAdvisor(channel)
-        call: Future[pb.RecommendResponse] = advisor.stub.Recommend.future(
+        call: grpc.Future[pb.RecommendResponse] = advisor.stub.Recommend.future(
             pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
         )
         _wait_until(lambda: running.in_flight == 1)
@@ -405,7 +404,7 @@ def test_stop_drains_in_flight_calls_and_refuses_new_ones(
     running = serve(workers=2, executor=executor)
     with grpc.insecure_channel(running.address) as channel:
         advisor = LiveAdvisor(channel)
-        call: Future[pb.RecommendResponse] = advisor.stub.Recommend.future(
+        call: grpc.Future[pb.RecommendResponse] = advisor.stub.Recommend.future(
             pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
         )
         _wait_until(lambda: running.in_flight == 1)

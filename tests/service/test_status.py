@@ -44,11 +44,11 @@ class _Servicer:
         self.error = error
 
     @unary_errors
-    def unary(self, request: int, context: grpc.ServicerContext) -> int:
+    def unary(self, request: int, context: ThreadContext) -> int:
         raise self.error
 
     @stream_errors
-    def stream(self, request: int, context: grpc.ServicerContext) -> Iterator[int]:
+    def stream(self, request: int, context: ThreadContext) -> Iterator[int]:
         yield request
         raise self.error
 
@@ -108,6 +108,7 @@ def test_unexpected_errors_are_logged_with_a_request_id_and_hidden_from_the_clie
     assert "secret detail" not in aborted.value.details
     assert "Traceback" not in aborted.value.details
     request_id = dict(context.trailing_metadata)[REQUEST_ID_METADATA_KEY]
+    assert isinstance(request_id, str)
     assert request_id in aborted.value.details
     [record] = caplog.records
     assert request_id in record.getMessage()

@@ -108,6 +108,14 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self._begin("ListPresets", context)
         return advisor_pb2.ListPresetsResponse(presets=[_PRESET])
 
+    def InferTask(  # noqa: N802 - gRPC method names come from the proto
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Any:
+        # No test infers through this fake: past any scripted failure it answers as the
+        # generated base class does (the base's stub declares the method abstract).
+        self._begin("InferTask", context)
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not implemented!")
+
 
 _SEARCH_RESULT = advisor_pb2.SearchResult(candidates_evaluated=7, search_seconds=0.5, complete=True)
 _PROGRESS = advisor_pb2.SearchProgress(
