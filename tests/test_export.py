@@ -77,6 +77,7 @@ def test_the_recommendation_document_is_json_ready() -> None:
         "dilations",
         "architecture",
         "analysis",
+        "summary",
         "rationale",
         "efficiency",
     }
