@@ -141,14 +141,15 @@ def test_a_call_that_ends_its_requests_without_a_message_is_told_so(
     # receive looks like, which gRPC cancels instead (see test_access.py).
     running = serve(workers=1, request_read_seconds=0.2)
     with grpc.insecure_channel(running.address) as channel:
-        call = channel.stream_unary(
+        analyze: grpc.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(
             "/advisor.v1.ArchitectureAdvisor/Analyze",
             request_serializer=None,
             response_deserializer=None,
         )
         with pytest.raises(grpc.RpcError) as failure:
-            call(iter(()), timeout=_PROBE_TIMEOUT)
-    error: grpc.Call = failure.value  # type: ignore[assignment]
+            analyze(iter(()), timeout=_PROBE_TIMEOUT)
+    error = failure.value
+    assert isinstance(error, grpc.Call)
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert error.details() == "the call sent no request"
     assert running.in_flight == 0
