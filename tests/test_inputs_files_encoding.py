@@ -8,6 +8,7 @@ a file in another encoding was placed by its byte offset.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from advisor.cli.options import ExitCode
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.architecture import load_architecture
+from advisor.model.documents import STDIN, read_document
 from advisor.model.task import load_task
 from tests.test_cli import EXAMPLES, advisor, assert_one_error_line
 
@@ -89,3 +91,24 @@ def test_a_file_that_is_not_utf8_is_refused_where_it_stops_being_so(
             f"cannot read task file '{task}': {place} is not UTF-8 text (save the file as UTF-8)",
         ),
     )
+
+
+def test_a_document_longer_than_the_bound_is_refused_not_read_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file without end (/dev/zero, a pipe left open) was read until memory ran out.
+    path = tmp_path / "task.yaml"
+    path.write_text(json.dumps(TASK))
+    size = path.stat().st_size
+    assert load_task(path).preset == "symmetry"  # within the default bound: read as ever
+    with pytest.raises(InvalidRequestError) as refused:
+        read_document(path, "task", max_bytes=size - 1)
+    (violation,) = refused.value.violations
+    assert violation.description == (
+        f"cannot read task file {str(path)!r}: it is longer than {size - 1:,} bytes, more than "
+        "a task holds"
+    )
+    assert read_document(path, "task", max_bytes=size) == TASK
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(json.dumps(TASK).encode())))
+    with pytest.raises(InvalidRequestError, match="task on standard input: it is longer than"):
+        read_document(STDIN, "task", max_bytes=10)

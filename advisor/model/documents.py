@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 
 __all__ = [
+    "MAX_DOCUMENT_BYTES",
     "MAX_INTEGER_DIGITS",
     "STDIN",
     "NullsOmitted",
@@ -46,6 +47,11 @@ MAX_INTEGER_DIGITS = 4300
 text (``sys.get_int_max_str_digits()``'s default), far past any field's range (a weight, the
 widest, takes 309)."""
 
+
+MAX_DOCUMENT_BYTES: Final = 1 << 30
+"""Most bytes :func:`read_document` reads from a file or standard input, 1 GiB: a saved result
+of fifty designs on a 1024x1024 grid, with two permutations each, is a few hundred MB, while a
+file that does not end (``/dev/zero``, a pipe left open) read on until memory ran out."""
 
 STDIN: Final = "-"
 """The path that stands for standard input, as in most commands: ``recommend --format json |
@@ -179,25 +185,34 @@ def _null_defaulted(model: type[BaseModel]) -> frozenset[str]:
     )
 
 
-def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
+def read_document(
+    path: str | os.PathLike[str], kind: str, max_bytes: int = MAX_DOCUMENT_BYTES
+) -> Mapping[str, Any]:
     """Parse the file at ``path`` into a mapping; ``kind`` ("task", ...) names it in errors.
 
-    ``path`` :data:`STDIN` reads standard input (JSON or YAML, :func:`_parse_document`).
+    ``path`` :data:`STDIN` reads standard input (JSON or YAML, :func:`_parse_document`). At most
+    ``max_bytes`` are read: a longer file is refused, not read on.
 
     Raises
     ------
     InvalidRequestError
-        On field ``""`` (the whole document) when the file cannot be read, is not valid YAML or
-        JSON, repeats a key or does not hold a mapping.
+        On field ``""`` (the whole document) when the file cannot be read, is longer than
+        ``max_bytes``, is not valid YAML or JSON, repeats a key or does not hold a mapping.
     """
     name = os.fspath(path)
     source = f"{kind} file {name!r}" if name != STDIN else f"{kind} on standard input"
     try:
         if name == STDIN:
-            data = _standard_input()
+            data = _standard_input(max_bytes + 1)
         else:
             with open(path, "rb") as handle:
-                data = handle.read()
+                data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise InvalidRequestError.single(
+                "",
+                f"cannot read {source}: it is longer than {max_bytes:,} bytes, more than a "
+                f"{kind} holds",
+            )
         # utf-8-sig: a byte-order mark (Windows editors save one) is read past, as YAML's own
         # reader does; the json module refuses it.
         text = data.decode("utf-8-sig")
@@ -217,12 +232,12 @@ def read_document(path: str | os.PathLike[str], kind: str) -> Mapping[str, Any]:
     return document
 
 
-def _standard_input() -> bytes:
-    """Read standard input whole; :class:`OSError` when the process has none (``<&-``)."""
+def _standard_input(size: int) -> bytes:
+    """Read standard input to its end or ``size`` bytes; :class:`OSError` when it is closed."""
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:
         raise OSError("standard input is closed")
-    data: bytes = stream.read()
+    data: bytes = stream.read(size)
     return data
 
 

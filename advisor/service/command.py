@@ -31,6 +31,10 @@ from advisor.usage import OneLineParser, violations_as_options
 
 _LOGGER = logging.getLogger(__name__)
 
+_CONFIG_BYTES = 1 << 20
+"""Most bytes of a server config file: its settings and limits take a few hundred, and a path
+that never ends (``--config /dev/zero``) hung the start-up."""
+
 __all__ = [
     "config_from_arguments",
     "describe_start_error",
@@ -77,7 +81,7 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
     settings: dict[str, Any] = {}
     if args.config is not None:
         try:
-            settings = dict(read_document(args.config, "server config"))
+            settings = dict(read_document(args.config, "server config", _CONFIG_BYTES))
         except InvalidRequestError as error:
             raise error.prefixed("config") from None
     if "token_file" in settings:

@@ -108,6 +108,13 @@ def test_an_unreadable_config_file_is_named(tmp_path: Path) -> None:
     assert [violation.field for violation in error.value.violations] == ["config"]
 
 
+def test_a_config_path_that_never_ends_is_refused_not_read_on() -> None:
+    # --config /dev/zero read on without end: the server never started and never said why.
+    with pytest.raises(InvalidRequestError, match="longer than 1,048,576 bytes") as error:
+        _config_of("--config", "/dev/zero")
+    assert [violation.field for violation in error.value.violations] == ["config"]
+
+
 @pytest.mark.parametrize(
     "task",
     [
