@@ -212,6 +212,24 @@ def test_a_count_is_written_as_a_true_lower_bound_to_the_digits_its_figure_fixes
         assert len(written.replace(",", "").rstrip("0")) <= 6
 
 
+@given(st.floats(40.001, 5000.0))
+def test_a_count_written_as_a_power_of_two_is_no_more_than_its_figure(figure: float) -> None:
+    # Past 2^40 a count is written 2^x.y: rounding to the nearest tenth wrote 2^389.358 as
+    # "at least 2^389.4", more than the figure proves.
+    figure = _floored(figure)
+    written = Efficiency(figure, figure, None, None, contiguous_priced=False).summary()
+    shown = float(written.split("at least 2^")[1].split(" channel")[0].replace(",", ""))
+    assert shown <= figure + 1e-6
+    assert figure - shown < 0.1 + 1e-6
+
+
+def test_a_figure_a_hair_below_a_tenth_reads_as_that_tenth() -> None:
+    # The contiguous pricing stops 1e-7 bits below its threshold and figures are floored to 6
+    # decimals: 1535.999999 is the README's 2^1,536.0, not 2^1,535.9.
+    written = Efficiency(1535.999999, 389.358, None, None, contiguous_priced=False).summary()
+    assert "at least 2^1,536.0 channels (2^389.3 parameters)" in written
+
+
 def test_a_power_of_twenty_reads_to_six_digits_not_past_them_and_one_channel_is_singular() -> None:
     figure = _floored(math.log2(20**8))
     assert (

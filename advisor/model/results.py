@@ -128,13 +128,19 @@ def _counted(log2_value: float, noun: str) -> str:
 def _count(log2_value: float) -> str:
     """Write a log2 lower bound as a whole count: ``1,024``, ``25,599,900,000``, ``2^96.0``.
 
+    A power of two is written down to the tenth of a bit (``2^389.3`` for 389.358), as every
+    figure here is a lower bound, within the 1e-6 of the figure's own floor.
+
     The figures are floored to 6 decimals, which fix a count to about 7 parts in 10 million:
     up to 2^20 the least whole count is exact, beyond it the count is rounded down to the 6
     significant digits the figure fixes (20^8 channels, floored to 2^34.575424, would
     otherwise read 25,599,986,531, digits the figure does not hold).
     """
     if log2_value > _PLAIN_BITS:
-        return f"2^{log2_value:,.1f}"
+        # Down to the tenth, as the figure is a lower bound (2^389.358 is not "2^389.4"); the
+        # figure's own last digit is a floor's, so 1535.999999 is the tenth 1536.0.
+        tenths = math.floor((log2_value + 1e-6) * 10)
+        return f"2^{tenths // 10:,}.{tenths % 10}"
     least = math.ceil(2.0**log2_value - 1e-6)
     if log2_value <= _EXACT_BITS:
         return f"{least:,}"
