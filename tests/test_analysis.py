@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError, LimitExceededError, StoppedError
 from advisor.model.architecture import Architecture, parse_architecture
@@ -238,3 +240,15 @@ def test_a_cancelled_analysis_stops_before_any_work(monkeypatch: pytest.MonkeyPa
     with pytest.raises(StoppedError, match="stopped before it finished"):
         analyze(problem, arch, stop=stop)
     assert clock.now == 0.0
+
+
+@given(st.floats(0.0, 1e5, allow_nan=False))
+def test_a_figure_is_rounded_outward_when_it_is_a_bound(value: float) -> None:
+    # Nine decimals, upper bounds up and lower bounds down (within float roundoff of the
+    # figure), exact ranks to the nearest.
+    up, nearest, down = (analysis._rounded(value, d) for d in (1, 0, -1))
+    noise = max(1e-12, 4 * math.ulp(value))
+    assert down - noise <= value <= up + noise
+    assert up - down <= 1e-9 + noise
+    assert abs(nearest - value) <= 0.5e-9 + noise
+    assert all(r == round(r, 9) for r in (up, nearest, down))

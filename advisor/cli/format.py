@@ -36,6 +36,8 @@ _EXPLAIN_HINT = (
 )
 _PLAIN_LIMIT = 1e9
 _PLAIN_FLOOR = 0.01
+_WHOLE = 1e-9
+"""A log2 figure this close to a whole number is one (figures carry 9 decimals)."""
 _T = TypeVar("_T")
 
 
@@ -209,8 +211,8 @@ def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]
         [
             c.name,
             _number(c.weight),
-            _number(c.log2_separation_rank),
-            _number(c.log2_max_rank),
+            _log2_number(c.log2_separation_rank),
+            _log2_number(c.log2_max_rank),
             c.certificate,
         ]
         for c in correlations
@@ -257,6 +259,18 @@ def _display_width(text: str) -> int:
         elif unicodedata.category(char) not in ("Mn", "Me"):
             width += 1
     return width
+
+
+def _log2_number(value: float) -> str:
+    """:func:`_number` for a log2 figure, which reads as a whole number only when it is one.
+
+    A whole log2 is a power of two; two decimals of log2(511) = 8.997 are ``9.00``, which
+    :func:`_number` would shorten to ``9``, a rank of 512. Such a figure keeps its zeros.
+    """
+    text = _number(value)
+    if "." in text or "e" in text or abs(value - round(value)) < _WHOLE:
+        return text
+    return f"{value:.2f}"
 
 
 def _number(value: float) -> str:

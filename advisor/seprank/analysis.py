@@ -20,7 +20,7 @@ For each correlation (A, B) the analysis reports, in log2:
 - ``certificate``:
 
   * ``exact``: the exact engine certified the figure (``exact=True``; on overlapping windows only
-    when its lower bound meets the min-cut);
+    when its lower bound reaches the shared-weight bound);
   * ``tight``: a tree whose channel counts, M included, are all powers of one integer, on which
     sharing does not lower the bound, and whose windows pool no one-sided siblings the bound
     does not charge (:mod:`advisor.seprank.siblings`). The figure is then proven to be the
@@ -72,7 +72,8 @@ __all__ = [
 
 DECIMALS: Final = 9
 """Figures are rounded to this many decimals (log2 values of distinct ranks up to 2^24 differ by
-more than 1e-7); certificates are decided on the unrounded values."""
+more than 1e-7), bounds outward (upper bounds up, lower bounds down) and exact ranks to the
+nearest; certificates are decided on the unrounded values."""
 
 _CERTIFIER: Final = ENGINES["exact"]
 """The engine ``exact=True`` asks for the generic rank."""
@@ -362,16 +363,34 @@ class _Figures:
     def _result(
         self, log2_rank: float, certificate: Certificate, log2_lower_bound: float | None = None
     ) -> CorrelationAnalysis:
+        # A bound is rounded outward, so it still bounds: log2 7 = 2.80735492206 to the nearest
+        # ninth decimal is 2.807354922, below the rank 7 it bounds. An exact rank is rounded
+        # to the nearest.
+        rank = 0 if certificate == "exact" else 1
         return CorrelationAnalysis(
             name=self.correlation.name,
-            log2_separation_rank=_rounded(log2_rank),
-            log2_max_rank=_rounded(self.log2_max_rank),
+            log2_separation_rank=_rounded(log2_rank, rank),
+            log2_max_rank=_rounded(self.log2_max_rank, 1),
             certificate=certificate,
             weight=self.correlation.weight,
-            log2_min_cut=_rounded(self.plain),
-            log2_lower_bound=None if log2_lower_bound is None else _rounded(log2_lower_bound),
+            log2_min_cut=_rounded(self.plain, 1),
+            log2_lower_bound=None if log2_lower_bound is None else _rounded(log2_lower_bound, -1),
         )
 
 
-def _rounded(value: float) -> float:
-    return round(value, DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+_UNIT: Final = 10.0**-DECIMALS
+_NOISE: Final = 1e-12
+"""Float roundoff of a figure (at least; a few units in its last place on large figures): a
+figure within it of a rounded value is that value (the recurrence's sums of logs land a hair
+above or below a whole number)."""
+
+
+def _rounded(value: float, direction: int) -> float:
+    """Round to :data:`DECIMALS` decimals: to the nearest (0), up (1) or down (-1)."""
+    rounded = round(value, DECIMALS)
+    noise = max(_NOISE, 4 * math.ulp(value))
+    if direction > 0 and rounded < value - noise:
+        rounded = round(rounded + _UNIT, DECIMALS)
+    elif direction < 0 and rounded > value + noise:
+        rounded = round(rounded - _UNIT, DECIMALS)
+    return rounded + 0.0  # + 0.0 turns -0.0 into 0.0

@@ -1,0 +1,62 @@
+"""The analysis table writes a log2 figure as a power of two only when it is one.
+
+Two decimals with the trailing zeros dropped wrote log2(511) = 8.997 as ``9`` and 3^53's
+84.003 as ``84``: a reader of ``9  exact`` takes the rank to be 512.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from advisor.cli.format import render_analysis
+from advisor.model.results import Analysis, CorrelationAnalysis
+
+
+def _row(log2_rank: float, certificate: str = "exact") -> str:
+    analysis = Analysis(
+        parameters=10,
+        multiply_adds=20,
+        correlations=[
+            CorrelationAnalysis(
+                name="c",
+                log2_separation_rank=log2_rank,
+                log2_max_rank=log2_rank,
+                certificate=certificate,  # type: ignore[arg-type]
+                weight=1.0,
+                log2_min_cut=log2_rank,
+            )
+        ],
+    )
+    line = next(
+        line for line in render_analysis(analysis, "table").splitlines() if line.startswith("c ")
+    )
+    return line.split()[2]
+
+
+@pytest.mark.parametrize(
+    ("log2_rank", "written"),
+    [
+        (math.log2(511), "9.00"),
+        (53 * math.log2(3), "84.00"),
+        (math.log2(1023), "10.00"),
+        (9.0, "9"),
+        (1536.0, "1536"),
+        (math.log2(3), "1.58"),
+        (math.log2(21), "4.39"),
+        (7.3, "7.3"),
+    ],
+)
+def test_a_figure_reads_as_a_power_of_two_only_when_it_is_one(
+    log2_rank: float, written: str
+) -> None:
+    assert _row(log2_rank) == written
+
+
+@given(st.integers(1, 2**24))  # distinct ranks have distinct 9-decimal figures up to 2^24
+def test_a_rank_reads_as_an_integer_log_exactly_when_it_is_a_power_of_two(rank: int) -> None:
+    shown = _row(round(math.log2(rank), 9), "tight")
+    assert ("." not in shown) == (rank & (rank - 1) == 0)
