@@ -3,8 +3,10 @@
 The network's output is a polynomial in its weights, so the rank of the matricization is, for
 almost every weight draw, a fixed number: the generic rank. Drawing every weight uniformly from
 GF(p) and computing the rank modulo p gives it except with probability at most ``deg / p``
-(Schwartz-Zippel), and the error is one-sided: a draw can only come out too low. Several
-independent draws are therefore combined by taking the maximum.
+(Schwartz-Zippel; ``deg`` is the rank times the factors of one term, one per node of the
+network and per free location, about ``3N`` on ``N`` locations: docs/THEORY.md §9), and the
+error is one-sided: a draw can only come out too low. Several independent draws are therefore
+combined by taking the maximum.
 
 The network is contracted bottom-up. A node whose receptive field avoids both regions is a vector
 over its channels (free locations are contracted with fixed random vectors, docs/THEORY.md §3);
