@@ -128,6 +128,40 @@ def test_reach_is_what_a_walk_from_each_root_finds(
 
 @settings(max_examples=80, deadline=None)
 @given(
+    shape=st.sampled_from(SHAPES),
+    correlations=st.integers(1, 6),
+    points=st.integers(1, 4),
+    data=st.data(),
+)
+def test_one_correlations_dag_has_its_column_of_the_figures_and_only_its_types(
+    shape: tuple[int, ...], correlations: int, points: int, data: st.DataObject
+) -> None:
+    structure, labels = draw_tree_and_labels(data, shape, correlations, 6, permuted=True)
+    if data.draw(st.booleans()):  # pure subtrees on one side, where sharing matters
+        labels[0] = np.where(np.arange(labels.shape[1]) < labels.shape[1] // 2, 1, 2)
+    dag = SubtreeDagBuilder(labels).build(structure.windows, range(structure.depth))
+    widths = st.floats(0.0, 6.0)
+    x = np.array([[data.draw(widths) for _ in range(dag.depth + 1)] for _ in range(points)])
+    figures = dag.log2_ranks(x)
+    for row in range(correlations):
+        one = dag.only(row)
+        assert np.array_equal(one.log2_ranks(x)[:, 0], figures[:, row])
+        # Each height holds the types the correlation's tree reaches, no others.
+        reached = [int(dag.reach[height][row].sum()) for height in range(1, dag.depth + 1)]
+        assert [level.num_types for level in one.levels] == reached
+
+
+def test_a_correlation_outside_the_dag_is_refused() -> None:
+    structure = structure_from_permutation((4,), [(2,), (2,)], np.arange(4))
+    dag = SubtreeDagBuilder(np.array([[1, 1, 2, 2]], dtype=np.int8)).build(
+        structure.windows, range(2)
+    )
+    with pytest.raises(ValueError, match="correlation 1 is not one of 1"):
+        dag.only(1)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
     shape=st.sampled_from([*SHAPES, (64,), (16, 16)]),
     correlations=st.integers(1, 5),
     data=st.data(),

@@ -279,7 +279,7 @@ def _widenings(run: SearchRun, entry: Entry) -> list[Widening]:
     if not raised:
         return []
     points = np.array([point for _, point in raised])
-    figures = entry.dag.log2_ranks(np.log2(points))[:, binding]
+    figures = entry.dag.only(binding).log2_ranks(np.log2(points))[:, 0]
     extra = run.model.count(points) - entry.allocation.parameters
     beyond = _beyond(run, entry, points, extra)
     return [

@@ -256,6 +256,43 @@ class SubtreeDag:
             state = self.step(above, state, log2_widths[:, above - height - 1])
         return self.root_figures(state)
 
+    def only(self, correlation: int) -> SubtreeDag:
+        """Return the DAG of one correlation's tree: the types its root reaches, renumbered.
+
+        Its figures at any width vector are that correlation's column of this DAG's, to the
+        bit (each type keeps its children in order). A caller that needs one correlation's
+        figure runs the recurrence on far fewer types where the correlations share little: on
+        random masks the rationale's widenings, one correlation at a few width vectors, cost
+        as much as a whole tree's scoring over every correlation.
+        """
+        if not 0 <= correlation < self.roots.size:
+            raise ValueError(f"correlation {correlation} is not one of {self.roots.size}")
+        kept = self.roots[correlation : correlation + 1]
+        levels: list[TypeLevel] = []
+        for height in range(self.depth, 0, -1):
+            level = self.levels[height - 1]
+            lengths = np.diff(level.start)[kept]
+            edges = _ranges(level.start[kept], lengths)
+            child = level.child[edges]
+            # Height 0 keeps the three leaf types as they are (leaves() builds all three).
+            below = np.unique(child) if height > 1 else np.arange(LEAF_TYPES, dtype=np.int64)
+            at = np.minimum(np.searchsorted(kept, level.pure), kept.size - 1)
+            pure = np.where((level.pure >= 0) & (kept[at] == level.pure), at, -1)
+            levels.append(
+                TypeLevel(
+                    np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+                    np.searchsorted(below, child).astype(np.int64),
+                    level.count[edges],
+                    level.arity,
+                    pure.astype(np.int64),
+                    level.pure_children[kept],
+                )
+            )
+            kept = below
+        levels.reverse()
+        roots = np.zeros(1, dtype=np.int64)
+        return SubtreeDag(tuple(levels), roots, _digest(levels, roots))
+
     def root_figures(self, root: DpValues) -> _Floats:
         """Return the figures ``(P, C)`` from the values at the root height."""
         figures: _Floats = root.values[self.roots].min(axis=1).T
@@ -278,6 +315,14 @@ class SubtreeDag:
         if x.shape[1] != self.depth + 1:
             raise ValueError(f"width vectors need {self.depth + 1} entries (M first)")
         return self.propagate(self.leaves(x[:, 0]), 0, x[:, 1:])
+
+
+def _ranges(starts: _Ints, lengths: _Ints) -> _Ints:
+    """Concatenate ``arange(start, start + length)`` for each pair, in order."""
+    ends = np.cumsum(lengths)
+    offsets = np.repeat(starts - (ends - lengths), lengths)
+    ranges: _Ints = np.arange(int(ends[-1]) if ends.size else 0, dtype=np.int64) + offsets
+    return ranges
 
 
 def _summed_terms(level: TypeLevel) -> int:
