@@ -295,6 +295,29 @@ def test_the_space_holds_every_proposal_and_the_search_schedules() -> None:
     assert "2x2/2x2/2x2/2x2" in space.schedules  # the standard CNN's schedule on 16x16
 
 
+@pytest.mark.parametrize("families", [["mirror"], ["contiguous", "interleaved"]])
+def test_the_space_offers_only_the_named_geometries_the_budget_allows(
+    families: list[Any],
+) -> None:
+    # Before, every named geometry was offered whatever budget.geometries said: a study asking
+    # for mirror designs alone had its fallback (TPE) draw contiguous and interleaved ones.
+    budget = Budget(max_parameters=50_000, top_k=3, geometries=families)
+    designs = recommend(SYMMETRY, budget).recommendations
+    space = ArchitectureSpace.for_search(SYMMETRY, budget, designs)
+    assert {g for g in space.geometries if ":" not in g} == set(families)
+    assert {g.partition(":")[0] for g in space.geometries} == set(families)  # FAMILY:ID too
+
+
+def test_a_budget_whose_families_leave_no_geometry_is_refused_naming_them() -> None:
+    # Synthesized geometries come from the advisor's designs alone: without one, no geometry.
+    budget = Budget(max_parameters=50_000, top_k=3, geometries=["synthesized"])
+    with pytest.raises(InvalidRequestError) as raised:
+        ArchitectureSpace.for_search(SYMMETRY, budget, ())
+    assert [v.field for v in raised.value.violations] == ["budget.geometries"]
+    designs = recommend(SYMMETRY, budget).recommendations
+    assert ArchitectureSpace.for_search(SYMMETRY, budget, designs).geometries
+
+
 def test_reranking_follows_the_correlation_the_values_reward() -> None:
     task, budget = BUDGETS["sequence"]
     designs = recommend(task, budget).recommendations

@@ -3,11 +3,11 @@
 The advisor proposes designs; a tool's own sampler (TPE, random, ...) continues in the same
 space, so its trials are designs of the kind the advisor searches: the window schedules of the
 search on the input and on each padding of an awkward grid to a friendlier one
-(:func:`advisor.search.candidates.grid_schedules`), the named geometries and the advisor's own
-permutations, and the widths and M that some practical width ladder within the parameter budget
-uses (:mod:`advisor.search.profiles`; every width choice for a free search), each widened by
-what the proposals use. Parameters are categorical (schedules and geometries are names; widths
-come from a ladder of allowed values).
+(:func:`advisor.search.candidates.grid_schedules`), the named geometries the budget allows
+(``budget.geometries``) and the advisor's own permutations, and the widths and M that some
+practical width ladder within the parameter budget uses (:mod:`advisor.search.profiles`; every
+width choice for a free search), each widened by what the proposals use. Parameters are
+categorical (schedules and geometries are names; widths come from a ladder of allowed values).
 
 The geometry is drawn first and the schedule from those it can pool (its pairings, by the
 architecture's own rule, :func:`advisor.model.geometries.applies_to`): mirror pooling only
@@ -150,7 +150,14 @@ class ArchitectureSpace:
     def for_search(
         cls, task: Task, budget: Budget, designs: Sequence[Recommendation] = ()
     ) -> ArchitectureSpace:
-        """Return the space of the search ``task`` and ``budget`` describe, with ``designs``."""
+        """Return the space of the search ``task`` and ``budget`` describe, with ``designs``.
+
+        Raises
+        ------
+        InvalidRequestError
+            On ``budget.geometries`` when it leaves no geometry: it names no named geometry
+            (contiguous, mirror, interleaved) and ``designs`` bring none of its families.
+        """
         spec = task.input
         codec = ArchitectureCodec(
             spec, budget.outputs_for(task.outputs), budget.representation_kernel
@@ -162,7 +169,10 @@ class ArchitectureSpace:
             for pools in pools_list:
                 schedule = Schedule.trusted(grid, pools, padding=padding)
                 schedules[schedule_text(pools, padding)] = schedule
-        geometries: dict[str, Geometry] = {name: name for name in _NAMED_GEOMETRIES}
+        # The named geometries the budget allows: a study asking for mirror designs alone had
+        # its fallback draw contiguous and interleaved ones.
+        allowed = budget.families()
+        geometries: dict[str, Geometry] = {n: n for n in _NAMED_GEOMETRIES if n in allowed}
         for design, params in zip(designs, encoded, strict=True):
             schedules.setdefault(str(params[SCHEDULE]), design.architecture.schedule)
             geometries.setdefault(str(params[GEOMETRY]), design.architecture.geometry)
@@ -190,6 +200,14 @@ class ArchitectureSpace:
             for token, geometry in geometries.items()
             if (paired := _pairing(geometry, schedules))
         }
+        if not pairings and budget.geometries is not None:
+            raise InvalidRequestError.single(
+                "budget.geometries",
+                f"names {', '.join(budget.geometries)}, which leaves the space no geometry to "
+                "draw: of its families only contiguous, mirror and interleaved are drawn without "
+                "the advisor's designs, and there are none; ask for at least one design, or allow "
+                "one of those three",
+            )
         hidden = [layer.channels for d in designs for layer in d.architecture.layers]
         return cls(
             codec=codec,
