@@ -731,6 +731,11 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
             lambda: AdvisorSampler(TASK, BUDGET, seed=0, fallback=optuna.samplers.RandomSampler()),
             "seed",
         ),
+        # NumPy's errors before, not naming the seed: "Seed must be between 0 and 2**32 - 1",
+        # "Cannot cast scalar from dtype('float64') to dtype('int64')".
+        (lambda: AdvisorSampler(TASK, BUDGET, seed=-1), "seed"),
+        (lambda: AdvisorSampler(TASK, BUDGET, seed=2**32), "seed"),
+        (lambda: AdvisorSampler(TASK, BUDGET, seed=cast(Any, 1.5)), "seed"),
     ],
     ids=[
         "enqueue-k",
@@ -745,6 +750,9 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         "fetch-budget-type",
         "pruner-task",
         "sampler-seed-with-fallback",
+        "sampler-seed-negative",
+        "sampler-seed-too-large",
+        "sampler-seed-float",
     ],
 )
 def test_a_bad_argument_is_refused_naming_it(call: Any, field: str) -> None:

@@ -76,6 +76,8 @@ RANK_ATTR: Final = "advisor.rank"
 PARAMS_ATTR: Final = "advisor.params"
 _FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueued trial
 _FINISHED: Final = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+_MAX_SEED: Final = 2**32 - 1
+"""The largest seed of the default fallback: TPE seeds NumPy's RandomState, which takes no more."""
 _DERIVED: Final = ("_lock", "_space", "_params")
 """What :class:`AdvisorSampler` does not pickle: a lock, and what it rebuilds from its designs."""
 
@@ -319,7 +321,8 @@ class AdvisorSampler(BaseSampler):
         The sampler after the proposals, and for every parameter a proposal does not set;
         default ``TPESampler(seed=seed)``.
     seed
-        Seed of the default fallback; refused with a ``fallback``, which has its own.
+        Seed of the default fallback, a whole number from 0 to 2^32 - 1 (what TPE takes);
+        refused with a ``fallback``, which has its own.
     learn
         Re-rank the proposals not tried yet from the study's completed proposals, before every
         trial (from the first objective in a multi-objective study).
@@ -327,8 +330,8 @@ class AdvisorSampler(BaseSampler):
     Raises
     ------
     InvalidRequestError
-        Naming ``task``, ``budget``, ``proposals`` or ``seed`` (given with a ``fallback``),
-        before the advisor is asked.
+        Naming ``task``, ``budget``, ``proposals`` or ``seed`` (out of range, or given with a
+        ``fallback``), before the advisor is asked.
     """
 
     def __init__(
@@ -353,6 +356,8 @@ class AdvisorSampler(BaseSampler):
                 "seeds the default fallback only, and a fallback is given: seed that sampler "
                 "instead (TPESampler(seed=...)), or the study would not repeat as asked",
             )
+        if seed is not None:
+            seed = checked_integer("seed", seed, 0, _MAX_SEED)
         self._fallback = fallback or TPESampler(seed=seed)
         self._learn = learn
         self._lock = threading.Lock()
