@@ -768,6 +768,20 @@ def test_a_pruner_threshold_that_is_not_a_share_is_refused_naming_it(threshold: 
     assert [v.field for v in raised.value.violations] == ["threshold"]
 
 
+def test_a_pruner_best_design_of_another_task_is_refused_naming_it() -> None:
+    # Before, the pruner was built, and every trial it checked failed with a bare KeyError of
+    # the first correlation the design's analysis did not name.
+    other = load_task("examples/tasks/local.yaml")
+    designs = fetch_ranking(other, {"max_parameters": 50_000}, 1)
+    with pytest.raises(InvalidRequestError) as raised:
+        AnalyzePruner(TASK, designs[0])
+    assert [v.field for v in raised.value.violations] == ["best"]
+    assert "left-vs-right" in str(raised.value)  # the first correlation it lacks
+    with pytest.raises(InvalidRequestError) as raised:
+        AnalyzePruner(TASK, cast(Any, RANKING[0].architecture))
+    assert [v.field for v in raised.value.violations] == ["best"]
+
+
 def _budget_study(task: Task, budget: Budget, fallback: str, trials: int = 40) -> Any:
     """Run a seeded study whose objective is the drawn design's parameter count."""
     random = fallback == "random"

@@ -51,6 +51,7 @@ from advisor.integrations.proposals import AdvisorSource, fetch_ranking
 from advisor.integrations.space import ArchitectureSpace, design_parameter, flat_budget
 from advisor.model.architecture import Architecture
 from advisor.model.results import Recommendation
+from advisor.model.task import Task
 
 __all__ = [
     "ARCHITECTURE_ATTR",
@@ -651,11 +652,18 @@ class AnalyzePruner:
     task
         The task the advisor searched (a model, its mapping or a task file).
     best
-        The advisor's first design (e.g. ``sampler.designs[0]``).
+        The advisor's first design (e.g. ``sampler.designs[0]``), a recommendation for
+        ``task``: its analysis names every correlation of the task.
     source
         Where to run the analysis: the library (default) or a server's ``Analyze``.
     threshold
         The least coupling a design may have, in (0, 1].
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming ``threshold``, ``task``, or ``best`` (not a recommendation, or one for another
+        task, whose analysis lacks a correlation of ``task``).
     """
 
     def __init__(
@@ -671,7 +679,7 @@ class AnalyzePruner:
             raise InvalidRequestError.single("threshold", f"must be in (0, 1], got {threshold!r}")
         self._task = task_model(task)
         self._source, self.threshold = source or AdvisorSource(), threshold
-        self._reference = {c.name: c.log2_separation_rank for c in best.analysis}
+        self._reference = _reference_ranks(self._task, best)
 
     def coupling(self, architecture: Architecture) -> float:
         """Return the coupling of ``architecture`` relative to the advisor's best, in [0, 1]."""
@@ -700,3 +708,29 @@ class AnalyzePruner:
                 f"(threshold {self.threshold})"
             )
         return coupling
+
+
+def _reference_ranks(task: Task, best: Recommendation) -> dict[str, float]:
+    """Return ``best``'s log2 rank of each correlation of ``task``, the coupling's reference.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``best`` when it is no recommendation, or its analysis lacks a correlation of
+        ``task`` (a design of another task): every trial the pruner checked would fail on it.
+    """
+    if not isinstance(best, Recommendation):
+        raise InvalidRequestError.single(
+            "best",
+            f"must be a Recommendation (e.g. sampler.designs[0]); got {type(best).__name__}",
+        )
+    ranks = {c.name: c.log2_separation_rank for c in best.analysis}
+    missing = [c.name for c in task.resolved() if c.name not in ranks]
+    if missing:
+        raise InvalidRequestError.single(
+            "best",
+            f"is a design for another task: its analysis has no correlation {missing[0]!r} "
+            f"({len(missing)} of the task's {len(task.resolved())} missing); pass a design the "
+            "advisor recommended for this task",
+        )
+    return ranks
