@@ -7,9 +7,11 @@ import pickle
 import subprocess
 import sys
 import warnings
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import pytest
 from advisor_client.client import TlsConfig
 from advisor_client.errors import InvalidArgumentError, ResourceExhaustedError
@@ -766,6 +768,16 @@ def test_a_pruner_threshold_that_is_not_a_share_is_refused_naming_it(threshold: 
     with pytest.raises(InvalidRequestError) as raised:
         AnalyzePruner(TASK, RANKING[0], threshold=threshold)
     assert [v.field for v in raised.value.violations] == ["threshold"]
+
+
+@pytest.mark.parametrize("threshold", [np.float32(0.5), np.float16(1.0), Fraction(1, 2)])
+def test_a_pruner_threshold_of_any_real_type_is_read_as_the_share_it_equals(
+    threshold: Any,
+) -> None:
+    # NumPy's float32 was refused with "must be in (0, 1], got np.float32(0.5)".
+    pruner = AnalyzePruner(TASK, RANKING[0], threshold=threshold)
+    assert pruner.threshold == float(threshold)
+    assert type(pruner.threshold) is float
 
 
 def test_a_pruner_best_design_of_another_task_is_refused_naming_it() -> None:

@@ -32,6 +32,7 @@ design its rank in ``advisor.rank``.
 
 from __future__ import annotations
 
+import numbers
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -51,6 +52,7 @@ from advisor.integrations.proposals import AdvisorSource, fetch_ranking
 from advisor.integrations.space import ArchitectureSpace, design_parameter, flat_budget
 from advisor.model.architecture import Architecture
 from advisor.model.results import Recommendation
+from advisor.model.scalars import is_boolean
 from advisor.model.task import Task
 
 __all__ = [
@@ -674,11 +676,13 @@ class AnalyzePruner:
         source: AdvisorSource | None = None,
         threshold: float = 0.5,
     ) -> None:
-        real = isinstance(threshold, int | float) and not isinstance(threshold, bool)
+        # Any real number, NumPy's too (np.float32 was refused as not in (0, 1]), as the
+        # client reads its numbers (advisor.model.scalars); never a boolean.
+        real = isinstance(threshold, numbers.Real) and not is_boolean(threshold)
         if not (real and 0 < threshold <= 1):
             raise InvalidRequestError.single("threshold", f"must be in (0, 1], got {threshold!r}")
         self._task = task_model(task)
-        self._source, self.threshold = source or AdvisorSource(), threshold
+        self._source, self.threshold = source or AdvisorSource(), float(threshold)
         self._reference = _reference_ranks(self._task, best)
 
     def coupling(self, architecture: Architecture) -> float:
