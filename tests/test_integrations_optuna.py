@@ -738,6 +738,8 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         (lambda: AdvisorSampler(TASK, BUDGET, seed=-1), "seed"),
         (lambda: AdvisorSampler(TASK, BUDGET, seed=2**32), "seed"),
         (lambda: AdvisorSampler(TASK, BUDGET, seed=cast(Any, 1.5)), "seed"),
+        # Read as truthy before: learn="no" re-ranked the proposals.
+        (lambda: AdvisorSampler(TASK, BUDGET, learn=cast(Any, "no")), "learn"),
     ],
     ids=[
         "enqueue-k",
@@ -755,6 +757,7 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         "sampler-seed-negative",
         "sampler-seed-too-large",
         "sampler-seed-float",
+        "sampler-learn-text",
     ],
 )
 def test_a_bad_argument_is_refused_naming_it(call: Any, field: str) -> None:

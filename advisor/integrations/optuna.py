@@ -51,6 +51,7 @@ from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking
 from advisor.integrations.space import ArchitectureSpace, design_parameter, flat_budget
 from advisor.model.architecture import Architecture
+from advisor.model.arguments import require_flag
 from advisor.model.results import Recommendation
 from advisor.model.scalars import is_boolean
 from advisor.model.task import Task
@@ -328,13 +329,13 @@ class AdvisorSampler(BaseSampler):
         refused with a ``fallback``, which has its own.
     learn
         Re-rank the proposals not tried yet from the study's completed proposals, before every
-        trial (from the first objective in a multi-objective study).
+        trial (from the first objective in a multi-objective study); a boolean, NumPy's too.
 
     Raises
     ------
     InvalidRequestError
-        Naming ``task``, ``budget``, ``proposals`` or ``seed`` (out of range, or given with a
-        ``fallback``), before the advisor is asked.
+        Naming ``task``, ``budget``, ``proposals``, ``seed`` (out of range, or given with a
+        ``fallback``) or ``learn`` (no boolean), before the advisor is asked.
     """
 
     def __init__(
@@ -362,7 +363,7 @@ class AdvisorSampler(BaseSampler):
         if seed is not None:
             seed = checked_integer("seed", seed, 0, _MAX_SEED)
         self._fallback = fallback or TPESampler(seed=seed)
-        self._learn = learn
+        self._learn = require_flag(learn, "learn")
         self._lock = threading.Lock()
         self._designs: list[Recommendation] | None = None
         self._space: ArchitectureSpace | None = None
