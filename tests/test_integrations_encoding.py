@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from advisor.integrations.space import (
 )
 from advisor.model.architecture import Architecture
 from advisor.model.grid import InputSpec
+from advisor.search.candidates import largest_window, widest_step
 from advisor.search.recommend import recommend, sample_architectures
 
 SYMMETRY = load_task("examples/symmetry.yaml")
@@ -293,6 +295,55 @@ def test_the_space_holds_every_proposal_and_the_search_schedules() -> None:
                 assert value in space.choices(name)
     assert {"contiguous", "mirror", "interleaved"} <= set(space.geometries)
     assert "2x2/2x2/2x2/2x2" in space.schedules  # the standard CNN's schedule on 16x16
+
+
+@pytest.mark.parametrize("families", [["mirror"], ["contiguous", "interleaved"]])
+def test_the_space_offers_only_the_named_geometries_the_budget_allows(
+    families: list[Any],
+) -> None:
+    # Before, every named geometry was offered whatever budget.geometries said: a study asking
+    # for mirror designs alone had its fallback (TPE) draw contiguous and interleaved ones.
+    budget = Budget(max_parameters=50_000, top_k=3, geometries=families)
+    designs = recommend(SYMMETRY, budget).recommendations
+    space = ArchitectureSpace.for_search(SYMMETRY, budget, designs)
+    assert {g for g in space.geometries if ":" not in g} == set(families)
+    assert {g.partition(":")[0] for g in space.geometries} == set(families)  # FAMILY:ID too
+
+
+def test_a_budget_whose_families_leave_no_geometry_is_refused_naming_them() -> None:
+    # Synthesized geometries come from the advisor's designs alone: without one, no geometry.
+    budget = Budget(max_parameters=50_000, top_k=3, geometries=["synthesized"])
+    with pytest.raises(InvalidRequestError) as raised:
+        ArchitectureSpace.for_search(SYMMETRY, budget, ())
+    assert [v.field for v in raised.value.violations] == ["budget.geometries"]
+    designs = recommend(SYMMETRY, budget).recommendations
+    assert ArchitectureSpace.for_search(SYMMETRY, budget, designs).geometries
+
+
+@pytest.mark.parametrize(
+    ("bound", "value", "measure"),
+    [("max_window", 4, largest_window), ("max_step", 2, widest_step)],
+)
+def test_the_space_keeps_the_window_bounds_the_budget_states(
+    bound: str, value: int, measure: Callable[[Any], int]
+) -> None:
+    # Before, the space offered every schedule of the grid: with max_window=4, TPE drew 2x2/8x8
+    # and a 16x16 global pool, trees the search itself refuses to recommend.
+    budget = Budget.model_validate({"max_parameters": 50_000, "top_k": 3, bound: value})
+    designs = recommend(SYMMETRY, budget).recommendations
+    space = ArchitectureSpace.for_search(SYMMETRY, budget, designs)
+    windows = [space.codec.decode(_flat(space, s)).schedule.pools for s in space.schedules]
+    assert windows and all(measure(pools) <= value for pools in windows)
+    unbounded = ArchitectureSpace.for_search(SYMMETRY, Budget(max_parameters=50_000), designs)
+    assert set(space.schedules) < set(unbounded.schedules)
+
+
+def _flat(space: ArchitectureSpace, schedule: str) -> dict[str, Any]:
+    """Return flat parameters of a contiguous design of ``schedule`` (its first ladder)."""
+    ladder = space.ladder_parameter(schedule)
+    assert ladder is not None
+    params = {"geometry": "contiguous", "schedule": schedule, ladder: space.choices(ladder)[0]}
+    return space.flat_parameters(params)
 
 
 def test_reranking_follows_the_correlation_the_values_reward() -> None:

@@ -7,9 +7,11 @@ import pickle
 import subprocess
 import sys
 import warnings
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import pytest
 from advisor_client.client import TlsConfig
 from advisor_client.errors import InvalidArgumentError, ResourceExhaustedError
@@ -731,6 +733,13 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
             lambda: AdvisorSampler(TASK, BUDGET, seed=0, fallback=optuna.samplers.RandomSampler()),
             "seed",
         ),
+        # NumPy's errors before, not naming the seed: "Seed must be between 0 and 2**32 - 1",
+        # "Cannot cast scalar from dtype('float64') to dtype('int64')".
+        (lambda: AdvisorSampler(TASK, BUDGET, seed=-1), "seed"),
+        (lambda: AdvisorSampler(TASK, BUDGET, seed=2**32), "seed"),
+        (lambda: AdvisorSampler(TASK, BUDGET, seed=cast(Any, 1.5)), "seed"),
+        # Read as truthy before: learn="no" re-ranked the proposals.
+        (lambda: AdvisorSampler(TASK, BUDGET, learn=cast(Any, "no")), "learn"),
     ],
     ids=[
         "enqueue-k",
@@ -745,6 +754,10 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         "fetch-budget-type",
         "pruner-task",
         "sampler-seed-with-fallback",
+        "sampler-seed-negative",
+        "sampler-seed-too-large",
+        "sampler-seed-float",
+        "sampler-learn-text",
     ],
 )
 def test_a_bad_argument_is_refused_naming_it(call: Any, field: str) -> None:
@@ -758,6 +771,30 @@ def test_a_pruner_threshold_that_is_not_a_share_is_refused_naming_it(threshold: 
     with pytest.raises(InvalidRequestError) as raised:
         AnalyzePruner(TASK, RANKING[0], threshold=threshold)
     assert [v.field for v in raised.value.violations] == ["threshold"]
+
+
+@pytest.mark.parametrize("threshold", [np.float32(0.5), np.float16(1.0), Fraction(1, 2)])
+def test_a_pruner_threshold_of_any_real_type_is_read_as_the_share_it_equals(
+    threshold: Any,
+) -> None:
+    # NumPy's float32 was refused with "must be in (0, 1], got np.float32(0.5)".
+    pruner = AnalyzePruner(TASK, RANKING[0], threshold=threshold)
+    assert pruner.threshold == float(threshold)
+    assert type(pruner.threshold) is float
+
+
+def test_a_pruner_best_design_of_another_task_is_refused_naming_it() -> None:
+    # Before, the pruner was built, and every trial it checked failed with a bare KeyError of
+    # the first correlation the design's analysis did not name.
+    other = load_task("examples/tasks/local.yaml")
+    designs = fetch_ranking(other, {"max_parameters": 50_000}, 1)
+    with pytest.raises(InvalidRequestError) as raised:
+        AnalyzePruner(TASK, designs[0])
+    assert [v.field for v in raised.value.violations] == ["best"]
+    assert "left-vs-right" in str(raised.value)  # the first correlation it lacks
+    with pytest.raises(InvalidRequestError) as raised:
+        AnalyzePruner(TASK, cast(Any, RANKING[0].architecture))
+    assert [v.field for v in raised.value.violations] == ["best"]
 
 
 def _budget_study(task: Task, budget: Budget, fallback: str, trials: int = 40) -> Any:

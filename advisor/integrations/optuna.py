@@ -32,6 +32,7 @@ design its rank in ``advisor.rank``.
 
 from __future__ import annotations
 
+import numbers
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -50,7 +51,10 @@ from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking
 from advisor.integrations.space import ArchitectureSpace, design_parameter, flat_budget
 from advisor.model.architecture import Architecture
+from advisor.model.arguments import require_flag
 from advisor.model.results import Recommendation
+from advisor.model.scalars import is_boolean
+from advisor.model.task import Task
 
 __all__ = [
     "ARCHITECTURE_ATTR",
@@ -76,6 +80,8 @@ RANK_ATTR: Final = "advisor.rank"
 PARAMS_ATTR: Final = "advisor.params"
 _FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueued trial
 _FINISHED: Final = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+_MAX_SEED: Final = 2**32 - 1
+"""The largest seed of the default fallback: TPE seeds NumPy's RandomState, which takes no more."""
 _DERIVED: Final = ("_lock", "_space", "_params")
 """What :class:`AdvisorSampler` does not pickle: a lock, and what it rebuilds from its designs."""
 
@@ -319,16 +325,17 @@ class AdvisorSampler(BaseSampler):
         The sampler after the proposals, and for every parameter a proposal does not set;
         default ``TPESampler(seed=seed)``.
     seed
-        Seed of the default fallback; refused with a ``fallback``, which has its own.
+        Seed of the default fallback, a whole number from 0 to 2^32 - 1 (what TPE takes);
+        refused with a ``fallback``, which has its own.
     learn
         Re-rank the proposals not tried yet from the study's completed proposals, before every
-        trial (from the first objective in a multi-objective study).
+        trial (from the first objective in a multi-objective study); a boolean, NumPy's too.
 
     Raises
     ------
     InvalidRequestError
-        Naming ``task``, ``budget``, ``proposals`` or ``seed`` (given with a ``fallback``),
-        before the advisor is asked.
+        Naming ``task``, ``budget``, ``proposals``, ``seed`` (out of range, or given with a
+        ``fallback``) or ``learn`` (no boolean), before the advisor is asked.
     """
 
     def __init__(
@@ -353,8 +360,10 @@ class AdvisorSampler(BaseSampler):
                 "seeds the default fallback only, and a fallback is given: seed that sampler "
                 "instead (TPESampler(seed=...)), or the study would not repeat as asked",
             )
+        if seed is not None:
+            seed = checked_integer("seed", seed, 0, _MAX_SEED)
         self._fallback = fallback or TPESampler(seed=seed)
-        self._learn = learn
+        self._learn = require_flag(learn, "learn")
         self._lock = threading.Lock()
         self._designs: list[Recommendation] | None = None
         self._space: ArchitectureSpace | None = None
@@ -646,11 +655,18 @@ class AnalyzePruner:
     task
         The task the advisor searched (a model, its mapping or a task file).
     best
-        The advisor's first design (e.g. ``sampler.designs[0]``).
+        The advisor's first design (e.g. ``sampler.designs[0]``), a recommendation for
+        ``task``: its analysis names every correlation of the task.
     source
         Where to run the analysis: the library (default) or a server's ``Analyze``.
     threshold
         The least coupling a design may have, in (0, 1].
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming ``threshold``, ``task``, or ``best`` (not a recommendation, or one for another
+        task, whose analysis lacks a correlation of ``task``).
     """
 
     def __init__(
@@ -661,12 +677,14 @@ class AnalyzePruner:
         source: AdvisorSource | None = None,
         threshold: float = 0.5,
     ) -> None:
-        real = isinstance(threshold, int | float) and not isinstance(threshold, bool)
+        # Any real number, NumPy's too (np.float32 was refused as not in (0, 1]), as the
+        # client reads its numbers (advisor.model.scalars); never a boolean.
+        real = isinstance(threshold, numbers.Real) and not is_boolean(threshold)
         if not (real and 0 < threshold <= 1):
             raise InvalidRequestError.single("threshold", f"must be in (0, 1], got {threshold!r}")
         self._task = task_model(task)
-        self._source, self.threshold = source or AdvisorSource(), threshold
-        self._reference = {c.name: c.log2_separation_rank for c in best.analysis}
+        self._source, self.threshold = source or AdvisorSource(), float(threshold)
+        self._reference = _reference_ranks(self._task, best)
 
     def coupling(self, architecture: Architecture) -> float:
         """Return the coupling of ``architecture`` relative to the advisor's best, in [0, 1]."""
@@ -695,3 +713,29 @@ class AnalyzePruner:
                 f"(threshold {self.threshold})"
             )
         return coupling
+
+
+def _reference_ranks(task: Task, best: Recommendation) -> dict[str, float]:
+    """Return ``best``'s log2 rank of each correlation of ``task``, the coupling's reference.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``best`` when it is no recommendation, or its analysis lacks a correlation of
+        ``task`` (a design of another task): every trial the pruner checked would fail on it.
+    """
+    if not isinstance(best, Recommendation):
+        raise InvalidRequestError.single(
+            "best",
+            f"must be a Recommendation (e.g. sampler.designs[0]); got {type(best).__name__}",
+        )
+    ranks = {c.name: c.log2_separation_rank for c in best.analysis}
+    missing = [c.name for c in task.resolved() if c.name not in ranks]
+    if missing:
+        raise InvalidRequestError.single(
+            "best",
+            f"is a design for another task: its analysis has no correlation {missing[0]!r} "
+            f"({len(missing)} of the task's {len(task.resolved())} missing); pass a design the "
+            "advisor recommended for this task",
+        )
+    return ranks

@@ -3,11 +3,12 @@
 The advisor proposes designs; a tool's own sampler (TPE, random, ...) continues in the same
 space, so its trials are designs of the kind the advisor searches: the window schedules of the
 search on the input and on each padding of an awkward grid to a friendlier one
-(:func:`advisor.search.candidates.grid_schedules`), the named geometries and the advisor's own
-permutations, and the widths and M that some practical width ladder within the parameter budget
-uses (:mod:`advisor.search.profiles`; every width choice for a free search), each widened by
-what the proposals use. Parameters are categorical (schedules and geometries are names; widths
-come from a ladder of allowed values).
+(:func:`advisor.search.candidates.grid_schedules`; within the ``max_window`` and ``max_step``
+the budget states), the named geometries the budget allows (``budget.geometries``) and the
+advisor's own permutations, and the widths and M that some practical width ladder within the
+parameter budget uses (:mod:`advisor.search.profiles`; every width choice for a free search),
+each widened by what the proposals use. Parameters are categorical (schedules and geometries
+are names; widths come from a ladder of allowed values).
 
 The geometry is drawn first and the schedule from those it can pool (its pairings, by the
 architecture's own rule, :func:`advisor.model.geometries.applies_to`): mirror pooling only
@@ -150,7 +151,14 @@ class ArchitectureSpace:
     def for_search(
         cls, task: Task, budget: Budget, designs: Sequence[Recommendation] = ()
     ) -> ArchitectureSpace:
-        """Return the space of the search ``task`` and ``budget`` describe, with ``designs``."""
+        """Return the space of the search ``task`` and ``budget`` describe, with ``designs``.
+
+        Raises
+        ------
+        InvalidRequestError
+            On ``budget.geometries`` when it leaves no geometry: it names no named geometry
+            (contiguous, mirror, interleaved) and ``designs`` bring none of its families.
+        """
         spec = task.input
         codec = ArchitectureCodec(
             spec, budget.outputs_for(task.outputs), budget.representation_kernel
@@ -162,16 +170,27 @@ class ArchitectureSpace:
             for pools in pools_list:
                 schedule = Schedule.trusted(grid, pools, padding=padding)
                 schedules[schedule_text(pools, padding)] = schedule
-        geometries: dict[str, Geometry] = {name: name for name in _NAMED_GEOMETRIES}
+        # The named geometries the budget allows: a study asking for mirror designs alone had
+        # its fallback draw contiguous and interleaved ones.
+        allowed = budget.families()
+        geometries: dict[str, Geometry] = {n: n for n in _NAMED_GEOMETRIES if n in allowed}
         for design, params in zip(designs, encoded, strict=True):
             schedules.setdefault(str(params[SCHEDULE]), design.architecture.schedule)
             geometries.setdefault(str(params[GEOMETRY]), design.architecture.geometry)
         ladders: dict[str, tuple[str, ...]] = {}
         if budget.width_profile == "practical":
+            run = SearchRun(task, budget, StopSignal(), None, named=budget.geometries)
+            # The window bounds the budget states (max_window, max_step) bind the space as
+            # they bind the search's recommendations (SearchRun.admits).
+            schedules = {
+                text: schedule
+                for text, schedule in schedules.items()
+                if run.admits(_tree(schedule))
+            }
             # A tree no ladder fits would only draw designs over the budgets: not offered.
             ladders = {
                 name: choices
-                for name, choices in _ladders(task, budget, schedules, designs).items()
+                for name, choices in _ladders(run, schedules, designs).items()
                 if choices
             }
             schedules = {
@@ -190,6 +209,14 @@ class ArchitectureSpace:
             for token, geometry in geometries.items()
             if (paired := _pairing(geometry, schedules))
         }
+        if not pairings and budget.geometries is not None:
+            raise InvalidRequestError.single(
+                "budget.geometries",
+                f"names {', '.join(budget.geometries)}, which leaves the space no geometry to "
+                "draw: of its families only contiguous, mirror and interleaved are drawn without "
+                "the advisor's designs, and there are none; ask for at least one design, or allow "
+                "one of those three",
+            )
         hidden = [layer.channels for d in designs for layer in d.architecture.layers]
         return cls(
             codec=codec,
@@ -389,30 +416,31 @@ def _ladder_parameter(schedule: str) -> str:
     return f"{LADDER}[{schedule_windows(schedule)}]"
 
 
+def _tree(schedule: Schedule) -> Candidate:
+    """Return the search's tree of ``schedule`` (contiguous: the windows are what count)."""
+    return Candidate(-1, "contiguous", schedule.pools, padding=schedule.padding)
+
+
 def _ladders(
-    task: Task,
-    budget: Budget,
-    schedules: Mapping[str, Schedule],
-    designs: Sequence[Recommendation],
+    run: SearchRun, schedules: Mapping[str, Schedule], designs: Sequence[Recommendation]
 ) -> dict[str, tuple[str, ...]]:
     """Return the choices of every ``widths[WINDOWS]`` parameter of ``schedules``.
 
     Each tree's practical ladders within the parameter budget and the compute bound, as the
     search holds them (:meth:`~advisor.search.ladders.Ladders.fitting`, of the search's own
-    :class:`~advisor.search.run.SearchRun`, so the bound is the one the search applies), those
+    ``run``, so the bound is the one the search applies), those
     that spend at least half the budget where the tree has any
     (:func:`~advisor.search.ladders.spending`, as the search's random designs are drawn), and
     the ladders of the ``designs`` on their trees. A ladder's parameters and multiply-adds
     depend on the windows alone, not on the geometry or where the padding lies, so the trees
     with the same windows share one parameter. Empty choices for a tree no ladder fits.
     """
-    ladders: Ladders = SearchRun(task, budget, StopSignal(), None, named=budget.geometries).ladders
+    ladders: Ladders = run.ladders
     choices: dict[str, dict[str, None]] = {}
     for text, schedule in schedules.items():
         name = _ladder_parameter(text)
         if name not in choices:
-            tree = Candidate(-1, "contiguous", schedule.pools, padding=schedule.padding)
-            profiles, _ = spending(*ladders.fitting(tree), budget.max_parameters)
+            profiles, _ = spending(*ladders.fitting(_tree(schedule)), run.budget.max_parameters)
             choices[name] = dict.fromkeys(ladder_text(row) for row in profiles.tolist())
     for design in designs:
         architecture = design.architecture
