@@ -387,7 +387,11 @@ class AdvisorClient:
         request = advisor_pb2.StreamRecommendRequest(
             task=_task_proto(task), budget=_budget_proto(budget)
         )
-        return self._stream_events(request, self._search_timeout(request.budget, timeout))
+        deadline = self._search_timeout(request.budget, timeout)
+        # Here, not in the generator: its body runs at the first next().
+        self._check_open()
+        self._check_size(request)
+        return self._stream_events(request, deadline)
 
     def analyze(
         self,
@@ -562,8 +566,7 @@ class AdvisorClient:
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
     ) -> Generator[SearchProgress | SearchResult, None, None]:
-        self._check_open()
-        self._check_size(request)
+        """Run the call whose request :meth:`stream_recommend` checked (its size, the client)."""
         with self._typed_errors():
             call = self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
             try:

@@ -298,7 +298,8 @@ def test_a_started_stream_is_never_retried(fake: tuple[ScriptedAdvisor, str]) ->
 
 @pytest.mark.parametrize(
     "call",
-    [*CALLS.values(), lambda client: list(client.stream_recommend(TASK, BUDGET))],
+    # The stream as its docstring says: refused when it is asked for, before any next().
+    [*CALLS.values(), lambda client: client.stream_recommend(TASK, BUDGET)],
     ids=[*CALLS, "StreamRecommend"],
 )
 def test_a_closed_client_raises_a_typed_error_and_calls_nothing(
