@@ -740,6 +740,14 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         (lambda: AdvisorSampler(TASK, BUDGET, seed=cast(Any, 1.5)), "seed"),
         # Read as truthy before: learn="no" re-ranked the proposals.
         (lambda: AdvisorSampler(TASK, BUDGET, learn=cast(Any, "no")), "learn"),
+        # An AttributeError in the first trial before ('str' object has no attribute ...).
+        (lambda: AdvisorSampler(TASK, BUDGET, source=cast(Any, "localhost:50051")), "source"),
+        (lambda: AdvisorSampler(TASK, BUDGET, fallback=cast(Any, "tpe")), "fallback"),
+        (lambda: AnalyzePruner(TASK, RANKING[0], source=cast(Any, "localhost:50051")), "source"),
+        (lambda: fetch_ranking(TASK, BUDGET, 1, cast(Any, {"target": "a:1"})), "source"),
+        (lambda: AdvisorSource(timeout=-1.0), "timeout"),
+        (lambda: AdvisorSource(timeout=cast(Any, "30")), "timeout"),
+        (lambda: AdvisorSource(timeout=float("inf")), "timeout"),
     ],
     ids=[
         "enqueue-k",
@@ -758,12 +766,27 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         "sampler-seed-too-large",
         "sampler-seed-float",
         "sampler-learn-text",
+        "sampler-source-address",
+        "sampler-fallback-name",
+        "pruner-source-address",
+        "fetch-source-mapping",
+        "source-timeout-negative",
+        "source-timeout-text",
+        "source-timeout-infinite",
     ],
 )
 def test_a_bad_argument_is_refused_naming_it(call: Any, field: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         call()
     assert [v.field for v in caught.value.violations] == [field]
+
+
+def test_an_in_process_source_stops_each_search_at_its_timeout() -> None:
+    # Documented as each call's deadline, it was ignored in-process: the search ran to its end.
+    # A timeout far below the search's own first step stops it there, on any machine.
+    result = AdvisorSource(timeout=1e-9).recommend(TASK, Budget(max_parameters=20_000))
+    assert not result.complete
+    assert AdvisorSource().recommend(TASK, Budget(max_parameters=20_000)).complete
 
 
 @pytest.mark.parametrize("threshold", ["0.5", True, None, 0.0, 1.5, float("nan")])

@@ -334,8 +334,9 @@ class AdvisorSampler(BaseSampler):
     Raises
     ------
     InvalidRequestError
-        Naming ``task``, ``budget``, ``proposals``, ``seed`` (out of range, or given with a
-        ``fallback``) or ``learn`` (no boolean), before the advisor is asked.
+        Naming ``task``, ``budget``, ``proposals``, ``source`` (no :class:`AdvisorSource`),
+        ``fallback`` (no Optuna sampler), ``seed`` (out of range, or given with a ``fallback``)
+        or ``learn`` (no boolean), before the advisor is asked.
     """
 
     def __init__(
@@ -353,7 +354,11 @@ class AdvisorSampler(BaseSampler):
         self._count = (
             self._budget.top_k if proposals is None else checked_integer("proposals", proposals, 0)
         )
-        self._source = source or AdvisorSource()
+        self._source = AdvisorSource.of(source)
+        if fallback is not None and not isinstance(fallback, BaseSampler):
+            raise InvalidRequestError.single(
+                "fallback", f"must be an Optuna sampler, got {type(fallback).__name__}"
+            )
         if fallback is not None and seed is not None:
             raise InvalidRequestError.single(
                 "seed",
@@ -665,8 +670,9 @@ class AnalyzePruner:
     Raises
     ------
     InvalidRequestError
-        Naming ``threshold``, ``task``, or ``best`` (not a recommendation, or one for another
-        task, whose analysis lacks a correlation of ``task``).
+        Naming ``threshold``, ``task``, ``source`` (no :class:`AdvisorSource`), or ``best``
+        (not a recommendation, or one for another task, whose analysis lacks a correlation of
+        ``task``).
     """
 
     def __init__(
@@ -683,7 +689,7 @@ class AnalyzePruner:
         if not (real and 0 < threshold <= 1):
             raise InvalidRequestError.single("threshold", f"must be in (0, 1], got {threshold!r}")
         self._task = task_model(task)
-        self._source, self.threshold = source or AdvisorSource(), float(threshold)
+        self._source, self.threshold = AdvisorSource.of(source), float(threshold)
         self._reference = _reference_ranks(self._task, best)
 
     def coupling(self, architecture: Architecture) -> float:

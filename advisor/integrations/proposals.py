@@ -8,12 +8,16 @@ one deterministic order without repeats. With ``target`` the calls go to a runni
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from advisor.errors import InvalidRequestError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
+from advisor.model.scalars import is_boolean
 from advisor.model.task import Task
 from advisor.stopping import StopSignal
 
@@ -36,7 +40,9 @@ class AdvisorSource:
     ``tls`` its TLS settings (None: plaintext, which a TLS server refuses), ``max_message_bytes``
     the largest message either way (None: the client's default, 4 MiB; match the server's
     ``max_message_bytes`` when it allows larger). ``timeout`` is the deadline of each call
-    (None: the client's default, at least the search's time limit plus a margin).
+    (None: the client's default, at least the search's time limit plus a margin); in-process,
+    each search's deadline, by which it returns the designs found so far, as a server's search
+    does by its call's deadline (an analysis runs to its end).
     ``page_size`` is the most designs :func:`fetch_ranking` asks per call (None:
     :data:`PAGE_SIZE`, the service's default ``max_top_k``; match a server whose ``max_top_k``
     is lower, which refuses a larger ``top_k`` rather than paging).
@@ -49,14 +55,48 @@ class AdvisorSource:
     max_message_bytes: int | None = None
     page_size: int | None = None
 
+    def __post_init__(self) -> None:
+        timeout = self.timeout
+        if timeout is None:
+            return
+        real = isinstance(timeout, numbers.Real) and not is_boolean(timeout)
+        if not (real and math.isfinite(timeout) and timeout > 0):
+            raise InvalidRequestError.single(
+                "timeout", f"must be a finite positive number of seconds, got {timeout!r}"
+            )
+
+    @classmethod
+    def of(cls, source: object) -> AdvisorSource:
+        """Return ``source``, or the in-process source for None.
+
+        Raises
+        ------
+        InvalidRequestError
+            On ``source`` for anything else: a server address passed as is failed later with
+            an ``AttributeError`` in the first call.
+        """
+        if source is None:
+            return cls()
+        if not isinstance(source, AdvisorSource):
+            hint = ""
+            if isinstance(source, str):
+                hint = f" (for a server, AdvisorSource(target={source!r}))"
+            raise InvalidRequestError.single(
+                "source", f"must be an AdvisorSource{hint}, got {type(source).__name__}"
+            )
+        return source
+
     def recommend(self, task: Task, budget: Budget, stop: StopSignal | None = None) -> SearchResult:
         """Run one search (one page) where this source says.
 
-        ``stop`` stops a search in-process; a server's search ends by the call's timeout.
+        ``stop`` stops a search in-process, as does ``timeout``; a server's search ends by the
+        call's timeout.
         """
         if self.target is None:
             from advisor.search.recommend import recommend
 
+            if self.timeout is not None:
+                stop = (stop or StopSignal()).limited(self.timeout)
             return recommend(task, budget, stop=stop)
         with self._client(self.target) as client:
             return client.recommend(task, budget, timeout=self.timeout)
@@ -102,14 +142,15 @@ def fetch_ranking(
     Raises
     ------
     InvalidRequestError
-        Naming ``task``, ``budget``, ``count`` (a whole number, at least 0) or ``page_size`` (a
-        whole number, at least 1), before any search.
+        Naming ``task``, ``budget``, ``count`` (a whole number, at least 0), ``source`` (no
+        :class:`AdvisorSource`) or ``page_size`` (a whole number, at least 1), before any
+        search.
     """
     from advisor_client.client import budget_model, checked_integer, task_model
 
     task, budget = task_model(task), budget_model(budget)
     count = checked_integer("count", count, 0)
-    source = source or AdvisorSource()
+    source = AdvisorSource.of(source)
     page_size = PAGE_SIZE if source.page_size is None else source.page_size
     page_size = checked_integer("page_size", page_size, 1)
     designs: list[Recommendation] = []
