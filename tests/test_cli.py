@@ -368,6 +368,22 @@ def test_the_documented_error_example_is_what_the_command_prints(tmp_path: Path)
     assert f"\n    {line}\n" in CLI_DOC.read_text(encoding="utf-8")
 
 
+def test_the_readme_s_analysis_is_what_its_analyze_command_prints() -> None:
+    """The README's sample output is the table its ``advisor analyze`` example prints."""
+    root = CLI_DOC.parent.parent
+    task, architecture = (
+        EXAMPLES / "tasks" / "symmetry.yaml",
+        EXAMPLES / "architectures" / "mirror.yaml",
+    )
+    command = f"analyze {task.relative_to(root)} --arch {architecture.relative_to(root)}"
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    shown = re.search(rf"{re.escape(command)}\n```\n\n```\n(.*?)```", readme, re.DOTALL)
+    assert shown, "the README shows no output after its analyze example"
+    result = advisor("analyze", task, "--arch", architecture)
+    assert result.status == ExitCode.OK, result.stderr
+    assert result.stdout == shown.group(1)
+
+
 def test_every_option_of_every_command_is_documented() -> None:
     """Each option ``--help`` lists, of ``advisor`` and each subcommand, is in docs/CLI.md."""
     parser = build_parser()
