@@ -368,6 +368,22 @@ def test_the_documented_error_example_is_what_the_command_prints(tmp_path: Path)
     assert f"\n    {line}\n" in CLI_DOC.read_text(encoding="utf-8")
 
 
+def test_the_readme_s_analysis_is_what_its_analyze_command_prints() -> None:
+    """The README's sample output is the table its ``advisor analyze`` example prints."""
+    root = CLI_DOC.parent.parent
+    task, architecture = (
+        EXAMPLES / "tasks" / "symmetry.yaml",
+        EXAMPLES / "architectures" / "mirror.yaml",
+    )
+    command = f"analyze {task.relative_to(root)} --arch {architecture.relative_to(root)}"
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    shown = re.search(rf"{re.escape(command)}\n```\n\n```\n(.*?)```", readme, re.DOTALL)
+    assert shown, "the README shows no output after its analyze example"
+    result = advisor("analyze", task, "--arch", architecture)
+    assert result.status == ExitCode.OK, result.stderr
+    assert result.stdout == shown.group(1)
+
+
 def test_every_option_of_every_command_is_documented() -> None:
     """Each option ``--help`` lists, of ``advisor`` and each subcommand, is in docs/CLI.md."""
     parser = build_parser()
@@ -385,6 +401,69 @@ def test_every_option_of_every_command_is_documented() -> None:
         and not re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", documented)
     }
     assert not missing, f"options docs/CLI.md does not name: {sorted(missing)}"
+
+
+def _documented_shape(text: str) -> dict[str, Any]:
+    """Parse a document's outline as docs/CLI.md writes it: ``{a, b: [{c, d}], e}``.
+
+    Returns each key mapped to None, or to the outline of its record (of the records its list
+    holds), so the keys the page names can be compared with those the command writes.
+    """
+    tokens = re.findall(r"\w+|[{}\[\],:]", text)
+    position = 0
+
+    def record() -> dict[str, Any]:
+        nonlocal position
+        assert tokens[position] == "{", text
+        position += 1
+        keys: dict[str, Any] = {}
+        while tokens[position] != "}":
+            name = tokens[position]
+            keys[name] = None
+            position += 1
+            if tokens[position] == ":":
+                listed = tokens[position + 1] == "["
+                position += 2 if listed else 1
+                keys[name] = record()
+                position += 1 if listed else 0
+            if tokens[position] == ",":
+                position += 1
+        position += 1
+        return keys
+
+    return record()
+
+
+def _assert_keys_as_documented(documented: dict[str, Any], written: dict[str, Any]) -> None:
+    assert list(written) == list(documented), f"written {list(written)}, documented {documented}"
+    for name, outline in documented.items():
+        if outline is not None:
+            value = written[name]
+            _assert_keys_as_documented(outline, value[0] if isinstance(value, list) else value)
+
+
+def test_the_documents_have_the_keys_docs_cli_md_lists(
+    yaml_result: dict[str, Any], tmp_path: Path
+) -> None:
+    """docs/CLI.md's outline of each command's document names its keys, in their order."""
+    outlines = {
+        command: _documented_shape(outline)
+        for command, outline in re.findall(
+            r"^- `(\w+)`: `(\{[^`]*\})`", CLI_DOC.read_text(encoding="utf-8"), re.MULTILINE
+        )
+    }
+    assert set(outlines) == {"recommend", "analyze", "presets"}
+    architecture = EXAMPLES / "architectures" / "contiguous.yaml"
+    task = tmp_path / "task.yaml"
+    task.write_text(
+        yaml.safe_dump({**TASK, "input": yaml.safe_load(architecture.read_text())["input"]})
+    )
+    analyzed = advisor("analyze", task, "--arch", architecture, "--format", "json")
+    presets = advisor("presets", "--format", "json")
+    assert analyzed.status == presets.status == ExitCode.OK, analyzed.stderr + presets.stderr
+    _assert_keys_as_documented(outlines["recommend"], yaml_result)
+    _assert_keys_as_documented(outlines["analyze"], json.loads(analyzed.stdout))
+    _assert_keys_as_documented(outlines["presets"], json.loads(presets.stdout))
 
 
 def test_bad_option_names_the_option(task_file: Path) -> None:

@@ -769,19 +769,41 @@ def test_an_array_read_whole_is_bounded_by_its_header_not_the_file_s_size(
         header = {"descr": "<f8", "fortran_order": False, "shape": (10**11,)}
         np.lib.format.write_array_header_1_0(stream, header)
         stream.write(bytes(80))
-    with pytest.raises(InvalidRequestError, match=r"\[100000000000\] of float64 is 800.0 GB"):
+    with pytest.raises(
+        InvalidRequestError,
+        match=r"\[100000000000\] of float64 is 800,000,000,000 bytes \(745.1 GiB\), over the",
+    ):
         read_labels(liar, 10)
     monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 1 << 20)
     packed = tmp_path / "packed.npz"
     np.savez_compressed(packed, data=np.zeros((2, 512, 257)))  # 2.1 MB in 4 kB
     assert packed.stat().st_size < 1 << 20
     with pytest.raises(
-        InvalidRequestError, match=r"\[2, 512, 257\] of float64 is .* GB, over the"
+        InvalidRequestError,
+        match=r"\[2, 512, 257\] of float64 is 2,105,344 bytes \(2.0 MiB\), over the limit of "
+        r"1,048,576 bytes \(1.0 MiB\)",
     ) as error:
         read_data(packed)
     assert _fields(error) == ["data"]
     np.savez_compressed(packed, data=np.zeros((2, 256, 256)))  # 1 MB: within the limit
     assert read_data(packed).shape == (256, 256)
+
+
+def test_a_file_over_a_size_limit_is_told_apart_from_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both rounded to a tenth of a GB, a file just over its limit read as the limit itself:
+    # 540 MB of CSV was "0.5 GB exceeds the 0.5 GB limit", 4.3 GB of .npy "4.3 GB exceeds the
+    # 4.3 GB limit".
+    monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 1 << 20)
+    large = tmp_path / "large.csv"
+    large.write_bytes(b"1\n" * (1 << 19) + b"1")
+    with pytest.raises(InvalidRequestError) as error:
+        read_data(large)
+    assert error.value.violations[0].description == (
+        f"{large}: 1,048,577 bytes (1.0 MiB) exceeds the limit of 1,048,576 bytes (1.0 MiB) for "
+        "this format; pass a sample of it (a few thousand samples estimate the dependence well)"
+    )
 
 
 def test_the_task_file_of_a_task_keeps_its_stated_relations() -> None:

@@ -291,6 +291,16 @@ def _file_size(file: Path, field: str = "data") -> int:
         raise InvalidRequestError.single(field, f"{file}: {error.strerror or error}") from None
 
 
+def _bytes_text(count: int) -> str:
+    """Return a byte count exactly and in binary units: ``540,000,000 bytes (515.0 MiB)``.
+
+    Exact, so that a size over a limit never reads as the limit itself: both rounded to a tenth
+    of a GB, 540 MB over the 512 MiB limit read "0.5 GB exceeds the 0.5 GB limit".
+    """
+    unit, name = (1024**3, "GiB") if count >= 1024**3 else (1024**2, "MiB")
+    return f"{count:,} bytes ({count / unit:,.1f} {name})"
+
+
 def _check_size(file: Path, size: int, limit: int, field: str = "data") -> None:
     """Refuse (on ``field``) an empty file, which holds no array, or one over ``limit`` bytes."""
     if size == 0:
@@ -298,8 +308,8 @@ def _check_size(file: Path, size: int, limit: int, field: str = "data") -> None:
     if size > limit:
         raise InvalidRequestError.single(
             field,
-            f"{file}: {size / 1e9:.1f} GB exceeds the {limit / 1e9:.1f} GB limit for this format; "
-            "pass a sample of it (a few thousand samples estimate the dependence well)",
+            f"{file}: {_bytes_text(size)} exceeds the limit of {_bytes_text(limit)} for this "
+            "format; pass a sample of it (a few thousand samples estimate the dependence well)",
         )
 
 
@@ -355,8 +365,8 @@ def _read_npy_array(stream: IO[bytes]) -> npt.NDArray[np.generic]:
     size = math.prod(dims) * dtype.itemsize
     if size > MAX_PARSED_BYTES:
         raise ValueError(
-            f"its array {list(dims)} of {dtype} is {size / 1e9:.1f} GB, over the "
-            f"{MAX_PARSED_BYTES / 1e9:.1f} GB limit for an array read whole; pass a sample of it"
+            f"its array {list(dims)} of {dtype} is {_bytes_text(size)}, over the limit of "
+            f"{_bytes_text(MAX_PARSED_BYTES)} for an array read whole; pass a sample of it"
         )
     stream.seek(start)
     return np.asarray(np.lib.format.read_array(stream, allow_pickle=False))
