@@ -59,10 +59,17 @@ class Case:
     name: str
     problem: Task
     geometries: tuple[str, ...] | None = None
+    held_out: bool = False
 
 
 def cases() -> list[Case]:
-    """The benchmark tasks: searches of a second or more, where a time limit matters."""
+    """The benchmark tasks: searches of a second or more, where a time limit matters.
+
+    The first eight are those the anytime order and the reserve were tuned on; the held-out
+    ones were added (2026-12-04) after the last of that tuning, larger instances of the same
+    kinds, to see whether it carries over (the first run of them found a build the reserve had
+    priced at a fifth of its time: a stopped search overran its limit by half).
+    """
     return [
         Case("16384, 8 correlations", task([16384], 8)),
         Case("262144, 8 correlations", task([262144], 8)),
@@ -72,6 +79,14 @@ def cases() -> list[Case]:
         Case("64x64, 8 correlations, synthesized too", task([64, 64], 8), SYNTHESIZED),
         Case("256x256, 16 correlations", task([256, 256], 16)),
         Case("1024x1024, 8 correlations", task([1024, 1024], 8)),
+        Case("512x512, 16 random masks", task([512, 512], 16, random_masks=True), held_out=True),
+        Case("512x512, 16 correlations", task([512, 512], 16), held_out=True),
+        Case(
+            "128x128, 8 correlations, synthesized too",
+            task([128, 128], 8),
+            SYNTHESIZED,
+            held_out=True,
+        ),
     ]
 
 
@@ -208,18 +223,20 @@ def main() -> None:
         "| progress reports | worst progress error | monotone |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    scores_met = progress_met = 0
+    scores_met = {False: 0, True: 0}
+    progress_met = {False: 0, True: 0}
     load_before = os.getloadavg()[0]
     tasks = cases()
     for case in tasks:
         result = measure(case, arguments.repeats)
         worst = min(result.stopped_scores)
         share = worst / result.full_score if result.full_score else 1.0
-        scores_met += share >= SCORE_TARGET
-        progress_met += result.worst_error <= PROGRESS_TOLERANCE and result.monotone
+        scores_met[case.held_out] += share >= SCORE_TARGET
+        progress_met[case.held_out] += result.worst_error <= PROGRESS_TOLERANCE and result.monotone
         limit = SHARE * result.full_seconds
         rows.append(
-            f"| {case.name} | {result.full_seconds:.2f} | {result.full_score:.4f} | {worst:.4f} "
+            f"| {case.name}{' (held out)' if case.held_out else ''} "
+            f"| {result.full_seconds:.2f} | {result.full_score:.4f} | {worst:.4f} "
             f"| {share:.1%} | {max(result.stopped_seconds):.3f} s / {limit:.3f} s "
             f"| {result.first_within / result.full_seconds:.1%} "
             f"| {result.pick_build / result.full_seconds:.1%} "
@@ -228,15 +245,21 @@ def main() -> None:
         )
         print(rows[-1], flush=True)
     load = f"load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after"
+    tuned, held = (sum(c.held_out == kind for c in tasks) for kind in (False, True))
+
+    def met(counts: dict[bool, int]) -> str:
+        return f"{counts[False]} of {tuned} tasks ({counts[True]} of {held} held out)"
+
     markdown = (
         "## Anytime search\n\n"
         f"`{COMMAND}` — each task's full search (budget {BUDGET:,}, default options, no time "
         "limit), then the same search limited to 10% of the full search's wall time; the "
         "stopped pick is scored on the full search's objective. Progress: every report's "
         "`fraction_done` against the elapsed share of the full search's wall time. Targets: "
-        f"at least {SCORE_TARGET:.0%} of the full score, met on {scores_met} of {len(tasks)} "
-        f"tasks; progress within ±{PROGRESS_TOLERANCE:.2f} and monotone, met on {progress_met} of "
-        f"{len(tasks)} ({load}, {os.cpu_count()} cores).\n\n" + "\n".join(rows) + "\n"
+        f"at least {SCORE_TARGET:.0%} of the full score, met on {met(scores_met)}; progress "
+        f"within ±{PROGRESS_TOLERANCE:.2f} and monotone, met on {met(progress_met)} ({load}, "
+        f"{os.cpu_count()} cores). The held-out tasks were added after the anytime order and "
+        "the reserve were last tuned.\n\n" + "\n".join(rows) + "\n"
     )
     publish(arguments, "PERFORMANCE.md", "anytime", markdown)
 
