@@ -357,7 +357,7 @@ def test_a_task_document_as_base64_yaml() -> None:
     assert search.task.input.channels == 3
     assert [c.name for c in search.task.correlations] == ["halves"]
     assert search.budget.time_limit_seconds == 5.0
-    assert search.budget.channel_choices == sorted(WIDTHS)
+    assert search.budget.channel_choices == tuple(sorted(WIDTHS))
     assert search.budget.max_depth == 3
     assert search.budget.outputs == 10
 
@@ -444,7 +444,7 @@ def test_the_documented_experiment_reads_as_a_search() -> None:
     document, experiment = _documented_experiment()
     search = read_experiment(experiment)
     assert search.budget.max_parameters == 200_000
-    assert search.budget.channel_choices == [16, 32, 48, 64, 96, 128]
+    assert search.budget.channel_choices == (16, 32, 48, 64, 96, 128)
     assert (search.task.input.shape, search.task.input.channels) == ((32, 32), 3)
     assert search.task.preset == "symmetry"
     references = {p["reference"] for p in document["trialTemplate"]["trialParameters"]}

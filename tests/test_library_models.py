@@ -225,4 +225,23 @@ def test_a_budget_hashes_with_its_lists_as_equal_budgets_do() -> None:
     budget = Budget(**options)
     assert hash(budget) == hash(Budget.model_validate(options))
     assert len({budget, Budget(**options), Budget(max_parameters=9_000)}) == 2
-    assert budget.channel_choices == [8, 16]
+    assert budget.channel_choices == (8, 16)
+
+
+@pytest.mark.parametrize(
+    ("field", "mutate"),
+    [
+        ("channel_choices", lambda widths: widths.append(0)),
+        ("channel_choices", lambda widths: widths.__setitem__(0, 16)),
+        ("geometries", lambda families: families.append("mirror")),
+    ],
+)
+def test_a_budgets_lists_cannot_be_changed_past_validation(
+    field: str, mutate: Callable[[Any], object]
+) -> None:
+    # They were lists: appending 0 or a repeat made a budget its own checks refuse, and the
+    # search then ran on it (a zero width, a family twice), its hash changed in a set.
+    budget = Budget(max_parameters=9_000, channel_choices=[8, 16], geometries=["mirror"])
+    with pytest.raises((AttributeError, TypeError)):
+        mutate(getattr(budget, field))
+    assert budget == Budget(max_parameters=9_000, channel_choices=[8, 16], geometries=["mirror"])

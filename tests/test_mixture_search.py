@@ -30,7 +30,7 @@ from advisor.seprank.mixture import LadderBounds
 from advisor.stopping import StopSignal
 from tests.support.clock import ManualClock
 
-_TREES = ["contiguous", "mirror", "interleaved", "dilations"]
+_TREES = ("contiguous", "mirror", "interleaved", "dilations")
 _WITH_MIXTURES = Budget(
     max_parameters=3000, geometries=[*_TREES, "mixture"], time_limit_seconds=None, outputs=2
 )
@@ -46,6 +46,14 @@ def _local_and_mirrored(length: int) -> Task:
     return parse_task(
         {"input": {"shape": [length]}, "preset": "local", "correlations": correlations}
     )
+
+
+def test_the_tree_budget_keeps_its_families_a_tuple_as_a_budget_does() -> None:
+    # Copied with a list, the tree search's budget could be changed in place and had no hash.
+    budget = Budget(max_parameters=9_000, geometries=["mirror", "mixture"])
+    trees = tree_budget(budget)
+    assert trees.geometries == ("mirror",)
+    assert hash(trees) == hash(Budget.model_validate(trees.model_dump()))
 
 
 def test_a_task_two_trees_serve_by_halves_gets_a_mixture_that_beats_every_tree() -> None:
@@ -427,7 +435,7 @@ def test_a_mixture_of_two_dilated_trees_names_each_member_by_its_dilation_order(
     )
     named = re.findall(r"the dilated tree of dilations ([\d, ]+) \(score", mixture.rationale)
     assert len(named) == 2 and named[0] != named[1], mixture.rationale
-    trees = recommend(task, budget.model_copy(update={"geometries": ["dilations"], "top_k": 10}))
+    trees = recommend(task, budget.model_copy(update={"geometries": ("dilations",), "top_k": 10}))
     orders = {", ".join(map(str, r.dilations or ())) for r in trees.recommendations}
     assert set(named) <= orders
 

@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 
 from advisor import Budget, parse_task, recommend
 from advisor.errors import InvalidRequestError, StoppedError
+from advisor.model.regions import IndicesRegion
 from advisor.model.results import Recommendation
 from advisor.model.task import Task
 from advisor.search import page as page_module
 from advisor.search.candidates import deepest_schedule
+from advisor.search.paging import next_page_token, page_offset
 from advisor.service.limits import LOCAL_LIMITS, RequestLimits
 from advisor.service.server import ServerConfig, start_server
 
@@ -235,3 +237,96 @@ def test_one_requests_token_is_the_same_through_every_front_door() -> None:
     assert bounded.next_page_token == library.next_page_token
     shallower = recommend(TASK, Budget(**budget, max_depth=deepest - 1))
     assert shallower.next_page_token != library.next_page_token
+
+
+def _expanded(task: Task) -> Task:
+    """Return ``task`` with its preset written out: every correlation by its ids, as resolved."""
+    return Task(
+        input=task.input,
+        correlations=[
+            {
+                "name": correlation.name,
+                "a": {"indices": correlation.a.tolist()},
+                "b": {"indices": correlation.b.tolist()},
+                "weight": correlation.weight,
+                "relation": correlation.relation,
+            }
+            for correlation in task.resolved()
+        ],
+    )
+
+
+_PRESET_TASK = parse_task({"input": {"shape": [8, 8]}, "preset": "symmetry"})
+_SPELLINGS: list[tuple[Task, dict[str, object], Task, dict[str, object]]] = [
+    # A preset and its expansion.
+    (_PRESET_TASK, {}, _expanded(_PRESET_TASK), {}),
+    # A region as a box and as its ids; the widths in another order.
+    (
+        parse_task(
+            {
+                "input": {"shape": [16]},
+                "correlations": [{"name": "ends", "a": {"box": {"start": [0], "stop": [4]}}}],
+            }
+        ),
+        {"channel_choices": [32, 8, 16]},
+        parse_task(
+            {
+                "input": {"shape": [16]},
+                "correlations": [{"name": "ends", "a": {"indices": [0, 1, 2, 3]}}],
+            }
+        ),
+        {"channel_choices": [8, 16, 32]},
+    ),
+]
+
+
+@pytest.mark.parametrize(("task", "options", "same_task", "same_options"), _SPELLINGS)
+def test_a_search_spelled_another_way_has_the_same_token(
+    task: Task, options: dict[str, object], same_task: Task, same_options: dict[str, object]
+) -> None:
+    # The token digested the request as written: the same search, written with a preset or its
+    # expansion, a box or its ids, widths in another order, got another token, refused by the
+    # other spelling as another request's.
+    assert task.resolved() == same_task.resolved()
+    budget = Budget(**OPTIONS, **options)
+    same_budget = Budget(**OPTIONS, **same_options)
+    token = next_page_token(task, budget, 2)
+    assert next_page_token(same_task, same_budget, 2) == token
+    assert page_offset(same_task, same_budget.model_copy(update={"page_token": token})) == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"preset": None, "correlations": [{"name": "x", "a": {"indices": [0]}}]},
+        {"input": {"shape": [8, 8], "channels": 3}},
+        {"outputs": 10},
+        {"arrangement": list(range(63, -1, -1))},
+    ],
+)
+def test_a_search_of_another_task_has_another_token(change: dict[str, object]) -> None:
+    budget = Budget(**OPTIONS)
+    other = _PRESET_TASK.model_copy(update=change)
+    assert next_page_token(other, budget, 2) != next_page_token(_PRESET_TASK, budget, 2)
+
+
+def test_correlations_that_differ_in_anything_have_another_token() -> None:
+    expanded = _expanded(_PRESET_TASK)
+    first, *rest = expanded.correlations
+    assert isinstance(first.a, IndicesRegion)
+    budget = Budget(**OPTIONS)
+    token = next_page_token(expanded, budget, 2)
+    others = [
+        [first.model_copy(update={"name": "renamed"}), *rest],
+        [first.model_copy(update={"a": IndicesRegion(indices=first.a.indices[1:])}), *rest],
+        [first.model_copy(update={"weight": 2.0}), *rest],
+        [*rest, first],  # the search reads them in order
+        rest,
+    ]
+    for correlations in others:
+        other = expanded.model_copy(update={"correlations": correlations})
+        assert next_page_token(other, budget, 2) != token, correlations[0]
+    widths = Budget(**OPTIONS, channel_choices=[8, 16])
+    assert next_page_token(expanded, widths, 2) != next_page_token(
+        expanded, Budget(**OPTIONS, channel_choices=[8, 16, 32]), 2
+    )

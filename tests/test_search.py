@@ -922,9 +922,7 @@ def test_no_narrower_search_finds_a_design_the_full_one_scores_higher(name: str)
     budget = Budget(max_parameters=20_000, time_limit_seconds=None)
     best = recommend(task, budget).recommendations[0].score
     trees = [family for family in FAMILIES if family != "mixture"]
-    narrower = [[family] for family in trees] + [
-        list(pair) for pair in itertools.combinations(trees, 2)
-    ]
+    narrower = [(family,) for family in trees] + list(itertools.combinations(trees, 2))
     picks = []
     for families in narrower:
         try:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import doctest
 import itertools
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor.cli.format import render_search_result
 from advisor.errors import StoppedError
+from advisor.export.document import parse_search_result, search_result_document
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, parse_task
+from advisor.protocol.wire import search_result_from_proto, search_result_to_proto
 from advisor.search import anytime as anytime_module
 from advisor.search import page as page_module
 from advisor.search import run as run_module
@@ -503,3 +507,26 @@ def test_progress_goes_on_while_the_recommendations_are_built(
     assert len(seen) == 3 and seen[0] < seen[1] < seen[2] < len(events)
     fractions = [event.fraction_done for event in events]
     assert fractions == sorted(fractions) and fractions[-1] < 1.0
+
+
+def test_an_empty_page_says_why_in_every_form_of_the_result() -> None:
+    # Only the table said why a stopped search returned no design; JSON, YAML, the gRPC
+    # response and the client's result had an empty list and no word of the reason.
+    empty = _cut_before_any_tree(
+        Budget(max_parameters=20_000, min_depth=3, time_limit_seconds=None)
+    )
+    assert empty.complete is False and not empty.recommendations
+    reason = empty.empty_reason
+    assert reason is not None and "longer time limit" in reason
+    header = render_search_result(empty, "table").splitlines()[0]
+    assert header.endswith(f"(search {reason})")
+    assert json.loads(render_search_result(empty, "json"))["empty_reason"] == reason
+    assert yaml.safe_load(render_search_result(empty, "yaml"))["empty_reason"] == reason
+    message = search_result_to_proto(empty)
+    assert message.empty_reason == reason
+    assert search_result_from_proto(message) == empty
+    assert parse_search_result(search_result_document(empty)) == empty
+    designs = _cut_before_any_tree(Budget(max_parameters=20_000, time_limit_seconds=None))
+    assert designs.recommendations and designs.empty_reason is None
+    assert search_result_document(designs)["empty_reason"] is None
+    assert search_result_to_proto(designs).empty_reason == ""

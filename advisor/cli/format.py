@@ -88,12 +88,9 @@ def _render(
 
 def _search_result_table(result: SearchResult, explain: bool) -> str:
     count = len(result.recommendations)
-    state = "complete" if result.complete else "stopped early: the best found so far"
-    if not result.complete and count == 0:
-        state = (
-            "stopped early, before it scored a design for this page that the budget admits: a "
-            "longer time limit lets it"
-        )
+    state = result.empty_reason or (
+        "complete" if result.complete else "stopped early: the best found so far"
+    )
     candidates = result.candidates_evaluated
     lines = [
         f"{count} recommendation{'' if count == 1 else 's'} from "

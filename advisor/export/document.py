@@ -87,9 +87,10 @@ def search_result_document(result: SearchResult) -> dict[str, Any]:
     analyze --arch FILE [--rank K]`` and ``AdvisorClient.analyze(task, FILE, rank=K)`` read it.
     """
     require_instance(result, SearchResult, "result")
-    return _document(
+    document = _document(
         result, recommendations=[recommendation_document(r) for r in result.recommendations]
     )
+    return {**document, "empty_reason": result.empty_reason}
 
 
 def analysis_document(analysis: Analysis) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.documents import NullsOmitted, frozen_hash
+from advisor.model.documents import NullsOmitted
 from advisor.model.scalars import (
     INT32_MAX,
     INT64_MAX,
@@ -189,18 +189,18 @@ class Budget(NullsOmitted):
     max_depth: int | None = Field(
         default=None, gt=0, le=INT32_MAX, description="Most hidden layers."
     )
-    channel_choices: list[Annotated[int, BeforeValidator(_whole), Field(le=INT32_MAX)]] | None = (
-        Field(
-            default=None,
-            min_length=1,
-            description="Allowed widths, M included; default powers of two from "
-            "DEFAULT_MIN_CHANNELS up to max_channels.",
-        )
+    channel_choices: (
+        tuple[Annotated[int, BeforeValidator(_whole), Field(le=INT32_MAX)], ...] | None
+    ) = Field(
+        default=None,
+        min_length=1,
+        description="Allowed widths, M included; default powers of two from "
+        "DEFAULT_MIN_CHANNELS up to max_channels.",
     )
     max_channels: int = Field(
         default=512, gt=1, le=INT32_MAX, description="Largest default width choice."
     )
-    geometries: list[AllowedFamily] | None = Field(
+    geometries: tuple[AllowedFamily, ...] | None = Field(
         default=None,
         description="Families that may be recommended; default DEFAULT_FAMILIES where they apply.",
     )
@@ -421,9 +421,6 @@ class Budget(NullsOmitted):
                 f"are {below:,} and {above:,})",
             )
         ]
-
-    def __hash__(self) -> int:
-        return frozen_hash(self.__dict__.values())
 
     def widest_field(self) -> str:
         """Return the field that sets the widest allowed width."""

@@ -67,9 +67,9 @@ def source_name(path: str | os.PathLike[str]) -> str:
 def frozen_hash(values: Iterable[object]) -> int:
     """Hash the field ``values`` of a frozen object, each list as the tuple it equals.
 
-    A frozen pydantic model's or dataclass's own hash takes the fields as they are, and a list
-    is unhashable: a budget naming ``channel_choices``, or any search result, could not key a
-    cache or join a set. The lists stay lists, which callers compare to lists.
+    A frozen dataclass's own hash takes the fields as they are, and a list is unhashable: a
+    search result could not key a cache or join a set. The lists stay lists, which callers
+    compare to lists.
     """
     return hash(tuple(tuple(value) if isinstance(value, list) else value for value in values))
 

@@ -38,6 +38,12 @@ _UNPRICED: Final[dict[UnpricedReason | None, str]] = {
 }
 """The summary's words for each :data:`UnpricedReason` (None: figures that came without one)."""
 
+_EMPTY_REASON: Final = (
+    "stopped early, before it scored a design for this page that the budget admits: a longer "
+    "time limit (or a later deadline) lets it"
+)
+"""A stopped search's empty page, in words (:attr:`SearchResult.empty_reason`)."""
+
 _PLAIN_BITS = 40
 """Counts up to 2^40 are written out; larger ones as powers of two."""
 
@@ -234,6 +240,20 @@ class SearchResult:
 
     def __hash__(self) -> int:
         return _hash(self)
+
+    @property
+    def empty_reason(self) -> str | None:
+        """Why ``recommendations`` is empty, and what gets designs; None when it is not empty.
+
+        Only a search cut short returns an empty page: it stopped before it scored any design
+        the budget admits for this page (not even the shallow baseline, when the depth or window
+        bounds leave it out; on a later page, fewer designs than the page skips). Derived from
+        the result, so every form of it says the same: the table, the JSON and YAML documents,
+        the gRPC response and the client's result.
+        """
+        if self.complete or self.recommendations:
+            return None
+        return _EMPTY_REASON
 
 
 def _hash(result: Analysis | Recommendation | SearchResult) -> int:

@@ -595,6 +595,7 @@ def search_result_to_proto(
     message.search_seconds = result.search_seconds
     message.complete = result.complete
     message.next_page_token = result.next_page_token or ""
+    message.empty_reason = result.empty_reason or ""
     return message
 
 

@@ -123,7 +123,7 @@ def tree_budget(budget: Budget, offset: int = 0) -> Budget:
     """
     if "mixture" not in budget.families():
         return budget
-    trees = [family for family in budget.families() if family != "mixture"] or None
+    trees = tuple(family for family in budget.families() if family != "mixture") or None
     top_k = max(offset + budget.top_k, PAIRED_TREES)
     return budget.model_copy(update={"geometries": trees, "top_k": top_k, "page_token": None})
 

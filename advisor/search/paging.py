@@ -2,11 +2,12 @@
 
 A search ranks every distinct tree it evaluates; one call returns ``top_k`` of them. The token of
 the next page names where that page starts and which request it belongs to (a digest of the task
-and of every budget field but ``top_k``, ``time_limit_seconds`` and ``page_token``). The next call
-runs the same deterministic search and returns the designs ranked after that offset, so a sampler
-or a Katib controller can keep asking; pages of a complete search (``complete = True``) join
-into one ranking without repeats. A token from another request is refused, not misread, and so
-is one whose page starts past the end of a complete search's ranking (a token no search wrote).
+as resolved and of every budget field but ``top_k``, ``time_limit_seconds`` and ``page_token``).
+The next call runs the same deterministic search and returns the designs ranked after that
+offset, so a sampler or a Katib controller can keep asking; pages of a complete search
+(``complete = True``) join into one ranking without repeats. A token from another request is
+refused, not misread, and so is one whose page starts past the end of a complete search's
+ranking (a token no search wrote).
 """
 
 from __future__ import annotations
@@ -33,15 +34,35 @@ PAST_THE_END: Final = "starts past the end of this request's ranking ({count} de
 
 
 def _request_digest(task: Task, budget: Budget) -> str:
-    """Return a digest of what decides the ranking: the task and the budget's search options."""
-    document = [task.model_dump(mode="json"), _search_options(task, budget)]
+    """Return a digest of what decides the ranking: the task and the budget's search options.
+
+    Both as the search reads them, not as the request spells them: the same search gets the
+    same token however it is written (a preset or its expansion, a box or its ids, the widths
+    in any order), where a token of one spelling was refused by another as another request's.
+    """
+    document = [_searched_task(task), _search_options(task, budget)]
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:_DIGEST_CHARS]
 
 
-def _search_options(task: Task, budget: Budget) -> dict[str, object]:
-    """Return the budget's fields that decide the ranking, depth bounds as the search reads them.
+def _searched_task(task: Task) -> dict[str, object]:
+    """Return the task as the search reads it: its correlations resolved, in their order.
 
+    Each correlation by its name, weight, stated relation and a digest of each region's ids
+    (:meth:`~advisor.model.packed.PackedIds.digest`); the preset is among them, expanded.
+    """
+    document: dict[str, object] = task.model_dump(mode="json", exclude={"correlations", "preset"})
+    document["correlations"] = [
+        [c.name, c.weight, c.relation, c.packed_a.digest(), c.packed_b.digest()]
+        for c in task.resolved()
+    ]
+    return document
+
+
+def _search_options(task: Task, budget: Budget) -> dict[str, object]:
+    """Return the budget's fields that decide the ranking, as the search reads them.
+
+    The widths ascending, as the search takes them (:meth:`~advisor.model.budget.Budget.choices`).
     A depth bound no tree of the input reaches is no bound: the library leaves ``max_depth``
     unset, a server brings an unset one to its ``max_layers`` limit (16 by default, 24 for the
     command's embedded server; :func:`advisor.service.limits.defaults_within`), and the three run
@@ -49,6 +70,8 @@ def _search_options(task: Task, budget: Budget) -> dict[str, object]:
     by the others as another request's.
     """
     options = budget.model_dump(mode="json", exclude=set(_PAGE_INDEPENDENT))
+    if budget.channel_choices is not None:  # a set of widths: the search sorts them
+        options["channel_choices"] = sorted(budget.channel_choices)
     if budget.max_depth is not None and budget.max_depth >= deepest_schedule(task.input):
         options["max_depth"] = None
     if budget.min_depth is not None and budget.min_depth <= 1:

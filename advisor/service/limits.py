@@ -44,6 +44,7 @@ from advisor.protocol._proto.katib.v1beta1 import api_pb2
 __all__ = [
     "LOCAL_LIMITS",
     "LONGEST_SECONDS",
+    "MIN_MESSAGE_BYTES",
     "RequestLimits",
     "check_analysis_cost",
     "check_analyze_request",
@@ -59,6 +60,18 @@ LONGEST_SECONDS: Final = 7 * 24 * 3600
 """The longest duration a server setting may hold (a week). gRPC takes its durations as 32-bit
 milliseconds, and the longest call (time limit, drain and a margin) must fit one: 2^31 ms is about
 24.8 days."""
+
+
+MIN_MESSAGE_BYTES: Final = 5247
+"""The least ``max_message_bytes`` a server accepts: the estimated answer of the smallest search.
+
+Every search is refused up front when its response estimate exceeds the limit
+(:func:`check_recommend_request`), and the least estimate, for one design (``top_k`` 1) of one
+unnamed correlation on a 2-location input, is this many bytes; a server with a lower limit
+refused every search (and answered nothing but health checks and the smallest analyses), so it
+is refused at start-up. Larger answers need more: ``ListPresets`` about 8.6 kB, the default
+five designs of a 128 x 128 task about 200 kB. tests/service/test_limits.py keeps it equal to
+the estimate."""
 
 
 class RequestLimits(BaseModel):
@@ -81,7 +94,7 @@ class RequestLimits(BaseModel):
     )
     max_message_bytes: int = Field(
         default=4 * 1024 * 1024,
-        gt=0,
+        ge=MIN_MESSAGE_BYTES,
         le=INT32_MAX,  # gRPC's message size options are 32-bit
         description="Serialized request or response size; a search or analysis whose response "
         "is estimated larger is refused before it starts.",

@@ -96,7 +96,7 @@ def halving_pools(shape: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
 def synthesized_layouts(task: Task, budget: Budget) -> tuple[_Ints, list[_Ints]]:
     """The search's first synthesized permutation, and every variant's on the halving schedule."""
     ranked = recommend(
-        task, budget.model_copy(update={"geometries": ["synthesized"], "min_depth": 2, "top_k": 1})
+        task, budget.model_copy(update={"geometries": ("synthesized",), "min_depth": 2, "top_k": 1})
     )
     first = ranked.recommendations[0].architecture
     if first.family != "synthesized":

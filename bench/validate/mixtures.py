@@ -99,7 +99,7 @@ def picks(the_task: Task) -> list[Recommendation]:
     if mixture is None:
         return [top]
     members = [top.architecture.geometry, *(m.geometry for m in mixture.members)]
-    trees = recommend(the_task, budget.model_copy(update={"geometries": _FAMILIES[:-1]}))
+    trees = recommend(the_task, budget.model_copy(update={"geometries": tuple(_FAMILIES[:-1])}))
     found = {r.architecture.geometry: r for r in reversed(trees.recommendations)}
     return [top, *(found[geometry] for geometry in members)]
 

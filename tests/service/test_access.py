@@ -20,7 +20,7 @@ from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.protocol.metadata import bearer_metadata
 from advisor.service.access import ACCESS_LOGGER
 from advisor.service.katib_server import start_katib_server
-from advisor.service.limits import RequestLimits
+from advisor.service.limits import MIN_MESSAGE_BYTES, RequestLimits
 from advisor.service.server import RunningServer
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.status import REQUEST_ID_METADATA_KEY
@@ -137,7 +137,9 @@ def test_a_response_over_the_message_limit_is_logged_as_the_status_the_client_go
     # ListPresets answers about 8 kB. gRPC refused to send it only after the handler had
     # returned: the client got RESOURCE_EXHAUSTED, the access line read OK, and the server's
     # log held a traceback of gRPC's failed batch.
-    running = serve(workers=1, executor="threads", limits=RequestLimits(max_message_bytes=1024))
+    running = serve(
+        workers=1, executor="threads", limits=RequestLimits(max_message_bytes=MIN_MESSAGE_BYTES)
+    )
     caplog.set_level(logging.INFO)
     with (
         grpc.insecure_channel(running.address) as channel,
@@ -148,7 +150,7 @@ def test_a_response_over_the_message_limit_is_logged_as_the_status_the_client_go
         )
     assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert (refused.value.details() or "").endswith(
-        " bytes, over this server's limit of 1,024 (max_message_bytes)"
+        f" bytes, over this server's limit of {MIN_MESSAGE_BYTES:,} (max_message_bytes)"
     )
     deadline = time.monotonic() + _WAIT_SECONDS
     while not (lines := _lines(caplog)):
@@ -166,7 +168,9 @@ def test_a_request_over_the_message_limit_is_logged_cancelled_not_invalid(
     # gRPC refuses the message before the server reads it (its client sees RESOURCE_EXHAUSTED)
     # and cancels the call; the server saw the requests end without a message and answered
     # INVALID_ARGUMENT "the call sent no request", which went nowhere but into this log.
-    running = serve(workers=1, executor="threads", limits=RequestLimits(max_message_bytes=1024))
+    running = serve(
+        workers=1, executor="threads", limits=RequestLimits(max_message_bytes=MIN_MESSAGE_BYTES)
+    )
     task = pb.Task(
         input=pb.InputSpec(shape=[64, 64]),
         correlations=[

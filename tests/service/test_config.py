@@ -12,7 +12,12 @@ from advisor.errors import InvalidRequestError, LimitExceededError, did_you_mean
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service.command import config_from_arguments
 from advisor.service.command import main as server_main
-from advisor.service.limits import LOCAL_LIMITS, RequestLimits, check_recommend_request
+from advisor.service.limits import (
+    LOCAL_LIMITS,
+    MIN_MESSAGE_BYTES,
+    RequestLimits,
+    check_recommend_request,
+)
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, add_serve_arguments
 from advisor.service.server import ServerConfig
 
@@ -184,6 +189,29 @@ def test_a_setting_past_what_grpc_can_hold_is_refused_naming_it(
     with pytest.raises(InvalidRequestError) as error:
         _config_of(*argv)
     assert [violation.field for violation in error.value.violations] == [field]
+
+
+@pytest.mark.parametrize("source", ["option", "file"])
+def test_a_message_limit_no_search_answer_fits_is_refused_at_start_up(
+    source: str, tmp_path: Path
+) -> None:
+    # 1,024 bytes was accepted, and then every search was refused: even one design of the
+    # smallest task is estimated larger (and the 8 kB preset list did not fit either).
+    path = tmp_path / "server.yaml"
+    path.write_text(f"limits: {{max_message_bytes: {MIN_MESSAGE_BYTES - 1}}}\n")
+    argv = (
+        ("--limit", f"max_message_bytes={MIN_MESSAGE_BYTES - 1}")
+        if source == "option"
+        else ("--config", str(path))
+    )
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of(*argv)
+    [violation] = error.value.violations
+    field = "limits.max_message_bytes" if source == "option" else "config.limits.max_message_bytes"
+    assert violation.field == field
+    assert violation.description.endswith(f"greater than or equal to {MIN_MESSAGE_BYTES}")
+    floor = _config_of("--limit", f"max_message_bytes={MIN_MESSAGE_BYTES}")
+    assert floor.limits.max_message_bytes == MIN_MESSAGE_BYTES  # test_limits.py: what it admits
 
 
 @pytest.mark.parametrize(

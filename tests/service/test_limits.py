@@ -28,6 +28,7 @@ from advisor.search.candidates import deepest_schedule
 from advisor.search.recommend import recommend
 from advisor.service.limits import (
     LOCAL_LIMITS,
+    MIN_MESSAGE_BYTES,
     RequestLimits,
     check_analysis_cost,
     check_analyze_request,
@@ -383,6 +384,16 @@ def test_a_page_admitted_by_the_estimate_is_sent() -> None:
     assert _padded_mixtures(response.result)
 
 
+def test_the_least_message_limit_is_what_the_smallest_search_needs() -> None:
+    # The floor of max_message_bytes admits one design of the smallest task, and no less.
+    task = pb.Task(
+        input=pb.InputSpec(shape=[2]),
+        correlations=[pb.Correlation(a=pb.Region(indices=pb.IndexList(values=[0])))],
+    )
+    request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=100, top_k=1))
+    assert _least_admitted_bytes(request, RequestLimits()) == MIN_MESSAGE_BYTES
+
+
 def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
     task = pb.Task(input=pb.InputSpec(shape=[1448, 1449]), preset="symmetry")
     request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=10**6))
@@ -481,8 +492,9 @@ def test_a_response_over_the_size_limit_is_said_in_bytes() -> None:
     task = pb.Task(input=pb.InputSpec(shape=[8, 8]), preset="symmetry")
     request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=1_000, top_k=2))
     with pytest.raises(LimitExceededError) as error:
-        check_recommend_request(request, RequestLimits(max_message_bytes=2_000))
+        check_recommend_request(request, RequestLimits(max_message_bytes=MIN_MESSAGE_BYTES))
     [violation] = error.value.violations
     assert violation.field == "budget.top_k"
-    said = r"the response to top_k 2 is estimated at [1-9][\d,]* bytes, over the limit of 2,000"
+    limit = f"{MIN_MESSAGE_BYTES:,}"
+    said = rf"the response to top_k 2 is estimated at [1-9][\d,]* bytes, over the limit of {limit}"
     assert re.fullmatch(said + r" \(max_message_bytes\)", violation.description)

@@ -21,7 +21,7 @@ from advisor.service import command
 from advisor.service import server as server_module
 from advisor.service.admission import Admission
 from advisor.service.command import main as serve_main
-from advisor.service.limits import RequestLimits
+from advisor.service.limits import MIN_MESSAGE_BYTES, RequestLimits
 from advisor.service.options import BAD_OPTION_EXIT_STATUS
 from advisor.service.server import (
     ADVISOR_SERVICE_NAME,
@@ -290,7 +290,7 @@ def test_a_usage_error_is_one_line_naming_the_option_exit_2(
 
 
 def test_oversized_messages_are_refused_by_grpc(serve: Callable[..., RunningServer]) -> None:
-    running = serve(limits=RequestLimits(max_message_bytes=1024))
+    running = serve(limits=RequestLimits(max_message_bytes=MIN_MESSAGE_BYTES))
     task = pb.Task(
         input=pb.InputSpec(shape=[64, 64]),
         correlations=[

@@ -1128,12 +1128,18 @@ class SearchResult(_message.Message):
     SEARCH_SECONDS_FIELD_NUMBER: _builtins.int
     COMPLETE_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    EMPTY_REASON_FIELD_NUMBER: _builtins.int
     candidates_evaluated: _builtins.int
     search_seconds: _builtins.float
     complete: _builtins.bool
     """False when a time limit, deadline or shutdown cut the search; the best found so far is kept."""
     next_page_token: _builtins.str
     """Pass as Budget.page_token to get the next-ranked designs; empty = no more."""
+    empty_reason: _builtins.str
+    """Why recommendations is empty, and what gets designs: the search stopped (time limit,
+    deadline, shutdown) before it scored a design for this page that the budget admits. Empty
+    when there are recommendations.
+    """
     @_builtins.property
     def recommendations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Recommendation]: ...
     def __init__(
@@ -1144,10 +1150,11 @@ class SearchResult(_message.Message):
         search_seconds: _builtins.float = ...,
         complete: _builtins.bool = ...,
         next_page_token: _builtins.str = ...,
+        empty_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates_evaluated", b"candidates_evaluated", "complete", b"complete", "next_page_token", b"next_page_token", "recommendations", b"recommendations", "search_seconds", b"search_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates_evaluated", b"candidates_evaluated", "complete", b"complete", "empty_reason", b"empty_reason", "next_page_token", b"next_page_token", "recommendations", b"recommendations", "search_seconds", b"search_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
