@@ -229,6 +229,27 @@ def test_a_csv_value_that_is_not_a_number_is_quoted_with_its_column(tmp_path: Pa
     )
 
 
+@pytest.mark.parametrize(("separator", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_csv_line_separated_otherwise_is_quoted_short_and_its_separator_named(
+    tmp_path: Path, separator: str, name: str
+) -> None:
+    # Without commas a line is one value: quoted whole, 1,000 numbers made an error line of
+    # over 5,000 characters, and it did not say why the numbers were no number.
+    data = tmp_path / "data.csv"
+    rows = np.random.default_rng(2).standard_normal((3, 1000)).round(3)
+    data.write_text("".join(separator.join(map(str, row)) + "\n" for row in rows.tolist()))
+    with pytest.raises(InvalidRequestError) as raised:
+        read_data(data)
+    (violation,) = raised.value.violations
+    assert len(violation.description) < len(str(data)) + 300, violation.description
+    assert "characters, column 1); the file holds numbers only, comma-separated" in (
+        violation.description
+    )
+    assert violation.description.endswith(
+        f"(the line's values are separated by {name}: separate them by commas)"
+    )
+
+
 def test_labels_giving_every_sample_a_class_of_its_own_are_noted(tmp_path: Path) -> None:
     # Sample ids (or whole-number regression targets) passed as classes: outputs 400, silently.
     data, _ = _blocks(tmp_path)
