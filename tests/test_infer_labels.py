@@ -250,6 +250,24 @@ def test_a_csv_line_separated_otherwise_is_quoted_short_and_its_separator_named(
     )
 
 
+def test_bad_labels_are_told_before_the_passes_over_the_data(tmp_path: Path) -> None:
+    # The labels need only the sample count, which a .npy's header gives: read after the two
+    # passes over the data (a minute on the largest files), a labels file of the wrong length
+    # was told only then, and a value the passes refuse (here a NaN) hid it altogether.
+    values = np.random.default_rng(4).standard_normal((40, 8, 8))
+    values[30, 2, 2] = np.nan
+    data = tmp_path / "data.npy"
+    np.save(data, values)
+    labels = _saved(tmp_path, np.arange(39) % 2)
+    line = assert_one_error_line(
+        advisor("infer", data, "--labels", labels), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == (
+        f"advisor: error: --labels: {labels}: holds (39,), expected one label for each of 40 "
+        "samples"
+    )
+
+
 def test_labels_giving_every_sample_a_class_of_its_own_are_noted(tmp_path: Path) -> None:
     # Sample ids (or whole-number regression targets) passed as classes: outputs 400, silently.
     data, _ = _blocks(tmp_path)

@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,25 +35,40 @@ from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
 
 
-def _graph(
+def _sample(
     args: argparse.Namespace, data_option: str, shape: list[int] | None = None
-) -> tuple[DataSample, DependenceGraph]:
-    """Read ``args.data`` and compute its dependence graph; errors name ``data_option``.
+) -> DataSample:
+    """Read ``args.data`` (a ``.npy``'s header only); errors name ``data_option``.
 
     ``data_option`` is how the command takes the file (``DATA`` for ``infer``, ``--data`` for
     ``recommend``), so an error names what the user typed.
     """
-    try:
-        sample = read_data(args.data, args.shape or shape)
+    with _data_errors(args, data_option):
+        return read_data(args.data, args.shape or shape)
+
+
+def _graph(args: argparse.Namespace, sample: DataSample, data_option: str) -> DependenceGraph:
+    """Compute the dependence graph of ``sample`` (two passes over it), errors as :func:`_sample`.
+
+    A bad ``--labels`` file is told before these passes, which take a minute on the largest files.
+    """
+    with _data_errors(args, data_option):
         pairs = args.pairs_per_location
         bar = progress_bar_for(sys.stderr)  # on a terminal: the largest files take a minute
         with bar or contextlib.nullcontext():
-            return sample, dependence_graph(
+            return dependence_graph(
                 sample,
                 top_k=DEFAULT_TOP_K if pairs is None else pairs,
                 allow_constant=args.allow_constant,
                 progress=None if bar is None else bar.update_reading,
             )
+
+
+@contextlib.contextmanager
+def _data_errors(args: argparse.Namespace, data_option: str) -> Iterator[None]:
+    """Name the options behind an error reading the data (:func:`_as_options`)."""
+    try:
+        yield
     except InvalidRequestError as error:
         # Without --shape the grid is the task's (recommend --data), which the data must fit.
         raise _as_options(error, data_option, "--shape" if args.shape else data_option) from None
@@ -80,13 +95,14 @@ def _as_options(
 def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     """Run ``advisor infer``: write the task (``--output`` or stdout) and return the report."""
     _check_output(args)
-    sample, graph = _graph(args, "DATA")
+    sample = _sample(args, "DATA")
     outputs = None
-    if args.labels is not None:
+    if args.labels is not None:  # before the passes over the data: a minute on the largest
         try:
             outputs = int(np.unique(read_labels(args.labels, sample.samples)).size)
         except InvalidRequestError as error:
             raise _as_options(error, "DATA") from None
+    graph = _graph(args, sample, "DATA")
     report = advisor.infer_task(graph, outputs=outputs, seed=args.seed, timeout=args.timeout)
     summary = render_report(graph, report) + _labels_note(outputs, sample.samples)
     if report.task is None:
@@ -226,7 +242,7 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
         described = _described_input(document, parts)
     except InvalidRequestError as error:
         raise error.prefixed("task") from None
-    _, graph = _graph(args, "--data", list(described.shape))
+    graph = _graph(args, _sample(args, "--data", list(described.shape)), "--data")
     mismatch = input_mismatch(described, InputSpec(shape=graph.shape, channels=graph.channels))
     if mismatch is not None:  # before the call, and whether or not the data gives a task
         raise InvalidRequestError.single("--data", mismatch)
