@@ -373,6 +373,30 @@ def test_infer_reads_a_leading_colour_axis_as_channels_with_the_grid_given(tmp_p
     assert advised.stdout == advisor("infer", last, "--shape", "16", "16").stdout
 
 
+@pytest.mark.parametrize(("axis", "end"), [(-1, "last"), (1, "first")])
+def test_infer_says_how_to_read_an_end_axis_of_one_value_as_the_channel(
+    tmp_path: Path, axis: int, end: str
+) -> None:
+    # (samples, 16, 16, 1), Keras' layout, or (samples, 1, 16, 16), PyTorch's: read as written
+    # a 16x16x1 volume, whose task names the image's rows `depth`, and no note said so.
+    _, images = _colour_images(tmp_path)
+    plain = tmp_path / "plain.npy"
+    np.save(plain, images[..., 0].astype(np.float32))
+    single = tmp_path / "single.npy"
+    np.save(single, np.expand_dims(images[..., 0], axis).astype(np.float32))
+    as_written = advisor("infer", single)
+    assert as_written.status == 0, as_written.stderr
+    assert (
+        f"note: the {end} axis has 1 value per location of 16x16; if it is a channels axis "
+        "(one channel), pass --shape 16 16 "
+    ) in as_written.stderr
+    advised = advisor("infer", single, "--shape", "16", "16")
+    assert advised.status == 0, advised.stderr
+    assert "grid 16x16, 1 channel(s)" in advised.stderr
+    assert "note:" not in advised.stderr
+    assert advised.stdout == advisor("infer", plain).stdout
+
+
 def test_data_that_does_not_hold_the_task_grid_is_an_error_on_data(tmp_path: Path) -> None:
     # The grid read is the task's, not a --shape the user gave: the data is what to change.
     data = tmp_path / "rgb.npy"

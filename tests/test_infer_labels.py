@@ -229,6 +229,45 @@ def test_a_csv_value_that_is_not_a_number_is_quoted_with_its_column(tmp_path: Pa
     )
 
 
+@pytest.mark.parametrize(("separator", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_csv_line_separated_otherwise_is_quoted_short_and_its_separator_named(
+    tmp_path: Path, separator: str, name: str
+) -> None:
+    # Without commas a line is one value: quoted whole, 1,000 numbers made an error line of
+    # over 5,000 characters, and it did not say why the numbers were no number.
+    data = tmp_path / "data.csv"
+    rows = np.random.default_rng(2).standard_normal((3, 1000)).round(3)
+    data.write_text("".join(separator.join(map(str, row)) + "\n" for row in rows.tolist()))
+    with pytest.raises(InvalidRequestError) as raised:
+        read_data(data)
+    (violation,) = raised.value.violations
+    assert len(violation.description) < len(str(data)) + 300, violation.description
+    assert "characters, column 1); the file holds numbers only, comma-separated" in (
+        violation.description
+    )
+    assert violation.description.endswith(
+        f"(the line's values are separated by {name}: separate them by commas)"
+    )
+
+
+def test_bad_labels_are_told_before_the_passes_over_the_data(tmp_path: Path) -> None:
+    # The labels need only the sample count, which a .npy's header gives: read after the two
+    # passes over the data (a minute on the largest files), a labels file of the wrong length
+    # was told only then, and a value the passes refuse (here a NaN) hid it altogether.
+    values = np.random.default_rng(4).standard_normal((40, 8, 8))
+    values[30, 2, 2] = np.nan
+    data = tmp_path / "data.npy"
+    np.save(data, values)
+    labels = _saved(tmp_path, np.arange(39) % 2)
+    line = assert_one_error_line(
+        advisor("infer", data, "--labels", labels), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == (
+        f"advisor: error: --labels: {labels}: holds (39,), expected one label for each of 40 "
+        "samples"
+    )
+
+
 def test_labels_giving_every_sample_a_class_of_its_own_are_noted(tmp_path: Path) -> None:
     # Sample ids (or whole-number regression targets) passed as classes: outputs 400, silently.
     data, _ = _blocks(tmp_path)

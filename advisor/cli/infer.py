@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,31 +29,46 @@ from advisor.infer.report import THIN_EVIDENCE, InferenceReport, task_file
 from advisor.infer.significance import least_samples
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.model.documents import read_document
-from advisor.model.grid import InputSpec, channel_axis
+from advisor.model.grid import ChannelAxis, InputSpec, channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
 
 
-def _graph(
+def _sample(
     args: argparse.Namespace, data_option: str, shape: list[int] | None = None
-) -> tuple[DataSample, DependenceGraph]:
-    """Read ``args.data`` and compute its dependence graph; errors name ``data_option``.
+) -> DataSample:
+    """Read ``args.data`` (a ``.npy``'s header only); errors name ``data_option``.
 
     ``data_option`` is how the command takes the file (``DATA`` for ``infer``, ``--data`` for
     ``recommend``), so an error names what the user typed.
     """
-    try:
-        sample = read_data(args.data, args.shape or shape)
+    with _data_errors(args, data_option):
+        return read_data(args.data, args.shape or shape)
+
+
+def _graph(args: argparse.Namespace, sample: DataSample, data_option: str) -> DependenceGraph:
+    """Compute the dependence graph of ``sample`` (two passes over it), errors as :func:`_sample`.
+
+    A bad ``--labels`` file is told before these passes, which take a minute on the largest files.
+    """
+    with _data_errors(args, data_option):
         pairs = args.pairs_per_location
         bar = progress_bar_for(sys.stderr)  # on a terminal: the largest files take a minute
         with bar or contextlib.nullcontext():
-            return sample, dependence_graph(
+            return dependence_graph(
                 sample,
                 top_k=DEFAULT_TOP_K if pairs is None else pairs,
                 allow_constant=args.allow_constant,
                 progress=None if bar is None else bar.update_reading,
             )
+
+
+@contextlib.contextmanager
+def _data_errors(args: argparse.Namespace, data_option: str) -> Iterator[None]:
+    """Name the options behind an error reading the data (:func:`_as_options`)."""
+    try:
+        yield
     except InvalidRequestError as error:
         # Without --shape the grid is the task's (recommend --data), which the data must fit.
         raise _as_options(error, data_option, "--shape" if args.shape else data_option) from None
@@ -80,13 +95,14 @@ def _as_options(
 def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     """Run ``advisor infer``: write the task (``--output`` or stdout) and return the report."""
     _check_output(args)
-    sample, graph = _graph(args, "DATA")
+    sample = _sample(args, "DATA")
     outputs = None
-    if args.labels is not None:
+    if args.labels is not None:  # before the passes over the data: a minute on the largest
         try:
             outputs = int(np.unique(read_labels(args.labels, sample.samples)).size)
         except InvalidRequestError as error:
             raise _as_options(error, "DATA") from None
+    graph = _graph(args, sample, "DATA")
     report = advisor.infer_task(graph, outputs=outputs, seed=args.seed, timeout=args.timeout)
     summary = render_report(graph, report) + _labels_note(outputs, sample.samples)
     if report.task is None:
@@ -226,7 +242,7 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
         described = _described_input(document, parts)
     except InvalidRequestError as error:
         raise error.prefixed("task") from None
-    _, graph = _graph(args, "--data", list(described.shape))
+    graph = _graph(args, _sample(args, "--data", list(described.shape)), "--data")
     mismatch = input_mismatch(described, InputSpec(shape=graph.shape, channels=graph.channels))
     if mismatch is not None:  # before the call, and whether or not the data gives a task
         raise InvalidRequestError.single("--data", mismatch)
@@ -308,13 +324,18 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         "more, which independent locations reach with probability 5% over every pair of the "
         "grid; the rest is sampling noise and is not read",
     ]
-    colours = channel_axis(graph.shape) if graph.channels == 1 else None
-    if colours is not None:
-        end = "last" if colours.last else "first"
+    channels = _channel_axis(graph.shape) if graph.channels == 1 else None
+    if channels is not None:
+        end = "last" if channels.last else "first"
+        values, what = (
+            ("1 value", "it is a channels axis (one channel)")
+            if channels.size == 1
+            else (f"{channels.size} values", "they are colour channels")
+        )
         lines.append(
-            f"note: the {end} axis has {colours.size} values per location of "
-            f"{'x'.join(str(n) for n in colours.grid)}; if they are colour channels, pass "
-            f"--shape {' '.join(str(n) for n in colours.grid)} (the grid; the {end} axis is then "
+            f"note: the {end} axis has {values} per location of "
+            f"{'x'.join(str(n) for n in channels.grid)}; if {what}, pass "
+            f"--shape {' '.join(str(n) for n in channels.grid)} (the grid; the {end} axis is then "
             "read as channels)"
         )
     if graph.constant:
@@ -336,6 +357,24 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         weight = f"{weights[c.name]:.3f}" if c.kept else f"dropped ({c.dropped})"
         lines.append(f"{c.name:<{width}}  {c.entanglement:12.3f}  {c.chance:6.3f}  {weight}")
     return "\n".join(lines) + "\n"
+
+
+def _channel_axis(shape: tuple[int, ...]) -> ChannelAxis | None:
+    """Return the end axis of a data grid that looks like channels: colour, or one of one value.
+
+    Besides colour axes (:func:`~advisor.model.grid.channel_axis`), an end axis of one location
+    beside others is the single channel of ``(samples, 28, 28, 1)`` (Keras' layout) or
+    ``(samples, 1, 28, 28)`` (PyTorch's): read as written it is a grid axis, and a 28x28x1 volume
+    names the image's rows ``depth`` and its columns ``rows``.
+    """
+    colours = channel_axis(shape)
+    if colours is not None or len(shape) < 2:
+        return colours
+    if shape[-1] == 1:
+        return ChannelAxis(1, list(shape[:-1]), last=True)
+    if shape[0] == 1:
+        return ChannelAxis(1, list(shape[1:]), last=False)
+    return None
 
 
 def _arrangement_line(report: InferenceReport) -> str:

@@ -51,6 +51,13 @@ MAX_PARSED_BYTES: Final = 512 * 1024**2
 _CHUNK_BYTES: Final = 64 * 1024**2
 """Target size of one chunk of samples as float64 (the streaming footprint)."""
 
+_QUOTED_CHARACTERS: Final = 40
+"""Most characters of a CSV value an error quotes: a line of another separator is one value."""
+
+_SEPARATORS: Final = ((";", "semicolons"), ("\t", "tabs"), (None, "spaces"))
+"""Separators a CSV line that is no number may use instead of commas, and their names
+(``None``: any whitespace, as :meth:`str.split` splits)."""
+
 _Floats = npt.NDArray[np.float64]
 
 
@@ -406,10 +413,37 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
             column, cell = next((c, v) for c, v in enumerate(cells, 1) if not _reads_as_number(v))
             raise InvalidRequestError.single(
                 field,
-                f"{file}: line {number} holds a value that is not a number ({cell.strip()!r}, "
-                f"column {column}); the file holds numbers only, comma-separated, no header",
+                f"{file}: line {number} holds a value that is not a number "
+                f"({_quoted(cell.strip())}, column {column}); the file holds numbers only, "
+                f"comma-separated, no header{_separator_note(cells)}",
             ) from None
     return np.asarray(rows, dtype=np.float64)
+
+
+def _quoted(text: str) -> str:
+    """Quote ``text``, cut to :data:`_QUOTED_CHARACTERS` with its length when longer.
+
+    A line separated otherwise than by commas is one value: quoted whole, a line of a thousand
+    numbers made an error line of ten thousand characters.
+    """
+    if len(text) <= _QUOTED_CHARACTERS:
+        return repr(text)
+    return f"{text[:_QUOTED_CHARACTERS]!r}... of {len(text):,} characters"
+
+
+def _separator_note(cells: list[str]) -> str:
+    """Say which separator a line of one value, ``cells``, uses when it is numbers so separated.
+
+    A line with commas is left alone: its odd value is no other separator's doing (``0,5;1,2``
+    is decimal commas, which no separator note fixes).
+    """
+    if len(cells) != 1:
+        return ""
+    for separator, name in _SEPARATORS:
+        parts = cells[0].split(separator)
+        if len(parts) > 1 and all(_reads_as_number(part) for part in parts):
+            return f" (the line's values are separated by {name}: separate them by commas)"
+    return ""
 
 
 def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
