@@ -105,8 +105,10 @@ def test_infer_names_labels_and_the_sample_of_a_nan_label(tmp_path: Path) -> Non
             "not a readable .npy file (the magic string is not correct",
         ),
         ("labels.npz", b"garbage" * 10, "not a readable .npz (File is not a zip file)"),
+        # Read as CSV before, and refused as "ragged rows".
+        ("gen.py", b"import numpy as np\nnp.save('y.npy', [0, 1])\n", "unknown format '.py'"),
     ],
-    ids=["empty-npz", "empty-npy", "garbage-npy", "garbage-npz"],
+    ids=["empty-npz", "empty-npy", "garbage-npy", "garbage-npz", "unknown-extension"],
 )
 def test_an_empty_or_unreadable_label_file_is_named_with_a_true_reason(
     tmp_path: Path, name: str, content: bytes, reason: str

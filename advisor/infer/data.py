@@ -243,8 +243,13 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
             ) from None
     elif suffix == ".npz":
         labels = _npz_array(file, "labels")
-    else:
+    elif suffix == ".csv":
         labels = _csv_labels(file)
+    else:
+        # As the data's: read as CSV, a script or a JSON file failed as "ragged rows".
+        raise InvalidRequestError.single(
+            "labels", f"{file}: unknown format {suffix!r}; expected .npy, .npz or .csv"
+        )
     labels = labels.reshape(-1) if labels.ndim == 2 and 1 in labels.shape else labels
     if labels.ndim != 1 or labels.size != samples:
         raise InvalidRequestError.single(
