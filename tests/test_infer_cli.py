@@ -106,6 +106,18 @@ def test_infer_writes_the_task_as_json_when_asked_and_refuses_a_table(tmp_path: 
     assert line.startswith("advisor: error: --format: invalid value 'table'")
 
 
+def test_an_output_of_a_dash_is_standard_output_not_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--output -` wrote a file named "-" in the working folder.
+    data, _ = _blocks(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    dashed, plain = advisor("infer", data, "--output", "-"), advisor("infer", data)
+    assert dashed.status == plain.status == 0, dashed.stderr
+    assert dashed.stdout == plain.stdout and yaml.safe_load(dashed.stdout)["correlations"]
+    assert not (tmp_path / "-").exists()
+
+
 def test_recommend_with_data_searches_the_data_arranged_family(tmp_path: Path) -> None:
     data, _ = _blocks(tmp_path)
     task = tmp_path / "local.yaml"

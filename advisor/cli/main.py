@@ -104,7 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_arguments(infer, "the array's shape after the samples axis")
     infer.add_argument("--labels", type=Path, metavar="FILE", help="one label per sample")
     infer.add_argument(
-        "--output", type=Path, metavar="TASK.yaml", help="write the task here (default stdout)"
+        "--output",
+        type=Path,
+        metavar="TASK.yaml",
+        help="write the task here (default, or -: stdout)",
     )
     infer.add_argument(
         "--seed", type=int, default=0, metavar="S", help="seed of the graph partitioner (default 0)"
