@@ -690,3 +690,18 @@ def test_a_mixture_of_sampled_dilation_orders_says_they_were_sampled() -> None:
     assert any(r.architecture.mixture is not None for r in result.recommendations)
     for recommendation in result.recommendations:
         assert "Dilation orders were sampled (seed 5)" in recommendation.rationale
+
+
+def test_a_mixture_that_only_ties_a_tree_ranks_after_it() -> None:
+    """docs/FORMATS.md §5: the tree reaches the score alone, so it ranks first of the two."""
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(
+        max_parameters=30_000,
+        channel_choices=[4, 8, 16],
+        geometries=["mixture"],
+        top_k=2,
+        time_limit_seconds=None,
+    )
+    tree, mixture = recommend(task, budget).recommendations
+    assert tree.architecture.mixture is None and mixture.architecture.mixture is not None
+    assert tree.score == mixture.score and tree.parameters < mixture.parameters
