@@ -151,7 +151,7 @@ class OneLineParser(argparse.ArgumentParser):
         finally:
             _deferring.active = outer
         if unknown:
-            hints = _meant_options(unknown, _option_strings(self, parsed))
+            hints = _meant_options(unknown, _option_strings(self, parsed), words)
             self._report(f"unrecognized arguments: {' '.join(unknown)}{hints}")
         return parsed
 
@@ -291,17 +291,33 @@ def _option_strings(parser: argparse.ArgumentParser, parsed: argparse.Namespace)
     return found
 
 
-def _meant_options(unknown: Sequence[str], options: Sequence[str]) -> str:
+_AFTER_THE_END = "; it comes after --, which ends the options: give it before --"
+"""The hint for an option written after ``--``, which argparse reads as an argument."""
+
+
+def _meant_options(unknown: Sequence[str], options: Sequence[str], words: Sequence[str]) -> str:
     """Say which option each unrecognized option in ``unknown`` resembles, where one does.
 
     ``--fromat json``: "; did you mean '--format'?"; with several, each is named before its
-    suggestion. A value (``json``, or after ``=``) is not an option and gets none.
+    suggestion. A value (``json``, or after ``=``) is not an option and gets none. An option
+    written after ``--`` in the command's ``words`` (``--channels 8 16 -- task.yaml --budget
+    900``, as a list option's hint suggests) is an argument there: it is told so, not that it
+    resembles itself.
     """
     # On the error path only: a parser loads nothing heavy (advisor.errors needs pydantic).
     from advisor.errors import did_you_mean
 
-    typed = [word.partition("=")[0] for word in unknown if word.startswith("-")]
-    hints = [(word, did_you_mean(word, options)) for word in typed]
+    # The options of this command that came after "--": arguments there, unrecognized as such.
+    arguments = (
+        {word.partition("=")[0] for word in words[words.index("--") + 1 :]}.intersection(options)
+        if "--" in words
+        else set()
+    )
+    typed = [word.partition("=")[0] for word in unknown if word.startswith("-") and word != "--"]
+    hints = [
+        (word, _AFTER_THE_END if word in arguments else did_you_mean(word, options))
+        for word in typed
+    ]
     if len(typed) == 1:
         return hints[0][1]
     return "".join(f"; {word}:{hint.removeprefix(';')}" for word, hint in hints if hint)

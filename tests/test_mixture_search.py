@@ -678,3 +678,38 @@ def test_a_page_a_stop_left_short_hands_on_the_ranking_after_its_last_design(
         assert _offset(result.next_page_token) == start + len(result.recommendations)
     else:
         assert result.next_page_token is None
+
+
+def test_a_mixture_of_sampled_dilation_orders_says_they_were_sampled() -> None:
+    """The search's notes end every rationale, a mixture's too: its members hang on the seed.
+
+    On 128 steps the dilation orders are sampled by the seed; a mixture of two of them said
+    nothing of it, while every tree of the page did.
+    """
+    task = parse_task({"input": {"shape": [128]}, "preset": "long_range"})
+    budget = Budget(
+        max_parameters=20_000,
+        geometries=["dilations", "mixture"],
+        top_k=2,
+        time_limit_seconds=None,
+        seed=5,
+    )
+    result = recommend(task, budget)
+    assert any(r.architecture.mixture is not None for r in result.recommendations)
+    for recommendation in result.recommendations:
+        assert "Dilation orders were sampled (seed 5)" in recommendation.rationale
+
+
+def test_a_mixture_that_only_ties_a_tree_ranks_after_it() -> None:
+    """docs/FORMATS.md §5: the tree reaches the score alone, so it ranks first of the two."""
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(
+        max_parameters=30_000,
+        channel_choices=[4, 8, 16],
+        geometries=["mixture"],
+        top_k=2,
+        time_limit_seconds=None,
+    )
+    tree, mixture = recommend(task, budget).recommendations
+    assert tree.architecture.mixture is None and mixture.architecture.mixture is not None
+    assert tree.score == mixture.score and tree.parameters < mixture.parameters

@@ -102,3 +102,30 @@ def test_a_command_s_option_before_the_command_is_named_as_such(
     assert capsys.readouterr().err == (
         "tool: error: --budget: is an option of run, so it goes after it (run --budget ...)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        # --budget, an argument after "--", was told "did you mean '--budget'?".
+        (
+            ["run", "--", "t", "--budget", "3"],
+            "; it comes after --, which ends the options: give it before --",
+        ),
+        (
+            ["run", "--", "t", "--budget=3", "--bogus"],
+            "; --budget: it comes after --, which ends the options: give it before --",
+        ),
+        # A misspelt option after "--" is still told the closest.
+        (["run", "t", "--budget", "3", "--", "--budgte"], "; did you mean '--budget'?"),
+    ],
+)
+def test_an_option_after_the_end_of_the_options_is_told_to_come_before_it(
+    argv: list[str], hint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as ended:
+        _tool().parse_args(argv)
+    assert ended.value.code == USAGE_EXIT_STATUS
+    error = capsys.readouterr().err
+    assert error.startswith("tool: error: unrecognized arguments: ") and hint in error, error
+    assert "did you mean '--budget'?" not in error or "--budgte" in argv

@@ -190,6 +190,7 @@ def with_mixtures(
     *,
     scope: Scope = "complete",
     reading: Sequence[str] = (),
+    notes: Sequence[str] = (),
     max_multiply_adds: int | None,
     build_seconds: float,
     unbuilt: int = 0,
@@ -202,7 +203,9 @@ def with_mixtures(
     the longest tree build the search measured, its pricing included: the analyses' time is
     kept in such builds. ``unbuilt`` trees of ``result``'s page were ranked but a stop came
     before they were built. ``progress`` is told the share of the pairing done, in ladders, as
-    it goes.
+    it goes. ``notes`` are the tree search's notes on the search as a whole
+    (:func:`~advisor.search.page.search_notes`), which every mixture's rationale carries too, as
+    every tree's does.
     ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
     description's, as the tree search read them, where ``objective`` weighs coherence (else
     none), and ``reading`` says them in words for the rationales; ``scope`` is what the
@@ -270,7 +273,7 @@ def with_mixtures(
             continue
         try:
             recommendations.append(
-                _recommendation(task, entry, objective, scope, reading, analyses)
+                _recommendation(task, entry, objective, scope, reading, notes, analyses)
             )
             end = position
         except StoppedError:
@@ -576,12 +579,14 @@ def _recommendation(
     objective: Objective,
     scope: Scope,
     reading: Sequence[str],
+    notes: Sequence[str],
     stop: StopSignal,
 ) -> Recommendation:
     """Analyse a mixture and say what it is, against its two members, and how it fits the task.
 
     The fit is said as a tree's rationale says it (:func:`~advisor.search.explain.fit`): which
-    correlations it models fully, which it falls short on, and the score's factors. ``stop``
+    correlations it models fully, which it falls short on, and the score's factors; then the
+    search's ``notes``, as a tree's rationale ends with them. ``stop``
     abandons the analysis (:class:`~advisor.errors.StoppedError`) when it cannot end before the
     deadline, and cuts the pricing of its contiguous reference net.
     """
@@ -624,6 +629,7 @@ def _recommendation(
             f" The search was stopped while it scored this pair's width ladders: these widths "
             f"are {which} {ladders} width ladders; a longer time limit scores them all."
         )
+    text = " ".join([text, *notes])
     return Recommendation(
         rank=0,
         score=entry.score[0],

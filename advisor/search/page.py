@@ -41,7 +41,14 @@ from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
 from advisor.stopping import StopSignal
 
-__all__ = ["build_recommendation", "relations_read", "result_page", "targets_scope", "unbuilt"]
+__all__ = [
+    "build_recommendation",
+    "relations_read",
+    "result_page",
+    "search_notes",
+    "targets_scope",
+    "unbuilt",
+]
 
 
 def result_page(run: SearchRun, complete: bool, *, note_unbuilt: bool = True) -> SearchResult:
@@ -434,13 +441,16 @@ def _design(run: SearchRun, entry: Entry) -> Design:
 
 def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
     """Return the search's notes, which every recommendation of the page carries."""
+    return [*_stop_notes(run, complete), *search_notes(run)]
+
+
+def _stop_notes(run: SearchRun, complete: bool) -> list[str]:
+    """Say that the search was stopped (``complete`` False), and what the page then holds.
+
+    A mixture says it in its own words (:mod:`advisor.search.mixtures`).
+    """
     notes = []
     board = run.board
-    if not run.space.dilation_orders_complete:
-        notes.append(
-            "Dilation orders were sampled (seed "
-            f"{run.budget.seed}), not all tried: there are too many for this length."
-        )
     if not complete and not board.top:
         baseline = "the best contiguous net" if board.contiguous else "the shallow net"
         notes.append(
@@ -453,6 +463,21 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
         notes.append(
             f"The search was stopped early, after about {run.share_done:.0%} of its work; "
             "this is the best found so far."
+        )
+    return notes
+
+
+def search_notes(run: SearchRun) -> list[str]:
+    """Return the notes on the search as a whole, stopped or not, which every design carries.
+
+    A mixture's members are trees of this search, so a mixture carries them too (sampled
+    dilation orders, no standard CNN to compare compute with, widths that gave way, a tie).
+    """
+    notes = []
+    if not run.space.dilation_orders_complete:
+        notes.append(
+            "Dilation orders were sampled (seed "
+            f"{run.budget.seed}), not all tried: there are too many for this length."
         )
     shape = run.task.input.shape
     hint = channel_axis_hint(shape)
@@ -494,7 +519,7 @@ def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
         )
     rival = _tied_rival(run)
     if rival is not None:
-        notes.append(_tie_note(run, board.top[0], rival))
+        notes.append(_tie_note(run, run.board.top[0], rival))
     reading = _other_reading(run)
     if reading:
         notes.append(reading)

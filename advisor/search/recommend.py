@@ -55,7 +55,13 @@ from advisor.search.mixtures import (
     with_mixtures,
 )
 from advisor.search.objective import Objective
-from advisor.search.page import relations_read, result_page, targets_scope, unbuilt
+from advisor.search.page import (
+    relations_read,
+    result_page,
+    search_notes,
+    targets_scope,
+    unbuilt,
+)
 from advisor.search.paging import page_offset
 from advisor.search.run import SearchRun
 from advisor.search.scoring import DesignScorer
@@ -144,6 +150,7 @@ def recommend(
         offset,
         scope=targets_scope(run, complete),
         reading=relations_read(run),
+        notes=search_notes(run),
         max_multiply_adds=run.ladders.max_multiply_adds,
         build_seconds=run.clock.each + run.clock.pricing,
         unbuilt=unbuilt(run, result),
