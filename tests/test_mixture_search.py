@@ -298,7 +298,12 @@ def test_the_table_says_where_a_mixture_is_summed() -> None:
     mixing = top.architecture.mixture.model_copy(update={"mixing": (1, 3)})
     shared = replace(top, architecture=top.architecture.model_copy(update={"mixture": mixing}))
     table = render_search_result(replace(result, recommendations=[shared]), "table")
-    assert "summed after levels: 1 3 and at the root" in table
+    assert "summed after levels 1, 3 and at the root" in table
+    # One level is one level ("after levels: 9" before), in the table as in the rationale.
+    assert mixing.model_copy(update={"mixing": (9,)}).summed_where() == (
+        "after level 9 and at the root"
+    )
+    assert "summed at the root only: " in top.rationale
 
 
 def test_a_mixture_rationale_says_how_it_fits_the_task_in_the_analysis_figures() -> None:

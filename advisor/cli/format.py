@@ -179,9 +179,7 @@ def _shape_summary(architecture: Architecture) -> str:
     if architecture.mixture is None:
         return summary
     members = len(architecture.mixture.members) + 1
-    levels = " ".join(map(str, architecture.mixture.mixing))
-    summed = f"after levels: {levels} and at the root" if levels else "at the root only"
-    return summary + f"  mixture of {members} members, summed {summed}"
+    return summary + f"  mixture of {members} members, summed {architecture.mixture.summed_where()}"
 
 
 def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> str:

@@ -74,6 +74,17 @@ class Mixture(NullsOmitted):
     members: tuple[MixtureMember, ...] = Field(min_length=1, max_length=MAX_MEMBERS - 1)
     mixing: tuple[StrictWhole, ...] = ()
 
+    def summed_where(self) -> str:
+        """Say where the members are summed: ``after level 3 and at the root``, or the root only.
+
+        One wording for the table and the rationale, which had each their own ("after levels:
+        9" for one level).
+        """
+        if not self.mixing:
+            return "at the root only"
+        levels = ", ".join(str(level) for level in self.mixing)
+        return f"after level{'s' if len(self.mixing) > 1 else ''} {levels} and at the root"
+
 
 def member_geometries(geometry: Geometry, mixture: Mixture) -> list[Geometry]:
     """Return every member's geometry, the architecture's own first."""

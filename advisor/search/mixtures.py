@@ -595,16 +595,15 @@ def _recommendation(
         raise StoppedError("the mixture was not analysed before the stop")
     analysis = analyze(task, architecture, stop=stop, pricing_stop=stop)
     first, second = entry.members
-    mixing = architecture.mixture.mixing if architecture.mixture else ()
-    levels = ", ".join(str(level) for level in mixing)
+    assert architecture.mixture is not None, "a mixture entry builds a mixture"
     text = (
         f"A mixture [CTS18] of the {_member(first)} (score {first.score:.4g} "
         f"alone at this budget) and the {_member(second)} (score "
         f"{second.score:.4g}){padding_text(task.input.shape, architecture.padding)}, both "
         f"with M = {architecture.representation} and widths "
         f"{'-'.join(str(w) for w in architecture.widths)}, summed "
-        + (f"after levels {levels} and " if levels else "")
-        + f"at the root: {architecture.parameters:,} parameters (both members' convs), "
+        f"{architecture.mixture.summed_where()}: {architecture.parameters:,} parameters (both "
+        "members' convs), "
         f"{architecture.multiply_adds:,} multiply-adds per input."
     )
     design = Design(
