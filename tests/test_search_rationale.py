@@ -108,6 +108,19 @@ def test_it_recognises_when_the_pick_is_a_baseline() -> None:
     assert "No contiguous net fits this input" in _text(contiguous=None)
 
 
+def test_depth_bounds_that_leave_no_contiguous_tree_are_named_not_the_budget() -> None:
+    # --max-depth 1 read "No contiguous net fits this input and budget": raising the budget
+    # changes nothing.
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    (only,) = recommend(task, Budget(max_parameters=60_000, max_depth=1, top_k=1)).recommendations
+    text = " ".join(only.rationale.split())
+    assert "No contiguous net is compared with: the depth bounds (1 to 1 levels) leave out" in text
+    assert "fits this input and budget" not in text
+    # A tree the bounds keep still compares with the best contiguous net.
+    (deep,) = recommend(task, Budget(max_parameters=60_000, min_depth=2, top_k=1)).recommendations
+    assert "The best contiguous net at this budget (" in " ".join(deep.rationale.split())
+
+
 def test_a_stopped_search_scopes_its_targets_and_references_to_the_trees_it_scored() -> None:
     budgeted = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted", max_parameters=20_000)
     full = _text(objective=budgeted, contiguous=None)

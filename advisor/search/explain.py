@@ -146,6 +146,7 @@ def rationale(
     notes: Sequence[str] = (),
     scope: Scope = "complete",
     reading: Sequence[str] = (),
+    no_contiguous: str = "",
 ) -> str:
     """Explain ``chosen`` against the references; see the module docstring.
 
@@ -181,11 +182,16 @@ def rationale(
         and the sentences say so.
     reading
         The relations the description was read as, in words, where the score weighs them.
+    no_contiguous
+        Why the search holds no contiguous tree at all, where it holds none (``contiguous`` is
+        then None): the depth bounds, say, not the budget.
     """
     sentences = [
         summary(chosen, objective, names, max_parameters, standard_multiply_adds, held),
         _score(chosen, objective, scope, reading),
-        _versus("the best contiguous net", chosen, contiguous, objective, names, scope),
+        _versus(
+            "the best contiguous net", chosen, contiguous, objective, names, scope, no_contiguous
+        ),
         _versus("the shallow net", chosen, shallow, objective, names, scope),
         efficiency.summary() if efficiency is not None else "",
         _binding(chosen, objective, names, widenings, max_parameters),
@@ -375,9 +381,13 @@ def _versus(
     objective: Objective,
     names: Sequence[str],
     scope: Scope,
+    absent: str = "",
 ) -> str:
+    """Compare ``chosen`` with ``reference``; without one, say why (``absent``: no such tree)."""
     if reference is None:
         kind = label.removeprefix("the ").removeprefix("best ")
+        if absent:
+            return f"No {kind} is compared with: {absent}."
         if scope != "complete":
             return (
                 f"No {kind} that fits this budget was scored before the search stopped, so "

@@ -180,6 +180,7 @@ def build_recommendation(
         notes=notes,
         scope=targets_scope(run, complete),
         reading=relations_read(run),
+        no_contiguous=_no_contiguous(run),
     )
     return Recommendation(
         rank=rank,
@@ -200,6 +201,21 @@ def build_recommendation(
             held,
         ),
     )
+
+
+def _no_contiguous(run: SearchRun) -> str:
+    """Say why the search holds no contiguous tree at all (empty: it holds one).
+
+    The rationale said that none "fits this input and budget", which sent a user whose depth
+    bounds (``--max-depth 1``) left none out to raise the budget.
+    """
+    if any(c.family == "contiguous" for c in run.candidates):
+        return ""
+    budget = run.budget
+    if budget.min_depth is not None or budget.max_depth is not None:
+        low, high = run.depths
+        return f"the depth bounds ({low} to {high} levels) leave out every contiguous tree"
+    return "this input has no contiguous tree of two levels or more"
 
 
 def relations_read(run: SearchRun) -> list[str]:
