@@ -929,3 +929,172 @@ def test_input_sizes_written_channels_first_are_refused_with_the_order_meant(
         assert f"did you mean {meant}?" in description
     experiment.spec.nas_config.graph_config.input_sizes[:] = json.loads(meant)
     assert read_experiment(experiment).task.input.channels == sizes[0]
+
+
+# Learning from the trials' results: the ``learn`` setting re-ranks the designs not tried.
+
+METRIC = "Validation-Accuracy"  # the golden experiment's objective metric
+VALUES = (0.9, 0.9, 0.5)  # the first three ranked designs' (see _outer_rewarded)
+
+
+def _learning_experiment(
+    learn: str = "true", direction: api_pb2.ObjectiveType.ValueType = api_pb2.MAXIMIZE
+) -> api_pb2.Experiment:
+    """:func:`_small_experiment` with the ``learn`` setting and the objective ``direction``."""
+    experiment = _small_experiment()
+    experiment.spec.algorithm.algorithm_settings.add(name="learn", value=learn)
+    experiment.spec.objective.type = direction
+    return experiment
+
+
+def _observed_trial(
+    architecture: Architecture,
+    value: str,
+    *,
+    metric: str = METRIC,
+    condition: api_pb2.TrialStatus.TrialConditionType.ValueType = api_pb2.TrialStatus.SUCCEEDED,
+) -> api_pb2.Trial:
+    """A trial of ``architecture``, as the service suggested it, that observed ``value``."""
+    trial = _trial_of(
+        katib_module.suggestion_assignments(Suggestion(1, architecture, 1.0, "ranked"))
+    )
+    trial.status.condition = condition
+    trial.status.observation.metrics.add(name=metric, value=value)
+    return trial
+
+
+def _outer_rewarded(ranked: list[Suggestion]) -> dict[str, float]:
+    """Values of the first three ranked designs that follow their 'symmetry/outer' coupling.
+
+    The small search's ranking: designs 1-3 couple 'symmetry/halves' fully, 'outer' and
+    'inner' 1, 1 and 0.5 of the most, 'alternate' 1, 1 and 0.125. Of the designs left, 5
+    couples 'outer' and 'inner' 0.5 of the most, 4 and 6-8 an eighth (and 'alternate' all an
+    eighth).
+    """
+    return {_json(s.architecture): v for s, v in zip(ranked[:3], VALUES, strict=True)}
+
+
+def test_learning_moves_an_untried_design_the_results_favour_ahead() -> None:
+    search = read_experiment(_learning_experiment())
+    ranked = _from_position_one(search, 0, 8)
+    assert {s.source for s in ranked} == {"ranked"}
+    held = {_json(s.architecture) for s in ranked[:3]}
+    observed = _outer_rewarded(ranked)
+    # Unlearnt, position 4 is design 4; the values reward 'outer', which design 5 couples four
+    # times as well: it comes first, from past the call's window, then the others in order.
+    assert suggestions(search, 3, 1, held) == ranked[3:4]
+    assert suggestions(search, 3, 1, held, observed=observed) == ranked[4:5]
+    picked = suggestions(search, 3, 5, held, observed=observed)
+    assert [s.position for s in picked] == [5, 4, 6, 7, 8]
+    # The same values, smaller better: design 5 goes last.
+    minimize = read_experiment(_learning_experiment(direction=api_pb2.MINIMIZE))
+    picked = suggestions(minimize, 3, 5, held, observed=observed)
+    assert [s.position for s in picked] == [4, 6, 7, 8, 5]
+
+
+def test_fewer_than_two_distinct_values_move_nothing() -> None:
+    search = read_experiment(_learning_experiment())
+    ranked = _from_position_one(search, 0, 12)
+    held = {_json(s.architecture) for s in ranked[:3]}
+    for observed in ({}, {_json(ranked[0].architecture): 0.9}, dict.fromkeys(held, 0.7)):
+        picked = suggestions(search, 3, 9, held, observed=observed)
+        assert _designs(picked) == _designs(_from_position_one(search, 3, 9, held))
+        assert [s.source for s in picked] == ["ranked"] * 5 + ["sampled"] * 4
+
+
+def test_learning_off_is_the_sequence_whatever_the_trials_scored() -> None:
+    ranked = _from_position_one(_small_search(), 0, 8)
+    held = {_json(s.architecture) for s in ranked[:3]}
+    trials = [
+        _observed_trial(s.architecture, str(v)) for s, v in zip(ranked[:3], VALUES, strict=True)
+    ]
+    for search in (_small_search(), read_experiment(_learning_experiment(learn="false"))):
+        assert search.learning is None
+        assert katib_module.observations(search, trials) == {}
+        picked = suggestions(search, 3, 5, held, observed=_outer_rewarded(ranked))
+        assert _designs(picked) == _designs(ranked[3:8])
+
+
+def test_unusable_observations_are_left_out() -> None:
+    search = read_experiment(_learning_experiment())
+    ranked = _from_position_one(search, 0, 8)
+    first, second, third, *others = (s.architecture for s in ranked)
+    unusable = [
+        _observed_trial(first, "0.2", condition=api_pb2.TrialStatus.FAILED),
+        _observed_trial(first, "0.2", condition=api_pb2.TrialStatus.RUNNING),
+        _observed_trial(second, "0.2", metric="loss"),
+        _observed_trial(second, "n/a"),
+        _observed_trial(third, "nan"),
+        _observed_trial(third, "inf"),
+        _trial_of(katib_module.suggestion_assignments(ranked[3])),  # created, not run
+    ]
+    usable = _observed_trial(others[0], "0.75")
+    assert katib_module.observations(search, [*unusable, usable]) == {_json(others[0]): 0.75}
+    # One value is no information: the call picks as without learning.
+    held = katib_module.architectures_held([*unusable, usable])
+    observed = katib_module.observations(search, [*unusable, usable])
+    assert len(held) == 4
+    picked = suggestions(search, 4, 3, held, observed=observed)
+    assert _designs(picked) == _designs(_from_position_one(search, 4, 3, held))
+
+
+def test_learning_leaves_the_cached_sequence_as_computed_from_position_one() -> None:
+    search = read_experiment(_learning_experiment())
+    assert katib_module.search_digest(search) == katib_module.search_digest(_small_search())
+    ranked = _from_position_one(search, 0, 8)
+    held = {_json(s.architecture) for s in ranked[:3]}
+    cache = SuggestionCache()
+    learnt = suggestions(search, 3, 2, held, observed=_outer_rewarded(ranked), cache=cache)
+    assert [s.position for s in learnt] == [5, 4]
+    # The experiment without learning shares the sequence, unchanged by the re-ranking.
+    assert _small_search() in cache
+    picked = suggestions(_small_search(), 3, 12, held, cache=cache)
+    assert _designs(picked) == _designs(_from_position_one(_small_search(), 3, 12, held))
+
+
+def test_katib_gets_the_design_the_trials_results_favour(
+    katib: api_pb2_grpc.SuggestionStub,
+) -> None:
+    experiment = _learning_experiment()
+    ranked = _from_position_one(read_experiment(experiment), 0, 8)
+    trials = [
+        _observed_trial(s.architecture, str(v)) for s, v in zip(ranked[:3], VALUES, strict=True)
+    ]
+    reply = katib.GetSuggestions(
+        api_pb2.GetSuggestionsRequest(
+            experiment=experiment, trials=trials, current_request_number=2, total_request_number=5
+        ),
+        timeout=60,
+    )
+    assert [a.labels["advisor.rank"] for a in reply.parameter_assignments] == ["5", "4"]
+
+
+@pytest.mark.parametrize(
+    ("learn", "spec", "field", "found"),
+    [
+        ("yes", {}, f"{SETTINGS_FIELD}[5].value", "learn: 'yes' is not true or false"),
+        ("True", {}, f"{SETTINGS_FIELD}[5].value", "learn: 'True' is not true or false"),
+        (
+            "true",
+            {"type": api_pb2.UNKNOWN},
+            "experiment.spec.objective.type",
+            "learn: needs MAXIMIZE or MINIMIZE, not UNKNOWN",
+        ),
+        (
+            "true",
+            {"objective_metric_name": ""},
+            "experiment.spec.objective.objective_metric_name",
+            "learn: needs the metric",
+        ),
+    ],
+)
+def test_a_learn_setting_katib_cannot_learn_from_is_refused_naming_it(
+    katib: api_pb2_grpc.SuggestionStub, learn: str, spec: dict[str, Any], field: str, found: str
+) -> None:
+    experiment = _learning_experiment(learn)
+    for name, value in spec.items():
+        setattr(experiment.spec.objective, name, value)
+    for error in _refused_by_both(katib, experiment):
+        ((named, description),) = _described(error)
+        assert named == field
+        assert found in description

@@ -15,7 +15,8 @@ search as follows (docs/INTEGRATIONS.md has a sample Experiment):
   YAML whose ``input`` and ``outputs``, if given, must match ``input_sizes`` and
   ``output_sizes``), ``max_parameters`` (required), ``objective`` (weighted or maximin),
   ``time_limit`` (seconds for the whole call, at most :data:`MAX_TIME_LIMIT` to stay under
-  Katib's 60 s call timeout), ``seed``.
+  Katib's 60 s call timeout), ``seed``, ``learn`` (``true`` or ``false``, the default: see
+  below).
 
 Every problem is one :class:`~advisor.errors.FieldViolation` naming the request field
 (``experiment.spec.algorithm.algorithm_settings[1].value``, ...).
@@ -28,6 +29,14 @@ lasts. Position ``total_request_number - current_request_number`` onwards is wha
 returns: rounds continue the sequence without repeats. A :class:`SuggestionCache` keeps each
 search's sequence as far as it was computed, so a call continues it instead of computing it
 from position 1 again (the service keeps one).
+
+With ``learn`` set to ``true`` (:class:`Learning`), each call also reads the trials' results:
+the objective metric's value of every trial that succeeded (:func:`observations`, as Katib's
+own algorithms read them) re-ranks the ranked designs not yet tried, of the ranking's first
+:data:`PAGE_SIZE` positions or as far as the call reads
+(:func:`~advisor.integrations.learning.rerank_ranks`, as ``AdvisorSampler(learn=True)`` does),
+and a call returns the best-predicted first, then the sampled designs in their order. The
+re-ranking is the call's own: the kept sequence stays the search's.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from advisor.errors import (
     StoppedError,
     did_you_mean,
 )
+from advisor.integrations.learning import log2_ranks, rerank_ranks
 from advisor.integrations.proposals import PAGE_SIZE
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
@@ -70,11 +80,13 @@ __all__ = [
     "MAX_TIME_LIMIT",
     "SETTINGS",
     "KatibSearch",
+    "Learning",
     "Suggestion",
     "SuggestionCache",
     "architectures_held",
     "check_trial_count",
     "input_document",
+    "observations",
     "read_experiment",
     "search_digest",
     "setting_field",
@@ -95,7 +107,7 @@ DEFAULT_TIME_LIMIT: Final = 20.0
 ARCHITECTURE_ASSIGNMENT: Final = "architecture"
 """The assignment holding the architecture JSON (the docs/FORMATS.md §2 file format)."""
 
-SETTINGS: Final = ("task", "max_parameters", "objective", "time_limit", "seed")
+SETTINGS: Final = ("task", "max_parameters", "objective", "time_limit", "seed", "learn")
 """The algorithm settings the advisor reads; any other is refused."""
 
 _SETTINGS_FIELD: Final = "experiment.spec.algorithm.algorithm_settings"
@@ -105,6 +117,9 @@ _OPERATIONS_FIELD: Final = f"{_NAS_FIELD}.operations"
 _OPERATION_FIELD: Final = f"{_OPERATIONS_FIELD}.operation"
 _WIDTH_PARAMETER: Final = "num_filter"
 _OBJECTIVES: Final = ("weighted", "maximin")
+_FLAGS: Final = {"true": True, "false": False}
+_OBJECTIVE_FIELD: Final = "experiment.spec.objective"
+_DIRECTIONS: Final = {api_pb2.MAXIMIZE: True, api_pb2.MINIMIZE: False}
 _FIRST_DRAW: Final = 8
 """Designs drawn first past the ranking; each further draw doubles (see ``_Sequence._sample``)."""
 
@@ -119,6 +134,9 @@ _BYTES_PER_LOCATION: Final = 48
 measured: 1,000 architectures on a 128 x 128 input hold 650 MB) and in its JSON (~5)."""
 _BYTES_PER_DESIGN: Final = 2048
 """A kept architecture's bytes besides its permutation, rounded up."""
+_BYTES_PER_CORRELATION: Final = 32
+"""A ranked design's log2 separation rank on one correlation, kept to learn from (a float and
+its place in a tuple)."""
 _BYTES_PER_DRAW: Final = 256
 """A drawn design kept as its tree and widths, with its try, key and place."""
 _BYTES_PER_SEARCH: Final = 2**20
@@ -128,11 +146,24 @@ _LOCK_POLL_SECONDS: Final = 0.05
 
 
 @dataclass(frozen=True)
+class Learning:
+    """What the ``learn`` setting learns from: the objective's metric, whether larger is better."""
+
+    metric: str
+    maximize: bool
+
+
+@dataclass(frozen=True)
 class KatibSearch:
-    """The advisor search an experiment describes; ``budget.time_limit_seconds`` is per call."""
+    """The advisor search an experiment describes; ``budget.time_limit_seconds`` is per call.
+
+    ``learning`` is None unless the ``learn`` setting is ``true``: it changes which designs a
+    call returns, not the search's sequence (:func:`search_digest` leaves it out).
+    """
 
     task: Task
     budget: Budget
+    learning: Learning | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +211,7 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
         "channel_choices": widths,
         "outputs": output_count,
         "time_limit_seconds": DEFAULT_TIME_LIMIT,
+        "learn": False,
     }
     # The request field each Budget option comes from, to name it when the Budget refuses it.
     sources = {
@@ -192,6 +224,7 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
         "objective": ("objective", _objective, f"one of {', '.join(_OBJECTIVES)}"),
         "time_limit": ("time_limit_seconds", _time_limit, f"seconds in (0, {MAX_TIME_LIMIT:g}]"),
         "seed": ("seed", int, "an integer"),
+        "learn": ("learn", _flag, " or ".join(_FLAGS)),  # not the Budget's: popped below
     }
     for name, (option, reader, expected) in readers.items():
         if name in settings:
@@ -207,6 +240,7 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
                 )
     if "max_parameters" not in settings:
         violations.append(FieldViolation(_SETTINGS_FIELD, "needs the setting 'max_parameters'"))
+    learning = _learning(experiment.spec.objective, violations) if options.pop("learn") else None
     if violations:
         raise InvalidRequestError(violations)
     try:
@@ -214,7 +248,29 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     except InvalidRequestError as error:
         raise _budget_error(error, sources) from None
     assert task is not None, "a missing or invalid task is a violation above"
-    return KatibSearch(task, budget)
+    return KatibSearch(task, budget, learning)
+
+
+def _learning(
+    objective: api_pb2.ObjectiveSpec, violations: list[FieldViolation]
+) -> Learning | None:
+    """Read what ``learn`` needs of the objective: its metric's name and its type."""
+    if not objective.objective_metric_name:
+        violations.append(
+            FieldViolation(
+                f"{_OBJECTIVE_FIELD}.objective_metric_name",
+                "learn: needs the metric whose values the trials report",
+            )
+        )
+    if objective.type not in _DIRECTIONS:
+        given = api_pb2.ObjectiveType.Name(objective.type)
+        violations.append(
+            FieldViolation(
+                f"{_OBJECTIVE_FIELD}.type", f"learn: needs MAXIMIZE or MINIMIZE, not {given}"
+            )
+        )
+        return None
+    return Learning(objective.objective_metric_name, _DIRECTIONS[objective.type])
 
 
 def _not_nas(spec: api_pb2.ExperimentSpec) -> str:
@@ -484,6 +540,12 @@ def _objective(value: str) -> str:
     return value
 
 
+def _flag(value: str) -> bool:
+    if value not in _FLAGS:
+        raise ValueError(value)
+    return _FLAGS[value]
+
+
 def _time_limit(value: str) -> float:
     seconds = float(value)
     if not 0 < seconds <= MAX_TIME_LIMIT:
@@ -497,6 +559,7 @@ def suggestions(
     count: int,
     held: Collection[str] = (),
     *,
+    observed: Mapping[str, float] | None = None,
     stop: StopSignal | None = None,
     max_length: int | None = None,
     cache: SuggestionCache | None = None,
@@ -505,7 +568,12 @@ def suggestions(
 
     The sequence is the advisor's ranking, then distinct seeded random designs of the search's
     space. Designs whose architecture JSON is in ``held`` (the experiment's trials) are skipped,
-    so a round never repeats a trial even if a cut search ranked differently before. At most
+    so a round never repeats a trial even if a cut search ranked differently before. With
+    ``search.learning``, the ranked designs not held, of the first :data:`PAGE_SIZE` positions
+    or as far as the call reads (wherever they are: the trials rather than ``start`` say which
+    were tried), come first, best-predicted from ``observed`` (the objective value by
+    architecture JSON, :func:`observations`), then the sampled designs from ``start``; with
+    fewer than two distinct values observed, in the sequence's order. At most
     ``max_length`` designs of the sequence are computed (None: no bound); ``stop`` ends the work
     (the ranking's searches, the draws and the scoring of the sampled designs). With ``cache``
     the sequence continues from where an earlier call on the same search left it (the same
@@ -521,6 +589,10 @@ def suggestions(
     """
     stop = stop or StopSignal()
     with _turn(search, stop, cache) as sequence:
+        pool = 0  # the positions whose ranked designs learning re-ranks, at least
+        if search.learning is not None:
+            pool = PAGE_SIZE if max_length is None else min(PAGE_SIZE, max_length)
+            sequence.rank(pool, stop)  # before the loop's: one time limit for all its pages
         needed = start + count
         while True:
             if max_length is not None and needed > max_length:
@@ -536,6 +608,11 @@ def suggestions(
             if len(fresh) >= count or length < needed:
                 break
             needed += count - len(fresh)
+        if search.learning is not None:
+            learnt = sequence.reranked(
+                max(length, pool), held, observed or {}, search.learning.maximize
+            )
+            fresh = learnt + [s for s in fresh if s.source == "sampled"]
     if len(fresh) < count:
         raise InvalidRequestError.single(
             "current_request_number",
@@ -593,9 +670,10 @@ class _Sequence:
     The sequence of a search is its ranking (pages of a deterministic search, continued by
     their tokens), then the designs of ``sample_architectures`` past the ranked ones, in draw
     order, each draw of ``n`` the first ``n`` of any larger one. So a longer prefix continues a
-    shorter one, and this keeps what it computed: the ranked designs and the page token after
-    them, the draws (:class:`~advisor.search.draws.SpaceDraws`, which keeps each
-    design as its tree and widths and builds it when asked), the search's objective
+    shorter one, and this keeps what it computed: the ranked designs (and their log2 ranks, to
+    learn from) and the page token after them, the draws
+    (:class:`~advisor.search.draws.SpaceDraws`, which keeps each design as its tree and widths
+    and builds it when asked), the search's objective
     (:class:`~advisor.search.scoring.DesignScorer`) and the sampled designs' scores, each kept
     as soon as it is computed.
     A ranking search its time limit cuts ranks what it reached: a computation from position 1
@@ -611,6 +689,7 @@ class _Sequence:
         self.footprint = 0
         """Estimated bytes held, as of the last call (see :meth:`estimate_footprint`)."""
         self._ranked: list[Suggestion] = []
+        self._log2_ranks: list[tuple[float, ...]] = []  # each ranked design's, to learn from
         self._token: str | None = None
         self._ranking_ended = False
         self._seen: set[str] = set()  # the ranked designs' JSON, once the ranking ended
@@ -629,7 +708,7 @@ class _Sequence:
         StoppedError
             When ``stop`` stopped the work first (what was done whole is kept).
         """
-        self._rank(length, stop)
+        self.rank(length, stop)
         if len(self._ranked) >= length:
             return length
         need = length - len(self._ranked)
@@ -647,22 +726,39 @@ class _Sequence:
             window.append(Suggestion(index + 1, architecture, self._scores[sampled], "sampled"))
         return window
 
+    def reranked(
+        self, length: int, held: Collection[str], observed: Mapping[str, float], maximize: bool
+    ) -> list[Suggestion]:
+        """Return the ranked designs of the first ``length`` positions not in ``held``, re-ranked.
+
+        Best-predicted first from the ``observed`` values of the ranked designs among them
+        (:func:`~advisor.integrations.learning.rerank_ranks`; larger is better if
+        ``maximize``). Only what :meth:`rank` computed is read.
+        """
+        ranked = self._ranked[:length]
+        index = {_json(s.architecture): i for i, s in enumerate(ranked)}
+        tried = {index[text]: value for text, value in observed.items() if text in index}
+        remaining = [i for i, s in enumerate(ranked) if _json(s.architecture) not in held]
+        order = rerank_ranks(self._log2_ranks[:length], remaining, tried, maximize=maximize)
+        return [ranked[i] for i in order]
+
     def estimate_footprint(self) -> int:
         """Return the bytes this holds, estimated: ranked designs, draws, their search, scorer.
 
         A ranked architecture's permutation costs about :data:`_BYTES_PER_LOCATION` a location
-        of the grid it pools (the input padded, where it is: up to ``2^ndim`` times more).
+        of the grid it pools (the input padded, where it is: up to ``2^ndim`` times more), its
+        log2 ranks :data:`_BYTES_PER_CORRELATION` a correlation.
         """
         ranked = sum(
             _BYTES_PER_LOCATION * math.prod(s.architecture.grid) + _BYTES_PER_DESIGN
             for s in self._ranked
-        )
+        ) + _BYTES_PER_CORRELATION * sum(map(len, self._log2_ranks))
         if self._draws is None:
             return ranked
         scorer = 0 if self._scorer is None else self._scorer.nbytes
         return ranked + _BYTES_PER_SEARCH + _BYTES_PER_DRAW * len(self._draws) + scorer
 
-    def _rank(self, length: int, stop: StopSignal) -> None:
+    def rank(self, length: int, stop: StopSignal) -> None:
         """Fetch the ranking's pages until it holds ``length`` designs or ends.
 
         The pages continue from the last page's token. As a computation from the start
@@ -685,6 +781,7 @@ class _Sequence:
             _raise_if_stopped(stop)  # a stopped search's page is partial: the positions would shift
             for r in result.recommendations:
                 self._ranked.append(Suggestion(r.rank, r.architecture, r.score, "ranked"))
+            self._log2_ranks.extend(log2_ranks(result.recommendations))
             self._token = result.next_page_token
             if self._token is None or not result.recommendations:
                 self._ranking_ended = True
@@ -827,8 +924,8 @@ class SuggestionCache:
 def search_digest(search: KatibSearch) -> str:
     """Return a digest of everything that decides the search's sequence: its task and budget.
 
-    The experiment's trials do not decide it (they only pick which of its designs a call
-    returns), nor does the call's stop signal (it only stops the work).
+    The experiment's trials and its ``learn`` setting do not decide it (they only pick which of
+    its designs a call returns), nor does the call's stop signal (it only stops the work).
     """
     document = [
         search.task.model_dump(mode="json"),
@@ -897,12 +994,49 @@ def architectures_held(trials: Sequence[api_pb2.Trial]) -> set[str]:
     escaped (:func:`template_value`); a value that is no escaped text (the JSON as it is, as a
     trial written by hand may hold it) is taken as it is.
     """
-    return {
+    return {text for trial in trials for text in _architectures(trial)}
+
+
+def observations(search: KatibSearch, trials: Sequence[api_pb2.Trial]) -> dict[str, float]:
+    """Return the objective value each tried architecture (its JSON) observed, to learn from.
+
+    Read as Katib's own algorithms read a trial: one that succeeded, the value of its
+    observation's metric named as the objective's (the controller sends the one value its
+    metric strategy picks, latest, min or max). A trial that did not succeed, has no such
+    metric or a value that is no finite number is left out, as is every trial when
+    ``search`` does not learn (None of :attr:`KatibSearch.learning`).
+    """
+    if search.learning is None:
+        return {}
+    found: dict[str, float] = {}
+    for trial in trials:
+        if trial.status.condition != api_pb2.TrialStatus.SUCCEEDED:
+            continue
+        values = [
+            m.value for m in trial.status.observation.metrics if m.name == search.learning.metric
+        ]
+        value = _finite(values[-1]) if values else None
+        if value is not None:
+            found.update(dict.fromkeys(_architectures(trial), value))
+    return found
+
+
+def _finite(text: str) -> float | None:
+    """Return ``text`` as a finite number, or None if it is none."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _architectures(trial: api_pb2.Trial) -> list[str]:
+    """Return the architecture JSON of ``trial``'s ``architecture`` assignment (see above)."""
+    return [
         _unescaped(assignment.value)
-        for trial in trials
         for assignment in trial.spec.parameter_assignments.assignments
         if assignment.name == ARCHITECTURE_ASSIGNMENT
-    }
+    ]
 
 
 def _unescaped(value: str) -> str:

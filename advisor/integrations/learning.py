@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from advisor.model.results import Recommendation
 
-__all__ = ["RIDGE", "coupling_features", "rerank"]
+__all__ = ["RIDGE", "coupling_features", "log2_ranks", "rerank", "rerank_ranks"]
 
 RIDGE: Final = 0.1
 """Ridge penalty on the per-correlation weights (features are in [0, 1]): with fewer observations
@@ -27,12 +27,24 @@ than correlations the fit stays near zero instead of interpolating noise."""
 
 def coupling_features(designs: Sequence[Recommendation]) -> npt.NDArray[np.float64]:
     """Return (designs, correlations): each log2 rank as a fraction of the largest proposed."""
-    ranks = np.array(
-        [[c.log2_separation_rank for c in design.analysis] for design in designs], dtype=float
-    )
-    largest = ranks.max(axis=0, initial=0.0)
+    return _fractions(log2_ranks(designs))
+
+
+def log2_ranks(designs: Sequence[Recommendation]) -> list[tuple[float, ...]]:
+    """Return each design's log2 separation rank on each correlation: all the features read.
+
+    What a caller keeps of the designs to re-rank them later (:func:`rerank_ranks`), rather
+    than each one's whole analysis.
+    """
+    return [tuple(c.log2_separation_rank for c in design.analysis) for design in designs]
+
+
+def _fractions(ranks: Sequence[Sequence[float]]) -> npt.NDArray[np.float64]:
+    """Return :func:`coupling_features` of the designs whose :func:`log2_ranks` are ``ranks``."""
+    array = np.array(ranks, dtype=float)
+    largest = array.max(axis=0, initial=0.0)
     features: npt.NDArray[np.float64] = np.divide(
-        ranks, largest, out=np.ones_like(ranks), where=largest > 0
+        array, largest, out=np.ones_like(array), where=largest > 0
     )
     return features
 
@@ -57,10 +69,24 @@ def rerank(
     maximize
         Whether larger objective values are better.
     """
+    return rerank_ranks(log2_ranks(designs), remaining, observed, maximize=maximize)
+
+
+def rerank_ranks(
+    ranks: Sequence[Sequence[float]],
+    remaining: Sequence[int],
+    observed: Mapping[int, float],
+    *,
+    maximize: bool = True,
+) -> list[int]:
+    """Return :func:`rerank` of the proposals whose :func:`log2_ranks` are ``ranks``.
+
+    For a caller that keeps only these of its proposals (the Katib sequence, which keeps many).
+    """
     values = np.array(list(observed.values()), dtype=float)
     if len(values) < 2 or np.ptp(values) == 0:
         return list(remaining)
-    features = coupling_features(designs)
+    features = _fractions(ranks)
     seen = features[list(observed)]
     centred = seen - seen.mean(axis=0)
     gram = centred.T @ centred + RIDGE * np.eye(features.shape[1])

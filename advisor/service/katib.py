@@ -11,7 +11,9 @@ the call's stop signal as the advisor RPCs' does
 (:func:`~advisor.service.servicer.call_stop_signal`: the deadline, cancellation, shutdown drain).
 Each servicer keeps the sequences of the experiments it was asked for lately
 (:class:`~advisor.integrations.katib.SuggestionCache`), so a call continues its experiment's
-sequence where the last call left it instead of computing it from position 1.
+sequence where the last call left it instead of computing it from position 1. With the
+experiment's ``learn`` setting, a call re-ranks the designs not tried from the trials' results
+(:func:`~advisor.integrations.katib.observations`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from advisor.integrations.katib import (
     SuggestionCache,
     architectures_held,
     check_trial_count,
+    observations,
     read_experiment,
     suggestion_assignments,
     suggestions,
@@ -63,6 +66,7 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
                     start,
                     request.current_request_number,
                     architectures_held(request.trials),
+                    observed=observations(search, request.trials),
                     stop=stop,
                     max_length=self._limits.max_katib_designs,
                     cache=self._sequences,
