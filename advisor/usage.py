@@ -294,6 +294,9 @@ def _option_strings(parser: argparse.ArgumentParser, parsed: argparse.Namespace)
 _AFTER_THE_END = "; it comes after --, which ends the options: give it before --"
 """The hint for an option written after ``--``, which argparse reads as an argument."""
 
+_NOTHING_AFTER_THE_END = "; it ends the options, and nothing follows it here: remove it"
+"""The hint for a ``--`` that ends the command line (argparse leaves it unrecognized)."""
+
 
 def _meant_options(unknown: Sequence[str], options: Sequence[str], words: Sequence[str]) -> str:
     """Say which option each unrecognized option in ``unknown`` resembles, where one does.
@@ -318,7 +321,10 @@ def _meant_options(unknown: Sequence[str], options: Sequence[str], words: Sequen
         (word, _AFTER_THE_END if word in arguments else did_you_mean(word, options))
         for word in typed
     ]
-    if len(typed) == 1:
+    if "--" in unknown and words[-1:] == ["--"]:
+        # argparse leaves a last "--" unrecognized: nothing follows it for it to mark.
+        hints.append(("--", _NOTHING_AFTER_THE_END))
+    if len(hints) == 1:
         return hints[0][1]
     return "".join(f"; {word}:{hint.removeprefix(';')}" for word, hint in hints if hint)
 

@@ -118,6 +118,15 @@ def test_a_command_s_option_before_the_command_is_named_as_such(
         ),
         # A misspelt option after "--" is still told the closest.
         (["run", "t", "--budget", "3", "--", "--budgte"], "; did you mean '--budget'?"),
+        # A last "--" was "unrecognized arguments: --" and nothing more.
+        (
+            ["run", "t", "--budget", "3", "--"],
+            "arguments: --; it ends the options, and nothing follows it here: remove it",
+        ),
+        (
+            ["run", "t", "--budget", "3", "--bogus", "--"],
+            "; --: it ends the options, and nothing follows it here: remove it",
+        ),
     ],
 )
 def test_an_option_after_the_end_of_the_options_is_told_to_come_before_it(
