@@ -314,6 +314,18 @@ def test_the_torch_module_traces_without_warnings_for_any_batch(mixed: bool) -> 
     torch.testing.assert_close(traced(batch), module(batch))
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_torch_jit_script_is_refused_naming_the_compilers_that_work(mixed: bool) -> None:
+    """It failed on "Unknown type annotation: 'torch.Tensor'", deep in TorchScript."""
+    torch = pytest.importorskip("torch")
+    module = torch_module(_padded_sequence(mixed))
+    name = "MixtureNet" if mixed else "ConvNet"
+    with pytest.raises(NotImplementedError, match=rf"torch.jit.script: {name} .*torch.compile"):
+        torch.jit.script(module)
+
+
 def test_a_missing_torch_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.delitem(sys.modules, "advisor.export.torch_net", raising=False)

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from advisor.export.torch_net import (
+    NotScriptable,
     check_inputs,
     gather_buffer,
     hidden_layer,
@@ -32,7 +33,7 @@ from advisor.model.mixture import member_geometries, member_widths
 __all__ = ["MixtureNet"]
 
 
-class MixtureNet(nn.Module):
+class MixtureNet(NotScriptable):
     """The network of an architecture with a ``mixture``; parameters = ``Architecture.parameters``.
 
     Input ``(batch, C_in, *shape)``; output ``(batch, outputs)``.

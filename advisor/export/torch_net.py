@@ -18,7 +18,14 @@ from advisor.geometry.layouts import input_permutation
 from advisor.model.architecture import Architecture
 from advisor.model.grid import InputSpec
 
-__all__ = ["ConvNet", "check_inputs", "gather_buffer", "hidden_layer", "representation_layer"]
+__all__ = [
+    "ConvNet",
+    "NotScriptable",
+    "check_inputs",
+    "gather_buffer",
+    "hidden_layer",
+    "representation_layer",
+]
 
 _LAYERS: dict[str, type[nn.Module]] = {
     f"{name}{ndim}d": getattr(nn, f"{name}{ndim}d")
@@ -28,7 +35,30 @@ _LAYERS: dict[str, type[nn.Module]] = {
 """The torch layer classes by name and grid dimension, e.g. ``Conv3d``."""
 
 
-class ConvNet(nn.Module):
+class NotScriptable(nn.Module):
+    """A module that ``torch.jit.script`` refuses in words of its own (README, "Compiling").
+
+    The exported nets are not written in TorchScript's subset, and TorchScript failed deep in
+    their source (``ValueError: Unknown type annotation: 'torch.Tensor'``), naming none of the
+    ways that do work.
+    """
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        """Raise instead: ``torch.jit.script`` calls this on a module before compiling it.
+
+        Raises
+        ------
+        NotImplementedError
+            Naming the compilers that take the module.
+        """
+        raise NotImplementedError(
+            f"torch.jit.script: {type(self).__name__} is not written in TorchScript's subset; "
+            "use torch.compile, torch.export.export, torch.jit.trace or torch.fx.symbolic_trace "
+            "(README, 'The PyTorch export')"
+        )
+
+
+class ConvNet(NotScriptable):
     """The network of an :class:`~advisor.model.architecture.Architecture`, layer by layer.
 
     1. Representation: the input zero-padded by the architecture's ``padding`` (its margin is then
