@@ -316,6 +316,27 @@ def test_the_torch_module_traces_without_warnings_for_any_batch(mixed: bool) -> 
 
 @pytest.mark.torch
 @pytest.mark.parametrize("mixed", [False, True])
+def test_the_torch_module_compiles_whole_for_any_batch(mixed: bool) -> None:
+    """``torch.compile`` captures one graph (``fullgraph``) that serves every batch size.
+
+    The ``eager`` backend runs the captured graph as it is: what the module decides is the
+    capture (Dynamo), not the code generation behind it, which is torch's own. Compiled without
+    ``fullgraph``, a batch of another shape is still refused in the input check's words (with
+    it, Dynamo wraps the check's error in its own ``Unsupported: Observed exception``).
+    """
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    module = torch_module(_padded_sequence(mixed))
+    compiled = torch.compile(module, fullgraph=True, dynamic=True, backend="eager")
+    for size in (1, 3, 6):
+        batch = torch.randn((size, 2, 7))
+        torch.testing.assert_close(compiled(batch), module(batch))
+    with pytest.raises(ValueError, match=r"inputs: expected \(batch, 2, 7\)"):
+        torch.compile(module, backend="eager")(torch.randn((3, 2, 8)))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 def test_torch_jit_script_is_refused_naming_the_compilers_that_work(mixed: bool) -> None:
     """It failed on "Unknown type annotation: 'torch.Tensor'", deep in TorchScript."""

@@ -167,8 +167,9 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn
     An architecture with a ``mixture`` becomes a
     :class:`~advisor.export.torch_mixture.MixtureNet`. Either takes the unpadded input
     ``(batch, input.channels, *input.shape)`` and returns ``(batch, outputs)`` scores; it has
-    ``architecture.parameters`` parameters and works with ``torch.export``, ``torch.jit.trace``
-    and ``torch.fx``, not ``torch.jit.script`` (README, "The PyTorch export").
+    ``architecture.parameters`` parameters and works with ``torch.compile``, ``torch.export``,
+    ``torch.jit.trace`` and ``torch.fx``, not ``torch.jit.script`` (README, "The PyTorch
+    export").
 
     Raises
     ------
