@@ -285,6 +285,67 @@ def test_the_gather_realises_the_permutation(architecture: Architecture) -> None
     assert sorted(map(sorted, windows.tolist())) == sorted(map(sorted, expected.tolist()))
 
 
+@pytest.fixture(scope="module")
+def padded_trees() -> list[Architecture]:
+    """The mirror, interleaved and synthesized picks for a 2-channel 15x15 input (padded to 16)."""
+    task = parse_task({"input": {"shape": [15, 15], "channels": 2}, "preset": "symmetry"})
+    return [
+        recommend(
+            task,
+            Budget(max_parameters=20_000, top_k=1, time_limit_seconds=None, geometries=(family,)),
+        )
+        .recommendations[0]
+        .architecture
+        for family in ("mirror", "interleaved", "synthesized")
+    ]
+
+
+@pytest.mark.torch
+def test_one_first_level_window_of_the_input_reaches_only_its_pooled_unit(
+    padded_trees: list[Architecture],
+) -> None:
+    """Input at one level-0 window's locations moves the first pooled unit of that window alone.
+
+    All weights are made positive, so a positive input moves every unit it reaches: a gather
+    that pooled other locations together would move several units, or another one.
+    """
+    torch = pytest.importorskip("torch")
+    from torch import Tensor
+
+    from advisor.export.torch_net import ConvNet
+
+    for architecture in padded_trees:
+        assert architecture.padding is not None
+        module = torch_module(architecture, pooling="avg")
+        assert isinstance(module, ConvNet)
+        with torch.no_grad():
+            for parameter in module.parameters():
+                parameter.abs_()
+        spec = architecture.input
+        zeros = torch.zeros((1, spec.channels, *spec.shape))
+
+        def first_pooled(inputs: Tensor, net: ConvNet = module) -> Tensor:
+            pooled: Tensor = net.hidden[:3](net.permute(net.representation(inputs)))
+            return pooled.flatten(2)[0]
+
+        base = first_pooled(zeros)
+        windows = pooling_structure(architecture).windows[0]
+        reached = 0
+        for unit, window in enumerate(windows):
+            coordinates = np.array(np.unravel_index(window, architecture.grid)).T
+            coordinates -= [before for before, _ in architecture.padding]
+            inside = [c for c in coordinates if all(c >= 0) and all(c < spec.shape)]
+            if not inside:
+                continue  # a window of margin locations only
+            inputs = zeros.clone()
+            for location in inside:
+                inputs[(0, slice(None), *location)] = 1.0
+            changed = (first_pooled(inputs) != base).any(dim=0).nonzero().flatten()
+            assert changed.tolist() == [unit], architecture.family
+            reached += 1
+        assert reached >= len(windows) // 2
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("mixed", [False, True])
 def test_an_input_of_another_shape_is_refused_naming_the_shape_expected(mixed: bool) -> None:
