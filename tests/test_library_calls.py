@@ -21,6 +21,8 @@ from advisor import (
     analysis_document,
     analyze,
     architecture_yaml,
+    load_architecture,
+    load_task,
     parse_task,
     recommend,
     search_result_document,
@@ -75,6 +77,24 @@ def test_analyze_and_the_export_name_a_recommendation_where_its_architecture_goe
     assert refusal(lambda: analyze(TASK, "net.yaml")).endswith(  # type: ignore[arg-type]
         "read the file with advisor.load_architecture first"
     )
+
+
+@pytest.mark.parametrize(
+    ("load", "reader"),
+    [(load_task, "parse_task"), (load_architecture, "parse_architecture")],
+)
+def test_a_file_reader_names_a_mapping_or_none_where_a_path_goes(
+    load: Callable[[Any], object], reader: str
+) -> None:
+    # open()'s TypeError ("expected str, bytes or os.PathLike object, not dict") escaped, and a
+    # bytes path failed on a str method ("endswith first arg must be bytes").
+    document = TASK.model_dump(mode="json")
+    assert refusal(lambda: load(document)) == (
+        f"path: must be a file path (str or os.PathLike), got dict: advisor.{reader} reads a "
+        "mapping"
+    )
+    assert refusal(lambda: load(None)).endswith("got NoneType")
+    assert refusal(lambda: load(b"task.yaml")).endswith("got bytes")
 
 
 def test_a_document_of_one_result_is_not_written_of_another(result: SearchResult) -> None:

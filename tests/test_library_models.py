@@ -8,6 +8,7 @@ field, not pydantic's ``ValidationError``.
 from __future__ import annotations
 
 import inspect
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ import pydantic
 import pytest
 from pydantic import ConfigDict
 
-from advisor import Architecture, Budget, InvalidRequestError, Task, parse_task
+from advisor import Architecture, Budget, InvalidRequestError, Task, parse_task, recommend
 from advisor.model.architecture import Layer
 from advisor.model.documents import RequestModel
 from advisor.model.geometries import PermutationGeometry
@@ -226,6 +227,25 @@ def test_a_budget_hashes_with_its_lists_as_equal_budgets_do() -> None:
     assert hash(budget) == hash(Budget.model_validate(options))
     assert len({budget, Budget(**options), Budget(max_parameters=9_000)}) == 2
     assert budget.channel_choices == (8, 16)
+
+
+def test_a_budget_that_states_its_default_window_bound_is_another_budget() -> None:
+    # A stated max_window binds where the default gives way: on 32x32 at depth 2 no tree's
+    # windows stay within 16, so the stated bound is refused and the default one searched. The
+    # two compared and hashed equal, and a cache of results keyed by budget mixed them up.
+    task = parse_task(
+        {"input": {"shape": [32, 32]}, "correlations": [{"name": "corner", "a": {"indices": [0]}}]}
+    )
+    default = Budget(max_parameters=20_000, top_k=1, max_depth=2)
+    stated = Budget(max_parameters=20_000, top_k=1, max_depth=2, max_window=16)
+    assert recommend(task, default).recommendations
+    assert refused_fields(lambda: recommend(task, stated)) == ["budget.max_window"]
+    assert default != stated
+    assert len({default, stated}) == 2
+    assert pickle.loads(pickle.dumps(stated)) == stated
+    assert hash(pickle.loads(pickle.dumps(stated))) == hash(stated)
+    # Stated as None (no bound) or left at a default of None, a bound is the same budget.
+    assert Budget(max_parameters=9_000, max_step=None) == Budget(max_parameters=9_000)
 
 
 @pytest.mark.parametrize(

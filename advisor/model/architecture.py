@@ -26,6 +26,7 @@ import numpy.typing as npt
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from advisor.errors import InvalidRequestError
+from advisor.model.arguments import require_path
 from advisor.model.arrangement import discarded_order
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.documents import (
@@ -402,8 +403,10 @@ def load_architecture(path: str | os.PathLike[str], rank: int | None = None) -> 
         is invalid (see :func:`parse_architecture`; in a result, under
         ``recommendations[i].architecture``), or on ``rank`` when it is no whole number from 1
         (``True`` and ``2.0`` are not ranks), a result holds no such rank or the file is an
-        architecture, not a result.
+        architecture, not a result. On ``path`` when it is no file path (a mapping:
+        :func:`parse_architecture` reads it).
     """
+    require_path(path, "path", "Architecture")
     return _chosen_architecture(read_document(path, "architecture"), path, rank, "")
 
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from advisor.errors import InvalidRequestError
 from advisor.model.scalars import boolean_problem
 
-__all__ = ["require_flag", "require_instance"]
+__all__ = ["require_flag", "require_instance", "require_path"]
 
 _READERS: dict[str, tuple[str, str]] = {
     "Task": ("parse_task", "load_task"),
@@ -51,6 +51,34 @@ def require_instance(value: object, expected: type, parameter: str) -> None:
     raise InvalidRequestError.single(
         parameter,
         f"must be {article} {name}, got {type(value).__name__}{_how_to_get(value, name)}",
+    )
+
+
+def require_path(value: object, parameter: str, model: str) -> None:
+    """Refuse ``value`` for ``parameter`` of a file reader of ``model`` unless it is a file path.
+
+    A ``str`` or an ``os.PathLike``: ``load_task(document)``, a mapping meant for
+    :func:`~advisor.model.task.parse_task`, failed with ``open``'s ``TypeError``, and a
+    ``bytes`` path with a ``str`` method's.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``parameter``: what it must be, what it is, and (a mapping) the reader of one.
+
+    Examples
+    --------
+    >>> try:
+    ...     require_path({"input": {"shape": [4]}}, "path", "Task")
+    ... except InvalidRequestError as error:
+    ...     print(error)
+    path: must be a file path (str or os.PathLike), got dict: advisor.parse_task reads a mapping
+    """
+    if isinstance(value, str | os.PathLike):
+        return
+    hint = f": advisor.{_READERS[model][0]} reads a mapping" if isinstance(value, Mapping) else ""
+    raise InvalidRequestError.single(
+        parameter, f"must be a file path (str or os.PathLike), got {type(value).__name__}{hint}"
     )
 
 

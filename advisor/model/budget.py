@@ -422,6 +422,35 @@ class Budget(NullsOmitted):
             )
         ]
 
+    def stated_bounds(self) -> frozenset[str]:
+        """Return the window bounds (``max_window``, ``max_step``) the caller set to a number.
+
+        A bound the caller set binds: a tree past it is not recommended, not even when a stop
+        leaves only the shallow net, and one no tree meets is refused
+        (:func:`~advisor.search.checks.check_bounds`). ``max_window`` left at its default of
+        :data:`DEFAULT_MAX_WINDOW` gives way instead, so equal values can ask for two searches.
+        """
+        return frozenset(
+            field
+            for field in ("max_window", "max_step")
+            if field in self.model_fields_set and getattr(self, field) is not None
+        )
+
+    def __eq__(self, other: object) -> bool:
+        """Equal fields and the same :meth:`stated_bounds`: budgets that ask for one search.
+
+        pydantic compares the fields alone, so ``Budget(max_parameters=N)`` equalled
+        ``Budget(max_parameters=N, max_window=16)`` and hashed alike while the second was
+        refused where no tree meets the bound, and a cache of results keyed by budget answered
+        it with the first's search.
+        """
+        if not isinstance(other, Budget):
+            return NotImplemented
+        return super().__eq__(other) and self.stated_bounds() == other.stated_bounds()
+
+    def __hash__(self) -> int:
+        return hash((*self.__dict__.values(), self.stated_bounds()))
+
     def widest_field(self) -> str:
         """Return the field that sets the widest allowed width."""
         return "channel_choices" if self.channel_choices is not None else "max_channels"

@@ -45,6 +45,7 @@ from advisor.errors import (
     InvalidRequestError,
     unknown_name,
 )
+from advisor.model.arguments import require_path
 from advisor.model.documents import NullsOmitted, read_document, refuse_other_kind
 from advisor.model.geometries import validate_permutation
 from advisor.model.grid import InputSpec
@@ -345,8 +346,10 @@ def load_task(path: str | os.PathLike[str]) -> Task:
     ------
     InvalidRequestError
         On field ``""`` (the whole document) when the file cannot be read, is not valid YAML or
-        JSON, repeats a key or is not a mapping; otherwise as :func:`parse_task`.
+        JSON, repeats a key or is not a mapping; otherwise as :func:`parse_task`. On ``path``
+        when it is no file path (a mapping: :func:`parse_task` reads it).
     """
+    require_path(path, "path", "Task")
     return parse_task(read_document(path, "task"))
 
 

@@ -72,7 +72,7 @@ def check_bounds(task: Task, budget: Budget, candidates: Sequence[Candidate]) ->
         ("max_step", widest_step, "widest step per axis below the top"),
     ):
         bound = getattr(budget, field)
-        if field not in budget.model_fields_set or bound is None or not eligible:
+        if field not in budget.stated_bounds() or not eligible:
             continue
         least = min(map(measure, eligible))
         if bound < least:

@@ -19,7 +19,7 @@ import json
 from typing import Final
 
 from advisor.errors import InvalidRequestError
-from advisor.model.budget import Budget
+from advisor.model.budget import FAMILIES, Budget
 from advisor.model.task import Task
 from advisor.search.candidates import deepest_schedule
 
@@ -62,7 +62,11 @@ def _searched_task(task: Task) -> dict[str, object]:
 def _search_options(task: Task, budget: Budget) -> dict[str, object]:
     """Return the budget's fields that decide the ranking, as the search reads them.
 
-    The widths ascending, as the search takes them (:meth:`~advisor.model.budget.Budget.choices`).
+    The widths ascending, as the search takes them (:meth:`~advisor.model.budget.Budget.choices`),
+    and the families in their canonical order, since the search only asks whether it may use
+    each: a budget of the same families listed in another order, or built from a set (whose
+    order of strings changes with ``PYTHONHASHSEED``, so another worker process lists them
+    otherwise), got another token and refused the first one's.
     A depth bound no tree of the input reaches is no bound: the library leaves ``max_depth``
     unset, a server brings an unset one to its ``max_layers`` limit (16 by default, 24 for the
     command's embedded server; :func:`advisor.service.limits.defaults_within`), and the three run
@@ -72,6 +76,8 @@ def _search_options(task: Task, budget: Budget) -> dict[str, object]:
     options = budget.model_dump(mode="json", exclude=set(_PAGE_INDEPENDENT))
     if budget.channel_choices is not None:  # a set of widths: the search sorts them
         options["channel_choices"] = sorted(budget.channel_choices)
+    if budget.geometries is not None:  # a set of families: the search asks only which it holds
+        options["geometries"] = [family for family in FAMILIES if family in budget.geometries]
     if budget.max_depth is not None and budget.max_depth >= deepest_schedule(task.input):
         options["max_depth"] = None
     if budget.min_depth is not None and budget.min_depth <= 1:

@@ -180,7 +180,7 @@ class SearchRun:
         low, high = self.depths
         if not low <= candidate.depth <= high:
             return False
-        stated = self.budget.model_fields_set
+        stated = self.budget.stated_bounds()
         return all(
             bound is None or field not in stated or measure(candidate.pools) <= bound
             for field, bound, measure in (
