@@ -53,7 +53,8 @@ def test_the_tree_budget_keeps_its_families_a_tuple_as_a_budget_does() -> None:
     budget = Budget(max_parameters=9_000, geometries=["mirror", "mixture"])
     trees = tree_budget(budget)
     assert trees.geometries == ("mirror",)
-    assert hash(trees) == hash(Budget.model_validate(trees.model_dump()))
+    # Written out as set (a whole dump states max_window, which makes another budget).
+    assert hash(trees) == hash(Budget.model_validate(trees.model_dump(exclude_unset=True)))
 
 
 def test_a_task_two_trees_serve_by_halves_gets_a_mixture_that_beats_every_tree() -> None:
