@@ -74,6 +74,18 @@ def test_a_damaged_document_names_its_fields(result: SearchResult) -> None:
     ]
 
 
+@pytest.mark.parametrize("document", ["{}", None, [{}]], ids=["text", "none", "list"])
+def test_a_document_that_is_no_mapping_is_refused_saying_what_to_pass(document: object) -> None:
+    # The text as read (json.dumps of the document) got ": Input should be a dictionary or an
+    # instance of SearchResult", which says nothing of json.load.
+    for parse, noun in ((parse_search_result, "a search result"), (parse_analysis, "an analysis")):
+        with pytest.raises(InvalidRequestError) as raised:
+            parse(document)  # type: ignore[arg-type]
+        message = str(raised.value)
+        assert f"{noun} document must be a mapping (what json.load or yaml.safe_load" in message
+        assert message.endswith(f"not {type(document).__name__}")
+
+
 def test_results_hash_as_equal_results_do(result: SearchResult, analysis: Analysis) -> None:
     # Frozen, yet hash() raised TypeError on their lists: no set of designs, no cache.
     document = json.loads(json.dumps(search_result_document(result)))

@@ -114,7 +114,8 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
     Raises
     ------
     InvalidRequestError
-        Naming each field that does not hold what a result does (``recommendations[0].score``).
+        Naming each field that does not hold what a result does (``recommendations[0].score``),
+        or the document itself when it is no mapping (its text, say: ``json.loads`` reads it).
 
     Examples
     --------
@@ -124,7 +125,7 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
     >>> parse_search_result(json.loads(json.dumps(search_result_document(result)))) == result
     True
     """
-    return _parsed(SearchResult, document)
+    return _parsed(SearchResult, document, "a search result")
 
 
 def parse_analysis(document: Mapping[str, Any]) -> Analysis:
@@ -133,16 +134,28 @@ def parse_analysis(document: Mapping[str, Any]) -> Analysis:
     Raises
     ------
     InvalidRequestError
-        Naming each field that does not hold what an analysis does (``correlations[0].name``).
+        Naming each field that does not hold what an analysis does (``correlations[0].name``),
+        or the document itself when it is no mapping.
     """
-    return _parsed(Analysis, document)
+    return _parsed(Analysis, document, "an analysis")
 
 
 _Result = TypeVar("_Result", Analysis, SearchResult)
 
 
-def _parsed(kind: type[_Result], document: Mapping[str, Any]) -> _Result:
-    """Validate ``document`` as a ``kind``: the dataclasses' fields are the documents' keys."""
+def _parsed(kind: type[_Result], document: Mapping[str, Any], noun: str) -> _Result:
+    """Validate ``document`` as a ``kind`` (``noun``, in words): its fields are the document's keys.
+
+    Anything but a mapping (or a ``kind`` already) is refused as :func:`parse_task` refuses it:
+    the document's text passed as it is read ": Input should be a dictionary or an instance of
+    SearchResult", with no word of what to pass.
+    """
+    if not isinstance(document, Mapping | kind):
+        raise InvalidRequestError.single(
+            "",
+            f"{noun} document must be a mapping (what json.load or yaml.safe_load reads of its "
+            f"file), not {type(document).__name__}",
+        )
     try:
         return pydantic.TypeAdapter(kind).validate_python(document)
     except pydantic.ValidationError as error:
