@@ -46,6 +46,7 @@ from advisor.arrays import (
     distinct_rows,
     id_dtype,
     ranked_keys,
+    runs,
     unique_rows,
 )
 from advisor.errors import StoppedError
@@ -271,8 +272,8 @@ class SubtreeDag:
         levels: list[TypeLevel] = []
         for height in range(self.depth, 0, -1):
             level = self.levels[height - 1]
-            lengths = np.diff(level.start)[kept]
-            edges = _ranges(level.start[kept], lengths)
+            lengths = level.start[kept + 1] - level.start[kept]
+            edges = runs(level.start[kept], lengths)
             child = level.child[edges]
             # Height 0 keeps the three leaf types as they are (leaves() builds all three).
             below = np.unique(child) if height > 1 else np.arange(LEAF_TYPES, dtype=np.int64)
@@ -315,14 +316,6 @@ class SubtreeDag:
         if x.shape[1] != self.depth + 1:
             raise ValueError(f"width vectors need {self.depth + 1} entries (M first)")
         return self.propagate(self.leaves(x[:, 0]), 0, x[:, 1:])
-
-
-def _ranges(starts: _Ints, lengths: _Ints) -> _Ints:
-    """Concatenate ``arange(start, start + length)`` for each pair, in order."""
-    ends = np.cumsum(lengths)
-    offsets = np.repeat(starts - (ends - lengths), lengths)
-    ranges: _Ints = np.arange(int(ends[-1]) if ends.size else 0, dtype=np.int64) + offsets
-    return ranges
 
 
 def _summed_terms(level: TypeLevel) -> int:
