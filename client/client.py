@@ -68,6 +68,7 @@ __all__ = [
     "TlsConfig",
     "budget_model",
     "checked_integer",
+    "checked_timeout",
     "task_model",
 ]
 
@@ -315,7 +316,7 @@ class AdvisorClient:
             "max_message_bytes", max_message_bytes, 1, MAX_MESSAGE_BYTES
         )
         self._max_message_bytes = max_message_bytes
-        self._default_timeout = _checked_timeout("default_timeout", default_timeout)
+        self._default_timeout = checked_timeout("default_timeout", default_timeout)
         self._metadata = () if token is None else (bearer_metadata(token),)
         options: list[tuple[str, str | int]] = [
             ("grpc.service_config", retry.service_config()),
@@ -629,7 +630,7 @@ class AdvisorClient:
     def _timeout(self, timeout: float | None) -> float:
         if timeout is None:
             return self._default_timeout
-        return _checked_timeout("timeout", timeout)
+        return checked_timeout("timeout", timeout)
 
     def _search_timeout(self, budget: advisor_pb2.Budget, timeout: float | None) -> float:
         if timeout is not None:
@@ -645,7 +646,7 @@ class AdvisorClient:
         return min(max(self._default_timeout, limit), MAX_TIMEOUT_SECONDS)
 
 
-def _checked_timeout(field: str, seconds: float) -> float:
+def checked_timeout(field: str, seconds: float) -> float:
     """Return ``seconds`` as a float if it can be a call's deadline (:data:`MAX_TIMEOUT_SECONDS`).
 
     Any real number is a number of seconds, NumPy's integers included (``np.int64(30)`` from a

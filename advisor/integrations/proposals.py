@@ -8,8 +8,6 @@ one deterministic order without repeats. With ``target`` the calls go to a runni
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -17,7 +15,6 @@ from advisor.errors import InvalidRequestError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
-from advisor.model.scalars import is_boolean
 from advisor.model.task import Task
 from advisor.stopping import StopSignal
 
@@ -56,14 +53,10 @@ class AdvisorSource:
     page_size: int | None = None
 
     def __post_init__(self) -> None:
-        timeout = self.timeout
-        if timeout is None:
-            return
-        real = isinstance(timeout, numbers.Real) and not is_boolean(timeout)
-        if not (real and math.isfinite(timeout) and timeout > 0):
-            raise InvalidRequestError.single(
-                "timeout", f"must be a finite positive number of seconds, got {timeout!r}"
-            )
+        if self.timeout is not None:  # as the client checks a call's, which it is for a server
+            from advisor_client.client import checked_timeout
+
+            checked_timeout("timeout", self.timeout)
 
     @classmethod
     def of(cls, source: object) -> AdvisorSource:
