@@ -94,8 +94,6 @@ def _as_options(
 
 def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     """Run ``advisor infer``: write the task (``--output`` or stdout) and return the report."""
-    if args.output == Path("-"):  # the usual name of standard output: not a file named "-"
-        args.output = None
     _check_output(args)
     sample = _sample(args, "DATA")
     outputs = None

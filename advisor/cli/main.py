@@ -24,6 +24,7 @@ from advisor.cli.options import (
     TASK_FORMATS,
     VALUE_KINDS,
     ExitCode,
+    output_path,
 )
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
 from advisor.service.options import add_serve_arguments
@@ -105,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--labels", type=Path, metavar="FILE", help="one label per sample")
     infer.add_argument(
         "--output",
-        type=Path,
+        type=output_path,
         metavar="TASK.yaml",
         help="write the task here (default, or -: stdout)",
     )

@@ -12,6 +12,7 @@ import decimal
 import re
 from dataclasses import dataclass
 from enum import IntEnum
+from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
 from advisor import usage
@@ -30,6 +31,7 @@ __all__ = [
     "ExitCode",
     "Option",
     "OutputFormat",
+    "output_path",
 ]
 
 
@@ -109,6 +111,14 @@ def count(text: str) -> int:
         # Spelling out 1e999999999 would take minutes; every bound is far below it.
         raise argparse.ArgumentTypeError(f"{text} is larger than any budget (2^63 - 1 at most)")
     return int(value)
+
+
+def output_path(text: str) -> Path | None:
+    """Read a file to write: its path, or ``-``, the usual name of standard output (None).
+
+    ``--output -`` wrote a file named ``-``.
+    """
+    return None if text == "-" else Path(text)
 
 
 NO_BOUND: Final = "none"
