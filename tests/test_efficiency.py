@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +16,8 @@ from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import Efficiency
 from advisor.model.task import Task, parse_task
+from advisor.search.clock import PricingTimer
+from advisor.seprank import efficiency as efficiency_module
 from advisor.seprank.analysis import analyze
 from advisor.seprank.efficiency import DECIMALS, LADDER_GROWTHS, MAX_PRICED_WORK
 from advisor.seprank.labels import correlation_labels
@@ -176,6 +179,24 @@ def test_a_stopped_pricing_leaves_the_contiguous_net_out_and_every_figure_as_it_
     assert cut.efficiency.unpriced_reason == "stopped"
     assert "not computed (cut by the search's time limit)." in cut.efficiency.summary()
     assert analyze(task, arch, pricing_stop=StopSignal()) == full  # a live signal prices
+
+
+def test_a_pricing_timer_times_the_whole_pricing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A search's builds are timed without their pricing (the deadline may cut it): the timer
+    # must see the pricing's last run of the recurrence too, or that run counts in the build.
+    now = [0.0]
+
+    def slow(*args: Any, **kwargs: Any) -> npt.NDArray[np.float64]:
+        now[0] += 1.0
+        return log2_min_cut(*args, **kwargs)
+
+    monkeypatch.setattr(efficiency_module, "log2_min_cut", slow)
+    task = _task([[1] * 8 + [2] * 8, [1, 2] * 8])
+    timer = PricingTimer(StopSignal(clock=lambda: now[0]), lead=0.0)
+    priced = analyze(task, _arch([4, 4, 8, 8], 4, "mirror"), pricing_stop=timer).efficiency
+    assert priced is not None and priced.contiguous_priced
+    assert now[0] > 1.0
+    assert timer.seconds == now[0]
 
 
 def test_an_analysis_asked_without_the_pricing_leaves_it_out_and_every_figure_as_it_was() -> None:

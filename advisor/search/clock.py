@@ -181,9 +181,9 @@ class SearchClock(StopSignal):
 class PricingTimer(StopSignal):
     """The stop signal of a build's contiguous pricing, which also times the pricing.
 
-    The pricing polls it before each of its rounds: the time from the first poll to the last is
-    (but for its last round, a small share) the time the pricing took, which the deadline may
-    cut and so is no part of the builds the reserve is made of.
+    The pricing polls it before each of its rounds and once when it ends: the time from the
+    first poll to the last is the time the pricing took, which the deadline may cut and so is no
+    part of the builds the reserve is made of.
     """
 
     def __init__(self, signal: StopSignal, lead: float) -> None:

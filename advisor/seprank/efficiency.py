@@ -99,9 +99,10 @@ def expressive_efficiency(
     log2_ranks
         The architecture's figure on each correlation, the targets to reach.
     stop
-        Polled before each round of the contiguous net's pricing; once it has stopped, the
-        pricing is abandoned and left out (``contiguous_priced`` False, ``unpriced_reason``
-        ``stopped``).
+        Polled before each round of the contiguous net's pricing, and once when the pricing
+        ends (so a signal can time it: :class:`~advisor.search.clock.PricingTimer`); once it
+        has stopped, the pricing is abandoned and left out (``contiguous_priced`` False,
+        ``unpriced_reason`` ``stopped``).
     price_contiguous
         False: the contiguous net is not priced (``unpriced_reason`` ``not_asked``; an input
         too large, ``too_large``); the shallow figures, a closed form, are given anyway.
@@ -127,6 +128,8 @@ def expressive_efficiency(
                 if (ladder := _least_ladder(contiguous, labels, targets, log2_m, growth, stop))
                 is not None
             ]
+            if stop is not None:
+                stop.stopped()  # the end of the pricing, for a signal that times it
         except StoppedError:
             unpriced, ladders = "stopped", []
     # Two bounds, each the least over the growths: the ladder with the fewest parameters may
