@@ -19,7 +19,13 @@ from advisor.model.task import Task, parse_task
 from advisor.search.clock import PricingTimer
 from advisor.seprank import efficiency as efficiency_module
 from advisor.seprank.analysis import analyze
-from advisor.seprank.efficiency import DECIMALS, LADDER_GROWTHS, MAX_PRICED_WORK
+from advisor.seprank.efficiency import (
+    _PRECISION,
+    DECIMALS,
+    LADDER_GROWTHS,
+    MAX_PRICED_WORK,
+    _least_ladder,
+)
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
 from advisor.stopping import StopSignal
@@ -104,6 +110,56 @@ def test_no_integer_ladder_reaching_the_figures_is_smaller_than_reported(
     # (Figures are rounded down to 6 decimals, so they stay lower bounds.)
     need = max(0.0, float(targets.max()))
     assert 0.0 <= need - result.efficiency.log2_shallow_channels < 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(_cases(), st.sampled_from(LADDER_GROWTHS))
+def test_the_least_ladder_lies_within_a_bracket_width_below_the_threshold(
+    case: tuple[Task, Architecture], growth: float
+) -> None:
+    # Tight as well as a bound: the returned first width misses the figures (or is the least
+    # width there is) and one two bracket widths above it reaches them.
+    task, arch = case
+    targets = np.array([c.log2_separation_rank for c in analyze(task, arch).correlations])
+    labels = correlation_labels(task.resolved(), _LENGTH)
+    structure = pooling_structure(_arch([1] * _DEPTH, arch.representation))
+    log2_m = math.log2(arch.representation)
+    ladder = _least_ladder(structure, labels, targets, log2_m, growth, None)
+    offsets = math.log2(growth) * np.arange(_DEPTH)
+    floor = max(0.0, -float(offsets.min()))
+
+    def margin(start: float) -> float:
+        figures = log2_min_cut(structure, labels, (start + offsets)[None, :], log2_m)
+        return float((figures[0] - targets).min())
+
+    assert ladder is not None  # the input legs allow these figures: the net reaches them
+    start = ladder[0]
+    assert np.allclose(ladder, start + offsets)
+    assert start == floor or margin(start) < -1e-9
+    assert margin(start + 2 * _PRECISION) >= -1e-9
+
+
+def test_the_contiguous_pricing_takes_a_few_runs_of_the_recurrence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A feasible tangent root is the threshold: the bracket closes there at once instead of
+    # halving down to its precision (175 runs for this net before, some 60 per growth).
+    task = parse_task({"input": {"shape": [64, 64]}, "preset": "symmetry"})
+    layers = [{"channels": 24, "pool": [2, 2]} for _ in range(6)]
+    net = parse_architecture(
+        {"input": {"shape": [64, 64]}, "representation": 8, "layers": layers, "geometry": "mirror"}
+    )
+    runs = []
+
+    def counted(*args: Any, **kwargs: Any) -> npt.NDArray[np.float64]:
+        runs.append(1)
+        return log2_min_cut(*args, **kwargs)
+
+    monkeypatch.setattr(efficiency_module, "log2_min_cut", counted)
+    priced = analyze(task, net).efficiency
+    assert priced is not None and priced.contiguous_priced
+    assert priced.log2_contiguous_parameters is not None
+    assert len(runs) <= 10 * len(LADDER_GROWTHS)
 
 
 def test_a_contiguous_ladder_needs_no_more_than_itself_and_a_shallow_net_no_more_than_itself() -> (

@@ -508,7 +508,7 @@ class SearchRun:
         """Predict how long a recommendation's analysis prices the contiguous net (0: not priced).
 
         The shallow net's build barely prices anything, while on a small input pricing a deep
-        tree is most of its build (some 200 runs of the recurrence): one run on the deepest
+        tree is most of its build (some 20 runs of the recurrence): one run on the deepest
         recommendable tree's contiguous windows is timed (the faster of two), times
         :data:`~advisor.seprank.efficiency.TYPICAL_PRICING_RUNS`.
         """

@@ -16,7 +16,7 @@ networks (docs/THEORY.md §14), as lower bounds in log2:
   None when no width reaches them (the input legs bind first), or when the net is not priced
   (``contiguous_priced`` is then False): the input is too large (:data:`MAX_PRICED_WORK`), or a
   stop signal (a search's deadline) stopped the pricing, which is the costly part of a small
-  analysis (some 200 runs of the recurrence), so a search cut short still returns on time.
+  analysis (some 20 runs of the recurrence), so a search cut short still returns on time.
 """
 
 from __future__ import annotations
@@ -67,13 +67,13 @@ DECIMALS: Final = 6
 
 MAX_PRICED_WORK: Final = 2**17
 """Largest (correlations x pooling-window entries) the contiguous ladder is priced for. Pricing
-runs the recurrence up to some 200 times (:data:`TYPICAL_PRICING_RUNS`), so beyond this (e.g. 8
-correlations on 16,384 locations) it would cost seconds, more than the analysis itself; the
-figures are then left out, and ``contiguous_priced`` says so."""
+runs the recurrence some 20 times (:data:`TYPICAL_PRICING_RUNS`), each on several width vectors,
+so beyond this (e.g. 8 correlations on 16,384 locations) it would cost more than the analysis
+itself; the figures are then left out, and ``contiguous_priced`` says so."""
 
-TYPICAL_PRICING_RUNS: Final = 200
-"""Runs of the recurrence (of two to four width vectors each) one pricing takes on the bench
-tasks (175 to 213 per analysis); what a search predicts the pricing's time from."""
+TYPICAL_PRICING_RUNS: Final = 20
+"""Runs of the recurrence (of two to five width vectors each) one pricing takes on the bench
+tasks (15 to 29 per analysis); what a search predicts the pricing's time from."""
 
 _SLACK: Final = 1e-9
 """A figure this close below its target reaches it (figures are rounded to 9 decimals)."""
@@ -183,10 +183,13 @@ def _least_ladder(
     concave, piecewise linear and non-decreasing in ``x`` (docs/THEORY.md §6), and so is the
     margin ``g(x) = min_c (cut_c(x) - target_c)``. The threshold ``g = 0`` is bracketed between
     an infeasible ``low`` and a feasible ``high``; each round evaluates, in one batched call, the
-    tangent step from ``low`` (a concave function lies below its tangents, so the tangent's root
-    is at most the threshold up to a kink within the slope's step, and is checked), the chord's
-    root (above the chord, so feasible) and the midpoint, and keeps the tightest bracket. The lower
-    end is returned, so the figure never overstates what is needed. Every width is at least 1;
+    chord's root (above the chord, so feasible) and the midpoint, then the tangent step from
+    ``low`` (a concave function lies below its tangents, so the tangent's root is at most the
+    threshold up to a kink within the slope's step, and is checked) with the point a bracket's
+    width below it, and keeps the tightest bracket: once the tangent's root is feasible, it is the
+    threshold and the bracket closes there (a few rounds in all, where halving from above took
+    some twenty per growth). The lower end is returned, so the figure never overstates what is
+    needed. Every width is at least 1;
     above the point where each δ alone costs more than every target only the input legs can be
     cut, and more width changes nothing. ``stop`` is polled before every round
     (:class:`~advisor.errors.StoppedError` once it has stopped).
@@ -217,8 +220,12 @@ def _least_ladder(
         slope = (values[0] - at_low) / (slope_at - low)
         if slope > 0:
             tangent = min(max(low - at_low / slope, low), high)
-            points.append(tangent)
-            values = np.append(values, margins([tangent]))
+            # With the point a bracket's width below it: a feasible tangent root is the
+            # threshold itself (it never lies above it), which the chord and the midpoint,
+            # feasible there too, only approach from above a halving at a time.
+            below = max(tangent - _PRECISION, low)
+            points += [tangent, below]
+            values = np.append(values, margins([tangent, below]))
         for point, value in zip(points, values, strict=True):
             if value >= -_SLACK and point < high:
                 high, at_high = point, float(value)
