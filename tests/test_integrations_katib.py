@@ -1052,6 +1052,31 @@ def test_learning_leaves_the_cached_sequence_as_computed_from_position_one() -> 
     assert _designs(picked) == _designs(_from_position_one(_small_search(), 3, 12, held))
 
 
+def _written_otherwise(architecture: Architecture) -> str:
+    """``architecture``'s JSON as another tool writes it: keys reversed, indented, nulls given."""
+    document = json.loads(_json(architecture))
+    return json.dumps({"family": None, **dict(reversed(document.items()))}, indent=2)
+
+
+def test_a_trial_written_otherwise_is_matched_to_its_design_and_learnt_from() -> None:
+    search = read_experiment(_learning_experiment())
+    ranked = _from_position_one(search, 0, 8)
+    trials = [
+        _observed_trial(s.architecture, str(v)) for s, v in zip(ranked[:3], VALUES, strict=True)
+    ]
+    for trial, design in zip(trials, ranked, strict=False):
+        (assignment,) = trial.spec.parameter_assignments.assignments
+        assignment.value = katib_module.template_value(_written_otherwise(design.architecture))
+    # The trials' JSON differs from the advisor's but describes designs 1-3: they are held and
+    # their values learnt from, as when the advisor wrote them.
+    held = katib_module.architectures_held(trials)
+    observed = katib_module.observations(search, trials)
+    assert held == {_json(s.architecture) for s in ranked[:3]}
+    assert observed == _outer_rewarded(ranked)
+    picked = suggestions(search, 3, 5, held, observed=observed)
+    assert [s.position for s in picked] == [5, 4, 6, 7, 8]
+
+
 def test_katib_gets_the_design_the_trials_results_favour(
     katib: api_pb2_grpc.SuggestionStub,
 ) -> None:
