@@ -992,6 +992,24 @@ def test_learning_moves_an_untried_design_the_results_favour_ahead() -> None:
     assert [s.position for s in picked] == [4, 6, 7, 8, 5]
 
 
+def test_learning_re_ranks_the_ranked_designs_the_experiments_trials_reach(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    experiment = _learning_experiment()
+    ranked = _from_position_one(read_experiment(experiment), 0, 8)
+    held = {_json(s.architecture) for s in ranked[:3]}
+    observed = _outer_rewarded(ranked)
+    # The re-ranked positions' floor lowered from PAGE_SIZE to 4, within the 8 ranked designs.
+    monkeypatch.setattr(katib_module, "PAGE_SIZE", 4)
+    # Design 5, which the values favour, is past the floor but within the experiment's 15
+    # trials (maxTrialCount): re-ranked, it comes first.
+    assert experiment.spec.max_trial_count == 15
+    assert suggestions(read_experiment(experiment), 3, 1, held, observed=observed) == ranked[4:5]
+    # Without a maxTrialCount, the floor's positions: design 4 is all they hold untried.
+    experiment.spec.max_trial_count = 0
+    assert suggestions(read_experiment(experiment), 3, 1, held, observed=observed) == ranked[3:4]
+
+
 def test_fewer_than_two_distinct_values_move_nothing() -> None:
     search = read_experiment(_learning_experiment())
     ranked = _from_position_one(search, 0, 12)

@@ -32,8 +32,9 @@ from position 1 again (the service keeps one).
 
 With ``learn`` set to ``true`` (:class:`Learning`), each call also reads the trials' results:
 the objective metric's value of every trial that succeeded (:func:`observations`, as Katib's
-own algorithms read them) re-ranks the ranked designs not yet tried, of the ranking's first
-:data:`PAGE_SIZE` positions or as far as the call reads
+own algorithms read them) re-ranks the ranked designs not yet tried, of the sequence's first
+:attr:`Learning.pool` positions (``max_trial_count``, the designs the experiment's trials can
+reach, at least :data:`PAGE_SIZE`) or as far as the call reads
 (:func:`~advisor.integrations.learning.rerank_ranks`, as ``AdvisorSampler(learn=True)`` does),
 and a call returns the best-predicted first, then the sampled designs in their order. The
 re-ranking is the call's own: the kept sequence stays the search's.
@@ -147,10 +148,16 @@ _LOCK_POLL_SECONDS: Final = 0.05
 
 @dataclass(frozen=True)
 class Learning:
-    """What the ``learn`` setting learns from: the objective's metric, whether larger is better."""
+    """What the ``learn`` setting learns from: the objective's metric, whether larger is better.
+
+    ``pool``: the positions of the sequence whose ranked designs a call re-ranks (at least; a
+    call that reads further re-ranks as far as it reads): ``max_trial_count``, the designs the
+    experiment's trials can reach, and never fewer than :data:`PAGE_SIZE`.
+    """
 
     metric: str
     maximize: bool
+    pool: int
 
 
 @dataclass(frozen=True)
@@ -240,7 +247,7 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
                 )
     if "max_parameters" not in settings:
         violations.append(FieldViolation(_SETTINGS_FIELD, "needs the setting 'max_parameters'"))
-    learning = _learning(experiment.spec.objective, violations) if options.pop("learn") else None
+    learning = _learning(experiment.spec, violations) if options.pop("learn") else None
     if violations:
         raise InvalidRequestError(violations)
     try:
@@ -251,10 +258,9 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     return KatibSearch(task, budget, learning)
 
 
-def _learning(
-    objective: api_pb2.ObjectiveSpec, violations: list[FieldViolation]
-) -> Learning | None:
-    """Read what ``learn`` needs of the objective: its metric's name and its type."""
+def _learning(spec: api_pb2.ExperimentSpec, violations: list[FieldViolation]) -> Learning | None:
+    """Read what ``learn`` needs: the objective's metric and type, the trials' count."""
+    objective = spec.objective
     if not objective.objective_metric_name:
         violations.append(
             FieldViolation(
@@ -270,7 +276,8 @@ def _learning(
             )
         )
         return None
-    return Learning(objective.objective_metric_name, _DIRECTIONS[objective.type])
+    pool = max(PAGE_SIZE, spec.max_trial_count)
+    return Learning(objective.objective_metric_name, _DIRECTIONS[objective.type], pool)
 
 
 def _not_nas(spec: api_pb2.ExperimentSpec) -> str:
@@ -569,15 +576,16 @@ def suggestions(
     The sequence is the advisor's ranking, then distinct seeded random designs of the search's
     space. Designs whose architecture JSON is in ``held`` (the experiment's trials) are skipped,
     so a round never repeats a trial even if a cut search ranked differently before. With
-    ``search.learning``, the ranked designs not held, of the first :data:`PAGE_SIZE` positions
-    or as far as the call reads (wherever they are: the trials rather than ``start`` say which
-    were tried), come first, best-predicted from ``observed`` (the objective value by
-    architecture JSON, :func:`observations`), then the sampled designs from ``start``; with
-    fewer than two distinct values observed, in the sequence's order. At most
-    ``max_length`` designs of the sequence are computed (None: no bound); ``stop`` ends the work
-    (the ranking's searches, the draws and the scoring of the sampled designs). With ``cache``
-    the sequence continues from where an earlier call on the same search left it (the same
-    designs a computation from the start gives); without, it is computed from the start.
+    ``search.learning``, the ranked designs not held, of the first :attr:`Learning.pool`
+    positions (at most ``max_length``) or as far as the call reads (wherever they are: the
+    trials rather than ``start`` say which were tried), come first, best-predicted from
+    ``observed`` (the objective value by architecture JSON, :func:`observations`), then the
+    sampled designs from ``start``; with fewer than two distinct values observed, in the
+    sequence's order. At most ``max_length`` designs of the sequence are computed (None: no
+    bound); ``stop`` ends the work (the ranking's searches, the draws and the scoring of the
+    sampled designs). With ``cache`` the sequence continues from where an earlier call on the
+    same search left it (the same designs a computation from the start gives); without, it is
+    computed from the start.
 
     Raises
     ------
@@ -591,7 +599,8 @@ def suggestions(
     with _turn(search, stop, cache) as sequence:
         pool = 0  # the positions whose ranked designs learning re-ranks, at least
         if search.learning is not None:
-            pool = PAGE_SIZE if max_length is None else min(PAGE_SIZE, max_length)
+            pool = search.learning.pool
+            pool = pool if max_length is None else min(pool, max_length)
             sequence.rank(pool, stop)  # before the loop's: one time limit for all its pages
         needed = start + count
         while True:
@@ -736,9 +745,10 @@ class _Sequence:
         ``maximize``). Only what :meth:`rank` computed is read.
         """
         ranked = self._ranked[:length]
-        index = {_json(s.architecture): i for i, s in enumerate(ranked)}
+        texts = [_json(s.architecture) for s in ranked]
+        index = {text: i for i, text in enumerate(texts)}
         tried = {index[text]: value for text, value in observed.items() if text in index}
-        remaining = [i for i, s in enumerate(ranked) if _json(s.architecture) not in held]
+        remaining = [i for i, text in enumerate(texts) if text not in held]
         order = rerank_ranks(self._log2_ranks[:length], remaining, tried, maximize=maximize)
         return [ranked[i] for i in order]
 
