@@ -1112,6 +1112,51 @@ def test_katib_gets_the_design_the_trials_results_favour(
     assert [a.labels["advisor.rank"] for a in reply.parameter_assignments] == ["5", "4"]
 
 
+def test_a_design_handed_out_is_not_suggested_again_before_its_trial_exists() -> None:
+    experiment = _learning_experiment()
+    search = read_experiment(experiment)
+    ranked = _from_position_one(search, 0, 8)
+    held = {_json(s.architecture) for s in ranked[:3]}
+    observed = _outer_rewarded(ranked)
+    cache = SuggestionCache()
+    first = suggestions(search, 3, 2, held, observed=observed, cache=cache)
+    assert [s.position for s in first] == [5, 4]
+    # Katib asks again before it made the trials of designs 5 and 4: the request's trials are
+    # the same, the positions Katib counts say two more were handed out.
+    again = suggestions(search, 5, 2, held, observed=observed, cache=cache)
+    assert [s.position for s in again] == [6, 7]
+    # A call Katib repeats (the same total: the answer was lost) gets the same answer again.
+    assert suggestions(search, 5, 2, held, observed=observed, cache=cache) == again
+    # Another experiment of the same search has its own suggestions.
+    experiment.name = "another"
+    other = suggestions(read_experiment(experiment), 3, 2, held, observed=observed, cache=cache)
+    assert [s.position for s in other] == [5, 4]
+
+
+def test_katib_asking_again_before_the_trials_exist_gets_other_designs(
+    katib: api_pb2_grpc.SuggestionStub,
+) -> None:
+    experiment = _learning_experiment()
+    experiment.name = "asks-again"
+    ranked = _from_position_one(read_experiment(experiment), 0, 8)
+    trials = [
+        _observed_trial(s.architecture, str(v)) for s, v in zip(ranked[:3], VALUES, strict=True)
+    ]
+    ranks = []
+    for total in (5, 7):
+        reply = katib.GetSuggestions(
+            api_pb2.GetSuggestionsRequest(
+                experiment=experiment,
+                trials=trials,
+                current_request_number=2,
+                total_request_number=total,
+            ),
+            timeout=60,
+        )
+        ranks.append([a.labels["advisor.rank"] for a in reply.parameter_assignments])
+    assert ranks == [["5", "4"], ["6", "7"]]
+
+
 @pytest.mark.parametrize(
     ("learn", "spec", "field", "found"),
     [

@@ -37,7 +37,11 @@ own algorithms read them) re-ranks the ranked designs not yet tried, of the sequ
 reach, at least :data:`PAGE_SIZE`) or as far as the call reads
 (:func:`~advisor.integrations.learning.rerank_ranks`, as ``AdvisorSampler(learn=True)`` does),
 and a call returns the best-predicted first, then the sampled designs in their order. The
-re-ranking is the call's own: the kept sequence stays the search's.
+re-ranking is the call's own: the kept sequence stays the search's. Out of the sequence's
+order, a design handed out whose trial Katib has not made yet is not among the trials: the
+:class:`SuggestionCache` remembers what each experiment (by name) was handed at the places
+Katib counts, and a call skips what was handed out before its first place, as Katib's own
+algorithms remember what they suggested.
 """
 
 from __future__ import annotations
@@ -140,6 +144,8 @@ _BYTES_PER_CORRELATION: Final = 32
 its place in a tuple)."""
 _BYTES_PER_DRAW: Final = 256
 """A drawn design kept as its tree and widths, with its try, key and place."""
+_BYTES_PER_HANDED_OUT: Final = 128
+"""A suggestion a learning call handed out, kept as its place and position (a dict entry)."""
 _BYTES_PER_SEARCH: Final = 2**20
 """The search the draws keep (its candidates and width ladders: ~0.1-1 MiB measured)."""
 _LOCK_POLL_SECONDS: Final = 0.05
@@ -165,12 +171,15 @@ class KatibSearch:
     """The advisor search an experiment describes; ``budget.time_limit_seconds`` is per call.
 
     ``learning`` is None unless the ``learn`` setting is ``true``: it changes which designs a
-    call returns, not the search's sequence (:func:`search_digest` leaves it out).
+    call returns, not the search's sequence (:func:`search_digest` leaves it out), nor does
+    ``experiment``, the experiment's name, whose suggestions a learning call remembers
+    (:meth:`_Sequence.hand_out`).
     """
 
     task: Task
     budget: Budget
     learning: Learning | None = None
+    experiment: str = ""
 
 
 @dataclass(frozen=True)
@@ -255,7 +264,7 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     except InvalidRequestError as error:
         raise _budget_error(error, sources) from None
     assert task is not None, "a missing or invalid task is a violation above"
-    return KatibSearch(task, budget, learning)
+    return KatibSearch(task, budget, learning, experiment.name)
 
 
 def _learning(spec: api_pb2.ExperimentSpec, violations: list[FieldViolation]) -> Learning | None:
@@ -581,11 +590,13 @@ def suggestions(
     trials rather than ``start`` say which were tried), come first, best-predicted from
     ``observed`` (the objective value by architecture JSON, :func:`observations`), then the
     sampled designs from ``start``; with fewer than two distinct values observed, in the
-    sequence's order. At most ``max_length`` designs of the sequence are computed (None: no
-    bound); ``stop`` ends the work (the ranking's searches, the draws and the scoring of the
-    sampled designs). With ``cache`` the sequence continues from where an earlier call on the
-    same search left it (the same designs a computation from the start gives); without, it is
-    computed from the start.
+    sequence's order. A learning call also skips the designs earlier calls handed
+    ``search.experiment`` at places before ``start`` (which Katib holds, trial or not; with
+    ``cache`` only: what the sequence remembers). At most ``max_length`` designs of the
+    sequence are computed (None: no bound); ``stop`` ends the work (the ranking's searches, the
+    draws and the scoring of the sampled designs). With ``cache`` the sequence continues from
+    where an earlier call on the same search left it (the same designs a computation from the
+    start gives); without, it is computed from the start.
 
     Raises
     ------
@@ -597,6 +608,9 @@ def suggestions(
     """
     stop = stop or StopSignal()
     with _turn(search, stop, cache) as sequence:
+        # Positions Katib holds from the experiment's earlier calls, trial or not: only learning
+        # returns designs out of the sequence's order, so only it can hand one out twice.
+        handed = set() if search.learning is None else sequence.handed_out(search.experiment, start)
         pool = 0  # the positions whose ranked designs learning re-ranks, at least
         if search.learning is not None:
             pool = search.learning.pool
@@ -613,15 +627,19 @@ def suggestions(
                 )
             length = sequence.extend(needed, stop)
             window = sequence.window(start, length)
-            fresh = [s for s in window if _json(s.architecture) not in held]
+            fresh = [
+                s for s in window if _json(s.architecture) not in held and s.position not in handed
+            ]
             if len(fresh) >= count or length < needed:
                 break
             needed += count - len(fresh)
         if search.learning is not None:
             learnt = sequence.reranked(
-                max(length, pool), held, observed or {}, search.learning.maximize
+                max(length, pool), held, handed, observed or {}, search.learning.maximize
             )
             fresh = learnt + [s for s in fresh if s.source == "sampled"]
+            if len(fresh) >= count:
+                sequence.hand_out(search.experiment, start, fresh[:count])
     if len(fresh) < count:
         raise InvalidRequestError.single(
             "current_request_number",
@@ -688,6 +706,8 @@ class _Sequence:
     A ranking search its time limit cuts ranks what it reached: a computation from position 1
     may rank otherwise, and the kept sequence continues the one its first call ranked (the
     trials skipped, as before, keep a round from repeating a trial either way).
+    It also keeps, by experiment name, the positions learning calls handed out
+    (:meth:`hand_out`), which Katib holds before their trials exist.
     Every step is kept only once it is whole, so a stopped call leaves a sequence the next
     call continues. Not thread-safe: a caller holds :attr:`lock`.
     """
@@ -708,6 +728,29 @@ class _Sequence:
         self._sampled: list[int] = []  # the draws' designs not ranked, in order
         self._scores: list[float] = []  # the scores of the first sampled designs
         self._scorer: DesignScorer | None = None  # the search's objective, once built
+        self._handed: dict[str, dict[int, int]] = {}  # by experiment: place -> position
+
+    def handed_out(self, experiment: str, start: int) -> set[int]:
+        """Return the positions learning calls handed ``experiment`` at places before ``start``.
+
+        A place is a suggestion's 0-based index among all Katib asked for
+        (``total_request_number - current_request_number`` is the call's first). Katib keeps
+        every suggestion it got in its Suggestion resource and makes each one's trial later,
+        so a call may come before the trials of the earlier ones: the request's trials do not
+        say these were handed out, its count does, and this remembers which.
+        """
+        record = self._handed.get(experiment, {})
+        return {position for place, position in record.items() if place < start}
+
+    def hand_out(self, experiment: str, start: int, picked: Sequence[Suggestion]) -> None:
+        """Record ``picked`` as handed ``experiment`` at the places from ``start`` on.
+
+        What an earlier call recorded from ``start`` on is replaced: Katib asks for those
+        places again only when it did not keep that call's answer.
+        """
+        record = {p: q for p, q in self._handed.get(experiment, {}).items() if p < start}
+        record.update((start + i, s.position) for i, s in enumerate(picked))
+        self._handed[experiment] = record
 
     def extend(self, length: int, stop: StopSignal) -> int:
         """Compute the first ``length`` designs; return how many there are (fewer: space ended).
@@ -736,9 +779,16 @@ class _Sequence:
         return window
 
     def reranked(
-        self, length: int, held: Collection[str], observed: Mapping[str, float], maximize: bool
+        self,
+        length: int,
+        held: Collection[str],
+        handed: Collection[int],
+        observed: Mapping[str, float],
+        maximize: bool,
     ) -> list[Suggestion]:
-        """Return the ranked designs of the first ``length`` positions not in ``held``, re-ranked.
+        """Return the ranked designs of the first ``length`` positions not held, re-ranked.
+
+        Held: their JSON in ``held`` or their position in ``handed``.
 
         Best-predicted first from the ``observed`` values of the ranked designs among them
         (:func:`~advisor.integrations.learning.rerank_ranks`; larger is better if
@@ -748,7 +798,11 @@ class _Sequence:
         texts = [_json(s.architecture) for s in ranked]
         index = {text: i for i, text in enumerate(texts)}
         tried = {index[text]: value for text, value in observed.items() if text in index}
-        remaining = [i for i, text in enumerate(texts) if text not in held]
+        remaining = [
+            i
+            for i, text in enumerate(texts)
+            if text not in held and ranked[i].position not in handed
+        ]
         order = rerank_ranks(self._log2_ranks[:length], remaining, tried, maximize=maximize)
         return [ranked[i] for i in order]
 
@@ -757,16 +811,19 @@ class _Sequence:
 
         A ranked architecture's permutation costs about :data:`_BYTES_PER_LOCATION` a location
         of the grid it pools (the input padded, where it is: up to ``2^ndim`` times more), its
-        log2 ranks :data:`_BYTES_PER_CORRELATION` a correlation.
+        log2 ranks :data:`_BYTES_PER_CORRELATION` a correlation; each suggestion handed out
+        :data:`_BYTES_PER_HANDED_OUT`.
         """
         ranked = sum(
             _BYTES_PER_LOCATION * math.prod(s.architecture.grid) + _BYTES_PER_DESIGN
             for s in self._ranked
         ) + _BYTES_PER_CORRELATION * sum(map(len, self._log2_ranks))
+        handed = _BYTES_PER_HANDED_OUT * sum(map(len, self._handed.values()))
         if self._draws is None:
-            return ranked
+            return ranked + handed
         scorer = 0 if self._scorer is None else self._scorer.nbytes
-        return ranked + _BYTES_PER_SEARCH + _BYTES_PER_DRAW * len(self._draws) + scorer
+        drawn = _BYTES_PER_SEARCH + _BYTES_PER_DRAW * len(self._draws) + scorer
+        return ranked + handed + drawn
 
     def rank(self, length: int, stop: StopSignal) -> None:
         """Fetch the ranking's pages until it holds ``length`` designs or ends.
@@ -859,7 +916,8 @@ class SuggestionCache:
     few experiments per shared one), so ``max_experiments`` (32) sequences, the most recently
     used, cover every experiment in flight, and ``max_bytes`` (256 MiB) bounds the worst case;
     a sequence over it on its own is computed as without a cache. An evicted experiment is
-    only slower: its next call computes from the start.
+    only slower (its next call computes from the start), except that with ``learn`` it forgets
+    what it handed out: a design handed out whose trial is not made yet may come again.
 
     Thread-safe: calls on different searches run in parallel; calls on one search take turns
     (the later one continues what the earlier computed), waiting while polling their stop.
@@ -934,8 +992,9 @@ class SuggestionCache:
 def search_digest(search: KatibSearch) -> str:
     """Return a digest of everything that decides the search's sequence: its task and budget.
 
-    The experiment's trials and its ``learn`` setting do not decide it (they only pick which of
-    its designs a call returns), nor does the call's stop signal (it only stops the work).
+    The experiment's trials, its ``learn`` setting and its name do not decide it (they only
+    pick which of its designs a call returns), nor does the call's stop signal (it only stops
+    the work).
     """
     document = [
         search.task.model_dump(mode="json"),
