@@ -992,6 +992,24 @@ def test_learning_moves_an_untried_design_the_results_favour_ahead() -> None:
     assert [s.position for s in picked] == [4, 6, 7, 8, 5]
 
 
+def test_learning_re_ranks_the_ranked_designs_the_experiments_trials_reach(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    experiment = _learning_experiment()
+    ranked = _from_position_one(read_experiment(experiment), 0, 8)
+    held = {_json(s.architecture) for s in ranked[:3]}
+    observed = _outer_rewarded(ranked)
+    # The re-ranked positions' floor lowered from PAGE_SIZE to 4, within the 8 ranked designs.
+    monkeypatch.setattr(katib_module, "PAGE_SIZE", 4)
+    # Design 5, which the values favour, is past the floor but within the experiment's 15
+    # trials (maxTrialCount): re-ranked, it comes first.
+    assert experiment.spec.max_trial_count == 15
+    assert suggestions(read_experiment(experiment), 3, 1, held, observed=observed) == ranked[4:5]
+    # Without a maxTrialCount, the floor's positions: design 4 is all they hold untried.
+    experiment.spec.max_trial_count = 0
+    assert suggestions(read_experiment(experiment), 3, 1, held, observed=observed) == ranked[3:4]
+
+
 def test_fewer_than_two_distinct_values_move_nothing() -> None:
     search = read_experiment(_learning_experiment())
     ranked = _from_position_one(search, 0, 12)
@@ -1052,6 +1070,31 @@ def test_learning_leaves_the_cached_sequence_as_computed_from_position_one() -> 
     assert _designs(picked) == _designs(_from_position_one(_small_search(), 3, 12, held))
 
 
+def _written_otherwise(architecture: Architecture) -> str:
+    """``architecture``'s JSON as another tool writes it: keys reversed, indented, nulls given."""
+    document = json.loads(_json(architecture))
+    return json.dumps({"family": None, **dict(reversed(document.items()))}, indent=2)
+
+
+def test_a_trial_written_otherwise_is_matched_to_its_design_and_learnt_from() -> None:
+    search = read_experiment(_learning_experiment())
+    ranked = _from_position_one(search, 0, 8)
+    trials = [
+        _observed_trial(s.architecture, str(v)) for s, v in zip(ranked[:3], VALUES, strict=True)
+    ]
+    for trial, design in zip(trials, ranked, strict=False):
+        (assignment,) = trial.spec.parameter_assignments.assignments
+        assignment.value = katib_module.template_value(_written_otherwise(design.architecture))
+    # The trials' JSON differs from the advisor's but describes designs 1-3: they are held and
+    # their values learnt from, as when the advisor wrote them.
+    held = katib_module.architectures_held(trials)
+    observed = katib_module.observations(search, trials)
+    assert held == {_json(s.architecture) for s in ranked[:3]}
+    assert observed == _outer_rewarded(ranked)
+    picked = suggestions(search, 3, 5, held, observed=observed)
+    assert [s.position for s in picked] == [5, 4, 6, 7, 8]
+
+
 def test_katib_gets_the_design_the_trials_results_favour(
     katib: api_pb2_grpc.SuggestionStub,
 ) -> None:
@@ -1067,6 +1110,51 @@ def test_katib_gets_the_design_the_trials_results_favour(
         timeout=60,
     )
     assert [a.labels["advisor.rank"] for a in reply.parameter_assignments] == ["5", "4"]
+
+
+def test_a_design_handed_out_is_not_suggested_again_before_its_trial_exists() -> None:
+    experiment = _learning_experiment()
+    search = read_experiment(experiment)
+    ranked = _from_position_one(search, 0, 8)
+    held = {_json(s.architecture) for s in ranked[:3]}
+    observed = _outer_rewarded(ranked)
+    cache = SuggestionCache()
+    first = suggestions(search, 3, 2, held, observed=observed, cache=cache)
+    assert [s.position for s in first] == [5, 4]
+    # Katib asks again before it made the trials of designs 5 and 4: the request's trials are
+    # the same, the positions Katib counts say two more were handed out.
+    again = suggestions(search, 5, 2, held, observed=observed, cache=cache)
+    assert [s.position for s in again] == [6, 7]
+    # A call Katib repeats (the same total: the answer was lost) gets the same answer again.
+    assert suggestions(search, 5, 2, held, observed=observed, cache=cache) == again
+    # Another experiment of the same search has its own suggestions.
+    experiment.name = "another"
+    other = suggestions(read_experiment(experiment), 3, 2, held, observed=observed, cache=cache)
+    assert [s.position for s in other] == [5, 4]
+
+
+def test_katib_asking_again_before_the_trials_exist_gets_other_designs(
+    katib: api_pb2_grpc.SuggestionStub,
+) -> None:
+    experiment = _learning_experiment()
+    experiment.name = "asks-again"
+    ranked = _from_position_one(read_experiment(experiment), 0, 8)
+    trials = [
+        _observed_trial(s.architecture, str(v)) for s, v in zip(ranked[:3], VALUES, strict=True)
+    ]
+    ranks = []
+    for total in (5, 7):
+        reply = katib.GetSuggestions(
+            api_pb2.GetSuggestionsRequest(
+                experiment=experiment,
+                trials=trials,
+                current_request_number=2,
+                total_request_number=total,
+            ),
+            timeout=60,
+        )
+        ranks.append([a.labels["advisor.rank"] for a in reply.parameter_assignments])
+    assert ranks == [["5", "4"], ["6", "7"]]
 
 
 @pytest.mark.parametrize(

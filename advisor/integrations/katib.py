@@ -32,11 +32,16 @@ from position 1 again (the service keeps one).
 
 With ``learn`` set to ``true`` (:class:`Learning`), each call also reads the trials' results:
 the objective metric's value of every trial that succeeded (:func:`observations`, as Katib's
-own algorithms read them) re-ranks the ranked designs not yet tried, of the ranking's first
-:data:`PAGE_SIZE` positions or as far as the call reads
+own algorithms read them) re-ranks the ranked designs not yet tried, of the sequence's first
+:attr:`Learning.pool` positions (``max_trial_count``, the designs the experiment's trials can
+reach, at least :data:`PAGE_SIZE`) or as far as the call reads
 (:func:`~advisor.integrations.learning.rerank_ranks`, as ``AdvisorSampler(learn=True)`` does),
 and a call returns the best-predicted first, then the sampled designs in their order. The
-re-ranking is the call's own: the kept sequence stays the search's.
+re-ranking is the call's own: the kept sequence stays the search's. Out of the sequence's
+order, a design handed out whose trial Katib has not made yet is not among the trials: the
+:class:`SuggestionCache` remembers what each experiment (by name) was handed at the places
+Katib counts, and a call skips what was handed out before its first place, as Katib's own
+algorithms remember what they suggested.
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ from advisor.errors import (
 )
 from advisor.integrations.learning import log2_ranks, rerank_ranks
 from advisor.integrations.proposals import PAGE_SIZE
-from advisor.model.architecture import Architecture
+from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.task import Task, list_presets, parse_task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
@@ -139,6 +144,8 @@ _BYTES_PER_CORRELATION: Final = 32
 its place in a tuple)."""
 _BYTES_PER_DRAW: Final = 256
 """A drawn design kept as its tree and widths, with its try, key and place."""
+_BYTES_PER_HANDED_OUT: Final = 128
+"""A suggestion a learning call handed out, kept as its place and position (a dict entry)."""
 _BYTES_PER_SEARCH: Final = 2**20
 """The search the draws keep (its candidates and width ladders: ~0.1-1 MiB measured)."""
 _LOCK_POLL_SECONDS: Final = 0.05
@@ -147,10 +154,16 @@ _LOCK_POLL_SECONDS: Final = 0.05
 
 @dataclass(frozen=True)
 class Learning:
-    """What the ``learn`` setting learns from: the objective's metric, whether larger is better."""
+    """What the ``learn`` setting learns from: the objective's metric, whether larger is better.
+
+    ``pool``: the positions of the sequence whose ranked designs a call re-ranks (at least; a
+    call that reads further re-ranks as far as it reads): ``max_trial_count``, the designs the
+    experiment's trials can reach, and never fewer than :data:`PAGE_SIZE`.
+    """
 
     metric: str
     maximize: bool
+    pool: int
 
 
 @dataclass(frozen=True)
@@ -158,12 +171,15 @@ class KatibSearch:
     """The advisor search an experiment describes; ``budget.time_limit_seconds`` is per call.
 
     ``learning`` is None unless the ``learn`` setting is ``true``: it changes which designs a
-    call returns, not the search's sequence (:func:`search_digest` leaves it out).
+    call returns, not the search's sequence (:func:`search_digest` leaves it out), nor does
+    ``experiment``, the experiment's name, whose suggestions a learning call remembers
+    (:meth:`_Sequence.hand_out`).
     """
 
     task: Task
     budget: Budget
     learning: Learning | None = None
+    experiment: str = ""
 
 
 @dataclass(frozen=True)
@@ -240,7 +256,7 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
                 )
     if "max_parameters" not in settings:
         violations.append(FieldViolation(_SETTINGS_FIELD, "needs the setting 'max_parameters'"))
-    learning = _learning(experiment.spec.objective, violations) if options.pop("learn") else None
+    learning = _learning(experiment.spec, violations) if options.pop("learn") else None
     if violations:
         raise InvalidRequestError(violations)
     try:
@@ -248,13 +264,12 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     except InvalidRequestError as error:
         raise _budget_error(error, sources) from None
     assert task is not None, "a missing or invalid task is a violation above"
-    return KatibSearch(task, budget, learning)
+    return KatibSearch(task, budget, learning, experiment.name)
 
 
-def _learning(
-    objective: api_pb2.ObjectiveSpec, violations: list[FieldViolation]
-) -> Learning | None:
-    """Read what ``learn`` needs of the objective: its metric's name and its type."""
+def _learning(spec: api_pb2.ExperimentSpec, violations: list[FieldViolation]) -> Learning | None:
+    """Read what ``learn`` needs: the objective's metric and type, the trials' count."""
+    objective = spec.objective
     if not objective.objective_metric_name:
         violations.append(
             FieldViolation(
@@ -270,7 +285,8 @@ def _learning(
             )
         )
         return None
-    return Learning(objective.objective_metric_name, _DIRECTIONS[objective.type])
+    pool = max(PAGE_SIZE, spec.max_trial_count)
+    return Learning(objective.objective_metric_name, _DIRECTIONS[objective.type], pool)
 
 
 def _not_nas(spec: api_pb2.ExperimentSpec) -> str:
@@ -569,15 +585,18 @@ def suggestions(
     The sequence is the advisor's ranking, then distinct seeded random designs of the search's
     space. Designs whose architecture JSON is in ``held`` (the experiment's trials) are skipped,
     so a round never repeats a trial even if a cut search ranked differently before. With
-    ``search.learning``, the ranked designs not held, of the first :data:`PAGE_SIZE` positions
-    or as far as the call reads (wherever they are: the trials rather than ``start`` say which
-    were tried), come first, best-predicted from ``observed`` (the objective value by
-    architecture JSON, :func:`observations`), then the sampled designs from ``start``; with
-    fewer than two distinct values observed, in the sequence's order. At most
-    ``max_length`` designs of the sequence are computed (None: no bound); ``stop`` ends the work
-    (the ranking's searches, the draws and the scoring of the sampled designs). With ``cache``
-    the sequence continues from where an earlier call on the same search left it (the same
-    designs a computation from the start gives); without, it is computed from the start.
+    ``search.learning``, the ranked designs not held, of the first :attr:`Learning.pool`
+    positions (at most ``max_length``) or as far as the call reads (wherever they are: the
+    trials rather than ``start`` say which were tried), come first, best-predicted from
+    ``observed`` (the objective value by architecture JSON, :func:`observations`), then the
+    sampled designs from ``start``; with fewer than two distinct values observed, in the
+    sequence's order. A learning call also skips the designs earlier calls handed
+    ``search.experiment`` at places before ``start`` (which Katib holds, trial or not; with
+    ``cache`` only: what the sequence remembers). At most ``max_length`` designs of the
+    sequence are computed (None: no bound); ``stop`` ends the work (the ranking's searches, the
+    draws and the scoring of the sampled designs). With ``cache`` the sequence continues from
+    where an earlier call on the same search left it (the same designs a computation from the
+    start gives); without, it is computed from the start.
 
     Raises
     ------
@@ -589,9 +608,13 @@ def suggestions(
     """
     stop = stop or StopSignal()
     with _turn(search, stop, cache) as sequence:
+        # Positions Katib holds from the experiment's earlier calls, trial or not: only learning
+        # returns designs out of the sequence's order, so only it can hand one out twice.
+        handed = set() if search.learning is None else sequence.handed_out(search.experiment, start)
         pool = 0  # the positions whose ranked designs learning re-ranks, at least
         if search.learning is not None:
-            pool = PAGE_SIZE if max_length is None else min(PAGE_SIZE, max_length)
+            pool = search.learning.pool
+            pool = pool if max_length is None else min(pool, max_length)
             sequence.rank(pool, stop)  # before the loop's: one time limit for all its pages
         needed = start + count
         while True:
@@ -604,15 +627,19 @@ def suggestions(
                 )
             length = sequence.extend(needed, stop)
             window = sequence.window(start, length)
-            fresh = [s for s in window if _json(s.architecture) not in held]
+            fresh = [
+                s for s in window if _json(s.architecture) not in held and s.position not in handed
+            ]
             if len(fresh) >= count or length < needed:
                 break
             needed += count - len(fresh)
         if search.learning is not None:
             learnt = sequence.reranked(
-                max(length, pool), held, observed or {}, search.learning.maximize
+                max(length, pool), held, handed, observed or {}, search.learning.maximize
             )
             fresh = learnt + [s for s in fresh if s.source == "sampled"]
+            if len(fresh) >= count:
+                sequence.hand_out(search.experiment, start, fresh[:count])
     if len(fresh) < count:
         raise InvalidRequestError.single(
             "current_request_number",
@@ -679,6 +706,8 @@ class _Sequence:
     A ranking search its time limit cuts ranks what it reached: a computation from position 1
     may rank otherwise, and the kept sequence continues the one its first call ranked (the
     trials skipped, as before, keep a round from repeating a trial either way).
+    It also keeps, by experiment name, the positions learning calls handed out
+    (:meth:`hand_out`), which Katib holds before their trials exist.
     Every step is kept only once it is whole, so a stopped call leaves a sequence the next
     call continues. Not thread-safe: a caller holds :attr:`lock`.
     """
@@ -699,6 +728,29 @@ class _Sequence:
         self._sampled: list[int] = []  # the draws' designs not ranked, in order
         self._scores: list[float] = []  # the scores of the first sampled designs
         self._scorer: DesignScorer | None = None  # the search's objective, once built
+        self._handed: dict[str, dict[int, int]] = {}  # by experiment: place -> position
+
+    def handed_out(self, experiment: str, start: int) -> set[int]:
+        """Return the positions learning calls handed ``experiment`` at places before ``start``.
+
+        A place is a suggestion's 0-based index among all Katib asked for
+        (``total_request_number - current_request_number`` is the call's first). Katib keeps
+        every suggestion it got in its Suggestion resource and makes each one's trial later,
+        so a call may come before the trials of the earlier ones: the request's trials do not
+        say these were handed out, its count does, and this remembers which.
+        """
+        record = self._handed.get(experiment, {})
+        return {position for place, position in record.items() if place < start}
+
+    def hand_out(self, experiment: str, start: int, picked: Sequence[Suggestion]) -> None:
+        """Record ``picked`` as handed ``experiment`` at the places from ``start`` on.
+
+        What an earlier call recorded from ``start`` on is replaced: Katib asks for those
+        places again only when it did not keep that call's answer.
+        """
+        record = {p: q for p, q in self._handed.get(experiment, {}).items() if p < start}
+        record.update((start + i, s.position) for i, s in enumerate(picked))
+        self._handed[experiment] = record
 
     def extend(self, length: int, stop: StopSignal) -> int:
         """Compute the first ``length`` designs; return how many there are (fewer: space ended).
@@ -727,18 +779,30 @@ class _Sequence:
         return window
 
     def reranked(
-        self, length: int, held: Collection[str], observed: Mapping[str, float], maximize: bool
+        self,
+        length: int,
+        held: Collection[str],
+        handed: Collection[int],
+        observed: Mapping[str, float],
+        maximize: bool,
     ) -> list[Suggestion]:
-        """Return the ranked designs of the first ``length`` positions not in ``held``, re-ranked.
+        """Return the ranked designs of the first ``length`` positions not held, re-ranked.
+
+        Held: their JSON in ``held`` or their position in ``handed``.
 
         Best-predicted first from the ``observed`` values of the ranked designs among them
         (:func:`~advisor.integrations.learning.rerank_ranks`; larger is better if
         ``maximize``). Only what :meth:`rank` computed is read.
         """
         ranked = self._ranked[:length]
-        index = {_json(s.architecture): i for i, s in enumerate(ranked)}
+        texts = [_json(s.architecture) for s in ranked]
+        index = {text: i for i, text in enumerate(texts)}
         tried = {index[text]: value for text, value in observed.items() if text in index}
-        remaining = [i for i, s in enumerate(ranked) if _json(s.architecture) not in held]
+        remaining = [
+            i
+            for i, text in enumerate(texts)
+            if text not in held and ranked[i].position not in handed
+        ]
         order = rerank_ranks(self._log2_ranks[:length], remaining, tried, maximize=maximize)
         return [ranked[i] for i in order]
 
@@ -747,16 +811,19 @@ class _Sequence:
 
         A ranked architecture's permutation costs about :data:`_BYTES_PER_LOCATION` a location
         of the grid it pools (the input padded, where it is: up to ``2^ndim`` times more), its
-        log2 ranks :data:`_BYTES_PER_CORRELATION` a correlation.
+        log2 ranks :data:`_BYTES_PER_CORRELATION` a correlation; each suggestion handed out
+        :data:`_BYTES_PER_HANDED_OUT`.
         """
         ranked = sum(
             _BYTES_PER_LOCATION * math.prod(s.architecture.grid) + _BYTES_PER_DESIGN
             for s in self._ranked
         ) + _BYTES_PER_CORRELATION * sum(map(len, self._log2_ranks))
+        handed = _BYTES_PER_HANDED_OUT * sum(map(len, self._handed.values()))
         if self._draws is None:
-            return ranked
+            return ranked + handed
         scorer = 0 if self._scorer is None else self._scorer.nbytes
-        return ranked + _BYTES_PER_SEARCH + _BYTES_PER_DRAW * len(self._draws) + scorer
+        drawn = _BYTES_PER_SEARCH + _BYTES_PER_DRAW * len(self._draws) + scorer
+        return ranked + handed + drawn
 
     def rank(self, length: int, stop: StopSignal) -> None:
         """Fetch the ranking's pages until it holds ``length`` designs or ends.
@@ -849,7 +916,8 @@ class SuggestionCache:
     few experiments per shared one), so ``max_experiments`` (32) sequences, the most recently
     used, cover every experiment in flight, and ``max_bytes`` (256 MiB) bounds the worst case;
     a sequence over it on its own is computed as without a cache. An evicted experiment is
-    only slower: its next call computes from the start.
+    only slower (its next call computes from the start), except that with ``learn`` it forgets
+    what it handed out: a design handed out whose trial is not made yet may come again.
 
     Thread-safe: calls on different searches run in parallel; calls on one search take turns
     (the later one continues what the earlier computed), waiting while polling their stop.
@@ -924,8 +992,9 @@ class SuggestionCache:
 def search_digest(search: KatibSearch) -> str:
     """Return a digest of everything that decides the search's sequence: its task and budget.
 
-    The experiment's trials and its ``learn`` setting do not decide it (they only pick which of
-    its designs a call returns), nor does the call's stop signal (it only stops the work).
+    The experiment's trials, its ``learn`` setting and its name do not decide it (they only
+    pick which of its designs a call returns), nor does the call's stop signal (it only stops
+    the work).
     """
     document = [
         search.task.model_dump(mode="json"),
@@ -988,17 +1057,20 @@ def template_value(text: str) -> str:
 
 
 def architectures_held(trials: Sequence[api_pb2.Trial]) -> set[str]:
-    """Return the architecture JSON of every trial the experiment has.
+    """Return the architecture JSON of every trial the experiment has, as the advisor writes it.
 
     The ``architecture`` assignment is read as :func:`suggestion_assignments` writes it,
     escaped (:func:`template_value`); a value that is no escaped text (the JSON as it is, as a
-    trial written by hand may hold it) is taken as it is.
+    trial written by hand may hold it) is taken as it is. Each is the JSON of the architecture
+    it parses as (:func:`_canonical`), so a trial matches its design however it is written.
     """
     return {text for trial in trials for text in _architectures(trial)}
 
 
 def observations(search: KatibSearch, trials: Sequence[api_pb2.Trial]) -> dict[str, float]:
-    """Return the objective value each tried architecture (its JSON) observed, to learn from.
+    """Return the objective value each tried architecture observed, to learn from.
+
+    Keyed by the architecture JSON as :func:`architectures_held` reads it.
 
     Read as Katib's own algorithms read a trial: one that succeeded, the value of its
     observation's metric named as the objective's (the controller sends the one value its
@@ -1033,10 +1105,30 @@ def _finite(text: str) -> float | None:
 def _architectures(trial: api_pb2.Trial) -> list[str]:
     """Return the architecture JSON of ``trial``'s ``architecture`` assignment (see above)."""
     return [
-        _unescaped(assignment.value)
+        _canonical(_unescaped(assignment.value))
         for assignment in trial.spec.parameter_assignments.assignments
         if assignment.name == ARCHITECTURE_ASSIGNMENT
     ]
+
+
+def _canonical(text: str) -> str:
+    """Return the JSON the advisor writes of the architecture ``text`` holds, else ``text``.
+
+    A trial's JSON may be written otherwise than the advisor's (another tool's key order,
+    whitespace, a default or a null spelt out): parsed and written again, it is the JSON of
+    the design it describes. Text that is no architecture (no JSON, another document) is kept
+    as it is: it matches no design. Parsing costs ~0.7 ms on a 32 x 32 grid, ~7 ms on
+    128 x 128, and a call parses every trial (:func:`architectures_held`, and once more
+    for :func:`observations` when it learns); Katib keeps at most ~1.5 MiB of designs
+    (etcd's request limit, see docs/INTEGRATIONS.md), ~0.25 s of parsing each time at most.
+    """
+    try:
+        document = json.loads(text)
+        if not isinstance(document, Mapping):
+            return text
+        return _json(parse_architecture(document))
+    except (ValueError, RecursionError, InvalidRequestError):
+        return text
 
 
 def _unescaped(value: str) -> str:
