@@ -248,6 +248,26 @@ def test_a_budget_that_states_its_default_window_bound_is_another_budget() -> No
     assert Budget(max_parameters=9_000, max_step=None) == Budget(max_parameters=9_000)
 
 
+def test_a_budget_of_the_same_families_and_widths_in_another_order_is_the_same_budget() -> None:
+    # The search reads both lists as sets (widths sorted, families asked about one by one) and
+    # returns the same ranking, yet the budgets compared unequal and hashed apart, so a cache
+    # of results keyed by budget searched again. What the caller wrote is still echoed as given.
+    listed = Budget(
+        max_parameters=9_000, geometries=("mirror", "contiguous"), channel_choices=(16, 8)
+    )
+    reordered = Budget(
+        max_parameters=9_000, geometries=("contiguous", "mirror"), channel_choices=(8, 16)
+    )
+    assert listed == reordered
+    assert hash(listed) == hash(reordered)
+    assert listed.geometries == ("mirror", "contiguous")
+    assert listed.channel_choices == (16, 8)
+    assert listed != Budget(
+        max_parameters=9_000, geometries=("contiguous",), channel_choices=(8, 16)
+    )
+    assert listed != Budget(max_parameters=9_000, channel_choices=(8, 16))
+
+
 @pytest.mark.parametrize(
     ("field", "mutate"),
     [

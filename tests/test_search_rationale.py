@@ -27,8 +27,13 @@ CONTIGUOUS = Design("contiguous pooling (2x2, global 8x8)", (4, 512, 8), 3_089, 
 SHALLOW = Design("one global pooling", (4, 512), 3_081, (9.0, 40.0), 0.23)
 
 
-def _text(chosen: Design = CHOSEN, **changes: object) -> str:
-    arguments: dict[str, object] = {
+def _text(
+    chosen: Design = CHOSEN,
+    standard_multiply_adds: int | None = None,
+    **changes: object,
+) -> str:
+    """Return ``chosen``'s rationale, opened with its summary as the search builds it."""
+    arguments: dict[str, Any] = {
         "contiguous": CONTIGUOUS,
         "shallow": SHALLOW,
         "objective": OBJECTIVE,
@@ -40,7 +45,14 @@ def _text(chosen: Design = CHOSEN, **changes: object) -> str:
         ],
     }
     arguments.update(changes)
-    return rationale(chosen, **arguments)  # type: ignore[arg-type]
+    opening = summary(
+        chosen,
+        arguments["objective"],
+        arguments["names"],
+        arguments["max_parameters"],
+        standard_multiply_adds,
+    )
+    return rationale(chosen, opening=opening, **arguments)
 
 
 def test_it_states_the_design_the_budget_the_compute_and_the_gains() -> None:
@@ -393,6 +405,11 @@ def test_the_summary_opens_the_rationale_and_leaves_the_comparisons_to_it() -> N
     assert "falls short on 'corner' at 50% (45 of 90 bits of log2 rank)." in brief
     for detail in ("The best contiguous net", "The shallow net", "To raise", "Score"):
         assert detail in text and detail not in brief
+    # A search's recommendation carries the summary its rationale opens with.
+    task = parse_task({"input": {"shape": [8, 8]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=20_000, top_k=2, time_limit_seconds=None)
+    for design in recommend(task, budget).recommendations:
+        assert design.summary and design.rationale.startswith(design.summary + " ")
 
 
 @given(st.floats(1.5, 4.0), st.floats(0.05, 1.0), st.floats(0.0, 1.0))

@@ -166,6 +166,10 @@ def seed_problem(seed: int) -> str | None:
     return f"is {seed:,}: must be between 0 and 2^63 - 1"
 
 
+_UNORDERED: Final = frozenset({"channel_choices", "geometries"})
+"""Budget fields whose lists the search reads as sets: their order asks for no other search."""
+
+
 class Budget(NullsOmitted):
     """The search request's options (docs/FORMATS.md §5).
 
@@ -436,20 +440,35 @@ class Budget(NullsOmitted):
             if field in self.model_fields_set and getattr(self, field) is not None
         )
 
-    def __eq__(self, other: object) -> bool:
-        """Equal fields and the same :meth:`stated_bounds`: budgets that ask for one search.
+    def _search_identity(self) -> tuple[object, ...]:
+        """Return what tells budgets that ask for different searches apart.
 
-        pydantic compares the fields alone, so ``Budget(max_parameters=N)`` equalled
+        The fields, ``channel_choices`` and ``geometries`` as the sets the search reads them as
+        (it sorts the widths and only asks whether it may use each family), and the
+        :meth:`stated_bounds`. The fields themselves keep the order the caller gave.
+        """
+        fields = (
+            frozenset(value) if name in _UNORDERED and value is not None else value
+            for name, value in self.__dict__.items()
+        )
+        return (*fields, self.stated_bounds())
+
+    def __eq__(self, other: object) -> bool:
+        """Whether ``other`` asks for the same search (:meth:`_search_identity`).
+
+        pydantic compares the fields alone, as given: ``Budget(max_parameters=N)`` equalled
         ``Budget(max_parameters=N, max_window=16)`` and hashed alike while the second was
         refused where no tree meets the bound, and a cache of results keyed by budget answered
-        it with the first's search.
+        it with the first's search; and the same families (or widths) listed in another order,
+        one search, compared unequal, so such a cache searched again (a Python set of
+        families lists them otherwise in each process, with ``PYTHONHASHSEED``).
         """
         if not isinstance(other, Budget):
             return NotImplemented
-        return super().__eq__(other) and self.stated_bounds() == other.stated_bounds()
+        return type(self) is type(other) and self._search_identity() == other._search_identity()
 
     def __hash__(self) -> int:
-        return hash((*self.__dict__.values(), self.stated_bounds()))
+        return hash(self._search_identity())
 
     def widest_field(self) -> str:
         """Return the field that sets the widest allowed width."""

@@ -132,16 +132,15 @@ class Widening:
 def rationale(
     chosen: Design,
     *,
+    opening: str,
     contiguous: Design | None,
     shallow: Design,
     objective: Objective,
     names: Sequence[str],
     max_parameters: int,
     widenings: Sequence[Widening],
-    standard_multiply_adds: int | None = None,
     more_budget: Design | None = None,
     more_budget_limit: str = "",
-    held: str = "",
     efficiency: Efficiency | None = None,
     notes: Sequence[str] = (),
     scope: Scope = "complete",
@@ -154,6 +153,9 @@ def rationale(
     ----------
     chosen, contiguous, shallow
         The recommendation and the references (no contiguous tree fits some inputs).
+    opening
+        ``chosen``'s :func:`summary`, which the rationale opens with: the recommendation
+        carries it as its own field too, so it is built once, by the caller, for both.
     objective
         Targets and weights behind the scores.
     names
@@ -162,16 +164,11 @@ def rationale(
         The budget.
     widenings
         For each width that has a larger choice, the effect of raising it one step.
-    standard_multiply_adds
-        Multiply-adds of the standard CNN at this budget, when there is one.
     more_budget
         The same tree's best design with 10% more parameters (None: not searched).
     more_budget_limit
         When that design is ``chosen`` again, why no wider ladder of the tree was taken, in
         words (e.g. the compute bound that excludes them).
-    held
-        A sentence saying what holds ``chosen`` below the budget when it is not the parameters
-        (the compute bound excludes the tree's larger ladders); empty otherwise.
     efficiency
         What a shallow and a contiguous net would need to match ``chosen``'s figures.
     notes
@@ -187,7 +184,7 @@ def rationale(
         then None): the depth bounds, say, not the budget.
     """
     sentences = [
-        summary(chosen, objective, names, max_parameters, standard_multiply_adds, held),
+        opening,
         _score(chosen, objective, scope, reading),
         _versus(
             "the best contiguous net", chosen, contiguous, objective, names, scope, no_contiguous
@@ -211,9 +208,12 @@ def summary(
 ) -> str:
     """Return a tree's rationale's opening, the recommendation's ``summary``.
 
-    What the net is and costs, what holds it below the budget (``held``), and which
-    correlations it models fully or falls short on: the sentences a reader comparing designs
-    wants first (the command's table shows only these, ``--explain`` the whole rationale).
+    What the net is and costs (against the standard CNN at this budget, of
+    ``standard_multiply_adds``, when there is one), what holds it below the budget when it is
+    not the parameters (``held``, a sentence: the compute bound excludes the tree's larger
+    ladders; empty otherwise), and which correlations it models fully or falls short on: the
+    sentences a reader comparing designs wants first (the command's table shows only these,
+    ``--explain`` the whole rationale).
     """
     opening = (_what(chosen, max_parameters, standard_multiply_adds), held)
     return " ".join(s for s in (*opening, verdict(chosen, objective, names)) if s)

@@ -164,18 +164,20 @@ def build_recommendation(
     standard = run.ladders.standard
     design, held = _design(run, entry), _held_by_compute(run, entry)
     standard_multiply_adds = standard.multiply_adds if standard else None
+    brief = summary(
+        design, run.objective, run.names, run.budget.max_parameters, standard_multiply_adds, held
+    )
     text = rationale(
         design,
+        opening=brief,
         contiguous=_design(run, board.contiguous) if board.contiguous else None,
         shallow=_design(run, shallow),
         objective=run.objective,
         names=run.names,
         max_parameters=run.budget.max_parameters,
         widenings=_widenings(run, entry),
-        standard_multiply_adds=standard_multiply_adds,
         more_budget=_more_budget(run, entry),
         more_budget_limit=_wider_limit(run, entry),
-        held=held,
         efficiency=analysis.efficiency,
         notes=notes,
         scope=targets_scope(run, complete),
@@ -192,14 +194,7 @@ def build_recommendation(
         multiply_adds=architecture.multiply_adds,
         efficiency=analysis.efficiency,
         dilations=entry.candidate.dilations,
-        summary=summary(
-            design,
-            run.objective,
-            run.names,
-            run.budget.max_parameters,
-            standard_multiply_adds,
-            held,
-        ),
+        summary=brief,
     )
 
 
