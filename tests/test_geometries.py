@@ -76,6 +76,24 @@ def test_applies_to_answers_what_the_check_decides(
         assert [v.field for v in caught.value.violations] == ["geometry"]
 
 
+def test_mirror_pooling_of_an_odd_grid_says_how_to_pad_it_even() -> None:
+    # A clip of 7 frames of 15x15: no window of 2 tiles it, so the mirror geometry's refusal
+    # says which padding makes it one mirror pooling takes (one location after each odd axis).
+    odd = check_schedule([7, 15, 15], [[1, 3, 3], [1, 5, 5], [7, 1, 1]])
+    with pytest.raises(InvalidRequestError) as caught:
+        family_of("mirror").check("mirror", odd)
+    (violation,) = caught.value.violations
+    assert violation.field == "geometry"
+    assert violation.description.endswith("(padding: [[0, 1], [0, 1], [0, 1]])")
+    pools = [[2, 2, 2], [2, 2, 2], [2, 2, 2], [1, 2, 2]]
+    padding = ((0, 1), (0, 1), (0, 1))
+    assert applies_to("mirror", check_schedule([8, 16, 16], pools, padding=padding))
+    # An even grid needs no padding, and its refusal offers none.
+    with pytest.raises(InvalidRequestError) as caught:
+        family_of("mirror").check("mirror", check_schedule([8, 8], [[4, 4], [2, 2]]))
+    assert "padding" not in caught.value.violations[0].description
+
+
 def test_a_family_refuses_another_familys_geometry() -> None:
     schedule = check_schedule([4], [[2], [2]])
     with pytest.raises(TypeError, match="dilations family"):

@@ -359,6 +359,20 @@ def test_inferred_task_lists_planted_long_range_pairs_and_local_stripes() -> Non
     assert "positions 0,2,4,.. vs 1,3,5,.." in names
 
 
+def test_pairs_across_the_short_axis_of_a_volume_are_long_range() -> None:
+    # The first and last of 4 frames, at the same pixel: 3 apart on the depth, three quarters of
+    # it, though under a quarter of the 16-pixel sides, which once ruled every such pair out.
+    rng = np.random.default_rng(7)
+    frames = rng.standard_normal((2000, 4, 16, 16))
+    pixels = [(2, 3), (9, 12), (14, 5)]
+    for h, w in pixels:
+        frames[:, 3, h, w] = frames[:, 0, h, w] + 0.3 * rng.standard_normal(2000)
+    inferred = infer_task(dependence_graph(data_from_array(frames)))
+    names = {c.name for c in inferred.pairs}
+    assert names == {f"locations (0, {h}, {w}) vs (3, {h}, {w})" for h, w in pixels}
+    assert inferred.found().correlations[0].name in names
+
+
 @pytest.mark.parametrize("outputs", [0, -3])
 def test_outputs_under_one_are_refused_before_any_work(outputs: int) -> None:
     # ``outputs`` is read only when a task is built: a graph without evidence builds none.

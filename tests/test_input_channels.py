@@ -91,6 +91,20 @@ def test_a_four_axis_shape_is_refused_with_the_advice(shape: list[int]) -> None:
     assert "give the shape [32, 32] and channels 3" in violation.description
 
 
+@pytest.mark.parametrize("shape", [[8, 32, 32, 1], [1, 8, 32, 32]])
+def test_a_four_axis_shape_with_one_channel_at_an_end_names_the_grid_to_give(
+    shape: list[int],
+) -> None:
+    # A volume or a clip with its one channel, as Keras and Katib's [D, H, W, 1] write it (or
+    # PyTorch's channels first): refused, saying which three axes are the grid.
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_task({"input": {"shape": shape}, "preset": "front_back"})
+    (violation,) = caught.value.violations
+    assert violation.field == "input.shape"
+    assert "(one channel), give the shape [8, 32, 32]" in violation.description
+    assert parse_task({"input": {"shape": [8, 32, 32]}, "preset": "front_back"}).input.channels == 1
+
+
 def test_a_preset_refused_on_the_channel_axis_says_how_to_give_channels() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         parse_task({"input": {"shape": [32, 32, 3]}, "preset": "symmetry"})

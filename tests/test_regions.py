@@ -127,6 +127,19 @@ def test_malformed_region_documents_name_the_field(document: Any, field: str) ->
     assert [v.field for v in info.value.violations] == [field]
 
 
+def test_a_mask_written_as_a_list_per_slice_says_how_a_volume_mask_is_written() -> None:
+    # The slices of a [2, 2, 4] volume drawn one list each: one violation on the mask saying the
+    # rows run slice after slice in one list, not "Input should be a valid string" per slice.
+    slices = [["##..", "##.."], ["##..", "##.."]]
+    with pytest.raises(InvalidRequestError) as info:
+        parse_region({"mask": slices})
+    [violation] = info.value.violations
+    assert violation.field == "mask"
+    assert "slice after slice in one list, not a list per slice" in violation.description
+    rows = parse_region({"mask": [row for rows in slices for row in rows]})
+    assert resolve_region(rows, (2, 2, 4)).tolist() == [0, 1, 4, 5, 8, 9, 12, 13]
+
+
 def test_unknown_region_preset_lists_the_known_ones() -> None:
     with pytest.raises(InvalidRequestError, match="left_half, right_half"):
         parse_region({"preset": "left"})

@@ -29,7 +29,7 @@ from advisor.infer.report import THIN_EVIDENCE, InferenceReport, task_file
 from advisor.infer.significance import least_samples
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.model.documents import read_document
-from advisor.model.grid import ChannelAxis, InputSpec, channel_axis
+from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
@@ -324,7 +324,7 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         "more, which independent locations reach with probability 5% over every pair of the "
         "grid; the rest is sampling noise and is not read",
     ]
-    channels = _channel_axis(graph.shape) if graph.channels == 1 else None
+    channels = data_channel_axis(graph.shape) if graph.channels == 1 else None
     if channels is not None:
         end = "last" if channels.last else "first"
         values, what = (
@@ -357,24 +357,6 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         weight = f"{weights[c.name]:.3f}" if c.kept else f"dropped ({c.dropped})"
         lines.append(f"{c.name:<{width}}  {c.entanglement:12.3f}  {c.chance:6.3f}  {weight}")
     return "\n".join(lines) + "\n"
-
-
-def _channel_axis(shape: tuple[int, ...]) -> ChannelAxis | None:
-    """Return the end axis of a data grid that looks like channels: colour, or one of one value.
-
-    Besides colour axes (:func:`~advisor.model.grid.channel_axis`), an end axis of one location
-    beside others is the single channel of ``(samples, 28, 28, 1)`` (Keras' layout) or
-    ``(samples, 1, 28, 28)`` (PyTorch's): read as written it is a grid axis, and a 28x28x1 volume
-    names the image's rows ``depth`` and its columns ``rows``.
-    """
-    colours = channel_axis(shape)
-    if colours is not None or len(shape) < 2:
-        return colours
-    if shape[-1] == 1:
-        return ChannelAxis(1, list(shape[:-1]), last=True)
-    if shape[0] == 1:
-        return ChannelAxis(1, list(shape[1:]), last=False)
-    return None
 
 
 def _arrangement_line(report: InferenceReport) -> str:

@@ -15,9 +15,10 @@ data's own order:
   ``columns 0,2,4,.. vs 1,3,5,..``: high when neighbours depend; the partitions contiguous
   pooling serves (README, "Describing local structure");
 - **halves** along every axis — e.g. ``rows 0-7 vs rows 8-15``: the coarse split;
-- **long-range pairs**: two locations at least a quarter of the longest axis apart, each the
-  other's strongest partner, with a weight of at least :data:`PAIR_THRESHOLD` (a location whose
-  strongest dependence is far away), at most :data:`MAX_PAIRS`, strongest first;
+- **long-range pairs**: two locations at least a quarter of an axis apart along it (and at
+  least 2; the frames of a clip count as far as its pixels), each the other's strongest partner,
+  with a weight of at least :data:`PAIR_THRESHOLD` (a location whose strongest dependence is far
+  away), at most :data:`MAX_PAIRS`, strongest first;
 
 and, when the arrangement lowers the canonical entanglement to at most
 :data:`ARRANGED_RATIO` of the own order's, the stripes of the *arranged* grid (``arranged:
@@ -409,8 +410,12 @@ def _long_range_pairs(graph: DependenceGraph, total: float) -> list[Candidate]:
     if graph.weights.size == 0:
         return []
     coords = np.stack(np.unravel_index(np.arange(graph.num_locations), graph.shape), axis=1)
-    gaps = np.abs(coords[graph.rows] - coords[graph.cols]).max(axis=1)
-    far = gaps >= max(2, math.ceil(max(graph.shape) / 4))
+    gaps = np.abs(coords[graph.rows] - coords[graph.cols])
+    # Far along some axis by a quarter of that axis: a quarter of the longest would rule out
+    # every pair across the short axis of a video or volume (frames 0 and 15 of a 16x112x112
+    # clip are 15 apart, under 28).
+    spans = np.array([max(2, math.ceil(n / 4)) for n in graph.shape])
+    far = (gaps >= spans).any(axis=1)
     strongest = np.zeros(graph.num_locations)
     np.maximum.at(strongest, graph.rows, graph.weights)
     np.maximum.at(strongest, graph.cols, graph.weights)

@@ -206,7 +206,8 @@ class Mirror(_Named):
 
     def check(self, geometry: Geometry, schedule: Schedule) -> None:
         _check_no_overlap(self.name, schedule)
-        _check_pools_of_two(self.name, schedule, min(1, schedule.depth - 1))
+        levels = min(1, schedule.depth - 1)
+        _check_pools_of_two(self.name, schedule, levels, _even_padding(schedule))
 
     def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
         first, *rest = schedule.grids[:-1]
@@ -383,16 +384,38 @@ def mirror_folds(schedule: Schedule) -> int:
     return schedule.depth
 
 
-def _check_pools_of_two(name: str, schedule: Schedule, levels: int) -> None:
-    """Require pool 2 on every axis of the first ``levels`` layers (1 on an axis pooled away)."""
+def _check_pools_of_two(name: str, schedule: Schedule, levels: int, advice: str = "") -> None:
+    """Require pool 2 on every axis of the first ``levels`` layers (1 on an axis pooled away).
+
+    ``advice`` ends the refusal of the first layer (how to pad the input, for mirror pooling).
+    """
     for i, (pool, grid) in enumerate(zip(schedule.pools[:levels], schedule.grids, strict=False)):
         if any(k != 2 and not k == n == 1 for k, n in zip(pool, grid, strict=True)):
             expected = [2 if n > 1 else 1 for n in grid]
             raise InvalidRequestError.single(
                 "geometry",
                 f"the {name} geometry needs pool {expected} at layers[{i}] "
-                f"(the grid there is {grid_text(schedule.grids[i])}), got {list(pool)}",
+                f"(the grid there is {grid_text(schedule.grids[i])}), got {list(pool)}"
+                + (advice if i == 0 else ""),
             )
+
+
+def _even_padding(schedule: Schedule) -> str:
+    """Say how to pad the odd axes of the grid a schedule pools first, which 2 cannot tile.
+
+    One location more after the input on each odd axis, as the search pads an odd size for
+    mirror pooling (which then reflects about the input's own centre: :class:`Mirror`); '' when
+    no axis is odd.
+    """
+    grid = schedule.grids[0]
+    margins = schedule.padding or ((0, 0),) * len(grid)
+    if not any(n > 1 and n % 2 for n in grid):
+        return ""
+    grown = [
+        [before, after + (n % 2 if n > 1 else 0)]
+        for n, (before, after) in zip(grid, margins, strict=True)
+    ]
+    return f"; windows of 2 cannot tile an odd axis: pad it to an even size (padding: {grown})"
 
 
 def _set_problems(values: Sequence[int], expected: Sequence[int]) -> str:

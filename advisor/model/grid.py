@@ -29,6 +29,7 @@ __all__ = [
     "channel_axis",
     "channel_axis_hint",
     "check_padding",
+    "data_channel_axis",
     "grid_problem",
     "padded_ids",
     "padded_shape",
@@ -69,7 +70,7 @@ class InputSpec(NullsOmitted):
     def _shape_is_a_grid(cls, shape: tuple[int, ...]) -> tuple[int, ...]:
         problem = grid_problem(shape)
         if problem is not None:
-            hint = channel_axis_hint(shape) if len(shape) not in (1, 2, 3) else None
+            hint = _shape_hint(shape) if len(shape) not in (1, 2, 3) else None
             raise ValueError(problem + (f" ({hint})" if hint else ""))
         return shape
 
@@ -140,6 +141,42 @@ def channel_axis_hint(shape: Sequence[int]) -> str | None:
     return (
         f"if the axis of {found.size} locations holds colour channels, give the shape "
         f"{found.grid} and channels {found.size}: the shape lists locations only"
+    )
+
+
+def data_channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
+    """Return the end axis of ``shape`` that looks like channels: colour, or one of one value.
+
+    Besides colour axes (:func:`channel_axis`), an end axis of one location beside others is the
+    single channel of ``(28, 28, 1)`` (Keras' layout) or ``(1, 28, 28)`` (PyTorch's), and of
+    ``(16, 112, 112, 1)`` for a volume or a clip: read as written it is a grid axis (a 28x28x1
+    volume names the image's rows ``depth`` and its columns ``rows``), or no grid at all.
+    """
+    colours = channel_axis(shape)
+    if colours is not None or len(shape) < 2:
+        return colours
+    if shape[-1] == 1:
+        return ChannelAxis(1, list(shape[:-1]), last=True)
+    if shape[0] == 1:
+        return ChannelAxis(1, list(shape[1:]), last=False)
+    return None
+
+
+def _shape_hint(shape: Sequence[int]) -> str | None:
+    """Say how to give the channels a shape that is no grid holds as an axis, if it seems to.
+
+    Colour channels (:func:`channel_axis_hint`), else one channel at an end of a grid's axes
+    (``[16, 112, 112, 1]``, a clip as Keras and Katib's ``[D, H, W, 1]`` write it).
+    """
+    colours = channel_axis_hint(shape)
+    if colours is not None:
+        return colours
+    found = data_channel_axis(shape)
+    if found is None or grid_problem(found.grid) is not None:
+        return None
+    return (
+        "if the axis of 1 location is a channels axis (one channel), give the shape "
+        f"{found.grid}: the shape lists locations only"
     )
 
 
