@@ -112,9 +112,14 @@ def _mirror_strips(preset: str, shape: _Shape, axis: int) -> list[ResolvedCorrel
         "inner": (low_half(n) & (index >= quarter), high_half(n) & (index < n - quarter)),
         "alternate": (low_half(n) & (index % 2 == 0), high_half(n) & ((n - 1 - index) % 2 == 0)),
     }
+    # On 4 or 5 locations the alternate strips are the outer ones: one partition counts once.
+    distinct: dict[str, tuple[_Mask, _Mask]] = {}
+    for member, (a, b) in pairs.items():
+        if not any(np.array_equal(a, x) and np.array_equal(b, y) for x, y in distinct.values()):
+            distinct[member] = (a, b)
     return [
         _pair(f"{preset}/{member}", along_axis(shape, axis, a), along_axis(shape, axis, b))
-        for member, (a, b) in pairs.items()
+        for member, (a, b) in distinct.items()
     ]
 
 
@@ -128,13 +133,14 @@ def symmetry(shape: _Shape) -> list[ResolvedCorrelation]:
     - ``symmetry/inner``: columns [q, W//2) vs [W - W//2, W - q), the strips along the centre;
     - ``symmetry/alternate``: the even columns of the left half vs their reflections.
 
-    Weights 1; with odd W the centre column is in no region. All four are decided by the deep
-    widths under contiguous pooling and at level 0 under mirror pooling, which pools a column with
-    its reflection. The strips tell mirror pooling apart from other far-pairing geometries on an
-    image but not on a sequence, where their ranks saturate alike; the alternate columns meet
-    their reflections below the root only under mirror pooling, at any width (16x16 figures:
-    contiguous 12, mirror 480, interleaved 291; per member at 64 steps, M and every width 4:
-    mirror 64 / 32 / 32 / 32, interleaved 64 / 32 / 32 / 2).
+    Weights 1; with odd W the centre column is in no region; on W < 6 the alternate columns are
+    the outer ones, and the member is left out (a partition counts once). All four are decided
+    by the deep widths under contiguous pooling and at level 0 under mirror pooling, which pools
+    a column with its reflection. The strips tell mirror pooling apart from other far-pairing
+    geometries on an image but not on a sequence, where their ranks saturate alike; the
+    alternate columns meet their reflections below the root only under mirror pooling, at any
+    width (16x16 figures: contiguous 12, mirror 480, interleaved 291; per member at 64 steps, M
+    and every width 4: mirror 64 / 32 / 32 / 32, interleaved 64 / 32 / 32 / 2).
     """
     return _mirror_strips("symmetry", shape, len(shape) - 1)
 
@@ -149,7 +155,8 @@ def top_bottom(shape: _Shape) -> list[ResolvedCorrelation]:
     - ``top_bottom/inner``: rows [q, H//2) vs [H - H//2, H - q);
     - ``top_bottom/alternate``: the even rows of the top half vs their reflections.
 
-    Weights 1; with odd H the centre row is in no region. A sequence has no rows: use symmetry.
+    Weights 1; with odd H the centre row is in no region; on H < 6 the alternate rows are the
+    outer ones, and the member is left out. A sequence has no rows: use symmetry.
     """
     if len(shape) < 2:
         raise _reject(
@@ -168,7 +175,8 @@ def front_back(shape: _Shape) -> list[ResolvedCorrelation]:
     - ``front_back/inner``: slices [q, D//2) vs [D - D//2, D - q);
     - ``front_back/alternate``: the even slices of the front half vs their reflections.
 
-    Weights 1; with odd D the centre slice is in no region. For a video [T, H, W] it pairs the
+    Weights 1; with odd D the centre slice is in no region; on D < 6 the alternate slices are the
+    outer ones, and the member is left out. For a video [T, H, W] it pairs the
     first frames with the last ones, mirrored in time.
     """
     if len(shape) != 3:
