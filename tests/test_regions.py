@@ -140,6 +140,16 @@ def test_a_mask_written_as_a_list_per_slice_says_how_a_volume_mask_is_written() 
     assert resolve_region(rows, (2, 2, 4)).tolist() == [0, 1, 4, 5, 8, 9, 12, 13]
 
 
+def test_a_mask_of_nested_numbers_says_how_a_mask_is_written() -> None:
+    # Rows of 0/1 on a 2-D input: the refusal names both forms a mask takes, not only volumes.
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_region({"mask": [[1, 0], [0, 0]]})
+    (violation,) = refused.value.violations
+    assert violation.field == "mask"
+    assert "one string per row ('#' in the region, '.' not)" in violation.description
+    assert "NumPy boolean array" in violation.description
+
+
 def test_unknown_region_preset_lists_the_known_ones() -> None:
     with pytest.raises(InvalidRequestError, match="left_half, right_half"):
         parse_region({"preset": "left"})

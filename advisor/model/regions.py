@@ -116,15 +116,17 @@ def _mask_rows(value: Any) -> Any:
 
     The form a Python caller holds a mask in (``image > threshold``): its last axis is a row,
     every other axis is flattened row-major, as the rows of a ``[D, H, W]`` mask run slice after
-    slice. A list per slice, as a volume is drawn, is refused saying so; anything else is left to
-    the field's own check (one string per row).
+    slice. A nested list (a list per slice, as a volume is drawn, or rows of numbers) is refused
+    saying how a mask is written; anything else is left to the field's own check (one string
+    per row).
     """
     if isinstance(value, list | tuple) and any(isinstance(row, list | tuple) for row in value):
         # Read on, each slice was refused as "Input should be a valid string", once per slice,
         # which does not say how a volume's mask is written.
         raise ValueError(
-            "holds a list where a row belongs: a mask is one string per row, and the D * H rows "
-            "of a [D, H, W] input run slice after slice in one list, not a list per slice"
+            "holds a list where a row belongs: a mask is one string per row ('#' in the region, "
+            "'.' not), or a NumPy boolean array of the input's shape; the D * H rows of a "
+            "[D, H, W] input run slice after slice in one list, not a list per slice"
         )
     if not isinstance(value, np.ndarray) or value.ndim == 0:
         return value
