@@ -18,13 +18,7 @@ from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task
-from advisor.search.candidates import (
-    Candidate,
-    deepest_schedule,
-    grid_schedules,
-    largest_window,
-    widest_step,
-)
+from advisor.search.candidates import Candidate, largest_window, widest_step
 from advisor.search.ladders import Ladders
 from advisor.search.profiles import ProfileRules
 
@@ -124,7 +118,9 @@ def check_space(
     if missing:
         raise InvalidRequestError(missing)
     if not any(c.eligible for c in candidates):
-        raise InvalidRequestError.single("budget.min_depth", _no_tree_that_deep(task, shape))
+        raise InvalidRequestError.single(
+            "budget.min_depth", f"leaves no candidate for the input {shape}"
+        )
     depth = min(c.depth for c in candidates if c.eligible)
     if budget.width_profile == "free":
         smallest_width = budget.choices()[0]
@@ -146,23 +142,6 @@ def check_space(
     eligible = [c for c in candidates if c.eligible]
     if not any(ladders.fitting(c)[0].size for c in eligible):
         raise _nothing_fits(budget, eligible, ladders)
-
-
-def _no_tree_that_deep(task: Task, shape: list[int]) -> str:
-    """Say that the depth bounds leave no tree, and how deep this input's trees go."""
-    spec = task.input
-    deepest = max(
-        (
-            len(pools)
-            for _, _, schedules in grid_schedules(spec.shape, 2, deepest_schedule(spec))
-            for pools in schedules
-        ),
-        default=1,
-    )
-    return (
-        f"leaves no candidate for the input {shape}, whose trees are at most {deepest} "
-        f"level{'s' if deepest != 1 else ''} deep"
-    )
 
 
 def _check_widths(budget: Budget, candidates: Sequence[Candidate], ladders: Ladders) -> None:
