@@ -235,6 +235,26 @@ def test_padded_trees_keep_to_the_depth_bounds() -> None:
     assert [v.field for v in refused.value.violations] == ["budget.min_depth"]
 
 
+@pytest.mark.parametrize(
+    ("shape", "deepest"), [([13], "4 levels"), ([15, 15], "4 levels"), ([2], "1 level")]
+)
+def test_a_min_depth_past_every_tree_says_how_deep_the_trees_go(
+    shape: list[int], deepest: str
+) -> None:
+    # 13 pools four levels only padded to 16, 15x15 padded to 16x16; 2 has the shallow net
+    # alone. The refusal said "leaves no candidate", and which depth to ask for was a guess.
+    task = parse_task(
+        {"input": {"shape": shape}, "preset": "periodic" if shape == [2] else "local"}
+    )
+    with pytest.raises(InvalidRequestError) as refused:
+        recommend(task, Budget(max_parameters=5_000, min_depth=6))
+    [violation] = refused.value.violations
+    assert violation.field == "budget.min_depth"
+    assert f"is 6, and the deepest tree on the input {shape} " in violation.description
+    assert f"has {deepest}" in violation.description
+    assert violation.description.endswith(f"lower it to {deepest.split()[0]} or less")
+
+
 def test_a_symmetry_task_on_a_size_with_odd_factors_gets_mirror_pooling() -> None:
     # 360 = 2^3 * 3^2 * 5: mirror trees fold three times and pool the folded steps by 3, 3 and
     # 5; they pair every step with its reflection, which interleaved pooling (the pick when

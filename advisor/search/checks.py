@@ -18,7 +18,13 @@ from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task
-from advisor.search.candidates import Candidate, largest_window, widest_step
+from advisor.search.candidates import (
+    Candidate,
+    deepest_schedule,
+    grid_schedules,
+    largest_window,
+    widest_step,
+)
 from advisor.search.ladders import Ladders
 from advisor.search.profiles import ProfileRules
 
@@ -118,9 +124,7 @@ def check_space(
     if missing:
         raise InvalidRequestError(missing)
     if not any(c.eligible for c in candidates):
-        raise InvalidRequestError.single(
-            "budget.min_depth", f"leaves no candidate for the input {shape}"
-        )
+        raise InvalidRequestError.single("budget.min_depth", _too_deep(task, budget))
     depth = min(c.depth for c in candidates if c.eligible)
     if budget.width_profile == "free":
         smallest_width = budget.choices()[0]
@@ -194,6 +198,25 @@ def _widest_multiply_adds(
             )[0]
         )
         for shape, pools in schedules
+    )
+
+
+def _too_deep(task: Task, budget: Budget) -> str:
+    """Say how deep the input's trees go, for a ``min_depth`` that leaves none of them.
+
+    The deepest schedule of the input or of any padding of it (:func:`grid_schedules`) within
+    the depth bound: contiguous pooling takes every schedule, so no tree of the search is deeper.
+    Without the figure a user cannot tell which depth to ask for (a prime 13 pools four levels
+    only padded to 16).
+    """
+    spec = task.input
+    max_depth = budget.max_depth or deepest_schedule(spec)
+    grids = grid_schedules(spec.shape, 2, max_depth)
+    deepest = max((len(pools) for _, _, on_grid in grids for pools in on_grid), default=1)
+    levels = "1 level (one global pooling)" if deepest == 1 else f"{deepest} levels"
+    return (
+        f"is {budget.min_depth}, and the deepest tree on the input {list(spec.shape)} "
+        f"(padded or not) within the depth bounds has {levels}; lower it to {deepest} or less"
     )
 
 
