@@ -196,11 +196,15 @@ INVALID = {
     "four axes": (_document(input={"shape": [2, 2, 2, 2]}), "input.shape", "1, 2 or 3"),
     "no layers": (_document(layers=[]), "layers", "at least 1"),
     "zero pool": (_replace_layer(0, pool=[0, 2]), "layers[0].pool[0]", "greater than 0"),
-    "pool entries": (_replace_layer(0, pool=[2]), "layers[0].pool", "1 entries, the input has 2"),
+    "pool entries": (
+        _replace_layer(0, pool=[2]),
+        "layers[0].pool",
+        "has 1 entry; the input [8, 8] has 2 axes",
+    ),
     "stride entries": (
         _replace_layer(0, stride=[1, 1, 1]),
         "layers[0].stride",
-        "3 entries, the input has 2",
+        "has 3 entries; the input [8, 8] has 2 axes",
     ),
     "not tiling": (_replace_layer(0, pool=[3, 3]), "layers[0].pool", "grid at this layer is 8x8"),
     "pool too large": (

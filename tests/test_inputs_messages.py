@@ -123,3 +123,53 @@ def _analyze_error(tmp_path: Path, text: str) -> str:
         advisor("analyze", task, "--arch", EXAMPLES / "architectures" / "contiguous.yaml"),
         ExitCode.INVALID_ARGUMENT,
     )
+
+
+@pytest.mark.parametrize(
+    ("parse", "document", "field"),
+    [
+        (
+            parse_architecture,
+            {
+                "input": {"shape": [13]},
+                "representation": 4,
+                "layers": [{"channels": 4, "pool": [13, 1]}],
+            },
+            "layers[0].pool",
+        ),
+        (
+            parse_architecture,
+            {
+                "input": {"shape": [13]},
+                "representation": 4,
+                "padding": [[1, 2], [0, 0]],
+                "layers": [{"channels": 4, "pool": [16]}],
+            },
+            "padding",
+        ),
+        (
+            parse_task,
+            {
+                "input": {"shape": [13]},
+                "correlations": [
+                    {
+                        "name": "c",
+                        "a": {"box": {"start": [0, 0], "stop": [1, 1]}},
+                        "b": {"indices": [5]},
+                    }
+                ],
+            },
+            "correlations[0].a.box.start",
+        ),
+    ],
+)
+def test_a_list_of_one_entry_per_axis_is_refused_in_counted_words(
+    parse: Any, document: dict[str, Any], field: str
+) -> None:
+    # The three places refuse a list of the wrong length in one wording, singular where one
+    # ("has 1 axes" and "1 entries" before, and the pool's without the input's shape).
+    with pytest.raises(InvalidRequestError) as refused:
+        parse(document)
+    violation = refused.value.violations[0]
+    assert violation.field == field
+    assert violation.description == "has 2 entries; the input [13] has 1 axis"

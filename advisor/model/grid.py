@@ -26,6 +26,7 @@ __all__ = [
     "InputSpec",
     "Padding",
     "adds_margins",
+    "axes_mismatch",
     "channel_axis",
     "channel_axis_hint",
     "check_padding",
@@ -192,6 +193,17 @@ def padded_shape(shape: Sequence[int], padding: Padding | None) -> tuple[int, ..
     return tuple(n + before + after for n, (before, after) in zip(shape, padding, strict=True))
 
 
+def axes_mismatch(entries: int, shape: Sequence[int]) -> str:
+    """Say that a list of one entry per axis has ``entries`` where the input ``shape`` has others.
+
+    ``has 2 entries; the input [13] has 1 axis``: the words the padding, a box's bounds and a
+    layer's pool and stride are refused with.
+    """
+    listed = f"{entries} {'entry' if entries == 1 else 'entries'}"
+    axes = f"{len(shape)} {'axis' if len(shape) == 1 else 'axes'}"
+    return f"has {listed}; the input {list(shape)} has {axes}"
+
+
 def check_padding(shape: Sequence[int], padding: Padding | None) -> None:
     """Check that ``padding`` has one ``[before, after]`` per axis and a grid within the limit.
 
@@ -203,9 +215,7 @@ def check_padding(shape: Sequence[int], padding: Padding | None) -> None:
     if padding is None:
         return
     if len(padding) != len(shape):
-        raise InvalidRequestError.single(
-            "padding", f"has {len(padding)} entries; the input {list(shape)} has {len(shape)} axes"
-        )
+        raise InvalidRequestError.single("padding", axes_mismatch(len(padding), shape))
     grown = padded_shape(shape, padding)
     if math.prod(grown) > MAX_LOCATIONS:
         raise InvalidRequestError.single(

@@ -43,6 +43,7 @@ from pydantic import (
 
 from advisor.errors import FieldViolation, InvalidRequestError, did_you_mean, unknown_name
 from advisor.model.documents import RequestModel
+from advisor.model.grid import axes_mismatch
 from advisor.model.packed import PackedIds
 from advisor.model.scalars import StrictWhole
 
@@ -413,10 +414,7 @@ def _indices(indices: tuple[int, ...], shape: tuple[int, ...]) -> Locations:
 def _box_mask(box: Box, shape: tuple[int, ...]) -> _Mask:
     for name, bound in (("start", box.start), ("stop", box.stop)):
         if len(bound) != len(shape):
-            raise InvalidRequestError.single(
-                f"box.{name}",
-                f"has {len(bound)} entries; the input {list(shape)} has {len(shape)} axes",
-            )
+            raise InvalidRequestError.single(f"box.{name}", axes_mismatch(len(bound), shape))
     for axis, (start, stop, n) in enumerate(zip(box.start, box.stop, shape, strict=True)):
         if not 0 <= start < n:
             raise InvalidRequestError.single(

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.grid import Padding, adds_margins
+from advisor.model.grid import Padding, adds_margins, axes_mismatch
 
 __all__ = ["Schedule", "check_schedule", "grid_text"]
 
@@ -136,9 +136,7 @@ def check_schedule(
         raise InvalidRequestError.single("layers", "needs at least one layer")
     grid = tuple(shape)
     axes_problems = [
-        FieldViolation(
-            f"layers[{i}].{name}", f"has {len(v)} entries, the input has {len(grid)} axes"
-        )
+        FieldViolation(f"layers[{i}].{name}", axes_mismatch(len(v), grid))
         for i, (pool, stride) in enumerate(zip(pool_tuples, stride_tuples, strict=True))
         for name, v in (("pool", pool), ("stride", stride))
         if v is not None and len(v) != len(grid)
