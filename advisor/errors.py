@@ -17,6 +17,7 @@ could not start: its address or its TLS files).
 from __future__ import annotations
 
 import difflib
+import numbers
 import re
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -149,8 +150,10 @@ def invalid_request_from_pydantic(
     """Convert a pydantic validation error into field violations (union-branch tags dropped).
 
     An unknown field is told the closest field its model has (``corelations``: did you mean
-    ``correlations``?), when one is close. ``model`` is the validated model, where the error's
-    title does not name it (an error raised inside a model's wrap validator).
+    ``correlations``?), when one is close. A number past a field's bound names the value given
+    and the bound, in the words of the advisor's own refusals (``is 1: must be greater than 1``;
+    pydantic wrote ``Input should be greater than 1``). ``model`` is the validated model, where
+    the error's title does not name it (an error raised inside a model's wrap validator).
     """
     violations = []
     errors = exc.errors(include_url=False)
@@ -202,7 +205,36 @@ def _message(error: ErrorDetails) -> str:
         # pydantic names the model class ("a valid dictionary or instance of InputSpec"), which
         # a document's writer never sees; what the place takes is a mapping of its fields.
         return f"Input should be a mapping of field names to values, not {_kind(error['input'])}"
+    if error["type"] in _BOUNDS:
+        # pydantic's "Input should be greater than 1" names the bound, not the value given. A
+        # float field holds its bound as a float: a whole one is written as pydantic does, 1.
+        key, words = _BOUNDS[error["type"]]
+        bound = error.get("ctx", {})[key]
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
+        return f"is {_number(error['input'])}: must be {words} {_number(bound)}"
     return error["msg"]
+
+
+_BOUNDS = {
+    "greater_than": ("gt", "greater than"),
+    "greater_than_equal": ("ge", "at least"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "at most"),
+}
+"""A bound's error type: the key of its bound in the error's context, and its words."""
+
+
+def _number(value: object) -> str:
+    """Write a number an error names: an integer with thousands separators.
+
+    One of more than 24 digits is named by its length: ``10**300`` in full would be most of
+    the message, and past 400 characters the service cuts it.
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        digits = len(str(abs(int(value))))
+        return f"{int(value):,}" if digits <= 24 else f"a {digits}-digit number"
+    return str(value)
 
 
 def _kind(value: object) -> str:

@@ -28,15 +28,23 @@ def test_search_dilations_takes_python_and_numpy_booleans(flag: Any) -> None:
     assert budget.search_dilations is bool(flag)
 
 
-@pytest.mark.parametrize("number", [1e300, np.float64(1e19), np.uint64(2**64 - 1), 2**64])
-def test_a_whole_number_past_its_field_is_refused_by_its_bound(number: Any) -> None:
+@pytest.mark.parametrize(
+    ("number", "written"),
+    [
+        (1e300, "a 301-digit number"),  # in full it would be most of the message
+        (np.float64(1e19), "10,000,000,000,000,000,000"),
+        (np.uint64(2**64 - 1), "18,446,744,073,709,551,615"),
+        (2**64, "18,446,744,073,709,551,616"),
+    ],
+)
+def test_a_whole_number_past_its_field_is_refused_by_its_bound(number: Any, written: str) -> None:
     # pydantic said "Unable to parse input string as an integer" of 1e300 and np.uint64, which
     # are no strings.
     with pytest.raises(InvalidRequestError) as raised:
         Budget(max_parameters=number)
     assert raised.value.violations == (
         FieldViolation(
-            "budget.max_parameters", "Input should be less than or equal to 9223372036854775807"
+            "budget.max_parameters", f"is {written}: must be at most 9,223,372,036,854,775,807"
         ),
     )
 

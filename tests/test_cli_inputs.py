@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pydantic
 import pytest
 import yaml
 from advisor_client.client import AdvisorClient
 
 from advisor.cli.main import DISTRIBUTION, build_parser
 from advisor.cli.options import BUDGET_OPTIONS, ExitCode
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.budget import INT32_MAX, INT64_MAX, Budget, seed_problem
 from advisor.model.results import Recommendation
 from advisor.model.task import parse_task
@@ -49,11 +50,11 @@ def write(directory: Path, name: str, text: str) -> Path:
 @pytest.mark.parametrize(
     ("flag", "limit", "written"),
     [
-        ("--budget", INT64_MAX, str(INT64_MAX)),
+        ("--budget", INT64_MAX, f"must be at most {INT64_MAX:,}"),
         ("--seed", INT64_MAX, "2^63 - 1"),  # as every seed's range is written
-        ("--max-channels", INT32_MAX, str(INT32_MAX)),
-        ("--top", INT32_MAX, str(INT32_MAX)),
-        ("--max-macs", INT64_MAX, str(INT64_MAX)),
+        ("--max-channels", INT32_MAX, f"must be at most {INT32_MAX:,}"),
+        ("--top", INT32_MAX, f"must be at most {INT32_MAX:,}"),
+        ("--max-macs", INT64_MAX, f"must be at most {INT64_MAX:,}"),
     ],
 )
 def test_a_number_the_wire_cannot_carry_names_its_option(
@@ -64,6 +65,43 @@ def test_a_number_the_wire_cannot_carry_names_its_option(
     result = advisor("recommend", task, *(item for pair in options.items() for item in pair))
     line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
     assert line.startswith(f"advisor: error: {flag}: ") and written in line
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--max-step", "1", "--max-step: is 1: must be greater than 1"),
+        ("--budget", "0", "--budget: is 0: must be greater than 0"),
+        ("--top", "3000000000", "--top: is 3,000,000,000: must be at most 2,147,483,647"),
+    ],
+)
+def test_a_number_past_its_bound_is_refused_naming_the_value_given(
+    tmp_path: Path, option: str, value: str, said: str
+) -> None:
+    # pydantic's words named the bound only: "--max-step: Input should be greater than 1".
+    task = write(tmp_path, "task.yaml", yaml.safe_dump(SYMMETRY))
+    options = {"--budget": "5000", option: value}
+    result = advisor("recommend", task, *(item for pair in options.items() for item in pair))
+    assert assert_one_error_line(result, ExitCode.INVALID_ARGUMENT) == f"advisor: error: {said}"
+
+
+@pytest.mark.parametrize(
+    ("bound", "value", "said"),
+    [
+        (pydantic.Field(gt=1), 1, "is 1: must be greater than 1"),
+        (pydantic.Field(ge=1_000), 999, "is 999: must be at least 1,000"),
+        (pydantic.Field(lt=0.5), 0.75, "is 0.75: must be less than 0.5"),
+        (pydantic.Field(le=10), 10**30, "is a 31-digit number: must be at most 10"),
+    ],
+)
+def test_every_bound_pydantic_checks_names_the_value_given(
+    bound: Any, value: float, said: str
+) -> None:
+    model = pydantic.create_model("Bounded", number=(float, bound))
+    with pytest.raises(pydantic.ValidationError) as raised:
+        model(number=value)
+    error = invalid_request_from_pydantic(raised.value, "budget")
+    assert error.violations == (FieldViolation("budget.number", said),)
 
 
 @pytest.mark.parametrize("command", ["recommend", "infer"])

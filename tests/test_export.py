@@ -362,6 +362,36 @@ def test_an_input_of_another_shape_is_refused_naming_the_shape_expected(mixed: b
 
 
 @pytest.mark.torch
+@pytest.mark.parametrize(
+    ("padding", "kernel", "top", "pads"),
+    [([[1, 1]], 1, 4, True), (None, 3, 3, True), (None, 1, 3, False), ([[0, 0]], 1, 3, False)],
+)
+def test_the_shape_refusal_speaks_of_padding_only_when_the_module_adds_some(
+    padding: list[list[int]] | None, kernel: int, top: int, pads: bool
+) -> None:
+    """The module pads by ``padding`` and by a conv wider than 1 ('same'); else not at all."""
+    torch = pytest.importorskip("torch")
+    module = torch_module(
+        parse_architecture(
+            {
+                "input": {"shape": [6], "channels": 2},
+                "representation": 2,
+                "representation_kernel": kernel,
+                "padding": padding,
+                "layers": [
+                    {"channels": 2, "pool": [2]},
+                    {"channels": 2, "pool": [top]},
+                ],
+            }
+        )
+    )
+    with pytest.raises(ValueError, match=r"inputs: expected \(batch, 2, 6\)") as refused:
+        module(torch.zeros((3, 2, 8)))
+    unpadded = "(batch, channels, *input.shape) without the padding the module adds; got"
+    assert (unpadded in str(refused.value)) == pads
+
+
+@pytest.mark.torch
 @pytest.mark.parametrize("mixed", [False, True])
 # torch 2.13 deprecates torch.jit.trace itself; the TracerWarnings the input check raised are
 # what must not come back (tests turn warnings into errors, as a user's -W error would).

@@ -243,7 +243,7 @@ def test_a_task_number_past_its_wire_field_is_named_by_its_path(tmp_path: Path) 
         advisor("recommend", task, "--budget", "400"), ExitCode.INVALID_ARGUMENT
     )
     # Refused by the task itself (library callers too), as budget.outputs is.
-    assert line == "advisor: error: task.outputs: Input should be less than or equal to 2147483647"
+    assert line == "advisor: error: task.outputs: is 99,999,999,999: must be at most 2,147,483,647"
 
 
 # --- defect 4: nits ----------------------------------------------------------------------------

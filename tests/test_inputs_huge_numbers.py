@@ -72,7 +72,7 @@ def test_the_longest_integer_read_is_read_whole(tmp_path: Path) -> None:
 @pytest.mark.parametrize("outputs", [2**31, 2**63, 2**70])
 def test_task_outputs_past_int32_are_refused_as_budget_outputs_are(outputs: int) -> None:
     # A library search of a task with 2**70 outputs ended in numpy's OverflowError.
-    bound = "Input should be less than or equal to 2147483647"
+    bound = f"is {outputs:,}: must be at most 2,147,483,647"
     with pytest.raises(InvalidRequestError) as raised:
         parse_task({"input": {"shape": [4, 4]}, "preset": "symmetry", "outputs": outputs})
     assert raised.value.violations == (FieldViolation("outputs", bound),)

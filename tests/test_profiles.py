@@ -507,7 +507,9 @@ def test_nothing_fits_names_min_representation_when_it_sets_the_floor() -> None:
     budget = Budget(max_parameters=5_000, min_representation=64, min_width=4)
     with pytest.raises(InvalidRequestError) as raised:
         recommend(task, budget)
-    (violation,) = raised.value.violations
+    # The shallow net (4,353 parameters) would fit: the window bound that leaves it out follows.
+    violation, window = raised.value.violations
+    assert window.field == "budget.max_window"
     assert violation.field == "budget.max_parameters"
     assert "M >= 64, budget.min_representation" in violation.description
     assert "lower budget.min_representation" in violation.description

@@ -997,3 +997,51 @@ def test_a_step_bound_the_caller_set_that_no_tree_meets_is_refused() -> None:
     ]
     check_bounds(task, Budget(max_parameters=1_000, max_step=3), trees)
     check_bounds(task, Budget(max_parameters=1_000), trees)  # the default gives way instead
+
+
+_HALVES = {
+    "input": {"shape": [97]},
+    "correlations": [{"name": "lr", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}}],
+}
+
+
+@pytest.mark.parametrize(
+    ("bounds", "field", "said"),
+    [
+        (
+            {},
+            "budget.max_window",
+            "is 16 (the default), and leaves out the nets within budget.max_parameters: raise "
+            "it to 97 for depth 1 (57 parameters), or to 20 for depth 2 (129 parameters)",
+        ),
+        (
+            {"max_window": 8, "max_step": 2, "min_depth": 2},
+            "budget.max_window",
+            "is 8, and with budget.max_step at 2 leaves out the nets within "
+            "budget.max_parameters: raise them to 20 and 5 for depth 2 (129 parameters)",
+        ),
+    ],
+)
+def test_a_budget_only_the_window_bounds_keep_from_fitting_names_them(
+    bounds: dict[str, int], field: str, said: str
+) -> None:
+    # 200 parameters buy a depth-1 net (57) or a depth-2 net (129) on 97 locations, none of
+    # whose windows the bounds admit; the practical nets they admit start at 201.
+    budget = Budget(max_parameters=200, time_limit_seconds=None, **bounds)
+    with pytest.raises(InvalidRequestError) as error:
+        recommend(parse_task(_HALVES), budget)
+    refusal, bound = error.value.violations
+    assert refusal.field == "budget.max_parameters"
+    assert refusal.description.endswith("set budget.width_profile to free")
+    assert (bound.field, bound.description) == (field, said)
+    # Raised as it says, the bound admits a net within the budget.
+    raised = budget.model_copy(update={"max_window": 20, "max_step": 5})
+    assert recommend(parse_task(_HALVES), raised).recommendations
+
+
+def test_a_budget_the_nets_past_the_window_bounds_miss_too_names_no_bound() -> None:
+    budget = Budget(max_parameters=50, time_limit_seconds=None)
+    with pytest.raises(InvalidRequestError) as error:
+        recommend(parse_task(_HALVES), budget)
+    [violation] = error.value.violations
+    assert violation.field == "budget.max_parameters"

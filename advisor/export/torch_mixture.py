@@ -24,6 +24,7 @@ from advisor.export.torch_net import (
     check_inputs,
     gather_buffer,
     hidden_layer,
+    pads_inputs,
     representation_layer,
 )
 from advisor.geometry.layouts import input_permutation
@@ -47,6 +48,7 @@ class MixtureNet(NotScriptable):
         self.depth = len(architecture.layers)
         self.mixing = (*mixture.mixing, self.depth)
         self.representation = representation_layer(architecture)
+        self.pads = pads_inputs(architecture)
         widths = member_widths(architecture.widths, mixture)
         permutations = [
             input_permutation(architecture.model_copy(update={"geometry": g, "mixture": None}))
@@ -73,7 +75,7 @@ class MixtureNet(NotScriptable):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Score a batch ``(batch, C_in, *shape)``; returns ``(batch, outputs)``."""
-        check_inputs(inputs, self.input)
+        check_inputs(inputs, self.input, self.pads)
         features = self.representation(inputs)
         flat = features.flatten(2)
         maps = [

@@ -24,6 +24,7 @@ __all__ = [
     "check_inputs",
     "gather_buffer",
     "hidden_layer",
+    "pads_inputs",
     "representation_layer",
 ]
 
@@ -82,6 +83,7 @@ class ConvNet(NotScriptable):
         super().__init__()
         self.input = architecture.input
         self.representation = representation_layer(architecture)
+        self.pads = pads_inputs(architecture)
         self.register_buffer("permutation", gather_buffer(input_permutation(architecture)))
         self.hidden = nn.Sequential(
             *(
@@ -99,18 +101,20 @@ class ConvNet(NotScriptable):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Score a batch ``(batch, C_in, *shape)``; returns ``(batch, outputs)``."""
-        check_inputs(inputs, self.input)
+        check_inputs(inputs, self.input, self.pads)
         features = self.hidden(self.permute(self.representation(inputs)))
         output: torch.Tensor = self.output(features.flatten(1))
         return output
 
 
-def check_inputs(inputs: torch.Tensor, spec: InputSpec) -> None:
+def check_inputs(inputs: torch.Tensor, spec: InputSpec, pads: bool) -> None:
     """Refuse ``inputs`` unless it is a batch ``(batch, C_in, *shape)`` of the architecture's input.
 
     Without it, a batch of another shape fails inside the gather in torch's words (a shape that
     ``is invalid for input of size``, an index out of bounds) or, where the locations happen to
     fit, is pooled on the wrong grid. The input is the unpadded one: the module adds the margins.
+    ``pads`` is whether it adds any (:func:`pads_inputs`): only then does the refusal say that
+    the shape is the one without them, a batch padded by hand being the likely mistake.
 
     Tracers that record no Python branch skip it: ``torch.jit.trace`` would freeze the outcome
     for the trace's own example as a constant, and comparing its traced sizes raises a
@@ -137,10 +141,20 @@ def check_inputs(inputs: torch.Tensor, spec: InputSpec) -> None:
             f"got {type(inputs).__name__} (convert it with torch.as_tensor)"
         )
     if inputs.dim() != len(expected) + 1 or tuple(inputs.shape[1:]) != expected:
+        unpadded = " without the padding the module adds" if pads else ""
         raise ValueError(
             f"inputs: expected (batch, {', '.join(map(str, expected))}), i.e. (batch, channels, "
-            f"*input.shape) without the padding the module adds; got {tuple(inputs.shape)}"
+            f"*input.shape){unpadded}; got {tuple(inputs.shape)}"
         )
+
+
+def pads_inputs(architecture: Architecture) -> bool:
+    """Return whether the :func:`representation_layer` of ``architecture`` pads its input.
+
+    It pads by the architecture's ``padding`` and by the conv's 'same' margins: not at all for
+    a net without ``padding`` whose representation conv is 1 wide.
+    """
+    return any(_input_pads(architecture))
 
 
 def representation_layer(architecture: Architecture) -> nn.Sequential:
@@ -151,17 +165,21 @@ def representation_layer(architecture: Architecture) -> nn.Sequential:
     kernels with a warning and a copy. torch lists the margins from the last axis to the first.
     """
     spec = architecture.input
+    padding = _LAYERS[f"ConstantPad{spec.ndim}d"](_input_pads(architecture), 0.0)
+    conv = _LAYERS[f"Conv{spec.ndim}d"](
+        spec.channels, architecture.representation, architecture.representation_kernel
+    )
+    return nn.Sequential(padding, conv, nn.ReLU())
+
+
+def _input_pads(architecture: Architecture) -> tuple[int, ...]:
+    """Return the margins the representation layer adds, last axis first as torch lists them."""
     kernel = architecture.representation_kernel
-    margins = architecture.padding or ((0, 0),) * spec.ndim
-    pads = [
+    margins = architecture.padding or ((0, 0),) * architecture.input.ndim
+    return tuple(
         pad
         for before, after in reversed(margins)
         for pad in (before + (kernel - 1) // 2, after + kernel // 2)
-    ]
-    padding = _LAYERS[f"ConstantPad{spec.ndim}d"](tuple(pads), 0.0)
-    conv = _LAYERS[f"Conv{spec.ndim}d"]
-    return nn.Sequential(
-        padding, conv(spec.channels, architecture.representation, kernel), nn.ReLU()
     )
 
 

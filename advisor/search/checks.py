@@ -5,7 +5,8 @@ representation conv or width choices whose networks' counts would overflow its i
 :data:`~advisor.model.compute.COUNT_LIMIT`); geometries the budget names that have no tree on
 this input; depth bounds that leave no recommendable tree; a window or step bound the caller set
 that no tree meets; and budgets no candidate fits — the parameter budget, or, for a practical
-search, the compute bound, each with the exact figure the cheapest net needs.
+search, the compute bound, each with the exact figure the cheapest net needs (and, for the
+parameters, the window bound that leaves out the nets within them, when one does).
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def check_space(
     candidates: Sequence[Candidate],
     ladders: Ladders,
     named: Sequence[str] | None = None,
+    unbounded: Sequence[Candidate] | None = None,
 ) -> None:
     """Refuse a request whose search space overflows, is empty, or has nothing that fits.
 
@@ -106,6 +108,10 @@ def check_space(
     with no tree on this input; depth bounds that leave no recommendable tree; for a practical
     search, a min_width above every allowed width; a parameter budget (and, for a practical
     search, a compute bound) no candidate fits.
+
+    ``unbounded`` is ``candidates`` as they were before the window bounds marked some not
+    recommendable (same order): a parameter budget no candidate fits is refused with the bound
+    that leaves out the nets within it, when one does.
 
     ``named`` is the geometries the request named, when ``budget`` is the tree search's budget
     derived from it (:func:`~advisor.search.mixtures.tree_budget` leaves ``mixture``, which has
@@ -145,7 +151,8 @@ def check_space(
         )
     eligible = [c for c in candidates if c.eligible]
     if not any(ladders.fitting(c)[0].size for c in eligible):
-        raise _nothing_fits(budget, eligible, ladders)
+        left_out = _left_out(budget, candidates, unbounded or candidates, ladders)
+        raise _nothing_fits(budget, eligible, ladders, left_out)
 
 
 def _check_widths(budget: Budget, candidates: Sequence[Candidate], ladders: Ladders) -> None:
@@ -221,28 +228,35 @@ def _too_deep(task: Task, budget: Budget) -> str:
 
 
 def _nothing_fits(
-    budget: Budget, eligible: Sequence[Candidate], ladders: Ladders
+    budget: Budget,
+    eligible: Sequence[Candidate],
+    ladders: Ladders,
+    left_out: Sequence[FieldViolation],
 ) -> InvalidRequestError:
-    """Name the bound no practical net fits: the parameters, else the multiply-adds."""
+    """Name the bound no practical net fits: the parameters, else the multiply-adds.
+
+    ``left_out`` (from :func:`_left_out`) follows a parameter refusal: the window bounds may be
+    what keeps out the nets within the budget.
+    """
     floor, narrowing = _hidden_floor(ladders), _narrowing(ladders.rules)
     cheapest = min(int(ladders.of_depth(c.depth)[1].min()) for c in eligible)
     narrowest_m = ladders.rules.representations()[0]
     representation = int(ladders.model.layer(ladders.model.representation_weights, narrowest_m))
     if cheapest > budget.max_parameters and 2 * representation > cheapest:
         # Narrower hidden layers cannot help: the input's channels cost most of it.
-        return InvalidRequestError.single(
-            "budget.max_parameters",
+        refusal = (
             f"the smallest practical net needs {cheapest:,} parameters, {representation:,} of "
             f"them in its representation conv ({ladders.model.representation_weights:,} "
             f"weights per channel: kernel taps x input channels, and M = {narrowest_m}); raise "
-            "it, or give the input fewer channels or a smaller budget.representation_kernel",
+            "it, or give the input fewer channels or a smaller budget.representation_kernel"
         )
+        return InvalidRequestError([FieldViolation("budget.max_parameters", refusal), *left_out])
     if cheapest > budget.max_parameters:
-        return InvalidRequestError.single(
-            "budget.max_parameters",
+        refusal = (
             f"the smallest practical net ({floor}) needs {cheapest:,} parameters; lower "
-            f"{narrowing} or set budget.width_profile to free",
+            f"{narrowing} or set budget.width_profile to free"
         )
+        return InvalidRequestError([FieldViolation("budget.max_parameters", refusal), *left_out])
     assert ladders.max_multiply_adds is not None, "only the two bounds refuse a ladder"
     costs = []
     for candidate in eligible:
@@ -257,6 +271,75 @@ def _nothing_fits(
         f"({floor}) with the fewest multiply-adds within budget.max_parameters needs "
         f"{min(costs):,} per input; raise it or lower {narrowing}",
     )
+
+
+_WINDOW_BOUNDS = (("max_window", largest_window), ("max_step", widest_step))
+
+
+def _left_out(
+    budget: Budget,
+    candidates: Sequence[Candidate],
+    unbounded: Sequence[Candidate],
+    ladders: Ladders,
+) -> list[FieldViolation]:
+    """Name the window bound that leaves out the nets within the parameter budget, if one does.
+
+    The default ``max_window`` of 16 leaves the shallow net out of a 97-location input, and with
+    it every net a budget of 200 parameters affords: the parameter refusal alone would send the
+    user to the widths, while raising the bound is what admits one. Refused on the bound the
+    cheapest such net is past (naming the other too when it is past both), with its value,
+    stated or default, the values that admit that net and its parameters; when one bound alone
+    is past, also the least value of it that admits a net within the budget. None when no net
+    the bounds left out is within it.
+    """
+    fits = [
+        (parameters, before)
+        for before, after in zip(unbounded, candidates, strict=True)
+        if before.eligible and not after.eligible
+        for parameters in [int(ladders.of_depth(before.depth)[1].min())]
+        if parameters <= budget.max_parameters
+    ]
+    if not fits:
+        return []
+
+    def past(candidate: Candidate) -> list[tuple[str, int]]:
+        """Return the bounds ``candidate`` is past, each with its measure there."""
+        return [
+            (field, measure(candidate.pools))
+            for field, measure in _WINDOW_BOUNDS
+            if (bound := getattr(budget, field)) is not None and measure(candidate.pools) > bound
+        ]
+
+    def value(field: str) -> str:
+        """Write a bound's value, saying when it is the default."""
+        default = "" if field in budget.stated_bounds() else " (the default)"
+        return f"{getattr(budget, field):,}{default}"
+
+    parameters, cheapest = min(
+        fits, key=lambda fit: (fit[0], *(m(fit[1].pools) for _, m in _WINDOW_BOUNDS))
+    )
+    (field, needed), *other = past(cheapest)
+    if other:
+        ((second, also),) = other
+        description = (
+            f"is {value(field)}, and with budget.{second} at {value(second)} leaves out the "
+            f"nets within budget.max_parameters: raise them to {needed:,} and {also:,} for depth "
+            f"{cheapest.depth} ({parameters:,} parameters)"
+        )
+        return [FieldViolation(f"budget.{field}", description)]
+    description = (
+        f"is {value(field)}, and leaves out the nets within budget.max_parameters: raise it to "
+        f"{needed:,} for depth {cheapest.depth} ({parameters:,} parameters)"
+    )
+    # The least value of this bound alone that admits a net within the budget.
+    least, depth, cost = min(
+        (alone[0][1], c.depth, p)
+        for p, c in fits
+        if len(alone := past(c)) == 1 and alone[0][0] == field
+    )
+    if least < needed:
+        description += f", or to {least:,} for depth {depth} ({cost:,} parameters)"
+    return [FieldViolation(f"budget.{field}", description)]
 
 
 def _narrowing(rules: ProfileRules) -> str:

@@ -134,6 +134,7 @@ class SearchRun:
             padding: SubtreeDagBuilder(self.space.labels(padding))
             for padding in self.space.paddings
         }
+        unbounded = self.candidates
         if budget.width_profile == "practical":
             check_bounds(task, budget, self.candidates)
             self.candidates = _bounded(self.candidates, largest_window, budget.max_window)
@@ -143,7 +144,7 @@ class SearchRun:
         self._eligible_contiguous = any(
             c.eligible and c.family == "contiguous" for c in self.candidates
         )
-        check_space(task, budget, self.candidates, self.ladders, named)
+        check_space(task, budget, self.candidates, self.ladders, named, unbounded)
         # Built by execute(): its targets need a pass over every tree, which only a search (or
         # search_objective) uses, not a caller that only samples the space.
         self.objective: Objective
