@@ -1039,6 +1039,29 @@ def test_a_budget_only_the_window_bounds_keep_from_fitting_names_them(
     assert recommend(parse_task(_HALVES), raised).recommendations
 
 
+def test_a_compute_bound_only_the_window_bounds_keep_from_fitting_names_them() -> None:
+    # 5,000 multiply-adds buy the depth-1 net on 97 locations (3,500) or a depth-2 net
+    # (4,888), whose windows the default bound leaves out; the nets it admits need 5,144.
+    budget = Budget(max_parameters=10_000, max_multiply_adds=5_000, time_limit_seconds=None)
+    with pytest.raises(InvalidRequestError) as error:
+        recommend(parse_task(_HALVES), budget)
+    refusal, bound = error.value.violations
+    assert refusal.field == "budget.max_multiply_adds"
+    assert "needs 5,144 per input" in refusal.description
+    assert (bound.field, bound.description) == (
+        "budget.max_window",
+        "is 16 (the default), and leaves out the nets within budget.max_parameters and "
+        "budget.max_multiply_adds: raise it to 97 for depth 1 (3,500 multiply-adds), or to 20 "
+        "for depth 2 (4,888 multiply-adds)",
+    )
+    raised = recommend(parse_task(_HALVES), budget.model_copy(update={"max_window": 20}))
+    assert raised.recommendations[0].multiply_adds <= 5_000
+    # Where no net is within the compute bound, window bounds or not, none is named.
+    with pytest.raises(InvalidRequestError) as error:
+        recommend(parse_task(_HALVES), budget.model_copy(update={"max_multiply_adds": 3_000}))
+    assert [v.field for v in error.value.violations] == ["budget.max_multiply_adds"]
+
+
 def test_a_budget_the_nets_past_the_window_bounds_miss_too_names_no_bound() -> None:
     budget = Budget(max_parameters=50, time_limit_seconds=None)
     with pytest.raises(InvalidRequestError) as error:

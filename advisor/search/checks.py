@@ -5,14 +5,15 @@ representation conv or width choices whose networks' counts would overflow its i
 :data:`~advisor.model.compute.COUNT_LIMIT`); geometries the budget names that have no tree on
 this input; depth bounds that leave no recommendable tree; a window or step bound the caller set
 that no tree meets; and budgets no candidate fits — the parameter budget, or, for a practical
-search, the compute bound, each with the exact figure the cheapest net needs (and, for the
-parameters, the window bound that leaves out the nets within them, when one does).
+search, the compute bound, each with the exact figure the cheapest net needs (and the window
+bound that leaves out the nets within them, when one does).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.budget import Budget
@@ -151,8 +152,7 @@ def check_space(
         )
     eligible = [c for c in candidates if c.eligible]
     if not any(ladders.fitting(c)[0].size for c in eligible):
-        left_out = _left_out(budget, candidates, unbounded or candidates, ladders)
-        raise _nothing_fits(budget, eligible, ladders, left_out)
+        raise _nothing_fits(budget, candidates, unbounded or candidates, ladders)
 
 
 def _check_widths(budget: Budget, candidates: Sequence[Candidate], ladders: Ladders) -> None:
@@ -229,48 +229,94 @@ def _too_deep(task: Task, budget: Budget) -> str:
 
 def _nothing_fits(
     budget: Budget,
-    eligible: Sequence[Candidate],
+    candidates: Sequence[Candidate],
+    unbounded: Sequence[Candidate],
     ladders: Ladders,
-    left_out: Sequence[FieldViolation],
 ) -> InvalidRequestError:
     """Name the bound no practical net fits: the parameters, else the multiply-adds.
 
-    ``left_out`` (from :func:`_left_out`) follows a parameter refusal: the window bounds may be
-    what keeps out the nets within the budget.
+    Either refusal is followed by :func:`_left_out`'s: the window bounds may be what keeps out
+    the nets within the budget (``unbounded`` is ``candidates`` before those bounds applied).
     """
+    eligible = [c for c in candidates if c.eligible]
     floor, narrowing = _hidden_floor(ladders), _narrowing(ladders.rules)
     cheapest = min(int(ladders.of_depth(c.depth)[1].min()) for c in eligible)
     narrowest_m = ladders.rules.representations()[0]
     representation = int(ladders.model.layer(ladders.model.representation_weights, narrowest_m))
-    if cheapest > budget.max_parameters and 2 * representation > cheapest:
-        # Narrower hidden layers cannot help: the input's channels cost most of it.
-        refusal = (
-            f"the smallest practical net needs {cheapest:,} parameters, {representation:,} of "
-            f"them in its representation conv ({ladders.model.representation_weights:,} "
-            f"weights per channel: kernel taps x input channels, and M = {narrowest_m}); raise "
-            "it, or give the input fewer channels or a smaller budget.representation_kernel"
-        )
-        return InvalidRequestError([FieldViolation("budget.max_parameters", refusal), *left_out])
     if cheapest > budget.max_parameters:
-        refusal = (
-            f"the smallest practical net ({floor}) needs {cheapest:,} parameters; lower "
-            f"{narrowing} or set budget.width_profile to free"
-        )
+        left_out = _left_out(budget, candidates, unbounded, _Cost.parameters(budget, ladders))
+        if 2 * representation > cheapest:
+            # Narrower hidden layers cannot help: the input's channels cost most of it.
+            refusal = (
+                f"the smallest practical net needs {cheapest:,} parameters, {representation:,} "
+                f"of them in its representation conv ({ladders.model.representation_weights:,} "
+                f"weights per channel: kernel taps x input channels, and M = {narrowest_m}); "
+                "raise it, or give the input fewer channels or a smaller "
+                "budget.representation_kernel"
+            )
+        else:
+            refusal = (
+                f"the smallest practical net ({floor}) needs {cheapest:,} parameters; lower "
+                f"{narrowing} or set budget.width_profile to free"
+            )
         return InvalidRequestError([FieldViolation("budget.max_parameters", refusal), *left_out])
-    assert ladders.max_multiply_adds is not None, "only the two bounds refuse a ladder"
-    costs = []
-    for candidate in eligible:
-        profiles, parameters = ladders.of_depth(candidate.depth)
-        within = profiles[parameters <= budget.max_parameters]
-        if within.size:
-            costs.append(int(ladders.multiply_adds(candidate, within).min()))
+    bound = ladders.max_multiply_adds
+    assert bound is not None, "only the two bounds refuse a ladder"
+    costs = [
+        cost for c in eligible if (cost := _fewest_multiply_adds(c, budget, ladders)) is not None
+    ]
     source = "" if budget.max_multiply_adds is not None else f" ({ladders.bound_source()})"
-    return InvalidRequestError.single(
-        "budget.max_multiply_adds",
-        f"is {ladders.max_multiply_adds:,}{source}: the practical net "
-        f"({floor}) with the fewest multiply-adds within budget.max_parameters needs "
-        f"{min(costs):,} per input; raise it or lower {narrowing}",
+    refusal = (
+        f"is {bound:,}{source}: the practical net ({floor}) with the fewest multiply-adds "
+        f"within budget.max_parameters needs {min(costs):,} per input; raise it or lower "
+        f"{narrowing}"
     )
+    left_out = _left_out(budget, candidates, unbounded, _Cost.multiply_adds(budget, ladders))
+    return InvalidRequestError([FieldViolation("budget.max_multiply_adds", refusal), *left_out])
+
+
+def _fewest_multiply_adds(candidate: Candidate, budget: Budget, ladders: Ladders) -> int | None:
+    """Return the fewest multiply-adds of the tree's practical nets within the parameter budget.
+
+    None when none of them is within it.
+    """
+    profiles, parameters = ladders.of_depth(candidate.depth)
+    within = profiles[parameters <= budget.max_parameters]
+    return int(ladders.multiply_adds(candidate, within).min()) if within.size else None
+
+
+@dataclass(frozen=True)
+class _Cost:
+    """What a net left out by the window bounds must be within to be named, and what it costs.
+
+    ``of`` returns a tree's least cost among its practical nets within ``within`` (None: none
+    is), in ``unit``.
+    """
+
+    within: str
+    unit: str
+    of: Callable[[Candidate], int | None]
+
+    @classmethod
+    def parameters(cls, budget: Budget, ladders: Ladders) -> _Cost:
+        """Cost a tree by its smallest practical net, if within the budget (parameter refusal)."""
+
+        def of(candidate: Candidate) -> int | None:
+            cheapest = int(ladders.of_depth(candidate.depth)[1].min())
+            return cheapest if cheapest <= budget.max_parameters else None
+
+        return cls("budget.max_parameters", "parameters", of)
+
+    @classmethod
+    def multiply_adds(cls, budget: Budget, ladders: Ladders) -> _Cost:
+        """Cost a tree by its fewest multiply-adds within both budgets (compute refusal)."""
+        bound = ladders.max_multiply_adds
+
+        def of(candidate: Candidate) -> int | None:
+            fewest = _fewest_multiply_adds(candidate, budget, ladders)
+            return fewest if fewest is not None and bound is not None and fewest <= bound else None
+
+        return cls("budget.max_parameters and budget.max_multiply_adds", "multiply-adds", of)
 
 
 _WINDOW_BOUNDS = (("max_window", largest_window), ("max_step", widest_step))
@@ -280,24 +326,25 @@ def _left_out(
     budget: Budget,
     candidates: Sequence[Candidate],
     unbounded: Sequence[Candidate],
-    ladders: Ladders,
+    cost: _Cost,
 ) -> list[FieldViolation]:
-    """Name the window bound that leaves out the nets within the parameter budget, if one does.
+    """Name the window bound that leaves out the nets within the budgets, if one does.
 
     The default ``max_window`` of 16 leaves the shallow net out of a 97-location input, and with
     it every net a budget of 200 parameters affords: the parameter refusal alone would send the
-    user to the widths, while raising the bound is what admits one. Refused on the bound the
-    cheapest such net is past (naming the other too when it is past both), with its value,
-    stated or default, the values that admit that net and its parameters; when one bound alone
-    is past, also the least value of it that admits a net within the budget. None when no net
-    the bounds left out is within it.
+    user to the widths, while raising the bound is what admits one; so too for a compute bound
+    that only the nets with larger windows meet. Refused on the bound the cheapest such net (by
+    ``cost``) is past (naming the other too when it is past both), with its value, stated or
+    default, the values that admit that net and its cost; when one bound alone is past, also
+    the least value of it that admits a net within the budgets. None when no net the bounds
+    left out is within them.
     """
     fits = [
-        (parameters, before)
+        (least, before)
         for before, after in zip(unbounded, candidates, strict=True)
         if before.eligible and not after.eligible
-        for parameters in [int(ladders.of_depth(before.depth)[1].min())]
-        if parameters <= budget.max_parameters
+        for least in [cost.of(before)]
+        if least is not None
     ]
     if not fits:
         return []
@@ -315,7 +362,7 @@ def _left_out(
         default = "" if field in budget.stated_bounds() else " (the default)"
         return f"{getattr(budget, field):,}{default}"
 
-    parameters, cheapest = min(
+    least, cheapest = min(
         fits, key=lambda fit: (fit[0], *(m(fit[1].pools) for _, m in _WINDOW_BOUNDS))
     )
     (field, needed), *other = past(cheapest)
@@ -323,22 +370,22 @@ def _left_out(
         ((second, also),) = other
         description = (
             f"is {value(field)}, and with budget.{second} at {value(second)} leaves out the "
-            f"nets within budget.max_parameters: raise them to {needed:,} and {also:,} for depth "
-            f"{cheapest.depth} ({parameters:,} parameters)"
+            f"nets within {cost.within}: raise them to {needed:,} and {also:,} for depth "
+            f"{cheapest.depth} ({least:,} {cost.unit})"
         )
         return [FieldViolation(f"budget.{field}", description)]
     description = (
-        f"is {value(field)}, and leaves out the nets within budget.max_parameters: raise it to "
-        f"{needed:,} for depth {cheapest.depth} ({parameters:,} parameters)"
+        f"is {value(field)}, and leaves out the nets within {cost.within}: raise it to "
+        f"{needed:,} for depth {cheapest.depth} ({least:,} {cost.unit})"
     )
-    # The least value of this bound alone that admits a net within the budget.
-    least, depth, cost = min(
+    # The least value of this bound alone that admits a net within the budgets.
+    lowest, depth, spent = min(
         (alone[0][1], c.depth, p)
         for p, c in fits
         if len(alone := past(c)) == 1 and alone[0][0] == field
     )
-    if least < needed:
-        description += f", or to {least:,} for depth {depth} ({cost:,} parameters)"
+    if lowest < needed:
+        description += f", or to {lowest:,} for depth {depth} ({spent:,} {cost.unit})"
     return [FieldViolation(f"budget.{field}", description)]
 
 
