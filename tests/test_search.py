@@ -1039,6 +1039,20 @@ def test_a_budget_only_the_window_bounds_keep_from_fitting_names_them(
     assert recommend(parse_task(_HALVES), raised).recommendations
 
 
+def test_a_default_window_bound_that_gave_way_is_quoted_as_it_bound() -> None:
+    # Two levels on 4,096 steps take windows of 1,024 at least, so the default of 16 gives
+    # way to 1,024; the depth-1 net (57 parameters) is past that, not only past 16.
+    halves = {**_HALVES, "input": {"shape": [4096]}}
+    budget = Budget(max_parameters=100, max_depth=2, time_limit_seconds=None)
+    with pytest.raises(InvalidRequestError) as error:
+        recommend(parse_task(halves), budget)
+    assert error.value.violations[1].description == (
+        "is 16 (the default, widened to 1,024: no tree within the depth bounds meets 16), and "
+        "leaves out the nets within budget.max_parameters: raise it to 4,096 for depth 1 (57 "
+        "parameters)"
+    )
+
+
 def test_a_compute_bound_only_the_window_bounds_keep_from_fitting_names_them() -> None:
     # 5,000 multiply-adds buy the depth-1 net on 97 locations (3,500) or a depth-2 net
     # (4,888), whose windows the default bound leaves out; the nets it admits need 5,144.

@@ -358,9 +358,22 @@ def _left_out(
         ]
 
     def value(field: str) -> str:
-        """Write a bound's value, saying when it is the default."""
-        default = "" if field in budget.stated_bounds() else " (the default)"
-        return f"{getattr(budget, field):,}{default}"
+        """Write a bound's value, saying when it is the default and when that gave way.
+
+        A default no tree within the depth bounds meets is widened to the least any tree has
+        (:func:`~advisor.search.run._bounded`): that is the bound the nets were left out by.
+        """
+        bound = getattr(budget, field)
+        if field in budget.stated_bounds():
+            return f"{bound:,}"
+        measure = dict(_WINDOW_BOUNDS)[field]
+        least = min(measure(c.pools) for c in unbounded if c.eligible)
+        if least > bound:
+            return (
+                f"{bound:,} (the default, widened to {least:,}: no tree within the depth "
+                f"bounds meets {bound:,})"
+            )
+        return f"{bound:,} (the default)"
 
     least, cheapest = min(
         fits, key=lambda fit: (fit[0], *(m(fit[1].pools) for _, m in _WINDOW_BOUNDS))
