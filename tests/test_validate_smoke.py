@@ -24,11 +24,12 @@ pytest.importorskip("matplotlib")
 import torch
 from torch import nn
 
+import bench.report
 from advisor.export.document import torch_module
 from advisor.geometry.layouts import input_permutation
 from advisor.model.architecture import parse_architecture
 from advisor.seprank.analysis import analyze
-from bench.validate import report
+from bench.validate import advisor_pick, report
 from bench.validate.advisor_pick import (
     advisor_queries,
     describe,
@@ -44,7 +45,7 @@ from bench.validate.blobs import (
     symmetry,
 )
 from bench.validate.canvases import CANVAS_SIZE, DIGIT_SIZES, digit_pools, place_digits
-from bench.validate.experiment import run_experiment
+from bench.validate.experiment import RESULTS, run_experiment
 from bench.validate.nets import PoolKind, TreeNet, parameter_count
 from bench.validate.pooling_geometry import (
     blob_architecture,
@@ -349,6 +350,45 @@ def test_both_experiments_run_end_to_end_and_report(tmp_path: Path) -> None:
     assert picks.count("| pooling_geometry |") == 4 and picks.count("| width_allocation_r2 |") == 4
     assert blob_doc["protocol"]["train_sizes"] == {"closedness": 120, "symmetry": 120}
     assert canvas_doc["protocol"]["test_sizes"] == {"local": 32, "global": 32}
+
+
+@pytest.fixture
+def results_beside_others(tmp_path: Path) -> Path:
+    """A results folder as committed: an experiment beside the AutoML study and the mixtures."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for name in ("automl_study", "mixtures", "pooling_geometry"):
+        (folder / f"{name}.json").write_text((RESULTS / f"{name}.json").read_text())
+    return folder
+
+
+def test_the_report_reads_the_experiments_among_other_results(
+    results_beside_others: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/VALIDATION.md's ``report`` stopped on the AutoML study, which is no experiment."""
+    docs = tmp_path / "docs"
+    monkeypatch.setattr(report, "RESULTS", results_beside_others)
+    monkeypatch.setattr(report, "DOCS", docs)
+    monkeypatch.setattr(bench.report, "DOCS", docs)
+    report.main()
+    written = (docs / report.REPORT).read_text()
+    for experiment in ("mixtures", "pooling_geometry"):
+        assert f"<!-- begin results-{experiment} -->" in written
+        assert (docs / f"validation-{experiment}.png").exists()
+    assert "automl_study" not in written
+
+
+def test_the_advisor_is_asked_about_the_experiments_on_the_tasks_it_describes(
+    results_beside_others: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``advisor_pick`` stopped on the AutoML study and on the mixtures' 1-D ``hidden`` task."""
+    monkeypatch.setattr(advisor_pick, "RESULTS", results_beside_others)
+    advisor_pick.main()
+    picks = json.loads((results_beside_others / f"{report.ADVISOR_PICKS}.json").read_text())
+    assert {(q["experiment"], q["task"]) for q in picks["queries"]} == {
+        ("pooling_geometry", "closedness"),
+        ("pooling_geometry", "symmetry"),
+    }
 
 
 def test_the_hidden_structure_sequences_carry_both_structures_in_their_label() -> None:

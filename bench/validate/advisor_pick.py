@@ -4,7 +4,9 @@ Run (seconds)::
 
     .venv/bin/python -m bench.validate.advisor_pick
 
-For every experiment result in ``bench/validate/results`` the trained candidates' architectures
+For every experiment result in ``bench/validate/results`` on the tasks described below (the
+mixtures benchmark asks the advisor itself, :mod:`bench.validate.mixtures`), the trained
+candidates' architectures
 (stored in the result) are analysed with :func:`advisor.seprank.analysis.analyze` against each
 task's descriptions, scored with the search's objective (:mod:`advisor.search.objective`: weighted
 mean over
@@ -50,12 +52,13 @@ from advisor.model.task import Task, parse_task
 from advisor.search.objective import Objective, default_targets
 from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
-from bench.validate.experiment import RESULTS
+from bench.validate.experiment import RESULTS, stored_experiments
 from bench.validate.report import ADVISOR_PICKS
 
 __all__ = [
     "MAX_CHANNELS",
     "METHOD",
+    "PRESETS",
     "advisor_queries",
     "describe",
     "main",
@@ -74,6 +77,14 @@ METHOD = (
     "scored by advisor.search.objective "
     f"(weighted, default targets at max_channels={MAX_CHANNELS}); higher score = pick"
 )
+
+PRESETS = {
+    "closedness": "local",
+    "symmetry": "symmetry",
+    "local": "local",
+    "global": "long_range",
+}
+"""The task preset that describes each task :func:`describe` knows (module docstring)."""
 
 _Document = dict[str, Any]
 
@@ -131,16 +142,10 @@ def describe(task: str, shape: tuple[int, int]) -> dict[str, Task]:
         "local": neighbourhood_halves(shape, 8, 4),
         "global": neighbourhood_halves(shape, 32, 16),
     }
-    presets = {
-        "closedness": "local",
-        "symmetry": "symmetry",
-        "local": "local",
-        "global": "long_range",
-    }
     grid = {"shape": list(shape)}
     return {
         "regions": parse_task({"input": grid, "correlations": correlations[task]}),
-        "preset": parse_task({"input": grid, "preset": presets[task]}),
+        "preset": parse_task({"input": grid, "preset": PRESETS[task]}),
     }
 
 
@@ -223,9 +228,9 @@ def _pick(scores: Mapping[str, float]) -> str:
 def main() -> None:
     """Query the advisor for every stored experiment; write ``results/advisor_picks.json``."""
     queries = []
-    for path in sorted(RESULTS.glob("*.json")):
-        if path.stem != ADVISOR_PICKS:
-            queries += advisor_queries(json.loads(path.read_text()))
+    for document in stored_experiments(RESULTS):
+        if all(run["task"] in PRESETS for run in document["runs"]):
+            queries += advisor_queries(document)
     output = RESULTS / f"{ADVISOR_PICKS}.json"
     output.write_text(json.dumps({"method": METHOD, "queries": queries}, indent=1) + "\n")
 

@@ -23,7 +23,7 @@ from torch import nn
 from advisor.model.architecture import Architecture, architecture_document
 from bench.validate.training import Dataset, RunResult, TrainingPlan, train_and_test
 
-__all__ = ["RESULTS", "Candidate", "TaskData", "run_experiment"]
+__all__ = ["RESULTS", "Candidate", "TaskData", "run_experiment", "stored_experiments"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 """Where the experiments' JSON results are kept (committed, so the report can be rebuilt)."""
@@ -100,6 +100,17 @@ def run_experiment(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(document, indent=1) + "\n")
     return document
+
+
+def stored_experiments(folder: Path = RESULTS) -> list[dict[str, Any]]:
+    """Return the documents :func:`run_experiment` wrote to ``folder``, in file-name order.
+
+    Other results are kept beside them (the advisor's picks, bench/automl_study.py's study) and
+    have none of an experiment's keys: they are left out, where reading every file as an
+    experiment stopped the report and the advisor's query on the first such file.
+    """
+    documents = (json.loads(path.read_text()) for path in sorted(folder.glob("*.json")))
+    return [document for document in documents if "experiment" in document]
 
 
 def _log(task: str, candidate: str, result: RunResult) -> None:

@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bench.report import DOCS, update_section
-from bench.validate.experiment import RESULTS
+from bench.validate.experiment import RESULTS, stored_experiments
 
 __all__ = [
     "SeedAccuracies",
@@ -235,13 +235,11 @@ def advisor_markdown(picks: dict[str, Any], experiments: dict[str, dict[str, Any
 def main() -> None:
     """Rebuild every generated block and plot from the stored results."""
     experiments: dict[str, dict[str, Any]] = {}
-    for path in sorted(RESULTS.glob("*.json")):
-        if path.stem == ADVISOR_PICKS:
-            continue
-        document = json.loads(path.read_text())
-        experiments[document["experiment"]] = document
-        update_section(REPORT, f"results-{path.stem}", results_markdown(document))
-        plot_results(document, DOCS / f"validation-{path.stem}.png")
+    for document in stored_experiments(RESULTS):
+        name = document["experiment"]
+        experiments[name] = document
+        update_section(REPORT, f"results-{name}", results_markdown(document))
+        plot_results(document, DOCS / f"validation-{name}.png")
     picks_path = RESULTS / f"{ADVISOR_PICKS}.json"
     if picks_path.exists():
         picks = json.loads(picks_path.read_text())
