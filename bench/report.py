@@ -11,7 +11,7 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["add_write_option", "milliseconds", "publish", "update_section"]
+__all__ = ["add_write_option", "milliseconds", "no_options", "publish", "update_section"]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -30,6 +30,19 @@ def update_section(filename: str, section: str, markdown: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def no_options(description: str | None) -> None:
+    """Read the command line of a benchmark command that takes no options.
+
+    ``--help`` prints ``description`` (the module's docstring) and exits; any argument is
+    refused. Run without a parser, such a command did its whole job on ``--help``, and some
+    of them rewrite files under docs/ and bench/.
+    """
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.parse_args()
 
 
 def add_write_option(parser: argparse.ArgumentParser) -> None:

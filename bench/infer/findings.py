@@ -24,6 +24,7 @@ from advisor.search.recommend import recommend
 from bench.infer.datasets import DATASETS, PLANTED_PAIRS, load
 from bench.infer.igtd import igtd_arrangement
 from bench.infer.run import standard_cnn
+from bench.report import no_options
 
 __all__ = ["main"]
 
@@ -77,4 +78,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     sys.exit(main())

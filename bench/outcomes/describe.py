@@ -35,6 +35,7 @@ from bench.outcomes.data import (
     SYMMETRY_PERMUTATION_SEED,
     pixel_permutation,
 )
+from bench.report import no_options
 from bench.validate.advisor_pick import neighbourhood_halves, tile_symmetry
 
 __all__ = ["TASK_FILES", "data_description", "descriptions", "load_description", "main"]
@@ -358,4 +359,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

@@ -49,7 +49,7 @@ from bench.outcomes.metrics import (
     task_metrics,
 )
 from bench.outcomes.run import RESULTS, pool_folder
-from bench.report import DOCS, update_section
+from bench.report import DOCS, no_options, update_section
 from bench.validate.report import SeedAccuracies
 
 __all__ = [
@@ -515,4 +515,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

@@ -52,6 +52,7 @@ from advisor.model.task import Task, parse_task
 from advisor.search.objective import Objective, default_targets
 from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
+from bench.report import no_options
 from bench.validate.experiment import RESULTS, stored_experiments
 from bench.validate.report import ADVISOR_PICKS
 
@@ -236,4 +237,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

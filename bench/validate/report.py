@@ -28,7 +28,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from bench.report import DOCS, update_section
+from bench.report import DOCS, no_options, update_section
 from bench.validate.experiment import RESULTS, stored_experiments
 
 __all__ = [
@@ -247,4 +247,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()
