@@ -280,6 +280,21 @@ def test_embedded_default_recommends_in_json(task_file: Path) -> None:
     assert set(document["recommendations"][0]) >= RECOMMENDATION_FIELDS
 
 
+def test_a_video_with_local_structure_is_pooled_in_space_first_as_c3d_pools(
+    tmp_path: Path,
+) -> None:
+    # Every level of a video's trees pooled every axis from the bottom (2x2x2); the pick for
+    # a local task is now C3D's design, 1x2x2 and then 2x2x2.
+    video = tmp_path / "video.yaml"
+    video.write_text(yaml.safe_dump({"input": {"shape": [4, 8, 8]}, "preset": "local"}))
+    result = advisor("recommend", video, "--budget", "500000", "--top", "1", "--format", "json")
+    assert result.status == 0, result.stderr
+    (recommendation,) = json.loads(result.stdout)["recommendations"]
+    assert recommendation["architecture"]["family"] == "contiguous"
+    pools = [layer["pool"] for layer in recommendation["architecture"]["layers"]]
+    assert pools == [[1, 2, 2], [2, 2, 2], [2, 2, 2]]
+
+
 def test_table_is_a_ranked_list_for_people(task_file: Path) -> None:
     result = advisor("recommend", task_file, *SEARCH)
     assert result.status == 0, result.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import math
 
 import numpy as np
@@ -39,11 +41,14 @@ def test_schedules_tile_the_grid_with_a_global_last_pooling(shape: tuple[int, ..
     steps = set(prime_steps(shape)) | {4}
     for pools in schedules:
         grid = shape
-        for pool in pools[:-1]:
-            # One step per level, on every axis it divides.
+        for level, pool in enumerate(pools[:-1]):
+            # One step per level, on every axis it divides (a video's first level: or on the
+            # spatial axes it divides, C3D's 1x2x2).
             (step,) = set(pool) - {1}
             assert step in steps
-            assert pool == tuple(step if n % step == 0 else 1 for n in grid)
+            every = tuple(step if n % step == 0 else 1 for n in grid)
+            space_first = len(shape) == 3 and level == 0 and pool == (1, *every[1:])
+            assert pool == every or space_first
             grid = tuple(n // p for n, p in zip(grid, pool, strict=True))
             assert math.prod(grid) > 1
         assert pools[-1] == grid
@@ -83,6 +88,57 @@ def test_schedules_respect_the_depth_bounds_and_include_the_mixes() -> None:
     assert {len(pools) for pools in schedules} == {3}
     assert ((2, 2), (4, 4), (2, 2)) in schedules and ((4, 4), (2, 2), (2, 2)) in schedules
     assert ((2, 2), (2, 2), (4, 4)) in schedules
+
+
+def test_a_video_may_pool_space_first_at_its_first_level() -> None:
+    # Besides the levels that pool every axis: C3D's 1x2x2 before its 2x2x2, and no more
+    # levels of space alone (they would meet neighbouring frames later and later).
+    assert window_schedules((2, 4, 4), 1, 20) == [
+        ((2, 4, 4),),
+        ((1, 2, 2), (2, 2, 2)),
+        ((1, 4, 4), (2, 1, 1)),
+        ((2, 2, 2), (1, 2, 2)),
+    ]
+    video = window_schedules((16, 64, 64), 1, 20)
+    assert ((1, 2, 2),) + ((2, 2, 2),) * 4 + ((1, 2, 2),) in video
+    assert all(pools[1] != (1, 2, 2) for pools in video if pools[0] == (1, 2, 2))
+    assert len(video) == 21  # 16 pooled every axis from the bottom
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ((8,), [((8,),), ((2,), (4,)), ((4,), (2,)), ((2,), (2,), (2,))]),
+        (
+            (6, 4),
+            [
+                ((6, 4),),
+                ((1, 4), (6, 1)),
+                ((2, 2), (3, 2)),
+                ((3, 1), (2, 4)),
+                ((1, 4), (2, 1), (3, 1)),
+                ((2, 2), (1, 2), (3, 1)),
+                ((3, 1), (2, 2), (1, 2)),
+            ],
+        ),
+    ],
+)
+def test_sequences_and_images_pool_every_axis_from_the_bottom(
+    shape: tuple[int, ...], expected: list[tuple[tuple[int, ...], ...]]
+) -> None:
+    assert window_schedules(shape, 1, 20) == expected
+
+
+def test_the_video_levels_leave_every_sequence_and_image_schedule_as_it_was() -> None:
+    # The digest of these schedules as the search listed them before a video's levels could
+    # pool space alone: 1-D and 2-D inputs keep every schedule, in the same order.
+    sides = (1, 2, 3, 4, 6, 7, 8, 9, 12, 15, 16, 28, 32, 64, 97, 224)
+    shapes: list[tuple[int, ...]] = [(n,) for n in (*range(1, 65), 224, 360, 16_000, 44_100)]
+    shapes += list(itertools.product(sides, repeat=2))
+    listed = repr([window_schedules(shape, 1, 25) for shape in shapes])
+    assert hashlib.sha256(listed.encode()).hexdigest() == (
+        "0997d42a400798bd713c6a2d6e75413df2f98640f0f8ff7227bbd0abe5369b6e"
+    )
 
 
 def test_dilation_orders_are_all_orders_up_to_the_limit() -> None:

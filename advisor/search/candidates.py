@@ -9,9 +9,10 @@ the grid's prime factors (:func:`prime_steps`: 15 = 3 * 5, 224 = 2^5 * 7,
 44,100 = 2^2 * 3^2 * 5^2 * 7^2) in ascending or descending order, each prefix of either. So every
 size with a factor gets deeper trees than the shallow net, with unequal windows per level where
 its factors differ (15x15: 3x3 then 5x5), and an axis that runs out (the 16 of 16x64x64) stays
-at 1 while the others are pooled on. Depth (the number of hidden layers) runs from 1 — the
-shallow net, one global pooling, always evaluated as the baseline — to the deepest such schedule,
-within the budget's depth bounds.
+at 1 while the others are pooled on. On a 3-D grid the first level may also pool the two last
+axes alone (:func:`_spatial_levels`): 1x2x2, then 2x2x2, as C3D pools. Depth (the
+number of hidden layers) runs from 1 — the shallow net, one global pooling, always evaluated as
+the baseline — to the deepest such schedule, within the budget's depth bounds.
 
 **Families** (the order is also the tie-break order: simpler first):
 
@@ -182,9 +183,10 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
     # Every level pools some axis by its step and the top pools the rest, so the steps'
     # product stays below the grid's size: longer lists are not walked.
     for steps in (s for s in step_lists if math.prod(s) < math.prod(grid)):
-        pools = _step_pools(grid, steps)
-        if pools is not None and min_depth <= len(pools) + 1 <= max_depth:
-            schedules.add((*pools, _remaining(grid, pools)))
+        for spatial in _spatial_levels(grid, steps):
+            pools = _step_pools(grid, steps, spatial)
+            if pools is not None and min_depth <= len(pools) + 1 <= max_depth:
+                schedules.add((*pools, _remaining(grid, pools)))
     return sorted(schedules, key=lambda pools: (len(pools), pools))
 
 
@@ -218,15 +220,31 @@ def prime_steps(shape: Sequence[int]) -> tuple[int, ...]:
     return tuple(prime for prime in sorted(counts) for _ in range(counts[prime]))
 
 
-def _step_pools(grid: tuple[int, ...], steps: tuple[int, ...]) -> _Pools | None:
+def _spatial_levels(grid: tuple[int, ...], steps: tuple[int, ...]) -> tuple[int, ...]:
+    """Return the counts of first levels of ``steps`` that may pool the two last axes alone.
+
+    Always 0 (every level pools every axis the step divides). On a 3-D grid (a video
+    ``[T, H, W]``, a volume) also 1 for steps of 2 alone: C3D's 1x2x2 before its 2x2x2, the
+    first pooling video nets use. Not more levels of space alone: the more of them, the later a
+    tree meets neighbouring frames, down to late fusion (the frames pooled away before time,
+    below slow fusion on Sports-1M [Karpathy et al., CVPR 2014]), and the trained-outcome
+    benchmark holds no 3-D task to tell such trees apart; every count would also make 117
+    schedules on 16x64x64 instead of 16 and a search several times as long.
+    """
+    return (0, 1) if len(grid) == 3 and set(steps) == {2} else (0,)
+
+
+def _step_pools(grid: tuple[int, ...], steps: tuple[int, ...], spatial: int) -> _Pools | None:
     """Pool every axis the step divides, level by level; None if a level pools nothing.
 
-    None too when the steps leave a single location (the last of them is then the global
-    pooling, which the caller adds itself).
+    The first ``spatial`` levels pool the two last axes only (a video's ``[T, H, W]``: space
+    before time, as C3D's first pooling of 1x2x2). None too when the steps leave a single
+    location (the last of them is then the global pooling, which the caller adds itself).
     """
     pools = []
-    for step in steps:
-        pool = tuple(step if n % step == 0 else 1 for n in grid)
+    for level, step in enumerate(steps):
+        pooled = range(len(grid) - 2 if level < spatial else 0, len(grid))
+        pool = tuple(step if axis in pooled and n % step == 0 else 1 for axis, n in enumerate(grid))
         if math.prod(pool) == 1:
             return None
         grid = tuple(n // k for n, k in zip(grid, pool, strict=True))
