@@ -735,8 +735,9 @@ def test_a_budget_under_a_floor_the_outputs_set_says_so(tmp_path: Path) -> None:
     assert assert_one_error_line(result, ExitCode.INVALID_ARGUMENT) == (
         "advisor: error: --budget: the smallest practical net (hidden widths >= 512, the 1,000 "
         "outputs capped at the widest allowed width) needs 1,303,544 parameters; lower "
-        "--min-width or set --width-profile to free; --max-window: is 16 (the default), and "
-        "leaves out the nets within --budget: raise it to 50,176 for depth 1 (515,576 "
+        "--min-width or set --width-profile to free; --max-window: is 16 (the default, widened "
+        "to 49: no tree within the depth bounds meets 16), and leaves out the nets within "
+        "--budget: raise it to 50,176 for depth 1 (515,576 "
         "parameters), or to 1,024 for depth 2 (778,232 parameters)"
     )
 
