@@ -25,6 +25,8 @@ from advisor import (
     analysis_document,
     analyze,
     list_presets,
+    load_architecture,
+    load_task,
     parse_task,
     recommend,
     search_result_document,
@@ -44,6 +46,8 @@ Document = dict[str, Any]
 _FLAGS = {option.field: option.flag for option in BUDGET_OPTIONS}
 _OPTIONS = {f"budget.{field}": flag for field, flag in _FLAGS.items()}
 """The command's option of each budget field, as its refusals name them."""
+
+_EXAMPLES = Path(__file__).parents[1] / "examples"
 
 _TIME_LIMIT = 60.0
 """Seconds each search may take: far more than a search of these small grids needs, so every
@@ -226,3 +230,27 @@ def test_every_door_gives_the_same_answer(
             search_result_document(following), served.search_seconds
         )
         _assert_the_command_agrees(files, task, page, following, server)
+
+
+def test_an_exact_analysis_on_another_grid_is_refused_on_the_grid_by_every_door(
+    server: str, client: AdvisorClient
+) -> None:
+    # The service checked the exact engine's limits before the grids: it paired the 16x16
+    # task's regions with the 4x4 architecture's widths and refused on `exact`, sizes of an
+    # instance that cannot exist, where the library names the grid that does not fit.
+    task, architecture = _EXAMPLES / "symmetry.yaml", _EXAMPLES / "architectures/permutation.yaml"
+    with pytest.raises(InvalidRequestError) as raised:
+        analyze(load_task(task), load_architecture(architecture), exact=True)
+    refusal = _refusal(raised.value.violations)
+    assert refusal == [
+        ("architecture.input.shape", "must equal the task's input shape [16, 16], got [4, 4]")
+    ]
+    with pytest.raises(InvalidArgumentError) as served:
+        client.analyze(task, architecture, exact=True)
+    assert _refusal(served.value.violations) == refusal
+    for connection in ([], ["--target", server]):
+        run = advisor("analyze", task, "--arch", architecture, "--exact", *connection)
+        assert (run.status, run.stderr) == (
+            2,
+            f"advisor: error: {refusal[0][0]}: {refusal[0][1]}\n",
+        )
