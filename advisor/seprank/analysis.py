@@ -67,6 +67,7 @@ from advisor.stopping import StopSignal
 
 __all__ = [
     "analyze",
+    "check_same_input",
     "powers_of_one_integer",
 ]
 
@@ -137,7 +138,7 @@ def analyze(
     price_contiguous = require_flag(price_contiguous, "price_contiguous")
     if stop is not None:
         require_instance(stop, StopSignal, "stop")
-    _check_same_input(task, architecture)
+    check_same_input(task, architecture)
     correlations = task.resolved()
     bounds: _Bounds = _TreeBounds(architecture)
     if architecture.mixture is not None:
@@ -232,12 +233,13 @@ class _TreeBounds:
         return float(rank[0])
 
 
-def _check_same_input(task: Task, architecture: Architecture) -> None:
+def check_same_input(task: Task, architecture: Architecture) -> None:
     """Refuse an architecture whose input is not the task's: its grid or its channel count.
 
     The figures need the one grid; the parameter count the architecture's channels, so an
     architecture written for other channels (a file that leaves them at 1 for an RGB task) would
-    be priced for an input the task does not have, with nothing to say so.
+    be priced for an input the task does not have, with nothing to say so. The service checks
+    it before the cost of the analysis, which pairs the task's regions with the architecture.
 
     Raises
     ------

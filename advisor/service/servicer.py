@@ -133,13 +133,16 @@ class AdvisorServicer:
     ) -> advisor_pb2.AnalyzeResponse:
         """Score one architecture against a task."""
         with self._admission.admit():
-            from advisor.seprank.analysis import analyze
+            from advisor.seprank.analysis import analyze, check_same_input
 
             check_analyze_request(request, self._limits)
             wire.require_field(request, "task")
             task = wire.task_from_proto(request.task)
             wire.require_field(request, "architecture")
             architecture = wire.architecture_from_proto(request.architecture)
+            # The library's first refusal, before the costs that pair the two: an exact
+            # analysis on another grid was refused on `exact`, for an instance that cannot exist.
+            check_same_input(task, architecture)
             check_analysis_cost(task, architecture, request.exact, self._limits)
             stop = call_stop_signal(context, self._admission.drain)
             with shutdown_named(self._admission):
