@@ -239,6 +239,33 @@ def test_a_wider_layer_the_search_did_not_take_says_what_kept_it_out() -> None:
     assert "(off the practical profiles the search builds" in sentence
 
 
+def test_a_wider_m_off_the_profiles_names_the_rule_it_breaks_not_the_others() -> None:
+    # M 16 -> 32 on constant widths 64: every ladder rule holds but M's range (16 here), yet the
+    # reason read "hidden widths constant or doubling, M at most r_0", both true of that net.
+    task = parse_task({"input": {"shape": [15, 15]}, "preset": "symmetry"})
+    budget = Budget(
+        max_parameters=20_000,
+        max_representation=16,
+        max_multiply_adds=10**12,
+        top_k=1,
+        time_limit_seconds=None,
+    )
+    (top,) = recommend(task, budget).recommendations
+    text = " ".join(top.rationale.split())
+    found = re.search(
+        r"M 16 -> 32 would add [^(]*\(off the practical profiles [^:]*: ([^)]*)\)", text
+    )
+    assert found is not None, text
+    assert found[1] == "M up to 16"
+    widths = top.architecture.widths
+    assert len(set(widths)) == 1 and widths[0] >= 32  # constant, and M = 32 at most r_0
+    raised = re.search(
+        r"the 1st width (\d+) -> (\d+) would add [^(]*\(off the [^:]*: ([^)]*)\)", text
+    )
+    assert raised is not None, text
+    assert raised[3] == "hidden widths constant or doubling"
+
+
 def test_a_wider_layer_past_the_default_compute_bound_names_the_bound() -> None:
     budget = Budget(max_parameters=100_000, top_k=1, time_limit_seconds=None)
     top, sentence = _raise_sentence(budget)
