@@ -16,7 +16,7 @@ from advisor.model.task import load_task, parse_task
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import Design, Widening, rationale, summary
 from advisor.search.objective import Objective
-from advisor.search.recommend import recommend
+from advisor.search.recommend import recommend, score_architecture
 
 OBJECTIVE = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted")
 NAMES = ["symmetry", "corner"]
@@ -507,3 +507,22 @@ def test_a_correlation_short_of_its_target_by_half_a_percent_falls_short() -> No
     )
     assert "(370 of 371.7 bits of log2 rank)" in text
     assert "To raise 'halves'" in text
+
+
+def test_under_maximin_a_wider_ladder_as_high_is_not_said_to_score_lower() -> None:
+    # The contiguous #2 of grid-local at 3,000 parameters (M = 10, widths 32-32-32, score
+    # 0.2208): M = 4 and widths 16-32-64 fit 10% more budget and score 0.2208 as well, ranking
+    # lower only on the weighted mean; the rationale said the wider ladders "score lower".
+    task = load_task("bench/outcomes/tasks/grid-local.yaml")
+    budget = Budget(max_parameters=3_000, objective="maximin", top_k=2, time_limit_seconds=None)
+    second = recommend(task, budget).recommendations[1]
+    layers = tuple(
+        layer.model_copy(update={"channels": width})
+        for layer, width in zip(second.architecture.layers, (16, 32, 64), strict=True)
+    )
+    wider = second.architecture.model_copy(update={"representation": 4, "layers": layers})
+    assert second.parameters < wider.parameters <= 3_300
+    assert score_architecture(task, budget, wider) == second.score
+    text = " ".join(second.rationale.split())
+    assert "would not change this design" in text
+    assert "that fit score lower, or as high with a lower weighted mean of the fractions" in text
