@@ -37,6 +37,7 @@ from advisor.search.explain import (
 )
 from advisor.search.ladders import no_standard_cnn_reason
 from advisor.search.paging import PAST_THE_END, next_page_token
+from advisor.search.profiles import ProfileRules
 from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
 from advisor.stopping import StopSignal
@@ -331,13 +332,30 @@ def _beyond(
         elif compute:
             reasons.append(f"over the compute bound of {bound:,} multiply-adds per input")
         elif ladders is not None and tuple(point) not in ladders:
-            reasons.append(
-                "off the practical profiles the search builds: hidden widths constant or "
-                "doubling, M at most r_0"
-            )
+            rules = _broken_rules(point, ladders, run.ladders.rules)
+            reasons.append(f"off the practical profiles the search builds: {rules}")
         else:
             reasons.append("")
     return reasons
+
+
+def _broken_rules(point: Sequence[int], ladders: set[tuple[int, ...]], rules: ProfileRules) -> str:
+    """Say which rules of the practical profiles the width profile ``point`` breaks.
+
+    ``ladders`` are the profiles of its depth. A widening breaks one or two: the hidden widths'
+    ladder, M's range (max_representation), M at most r_0. Two were named for every one, so M
+    raised to 128, above the default range of 4 to 64, read as off "hidden widths constant or
+    doubling, M at most r_0" when its widths were constant and r_0 was 224.
+    """
+    broken = []
+    if tuple(point[1:]) not in {ladder[1:] for ladder in ladders}:
+        broken.append("hidden widths constant or doubling")
+    largest = max(rules.representations())
+    if point[0] > largest:
+        broken.append(f"M up to {largest:,}")
+    if point[0] > point[1]:
+        broken.append("M at most r_0")
+    return listed(broken, quoted=False)
 
 
 def _more_budget(run: SearchRun, entry: Entry) -> Design | None:
@@ -389,6 +407,13 @@ def _wider_limit(run: SearchRun, entry: Entry) -> str:
         return (
             f"every wider ladder of this tree passes the compute bound of {bound:,} "
             "multiply-adds per input at that budget (max_multiply_adds, --max-macs)"
+        )
+    if run.objective.kind == "maximin":
+        # Ranked by the smallest fraction, then the weighted mean: a wider ladder can reach the
+        # same score and rank lower only on the mean (grid-local at 3,000 parameters).
+        return (
+            "the ladders of this tree with more parameters that fit score lower, or as high "
+            "with a lower weighted mean of the fractions (maximin's tie-break)"
         )
     return "the ladders of this tree with more parameters that fit score lower"
 
