@@ -45,6 +45,13 @@ def test_the_binding_correlation_is_furthest_from_its_target() -> None:
     assert objective.binding([9.0, 20.0, 8.0]) == 1
 
 
+def test_the_binding_correlation_of_equal_fractions_is_the_first_whatever_their_last_bits() -> None:
+    # Ranks summed in different orders differ in their last bits: equal fractions are equal.
+    objective = Objective.create([40.0, 40.0, 40.0], [1.0, 1.0, 1.0], "weighted")
+    assert objective.binding([20.0, 20.0 - 1e-12, 20.0 - 2e-12]) == 0
+    assert objective.binding([20.0, 20.0 - 1e-6, 20.0]) == 1
+
+
 @pytest.mark.parametrize(
     ("targets", "weights"), [([0.0], [1.0]), ([1.0], [0.0]), ([1.0, 2.0], [1.0]), ([], [])]
 )

@@ -51,6 +51,7 @@ from advisor.model.budget import ObjectiveKind, scaled_parameters
 __all__ = ["Objective", "ObjectiveKind", "default_targets", "normalised"]
 
 _DECIMALS: Final = 12
+"""Decimals scores (and fractions compared for the binding correlation) are rounded to."""
 
 _Floats = npt.NDArray[np.float64]
 
@@ -261,5 +262,11 @@ class Objective:
         return replace(self, max_parameters=scaled_parameters(self.max_parameters, scale))
 
     def binding(self, log2_ranks: npt.ArrayLike) -> int:
-        """Index of the correlation furthest from its target (the first of equals)."""
-        return int(np.argmin(self.fractions(log2_ranks)))
+        """Index of the correlation furthest from its target (the first of equals).
+
+        Fractions are compared to :data:`_DECIMALS` places, as scores are: ranks summed in
+        different orders differ in their last bits, and on a symmetric description (every
+        fraction alike) that noise, not the description's order, named the correlation the
+        rationale's "To raise" sentence speaks of.
+        """
+        return int(np.argmin(np.round(self.fractions(log2_ranks), _DECIMALS)))
