@@ -7,6 +7,7 @@ import math
 import re
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
 from advisor.model.presets import expand_task_preset
 from advisor.model.results import SearchProgress, SearchResult
-from advisor.model.task import Task, parse_task
+from advisor.model.task import Task, load_task, parse_task
 from advisor.search import mixtures
 from advisor.search import page as page_module
 from advisor.search import run as run_module
@@ -327,6 +328,27 @@ def test_a_mixture_rationale_says_how_it_fits_the_task_in_the_analysis_figures()
     assert "the weighted mean fraction" not in top.summary
 
 
+def test_a_mixture_says_its_members_scores_are_their_best_designs_not_its_own_members() -> None:
+    # "the mirror tree (score 0.9439 alone at this budget) ..., both with M = 10 and widths
+    # 64-64-64" read as the score of the member the mixture uses; 0.9439 is the score of the
+    # tree's best design alone (M = 24, widths 80-80-80), which ranks beside the mixture.
+    task = load_task(Path(__file__).parents[1] / "examples" / "symmetry.yaml")
+    budget = Budget(max_parameters=20_000, geometries=["mixture"], top_k=5)
+    result = recommend(task, budget)
+    mixture = next(r for r in result.recommendations if r.architecture.mixture is not None)
+    trees = {r.architecture.family: r for r in result.recommendations if not r.architecture.mixture}
+    said = re.search(
+        r"of the (\w+) tree and the (\w+) tree, whose best designs alone at this budget "
+        r"score ([\d.]+) and ([\d.]+)(?: on the input padded [^,]*)?, both here with M = (\d+)",
+        mixture.summary,
+    )
+    assert said, mixture.summary
+    first, second, first_score, second_score, representation = said.groups()
+    assert float(first_score) == pytest.approx(trees[first].score, abs=5e-5)
+    assert trees[first].architecture.representation != int(representation)
+    assert float(second_score) > 0 and second in {"mirror", "interleaved", "contiguous"}
+
+
 def test_a_mixture_on_a_padded_grid_says_so_in_its_rationale() -> None:
     # A tree's rationale says "on the input padded to 16 (...)"; a mixture's said nothing of
     # the padding its members pool (docs/SIZES.md: "The padding is never silent").
@@ -439,7 +461,7 @@ def test_a_mixture_of_two_dilated_trees_names_each_member_by_its_dilation_order(
     mixture = next(
         r for r in recommend(task, budget).recommendations if r.architecture.mixture is not None
     )
-    named = re.findall(r"the dilated tree of dilations ([\d, ]+) \(score", mixture.rationale)
+    named = re.findall(r"the dilated tree of dilations ((?:\d+, )*\d+)", mixture.rationale)
     assert len(named) == 2 and named[0] != named[1], mixture.rationale
     trees = recommend(task, budget.model_copy(update={"geometries": ("dilations",), "top_k": 10}))
     orders = {", ".join(map(str, r.dilations or ())) for r in trees.recommendations}
