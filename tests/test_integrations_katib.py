@@ -362,6 +362,22 @@ def test_a_task_document_as_base64_yaml() -> None:
     assert search.budget.outputs == 10
 
 
+def test_a_duplicate_name_in_a_task_document_cites_the_first_use_at_its_setting(
+    katib: api_pb2_grpc.SuggestionStub,
+) -> None:
+    document = (
+        b"correlations:\n  - {name: x, a: {indices: [1]}}\n  - {name: x, a: {indices: [2]}}\n"
+    )
+    experiment = _experiment(task=base64.b64encode(document).decode(), max_parameters="50000")
+    for error in _refused_by_both(katib, experiment):
+        assert _described(error) == [
+            (
+                f"{SETTINGS_FIELD}[0].value.correlations[1].name",
+                f"duplicate name 'x' (also {SETTINGS_FIELD}[0].value.correlations[0].name)",
+            )
+        ]
+
+
 def _with_task_outputs(outputs: int) -> api_pb2.Experiment:
     """The golden experiment (output_sizes [10]) with a task document stating ``outputs``."""
     document = f"outputs: {outputs}\npreset: symmetry\n".encode()
