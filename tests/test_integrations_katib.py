@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import logging
 import math
 import random
 import time
@@ -32,6 +33,7 @@ from advisor.integrations.katib import (
     SuggestionCache,
     read_experiment,
     suggestions,
+    unread_space,
 )
 from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
 from advisor.model.architecture import Architecture, Layer, parse_architecture
@@ -376,6 +378,55 @@ def test_a_duplicate_name_in_a_task_document_cites_the_first_use_at_its_setting(
                 f"duplicate name 'x' (also {SETTINGS_FIELD}[0].value.correlations[0].name)",
             )
         ]
+
+
+def test_the_search_space_the_designs_ignore_is_logged_once_per_experiment(
+    katib: api_pb2_grpc.SuggestionStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Katib's own ENAS space declares filter sizes, strides, ... the advisor's designs have none
+    # of: served, not refused, but the operator is told once, not on every round.
+    experiment = _experiment(task="symmetry", max_parameters="50000", time_limit="2")
+    experiment.name = "unread-space"
+    experiment.spec.max_trial_count = 0  # validation reads the experiment only
+    request = api_pb2.GetSuggestionsRequest(
+        experiment=experiment, current_request_number=1, total_request_number=1
+    )
+    with caplog.at_level(logging.WARNING, logger="advisor.service.katib"):
+        validate = api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment)
+        katib.ValidateAlgorithmSettings(validate, timeout=60)
+        assert len(katib.GetSuggestions(request, timeout=60).parameter_assignments) == 1
+        experiment.name = "another-experiment"
+        katib.ValidateAlgorithmSettings(validate, timeout=60)
+        katib.ValidateAlgorithmSettings(
+            api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment), timeout=60
+        )
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"Katib experiment {name!r}: the advisor reads only the num_filter values of "
+        "experiment.spec.nas_config.operations; its designs ignore the operation types "
+        "'convolution', 'separable_convolution', 'depthwise_convolution', 'reduction' and the "
+        "parameters 'filter_size', 'stride', 'depth_multiplier', 'reduction_type', 'pool_size'"
+        for name in ("unread-space", "another-experiment")
+    ]
+
+
+def test_an_operation_of_widths_alone_leaves_nothing_unread() -> None:
+    experiment = _experiment()
+    (width,) = [
+        p
+        for p in experiment.spec.nas_config.operations.operation[0].parameter_specs.parameters
+        if p.name == "num_filter"
+    ]
+    operation = api_pb2.Operation(
+        parameter_specs=api_pb2.Operation.ParameterSpecs(parameters=[width])
+    )
+    assert unread_space([operation]) is None
+    many = [api_pb2.Operation(operation_type=f"op{i}") for i in range(10)]
+    assert unread_space([*many, operation]) == (
+        "the advisor reads only the num_filter values of experiment.spec.nas_config.operations; "
+        "its designs ignore the operation types 'op0', 'op1', 'op2', 'op3', 'op4', 'op5', 'op6', "
+        "'op7' and 2 more"
+    )
 
 
 def _with_task_outputs(outputs: int) -> api_pb2.Experiment:

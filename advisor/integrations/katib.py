@@ -98,6 +98,7 @@ __all__ = [
     "suggestion_assignments",
     "suggestions",
     "template_value",
+    "unread_space",
     "width_spaces",
     "width_values",
 ]
@@ -416,6 +417,48 @@ def width_spaces(
             if parameter.name == _WIDTH_PARAMETER:
                 field = f"{_OPERATION_FIELD}[{i}].parameter_specs.parameters[{j}].feasible_space"
                 yield field, parameter.feasible_space
+
+
+def unread_space(operations: Sequence[api_pb2.Operation]) -> str | None:
+    """Say which parts of the NAS search space the advisor does not read (None: it reads all).
+
+    The advisor's designs are its own (a representation conv, then pooling levels of 1x1
+    convs, docs/FORMATS.md §2): of ``nas_config.operations`` it reads the ``num_filter``
+    widths only. The operation types and every other parameter (``filter_size``, ``stride``,
+    ``pool_size``, ...) shape no design. They are not refused: Katib's own NAS experiments
+    (enas-cpu.yaml) declare them, and the advisor serves those experiments as they are.
+    """
+    types = list(dict.fromkeys(o.operation_type for o in operations if o.operation_type))
+    parameters = list(
+        dict.fromkeys(
+            p.name
+            for operation in operations
+            for p in operation.parameter_specs.parameters
+            if p.name != _WIDTH_PARAMETER
+        )
+    )
+    unread = [
+        f"{label} {_named(names)}"
+        for label, names in (("operation types", types), ("parameters", parameters))
+        if names
+    ]
+    if not unread:
+        return None
+    return (
+        f"the advisor reads only the {_WIDTH_PARAMETER} values of {_OPERATIONS_FIELD}; "
+        f"its designs ignore the {' and the '.join(unread)}"
+    )
+
+
+_NAMES_SHOWN: Final = 8
+"""The most names :func:`_named` lists: an experiment may declare any number."""
+
+
+def _named(names: Sequence[str]) -> str:
+    """List the first :data:`_NAMES_SHOWN` of ``names``, quoted, and how many more there are."""
+    shown = ", ".join(repr(name) for name in names[:_NAMES_SHOWN])
+    more = len(names) - _NAMES_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def width_values(space: api_pb2.FeasibleSpace) -> Sequence[int]:
