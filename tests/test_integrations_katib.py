@@ -523,6 +523,10 @@ def test_an_operation_of_widths_alone_leaves_nothing_unread() -> None:
         "its designs ignore the operation types 'op0', 'op1', 'op2', 'op3', 'op4', 'op5', 'op6', "
         "'op7' and 2 more"
     )
+    # A name of any length is logged at a length a log line holds.
+    long = api_pb2.Operation(operation_type="x" * 1_000_000)
+    said = unread_space([long, operation])
+    assert said is not None and len(said) < 200 and "'xxxx" in said and "...x" in said
 
 
 def _with_task_outputs(outputs: int) -> api_pb2.Experiment:

@@ -53,6 +53,7 @@ import hashlib
 import json
 import math
 import re
+import reprlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -556,9 +557,14 @@ _NAMES_SHOWN: Final = 8
 """The most names :func:`_named` lists: an experiment may declare any number."""
 
 
+_NAME_REPR: Final = reprlib.Repr()
+_NAME_REPR.maxstring = 60
+"""Quotes a name, shortened past 60 characters: an experiment may name a parameter at length."""
+
+
 def _named(names: Sequence[str]) -> str:
     """List the first :data:`_NAMES_SHOWN` of ``names``, quoted, and how many more there are."""
-    shown = ", ".join(repr(name) for name in names[:_NAMES_SHOWN])
+    shown = ", ".join(_NAME_REPR.repr(name) for name in names[:_NAMES_SHOWN])
     more = len(names) - _NAMES_SHOWN
     return shown + (f" and {more} more" if more > 0 else "")
 
