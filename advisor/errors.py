@@ -22,6 +22,7 @@ import re
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import pydantic
@@ -62,17 +63,42 @@ class AdvisorError(Exception):
 
 @dataclass(frozen=True)
 class FieldViolation:
-    """One rejected field: its dotted path in the request and what is wrong with it."""
+    """One rejected field: its dotted path in the request and what is wrong with it.
+
+    ``cites`` lists the other paths of the same request the description names (``duplicate
+    name 'x' (also correlations[0].name)``), written as ``field`` is: :meth:`prefixed` places
+    them under the prefix too, so a description never names a path the request does not have.
+    A violation is still the field and what the description says (``cites`` is not compared).
+    """
 
     field: str
     description: str
+    cites: tuple[str, ...] = dataclass_field(default=(), compare=False, repr=False)
 
     def prefixed(self, prefix: str) -> FieldViolation:
-        """Return this violation with ``prefix`` prepended to the field path."""
+        """Return this violation with ``prefix`` prepended to the field path and those it cites."""
         if not prefix:
             return self
-        joined = f"{prefix}{self.field}" if self.field.startswith("[") else f"{prefix}.{self.field}"
-        return FieldViolation(joined if self.field else prefix, self.description)
+        description = self.description
+        for path in self.cites:
+            description = _cited_as(description, path, _joined(prefix, path))
+        cites = tuple(_joined(prefix, path) for path in self.cites)
+        return FieldViolation(_joined(prefix, self.field), description, cites)
+
+
+def _joined(prefix: str, path: str) -> str:
+    """Return ``path`` placed under ``prefix`` (a path of ``[i]`` indexes the prefix itself)."""
+    if not path:
+        return prefix
+    return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
+
+
+def _cited_as(description: str, path: str, placed: str) -> str:
+    """Return ``description`` naming ``placed`` wherever it names ``path`` as a whole path.
+
+    Not where ``path`` ends a longer path or begins one: ``layers[1]`` of ``layers[1][0]``.
+    """
+    return re.sub(rf"(?<![\w.\]]){re.escape(path)}(?![\w\[])", lambda _: placed, description)
 
 
 class InvalidRequestError(AdvisorError):

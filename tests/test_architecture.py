@@ -16,6 +16,7 @@ from advisor.errors import InvalidRequestError
 from advisor.model.architecture import (
     Architecture,
     ParameterCount,
+    architecture_argument,
     architecture_document,
     load_architecture,
     parameter_count,
@@ -414,6 +415,33 @@ def test_load_reports_document_errors_with_their_field(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError) as exc:
         load_architecture(path)
     assert exc.value.violations[0].field == "layers[0].channels"
+
+
+@pytest.mark.parametrize(
+    ("first", "top", "cited"),
+    [
+        ({"pool": [4, 4]}, [2, 2], "the mirror geometry needs pool [2, 2] at {}[0] "),
+        ({"pool": [4, 4], "stride": [2, 2]}, [3, 3], "windows, but {}[0] has a stride"),
+    ],
+)
+def test_a_geometry_refusal_cites_its_layer_where_the_file_is_placed(
+    tmp_path: Path, first: dict[str, Any], top: list[int], cited: str
+) -> None:
+    # The command line places an architecture file's fields under ``architecture``: the layer
+    # a geometry refusal cites is placed there too.
+    path = tmp_path / "arch.yaml"
+    document = {
+        "input": {"shape": [8, 8]},
+        "representation": 4,
+        "geometry": "mirror",
+        "layers": [{**first, "channels": 4}, {"pool": top, "channels": 4}],
+    }
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    with pytest.raises(InvalidRequestError) as exc:
+        architecture_argument(path, None)
+    (violation,) = exc.value.violations
+    assert violation.field == "architecture.geometry"
+    assert cited.format("architecture.layers") in violation.description
 
 
 def test_examples_cover_every_geometry() -> None:

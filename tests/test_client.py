@@ -21,7 +21,7 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
-from advisor_client.client import AdvisorClient, RetryPolicy, TlsConfig
+from advisor_client.client import AdvisorClient, RetryPolicy, TlsConfig, task_model
 from advisor_client.errors import (
     PLAINTEXT_HINT,
     AdvisorRpcError,
@@ -132,6 +132,15 @@ def test_a_progress_callback_that_raises_ends_the_stream(fake: tuple[ScriptedAdv
             client.recommend(TASK, BUDGET, progress=stop_tuning)
         assert caught.value.__traceback__ is not None
         assert servicer.stream_ended.wait(5.0)
+
+
+def test_a_duplicate_name_refused_by_the_client_cites_the_first_use_under_task() -> None:
+    twice = {"name": "x", "a": {"indices": [1]}}
+    with pytest.raises(InvalidRequestError) as caught:
+        task_model({**TASK, "correlations": [twice, {**twice, "a": {"indices": [2]}}]})
+    assert [(v.field, v.description) for v in caught.value.violations] == [
+        ("task.correlations[1].name", "duplicate name 'x' (also task.correlations[0].name)")
+    ]
 
 
 def test_bad_input_is_rejected_before_any_call(fake: tuple[ScriptedAdvisor, str]) -> None:

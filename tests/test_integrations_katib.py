@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import logging
 import math
 import random
 import time
@@ -22,7 +23,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from advisor.errors import InvalidRequestError, StoppedError
+from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
 from advisor.integrations import katib as katib_module
 from advisor.integrations.katib import (
     DEFAULT_TIME_LIMIT,
@@ -30,8 +31,11 @@ from advisor.integrations.katib import (
     KatibSearch,
     Suggestion,
     SuggestionCache,
+    in_katib_terms,
     read_experiment,
     suggestions,
+    unread_space,
+    width_spaces,
 )
 from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
 from advisor.model.architecture import Architecture, Layer, parse_architecture
@@ -255,6 +259,100 @@ def test_bad_settings_are_invalid_argument_naming_each_field(
         assert sorted(_violations(error)) == sorted(fields)
 
 
+def _reshaped(
+    max_parameters: str, widths: list[str], input_sizes: list[int], num_layers: int
+) -> api_pb2.Experiment:
+    """The golden experiment on another input (two outputs), depth, widths and budget."""
+    experiment = _experiment(task="symmetry", max_parameters=max_parameters, time_limit="2")
+    graph = experiment.spec.nas_config.graph_config
+    graph.input_sizes[:], graph.output_sizes[:], graph.num_layers = input_sizes, [2], num_layers
+    for space in width_spaces(experiment.spec.nas_config.operations.operation):
+        space[1].list[:] = widths
+    return experiment
+
+
+@pytest.mark.parametrize(
+    ("experiment", "refusals"),
+    [
+        (
+            _experiment(task="symmetry", max_parameters="10"),
+            [
+                (
+                    f"{SETTINGS_FIELD}[1].value",
+                    "max_parameters: the smallest practical net (hidden widths >= 32, the 10 "
+                    "outputs rounded up to an allowed width) needs 3,626 parameters; lower "
+                    "min_width or set width_profile to free (min_width and width_profile are "
+                    "advisor defaults no part of a Katib experiment sets); in the experiment: "
+                    "raise max_parameters, or add num_filter values narrower than 32 (a "
+                    "design's hidden widths go down to 10)",
+                )
+            ],
+        ),
+        (
+            _reshaped("100", ["4"], [8, 8, 64], 2),
+            [
+                (
+                    f"{SETTINGS_FIELD}[1].value",
+                    "max_parameters: the smallest practical net needs 310 parameters, 260 of "
+                    "them in its representation conv (64 weights per channel: kernel taps x "
+                    "input channels, and M = 4); raise it, or give the input fewer channels or "
+                    "a smaller representation_kernel (representation_kernel is an advisor "
+                    "default no part of a Katib experiment sets); in the experiment: raise "
+                    "max_parameters",
+                )
+            ],
+        ),
+        (
+            _reshaped("150", ["8", "64"], [97], 2),
+            [
+                (
+                    f"{SETTINGS_FIELD}[1].value",
+                    "max_parameters: the smallest practical net (hidden widths >= 8) needs 178 "
+                    "parameters; lower min_width or set width_profile to free (min_width and "
+                    "width_profile are advisor defaults no part of a Katib experiment sets); in "
+                    "the experiment: raise max_parameters",
+                ),
+                (
+                    SETTINGS_FIELD,
+                    "max_window (an advisor default no part of a Katib experiment sets): is 16 "
+                    "(the default, widened to 20: no tree within the depth bounds meets 16), "
+                    "and leaves out the nets within max_parameters: raise it to 97 for depth 1 "
+                    "(106 parameters)",
+                ),
+            ],
+        ),
+    ],
+)
+def test_the_searchs_refusals_name_what_the_experiment_sets(
+    katib: api_pb2_grpc.SuggestionStub,
+    experiment: api_pb2.Experiment,
+    refusals: list[tuple[str, str]],
+) -> None:
+    # The search names its Budget's fields (budget.max_parameters) and advises options a Katib
+    # user cannot set (budget.min_width, budget.width_profile): each refusal is on the part of
+    # the experiment that sets it, or says no part does, and advises what the experiment sets.
+    for error in _refused_by_both(katib, experiment):
+        assert _described(error) == refusals
+
+
+def test_a_task_refusal_lies_under_the_task_setting_and_katibs_own_fields_stay() -> None:
+    sources = read_experiment(_experiment()).sources
+    cited = FieldViolation("task.correlations[1].name", "also correlations[0].name")
+    error = InvalidRequestError(
+        [
+            FieldViolation(cited.field, cited.description, ("correlations[0].name",)),
+            FieldViolation("current_request_number", "asks for too many"),
+        ]
+    )
+    assert [(v.field, v.description) for v in in_katib_terms(error, sources).violations] == [
+        (
+            f"{SETTINGS_FIELD}[0].value.correlations[1].name",
+            f"also {SETTINGS_FIELD}[0].value.correlations[0].name",
+        ),
+        ("current_request_number", "asks for too many"),
+    ]
+
+
 def test_a_bad_graph_config_and_request_counts_are_named(
     katib: api_pb2_grpc.SuggestionStub,
 ) -> None:
@@ -360,6 +458,75 @@ def test_a_task_document_as_base64_yaml() -> None:
     assert search.budget.channel_choices == tuple(sorted(WIDTHS))
     assert search.budget.max_depth == 3
     assert search.budget.outputs == 10
+
+
+def test_a_duplicate_name_in_a_task_document_cites_the_first_use_at_its_setting(
+    katib: api_pb2_grpc.SuggestionStub,
+) -> None:
+    document = (
+        b"correlations:\n  - {name: x, a: {indices: [1]}}\n  - {name: x, a: {indices: [2]}}\n"
+    )
+    experiment = _experiment(task=base64.b64encode(document).decode(), max_parameters="50000")
+    for error in _refused_by_both(katib, experiment):
+        assert _described(error) == [
+            (
+                f"{SETTINGS_FIELD}[0].value.correlations[1].name",
+                f"duplicate name 'x' (also {SETTINGS_FIELD}[0].value.correlations[0].name)",
+            )
+        ]
+
+
+def test_the_search_space_the_designs_ignore_is_logged_once_per_experiment(
+    katib: api_pb2_grpc.SuggestionStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Katib's own ENAS space declares filter sizes, strides, ... the advisor's designs have none
+    # of: served, not refused, but the operator is told once, not on every round.
+    experiment = _experiment(task="symmetry", max_parameters="50000", time_limit="2")
+    experiment.name = "unread-space"
+    experiment.spec.max_trial_count = 0  # validation reads the experiment only
+    request = api_pb2.GetSuggestionsRequest(
+        experiment=experiment, current_request_number=1, total_request_number=1
+    )
+    with caplog.at_level(logging.WARNING, logger="advisor.service.katib"):
+        validate = api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment)
+        katib.ValidateAlgorithmSettings(validate, timeout=60)
+        assert len(katib.GetSuggestions(request, timeout=60).parameter_assignments) == 1
+        experiment.name = "another-experiment"
+        katib.ValidateAlgorithmSettings(validate, timeout=60)
+        katib.ValidateAlgorithmSettings(
+            api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment), timeout=60
+        )
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"Katib experiment {name!r}: the advisor reads only the num_filter values of "
+        "experiment.spec.nas_config.operations; its designs ignore the operation types "
+        "'convolution', 'separable_convolution', 'depthwise_convolution', 'reduction' and the "
+        "parameters 'filter_size', 'stride', 'depth_multiplier', 'reduction_type', 'pool_size'"
+        for name in ("unread-space", "another-experiment")
+    ]
+
+
+def test_an_operation_of_widths_alone_leaves_nothing_unread() -> None:
+    experiment = _experiment()
+    (width,) = [
+        p
+        for p in experiment.spec.nas_config.operations.operation[0].parameter_specs.parameters
+        if p.name == "num_filter"
+    ]
+    operation = api_pb2.Operation(
+        parameter_specs=api_pb2.Operation.ParameterSpecs(parameters=[width])
+    )
+    assert unread_space([operation]) is None
+    many = [api_pb2.Operation(operation_type=f"op{i}") for i in range(10)]
+    assert unread_space([*many, operation]) == (
+        "the advisor reads only the num_filter values of experiment.spec.nas_config.operations; "
+        "its designs ignore the operation types 'op0', 'op1', 'op2', 'op3', 'op4', 'op5', 'op6', "
+        "'op7' and 2 more"
+    )
+    # A name of any length is logged at a length a log line holds.
+    long = api_pb2.Operation(operation_type="x" * 1_000_000)
+    said = unread_space([long, operation])
+    assert said is not None and len(said) < 200 and "'xxxx" in said and "...x" in said
 
 
 def _with_task_outputs(outputs: int) -> api_pb2.Experiment:

@@ -219,6 +219,22 @@ def test_explicit_name_taken_by_the_preset_is_a_duplicate() -> None:
     ]
 
 
+def test_a_duplicate_names_the_first_use_under_the_prefix_its_field_gets() -> None:
+    # A door places the task under its own field (the client's ``task``, Katib's setting): the
+    # path the description cites must be one the request has, as the field's is.
+    document = base_document()
+    document["correlations"].append(copy.deepcopy(document["correlations"][1]))
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_task(document)
+    placed = caught.value.prefixed("task").prefixed("request")
+    assert [(v.field, v.description) for v in placed.violations] == [
+        (
+            "request.task.correlations[2].name",
+            "duplicate name 'corner' (also request.task.correlations[1].name)",
+        )
+    ]
+
+
 def test_overlap_message_shows_where() -> None:
     with pytest.raises(InvalidRequestError, match=r"overlaps a at 1 location\(s\) \(3\)"):
         parse_task(with_correlation(a={"indices": [3]}, b={"indices": [3, 4]}))

@@ -19,7 +19,8 @@ search as follows (docs/INTEGRATIONS.md has a sample Experiment):
   below).
 
 Every problem is one :class:`~advisor.errors.FieldViolation` naming the request field
-(``experiment.spec.algorithm.algorithm_settings[1].value``, ...).
+(``experiment.spec.algorithm.algorithm_settings[1].value``, ...), the Budget's and the search's
+refusals too, with advice on what the experiment sets (:func:`in_katib_terms`).
 
 The designs are the advisor's ranking (paged past ``top_k``), then, once it ends, distinct
 random designs of the search's own space at the budget (seeded; the designs of
@@ -51,11 +52,14 @@ import binascii
 import hashlib
 import json
 import math
+import re
+import reprlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from advisor.errors import (
@@ -86,10 +90,12 @@ __all__ = [
     "SETTINGS",
     "KatibSearch",
     "Learning",
+    "Source",
     "Suggestion",
     "SuggestionCache",
     "architectures_held",
     "check_trial_count",
+    "in_katib_terms",
     "input_document",
     "observations",
     "read_experiment",
@@ -98,6 +104,7 @@ __all__ = [
     "suggestion_assignments",
     "suggestions",
     "template_value",
+    "unread_space",
     "width_spaces",
     "width_values",
 ]
@@ -167,19 +174,34 @@ class Learning:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where the experiment sets a Budget option (or the task), as the user wrote it.
+
+    ``field`` is the request field, ``name`` the name there: the ``max_parameters`` setting's,
+    ``num_layers``, ``num_filter``.
+    """
+
+    field: str
+    name: str
+
+
+@dataclass(frozen=True)
 class KatibSearch:
     """The advisor search an experiment describes; ``budget.time_limit_seconds`` is per call.
 
     ``learning`` is None unless the ``learn`` setting is ``true``: it changes which designs a
     call returns, not the search's sequence (:func:`search_digest` leaves it out), nor does
     ``experiment``, the experiment's name, whose suggestions a learning call remembers
-    (:meth:`_Sequence.hand_out`).
+    (:meth:`_Sequence.hand_out`). ``sources`` says where in the experiment each Budget option
+    the experiment sets, and ``task``, came from, to name it when the search refuses them
+    (:func:`in_katib_terms`).
     """
 
     task: Task
     budget: Budget
     learning: Learning | None = None
     experiment: str = ""
+    sources: Mapping[str, Source] = dataclass_field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -229,11 +251,11 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
         "time_limit_seconds": DEFAULT_TIME_LIMIT,
         "learn": False,
     }
-    # The request field each Budget option comes from, to name it when the Budget refuses it.
+    # Where each Budget option comes from, to name it when the Budget or the search refuses it.
     sources = {
-        "max_depth": f"{_GRAPH_FIELD}.num_layers",
-        "channel_choices": _OPERATION_FIELD,
-        "outputs": f"{_GRAPH_FIELD}.output_sizes",
+        "max_depth": Source(f"{_GRAPH_FIELD}.num_layers", "num_layers"),
+        "channel_choices": Source(_OPERATION_FIELD, _WIDTH_PARAMETER),
+        "outputs": Source(f"{_GRAPH_FIELD}.output_sizes", "output_sizes"),
     }
     readers: dict[str, tuple[str, Callable[[str], object], str]] = {
         "max_parameters": ("max_parameters", _positive_int, "a positive integer"),
@@ -242,10 +264,12 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
         "seed": ("seed", int, "an integer"),
         "learn": ("learn", _flag, " or ".join(_FLAGS)),  # not the Budget's: popped below
     }
+    if "task" in settings:
+        sources["task"] = Source(f"{_SETTINGS_FIELD}[{settings['task'][0]}].value", "task")
     for name, (option, reader, expected) in readers.items():
         if name in settings:
             index, value = settings[name]
-            sources[option] = f"{_SETTINGS_FIELD}[{index}].value"
+            sources[option] = Source(f"{_SETTINGS_FIELD}[{index}].value", name)
             try:
                 options[option] = reader(value)
             except ValueError:
@@ -262,9 +286,9 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     try:
         budget = Budget(**options)
     except InvalidRequestError as error:
-        raise _budget_error(error, sources) from None
+        raise in_katib_terms(error, sources) from None
     assert task is not None, "a missing or invalid task is a violation above"
-    return KatibSearch(task, budget, learning, experiment.name)
+    return KatibSearch(task, budget, learning, experiment.name, sources)
 
 
 def _learning(spec: api_pb2.ExperimentSpec, violations: list[FieldViolation]) -> Learning | None:
@@ -305,15 +329,95 @@ def _not_nas(spec: api_pb2.ExperimentSpec) -> str:
     return f"{needed}; its parameters ({', '.join(names)}) are hyperparameters, not suggested"
 
 
-def _budget_error(error: InvalidRequestError, sources: Mapping[str, str]) -> InvalidRequestError:
-    """Return ``error`` of the Budget with each violation on the request field of its option."""
-    violations = []
-    for violation in error.violations:
-        path = violation.field.removeprefix("budget.")  # as the Budget names its fields
-        option = path.partition(".")[0].partition("[")[0]
-        field = sources.get(option, _SETTINGS_FIELD)
-        violations.append(FieldViolation(field, f"{path}: {violation.description}"))
-    return InvalidRequestError(violations)
+def in_katib_terms(
+    error: InvalidRequestError, sources: Mapping[str, Source], budget: Budget | None = None
+) -> InvalidRequestError:
+    """Return ``error`` of the Budget or the search in the terms of the experiment it read.
+
+    The Budget and the search name their own fields (``budget.max_parameters``,
+    ``task.correlations[0].name``), which a Katib user never wrote. A violation of an option
+    the experiment sets is placed on the field that sets it (``sources``), its description led
+    by the name the user wrote (``max_parameters: ...``); one of the task, under the ``task``
+    setting's value. One of an option no part of the experiment sets (``min_width``,
+    ``max_window``, ...: the advisor's defaults) is placed on the algorithm settings and says
+    so. Within a description every option it names is named as the experiment names it, or
+    said to be a default the experiment cannot set; the search's advice is kept whole. A
+    budget no design fits (parameters or compute) also says what of the experiment to change
+    (:func:`_katib_advice`, with ``budget``: the search's). Violations on Katib's own fields
+    (``current_request_number``) are kept as they are.
+    """
+    return type(error)([_in_katib_terms(v, sources, budget) for v in error.violations])
+
+
+_BUDGET_NAME: Final = re.compile(r"\bbudget\.([a-z_]+)")
+"""A budget option a description names: ``within budget.max_parameters``."""
+
+_NO_SOURCE: Final = "an advisor default no part of a Katib experiment sets"
+
+_BUDGETS: Final = ("max_parameters", "max_multiply_adds")
+"""The options whose refusal means no design fits the experiment's budget."""
+
+
+def _in_katib_terms(
+    violation: FieldViolation, sources: Mapping[str, Source], budget: Budget | None
+) -> FieldViolation:
+    """Return one violation in the experiment's terms (see :func:`in_katib_terms`)."""
+    head, dot, path = violation.field.partition(".")
+    if not dot or head not in ("budget", "task"):
+        return violation
+    if head == "task":
+        source = sources.get("task")
+        within = FieldViolation(path, violation.description, violation.cites)
+        return within if source is None else within.prefixed(source.field)
+    option = path.partition("[")[0].partition(".")[0]
+    source = sources.get(option)
+    description, unset = _named_in_katib_terms(violation.description, sources)
+    unset = [name for name in unset if name != option or source is not None]
+    if unset:
+        names = " and ".join(unset)
+        are = "is an advisor default" if len(unset) == 1 else "are advisor defaults"
+        description += f" ({names} {are} no part of a Katib experiment sets)"
+    if budget is not None and option in _BUDGETS:
+        description += f"; in the experiment: {_katib_advice(budget)}"
+    if source is None:
+        return FieldViolation(_SETTINGS_FIELD, f"{path} ({_NO_SOURCE}): {description}")
+    return FieldViolation(source.field, f"{source.name}{path[len(option) :]}: {description}")
+
+
+def _named_in_katib_terms(text: str, sources: Mapping[str, Source]) -> tuple[str, list[str]]:
+    """Return ``text`` naming each budget option it names as the experiment does.
+
+    Also return the options it names that no part of the experiment sets, in their order.
+    """
+    unset: list[str] = []
+
+    def named(found: re.Match[str]) -> str:
+        source = sources.get(found[1])
+        if source is None and found[1] not in unset:
+            unset.append(found[1])
+        return found[1] if source is None else source.name
+
+    return _BUDGET_NAME.sub(named, text), unset
+
+
+def _katib_advice(budget: Budget) -> str:
+    """Say what of the experiment to change when no design fits its budget.
+
+    The parameter budget is the experiment's own lever (a larger one also widens the
+    advisor's default compute bound and admits deeper trees within its default window bound);
+    narrower ``num_filter`` values are one too while the narrowest is above the floor a
+    design's hidden widths keep: the outputs, and never fewer than
+    :data:`~advisor.model.budget.DEFAULT_MIN_WIDTH`.
+    """
+    advice = "raise max_parameters"
+    narrowest = budget.choices()[0]
+    floor = budget.hidden_floor(budget.outputs or 1)
+    if narrowest > floor:
+        advice += (
+            f", or add {_WIDTH_PARAMETER} values narrower than {narrowest:,} (a design's hidden "
+            f"widths go down to {floor:,})"
+        )
+    return advice
 
 
 _MOST_LEADING_CHANNELS = 4
@@ -416,6 +520,53 @@ def width_spaces(
             if parameter.name == _WIDTH_PARAMETER:
                 field = f"{_OPERATION_FIELD}[{i}].parameter_specs.parameters[{j}].feasible_space"
                 yield field, parameter.feasible_space
+
+
+def unread_space(operations: Sequence[api_pb2.Operation]) -> str | None:
+    """Say which parts of the NAS search space the advisor does not read (None: it reads all).
+
+    The advisor's designs are its own (a representation conv, then pooling levels of 1x1
+    convs, docs/FORMATS.md §2): of ``nas_config.operations`` it reads the ``num_filter``
+    widths only. The operation types and every other parameter (``filter_size``, ``stride``,
+    ``pool_size``, ...) shape no design. They are not refused: Katib's own NAS experiments
+    (enas-cpu.yaml) declare them, and the advisor serves those experiments as they are.
+    """
+    types = list(dict.fromkeys(o.operation_type for o in operations if o.operation_type))
+    parameters = list(
+        dict.fromkeys(
+            p.name
+            for operation in operations
+            for p in operation.parameter_specs.parameters
+            if p.name != _WIDTH_PARAMETER
+        )
+    )
+    unread = [
+        f"{label} {_named(names)}"
+        for label, names in (("operation types", types), ("parameters", parameters))
+        if names
+    ]
+    if not unread:
+        return None
+    return (
+        f"the advisor reads only the {_WIDTH_PARAMETER} values of {_OPERATIONS_FIELD}; "
+        f"its designs ignore the {' and the '.join(unread)}"
+    )
+
+
+_NAMES_SHOWN: Final = 8
+"""The most names :func:`_named` lists: an experiment may declare any number."""
+
+
+_NAME_REPR: Final = reprlib.Repr()
+_NAME_REPR.maxstring = 60
+"""Quotes a name, shortened past 60 characters: an experiment may name a parameter at length."""
+
+
+def _named(names: Sequence[str]) -> str:
+    """List the first :data:`_NAMES_SHOWN` of ``names``, quoted, and how many more there are."""
+    shown = ", ".join(_NAME_REPR.repr(name) for name in names[:_NAMES_SHOWN])
+    more = len(names) - _NAMES_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def width_values(space: api_pb2.FeasibleSpace) -> Sequence[int]:
@@ -682,11 +833,22 @@ def check_trial_count(
         )
 
 
+@contextmanager
 def _turn(
     search: KatibSearch, stop: StopSignal, cache: SuggestionCache | None
-) -> AbstractContextManager[_Sequence]:
-    """Return the hold of ``search``'s sequence: ``cache``'s, or a new one computed alone."""
-    return nullcontext(_Sequence(search)) if cache is None else cache.sequence(search, stop)
+) -> Iterator[_Sequence]:
+    """Hold ``search``'s sequence: ``cache``'s, or a new one computed alone.
+
+    What the search refuses inside is refused in the experiment's terms (:func:`in_katib_terms`).
+    """
+    hold: AbstractContextManager[_Sequence] = (
+        nullcontext(_Sequence(search)) if cache is None else cache.sequence(search, stop)
+    )
+    try:
+        with hold as sequence:
+            yield sequence
+    except InvalidRequestError as error:
+        raise in_katib_terms(error, search.sources, search.budget) from None
 
 
 class _Sequence:

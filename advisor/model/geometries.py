@@ -35,7 +35,7 @@ import numpy.typing as npt
 from pydantic import BeforeValidator, ConfigDict, Discriminator, Tag
 from pydantic_core import PydanticCustomError
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.documents import RequestModel
 from advisor.model.scalars import StrictWhole
 from advisor.model.schedule import Schedule, grid_text
@@ -362,12 +362,12 @@ def _dilations(geometry: Geometry) -> DilationGeometry:
 
 def _check_no_overlap(name: str, schedule: Schedule) -> None:
     if schedule.overlapping:
-        raise InvalidRequestError.single(
-            "geometry",
-            f"the {name} geometry needs non-overlapping windows, but "
-            f"layers[{schedule.overlapping[0]}] has a stride (overlaps allow only contiguous or "
-            "permutation geometry)",
+        overlapping = f"layers[{schedule.overlapping[0]}]"
+        description = (
+            f"the {name} geometry needs non-overlapping windows, but {overlapping} has a stride "
+            "(overlaps allow only contiguous or permutation geometry)"
         )
+        raise InvalidRequestError([FieldViolation("geometry", description, (overlapping,))])
 
 
 def mirror_folds(schedule: Schedule) -> int:
@@ -392,12 +392,12 @@ def _check_pools_of_two(name: str, schedule: Schedule, levels: int, advice: str 
     for i, (pool, grid) in enumerate(zip(schedule.pools[:levels], schedule.grids, strict=False)):
         if any(k != 2 and not k == n == 1 for k, n in zip(pool, grid, strict=True)):
             expected = [2 if n > 1 else 1 for n in grid]
-            raise InvalidRequestError.single(
-                "geometry",
+            description = (
                 f"the {name} geometry needs pool {expected} at layers[{i}] "
                 f"(the grid there is {grid_text(schedule.grids[i])}), got {list(pool)}"
-                + (advice if i == 0 else ""),
+                + (advice if i == 0 else "")
             )
+            raise InvalidRequestError([FieldViolation("geometry", description, (f"layers[{i}]",))])
 
 
 def _even_padding(schedule: Schedule) -> str:

@@ -295,6 +295,7 @@ def _name_violations(
                     f"correlations[{index}].name",
                     f"duplicate name {correlation.name!r} (also correlations[{earlier}].name"
                     f"{spelt})",
+                    cites=(f"correlations[{earlier}].name",),
                 )
             )
         elif _as_read(correlation.name) in preset_names:

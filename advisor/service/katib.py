@@ -13,15 +13,22 @@ Each servicer keeps the sequences of the experiments it was asked for lately
 (:class:`~advisor.integrations.katib.SuggestionCache`), so a call continues its experiment's
 sequence where the last call left it instead of computing it from position 1. With the
 experiment's ``learn`` setting, a call re-ranks the designs not tried from the trials' results
-(:func:`~advisor.integrations.katib.observations`).
+(:func:`~advisor.integrations.katib.observations`). The parts of an experiment's search space
+its designs ignore (operation types, parameters other than ``num_filter``) are logged at
+WARNING, once per experiment.
 """
 
 from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
 
 import grpc
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.integrations.katib import (
+    MAX_CACHED_EXPERIMENTS,
     SuggestionCache,
     architectures_held,
     check_trial_count,
@@ -29,6 +36,7 @@ from advisor.integrations.katib import (
     read_experiment,
     suggestion_assignments,
     suggestions,
+    unread_space,
 )
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.service.admission import Admission
@@ -38,6 +46,8 @@ from advisor.service.status import unary_errors
 
 __all__ = ["KatibSuggestionServicer"]
 
+_LOGGER = logging.getLogger(__name__)
+
 
 class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
     """Serves Katib's Suggestion RPCs, at most ``admission``'s slots at once."""
@@ -46,6 +56,7 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
         self._limits = limits
         self._admission = admission
         self._sequences = SuggestionCache()
+        self._warned = _Latest(MAX_CACHED_EXPERIMENTS)
 
     @unary_errors
     def GetSuggestions(  # noqa: N802 - gRPC method names come from the proto
@@ -56,6 +67,7 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
             start = _start(request)
             check_katib_request(request, self._limits)
             search = read_experiment(request.experiment)
+            self._warn_unread(request.experiment)
             check_katib_search(
                 request.experiment, search, request.current_request_number, self._limits
             )
@@ -89,6 +101,7 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
         with self._admission.admit():
             check_katib_request(request, self._limits)
             search = read_experiment(request.experiment)
+            self._warn_unread(request.experiment)
             check_katib_search(request.experiment, search, None, self._limits)
             trials = request.experiment.spec.max_trial_count
             if trials > 0:
@@ -96,6 +109,37 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
                 with shutdown_named(self._admission):
                     check_trial_count(search, trials, stop=stop, cache=self._sequences)
         return api_pb2.ValidateAlgorithmSettingsReply()
+
+    def _warn_unread(self, experiment: api_pb2.Experiment) -> None:
+        """Log at WARNING, once per experiment, what of its search space the designs ignore.
+
+        Katib calls an experiment's service once per trial round: once is enough to tell the
+        operator that, say, its ``filter_size`` choices shape no design
+        (:func:`~advisor.integrations.katib.unread_space`); an experiment sent again with
+        another space is told again.
+        """
+        unread = unread_space(experiment.spec.nas_config.operations.operation)
+        if unread is not None and self._warned.add((experiment.name, unread)):
+            _LOGGER.warning("Katib experiment %r: %s", experiment.name, unread)
+
+
+class _Latest:
+    """The last ``size`` distinct keys added, thread-safe: says whether a key is new."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._keys: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, key: tuple[str, str]) -> bool:
+        """Keep ``key`` as the latest; return whether it was not kept already."""
+        with self._lock:
+            new = key not in self._keys
+            self._keys[key] = None
+            self._keys.move_to_end(key)
+            while len(self._keys) > self._size:
+                self._keys.popitem(last=False)
+            return new
 
 
 def _start(request: api_pb2.GetSuggestionsRequest) -> int:
