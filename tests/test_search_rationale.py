@@ -133,6 +133,21 @@ def test_depth_bounds_that_leave_no_contiguous_tree_are_named_not_the_budget() -
     assert "The best contiguous net at this budget (" in " ".join(deep.rationale.split())
 
 
+@pytest.mark.parametrize("shape", [[2], [2, 2]])
+def test_a_grid_with_no_deeper_tree_is_named_not_depth_bounds_the_server_filled_in(
+    shape: list[int],
+) -> None:
+    # A server sets max_depth to its max_layers when the request leaves it unset (16 here, as a
+    # default server's): the rationale blamed "the depth bounds (1 to 16 levels)", which the user
+    # never set and which leave nothing out, where the grid pools into one window only.
+    task = parse_task({"input": {"shape": shape}, "preset": "periodic"})
+    budget = Budget(max_parameters=100_000, max_depth=16, top_k=1)
+    (only,) = recommend(task, budget).recommendations
+    text = " ".join(only.rationale.split())
+    assert "No contiguous net is compared with: this input has no contiguous tree of two" in text
+    assert "depth bounds" not in text
+
+
 def test_a_stopped_search_scopes_its_targets_and_references_to_the_trees_it_scored() -> None:
     budgeted = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted", max_parameters=20_000)
     full = _text(objective=budgeted, contiguous=None)

@@ -22,6 +22,7 @@ from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, scaled_parameters
 from advisor.model.grid import channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.search.board import Entry, ranked
+from advisor.search.candidates import deepest_schedule, grid_schedules
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import (
@@ -202,15 +203,19 @@ def _no_contiguous(run: SearchRun) -> str:
     """Say why the search holds no contiguous tree at all (empty: it holds one).
 
     The rationale said that none "fits this input and budget", which sent a user whose depth
-    bounds (``--max-depth 1``) left none out to raise the budget.
+    bounds (``--max-depth 1``) left none out to raise the budget. The bounds are named only
+    where the grid has such a tree for them to leave out: a server sets ``max_depth`` on every
+    request that leaves it unset, and on a grid that pools into one window only ([2], 2x2) the
+    rationale blamed bounds the user never set.
     """
     if any(c.family == "contiguous" for c in run.candidates):
         return ""
-    budget = run.budget
-    if budget.min_depth is not None or budget.max_depth is not None:
-        low, high = run.depths
-        return f"the depth bounds ({low} to {high} levels) leave out every contiguous tree"
-    return "this input has no contiguous tree of two levels or more"
+    spec = run.task.input
+    grids = grid_schedules(spec.shape, 2, deepest_schedule(spec))
+    if not any(schedules for _, _, schedules in grids):
+        return "this input has no contiguous tree of two levels or more"
+    low, high = run.depths
+    return f"the depth bounds ({low} to {high} levels) leave out every contiguous tree"
 
 
 def relations_read(run: SearchRun) -> list[str]:
