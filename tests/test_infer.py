@@ -616,6 +616,21 @@ def test_with_data_adds_no_arrangement_the_inference_does_not_carry() -> None:
     assert any(c.name.startswith("data: ") for c in combined.resolved())
 
 
+def test_an_arrangement_that_lowers_no_crossing_dependence_is_not_carried() -> None:
+    # On 2x2 the one pooling window holds every location: no dependence crosses a level below
+    # the root in either order (0 and 0), and 0 <= 0.8 * 0 carried the arrangement (the
+    # identity) while the report's rule asks it to lower the crossing dependence by 20%.
+    rng = np.random.default_rng(11)
+    values = rng.standard_normal((400, 2, 2))
+    values[:, 1, 1] = values[:, 0, 0] + 0.3 * rng.standard_normal(400)
+    inferred = infer_task(dependence_graph(data_from_array(values)))
+    assert sum(inferred.arrangement.before) == 0.0
+    task = inferred.report().task
+    assert task is not None
+    assert [c.name for c in task.correlations] == ["columns 0 vs columns 1", "rows 0 vs rows 1"]
+    assert task.arrangement is None
+
+
 def test_with_data_refuses_a_description_of_another_input() -> None:
     # A 4x6x6 video's ids on a 12x12 description (as many locations) would name other
     # locations; its 1 channel on a description of 3, a net that cannot take the data.

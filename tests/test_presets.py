@@ -118,6 +118,39 @@ def test_presets_that_do_not_fit_are_rejected(
     assert words in rejection(name, shape)
 
 
+@pytest.mark.parametrize(
+    ("name", "shape", "squeezed"),
+    [
+        ("start_end", (1, 64), [64]),
+        ("symmetry", (64, 1), [64]),
+        ("long_range", (1, 1000), [1000]),
+        ("periodic", (1, 32, 32), [32, 32]),
+        ("long_range", (16, 1, 64), [16, 64]),
+        ("symmetry", (64, 1, 1), [64]),
+    ],
+)
+def test_a_refusal_an_axis_of_one_location_causes_gives_the_shape_without_it(
+    name: str, shape: tuple[int, ...], squeezed: list[int]
+) -> None:
+    # A sequence written as an image (1x64, 64x1) was refused with no way out: the preset
+    # applies to the same locations given without the axis that pools nothing.
+    said = rejection(name, shape)
+    assert said.endswith(
+        f"(an axis of one location pools nothing: {name} applies to the same locations given "
+        f"as the shape {squeezed})"
+    ), said
+    expand_task_preset(name, tuple(squeezed))
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"), [("front_back", (1, 32, 32)), ("top_bottom", (1, 64)), ("local", (2, 1))]
+)
+def test_no_shape_is_offered_where_the_preset_does_not_apply_without_the_axis_either(
+    name: str, shape: tuple[int, ...]
+) -> None:
+    assert "an axis of one location" not in rejection(name, shape)
+
+
 # --- each family as documented ----------------------------------------------------------------
 
 

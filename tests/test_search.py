@@ -856,6 +856,27 @@ def test_a_representation_kernel_wider_than_the_input_is_refused_naming_it(
 
 
 @pytest.mark.parametrize(
+    ("shape", "kernel", "squeezed", "offered"),
+    [([1, 64], 3, [64], True), ([16, 1, 64], 5, [16, 64], True), ([1, 64], 65, [64], False)],
+)
+def test_a_kernel_an_axis_of_one_location_refuses_names_the_shape_without_it(
+    shape: list[int], kernel: int, squeezed: list[int], offered: bool
+) -> None:
+    # A sequence written as an image (1x64) refused every kernel above 1 with no way out: the
+    # axis of one location pools nothing, and the same locations as [64] take a 3-wide conv.
+    task = parse_task({"input": {"shape": shape}, "preset": "local"})
+    with pytest.raises(InvalidRequestError) as refused:
+        recommend(task, Budget(max_parameters=10**6, representation_kernel=kernel))
+    [violation] = refused.value.violations
+    hint = (
+        f" (an axis of one location pools nothing: a {kernel}-wide conv fits the same locations "
+        f"given as the shape {squeezed})"
+    )
+    assert violation.description.endswith(f"{shape} (1){hint}") == offered
+    assert ("an axis of one location" in violation.description) == offered
+
+
+@pytest.mark.parametrize(
     ("outputs", "options", "field", "floor"),
     [
         (

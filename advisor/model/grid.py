@@ -34,6 +34,7 @@ __all__ = [
     "grid_problem",
     "padded_ids",
     "padded_shape",
+    "squeezed_shape",
 ]
 
 Padding: TypeAlias = tuple[tuple[int, int], ...]
@@ -116,6 +117,17 @@ def channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
         if axes[axis] in counts and 1 <= len(rest) <= 3 and min(rest) >= _SPATIAL_LEAST:
             return ChannelAxis(axes[axis], rest, axis == len(axes) - 1)
     return None
+
+
+def squeezed_shape(shape: Sequence[int]) -> list[int] | None:
+    """Return ``shape`` without its axes of one location, if it has some beside longer ones.
+
+    Such an axis pools nothing and holds no neighbour: ``[1, 64]`` (a sequence written as an
+    image) holds the locations of ``[64]`` in the same order. None when no axis is of one
+    location, or every axis is.
+    """
+    kept = [n for n in shape if n != 1]
+    return kept if kept and len(kept) < len(shape) else None
 
 
 def grid_problem(shape: Sequence[int]) -> str | None:

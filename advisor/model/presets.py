@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError, unknown_name
-from advisor.model.grid import channel_axis_hint
+from advisor.model.grid import channel_axis_hint, squeezed_shape
 from advisor.model.regions import (
     PresetInfo,
     ResolvedCorrelation,
@@ -87,11 +87,32 @@ def _axes(shape: _Shape) -> list[tuple[int, str]]:
 
 
 def _reject(preset: str, shape: _Shape, why: str) -> InvalidRequestError:
-    hint = channel_axis_hint(shape)
+    hint = channel_axis_hint(shape) or _squeezed_hint(preset, shape)
     return InvalidRequestError.single(
         "preset",
         f"{preset} does not apply to the input {list(shape)}: {why}"
         + (f" ({hint})" if hint else ""),
+    )
+
+
+def _squeezed_hint(preset: str, shape: _Shape) -> str | None:
+    """Offer the shape without its axes of one location, where ``preset`` applies to it.
+
+    A sequence written as an image (``[1, 64]``, ``[64, 1]``) has no rows to pair or no second
+    axis to read as 1-D, and was refused with no way out; the same locations as ``[64]`` take
+    the preset. None where it does not apply to that shape either (``front_back`` on
+    ``[1, 32, 32]``).
+    """
+    squeezed = squeezed_shape(shape)
+    if squeezed is None:
+        return None
+    try:
+        TASK_PRESETS[preset](tuple(squeezed))
+    except InvalidRequestError:
+        return None
+    return (
+        f"an axis of one location pools nothing: {preset} applies to the same locations given "
+        f"as the shape {squeezed}"
     )
 
 

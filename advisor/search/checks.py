@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
+from advisor.model.grid import squeezed_shape
 from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task
 from advisor.search.candidates import (
@@ -50,10 +51,18 @@ def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
     kernel = budget.representation_kernel
     shape = list(task.input.shape)
     if kernel > min(shape):
+        # A sequence written as an image ([1, 64]) refused every kernel above 1 with no way out.
+        squeezed = squeezed_shape(shape)
+        hint = (
+            f" (an axis of one location pools nothing: a {kernel}-wide conv fits the same "
+            f"locations given as the shape {squeezed})"
+            if squeezed is not None and kernel <= min(squeezed)
+            else ""
+        )
         raise InvalidRequestError.single(
             "budget.representation_kernel",
             f"a {kernel}-wide representation conv is wider than the smallest axis of the input "
-            f"{shape} ({min(shape)})",
+            f"{shape} ({min(shape)}){hint}",
         )
     widest = max(budget.choices()[-1], budget.max_representation)
     largest = task.input.num_locations * model.representation_weights * widest

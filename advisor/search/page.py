@@ -19,9 +19,11 @@ import numpy.typing as npt
 from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, scaled_parameters
-from advisor.model.grid import channel_axis_hint
+from advisor.model.grid import channel_axis_hint, padded_shape, squeezed_shape
+from advisor.model.padding import friendly_paddings
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.search.board import Entry, ranked
+from advisor.search.candidates import deepest_schedule, grid_schedules
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import (
@@ -203,15 +205,19 @@ def _no_contiguous(run: SearchRun) -> str:
     """Say why the search holds no contiguous tree at all (empty: it holds one).
 
     The rationale said that none "fits this input and budget", which sent a user whose depth
-    bounds (``--max-depth 1``) left none out to raise the budget.
+    bounds (``--max-depth 1``) left none out to raise the budget. The bounds are named only
+    where the grid has such a tree for them to leave out: a server sets ``max_depth`` on every
+    request that leaves it unset, and on a grid that pools into one window only ([2], 2x2) the
+    rationale blamed bounds the user never set.
     """
     if any(c.family == "contiguous" for c in run.candidates):
         return ""
-    budget = run.budget
-    if budget.min_depth is not None or budget.max_depth is not None:
-        low, high = run.depths
-        return f"the depth bounds ({low} to {high} levels) leave out every contiguous tree"
-    return "this input has no contiguous tree of two levels or more"
+    spec = run.task.input
+    grids = grid_schedules(spec.shape, 2, deepest_schedule(spec))
+    if not any(schedules for _, _, schedules in grids):
+        return "this input has no contiguous tree of two levels or more"
+    low, high = run.depths
+    return f"the depth bounds ({low} to {high} levels) leave out every contiguous tree"
 
 
 def relations_read(run: SearchRun) -> list[str]:
@@ -522,6 +528,13 @@ def search_notes(run: SearchRun) -> list[str]:
             f"The input {list(shape)} is searched as a grid of {len(shape)} axes, each pooled "
             f"like a spatial one; {hint}."
         )
+    sequence = _dilated_sequence(run)
+    if sequence is not None:
+        notes.append(
+            f"The input {list(shape)} is searched as a grid of {len(shape)} axes, where an axis "
+            f"of one location pools nothing; given as the sequence {sequence}, the search also "
+            "tries dilation orders (1-D inputs only)."
+        )
     ladders = run.ladders
     stated = run.budget.max_multiply_adds is not None
     if ladders.standard is None and run.budget.width_profile == "practical" and not stated:
@@ -560,6 +573,25 @@ def search_notes(run: SearchRun) -> list[str]:
     if reading:
         notes.append(reading)
     return notes
+
+
+def _dilated_sequence(run: SearchRun) -> list[int] | None:
+    """Return the 1-D shape of a sequence written with axes of one location, if it has dilations.
+
+    ``[1, 64]`` holds the locations of ``[64]``, whose search also tries dilation orders (on a
+    length of a power of two, 4 or more, or padded to one), which rank first on its ``local``
+    preset; the rationale of ``[1, 64]`` said nothing of them. None where the search would try
+    none.
+    """
+    squeezed = squeezed_shape(run.task.input.shape)
+    budget = run.budget
+    if squeezed is None or len(squeezed) != 1:
+        return None
+    if not budget.search_dilations or "dilations" not in budget.families():
+        return None
+    lengths = [squeezed, *(padded_shape(squeezed, p) for p in friendly_paddings(squeezed))]
+    # A dilation order needs two levels of 2 at least.
+    return squeezed if any(n >= 4 and n & (n - 1) == 0 for (n,) in lengths) else None
 
 
 def _tied_rival(run: SearchRun) -> Entry | None:
