@@ -125,7 +125,6 @@ def test_presets_that_do_not_fit_are_rejected(
         ("symmetry", (64, 1), [64]),
         ("long_range", (1, 1000), [1000]),
         ("periodic", (1, 32, 32), [32, 32]),
-        ("long_range", (16, 1, 64), [16, 64]),
         ("symmetry", (64, 1, 1), [64]),
     ],
 )
@@ -143,7 +142,15 @@ def test_a_refusal_an_axis_of_one_location_causes_gives_the_shape_without_it(
 
 
 @pytest.mark.parametrize(
-    ("name", "shape"), [("front_back", (1, 32, 32)), ("top_bottom", (1, 64)), ("local", (2, 1))]
+    ("name", "shape"),
+    [
+        ("front_back", (1, 32, 32)),
+        ("top_bottom", (1, 64)),
+        ("local", (2, 1)),
+        # Without its axis of one location [16, 64]'s rows would be the frames.
+        ("top_bottom", (16, 1, 64)),
+        ("long_range", (16, 1, 64)),
+    ],
 )
 def test_no_shape_is_offered_where_the_preset_does_not_apply_without_the_axis_either(
     name: str, shape: tuple[int, ...]

@@ -101,10 +101,13 @@ def _squeezed_hint(preset: str, shape: _Shape) -> str | None:
     A sequence written as an image (``[1, 64]``, ``[64, 1]``) has no rows to pair or no second
     axis to read as 1-D, and was refused with no way out; the same locations as ``[64]`` take
     the preset. None where it does not apply to that shape either (``front_back`` on
-    ``[1, 32, 32]``).
+    ``[1, 32, 32]``), and where the axes kept would change their names (only leading axes are
+    left out, or the shape left is 1-D): ``top_bottom`` on ``[16, 1, 64]`` pairs rows, and on
+    ``[16, 64]`` it would pair the frames.
     """
     squeezed = squeezed_shape(shape)
-    if squeezed is None:
+    leading = all(n == 1 for n in shape[: len(shape) - len(squeezed or shape)])
+    if squeezed is None or not (leading or len(squeezed) == 1):
         return None
     try:
         TASK_PRESETS[preset](tuple(squeezed))
