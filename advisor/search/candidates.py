@@ -76,6 +76,7 @@ __all__ = [
     "CandidateSpace",
     "arranged_permutation",
     "deepest_schedule",
+    "dilated_levels",
     "dilation_orders",
     "grid_schedules",
     "largest_window",
@@ -285,6 +286,17 @@ def _remaining(grid: tuple[int, ...], pools: _Pools) -> tuple[int, ...]:
     return grid
 
 
+def dilated_levels(grid: Sequence[int], min_depth: int, max_depth: int) -> int | None:
+    """Return the levels of a grid's dilation orders within the depth bounds (None: it has none).
+
+    A dilation order pools a 1-D grid of ``2^L`` locations by 2 at each of its ``L`` levels, two
+    at least.
+    """
+    levels = math.prod(grid).bit_length() - 1
+    one_d = len(grid) == 1 and math.prod(grid) == 1 << levels
+    return levels if one_d and max(2, min_depth) <= levels <= max_depth else None
+
+
 def dilation_orders(levels: int, seed: int) -> tuple[list[tuple[int, ...]], bool]:
     """Dilation orders for ``2^levels`` positions and whether they are all of them.
 
@@ -380,14 +392,8 @@ class CandidateSpace:
                     covered = partly_folded and folded_window <= largest_window(pools)
                     if applies_to(named, schedule) and not covered:
                         add(named, pools, named, padding=padding)
-            levels = math.prod(grid).bit_length() - 1
-            if (
-                "dilations" in allowed
-                and dilations
-                and len(grid) == 1
-                and math.prod(grid) == 1 << levels
-                and max(2, min_depth) <= levels <= max_depth
-            ):
+            levels = dilated_levels(grid, min_depth, max_depth)
+            if "dilations" in allowed and dilations and levels is not None:
                 orders, complete = dilation_orders(levels, seed)
                 self.dilation_orders_complete &= complete
                 for order in orders:

@@ -23,7 +23,7 @@ from advisor.model.grid import channel_axis_hint, padded_shape, squeezed_shape
 from advisor.model.padding import friendly_paddings
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.search.board import Entry, ranked
-from advisor.search.candidates import deepest_schedule, grid_schedules
+from advisor.search.candidates import deepest_schedule, dilated_levels, grid_schedules
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import (
@@ -578,10 +578,10 @@ def search_notes(run: SearchRun) -> list[str]:
 def _dilated_sequence(run: SearchRun) -> list[int] | None:
     """Return the 1-D shape of a sequence written with axes of one location, if it has dilations.
 
-    ``[1, 64]`` holds the locations of ``[64]``, whose search also tries dilation orders (on a
-    length of a power of two, 4 or more, or padded to one), which rank first on its ``local``
-    preset; the rationale of ``[1, 64]`` said nothing of them. None where the search would try
-    none.
+    ``[1, 64]`` holds the locations of ``[64]``, whose search also tries dilation orders
+    (:func:`~advisor.search.candidates.dilated_levels`, on its length or a padding of it, within
+    this search's depth bounds), which rank first on its ``local`` preset; the rationale of
+    ``[1, 64]`` said nothing of them. None where the search would try none.
     """
     squeezed = squeezed_shape(run.task.input.shape)
     budget = run.budget
@@ -590,8 +590,7 @@ def _dilated_sequence(run: SearchRun) -> list[int] | None:
     if not budget.search_dilations or "dilations" not in budget.families():
         return None
     lengths = [squeezed, *(padded_shape(squeezed, p) for p in friendly_paddings(squeezed))]
-    # A dilation order needs two levels of 2 at least.
-    return squeezed if any(n >= 4 and n & (n - 1) == 0 for (n,) in lengths) else None
+    return squeezed if any(dilated_levels(n, *run.depths) for n in lengths) else None
 
 
 def _tied_rival(run: SearchRun) -> Entry | None:
