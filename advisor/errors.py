@@ -75,15 +75,39 @@ class FieldViolation:
     description: str
     cites: tuple[str, ...] = dataclass_field(default=(), compare=False, repr=False)
 
-    def prefixed(self, prefix: str) -> FieldViolation:
-        """Return this violation with ``prefix`` prepended to the field path and those it cites."""
+    def prefixed(self, prefix: str, *, cites: bool = True) -> FieldViolation:
+        """Return this violation with ``prefix`` prepended to the field path and those it cites.
+
+        ``cites`` False leaves the cited paths as they are: a mixture member's geometry is
+        checked against the architecture's layers, so the ``layers[0]`` its refusal cites is
+        the architecture's, not one under ``mixture.members[0]``.
+        """
         if not prefix:
             return self
+        if not cites:
+            return FieldViolation(_joined(prefix, self.field), self.description, self.cites)
         description = self.description
         for path in self.cites:
             description = _cited_as(description, path, _joined(prefix, path))
-        cites = tuple(_joined(prefix, path) for path in self.cites)
-        return FieldViolation(_joined(prefix, self.field), description, cites)
+        placed = tuple(_joined(prefix, path) for path in self.cites)
+        return FieldViolation(_joined(prefix, self.field), description, placed)
+
+    def rerooted(self, root: str, placed: str) -> FieldViolation:
+        """Return this violation with its field and cited paths under ``root`` moved to ``placed``.
+
+        A door that reads the task from a field of its own (Katib's ``task`` setting) places
+        the library's ``task.correlations[1].name`` there, and the path the description cites
+        with it.
+        """
+
+        def moved(path: str) -> str:
+            inside = path == root or path.startswith((f"{root}.", f"{root}["))
+            return placed + path[len(root) :] if inside else path
+
+        description = self.description
+        for path in self.cites:
+            description = _cited_as(description, path, moved(path))
+        return FieldViolation(moved(self.field), description, tuple(map(moved, self.cites)))
 
 
 def _joined(prefix: str, path: str) -> str:
@@ -96,9 +120,10 @@ def _joined(prefix: str, path: str) -> str:
 def _cited_as(description: str, path: str, placed: str) -> str:
     """Return ``description`` naming ``placed`` wherever it names ``path`` as a whole path.
 
-    Not where ``path`` ends a longer path or begins one: ``layers[1]`` of ``layers[1][0]``.
+    Not where ``path`` ends a longer path or begins one (``layers[1]`` of ``layers[1][0]``), nor
+    within quotes: a quoted name is the user's (``duplicate name 'correlations[0].name'``).
     """
-    return re.sub(rf"(?<![\w.\]]){re.escape(path)}(?![\w\[])", lambda _: placed, description)
+    return re.sub(rf"(?<![\w.\]']){re.escape(path)}(?![\w\['])", lambda _: placed, description)
 
 
 class InvalidRequestError(AdvisorError):
@@ -115,9 +140,12 @@ class InvalidRequestError(AdvisorError):
         """Build the error for one field."""
         return cls([FieldViolation(field, description)])
 
-    def prefixed(self, prefix: str) -> InvalidRequestError:
-        """Return the same error with every field path placed under ``prefix``."""
-        return type(self)([v.prefixed(prefix) for v in self.violations])
+    def prefixed(self, prefix: str, *, cites: bool = True) -> InvalidRequestError:
+        """Return the same error with every field path placed under ``prefix``.
+
+        ``cites`` as :meth:`FieldViolation.prefixed` takes it.
+        """
+        return type(self)([v.prefixed(prefix, cites=cites) for v in self.violations])
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
         return (self.violations,)

@@ -444,6 +444,25 @@ def test_a_geometry_refusal_cites_its_layer_where_the_file_is_placed(
     assert cited.format("architecture.layers") in violation.description
 
 
+def test_a_mixture_members_geometry_refusal_cites_the_architectures_layer(tmp_path: Path) -> None:
+    # A member's geometry is checked against the architecture's layers: the refusal cited
+    # ``architecture.mixture.members[0].layers[0]``, a path the file does not have.
+    path = tmp_path / "arch.yaml"
+    document = {
+        "input": {"shape": [8, 8]},
+        "representation": 4,
+        "geometry": "contiguous",
+        "layers": [{"pool": [4, 4], "channels": 4}, {"pool": [2, 2], "channels": 4}],
+        "mixture": {"members": [{"geometry": "mirror", "channels": [4, 4]}]},
+    }
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    with pytest.raises(InvalidRequestError) as exc:
+        architecture_argument(path, None)
+    (violation,) = exc.value.violations
+    assert violation.field == "architecture.mixture.members[0].geometry"
+    assert "needs pool [2, 2] at architecture.layers[0] " in violation.description
+
+
 def test_examples_cover_every_geometry() -> None:
     archs = [load_architecture(path) for path in EXAMPLES]
     kinds = {

@@ -337,10 +337,13 @@ def test_the_searchs_refusals_name_what_the_experiment_sets(
 
 def test_a_task_refusal_lies_under_the_task_setting_and_katibs_own_fields_stay() -> None:
     sources = read_experiment(_experiment()).sources
-    cited = FieldViolation("task.correlations[1].name", "also correlations[0].name")
+    # As the library's refusal reaches a door: placed under ``task`` with what it cites.
+    cited = FieldViolation(
+        "correlations[1].name", "also correlations[0].name", ("correlations[0].name",)
+    )
     error = InvalidRequestError(
         [
-            FieldViolation(cited.field, cited.description, ("correlations[0].name",)),
+            *InvalidRequestError([cited]).prefixed("task").violations,
             FieldViolation("current_request_number", "asks for too many"),
         ]
     )

@@ -235,6 +235,19 @@ def test_a_duplicate_names_the_first_use_under_the_prefix_its_field_gets() -> No
     ]
 
 
+def test_a_name_that_reads_as_a_path_is_quoted_as_given_under_a_prefix() -> None:
+    # The cited path is placed under the prefix; the user's own name, quoted, is left as given.
+    document = base_document()
+    twice = {**copy.deepcopy(document["correlations"][1]), "name": "correlations[2].name"}
+    document["correlations"] += [twice, copy.deepcopy(twice)]
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_task(document)
+    (placed,) = caught.value.prefixed("task").violations
+    assert placed.description == (
+        "duplicate name 'correlations[2].name' (also task.correlations[2].name)"
+    )
+
+
 def test_overlap_message_shows_where() -> None:
     with pytest.raises(InvalidRequestError, match=r"overlaps a at 1 location\(s\) \(3\)"):
         parse_task(with_correlation(a={"indices": [3]}, b={"indices": [3, 4]}))

@@ -367,8 +367,7 @@ def _in_katib_terms(
         return violation
     if head == "task":
         source = sources.get("task")
-        within = FieldViolation(path, violation.description, violation.cites)
-        return within if source is None else within.prefixed(source.field)
+        return violation if source is None else violation.rerooted("task", source.field)
     option = path.partition("[")[0].partition(".")[0]
     source = sources.get(option)
     description, unset = _named_in_katib_terms(violation.description, sources)

@@ -157,7 +157,8 @@ def check_mixture(
         try:
             family_of(member.geometry).check(member.geometry, schedule)
         except InvalidRequestError as error:
-            violations.extend(error.prefixed(f"mixture.members[{index}]").violations)
+            placed = error.prefixed(f"mixture.members[{index}]", cites=False)
+            violations.extend(placed.violations)
     if violations:
         raise InvalidRequestError(violations)
     _check_mixing_levels(mixture, geometry, widths, schedule)
