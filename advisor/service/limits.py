@@ -32,7 +32,7 @@ from advisor.integrations.katib import (
 )
 from advisor.model.architecture import Architecture
 from advisor.model.budget import INT32_MAX, Budget
-from advisor.model.grid import channel_axis_hint, grid_problem
+from advisor.model.grid import channel_axis, channel_axis_hint, grid_problem
 from advisor.model.mixture import member_widths
 from advisor.model.padding import largest_grid
 from advisor.model.scalars import setting_value
@@ -571,9 +571,12 @@ def _input_violations(
 ) -> Iterator[FieldViolation]:
     # Non-positive entries are the library's to report; the product only bounds real grids.
     if spec.shape and all(n > 0 for n in spec.shape):
-        # A channels-first image written as a 3-D shape ([3, 224, 224]) is refused here before
-        # the library's own note on its colour axis can say how to give the channels.
-        hint = channel_axis_hint(spec.shape)
+        # A channels-first image written as a 3-D shape ([3, 96, 96]) is refused here before
+        # the library's own note on its colour axis can say how to give the channels; the note
+        # is added where that grid is within the limit (not [224, 224]: 50,176 locations).
+        found = channel_axis(spec.shape)
+        fits = found is not None and math.prod(found.grid) <= limits.max_locations
+        hint = channel_axis_hint(spec.shape) if fits else None
         for violation in _count(
             f"{field}.shape", "grid of locations", math.prod(spec.shape), limits.max_locations
         ):
