@@ -195,6 +195,34 @@ def _assert_the_analyses_agree(files: Path, client: AdvisorClient, task: Documen
     assert (run.status, run.stdout) == (0, library), run.stderr
 
 
+@st.composite
+def _searches(draw: st.DrawFn) -> tuple[Document, Document]:
+    """A small task of correlations and a budget that every door runs a search for."""
+    shape = draw(st.one_of(searchable_shapes(), st.sampled_from([(2, 2, 2), (2, 4, 4)])))
+    # Without the task's outputs: a count of classes may put the hidden widths' floor past
+    # the budget (129 outputs on 20,000 parameters).
+    task = {
+        key: value
+        for key, value in draw(valid_task_documents(shape, max_correlations=3)).items()
+        if key != "outputs"
+    }
+    budget = draw(
+        st.fixed_dictionaries(
+            {
+                "max_parameters": st.sampled_from([20_000, 100_000]),
+                "top_k": st.integers(1, 12),
+                "time_limit_seconds": st.just(_TIME_LIMIT),
+            },
+            optional={
+                "seed": st.integers(0, 100),
+                "objective": st.sampled_from(["weighted", "maximin"]),
+                "outputs": st.integers(1, 10),
+            },
+        )
+    )
+    return task, budget
+
+
 @settings(max_examples=15)
 @given(request=_requests())
 def test_every_door_gives_the_same_answer(
@@ -203,8 +231,28 @@ def test_every_door_gives_the_same_answer(
     tmp_path_factory: pytest.TempPathFactory,
     request: tuple[Document, Document],
 ) -> None:
+    # Valid or not: most of these requests are refused, each door naming the same fields.
+    _assert_every_door_agrees(server, client, tmp_path_factory.mktemp("doors"), *request)
+
+
+@settings(max_examples=6)
+@given(request=_searches())
+def test_every_door_gives_the_same_search(
+    server: str,
+    client: AdvisorClient,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: tuple[Document, Document],
+) -> None:
+    # Requests every door searches: the rankings, analyses and next pages are compared.
     task, budget = request
-    files = tmp_path_factory.mktemp("doors")
+    assert isinstance(_library(task, budget), SearchResult)
+    _assert_every_door_agrees(server, client, tmp_path_factory.mktemp("doors"), task, budget)
+
+
+def _assert_every_door_agrees(
+    server: str, client: AdvisorClient, files: Path, task: Document, budget: Document
+) -> None:
+    """Assert the library, the client and the command answer ``task`` and ``budget`` alike."""
     library = _library(task, budget)
     served = _served(client, task, budget)
     if isinstance(library, list):
