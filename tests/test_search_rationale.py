@@ -14,7 +14,7 @@ from advisor.model.budget import Budget
 from advisor.model.results import Efficiency, Recommendation
 from advisor.model.task import load_task, parse_task
 from advisor.search.coherence import describe_relation
-from advisor.search.explain import Design, Widening, rationale, summary
+from advisor.search.explain import Design, Widening, _apart, rationale, summary
 from advisor.search.objective import Objective
 from advisor.search.recommend import recommend, score_architecture
 
@@ -562,3 +562,18 @@ def test_under_maximin_a_wider_ladder_as_high_is_not_said_to_score_lower() -> No
     text = " ".join(second.rationale.split())
     assert "would not change this design" in text
     assert "that fit score lower, or as high with a lower weighted mean of the fractions" in text
+
+
+@given(
+    st.floats(min_value=1.0, max_value=1e6, allow_nan=False),
+    st.floats(min_value=1e-12, max_value=0.5),
+)
+def test_a_rank_short_of_its_target_never_reads_as_the_target(target: float, gap: float) -> None:
+    # "falls short on 'halves' at 99.9% (371.7 of 371.7 bits of log2 rank)": written to one
+    # decimal, a rank 0.04 bits short read as its target.
+    rank = target * (1 - gap)
+    if not rank < target:
+        return
+    written, aim = _apart(rank, target)
+    assert written != aim
+    assert float(written.replace(",", "")) <= float(aim.replace(",", "")) + 1e-9
