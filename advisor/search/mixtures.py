@@ -597,9 +597,9 @@ def _recommendation(
     first, second = entry.members
     assert architecture.mixture is not None, "a mixture entry builds a mixture"
     text = (
-        f"A mixture [CTS18] of the {_member(first)} and the {_member(second)}, whose best "
-        f"designs alone at this budget score {first.score:.4g} and {second.score:.4g}"
-        f"{padding_text(task.input.shape, architecture.padding)}, both here "
+        f"A mixture [CTS18] of the {_member(first)} and the {_member(second)}"
+        f"{padding_text(task.input.shape, architecture.padding)}, whose best designs alone "
+        f"at this budget score {first.score:.4g} and {second.score:.4g}, both here "
         f"with M = {architecture.representation} and widths "
         f"{'-'.join(str(w) for w in architecture.widths)}, summed "
         f"{architecture.mixture.summed_where()}: {architecture.parameters:,} parameters (both "
