@@ -56,7 +56,7 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
         self._limits = limits
         self._admission = admission
         self._sequences = SuggestionCache()
-        self._warned = _Latest(MAX_CACHED_EXPERIMENTS)
+        self._warned = _RecentKeys(MAX_CACHED_EXPERIMENTS)
 
     @unary_errors
     def GetSuggestions(  # noqa: N802 - gRPC method names come from the proto
@@ -123,7 +123,7 @@ class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
             _LOGGER.warning("Katib experiment %r: %s", experiment.name, unread)
 
 
-class _Latest:
+class _RecentKeys:
     """The last ``size`` distinct keys added, thread-safe: says whether a key is new."""
 
     def __init__(self, size: int) -> None:
