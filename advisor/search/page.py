@@ -339,7 +339,8 @@ def _beyond(
             reasons.append(f"over the compute bound of {bound:,} multiply-adds per input")
         elif ladders is not None and tuple(point) not in ladders:
             rules = _broken_rules(point, ladders, run.ladders.rules)
-            reasons.append(f"off the practical profiles the search builds: {rules}")
+            off = "off the practical profiles the search builds"
+            reasons.append(f"{off}: {rules}" if rules else off)
         else:
             reasons.append("")
     return reasons
@@ -348,6 +349,7 @@ def _beyond(
 def _broken_rules(point: Sequence[int], ladders: set[tuple[int, ...]], rules: ProfileRules) -> str:
     """Say which rules of the practical profiles the width profile ``point`` breaks.
 
+    '' where it breaks none of the three named here (another rule of the ladders left it out).
     ``ladders`` are the profiles of its depth. A widening breaks one or two: the hidden widths'
     ladder, M's range (max_representation), M at most r_0. Two were named for every one, so M
     raised to 128, above the default range of 4 to 64, read as off "hidden widths constant or
