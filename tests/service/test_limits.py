@@ -403,27 +403,30 @@ def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
     assert violation.description == "grid of locations 2,098,152 exceeds the limit of 2,097,152"
 
 
-def test_a_grid_over_the_limit_with_a_colour_axis_says_how_to_give_the_channels() -> None:
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        (
+            [3, 96, 96],
+            "grid of locations 27,648 exceeds the limit of 16,384 (if the axis of 3 locations "
+            "holds colour channels, give the shape [96, 96] and channels 3: the shape lists "
+            "locations only)",
+        ),
+        # Not where the grid it would send the user to is over the limit too.
+        ([3, 224, 224], "grid of locations 150,528 exceeds the limit of 16,384"),
+    ],
+)
+def test_a_grid_over_the_limit_with_a_colour_axis_says_how_to_give_the_channels(
+    shape: list[int], expected: str
+) -> None:
     # A channels-first image written as a 3-D shape was refused by a default server for its
-    # 27,648 locations alone: the library's note on the colour axis never came.
-    task = pb.Task(input=pb.InputSpec(shape=[3, 96, 96]), preset="symmetry")
+    # locations alone: the library's note on the colour axis never came.
+    task = pb.Task(input=pb.InputSpec(shape=shape), preset="symmetry")
     request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=10**5))
     with pytest.raises(LimitExceededError) as error:
         check_recommend_request(request, RequestLimits())
     [violation] = error.value.violations
-    assert violation.field == "task.input.shape"
-    assert violation.description == (
-        "grid of locations 27,648 exceeds the limit of 16,384 (if the axis of 3 locations "
-        "holds colour channels, give the shape [96, 96] and channels 3: the shape lists "
-        "locations only)"
-    )
-    # Not where the grid it would send the user to is over the limit too.
-    task = pb.Task(input=pb.InputSpec(shape=[3, 224, 224]), preset="symmetry")
-    request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=10**5))
-    with pytest.raises(LimitExceededError) as error:
-        check_recommend_request(request, RequestLimits())
-    [violation] = error.value.violations
-    assert violation.description == "grid of locations 150,528 exceeds the limit of 16,384"
+    assert (violation.field, violation.description) == ("task.input.shape", expected)
 
 
 @pytest.mark.parametrize(
