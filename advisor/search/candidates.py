@@ -45,7 +45,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
@@ -81,6 +81,7 @@ __all__ = [
     "grid_schedules",
     "largest_window",
     "padding_text",
+    "widened_bound",
     "widest_step",
     "prime_steps",
     "window_schedules",
@@ -273,6 +274,20 @@ def _least_folded_window(grid: tuple[int, ...], schedules: Sequence[_Pools]) -> 
 def largest_window(pools: _Pools) -> int:
     """Return the locations of the largest of the windows ``pools``."""
     return max(math.prod(pool) for pool in pools)
+
+
+def widened_bound(
+    candidates: Sequence[Candidate], measure: Callable[[_Pools], int], bound: int | None
+) -> int | None:
+    """Return the window bound a search holds its recommendable trees to (None: no bound).
+
+    ``bound`` where some recommendable tree meets it; else the least ``measure`` any of them
+    has, so a default bound no tree meets (an awkward grid, tight depth bounds) gives way
+    instead of leaving nothing (a bound the caller set is refused there,
+    :func:`~advisor.search.checks.check_bounds`).
+    """
+    sizes = [measure(c.pools) for c in candidates if c.eligible]
+    return None if bound is None or not sizes else max(bound, min(sizes))
 
 
 def widest_step(pools: _Pools) -> int:

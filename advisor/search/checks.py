@@ -26,6 +26,7 @@ from advisor.search.candidates import (
     deepest_schedule,
     grid_schedules,
     largest_window,
+    widened_bound,
     widest_step,
 )
 from advisor.search.ladders import Ladders
@@ -370,14 +371,14 @@ def _left_out(
         """Write a bound's value, saying when it is the default and when that gave way.
 
         A default no tree within the depth bounds meets is widened to the least any tree has
-        (:func:`~advisor.search.run._bounded`): that is the bound the nets were left out by.
+        (:func:`~advisor.search.candidates.widened_bound`): that is the bound the nets were
+        left out by.
         """
         bound = getattr(budget, field)
         if field in budget.stated_bounds():
             return f"{bound:,}"
-        measure = dict(_WINDOW_BOUNDS)[field]
-        least = min(measure(c.pools) for c in unbounded if c.eligible)
-        if least > bound:
+        least = widened_bound(unbounded, dict(_WINDOW_BOUNDS)[field], bound)
+        if least is not None and least > bound:
             return (
                 f"{bound:,} (the default, widened to {least:,}: no tree within the depth "
                 f"bounds meets {bound:,})"

@@ -40,6 +40,7 @@ from advisor.search.candidates import (
     CandidateSpace,
     deepest_schedule,
     largest_window,
+    widened_bound,
     widest_step,
 )
 from advisor.search.checks import check_bounds, check_kernel, check_space
@@ -600,14 +601,12 @@ def _bounded(
 ) -> tuple[Candidate, ...]:
     """Mark the trees whose ``measure`` exceeds ``bound`` not recommendable (still evaluated).
 
-    When no tree meets the bound (a default on an awkward grid: a bound the caller set is
-    refused, :func:`~advisor.search.checks.check_bounds`), the bound becomes the least
-    ``measure`` any tree has, so the search never falls back to nothing.
+    The bound as :func:`~advisor.search.candidates.widened_bound` holds it: a default no tree
+    meets gives way to the least ``measure`` any tree has.
     """
-    sizes = [measure(c.pools) for c in candidates if c.eligible]
-    if bound is None or not sizes:
+    least = widened_bound(candidates, measure, bound)
+    if least is None:
         return tuple(candidates)
-    least = max(bound, min(sizes))
     return tuple(
         dataclasses.replace(c, eligible=False) if c.eligible and measure(c.pools) > least else c
         for c in candidates
