@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,8 @@ from advisor.model.geometries import (
 )
 from advisor.model.schedule import Schedule, check_schedule
 from advisor.search.candidates import window_schedules
+
+_RESULTS = Path(__file__).resolve().parents[1] / "bench" / "outcomes" / "results"
 
 GEOMETRIES: list[tuple[Geometry, str]] = [
     ("contiguous", "contiguous"),
@@ -153,3 +157,55 @@ def test_shared_window_positions_build_the_same_trees_and_cannot_be_written() ->
     assert level.shape == (64, 4) and level[0].tolist() == [0, 1, 16, 17]
     with pytest.raises(ValueError, match="read-only"):
         level[0, 0] = 5
+
+
+def test_a_mirror_level_of_pool_one_on_an_axis_keeps_that_axis_in_order() -> None:
+    # A clip of 3 frames of 4x4 pooled 1x2x2: each window holds one frame's location with its
+    # reflections in space (y -> 3 - y, x -> 3 - x), never another frame's.
+    schedule = validate_schedule([3, 4, 4], [[1, 2, 2], [3, 2, 2]], None, "mirror")
+    assert mirror_folds(schedule) == 2
+    first = geometry_structure("mirror", schedule).windows[0].tolist()
+    expected = [
+        sorted(16 * t + 4 * y + x for y in (r, 3 - r) for x in (c, 3 - c))
+        for t in range(3)
+        for r in range(2)
+        for c in range(2)
+    ]
+    assert sorted(sorted(window) for window in first) == sorted(expected)
+
+
+def _trained_mirror_designs() -> list[dict[str, Any]]:
+    """Every mirror design the trained-outcome benchmark's committed results hold."""
+    found: list[dict[str, Any]] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "architecture" and isinstance(value, str):
+                    document = json.loads(value)
+                    if document.get("family") == "mirror":
+                        found.append(document)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for path in sorted(_RESULTS.glob("**/*.json")):
+        walk(json.loads(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_every_trained_mirror_design_keeps_its_permutation() -> None:
+    # The benchmark's cached runs are keyed by the architecture, permutation included: a mirror
+    # rule that orders the same windows otherwise would leave its runs unread and train them
+    # again. (The top level once became unfolded where it pooled more than 2 on an axis.)
+    designs = _trained_mirror_designs()
+    assert len(designs) > 100
+    for document in designs:
+        pools = [layer["pool"] for layer in document["layers"]]
+        margins = document.get("padding")
+        padding = None if margins is None else tuple(tuple(m) for m in margins)
+        schedule = validate_schedule(document["input"]["shape"], pools, None, "mirror", padding)
+        permutation = geometry_permutation("mirror", schedule).tolist()
+        assert permutation == document["geometry"]["permutation"], pools

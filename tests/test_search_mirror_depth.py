@@ -121,3 +121,25 @@ def test_every_recommendable_schedule_has_a_recommendable_mirror_tree(
                 window = _largest_window(candidate)
                 covered = any(_largest_window(c) <= window for c in folded)
                 assert candidate.pools in mirrors or covered, context
+
+
+@pytest.mark.parametrize(
+    ("shape", "folded"),
+    [((3, 1000), [(1, 2)] * 3), ((3, 8, 8), [(1, 2, 2)] * 3)],
+)
+def test_a_mirror_tree_folds_the_axes_its_levels_pool_by_two(
+    shape: tuple[int, ...], folded: list[tuple[int, ...]]
+) -> None:
+    # 3x1000 `symmetry`: mirror trees needed 2 on every axis, so the three rows were padded to
+    # four and the first windows, 2x2, held two rows of each column and its reflection: 75% of
+    # the halves' rank at 200,000 parameters (3x8x8: 67%, a padded frame). Folding the columns
+    # alone (1x2, rows kept in their order; 1x2x2 on a clip) meets every reflection at the
+    # first level: on 3x1000 every correlation reaches its most.
+    task = _symmetry(shape)
+    budget = Budget(max_parameters=200_000, top_k=1, time_limit_seconds=None)
+    (top,) = recommend(task, budget).recommendations
+    assert top.architecture.family == "mirror"
+    assert top.architecture.padding is None
+    assert [layer.pool for layer in top.architecture.layers[: len(folded)]] == folded
+    reached = [c.log2_separation_rank / c.log2_max_rank for c in top.analysis]
+    assert min(reached) == 1.0 if len(shape) == 2 else min(reached) > 0.6

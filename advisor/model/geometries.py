@@ -192,13 +192,15 @@ class Contiguous(_Named):
 
 
 class Mirror(_Named):
-    """Mirror pooling: a node pooled with its reflections while the windows are 2 per axis.
+    """Mirror pooling: a node pooled with its reflections while the windows are 2 or 1 per axis.
 
-    The first level pools 2 per axis (or 1 on an axis of one node); every level of 2 from the
-    bottom folds the grid again, and once a level below the top pools otherwise (a size with odd
-    factors: 44,100 = 2 * 2 * 3 * 3 * ...), that level and those above it pool the folded grid
-    contiguously (:func:`mirror_folds`). On an input padded by one more location after than
-    before (an odd size made even), the first level reflects about the input's own centre
+    The first level pools 2 or 1 per axis; every such level from the bottom folds the grid
+    again on the axes it pools by 2 (an axis it leaves at 1 keeps its order: on 3x1000 a column
+    meets its reflection with no padded row, on a video's 1x2x2 space folds before time), and
+    once a level below the top pools otherwise (a size with odd factors: 44,100 = 2 * 2 * 3 * 3
+    * ...), that level and those above it pool the folded grid contiguously
+    (:func:`mirror_folds`). On an input padded by one more location after than before (an odd
+    size made even), the first level reflects about the input's own centre
     (:func:`_mirror_axis`).
     """
 
@@ -206,15 +208,31 @@ class Mirror(_Named):
 
     def check(self, geometry: Geometry, schedule: Schedule) -> None:
         _check_no_overlap(self.name, schedule)
-        levels = min(1, schedule.depth - 1)
-        _check_pools_of_two(self.name, schedule, levels, _even_padding(schedule))
+        if schedule.depth > 1 and not _folds(schedule.pools[0]):
+            expected = [2 if n > 1 else 1 for n in schedule.grids[0]]
+            description = (
+                f"the mirror geometry needs pool 2 or 1 per axis at layers[0] (e.g. {expected}; "
+                f"the grid there is {grid_text(schedule.grids[0])}), got "
+                f"{list(schedule.pools[0])}{_even_padding(schedule)}"
+            )
+            raise InvalidRequestError([FieldViolation("geometry", description, ("layers[0]",))])
 
     def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
-        first, *rest = schedule.grids[:-1]
-        margins = schedule.padding or ((0, 0),) * len(first)
-        axes = [_mirror_axis(size, *margin) for size, margin in zip(first, margins, strict=True)]
         levels = mirror_folds(schedule)  # the levels above pool contiguously: no gather
-        folds = [_axis_gathers(first, axes), *[_mirror_gather(grid) for grid in rest[: levels - 1]]]
+        top = schedule.depth - 1
+        folds = [
+            # The padding's margins set the centre of the input's axes, which the first level
+            # folds. The top's one window holds every node whatever the order; it folds every
+            # axis, as it always has, so a design keeps the permutation it was given before.
+            _mirror_gather(
+                grid,
+                pool if level < top else (2,) * len(grid),
+                schedule.padding if level == 0 else None,
+            )
+            for level, (grid, pool) in enumerate(
+                zip(schedule.grids[:levels], schedule.pools[:levels], strict=True)
+            )
+        ]
         return [*folds, *[None] * (schedule.depth - levels)]
 
 
@@ -373,15 +391,18 @@ def _check_no_overlap(name: str, schedule: Schedule) -> None:
 def mirror_folds(schedule: Schedule) -> int:
     """Return how many levels mirror pooling folds (from the bottom).
 
-    All of them when every level below the top pools 2 per axis (or 1 on an axis of one node),
-    else the levels of 2 up to the first that does not.
+    All of them when every level below the top pools 2 or 1 per axis, else the levels up to the
+    first that does not.
     """
-    for level, (pool, grid) in enumerate(zip(schedule.pools, schedule.grids, strict=False)):
-        if level == schedule.depth - 1:
-            break
-        if any(k != 2 and not k == n == 1 for k, n in zip(pool, grid, strict=True)):
+    for level, pool in enumerate(schedule.pools[: schedule.depth - 1]):
+        if not _folds(pool):
             return level
     return schedule.depth
+
+
+def _folds(pool: tuple[int, ...]) -> bool:
+    """Return whether mirror pooling folds at a level pooling ``pool``: 2 or 1 on every axis."""
+    return all(k in (1, 2) for k in pool)
 
 
 def _check_pools_of_two(name: str, schedule: Schedule, levels: int, advice: str = "") -> None:
@@ -457,9 +478,23 @@ def _axis_gathers(grid: tuple[int, ...], per_axis: Sequence[_Ids]) -> _Ids:
     return flat
 
 
-def _mirror_gather(grid: tuple[int, ...]) -> _Ids:
-    """Mirror rule per axis: position h takes h // 2 if h is even, else n - 1 - h // 2."""
-    return _axis_gathers(grid, [_mirror_axis(size) for size in grid])
+def _mirror_gather(
+    grid: tuple[int, ...],
+    pool: tuple[int, ...],
+    margins: Sequence[tuple[int, int]] | None = None,
+) -> _Ids:
+    """Mirror rule on each axis ``pool`` pools by 2 (:func:`_mirror_axis`); the others keep order.
+
+    ``margins``, the padding's before/after per axis, set the centre each axis reflects about.
+    """
+    margins = margins or ((0, 0),) * len(grid)
+    return _axis_gathers(
+        grid,
+        [
+            _mirror_axis(size, *margin) if k == 2 else np.arange(size, dtype=np.intp)
+            for size, k, margin in zip(grid, pool, margins, strict=True)
+        ],
+    )
 
 
 def _mirror_axis(size: int, before: int = 0, after: int = 0) -> _Ids:
