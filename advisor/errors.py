@@ -164,10 +164,12 @@ class StoppedError(AdvisorError):
 
 
 class ServerStartError(AdvisorError):
-    """The server could not start: its address cannot be bound or a TLS file is unusable.
+    """The server could not start: an address, a TLS file or a data directory it cannot use.
 
-    A TLS file is unusable when it cannot be read or is not what it must be: a PEM certificate
-    chain, the private key of that certificate, a PEM CA bundle.
+    Its address cannot be bound, a TLS file is unusable, or the Katib endpoint's data directory
+    (``katib_data_dir``) takes no file. A TLS file is unusable when it cannot be read or is not
+    what it must be: a PEM certificate chain, the private key of that certificate, a PEM CA
+    bundle.
 
     ``settings`` names the server settings concerned (``ServerConfig`` fields such as
     ``tls_cert``, or ``host`` and ``port`` for an address), so a command line can name its

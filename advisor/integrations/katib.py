@@ -42,7 +42,10 @@ re-ranking is the call's own: the kept sequence stays the search's. Out of the s
 order, a design handed out whose trial Katib has not made yet is not among the trials: the
 :class:`SuggestionCache` remembers what each experiment (by name) was handed at the places
 Katib counts, and a call skips what was handed out before its first place, as Katib's own
-algorithms remember what they suggested.
+algorithms remember what they suggested. With :class:`HandedOutFiles` (the service's
+``--katib-data-dir``, the volume Katib mounts for an experiment's ``resumePolicy:
+FromVolume``) that record is also kept in files, so a restarted service, or an evicted
+sequence, reads it back.
 """
 
 from __future__ import annotations
@@ -51,15 +54,19 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import math
+import os
 import re
 import reprlib
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from advisor.errors import (
@@ -86,8 +93,10 @@ __all__ = [
     "DEFAULT_TIME_LIMIT",
     "MAX_CACHED_BYTES",
     "MAX_CACHED_EXPERIMENTS",
+    "MAX_HANDED_OUT_FILE_BYTES",
     "MAX_TIME_LIMIT",
     "SETTINGS",
+    "HandedOutFiles",
     "KatibSearch",
     "Learning",
     "Source",
@@ -157,6 +166,13 @@ _BYTES_PER_SEARCH: Final = 2**20
 """The search the draws keep (its candidates and width ladders: ~0.1-1 MiB measured)."""
 _LOCK_POLL_SECONDS: Final = 0.05
 """How often a call waiting for another call's turn on its sequence polls its stop signal."""
+
+MAX_HANDED_OUT_FILE_BYTES: Final = 16 * 2**20
+"""Most bytes of a :class:`HandedOutFiles` file read: a record holds at most the server's
+``max_katib_designs`` places at ~15 bytes each (~15 KB at the default 1,000, a million in
+16 MiB); a larger file is no record the service wrote."""
+
+_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -742,9 +758,10 @@ def suggestions(
     sampled designs from ``start``; with fewer than two distinct values observed, in the
     sequence's order. A learning call also skips the designs earlier calls handed
     ``search.experiment`` at places before ``start`` (which Katib holds, trial or not; with
-    ``cache`` only: what the sequence remembers). At most ``max_length`` designs of the
-    sequence are computed (None: no bound); ``stop`` ends the work (the ranking's searches, the
-    draws and the scoring of the sampled designs). With ``cache`` the sequence continues from
+    ``cache`` only: what the sequence remembers, or the cache's
+    :attr:`~SuggestionCache.files` hold). At most ``max_length`` designs of the sequence are
+    computed (None: no bound); ``stop`` ends the work (the ranking's searches, the draws and
+    the scoring of the sampled designs). With ``cache`` the sequence continues from
     where an earlier call on the same search left it (the same designs a computation from the
     start gives); without, it is computed from the start.
 
@@ -867,13 +884,15 @@ class _Sequence:
     may rank otherwise, and the kept sequence continues the one its first call ranked (the
     trials skipped, as before, keep a round from repeating a trial either way).
     It also keeps, by experiment name, the positions learning calls handed out
-    (:meth:`hand_out`), which Katib holds before their trials exist.
+    (:meth:`hand_out`), which Katib holds before their trials exist; with ``files``, in them
+    too, and an experiment's record is read from them when the sequence first needs it.
     Every step is kept only once it is whole, so a stopped call leaves a sequence the next
     call continues. Not thread-safe: a caller holds :attr:`lock`.
     """
 
-    def __init__(self, search: KatibSearch) -> None:
+    def __init__(self, search: KatibSearch, files: HandedOutFiles | None = None) -> None:
         self.search = search
+        self._files = files
         self.lock = threading.Lock()
         self.footprint = 0
         """Estimated bytes held, as of the last call (see :meth:`estimate_footprint`)."""
@@ -900,8 +919,7 @@ class _Sequence:
         so a call may come before the trials of the earlier ones: the request's trials do not
         say these were handed out, its count does, and this remembers which.
         """
-        record = self._handed.get(experiment, {})
-        return {position for place, position in record.items() if place < start}
+        return {position for place, position in self._record(experiment).items() if place < start}
 
     def hand_out(self, experiment: str, start: int, picked: Sequence[Suggestion]) -> None:
         """Record ``picked`` as handed ``experiment`` at the places from ``start`` on.
@@ -909,9 +927,21 @@ class _Sequence:
         What an earlier call recorded from ``start`` on is replaced: Katib asks for those
         places again only when it did not keep that call's answer.
         """
-        record = {p: q for p, q in self._handed.get(experiment, {}).items() if p < start}
+        record = {p: q for p, q in self._record(experiment).items() if p < start}
         record.update((start + i, s.position) for i, s in enumerate(picked))
         self._handed[experiment] = record
+        if self._files is not None:
+            self._files.write(search_digest(self.search), experiment, record)
+
+    def _record(self, experiment: str) -> dict[int, int]:
+        """Return what was handed ``experiment``: as kept, else as its file holds it (once)."""
+        record = self._handed.get(experiment)
+        if record is None:
+            record = {}
+            if self._files is not None:
+                record = self._files.read(search_digest(self.search), experiment)
+            self._handed[experiment] = record
+        return record
 
     def extend(self, length: int, stop: StopSignal) -> int:
         """Compute the first ``length`` designs; return how many there are (fewer: space ended).
@@ -1073,6 +1103,127 @@ class _Sequence:
             self._scores.append(scorer.score(architecture))
 
 
+class HandedOutFiles:
+    """The suggestions learning calls handed out, kept in ``directory``: one file per experiment.
+
+    Katib's ``resumePolicy: FromVolume`` mounts a volume of the experiment's own into its
+    suggestion service (at ``/opt/katib/data`` unless katib-config's ``volumeMountPath`` says
+    otherwise) and keeps it while the experiment lives, so a service restarted on it finds what
+    it kept there: with this, a restarted service (or a sequence the cache evicted) still
+    skips the designs handed out before, whose trials Katib may not have made yet.
+
+    A record is one experiment's places and positions (:meth:`_Sequence.hand_out`) on one
+    search's sequence. Its file is named by a digest of the search and the experiment's name,
+    which the request gives and must not choose a path with (``../x``); the file holds both,
+    and a file that does not name what it is read for, or that is no record, is not read.
+    Written atomically (a temporary file in the directory, then ``os.replace``), so a service
+    stopped in the middle leaves the previous record whole. A file that cannot be read is
+    logged at ERROR naming it and read as no record (the experiment's record starts afresh);
+    one that cannot be written is logged too, and the record stays in memory. Either way the
+    call goes on. Not thread-safe per record: the caller holds the record's sequence.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def check_writable(self) -> None:
+        """Create and remove a file in the directory, as a record's write does.
+
+        Raises
+        ------
+        OSError
+            When the directory does not exist, is not one, or refuses a new file.
+        """
+        descriptor, name = tempfile.mkstemp(dir=self.directory, prefix=".probe-")
+        os.close(descriptor)
+        os.unlink(name)
+
+    def path(self, search: str, experiment: str) -> Path:
+        """Return the file of ``experiment``'s record on the search of digest ``search``."""
+        key = json.dumps([search, experiment]).encode()
+        return self.directory / f"handed-out-{hashlib.sha256(key).hexdigest()}.json"
+
+    def read(self, search: str, experiment: str) -> dict[int, int]:
+        """Return the record of ``experiment`` on ``search``: place -> position ({}: none).
+
+        A file that cannot be read or holds no record for them is logged and read as none.
+        """
+        path = self.path(search, experiment)
+        try:
+            with path.open("rb") as file:
+                text = file.read(MAX_HANDED_OUT_FILE_BYTES + 1)
+            if len(text) > MAX_HANDED_OUT_FILE_BYTES:
+                raise ValueError(f"over {MAX_HANDED_OUT_FILE_BYTES:,} bytes")
+            return _handed_out_record(json.loads(text), search, experiment)
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, RecursionError) as error:
+            _LOGGER.error(
+                "Katib experiment %r: cannot read what was handed out from %s (%s); its record "
+                "starts afresh, so a design handed out before whose trial Katib has not made "
+                "yet may be handed out again",
+                experiment,
+                path,
+                error,
+            )
+            return {}
+
+    def write(self, search: str, experiment: str, record: Mapping[int, int]) -> None:
+        """Replace the file of ``experiment``'s record on ``search`` with ``record``, atomically.
+
+        A failure (a full volume) is logged: the call's answer stands, the record stays in
+        memory, and the next call's write tries again.
+        """
+        path = self.path(search, experiment)
+        document = {"experiment": experiment, "search": search, "handed": sorted(record.items())}
+        try:
+            descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=".handed-out-")
+            try:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                    json.dump(document, file, separators=(",", ":"))
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(temporary, path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError as error:
+            _LOGGER.error(
+                "Katib experiment %r: cannot write what was handed out to %s (%s); a restarted "
+                "service would not know it",
+                experiment,
+                path,
+                error,
+            )
+
+
+def _handed_out_record(document: object, search: str, experiment: str) -> dict[int, int]:
+    """Return the record a :class:`HandedOutFiles` file holds for ``experiment`` on ``search``.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong: no record, one of another experiment or search, a bad entry.
+    """
+    if not isinstance(document, dict) or not isinstance(document.get("handed"), list):
+        raise ValueError("not a record: no 'handed' list")
+    for key, expected in (("experiment", experiment), ("search", search)):
+        if document.get(key) != expected:
+            raise ValueError(f"its {key} is {document.get(key)!r}, not {expected!r}")
+    record: dict[int, int] = {}
+    for entry in document["handed"]:
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and all(type(n) is int for n in entry)
+            and entry[0] >= 0
+            and entry[1] >= 1
+        ):
+            raise ValueError(f"{entry!r} is no [place, position] pair")
+        record[entry[0]] = entry[1]
+    return record
+
+
 class SuggestionCache:
     """The design sequences of the searches asked for lately, each as far as it was computed.
 
@@ -1089,17 +1240,23 @@ class SuggestionCache:
     used, cover every experiment in flight, and ``max_bytes`` (256 MiB) bounds the worst case;
     a sequence over it on its own is computed as without a cache. An evicted experiment is
     only slower (its next call computes from the start), except that with ``learn`` it forgets
-    what it handed out: a design handed out whose trial is not made yet may come again.
+    what it handed out: a design handed out whose trial is not made yet may come again. With
+    ``files`` (:class:`HandedOutFiles`) that record is kept in them too, and read back by the
+    next sequence of the experiment: neither an eviction nor a restart forgets it.
 
     Thread-safe: calls on different searches run in parallel; calls on one search take turns
     (the later one continues what the earlier computed), waiting while polling their stop.
     """
 
     def __init__(
-        self, max_experiments: int = MAX_CACHED_EXPERIMENTS, max_bytes: int = MAX_CACHED_BYTES
+        self,
+        max_experiments: int = MAX_CACHED_EXPERIMENTS,
+        max_bytes: int = MAX_CACHED_BYTES,
+        files: HandedOutFiles | None = None,
     ) -> None:
         self.max_experiments = max_experiments
         self.max_bytes = max_bytes
+        self.files = files
         self._lock = threading.Lock()
         self._sequences: OrderedDict[str, _Sequence] = OrderedDict()
 
@@ -1129,7 +1286,7 @@ class SuggestionCache:
         with self._lock:
             sequence = self._sequences.get(key)
             if sequence is None:
-                sequence = self._sequences[key] = _Sequence(search)
+                sequence = self._sequences[key] = _Sequence(search, self.files)
             self._sequences.move_to_end(key)
         while not sequence.lock.acquire(timeout=_LOCK_POLL_SECONDS):
             _raise_if_stopped(stop)

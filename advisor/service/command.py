@@ -3,7 +3,8 @@
 One parser and one start-up path, so every entry point accepts the same options, prints the same
 ``listening on HOST:PORT`` line once bound (the chosen port when ``--port 0``) and exits the same
 way (0 after a graceful drain; one line on stderr and 2 for a rejected option, 7 when the server
-cannot start: an address it cannot bind, a TLS file it cannot use).
+cannot start: an address it cannot bind, a TLS file it cannot use, a Katib data directory it
+cannot write in).
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     if args.katib_port is None:
         if args.katib_host is not None:
             raise InvalidRequestError.single("katib_host", "needs --katib-port")
+        if config.katib_data_dir is not None:
+            # Set in the file or as an option, it would keep nothing: no endpoint hands out.
+            field = "katib_data_dir" if args.katib_data_dir is not None else "config.katib_data_dir"
+            raise InvalidRequestError.single(field, "needs --katib-port")
         return serve_forever(config, on_ready=_announce)
     katib_host = config.host if args.katib_host is None else args.katib_host
     return _serve_with_katib(config, args.katib_port, katib_host)
@@ -181,7 +186,12 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str) ->
     from advisor.service.katib_server import start_katib_server
 
     katib = start_katib_server(
-        katib_host, katib_port, config.workers, config.limits, access_log=config.access_log
+        katib_host,
+        katib_port,
+        config.workers,
+        config.limits,
+        access_log=config.access_log,
+        data_dir=config.katib_data_dir,
     )
 
     def announce_both(running: RunningServer) -> None:

@@ -13,7 +13,9 @@ Each servicer keeps the sequences of the experiments it was asked for lately
 (:class:`~advisor.integrations.katib.SuggestionCache`), so a call continues its experiment's
 sequence where the last call left it instead of computing it from position 1. With the
 experiment's ``learn`` setting, a call re-ranks the designs not tried from the trials' results
-(:func:`~advisor.integrations.katib.observations`). The parts of an experiment's search space
+(:func:`~advisor.integrations.katib.observations`), and remembers what it handed out; with
+``files`` (``--katib-data-dir``), in files that outlive a restart
+(:class:`~advisor.integrations.katib.HandedOutFiles`). The parts of an experiment's search space
 its designs ignore (operation types, parameters other than ``num_filter``) are logged at
 WARNING, once per experiment.
 """
@@ -29,6 +31,7 @@ import grpc
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.integrations.katib import (
     MAX_CACHED_EXPERIMENTS,
+    HandedOutFiles,
     SuggestionCache,
     architectures_held,
     check_trial_count,
@@ -52,10 +55,12 @@ _LOGGER = logging.getLogger(__name__)
 class KatibSuggestionServicer(api_pb2_grpc.SuggestionServicer):
     """Serves Katib's Suggestion RPCs, at most ``admission``'s slots at once."""
 
-    def __init__(self, limits: RequestLimits, admission: Admission) -> None:
+    def __init__(
+        self, limits: RequestLimits, admission: Admission, files: HandedOutFiles | None = None
+    ) -> None:
         self._limits = limits
         self._admission = admission
-        self._sequences = SuggestionCache()
+        self._sequences = SuggestionCache(files=files)
         self._warned = _RecentKeys(MAX_CACHED_EXPERIMENTS)
 
     @unary_errors

@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Final
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from advisor.errors import ServerStartError
+from advisor.integrations.katib import HandedOutFiles
 from advisor.protocol._proto.katib.v1beta1 import api_pb2_grpc
 from advisor.service.access import SyncAccessLog
 from advisor.service.admission import Admission
@@ -86,18 +88,23 @@ def start_katib_server(
     limits: RequestLimits | None = None,
     *,
     access_log: bool = True,
+    data_dir: Path | None = None,
 ) -> KatibServer:
     """Bind and start the Katib Suggestion service on ``host:port``, SERVING on return.
 
     ``limits`` bound each call as they bound the advisor's (default :class:`RequestLimits`);
     with ``access_log`` every finished call is logged as the advisor's are
-    (:mod:`advisor.service.access`).
+    (:mod:`advisor.service.access`); with ``data_dir``, what learning calls hand out is kept
+    in files there (:class:`~advisor.integrations.katib.HandedOutFiles`), read back after a
+    restart.
 
     Raises
     ------
     ServerStartError
-        On setting ``katib_port`` when the address cannot be bound.
+        On setting ``katib_data_dir`` when no file can be written in ``data_dir``; on
+        ``katib_port`` when the address cannot be bound.
     """
+    files = None if data_dir is None else _writable_files(data_dir)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=workers + _RESERVED_THREADS, thread_name_prefix="katib"),
         interceptors=[SyncAccessLog()] if access_log else None,
@@ -105,7 +112,7 @@ def start_katib_server(
     )
     admission = Admission(workers)
     api_pb2_grpc.add_SuggestionServicer_to_server(
-        KatibSuggestionServicer(limits or RequestLimits(), admission), server
+        KatibSuggestionServicer(limits or RequestLimits(), admission, files), server
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -122,3 +129,24 @@ def start_katib_server(
     bound_address = host_port(host, bound)
     _LOGGER.info("serving Katib's api.v1.beta1.Suggestion on %s", bound_address)
     return KatibServer(server, health_servicer, admission, bound, bound_address)
+
+
+def _writable_files(directory: Path) -> HandedOutFiles:
+    """Return the record files of ``directory``, refused now if it takes no file.
+
+    Found out at the first learning call instead, each write would fail and be logged while
+    the service looked healthy, and a restart would forget what it handed out.
+
+    Raises
+    ------
+    ServerStartError
+        On setting ``katib_data_dir``, with the system's reason.
+    """
+    files = HandedOutFiles(directory)
+    try:
+        files.check_writable()
+    except OSError as error:
+        raise ServerStartError(
+            ["katib_data_dir"], f"cannot write in {directory}: {error.strerror or error}"
+        ) from None
+    return files

@@ -45,6 +45,7 @@ SERVE_OPTION_FLAGS: dict[str, str] = {
     "token": "--token-file",
     "katib_port": "--katib-port",
     "katib_host": "--katib-host",
+    "katib_data_dir": "--katib-data-dir",
     "limits": "--limit",
 }
 
@@ -82,6 +83,12 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
         "type": int,
         "metavar": "N",
         "help": "calls one connection may have open at once (default 100)",
+    },
+    "katib_data_dir": {
+        "type": Path,
+        "metavar": "DIR",
+        "help": "keep what the Katib endpoint's learning calls handed out in DIR, to survive "
+        "a restart: Katib's resumePolicy FromVolume mounts /opt/katib/data (needs --katib-port)",
     },
 }
 """The ServerConfig fields the command line sets, with their argparse settings."""

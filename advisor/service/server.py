@@ -172,6 +172,12 @@ class ServerConfig(BaseModel):
         description="The server pings a connection idle this long, and closes it if the ping "
         "is not answered; clients may ping at most every 10 s.",
     )
+    katib_data_dir: Path | None = Field(
+        default=None,
+        description="Directory (Katib's FromVolume mount, /opt/katib/data) where the Katib "
+        "endpoint keeps what learning calls handed out, read back after a restart; needs "
+        "the Katib endpoint (--katib-port).",
+    )
     limits: RequestLimits = Field(default_factory=RequestLimits)
 
     @model_validator(mode="wrap")

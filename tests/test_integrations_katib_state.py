@@ -1,0 +1,230 @@
+"""What the Katib endpoint handed out, kept in files (``--katib-data-dir``): a restart keeps it.
+
+Katib's ``resumePolicy: FromVolume`` mounts a volume into the suggestion service; a learning
+call hands designs out of the sequence's order, and one whose trial Katib has not made yet is
+in no request's trials: only the service's record says it was handed out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+import pytest
+
+from advisor.integrations import katib as katib_module
+from advisor.integrations.katib import (
+    HandedOutFiles,
+    KatibSearch,
+    SuggestionCache,
+    read_experiment,
+    search_digest,
+    suggestions,
+)
+from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
+from advisor.service.command import main as server_main
+from advisor.service.katib_server import start_katib_server
+from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
+from tests.service.test_config import _config_of
+from tests.test_integrations_katib import (
+    VALUES,
+    _from_position_one,
+    _json,
+    _learning_experiment,
+    _observed_trial,
+    _outer_rewarded,
+)
+
+
+def _learning(name: str = "kept") -> tuple[KatibSearch, set[str], dict[str, float]]:
+    """The learning search of experiment ``name``, its trials' designs 1-3 and their values.
+
+    Its first call from place 3 hands out designs 5 and 4 (the values favour 5), as
+    tests/test_integrations_katib.py shows.
+    """
+    experiment = _learning_experiment()
+    experiment.name = name
+    search = read_experiment(experiment)
+    ranked = _from_position_one(search, 0, 8)
+    return search, {_json(s.architecture) for s in ranked[:3]}, _outer_rewarded(ranked)
+
+
+def _positions(search: KatibSearch, start: int, cache: SuggestionCache) -> list[int]:
+    """The positions of 2 designs from place ``start``, the trials still designs 1-3."""
+    _, held, observed = _learning(search.experiment)
+    picked = suggestions(search, start, 2, held, observed=observed, cache=cache)
+    return [s.position for s in picked]
+
+
+def _on(directory: Path, **bounds: int) -> SuggestionCache:
+    """A new cache, as a restarted service has, keeping its record in ``directory``."""
+    return SuggestionCache(**bounds, files=HandedOutFiles(directory))
+
+
+def test_a_new_cache_on_the_directory_skips_what_the_last_one_handed_out(tmp_path: Path) -> None:
+    search, _, _ = _learning()
+    assert _positions(search, 3, _on(tmp_path)) == [5, 4]
+    # Katib asks for places 5 and 6 before it made the trials of designs 5 and 4. A restarted
+    # service without the files hands them out again; with them, it skips them.
+    assert _positions(search, 5, SuggestionCache()) == [5, 4]
+    assert _positions(search, 5, _on(tmp_path)) == [6, 7]
+    # Katib asking again for the places of a lost answer gets that answer after a restart too.
+    assert _positions(search, 5, _on(tmp_path)) == [6, 7]
+
+
+def test_an_evicted_sequence_reads_its_record_back(tmp_path: Path) -> None:
+    # With no bytes to keep, every call's sequence is evicted after it (as a large one is).
+    search, _, _ = _learning()
+    cache = _on(tmp_path, max_bytes=0)
+    assert _positions(search, 3, cache) == [5, 4]
+    assert search not in cache
+    assert _positions(search, 5, cache) == [6, 7]
+    evicting = SuggestionCache(max_bytes=0)
+    assert _positions(search, 3, evicting) == [5, 4]
+    assert _positions(search, 5, evicting) == [5, 4]  # the record went with the sequence
+
+
+def test_a_restarted_katib_endpoint_on_its_data_dir_hands_out_other_designs(
+    tmp_path: Path,
+) -> None:
+    experiment = _learning_experiment()
+    experiment.name = "restarted"
+    ranked = _from_position_one(read_experiment(experiment), 0, 8)
+    trials = [
+        _observed_trial(s.architecture, str(v)) for s, v in zip(ranked[:3], VALUES, strict=True)
+    ]
+    ranks = []
+    for total in (5, 7):  # one server per call: the second starts where the first stopped
+        server = start_katib_server("127.0.0.1", 0, workers=1, data_dir=tmp_path)
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+                reply = api_pb2_grpc.SuggestionStub(channel).GetSuggestions(
+                    api_pb2.GetSuggestionsRequest(
+                        experiment=experiment,
+                        trials=trials,
+                        current_request_number=2,
+                        total_request_number=total,
+                    ),
+                    timeout=60,
+                )
+        finally:
+            server.stop(0)
+        ranks.append([a.labels["advisor.rank"] for a in reply.parameter_assignments])
+    assert ranks == [["5", "4"], ["6", "7"]]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("not JSON", "{'handed': [[3, 5]]", "Expecting property name"),
+        ("no record", "[[3, 5], [4, 4]]", "not a record: no 'handed' list"),
+        (
+            "another experiment's",
+            json.dumps({"experiment": "other", "search": "{search}", "handed": [[3, 5]]}),
+            "its experiment is 'other', not 'kept'",
+        ),
+        (
+            "a position 0",
+            json.dumps({"experiment": "kept", "search": "{search}", "handed": [[3, 0]]}),
+            "[3, 0] is no [place, position] pair",
+        ),
+        ("a directory in its place", None, "Is a directory"),
+    ],
+)
+def test_a_record_file_that_cannot_be_read_is_logged_naming_it_and_the_call_goes_on(
+    name: str,
+    content: str | None,
+    problem: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    search, _, _ = _learning()
+    digest = search_digest(search)
+    path = HandedOutFiles(tmp_path).path(digest, "kept")
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_text(content.replace("{search}", digest))
+    with caplog.at_level(logging.ERROR, logger=katib_module.__name__):
+        # The record starts afresh: designs 5 and 4 come again, and the log says so.
+        assert _positions(search, 5, _on(tmp_path)) == [5, 4]
+    logged = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert logged, name
+    assert str(path) in logged[0]
+    assert problem in logged[0]
+    assert "may be handed out again" in logged[0]
+    if content is not None:  # the call's record replaced the file: the next service reads it
+        assert _positions(search, 7, _on(tmp_path)) == [6, 7]
+
+
+def test_a_record_file_over_its_size_bound_is_not_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    search, _, _ = _learning()
+    assert _positions(search, 3, _on(tmp_path)) == [5, 4]
+    [path] = tmp_path.iterdir()
+    monkeypatch.setattr(katib_module, "MAX_HANDED_OUT_FILE_BYTES", path.stat().st_size - 1)
+    with caplog.at_level(logging.ERROR, logger=katib_module.__name__):
+        assert _positions(search, 5, _on(tmp_path)) == [5, 4]
+    assert f"over {path.stat().st_size - 1:,} bytes" in caplog.text
+
+
+@pytest.mark.parametrize("name", ["../../x", "/etc/x", "a/../../b", "..", ""])
+def test_an_experiment_name_chooses_no_path(name: str, tmp_path: Path) -> None:
+    directory = tmp_path / "data"
+    directory.mkdir()
+    search, _, _ = _learning(name)
+    assert _positions(search, 3, _on(directory)) == [5, 4]
+    files = [p for p in tmp_path.rglob("*") if p != directory]
+    assert [p.parent for p in files] == [directory]
+    assert files[0].name.startswith("handed-out-")
+    record = json.loads(files[0].read_text())
+    assert record == {
+        "experiment": name,
+        "search": search_digest(search),
+        "handed": [[3, 5], [4, 4]],
+    }
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda path: None, "No such file or directory"),
+        (lambda path: path.write_text("a file\n"), "Not a directory"),
+    ],
+)
+def test_a_data_dir_that_takes_no_file_is_refused_at_start_naming_the_option(
+    make: Callable[[Path], object], reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    make(data)
+    options = ["--katib-port", "0", "--katib-data-dir", str(data)]
+    assert server_main(options) == START_FAILED_EXIT_STATUS
+    expected = f"advisor-server: --katib-data-dir: cannot write in {data}: {reason}\n"
+    assert capsys.readouterr().err == expected
+
+
+def test_the_data_dir_needs_the_katib_endpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert server_main(["--katib-data-dir", str(tmp_path)]) == BAD_OPTION_EXIT_STATUS
+    assert (
+        capsys.readouterr().err == "advisor-server: error: --katib-data-dir: needs --katib-port\n"
+    )
+    config = tmp_path / "server.yaml"
+    config.write_text(f"katib_data_dir: {tmp_path}\n")
+    assert server_main(["--config", str(config)]) == BAD_OPTION_EXIT_STATUS
+    err = capsys.readouterr().err
+    assert err == "advisor-server: error: --config katib_data_dir: needs --katib-port\n"
+
+
+def test_the_config_file_sets_the_data_dir_and_the_option_overrides_it(tmp_path: Path) -> None:
+    config = tmp_path / "server.yaml"
+    config.write_text("katib_data_dir: /opt/katib/data\n")
+    assert _config_of().katib_data_dir is None
+    assert _config_of("--config", str(config)).katib_data_dir == Path("/opt/katib/data")
+    overridden = _config_of("--config", str(config), "--katib-data-dir", str(tmp_path))
+    assert overridden.katib_data_dir == tmp_path
