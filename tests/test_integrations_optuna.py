@@ -32,6 +32,7 @@ from advisor.integrations.optuna import (  # noqa: E402
     enqueue_recommendations,
     renamed_trials,
     suggest_architecture,
+    suggest_parameters,
 )
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking  # noqa: E402
 from advisor.integrations.space import ArchitectureSpace  # noqa: E402
@@ -347,6 +348,30 @@ def test_a_design_queued_under_the_flat_encodings_names_is_refused_not_replaced(
     assert suggest_architecture(fixed, space) == RANKING[2].architecture
     with pytest.raises(ValueError, match="'schedule' is not found"):  # Optuna's, unchanged
         suggest_architecture(optuna.trial.FixedTrial({"geometry": "contiguous"}), space)
+
+
+def test_a_design_queued_outside_the_space_is_refused_naming_the_parameter() -> None:
+    # Queued with a ladder or geometry the space does not offer, the trial failed with
+    # Optuna's "'999-1' not in ('4-8', ... 315 choices)", naming no parameter, and the
+    # failure stopped study.optimize; a design given by hand that is no design is refused.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    space = sampler.space
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial({"geometry": "contiguous", "schedule": "16x16", "widths[16x16]": "999-1"})
+    study.enqueue_trial({"geometry": "mirror:unknown"})
+    study.optimize(_objective(lambda: space), n_trials=3)
+    ladder, geometry, proposal = study.trials
+    assert [ladder.state, geometry.state] == [optuna.trial.TrialState.PRUNED] * 2
+    assert ladder.user_attrs["advisor.refused"].startswith(
+        "not a design of the space: widths[16x16]: the trial was queued with '999-1'"
+    )
+    refused = geometry.user_attrs["advisor.refused"]
+    assert "geometry: the trial was queued with 'mirror:unknown'" in refused
+    assert proposal.user_attrs[RANK_ATTR] == 1  # the study goes on
+    other = optuna.create_study()
+    other.enqueue_trial({"geometry": "mirror:unknown"})
+    with pytest.raises(ValueError, match=r"^geometry: the trial was queued with 'mirror:unk"):
+        suggest_parameters(other.ask(), space)  # Ray Tune's define-by-run: an error, no pruning
 
 
 def test_the_trials_after_the_proposals_do_not_scan_the_study(

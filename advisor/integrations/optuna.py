@@ -99,6 +99,12 @@ def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[st
     Returns the flat parameters (:meth:`~ArchitectureSpace.flat_parameters`: ``schedule`` by
     that name, M and ``width_0`` ... ``width_{d-1}``), which
     :meth:`~advisor.integrations.encoding.ArchitectureCodec.decode` reads.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, when the trial was queued with a value of it the space does not
+        offer, or the study's earlier trials offered other choices for it (:func:`_suggest`).
     """
     geometry = str(_suggest(trial, space, GEOMETRY))
     name = space.schedule_parameter(geometry)
@@ -109,11 +115,19 @@ def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[st
     return space.flat_parameters(suggested)
 
 
+class _NotOfferedError(ValueError):
+    """A trial queued with a value of a design's parameter that the space does not offer."""
+
+
 def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatValue:
     """Suggest parameter ``name`` among its choices in ``space``.
 
     Raises
     ------
+    _NotOfferedError
+        Naming the parameter and the value, when the trial was queued (``study.enqueue_trial``)
+        with a value of it the space does not offer: Optuna cannot store a categorical value
+        outside its choices, and its own error lists every choice without naming the parameter.
     ValueError
         Naming the parameter and the cause, when the study's earlier trials offered other
         choices for it: Optuna keeps one set of choices per parameter (its own error, "does not
@@ -122,6 +136,14 @@ def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatVa
         so a study resumed with another of them has other choices.
     """
     choices = space.choices(name)
+    queued = getattr(trial, "_fixed_params", None) or {}  # what study.enqueue_trial set
+    if name in queued and queued[name] not in choices:
+        raise _NotOfferedError(
+            f"{name}: the trial was queued with {queued[name]!r}, which this space does not "
+            f"offer (none of its {len(choices)} choices, e.g. {choices[0]!r}), and Optuna "
+            "stores a categorical parameter only among its choices; queue one of the space's "
+            "designs, space.trial_parameters(space.codec.encode(architecture))"
+        )
     try:
         # Optuna types a choice of a mixed sequence loosely; the space's choices are FlatValue.
         return cast(FlatValue, trial.suggest_categorical(name, choices))
@@ -157,15 +179,19 @@ def suggest_architecture(
     optuna.TrialPruned
         When the trial was queued with a design under other names than ``space`` suggests
         (the flat encoding's ``representation``, ``width_0`` ..., whose values Optuna would
-        not apply, so another design was drawn), when the parameters are not a valid design
-        (the space pairs every geometry with the schedules it pools, but a trial may hold
-        parameters set otherwise, e.g. enqueued by hand), or the design exceeds
+        not apply, so another design was drawn) or with a value ``space`` does not offer (a
+        geometry, schedule or ladder outside it: Optuna cannot store it), when the parameters
+        are not a valid design (the space pairs every geometry with the schedules it pools, but
+        a trial may hold parameters set otherwise, e.g. enqueued by hand), or the design exceeds
         ``space.max_parameters`` (a draw of free widths by another sampler than
         :class:`AdvisorSampler` can; a ladder of a practical space fits) and
         ``refuse_over_budget`` is set: the trial is refused before any training, with the
         reason in its ``advisor.refused`` attribute.
     """
-    flat = suggest_parameters(trial, space)
+    try:
+        flat = suggest_parameters(trial, space)
+    except _NotOfferedError as error:
+        return _refuse(trial, f"not a design of the space: {error}")
     # A queued trial's parameters (Trial._fixed_params, what study.enqueue_trial set): Optuna
     # applies only those under the names suggested, and lets the sampler draw the rest.
     queued = _design_key(space, getattr(trial, "_fixed_params", None) or {})
