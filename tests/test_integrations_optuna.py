@@ -296,6 +296,31 @@ def test_a_study_resumed_with_another_space_is_refused_naming_the_parameter() ->
         study.optimize(_objective(lambda: resumed.space), n_trials=1)
 
 
+@pytest.mark.parametrize(
+    ("sampler", "own"),
+    [("advisor", ["cosine", "step"]), ("advisor", ["cosine"]), ("tpe", ["cosine", "step"])],
+)
+def test_an_objectives_own_parameter_under_a_designs_name_is_refused_saying_so(
+    sampler: str, own: list[str]
+) -> None:
+    # An objective that suggests its learning rate's "schedule" besides the design was told
+    # that the study's earlier trials offered other choices (a resumed study's cause), to
+    # suggest from AdvisorSampler.space, which it does, or that a wrapping sampler fixed the
+    # parameter (one choice, which Optuna takes without the sampler): never to rename it.
+    advisor = AdvisorSampler(TASK, BUDGET, proposals=1, seed=0)
+    chosen = advisor if sampler == "advisor" else optuna.samplers.TPESampler(seed=0)
+    study = optuna.create_study(direction="maximize", sampler=chosen)
+
+    def objective(trial: Any) -> float:
+        trial.suggest_categorical("schedule", own)
+        return suggest_architecture(trial, advisor.space).parameters / BUDGET.max_parameters
+
+    with pytest.raises(ValueError, match=r"^schedule: ") as raised:
+        study.optimize(objective, n_trials=1)
+    assert "give the objective's own parameters other names" in str(raised.value)
+    assert "earlier trials" not in str(raised.value)
+
+
 def test_a_pickled_sampler_goes_on_as_the_original_also_from_an_earlier_versions_pickle() -> None:
     # An earlier version pickled its space and the proposals' parameters under its names: the
     # restored sampler suggested the proposals under names the objective no longer asks for

@@ -82,6 +82,11 @@ _FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueue
 _FINISHED: Final = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 _MAX_SEED: Final = 2**32 - 1
 """The largest seed of the default fallback: TPE seeds NumPy's RandomState, which takes no more."""
+_OWN_NAMES: Final = (
+    "the design's parameters are geometry, schedule, schedule[GEOMETRY], widths[WINDOWS], "
+    "representation and width_0 ...: give the objective's own parameters other names"
+)
+"""The hint of the errors an objective's own parameter under a design's name can cause."""
 _DERIVED: Final = ("_lock", "_space", "_params")
 """What :class:`AdvisorSampler` does not pickle: a lock, and what it rebuilds from its designs."""
 
@@ -129,11 +134,13 @@ def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatVa
         with a value of it the space does not offer: Optuna cannot store a categorical value
         outside its choices, and its own error lists every choice without naming the parameter.
     ValueError
-        Naming the parameter and the cause, when the study's earlier trials offered other
-        choices for it: Optuna keeps one set of choices per parameter (its own error, "does not
-        support dynamic value space", or an index error of the sampler, says neither which
-        parameter nor why). The space follows the task, the budget and the advisor's designs,
-        so a study resumed with another of them has other choices.
+        Naming the parameter and the cause, when the trial itself or the study's earlier trials
+        offered other choices for it: Optuna keeps one set of choices per parameter (its own
+        error, "does not support dynamic value space", or an index error of the sampler, says
+        neither which parameter nor why). The trial's own were the objective's parameter under
+        a design's name (``schedule``, for its learning rate's); the study's, those or another
+        space: the space follows the task, the budget and the advisor's designs, so a study
+        resumed with another of them has other choices.
     """
     choices = space.choices(name)
     queued = getattr(trial, "_fixed_params", None) or {}  # what study.enqueue_trial set
@@ -148,6 +155,14 @@ def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatVa
         # Optuna types a choice of a mixed sequence loosely; the space's choices are FlatValue.
         return cast(FlatValue, trial.suggest_categorical(name, choices))
     except ValueError as error:
+        own = trial.distributions.get(name)
+        if isinstance(own, CategoricalDistribution) and own.choices != choices:
+            raise ValueError(
+                f"{name}: this trial suggested it already, with other choices than this space's "
+                f"({len(choices)} choices; the trial's {len(own.choices)} are {own.choices[0]!r}"
+                " ...); "
+                f"{_OWN_NAMES}"
+            ) from error
         study = getattr(trial, "study", None)  # a FixedTrial has none
         trials = study.get_trials(deepcopy=False) if study is not None else []
         stored = next((t.distributions[name] for t in trials if name in t.distributions), None)
@@ -162,7 +177,8 @@ def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatVa
             f"({len(choices)} choices, not {len(stored.choices)}{example}); Optuna keeps one "
             "set of choices per parameter, and the space follows the task, the budget and the "
             "advisor's designs (AdvisorSampler's proposals, enqueue_recommendations' k): "
-            "resume the study with those it was run with, or start a new one"
+            "resume the study with those it was run with, or start a new one; or the objective "
+            f"suggests a parameter of its own under this name: {_OWN_NAMES}"
         ) from error
 
 
@@ -567,11 +583,17 @@ class AdvisorSampler(BaseSampler):
             design = f"the advisor's design #{trial.user_attrs.get(RANK_ATTR)}"
             for name, drawn in trial.params.items():
                 if name in params and drawn != params[name]:
+                    if drawn in self.space.choices(name):
+                        cause = (
+                            "(a sampler wrapping AdvisorSampler, such as PartialFixedSampler, "
+                            "fixed it); leave the design's parameters to AdvisorSampler, or "
+                            "restrict the budget (budget.geometries, ...) instead"
+                        )
+                    else:  # no design's value: the objective's own parameter under its name
+                        cause = f"(no choice of the space); {_OWN_NAMES}"
                     raise ValueError(
                         f"{name}: {design} takes {params[name]!r}, but the trial took "
-                        f"{drawn!r} (a sampler wrapping AdvisorSampler, such as "
-                        "PartialFixedSampler, fixed it); leave the design's parameters to "
-                        "AdvisorSampler, or restrict the budget (budget.geometries, ...) instead"
+                        f"{drawn!r} {cause}"
                     )
             value = params[param_name]
             if isinstance(param_distribution, CategoricalDistribution) and (
@@ -580,7 +602,8 @@ class AdvisorSampler(BaseSampler):
                 return value
             raise ValueError(
                 f"{param_name}: {design} takes {value!r}, which this trial's distribution does "
-                "not offer; suggest from AdvisorSampler.space, which holds every proposed design"
+                "not offer; suggest from AdvisorSampler.space, which holds every proposed "
+                f"design, or, when the objective suggests a parameter of its own: {_OWN_NAMES}"
             )
         value = self._fallback.sample_independent(study, trial, param_name, param_distribution)
         return self._within_budget(trial, param_name, param_distribution, value)
