@@ -462,6 +462,42 @@ def test_a_proposal_the_objectives_space_cannot_hold_is_refused_naming_the_param
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [1, 2, 3]
 
 
+def test_workers_under_a_hyperband_pruner_do_not_propose_a_design_twice() -> None:
+    # Under a HyperbandPruner Optuna hands the sampler the trials of the new trial's bracket
+    # alone: a second worker (or a resumed process) proposed the designs the first had run in
+    # another bracket again (ranks 1, 2, 2, 3, 4, 5, 6, 6 of eight trials).
+    storage = optuna.storages.InMemoryStorage()
+    workers = []
+    for seed in (0, 1):  # two workers on one storage, each with its sampler and pruner
+        sampler = AdvisorSampler(TASK, BUDGET, seed=seed)
+        pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+        study = optuna.create_study(
+            storage=storage,
+            study_name="shared",
+            load_if_exists=True,
+            sampler=sampler,
+            pruner=pruner,
+        )
+        workers.append((study, sampler))
+
+    def objective_of(sampler: AdvisorSampler) -> Any:
+        def objective(trial: Any) -> float:
+            architecture = suggest_architecture(trial, sampler.space)
+            for step in range(3):  # reports: the pruner assigns brackets
+                trial.report(float(step), step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+            return architecture.parameters / BUDGET.max_parameters
+
+        return objective
+
+    for number in range(K + 2):
+        study, sampler = workers[number % 2]
+        study.optimize(objective_of(sampler), n_trials=1)
+    ranks = [t.user_attrs.get(RANK_ATTR) for t in study.trials]
+    assert ranks == [design.rank for design in RANKING] + [None, None]
+
+
 def test_a_design_another_sampler_ran_is_not_proposed_again() -> None:
     # A study that already ran the advisor's #1 and #3 (e.g. found by TPE) gets the others.
     sampler = AdvisorSampler(TASK, BUDGET, seed=0)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numbers
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from typing import Any, Final, cast
 
 import optuna
@@ -524,7 +524,7 @@ class AdvisorSampler(BaseSampler):
         assert self._designs is not None
         index_of: dict[Any, int] = {d.rank: index for index, d in enumerate(self._designs)}
         observed = {}
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        for trial in _study_trials(study, (TrialState.COMPLETE,)):
             index = index_of.get(trial.user_attrs.get(RANK_ATTR))
             if index is not None and trial.values:
                 observed[index] = float(trial.values[0])
@@ -662,10 +662,24 @@ def _design_key(space: ArchitectureSpace, params: dict[str, Any]) -> _Key | None
         return None
 
 
+def _study_trials(study: Study, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+    """Return the study's trials, every one of them, read from its storage.
+
+    Not ``study.get_trials``: under a ``HyperbandPruner`` the study Optuna hands a sampler
+    shows only the trials of the new trial's bracket, so the designs the other brackets ran
+    were proposed again (by a resumed or second worker's sampler) and learning read a part of
+    the results. Optuna's ``GridSampler`` reads the storage for the same reason (optuna#2327).
+    """
+    trials: list[FrozenTrial] = study._storage.get_all_trials(
+        study._study_id, deepcopy=False, states=states
+    )
+    return trials
+
+
 def _held_designs(study: Study, space: ArchitectureSpace) -> set[_Key]:
     """Return the designs the study holds: trials' parameters and queued trials' fixed ones."""
     held: set[_Key] = set()
-    for trial in study.get_trials(deepcopy=False):
+    for trial in _study_trials(study):
         for params in (
             trial.params,
             trial.system_attrs.get(_FIXED_PARAMS),
@@ -682,7 +696,7 @@ def _warn_renamed(study: Study, space: ArchitectureSpace) -> None:
     Their designs are recognised (:func:`_held_designs`), but a sampler such as TPE models each
     parameter by its name and does not learn from them (:meth:`ArchitectureSpace.renamed`).
     """
-    renamed = sum(space.renamed(trial.params) for trial in study.get_trials(deepcopy=False))
+    renamed = sum(space.renamed(trial.params) for trial in _study_trials(study))
     if renamed:
         warnings.warn(
             f"{renamed} trials of study {study.study_name!r} name their designs as an earlier "
