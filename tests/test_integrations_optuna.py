@@ -590,6 +590,36 @@ def test_a_free_widths_fitting_choices_are_those_that_leave_a_design_within_budg
         space.fitting_widths(drawn, "width_3")  # deeper than the tree
 
 
+def test_a_retried_trial_runs_its_design_again_without_a_constraint_warning() -> None:
+    # A trial Optuna's retry callback recreates (a worker died: its heartbeat went stale)
+    # carries the failed trial's constraint: every retry, and every second call of
+    # suggest_architecture in a trial, warned that "the constraint value is ignored".
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def dies(trial: Any) -> float:
+        suggest_architecture(trial, sampler.space)
+        raise RuntimeError("the worker died")
+
+    study.optimize(dies, n_trials=1, catch=(RuntimeError,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback()
+    retry(study, study.trials[0])
+
+    def twice(trial: Any) -> float:
+        suggest_architecture(trial, sampler.space)
+        return suggest_architecture(trial, sampler.space).parameters / BUDGET.max_parameters
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        study.optimize(twice, n_trials=2)
+    failed, retried, second = study.trials
+    assert retried.params == failed.params
+    assert retried.user_attrs[RANK_ATTR] == 1 and second.user_attrs[RANK_ATTR] == 2
+    assert retried.constraints == {BUDGET_CONSTRAINT: RANKING[0].parameters - BUDGET.max_parameters}
+
+
 def test_the_budget_constraint_keeps_over_budget_trials_from_being_best() -> None:
     # Without the refusal the constraint alone must keep an over-budget trial from the top.
     def objective(trial: Any) -> float:

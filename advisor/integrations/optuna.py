@@ -225,7 +225,12 @@ def suggest_architecture(
         return _refuse(trial, f"not a valid design: {error}")
     trial.set_user_attr(ARCHITECTURE_ATTR, architecture.model_dump_json(exclude_none=True))
     trial.set_user_attr(PARAMETERS_ATTR, architecture.parameters)
-    trial.set_constraint(BUDGET_CONSTRAINT, architecture.parameters - space.max_parameters)
+    excess = float(architecture.parameters - space.max_parameters)
+    # Set once: a second call in the trial, or a trial an Optuna retry callback recreated
+    # (which copies the failed trial's system attributes, the constraint among them), has it,
+    # and Optuna warns on setting it again ("the constraint value is ignored").
+    if trial.constraints.get(BUDGET_CONSTRAINT) != excess:
+        trial.set_constraint(BUDGET_CONSTRAINT, excess)
     if refuse_over_budget and architecture.parameters > space.max_parameters:
         return _refuse(
             trial,
