@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 import subprocess
 import sys
@@ -692,6 +693,30 @@ def test_learning_in_a_resumed_study_goes_on_from_its_proposals_values() -> None
     ranked = [rank for rank in later if rank is not None]
     assert ranked == later  # every trial is one of the advisor's proposals
     assert ranked != sorted(ranked)  # the learning moved something
+
+
+@pytest.mark.parametrize("diverged", [math.inf, -math.inf])
+def test_learning_leaves_out_an_infinite_value_as_it_does_a_failed_trial(diverged: float) -> None:
+    # Optuna completes a trial whose value is infinite (a diverged run's loss): learning fitted
+    # NaN from it, and no proposal moved for the rest of the study.
+    def ranks(second: Any) -> list[int | None]:
+        sampler = AdvisorSampler(TASK, LEARNING_BUDGET, seed=0, learn=True)
+        objective = _inner_objective(sampler)
+
+        def diverging(trial: Any) -> float:
+            value = objective(trial)
+            return cast(float, second()) if trial.number == 1 else value
+
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(diverging, n_trials=8, catch=(RuntimeError,))
+        return _ranks(study)
+
+    def fails() -> float:
+        raise RuntimeError("the run diverged")
+
+    failed = ranks(fails)
+    assert failed != list(range(1, 9))  # the learning moved something
+    assert ranks(lambda: diverged) == failed
 
 
 def test_learning_in_a_multi_objective_study_reads_the_first_objective() -> None:

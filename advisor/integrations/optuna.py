@@ -32,6 +32,7 @@ design its rank in ``advisor.rank``.
 
 from __future__ import annotations
 
+import math
 import numbers
 import threading
 import warnings
@@ -531,7 +532,9 @@ class AdvisorSampler(BaseSampler):
         observed = {}
         for trial in _study_trials(study, (TrialState.COMPLETE,)):
             index = index_of.get(trial.user_attrs.get(RANK_ATTR))
-            if index is not None and trial.values:
+            # An infinite value (a diverged run's loss) is left out, as Katib's learning
+            # leaves it: with it the fit was NaN, and nothing moved for the rest of the study.
+            if index is not None and trial.values and math.isfinite(trial.values[0]):
                 observed[index] = float(trial.values[0])
         if observed != self._observed:
             self._observed = observed
