@@ -353,6 +353,13 @@ def test_a_pickled_sampler_goes_on_as_the_original_also_from_an_earlier_versions
     run(fresh, again, 2)
     run(pickle.loads(pickle.dumps(fresh)), again, 2)
     assert _params(again) == _params(study)
+    # An earlier learning sampler kept the values it learnt from (_observed, now read from
+    # the study): dropped, as the study has them.
+    learnt = AdvisorSampler(TASK, BUDGET, seed=0, learn=True).__getstate__()
+    restored.__setstate__(learnt | {"_observed": {0: 1.0}})
+    resumed = optuna.create_study(direction="maximize")
+    run(restored, resumed, 2)
+    assert _ranks(resumed) == [1, 2]
 
 
 def test_a_design_queued_under_the_flat_encodings_names_is_refused_not_replaced() -> None:
@@ -461,6 +468,22 @@ def test_a_proposal_the_objectives_space_cannot_hold_is_refused_naming_the_param
     with pytest.raises(ValueError, match=r"^geometry: the advisor's design #3 takes"):
         study.optimize(_objective(lambda: narrow), n_trials=3)
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [1, 2, 3]
+
+
+def test_one_sampler_proposes_every_design_to_each_of_its_studies() -> None:
+    # The sampler kept the designs it had proposed in memory, not read from the study: a
+    # second study on it (another seed of an experiment, a notebook cell run again) got none.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    first, second = (optuna.create_study(direction="maximize", sampler=sampler) for _ in range(2))
+    objective = _objective(lambda: sampler.space)
+    first.optimize(objective, n_trials=K + 1)
+    second.optimize(objective, n_trials=2)
+    first.optimize(objective, n_trials=1)  # still the fallback's: the first holds every design
+    second.optimize(objective, n_trials=K - 1)
+    ranks: list[int | None] = [design.rank for design in RANKING]
+    assert _ranks(first) == [*ranks, None, None]
+    assert _ranks(second) == [*ranks, None]
+    assert [t.params for t in second.trials[:K]] == [t.params for t in first.trials[:K]]
 
 
 def test_workers_under_a_hyperband_pruner_do_not_propose_a_design_twice() -> None:

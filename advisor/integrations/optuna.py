@@ -36,6 +36,7 @@ import math
 import numbers
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Container, Sequence
 from typing import Any, Final, cast
 
@@ -88,8 +89,12 @@ _OWN_NAMES: Final = (
     "representation and width_0 ...: give the objective's own parameters other names"
 )
 """The hint of the errors an objective's own parameter under a design's name can cause."""
-_DERIVED: Final = ("_lock", "_space", "_params")
-"""What :class:`AdvisorSampler` does not pickle: a lock, and what it rebuilds from its designs."""
+_DERIVED: Final = ("_lock", "_space", "_params", "_keys", "_exhausted")
+"""What :class:`AdvisorSampler` does not pickle: a lock, what it rebuilds from its designs, and
+which studies hold every design (read again from a study's trials)."""
+_OBSOLETE: Final = ("_observed",)
+"""What an earlier version's pickle of :class:`AdvisorSampler` holds that this one reads from
+the study instead: the values learnt from."""
 
 
 def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[str, FlatValue]:
@@ -357,7 +362,10 @@ def renamed_trials(study: Study, space: ArchitectureSpace) -> list[FrozenTrial]:
 class AdvisorSampler(BaseSampler):
     """Proposes the advisor's ranked designs as trials, then defers to ``fallback``.
 
-    Each design is proposed once by a sampler: one sampler per study.
+    Each design is proposed once per study: which designs a study holds, and the values
+    learnt from, are read from its trials, as Optuna's own samplers read theirs, so a sampler
+    resuming a study, another worker's, and one sampler serving several studies propose to
+    each the designs it does not hold.
 
     Parameters
     ----------
@@ -421,8 +429,9 @@ class AdvisorSampler(BaseSampler):
         self._designs: list[Recommendation] | None = None
         self._space: ArchitectureSpace | None = None
         self._params: list[dict[str, Any]] = []
-        self._remaining: list[int] = []
-        self._observed: dict[int, float] = {}
+        self._keys: list[_Key | None] = []
+        self._remaining: list[int] = []  # of the study last proposed in (the view .remaining)
+        self._exhausted: weakref.WeakKeyDictionary[Any, set[int]] = weakref.WeakKeyDictionary()
         self._warned = False  # of a study's trials under an earlier version's names
 
     def __getstate__(self) -> dict[str, Any]:
@@ -441,11 +450,14 @@ class AdvisorSampler(BaseSampler):
         An earlier version's pickle holds its space and the proposals' parameters under its
         names: both are dropped and rebuilt, else the proposals would be suggested under names
         the objective no longer asks for, and run the fallback's designs under their ranks.
+        What it learnt from (:data:`_OBSOLETE`) is dropped too: read from the study.
         """
-        kept = {name: value for name, value in state.items() if name not in _DERIVED}
+        dropped = (*_DERIVED, *_OBSOLETE)
+        kept = {name: value for name, value in state.items() if name not in dropped}
         self.__dict__.update({"_warned": False} | kept)  # _warned: new in this version
         self._lock = threading.Lock()
-        self._space, self._params = None, []
+        self._space, self._params, self._keys = None, [], []
+        self._exhausted = weakref.WeakKeyDictionary()
 
     def _ensure_ranking(self) -> None:
         if self._designs is None:
@@ -455,6 +467,7 @@ class AdvisorSampler(BaseSampler):
         if self._space is None:
             self._space = ArchitectureSpace.for_search(self._task, self._budget, self._designs)
             self._params = _encoded(self._space, self._designs)
+            self._keys = [_design_key(self._space, params) for params in self._params]
 
     @property
     def designs(self) -> list[Recommendation]:
@@ -474,7 +487,11 @@ class AdvisorSampler(BaseSampler):
 
     @property
     def remaining(self) -> list[Recommendation]:
-        """The designs not proposed yet, in the order they will be (after any re-ranking)."""
+        """The designs not proposed yet, in the order they will be (after any re-ranking).
+
+        Of the study this sampler last proposed a design in, as it stood then (every design,
+        in the advisor's order, before the first).
+        """
         designs = self.designs
         with self._lock:
             return [designs[i] for i in self._remaining]
@@ -484,7 +501,8 @@ class AdvisorSampler(BaseSampler):
 
         A trial queued with parameters of a design (any of them, :func:`design_parameter`)
         has its own; one queued with the objective's own parameters alone (``{"lr": 0.01}``)
-        runs the next design with them.
+        runs the next design with them. The designs the study holds are read from its trials
+        (:meth:`_unheld`), until it holds every one: from then on the study is not scanned.
         """
         self._fallback.before_trial(study, trial)
         fixed = trial.system_attrs.get(_FIXED_PARAMS) or {}
@@ -492,35 +510,47 @@ class AdvisorSampler(BaseSampler):
             return
         with self._lock:
             self._ensure_ranking()
-            assert self._space is not None
+            assert self._space is not None and self._designs is not None
             if not self._warned:
                 self._warned = True
                 _warn_renamed(study, self._space)
-            if not self._remaining:
-                return  # every design proposed: no scan of the study's trials from here on
-            if self._learn:
-                self._rerank(study)
-            held = _held_designs(study, self._space)
-            while self._remaining:
-                index = self._remaining.pop(0)
-                params = self._params[index]
-                if _design_key(self._space, params) in held:
-                    continue
-                storage = study._storage
-                storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, params)
-                assert self._designs is not None
-                rank = self._designs[index].rank
-                storage.set_trial_user_attr(trial._trial_id, RANK_ATTR, rank)
-                # ``trial`` is the Trial's cached copy, which later writes start from (as
-                # Trial.set_user_attr keeps it in step with the storage) and which the relative
-                # sampling reads: without the params there, a multivariate fallback past its
-                # start-up trials would sample the design's shared parameters itself.
-                trial.system_attrs[PARAMS_ATTR] = params
-                trial.user_attrs[RANK_ATTR] = rank
+            # Keyed by the storage (a HyperbandPruner's bracket study shares its study's):
+            # trials are never deleted, so a study that held every design always will.
+            exhausted = self._exhausted.setdefault(study._storage, set())
+            if study._study_id in exhausted:
                 return
+            self._remaining = self._unheld(study)
+            if not self._remaining:
+                exhausted.add(study._study_id)
+                return
+            index = self._remaining.pop(0)
+            params, rank = self._params[index], self._designs[index].rank
+            storage = study._storage
+            storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, params)
+            storage.set_trial_user_attr(trial._trial_id, RANK_ATTR, rank)
+            # ``trial`` is the Trial's cached copy, which later writes start from (as
+            # Trial.set_user_attr keeps it in step with the storage) and which the relative
+            # sampling reads: without the params there, a multivariate fallback past its
+            # start-up trials would sample the design's shared parameters itself.
+            trial.system_attrs[PARAMS_ATTR] = params
+            trial.user_attrs[RANK_ATTR] = rank
 
-    def _rerank(self, study: Study) -> None:
-        """Re-rank the designs not tried yet from the study's completed proposals.
+    def _unheld(self, study: Study) -> list[int]:
+        """Return the designs the study does not hold, in the order to propose them.
+
+        The advisor's order, or with ``learn`` re-ranked from the values of the study's
+        completed proposals (:meth:`_observed`). Called under the lock.
+        """
+        assert self._space is not None and self._designs is not None
+        held = _held_designs(study, self._space)
+        unheld = [index for index, key in enumerate(self._keys) if key not in held]
+        if not self._learn:
+            return unheld
+        maximize = study.directions[0] == StudyDirection.MAXIMIZE
+        return rerank(self._designs, unheld, self._observed(study), maximize=maximize)
+
+    def _observed(self, study: Study) -> dict[int, float]:
+        """Return the value of each design the study's completed proposals ran, by index.
 
         Read from the study, not kept from this sampler's own trials, so a sampler on a resumed
         study (another process, a worker of a distributed study) learns from every proposal the
@@ -536,14 +566,7 @@ class AdvisorSampler(BaseSampler):
             # leaves it: with it the fit was NaN, and nothing moved for the rest of the study.
             if index is not None and trial.values and math.isfinite(trial.values[0]):
                 observed[index] = float(trial.values[0])
-        if observed != self._observed:
-            self._observed = observed
-            self._remaining = rerank(
-                self._designs,
-                self._remaining,
-                observed,
-                maximize=study.directions[0] == StudyDirection.MAXIMIZE,
-            )
+        return observed
 
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
