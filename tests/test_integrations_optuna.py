@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from advisor.integrations.optuna import (  # noqa: E402
     enqueue_recommendations,
     renamed_trials,
     suggest_architecture,
+    suggest_parameters,
 )
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking  # noqa: E402
 from advisor.integrations.space import ArchitectureSpace  # noqa: E402
@@ -295,6 +297,31 @@ def test_a_study_resumed_with_another_space_is_refused_naming_the_parameter() ->
         study.optimize(_objective(lambda: resumed.space), n_trials=1)
 
 
+@pytest.mark.parametrize(
+    ("sampler", "own"),
+    [("advisor", ["cosine", "step"]), ("advisor", ["cosine"]), ("tpe", ["cosine", "step"])],
+)
+def test_an_objectives_own_parameter_under_a_designs_name_is_refused_saying_so(
+    sampler: str, own: list[str]
+) -> None:
+    # An objective that suggests its learning rate's "schedule" besides the design was told
+    # that the study's earlier trials offered other choices (a resumed study's cause), to
+    # suggest from AdvisorSampler.space, which it does, or that a wrapping sampler fixed the
+    # parameter (one choice, which Optuna takes without the sampler): never to rename it.
+    advisor = AdvisorSampler(TASK, BUDGET, proposals=1, seed=0)
+    chosen = advisor if sampler == "advisor" else optuna.samplers.TPESampler(seed=0)
+    study = optuna.create_study(direction="maximize", sampler=chosen)
+
+    def objective(trial: Any) -> float:
+        trial.suggest_categorical("schedule", own)
+        return suggest_architecture(trial, advisor.space).parameters / BUDGET.max_parameters
+
+    with pytest.raises(ValueError, match=r"^schedule: ") as raised:
+        study.optimize(objective, n_trials=1)
+    assert "give the objective's own parameters other names" in str(raised.value)
+    assert "earlier trials" not in str(raised.value)
+
+
 def test_a_pickled_sampler_goes_on_as_the_original_also_from_an_earlier_versions_pickle() -> None:
     # An earlier version pickled its space and the proposals' parameters under its names: the
     # restored sampler suggested the proposals under names the objective no longer asks for
@@ -326,6 +353,13 @@ def test_a_pickled_sampler_goes_on_as_the_original_also_from_an_earlier_versions
     run(fresh, again, 2)
     run(pickle.loads(pickle.dumps(fresh)), again, 2)
     assert _params(again) == _params(study)
+    # An earlier learning sampler kept the values it learnt from (_observed, now read from
+    # the study): dropped, as the study has them.
+    learnt = AdvisorSampler(TASK, BUDGET, seed=0, learn=True).__getstate__()
+    restored.__setstate__(learnt | {"_observed": {0: 1.0}})
+    resumed = optuna.create_study(direction="maximize")
+    run(restored, resumed, 2)
+    assert _ranks(resumed) == [1, 2]
 
 
 def test_a_design_queued_under_the_flat_encodings_names_is_refused_not_replaced() -> None:
@@ -347,6 +381,30 @@ def test_a_design_queued_under_the_flat_encodings_names_is_refused_not_replaced(
     assert suggest_architecture(fixed, space) == RANKING[2].architecture
     with pytest.raises(ValueError, match="'schedule' is not found"):  # Optuna's, unchanged
         suggest_architecture(optuna.trial.FixedTrial({"geometry": "contiguous"}), space)
+
+
+def test_a_design_queued_outside_the_space_is_refused_naming_the_parameter() -> None:
+    # Queued with a ladder or geometry the space does not offer, the trial failed with
+    # Optuna's "'999-1' not in ('4-8', ... 315 choices)", naming no parameter, and the
+    # failure stopped study.optimize; a design given by hand that is no design is refused.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    space = sampler.space
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial({"geometry": "contiguous", "schedule": "16x16", "widths[16x16]": "999-1"})
+    study.enqueue_trial({"geometry": "mirror:unknown"})
+    study.optimize(_objective(lambda: space), n_trials=3)
+    ladder, geometry, proposal = study.trials
+    assert [ladder.state, geometry.state] == [optuna.trial.TrialState.PRUNED] * 2
+    assert ladder.user_attrs["advisor.refused"].startswith(
+        "not a design of the space: widths[16x16]: the trial was queued with '999-1'"
+    )
+    refused = geometry.user_attrs["advisor.refused"]
+    assert "geometry: the trial was queued with 'mirror:unknown'" in refused
+    assert proposal.user_attrs[RANK_ATTR] == 1  # the study goes on
+    other = optuna.create_study()
+    other.enqueue_trial({"geometry": "mirror:unknown"})
+    with pytest.raises(ValueError, match=r"^geometry: the trial was queued with 'mirror:unk"):
+        suggest_parameters(other.ask(), space)  # Ray Tune's define-by-run: an error, no pruning
 
 
 def test_the_trials_after_the_proposals_do_not_scan_the_study(
@@ -410,6 +468,58 @@ def test_a_proposal_the_objectives_space_cannot_hold_is_refused_naming_the_param
     with pytest.raises(ValueError, match=r"^geometry: the advisor's design #3 takes"):
         study.optimize(_objective(lambda: narrow), n_trials=3)
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [1, 2, 3]
+
+
+def test_one_sampler_proposes_every_design_to_each_of_its_studies() -> None:
+    # The sampler kept the designs it had proposed in memory, not read from the study: a
+    # second study on it (another seed of an experiment, a notebook cell run again) got none.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    first, second = (optuna.create_study(direction="maximize", sampler=sampler) for _ in range(2))
+    objective = _objective(lambda: sampler.space)
+    first.optimize(objective, n_trials=K + 1)
+    second.optimize(objective, n_trials=2)
+    first.optimize(objective, n_trials=1)  # still the fallback's: the first holds every design
+    second.optimize(objective, n_trials=K - 1)
+    ranks: list[int | None] = [design.rank for design in RANKING]
+    assert _ranks(first) == [*ranks, None, None]
+    assert _ranks(second) == [*ranks, None]
+    assert [t.params for t in second.trials[:K]] == [t.params for t in first.trials[:K]]
+
+
+def test_workers_under_a_hyperband_pruner_do_not_propose_a_design_twice() -> None:
+    # Under a HyperbandPruner Optuna hands the sampler the trials of the new trial's bracket
+    # alone: a second worker (or a resumed process) proposed the designs the first had run in
+    # another bracket again (ranks 1, 2, 2, 3, 4, 5, 6, 6 of eight trials).
+    storage = optuna.storages.InMemoryStorage()
+    workers = []
+    for seed in (0, 1):  # two workers on one storage, each with its sampler and pruner
+        sampler = AdvisorSampler(TASK, BUDGET, seed=seed)
+        pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+        study = optuna.create_study(
+            storage=storage,
+            study_name="shared",
+            load_if_exists=True,
+            sampler=sampler,
+            pruner=pruner,
+        )
+        workers.append((study, sampler))
+
+    def objective_of(sampler: AdvisorSampler) -> Any:
+        def objective(trial: Any) -> float:
+            architecture = suggest_architecture(trial, sampler.space)
+            for step in range(3):  # reports: the pruner assigns brackets
+                trial.report(float(step), step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+            return architecture.parameters / BUDGET.max_parameters
+
+        return objective
+
+    for number in range(K + 2):
+        study, sampler = workers[number % 2]
+        study.optimize(objective_of(sampler), n_trials=1)
+    ranks = [t.user_attrs.get(RANK_ATTR) for t in study.trials]
+    assert ranks == [design.rank for design in RANKING] + [None, None]
 
 
 def test_a_design_another_sampler_ran_is_not_proposed_again() -> None:
@@ -504,6 +614,36 @@ def test_a_free_widths_fitting_choices_are_those_that_leave_a_design_within_budg
         space.fitting_widths(drawn, "width_3")  # deeper than the tree
 
 
+def test_a_retried_trial_runs_its_design_again_without_a_constraint_warning() -> None:
+    # A trial Optuna's retry callback recreates (a worker died: its heartbeat went stale)
+    # carries the failed trial's constraint: every retry, and every second call of
+    # suggest_architecture in a trial, warned that "the constraint value is ignored".
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def dies(trial: Any) -> float:
+        suggest_architecture(trial, sampler.space)
+        raise RuntimeError("the worker died")
+
+    study.optimize(dies, n_trials=1, catch=(RuntimeError,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback()
+    retry(study, study.trials[0])
+
+    def twice(trial: Any) -> float:
+        suggest_architecture(trial, sampler.space)
+        return suggest_architecture(trial, sampler.space).parameters / BUDGET.max_parameters
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        study.optimize(twice, n_trials=2)
+    failed, retried, second = study.trials
+    assert retried.params == failed.params
+    assert retried.user_attrs[RANK_ATTR] == 1 and second.user_attrs[RANK_ATTR] == 2
+    assert retried.constraints == {BUDGET_CONSTRAINT: RANKING[0].parameters - BUDGET.max_parameters}
+
+
 def test_the_budget_constraint_keeps_over_budget_trials_from_being_best() -> None:
     # Without the refusal the constraint alone must keep an over-budget trial from the top.
     def objective(trial: Any) -> float:
@@ -576,6 +716,30 @@ def test_learning_in_a_resumed_study_goes_on_from_its_proposals_values() -> None
     ranked = [rank for rank in later if rank is not None]
     assert ranked == later  # every trial is one of the advisor's proposals
     assert ranked != sorted(ranked)  # the learning moved something
+
+
+@pytest.mark.parametrize("diverged", [math.inf, -math.inf])
+def test_learning_leaves_out_an_infinite_value_as_it_does_a_failed_trial(diverged: float) -> None:
+    # Optuna completes a trial whose value is infinite (a diverged run's loss): learning fitted
+    # NaN from it, and no proposal moved for the rest of the study.
+    def ranks(second: Any) -> list[int | None]:
+        sampler = AdvisorSampler(TASK, LEARNING_BUDGET, seed=0, learn=True)
+        objective = _inner_objective(sampler)
+
+        def diverging(trial: Any) -> float:
+            value = objective(trial)
+            return cast(float, second()) if trial.number == 1 else value
+
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(diverging, n_trials=8, catch=(RuntimeError,))
+        return _ranks(study)
+
+    def fails() -> float:
+        raise RuntimeError("the run diverged")
+
+    failed = ranks(fails)
+    assert failed != list(range(1, 9))  # the learning moved something
+    assert ranks(lambda: diverged) == failed
 
 
 def test_learning_in_a_multi_objective_study_reads_the_first_objective() -> None:

@@ -32,10 +32,12 @@ design its rank in ``advisor.rank``.
 
 from __future__ import annotations
 
+import math
 import numbers
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Container, Sequence
 from typing import Any, Final, cast
 
 import optuna
@@ -82,8 +84,17 @@ _FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueue
 _FINISHED: Final = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 _MAX_SEED: Final = 2**32 - 1
 """The largest seed of the default fallback: TPE seeds NumPy's RandomState, which takes no more."""
-_DERIVED: Final = ("_lock", "_space", "_params")
-"""What :class:`AdvisorSampler` does not pickle: a lock, and what it rebuilds from its designs."""
+_OWN_NAMES: Final = (
+    "the design's parameters are geometry, schedule, schedule[GEOMETRY], widths[WINDOWS], "
+    "representation and width_0 ...: give the objective's own parameters other names"
+)
+"""The hint of the errors an objective's own parameter under a design's name can cause."""
+_DERIVED: Final = ("_lock", "_space", "_params", "_keys", "_exhausted")
+"""What :class:`AdvisorSampler` does not pickle: a lock, what it rebuilds from its designs, and
+which studies hold every design (read again from a study's trials)."""
+_OBSOLETE: Final = ("_observed",)
+"""What an earlier version's pickle of :class:`AdvisorSampler` holds that this one reads from
+the study instead: the values learnt from."""
 
 
 def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[str, FlatValue]:
@@ -99,6 +110,12 @@ def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[st
     Returns the flat parameters (:meth:`~ArchitectureSpace.flat_parameters`: ``schedule`` by
     that name, M and ``width_0`` ... ``width_{d-1}``), which
     :meth:`~advisor.integrations.encoding.ArchitectureCodec.decode` reads.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, when the trial was queued with a value of it the space does not
+        offer, or the study's earlier trials offered other choices for it (:func:`_suggest`).
     """
     geometry = str(_suggest(trial, space, GEOMETRY))
     name = space.schedule_parameter(geometry)
@@ -109,23 +126,49 @@ def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[st
     return space.flat_parameters(suggested)
 
 
+class _NotOfferedError(ValueError):
+    """A trial queued with a value of a design's parameter that the space does not offer."""
+
+
 def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatValue:
     """Suggest parameter ``name`` among its choices in ``space``.
 
     Raises
     ------
+    _NotOfferedError
+        Naming the parameter and the value, when the trial was queued (``study.enqueue_trial``)
+        with a value of it the space does not offer: Optuna cannot store a categorical value
+        outside its choices, and its own error lists every choice without naming the parameter.
     ValueError
-        Naming the parameter and the cause, when the study's earlier trials offered other
-        choices for it: Optuna keeps one set of choices per parameter (its own error, "does not
-        support dynamic value space", or an index error of the sampler, says neither which
-        parameter nor why). The space follows the task, the budget and the advisor's designs,
-        so a study resumed with another of them has other choices.
+        Naming the parameter and the cause, when the trial itself or the study's earlier trials
+        offered other choices for it: Optuna keeps one set of choices per parameter (its own
+        error, "does not support dynamic value space", or an index error of the sampler, says
+        neither which parameter nor why). The trial's own were the objective's parameter under
+        a design's name (``schedule``, for its learning rate's); the study's, those or another
+        space: the space follows the task, the budget and the advisor's designs, so a study
+        resumed with another of them has other choices.
     """
     choices = space.choices(name)
+    queued = getattr(trial, "_fixed_params", None) or {}  # what study.enqueue_trial set
+    if name in queued and queued[name] not in choices:
+        raise _NotOfferedError(
+            f"{name}: the trial was queued with {queued[name]!r}, which this space does not "
+            f"offer (none of its {len(choices)} choices, e.g. {choices[0]!r}), and Optuna "
+            "stores a categorical parameter only among its choices; queue one of the space's "
+            "designs, space.trial_parameters(space.codec.encode(architecture))"
+        )
     try:
         # Optuna types a choice of a mixed sequence loosely; the space's choices are FlatValue.
         return cast(FlatValue, trial.suggest_categorical(name, choices))
     except ValueError as error:
+        own = trial.distributions.get(name)
+        if isinstance(own, CategoricalDistribution) and own.choices != choices:
+            raise ValueError(
+                f"{name}: this trial suggested it already, with other choices than this space's "
+                f"({len(choices)} choices; the trial's {len(own.choices)} are {own.choices[0]!r}"
+                " ...); "
+                f"{_OWN_NAMES}"
+            ) from error
         study = getattr(trial, "study", None)  # a FixedTrial has none
         trials = study.get_trials(deepcopy=False) if study is not None else []
         stored = next((t.distributions[name] for t in trials if name in t.distributions), None)
@@ -140,7 +183,8 @@ def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatVa
             f"({len(choices)} choices, not {len(stored.choices)}{example}); Optuna keeps one "
             "set of choices per parameter, and the space follows the task, the budget and the "
             "advisor's designs (AdvisorSampler's proposals, enqueue_recommendations' k): "
-            "resume the study with those it was run with, or start a new one"
+            "resume the study with those it was run with, or start a new one; or the objective "
+            f"suggests a parameter of its own under this name: {_OWN_NAMES}"
         ) from error
 
 
@@ -157,15 +201,19 @@ def suggest_architecture(
     optuna.TrialPruned
         When the trial was queued with a design under other names than ``space`` suggests
         (the flat encoding's ``representation``, ``width_0`` ..., whose values Optuna would
-        not apply, so another design was drawn), when the parameters are not a valid design
-        (the space pairs every geometry with the schedules it pools, but a trial may hold
-        parameters set otherwise, e.g. enqueued by hand), or the design exceeds
+        not apply, so another design was drawn) or with a value ``space`` does not offer (a
+        geometry, schedule or ladder outside it: Optuna cannot store it), when the parameters
+        are not a valid design (the space pairs every geometry with the schedules it pools, but
+        a trial may hold parameters set otherwise, e.g. enqueued by hand), or the design exceeds
         ``space.max_parameters`` (a draw of free widths by another sampler than
         :class:`AdvisorSampler` can; a ladder of a practical space fits) and
         ``refuse_over_budget`` is set: the trial is refused before any training, with the
         reason in its ``advisor.refused`` attribute.
     """
-    flat = suggest_parameters(trial, space)
+    try:
+        flat = suggest_parameters(trial, space)
+    except _NotOfferedError as error:
+        return _refuse(trial, f"not a design of the space: {error}")
     # A queued trial's parameters (Trial._fixed_params, what study.enqueue_trial set): Optuna
     # applies only those under the names suggested, and lets the sampler draw the rest.
     queued = _design_key(space, getattr(trial, "_fixed_params", None) or {})
@@ -183,7 +231,12 @@ def suggest_architecture(
         return _refuse(trial, f"not a valid design: {error}")
     trial.set_user_attr(ARCHITECTURE_ATTR, architecture.model_dump_json(exclude_none=True))
     trial.set_user_attr(PARAMETERS_ATTR, architecture.parameters)
-    trial.set_constraint(BUDGET_CONSTRAINT, architecture.parameters - space.max_parameters)
+    excess = float(architecture.parameters - space.max_parameters)
+    # Set once: a second call in the trial, or a trial an Optuna retry callback recreated
+    # (which copies the failed trial's system attributes, the constraint among them), has it,
+    # and Optuna warns on setting it again ("the constraint value is ignored").
+    if trial.constraints.get(BUDGET_CONSTRAINT) != excess:
+        trial.set_constraint(BUDGET_CONSTRAINT, excess)
     if refuse_over_budget and architecture.parameters > space.max_parameters:
         return _refuse(
             trial,
@@ -309,7 +362,10 @@ def renamed_trials(study: Study, space: ArchitectureSpace) -> list[FrozenTrial]:
 class AdvisorSampler(BaseSampler):
     """Proposes the advisor's ranked designs as trials, then defers to ``fallback``.
 
-    Each design is proposed once by a sampler: one sampler per study.
+    Each design is proposed once per study: which designs a study holds, and the values
+    learnt from, are read from its trials, as Optuna's own samplers read theirs, so a sampler
+    resuming a study, another worker's, and one sampler serving several studies propose to
+    each the designs it does not hold.
 
     Parameters
     ----------
@@ -373,8 +429,9 @@ class AdvisorSampler(BaseSampler):
         self._designs: list[Recommendation] | None = None
         self._space: ArchitectureSpace | None = None
         self._params: list[dict[str, Any]] = []
-        self._remaining: list[int] = []
-        self._observed: dict[int, float] = {}
+        self._keys: list[_Key | None] = []
+        self._remaining: list[int] = []  # of the study last proposed in (the view .remaining)
+        self._exhausted: weakref.WeakKeyDictionary[Any, set[int]] = weakref.WeakKeyDictionary()
         self._warned = False  # of a study's trials under an earlier version's names
 
     def __getstate__(self) -> dict[str, Any]:
@@ -393,11 +450,14 @@ class AdvisorSampler(BaseSampler):
         An earlier version's pickle holds its space and the proposals' parameters under its
         names: both are dropped and rebuilt, else the proposals would be suggested under names
         the objective no longer asks for, and run the fallback's designs under their ranks.
+        What it learnt from (:data:`_OBSOLETE`) is dropped too: read from the study.
         """
-        kept = {name: value for name, value in state.items() if name not in _DERIVED}
+        dropped = (*_DERIVED, *_OBSOLETE)
+        kept = {name: value for name, value in state.items() if name not in dropped}
         self.__dict__.update({"_warned": False} | kept)  # _warned: new in this version
         self._lock = threading.Lock()
-        self._space, self._params = None, []
+        self._space, self._params, self._keys = None, [], []
+        self._exhausted = weakref.WeakKeyDictionary()
 
     def _ensure_ranking(self) -> None:
         if self._designs is None:
@@ -407,6 +467,7 @@ class AdvisorSampler(BaseSampler):
         if self._space is None:
             self._space = ArchitectureSpace.for_search(self._task, self._budget, self._designs)
             self._params = _encoded(self._space, self._designs)
+            self._keys = [_design_key(self._space, params) for params in self._params]
 
     @property
     def designs(self) -> list[Recommendation]:
@@ -426,7 +487,11 @@ class AdvisorSampler(BaseSampler):
 
     @property
     def remaining(self) -> list[Recommendation]:
-        """The designs not proposed yet, in the order they will be (after any re-ranking)."""
+        """The designs not proposed yet, in the order they will be (after any re-ranking).
+
+        Of the study this sampler last proposed a design in, as it stood then (every design,
+        in the advisor's order, before the first).
+        """
         designs = self.designs
         with self._lock:
             return [designs[i] for i in self._remaining]
@@ -436,7 +501,8 @@ class AdvisorSampler(BaseSampler):
 
         A trial queued with parameters of a design (any of them, :func:`design_parameter`)
         has its own; one queued with the objective's own parameters alone (``{"lr": 0.01}``)
-        runs the next design with them.
+        runs the next design with them. The designs the study holds are read from its trials
+        (:meth:`_unheld`), until it holds every one: from then on the study is not scanned.
         """
         self._fallback.before_trial(study, trial)
         fixed = trial.system_attrs.get(_FIXED_PARAMS) or {}
@@ -444,35 +510,47 @@ class AdvisorSampler(BaseSampler):
             return
         with self._lock:
             self._ensure_ranking()
-            assert self._space is not None
+            assert self._space is not None and self._designs is not None
             if not self._warned:
                 self._warned = True
                 _warn_renamed(study, self._space)
-            if not self._remaining:
-                return  # every design proposed: no scan of the study's trials from here on
-            if self._learn:
-                self._rerank(study)
-            held = _held_designs(study, self._space)
-            while self._remaining:
-                index = self._remaining.pop(0)
-                params = self._params[index]
-                if _design_key(self._space, params) in held:
-                    continue
-                storage = study._storage
-                storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, params)
-                assert self._designs is not None
-                rank = self._designs[index].rank
-                storage.set_trial_user_attr(trial._trial_id, RANK_ATTR, rank)
-                # ``trial`` is the Trial's cached copy, which later writes start from (as
-                # Trial.set_user_attr keeps it in step with the storage) and which the relative
-                # sampling reads: without the params there, a multivariate fallback past its
-                # start-up trials would sample the design's shared parameters itself.
-                trial.system_attrs[PARAMS_ATTR] = params
-                trial.user_attrs[RANK_ATTR] = rank
+            # Keyed by the storage (a HyperbandPruner's bracket study shares its study's):
+            # trials are never deleted, so a study that held every design always will.
+            exhausted = self._exhausted.setdefault(study._storage, set())
+            if study._study_id in exhausted:
                 return
+            self._remaining = self._unheld(study)
+            if not self._remaining:
+                exhausted.add(study._study_id)
+                return
+            index = self._remaining.pop(0)
+            params, rank = self._params[index], self._designs[index].rank
+            storage = study._storage
+            storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, params)
+            storage.set_trial_user_attr(trial._trial_id, RANK_ATTR, rank)
+            # ``trial`` is the Trial's cached copy, which later writes start from (as
+            # Trial.set_user_attr keeps it in step with the storage) and which the relative
+            # sampling reads: without the params there, a multivariate fallback past its
+            # start-up trials would sample the design's shared parameters itself.
+            trial.system_attrs[PARAMS_ATTR] = params
+            trial.user_attrs[RANK_ATTR] = rank
 
-    def _rerank(self, study: Study) -> None:
-        """Re-rank the designs not tried yet from the study's completed proposals.
+    def _unheld(self, study: Study) -> list[int]:
+        """Return the designs the study does not hold, in the order to propose them.
+
+        The advisor's order, or with ``learn`` re-ranked from the values of the study's
+        completed proposals (:meth:`_observed`). Called under the lock.
+        """
+        assert self._space is not None and self._designs is not None
+        held = _held_designs(study, self._space)
+        unheld = [index for index, key in enumerate(self._keys) if key not in held]
+        if not self._learn:
+            return unheld
+        maximize = study.directions[0] == StudyDirection.MAXIMIZE
+        return rerank(self._designs, unheld, self._observed(study), maximize=maximize)
+
+    def _observed(self, study: Study) -> dict[int, float]:
+        """Return the value of each design the study's completed proposals ran, by index.
 
         Read from the study, not kept from this sampler's own trials, so a sampler on a resumed
         study (another process, a worker of a distributed study) learns from every proposal the
@@ -482,18 +560,13 @@ class AdvisorSampler(BaseSampler):
         assert self._designs is not None
         index_of: dict[Any, int] = {d.rank: index for index, d in enumerate(self._designs)}
         observed = {}
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        for trial in _study_trials(study, (TrialState.COMPLETE,)):
             index = index_of.get(trial.user_attrs.get(RANK_ATTR))
-            if index is not None and trial.values:
+            # An infinite value (a diverged run's loss) is left out, as Katib's learning
+            # leaves it: with it the fit was NaN, and nothing moved for the rest of the study.
+            if index is not None and trial.values and math.isfinite(trial.values[0]):
                 observed[index] = float(trial.values[0])
-        if observed != self._observed:
-            self._observed = observed
-            self._remaining = rerank(
-                self._designs,
-                self._remaining,
-                observed,
-                maximize=study.directions[0] == StudyDirection.MAXIMIZE,
-            )
+        return observed
 
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
@@ -541,11 +614,17 @@ class AdvisorSampler(BaseSampler):
             design = f"the advisor's design #{trial.user_attrs.get(RANK_ATTR)}"
             for name, drawn in trial.params.items():
                 if name in params and drawn != params[name]:
+                    if drawn in self.space.choices(name):
+                        cause = (
+                            "(a sampler wrapping AdvisorSampler, such as PartialFixedSampler, "
+                            "fixed it); leave the design's parameters to AdvisorSampler, or "
+                            "restrict the budget (budget.geometries, ...) instead"
+                        )
+                    else:  # no design's value: the objective's own parameter under its name
+                        cause = f"(no choice of the space); {_OWN_NAMES}"
                     raise ValueError(
                         f"{name}: {design} takes {params[name]!r}, but the trial took "
-                        f"{drawn!r} (a sampler wrapping AdvisorSampler, such as "
-                        "PartialFixedSampler, fixed it); leave the design's parameters to "
-                        "AdvisorSampler, or restrict the budget (budget.geometries, ...) instead"
+                        f"{drawn!r} {cause}"
                     )
             value = params[param_name]
             if isinstance(param_distribution, CategoricalDistribution) and (
@@ -554,7 +633,8 @@ class AdvisorSampler(BaseSampler):
                 return value
             raise ValueError(
                 f"{param_name}: {design} takes {value!r}, which this trial's distribution does "
-                "not offer; suggest from AdvisorSampler.space, which holds every proposed design"
+                "not offer; suggest from AdvisorSampler.space, which holds every proposed "
+                f"design, or, when the objective suggests a parameter of its own: {_OWN_NAMES}"
             )
         value = self._fallback.sample_independent(study, trial, param_name, param_distribution)
         return self._within_budget(trial, param_name, param_distribution, value)
@@ -613,10 +693,24 @@ def _design_key(space: ArchitectureSpace, params: dict[str, Any]) -> _Key | None
         return None
 
 
+def _study_trials(study: Study, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+    """Return the study's trials, every one of them, read from its storage.
+
+    Not ``study.get_trials``: under a ``HyperbandPruner`` the study Optuna hands a sampler
+    shows only the trials of the new trial's bracket, so the designs the other brackets ran
+    were proposed again (by a resumed or second worker's sampler) and learning read a part of
+    the results. Optuna's ``GridSampler`` reads the storage for the same reason (optuna#2327).
+    """
+    trials: list[FrozenTrial] = study._storage.get_all_trials(
+        study._study_id, deepcopy=False, states=states
+    )
+    return trials
+
+
 def _held_designs(study: Study, space: ArchitectureSpace) -> set[_Key]:
     """Return the designs the study holds: trials' parameters and queued trials' fixed ones."""
     held: set[_Key] = set()
-    for trial in study.get_trials(deepcopy=False):
+    for trial in _study_trials(study):
         for params in (
             trial.params,
             trial.system_attrs.get(_FIXED_PARAMS),
@@ -633,7 +727,7 @@ def _warn_renamed(study: Study, space: ArchitectureSpace) -> None:
     Their designs are recognised (:func:`_held_designs`), but a sampler such as TPE models each
     parameter by its name and does not learn from them (:meth:`ArchitectureSpace.renamed`).
     """
-    renamed = sum(space.renamed(trial.params) for trial in study.get_trials(deepcopy=False))
+    renamed = sum(space.renamed(trial.params) for trial in _study_trials(study))
     if renamed:
         warnings.warn(
             f"{renamed} trials of study {study.study_name!r} name their designs as an earlier "
