@@ -992,3 +992,15 @@ def _budget_study(task: Task, budget: Budget, fallback: str, trials: int = 40) -
     study = optuna.create_study(sampler=sampler, direction="maximize")
     study.optimize(lambda t: suggest_architecture(t, sampler.space).parameters, n_trials=trials)
     return study
+
+
+def test_a_ranking_its_time_limit_cut_is_warned_of_and_a_whole_one_is_not() -> None:
+    # A ranking cut by the search's time limit depends on the machine's speed: a study resumed
+    # on another machine, or another worker, could be handed other designs (and refused with
+    # "choices differ"), and nothing said the ranking was partial.
+    task = load_task("examples/tasks/start_end.yaml")
+    budget = Budget(max_parameters=50_000, time_limit_seconds=1e-9)
+    with pytest.warns(UserWarning, match=r"ended before it was complete \(its time limit, 1e-09 s"):
+        cut = fetch_ranking(task, budget, 6)
+    whole = fetch_ranking(task, budget.model_copy(update={"time_limit_seconds": None}), 6)
+    assert len(cut) < len(whole) == 6

@@ -8,6 +8,7 @@ one deterministic order without repeats. With ``target`` the calls go to a runni
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -130,7 +131,9 @@ def fetch_ranking(
     its mapping, a task file). ``budget.top_k`` and ``budget.page_token`` are replaced: pages of
     the source's ``page_size`` (:data:`PAGE_SIZE` by default) are asked until ``count`` designs
     have come, the ranking ends or ``stop`` stops (then the last page may be a stopped search's
-    partial one).
+    partial one). A page whose search ended otherwise before it was complete (the budget's time
+    limit, the call's deadline) is warned of: its ranking depends on the machine's speed, so
+    an AutoML study resumed elsewhere, or another worker, may get other designs.
 
     Raises
     ------
@@ -148,13 +151,23 @@ def fetch_ranking(
     page_size = checked_integer("page_size", page_size, 1)
     designs: list[Recommendation] = []
     token: str | None = None
+    cut = False
     while len(designs) < count:
         page = budget.model_copy(
             update={"top_k": min(page_size, count - len(designs)), "page_token": token}
         )
         result = source.recommend(task, page, stop)
         designs.extend(result.recommendations)
+        cut |= not result.complete
         token = result.next_page_token
         if token is None or not result.recommendations or (stop is not None and stop.stopped()):
             break
+    if cut and not (stop is not None and stop.stopped()):
+        warnings.warn(
+            f"the advisor's search ended before it was complete (its time limit, "
+            f"{budget.time_limit_seconds} s, or the call's deadline): {len(designs)} designs "
+            "ranked as far as this machine got, so a resumed study or another worker may rank "
+            "otherwise; a budget with time_limit_seconds=None ranks alike everywhere",
+            stacklevel=2,
+        )
     return designs
