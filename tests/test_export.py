@@ -163,6 +163,16 @@ def _architectures() -> list[Architecture]:
             geometry="mirror",
             padding=((0, 0), (0, 1), (1, 0)),
         ),
+        Architecture(  # a mirror level keeping an axis in order: 1x2, then 3x1 on the fold
+            input=InputSpec(shape=(3, 8)),
+            representation=4,
+            layers=[
+                Layer(channels=3, pool=(1, 2)),
+                Layer(channels=3, pool=(3, 1)),
+                Layer(channels=2, pool=(1, 4)),
+            ],
+            geometry="mirror",
+        ),
         Architecture(
             input=InputSpec(shape=(13,)),
             representation=4,
