@@ -68,7 +68,8 @@ class StandardCnn:
     Attributes
     ----------
     tree
-        Its tree: contiguous pooling 2 per axis at every level below the top.
+        Its tree: contiguous pooling 2 per axis (1 on an axis of one location) at every level
+        below the top.
     multiply_adds
         Its multiply-adds per input.
     widths
@@ -204,16 +205,16 @@ class Ladders:
     def _standard_cnn(self, max_parameters: int | None) -> StandardCnn | None:
         """Return the standard CNN at a budget.
 
-        Contiguous pooling 2 per axis at every level below the top, as deep as the grid allows,
-        ``M = r_0`` and widths doubling per level up to the widest allowed width (a CNN of 16
-        levels on 65,536 steps does not double to 262,144 channels), the widest such ladder
-        within ``max_parameters`` (None: the narrowest, whatever its count). None when no such
-        tree or ladder fits.
+        Contiguous pooling 2 per axis (1 on an axis of one location) at every level below the
+        top, as deep as the grid allows (:func:`_standard_tree`), ``M = r_0`` and widths
+        doubling per level up to the widest allowed width (a CNN of 16 levels on 65,536 steps
+        does not double to 262,144 channels), the widest such ladder within ``max_parameters``
+        (None: the narrowest, whatever its count). None when no such tree or ladder fits.
         """
         trees = [
             c
             for c in self.space.candidates
-            if c.family == "contiguous" and all(set(pool) == {2} for pool in c.pools[:-1])
+            if c.family == "contiguous" and _standard_tree(self.space.grid(c), c.pools)
         ]
         if not trees:
             return None
@@ -235,25 +236,30 @@ class Ladders:
         return StandardCnn(tree, cost, tuple(widths), parameters)
 
 
-def _standard_tree(pools: _Pools) -> bool:
-    """Return whether ``pools`` is a standard CNN's tree: 2 on every axis below the top."""
-    return len(pools) > 1 and all(set(pool) == {2} for pool in pools[:-1])
+def _standard_tree(grid: tuple[int, ...], pools: _Pools) -> bool:
+    """Return whether ``pools`` on ``grid`` is a standard CNN's tree.
+
+    2 on every axis at every level below the top, but 1 on an axis of one location: such an
+    axis pools nothing, so ``[1, 64]`` gets the CNN of the sequence ``[64]`` (docs/FORMATS.md
+    §1). An axis pooled down to one location below the top (a video's frames) is not one:
+    such a tree ends there, in its global window, as C3D's features end at 1x4x4.
+    """
+    return len(pools) > 1 and all(
+        k == 2 or k == n == 1 for pool in pools[:-1] for k, n in zip(pool, grid, strict=True)
+    )
 
 
 def no_standard_cnn_reason(shape: tuple[int, ...], min_depth: int, max_depth: int) -> str:
     """Say why a search on ``shape`` within these depth bounds has no standard CNN's tree.
 
-    For a rationale (:attr:`Ladders.narrowest` is None): an axis of one location, the depth
-    bounds, an odd axis the search cannot pad (every even size passes ``MAX_LOCATIONS``), or a
-    grid one window of 2 per axis pools whole. Each rationale gave the first reason before,
-    true or not (``[32, 32]`` with ``max_depth`` 1, ``[2, 2, 2]``, ``[101, 101, 101]``).
+    For a rationale (:attr:`Ladders.narrowest` is None): the depth bounds, an odd axis the
+    search cannot pad (every even size passes ``MAX_LOCATIONS``), or a grid one window of 2 per
+    axis pools whole.
     """
-    if 1 in shape:
-        return "an axis of one location has no window of 2"
     deepest = deepest_schedule(InputSpec(shape=shape))
     if any(
-        _standard_tree(pools)
-        for _padding, _grid, schedules in grid_schedules(shape, 2, deepest)
+        _standard_tree(grid, pools)
+        for _padding, grid, schedules in grid_schedules(shape, 2, deepest)
         for pools in schedules
     ):
         return (

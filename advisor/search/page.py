@@ -548,7 +548,8 @@ def search_notes(run: SearchRun) -> list[str]:
             reason = no_standard_cnn_reason(shape, *run.depths)
             notes.append(
                 f"The grid {list(shape)} has no standard CNN (contiguous pooling of 2 on every "
-                f"axis at every level below the top: {reason}), {unpriced} and no compute "
+                f"axis of more than one location at every level below the top: {reason}), "
+                f"{unpriced} and no compute "
                 "bound applies; max_multiply_adds (--max-macs) sets one."
             )
         else:
