@@ -363,6 +363,11 @@ def test_a_grid_without_a_standard_cnn_is_told_the_true_reason(
 def test_an_odd_grid_too_large_to_pad_is_told_so_not_blamed_on_an_axis_of_one() -> None:
     from advisor.search.ladders import no_standard_cnn_reason
 
+    # An axis of one location is no odd axis to pad ("the axis of 1 locations is odd").
+    for shape in [(1, 2), (1, 2, 2), (2, 1, 2)]:
+        reason = "a window of 2 on every axis pools the whole grid"
+        assert no_standard_cnn_reason(shape, 1, 16) == reason
+
     assert no_standard_cnn_reason((101, 101, 101), 1, 24) == (
         "the axes of 101 locations are odd, and padding them to an even size would grow the "
         "grid past 1,048,576 locations"

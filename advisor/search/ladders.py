@@ -266,10 +266,10 @@ def no_standard_cnn_reason(shape: tuple[int, ...], min_depth: int, max_depth: in
             f"the depth bounds ({min_depth} to {max_depth} levels) leave out every tree that "
             "pools so"
         )
-    odd = sorted({n for n in shape if n % 2})
+    odd = sorted({n for n in shape if n > 1 and n % 2})  # an axis of one location pools nothing
     if odd and not friendly_paddings(shape):
         sizes = " and ".join(map(str, odd))
-        many = sum(n % 2 for n in shape) > 1
+        many = sum(n > 1 and n % 2 for n in shape) > 1
         axes, verb, them = ("axes", "are", "them") if many else ("axis", "is", "it")
         return (
             f"the {axes} of {sizes} locations {verb} odd, and padding {them} to an even size "
