@@ -282,7 +282,7 @@ INVALID = {
             geometry="mirror",
         ),
         "geometry",
-        "pool 2 or 1 per axis at layers[0] (e.g. [2, 2]; the grid there is 16x16), got [4, 4]",
+        "pool 2 or 1 per axis (e.g. [2, 2]) at layers[0] (the grid there is 16x16), got [4, 4]",
     ),
     "mirror overlapping": (
         _document(
@@ -420,7 +420,7 @@ def test_load_reports_document_errors_with_their_field(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("first", "top", "cited"),
     [
-        ({"pool": [4, 4]}, [2, 2], "the mirror geometry needs pool 2 or 1 per axis at {}[0] "),
+        ({"pool": [4, 4]}, [2, 2], "needs pool 2 or 1 per axis (e.g. [2, 2]) at {}[0] "),
         ({"pool": [4, 4], "stride": [2, 2]}, [3, 3], "windows, but {}[0] has a stride"),
     ],
 )
@@ -460,7 +460,8 @@ def test_a_mixture_members_geometry_refusal_cites_the_architectures_layer(tmp_pa
         architecture_argument(path, None)
     (violation,) = exc.value.violations
     assert violation.field == "architecture.mixture.members[0].geometry"
-    assert "needs pool 2 or 1 per axis at architecture.layers[0] " in violation.description
+    cited = "needs pool 2 or 1 per axis (e.g. [2, 2]) at architecture.layers[0] "
+    assert cited in violation.description
 
 
 def test_examples_cover_every_geometry() -> None:

@@ -209,3 +209,14 @@ def test_every_trained_mirror_design_keeps_its_permutation() -> None:
         schedule = validate_schedule(document["input"]["shape"], pools, None, "mirror", padding)
         permutation = geometry_permutation("mirror", schedule).tolist()
         assert permutation == document["geometry"]["permutation"], pools
+
+
+def test_a_padded_axis_first_folded_above_a_level_of_one_reflects_about_the_inputs_centre() -> None:
+    # 5 rows padded to 6 (one margin row after), pooled 1x2 and then 2x2: the rows first fold at
+    # the second level, which reflected about the padded grid's centre (row 0 with the margin
+    # row 5); they reflect about the input's (row 0 with row 4), as a first level of 2x2 does.
+    padding = ((0, 1), (0, 0))
+    late = validate_schedule([6, 8], [[1, 2], [2, 2], [3, 2]], None, "mirror", padding)
+    windows = geometry_structure("mirror", late).windows[1].tolist()
+    row_pairs = {tuple(sorted({node // 4 for node in window})) for window in windows}
+    assert row_pairs == {(0, 4), (1, 3), (2, 5)}

@@ -210,29 +210,23 @@ class Mirror(_Named):
         _check_no_overlap(self.name, schedule)
         if schedule.depth > 1 and not _folds(schedule.pools[0]):
             expected = [2 if n > 1 else 1 for n in schedule.grids[0]]
-            description = (
-                f"the mirror geometry needs pool 2 or 1 per axis at layers[0] (e.g. {expected}; "
-                f"the grid there is {grid_text(schedule.grids[0])}), got "
-                f"{list(schedule.pools[0])}{_even_padding(schedule)}"
-            )
-            raise InvalidRequestError([FieldViolation("geometry", description, ("layers[0]",))])
+            needed = f"2 or 1 per axis (e.g. {expected})"
+            raise _pool_refusal(self.name, schedule, 0, needed, _even_padding(schedule))
 
     def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
         levels = mirror_folds(schedule)  # the levels above pool contiguously: no gather
         top = schedule.depth - 1
-        folds = [
-            # The padding's margins set the centre of the input's axes, which the first level
-            # folds. The top's one window holds every node whatever the order; it folds every
-            # axis, as it always has, so a design keeps the permutation it was given before.
-            _mirror_gather(
-                grid,
-                pool if level < top else (2,) * len(grid),
-                schedule.padding if level == 0 else None,
-            )
-            for level, (grid, pool) in enumerate(
-                zip(schedule.grids[:levels], schedule.pools[:levels], strict=True)
-            )
-        ]
+        margins = list(schedule.padding or ((0, 0),) * len(schedule.grids[0]))
+        folds = []
+        for level in range(levels):
+            # The top's one window holds every node whatever the order; it folds every axis,
+            # as it always has, so a design keeps the permutation it was given before.
+            grid, pool = schedule.grids[level], schedule.pools[level]
+            folded = pool if level < top else (2,) * len(grid)
+            folds.append(_mirror_gather(grid, folded, margins))
+            # A padded axis reflects about the input's centre where it first folds (a level
+            # pooling it by 1 keeps its locations); its folded nodes are pairs from then on.
+            margins = [(0, 0) if k == 2 else m for k, m in zip(folded, margins, strict=True)]
         return [*folds, *[None] * (schedule.depth - levels)]
 
 
@@ -405,20 +399,25 @@ def _folds(pool: tuple[int, ...]) -> bool:
     return all(k in (1, 2) for k in pool)
 
 
-def _check_pools_of_two(name: str, schedule: Schedule, levels: int, advice: str = "") -> None:
-    """Require pool 2 on every axis of the first ``levels`` layers (1 on an axis pooled away).
-
-    ``advice`` ends the refusal of the first layer (how to pad the input, for mirror pooling).
-    """
+def _check_pools_of_two(name: str, schedule: Schedule, levels: int) -> None:
+    """Require pool 2 on every axis of the first ``levels`` layers (1 on an axis pooled away)."""
     for i, (pool, grid) in enumerate(zip(schedule.pools[:levels], schedule.grids, strict=False)):
         if any(k != 2 and not k == n == 1 for k, n in zip(pool, grid, strict=True)):
-            expected = [2 if n > 1 else 1 for n in grid]
-            description = (
-                f"the {name} geometry needs pool {expected} at layers[{i}] "
-                f"(the grid there is {grid_text(schedule.grids[i])}), got {list(pool)}"
-                + (advice if i == 0 else "")
-            )
-            raise InvalidRequestError([FieldViolation("geometry", description, (f"layers[{i}]",))])
+            raise _pool_refusal(name, schedule, i, str([2 if n > 1 else 1 for n in grid]))
+
+
+def _pool_refusal(
+    name: str, schedule: Schedule, level: int, needed: str, advice: str = ""
+) -> InvalidRequestError:
+    """Return the refusal of ``layers[level]``'s pool: the geometry ``name`` needs ``needed``.
+
+    ``advice`` ends it (how to pad the input, for mirror pooling).
+    """
+    description = (
+        f"the {name} geometry needs pool {needed} at layers[{level}] (the grid there is "
+        f"{grid_text(schedule.grids[level])}), got {list(schedule.pools[level])}{advice}"
+    )
+    return InvalidRequestError([FieldViolation("geometry", description, (f"layers[{level}]",))])
 
 
 def _even_padding(schedule: Schedule) -> str:
@@ -436,7 +435,10 @@ def _even_padding(schedule: Schedule) -> str:
         [before, after + (n % 2 if n > 1 else 0)]
         for n, (before, after) in zip(grid, margins, strict=True)
     ]
-    return f"; windows of 2 cannot tile an odd axis: pad it to an even size (padding: {grown})"
+    return (
+        "; windows of 2 cannot tile an odd axis: pool it by 1 there, or pad it to an even size "
+        f"(padding: {grown})"
+    )
 
 
 def _set_problems(values: Sequence[int], expected: Sequence[int]) -> str:
