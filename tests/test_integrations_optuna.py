@@ -1000,7 +1000,9 @@ def test_a_ranking_its_time_limit_cut_is_warned_of_and_a_whole_one_is_not() -> N
     # "choices differ"), and nothing said the ranking was partial.
     task = load_task("examples/tasks/start_end.yaml")
     budget = Budget(max_parameters=50_000, time_limit_seconds=1e-9)
-    with pytest.warns(UserWarning, match=r"ended before it was complete \(its time limit, 1e-09 s"):
+    with pytest.warns(UserWarning, match=r"complete \(its time limit, 1e-09 s\): 1 design ranked"):
         cut = fetch_ranking(task, budget, 6)
-    whole = fetch_ranking(task, budget.model_copy(update={"time_limit_seconds": None}), 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        whole = fetch_ranking(task, budget.model_copy(update={"time_limit_seconds": None}), 6)
     assert len(cut) < len(whole) == 6

@@ -163,11 +163,32 @@ def fetch_ranking(
         if token is None or not result.recommendations or (stop is not None and stop.stopped()):
             break
     if cut and not (stop is not None and stop.stopped()):
-        warnings.warn(
-            f"the advisor's search ended before it was complete (its time limit, "
-            f"{budget.time_limit_seconds} s, or the call's deadline): {len(designs)} designs "
-            "ranked as far as this machine got, so a resumed study or another worker may rank "
-            "otherwise; a budget with time_limit_seconds=None ranks alike everywhere",
-            stacklevel=2,
-        )
+        warnings.warn(_cut_ranking(budget, source, len(designs)), stacklevel=2)
     return designs
+
+
+def _cut_ranking(budget: Budget, source: AdvisorSource, count: int) -> str:
+    """Say that a search of the ranking ended before it was complete.
+
+    What ended it, why that matters to a study (a ranking as far as the machine got) and what
+    ranks alike everywhere (a server caps a search without a time limit at its own).
+    """
+    causes = []
+    if budget.time_limit_seconds is not None:
+        causes.append(f"its time limit, {budget.time_limit_seconds:g} s")
+    elif source.target is not None:
+        causes.append("the server's longest search, max_time_limit_seconds")
+    if source.timeout is not None:
+        causes.append(f"the call's deadline, {source.timeout:g} s")
+    cause = " or ".join(causes) or "the call's deadline"
+    remedy = (
+        "a budget with time_limit_seconds=None and a source without a timeout ranks alike "
+        "everywhere"
+        if source.target is None
+        else "a time limit every worker's search completes within ranks alike everywhere"
+    )
+    designs = f"{count} design{'' if count == 1 else 's'}"
+    return (
+        f"the advisor's search ended before it was complete ({cause}): {designs} ranked as far "
+        f"as the search got, so a resumed study or another worker may rank otherwise; {remedy}"
+    )
