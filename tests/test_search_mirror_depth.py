@@ -132,7 +132,8 @@ def test_a_mirror_tree_folds_the_axes_its_levels_pool_by_two(
 ) -> None:
     # 3x1000 `symmetry`: mirror trees needed 2 on every axis, so the three rows were padded to
     # four and the first windows, 2x2, held two rows of each column and its reflection: 75% of
-    # the halves' rank at 200,000 parameters (3x8x8: 67%, a padded frame). Folding the columns
+    # the halves' most log2 rank at 200,000 parameters (3x8x8, a frame padded: 44% of the most,
+    # 67% of the best any tree reaches there; now 65% and 98%). Folding the columns
     # alone (1x2, rows kept in their order; 1x2x2 on a clip) meets every reflection at the
     # first level: on 3x1000 every correlation reaches its most.
     task = _symmetry(shape)

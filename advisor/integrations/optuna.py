@@ -84,7 +84,7 @@ _FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueue
 _FINISHED: Final = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 _MAX_SEED: Final = 2**32 - 1
 """The largest seed of the default fallback: TPE seeds NumPy's RandomState, which takes no more."""
-_OWN_NAMES: Final = (
+_RENAME_HINT: Final = (
     "the design's parameters are geometry, schedule, schedule[GEOMETRY], widths[WINDOWS], "
     "representation and width_0 ...: give the objective's own parameters other names"
 )
@@ -167,7 +167,7 @@ def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatVa
                 f"{name}: this trial suggested it already, with other choices than this space's "
                 f"({len(choices)} choices; the trial's {len(own.choices)} are {own.choices[0]!r}"
                 " ...); "
-                f"{_OWN_NAMES}"
+                f"{_RENAME_HINT}"
             ) from error
         study = getattr(trial, "study", None)  # a FixedTrial has none
         trials = study.get_trials(deepcopy=False) if study is not None else []
@@ -184,7 +184,7 @@ def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatVa
             "set of choices per parameter, and the space follows the task, the budget and the "
             "advisor's designs (AdvisorSampler's proposals, enqueue_recommendations' k): "
             "resume the study with those it was run with, or start a new one; or the objective "
-            f"suggests a parameter of its own under this name: {_OWN_NAMES}"
+            f"suggests a parameter of its own under this name: {_RENAME_HINT}"
         ) from error
 
 
@@ -518,6 +518,7 @@ class AdvisorSampler(BaseSampler):
             # trials are never deleted, so a study that held every design always will.
             exhausted = self._exhausted.setdefault(study._storage, set())
             if study._study_id in exhausted:
+                self._remaining = []  # .remaining tells of this study, which holds every design
                 return
             self._remaining = self._unheld(study)
             if not self._remaining:
@@ -621,7 +622,7 @@ class AdvisorSampler(BaseSampler):
                             "restrict the budget (budget.geometries, ...) instead"
                         )
                     else:  # no design's value: the objective's own parameter under its name
-                        cause = f"(no choice of the space); {_OWN_NAMES}"
+                        cause = f"(no choice of the space); {_RENAME_HINT}"
                     raise ValueError(
                         f"{name}: {design} takes {params[name]!r}, but the trial took "
                         f"{drawn!r} {cause}"
@@ -634,7 +635,7 @@ class AdvisorSampler(BaseSampler):
             raise ValueError(
                 f"{param_name}: {design} takes {value!r}, which this trial's distribution does "
                 "not offer; suggest from AdvisorSampler.space, which holds every proposed "
-                f"design, or, when the objective suggests a parameter of its own: {_OWN_NAMES}"
+                f"design, or, when the objective suggests a parameter of its own: {_RENAME_HINT}"
             )
         value = self._fallback.sample_independent(study, trial, param_name, param_distribution)
         return self._within_budget(trial, param_name, param_distribution, value)
