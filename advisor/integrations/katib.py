@@ -66,6 +66,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -160,8 +161,9 @@ _BYTES_PER_CORRELATION: Final = 32
 its place in a tuple)."""
 _BYTES_PER_DRAW: Final = 256
 """A drawn design kept as its tree and widths, with its try, key and place."""
-_BYTES_PER_HANDED_OUT: Final = 128
-"""A suggestion a learning call handed out, kept as its place and position (a dict entry)."""
+_BYTES_PER_HANDED_OUT: Final = 192
+"""A suggestion a learning call handed out, kept as its place and its design's sha256 (a dict
+entry of an int and a 64-character str)."""
 _BYTES_PER_SEARCH: Final = 2**20
 """The search the draws keep (its candidates and width ladders: ~0.1-1 MiB measured)."""
 _LOCK_POLL_SECONDS: Final = 0.05
@@ -169,8 +171,12 @@ _LOCK_POLL_SECONDS: Final = 0.05
 
 MAX_HANDED_OUT_FILE_BYTES: Final = 16 * 2**20
 """Most bytes of a :class:`HandedOutFiles` file read: a record holds at most the server's
-``max_katib_designs`` places at ~15 bytes each (~15 KB at the default 1,000, a million in
+``max_katib_designs`` places at ~75 bytes each (~75 KB at the default 1,000, over 200,000 in
 16 MiB); a larger file is no record the service wrote."""
+
+_HANDED_OUT_FORMAT: Final = 1
+"""The version of the :class:`HandedOutFiles` format written; a file of another is not read."""
+_SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -775,9 +781,10 @@ def suggestions(
     """
     stop = stop or StopSignal()
     with _turn(search, stop, cache) as sequence:
-        # Positions Katib holds from the experiment's earlier calls, trial or not: only learning
+        # Designs Katib holds from the experiment's earlier calls, trial or not: only learning
         # returns designs out of the sequence's order, so only it can hand one out twice.
         handed = set() if search.learning is None else sequence.handed_out(search.experiment, start)
+        untried = partial(sequence.untried, held=held, handed=handed)
         pool = 0  # the positions whose ranked designs learning re-ranks, at least
         if search.learning is not None:
             pool = search.learning.pool
@@ -794,13 +801,13 @@ def suggestions(
                 )
             length = sequence.extend(needed, stop)
             window = sequence.window(start, length)
-            fresh = [s for s in window if sequence.text(s) not in held and s.position not in handed]
+            fresh = [s for s in window if untried(s)]
             if len(fresh) >= count or length < needed:
                 break
             needed += count - len(fresh)
         if search.learning is not None:
             learnt = sequence.reranked(
-                max(length, pool), held, handed, observed or {}, search.learning.maximize
+                max(length, pool), untried, observed or {}, search.learning.maximize
             )
             fresh = learnt + [s for s in fresh if s.source == "sampled"]
             if len(fresh) >= count:
@@ -883,9 +890,11 @@ class _Sequence:
     A ranking search its time limit cuts ranks what it reached: a computation from position 1
     may rank otherwise, and the kept sequence continues the one its first call ranked (the
     trials skipped, as before, keep a round from repeating a trial either way).
-    It also keeps, by experiment name, the positions learning calls handed out
-    (:meth:`hand_out`), which Katib holds before their trials exist; with ``files``, in them
-    too, and an experiment's record is read from them when the sequence first needs it.
+    It also keeps, by experiment name, the designs learning calls handed out
+    (:meth:`hand_out`), which Katib holds before their trials exist: each as a sha256 of its
+    architecture JSON (:meth:`digest`), not its position, which a sequence computed anew (after
+    a restart or an eviction, under another load) may give another design. With ``files``, in
+    them too, and an experiment's record is read from them when the sequence first needs it.
     Every step is kept only once it is whole, so a stopped call leaves a sequence the next
     call continues. Not thread-safe: a caller holds :attr:`lock`.
     """
@@ -899,6 +908,7 @@ class _Sequence:
         self._ranked: list[Suggestion] = []
         self._log2_ranks: list[tuple[float, ...]] = []  # each ranked design's, to learn from
         self._texts: list[str] = []  # each ranked design's JSON, which trials and values match
+        self._digests: list[str] = []  # each ranked design's JSON's sha256, which records match
         self._token: str | None = None
         self._ranking_ended = False
         self._seen: set[str] = set()  # the ranked designs' JSON, once the ranking ended
@@ -908,10 +918,12 @@ class _Sequence:
         self._sampled: list[int] = []  # the draws' designs not ranked, in order
         self._scores: list[float] = []  # the scores of the first sampled designs
         self._scorer: DesignScorer | None = None  # the search's objective, once built
-        self._handed: dict[str, dict[int, int]] = {}  # by experiment: place -> position
+        self._handed: dict[str, dict[int, str]] = {}  # by experiment: place -> design digest
 
-    def handed_out(self, experiment: str, start: int) -> set[int]:
-        """Return the positions learning calls handed ``experiment`` at places before ``start``.
+    def handed_out(self, experiment: str, start: int) -> set[str]:
+        """Return the designs learning calls handed ``experiment`` at places before ``start``.
+
+        Each as its :meth:`digest`.
 
         A place is a suggestion's 0-based index among all Katib asked for
         (``total_request_number - current_request_number`` is the call's first). Katib keeps
@@ -919,7 +931,7 @@ class _Sequence:
         so a call may come before the trials of the earlier ones: the request's trials do not
         say these were handed out, its count does, and this remembers which.
         """
-        return {position for place, position in self._record(experiment).items() if place < start}
+        return {design for place, design in self._record(experiment).items() if place < start}
 
     def hand_out(self, experiment: str, start: int, picked: Sequence[Suggestion]) -> None:
         """Record ``picked`` as handed ``experiment`` at the places from ``start`` on.
@@ -928,12 +940,12 @@ class _Sequence:
         places again only when it did not keep that call's answer.
         """
         record = {p: q for p, q in self._record(experiment).items() if p < start}
-        record.update((start + i, s.position) for i, s in enumerate(picked))
+        record.update((start + i, self.digest(s)) for i, s in enumerate(picked))
         self._handed[experiment] = record
         if self._files is not None:
             self._files.write(search_digest(self.search), experiment, record)
 
-    def _record(self, experiment: str) -> dict[int, int]:
+    def _record(self, experiment: str) -> dict[int, str]:
         """Return what was handed ``experiment``: as kept, else as its file holds it (once)."""
         record = self._handed.get(experiment)
         if record is None:
@@ -980,17 +992,32 @@ class _Sequence:
             return self._texts[suggestion.position - 1]
         return _json(suggestion.architecture)
 
+    def digest(self, suggestion: Suggestion) -> str:
+        """Return a sha256 of a design's :meth:`text`, what records it: a ranked one's as kept."""
+        if suggestion.source == "ranked":
+            return self._digests[suggestion.position - 1]
+        return _digest(self.text(suggestion))
+
+    def untried(
+        self, suggestion: Suggestion, *, held: Collection[str], handed: Collection[str]
+    ) -> bool:
+        """Return whether a design is neither tried nor handed out: one a call may hand out.
+
+        Tried: its :meth:`text` in ``held`` (the trials'); handed out: its :meth:`digest` in
+        ``handed`` (:meth:`handed_out`; a sampled design is hashed only when there are any).
+        """
+        if self.text(suggestion) in held:
+            return False
+        return not handed or self.digest(suggestion) not in handed
+
     def reranked(
         self,
         length: int,
-        held: Collection[str],
-        handed: Collection[int],
+        untried: Callable[[Suggestion], bool],
         observed: Mapping[str, float],
         maximize: bool,
     ) -> list[Suggestion]:
-        """Return the ranked designs of the first ``length`` positions not held, re-ranked.
-
-        Held: their JSON in ``held`` or their position in ``handed``.
+        """Return the ranked designs of the first ``length`` positions ``untried``, re-ranked.
 
         Best-predicted first from the ``observed`` values of the ranked designs among them
         (:func:`~advisor.integrations.learning.rerank_ranks`; larger is better if
@@ -999,11 +1026,7 @@ class _Sequence:
         ranked, texts = self._ranked[:length], self._texts[:length]
         index = {text: i for i, text in enumerate(texts)}
         tried = {index[text]: value for text, value in observed.items() if text in index}
-        remaining = [
-            i
-            for i, text in enumerate(texts)
-            if text not in held and ranked[i].position not in handed
-        ]
+        remaining = [i for i, suggestion in enumerate(ranked) if untried(suggestion)]
         order = rerank_ranks(self._log2_ranks[:length], remaining, tried, maximize=maximize)
         return [ranked[i] for i in order]
 
@@ -1049,7 +1072,9 @@ class _Sequence:
             _raise_if_stopped(stop)  # a stopped search's page is partial: the positions would shift
             for r in result.recommendations:
                 self._ranked.append(Suggestion(r.rank, r.architecture, r.score, "ranked"))
-                self._texts.append(_json(r.architecture))
+                text = _json(r.architecture)
+                self._texts.append(text)
+                self._digests.append(_digest(text))
             self._log2_ranks.extend(log2_ranks(result.recommendations))
             self._token = result.next_page_token
             if self._token is None or not result.recommendations:
@@ -1112,10 +1137,14 @@ class HandedOutFiles:
     it kept there: with this, a restarted service (or a sequence the cache evicted) still
     skips the designs handed out before, whose trials Katib may not have made yet.
 
-    A record is one experiment's places and positions (:meth:`_Sequence.hand_out`) on one
-    search's sequence. Its file is named by a digest of the search and the experiment's name,
-    which the request gives and must not choose a path with (``../x``); the file holds both,
-    and a file that does not name what it is read for, or that is no record, is not read.
+    A record is one experiment's places and the designs handed out there, each as a sha256 of
+    its architecture JSON (:meth:`_Sequence.hand_out`), on one search: the designs themselves,
+    since a restarted service's ranking, cut by its time limit under another load, may put
+    them at other positions. Its file is named by a digest of the search and the experiment's
+    name, which the request gives and must not choose a path with (``../x``); the file holds
+    both and its format's version (``{"format": 1, "experiment": ..., "search": ...,
+    "handed": [[place, sha256], ...]}``), and a file that does not name what it is read for,
+    is of another format or is no record, is not read.
     Written atomically (a temporary file in the directory, then ``os.replace``), so a service
     stopped in the middle leaves the previous record whole. A file that cannot be read is
     logged at ERROR naming it and read as no record (the experiment's record starts afresh);
@@ -1143,8 +1172,8 @@ class HandedOutFiles:
         key = json.dumps([search, experiment]).encode()
         return self.directory / f"handed-out-{hashlib.sha256(key).hexdigest()}.json"
 
-    def read(self, search: str, experiment: str) -> dict[int, int]:
-        """Return the record of ``experiment`` on ``search``: place -> position ({}: none).
+    def read(self, search: str, experiment: str) -> dict[int, str]:
+        """Return the record of ``experiment`` on ``search``: place -> design digest ({}: none).
 
         A file that cannot be read or holds no record for them is logged and read as none.
         """
@@ -1168,14 +1197,19 @@ class HandedOutFiles:
             )
             return {}
 
-    def write(self, search: str, experiment: str, record: Mapping[int, int]) -> None:
+    def write(self, search: str, experiment: str, record: Mapping[int, str]) -> None:
         """Replace the file of ``experiment``'s record on ``search`` with ``record``, atomically.
 
         A failure (a full volume) is logged: the call's answer stands, the record stays in
         memory, and the next call's write tries again.
         """
         path = self.path(search, experiment)
-        document = {"experiment": experiment, "search": search, "handed": sorted(record.items())}
+        document = {
+            "format": _HANDED_OUT_FORMAT,
+            "experiment": experiment,
+            "search": search,
+            "handed": sorted(record.items()),
+        }
         try:
             descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=".handed-out-")
             try:
@@ -1197,29 +1231,36 @@ class HandedOutFiles:
             )
 
 
-def _handed_out_record(document: object, search: str, experiment: str) -> dict[int, int]:
+def _handed_out_record(document: object, search: str, experiment: str) -> dict[int, str]:
     """Return the record a :class:`HandedOutFiles` file holds for ``experiment`` on ``search``.
 
     Raises
     ------
     ValueError
-        Saying what is wrong: no record, one of another experiment or search, a bad entry.
+        Saying what is wrong: no record, one of another format (an earlier advisor's, which
+        kept positions), experiment or search, a bad entry.
     """
     if not isinstance(document, dict) or not isinstance(document.get("handed"), list):
         raise ValueError("not a record: no 'handed' list")
-    for key, expected in (("experiment", experiment), ("search", search)):
+    expected_values = (
+        ("format", _HANDED_OUT_FORMAT),
+        ("experiment", experiment),
+        ("search", search),
+    )
+    for key, expected in expected_values:
         if document.get(key) != expected:
             raise ValueError(f"its {key} is {document.get(key)!r}, not {expected!r}")
-    record: dict[int, int] = {}
+    record: dict[int, str] = {}
     for entry in document["handed"]:
         if not (
             isinstance(entry, list)
             and len(entry) == 2
-            and all(type(n) is int for n in entry)
+            and type(entry[0]) is int
             and entry[0] >= 0
-            and entry[1] >= 1
+            and isinstance(entry[1], str)
+            and _SHA256_HEX.fullmatch(entry[1])
         ):
-            raise ValueError(f"{entry!r} is no [place, position] pair")
+            raise ValueError(f"{entry!r} is no [place, design sha256] pair")
         record[entry[0]] = entry[1]
     return record
 
@@ -1340,6 +1381,11 @@ def _raise_if_stopped(stop: StopSignal) -> None:
 
 def _json(architecture: Architecture) -> str:
     return architecture.model_dump_json(exclude_none=True)
+
+
+def _digest(text: str) -> str:
+    """Return the sha256 of a design's architecture JSON, as a record keeps the design."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def suggestion_assignments(
