@@ -18,6 +18,7 @@ from typing import Any
 import grpc
 import pytest
 
+from advisor.errors import StoppedError
 from advisor.integrations import katib as katib_module
 from advisor.integrations.katib import (
     HandedOutFiles,
@@ -36,6 +37,7 @@ from advisor.search import recommend as recommend_module
 from advisor.service.command import main as server_main
 from advisor.service.katib_server import start_katib_server
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
+from advisor.stopping import StopSignal
 from tests.service.test_config import _config_of
 from tests.test_integrations_katib import (
     VALUES,
@@ -287,3 +289,24 @@ def test_a_restart_that_ranks_otherwise_skips_the_designs_handed_out(
     assert not handed & {_json(s.architecture) for s in again}
     expected = suggestions(search, 5, 2, held | handed, observed=observed)
     assert [_json(s.architecture) for s in again] == [_json(s.architecture) for s in expected]
+
+
+def test_a_sequence_a_call_holds_is_not_evicted(tmp_path: Path) -> None:
+    search, _, _ = _learning()
+    other = replace(search, budget=search.budget.model_copy(update={"seed": 7}))
+    assert search_digest(other) != search_digest(search)
+    cache = _on(tmp_path, max_experiments=1)
+    with cache.sequence(search, StopSignal()):
+        # Another search's call ends over the bound: the sequence no call holds is the one to go.
+        suggestions(other, 0, 1, cache=cache)
+        assert search in cache
+        assert other not in cache
+        # So a second call on the search waits for the sequence held (here it stops, its signal
+        # stopped) instead of building another, which would read the record before this call
+        # writes it and overwrite it after: a lost update.
+        stopped = StopSignal()
+        stopped.cancel()
+        with pytest.raises(StoppedError), cache.sequence(search, stopped):
+            pass
+    assert len(cache) == 1
+    assert search in cache

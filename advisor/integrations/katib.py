@@ -903,6 +903,9 @@ class _Sequence:
         self.search = search
         self._files = files
         self.lock = threading.Lock()
+        self.callers = 0
+        """Calls holding or waiting for :attr:`lock`, counted under the cache's lock: a
+        :class:`SuggestionCache` evicts the sequence only when there are none."""
         self.footprint = 0
         """Estimated bytes held, as of the last call (see :meth:`estimate_footprint`)."""
         self._ranked: list[Suggestion] = []
@@ -1286,7 +1289,9 @@ class SuggestionCache:
     next sequence of the experiment: neither an eviction nor a restart forgets it.
 
     Thread-safe: calls on different searches run in parallel; calls on one search take turns
-    (the later one continues what the earlier computed), waiting while polling their stop.
+    (the later one continues what the earlier computed), waiting while polling their stop. A
+    sequence a call holds or waits for is not evicted (the cache may stay over its bounds until
+    that call ends), so a search has one sequence, and an experiment one record, at a time.
     """
 
     def __init__(
@@ -1329,18 +1334,23 @@ class SuggestionCache:
             if sequence is None:
                 sequence = self._sequences[key] = _Sequence(search, self.files)
             self._sequences.move_to_end(key)
-        while not sequence.lock.acquire(timeout=_LOCK_POLL_SECONDS):
-            _raise_if_stopped(stop)
+            sequence.callers += 1
         try:
-            yield sequence
-        except (StoppedError, InvalidRequestError):
-            raise  # what the sequence kept was computed whole
-        except BaseException:
-            self._forget(key, sequence)  # an unforeseen error may have left a step half done
-            raise
+            while not sequence.lock.acquire(timeout=_LOCK_POLL_SECONDS):
+                _raise_if_stopped(stop)
+            try:
+                yield sequence
+            except (StoppedError, InvalidRequestError):
+                raise  # what the sequence kept was computed whole
+            except BaseException:
+                self._forget(key, sequence)  # an unforeseen error may have left a step half done
+                raise
+            finally:
+                sequence.footprint = sequence.estimate_footprint()
+                sequence.lock.release()
         finally:
-            sequence.footprint = sequence.estimate_footprint()
-            sequence.lock.release()
+            with self._lock:
+                sequence.callers -= 1
             self._evict()
 
     def _forget(self, key: str, sequence: _Sequence) -> None:
@@ -1349,14 +1359,21 @@ class SuggestionCache:
                 del self._sequences[key]
 
     def _evict(self) -> None:
-        """Drop the least recently used sequences while over either bound."""
+        """Drop the least recently used sequences no call holds or waits for while over a bound.
+
+        One a call holds (or waits for) stays until the last such call ends: a call on its
+        search meanwhile takes its turn on it. Evicted, the next call would build a second
+        sequence of the search, read the experiment's record before the holder wrote it and
+        overwrite that afterwards.
+        """
         with self._lock:
             held = sum(s.footprint for s in self._sequences.values())
-            while self._sequences and (
-                len(self._sequences) > self.max_experiments or held > self.max_bytes
-            ):
-                _, evicted = self._sequences.popitem(last=False)
-                held -= evicted.footprint
+            for key, sequence in list(self._sequences.items()):  # least recently used first
+                if len(self._sequences) <= self.max_experiments and held <= self.max_bytes:
+                    break
+                if sequence.callers == 0:
+                    del self._sequences[key]
+                    held -= sequence.footprint
 
 
 def search_digest(search: KatibSearch) -> str:
