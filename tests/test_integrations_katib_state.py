@@ -7,9 +7,11 @@ in no request's trials: only the service's record says it was handed out.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -310,3 +312,47 @@ def test_a_sequence_a_call_holds_is_not_evicted(tmp_path: Path) -> None:
             pass
     assert len(cache) == 1
     assert search in cache
+
+
+def test_a_record_written_is_synced_and_so_is_its_name_in_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[bool] = []  # per fsync: whether it was of the directory
+    fsync = os.fsync
+
+    def recording(descriptor: int) -> None:
+        synced.append(os.path.samestat(os.fstat(descriptor), tmp_path.stat()))
+        fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    search, _, _ = _learning()
+    assert _positions(search, 3, _on(tmp_path)) == [5, 4]
+    # The file's contents, then the directory, which holds the name os.replace gave it.
+    assert synced == [False, True]
+
+
+def test_a_directory_that_refuses_a_sync_still_takes_the_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fsync = os.fsync
+
+    def refusing(descriptor: int) -> None:
+        if os.path.samestat(os.fstat(descriptor), tmp_path.stat()):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", refusing)
+    search, _, _ = _learning()
+    assert _positions(search, 3, _on(tmp_path)) == [5, 4]
+    assert _positions(search, 5, _on(tmp_path)) == [6, 7]
+
+
+def test_the_endpoint_removes_the_temporary_files_a_crash_left_at_start(tmp_path: Path) -> None:
+    left = [tmp_path / ".handed-out-k3j9x2", tmp_path / ".probe-a8b7c6"]
+    kept = [tmp_path / "handed-out-0123.json", tmp_path / ".handed-out", tmp_path / "notes.txt"]
+    for path in left + kept:
+        path.write_text("{}")
+    (tmp_path / ".probe-dir").mkdir()  # not a file: no service's, left alone
+    server = start_katib_server("127.0.0.1", 0, workers=1, data_dir=tmp_path)
+    server.stop(0)
+    assert sorted(tmp_path.iterdir()) == sorted([*kept, tmp_path / ".probe-dir"])

@@ -174,6 +174,13 @@ MAX_HANDED_OUT_FILE_BYTES: Final = 16 * 2**20
 ``max_katib_designs`` places at ~75 bytes each (~75 KB at the default 1,000, over 200,000 in
 16 MiB); a larger file is no record the service wrote."""
 
+_RECORD_PREFIX: Final = ".handed-out-"
+"""How a :class:`HandedOutFiles` record's next version is named before its ``os.replace``."""
+_PROBE_PREFIX: Final = ".probe-"
+"""How the file :meth:`HandedOutFiles.check_writable` makes and removes is named."""
+_TEMPORARY_PREFIXES: Final = (_RECORD_PREFIX, _PROBE_PREFIX)
+"""The temporary files' names' beginnings: one a crash left is removed at start."""
+
 _HANDED_OUT_FORMAT: Final = 1
 """The version of the :class:`HandedOutFiles` format written; a file of another is not read."""
 _SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
@@ -1148,11 +1155,13 @@ class HandedOutFiles:
     both and its format's version (``{"format": 1, "experiment": ..., "search": ...,
     "handed": [[place, sha256], ...]}``), and a file that does not name what it is read for,
     is of another format or is no record, is not read.
-    Written atomically (a temporary file in the directory, then ``os.replace``), so a service
-    stopped in the middle leaves the previous record whole. A file that cannot be read is
-    logged at ERROR naming it and read as no record (the experiment's record starts afresh);
-    one that cannot be written is logged too, and the record stays in memory. Either way the
-    call goes on. Not thread-safe per record: the caller holds the record's sequence.
+    Written atomically (a temporary file in the directory, synced, then ``os.replace`` and the
+    directory synced where the platform allows it), so a service stopped in the middle leaves
+    the previous record whole; the temporary files a stopped service left are removed at the
+    next start (:meth:`remove_temporary_files`). A file that cannot be read is logged at ERROR
+    naming it and read as no record (the experiment's record starts afresh); one that cannot be
+    written is logged too, and the record stays in memory. Either way the call goes on. Not
+    thread-safe per record: the caller holds the record's sequence.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -1166,9 +1175,26 @@ class HandedOutFiles:
         OSError
             When the directory does not exist, is not one, or refuses a new file.
         """
-        descriptor, name = tempfile.mkstemp(dir=self.directory, prefix=".probe-")
+        descriptor, name = tempfile.mkstemp(dir=self.directory, prefix=_PROBE_PREFIX)
         os.close(descriptor)
         os.unlink(name)
+
+    def remove_temporary_files(self) -> None:
+        """Remove the temporary files a stopped service left in the directory (see above).
+
+        A service killed between a record's temporary file and its ``os.replace`` (or in
+        :meth:`check_writable`) leaves one behind, each as large as a record, and nothing else
+        would remove it. Only files of those names are removed (a directory of such a name is
+        none of this class's); one that cannot be is logged at WARNING.
+        """
+        for prefix in _TEMPORARY_PREFIXES:
+            for path in self.directory.glob(f"{prefix}*"):
+                if not path.is_file():
+                    continue
+                try:
+                    path.unlink()
+                except OSError as error:
+                    _LOGGER.warning("cannot remove %s, left by a stopped service: %s", path, error)
 
     def path(self, search: str, experiment: str) -> Path:
         """Return the file of ``experiment``'s record on the search of digest ``search``."""
@@ -1214,7 +1240,7 @@ class HandedOutFiles:
             "handed": sorted(record.items()),
         }
         try:
-            descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=".handed-out-")
+            descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=_RECORD_PREFIX)
             try:
                 with os.fdopen(descriptor, "w", encoding="utf-8") as file:
                     json.dump(document, file, separators=(",", ":"))
@@ -1224,6 +1250,7 @@ class HandedOutFiles:
             except BaseException:
                 os.unlink(temporary)
                 raise
+            _sync_directory(self.directory)
         except OSError as error:
             _LOGGER.error(
                 "Katib experiment %r: cannot write what was handed out to %s (%s); a restarted "
@@ -1232,6 +1259,26 @@ class HandedOutFiles:
                 path,
                 error,
             )
+
+
+def _sync_directory(directory: Path) -> None:
+    """Flush ``directory``'s entries to its disk, where the platform allows it.
+
+    A file's fsync keeps its contents, not its name: until the directory is synced too, a
+    machine that crashes just after an ``os.replace`` may come back with the previous record.
+    A platform that opens no directory (Windows) or a file system that syncs none refuses with
+    an OSError: the record is then as durable as the platform makes it, and the write stands.
+    """
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def _handed_out_record(document: object, search: str, experiment: str) -> dict[int, str]:
