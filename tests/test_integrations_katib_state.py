@@ -7,27 +7,39 @@ in no request's trials: only the service's record says it was handed out.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 
+from advisor.errors import StoppedError
 from advisor.integrations import katib as katib_module
 from advisor.integrations.katib import (
     HandedOutFiles,
     KatibSearch,
+    Suggestion,
     SuggestionCache,
     read_experiment,
     search_digest,
     suggestions,
 )
+from advisor.model.budget import Budget
+from advisor.model.results import SearchResult
+from advisor.model.task import Task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
+from advisor.search import recommend as recommend_module
 from advisor.service.command import main as server_main
 from advisor.service.katib_server import start_katib_server
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
+from advisor.stopping import StopSignal
 from tests.service.test_config import _config_of
 from tests.test_integrations_katib import (
     VALUES,
@@ -57,6 +69,11 @@ def _positions(search: KatibSearch, start: int, cache: SuggestionCache) -> list[
     _, held, observed = _learning(search.experiment)
     picked = suggestions(search, start, 2, held, observed=observed, cache=cache)
     return [s.position for s in picked]
+
+
+def _sha256(design: Suggestion) -> str:
+    """The design's sha256, as a record file keeps it: of its architecture JSON."""
+    return hashlib.sha256(_json(design.architecture).encode()).hexdigest()
 
 
 def _on(directory: Path, **bounds: int) -> SuggestionCache:
@@ -116,20 +133,39 @@ def test_a_restarted_katib_endpoint_on_its_data_dir_hands_out_other_designs(
     assert ranks == [["5", "4"], ["6", "7"]]
 
 
+_DESIGN = "a" * 64  # a design's sha256, as a record file holds it
+
+
 @pytest.mark.parametrize(
     ("name", "content", "problem"),
     [
         ("not JSON", "{'handed': [[3, 5]]", "Expecting property name"),
         ("no record", "[[3, 5], [4, 4]]", "not a record: no 'handed' list"),
         (
+            "an earlier format's, of positions",
+            json.dumps({"experiment": "kept", "search": "{search}", "handed": [[3, 5]]}),
+            "its format is None, not 1",
+        ),
+        (
             "another experiment's",
-            json.dumps({"experiment": "other", "search": "{search}", "handed": [[3, 5]]}),
+            json.dumps(
+                {"format": 1, "experiment": "other", "search": "{search}", "handed": [[3, _DESIGN]]}
+            ),
             "its experiment is 'other', not 'kept'",
         ),
         (
-            "a position 0",
-            json.dumps({"experiment": "kept", "search": "{search}", "handed": [[3, 0]]}),
-            "[3, 0] is no [place, position] pair",
+            "a position for a design",
+            json.dumps(
+                {"format": 1, "experiment": "kept", "search": "{search}", "handed": [[3, 5]]}
+            ),
+            "[3, 5] is no [place, design sha256] pair",
+        ),
+        (
+            "a negative place",
+            json.dumps(
+                {"format": 1, "experiment": "kept", "search": "{search}", "handed": [[-1, _DESIGN]]}
+            ),
+            "is no [place, design sha256] pair",
         ),
         ("a directory in its place", None, "Is a directory"),
     ],
@@ -182,10 +218,12 @@ def test_an_experiment_name_chooses_no_path(name: str, tmp_path: Path) -> None:
     assert [p.parent for p in files] == [directory]
     assert files[0].name.startswith("handed-out-")
     record = json.loads(files[0].read_text())
+    ranked = _from_position_one(search, 0, 5)
     assert record == {
+        "format": 1,
         "experiment": name,
         "search": search_digest(search),
-        "handed": [[3, 5], [4, 4]],
+        "handed": [[3, _sha256(ranked[4])], [4, _sha256(ranked[3])]],
     }
 
 
@@ -228,3 +266,93 @@ def test_the_config_file_sets_the_data_dir_and_the_option_overrides_it(tmp_path:
     assert _config_of("--config", str(config)).katib_data_dir == Path("/opt/katib/data")
     overridden = _config_of("--config", str(config), "--katib-data-dir", str(tmp_path))
     assert overridden.katib_data_dir == tmp_path
+
+
+def test_a_restart_that_ranks_otherwise_skips_the_designs_handed_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    search, held, observed = _learning()
+    first = suggestions(search, 3, 2, held, observed=observed, cache=_on(tmp_path))
+    handed = {_json(s.architecture) for s in first}
+    assert [s.position for s in first] == [5, 4]
+    # The restarted service's ranking, under another time limit's cut, comes out in another
+    # order: here its first design last, so designs 4 and 5 are at positions 3 and 4.
+    ranking = recommend_module.recommend
+
+    def rotated(task: Task, budget: Budget, **options: Any) -> SearchResult:
+        result = ranking(task, budget, **options)
+        designs = result.recommendations[1:] + result.recommendations[:1]
+        renumbered = [replace(r, rank=i) for i, r in enumerate(designs, 1)]
+        return replace(result, recommendations=renumbered)
+
+    monkeypatch.setattr(recommend_module, "recommend", rotated)
+    again = suggestions(search, 5, 2, held, observed=observed, cache=_on(tmp_path))
+    # The designs handed out are skipped, wherever they are now, as if their trials were held.
+    assert not handed & {_json(s.architecture) for s in again}
+    expected = suggestions(search, 5, 2, held | handed, observed=observed)
+    assert [_json(s.architecture) for s in again] == [_json(s.architecture) for s in expected]
+
+
+def test_a_sequence_a_call_holds_is_not_evicted(tmp_path: Path) -> None:
+    search, _, _ = _learning()
+    other = replace(search, budget=search.budget.model_copy(update={"seed": 7}))
+    assert search_digest(other) != search_digest(search)
+    cache = _on(tmp_path, max_experiments=1)
+    with cache.sequence(search, StopSignal()):
+        # Another search's call ends over the bound: the sequence no call holds is the one to go.
+        suggestions(other, 0, 1, cache=cache)
+        assert search in cache
+        assert other not in cache
+        # So a second call on the search waits for the sequence held (here it stops, its signal
+        # stopped) instead of building another, which would read the record before this call
+        # writes it and overwrite it after: a lost update.
+        stopped = StopSignal()
+        stopped.cancel()
+        with pytest.raises(StoppedError), cache.sequence(search, stopped):
+            pass
+    assert len(cache) == 1
+    assert search in cache
+
+
+def test_a_record_written_is_synced_and_so_is_its_name_in_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[bool] = []  # per fsync: whether it was of the directory
+    fsync = os.fsync
+
+    def recording(descriptor: int) -> None:
+        synced.append(os.path.samestat(os.fstat(descriptor), tmp_path.stat()))
+        fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    search, _, _ = _learning()
+    assert _positions(search, 3, _on(tmp_path)) == [5, 4]
+    # The file's contents, then the directory, which holds the name os.replace gave it.
+    assert synced == [False, True]
+
+
+def test_a_directory_that_refuses_a_sync_still_takes_the_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fsync = os.fsync
+
+    def refusing(descriptor: int) -> None:
+        if os.path.samestat(os.fstat(descriptor), tmp_path.stat()):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", refusing)
+    search, _, _ = _learning()
+    assert _positions(search, 3, _on(tmp_path)) == [5, 4]
+    assert _positions(search, 5, _on(tmp_path)) == [6, 7]
+
+
+def test_the_endpoint_removes_the_temporary_files_a_crash_left_at_start(tmp_path: Path) -> None:
+    left = [tmp_path / ".handed-out-k3j9x2", tmp_path / ".probe-a8b7c6"]
+    kept = [tmp_path / "handed-out-0123.json", tmp_path / ".handed-out", tmp_path / "notes.txt"]
+    for path in left + kept:
+        path.write_text("{}")
+    (tmp_path / ".probe-dir").mkdir()  # not a file: no service's, left alone
+    server = start_katib_server("127.0.0.1", 0, workers=1, data_dir=tmp_path)
+    server.stop(0)
+    assert sorted(tmp_path.iterdir()) == sorted([*kept, tmp_path / ".probe-dir"])

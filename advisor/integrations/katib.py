@@ -66,6 +66,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -160,8 +161,9 @@ _BYTES_PER_CORRELATION: Final = 32
 its place in a tuple)."""
 _BYTES_PER_DRAW: Final = 256
 """A drawn design kept as its tree and widths, with its try, key and place."""
-_BYTES_PER_HANDED_OUT: Final = 128
-"""A suggestion a learning call handed out, kept as its place and position (a dict entry)."""
+_BYTES_PER_HANDED_OUT: Final = 192
+"""A suggestion a learning call handed out, kept as its place and its design's sha256 (a dict
+entry of an int and a 64-character str)."""
 _BYTES_PER_SEARCH: Final = 2**20
 """The search the draws keep (its candidates and width ladders: ~0.1-1 MiB measured)."""
 _LOCK_POLL_SECONDS: Final = 0.05
@@ -169,8 +171,19 @@ _LOCK_POLL_SECONDS: Final = 0.05
 
 MAX_HANDED_OUT_FILE_BYTES: Final = 16 * 2**20
 """Most bytes of a :class:`HandedOutFiles` file read: a record holds at most the server's
-``max_katib_designs`` places at ~15 bytes each (~15 KB at the default 1,000, a million in
+``max_katib_designs`` places at ~75 bytes each (~75 KB at the default 1,000, over 200,000 in
 16 MiB); a larger file is no record the service wrote."""
+
+_RECORD_PREFIX: Final = ".handed-out-"
+"""How a :class:`HandedOutFiles` record's next version is named before its ``os.replace``."""
+_PROBE_PREFIX: Final = ".probe-"
+"""How the file :meth:`HandedOutFiles.check_writable` makes and removes is named."""
+_TEMPORARY_PREFIXES: Final = (_RECORD_PREFIX, _PROBE_PREFIX)
+"""The temporary files' names' beginnings: one a crash left is removed at start."""
+
+_HANDED_OUT_FORMAT: Final = 1
+"""The version of the :class:`HandedOutFiles` format written; a file of another is not read."""
+_SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -775,9 +788,10 @@ def suggestions(
     """
     stop = stop or StopSignal()
     with _turn(search, stop, cache) as sequence:
-        # Positions Katib holds from the experiment's earlier calls, trial or not: only learning
+        # Designs Katib holds from the experiment's earlier calls, trial or not: only learning
         # returns designs out of the sequence's order, so only it can hand one out twice.
         handed = set() if search.learning is None else sequence.handed_out(search.experiment, start)
+        untried = partial(sequence.untried, held=held, handed=handed)
         pool = 0  # the positions whose ranked designs learning re-ranks, at least
         if search.learning is not None:
             pool = search.learning.pool
@@ -794,13 +808,13 @@ def suggestions(
                 )
             length = sequence.extend(needed, stop)
             window = sequence.window(start, length)
-            fresh = [s for s in window if sequence.text(s) not in held and s.position not in handed]
+            fresh = [s for s in window if untried(s)]
             if len(fresh) >= count or length < needed:
                 break
             needed += count - len(fresh)
         if search.learning is not None:
             learnt = sequence.reranked(
-                max(length, pool), held, handed, observed or {}, search.learning.maximize
+                max(length, pool), untried, observed or {}, search.learning.maximize
             )
             fresh = learnt + [s for s in fresh if s.source == "sampled"]
             if len(fresh) >= count:
@@ -883,9 +897,11 @@ class _Sequence:
     A ranking search its time limit cuts ranks what it reached: a computation from position 1
     may rank otherwise, and the kept sequence continues the one its first call ranked (the
     trials skipped, as before, keep a round from repeating a trial either way).
-    It also keeps, by experiment name, the positions learning calls handed out
-    (:meth:`hand_out`), which Katib holds before their trials exist; with ``files``, in them
-    too, and an experiment's record is read from them when the sequence first needs it.
+    It also keeps, by experiment name, the designs learning calls handed out
+    (:meth:`hand_out`), which Katib holds before their trials exist: each as a sha256 of its
+    architecture JSON (:meth:`digest`), not its position, which a sequence computed anew (after
+    a restart or an eviction, under another load) may give another design. With ``files``, in
+    them too, and an experiment's record is read from them when the sequence first needs it.
     Every step is kept only once it is whole, so a stopped call leaves a sequence the next
     call continues. Not thread-safe: a caller holds :attr:`lock`.
     """
@@ -894,11 +910,15 @@ class _Sequence:
         self.search = search
         self._files = files
         self.lock = threading.Lock()
+        self.callers = 0
+        """Calls holding or waiting for :attr:`lock`, counted under the cache's lock: a
+        :class:`SuggestionCache` evicts the sequence only when there are none."""
         self.footprint = 0
         """Estimated bytes held, as of the last call (see :meth:`estimate_footprint`)."""
         self._ranked: list[Suggestion] = []
         self._log2_ranks: list[tuple[float, ...]] = []  # each ranked design's, to learn from
         self._texts: list[str] = []  # each ranked design's JSON, which trials and values match
+        self._digests: list[str] = []  # each ranked design's JSON's sha256, which records match
         self._token: str | None = None
         self._ranking_ended = False
         self._seen: set[str] = set()  # the ranked designs' JSON, once the ranking ended
@@ -908,10 +928,12 @@ class _Sequence:
         self._sampled: list[int] = []  # the draws' designs not ranked, in order
         self._scores: list[float] = []  # the scores of the first sampled designs
         self._scorer: DesignScorer | None = None  # the search's objective, once built
-        self._handed: dict[str, dict[int, int]] = {}  # by experiment: place -> position
+        self._handed: dict[str, dict[int, str]] = {}  # by experiment: place -> design digest
 
-    def handed_out(self, experiment: str, start: int) -> set[int]:
-        """Return the positions learning calls handed ``experiment`` at places before ``start``.
+    def handed_out(self, experiment: str, start: int) -> set[str]:
+        """Return the designs learning calls handed ``experiment`` at places before ``start``.
+
+        Each as its :meth:`digest`.
 
         A place is a suggestion's 0-based index among all Katib asked for
         (``total_request_number - current_request_number`` is the call's first). Katib keeps
@@ -919,7 +941,7 @@ class _Sequence:
         so a call may come before the trials of the earlier ones: the request's trials do not
         say these were handed out, its count does, and this remembers which.
         """
-        return {position for place, position in self._record(experiment).items() if place < start}
+        return {design for place, design in self._record(experiment).items() if place < start}
 
     def hand_out(self, experiment: str, start: int, picked: Sequence[Suggestion]) -> None:
         """Record ``picked`` as handed ``experiment`` at the places from ``start`` on.
@@ -928,12 +950,12 @@ class _Sequence:
         places again only when it did not keep that call's answer.
         """
         record = {p: q for p, q in self._record(experiment).items() if p < start}
-        record.update((start + i, s.position) for i, s in enumerate(picked))
+        record.update((start + i, self.digest(s)) for i, s in enumerate(picked))
         self._handed[experiment] = record
         if self._files is not None:
             self._files.write(search_digest(self.search), experiment, record)
 
-    def _record(self, experiment: str) -> dict[int, int]:
+    def _record(self, experiment: str) -> dict[int, str]:
         """Return what was handed ``experiment``: as kept, else as its file holds it (once)."""
         record = self._handed.get(experiment)
         if record is None:
@@ -980,17 +1002,32 @@ class _Sequence:
             return self._texts[suggestion.position - 1]
         return _json(suggestion.architecture)
 
+    def digest(self, suggestion: Suggestion) -> str:
+        """Return a sha256 of a design's :meth:`text`, what records it: a ranked one's as kept."""
+        if suggestion.source == "ranked":
+            return self._digests[suggestion.position - 1]
+        return _digest(self.text(suggestion))
+
+    def untried(
+        self, suggestion: Suggestion, *, held: Collection[str], handed: Collection[str]
+    ) -> bool:
+        """Return whether a design is neither tried nor handed out: one a call may hand out.
+
+        Tried: its :meth:`text` in ``held`` (the trials'); handed out: its :meth:`digest` in
+        ``handed`` (:meth:`handed_out`; a sampled design is hashed only when there are any).
+        """
+        if self.text(suggestion) in held:
+            return False
+        return not handed or self.digest(suggestion) not in handed
+
     def reranked(
         self,
         length: int,
-        held: Collection[str],
-        handed: Collection[int],
+        untried: Callable[[Suggestion], bool],
         observed: Mapping[str, float],
         maximize: bool,
     ) -> list[Suggestion]:
-        """Return the ranked designs of the first ``length`` positions not held, re-ranked.
-
-        Held: their JSON in ``held`` or their position in ``handed``.
+        """Return the ranked designs of the first ``length`` positions ``untried``, re-ranked.
 
         Best-predicted first from the ``observed`` values of the ranked designs among them
         (:func:`~advisor.integrations.learning.rerank_ranks`; larger is better if
@@ -999,11 +1036,7 @@ class _Sequence:
         ranked, texts = self._ranked[:length], self._texts[:length]
         index = {text: i for i, text in enumerate(texts)}
         tried = {index[text]: value for text, value in observed.items() if text in index}
-        remaining = [
-            i
-            for i, text in enumerate(texts)
-            if text not in held and ranked[i].position not in handed
-        ]
+        remaining = [i for i, suggestion in enumerate(ranked) if untried(suggestion)]
         order = rerank_ranks(self._log2_ranks[:length], remaining, tried, maximize=maximize)
         return [ranked[i] for i in order]
 
@@ -1049,7 +1082,9 @@ class _Sequence:
             _raise_if_stopped(stop)  # a stopped search's page is partial: the positions would shift
             for r in result.recommendations:
                 self._ranked.append(Suggestion(r.rank, r.architecture, r.score, "ranked"))
-                self._texts.append(_json(r.architecture))
+                text = _json(r.architecture)
+                self._texts.append(text)
+                self._digests.append(_digest(text))
             self._log2_ranks.extend(log2_ranks(result.recommendations))
             self._token = result.next_page_token
             if self._token is None or not result.recommendations:
@@ -1112,15 +1147,21 @@ class HandedOutFiles:
     it kept there: with this, a restarted service (or a sequence the cache evicted) still
     skips the designs handed out before, whose trials Katib may not have made yet.
 
-    A record is one experiment's places and positions (:meth:`_Sequence.hand_out`) on one
-    search's sequence. Its file is named by a digest of the search and the experiment's name,
-    which the request gives and must not choose a path with (``../x``); the file holds both,
-    and a file that does not name what it is read for, or that is no record, is not read.
-    Written atomically (a temporary file in the directory, then ``os.replace``), so a service
-    stopped in the middle leaves the previous record whole. A file that cannot be read is
-    logged at ERROR naming it and read as no record (the experiment's record starts afresh);
-    one that cannot be written is logged too, and the record stays in memory. Either way the
-    call goes on. Not thread-safe per record: the caller holds the record's sequence.
+    A record is one experiment's places and the designs handed out there, each as a sha256 of
+    its architecture JSON (:meth:`_Sequence.hand_out`), on one search: the designs themselves,
+    since a restarted service's ranking, cut by its time limit under another load, may put
+    them at other positions. Its file is named by a digest of the search and the experiment's
+    name, which the request gives and must not choose a path with (``../x``); the file holds
+    both and its format's version (``{"format": 1, "experiment": ..., "search": ...,
+    "handed": [[place, sha256], ...]}``), and a file that does not name what it is read for,
+    is of another format or is no record, is not read.
+    Written atomically (a temporary file in the directory, synced, then ``os.replace`` and the
+    directory synced where the platform allows it), so a service stopped in the middle leaves
+    the previous record whole; the temporary files a stopped service left are removed at the
+    next start (:meth:`remove_temporary_files`). A file that cannot be read is logged at ERROR
+    naming it and read as no record (the experiment's record starts afresh); one that cannot be
+    written is logged too, and the record stays in memory. Either way the call goes on. Not
+    thread-safe per record: the caller holds the record's sequence.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -1134,17 +1175,34 @@ class HandedOutFiles:
         OSError
             When the directory does not exist, is not one, or refuses a new file.
         """
-        descriptor, name = tempfile.mkstemp(dir=self.directory, prefix=".probe-")
+        descriptor, name = tempfile.mkstemp(dir=self.directory, prefix=_PROBE_PREFIX)
         os.close(descriptor)
         os.unlink(name)
+
+    def remove_temporary_files(self) -> None:
+        """Remove the temporary files a stopped service left in the directory (see above).
+
+        A service killed between a record's temporary file and its ``os.replace`` (or in
+        :meth:`check_writable`) leaves one behind, each as large as a record, and nothing else
+        would remove it. Only files of those names are removed (a directory of such a name is
+        none of this class's); one that cannot be is logged at WARNING.
+        """
+        for prefix in _TEMPORARY_PREFIXES:
+            for path in self.directory.glob(f"{prefix}*"):
+                if not path.is_file():
+                    continue
+                try:
+                    path.unlink()
+                except OSError as error:
+                    _LOGGER.warning("cannot remove %s, left by a stopped service: %s", path, error)
 
     def path(self, search: str, experiment: str) -> Path:
         """Return the file of ``experiment``'s record on the search of digest ``search``."""
         key = json.dumps([search, experiment]).encode()
         return self.directory / f"handed-out-{hashlib.sha256(key).hexdigest()}.json"
 
-    def read(self, search: str, experiment: str) -> dict[int, int]:
-        """Return the record of ``experiment`` on ``search``: place -> position ({}: none).
+    def read(self, search: str, experiment: str) -> dict[int, str]:
+        """Return the record of ``experiment`` on ``search``: place -> design digest ({}: none).
 
         A file that cannot be read or holds no record for them is logged and read as none.
         """
@@ -1168,16 +1226,21 @@ class HandedOutFiles:
             )
             return {}
 
-    def write(self, search: str, experiment: str, record: Mapping[int, int]) -> None:
+    def write(self, search: str, experiment: str, record: Mapping[int, str]) -> None:
         """Replace the file of ``experiment``'s record on ``search`` with ``record``, atomically.
 
         A failure (a full volume) is logged: the call's answer stands, the record stays in
         memory, and the next call's write tries again.
         """
         path = self.path(search, experiment)
-        document = {"experiment": experiment, "search": search, "handed": sorted(record.items())}
+        document = {
+            "format": _HANDED_OUT_FORMAT,
+            "experiment": experiment,
+            "search": search,
+            "handed": sorted(record.items()),
+        }
         try:
-            descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=".handed-out-")
+            descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=_RECORD_PREFIX)
             try:
                 with os.fdopen(descriptor, "w", encoding="utf-8") as file:
                     json.dump(document, file, separators=(",", ":"))
@@ -1187,6 +1250,7 @@ class HandedOutFiles:
             except BaseException:
                 os.unlink(temporary)
                 raise
+            _sync_directory(self.directory)
         except OSError as error:
             _LOGGER.error(
                 "Katib experiment %r: cannot write what was handed out to %s (%s); a restarted "
@@ -1197,29 +1261,56 @@ class HandedOutFiles:
             )
 
 
-def _handed_out_record(document: object, search: str, experiment: str) -> dict[int, int]:
+def _sync_directory(directory: Path) -> None:
+    """Flush ``directory``'s entries to its disk, where the platform allows it.
+
+    A file's fsync keeps its contents, not its name: until the directory is synced too, a
+    machine that crashes just after an ``os.replace`` may come back with the previous record.
+    A platform that opens no directory (Windows) or a file system that syncs none refuses with
+    an OSError: the record is then as durable as the platform makes it, and the write stands.
+    """
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _handed_out_record(document: object, search: str, experiment: str) -> dict[int, str]:
     """Return the record a :class:`HandedOutFiles` file holds for ``experiment`` on ``search``.
 
     Raises
     ------
     ValueError
-        Saying what is wrong: no record, one of another experiment or search, a bad entry.
+        Saying what is wrong: no record, one of another format (an earlier advisor's, which
+        kept positions), experiment or search, a bad entry.
     """
     if not isinstance(document, dict) or not isinstance(document.get("handed"), list):
         raise ValueError("not a record: no 'handed' list")
-    for key, expected in (("experiment", experiment), ("search", search)):
+    expected_values = (
+        ("format", _HANDED_OUT_FORMAT),
+        ("experiment", experiment),
+        ("search", search),
+    )
+    for key, expected in expected_values:
         if document.get(key) != expected:
             raise ValueError(f"its {key} is {document.get(key)!r}, not {expected!r}")
-    record: dict[int, int] = {}
+    record: dict[int, str] = {}
     for entry in document["handed"]:
         if not (
             isinstance(entry, list)
             and len(entry) == 2
-            and all(type(n) is int for n in entry)
+            and type(entry[0]) is int
             and entry[0] >= 0
-            and entry[1] >= 1
+            and isinstance(entry[1], str)
+            and _SHA256_HEX.fullmatch(entry[1])
         ):
-            raise ValueError(f"{entry!r} is no [place, position] pair")
+            raise ValueError(f"{entry!r} is no [place, design sha256] pair")
         record[entry[0]] = entry[1]
     return record
 
@@ -1245,7 +1336,9 @@ class SuggestionCache:
     next sequence of the experiment: neither an eviction nor a restart forgets it.
 
     Thread-safe: calls on different searches run in parallel; calls on one search take turns
-    (the later one continues what the earlier computed), waiting while polling their stop.
+    (the later one continues what the earlier computed), waiting while polling their stop. A
+    sequence a call holds or waits for is not evicted (the cache may stay over its bounds until
+    that call ends), so a search has one sequence, and an experiment one record, at a time.
     """
 
     def __init__(
@@ -1288,18 +1381,23 @@ class SuggestionCache:
             if sequence is None:
                 sequence = self._sequences[key] = _Sequence(search, self.files)
             self._sequences.move_to_end(key)
-        while not sequence.lock.acquire(timeout=_LOCK_POLL_SECONDS):
-            _raise_if_stopped(stop)
+            sequence.callers += 1
         try:
-            yield sequence
-        except (StoppedError, InvalidRequestError):
-            raise  # what the sequence kept was computed whole
-        except BaseException:
-            self._forget(key, sequence)  # an unforeseen error may have left a step half done
-            raise
+            while not sequence.lock.acquire(timeout=_LOCK_POLL_SECONDS):
+                _raise_if_stopped(stop)
+            try:
+                yield sequence
+            except (StoppedError, InvalidRequestError):
+                raise  # what the sequence kept was computed whole
+            except BaseException:
+                self._forget(key, sequence)  # an unforeseen error may have left a step half done
+                raise
+            finally:
+                sequence.footprint = sequence.estimate_footprint()
+                sequence.lock.release()
         finally:
-            sequence.footprint = sequence.estimate_footprint()
-            sequence.lock.release()
+            with self._lock:
+                sequence.callers -= 1
             self._evict()
 
     def _forget(self, key: str, sequence: _Sequence) -> None:
@@ -1308,14 +1406,21 @@ class SuggestionCache:
                 del self._sequences[key]
 
     def _evict(self) -> None:
-        """Drop the least recently used sequences while over either bound."""
+        """Drop the least recently used sequences no call holds or waits for while over a bound.
+
+        One a call holds (or waits for) stays until the last such call ends: a call on its
+        search meanwhile takes its turn on it. Evicted, the next call would build a second
+        sequence of the search, read the experiment's record before the holder wrote it and
+        overwrite that afterwards.
+        """
         with self._lock:
             held = sum(s.footprint for s in self._sequences.values())
-            while self._sequences and (
-                len(self._sequences) > self.max_experiments or held > self.max_bytes
-            ):
-                _, evicted = self._sequences.popitem(last=False)
-                held -= evicted.footprint
+            for key, sequence in list(self._sequences.items()):  # least recently used first
+                if len(self._sequences) <= self.max_experiments and held <= self.max_bytes:
+                    break
+                if sequence.callers == 0:
+                    del self._sequences[key]
+                    held -= sequence.footprint
 
 
 def search_digest(search: KatibSearch) -> str:
@@ -1340,6 +1445,11 @@ def _raise_if_stopped(stop: StopSignal) -> None:
 
 def _json(architecture: Architecture) -> str:
     return architecture.model_dump_json(exclude_none=True)
+
+
+def _digest(text: str) -> str:
+    """Return the sha256 of a design's architecture JSON, as a record keeps the design."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def suggestion_assignments(

@@ -135,7 +135,9 @@ def _writable_files(directory: Path) -> HandedOutFiles:
     """Return the record files of ``directory``, refused now if it takes no file.
 
     Found out at the first learning call instead, each write would fail and be logged while
-    the service looked healthy, and a restart would forget what it handed out.
+    the service looked healthy, and a restart would forget what it handed out. The temporary
+    files a stopped service left there are removed
+    (:meth:`~advisor.integrations.katib.HandedOutFiles.remove_temporary_files`).
 
     Raises
     ------
@@ -149,4 +151,5 @@ def _writable_files(directory: Path) -> HandedOutFiles:
         raise ServerStartError(
             ["katib_data_dir"], f"cannot write in {directory}: {error.strerror or error}"
         ) from None
+    files.remove_temporary_files()
     return files
