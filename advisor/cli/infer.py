@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -316,7 +317,7 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     """Describe the data, the surrogate entanglement before/after and every candidate measured."""
     grid = "x".join(str(n) for n in graph.shape)
     lines = [
-        f"data: {graph.samples} samples, grid {grid}, {graph.channels} channel(s); "
+        f"data: {_samples_text(graph)}, grid {grid}, {graph.channels} channel(s); "
         f"{graph.weights.size} pairs (top {graph.top_k} per location, {graph.estimate})",
         f"evidence: none can be: {_too_few(graph)}"
         if report.threshold > 1.0
@@ -395,7 +396,7 @@ def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
         largest = float(graph.weights.max()) if graph.weights.size else 0.0
         return (
             f"the sample shows no dependence to model: no pair of locations depends more than "
-            f"independent ones would in {graph.samples} samples (largest {largest:.3f}, "
+            f"independent ones would in {_samples_text(graph)} (largest {largest:.3f}, "
             f"evidence from {report.threshold:.3f})"
         )
     return f"no partition is kept from the sample's {report.evidence} dependent pair(s)"
@@ -408,11 +409,27 @@ def _too_few(graph: DependenceGraph) -> str:
     of two samples has it), with more than 5% probability over the grid's pairs.
     """
     return (
-        f"{graph.samples} samples are too few to tell dependence from independence "
+        f"{_samples_text(graph)} are too few to tell dependence from independence "
         f"on {graph.num_locations:,} locations (independent locations correlate up to |r| = 1 by "
         f"chance); at least {least_samples(graph.num_locations):,} are needed, a few hundred "
         "to find moderate dependence"
     )
+
+
+def _samples_text(graph: DependenceGraph) -> str:
+    """``1200 samples``, and with repeats ``1200 samples, 300 distinct``: what the evidence counts.
+
+    Repeated unevenly, the distinct samples weigh as fewer independent ones (Kish's effective
+    size), which the threshold uses: ``, 300 distinct, weighing as 240.5``.
+    """
+    text = f"{graph.samples} samples"
+    distinct = graph.distinct_samples
+    if distinct is None or distinct == graph.samples:
+        return text
+    text += f", {distinct} distinct"
+    if not math.isclose(graph.independent_samples, distinct, rel_tol=1e-9):
+        text += f", weighing as {graph.independent_samples:.1f}"
+    return text
 
 
 def _figures(values: tuple[float, ...]) -> str:

@@ -52,6 +52,12 @@ class DependenceGraph:
         Locations whose values never vary in the sample (no edges; listed, not hidden).
     estimate
         How the weights were computed.
+    distinct_samples
+        Distinct samples among ``samples``; None when not counted (every sample counts).
+    effective_samples
+        The independent samples the repeats weigh as, ``(sum c)^2 / sum c^2`` over the distinct
+        samples' counts ``c`` (Kish's effective sample size): ``distinct_samples`` when each is
+        repeated alike, fewer when unevenly; None when not counted.
     """
 
     shape: tuple[int, ...]
@@ -63,11 +69,22 @@ class DependenceGraph:
     weights: _Floats
     constant: tuple[int, ...] = ()
     estimate: Estimate = "exact"
+    distinct_samples: int | None = None
+    effective_samples: float | None = None
 
     @property
     def num_locations(self) -> int:
         """Locations of the grid."""
         return math.prod(self.shape)
+
+    @property
+    def independent_samples(self) -> float:
+        """The samples the evidence counts: ``effective_samples`` when counted, else ``samples``.
+
+        An exact repeat of a sample adds no evidence of dependence: 300 samples saved four times
+        correlate exactly as the 300 do.
+        """
+        return float(self.samples if self.effective_samples is None else self.effective_samples)
 
     def total(self) -> float:
         """Sum of all edge weights."""
@@ -103,6 +120,7 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
         violations.append(FieldViolation("top_k", f"{graph.top_k}: must be in 1..{MAX_TOP_K}"))
     if graph.samples < 2:
         violations.append(FieldViolation("samples", f"{graph.samples}: at least 2 are needed"))
+    violations += _repeat_violations(graph)
     if graph.channels < 1:
         violations.append(FieldViolation("input.channels", f"{graph.channels}: must be positive"))
     edges = graph.weights.size
@@ -120,6 +138,31 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
         violations += _constant_violations(graph, n)
     if violations:
         raise InvalidRequestError(violations)
+
+
+def _repeat_violations(graph: DependenceGraph) -> list[FieldViolation]:
+    """Return the problems of the distinct and effective sample counts (each given or neither).
+
+    ``1 <= effective_samples <= distinct_samples <= samples``: Kish's effective size is at most
+    the count of distinct samples, and equals it only when each is repeated alike.
+    """
+    distinct, effective = graph.distinct_samples, graph.effective_samples
+    if distinct is None and effective is None:
+        return []
+    if distinct is None or effective is None:
+        return [
+            FieldViolation(
+                "distinct_samples" if distinct is None else "effective_samples",
+                "must be given with "
+                + ("effective_samples" if distinct is None else "distinct_samples"),
+            )
+        ]
+    if not 1 <= distinct <= graph.samples:
+        return [FieldViolation("distinct_samples", f"{distinct}: must lie in 1..{graph.samples}")]
+    # A relative margin: the client computes the effective size in floating point.
+    if not 1.0 <= effective <= distinct * (1.0 + 1e-9):
+        return [FieldViolation("effective_samples", f"{effective}: must lie in [1, {distinct}]")]
+    return []
 
 
 def _first(flags: npt.NDArray[np.bool_]) -> int | None:

@@ -34,21 +34,24 @@ FAMILY_ALPHA: Final = 0.05
 """The chance that independent locations put any edge of the grid above the threshold."""
 
 
-def independence_threshold(samples: int, locations: int, alpha: float = FAMILY_ALPHA) -> float:
+def independence_threshold(samples: float, locations: int, alpha: float = FAMILY_ALPHA) -> float:
     """Return the least dependence weight that is evidence (module docstring), above 0.
 
     Independent locations put one edge or more of a grid of ``locations`` above it with
     probability ``alpha`` at most (asymptotically in ``samples``). Above 1 no weight reaches it:
     fewer than :func:`least_samples` samples cannot tell dependence from independence. A grid of
-    one location has no pairs: 1.0.
+    one location has no pairs: 1.0. ``samples`` counts independent samples: for a sample with
+    repeats, the effective size of its distinct ones
+    (:attr:`~advisor.infer.graph.DependenceGraph.independent_samples`), which may be fractional
+    and is at least 1.
 
     Examples
     --------
     >>> round(independence_threshold(3000, 256), 4), round(independence_threshold(3000, 2), 4)
     (0.0878, 0.0358)
     """
-    if samples < 2 or not 0.0 < alpha < 1.0:
-        raise ValueError(f"need samples >= 2 and 0 < alpha < 1, got {samples} and {alpha}")
+    if samples < 1 or not 0.0 < alpha < 1.0:
+        raise ValueError(f"need samples >= 1 and 0 < alpha < 1, got {samples} and {alpha}")
     pairs = locations * (locations - 1) // 2
     if pairs == 0:
         return 1.0

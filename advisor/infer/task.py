@@ -213,7 +213,7 @@ def infer_task(
     """
     check_outputs(outputs)
     poll(stop)
-    threshold = independence_threshold(graph.samples, graph.num_locations)
+    threshold = independence_threshold(graph.independent_samples, graph.num_locations)
     evidence = _evidence(graph, threshold)
     arranged = arrangement or arrange(evidence, seed=seed, stop=stop)
     reached = _reached_share(evidence) >= EVIDENCE_COVERAGE

@@ -662,6 +662,8 @@ def dependence_graph_to_proto(graph: DependenceGraph) -> advisor_pb2.DependenceG
         weights=graph.weights.tolist(),
         constant=graph.constant,
         estimate=graph.estimate,
+        distinct_samples=graph.distinct_samples,
+        effective_samples=graph.effective_samples,
     )
 
 
@@ -689,6 +691,12 @@ def dependence_graph_from_proto(
         weights=np.asarray(message.weights, dtype=np.float64),
         constant=tuple(message.constant),
         estimate="exact" if message.estimate == "exact" else "sketch",
+        distinct_samples=(
+            message.distinct_samples if message.HasField("distinct_samples") else None
+        ),
+        effective_samples=(
+            message.effective_samples if message.HasField("effective_samples") else None
+        ),
     )
     try:
         check_graph(graph, max_locations)
