@@ -17,7 +17,10 @@ The estimate streams over chunks of samples (:meth:`DataSample.chunks`), in one 
   the sketch are then recomputed exactly in a second pass, so every weight reported is the
   sample's own (a pair the sketch ranked below them may be missing).
 
-Only each location's ``top_k`` strongest pairs are kept (:class:`DependenceGraph`).
+Only each location's ``top_k`` strongest pairs are kept (:class:`DependenceGraph`). The first
+pass also measures each location's tails — its values' fourth standardized moment and largest
+standardized deviation — which set the evidence threshold of its pairs
+(:mod:`advisor.infer.significance`).
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ _Ints = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class _Moments:
-    """Per-feature standardization, in units of the feature's largest deviation.
+    """Per-feature standardization, in units of the feature's largest deviation, and tails.
 
     A value ``x`` standardizes to ``((x/2 - half_shift) / half_unit - offset) * inverse_spread``
     (see :func:`_moments`): ``half_shift`` is half the first sample's value, ``half_unit`` half
@@ -76,12 +79,18 @@ class _Moments:
     contributes 0). No step leaves the float64 range: halves of values up to the float64
     maximum differ by at most that maximum, the deviations in units are within [-1, 1], and a
     varying feature's spread in units is at least ``1 / sqrt(2 samples)``.
+
+    ``kurtosis`` is the fourth standardized moment of the feature's values (3 for Gaussian ones,
+    about ``1 / p`` for 0/1 events of probability ``p``) and ``largest`` the largest magnitude of
+    a standardized value; both 0 for a constant feature, at least 1 otherwise.
     """
 
     half_shift: _Floats
     half_unit: _Floats
     offset: _Floats
     inverse_spread: _Floats
+    kurtosis: _Floats
+    largest: _Floats
 
     def standardize(self, values: _Floats) -> npt.NDArray[np.float32]:
         deviation = (values * 0.5 - self.half_shift) / self.half_unit
@@ -150,6 +159,7 @@ def dependence_graph(
         weights = _pair_weights(data, second, moments, rows, cols)
         estimate = "sketch"
     positive = weights > 0
+    kurtosis, largest = _location_tails(moments, data.channels)
     return DependenceGraph(
         shape=data.shape,
         channels=data.channels,
@@ -162,6 +172,8 @@ def dependence_graph(
         estimate=estimate,
         distinct_samples=repeats.distinct,
         effective_samples=repeats.effective(),
+        kurtosis=kurtosis,
+        largest_deviation=largest,
     )
 
 
@@ -234,12 +246,18 @@ def _moments(
     samples'): it accumulates ``R U`` and ``R 1``, ``U = (X/2 - half_shift) / half_unit``, and
     centres and scales afterwards, ``Y = (R U - (R 1) m^T) / s`` with ``m`` and ``s`` the mean
     and spread of ``U``.
+
+    The same sums, with those of ``U^3`` and ``U^4`` and the extremes of ``U``, give each
+    feature's tails (:class:`_Moments`): the fourth central moment from the power sums, exact to
+    rounding since ``|U| <= 1`` and the spread in units is at least ``1 / sqrt(2 samples)``.
     """
     rng = np.random.default_rng(seed)
     half_shift: _Floats | None = None
     half_unit = np.zeros(data.features)
     total = np.zeros(data.features)
     squares = np.zeros(data.features)
+    cubes, fourths = np.zeros(data.features), np.zeros(data.features)
+    top, bottom = np.zeros(data.features), np.zeros(data.features)
     projected = np.zeros((sketch_dim or 0, data.features))
     weights = np.zeros(sketch_dim or 0)
     for start, chunk in chunks:
@@ -264,11 +282,20 @@ def _moments(
             ratio[grown] = half_unit[grown] / largest[grown]
             total *= ratio
             squares *= ratio**2
+            cubes *= ratio**3
+            fourths *= ratio**4
+            top *= ratio
+            bottom *= ratio
             projected *= ratio
             half_unit = np.maximum(half_unit, largest)
         scaled = centred / np.where(half_unit > 0, half_unit, 1.0)
         total += scaled.sum(axis=0)
-        squares += np.einsum("ij,ij->j", scaled, scaled)
+        squared = scaled * scaled
+        squares += squared.sum(axis=0)
+        cubes += np.einsum("ij,ij->j", squared, scaled)
+        fourths += np.einsum("ij,ij->j", squared, squared)
+        top = np.maximum(top, scaled.max(axis=0))
+        bottom = np.minimum(bottom, scaled.min(axis=0))
         if sketch_dim:
             directions = rng.standard_normal((sketch_dim, len(chunk))) / np.sqrt(sketch_dim)
             projected += directions.astype(np.float32) @ scaled.astype(np.float32)
@@ -283,12 +310,33 @@ def _moments(
     )
     inverse = np.zeros(data.features)
     inverse[varying] = 1.0 / spread_in_units[varying]
-    moments = _Moments(half_shift, np.where(half_unit > 0, half_unit, 1.0), mean_offset, inverse)
+    m = mean_offset
+    central_fourth = (fourths - 4.0 * m * cubes + 6.0 * m**2 * squares) / data.samples - 3.0 * m**4
+    # At least 1 where the feature varies (E z^4 >= (E z^2)^2 = 1, and some |z| >= 1): rounding
+    # may take either a hair under.
+    kurtosis = np.where(varying, np.maximum(central_fourth * inverse**4, 1.0), 0.0)
+    largest = np.where(varying, np.maximum(np.maximum(top - m, m - bottom) * inverse, 1.0), 0.0)
+    moments = _Moments(
+        half_shift, np.where(half_unit > 0, half_unit, 1.0), mean_offset, inverse, kurtosis, largest
+    )
     if not sketch_dim:
         return moments, None
     projected -= np.outer(weights, mean_offset)
     projected *= inverse
     return moments, projected.astype(np.float32)
+
+
+def _location_tails(moments: _Moments, channels: int) -> tuple[_Floats, _Floats]:
+    """Each location's kurtosis and largest standardized deviation: its heaviest channel's.
+
+    With one channel, the feature's own. With several, the largest over the channels: the
+    weight's null tail is heaviest when the channels move as one
+    (:mod:`advisor.infer.significance`), and then the location's values are its heaviest
+    channel's.
+    """
+    kurtosis = moments.kurtosis.reshape(-1, channels).max(axis=1)
+    largest = moments.largest.reshape(-1, channels).max(axis=1)
+    return kurtosis, largest
 
 
 def _constant_locations(moments: _Moments, channels: int) -> _Ints:

@@ -58,6 +58,12 @@ class DependenceGraph:
         The independent samples the repeats weigh as, ``(sum c)^2 / sum c^2`` over the distinct
         samples' counts ``c`` (Kish's effective sample size): ``distinct_samples`` when each is
         repeated alike, fewer when unevenly; None when not counted.
+    kurtosis, largest_deviation
+        Per location, the fourth standardized moment of its values and the largest magnitude of
+        a standardized value (with several channels, its heaviest channel's; 0 for a constant
+        location, at least 1 for a varying one): how sparse or heavy-tailed it is, which sets
+        the evidence threshold of its pairs (:func:`~advisor.infer.significance.pair_thresholds`).
+        None when not measured: every pair has the normal threshold.
     """
 
     shape: tuple[int, ...]
@@ -71,6 +77,8 @@ class DependenceGraph:
     estimate: Estimate = "exact"
     distinct_samples: int | None = None
     effective_samples: float | None = None
+    kurtosis: _Floats | None = None
+    largest_deviation: _Floats | None = None
 
     @property
     def num_locations(self) -> int:
@@ -121,6 +129,7 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
     if graph.samples < 2:
         violations.append(FieldViolation("samples", f"{graph.samples}: at least 2 are needed"))
     violations += _repeat_violations(graph)
+    violations += _tail_violations(graph)
     if graph.channels < 1:
         violations.append(FieldViolation("input.channels", f"{graph.channels}: must be positive"))
     edges = graph.weights.size
@@ -162,6 +171,32 @@ def _repeat_violations(graph: DependenceGraph) -> list[FieldViolation]:
     # A relative margin: the client computes the effective size in floating point.
     if not 1.0 <= effective <= distinct * (1.0 + 1e-9):
         return [FieldViolation("effective_samples", f"{effective}: must lie in [1, {distinct}]")]
+    return []
+
+
+def _tail_violations(graph: DependenceGraph) -> list[FieldViolation]:
+    """Return the first problem of ``kurtosis`` and ``largest_deviation`` (each given or neither).
+
+    One finite figure per location: 0 at a constant location (its values have no tails), at
+    least 1 at a varying one (``E z^4 >= (E z^2)^2 = 1``, and some ``|z| >= 1``).
+    """
+    figures = {"kurtosis": graph.kurtosis, "largest_deviation": graph.largest_deviation}
+    given = [name for name, values in figures.items() if values is not None]
+    if len(given) == 1:
+        other = next(name for name in figures if name not in given)
+        return [FieldViolation(given[0], f"must be given with {other}")]
+    n = graph.num_locations
+    constant = np.zeros(n, dtype=np.bool_)
+    constant[[i for i in graph.constant if 0 <= i < n]] = True
+    for name, values in figures.items():
+        if values is None:
+            continue
+        if values.size != n:
+            return [FieldViolation(name, f"{values.size} values: one per location ({n}) is needed")]
+        valid = np.isfinite(values) & np.where(constant, values == 0.0, values >= 1.0)
+        if (i := _first(~valid)) is not None:
+            need = "0 (a constant location)" if constant[i] else "finite and at least 1"
+            return [FieldViolation(f"{name}[{i}]", f"{float(values[i])}: must be {need}")]
     return []
 
 
