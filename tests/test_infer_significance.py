@@ -220,9 +220,11 @@ def test_repeated_samples_count_once_and_show_no_dependence_in_noise(tmp_path: P
     )
 
 
-def test_uneven_repeats_weigh_as_kish_effective_samples() -> None:
+def test_uneven_repeats_weigh_by_their_leverage() -> None:
     # Sample 0 six times, sample 1 twice (once with -0.0 for its 0.0: the same values) and 8
-    # others once: 16 samples, 10 distinct, weighing as 16^2 / (36 + 4 + 8) = 5.3 independent.
+    # others once: 16 samples, 10 distinct; 15 ties of sample 0 and one of sample 1, each
+    # weighing as that sample's z_f^2 z_g^2 averaged over its pairs of features, against the
+    # 16 samples' summed.
     values = np.random.default_rng(4).standard_normal((10, 3))
     values[1, 0] = 0.0
     signed_zero = values[1:2].copy()
@@ -230,7 +232,10 @@ def test_uneven_repeats_weigh_as_kish_effective_samples() -> None:
     rows = np.concatenate([values, np.repeat(values[:1], 5, axis=0), signed_zero])
     graph = dependence_graph(data_from_array(rows))
     assert (graph.samples, graph.distinct_samples) == (16, 10)
-    assert graph.effective_samples == pytest.approx(16**2 / (6**2 + 2**2 + 8))
+    squares = ((rows - rows.mean(axis=0)) / rows.std(axis=0)) ** 2
+    leverage = (squares.sum(axis=1) ** 2 - (squares**2).sum(axis=1)) / 6
+    expected = 16 / (1 + 2 * (15 * leverage[0] + leverage[1]) / leverage.sum())
+    assert graph.effective_samples == pytest.approx(expected, rel=1e-5)
     assert graph.independent_samples == graph.effective_samples
 
 
@@ -239,7 +244,8 @@ def test_distinct_and_effective_samples_from_the_wire_are_checked() -> None:
     message = wire.dependence_graph_to_proto(graph)
     for distinct, effective, field, says in (
         (41, 40.0, "graph.distinct_samples", "41: must lie in 1..40"),
-        (20, 20.5, "graph.effective_samples", "20.5: must lie in [1, 20]"),
+        (20, 40.5, "graph.effective_samples", "40.5: must lie in [1, 40]"),
+        (20, 0.5, "graph.effective_samples", "0.5: must lie in [1, 40]"),
         (20, None, "graph.effective_samples", "must be given with distinct_samples"),
     ):
         bad = type(message)()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -419,16 +418,18 @@ def _too_few(graph: DependenceGraph) -> str:
 def _samples_text(graph: DependenceGraph) -> str:
     """``1200 samples``, and with repeats ``1200 samples, 300 distinct``: what the evidence counts.
 
-    Repeated unevenly, the distinct samples weigh as fewer independent ones (Kish's effective
-    size), which the threshold uses: ``, 300 distinct, weighing as 240.5``.
+    Where the samples weigh as another count of independent ones than the distinct ones
+    (:attr:`DependenceGraph.effective_samples`: copies saved unevenly weigh as fewer, ties that
+    independent draws make by chance as next to none), the threshold uses that count and the
+    text gives it, whole: ``1000 samples, 863 distinct, weighing as 998``.
     """
     text = f"{graph.samples} samples"
     distinct = graph.distinct_samples
     if distinct is None or distinct == graph.samples:
         return text
     text += f", {distinct} distinct"
-    if not math.isclose(graph.independent_samples, distinct, rel_tol=1e-9):
-        text += f", weighing as {graph.independent_samples:.1f}"
+    if round(graph.independent_samples) != distinct:
+        text += f", weighing as {graph.independent_samples:.0f}"
     return text
 
 

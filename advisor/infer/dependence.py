@@ -139,6 +139,7 @@ def dependence_graph(
     first, second = _reported(data, progress, 0), _reported(data, progress, data.samples)
     repeats = _Repeats()
     moments, sketch = _moments(data, repeats.counted(first), None if dense else sketch_dim, seed)
+    second = repeats.weighed(second, moments)
     constant = _constant_locations(moments, data.channels)
     if constant.size and not allow_constant:
         shown = ", ".join(str(i) for i in constant[:10].tolist())
@@ -171,7 +172,7 @@ def dependence_graph(
         constant=tuple(constant.tolist()),
         estimate=estimate,
         distinct_samples=repeats.distinct,
-        effective_samples=repeats.effective(),
+        effective_samples=repeats.effective(data.samples),
         kurtosis=kurtosis,
         largest_deviation=largest,
     )
@@ -186,28 +187,58 @@ def _reported(data: DataSample, progress: Progress | None, before: int) -> _Chun
 
 
 class _Repeats:
-    """Count the distinct samples of a pass, and how often each occurs, by a hash of its values.
+    """Count the distinct samples of a pass and how often each occurs; weigh the copies' ties.
 
-    Exact repeats add no evidence of dependence (:attr:`DependenceGraph.independent_samples`).
     Each sample's values, as float64 with ``-0.0`` read as ``0.0``, are hashed to 64 bits
     (Python's keyed hash of the bytes: two distinct samples of ten million collide with
     probability about 3e-6); the hashes and counts of the distinct samples seen are kept sorted,
-    16 bytes per distinct sample (160 MB for ten million), merged with each chunk's.
+    16 bytes per distinct sample (160 MB for ten million), merged with each chunk's
+    (:meth:`counted`, the first pass).
+
+    A sample that occurs ``c`` times ties ``c (c - 1) / 2`` pairs of samples. Two copies of
+    one draw add ``2 y^2`` to ``sum_s y_s^2``, the variance of ``samples * r`` of a pair of
+    locations with ``y = z_i z_j`` their standardized product in each sample; two independent
+    draws that happen to agree add nothing. The second pass (:meth:`weighed`) sums each tie's
+    ``y^2`` averaged over the grid's pairs — the sample's *leverage* (:func:`_leverage`) — and,
+    to scale it, every sample's; :meth:`effective` counts the ties as copies by that weight.
+    Independent draws agree where their values are the likeliest, near each location's mean,
+    so their ties weigh little: 1,000 samples of independent 0/1 events of probability 0.01 on
+    a 16x16 grid tie 3,972 pairs (nearly all of the all-zero sample), weighing 0.8 in all, where
+    250 Gaussian samples each saved four times tie 1,500 weighing 1,499 (docs/INFER.md,
+    "Repeated samples").
     """
 
     def __init__(self) -> None:
         self.keys = np.empty(0, dtype=np.int64)
         self.counts = np.empty(0, dtype=np.int64)
+        self.tied_leverage = 0.0
+        self.total_leverage = 0.0
 
     def counted(self, chunks: _Chunks) -> _Chunks:
         """Yield ``chunks`` as they are, counting their samples."""
         for start, chunk in chunks:
-            hashes = np.fromiter(
-                (hash(row.tobytes()) for row in chunk + 0.0), dtype=np.int64, count=len(chunk)
+            keys, inverse = np.unique(
+                np.concatenate([self.keys, _sample_hashes(chunk)]), return_inverse=True
             )
-            keys, inverse = np.unique(np.concatenate([self.keys, hashes]), return_inverse=True)
             weights = np.concatenate([self.counts, np.ones(len(chunk), dtype=np.int64)])
             self.keys, self.counts = keys, np.bincount(inverse, weights=weights).astype(np.int64)
+            yield start, chunk
+
+    def weighed(self, chunks: _Chunks, moments: _Moments) -> _Chunks:
+        """Yield ``chunks`` as they are, summing the leverage of every sample and of the ties.
+
+        After :meth:`counted`. A sample of count ``c`` adds ``(c - 1) / 2`` times its leverage to
+        the ties' (its ``c`` occurrences tie ``c (c - 1) / 2`` pairs). Without repeats nothing
+        is hashed again.
+        """
+        repeated = self.distinct < int(self.counts.sum())
+        varying = int(np.count_nonzero(moments.inverse_spread))
+        for start, chunk in chunks:
+            if repeated:
+                counts = self.counts[np.searchsorted(self.keys, _sample_hashes(chunk))]
+                leverage = _leverage(moments.standardize(chunk), varying)
+                self.total_leverage += float(leverage.sum())
+                self.tied_leverage += float(((counts - 1) * leverage).sum()) / 2.0
             yield start, chunk
 
     @property
@@ -215,14 +246,42 @@ class _Repeats:
         """Distinct samples counted."""
         return int(self.keys.size)
 
-    def effective(self) -> float:
-        """Return Kish's effective sample size, ``(sum c)^2 / sum c^2`` over the counts ``c``.
+    def effective(self, samples: int) -> float:
+        """Return the independent samples the sample weighs as: ``n / (1 + 2 T / A)``.
 
-        The distinct samples when each occurs alike, fewer when some occur more often (their
-        values weigh more in every sum).
+        ``n`` is ``samples``, ``T`` the ties' summed leverage and ``A`` all samples'
+        (:meth:`weighed`): the copies raise the variance of ``n * r`` by ``1 + 2 T / A`` over
+        the grid's pairs, as ``n / (1 + 2 T / A)`` independent samples would. Each sample
+        saved ``c`` times alike gives ``n / c``, the distinct count, as Kish's effective size
+        ``n^2 / sum c^2`` does; ties of samples near every location's mean give nearly ``n``.
+        At least 1: the sample holds one draw at least.
         """
-        counts = self.counts.astype(np.float64)
-        return float(counts.sum() ** 2 / (counts**2).sum())
+        if self.tied_leverage == 0.0:
+            return float(samples)
+        return max(1.0, samples / (1.0 + 2.0 * self.tied_leverage / self.total_leverage))
+
+
+def _sample_hashes(chunk: _Floats) -> _Ints:
+    """Return a 64-bit hash of each sample's values (``-0.0`` read as ``0.0``)."""
+    return np.fromiter(
+        (hash(row.tobytes()) for row in chunk + 0.0), dtype=np.int64, count=len(chunk)
+    )
+
+
+def _leverage(z: npt.NDArray[np.float32], features: int) -> _Floats:
+    """Return each standardized sample's ``z_f^2 z_g^2`` averaged over its pairs of features.
+
+    The pairs ``f != g`` of the ``features`` varying ones (a constant one's ``z`` is 0: its pairs
+    are never evidence): ``(S^2 - sum z^4) / (F (F - 1))`` with ``S = sum z^2``. 1 on average
+    for independent features (``E z^2 = 1``), near 0 for a sample at every feature's mean.
+    Under two varying features there are no pairs: 1, each tie a full copy.
+    """
+    squares = z.astype(np.float64) ** 2
+    if features < 2:
+        return np.ones(len(squares))
+    total = squares.sum(axis=1)
+    pairs: _Floats = (total**2 - (squares**2).sum(axis=1)) / (features * (features - 1))
+    return pairs
 
 
 def _moments(

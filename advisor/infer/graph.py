@@ -55,9 +55,11 @@ class DependenceGraph:
     distinct_samples
         Distinct samples among ``samples``; None when not counted (every sample counts).
     effective_samples
-        The independent samples the repeats weigh as, ``(sum c)^2 / sum c^2`` over the distinct
-        samples' counts ``c`` (Kish's effective sample size): ``distinct_samples`` when each is
-        repeated alike, fewer when unevenly; None when not counted.
+        The independent samples the sample weighs as, ``n^2 / (n + 2 L)`` with ``L`` its tied
+        pairs of samples weighted by their leverage (:class:`~advisor.infer.dependence._Repeats`):
+        copies of a draw count once (``distinct_samples`` when Gaussian samples are each saved
+        alike), ties that independent draws make by chance next to nothing (sparse values:
+        near ``samples``); None when not counted.
     kurtosis, largest_deviation
         Per location, the fourth standardized moment of its values and the largest magnitude of
         a standardized value (with several channels, its heaviest channel's; 0 for a constant
@@ -152,8 +154,9 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
 def _repeat_violations(graph: DependenceGraph) -> list[FieldViolation]:
     """Return the problems of the distinct and effective sample counts (each given or neither).
 
-    ``1 <= effective_samples <= distinct_samples <= samples``: Kish's effective size is at most
-    the count of distinct samples, and equals it only when each is repeated alike.
+    ``1 <= distinct_samples <= samples`` and ``1 <= effective_samples <= samples``: the copies
+    weigh as fewer samples, never more; natural ties weigh as next to none, so the effective
+    size may exceed the distinct count (``DependenceGraph.effective_samples``).
     """
     distinct, effective = graph.distinct_samples, graph.effective_samples
     if distinct is None and effective is None:
@@ -169,8 +172,10 @@ def _repeat_violations(graph: DependenceGraph) -> list[FieldViolation]:
     if not 1 <= distinct <= graph.samples:
         return [FieldViolation("distinct_samples", f"{distinct}: must lie in 1..{graph.samples}")]
     # A relative margin: the client computes the effective size in floating point.
-    if not 1.0 <= effective <= distinct * (1.0 + 1e-9):
-        return [FieldViolation("effective_samples", f"{effective}: must lie in [1, {distinct}]")]
+    if not 1.0 <= effective <= graph.samples * (1.0 + 1e-9):
+        return [
+            FieldViolation("effective_samples", f"{effective}: must lie in [1, {graph.samples}]")
+        ]
     return []
 
 

@@ -1440,8 +1440,9 @@ class DependenceGraph(_message.Message):
     sample add no evidence of dependence.
     """
     effective_samples: _builtins.float
-    """The independent samples the repeats weigh as, (sum of counts)^2 / sum of counts^2 over the
-    distinct samples: `distinct_samples` when each is repeated alike (absent = not counted).
+    """The independent samples the sample weighs as, in [1, samples]: copies of a sample count once,
+    ties that independent draws make by chance next to nothing (absent = not counted;
+    docs/INFER.md, "Repeated samples").
     """
     @_builtins.property
     def input(self) -> Global___InputSpec:
