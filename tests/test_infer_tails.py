@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from advisor.infer.graph import DependenceGraph
 from advisor.infer.significance import independence_threshold, pair_thresholds
 from advisor.infer.task import edge_thresholds, infer_task
 from advisor.protocol import wire
+from tests.test_cli import advisor
 
 _SHAPE = (16, 16)
 
@@ -141,3 +143,24 @@ def test_the_tails_cross_the_wire_and_are_checked() -> None:
     absent.CopyFrom(message)
     del absent.kurtosis[:], absent.largest_deviation[:]
     assert wire.dependence_graph_from_proto(absent, 1 << 14).kurtosis is None
+
+
+def test_no_task_on_heavy_tailed_noise_says_what_its_pairs_need(tmp_path: Path) -> None:
+    # Cauchy noise: the largest pair, 0.987, is under its own threshold (Bennett's), not the
+    # normal one the report gives. "largest 0.987, evidence from 0.481" read as a contradiction.
+    data = tmp_path / "cauchy.npy"
+    np.save(data, np.random.default_rng(0).standard_cauchy((100, *_SHAPE)))
+    graph = dependence_graph(data_from_array(np.load(data)))
+    own = edge_thresholds(graph)
+    largest = int(np.argmax(graph.weights))
+    assert graph.weights[largest] < own[largest]
+    run = advisor("infer", data)
+    assert run.status == 2
+    normal = independence_threshold(100, 256)
+    heavy = own[own > normal]
+    assert (
+        f"(largest {graph.weights[largest]:.3f}, which needs {own[largest]:.3f}; evidence from "
+        f"{normal:.3f}, and from {heavy.min():.3f} to {heavy.max():.3f} for the {heavy.size:,} "
+        "pair(s) of sparse or heavy-tailed locations): no task to write"
+    ) in run.stderr
+    assert f"0 of the pairs at dependence {normal:.3f} or more ({heavy.min():.3f} to " in run.stderr
