@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from advisor.errors import InvalidRequestError
 from advisor.infer.combine import with_data
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
@@ -194,3 +195,66 @@ def test_advisor_infer_refuses_data_without_dependence_and_recommend_uses_the_de
         {k: v for k, v in json.loads(r.stdout).items() if k not in strip} for r in (alone, joined)
     )
     assert first == second
+
+
+def test_repeated_samples_count_once_and_show_no_dependence_in_noise(tmp_path: Path) -> None:
+    # 300 samples of noise, each saved four times: the 1,200 correlate exactly as the 300 do, so
+    # the threshold is the 300's. Counted as 1,200, 516 pairs were evidence and a task was written.
+    noise = _independent(300, 16, seed=1)
+    repeated = np.repeat(noise, 4, axis=0)
+    graph = dependence_graph(data_from_array(repeated))
+    assert (graph.samples, graph.distinct_samples) == (1200, 300)
+    assert graph.effective_samples == pytest.approx(300.0)
+    inferred = infer_task(graph)
+    assert inferred.threshold == pytest.approx(independence_threshold(300, 256))
+    assert (inferred.evidence, inferred.task) == (0, None)
+    back = wire.dependence_graph_from_proto(wire.dependence_graph_to_proto(graph), 1 << 14)
+    assert (back.distinct_samples, back.effective_samples) == (300, graph.effective_samples)
+    data = tmp_path / "repeated.npy"
+    np.save(data, repeated)
+    run = advisor("infer", data)
+    assert run.status == 2
+    assert "data: 1200 samples, 300 distinct, grid 16x16" in run.stderr
+    assert "no pair of locations depends more than independent ones would in 1200 samples, " in (
+        run.stderr
+    )
+
+
+def test_uneven_repeats_weigh_by_their_leverage() -> None:
+    # Sample 0 six times, sample 1 twice (once with -0.0 for its 0.0: the same values) and 8
+    # others once: 16 samples, 10 distinct; 15 ties of sample 0 and one of sample 1, each
+    # weighing as that sample's z_f^2 z_g^2 averaged over its pairs of features, against the
+    # 16 samples' summed.
+    values = np.random.default_rng(4).standard_normal((10, 3))
+    values[1, 0] = 0.0
+    signed_zero = values[1:2].copy()
+    signed_zero[0, 0] = -0.0
+    rows = np.concatenate([values, np.repeat(values[:1], 5, axis=0), signed_zero])
+    graph = dependence_graph(data_from_array(rows))
+    assert (graph.samples, graph.distinct_samples) == (16, 10)
+    squares = ((rows - rows.mean(axis=0)) / rows.std(axis=0)) ** 2
+    leverage = (squares.sum(axis=1) ** 2 - (squares**2).sum(axis=1)) / 6
+    expected = 16 / (1 + 2 * (15 * leverage[0] + leverage[1]) / leverage.sum())
+    assert graph.effective_samples == pytest.approx(expected, rel=1e-5)
+    assert graph.independent_samples == graph.effective_samples
+
+
+def test_distinct_and_effective_samples_from_the_wire_are_checked() -> None:
+    graph = dependence_graph(data_from_array(_independent(40, 4)))
+    message = wire.dependence_graph_to_proto(graph)
+    for distinct, effective, field, says in (
+        (41, 40.0, "graph.distinct_samples", "41: must lie in 1..40"),
+        (20, 40.5, "graph.effective_samples", "40.5: must lie in [1, 40]"),
+        (20, 0.5, "graph.effective_samples", "0.5: must lie in [1, 40]"),
+        (20, None, "graph.effective_samples", "must be given with distinct_samples"),
+    ):
+        bad = type(message)()
+        bad.CopyFrom(message)
+        bad.distinct_samples = distinct
+        if effective is None:
+            bad.ClearField("effective_samples")
+        else:
+            bad.effective_samples = effective
+        with pytest.raises(InvalidRequestError) as error:
+            wire.dependence_graph_from_proto(bad, 1 << 14)
+        assert [(v.field, v.description) for v in error.value.violations] == [(field, says)]

@@ -27,6 +27,7 @@ from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import THIN_EVIDENCE, InferenceReport, task_file
 from advisor.infer.significance import least_samples
+from advisor.infer.task import edge_thresholds
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec, data_channel_axis
@@ -316,13 +317,14 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     """Describe the data, the surrogate entanglement before/after and every candidate measured."""
     grid = "x".join(str(n) for n in graph.shape)
     lines = [
-        f"data: {graph.samples} samples, grid {grid}, {graph.channels} channel(s); "
+        f"data: {_samples_text(graph)}, grid {grid}, {graph.channels} channel(s); "
         f"{graph.weights.size} pairs (top {graph.top_k} per location, {graph.estimate})",
         f"evidence: none can be: {_too_few(graph)}"
         if report.threshold > 1.0
         else f"evidence: {report.evidence} of the pairs at dependence {report.threshold:.3f} or "
-        "more, which independent locations reach with probability 5% over every pair of the "
-        "grid; the rest is sampling noise and is not read",
+        f"more{_heavy_pairs(graph, report.threshold, _HEAVY_FORM)}, "
+        "which independent locations reach with probability 5% over every pair of the grid; the "
+        "rest is sampling noise and is not read",
     ]
     channels = data_channel_axis(graph.shape) if graph.channels == 1 else None
     if channels is not None:
@@ -392,13 +394,48 @@ def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
             "locations to measure"
         )
     if report.evidence == 0:
-        largest = float(graph.weights.max()) if graph.weights.size else 0.0
         return (
             f"the sample shows no dependence to model: no pair of locations depends more than "
-            f"independent ones would in {graph.samples} samples (largest {largest:.3f}, "
-            f"evidence from {report.threshold:.3f})"
+            f"independent ones would in {_samples_text(graph)} ({_largest_pair(graph, report)})"
         )
     return f"no partition is kept from the sample's {report.evidence} dependent pair(s)"
+
+
+def _largest_pair(graph: DependenceGraph, report: InferenceReport) -> str:
+    """``largest 0.987, which needs 2.938; evidence from 0.481, and from ...``: why it fell short.
+
+    The pair's own threshold is given where it is above the normal one (its locations are
+    sparse or heavy-tailed), which alone would read as a contradiction.
+    """
+    if not graph.weights.size:
+        return f"largest 0.000, evidence from {report.threshold:.3f}"
+    edge = int(np.argmax(graph.weights))
+    own = float(edge_thresholds(graph)[edge])
+    needs = f", which needs {own:.3f}" if own > report.threshold else ""
+    return (
+        f"largest {graph.weights[edge]:.3f}{needs}; evidence from {report.threshold:.3f}"
+        f"{_heavy_pairs(graph, report.threshold, ', and from {}')}"
+    )
+
+
+_HEAVY_FORM = " ({}, whose correlation a few large values carry)"
+"""How the report's evidence line names the pairs with a higher threshold (:func:`_heavy_pairs`)."""
+
+
+def _heavy_pairs(graph: DependenceGraph, threshold: float, form: str) -> str:
+    """``1.018 to 2.947 for the 2,458 pair(s) of sparse or heavy-tailed locations``, in ``form``.
+
+    Such a pair's threshold is Bennett's (:func:`~advisor.infer.task.edge_thresholds`), above
+    ``threshold``, the normal one the report gives; empty when no pair of the graph has one.
+    """
+    own = edge_thresholds(graph)
+    heavy = own[own > threshold]
+    if not heavy.size:
+        return ""
+    return form.format(
+        f"{heavy.min():.3f} to {heavy.max():.3f} for the {heavy.size:,} pair(s) of sparse or "
+        "heavy-tailed locations"
+    )
 
 
 def _too_few(graph: DependenceGraph) -> str:
@@ -408,11 +445,29 @@ def _too_few(graph: DependenceGraph) -> str:
     of two samples has it), with more than 5% probability over the grid's pairs.
     """
     return (
-        f"{graph.samples} samples are too few to tell dependence from independence "
+        f"{_samples_text(graph)} are too few to tell dependence from independence "
         f"on {graph.num_locations:,} locations (independent locations correlate up to |r| = 1 by "
         f"chance); at least {least_samples(graph.num_locations):,} are needed, a few hundred "
         "to find moderate dependence"
     )
+
+
+def _samples_text(graph: DependenceGraph) -> str:
+    """``1200 samples``, and with repeats ``1200 samples, 300 distinct``: what the evidence counts.
+
+    Where the samples weigh as another count of independent ones than the distinct ones
+    (:attr:`DependenceGraph.effective_samples`: copies saved unevenly weigh as fewer, ties that
+    independent draws make by chance as next to none), the threshold uses that count and the
+    text gives it, whole: ``1000 samples, 863 distinct, weighing as 998``.
+    """
+    text = f"{graph.samples} samples"
+    distinct = graph.distinct_samples
+    if distinct is None or distinct == graph.samples:
+        return text
+    text += f", {distinct} distinct"
+    if round(graph.independent_samples) != distinct:
+        text += f", weighing as {graph.independent_samples:.0f}"
+    return text
 
 
 def _figures(values: tuple[float, ...]) -> str:

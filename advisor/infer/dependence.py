@@ -17,7 +17,10 @@ The estimate streams over chunks of samples (:meth:`DataSample.chunks`), in one 
   the sketch are then recomputed exactly in a second pass, so every weight reported is the
   sample's own (a pair the sketch ranked below them may be missing).
 
-Only each location's ``top_k`` strongest pairs are kept (:class:`DependenceGraph`).
+Only each location's ``top_k`` strongest pairs are kept (:class:`DependenceGraph`). The first
+pass also measures each location's tails — its values' fourth standardized moment and largest
+standardized deviation — which set the evidence threshold of its pairs
+(:mod:`advisor.infer.significance`).
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ _Ints = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class _Moments:
-    """Per-feature standardization, in units of the feature's largest deviation.
+    """Per-feature standardization, in units of the feature's largest deviation, and tails.
 
     A value ``x`` standardizes to ``((x/2 - half_shift) / half_unit - offset) * inverse_spread``
     (see :func:`_moments`): ``half_shift`` is half the first sample's value, ``half_unit`` half
@@ -76,12 +79,18 @@ class _Moments:
     contributes 0). No step leaves the float64 range: halves of values up to the float64
     maximum differ by at most that maximum, the deviations in units are within [-1, 1], and a
     varying feature's spread in units is at least ``1 / sqrt(2 samples)``.
+
+    ``kurtosis`` is the fourth standardized moment of the feature's values (3 for Gaussian ones,
+    about ``1 / p`` for 0/1 events of probability ``p``) and ``largest`` the largest magnitude of
+    a standardized value; both 0 for a constant feature, at least 1 otherwise.
     """
 
     half_shift: _Floats
     half_unit: _Floats
     offset: _Floats
     inverse_spread: _Floats
+    kurtosis: _Floats
+    largest: _Floats
 
     def standardize(self, values: _Floats) -> npt.NDArray[np.float32]:
         deviation = (values * 0.5 - self.half_shift) / self.half_unit
@@ -128,7 +137,9 @@ def dependence_graph(
         raise InvalidRequestError.single("top_k", f"{top_k}: must be in 1..{MAX_TOP_K}")
     dense = data.features <= dense_features
     first, second = _reported(data, progress, 0), _reported(data, progress, data.samples)
-    moments, sketch = _moments(data, first, None if dense else sketch_dim, seed)
+    repeats = _Repeats()
+    moments, sketch = _moments(data, repeats.counted(first), None if dense else sketch_dim, seed)
+    second = repeats.weighed(second, moments)
     constant = _constant_locations(moments, data.channels)
     if constant.size and not allow_constant:
         shown = ", ".join(str(i) for i in constant[:10].tolist())
@@ -149,6 +160,7 @@ def dependence_graph(
         weights = _pair_weights(data, second, moments, rows, cols)
         estimate = "sketch"
     positive = weights > 0
+    kurtosis, largest = _location_tails(moments, data.channels)
     return DependenceGraph(
         shape=data.shape,
         channels=data.channels,
@@ -159,6 +171,10 @@ def dependence_graph(
         weights=np.minimum(weights[positive], 1.0),
         constant=tuple(constant.tolist()),
         estimate=estimate,
+        distinct_samples=repeats.distinct,
+        effective_samples=repeats.effective(data.samples),
+        kurtosis=kurtosis,
+        largest_deviation=largest,
     )
 
 
@@ -168,6 +184,104 @@ def _reported(data: DataSample, progress: Progress | None, before: int) -> _Chun
         yield start, chunk
         if progress is not None:
             progress(before + start + len(chunk), 2 * data.samples)
+
+
+class _Repeats:
+    """Count the distinct samples of a pass and how often each occurs; weigh the copies' ties.
+
+    Each sample's values, as float64 with ``-0.0`` read as ``0.0``, are hashed to 64 bits
+    (Python's keyed hash of the bytes: two distinct samples of ten million collide with
+    probability about 3e-6); the hashes and counts of the distinct samples seen are kept sorted,
+    16 bytes per distinct sample (160 MB for ten million), merged with each chunk's
+    (:meth:`counted`, the first pass).
+
+    A sample that occurs ``c`` times ties ``c (c - 1) / 2`` pairs of samples. Two copies of
+    one draw add ``2 y^2`` to ``sum_s y_s^2``, the variance of ``samples * r`` of a pair of
+    locations with ``y = z_i z_j`` their standardized product in each sample; two independent
+    draws that happen to agree add nothing. The second pass (:meth:`weighed`) sums each tie's
+    ``y^2`` averaged over the grid's pairs — the sample's *leverage* (:func:`_leverage`) — and,
+    to scale it, every sample's; :meth:`effective` counts the ties as copies by that weight.
+    Independent draws agree where their values are the likeliest, near each location's mean,
+    so their ties weigh little: 1,000 samples of independent 0/1 events of probability 0.01 on
+    a 16x16 grid tie 3,972 pairs (nearly all of the all-zero sample), weighing 0.8 in all, where
+    250 Gaussian samples each saved four times tie 1,500 weighing 1,499 (docs/INFER.md,
+    "Repeated samples").
+    """
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.int64)
+        self.counts = np.empty(0, dtype=np.int64)
+        self.tied_leverage = 0.0
+        self.total_leverage = 0.0
+
+    def counted(self, chunks: _Chunks) -> _Chunks:
+        """Yield ``chunks`` as they are, counting their samples."""
+        for start, chunk in chunks:
+            keys, inverse = np.unique(
+                np.concatenate([self.keys, _sample_hashes(chunk)]), return_inverse=True
+            )
+            weights = np.concatenate([self.counts, np.ones(len(chunk), dtype=np.int64)])
+            self.keys, self.counts = keys, np.bincount(inverse, weights=weights).astype(np.int64)
+            yield start, chunk
+
+    def weighed(self, chunks: _Chunks, moments: _Moments) -> _Chunks:
+        """Yield ``chunks`` as they are, summing the leverage of every sample and of the ties.
+
+        After :meth:`counted`. A sample of count ``c`` adds ``(c - 1) / 2`` times its leverage to
+        the ties' (its ``c`` occurrences tie ``c (c - 1) / 2`` pairs). Without repeats nothing
+        is hashed again.
+        """
+        repeated = self.distinct < int(self.counts.sum())
+        varying = int(np.count_nonzero(moments.inverse_spread))
+        for start, chunk in chunks:
+            if repeated:
+                counts = self.counts[np.searchsorted(self.keys, _sample_hashes(chunk))]
+                leverage = _leverage(moments.standardize(chunk), varying)
+                self.total_leverage += float(leverage.sum())
+                self.tied_leverage += float(((counts - 1) * leverage).sum()) / 2.0
+            yield start, chunk
+
+    @property
+    def distinct(self) -> int:
+        """Distinct samples counted."""
+        return int(self.keys.size)
+
+    def effective(self, samples: int) -> float:
+        """Return the independent samples the sample weighs as: ``n / (1 + 2 T / A)``.
+
+        ``n`` is ``samples``, ``T`` the ties' summed leverage and ``A`` all samples'
+        (:meth:`weighed`): the copies raise the variance of ``n * r`` by ``1 + 2 T / A`` over
+        the grid's pairs, as ``n / (1 + 2 T / A)`` independent samples would. Each sample
+        saved ``c`` times alike gives ``n / c``, the distinct count, as Kish's effective size
+        ``n^2 / sum c^2`` does; ties of samples near every location's mean give nearly ``n``.
+        At least 1: the sample holds one draw at least.
+        """
+        if self.tied_leverage == 0.0:
+            return float(samples)
+        return max(1.0, samples / (1.0 + 2.0 * self.tied_leverage / self.total_leverage))
+
+
+def _sample_hashes(chunk: _Floats) -> _Ints:
+    """Return a 64-bit hash of each sample's values (``-0.0`` read as ``0.0``)."""
+    return np.fromiter(
+        (hash(row.tobytes()) for row in chunk + 0.0), dtype=np.int64, count=len(chunk)
+    )
+
+
+def _leverage(z: npt.NDArray[np.float32], features: int) -> _Floats:
+    """Return each standardized sample's ``z_f^2 z_g^2`` averaged over its pairs of features.
+
+    The pairs ``f != g`` of the ``features`` varying ones (a constant one's ``z`` is 0: its pairs
+    are never evidence): ``(S^2 - sum z^4) / (F (F - 1))`` with ``S = sum z^2``. 1 on average
+    for independent features (``E z^2 = 1``), near 0 for a sample at every feature's mean.
+    Under two varying features there are no pairs: 1, each tie a full copy.
+    """
+    squares = z.astype(np.float64) ** 2
+    if features < 2:
+        return np.ones(len(squares))
+    total = squares.sum(axis=1)
+    pairs: _Floats = (total**2 - (squares**2).sum(axis=1)) / (features * (features - 1))
+    return pairs
 
 
 def _moments(
@@ -191,12 +305,18 @@ def _moments(
     samples'): it accumulates ``R U`` and ``R 1``, ``U = (X/2 - half_shift) / half_unit``, and
     centres and scales afterwards, ``Y = (R U - (R 1) m^T) / s`` with ``m`` and ``s`` the mean
     and spread of ``U``.
+
+    The same sums, with those of ``U^3`` and ``U^4`` and the extremes of ``U``, give each
+    feature's tails (:class:`_Moments`): the fourth central moment from the power sums, exact to
+    rounding since ``|U| <= 1`` and the spread in units is at least ``1 / sqrt(2 samples)``.
     """
     rng = np.random.default_rng(seed)
     half_shift: _Floats | None = None
     half_unit = np.zeros(data.features)
     total = np.zeros(data.features)
     squares = np.zeros(data.features)
+    cubes, fourths = np.zeros(data.features), np.zeros(data.features)
+    top, bottom = np.zeros(data.features), np.zeros(data.features)
     projected = np.zeros((sketch_dim or 0, data.features))
     weights = np.zeros(sketch_dim or 0)
     for start, chunk in chunks:
@@ -221,11 +341,20 @@ def _moments(
             ratio[grown] = half_unit[grown] / largest[grown]
             total *= ratio
             squares *= ratio**2
+            cubes *= ratio**3
+            fourths *= ratio**4
+            top *= ratio
+            bottom *= ratio
             projected *= ratio
             half_unit = np.maximum(half_unit, largest)
         scaled = centred / np.where(half_unit > 0, half_unit, 1.0)
         total += scaled.sum(axis=0)
-        squares += np.einsum("ij,ij->j", scaled, scaled)
+        squared = scaled * scaled
+        squares += squared.sum(axis=0)
+        cubes += np.einsum("ij,ij->j", squared, scaled)
+        fourths += np.einsum("ij,ij->j", squared, squared)
+        top = np.maximum(top, scaled.max(axis=0))
+        bottom = np.minimum(bottom, scaled.min(axis=0))
         if sketch_dim:
             directions = rng.standard_normal((sketch_dim, len(chunk))) / np.sqrt(sketch_dim)
             projected += directions.astype(np.float32) @ scaled.astype(np.float32)
@@ -240,12 +369,33 @@ def _moments(
     )
     inverse = np.zeros(data.features)
     inverse[varying] = 1.0 / spread_in_units[varying]
-    moments = _Moments(half_shift, np.where(half_unit > 0, half_unit, 1.0), mean_offset, inverse)
+    m = mean_offset
+    central_fourth = (fourths - 4.0 * m * cubes + 6.0 * m**2 * squares) / data.samples - 3.0 * m**4
+    # At least 1 where the feature varies (E z^4 >= (E z^2)^2 = 1, and some |z| >= 1): rounding
+    # may take either a hair under.
+    kurtosis = np.where(varying, np.maximum(central_fourth * inverse**4, 1.0), 0.0)
+    largest = np.where(varying, np.maximum(np.maximum(top - m, m - bottom) * inverse, 1.0), 0.0)
+    moments = _Moments(
+        half_shift, np.where(half_unit > 0, half_unit, 1.0), mean_offset, inverse, kurtosis, largest
+    )
     if not sketch_dim:
         return moments, None
     projected -= np.outer(weights, mean_offset)
     projected *= inverse
     return moments, projected.astype(np.float32)
+
+
+def _location_tails(moments: _Moments, channels: int) -> tuple[_Floats, _Floats]:
+    """Each location's kurtosis and largest standardized deviation: its heaviest channel's.
+
+    With one channel, the feature's own. With several, the largest over the channels: the
+    weight's null tail is heaviest when the channels move as one
+    (:mod:`advisor.infer.significance`), and then the location's values are its heaviest
+    channel's.
+    """
+    kurtosis = moments.kurtosis.reshape(-1, channels).max(axis=1)
+    largest = moments.largest.reshape(-1, channels).max(axis=1)
+    return kurtosis, largest
 
 
 def _constant_locations(moments: _Moments, channels: int) -> _Ints:

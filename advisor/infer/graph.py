@@ -52,6 +52,20 @@ class DependenceGraph:
         Locations whose values never vary in the sample (no edges; listed, not hidden).
     estimate
         How the weights were computed.
+    distinct_samples
+        Distinct samples among ``samples``; None when not counted (every sample counts).
+    effective_samples
+        The independent samples the sample weighs as, ``n^2 / (n + 2 L)`` with ``L`` its tied
+        pairs of samples weighted by their leverage (:class:`~advisor.infer.dependence._Repeats`):
+        copies of a draw count once (``distinct_samples`` when Gaussian samples are each saved
+        alike), ties that independent draws make by chance next to nothing (sparse values:
+        near ``samples``); None when not counted.
+    kurtosis, largest_deviation
+        Per location, the fourth standardized moment of its values and the largest magnitude of
+        a standardized value (with several channels, its heaviest channel's; 0 for a constant
+        location, at least 1 for a varying one): how sparse or heavy-tailed it is, which sets
+        the evidence threshold of its pairs (:func:`~advisor.infer.significance.pair_thresholds`).
+        None when not measured: every pair has the normal threshold.
     """
 
     shape: tuple[int, ...]
@@ -63,11 +77,24 @@ class DependenceGraph:
     weights: _Floats
     constant: tuple[int, ...] = ()
     estimate: Estimate = "exact"
+    distinct_samples: int | None = None
+    effective_samples: float | None = None
+    kurtosis: _Floats | None = None
+    largest_deviation: _Floats | None = None
 
     @property
     def num_locations(self) -> int:
         """Locations of the grid."""
         return math.prod(self.shape)
+
+    @property
+    def independent_samples(self) -> float:
+        """The samples the evidence counts: ``effective_samples`` when counted, else ``samples``.
+
+        An exact repeat of a sample adds no evidence of dependence: 300 samples saved four times
+        correlate exactly as the 300 do.
+        """
+        return float(self.samples if self.effective_samples is None else self.effective_samples)
 
     def total(self) -> float:
         """Sum of all edge weights."""
@@ -103,6 +130,8 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
         violations.append(FieldViolation("top_k", f"{graph.top_k}: must be in 1..{MAX_TOP_K}"))
     if graph.samples < 2:
         violations.append(FieldViolation("samples", f"{graph.samples}: at least 2 are needed"))
+    violations += _repeat_violations(graph)
+    violations += _tail_violations(graph)
     if graph.channels < 1:
         violations.append(FieldViolation("input.channels", f"{graph.channels}: must be positive"))
     edges = graph.weights.size
@@ -120,6 +149,60 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
         violations += _constant_violations(graph, n)
     if violations:
         raise InvalidRequestError(violations)
+
+
+def _repeat_violations(graph: DependenceGraph) -> list[FieldViolation]:
+    """Return the problems of the distinct and effective sample counts (each given or neither).
+
+    ``1 <= distinct_samples <= samples`` and ``1 <= effective_samples <= samples``: the copies
+    weigh as fewer samples, never more; natural ties weigh as next to none, so the effective
+    size may exceed the distinct count (``DependenceGraph.effective_samples``).
+    """
+    distinct, effective = graph.distinct_samples, graph.effective_samples
+    if distinct is None and effective is None:
+        return []
+    if distinct is None or effective is None:
+        return [
+            FieldViolation(
+                "distinct_samples" if distinct is None else "effective_samples",
+                "must be given with "
+                + ("effective_samples" if distinct is None else "distinct_samples"),
+            )
+        ]
+    if not 1 <= distinct <= graph.samples:
+        return [FieldViolation("distinct_samples", f"{distinct}: must lie in 1..{graph.samples}")]
+    # A relative margin: the client computes the effective size in floating point.
+    if not 1.0 <= effective <= graph.samples * (1.0 + 1e-9):
+        return [
+            FieldViolation("effective_samples", f"{effective}: must lie in [1, {graph.samples}]")
+        ]
+    return []
+
+
+def _tail_violations(graph: DependenceGraph) -> list[FieldViolation]:
+    """Return the first problem of ``kurtosis`` and ``largest_deviation`` (each given or neither).
+
+    One finite figure per location: 0 at a constant location (its values have no tails), at
+    least 1 at a varying one (``E z^4 >= (E z^2)^2 = 1``, and some ``|z| >= 1``).
+    """
+    figures = {"kurtosis": graph.kurtosis, "largest_deviation": graph.largest_deviation}
+    given = [name for name, values in figures.items() if values is not None]
+    if len(given) == 1:
+        other = next(name for name in figures if name not in given)
+        return [FieldViolation(given[0], f"must be given with {other}")]
+    n = graph.num_locations
+    constant = np.zeros(n, dtype=np.bool_)
+    constant[[i for i in graph.constant if 0 <= i < n]] = True
+    for name, values in figures.items():
+        if values is None:
+            continue
+        if values.size != n:
+            return [FieldViolation(name, f"{values.size} values: one per location ({n}) is needed")]
+        valid = np.isfinite(values) & np.where(constant, values == 0.0, values >= 1.0)
+        if (i := _first(~valid)) is not None:
+            need = "0 (a constant location)" if constant[i] else "finite and at least 1"
+            return [FieldViolation(f"{name}[{i}]", f"{float(values[i])}: must be {need}")]
+    return []
 
 
 def _first(flags: npt.NDArray[np.bool_]) -> int | None:

@@ -2,8 +2,10 @@
 
 Only the graph's *evidence* is read: the edges whose weight exceeds what independent locations
 reach in a sample of this size (:func:`~advisor.infer.significance.independence_threshold`, 5%
-over every pair of the grid). The rest is sampling noise, which on data without dependence is the
-whole graph; where nothing is evidence, no partition is kept and there is no task.
+over every pair of the grid; higher for a pair of sparse or heavy-tailed locations when the graph
+carries their tails, :func:`~advisor.infer.significance.pair_thresholds`). The rest is sampling
+noise, which on data without dependence is the whole graph; where nothing is evidence, no
+partition is kept and there is no task.
 
 Every candidate partition ``(A, B)`` a network could be asked to model is measured on the graph
 by its *entanglement density*: the dependence weight crossing it per location of the smaller
@@ -61,7 +63,7 @@ from advisor.infer.arrangement import Arrangement, arrange
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.polling import poll
 from advisor.infer.report import MIN_WEIGHT, InferenceReport, InferredCorrelation, dropped_reason
-from advisor.infer.significance import independence_threshold
+from advisor.infer.significance import independence_threshold, pair_thresholds
 from advisor.infer.terms import ARRANGED_RATIO, EVIDENCE_COVERAGE
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import Task, parse_task
@@ -77,6 +79,7 @@ __all__ = [
     "InferredTask",
     "chance_density",
     "check_outputs",
+    "edge_thresholds",
     "infer_task",
 ]
 
@@ -133,7 +136,8 @@ class InferredTask:
 
     ``task`` is None when no candidate is kept (nothing in the graph is evidence of dependence,
     or nothing crosses more of it than chance). ``threshold`` is the least weight read as
-    evidence and ``evidence`` the graph's edges at or above it.
+    evidence (a pair of sparse or heavy-tailed locations may need more) and ``evidence`` the
+    graph's edges at or above their thresholds.
     """
 
     task: Task | None
@@ -213,8 +217,8 @@ def infer_task(
     """
     check_outputs(outputs)
     poll(stop)
-    threshold = independence_threshold(graph.samples, graph.num_locations)
-    evidence = _evidence(graph, threshold)
+    threshold = independence_threshold(graph.independent_samples, graph.num_locations)
+    evidence = _evidence(graph)
     arranged = arrangement or arrange(evidence, seed=seed, stop=stop)
     reached = _reached_share(evidence) >= EVIDENCE_COVERAGE
     # Strictly lower: where no dependence crosses a level in the own order (every location in
@@ -285,9 +289,24 @@ def _reached_share(evidence: DependenceGraph) -> float:
     return int(np.count_nonzero(touched)) / varying
 
 
-def _evidence(graph: DependenceGraph, threshold: float) -> DependenceGraph:
-    """Return ``graph`` without the edges below ``threshold``."""
-    keep = graph.weights >= threshold
+def edge_thresholds(graph: DependenceGraph) -> npt.NDArray[np.float64]:
+    """Return the threshold of each edge of ``graph``: the least weight that is evidence.
+
+    Counted in the graph's independent samples (:attr:`DependenceGraph.independent_samples`);
+    with the locations' tails (``kurtosis``, ``largest_deviation``) each pair's own
+    (:func:`~advisor.infer.significance.pair_thresholds`), without them the normal threshold.
+    """
+    samples, locations = graph.independent_samples, graph.num_locations
+    if graph.kurtosis is None or graph.largest_deviation is None:
+        return np.full(graph.weights.size, independence_threshold(samples, locations))
+    kurtosis = graph.kurtosis[graph.rows] * graph.kurtosis[graph.cols]
+    bound = graph.largest_deviation[graph.rows] * graph.largest_deviation[graph.cols]
+    return pair_thresholds(samples, locations, kurtosis, bound)
+
+
+def _evidence(graph: DependenceGraph) -> DependenceGraph:
+    """Return ``graph`` without the edges below their thresholds (:func:`edge_thresholds`)."""
+    keep = graph.weights >= edge_thresholds(graph)
     return dataclasses.replace(
         graph, rows=graph.rows[keep], cols=graph.cols[keep], weights=graph.weights[keep]
     )

@@ -18,9 +18,11 @@ This module imports protobuf, never grpc.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
 from advisor.infer.graph import DependenceGraph, check_graph
@@ -662,6 +664,12 @@ def dependence_graph_to_proto(graph: DependenceGraph) -> advisor_pb2.DependenceG
         weights=graph.weights.tolist(),
         constant=graph.constant,
         estimate=graph.estimate,
+        distinct_samples=graph.distinct_samples,
+        effective_samples=graph.effective_samples,
+        kurtosis=None if graph.kurtosis is None else graph.kurtosis.tolist(),
+        largest_deviation=(
+            None if graph.largest_deviation is None else graph.largest_deviation.tolist()
+        ),
     )
 
 
@@ -689,12 +697,26 @@ def dependence_graph_from_proto(
         weights=np.asarray(message.weights, dtype=np.float64),
         constant=tuple(message.constant),
         estimate="exact" if message.estimate == "exact" else "sketch",
+        distinct_samples=(
+            message.distinct_samples if message.HasField("distinct_samples") else None
+        ),
+        effective_samples=(
+            message.effective_samples if message.HasField("effective_samples") else None
+        ),
+        kurtosis=_given_floats(message.kurtosis),
+        largest_deviation=_given_floats(message.largest_deviation),
     )
     try:
         check_graph(graph, max_locations)
     except InvalidRequestError as error:
         raise error.prefixed(field) from None
     return graph
+
+
+def _given_floats(values: Iterable[float]) -> npt.NDArray[np.float64] | None:
+    """Return a repeated double field as an array; None when empty (proto3 has no unset list)."""
+    array = np.asarray(values, dtype=np.float64)
+    return array if array.size else None
 
 
 def inference_report_to_proto(report: InferenceReport) -> advisor_pb2.InferTaskResponse:

@@ -1423,6 +1423,10 @@ class DependenceGraph(_message.Message):
     WEIGHTS_FIELD_NUMBER: _builtins.int
     CONSTANT_FIELD_NUMBER: _builtins.int
     ESTIMATE_FIELD_NUMBER: _builtins.int
+    DISTINCT_SAMPLES_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_SAMPLES_FIELD_NUMBER: _builtins.int
+    KURTOSIS_FIELD_NUMBER: _builtins.int
+    LARGEST_DEVIATION_FIELD_NUMBER: _builtins.int
     samples: _builtins.int
     """Samples the weights were estimated from (at least 2)."""
     top_k: _builtins.int
@@ -1430,6 +1434,15 @@ class DependenceGraph(_message.Message):
     estimate: _builtins.str
     """"exact" (full correlation matrix) or "sketch" (pairs chosen on a random projection, weights
     exact).
+    """
+    distinct_samples: _builtins.int
+    """Distinct samples among `samples` (absent = not counted: every sample counts); repeats of a
+    sample add no evidence of dependence.
+    """
+    effective_samples: _builtins.float
+    """The independent samples the sample weighs as, in [1, samples]: copies of a sample count once,
+    ties that independent draws make by chance next to nothing (absent = not counted;
+    docs/INFER.md, "Repeated samples").
     """
     @_builtins.property
     def input(self) -> Global___InputSpec:
@@ -1447,6 +1460,16 @@ class DependenceGraph(_message.Message):
     def constant(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Locations that never vary in the sample (no edges)."""
 
+    @_builtins.property
+    def kurtosis(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Per location (row-major), the fourth standardized moment of its values and the largest
+        |standardized value| (with several channels, its heaviest channel's; 0 at a constant location,
+        at least 1 elsewhere). Both or neither: absent, every pair has the normal evidence threshold;
+        given, a pair of sparse or heavy-tailed locations has a higher one (docs/INFER.md, "Evidence").
+        """
+
+    @_builtins.property
+    def largest_deviation(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]: ...
     def __init__(
         self,
         *,
@@ -1458,12 +1481,23 @@ class DependenceGraph(_message.Message):
         weights: _abc.Iterable[_builtins.float] | None = ...,
         constant: _abc.Iterable[_builtins.int] | None = ...,
         estimate: _builtins.str = ...,
+        distinct_samples: _builtins.int | None = ...,
+        effective_samples: _builtins.float | None = ...,
+        kurtosis: _abc.Iterable[_builtins.float] | None = ...,
+        largest_deviation: _abc.Iterable[_builtins.float] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["input", b"input"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_distinct_samples", b"_distinct_samples", "_effective_samples", b"_effective_samples", "distinct_samples", b"distinct_samples", "effective_samples", b"effective_samples", "input", b"input"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cols", b"cols", "constant", b"constant", "estimate", b"estimate", "input", b"input", "rows", b"rows", "samples", b"samples", "top_k", b"top_k", "weights", b"weights"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_distinct_samples", b"_distinct_samples", "_effective_samples", b"_effective_samples", "cols", b"cols", "constant", b"constant", "distinct_samples", b"distinct_samples", "effective_samples", b"effective_samples", "estimate", b"estimate", "input", b"input", "kurtosis", b"kurtosis", "largest_deviation", b"largest_deviation", "rows", b"rows", "samples", b"samples", "top_k", b"top_k", "weights", b"weights"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__distinct_samples: _TypeAlias = _typing.Literal["distinct_samples"]  # noqa: Y015
+    _WhichOneofArgType__distinct_samples: _TypeAlias = _typing.Literal["_distinct_samples", b"_distinct_samples"]  # noqa: Y015
+    _WhichOneofReturnType__effective_samples: _TypeAlias = _typing.Literal["effective_samples"]  # noqa: Y015
+    _WhichOneofArgType__effective_samples: _TypeAlias = _typing.Literal["_effective_samples", b"_effective_samples"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__distinct_samples) -> _WhichOneofReturnType__distinct_samples | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__effective_samples) -> _WhichOneofReturnType__effective_samples | None: ...
 
 Global___DependenceGraph: _TypeAlias = DependenceGraph  # noqa: Y015
 

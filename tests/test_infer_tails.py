@@ -1,0 +1,166 @@
+"""Pairs of sparse or heavy-tailed locations need more than the normal threshold to be evidence.
+
+The first pass measures each location's kurtosis and largest standardized deviation
+(advisor.infer.dependence); where a pair's products are carried by few samples, its threshold is
+at least Bennett's (advisor.infer.significance.pair_thresholds). Checked: the streamed figures
+against numpy's, noise of sparse and heavy-tailed values (no task; the normal threshold alone wrote
+one), a planted sparse pair (still found), Gaussian noise (today's threshold exactly) and the
+figures on the wire (carried, and checked naming the field).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import advisor.infer.data as data_module
+from advisor.errors import InvalidRequestError
+from advisor.infer.data import data_from_array
+from advisor.infer.dependence import dependence_graph
+from advisor.infer.graph import DependenceGraph
+from advisor.infer.significance import independence_threshold, pair_thresholds
+from advisor.infer.task import edge_thresholds, infer_task
+from advisor.protocol import wire
+from tests.test_cli import advisor
+
+_SHAPE = (16, 16)
+
+
+def _events(probability: float, samples: int = 1000, seed: int = 0) -> np.ndarray:
+    """0/1 events of ``probability``, independent at every location of a 16x16 grid."""
+    rng = np.random.default_rng(seed)
+    return (rng.random((samples, *_SHAPE)) < probability).astype(np.float64)
+
+
+def _without_tails(graph: DependenceGraph) -> DependenceGraph:
+    """The graph as a client without the figures sends it: every pair at the normal threshold."""
+    return dataclasses.replace(graph, kurtosis=None, largest_deviation=None)
+
+
+def test_the_first_pass_streams_each_locations_kurtosis_and_largest_deviation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Chunks of 7 samples, an outlier in a late chunk (the sums are rescaled to it), a constant
+    # location (0, 0) and two channels (the heavier channel's figures).
+    monkeypatch.setattr(data_module, "_CHUNK_BYTES", 8 * 12 * 7)
+    rng = np.random.default_rng(3)
+    values = rng.standard_normal((50, 6, 2))
+    values[40, 2, 1] = 25.0
+    values[:, 5, :] = 4.0
+    graph = dependence_graph(data_from_array(values, (6,)), allow_constant=True)
+    z = (values - values.mean(axis=0)) / np.where(values.std(axis=0) > 0, values.std(axis=0), 1)
+    kurtosis, largest = (z**4).mean(axis=0).max(axis=1), np.abs(z).max(axis=0).max(axis=1)
+    assert graph.constant == (5,)
+    assert graph.kurtosis is not None and graph.largest_deviation is not None
+    np.testing.assert_allclose(graph.kurtosis, [*kurtosis[:5], 0.0], rtol=1e-9)
+    np.testing.assert_allclose(graph.largest_deviation, [*largest[:5], 0.0], rtol=1e-9)
+    assert graph.kurtosis[2] > 20  # the outlier's channel
+
+
+def test_sparse_noise_shows_no_evidence() -> None:
+    # 1,000 samples of 0/1 events of probability 0.05: independent pairs sharing a few samples
+    # reached the normal threshold (in 85% of such samples, measured by bench/infer/tails.py).
+    graph = dependence_graph(data_from_array(_events(0.05)))
+    assert infer_task(_without_tails(graph)).evidence == 2
+    inferred = infer_task(graph)
+    assert (inferred.evidence, inferred.task) == (0, None)
+    # The least threshold reported is still the normal one (the report's "evidence from").
+    assert inferred.threshold == independence_threshold(1000, 256)
+
+
+@pytest.mark.parametrize("draw", ["standard_cauchy", "lognormal"])
+def test_heavy_tailed_noise_infers_no_task(draw: str) -> None:
+    # 100 samples of a 16x16 grid: the normal threshold alone read tens to hundreds of pairs of
+    # these independent locations as dependent, and a task of them.
+    values = getattr(np.random.default_rng(0), draw)(size=(100, *_SHAPE))
+    graph = dependence_graph(data_from_array(values))
+    assert infer_task(_without_tails(graph)).task is not None
+    inferred = infer_task(graph)
+    assert (inferred.evidence, inferred.task) == (0, None)
+
+
+def test_a_planted_pair_of_sparse_events_is_still_found() -> None:
+    # Locations (0, 0) and (8, 8) of sparse events agree but in 1% of the samples: |r| about 0.9,
+    # far above Bennett's threshold for such pairs (0.23 to 0.28, the normal one 0.152).
+    values = _events(0.05, seed=2)
+    flips = np.random.default_rng(7).random(1000) < 0.01
+    values[:, 8, 8] = np.where(flips, 1.0 - values[:, 0, 0], values[:, 0, 0])
+    graph = dependence_graph(data_from_array(values))
+    inferred = infer_task(graph)
+    assert inferred.evidence == 1
+    assert [p.name for p in inferred.pairs if p.kept] == ["locations (0, 0) vs (8, 8)"]
+    assert edge_thresholds(graph).min() > 1.4 * inferred.threshold
+
+
+def test_gaussian_noise_keeps_exactly_the_normal_threshold() -> None:
+    values = np.random.default_rng(4).standard_normal((1000, *_SHAPE))
+    graph = dependence_graph(data_from_array(values))
+    assert graph.kurtosis is not None
+    assert graph.kurtosis.min() > 2.5 and graph.kurtosis.max() < 3.6
+    normal = independence_threshold(1000, 256)
+    assert (edge_thresholds(graph) == normal).all()
+    assert (edge_thresholds(_without_tails(graph)) == normal).all()
+
+
+def test_a_heavy_pairs_threshold_is_the_root_of_bennetts_bound() -> None:
+    samples, locations = 1000.0, 256
+    bound = np.array([4.0, 30.0, 99.0])
+    thresholds = pair_thresholds(samples, locations, np.full(3, 1e4), bound)
+    level = math.log(2 * (locations * (locations - 1) // 2) / 0.05)
+    u = bound * thresholds
+    np.testing.assert_allclose((samples / bound**2) * ((1 + u) * np.log1p(u) - u), level)
+    # Above the normal threshold even for a small bound: h(u) <= u^2 / 2.
+    normal = independence_threshold(samples, locations)
+    assert normal < thresholds[0] < thresholds[1] < thresholds[2]
+
+
+def test_the_tails_cross_the_wire_and_are_checked() -> None:
+    graph = dependence_graph(data_from_array(_events(0.05, samples=200)[:, :4, :4]))
+    message = wire.dependence_graph_to_proto(graph)
+    back = wire.dependence_graph_from_proto(message, 1 << 14)
+    assert back.kurtosis is not None and graph.kurtosis is not None
+    np.testing.assert_array_equal(back.kurtosis, graph.kurtosis)
+    np.testing.assert_array_equal(back.largest_deviation, graph.largest_deviation)
+    for field, values, says in (
+        ("kurtosis", [3.0] * 15, "graph.kurtosis: 15 values: one per location (16) is needed"),
+        ("kurtosis", [3.0] * 3 + [0.5] + [3.0] * 12, "graph.kurtosis[3]: 0.5: must be finite"),
+        ("largest_deviation", [2.0] * 15 + [math.inf], "graph.largest_deviation[15]: inf: must"),
+        ("largest_deviation", [], "graph.kurtosis: must be given with largest_deviation"),
+    ):
+        bad = type(message)()
+        bad.CopyFrom(message)
+        del getattr(bad, field)[:]
+        getattr(bad, field).extend(values)
+        with pytest.raises(InvalidRequestError) as error:
+            wire.dependence_graph_from_proto(bad, 1 << 14)
+        [violation] = error.value.violations
+        assert f"{violation.field}: {violation.description}".startswith(says)
+    absent = type(message)()
+    absent.CopyFrom(message)
+    del absent.kurtosis[:], absent.largest_deviation[:]
+    assert wire.dependence_graph_from_proto(absent, 1 << 14).kurtosis is None
+
+
+def test_no_task_on_heavy_tailed_noise_says_what_its_pairs_need(tmp_path: Path) -> None:
+    # Cauchy noise: the largest pair, 0.987, is under its own threshold (Bennett's), not the
+    # normal one the report gives. "largest 0.987, evidence from 0.481" read as a contradiction.
+    data = tmp_path / "cauchy.npy"
+    np.save(data, np.random.default_rng(0).standard_cauchy((100, *_SHAPE)))
+    graph = dependence_graph(data_from_array(np.load(data)))
+    own = edge_thresholds(graph)
+    largest = int(np.argmax(graph.weights))
+    assert graph.weights[largest] < own[largest]
+    run = advisor("infer", data)
+    assert run.status == 2
+    normal = independence_threshold(100, 256)
+    heavy = own[own > normal]
+    assert (
+        f"(largest {graph.weights[largest]:.3f}, which needs {own[largest]:.3f}; evidence from "
+        f"{normal:.3f}, and from {heavy.min():.3f} to {heavy.max():.3f} for the {heavy.size:,} "
+        "pair(s) of sparse or heavy-tailed locations): no task to write"
+    ) in run.stderr
+    assert f"0 of the pairs at dependence {normal:.3f} or more ({heavy.min():.3f} to " in run.stderr
