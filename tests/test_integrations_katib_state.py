@@ -12,6 +12,8 @@ import hashlib
 import json
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -356,3 +358,27 @@ def test_the_endpoint_removes_the_temporary_files_a_crash_left_at_start(tmp_path
     server = start_katib_server("127.0.0.1", 0, workers=1, data_dir=tmp_path)
     server.stop(0)
     assert sorted(tmp_path.iterdir()) == sorted([*kept, tmp_path / ".probe-dir"])
+
+
+def test_a_call_waiting_for_a_sequence_an_error_forgot_takes_the_new_one(tmp_path: Path) -> None:
+    # An unforeseen error forgets the sequence (a step may be half done), but a call already
+    # waiting for it worked on it anyway while the next call built a new one: two sequences of
+    # one search, each writing the experiment's record over the other's.
+    search, _, _ = _learning()
+    cache = _on(tmp_path)
+    taken: list[object] = []
+
+    def waiter() -> None:
+        with cache.sequence(search, StopSignal()) as held:
+            taken.append(held)
+
+    with pytest.raises(RuntimeError), cache.sequence(search, StopSignal()) as first:
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        while first.callers < 2:  # the waiter is counted before it waits for the lock
+            time.sleep(0.001)
+        raise RuntimeError("unforeseen")
+    thread.join()
+    assert taken and taken[0] is not first
+    with cache.sequence(search, StopSignal()) as third:
+        assert third is taken[0]

@@ -913,6 +913,9 @@ class _Sequence:
         self.callers = 0
         """Calls holding or waiting for :attr:`lock`, counted under the cache's lock: a
         :class:`SuggestionCache` evicts the sequence only when there are none."""
+        self.forgotten = False
+        """Set, under the cache's lock, when an unforeseen error may have left a step half done:
+        a call that was waiting for :attr:`lock` then takes the search's new sequence instead."""
         self.footprint = 0
         """Estimated bytes held, as of the last call (see :meth:`estimate_footprint`)."""
         self._ranked: list[Suggestion] = []
@@ -1376,15 +1379,8 @@ class SuggestionCache:
             When ``stop`` stops while another call holds the sequence.
         """
         key = search_digest(search)
-        with self._lock:
-            sequence = self._sequences.get(key)
-            if sequence is None:
-                sequence = self._sequences[key] = _Sequence(search, self.files)
-            self._sequences.move_to_end(key)
-            sequence.callers += 1
+        sequence = self._take(key, search, stop)
         try:
-            while not sequence.lock.acquire(timeout=_LOCK_POLL_SECONDS):
-                _raise_if_stopped(stop)
             try:
                 yield sequence
             except (StoppedError, InvalidRequestError):
@@ -1396,12 +1392,39 @@ class SuggestionCache:
                 sequence.footprint = sequence.estimate_footprint()
                 sequence.lock.release()
         finally:
-            with self._lock:
-                sequence.callers -= 1
+            self._leave(sequence)
             self._evict()
+
+    def _take(self, key: str, search: KatibSearch, stop: StopSignal) -> _Sequence:
+        """Return ``search``'s kept sequence (a new one if none), its lock held, counted a caller.
+
+        A sequence forgotten while this call waited for it is left for the search's new one.
+        """
+        while True:
+            with self._lock:
+                sequence = self._sequences.get(key)
+                if sequence is None:
+                    sequence = self._sequences[key] = _Sequence(search, self.files)
+                self._sequences.move_to_end(key)
+                sequence.callers += 1
+            try:
+                while not sequence.lock.acquire(timeout=_LOCK_POLL_SECONDS):
+                    _raise_if_stopped(stop)
+            except BaseException:
+                self._leave(sequence)
+                raise
+            if not sequence.forgotten:
+                return sequence
+            sequence.lock.release()
+            self._leave(sequence)
+
+    def _leave(self, sequence: _Sequence) -> None:
+        with self._lock:
+            sequence.callers -= 1
 
     def _forget(self, key: str, sequence: _Sequence) -> None:
         with self._lock:
+            sequence.forgotten = True
             if self._sequences.get(key) is sequence:
                 del self._sequences[key]
 
