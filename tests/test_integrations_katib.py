@@ -1117,6 +1117,20 @@ def _learning_experiment(
     return experiment
 
 
+def _three_observed(name: str) -> tuple[api_pb2.Experiment, list[api_pb2.Trial]]:
+    """Experiment ``name`` (:func:`_learning_experiment`) and trials of its designs 1-3.
+
+    Each trial observed its design's value of :data:`VALUES`.
+    """
+    experiment = _learning_experiment()
+    experiment.name = name
+    ranked = _from_position_one(read_experiment(experiment), 0, 8)
+    trials = [
+        _observed_trial(s.architecture, str(v)) for s, v in zip(ranked[:3], VALUES, strict=True)
+    ]
+    return experiment, trials
+
+
 def _observed_trial(
     architecture: Architecture,
     value: str,
@@ -1306,12 +1320,7 @@ def test_a_design_handed_out_is_not_suggested_again_before_its_trial_exists() ->
 def test_katib_asking_again_before_the_trials_exist_gets_other_designs(
     katib: api_pb2_grpc.SuggestionStub,
 ) -> None:
-    experiment = _learning_experiment()
-    experiment.name = "asks-again"
-    ranked = _from_position_one(read_experiment(experiment), 0, 8)
-    trials = [
-        _observed_trial(s.architecture, str(v)) for s, v in zip(ranked[:3], VALUES, strict=True)
-    ]
+    experiment, trials = _three_observed("asks-again")
     ranks = []
     for total in (5, 7):
         reply = katib.GetSuggestions(

@@ -44,12 +44,11 @@ from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_ST
 from advisor.stopping import StopSignal
 from tests.service.test_config import _config_of
 from tests.test_integrations_katib import (
-    VALUES,
     _from_position_one,
     _json,
     _learning_experiment,
-    _observed_trial,
     _outer_rewarded,
+    _three_observed,
 )
 
 
@@ -109,12 +108,7 @@ def test_an_evicted_sequence_reads_its_record_back(tmp_path: Path) -> None:
 def test_a_restarted_katib_endpoint_on_its_data_dir_hands_out_other_designs(
     tmp_path: Path,
 ) -> None:
-    experiment = _learning_experiment()
-    experiment.name = "restarted"
-    ranked = _from_position_one(read_experiment(experiment), 0, 8)
-    trials = [
-        _observed_trial(s.architecture, str(v)) for s, v in zip(ranked[:3], VALUES, strict=True)
-    ]
+    experiment, trials = _three_observed("restarted")
     ranks = []
     for total in (5, 7):  # one server per call: the second starts where the first stopped
         server = start_katib_server("127.0.0.1", 0, workers=1, data_dir=tmp_path)
