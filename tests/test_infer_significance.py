@@ -224,7 +224,7 @@ def test_uneven_repeats_weigh_by_their_leverage() -> None:
     # Sample 0 six times, sample 1 twice (once with -0.0 for its 0.0: the same values) and 8
     # others once: 16 samples, 10 distinct; 15 ties of sample 0 and one of sample 1, each
     # weighing as that sample's z_f^2 z_g^2 averaged over its pairs of features, against the
-    # 16 samples' summed.
+    # 16 samples' summed; z standardized by the 10 distinct samples' mean and spread.
     values = np.random.default_rng(4).standard_normal((10, 3))
     values[1, 0] = 0.0
     signed_zero = values[1:2].copy()
@@ -232,7 +232,7 @@ def test_uneven_repeats_weigh_by_their_leverage() -> None:
     rows = np.concatenate([values, np.repeat(values[:1], 5, axis=0), signed_zero])
     graph = dependence_graph(data_from_array(rows))
     assert (graph.samples, graph.distinct_samples) == (16, 10)
-    squares = ((rows - rows.mean(axis=0)) / rows.std(axis=0)) ** 2
+    squares = ((rows - values.mean(axis=0)) / values.std(axis=0)) ** 2
     leverage = (squares.sum(axis=1) ** 2 - (squares**2).sum(axis=1)) / 6
     expected = 16 / (1 + 2 * (15 * leverage[0] + leverage[1]) / leverage.sum())
     assert graph.effective_samples == pytest.approx(expected, rel=1e-5)

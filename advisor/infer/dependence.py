@@ -25,6 +25,7 @@ standardized deviation — which set the evidence threshold of its pairs
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -58,8 +59,10 @@ _CONSTANT_SPREAD: Final = 1e-12
 differ by float rounding at most (relative, so the verdict does not depend on the data's units)."""
 
 Progress = Callable[[int, int], None]
-"""Told ``(samples read, samples to read)`` after each chunk, over both passes of the sample
-(``2 x samples`` to read): the graph's only work that grows with the file."""
+"""Told ``(samples read, samples to read)`` after each chunk, over every pass of the sample: the
+graph's only work that grows with the file. Two passes (``2 x samples`` to read), or three when
+the first finds a repeated sample (:class:`_Repeats`): the count to read grows to ``3 x samples``
+then."""
 
 _Floats = npt.NDArray[np.float64]
 _Chunks = Iterator[tuple[int, _Floats]]
@@ -92,9 +95,13 @@ class _Moments:
     kurtosis: _Floats
     largest: _Floats
 
+    def deviation(self, values: _Floats) -> _Floats:
+        """Return ``values`` in units of each feature's largest deviation from the first sample."""
+        deviation: _Floats = (values * 0.5 - self.half_shift) / self.half_unit
+        return deviation
+
     def standardize(self, values: _Floats) -> npt.NDArray[np.float32]:
-        deviation = (values * 0.5 - self.half_shift) / self.half_unit
-        return ((deviation - self.offset) * self.inverse_spread).astype(np.float32)
+        return ((self.deviation(values) - self.offset) * self.inverse_spread).astype(np.float32)
 
 
 def dependence_graph(
@@ -136,10 +143,13 @@ def dependence_graph(
     if not 1 <= top_k <= MAX_TOP_K:
         raise InvalidRequestError.single("top_k", f"{top_k}: must be in 1..{MAX_TOP_K}")
     dense = data.features <= dense_features
-    first, second = _reported(data, progress, 0), _reported(data, progress, data.samples)
     repeats = _Repeats()
-    moments, sketch = _moments(data, repeats.counted(first), None if dense else sketch_dim, seed)
-    second = repeats.weighed(second, moments)
+    first = repeats.counted(_reported(data, progress, 0, 2))
+    moments, sketch = _moments(data, first, None if dense else sketch_dim, seed)
+    passes = 3 if repeats.repeated else 2
+    if repeats.repeated:
+        repeats.centre(_reported(data, progress, data.samples, passes), moments)
+    second = repeats.weighed(_reported(data, progress, (passes - 1) * data.samples, passes))
     constant = _constant_locations(moments, data.channels)
     if constant.size and not allow_constant:
         shown = ", ".join(str(i) for i in constant[:10].tolist())
@@ -178,12 +188,15 @@ def dependence_graph(
     )
 
 
-def _reported(data: DataSample, progress: Progress | None, before: int) -> _Chunks:
-    """Yield ``data``'s chunks, telling ``progress`` each one read, after ``before`` reads."""
+def _reported(data: DataSample, progress: Progress | None, before: int, passes: int) -> _Chunks:
+    """Yield ``data``'s chunks, telling ``progress`` each read (of ``passes x samples``).
+
+    ``before`` counts the reads of the passes before this one.
+    """
     for start, chunk in data.chunks():
         yield start, chunk
         if progress is not None:
-            progress(before + start + len(chunk), 2 * data.samples)
+            progress(before + start + len(chunk), passes * data.samples)
 
 
 class _Repeats:
@@ -198,7 +211,7 @@ class _Repeats:
     A sample that occurs ``c`` times ties ``c (c - 1) / 2`` pairs of samples. Two copies of
     one draw add ``2 y^2`` to ``sum_s y_s^2``, the variance of ``samples * r`` of a pair of
     locations with ``y = z_i z_j`` their standardized product in each sample; two independent
-    draws that happen to agree add nothing. The second pass (:meth:`weighed`) sums each tie's
+    draws that happen to agree add nothing. The last pass (:meth:`weighed`) sums each tie's
     ``y^2`` averaged over the grid's pairs — the sample's *leverage* (:func:`_leverage`) — and,
     to scale it, every sample's; :meth:`effective` counts the ties as copies by that weight.
     Independent draws agree where their values are the likeliest, near each location's mean,
@@ -206,11 +219,18 @@ class _Repeats:
     a 16x16 grid tie 3,972 pairs (nearly all of the all-zero sample), weighing 0.8 in all, where
     250 Gaussian samples each saved four times tie 1,500 weighing 1,499 (docs/INFER.md,
     "Repeated samples").
+
+    The leverage standardizes with the mean and spread of the *distinct* samples, each once
+    (:meth:`centre`, a pass of its own when some sample repeats): with the whole sample's,
+    copies pull the mean onto the copied sample, whose leverage then falls to near 0 — one of
+    300 Gaussian samples saved 300 times weighed as 92 samples and its ties as next to none,
+    where the draws are 300 and the copies one.
     """
 
     def __init__(self) -> None:
         self.keys = np.empty(0, dtype=np.int64)
         self.counts = np.empty(0, dtype=np.int64)
+        self.centring: _Moments | None = None
         self.tied_leverage = 0.0
         self.total_leverage = 0.0
 
@@ -224,22 +244,54 @@ class _Repeats:
             self.keys, self.counts = keys, np.bincount(inverse, weights=weights).astype(np.int64)
             yield start, chunk
 
-    def weighed(self, chunks: _Chunks, moments: _Moments) -> _Chunks:
+    @property
+    def repeated(self) -> bool:
+        """Whether some sample counted occurs more than once."""
+        return self.distinct < int(self.counts.sum())
+
+    def centre(self, chunks: _Chunks, moments: _Moments) -> None:
+        """Measure the distinct samples' mean and spread over ``chunks``, a pass of its own.
+
+        After :meth:`counted`. Each occurrence of a sample of count ``c`` adds ``1 / c`` of
+        its deviation (:meth:`_Moments.deviation`, the units of ``moments``) and of its square
+        to the sums, so each distinct sample adds its own once. A feature constant in
+        ``moments`` stays so (its ``z`` is 0).
+        """
+        total = np.zeros(moments.offset.size)
+        squares = np.zeros(moments.offset.size)
+        for _, chunk in chunks:
+            share = 1.0 / self._counts(chunk)
+            deviation = moments.deviation(chunk)
+            total += share @ deviation
+            squares += share @ (deviation * deviation)
+        mean = total / self.distinct
+        spread = np.sqrt(np.maximum(squares / self.distinct - mean**2, 0.0))
+        varying = (moments.inverse_spread > 0) & (spread > 0)
+        inverse = np.zeros(spread.size)
+        inverse[varying] = 1.0 / spread[varying]
+        self.centring = dataclasses.replace(moments, offset=mean, inverse_spread=inverse)
+
+    def weighed(self, chunks: _Chunks) -> _Chunks:
         """Yield ``chunks`` as they are, summing the leverage of every sample and of the ties.
 
-        After :meth:`counted`. A sample of count ``c`` adds ``(c - 1) / 2`` times its leverage to
-        the ties' (its ``c`` occurrences tie ``c (c - 1) / 2`` pairs). Without repeats nothing
-        is hashed again.
+        After :meth:`centre`, whose mean and spread standardize the samples; without it (no
+        sample repeats) nothing is summed nor hashed again. A sample of count ``c`` adds
+        ``(c - 1) / 2`` times its leverage to the ties' (its ``c`` occurrences tie
+        ``c (c - 1) / 2`` pairs).
         """
-        repeated = self.distinct < int(self.counts.sum())
-        varying = int(np.count_nonzero(moments.inverse_spread))
+        centring = self.centring
+        varying = 0 if centring is None else int(np.count_nonzero(centring.inverse_spread))
         for start, chunk in chunks:
-            if repeated:
-                counts = self.counts[np.searchsorted(self.keys, _sample_hashes(chunk))]
-                leverage = _leverage(moments.standardize(chunk), varying)
+            if centring is not None:
+                leverage = _leverage(centring.standardize(chunk), varying)
                 self.total_leverage += float(leverage.sum())
-                self.tied_leverage += float(((counts - 1) * leverage).sum()) / 2.0
+                self.tied_leverage += float(((self._counts(chunk) - 1) * leverage).sum()) / 2.0
             yield start, chunk
+
+    def _counts(self, chunk: _Floats) -> _Ints:
+        """Return how often each sample of ``chunk`` occurs (after :meth:`counted`)."""
+        counts: _Ints = self.counts[np.searchsorted(self.keys, _sample_hashes(chunk))]
+        return counts
 
     @property
     def distinct(self) -> int:
