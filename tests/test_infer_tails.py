@@ -130,6 +130,10 @@ def test_the_tails_cross_the_wire_and_are_checked() -> None:
         ("kurtosis", [3.0] * 3 + [0.5] + [3.0] * 12, "graph.kurtosis[3]: 0.5: must be finite"),
         ("largest_deviation", [2.0] * 15 + [math.inf], "graph.largest_deviation[15]: inf: must"),
         ("largest_deviation", [], "graph.kurtosis: must be given with largest_deviation"),
+        # Beyond what standardized values of 200 samples reach: 1e50 made the thresholds NaN.
+        ("largest_deviation", [2.0] * 15 + [1e50], "graph.largest_deviation[15]: 1e+50: must be"),
+        ("largest_deviation", [2.0] * 3 + [14.2] + [2.0] * 12, "graph.largest_deviation[3]: 14.2"),
+        ("kurtosis", [3.0] * 15 + [200.0], "graph.kurtosis[15]: 200.0: must be at most 199,"),
     ):
         bad = type(message)()
         bad.CopyFrom(message)
@@ -143,6 +147,22 @@ def test_the_tails_cross_the_wire_and_are_checked() -> None:
     absent.CopyFrom(message)
     del absent.kurtosis[:], absent.largest_deviation[:]
     assert wire.dependence_graph_from_proto(absent, 1 << 14).kurtosis is None
+
+
+def test_the_most_a_standardized_value_reaches_passes_the_checks_with_finite_thresholds() -> None:
+    # One of 200 samples apart from the rest: |z| = sqrt(199) and kurtosis about 197, the
+    # bounds the wire checks; Bennett's threshold of so heavy a pair is finite (above 1).
+    values = np.zeros((200, 4, 4))
+    values[0] = 1.0
+    values[1:, 0, 0] = np.random.default_rng(2).standard_normal(199)
+    graph = dependence_graph(data_from_array(values))
+    assert graph.largest_deviation is not None and graph.kurtosis is not None
+    assert graph.largest_deviation[1] == pytest.approx(math.sqrt(199))
+    back = wire.dependence_graph_from_proto(wire.dependence_graph_to_proto(graph), 1 << 14)
+    np.testing.assert_array_equal(back.largest_deviation, graph.largest_deviation)
+    assert np.isfinite(edge_thresholds(back)).all()
+    huge = pair_thresholds(1000, 256, np.array([1e4]), np.array([1e100]))
+    assert np.isfinite(huge).all() and huge[0] > 1.0
 
 
 def test_no_task_on_heavy_tailed_noise_says_what_its_pairs_need(tmp_path: Path) -> None:

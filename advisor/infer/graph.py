@@ -183,7 +183,8 @@ def _tail_violations(graph: DependenceGraph) -> list[FieldViolation]:
     """Return the first problem of ``kurtosis`` and ``largest_deviation`` (each given or neither).
 
     One finite figure per location: 0 at a constant location (its values have no tails), at
-    least 1 at a varying one (``E z^4 >= (E z^2)^2 = 1``, and some ``|z| >= 1``).
+    least 1 at a varying one (``E z^4 >= (E z^2)^2 = 1``, and some ``|z| >= 1``), and at most
+    what standardized values of ``samples`` values reach (:func:`_tail_bounds`).
     """
     figures = {"kurtosis": graph.kurtosis, "largest_deviation": graph.largest_deviation}
     given = [name for name, values in figures.items() if values is not None]
@@ -202,7 +203,32 @@ def _tail_violations(graph: DependenceGraph) -> list[FieldViolation]:
         if (i := _first(~valid)) is not None:
             need = "0 (a constant location)" if constant[i] else "finite and at least 1"
             return [FieldViolation(f"{name}[{i}]", f"{float(values[i])}: must be {need}")]
+        most = _tail_bounds(graph.samples)[name]
+        if (i := _first(values > most * (1.0 + _TAIL_TOLERANCE))) is not None:
+            return [
+                FieldViolation(
+                    f"{name}[{i}]",
+                    f"{float(values[i])}: must be at most {most:.6g}, the most standardized "
+                    f"values of {graph.samples:,} samples reach",
+                )
+            ]
     return []
+
+
+_TAIL_TOLERANCE: Final = 1e-6
+"""Relative margin of the tails' bounds: the client computes them in floating point."""
+
+
+def _tail_bounds(samples: int) -> dict[str, float]:
+    """Return the most ``largest_deviation`` and ``kurtosis`` reach over ``samples`` values.
+
+    Standardized values (mean 0, ``sum z^2 = samples``) have ``z_s^2 <= samples - 1`` (the
+    others' deviations sum to ``-z_s``, so their squares to at least ``z_s^2 / (samples - 1)``),
+    and so ``E z^4 <= max z^2 E z^2 <= samples - 1``: one value apart from the rest reaches
+    both. (At most 2 samples: 1, the least a varying location's figures take.)
+    """
+    spread = max(1, samples - 1)
+    return {"kurtosis": float(spread), "largest_deviation": math.sqrt(spread)}
 
 
 def _first(flags: npt.NDArray[np.bool_]) -> int | None:

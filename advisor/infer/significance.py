@@ -139,10 +139,11 @@ def _bennett(samples: float, bound: _Floats, level: float) -> _Floats:
 
     Newton's method on the convex, increasing ``h`` from above converges monotonically; the
     start is the root of Bernstein's lower bound ``h(u) >= u^2 / (2 (1 + u / 3))``, which is
-    above ``h``'s.
+    above ``h``'s, ``target / 3 + sqrt(target^2 / 9 + 2 target)``, computed without squaring
+    ``target`` (largest deviations of 1e50 overflowed ``target^2``: NaN thresholds).
     """
-    target = level * bound**2 / samples
-    u = target / 3.0 + np.sqrt(target**2 / 9.0 + 2.0 * target)
+    target = level * bound * (bound / samples)
+    u = target / 3.0 + np.sqrt(target) * np.sqrt(target / 9.0 + 2.0)
     for _ in range(_NEWTON_STEPS):
         step = ((1.0 + u) * np.log1p(u) - u - target) / np.log1p(u)
         u = u - step
