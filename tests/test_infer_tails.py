@@ -63,7 +63,7 @@ def test_the_first_pass_streams_each_locations_kurtosis_and_largest_deviation(
 
 def test_sparse_noise_shows_no_evidence() -> None:
     # 1,000 samples of 0/1 events of probability 0.05: independent pairs sharing a few samples
-    # reached the normal threshold (in 85% of such samples, measured by bench/infer/tails.py).
+    # reached the normal threshold (in 82.5% of such samples, measured by bench/infer/tails.py).
     graph = dependence_graph(data_from_array(_events(0.05)))
     assert infer_task(_without_tails(graph)).evidence == 2
     inferred = infer_task(graph)

@@ -219,7 +219,7 @@ class _Repeats:
     to scale it, every sample's; :meth:`effective` counts the ties as copies by that weight.
     Independent draws agree where their values are the likeliest, near each location's mean,
     so their ties weigh little: 1,000 samples of independent 0/1 events of probability 0.01 on
-    a 16x16 grid tie 3,972 pairs (nearly all of the all-zero sample), weighing 0.8 in all, where
+    a 16x16 grid tie 3,972 pairs (nearly all of the all-zero sample), weighing 1.0 in all, where
     250 Gaussian samples each saved four times tie 1,500 weighing 1,499 (docs/INFER.md,
     "Repeated samples").
 

@@ -55,8 +55,9 @@ class DependenceGraph:
     distinct_samples
         Distinct samples among ``samples``; None when not counted (every sample counts).
     effective_samples
-        The independent samples the sample weighs as, ``n^2 / (n + 2 L)`` with ``L`` its tied
-        pairs of samples weighted by their leverage (:class:`~advisor.infer.dependence._Repeats`):
+        The independent samples the sample weighs as, ``n / (1 + 2 T / A)`` with ``T`` its tied
+        pairs of samples weighted by their leverage and ``A`` every sample's leverage
+        (:meth:`~advisor.infer.dependence._Repeats.effective`):
         copies of a draw count once (``distinct_samples`` when Gaussian samples are each saved
         alike), ties that independent draws make by chance next to nothing (sparse values:
         near ``samples``); None when not counted.

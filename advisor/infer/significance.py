@@ -29,17 +29,20 @@ negligible (two 0/1 events of probability ``p`` are both 1 in ``samples p^2`` sa
 ``kappa ~ 1/p``). Where that count is under ``z^2`` the tail at ``z`` is a few large products',
 not the normal one — independent events of probability 0.01 sharing one or two samples — and
 the normal threshold flags pure noise (185 pairs of a 16x16 grid of such events at 1,000
-samples). For those pairs the threshold is Bennett's (Bennett 1962): a mean of
-``samples`` independent terms of variance 1 bounded by ``b = m_i m_j`` (each location's largest
-standardized deviation) exceeds ``t`` in magnitude with probability at most
-``2 exp(-(samples / b^2) h(b t))``, ``h(u) = (1 + u) ln(1 + u) - u``, and the threshold solves
-that bound at ``alpha`` over the grid's pairs (:func:`pair_thresholds`). Bennett holds at any
-sample size but is loose where the normal tail is right (``b`` grows with the sample), hence the
-switch; and a pair whose products are no heavier than Gaussian ones (``kappa_i kappa_j <= 9``:
-Gaussian or uniform locations, ``kappa`` 3 and 1.8) keeps the normal threshold at any sample
-size, where it is already conservative (Bennett's is above 1 under 37 samples of a 16x16 grid,
-for any values). The bound takes ``m`` from the sample itself, as the permutation test of
-independence does (it conditions on each location's values).
+samples). For those pairs the threshold has Bennett's form (Bennett 1962: a mean of
+``samples`` independent terms of variance 1 bounded by ``b`` exceeds ``t`` in magnitude with
+probability at most ``2 exp(-(samples / b^2) h(b t))``, ``h(u) = (1 + u) ln(1 + u) - u``): it
+solves that bound at ``alpha`` over the grid's pairs with ``b = m_i m_j``, each location's
+largest standardized deviation (:func:`pair_thresholds`). It is not Bennett's theorem applied:
+``m`` is taken from the sample itself, and given each location's values (what the permutation
+test of independence conditions on) the products are the terms of a permutation sum, not
+independent ones. It is calibrated on the kinds of noise ``bench.infer.tails`` measures (sparse
+0/1 events, Student-t, lognormal, exponential, Laplace: docs/INFER.md, "Sparse and heavy-tailed
+values"), not proved for every distribution and sample size. It is loose where the normal tail
+is right (``b`` grows with the sample), hence the switch; and a pair whose products are no
+heavier than Gaussian ones (``kappa_i kappa_j <= 9``: Gaussian or uniform locations, ``kappa`` 3
+and 1.8) keeps the normal threshold at any sample size, where it is already conservative (the
+Bennett-form threshold is above 1 under 37 samples of a 16x16 grid, for any values).
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ def pair_thresholds(
     bound: _Floats,
     alpha: float = FAMILY_ALPHA,
 ) -> _Floats:
-    """Return each pair's threshold: the normal one, or Bennett's where the normal tail fails.
+    """Return each pair's threshold: the normal one, or Bennett's form where the normal tail fails.
 
     ``kurtosis`` holds each pair's ``kappa_i kappa_j`` and ``bound`` its ``m_i m_j`` (module
     docstring; both at least 1). Where ``kurtosis`` exceeds Gaussian products' 9 and

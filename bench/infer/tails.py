@@ -1,4 +1,6 @@
-"""The evidence threshold on sparse and heavy-tailed values (docs/INFER.md, "Evidence").
+"""The evidence threshold on sparse and heavy-tailed values.
+
+docs/INFER.md, "Sparse and heavy-tailed values" (and "Repeated samples" for the ``x4`` kinds).
 
 Two tables, each with the normal threshold alone (``before``: the graph without its locations'
 tails, as a client that does not send them) and the rule (``after``: Bennett's threshold for a

@@ -1462,14 +1462,20 @@ class DependenceGraph(_message.Message):
 
     @_builtins.property
     def kurtosis(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
-        """Per location (row-major), the fourth standardized moment of its values and the largest
-        |standardized value| (with several channels, its heaviest channel's; 0 at a constant location,
-        at least 1 elsewhere). Both or neither: absent, every pair has the normal evidence threshold;
-        given, a pair of sparse or heavy-tailed locations has a higher one (docs/INFER.md, "Evidence").
+        """Per location (row-major), the fourth standardized moment of its values (with several
+        channels, its heaviest channel's; 0 at a constant location, from 1 to samples - 1 elsewhere).
+        Both this and largest_deviation or neither: absent, every pair has the normal evidence
+        threshold; given, a pair of sparse or heavy-tailed locations has a higher one
+        (docs/INFER.md, "Sparse and heavy-tailed values").
         """
 
     @_builtins.property
-    def largest_deviation(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]: ...
+    def largest_deviation(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Per location (row-major), the largest |standardized value| of its values (with several
+        channels, its heaviest channel's; 0 at a constant location, from 1 to sqrt(samples - 1)
+        elsewhere). Given with kurtosis.
+        """
+
     def __init__(
         self,
         *,
