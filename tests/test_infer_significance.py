@@ -91,9 +91,24 @@ def test_too_few_samples_give_no_task_and_say_how_many_are_needed(tmp_path: Path
     assert run.stderr.splitlines()[-1] == (
         "advisor: error: DATA: the sample is too small to show dependence: 2 samples are too few "
         "to tell dependence from independence on 64 locations (independent locations correlate "
-        "up to |r| = 1 by chance); at least 18 are needed, a few hundred to find moderate "
-        "dependence: no task to write"
+        "up to |r| = 1 by chance); at least 18 independent samples are needed, a few hundred to "
+        "find moderate dependence: no task to write"
     )
+
+
+def test_too_few_distinct_samples_say_so_with_the_repeats_apart(tmp_path: Path) -> None:
+    # 20 draws of a 16x16 grid, each saved 10 times: "200 samples, 20 distinct are too few ...;
+    # at least 24 are needed" read as if 200 samples were too few, and 24 more than 200.
+    data = tmp_path / "saved.npy"
+    np.save(data, np.repeat(_independent(20, 16, seed=2), 10, axis=0))
+    run = advisor("infer", data)
+    assert run.status == 2
+    assert "data: 20 distinct samples (200 with repeats), grid 16x16" in run.stderr
+    assert (
+        "evidence: none can be: 20 distinct samples (200 with repeats) are too few to tell "
+        "dependence from independence on 256 locations (independent locations correlate up to "
+        "|r| = 1 by chance); at least 24 independent samples are needed"
+    ) in run.stderr
 
 
 def _independent(samples: int = 2000, side: int = 12, seed: int = 1) -> np.ndarray:
@@ -214,10 +229,11 @@ def test_repeated_samples_count_once_and_show_no_dependence_in_noise(tmp_path: P
     np.save(data, repeated)
     run = advisor("infer", data)
     assert run.status == 2
-    assert "data: 1200 samples, 300 distinct, grid 16x16" in run.stderr
-    assert "no pair of locations depends more than independent ones would in 1200 samples, " in (
-        run.stderr
-    )
+    assert "data: 300 distinct samples (1,200 with repeats), grid 16x16" in run.stderr
+    assert (
+        "no pair of locations depends more than independent ones would in 300 distinct samples "
+        "(1,200 with repeats) (largest "
+    ) in run.stderr
 
 
 def test_uneven_repeats_weigh_by_their_leverage() -> None:

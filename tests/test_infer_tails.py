@@ -180,7 +180,29 @@ def test_no_task_on_heavy_tailed_noise_says_what_its_pairs_need(tmp_path: Path) 
     heavy = own[own > normal]
     assert (
         f"(largest {graph.weights[largest]:.3f}, which needs {own[largest]:.3f}; evidence from "
-        f"{normal:.3f}, and from {heavy.min():.3f} to {heavy.max():.3f} for the {heavy.size:,} "
-        "pair(s) of sparse or heavy-tailed locations): no task to write"
+        f"{normal:.3f}, and from {heavy.min():.3f} to {heavy.max():.3f} for {heavy.size:,} of "
+        "the graph's pairs (sparse or heavy-tailed)): no task to write"
     ) in run.stderr
-    assert f"0 of the pairs at dependence {normal:.3f} or more ({heavy.min():.3f} to " in run.stderr
+    # Every pair needs more than 1: "0 of the pairs at dependence 0.481 or more" read as if some
+    # could have been evidence.
+    assert heavy.size == graph.weights.size and heavy.min() > 1.0
+    assert (
+        f"evidence: none can be: each of the graph's {heavy.size:,} pairs is of sparse or "
+        f"heavy-tailed locations and needs more than 1, the largest dependence ({heavy.min():.3f} "
+        f"to {heavy.max():.3f}), in 100 samples\n"
+    ) in run.stderr
+
+
+def test_sparse_noise_reports_its_pairs_thresholds_among_the_graphs_pairs(tmp_path: Path) -> None:
+    # 1,000 samples of 0/1 events of p = 0.05: every pair's threshold is of Bennett's form and
+    # under 1, so the count of pairs reaching theirs stands, the range counted among the graph's.
+    data = tmp_path / "events.npy"
+    np.save(data, _events(0.05))
+    own = edge_thresholds(dependence_graph(data_from_array(np.load(data))))
+    run = advisor("infer", data)
+    assert run.status == 2
+    normal = independence_threshold(1000, 256)
+    assert (
+        f"evidence: 0 of the pairs at dependence {normal:.3f} or more ({own.min():.3f} to "
+        f"{own.max():.3f} for {own.size:,} of the graph's pairs (sparse or heavy-tailed), "
+    ) in run.stderr

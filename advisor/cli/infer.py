@@ -318,13 +318,8 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     grid = "x".join(str(n) for n in graph.shape)
     lines = [
         f"data: {_samples_text(graph)}, grid {grid}, {graph.channels} channel(s); "
-        f"{graph.weights.size} pairs (top {graph.top_k} per location, {graph.estimate})",
-        f"evidence: none can be: {_too_few(graph)}"
-        if report.threshold > 1.0
-        else f"evidence: {report.evidence} of the pairs at dependence {report.threshold:.3f} or "
-        f"more{_heavy_pairs(graph, report.threshold, _HEAVY_FORM)}, "
-        "which independent locations reach with probability 5% over every pair of the grid; the "
-        "rest is sampling noise and is not read",
+        f"{graph.weights.size:,} pairs (top {graph.top_k} per location, {graph.estimate})",
+        _evidence_line(graph, report),
     ]
     channels = data_channel_axis(graph.shape) if graph.channels == 1 else None
     if channels is not None:
@@ -342,7 +337,7 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         )
     if graph.constant:
         shown = ", ".join(str(i) for i in graph.constant[:10])
-        lines.append(f"constant locations (no edges): {len(graph.constant)} ({shown})")
+        lines.append(f"constant locations (no edges): {len(graph.constant):,} ({shown})")
     before, after = report.entanglement_before, report.entanglement_after
     lines += [
         "surrogate entanglement, fraction of the dependence crossing each canonical level "
@@ -359,6 +354,30 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         weight = f"{weights[c.name]:.3f}" if c.kept else f"dropped ({c.dropped})"
         lines.append(f"{c.name:<{width}}  {c.entanglement:12.3f}  {c.chance:6.3f}  {weight}")
     return "\n".join(lines) + "\n"
+
+
+def _evidence_line(graph: DependenceGraph, report: InferenceReport) -> str:
+    """Return the report's ``evidence`` line: how many pairs reach their threshold, or why none can.
+
+    None can where the normal threshold is above 1 (too few samples), and where every pair of
+    the graph needs more than 1, being of sparse or heavy-tailed locations: a count of 0 "at
+    dependence 0.481 or more" read as if some pair could have been.
+    """
+    if report.threshold > 1.0:
+        return f"evidence: none can be: {_too_few(graph)}"
+    own = edge_thresholds(graph)
+    if own.size and bool((own > 1.0).all()):
+        return (
+            f"evidence: none can be: each of the graph's {own.size:,} pairs is of sparse or "
+            f"heavy-tailed locations and needs more than 1, the largest dependence "
+            f"({own.min():.3f} to {own.max():.3f}), in {_samples_text(graph)}"
+        )
+    return (
+        f"evidence: {report.evidence:,} of the pairs at dependence {report.threshold:.3f} or "
+        f"more{_heavy_pairs(graph, report.threshold, _HEAVY_FORM)}, "
+        "which independent locations reach with probability 5% over every pair of the grid; the "
+        "rest is sampling noise and is not read"
+    )
 
 
 def _arrangement_line(report: InferenceReport) -> str:
@@ -398,7 +417,7 @@ def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
             f"the sample shows no dependence to model: no pair of locations depends more than "
             f"independent ones would in {_samples_text(graph)} ({_largest_pair(graph, report)})"
         )
-    return f"no partition is kept from the sample's {report.evidence} dependent pair(s)"
+    return f"no partition is kept from the sample's {report.evidence:,} dependent pair(s)"
 
 
 def _largest_pair(graph: DependenceGraph, report: InferenceReport) -> str:
@@ -423,7 +442,7 @@ _HEAVY_FORM = " ({}, whose correlation a few large values carry)"
 
 
 def _heavy_pairs(graph: DependenceGraph, threshold: float, form: str) -> str:
-    """``1.018 to 2.947 for the 2,458 pair(s) of sparse or heavy-tailed locations``, in ``form``.
+    """``1.018 to 2.947 for 2,458 of the graph's pairs (sparse or heavy-tailed)``, in ``form``.
 
     Such a pair's threshold is Bennett's (:func:`~advisor.infer.task.edge_thresholds`), above
     ``threshold``, the normal one the report gives; empty when no pair of the graph has one.
@@ -433,8 +452,8 @@ def _heavy_pairs(graph: DependenceGraph, threshold: float, form: str) -> str:
     if not heavy.size:
         return ""
     return form.format(
-        f"{heavy.min():.3f} to {heavy.max():.3f} for the {heavy.size:,} pair(s) of sparse or "
-        "heavy-tailed locations"
+        f"{heavy.min():.3f} to {heavy.max():.3f} for {heavy.size:,} of the graph's pairs (sparse "
+        "or heavy-tailed)"
     )
 
 
@@ -447,27 +466,28 @@ def _too_few(graph: DependenceGraph) -> str:
     return (
         f"{_samples_text(graph)} are too few to tell dependence from independence "
         f"on {graph.num_locations:,} locations (independent locations correlate up to |r| = 1 by "
-        f"chance); at least {least_samples(graph.num_locations):,} are needed, a few hundred "
+        f"chance); at least {least_samples(graph.num_locations):,} independent samples are "
+        "needed, a few hundred "
         "to find moderate dependence"
     )
 
 
 def _samples_text(graph: DependenceGraph) -> str:
-    """``1200 samples``, and with repeats ``1200 samples, 300 distinct``: what the evidence counts.
+    """``1,200 samples``, with repeats ``300 distinct samples (1,200 with repeats)``.
 
-    Where the samples weigh as another count of independent ones than the distinct ones
-    (:attr:`DependenceGraph.effective_samples`: copies saved unevenly weigh as fewer, ties that
-    independent draws make by chance as next to none), the threshold uses that count and the
-    text gives it, whole: ``1000 samples, 863 distinct, weighing as 998``.
+    What the evidence counts. Where the samples weigh as another count of independent ones than
+    the distinct ones (:attr:`DependenceGraph.effective_samples`: copies saved unevenly weigh
+    as fewer, ties that independent draws make by chance as next to none), the threshold uses
+    that count and the text gives it, whole: ``863 distinct samples (1,000 with repeats,
+    weighing as 997)``.
     """
-    text = f"{graph.samples} samples"
     distinct = graph.distinct_samples
     if distinct is None or distinct == graph.samples:
-        return text
-    text += f", {distinct} distinct"
+        return f"{graph.samples:,} samples"
+    weighing = ""
     if round(graph.independent_samples) != distinct:
-        text += f", weighing as {graph.independent_samples:.0f}"
-    return text
+        weighing = f", weighing as {graph.independent_samples:,.0f}"
+    return f"{distinct:,} distinct samples ({graph.samples:,} with repeats{weighing})"
 
 
 def _figures(values: tuple[float, ...]) -> str:
