@@ -59,10 +59,10 @@ _CONSTANT_SPREAD: Final = 1e-12
 differ by float rounding at most (relative, so the verdict does not depend on the data's units)."""
 
 Progress = Callable[[int, int], None]
-"""Told ``(samples read, samples to read)`` after each chunk, over every pass of the sample: the
-graph's only work that grows with the file. Two passes (``2 x samples`` to read), or three when
-the first finds a repeated sample (:class:`_Repeats`): the count to read grows to ``3 x samples``
-then."""
+"""Told ``(work done, work to do)`` after each chunk, over every pass of the sample (the graph's
+only work that grows with the file), in sample reads of two passes: ``2 x samples`` to do. The
+first pass is the first half; where it finds a repeated sample (:class:`_Repeats`) a third pass
+follows, and the two after it share the second half, so the fraction never goes back."""
 
 _Floats = npt.NDArray[np.float64]
 _Chunks = Iterator[tuple[int, _Floats]]
@@ -148,8 +148,8 @@ def dependence_graph(
     moments, sketch = _moments(data, first, None if dense else sketch_dim, seed)
     passes = 3 if repeats.repeated else 2
     if repeats.repeated:
-        repeats.centre(_reported(data, progress, data.samples, passes), moments)
-    second = repeats.weighed(_reported(data, progress, (passes - 1) * data.samples, passes))
+        repeats.centre(_reported(data, progress, 1, passes), moments)
+    second = repeats.weighed(_reported(data, progress, passes - 1, passes))
     constant = _constant_locations(moments, data.channels)
     if constant.size and not allow_constant:
         shown = ", ".join(str(i) for i in constant[:10].tolist())
@@ -188,15 +188,20 @@ def dependence_graph(
     )
 
 
-def _reported(data: DataSample, progress: Progress | None, before: int, passes: int) -> _Chunks:
-    """Yield ``data``'s chunks, telling ``progress`` each read (of ``passes x samples``).
+def _reported(data: DataSample, progress: Progress | None, index: int, passes: int) -> _Chunks:
+    """Yield ``data``'s chunks of pass ``index`` of ``passes``, telling ``progress`` the work done.
 
-    ``before`` counts the reads of the passes before this one.
+    Of ``2 x samples`` (:data:`Progress`): the first pass counts a sample read as one, each
+    later pass as ``1 / (passes - 1)``.
     """
+    samples = data.samples
     for start, chunk in data.chunks():
         yield start, chunk
         if progress is not None:
-            progress(before + start + len(chunk), passes * data.samples)
+            read = start + len(chunk)
+            later = (index - 1) * samples + read  # the reads of the passes after the first
+            done = read if index == 0 else samples + later // (passes - 1)
+            progress(done, 2 * samples)
 
 
 class _Repeats:
