@@ -19,6 +19,7 @@ Usage::
 
     python -m bench.infer.tails            # 40 runs per row, about a minute
     python -m bench.infer.tails --runs 10
+    python -m bench.infer.tails --runs 300 --samples 4000 --kinds exponential Gaussian --no-power
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from advisor.infer.task import edge_thresholds
 
 __all__ = ["main"]
 
-_SAMPLES, _SHAPE = 1000, (16, 16)
+_SAMPLES, _SHAPE = 1000, (16, 16)  # the default sample size and grid
 _PLANTED = (0, 12 * 16 + 12)
 _STRENGTHS = (0.2, 0.3, 0.5)
 
@@ -82,15 +83,15 @@ def _reached(graph: DependenceGraph) -> tuple[npt.NDArray[np.bool_], npt.NDArray
     return graph.weights >= edge_thresholds(normal), graph.weights >= edge_thresholds(graph)
 
 
-def noise_row(draw: _Draw, runs: int) -> tuple[float, float, float]:
+def noise_row(draw: _Draw, runs: int, samples: int = _SAMPLES) -> tuple[float, float, float]:
     """Share of ``runs`` noise samples with any pair at its threshold: before, after; and the
-    median of the independent samples the evidence counts.
+    median of the independent samples the evidence counts (each of ``samples`` draws).
     """
     rng = np.random.default_rng(0)
     counts = np.zeros(2)
     independent = []
     for _ in range(runs):
-        graph = _graph(draw(rng, (_SAMPLES, 256)))
+        graph = _graph(draw(rng, (samples, 256)))
         before, after = _reached(graph)
         counts += (before.any(), after.any())
         independent.append(graph.independent_samples)
@@ -120,12 +121,23 @@ def main() -> None:
     """Print both tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=40, help="seeded samples per row")
-    runs = parser.parse_args().runs
-    print(f"noise: share of {runs} samples ({_SAMPLES} x 16x16) with any pair at its threshold")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=_SAMPLES,
+        help="draws per noise sample (the power table's: 1000)",
+    )
+    parser.add_argument("--kinds", nargs="+", choices=list(KINDS), help="noise rows (default all)")
+    parser.add_argument("--no-power", action="store_true", help="the noise table only")
+    options = parser.parse_args()
+    runs, samples = options.runs, options.samples
+    print(f"noise: share of {runs} samples ({samples} x 16x16) with any pair at its threshold")
     print(f"{'kind':<14} {'before':>7} {'after':>7} {'counted':>8}")
-    for name, draw in KINDS.items():
-        before, after, independent = noise_row(draw, runs)
+    for name in options.kinds or KINDS:
+        before, after, independent = noise_row(KINDS[name], runs, samples)
         print(f"{name:<14} {before:>7.1%} {after:>7.1%} {independent:>8.1f}", flush=True)
+    if options.no_power:
+        return
     print(f"\npower: share of {runs} samples in which the planted pair reaches its threshold")
     print(f"{'kind':<14} {'rho':>5} {'before':>7} {'after':>7}")
     for name in ("Gaussian", "0/1 p=0.05", "0/1 p=0.01"):
