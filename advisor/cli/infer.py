@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from advisor_client.client import AdvisorClient
 
 from advisor.cli.options import TaskFormat
@@ -374,7 +375,7 @@ def _evidence_line(graph: DependenceGraph, report: InferenceReport) -> str:
         )
     return (
         f"evidence: {report.evidence:,} of the pairs at dependence {report.threshold:.3f} or "
-        f"more{_heavy_pairs(graph, report.threshold, _HEAVY_FORM)}, "
+        f"more{_heavy_pairs(own, report.threshold, _HEAVY_FORM)}, "
         "which independent locations reach with probability 5% over every pair of the grid; the "
         "rest is sampling noise and is not read"
     )
@@ -429,11 +430,11 @@ def _largest_pair(graph: DependenceGraph, report: InferenceReport) -> str:
     if not graph.weights.size:
         return f"largest 0.000, evidence from {report.threshold:.3f}"
     edge = int(np.argmax(graph.weights))
-    own = float(edge_thresholds(graph)[edge])
-    needs = f", which needs {own:.3f}" if own > report.threshold else ""
+    own = edge_thresholds(graph)
+    needs = f", which needs {own[edge]:.3f}" if own[edge] > report.threshold else ""
     return (
         f"largest {graph.weights[edge]:.3f}{needs}; evidence from {report.threshold:.3f}"
-        f"{_heavy_pairs(graph, report.threshold, ', and from {}')}"
+        f"{_heavy_pairs(own, report.threshold, ', and from {}')}"
     )
 
 
@@ -441,13 +442,13 @@ _HEAVY_FORM = " ({}, whose correlation a few large values carry)"
 """How the report's evidence line names the pairs with a higher threshold (:func:`_heavy_pairs`)."""
 
 
-def _heavy_pairs(graph: DependenceGraph, threshold: float, form: str) -> str:
+def _heavy_pairs(own: npt.NDArray[np.float64], threshold: float, form: str) -> str:
     """``1.018 to 2.947 for 2,458 of the graph's pairs (sparse or heavy-tailed)``, in ``form``.
 
-    Such a pair's threshold is Bennett's (:func:`~advisor.infer.task.edge_thresholds`), above
-    ``threshold``, the normal one the report gives; empty when no pair of the graph has one.
+    ``own`` holds the graph's pairs' thresholds (:func:`~advisor.infer.task.edge_thresholds`):
+    a sparse or heavy-tailed pair's, Bennett's, is above ``threshold``, the normal one the
+    report gives; empty when no pair of the graph has one.
     """
-    own = edge_thresholds(graph)
     heavy = own[own > threshold]
     if not heavy.size:
         return ""
