@@ -1321,19 +1321,27 @@ def test_katib_asking_again_before_the_trials_exist_gets_other_designs(
     katib: api_pb2_grpc.SuggestionStub,
 ) -> None:
     experiment, trials = _three_observed("asks-again")
-    ranks = []
-    for total in (5, 7):
-        reply = katib.GetSuggestions(
-            api_pb2.GetSuggestionsRequest(
-                experiment=experiment,
-                trials=trials,
-                current_request_number=2,
-                total_request_number=total,
-            ),
-            timeout=60,
-        )
-        ranks.append([a.labels["advisor.rank"] for a in reply.parameter_assignments])
+    ranks = [_ranks_asked(katib, experiment, trials, total) for total in (5, 7)]
     assert ranks == [["5", "4"], ["6", "7"]]
+
+
+def _ranks_asked(
+    katib: api_pb2_grpc.SuggestionStub,
+    experiment: api_pb2.Experiment,
+    trials: list[api_pb2.Trial],
+    total: int,
+) -> list[str]:
+    """Ask ``katib`` for two designs, the call that brings Katib's count to ``total``: ranks."""
+    reply = katib.GetSuggestions(
+        api_pb2.GetSuggestionsRequest(
+            experiment=experiment,
+            trials=trials,
+            current_request_number=2,
+            total_request_number=total,
+        ),
+        timeout=60,
+    )
+    return [a.labels["advisor.rank"] for a in reply.parameter_assignments]
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ from advisor.integrations.katib import (
 from advisor.model.budget import Budget
 from advisor.model.results import SearchResult
 from advisor.model.task import Task
-from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
+from advisor.protocol._proto.katib.v1beta1 import api_pb2_grpc
 from advisor.search import recommend as recommend_module
 from advisor.service.command import main as server_main
 from advisor.service.katib_server import start_katib_server
@@ -48,6 +48,7 @@ from tests.test_integrations_katib import (
     _json,
     _learning_experiment,
     _outer_rewarded,
+    _ranks_asked,
     _three_observed,
 )
 
@@ -114,18 +115,10 @@ def test_a_restarted_katib_endpoint_on_its_data_dir_hands_out_other_designs(
         server = start_katib_server("127.0.0.1", 0, workers=1, data_dir=tmp_path)
         try:
             with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-                reply = api_pb2_grpc.SuggestionStub(channel).GetSuggestions(
-                    api_pb2.GetSuggestionsRequest(
-                        experiment=experiment,
-                        trials=trials,
-                        current_request_number=2,
-                        total_request_number=total,
-                    ),
-                    timeout=60,
-                )
+                stub = api_pb2_grpc.SuggestionStub(channel)
+                ranks.append(_ranks_asked(stub, experiment, trials, total))
         finally:
             server.stop(0)
-        ranks.append([a.labels["advisor.rank"] for a in reply.parameter_assignments])
     assert ranks == [["5", "4"], ["6", "7"]]
 
 
