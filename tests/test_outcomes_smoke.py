@@ -210,6 +210,7 @@ def test_permuted_description_follows_the_pixels() -> None:
 
 
 _Events = npt.NDArray[np.float32]
+_UPPER_ROWS, _UPPER_COLUMNS = np.triu_indices(16, 1)  # the pixels above the main diagonal
 _RELATIONS: dict[str, Callable[[_Events], tuple[_Events, _Events]]] = {
     "sequence-mirror": lambda e: (e[:, :32], e[:, :31:-1]),
     "sequence-local": lambda e: (e[:, :-1], e[:, 1:]),
@@ -227,6 +228,12 @@ _RELATIONS: dict[str, Callable[[_Events], tuple[_Events, _Events]]] = {
     "grid-rotate": lambda e: (e[:, :8], e[:, :7:-1, ::-1]),
     "grid-corner": lambda e: (e[:, :8, :8], e[:, 8:, 8:]),
     "sequence-fold": lambda e: (e[:, :24], e[:, 47:23:-1]),
+    "grid-transpose": lambda e: (
+        e[:, _UPPER_ROWS, _UPPER_COLUMNS],
+        e[:, _UPPER_COLUMNS, _UPPER_ROWS],
+    ),
+    "grid-five-three": lambda e: (e[:, :-5, :-3], e[:, 5:, 3:]),
+    "sequence-forty": lambda e: (e[:, :24], e[:, 40:]),
 }
 """Each event task's relation as two aligned numpy slices: step/pixel and its partner."""
 

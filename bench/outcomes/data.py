@@ -18,7 +18,7 @@ sequence (the sizes docs/OUTCOMES.md records the reasons for):
   cannot learn a label planted at fixed steps, so the coupling is planted by relation, not place.
 - ``sequence-local`` — the same with the planted pair at neighbouring steps ``j`` and ``j + 1``.
 
-The held-out tasks (:data:`HELD_OUT`, nine sets), each added after the objective was last changed,
+The held-out tasks (:data:`HELD_OUT`, ten sets), each added after the objective was last changed,
 plant the same kind of pair under other relations:
 
 - ``sequence-shift`` — steps ``i`` and ``i + 32``: the first half with the second, step for step.
@@ -81,6 +81,15 @@ and a ninth, with the objective unchanged since the eighth:
   quadrants.
 - ``sequence-fold`` — steps ``i`` and ``47 - i`` for ``i < 24``: a mirror about step 23.5, off
   the sequence's centre.
+
+and a tenth, after the ranking kept the better of trees with equal ranks, the coherence came to
+weigh the share its relations explain, and mirror levels could pool 1 on an axis (none of them
+chosen on it):
+
+- ``grid-transpose`` — pixels ``(r, c)`` and ``(c, r)`` for ``r < c``: each pixel with its
+  reflection in the main diagonal, which no pooling family of the default search folds.
+- ``grid-five-three`` — pixels ``(r, c)`` and ``(r + 5, c + 3)``: a move by no power of two.
+- ``sequence-forty`` — steps ``i`` and ``i + 40`` for ``i < 24``: a shift past the half.
 """
 
 from __future__ import annotations
@@ -278,6 +287,19 @@ def _corner_to_corner(pixel: int) -> int:
     return pixel + half * IMAGE_SIDE + half if row < half and column < half else -1
 
 
+def _transposed(pixel: int) -> int:
+    """Pixel ``(r, c)`` above the main diagonal with ``(c, r)`` (``grid-transpose``)."""
+    row, column = divmod(pixel, IMAGE_SIDE)
+    return column * IMAGE_SIDE + row if row < column else -1
+
+
+def _five_three(pixel: int) -> int:
+    """Pixel ``(r, c)`` with ``(r + 5, c + 3)`` (``grid-five-three``)."""
+    row, column = divmod(pixel, IMAGE_SIDE)
+    inside = row < IMAGE_SIDE - 5 and column < IMAGE_SIDE - 3
+    return pixel + 5 * IMAGE_SIDE + 3 if inside else -1
+
+
 def _folded_at(centre: int) -> Callable[[int], int]:
     """Step ``i < centre`` with its reflection about ``centre - 0.5``: ``2 centre - 1 - i``."""
 
@@ -428,6 +450,11 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         TaskSpec("grid-corner", _IMAGE, 2, _events(_IMAGE, _corner_to_corner, GRID_DISTRACTORS)),
         TaskSpec("sequence-fold", _SEQUENCE, 2, _events(_SEQUENCE, _folded_at(24))),
     ),
+    _by_name(
+        TaskSpec("grid-transpose", _IMAGE, 2, _events(_IMAGE, _transposed, GRID_DISTRACTORS)),
+        TaskSpec("grid-five-three", _IMAGE, 2, _events(_IMAGE, _five_three, GRID_DISTRACTORS)),
+        TaskSpec("sequence-forty", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(40))),
+    ),
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
 it (2026-12-02): nothing was chosen on a set before it was added. The first set came before the
@@ -439,7 +466,9 @@ on the first and fourth; the sixth and seventh after the relation tie-break
 (:mod:`advisor.search.coherence`), chosen on the first five sets' tied sequence tasks; the eighth
 after that tie-break became a factor of the score, chosen on all seven sets' pools; the ninth
 after nothing more was changed (relations not seen before: a point reflection, a diagonal
-shift by half the grid, a mirror about a point off the sequence's centre)."""
+shift by half the grid, a mirror about a point off the sequence's centre); the tenth after the
+changes of 2026-12-03 to 2026-12-05 (the module docstring), three more relations not seen
+before: a reflection in the diagonal, a move by no power of two, a shift past the half."""
 
 ALL_TASKS: Final[dict[str, TaskSpec]] = {
     name: spec for tasks in (TASKS, *HELD_OUT) for name, spec in tasks.items()

@@ -134,6 +134,31 @@ def _mirrored_pairs(centre: int) -> list[_Document]:
     ]
 
 
+def _transposed_rows() -> list[_Document]:
+    """The part of row ``r`` right of the diagonal with the part of column ``r`` below it."""
+    return [
+        {
+            "name": f"row {r} right/column {r} below",
+            "a": _row(r, r + 1, IMAGE_SIDE - 1 - r),
+            "b": {"box": {"start": [r + 1, r], "stop": [IMAGE_SIDE, r + 1]}},
+        }
+        for r in range(IMAGE_SIDE - 1)
+    ]
+
+
+def _moved_rows(down: int, right: int) -> list[_Document]:
+    """Row ``r`` but its last ``right`` pixels with row ``r + down`` from its pixel ``right``."""
+    count = IMAGE_SIDE - right
+    return [
+        {
+            "name": f"row {r}/row {r + down} +{right}",
+            "a": _row(r, 0, count),
+            "b": _row(r + down, right, count),
+        }
+        for r in range(IMAGE_SIDE - down)
+    ]
+
+
 def _blocks_apart(size: int, distance: int) -> list[_Document]:
     """Each block of ``size`` steps with the block ``distance`` steps later."""
 
@@ -325,6 +350,18 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
             "(step i with step 47 - i): each pair of steps with its mirrored pair.",
             {"input": sequence, "correlations": _mirrored_pairs(24)},
         ),
+        "grid-transpose": (
+            "The label couples each pixel above the main diagonal with its transpose, (r, c) "
+            "with (c, r): the part of each row right of the diagonal with the part of its column "
+            "below it.",
+            {"input": image, "correlations": _transposed_rows()},
+        ),
+        "grid-five-three": (
+            "The label couples each pixel with the pixel 5 rows down and 3 columns right: the "
+            "first 13 pixels of each row with the last 13 of the row 5 below.",
+            {"input": image, "correlations": _moved_rows(5, 3)},
+        ),
+        "sequence-forty": _steps_apart(4, 40),
     }
 
 
