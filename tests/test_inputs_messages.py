@@ -232,3 +232,20 @@ def test_a_list_too_short_is_told_its_length_without_type_names(
     with pytest.raises(InvalidRequestError) as raised:
         parse_architecture({"input": {"shape": [4]}, "representation": 4, **document})
     assert raised.value.violations == (FieldViolation(*violation),)
+
+
+def test_an_empty_string_is_told_its_length_without_type_names() -> None:
+    # pydantic said "String should have at least 1 character", where a blank family was told
+    # "must not be empty or blank" and an empty list "has 0 items: must have at least 1".
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_architecture(
+            {"input": {"shape": [4]}, "representation": 4, "layers": _LAYERS, "family": ""}
+        )
+    assert raised.value.violations == (
+        FieldViolation("family", "has 0 characters: must have at least 1"),
+    )
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget(max_parameters=1_000, page_token="")
+    assert raised.value.violations == (
+        FieldViolation("budget.page_token", "has 0 characters: must have at least 1"),
+    )
