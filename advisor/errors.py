@@ -261,6 +261,16 @@ def _message(error: ErrorDetails) -> str:
         # pydantic names the model class ("a valid dictionary or instance of InputSpec"), which
         # a document's writer never sees; what the place takes is a mapping of its fields.
         return f"Input should be a mapping of field names to values, not {_kind(error['input'])}"
+    if error["type"] in _LIST_TYPES or error.get("ctx", {}).get("class") == "Sequence":
+        # pydantic names the type that holds the list ("a valid tuple", "an instance of
+        # Sequence"), which a document's writer never sees: the document holds a list.
+        return f"Input should be a list, not {_kind(error['input'])}"
+    if error["type"] in _LENGTHS:
+        # pydantic's "Tuple should have at least 1 item after validation, not 0" (or "String
+        # should have at least 1 character"), as above.
+        key, words = _LENGTHS[error["type"]]
+        ctx = error.get("ctx", {})
+        return f"has {_length(error['input'], ctx)}: must have {words} {ctx[key]:,}"
     if error["type"] in _BOUNDS:
         # pydantic's "Input should be greater than 1" names the bound, not the value given. A
         # float field holds its bound as a float: a whole one is written as pydantic does, 1.
@@ -279,6 +289,27 @@ _BOUNDS = {
     "less_than_equal": ("le", "at most"),
 }
 """A bound's error type: the key of its bound in the error's context, and its words."""
+
+_LIST_TYPES = frozenset({"list_type", "tuple_type", "sequence_str"})
+"""The error types of a list field given something else (``sequence_str``: a string, which
+pydantic refuses as a sequence of characters)."""
+
+_LENGTHS = {
+    "too_short": ("min_length", "at least"),
+    "too_long": ("max_length", "at most"),
+    "string_too_short": ("min_length", "at least"),
+    "string_too_long": ("max_length", "at most"),
+}
+"""A length error type: the key of its bound in the error's context, and its words."""
+
+
+def _length(value: object, ctx: Mapping[str, Any]) -> str:
+    """Write the length of a list (``0 items``) or a string (``1 character``) an error names."""
+    if isinstance(value, str):
+        count, unit = len(value), "character"
+    else:
+        count, unit = ctx["actual_length"], "item"
+    return f"{count:,} {unit}" if count == 1 else f"{count:,} {unit}s"
 
 
 def _number(value: object) -> str:
@@ -305,6 +336,8 @@ def _kind(value: object) -> str:
         return "a string"
     if isinstance(value, list | tuple):
         return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
     return f"a {type(value).__name__}"
 
 

@@ -540,6 +540,21 @@ def test_a_misspelt_geometry_form_is_told_the_form_it_resembles() -> None:
     assert description.endswith("; did you mean 'permutation'?")
 
 
+@pytest.mark.parametrize("form", ["permutation", "dilations"])
+def test_a_geometry_form_given_by_its_name_is_told_how_it_is_written(form: str) -> None:
+    # `geometry: dilations` (a family `--geometries` names) was told "Input should be
+    # 'contiguous', 'mirror' or 'interleaved'", as if no dilations geometry existed.
+    document = {
+        "input": {"shape": [4]},
+        "representation": 4,
+        "geometry": form,
+        "layers": [{"channels": 4, "pool": [2]}, {"channels": 4, "pool": [2]}],
+    }
+    assert _violations(document) == [
+        ("geometry", f"is '{form}', a geometry written as a mapping: {{{form}: [...]}}")
+    ]
+
+
 @pytest.mark.parametrize("member", [False, True])
 def test_a_geometry_of_two_forms_at_once_is_told_to_give_one(member: bool) -> None:
     both = {"permutation": [0, 1, 2, 3], "dilations": [1, 2]}

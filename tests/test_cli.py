@@ -1059,6 +1059,21 @@ def test_max_message_bytes_matches_a_server_whose_limit_was_raised(tmp_path: Pat
     )
 
 
+def test_a_request_over_max_message_bytes_is_told_to_raise_the_option() -> None:
+    # The client's refusal named its setting, max_message_bytes, twice ("raise
+    # max_message_bytes"), where the command takes --max-message-bytes. It is refused before
+    # it is sent: no server is needed at the target.
+    refused = advisor(
+        "recommend", EXAMPLES / "symmetry.yaml", "--budget", "2000", "--target", "127.0.0.1:1",
+        "--max-message-bytes", "300",
+    )  # fmt: skip
+    line = assert_one_error_line(refused, ExitCode.RESOURCE_EXHAUSTED)
+    assert line.startswith("advisor: error: task: makes the request ")
+    assert "over this client's --max-message-bytes (300): " in line
+    assert "raise --max-message-bytes as far as the server's limit" in line
+    assert "max_message_bytes" not in line
+
+
 def test_a_port_in_use_is_one_line_without_grpcs_own_log() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

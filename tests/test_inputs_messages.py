@@ -173,3 +173,79 @@ def test_a_list_of_one_entry_per_axis_is_refused_in_counted_words(
     violation = refused.value.violations[0]
     assert violation.field == field
     assert violation.description == "has 2 entries; the input [13] has 1 axis"
+
+
+@pytest.mark.parametrize(
+    ("parse", "document", "violation"),
+    [
+        (parse_task, {"input": {"shape": 16}, "preset": "symmetry"}, ("input.shape", "a number")),
+        (
+            parse_task,
+            {"input": {"shape": [4]}, "correlations": {"name": "x", "a": _ODD}},
+            ("correlations", "a mapping"),
+        ),
+        (
+            parse_task,
+            {"input": {"shape": [4]}, "correlations": "symmetry"},
+            ("correlations", "a string"),
+        ),
+        (
+            parse_task,
+            {"input": {"shape": [4]}, "correlations": [{"name": "x", "a": {"mask": "#..."}}]},
+            ("correlations[0].a.mask", "a string"),
+        ),
+        (
+            parse_architecture,
+            {"input": {"shape": [4]}, "representation": 4, "layers": {"channels": 4}},
+            ("layers", "a mapping"),
+        ),
+    ],
+)
+def test_a_list_given_as_something_else_is_told_so_in_the_documents_words(
+    parse: Any, document: Any, violation: tuple[str, str]
+) -> None:
+    # pydantic said "Input should be a valid tuple" or "an instance of Sequence" (or "'str'
+    # instances are not allowed as a Sequence value"): types a document's writer never sees,
+    # who writes a list.
+    with pytest.raises(InvalidRequestError) as raised:
+        parse(document)
+    field, kind = violation
+    assert raised.value.violations == (
+        FieldViolation(field, f"Input should be a list, not {kind}"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("document", "violation"),
+    [
+        ({"layers": []}, ("layers", "has 0 items: must have at least 1")),
+        (
+            {"layers": [{"channels": 4, "pool": []}]},
+            ("layers[0].pool", "has 0 items: must have at least 1"),
+        ),
+    ],
+)
+def test_a_list_too_short_is_told_its_length_without_type_names(
+    document: dict[str, Any], violation: tuple[str, str]
+) -> None:
+    # pydantic said "Tuple should have at least 1 item after validation, not 0".
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_architecture({"input": {"shape": [4]}, "representation": 4, **document})
+    assert raised.value.violations == (FieldViolation(*violation),)
+
+
+def test_an_empty_string_is_told_its_length_without_type_names() -> None:
+    # pydantic said "String should have at least 1 character", where a blank family was told
+    # "must not be empty or blank" and an empty list "has 0 items: must have at least 1".
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_architecture(
+            {"input": {"shape": [4]}, "representation": 4, "layers": _LAYERS, "family": ""}
+        )
+    assert raised.value.violations == (
+        FieldViolation("family", "has 0 characters: must have at least 1"),
+    )
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget(max_parameters=1_000, page_token="")
+    assert raised.value.violations == (
+        FieldViolation("budget.page_token", "has 0 characters: must have at least 1"),
+    )

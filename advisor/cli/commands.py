@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 
@@ -220,12 +221,26 @@ def _describe(error: InvalidRequestError | AdvisorRpcError | ServerStartError) -
     if isinstance(error, InvalidRequestError):
         # Refused here (the client checks files before any call): cut as the service cuts what
         # it refuses, so an echoed megabyte-long name or key reads as it would from a server.
-        return violations_as_options(fitting_violations(error.violations), _FIELD_OPTIONS)
+        violations = fitting_violations(error.violations)
+        if isinstance(error, LimitExceededError):
+            # The client's refusal of a request over its size limit names its setting, to raise.
+            violations = [_client_setting_as_option(v) for v in violations]
+        return violations_as_options(violations, _FIELD_OPTIONS)
     if isinstance(error, InvalidArgumentError) and error.violations:
         return violations_as_options(error.violations, _FIELD_OPTIONS)
     # The client's hint names its setting; the command names its option.
     details = error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT)
     return f"{error.code.name}: {details}"
+
+
+def _client_setting_as_option(violation: FieldViolation) -> FieldViolation:
+    """Name the client's ``max_message_bytes`` in ``violation`` as the command's option."""
+    option = CONNECTION_OPTIONS["max_message_bytes"]
+    return FieldViolation(violation.field, _CLIENT_SETTING.sub(option, violation.description))
+
+
+_CLIENT_SETTING = re.compile(r"\bmax_message_bytes\b")
+"""The client setting its refusal of an oversized request names: ``--max-message-bytes`` here."""
 
 
 _PLAINTEXT_HINT = " (if the server uses TLS, pass --tls-ca with the CA certificate that signed it)"

@@ -249,22 +249,25 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
     if mismatch is not None:  # before the call, and whether or not the data gives a task
         raise InvalidRequestError.single("--data", mismatch)
     report = advisor.infer_task(graph, timeout=args.timeout)
+    try:
+        combined = with_data(document, report, parts)
+        if not combined.get("correlations") and combined.get("preset") is None:
+            # One line, saying why: the notice below would call this no task "the description".
+            why = "" if report.task is not None else f": {_no_task(graph, report)}"
+            raise InvalidRequestError.single(
+                NO_CORRELATION.field,
+                f"{NO_CORRELATION.description}: the description has none, and the data adds "
+                f"none{why}",
+            )
+        task = parse_task(combined)
+    except InvalidRequestError as error:
+        raise error.prefixed("task") from None
     if report.task is None:
         sys.stderr.write(f"--data: {_no_task(graph, report)}; the task is the description alone\n")
     elif "arrangement" in parts and report.task.arrangement is None:
         sys.stderr.write(
             f"--data: {_own_order_reason(report)}; the task keeps the data's own order\n"
         )
-    try:
-        combined = with_data(document, report, parts)
-        if not combined.get("correlations") and combined.get("preset") is None:
-            raise InvalidRequestError.single(
-                NO_CORRELATION.field,
-                f"{NO_CORRELATION.description}: the description has none, and the data adds none",
-            )
-        task = parse_task(combined)
-    except InvalidRequestError as error:
-        raise error.prefixed("task") from None
     return task
 
 

@@ -115,7 +115,7 @@ def _geometry_kind(value: Any) -> str | None:
     # Pick the union member from the document's shape so a bad geometry gets one error from the
     # member it meant (tags start upper-case: errors.field_path drops them from the field path).
     if isinstance(value, str):
-        return "NamedGeometry"
+        return "FormName" if value in (kind.KEY for kind in _KEYED) else "NamedGeometry"
     if isinstance(value, Mapping) and all(kind.KEY in value for kind in _KEYED):
         return "BothKeys"
     for kind in _KEYED:
@@ -130,8 +130,21 @@ def _both_keys(value: Any) -> NoReturn:
     raise PydanticCustomError("geometry_kind", f"holds both {keys}: give one of them")
 
 
+def _form_name(value: Any) -> NoReturn:
+    """Refuse a mapping form's key given as a name (``geometry: dilations``): say how it is written.
+
+    The names alone were listed ("Input should be 'contiguous', 'mirror' or 'interleaved'"), as
+    if the form did not exist.
+    """
+    raise PydanticCustomError(
+        "geometry_kind", f"is {value!r}, a geometry written as a mapping: {{{value}: [...]}}"
+    )
+
+
 Geometry: TypeAlias = Annotated[
     Annotated[NamedGeometry, Tag("NamedGeometry")]
+    # Never a value (its validator refuses): a mapping form's key given as a name.
+    | Annotated[NamedGeometry, BeforeValidator(_form_name), Tag("FormName")]
     # Never a value (its validator refuses): a mapping with both keys, told so by name.
     | Annotated[NamedGeometry, BeforeValidator(_both_keys), Tag("BothKeys")]
     | Annotated[PermutationGeometry, Tag("PermutationGeometry")]
