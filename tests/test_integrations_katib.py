@@ -551,6 +551,45 @@ def test_a_task_documents_outputs_must_agree_with_the_output_sizes() -> None:
     )
 
 
+def _with_task_input(input_sizes: list[int], stated: str) -> api_pb2.Experiment:
+    """The golden experiment on ``input_sizes``, its task document stating the input ``stated``."""
+    experiment = _experiment(
+        task=base64.b64encode(f"input: {stated}\npreset: symmetry\n".encode()).decode(),
+        max_parameters="50000",
+    )
+    experiment.spec.nas_config.graph_config.input_sizes[:] = input_sizes
+    return experiment
+
+
+@pytest.mark.parametrize(
+    ("input_sizes", "stated"),
+    [
+        ([32, 32, 3], "{shape: [32, 32], channels: 3}"),
+        ([32, 32], "{shape: [32, 32], channels: 1}"),
+        ([32, 32, 1], "{shape: [32, 32]}"),
+        ([32, 32, 1], "{shape: [32, 32], channels: null}"),
+    ],
+)
+def test_a_task_documents_input_equal_to_the_input_sizes_is_taken(
+    input_sizes: list[int], stated: str
+) -> None:
+    # The same input however the document spells it: one channel stated or left to its default.
+    search = read_experiment(_with_task_input(input_sizes, stated))
+    channels = input_sizes[2] if len(input_sizes) == 3 else 1
+    assert search.task.input == InputSpec(shape=(32, 32), channels=channels)
+
+
+def test_a_task_documents_input_must_agree_with_the_input_sizes() -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        read_experiment(_with_task_input([32, 32, 3], "{shape: [16, 16], channels: 3}"))
+    (violation,) = raised.value.violations
+    assert violation.field == f"{SETTINGS_FIELD}[0].value.input"
+    assert violation.description == (
+        "shape [16, 16], channels 3 differs from "
+        "experiment.spec.nas_config.graph_config.input_sizes [32, 32, 3]"
+    )
+
+
 def test_the_documented_katib_command_keeps_the_advisors_own_service_local() -> None:
     document = yaml.safe_load((EXAMPLES / "katib-config.yaml").read_text())
     [suggestion] = document["runtime"]["suggestions"]

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.grid import grid_problem
 
 __all__ = ["MAX_TOP_K", "DependenceGraph", "Estimate", "check_graph"]
 
@@ -118,10 +119,9 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
         with its ids (the caller places the paths under its request field).
     """
     violations: list[FieldViolation] = []
-    if not graph.shape or any(n <= 0 for n in graph.shape):
-        raise InvalidRequestError.single(
-            "input.shape", f"{list(graph.shape)}: must be positive sizes"
-        )
+    problem = grid_problem(graph.shape)  # the grid a task can have, as its inferred task's
+    if problem is not None:
+        raise InvalidRequestError.single("input.shape", problem)
     n = graph.num_locations
     if n > max_locations:
         violations.append(

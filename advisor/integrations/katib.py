@@ -80,6 +80,7 @@ from advisor.integrations.learning import log2_ranks, rerank_ranks
 from advisor.integrations.proposals import PAGE_SIZE
 from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.budget import Budget
+from advisor.model.grid import InputSpec
 from advisor.model.task import Task, list_presets, parse_task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
 from advisor.stopping import StopSignal
@@ -272,7 +273,9 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     if "task" not in settings:
         violations.append(FieldViolation(_SETTINGS_FIELD, "needs the setting 'task'"))
     elif input_document is not None:
-        task = _task(*settings["task"], input_document, output_count, violations)
+        task = _task(
+            *settings["task"], list(graph.input_sizes), input_document, output_count, violations
+        )
     options: dict[str, Any] = {
         "max_depth": graph.num_layers if graph.num_layers > 0 else None,
         "channel_choices": widths,
@@ -662,6 +665,7 @@ def _settings(
 def _task(
     index: int,
     value: str,
+    input_sizes: Sequence[int],
     input_document: dict[str, Any],
     output_count: int | None,
     violations: list[FieldViolation],
@@ -697,14 +701,11 @@ def _task(
             violations.append(FieldViolation(field, "task: the document must be a mapping"))
             return None
         given = document.get("input")
-        if given is not None and given != input_document:
-            violations.append(
-                FieldViolation(
-                    f"{field}.input",
-                    f"{given} differs from the graph_config input_sizes ({input_document})",
-                )
-            )
-            return None
+        if given is not None:
+            differences = _input_differences(given, input_sizes, input_document, f"{field}.input")
+            if differences:
+                violations.extend(differences)
+                return None
         document = {**document, "input": input_document}
     try:
         task = parse_task(document)
@@ -720,6 +721,30 @@ def _task(
         )
         return None
     return task
+
+
+def _input_differences(
+    given: object, input_sizes: Sequence[int], input_document: dict[str, Any], field: str
+) -> list[FieldViolation]:
+    """Return why a task document's ``input`` is not the graph_config's (none when it is).
+
+    Compared as inputs, not as text: ``channels: 1`` (or null) where ``input_sizes`` state no
+    channels is the same input as ``channels`` left out, and one channel left out is the ``1``
+    of ``[H, W, 1]``. An input that is none (``shape: [0]``) is refused on its own field.
+    """
+    try:
+        stated = InputSpec.model_validate(given)
+    except InvalidRequestError as error:
+        return list(error.prefixed(field).violations)
+    if stated == InputSpec.model_validate(input_document):
+        return []
+    return [
+        FieldViolation(
+            field,
+            f"shape {list(stated.shape)}, channels {stated.channels} differs from "
+            f"{_GRAPH_FIELD}.input_sizes {list(input_sizes)}",
+        )
+    ]
 
 
 def _positive_int(value: str) -> int:

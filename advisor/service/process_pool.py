@@ -176,7 +176,10 @@ class ProcessWorkers:
         try:
             launched = [await workers._launch() for _ in range(count)]
             async with asyncio.timeout(_START_SECONDS):
-                await asyncio.gather(*(worker.ready for worker in launched))
+                # Shielded: a timeout or an abandoned start must not cancel the futures
+                # themselves, which say to close() which workers are still loading (to be
+                # killed at once) and which a worker's ready frame later completes.
+                await asyncio.gather(*(asyncio.shield(worker.ready) for worker in launched))
         except (TimeoutError, WorkerExitedError) as error:
             await workers.close()
             reason = str(error) or f"not ready within {_START_SECONDS:g} s"

@@ -33,6 +33,9 @@ FREED_SECONDS = 5.0
     [
         (pb.InputSpec(), "graph.input.shape"),
         (pb.InputSpec(shape=[4], channels=0), "graph.input.channels"),
+        # No task has four axes: answered OK when no edge was evidence, and with evidence
+        # refused only once the task was built, on "input.shape", outside the request.
+        (pb.InputSpec(shape=[2, 2, 2, 2]), "graph.input.shape"),
     ],
 )
 def test_a_bad_graph_input_names_its_proto_field(graph_input: pb.InputSpec, field: str) -> None:

@@ -8,6 +8,8 @@ a worker that ignores the terminal's signals, a worker that cannot start.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import math
 import os
@@ -27,6 +29,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from advisor.errors import ServerStartError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import process_pool
+from advisor.service.admission import Admission
+from advisor.service.limits import RequestLimits
 from advisor.service.process_pool import ProcessWorkers
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.worker import CallEnd, WorkerContext, WorkerGate
@@ -282,6 +286,14 @@ def _dispatches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return dispatched
 
 
+def _hold_workers(monkeypatch: pytest.MonkeyPatch, launchers: Path) -> None:
+    """Make every worker started from now on stop itself (SIGSTOP) before Python starts."""
+    launcher = launchers / "held-python"
+    launcher.write_text(f'#!/bin/sh\nkill -STOP $$\nexec {shlex.quote(sys.executable)} "$@"\n')
+    launcher.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(launcher))
+
+
 def _held_replacement(
     running: RunningServer, monkeypatch: pytest.MonkeyPatch, launchers: Path
 ) -> int:
@@ -290,10 +302,7 @@ def _held_replacement(
     Return the replacement's pid. Until it is continued (SIGCONT) the server has a free slot
     and no idle worker, so the next call is admitted and then waits for an idle worker.
     """
-    launcher = launchers / "held-python"
-    launcher.write_text(f'#!/bin/sh\nkill -STOP $$\nexec {shlex.quote(sys.executable)} "$@"\n')
-    launcher.chmod(0o755)
-    monkeypatch.setattr(sys, "executable", str(launcher))
+    _hold_workers(monkeypatch, launchers)
     (killed,) = running.worker_pids
     os.kill(killed, signal.SIGKILL)
     _wait_until(lambda: running.worker_pids not in ([], [killed]))
@@ -389,6 +398,45 @@ def test_the_stop_kills_a_worker_still_starting_at_once(
     stopping.join(timeout=60)
     assert not stopping.is_alive()
     assert not _running(replacement)
+
+
+def test_a_start_abandoned_while_the_workers_load_kills_them_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A SIGTERM while the workers start cancels the start. The cancellation reached each
+    # worker's ready future, so the close took the loading workers for ready ones: it closed
+    # their input and waited for them to load the engines (up to the 5 s kill), and a worker
+    # that then reported ready hit its cancelled future ("Task exception was never retrieved",
+    # InvalidStateError, logged as the process exited).
+    monkeypatch.setattr(process_pool, "_EXIT_SECONDS", 600.0)
+    _hold_workers(monkeypatch, tmp_path)  # never ready: still loading when the start ends
+    launched: list[Any] = []
+    launch = ProcessWorkers._launch
+
+    async def recorded(workers: ProcessWorkers) -> Any:
+        launched.append(await launch(workers))
+        return launched[-1]
+
+    monkeypatch.setattr(ProcessWorkers, "_launch", recorded)
+
+    async def abandon_the_start() -> None:
+        start = asyncio.create_task(ProcessWorkers.start(RequestLimits(), Admission(2), 2, 0))
+        while len(launched) < 2:
+            await asyncio.sleep(0.01)
+        start.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            async with asyncio.timeout(60):  # the close used to wait for the loading workers
+                await start
+
+    try:
+        asyncio.run(abandon_the_start())
+        for worker in launched:
+            assert worker.process.returncode == -signal.SIGKILL
+            assert worker.watch.done() and worker.watch.exception() is None
+    finally:
+        for worker in launched:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.process.pid, signal.SIGKILL)
 
 
 def test_a_worker_stuck_on_a_call_that_ended_is_killed_and_its_slot_freed(
