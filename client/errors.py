@@ -84,8 +84,10 @@ class ResourceExhaustedError(AdvisorRpcError):
 
     gRPC also answers a message over a size limit with this code: a request over the
     server's limit, or a response over the client's ``max_message_bytes`` (``details`` says
-    ``larger than max``), which no retry fixes. A request over the client's own limit is
-    refused before it is sent, as a :class:`~advisor.errors.LimitExceededError`.
+    ``larger than max``), which no retry fixes; so does the server for an answer over its own
+    limit, before it sends it (``the response is N bytes, over this server's limit``). A request
+    over the client's own limit is refused before it is sent, as a
+    :class:`~advisor.errors.LimitExceededError`.
     """
 
 

@@ -69,7 +69,7 @@ Every search is refused up front when its response estimate exceeds the limit
 (:func:`check_recommend_request`), and the least estimate, for one design (``top_k`` 1) of one
 unnamed correlation on a 2-location input, is this many bytes; a server with a lower limit
 refused every search (and answered nothing but health checks and the smallest analyses), so it
-is refused at start-up. Larger answers need more: ``ListPresets`` about 8.6 kB, the default
+is refused at start-up. Larger answers need more: ``ListPresets`` about 8.9 kB, the default
 five designs of a 128 x 128 task about 200 kB. tests/service/test_limits.py keeps it equal to
 the estimate."""
 
