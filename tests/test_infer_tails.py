@@ -289,3 +289,17 @@ def test_skewed_noise_reports_its_pairs_as_skewed(tmp_path: Path) -> None:
         f"{own.max():.3f} for {own.size:,} of the graph's pairs (sparse, heavy-tailed or "
         "skewed), whose tails make larger chance correlations), "
     ) in run.stderr
+
+
+def test_the_largest_pair_and_what_it_needs_print_apart(tmp_path: Path) -> None:
+    # The same exponential noise: its largest pair, 0.0778, needs 0.0782 (Cornish-Fisher's), and
+    # at three decimals "largest 0.078, which needs 0.078" read as a pair at its threshold.
+    data = tmp_path / "exponential.npy"
+    np.save(data, np.random.default_rng(1).exponential(size=(4000, *_SHAPE)))
+    graph = dependence_graph(data_from_array(np.load(data)))
+    edge = int(np.argmax(graph.weights))
+    weight, need = graph.weights[edge], edge_thresholds(graph)[edge]
+    assert f"{weight:.3f}" == f"{need:.3f}" and f"{weight:.4f}" != f"{need:.4f}"
+    run = advisor("infer", data)
+    assert run.status == 2
+    assert f"(largest {weight:.4f}, which needs {need:.4f}; evidence from 0.076, " in run.stderr

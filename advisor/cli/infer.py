@@ -425,17 +425,32 @@ def _largest_pair(graph: DependenceGraph, report: InferenceReport) -> str:
     """``largest 0.987, which needs 2.938; evidence from 0.481, and from ...``: why it fell short.
 
     The pair's own threshold is given where it is above the normal one (its locations are
-    sparse, heavy-tailed or skewed), which alone would read as a contradiction.
+    sparse, heavy-tailed or skewed), which alone would read as a contradiction. The largest
+    weight and what it needs take the digits that tell them apart (:func:`_apart`): "largest
+    0.078, which needs 0.078" read as a pair at its threshold.
     """
     if not graph.weights.size:
         return f"largest 0.000, evidence from {report.threshold:.3f}"
     edge = int(np.argmax(graph.weights))
     own = edge_thresholds(graph)
-    needs = f", which needs {own[edge]:.3f}" if own[edge] > report.threshold else ""
-    return (
-        f"largest {graph.weights[edge]:.3f}{needs}; evidence from {report.threshold:.3f}"
-        f"{_heavy_pairs(own, report.threshold, ', and from {}')}"
-    )
+    weight, normal = float(graph.weights[edge]), report.threshold
+    heavy = _heavy_pairs(own, normal, ", and from {}")
+    if own[edge] > normal:
+        digits = _apart(weight, float(own[edge]))
+        return (
+            f"largest {weight:.{digits}f}, which needs {own[edge]:.{digits}f}; evidence from "
+            f"{normal:.3f}{heavy}"
+        )
+    digits = _apart(weight, normal)
+    return f"largest {weight:.{digits}f}; evidence from {normal:.{digits}f}{heavy}"
+
+
+def _apart(below: float, above: float) -> int:
+    """Return the decimals, 3 or more (up to 9), at which ``below`` and ``above`` print apart."""
+    digits = 3
+    while digits < 9 and f"{below:.{digits}f}" == f"{above:.{digits}f}":
+        digits += 1
+    return digits
 
 
 _HEAVY_FORM = " ({}, whose tails make larger chance correlations)"
