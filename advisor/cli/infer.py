@@ -364,16 +364,16 @@ def _evidence_line(graph: DependenceGraph, report: InferenceReport) -> str:
     """Return the report's ``evidence`` line: how many pairs reach their threshold, or why none can.
 
     None can where the normal threshold is above 1 (too few samples), and where every pair of
-    the graph needs more than 1, being of sparse or heavy-tailed locations: a count of 0 "at
-    dependence 0.481 or more" read as if some pair could have been.
+    the graph needs more than 1, being of sparse, heavy-tailed or skewed locations: a count of 0
+    "at dependence 0.481 or more" read as if some pair could have been.
     """
     if report.threshold > 1.0:
         return f"evidence: none can be: {_too_few(graph)}"
     own = edge_thresholds(graph)
     if own.size and bool((own > 1.0).all()):
         return (
-            f"evidence: none can be: each of the graph's {own.size:,} pairs is of sparse or "
-            f"heavy-tailed locations and needs more than 1, the largest dependence "
+            f"evidence: none can be: each of the graph's {own.size:,} pairs is of sparse, "
+            f"heavy-tailed or skewed locations and needs more than 1, the largest dependence "
             f"({own.min():.3f} to {own.max():.3f}), in {_samples_text(graph)}"
         )
     return (
@@ -428,36 +428,52 @@ def _largest_pair(graph: DependenceGraph, report: InferenceReport) -> str:
     """``largest 0.987, which needs 2.938; evidence from 0.481, and from ...``: why it fell short.
 
     The pair's own threshold is given where it is above the normal one (its locations are
-    sparse or heavy-tailed), which alone would read as a contradiction.
+    sparse, heavy-tailed or skewed), which alone would read as a contradiction. The largest
+    weight and what it needs take the digits that tell them apart (:func:`_apart`): "largest
+    0.078, which needs 0.078" read as a pair at its threshold.
     """
     if not graph.weights.size:
         return f"largest 0.000, evidence from {report.threshold:.3f}"
     edge = int(np.argmax(graph.weights))
     own = edge_thresholds(graph)
-    needs = f", which needs {own[edge]:.3f}" if own[edge] > report.threshold else ""
-    return (
-        f"largest {graph.weights[edge]:.3f}{needs}; evidence from {report.threshold:.3f}"
-        f"{_heavy_pairs(own, report.threshold, ', and from {}')}"
-    )
+    weight, normal = float(graph.weights[edge]), report.threshold
+    heavy = _heavy_pairs(own, normal, ", and from {}")
+    if own[edge] > normal:
+        digits = _apart(weight, float(own[edge]))
+        return (
+            f"largest {weight:.{digits}f}, which needs {own[edge]:.{digits}f}; evidence from "
+            f"{normal:.3f}{heavy}"
+        )
+    digits = _apart(weight, normal)
+    return f"largest {weight:.{digits}f}; evidence from {normal:.{digits}f}{heavy}"
 
 
-_HEAVY_FORM = " ({}, whose correlation a few large values carry)"
+def _apart(below: float, above: float) -> int:
+    """Return the decimals, 3 or more (up to 9), at which ``below`` and ``above`` print apart."""
+    digits = 3
+    while digits < 9 and f"{below:.{digits}f}" == f"{above:.{digits}f}":
+        digits += 1
+    return digits
+
+
+_HEAVY_FORM = " ({}, whose tails make larger chance correlations)"
 """How the report's evidence line names the pairs with a higher threshold (:func:`_heavy_pairs`)."""
 
 
 def _heavy_pairs(own: npt.NDArray[np.float64], threshold: float, form: str) -> str:
-    """``1.018 to 2.947 for 2,458 of the graph's pairs (sparse or heavy-tailed)``, in ``form``.
+    """``1.018 to 2.947 for 2,458 of the graph's pairs (sparse, heavy-tailed or skewed)``.
 
-    ``own`` holds the graph's pairs' thresholds (:func:`~advisor.infer.task.edge_thresholds`):
-    a sparse or heavy-tailed pair's, Bennett's, is above ``threshold``, the normal one the
-    report gives; empty when no pair of the graph has one.
+    In ``form``. ``own`` holds the graph's pairs' thresholds
+    (:func:`~advisor.infer.task.edge_thresholds`): a sparse or heavy-tailed pair's, Bennett's,
+    and a skewed one's, Cornish-Fisher's, are above ``threshold``, the normal one the report
+    gives; empty when no pair of the graph has one.
     """
     heavy = own[own > threshold]
     if not heavy.size:
         return ""
     return form.format(
-        f"{heavy.min():.3f} to {heavy.max():.3f} for {heavy.size:,} of the graph's pairs (sparse "
-        "or heavy-tailed)"
+        f"{heavy.min():.3f} to {heavy.max():.3f} for {heavy.size:,} of the graph's pairs (sparse, "
+        "heavy-tailed or skewed)"
     )
 
 

@@ -18,8 +18,8 @@ The estimate streams over chunks of samples (:meth:`DataSample.chunks`), in one 
   sample's own (a pair the sketch ranked below them may be missing).
 
 Only each location's ``top_k`` strongest pairs are kept (:class:`DependenceGraph`). The first
-pass also measures each location's tails — its values' fourth standardized moment and largest
-standardized deviation — which set the evidence threshold of its pairs
+pass also measures each location's tails — its values' third and fourth standardized moments and
+largest standardized deviation — which set the evidence threshold of its pairs
 (:mod:`advisor.infer.significance`).
 """
 
@@ -85,7 +85,9 @@ class _Moments:
 
     ``kurtosis`` is the fourth standardized moment of the feature's values (3 for Gaussian ones,
     about ``1 / p`` for 0/1 events of probability ``p``) and ``largest`` the largest magnitude of
-    a standardized value; both 0 for a constant feature, at least 1 otherwise.
+    a standardized value; both 0 for a constant feature, at least 1 otherwise. ``skewness`` is
+    the third standardized moment (0 for symmetric values, 2 for exponential ones; 0 for a
+    constant feature).
     """
 
     half_shift: _Floats
@@ -94,6 +96,7 @@ class _Moments:
     inverse_spread: _Floats
     kurtosis: _Floats
     largest: _Floats
+    skewness: _Floats
 
     def deviation(self, values: _Floats) -> _Floats:
         """Return ``values`` in units of each feature's largest deviation from the first sample."""
@@ -170,7 +173,7 @@ def dependence_graph(
         weights = _pair_weights(data, second, moments, rows, cols)
         estimate = "sketch"
     positive = weights > 0
-    kurtosis, largest = _location_tails(moments, data.channels)
+    kurtosis, largest, skewness = _location_tails(moments, data.channels)
     return DependenceGraph(
         shape=data.shape,
         channels=data.channels,
@@ -185,6 +188,7 @@ def dependence_graph(
         effective_samples=repeats.effective(data.samples),
         kurtosis=kurtosis,
         largest_deviation=largest,
+        skewness=skewness,
     )
 
 
@@ -372,8 +376,9 @@ def _moments(
     and spread of ``U``.
 
     The same sums, with those of ``U^3`` and ``U^4`` and the extremes of ``U``, give each
-    feature's tails (:class:`_Moments`): the fourth central moment from the power sums, exact to
-    rounding since ``|U| <= 1`` and the spread in units is at least ``1 / sqrt(2 samples)``.
+    feature's tails (:class:`_Moments`): the third and fourth central moments from the power
+    sums, exact to rounding since ``|U| <= 1`` and the spread in units is at least
+    ``1 / sqrt(2 samples)``.
     """
     rng = np.random.default_rng(seed)
     half_shift: _Floats | None = None
@@ -440,8 +445,15 @@ def _moments(
     # may take either a hair under.
     kurtosis = np.where(varying, np.maximum(central_fourth * inverse**4, 1.0), 0.0)
     largest = np.where(varying, np.maximum(np.maximum(top - m, m - bottom) * inverse, 1.0), 0.0)
+    central_third = (cubes - 3.0 * m * squares) / data.samples + 2.0 * m**3
     moments = _Moments(
-        half_shift, np.where(half_unit > 0, half_unit, 1.0), mean_offset, inverse, kurtosis, largest
+        half_shift,
+        np.where(half_unit > 0, half_unit, 1.0),
+        mean_offset,
+        inverse,
+        kurtosis,
+        largest,
+        central_third * inverse**3,
     )
     if not sketch_dim:
         return moments, None
@@ -450,17 +462,19 @@ def _moments(
     return moments, projected.astype(np.float32)
 
 
-def _location_tails(moments: _Moments, channels: int) -> tuple[_Floats, _Floats]:
-    """Each location's kurtosis and largest standardized deviation: its heaviest channel's.
+def _location_tails(moments: _Moments, channels: int) -> tuple[_Floats, _Floats, _Floats]:
+    """Each location's kurtosis, largest deviation and skewness: its heaviest channel's.
 
-    With one channel, the feature's own. With several, the largest over the channels: the
-    weight's null tail is heaviest when the channels move as one
-    (:mod:`advisor.infer.significance`), and then the location's values are its heaviest
-    channel's.
+    With one channel, the feature's own. With several, the largest over the channels (the
+    skewness of largest magnitude, with its sign): the weight's null tail is heaviest when the
+    channels move as one (:mod:`advisor.infer.significance`), and then the location's values are
+    its heaviest channel's.
     """
     kurtosis = moments.kurtosis.reshape(-1, channels).max(axis=1)
     largest = moments.largest.reshape(-1, channels).max(axis=1)
-    return kurtosis, largest
+    skewness = moments.skewness.reshape(-1, channels)
+    most = np.abs(skewness).argmax(axis=1)
+    return kurtosis, largest, skewness[np.arange(len(skewness)), most]
 
 
 def _constant_locations(moments: _Moments, channels: int) -> _Ints:

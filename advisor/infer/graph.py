@@ -68,6 +68,11 @@ class DependenceGraph:
         location, at least 1 for a varying one): how sparse or heavy-tailed it is, which sets
         the evidence threshold of its pairs (:func:`~advisor.infer.significance.pair_thresholds`).
         None when not measured: every pair has the normal threshold.
+    skewness
+        Per location, the third standardized moment of its values (with several channels, its
+        channel's of largest magnitude; 0 for a constant location): how skewed it is, which
+        also sets the evidence threshold of its pairs. Only with ``kurtosis``; None when not
+        measured: the threshold looks at the kurtosis alone.
     """
 
     shape: tuple[int, ...]
@@ -83,6 +88,7 @@ class DependenceGraph:
     effective_samples: float | None = None
     kurtosis: _Floats | None = None
     largest_deviation: _Floats | None = None
+    skewness: _Floats | None = None
 
     @property
     def num_locations(self) -> int:
@@ -132,7 +138,7 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
     if graph.samples < 2:
         violations.append(FieldViolation("samples", f"{graph.samples}: at least 2 are needed"))
     violations += _repeat_violations(graph)
-    violations += _tail_violations(graph)
+    violations += _tail_violations(graph) or _skewness_violations(graph)
     if graph.channels < 1:
         violations.append(FieldViolation("input.channels", f"{graph.channels}: must be positive"))
     edges = graph.weights.size
@@ -213,6 +219,37 @@ def _tail_violations(graph: DependenceGraph) -> list[FieldViolation]:
                     f"values of {graph.samples:,} samples reach",
                 )
             ]
+    return []
+
+
+def _skewness_violations(graph: DependenceGraph) -> list[FieldViolation]:
+    """Return the first problem of ``skewness`` (given only with ``kurtosis``, checked first).
+
+    One finite figure per location: 0 at a constant location, and at a varying one within
+    Pearson's bound ``gamma^2 <= kappa - 1`` (``E (z^2 - gamma z - 1)^2 = kappa - gamma^2 - 1``
+    is not negative), which also keeps it within ``sqrt(samples - 2)``.
+    """
+    skewness, kurtosis = graph.skewness, graph.kurtosis
+    if skewness is None:
+        return []
+    if kurtosis is None:
+        return [FieldViolation("skewness", "must be given with kurtosis")]
+    n = graph.num_locations
+    if skewness.size != n:
+        return [
+            FieldViolation("skewness", f"{skewness.size} values: one per location ({n}) is needed")
+        ]
+    if (i := _first(~np.isfinite(skewness))) is not None:
+        return [FieldViolation(f"skewness[{i}]", f"{float(skewness[i])}: must be finite")]
+    most = np.sqrt(np.maximum(kurtosis - 1.0, 0.0) + _TAIL_TOLERANCE * kurtosis)
+    if (i := _first(np.abs(skewness) > most)) is not None:
+        return [
+            FieldViolation(
+                f"skewness[{i}]",
+                f"{float(skewness[i])}: must be at most {most[i]:.6g} in magnitude, the root of "
+                f"kurtosis[{i}] - 1 (Pearson's bound; 0 at a constant location)",
+            )
+        ]
     return []
 
 

@@ -2,10 +2,10 @@
 
 Only the graph's *evidence* is read: the edges whose weight exceeds what independent locations
 reach in a sample of this size (:func:`~advisor.infer.significance.independence_threshold`, 5%
-over every pair of the grid; higher for a pair of sparse or heavy-tailed locations when the graph
-carries their tails, :func:`~advisor.infer.significance.pair_thresholds`). The rest is sampling
-noise, which on data without dependence is the whole graph; where nothing is evidence, no
-partition is kept and there is no task.
+over every pair of the grid; higher for a pair of sparse, heavy-tailed or skewed locations when
+the graph carries their tails, :func:`~advisor.infer.significance.pair_thresholds`). The rest is
+sampling noise, which on data without dependence is the whole graph; where nothing is evidence,
+no partition is kept and there is no task.
 
 Every candidate partition ``(A, B)`` a network could be asked to model is measured on the graph
 by its *entanglement density*: the dependence weight crossing it per location of the smaller
@@ -136,7 +136,7 @@ class InferredTask:
 
     ``task`` is None when no candidate is kept (nothing in the graph is evidence of dependence,
     or nothing crosses more of it than chance). ``threshold`` is the least weight read as
-    evidence (a pair of sparse or heavy-tailed locations may need more) and ``evidence`` the
+    evidence (a pair of sparse, heavy-tailed or skewed locations may need more) and ``evidence`` the
     graph's edges at or above their thresholds.
     """
 
@@ -293,15 +293,21 @@ def edge_thresholds(graph: DependenceGraph) -> npt.NDArray[np.float64]:
     """Return the threshold of each edge of ``graph``: the least weight that is evidence.
 
     Counted in the graph's independent samples (:attr:`DependenceGraph.independent_samples`);
-    with the locations' tails (``kurtosis``, ``largest_deviation``) each pair's own
-    (:func:`~advisor.infer.significance.pair_thresholds`), without them the normal threshold.
+    with the locations' tails (``kurtosis``, ``largest_deviation``, and ``skewness`` where
+    given) each pair's own (:func:`~advisor.infer.significance.pair_thresholds`), without them
+    the normal threshold.
     """
     samples, locations = graph.independent_samples, graph.num_locations
     if graph.kurtosis is None or graph.largest_deviation is None:
         return np.full(graph.weights.size, independence_threshold(samples, locations))
-    kurtosis = graph.kurtosis[graph.rows] * graph.kurtosis[graph.cols]
-    bound = graph.largest_deviation[graph.rows] * graph.largest_deviation[graph.cols]
-    return pair_thresholds(samples, locations, kurtosis, bound)
+    rows, cols = graph.rows, graph.cols
+    kurtosis = graph.kurtosis[rows] * graph.kurtosis[cols]
+    bound = graph.largest_deviation[rows] * graph.largest_deviation[cols]
+    shape = None
+    if graph.skewness is not None:
+        excess = graph.kurtosis - 3.0
+        shape = graph.skewness[rows] * graph.skewness[cols], excess[rows] * excess[cols]
+    return pair_thresholds(samples, locations, kurtosis, bound, shape=shape)
 
 
 def _evidence(graph: DependenceGraph) -> DependenceGraph:

@@ -670,6 +670,7 @@ def dependence_graph_to_proto(graph: DependenceGraph) -> advisor_pb2.DependenceG
         largest_deviation=(
             None if graph.largest_deviation is None else graph.largest_deviation.tolist()
         ),
+        skewness=None if graph.skewness is None else graph.skewness.tolist(),
     )
 
 
@@ -705,6 +706,7 @@ def dependence_graph_from_proto(
         ),
         kurtosis=_given_floats(message.kurtosis),
         largest_deviation=_given_floats(message.largest_deviation),
+        skewness=_given_floats(message.skewness),
     )
     try:
         check_graph(graph, max_locations)

@@ -4,7 +4,8 @@ docs/INFER.md, "Sparse and heavy-tailed values" (and "Repeated samples" for the 
 
 Two tables, each with the normal threshold alone (``before``: the graph without its locations'
 tails, as a client that does not send them) and the rule (``after``: Bennett's threshold for a
-pair of sparse or heavy-tailed locations), both counted in the graph's independent samples:
+pair of sparse or heavy-tailed locations, the Cornish-Fisher one for a skewed pair past it), both
+counted in the graph's independent samples:
 
 - *noise*: for each kind of independent values, the share of seeded samples (``--runs`` of
   1,000 samples of a 16x16 grid) in which any pair reaches its threshold (5% is the aim), and
@@ -79,7 +80,7 @@ def _graph(values: _Values) -> DependenceGraph:
 
 def _reached(graph: DependenceGraph) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Each edge at or above its threshold: with the normal threshold alone, and with the rule."""
-    normal = dataclasses.replace(graph, kurtosis=None, largest_deviation=None)
+    normal = dataclasses.replace(graph, kurtosis=None, largest_deviation=None, skewness=None)
     return graph.weights >= edge_thresholds(normal), graph.weights >= edge_thresholds(graph)
 
 

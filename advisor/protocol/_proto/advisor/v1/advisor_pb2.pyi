@@ -1427,6 +1427,7 @@ class DependenceGraph(_message.Message):
     EFFECTIVE_SAMPLES_FIELD_NUMBER: _builtins.int
     KURTOSIS_FIELD_NUMBER: _builtins.int
     LARGEST_DEVIATION_FIELD_NUMBER: _builtins.int
+    SKEWNESS_FIELD_NUMBER: _builtins.int
     samples: _builtins.int
     """Samples the weights were estimated from (at least 2)."""
     top_k: _builtins.int
@@ -1476,6 +1477,15 @@ class DependenceGraph(_message.Message):
         elsewhere). Given with kurtosis.
         """
 
+    @_builtins.property
+    def skewness(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Per location (row-major), the third standardized moment of its values (with several
+        channels, its channel's of largest magnitude, with its sign; 0 at a constant location, at
+        most sqrt(kurtosis - 1) in magnitude elsewhere). Only with kurtosis: absent, the threshold
+        looks at the kurtosis alone; given, a pair of skewed or heavy-tailed locations has a higher
+        one (docs/INFER.md, "Sparse and heavy-tailed values").
+        """
+
     def __init__(
         self,
         *,
@@ -1491,10 +1501,11 @@ class DependenceGraph(_message.Message):
         effective_samples: _builtins.float | None = ...,
         kurtosis: _abc.Iterable[_builtins.float] | None = ...,
         largest_deviation: _abc.Iterable[_builtins.float] | None = ...,
+        skewness: _abc.Iterable[_builtins.float] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_distinct_samples", b"_distinct_samples", "_effective_samples", b"_effective_samples", "distinct_samples", b"distinct_samples", "effective_samples", b"effective_samples", "input", b"input"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_distinct_samples", b"_distinct_samples", "_effective_samples", b"_effective_samples", "cols", b"cols", "constant", b"constant", "distinct_samples", b"distinct_samples", "effective_samples", b"effective_samples", "estimate", b"estimate", "input", b"input", "kurtosis", b"kurtosis", "largest_deviation", b"largest_deviation", "rows", b"rows", "samples", b"samples", "top_k", b"top_k", "weights", b"weights"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_distinct_samples", b"_distinct_samples", "_effective_samples", b"_effective_samples", "cols", b"cols", "constant", b"constant", "distinct_samples", b"distinct_samples", "effective_samples", b"effective_samples", "estimate", b"estimate", "input", b"input", "kurtosis", b"kurtosis", "largest_deviation", b"largest_deviation", "rows", b"rows", "samples", b"samples", "skewness", b"skewness", "top_k", b"top_k", "weights", b"weights"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__distinct_samples: _TypeAlias = _typing.Literal["distinct_samples"]  # noqa: Y015
     _WhichOneofArgType__distinct_samples: _TypeAlias = _typing.Literal["_distinct_samples", b"_distinct_samples"]  # noqa: Y015
