@@ -312,12 +312,20 @@ def _length(value: object, ctx: Mapping[str, Any]) -> str:
     return f"{count:,} {unit}" if count == 1 else f"{count:,} {unit}s"
 
 
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,400}")
+"""The text of an integer as a number field reads it (at most 400 digits: no long ``int()``)."""
+
+
 def _number(value: object) -> str:
     """Write a number an error names: an integer with thousands separators.
 
     One of more than 24 digits is named by its length: ``10**300`` in full would be most of
-    the message, and past 400 characters the service cuts it.
+    the message, and past 400 characters the service cuts it. An integer's text (``--limit
+    max_message_bytes=5000`` hands on ``"5000"``, which the lax field read as the number) is
+    written as the number, as the config file's ``5000`` is.
     """
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        value = int(value)
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         digits = len(str(abs(int(value))))
         return f"{int(value):,}" if digits <= 24 else f"a {digits}-digit number"

@@ -302,7 +302,11 @@ INVALID = {
         "geometry",
         "non-overlapping",
     ),
-    "unknown geometry": (_document(geometry="spiral"), "geometry", "'contiguous', 'mirror'"),
+    "unknown geometry": (
+        _document(geometry="spiral"),
+        "geometry",
+        "interleaved, {permutation: [...]}",
+    ),
     "geometry without kind": (_document(geometry={"order": [1]}), "geometry", "{dilations: [...]}"),
     "geometry number": (_document(geometry=3), "geometry", "{permutation: [...]}"),
     "unknown key": (_document(colour="red"), "colour", "Extra inputs"),
@@ -553,6 +557,24 @@ def test_a_geometry_form_given_by_its_name_is_told_how_it_is_written(form: str) 
     assert _violations(document) == [
         ("geometry", f"is '{form}', a geometry written as a mapping: {{{form}: [...]}}")
     ]
+
+
+@pytest.mark.parametrize(
+    ("geometry", "hint"), [("foo", ""), (5, ""), ("mirorr", "; did you mean 'mirror'?")]
+)
+def test_an_unknown_geometry_is_told_every_geometry_the_mapping_forms_included(
+    geometry: object, hint: str
+) -> None:
+    # `geometry: foo` was told "Input should be 'contiguous', 'mirror' or 'interleaved'", as
+    # if the forms `geometry: 5` is told of did not exist.
+    document = {
+        "input": {"shape": [4]},
+        "representation": 4,
+        "geometry": geometry,
+        "layers": [{"channels": 4, "pool": [4]}],
+    }
+    kinds = "contiguous, mirror, interleaved, {permutation: [...]} or {dilations: [...]}"
+    assert _violations(document) == [("geometry", f"must be {kinds}{hint}")]
 
 
 @pytest.mark.parametrize("member", [False, True])

@@ -214,6 +214,25 @@ def test_option_help_states_the_budget_defaults() -> None:
     assert stated >= 8
 
 
+def test_timeout_help_states_each_commands_own_default() -> None:
+    # Only a search's deadline follows its time limit: infer, analyze and presets said so too.
+    commands = next(
+        action
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    helps = {
+        name: next(a.help for a in command._actions if "--timeout" in a.option_strings)
+        for name, command in commands.choices.items()
+        if name != "serve"
+    }
+    assert helps.pop("recommend") == (
+        "deadline of the call in seconds (default the time limit + 10, at least 30)"
+    )
+    assert set(helps) == {"infer", "analyze", "presets"}
+    assert set(helps.values()) == {"deadline of the call in seconds (default 30)"}
+
+
 def test_a_plaintext_call_to_a_tls_server_hints_at_tls(tmp_path: Path) -> None:
     pem = make_certificates(tmp_path)
     config = ServerConfig(

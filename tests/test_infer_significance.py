@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from advisor.cli.options import ExitCode
 from advisor.errors import InvalidRequestError
 from advisor.infer.combine import with_data
 from advisor.infer.data import data_from_array
@@ -25,7 +26,7 @@ from advisor.infer.dependence import dependence_graph
 from advisor.infer.significance import FAMILY_ALPHA, independence_threshold, least_samples
 from advisor.infer.task import infer_task
 from advisor.protocol import wire
-from tests.test_cli import advisor
+from tests.test_cli import advisor, assert_one_error_line
 
 
 def test_the_threshold_of_one_pair_is_the_two_sided_normal_quantile() -> None:
@@ -210,6 +211,21 @@ def test_advisor_infer_refuses_data_without_dependence_and_recommend_uses_the_de
         {k: v for k, v in json.loads(r.stdout).items() if k not in strip} for r in (alone, joined)
     )
     assert first == second
+
+
+def test_recommend_with_data_that_adds_nothing_fails_on_another_option_in_one_line(
+    tmp_path: Path,
+) -> None:
+    # The --data notice ("...; the task is the description alone") was written before the
+    # search, above the budget's error: two lines where a failure is one.
+    data = tmp_path / "noise.npy"
+    np.save(data, _independent(600, 8, seed=2).astype(np.float32))
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    refused = advisor("recommend", task, "--data", data, "--budget", "10")
+    assert assert_one_error_line(refused, ExitCode.INVALID_ARGUMENT).startswith(
+        "advisor: error: --budget: the smallest practical net"
+    )
 
 
 def test_repeated_samples_count_once_and_show_no_dependence_in_noise(tmp_path: Path) -> None:

@@ -551,6 +551,31 @@ def test_a_task_documents_outputs_must_agree_with_the_output_sizes() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("symmetri", "; did you mean 'symmetry'?"),  # base64 of no UTF-8 text
+        ("sym", ""),  # no base64 (its padding)
+        (base64.b64encode(b"preset: [symmetry\n").decode(), " (line 2, column 1: "),
+    ],
+)
+def test_a_task_neither_preset_nor_document_is_refused_without_the_decoders_text(
+    value: str, problem: str
+) -> None:
+    # Why base64 or UTF-8 refused it ('Incorrect padding', "'utf-8' codec can't decode byte
+    # 0xb3") says nothing of the task meant; a document's YAML error does.
+    with pytest.raises(InvalidRequestError) as raised:
+        read_experiment(_experiment(task=value, max_parameters="50000"))
+    (violation,) = raised.value.violations
+    assert violation.field == f"{SETTINGS_FIELD}[0].value"
+    assert violation.description.startswith(
+        "task: neither a task preset (symmetry, top_bottom, local, long_range, periodic, "
+        f"start_end, center_surround, front_back) nor a base64 YAML task document{problem}"
+    )
+    assert "codec" not in violation.description
+    assert "padding" not in violation.description
+
+
 def _with_task_input(input_sizes: list[int], stated: str) -> api_pb2.Experiment:
     """The golden experiment on ``input_sizes``, its task document stating the input ``stated``."""
     experiment = _experiment(

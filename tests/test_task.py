@@ -326,6 +326,11 @@ def test_yaml_is_parsed_by_libyaml_with_the_strict_rules(tmp_path: Path) -> None
         ("task.yaml", "- input\n", "must hold a mapping"),
         ("task.yaml", "", "is empty: it must hold a mapping"),
         ("task.yaml", "# input: {shape: [4]}\n", "is empty: it must hold a mapping"),
+        ("task.yaml", "---\n", "is empty: it must hold a mapping"),
+        # A null is written there: told "empty", its writer looked for a file not saved.
+        ("task.yaml", "null\n", "holds null: it must hold a mapping"),
+        ("task.yaml", "~  # nothing yet\n", "holds null: it must hold a mapping"),
+        ("task.json", "null", "holds null: it must hold a mapping"),
         ("task.yaml", b"input: \xff\n", "cannot read task file"),
     ],
 )

@@ -168,7 +168,7 @@ def _recommend(
         for field, value in given.items()
         if value is not None
     }
-    task = arranged_task(advisor, args)
+    task, notice = arranged_task(advisor, args)
     bar = progress_bar_for(sys.stderr)
     interrupt = (
         None
@@ -183,6 +183,8 @@ def _recommend(
             task, budget, progress=None if bar is None else bar.update, timeout=args.timeout
         )
     save_searched_task(task, args)
+    if notice is not None:  # held until the search returned: a failure is its one error line
+        sys.stderr.write(f"{notice}\n")
     # A Ctrl-C that came as the search ended changed nothing: its result is the full one.
     stopped = interrupt is not None and interrupt.interrupted and not result.complete
     status = ExitCode.INTERRUPTED if stopped else ExitCode.OK

@@ -214,13 +214,19 @@ def _refuse_overwriting(
             )
 
 
-def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | str:
-    """Return ``recommend``'s task: the file, with what ``--data`` shows when given.
+def arranged_task(
+    advisor: AdvisorClient, args: argparse.Namespace
+) -> tuple[Task | str, str | None]:
+    """Return ``recommend``'s task, the file with what ``--data`` shows, and the data's notice.
 
     The parts of the inference ``--from-data`` names (default: its correlations, and its
     arrangement when the inference carries it) are added to the file's task
     (:func:`advisor.infer.combine.with_data`). A ``--save-task`` path is checked here, before
     the data is read, and written by :func:`save_searched_task` once the search succeeded.
+
+    The notice (None when there is none) is the line that says what the data did not add (no
+    dependence, or an arrangement held back): the caller writes it once the search returned,
+    since a search that fails (a budget no net fits) is one line on stderr, its error alone.
     """
     if args.data is None:
         given = {
@@ -235,7 +241,7 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
         ]
         if needing:
             raise InvalidRequestError(needing)
-        return str(args.task)
+        return str(args.task), None
     if args.save_task is not None:
         _check_writable("--save-task", args.save_task, _save_task_inputs(args))
     parts = args.from_data or DATA_PARTS
@@ -263,12 +269,10 @@ def arranged_task(advisor: AdvisorClient, args: argparse.Namespace) -> Task | st
     except InvalidRequestError as error:
         raise error.prefixed("task") from None
     if report.task is None:
-        sys.stderr.write(f"--data: {_no_task(graph, report)}; the task is the description alone\n")
-    elif "arrangement" in parts and report.task.arrangement is None:
-        sys.stderr.write(
-            f"--data: {_own_order_reason(report)}; the task keeps the data's own order\n"
-        )
-    return task
+        return task, f"--data: {_no_task(graph, report)}; the task is the description alone"
+    if "arrangement" in parts and report.task.arrangement is None:
+        return task, f"--data: {_own_order_reason(report)}; the task keeps the data's own order"
+    return task, None
 
 
 def _described_input(document: dict[str, Any], parts: Sequence[str]) -> InputSpec:

@@ -49,10 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", action=_VersionAction, help="print the installed version and exit"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    calls = _call_options()
+    # A search's deadline follows its time limit: only recommend's --timeout help says so.
+    calls = _call_options("30")
 
     recommend = _add_command(
-        commands, "recommend", "rank architectures for a task under a budget", calls
+        commands,
+        "recommend",
+        "rank architectures for a task under a budget",
+        _call_options("the time limit + 10, at least 30"),
     )
     _add_format(recommend)
     recommend.add_argument(
@@ -217,7 +221,8 @@ def _add_format(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _call_options() -> _Parser:
+def _call_options(timeout_default: str) -> _Parser:
+    """Return the options of a command that calls the service (``timeout_default``: --timeout's)."""
     calls = _Parser(add_help=False)
     calls.add_argument(
         "--target",
@@ -239,8 +244,7 @@ def _call_options() -> _Parser:
         "--timeout",
         type=float,
         metavar="S",
-        help="deadline of the call in seconds (default 30; for recommend, at least the time "
-        "limit + 10)",
+        help=f"deadline of the call in seconds (default {timeout_default})",
     )
     return calls
 

@@ -681,21 +681,19 @@ def _task(
     if value in presets:
         document: Any = {"input": input_document, "preset": value}
     else:
+        from advisor.model.strict_yaml import load_strict
+
         try:
             text = base64.b64decode(value, validate=True).decode()
-            from advisor.model.strict_yaml import load_strict
-
+        except (binascii.Error, UnicodeDecodeError):
+            # Not base64 of text: why (padding, a byte the codec refused) says nothing of the
+            # task meant, most often a misspelt preset.
+            violations.append(_not_a_task(field, value, presets, ""))
+            return None
+        try:
             document = load_strict(text)
-        except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-            # A preset misspelt ('Symmetry') may still be base64: its hint comes first.
-            hint = did_you_mean(value, presets)
-            violations.append(
-                FieldViolation(
-                    field,
-                    f"task: neither a task preset ({', '.join(presets)}){hint} "
-                    f"nor a base64 YAML task document ({error})",
-                )
-            )
+        except ValueError as error:
+            violations.append(_not_a_task(field, value, presets, f" ({error})"))
             return None
         if not isinstance(document, Mapping):
             violations.append(FieldViolation(field, "task: the document must be a mapping"))
@@ -721,6 +719,20 @@ def _task(
         )
         return None
     return task
+
+
+def _not_a_task(field: str, value: str, presets: list[str], problem: str) -> FieldViolation:
+    """Return the violation of a ``task`` value that is neither a preset nor a task document.
+
+    ``problem`` is why its text is not a YAML document (as `` (line 1, ...)``), "" when the value
+    is not base64 text at all. A preset misspelt ('Symmetry') may still be base64: the hint is
+    given either way.
+    """
+    return FieldViolation(
+        field,
+        f"task: neither a task preset ({', '.join(presets)}) "
+        f"nor a base64 YAML task document{problem}{did_you_mean(value, presets)}",
+    )
 
 
 def _input_differences(

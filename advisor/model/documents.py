@@ -225,8 +225,11 @@ def read_document(
         raise InvalidRequestError.single(
             "", f"cannot read {source}: it is nested too deeply to read"
         ) from None
-    if document is None:  # no text, or only comments: "must hold a mapping" did not say so
-        raise InvalidRequestError.single("", f"{source} is empty: it must hold a mapping")
+    if document is None:  # "must hold a mapping" did not say why: nothing, or a null
+        from advisor.model.strict_yaml import writes_null  # JSON's null is YAML's too
+
+        held = "holds null" if writes_null(text) else "is empty"
+        raise InvalidRequestError.single("", f"{source} {held}: it must hold a mapping")
     if not isinstance(document, Mapping):
         raise InvalidRequestError.single("", f"{source} must hold a mapping")
     return document

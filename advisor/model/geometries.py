@@ -28,7 +28,17 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Annotated, Any, ClassVar, Final, Literal, NoReturn, Protocol, TypeAlias
+from typing import (
+    Annotated,
+    Any,
+    ClassVar,
+    Final,
+    Literal,
+    NoReturn,
+    Protocol,
+    TypeAlias,
+    get_args,
+)
 
 import numpy as np
 import numpy.typing as npt
@@ -110,12 +120,21 @@ class DilationGeometry(RequestModel):
 
 _KEYED: Final = (PermutationGeometry, DilationGeometry)
 
+_NAMES: Final[tuple[str, ...]] = get_args(NamedGeometry)
+
+_KINDS: Final = (
+    "must be contiguous, mirror, interleaved, {permutation: [...]} or {dilations: [...]}"
+)
+"""What a geometry is, told a value none is."""
+
 
 def _geometry_kind(value: Any) -> str | None:
     # Pick the union member from the document's shape so a bad geometry gets one error from the
     # member it meant (tags start upper-case: errors.field_path drops them from the field path).
     if isinstance(value, str):
-        return "FormName" if value in (kind.KEY for kind in _KEYED) else "NamedGeometry"
+        if value in _NAMES:
+            return "NamedGeometry"
+        return "FormName" if value in (kind.KEY for kind in _KEYED) else "UnknownName"
     if isinstance(value, Mapping) and all(kind.KEY in value for kind in _KEYED):
         return "BothKeys"
     for kind in _KEYED:
@@ -128,6 +147,17 @@ def _both_keys(value: Any) -> NoReturn:
     """Refuse a geometry mapping that holds the keys of two geometries (which one is meant?)."""
     keys = " and ".join(kind.KEY for kind in _KEYED)
     raise PydanticCustomError("geometry_kind", f"holds both {keys}: give one of them")
+
+
+def _unknown_name(value: Any) -> NoReturn:
+    """Refuse a name no geometry has: list every geometry, the mapping forms included.
+
+    The named geometries' literal listed only its own names ("Input should be 'contiguous',
+    'mirror' or 'interleaved'"), where ``geometry: 5`` is told the forms too. The error is the
+    literal's, its names the choices a misspelt one is told the closest of.
+    """
+    names = " or ".join(map(repr, _NAMES))
+    raise PydanticCustomError("literal_error", _KINDS, {"expected": names})
 
 
 def _form_name(value: Any) -> NoReturn:
@@ -143,6 +173,8 @@ def _form_name(value: Any) -> NoReturn:
 
 Geometry: TypeAlias = Annotated[
     Annotated[NamedGeometry, Tag("NamedGeometry")]
+    # Never a value (its validator refuses): a name no geometry has.
+    | Annotated[NamedGeometry, BeforeValidator(_unknown_name), Tag("UnknownName")]
     # Never a value (its validator refuses): a mapping form's key given as a name.
     | Annotated[NamedGeometry, BeforeValidator(_form_name), Tag("FormName")]
     # Never a value (its validator refuses): a mapping with both keys, told so by name.
@@ -152,9 +184,7 @@ Geometry: TypeAlias = Annotated[
     Discriminator(
         _geometry_kind,
         custom_error_type="geometry_kind",
-        custom_error_message=(
-            "must be contiguous, mirror, interleaved, {permutation: [...]} or {dilations: [...]}"
-        ),
+        custom_error_message=_KINDS,
     ),
 ]
 

@@ -24,7 +24,7 @@ import yaml
 
 from advisor.model.documents import read_integer
 
-__all__ = ["load_strict"]
+__all__ = ["load_strict", "writes_null"]
 
 _YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -150,6 +150,17 @@ def load_strict(text: str) -> Any:
         raise ValueError(_unreadable_character(error, text)) from None
     except yaml.YAMLError as error:
         raise ValueError(str(error)) from None
+
+
+def writes_null(text: str) -> bool:
+    """Whether the valid YAML ``text`` writes a null (``null``, ``~``), not no value at all.
+
+    Both load as None: no text, only comments or a bare ``---`` compose no node, or a null
+    scalar of no text. A file of ``null`` told it was empty sent its writer looking for a file
+    that was not saved.
+    """
+    node = yaml.compose(text, Loader=_StrictYamlLoader)
+    return isinstance(node, yaml.ScalarNode) and node.value != ""
 
 
 def _one_line(error: yaml.MarkedYAMLError) -> str:

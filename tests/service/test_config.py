@@ -209,7 +209,10 @@ def test_a_message_limit_no_search_answer_fits_is_refused_at_start_up(
     [violation] = error.value.violations
     field = "limits.max_message_bytes" if source == "option" else "config.limits.max_message_bytes"
     assert violation.field == field
-    assert violation.description.endswith(f": must be at least {MIN_MESSAGE_BYTES:,}")
+    # The option's text is written as the file's number is, with thousands separators.
+    assert violation.description == (
+        f"is {MIN_MESSAGE_BYTES - 1:,}: must be at least {MIN_MESSAGE_BYTES:,}"
+    )
     floor = _config_of("--limit", f"max_message_bytes={MIN_MESSAGE_BYTES}")
     assert floor.limits.max_message_bytes == MIN_MESSAGE_BYTES  # test_limits.py: what it admits
 
