@@ -155,6 +155,22 @@ def test_a_skewed_pairs_threshold_is_the_cornish_fisher_one() -> None:
     )
 
 
+def test_a_light_skewed_pair_under_the_switch_keeps_the_normal_threshold() -> None:
+    # 0/1 events of probability 0.25: kurtosis 7/3 and skewness 2/sqrt(3) each, products no
+    # heavier than Gaussian ones. Under the switch (40 samples: 40 / 5.44 < z^2) the expansion
+    # does not hold and raised the threshold by 8%; past it (1,000 samples) it applies.
+    kappa, gamma = 1 / 0.1875 - 3, 0.5 / math.sqrt(0.1875)
+    kurtosis, shape = (
+        np.array([kappa * kappa]),
+        (np.array([gamma * gamma]), np.array([(kappa - 3) ** 2])),
+    )
+    for samples, raised in ((40.0, False), (1000.0, True)):
+        threshold = pair_thresholds(samples, 256, kurtosis, np.array([5.0]), shape=shape)[0]
+        normal = independence_threshold(samples, 256)
+        assert bool(threshold > normal) == raised
+        assert threshold >= normal
+
+
 def test_a_heavy_pairs_threshold_is_the_root_of_bennetts_bound() -> None:
     samples, locations = 1000.0, 256
     bound = np.array([4.0, 30.0, 99.0])

@@ -41,20 +41,22 @@ independent ones. It is calibrated on the kinds of noise ``bench.infer.tails`` m
 values"), not proved for every distribution and sample size. It is loose where the normal tail
 is right (``b`` grows with the sample), hence the switch; and a pair whose products are no
 heavier than Gaussian ones (``kappa_i kappa_j <= 9``: Gaussian or uniform locations, ``kappa`` 3
-and 1.8) keeps the normal threshold at any sample size, where it is already conservative (the
-Bennett-form threshold is above 1 under 37 samples of a 16x16 grid, for any values).
+and 1.8) never takes Bennett's form: below the switch it keeps the normal threshold, where that
+is already conservative (the Bennett-form threshold is above 1 under 37 samples of a 16x16
+grid, for any values), and past it too unless it is skewed (below).
 
 **Skewed locations.** Past the switch the normal tail is still off by terms of order
 ``1 / samples``, in which the products' skewness ``gamma_i gamma_j`` (each location's third
 standardized moment) weighs as much as their kurtosis: independent exponential values
 (``gamma`` 2, ``kappa`` 9) switch below about 1,870 samples of a 16x16 grid and above it put a
 pair over the normal threshold twice as often as ``alpha``. Where the graph carries the
-locations' skewness, each such pair's threshold is the higher of the normal one and the
+locations' skewness, each pair past the switch has the higher of the normal threshold and the
 two-sided Cornish-Fisher quantile of ``sqrt(samples) r`` given each location's values (what
 the permutation test conditions on): third cumulant ``gamma_i gamma_j / sqrt(samples)``, fourth
 ``((kappa_i - 3) (kappa_j - 3) - 6) / samples`` (:func:`_cornish_fisher`). Gaussian and uniform
 locations (no skew, ``kappa <= 3``) have a negative shift and keep the normal threshold exactly;
-exponential pairs get 1.2% to 4.5% more at 2,000 to 8,000 samples.
+exponential pairs get 4.5% more at 2,000 samples, 2.3% at 4,000 and 1.2% at 8,000 (the median
+over a 16x16 graph's pairs).
 """
 
 from __future__ import annotations
@@ -125,10 +127,13 @@ def pair_thresholds(
 
     ``kurtosis`` holds each pair's ``kappa_i kappa_j`` and ``bound`` its ``m_i m_j`` (module
     docstring; both at least 1). Where ``kurtosis`` exceeds Gaussian products' 9 and
-    ``samples / kurtosis`` is under ``z^2`` the pair's threshold is Bennett's. Elsewhere, with
-    ``shape`` (each pair's ``gamma_i gamma_j`` and ``(kappa_i - 3) (kappa_j - 3)``: skewness
-    and excess kurtosis), it is the higher of :func:`independence_threshold` and the
-    Cornish-Fisher one (:func:`_cornish_fisher`); without, the normal one itself, exactly.
+    ``samples / kurtosis`` is under ``z^2`` the pair's threshold is Bennett's. Where
+    ``samples / kurtosis`` reaches ``z^2`` (past the switch), with ``shape`` (each pair's
+    ``gamma_i gamma_j`` and ``(kappa_i - 3) (kappa_j - 3)``: skewness and excess kurtosis), it
+    is the higher of :func:`independence_threshold` and the Cornish-Fisher one
+    (:func:`_cornish_fisher`). Elsewhere, and without ``shape``, it is the normal one itself,
+    exactly: below the switch too few products carry the sum for the expansion to hold (at 40
+    samples of a 16x16 grid it raised a pair of 0/1 events of probability 0.25 by 8%).
     Bennett's is always the higher: its ``t`` is at least ``sqrt(2 L / samples)``, ``L`` the
     log of ``2 pairs / alpha`` (``h(u) <= u^2 / 2``), and ``z`` at most ``sqrt(2 L)`` (the
     normal tail is under ``exp(-z^2 / 2)``). ``samples`` counts independent samples, as there.
@@ -153,12 +158,13 @@ def pair_thresholds(
     [1.0, 1.024]
     """
     normal = independence_threshold(samples, locations, alpha)
+    thresholds = np.full(np.shape(kurtosis), normal)
     z = _quantile(locations, alpha)
-    if shape is None:
-        thresholds = np.full(np.shape(kurtosis), normal)
-    else:
-        thresholds = np.maximum(_cornish_fisher(samples, z, *shape), normal)
-    heavy = (kurtosis > _GAUSSIAN_PRODUCT_KURTOSIS) & (samples / kurtosis < z * z)
+    past = samples / kurtosis >= z * z  # enough products carry the sum for an expansion to hold
+    if shape is not None and past.any():
+        skewness, excess = shape[0][past], shape[1][past]
+        thresholds[past] = np.maximum(_cornish_fisher(samples, z, skewness, excess), normal)
+    heavy = (kurtosis > _GAUSSIAN_PRODUCT_KURTOSIS) & ~past
     if heavy.any():
         level = math.log(2.0 * max(1, locations * (locations - 1) // 2) / alpha)
         thresholds[heavy] = _bennett(samples, bound[heavy], level)
@@ -175,7 +181,10 @@ def _cornish_fisher(samples: float, z: float, skewness: _Floats, excess: _Floats
     docstring). The two tails' Edgeworth terms of order ``1 / sqrt(samples)`` cancel; those of
     order ``1 / samples`` add, and move the quantile ``z`` by ``kappa_4 He_3(z) / 24 + kappa_3^2
     He_5(z) / 72`` (``He`` the Hermite polynomials). Below ``z`` (light-tailed, symmetric
-    locations) the caller keeps the normal threshold.
+    locations) the caller keeps the normal threshold. One term of that order is left out: the
+    permutation variance of ``sqrt(samples) r`` is ``samples / (samples - 1)``, whose
+    ``z / (2 samples)`` (0.05% of a 16x16 threshold at 1,000 samples) would also lift unskewed
+    Gaussian pairs of a grid of two locations (``z`` 1.96) above the normal threshold.
     """
     cubic, quintic = z**3 - 3.0 * z, z**5 - 10.0 * z**3 + 15.0 * z
     shift = ((excess - 6.0) * cubic / 24.0 + skewness * skewness * quintic / 72.0) / samples
@@ -203,9 +212,10 @@ def _bennett(samples: float, bound: _Floats, level: float) -> _Floats:
 
 
 _GAUSSIAN_PRODUCT_KURTOSIS: Final = 9.0
-"""Fourth moment of the product of two independent standard normals: pairs no heavier keep the
-normal threshold at any sample size (for Gaussian locations it is within a few percent of the
-exact test's at 1,000 samples of a 16x16 grid, and above it at fewer: 0.85 against 0.74 at 32)."""
+"""Fourth moment of the product of two independent standard normals: pairs no heavier never take
+Bennett's form, and unskewed ones keep the normal threshold at any sample size (for Gaussian
+locations it is within a few percent of the exact test's at 1,000 samples of a 16x16 grid, and
+above it at fewer: 0.85 against 0.74 at 32)."""
 
 _NEWTON_STEPS: Final = 100
 """Most Newton steps of :func:`_bennett` (a handful reach float64 precision)."""

@@ -1483,7 +1483,7 @@ class DependenceGraph(_message.Message):
         channels, its channel's of largest magnitude, with its sign; 0 at a constant location, at
         most sqrt(kurtosis - 1) in magnitude elsewhere). Only with kurtosis: absent, the threshold
         looks at the kurtosis alone; given, a pair of skewed or heavy-tailed locations has a higher
-        one (docs/INFER.md, "Sparse and heavy-tailed values").
+        one (docs/INFER.md, "Skewed values").
         """
 
     def __init__(
