@@ -457,8 +457,8 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
     ),
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
-it (2026-12-02): nothing was chosen on a set before it was added. The first set came before the
-search's last tie-break (:mod:`advisor.search.meeting`), which was chosen on its
+it (2026-12-02 to 2026-12-05): nothing was chosen on a set before it was added. The first set
+came before the search's last tie-break (:mod:`advisor.search.meeting`), which was chosen on its
 ``sequence-shift``; the second came after that, to test it; the third, images, after both; the
 fourth after task inference's evidence rule (:mod:`advisor.infer.significance`), which the first
 two sets' with-data arm led to; the fifth after its rule for partitions of the whole grid, chosen
