@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.grid import grid_problem
+from advisor.model.grid import grid_axes_problem, grid_problem
 
 __all__ = ["MAX_TOP_K", "DependenceGraph", "Estimate", "check_graph"]
 
@@ -125,7 +125,9 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
         with its ids (the caller places the paths under its request field).
     """
     violations: list[FieldViolation] = []
-    problem = grid_problem(graph.shape)  # the grid a task can have, as its inferred task's
+    # The grid a task can have, as its inferred task's; the server's limit, when it is the
+    # lower, is the one told (not the library's MAX_LOCATIONS, which it does not allow).
+    problem = grid_axes_problem(graph.shape)
     if problem is not None:
         raise InvalidRequestError.single("input.shape", problem)
     n = graph.num_locations
@@ -133,6 +135,8 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
         violations.append(
             FieldViolation("input.shape", f"{n:,} locations exceed the limit of {max_locations:,}")
         )
+    elif (problem := grid_problem(graph.shape)) is not None:
+        raise InvalidRequestError.single("input.shape", problem)
     if not 1 <= graph.top_k <= MAX_TOP_K:
         violations.append(FieldViolation("top_k", f"{graph.top_k}: must be in 1..{MAX_TOP_K}"))
     if graph.samples < 2:
