@@ -10,6 +10,7 @@ client sends over the wire instead of the data; the service checks it with
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
@@ -170,16 +171,9 @@ def _repeat_violations(graph: DependenceGraph) -> list[FieldViolation]:
     size may exceed the distinct count (``DependenceGraph.effective_samples``).
     """
     distinct, effective = graph.distinct_samples, graph.effective_samples
-    if distinct is None and effective is None:
-        return []
-    if distinct is None or effective is None:
-        return [
-            FieldViolation(
-                "distinct_samples" if distinct is None else "effective_samples",
-                "must be given with "
-                + ("effective_samples" if distinct is None else "distinct_samples"),
-            )
-        ]
+    alone = _alone_violations({"distinct_samples": distinct, "effective_samples": effective})
+    if alone or distinct is None or effective is None:
+        return alone
     if not 1 <= distinct <= graph.samples:
         return [FieldViolation("distinct_samples", f"{distinct}: must lie in 1..{graph.samples}")]
     # A relative margin: the client computes the effective size in floating point.
@@ -190,6 +184,19 @@ def _repeat_violations(graph: DependenceGraph) -> list[FieldViolation]:
     return []
 
 
+def _alone_violations(pair: Mapping[str, object]) -> list[FieldViolation]:
+    """Name the field of ``pair`` given without the other (each given or neither), if one is.
+
+    The given field is named, as every check of a graph's optional pairs does:
+    ``distinct_samples: must be given with effective_samples``.
+    """
+    given = [name for name, value in pair.items() if value is not None]
+    if len(given) != 1:
+        return []
+    other = next(name for name in pair if name not in given)
+    return [FieldViolation(given[0], f"must be given with {other}")]
+
+
 def _tail_violations(graph: DependenceGraph) -> list[FieldViolation]:
     """Return the first problem of ``kurtosis`` and ``largest_deviation`` (each given or neither).
 
@@ -198,10 +205,9 @@ def _tail_violations(graph: DependenceGraph) -> list[FieldViolation]:
     what standardized values of ``samples`` values reach (:func:`_tail_bounds`).
     """
     figures = {"kurtosis": graph.kurtosis, "largest_deviation": graph.largest_deviation}
-    given = [name for name, values in figures.items() if values is not None]
-    if len(given) == 1:
-        other = next(name for name in figures if name not in given)
-        return [FieldViolation(given[0], f"must be given with {other}")]
+    alone = _alone_violations(figures)
+    if alone:
+        return alone
     n = graph.num_locations
     constant = np.zeros(n, dtype=np.bool_)
     constant[[i for i in graph.constant if 0 <= i < n]] = True
