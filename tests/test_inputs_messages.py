@@ -10,12 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pydantic_core
 import pytest
 
 from advisor.cli.options import ExitCode
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
+from advisor.model.mixture import MAX_MEMBERS, Mixture
 from advisor.model.task import parse_task
 from tests.test_cli import EXAMPLES, advisor, assert_one_error_line
 
@@ -232,6 +234,33 @@ def test_a_list_too_short_is_told_its_length_without_type_names(
     with pytest.raises(InvalidRequestError) as raised:
         parse_architecture({"input": {"shape": [4]}, "representation": 4, **document})
     assert raised.value.violations == (FieldViolation(*violation),)
+
+
+def test_a_list_too_long_that_pydantic_did_not_count_is_told_it_has_more() -> None:
+    # A generator is read one item past max_length and left uncounted (actual_length None):
+    # formatting that None raised TypeError out of the library instead of the refusal.
+    member = {"geometry": "contiguous", "channels": [4]}
+    with pytest.raises(InvalidRequestError) as raised:
+        Mixture(members=(member for _ in range(MAX_MEMBERS + 1)))
+    most = MAX_MEMBERS - 1
+    assert raised.value.violations == (
+        FieldViolation("members", f"has more than {most} items: must have at most {most}"),
+    )
+    # A sized input left uncounted is counted.
+    uncounted = pydantic_core.ValidationError.from_exception_data(
+        "Mixture",
+        [
+            {
+                "type": "too_long",
+                "loc": ("members",),
+                "input": [member] * 9,
+                "ctx": {"field_type": "Tuple", "max_length": 7, "actual_length": None},
+            }
+        ],
+    )
+    assert invalid_request_from_pydantic(uncounted).violations == (
+        FieldViolation("members", "has 9 items: must have at most 7"),
+    )
 
 
 def test_an_empty_string_is_told_its_length_without_type_names() -> None:
