@@ -263,16 +263,20 @@ def test_a_list_too_long_that_pydantic_did_not_count_is_told_it_has_more() -> No
     )
 
 
-def test_an_empty_string_is_told_its_length_without_type_names() -> None:
-    # pydantic said "String should have at least 1 character", where a blank family was told
-    # "must not be empty or blank" and an empty list "has 0 items: must have at least 1".
+@pytest.mark.parametrize("family", ["", "  "])
+def test_an_empty_family_is_told_as_a_blank_one_is(family: str) -> None:
+    # The family's min_length spoke first: "" was told "has 0 characters: must have at least
+    # 1", "  " "must not be empty or blank" (printable_name, the rule of every printed name).
     with pytest.raises(InvalidRequestError) as raised:
         parse_architecture(
-            {"input": {"shape": [4]}, "representation": 4, "layers": _LAYERS, "family": ""}
+            {"input": {"shape": [4]}, "representation": 4, "layers": _LAYERS, "family": family}
         )
-    assert raised.value.violations == (
-        FieldViolation("family", "has 0 characters: must have at least 1"),
-    )
+    assert raised.value.violations == (FieldViolation("family", "must not be empty or blank"),)
+
+
+def test_an_empty_string_is_told_its_length_without_type_names() -> None:
+    # pydantic said "String should have at least 1 character", where an empty list was told
+    # "has 0 items: must have at least 1". (A family, a name, is told it is empty or blank.)
     with pytest.raises(InvalidRequestError) as raised:
         Budget(max_parameters=1_000, page_token="")
     assert raised.value.violations == (
