@@ -20,7 +20,7 @@ import difflib
 import numbers
 import re
 import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
@@ -304,11 +304,21 @@ _LENGTHS = {
 
 
 def _length(value: object, ctx: Mapping[str, Any]) -> str:
-    """Write the length of a list (``0 items``) or a string (``1 character``) an error names."""
+    """Write the length of a list (``0 items``) or a string (``1 character``) an error names.
+
+    pydantic leaves ``actual_length`` None where it stopped counting: a ``too_long`` input it
+    reads item by item (a generator) is read no further than one past ``max_length``, so it has
+    more than that; a sized one is counted here.
+    """
+    count: int | None
     if isinstance(value, str):
         count, unit = len(value), "character"
     else:
-        count, unit = ctx["actual_length"], "item"
+        count, unit = ctx.get("actual_length"), "item"
+        if count is None and isinstance(value, Sized):
+            count = len(value)
+        if count is None:
+            return f"more than {ctx['max_length']:,} items"
     return f"{count:,} {unit}" if count == 1 else f"{count:,} {unit}s"
 
 

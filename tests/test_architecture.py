@@ -193,7 +193,7 @@ INVALID = {
         "representation",
         "required",
     ),
-    "empty family": (_document(family=""), "family", "at least 1"),
+    "empty family": (_document(family=""), "family", "empty or blank"),
     "four axes": (_document(input={"shape": [2, 2, 2, 2]}), "input.shape", "1, 2 or 3"),
     "no layers": (_document(layers=[]), "layers", "at least 1"),
     "zero pool": (_replace_layer(0, pool=[0, 2]), "layers[0].pool[0]", "greater than 0"),

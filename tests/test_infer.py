@@ -401,6 +401,22 @@ def test_graph_survives_the_wire_and_bad_graphs_name_their_field() -> None:
     assert _fields(error) == ["input.shape"]
 
 
+def test_a_graph_over_the_servers_limit_is_told_that_limit_not_the_librarys() -> None:
+    # 4,000,000 locations pass the library's MAX_LOCATIONS (2^20) too; the server allows 16,384,
+    # and was told "has more than 1048576 locations", as though a million were allowed.
+    empty = np.zeros(0, np.int64)
+    huge = DependenceGraph((2000, 2000), 1, 10, 1, empty, empty, np.zeros(0))
+    with pytest.raises(InvalidRequestError) as error:
+        check_graph(huge, 16_384)
+    assert [(v.field, v.description) for v in error.value.violations] == [
+        ("input.shape", "4,000,000 locations exceed the limit of 16,384")
+    ]
+    # A limit above the library's leaves its bound to say what no task can have.
+    with pytest.raises(InvalidRequestError) as error:
+        check_graph(huge, 10**7)
+    assert "more than 1048576 locations" in error.value.violations[0].description
+
+
 def _edited(graph: DependenceGraph, **arrays: object) -> DependenceGraph:
     """``graph`` with some of its edge arrays or constants replaced."""
     fields = {

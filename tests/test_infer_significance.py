@@ -278,11 +278,16 @@ def test_distinct_and_effective_samples_from_the_wire_are_checked() -> None:
         (41, 40.0, "graph.distinct_samples", "41: must lie in 1..40"),
         (20, 40.5, "graph.effective_samples", "40.5: must lie in [1, 40]"),
         (20, 0.5, "graph.effective_samples", "0.5: must lie in [1, 40]"),
-        (20, None, "graph.effective_samples", "must be given with distinct_samples"),
+        # One alone names the one given, as the kurtosis and skewness checks do.
+        (20, None, "graph.distinct_samples", "must be given with effective_samples"),
+        (None, 20.0, "graph.effective_samples", "must be given with distinct_samples"),
     ):
         bad = type(message)()
         bad.CopyFrom(message)
-        bad.distinct_samples = distinct
+        if distinct is None:
+            bad.ClearField("distinct_samples")
+        else:
+            bad.distinct_samples = distinct
         if effective is None:
             bad.ClearField("effective_samples")
         else:

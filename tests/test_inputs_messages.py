@@ -10,12 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pydantic_core
 import pytest
 
 from advisor.cli.options import ExitCode
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
+from advisor.model.mixture import MAX_MEMBERS, Mixture
 from advisor.model.task import parse_task
 from tests.test_cli import EXAMPLES, advisor, assert_one_error_line
 
@@ -234,16 +236,47 @@ def test_a_list_too_short_is_told_its_length_without_type_names(
     assert raised.value.violations == (FieldViolation(*violation),)
 
 
-def test_an_empty_string_is_told_its_length_without_type_names() -> None:
-    # pydantic said "String should have at least 1 character", where a blank family was told
-    # "must not be empty or blank" and an empty list "has 0 items: must have at least 1".
+def test_a_list_too_long_that_pydantic_did_not_count_is_told_it_has_more() -> None:
+    # A generator is read one item past max_length and left uncounted (actual_length None):
+    # formatting that None raised TypeError out of the library instead of the refusal.
+    member = {"geometry": "contiguous", "channels": [4]}
+    with pytest.raises(InvalidRequestError) as raised:
+        Mixture(members=(member for _ in range(MAX_MEMBERS + 1)))
+    most = MAX_MEMBERS - 1
+    assert raised.value.violations == (
+        FieldViolation("members", f"has more than {most} items: must have at most {most}"),
+    )
+    # A sized input left uncounted is counted.
+    uncounted = pydantic_core.ValidationError.from_exception_data(
+        "Mixture",
+        [
+            {
+                "type": "too_long",
+                "loc": ("members",),
+                "input": [member] * 9,
+                "ctx": {"field_type": "Tuple", "max_length": 7, "actual_length": None},
+            }
+        ],
+    )
+    assert invalid_request_from_pydantic(uncounted).violations == (
+        FieldViolation("members", "has 9 items: must have at most 7"),
+    )
+
+
+@pytest.mark.parametrize("family", ["", "  "])
+def test_an_empty_family_is_told_as_a_blank_one_is(family: str) -> None:
+    # The family's min_length spoke first: "" was told "has 0 characters: must have at least
+    # 1", "  " "must not be empty or blank" (printable_name, the rule of every printed name).
     with pytest.raises(InvalidRequestError) as raised:
         parse_architecture(
-            {"input": {"shape": [4]}, "representation": 4, "layers": _LAYERS, "family": ""}
+            {"input": {"shape": [4]}, "representation": 4, "layers": _LAYERS, "family": family}
         )
-    assert raised.value.violations == (
-        FieldViolation("family", "has 0 characters: must have at least 1"),
-    )
+    assert raised.value.violations == (FieldViolation("family", "must not be empty or blank"),)
+
+
+def test_an_empty_string_is_told_its_length_without_type_names() -> None:
+    # pydantic said "String should have at least 1 character", where an empty list was told
+    # "has 0 items: must have at least 1". (A family, a name, is told it is empty or blank.)
     with pytest.raises(InvalidRequestError) as raised:
         Budget(max_parameters=1_000, page_token="")
     assert raised.value.violations == (

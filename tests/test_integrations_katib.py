@@ -610,8 +610,31 @@ def test_a_task_documents_input_must_agree_with_the_input_sizes() -> None:
     (violation,) = raised.value.violations
     assert violation.field == f"{SETTINGS_FIELD}[0].value.input"
     assert violation.description == (
-        "shape [16, 16], channels 3 differs from "
+        "the input (shape [16, 16], channels 3) differs from "
         "experiment.spec.nas_config.graph_config.input_sizes [32, 32, 3]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("input_sizes", "stated", "meant"),
+    [
+        ([32, 32, 3], "{shape: [32, 32, 3]}", "shape [32, 32], channels 3"),
+        ([16, 16, 1], "{shape: [16, 16, 1]}", "shape [16, 16], channels 1"),
+        ([4, 8, 8, 1], "{shape: [4, 8, 8], channels: 2}", "shape [4, 8, 8], channels 1"),
+        ([32, 32, 1], "{shape: [32, 32], channels: 3}", "shape [32, 32], channels 1"),
+    ],
+)
+def test_a_task_documents_shape_copied_from_the_input_sizes_is_told_their_last_is_channels(
+    input_sizes: list[int], stated: str, meant: str
+) -> None:
+    # Katib's own order written as the shape read as a contradiction: "shape [32, 32, 3],
+    # channels 1 differs from ...input_sizes [32, 32, 3]".
+    with pytest.raises(InvalidRequestError) as raised:
+        read_experiment(_with_task_input(input_sizes, stated))
+    (violation,) = raised.value.violations
+    assert violation.field == f"{SETTINGS_FIELD}[0].value.input"
+    assert violation.description.endswith(
+        f"input_sizes {input_sizes} (input_sizes' last entry is the channels: {meant})"
     )
 
 

@@ -10,6 +10,7 @@ client sends over the wire instead of the data; the service checks it with
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
@@ -17,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.grid import grid_problem
+from advisor.model.grid import grid_axes_problem, grid_problem
 
 __all__ = ["MAX_TOP_K", "DependenceGraph", "Estimate", "check_graph"]
 
@@ -125,7 +126,9 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
         with its ids (the caller places the paths under its request field).
     """
     violations: list[FieldViolation] = []
-    problem = grid_problem(graph.shape)  # the grid a task can have, as its inferred task's
+    # The grid a task can have, as its inferred task's; the server's limit, when it is the
+    # lower, is the one told (not the library's MAX_LOCATIONS, which it does not allow).
+    problem = grid_axes_problem(graph.shape)
     if problem is not None:
         raise InvalidRequestError.single("input.shape", problem)
     n = graph.num_locations
@@ -133,6 +136,8 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
         violations.append(
             FieldViolation("input.shape", f"{n:,} locations exceed the limit of {max_locations:,}")
         )
+    elif (problem := grid_problem(graph.shape)) is not None:
+        raise InvalidRequestError.single("input.shape", problem)
     if not 1 <= graph.top_k <= MAX_TOP_K:
         violations.append(FieldViolation("top_k", f"{graph.top_k}: must be in 1..{MAX_TOP_K}"))
     if graph.samples < 2:
@@ -166,16 +171,9 @@ def _repeat_violations(graph: DependenceGraph) -> list[FieldViolation]:
     size may exceed the distinct count (``DependenceGraph.effective_samples``).
     """
     distinct, effective = graph.distinct_samples, graph.effective_samples
-    if distinct is None and effective is None:
-        return []
-    if distinct is None or effective is None:
-        return [
-            FieldViolation(
-                "distinct_samples" if distinct is None else "effective_samples",
-                "must be given with "
-                + ("effective_samples" if distinct is None else "distinct_samples"),
-            )
-        ]
+    alone = _alone_violations({"distinct_samples": distinct, "effective_samples": effective})
+    if alone or distinct is None or effective is None:
+        return alone
     if not 1 <= distinct <= graph.samples:
         return [FieldViolation("distinct_samples", f"{distinct}: must lie in 1..{graph.samples}")]
     # A relative margin: the client computes the effective size in floating point.
@@ -186,6 +184,19 @@ def _repeat_violations(graph: DependenceGraph) -> list[FieldViolation]:
     return []
 
 
+def _alone_violations(pair: Mapping[str, object]) -> list[FieldViolation]:
+    """Name the field of ``pair`` given without the other (each given or neither), if one is.
+
+    The given field is named, as every check of a graph's optional pairs does:
+    ``distinct_samples: must be given with effective_samples``.
+    """
+    given = [name for name, value in pair.items() if value is not None]
+    if len(given) != 1:
+        return []
+    other = next(name for name in pair if name not in given)
+    return [FieldViolation(given[0], f"must be given with {other}")]
+
+
 def _tail_violations(graph: DependenceGraph) -> list[FieldViolation]:
     """Return the first problem of ``kurtosis`` and ``largest_deviation`` (each given or neither).
 
@@ -194,10 +205,9 @@ def _tail_violations(graph: DependenceGraph) -> list[FieldViolation]:
     what standardized values of ``samples`` values reach (:func:`_tail_bounds`).
     """
     figures = {"kurtosis": graph.kurtosis, "largest_deviation": graph.largest_deviation}
-    given = [name for name, values in figures.items() if values is not None]
-    if len(given) == 1:
-        other = next(name for name in figures if name not in given)
-        return [FieldViolation(given[0], f"must be given with {other}")]
+    alone = _alone_violations(figures)
+    if alone:
+        return alone
     n = graph.num_locations
     constant = np.zeros(n, dtype=np.bool_)
     constant[[i for i in graph.constant if 0 <= i < n]] = True

@@ -748,15 +748,34 @@ def _input_differences(
         stated = InputSpec.model_validate(given)
     except InvalidRequestError as error:
         return list(error.prefixed(field).violations)
-    if stated == InputSpec.model_validate(input_document):
+    expected = InputSpec.model_validate(input_document)
+    if stated == expected:
         return []
     return [
         FieldViolation(
             field,
-            f"shape {list(stated.shape)}, channels {stated.channels} differs from "
-            f"{_GRAPH_FIELD}.input_sizes {list(input_sizes)}",
+            f"the input (shape {list(stated.shape)}, channels {stated.channels}) differs from "
+            f"{_GRAPH_FIELD}.input_sizes {list(input_sizes)}"
+            + _channels_hint(stated, expected, input_sizes),
         )
     ]
+
+
+def _channels_hint(stated: InputSpec, expected: InputSpec, input_sizes: Sequence[int]) -> str:
+    """Say how ``input_sizes`` read when a task document's shape copied them, else "".
+
+    ``input: {shape: [32, 32, 3]}`` where ``inputSizes`` are ``[32, 32, 3]`` (or ``[32, 32]``
+    where they are ``[32, 32, 1]``) is Katib's own order written as the shape: its last entry
+    is the channels, which the shape does not list.
+    """
+    sizes, shape = list(input_sizes), list(stated.shape)
+    copied = shape == sizes or (sizes[-1] == 1 and shape == sizes[:-1])
+    if len(sizes) < 3 or not copied:
+        return ""
+    return (
+        f" (input_sizes' last entry is the channels: shape {list(expected.shape)}, "
+        f"channels {expected.channels})"
+    )
 
 
 def _positive_int(value: str) -> int:

@@ -124,8 +124,9 @@ class Architecture(NullsOmitted):
     layers: tuple[Layer, ...] = Field(min_length=1, description="Hidden layers, bottom-up.")
     geometry: Geometry = "contiguous"
     outputs: _PositiveInt = Field(default=1, description="Y, the number of outputs.")
+    # No min_length: printable_name refuses "" as it does "  ", "must not be empty or blank".
     family: str | None = Field(
-        default=None, min_length=1, description="Where the architecture came from (provenance)."
+        default=None, description="Where the architecture came from (provenance)."
     )
     representation_kernel: _PositiveInt = Field(
         default=1, description="k: the representation layer is a k x k conv with 'same' padding."

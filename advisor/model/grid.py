@@ -31,6 +31,7 @@ __all__ = [
     "channel_axis_hint",
     "check_padding",
     "data_channel_axis",
+    "grid_axes_problem",
     "grid_problem",
     "padded_ids",
     "padded_shape",
@@ -137,12 +138,23 @@ def grid_problem(shape: Sequence[int]) -> str | None:
     The one rule for every reader of a grid: a task's ``input.shape``, and a data sample's grid
     (:mod:`advisor.infer.data`), which becomes an inferred task's.
     """
+    problem = grid_axes_problem(shape)
+    if problem is None and math.prod(shape) > MAX_LOCATIONS:
+        return f"has more than {MAX_LOCATIONS} locations: {list(shape)}"
+    return problem
+
+
+def grid_axes_problem(shape: Sequence[int]) -> str | None:
+    """Say what keeps the axes of ``shape`` from a grid's (1, 2 or 3, positive), or None.
+
+    :func:`grid_problem` without its size bound: a reader with its own, lower bound (the
+    service's ``max_locations``) applies it to a grid whose axes are right, so its limit is the
+    one the caller is told.
+    """
     if len(shape) not in (1, 2, 3):
         return f"must have 1, 2 or 3 dimensions, got {len(shape)}"
     if any(n <= 0 for n in shape):
         return f"every dimension must be positive, got {list(shape)}"
-    if math.prod(shape) > MAX_LOCATIONS:
-        return f"has more than {MAX_LOCATIONS} locations: {list(shape)}"
     return None
 
 
