@@ -414,7 +414,7 @@ def test_a_graph_over_the_servers_limit_is_told_that_limit_not_the_librarys() ->
     # A limit above the library's leaves its bound to say what no task can have.
     with pytest.raises(InvalidRequestError) as error:
         check_graph(huge, 10**7)
-    assert "more than 1048576 locations" in error.value.violations[0].description
+    assert "more than 1,048,576 locations" in error.value.violations[0].description
 
 
 def _edited(graph: DependenceGraph, **arrays: object) -> DependenceGraph:

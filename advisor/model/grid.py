@@ -140,7 +140,7 @@ def grid_problem(shape: Sequence[int]) -> str | None:
     """
     problem = grid_axes_problem(shape)
     if problem is None and math.prod(shape) > MAX_LOCATIONS:
-        return f"has more than {MAX_LOCATIONS} locations: {list(shape)}"
+        return f"has more than {MAX_LOCATIONS:,} locations: {list(shape)}"
     return problem
 
 
