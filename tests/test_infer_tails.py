@@ -132,6 +132,17 @@ def test_skewed_noise_shows_no_evidence_where_the_kurtosis_alone_read_some() -> 
     assert sum(before > 0 for _, before in reading) == 2
 
 
+def test_skewed_noise_of_several_channels_shows_no_evidence() -> None:
+    # Each location's skewness is its most skewed channel's (about 2 for exponential values);
+    # the weight of several channels is conservative, so no pair reaches its threshold.
+    for seed in range(3):
+        values = np.random.default_rng(seed).exponential(size=(2000, *_SHAPE, 3))
+        graph = dependence_graph(data_from_array(values, _SHAPE))
+        assert graph.skewness is not None
+        assert 1.5 < float(np.median(graph.skewness)) < 2.5
+        assert infer_task(graph).evidence == 0
+
+
 def test_a_skewed_pairs_threshold_is_the_cornish_fisher_one() -> None:
     # Each pair's skewness product and excess kurtosis product, at 4,000 samples (past the
     # switch): Gaussian and uniform locations' figures keep the normal threshold exactly, an
