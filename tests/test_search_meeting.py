@@ -15,8 +15,8 @@ from advisor.geometry.structure import PoolingStructure
 from advisor.model.budget import Budget
 from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
+from advisor.model.text import told_apart
 from advisor.search import run as run_module
-from advisor.search.explain import told_apart
 from advisor.search.meeting import levels_apart
 from advisor.search.recommend import recommend
 from advisor.search.subtree_dag import SubtreeDagBuilder

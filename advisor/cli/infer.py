@@ -33,6 +33,7 @@ from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
 from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
+from advisor.model.text import told_apart
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
 
@@ -433,7 +434,7 @@ def _largest_pair(graph: DependenceGraph, report: InferenceReport) -> str:
 
     The pair's own threshold is given where it is above the normal one (its locations are
     sparse, heavy-tailed or skewed), which alone would read as a contradiction. The largest
-    weight and what it needs take the digits that tell them apart (:func:`_apart`): "largest
+    weight and what it needs take the digits that tell them apart (:func:`told_apart`): "largest
     0.078, which needs 0.078" read as a pair at its threshold.
     """
     if not graph.weights.size:
@@ -443,21 +444,10 @@ def _largest_pair(graph: DependenceGraph, report: InferenceReport) -> str:
     weight, normal = float(graph.weights[edge]), report.threshold
     heavy = _heavy_pairs(own, normal, ", and from {}")
     if own[edge] > normal:
-        digits = _apart(weight, float(own[edge]))
-        return (
-            f"largest {weight:.{digits}f}, which needs {own[edge]:.{digits}f}; evidence from "
-            f"{normal:.3f}{heavy}"
-        )
-    digits = _apart(weight, normal)
-    return f"largest {weight:.{digits}f}; evidence from {normal:.{digits}f}{heavy}"
-
-
-def _apart(below: float, above: float) -> int:
-    """Return the decimals, 3 or more (up to 9), at which ``below`` and ``above`` print apart."""
-    digits = 3
-    while digits < 9 and f"{below:.{digits}f}" == f"{above:.{digits}f}":
-        digits += 1
-    return digits
+        largest, needs = told_apart(weight, float(own[edge]), least=3, most=9)
+        return f"largest {largest}, which needs {needs}; evidence from {normal:.3f}{heavy}"
+    largest, evidence = told_apart(weight, normal, least=3, most=9)
+    return f"largest {largest}; evidence from {evidence}{heavy}"
 
 
 _HEAVY_FORM = " ({}, whose tails make larger chance correlations)"

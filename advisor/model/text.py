@@ -1,7 +1,8 @@
-"""The rule for names a person gave that the tools print: no character a terminal acts on.
+"""Text the tools print: names a person gave, and figures written side by side.
 
-Correlation names go in tables, an architecture's ``family`` in its provenance; both may come from
-a file anyone wrote.
+The rule for names: no character a terminal acts on. Correlation names go in tables, an
+architecture's ``family`` in its provenance; both may come from a file anyone wrote. Two figures
+compared in one sentence are written with the decimals that tell them apart (:func:`told_apart`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Final
 
-__all__ = ["printable_name"]
+__all__ = ["printable_name", "told_apart"]
 
 _UNPRINTABLE: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 """Unicode categories no name may hold: control (Cc), format (Cf), surrogate (Cs), line and
@@ -37,3 +38,15 @@ def printable_name(name: str) -> str:
                 f"U+{ord(char):04X} at position {position}"
             )
     return name
+
+
+def told_apart(value: float, other: float, least: int = 2, most: int = 6) -> tuple[str, str]:
+    """Write two figures with the decimals that tell them apart, ``least`` to ``most``.
+
+    Equal figures take ``least``; figures apart only past ``most`` decimals read alike.
+    """
+    for decimals in range(least, most + 1):
+        written = f"{value:.{decimals}f}", f"{other:.{decimals}f}"
+        if written[0] != written[1] or value == other:
+            return written
+    return written

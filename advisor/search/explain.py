@@ -25,6 +25,7 @@ import numpy as np
 
 from advisor.model.budget import scaled_parameters
 from advisor.model.results import Efficiency
+from advisor.model.text import told_apart
 from advisor.search.objective import Objective
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "listed",
     "rationale",
     "summary",
-    "told_apart",
     "verdict",
 ]
 
@@ -367,15 +367,6 @@ def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence
             else ", the best here)"
         )
     return text + "."
-
-
-def told_apart(value: float, other: float) -> tuple[str, str]:
-    """Write two figures with 2 decimals, or as many more (up to 6) as tell them apart."""
-    for decimals in range(2, 7):
-        written = f"{value:.{decimals}f}", f"{other:.{decimals}f}"
-        if written[0] != written[1] or value == other:
-            return written
-    return written
 
 
 def _versus(

@@ -22,6 +22,7 @@ from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, scaled_parameters
 from advisor.model.grid import channel_axis_hint, padded_shape, squeezed_shape
 from advisor.model.padding import friendly_paddings
 from advisor.model.results import Analysis, Recommendation, SearchResult
+from advisor.model.text import told_apart
 from advisor.search.board import Entry, ranked
 from advisor.search.candidates import deepest_schedule, dilated_levels, grid_schedules
 from advisor.search.clock import PricingTimer
@@ -35,7 +36,6 @@ from advisor.search.explain import (
     listed,
     rationale,
     summary,
-    told_apart,
 )
 from advisor.search.ladders import no_standard_cnn_reason
 from advisor.search.paging import PAST_THE_END, next_page_token
