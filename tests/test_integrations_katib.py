@@ -51,6 +51,7 @@ from advisor.service.katib_server import (
 )
 from advisor.service.options import add_serve_arguments
 from advisor.stopping import StopSignal
+from tests.support.katib_calls import suggestions_asked
 from tests.support.katib_counts import count_katib_work
 from tests.support.katib_draws import into_the_draws
 from tests.support.server_process import ServerProcess
@@ -1419,16 +1420,9 @@ def _ranks_asked(
     total: int,
 ) -> list[str]:
     """Ask ``katib`` for two designs, the call that brings Katib's count to ``total``: ranks."""
-    reply = katib.GetSuggestions(
-        api_pb2.GetSuggestionsRequest(
-            experiment=experiment,
-            trials=trials,
-            current_request_number=2,
-            total_request_number=total,
-        ),
-        timeout=60,
-    )
-    return [a.labels["advisor.rank"] for a in reply.parameter_assignments]
+    return [
+        a.labels["advisor.rank"] for a in suggestions_asked(katib, experiment, trials, 2, total)
+    ]
 
 
 @pytest.mark.parametrize(

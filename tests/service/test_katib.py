@@ -21,6 +21,7 @@ from advisor.search.scoring import DesignScorer
 from advisor.service.katib_server import start_katib_server
 from advisor.service.limits import RequestLimits
 from tests.support.harness import violations_of
+from tests.support.katib_calls import suggestions_asked
 from tests.support.katib_counts import count_katib_work
 from tests.support.katib_draws import into_the_draws
 from tests.support.server_process import ServerProcess
@@ -299,16 +300,7 @@ def test_each_call_continues_the_experiments_sequence(
     trials: list[api_pb2.Trial] = []
     sources = []
     for total in range(1, 13):
-        reply = katib.GetSuggestions(
-            api_pb2.GetSuggestionsRequest(
-                experiment=asked,
-                trials=trials,
-                current_request_number=1,
-                total_request_number=total,
-            ),
-            timeout=60,
-        )
-        (assignments,) = reply.parameter_assignments
+        (assignments,) = suggestions_asked(katib, asked, trials, 1, total)
         assert assignments.labels["advisor.rank"] == str(total)
         sources.append(assignments.labels["advisor.source"])
         trials.append(_trial(assignments))
