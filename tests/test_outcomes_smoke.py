@@ -234,6 +234,12 @@ _RELATIONS: dict[str, Callable[[_Events], tuple[_Events, _Events]]] = {
     ),
     "grid-five-three": lambda e: (e[:, :-5, :-3], e[:, 5:, 3:]),
     "sequence-forty": lambda e: (e[:, :24], e[:, 40:]),
+    "sequence-ends": lambda e: (e[:, :8], e[:, 56:]),
+    "sequence-mirrored-halves": lambda e: (
+        np.concatenate([e[:, :16], e[:, 32:48]], axis=1),
+        np.concatenate([e[:, 31:15:-1], e[:, 63:47:-1]], axis=1),
+    ),
+    "sequence-doubled": lambda e: (e[:, 1:32], e[:, 2::2]),
 }
 """Each event task's relation as two aligned numpy slices: step/pixel and its partner."""
 

@@ -18,7 +18,7 @@ sequence (the sizes docs/OUTCOMES.md records the reasons for):
   cannot learn a label planted at fixed steps, so the coupling is planted by relation, not place.
 - ``sequence-local`` — the same with the planted pair at neighbouring steps ``j`` and ``j + 1``.
 
-The held-out tasks (:data:`HELD_OUT`, ten sets), each added after the objective was last changed,
+The held-out tasks (:data:`HELD_OUT`, eleven sets), each added after the objective was last changed,
 plant the same kind of pair under other relations:
 
 - ``sequence-shift`` — steps ``i`` and ``i + 32``: the first half with the second, step for step.
@@ -90,6 +90,15 @@ chosen on it):
   reflection in the main diagonal, which no pooling family of the default search folds.
 - ``grid-five-three`` — pixels ``(r, c)`` and ``(r + 5, c + 3)``: a move by no power of two.
 - ``sequence-forty`` — steps ``i`` and ``i + 40`` for ``i < 24``: a shift past the half.
+
+and an eleventh, with the objective unchanged since the tenth, to test the objective variants
+docs/OUTCOMES.md screens on new pools (three more relations of a sequence):
+
+- ``sequence-ends`` — steps ``i`` and ``i + 56`` for ``i < 8``: the first 8 steps with the last 8.
+- ``sequence-mirrored-halves`` — steps ``i`` and ``31 - i`` for ``i < 16``, ``i`` and ``95 - i``
+  for ``32 <= i < 48``: each half mirrored in itself, two mirrors and no mirror of the whole.
+- ``sequence-doubled`` — steps ``i`` and ``2 i`` for ``0 < i < 32``: a scaling, neither a shift nor
+  a mirror, so every distance from 1 to 31 occurs once.
 """
 
 from __future__ import annotations
@@ -309,6 +318,18 @@ def _folded_at(centre: int) -> Callable[[int], int]:
     return partner
 
 
+def _mirrored_halves(step: int) -> int:
+    """Step ``i`` with its reflection in its own half (``sequence-mirrored-halves``)."""
+    half = SEQUENCE_LENGTH // 2
+    centre = half // 2 if step < half else half + half // 2
+    return _folded_at(centre)(step) if step % half < half // 2 else -1
+
+
+def _doubled(step: int) -> int:
+    """Step ``i`` with step ``2 i`` for ``0 < i < 32`` (``sequence-doubled``)."""
+    return 2 * step if 0 < step < SEQUENCE_LENGTH // 2 else -1
+
+
 def _ahead(distance: int) -> Callable[[int], int]:
     """Step ``i`` with step ``i + distance``, none for the last ``distance`` steps."""
 
@@ -455,6 +476,11 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         TaskSpec("grid-five-three", _IMAGE, 2, _events(_IMAGE, _five_three, GRID_DISTRACTORS)),
         TaskSpec("sequence-forty", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(40))),
     ),
+    _by_name(
+        TaskSpec("sequence-ends", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(56))),
+        TaskSpec("sequence-mirrored-halves", _SEQUENCE, 2, _events(_SEQUENCE, _mirrored_halves)),
+        TaskSpec("sequence-doubled", _SEQUENCE, 2, _events(_SEQUENCE, _doubled)),
+    ),
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
 it (2026-12-02 to 2026-12-05): nothing was chosen on a set before it was added. The first set
@@ -468,7 +494,10 @@ after that tie-break became a factor of the score, chosen on all seven sets' poo
 after nothing more was changed (relations not seen before: a point reflection, a diagonal
 shift by half the grid, a mirror about a point off the sequence's centre); the tenth after the
 changes of 2026-12-03 to 2026-12-05 (the module docstring), three more relations not seen
-before: a reflection in the diagonal, a move by no power of two, a shift past the half."""
+before: a reflection in the diagonal, a move by no power of two, a shift past the half; the
+eleventh with nothing changed since the tenth, to test the variants of the objective
+docs/OUTCOMES.md screens, by a rule fixed before it was queried (three relations of a sequence:
+the ends, a mirror in each half, a scaling)."""
 
 ALL_TASKS: Final[dict[str, TaskSpec]] = {
     name: spec for tasks in (TASKS, *HELD_OUT) for name, spec in tasks.items()

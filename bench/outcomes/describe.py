@@ -122,15 +122,24 @@ def _quadrant_rows() -> list[_Document]:
     ]
 
 
-def _mirrored_pairs(centre: int) -> list[_Document]:
-    """Steps ``2k, 2k + 1`` with their reflection about ``centre - 0.5``, for ``2k < centre``."""
+def _mirrored_pairs(centre: int, first: int = 0) -> list[_Document]:
+    """Steps ``k, k + 1`` with their reflection about ``centre - 0.5``, for even ``k`` from
+    ``first`` up to ``centre``."""
     return [
         {
             "name": f"steps {k}-{k + 1}/{2 * centre - 2 - k}-{2 * centre - 1 - k}",
             "a": _steps(k, 2),
             "b": _steps(2 * centre - 2 - k, 2),
         }
-        for k in range(0, centre, 2)
+        for k in range(first, centre, 2)
+    ]
+
+
+def _doubled_steps() -> list[_Document]:
+    """Each step ``i`` from 1 to 31 with step ``2 i``."""
+    return [
+        {"name": f"step {i}/step {2 * i}", "a": _steps(i, 1), "b": _steps(2 * i, 1)}
+        for i in range(1, SEQUENCE_LENGTH // 2)
     ]
 
 
@@ -362,6 +371,19 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
             {"input": image, "correlations": _moved_rows(5, 3)},
         ),
         "sequence-forty": _steps_apart(4, 40),
+        "sequence-ends": _steps_apart(4, 56),
+        "sequence-mirrored-halves": (
+            "The label couples each step of the first quarter with its mirror step in the first "
+            "half (step i with step 31 - i), and each step of the third quarter with its mirror "
+            "step in the second half (step i with step 95 - i): each pair of steps with its "
+            "mirrored pair in its own half.",
+            {"input": sequence, "correlations": _mirrored_pairs(16) + _mirrored_pairs(48, 32)},
+        ),
+        "sequence-doubled": (
+            "The label couples each step i from 1 to 31 with step 2i: each of those steps with "
+            "the step at twice its index.",
+            {"input": sequence, "correlations": _doubled_steps()},
+        ),
     }
 
 
