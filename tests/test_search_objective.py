@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import parse_architecture
 from advisor.model.arrangement import discarded_order
-from advisor.search.objective import Objective, default_targets
+from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective, default_targets
 
 
 def test_default_targets_are_the_dimension_bound_at_the_largest_choice() -> None:
@@ -69,10 +69,12 @@ def test_the_budget_share_orders_equal_scores_and_never_scales_them() -> None:
     assert order == [1, 0, 2]  # a higher score first, whatever its share; then the larger net
 
 
-def test_scores_halve_per_bit_of_arrangement_discarded_beyond_the_least() -> None:
+def test_scores_shrink_by_the_arrangement_weight_per_bit_discarded_beyond_the_least() -> None:
     objective = Objective.create([10.0], [1.0], "weighted", least_discarded=1.5)
-    keys = objective.keys([[10.0], [10.0], [5.0]], discarded=[1.5, 2.5, 3.5])
-    np.testing.assert_allclose(keys[:, 0], [1.0, 0.5, 0.5 * 0.25])
+    keys = objective.keys([[10.0], [10.0], [5.0], [10.0]], discarded=[1.5, 2.5, 3.5, 1.0])
+    per_bit = 2.0**-ARRANGEMENT_WEIGHT
+    np.testing.assert_allclose(keys[:, 0], [1.0, per_bit, 0.5 * per_bit**2, 1.0])
+    assert 0 < per_bit < 1
     with pytest.raises(ValueError, match="arrangement"):
         objective.keys([[10.0]])
 
@@ -89,7 +91,10 @@ def test_scores_scale_by_coherence_over_the_best_trees() -> None:
         with pytest.raises(ValueError, match="best_coherence"):
             Objective.create([10.0], [1.0], "weighted", best_coherence=wrong)
     both = Objective.create([10.0], [1.0], "weighted", least_discarded=1.0, best_coherence=0.5)
-    assert both.keys([[10.0]], discarded=2.0, coherence=0.25)[0, 0] == pytest.approx(0.25)
+    arrangement = 2.0**-ARRANGEMENT_WEIGHT
+    assert both.keys([[10.0]], discarded=2.0, coherence=0.25)[0, 0] == pytest.approx(
+        0.5 * arrangement
+    )
 
 
 @given(

@@ -256,7 +256,7 @@ def _order_factor(chosen: Design, objective: Objective) -> float | None:
     """Return the score's factor for the order ``chosen``'s windows forget (None: not weighed)."""
     if objective.least_discarded is None:
         return None
-    return float(2.0 ** -max(chosen.discarded - objective.least_discarded, 0.0))
+    return float(objective.arrangement_factor(chosen.discarded)[0, 0])
 
 
 def _coherence_factor(chosen: Design, objective: Objective) -> float | None:

@@ -33,7 +33,7 @@ how alike and how soon it meets the relations the description states
 (:mod:`advisor.search.coherence`), each against the best any recommendable tree reaches. The
 coherence weighs only the share of the description's weight its relations explain: a light
 correlation stated as a mirror beside heavier ones no shift or mirror explains does not decide
-the geometry alone.
+the geometry alone. The arrangement weighs at :data:`ARRANGEMENT_WEIGHT`.
 """
 
 from __future__ import annotations
@@ -48,9 +48,21 @@ import numpy.typing as npt
 
 from advisor.model.budget import ObjectiveKind, scaled_parameters
 
-__all__ = ["Objective", "ObjectiveKind", "default_targets", "normalised"]
+__all__ = ["ARRANGEMENT_WEIGHT", "Objective", "ObjectiveKind", "default_targets", "normalised"]
 
 _DECIMALS: Final = 12
+
+ARRANGEMENT_WEIGHT: Final = 0.5
+"""The exponent of the share of arrangements a tree still tells apart in its score.
+
+A practical score is scaled by ``2^-(ARRANGEMENT_WEIGHT * (d - d_min))`` (:meth:`Objective.
+arrangement_factor`): the square root of the share, per location, of the arrangements the
+least-discarding tree tells apart that this tree still tells apart. The share is a model of the
+exported max-pool nets, not a theorem (docs/THEORY.md §16), and its weight was set by the
+trained-outcome benchmark (docs/OUTCOMES.md): a weight of 1 ranked the deepest tree first where
+a tree with a larger top window trained better; 1/2 was screened on the pools of thirty-six tasks
+and adopted by a rule fixed before an eleventh held-out set was queried.
+"""
 """Decimals scores (and fractions compared for the binding correlation) are rounded to."""
 
 _Floats = npt.NDArray[np.float64]
@@ -184,14 +196,12 @@ class Objective:
     ) -> _Floats:
         """Score tuples ``(P, num_keys)`` of ``(P, C)`` log2 ranks (larger is better).
 
-        With ``least_discarded`` set, every score is scaled by ``2^-(d - least_discarded)`` for
-        the ``(P,)`` (or scalar) arrangement ``d`` the tree discards, bits per location: per
-        location, the share of the arrangements the least-discarding tree tells apart that this
-        one still tells apart. With ``best_coherence`` set, every score is scaled by
-        :meth:`coherence_factor` of the ``(P,)`` (or scalar) coherence ``c`` of the tree.
-        With ``max_parameters`` set, the last key is the fraction of the
-        budget the ``(P,)`` ``parameters`` use (at most 1): among equal scores, the design that
-        spends more of the budget.
+        With ``least_discarded`` set, every score is scaled by :meth:`arrangement_factor` of the
+        ``(P,)`` (or scalar) arrangement ``d`` the tree discards, bits per location. With
+        ``best_coherence`` set, every score is scaled by :meth:`coherence_factor` of the ``(P,)``
+        (or scalar) coherence ``c`` of the tree. With ``max_parameters`` set, the last key is
+        the fraction of the budget the ``(P,)`` ``parameters`` use (at most 1): among equal
+        scores, the design that spends more of the budget.
         """
         reached = self.fractions(np.atleast_2d(np.asarray(log2_ranks, dtype=np.float64)))
         mean = reached @ self.weights
@@ -229,13 +239,24 @@ class Objective:
         if self.least_discarded is not None:
             if discarded is None:
                 raise ValueError("an objective with least_discarded scores arrangement too")
-            excess = np.asarray(discarded, dtype=np.float64).reshape(-1, 1) - self.least_discarded
-            factors.append(np.exp2(-np.maximum(excess, 0.0)))
+            factors.append(self.arrangement_factor(discarded))
         if self.best_coherence is not None:
             if coherence is None:
                 raise ValueError("an objective with best_coherence scores coherence too")
             factors.append(self.coherence_factor(coherence))
         return factors
+
+    def arrangement_factor(self, discarded: npt.ArrayLike) -> _Floats:
+        """Return the ``(P, 1)`` factor of the score a tree's ``(P,)`` discarded arrangement leaves.
+
+        ``2^-(ARRANGEMENT_WEIGHT * max(d - least_discarded, 0))`` for ``d`` bits per location
+        (:data:`ARRANGEMENT_WEIGHT`): 1 for the least-discarding trees. Needs ``least_discarded``.
+        """
+        if self.least_discarded is None:
+            raise ValueError("an objective without least_discarded has no arrangement factor")
+        excess = np.asarray(discarded, dtype=np.float64).reshape(-1, 1) - self.least_discarded
+        factor: _Floats = np.exp2(-ARRANGEMENT_WEIGHT * np.maximum(excess, 0.0))
+        return factor
 
     def coherence_factor(self, coherence: npt.ArrayLike) -> _Floats:
         """Return the ``(P, 1)`` factor of the score a tree's ``(P,)`` coherence leaves.
