@@ -13,6 +13,7 @@ pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 from advisor.model.architecture import Architecture, parse_architecture
+from advisor.search.objective import Objective
 from bench.outcomes.metrics import ADVISOR_FIRST
 from bench.outcomes.report import metrics_of, rows
 from bench.outcomes.run import RESULTS
@@ -54,6 +55,27 @@ def test_level_bits_follow_the_windows() -> None:
     # 16x16 pooled 2x2, 4x4, 2x2: 64 windows of log2(24) bits, 4 of log2(16!), 1 of log2(24).
     bits = level_bits(_contiguous([16, 16], [[2, 2], [4, 4], [2, 2]]))
     assert bits == pytest.approx([64 * 4.5850 / 256, 4 * 44.2501 / 256, 4.5850 / 256], rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("variant", "weight"), [("arrangement, weight 1", 1.0), ("no arrangement", 0.0)]
+)
+def test_a_weight_variant_scores_trees_as_an_objective_of_that_weight(
+    variant: str, weight: float
+) -> None:
+    # The stored scores carry the objective's discount; the variant's factor swaps it for its own.
+    coarse = _contiguous([16, 16], [[2, 2], [4, 4], [2, 2]])
+    fine = _contiguous([16, 16], [[2, 2]] * 4)
+    least = min(coarse.discarded_order, fine.discarded_order)
+    objective = Objective.create([1.0], [1.0], "weighted", least_discarded=least)
+    factor = FACTORS[variant][0]
+
+    def varied(tree: Architecture) -> float:
+        return float(objective.arrangement_factor(tree.discarded_order)[0, 0]) * factor(tree)
+
+    gap = coarse.discarded_order - fine.discarded_order
+    assert gap > 0
+    assert varied(coarse) / varied(fine) == pytest.approx(2.0 ** -(weight * gap))
 
 
 def test_the_control_judges_the_number_one_as_the_benchmark_does() -> None:

@@ -33,6 +33,7 @@ import numpy as np
 
 from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.arrangement import discarded_by_level
+from advisor.search.objective import ARRANGEMENT_WEIGHT
 from bench.outcomes.data import ALL_TASKS
 from bench.outcomes.metrics import ADVISOR_FIRST, rank_correlation
 from bench.outcomes.report import Row, rows
@@ -70,13 +71,16 @@ def level_bits(architecture: Architecture) -> list[float]:
     return discarded_by_level(architecture.grid, pools, steps)
 
 
-def _arrangement(kept: Callable[[list[float]], float]) -> Factor:
-    """Replace the score's arrangement discount by one counting ``kept(level bits)`` bits (up to
-    a constant per task, which no ranking within a task sees)."""
+def _arrangement(
+    kept: Callable[[list[float]], float], weight: float = ARRANGEMENT_WEIGHT
+) -> Factor:
+    """Replace the score's arrangement discount (:data:`ARRANGEMENT_WEIGHT` times the bits of
+    every level) by ``weight`` times ``kept(level bits)`` bits (up to a constant per task, which
+    no ranking within a task sees)."""
 
     def factor(architecture: Architecture) -> float:
         bits = level_bits(architecture)
-        return float(2.0 ** (sum(bits) - kept(bits)))
+        return float(2.0 ** (ARRANGEMENT_WEIGHT * sum(bits) - weight * kept(bits)))
 
     return factor
 
@@ -96,10 +100,11 @@ FACTORS: Final[dict[str, tuple[Factor, str]]] = {
         _arrangement(lambda bits: sum(bits[:-1]) if len(bits) > 1 else bits[0]),
         "the discount leaves out the top (global) window",
     ),
-    "arrangement, halved": (
-        _arrangement(lambda bits: sum(bits) / 2),
-        "half the discount's bits",
+    "arrangement, weight 1": (
+        _arrangement(sum, 1.0),
+        "every bit of the discount weighs 1 (the weight before 2026-12-05)",
     ),
+    "arrangement, weight 1/4": (_arrangement(sum, 0.25), "the discount's bits weigh 1/4"),
     "depth x0.95": (_depth(0.95), "x0.95 per pooling level"),
     "depth x0.90": (_depth(0.90), "x0.90 per pooling level"),
 }
