@@ -575,5 +575,20 @@ def test_a_rank_short_of_its_target_never_reads_as_the_target(target: float, gap
     if not rank < target:
         return
     written, aim = _apart(rank, target)
-    assert written != aim
-    assert float(written.replace(",", "")) <= float(aim.replace(",", "")) + 1e-9
+    assert float(written.replace(",", "")) < float(aim.replace(",", ""))
+
+
+@pytest.mark.parametrize(
+    ("rank", "target", "written"),
+    [
+        (383.9999995, 384.0, ("383.999999", "384.000000")),
+        (383.996, 384.0, ("383.996", "384")),
+        (370.0, 371.67, ("370", "371.7")),
+    ],
+)
+def test_a_rank_short_of_a_whole_target_is_told_apart_in_digits_not_in_form(
+    rank: float, target: float, written: tuple[str, str]
+) -> None:
+    # A rank a millionth short of 384 read "384.0 of 384": the two differed as text (a whole
+    # figure is written without decimals) but not as numbers.
+    assert _apart(rank, target) == written

@@ -520,8 +520,9 @@ def _percent(share: float) -> str:
     return f"{share:.0%}"
 
 
-def _bits(value: float) -> str:
-    return f"{value:,.1f}" if value % 1 else f"{value:,.0f}"
+def _bits(value: float, decimals: int = 1) -> str:
+    """Write a figure in bits to ``decimals`` decimals; a whole figure without decimals."""
+    return f"{value:,.{decimals}f}" if value % 1 else f"{value:,.0f}"
 
 
 def _apart(rank: float, target: float) -> tuple[str, str]:
@@ -529,16 +530,14 @@ def _apart(rank: float, target: float) -> tuple[str, str]:
 
     Written as :func:`_bits` writes them, 370.0 of 371.7; a rank 0.04 bits short read "371.7 of
     371.7" beside "falls short". More decimals then, up to six, and past that the rank rounded
-    down and the target up, so the rank never reads as the target.
+    down and the target up, so the rank never reads as the target. The two are compared to the
+    same decimals, not as :func:`_bits` shortens a whole figure: a rank a millionth short of a
+    target of 384 read "384.0 of 384".
     """
-    written = _bits(rank), _bits(target)
-    for decimals in range(2, 7):
-        if written[0] != written[1]:
-            return written
-        written = f"{rank:,.{decimals}f}", f"{target:,.{decimals}f}"
-    if written[0] == written[1]:
-        written = f"{math.floor(rank * 1e6) / 1e6:,.6f}", f"{math.ceil(target * 1e6) / 1e6:,.6f}"
-    return written
+    for decimals in range(1, 7):
+        if f"{rank:,.{decimals}f}" != f"{target:,.{decimals}f}":
+            return _bits(rank, decimals), _bits(target, decimals)
+    return f"{math.floor(rank * 1e6) / 1e6:,.6f}", f"{math.ceil(target * 1e6) / 1e6:,.6f}"
 
 
 def _counted(bits: float) -> str:
