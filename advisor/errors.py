@@ -265,6 +265,10 @@ def _message(error: ErrorDetails) -> str:
         # pydantic names the type that holds the list ("a valid tuple", "an instance of
         # Sequence"), which a document's writer never sees: the document holds a list.
         return f"Input should be a list, not {_kind(error['input'])}"
+    if error["type"] == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
+        # An empty string, where one character would do: it "has 0 characters: must have at
+        # least 1" said a length rule where the rule is that it be given.
+        return "must not be empty"
     if error["type"] in _LENGTHS:
         # pydantic's "Tuple should have at least 1 item after validation, not 0" (or "String
         # should have at least 1 character"), as above.

@@ -12,6 +12,7 @@ from typing import Any
 
 import pydantic_core
 import pytest
+from advisor_client.client import AdvisorClient
 
 from advisor.cli.options import ExitCode
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
@@ -19,6 +20,9 @@ from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.mixture import MAX_MEMBERS, Mixture
 from advisor.model.task import parse_task
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
+from advisor.protocol.wire import budget_from_proto
+from advisor.service.server import ServerConfig
 from tests.test_cli import EXAMPLES, advisor, assert_one_error_line
 
 _MAPPING = "Input should be a mapping of field names to values, not "
@@ -276,11 +280,67 @@ def test_an_empty_family_is_told_as_a_blank_one_is(family: str) -> None:
     assert raised.value.violations == (FieldViolation("family", "must not be empty or blank"),)
 
 
-def test_an_empty_string_is_told_its_length_without_type_names() -> None:
-    # pydantic said "String should have at least 1 character", where an empty list was told
-    # "has 0 items: must have at least 1". (A family, a name, is told it is empty or blank.)
+def _client_page() -> None:
+    """Ask for a page of "" through the client library (refused before anything is sent)."""
+    with AdvisorClient("127.0.0.1:1") as client:
+        client.recommend(EXAMPLES / "symmetry.yaml", {"max_parameters": 1_000, "page_token": ""})
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        pytest.param(
+            lambda: Budget(max_parameters=1_000, page_token=""), "budget.page_token", id="library"
+        ),
+        pytest.param(_client_page, "budget.page_token", id="client"),
+        pytest.param(  # what the service builds of a request whose page_token is present, ""
+            lambda: budget_from_proto(advisor_pb2.Budget(max_parameters=1_000, page_token="")),
+            "budget.page_token",
+            id="service",
+        ),
+        pytest.param(lambda: ServerConfig(host=""), "host", id="host"),
+        pytest.param(lambda: ServerConfig(token=""), "token", id="token"),
+    ],
+)
+def test_an_empty_string_is_told_it_must_not_be_empty(build: Any, field: str) -> None:
+    # pydantic said "String should have at least 1 character", then "has 0 characters: must
+    # have at least 1": a length rule, where the rule is that the string be given.
     with pytest.raises(InvalidRequestError) as raised:
-        Budget(max_parameters=1_000, page_token="")
-    assert raised.value.violations == (
-        FieldViolation("budget.page_token", "has 0 characters: must have at least 1"),
+        build()
+    assert raised.value.violations == (FieldViolation(field, "must not be empty"),)
+
+
+def test_a_string_short_of_a_longer_minimum_is_still_told_its_length() -> None:
+    short = pydantic_core.ValidationError.from_exception_data(
+        "Named",
+        [{"type": "string_too_short", "loc": ("code",), "input": "ab", "ctx": {"min_length": 3}}],
     )
+    assert invalid_request_from_pydantic(short).violations == (
+        FieldViolation("code", "has 2 characters: must have at least 3"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (("serve", "--host", ""), "--host: must not be empty"),
+        (
+            ("recommend", EXAMPLES / "symmetry.yaml", "--budget", "1000", "--page-token", ""),
+            "--page-token: must not be empty",
+        ),
+    ],
+)
+def test_an_empty_option_is_told_it_must_not_be_empty(
+    arguments: tuple[str | Path, ...], said: str
+) -> None:
+    line = assert_one_error_line(advisor(*arguments), ExitCode.INVALID_ARGUMENT)
+    assert line == f"advisor: error: {said}"
+
+
+def test_an_empty_token_in_a_server_config_file_is_told_it_must_not_be_empty(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "server.yaml"
+    config.write_text('token: ""\n')
+    line = assert_one_error_line(advisor("serve", "--config", config), ExitCode.INVALID_ARGUMENT)
+    assert line == "advisor: error: --config token: must not be empty"

@@ -25,7 +25,7 @@ import numpy as np
 
 from advisor.model.budget import scaled_parameters
 from advisor.model.results import Efficiency
-from advisor.model.text import told_apart
+from advisor.model.text import floored, rounded_down, told_apart
 from advisor.search.objective import Objective
 
 __all__ = [
@@ -520,25 +520,29 @@ def _percent(share: float) -> str:
     return f"{share:.0%}"
 
 
-def _bits(value: float) -> str:
-    return f"{value:,.1f}" if value % 1 else f"{value:,.0f}"
+def _bits(value: float, decimals: int = 1) -> str:
+    """Write a figure in bits rounded down to ``decimals`` decimals; a whole one without them.
+
+    Down as :func:`floored` writes every figure in bits, the efficiency sentence's lower bounds
+    among them: a rank of 371.67 bits read "371.7" beside a shallow net's "2^371.6 channels".
+    """
+    return floored(value, decimals) if value % 1 else f"{value:,.0f}"
 
 
 def _apart(rank: float, target: float) -> tuple[str, str]:
     """Write a rank short of its target, and the target, with decimals that tell them apart.
 
     Written as :func:`_bits` writes them, 370.0 of 371.7; a rank 0.04 bits short read "371.7 of
-    371.7" beside "falls short". More decimals then, up to six, and past that the rank rounded
-    down and the target up, so the rank never reads as the target.
+    371.7" beside "falls short". More decimals then, up to five (:func:`floored` writes a figure
+    within a millionth below a value as that value), and past that six, the rank rounded down and
+    the target up, so the rank never reads as the target. The two are compared to the
+    same decimals, not as :func:`_bits` shortens a whole figure: a rank a millionth short of a
+    target of 384 read "384.0 of 384".
     """
-    written = _bits(rank), _bits(target)
-    for decimals in range(2, 7):
-        if written[0] != written[1]:
-            return written
-        written = f"{rank:,.{decimals}f}", f"{target:,.{decimals}f}"
-    if written[0] == written[1]:
-        written = f"{math.floor(rank * 1e6) / 1e6:,.6f}", f"{math.ceil(target * 1e6) / 1e6:,.6f}"
-    return written
+    for decimals in range(1, 6):
+        if floored(rank, decimals) != floored(target, decimals):
+            return _bits(rank, decimals), _bits(target, decimals)
+    return f"{math.floor(rank * 1e6) / 1e6:,.6f}", f"{math.ceil(target * 1e6) / 1e6:,.6f}"
 
 
 def _counted(bits: float) -> str:
@@ -548,5 +552,6 @@ def _counted(bits: float) -> str:
 def _ratio(bits: float) -> str:
     text = f"+{_counted(bits)}, x2^{_bits(bits)}"
     if bits <= _SMALL_RATIO_BITS:
-        text += f" = x{2.0**bits:,.3g}"
+        # The power as written: 4.99 bits read "x2^4.9 = x31.8", two numbers 6% apart.
+        text += f" = x{2.0 ** rounded_down(bits, 1):,.3g}"
     return text
