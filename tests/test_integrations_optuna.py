@@ -291,7 +291,9 @@ def test_a_study_resumed_with_another_space_is_refused_naming_the_parameter() ->
     first = AdvisorSampler(TASK, BUDGET, proposals=1, seed=0)
     study = optuna.create_study(direction="maximize", sampler=first)
     study.optimize(_objective(lambda: first.space), n_trials=2)
-    smaller = BUDGET.model_copy(update={"max_parameters": 30_000})
+    # A budget whose #1 is the same tree (four 2x2 mirror levels), so the resumed proposal
+    # suggests the ladder parameter the first trials stored, with other choices.
+    smaller = BUDGET.model_copy(update={"max_parameters": 15_000})
     study.sampler = resumed = AdvisorSampler(TASK, smaller, proposals=1, seed=0)
     with pytest.raises(ValueError, match=r"^\S+: this space's choices differ .* resume the study"):
         study.optimize(_objective(lambda: resumed.space), n_trials=1)
