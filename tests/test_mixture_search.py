@@ -18,7 +18,7 @@ from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
 from advisor.model.presets import expand_task_preset
-from advisor.model.results import SearchProgress, SearchResult
+from advisor.model.results import Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task, load_task, parse_task
 from advisor.search import mixtures
 from advisor.search import page as page_module
@@ -336,7 +336,7 @@ def test_a_mixture_says_its_members_scores_are_their_best_designs_not_its_own_me
     budget = Budget(max_parameters=20_000, geometries=["mixture"], top_k=5)
     result = recommend(task, budget)
     mixture = next(r for r in result.recommendations if r.architecture.mixture is not None)
-    trees = {}
+    trees: dict[str | None, Recommendation] = {}
     for r in result.recommendations:
         if r.architecture.mixture is None:
             trees.setdefault(r.architecture.family, r)  # each family's best design

@@ -20,6 +20,7 @@ from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import layer_locations, multiply_adds
 from advisor.model.task import parse_task
 from advisor.search.coherence import task_relations
+from advisor.search.objective import ARRANGEMENT_WEIGHT
 from advisor.search.profiles import GROWTHS, ProfileRules, maximal, practical_profiles
 from advisor.search.recommend import (
     recommend,
@@ -147,12 +148,13 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
     """The best practical (score, parameters) by enumeration through the tree engine alone.
 
     Targets are the best figure any recommendable tree reaches with a fitting profile; the score
-    of a point is its weighted fraction of the targets times 2^-(bits of window order its tree
-    discards per location, above the least of any tree), the order counted here from the tree's
-    windows themselves, times its tree's coherence on the description's relations over the best
-    of any tree (walked up the tree by hand); equal scores go to the point that uses more of the
-    budget. Of the trees with one shared-subtree DAG the search recommends the one those factors
-    score highest, so the optimum is the best point of any tree.
+    of a point is its weighted fraction of the targets times 2^-(ARRANGEMENT_WEIGHT x bits of
+    window order its tree discards per location, above the least of any tree), the order
+    counted here from the tree's windows themselves, times its tree's coherence on the
+    description's relations over the best of any tree (walked up the tree by hand); equal scores
+    go to the point that uses more of the budget. Of the trees with one shared-subtree DAG the
+    search recommends the one those factors score highest, so the optimum is the best point of
+    any tree.
     """
     task = parse_task(task_document)
     budget = Budget(**options)
@@ -191,7 +193,7 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
         (
             round(
                 float(np.minimum(f, targets) / targets @ weights)
-                * 2.0 ** -(d - least)
+                * 2.0 ** -(ARRANGEMENT_WEIGHT * (d - least))
                 * (c / best_coherence),
                 12,
             ),
