@@ -243,10 +243,14 @@ def _neighbour(step: int) -> int:
     return step + 1
 
 
-def _rows_below(pixel: int) -> int:
-    """Pixel ``(r, c)`` of the top half with ``(r + 8, c)`` (``grid-shift``), row-major ids."""
-    half = IMAGE_SIDE * IMAGE_SIDE // 2
-    return pixel + half if pixel < half else -1
+def _rows_below(count: int) -> Callable[[int], int]:
+    """Pixel ``(r, c)`` with ``(r + count, c)``, none for the last ``count`` rows (row-major ids;
+    ``grid-shift`` 8, ``grid-rows4`` 4, ``grid-rows2`` 2)."""
+
+    def partner(pixel: int) -> int:
+        return pixel + count * IMAGE_SIDE if pixel < (IMAGE_SIDE - count) * IMAGE_SIDE else -1
+
+    return partner
 
 
 def _right_neighbour(pixel: int) -> int:
@@ -264,16 +268,6 @@ def _mirrored_column(pixel: int) -> int:
     """Pixel ``(r, c)`` of the left half with ``(r, 15 - c)`` (``grid-mirror``)."""
     row, column = divmod(pixel, IMAGE_SIDE)
     return row * IMAGE_SIDE + IMAGE_SIDE - 1 - column if column < IMAGE_SIDE // 2 else -1
-
-
-def _rows4_below(pixel: int) -> int:
-    """Pixel ``(r, c)`` with ``(r + 4, c)`` (``grid-rows4``)."""
-    return pixel + 4 * IMAGE_SIDE if pixel < (IMAGE_SIDE - 4) * IMAGE_SIDE else -1
-
-
-def _rows2_below(pixel: int) -> int:
-    """Pixel ``(r, c)`` with ``(r + 2, c)`` (``grid-rows2``)."""
-    return pixel + 2 * IMAGE_SIDE if pixel < (IMAGE_SIDE - 2) * IMAGE_SIDE else -1
 
 
 def _knight_move(pixel: int) -> int:
@@ -412,7 +406,7 @@ TASKS: Final[dict[str, TaskSpec]] = _by_name(
 HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
     _by_name(
         TaskSpec("sequence-shift", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(32))),
-        TaskSpec("grid-shift", _IMAGE, 2, _events(_IMAGE, _rows_below, GRID_DISTRACTORS)),
+        TaskSpec("grid-shift", _IMAGE, 2, _events(_IMAGE, _rows_below(8), GRID_DISTRACTORS)),
         TaskSpec("grid-local", _IMAGE, 2, _events(_IMAGE, _right_neighbour, GRID_DISTRACTORS)),
     ),
     _by_name(
@@ -442,7 +436,7 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         ),
     ),
     _by_name(
-        TaskSpec("grid-rows4", _IMAGE, 2, _events(_IMAGE, _rows4_below, GRID_DISTRACTORS)),
+        TaskSpec("grid-rows4", _IMAGE, 2, _events(_IMAGE, _rows_below(4), GRID_DISTRACTORS)),
         TaskSpec("grid-knight", _IMAGE, 2, _events(_IMAGE, _knight_move, GRID_DISTRACTORS)),
         TaskSpec("sequence-skip", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(2))),
         TaskSpec(
@@ -463,7 +457,7 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
     ),
     _by_name(
         TaskSpec("sequence-ten", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(10))),
-        TaskSpec("grid-rows2", _IMAGE, 2, _events(_IMAGE, _rows2_below, GRID_DISTRACTORS)),
+        TaskSpec("grid-rows2", _IMAGE, 2, _events(_IMAGE, _rows_below(2), GRID_DISTRACTORS)),
         TaskSpec("digits-local-12", _IMAGE, 10, _digits("local", 12)),
     ),
     _by_name(
