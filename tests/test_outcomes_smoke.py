@@ -240,6 +240,9 @@ _RELATIONS: dict[str, Callable[[_Events], tuple[_Events, _Events]]] = {
         np.concatenate([e[:, 31:15:-1], e[:, 63:47:-1]], axis=1),
     ),
     "sequence-doubled": lambda e: (e[:, 1:32], e[:, 2::2]),
+    "grid-flip": lambda e: (e[:, :8], e[:, :7:-1]),
+    "grid-below": lambda e: (e[:, :-1], e[:, 1:]),
+    "sequence-thirty": lambda e: (e[:, :34], e[:, 30:]),
 }
 """Each event task's relation as two aligned numpy slices: step/pixel and its partner."""
 

@@ -18,7 +18,7 @@ sequence (the sizes docs/OUTCOMES.md records the reasons for):
   cannot learn a label planted at fixed steps, so the coupling is planted by relation, not place.
 - ``sequence-local`` — the same with the planted pair at neighbouring steps ``j`` and ``j + 1``.
 
-The held-out tasks (:data:`HELD_OUT`, eleven sets), each added after the objective was last changed,
+The held-out tasks (:data:`HELD_OUT`, twelve sets), each added after the objective was last changed,
 plant the same kind of pair under other relations:
 
 - ``sequence-shift`` — steps ``i`` and ``i + 32``: the first half with the second, step for step.
@@ -99,6 +99,13 @@ docs/OUTCOMES.md screens on new pools (three more relations of a sequence):
   for ``32 <= i < 48``: each half mirrored in itself, two mirrors and no mirror of the whole.
 - ``sequence-doubled`` — steps ``i`` and ``2 i`` for ``0 < i < 32``: a scaling, neither a shift nor
   a mirror, so every distance from 1 to 31 occurs once.
+
+and a twelfth, after the arrangement's weight was halved on the eleventh (none of it chosen on
+it):
+
+- ``grid-flip`` — pixels ``(r, c)`` and ``(15 - r, c)``: each pixel with its top-bottom mirror.
+- ``grid-below`` — pixels ``(r, c)`` and ``(r + 1, c)``: vertical neighbours.
+- ``sequence-thirty`` — steps ``i`` and ``i + 30``: a shift just short of the half.
 """
 
 from __future__ import annotations
@@ -245,7 +252,7 @@ def _neighbour(step: int) -> int:
 
 def _rows_below(count: int) -> Callable[[int], int]:
     """Pixel ``(r, c)`` with ``(r + count, c)``, none for the last ``count`` rows (row-major ids;
-    ``grid-shift`` 8, ``grid-rows4`` 4, ``grid-rows2`` 2)."""
+    ``grid-shift`` 8, ``grid-rows4`` 4, ``grid-rows2`` 2, ``grid-below`` 1)."""
 
     def partner(pixel: int) -> int:
         return pixel + count * IMAGE_SIDE if pixel < (IMAGE_SIDE - count) * IMAGE_SIDE else -1
@@ -274,6 +281,12 @@ def _knight_move(pixel: int) -> int:
     """Pixel ``(r, c)`` with ``(r + 1, c + 2)`` (``grid-knight``)."""
     row, column = divmod(pixel, IMAGE_SIDE)
     return pixel + IMAGE_SIDE + 2 if row < IMAGE_SIDE - 1 and column < IMAGE_SIDE - 2 else -1
+
+
+def _mirrored_row(pixel: int) -> int:
+    """Pixel ``(r, c)`` of the top half with ``(15 - r, c)`` (``grid-flip``)."""
+    row, column = divmod(pixel, IMAGE_SIDE)
+    return (IMAGE_SIDE - 1 - row) * IMAGE_SIDE + column if row < IMAGE_SIDE // 2 else -1
 
 
 def _point_reflection(pixel: int) -> int:
@@ -475,6 +488,11 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         TaskSpec("sequence-mirrored-halves", _SEQUENCE, 2, _events(_SEQUENCE, _mirrored_halves)),
         TaskSpec("sequence-doubled", _SEQUENCE, 2, _events(_SEQUENCE, _doubled)),
     ),
+    _by_name(
+        TaskSpec("grid-flip", _IMAGE, 2, _events(_IMAGE, _mirrored_row, GRID_DISTRACTORS)),
+        TaskSpec("grid-below", _IMAGE, 2, _events(_IMAGE, _rows_below(1), GRID_DISTRACTORS)),
+        TaskSpec("sequence-thirty", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(30))),
+    ),
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
 it (2026-12-02 to 2026-12-05): nothing was chosen on a set before it was added. The first set
@@ -491,7 +509,9 @@ changes of 2026-12-03 to 2026-12-05 (the module docstring), three more relations
 before: a reflection in the diagonal, a move by no power of two, a shift past the half; the
 eleventh with nothing changed since the tenth, to test the variants of the objective
 docs/OUTCOMES.md screens, by a rule fixed before it was queried (three relations of a sequence:
-the ends, a mirror in each half, a scaling)."""
+the ends, a mirror in each half, a scaling); the twelfth after the variant that rule adopted (the
+arrangement at half its weight), to test it on tasks it was not chosen on (a top-bottom mirror,
+vertical neighbours, a shift by 30)."""
 
 ALL_TASKS: Final[dict[str, TaskSpec]] = {
     name: spec for tasks in (TASKS, *HELD_OUT) for name, spec in tasks.items()

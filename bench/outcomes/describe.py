@@ -384,6 +384,16 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
             "the step at twice its index.",
             {"input": sequence, "correlations": _doubled_steps()},
         ),
+        "grid-flip": (
+            "The label couples each pixel with its top-bottom mirror, (r, c) with (15 - r, c): "
+            "the top half against the bottom half, mirrored.",
+            {"input": image, "preset": "top_bottom"},
+        ),
+        "grid-below": (
+            "The label couples each pixel with the pixel below it: a local structure.",
+            {"input": image, "preset": "local"},
+        ),
+        "sequence-thirty": _steps_apart(2, 30),
     }
 
 
