@@ -51,6 +51,7 @@ from advisor.model.budget import ObjectiveKind, scaled_parameters
 __all__ = ["ARRANGEMENT_WEIGHT", "Objective", "ObjectiveKind", "default_targets", "normalised"]
 
 _DECIMALS: Final = 12
+"""Decimals scores (and fractions compared for the binding correlation) are rounded to."""
 
 ARRANGEMENT_WEIGHT: Final = 0.5
 """The exponent of the share of arrangements a tree still tells apart in its score.
@@ -63,7 +64,6 @@ trained-outcome benchmark (docs/OUTCOMES.md): a weight of 1 ranked the deepest t
 a tree with a larger top window trained better; 1/2 was screened on the pools of thirty-six tasks
 and adopted by a rule fixed before an eleventh held-out set was queried.
 """
-"""Decimals scores (and fractions compared for the binding correlation) are rounded to."""
 
 _Floats = npt.NDArray[np.float64]
 
