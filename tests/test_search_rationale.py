@@ -108,12 +108,6 @@ def test_small_ratios_are_also_written_out() -> None:
     assert "x2^5 = x32" in _text(shallow=shallow)
 
 
-def test_a_small_ratio_written_out_is_the_power_beside_it() -> None:
-    # 4.99 bits, written down to 4.9, read "x2^4.9 = x31.8" (2^4.99): 2^4.9 is 29.9.
-    shallow = Design("one global pooling", (4, 512), 3_081, (571.01, 45.0), 0.7)
-    assert "+4.9 bits, x2^4.9 = x29.9" in _text(shallow=shallow)
-
-
 def test_when_nothing_helps_or_everything_is_reached_it_says_so() -> None:
     assert "No single layer one step wider would raise 'corner'." in _text(widenings=[])
     reached = Objective.create([576.0, 45.0], [1.0, 1.0], "weighted")

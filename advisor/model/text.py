@@ -12,7 +12,7 @@ import math
 import unicodedata
 from typing import Final
 
-__all__ = ["floored", "printable_name", "rounded_down", "told_apart"]
+__all__ = ["floored", "printable_name", "told_apart"]
 
 _UNPRINTABLE: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 """Unicode categories no name may hold: control (Cc), format (Cf), surrogate (Cs), line and
@@ -67,11 +67,6 @@ def floored(value: float, decimals: int, grouped: bool = True) -> str:
     a millionth below a value is written as it (:data:`_FLOOR_SLACK`), so ``decimals`` is at
     most 5: at 6 that slack is a whole unit. ``grouped``: with thousands separators.
     """
+    scale = 10**decimals
     separator = "," if grouped else ""
-    return f"{rounded_down(value, decimals):{separator}.{decimals}f}"
-
-
-def rounded_down(value: float, decimals: int) -> float:
-    """Return ``value`` rounded down to ``decimals`` decimals, the figure :func:`floored` writes."""
-    scale: int = 10**decimals
-    return math.floor((value + _FLOOR_SLACK) * scale) / scale
+    return f"{math.floor((value + _FLOOR_SLACK) * scale) / scale:{separator}.{decimals}f}"

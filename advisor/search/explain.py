@@ -25,7 +25,7 @@ import numpy as np
 
 from advisor.model.budget import scaled_parameters
 from advisor.model.results import Efficiency
-from advisor.model.text import floored, rounded_down, told_apart
+from advisor.model.text import floored, told_apart
 from advisor.search.objective import Objective
 
 __all__ = [
@@ -552,6 +552,5 @@ def _counted(bits: float) -> str:
 def _ratio(bits: float) -> str:
     text = f"+{_counted(bits)}, x2^{_bits(bits)}"
     if bits <= _SMALL_RATIO_BITS:
-        # The power as written: 4.99 bits read "x2^4.9 = x31.8", two numbers 6% apart.
-        text += f" = x{2.0 ** rounded_down(bits, 1):,.3g}"
+        text += f" = x{2.0**bits:,.3g}"
     return text
