@@ -26,7 +26,6 @@ from advisor.model.results import (
     SearchResult,
 )
 from advisor.model.task import PresetInfo
-from advisor.model.text import floored
 
 __all__ = ["render_analysis", "render_presets", "render_search_result"]
 
@@ -258,18 +257,15 @@ def _display_width(text: str) -> int:
 
 
 def _log2_number(value: float) -> str:
-    """Write a log2 figure to two decimals rounded down, as a whole number only when it is one.
+    """:func:`_number` for a log2 figure, which reads as a whole number only when it is one.
 
-    Down, as the rationale and the efficiency sentence write figures in bits
-    (:func:`~advisor.model.text.floored`): rounded to the nearest, 31.699 (3^20) read ``31.7``
-    here and ``31.6`` in the rationale beside it. A whole log2 is a power of two; 53 log2(3) =
-    84.003 is ``84.00``, which would read as a rank of 2^84 shortened to ``84``: such a figure
-    keeps its zeros.
+    A whole log2 is a power of two; two decimals of log2(511) = 8.997 are ``9.00``, which
+    :func:`_number` would shorten to ``9``, a rank of 512. Such a figure keeps its zeros.
     """
-    if abs(value - round(value)) < _WHOLE:
-        return f"{round(value)}"
-    text = floored(value, 2, grouped=False)
-    return text if text.endswith(".00") else text.rstrip("0")
+    text = _number(value)
+    if "." in text or "e" in text or abs(value - round(value)) < _WHOLE:
+        return text
+    return f"{value:.2f}"
 
 
 def _number(value: float) -> str:

@@ -58,15 +58,14 @@ def told_apart(value: float, other: float, least: int = 2, most: int = 6) -> tup
     return written
 
 
-def floored(value: float, decimals: int, grouped: bool = True) -> str:
+def floored(value: float, decimals: int) -> str:
     """Write a figure in bits rounded down to ``decimals`` decimals: ``1,742.6`` for 1742.68.
 
     Down, so a lower bound (the channels a shallow net needs, in log2) stays one; and every
     figure in bits alike, so a rank and the bound taken from it read the same in one answer (a
     rank of 156.75 bits read "156.8" beside a shallow net's "2^156.7 channels"). A figure within
     a millionth below a value is written as it (:data:`_FLOOR_SLACK`), so ``decimals`` is at
-    most 5: at 6 that slack is a whole unit. ``grouped``: with thousands separators.
+    most 5: at 6 that slack is a whole unit.
     """
     scale = 10**decimals
-    separator = "," if grouped else ""
-    return f"{math.floor((value + _FLOOR_SLACK) * scale) / scale:{separator}.{decimals}f}"
+    return f"{math.floor((value + _FLOOR_SLACK) * scale) / scale:,.{decimals}f}"
