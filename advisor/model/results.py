@@ -13,7 +13,6 @@ from typing import Final, Literal, TypeAlias
 
 from advisor.model.architecture import Architecture
 from advisor.model.documents import frozen_hash
-from advisor.model.text import floored
 
 __all__ = [
     "Analysis",
@@ -146,7 +145,8 @@ def _count(log2_value: float) -> str:
     if log2_value > _PLAIN_BITS:
         # Down to the tenth, as the figure is a lower bound (2^389.358 is not "2^389.4"); the
         # figure's own last digit is a floor's, so 1535.999999 is the tenth 1536.0.
-        return f"2^{floored(log2_value, 1)}"
+        tenths = math.floor((log2_value + 1e-6) * 10)
+        return f"2^{tenths // 10:,}.{tenths % 10}"
     least = math.ceil(2.0**log2_value - 1e-6)
     if log2_value <= _EXACT_BITS:
         return f"{least:,}"

@@ -2,25 +2,19 @@
 
 The rule for names: no character a terminal acts on. Correlation names go in tables, an
 architecture's ``family`` in its provenance; both may come from a file anyone wrote. Two figures
-compared in one sentence are written with the decimals that tell them apart (:func:`told_apart`);
-a figure in bits is written rounded down (:func:`floored`), so it reads the same in every sentence.
+compared in one sentence are written with the decimals that tell them apart (:func:`told_apart`).
 """
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from typing import Final
 
-__all__ = ["floored", "printable_name", "told_apart"]
+__all__ = ["printable_name", "told_apart"]
 
 _UNPRINTABLE: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 """Unicode categories no name may hold: control (Cc), format (Cf), surrogate (Cs), line and
 paragraph separators (Zl, Zp)."""
-
-_FLOOR_SLACK: Final = 1e-6
-"""A figure this close below a written value is written as it: the efficiency's lower bounds are
-floored to 6 decimals (1535.999999 for a rank of 1536), so their own last digit is a floor's."""
 
 
 def printable_name(name: str) -> str:
@@ -56,16 +50,3 @@ def told_apart(value: float, other: float, least: int = 2, most: int = 6) -> tup
         if written[0] != written[1] or value == other:
             return written
     return written
-
-
-def floored(value: float, decimals: int) -> str:
-    """Write a figure in bits rounded down to ``decimals`` decimals: ``1,742.6`` for 1742.68.
-
-    Down, so a lower bound (the channels a shallow net needs, in log2) stays one; and every
-    figure in bits alike, so a rank and the bound taken from it read the same in one answer (a
-    rank of 156.75 bits read "156.8" beside a shallow net's "2^156.7 channels"). A figure within
-    a millionth below a value is written as it (:data:`_FLOOR_SLACK`), so ``decimals`` is at
-    most 5: at 6 that slack is a whole unit.
-    """
-    scale = 10**decimals
-    return f"{math.floor((value + _FLOOR_SLACK) * scale) / scale:,.{decimals}f}"

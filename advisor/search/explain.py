@@ -25,7 +25,7 @@ import numpy as np
 
 from advisor.model.budget import scaled_parameters
 from advisor.model.results import Efficiency
-from advisor.model.text import floored, told_apart
+from advisor.model.text import told_apart
 from advisor.search.objective import Objective
 
 __all__ = [
@@ -521,26 +521,21 @@ def _percent(share: float) -> str:
 
 
 def _bits(value: float, decimals: int = 1) -> str:
-    """Write a figure in bits rounded down to ``decimals`` decimals; a whole one without them.
-
-    Down as :func:`floored` writes every figure in bits, the efficiency sentence's lower bounds
-    among them: a rank of 371.67 bits read "371.7" beside a shallow net's "2^371.6 channels".
-    """
-    return floored(value, decimals) if value % 1 else f"{value:,.0f}"
+    """Write a figure in bits to ``decimals`` decimals; a whole figure without decimals."""
+    return f"{value:,.{decimals}f}" if value % 1 else f"{value:,.0f}"
 
 
 def _apart(rank: float, target: float) -> tuple[str, str]:
     """Write a rank short of its target, and the target, with decimals that tell them apart.
 
     Written as :func:`_bits` writes them, 370.0 of 371.7; a rank 0.04 bits short read "371.7 of
-    371.7" beside "falls short". More decimals then, up to five (:func:`floored` writes a figure
-    within a millionth below a value as that value), and past that six, the rank rounded down and
-    the target up, so the rank never reads as the target. The two are compared to the
+    371.7" beside "falls short". More decimals then, up to six, and past that the rank rounded
+    down and the target up, so the rank never reads as the target. The two are compared to the
     same decimals, not as :func:`_bits` shortens a whole figure: a rank a millionth short of a
     target of 384 read "384.0 of 384".
     """
-    for decimals in range(1, 6):
-        if floored(rank, decimals) != floored(target, decimals):
+    for decimals in range(1, 7):
+        if f"{rank:,.{decimals}f}" != f"{target:,.{decimals}f}":
             return _bits(rank, decimals), _bits(target, decimals)
     return f"{math.floor(rank * 1e6) / 1e6:,.6f}", f"{math.ceil(target * 1e6) / 1e6:,.6f}"
 
