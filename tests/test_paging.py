@@ -17,6 +17,7 @@ from advisor.model.regions import IndicesRegion
 from advisor.model.results import Recommendation
 from advisor.model.task import Task
 from advisor.search import page as page_module
+from advisor.search import paging
 from advisor.search.candidates import deepest_schedule
 from advisor.search.paging import next_page_token, page_offset
 from advisor.service.limits import LOCAL_LIMITS, RequestLimits
@@ -100,6 +101,22 @@ def test_a_token_of_another_request_is_refused() -> None:
         recommend(TASK, other)
     assert [v.field for v in raised.value.violations] == ["budget.page_token"]
     assert "another request" in raised.value.violations[0].description
+
+
+def test_a_token_another_version_of_the_ranking_wrote_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server upgraded between two pages ranks the designs in another order: continuing the
+    # old ranking's offset in the new one would repeat or skip designs.
+    first = recommend(TASK, Budget(**OPTIONS, top_k=2))
+    assert first.next_page_token is not None
+    again = Budget(**OPTIONS, top_k=2, page_token=first.next_page_token)
+    assert recommend(TASK, again).recommendations  # the same version reads it
+    monkeypatch.setattr(paging, "RANKING_VERSION", paging.RANKING_VERSION + 1)
+    with pytest.raises(InvalidRequestError) as raised:
+        recommend(TASK, again)
+    assert [v.field for v in raised.value.violations] == ["budget.page_token"]
+    assert "another version of the advisor's ranking" in raised.value.violations[0].description
 
 
 @pytest.mark.parametrize("token", ["garbage!", "MTA", "LTE6MGM4ZmUyYzczMzZmYWM0OQ"])

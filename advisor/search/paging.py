@@ -7,7 +7,8 @@ The next call runs the same deterministic search and returns the designs ranked 
 offset, so a sampler or a Katib controller can keep asking; pages of a complete search
 (``complete = True``) join into one ranking without repeats. A token from another request is
 refused, not misread, and so is one whose page starts past the end of a complete search's
-ranking (a token no search wrote).
+ranking (a token no search wrote), or one another version of the ranking wrote
+(:data:`RANKING_VERSION`: a server upgraded between two pages does not continue another order).
 """
 
 from __future__ import annotations
@@ -23,24 +24,31 @@ from advisor.model.budget import FAMILIES, Budget
 from advisor.model.task import Task
 from advisor.search.candidates import deepest_schedule
 
-__all__ = ["PAST_THE_END", "next_page_token", "page_offset"]
+__all__ = ["PAST_THE_END", "RANKING_VERSION", "next_page_token", "page_offset"]
 
 _FIELD: Final = "budget.page_token"
 _PAGE_INDEPENDENT: Final = frozenset({"top_k", "time_limit_seconds", "page_token"})
 _DIGEST_CHARS: Final = 16
+
+RANKING_VERSION: Final = 2
+"""The version of the order the search ranks one request's designs in, part of every token's
+digest: raised whenever that order changes (the objective, its factors, its tie-breaks), so a
+token of another version is refused, not read as an offset into another ranking. 2: the
+arrangement a tree discards weighs at half its bits (:data:`advisor.search.objective.
+ARRANGEMENT_WEIGHT`, 2026-12-05)."""
 
 PAST_THE_END: Final = "starts past the end of this request's ranking ({count} designs)"
 """Why a token is refused when a complete search ranks fewer designs than it skips."""
 
 
 def _request_digest(task: Task, budget: Budget) -> str:
-    """Return a digest of what decides the ranking: the task and the budget's search options.
+    """Return a digest of what decides the ranking: its version, the task, the search options.
 
     Both as the search reads them, not as the request spells them: the same search gets the
     same token however it is written (a preset or its expansion, a box or its ids, the widths
     in any order), where a token of one spelling was refused by another as another request's.
     """
-    document = [_searched_task(task), _search_options(task, budget)]
+    document = [RANKING_VERSION, _searched_task(task), _search_options(task, budget)]
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:_DIGEST_CHARS]
 
@@ -118,7 +126,7 @@ def page_offset(task: Task, budget: Budget) -> int:
     ------
     InvalidRequestError
         On ``budget.page_token`` when it is not a token this module wrote, or was written for
-        another request.
+        another request or by another :data:`RANKING_VERSION`.
     """
     token = budget.page_token
     if token is None:
@@ -136,7 +144,8 @@ def page_offset(task: Task, budget: Budget) -> int:
     if digest != _request_digest(task, budget):
         raise InvalidRequestError.single(
             _FIELD,
-            "belongs to another request: keep the task and every budget field but top_k, "
-            "time_limit_seconds and page_token as they were",
+            "belongs to another request (or another version of the advisor's ranking): keep the "
+            "task and every budget field but top_k, time_limit_seconds and page_token as they "
+            "were",
         )
     return offset
