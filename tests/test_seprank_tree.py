@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import tracemalloc
 from types import SimpleNamespace
 
 import numpy as np
@@ -15,7 +16,7 @@ from advisor.geometry.layouts import mirror_permutation, structure_from_permutat
 from advisor.geometry.structure import PoolingStructure
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.labels import SIDE_A, SIDE_B, correlation_labels
-from advisor.seprank.tree import log2_min_cut, log2_min_cuts
+from advisor.seprank.tree import SUMMED_SIZES, log2_min_cut, log2_min_cuts
 from tests.support.trees import draw_tree_and_labels
 
 
@@ -167,6 +168,46 @@ def test_large_windows_are_reduced_not_unrolled() -> None:
     structure = PoolingStructure(40, (np.arange(40)[None],))
     labels = labels_of(np.arange(40) < 17)
     assert log2_min_cut(structure, labels, [100.0], 1.0)[0] == 17.0
+
+
+def test_pricing_a_wide_window_takes_no_memory_in_proportion_to_it() -> None:
+    # The shallow net at 1024x1024 pools one window of 2^20 locations: a table of every count
+    # of one-sided leaves up to it (16-32 bytes a location, fresh memory) cost its build 15-60
+    # ms in a stopped search, past the search's time limit.
+    n = 2**20
+    structure = PoolingStructure(n, (np.arange(n)[None],))
+    labels = labels_of(np.arange(n) < 3 * n // 4)
+    # The structure keeps its leaf order once worked out: at other widths, it is no pricing.
+    log2_min_cut(structure, labels, [1.0], 1.0)
+    for shared in (False, True):
+        tracemalloc.start()
+        try:
+            # Widths no other test prices: the tables are cached per widths and windows.
+            figure = log2_min_cut(structure, labels, [20.25], 1.375, shared_weights=shared)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert figure[0] == 20.25
+        assert peak < 8 * n
+
+
+def test_wide_groups_of_one_sided_siblings_get_their_binomial() -> None:
+    # 580 pairs under one root (M = 2, r_0 = 8): a pure pair spans binom(3, 2) = 3 dimensions,
+    # and 300 pure A pairs and 280 pure B pairs, more than the table holds, span binom(302, 300)
+    # and binom(282, 280) at the root; the cheaper cut prices the B pairs from the A side.
+    pairs = 580
+    assert pairs > SUMMED_SIZES
+    structure = PoolingStructure(
+        2 * pairs, (np.arange(2 * pairs).reshape(pairs, 2), np.arange(pairs)[None])
+    )
+    labels = labels_of(np.arange(2 * pairs) < 600)
+    shared = log2_min_cut(structure, labels, [3.0, 40.0], 1.0, shared_weights=True)
+    assert shared[0] == pytest.approx(math.log2(math.comb(282, 280)), abs=1e-9)
+    # One window of 700 leaves, M = 3: 400 in A, 300 in B span binom(302, 300).
+    window = PoolingStructure(700, (np.arange(700)[None],))
+    halves = labels_of(np.arange(700) < 400)
+    shared = log2_min_cut(window, halves, [100.0], math.log2(3), shared_weights=True)
+    assert shared[0] == pytest.approx(math.log2(math.comb(302, 300)), abs=1e-9)
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,7 @@ from advisor.arrays import (
 )
 from advisor.errors import StoppedError
 from advisor.seprank.labels import SIDE_A, SIDE_B
+from advisor.seprank.tree import SUMMED_SIZES, log2_symmetric_powers
 from advisor.stopping import StopSignal
 
 __all__ = ["LEAF_TYPES", "DpValues", "SubtreeDag", "SubtreeDagBuilder", "TypeLevel"]
@@ -64,11 +65,6 @@ LEAF_TYPES: Final = 3
 
 _SUMMED_COLUMNS: Final = 16
 """Windows up to this size are keyed column by column, larger ones by counting child types."""
-
-_SUMMED_SIZES: Final = 256
-"""Sibling groups up to this size get ``G(m)`` term by term (see :func:`_log2_symmetric_powers`)."""
-
-_LGAMMA: Final = np.frompyfunc(math.lgamma, 1, 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,9 +196,9 @@ class SubtreeDag:
         """The recurrence's work per width vector, which sizes the search's chunks.
 
         It counts the (type, child) pairs over all heights plus the terms summed for the
-        symmetric powers of one-sided sibling groups (:func:`_log2_symmetric_powers`), which
-        dominate on wide windows: without them a chunk could run for half a second between two
-        polls of the stop signal.
+        symmetric powers of one-sided sibling groups
+        (:func:`~advisor.seprank.tree.log2_symmetric_powers`), which dominate on wide windows:
+        without them a chunk could run for half a second between two polls of the stop signal.
         """
         return sum(level.child.size + _summed_terms(level) for level in self.levels)
 
@@ -233,7 +229,7 @@ class SubtreeDag:
             return DpValues(np.minimum(kept, cut[:, None, :]), np.zeros_like(log2_width))
         extra = np.array([1, level.arity] if level.has_pure else [1], dtype=np.int64)
         sizes = np.unique(np.concatenate([level.group_sizes.reshape(-1), extra]))
-        powers = _log2_symmetric_powers(below.log2_dim, sizes)
+        powers = log2_symmetric_powers(below.log2_dim, sizes)
         if level.grouped.size:
             # Pure siblings span a symmetric power: m log2 D becomes G(m) (module docstring).
             single = powers[np.searchsorted(sizes, 1)]
@@ -319,38 +315,11 @@ class SubtreeDag:
 
 
 def _summed_terms(level: TypeLevel) -> int:
-    """Terms :func:`_log2_symmetric_powers` sums per width vector at ``level``."""
+    """Terms :func:`~advisor.seprank.tree.log2_symmetric_powers` sums per width vector here."""
     if not (level.grouped.size or level.has_pure):
         return 0
     largest = max(int(level.group_sizes.max(initial=1)), level.arity if level.has_pure else 1)
-    return min(largest, _SUMMED_SIZES)
-
-
-def _log2_symmetric_powers(log2_dim: _Floats, sizes: _Ints) -> _Floats:
-    """``G(m) = log2 binom(D + m - 1, m)`` for every ``m`` in ``sizes``: shape ``(len, P)``.
-
-    Up to :data:`_SUMMED_SIZES` siblings the terms ``log2((D + j - 1) / j)`` are summed one by
-    one, as the tree engine does, so small figures agree to the last bit; larger groups (a
-    window of thousands of one-sided leaves) use ``lgamma``, within about ``1e-10`` bits.
-    """
-    dim = np.exp2(log2_dim)
-    result = np.zeros((sizes.size, dim.size), dtype=np.float64)
-    small = (sizes > 0) & (sizes <= _SUMMED_SIZES)
-    if small.any():
-        j = np.arange(1, int(sizes[small].max()) + 1, dtype=np.float64)
-        sums = np.cumsum(np.log2((dim[:, None] + j - 1) / j), axis=1)
-        result[small] = sums[:, sizes[small] - 1].T
-    large = sizes > _SUMMED_SIZES
-    if large.any():
-        m = sizes[large].astype(np.float64)[:, None]
-        logs = _lgamma(dim + m) - _lgamma(dim) - _lgamma(m + 1.0)
-        result[large] = logs / math.log(2.0)
-    return result
-
-
-def _lgamma(values: _Floats) -> _Floats:
-    result: _Floats = np.asarray(_LGAMMA(values), dtype=np.float64)
-    return result
+    return min(largest, SUMMED_SIZES)
 
 
 class SubtreeDagBuilder:

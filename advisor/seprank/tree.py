@@ -197,6 +197,89 @@ def _cost_dtype(arities: Sequence[int], x: npt.NDArray[np.float64]) -> type[np.g
     return np.int32 if bound < _INT32_LIMIT else np.float64
 
 
+SUMMED_SIZES: Final = 256
+"""Sibling groups up to this size get ``G(m)`` term by term (:func:`log2_symmetric_powers`)."""
+
+_LGAMMA: Final = np.frompyfunc(math.lgamma, 1, 1)
+
+
+def log2_symmetric_powers(
+    log2_dim: npt.NDArray[np.float64], sizes: npt.NDArray[np.integer[Any]]
+) -> npt.NDArray[np.float64]:
+    """``G(m) = log2 binom(D + m - 1, m)`` for every ``m`` in ``sizes``: shape ``(len, P)``.
+
+    What ``m`` interchangeable one-sided siblings span (module docstring), for ``P`` values of
+    ``log2 D``. Up to :data:`SUMMED_SIZES` siblings the terms ``log2((D + j - 1) / j)`` are
+    summed one by one, so small figures agree to the last bit whichever engine asks; larger
+    groups (a window of thousands of one-sided leaves) use ``lgamma``, within about ``1e-10``
+    bits of the sum, at a cost independent of ``m``.
+    """
+    dim = np.exp2(log2_dim)
+    result = np.zeros((sizes.size, dim.size), dtype=np.float64)
+    small = (sizes > 0) & (sizes <= SUMMED_SIZES)
+    if small.any():
+        j = np.arange(1, int(sizes[small].max()) + 1, dtype=np.float64)
+        sums = np.cumsum(np.log2((dim[:, None] + j - 1) / j), axis=1)
+        result[small] = sums[:, sizes[small] - 1].T
+    large = sizes > SUMMED_SIZES
+    if large.any():
+        m = sizes[large].astype(np.float64)[:, None]
+        logs = _lgamma(dim + m) - _lgamma(dim) - _lgamma(m + 1.0)
+        result[large] = logs / math.log(2.0)
+    return result
+
+
+def _lgamma(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    result: npt.NDArray[np.float64] = np.asarray(_LGAMMA(values), dtype=np.float64)
+    return result
+
+
+class _OneSided(NamedTuple):
+    """One level's ``cost[w, m]``: log2 dimension spanned by ``m`` one-sided children.
+
+    ``cost`` tabulates it for ``m`` up to the level's ``arity`` (its window's size, the largest
+    count) or :data:`SUMMED_SIZES`, the smaller, and ``excess`` what the symmetric price saves
+    on ``m`` times one child's (``cost[w, m] - m cost[w, 1]``, shared weights only). A wider
+    window's larger counts are priced as they occur, from ``log2_dim`` (``D_l``): tabulating
+    every count up to the window's size cost the shallow net's build at 1024x1024, one window
+    of a million locations, a million entries per width row and figure, 15-60 ms of fresh
+    memory in a stopped search.
+    """
+
+    cost: _AnyArray
+    excess: _AnyArray
+    log2_dim: npt.NDArray[np.float64]
+    arity: int
+
+    def price(self, counts: _AnyArray, shared_weights: bool) -> _AnyArray:
+        """Look up ``cost[w, m]`` for every ``m`` in ``counts``: shape ``(W, *counts.shape)``.
+
+        Without sharing the cost is linear in ``m``, and a product is much cheaper than a
+        gather.
+        """
+        if shared_weights:
+            return self._symmetric(self.cost, counts, excess=False)
+        return np.asarray(self.cost[:, 1].reshape(-1, *(1,) * counts.ndim) * counts)
+
+    def saved(self, counts: _AnyArray) -> _AnyArray:
+        """Look up ``excess[w, m]`` for every ``m`` in ``counts`` (shared weights)."""
+        return self._symmetric(self.excess, counts, excess=True)
+
+    def _symmetric(self, table: _AnyArray, counts: _AnyArray, excess: bool) -> _AnyArray:
+        """Gather ``table`` at ``counts``, those past its end from :func:`log2_symmetric_powers`."""
+        last = table.shape[1] - 1
+        wide = None if last >= self.arity else counts > last
+        if wide is None or not wide.any():
+            return np.asarray(table[:, counts])
+        priced = np.asarray(table[:, np.minimum(counts, last)])
+        sizes, inverse = np.unique(counts[wide], return_inverse=True)
+        powers = log2_symmetric_powers(self.log2_dim, sizes).T
+        if excess:
+            powers -= self.cost[:, 1:2] * sizes
+        priced[:, wide] = powers[:, inverse.reshape(-1)]
+        return priced
+
+
 @functools.lru_cache(maxsize=8)
 def _one_sided_table(
     weights: bytes,
@@ -204,23 +287,24 @@ def _one_sided_table(
     arities: tuple[int, ...],
     shared_weights: bool,
     dtype: np.dtype[Any],
-) -> tuple[_AnyArray, ...]:
+) -> tuple[_OneSided, ...]:
     """:func:`_one_sided_costs` in ``dtype``, once per width rows and windows (read-only arrays).
 
-    An analysis runs the recurrence once per chunk of correlations with the same widths, and a
-    window of a million locations costs a million entries per row to price (and 8 MB to copy:
-    the shallow net's build at 1024x1024 spent 12 ms converting the cached table per chunk).
+    An analysis runs the recurrence once per chunk of correlations with the same widths.
     """
     rows = np.frombuffer(weights, dtype=np.float64).reshape(shape)
-    costs = [c.astype(dtype) for c in _one_sided_costs(rows, list(arities), shared_weights)]
-    for cost in costs:
-        cost.flags.writeable = False
-    return tuple(costs)
+    levels = []
+    for level in _one_sided_costs(rows, list(arities), shared_weights):
+        cost, excess = level.cost.astype(dtype), level.excess.astype(dtype)
+        for table in (cost, excess):
+            table.flags.writeable = False
+        levels.append(_OneSided(cost, excess, level.log2_dim, level.arity))
+    return tuple(levels)
 
 
 def _one_sided_costs(
     weights: npt.NDArray[np.float64], arities: list[int], shared_weights: bool
-) -> list[npt.NDArray[np.float64]]:
+) -> list[_OneSided]:
     """Per level ``l``, ``cost[w, m]``: log2 dimension spanned by ``m`` one-sided children.
 
     A node whose leaves all lie in one region ("one-sided") outputs, as a function of those
@@ -228,32 +312,25 @@ def _one_sided_costs(
     min(cost[k_l], r_l)``. ``m`` such siblings multiplied channel-wise span ``D_l^m`` dimensions
     with independent weights, but with weights shared across locations they are interchangeable
     (the same function of different inputs, pooled by a commutative product), so their product is
-    a symmetric tensor: ``binom(D_l + m - 1, m)`` dimensions at most.
+    a symmetric tensor: ``binom(D_l + m - 1, m)`` dimensions at most
+    (:func:`log2_symmetric_powers`). Without sharing the cost is ``m log2 D_l``: its table holds
+    ``m`` of 0 and 1 only.
     """
     log2_dim = weights[:, 0]
-    costs = []
+    levels = []
     for level, arity in enumerate(arities):
-        counts = np.arange(arity + 1, dtype=np.float64)
         if shared_weights:
-            # log2 binom(D + m - 1, m) = sum_{j <= m} log2((D + j - 1) / j), valid for real D.
-            dim = np.exp2(log2_dim)[:, None]
-            terms = np.log2((dim + counts[1:] - 1) / counts[1:])
-            cost = np.hstack([np.zeros_like(dim), np.cumsum(terms, axis=1)])
+            counts = np.arange(min(arity, SUMMED_SIZES) + 1)
+            cost = log2_symmetric_powers(log2_dim, counts).T
+            excess = cost - cost[:, 1:2] * counts
+            full = log2_symmetric_powers(log2_dim, np.array([arity]))[0]
         else:
-            cost = log2_dim[:, None] * counts
-        costs.append(cost)
-        log2_dim = np.minimum(cost[:, arity], weights[:, 1 + level])
-    return costs
-
-
-def _price(costs: _AnyArray, counts: _AnyArray, shared_weights: bool) -> _AnyArray:
-    """Look up ``costs[w, m]`` for every ``m`` in ``counts``: shape ``(W, *counts.shape)``.
-
-    Without sharing the table is linear in ``m``, and a product is much cheaper than a gather.
-    """
-    if shared_weights:
-        return np.asarray(costs[:, counts])
-    return np.asarray(costs[:, 1].reshape(-1, *(1,) * counts.ndim) * counts)
+            cost = log2_dim[:, None] * np.arange(2, dtype=np.float64)
+            excess = np.zeros((log2_dim.size, 0))
+            full = log2_dim * float(arity)
+        levels.append(_OneSided(cost, excess, log2_dim, arity))
+        log2_dim = np.minimum(full, weights[:, 1 + level])
+    return levels
 
 
 def _recurrence(
@@ -295,8 +372,8 @@ def _recurrence(
     # costs 0), so the one-sided cost table gives the window sums directly.
     step = _Step(
         edge[1],
-        _price(one_sided[0], in_b, shared_weights),
-        _price(one_sided[0], in_a, shared_weights),
+        one_sided[0].price(in_b, shared_weights),
+        one_sided[0].price(in_a, shared_weights),
         np.zeros((), dtype),
     )
     for level in range(1, depth):
@@ -307,9 +384,8 @@ def _recurrence(
             in_a, in_b = (levels.window_sum(full, level, np.int32) for full in (full_a, full_b))
             # A one-sided child costs D_l in the other state; swap the m-fold price for the
             # symmetric one.
-            excess = one_sided[level] - one_sided[level][:, 1:2] * np.arange(arities[level] + 1)
-            sum_a += excess[:, in_b]
-            sum_b += excess[:, in_a]
+            sum_a += one_sided[level].saved(in_b)
+            sum_b += one_sided[level].saved(in_a)
         step = _Step(
             edge[1 + level], sum_a, sum_b, levels.window_sum(np.minimum(cost_a, cost_b), level)
         )
