@@ -194,7 +194,9 @@ def test_it_prices_the_order_the_windows_forget() -> None:
     )
     text = _text(coarse, objective=objective, widenings=[])
     assert f"times {2.0**-ARRANGEMENT_WEIGHT:.3g} for the order its pooling windows forget" in text
-    assert "(2.50 bits per location, 1.00 more than the finest tree's 1.50)" in text
+    per_bit = f"{2.0**-ARRANGEMENT_WEIGHT:.3g}"
+    said = "(2.50 bits per location, 1.00 more than the finest tree's 1.50, each bit weighing x"
+    assert f"{said}{per_bit})" in text
     assert "order its pooling windows forget" not in _text()
 
 
@@ -204,7 +206,7 @@ def test_a_tree_that_forgets_a_little_more_says_how_much_not_zero() -> None:
         "mirror pooling (4x4, global 4x4)", (32, 64, 8), 9_000, (576.0, 45.0), 0.3, discarded=1.501
     )
     text = _text(close, objective=objective, widenings=[])
-    assert "(1.501 bits per location, 0.001 more than the finest tree's 1.500)" in text
+    assert "(1.501 bits per location, 0.001 more than the finest tree's 1.500, each bit" in text
     assert "times 0.999" in text
 
 
@@ -287,9 +289,11 @@ def test_a_wider_m_off_the_profiles_names_the_rule_it_breaks_not_the_others() ->
         top_k=2,
         time_limit_seconds=None,
     )
-    top = next(
+    four_levels = [
         r for r in recommend(task, budget).recommendations if len(r.architecture.layers) == 4
-    )
+    ]
+    assert four_levels, "the four-level mirror tree left the top 2"
+    top = four_levels[0]
     text = " ".join(top.rationale.split())
     found = re.search(
         r"M 16 -> 32 would add [^(]*\(off the practical profiles [^:]*: ([^)]*)\)", text
@@ -555,11 +559,13 @@ def test_under_maximin_a_wider_ladder_as_high_is_not_said_to_score_lower() -> No
     # said the wider ladders "score lower".
     task = load_task("bench/outcomes/tasks/grid-local.yaml")
     budget = Budget(max_parameters=3_000, objective="maximin", top_k=2, time_limit_seconds=None)
-    second = next(
+    meant = [
         r
         for r in recommend(task, budget).recommendations
         if r.architecture.representation == 10 and r.architecture.widths == (32, 32, 32)
-    )
+    ]
+    assert meant, "the M = 10, 32-32-32 contiguous net left the top 2"
+    second = meant[0]
     layers = tuple(
         layer.model_copy(update={"channels": width})
         for layer, width in zip(second.architecture.layers, (16, 32, 64), strict=True)

@@ -26,7 +26,7 @@ import numpy as np
 from advisor.model.budget import scaled_parameters
 from advisor.model.results import Efficiency
 from advisor.model.text import told_apart
-from advisor.search.objective import Objective
+from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 
 __all__ = [
     "MORE_BUDGET",
@@ -339,7 +339,8 @@ def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence
             f", times {_factor(order)} for the order its pooling windows forget "
             f"({own} bits per location"
         ) + (
-            f", {_difference(excess)} more than the finest tree's {least})"
+            f", {_difference(excess)} more than the finest tree's {least}, each bit weighing "
+            f"x{2.0**-ARRANGEMENT_WEIGHT:.3g})"
             if excess
             else ", the least)"
         )
