@@ -18,7 +18,8 @@ sequence (the sizes docs/OUTCOMES.md records the reasons for):
   cannot learn a label planted at fixed steps, so the coupling is planted by relation, not place.
 - ``sequence-local`` — the same with the planted pair at neighbouring steps ``j`` and ``j + 1``.
 
-The held-out tasks (:data:`HELD_OUT`, twelve sets), each added after the objective was last changed,
+The held-out tasks (:data:`HELD_OUT`, twelve sets), each added after the objective's then-last
+change (the arrangement's weight of 2026-12-05 was chosen on the pools of the first eleven),
 plant the same kind of pair under other relations:
 
 - ``sequence-shift`` — steps ``i`` and ``i + 32``: the first half with the second, step for step.
