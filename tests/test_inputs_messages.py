@@ -19,6 +19,7 @@ from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.mixture import MAX_MEMBERS, Mixture
+from advisor.model.scalars import EMPTY_PATH
 from advisor.model.task import parse_task
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.wire import budget_from_proto
@@ -344,3 +345,30 @@ def test_an_empty_token_in_a_server_config_file_is_told_it_must_not_be_empty(
     config.write_text('token: ""\n')
     line = assert_one_error_line(advisor("serve", "--config", config), ExitCode.INVALID_ARGUMENT)
     assert line == "advisor: error: --config token: must not be empty"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "name"),
+    [
+        (("serve", "--katib-port", "0", "--katib-data-dir", ""), "--katib-data-dir"),
+        (("serve", "--token-file", ""), "--token-file"),
+        (("serve", "--tls-cert", "", "--tls-key", "key.pem"), "--tls-cert"),
+        (("infer", ""), "DATA"),
+        (("infer", "data.npy", "--output", ""), "--output"),
+    ],
+)
+def test_an_empty_path_option_is_refused_naming_it(
+    arguments: tuple[str | Path, ...], name: str
+) -> None:
+    # Path("") is the working directory: --katib-data-dir "" served Katib's state from there,
+    # --token-file "" was told "cannot read .: Is a directory".
+    line = assert_one_error_line(advisor(*arguments), ExitCode.INVALID_ARGUMENT)
+    assert line == f"advisor: error: {name}: {EMPTY_PATH}"
+
+
+@pytest.mark.parametrize("setting", ["katib_data_dir", "tls_cert", "tls_client_ca"])
+def test_an_empty_path_setting_is_refused_naming_it(setting: str) -> None:
+    # ServerConfig(katib_data_dir="") kept Katib's state in the working directory, unsaid.
+    with pytest.raises(InvalidRequestError) as raised:
+        ServerConfig(**{setting: ""})
+    assert raised.value.violations == (FieldViolation(setting, EMPTY_PATH),)

@@ -13,7 +13,6 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Final
 
 from advisor.cli.infer_options import add_data_arguments
@@ -27,7 +26,7 @@ from advisor.cli.options import (
     output_path,
 )
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
-from advisor.service.options import add_serve_arguments
+from advisor.service.options import add_serve_arguments, given_path
 from advisor.usage import OneLineParser
 
 __all__ = ["DISTRIBUTION", "build_parser", "main"]
@@ -72,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         recommend.add_argument(option.flag, dest=option.field, **option.settings)
     recommend.add_argument(
         "--data",
-        type=Path,
+        type=given_path,
         metavar="DATA",
         help="a data sample (.npy, .npz, .csv): add what it shows to the task (--from-data)",
     )
@@ -90,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_arguments(recommend, "the task's input shape")
     recommend.add_argument(
         "--save-task",
-        type=Path,
+        type=given_path,
         metavar="TASK.yaml",
         help="write the task searched, the file's with what --data adds, here (JSON for a "
         "name ending .json, else YAML), so "
@@ -105,9 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=TASK_FORMATS,
         help="format of the task written (default: json for an --output ending .json, else yaml)",
     )
-    infer.add_argument("data", type=Path, metavar="DATA", help="data sample: .npy, .npz or .csv")
+    infer.add_argument(
+        "data", type=given_path, metavar="DATA", help="data sample: .npy, .npz or .csv"
+    )
     add_data_arguments(infer, "the array's shape after the samples axis")
-    infer.add_argument("--labels", type=Path, metavar="FILE", help="one label per sample")
+    infer.add_argument("--labels", type=given_path, metavar="FILE", help="one label per sample")
     infer.add_argument(
         "--output",
         type=output_path,
@@ -229,7 +230,9 @@ def _call_options(timeout_default: str) -> _Parser:
         metavar="HOST:PORT",
         help="use this running server (default: start one in-process on 127.0.0.1)",
     )
-    calls.add_argument("--token-file", type=Path, metavar="FILE", help="bearer token for --target")
+    calls.add_argument(
+        "--token-file", type=given_path, metavar="FILE", help="bearer token for --target"
+    )
     calls.add_argument("--tls-ca", metavar="FILE", help="CA certificate: use TLS to --target")
     calls.add_argument("--tls-client-cert", metavar="FILE", help="client certificate (mutual TLS)")
     calls.add_argument("--tls-client-key", metavar="FILE", help="client private key (mutual TLS)")

@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
 from advisor import usage
-from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
+from advisor.service.options import (
+    BAD_OPTION_EXIT_STATUS,
+    START_FAILED_EXIT_STATUS,
+    given_path,
+)
 
 __all__ = [
     "BUDGET_OPTIONS",
@@ -118,7 +122,7 @@ def output_path(text: str) -> Path | None:
 
     ``--output -`` wrote a file named ``-``.
     """
-    return None if text == "-" else Path(text)
+    return None if text == "-" else given_path(text)
 
 
 NO_BOUND: Final = "none"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from pathlib import Path
 from typing import Annotated, Any, Final, TypeAlias, TypeGuard
 
 import numpy as np
@@ -62,6 +63,13 @@ def boolean_problem(value: object) -> str | None:
     return None if is_boolean(value) else f"must be True or False; got {value!r}"
 
 
+_PATHS: Final = (Path, Path | None)
+"""The annotations of a path setting."""
+
+EMPTY_PATH: Final = "must not be empty (it would name the working directory)"
+"""Why an empty path is refused: pathlib and pydantic read ``""`` as ``.``."""
+
+
 def setting_value(annotation: object, value: Any) -> Any:
     """Before-validator of a setting of type ``annotation``: a flag is a boolean, a number is not.
 
@@ -79,6 +87,10 @@ def setting_value(annotation: object, value: Any) -> Any:
         raise PydanticCustomError("int_type", "Input should be a valid integer, not a boolean")
     if annotation is float and is_boolean(value):
         raise PydanticCustomError("float_type", "Input should be a valid number, not a boolean")
+    if annotation in _PATHS and value == "":
+        # pydantic reads "" as Path("."): a data directory or a certificate given as nothing
+        # would silently be the working directory.
+        raise PydanticCustomError("path_empty", EMPTY_PATH)
     return value
 
 

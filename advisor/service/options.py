@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from advisor.model.scalars import EMPTY_PATH
 from advisor.usage import USAGE_EXIT_STATUS
 
 __all__ = [
@@ -49,6 +50,18 @@ SERVE_OPTION_FLAGS: dict[str, str] = {
     "limits": "--limit",
 }
 
+
+def given_path(text: str) -> Path:
+    """Read a path option, refusing an empty one.
+
+    ``Path("")`` is the working directory: ``--katib-data-dir ""`` kept Katib's state there and
+    ``--token-file ""`` read a directory.
+    """
+    if not text:
+        raise argparse.ArgumentTypeError(EMPTY_PATH)
+    return Path(text)
+
+
 SERVE_SETTINGS: dict[str, dict[str, Any]] = {
     "host": {"help": "interface to bind (default 127.0.0.1)"},
     "port": {"type": int, "help": "TCP port to bind; 0 picks a free one (default 0)"},
@@ -70,9 +83,13 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
         "default": None,
         "help": "log one line per finished call: method, status, seconds, peer (default: on)",
     },
-    "tls_cert": {"type": Path, "metavar": "PEM", "help": "server certificate chain"},
-    "tls_key": {"type": Path, "metavar": "PEM", "help": "server private key"},
-    "tls_client_ca": {"type": Path, "metavar": "PEM", "help": "require client certificates (mTLS)"},
+    "tls_cert": {"type": given_path, "metavar": "PEM", "help": "server certificate chain"},
+    "tls_key": {"type": given_path, "metavar": "PEM", "help": "server private key"},
+    "tls_client_ca": {
+        "type": given_path,
+        "metavar": "PEM",
+        "help": "require client certificates (mTLS)",
+    },
     "grace_seconds": {"type": float, "metavar": "S", "help": "drain time on SIGTERM (default 10)"},
     "request_read_seconds": {
         "type": float,
@@ -85,7 +102,7 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
         "help": "calls one connection may have open at once (default 100)",
     },
     "katib_data_dir": {
-        "type": Path,
+        "type": given_path,
         "metavar": "DIR",
         "help": "keep what the Katib endpoint's learning calls handed out in DIR, to survive "
         "a restart: Katib's resumePolicy FromVolume mounts /opt/katib/data (needs --katib-port)",
@@ -102,7 +119,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     for field, settings in SERVE_SETTINGS.items():
         parser.add_argument(SERVE_OPTION_FLAGS[field], dest=field, **settings)
     parser.add_argument(
-        "--token-file", type=Path, metavar="FILE", help="require the bearer token this file holds"
+        "--token-file",
+        type=given_path,
+        metavar="FILE",
+        help="require the bearer token this file holds",
     )
     parser.add_argument(
         "--katib-host",
@@ -126,7 +146,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--config",
-        type=Path,
+        type=given_path,
         metavar="FILE",
         help="YAML or JSON file of server settings and a 'limits' mapping; options override it",
     )
