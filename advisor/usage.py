@@ -23,10 +23,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 if TYPE_CHECKING:
     from advisor.errors import FieldViolation
 
-__all__ = ["USAGE_EXIT_STATUS", "VALUE_KINDS", "OneLineParser", "violations_as_options"]
+__all__ = [
+    "EMPTY_PATH",
+    "USAGE_EXIT_STATUS",
+    "VALUE_KINDS",
+    "OneLineParser",
+    "violations_as_options",
+]
 
 USAGE_EXIT_STATUS = 2
 """Exit status of a usage error (argparse's own)."""
+
+EMPTY_PATH = "must not be empty (it would name the working directory)"
+"""Why an empty path option or setting is refused: pathlib and pydantic read ``""`` as ``.``."""
 
 VALUE_KINDS: Mapping[str, str] = {int.__name__: "a whole number", float.__name__: "a number"}
 """What an option of each value type takes, by the type's name, as a usage error states it."""

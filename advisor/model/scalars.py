@@ -21,6 +21,8 @@ import numpy as np
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
+from advisor.usage import EMPTY_PATH
+
 __all__ = [
     "INT32_MAX",
     "INT64_MAX",
@@ -65,9 +67,6 @@ def boolean_problem(value: object) -> str | None:
 
 _PATHS: Final = (Path, Path | None)
 """The annotations of a path setting."""
-
-EMPTY_PATH: Final = "must not be empty (it would name the working directory)"
-"""Why an empty path is refused: pathlib and pydantic read ``""`` as ``.``."""
 
 
 def setting_value(annotation: object, value: Any) -> Any:

@@ -11,8 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from advisor.model.scalars import EMPTY_PATH
-from advisor.usage import USAGE_EXIT_STATUS
+from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS
 
 __all__ = [
     "BAD_OPTION_EXIT_STATUS",
