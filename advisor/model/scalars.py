@@ -70,13 +70,13 @@ _PATHS: Final = (Path, Path | None)
 
 
 def setting_value(annotation: object, value: Any) -> Any:
-    """Before-validator of a setting of type ``annotation``: a flag is a boolean, a number is not.
+    """Before-validator of a setting of ``annotation``: a boolean flag, a number, a given path.
 
     A server's settings and limits come from a YAML or JSON file, where pydantic's lax mode
     read ``workers: true`` as 1 worker, ``grace_seconds: true`` as 1 s and ``reflection:
-    "yes"``, ``1`` or ``"off"`` as a flag: a mistake there is refused, as a document's would be.
-    Texts stay numbers (``--limit NAME=VALUE`` hands its values on as texts). Fields of other
-    types are left to pydantic.
+    "yes"``, ``1`` or ``"off"`` as a flag, and ``katib_data_dir: ""`` as the working directory: a
+    mistake there is refused, as a document's would be. Texts stay numbers (``--limit
+    NAME=VALUE`` hands its values on as texts). Fields of other types are left to pydantic.
     """
     if annotation is bool and not is_boolean(value):
         raise PydanticCustomError(
