@@ -56,6 +56,31 @@ def test_a_figure_reads_as_a_power_of_two_only_when_it_is_one(
     assert _row(log2_rank) == written
 
 
+@pytest.mark.parametrize(
+    ("log2_rank", "certificate", "written"),
+    [
+        (156.744, "exact", "156.74"),
+        (156.744, "tight", "156.75"),
+        (156.744, "upper_bound", "156.75"),
+        (math.log2(511), "tight", "9.00"),
+        (9.0, "upper_bound", "9"),
+        (156.75, "tight", "156.75"),
+    ],
+)
+def test_an_upper_bound_is_written_rounded_up(
+    log2_rank: float, certificate: str, written: str
+) -> None:
+    # A tight or upper_bound rank (and the dimension bound) is a bound from above, written up in
+    # the documents (9 decimals); the table's two decimals to the nearest wrote 156.744 as
+    # 156.74, below the bound.
+    assert _row(log2_rank, certificate) == written
+
+
+@given(st.floats(0.01, 1e6, allow_nan=False), st.sampled_from(["tight", "upper_bound"]))
+def test_no_upper_bound_reads_below_itself(log2_rank: float, certificate: str) -> None:
+    assert float(_row(log2_rank, certificate)) >= log2_rank - 1e-9
+
+
 @given(st.integers(1, 2**24))  # distinct ranks have distinct 9-decimal figures up to 2^24
 def test_a_rank_reads_as_an_integer_log_exactly_when_it_is_a_power_of_two(rank: int) -> None:
     shown = _row(round(math.log2(rank), 9), "tight")

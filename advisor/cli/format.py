@@ -9,6 +9,7 @@ the same facts laid out for reading.
 from __future__ import annotations
 
 import itertools
+import math
 import textwrap
 import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -206,8 +207,8 @@ def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]
         [
             c.name,
             _number(c.weight),
-            _log2_number(c.log2_separation_rank),
-            _log2_number(c.log2_max_rank),
+            _log2_number(c.log2_separation_rank, up=c.certificate != "exact"),
+            _log2_number(c.log2_max_rank, up=True),
             c.certificate,
         ]
         for c in correlations
@@ -256,14 +257,20 @@ def _display_width(text: str) -> int:
     return width
 
 
-def _log2_number(value: float) -> str:
+def _log2_number(value: float, up: bool) -> str:
     """:func:`_number` for a log2 figure, which reads as a whole number only when it is one.
 
     A whole log2 is a power of two; two decimals of log2(511) = 8.997 are ``9.00``, which
     :func:`_number` would shorten to ``9``, a rank of 512. Such a figure keeps its zeros.
+    ``up``: the figure is an upper bound (a ``tight`` or ``upper_bound`` rank, the dimension
+    bound), written rounded up as the documents write it (docs/FORMATS.md §3), so it stays one:
+    156.744 is ``156.75``, where the nearest, ``156.74``, would read below the bound.
     """
+    whole = abs(value - round(value)) < _WHOLE
+    if up and not whole and abs(value) < _PLAIN_LIMIT:
+        value = math.ceil(value * 100 - _WHOLE) / 100
     text = _number(value)
-    if "." in text or "e" in text or abs(value - round(value)) < _WHOLE:
+    if "." in text or "e" in text or whole:
         return text
     return f"{value:.2f}"
 
