@@ -243,6 +243,12 @@ _RELATIONS: dict[str, Callable[[_Events], tuple[_Events, _Events]]] = {
     "grid-flip": lambda e: (e[:, :8], e[:, :7:-1]),
     "grid-below": lambda e: (e[:, :-1], e[:, 1:]),
     "sequence-thirty": lambda e: (e[:, :34], e[:, 30:]),
+    "grid-columns4": lambda e: (e[:, :, :-4], e[:, :, 4:]),
+    "grid-mirrored-halves": lambda e: (
+        np.concatenate([e[:, :, :4], e[:, :, 8:12]], axis=2),
+        np.concatenate([e[:, :, 7:3:-1], e[:, :, 15:11:-1]], axis=2),
+    ),
+    "sequence-five": lambda e: (e[:, :-5], e[:, 5:]),
 }
 """Each event task's relation as two aligned numpy slices: step/pixel and its partner."""
 

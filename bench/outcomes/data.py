@@ -18,7 +18,7 @@ sequence (the sizes docs/OUTCOMES.md records the reasons for):
   cannot learn a label planted at fixed steps, so the coupling is planted by relation, not place.
 - ``sequence-local`` — the same with the planted pair at neighbouring steps ``j`` and ``j + 1``.
 
-The held-out tasks (:data:`HELD_OUT`, twelve sets), each added after the objective's then-last
+The held-out tasks (:data:`HELD_OUT`, thirteen sets), each added after the objective's then-last
 change (the arrangement's weight of 2026-12-05 was chosen on the pools of the first eleven),
 plant the same kind of pair under other relations:
 
@@ -107,6 +107,14 @@ it):
 - ``grid-flip`` — pixels ``(r, c)`` and ``(15 - r, c)``: each pixel with its top-bottom mirror.
 - ``grid-below`` — pixels ``(r, c)`` and ``(r + 1, c)``: vertical neighbours.
 - ``sequence-thirty`` — steps ``i`` and ``i + 30``: a shift just short of the half.
+
+and a thirteenth, with nothing changed since the twelfth:
+
+- ``grid-columns4`` — pixels ``(r, c)`` and ``(r, c + 4)``: grid-rows4's relation turned by 90
+  degrees.
+- ``grid-mirrored-halves`` — pixels ``(r, c)`` and ``(r, 7 - c)`` for ``c < 4``, ``(r, 23 - c)``
+  for ``8 <= c < 12``: each half of the image mirrored in itself, left to right.
+- ``sequence-five`` — steps ``i`` and ``i + 5``: a shift by an odd step.
 """
 
 from __future__ import annotations
@@ -261,15 +269,14 @@ def _rows_below(count: int) -> Callable[[int], int]:
     return partner
 
 
-def _right_neighbour(pixel: int) -> int:
-    """Pixel ``(r, c)`` with ``(r, c + 1)`` (``grid-local``), row-major ids."""
-    return pixel + 1 if pixel % IMAGE_SIDE < IMAGE_SIDE - 1 else -1
+def _columns_right(count: int) -> Callable[[int], int]:
+    """Pixel ``(r, c)`` with ``(r, c + count)``, none for the last ``count`` columns (row-major
+    ids; ``grid-local`` 1, ``grid-columns4`` 4, ``grid-periodic`` 8)."""
 
+    def partner(pixel: int) -> int:
+        return pixel + count if pixel % IMAGE_SIDE < IMAGE_SIDE - count else -1
 
-def _columns_right(pixel: int) -> int:
-    """Pixel ``(r, c)`` of the left half with ``(r, c + 8)`` (``grid-periodic``)."""
-    half = IMAGE_SIDE // 2
-    return pixel + half if pixel % IMAGE_SIDE < half else -1
+    return partner
 
 
 def _mirrored_column(pixel: int) -> int:
@@ -331,6 +338,17 @@ def _mirrored_halves(step: int) -> int:
     half = SEQUENCE_LENGTH // 2
     centre = half // 2 if step < half else half + half // 2
     return _folded_at(centre)(step) if step % half < half // 2 else -1
+
+
+def _mirrored_in_halves(pixel: int) -> int:
+    """Pixel ``(r, c)`` of each half's left quarter with its mirror in that half, ``(r, 7 - c)``
+    or ``(r, 23 - c)`` (``grid-mirrored-halves``)."""
+    row, column = divmod(pixel, IMAGE_SIDE)
+    half = IMAGE_SIDE // 2
+    start = column - column % half
+    if column - start >= half // 2:
+        return -1
+    return row * IMAGE_SIDE + 2 * start + half - 1 - column
 
 
 def _doubled(step: int) -> int:
@@ -421,11 +439,11 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
     _by_name(
         TaskSpec("sequence-shift", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(32))),
         TaskSpec("grid-shift", _IMAGE, 2, _events(_IMAGE, _rows_below(8), GRID_DISTRACTORS)),
-        TaskSpec("grid-local", _IMAGE, 2, _events(_IMAGE, _right_neighbour, GRID_DISTRACTORS)),
+        TaskSpec("grid-local", _IMAGE, 2, _events(_IMAGE, _columns_right(1), GRID_DISTRACTORS)),
     ),
     _by_name(
         TaskSpec("sequence-quarter", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(16))),
-        TaskSpec("grid-periodic", _IMAGE, 2, _events(_IMAGE, _columns_right, GRID_DISTRACTORS)),
+        TaskSpec("grid-periodic", _IMAGE, 2, _events(_IMAGE, _columns_right(8), GRID_DISTRACTORS)),
         TaskSpec(
             "grid-diagonal", _IMAGE, 2, _events(_IMAGE, _diagonal_neighbour, GRID_DISTRACTORS)
         ),
@@ -494,6 +512,16 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         TaskSpec("grid-below", _IMAGE, 2, _events(_IMAGE, _rows_below(1), GRID_DISTRACTORS)),
         TaskSpec("sequence-thirty", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(30))),
     ),
+    _by_name(
+        TaskSpec("grid-columns4", _IMAGE, 2, _events(_IMAGE, _columns_right(4), GRID_DISTRACTORS)),
+        TaskSpec(
+            "grid-mirrored-halves",
+            _IMAGE,
+            2,
+            _events(_IMAGE, _mirrored_in_halves, GRID_DISTRACTORS),
+        ),
+        TaskSpec("sequence-five", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(5))),
+    ),
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
 it (2026-12-02 to 2026-12-05): nothing was chosen on a set before it was added. The first set
@@ -512,7 +540,9 @@ eleventh with nothing changed since the tenth, to test the variants of the objec
 docs/OUTCOMES.md screens, by a rule fixed before it was queried (three relations of a sequence:
 the ends, a mirror in each half, a scaling); the twelfth after the variant that rule adopted (the
 arrangement at half its weight), to test it on tasks it was not chosen on (a top-bottom mirror,
-vertical neighbours, a shift by 30)."""
+vertical neighbours, a shift by 30); the thirteenth with nothing changed since the twelfth, to
+test the objective as it stands (a shift by 4 columns, a mirror in each half stated as one, a
+shift by 5 steps)."""
 
 ALL_TASKS: Final[dict[str, TaskSpec]] = {
     name: spec for tasks in (TASKS, *HELD_OUT) for name, spec in tasks.items()

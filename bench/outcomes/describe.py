@@ -87,6 +87,11 @@ def _row(index: int, first: int = 0, count: int = IMAGE_SIDE) -> _Document:
     return {"box": {"start": [index, first], "stop": [index + 1, first + count]}}
 
 
+def _columns(first: int, count: int = 1) -> _Document:
+    """Columns ``first`` to ``first + count - 1`` of the image, every row, as a box."""
+    return {"box": {"start": [0, first], "stop": [IMAGE_SIDE, first + count]}}
+
+
 def _steps(start: int, size: int) -> _Document:
     """Steps ``start`` to ``start + size - 1`` of the sequence, as a box."""
     return {"box": {"start": [start], "stop": [start + size]}}
@@ -97,6 +102,28 @@ def _rows_apart(distance: int) -> list[_Document]:
     return [
         {"name": f"row {r}/row {r + distance}", "a": _row(r), "b": _row(r + distance)}
         for r in range(IMAGE_SIDE - distance)
+    ]
+
+
+def _columns_apart(distance: int) -> list[_Document]:
+    """Column ``c`` with column ``c + distance``, for every column that has one."""
+    return [
+        {"name": f"column {c}/column {c + distance}", "a": _columns(c), "b": _columns(c + distance)}
+        for c in range(IMAGE_SIDE - distance)
+    ]
+
+
+def _mirrored_quarters() -> list[_Document]:
+    """In each half of the image, its left quarter with its right quarter, stated as mirrors."""
+    quarter = IMAGE_SIDE // 4
+    return [
+        {
+            "name": f"{side} half/mirrored",
+            "a": _columns(start, quarter),
+            "b": _columns(start + quarter, quarter),
+            "relation": "mirror",
+        }
+        for side, start in (("left", 0), ("right", 2 * quarter))
     ]
 
 
@@ -394,6 +421,18 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
             {"input": image, "preset": "local"},
         ),
         "sequence-thirty": _steps_apart(2, 30),
+        "grid-columns4": (
+            "The label couples each pixel with the pixel 4 columns to its right: each column "
+            "with the column 4 to its right.",
+            {"input": image, "correlations": _columns_apart(4)},
+        ),
+        "grid-mirrored-halves": (
+            "The label couples each pixel with its mirror image in its own half of the image, "
+            "(r, c) with (r, 7 - c) or (r, 23 - c): in each half, the left quarter against the "
+            "right quarter, stated as mirrors.",
+            {"input": image, "correlations": _mirrored_quarters()},
+        ),
+        "sequence-five": _steps_apart(1, 5),
     }
 
 
