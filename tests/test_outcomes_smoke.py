@@ -249,6 +249,9 @@ _RELATIONS: dict[str, Callable[[_Events], tuple[_Events, _Events]]] = {
         np.concatenate([e[:, :, 7:3:-1], e[:, :, 15:11:-1]], axis=2),
     ),
     "sequence-five": lambda e: (e[:, :-5], e[:, 5:]),
+    "grid-columns2": lambda e: (e[:, :, :-2], e[:, :, 2:]),
+    "grid-anti-diagonal": lambda e: (e[:, :-1, 1:], e[:, 1:, :-1]),
+    "sequence-seven": lambda e: (e[:, :-7], e[:, 7:]),
 }
 """Each event task's relation as two aligned numpy slices: step/pixel and its partner."""
 

@@ -18,7 +18,7 @@ sequence (the sizes docs/OUTCOMES.md records the reasons for):
   cannot learn a label planted at fixed steps, so the coupling is planted by relation, not place.
 - ``sequence-local`` — the same with the planted pair at neighbouring steps ``j`` and ``j + 1``.
 
-The held-out tasks (:data:`HELD_OUT`, thirteen sets), each added after the objective's then-last
+The held-out tasks (:data:`HELD_OUT`, fourteen sets), each added after the objective's then-last
 change (the arrangement's weight of 2026-12-05 was chosen on the pools of the first eleven),
 plant the same kind of pair under other relations:
 
@@ -115,6 +115,14 @@ and a thirteenth, with nothing changed since the twelfth:
 - ``grid-mirrored-halves`` — pixels ``(r, c)`` and ``(r, 7 - c)`` for ``c < 4``, ``(r, 23 - c)``
   for ``8 <= c < 12``: each half of the image mirrored in itself, left to right.
 - ``sequence-five`` — steps ``i`` and ``i + 5``: a shift by an odd step.
+
+and a fourteenth, with nothing changed since the thirteenth:
+
+- ``grid-columns2`` — pixels ``(r, c)`` and ``(r, c + 2)``: grid-rows2's relation turned by 90
+  degrees.
+- ``grid-anti-diagonal`` — pixels ``(r, c)`` and ``(r + 1, c - 1)``: grid-diagonal's relation
+  mirrored.
+- ``sequence-seven`` — steps ``i`` and ``i + 7``: a shift by another odd step.
 """
 
 from __future__ import annotations
@@ -271,7 +279,7 @@ def _rows_below(count: int) -> Callable[[int], int]:
 
 def _columns_right(count: int) -> Callable[[int], int]:
     """Pixel ``(r, c)`` with ``(r, c + count)``, none for the last ``count`` columns (row-major
-    ids; ``grid-local`` 1, ``grid-columns4`` 4, ``grid-periodic`` 8)."""
+    ids; ``grid-local`` 1, ``grid-columns2`` 2, ``grid-columns4`` 4, ``grid-periodic`` 8)."""
 
     def partner(pixel: int) -> int:
         return pixel + count if pixel % IMAGE_SIDE < IMAGE_SIDE - count else -1
@@ -283,6 +291,12 @@ def _mirrored_column(pixel: int) -> int:
     """Pixel ``(r, c)`` of the left half with ``(r, 15 - c)`` (``grid-mirror``)."""
     row, column = divmod(pixel, IMAGE_SIDE)
     return row * IMAGE_SIDE + IMAGE_SIDE - 1 - column if column < IMAGE_SIDE // 2 else -1
+
+
+def _down_left(pixel: int) -> int:
+    """Pixel ``(r, c)`` with ``(r + 1, c - 1)`` (``grid-anti-diagonal``)."""
+    row, column = divmod(pixel, IMAGE_SIDE)
+    return pixel + IMAGE_SIDE - 1 if row < IMAGE_SIDE - 1 and column > 0 else -1
 
 
 def _knight_move(pixel: int) -> int:
@@ -522,6 +536,11 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         ),
         TaskSpec("sequence-five", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(5))),
     ),
+    _by_name(
+        TaskSpec("grid-columns2", _IMAGE, 2, _events(_IMAGE, _columns_right(2), GRID_DISTRACTORS)),
+        TaskSpec("grid-anti-diagonal", _IMAGE, 2, _events(_IMAGE, _down_left, GRID_DISTRACTORS)),
+        TaskSpec("sequence-seven", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(7))),
+    ),
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
 it (2026-12-02 to 2026-12-05): nothing was chosen on a set before it was added. The first set
@@ -542,7 +561,9 @@ the ends, a mirror in each half, a scaling); the twelfth after the variant that 
 arrangement at half its weight), to test it on tasks it was not chosen on (a top-bottom mirror,
 vertical neighbours, a shift by 30); the thirteenth with nothing changed since the twelfth, to
 test the objective as it stands (a shift by 4 columns, a mirror in each half stated as one, a
-shift by 5 steps)."""
+shift by 5 steps); the fourteenth with nothing changed since the thirteenth, to decide the
+arrangement's weight by a rule fixed before it was queried (docs/OUTCOMES.md: a shift by 2
+columns, anti-diagonal neighbours, a shift by 7 steps)."""
 
 ALL_TASKS: Final[dict[str, TaskSpec]] = {
     name: spec for tasks in (TASKS, *HELD_OUT) for name, spec in tasks.items()

@@ -433,6 +433,17 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
             {"input": image, "correlations": _mirrored_quarters()},
         ),
         "sequence-five": _steps_apart(1, 5),
+        "grid-columns2": (
+            "The label couples each pixel with the pixel 2 columns to its right: each column "
+            "with the column 2 to its right.",
+            {"input": image, "correlations": _columns_apart(2)},
+        ),
+        "grid-anti-diagonal": (
+            "The label depends on products of nearby pixels (one row down, one column left): "
+            "the local preset.",
+            {"input": image, "preset": "local"},
+        ),
+        "sequence-seven": _steps_apart(1, 7),
     }
 
 
