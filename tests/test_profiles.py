@@ -315,7 +315,7 @@ def test_a_search_with_no_standard_cnn_at_its_budget_says_which_compute_bound_ap
         assert ladders.max_multiply_adds == DEFAULT_COMPUTE_FACTOR * cost
     for recommendation in recommend(task, budget).recommendations:
         text = " ".join(recommendation.rationale.split())
-        assert ("is 4x the narrowest one's (widths 8-8-16-32-64-128-256," in text) == (
+        assert ("is 4x the narrowest one's (M = 8 and widths 8-16-32-64-128-256," in text) == (
             said == "narrowest"
         )
         assert ("no compute bound applies; max_multiply_adds (--max-macs) sets one." in text) == (

@@ -39,6 +39,7 @@ __all__ = [
     "rationale",
     "summary",
     "verdict",
+    "widths_text",
 ]
 
 Scope = Literal["complete", "stopped", "bounds"]
@@ -101,9 +102,17 @@ class Design:
 
     def widths_text(self) -> str:
         """``M = 32 and widths 512-1-1``; ``M = 8 and width 512`` for one hidden layer."""
-        hidden = "-".join(str(w) for w in self.widths[1:])
-        noun = "width" if len(self.widths) == 2 else "widths"
-        return f"M = {self.widths[0]} and {noun} {hidden}"
+        return widths_text(self.widths)
+
+
+def widths_text(widths: Sequence[int]) -> str:
+    """Write a ladder ``(M, r_0, ..., r_{L-1})`` as ``M = 8 and widths 8-16-32``.
+
+    M is named apart, so the widths listed are the hidden layers', one per pooling level.
+    """
+    hidden = "-".join(str(w) for w in widths[1:])
+    noun = "width" if len(widths) == 2 else "widths"
+    return f"M = {widths[0]} and {noun} {hidden}"
 
 
 @dataclass(frozen=True)

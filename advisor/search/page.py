@@ -36,6 +36,7 @@ from advisor.search.explain import (
     listed,
     rationale,
     summary,
+    widths_text,
 )
 from advisor.search.ladders import no_standard_cnn_reason
 from advisor.search.paging import PAST_THE_END, next_page_token
@@ -553,12 +554,12 @@ def search_notes(run: SearchRun) -> list[str]:
                 "bound applies; max_multiply_adds (--max-macs) sets one."
             )
         else:
-            hidden, widths = ladders.rules.hidden(), "-".join(map(str, narrowest.widths))
+            hidden = ladders.rules.hidden()
             notes.append(
                 "No standard CNN (contiguous pooling, widths doubling per level from "
                 f"{hidden[0]} up to {hidden[-1]}) fits this budget, {unpriced}; the compute "
                 f"bound, {ladders.max_multiply_adds:,} multiply-adds per input, is "
-                f"{DEFAULT_COMPUTE_FACTOR}x the narrowest one's (widths {widths}, "
+                f"{DEFAULT_COMPUTE_FACTOR}x the narrowest one's ({widths_text(narrowest.widths)}, "
                 f"{narrowest.parameters:,} parameters), as at the budgets where it fits; "
                 "max_multiply_adds (--max-macs) sets another."
             )
