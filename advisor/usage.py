@@ -114,6 +114,30 @@ def violations_as_options(violations: Sequence[FieldViolation], options: Mapping
     return "; ".join(f"{option_of(v.field)}: {named(v.description)}" for v in violations)
 
 
+class _ListOnce(argparse._StoreAction):
+    """Store a list option's values, refusing the option a second time.
+
+    argparse's store replaces the first list by the second: ``--geometries mirror --geometries
+    contiguous`` searched contiguous pooling alone, and dropped mirror without a word.
+    """
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, self.dest, None) is not self.default:
+            option = self.option_strings[0]
+            raise argparse.ArgumentError(
+                self,
+                "is given twice, and the second list would replace the first: give every value "
+                f"after one {option} ({option} {self.metavar or self.dest.upper()} ...)",
+            )
+        super().__call__(parser, namespace, values, option_string)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """A parser whose usage errors are one line naming the option, with exit status 2.
 
@@ -132,6 +156,12 @@ class OneLineParser(argparse.ArgumentParser):
         # subcommand's parser from taking a prefix of one of its options as that option.
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        """Add an argument as argparse does; a list option (``nargs`` ``+``) is taken once."""
+        if kwargs.get("nargs") == "+" and "action" not in kwargs:
+            kwargs["action"] = _ListOnce
+        return super().add_argument(*args, **kwargs)
 
     def parse_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None

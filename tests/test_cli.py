@@ -1242,6 +1242,29 @@ def test_a_task_a_list_option_took_is_told_apart(
     assert ended.status == ExitCode.OK or ended.stderr.startswith("advisor: error: --from-data")
 
 
+@pytest.mark.parametrize(
+    ("command", "options", "metavar"),
+    [
+        ("recommend", ["--geometries", "mirror", "--geometries", "contiguous"], "FAMILY"),
+        ("recommend", ["--channels", "8", "16", "--channels=32"], "C"),
+        ("recommend", ["--from-data", "correlations", "--from-data", "arrangement"], "PART"),
+        ("infer", ["--shape", "8", "8", "--shape", "4", "16"], "N"),
+    ],
+)
+def test_a_list_option_given_twice_is_refused(
+    task_file: Path, command: str, options: list[str], metavar: str
+) -> None:
+    # The second list replaced the first: `--geometries mirror --geometries contiguous`
+    # searched contiguous pooling alone, dropping mirror without a word.
+    budget = ["--budget", "2000"] if command == "recommend" else []
+    result = advisor(command, task_file, *budget, *options)
+    option = options[0]
+    assert assert_one_error_line(result, ExitCode.INVALID_ARGUMENT) == (
+        f"advisor: error: {option}: is given twice, and the second list would replace the "
+        f"first: give every value after one {option} ({option} {metavar} ...)"
+    )
+
+
 class _LoadingInterrupted(types.ModuleType):
     """A module whose import Ctrl-C interrupts, as it may the engines' half-second load."""
 
