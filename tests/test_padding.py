@@ -250,7 +250,9 @@ def test_a_min_depth_past_every_tree_says_how_deep_the_trees_go(
         recommend(task, Budget(max_parameters=5_000, min_depth=6))
     [violation] = refused.value.violations
     assert violation.field == "budget.min_depth"
-    assert f"is 6, and the deepest tree on the input {shape} " in violation.description
+    assert f"is 6, and the deepest tree the search builds on the input {shape} " in (
+        violation.description
+    )
     assert f"has {deepest}" in violation.description
     assert violation.description.endswith(f"lower it to {deepest.split()[0]} or less")
 

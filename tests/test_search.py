@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError
 from advisor.geometry.structure import PoolingStructure
-from advisor.model.architecture import Architecture, PermutationGeometry, architecture_document
+from advisor.model.architecture import (
+    Architecture,
+    PermutationGeometry,
+    architecture_document,
+    parse_architecture,
+)
 from advisor.model.budget import FAMILIES, Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.parameters import ParameterModel
@@ -1012,12 +1017,33 @@ def test_a_step_bound_the_caller_set_that_no_tree_meets_is_refused() -> None:
     assert [(v.field, v.description) for v in error.value.violations] == [
         (
             "budget.max_step",
-            "is 2, and every tree on the input [15] has a widest step per axis below the top of "
-            "at least 3; raise it to 3 or more",
+            "is 2, and every tree the search builds on the input [15] has a widest step per "
+            "axis below the top of at least 3; raise it to 3 or more",
         )
     ]
     check_bounds(task, Budget(max_parameters=1_000, max_step=3), trees)
     check_bounds(task, Budget(max_parameters=1_000), trees)  # the default gives way instead
+
+
+def test_a_bound_no_searched_tree_meets_names_the_search_s_trees_not_every_tree() -> None:
+    # "every tree on the input [16, 64, 64] has a largest window of at least 8" and "the deepest
+    # tree on the input has 6 levels": this valid architecture has windows of 4 and ten levels.
+    layers = [{"channels": 8, "pool": [1, 2, 2]}] * 6 + [{"channels": 8, "pool": [2, 1, 1]}] * 4
+    finer = {"input": {"shape": [16, 64, 64]}, "representation": 4, "layers": layers}
+    assert max(math.prod(layer.pool) for layer in parse_architecture(finer).layers) == 4
+    task = parse_task({"input": {"shape": [16, 64, 64]}, "preset": "symmetry"})
+    said = {}
+    for bound in ({"max_window": 4}, {"min_depth": 10}):
+        with pytest.raises(InvalidRequestError) as refused:
+            recommend(task, Budget(max_parameters=100_000, **bound))
+        [violation] = refused.value.violations
+        said[violation.field] = violation.description
+    assert said == {
+        "budget.max_window": "is 4, and every tree the search builds on the input [16, 64, 64] "
+        "has a largest window (in locations) of at least 8; raise it to 8 or more",
+        "budget.min_depth": "is 10, and the deepest tree the search builds on the input "
+        "[16, 64, 64] (padded or not) within the depth bounds has 6 levels; lower it to 6 or less",
+    }
 
 
 _HALVES = {

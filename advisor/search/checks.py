@@ -80,7 +80,10 @@ def check_bounds(task: Task, budget: Budget, candidates: Sequence[Candidate]) ->
 
     Left at its default, such a bound gives way to the least any tree has (two levels on 64x64
     pool a window of 256 at the least: 4x4, then 16x16); one the caller set would be changed
-    silently, so it is refused, naming the least value the input's trees reach.
+    silently, so it is refused, naming the least value the input's trees reach. The message
+    says the trees the search builds: a hand-written architecture may pool less (``[16, 64,
+    64]`` pooled 1x2x2 six times, then 2x1x1 four times, has windows of 4 locations, and ten
+    levels, where the search's trees have windows of 8 and six levels at most).
     """
     eligible = [c.pools for c in candidates if c.eligible]
     shape = list(task.input.shape)
@@ -97,8 +100,8 @@ def check_bounds(task: Task, budget: Budget, candidates: Sequence[Candidate]) ->
             violations.append(
                 FieldViolation(
                     f"budget.{field}",
-                    f"is {bound:,}, and every tree on the input {shape} has a {what} of at "
-                    f"least {least:,}; raise it to {least:,} or more",
+                    f"is {bound:,}, and every tree the search builds on the input {shape} has "
+                    f"a {what} of at least {least:,}; raise it to {least:,} or more",
                 )
             )
     if violations:
@@ -232,7 +235,8 @@ def _too_deep(task: Task, budget: Budget) -> str:
     deepest = max((len(pools) for _, _, on_grid in grids for pools in on_grid), default=1)
     levels = "1 level (one global pooling)" if deepest == 1 else f"{deepest} levels"
     return (
-        f"is {budget.min_depth}, and the deepest tree on the input {list(spec.shape)} "
+        f"is {budget.min_depth}, and the deepest tree the search builds on the input "
+        f"{list(spec.shape)} "
         f"(padded or not) within the depth bounds has {levels}; lower it to {deepest} or less"
     )
 
