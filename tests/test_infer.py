@@ -573,6 +573,10 @@ def test_the_service_bounds_the_graph_before_any_work() -> None:
     with pytest.raises(LimitExceededError) as error:
         check_infer_request(advisor_pb2.InferTaskRequest(graph=bloated), RequestLimits())
     assert _fields(error) == ["graph.rows"]
+    # No setting bounds it (raising max_locations admits no more edges on this grid).
+    assert error.value.violations[0].description == (
+        "edge count 1,920 exceeds 1,024 (MAX_TOP_K, 256, per location)"
+    )
 
 
 def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:

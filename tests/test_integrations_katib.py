@@ -1155,7 +1155,7 @@ def test_an_experiment_of_more_trials_than_its_space_holds_is_refused_up_front(
     experiment = _small_experiment()
     for trials, found in (
         (SMALL_LENGTH + 1, f"holds only {SMALL_LENGTH} distinct"),
-        (1001, "exceeds the limit of 1,000"),
+        (1001, "exceeds the server's limit of 1,000 (max_katib_designs)"),
     ):
         experiment.spec.max_trial_count = trials
         with pytest.raises(grpc.RpcError) as raised:

@@ -227,9 +227,7 @@ def check_recommend_request(
         top_k = request.budget.top_k if request.budget.HasField("top_k") else _unset_top_k(limits)
         mixtures = advisor_pb2.GEOMETRY_FAMILY_MIXTURE in request.budget.geometries
         estimate = top_k * _recommendation_bytes(request.task, mixtures)
-        violations.extend(
-            _response("budget.top_k", f"to top_k {top_k}", estimate, limits.max_message_bytes)
-        )
+        violations.extend(_response("budget.top_k", f"to top_k {top_k}", estimate, limits))
     _raise_if_any(violations)
 
 
@@ -249,7 +247,7 @@ def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLi
                 "task.correlations",
                 f"with {len(request.task.correlations):,} correlations",
                 _analysis_bytes(request.task),
-                limits.max_message_bytes,
+                limits,
             )
         )
     _raise_if_any(violations)
@@ -266,9 +264,18 @@ def check_infer_request(request: advisor_pb2.InferTaskRequest, limits: RequestLi
     if not violations and graph.input.shape and all(n > 0 for n in graph.input.shape):
         edges = max(len(graph.rows), len(graph.cols), len(graph.weights))
         bound = math.prod(graph.input.shape) * MAX_TOP_K
-        violations += _count("graph.rows", "edge count", edges, bound)
+        if edges > bound:
+            # Not a setting: what no graph of the grid holds, whatever the server admits.
+            violations.append(
+                _exceeding(
+                    "graph.rows",
+                    "edge count",
+                    edges,
+                    f"{bound:,} (MAX_TOP_K, {MAX_TOP_K}, per location)",
+                )
+            )
     if request.HasField("outputs"):
-        violations += _count("outputs", "output count", request.outputs, limits.max_channels)
+        violations += _count("outputs", "output count", request.outputs, limits, "max_channels")
     _raise_if_any(violations)
 
 
@@ -285,7 +292,8 @@ def check_analysis_cost(
             "architecture.layers",
             "pooling-window entry count",
             _window_entries(architecture),
-            limits.max_window_entries,
+            limits,
+            "max_window_entries",
         )
     )
     if exact:
@@ -312,11 +320,11 @@ def check_katib_request(
     if spec is not None:  # else the experiment's reader names it
         grid = math.prod(spec["shape"])
         violations += _count(
-            f"{field}.input_sizes", "grid of locations", grid, limits.max_locations
+            f"{field}.input_sizes", "grid of locations", grid, limits, "max_locations"
         )
     for size in graph.output_sizes:
-        violations += _count(f"{field}.output_sizes", "output count", size, limits.max_channels)
-    violations += _count(f"{field}.num_layers", "depth", graph.num_layers, limits.max_layers)
+        violations += _count(f"{field}.output_sizes", "output count", size, limits, "max_channels")
+    violations += _count(f"{field}.num_layers", "depth", graph.num_layers, limits, "max_layers")
     for space_field, space in width_spaces(request.experiment.spec.nas_config.operations.operation):
         try:
             widths = width_values(space)
@@ -325,7 +333,7 @@ def check_katib_request(
         count = _value_count(widths)
         if count > limits.max_channel_choices:
             violations += _count(
-                space_field, "num_filter value count", count, limits.max_channel_choices
+                space_field, "num_filter value count", count, limits, "max_channel_choices"
             )
         else:
             violations += _widths_violations(((space_field, w) for w in widths), limits)
@@ -334,7 +342,8 @@ def check_katib_request(
             "total_request_number",
             "designs of the sequence to compute",
             request.total_request_number,
-            limits.max_katib_designs,
+            limits,
+            "max_katib_designs",
         )
     else:
         # GetSuggestions refuses a total_request_number past the limit, and Katib's controller
@@ -343,7 +352,8 @@ def check_katib_request(
             "experiment.spec.max_trial_count",
             "designs of the sequence its trials need",
             request.experiment.spec.max_trial_count,
-            limits.max_katib_designs,
+            limits,
+            "max_katib_designs",
         )
     _raise_if_any(violations)
 
@@ -379,7 +389,8 @@ def check_katib_search(
             "experiment.spec.nas_config.operations.operation",
             "num_filter width count over all operations",
             len(search.budget.channel_choices or ()),
-            limits.max_channel_choices,
+            limits,
+            "max_channel_choices",
         ),
     ]
     seconds = search.budget.time_limit_seconds
@@ -389,7 +400,8 @@ def check_katib_search(
                 setting_field(experiment, "time_limit"),
                 "time_limit in seconds",
                 seconds,
-                limits.max_time_limit_seconds,
+                limits,
+                "max_time_limit_seconds",
             )
         )
     if not violations and current_request_number is not None:
@@ -397,7 +409,7 @@ def check_katib_search(
             "current_request_number",
             f"for {current_request_number:,} designs",
             current_request_number * _suggestion_bytes(task, "mixture" in search.budget.families()),
-            limits.max_message_bytes,
+            limits,
         )
     _raise_if_any(violations)
 
@@ -516,13 +528,14 @@ def _exact_violations(
         "exact",
         "exact certification: grid of locations",
         math.prod(architecture.grid),
-        limits.max_exact_locations,
+        limits,
+        "max_exact_locations",
     )
     widths, mixture = architecture.widths, architecture.mixture
     trees = [widths] if mixture is None else member_widths(widths, mixture)  # every member's
     widest = max(architecture.representation, *(width for tree in trees for width in tree))
     yield from _count(
-        "exact", "exact certification: channel count", widest, limits.max_exact_channels
+        "exact", "exact certification: channel count", widest, limits, "max_exact_channels"
     )
     log2_m = math.log2(architecture.representation)
     for correlation in task.resolved():
@@ -532,7 +545,8 @@ def _exact_violations(
                 "exact",
                 f"exact certification of {correlation.name!r}: (|A| + |B|) log2 M",
                 log2_size,
-                limits.max_exact_log2_size,
+                limits,
+                "max_exact_log2_size",
             )
             return
 
@@ -542,8 +556,26 @@ def _raise_if_any(violations: list[FieldViolation]) -> None:
         raise LimitExceededError(violations)
 
 
-def _over(field: str, what: str, value: float, limit: float) -> FieldViolation:
-    return FieldViolation(field, f"{what} {_number(value)} exceeds the limit of {_number(limit)}")
+def _over(
+    field: str, what: str, value: float, limits: RequestLimits, setting: str
+) -> FieldViolation:
+    """Refuse on ``field`` ``what`` of ``value``, over the ``limits`` setting named ``setting``."""
+    return _exceeding(field, what, value, _limit(limits, setting))
+
+
+def _exceeding(field: str, what: str, value: float, bound: str) -> FieldViolation:
+    """Refuse on ``field`` ``what`` of ``value``, over ``bound`` (its number and what it is)."""
+    return FieldViolation(field, f"{what} {_number(value)} exceeds {bound}")
+
+
+def _limit(limits: RequestLimits, setting: str) -> str:
+    """Quote the setting named ``setting`` of ``limits``: its value and its name, to raise it.
+
+    Every refusal of a limit words it so, read off ``limits`` by its name (the two never
+    disagree): ``the server's limit of 16,384 (max_locations)``, which ``advisor serve --limit``
+    or a config file's ``limits`` raises.
+    """
+    return f"the server's limit of {_number(getattr(limits, setting))} ({setting})"
 
 
 def _number(value: float) -> str:
@@ -551,18 +583,23 @@ def _number(value: float) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
-def _count(field: str, what: str, count: int, limit: int) -> Iterator[FieldViolation]:
-    if count > limit:
-        yield _over(field, what, count, limit)
+def _count(
+    field: str, what: str, count: int, limits: RequestLimits, setting: str
+) -> Iterator[FieldViolation]:
+    """Refuse on ``field`` a ``count`` over the ``limits`` setting named ``setting``."""
+    if count > getattr(limits, setting):
+        yield _over(field, what, count, limits, setting)
 
 
-def _response(field: str, whose: str, estimate: int, limit: int) -> Iterator[FieldViolation]:
+def _response(
+    field: str, whose: str, estimate: int, limits: RequestLimits
+) -> Iterator[FieldViolation]:
     """Refuse on ``field`` an answer estimated over ``max_message_bytes`` (``whose``: which)."""
-    if estimate > limit:
+    if estimate > limits.max_message_bytes:
         yield FieldViolation(
             field,
-            f"the response {whose} is estimated at {estimate:,} bytes, over the limit of "
-            f"{limit:,} (max_message_bytes)",
+            f"the response {whose} is estimated at {estimate:,} bytes, over "
+            f"{_limit(limits, 'max_message_bytes')}",
         )
 
 
@@ -578,17 +615,17 @@ def _input_violations(
         fits = found is not None and math.prod(found.grid) <= limits.max_locations
         hint = channel_axis_hint(spec.shape) if fits else None
         for violation in _count(
-            f"{field}.shape", "grid of locations", math.prod(spec.shape), limits.max_locations
+            f"{field}.shape", "grid of locations", math.prod(spec.shape), limits, "max_locations"
         ):
             yield (
                 violation
                 if hint is None
-                else FieldViolation(violation.field, f"{violation.description} ({hint})")
+                else FieldViolation(violation.field, f"{violation.description}; {hint}")
             )
 
 
 def _name_violations(name: str, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:
-    yield from _count(field, "name length (characters)", len(name), limits.max_name_chars)
+    yield from _count(field, "name length (characters)", len(name), limits, "max_name_chars")
 
 
 def _region_violations(
@@ -599,11 +636,11 @@ def _region_violations(
         yield from _name_violations(region.preset, limits, f"{field}.preset")
     elif kind == "indices":
         yield from _count(
-            f"{field}.indices", "index count", len(region.indices.values), limits.max_locations
+            f"{field}.indices", "index count", len(region.indices.values), limits, "max_locations"
         )
     elif kind == "mask":
         cells = sum(len(row) for row in region.mask.rows)
-        yield from _count(f"{field}.mask", "mask cell count", cells, limits.max_locations)
+        yield from _count(f"{field}.mask", "mask cell count", cells, limits, "max_locations")
 
 
 def _task_violations(
@@ -614,12 +651,13 @@ def _task_violations(
         f"{field}.correlations",
         "correlation count",
         len(task.correlations),
-        limits.max_correlations,
+        limits,
+        "max_correlations",
     )
     if task.HasField("outputs"):
-        yield from _count(f"{field}.outputs", "output count", task.outputs, limits.max_channels)
+        yield from _count(f"{field}.outputs", "output count", task.outputs, limits, "max_channels")
     yield from _count(
-        f"{field}.arrangement", "arrangement length", len(task.arrangement), limits.max_locations
+        f"{field}.arrangement", "arrangement length", len(task.arrangement), limits, "max_locations"
     )
     if task.HasField("preset"):
         yield from _name_violations(task.preset, limits, f"{field}.preset")
@@ -634,7 +672,7 @@ def _widths_violations(
     widths: Iterable[tuple[str, int]], limits: RequestLimits
 ) -> Iterator[FieldViolation]:
     for field, width in widths:
-        yield from _count(field, "channel count", width, limits.max_channels)
+        yield from _count(field, "channel count", width, limits, "max_channels")
 
 
 def _architecture_violations(
@@ -647,7 +685,7 @@ def _architecture_violations(
     """
     yield from _input_violations(architecture.input, limits, f"{field}.input")
     layers = architecture.layers
-    yield from _count(f"{field}.layers", "layer count", len(layers), limits.max_layers)
+    yield from _count(f"{field}.layers", "layer count", len(layers), limits, "max_layers")
     yield from _widths_violations(
         [
             (f"{field}.representation", architecture.representation),
@@ -658,13 +696,13 @@ def _architecture_violations(
         ],
         limits,
     )
-    longest = _longest_permutation(architecture.input, limits)
-    yield from _geometry_violations(architecture.geometry, limits, f"{field}.geometry", longest)
+    padded = _padded_permutation(architecture.input, limits)
+    yield from _geometry_violations(architecture.geometry, limits, f"{field}.geometry", padded)
     for j, member in enumerate(architecture.mixture.members):
         member_field = f"{field}.mixture.members[{j}]"
         channels = member.channels
         yield from _count(
-            f"{member_field}.channels", "layer count", len(channels), limits.max_layers
+            f"{member_field}.channels", "layer count", len(channels), limits, "max_layers"
         )
         yield from _widths_violations(
             (
@@ -673,12 +711,10 @@ def _architecture_violations(
             ),
             limits,
         )
-        yield from _geometry_violations(
-            member.geometry, limits, f"{member_field}.geometry", longest
-        )
+        yield from _geometry_violations(member.geometry, limits, f"{member_field}.geometry", padded)
     if architecture.HasField("outputs"):
         yield from _count(
-            f"{field}.outputs", "output count", architecture.outputs, limits.max_channels
+            f"{field}.outputs", "output count", architecture.outputs, limits, "max_channels"
         )
     if architecture.HasField("family"):
         yield from _name_violations(architecture.family, limits, f"{field}.family")
@@ -686,32 +722,49 @@ def _architecture_violations(
         yield from _kernel_violations(architecture.representation_kernel, limits, field)
 
 
-def _longest_permutation(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> int:
-    """Return the most ids a permutation of an architecture on the input ``spec`` may hold.
+def _padded_permutation(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> int | None:
+    """Return the most ids a permutation of an architecture on ``spec`` may hold past the limit.
 
-    ``max_locations``, or for an input within it the largest padded grid the search pools
-    (:func:`~advisor.model.padding.largest_grid`, up to ``2^ndim`` times the input): the
-    server's own recommendations carry such permutations, which ``Analyze`` refused (a
-    23x23x23 input's pick, padded to 32x32x32, has 32,768). An input that is no grid, or over
-    the limit, is refused on its own field.
+    A permutation may hold ``max_locations`` ids, or for an input within it as many as the
+    largest padded grid the search pools (:func:`~advisor.model.padding.largest_grid`, up to
+    ``2^ndim`` times the input): the server's own recommendations carry such permutations,
+    which ``Analyze`` refused (a 23x23x23 input's pick, padded to 32x32x32, has 32,768). None
+    where that grid is no larger than ``max_locations``, which then bounds the permutation;
+    also for an input that is no grid, or over the limit, refused on its own field.
     """
     shape = tuple(spec.shape)
     if grid_problem(shape) is not None or math.prod(shape) > limits.max_locations:
-        return limits.max_locations
-    return max(limits.max_locations, largest_grid(shape))
+        return None
+    padded = largest_grid(shape)
+    return padded if padded > limits.max_locations else None
 
 
 def _geometry_violations(
-    geometry: advisor_pb2.Geometry, limits: RequestLimits, field: str, longest: int
+    geometry: advisor_pb2.Geometry, limits: RequestLimits, field: str, padded: int | None
 ) -> Iterator[FieldViolation]:
+    """Name what is over a limit in ``geometry``, whose permutation may hold ``padded`` ids.
+
+    ``padded``: the input's largest padded grid where it is over ``max_locations``
+    (:func:`_padded_permutation`).
+    """
+    length = len(geometry.permutation.permutation)
+    if padded is None:
+        yield from _count(
+            f"{field}.permutation", "permutation length", length, limits, "max_locations"
+        )
+    elif length > padded:
+        yield _exceeding(
+            f"{field}.permutation",
+            "permutation length",
+            length,
+            f"{padded:,}, the locations of the largest grid the search pads the input to",
+        )
     yield from _count(
-        f"{field}.permutation",
-        "permutation length",
-        len(geometry.permutation.permutation),
-        longest,
-    )
-    yield from _count(
-        f"{field}.dilations", "dilation count", len(geometry.dilations.dilations), limits.max_layers
+        f"{field}.dilations",
+        "dilation count",
+        len(geometry.dilations.dilations),
+        limits,
+        "max_layers",
     )
 
 
@@ -720,7 +773,8 @@ def _kernel_violations(kernel: int, limits: RequestLimits, field: str) -> Iterat
         f"{field}.representation_kernel",
         "representation kernel",
         kernel,
-        limits.max_representation_kernel,
+        limits,
+        "max_representation_kernel",
     )
 
 
@@ -728,16 +782,17 @@ def _budget_violations(
     budget: advisor_pb2.Budget, limits: RequestLimits, field: str
 ) -> Iterator[FieldViolation]:
     if budget.HasField("max_depth"):
-        yield from _count(f"{field}.max_depth", "depth", budget.max_depth, limits.max_layers)
+        yield from _count(f"{field}.max_depth", "depth", budget.max_depth, limits, "max_layers")
     if budget.HasField("min_depth"):
-        yield from _count(f"{field}.min_depth", "depth", budget.min_depth, limits.max_layers)
+        yield from _count(f"{field}.min_depth", "depth", budget.min_depth, limits, "max_layers")
     if budget.HasField("max_channels"):
         yield from _widths_violations([(f"{field}.max_channels", budget.max_channels)], limits)
     yield from _count(
         f"{field}.channel_choices",
         "choice count",
         len(budget.channel_choices),
-        limits.max_channel_choices,
+        limits,
+        "max_channel_choices",
     )
     yield from _widths_violations(
         (
@@ -747,7 +802,7 @@ def _budget_violations(
         limits,
     )
     if budget.HasField("top_k"):
-        yield from _count(f"{field}.top_k", "top_k", budget.top_k, limits.max_top_k)
+        yield from _count(f"{field}.top_k", "top_k", budget.top_k, limits, "max_top_k")
     if budget.HasField("time_limit_seconds"):
         seconds = budget.time_limit_seconds
         # NaN compares false with everything: refused here rather than left to slip past.
@@ -758,9 +813,12 @@ def _budget_violations(
                 f"{field}.time_limit_seconds",
                 "time limit (seconds)",
                 seconds,
-                limits.max_time_limit_seconds,
+                limits,
+                "max_time_limit_seconds",
             )
     if budget.HasField("outputs"):
-        yield from _count(f"{field}.outputs", "output count", budget.outputs, limits.max_channels)
+        yield from _count(
+            f"{field}.outputs", "output count", budget.outputs, limits, "max_channels"
+        )
     if budget.HasField("representation_kernel"):
         yield from _kernel_violations(budget.representation_kernel, limits, field)

@@ -36,7 +36,7 @@ from advisor.service.limits import (
     defaults_within,
 )
 from advisor.service.server import ServerConfig, start_server
-from tests.support.harness import DirectAdvisor, LiveAdvisor
+from tests.support.harness import CallError, DirectAdvisor, LiveAdvisor
 from tests.support.workloads import quick_budget
 
 LIMITS = RequestLimits(
@@ -205,6 +205,11 @@ def test_a_padded_pick_is_admitted_to_analysis_where_its_input_is() -> None:
     with pytest.raises(LimitExceededError) as error:
         check_analyze_request(request, limits)
     assert _fields(error) == ["architecture.geometry.permutation"]
+    # Not max_locations (64), which bounds no permutation of this input: no setting to raise.
+    assert error.value.violations[0].description == (
+        "permutation length 129 exceeds 128, the locations of the largest grid the search pads "
+        "the input to"
+    )
 
 
 def test_a_wide_layer_names_its_index() -> None:
@@ -260,7 +265,7 @@ def test_exact_certification_bounds_every_member_width() -> None:
     with pytest.raises(LimitExceededError) as error:
         check_analysis_cost(task_from_proto(task), architecture, True, limits)
     assert [v.description for v in error.value.violations] == [
-        "exact certification: channel count 9 exceeds the limit of 8"
+        "exact certification: channel count 9 exceeds the server's limit of 8 (max_exact_channels)"
     ]
 
 
@@ -400,7 +405,85 @@ def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
     with pytest.raises(LimitExceededError) as error:
         check_recommend_request(request, RequestLimits(max_locations=2**21))
     [violation] = error.value.violations
-    assert violation.description == "grid of locations 2,098,152 exceeds the limit of 2,097,152"
+    assert violation.description == (
+        "grid of locations 2,098,152 exceeds the server's limit of 2,097,152 (max_locations)"
+    )
+
+
+_QUOTING_LIMITS = LIMITS.model_copy(update={"max_message_bytes": MIN_MESSAGE_BYTES})
+"""Limits of distinct values: a refusal quoting one value under another setting's name shows."""
+
+_QUOTED_SETTING = re.compile(r"the server's limit of (?P<value>[\d,.]+) \((?P<setting>\w+)\)")
+"""How a refusal quotes the setting to raise: ``the server's limit of 16,384 (max_locations)``."""
+
+
+@pytest.mark.parametrize(
+    ("method", "request_message", "field", "setting"),
+    [
+        (
+            "Recommend",
+            pb.RecommendRequest(task=pb.Task(input=pb.InputSpec(shape=[9, 8]))),
+            "task.input.shape",
+            "max_locations",
+        ),
+        (
+            "Recommend",
+            pb.RecommendRequest(
+                task=pb.Task(correlations=[pb.Correlation(name=str(i)) for i in range(3)])
+            ),
+            "task.correlations",
+            "max_correlations",
+        ),
+        (
+            "Analyze",
+            pb.AnalyzeRequest(task=_task(), architecture=pb.Architecture(layers=[pb.Layer()] * 4)),
+            "architecture.layers",
+            "max_layers",
+        ),
+        (
+            "Recommend",
+            pb.RecommendRequest(task=_task(), budget=pb.Budget(max_channels=17)),
+            "budget.max_channels",
+            "max_channels",
+        ),
+        (
+            "Recommend",
+            pb.RecommendRequest(task=_task(), budget=pb.Budget(top_k=5)),
+            "budget.top_k",
+            "max_top_k",
+        ),
+        (
+            "Recommend",
+            pb.RecommendRequest(task=_task(), budget=pb.Budget(time_limit_seconds=1.5)),
+            "budget.time_limit_seconds",
+            "max_time_limit_seconds",
+        ),
+        (
+            "Recommend",
+            pb.RecommendRequest(
+                task=pb.Task(input=pb.InputSpec(shape=[8, 8]), preset="symmetry"),
+                budget=pb.Budget(top_k=2),
+            ),
+            "budget.top_k",
+            "max_message_bytes",
+        ),
+    ],
+)
+def test_a_refusal_names_the_setting_whose_value_it_quotes(
+    method: str, request_message: pb.RecommendRequest | pb.AnalyzeRequest, field: str, setting: str
+) -> None:
+    # "exceeds the limit of 16,384" did not say which setting to raise (--limit NAME=VALUE). The
+    # field is the one clients match on; the status details (google.rpc.BadRequest) say it too.
+    with pytest.raises(CallError) as refused:
+        DirectAdvisor(_QUOTING_LIMITS).unary(method, request_message)
+    assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    [(violation_field, description)] = refused.value.violations
+    assert violation_field == field
+    quoted = _QUOTED_SETTING.search(description)
+    assert quoted is not None, description
+    assert quoted["setting"] == setting
+    value = quoted["value"].replace(",", "")
+    assert float(value) == getattr(_QUOTING_LIMITS, setting)
 
 
 @pytest.mark.parametrize(
@@ -408,12 +491,15 @@ def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
     [
         (
             [3, 96, 96],
-            "grid of locations 27,648 exceeds the limit of 16,384 (if the axis of 3 locations "
-            "holds colour channels, give the shape [96, 96] and channels 3: the shape lists "
-            "locations only)",
+            "grid of locations 27,648 exceeds the server's limit of 16,384 (max_locations); if "
+            "the axis of 3 locations holds colour channels, give the shape [96, 96] and "
+            "channels 3: the shape lists locations only",
         ),
         # Not where the grid it would send the user to is over the limit too.
-        ([3, 224, 224], "grid of locations 150,528 exceeds the limit of 16,384"),
+        (
+            [3, 224, 224],
+            "grid of locations 150,528 exceeds the server's limit of 16,384 (max_locations)",
+        ),
     ],
 )
 def test_a_grid_over_the_limit_with_a_colour_axis_says_how_to_give_the_channels(
@@ -522,5 +608,5 @@ def test_a_response_over_the_size_limit_is_said_in_bytes() -> None:
     [violation] = error.value.violations
     assert violation.field == "budget.top_k"
     limit = f"{MIN_MESSAGE_BYTES:,}"
-    said = rf"the response to top_k 2 is estimated at [1-9][\d,]* bytes, over the limit of {limit}"
-    assert re.fullmatch(said + r" \(max_message_bytes\)", violation.description)
+    said = r"the response to top_k 2 is estimated at [1-9][\d,]* bytes, over the server's "
+    assert re.fullmatch(said + rf"limit of {limit} \(max_message_bytes\)", violation.description)
