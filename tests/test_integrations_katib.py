@@ -888,6 +888,21 @@ def test_a_space_that_runs_out_is_refused_as_without_the_cache() -> None:
     assert f"holds only {SMALL_LENGTH} distinct" in str(cached.value)
 
 
+def test_trials_skipped_past_the_servers_limit_name_the_setting_to_raise() -> None:
+    # The first 3 designs are trials: 3 from position 1 need 6 of the sequence, over 4. "over
+    # the server's limit of 4" did not say which setting that was.
+    search = _small_search()
+    cache = SuggestionCache()
+    held = {_json(s.architecture) for s in suggestions(search, 0, 3, cache=cache)}
+    with pytest.raises(InvalidRequestError) as refused:
+        suggestions(search, 0, 3, held, max_length=4, cache=cache)
+    [violation] = refused.value.violations
+    assert violation.field == "current_request_number"
+    assert violation.description.endswith(
+        "needs 6 designs of the sequence, over the server's limit of 4 (max_katib_designs)"
+    )
+
+
 def test_each_call_computes_only_the_designs_past_the_last_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

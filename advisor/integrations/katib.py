@@ -829,7 +829,8 @@ def suggestions(
     ``search.experiment`` at places before ``start`` (which Katib holds, trial or not; with
     ``cache`` only: what the sequence remembers, or the cache's
     :attr:`~SuggestionCache.files` hold). At most ``max_length`` designs of the sequence are
-    computed (None: no bound); ``stop`` ends the work (the ranking's searches, the draws and
+    computed (None: no bound; the service's ``max_katib_designs``, which a refusal names as the
+    setting to raise); ``stop`` ends the work (the ranking's searches, the draws and
     the scoring of the sampled designs). With ``cache`` the sequence continues from
     where an earlier call on the same search left it (the same designs a computation from the
     start gives); without, it is computed from the start.
@@ -860,7 +861,7 @@ def suggestions(
                     "current_request_number",
                     f"asks for {count} designs from position {start + 1}; with the experiment's "
                     f"trials skipped that needs {needed:,} designs of the sequence, over the "
-                    f"server's limit of {max_length:,}",
+                    f"server's limit of {max_length:,} (max_katib_designs)",
                 )
             length = sequence.extend(needed, stop)
             window = sequence.window(start, length)
