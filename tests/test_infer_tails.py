@@ -5,9 +5,9 @@ The first pass measures each location's kurtosis, skewness and largest standardi
 at least Bennett's, elsewhere at least the Cornish-Fisher one of its skewness and kurtosis
 (advisor.infer.significance.pair_thresholds). Checked: the streamed figures against numpy's,
 noise of sparse, heavy-tailed and skewed values (no task; the normal threshold alone wrote one),
-a planted sparse pair (still found), Gaussian noise (today's threshold exactly) and the figures on
-the wire (carried, and checked naming the field; a graph without skewness keeps the rule of the
-kurtosis alone).
+a planted sparse pair (still found), Gaussian noise (today's threshold exactly, also at 100-200
+samples, where its sample kurtosis is noisy) and the figures on the wire (carried, and checked
+naming the field; a graph without skewness keeps the rule of the kurtosis alone).
 """
 
 from __future__ import annotations
@@ -110,6 +110,44 @@ def test_gaussian_noise_keeps_exactly_the_normal_threshold() -> None:
     normal = independence_threshold(1000, 256)
     assert (edge_thresholds(graph) == normal).all()
     assert (edge_thresholds(_without_tails(graph)) == normal).all()
+
+
+@pytest.mark.parametrize("samples", [100, 200])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_gaussian_data_of_few_samples_keeps_the_normal_threshold(
+    samples: int, channels: int
+) -> None:
+    # The sample kurtosis of Gaussian values scatters about 3 (standard error sqrt(24 / samples)),
+    # and a location's is its heaviest channel's: read against 9 itself, 37-49% of these pairs'
+    # products (87-92% with three channels) took Bennett's threshold, 0.52-0.70 where the normal
+    # one is 0.34 at 200 samples. Student-t values of 3 dof, of the same size, still need more.
+    normal = independence_threshold(samples, 256)
+    rng = np.random.default_rng(0)
+    gaussian = dependence_graph(
+        data_from_array(rng.standard_normal((samples, *_SHAPE, channels)), _SHAPE)
+    )
+    assert gaussian.kurtosis is not None
+    products = gaussian.kurtosis[gaussian.rows] * gaussian.kurtosis[gaussian.cols]
+    assert (products > 9.0).mean() > 0.35
+    assert (edge_thresholds(gaussian) == normal).all()
+    heavy = dependence_graph(
+        data_from_array(rng.standard_t(3, (samples, *_SHAPE, channels)), _SHAPE)
+    )
+    assert (edge_thresholds(heavy) > normal).mean() > 0.5
+
+
+def test_a_pair_carried_by_fewer_than_two_products_is_heavy_within_gaussian_noise() -> None:
+    # At 50 samples of a 16x16 grid Gaussian locations' kurtosis reaches 7.7 (a product of 59),
+    # as 0/1 events of probability 0.1 have (about 8); the margin stops at samples / 2 = 25,
+    # where fewer than two products carry the sum: those pairs have Bennett's threshold.
+    normal = independence_threshold(50, 256)
+    thresholds = pair_thresholds(50.0, 256, np.array([9.5, 24.0, 26.0]), np.full(3, 8.0))
+    assert thresholds[:2].tolist() == [normal, normal]
+    assert thresholds[2] > 1.3 * normal
+    # At 200 samples the margin is the Gaussian noise's, K^2 about 25: 24 keeps the normal one.
+    normal = independence_threshold(200, 256)
+    thresholds = pair_thresholds(200.0, 256, np.array([24.0, 26.0]), np.full(2, 8.0))
+    assert thresholds[0] == normal < thresholds[1]
 
 
 def test_skewed_noise_shows_no_evidence_where_the_kurtosis_alone_read_some() -> None:

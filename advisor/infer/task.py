@@ -307,7 +307,9 @@ def edge_thresholds(graph: DependenceGraph) -> npt.NDArray[np.float64]:
     if graph.skewness is not None:
         excess = graph.kurtosis - 3.0
         shape = graph.skewness[rows] * graph.skewness[cols], excess[rows] * excess[cols]
-    return pair_thresholds(samples, locations, kurtosis, bound, shape=shape)
+    return pair_thresholds(
+        samples, locations, kurtosis, bound, shape=shape, channels=graph.channels
+    )
 
 
 def _evidence(graph: DependenceGraph) -> DependenceGraph:
