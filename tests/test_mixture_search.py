@@ -336,10 +336,14 @@ def test_a_mixture_says_its_members_scores_are_their_best_designs_not_its_own_me
     budget = Budget(max_parameters=20_000, geometries=["mixture"], top_k=5)
     result = recommend(task, budget)
     mixture = next(r for r in result.recommendations if r.architecture.mixture is not None)
+    schedule = [layer.pool for layer in mixture.architecture.layers]
     trees: dict[str | None, Recommendation] = {}
     for r in result.recommendations:
-        if r.architecture.mixture is None:
-            trees.setdefault(r.architecture.family, r)  # each family's best design
+        # Each family's best design on the mixture's schedule: the tree its member is.
+        if r.architecture.mixture is None and [layer.pool for layer in r.architecture.layers] == (
+            schedule
+        ):
+            trees.setdefault(r.architecture.family, r)
     said = re.search(
         r"of the (\w+) tree and the (\w+) tree, whose best designs alone at this budget "
         r"score ([\d.]+) and ([\d.]+), both here with M = (\d+)",

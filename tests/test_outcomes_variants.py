@@ -58,7 +58,7 @@ def test_level_bits_follow_the_windows() -> None:
 
 
 @pytest.mark.parametrize(
-    ("variant", "weight"), [("arrangement, weight 1", 1.0), ("no arrangement", 0.0)]
+    ("variant", "weight"), [("arrangement, weight 1/2", 0.5), ("no arrangement", 0.0)]
 )
 def test_a_weight_variant_scores_trees_as_an_objective_of_that_weight(
     variant: str, weight: float

@@ -30,12 +30,13 @@ _FIELD: Final = "budget.page_token"
 _PAGE_INDEPENDENT: Final = frozenset({"top_k", "time_limit_seconds", "page_token"})
 _DIGEST_CHARS: Final = 16
 
-RANKING_VERSION: Final = 2
+RANKING_VERSION: Final = 3
 """The version of the order the search ranks one request's designs in, part of every token's
 digest: raised whenever that order changes (the objective, its factors, its tie-breaks), so a
 token of another version is refused, not read as an offset into another ranking. 2: the
 arrangement a tree discards weighs at half its bits (:data:`advisor.search.objective.
-ARRANGEMENT_WEIGHT`, 2026-12-05)."""
+ARRANGEMENT_WEIGHT`, 2026-12-05); 3: at all its bits again (the same day, by the fourteenth
+held-out set)."""
 
 PAST_THE_END: Final = "starts past the end of this request's ranking ({count} designs)"
 """Why a token is refused when a complete search ranks fewer designs than it skips."""

@@ -100,9 +100,9 @@ FACTORS: Final[dict[str, tuple[Factor, str]]] = {
         _arrangement(lambda bits: sum(bits[:-1]) if len(bits) > 1 else bits[0]),
         "the discount leaves out the top (global) window",
     ),
-    "arrangement, weight 1": (
-        _arrangement(sum, 1.0),
-        "every bit of the discount weighs 1 (the weight before 2026-12-05)",
+    "arrangement, weight 1/2": (
+        _arrangement(sum, 0.5),
+        "the discount's bits weigh 1/2 (the weight of 2026-12-05 until the fourteenth set)",
     ),
     "arrangement, weight 1/4": (_arrangement(sum, 0.25), "the discount's bits weigh 1/4"),
     "depth x0.95": (_depth(0.95), "x0.95 per pooling level"),
