@@ -288,7 +288,8 @@ _LEAST_CARRIERS: Final = 2.0
 """Fewest products (``samples / (kappa_i kappa_j)``) that must carry a pair's sum for the noise
 of its kurtosis to keep it at the normal threshold (:func:`_heavy_product`). One is the sum being
 a single product; one still left 16% of 200 noise samples of 0/1 events of probability 0.1 at 50
-samples of a 16x16 grid with a pair over the threshold, and two 3.5% (``bench.infer.tails``)."""
+samples of a 16x16 grid with a pair over the threshold, and two 3.5% (5.0% of 300 in another run;
+``bench.infer.tails``, docs/INFER.md)."""
 
 _NEWTON_STEPS: Final = 100
 """Most Newton steps of :func:`_bennett` (a handful reach float64 precision)."""

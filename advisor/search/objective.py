@@ -65,7 +65,9 @@ a rule fixed before an eleventh held-out set was queried (the weight of 1 had ra
 tree first where a tree with a larger top window trained better); the three sets added after it
 picked better at 1 (7 of 9 tasks within one std against 4), and by the same rule, fixed before
 the fourteenth set was queried, 1 was re-adopted (33 of 48 tasks against 31, at the same mean
-tau). The two weights are within the benchmark's noise of each other.
+tau; the margin from sets known when the rule was written, the fourteenth alone tied). The
+evidence between the two weights is mixed (docs/OUTCOMES.md): the #1s differ on 25 of the 48
+tasks, weight 1's training worse on 16 and better on 9.
 """
 
 _Floats = npt.NDArray[np.float64]
