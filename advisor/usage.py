@@ -114,11 +114,13 @@ def violations_as_options(violations: Sequence[FieldViolation], options: Mapping
     return "; ".join(f"{option_of(v.field)}: {named(v.description)}" for v in violations)
 
 
-class _ListOnce(argparse._StoreAction):
-    """Store a list option's values, refusing the option a second time.
+class _StoreListOnce(argparse._StoreAction):
+    """Store an option's value as argparse does, refusing a list option given a second time.
 
     argparse's store replaces the first list by the second: ``--geometries mirror --geometries
-    contiguous`` searched contiguous pooling alone, and dropped mirror without a word.
+    contiguous`` searched contiguous pooling alone, and dropped mirror without a word. A list
+    option (``nargs`` ``+`` or ``*``) given before holds a value other than its default; any
+    other option keeps argparse's last-one-wins.
     """
 
     def __call__(
@@ -128,8 +130,9 @@ class _ListOnce(argparse._StoreAction):
         values: str | Sequence[Any] | None,
         option_string: str | None = None,
     ) -> None:
-        if getattr(namespace, self.dest, None) is not self.default:
-            option = self.option_strings[0]
+        given = getattr(namespace, self.dest, self.default) is not self.default
+        if self.nargs in ("+", "*") and given:
+            option = option_string or self.option_strings[0]
             raise argparse.ArgumentError(
                 self,
                 "is given twice, and the second list would replace the first: give every value "
@@ -156,12 +159,10 @@ class OneLineParser(argparse.ArgumentParser):
         # subcommand's parser from taking a prefix of one of its options as that option.
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
-        """Add an argument as argparse does; a list option (``nargs`` ``+``) is taken once."""
-        if kwargs.get("nargs") == "+" and "action" not in kwargs:
-            kwargs["action"] = _ListOnce
-        return super().add_argument(*args, **kwargs)
+        # The registry, not add_argument: argument groups share it, so their list options too
+        # are taken once.
+        for name in (None, "store"):
+            self.register("action", name, _StoreListOnce)
 
     def parse_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
