@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -46,6 +46,7 @@ __all__ = [
     "LONGEST_SECONDS",
     "MIN_MESSAGE_BYTES",
     "RequestLimits",
+    "Setting",
     "check_analysis_cost",
     "check_analyze_request",
     "check_infer_request",
@@ -142,6 +143,25 @@ class RequestLimits(BaseModel):
 
 
 _LOCAL_LOCATIONS: Final = 1024 * 1024
+
+Setting = Literal[
+    "max_locations",
+    "max_correlations",
+    "max_layers",
+    "max_channels",
+    "max_channel_choices",
+    "max_top_k",
+    "max_time_limit_seconds",
+    "max_message_bytes",
+    "max_name_chars",
+    "max_representation_kernel",
+    "max_window_entries",
+    "max_exact_locations",
+    "max_exact_channels",
+    "max_exact_log2_size",
+    "max_katib_designs",
+]
+"""The name of a :class:`RequestLimits` setting, as a refusal quotes it (every field, in order)."""
 
 LOCAL_LIMITS = RequestLimits(
     max_locations=_LOCAL_LOCATIONS,
@@ -557,7 +577,7 @@ def _raise_if_any(violations: list[FieldViolation]) -> None:
 
 
 def _over(
-    field: str, what: str, value: float, limits: RequestLimits, setting: str
+    field: str, what: str, value: float, limits: RequestLimits, setting: Setting
 ) -> FieldViolation:
     """Refuse on ``field`` ``what`` of ``value``, over the ``limits`` setting named ``setting``."""
     return _exceeding(field, what, value, _limit(limits, setting))
@@ -568,7 +588,7 @@ def _exceeding(field: str, what: str, value: float, bound: str) -> FieldViolatio
     return FieldViolation(field, f"{what} {_number(value)} exceeds {bound}")
 
 
-def _limit(limits: RequestLimits, setting: str) -> str:
+def _limit(limits: RequestLimits, setting: Setting) -> str:
     """Quote the setting named ``setting`` of ``limits``: its value and its name, to raise it.
 
     Every refusal of a limit words it so, read off ``limits`` by its name (the two never
@@ -579,12 +599,15 @@ def _limit(limits: RequestLimits, setting: str) -> str:
 
 
 def _number(value: float) -> str:
-    """Return a count exactly, with thousands separators (2,097,152); any other number in %g."""
-    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+    """Return a count exactly, with thousands separators (2,097,152); any other number to 15 digits.
+
+    ``%g``'s six wrote a time limit of 60.0000001 seconds as "60", over a limit of 60.
+    """
+    return f"{value:,}" if isinstance(value, int) else f"{value:.15g}"
 
 
 def _count(
-    field: str, what: str, count: int, limits: RequestLimits, setting: str
+    field: str, what: str, count: int, limits: RequestLimits, setting: Setting
 ) -> Iterator[FieldViolation]:
     """Refuse on ``field`` a ``count`` over the ``limits`` setting named ``setting``."""
     if count > getattr(limits, setting):

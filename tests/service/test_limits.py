@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import get_args
 
 import grpc
 import pytest
@@ -30,6 +31,7 @@ from advisor.service.limits import (
     LOCAL_LIMITS,
     MIN_MESSAGE_BYTES,
     RequestLimits,
+    Setting,
     check_analysis_cost,
     check_analyze_request,
     check_recommend_request,
@@ -410,7 +412,9 @@ def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
     )
 
 
-_QUOTING_LIMITS = LIMITS.model_copy(update={"max_message_bytes": MIN_MESSAGE_BYTES})
+_QUOTING_LIMITS = LIMITS.model_copy(
+    update={"max_message_bytes": MIN_MESSAGE_BYTES, "max_channel_choices": 5}
+)
 """Limits of distinct values: a refusal quoting one value under another setting's name shows."""
 
 _QUOTED_SETTING = re.compile(r"the server's limit of (?P<value>[\d,.]+) \((?P<setting>\w+)\)")
@@ -610,3 +614,22 @@ def test_a_response_over_the_size_limit_is_said_in_bytes() -> None:
     limit = f"{MIN_MESSAGE_BYTES:,}"
     said = r"the response to top_k 2 is estimated at [1-9][\d,]* bytes, over the server's "
     assert re.fullmatch(said + rf"limit of {limit} \(max_message_bytes\)", violation.description)
+
+
+def test_every_setting_a_refusal_may_name_is_a_limit_and_every_limit_one() -> None:
+    # A refusal names its setting by a string read off the limits: a misspelt name would fail
+    # at refusal time (INTERNAL, not INVALID_ARGUMENT), and mypy checks the names against this.
+    assert get_args(Setting) == tuple(RequestLimits.model_fields)
+
+
+def test_a_fractional_value_over_its_limit_reads_apart_from_it() -> None:
+    # %g wrote "time limit (seconds) 60 exceeds the server's limit of 60".
+    budget = pb.Budget(max_parameters=1000, time_limit_seconds=60.0000001)
+    request = pb.RecommendRequest(task=_task(), budget=budget)
+    limits = LIMITS.model_copy(update={"max_time_limit_seconds": 60.0})
+    with pytest.raises(LimitExceededError) as error:
+        check_recommend_request(request, limits)
+    [violation] = error.value.violations
+    assert "60.0000001 exceeds the server's limit of 60 (max_time_limit_seconds)" in (
+        violation.description
+    )
