@@ -28,25 +28,18 @@ from typing import Any, ClassVar, Final, Self, get_args
 from pydantic import BaseModel, ValidationError, model_validator
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.model.integer_text import read_integer
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
-    "MAX_INTEGER_DIGITS",
     "STDIN",
     "NullsOmitted",
     "RequestModel",
     "frozen_hash",
     "read_document",
-    "read_integer",
     "refuse_other_kind",
     "source_name",
 ]
-
-MAX_INTEGER_DIGITS = 4300
-"""Most digits of an integer a document may write: Python's own bound on converting decimal
-text (``sys.get_int_max_str_digits()``'s default), far past any field's range (a weight, the
-widest, takes 309)."""
-
 
 MAX_DOCUMENT_BYTES: Final = 1 << 30
 """Most bytes :func:`read_document` reads from a file or standard input, 1 GiB: a saved result
@@ -328,24 +321,6 @@ def _parse_json(text: str) -> Any:
         return mapping
 
     return json.loads(text, object_pairs_hook=no_duplicates, parse_int=read_integer)
-
-
-def read_integer(text: str, base: int = 10) -> int:
-    """Return the integer ``text`` writes in ``base`` (a sign included): JSON's and YAML's reader.
-
-    Raises
-    ------
-    ValueError
-        For one of more than :data:`MAX_INTEGER_DIGITS` digits, saying so: Python's own refusal
-        tells a user who wrote a file to call ``sys.set_int_max_str_digits()``.
-    """
-    digits = len(text.lstrip("+-"))
-    if digits > MAX_INTEGER_DIGITS:
-        raise ValueError(
-            f"an integer of {digits:,} digits: no field takes a number that long (at most "
-            f"{MAX_INTEGER_DIGITS:,} digits)"
-        )
-    return int(text, base)
 
 
 def _parse_yaml(text: str) -> Any:

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from advisor.model.documents import read_integer
+from advisor.model.integer_text import read_integer
 
 __all__ = ["load_strict", "writes_null"]
 
