@@ -502,6 +502,10 @@ class AdvisorClient:
             The server cannot be reached (without ``wait_for_ready``).
         DeadlineExceededError
             No answer before the deadline (``timeout``, by default ``default_timeout``).
+        AdvisorRpcError
+            ``NOT_FOUND``: the target's health service does not know the advisor (another gRPC
+            server, such as the Katib endpoint of ``advisor serve --katib-port``); its details
+            say so. ``UNIMPLEMENTED``: the target serves no health check at all.
         InvalidRequestError
             On ``wait_for_ready`` (not a boolean) or ``timeout``, before any call.
         """

@@ -123,6 +123,13 @@ _UNIMPLEMENTED_HINT: Final = (
 )
 """Appended to an ``UNIMPLEMENTED`` call's details: gRPC says only "Method not found!"."""
 
+_NOT_FOUND_HINT: Final = (
+    " (the server's health service does not know advisor.v1.ArchitectureAdvisor: is the target "
+    "the advisor's port, not another gRPC server's such as Katib's endpoint?)"
+)
+"""Appended to a ``NOT_FOUND``, which only a health check gets: gRPC's health service answers
+it, with no details, for a service it does not know, and the advisor's own methods never do."""
+
 PLAINTEXT_REFUSED: Final = "Socket closed"
 """What gRPC reports when a plaintext client's first bytes reach a TLS server."""
 
@@ -166,7 +173,8 @@ def error_from_rpc(
         :class:`InvalidArgumentError` with the decoded ``BadRequest`` field violations (none when
         the server attached no detail), :class:`ClientClosedError` as above, or the class for the
         status code, else the base class (an ``UNIMPLEMENTED`` one's details say what it
-        likely means: not the advisor's port, or an older server).
+        likely means: not the advisor's port, or an older server; so do a health check's
+        ``NOT_FOUND``: a server that does not serve the advisor).
     """
     if not isinstance(error, grpc.Call):
         return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
@@ -178,6 +186,8 @@ def error_from_rpc(
         return InvalidArgumentError(details, _field_violations(error))
     if code == grpc.StatusCode.UNIMPLEMENTED:
         details += _UNIMPLEMENTED_HINT
+    if code == grpc.StatusCode.NOT_FOUND:
+        details = (details or "unknown service") + _NOT_FOUND_HINT
     if code == grpc.StatusCode.UNAVAILABLE and plaintext and PLAINTEXT_REFUSED in details:
         details += PLAINTEXT_HINT
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details)

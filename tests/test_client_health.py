@@ -7,10 +7,13 @@ health servicer, which a test turns NOT_SERVING.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
 import pytest
 from advisor_client.client import AdvisorClient
-from advisor_client.errors import DeadlineExceededError, UnavailableError
-from grpc_health.v1 import health_pb2
+from advisor_client.errors import AdvisorRpcError, DeadlineExceededError, UnavailableError
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from advisor.errors import InvalidRequestError
 from advisor.service.server import ADVISOR_SERVICE_NAME
@@ -34,3 +37,22 @@ def test_a_server_not_up_is_unavailable_or_waited_for_until_the_deadline() -> No
             client.check_health(wait_for_ready=True, timeout=0.3)
         with pytest.raises(InvalidRequestError, match="wait_for_ready"):
             client.check_health(wait_for_ready="yes")  # type: ignore[arg-type]
+
+
+def test_a_server_whose_health_does_not_know_the_advisor_says_so() -> None:
+    # Katib's endpoint of `advisor serve --katib-port` is such a server: its health service
+    # answers NOT_FOUND, with no details, for a service it does not know. The error said only
+    # "NOT_FOUND", naming neither the advisor nor a likely cause.
+    server = grpc.server(ThreadPoolExecutor(max_workers=1))
+    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with AdvisorClient(f"127.0.0.1:{port}") as client, pytest.raises(AdvisorRpcError) as caught:
+            client.check_health()
+    finally:
+        server.stop(None)
+    assert caught.value.code == grpc.StatusCode.NOT_FOUND
+    assert str(caught.value).startswith("NOT_FOUND: unknown service (the server's health service")
+    assert "advisor.v1.ArchitectureAdvisor" in caught.value.details
+    assert "the advisor's port" in caught.value.details
