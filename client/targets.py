@@ -33,6 +33,12 @@ def target_problem(target: str) -> str | None:
     return f"is a URL; a gRPC target is host:port: pass {address!r}{tls}"
 
 
+_ADDRESS_SCHEMES: Final = ("dns:///", "dns:", "ipv4:", "ipv6:")
+"""Target schemes the address follows at once (``ipv4:`` and ``ipv6:`` a comma-separated list of
+addresses); ``dns:`` with a DNS server (``dns://8.8.8.8/host:port``) names no address this way,
+and keeps the proxy."""
+
+
 def is_loopback(target: str) -> bool:
     """Whether ``target`` names this machine: ``localhost``, 127.0.0.0/8 or ``::1``.
 
@@ -40,9 +46,16 @@ def is_loopback(target: str) -> bool:
     ``no_proxy`` names its host, loopback included: with a proxy set, as on many company
     machines and CI runners, a client of a server in the same process or on the same machine
     (the command's own server, ``start_server``) failed ``UNAVAILABLE``. A loopback target
-    bypasses the proxy, as Go's ``ProxyFromEnvironment`` does.
+    bypasses the proxy, as Go's ``ProxyFromEnvironment`` does, in every form gRPC reads it:
+    ``127.0.0.1:50051``, ``dns:///localhost:50051``, ``dns:localhost:50051``,
+    ``ipv4:127.0.0.1:50051``, ``ipv6:[::1]:50051`` (a list of addresses when every one is).
     """
-    address = target.removeprefix("dns:///")
+    scheme = next((s for s in _ADDRESS_SCHEMES if target.startswith(s)), "")
+    return all(_names_this_machine(address) for address in target[len(scheme) :].split(","))
+
+
+def _names_this_machine(address: str) -> bool:
+    """Whether ``address`` (``host:port``, ``[v6]:port``) is this machine's, by its host."""
     host = address[1:].partition("]")[0] if address.startswith("[") else address.rpartition(":")[0]
     if host.lower() == "localhost":
         return True

@@ -410,6 +410,19 @@ def test_a_server_on_this_machine_is_reached_past_a_proxy_the_environment_sets(
         assert client.list_presets()
 
 
+@pytest.mark.parametrize("scheme", ["dns:", "ipv4:", "dns:///"])
+def test_a_server_on_this_machine_is_reached_past_a_proxy_in_every_target_form(
+    fake: tuple[ScriptedAdvisor, str], monkeypatch: pytest.MonkeyPatch, scheme: str
+) -> None:
+    # The client's docstring takes any gRPC target string; ipv4:127.0.0.1:PORT and
+    # dns:127.0.0.1:PORT were sent to the proxy, and failed UNAVAILABLE, where 127.0.0.1:PORT
+    # was not.
+    _, target = fake
+    monkeypatch.setenv("http_proxy", f"http://{closed_target()}")
+    with _client(scheme + target, retry=RetryPolicy(max_attempts=1)) as client:
+        assert client.list_presets()
+
+
 def test_retry_policy_rejects_what_grpc_would_not_apply() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         RetryPolicy(max_attempts=6)
