@@ -75,6 +75,15 @@ class FieldViolation:
     description: str
     cites: tuple[str, ...] = dataclass_field(default=(), compare=False, repr=False)
 
+    def __str__(self) -> str:
+        """Return ``field: description``, or the description alone for the empty path.
+
+        The empty path is the request or document as a whole (a message that does not decode,
+        a file that cannot be read, the count of violations left out): a message read ``: is
+        not a valid ...`` or ended ``...; : 190 more violation(s) left out``.
+        """
+        return f"{self.field}: {self.description}" if self.field else self.description
+
     def prefixed(self, prefix: str, *, cites: bool = True) -> FieldViolation:
         """Return this violation with ``prefix`` prepended to the field path and those it cites.
 
@@ -133,7 +142,7 @@ class InvalidRequestError(AdvisorError):
         if not violations:
             raise ValueError("InvalidRequestError needs at least one violation")
         self.violations: tuple[FieldViolation, ...] = tuple(violations)
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
+        super().__init__("; ".join(map(str, self.violations)))
 
     @classmethod
     def single(cls, field: str, description: str) -> InvalidRequestError:

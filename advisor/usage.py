@@ -111,7 +111,7 @@ def violations_as_options(violations: Sequence[FieldViolation], options: Mapping
     def named(description: str) -> str:
         return _BUDGET_FIELD.sub(lambda found: options.get(found[0], found[0]), description)
 
-    return "; ".join(f"{option_of(v.field)}: {named(v.description)}" for v in violations)
+    return "; ".join(str(type(v)(option_of(v.field), named(v.description))) for v in violations)
 
 
 class _StoreListOnce(argparse._StoreAction):

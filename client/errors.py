@@ -72,7 +72,7 @@ class InvalidArgumentError(AdvisorRpcError):
     def __str__(self) -> str:
         if not self.violations:
             return self.details
-        return "; ".join(f"{v.field}: {v.description}" for v in self.violations)
+        return "; ".join(map(str, self.violations))
 
 
 class UnauthenticatedError(AdvisorRpcError):

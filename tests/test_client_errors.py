@@ -29,6 +29,7 @@ from advisor.errors import (
     LimitExceededError,
     ServerStartError,
 )
+from advisor.usage import violations_as_options
 
 VIOLATIONS = (FieldViolation("budget.top_k", "must be at least 1"),)
 
@@ -83,3 +84,16 @@ def test_a_server_without_the_advisor_says_so_and_the_status_leads_the_message()
     assert caught.value.code == grpc.StatusCode.UNIMPLEMENTED
     assert str(caught.value).startswith("UNIMPLEMENTED: Method not found! (the server does not")
     assert "the advisor's port" in caught.value.details
+
+
+def test_a_violation_of_the_whole_request_is_its_description_alone() -> None:
+    # The service's answer cut at its size names the violations left out on the empty path: the
+    # message ended "; : 190 more violation(s) left out".
+    violations = [
+        FieldViolation("task.input", "Field required"),
+        FieldViolation("", "190 more violation(s) left out"),
+    ]
+    expected = "task.input: Field required; 190 more violation(s) left out"
+    assert str(InvalidArgumentError("details", violations)) == expected
+    assert str(InvalidRequestError(violations)) == expected
+    assert violations_as_options(violations, {}) == expected  # the commands' one line

@@ -52,7 +52,7 @@ def test_an_integer_too_long_to_read_is_told_so_not_how_to_raise_pythons_limit(
     with pytest.raises(InvalidRequestError) as raised:
         load_task(path)
     assert str(raised.value) == (
-        f": cannot read task file '{path}': {where}an integer of 5,000 digits: no field takes a "
+        f"cannot read task file '{path}': {where}an integer of 5,000 digits: no field takes a "
         "number that long (at most 4,300 digits)"
     )
 
