@@ -171,13 +171,12 @@ def _cut_ranking(budget: Budget, source: AdvisorSource, count: int) -> str:
     """Say that a search of the ranking ended before it was complete.
 
     What ended it, why that matters to a study (a ranking as far as the machine got) and what
-    ranks alike everywhere (a server caps a search without a time limit at its own).
+    ranks alike everywhere (a server needs a time limit, so there one every search completes
+    within).
     """
     causes = []
     if budget.time_limit_seconds is not None:
         causes.append(f"its time limit, {budget.time_limit_seconds:g} s")
-    elif source.target is not None:
-        causes.append("the server's longest search, max_time_limit_seconds")
     if source.timeout is not None:
         causes.append(f"the call's deadline, {source.timeout:g} s")
     cause = " or ".join(causes) or "the call's deadline"
