@@ -118,10 +118,11 @@ class ClientClosedError(AdvisorRpcError):
 
 
 _UNIMPLEMENTED_HINT: Final = (
-    " (the server does not serve this advisor.v1.ArchitectureAdvisor method: is the target the "
-    "advisor's port, and the server as recent as the client?)"
+    " (the server does not serve the method called, an advisor.v1.ArchitectureAdvisor method or "
+    "its health check: is the target the advisor's port, and the server as recent as the client?)"
 )
-"""Appended to an ``UNIMPLEMENTED`` call's details: gRPC says only "Method not found!"."""
+"""Appended to an ``UNIMPLEMENTED`` call's details: gRPC says only "Method not found!", and a
+health check of a server without one gets it too."""
 
 _NOT_FOUND_HINT: Final = (
     " (the server's health service does not know advisor.v1.ArchitectureAdvisor: is the target "

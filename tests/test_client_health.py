@@ -56,3 +56,20 @@ def test_a_server_whose_health_does_not_know_the_advisor_says_so() -> None:
     assert str(caught.value).startswith("NOT_FOUND: unknown service (the server's health service")
     assert "advisor.v1.ArchitectureAdvisor" in caught.value.details
     assert "the advisor's port" in caught.value.details
+
+
+def test_a_server_without_a_health_service_is_not_said_to_lack_an_advisor_method() -> None:
+    # The hint for UNIMPLEMENTED named "this advisor.v1.ArchitectureAdvisor method" where the
+    # method called was grpc.health.v1.Health/Check.
+    server = grpc.server(ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with AdvisorClient(f"127.0.0.1:{port}") as client, pytest.raises(AdvisorRpcError) as caught:
+            client.check_health()
+    finally:
+        server.stop(None)
+    assert caught.value.code == grpc.StatusCode.UNIMPLEMENTED
+    assert "this advisor.v1.ArchitectureAdvisor method" not in caught.value.details
+    assert "the method called" in caught.value.details
+    assert "health check" in caught.value.details
