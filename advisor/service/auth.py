@@ -1,8 +1,9 @@
 """Optional bearer-token authentication as a server interceptor.
 
-A call must carry exactly one ``authorization: Bearer <token>`` metadata entry matching the
-configured token, compared in constant time (:func:`hmac.compare_digest`) so response timing
-does not reveal how much of a guess was right. Services listed as exempt (the health service,
+A call must carry exactly one ``authorization: Bearer <token>`` metadata entry (the scheme in
+any case and one or more spaces after it, as HTTP reads it) matching the configured token,
+compared in constant time (:func:`hmac.compare_digest`) so response timing does not reveal how
+much of a guess was right. Services listed as exempt (the health service,
 which load balancers probe without credentials) pass through unchecked.
 
 The token travels in the call's headers, so a call without it is refused before its request
@@ -100,7 +101,7 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         problem = token_problem(token)
         if problem is not None:
             raise ValueError(f"the bearer token {problem}")
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
         self._exempt_services = frozenset(exempt_services)
         self._refusals = refusals or RefusalLog()
         # A status-only answer is the same on the wire for every RPC shape, so one handler refuses
@@ -129,4 +130,10 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         if len(values) != 1:
             return False
         presented = values[0].encode() if isinstance(values[0], str) else values[0]
-        return hmac.compare_digest(presented, self._expected)
+        # HTTP's credentials: a case-insensitive scheme, one or more spaces (RFC 9110, 11.4).
+        scheme, space, credentials = presented.partition(b" ")
+        return (
+            scheme.lower() == b"bearer"
+            and bool(space)
+            and hmac.compare_digest(credentials.lstrip(b" "), self._expected)
+        )
