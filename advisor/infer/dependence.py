@@ -594,7 +594,9 @@ def _row_top(weights: _Block, keep: int) -> _Ints:
     if np.count_nonzero(above) > 4 * _SUBSAMPLE * keep * count:  # ties (e.g. zero rows)
         cut = width - keep
         return np.argpartition(weights, cut, axis=1)[:, cut:].astype(np.int64)
-    rows, cols = np.nonzero(above)
+    # Two-dimensional np.nonzero is ten times slower than a flat one (28 ms against 2 ms on a
+    # block of 166 rows of 100,352), a quarter of inferring 300 samples of 8x112x112.
+    rows, cols = np.divmod(np.flatnonzero(above), width)
     order = np.lexsort((-weights[rows, cols], rows))
     starts = np.searchsorted(rows[order], np.arange(count))
     top: _Ints = cols[order][starts[:, None] + np.arange(keep)[None, :]].astype(np.int64)
