@@ -952,6 +952,77 @@ def test_connection_options_need_a_target() -> None:
     assert result.stderr.startswith("advisor: error: --tls-ca: applies only with --target")
 
 
+def test_limit_raises_a_limit_of_the_embedded_server(task_file: Path) -> None:
+    # Past the embedded server's max_top_k, the only way was advisor serve --limit and --target.
+    search = ["--budget", "2000", "--top", "60", "--time-limit", "3", "--format", "json"]
+    result = advisor("recommend", task_file, *search, "--limit", "max_top_k=60")
+    assert result.status == ExitCode.OK, result.stderr
+    assert json.loads(result.stdout)["recommendations"]
+
+
+def test_the_embedded_server_s_refusal_says_which_limit_raises_it(
+    task_file: Path, target: str, token_file: Path
+) -> None:
+    search = ("recommend", task_file, "--budget", "2000", "--top", "60")
+    embedded = assert_one_error_line(advisor(*search), ExitCode.INVALID_ARGUMENT)
+    assert embedded == (
+        "advisor: error: --top: top_k 60 exceeds the server's limit of 50 (max_top_k; raise it "
+        "with --limit max_top_k=60)"
+    )
+    # A remote server's limits are its operator's: its refusal is left as it is.
+    remote = advisor(*search, "--target", target, "--token-file", token_file)
+    line = assert_one_error_line(remote, ExitCode.INVALID_ARGUMENT)
+    assert line.endswith("exceeds the server's limit of 50 (max_top_k)"), line
+
+
+def test_a_lowered_message_limit_of_the_embedded_server_says_which_limit_raises_it(
+    tmp_path: Path,
+) -> None:
+    # The server's answer over it, and a request over it, which the client refuses before it is
+    # sent: the client holds the embedded server's limit, not --max-message-bytes's default.
+    presets = advisor("presets", "--limit", "max_message_bytes=6000")
+    line = assert_one_error_line(presets, ExitCode.RESOURCE_EXHAUSTED)
+    assert re.fullmatch(
+        r"advisor: error: RESOURCE_EXHAUSTED: the response is ([\d,]+) bytes, over this "
+        r"server's limit of 6,000 \(max_message_bytes; raise it with --limit "
+        r"max_message_bytes=\d+\)",
+        line,
+    ), line
+    names = [{"name": f"{i} {'x' * 200}", "a": {"indices": [i]}} for i in range(40)]
+    task = tmp_path / "task.json"
+    task.write_text(json.dumps({"input": {"shape": [64]}, "correlations": names}))
+    request = advisor("recommend", task, "--budget", "2000", "--limit", "max_message_bytes=6000")
+    line = assert_one_error_line(request, ExitCode.RESOURCE_EXHAUSTED)
+    found = re.fullmatch(
+        r"advisor: error: task: makes the request ([\d,]+) bytes, over the server's limit of "
+        r"6,000 \(max_message_bytes; raise it with --limit max_message_bytes=(\d+)\)",
+        line,
+    )
+    assert found is not None, line
+    assert found[1].replace(",", "") == found[2]
+
+
+def test_limit_with_a_target_is_refused_naming_it(target: str, token_file: Path) -> None:
+    result = advisor(
+        "presets", "--target", target, "--token-file", token_file, "--limit", "max_top_k=60"
+    )
+    line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        "advisor: error: --limit: applies only without --target (a remote server's limits are "
+        "its own)"
+    )
+
+
+@pytest.mark.parametrize(
+    "entry", ["no_such_limit=1", "max_top=60", "max_top_k=0", "max_top_k=many", "max_top_k"]
+)
+def test_a_bad_limit_is_refused_as_serve_refuses_it(entry: str, task_file: Path) -> None:
+    served = assert_one_error_line(advisor("serve", "--limit", entry), ExitCode.INVALID_ARGUMENT)
+    embedded = advisor("recommend", task_file, "--budget", "2000", "--limit", entry)
+    assert assert_one_error_line(embedded, ExitCode.INVALID_ARGUMENT) == served
+    assert served.startswith("advisor: error: --limit"), served
+
+
 def test_mutual_tls_target(tmp_path: Path) -> None:
     pem = make_certificates(tmp_path)
     config = ServerConfig(

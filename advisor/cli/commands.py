@@ -39,6 +39,7 @@ from advisor.cli.interrupt import STOP_GRACE_SECONDS, SearchInterrupt
 from advisor.cli.options import (
     BUDGET_OPTIONS,
     CONNECTION_OPTIONS,
+    EMBEDDED_OPTIONS,
     NO_BOUND,
     REMOTE_OPTIONS,
     TLS_OPTIONS,
@@ -54,8 +55,13 @@ from advisor.errors import (
 )
 from advisor.model.architecture import architecture_argument
 from advisor.model.documents import STDIN
-from advisor.service.command import describe_start_error, read_bearer_token, serve_from_arguments
-from advisor.service.limits import LOCAL_LIMITS
+from advisor.service.command import (
+    describe_start_error,
+    limit_options,
+    read_bearer_token,
+    serve_from_arguments,
+)
+from advisor.service.limits import LOCAL_LIMITS, REFUSED_SETTING, settable
 from advisor.service.options import SERVE_OPTION_FLAGS
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.status import fitting_violations
@@ -90,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
                 output, status = _CALLS[args.command](advisor, args), ExitCode.OK
         write_stdout(output)
     except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
-        return _fail(_describe(error), _exit_code(error))
+        on_embedded = args.command != "serve" and args.target is None
+        return _fail(_describe(error, on_embedded), _exit_code(error))
     except OutputError as error:
         return _fail(f"cannot write to standard output: {error}", ExitCode.OTHER)
     except BrokenPipeError:
@@ -103,12 +110,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_connection_options(args: argparse.Namespace) -> None:
-    if args.target is not None:
-        return
+    """Refuse an option of the other kind of server.
+
+    A remote server's (:data:`REMOTE_OPTIONS`) without ``--target``, the embedded server's
+    (:data:`EMBEDDED_OPTIONS`) with it.
+    """
+    if args.target is None:
+        misplaced = REMOTE_OPTIONS
+        why = "applies only with --target (the embedded server needs none)"
+    else:
+        misplaced = EMBEDDED_OPTIONS
+        why = "applies only without --target (a remote server's limits are its own)"
     violations = [
-        FieldViolation(flag, "applies only with --target (the embedded server needs none)")
-        for flag, dest in REMOTE_OPTIONS.items()
-        if getattr(args, dest) is not None
+        FieldViolation(flag, why)
+        for flag, dest in misplaced.items()
+        # Not given: None, or a repeatable option's empty list (0 is a value given).
+        if getattr(args, dest) not in (None, [])
     ]
     if violations:
         raise InvalidRequestError(violations)
@@ -125,12 +142,14 @@ def _connect(args: argparse.Namespace) -> Iterator[tuple[AdvisorClient, RunningS
             logging.getLogger().addHandler(logging.NullHandler())
             # Threads: a worker process would add its start-up to every command, for a server
             # that serves one call of one client.
-            config = ServerConfig(host="127.0.0.1", port=0, limits=LOCAL_LIMITS, executor="threads")
+            # --limit over LOCAL_LIMITS, read and checked as advisor serve's over its defaults.
+            limits = {**LOCAL_LIMITS.model_dump(), **limit_options(args.limits)}
+            config = ServerConfig(host="127.0.0.1", port=0, limits=limits, executor="threads")
             running = stack.enter_context(start_server(config))
             target = running.address
             token = None
             tls = None
-            max_message_bytes = LOCAL_LIMITS.max_message_bytes
+            max_message_bytes = config.limits.max_message_bytes
         else:
             target = args.target
             token = None if args.token_file is None else read_bearer_token(args.token_file)
@@ -217,7 +236,10 @@ _CALLS: dict[str, Callable[[AdvisorClient, argparse.Namespace], str]] = {
 }
 
 
-def _describe(error: InvalidRequestError | AdvisorRpcError | ServerStartError) -> str:
+def _describe(
+    error: InvalidRequestError | AdvisorRpcError | ServerStartError, embedded: bool
+) -> str:
+    """Return ``error`` as one line; an ``embedded`` server's refusals say which ``--limit``."""
     if isinstance(error, ServerStartError):
         return describe_start_error(error)
     if isinstance(error, InvalidRequestError):
@@ -225,14 +247,63 @@ def _describe(error: InvalidRequestError | AdvisorRpcError | ServerStartError) -
         # it refuses, so an echoed megabyte-long name or key reads as it would from a server.
         violations = fitting_violations(error.violations)
         if isinstance(error, LimitExceededError):
-            # The client's refusal of a request over its size limit names its setting, to raise.
-            violations = [_client_setting_as_option(v) for v in violations]
+            # The client's refusal of a request over its size limit names its setting, to raise:
+            # the embedded server's limit, which the client holds, or --max-message-bytes.
+            named = _embedded_request_refusal if embedded else _client_setting_as_option
+            violations = [named(v) for v in violations]
         return violations_as_options(violations, _FIELD_OPTIONS)
     if isinstance(error, InvalidArgumentError) and error.violations:
-        return violations_as_options(error.violations, _FIELD_OPTIONS)
+        violations = list(error.violations)
+        if embedded:
+            # Its limits are this command's to raise; a remote server's are its operator's.
+            violations = [FieldViolation(v.field, _raise_hints(v.description)) for v in violations]
+        return violations_as_options(violations, _FIELD_OPTIONS)
     # The client's hint names its setting; the command names its option.
     details = error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT)
-    return f"{error.code.name}: {details}"
+    return f"{error.code.name}: {_raise_hints(details) if embedded else details}"
+
+
+def _raise_hints(refusal: str) -> str:
+    """Say in an embedded server's ``refusal`` how ``--limit`` raises each setting it quotes.
+
+    ``top_k 60 exceeds the server's limit of 50 (max_top_k)`` gets ``(max_top_k; raise it with
+    --limit max_top_k=60)``: the value refused, which the setting then admits. A value no
+    setting may hold (a time limit past a week) gets no hint.
+    """
+    return REFUSED_SETTING.sub(_raise_hint, refusal)
+
+
+def _raise_hint(found: re.Match[str]) -> str:
+    """Return the quote ``found`` of a setting with the ``--limit`` that admits its value."""
+    option = SERVE_OPTION_FLAGS["limits"]
+    setting, value = found["setting"], found["value"].replace(",", "")  # 16,384 as --limit reads it
+    if not settable(setting, value):
+        return found[0]
+    return f"{found[0].removesuffix(')')}; raise it with {option} {setting}={value})"
+
+
+def _embedded_request_refusal(violation: FieldViolation) -> FieldViolation:
+    """Word the client's refusal of a request over the embedded server's ``max_message_bytes``.
+
+    The client holds the server's limit (:func:`_connect`), which ``--limit`` raises; its own
+    wording names ``max_message_bytes`` as the client's, to raise with ``--max-message-bytes``,
+    which applies only with ``--target``.
+    """
+    found = _CLIENT_REFUSAL.match(violation.description)
+    if found is None:
+        return violation
+    refusal = (
+        f"makes the request {found['size']} bytes, over the server's limit of "
+        f"{found['limit']} (max_message_bytes)"
+    )
+    return FieldViolation(violation.field, _raise_hints(refusal))
+
+
+_CLIENT_REFUSAL = re.compile(
+    r"makes the request (?P<size>[\d,]+) bytes, "
+    r"over this client's max_message_bytes \((?P<limit>[\d,]+)\)"
+)
+"""The client's refusal of a request over its ``max_message_bytes``: the sizes it quotes."""
 
 
 def _client_setting_as_option(violation: FieldViolation) -> FieldViolation:

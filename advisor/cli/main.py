@@ -26,7 +26,7 @@ from advisor.cli.options import (
     output_path,
 )
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
-from advisor.service.options import add_serve_arguments, given_path
+from advisor.service.options import add_limit_argument, add_serve_arguments, given_path
 from advisor.usage import OneLineParser
 
 __all__ = ["DISTRIBUTION", "build_parser", "main"]
@@ -242,6 +242,11 @@ def _call_options(timeout_default: str) -> _Parser:
         metavar="N",
         help="largest message sent to or received from --target (default 4 MiB, a server's "
         "default; match a server whose limit was raised)",
+    )
+    add_limit_argument(
+        calls,
+        "raise (or lower) a request limit of the embedded server, e.g. max_top_k=100 "
+        "(repeatable; the names and values of serve --limit; not with --target)",
     )
     calls.add_argument(
         "--timeout",

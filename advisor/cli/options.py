@@ -25,6 +25,7 @@ from advisor.service.options import (
 __all__ = [
     "BUDGET_OPTIONS",
     "CONNECTION_OPTIONS",
+    "EMBEDDED_OPTIONS",
     "EXIT_STATUS_HELP",
     "NO_BOUND",
     "OUTPUT_FORMATS",
@@ -336,3 +337,7 @@ REMOTE_OPTIONS = {
     **dict(TLS_OPTIONS),
 }
 """Options that only make sense against a remote server (``--target``), by their argparse dest."""
+
+EMBEDDED_OPTIONS = {"--limit": "limits"}
+"""Options that only make sense for the embedded server (no ``--target``), by their argparse dest:
+a remote server's limits are its own."""

@@ -39,6 +39,7 @@ that never ends (``--config /dev/zero``) hung the start-up."""
 __all__ = [
     "config_from_arguments",
     "describe_start_error",
+    "limit_options",
     "main",
     "read_bearer_token",
     "serve_from_arguments",
@@ -110,12 +111,12 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
     settings |= options
     if args.token_file is not None:
         settings["token"] = read_bearer_token(args.token_file)
-    limit_options = _limit_options(args.limits) if args.limits else {}
-    if limit_options:
+    given_limits = limit_options(args.limits) if args.limits else {}
+    if given_limits:
         limits = settings.get("limits", {})
         if not isinstance(limits, Mapping):
             raise InvalidRequestError.single("limits", "must be a mapping of limit names to values")
-        settings["limits"] = {**limits, **limit_options}
+        settings["limits"] = {**limits, **given_limits}
     try:
         return ServerConfig(**settings)
     except InvalidRequestError as error:
@@ -123,7 +124,7 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
             raise
         # A setting the file gave (no option overrode it) is named as the file's key.
         named = [
-            v if _from_options(v.field, options, limit_options) else v.prefixed("config")
+            v if _from_options(v.field, options, given_limits) else v.prefixed("config")
             for v in error.violations
         ]
         raise InvalidRequestError(named) from None
@@ -157,7 +158,18 @@ def _from_options(field: str, options: Mapping[str, Any], limits: Mapping[str, s
     return setting.partition("[")[0] in options
 
 
-def _limit_options(entries: Sequence[str]) -> dict[str, str]:
+def limit_options(entries: Sequence[str]) -> dict[str, str]:
+    """Read ``--limit NAME=VALUE`` options as a mapping of limit names to their values' text.
+
+    The names and values are left to :class:`ServerConfig` to check (a later entry of a name
+    overrides an earlier one), so every command that takes ``--limit`` refuses the same ones
+    with the same message.
+
+    Raises
+    ------
+    InvalidRequestError
+        On field ``limits`` for an entry that is not ``NAME=VALUE``.
+    """
     limits: dict[str, str] = {}
     for entry in entries:
         name, equals, value = entry.partition("=")

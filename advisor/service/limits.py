@@ -16,10 +16,18 @@ within a fraction of a second of a deadline or cancellation.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from advisor.errors import FieldViolation, LimitExceededError
 from advisor.infer.graph import MAX_TOP_K
@@ -45,6 +53,7 @@ __all__ = [
     "LOCAL_LIMITS",
     "LONGEST_SECONDS",
     "MIN_MESSAGE_BYTES",
+    "REFUSED_SETTING",
     "RequestLimits",
     "Setting",
     "check_analysis_cost",
@@ -54,6 +63,7 @@ __all__ = [
     "check_katib_search",
     "check_recommend_request",
     "defaults_within",
+    "settable",
 ]
 
 
@@ -140,6 +150,19 @@ class RequestLimits(BaseModel):
         # A limit is a number, never a boolean (a config file's `max_top_k: true` is no 1).
         assert info.field_name is not None
         return setting_value(cls.model_fields[info.field_name].annotation, value)
+
+
+def settable(setting: str, value: str) -> bool:
+    """Whether a server may set the limit named ``setting`` to ``value``, as ``--limit`` gives it.
+
+    Not every refused value is one: a time limit of 1e10 seconds is past the longest a setting
+    holds (:data:`LONGEST_SECONDS`), so a hint to raise the limit to it would only be refused.
+    """
+    try:
+        RequestLimits.model_validate({setting: value})
+    except ValidationError:
+        return False
+    return True
 
 
 _LOCAL_LOCATIONS: Final = 1024 * 1024
@@ -596,6 +619,18 @@ def _limit(limits: RequestLimits, setting: Setting) -> str:
     or a config file's ``limits`` raises.
     """
     return f"the server's limit of {_number(getattr(limits, setting))} ({setting})"
+
+
+REFUSED_SETTING: Final = re.compile(
+    r"(?P<value>\d[\d,]*(?:\.\d*)?(?:e[+-]?\d+)?)(?: exceeds| bytes, over) "
+    r"(?:the|this) server's limit of \S+ \((?P<setting>[a-z0-9_]+)\)"
+)
+"""A refusal's quote of a setting (:func:`_over`, :func:`_response`, and the answer too large
+for ``max_message_bytes``, :func:`advisor.service.calls.oversized`) and the value it
+refused just before it: ``top_k 60 exceeds the server's limit of 50 (max_top_k)``, ``estimated
+at 5,300 bytes, over the server's limit of 5,247 (max_message_bytes)``. The value is what the
+setting must reach to admit the request, so the ``advisor`` command's embedded server can say
+which ``--limit`` does (the wording of :func:`_exceeding` and :func:`_limit`)."""
 
 
 def _number(value: float) -> str:

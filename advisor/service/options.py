@@ -18,6 +18,7 @@ __all__ = [
     "SERVE_OPTION_FLAGS",
     "SERVE_SETTINGS",
     "START_FAILED_EXIT_STATUS",
+    "add_limit_argument",
     "add_serve_arguments",
 ]
 
@@ -135,17 +136,29 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PORT",
         help="also serve Katib's Suggestion service on this port (Katib's default: 6789)",
     )
-    parser.add_argument(
-        "--limit",
-        dest="limits",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="set a request limit, e.g. max_locations=1048576 (repeatable; see docs/SERVICE.md)",
+    add_limit_argument(
+        parser,
+        "set a request limit, e.g. max_locations=1048576 (repeatable; see docs/SERVICE.md)",
     )
     parser.add_argument(
         "--config",
         type=given_path,
         metavar="FILE",
         help="YAML or JSON file of server settings and a 'limits' mapping; options override it",
+    )
+
+
+def add_limit_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """Add ``--limit NAME=VALUE``, repeatable, to ``parser``: the request limits it sets.
+
+    ``advisor serve`` sets its server's limits with it, the other commands their embedded
+    server's; both read it as :func:`~advisor.service.command.limit_options` does.
+    """
+    parser.add_argument(
+        SERVE_OPTION_FLAGS["limits"],
+        dest="limits",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=help,
     )
