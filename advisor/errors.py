@@ -21,7 +21,7 @@ import numbers
 import re
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from typing import Any
 
@@ -33,11 +33,13 @@ __all__ = [
     "FieldViolation",
     "InvalidRequestError",
     "LimitExceededError",
+    "RefusedLimit",
     "ServerStartError",
     "StoppedError",
     "did_you_mean",
     "field_path",
     "invalid_request_from_pydantic",
+    "refused_limits",
     "unknown_name",
 ]
 
@@ -62,18 +64,47 @@ class AdvisorError(Exception):
 
 
 @dataclass(frozen=True)
+class RefusedLimit:
+    """A request limit a refusal quotes: the setting's name, the value it has, the value it needs.
+
+    ``needed`` is what the refused field asks for (a ``top_k`` of 60, a response of 5,300
+    bytes): the setting admits the field once it holds that much. The service carries it as
+    data beside its message (a ``google.rpc.ErrorInfo``, docs/SERVICE.md), so a caller learns
+    which limit to raise, and to what, without reading the message.
+    """
+
+    setting: str
+    limit: int | float
+    needed: int | float
+
+    @property
+    def needed_text(self) -> str:
+        """``needed`` as ``--limit NAME=VALUE`` and a config file's ``limits`` read it.
+
+        A count in digits (``50176``); any other number as the shortest text that reads back
+        as it (``120.5``, ``7200`` for 7200.0), so the value given admits the field.
+        """
+        if isinstance(self.needed, int):
+            return str(self.needed)
+        return repr(float(self.needed)).removesuffix(".0")
+
+
+@dataclass(frozen=True)
 class FieldViolation:
     """One rejected field: its dotted path in the request and what is wrong with it.
 
     ``cites`` lists the other paths of the same request the description names (``duplicate
     name 'x' (also correlations[0].name)``), written as ``field`` is: :meth:`prefixed` places
     them under the prefix too, so a description never names a path the request does not have.
-    A violation is still the field and what the description says (``cites`` is not compared).
+    ``limit`` is the request limit the description refuses the field over, where it is one
+    (:class:`RefusedLimit`). A violation is still the field and what the description says
+    (``cites`` and ``limit`` are not compared).
     """
 
     field: str
     description: str
     cites: tuple[str, ...] = dataclass_field(default=(), compare=False, repr=False)
+    limit: RefusedLimit | None = dataclass_field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         """Return ``field: description``, or the description alone for the empty path.
@@ -94,12 +125,14 @@ class FieldViolation:
         if not prefix:
             return self
         if not cites:
-            return FieldViolation(_joined(prefix, self.field), self.description, self.cites)
+            return replace(self, field=_joined(prefix, self.field))
         description = self.description
         for path in self.cites:
             description = _cited_as(description, path, _joined(prefix, path))
         placed = tuple(_joined(prefix, path) for path in self.cites)
-        return FieldViolation(_joined(prefix, self.field), description, placed)
+        return replace(
+            self, field=_joined(prefix, self.field), description=description, cites=placed
+        )
 
     def rerooted(self, root: str, placed: str) -> FieldViolation:
         """Return this violation with its field and cited paths under ``root`` moved to ``placed``.
@@ -116,7 +149,8 @@ class FieldViolation:
         description = self.description
         for path in self.cites:
             description = _cited_as(description, path, moved(path))
-        return FieldViolation(moved(self.field), description, tuple(map(moved, self.cites)))
+        cites = tuple(map(moved, self.cites))
+        return replace(self, field=moved(self.field), description=description, cites=cites)
 
 
 def _joined(prefix: str, path: str) -> str:
@@ -162,6 +196,35 @@ class InvalidRequestError(AdvisorError):
 
 class LimitExceededError(InvalidRequestError):
     """The request is well formed but over a documented size limit (checked before any work)."""
+
+    @property
+    def limits(self) -> Mapping[str, str]:
+        """The settings of the limits refused, each mapped to the value that admits the request.
+
+        As :func:`refused_limits` reads them off the violations: ``{"max_top_k": "60"}``,
+        empty where no violation is over a setting (the exact engine's own size bound). The
+        client's refusal of a request over its ``max_message_bytes`` names that setting and
+        the request's size, as the service's ``LIMIT_EXCEEDED`` detail does its own.
+        """
+        return refused_limits(self.violations)
+
+
+def refused_limits(violations: Iterable[FieldViolation]) -> dict[str, str]:
+    """Map each setting ``violations`` refuse a field over to the value that admits them all.
+
+    The largest value any of them needs (a grid of 50,176 locations and an index list of
+    20,000, both over ``max_locations``, need 50176), written as :attr:`RefusedLimit.needed_text`
+    writes it; empty when none is a :class:`RefusedLimit`.
+    """
+    largest: dict[str, RefusedLimit] = {}
+    for violation in violations:
+        refused = violation.limit
+        if refused is None:
+            continue
+        held = largest.get(refused.setting)
+        if held is None or refused.needed > held.needed:
+            largest[refused.setting] = refused
+    return {setting: refused.needed_text for setting, refused in largest.items()}
 
 
 class StoppedError(AdvisorError):

@@ -37,7 +37,7 @@ from advisor_client.targets import is_loopback, target_problem
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError
+from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, RefusedLimit
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, architecture_argument, parse_architecture
@@ -613,7 +613,8 @@ class AdvisorClient:
     def _check_size(self, request: Message) -> None:
         """Refuse a request over ``max_message_bytes``, naming its largest argument.
 
-        It raises :class:`LimitExceededError`. gRPC refuses it itself, but as
+        It raises :class:`LimitExceededError`, whose ``limits`` name ``max_message_bytes`` and
+        the request's size, as a server's refusal of a limit does. gRPC refuses it itself, but as
         ``RESOURCE_EXHAUSTED``, which reads as a saturated server to retry later: a pipeline
         following that advice retried, forever, a request no attempt can send.
         """
@@ -624,12 +625,14 @@ class AdvisorClient:
             request.ListFields(),
             key=lambda item: item[1].ByteSize() if isinstance(item[1], Message) else 0,
         )
-        raise LimitExceededError.single(
-            _ARGUMENT_OF_FIELD.get(field.name, field.name),
-            f"makes the request {size:,} bytes, over this client's max_message_bytes "
-            f"({self._max_message_bytes:,}): make it smaller, or raise max_message_bytes as far "
-            "as the server's limit (4 MiB unless the server raised it)",
+        refused = RefusedLimit("max_message_bytes", self._max_message_bytes, size)
+        description = (
+            f"makes the request {refused.needed:,} bytes, over this client's {refused.setting} "
+            f"({refused.limit:,}): make it smaller, or raise {refused.setting} as far as the "
+            "server's limit (4 MiB unless the server raised it)"
         )
+        field_name = _ARGUMENT_OF_FIELD.get(field.name, field.name)
+        raise LimitExceededError([FieldViolation(field_name, description, limit=refused)])
 
     def _timeout(self, timeout: float | None) -> float:
         if timeout is None:

@@ -1,9 +1,12 @@
 """Typed exceptions for failed calls, decoded from the gRPC status the server sent.
 
 The service reports every rejected request as ``INVALID_ARGUMENT`` with a ``google.rpc.BadRequest``
-detail naming each offending field (docs/SERVICE.md). :func:`error_from_rpc` turns a failed
-call into one exception class per status a caller can act on, carrying those field violations as
-the library's own :class:`~advisor.errors.FieldViolation`, so Python callers never touch the wire.
+detail naming each offending field, and a request or answer over a request limit with a
+``google.rpc.ErrorInfo`` (reason ``LIMIT_EXCEEDED``) naming each setting refused and the value
+that admits it (docs/SERVICE.md). :func:`error_from_rpc` turns a failed call into one exception
+class per status a caller can act on, carrying those field violations as the library's own
+:class:`~advisor.errors.FieldViolation` and those limits as :attr:`AdvisorRpcError.limits`, so
+Python callers never touch the wire.
 A request the client refuses before sending it (a bad task, a wrong-typed argument, a timeout
 gRPC cannot hold) raises the library's :class:`~advisor.errors.InvalidRequestError` (its
 :class:`~advisor.errors.LimitExceededError` for a request over ``max_message_bytes``), exported
@@ -14,12 +17,16 @@ it crosses a process pool or a Ray task intact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 import grpc
 
 from advisor.errors import AdvisorError, FieldViolation, InvalidRequestError, LimitExceededError
+from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON
+
+if TYPE_CHECKING:
+    from google.rpc import status_pb2
 
 __all__ = [
     "AdvisorRpcError",
@@ -40,18 +47,30 @@ __all__ = [
 class AdvisorRpcError(AdvisorError):
     """A call to the service failed; ``code`` is the gRPC status, ``details`` its message.
 
+    ``limits`` maps each request limit the server refused the call over to the value that
+    admits it, as the server's ``--limit NAME=VALUE`` and its config file's ``limits`` read it:
+    ``{"max_top_k": "60"}`` for a ``top_k`` of 60 over ``max_top_k`` (an
+    :class:`InvalidArgumentError`), ``{"max_message_bytes": "9034"}`` for an answer of 9,034
+    bytes over it (a :class:`ResourceExhaustedError`). It is decoded from the status's
+    ``google.rpc.ErrorInfo`` of reason ``LIMIT_EXCEEDED`` and domain ``advisor.v1``, and is
+    empty when there is none: a refusal of anything else, a server that sends none, or a
+    message gRPC itself refused.
+
     Raised by a call, its ``__cause__`` is the :class:`grpc.RpcError` it was decoded from (also
     a :class:`grpc.Call`), for what the decoding leaves out: ``trailing_metadata()``,
     ``debug_error_string()``, the status details (``grpc_status.rpc_status.from_call``).
     """
 
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+    def __init__(
+        self, code: grpc.StatusCode, details: str, limits: Mapping[str, str] | None = None
+    ) -> None:
         self.code = code
         self.details = details
+        self.limits: Mapping[str, str] = dict(limits or {})
         super().__init__(details or code.name)
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
-        return self.code, self.details
+        return self.code, self.details, self.limits
 
     def __str__(self) -> str:
         # The status leads, as the command prints it: a log line of the base class (INTERNAL,
@@ -62,12 +81,17 @@ class AdvisorRpcError(AdvisorError):
 class InvalidArgumentError(AdvisorRpcError):
     """The server rejected the request; ``violations`` name every offending field path."""
 
-    def __init__(self, details: str, violations: Sequence[FieldViolation]) -> None:
-        super().__init__(grpc.StatusCode.INVALID_ARGUMENT, details)
+    def __init__(
+        self,
+        details: str,
+        violations: Sequence[FieldViolation],
+        limits: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(grpc.StatusCode.INVALID_ARGUMENT, details, limits)
         self.violations: tuple[FieldViolation, ...] = tuple(violations)
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
-        return self.details, self.violations
+        return self.details, self.violations, self.limits
 
     def __str__(self) -> str:
         if not self.violations:
@@ -85,9 +109,10 @@ class ResourceExhaustedError(AdvisorRpcError):
     gRPC also answers a message over a size limit with this code: a request over the
     server's limit, or a response over the client's ``max_message_bytes`` (``details`` says
     ``larger than max``), which no retry fixes; so does the server for an answer over its own
-    limit, before it sends it (``the response is N bytes, over this server's limit``). A request
-    over the client's own limit is refused before it is sent, as a
-    :class:`~advisor.errors.LimitExceededError`.
+    limit, before it sends it (``the response is N bytes, over this server's limit``), whose
+    ``limits`` then name ``max_message_bytes`` and the answer's size. A request over the
+    client's own limit is refused before it is sent, as a
+    :class:`~advisor.errors.LimitExceededError` (its ``limits`` alike).
     """
 
 
@@ -175,7 +200,8 @@ def error_from_rpc(
         the server attached no detail), :class:`ClientClosedError` as above, or the class for the
         status code, else the base class (an ``UNIMPLEMENTED`` one's details say what it
         likely means: not the advisor's port, or an older server; so do a health check's
-        ``NOT_FOUND``: a server that does not serve the advisor).
+        ``NOT_FOUND``: a server that does not serve the advisor); each with the ``limits`` of
+        the status's ``LIMIT_EXCEEDED`` ErrorInfo (none without one).
     """
     if not isinstance(error, grpc.Call):
         return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
@@ -183,35 +209,58 @@ def error_from_rpc(
     details = error.details() or ""
     if code == grpc.StatusCode.CANCELLED and client_closed:
         return ClientClosedError()
+    status = _rich_status(error)
+    limits = _limits(status)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgumentError(details, _field_violations(error))
+        return InvalidArgumentError(details, _field_violations(status), limits)
     if code == grpc.StatusCode.UNIMPLEMENTED:
         details += _UNIMPLEMENTED_HINT
     if code == grpc.StatusCode.NOT_FOUND:
         details = (details or "unknown service") + _NOT_FOUND_HINT
     if code == grpc.StatusCode.UNAVAILABLE and plaintext and PLAINTEXT_REFUSED in details:
         details += PLAINTEXT_HINT
-    return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details)
+    return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details, limits)
 
 
-def _field_violations(call: grpc.Call) -> list[FieldViolation]:
+def _rich_status(call: grpc.Call) -> status_pb2.Status | None:
+    """Return the status ``call`` ended with, its details included; None where it has none."""
     # The status-detail modules cost about 12 ms of import: loaded when a call fails.
-    from google.rpc import error_details_pb2
     from grpc_status import rpc_status
 
     try:
-        status = rpc_status.from_call(call)
+        status: status_pb2.Status | None = rpc_status.from_call(call)
     except ValueError:
         # The detail contradicts the call's own code or message: the server is at fault, and the
-        # caller still gets INVALID_ARGUMENT with the message, just without field paths.
-        return []
-    if status is None:
-        return []
+        # caller still gets the status and its message, just without field paths or limits.
+        return None
+    return status
+
+
+def _field_violations(status: status_pb2.Status | None) -> list[FieldViolation]:
+    """Return the field violations of the ``google.rpc.BadRequest`` details of ``status``."""
+    from google.rpc import error_details_pb2
+
     violations: list[FieldViolation] = []
-    for detail in status.details:
+    for detail in status.details if status is not None else ():
         bad_request = error_details_pb2.BadRequest()
         if detail.Unpack(bad_request):
             violations.extend(
                 FieldViolation(v.field, v.description) for v in bad_request.field_violations
             )
     return violations
+
+
+def _limits(status: status_pb2.Status | None) -> dict[str, str]:
+    """Return the refused limits of the service's ``LIMIT_EXCEEDED`` ErrorInfo in ``status``."""
+    from google.rpc import error_details_pb2
+
+    limits: dict[str, str] = {}
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        if (
+            detail.Unpack(info)
+            and info.domain == ERROR_DOMAIN
+            and info.reason == LIMIT_EXCEEDED_REASON
+        ):
+            limits.update(info.metadata)
+    return limits

@@ -7,6 +7,8 @@ the parent as a pickle; every error must come back the same, whatever fields its
 from __future__ import annotations
 
 import pickle
+import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import advisor_client.client
@@ -18,6 +20,7 @@ from advisor_client.errors import (
     ClientClosedError,
     DeadlineExceededError,
     InvalidArgumentError,
+    ResourceExhaustedError,
     UnavailableError,
 )
 from grpc_health.v1 import health, health_pb2_grpc
@@ -29,15 +32,24 @@ from advisor.errors import (
     LimitExceededError,
     ServerStartError,
 )
+from advisor.service.limits import RequestLimits
+from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.usage import violations_as_options
 
 VIOLATIONS = (FieldViolation("budget.top_k", "must be at least 1"),)
+TASK = {
+    "input": {"shape": [8, 8]},
+    "correlations": [{"name": "lr", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}}],
+}
+TINY_TASK = {"input": {"shape": [2]}, "correlations": [{"name": "a", "a": {"indices": [0]}}]}
 
 ERRORS: list[AdvisorError] = [
     AdvisorRpcError(grpc.StatusCode.INTERNAL, "worker lost"),
     UnavailableError(grpc.StatusCode.UNAVAILABLE, "connection refused"),
     DeadlineExceededError(grpc.StatusCode.DEADLINE_EXCEEDED, ""),
+    ResourceExhaustedError(grpc.StatusCode.RESOURCE_EXHAUSTED, "big", {"max_message_bytes": "9"}),
     InvalidArgumentError("bad request", VIOLATIONS),
+    InvalidArgumentError("top_k 60 exceeds", VIOLATIONS, {"max_top_k": "60"}),
     ClientClosedError(),
     InvalidRequestError(VIOLATIONS),
     LimitExceededError(VIOLATIONS),
@@ -51,7 +63,7 @@ def test_every_error_pickles_whole(error: AdvisorError) -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is type(error)
     assert str(copy) == str(error)
-    assert vars(copy) == vars(error)  # code, details, violations, settings, notes
+    assert vars(copy) == vars(error)  # code, details, violations, limits, settings, notes
 
 
 def test_one_except_catches_a_refused_request_and_a_failed_call() -> None:
@@ -97,3 +109,51 @@ def test_a_violation_of_the_whole_request_is_its_description_alone() -> None:
     assert str(InvalidArgumentError("details", violations)) == expected
     assert str(InvalidRequestError(violations)) == expected
     assert violations_as_options(violations, {}) == expected  # the commands' one line
+
+
+@pytest.fixture(scope="module")
+def small_server() -> Iterator[RunningServer]:
+    """A server whose messages are at most 6,000 bytes (ListPresets answers about 8.9 kB)."""
+    limits = RequestLimits(max_message_bytes=6_000)
+    config = ServerConfig(port=0, workers=1, executor="threads", grace_seconds=1.0, limits=limits)
+    with start_server(config) as running:
+        yield running
+
+
+def test_a_refused_limit_is_typed_data_with_the_value_that_admits_the_request(
+    small_server: RunningServer,
+) -> None:
+    # Read off the status's ErrorInfo, not its English: a pipeline raises the limit to it.
+    with AdvisorClient(small_server.address) as client:
+        with pytest.raises(InvalidArgumentError) as refused:
+            client.recommend(TASK, {"max_parameters": 20_000, "top_k": 60})
+        assert refused.value.limits == {"max_top_k": "60"}
+        with pytest.raises(ResourceExhaustedError) as exhausted:
+            client.list_presets()
+    size = re.search(r"the response is ([\d,]+) bytes", exhausted.value.details)
+    assert size is not None, exhausted.value.details
+    assert exhausted.value.limits == {"max_message_bytes": size[1].replace(",", "")}
+    assert pickle.loads(pickle.dumps(exhausted.value)).limits == exhausted.value.limits
+
+
+def test_a_refusal_of_no_limit_has_no_limits(small_server: RunningServer) -> None:
+    with AdvisorClient(small_server.address) as client, pytest.raises(InvalidArgumentError) as bad:
+        # A search whose answer is estimated within the limit, whose budget holds no design.
+        client.recommend(TINY_TASK, {"max_parameters": 1, "top_k": 1})
+    assert bad.value.violations and bad.value.limits == {}
+
+
+def test_the_client_s_own_refusal_of_its_message_limit_carries_the_same_data() -> None:
+    task = {
+        "input": {"shape": [256]},
+        "correlations": [{"name": "c", "a": {"indices": list(range(128))}}],
+    }
+    with (
+        AdvisorClient("localhost:1", max_message_bytes=160) as client,
+        pytest.raises(LimitExceededError) as refused,
+    ):
+        client.recommend(task, {"max_parameters": 20_000})
+    size = re.search(r"makes the request ([\d,]+) bytes", str(refused.value))
+    assert size is not None, refused.value
+    assert refused.value.limits == {"max_message_bytes": size[1].replace(",", "")}
+    assert pickle.loads(pickle.dumps(refused.value)).limits == refused.value.limits

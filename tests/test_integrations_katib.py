@@ -159,14 +159,18 @@ def test_a_controller_loop_gets_three_distinct_valid_designs_per_round(
 
 
 def _described(error: grpc.RpcError) -> list[tuple[str, str]]:
-    """The field and description of each violation of an INVALID_ARGUMENT error."""
+    """The field and description of each violation of an INVALID_ARGUMENT error.
+
+    Its BadRequest details; a refusal of limits has an ErrorInfo beside them.
+    """
     status = rpc_status.from_call(error)
     assert status is not None
     found: list[tuple[str, str]] = []
     for detail in status.details:
         bad_request = error_details_pb2.BadRequest()
-        assert detail.Unpack(bad_request)
-        found.extend((v.field, v.description) for v in bad_request.field_violations)
+        if detail.Unpack(bad_request):
+            found.extend((v.field, v.description) for v in bad_request.field_violations)
+    assert found, status
     return found
 
 

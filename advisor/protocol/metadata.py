@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["AUTHORIZATION_METADATA_KEY", "bearer_metadata", "token_problem"]
+__all__ = [
+    "AUTHORIZATION_METADATA_KEY",
+    "ERROR_DOMAIN",
+    "LIMIT_EXCEEDED_REASON",
+    "bearer_metadata",
+    "token_problem",
+]
 
 AUTHORIZATION_METADATA_KEY: Final = "authorization"
 """The metadata key (gRPC metadata keys are lower case) carrying ``Bearer <token>``."""
+
+ERROR_DOMAIN: Final = "advisor.v1"
+"""The ``domain`` of the ``google.rpc.ErrorInfo`` details the service sends: its proto package.
+
+Written out rather than read off the generated module, which ``advisor --help`` does not load."""
+
+LIMIT_EXCEEDED_REASON: Final = "LIMIT_EXCEEDED"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of a request or answer over a request limit.
+
+Its ``metadata`` maps each refused setting's name (``max_top_k``) to the value that admits the
+request, as ``advisor serve --limit NAME=VALUE`` reads it (``60``); docs/SERVICE.md."""
 
 
 def bearer_metadata(token: str) -> tuple[str, str]:

@@ -22,11 +22,17 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, RefusedLimit
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import SaturatedError, ShuttingDownError
 from advisor.service.servicer import AdvisorServicer
-from advisor.service.status import abort_for, bad_request_status, ended_status, past
+from advisor.service.status import (
+    abort_for,
+    bad_request_status,
+    ended_status,
+    exhausted_status,
+    past,
+)
 from advisor.service.threads import AioContext, CallAbortedError, ThreadContext, abort_call
 
 __all__ = [
@@ -214,16 +220,18 @@ def oversized(message: bytes, max_message_bytes: int) -> CallAbortedError | None
     ``OK`` and the server's log a traceback of gRPC's failed batch. The estimate of a search's
     or an analysis's answer refuses most such calls up front (``INVALID_ARGUMENT``); this
     catches the rest, e.g. ``ListPresets`` on a server whose limit is below its 8 kB answer.
-    None when the message fits.
+    Its ErrorInfo names the setting and the response's size, which admits it. None when the
+    message fits.
     """
     if len(message) <= max_message_bytes:
         return None
-    return CallAbortedError(
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-        f"the response is {len(message):,} bytes, over this server's limit of "
-        f"{max_message_bytes:,} (max_message_bytes)",
-        (),
+    refused = RefusedLimit("max_message_bytes", max_message_bytes, len(message))
+    status = exhausted_status(
+        f"the response is {refused.needed:,} bytes, over this server's limit of "
+        f"{refused.limit:,} ({refused.setting})",
+        refused,
     )
+    return CallAbortedError(status.code, status.details, status.trailing_metadata)
 
 
 _RESULT_FIELD = advisor_pb2.StreamRecommendResponse.DESCRIPTOR.fields_by_name["result"]

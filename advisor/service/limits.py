@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any, Final, Literal
 
 from pydantic import (
@@ -29,7 +30,7 @@ from pydantic import (
     field_validator,
 )
 
-from advisor.errors import FieldViolation, LimitExceededError
+from advisor.errors import FieldViolation, LimitExceededError, RefusedLimit
 from advisor.infer.graph import MAX_TOP_K
 from advisor.integrations.katib import (
     KatibSearch,
@@ -603,7 +604,8 @@ def _over(
     field: str, what: str, value: float, limits: RequestLimits, setting: Setting
 ) -> FieldViolation:
     """Refuse on ``field`` ``what`` of ``value``, over the ``limits`` setting named ``setting``."""
-    return _exceeding(field, what, value, _limit(limits, setting))
+    refused = _refused(limits, setting, value)
+    return replace(_exceeding(field, what, refused.needed, _limit(refused)), limit=refused)
 
 
 def _exceeding(field: str, what: str, value: float, bound: str) -> FieldViolation:
@@ -611,14 +613,22 @@ def _exceeding(field: str, what: str, value: float, bound: str) -> FieldViolatio
     return FieldViolation(field, f"{what} {_number(value)} exceeds {bound}")
 
 
-def _limit(limits: RequestLimits, setting: Setting) -> str:
-    """Quote the setting named ``setting`` of ``limits``: its value and its name, to raise it.
+def _refused(limits: RequestLimits, setting: Setting, needed: float) -> RefusedLimit:
+    """Return the setting named ``setting`` of ``limits`` as refusing a field that ``needed``.
 
-    Every refusal of a limit words it so, read off ``limits`` by its name (the two never
-    disagree): ``the server's limit of 16,384 (max_locations)``, which ``advisor serve --limit``
-    or a config file's ``limits`` raises.
+    Every refusal of a limit carries it as data beside its message (the service's
+    ``LIMIT_EXCEEDED`` detail), and quotes it from it (:func:`_limit`): the two never disagree.
     """
-    return f"the server's limit of {_number(getattr(limits, setting))} ({setting})"
+    return RefusedLimit(setting, getattr(limits, setting), needed)
+
+
+def _limit(refused: RefusedLimit) -> str:
+    """Quote the setting ``refused``: its value and its name, to raise it.
+
+    Every refusal of a limit words it so: ``the server's limit of 16,384 (max_locations)``,
+    which ``advisor serve --limit`` or a config file's ``limits`` raises.
+    """
+    return f"the server's limit of {_number(refused.limit)} ({refused.setting})"
 
 
 REFUSED_SETTING: Final = re.compile(
@@ -654,10 +664,12 @@ def _response(
 ) -> Iterator[FieldViolation]:
     """Refuse on ``field`` an answer estimated over ``max_message_bytes`` (``whose``: which)."""
     if estimate > limits.max_message_bytes:
+        refused = _refused(limits, "max_message_bytes", estimate)
         yield FieldViolation(
             field,
-            f"the response {whose} is estimated at {estimate:,} bytes, over "
-            f"{_limit(limits, 'max_message_bytes')}",
+            f"the response {whose} is estimated at {refused.needed:,} bytes, over "
+            f"{_limit(refused)}",
+            limit=refused,
         )
 
 
@@ -678,7 +690,7 @@ def _input_violations(
             yield (
                 violation
                 if hint is None
-                else FieldViolation(violation.field, f"{violation.description}; {hint}")
+                else replace(violation, description=f"{violation.description}; {hint}")
             )
 
 

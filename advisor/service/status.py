@@ -1,7 +1,9 @@
 """The one place that turns exceptions into gRPC statuses.
 
 - :class:`~advisor.errors.InvalidRequestError` (including limit violations) -> ``INVALID_ARGUMENT``
-  with a ``google.rpc.BadRequest`` detail listing every field violation;
+  with a ``google.rpc.BadRequest`` detail listing every field violation, and for violations over
+  a request limit a ``google.rpc.ErrorInfo`` (reason ``LIMIT_EXCEEDED``) mapping each refused
+  setting to the value that admits the request (:func:`_limit_details`);
 - :class:`~advisor.service.admission.SaturatedError` -> ``RESOURCE_EXHAUSTED``;
 - :class:`~advisor.service.admission.ShuttingDownError` -> ``UNAVAILABLE``;
 - :class:`~advisor.errors.StoppedError` (the call's stop signal ended an analysis) ->
@@ -19,7 +21,8 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Never, TypeVar
 
 import grpc
@@ -27,7 +30,14 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
+from advisor.errors import (
+    FieldViolation,
+    InvalidRequestError,
+    RefusedLimit,
+    StoppedError,
+    refused_limits,
+)
+from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON
 from advisor.service.admission import SaturatedError, ShuttingDownError
 from advisor.service.threads import ThreadContext
 
@@ -36,6 +46,7 @@ __all__ = [
     "abort_for",
     "bad_request_status",
     "ended_status",
+    "exhausted_status",
     "fitting_violations",
     "past",
     "stream_errors",
@@ -51,7 +62,8 @@ _LOGGER = logging.getLogger(__name__)
 # RESOURCE_EXHAUSTED in place of the status. An INVALID_ARGUMENT answer carries its violations
 # twice: in the message (percent-encoded) and in the BadRequest detail (base64), so each copy keeps
 # to this many bytes of violation text, every field path and description to this many characters
-# (enough for every message the service writes itself: what gets cut is an echoed input).
+# (enough for every message the service writes itself: what gets cut is an echoed input). A
+# refusal of limits adds their ErrorInfo, at most every setting's name and a number: under 1 KiB.
 _MAX_VIOLATION_BYTES = 1024
 _MAX_VIOLATION_CHARS = 400
 
@@ -82,17 +94,57 @@ def bad_request_status(error: InvalidRequestError) -> grpc.Status:
     detail = any_pb2.Any()
     detail.Pack(bad_request)
     message = str(InvalidRequestError(violations))
-    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])
+    # The limits of every violation, those cut from the answer too: the request needs them all.
+    details = [detail, *_limit_details(refused_limits(error.violations))]
+    return _status(code_pb2.INVALID_ARGUMENT, message, details)
+
+
+def exhausted_status(message: str, refused: RefusedLimit) -> grpc.Status:
+    """Build the ``RESOURCE_EXHAUSTED`` status of an answer over the limit ``refused``.
+
+    ``message`` says what is over it; the status's ErrorInfo names the setting and the value
+    that admits the answer (:func:`_limit_details`), as an ``INVALID_ARGUMENT`` refusal does.
+    """
+    details = _limit_details({refused.setting: refused.needed_text})
+    return _status(code_pb2.RESOURCE_EXHAUSTED, message, details)
+
+
+def _limit_details(limits: Mapping[str, str]) -> list[any_pb2.Any]:
+    """Return the ``google.rpc.ErrorInfo`` detail of the refused ``limits``, if there are any.
+
+    Its reason is ``LIMIT_EXCEEDED``, its domain the service's proto package (``advisor.v1``),
+    and its metadata ``limits``: each refused setting mapped to the value that admits the
+    request, as ``--limit NAME=VALUE`` reads it (:func:`~advisor.errors.refused_limits`),
+    ``{"max_top_k": "60"}``. None where no limit is refused; BadRequest names the fields.
+    """
+    if not limits:
+        return []
+    info = error_details_pb2.ErrorInfo(
+        reason=LIMIT_EXCEEDED_REASON, domain=ERROR_DOMAIN, metadata=limits
+    )
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    return [detail]
+
+
+def _status(code: int, message: str, details: Sequence[any_pb2.Any]) -> grpc.Status:
+    """Build the rich status of ``code``: ``message`` and ``details`` in its trailing metadata."""
+    status = status_pb2.Status(code=code, message=message, details=details)
     converted: grpc.Status = rpc_status.to_status(status)
     return converted
 
 
 def fitting_violations(violations: Sequence[FieldViolation]) -> list[FieldViolation]:
-    """Return ``violations`` cut to the size an error answer may have (see the constants)."""
+    """Return ``violations`` cut to the size an error answer may have (see the constants).
+
+    A violation cut keeps the limit it refuses (:attr:`~advisor.errors.FieldViolation.limit`).
+    """
     fitting: list[FieldViolation] = []
     used = 0
     for violation in violations:
-        shortened = FieldViolation(_cut(violation.field), _cut(violation.description))
+        shortened = replace(
+            violation, field=_cut(violation.field), description=_cut(violation.description)
+        )
         size = len(shortened.field.encode()) + len(shortened.description.encode())
         if used + size > _MAX_VIOLATION_BYTES:
             break

@@ -11,11 +11,11 @@ import grpc
 import pytest
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.service.calls import SERVICE, Outcomes, relay, run_call
+from advisor.service.calls import SERVICE, Outcomes, oversized, relay, run_call
 from advisor.service.decoding import advisor_handler
 from advisor.service.status import REQUEST_ID_METADATA_KEY
 from advisor.service.threads import CallAbortedError, ThreadContext
-from tests.support.harness import Advisor, CallError, DirectAdvisor
+from tests.support.harness import Advisor, CallError, DirectAdvisor, call_error_of
 from tests.support.workloads import quick_budget, small_task
 
 
@@ -222,6 +222,20 @@ def test_a_stream_response_over_the_message_limit_ends_the_call_once_its_work_ha
     assert details == f"the response is {size:,} bytes, over this server's limit of 100 " + (
         "(max_message_bytes)"
     )
+
+
+def test_a_response_over_the_limit_carries_the_setting_and_the_size_that_admits_it() -> None:
+    refused = oversized(b"x" * 6_001, 6_000)
+    assert refused is not None
+    failure = call_error_of(refused)
+    assert failure.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert failure.details == (
+        "the response is 6,001 bytes, over this server's limit of 6,000 (max_message_bytes)"
+    )
+    [info] = failure.error_infos
+    assert (info.reason, info.domain) == ("LIMIT_EXCEEDED", "advisor.v1")
+    assert dict(info.metadata) == {"max_message_bytes": "6001"}
+    assert oversized(b"x" * 6_000, 6_000) is None
 
 
 def _admissions(servicer: object, monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -426,6 +426,56 @@ def test_bad_requests_are_invalid_arguments_naming_the_field(
 
 
 @pytest.mark.parametrize(
+    ("request_message", "limits"),
+    [
+        pytest.param(_with_budget(top_k=60), {"max_top_k": "60"}, id="top_k"),
+        pytest.param(
+            _recommend(
+                task=pb.Task(
+                    input=pb.InputSpec(shape=[224, 224]),
+                    correlations=[pb.Correlation(name="c", a=_indices(*range(20_000)))],
+                )
+            ),
+            # The grid and the index list are both over max_locations: the grid needs more.
+            {"max_locations": "50176"},
+            id="locations",
+        ),
+        pytest.param(
+            _recommend(
+                task=pb.Task(
+                    input=pb.InputSpec(shape=[224, 224]),
+                    correlations=[pb.Correlation(name="c", a=_indices(0))],
+                ),
+                budget=quick_budget(top_k=60, time_limit_seconds=120.5),
+            ),
+            {"max_locations": "50176", "max_top_k": "60", "max_time_limit_seconds": "120.5"},
+            id="three settings",
+        ),
+    ],
+)
+def test_a_refusal_of_limits_carries_each_setting_and_the_value_that_admits_the_request(
+    advisor: Advisor, request_message: pb.RecommendRequest, limits: dict[str, str]
+) -> None:
+    # A remote AutoML client learns which limit refused it, and what admits the request, as
+    # data (google.rpc.ErrorInfo, AIP-193): the message's English was all it had.
+    with pytest.raises(CallError) as failure:
+        advisor.unary("Recommend", request_message, timeout=10)
+    assert failure.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    [info] = failure.value.error_infos
+    assert (info.reason, info.domain) == ("LIMIT_EXCEEDED", "advisor.v1")
+    assert dict(info.metadata) == limits
+    # The message says it too, as it did.
+    for setting in limits:
+        assert f"({setting})" in failure.value.details
+
+
+def test_a_refusal_of_no_limit_carries_no_error_info(advisor: Advisor) -> None:
+    with pytest.raises(CallError) as failure:
+        advisor.unary("Recommend", _with_budget(top_k=0), timeout=10)
+    assert failure.value.violations and failure.value.error_infos == []
+
+
+@pytest.mark.parametrize(
     ("request_message", "field", "kind"),
     [
         (pb.RecommendRequest(task=small_task()), "budget", "Budget"),

@@ -9,11 +9,20 @@ import grpc
 import pytest
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, StoppedError
+from advisor.errors import (
+    FieldViolation,
+    InvalidRequestError,
+    LimitExceededError,
+    RefusedLimit,
+    StoppedError,
+)
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
+from advisor.protocol.metadata import ERROR_DOMAIN
 from advisor.service.admission import SaturatedError, ShuttingDownError
 from advisor.service.status import (
     REQUEST_ID_METADATA_KEY,
     bad_request_status,
+    fitting_violations,
     stream_errors,
     unary_errors,
 )
@@ -37,6 +46,47 @@ def test_bad_request_status_lists_every_violation() -> None:
         ("task.input.shape", "must be positive"),
         ("budget", "x"),
     ]
+
+
+def test_a_refusal_of_limits_adds_an_error_info_of_the_values_that_admit_the_request() -> None:
+    # Two fields over max_locations need the larger; the text of each value is what --limit
+    # and a config file read (a whole float without its ".0").
+    violations = [
+        FieldViolation("task.input.shape", "big", limit=RefusedLimit("max_locations", 16, 50)),
+        FieldViolation("task.arrangement", "long", limit=RefusedLimit("max_locations", 16, 20)),
+        FieldViolation("budget.time_limit_seconds", "t", limit=_seconds(7200.0)),
+        FieldViolation("budget.seed", "is negative"),
+    ]
+    rich = status_pb2.Status.FromString(
+        dict(bad_request_status(LimitExceededError(violations)).trailing_metadata)[
+            "grpc-status-details-bin"
+        ]
+    )
+    bad_request, info = error_details_pb2.BadRequest(), error_details_pb2.ErrorInfo()
+    assert rich.details[0].Unpack(bad_request) and len(bad_request.field_violations) == 4
+    assert rich.details[1].Unpack(info) and len(rich.details) == 2
+    assert (info.reason, info.domain) == ("LIMIT_EXCEEDED", "advisor.v1")
+    assert dict(info.metadata) == {"max_locations": "50", "max_time_limit_seconds": "7200"}
+
+
+def _seconds(needed: float) -> RefusedLimit:
+    return RefusedLimit("max_time_limit_seconds", 60.0, needed)
+
+
+def test_a_limit_survives_the_cut_of_its_violation_and_its_placing() -> None:
+    refused = RefusedLimit("max_name_chars", 256, 5000)
+    violation = FieldViolation("name", "x" * 5000, limit=refused)
+    [cut] = fitting_violations([violation.prefixed("task")])
+    assert cut.field == "task.name" and cut.limit == refused
+
+
+@pytest.mark.parametrize(
+    ("needed", "text"), [(60, "60"), (120.5, "120.5"), (7200.0, "7200"), (1e20, "1e+20")]
+)
+def test_the_value_that_admits_a_request_reads_back_as_it(needed: float, text: str) -> None:
+    refused = _seconds(needed)
+    assert refused.needed_text == text
+    assert float(refused.needed_text) == needed
 
 
 class _Servicer:
@@ -113,3 +163,7 @@ def test_unexpected_errors_are_logged_with_a_request_id_and_hidden_from_the_clie
     [record] = caplog.records
     assert request_id in record.getMessage()
     assert record.exc_info is not None and isinstance(record.exc_info[1], ZeroDivisionError)
+
+
+def test_the_error_domain_is_the_service_s_proto_package() -> None:
+    assert advisor_pb2.DESCRIPTOR.package == ERROR_DOMAIN

@@ -2,8 +2,8 @@
 
 :class:`DirectAdvisor` calls the servicer's methods in this thread with a :class:`FakeContext`;
 :class:`LiveAdvisor` goes through a real server over a channel. Both raise :class:`CallError`
-carrying the status code, the message and the BadRequest field violations, so one test body
-checks both.
+carrying the status code, the message, the BadRequest field violations and the ErrorInfo
+details, so one test body checks both.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import contextlib
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import grpc
@@ -34,6 +34,8 @@ __all__ = [
     "CallError",
     "DirectAdvisor",
     "LiveAdvisor",
+    "call_error_of",
+    "error_infos_of",
     "violations_of",
 ]
 
@@ -51,6 +53,7 @@ class CallError(Exception):
     code: grpc.StatusCode
     details: str
     violations: list[tuple[str, str]]
+    error_infos: list[error_details_pb2.ErrorInfo] = field(default_factory=list)
 
 
 def violations_of(status: status_pb2.Status | None) -> list[tuple[str, str]]:
@@ -61,6 +64,16 @@ def violations_of(status: status_pb2.Status | None) -> list[tuple[str, str]]:
         if detail.Unpack(bad_request):
             violations += [(v.field, v.description) for v in bad_request.field_violations]
     return violations
+
+
+def error_infos_of(status: status_pb2.Status | None) -> list[error_details_pb2.ErrorInfo]:
+    """The ErrorInfo details of ``status``."""
+    infos: list[error_details_pb2.ErrorInfo] = []
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            infos.append(info)
+    return infos
 
 
 class Advisor(Protocol):
@@ -95,7 +108,7 @@ class DirectAdvisor:
         try:
             return getattr(self.servicer, method)(request, ThreadContext(timeout))
         except CallAbortedError as error:
-            raise _call_error(error) from None
+            raise call_error_of(error) from None
 
     def stream(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float | None = None
@@ -103,15 +116,16 @@ class DirectAdvisor:
         try:
             return list(self.servicer.StreamRecommend(request, ThreadContext(timeout)))
         except CallAbortedError as error:
-            raise _call_error(error) from None
+            raise call_error_of(error) from None
 
     def in_flight(self) -> int:
         return self.admission.in_flight
 
 
-def _call_error(error: CallAbortedError) -> CallError:
+def call_error_of(error: CallAbortedError) -> CallError:
+    """The :class:`CallError` of the status a worker's context was aborted with."""
     status = _status_from_metadata(error.trailing_metadata)
-    return CallError(error.code, error.details, violations_of(status))
+    return CallError(error.code, error.details, violations_of(status), error_infos_of(status))
 
 
 class LiveAdvisor:
@@ -164,4 +178,5 @@ class LiveAdvisor:
 
 def _rpc_call_error(error: grpc.RpcError) -> CallError:
     call: Any = error  # a failed call's RpcError is also its grpc.Call
-    return CallError(call.code(), call.details(), violations_of(rpc_status.from_call(call)))
+    status = rpc_status.from_call(call)
+    return CallError(call.code(), call.details(), violations_of(status), error_infos_of(status))
