@@ -38,12 +38,15 @@ from advisor.cli.json_output import readable_json
 from advisor.cli.main import build_parser, main
 from advisor.cli.options import ExitCode, count
 from advisor.cli.progress import ProgressBar, progress_bar_for
+from advisor.errors import FieldViolation
 from advisor.export.yaml_output import readable_yaml
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
+from advisor.service import limits as service_limits
+from advisor.service import status as service_status
 from advisor.service.limits import RequestLimits
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates
@@ -1000,6 +1003,33 @@ def test_a_lowered_message_limit_of_the_embedded_server_says_which_limit_raises_
     )
     assert found is not None, line
     assert found[1].replace(",", "") == found[2]
+
+
+def test_the_embedded_hint_reads_the_refused_limit_not_the_refusal_s_words(
+    task_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hint was scraped from the English with a regex, so a rewording dropped it silently;
+    # it is read off the refusal's LIMIT_EXCEEDED detail, whatever the words around the setting.
+    def reworded(field: str, what: str, value: float, bound: str) -> FieldViolation:
+        return FieldViolation(field, f"asks for {what} {value}, past {bound}")
+
+    monkeypatch.setattr(service_limits, "_exceeding", reworded)
+    search = ("recommend", task_file, "--budget", "2000", "--top", "60")
+    line = assert_one_error_line(advisor(*search), ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        "advisor: error: --top: asks for top_k 60, past the server's limit of 50 (max_top_k; "
+        "raise it with --limit max_top_k=60)"
+    )
+
+
+def test_a_refusal_without_the_limit_as_data_gets_no_hint(
+    task_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server that sends no LIMIT_EXCEEDED detail (an older one): its words are not scraped.
+    monkeypatch.setattr(service_status, "_limit_details", lambda limits: [])
+    search = ("recommend", task_file, "--budget", "2000", "--top", "60")
+    line = assert_one_error_line(advisor(*search), ExitCode.INVALID_ARGUMENT)
+    assert line == "advisor: error: --top: top_k 60 exceeds the server's limit of 50 (max_top_k)"
 
 
 def test_limit_with_a_target_is_refused_naming_it(target: str, token_file: Path) -> None:

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from advisor_client.client import (
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -52,6 +52,7 @@ from advisor.errors import (
     InvalidRequestError,
     LimitExceededError,
     ServerStartError,
+    refused_limits,
 )
 from advisor.model.architecture import architecture_argument
 from advisor.model.documents import STDIN
@@ -61,7 +62,7 @@ from advisor.service.command import (
     read_bearer_token,
     serve_from_arguments,
 )
-from advisor.service.limits import LOCAL_LIMITS, REFUSED_SETTING, settable
+from advisor.service.limits import LOCAL_LIMITS, settable
 from advisor.service.options import SERVE_OPTION_FLAGS
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.status import fitting_violations
@@ -252,34 +253,32 @@ def _describe(
             named = _embedded_request_refusal if embedded else _client_setting_as_option
             violations = [named(v) for v in violations]
         return violations_as_options(violations, _FIELD_OPTIONS)
+    # An embedded server's limits are this command's to raise; a remote server's its operator's.
+    limits = error.limits if embedded else {}
     if isinstance(error, InvalidArgumentError) and error.violations:
-        violations = list(error.violations)
-        if embedded:
-            # Its limits are this command's to raise; a remote server's are its operator's.
-            violations = [FieldViolation(v.field, _raise_hints(v.description)) for v in violations]
+        violations = [
+            FieldViolation(v.field, _raise_hints(v.description, limits)) for v in error.violations
+        ]
         return violations_as_options(violations, _FIELD_OPTIONS)
     # The client's hint names its setting; the command names its option.
     details = error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT)
-    return f"{error.code.name}: {_raise_hints(details) if embedded else details}"
+    return f"{error.code.name}: {_raise_hints(details, limits)}"
 
 
-def _raise_hints(refusal: str) -> str:
-    """Say in an embedded server's ``refusal`` how ``--limit`` raises each setting it quotes.
+def _raise_hints(refusal: str, limits: Mapping[str, str]) -> str:
+    """Say in ``refusal`` how ``--limit`` raises each of the ``limits`` it quotes.
 
-    ``top_k 60 exceeds the server's limit of 50 (max_top_k)`` gets ``(max_top_k; raise it with
-    --limit max_top_k=60)``: the value refused, which the setting then admits. A value no
-    setting may hold (a time limit past a week) gets no hint.
+    ``limits``: the settings an embedded server refused, each with the value that admits the
+    request (the errors' ``limits``, the service's ``LIMIT_EXCEEDED`` detail). ``top_k 60
+    exceeds the server's limit of 50 (max_top_k)`` gets ``(max_top_k; raise it with --limit
+    max_top_k=60)``. A value no setting may hold (a time limit past a week) gets no hint.
     """
-    return REFUSED_SETTING.sub(_raise_hint, refusal)
-
-
-def _raise_hint(found: re.Match[str]) -> str:
-    """Return the quote ``found`` of a setting with the ``--limit`` that admits its value."""
     option = SERVE_OPTION_FLAGS["limits"]
-    setting, value = found["setting"], found["value"].replace(",", "")  # 16,384 as --limit reads it
-    if not settable(setting, value):
-        return found[0]
-    return f"{found[0].removesuffix(')')}; raise it with {option} {setting}={value})"
+    for setting, value in limits.items():
+        if settable(setting, value):
+            hint = f"({setting}; raise it with {option} {setting}={value})"
+            refusal = refusal.replace(f"({setting})", hint)
+    return refusal
 
 
 def _embedded_request_refusal(violation: FieldViolation) -> FieldViolation:
@@ -287,23 +286,17 @@ def _embedded_request_refusal(violation: FieldViolation) -> FieldViolation:
 
     The client holds the server's limit (:func:`_connect`), which ``--limit`` raises; its own
     wording names ``max_message_bytes`` as the client's, to raise with ``--max-message-bytes``,
-    which applies only with ``--target``.
+    which applies only with ``--target``. Worded from the limit it carries
+    (:attr:`~advisor.errors.FieldViolation.limit`) as the server words its own.
     """
-    found = _CLIENT_REFUSAL.match(violation.description)
-    if found is None:
+    refused = violation.limit
+    if refused is None:
         return violation
     refusal = (
-        f"makes the request {found['size']} bytes, over the server's limit of "
-        f"{found['limit']} (max_message_bytes)"
+        f"makes the request {refused.needed:,} bytes, over the server's limit of "
+        f"{refused.limit:,} ({refused.setting})"
     )
-    return FieldViolation(violation.field, _raise_hints(refusal))
-
-
-_CLIENT_REFUSAL = re.compile(
-    r"makes the request (?P<size>[\d,]+) bytes, "
-    r"over this client's max_message_bytes \((?P<limit>[\d,]+)\)"
-)
-"""The client's refusal of a request over its ``max_message_bytes``: the sizes it quotes."""
+    return FieldViolation(violation.field, _raise_hints(refusal, refused_limits([violation])))
 
 
 def _client_setting_as_option(violation: FieldViolation) -> FieldViolation:

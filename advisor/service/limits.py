@@ -16,7 +16,6 @@ within a fraction of a second of a deadline or cancellation.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Final, Literal
@@ -54,7 +53,6 @@ __all__ = [
     "LOCAL_LIMITS",
     "LONGEST_SECONDS",
     "MIN_MESSAGE_BYTES",
-    "REFUSED_SETTING",
     "RequestLimits",
     "Setting",
     "check_analysis_cost",
@@ -629,18 +627,6 @@ def _limit(refused: RefusedLimit) -> str:
     which ``advisor serve --limit`` or a config file's ``limits`` raises.
     """
     return f"the server's limit of {_number(refused.limit)} ({refused.setting})"
-
-
-REFUSED_SETTING: Final = re.compile(
-    r"(?P<value>\d[\d,]*(?:\.\d*)?(?:e[+-]?\d+)?)(?: exceeds| bytes, over) "
-    r"(?:the|this) server's limit of \S+ \((?P<setting>[a-z0-9_]+)\)"
-)
-"""A refusal's quote of a setting (:func:`_over`, :func:`_response`, and the answer too large
-for ``max_message_bytes``, :func:`advisor.service.calls.oversized`) and the value it
-refused just before it: ``top_k 60 exceeds the server's limit of 50 (max_top_k)``, ``estimated
-at 5,300 bytes, over the server's limit of 5,247 (max_message_bytes)``. The value is what the
-setting must reach to admit the request, so the ``advisor`` command's embedded server can say
-which ``--limit`` does (the wording of :func:`_exceeding` and :func:`_limit`)."""
 
 
 def _number(value: float) -> str:
