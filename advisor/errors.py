@@ -37,6 +37,7 @@ __all__ = [
     "ServerStartError",
     "StoppedError",
     "did_you_mean",
+    "exact_float",
     "field_path",
     "invalid_request_from_pydantic",
     "refused_limits",
@@ -84,9 +85,16 @@ class RefusedLimit:
         A count in digits (``50176``); any other number as the shortest text that reads back
         as it (``120.5``, ``7200`` for 7200.0), so the value given admits the field.
         """
-        if isinstance(self.needed, int):
-            return str(self.needed)
-        return repr(float(self.needed)).removesuffix(".0")
+        return str(self.needed) if isinstance(self.needed, int) else exact_float(self.needed)
+
+
+def exact_float(value: float) -> str:
+    """Return ``value`` as the shortest text that reads back as it: ``120.5``, ``7200`` for 7200.0.
+
+    A refusal quotes a value and its limit apart (``3600.0000000000005`` over ``3600``), where
+    a fixed number of digits rounds them to the same text.
+    """
+    return repr(float(value)).removesuffix(".0")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from pydantic import (
     field_validator,
 )
 
-from advisor.errors import FieldViolation, LimitExceededError, RefusedLimit
+from advisor.errors import FieldViolation, LimitExceededError, RefusedLimit, exact_float
 from advisor.infer.graph import MAX_TOP_K
 from advisor.integrations.katib import (
     KatibSearch,
@@ -630,11 +630,12 @@ def _limit(refused: RefusedLimit) -> str:
 
 
 def _number(value: float) -> str:
-    """Return a count exactly, with thousands separators (2,097,152); any other number to 15 digits.
+    """Return a count with thousands separators (2,097,152), any other number exactly.
 
-    ``%g``'s six wrote a time limit of 60.0000001 seconds as "60", over a limit of 60.
+    ``%g``'s six digits wrote a time limit of 60.0000001 seconds as "60", over a limit of 60, and
+    fifteen did so for 60.00000000000001 (:func:`~advisor.errors.exact_float`).
     """
-    return f"{value:,}" if isinstance(value, int) else f"{value:.15g}"
+    return f"{value:,}" if isinstance(value, int) else exact_float(value)
 
 
 def _count(

@@ -622,14 +622,16 @@ def test_every_setting_a_refusal_may_name_is_a_limit_and_every_limit_one() -> No
     assert get_args(Setting) == tuple(RequestLimits.model_fields)
 
 
-def test_a_fractional_value_over_its_limit_reads_apart_from_it() -> None:
-    # %g wrote "time limit (seconds) 60 exceeds the server's limit of 60".
-    budget = pb.Budget(max_parameters=1000, time_limit_seconds=60.0000001)
+@pytest.mark.parametrize("seconds", [60.0000001, math.nextafter(60.0, math.inf)])
+def test_a_fractional_value_over_its_limit_reads_apart_from_it(seconds: float) -> None:
+    # %g wrote "time limit (seconds) 60 exceeds the server's limit of 60", and 15 digits did so
+    # for the next float after 60.
+    budget = pb.Budget(max_parameters=1000, time_limit_seconds=seconds)
     request = pb.RecommendRequest(task=_task(), budget=budget)
     limits = LIMITS.model_copy(update={"max_time_limit_seconds": 60.0})
     with pytest.raises(LimitExceededError) as error:
         check_recommend_request(request, limits)
     [violation] = error.value.violations
-    assert "60.0000001 exceeds the server's limit of 60 (max_time_limit_seconds)" in (
+    assert f"{seconds!r} exceeds the server's limit of 60 (max_time_limit_seconds)" in (
         violation.description
     )
