@@ -329,6 +329,7 @@ class AdvisorClient:
         if is_loopback(target):
             options.append(("grpc.enable_http_proxy", 0))
         self._plaintext = tls is None
+        self._without_certificate = tls is not None and tls.client_cert is None
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
         else:
@@ -598,7 +599,10 @@ class AdvisorClient:
             yield
         except grpc.RpcError as error:
             raise error_from_rpc(
-                error, client_closed=self._closed, plaintext=self._plaintext
+                error,
+                client_closed=self._closed,
+                plaintext=self._plaintext,
+                without_certificate=self._without_certificate,
             ) from error
         except ValueError:
             if not self._closed:

@@ -35,6 +35,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidRequestError",
     "LimitExceededError",
+    "CLIENT_CERTIFICATE_HINT",
     "PLAINTEXT_HINT",
     "PLAINTEXT_REFUSED",
     "ResourceExhaustedError",
@@ -165,6 +166,14 @@ PLAINTEXT_HINT: Final = (
 )
 """Appended to that ``UNAVAILABLE`` on a plaintext channel: gRPC's words name no cause."""
 
+CLIENT_CERTIFICATE_HINT: Final = (
+    " (if the server asks for a client certificate, mutual TLS: "
+    "tls=TlsConfig(client_cert=..., client_key=...))"
+)
+"""Appended to an ``UNAVAILABLE`` on a TLS channel without a client certificate: a server that
+asks for one ends the handshake, and gRPC reports whatever its last address attempt said
+(``Connection refused`` on ``::1`` for ``localhost``), no word of a certificate."""
+
 _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {
     grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
@@ -174,7 +183,11 @@ _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {
 
 
 def error_from_rpc(
-    error: grpc.RpcError, *, client_closed: bool = False, plaintext: bool = False
+    error: grpc.RpcError,
+    *,
+    client_closed: bool = False,
+    plaintext: bool = False,
+    without_certificate: bool = False,
 ) -> AdvisorRpcError:
     """Convert a failed call into the matching :class:`AdvisorRpcError` subclass.
 
@@ -192,6 +205,9 @@ def error_from_rpc(
         Whether the call went over a plaintext channel: its ``UNAVAILABLE`` with gRPC's
         ``Socket closed`` (:data:`PLAINTEXT_REFUSED`), what a TLS server answers, then adds
         :data:`PLAINTEXT_HINT`.
+    without_certificate
+        Whether the call went over TLS without a client certificate: its ``UNAVAILABLE`` then
+        adds :data:`CLIENT_CERTIFICATE_HINT`, as a server that asks for one leaves no other trace.
 
     Returns
     -------
@@ -219,6 +235,8 @@ def error_from_rpc(
         details = (details or "unknown service") + _NOT_FOUND_HINT
     if code == grpc.StatusCode.UNAVAILABLE and plaintext and PLAINTEXT_REFUSED in details:
         details += PLAINTEXT_HINT
+    if code == grpc.StatusCode.UNAVAILABLE and without_certificate:
+        details += CLIENT_CERTIFICATE_HINT
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details, limits)
 
 

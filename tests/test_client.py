@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from advisor_client.client import AdvisorClient, RetryPolicy, TlsConfig, task_model
 from advisor_client.errors import (
+    CLIENT_CERTIFICATE_HINT,
     PLAINTEXT_HINT,
     AdvisorRpcError,
     ClientClosedError,
@@ -655,6 +656,30 @@ def test_a_plaintext_call_to_a_tls_server_hints_at_tls(tmp_path: Path) -> None:
     ):
         client.list_presets()
     assert caught.value.details.endswith(PLAINTEXT_HINT)
+
+
+def test_a_call_without_the_client_certificate_a_server_asks_for_hints_at_it(
+    tmp_path: Path,
+) -> None:
+    # gRPC reported "Connection refused" (its last address attempt), no word of a certificate.
+    pem = make_certificates(tmp_path)
+    config = ServerConfig(
+        host="localhost",
+        workers=1,
+        executor="threads",
+        tls_cert=pem.server_cert,
+        tls_key=pem.server_key,
+        tls_client_ca=pem.ca,
+    )
+    without = TlsConfig(root_ca=pem.ca)
+    with (
+        start_server(config) as running,
+        AdvisorClient(running.address, tls=without, retry=RetryPolicy(max_attempts=1)) as client,
+        pytest.raises(UnavailableError) as caught,
+    ):
+        client.list_presets()
+    assert caught.value.details.endswith(CLIENT_CERTIFICATE_HINT)
+    assert PLAINTEXT_HINT not in caught.value.details
 
 
 def test_a_server_certificate_for_another_name_is_checked_against_server_name(

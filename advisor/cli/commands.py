@@ -24,6 +24,7 @@ from advisor_client.client import (
     task_model,
 )
 from advisor_client.errors import (
+    CLIENT_CERTIFICATE_HINT,
     PLAINTEXT_HINT,
     AdvisorRpcError,
     DeadlineExceededError,
@@ -261,7 +262,9 @@ def _describe(
         ]
         return violations_as_options(violations, _FIELD_OPTIONS)
     # The client's hint names its setting; the command names its option.
-    details = error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT)
+    details = error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT).replace(
+        CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT
+    )
     return f"{error.code.name}: {_raise_hints(details, limits)}"
 
 
@@ -311,6 +314,11 @@ _CLIENT_SETTING = re.compile(r"\bmax_message_bytes\b")
 
 _PLAINTEXT_HINT = " (if the server uses TLS, pass --tls-ca with the CA certificate that signed it)"
 """The client's :data:`PLAINTEXT_HINT` in the command's terms."""
+
+_CLIENT_CERTIFICATE_HINT = (
+    " (if the server asks for a client certificate, pass --tls-client-cert and --tls-client-key)"
+)
+"""The client's :data:`CLIENT_CERTIFICATE_HINT` in the command's terms."""
 
 
 _FIELD_OPTIONS = {
