@@ -37,6 +37,8 @@ from advisor.integrations.katib import (
     unread_space,
     width_spaces,
 )
+from advisor.integrations.katib import experiment as experiment_module
+from advisor.integrations.katib import sequence as sequence_module
 from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
 from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
@@ -1102,10 +1104,10 @@ def test_a_padded_design_is_held_at_its_padded_grid() -> None:
     unpadded = padded.model_copy(update={"padding": None})
     held = []
     for architecture in (padded, unpadded):
-        sequence = katib_module._Sequence(_small_search())
+        sequence = sequence_module._Sequence(_small_search())
         sequence._ranked = [Suggestion(1, architecture, 1.0, "ranked")]
         held.append(sequence.estimate_footprint())
-    assert held[0] - held[1] == katib_module._BYTES_PER_LOCATION * (256 - 225)
+    assert held[0] - held[1] == sequence_module._BYTES_PER_LOCATION * (256 - 225)
 
 
 def test_a_volume_is_four_input_sizes_with_its_channels_last() -> None:
@@ -1291,7 +1293,7 @@ def test_learning_re_ranks_the_ranked_designs_the_experiments_trials_reach(
     held = {_json(s.architecture) for s in ranked[:3]}
     observed = _outer_rewarded(ranked)
     # The re-ranked positions' floor lowered from PAGE_SIZE to 4, within the 8 ranked designs.
-    monkeypatch.setattr(katib_module, "PAGE_SIZE", 4)
+    monkeypatch.setattr(experiment_module, "PAGE_SIZE", 4)
     # Design 5, which the values favour, is past the floor but within the experiment's 15
     # trials (maxTrialCount): re-ranked, it comes first.
     assert experiment.spec.max_trial_count == 15

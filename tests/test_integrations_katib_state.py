@@ -23,7 +23,6 @@ import grpc
 import pytest
 
 from advisor.errors import StoppedError
-from advisor.integrations import katib as katib_module
 from advisor.integrations.katib import (
     HandedOutFiles,
     KatibSearch,
@@ -33,6 +32,7 @@ from advisor.integrations.katib import (
     search_digest,
     suggestions,
 )
+from advisor.integrations.katib import records as records_module
 from advisor.model.budget import Budget
 from advisor.model.results import SearchResult
 from advisor.model.task import Task
@@ -173,7 +173,7 @@ def test_a_record_file_that_cannot_be_read_is_logged_naming_it_and_the_call_goes
         path.mkdir()
     else:
         path.write_text(content.replace("{search}", digest))
-    with caplog.at_level(logging.ERROR, logger=katib_module.__name__):
+    with caplog.at_level(logging.ERROR, logger=records_module.__name__):
         # The record starts afresh: designs 5 and 4 come again, and the log says so.
         assert _positions(search, 5, _on(tmp_path)) == [5, 4]
     logged = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
@@ -191,8 +191,8 @@ def test_a_record_file_over_its_size_bound_is_not_read(
     search, _, _ = _learning()
     assert _positions(search, 3, _on(tmp_path)) == [5, 4]
     [path] = tmp_path.iterdir()
-    monkeypatch.setattr(katib_module, "MAX_HANDED_OUT_FILE_BYTES", path.stat().st_size - 1)
-    with caplog.at_level(logging.ERROR, logger=katib_module.__name__):
+    monkeypatch.setattr(records_module, "MAX_HANDED_OUT_FILE_BYTES", path.stat().st_size - 1)
+    with caplog.at_level(logging.ERROR, logger=records_module.__name__):
         assert _positions(search, 5, _on(tmp_path)) == [5, 4]
     assert f"over {path.stat().st_size - 1:,} bytes" in caplog.text
 

@@ -1,0 +1,233 @@
+"""What learning calls handed out, kept in files across restarts, and the search's digest.
+
+:class:`HandedOutFiles` keeps each experiment's record (the places Katib counts and the designs
+handed out there) in the volume Katib mounts for ``resumePolicy: FromVolume``;
+:func:`search_digest` names a search, for the records and the
+:class:`~advisor.integrations.katib.sequence.SuggestionCache`'s sequences alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+from advisor.integrations.katib.experiment import KatibSearch
+
+__all__ = ["MAX_HANDED_OUT_FILE_BYTES", "HandedOutFiles", "search_digest"]
+
+MAX_HANDED_OUT_FILE_BYTES: Final = 16 * 2**20
+"""Most bytes of a :class:`HandedOutFiles` file read: a record holds at most the server's
+``max_katib_designs`` places at ~75 bytes each (~75 KB at the default 1,000, over 200,000 in
+16 MiB); a larger file is no record the service wrote."""
+
+_RECORD_PREFIX: Final = ".handed-out-"
+"""How a :class:`HandedOutFiles` record's next version is named before its ``os.replace``."""
+_PROBE_PREFIX: Final = ".probe-"
+"""How the file :meth:`HandedOutFiles.check_writable` makes and removes is named."""
+_TEMPORARY_PREFIXES: Final = (_RECORD_PREFIX, _PROBE_PREFIX)
+"""The temporary files' names' beginnings: one a crash left is removed at start."""
+
+_HANDED_OUT_FORMAT: Final = 1
+"""The version of the :class:`HandedOutFiles` format written; a file of another is not read."""
+_SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class HandedOutFiles:
+    """The suggestions learning calls handed out, kept in ``directory``: one file per experiment.
+
+    Katib's ``resumePolicy: FromVolume`` mounts a volume of the experiment's own into its
+    suggestion service (at ``/opt/katib/data`` unless katib-config's ``volumeMountPath`` says
+    otherwise) and keeps it while the experiment lives, so a service restarted on it finds what
+    it kept there: with this, a restarted service (or a sequence the cache evicted) still
+    skips the designs handed out before, whose trials Katib may not have made yet.
+
+    A record is one experiment's places and the designs handed out there, each as a sha256 of
+    its architecture JSON (:meth:`_Sequence.hand_out`), on one search: the designs themselves,
+    since a restarted service's ranking, cut by its time limit under another load, may put
+    them at other positions. Its file is named by a digest of the search and the experiment's
+    name, which the request gives and must not choose a path with (``../x``); the file holds
+    both and its format's version (``{"format": 1, "experiment": ..., "search": ...,
+    "handed": [[place, sha256], ...]}``), and a file that does not name what it is read for,
+    is of another format or is no record, is not read.
+    Written atomically (a temporary file in the directory, synced, then ``os.replace`` and the
+    directory synced where the platform allows it), so a service stopped in the middle leaves
+    the previous record whole; the temporary files a stopped service left are removed at the
+    next start (:meth:`remove_temporary_files`). A file that cannot be read is logged at ERROR
+    naming it and read as no record (the experiment's record starts afresh); one that cannot be
+    written is logged too, and the record stays in memory. Either way the call goes on. Not
+    thread-safe per record: the caller holds the record's sequence.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def check_writable(self) -> None:
+        """Create and remove a file in the directory, as a record's write does.
+
+        Raises
+        ------
+        OSError
+            When the directory does not exist, is not one, or refuses a new file.
+        """
+        descriptor, name = tempfile.mkstemp(dir=self.directory, prefix=_PROBE_PREFIX)
+        os.close(descriptor)
+        os.unlink(name)
+
+    def remove_temporary_files(self) -> None:
+        """Remove the temporary files a stopped service left in the directory (see above).
+
+        A service killed between a record's temporary file and its ``os.replace`` (or in
+        :meth:`check_writable`) leaves one behind, each as large as a record, and nothing else
+        would remove it. Only files of those names are removed (a directory of such a name is
+        none of this class's); one that cannot be is logged at WARNING.
+        """
+        for prefix in _TEMPORARY_PREFIXES:
+            for path in self.directory.glob(f"{prefix}*"):
+                if not path.is_file():
+                    continue
+                try:
+                    path.unlink()
+                except OSError as error:
+                    _LOGGER.warning("cannot remove %s, left by a stopped service: %s", path, error)
+
+    def path(self, search: str, experiment: str) -> Path:
+        """Return the file of ``experiment``'s record on the search of digest ``search``."""
+        key = json.dumps([search, experiment]).encode()
+        return self.directory / f"handed-out-{hashlib.sha256(key).hexdigest()}.json"
+
+    def read(self, search: str, experiment: str) -> dict[int, str]:
+        """Return the record of ``experiment`` on ``search``: place -> design digest ({}: none).
+
+        A file that cannot be read or holds no record for them is logged and read as none.
+        """
+        path = self.path(search, experiment)
+        try:
+            with path.open("rb") as file:
+                text = file.read(MAX_HANDED_OUT_FILE_BYTES + 1)
+            if len(text) > MAX_HANDED_OUT_FILE_BYTES:
+                raise ValueError(f"over {MAX_HANDED_OUT_FILE_BYTES:,} bytes")
+            return _handed_out_record(json.loads(text), search, experiment)
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, RecursionError) as error:
+            _LOGGER.error(
+                "Katib experiment %r: cannot read what was handed out from %s (%s); its record "
+                "starts afresh, so a design handed out before whose trial Katib has not made "
+                "yet may be handed out again",
+                experiment,
+                path,
+                error,
+            )
+            return {}
+
+    def write(self, search: str, experiment: str, record: Mapping[int, str]) -> None:
+        """Replace the file of ``experiment``'s record on ``search`` with ``record``, atomically.
+
+        A failure (a full volume) is logged: the call's answer stands, the record stays in
+        memory, and the next call's write tries again.
+        """
+        path = self.path(search, experiment)
+        document = {
+            "format": _HANDED_OUT_FORMAT,
+            "experiment": experiment,
+            "search": search,
+            "handed": sorted(record.items()),
+        }
+        try:
+            descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=_RECORD_PREFIX)
+            try:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                    json.dump(document, file, separators=(",", ":"))
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(temporary, path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+            _sync_directory(self.directory)
+        except OSError as error:
+            _LOGGER.error(
+                "Katib experiment %r: cannot write what was handed out to %s (%s); a restarted "
+                "service would not know it",
+                experiment,
+                path,
+                error,
+            )
+
+
+def _sync_directory(directory: Path) -> None:
+    """Flush ``directory``'s entries to its disk, where the platform allows it.
+
+    A file's fsync keeps its contents, not its name: until the directory is synced too, a
+    machine that crashes just after an ``os.replace`` may come back with the previous record.
+    A platform that opens no directory (Windows) or a file system that syncs none refuses with
+    an OSError: the record is then as durable as the platform makes it, and the write stands.
+    """
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _handed_out_record(document: object, search: str, experiment: str) -> dict[int, str]:
+    """Return the record a :class:`HandedOutFiles` file holds for ``experiment`` on ``search``.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong: no record, one of another format (an earlier advisor's, which
+        kept positions), experiment or search, a bad entry.
+    """
+    if not isinstance(document, dict) or not isinstance(document.get("handed"), list):
+        raise ValueError("not a record: no 'handed' list")
+    expected_values = (
+        ("format", _HANDED_OUT_FORMAT),
+        ("experiment", experiment),
+        ("search", search),
+    )
+    for key, expected in expected_values:
+        if document.get(key) != expected:
+            raise ValueError(f"its {key} is {document.get(key)!r}, not {expected!r}")
+    record: dict[int, str] = {}
+    for entry in document["handed"]:
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and type(entry[0]) is int
+            and entry[0] >= 0
+            and isinstance(entry[1], str)
+            and _SHA256_HEX.fullmatch(entry[1])
+        ):
+            raise ValueError(f"{entry!r} is no [place, design sha256] pair")
+        record[entry[0]] = entry[1]
+    return record
+
+
+def search_digest(search: KatibSearch) -> str:
+    """Return a digest of everything that decides the search's sequence: its task and budget.
+
+    The experiment's trials, its ``learn`` setting and its name do not decide it (they only
+    pick which of its designs a call returns), nor does the call's stop signal (it only stops
+    the work).
+    """
+    document = [
+        search.task.model_dump(mode="json"),
+        search.budget.model_dump(mode="json"),
+    ]
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
