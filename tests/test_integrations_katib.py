@@ -39,6 +39,7 @@ from advisor.integrations.katib import (
 )
 from advisor.integrations.katib import experiment as experiment_module
 from advisor.integrations.katib import sequence as sequence_module
+from advisor.integrations.katib.trials import architecture_json
 from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
 from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
@@ -809,18 +810,20 @@ def _from_position_one(
         ranked = fetch_ranking(task, per_page, needed)
         sequence = [Suggestion(r.rank, r.architecture, r.score, "ranked") for r in ranked]
         if len(sequence) < needed:
-            seen = {_json(s.architecture) for s in sequence}
+            seen = {architecture_json(s.architecture) for s in sequence}
             draws = 8
             while True:
                 drawn = sample_architectures(task, budget, draws, seed=budget.seed)
-                extra = [a for a in drawn if _json(a) not in seen][: needed - len(sequence)]
+                extra = [a for a in drawn if architecture_json(a) not in seen][
+                    : needed - len(sequence)
+                ]
                 if len(extra) == needed - len(sequence) or len(drawn) < draws:
                     break
                 draws *= 2
             scores = score_architectures(task, budget, extra) if extra else []
             for architecture, score in zip(extra, scores, strict=True):
                 sequence.append(Suggestion(len(sequence) + 1, architecture, score, "sampled"))
-        fresh = [s for s in sequence[start:] if _json(s.architecture) not in held]
+        fresh = [s for s in sequence[start:] if architecture_json(s.architecture) not in held]
         if len(fresh) >= count or len(sequence) < needed:
             break
         needed += count - len(fresh)
@@ -833,12 +836,8 @@ def _from_position_one(
     return fresh[:count]
 
 
-def _json(architecture: Architecture) -> str:
-    return architecture.model_dump_json(exclude_none=True)
-
-
 def _designs(picked: list[Suggestion]) -> list[tuple[int, str, float, str]]:
-    return [(s.position, _json(s.architecture), s.score, s.source) for s in picked]
+    return [(s.position, architecture_json(s.architecture), s.score, s.source) for s in picked]
 
 
 def test_a_sequence_asked_in_pieces_is_the_one_computed_from_position_one() -> None:
@@ -850,7 +849,7 @@ def test_a_sequence_asked_in_pieces_is_the_one_computed_from_position_one() -> N
     # and past the first draws, to the end of the space.
     for count in (1, 1, 2, 3, 5, 8, 13, 23):
         picked = suggestions(search, len(pieces), count, held, cache=cache)
-        held |= {_json(s.architecture) for s in picked}
+        held |= {architecture_json(s.architecture) for s in picked}
         pieces.extend(_designs(picked))
     assert len(pieces) == SMALL_LENGTH
     assert pieces == _designs(_from_position_one(search, 0, SMALL_LENGTH))
@@ -859,7 +858,7 @@ def test_a_sequence_asked_in_pieces_is_the_one_computed_from_position_one() -> N
 
 def test_trials_that_change_between_calls_pick_as_from_position_one() -> None:
     search = _small_search()
-    whole = [_json(s.architecture) for s in _from_position_one(search, 0, 30)]
+    whole = [architecture_json(s.architecture) for s in _from_position_one(search, 0, 30)]
     cache = SuggestionCache()
     returned: list[str] = []
     # (start, count, trials besides the designs returned so far, returned trials deleted)
@@ -877,13 +876,13 @@ def test_trials_that_change_between_calls_pick_as_from_position_one() -> None:
         held = {j for i, j in enumerate(returned) if i not in deleted} | others
         picked = suggestions(search, start, count, held, cache=cache)
         assert _designs(picked) == _designs(_from_position_one(search, start, count, held))
-        returned.extend(_json(s.architecture) for s in picked)
+        returned.extend(architecture_json(s.architecture) for s in picked)
 
 
 def test_a_space_that_runs_out_is_refused_as_without_the_cache() -> None:
     search = _small_search()
     cache = SuggestionCache()
-    held = {_json(s.architecture) for s in suggestions(search, 40, 10, cache=cache)}
+    held = {architecture_json(s.architecture) for s in suggestions(search, 40, 10, cache=cache)}
     with pytest.raises(InvalidRequestError) as computed:
         suggestions(search, 45, 10, held)  # no cache: the sequence from position 1
     with pytest.raises(InvalidRequestError) as cached:
@@ -899,7 +898,7 @@ def test_trials_skipped_past_the_servers_limit_name_the_setting_to_raise() -> No
     # the server's limit of 4" did not say which setting that was.
     search = _small_search()
     cache = SuggestionCache()
-    held = {_json(s.architecture) for s in suggestions(search, 0, 3, cache=cache)}
+    held = {architecture_json(s.architecture) for s in suggestions(search, 0, 3, cache=cache)}
     with pytest.raises(InvalidRequestError) as refused:
         suggestions(search, 0, 3, held, max_length=4, cache=cache)
     [violation] = refused.value.violations
@@ -1048,7 +1047,7 @@ def test_a_stop_between_scored_designs_keeps_every_score_computed(
     assert len(scored) == 5
     assert _designs(suggestions(search, 0, 30, cache=cache)) == whole
     # The five scored before the stop are not scored again.
-    assert len(scored) == len({_json(a) for a in scored}) == 30 - 8
+    assert len(scored) == len({architecture_json(a) for a in scored}) == 30 - 8
 
 
 def test_a_call_waiting_for_another_on_its_sequence_follows_its_stop() -> None:
@@ -1104,7 +1103,7 @@ def test_a_padded_design_is_held_at_its_padded_grid() -> None:
     unpadded = padded.model_copy(update={"padding": None})
     held = []
     for architecture in (padded, unpadded):
-        sequence = sequence_module._Sequence(_small_search())
+        sequence = sequence_module.DesignSequence(_small_search())
         sequence._ranked = [Suggestion(1, architecture, 1.0, "ranked")]
         held.append(sequence.estimate_footprint())
     assert held[0] - held[1] == sequence_module._BYTES_PER_LOCATION * (256 - 225)
@@ -1264,14 +1263,14 @@ def _outer_rewarded(ranked: list[Suggestion]) -> dict[str, float]:
     couples 'outer' and 'inner' 0.5 of the most, 4 and 6-8 an eighth (and 'alternate' all an
     eighth).
     """
-    return {_json(s.architecture): v for s, v in zip(ranked[:3], VALUES, strict=True)}
+    return {architecture_json(s.architecture): v for s, v in zip(ranked[:3], VALUES, strict=True)}
 
 
 def test_learning_moves_an_untried_design_the_results_favour_ahead() -> None:
     search = read_experiment(_learning_experiment())
     ranked = _from_position_one(search, 0, 8)
     assert {s.source for s in ranked} == {"ranked"}
-    held = {_json(s.architecture) for s in ranked[:3]}
+    held = {architecture_json(s.architecture) for s in ranked[:3]}
     observed = _outer_rewarded(ranked)
     # Unlearnt, position 4 is design 4; the values reward 'outer', which design 5 couples four
     # times as well: it comes first, from past the call's window, then the others in order.
@@ -1290,7 +1289,7 @@ def test_learning_re_ranks_the_ranked_designs_the_experiments_trials_reach(
 ) -> None:
     experiment = _learning_experiment()
     ranked = _from_position_one(read_experiment(experiment), 0, 8)
-    held = {_json(s.architecture) for s in ranked[:3]}
+    held = {architecture_json(s.architecture) for s in ranked[:3]}
     observed = _outer_rewarded(ranked)
     # The re-ranked positions' floor lowered from PAGE_SIZE to 4, within the 8 ranked designs.
     monkeypatch.setattr(experiment_module, "PAGE_SIZE", 4)
@@ -1306,8 +1305,12 @@ def test_learning_re_ranks_the_ranked_designs_the_experiments_trials_reach(
 def test_fewer_than_two_distinct_values_move_nothing() -> None:
     search = read_experiment(_learning_experiment())
     ranked = _from_position_one(search, 0, 12)
-    held = {_json(s.architecture) for s in ranked[:3]}
-    for observed in ({}, {_json(ranked[0].architecture): 0.9}, dict.fromkeys(held, 0.7)):
+    held = {architecture_json(s.architecture) for s in ranked[:3]}
+    for observed in (
+        {},
+        {architecture_json(ranked[0].architecture): 0.9},
+        dict.fromkeys(held, 0.7),
+    ):
         picked = suggestions(search, 3, 9, held, observed=observed)
         assert _designs(picked) == _designs(_from_position_one(search, 3, 9, held))
         assert [s.source for s in picked] == ["ranked"] * 5 + ["sampled"] * 4
@@ -1315,7 +1318,7 @@ def test_fewer_than_two_distinct_values_move_nothing() -> None:
 
 def test_learning_off_is_the_sequence_whatever_the_trials_scored() -> None:
     ranked = _from_position_one(_small_search(), 0, 8)
-    held = {_json(s.architecture) for s in ranked[:3]}
+    held = {architecture_json(s.architecture) for s in ranked[:3]}
     trials = [
         _observed_trial(s.architecture, str(v)) for s, v in zip(ranked[:3], VALUES, strict=True)
     ]
@@ -1340,7 +1343,9 @@ def test_unusable_observations_are_left_out() -> None:
         _trial_of(katib_module.suggestion_assignments(ranked[3])),  # created, not run
     ]
     usable = _observed_trial(others[0], "0.75")
-    assert katib_module.observations(search, [*unusable, usable]) == {_json(others[0]): 0.75}
+    assert katib_module.observations(search, [*unusable, usable]) == {
+        architecture_json(others[0]): 0.75
+    }
     # One value is no information: the call picks as without learning.
     held = katib_module.architectures_held([*unusable, usable])
     observed = katib_module.observations(search, [*unusable, usable])
@@ -1353,7 +1358,7 @@ def test_learning_leaves_the_cached_sequence_as_computed_from_position_one() -> 
     search = read_experiment(_learning_experiment())
     assert katib_module.search_digest(search) == katib_module.search_digest(_small_search())
     ranked = _from_position_one(search, 0, 8)
-    held = {_json(s.architecture) for s in ranked[:3]}
+    held = {architecture_json(s.architecture) for s in ranked[:3]}
     cache = SuggestionCache()
     learnt = suggestions(search, 3, 2, held, observed=_outer_rewarded(ranked), cache=cache)
     assert [s.position for s in learnt] == [5, 4]
@@ -1365,7 +1370,7 @@ def test_learning_leaves_the_cached_sequence_as_computed_from_position_one() -> 
 
 def _written_otherwise(architecture: Architecture) -> str:
     """``architecture``'s JSON as another tool writes it: keys reversed, indented, nulls given."""
-    document = json.loads(_json(architecture))
+    document = json.loads(architecture_json(architecture))
     return json.dumps({"family": None, **dict(reversed(document.items()))}, indent=2)
 
 
@@ -1382,7 +1387,7 @@ def test_a_trial_written_otherwise_is_matched_to_its_design_and_learnt_from() ->
     # their values learnt from, as when the advisor wrote them.
     held = katib_module.architectures_held(trials)
     observed = katib_module.observations(search, trials)
-    assert held == {_json(s.architecture) for s in ranked[:3]}
+    assert held == {architecture_json(s.architecture) for s in ranked[:3]}
     assert observed == _outer_rewarded(ranked)
     picked = suggestions(search, 3, 5, held, observed=observed)
     assert [s.position for s in picked] == [5, 4, 6, 7, 8]
@@ -1409,7 +1414,7 @@ def test_a_design_handed_out_is_not_suggested_again_before_its_trial_exists() ->
     experiment = _learning_experiment()
     search = read_experiment(experiment)
     ranked = _from_position_one(search, 0, 8)
-    held = {_json(s.architecture) for s in ranked[:3]}
+    held = {architecture_json(s.architecture) for s in ranked[:3]}
     observed = _outer_rewarded(ranked)
     cache = SuggestionCache()
     first = suggestions(search, 3, 2, held, observed=observed, cache=cache)

@@ -33,6 +33,7 @@ from advisor.integrations.katib import (
     suggestions,
 )
 from advisor.integrations.katib import records as records_module
+from advisor.integrations.katib.trials import architecture_json
 from advisor.model.budget import Budget
 from advisor.model.results import SearchResult
 from advisor.model.task import Task
@@ -45,7 +46,6 @@ from advisor.stopping import StopSignal
 from tests.service.test_config import _config_of
 from tests.test_integrations_katib import (
     _from_position_one,
-    _json,
     _learning_experiment,
     _outer_rewarded,
     _ranks_asked,
@@ -63,7 +63,7 @@ def _learning(name: str = "kept") -> tuple[KatibSearch, set[str], dict[str, floa
     experiment.name = name
     search = read_experiment(experiment)
     ranked = _from_position_one(search, 0, 8)
-    return search, {_json(s.architecture) for s in ranked[:3]}, _outer_rewarded(ranked)
+    return search, {architecture_json(s.architecture) for s in ranked[:3]}, _outer_rewarded(ranked)
 
 
 def _positions(search: KatibSearch, start: int, cache: SuggestionCache) -> list[int]:
@@ -75,7 +75,7 @@ def _positions(search: KatibSearch, start: int, cache: SuggestionCache) -> list[
 
 def _sha256(design: Suggestion) -> str:
     """The design's sha256, as a record file keeps it: of its architecture JSON."""
-    return hashlib.sha256(_json(design.architecture).encode()).hexdigest()
+    return hashlib.sha256(architecture_json(design.architecture).encode()).hexdigest()
 
 
 def _on(directory: Path, **bounds: int) -> SuggestionCache:
@@ -262,7 +262,7 @@ def test_a_restart_that_ranks_otherwise_skips_the_designs_handed_out(
 ) -> None:
     search, held, observed = _learning()
     first = suggestions(search, 3, 2, held, observed=observed, cache=_on(tmp_path))
-    handed = {_json(s.architecture) for s in first}
+    handed = {architecture_json(s.architecture) for s in first}
     assert [s.position for s in first] == [5, 4]
     # The restarted service's ranking, under another time limit's cut, comes out in another
     # order: here its first design last, so designs 4 and 5 are at positions 3 and 4.
@@ -277,9 +277,11 @@ def test_a_restart_that_ranks_otherwise_skips_the_designs_handed_out(
     monkeypatch.setattr(recommend_module, "recommend", rotated)
     again = suggestions(search, 5, 2, held, observed=observed, cache=_on(tmp_path))
     # The designs handed out are skipped, wherever they are now, as if their trials were held.
-    assert not handed & {_json(s.architecture) for s in again}
+    assert not handed & {architecture_json(s.architecture) for s in again}
     expected = suggestions(search, 5, 2, held | handed, observed=observed)
-    assert [_json(s.architecture) for s in again] == [_json(s.architecture) for s in expected]
+    assert [architecture_json(s.architecture) for s in again] == [
+        architecture_json(s.architecture) for s in expected
+    ]
 
 
 def test_a_sequence_a_call_holds_is_not_evicted(tmp_path: Path) -> None:

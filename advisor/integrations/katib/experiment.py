@@ -99,7 +99,7 @@ class KatibSearch:
     ``learning`` is None unless the ``learn`` setting is ``true``: it changes which designs a
     call returns, not the search's sequence (:func:`search_digest` leaves it out), nor does
     ``experiment``, the experiment's name, whose suggestions a learning call remembers
-    (:meth:`_Sequence.hand_out`). ``sources`` says where in the experiment each Budget option
+    (:meth:`DesignSequence.hand_out`). ``sources`` says where in the experiment each Budget option
     the experiment sets, and ``task``, came from, to name it when the search refuses them
     (:func:`in_katib_terms`).
     """

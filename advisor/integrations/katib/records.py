@@ -51,7 +51,7 @@ class HandedOutFiles:
     skips the designs handed out before, whose trials Katib may not have made yet.
 
     A record is one experiment's places and the designs handed out there, each as a sha256 of
-    its architecture JSON (:meth:`_Sequence.hand_out`), on one search: the designs themselves,
+    its architecture JSON (:meth:`DesignSequence.hand_out`), on one search: the designs themselves,
     since a restarted service's ranking, cut by its time limit under another load, may put
     them at other positions. Its file is named by a digest of the search and the experiment's
     name, which the request gives and must not choose a path with (``../x``); the file holds

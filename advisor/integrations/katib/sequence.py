@@ -1,6 +1,6 @@
 """A search's sequence of designs, computed as far as the calls asked and kept between them.
 
-``_Sequence`` is one search's sequence: the ranking's pages, then the seeded draws of its space
+``DesignSequence`` is one search's sequence: the ranking's pages, then the seeded draws of its space
 past them, and what learning calls handed out by experiment. A :class:`SuggestionCache` keeps
 the sequences of the searches asked for lately, so a call continues its search's sequence
 instead of computing it from position 1 again.
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Final
 from advisor.errors import InvalidRequestError, StoppedError
 from advisor.integrations.katib.experiment import DEFAULT_TIME_LIMIT, KatibSearch, Suggestion
 from advisor.integrations.katib.records import HandedOutFiles, search_digest
-from advisor.integrations.katib.trials import _json
+from advisor.integrations.katib.trials import architecture_json
 from advisor.integrations.learning import log2_ranks, rerank_ranks
 from advisor.integrations.proposals import PAGE_SIZE
 from advisor.model.architecture import Architecture
@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from advisor.search.draws import SpaceDraws
     from advisor.search.scoring import DesignScorer
 
-__all__ = ["MAX_CACHED_BYTES", "MAX_CACHED_EXPERIMENTS", "SuggestionCache"]
+__all__ = ["MAX_CACHED_BYTES", "MAX_CACHED_EXPERIMENTS", "DesignSequence", "SuggestionCache"]
 
 _FIRST_DRAW: Final = 8
-"""Designs drawn first past the ranking; each further draw doubles (see ``_Sequence._sample``)."""
+"""Designs drawn first past the ranking; each further draw doubles (``DesignSequence._sample``)."""
 
 MAX_CACHED_EXPERIMENTS: Final = 32
 """Sequences a :class:`SuggestionCache` keeps by default (its docstring says why)."""
@@ -60,7 +60,7 @@ _LOCK_POLL_SECONDS: Final = 0.05
 """How often a call waiting for another call's turn on its sequence polls its stop signal."""
 
 
-class _Sequence:
+class DesignSequence:
     """One search's sequence of designs as far as it was computed, extended on demand.
 
     The sequence of a search is its ranking (pages of a deterministic search, continued by
@@ -182,7 +182,7 @@ class _Sequence:
         """
         if suggestion.source == "ranked":
             return self._texts[suggestion.position - 1]
-        return _json(suggestion.architecture)
+        return architecture_json(suggestion.architecture)
 
     def digest(self, suggestion: Suggestion) -> str:
         """Return a sha256 of a design's :meth:`text`, what records it: a ranked one's as kept."""
@@ -264,7 +264,7 @@ class _Sequence:
             _raise_if_stopped(stop)  # a stopped search's page is partial: the positions would shift
             for r in result.recommendations:
                 self._ranked.append(Suggestion(r.rank, r.architecture, r.score, "ranked"))
-                text = _json(r.architecture)
+                text = architecture_json(r.architecture)
                 self._texts.append(text)
                 self._digests.append(_digest(text))
             self._log2_ranks.extend(log2_ranks(result.recommendations))
@@ -299,7 +299,7 @@ class _Sequence:
             for index in range(self._filtered, drawn):
                 _raise_if_stopped(stop)
                 architecture = draws.architecture(index)
-                if _json(architecture) not in self._seen:
+                if architecture_json(architecture) not in self._seen:
                     self._sampled.append(index)
                     built[index] = architecture
                 self._filtered = index + 1
@@ -356,7 +356,7 @@ class SuggestionCache:
         self.max_bytes = max_bytes
         self.files = files
         self._lock = threading.Lock()
-        self._sequences: OrderedDict[str, _Sequence] = OrderedDict()
+        self._sequences: OrderedDict[str, DesignSequence] = OrderedDict()
 
     def __len__(self) -> int:
         """Return how many sequences are kept."""
@@ -372,7 +372,7 @@ class SuggestionCache:
             return key in self._sequences
 
     @contextmanager
-    def sequence(self, search: KatibSearch, stop: StopSignal) -> Iterator[_Sequence]:
+    def sequence(self, search: KatibSearch, stop: StopSignal) -> Iterator[DesignSequence]:
         """Hold ``search``'s sequence (a new one if none is kept) for one call's work.
 
         Raises
@@ -397,7 +397,7 @@ class SuggestionCache:
             self._leave(sequence)
             self._evict()
 
-    def _take(self, key: str, search: KatibSearch, stop: StopSignal) -> _Sequence:
+    def _take(self, key: str, search: KatibSearch, stop: StopSignal) -> DesignSequence:
         """Return ``search``'s kept sequence (a new one if none), its lock held, counted a caller.
 
         A sequence forgotten while this call waited for it is left for the search's new one.
@@ -406,7 +406,7 @@ class SuggestionCache:
             with self._lock:
                 sequence = self._sequences.get(key)
                 if sequence is None:
-                    sequence = self._sequences[key] = _Sequence(search, self.files)
+                    sequence = self._sequences[key] = DesignSequence(search, self.files)
                 self._sequences.move_to_end(key)
                 sequence.callers += 1
             try:
@@ -420,11 +420,11 @@ class SuggestionCache:
             sequence.lock.release()
             self._leave(sequence)
 
-    def _leave(self, sequence: _Sequence) -> None:
+    def _leave(self, sequence: DesignSequence) -> None:
         with self._lock:
             sequence.callers -= 1
 
-    def _forget(self, key: str, sequence: _Sequence) -> None:
+    def _forget(self, key: str, sequence: DesignSequence) -> None:
         with self._lock:
             sequence.forgotten = True
             if self._sequences.get(key) is sequence:

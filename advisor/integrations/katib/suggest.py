@@ -14,7 +14,7 @@ from functools import partial
 
 from advisor.errors import InvalidRequestError
 from advisor.integrations.katib.experiment import KatibSearch, Suggestion, in_katib_terms
-from advisor.integrations.katib.sequence import SuggestionCache, _Sequence
+from advisor.integrations.katib.sequence import DesignSequence, SuggestionCache
 from advisor.stopping import StopSignal
 
 __all__ = ["check_trial_count", "suggestions"]
@@ -139,13 +139,13 @@ def check_trial_count(
 @contextmanager
 def _turn(
     search: KatibSearch, stop: StopSignal, cache: SuggestionCache | None
-) -> Iterator[_Sequence]:
+) -> Iterator[DesignSequence]:
     """Hold ``search``'s sequence: ``cache``'s, or a new one computed alone.
 
     What the search refuses inside is refused in the experiment's terms (:func:`in_katib_terms`).
     """
-    hold: AbstractContextManager[_Sequence] = (
-        nullcontext(_Sequence(search)) if cache is None else cache.sequence(search, stop)
+    hold: AbstractContextManager[DesignSequence] = (
+        nullcontext(DesignSequence(search)) if cache is None else cache.sequence(search, stop)
     )
     try:
         with hold as sequence:

@@ -20,6 +20,7 @@ from advisor.protocol._proto.katib.v1beta1 import api_pb2
 
 __all__ = [
     "ARCHITECTURE_ASSIGNMENT",
+    "architecture_json",
     "architectures_held",
     "observations",
     "suggestion_assignments",
@@ -30,7 +31,8 @@ ARCHITECTURE_ASSIGNMENT: Final = "architecture"
 """The assignment holding the architecture JSON (the docs/FORMATS.md §2 file format)."""
 
 
-def _json(architecture: Architecture) -> str:
+def architecture_json(architecture: Architecture) -> str:
+    """Return the JSON a trial's assignment holds: the key trials and designs are matched by."""
     return architecture.model_dump_json(exclude_none=True)
 
 
@@ -54,7 +56,8 @@ def suggestion_assignments(
     return api_pb2.GetSuggestionsReply.ParameterAssignments(
         assignments=[
             api_pb2.ParameterAssignment(
-                name=ARCHITECTURE_ASSIGNMENT, value=template_value(_json(suggestion.architecture))
+                name=ARCHITECTURE_ASSIGNMENT,
+                value=template_value(architecture_json(suggestion.architecture)),
             )
         ],
         labels={
@@ -147,7 +150,7 @@ def _canonical(text: str) -> str:
         document = json.loads(text)
         if not isinstance(document, Mapping):
             return text
-        return _json(parse_architecture(document))
+        return architecture_json(parse_architecture(document))
     except (ValueError, RecursionError, InvalidRequestError):
         return text
 
