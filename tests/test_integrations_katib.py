@@ -23,7 +23,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
+from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, StoppedError
 from advisor.integrations import katib as katib_module
 from advisor.integrations.katib import (
     DEFAULT_TIME_LIMIT,
@@ -899,13 +899,15 @@ def test_trials_skipped_past_the_servers_limit_name_the_setting_to_raise() -> No
     search = _small_search()
     cache = SuggestionCache()
     held = {architecture_json(s.architecture) for s in suggestions(search, 0, 3, cache=cache)}
-    with pytest.raises(InvalidRequestError) as refused:
+    with pytest.raises(LimitExceededError) as refused:
         suggestions(search, 0, 3, held, max_length=4, cache=cache)
     [violation] = refused.value.violations
     assert violation.field == "current_request_number"
     assert violation.description.endswith(
         "needs 6 designs of the sequence, over the server's limit of 4 (max_katib_designs)"
     )
+    # As data too, as every limit refusal carries it (the service's LIMIT_EXCEEDED detail).
+    assert refused.value.limits == {"max_katib_designs": "6"}
 
 
 def test_each_call_computes_only_the_designs_past_the_last_one(

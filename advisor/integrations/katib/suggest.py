@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, RefusedLimit
 from advisor.integrations.katib.experiment import KatibSearch, Suggestion, in_katib_terms
 from advisor.integrations.katib.sequence import DesignSequence, SuggestionCache
 from advisor.stopping import StopSignal
@@ -54,8 +54,9 @@ def suggestions(
     Raises
     ------
     InvalidRequestError
-        On ``current_request_number`` when the space holds fewer distinct designs than asked,
-        or when skipping the held designs would need more than ``max_length``.
+        On ``current_request_number`` when the space holds fewer distinct designs than asked;
+        :class:`~advisor.errors.LimitExceededError` when skipping the held designs would need
+        more than ``max_length`` (carrying ``max_katib_designs`` and the length needed).
     StoppedError
         When ``stop`` stopped the work first.
     """
@@ -73,12 +74,7 @@ def suggestions(
         needed = start + count
         while True:
             if max_length is not None and needed > max_length:
-                raise InvalidRequestError.single(
-                    "current_request_number",
-                    f"asks for {count} designs from position {start + 1}; with the experiment's "
-                    f"trials skipped that needs {needed:,} designs of the sequence, over the "
-                    f"server's limit of {max_length:,} (max_katib_designs)",
-                )
+                raise _over_designs(count, start, needed, max_length)
             length = sequence.extend(needed, stop)
             window = sequence.window(start, length)
             fresh = [s for s in window if untried(s)]
@@ -99,6 +95,23 @@ def suggestions(
             f"budget holds only {length} distinct ones",
         )
     return fresh[:count]
+
+
+def _over_designs(count: int, start: int, needed: int, max_length: int) -> LimitExceededError:
+    """Refuse ``count`` designs from ``start`` needing ``needed``, over ``max_length``.
+
+    ``max_length`` is the server's ``max_katib_designs``; the refusal carries it as data, so the
+    service's ``LIMIT_EXCEEDED`` detail names the setting and the length that admits the call.
+    """
+    refused = RefusedLimit("max_katib_designs", max_length, needed)
+    description = (
+        f"asks for {count} designs from position {start + 1}; with the experiment's trials "
+        f"skipped that needs {needed:,} designs of the sequence, over the server's limit of "
+        f"{refused.limit:,} ({refused.setting})"
+    )
+    return LimitExceededError(
+        [FieldViolation("current_request_number", description, limit=refused)]
+    )
 
 
 def check_trial_count(
