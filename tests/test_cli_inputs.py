@@ -244,26 +244,6 @@ def test_a_plaintext_call_to_a_tls_server_hints_at_tls(tmp_path: Path) -> None:
     assert "--tls-ca" in line
 
 
-def test_a_call_without_the_client_certificate_a_server_asks_for_hints_at_it(
-    tmp_path: Path,
-) -> None:
-    pem = make_certificates(tmp_path)
-    config = ServerConfig(
-        host="localhost",
-        workers=1,
-        executor="threads",
-        tls_cert=pem.server_cert,
-        tls_key=pem.server_key,
-        tls_client_ca=pem.ca,
-    )
-    with start_server(config) as running:
-        result = advisor(
-            "presets", "--target", running.address, "--tls-ca", str(pem.ca), "--timeout", "10"
-        )
-    line = assert_one_error_line(result, ExitCode.UNAVAILABLE)
-    assert line.endswith("pass --tls-client-cert and --tls-client-key)")
-
-
 def test_the_dilation_order_is_shown_and_carried(tmp_path: Path) -> None:
     task = write(tmp_path, "sequence.yaml", yaml.safe_dump(SEQUENCE))
     search = ["--budget", "20000", "--geometries", "dilations", "--top", "3", "--time-limit", "30"]

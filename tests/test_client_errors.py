@@ -9,7 +9,6 @@ from __future__ import annotations
 import pickle
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import advisor_client.client
 import grpc
@@ -23,7 +22,6 @@ from advisor_client.errors import (
     ResourceExhaustedError,
     UnavailableError,
 )
-from grpc_health.v1 import health, health_pb2_grpc
 
 from advisor.errors import (
     AdvisorError,
@@ -35,6 +33,7 @@ from advisor.errors import (
 from advisor.service.limits import RequestLimits
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.usage import violations_as_options
+from tests.support.other_servers import other_grpc_server
 
 VIOLATIONS = (FieldViolation("budget.top_k", "must be at least 1"),)
 TASK = {
@@ -84,15 +83,12 @@ def test_the_package_exports_what_its_calls_raise_and_take() -> None:
 def test_a_server_without_the_advisor_says_so_and_the_status_leads_the_message() -> None:
     # The target is some other gRPC server (a health-only one here, as Katib's port is): gRPC's
     # "Method not found!" named neither the status nor a likely cause.
-    server = grpc.server(ThreadPoolExecutor(max_workers=1))
-    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        with AdvisorClient(f"127.0.0.1:{port}") as client, pytest.raises(AdvisorRpcError) as caught:
-            client.list_presets()
-    finally:
-        server.stop(None)
+    with (
+        other_grpc_server(with_health=True) as target,
+        AdvisorClient(target) as client,
+        pytest.raises(AdvisorRpcError) as caught,
+    ):
+        client.list_presets()
     assert caught.value.code == grpc.StatusCode.UNIMPLEMENTED
     assert str(caught.value).startswith("UNIMPLEMENTED: Method not found! (the server does not")
     assert "the advisor's port" in caught.value.details

@@ -7,16 +7,15 @@ health servicer, which a test turns NOT_SERVING.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import grpc
 import pytest
 from advisor_client.client import AdvisorClient
 from advisor_client.errors import AdvisorRpcError, DeadlineExceededError, UnavailableError
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from advisor.errors import InvalidRequestError
 from advisor.service.server import ADVISOR_SERVICE_NAME
+from tests.support.other_servers import other_grpc_server
 from tests.support.scripted import ScriptedAdvisor, closed_target, scripted_server
 
 
@@ -43,15 +42,12 @@ def test_a_server_whose_health_does_not_know_the_advisor_says_so() -> None:
     # Katib's endpoint of `advisor serve --katib-port` is such a server: its health service
     # answers NOT_FOUND, with no details, for a service it does not know. The error said only
     # "NOT_FOUND", naming neither the advisor nor a likely cause.
-    server = grpc.server(ThreadPoolExecutor(max_workers=1))
-    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        with AdvisorClient(f"127.0.0.1:{port}") as client, pytest.raises(AdvisorRpcError) as caught:
-            client.check_health()
-    finally:
-        server.stop(None)
+    with (
+        other_grpc_server(with_health=True) as target,
+        AdvisorClient(target) as client,
+        pytest.raises(AdvisorRpcError) as caught,
+    ):
+        client.check_health()
     assert caught.value.code == grpc.StatusCode.NOT_FOUND
     assert str(caught.value).startswith("NOT_FOUND: unknown service (the server's health service")
     assert "advisor.v1.ArchitectureAdvisor" in caught.value.details
@@ -61,14 +57,12 @@ def test_a_server_whose_health_does_not_know_the_advisor_says_so() -> None:
 def test_a_server_without_a_health_service_is_not_said_to_lack_an_advisor_method() -> None:
     # The hint for UNIMPLEMENTED named "this advisor.v1.ArchitectureAdvisor method" where the
     # method called was grpc.health.v1.Health/Check.
-    server = grpc.server(ThreadPoolExecutor(max_workers=1))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        with AdvisorClient(f"127.0.0.1:{port}") as client, pytest.raises(AdvisorRpcError) as caught:
-            client.check_health()
-    finally:
-        server.stop(None)
+    with (
+        other_grpc_server(with_health=False) as target,
+        AdvisorClient(target) as client,
+        pytest.raises(AdvisorRpcError) as caught,
+    ):
+        client.check_health()
     assert caught.value.code == grpc.StatusCode.UNIMPLEMENTED
     assert "this advisor.v1.ArchitectureAdvisor method" not in caught.value.details
     assert "the method called" in caught.value.details
