@@ -321,7 +321,7 @@ def test_the_architecture_file_checks_the_mixing_levels_and_the_summed_widths() 
         )
 
 
-def test_exact_analysis_of_a_mixture_certifies_or_reports_the_lower_bound() -> None:
+def test_exact_analysis_of_a_mixture_reports_its_exact_rank() -> None:
     arch = parse_architecture(_document([[1, 2, 4], [2, 1, 4]], [[2, 2, 2], [2, 2, 2]], [2], 2))
     task = parse_task(
         {"input": {"shape": [8]}, "correlations": [{"name": "oe", "a": {"indices": [0, 2, 4, 6]}}]}
@@ -330,10 +330,9 @@ def test_exact_analysis_of_a_mixture_certifies_or_reports_the_lower_bound() -> N
     labels = np.zeros((1, 8), dtype=np.int8)
     labels[0, [0, 2, 4, 6]], labels[0, [1, 3, 5, 7]] = SIDE_A, SIDE_B
     rank = math.log2(mixture_exact_rank(mixture_structure(arch), labels[0]))
-    if certified.certificate == "exact":
-        assert certified.log2_separation_rank == pytest.approx(rank)
-    else:
-        assert certified.log2_lower_bound == pytest.approx(rank)
+    assert certified.certificate == "exact"
+    assert certified.log2_separation_rank == pytest.approx(rank)
+    assert certified.log2_lower_bound is None
 
 
 @settings(max_examples=40, deadline=None)
@@ -386,7 +385,8 @@ def test_a_padded_mixture_is_not_certified_exact_at_a_rank_it_does_not_reach() -
     # Two shallow members of width 2 on [5] padded to [6]: with shared weights the two B
     # locations of every channel are interchangeable, so the B side spans Sym^2(R^2), 3
     # dimensions, and the rank is 3 under the bound 4. Read as a third B location, the margin
-    # made the exact contraction reach 4, and the bound was certified `exact`.
+    # made the exact contraction reach 4, and the bound was certified `exact`; the rank the
+    # contraction reaches, 3, is the figure (docs/THEORY.md §15).
     arch = parse_architecture(
         {
             "input": {"shape": [5]},
@@ -403,8 +403,10 @@ def test_a_padded_mixture_is_not_certified_exact_at_a_rank_it_does_not_reach() -
         }
     )
     (certified,) = analyze(task, arch, exact=True, price_contiguous=False).correlations
-    assert (certified.certificate, certified.log2_separation_rank) == ("upper_bound", 2.0)
-    assert certified.log2_lower_bound == pytest.approx(math.log2(3))
+    assert certified.certificate == "exact"
+    assert certified.log2_separation_rank == pytest.approx(math.log2(3))
+    assert certified.log2_min_cut == 2.0
+    assert certified.log2_lower_bound is None
 
 
 def test_a_mixture_round_trips_through_the_file_format_and_the_wire() -> None:

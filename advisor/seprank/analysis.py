@@ -165,7 +165,7 @@ def analyze(
         if labels is not None:
             pace.next_step()
             rank = bounds.log2_exact_rank(labels[index : index + 1])
-            scored.append(figures.certified(rank, bounds.is_tree))
+            scored.append(figures.certified(rank, bounds.exact_is_rank))
         else:
             scored.append(figures.bound(bool(tight[index])))
     reached = [c.log2_separation_rank for c in scored]
@@ -180,9 +180,13 @@ def analyze(
 
 
 class _Bounds(Protocol):
-    """Where an analysis takes its figures: a tree's engines, or a mixture's (mixture_analysis)."""
+    """Where an analysis takes its figures: a tree's engines, or a mixture's (mixture_analysis).
 
-    is_tree: bool
+    ``exact_is_rank``: the exact engine's figure is the generic rank itself (a tree, a mixture of
+    trees), not a grid tensor's lower bound (overlapping windows, docs/THEORY.md §9).
+    """
+
+    exact_is_rank: bool
 
     def check_exact_limits(self, labels: npt.NDArray[np.int8]) -> None: ...
 
@@ -209,7 +213,7 @@ class _TreeBounds:
         self.structure = pooling_structure(architecture)
         self.widths = list(architecture.widths)
         self.representation = architecture.representation
-        self.is_tree = self.structure.is_tree
+        self.exact_is_rank = self.structure.is_tree
 
     def check_exact_limits(self, labels: npt.NDArray[np.int8]) -> None:
         _CERTIFIER.check_limits(self.structure, labels, self.widths, self.representation)
@@ -220,7 +224,9 @@ class _TreeBounds:
         rows: LabelRows,
         stop: StopSignal | None,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-        tight_widths = self.is_tree and powers_of_one_integer([self.representation, *self.widths])
+        tight_widths = self.structure.is_tree and powers_of_one_integer(
+            [self.representation, *self.widths]
+        )
         plain, shared, uncharged = _min_cuts(
             self.structure, correlations, rows, self.widths, self.representation, stop, tight_widths
         )
@@ -356,9 +362,9 @@ class _Figures:
         tight = tight_widths and abs(self.shared - self.plain) < SAME
         return self._result(self.shared, "tight" if tight else "upper_bound")
 
-    def certified(self, log2_rank: float, is_tree: bool) -> CorrelationAnalysis:
-        """Report the exact engine's figure: the rank on a tree, else a lower bound."""
-        if is_tree or abs(log2_rank - self.shared) < SAME:
+    def certified(self, log2_rank: float, is_rank: bool) -> CorrelationAnalysis:
+        """Report the exact engine's figure: the rank when ``is_rank``, else a lower bound."""
+        if is_rank or abs(log2_rank - self.shared) < SAME:
             return self._result(log2_rank, "exact")
         return self._result(self.shared, "upper_bound", log2_lower_bound=log2_rank)
 

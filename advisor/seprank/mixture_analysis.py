@@ -9,8 +9,8 @@
   mixture's rank for per-location weights, with the same caveat for shared weights as a tight
   tree.
 - ``exact`` certification contracts the mixture itself (:mod:`advisor.seprank.mixture_exact`):
-  its rank is a lower bound that certifies the figure when it meets it, and is reported as
-  ``log2_lower_bound`` when it falls short.
+  its rank is the mixture's generic rank, as the exact engine's is a tree's, so it is the figure,
+  below the bound or at it.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ _HYBRIDS = 256
 class MixtureBounds:
     """The figures of an architecture with a ``mixture``."""
 
-    is_tree = False
+    exact_is_rank = True
+    """The exact contraction is the mixture's rank: its members are trees (no overlaps)."""
 
     def __init__(self, architecture: Architecture, tight_widths: bool) -> None:
         """Build the structure; ``tight_widths``: all channels are powers of one integer."""
