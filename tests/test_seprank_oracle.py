@@ -228,6 +228,33 @@ def test_an_exact_mixture_rank_below_the_bound_is_the_figure() -> None:
     assert certified.log2_lower_bound is None
 
 
+def test_the_mixture_bound_is_above_the_shared_rank_where_sharing_binds() -> None:
+    # docs/THEORY.md §15: the bound runs the plain recurrence in every member, so where weight
+    # sharing lowers a member's rank it stays above the mixture's: 2^7 here, the rank with
+    # per-location weights, against 72 with shared weights (0.83 bits).
+    mixture = _architecture(
+        [16],
+        2,
+        [(2, [2]), (3, [2]), (2, [2]), (3, [2])],
+        {"dilations": [1, 2, 4, 8]},
+        mixture={"members": [{"geometry": {"dilations": [1, 8, 4, 2]}, "channels": [4, 4, 4, 3]}]},
+    )
+    a, b = [3, 7, 8, 9, 13, 14, 15], [0, 1, 2, 4, 6, 11, 12]
+    task = parse_task(
+        {
+            "input": {"shape": [16]},
+            "correlations": [{"name": "c", "a": {"indices": a}, "b": {"indices": b}}],
+        }
+    )
+    (bound,) = analyze(task, mixture, price_contiguous=False).correlations
+    (certified,) = analyze(task, mixture, exact=True, price_contiguous=False).correlations
+    assert (bound.certificate, bound.log2_separation_rank) == ("upper_bound", 7.0)
+    assert architecture_rank(mixture, a, b, shared=False, cap=129) == 128
+    assert architecture_rank(mixture, a, b, cap=129) == 72
+    assert certified.certificate == "exact"
+    assert certified.log2_separation_rank == pytest.approx(math.log2(72), abs=1e-9)
+
+
 def _architecture(
     shape: list[int], m: int, layers: list[tuple[int, list[int]]], geometry: Any, **more: Any
 ) -> Architecture:
