@@ -143,6 +143,24 @@ def test_the_oracle_finds_the_ranks_documented_below_the_bound() -> None:
     _assert_rank_and_figure(deeper, a, list(range(8)), 20, 15, 16)
 
 
+def test_a_tight_figure_of_plain_2x2_pooling_is_above_the_shared_rank() -> None:
+    # docs/THEORY.md §5: on partitions of the whole input, `tight` figures sit above the
+    # shared-weight rank about 1 in 50 times at M = 2 (windows mixing both sides), here on a
+    # 4x4 grid pooled 2x2 twice: 2^6, the rank with per-location weights, against 54.
+    plain = _architecture([4, 4], 2, [(8, [2, 2]), (4, [2, 2])], "contiguous")
+    a, b = [0, 3, 6, 7, 10, 12, 14, 15], [1, 2, 4, 5, 8, 9, 11, 13]
+    task = parse_task(
+        {
+            "input": {"shape": [4, 4]},
+            "correlations": [{"name": "c", "a": {"indices": a}, "b": {"indices": b}}],
+        }
+    )
+    (figure,) = analyze(task, plain, price_contiguous=False).correlations
+    assert (figure.certificate, figure.log2_separation_rank) == ("tight", 6.0)
+    assert architecture_rank(plain, a, b, shared=False, cap=65) == 64
+    assert architecture_rank(plain, a, b, cap=65) == 54
+
+
 def test_the_grid_tensor_is_well_below_the_rank_of_an_overlapping_network() -> None:
     # docs/THEORY.md §9: the exact engine's lower bound on overlapping windows (the grid
     # tensor) against the rank of h over generic representation vectors.
