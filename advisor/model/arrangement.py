@@ -4,8 +4,9 @@ Max pooling and product pooling are symmetric in a window's children, and every 
 by the same (shared) weights, so a network gives one output for any two inputs whose children's
 features are permutations of each other within a window. A window of ``w`` children treats as one
 ``w!`` arrangements: ``log2(w!)`` bits of *where in the window* a feature sat. Summed over the
-windows of every level and divided by the input's locations, this is the arrangement information
-per location the tree discards by construction, whatever its widths:
+windows of every level and divided by the locations of the grid pooled (a padded grid's, padded),
+this is the arrangement information per location the tree discards by construction, whatever its
+widths:
 
     discarded = sum_l windows_l * log2(|window_l|!) / N.
 
@@ -31,7 +32,8 @@ def discarded_order(
     Parameters
     ----------
     shape
-        The input grid.
+        The grid the levels pool: the input's, or its padded grid, whose locations then divide
+        the bits (docs/THEORY.md §16).
     pools, steps
         The windows and window steps per level, bottom-up (as in an architecture's layers).
     """
