@@ -115,7 +115,7 @@ def _limit_details(limits: Mapping[str, str]) -> list[any_pb2.Any]:
     Its reason is ``LIMIT_EXCEEDED``, its domain the service's proto package (``advisor.v1``),
     and its metadata ``limits``: each refused setting mapped to the value that admits the
     request, as ``--limit NAME=VALUE`` reads it (:func:`~advisor.errors.refused_limits`),
-    ``{"max_top_k": "60"}``. None where no limit is refused; BadRequest names the fields.
+    ``{"max_top_k": "60"}``. Empty where no limit is refused; BadRequest names the fields.
     """
     if not limits:
         return []
