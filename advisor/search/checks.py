@@ -236,8 +236,8 @@ def _too_deep(task: Task, budget: Budget) -> str:
     levels = "1 level (one global pooling)" if deepest == 1 else f"{deepest} levels"
     return (
         f"is {budget.min_depth}, and the deepest tree the search builds on the input "
-        f"{list(spec.shape)} "
-        f"(padded or not) within the depth bounds has {levels}; lower it to {deepest} or less"
+        f"{list(spec.shape)} (padded or not) within the depth bounds has {levels}; lower it "
+        f"to {deepest} or less"
     )
 
 
