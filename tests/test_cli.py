@@ -590,10 +590,30 @@ def test_options_that_contradict_each_other_are_named_as_options(
         ("1e0", 1),
         ("1_0e0_1", 100),
         ("+2.e3", 2_000),
+        ("25M", 25_000_000),
+        ("2.5M", 2_500_000),
+        ("200k", 200_000),
+        ("200K", 200_000),
+        ("1_000k", 1_000_000),
+        ("1.5G", 1_500_000_000),
+        ("2T", 2_000_000_000_000),
+        (" 3k ", 3_000),
     ],
 )
 def test_a_count_is_read_as_written(text: str, value: int) -> None:
     assert count(text) == value
+
+
+@pytest.mark.parametrize("text", ["1.0005k", "1e3k", "2m", "k", "2kk", "2 k", "2Mi", "0.1234567M"])
+def test_a_prefixed_count_is_whole_or_refused(text: str) -> None:
+    """A decimal prefix scales exactly, and what it leaves fractional or unclear is refused."""
+    with pytest.raises(ValueError, match=re.escape(text)):
+        count(text)
+
+
+def test_a_prefixed_count_keeps_every_digit() -> None:
+    """The prefix shifts the digits (29 of them here), rounding none as a decimal context would."""
+    assert count("12345678901234567890123456.789k") == 12345678901234567890123456789
 
 
 @pytest.mark.parametrize("text", ["_100000", "1__0", "100_", "1e_5", "1_.5e5", "1.5_e5", "1e5_"])
@@ -610,11 +630,12 @@ def test_a_budget_that_is_no_whole_number_names_the_option(task_file: Path, text
     assert line.startswith("advisor: error: --budget: ")
 
 
-def test_a_budget_in_scientific_notation_is_that_budget(task_file: Path) -> None:
-    written = advisor("recommend", task_file, "--budget", "2e3", "--format", "json")
+@pytest.mark.parametrize("written", ["2e3", "2k"])
+def test_a_budget_in_scientific_notation_is_that_budget(task_file: Path, written: str) -> None:
+    short = advisor("recommend", task_file, "--budget", written, "--format", "json")
     spelt = advisor("recommend", task_file, "--budget", "2000", "--format", "json")
-    assert written.status == spelt.status == ExitCode.OK, written.stderr
-    results = [json.loads(run.stdout) for run in (written, spelt)]
+    assert short.status == spelt.status == ExitCode.OK, short.stderr
+    results = [json.loads(run.stdout) for run in (short, spelt)]
     for result in results:
         del result["search_seconds"]
     assert results[0] == results[1]
@@ -647,7 +668,7 @@ def test_usage_errors_are_exit_2(task_file: Path) -> None:
     [
         (
             ["--budget", "abc"],
-            "--budget: invalid value 'abc' (a whole number: 200000, 200_000 or 2e5)",
+            "--budget: invalid value 'abc' (a whole number: 200000, 200_000, 2e5 or 200k)",
         ),
         (["--top", "1.5"], "--top: invalid value '1.5' (a whole number)"),
         (

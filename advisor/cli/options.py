@@ -99,17 +99,27 @@ _NUMBER: Final = re.compile(rf"[+-]?{_DIGITS}(?:\.(?:{_DIGITS})?)?(?:[eE][+-]?{_
 _COUNT_DIGITS = 30
 """Digits past which a count is refused before it is spelt out: 2^63 has 19."""
 
+_SI_PREFIXES: Final = {"k": 3, "K": 3, "M": 6, "G": 9, "T": 12}
+"""The decimal prefixes a count may end in, as their powers of ten (``25M`` parameters): the SI
+prefixes (``K`` too, as ``numfmt`` and model cards write a thousand); no ``m``, which is milli."""
+
 
 def count(text: str) -> int:
-    """Read a whole number as written: ``200000``, ``200_000`` or ``2e5`` (exactly a whole number).
+    """Read a whole number as written: ``200000``, ``200_000``, ``2e5`` or ``200k`` (exactly whole).
 
-    A parameter or multiply-add budget is often written in scientific notation; ``2.5e-1`` or
-    ``inf`` are refused as argparse refuses any value its type rejects (exit status 2, naming
-    the option).
+    A parameter or multiply-add budget is often written in scientific notation or with a decimal
+    prefix, as model sizes are quoted (``25M``, ``1.5G``: powers of 1000, :data:`_SI_PREFIXES`);
+    ``2.5e-1``, ``1e3k`` or ``inf`` are refused as argparse refuses any value its type rejects
+    (exit status 2, naming the option), and so is a prefixed number that is not whole
+    (``1.0005k``).
     """
-    if not _NUMBER.fullmatch(text.strip()):
+    written = text.strip()
+    power = _SI_PREFIXES.get(written[-1:], 0)
+    number = written[:-1] if power else written
+    if not _NUMBER.fullmatch(number) or (power and "e" in number.lower()):
         raise ValueError(text)
-    value = decimal.Decimal(text.strip())
+    sign, digits, exponent = decimal.Decimal(number).as_tuple()
+    value = decimal.Decimal((sign, digits, int(exponent) + power))  # exact, unlike scaleb
     if not value.is_finite() or value != value.to_integral_value():
         raise ValueError(text)
     if value.adjusted() > _COUNT_DIGITS:
@@ -137,7 +147,7 @@ def bound(text: str) -> int | str:
 
 VALUE_KINDS = {
     **usage.VALUE_KINDS,
-    count.__name__: "a whole number: 200000, 200_000 or 2e5",
+    count.__name__: "a whole number: 200000, 200_000, 2e5 or 200k",
     bound.__name__: f"a whole number, or {NO_BOUND} for no bound",
 }
 """What an option of each value type takes, by the type's name, as a usage error states it."""
@@ -150,7 +160,7 @@ BUDGET_OPTIONS = (
             "type": count,
             "required": True,
             "metavar": "N",
-            "help": "maximum parameter count (200000, 200_000 or 2e5)",
+            "help": "maximum parameter count (200000, 200_000, 2e5, 200k or 25M)",
         },
     ),
     Option(
