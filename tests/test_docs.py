@@ -1,11 +1,13 @@
 """The documents stay true to the tree: their links resolve and INTERNALS names every module.
 
 Cheap, deterministic checks of drift the prose cannot catch on its own: a link to a file or a
-heading that was renamed, a module added without its contract in docs/INTERNALS.md.
+heading that was renamed, a module added without its contract in docs/INTERNALS.md, a command
+shown with an option its parser does not take (renamed, or of another subcommand).
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -91,3 +93,97 @@ def test_every_message_field_and_enum_of_the_contract_is_documented() -> None:
             method.name for method in service.methods if f"`{method.name}`" not in documented
         ]
     assert not missing, f"names of advisor.proto no document mentions: {missing}"
+
+
+# A command as the documents write it: `advisor COMMAND`, or the server under its other names.
+_INVOCATION = re.compile(
+    r"(?<![\w./-])(?:\.venv/bin/)?(?:advisor (?P<command>[a-z]+)\b"
+    r"|(?:advisor-server|python server\.py)(?![\w.-]))"
+)
+_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+_SPAN = re.compile(r"`([^`]+)`")
+
+
+def _command_lines(text: str) -> list[str]:
+    """Return the lines of ``text`` that may show a command: code lines, then inline code spans.
+
+    A usage's continuation lines (``[--data DATA ...]`` under ``advisor recommend ...``) are
+    joined to their command's line, and a span broken over lines is one line.
+    """
+    code = [line for block in _FENCE.findall(text) for line in block.splitlines()[1:-1]]
+    prose = _FENCE.sub("", text)
+    code += [line for line in prose.splitlines() if line.startswith("    ")]
+    joined: list[str] = []
+    for line in code:
+        if joined and _INVOCATION.search(joined[-1]) and line.lstrip().startswith("["):
+            joined[-1] += " " + line.strip()
+        else:
+            joined.append(line.strip())
+    return joined + [" ".join(span.split()) for span in _SPAN.findall(prose)]
+
+
+def _options_by_command(text: str) -> list[tuple[str, str]]:
+    """Return each ``(command, --option)`` ``text`` writes in a command line.
+
+    An option belongs to the command it follows, up to the next command, a pipe or a comment.
+    """
+    written = []
+    for line in _command_lines(text):
+        invocations = list(_INVOCATION.finditer(line))
+        for index, invocation in enumerate(invocations):
+            end = invocations[index + 1].start() if index + 1 < len(invocations) else len(line)
+            words = re.split(r" \| | #", line[invocation.end() : end])[0]
+            command = invocation["command"] or "serve"
+            written += [(command, option) for option in _OPTION.findall(words)]
+    return written
+
+
+def _command_options() -> dict[str, set[str]]:
+    """Return the options each subcommand of ``advisor`` accepts, by its name."""
+    from advisor.cli.main import build_parser
+
+    commands = next(
+        action
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    return {
+        name: {flag for action in command._actions for flag in action.option_strings}
+        for name, command in commands.choices.items()
+    }
+
+
+@pytest.mark.parametrize(
+    "document",
+    [document for document in DOCUMENTS if document.name not in GENERATED_DOCUMENTS],
+    ids=lambda path: path.name,
+)
+def test_every_option_a_document_writes_in_a_command_is_that_commands(document: Path) -> None:
+    # A command copied from a document runs: each `advisor COMMAND ... --option` it writes, in a
+    # code block, a usage line or inline, names a command and an option that command accepts.
+    accepted = _command_options()
+    written = _options_by_command(document.read_text(encoding="utf-8"))
+    wrong = sorted(
+        {
+            f"advisor {command} {option}"
+            for command, option in written
+            if option not in accepted.get(command, set())
+        }
+    )
+    assert not wrong, f"{document.name}: options its commands do not accept: {wrong}"
+
+
+def test_the_command_lines_of_the_documents_are_read() -> None:
+    # The check above reads the usage lines, code blocks and inline commands of the documents.
+    written = {
+        pair
+        for name in ("README.md", "docs/CLI.md", "docs/SERVICE.md")
+        for pair in _options_by_command((ROOT / name).read_text(encoding="utf-8"))
+    }
+    assert {
+        ("recommend", "--budget"),  # README's code block
+        ("recommend", "--save-task"),  # a usage line's continuation, docs/CLI.md
+        ("analyze", "--rank"),  # after a pipe, docs/CLI.md
+        ("serve", "--katib-data-dir"),  # python server.py's usage, docs/SERVICE.md
+        ("infer", "--allow-constant"),  # README's code block
+    } <= written
