@@ -1,9 +1,11 @@
 """Start the architecture advisor gRPC service and serve until SIGTERM or Ctrl-C.
 
-    python server.py [--host H] [--port P] [--workers N] [--reflection] [--grace S]
+    python server.py [--host H] [--port P] [--workers N] [--executor processes|threads]
+                     [--worker-niceness N] [--reflection] [--no-access-log]
                      [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--token-file FILE]
-                     [--request-read-timeout S] [--max-streams-per-connection N]
+                     [--grace S] [--request-read-timeout S] [--max-streams-per-connection N]
                      [--limit NAME=VALUE ...] [--config FILE]
+                     [--katib-port PORT [--katib-host H] [--katib-data-dir DIR]]
 
 A thin entry point: the same options and behaviour as the ``advisor-server`` console script and
 ``advisor serve`` (:mod:`advisor.service.command`). Once bound it prints ``listening on
