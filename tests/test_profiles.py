@@ -58,6 +58,37 @@ def test_every_profile_keeps_the_rules(depth: int, floor: int, low: int, high: i
     assert (np.diff(profiles[:, 1:], axis=1) >= 0).all(axis=1).all()  # never narrower upwards
 
 
+@given(
+    depth=st.integers(1, 12),
+    choices=st.lists(st.integers(1, 600), min_size=1, max_size=12, unique=True),
+    floor=st.integers(1, 300),
+    low=st.integers(1, 100),
+    high=st.integers(1, 200),
+)
+def test_the_profiles_are_every_snapped_ladder_with_every_m_it_admits(
+    depth: int, choices: list[int], floor: int, low: int, high: int
+) -> None:
+    # The enumeration is vectorised: it must list what the rules read one ladder at a time do.
+    rules = ProfileRules(tuple(sorted(choices)), floor, low, high)
+    hidden = rules.hidden()
+
+    def snapped(ideal: float) -> int:
+        below = [w for w in hidden if w <= ideal + 1e-9]
+        return below[-1] if below else hidden[0]
+
+    ladders = [
+        [snapped(base * growth**level) for level in range(depth)]
+        for base in hidden
+        for growth in GROWTHS
+    ]
+    rows = {(m, *ladder) for ladder in ladders for m in rules.representations() if m <= ladder[0]}
+    if not rows:
+        rows = {(min(rules.representations()), *[hidden[0]] * depth)}
+    profiles = practical_profiles(depth, rules)
+    assert profiles.dtype == np.int64 and profiles.shape == (len(rows), depth + 1)
+    assert [tuple(p) for p in profiles.tolist()] == sorted(rows)
+
+
 @given(max_channels=st.integers(2, 4096))
 def test_default_profile_widths_step_by_at_most_a_quarter(max_channels: int) -> None:
     budget = Budget(max_parameters=10**6, max_channels=max_channels)
