@@ -332,6 +332,8 @@ def _beyond(
         if run.budget.width_profile == "practical"
         else None
     )
+    # Their hidden widths, read once for every widened profile off them.
+    hidden = {ladder[1:] for ladder in ladders or ()}
     reasons = []
     for point, budget, compute in zip(points.tolist(), over_budget, over_compute, strict=True):
         if budget:
@@ -339,7 +341,7 @@ def _beyond(
         elif compute:
             reasons.append(f"over the compute bound of {bound:,} multiply-adds per input")
         elif ladders is not None and tuple(point) not in ladders:
-            rules = _broken_rules(point, ladders, run.ladders.rules)
+            rules = _broken_rules(point, hidden, run.ladders.rules)
             off = "off the practical profiles the search builds"
             reasons.append(f"{off}: {rules}" if rules else off)
         else:
@@ -347,17 +349,17 @@ def _beyond(
     return reasons
 
 
-def _broken_rules(point: Sequence[int], ladders: set[tuple[int, ...]], rules: ProfileRules) -> str:
+def _broken_rules(point: Sequence[int], hidden: set[tuple[int, ...]], rules: ProfileRules) -> str:
     """Say which rules of the practical profiles the width profile ``point`` breaks.
 
     '' where it breaks none of the three named here (another rule of the ladders left it out).
-    ``ladders`` are the profiles of its depth. A widening breaks one or two: the hidden widths'
-    ladder, M's range (max_representation), M at most r_0. Two were named for every one, so M
-    raised to 128, above the default range of 4 to 64, read as off "hidden widths constant or
-    doubling, M at most r_0" when its widths were constant and r_0 was 224.
+    ``hidden`` are the hidden widths of the profiles of its depth. A widening breaks one or two:
+    the hidden widths' ladder, M's range (max_representation), M at most r_0. Two were named for
+    every one, so M raised to 128, above the default range of 4 to 64, read as off "hidden widths
+    constant or doubling, M at most r_0" when its widths were constant and r_0 was 224.
     """
     broken = []
-    if tuple(point[1:]) not in {ladder[1:] for ladder in ladders}:
+    if tuple(point[1:]) not in hidden:
         broken.append("hidden widths constant or doubling")
     largest = max(rules.representations())
     if point[0] > largest:
