@@ -177,18 +177,23 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
     grid = tuple(shape)
     step_lists: set[tuple[int, ...]] = set()
     for fours, twos in itertools.product(range(max_depth), repeat=2):
-        step_lists.update(((4,) * fours + (2,) * twos, (2,) * twos + (4,) * fours))
+        if 4**fours * 2**twos < math.prod(grid):  # longer lists are not walked (below)
+            step_lists.update(((4,) * fours + (2,) * twos, (2,) * twos + (4,) * fours))
     primes = prime_steps(grid)
     for ordered in (primes, primes[::-1]):
         step_lists.update(ordered[:end] for end in range(len(ordered) + 1))
     schedules = set()
+    # A list's prefix is a list too, pooled once for all the lists it starts (:func:`_step_pools`).
+    pooled: dict[tuple[tuple[int, ...], int], tuple[_Pools, tuple[int, ...]] | None] = {}
     # Every level pools some axis by its step and the top pools the rest, so the steps'
     # product stays below the grid's size: longer lists are not walked.
     for steps in (s for s in step_lists if math.prod(s) < math.prod(grid)):
         for spatial in _spatial_levels(grid, steps):
-            pools = _step_pools(grid, steps, spatial)
-            if pools is not None and min_depth <= len(pools) + 1 <= max_depth:
-                schedules.add((*pools, _remaining(grid, pools)))
+            levels = _step_pools(grid, steps, spatial, pooled)
+            if levels is not None and min_depth <= len(steps) + 1 <= max_depth:
+                pools, remaining = levels
+                if math.prod(remaining) > 1:  # else the top would pool a single location
+                    schedules.add((*pools, remaining))
     return sorted(schedules, key=lambda pools: (len(pools), pools))
 
 
@@ -236,22 +241,45 @@ def _spatial_levels(grid: tuple[int, ...], steps: tuple[int, ...]) -> tuple[int,
     return (0, 1) if len(grid) == 3 and set(steps) == {2} else (0,)
 
 
-def _step_pools(grid: tuple[int, ...], steps: tuple[int, ...], spatial: int) -> _Pools | None:
-    """Pool every axis the step divides, level by level; None if a level pools nothing.
+def _step_pools(
+    grid: tuple[int, ...],
+    steps: tuple[int, ...],
+    spatial: int,
+    pooled: dict[tuple[tuple[int, ...], int], tuple[_Pools, tuple[int, ...]] | None],
+) -> tuple[_Pools, tuple[int, ...]] | None:
+    """Pool every axis the step divides, level by level: the pools and the grid they leave.
 
-    The first ``spatial`` levels pool the two last axes only (a video's ``[T, H, W]``: space
-    before time, as C3D's first pooling of 1x2x2). None too when the steps leave a single
-    location (the last of them is then the global pooling, which the caller adds itself).
+    None if a level pools nothing. The first ``spatial`` levels pool the two last axes only (a
+    video's ``[T, H, W]``: space before time, as C3D's first pooling of 1x2x2). ``pooled`` holds
+    the lists pooled so far (by their steps and the spatial levels among them): a list is its
+    prefix's levels and one more, so the lists of a grid, which share long prefixes, pool each
+    level once.
     """
-    pools = []
-    for level, step in enumerate(steps):
-        pooled = range(len(grid) - 2 if level < spatial else 0, len(grid))
-        pool = tuple(step if axis in pooled and n % step == 0 else 1 for axis, n in enumerate(grid))
-        if math.prod(pool) == 1:
-            return None
-        grid = tuple(n // k for n, k in zip(grid, pool, strict=True))
-        pools.append(pool)
-    return tuple(pools) if math.prod(grid) > 1 else None
+    key = (steps, min(spatial, len(steps)))
+    if key in pooled:
+        return pooled[key]
+    if not steps:
+        found: tuple[_Pools, tuple[int, ...]] | None = ((), grid)
+    else:
+        before = _step_pools(grid, steps[:-1], spatial, pooled)
+        found = None if before is None else _next_level(before, steps[-1], len(steps) <= spatial)
+    pooled[key] = found
+    return found
+
+
+def _next_level(
+    levels: tuple[_Pools, tuple[int, ...]], step: int, spatial: bool
+) -> tuple[_Pools, tuple[int, ...]] | None:
+    """Pool the grid ``levels`` leave by ``step`` on every axis it divides (None: on none).
+
+    A ``spatial`` level pools the two last axes only.
+    """
+    pools, grid = levels
+    pooled = range(len(grid) - 2 if spatial else 0, len(grid))
+    pool = tuple(step if axis in pooled and n % step == 0 else 1 for axis, n in enumerate(grid))
+    if math.prod(pool) == 1:
+        return None
+    return (*pools, pool), tuple(n // k for n, k in zip(grid, pool, strict=True))
 
 
 def _least_folded_window(grid: tuple[int, ...], schedules: Sequence[_Pools]) -> float:
@@ -293,12 +321,6 @@ def widened_bound(
 def widest_step(pools: _Pools) -> int:
     """Return the widest step, per axis, of the windows ``pools`` below the top (1: none)."""
     return max((max(pool) for pool in pools[:-1]), default=1)
-
-
-def _remaining(grid: tuple[int, ...], pools: _Pools) -> tuple[int, ...]:
-    for pool in pools:
-        grid = tuple(n // k for n, k in zip(grid, pool, strict=True))
-    return grid
 
 
 def dilated_levels(grid: Sequence[int], min_depth: int, max_depth: int) -> int | None:
