@@ -204,6 +204,23 @@ def test_an_empty_label_is_refused_not_read_as_a_class(
     )
 
 
+# A missing name written as an empty string (pandas' fillna('')) was a class of its own, named
+# '': outputs 3 for two classes, where a CSV's empty label is refused.
+@pytest.mark.parametrize("blank", ["", "  ", b""], ids=["empty", "spaces", "bytes"])
+def test_an_empty_name_label_in_an_array_is_refused_naming_its_sample(
+    tmp_path: Path, blank: str | bytes
+) -> None:
+    named = ["cat", "dog", "cat"] if isinstance(blank, str) else [b"cat", b"dog", b"cat"]
+    path = _saved(tmp_path, [*named, blank])
+    with pytest.raises(InvalidRequestError) as raised:
+        read_labels(path, 4)
+    (violation,) = raised.value.violations
+    assert violation.field == "labels"
+    assert violation.description == (
+        f"{path}: sample 3's label is empty (1 label(s) are): give every sample one"
+    )
+
+
 def test_a_byte_order_mark_is_no_part_of_a_csv_s_first_value(tmp_path: Path) -> None:
     # Spreadsheets save "CSV UTF-8" with a byte-order mark: it made '\ufeffcat' a third class
     # beside 'cat' and 'dog' (a wrong outputs count, silently), and a data file's first number

@@ -226,8 +226,8 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     Raises
     ------
     InvalidRequestError
-        On ``labels``: unreadable, not one value per sample, a NaN, infinite or fractional
-        label (the first is named), a CSV mixing numbers and names (the first odd one is
+        On ``labels``: unreadable, not one value per sample, a NaN, infinite, fractional or
+        empty label (the first is named), a CSV mixing numbers and names (the first odd one is
         named), or fewer than two classes.
     """
     file = Path(path)
@@ -263,6 +263,8 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
         )
     if labels.dtype.kind in "fc":
         _check_classes(file, labels)
+    if labels.dtype.kind in "US":
+        _check_names(file, labels)
     if np.unique(labels).size < 2:
         raise InvalidRequestError.single("labels", f"{file}: a single class; expected at least 2")
     return np.asarray(labels)
@@ -293,6 +295,22 @@ def _check_classes(file: Path, labels: npt.NDArray[Any]) -> None:
             f"{file}: sample {first}'s label is {labels[first]}: class labels must be integers "
             f"({fractional.size} label(s) are fractional; a regression target is not a class "
             "count)",
+        )
+
+
+def _check_names(file: Path, labels: npt.NDArray[Any]) -> None:
+    """Refuse a blank name label (empty or whitespace only), naming the first.
+
+    As a CSV's empty label is (:func:`_csv_labels`): read as a class it is one of its own, named
+    ``''``, and the task's ``outputs`` one more than the classes, without a word (a missing label
+    written as an empty string, as ``fillna('')`` writes it).
+    """
+    blank = np.flatnonzero(np.char.str_len(np.char.strip(labels)) == 0)
+    if blank.size:
+        raise InvalidRequestError.single(
+            "labels",
+            f"{file}: sample {int(blank[0])}'s label is empty ({blank.size} label(s) are): "
+            "give every sample one",
         )
 
 
