@@ -97,6 +97,35 @@ def test_bad_data_is_one_error_naming_the_problem(
     assert words in str(error.value)
 
 
+class _Unconvertible:
+    """An array-like whose own conversion refuses, as a PyTorch tensor of bfloat16 does."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        raise self.error
+
+
+# PyTorch tensors numpy cannot take (bfloat16: TypeError; requiring grad: RuntimeError) raised
+# their own exception out of data_from_array, not the library's InvalidRequestError on data.
+@pytest.mark.parametrize(
+    "error",
+    [
+        TypeError("Got unsupported ScalarType BFloat16"),
+        RuntimeError("Can't call numpy() on Tensor that requires grad."),
+    ],
+    ids=["type", "runtime"],
+)
+def test_an_array_like_that_does_not_convert_is_refused_on_data(error: Exception) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        data_from_array(_Unconvertible(error))
+    assert _fields(raised) == ["data"]
+    assert str(raised.value) == (
+        f"data: _Unconvertible does not convert to a NumPy array ({error})"
+    )
+
+
 def _smooth_grid() -> np.ndarray:
     """400 samples of an 8 x 8 grid whose neighbours depend, location (3, 3) constant at 7."""
     rng = np.random.default_rng(5)

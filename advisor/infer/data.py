@@ -189,7 +189,7 @@ def data_from_array(values: npt.ArrayLike, shape: Sequence[int] | None = None) -
     ------
     InvalidRequestError
         As :func:`read_data`: on ``data`` (rows of different lengths, masked values, not
-        numeric, fewer than two samples) or ``data.shape``.
+        numeric, not convertible to a NumPy array, fewer than two samples) or ``data.shape``.
     """
     if isinstance(values, np.ma.MaskedArray) and np.ma.is_masked(values):
         masked = np.ma.getmaskarray(values)
@@ -205,6 +205,12 @@ def data_from_array(values: npt.ArrayLike, shape: Sequence[int] | None = None) -
     except ValueError as error:  # nested lists of unequal lengths: numpy has no array
         raise InvalidRequestError.single(
             "data", f"is not an array, its rows differ in length ({error})"
+        ) from None
+    except (TypeError, RuntimeError) as error:
+        # An object whose own conversion refuses: a PyTorch tensor of bfloat16 (TypeError), one
+        # that requires grad (RuntimeError), one on a GPU. Its message says what to do.
+        raise InvalidRequestError.single(
+            "data", f"{type(values).__name__} does not convert to a NumPy array ({error})"
         ) from None
     if array.dtype.kind not in "biuf":
         raise InvalidRequestError.single(
