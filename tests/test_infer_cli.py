@@ -351,6 +351,18 @@ def test_data_with_one_varying_location_says_so_rather_than_blame_chance(tmp_pat
     )
 
 
+def test_data_that_never_varies_says_so_rather_than_ask_for_more_samples(tmp_path: Path) -> None:
+    # 100 samples of zeros are one distinct sample, so the threshold lay above 1 and the error
+    # read "1 distinct samples (100 with repeats) are too few ...; at least 13 ... are needed".
+    data = _saved(tmp_path, "zeros.npy", np.zeros((100, 4, 4)))
+    run = advisor("infer", data, "--allow-constant")  # the report, then the error
+    assert run.status == ExitCode.INVALID_ARGUMENT
+    assert run.stderr.splitlines()[-1] == (
+        "advisor: error: DATA: the sample shows no dependence to model: 16 of its 16 locations "
+        "never vary, which leaves no pair of varying locations to measure: no task to write"
+    )
+
+
 def _colour_images(tmp_path: Path) -> tuple[Path, np.ndarray]:
     """300 random 16x16 RGB images mirrored left to right, saved (samples, height, width, RGB)."""
     rng = np.random.default_rng(3)

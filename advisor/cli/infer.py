@@ -411,9 +411,12 @@ def _own_order_reason(report: InferenceReport) -> str:
 
 
 def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
-    """Say why the data gives no task (``report.task`` is None)."""
-    if report.threshold > 1.0:
-        return f"the sample is too small to show dependence: {_too_few(graph)}"
+    """Say why the data gives no task (``report.task`` is None).
+
+    Locations that never vary come first: where no two vary, more samples would not help, and
+    data with every location constant (an array of zeros) is one distinct sample, which the
+    threshold alone calls too few samples ("at least 18 ... are needed").
+    """
     varying = graph.num_locations - len(graph.constant)
     if varying < 2:  # no pair to measure; "no pair depends more than chance" would be no reason
         return (
@@ -421,6 +424,8 @@ def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
             f"{graph.num_locations:,} locations never vary, which leaves no pair of varying "
             "locations to measure"
         )
+    if report.threshold > 1.0:
+        return f"the sample is too small to show dependence: {_too_few(graph)}"
     if report.evidence == 0:
         return (
             f"the sample shows no dependence to model: no pair of locations depends more than "
