@@ -426,6 +426,30 @@ def test_infer_says_how_to_read_an_end_axis_of_one_value_as_the_channel(
     assert advised.stdout == advisor("infer", plain).stdout
 
 
+@pytest.mark.parametrize(("axis", "end"), [(-1, "last"), (1, "first")])
+def test_infer_says_how_to_read_an_end_axis_of_two_values_as_channels(
+    tmp_path: Path, axis: int, end: str
+) -> None:
+    # (samples, 2, 128), a radio signal's I and Q as PyTorch holds them, or (samples, 128, 2):
+    # read as written a 2x128 image, its two channels pooled as rows, and no note said so.
+    rng = np.random.default_rng(6)
+    steps = rng.standard_normal((200, 64))
+    steps[:, 1:] += steps[:, :-1]
+    pair = np.stack([steps, steps + 0.5 * rng.standard_normal((200, 64))], axis=axis)
+    data = _saved(tmp_path, "iq.npy", pair.astype(np.float32))
+    as_written = advisor("infer", data)
+    assert as_written.status == 0, as_written.stderr
+    assert (
+        f"note: the {end} axis has 2 values per location of 64; if they are channels (as a "
+        f"signal's I and Q, or stereo's two), pass --shape 64 (the grid; the {end} axis is then "
+        "read as channels)"
+    ) in as_written.stderr
+    advised = advisor("infer", data, "--shape", "64")
+    assert advised.status == 0, advised.stderr
+    assert "grid 64, 2 channel(s)" in advised.stderr
+    assert "note:" not in advised.stderr
+
+
 def test_data_that_does_not_hold_the_task_grid_is_an_error_on_data(tmp_path: Path) -> None:
     # The grid read is the task's, not a --shape the user gave: the data is what to change.
     data = tmp_path / "rgb.npy"

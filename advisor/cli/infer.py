@@ -333,11 +333,10 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     channels = data_channel_axis(graph.shape) if graph.channels == 1 else None
     if channels is not None:
         end = "last" if channels.last else "first"
-        values, what = (
-            ("1 value", "it is a channels axis (one channel)")
-            if channels.size == 1
-            else (f"{channels.size} values", "they are colour channels")
-        )
+        values, what = {
+            1: ("1 value", "it is a channels axis (one channel)"),
+            2: ("2 values", "they are channels (as a signal's I and Q, or stereo's two)"),
+        }.get(channels.size, (f"{channels.size} values", "they are colour channels"))
         lines.append(
             f"note: the {end} axis has {values} per location of "
             f"{'x'.join(str(n) for n in channels.grid)}; if {what}, pass "

@@ -49,6 +49,11 @@ _FIRST_CHANNELS = (3,)
 """Colour channels first (RGB, height, width). Not 4: a first axis of 4 is as likely a clip of 4
 frames."""
 
+_PAIR_CHANNELS = (2,)
+"""Two channels, at either end of a data sample's axes: the I and Q of a radio signal (``(2,
+128)``), the two of stereo audio or of optical flow. A grid axis of 2 beside axes of at least
+:data:`_SPATIAL_LEAST` is as rare as a colour axis of that size."""
+
 _SPATIAL_LEAST = 8
 """Least size of the other axes for an end axis to read as channels."""
 
@@ -111,10 +116,19 @@ def channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
     or 4 locations or the first 3, while every other axis has at least 8 and the rest is a grid.
     """
     axes = [n for n in shape if n != 1] if len(shape) > 3 else list(shape)
+    return _end_axis(axes, _LAST_CHANNELS, _FIRST_CHANNELS)
+
+
+def _end_axis(axes: Sequence[int], last: Sequence[int], first: Sequence[int]) -> ChannelAxis | None:
+    """Return the end axis of ``axes`` whose size is in ``last`` (last axis) or ``first``.
+
+    Only while every other axis has at least :data:`_SPATIAL_LEAST` locations and they are 1 to
+    3 axes (a grid): beside short axes, a short end axis is as likely one of the grid's.
+    """
     if not axes:
         return None
-    for axis, counts in ((len(axes) - 1, _LAST_CHANNELS), (0, _FIRST_CHANNELS)):
-        rest = axes[:axis] + axes[axis + 1 :]
+    for axis, counts in ((len(axes) - 1, last), (0, first)):
+        rest = list(axes[:axis]) + list(axes[axis + 1 :])
         if axes[axis] in counts and 1 <= len(rest) <= 3 and min(rest) >= _SPATIAL_LEAST:
             return ChannelAxis(axes[axis], rest, axis == len(axes) - 1)
     return None
@@ -170,12 +184,14 @@ def channel_axis_hint(shape: Sequence[int]) -> str | None:
 
 
 def data_channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
-    """Return the end axis of ``shape`` that looks like channels: colour, or one of one value.
+    """Return the end axis of ``shape`` that looks like channels: colour, two, or one value.
 
     Besides colour axes (:func:`channel_axis`), an end axis of one location beside others is the
     single channel of ``(28, 28, 1)`` (Keras' layout) or ``(1, 28, 28)`` (PyTorch's), and of
     ``(16, 112, 112, 1)`` for a volume or a clip: read as written it is a grid axis (a 28x28x1
-    volume names the image's rows ``depth`` and its columns ``rows``), or no grid at all.
+    volume names the image's rows ``depth`` and its columns ``rows``), or no grid at all. An end
+    axis of two beside long ones (:data:`_PAIR_CHANNELS`) is likely a pair of channels: read as
+    written, the I and Q of ``(2, 128)`` radio samples were a 2x128 image's rows.
     """
     colours = channel_axis(shape)
     if colours is not None or len(shape) < 2:
@@ -184,7 +200,7 @@ def data_channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
         return ChannelAxis(1, list(shape[:-1]), last=True)
     if shape[0] == 1:
         return ChannelAxis(1, list(shape[1:]), last=False)
-    return None
+    return _end_axis(shape, _PAIR_CHANNELS, _PAIR_CHANNELS)
 
 
 def _shape_hint(shape: Sequence[int]) -> str | None:
@@ -197,7 +213,7 @@ def _shape_hint(shape: Sequence[int]) -> str | None:
     if colours is not None:
         return colours
     found = data_channel_axis(shape)
-    if found is None or grid_problem(found.grid) is not None:
+    if found is None or found.size != 1 or grid_problem(found.grid) is not None:
         return None
     return (
         "if the axis of 1 location is a channels axis (one channel), give the shape "
