@@ -302,6 +302,28 @@ def test_labels_giving_every_sample_a_class_of_its_own_are_noted(tmp_path: Path)
     assert "a class of its own" not in classes.stderr
 
 
+# scikit-learn's -1 for an unlabelled sample (PyTorch's ignore_index -100 alike) was one class
+# more, silently: 3 classes and some unlabelled samples wrote outputs 4. Labels -1 and 1 (an
+# SVM's two classes) hold no class 0, and are not noted.
+@pytest.mark.parametrize("marker", [-1, -100, -1.0])
+def test_a_negative_label_beside_classes_from_0_is_noted_as_a_likely_unlabelled_mark(
+    tmp_path: Path, marker: float
+) -> None:
+    data, _ = _blocks(tmp_path)
+    output = tmp_path / "task.yaml"
+    labels = np.where(np.arange(400) % 8 == 0, marker, np.arange(400) % 3)
+    run = advisor("infer", data, "--labels", _saved(tmp_path, labels), "--output", output)
+    assert run.status == 0, run.stderr
+    assert load_task(output).outputs == 4
+    assert (
+        f"note: --labels gives 50 samples the label {marker:g} beside classes 0 to 2, counted as "
+        "a class of its own (outputs 4): if it marks unlabelled samples, the task's outputs is 3\n"
+    ) in run.stdout
+    signs = advisor("infer", data, "--labels", _saved(tmp_path, np.where(labels > 0, 1, -1)))
+    assert signs.status == 0, signs.stderr
+    assert "note: --labels" not in signs.stderr
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.int64, np.bool_])
 def test_one_hot_labels_are_refused_with_the_fix(tmp_path: Path, dtype: type[np.generic]) -> None:
     one_hot = np.eye(3, dtype=dtype)[[0, 2, 1, 2]]

@@ -99,15 +99,16 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     """Run ``advisor infer``: write the task (``--output`` or stdout) and return the report."""
     _check_output(args)
     sample = _sample(args, "DATA")
-    outputs = None
+    classes = None
     if args.labels is not None:  # before the passes over the data: a minute on the largest
         try:
-            outputs = int(np.unique(read_labels(args.labels, sample.samples)).size)
+            classes = np.unique(read_labels(args.labels, sample.samples), return_counts=True)
         except InvalidRequestError as error:
             raise _as_options(error, "DATA") from None
+    outputs = None if classes is None else int(classes[0].size)
     graph = _graph(args, sample, "DATA")
     report = advisor.infer_task(graph, outputs=outputs, seed=args.seed, timeout=args.timeout)
-    summary = render_report(graph, report) + _labels_note(outputs, sample.samples)
+    summary = render_report(graph, report) + _labels_note(classes, sample.samples)
     if report.task is None:
         sys.stderr.write(summary)
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
@@ -118,18 +119,32 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     return summary + f"task written to {args.output}\n"
 
 
-def _labels_note(outputs: int | None, samples: int) -> str:
-    """Note labels that give every sample a class of its own, which classes do not.
+def _labels_note(
+    classes: tuple[npt.NDArray[Any], npt.NDArray[np.intp]] | None, samples: int
+) -> str:
+    """Note labels whose classes are likely not all classes: ``classes`` and their counts.
 
     Sample ids, or a regression target of whole numbers (ages, counts), pass as classes: the
-    task's ``outputs`` is then the sample count, and the report says so.
+    task's ``outputs`` is then the sample count. A single negative integer beside classes from
+    0 marks unlabelled samples, as scikit-learn's -1 or PyTorch's ignored -100 do, and counts as
+    one class more. The report says so.
     """
-    if outputs is None or outputs < samples:
+    if classes is None:
         return ""
-    return (
-        f"note: --labels gives each of the {samples:,} samples a class of its own (outputs "
-        f"{outputs:,}): if they are sample ids or a regression target, leave --labels out\n"
-    )
+    values, counts = classes
+    outputs = values.size
+    if outputs >= samples:
+        return (
+            f"note: --labels gives each of the {samples:,} samples a class of its own (outputs "
+            f"{outputs:,}): if they are sample ids or a regression target, leave --labels out\n"
+        )
+    if values.dtype.kind in "iuf" and values[0] < 0 <= values[1] and values[1] == 0:
+        return (
+            f"note: --labels gives {counts[0]:,} samples the label {values[0]:g} beside classes "
+            f"{values[1]:g} to {values[-1]:g}, counted as a class of its own (outputs "
+            f"{outputs:,}): if it marks unlabelled samples, the task's outputs is {outputs - 1:,}\n"
+        )
+    return ""
 
 
 def _write_task(
