@@ -138,7 +138,7 @@ def _labels_note(
             f"note: --labels gives each of the {samples:,} samples a class of its own (outputs "
             f"{outputs:,}): if they are sample ids or a regression target, leave --labels out\n"
         )
-    if values.dtype.kind in "iuf" and values[0] < 0 <= values[1] and values[1] == 0:
+    if values.dtype.kind in "iuf" and values[0] < 0 and values[1] == 0:
         return (
             f"note: --labels gives {counts[0]:,} samples the label {values[0]:g} beside classes "
             f"{values[1]:g} to {values[-1]:g}, counted as a class of its own (outputs "
