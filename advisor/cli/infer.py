@@ -497,7 +497,8 @@ def _too_few(graph: DependenceGraph) -> str:
     of two samples has it), with more than 5% probability over the grid's pairs.
     """
     return (
-        f"{_samples_text(graph)} are too few to tell dependence from independence "
+        f"{_samples_text(graph)} {'is' if graph.distinct_samples == 1 else 'are'} too few to "
+        "tell dependence from independence "
         f"on {graph.num_locations:,} locations (independent locations correlate up to |r| = 1 by "
         f"chance); at least {least_samples(graph.num_locations):,} independent samples are "
         "needed, a few hundred "
@@ -520,7 +521,8 @@ def _samples_text(graph: DependenceGraph) -> str:
     weighing = ""
     if round(graph.independent_samples) != distinct:
         weighing = f", weighing as {graph.independent_samples:,.0f}"
-    return f"{distinct:,} distinct samples ({graph.samples:,} with repeats{weighing})"
+    kind = "distinct sample" if distinct == 1 else "distinct samples"
+    return f"{distinct:,} {kind} ({graph.samples:,} with repeats{weighing})"
 
 
 def _figures(values: tuple[float, ...]) -> str:
