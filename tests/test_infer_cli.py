@@ -679,3 +679,25 @@ def test_an_empty_or_unreadable_archive_is_named_with_a_true_reason(tmp_path: Pa
             assert "pickle" not in line
     line = assert_one_error_line(advisor("infer", garbage), ExitCode.INVALID_ARGUMENT)
     assert line == f"advisor: error: DATA: {garbage}: not a readable .npz (File is not a zip file)"
+
+
+@pytest.mark.parametrize("command", ["infer", "recommend"])
+def test_a_grid_over_the_location_limit_names_the_data_option(tmp_path: Path, command: str) -> None:
+    # The server refuses the graph read from the data, whose request field the user never
+    # wrote: "graph.input.shape: grid of locations 64 exceeds ..." named neither DATA nor --data.
+    values = np.random.default_rng(0).normal(size=(200, 8, 8))
+    data = _saved(tmp_path, "sample.npy", values)
+    limit = ["--limit", "max_locations=32"]
+    arguments: list[str | Path]
+    if command == "infer":
+        arguments, option = ["infer", data, *limit], "DATA"
+    else:
+        task = tmp_path / "task.yaml"
+        task.write_text("input: {shape: [8, 8]}\npreset: symmetry\n")
+        arguments = ["recommend", task, "--budget", "10k", "--data", data, *limit]
+        option = "--data"
+    line = assert_one_error_line(advisor(*arguments), ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        f"advisor: error: {option}: grid of locations 64 exceeds the server's limit of 32 "
+        "(max_locations; raise it with --limit max_locations=64)"
+    )

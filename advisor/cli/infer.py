@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from advisor_client.client import AdvisorClient
+from advisor_client.errors import InvalidArgumentError
 
 from advisor.cli.options import TaskFormat
 from advisor.cli.output import document_text, stdout_document
@@ -107,7 +109,9 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
             raise _as_options(error, "DATA") from None
     outputs = None if classes is None else int(classes[0].size)
     graph = _graph(args, sample, "DATA")
-    report = advisor.infer_task(graph, outputs=outputs, seed=args.seed, timeout=args.timeout)
+    report = _infer_task(
+        advisor, graph, "DATA", outputs=outputs, seed=args.seed, timeout=args.timeout
+    )
     summary = render_report(graph, report) + _labels_note(classes, sample.samples)
     if report.task is None:
         sys.stderr.write(summary)
@@ -117,6 +121,24 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         return stdout_document(task_file(report.task), args.format or "yaml")
     _write_task(task_file(report.task), args.output, "--output", (), args.format)
     return summary + f"task written to {args.output}\n"
+
+
+def _infer_task(
+    advisor: AdvisorClient, graph: DependenceGraph, data_option: str, **options: Any
+) -> InferenceReport:
+    """Ask for the task of ``graph``; a refusal of the graph names ``data_option``.
+
+    The graph is the data read: the server's ``graph.input.shape: grid of locations 50,176
+    exceeds the server's limit ...`` names a request field the command's user never wrote.
+    """
+    try:
+        return advisor.infer_task(graph, **options)
+    except InvalidArgumentError as error:
+        violations = [
+            dataclasses.replace(v, field=data_option) if v.field.startswith("graph") else v
+            for v in error.violations
+        ]
+        raise InvalidArgumentError(error.details, violations, error.limits) from error
 
 
 def _labels_note(
@@ -270,7 +292,7 @@ def arranged_task(
     mismatch = input_mismatch(described, InputSpec(shape=graph.shape, channels=graph.channels))
     if mismatch is not None:  # before the call, and whether or not the data gives a task
         raise InvalidRequestError.single("--data", mismatch)
-    report = advisor.infer_task(graph, timeout=args.timeout)
+    report = _infer_task(advisor, graph, "--data", timeout=args.timeout)
     try:
         combined = with_data(document, report, parts)
         if not combined.get("correlations") and combined.get("preset") is None:
