@@ -701,3 +701,22 @@ def test_a_grid_over_the_location_limit_names_the_data_option(tmp_path: Path, co
         f"advisor: error: {option}: grid of locations 64 exceeds the server's limit of 32 "
         "(max_locations; raise it with --limit max_locations=64)"
     )
+
+
+def test_labels_in_the_data_archive_are_noted_when_labels_does_not_name_them(
+    tmp_path: Path,
+) -> None:
+    # An archive of data and labels, given as DATA alone, wrote a task without outputs and
+    # without a word: its labels are read only when --labels names the archive.
+    rng = np.random.default_rng(0)
+    archive = tmp_path / "both.npz"
+    values = rng.normal(size=(300, 8, 8))
+    values[:, :, 4:] = values[:, :, 3::-1] + 0.1 * rng.normal(size=(300, 8, 4))  # mirrored
+    np.savez(archive, data=values, labels=rng.integers(0, 3, 300))
+    note = f"note: {archive} also holds an array 'labels', read only when named"
+    alone = advisor("infer", archive, "--output", tmp_path / "alone.yaml")
+    named = advisor("infer", archive, "--labels", archive, "--output", tmp_path / "named.yaml")
+    assert alone.status == named.status == ExitCode.OK, alone.stderr + named.stderr
+    assert note in alone.stdout + alone.stderr
+    assert note not in named.stdout + named.stderr
+    assert load_task(tmp_path / "named.yaml").outputs == 3

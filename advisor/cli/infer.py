@@ -25,7 +25,7 @@ from advisor.cli.output import document_text, stdout_document
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.combine import input_mismatch, with_data
-from advisor.infer.data import DataSample, read_data, read_labels
+from advisor.infer.data import DataSample, npz_names, read_data, read_labels
 from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.report import THIN_EVIDENCE, InferenceReport, task_file
@@ -113,6 +113,11 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         advisor, graph, "DATA", outputs=outputs, seed=args.seed, timeout=args.timeout
     )
     summary = render_report(graph, report) + _labels_note(classes, sample.samples)
+    if args.labels is None and "labels" in npz_names(args.data):
+        summary += (
+            f"note: {args.data} also holds an array 'labels', read only when named: "
+            f"--labels {args.data} sets the task's outputs to its classes\n"
+        )
     if report.task is None:
         sys.stderr.write(summary)
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_PARSED_BYTES",
     "DataSample",
     "data_from_array",
+    "npz_names",
     "read_data",
     "read_labels",
 ]
@@ -406,6 +407,22 @@ def _read_npy_array(stream: IO[bytes]) -> npt.NDArray[np.generic]:
         )
     stream.seek(start)
     return np.asarray(np.lib.format.read_array(stream, allow_pickle=False))
+
+
+def npz_names(path: str | os.PathLike[str]) -> list[str]:
+    """Return the names of the arrays of a ``.npz`` archive; none for another or unreadable file.
+
+    What a command notes beside the array it read: the ``labels`` a data archive holds are read
+    only when ``--labels`` names the archive (:func:`read_labels`).
+    """
+    file = Path(path)
+    if file.suffix.lower() != ".npz":
+        return []
+    try:
+        with zipfile.ZipFile(file) as archive:
+            return [member.removesuffix(".npy") for member in archive.namelist()]
+    except (OSError, zipfile.BadZipFile):
+        return []
 
 
 def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
