@@ -652,6 +652,16 @@ def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:
     assert _fields(error) == [*named, "arrangement"]
 
 
+@pytest.mark.parametrize("document", ["task.yaml", Path("task.yaml"), [("input", {})]])
+def test_with_data_refuses_what_is_no_task_document_saying_how_to_read_one(
+    document: object,
+) -> None:
+    # A task file's path read "dictionary update sequence element #0 has length 1".
+    report = infer_task(_blocks_graph((8, 8), 4, seed=8)).report()
+    with pytest.raises(TypeError, match=r"a task document \(a mapping\), not .*read_document"):
+        with_data(document, report)  # type: ignore[arg-type]
+
+
 def test_with_data_adds_no_arrangement_the_inference_does_not_carry() -> None:
     # Each location is the sum of a 3x3 patch of noise: the data's own order is already local.
     noise = np.random.default_rng(9).standard_normal((500, 10, 10))

@@ -62,6 +62,9 @@ def with_data(
     ------
     ValueError
         For a part not in :data:`~advisor.infer.terms.DATA_PARTS`.
+    TypeError
+        For a ``document`` that is no mapping (a task file's path: read it first, with
+        :func:`~advisor.model.documents.read_document`).
     InvalidRequestError
         On ``input`` when the description's input (grid or channels) is not the data's
         (:func:`input_mismatch`); on ``arrangement`` when the description already carries one
@@ -72,6 +75,11 @@ def with_data(
     unknown = sorted(set(parts) - set(DATA_PARTS))
     if unknown:
         raise ValueError(f"unknown part(s) {unknown}; known: {', '.join(DATA_PARTS)}")
+    if not isinstance(document, Mapping):
+        raise TypeError(
+            f"document must be a task document (a mapping), not {type(document).__name__}: "
+            "read a task file with advisor.model.documents.read_document(path, 'task')"
+        )
 
     combined = dict(document)
     if report.task is None:
