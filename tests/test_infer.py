@@ -80,6 +80,14 @@ def test_one_channel_of_several_gives_the_rv_coefficient_root() -> None:
         (np.array([[1.0, np.nan], [2.0, 3.0]]), None, "data", "sample 0, location 1"),
         (np.ones((5, 3)), None, "data", "never vary"),
         (np.zeros((5, 12)), (5, 5), "data.shape", "not the grid"),
+        (
+            np.zeros((5, 192)),
+            (8, 8),
+            "data.shape",
+            "flattened form; its 192 values are 3 per location: save the array reshaped as "
+            ".reshape(-1, 8, 8, 3) or .reshape(-1, 3, 8, 8), as its values are ordered",
+        ),
+        (np.zeros((5, 190)), (8, 8), "data.shape", "nor its flattened form"),
         (np.arange(10.0).reshape(5, 2), (1,), "data.shape", "[1] is one location"),
         (np.arange(10.0).reshape(5, 1, 2), (1,), "data.shape", "[1] is one location"),
         (np.arange(5.0).reshape(5, 1), None, "data", "[1] is one location: no pair"),

@@ -606,10 +606,20 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
         return grid, rest[0], True
     if len(rest) == 1 and values == locations:
         return grid, 1, False
+    flattened = ""
+    if len(rest) == 1 and values % locations == 0:
+        # Interleaved (HWC) or planar (CHW): a flat row cannot say which, so it is not guessed.
+        channels = values // locations
+        last, first = (", ".join(map(str, axes)) for axes in ((*grid, channels), (channels, *grid)))
+        flattened = (
+            f"; its {values:,} values are {channels} per location: save the array reshaped "
+            f"as .reshape(-1, {last}) or .reshape(-1, {first}), as its values are ordered, "
+            "in a .npy (a flat row or a CSV line cannot say which)"
+        )
     raise InvalidRequestError.single(
         "data.shape",
         f"the array holds samples of shape {list(rest)}, which is not the grid {list(grid)} "
-        "(optionally with one channels axis after or before it) nor its flattened form",
+        f"(optionally with one channels axis after or before it) nor its flattened form{flattened}",
     )
 
 
