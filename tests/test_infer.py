@@ -712,6 +712,12 @@ def test_with_data_refuses_a_description_of_another_input() -> None:
         assert _fields(error) == ["input"]
         assert error.value.violations[0].description.startswith(said)
     same = parse_task(with_data({"input": {"shape": [4, 6, 6]}, "preset": "symmetry"}, report))
+    with pytest.raises(InvalidRequestError) as error:  # (N, 6, 6, 4) read without a grid
+        with_data({"input": {"shape": [6, 6]}, "preset": "symmetry"}, report)
+    assert error.value.violations[0].description == (
+        "the data's grid [4, 6, 6] is not the task's [6, 6]; if its first axis holds channels, "
+        "read the data on the task's grid (data_from_array(values, shape=[6, 6]), --shape 6 6)"
+    )
     assert any(c.name.startswith("data: ") for c in same.resolved())
 
 

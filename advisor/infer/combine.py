@@ -41,7 +41,16 @@ def input_mismatch(described: InputSpec, data: InputSpec) -> str | None:
     net the search builds for the task's channels cannot take data of other channels.
     """
     if described.shape != data.shape:
-        return f"the data's grid {list(data.shape)} is not the task's {list(described.shape)}"
+        grid, found = list(described.shape), list(data.shape)
+        text = f"the data's grid {found} is not the task's {grid}"
+        if len(found) == len(grid) + 1 and grid in (found[:-1], found[1:]):
+            # (N, 8, 8, 3) read without a grid is a 3-D grid; on the task's, 3 channels.
+            end = "last" if found[:-1] == grid else "first"
+            text += (
+                f"; if its {end} axis holds channels, read the data on the task's grid "
+                f"(data_from_array(values, shape={grid}), --shape {' '.join(map(str, grid))})"
+            )
+        return text
     if described.channels != data.channels:
         return (
             f"the data holds {data.channels} channel(s) per location and the task "
