@@ -184,6 +184,25 @@ def test_a_task_copied_with_an_update_is_validated_and_resolved_anew() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("update", "field"),
+    [
+        ({"top_k": "3"}, "budget.top_k"),  # a TypeError inside the search
+        ({"top_k": 0}, "budget.top_k"),  # an empty result
+        ({"geometries": ["mirror", "mirror"]}, "budget.geometries[1]"),
+        ({"channel_choices": [8, 16], "max_channels": 64}, "budget.max_channels"),
+    ],
+)
+def test_a_budget_copied_with_an_update_is_validated(update: dict[str, Any], field: str) -> None:
+    # pydantic's copy takes an update unchecked, and the search ran on what the budget refuses.
+    budget = Budget(max_parameters=9_000, top_k=2, max_window=16)
+    assert refused_fields(lambda: budget.model_copy(update=update)) == [field]
+    copied = budget.model_copy(update={"channel_choices": [8, 16]})
+    assert copied == Budget(max_parameters=9_000, top_k=2, max_window=16, channel_choices=(8, 16))
+    assert copied.model_fields_set == {"max_parameters", "top_k", "max_window", "channel_choices"}
+    assert hash(copied) == hash(copied.model_copy(update={"channel_choices": (16, 8)}))
+
+
 def test_a_models_signature_lists_its_fields_before_its_first_validation() -> None:
     # defer_build leaves pydantic's signature to the first validation: help(Task) and a
     # notebook's tooltip showed "()" until then.

@@ -183,6 +183,7 @@ class Budget(NullsOmitted):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     # Every refusal, pydantic's and the checks across fields, on budget.<field> (RequestModel).
     _error_prefix: ClassVar[str] = "budget"
+    _copy_validates: ClassVar[bool] = True
 
     max_parameters: int = Field(
         gt=0, le=INT64_MAX, description="Upper bound on Architecture.parameters."

@@ -76,7 +76,7 @@ class RequestModel(BaseModel):
     (``correlations[0].weight``), never pydantic's ``ValidationError``: a caller catches one
     error type whether a value came from a file, a mapping or a keyword. Everything else is
     pydantic's (assigning to a frozen field, ``model_construct`` and ``model_copy`` skipping
-    validation, but for a task's update: :meth:`~advisor.model.task.Task.model_copy`). Only
+    validation), but a task's and a budget's :meth:`model_copy`, which validates an update. Only
     these entry points convert: validated inside another model, a part's errors stay
     pydantic's, so the outer model names them under its own fields.
 
@@ -85,6 +85,9 @@ class RequestModel(BaseModel):
     """
 
     _error_prefix: ClassVar[str] = ""
+    # Whether model_copy validates an update: a task's and a budget's, which callers copy to
+    # page on or change an option; parts keep pydantic's unchecked copy.
+    _copy_validates: ClassVar[bool] = False
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -133,6 +136,25 @@ class RequestModel(BaseModel):
         """Validate a mapping of strings; refusals as the class docstring says."""
         with cls._refusing():
             return super().model_validate_strings(obj, **options)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """Return a copy; with ``update``, of a request (:attr:`_copy_validates`), validated anew.
+
+        Unlike pydantic's copy, which takes an update unchecked: ``budget.model_copy(update=
+        {"top_k": "3"})`` failed inside the search with a ``TypeError``, and a task's resolved
+        correlations, computed when it is validated, stayed those of the original. The copy
+        sets the fields its original set and the update (a budget's stated fields mean more
+        than their values: a stated ``max_window`` binds where the default gives way).
+
+        Raises
+        ------
+        InvalidRequestError
+            When the updated model is invalid, naming its fields.
+        """
+        if not update or not self._copy_validates:
+            return super().model_copy(update=update, deep=deep)
+        given = {name: getattr(self, name) for name in self.model_fields_set}
+        return self.model_validate({**given, **update})
 
     @classmethod
     @contextmanager

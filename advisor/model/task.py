@@ -27,7 +27,7 @@ import math
 import os
 import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Final, Self
+from typing import Annotated, Any, ClassVar, Final
 
 import numpy as np
 from pydantic import (
@@ -134,6 +134,7 @@ class Task(NullsOmitted):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    _copy_validates: ClassVar[bool] = True
 
     input: InputSpec
     # Kept as a tuple: a list could be changed in place, past the validation and the resolved
@@ -187,22 +188,6 @@ class Task(NullsOmitted):
     def resolved(self) -> tuple[ResolvedCorrelation, ...]:
         """Return the explicit correlations, then the preset's, with their regions resolved."""
         return self._resolved
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """Return a copy; with ``update``, a task validated anew, as its constructor validates.
-
-        Unlike pydantic's copy, which takes an update unchecked: a task's resolved correlations
-        are computed when it is validated, so an unchecked copy would show the updated fields
-        and hand the search (:meth:`resolved`) the correlations of this task.
-
-        Raises
-        ------
-        InvalidRequestError
-            When the updated task is invalid, naming its fields.
-        """
-        if not update:
-            return super().model_copy(deep=deep)
-        return self.model_validate({**dict(self), **update})
 
 
 def _resolve_task(task: Task) -> tuple[ResolvedCorrelation, ...]:
