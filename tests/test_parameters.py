@@ -108,6 +108,35 @@ def test_an_architecture_whose_counts_would_wrap_is_refused_on_its_field(
     assert [v.field for v in refused.value.violations] == [field]
 
 
+@pytest.mark.parametrize(
+    ("changed", "field"),
+    [
+        ({"representation": 10**20}, "representation"),
+        ({"input": {"shape": [16, 16], "channels": 10**20}}, "input.channels"),
+        ({"outputs": 10**20}, "outputs"),
+        (
+            {"layers": [{"channels": 8, "pool": [4, 4]}, {"channels": 10**20, "pool": [4, 4]}]},
+            "layers",
+        ),
+    ],
+)
+def test_counts_that_would_wrap_are_refused_on_the_number_that_makes_them(
+    changed: dict[str, object], field: str
+) -> None:
+    # A huge output count multiplies the last width, a huge M the kernel's weights: the field
+    # named is the number given, not the layer or kernel its term also holds.
+    document = {
+        "input": {"shape": [16, 16]},
+        "representation": 8,
+        "layers": [{"channels": 8, "pool": [4, 4]}, {"channels": 8, "pool": [4, 4]}],
+        **changed,
+    }
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_architecture(document)
+    assert [v.field for v in refused.value.violations] == [field]
+    assert "more than 2^62 multiply-adds" in refused.value.violations[0].description
+
+
 def test_the_largest_countable_architecture_counts_exactly() -> None:
     # 256 x (9 x 8 + 8 x 8) multiply-adds below, then 16 x 8 x r and r x 1 at the top: the
     # largest r within COUNT_LIMIT.

@@ -16,7 +16,6 @@ exposes the same checks to code that builds schedules without an :class:`Archite
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final
@@ -272,14 +271,8 @@ class Architecture(NullsOmitted):
         A mixture's other members, and all of them together, are held to it too.
         """
         if self._own_multiply_adds(exact=True) > COUNT_LIMIT:
-            representation = math.prod(self.grid) * self._representation_weights()
-            field = (
-                "representation_kernel"
-                if representation * self.representation > COUNT_LIMIT
-                else "layers"
-            )
             raise InvalidRequestError.single(
-                field,
+                self._count_field(),
                 "the network needs more than 2^62 multiply-adds per input; it cannot be counted",
             )
         if self.mixture is not None:
@@ -291,6 +284,23 @@ class Architecture(NullsOmitted):
                 self._representation_weights(),
                 self.outputs,
             )
+
+    def _count_field(self) -> str:
+        """Name the field that makes the multiply-adds too many to count: its largest factor.
+
+        Every term of the count is a product of the grid's locations (at most 2^20, refused on
+        ``input.shape`` or ``padding`` beyond) and these numbers, so past 2^62 the largest of
+        them is the one to lower: ``outputs: 10**20`` is refused on ``outputs``, not on the
+        layers its term multiplies.
+        """
+        factors = {
+            "representation": self.representation,
+            "representation_kernel": self.representation_kernel**self.input.ndim,
+            "input.channels": self.input.channels,
+            "layers": max(self.widths),
+            "outputs": self.outputs,
+        }
+        return max(factors, key=factors.__getitem__)
 
     @property
     def discarded_order(self) -> float:
