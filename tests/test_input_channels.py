@@ -180,3 +180,34 @@ def test_an_architecture_for_other_channels_than_the_task_is_refused_on_them(
             f"must equal the task's input channels {task_channels}, got {architecture_channels}",
         ),
     )
+
+
+@pytest.mark.parametrize("last", [True, False])
+def test_an_architecture_that_writes_the_tasks_channels_as_an_axis_is_told_how_to_give_them(
+    last: bool,
+) -> None:
+    # A practitioner's RGB net written channels-last ([32, 32, 3]) for an RGB task was refused
+    # as another shape, with nothing to say that its third axis is the task's channels.
+    task = parse_task({"input": {"shape": [32, 32], "channels": 3}, "preset": "symmetry"})
+    shape = [32, 32, 3] if last else [3, 32, 32]
+    grey = {"representation": 4, "layers": [{"channels": 4, "pool": [32, 32]}]}
+    architecture = parse_architecture(
+        {"input": {"shape": shape}, "representation": 4, "layers": [{"channels": 4, "pool": shape}]}
+    )
+    with pytest.raises(InvalidRequestError) as raised:
+        analyze(task, architecture)
+    refusal = raised.value.violations[0]
+    assert refusal.field == "architecture.input.shape"
+    assert refusal.description.startswith(
+        f"must equal the task's input shape [32, 32], got {shape}"
+    )
+    assert _advice(refusal.description) == ([32, 32], 3)
+    pair = {"name": "pair", "a": {"indices": [0]}, "b": {"indices": [1]}}
+    swapped = parse_task({"input": {"shape": shape}, "correlations": [pair]})
+    with pytest.raises(InvalidRequestError) as other:  # the task the one written with the axis
+        analyze(swapped, parse_architecture({**grey, "input": {"shape": [32, 32], "channels": 3}}))
+    assert "in the task, if the axis of 3 locations" in other.value.violations[0].description
+    unrelated = parse_task({"input": {"shape": [16, 16], "channels": 3}, "preset": "symmetry"})
+    with pytest.raises(InvalidRequestError) as plain:  # not the task's grid with an axis more
+        analyze(unrelated, architecture)
+    assert "colour channels" not in plain.value.violations[0].description

@@ -55,6 +55,7 @@ from advisor.geometry.layouts import pooling_structure
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
 from advisor.model.arguments import require_flag, require_instance
+from advisor.model.grid import channel_axis, channel_axis_hint
 from advisor.model.mixture import member_widths
 from advisor.model.results import Analysis, Certificate, CorrelationAnalysis
 from advisor.model.task import ResolvedCorrelation, Task
@@ -253,19 +254,36 @@ def check_same_input(task: Task, architecture: Architecture) -> None:
     InvalidRequestError
         On ``architecture.input.shape``, ``architecture.input.channels`` or both.
     """
+    task_shape, own_shape = list(task.input.shape), list(architecture.input.shape)
     violations = [
         FieldViolation(
             f"architecture.input.{field}",
-            f"must equal the task's input {field} {theirs}, got {ours}",
+            f"must equal the task's input {field} {theirs}, got {ours}{hint}",
         )
-        for field, theirs, ours in (
-            ("shape", list(task.input.shape), list(architecture.input.shape)),
-            ("channels", task.input.channels, architecture.input.channels),
+        for field, theirs, ours, hint in (
+            ("shape", task_shape, own_shape, _channel_axis_note(task_shape, own_shape)),
+            ("channels", task.input.channels, architecture.input.channels, ""),
         )
         if theirs != ours
     ]
     if violations:
         raise InvalidRequestError(violations)
+
+
+def _channel_axis_note(task_shape: list[int], own_shape: list[int]) -> str:
+    """Say how to give channels where one file writes them as an axis of the other's grid.
+
+    ``[32, 32, 3]`` against ``[32, 32]`` is an RGB image whose colours one file made a grid
+    axis: the note says which file and what to give (:func:`channel_axis_hint`); '' otherwise.
+    """
+    for shape, other, whose in (
+        (own_shape, task_shape, ""),
+        (task_shape, own_shape, "in the task, "),
+    ):
+        found = channel_axis(shape)
+        if found is not None and found.grid == other:
+            return f"; {whose}{channel_axis_hint(shape)}"
+    return ""
 
 
 def _min_cuts(
