@@ -154,6 +154,41 @@ def test_padding_is_checked_and_named() -> None:
         assert error.value.violations[0].field == field
 
 
+@pytest.mark.parametrize(
+    ("shape", "padding", "layers", "advised"),
+    [
+        # MNIST under five 2x2 poolings: 28 -> 14 -> 7, where 2 does not divide; padded to 32.
+        ([28, 28], None, [([2, 2], None)] * 5, [[0, 4], [0, 4]]),
+        # A 3x3 window at stride 2 on 32 (a strided conv with kernel 3): 33 fits it.
+        ([32, 32], None, [([3, 3], [2, 2]), ([16, 16], None)], [[0, 1], [0, 1]]),
+        # Margins given are kept and grown: 13 + 1 + 1 = 15, one more after makes 16.
+        ([13], [[1, 1]], [([2], None), ([8], None)], [[1, 2]]),
+    ],
+)
+def test_windows_that_do_not_tile_are_refused_with_the_padding_that_makes_them_tile(
+    shape: list[int],
+    padding: list[list[int]] | None,
+    layers: list[tuple[list[int], list[int] | None]],
+    advised: list[list[int]],
+) -> None:
+    # A practitioner's net on an odd size was told only that the windows do not tile; a CNN
+    # pads its input, and the padding field does the same here.
+    document = {
+        "input": {"shape": shape},
+        "representation": 2,
+        "layers": [
+            {"channels": 2, "pool": pool, **({"stride": stride} if stride else {})}
+            for pool, stride in layers
+        ],
+        **({"padding": padding} if padding else {}),
+    }
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_architecture(document)
+    [violation] = refused.value.violations
+    assert f"(padding: {advised})" in violation.description
+    assert parse_architecture({**document, "padding": advised}).padded
+
+
 def test_a_permutation_of_a_padded_input_is_counted_on_the_padded_grid() -> None:
     # It was told "the input has 16 locations" of a 3x3 input: the padded grid has them.
     document = {

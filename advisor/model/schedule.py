@@ -5,7 +5,8 @@ the windows do not overlap, the step is the pool). Its rules, checked by :func:`
 and reported on ``layers[i].pool`` / ``layers[i].stride`` with the grid at that layer: windows
 must tile the grid they pool (each axis divisible by the pool, or ``(n - pool) % stride == 0``
 when they overlap), a stride lies in ``[1, pool]``, is below the pool on some axis and equals
-it on an axis with a single window, and the last pooling is global.
+it on an axis with a single window, and the last pooling is global. Windows that do not tile are
+refused with the input padding that makes them tile, where the windows below do not overlap.
 
 :class:`Schedule` is a schedule known to follow them: built by :func:`check_schedule` from user
 input, or by :meth:`Schedule.trusted` by code that generated it under these rules (the search)
@@ -144,8 +145,13 @@ def check_schedule(
     if axes_problems:
         raise InvalidRequestError(axes_problems)
     grids = [grid]
+    # Per axis, the input locations one location of the current grid stands for; None once
+    # windows overlapped, where growing the input grows the grid by no fixed factor.
+    scale: _Grid | None = (1,) * len(grid)
     for i, (pool, stride) in enumerate(zip(pool_tuples, stride_tuples, strict=True)):
-        grids.append(_pool_grid(f"layers[{i}]", grids[-1], pool, stride))
+        padded = _Padded(grid, padding, scale)
+        grids.append(_pool_grid(f"layers[{i}]", grids[-1], pool, stride, padded))
+        scale = None if stride is not None or scale is None else _times(scale, pool)
     last = len(pool_tuples) - 1
     if math.prod(grids[-1]) != 1:
         raise InvalidRequestError.single(
@@ -172,19 +178,60 @@ def _strides(
     return tuple(None if stride is None else tuple(stride) for stride in strides)
 
 
-def _pool_grid(path: str, grid: _Grid, pool: _Grid, stride: _Grid | None) -> _Grid:
-    """Return the grid one pooling layer leaves, or raise saying why its windows do not tile."""
+@dataclass(frozen=True)
+class _Padded:
+    """What a refusal needs to say how padding the input would make a layer's windows tile.
+
+    ``shape`` is the grid pooled first (the input, with ``padding`` when given); ``scale`` the
+    input locations per location of the layer's grid on each axis, None when windows below
+    overlapped.
+    """
+
+    shape: _Grid
+    padding: Padding | None
+    scale: _Grid | None
+
+    def advice(self, grid: _Grid, pool: _Grid, step: _Grid) -> str:
+        """Say how to pad the input so windows ``pool`` at ``step`` tile ``grid`` ('' if unknown).
+
+        Margins after the input on each axis that needs them, as a CNN pads a size its windows
+        do not divide: 28x28 under five 2x2 poolings is padded to 32x32.
+        """
+        if self.scale is None:
+            return ""
+        extra = [(k - n) % s * p for n, k, s, p in zip(grid, pool, step, self.scale, strict=True)]
+        margins = self.padding or ((0, 0),) * len(self.shape)
+        grown = [[before, after + e] for (before, after), e in zip(margins, extra, strict=True)]
+        padded = [n + e for n, e in zip(self.shape, extra, strict=True)]
+        return (
+            f"; pad the input to {grid_text(padded)} (padding: {grown}) and the windows up to "
+            "this layer tile it"
+        )
+
+
+def _times(scale: _Grid, pool: _Grid) -> _Grid:
+    """Return the input locations per location of the grid ``pool`` leaves, per axis."""
+    return tuple(p * k for p, k in zip(scale, pool, strict=True))
+
+
+def _pool_grid(path: str, grid: _Grid, pool: _Grid, stride: _Grid | None, padded: _Padded) -> _Grid:
+    """Return the grid one pooling layer leaves, or raise saying why its windows do not tile.
+
+    Where they do not, the refusal says how to pad the input so they do (``padded``).
+    """
     step = pool if stride is None else stride
     axes = list(zip(grid, pool, step, strict=True))
     at = f"the grid at this layer is {grid_text(grid)}"
 
-    def reject(name: str, problem: str) -> InvalidRequestError:
-        return InvalidRequestError.single(f"{path}.{name}", f"{problem}: {at}")
+    def reject(name: str, problem: str, advice: str = "") -> InvalidRequestError:
+        return InvalidRequestError.single(f"{path}.{name}", f"{problem}: {at}{advice}")
 
     if any(k > n for n, k, _ in axes):
         raise reject("pool", f"pool {list(pool)} is larger than the grid")
     if stride is None and any(n % k for n, k, _ in axes):
-        raise reject("pool", f"windows {list(pool)} do not tile the grid")
+        raise reject(
+            "pool", f"windows {list(pool)} do not tile the grid", padded.advice(grid, pool, step)
+        )
     if stride is not None:
         if any(s > k for _, k, s in axes):
             raise reject("stride", f"stride {list(step)} exceeds pool {list(pool)}")
@@ -195,6 +242,7 @@ def _pool_grid(path: str, grid: _Grid, pool: _Grid, stride: _Grid | None) -> _Gr
                 "stride",
                 f"windows {list(pool)} at stride {list(step)} do not tile the grid "
                 "((n - pool) % stride must be 0 on every axis)",
+                padded.advice(grid, pool, step),
             )
         if any(s < k == n for n, k, s in axes):
             raise reject(
