@@ -448,7 +448,8 @@ def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, 
 
     The candidates are the fields (by their names in documents) of the models the location
     leads to from the validated model (``roots``); a union's tried member, which pydantic puts
-    in the location, narrows them.
+    in the location, narrows them. A key a model lists in its ``foreign_keys`` (another
+    framework's name for what it models otherwise) gets that advice instead.
     """
     key = loc[-1]
     models = roots
@@ -461,6 +462,9 @@ def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, 
         elif not _is_union_tag(part):  # a field: on to the models it holds (none: no guess)
             fields = [m.model_fields[part] for m in models if part in m.model_fields]
             models = [m for f in fields for m in _models_in(f.annotation)]
+    advice = [text for m in models if (text := getattr(m, "foreign_keys", {}).get(key))]
+    if advice:
+        return f"; {advice[0]}"
     names = {f.alias or name for m in models for name, f in m.model_fields.items()}
     return did_you_mean(str(key), sorted(names))
 

@@ -208,6 +208,16 @@ INVALID = {
         "has 3 entries; the input [8, 8] has 2 axes",
     ),
     "not tiling": (_replace_layer(0, pool=[3, 3]), "layers[0].pool", "grid at this layer is 8x8"),
+    # A VGG or LeNet written with a conv's keys: told how the model writes them, not only "Extra
+    # inputs are not permitted".
+    "conv kernel": (
+        _replace_layer(0, kernel=3),
+        "layers[0].kernel",
+        "a layer is a 1x1 conv then pooling (docs/THEORY.md §1): give the first conv's size as "
+        "representation_kernel, and a wider conv's reach as overlapping windows",
+    ),
+    "conv kernel_size": (_replace_layer(1, kernel_size=[3, 3]), "layers[1].kernel_size", "stride"),
+    "dilation": (_replace_layer(0, dilation=2), "layers[0].dilation", "{dilations: [...]}"),
     "pool too large": (
         _replace_layer(1, pool=[8, 8]),
         "layers[1].pool",

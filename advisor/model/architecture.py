@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, ClassVar, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -87,6 +87,17 @@ _PositiveInt = Annotated[StrictWhole, Field(gt=0)]
 _Margin = Annotated[StrictWhole, Field(ge=0)]
 
 
+_WIDER_CONV: Final = (
+    "a layer is a 1x1 conv then pooling (docs/THEORY.md §1): give the first conv's size as "
+    "representation_kernel, and a wider conv's reach as overlapping windows (a pool of its size "
+    "with a stride below it, docs/FORMATS.md §2)"
+)
+_DILATED_CONV: Final = (
+    "a layer is a 1x1 conv then pooling (docs/THEORY.md §1): a stack of size-2 dilated convs is "
+    "the geometry {dilations: [...]}, one per layer (docs/FORMATS.md §2)"
+)
+
+
 class Layer(RequestModel):
     """A hidden layer: a 1x1 conv to ``channels``, then pooling over ``pool`` windows.
 
@@ -96,6 +107,13 @@ class Layer(RequestModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    foreign_keys: ClassVar[Mapping[str, str]] = {
+        "kernel": _WIDER_CONV,
+        "kernel_size": _WIDER_CONV,
+        "dilation": _DILATED_CONV,
+    }
+    """A conv layer's keys in other frameworks, refused with how this model writes them."""
 
     channels: _PositiveInt
     pool: tuple[_PositiveInt, ...] = Field(min_length=1)
