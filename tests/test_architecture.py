@@ -229,6 +229,11 @@ INVALID = {
         "must be global, but pool [2, 2] leaves a 2x2 grid: the grid at this layer is 4x4",
     ),
     "stride above pool": (_replace_layer(0, stride=[3, 1]), "layers[0].stride", "exceeds pool"),
+    "pool written as global": (
+        _replace_layer(1, pool="global"),
+        "layers[1].pool",
+        "'global' is no window: write its size per axis, the grid the layers below leave",
+    ),
     "stride equal to pool": (_replace_layer(0, stride=[2, 2]), "layers[0].stride", "equals pool"),
     "overlap not tiling": (
         _replace_layer(0, pool=[3, 3], stride=[2, 2]),

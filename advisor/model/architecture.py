@@ -119,6 +119,17 @@ class Layer(RequestModel):
     pool: tuple[_PositiveInt, ...] = Field(min_length=1)
     stride: tuple[_PositiveInt, ...] | None = None
 
+    @field_validator("pool", mode="before")
+    @classmethod
+    def _pool_as_sizes(cls, pool: object) -> object:
+        """Refuse a pool written as a word (``global``) saying how to write its window."""
+        if isinstance(pool, str):
+            raise ValueError(
+                f"{pool!r} is no window: write its size per axis, the grid the layers below "
+                "leave for a global pooling (as [4, 4] on a 4x4 grid)"
+            )
+        return pool
+
     @property
     def step(self) -> tuple[int, ...]:
         """The window step per axis: ``stride`` if given, else ``pool``."""
