@@ -229,6 +229,13 @@ INVALID = {
         "must be global, but pool [2, 2] leaves a 2x2 grid: the grid at this layer is 4x4",
     ),
     "stride above pool": (_replace_layer(0, stride=[3, 1]), "layers[0].stride", "exceeds pool"),
+    # A strided conv without pooling (PyTorch's Conv2d(stride=2)) is told the nearest layer.
+    "stride without pooling": (
+        _replace_layer(0, pool=[1, 1], stride=[2, 2]),
+        "layers[0].stride",
+        "exceeds pool [1, 1]: the grid at this layer is 8x8; a stride without pooling subsamples, "
+        "which no layer of this model does (each pools its windows): pool [2, 2] is the nearest",
+    ),
     "pool written as global": (
         _replace_layer(1, pool="global"),
         "layers[1].pool",

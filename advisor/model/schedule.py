@@ -234,7 +234,15 @@ def _pool_grid(path: str, grid: _Grid, pool: _Grid, stride: _Grid | None, padded
         )
     if stride is not None:
         if any(s > k for _, k, s in axes):
-            raise reject("stride", f"stride {list(step)} exceeds pool {list(pool)}")
+            unpooled = any(s > k == 1 for _, k, s in axes)
+            raise reject(
+                "stride",
+                f"stride {list(step)} exceeds pool {list(pool)}",
+                "; a stride without pooling subsamples, which no layer of this model does "
+                f"(each pools its windows): pool {list(step)} is the nearest layer"
+                if unpooled
+                else "",
+            )
         if step == pool:
             raise reject("stride", f"stride {list(step)} equals pool, so omit it (no overlap)")
         if any((n - k) % s for n, k, s in axes):
