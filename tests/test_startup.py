@@ -2,9 +2,10 @@
 
 ``import advisor_client``, ``advisor --help`` and ``advisor presets`` (an in-process server and
 one ListPresets call) must not load the search, the rank engines or FLINT; ``--help`` must not load
-gRPC, the server, the client or numpy either. Each case runs in its own interpreter under
-``python -X importtime``, whose report names every module imported. How long start-up takes is
-measured by ``bench/bench_startup.py``, not here.
+gRPC, the server, the client or numpy either, nor must ``advisor-server``'s entry point before it
+runs (its ``main`` loads them, where it can tell Ctrl-C from a failure). Each case runs in its own
+interpreter under ``python -X importtime``, whose report names every module imported. How long
+start-up takes is measured by ``bench/bench_startup.py``, not here.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
             id="advisor --help",
         ),
         pytest.param(("-m", "advisor.cli.main", "presets"), ENGINES, id="advisor presets"),
+        pytest.param(
+            ("-c", "from advisor.service.command import main"),
+            (*ENGINES, "grpc", "advisor.service.server"),
+            id="advisor-server's entry point",
+        ),
     ],
 )
 def test_start_up_leaves_the_engines_unloaded(

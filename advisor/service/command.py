@@ -5,6 +5,10 @@ One parser and one start-up path, so every entry point accepts the same options,
 way (0 after a graceful drain; one line on stderr and 2 for a rejected option, 7 when the server
 cannot start: an address it cannot bind, a TLS file it cannot use, a Katib data directory it
 cannot write in).
+
+The server and gRPC are imported only when the command runs, not with this module (the console
+script's entry point): Ctrl-C while they load (the first half second) is then one line and exit
+status 1, as for ``advisor serve``, not KeyboardInterrupt's traceback.
 """
 
 from __future__ import annotations
@@ -15,20 +19,23 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advisor.errors import InvalidRequestError, ServerStartError
 from advisor.model.documents import read_document
 from advisor.protocol.metadata import token_problem
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
+    INTERRUPTED_EXIT_STATUS,
     SERVE_OPTION_FLAGS,
     SERVE_SETTINGS,
     START_FAILED_EXIT_STATUS,
     add_serve_arguments,
 )
-from advisor.service.server import RunningServer, ServerConfig, read_token_file, serve_forever
 from advisor.usage import OneLineParser, violations_as_options
+
+if TYPE_CHECKING:
+    from advisor.service.server import RunningServer, ServerConfig
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,6 +65,8 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
         When the address cannot be bound or a TLS file cannot be used (see
         :func:`describe_start_error`).
     """
+    from advisor.service.server import serve_forever  # see the module docstring
+
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -84,6 +93,8 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
         range (fields named as in :class:`ServerConfig`, limits as ``limits.NAME``), or
         ``--limit`` is not ``NAME=VALUE``.
     """
+    from advisor.service.server import ServerConfig  # see the module docstring
+
     settings: dict[str, Any] = {}
     if args.config is not None:
         try:
@@ -143,6 +154,8 @@ def read_bearer_token(path: Path) -> str:
         On field ``token_file`` when the file cannot be read, holds no token or one that cannot
         be sent.
     """
+    from advisor.service.server import read_token_file  # see the module docstring
+
     token = read_token_file(path)
     problem = token_problem(token)
     if problem is not None:
@@ -196,6 +209,7 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str) ->
             "katib_port", f"{katib_port} is --port's too: each endpoint needs a port of its own"
         )
     from advisor.service.katib_server import start_katib_server
+    from advisor.service.server import serve_forever
 
     katib = start_katib_server(
         katib_host,
@@ -275,3 +289,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
     except ServerStartError as error:
         sys.stderr.write(f"{prog}: {describe_start_error(error)}\n")
         return START_FAILED_EXIT_STATUS
+    except KeyboardInterrupt:
+        # Ctrl-C before serve_forever handles SIGINT: while gRPC and the server load.
+        sys.stderr.write(f"{prog}: error: interrupted\n")
+        return INTERRUPTED_EXIT_STATUS

@@ -15,6 +15,7 @@ from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS
 
 __all__ = [
     "BAD_OPTION_EXIT_STATUS",
+    "INTERRUPTED_EXIT_STATUS",
     "SERVE_OPTION_FLAGS",
     "SERVE_SETTINGS",
     "START_FAILED_EXIT_STATUS",
@@ -27,6 +28,10 @@ BAD_OPTION_EXIT_STATUS = USAGE_EXIT_STATUS
 
 START_FAILED_EXIT_STATUS = 7
 """Exit status when the server cannot start (:class:`~advisor.errors.ServerStartError`)."""
+
+INTERRUPTED_EXIT_STATUS = 1
+"""Exit status when Ctrl-C comes before the server handles SIGINT (while gRPC and the server
+load), as ``advisor`` ends on an interruption."""
 
 # ServerConfig field -> the option that sets it, so a rejected field is reported as the option.
 SERVE_OPTION_FLAGS: dict[str, str] = {

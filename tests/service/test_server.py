@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -257,6 +260,30 @@ def test_a_server_that_cannot_start_exits_7_naming_the_options(
     assert capsys.readouterr().err.startswith("advisor-server: --host/--port: cannot bind ")
     assert advisor_main(["serve", "--tls-cert", missing, "--tls-key", missing]) == 7
     assert capsys.readouterr().err.startswith("advisor: error: --tls-cert: cannot read ")
+
+
+class _LoadingInterrupted(types.ModuleType):
+    """A module whose import Ctrl-C interrupts, as it may gRPC's and the server's half-second load.
+
+    Only its own names are interrupted: tools that look over every loaded module (pytest's
+    plugins read ``__file__``) find nothing there.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_the_server_loads_is_one_line(
+    live_server: RunningServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Ctrl-C in the first half second of advisor-server or server.py, before the signal handling
+    # is set up, printed KeyboardInterrupt's traceback and ended the process by SIGINT, where
+    # advisor serve printed one line. (A port in use: a server that did load fails fast, with 7.)
+    monkeypatch.setitem(sys.modules, "advisor.service.server", _LoadingInterrupted("server"))
+    assert serve_main(["--executor", "threads", "--port", str(live_server.port)]) == 1
+    assert capsys.readouterr().err == "advisor-server: error: interrupted\n"
 
 
 @pytest.mark.parametrize(
