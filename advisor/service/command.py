@@ -79,8 +79,7 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
             field = "katib_data_dir" if args.katib_data_dir is not None else "config.katib_data_dir"
             raise InvalidRequestError.single(field, "needs --katib-port")
         return serve_forever(config, on_ready=_announce)
-    katib_host = config.host if args.katib_host is None else args.katib_host
-    return _serve_with_katib(config, args.katib_port, katib_host)
+    return _serve_with_katib(config, args.katib_port, args.katib_host)
 
 
 def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
@@ -192,18 +191,19 @@ def limit_options(entries: Sequence[str]) -> dict[str, str]:
     return limits
 
 
-def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str) -> int:
+def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | None) -> int:
     """Serve the advisor and, on ``katib_host:katib_port``, Katib's Suggestion service; stop both.
 
-    Both drain from the same signal, concurrently: Katib's drain begins (without blocking) just
-    before the advisor's, so the process ends one grace period after the signal (plus gRPC's
-    final cancel), not two.
+    ``katib_host`` None binds the advisor's interface (``config.host``). Both drain from the same
+    signal, concurrently: Katib's drain begins (without blocking) just before the advisor's, so
+    the process ends one grace period after the signal (plus gRPC's final cancel), not two.
     """
+    host = config.host if katib_host is None else katib_host
     if not 0 <= katib_port <= 65535:
         raise InvalidRequestError.single("katib_port", f"{katib_port} is not a TCP port")
-    if not katib_host:
+    if not host:
         raise InvalidRequestError.single("katib_host", "must name an interface, e.g. 0.0.0.0")
-    if katib_port != 0 and katib_port == config.port and _overlap(katib_host, config.host):
+    if katib_port != 0 and katib_port == config.port and _overlap(host, config.host):
         # Katib's endpoint binds first, and the advisor's bind then failed naming --host/--port.
         raise InvalidRequestError.single(
             "katib_port", f"{katib_port} is --port's too: each endpoint needs a port of its own"
@@ -211,14 +211,21 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str) ->
     from advisor.service.katib_server import start_katib_server
     from advisor.service.server import serve_forever
 
-    katib = start_katib_server(
-        katib_host,
-        katib_port,
-        config.workers,
-        config.limits,
-        access_log=config.access_log,
-        data_dir=config.katib_data_dir,
-    )
+    try:
+        katib = start_katib_server(
+            host,
+            katib_port,
+            config.workers,
+            config.limits,
+            access_log=config.access_log,
+            data_dir=config.katib_data_dir,
+        )
+    except ServerStartError as error:
+        if katib_host is not None or "katib_host" not in error.settings:
+            raise
+        # On --host's interface: name that option, not a --katib-host never given.
+        settings = ["host" if s == "katib_host" else s for s in error.settings]
+        raise ServerStartError(settings, error.description) from None
 
     def announce_both(running: RunningServer) -> None:
         _announce(running)

@@ -262,6 +262,26 @@ def test_a_server_that_cannot_start_exits_7_naming_the_options(
     assert capsys.readouterr().err.startswith("advisor: error: --tls-cert: cannot read ")
 
 
+@pytest.mark.parametrize(
+    ("host_options", "named"),
+    [
+        ((), "--host/--katib-port"),
+        (("--katib-host", "127.0.0.1"), "--katib-host/--katib-port"),
+    ],
+)
+def test_katibs_address_is_named_by_the_options_that_set_it(
+    live_server: RunningServer,
+    host_options: tuple[str, ...],
+    named: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The endpoint binds --host's interface unless --katib-host names another: an address it
+    # could not bind was reported as --katib-host's, an option the command line never gave.
+    argv = ["--katib-port", str(live_server.port), *host_options, "--executor", "threads"]
+    assert serve_main(argv) == 7
+    assert capsys.readouterr().err.startswith(f"advisor-server: {named}: cannot bind 127.0.0.1:")
+
+
 class _LoadingInterrupted(types.ModuleType):
     """A module whose import Ctrl-C interrupts, as it may gRPC's and the server's half-second load.
 
