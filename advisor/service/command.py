@@ -63,7 +63,7 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
         :data:`~advisor.service.options.SERVE_OPTION_FLAGS` for the option behind it).
     ServerStartError
         When the address cannot be bound or a TLS file cannot be used (see
-        :func:`describe_start_error`).
+        :func:`describe_start_error`); a setting the ``--config`` file gave is ``config.KEY``.
     """
     from advisor.service.server import serve_forever  # see the module docstring
 
@@ -78,8 +78,17 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
             # Set in the file or as an option, it would keep nothing: no endpoint hands out.
             field = "katib_data_dir" if args.katib_data_dir is not None else "config.katib_data_dir"
             raise InvalidRequestError.single(field, "needs --katib-port")
-        return serve_forever(config, on_ready=_announce)
-    return _serve_with_katib(config, args.katib_port, args.katib_host)
+    try:
+        if args.katib_port is None:
+            return serve_forever(config, on_ready=_announce)
+        return _serve_with_katib(config, args.katib_port, args.katib_host)
+    except ServerStartError as error:
+        # A setting the file gave (no option overrode it) is named as the file's key, as a
+        # refused one is: config.tls_cert, written "--config tls_cert".
+        options = {f for f in SERVE_SETTINGS if getattr(args, f) is not None}
+        from_file = config.model_fields_set - options
+        settings = [f"config.{s}" if s in from_file else s for s in error.settings]
+        raise ServerStartError(settings, error.description) from None
 
 
 def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
@@ -255,9 +264,21 @@ _FIELD_OPTIONS = {**SERVE_OPTION_FLAGS, "token_file": "--token-file", "config": 
 
 
 def describe_start_error(error: ServerStartError) -> str:
-    """Return ``error`` as one line naming the options behind it (``--tls-cert: ...``)."""
-    options = "/".join(SERVE_OPTION_FLAGS.get(setting, setting) for setting in error.settings)
+    """Return ``error`` as one line naming the options behind it (``--tls-cert: ...``).
+
+    A setting of the ``--config`` file, ``config.tls_cert``, is named as its key there
+    (``--config tls_cert: ...``).
+    """
+    options = "/".join(_option_of(setting) for setting in error.settings)
     return f"{options}: {error.description}"
+
+
+def _option_of(setting: str) -> str:
+    """Return the option that gave ``setting`` (``--config tls_cert`` for ``config.tls_cert``)."""
+    source, dot, key = setting.partition(".")
+    if dot:
+        return f"{_FIELD_OPTIONS[source]} {key}"
+    return SERVE_OPTION_FLAGS.get(setting, setting)
 
 
 def _announce(running: RunningServer) -> None:

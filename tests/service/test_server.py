@@ -263,6 +263,36 @@ def test_a_server_that_cannot_start_exits_7_naming_the_options(
 
 
 @pytest.mark.parametrize(
+    ("settings", "options", "named"),
+    [
+        ("{tls_cert: none.pem, tls_key: none.key}", (), "--config tls_cert: cannot read none.pem"),
+        ("{port: PORT}", (), "--host/--config port: cannot bind 127.0.0.1:PORT"),
+        ("{port: 0}", ("--port", "PORT"), "--host/--port: cannot bind 127.0.0.1:PORT"),
+    ],
+)
+def test_a_setting_that_cannot_start_is_named_where_it_was_given(
+    live_server: RunningServer,
+    tmp_path: Path,
+    settings: str,
+    options: tuple[str, ...],
+    named: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A setting of the --config file the server could not start with was named as the option
+    # ("--tls-cert: cannot read ..."), one the command line never gave, where a refused setting
+    # of the file is named as its key ("--config tls_cert: ...").
+    monkeypatch.chdir(tmp_path)  # where the relative paths are read
+    port = str(live_server.port)
+    config = tmp_path / "server.yaml"
+    config.write_text(settings.replace("PORT", port))
+    argv = ["--config", str(config), *(o.replace("PORT", port) for o in options)]
+    assert serve_main([*argv, "--executor", "threads"]) == 7
+    error = capsys.readouterr().err
+    assert error.startswith(f"advisor-server: {named.replace('PORT', port)}"), error
+
+
+@pytest.mark.parametrize(
     ("host_options", "named"),
     [
         ((), "--host/--katib-port"),
