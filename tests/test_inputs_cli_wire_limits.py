@@ -23,9 +23,10 @@ from advisor_client import AdvisorClient, InvalidRequestError
 from advisor.cli.main import build_parser
 from advisor.cli.options import BUDGET_OPTIONS, ExitCode
 from advisor.model.budget import FAMILIES
-from advisor.protocol.metadata import token_problem
+from advisor.protocol.metadata import MAX_TOKEN_CHARS, token_problem
 from advisor.service.auth import BearerTokenInterceptor
 from advisor.service.command import config_from_arguments
+from advisor.service.server import ServerConfig, start_server
 from tests.support.scripted import BUDGET, TASK, ScriptedAdvisor, scripted_server
 from tests.test_cli import advisor, assert_one_error_line
 
@@ -144,6 +145,26 @@ def test_the_python_client_refuses_such_a_token_naming_its_parameter() -> None:
 def test_the_server_refuses_such_a_token_when_embedded_too() -> None:
     with pytest.raises(ValueError, match="printable ASCII"):
         BearerTokenInterceptor("sécret", exempt_services=())
+
+
+def test_a_token_too_long_for_grpcs_metadata_is_refused(tmp_path: Path) -> None:
+    # gRPC refuses a call whose metadata passes 8 KiB (RESOURCE_EXHAUSTED, a growing share of
+    # the calls up to 16 KiB, every call past it): a 16,000-character token started a server
+    # that refused every call, as if saturated, and one of 7,900 a call in 40 at random.
+    longest = "t" * MAX_TOKEN_CHARS
+    assert token_problem(longest) is None
+    assert str(token_problem(longest + "t")).startswith(
+        f"is {MAX_TOKEN_CHARS + 1:,} characters long: at most {MAX_TOKEN_CHARS:,}"
+    )
+    token_file = write(tmp_path, "token", "t" * 16_000 + "\n")
+    with pytest.raises(InvalidRequestError) as refused:
+        config_from_arguments(serve_arguments("--token-file", token_file))
+    assert [v.field for v in refused.value.violations] == ["token_file"]
+    # The longest token is sent whole, call after call.
+    config = ServerConfig(port=0, workers=1, executor="threads", token=longest)
+    with start_server(config) as running, AdvisorClient(running.address, token=longest) as client:
+        for _ in range(20):
+            assert client.list_presets()
 
 
 # --- defect 2: a deadline gRPC cannot hold -----------------------------------------------------
