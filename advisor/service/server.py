@@ -58,6 +58,7 @@ from advisor.service.thread_pool import ThreadWorkers
 __all__ = [
     "ADVISOR_SERVICE_NAME",
     "HEALTH_SERVICE_NAME",
+    "TOKEN_FILE_BYTES",
     "RunningServer",
     "ServerConfig",
     "freeze_long_lived_objects",
@@ -89,6 +90,11 @@ _KEEPALIVE_TIMEOUT_SECONDS = 20.0
 _MIN_CLIENT_PING_SECONDS = 10.0
 
 _LOGGER = logging.getLogger(__name__)
+
+TOKEN_FILE_BYTES = 1 << 16
+"""Most bytes of a token file: a token holds at most 4,096 characters
+(:data:`~advisor.protocol.metadata.MAX_TOKEN_CHARS`), and a path that never ends
+(``--token-file /dev/zero``) was read until memory ran out."""
 
 _Result = TypeVar("_Result")
 
@@ -246,13 +252,24 @@ class ServerConfig(BaseModel):
 def read_token_file(path: Path) -> str:
     """Read a bearer token from ``path`` (surrounding whitespace stripped).
 
+    At most :data:`TOKEN_FILE_BYTES` are read: a longer file is refused, not read on.
+
     Raises
     ------
     InvalidRequestError
-        On field ``token_file`` if the file cannot be read or holds no token.
+        On field ``token_file`` if the file cannot be read, is longer than
+        :data:`TOKEN_FILE_BYTES` or holds no token.
     """
     try:
-        token = path.read_text(encoding="utf-8").strip()
+        with path.open("rb") as handle:
+            data = handle.read(TOKEN_FILE_BYTES + 1)
+        if len(data) > TOKEN_FILE_BYTES:
+            raise InvalidRequestError.single(
+                "token_file",
+                f"cannot read {path}: it is longer than {TOKEN_FILE_BYTES:,} bytes, more than a "
+                "token file holds",
+            )
+        token = data.decode("utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidRequestError.single("token_file", f"cannot read {path}: {error}") from None
     if not token:

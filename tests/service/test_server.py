@@ -29,6 +29,7 @@ from advisor.service.options import BAD_OPTION_EXIT_STATUS
 from advisor.service.server import (
     ADVISOR_SERVICE_NAME,
     HEALTH_SERVICE_NAME,
+    TOKEN_FILE_BYTES,
     RunningServer,
     ServerConfig,
     read_token_file,
@@ -136,6 +137,24 @@ def test_token_files_are_read_stripped_and_must_hold_a_token(tmp_path: Path) -> 
         read_token_file(path)
     with pytest.raises(InvalidRequestError, match="token_file"):
         read_token_file(tmp_path / "missing")
+
+
+def test_a_token_file_that_never_ends_is_refused_not_read_on(tmp_path: Path) -> None:
+    # --token-file /dev/zero was read until memory ran out (MemoryError's traceback, or the OOM
+    # killer), where --config /dev/zero is refused; a token is at most 4,096 characters.
+    path = tmp_path / "token"
+    path.write_text(" " * TOKEN_FILE_BYTES + "abc")
+    for endless in (path, Path("/dev/zero")):
+        with pytest.raises(InvalidRequestError) as error:
+            read_token_file(endless)
+        [violation] = error.value.violations
+        assert violation.field == "token_file"
+        assert violation.description == (
+            f"cannot read {endless}: it is longer than {TOKEN_FILE_BYTES:,} bytes, more than a "
+            "token file holds"
+        )
+    path.write_text(" " * (TOKEN_FILE_BYTES - 4) + "abc\n")
+    assert read_token_file(path) == "abc"
 
 
 # ---------------------------------------------------------------------------------------------
