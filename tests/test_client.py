@@ -37,6 +37,7 @@ from advisor_client.errors import (
 import advisor
 from advisor.cli.format import render_search_result
 from advisor.errors import InvalidRequestError
+from advisor.model.pem import MAX_PEM_BYTES
 from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import PresetInfo
 from advisor.protocol import wire
@@ -568,6 +569,24 @@ def test_a_tls_file_that_is_not_what_it_should_be_is_named_before_any_call(
         assert violation.field == field and text in violation.description
     with AdvisorClient("localhost:1", tls=TlsConfig(root_ca=pem.ca)):
         pass  # a good CA builds the channel
+
+
+def test_a_tls_file_that_never_ends_is_refused_not_read_on(tmp_path: Path) -> None:
+    # TlsConfig(root_ca="/dev/zero") was read until memory ran out.
+    pem = make_certificates(tmp_path)
+    for tls, field in (
+        (TlsConfig(root_ca="/dev/zero"), "tls.root_ca"),
+        (TlsConfig(client_cert="/dev/zero", client_key=pem.client_key), "tls.client_cert"),
+        (TlsConfig(client_cert=pem.client_cert, client_key="/dev/zero"), "tls.client_key"),
+    ):
+        with pytest.raises(InvalidRequestError) as raised:
+            AdvisorClient("localhost:1", tls=tls)
+        (violation,) = raised.value.violations
+        assert violation.field == field
+        assert violation.description == (
+            f"cannot read /dev/zero: it is longer than {MAX_PEM_BYTES:,} bytes, more than a PEM "
+            "file holds"
+        )
 
 
 # --- against the real server -------------------------------------------------------------------

@@ -8,12 +8,17 @@ named as the setting it came from.
 
 from __future__ import annotations
 
+import errno
 import os
 import ssl
 
 from advisor.errors import InvalidRequestError
 
-__all__ = ["certificates_problem", "key_problem", "read_pem"]
+__all__ = ["MAX_PEM_BYTES", "certificates_problem", "key_problem", "read_pem", "read_pem_file"]
+
+MAX_PEM_BYTES = 1 << 22
+"""Most bytes of a PEM file: a certificate chain or a key takes a few kB, a system's whole CA
+bundle about 200 kB."""
 
 
 def read_pem(path: str | os.PathLike[str] | None, field: str) -> bytes | None:
@@ -39,10 +44,26 @@ def read_pem(path: str | os.PathLike[str] | None, field: str) -> bytes | None:
             "holds PEM text, not the path of a PEM file: write it to a file and pass its path",
         )
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        return read_pem_file(path)
     except OSError as error:
         raise InvalidRequestError.single(field, f"cannot read {path}: {error.strerror}") from None
+
+
+def read_pem_file(path: str | os.PathLike[str]) -> bytes:
+    """Return the bytes of the PEM file at ``path``, refusing one over :data:`MAX_PEM_BYTES`.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read; ``EFBIG`` when it is longer than :data:`MAX_PEM_BYTES`,
+        so a path that never ends (``/dev/zero``) is refused, not read until memory runs out.
+    """
+    with open(path, "rb") as handle:
+        pem = handle.read(MAX_PEM_BYTES + 1)
+    if len(pem) > MAX_PEM_BYTES:
+        reason = f"it is longer than {MAX_PEM_BYTES:,} bytes, more than a PEM file holds"
+        raise OSError(errno.EFBIG, reason)
+    return pem
 
 
 def certificates_problem(path: str | os.PathLike[str], pem: bytes) -> str | None:

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from advisor.errors import InvalidRequestError, ServerStartError, invalid_request_from_pydantic
 from advisor.model.budget import INT32_MAX
-from advisor.model.pem import certificates_problem, key_problem
+from advisor.model.pem import certificates_problem, key_problem, read_pem_file
 from advisor.model.scalars import setting_value
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.metadata import token_problem
@@ -633,7 +633,7 @@ def _server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
 
 def _read_pem(path: Path, setting: str) -> bytes:
     try:
-        return path.read_bytes()
+        return read_pem_file(path)
     except OSError as error:
         raise ServerStartError([setting], f"cannot read {path}: {error.strerror}") from None
 

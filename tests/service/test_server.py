@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from advisor.cli.main import main as advisor_main
 from advisor.errors import InvalidRequestError, ServerStartError
+from advisor.model.pem import MAX_PEM_BYTES
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import command
 from advisor.service import server as server_module
@@ -233,6 +234,28 @@ def test_unreadable_pem_files_name_the_setting(tmp_path: Path) -> None:
         start_server(config)
     assert error.value.settings == ("tls_cert",)
     assert "cannot read" in error.value.description
+
+
+def test_a_pem_file_that_never_ends_is_refused_not_read_on(certificates: Certificates) -> None:
+    # --tls-cert /dev/zero was read until memory ran out: MemoryError's traceback and exit
+    # status 1, or the OOM killer, not the one line and exit status 7 of a file it cannot use.
+    pem = certificates
+    cases = [
+        ({"tls_cert": "/dev/zero", "tls_key": pem.server_key}, "tls_cert"),
+        ({"tls_cert": pem.server_cert, "tls_key": "/dev/zero"}, "tls_key"),
+        (
+            {"tls_cert": pem.server_cert, "tls_key": pem.server_key, "tls_client_ca": "/dev/zero"},
+            "tls_client_ca",
+        ),
+    ]
+    for settings, setting in cases:
+        with pytest.raises(ServerStartError) as error:
+            start_server(ServerConfig(**settings))
+        assert error.value.settings == (setting,), settings
+        assert error.value.description == (
+            f"cannot read /dev/zero: it is longer than {MAX_PEM_BYTES:,} bytes, more than a PEM "
+            "file holds"
+        )
 
 
 def test_pem_files_that_are_not_what_they_must_be_name_the_setting(
