@@ -33,6 +33,7 @@ import contextlib
 import itertools
 import logging
 import math
+import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -108,6 +109,20 @@ def worker_memory_problem(count: int) -> str | None:
         f"{memory / gib:,.1f} GiB of memory this process may use: serve fewer calls at once, or "
         "run them on threads"
     )
+
+
+def _worker_environment() -> dict[str, str]:
+    """Return a worker's environment: this process's, with this process's import path.
+
+    A worker imports the code the serving process runs. ``python /srv/advisor/server.py``
+    started in another directory finds ``advisor`` in its script's folder, where ``python -m``
+    looks in the working directory: its workers imported whatever other version was installed,
+    or none and never started. As ``PYTHONPATH`` (the worker runs with ``-P``) the path comes
+    first and in its order; the entries Python adds after it are duplicates, which ``site``
+    drops.
+    """
+    path = os.pathsep.join(entry for entry in sys.path if isinstance(entry, str))
+    return {**os.environ, "PYTHONPATH": path}
 
 
 class WorkerExitedError(Exception):
@@ -320,12 +335,14 @@ class ProcessWorkers:
         control = ControlBlock.create(self._drain_deadline)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
+            "-P",  # no working directory first on its path: the path is this process's, below
             "-m",
             "advisor.service.worker",
             str(control.fd),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             pass_fds=(control.fd,),
+            env=_worker_environment(),
         )
         assert process.stdin is not None
         process.stdin.write(encode_frame(self._setup))

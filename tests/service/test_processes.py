@@ -14,6 +14,7 @@ import io
 import math
 import os
 import shlex
+import shutil
 import signal
 import sys
 import threading
@@ -37,6 +38,7 @@ from advisor.service.worker import CallEnd, WorkerContext, WorkerGate
 from advisor.service.worker_link import ControlBlock, Job, Response, encode_frame, read_frame
 from tests.support.harness import CallError, LiveAdvisor
 from tests.support.processes import cpu_ticks, stat_fields
+from tests.support.server_process import ROOT
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -494,6 +496,32 @@ def test_a_worker_that_cannot_start_is_a_start_error_naming_the_executor(
         start_server(ServerConfig(workers=1))
     assert failure.value.settings == ("executor",)
     assert "exited with status 1" in failure.value.description
+
+
+def test_a_worker_runs_the_package_the_server_runs(
+    serve: Callable[..., RunningServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ``python /srv/advisor/server.py`` started in another directory imports the checkout's
+    # package (its script's folder is on its path), but its workers ran ``python -m`` from the
+    # working directory: they imported whatever other version was installed, or none and never
+    # started (--executor: a worker process did not start).
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "advisor", checkout / "advisor", ignore=shutil.ignore_patterns("*.pyc"))
+    worker = checkout / "advisor" / "service" / "worker.py"
+    marker = worker.with_name("imported-here")
+    worker.write_text(
+        worker.read_text().replace(
+            "from __future__ import annotations\n",
+            "from __future__ import annotations\n\nfrom pathlib import Path as _Path\n\n"
+            f"_Path({str(marker)!r}).touch()\n",
+            1,
+        )
+    )
+    monkeypatch.syspath_prepend(str(checkout))
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.chdir(tmp_path)
+    serve(workers=1)  # SERVING: the worker has imported its module
+    assert marker.exists()
 
 
 def test_bad_input_is_answered_from_the_worker_as_from_a_thread(
