@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Final, Literal, Self, TypeVar
 
 import grpc
 import pydantic
@@ -99,6 +99,13 @@ TOKEN_FILE_BYTES = 1 << 16
 _Result = TypeVar("_Result")
 
 
+_LEAST_CONNECTION_SECONDS: Final = 1.0
+"""Least connection bound (``keepalive_seconds``, ``max_connection_idle_seconds``,
+``max_connection_age_seconds``): gRPC takes them in whole milliseconds (0.0004 s was 0 ms, no
+bound), and bounds of a millisecond closed and pinged connections under their calls (one call in
+ten ran into its deadline)."""
+
+
 class ServerConfig(BaseModel):
     """Everything needed to start a server; every invalid setting raises InvalidRequestError."""
 
@@ -158,21 +165,21 @@ class ServerConfig(BaseModel):
     )
     max_connection_idle_seconds: float = Field(
         default=300.0,
-        gt=0,
+        ge=_LEAST_CONNECTION_SECONDS,
         le=LONGEST_SECONDS,
         allow_inf_nan=False,
         description="Idle connections are closed.",
     )
     max_connection_age_seconds: float = Field(
         default=1800.0,
-        gt=0,
+        ge=_LEAST_CONNECTION_SECONDS,
         le=LONGEST_SECONDS,
         allow_inf_nan=False,
         description="Connections are asked to reconnect after this long; their calls finish.",
     )
     keepalive_seconds: float = Field(
         default=60.0,
-        gt=0,
+        ge=_LEAST_CONNECTION_SECONDS,
         le=LONGEST_SECONDS,
         allow_inf_nan=False,
         description="The server pings a connection idle this long, and closes it if the ping "

@@ -150,6 +150,11 @@ def test_the_embedded_server_admits_what_one_machine_can_do_a_public_one_does_no
         ("max_connection_idle_seconds", -1.0),
         ("max_connection_age_seconds", float("inf")),
         ("keepalive_seconds", float("nan")),
+        # gRPC takes whole milliseconds: 0.0004 s was 0 ms, and a millisecond's bounds closed
+        # and pinged connections under their calls.
+        ("max_connection_age_seconds", 0.0004),
+        ("max_connection_idle_seconds", 0.001),
+        ("keepalive_seconds", 0.999),
     ],
 )
 def test_bad_connection_bounds_name_the_setting(setting: str, value: float) -> None:
