@@ -49,7 +49,8 @@ class RefusalLog:
     """Log refused calls at most once every ``interval_seconds``, counting the ones in between.
 
     The first refusal is logged at once; later ones within the interval are counted and reported
-    by the first line written after it.
+    by the first line written after it, or by :meth:`flush` (the server's stop), so the last
+    burst's count is not lost.
     """
 
     def __init__(self, interval_seconds: float = 10.0, clock: Clock = time.monotonic) -> None:
@@ -57,6 +58,7 @@ class RefusalLog:
         self._clock = clock
         self._next_line = -float("inf")
         self._refused = 0
+        self._latest = ""
         self._lock = threading.Lock()
 
     def refused(self, method: str) -> None:
@@ -64,10 +66,21 @@ class RefusalLog:
         now = self._clock()
         with self._lock:
             self._refused += 1
+            self._latest = method
             if now < self._next_line:
                 return
             count, self._refused = self._refused, 0
             self._next_line = now + self._interval
+        self._write(count, method)
+
+    def flush(self) -> None:
+        """Log the refusals counted since the last line, if any (a server stopping)."""
+        with self._lock:
+            count, self._refused = self._refused, 0
+        if count:
+            self._write(count, self._latest)
+
+    def _write(self, count: int, method: str) -> None:
         _LOGGER.warning(
             "refused %d call(s) (%s) since the last report, latest %s; further refusals are "
             "reported at most every %g s",

@@ -45,7 +45,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.metadata import token_problem
 from advisor.service.access import AccessLog
 from advisor.service.admission import Admission
-from advisor.service.auth import BearerTokenInterceptor
+from advisor.service.auth import BearerTokenInterceptor, RefusalLog
 from advisor.service.calls import CallWorkers
 from advisor.service.decoding import advisor_handler
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
@@ -298,6 +298,7 @@ class RunningServer:
         workers: CallWorkers,
         config: ServerConfig,
         port: int,
+        refusals: RefusalLog | None = None,
     ) -> None:
         self._server = server
         self._health = health_servicer
@@ -305,6 +306,7 @@ class RunningServer:
         self._workers = workers
         self._config = config
         self._port = port
+        self._refusals = refusals
         self._stop_lock = threading.Lock()
         self._stopped = threading.Event()
 
@@ -358,6 +360,8 @@ class RunningServer:
                 )
             _on_loop(self._server.stop(_FINAL_GRACE_SECONDS))
             _on_loop(self._workers.close())
+            if self._refusals is not None:  # the last burst's count, which no later line reports
+                self._refusals.flush()
             self._stopped.set()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -408,9 +412,13 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
     interceptors: list[grpc.aio.ServerInterceptor] = [
         RequestReadTimeout(config.request_read_seconds)
     ]
+    refusals = RefusalLog()
     if config.token is not None:
         interceptors.insert(
-            0, BearerTokenInterceptor(config.token, exempt_services=[HEALTH_SERVICE_NAME])
+            0,
+            BearerTokenInterceptor(
+                config.token, exempt_services=[HEALTH_SERVICE_NAME], refusals=refusals
+            ),
         )
     if config.access_log:
         # Outermost: a refusal by the interceptors inside it is logged as an answer too.
@@ -450,7 +458,7 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
         "request limits: %s",
         ", ".join(f"{name}={value}" for name, value in config.limits.model_dump().items()),
     )
-    return RunningServer(server, health_servicer, admission, workers, config, port)
+    return RunningServer(server, health_servicer, admission, workers, config, port, refusals)
 
 
 async def _call_workers(config: ServerConfig, admission: Admission) -> CallWorkers:

@@ -181,6 +181,29 @@ def test_the_refusal_log_counts_what_it_does_not_write(caplog: pytest.LogCapture
             now[0] = float(second)
             log.refused("/m")
     assert [record.args[0] for record in caplog.records] == [1, 10, 10]  # type: ignore[index]
+    # The four after the last line (21-24 s) were reported by no later refusal: flush does.
+    log.flush()
+    log.flush()  # nothing more to report
+    assert [record.args[0] for record in caplog.records] == [1, 10, 10, 4]  # type: ignore[index]
+
+
+def test_the_refusals_after_the_last_line_are_logged_when_the_server_stops(
+    serve: Callable[..., RunningServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A burst of refused calls within the interval was reported only by a later refusal, so a
+    # server stopping after one logged the first call and lost the count of the rest.
+    running = serve(workers=1, token="s3cret")
+    with (
+        caplog.at_level(logging.WARNING, logger="advisor.service.auth"),
+        grpc.insecure_channel(running.address) as channel,
+    ):
+        for _ in range(5):
+            with pytest.raises(CallError):
+                _presets(channel)
+        running.stop(grace=0)
+    lines = [record for record in caplog.records if record.name == "advisor.service.auth"]
+    counts = [record.args[0] for record in lines if isinstance(record.args, tuple)]
+    assert sum(int(str(count)) for count in counts) == 5, counts
 
 
 # ---------------------------------------------------------------------------------------------
