@@ -57,6 +57,7 @@ from advisor.service.thread_pool import ThreadWorkers
 
 __all__ = [
     "ADVISOR_SERVICE_NAME",
+    "DRAIN_SIGNALS",
     "HEALTH_SERVICE_NAME",
     "TOKEN_FILE_BYTES",
     "RunningServer",
@@ -98,6 +99,12 @@ TOKEN_FILE_BYTES = 1 << 16
 
 _Result = TypeVar("_Result")
 
+
+DRAIN_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+"""The signals that drain the server (:func:`serve_forever`): a supervisor's, Ctrl-C's and a
+closed terminal's. A terminal's go to its whole process group, so the worker processes ignore
+them (:mod:`advisor.service.worker`) and finish their calls in the drain. SIGHUP, unhandled,
+ended the server at once, its calls in flight unanswered."""
 
 _LEAST_CONNECTION_SECONDS: Final = 1.0
 """Least connection bound (``keepalive_seconds``, ``max_connection_idle_seconds``,
@@ -545,7 +552,7 @@ def serve_forever(
         _LOGGER.info("received %s; draining", signal.Signals(signum).name)
         stop_requested.set()
 
-    handled = (signal.SIGTERM, signal.SIGINT)
+    handled = DRAIN_SIGNALS
     previous = {signum: signal.signal(signum, request_stop) for signum in handled}
     switch_interval = sys.getswitchinterval()
     try:

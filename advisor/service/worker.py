@@ -10,9 +10,9 @@ its deadline passed) and the shutdown drain stop the work at its next poll, as o
 
 The worker lowers its own priority by the server's ``worker_niceness``, so that on a busy machine
 the serving process (health, admission, refusals) gets a core before the searches do. It ignores
-SIGINT and SIGTERM, which a terminal or a supervisor may send to the whole
-process group: the serving process drains and then closes the worker's input, and the worker exits
-once its job is done.
+SIGINT, SIGTERM and SIGHUP (the server's ``DRAIN_SIGNALS``), which a terminal or a supervisor may
+send to the whole process group: the serving process drains and then closes the worker's input,
+and the worker exits once its job is done.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 from advisor.service.calls import run_call
 from advisor.service.limits import RequestLimits
-from advisor.service.server import freeze_long_lived_objects
+from advisor.service.server import DRAIN_SIGNALS, freeze_long_lived_objects
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.threads import ThreadContext
 from advisor.service.worker_link import (
@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     frames_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     # Whatever a library prints goes to the log, never into the frames.
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in DRAIN_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
     logging.basicConfig(
         level=logging.INFO,

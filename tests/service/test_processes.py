@@ -481,8 +481,8 @@ def test_workers_ignore_the_terminal_signals_the_server_drains_on(
             pb.RecommendRequest(task=LONG_TASK, budget=long_budget(1.0))
         )
         _wait_until(lambda: running.in_flight == 1)
-        os.kill(worker, signal.SIGINT)
-        os.kill(worker, signal.SIGTERM)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a terminal's too
+            os.kill(worker, signum)
         result = call.result(timeout=_PROBE_TIMEOUT).result  # the search ran to its time limit
         assert result.recommendations
     assert running.worker_pids == [worker]
