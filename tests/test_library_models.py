@@ -216,6 +216,27 @@ def test_a_models_signature_lists_its_fields_before_its_first_validation() -> No
     assert list(inspect.signature(Task).parameters) == list(Task.model_fields)
 
 
+@pytest.mark.parametrize(
+    ("model", "values", "message"),
+    [
+        (
+            Budget,
+            (1000,),
+            r"^Budget\(\) takes its fields as keywords, as in Budget\(max_parameters=",
+        ),
+        (Task, (1, 2), r"as in Task\(input=\.\.\.\); got 2 positional arguments$"),
+        (Layer, (8,), r"as in Layer\(channels=\.\.\., pool=\.\.\.\); got 1 positional argument$"),
+    ],
+)
+def test_a_model_given_positional_values_names_itself_and_its_keywords(
+    model: Callable[..., object], values: tuple[int, ...], message: str
+) -> None:
+    # Python's own message named the base class: "RequestModel.__init__() takes 1 positional
+    # argument but 2 were given".
+    with pytest.raises(TypeError, match=message):
+        model(*values)
+
+
 def test_a_long_permutation_is_abbreviated_in_reprs() -> None:
     # A 32x32 input's 1,024 ids were nine tenths of a recommendation's repr.
     ids = tuple(reversed(range(1024)))

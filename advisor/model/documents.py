@@ -110,7 +110,21 @@ class RequestModel(BaseModel):
             return_annotation=None,
         )
 
-    def __init__(self, /, **data: Any) -> None:
+    def __init__(self, /, *args: Any, **data: Any) -> None:
+        if args:
+            # Python's own message named this base class: "RequestModel.__init__() takes 1
+            # positional argument but 2 were given" for Budget(1000).
+            required = [
+                field.alias or name
+                for name, field in type(self).model_fields.items()
+                if field.is_required()
+            ]
+            example = ", ".join(f"{name}=..." for name in required) or "..."
+            raise TypeError(
+                f"{type(self).__name__}() takes its fields as keywords, as in "
+                f"{type(self).__name__}({example}); got {len(args)} positional argument"
+                + ("s" if len(args) > 1 else "")
+            )
         with self._refusing():
             super().__init__(**data)
 
@@ -118,6 +132,14 @@ class RequestModel(BaseModel):
     # then builds this one as pydantic does, not through this __init__, so a part's errors stay
     # pydantic's and the outer model places them under its field (``input.shape``).
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+    # The signature pydantic writes from it lists the fields alone, not ``*args``.
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+            inspect.Parameter("data", inspect.Parameter.VAR_KEYWORD, annotation=Any),
+        ],
+        return_annotation=None,
+    )
 
     @classmethod
     def model_validate(cls, obj: Any, **options: Any) -> Self:
