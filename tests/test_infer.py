@@ -51,6 +51,14 @@ def test_weights_are_the_absolute_pearson_correlations_of_the_kept_pairs() -> No
     np.testing.assert_allclose(graph.weights, expected[graph.rows, graph.cols], rtol=1e-5)
 
 
+def test_a_top_k_past_the_other_locations_is_reported_as_kept() -> None:
+    values = np.random.default_rng(1).standard_normal((200, 4))
+    graph = dependence_graph(data_from_array(values), top_k=8)
+    assert graph.top_k == 3
+    assert graph.weights.size == 4 * 3 // 2
+    check_graph(graph, max_locations=4)
+
+
 def test_sketch_keeps_exact_weights_and_finds_the_strong_pairs() -> None:
     rng = np.random.default_rng(1)
     values = rng.standard_normal((400, 40))

@@ -178,7 +178,8 @@ def dependence_graph(
         shape=data.shape,
         channels=data.channels,
         samples=data.samples,
-        top_k=top_k,
+        # What was kept: a report of "top 8 per location" on a grid of 4 misstated it.
+        top_k=keep,
         rows=rows[positive],
         cols=cols[positive],
         weights=np.minimum(weights[positive], 1.0),
