@@ -29,10 +29,21 @@ from tests.support.workloads import LONG_TASK, long_budget
 
 SERVER = Path(__file__).resolve().parent.parent / "server.py"
 GRACE_SECONDS = 1.5
+LONG_GRACE_SECONDS = 60.0  # longer than the search's own time limit: only a signal ends it
 
 
 @pytest.fixture
 def server_process() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    yield from _server_process(GRACE_SECONDS)
+
+
+@pytest.fixture
+def long_drain_server() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    yield from _server_process(LONG_GRACE_SECONDS)
+
+
+def _server_process(grace: float) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Run server.py on a free port with one worker and ``grace``; yield it and its address."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -42,7 +53,7 @@ def server_process() -> Iterator[tuple[subprocess.Popen[str], str]]:
             "--workers",
             "1",
             "--grace",
-            str(GRACE_SECONDS),
+            str(grace),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -99,6 +110,37 @@ def test_sigterm_finishes_the_running_search_then_exits_zero(
     log = process.stderr.read()
     assert "Traceback" not in log
     assert signum.name in log
+
+
+def test_a_second_signal_ends_the_drain_at_once(
+    long_drain_server: tuple[subprocess.Popen[str], str],
+) -> None:
+    # A second signal (Ctrl-C pressed again) used to be logged and change nothing: the server
+    # drained for its whole grace period (here a minute; the search runs for 30 s).
+    process, address = long_drain_server
+    with grpc.insecure_channel(address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        stream = advisor_pb2_grpc.ArchitectureAdvisorStub(channel).StreamRecommend(
+            pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(30.0)), timeout=90
+        )
+        assert next(stream).WhichOneof("event") == "progress"  # the search is running
+        process.send_signal(signal.SIGTERM)
+        while health.Check(health_pb2.HealthCheckRequest(), timeout=5).status != (
+            health_pb2.HealthCheckResponse.NOT_SERVING
+        ):
+            time.sleep(0.01)
+        process.send_signal(signal.SIGINT)
+        hurried_at = time.monotonic()
+        rest = list(stream)
+        assert not rest[-1].result.complete  # cut now, its best designs kept
+        assert rest[-1].result.recommendations
+        assert time.monotonic() - hurried_at < 10.0
+
+    assert process.wait(timeout=10) == 0
+    assert process.stderr is not None
+    log = process.stderr.read()
+    assert "received SIGINT again; ending the drain now" in log
+    assert "Traceback" not in log
 
 
 def test_sigterm_while_the_workers_start_abandons_the_start(

@@ -141,12 +141,11 @@ class Admission:
         """Refuse new calls from now on; admitted calls have ``grace_seconds`` to finish.
 
         The end of the grace period becomes the deadline of :attr:`drain`. Calling it again
-        never extends the first deadline.
+        may bring that deadline forward (a second signal ends the drain: 0 s), never later.
         """
         with self._changed:
-            if not self._shutting_down:
-                self._shutting_down = True
-                self._drain.bring_forward(time.monotonic() + max(grace_seconds, 0.0))
+            self._shutting_down = True
+            self._drain.bring_forward(time.monotonic() + max(grace_seconds, 0.0))
             self._changed.notify_all()
 
     def wait_idle(self, timeout_seconds: float | None) -> bool:

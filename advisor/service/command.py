@@ -244,7 +244,9 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | N
         katib.begin_stop(config.grace_seconds)
 
     try:
-        return serve_forever(config, on_ready=announce_both, on_stop=drain_katib)
+        return serve_forever(
+            config, on_ready=announce_both, on_stop=drain_katib, on_hurry=katib.hurry
+        )
     finally:
         # Begun with the advisor's drain, Katib's has had its grace period by now: this waits for
         # what is left of it (or drains it from here, if the advisor never got to serve).

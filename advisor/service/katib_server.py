@@ -24,7 +24,7 @@ from advisor.service.access import SyncAccessLog
 from advisor.service.admission import Admission
 from advisor.service.katib import KatibSuggestionServicer
 from advisor.service.limits import RequestLimits
-from advisor.service.server import host_port
+from advisor.service.server import FINAL_GRACE_SECONDS, host_port
 
 __all__ = ["KATIB_DEFAULT_PORT", "KATIB_HEALTH_SERVICE", "KatibServer", "start_katib_server"]
 
@@ -55,6 +55,7 @@ class KatibServer:
         self.address = address
         self._stop_lock = threading.Lock()
         self._stopped: threading.Event | None = None
+        self._hurried = False
 
     def begin_stop(self, grace: float) -> None:
         """Begin the drain and return at once: calls in flight get ``grace`` seconds.
@@ -65,7 +66,7 @@ class KatibServer:
         working then stops and its thread is free for the process to exit; gRPC cancels what is
         left of the calls then. ``advisor serve --katib-port`` calls this when the signal
         arrives, before the advisor's own (blocking) drain, so both endpoints drain over the
-        same grace period. Calling it again changes nothing.
+        same grace period. Calling it again changes nothing; :meth:`hurry` ends the drain.
         """
         with self._stop_lock:
             if self._stopped is not None:
@@ -73,6 +74,20 @@ class KatibServer:
             self._admission.begin_shutdown(grace)
             self._health.enter_graceful_shutdown()
             self._stopped = self._server.stop(grace)
+        if self._hurried:  # a second signal that came before the drain began
+            self.hurry()
+
+    def hurry(self) -> None:
+        """End the drain now, as a second signal does (safe to call from a signal handler).
+
+        The calls' work stops at once and gRPC cancels what is left of them 0.5 s later (its
+        stop with a shorter grace stops sooner). Called before :meth:`begin_stop`, the drain it
+        begins ends at once.
+        """
+        self._hurried = True
+        if self._stopped is not None:
+            self._admission.begin_shutdown(0.0)
+            self._server.stop(FINAL_GRACE_SECONDS)
 
     def stop(self, grace: float) -> None:
         """Drain as :meth:`begin_stop` (unless begun already) and return once stopped."""

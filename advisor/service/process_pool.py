@@ -240,10 +240,13 @@ class ProcessWorkers:
         return outcomes
 
     async def drain(self, deadline: float) -> None:
-        """Write the end of the drain into every worker's control block (and any later one's)."""
-        self._drain_deadline = deadline
+        """Write the end of the drain into every worker's control block (and any later one's).
+
+        The earliest deadline written stays: a drain brought forward is never put back.
+        """
+        self._drain_deadline = min(self._drain_deadline, deadline)
         for worker in self._workers:
-            worker.control.drain_deadline = deadline
+            worker.control.drain_deadline = self._drain_deadline
 
     async def close(self) -> None:
         """Close the workers' input, wait for them to exit, kill those that do not in time.

@@ -25,6 +25,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -58,6 +59,7 @@ from advisor.service.thread_pool import ThreadWorkers
 __all__ = [
     "ADVISOR_SERVICE_NAME",
     "DRAIN_SIGNALS",
+    "FINAL_GRACE_SECONDS",
     "HEALTH_SERVICE_NAME",
     "TOKEN_FILE_BYTES",
     "RunningServer",
@@ -79,7 +81,7 @@ _CONNECTION_AGE_GRACE_SECONDS = 30.0
 _SIGNAL_POLL_SECONDS = 0.1
 # After the drain, how long gRPC lets calls finish before cancelling them: replies still being
 # sent (a search answers at the end of the grace period), health watches, reflection.
-_FINAL_GRACE_SECONDS = 0.5
+FINAL_GRACE_SECONDS: Final = 0.5
 # How long a thread may hold the GIL while another waits for it. With ``executor="threads"`` the
 # event loop answering health checks waits behind the search threads; at Python's default 5 ms,
 # health p99 under the 64-client flood was 36-45 ms, at 1 ms 13-33 ms (bench/load.py, loaded
@@ -316,6 +318,7 @@ class RunningServer:
         self._refusals = refusals
         self._stop_lock = threading.Lock()
         self._stopped = threading.Event()
+        self._hurried = False
 
     @property
     def port(self) -> int:
@@ -354,22 +357,56 @@ class RunningServer:
                 return
             # Refuse first: once health reads NOT_SERVING, no new call is admitted any more.
             self._admission.begin_shutdown(grace_seconds)
-            drain_deadline = self._admission.drain.deadline
-            assert drain_deadline is not None, "begin_shutdown sets the drain's deadline"
-            _on_loop(self._workers.drain(drain_deadline))
+            self._pass_on_drain()
+            if self._hurried:  # a second signal that came before the drain began
+                self.hurry()
             _on_loop(self._health.enter_graceful_shutdown())
-            drained = self._admission.wait_idle(grace_seconds)
-            if not drained:
+            if not self._drained():
                 _LOGGER.warning(
                     "%d call(s) still running after the grace period; cancelling them in %g s",
                     self._admission.in_flight,
-                    _FINAL_GRACE_SECONDS,
+                    FINAL_GRACE_SECONDS,
                 )
-            _on_loop(self._server.stop(_FINAL_GRACE_SECONDS))
+            _on_loop(self._server.stop(FINAL_GRACE_SECONDS))
             _on_loop(self._workers.close())
             if self._refusals is not None:  # the last burst's count, which no later line reports
                 self._refusals.flush()
             self._stopped.set()
+
+    def hurry(self) -> None:
+        """End the drain now: what a second signal does (safe to call from a signal handler).
+
+        The calls in flight stop at once, as at the end of the grace period (searches answer
+        ``complete=false`` with their best designs so far, analyses are abandoned), and gRPC's
+        0.5 s to finish sending follows. Called before :meth:`stop`, the drain it begins ends
+        at once.
+        """
+        self._hurried = True
+        if self._admission.shutting_down:
+            self._admission.begin_shutdown(0.0)
+            self._pass_on_drain()
+
+    def _pass_on_drain(self) -> None:
+        """Write the drain's deadline into the workers (a process's own signals follow it)."""
+        deadline = self._admission.drain.deadline
+        assert deadline is not None, "begin_shutdown sets the drain's deadline"
+        _on_loop(self._workers.drain(deadline))
+
+    def _drained(self) -> bool:
+        """Wait for the calls in flight to end until the drain's deadline; True if they did.
+
+        Wakes every :data:`_SIGNAL_POLL_SECONDS`: a signal the kernel hands to one of gRPC's
+        threads runs its Python handler (a second signal: :meth:`hurry`, which brings the
+        deadline forward) only once this thread is back in bytecode.
+        """
+        while True:
+            deadline = self._admission.drain.deadline
+            assert deadline is not None, "begin_shutdown sets the drain's deadline"
+            left = deadline - time.monotonic()
+            if self._admission.wait_idle(max(0.0, min(left, _SIGNAL_POLL_SECONDS))):
+                return True
+            if left <= _SIGNAL_POLL_SECONDS:
+                return False
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server has stopped (or ``timeout`` passes); True if it has."""
@@ -535,6 +572,7 @@ def serve_forever(
     *,
     on_ready: Callable[[RunningServer], None] | None = None,
     on_stop: Callable[[], None] | None = None,
+    on_hurry: Callable[[], None] | None = None,
 ) -> int:
     """Serve until SIGTERM or SIGINT, drain for ``config.grace_seconds``, return exit code 0.
 
@@ -545,12 +583,24 @@ def serve_forever(
     search threads. ``on_stop`` is called when the signal has arrived, just before the drain
     begins: a server running beside this one (Katib's endpoint) begins its own drain there
     without blocking, so both drain over the same grace period instead of one after the other.
+    A second signal ends the drain at once (:meth:`RunningServer.hurry`), and calls ``on_hurry``
+    to end that server's too.
     """
-    stop_requested = threading.Event()
+    stop_requested, hurry_requested = threading.Event(), threading.Event()
+    started: list[RunningServer] = []
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
-        _LOGGER.info("received %s; draining", signal.Signals(signum).name)
-        stop_requested.set()
+        name = signal.Signals(signum).name
+        if not stop_requested.is_set():
+            _LOGGER.info("received %s; draining", name)
+            stop_requested.set()
+            return
+        _LOGGER.info("received %s again; ending the drain now", name)
+        hurry_requested.set()
+        for running in started:
+            running.hurry()
+        if on_hurry is not None:
+            on_hurry()
 
     handled = DRAIN_SIGNALS
     previous = {signum: signal.signal(signum, request_stop) for signum in handled}
@@ -560,6 +610,9 @@ def serve_forever(
         if running is None:
             _LOGGER.info("stopped before serving")
             return 0
+        started.append(running)
+        if hurry_requested.is_set():  # both signals came before the server was listed
+            running.hurry()
         with running:
             freeze_long_lived_objects()
             sys.setswitchinterval(_SWITCH_INTERVAL_SECONDS)

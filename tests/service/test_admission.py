@@ -59,6 +59,9 @@ def test_shutdown_gives_the_drain_signal_the_end_of_the_grace_period() -> None:
     assert deadline is not None and before + 0.5 <= deadline <= time.monotonic() + 0.5
     admission.begin_shutdown(grace_seconds=100.0)  # a second call does not extend the deadline
     assert admission.drain.deadline == deadline
+    admission.begin_shutdown(grace_seconds=0.0)  # and may end the drain now (a second signal)
+    assert admission.drain.deadline is not None and admission.drain.deadline < deadline
+    assert admission.drain.stopped()
 
 
 def test_rejects_a_bound_below_one() -> None:

@@ -263,6 +263,28 @@ def test_sigterm_during_a_long_katib_call_ends_the_server() -> None:
             assert call.code() == grpc.StatusCode.UNAVAILABLE  # cut by the drain, not served
 
 
+def test_hurrying_the_drain_ends_a_long_katib_call_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a second signal does to `advisor serve --katib-port`'s endpoint: it used to drain for
+    # its whole grace period (here a minute, past the call's ~25 s of slowed work).
+    score = DesignScorer.score
+
+    def slowed(scorer: DesignScorer, architecture: Architecture) -> float:
+        time.sleep(0.05)
+        return score(scorer, architecture)
+
+    monkeypatch.setattr(DesignScorer, "score", slowed)
+    server = start_katib_server("127.0.0.1", 0, 1, access_log=False)
+    with grpc.insecure_channel(server.address) as channel:
+        call = _occupy(api_pb2_grpc.SuggestionStub(channel), SLOW_DESIGNS)
+        server.begin_stop(60.0)
+        hurried_at = time.monotonic()
+        server.hurry()
+        server.stop(60.0)
+        assert time.monotonic() - hurried_at < 10.0
+        assert isinstance(call, grpc.Call)
+        assert call.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+
+
 @pytest.mark.parametrize(
     ("setting", "value"),
     [("seed", str(2**64)), ("seed", "-1"), ("max_parameters", "1" + "0" * 30)],
