@@ -471,6 +471,24 @@ def test_a_task_document_as_base64_yaml() -> None:
     assert search.budget.outputs == 10
 
 
+def test_a_task_document_wrapped_into_lines_reads_as_the_unwrapped_one() -> None:
+    # `base64 task.yaml` wraps at 76 columns (as base64.encodebytes does), and a YAML block
+    # scalar keeps the line breaks: the value was refused as neither preset nor document.
+    document = (
+        b"correlations:\n"
+        b"  - {name: halves, a: {preset: left_half}, b: {preset: right_half}}\n"
+        b"  - {name: rows, a: {preset: top_half}, b: {preset: bottom_half}}\n"
+    )
+    wrapped = base64.encodebytes(document).decode()
+    assert wrapped.count("\n") > 1
+    unwrapped = read_experiment(
+        _experiment(task=base64.b64encode(document).decode(), max_parameters="50000")
+    )
+    for value in (wrapped, wrapped.replace("\n", "\r\n"), f"  {wrapped}  "):
+        search = read_experiment(_experiment(task=value, max_parameters="50000"))
+        assert search.task == unwrapped.task
+
+
 def test_a_duplicate_name_in_a_task_document_cites_the_first_use_at_its_setting(
     katib: api_pb2_grpc.SuggestionStub,
 ) -> None:

@@ -561,7 +561,10 @@ def _task(
         from advisor.model.strict_yaml import load_strict
 
         try:
-            text = base64.b64decode(value, validate=True).decode()
+            # Whitespace is dropped: `base64 task.yaml` wraps its output at 76 columns (MIME
+            # base64, RFC 2045), and a YAML block scalar (`value: |`) keeps the line breaks.
+            # Any other character outside base64's alphabet is still refused.
+            text = base64.b64decode("".join(value.split()), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             # Not base64 of text: why (padding, a byte the codec refused) says nothing of the
             # task meant, most often a misspelt preset.
