@@ -583,6 +583,8 @@ def test_a_task_documents_outputs_must_agree_with_the_output_sizes() -> None:
         ("symmetri", "; did you mean 'symmetry'?"),  # base64 of no UTF-8 text
         ("sym", ""),  # no base64 (its padding)
         (base64.b64encode(b"preset: [symmetry\n").decode(), " (line 2, column 1: "),
+        ("", " (the value is empty)"),  # was "the document must be a mapping"
+        (" \n", " (the value is empty)"),
     ],
 )
 def test_a_task_neither_preset_nor_document_is_refused_without_the_decoders_text(

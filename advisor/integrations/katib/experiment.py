@@ -557,6 +557,10 @@ def _task(
     presets = [p.name for p in list_presets() if p.kind == "task"]
     if value in presets:
         document: Any = {"input": input_document, "preset": value}
+    elif not value.strip():
+        # Base64 of nothing, an empty YAML document: "must be a mapping" said nothing of it.
+        violations.append(_not_a_task(field, value, presets, " (the value is empty)"))
+        return None
     else:
         from advisor.model.strict_yaml import load_strict
 
