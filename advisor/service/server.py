@@ -363,7 +363,7 @@ class RunningServer:
             _on_loop(self._health.enter_graceful_shutdown())
             if not self._drained():
                 _LOGGER.warning(
-                    "%d call(s) still running after the grace period; cancelling them in %g s",
+                    "%d call(s) still running at the end of the drain; cancelling them in %g s",
                     self._admission.in_flight,
                     FINAL_GRACE_SECONDS,
                 )
