@@ -528,3 +528,19 @@ def test_members_within_the_limit_whose_sum_is_not_are_refused_on_the_mixture() 
     mixture = parse_architecture(_document(orders, [within, within], [2], 2))
     shared = 16 * 2 + 2
     assert mixture.multiply_adds == 2 * _closed_form_multiply_adds(2, within) - shared <= limit
+
+
+def test_formats_md_quotes_the_refusal_of_a_ninth_member_network() -> None:
+    """docs/FORMATS.md §2 quotes the error of too many members as the advisor words it.
+
+    It quoted pydantic's own words, ``Tuple should have at most 7 items``, which the advisor
+    rewrites (``has 8 items: must have at most 7``): a reader searching for it found nothing.
+    """
+    orders = [[1, 2, 4, 8]] * (model_mixture.MAX_MEMBERS + 1)
+    widths = [[2, 2, 2, 2]] * len(orders)
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_architecture(_document(orders, widths, [], 2))
+    [violation] = refused.value.violations
+    assert violation.field == "mixture.members"
+    formats = (Path(__file__).parent.parent / "docs" / "FORMATS.md").read_text(encoding="utf-8")
+    assert f"error on `mixture.members`: `{violation.description}`" in " ".join(formats.split())
