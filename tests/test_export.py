@@ -21,6 +21,7 @@ from advisor.export.document import (
 from advisor.geometry.layouts import input_permutation, pooling_structure
 from advisor.model.architecture import (
     Architecture,
+    DilationGeometry,
     Layer,
     PermutationGeometry,
     load_architecture,
@@ -208,6 +209,13 @@ def _architectures() -> list[Architecture]:
             layers=[Layer(channels=3, pool=(4, 4), stride=(2, 2)), Layer(channels=2, pool=(3, 3))],
         ),
         _padded_sequence(mixed=True),
+        Architecture(  # a dilated conv stack: each level merges the steps one bit apart
+            input=sequence,
+            representation=4,
+            layers=[Layer(channels=c, pool=(2,)) for c in (3, 2, 4, 2)],
+            geometry=DilationGeometry(dilations=(8, 2, 1, 4)),
+            outputs=2,
+        ),
     ]
 
 
