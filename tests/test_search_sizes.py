@@ -8,10 +8,14 @@ names it, and an analysis of the architecture it prints confirms every figure it
 from __future__ import annotations
 
 import itertools
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
+from advisor.cli.options import ExitCode
 from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
@@ -20,6 +24,7 @@ from advisor.model.padding import friendly_paddings
 from advisor.model.task import parse_task
 from advisor.search.recommend import recommend, score_architecture
 from advisor.seprank.analysis import analyze
+from tests.test_cli import advisor, assert_one_error_line
 
 LARGE = Budget(max_parameters=10_000_000, top_k=3, time_limit_seconds=None)
 
@@ -153,6 +158,30 @@ def test_no_padding_grows_the_grid_past_the_library_limit() -> None:
     assert MAX_LOCATIONS >= 1025 * 1023
     assert friendly_paddings((1025, 1023)) == []
     assert friendly_paddings((1024, 1023)) == [((0, 0), (0, 1))]
+
+
+@pytest.mark.parametrize(
+    ("shape", "advised"),
+    [([155, 240, 240], [52, 80, 80]), ([1025, 1024], [513, 512]), ([2_000_000], [1_000_000])],
+)
+def test_a_grid_over_the_library_limit_is_told_its_size_and_a_stride_that_fits(
+    tmp_path: Path, shape: list[int], advised: list[int]
+) -> None:
+    # An MRI volume of 155x240x240 was refused with "has more than 1,048,576 locations" alone:
+    # neither how many it has nor what to do.
+    path = tmp_path / "volume.yaml"
+    path.write_text(yaml.safe_dump({"input": {"shape": shape}, "preset": "local"}))
+    run = advisor("recommend", path, "--budget", "1000")
+    line = assert_one_error_line(run, ExitCode.INVALID_ARGUMENT)
+    assert line.startswith("advisor: error: task.input.shape: has more than 1,048,576 locations")
+    assert f"{np.prod(shape):,}" in line
+    found = re.search(r"a stride of (\d+) on every axis gives \[([\d, ]+)\]", line)
+    assert found is not None, line
+    stride, given = int(found.group(1)), [int(n) for n in found.group(2).split(", ")]
+    assert given == advised == [len(range(0, n, stride)) for n in shape]
+    # The advice is an input the advisor takes, and the stride before it is not.
+    assert parse_task({"input": {"shape": given}, "preset": "local"}).input.shape == tuple(given)
+    assert np.prod([len(range(0, n, stride - 1)) for n in shape]) > MAX_LOCATIONS
 
 
 def test_a_padded_axis_grows_to_the_smallest_friendlier_sizes() -> None:

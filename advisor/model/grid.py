@@ -154,8 +154,33 @@ def grid_problem(shape: Sequence[int]) -> str | None:
     """
     problem = grid_axes_problem(shape)
     if problem is None and math.prod(shape) > MAX_LOCATIONS:
-        return f"has more than {MAX_LOCATIONS:,} locations: {list(shape)}"
+        stride, smaller = _fitting_stride(shape)
+        return (
+            f"has more than {MAX_LOCATIONS:,} locations: {list(shape)} has "
+            f"{math.prod(shape):,}; downsample or crop it (a stride of {stride} on every axis "
+            f"gives {smaller})"
+        )
     return problem
+
+
+def _fitting_stride(shape: Sequence[int]) -> tuple[int, list[int]]:
+    """Return the least stride on every axis that brings ``shape`` within the bound, and its grid.
+
+    The grid a stride ``s`` leaves has ``ceil(n / s)`` locations per axis (what ``x[::s]``
+    keeps); their count falls as ``s`` grows, so the least ``s`` within :data:`MAX_LOCATIONS`
+    is found by bisection (a shape of huge axes costs a few dozen products, not a count up).
+    A grid over the bound, a CT or MRI volume such as ``[155, 240, 240]``, was told only that
+    it was too large, with no word of what would fit.
+    """
+
+    def kept(stride: int) -> list[int]:
+        return [-(-n // stride) for n in shape]
+
+    low, high = 1, max(shape)  # over the bound at ``low``, within it at ``high`` (one location)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if math.prod(kept(middle)) <= MAX_LOCATIONS else (middle, high)
+    return high, kept(high)
 
 
 def grid_axes_problem(shape: Sequence[int]) -> str | None:
