@@ -113,6 +113,28 @@ def test_a_preset_refused_on_the_channel_axis_says_how_to_give_channels() -> Non
     assert "give the shape [32, 32] and channels 3" in violation.description
 
 
+@pytest.mark.parametrize("shape", [[2, 64], [64, 2], [2, 16, 16], [16, 16, 2]])
+def test_a_pair_of_channels_written_as_an_axis_is_named_with_the_shape_to_give(
+    shape: list[int],
+) -> None:
+    # Stereo audio as torchaudio holds it ([2, 16000], channels first) was refused by start_end
+    # as "needs a 1-D input" alone, and searched under symmetry as a 2-row image with no word
+    # of its channels, where advisor infer reads such a pair as channels.
+    grid = [n for n in shape if n != 2]
+    hint = channel_axis_hint(shape)
+    assert hint is not None and "a pair of channels" in hint
+    assert _advice(hint) == (grid, 2)
+    if len(shape) == 2:
+        with pytest.raises(InvalidRequestError) as caught:
+            parse_task({"input": {"shape": shape}, "preset": "start_end"})
+        assert _advice(caught.value.violations[0].description) == (grid, 2)
+        assert parse_task({"input": {"shape": grid, "channels": 2}, "preset": "start_end"})
+    task = parse_task({"input": {"shape": shape}, "preset": "local"})
+    budget = Budget(max_parameters=5_000, top_k=1, time_limit_seconds=None)
+    [best] = recommend(task, budget).recommendations
+    assert _advice(" ".join(best.rationale.split())) == (grid, 2)
+
+
 @pytest.mark.parametrize(("shape", "said"), [([32, 32, 3], True), ([32, 32], False)])
 def test_the_rationale_says_a_channel_like_axis_is_pooled_as_space(
     shape: list[int], said: bool

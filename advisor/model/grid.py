@@ -95,10 +95,11 @@ class InputSpec(NullsOmitted):
 
 @dataclass(frozen=True)
 class ChannelAxis:
-    """An end axis of a shape that looks like colour channels (:func:`channel_axis`).
+    """An end axis of a shape that looks like channels (:func:`channel_axis`).
 
-    ``size`` is its length (3 or 4), ``grid`` the shape without it (and, for a shape of more
-    than 3 axes, without its axes of one location), ``last`` whether it ends the shape.
+    ``size`` is its length (3 or 4 for colours, 2 for a pair, 1 in a data sample), ``grid`` the
+    shape without it (and, for a shape of more than 3 axes, without its axes of one location),
+    ``last`` whether it ends the shape.
     """
 
     size: int
@@ -107,16 +108,28 @@ class ChannelAxis:
 
 
 def channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
-    """Return the end axis of ``shape`` that looks like colour channels, if one does.
+    """Return the end axis of ``shape`` that looks like channels, if one does.
 
     Channels are not an axis of the grid (``input.channels`` holds them): a shape such as
     ``[32, 32, 3]`` (height, width, channels) or ``[3, 32, 32]`` is a 3-D grid whose 3-long axis
-    is pooled like a spatial one, and ``[1, 32, 32, 3]`` (a batch of one) is refused. Axes of one
-    location are left out of a shape of more than 3 axes first. None unless the last axis has 3
-    or 4 locations or the first 3, while every other axis has at least 8 and the rest is a grid.
+    is pooled like a spatial one, and ``[1, 32, 32, 3]`` (a batch of one) is refused. Stereo
+    audio as torchaudio holds it, ``[2, 16000]``, is likewise searched as a 2-row image (the
+    data path, :func:`data_channel_axis`, read such a pair as channels; a task's shape was given
+    no word of it). Axes of one location are left out of a shape of more than 3 axes first. None
+    unless the last axis has 3 or 4 locations or the first 3 (colours), or either has 2 (a
+    pair), while every other axis has at least 8 and the rest is a grid.
     """
-    axes = [n for n in shape if n != 1] if len(shape) > 3 else list(shape)
-    return _end_axis(axes, _LAST_CHANNELS, _FIRST_CHANNELS)
+    return _colour_axis(shape) or _end_axis(_axes(shape), _PAIR_CHANNELS, _PAIR_CHANNELS)
+
+
+def _colour_axis(shape: Sequence[int]) -> ChannelAxis | None:
+    """Return the end axis of ``shape`` that looks like colour channels (:func:`channel_axis`)."""
+    return _end_axis(_axes(shape), _LAST_CHANNELS, _FIRST_CHANNELS)
+
+
+def _axes(shape: Sequence[int]) -> list[int]:
+    """Return the axes a channel axis is looked for among: past 3 axes, those not of 1 location."""
+    return [n for n in shape if n != 1] if len(shape) > 3 else list(shape)
 
 
 def _end_axis(axes: Sequence[int], last: Sequence[int], first: Sequence[int]) -> ChannelAxis | None:
@@ -198,12 +211,17 @@ def grid_axes_problem(shape: Sequence[int]) -> str | None:
 
 
 def channel_axis_hint(shape: Sequence[int]) -> str | None:
-    """Say how to give colour channels when an end axis of ``shape`` looks like them."""
+    """Say how to give channels when an end axis of ``shape`` looks like them."""
     found = channel_axis(shape)
     if found is None:
         return None
+    kind = (
+        "colour channels"
+        if found.size in _LAST_CHANNELS
+        else "a pair of channels, as stereo's or a signal's I and Q"
+    )
     return (
-        f"if the axis of {found.size} locations holds colour channels, give the shape "
+        f"if the axis of {found.size} locations holds {kind}, give the shape "
         f"{found.grid} and channels {found.size}: the shape lists locations only"
     )
 
@@ -218,14 +236,14 @@ def data_channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
     axis of two beside long ones (:data:`_PAIR_CHANNELS`) is likely a pair of channels: read as
     written, the I and Q of ``(2, 128)`` radio samples were a 2x128 image's rows.
     """
-    colours = channel_axis(shape)
+    colours = _colour_axis(shape)
     if colours is not None or len(shape) < 2:
         return colours
     if shape[-1] == 1:
         return ChannelAxis(1, list(shape[:-1]), last=True)
     if shape[0] == 1:
         return ChannelAxis(1, list(shape[1:]), last=False)
-    return _end_axis(shape, _PAIR_CHANNELS, _PAIR_CHANNELS)
+    return channel_axis(shape)
 
 
 def _shape_hint(shape: Sequence[int]) -> str | None:
