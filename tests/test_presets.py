@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import math
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -116,6 +118,28 @@ def test_presets_that_do_not_fit_are_rejected(
     name: str, shape: tuple[int, ...], words: str
 ) -> None:
     assert words in rejection(name, shape)
+
+
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=3))
+def test_periodic_refused_on_an_odd_axis_names_even_inputs_it_applies_to(shape: list[int]) -> None:
+    # A spectrogram of 431 frames ([128, 431]) was told "it needs an even length on axis 1",
+    # with no word of the inputs that have one.
+    if all(n % 2 == 0 for n in shape):
+        assert periodic(tuple(shape))
+        return
+    refused = rejection("periodic", tuple(shape))
+    found = re.search(
+        r"give the input (?:cropped or )?padded to (\[[\d, ]+\](?: or \[[\d, ]+\])?)", refused
+    )
+    if found is None:  # only axes of one location are odd: the shape without them is given
+        assert "an axis of one location pools nothing" in refused, refused
+        return
+    advised = [ast.literal_eval(text) for text in found.group(1).split(" or ")]
+    for other in advised:
+        assert all(n % 2 == 0 for n in other) and periodic(tuple(other))
+        kept = [n for n in shape if n != 1] or shape
+        assert len(other) == len(kept)
+        assert all(abs(a - b) <= 1 for a, b in zip(other, kept, strict=True))
 
 
 @pytest.mark.parametrize(

@@ -332,6 +332,25 @@ def long_range(shape: _Shape) -> list[ResolvedCorrelation]:
     ]
 
 
+def _even_advice(shape: _Shape) -> str:
+    """Say which inputs of even lengths near ``shape`` periodic applies to ('' where none is).
+
+    Every odd axis cropped by one location, or padded by one; axes of one location are left out
+    first, as they hold no neighbour (``[1, 431]`` is advised ``[430]``, not ``[1, 430]``, which
+    periodic refuses as it does ``[1, 431]``). A spectrogram of 431 frames (``[128, 431]``) was
+    told it needs an even length, with no word of the inputs that have one. '' where only axes
+    of one location are odd: the refusal then gives the shape without them.
+    """
+    kept = squeezed_shape(shape) or list(shape)
+    if all(n % 2 == 0 for n in kept):
+        return ""
+    cropped = [n - n % 2 for n in kept]
+    padded = [n + n % 2 for n in kept]
+    if 0 in cropped:  # an axis of one location left after all: only padding keeps it
+        return f": give the input padded to {padded}"
+    return f": give the input cropped or padded to {cropped} or {padded}"
+
+
 def periodic(shape: _Shape) -> list[ResolvedCorrelation]:
     """Periodicity: index i correlated with index i + n/2 along every axis, as blocks.
 
@@ -355,7 +374,9 @@ def periodic(shape: _Shape) -> list[ResolvedCorrelation]:
             axes = ", ".join(str(axis) for axis in odd[:-1])
             where = f" on axis {odd[0]}" if len(odd) == 1 else f" on axes {axes} and {odd[-1]}"
         raise _reject(
-            "periodic", shape, f"it pairs i with i + n/2, so it needs an even length{where}"
+            "periodic",
+            shape,
+            f"it pairs i with i + n/2, so it needs an even length{where}{_even_advice(shape)}",
         )
     members = []
     for axis, axis_name in _axes(shape):
