@@ -18,6 +18,7 @@ passing everything.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +37,7 @@ from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
 from tests.support.oracle import (
     Member,
+    P,
     architecture_rank,
     cap_above,
     contiguous_windows,
@@ -182,6 +184,41 @@ def test_the_grid_tensor_is_well_below_the_rank_of_an_overlapping_network() -> N
     (figure,) = analyze(task, overlapping, exact=True).correlations
     assert (figure.log2_separation_rank, figure.log2_lower_bound) == (5.0, 3.0)
     assert architecture_rank(overlapping, [0, 2, 4], [1, 3, 5], cap=33) == 18
+
+
+def test_a_wider_representation_conv_is_analysed_on_its_patches_not_its_pixels() -> None:
+    # docs/THEORY.md §1: with representation_kernel k > 1 each location's input is its patch,
+    # taken as an input of its own. One global pooling of width 1 is then a product of one
+    # function per patch, rank 1 across any regions, and the figure is `exact` at that; as a
+    # function of the pixels, whose patches overlap A and B alike, it has a higher rank.
+    shallow = parse_architecture(
+        {
+            "input": {"shape": [4]},
+            "representation": 2,
+            "representation_kernel": 3,
+            "layers": [{"channels": 1, "pool": [4]}],
+        }
+    )
+    task = parse_task(
+        {
+            "input": {"shape": [4]},
+            "correlations": [{"name": "c", "a": {"indices": [0, 1]}, "b": {"indices": [2, 3]}}],
+        }
+    )
+    (figure,) = analyze(task, shallow, exact=True).correlations
+    assert (figure.log2_separation_rank, figure.certificate) == (0.0, "exact")
+    # h(x) = prod_i g(x_{i-1}, x_i, x_{i+1}) over pixels of three values, zero-padded, g a
+    # generic function of the patch (the conv, its representation and the 1x1 conv).
+    g = np.random.default_rng(0).integers(0, P, (3, 3, 3))
+    values = list(itertools.product(range(3), repeat=2))
+
+    def h(pixels: tuple[int, ...]) -> int:
+        padded, product = (0, *pixels, 0), 1
+        for i in range(1, 5):
+            product = product * int(g[padded[i - 1], padded[i], padded[i + 1]]) % P
+        return product
+
+    assert rank_mod_p(np.array([[h(a + b) for b in values] for a in values])) == 9
 
 
 def test_the_oracle_finds_the_documented_mixture_ranks() -> None:
