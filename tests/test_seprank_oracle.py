@@ -186,6 +186,36 @@ def test_the_grid_tensor_is_well_below_the_rank_of_an_overlapping_network() -> N
     assert architecture_rank(overlapping, [0, 2, 4], [1, 3, 5], cap=33) == 18
 
 
+def test_a_figure_above_the_dimension_bound_prices_a_shallow_net_no_width_reaches() -> None:
+    # docs/THEORY.md §14: a shallow net's rank is at most M^min(|A|, |B|) at any width, so the
+    # overlapping network's figure above that bound is priced at channels no shallow net of
+    # that M turns into rank: 2^5 against 2^3 on odd against even locations of [6].
+    overlapping = parse_architecture(
+        {
+            "input": {"shape": [6]},
+            "representation": 2,
+            "layers": [{"channels": 4, "pool": [2], "stride": [1]}, {"channels": 2, "pool": [5]}],
+        }
+    )
+    task = parse_task(
+        {
+            "input": {"shape": [6]},
+            "correlations": [
+                {"name": "c", "a": {"indices": [0, 2, 4]}, "b": {"indices": [1, 3, 5]}}
+            ],
+        }
+    )
+    analysis = analyze(task, overlapping)
+    (figure,) = analysis.correlations
+    assert analysis.efficiency is not None
+    assert (figure.log2_separation_rank, figure.log2_max_rank) == (5.0, 3.0)
+    assert analysis.efficiency.log2_shallow_channels == 5.0
+    shallow = parse_architecture(
+        {"input": {"shape": [6]}, "representation": 2, "layers": [{"channels": 64, "pool": [6]}]}
+    )
+    assert architecture_rank(shallow, [0, 2, 4], [1, 3, 5], shared=False, cap=33) == 8
+
+
 def test_a_wider_representation_conv_is_analysed_on_its_patches_not_its_pixels() -> None:
     # docs/THEORY.md §1: with representation_kernel k > 1 each location's input is its patch,
     # taken as an input of its own. One global pooling of width 1 is then a product of one
