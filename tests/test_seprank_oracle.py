@@ -147,7 +147,7 @@ def test_the_oracle_finds_the_ranks_documented_below_the_bound() -> None:
 
 def test_a_tight_figure_of_plain_2x2_pooling_is_above_the_shared_rank() -> None:
     # docs/THEORY.md §5: on partitions of the whole input, `tight` figures sit above the
-    # shared-weight rank about 1 in 50 times at M = 2 (windows mixing both sides), here on a
+    # shared-weight rank about 1 in 16 to 1 in 50 times at M = 2 (windows mixing both sides), on a
     # 4x4 grid pooled 2x2 twice: 2^6, the rank with per-location weights, against 54.
     plain = _architecture([4, 4], 2, [(8, [2, 2]), (4, [2, 2])], "contiguous")
     a, b = [0, 3, 6, 7, 10, 12, 14, 15], [1, 2, 4, 5, 8, 9, 11, 13]
@@ -161,6 +161,22 @@ def test_a_tight_figure_of_plain_2x2_pooling_is_above_the_shared_rank() -> None:
     assert (figure.certificate, figure.log2_separation_rank) == ("tight", 6.0)
     assert architecture_rank(plain, a, b, shared=False, cap=65) == 64
     assert architecture_rank(plain, a, b, cap=65) == 54
+
+
+def test_a_tight_figure_of_plain_1d_pooling_by_two_is_above_the_shared_rank() -> None:
+    # docs/THEORY.md §5: on near-balanced partitions of 16 locations at M = 2 about 1 in 16
+    # `tight` figures sit above the shared rank, the plainest 1-D net among them: [16] pooled by
+    # 2 four times, 2^7, the rank with per-location weights, against 113.
+    plain = _architecture([16], 2, [(w, [2]) for w in (4, 16, 16, 8)], "contiguous")
+    a = [0, 1, 3, 4, 6, 7, 8, 12]
+    b = [i for i in range(16) if i not in a]
+    task = parse_task(
+        {"input": {"shape": [16]}, "correlations": [{"name": "c", "a": {"indices": a}}]}
+    )
+    (figure,) = analyze(task, plain, price_contiguous=False).correlations
+    assert (figure.certificate, figure.log2_separation_rank) == ("tight", 7.0)
+    assert architecture_rank(plain, a, b, shared=False, cap=129) == 128
+    assert architecture_rank(plain, a, b, cap=129) == 113
 
 
 def test_the_grid_tensor_is_well_below_the_rank_of_an_overlapping_network() -> None:
