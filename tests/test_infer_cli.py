@@ -699,7 +699,8 @@ def test_a_grid_over_the_location_limit_names_the_data_option(tmp_path: Path, co
     line = assert_one_error_line(advisor(*arguments), ExitCode.INVALID_ARGUMENT)
     assert line == (
         f"advisor: error: {option}: grid of locations 64 exceeds the server's limit of 32 "
-        "(max_locations; raise it with --limit max_locations=64)"
+        "(max_locations; raise it with --limit max_locations=64); downsample or crop it (a "
+        "stride of 2 on every axis gives [4, 4])"
     )
 
 

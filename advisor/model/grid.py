@@ -31,6 +31,7 @@ __all__ = [
     "channel_axis_hint",
     "check_padding",
     "data_channel_axis",
+    "downsample_advice",
     "grid_axes_problem",
     "grid_problem",
     "padded_ids",
@@ -167,23 +168,21 @@ def grid_problem(shape: Sequence[int]) -> str | None:
     """
     problem = grid_axes_problem(shape)
     if problem is None and math.prod(shape) > MAX_LOCATIONS:
-        stride, smaller = _fitting_stride(shape)
         return (
             f"has more than {MAX_LOCATIONS:,} locations: {list(shape)} has "
-            f"{math.prod(shape):,}; downsample or crop it (a stride of {stride} on every axis "
-            f"gives {smaller})"
+            f"{math.prod(shape):,}; {downsample_advice(shape, MAX_LOCATIONS)}"
         )
     return problem
 
 
-def _fitting_stride(shape: Sequence[int]) -> tuple[int, list[int]]:
-    """Return the least stride on every axis that brings ``shape`` within the bound, and its grid.
+def downsample_advice(shape: Sequence[int], most: int) -> str:
+    """Say the least stride on every axis that brings ``shape`` within ``most`` locations.
 
     The grid a stride ``s`` leaves has ``ceil(n / s)`` locations per axis (what ``x[::s]``
-    keeps); their count falls as ``s`` grows, so the least ``s`` within :data:`MAX_LOCATIONS`
-    is found by bisection (a shape of huge axes costs a few dozen products, not a count up).
-    A grid over the bound, a CT or MRI volume such as ``[155, 240, 240]``, was told only that
-    it was too large, with no word of what would fit.
+    keeps); their count falls as ``s`` grows, so the least ``s`` is found by bisection (a shape
+    of huge axes costs a few dozen products, not a count up). A grid over the library's bound
+    (a CT or MRI volume such as ``[155, 240, 240]``) or a server's ``max_locations`` was told
+    only that it was too large, with no word of what would fit.
     """
 
     def kept(stride: int) -> list[int]:
@@ -192,8 +191,8 @@ def _fitting_stride(shape: Sequence[int]) -> tuple[int, list[int]]:
     low, high = 1, max(shape)  # over the bound at ``low``, within it at ``high`` (one location)
     while high - low > 1:
         middle = (low + high) // 2
-        low, high = (low, middle) if math.prod(kept(middle)) <= MAX_LOCATIONS else (middle, high)
-    return high, kept(high)
+        low, high = (low, middle) if math.prod(kept(middle)) <= most else (middle, high)
+    return f"downsample or crop it (a stride of {high} on every axis gives {kept(high)})"
 
 
 def grid_axes_problem(shape: Sequence[int]) -> str | None:

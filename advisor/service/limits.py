@@ -40,7 +40,7 @@ from advisor.integrations.katib import (
 )
 from advisor.model.architecture import Architecture
 from advisor.model.budget import INT32_MAX, Budget
-from advisor.model.grid import channel_axis, channel_axis_hint, grid_problem
+from advisor.model.grid import channel_axis, channel_axis_hint, downsample_advice, grid_problem
 from advisor.model.mixture import member_widths
 from advisor.model.padding import largest_grid
 from advisor.model.scalars import setting_value
@@ -666,19 +666,19 @@ def _input_violations(
     # Non-positive entries are the library's to report; the product only bounds real grids.
     if spec.shape and all(n > 0 for n in spec.shape):
         # A channels-first image written as a 3-D shape ([3, 96, 96]) is refused here before
-        # the library's own note on its colour axis can say how to give the channels; the note
-        # is added where that grid is within the limit (not [224, 224]: 50,176 locations).
-        found = channel_axis(spec.shape)
-        fits = found is not None and math.prod(found.grid) <= limits.max_locations
-        hint = channel_axis_hint(spec.shape) if fits else None
+        # the library's own note on its colour axis can say how to give the channels: the note
+        # is added. So is the stride that brings the grid (without such an axis) within the
+        # limit, where it is over it: a video clip or a volume was told only the operator's
+        # setting, which its sender cannot change.
+        found, hint = channel_axis(spec.shape), channel_axis_hint(spec.shape)
+        grid = spec.shape if found is None else found.grid
+        advice = [] if hint is None else [hint]
+        if math.prod(grid) > limits.max_locations:
+            advice.append(downsample_advice(grid, limits.max_locations))
         for violation in _count(
             f"{field}.shape", "grid of locations", math.prod(spec.shape), limits, "max_locations"
         ):
-            yield (
-                violation
-                if hint is None
-                else replace(violation, description=f"{violation.description}; {hint}")
-            )
+            yield replace(violation, description="; ".join([violation.description, *advice]))
 
 
 def _name_violations(name: str, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:

@@ -408,7 +408,8 @@ def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
         check_recommend_request(request, RequestLimits(max_locations=2**21))
     [violation] = error.value.violations
     assert violation.description == (
-        "grid of locations 2,098,152 exceeds the server's limit of 2,097,152 (max_locations)"
+        "grid of locations 2,098,152 exceeds the server's limit of 2,097,152 (max_locations); "
+        "downsample or crop it (a stride of 2 on every axis gives [724, 725])"
     )
 
 
@@ -499,14 +500,23 @@ def test_a_refusal_names_the_setting_whose_value_it_quotes(
             "the axis of 3 locations holds colour channels, give the shape [96, 96] and "
             "channels 3: the shape lists locations only",
         ),
-        # Not where the grid it would send the user to is over the limit too.
+        # Where the grid it sends the user to is over the limit too, with the stride that fits.
         (
             [3, 224, 224],
-            "grid of locations 150,528 exceeds the server's limit of 16,384 (max_locations)",
+            "grid of locations 150,528 exceeds the server's limit of 16,384 (max_locations); if "
+            "the axis of 3 locations holds colour channels, give the shape [224, 224] and "
+            "channels 3: the shape lists locations only; downsample or crop it (a stride of 2 on "
+            "every axis gives [112, 112])",
+        ),
+        # A video clip: the least stride on every axis that fits (2 leaves 25,088 locations).
+        (
+            [16, 112, 112],
+            "grid of locations 200,704 exceeds the server's limit of 16,384 (max_locations); "
+            "downsample or crop it (a stride of 3 on every axis gives [6, 38, 38])",
         ),
     ],
 )
-def test_a_grid_over_the_limit_with_a_colour_axis_says_how_to_give_the_channels(
+def test_a_grid_over_the_limit_says_how_to_give_the_channels_and_what_fits(
     shape: list[int], expected: str
 ) -> None:
     # A channels-first image written as a 3-D shape was refused by a default server for its
