@@ -176,7 +176,7 @@ def grid_problem(shape: Sequence[int]) -> str | None:
 
 
 def downsample_advice(shape: Sequence[int], most: int) -> str:
-    """Say the least stride on every axis that brings ``shape`` within ``most`` locations.
+    """Say the least stride on every axis that brings ``shape`` (over it) within ``most`` locations.
 
     The grid a stride ``s`` leaves has ``ceil(n / s)`` locations per axis (what ``x[::s]``
     keeps); their count falls as ``s`` grows, so the least ``s`` is found by bisection (a shape
