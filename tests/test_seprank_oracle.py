@@ -179,9 +179,8 @@ def test_a_tight_figure_of_plain_1d_pooling_by_two_is_above_the_shared_rank() ->
     assert architecture_rank(plain, a, b, cap=129) == 113
 
 
-def test_the_grid_tensor_is_well_below_the_rank_of_an_overlapping_network() -> None:
-    # docs/THEORY.md §9: the exact engine's lower bound on overlapping windows (the grid
-    # tensor) against the rank of h over generic representation vectors.
+def _odd_against_even_on_overlapping_windows() -> tuple[Task, Architecture]:
+    """THEORY.md §9's example: odd against even locations of [6], windows of 2 with stride 1."""
     overlapping = parse_architecture(
         {
             "input": {"shape": [6]},
@@ -197,6 +196,13 @@ def test_the_grid_tensor_is_well_below_the_rank_of_an_overlapping_network() -> N
             ],
         }
     )
+    return task, overlapping
+
+
+def test_the_grid_tensor_is_well_below_the_rank_of_an_overlapping_network() -> None:
+    # docs/THEORY.md §9: the exact engine's lower bound on overlapping windows (the grid
+    # tensor) against the rank of h over generic representation vectors.
+    task, overlapping = _odd_against_even_on_overlapping_windows()
     (figure,) = analyze(task, overlapping, exact=True).correlations
     assert (figure.log2_separation_rank, figure.log2_lower_bound) == (5.0, 3.0)
     assert architecture_rank(overlapping, [0, 2, 4], [1, 3, 5], cap=33) == 18
@@ -206,21 +212,7 @@ def test_a_figure_above_the_dimension_bound_prices_a_shallow_net_no_width_reache
     # docs/THEORY.md §14: a shallow net's rank is at most M^min(|A|, |B|) at any width, so the
     # overlapping network's figure above that bound is priced at channels no shallow net of
     # that M turns into rank: 2^5 against 2^3 on odd against even locations of [6].
-    overlapping = parse_architecture(
-        {
-            "input": {"shape": [6]},
-            "representation": 2,
-            "layers": [{"channels": 4, "pool": [2], "stride": [1]}, {"channels": 2, "pool": [5]}],
-        }
-    )
-    task = parse_task(
-        {
-            "input": {"shape": [6]},
-            "correlations": [
-                {"name": "c", "a": {"indices": [0, 2, 4]}, "b": {"indices": [1, 3, 5]}}
-            ],
-        }
-    )
+    task, overlapping = _odd_against_even_on_overlapping_windows()
     analysis = analyze(task, overlapping)
     (figure,) = analysis.correlations
     assert analysis.efficiency is not None
