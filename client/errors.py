@@ -170,9 +170,15 @@ CLIENT_CERTIFICATE_HINT: Final = (
     " (if the server asks for a client certificate, mutual TLS: "
     "tls=TlsConfig(client_cert=..., client_key=...))"
 )
-"""Appended to an ``UNAVAILABLE`` on a TLS channel without a client certificate: a server that
-asks for one ends the handshake, and gRPC reports whatever its last address attempt said
-(``Connection refused`` on ``::1`` for ``localhost``), no word of a certificate."""
+"""Appended to an ``UNAVAILABLE`` on a TLS channel without a client certificate when no connection
+was made (:data:`_CONNECT_FAILED`): a server that asks for one ends the handshake, and gRPC
+reports whatever its last address attempt said (``Connection refused`` on ``::1`` for
+``localhost``), no word of a certificate."""
+
+_CONNECT_FAILED: Final = "failed to connect to all addresses"
+"""What gRPC's ``UNAVAILABLE`` says when it made no connection. Without it the status is the
+server's own (``the server is shutting down``): the handshake succeeded, so no client
+certificate is missing."""
 
 _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {
     grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
@@ -206,8 +212,9 @@ def error_from_rpc(
         ``Socket closed`` (:data:`PLAINTEXT_REFUSED`), what a TLS server answers, then adds
         :data:`PLAINTEXT_HINT`.
     without_certificate
-        Whether the call went over TLS without a client certificate: its ``UNAVAILABLE`` then
-        adds :data:`CLIENT_CERTIFICATE_HINT`, as a server that asks for one leaves no other trace.
+        Whether the call went over TLS without a client certificate: its ``UNAVAILABLE`` of a
+        connection never made (:data:`_CONNECT_FAILED`) then adds
+        :data:`CLIENT_CERTIFICATE_HINT`, as a server that asks for one leaves no other trace.
 
     Returns
     -------
@@ -235,7 +242,7 @@ def error_from_rpc(
         details = (details or "unknown service") + _NOT_FOUND_HINT
     if code == grpc.StatusCode.UNAVAILABLE and plaintext and PLAINTEXT_REFUSED in details:
         details += PLAINTEXT_HINT
-    if code == grpc.StatusCode.UNAVAILABLE and without_certificate:
+    if code == grpc.StatusCode.UNAVAILABLE and without_certificate and _CONNECT_FAILED in details:
         details += CLIENT_CERTIFICATE_HINT
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details, limits)
 

@@ -7,6 +7,7 @@ server to check the conversions and the error paths end to end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -672,6 +673,33 @@ def test_mutual_tls_round_trip(tmp_path: Path) -> None:
     # gRPC's words named the last address it tried ("Connection refused"), no certificate.
     assert caught.value.details.endswith(CLIENT_CERTIFICATE_HINT)
     assert PLAINTEXT_HINT not in caught.value.details
+
+
+def test_a_draining_tls_server_s_refusal_is_not_said_to_want_a_client_certificate(
+    tmp_path: Path,
+) -> None:
+    # The refusal of a draining server, reached over TLS without a client certificate, read
+    # "the server is shutting down (if the server asks for a client certificate, mutual TLS:
+    # ...)": a server that answers has taken the handshake, so no certificate is missing.
+    pem = make_certificates(tmp_path)
+    config = ServerConfig(
+        workers=1, executor="threads", tls_cert=pem.server_cert, tls_key=pem.server_key
+    )
+    task, budget = wire.task_from_proto(LONG_TASK), wire.budget_from_proto(long_budget(30.0))
+    with start_server(config) as running:
+        client = AdvisorClient(
+            running.address, tls=TlsConfig(root_ca=pem.ca), retry=RetryPolicy(max_attempts=1)
+        )
+        with client, contextlib.closing(client.stream_recommend(task, budget)) as events:
+            next(events)  # the search is in flight, so the drain waits for it
+            stopped = _raised_in_thread(running.stop)
+            deadline = time.monotonic() + HOLD_SECONDS
+            while client.check_health() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with pytest.raises(UnavailableError) as caught:
+                client.list_presets()
+        assert stopped() == []  # the stream's close cancelled the search, ending the drain
+    assert caught.value.details == "the server is shutting down"
 
 
 def test_a_plaintext_call_to_a_tls_server_hints_at_tls(tmp_path: Path) -> None:
