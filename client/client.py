@@ -13,7 +13,9 @@ the server has answered, so a started stream is never replayed). Every attempt s
 one deadline.
 gRPC replays a request only while it still holds it in its retry buffer (256 KiB by default); the
 client sizes that buffer to the largest message it may send, ``max_message_bytes``, so large
-requests are retried like small ones.
+requests are retried like small ones. A channel whose server went away tries to reconnect at
+least every ``max_backoff_seconds`` of the policy (gRPC's own wait grows to 120 s, and every
+call fails at once while it waits), so a server that comes back is reached within the backoff.
 """
 
 from __future__ import annotations
@@ -114,6 +116,10 @@ passed, and the call fails at once with ``DEADLINE_EXCEEDED``."""
 _MIN_BACKOFF_SECONDS: Final = 0.001
 """gRPC's shortest retry backoff: it reads a backoff in whole milliseconds and refuses 0."""
 
+_GRPC_MAX_RECONNECT_BACKOFF_MS: Final = 120_000
+"""gRPC's own longest wait between a channel's attempts to connect, its default
+``grpc.max_reconnect_backoff_ms``: no policy makes the channel wait longer."""
+
 
 def _duration(seconds: float) -> str:
     """Return ``seconds`` as gRPC's service config writes a duration (``"0.010000000s"``).
@@ -146,6 +152,11 @@ class RetryPolicy:
     backoffs are from 1 ms (gRPC counts them in whole milliseconds and refuses 0) to
     :data:`MAX_TIMEOUT_SECONDS` (no call waits longer), the multiplier a finite number of at
     least 1; anything else raises :class:`~advisor.errors.InvalidRequestError` naming it.
+
+    ``max_backoff_seconds`` also bounds the wait between the channel's attempts to reconnect to
+    a server that went away (gRPC's own bound is 120 s): a call fails at once while the channel
+    waits, so a retry, or a call made after the server came back, found no connection for as
+    long (15 s after a server down for 30 s) instead of within the policy's backoff.
     """
 
     max_attempts: int = 4
@@ -176,6 +187,19 @@ class RetryPolicy:
                 "retry.backoff_multiplier",
                 f"must be a finite number of at least 1, got {multiplier!r}",
             )
+
+    def channel_options(self) -> list[tuple[str, str | int]]:
+        """Return the gRPC channel options applying this policy.
+
+        The service config (:meth:`service_config`), and ``max_backoff_seconds`` as the longest
+        wait between reconnection attempts (in whole milliseconds, at most gRPC's own 120 s).
+        """
+        reconnect_ms = math.ceil(self.max_backoff_seconds * 1000)
+        return [
+            ("grpc.service_config", self.service_config()),
+            ("grpc.enable_retries", 1),
+            ("grpc.max_reconnect_backoff_ms", min(reconnect_ms, _GRPC_MAX_RECONNECT_BACKOFF_MS)),
+        ]
 
     def service_config(self) -> str:
         """Return the gRPC service config (JSON) applying this policy to the idempotent calls."""
@@ -319,8 +343,7 @@ class AdvisorClient:
         self._default_timeout = checked_timeout("default_timeout", default_timeout)
         self._metadata = () if token is None else (bearer_metadata(token),)
         options: list[tuple[str, str | int]] = [
-            ("grpc.service_config", retry.service_config()),
-            ("grpc.enable_retries", 1),
+            *retry.channel_options(),
             ("grpc.per_rpc_retry_buffer_size", max_message_bytes),
             ("grpc.retry_buffer_size", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),

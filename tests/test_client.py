@@ -401,6 +401,20 @@ def test_unreachable_server_is_unavailable() -> None:
         client.list_presets()
 
 
+def test_a_server_that_comes_back_is_reached_within_the_retry_backoff() -> None:
+    # gRPC waits at least 0.8 s (1 s less its jitter) before reconnecting after a failed attempt,
+    # up to 120 s after repeated ones, failing every call at once meanwhile: a server back after
+    # 30 s down was still refused for 15 s, each call's retries spent inside that wait.
+    target = closed_target()
+    with _client(target) as client:  # reconnects at most FAST_RETRY's 0.02 s apart
+        with pytest.raises(UnavailableError):
+            client.list_presets()
+        port = int(target.rpartition(":")[2])
+        with scripted_server(ScriptedAdvisor(), port) as served:
+            assert served == target
+            assert client.check_health(wait_for_ready=True, timeout=0.5) is True
+
+
 @pytest.mark.parametrize("variable", ["http_proxy", "https_proxy", "grpc_proxy"])
 def test_a_server_on_this_machine_is_reached_past_a_proxy_the_environment_sets(
     fake: tuple[ScriptedAdvisor, str], monkeypatch: pytest.MonkeyPatch, variable: str

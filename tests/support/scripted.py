@@ -139,12 +139,16 @@ _PRESET = advisor_pb2.Preset(
 
 
 @contextmanager
-def scripted_server(servicer: ScriptedAdvisor) -> Iterator[str]:
-    """Serve ``servicer`` on 127.0.0.1, any free port, and yield its target; stop it after."""
+def scripted_server(servicer: ScriptedAdvisor, port: int = 0) -> Iterator[str]:
+    """Serve ``servicer`` on 127.0.0.1 and yield its target; stop it after.
+
+    ``port`` 0 takes any free port; another is a given one, such as a :func:`closed_target`'s
+    for a server that comes up where a client already tried it.
+    """
     server = grpc.server(ThreadPoolExecutor(max_workers=4))
     advisor_pb2_grpc.add_ArchitectureAdvisorServicer_to_server(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(servicer.health, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
     try:
         yield f"127.0.0.1:{port}"
