@@ -274,7 +274,8 @@ class AdvisorClient:
     ----------
     target
         ``host:port`` of the server (any gRPC target string: ``dns:///host:port``,
-        ``unix:/path``); a URL (``http://host:port``) is refused, naming it.
+        ``unix:/path``, ``[::1]:50051``); a URL (``http://host:port``) and an IPv6 address with
+        a port but no brackets (``::1:50051``) are refused, naming it.
     token
         Bearer token sent with every call when the server requires one: one line of printable
         ASCII with no space at either end, as gRPC sends it.

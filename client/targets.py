@@ -1,8 +1,9 @@
 """What a client's ``target`` may be, and how it is reached: checked before any channel is built.
 
 gRPC takes any string as a target and reports a bad one only when a call fails, as
-``UNAVAILABLE``, the transient failure a pipeline retries; and it routes even a loopback target
-through the environment's proxy. :func:`target_problem` names what can be no target;
+``UNAVAILABLE``, the transient failure a pipeline retries (a URL, stray whitespace, an IPv6
+address with a port but no brackets); and it routes even a loopback target through the
+environment's proxy. :func:`target_problem` names what can be no target;
 :func:`is_loopback` says which targets bypass the proxy.
 """
 
@@ -25,12 +26,38 @@ def target_problem(target: str) -> str | None:
     """
     if target != target.strip():
         return f"starts or ends with whitespace: {target!r}"
+    bracketed = _unbracketed_ipv6(target)
+    if bracketed is not None:
+        return f"an IPv6 address with a port goes in brackets: pass {bracketed!r}"
     scheme = next((s for s in _URL_SCHEMES if target.lower().startswith(s)), None)
     if scheme is None:
         return None
     address = target[len(scheme) :].rstrip("/")
     tls = ", with TLS on" if scheme in ("https://", "grpcs://") else ""
     return f"is a URL; a gRPC target is host:port: pass {address!r}{tls}"
+
+
+def _unbracketed_ipv6(target: str) -> str | None:
+    """Return ``target`` with its IPv6 host in brackets, if it is ``v6:port`` without them.
+
+    gRPC reads ``::1:50051`` as a host name, fails to resolve it ("Misformatted domain name")
+    and fails every call ``UNAVAILABLE``. Only an unambiguous one is named: a whole target that
+    is an IPv6 address (``::1:8080`` is one) is that address, on gRPC's default port.
+    """
+    scheme = next((s for s in ("dns:///", "dns:") if target.startswith(s)), "")
+    address = target[len(scheme) :]
+    host, _, port = address.rpartition(":")
+    if not (port.isdigit() and _is_ipv6(host)) or _is_ipv6(address):
+        return None
+    return f"{scheme}[{host}]:{port}"
+
+
+def _is_ipv6(text: str) -> bool:
+    """Whether ``text`` is an IPv6 address (a scope such as ``%eth0`` included)."""
+    try:
+        return isinstance(ipaddress.ip_address(text), ipaddress.IPv6Address)
+    except ValueError:
+        return False
 
 
 _ADDRESS_SCHEMES: Final = ("dns:///", "dns:", "ipv4:", "ipv6:")

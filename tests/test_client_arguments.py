@@ -127,6 +127,9 @@ def test_ragged_data_is_named_data(fake: tuple[ScriptedAdvisor, str]) -> None:
         ("grpc://localhost:50051", {}, "target"),
         (" localhost:50051", {}, "target"),
         ("localhost:50051\n", {}, "target"),
+        # An IPv6 address and its port without brackets: gRPC read it as a host name too.
+        ("::1:50051", {}, "target"),
+        ("dns:///2001:db8::1:50051", {}, "target"),
         ("localhost:1", {"max_message_bytes": 2**40}, "max_message_bytes"),
         ("localhost:1", {"max_message_bytes": 2**31}, "max_message_bytes"),
         ("localhost:1", {"max_message_bytes": "4"}, "max_message_bytes"),
@@ -138,6 +141,18 @@ def test_ragged_data_is_named_data(fake: tuple[ScriptedAdvisor, str]) -> None:
 )
 def test_a_bad_client_setting_is_named(target: Any, settings: dict[str, Any], field: str) -> None:
     assert _refused(lambda: AdvisorClient(target, **settings)) == [field]
+
+
+def test_an_ipv6_address_without_brackets_is_told_its_brackets() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        AdvisorClient("dns:///::1:50051")
+    assert str(caught.value) == (
+        "target: an IPv6 address with a port goes in brackets: pass 'dns:///[::1]:50051'"
+    )
+    # An address without a port (gRPC's default, 443) is left to gRPC, which reads it so:
+    # ::1:8080 is one too, and no other reading of it is certain.
+    for target in ("[::1]:50051", "ipv6:[::1]:50051", "::1", "::1:8080", "unix:/run/a:1"):
+        AdvisorClient(target).close()
 
 
 # Each about 500 bytes on the wire, where the rest of its request is under 100.
