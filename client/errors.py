@@ -180,6 +180,15 @@ _CONNECT_FAILED: Final = "failed to connect to all addresses"
 server's own (``the server is shutting down``): the handshake succeeded, so no client
 certificate is missing."""
 
+_CLIENT_HANDSHAKE_REFUSALS: Final = (
+    "WRONG_VERSION_NUMBER",
+    "CERTIFICATE_VERIFY_FAILED",
+    "Hostname Verification Check failed",
+)
+"""gRPC's words for a TLS handshake the client broke off itself, each naming its cause: a server
+that speaks no TLS, a server certificate no ``root_ca`` signed, one for another name than the
+target's (``server_name``). A server that wants a client certificate is none of them."""
+
 _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {
     grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
@@ -213,7 +222,8 @@ def error_from_rpc(
         :data:`PLAINTEXT_HINT`.
     without_certificate
         Whether the call went over TLS without a client certificate: its ``UNAVAILABLE`` of a
-        connection never made (:data:`_CONNECT_FAILED`) then adds
+        connection never made (:data:`_CONNECT_FAILED`), whose words name no other cause (a
+        server certificate not trusted, a server without TLS), then adds
         :data:`CLIENT_CERTIFICATE_HINT`, as a server that asks for one leaves no other trace.
 
     Returns
@@ -242,9 +252,20 @@ def error_from_rpc(
         details = (details or "unknown service") + _NOT_FOUND_HINT
     if code == grpc.StatusCode.UNAVAILABLE and plaintext and PLAINTEXT_REFUSED in details:
         details += PLAINTEXT_HINT
-    if code == grpc.StatusCode.UNAVAILABLE and without_certificate and _CONNECT_FAILED in details:
+    if code == grpc.StatusCode.UNAVAILABLE and without_certificate and _unexplained(details):
         details += CLIENT_CERTIFICATE_HINT
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details, limits)
+
+
+def _unexplained(details: str) -> bool:
+    """Whether an ``UNAVAILABLE``'s ``details`` say no connection was made, naming no cause.
+
+    A server that asks for a client certificate and gets none ends the handshake with no word
+    of it; a refusal of the client's own (:data:`_CLIENT_HANDSHAKE_REFUSALS`) names its cause.
+    """
+    return _CONNECT_FAILED in details and not any(
+        refusal in details for refusal in _CLIENT_HANDSHAKE_REFUSALS
+    )
 
 
 def _rich_status(call: grpc.Call) -> status_pb2.Status | None:

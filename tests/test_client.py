@@ -716,6 +716,36 @@ def test_a_draining_tls_server_s_refusal_is_not_said_to_want_a_client_certificat
     assert caught.value.details == "the server is shutting down"
 
 
+@pytest.mark.parametrize("mismatch", ["server without TLS", "untrusted CA", "another name"])
+def test_a_tls_handshake_the_client_refused_is_not_said_to_want_a_client_certificate(
+    tmp_path: Path, mismatch: str
+) -> None:
+    # gRPC's words named the cause (WRONG_VERSION_NUMBER, CERTIFICATE_VERIFY_FAILED, Hostname
+    # Verification Check failed), and the hint then sent the reader after a client certificate.
+    pem = make_certificates(tmp_path)
+    settings: dict[str, Any] = {"tls_cert": pem.server_cert, "tls_key": pem.server_key}
+    root_ca = pem.ca
+    if mismatch == "server without TLS":
+        settings = {}
+    elif mismatch == "untrusted CA":
+        root_ca = pem.intruder_cert  # signed by another CA: trusting it trusts no server here
+    else:
+        settings["tls_cert"], settings["tls_key"] = make_server_certificate(
+            tmp_path, "DNS:advisor.test"
+        )
+    config = ServerConfig(workers=1, executor="threads", **settings)
+    with (
+        start_server(config) as running,
+        AdvisorClient(
+            running.address, tls=TlsConfig(root_ca=root_ca), retry=RetryPolicy(max_attempts=1)
+        ) as client,
+        pytest.raises(UnavailableError) as caught,
+    ):
+        client.list_presets()
+    assert caught.value.details.startswith("failed to connect to all addresses")
+    assert CLIENT_CERTIFICATE_HINT not in caught.value.details
+
+
 def test_a_plaintext_call_to_a_tls_server_hints_at_tls(tmp_path: Path) -> None:
     # gRPC's "Socket closed" named no cause; the command alone added the hint.
     pem = make_certificates(tmp_path)
