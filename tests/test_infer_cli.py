@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,8 @@ import yaml
 from advisor.cli.options import ExitCode
 from advisor.model.task import load_task
 from tests.test_cli import advisor, assert_one_error_line
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _blocks(tmp_path: Path, name: str = "data.npy") -> tuple[Path, np.ndarray]:
@@ -116,6 +120,44 @@ def test_an_output_of_a_dash_is_standard_output_not_a_file(
     assert dashed.status == plain.status == 0, dashed.stderr
     assert dashed.stdout == plain.stdout and yaml.safe_load(dashed.stdout)["correlations"]
     assert not (tmp_path / "-").exists()
+
+
+_LIMITED_ADVISOR = """
+import resource, sys
+from advisor.cli.main import main
+resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))  # no file written past 1 KiB
+sys.exit(main())
+"""
+"""The ``advisor`` command in a process whose writes fail past a file's first KiB, as on a full
+disk (Python ignores SIGXFSZ, so the write fails with EFBIG instead of killing the process)."""
+
+
+def test_an_output_whose_write_fails_part_way_keeps_the_file_written_before(
+    tmp_path: Path,
+) -> None:
+    # The task was written into --output itself, emptied first: a write that failed part-way
+    # left the first KiB of the new task, and the task written before was lost.
+    pytest.importorskip("resource")
+    data, _ = _blocks(tmp_path)
+    output = tmp_path / "task.yaml"
+    output.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    output.chmod(0o640)
+    run = subprocess.run(
+        [sys.executable, "-c", _LIMITED_ADVISOR, "infer", str(data), "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert run.returncode == ExitCode.INVALID_ARGUMENT, run.stderr
+    assert output.read_text() == "input: {shape: [8, 8]}\npreset: local\n"
+    assert run.stderr == f"advisor: error: --output: {output}: File too large\n"
+    assert sorted(tmp_path.iterdir()) == [data, output]  # no temporary file left
+    written = advisor("infer", data, "--output", output)
+    assert written.status == 0, written.stderr
+    assert load_task(output).arrangement is not None
+    assert output.stat().st_mode & 0o777 == 0o640  # replaced, with the mode it had
 
 
 def test_recommend_with_data_searches_the_data_arranged_family(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from advisor.cli.options import TaskFormat
 from advisor.cli.output import document_text, stdout_document
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.files import replace_file
 from advisor.infer.combine import input_mismatch, with_data
 from advisor.infer.data import DataSample, npz_names, read_data, read_labels
 from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
@@ -183,14 +184,17 @@ def _write_task(
 ) -> None:
     """Write a task ``document`` to ``path`` as ``form``; refuse (on ``option``) an input path.
 
-    ``form`` defaults to the one the advisor reads ``path`` in (:func:`_read_form`).
+    ``form`` defaults to the one the advisor reads ``path`` in (:func:`_read_form`). The file
+    is replaced in one step (:func:`~advisor.files.replace_file`): a write that fails part-way
+    or a Ctrl-C leaves the file written before whole, not cut short.
     """
     _check_writable(option, path, inputs)
     try:
         text = document_text(document, form or _read_form(path))
-        Path(path).write_text(text, encoding="utf-8")
+        replace_file(Path(path), text, f".{Path(path).name}.")
     except OSError as error:
-        raise InvalidRequestError.single(option, f"{path}: {error}") from None
+        # The error's own words may name the temporary file: the path is named here.
+        raise InvalidRequestError.single(option, f"{path}: {error.strerror or error}") from None
 
 
 def _read_form(path: Path) -> TaskFormat:

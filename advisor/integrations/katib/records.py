@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
+from advisor.files import replace_file
 from advisor.integrations.katib.experiment import KatibSearch
 
 __all__ = ["MAX_HANDED_OUT_FILE_BYTES", "HandedOutFiles", "search_digest"]
@@ -143,17 +144,7 @@ class HandedOutFiles:
             "handed": sorted(record.items()),
         }
         try:
-            descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=_RECORD_PREFIX)
-            try:
-                with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                    json.dump(document, file, separators=(",", ":"))
-                    file.flush()
-                    os.fsync(file.fileno())
-                os.replace(temporary, path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
-            _sync_directory(self.directory)
+            replace_file(path, json.dumps(document, separators=(",", ":")), _RECORD_PREFIX)
         except OSError as error:
             _LOGGER.error(
                 "Katib experiment %r: cannot write what was handed out to %s (%s); a restarted "
@@ -162,26 +153,6 @@ class HandedOutFiles:
                 path,
                 error,
             )
-
-
-def _sync_directory(directory: Path) -> None:
-    """Flush ``directory``'s entries to its disk, where the platform allows it.
-
-    A file's fsync keeps its contents, not its name: until the directory is synced too, a
-    machine that crashes just after an ``os.replace`` may come back with the previous record.
-    A platform that opens no directory (Windows) or a file system that syncs none refuses with
-    an OSError: the record is then as durable as the platform makes it, and the write stands.
-    """
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 def _handed_out_record(document: object, search: str, experiment: str) -> dict[int, str]:
