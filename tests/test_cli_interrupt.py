@@ -12,18 +12,20 @@ import io
 import json
 import os
 import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import pytest
 import yaml
+from advisor_client.client import AdvisorClient
 
 from advisor.cli import commands, interrupt
 from advisor.cli.main import main
 from advisor.cli.options import ExitCode
 from advisor.cli.progress import ProgressBar
-from advisor.model.results import SearchProgress
+from advisor.model.results import SearchProgress, SearchResult
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.server import ServerConfig, start_server
 
@@ -105,3 +107,26 @@ def test_ctrl_c_cancels_a_call_to_a_remote_server(
     assert status == ExitCode.OTHER
     assert stdout == ""
     assert stderr.endswith("advisor: error: interrupted\n")
+
+
+def test_ctrl_c_before_the_embedded_server_took_the_call_is_an_interrupt(
+    long_task: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A Ctrl-C between the handler's start and the server's taking the call (reading a large
+    # task, sending it) stopped the server under the call: "UNAVAILABLE: Stream removed (...
+    # Server shutdown)", exit status 5, as if no server could be reached.
+    sent = AdvisorClient.recommend
+
+    def pressed_before(client: AdvisorClient, *args: Any, **kwargs: Any) -> SearchResult:
+        os.kill(os.getpid(), signal.SIGINT)
+        for thread in threading.enumerate():  # the stop, done before the call is sent
+            if thread.name == "advisor-interrupt":
+                thread.join()
+        return sent(client, *args, **kwargs)
+
+    monkeypatch.setattr(AdvisorClient, "recommend", pressed_before)
+    monkeypatch.setattr(commands, "STOP_GRACE_SECONDS", 0.0)
+    status, stdout, stderr = _run("recommend", long_task, *SEARCH)
+    assert (status, stdout) == (ExitCode.OTHER, "")
+    assert stderr == f"{interrupt.STOPPING}\nadvisor: error: interrupted\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored

@@ -200,9 +200,16 @@ def _recommend(
         )
     )
     with bar or contextlib.nullcontext(), interrupt or contextlib.nullcontext():
-        result = advisor.recommend(
-            task, budget, progress=None if bar is None else bar.update, timeout=args.timeout
-        )
+        try:
+            result = advisor.recommend(
+                task, budget, progress=None if bar is None else bar.update, timeout=args.timeout
+            )
+        except UnavailableError:
+            if interrupt is not None and interrupt.interrupted:
+                # The Ctrl-C stopped the server before it took the call (a large task still
+                # on its way): no search ran, so this is a Ctrl-C before it, not a lost server.
+                raise KeyboardInterrupt from None
+            raise
     save_searched_task(task, args)
     if notice is not None:  # held until the search returned: a failure is its one error line
         sys.stderr.write(f"{notice}\n")
