@@ -122,6 +122,23 @@ def test_an_output_of_a_dash_is_standard_output_not_a_file(
     assert not (tmp_path / "-").exists()
 
 
+def test_a_saved_task_of_a_dash_is_refused_as_standard_output_holds_the_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--save-task -` wrote a file named "-" in the working folder, where a script meant
+    # standard output; that holds the result, so the option is refused before the data is read.
+    monkeypatch.chdir(tmp_path)
+    task = tmp_path / "described.yaml"
+    task.write_text("input: {shape: [8, 8]}\n")
+    run = advisor("recommend", task, "--budget", "20000", "--data", "none.npy", "--save-task", "-")
+    line = assert_one_error_line(run, ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        "advisor: error: --save-task: '-' names standard output, which holds the result: "
+        "name a file"
+    )
+    assert sorted(tmp_path.iterdir()) == [task]
+
+
 _LIMITED_ADVISOR = """
 import resource, sys
 from advisor.cli.main import main

@@ -24,6 +24,7 @@ from advisor.cli.options import (
     VALUE_KINDS,
     ExitCode,
     output_path,
+    saved_path,
 )
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
 from advisor.service.options import add_limit_argument, add_serve_arguments, given_path
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_arguments(recommend, "the task's input shape")
     recommend.add_argument(
         "--save-task",
-        type=given_path,
+        type=saved_path,
         metavar="TASK.yaml",
         help="write the task searched, the file's with what --data adds, here (JSON for a "
         "name ending .json, else YAML), so "

@@ -37,6 +37,7 @@ __all__ = [
     "Option",
     "OutputFormat",
     "output_path",
+    "saved_path",
 ]
 
 
@@ -134,6 +135,18 @@ def output_path(text: str) -> Path | None:
     ``--output -`` wrote a file named ``-``.
     """
     return None if text == "-" else given_path(text)
+
+
+def saved_path(text: str) -> Path:
+    """Read a file to write beside the result, which standard output holds: never ``-``.
+
+    ``--save-task -`` wrote a file named ``-``, where a script meant standard output.
+    """
+    if text == "-":
+        raise argparse.ArgumentTypeError(
+            "'-' names standard output, which holds the result: name a file"
+        )
+    return given_path(text)
 
 
 NO_BOUND: Final = "none"
