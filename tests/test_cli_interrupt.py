@@ -130,3 +130,22 @@ def test_ctrl_c_before_the_embedded_server_took_the_call_is_an_interrupt(
     assert (status, stdout) == (ExitCode.OTHER, "")
     assert stderr == f"{interrupt.STOPPING}\nadvisor: error: interrupted\n"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_ctrl_c_is_ignored_by_a_command_started_ignoring_it(
+    long_task: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A background job of a script starts with SIGINT ignored, so that the Ctrl-C meant for the
+    # script leaves it running; the search's handler replaced that, and a Ctrl-C stopped the
+    # search (exit status 130) though it was ignored before and after it.
+    monkeypatch.setattr(commands, "progress_bar_for", _pressing(1))
+    monkeypatch.setattr(commands, "STOP_GRACE_SECONDS", 0.0)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        status, stdout, stderr = _run("recommend", long_task, *SEARCH)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # left as it was
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert status == ExitCode.OK, stderr
+    assert interrupt.STOPPING not in stderr
+    assert json.loads(stdout)["complete"] is True

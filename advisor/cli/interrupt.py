@@ -36,7 +36,8 @@ class SearchInterrupt:
     ``stop`` drains the embedded server (it blocks until the server has stopped, so it cannot
     run in the signal handler, which interrupts the main thread's wait for the answer);
     ``before_message`` runs first in the handler (the progress bar erases its line). Outside
-    the main thread, where Python delivers no signals, entering changes nothing.
+    the main thread, where Python delivers no signals, or where SIGINT is ignored, entering
+    changes nothing.
     """
 
     def __init__(self, stop: Callable[[], None], before_message: Callable[[], None]) -> None:
@@ -47,7 +48,12 @@ class SearchInterrupt:
         self.interrupted = False
 
     def __enter__(self) -> SearchInterrupt:
-        if threading.current_thread() is threading.main_thread():
+        # A process that started with SIGINT ignored (a background job of a script, whose
+        # Ctrl-C is the script's) keeps ignoring it, as it does before and after the search.
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+        ):
             self._previous = signal.signal(signal.SIGINT, self._first)
             self._installed = True
         return self
