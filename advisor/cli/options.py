@@ -222,8 +222,9 @@ BUDGET_OPTIONS = (
             "nargs": "+",
             "metavar": "C",
             "help": (
-                "allowed channel widths (default: powers of two from 4 to --max-channels, and "
-                "for practical ladders the quarter steps between them: 5, 6, 7, 10, 12, 14, ...)"
+                "allowed channel widths (default: the powers of two from 4 to --max-channels and "
+                "--max-channels itself; practical ladders also take the quarter steps between "
+                "them: 5, 6, 7, 10, 12, ...)"
             ),
         },
     ),
