@@ -278,7 +278,7 @@ def test_a_wider_layer_the_search_did_not_take_says_what_kept_it_out() -> None:
 
 
 def test_a_wider_m_off_the_profiles_names_the_rule_it_breaks_not_the_others() -> None:
-    # M 16 -> 32 on constant widths 64: every ladder rule holds but M's range (16 here), yet the
+    # M 16 -> 20 on constant widths 64: every ladder rule holds but M's range (16 here), yet the
     # reason read "hidden widths constant or doubling, M at most r_0", both true of that net.
     # The four-level mirror tree (the #1 until the arrangement's weight was halved, the #2 since).
     task = parse_task({"input": {"shape": [15, 15]}, "preset": "symmetry"})
@@ -296,17 +296,32 @@ def test_a_wider_m_off_the_profiles_names_the_rule_it_breaks_not_the_others() ->
     top = four_levels[0]
     text = " ".join(top.rationale.split())
     found = re.search(
-        r"M 16 -> 32 would add [^(]*\(off the practical profiles [^:]*: ([^)]*)\)", text
+        r"M 16 -> 20 would add [^(]*\(off the practical profiles [^:]*: ([^)]*)\)", text
     )
     assert found is not None, text
     assert found[1] == "M up to 16"
     widths = top.architecture.widths
-    assert len(set(widths)) == 1 and widths[0] >= 32  # constant, and M = 32 at most r_0
+    assert len(set(widths)) == 1 and widths[0] >= 20  # constant, and M = 20 at most r_0
     raised = re.search(
         r"the 1st width (\d+) -> (\d+) would add [^(]*\(off the [^:]*: ([^)]*)\)", text
     )
     assert raised is not None, text
     assert raised[3] == "hidden widths constant or doubling"
+
+
+def test_a_practical_search_widens_a_layer_to_its_next_practical_width() -> None:
+    # Practical widths are a quarter step apart (8, 10, 12, ...), but a widening went to the
+    # next power of two: "the 1st width 8 -> 16" beside "10% more budget would buy M = 8", and
+    # on other picks 80 -> 128, past the 96 and 112 the search builds.
+    budget = Budget(max_parameters=300, top_k=1, time_limit_seconds=None)
+    task = load_task("examples/tasks/symmetry.yaml")
+    (top,) = recommend(task, budget).recommendations
+    text = " ".join(top.rationale.split())
+    steps = re.findall(r"(?:M|the \d+(?:st|nd|rd|th) width) (\d+) -> (\d+) would add", text)
+    assert steps, text
+    choices = budget.profile_choices()
+    for old, new in steps:
+        assert int(new) == min(c for c in choices if c > int(old)), text
 
 
 def test_a_wider_layer_past_the_default_compute_bound_names_the_bound() -> None:

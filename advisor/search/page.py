@@ -294,12 +294,19 @@ def targets_scope(run: SearchRun, complete: bool) -> Scope:
 
 
 def _widenings(run: SearchRun, entry: Entry) -> list[Widening]:
-    """Measure what one step up of each width does to the entry's binding correlation."""
+    """Measure what one step up of each width does to the entry's binding correlation.
+
+    A step is to the next width the search allocates: a practical profile's choices, a quarter
+    step apart, else the free allocation's. Practical widths stepped to the next power of two,
+    "the 2nd width 80 -> 128" past the 96 and 112 the search builds, priced at their cost.
+    """
     widths = list(entry.allocation.widths)
     binding = run.objective.binding(entry.allocation.log2_ranks)
+    practical = run.budget.width_profile == "practical"
+    choices = run.ladders.rules.choices if practical else run.choices
     raised = []
     for position, width in enumerate(widths):
-        larger = [c for c in run.choices if c > width]
+        larger = [c for c in choices if c > width]
         if larger:
             raised.append((position, [*widths[:position], larger[0], *widths[position + 1 :]]))
     if not raised:
