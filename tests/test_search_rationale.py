@@ -339,6 +339,22 @@ def test_a_wider_layer_past_the_default_compute_bound_names_the_bound() -> None:
     assert top.multiply_adds <= bound < wider.multiply_adds
 
 
+def test_a_wider_layer_past_the_compute_bound_and_off_the_profiles_names_both() -> None:
+    # Mirror 112-112-112-112-112 on symmetry at 100,000: "the 1st width 112 -> 128 (over the
+    # compute bound ...)" sent the reader to --max-macs, but a higher bound still builds no
+    # 128-112-112-112-112: it is no constant or doubling ladder either.
+    budget = Budget(max_parameters=100_000, top_k=1, time_limit_seconds=None)
+    (top,) = recommend(load_task("examples/tasks/symmetry.yaml"), budget).recommendations
+    hidden = [layer.channels for layer in top.architecture.layers]
+    assert len(set(hidden)) == 1, hidden
+    text = " ".join(top.rationale.split())
+    found = re.findall(r"the \d+(?:st|nd|rd|th) width \d+ -> \d+ would add [^(]*\(([^)]*)\)", text)
+    assert found, text
+    for reasons in found:
+        assert "over the compute bound" in reasons, text
+        assert "hidden widths constant or doubling" in reasons, text
+
+
 @pytest.mark.parametrize(
     ("key", "shape", "words"),
     [

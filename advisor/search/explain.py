@@ -130,8 +130,9 @@ class Widening:
     extra_parameters
         Parameters it costs.
     beyond
-        What keeps the search from this design, in words ("over the budget", the compute bound,
-        a width profile the search does not build); empty when nothing does.
+        What keeps the search from this design, in words ("over the budget" or the compute
+        bound, and a width profile the search does not build, each that applies); empty when
+        nothing does.
     """
 
     position: int

@@ -326,7 +326,11 @@ def _widenings(run: SearchRun, entry: Entry) -> list[Widening]:
 def _beyond(
     run: SearchRun, entry: Entry, points: npt.NDArray[np.int64], extra: npt.NDArray[np.int64]
 ) -> list[str]:
-    """Say, per widened width profile, what keeps the search from it (empty: nothing)."""
+    """Say, per widened width profile, everything that keeps the search from it (empty: nothing).
+
+    Each obstacle is named, not the first: "over the compute bound" alone, on a widening no
+    practical ladder holds either, sent the reader to a higher --max-macs that builds it no more.
+    """
     over_budget = entry.allocation.parameters + extra > run.budget.max_parameters
     bound = run.ladders.max_multiply_adds
     over_compute = (
@@ -343,16 +347,16 @@ def _beyond(
     hidden = {ladder[1:] for ladder in ladders or ()}
     reasons = []
     for point, budget, compute in zip(points.tolist(), over_budget, over_compute, strict=True):
+        said = []
         if budget:
-            reasons.append("over the budget")
+            said.append("over the budget")
         elif compute:
-            reasons.append(f"over the compute bound of {bound:,} multiply-adds per input")
-        elif ladders is not None and tuple(point) not in ladders:
+            said.append(f"over the compute bound of {bound:,} multiply-adds per input")
+        if ladders is not None and tuple(point) not in ladders:
             rules = _broken_rules(point, hidden, run.ladders.rules)
             off = "off the practical profiles the search builds"
-            reasons.append(f"{off}: {rules}" if rules else off)
-        else:
-            reasons.append("")
+            said.append(f"{off}: {rules}" if rules else off)
+        reasons.append("; ".join(said))
     return reasons
 
 
