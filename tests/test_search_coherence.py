@@ -586,3 +586,25 @@ def test_the_other_readings_of_many_correlations_are_listed_briefly() -> None:
     assert found is not None, note
     assert found.group(1).count("a mirror about") == 3
     assert found.group(1).endswith("or 3 more")
+
+
+@pytest.mark.parametrize("relations", [4, 5])
+def test_the_groups_of_other_readings_left_out_are_counted_in_the_right_number(
+    relations: int,
+) -> None:
+    # Each pair of equal boxes side by side is a shift by its width and a mirror: one group per
+    # shift. Four groups left one out, said "and 1 more groups".
+    correlations = [
+        {
+            "name": f"shift {2**i}",
+            "a": {"box": {"start": [0], "stop": [2**i]}},
+            "b": {"box": {"start": [2**i], "stop": [2 ** (i + 1)]}},
+        }
+        for i in range(1, relations + 1)
+    ]
+    task = parse_task({"input": {"shape": [64]}, "correlations": correlations})
+    note = _note(task)
+    assert note is not None
+    left_out = relations - 3
+    noun = "group" if left_out == 1 else "groups"
+    assert f"; and {left_out} more {noun}. The score took" in note, note

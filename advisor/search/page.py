@@ -265,7 +265,8 @@ def _other_reading(run: SearchRun) -> str:
     if not groups:
         return ""
     statements = " or ".join(f"`relation: {kind}`" for kind in sorted(kinds))
-    more = f"; and {len(groups) - _SHOWN} more groups" if len(groups) > _SHOWN else ""
+    left_out = len(groups) - _SHOWN
+    more = f"; and {left_out} more group{'s' if left_out > 1 else ''}" if left_out > 0 else ""
     return (
         f"Equal regions read both ways: {'; '.join(groups[:_SHOWN])}{more}. The score took the "
         f"reading with the fewest relations; if another is meant, {statements} on a correlation "
