@@ -55,6 +55,16 @@ def _text(
     return rationale(chosen, opening=opening, **arguments)
 
 
+@pytest.mark.parametrize("standard", [3_850, 3_999, 4_000, 40_000, 300])
+def test_the_compute_against_the_standard_cnn_is_said_to_three_digits(standard: int) -> None:
+    said = re.search(
+        r"\(([0-9.]+)x the standard CNN of this budget\)", _text(standard_multiply_adds=standard)
+    )
+    assert said is not None
+    ratio = 4_000 / standard
+    assert float(said[1]) == pytest.approx(ratio, rel=5e-3)  # 1.04 was written "1"
+
+
 def test_it_states_the_design_the_budget_the_compute_and_the_gains() -> None:
     text = _text(standard_multiply_adds=1_000)
     assert "Mirror pooling (2x2, global 8x8) with M = 32 and widths 512-1" in text

@@ -295,7 +295,8 @@ def fit(
 def _what(chosen: Design, max_parameters: int, standard: int | None) -> str:
     cost = f"{chosen.multiply_adds:,} multiply-adds per input"
     if standard:
-        cost += f" ({chosen.multiply_adds / standard:.2g}x the standard CNN of this budget)"
+        # Three digits: two wrote 4% more as "1x" (1.04).
+        cost += f" ({chosen.multiply_adds / standard:.3g}x the standard CNN of this budget)"
     return (
         f"{_capitalised(chosen.description)} with {chosen.widths_text()}: "
         f"{chosen.parameters:,} parameters of the {max_parameters:,} allowed "
