@@ -39,7 +39,7 @@ from advisor.integrations.katib import (
     width_values,
 )
 from advisor.model.architecture import Architecture
-from advisor.model.budget import INT32_MAX, Budget
+from advisor.model.budget import FAMILIES, INT32_MAX, Budget
 from advisor.model.grid import channel_axis, channel_axis_hint, downsample_advice, grid_problem
 from advisor.model.mixture import member_widths
 from advisor.model.padding import largest_grid
@@ -858,6 +858,15 @@ def _budget_violations(
         ),
         limits,
     )
+    if len(budget.geometries) > len(FAMILIES):
+        # Not a setting: a longer list repeats a family. Left to the budget's own check, a
+        # million (a 1 MB message) took seconds to name every repeat, and held a slot as long.
+        yield _exceeding(
+            f"{field}.geometries",
+            "family count",
+            len(budget.geometries),
+            f"the {len(FAMILIES)} families there are (each may be named once)",
+        )
     if budget.HasField("top_k"):
         yield from _count(f"{field}.top_k", "top_k", budget.top_k, limits, "max_top_k")
     if budget.HasField("time_limit_seconds"):

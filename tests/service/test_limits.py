@@ -119,6 +119,7 @@ def test_task_limits_name_the_field(task: pb.Task, field: str) -> None:
         (pb.Budget(max_channels=17), "budget.max_channels"),
         (pb.Budget(channel_choices=[1, 2, 4]), "budget.channel_choices"),
         (pb.Budget(channel_choices=[1, 32]), "budget.channel_choices[1]"),
+        (pb.Budget(geometries=[pb.GEOMETRY_FAMILY_MIRROR] * 8), "budget.geometries"),
         (pb.Budget(top_k=5), "budget.top_k"),
         (pb.Budget(time_limit_seconds=1.5), "budget.time_limit_seconds"),
         (pb.Budget(time_limit_seconds=float("nan")), "budget.time_limit_seconds"),
