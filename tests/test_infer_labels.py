@@ -14,6 +14,7 @@ import pytest
 
 from advisor.cli.options import ExitCode
 from advisor.errors import InvalidRequestError
+from advisor.infer import data as data_module
 from advisor.infer.data import read_data, read_labels
 from advisor.model.task import load_task
 from tests.test_cli import advisor, assert_one_error_line
@@ -202,6 +203,29 @@ def test_an_empty_label_is_refused_not_read_as_a_class(
     assert (
         _refusal(path, text) == f"{path}: line {line} holds an empty label; give every sample one"
     )
+
+
+def test_names_whose_array_would_pass_the_size_limit_are_refused_before_it_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # NumPy gives every name the room of the longest: a 220 kB CSV of one 200,000-character
+    # name and 9,999 short ones asked for 7.45 GiB (MemoryError under a limit, the memory taken
+    # without one), past the 512 MiB an array read whole may have.
+    monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 3599)
+    path = tmp_path / "labels.csv"
+    path.write_text("cat\n" + "d" * 300 + "\ncat\n")  # 309 bytes, 3 x 300 x 4 as an array
+    with pytest.raises(InvalidRequestError) as raised:
+        read_labels(path, 3)
+    assert [(v.field, v.description) for v in raised.value.violations] == [
+        (
+            "labels",
+            f"{path}: its 3 names, each given the room of the longest (300 characters, line 2), "
+            "are 3,600 bytes (0.0 MiB) as an array, over the limit of 3,599 bytes (0.0 MiB) for "
+            "an array read whole; shorten the names or number the classes",
+        )
+    ]
+    monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 3600)
+    assert read_labels(path, 3).tolist() == ["cat", "d" * 300, "cat"]
 
 
 # A missing name written as an empty string (pandas' fillna('')) was a class of its own, named

@@ -504,9 +504,11 @@ def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
     """
     rows: list[list[str]] = []
     first: tuple[int, str, bool] | None = None
+    longest = (0, 0)  # the longest label's characters and line
     for number, cells in _csv_lines(file, "labels"):
         row = [cell.strip() for cell in cells]
         for cell in row:
+            longest = max(longest, (len(cell), -number))
             if not cell:  # read as a name it would be a class of its own, named ''
                 raise InvalidRequestError.single(
                     "labels", f"{file}: line {number} holds an empty label; give every sample one"
@@ -526,6 +528,18 @@ def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
     assert first is not None, "_csv_lines refuses a file without rows"
     if first[2]:
         return np.asarray([[float(cell) for cell in row] for row in rows], dtype=np.float64)
+    count = sum(map(len, rows))
+    # NumPy gives every name the room of the longest, 4 bytes a character: a 220 kB file of one
+    # 200,000-character name and 9,999 short ones asked for 7.45 GiB.
+    size = count * np.dtype((np.str_, longest[0])).itemsize
+    if size > MAX_PARSED_BYTES:
+        raise InvalidRequestError.single(
+            "labels",
+            f"{file}: its {count:,} names, each given the room of the longest ({longest[0]:,} "
+            f"characters, line {-longest[1]}), are {_bytes_text(size)} as an array, over the "
+            f"limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read whole; shorten the "
+            "names or number the classes",
+        )
     return np.asarray(rows, dtype=np.str_)
 
 
