@@ -899,6 +899,27 @@ def test_an_array_read_whole_is_bounded_by_its_header_not_the_file_s_size(
     assert read_data(packed).shape == (256, 256)
 
 
+def test_a_csv_s_values_are_bounded_as_an_array_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A value of a CSV may be 2 bytes ("0,"), 8 as float64: a file within the size limit could
+    # hold an array 4 times past the bound an .npz's array has, and took some 12 GB as the
+    # Python floats it was read as.
+    monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 1024)
+    csv = tmp_path / "zeros.csv"
+    csv.write_text("0,0,0,0,0,0,0,0\n" * 17)  # 272 bytes; 136 values, 1,088 bytes as float64
+    with pytest.raises(InvalidRequestError) as error:
+        read_data(csv)
+    assert error.value.violations[0].description == (
+        f"{csv}: its values up to line 17 are 1,088 bytes (0.0 MiB) as float64, over the limit "
+        "of 1,024 bytes (0.0 MiB) for an array read whole; pass a sample of it (a few thousand "
+        "samples estimate the dependence well)"
+    )
+    assert _fields(error) == ["data"]
+    csv.write_text("0,0,0,0,0,0,0,0\n" * 16)  # 1,024 bytes as float64: within the limit
+    assert read_data(csv).samples == 16
+
+
 def test_a_file_over_a_size_limit_is_told_apart_from_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

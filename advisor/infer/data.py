@@ -450,11 +450,26 @@ def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
 
 
 def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
-    """Read a CSV file of numbers: one row per line, the first line not a number named."""
-    rows: list[list[float]] = []
+    """Read a CSV file of numbers: one row per line, the first line not a number named.
+
+    The values are bounded as an ``.npz``'s array is, by :data:`MAX_PARSED_BYTES` as float64,
+    and each row is held as such while the file is read: a value of the file may be 2 bytes
+    (``0,``), and a list of Python floats takes 32 bytes a value, so a 16 MB file took 380 MB
+    and one at the file size limit would have taken some 12 GB, for an array of 2 GiB.
+    """
+    rows: list[_Floats] = []
+    values = 0
     for number, cells in _csv_lines(file, field):
+        values += len(cells)
+        if values * 8 > MAX_PARSED_BYTES:
+            raise InvalidRequestError.single(
+                field,
+                f"{file}: its values up to line {number} are {_bytes_text(values * 8)} as "
+                f"float64, over the limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read "
+                "whole; pass a sample of it (a few thousand samples estimate the dependence well)",
+            )
         try:
-            rows.append([float(cell) for cell in cells])
+            rows.append(np.fromiter(map(float, cells), dtype=np.float64, count=len(cells)))
         except ValueError:
             column, cell = next((c, v) for c, v in enumerate(cells, 1) if not _reads_as_number(v))
             raise InvalidRequestError.single(
@@ -463,7 +478,7 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
                 f"({_quoted(cell.strip())}, column {column}); the file holds numbers only, "
                 f"comma-separated, no header{_separator_note(cells)}",
             ) from None
-    return np.asarray(rows, dtype=np.float64)
+    return np.stack(rows)
 
 
 def _quoted(text: str) -> str:
