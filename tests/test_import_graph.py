@@ -1,15 +1,17 @@
-"""The product's modules import one another without loops.
+"""The product's modules import one another without loops, and only down the layers.
 
 A loop of imports (two modules that each need the other, even through an import deferred into a
 function) ties them into one unit that can be neither read nor tested apart, and works only while
 the deferred import stays deferred. Every ``import`` statement of the ``advisor`` package and the
 client library (``client/``, installed as ``advisor_client``) is read, at any depth in the file,
-and the graph of module to module must have no cycle.
+and the graph of module to module must have no cycle. Its edges must also follow the layers
+docs/INTERNALS.md lists: each layer imports only the layers listed above it.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,9 @@ import networkx as nx
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {"advisor": ROOT / "advisor", "advisor_client": ROOT / "client"}
+# The one import up the layers docs/INTERNALS.md states: integrations reach the client "only when
+# given a server, imported then".
+_UPWARD_BY_CONTRACT = {("advisor.integrations", "advisor_client")}
 
 
 def _modules() -> dict[str, Path]:
@@ -74,3 +79,57 @@ def test_the_graph_reads_the_packages_imports() -> None:
 def test_no_module_imports_itself_through_others() -> None:
     cycles = sorted(sorted(cycle) for cycle in nx.simple_cycles(import_graph()))
     assert cycles == [], f"import loops: {cycles}"
+
+
+def _layers() -> list[str]:
+    """Return the layers docs/INTERNALS.md lists, bottom up, as module names (``advisor.model``).
+
+    Each is a line of the indented list under "The folders show the layers": a module
+    (``advisor/files.py``), a folder (``advisor/seprank/``) or the client (``client/``); the
+    entry point ``server.py`` is no module of the packages and is left out.
+    """
+    internals = (ROOT / "docs" / "INTERNALS.md").read_text(encoding="utf-8")
+    listing = internals.partition("The folders show the layers")[2].partition("\n\n")[2]
+    paths = re.findall(r"^ {4}(\S+)", listing.partition("\n\n")[0], re.MULTILINE)
+    folders = {f"{folder.name}/": package for package, folder in PACKAGES.items()}
+    return [
+        folders.get(path, path.removesuffix(".py").strip("/").replace("/", "."))
+        for path in paths
+        if path != "server.py"
+    ]
+
+
+def _layer_of(module: str, layers: list[str]) -> int | None:
+    """Return the index in ``layers`` of the layer ``module`` belongs to, or None."""
+    return next(
+        (
+            index
+            for index, layer in enumerate(layers)
+            if module == layer or module.startswith(f"{layer}.")
+        ),
+        None,
+    )
+
+
+def test_internals_lists_the_layers_of_the_packages() -> None:
+    layers = _layers()
+    assert layers[:3] == ["advisor.stopping", "advisor.files", "advisor.errors"]
+    assert "advisor.seprank" in layers and layers[-1] == "advisor.cli"
+    # Every module but the curated API (``advisor``, which loads its names on first use) has one.
+    unplaced = [
+        name for name in import_graph() if name != "advisor" and _layer_of(name, layers) is None
+    ]
+    assert unplaced == [], f"modules in no layer of docs/INTERNALS.md: {unplaced}"
+
+
+def test_every_import_goes_down_the_layers_internals_lists() -> None:
+    layers = _layers()
+    upward = sorted(
+        f"{importer} -> {imported}"
+        for importer, imported in import_graph().edges
+        if (low := _layer_of(importer, layers)) is not None
+        and (high := _layer_of(imported, layers)) is not None
+        and high > low
+        and (layers[low], layers[high]) not in _UPWARD_BY_CONTRACT
+    )
+    assert upward == [], f"imports of a layer docs/INTERNALS.md lists above: {upward}"
