@@ -133,3 +133,21 @@ def test_every_import_goes_down_the_layers_internals_lists() -> None:
         and (layers[low], layers[high]) not in _UPWARD_BY_CONTRACT
     )
     assert upward == [], f"imports of a layer docs/INTERNALS.md lists above: {upward}"
+
+
+def test_the_client_imports_only_the_layers_internals_names_for_it() -> None:
+    # "## client/, installed as `advisor_client` (imports advisor.errors, .model and ... only)":
+    # what an AutoML worker loads with the client, kept to those layers.
+    internals = (ROOT / "docs" / "INTERNALS.md").read_text(encoding="utf-8")
+    heading = re.search(r"^## client/.*\(imports (.*) only\)$", internals, re.MULTILINE)
+    assert heading is not None
+    named = {f"advisor.{name}" for name in re.findall(r"(?:advisor)?\.(\w+)", heading[1])}
+    assert {"advisor.errors", "advisor.model"} <= named
+    beyond = sorted(
+        f"{importer} -> {imported}"
+        for importer, imported in import_graph().edges
+        if importer.startswith("advisor_client")
+        and not imported.startswith("advisor_client")
+        and not any(imported == name or imported.startswith(f"{name}.") for name in named)
+    )
+    assert beyond == [], f"client imports docs/INTERNALS.md does not name: {beyond}"
