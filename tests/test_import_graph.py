@@ -19,8 +19,8 @@ import networkx as nx
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {"advisor": ROOT / "advisor", "advisor_client": ROOT / "client"}
-# The one import up the layers docs/INTERNALS.md states: integrations reach the client "only when
-# given a server, imported then".
+# The one import up the layers docs/INTERNALS.md states: integrations use the client's argument
+# readers, and AdvisorClient when given a server.
 _UPWARD_BY_CONTRACT = {("advisor.integrations", "advisor_client")}
 
 
