@@ -5,9 +5,10 @@ for ``advisor-server``), which buries the error; docs/CLI.md promises one line p
 :class:`OneLineParser` words every usage error as ``PROG: error: --port: invalid value 'abc' (a
 whole number)``, says which choice a mistyped one resembles, and exits with status 2; ``--help``
 still prints the usage. It takes no abbreviated option names: argparse would read ``--output 3``
-as ``--outputs 3`` and ``--rep 64`` as ``--representation-kernel 64`` without a word. It imports
-nothing but the standard library, so a command's usage error answers without loading the
-engines or gRPC.
+as ``--outputs 3`` and ``--rep 64`` as ``--representation-kernel 64`` without a word. It loads
+nothing but the standard library, so building a command's parser loads neither the engines nor
+gRPC; a mistyped option or choice imports :mod:`advisor.errors` (and so pydantic) for its "did
+you mean", on the error path alone.
 """
 
 from __future__ import annotations
