@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.infer import speed
 from bench.report import no_options
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -73,3 +74,15 @@ def test_a_command_without_options_refuses_an_argument(
         no_options("Rebuild the report.")
     assert exited.value.code == 2
     assert "unrecognized arguments: --draw 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "option"), [(["--side", "0"], "--side"), (["--samples", "1"], "--samples")]
+)
+def test_the_inference_speed_benchmark_refuses_a_size_it_cannot_measure_by_its_option(
+    arguments: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        speed.main(arguments)
+    assert exited.value.code == 2
+    assert f"error: {option}: at least" in capsys.readouterr().err

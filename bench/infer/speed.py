@@ -89,11 +89,21 @@ def _peak_resident_mb() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Write a sample, then measure inference on it in a fresh process."""
-    parser = argparse.ArgumentParser(prog="python -m bench.infer.speed")
-    parser.add_argument("--side", type=int, default=64)
-    parser.add_argument("--samples", type=int, default=5000)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.infer.speed",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--side", type=int, default=64, help="grid side S, S x S locations")
+    parser.add_argument("--samples", type=int, default=5000, help="samples in the .npy (>= 2)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # Checked before the sample is written: no grid has a side below 1, and the measuring
+    # process would refuse fewer than two samples only after the whole sample was written.
+    if args.side < 1:
+        parser.error("--side: at least 1")
+    if args.samples < 2:
+        parser.error("--samples: at least 2, the dependence between locations needs two")
     if args.measure is not None:
         for name, value in measure(args.measure).items():
             print(f"{name} {value:.3f}")
