@@ -31,6 +31,7 @@ from advisor.model.budget import Budget
 from advisor.model.grid import padded_ids, padded_shape
 from advisor.model.task import parse_task
 from advisor.protocol import wire
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.search.candidates import arranged_permutation
 from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
@@ -440,7 +441,7 @@ def test_graph_survives_the_wire_and_bad_graphs_name_their_field() -> None:
     )
     with pytest.raises(InvalidRequestError) as error:
         check_graph(flipped, 1024)
-    assert _fields(error) == ["edges[0]"]
+    assert _fields(error) == ["rows[0]"]
     with pytest.raises(InvalidRequestError) as error:
         check_graph(graph, 32)
     assert _fields(error) == ["input.shape"]
@@ -482,9 +483,9 @@ def test_a_bad_edge_or_constant_location_is_named_by_its_index() -> None:
     nan[5] = np.nan
     twice[7], rows[7] = cols[2], rows[2]
     cases = [
-        (_edited(graph, rows=far), "edges[3]", "(99, "),
-        (_edited(graph, weights=nan), "edges[5]", "nan"),
-        (_edited(graph, rows=rows, cols=twice), "edges[7]", "appears twice"),
+        (_edited(graph, rows=far), "rows[3]", "(99, "),
+        (_edited(graph, weights=nan), "weights[5]", "nan"),
+        (_edited(graph, rows=rows, cols=twice), "rows[7]", "appears twice"),
         (_edited(graph, constant=(64,)), "constant[0]", "0..63"),
         (_edited(graph, constant=(int(rows[0]),)), "constant[0]", "has edges"),
         (_edited(graph, constant=(int(rows[0]),) * 2), "constant[1]", "repeats"),
@@ -494,6 +495,28 @@ def test_a_bad_edge_or_constant_location_is_named_by_its_index() -> None:
             check_graph(bad, 1024)
         assert _fields(error) == [field]
         assert words in error.value.violations[0].description
+
+
+def test_a_bad_edge_is_named_by_a_field_of_the_dependence_graph_message() -> None:
+    # A client of the proto (Go, Java) looks a violation's path up in DependenceGraph: the edges
+    # were named `graph.edges[e]` and `graph.edges`, a field the message does not have.
+    graph = _blocks_graph((8, 8), 4, seed=6)
+    off_grid, low, short = graph.cols.copy(), graph.weights.copy(), graph.weights[:-1].copy()
+    off_grid[2] = 64
+    low[4] = 0.0
+    cases = [
+        (_edited(graph, cols=off_grid), "cols[2]"),
+        (_edited(graph, weights=low), "weights[4]"),
+        (_edited(graph, cols=graph.cols[:-1].copy()), "cols"),
+        (_edited(graph, weights=short), "weights"),
+        (dataclasses.replace(graph, top_k=1), "rows"),
+    ]
+    fields = advisor_pb2.DependenceGraph.DESCRIPTOR.fields_by_name
+    for bad, field in cases:
+        with pytest.raises(InvalidRequestError) as error:
+            check_graph(bad, 1024)
+        assert _fields(error) == [field]
+        assert field.split("[")[0] in fields
 
 
 def test_an_exact_graph_holds_the_pairs_one_end_ranks_in_its_top_k_and_the_wire_checks_it() -> None:
@@ -515,7 +538,7 @@ def test_an_exact_graph_holds_the_pairs_one_end_ranks_in_its_top_k_and_the_wire_
     with pytest.raises(InvalidRequestError) as error:
         wire.dependence_graph_from_proto(wire.dependence_graph_to_proto(complete), 1024)
     ((field, description),) = [(v.field, v.description) for v in error.value.violations]
-    e = int(field.removeprefix("graph.edges[").removesuffix("]"))
+    e = int(field.removeprefix("graph.weights[").removesuffix("]"))
     i, j = int(rows[e]), int(cols[e])
     assert j not in ranked[i, -12:] and i not in ranked[j, -12:]  # truly kept by neither end
     assert f"the pair {(i, j)} at weight" in description and "kept by neither end" in description

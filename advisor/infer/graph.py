@@ -120,10 +120,13 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
     Raises
     ------
     InvalidRequestError
-        Naming ``input.shape``, ``input.channels``, ``top_k``, ``samples``, ``edges`` (their
-        count), ``edges[e]`` (edge ``e``: ``rows[e]``, ``cols[e]`` and ``weights[e]`` of the
-        ``DependenceGraph`` message) or ``constant[i]``: the first bad edge or constant location,
-        with its ids (the caller places the paths under its request field).
+        Naming fields of the ``DependenceGraph`` message, as a client of the proto reads them:
+        ``input.shape``, ``input.channels``, ``top_k``, ``samples``, ``rows`` (the edge count),
+        ``cols`` or ``weights`` (a length other than ``rows``'), the first bad edge ``e`` at
+        ``rows[e]`` or ``cols[e]`` (an id off the grid; ``rows[e]`` for a pair out of order or
+        repeated) or ``weights[e]`` (a weight out of range, or one neither end keeps), or
+        ``constant[i]``: the first bad constant location, with its ids (the caller places the
+        paths under its request field).
     """
     violations: list[FieldViolation] = []
     # The grid a task can have, as its inferred task's; the server's limit, when it is the
@@ -148,10 +151,10 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
         violations.append(FieldViolation("input.channels", f"{graph.channels}: must be positive"))
     edges = graph.weights.size
     if not graph.rows.size == graph.cols.size == edges:
-        violations.append(FieldViolation("edges", "rows, cols and weights differ in length"))
+        violations.append(_length_violation(graph))
     elif edges > n * max(graph.top_k, 1):
         violations.append(
-            FieldViolation("edges", f"{edges} edges exceed locations x top_k = {n * graph.top_k}")
+            FieldViolation("rows", f"{edges} edges exceed locations x top_k = {n * graph.top_k}")
         )
     elif edges:
         violations += _edge_violations(graph, n)
@@ -285,17 +288,37 @@ def _first(flags: npt.NDArray[np.bool_]) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
+def _length_violation(graph: DependenceGraph) -> FieldViolation:
+    """Return the problem of parallel edge lists of different lengths, at the first that differs.
+
+    ``rows`` is the reference: ``cols`` when its length differs from it, else ``weights``.
+    """
+    rows = graph.rows.size
+    field, size = (
+        ("cols", graph.cols.size) if graph.cols.size != rows else ("weights", graph.weights.size)
+    )
+    return FieldViolation(
+        field, f"has {size} entries, rows has {rows}: rows, cols and weights are parallel lists"
+    )
+
+
 def _edge_violations(graph: DependenceGraph, n: int) -> list[FieldViolation]:
-    """Return the first problem of the edges, at ``edges[e]`` (``rows[e]``, ``cols[e]``, ...)."""
+    """Return the first problem of the edges, at ``rows[e]``, ``cols[e]`` or ``weights[e]``.
+
+    The paths are the ``DependenceGraph`` message's own fields, which a client of the proto can
+    look up; a problem of the pair (order, repeat) is named at its ``rows`` entry.
+    """
     rows, cols, weights = graph.rows, graph.cols, graph.weights
-    if (e := _first((rows < 0) | (rows >= n) | (cols < 0) | (cols >= n))) is not None:
+    off = (rows < 0) | (rows >= n)
+    if (e := _first(off | (cols < 0) | (cols >= n))) is not None:
         pair = (int(rows[e]), int(cols[e]))
-        return [FieldViolation(f"edges[{e}]", f"location ids {pair} must lie in 0..{n - 1}")]
+        field = f"rows[{e}]" if off[e] else f"cols[{e}]"
+        return [FieldViolation(field, f"location ids {pair} must lie in 0..{n - 1}")]
     if (e := _first(rows >= cols)) is not None:
         pair = (int(rows[e]), int(cols[e]))
-        return [FieldViolation(f"edges[{e}]", f"{pair} needs i < j (each pair once, no loops)")]
+        return [FieldViolation(f"rows[{e}]", f"{pair} needs i < j (each pair once, no loops)")]
     if (e := _first(~((weights > 0) & (weights <= 1)))) is not None:
-        return [FieldViolation(f"edges[{e}]", f"weight {float(weights[e])} must lie in (0, 1]")]
+        return [FieldViolation(f"weights[{e}]", f"weight {float(weights[e])} must lie in (0, 1]")]
     # Sorted, not np.unique: numpy 2's hashed unique takes 0.45 s on half a million edges, the
     # sort 0.01 s; this check runs before the inference can poll its stop signal.
     keys = rows * n + cols
@@ -304,7 +327,7 @@ def _edge_violations(graph: DependenceGraph, n: int) -> list[FieldViolation]:
     if repeats.size:
         e = int(repeats.min())
         pair = (int(rows[e]), int(cols[e]))
-        return [FieldViolation(f"edges[{e}]", f"the pair {pair} appears twice")]
+        return [FieldViolation(f"rows[{e}]", f"the pair {pair} appears twice")]
     return []
 
 
@@ -343,7 +366,7 @@ def _top_k_violations(graph: DependenceGraph, n: int) -> list[FieldViolation]:
     i, j = int(graph.rows[e]), int(graph.cols[e])
     return [
         FieldViolation(
-            f"edges[{e}]",
+            f"weights[{e}]",
             f"the pair {(i, j)} at weight {float(graph.weights[e]):.6g} is kept by neither end: "
             f"locations {i} and {j} keep their {graph.top_k} strongest (top_k) from "
             f"{kept_from[i]:.6g} and {kept_from[j]:.6g}; an exact graph holds an edge only "
