@@ -1611,10 +1611,15 @@ class InferTaskResponse(_message.Message):
     """"metis" or "spectral"."""
     threshold: _builtins.float
     """The least dependence weight read as evidence: independent locations put any edge of the grid
-    at or above it with probability 5% (a Bonferroni bound over every pair of locations).
+    at or above it with probability 5% (a Bonferroni bound over every pair of locations). A pair
+    of sparse, heavy-tailed or skewed locations (the graph's kurtosis, largest_deviation and
+    skewness) may need more. Above 1, the largest weight, when the sample is too small for any
+    pair to be evidence (docs/INFER.md).
     """
     evidence: _builtins.int
-    """The graph's edges at or above the threshold; the inference reads only those."""
+    """The graph's edges at or above their own pair's threshold (threshold, or the higher one of a
+    sparse, heavy-tailed or skewed pair); the inference reads only those.
+    """
     @_builtins.property
     def task(self) -> Global___Task:
         """Usable as is by Recommend; carries the arrangement when it lowers the entanglement enough.
