@@ -16,6 +16,7 @@ from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.regions import IndicesRegion
 from advisor.model.results import Recommendation
 from advisor.model.task import Task
+from advisor.protocol import wire
 from advisor.search import page as page_module
 from advisor.search import paging
 from advisor.search.candidates import deepest_schedule
@@ -123,6 +124,16 @@ def test_a_token_another_version_of_the_ranking_wrote_is_refused(
 def test_a_malformed_token_is_refused(token: str) -> None:
     with pytest.raises(InvalidRequestError) as raised:
         recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=token))
+    assert [v.field for v in raised.value.violations] == ["budget.page_token"]
+
+
+def test_an_empty_token_on_the_wire_is_refused_not_read_as_the_first_page() -> None:
+    # advisor.proto's Budget.page_token: set, even to "", it must be a token a result wrote; a
+    # caller copying an empty next_page_token leaves the field unset instead.
+    message = wire.budget_to_proto(Budget(max_parameters=20_000, top_k=2))
+    message.page_token = ""
+    with pytest.raises(InvalidRequestError) as raised:
+        wire.budget_from_proto(message)
     assert [v.field for v in raised.value.violations] == ["budget.page_token"]
 
 

@@ -803,7 +803,9 @@ class Budget(_message.Message):
     """
     page_token: _builtins.str
     """Continue a ranking: the next_page_token of the previous result of the same request (every
-    field but top_k, time_limit_seconds and page_token equal); absent = the first page.
+    field but top_k, time_limit_seconds and page_token equal); absent = the first page. Set, it
+    must be a token a result wrote, passed exactly: an empty string is refused, not read as the
+    first page (leave the field unset when next_page_token is empty: there is no next page).
     """
     @_builtins.property
     def channel_choices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
