@@ -20,7 +20,7 @@ import difflib
 import numbers
 import re
 import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from typing import Any
@@ -154,11 +154,18 @@ class FieldViolation:
             inside = path == root or path.startswith((f"{root}.", f"{root}["))
             return placed + path[len(root) :] if inside else path
 
+        return self.renamed(moved)
+
+    def renamed(self, rename: Callable[[str], str]) -> FieldViolation:
+        """Return this violation with its field and the paths it cites passed through ``rename``.
+
+        The description names the renamed paths where it cited the old ones.
+        """
         description = self.description
         for path in self.cites:
-            description = _cited_as(description, path, moved(path))
-        cites = tuple(map(moved, self.cites))
-        return replace(self, field=moved(self.field), description=description, cites=cites)
+            description = _cited_as(description, path, rename(path))
+        cites = tuple(map(rename, self.cites))
+        return replace(self, field=rename(self.field), description=description, cites=cites)
 
 
 def _joined(prefix: str, path: str) -> str:
@@ -197,6 +204,10 @@ class InvalidRequestError(AdvisorError):
         ``cites`` as :meth:`FieldViolation.prefixed` takes it.
         """
         return type(self)([v.prefixed(prefix, cites=cites) for v in self.violations])
+
+    def renamed(self, rename: Callable[[str], str]) -> InvalidRequestError:
+        """Return the same error with every field path passed through ``rename``."""
+        return type(self)([v.renamed(rename) for v in self.violations])
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
         return (self.violations,)

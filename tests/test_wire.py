@@ -160,6 +160,71 @@ def test_violations_are_placed_under_the_given_field(
     assert field in [v.field for v in error.value.violations]
 
 
+def _message_has_path(message: Message, path: str) -> bool:
+    """Whether ``path`` (``a.b[2].c``) names fields of ``message``'s type, indexing only lists."""
+    descriptor: Any = message.DESCRIPTOR
+    for step in path.split("."):
+        name, _, index = step.partition("[")
+        field = descriptor.fields_by_name.get(name) if descriptor is not None else None
+        if field is None or (index and (not field.is_repeated or "[" in index)):
+            return False
+        descriptor = field.message_type
+    return True
+
+
+_SQUARE = pb.InputSpec(shape=[4, 4])
+_TWO_LAYERS = [pb.Layer(channels=2, pool=[2, 2]), pb.Layer(channels=2, pool=[2, 2])]
+
+
+@pytest.mark.parametrize(
+    ("convert", "message", "field"),
+    [
+        (
+            wire.architecture_from_proto,
+            pb.Architecture(
+                input=_SQUARE,
+                representation=2,
+                layers=_TWO_LAYERS,
+                padding=[pb.AxisPadding(after=-3), pb.AxisPadding()],
+            ),
+            "architecture.padding[0].after",
+        ),
+        (
+            wire.architecture_from_proto,
+            pb.Architecture(
+                input=_SQUARE,
+                representation=2,
+                layers=_TWO_LAYERS,
+                padding=[pb.AxisPadding(), pb.AxisPadding(before=-1)],
+            ),
+            "architecture.padding[1].before",
+        ),
+        (
+            wire.task_from_proto,
+            pb.Task(
+                input=_SQUARE,
+                correlations=[
+                    pb.Correlation(
+                        name="c", a=pb.Region(mask=pb.Mask(rows=["##..", "#...", "....", "..."]))
+                    )
+                ],
+            ),
+            "task.correlations[0].a.mask.rows[3]",
+        ),
+    ],
+)
+def test_violations_name_the_message_s_own_fields_not_the_document_s(
+    convert: Any, message: Message, field: str
+) -> None:
+    # A client of the proto looks the path up in the message it sent: the file format's
+    # padding pair (padding[0][1]) is an AxisPadding, a mask's rows its `rows` field.
+    with pytest.raises(InvalidRequestError) as error:
+        convert(message)
+    assert [v.field for v in error.value.violations] == [field]
+    root = pb.AnalyzeRequest()
+    assert _message_has_path(root, field)
+
+
 @pytest.mark.parametrize(
     ("message", "field"),
     [

@@ -148,7 +148,7 @@ def task_from_proto(message: advisor_pb2.Task, field: str = "task") -> Task:
     try:
         return parse_task(_task_document(message))
     except InvalidRequestError as error:
-        raise error.prefixed(field) from None
+        raise error.renamed(_message_path).prefixed(field) from None
 
 
 def architecture_from_proto(
@@ -158,7 +158,25 @@ def architecture_from_proto(
     try:
         return parse_architecture(_architecture_document(message))
     except InvalidRequestError as error:
-        raise error.prefixed(field) from None
+        raise error.renamed(_message_path).prefixed(field) from None
+
+
+# The document's paths the messages spell otherwise: a padding pair ``[before, after]`` is an
+# AxisPadding, a mask's list of rows is Mask.rows.
+_PADDING_ENTRY = re.compile(r"(?<![\w])padding\[(\d+)\]\[([01])\]")
+_MASK_ROW = re.compile(r"(?<![\w])mask\[")
+
+
+def _message_path(path: str) -> str:
+    """Return a task or architecture document's ``path`` as the message's own field names.
+
+    ``padding[0][1]`` is ``padding[0].after`` and ``a.mask[3]`` is ``a.mask.rows[3]``: a client of
+    the proto looks a violation's path up in the message it sent.
+    """
+    path = _PADDING_ENTRY.sub(
+        lambda match: f"padding[{match[1]}].{('before', 'after')[int(match[2])]}", path
+    )
+    return _MASK_ROW.sub("mask.rows[", path)
 
 
 def budget_from_proto(message: advisor_pb2.Budget) -> Budget:
