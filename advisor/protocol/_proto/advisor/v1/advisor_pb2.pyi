@@ -31,6 +31,7 @@ class _RelationKind:
 class _RelationKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RelationKind.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RELATION_KIND_UNSPECIFIED: _RelationKind.ValueType  # 0
+    """None stated: the search reads the description with the fewest relations."""
     RELATION_KIND_SHIFT: _RelationKind.ValueType  # 1
     """b is a moved by one displacement."""
     RELATION_KIND_MIRROR: _RelationKind.ValueType  # 2
@@ -40,6 +41,7 @@ class RelationKind(_RelationKind, metaclass=_RelationKindEnumTypeWrapper):
     """The map a correlation states between its regions."""
 
 RELATION_KIND_UNSPECIFIED: RelationKind.ValueType  # 0
+"""None stated: the search reads the description with the fewest relations."""
 RELATION_KIND_SHIFT: RelationKind.ValueType  # 1
 """b is a moved by one displacement."""
 RELATION_KIND_MIRROR: RelationKind.ValueType  # 2
@@ -53,17 +55,25 @@ class _NamedGeometry:
 class _NamedGeometryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NamedGeometry.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     NAMED_GEOMETRY_UNSPECIFIED: _NamedGeometry.ValueType  # 0
+    """Not a geometry: refused in Geometry.named."""
     NAMED_GEOMETRY_CONTIGUOUS: _NamedGeometry.ValueType  # 1
+    """Pools neighbouring locations."""
     NAMED_GEOMETRY_MIRROR: _NamedGeometry.ValueType  # 2
+    """Pools a location with its reflections (docs/FORMATS.md §2)."""
     NAMED_GEOMETRY_INTERLEAVED: _NamedGeometry.ValueType  # 3
+    """Pools combs of locations a fixed stride apart."""
 
 class NamedGeometry(_NamedGeometry, metaclass=_NamedGeometryEnumTypeWrapper):
     """The pooling geometries known by name."""
 
 NAMED_GEOMETRY_UNSPECIFIED: NamedGeometry.ValueType  # 0
+"""Not a geometry: refused in Geometry.named."""
 NAMED_GEOMETRY_CONTIGUOUS: NamedGeometry.ValueType  # 1
+"""Pools neighbouring locations."""
 NAMED_GEOMETRY_MIRROR: NamedGeometry.ValueType  # 2
+"""Pools a location with its reflections (docs/FORMATS.md §2)."""
 NAMED_GEOMETRY_INTERLEAVED: NamedGeometry.ValueType  # 3
+"""Pools combs of locations a fixed stride apart."""
 Global___NamedGeometry: _TypeAlias = NamedGeometry  # noqa: Y015
 
 class _GeometryFamily:
@@ -73,11 +83,17 @@ class _GeometryFamily:
 class _GeometryFamilyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GeometryFamily.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     GEOMETRY_FAMILY_UNSPECIFIED: _GeometryFamily.ValueType  # 0
+    """Not a family: refused in Budget.geometries."""
     GEOMETRY_FAMILY_CONTIGUOUS: _GeometryFamily.ValueType  # 1
+    """Contiguous pooling."""
     GEOMETRY_FAMILY_MIRROR: _GeometryFamily.ValueType  # 2
+    """Mirror pooling."""
     GEOMETRY_FAMILY_INTERLEAVED: _GeometryFamily.ValueType  # 3
+    """Interleaved pooling."""
     GEOMETRY_FAMILY_DILATIONS: _GeometryFamily.ValueType  # 4
+    """The dilation orders of a 1-D input (see Budget.search_dilations)."""
     GEOMETRY_FAMILY_SYNTHESIZED: _GeometryFamily.ValueType  # 5
+    """Layouts built from the task's correlations (docs/THEORY.md); searched only on request."""
     GEOMETRY_FAMILY_DATA_ARRANGED: _GeometryFamily.ValueType  # 70
     """Contiguous pooling of the task's arrangement (tasks with an arrangement only)."""
     GEOMETRY_FAMILY_MIXTURE: _GeometryFamily.ValueType  # 90
@@ -91,11 +107,17 @@ class GeometryFamily(_GeometryFamily, metaclass=_GeometryFamilyEnumTypeWrapper):
     """
 
 GEOMETRY_FAMILY_UNSPECIFIED: GeometryFamily.ValueType  # 0
+"""Not a family: refused in Budget.geometries."""
 GEOMETRY_FAMILY_CONTIGUOUS: GeometryFamily.ValueType  # 1
+"""Contiguous pooling."""
 GEOMETRY_FAMILY_MIRROR: GeometryFamily.ValueType  # 2
+"""Mirror pooling."""
 GEOMETRY_FAMILY_INTERLEAVED: GeometryFamily.ValueType  # 3
+"""Interleaved pooling."""
 GEOMETRY_FAMILY_DILATIONS: GeometryFamily.ValueType  # 4
+"""The dilation orders of a 1-D input (see Budget.search_dilations)."""
 GEOMETRY_FAMILY_SYNTHESIZED: GeometryFamily.ValueType  # 5
+"""Layouts built from the task's correlations (docs/THEORY.md); searched only on request."""
 GEOMETRY_FAMILY_DATA_ARRANGED: GeometryFamily.ValueType  # 70
 """Contiguous pooling of the task's arrangement (tasks with an arrangement only)."""
 GEOMETRY_FAMILY_MIXTURE: GeometryFamily.ValueType  # 90
@@ -137,6 +159,7 @@ class _WidthProfile:
 class _WidthProfileEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WidthProfile.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     WIDTH_PROFILE_UNSPECIFIED: _WidthProfile.ValueType  # 0
+    """The default: practical."""
     WIDTH_PROFILE_PRACTICAL: _WidthProfile.ValueType  # 1
     """Geometric ladders in a standard CNN's shape; equal scores go to the larger net."""
     WIDTH_PROFILE_FREE: _WidthProfile.ValueType  # 2
@@ -146,6 +169,7 @@ class WidthProfile(_WidthProfile, metaclass=_WidthProfileEnumTypeWrapper):
     """Which width vectors the search considers."""
 
 WIDTH_PROFILE_UNSPECIFIED: WidthProfile.ValueType  # 0
+"""The default: practical."""
 WIDTH_PROFILE_PRACTICAL: WidthProfile.ValueType  # 1
 """Geometric ladders in a standard CNN's shape; equal scores go to the larger net."""
 WIDTH_PROFILE_FREE: WidthProfile.ValueType  # 2
@@ -159,6 +183,7 @@ class _Certificate:
 class _CertificateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Certificate.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CERTIFICATE_UNSPECIFIED: _Certificate.ValueType  # 0
+    """Never in an answer: every figure has a certificate."""
     CERTIFICATE_EXACT: _Certificate.ValueType  # 1
     """Certified by the exact engine (rank modulo a prime)."""
     CERTIFICATE_TIGHT: _Certificate.ValueType  # 2
@@ -177,6 +202,7 @@ class Certificate(_Certificate, metaclass=_CertificateEnumTypeWrapper):
     """
 
 CERTIFICATE_UNSPECIFIED: Certificate.ValueType  # 0
+"""Never in an answer: every figure has a certificate."""
 CERTIFICATE_EXACT: Certificate.ValueType  # 1
 """Certified by the exact engine (rank modulo a prime)."""
 CERTIFICATE_TIGHT: Certificate.ValueType  # 2
@@ -195,6 +221,7 @@ class _UnpricedReason:
 class _UnpricedReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UnpricedReason.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     UNPRICED_REASON_UNSPECIFIED: _UnpricedReason.ValueType  # 0
+    """The contiguous net was priced (contiguous_priced true)."""
     UNPRICED_REASON_TOO_LARGE: _UnpricedReason.ValueType  # 1
     """The input is too large: pricing would cost many times the analysis."""
     UNPRICED_REASON_STOPPED: _UnpricedReason.ValueType  # 2
@@ -206,6 +233,7 @@ class UnpricedReason(_UnpricedReason, metaclass=_UnpricedReasonEnumTypeWrapper):
     """Why an analysis left the contiguous net unpriced."""
 
 UNPRICED_REASON_UNSPECIFIED: UnpricedReason.ValueType  # 0
+"""The contiguous net was priced (contiguous_priced true)."""
 UNPRICED_REASON_TOO_LARGE: UnpricedReason.ValueType  # 1
 """The input is too large: pricing would cost many times the analysis."""
 UNPRICED_REASON_STOPPED: UnpricedReason.ValueType  # 2
@@ -221,6 +249,7 @@ class _PresetKind:
 class _PresetKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PresetKind.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     PRESET_KIND_UNSPECIFIED: _PresetKind.ValueType  # 0
+    """Never in an answer: every preset has a kind."""
     PRESET_KIND_REGION: _PresetKind.ValueType  # 1
     """Usable as a Region (Region.preset)."""
     PRESET_KIND_TASK: _PresetKind.ValueType  # 2
@@ -230,6 +259,7 @@ class PresetKind(_PresetKind, metaclass=_PresetKindEnumTypeWrapper):
     """The kinds of preset."""
 
 PRESET_KIND_UNSPECIFIED: PresetKind.ValueType  # 0
+"""Never in an answer: every preset has a kind."""
 PRESET_KIND_REGION: PresetKind.ValueType  # 1
 """Usable as a Region (Region.preset)."""
 PRESET_KIND_TASK: PresetKind.ValueType  # 2
@@ -278,7 +308,9 @@ class IndexList(_message.Message):
 
     VALUES_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Location ids in [0, locations), each once; at most max_locations entries (docs/SERVICE.md)."""
+
     def __init__(
         self,
         *,
@@ -301,9 +333,13 @@ class Box(_message.Message):
     START_FIELD_NUMBER: _builtins.int
     STOP_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def start(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def start(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """First coordinate in the box, one entry per input axis, in [0, size of the axis)."""
+
     @_builtins.property
-    def stop(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def stop(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Coordinate past the box, one entry per input axis, in (start, size of the axis]."""
+
     def __init__(
         self,
         *,
@@ -326,7 +362,11 @@ class Mask(_message.Message):
 
     ROWS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def rows(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def rows(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Each as long as the last axis; a 1-D input has one row, a [D, H, W] input D * H rows, slice
+        after slice; at most max_locations cells in all.
+        """
+
     def __init__(
         self,
         *,
@@ -353,11 +393,17 @@ class Region(_message.Message):
     preset: _builtins.str
     """A named region (see ListPresets, kind PRESET_KIND_REGION), e.g. "left_half"."""
     @_builtins.property
-    def indices(self) -> Global___IndexList: ...
+    def indices(self) -> Global___IndexList:
+        """Explicit location ids."""
+
     @_builtins.property
-    def box(self) -> Global___Box: ...
+    def box(self) -> Global___Box:
+        """A box on the grid."""
+
     @_builtins.property
-    def mask(self) -> Global___Mask: ...
+    def mask(self) -> Global___Mask:
+        """A drawn mask of the grid's shape."""
+
     def __init__(
         self,
         *,
@@ -388,6 +434,9 @@ class Correlation(_message.Message):
     WEIGHT_FIELD_NUMBER: _builtins.int
     RELATION_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """Shown in tables and reports: unique in the task, non-blank, printable (no control, format
+    or line-separator character), at most max_name_chars (256) characters.
+    """
     weight: _builtins.float
     """Relative importance in the search objective; absent = 1.0."""
     relation: Global___RelationKind.ValueType
@@ -396,7 +445,9 @@ class Correlation(_message.Message):
     relation the regions do not have is refused (field correlations[i].relation).
     """
     @_builtins.property
-    def a(self) -> Global___Region: ...
+    def a(self) -> Global___Region:
+        """Required: a non-empty region, disjoint from b."""
+
     @_builtins.property
     def b(self) -> Global___Region:
         """Absent = the complement of a."""
@@ -436,9 +487,13 @@ class Task(_message.Message):
     outputs: _builtins.int
     """The task's classes (network outputs); a search uses them unless its budget names outputs."""
     @_builtins.property
-    def input(self) -> Global___InputSpec: ...
+    def input(self) -> Global___InputSpec:
+        """Required: the input grid (1 to 3 axes, at most max_locations locations)."""
+
     @_builtins.property
-    def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Correlation]: ...
+    def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Correlation]:
+        """At most max_correlations (256); a task needs at least one here or from its preset."""
+
     @_builtins.property
     def arrangement(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """A permutation of the locations the data suits (position p of the arranged grid holds
@@ -483,6 +538,7 @@ class Layer(_message.Message):
     POOL_FIELD_NUMBER: _builtins.int
     STRIDE_FIELD_NUMBER: _builtins.int
     channels: _builtins.int
+    """Output channels of the layer's 1x1 conv; 1 to max_channels (4096)."""
     @_builtins.property
     def pool(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Window size, one entry per input dimension."""
@@ -516,7 +572,9 @@ class PermutationGeometry(_message.Message):
 
     PERMUTATION_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def permutation(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def permutation(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """A permutation of 0 .. N-1, N the locations of the (padded) grid the network pools."""
+
     def __init__(
         self,
         *,
@@ -540,7 +598,9 @@ class DilationGeometry(_message.Message):
 
     DILATIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def dilations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def dilations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """One per layer, bottom first: a permutation of 1, 2, 4, ..., 2^(L-1) for L layers."""
+
     def __init__(
         self,
         *,
@@ -564,10 +624,15 @@ class Geometry(_message.Message):
     PERMUTATION_FIELD_NUMBER: _builtins.int
     DILATIONS_FIELD_NUMBER: _builtins.int
     named: Global___NamedGeometry.ValueType
+    """A geometry known by name; NAMED_GEOMETRY_UNSPECIFIED is refused."""
     @_builtins.property
-    def permutation(self) -> Global___PermutationGeometry: ...
+    def permutation(self) -> Global___PermutationGeometry:
+        """An explicit permutation (every recommendation's form)."""
+
     @_builtins.property
-    def dilations(self) -> Global___DilationGeometry: ...
+    def dilations(self) -> Global___DilationGeometry:
+        """A dilation order (1-D inputs)."""
+
     def __init__(
         self,
         *,
@@ -594,9 +659,13 @@ class MixtureMember(_message.Message):
     GEOMETRY_FIELD_NUMBER: _builtins.int
     CHANNELS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def geometry(self) -> Global___Geometry: ...
+    def geometry(self) -> Global___Geometry:
+        """Required: the member's pooling geometry on the architecture's layers and windows."""
+
     @_builtins.property
-    def channels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def channels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """One width per layer of the architecture, each 1 to max_channels (4096)."""
+
     def __init__(
         self,
         *,
@@ -620,9 +689,15 @@ class Mixture(_message.Message):
     MEMBERS_FIELD_NUMBER: _builtins.int
     MIXING_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___MixtureMember]: ...
+    def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___MixtureMember]:
+        """1 to 7 members (a mixture has at most 8 networks, the architecture's own included)."""
+
     @_builtins.property
-    def mixing(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def mixing(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Levels 1 .. L-1 (level l = after layer l's pooling) where the members are summed besides
+        the root; empty = at the root only.
+        """
+
     def __init__(
         self,
         *,
@@ -663,9 +738,13 @@ class Architecture(_message.Message):
     representation_kernel: _builtins.int
     """k: the representation layer is a k x k conv with 'same' padding; absent = 1."""
     @_builtins.property
-    def input(self) -> Global___InputSpec: ...
+    def input(self) -> Global___InputSpec:
+        """Required: the task's input (the same shape and channels)."""
+
     @_builtins.property
-    def layers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Layer]: ...
+    def layers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Layer]:
+        """Hidden layers, bottom-up; 1 to max_layers (16); the last pooling is global."""
+
     @_builtins.property
     def geometry(self) -> Global___Geometry:
         """Absent = contiguous."""
@@ -721,7 +800,9 @@ class AxisPadding(_message.Message):
     BEFORE_FIELD_NUMBER: _builtins.int
     AFTER_FIELD_NUMBER: _builtins.int
     before: _builtins.int
+    """Constant locations before the axis' first; >= 0."""
     after: _builtins.int
+    """Constant locations after the axis' last; >= 0."""
     def __init__(
         self,
         *,
@@ -767,21 +848,31 @@ class Budget(_message.Message):
     max_parameters: _builtins.int
     """Upper bound on Architecture parameters (counted as the library counts them); required, > 0."""
     min_depth: _builtins.int
-    """Hidden-layer count bounds (1 = the shallow net)."""
+    """Fewest hidden layers (1 = the shallow net); absent = no lower bound."""
     max_depth: _builtins.int
+    """Deepest tree; absent = the deepest the grid has (a server: at most max_layers, 16)."""
     max_channels: _builtins.int
+    """Widest layer of the default widths (itself allowed); absent = 512; at least 2, at most
+    max_channels (4096); refused beside channel_choices.
+    """
     search_dilations: _builtins.bool
+    """Try every dilation order (1-D inputs); absent = true."""
     top_k: _builtins.int
     """Number of recommendations to return."""
     time_limit_seconds: _builtins.float
     """Wall-clock limit of the search; the call's deadline also stops it."""
     seed: _builtins.int
+    """The search is deterministic for the same request and seed; absent = 0; 0 to 2^63 - 1."""
     objective: Global___Objective.ValueType
+    """How per-correlation ranks combine; unspecified = weighted."""
     log2_rank_target: _builtins.float
     """Rank beyond which a correlation gains nothing; absent = the documented default."""
     outputs: _builtins.int
     """Network outputs of every candidate; absent = the task's outputs, else 1."""
     representation_kernel: _builtins.int
+    """Kernel size of every candidate's representation conv; absent = 1; at most the input's
+    smallest axis and max_representation_kernel (64).
+    """
     width_profile: Global___WidthProfile.ValueType
     """Which widths the search considers; unspecified = practical."""
     min_width: _builtins.int
@@ -789,6 +880,7 @@ class Budget(_message.Message):
     min_representation: _builtins.int
     """Range of M, the representation channels, of a practical profile; absent = 4 and 64."""
     max_representation: _builtins.int
+    """Largest M of a practical profile; absent = 64."""
     max_window: _builtins.int
     """Largest pooling window (locations) a recommendation may have; absent = 16, which gives way
     where no tree meets it; a value set that no tree meets is refused; 0 = no bound.
@@ -934,11 +1026,15 @@ class CorrelationAnalysis(_message.Message):
     LOG2_MIN_CUT_FIELD_NUMBER: _builtins.int
     LOG2_LOWER_BOUND_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """The task correlation's name."""
     log2_separation_rank: _builtins.float
+    """log2 of the separation rank the architecture reaches on it (as far as certificate says)."""
     log2_max_rank: _builtins.float
     """The dimension bound: min(|A|, |B|) * log2 M."""
     certificate: Global___Certificate.ValueType
+    """How far log2_separation_rank is proven; never UNSPECIFIED in an answer."""
     weight: _builtins.float
+    """The correlation's weight in the objective (1.0 where the task left it out)."""
     log2_min_cut: _builtins.float
     """The plain tensor-network min-cut (every node its own weights), when reported."""
     log2_lower_bound: _builtins.float
@@ -988,11 +1084,13 @@ class Efficiency(_message.Message):
     log2_shallow_channels: _builtins.float
     """A shallow net (one global pooling, same M and outputs)."""
     log2_shallow_parameters: _builtins.float
+    """And its parameters."""
     log2_contiguous_channels: _builtins.float
     """A contiguous net on the same windows and M with a 1/2, 1 or 2 width ladder; absent when no
     width reaches every figure.
     """
     log2_contiguous_parameters: _builtins.float
+    """And its parameters."""
     contiguous_priced: _builtins.bool
     """False: the contiguous net was not priced (both fields above absent); unpriced_reason says why."""
     unpriced_reason: Global___UnpricedReason.ValueType
@@ -1033,10 +1131,13 @@ class Analysis(_message.Message):
     MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
     EFFICIENCY_FIELD_NUMBER: _builtins.int
     parameters: _builtins.int
+    """Parameter count, as the library counts it (docs/FORMATS.md §2)."""
     multiply_adds: _builtins.int
     """Multiply-adds per input (every conv at every location it runs on)."""
     @_builtins.property
-    def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]: ...
+    def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]:
+        """One per correlation of the task (its preset's included), in the task's order."""
+
     @_builtins.property
     def efficiency(self) -> Global___Efficiency:
         """Absent only from producers that predate it."""
@@ -1076,7 +1177,9 @@ class Recommendation(_message.Message):
     rank: _builtins.int
     """1 = best."""
     score: _builtins.float
+    """The search objective on the analysis (docs/FORMATS.md §5); larger is better."""
     parameters: _builtins.int
+    """Parameter count; at most budget.max_parameters."""
     rationale: _builtins.str
     """Why this design suits the task, in plain words."""
     summary: _builtins.str
@@ -1086,9 +1189,13 @@ class Recommendation(_message.Message):
     multiply_adds: _builtins.int
     """Multiply-adds per input (every conv at every location it runs on)."""
     @_builtins.property
-    def architecture(self) -> Global___Architecture: ...
+    def architecture(self) -> Global___Architecture:
+        """The design, its geometry an explicit permutation and family set."""
+
     @_builtins.property
-    def analysis(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]: ...
+    def analysis(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]:
+        """One per correlation of the task, in the task's order."""
+
     @_builtins.property
     def efficiency(self) -> Global___Efficiency:
         """What a shallow and a contiguous net would need to match the analysis' figures."""
@@ -1132,7 +1239,9 @@ class SearchResult(_message.Message):
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     EMPTY_REASON_FIELD_NUMBER: _builtins.int
     candidates_evaluated: _builtins.int
+    """Candidate designs the search scored."""
     search_seconds: _builtins.float
+    """Wall-clock seconds the search took."""
     complete: _builtins.bool
     """False when a time limit, deadline or shutdown cut the search; the best found so far is kept."""
     next_page_token: _builtins.str
@@ -1143,7 +1252,9 @@ class SearchResult(_message.Message):
     when there are recommendations.
     """
     @_builtins.property
-    def recommendations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Recommendation]: ...
+    def recommendations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Recommendation]:
+        """Best first (rank 1, 2, ...; continuing after a page_token's page); at most budget.top_k."""
+
     def __init__(
         self,
         *,
@@ -1173,7 +1284,9 @@ class SearchProgress(_message.Message):
     BEST_SCORE_FIELD_NUMBER: _builtins.int
     FRACTION_DONE_FIELD_NUMBER: _builtins.int
     candidates_evaluated: _builtins.int
+    """Candidate designs scored so far."""
     elapsed_seconds: _builtins.float
+    """Seconds since the search started."""
     best_score: _builtins.float
     """Absent until a first candidate has been scored."""
     fraction_done: _builtins.float
@@ -1206,8 +1319,11 @@ class Preset(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """The name to give as Region.preset or Task.preset."""
     kind: Global___PresetKind.ValueType
+    """Where the name is usable; never UNSPECIFIED in an answer."""
     description: _builtins.str
+    """What the preset selects, in plain words."""
     def __init__(
         self,
         *,
@@ -1227,6 +1343,8 @@ Global___Preset: _TypeAlias = Preset  # noqa: Y015
 class RecommendRequest(_message.Message):
     """---------------------------------------------------------------------------------------------
     Requests and responses
+
+    A search: the task and the budget.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -1234,9 +1352,13 @@ class RecommendRequest(_message.Message):
     TASK_FIELD_NUMBER: _builtins.int
     BUDGET_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def task(self) -> Global___Task: ...
+    def task(self) -> Global___Task:
+        """Required: the task to design for."""
+
     @_builtins.property
-    def budget(self) -> Global___Budget: ...
+    def budget(self) -> Global___Budget:
+        """Required: its max_parameters at least."""
+
     def __init__(
         self,
         *,
@@ -1253,11 +1375,15 @@ Global___RecommendRequest: _TypeAlias = RecommendRequest  # noqa: Y015
 
 @_typing.final
 class RecommendResponse(_message.Message):
+    """The search's outcome."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def result(self) -> Global___SearchResult: ...
+    def result(self) -> Global___SearchResult:
+        """The ranked designs."""
+
     def __init__(
         self,
         *,
@@ -1273,14 +1399,20 @@ Global___RecommendResponse: _TypeAlias = RecommendResponse  # noqa: Y015
 
 @_typing.final
 class StreamRecommendRequest(_message.Message):
+    """A search to stream: the task and the budget, as RecommendRequest."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_FIELD_NUMBER: _builtins.int
     BUDGET_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def task(self) -> Global___Task: ...
+    def task(self) -> Global___Task:
+        """Required: the task to design for."""
+
     @_builtins.property
-    def budget(self) -> Global___Budget: ...
+    def budget(self) -> Global___Budget:
+        """Required: its max_parameters at least."""
+
     def __init__(
         self,
         *,
@@ -1304,9 +1436,13 @@ class StreamRecommendResponse(_message.Message):
     PROGRESS_FIELD_NUMBER: _builtins.int
     RESULT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def progress(self) -> Global___SearchProgress: ...
+    def progress(self) -> Global___SearchProgress:
+        """A snapshot of the running search (a few per second at most)."""
+
     @_builtins.property
-    def result(self) -> Global___SearchResult: ...
+    def result(self) -> Global___SearchResult:
+        """The outcome, as Recommend's; always the last message."""
+
     def __init__(
         self,
         *,
@@ -1325,6 +1461,8 @@ Global___StreamRecommendResponse: _TypeAlias = StreamRecommendResponse  # noqa: 
 
 @_typing.final
 class AnalyzeRequest(_message.Message):
+    """One architecture to score against a task."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_FIELD_NUMBER: _builtins.int
@@ -1333,9 +1471,13 @@ class AnalyzeRequest(_message.Message):
     exact: _builtins.bool
     """Certify the ranks with the exact engine (small inputs only; see docs/SERVICE.md limits)."""
     @_builtins.property
-    def task(self) -> Global___Task: ...
+    def task(self) -> Global___Task:
+        """Required: the task whose correlations are scored."""
+
     @_builtins.property
-    def architecture(self) -> Global___Architecture: ...
+    def architecture(self) -> Global___Architecture:
+        """Required: the design, on the task's input."""
+
     def __init__(
         self,
         *,
@@ -1353,11 +1495,15 @@ Global___AnalyzeRequest: _TypeAlias = AnalyzeRequest  # noqa: Y015
 
 @_typing.final
 class AnalyzeResponse(_message.Message):
+    """The architecture's figures."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ANALYSIS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def analysis(self) -> Global___Analysis: ...
+    def analysis(self) -> Global___Analysis:
+        """The figures of every correlation."""
+
     def __init__(
         self,
         *,
@@ -1373,6 +1519,8 @@ Global___AnalyzeResponse: _TypeAlias = AnalyzeResponse  # noqa: Y015
 
 @_typing.final
 class ListPresetsRequest(_message.Message):
+    """No fields: every preset is listed."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -1388,11 +1536,15 @@ Global___ListPresetsRequest: _TypeAlias = ListPresetsRequest  # noqa: Y015
 
 @_typing.final
 class ListPresetsResponse(_message.Message):
+    """The presets the server knows."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PRESETS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def presets(self) -> _containers.RepeatedCompositeFieldContainer[Global___Preset]: ...
+    def presets(self) -> _containers.RepeatedCompositeFieldContainer[Global___Preset]:
+        """Every region preset, then every task preset."""
+
     def __init__(
         self,
         *,
@@ -1452,9 +1604,13 @@ class DependenceGraph(_message.Message):
         """The grid and the channels per location of the data."""
 
     @_builtins.property
-    def rows(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def rows(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The edges as three parallel lists: rows[e] < cols[e], location ids (row-major) of edge e."""
+
     @_builtins.property
-    def cols(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def cols(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Edge e's second location, above rows[e] and below the locations."""
+
     @_builtins.property
     def weights(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
         """In (0, 1]."""
@@ -1522,6 +1678,8 @@ Global___DependenceGraph: _TypeAlias = DependenceGraph  # noqa: Y015
 
 @_typing.final
 class InferTaskRequest(_message.Message):
+    """A data sample's dependence graph to read a task from."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     GRAPH_FIELD_NUMBER: _builtins.int
@@ -1532,7 +1690,9 @@ class InferTaskRequest(_message.Message):
     seed: _builtins.int
     """Seed of the graph partitioner; absent = 0."""
     @_builtins.property
-    def graph(self) -> Global___DependenceGraph: ...
+    def graph(self) -> Global___DependenceGraph:
+        """Required: the client's summary of the data sample."""
+
     def __init__(
         self,
         *,
@@ -1567,6 +1727,9 @@ class InferredCorrelation(_message.Message):
     CHANCE_FIELD_NUMBER: _builtins.int
     DROPPED_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """The partition in words (e.g. "positions 0,2,4,6 vs 1,3,5,7"); the correlation's name in
+    the task where it is kept.
+    """
     entanglement: _builtins.float
     """Crossing dependence per location of the smaller side (|r| for a pair of locations)."""
     kept: _builtins.bool
@@ -1599,6 +1762,8 @@ Global___InferredCorrelation: _TypeAlias = InferredCorrelation  # noqa: Y015
 
 @_typing.final
 class InferTaskResponse(_message.Message):
+    """The inferred task, the arrangement and every candidate partition measured."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_FIELD_NUMBER: _builtins.int
@@ -1640,9 +1805,13 @@ class InferTaskResponse(_message.Message):
         """
 
     @_builtins.property
-    def entanglement_after(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]: ...
+    def entanglement_after(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """The same, arranged."""
+
     @_builtins.property
-    def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___InferredCorrelation]: ...
+    def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___InferredCorrelation]:
+        """Every candidate partition measured, kept or not."""
+
     def __init__(
         self,
         *,
