@@ -150,6 +150,25 @@ def test_a_mask_of_nested_numbers_says_how_a_mask_is_written() -> None:
     assert "NumPy boolean array" in violation.description
 
 
+@pytest.mark.parametrize(
+    ("rows", "field", "said"),
+    [
+        (["##"], "mask", "has 1 row; the input [4, 2] needs 4"),
+        (["##", "##", "##"], "mask", "has 3 rows; the input [4, 2] needs 4"),
+        (["##", "#", "##", "##"], "mask[1]", "has 1 character; the input [4, 2] has 2 columns"),
+        (["##", "###", "##", "##"], "mask[1]", "has 3 characters; the input [4, 2] has 2"),
+    ],
+)
+def test_a_mask_of_the_wrong_size_counts_its_rows_and_characters_in_words(
+    rows: list[str], field: str, said: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        resolve_region(parse_region({"mask": rows}), (4, 2))
+    (violation,) = refused.value.violations
+    assert violation.field == field
+    assert violation.description.startswith(said)
+
+
 def test_unknown_region_preset_lists_the_known_ones() -> None:
     with pytest.raises(InvalidRequestError, match="left_half, right_half"):
         parse_region({"preset": "left"})
@@ -182,7 +201,7 @@ def test_unknown_region_preset_lists_the_known_ones() -> None:
         (BoxRegion(box=Box(start=(0, 0), stop=(5, 1))), (4, 4), "box.stop", "stop[0] = 5"),
         (BoxRegion(box=Box(start=(-1, 0), stop=(1, 1))), (4, 4), "box.start", "start[0] = -1"),
         (BoxRegion(box=Box(start=(4,), stop=(5,))), (4,), "box.start", "start[0] = 4"),
-        (MaskRegion(mask=("#...",)), (2, 4), "mask", "has 1 rows"),
+        (MaskRegion(mask=("#...",)), (2, 4), "mask", "has 1 row;"),
         (MaskRegion(mask=("#...", "#..")), (2, 4), "mask[1]", "has 3 characters"),
         (MaskRegion(mask=("#..x",)), (4,), "mask[0]", "'x' at column 3"),
         (MaskRegion(mask=("#.", "é.")), (2, 2), "mask[1]", "'é' at column 0"),

@@ -435,13 +435,16 @@ def _mask_mask(rows: tuple[str, ...], shape: tuple[int, ...]) -> _Mask:
     height, width = math.prod(shape[:-1]), shape[-1]
     if len(rows) != height:
         raise InvalidRequestError.single(
-            "mask", f"has {len(rows)} rows; the input {list(shape)} needs {height}"
+            "mask",
+            f"has {len(rows)} row{'' if len(rows) == 1 else 's'}; the input {list(shape)} needs "
+            f"{height}",
         )
     for row_index, row in enumerate(rows):
         if len(row) != width:
             raise InvalidRequestError.single(
                 f"mask[{row_index}]",
-                f"has {len(row)} characters; the input {list(shape)} has {width} columns",
+                f"has {len(row)} character{'' if len(row) == 1 else 's'}; the input "
+                f"{list(shape)} has {width} columns",
             )
     text = "".join(rows)
     # One code point per character, so positions in the codes are positions in the text.
