@@ -207,19 +207,26 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | N
     signal, concurrently: Katib's drain begins (without blocking) just before the advisor's, so
     the process ends one grace period after the signal (plus gRPC's final cancel), not two.
     """
+    from advisor.service.katib_server import start_katib_server
+    from advisor.service.server import UNIX_SCHEMES, serve_forever
+
     host = config.host if katib_host is None else katib_host
     if not 0 <= katib_port <= 65535:
         raise InvalidRequestError.single("katib_port", f"{katib_port} is not a TCP port")
     if not host:
         raise InvalidRequestError.single("katib_host", "must name an interface, e.g. 0.0.0.0")
+    if host == config.host and host.startswith(UNIX_SCHEMES):
+        # gRPC binds a socket path by replacing what is there: the second endpoint took it.
+        raise InvalidRequestError.single(
+            "katib_host",
+            f"{host} is --host's socket too: give the Katib endpoint its own "
+            "(--katib-host unix:OTHER_PATH, or an interface such as 0.0.0.0)",
+        )
     if katib_port != 0 and katib_port == config.port and _overlap(host, config.host):
         # Katib's endpoint binds first, and the advisor's bind then failed naming --host/--port.
         raise InvalidRequestError.single(
             "katib_port", f"{katib_port} is --port's too: each endpoint needs a port of its own"
         )
-    from advisor.service.katib_server import start_katib_server
-    from advisor.service.server import serve_forever
-
     try:
         katib = start_katib_server(
             host,

@@ -68,7 +68,10 @@ def given_path(text: str) -> Path:
 
 
 SERVE_SETTINGS: dict[str, dict[str, Any]] = {
-    "host": {"help": "interface to bind (default 127.0.0.1)"},
+    "host": {
+        "help": "interface to bind (default 127.0.0.1), or a Unix domain socket, unix:PATH "
+        "(--port is then unused)"
+    },
     "port": {"type": int, "help": "TCP port to bind; 0 picks a free one (default 0)"},
     "workers": {"type": int, "help": "advisor calls served at once (default: CPUs)"},
     "executor": {

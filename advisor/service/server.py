@@ -120,7 +120,12 @@ class ServerConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    host: str = Field(default="127.0.0.1", min_length=1, description="Interface to bind.")
+    host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="Interface to bind, or a Unix domain socket (unix:/path, unix-abstract:name), "
+        "which takes no port.",
+    )
     port: int = Field(default=0, ge=0, le=65535, description="TCP port; 0 = any free port.")
     workers: int = Field(
         default_factory=usable_cpus,
@@ -322,7 +327,7 @@ class RunningServer:
 
     @property
     def port(self) -> int:
-        """The TCP port the server is bound to (the chosen one when configured with 0)."""
+        """The TCP port the server is bound to (the chosen one for 0; 0 on a Unix socket)."""
         return self._port
 
     @property
@@ -678,8 +683,19 @@ async def _cancelled(task: asyncio.Task[_Result]) -> _Result | None:
         raise  # this coroutine itself was cancelled
 
 
+UNIX_SCHEMES: Final = ("unix:", "unix-abstract:")
+"""A host that starts with one of these is a Unix domain socket gRPC binds and dials as written
+(``unix:/run/advisor.sock``, ``unix:relative.sock``, ``unix-abstract:advisor``): no port."""
+
+
 def host_port(host: str, port: int) -> str:
-    """Return ``host:port`` as gRPC binds and dials it (an IPv6 host in brackets)."""
+    """Return ``host:port`` as gRPC binds and dials it (an IPv6 host in brackets).
+
+    A Unix domain socket (:data:`UNIX_SCHEMES`) is its own address, whatever ``port`` says: it
+    was put in brackets as an IPv6 host (``[unix:/tmp/a.sock]:0``), and no bind took it.
+    """
+    if host.startswith(UNIX_SCHEMES):
+        return host
     if ":" in host and not host.startswith("["):
         return f"[{host}]:{port}"
     return f"{host}:{port}"
@@ -726,7 +742,9 @@ def _bind(
     address = host_port(config.host, config.port)
     try:
         if credentials is None:
-            return server.add_insecure_port(address)
-        return server.add_secure_port(address, credentials)
+            bound = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, credentials)
     except RuntimeError as error:
         raise ServerStartError(["host", "port"], f"cannot bind {address}: {error}") from None
+    return 0 if config.host.startswith(UNIX_SCHEMES) else bound  # gRPC says 1 for a socket

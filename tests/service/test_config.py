@@ -233,6 +233,8 @@ def test_a_message_limit_no_search_answer_fits_is_refused_at_start_up(
         # Katib's endpoint bound the port first: the advisor's bind failed, exit 7 on --port.
         (("--port", "50123", "--katib-port", "50123"), "--katib-port"),
         (("--port", "50123", "--katib-port", "50123", "--katib-host", "::"), "--katib-port"),
+        # One socket path for both: the second bind took it over, the first endpoint unreachable.
+        (("--host", "unix:advisor.sock", "--katib-port", "0"), "--katib-host"),
     ],
 )
 def test_advisor_server_names_a_refused_setting_as_advisor_serve_does(

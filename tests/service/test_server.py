@@ -287,6 +287,18 @@ def test_pem_files_that_are_not_what_they_must_be_name_the_setting(
         assert error.value.settings == (setting,), settings
 
 
+def test_a_unix_socket_is_bound_and_served_as_written(tmp_path: Path) -> None:
+    # The client dials unix:/path; the server put such a host in brackets as an IPv6 one
+    # ("cannot bind [unix:/tmp/a.sock]:0"), so a sidecar deployment could not use a socket.
+    socket = f"unix:{tmp_path / 'advisor.sock'}"
+    with start_server(ServerConfig(host=socket, executor="threads", workers=1)) as running:
+        assert (running.address, running.port) == (socket, 0)
+        assert (tmp_path / "advisor.sock").exists()
+        with grpc.insecure_channel(running.address) as channel:
+            assert _health(channel) == SERVING
+            assert _health(channel, ADVISOR_SERVICE_NAME) == SERVING
+
+
 def test_a_port_in_use_names_the_address(live_server: RunningServer) -> None:
     with pytest.raises(ServerStartError) as error:
         start_server(ServerConfig(port=live_server.port))
