@@ -129,6 +129,9 @@ def test_a_second_signal_ends_the_drain_at_once(
             health_pb2.HealthCheckResponse.NOT_SERVING
         ):
             time.sleep(0.01)
+        # Draining, so the first signal was handled: past the window in which a second is taken
+        # for the first delivered twice (DrainRequests).
+        time.sleep(server_module._REPEATED_SIGNAL_SECONDS + 0.1)
         process.send_signal(signal.SIGINT)
         hurried_at = time.monotonic()
         rest = list(stream)
@@ -141,6 +144,17 @@ def test_a_second_signal_ends_the_drain_at_once(
     log = process.stderr.read()
     assert "received SIGINT again; ending the drain now" in log
     assert "Traceback" not in log
+
+
+def test_a_signal_within_moments_of_the_first_is_the_same_request() -> None:
+    # coreutils' `timeout` signals the server and then its process group: the two SIGTERMs,
+    # read as a second request, ended the drain at once, cutting the searches' grace period.
+    window = server_module._REPEATED_SIGNAL_SECONDS
+    requests = server_module.DrainRequests()
+    assert requests.received(100.0) == "drain"
+    assert requests.received(100.0 + window / 2) == "repeat"
+    assert requests.received(100.0 + window) == "hurry"
+    assert requests.received(100.0 + 2 * window) == "hurry"
 
 
 def test_sigterm_while_the_workers_start_abandons_the_start(

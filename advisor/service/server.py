@@ -79,6 +79,10 @@ HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full
 _CONNECTION_AGE_GRACE_SECONDS = 30.0
 # How often serve_forever's main thread wakes up to let Python run a pending signal handler.
 _SIGNAL_POLL_SECONDS = 0.1
+# A second signal this soon after the first is the first delivered twice, not a second request
+# (DrainRequests): a drain of a server run under coreutils' `timeout`, which signals the server
+# and then its process group, ended at once. A person pressing Ctrl-C again takes longer.
+_REPEATED_SIGNAL_SECONDS: Final = 0.2
 # After the drain, how long gRPC lets calls finish before cancelling them: replies still being
 # sent (a search answers at the end of the grace period), health watches, reflection.
 FINAL_GRACE_SECONDS: Final = 0.5
@@ -572,6 +576,24 @@ def _on_loop(coroutine: Coroutine[Any, Any, _Result]) -> _Result:
     return asyncio.run_coroutine_threadsafe(coroutine, _event_loop()).result()
 
 
+class DrainRequests:
+    """What each drain signal asks for: the first, a drain; a later one, to end the drain now.
+
+    A signal within :data:`_REPEATED_SIGNAL_SECONDS` of the first is that one delivered twice
+    (coreutils' ``timeout`` signals the server, then its process group), not a second request.
+    """
+
+    def __init__(self) -> None:
+        self._first: float | None = None
+
+    def received(self, now: float) -> Literal["drain", "repeat", "hurry"]:
+        """Return what a signal received at ``now`` (monotonic seconds) asks for."""
+        if self._first is None:
+            self._first = now
+            return "drain"
+        return "repeat" if now - self._first < _REPEATED_SIGNAL_SECONDS else "hurry"
+
+
 def serve_forever(
     config: ServerConfig,
     *,
@@ -593,12 +615,17 @@ def serve_forever(
     """
     stop_requested, hurry_requested = threading.Event(), threading.Event()
     started: list[RunningServer] = []
+    requests = DrainRequests()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
-        if not stop_requested.is_set():
+        asked = requests.received(time.monotonic())
+        if asked == "drain":
             _LOGGER.info("received %s; draining", name)
             stop_requested.set()
+            return
+        if asked == "repeat":
+            _LOGGER.info("received %s again at once: the same request, still draining", name)
             return
         _LOGGER.info("received %s again; ending the drain now", name)
         hurry_requested.set()
