@@ -153,7 +153,9 @@ def test_a_signal_within_moments_of_the_first_is_the_same_request() -> None:
     requests = server_module.DrainRequests()
     assert requests.received(100.0) == "drain"
     assert requests.received(100.0 + window / 2) == "repeat"
+    assert not requests.hurried
     assert requests.received(100.0 + window) == "hurry"
+    assert requests.hurried
     assert requests.received(100.0 + 2 * window) == "hurry"
 
 

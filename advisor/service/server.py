@@ -585,13 +585,18 @@ class DrainRequests:
 
     def __init__(self) -> None:
         self._first: float | None = None
+        self.hurried = False
+        """Whether a signal has asked to end the drain now."""
 
     def received(self, now: float) -> Literal["drain", "repeat", "hurry"]:
         """Return what a signal received at ``now`` (monotonic seconds) asks for."""
         if self._first is None:
             self._first = now
             return "drain"
-        return "repeat" if now - self._first < _REPEATED_SIGNAL_SECONDS else "hurry"
+        if now - self._first < _REPEATED_SIGNAL_SECONDS:
+            return "repeat"
+        self.hurried = True
+        return "hurry"
 
 
 def serve_forever(
@@ -613,7 +618,7 @@ def serve_forever(
     A second signal ends the drain at once (:meth:`RunningServer.hurry`), and calls ``on_hurry``
     to end that server's too.
     """
-    stop_requested, hurry_requested = threading.Event(), threading.Event()
+    stop_requested = threading.Event()
     started: list[RunningServer] = []
     requests = DrainRequests()
 
@@ -628,7 +633,6 @@ def serve_forever(
             _LOGGER.info("received %s again at once: the same request, still draining", name)
             return
         _LOGGER.info("received %s again; ending the drain now", name)
-        hurry_requested.set()
         for running in started:
             running.hurry()
         if on_hurry is not None:
@@ -643,7 +647,7 @@ def serve_forever(
             _LOGGER.info("stopped before serving")
             return 0
         started.append(running)
-        if hurry_requested.is_set():  # both signals came before the server was listed
+        if requests.hurried:  # both signals came before the server was listed
             running.hurry()
         with running:
             freeze_long_lived_objects()
