@@ -665,20 +665,29 @@ def _input_violations(
 ) -> Iterator[FieldViolation]:
     # Non-positive entries are the library's to report; the product only bounds real grids.
     if spec.shape and all(n > 0 for n in spec.shape):
-        # A channels-first image written as a 3-D shape ([3, 96, 96]) is refused here before
-        # the library's own note on its colour axis can say how to give the channels: the note
-        # is added. So is the stride that brings the grid (without such an axis) within the
-        # limit, where it is over it: a video clip or a volume was told only the operator's
-        # setting, which its sender cannot change.
-        found, hint = channel_axis(spec.shape), channel_axis_hint(spec.shape)
-        grid = spec.shape if found is None else found.grid
-        advice = [] if hint is None else [hint]
-        if math.prod(grid) > limits.max_locations:
-            advice.append(downsample_advice(grid, limits.max_locations))
         for violation in _count(
             f"{field}.shape", "grid of locations", math.prod(spec.shape), limits, "max_locations"
         ):
-            yield replace(violation, description="; ".join([violation.description, *advice]))
+            yield replace(
+                violation, description=f"{violation.description}{_grid_advice(spec, limits)}"
+            )
+
+
+def _grid_advice(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> str:
+    """Say what a grid refused on ``max_locations`` can do ('' when nothing).
+
+    A channels-first image written as a 3-D shape ([3, 96, 96]) is refused here before the
+    library's own note on its colour axis can say how to give the channels: the note is added.
+    So is the stride that brings the grid (without such an axis) within the limit, where it is
+    over it: a video clip or a volume was told only the operator's setting, which its sender
+    cannot change.
+    """
+    found, hint = channel_axis(spec.shape), channel_axis_hint(spec.shape)
+    grid = spec.shape if found is None else found.grid
+    advice = [] if hint is None else [hint]
+    if math.prod(grid) > limits.max_locations:
+        advice.append(downsample_advice(grid, limits.max_locations))
+    return "".join(f"; {text}" for text in advice)
 
 
 def _name_violations(name: str, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:
