@@ -550,6 +550,27 @@ def test_the_summary_names_exactly_the_factors_that_lowered_the_score(
     assert ("lowered by" in brief) == (order_lowers or coherence_lowers)
 
 
+@given(st.floats(1.5, 4.0), st.floats(0.05, 1.0), st.floats(0.0, 1.0))
+def test_the_rationale_gives_the_score_once(discarded: float, best: float, share: float) -> None:
+    # The summary the rationale opens with names the score where a factor lowered it; the
+    # score sentence that follows says how it is made without giving the figure again.
+    objective = Objective.create(
+        [576.0, 90.0], [1.0, 1.0], "weighted", least_discarded=1.5, best_coherence=best
+    )
+    chosen = Design(
+        "mirror pooling (4x4, global 4x4)",
+        (32, 64, 8),
+        9_000,
+        (576.0, 90.0),
+        0.3,
+        discarded=discarded,
+        coherence=best * share,
+    )
+    text = " ".join(_text(chosen, objective=objective).split())
+    assert text.count("Score 0.3") == 1
+    assert "fraction of the targets" in text
+
+
 @given(
     st.lists(
         st.tuples(st.floats(1.0, 1_000.0), st.floats(0.0, 0.9999), st.booleans()),

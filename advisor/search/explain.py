@@ -198,7 +198,8 @@ def rationale(
     """
     sentences = [
         opening,
-        _score(chosen, objective, scope, reading),
+        # The opening has named the score where a factor lowered it (:func:`_lowered`).
+        _score(chosen, objective, scope, reading, stated=bool(_lowered(chosen, objective))),
         _versus(
             "the best contiguous net", chosen, contiguous, objective, names, scope, no_contiguous
         ),
@@ -332,9 +333,21 @@ _TARGETS: dict[Scope, str] = {
 }
 
 
-def _score(chosen: Design, objective: Objective, scope: Scope, reading: Sequence[str]) -> str:
+def _score(
+    chosen: Design,
+    objective: Objective,
+    scope: Scope,
+    reading: Sequence[str],
+    stated: bool = False,
+) -> str:
+    """Say how ``chosen``'s score is made: the fractions of the targets and the factors.
+
+    ``stated``: a sentence before has given the score's figure, so this one refers to it rather
+    than giving it again.
+    """
     kind = "weighted mean" if objective.kind == "weighted" else "smallest"
-    text = f"Score {chosen.score:.4g}: the {kind} fraction of the targets"
+    head = "That score is" if stated else f"Score {chosen.score:.4g}:"
+    text = f"{head} the {kind} fraction of the targets"
     capped = ""
     if objective.rank_target is not None:
         capped = f", at most {_bits(objective.rank_target)} bits, log2_rank_target (--rank-target)"
