@@ -45,9 +45,10 @@ from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
+from advisor.seprank.exact_bounds import EXACT_MAX_LOG2_SIZE
 from advisor.service import limits as service_limits
 from advisor.service import status as service_status
-from advisor.service.limits import RequestLimits
+from advisor.service.limits import LONGEST_SECONDS, RequestLimits
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates
 from tests.support.scripted import ScriptedAdvisor, scripted_server
@@ -1041,6 +1042,42 @@ def test_the_embedded_hint_reads_the_refused_limit_not_the_refusal_s_words(
         "advisor: error: --top: asks for top_k 60, past the server's limit of 50 (max_top_k; "
         "raise it with --limit max_top_k=60)"
     )
+
+
+def test_a_refusal_past_what_any_server_may_set_names_that_bound(task_file: Path) -> None:
+    # A time limit past a week: no --limit admits it, so no hint says how to raise one.
+    search = ("recommend", task_file, "--budget", "2000", "--time-limit", "1e7")
+    line = assert_one_error_line(advisor(*search), ExitCode.INVALID_ARGUMENT)
+    assert line.endswith(
+        "exceeds the server's limit of 3600 (max_time_limit_seconds, which no server may set "
+        f"above {LONGEST_SECONDS:,})"
+    ), line
+
+
+def test_an_exact_rank_past_the_exact_engine_is_not_told_to_raise_a_limit(
+    task_file: Path, tmp_path: Path
+) -> None:
+    # (|A| + |B|) log2 M = 16 x 6 = 96 bits: the hint to raise max_exact_log2_size to 96 led to
+    # the exact engine's own refusal, which stops at 24.
+    architecture = {
+        "input": {"shape": [4, 4]},
+        "representation": 64,
+        "layers": [{"channels": 4, "pool": [2, 2]}, {"channels": 4, "pool": [2, 2]}],
+        "geometry": "contiguous",
+    }
+    arch_file = tmp_path / "wide.yaml"
+    arch_file.write_text(yaml.safe_dump(architecture))
+    analysis = ("analyze", task_file, "--arch", arch_file, "--exact")
+    line = assert_one_error_line(advisor(*analysis), ExitCode.INVALID_ARGUMENT)
+    assert "raise it" not in line
+    assert line.endswith(
+        f"(max_exact_log2_size, which no server may set above {EXACT_MAX_LOG2_SIZE})"
+    ), line
+    refused = assert_one_error_line(
+        advisor("serve", "--limit", f"max_exact_log2_size={EXACT_MAX_LOG2_SIZE + 1}"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert refused.startswith("advisor: error: --limit max_exact_log2_size:"), refused
 
 
 def test_a_refusal_without_the_limit_as_data_gets_no_hint(

@@ -63,7 +63,7 @@ from advisor.service.command import (
     read_bearer_token,
     serve_from_arguments,
 )
-from advisor.service.limits import LOCAL_LIMITS, settable
+from advisor.service.limits import LOCAL_LIMITS, settable, setting_ceiling
 from advisor.service.options import SERVE_OPTION_FLAGS
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.status import fitting_violations
@@ -281,13 +281,18 @@ def _raise_hints(refusal: str, limits: Mapping[str, str]) -> str:
     ``limits``: the settings an embedded server refused, each with the value that admits the
     request (the errors' ``limits``, the service's ``LIMIT_EXCEEDED`` detail). ``top_k 60
     exceeds the server's limit of 50 (max_top_k)`` gets ``(max_top_k; raise it with --limit
-    max_top_k=60)``. A value no setting may hold (a time limit past a week) gets no hint.
+    max_top_k=60)``. A value no setting may hold (a time limit past a week, an exact rank larger
+    than the exact engine computes) is told the most a server may set instead.
     """
     option = SERVE_OPTION_FLAGS["limits"]
     for setting, value in limits.items():
         if settable(setting, value):
             hint = f"({setting}; raise it with {option} {setting}={value})"
-            refusal = refusal.replace(f"({setting})", hint)
+        elif (ceiling := setting_ceiling(setting)) is not None:
+            hint = f"({setting}, which no server may set above {ceiling})"
+        else:
+            continue
+        refusal = refusal.replace(f"({setting})", hint)
     return refusal
 
 

@@ -37,6 +37,11 @@ import numpy.typing as npt
 
 from advisor.errors import LimitExceededError
 from advisor.geometry.structure import PoolingStructure
+from advisor.seprank.exact_bounds import (
+    EXACT_MAX_LOG2_ELIMINATION,
+    EXACT_MAX_LOG2_INTERMEDIATE,
+    EXACT_MAX_LOG2_SIZE,
+)
 from advisor.seprank.labels import PADDED, label_regions
 
 __all__ = [
@@ -51,18 +56,6 @@ __all__ = [
     "exact_rank",
     "log2_exact_rank",
 ]
-
-EXACT_MAX_LOG2_SIZE: Final = 24
-"""Largest ``(|A| + |B|) * log2 M`` accepted: the matricization has ``2**24`` entries at most."""
-
-EXACT_MAX_LOG2_INTERMEDIATE: Final = 24
-"""Largest log2 entry count of any intermediate tensor ``[channel, location axes...]``
-(``2**24`` int64 entries = 128 MiB)."""
-
-EXACT_MAX_LOG2_ELIMINATION: Final = 32
-"""Largest log2 of ``rows * columns * min(rows, columns)`` for the matricization, the work of its
-Gaussian elimination: about a second per weight draw (a 2048 x 1024 matrix); a balanced
-2048 x 2048 one (2^33) would take several, a 4096 x 4096 one (2^36) minutes."""
 
 EXACT_TRIALS: Final = 2
 """Independent weight draws per rank; the maximum is kept (the error is one-sided)."""

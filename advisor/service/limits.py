@@ -48,6 +48,7 @@ from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
+from advisor.seprank.exact_bounds import EXACT_MAX_LOG2_SIZE
 
 __all__ = [
     "LOCAL_LIMITS",
@@ -63,6 +64,7 @@ __all__ = [
     "check_recommend_request",
     "defaults_within",
     "settable",
+    "setting_ceiling",
 ]
 
 
@@ -130,6 +132,7 @@ class RequestLimits(BaseModel):
     max_exact_log2_size: float = Field(
         default=16.0,
         gt=0,
+        le=EXACT_MAX_LOG2_SIZE,  # the exact engine refuses anything larger
         allow_inf_nan=False,
         description="Analyze with exact: (|A| + |B|) log2 M per correlation.",
     )
@@ -162,6 +165,19 @@ def settable(setting: str, value: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def setting_ceiling(setting: str) -> str | None:
+    """Return the most any server may set the limit named ``setting`` to; None: no such bound.
+
+    Written as a refusal quotes a number. A value past it cannot be admitted by any server (a
+    time limit past a week; an exact rank larger than the exact engine computes), so a refusal
+    says so rather than how to raise it.
+    """
+    for bound in RequestLimits.model_fields[setting].metadata:
+        if (most := getattr(bound, "le", None)) is not None:  # pydantic's Field(le=...)
+            return _number(most)
+    return None
 
 
 _LOCAL_LOCATIONS: Final = 1024 * 1024

@@ -1,0 +1,24 @@
+"""The exact engine's size bounds, apart from the engine so a service's limits can read them.
+
+:mod:`advisor.seprank.exact` refuses (``check_exact_limits``) what exceeds them before it builds
+anything; a server may not admit more (its ``max_exact_log2_size``), and reading them here does
+not load FLINT, which the engine needs and a server's start or a command's refusal does not.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["EXACT_MAX_LOG2_ELIMINATION", "EXACT_MAX_LOG2_INTERMEDIATE", "EXACT_MAX_LOG2_SIZE"]
+
+EXACT_MAX_LOG2_SIZE: Final = 24
+"""Largest ``(|A| + |B|) * log2 M`` accepted: the matricization has ``2**24`` entries at most."""
+
+EXACT_MAX_LOG2_INTERMEDIATE: Final = 24
+"""Largest log2 entry count of any intermediate tensor ``[channel, location axes...]``
+(``2**24`` int64 entries = 128 MiB)."""
+
+EXACT_MAX_LOG2_ELIMINATION: Final = 32
+"""Largest log2 of ``rows * columns * min(rows, columns)`` for the matricization, the work of its
+Gaussian elimination: about a second per weight draw (a 2048 x 1024 matrix); a balanced
+2048 x 2048 one (2^33) would take several, a 4096 x 4096 one (2^36) minutes."""
