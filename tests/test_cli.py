@@ -42,10 +42,10 @@ from advisor.errors import FieldViolation
 from advisor.export.yaml_output import readable_yaml
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
+from advisor.model.exact_bounds import EXACT_MAX_LOG2_SIZE
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
-from advisor.seprank.exact_bounds import EXACT_MAX_LOG2_SIZE
 from advisor.service import limits as service_limits
 from advisor.service import status as service_status
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits

@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from advisor.errors import LimitExceededError
 from advisor.geometry.structure import PoolingStructure
-from advisor.seprank.exact_bounds import (
+from advisor.model.exact_bounds import (
     EXACT_MAX_LOG2_ELIMINATION,
     EXACT_MAX_LOG2_INTERMEDIATE,
     EXACT_MAX_LOG2_SIZE,

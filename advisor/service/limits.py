@@ -40,6 +40,7 @@ from advisor.integrations.katib import (
 )
 from advisor.model.architecture import Architecture
 from advisor.model.budget import FAMILIES, INT32_MAX, Budget
+from advisor.model.exact_bounds import EXACT_MAX_LOG2_SIZE
 from advisor.model.grid import channel_axis, channel_axis_hint, downsample_advice, grid_problem
 from advisor.model.mixture import member_widths
 from advisor.model.padding import largest_grid
@@ -48,7 +49,6 @@ from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
-from advisor.seprank.exact_bounds import EXACT_MAX_LOG2_SIZE
 
 __all__ = [
     "LOCAL_LIMITS",

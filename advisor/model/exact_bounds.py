@@ -1,8 +1,9 @@
-"""The exact engine's size bounds, apart from the engine so a service's limits can read them.
+"""The exact engine's size bounds: what an exact certification may ask, apart from the engine.
 
 :mod:`advisor.seprank.exact` refuses (``check_exact_limits``) what exceeds them before it builds
-anything; a server may not admit more (its ``max_exact_log2_size``), and reading them here does
-not load FLINT, which the engine needs and a server's start or a command's refusal does not.
+anything; a server may not admit more (its ``max_exact_log2_size``). Here, a server's limits read
+them without loading the engines (FLINT, the rank modules), which a command that only lists
+presets never loads.
 """
 
 from __future__ import annotations
