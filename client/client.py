@@ -53,6 +53,7 @@ from advisor.model.task import PresetInfo, Task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.protocol.metadata import bearer_metadata, token_problem
+from advisor.protocol.search_id import search_id_problem
 
 if TYPE_CHECKING:
     from advisor.infer.data import DataSample
@@ -94,7 +95,14 @@ _Decoded = TypeVar("_Decoded")
 _Model = TypeVar("_Model", bound=pydantic.BaseModel)
 
 _SERVICE = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
-_RETRIED_METHODS = ("Recommend", "StreamRecommend", "Analyze", "ListPresets", "InferTask")
+_RETRIED_METHODS = (
+    "Recommend",
+    "StreamRecommend",
+    "Analyze",
+    "ListPresets",
+    "InferTask",
+    "FinishSearch",
+)
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 """The service's default message size limit, each way."""
@@ -369,6 +377,7 @@ class AdvisorClient:
         *,
         progress: Callable[[SearchProgress], object] | None = None,
         timeout: float | None = None,
+        search_id: str | None = None,
     ) -> SearchResult:
         """Search architectures for ``task`` under ``budget``; return the ranked recommendations.
 
@@ -383,6 +392,11 @@ class AdvisorClient:
             Deadline in seconds; by default ``default_timeout``, or the budget's time limit plus
             a margin when that is longer, so the search can use all the time it was given (at
             most :data:`MAX_TIMEOUT_SECONDS`: a longer time limit is the server's to refuse).
+        search_id
+            A name for the search (1 to 128 letters, digits and ``-._~``, e.g. a random UUID),
+            so that :meth:`finish_search` can end it early from another thread or process and
+            this call still returns its best designs so far (``complete`` false). No other
+            search running on the server may hold it (``ALREADY_EXISTS``).
         """
         if progress is not None:
             if not callable(progress):
@@ -391,27 +405,37 @@ class AdvisorClient:
                 )
             # Closed on the way out: an exception from ``progress`` would otherwise keep the
             # stream, and the search, alive through its traceback's frames.
-            with contextlib.closing(self.stream_recommend(task, budget, timeout=timeout)) as events:
+            events = self.stream_recommend(task, budget, timeout=timeout, search_id=search_id)
+            with contextlib.closing(events):
                 return _last_result(events, progress)
-        request = advisor_pb2.RecommendRequest(task=_task_proto(task), budget=_budget_proto(budget))
+        request = advisor_pb2.RecommendRequest(
+            task=_task_proto(task), budget=_budget_proto(budget), search_id=_named(search_id)
+        )
         response = self._call(
             self._stub.Recommend, request, self._search_timeout(request.budget, timeout)
         )
         return _decoded(wire.search_result_from_proto, response.result)
 
     def stream_recommend(
-        self, task: TaskLike, budget: BudgetLike, *, timeout: float | None = None
+        self,
+        task: TaskLike,
+        budget: BudgetLike,
+        *,
+        timeout: float | None = None,
+        search_id: str | None = None,
     ) -> Generator[SearchProgress | SearchResult, None, None]:
         """Search like :meth:`recommend`, yielding progress events and then the result.
 
         The request is checked now; the call starts at the first ``next()``. The last item is
         always the :class:`~advisor.model.results.SearchResult`. Closing the generator
         (``close()``, or ``contextlib.closing`` around the loop) cancels the call, which stops
-        the search on the server; so does abandoning it, but only once nothing refers to it (an
-        exception's traceback does while the exception lives).
+        the search on the server with no result; so does abandoning it, but only once nothing
+        refers to it (an exception's traceback does while the exception lives). To stop it and
+        keep its best designs so far, name it (``search_id``, as :meth:`recommend`) and call
+        :meth:`finish_search`: the stream then ends with that result.
         """
         request = advisor_pb2.StreamRecommendRequest(
-            task=_task_proto(task), budget=_budget_proto(budget)
+            task=_task_proto(task), budget=_budget_proto(budget), search_id=_named(search_id)
         )
         deadline = self._search_timeout(request.budget, timeout)
         # Here, not in the generator: its body runs at the first next().
@@ -507,6 +531,25 @@ class AdvisorClient:
         )
         response = self._call(self._stub.InferTask, request, timeout)
         return _decoded(wire.inference_report_from_proto, response)
+
+    def finish_search(self, search_id: str, *, timeout: float | None = None) -> bool:
+        """Ask the running search named ``search_id`` to finish now; False if none runs so named.
+
+        The search's own call (:meth:`recommend` or :meth:`stream_recommend` with this
+        ``search_id``, from any thread or process) then returns as its time limit would have it:
+        ``complete`` false, with the best designs found so far. False: no search of that name
+        runs on the server (not yet started, or already answered). Safe to call from any thread.
+        The request must reach the server running the search (the same target; behind a load
+        balancer, one that keeps a client on one server).
+        """
+        request = advisor_pb2.FinishSearchRequest(search_id=_named(search_id, required=True))
+        try:
+            self._call(self._stub.FinishSearch, request, timeout)
+        except AdvisorRpcError as error:
+            if error.code is grpc.StatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
 
     def list_presets(self, *, timeout: float | None = None) -> list[PresetInfo]:
         """List the named regions and task presets the server knows."""
@@ -679,6 +722,17 @@ class AdvisorClient:
         # Capped, never refused: the server names a time limit past its own maximum, as
         # budget.time_limit_seconds, where a deadline that overflowed would fail at once.
         return min(max(self._default_timeout, limit), MAX_TIMEOUT_SECONDS)
+
+
+def _named(search_id: object, *, required: bool = False) -> str:
+    """Return ``search_id`` as a request carries it ("" for none); refuse one no search may hold."""
+    if search_id is None and not required:
+        return ""
+    _check_type("search_id", search_id, str, optional=not required)
+    assert isinstance(search_id, str)
+    if (problem := search_id_problem(search_id)) is not None:
+        raise InvalidRequestError.single("search_id", problem)
+    return search_id
 
 
 def checked_timeout(field: str, seconds: float) -> float:

@@ -15,7 +15,8 @@ and its slot is free. :func:`answer` and :func:`relay` turn them into the call's
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Never, Protocol, TypeAlias
 
 import grpc
@@ -40,6 +41,7 @@ __all__ = [
     "CallWorkers",
     "Outcome",
     "Outcomes",
+    "StartedCall",
     "aborted_for",
     "answer",
     "ended_before_work",
@@ -49,6 +51,7 @@ __all__ = [
     "refuse_ended",
     "relay",
     "run_call",
+    "undecodable",
 ]
 
 SERVICE = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
@@ -61,6 +64,19 @@ Outcomes: TypeAlias = "asyncio.Queue[Outcome | None]"
 """A call's outcomes as they arrive on the event loop; ``None`` once its work has ended."""
 
 
+@dataclass(frozen=True)
+class StartedCall:
+    """A call whose work has begun: its outcomes as they arrive, and how to hurry it.
+
+    ``hurry(deadline)`` asks the work to finish by ``deadline`` (monotonic) with what it has (a
+    search: its best designs so far, ``FinishSearch``); safe to call on the event loop at any
+    time, also after the work ended.
+    """
+
+    outcomes: Outcomes
+    hurry: Callable[[float], None]
+
+
 class CallWorkers(Protocol):
     """Where the advisor calls' work runs: threads or processes, behind one interface."""
 
@@ -69,7 +85,7 @@ class CallWorkers(Protocol):
         """The process ids of the worker processes (none when the work runs on threads)."""
         ...
 
-    async def begin(self, method: str, payload: bytes, context: AioContext) -> Outcomes:
+    async def begin(self, method: str, payload: bytes, context: AioContext) -> StartedCall:
         """Start the work of one call of ``method`` on the request bytes ``payload``.
 
         Raises
@@ -132,8 +148,14 @@ def _decode(request_class: type[Message], payload: bytes, context: ThreadContext
     try:
         return request_class.FromString(payload)
     except DecodeError:
-        description = f"is not a valid {request_class.DESCRIPTOR.full_name} message"
-        context.abort_with_status(bad_request_status(InvalidRequestError.single("", description)))
+        context.abort_with_status(bad_request_status(undecodable(request_class)))
+
+
+def undecodable(request_class: type[Message]) -> InvalidRequestError:
+    """Return the refusal of bytes that are no ``request_class`` message (on the request)."""
+    return InvalidRequestError.single(
+        "", f"is not a valid {request_class.DESCRIPTOR.full_name} message"
+    )
 
 
 async def refuse(

@@ -4,26 +4,42 @@ Each method's handler waits for its call on the event loop and hands the request
 client sent, to the :class:`~advisor.service.calls.CallWorkers` (threads or processes), which
 decode it inside the call: a malformed message is refused like any other bad input, where gRPC's
 own decoding would end the call with INTERNAL ("Exception deserializing request!"). Responses come
-back serialized and are sent as they are.
+back serialized and are sent as they are. A search's ``search_id`` is read here, and
+``FinishSearch`` answered here, on the event loop (:mod:`advisor.service.searches`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
 import grpc
+from google.protobuf.message import DecodeError
 
+from advisor.errors import InvalidRequestError
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
+from advisor.protocol.search_id import search_id_problem
 from advisor.service.admission import SaturatedError, ShuttingDownError
 from advisor.service.calls import (
     SERVICE,
     CallWorkers,
     Outcomes,
+    aborted_for,
     answer,
     has_ended,
     refuse,
     refuse_ended,
     relay,
+    undecodable,
 )
+from advisor.service.searches import (
+    FINISH_METHOD,
+    NAMED_METHODS,
+    RunningSearch,
+    RunningSearches,
+    read_search_id,
+)
+from advisor.service.threads import CallAbortedError, abort_call
 
 __all__ = ["advisor_handler"]
 
@@ -41,25 +57,36 @@ def advisor_handler(workers: CallWorkers, *, max_message_bytes: int) -> grpc.Gen
     flood most calls are); so is a call that has already ended (its deadline passed while its
     request was read, or it was cancelled), without taking a slot.
     """
+    searches = RunningSearches()
     handlers = {
         method.name: _method_handler(
-            workers, method.name, method.server_streaming, max_message_bytes
+            workers, searches, method.name, method.server_streaming, max_message_bytes
         )
         for method in SERVICE.methods
+        if method.name != FINISH_METHOD
     }
+    handlers[FINISH_METHOD] = grpc.unary_unary_rpc_method_handler(_finisher(searches))
     return grpc.method_handlers_generic_handler(SERVICE.full_name, handlers)
 
 
 def _method_handler(
-    workers: CallWorkers, method: str, streaming: bool, max_message_bytes: int
+    workers: CallWorkers,
+    searches: RunningSearches,
+    method: str,
+    streaming: bool,
+    max_message_bytes: int,
 ) -> grpc.RpcMethodHandler[bytes, bytes]:
     async def begin(payload: bytes, context: _Context) -> Outcomes:
         if has_ended(context):  # e.g. its deadline passed while its request was read
             await refuse_ended(context)
+        named = await _named(searches, method, payload, context)
         try:
-            return await workers.begin(method, payload, context)
+            started = await workers.begin(method, payload, context)
         except (SaturatedError, ShuttingDownError) as error:
             await refuse(error, method, context)
+        if named is not None:
+            searches.begun(named, started.hurry)
+        return started.outcomes
 
     if streaming:
 
@@ -72,3 +99,54 @@ def _method_handler(
         return await answer(await begin(payload, context), context, max_message_bytes)
 
     return grpc.unary_unary_rpc_method_handler(unary)
+
+
+async def _named(
+    searches: RunningSearches, method: str, payload: bytes, context: _Context
+) -> RunningSearch | None:
+    """Hold the name a search request gives its search until its call ends; None: it gives none.
+
+    A name that is no name is refused on ``search_id``, one a running search holds
+    ``ALREADY_EXISTS``: two searches of one name could not be told apart by ``FinishSearch``.
+    """
+    search_id = read_search_id(payload) if method in NAMED_METHODS else None
+    if search_id is None:
+        return None
+    if (problem := search_id_problem(search_id)) is not None:
+        await abort_call(
+            context, aborted_for(InvalidRequestError.single("search_id", problem), method)
+        )
+    named = searches.claim(search_id)
+    if named is None:
+        details = (
+            f"search_id {search_id!r} names a search running on this server; give each "
+            "search its own name"
+        )
+        await abort_call(context, CallAbortedError(grpc.StatusCode.ALREADY_EXISTS, details, ()))
+    assert named is not None
+    # The stubs declare the callback type as a class, not a protocol a function could match.
+    context.add_done_callback(lambda _: searches.release(search_id, named))  # type: ignore[arg-type]
+    return named
+
+
+def _finisher(searches: RunningSearches) -> Callable[[bytes, _Context], Awaitable[bytes]]:
+    """Return ``FinishSearch``'s behaviour: hurry the named search, on the event loop."""
+
+    async def finish(payload: bytes, context: _Context) -> bytes:
+        try:
+            request = advisor_pb2.FinishSearchRequest.FromString(payload)
+        except DecodeError:
+            undecoded = undecodable(advisor_pb2.FinishSearchRequest)
+            await abort_call(context, aborted_for(undecoded, FINISH_METHOD))
+        if (problem_text := search_id_problem(request.search_id)) is not None:
+            problem = InvalidRequestError.single("search_id", problem_text)
+            await abort_call(context, aborted_for(problem, FINISH_METHOD))
+        if not searches.finish(request.search_id):
+            details = (
+                f"no search named {request.search_id!r} runs on this server (it may have "
+                "answered already)"
+            )
+            await abort_call(context, CallAbortedError(grpc.StatusCode.NOT_FOUND, details, ()))
+        return advisor_pb2.FinishSearchResponse().SerializeToString()
+
+    return finish

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import math
@@ -42,7 +43,7 @@ import grpc
 
 from advisor.errors import ServerStartError
 from advisor.service.admission import Admission
-from advisor.service.calls import Outcomes, aborted_for
+from advisor.service.calls import Outcomes, StartedCall, aborted_for
 from advisor.service.limits import RequestLimits
 from advisor.service.machine import usable_memory
 from advisor.service.threads import AioContext, CallAbortedError, deadline_in
@@ -139,6 +140,7 @@ class _Job:
     worker: _Worker | None = None
     accepted: bool = False  # the worker has read it (its Accepted frame came)
     ended: bool = False  # the call has ended on the serving side
+    hurried: float | None = None  # the deadline it was asked to finish by (monotonic)
     resend: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def finish(self, outcome: CallAbortedError | None = None) -> None:
@@ -211,7 +213,7 @@ class ProcessWorkers:
         """The process ids of the live workers (safe from any thread: the copy is atomic)."""
         return [worker.process.pid for worker in tuple(self._workers) if worker.alive]
 
-    async def begin(self, method: str, payload: bytes, context: AioContext) -> Outcomes:
+    async def begin(self, method: str, payload: bytes, context: AioContext) -> StartedCall:
         """Take a slot and an idle worker, and send it the call (see :class:`CallWorkers`)."""
         slot = contextlib.ExitStack()
         slot.enter_context(self._admission.admit())
@@ -237,7 +239,17 @@ class ProcessWorkers:
 
         # The stubs declare the callback type as a class, not a protocol a function could match.
         context.add_done_callback(ended)  # type: ignore[arg-type]
-        return outcomes
+        return StartedCall(outcomes, functools.partial(self._hurry, job))
+
+    def _hurry(self, job: _Job, deadline: float) -> None:
+        """Ask ``job``'s work to finish by ``deadline`` (the earliest asked counts).
+
+        Written in its worker's control block, or once it has a worker (:meth:`_dispatch`).
+        """
+        job.hurried = deadline if job.hurried is None else min(job.hurried, deadline)
+        worker = job.worker
+        if worker is not None and worker.alive and worker.job is job:
+            worker.control.hurry_call(job.call_id, job.hurried)
 
     async def drain(self, deadline: float) -> None:
         """Write the end of the drain into every worker's control block (and any later one's).
@@ -295,6 +307,8 @@ class ProcessWorkers:
 
     def _dispatch(self, job: _Job, worker: _Worker) -> None:
         job.worker, worker.job = worker, job
+        if job.hurried is not None:  # asked to finish while it waited for a worker
+            worker.control.hurry_call(job.call_id, job.hurried)
         assert worker.process.stdin is not None
         worker.process.stdin.write(job.frame)
 

@@ -246,9 +246,10 @@ def call_stop_signal(
 ) -> StopSignal:
     """Return the stop signal of one call: its deadline and cancellation, under ``drain``.
 
-    The deadline is the call's less :func:`reply_margin`. The signal is cancelled once the call
-    ends (gRPC runs ``add_callback`` callbacks when the client cancels, the deadline passes or
-    the call is done), or at once if it has already ended.
+    The deadline is the call's less :func:`reply_margin`, brought forward when the call is asked
+    to finish early (a :class:`ThreadContext`'s hurry, ``FinishSearch``). The signal is
+    cancelled once the call ends (gRPC runs ``add_callback`` callbacks when the client cancels,
+    the deadline passes or the call is done), or at once if it has already ended.
     """
     remaining = context.time_remaining()
     # gRPC reports a call without a deadline as one in the far future (some stand-ins: None).
@@ -256,4 +257,6 @@ def call_stop_signal(
     signal = drain.limited(remaining - reply_margin(remaining) if limited else None)
     if not context.add_callback(signal.cancel):
         signal.cancel()
+    if isinstance(context, ThreadContext):
+        context.add_hurry_callback(signal.bring_forward)
     return signal

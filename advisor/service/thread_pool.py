@@ -19,7 +19,7 @@ import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 from advisor.service.admission import Admission
-from advisor.service.calls import Outcome, Outcomes, run_call
+from advisor.service.calls import Outcome, Outcomes, StartedCall, run_call
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.threads import AioContext, ThreadContext
 
@@ -44,7 +44,7 @@ class ThreadWorkers:
         """None: the work runs in this process."""
         return []
 
-    async def begin(self, method: str, payload: bytes, context: AioContext) -> Outcomes:
+    async def begin(self, method: str, payload: bytes, context: AioContext) -> StartedCall:
         """Check admission, then run the call's work on a thread (see :class:`CallWorkers`).
 
         If the call ends first (cancelled, past its deadline), the thread's context ends too, so
@@ -69,7 +69,7 @@ class ThreadWorkers:
                 post(None)
 
         loop.run_in_executor(self._executor, drive)
-        return outcomes
+        return StartedCall(outcomes, thread_context.hurry)
 
     async def drain(self, deadline: float) -> None:
         """Nothing to pass on: the servicer's stop signals follow the admission's drain here."""

@@ -77,6 +77,8 @@ class ThreadContext:
         self._deadline = deadline if deadline is not None and math.isfinite(deadline) else None
         self._ended = False
         self._callbacks: list[Callable[[], object]] = []
+        self._hurry: float | None = None
+        self._hurry_callbacks: list[Callable[[float], object]] = []
         self._lock = threading.Lock()
         self.trailing_metadata: Metadata = ()
 
@@ -95,6 +97,28 @@ class ThreadContext:
                 return False
             self._callbacks.append(callback)
             return True
+
+    def hurry(self, deadline: float) -> None:
+        """Ask the call's work to finish by ``deadline`` (monotonic), earlier than planned.
+
+        A search then answers as its time limit would have it, with its best designs so far
+        (``FinishSearch``). Safe from any thread. Runs the callbacks :meth:`add_hurry_callback`
+        registered so far; one registered later runs at once. The earliest deadline counts.
+        """
+        with self._lock:
+            self._hurry = deadline if self._hurry is None else min(self._hurry, deadline)
+            callbacks, self._hurry_callbacks = self._hurry_callbacks, []
+        for callback in callbacks:
+            callback(deadline)
+
+    def add_hurry_callback(self, callback: Callable[[float], object]) -> None:
+        """Run ``callback(deadline)`` when the call is hurried (at once if it has been)."""
+        with self._lock:
+            hurry = self._hurry
+            if hurry is None:
+                self._hurry_callbacks.append(callback)
+                return
+        callback(hurry)
 
     def is_active(self) -> bool:
         """Whether the call has neither ended nor passed its deadline."""

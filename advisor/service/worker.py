@@ -60,8 +60,9 @@ class CallEnd(StopSignal):
     """The end of the worker's current call, as the serving process writes it in ``control``.
 
     Cancelled once the serving process marks the call ended; its deadline is the end of the
-    shutdown drain, once there is one. Every call's stop signal follows it, as on a thread every
-    call's signal follows the admission's drain.
+    shutdown drain, once there is one, or the deadline the call was asked to finish by
+    (``FinishSearch``), if earlier. Every call's stop signal follows it, as on a thread every
+    call's signal follows the admission's drain and its own context's hurry.
     """
 
     def __init__(self, control: ControlBlock) -> None:
@@ -71,9 +72,14 @@ class CallEnd(StopSignal):
 
     @property
     def deadline(self) -> float | None:
-        """The end of the shutdown drain; None before a shutdown."""
-        deadline = self._control.drain_deadline
+        """The end of the shutdown drain, or the current call's hurry if earlier; None: neither."""
+        deadline = min(self._control.drain_deadline, self._control.hurry_deadline(self.call_id))
         return deadline if math.isfinite(deadline) else None
+
+    @property
+    def draining(self) -> bool:
+        """Whether the serving process has begun its shutdown drain."""
+        return math.isfinite(self._control.drain_deadline)
 
     @property
     def cancelled(self) -> bool:
@@ -99,7 +105,7 @@ class WorkerGate:
     @property
     def shutting_down(self) -> bool:
         """Whether the serving process has begun its drain."""
-        return self._call_end.deadline is not None
+        return self._call_end.draining
 
 
 class WorkerContext(ThreadContext):

@@ -7,12 +7,13 @@ worker's niceness (:class:`Setup`), then one :class:`Job` at a time; the worker 
 :class:`Ready` once it has loaded the engines, then for each job :class:`Accepted` as soon as it
 has read it, its :class:`Response` messages, perhaps a :class:`Status`, and :class:`Ended`.
 
-The control block is 16 bytes of shared memory per worker (a memfd the worker inherits), written
+The control block is 32 bytes of shared memory per worker (a memfd the worker inherits), written
 by the serving process and read by the worker's stop signal at every poll, so stopping a call
 costs no message and no wake-up: the end of the shutdown drain (a ``CLOCK_MONOTONIC`` moment,
-which is system-wide on Linux; +inf before a shutdown) and the id of the last call that ended
-(cancelled, past its deadline, or done; only the largest is kept). Each is an aligned 8-byte word,
-written and read whole.
+which is system-wide on Linux; +inf before a shutdown), the id of the last call that ended
+(cancelled, past its deadline, or done; only the largest is kept), and the id of the last call
+asked to finish early (a named search, ``FinishSearch``) with the deadline it was given. Each is
+an aligned 8-byte word, written and read whole.
 """
 
 from __future__ import annotations
@@ -45,7 +46,12 @@ __all__ = [
 _LENGTH = struct.Struct("!I")
 _DRAIN_DEADLINE = struct.Struct("=d")
 _ENDED_CALL = struct.Struct("=q")
-_BLOCK_BYTES = _DRAIN_DEADLINE.size + _ENDED_CALL.size
+_HURRY_DEADLINE = struct.Struct("=d")
+_HURRIED_CALL = struct.Struct("=q")
+_ENDED_AT = _DRAIN_DEADLINE.size
+_HURRY_AT = _ENDED_AT + _ENDED_CALL.size
+_HURRIED_AT = _HURRY_AT + _HURRY_DEADLINE.size
+_BLOCK_BYTES = _HURRIED_AT + _HURRIED_CALL.size
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,7 @@ class ControlBlock:
     Parameters
     ----------
     fd
-        A file descriptor of at least 16 bytes to map: :meth:`create` makes one in the serving
+        A file descriptor of at least 32 bytes to map: :meth:`create` makes one in the serving
         process, the worker maps the one it inherited.
     """
 
@@ -162,7 +168,7 @@ class ControlBlock:
     @property
     def ended_call(self) -> int:
         """The id of the last call that ended (0: none yet)."""
-        (call_id,) = _ENDED_CALL.unpack_from(self._memory, _DRAIN_DEADLINE.size)
+        (call_id,) = _ENDED_CALL.unpack_from(self._memory, _ENDED_AT)
         return int(call_id)
 
     def end_call(self, call_id: int) -> None:
@@ -174,7 +180,25 @@ class ControlBlock:
         cancelled), must not hide the current call's.
         """
         if call_id > self.ended_call:
-            _ENDED_CALL.pack_into(self._memory, _DRAIN_DEADLINE.size, call_id)
+            _ENDED_CALL.pack_into(self._memory, _ENDED_AT, call_id)
+
+    def hurry_deadline(self, call_id: int) -> float:
+        """Return the deadline call ``call_id`` was asked to finish by (monotonic); inf: none."""
+        (hurried,) = _HURRIED_CALL.unpack_from(self._memory, _HURRIED_AT)
+        if hurried != call_id:
+            return math.inf
+        (moment,) = _HURRY_DEADLINE.unpack_from(self._memory, _HURRY_AT)
+        return float(moment)
+
+    def hurry_call(self, call_id: int, deadline: float) -> None:
+        """Record that call ``call_id`` was asked to finish by ``deadline`` (monotonic).
+
+        The deadline is written before the id, so a worker that reads the id reads its
+        deadline: the block holds one call's at a time, and the serving process writes only its
+        worker's current call's.
+        """
+        _HURRY_DEADLINE.pack_into(self._memory, _HURRY_AT, deadline)
+        _HURRIED_CALL.pack_into(self._memory, _HURRIED_AT, call_id)
 
     def close(self) -> None:
         """Unmap the block and close its descriptor."""

@@ -41,6 +41,7 @@ def test_every_request_ends_in_a_deliberate_status(channel: grpc.Channel, case: 
         ("Recommend", b"V"),  # a field with an invalid wire type
         ("StreamRecommend", b"\n\x05abc"),  # a length prefix past the end
         ("ListPresets", b"\x00"),  # field number 0
+        ("FinishSearch", b"\n\x05abc"),  # decoded on the event loop, refused alike
     ],
 )
 def test_undecodable_requests_are_invalid_arguments(

@@ -48,6 +48,14 @@ DELIBERATE_STATUSES = frozenset(
 )
 """Statuses the service answers on purpose; anything else (INTERNAL, UNKNOWN, ...) is a bug."""
 
+_METHOD_STATUSES = {
+    # No search of the name runs; a name a running search holds (concurrent fuzzing clients).
+    "FinishSearch": frozenset({grpc.StatusCode.NOT_FOUND}),
+    "Recommend": frozenset({grpc.StatusCode.ALREADY_EXISTS}),
+    "StreamRecommend": frozenset({grpc.StatusCode.ALREADY_EXISTS}),
+}
+"""Statuses one method answers on purpose beside :data:`DELIBERATE_STATUSES`."""
+
 # What a message must never show a client: tracebacks, source locations, file-system paths and
 # Python exception reprs such as ``KeyError('x')`` or ``<object at 0x7f...>``.
 _LEAK_PATTERNS = (
@@ -134,7 +142,7 @@ def leaks(text: str) -> bool:
 def problems(outcome: Outcome) -> list[str]:
     """Everything wrong with ``outcome`` (an empty list for a sound call)."""
     found = []
-    if outcome.code not in DELIBERATE_STATUSES:
+    if outcome.code not in DELIBERATE_STATUSES | _METHOD_STATUSES.get(outcome.method, frozenset()):
         found.append(f"status {outcome.code.name}")
     texts = [outcome.details, *(v.description for v in outcome.field_violations)]
     if any(leaks(text) for text in texts):

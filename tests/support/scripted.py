@@ -116,6 +116,13 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self._begin("InferTask", context)
         context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not implemented!")
 
+    def FinishSearch(  # noqa: N802 - gRPC method names come from the proto
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Any:
+        # Answered as an older server that does not know the method: the generated base's way.
+        self._begin("FinishSearch", context)
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not implemented!")
+
 
 _SEARCH_RESULT = advisor_pb2.SearchResult(candidates_evaluated=7, search_seconds=0.5, complete=True)
 _PROGRESS = advisor_pb2.SearchProgress(

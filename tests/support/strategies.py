@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from advisor.model.budget import PRACTICAL_ONLY
 from advisor.model.task import list_presets
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.protocol.search_id import MAX_SEARCH_ID_CHARS
 
 __all__ = [
     "CASE_KINDS",
@@ -716,12 +717,18 @@ def _request_class(method: str) -> Callable[..., Message]:
     return GetMessageClass(_SERVICE.methods_by_name[method].input_type)
 
 
+_SEARCH_IDS = st.text(alphabet="abcXYZ019-._~", min_size=1, max_size=MAX_SEARCH_ID_CHARS)
+"""Names a search may have (docs/SERVICE.md, "Finishing a search early")."""
+
+
 @st.composite
 def _valid_request(draw: st.DrawFn, method: str, boundary: bool) -> Message:
     """A request built from valid (or, with ``boundary``, boundary) documents."""
     request_class = _request_class(method)
     if method == "ListPresets":
         return request_class()
+    if method == "FinishSearch":
+        return request_class(search_id=draw(_SEARCH_IDS))
     if method == "InferTask":
         return request_class(graph=draw(dependence_graph_messages()))
     if method == "Analyze":

@@ -1351,6 +1351,12 @@ class RecommendRequest(_message.Message):
 
     TASK_FIELD_NUMBER: _builtins.int
     BUDGET_FIELD_NUMBER: _builtins.int
+    SEARCH_ID_FIELD_NUMBER: _builtins.int
+    search_id: _builtins.str
+    """Optional: a name the caller gives the search, so that FinishSearch can end it (1 to 128
+    characters, letters, digits and "-._~"; e.g. a random UUID). No two searches running on one
+    server at once may share it (ALREADY_EXISTS); empty: the search has none.
+    """
     @_builtins.property
     def task(self) -> Global___Task:
         """Required: the task to design for."""
@@ -1364,10 +1370,11 @@ class RecommendRequest(_message.Message):
         *,
         task: Global___Task | None = ...,
         budget: Global___Budget | None = ...,
+        search_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "task", b"task"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "task", b"task"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "search_id", b"search_id", "task", b"task"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1405,6 +1412,12 @@ class StreamRecommendRequest(_message.Message):
 
     TASK_FIELD_NUMBER: _builtins.int
     BUDGET_FIELD_NUMBER: _builtins.int
+    SEARCH_ID_FIELD_NUMBER: _builtins.int
+    search_id: _builtins.str
+    """Optional: a name the caller gives the search, so that FinishSearch can end it (1 to 128
+    characters, letters, digits and "-._~"; e.g. a random UUID). No two searches running on one
+    server at once may share it (ALREADY_EXISTS); empty: the search has none.
+    """
     @_builtins.property
     def task(self) -> Global___Task:
         """Required: the task to design for."""
@@ -1418,10 +1431,11 @@ class StreamRecommendRequest(_message.Message):
         *,
         task: Global___Task | None = ...,
         budget: Global___Budget | None = ...,
+        search_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "task", b"task"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "task", b"task"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "search_id", b"search_id", "task", b"task"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1458,6 +1472,47 @@ class StreamRecommendResponse(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 
 Global___StreamRecommendResponse: _TypeAlias = StreamRecommendResponse  # noqa: Y015
+
+@_typing.final
+class FinishSearchRequest(_message.Message):
+    """Which search to finish."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEARCH_ID_FIELD_NUMBER: _builtins.int
+    search_id: _builtins.str
+    """Required: the search_id its RecommendRequest or StreamRecommendRequest gave."""
+    def __init__(
+        self,
+        *,
+        search_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["search_id", b"search_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FinishSearchRequest: _TypeAlias = FinishSearchRequest  # noqa: Y015
+
+@_typing.final
+class FinishSearchResponse(_message.Message):
+    """The search was told to finish; its own call carries its result. No running search of that
+    search_id (never started, or already answered) ends the call NOT_FOUND.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FinishSearchResponse: _TypeAlias = FinishSearchResponse  # noqa: Y015
 
 @_typing.final
 class AnalyzeRequest(_message.Message):

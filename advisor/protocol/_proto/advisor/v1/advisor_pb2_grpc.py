@@ -60,6 +60,11 @@ class ArchitectureAdvisorStub:
                 request_serializer=advisor_dot_v1_dot_advisor__pb2.InferTaskRequest.SerializeToString,
                 response_deserializer=advisor_dot_v1_dot_advisor__pb2.InferTaskResponse.FromString,
                 _registered_method=True)
+        self.FinishSearch = channel.unary_unary(
+                '/advisor.v1.ArchitectureAdvisor/FinishSearch',
+                request_serializer=advisor_dot_v1_dot_advisor__pb2.FinishSearchRequest.SerializeToString,
+                response_deserializer=advisor_dot_v1_dot_advisor__pb2.FinishSearchResponse.FromString,
+                _registered_method=True)
 
 
 class ArchitectureAdvisorServicer:
@@ -102,6 +107,15 @@ class ArchitectureAdvisorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FinishSearch(self, request, context):
+        """Asks the running search of a search_id to finish now: it answers its call as its time limit
+        would have it, complete = false with the best designs found so far. Reaches the searches of
+        this server only (behind a load balancer, send it on the search's own channel).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ArchitectureAdvisorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -129,6 +143,11 @@ def add_ArchitectureAdvisorServicer_to_server(servicer, server):
                     servicer.InferTask,
                     request_deserializer=advisor_dot_v1_dot_advisor__pb2.InferTaskRequest.FromString,
                     response_serializer=advisor_dot_v1_dot_advisor__pb2.InferTaskResponse.SerializeToString,
+            ),
+            'FinishSearch': grpc.unary_unary_rpc_method_handler(
+                    servicer.FinishSearch,
+                    request_deserializer=advisor_dot_v1_dot_advisor__pb2.FinishSearchRequest.FromString,
+                    response_serializer=advisor_dot_v1_dot_advisor__pb2.FinishSearchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -267,6 +286,33 @@ class ArchitectureAdvisor:
             '/advisor.v1.ArchitectureAdvisor/InferTask',
             advisor_dot_v1_dot_advisor__pb2.InferTaskRequest.SerializeToString,
             advisor_dot_v1_dot_advisor__pb2.InferTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FinishSearch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/advisor.v1.ArchitectureAdvisor/FinishSearch',
+            advisor_dot_v1_dot_advisor__pb2.FinishSearchRequest.SerializeToString,
+            advisor_dot_v1_dot_advisor__pb2.FinishSearchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,11 @@ class ArchitectureAdvisorStub:
     """Infers a task and an arrangement of the locations from a data sample's dependence graph
     (computed by the client; raw data does not travel).
     """
+    FinishSearch: _grpc.UnaryUnaryMultiCallable[_advisor_pb2.FinishSearchRequest, _advisor_pb2.FinishSearchResponse]
+    """Asks the running search of a search_id to finish now: it answers its call as its time limit
+    would have it, complete = false with the best designs found so far. Reaches the searches of
+    this server only (behind a load balancer, send it on the search's own channel).
+    """
 
 @_typing.type_check_only
 class ArchitectureAdvisorAsyncStub(ArchitectureAdvisorStub):
@@ -67,6 +72,11 @@ class ArchitectureAdvisorAsyncStub(ArchitectureAdvisorStub):
     InferTask: _aio.UnaryUnaryMultiCallable[_advisor_pb2.InferTaskRequest, _advisor_pb2.InferTaskResponse]  # type: ignore[assignment]
     """Infers a task and an arrangement of the locations from a data sample's dependence graph
     (computed by the client; raw data does not travel).
+    """
+    FinishSearch: _aio.UnaryUnaryMultiCallable[_advisor_pb2.FinishSearchRequest, _advisor_pb2.FinishSearchResponse]  # type: ignore[assignment]
+    """Asks the running search of a search_id to finish now: it answers its call as its time limit
+    would have it, complete = false with the best designs found so far. Reaches the searches of
+    this server only (behind a load balancer, send it on the search's own channel).
     """
 
 class ArchitectureAdvisorServicer(metaclass=_abc_1.ABCMeta):
@@ -112,6 +122,17 @@ class ArchitectureAdvisorServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_advisor_pb2.InferTaskResponse, _abc.Awaitable[_advisor_pb2.InferTaskResponse]]:
         """Infers a task and an arrangement of the locations from a data sample's dependence graph
         (computed by the client; raw data does not travel).
+        """
+
+    @_abc_1.abstractmethod
+    def FinishSearch(
+        self,
+        request: _advisor_pb2.FinishSearchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_advisor_pb2.FinishSearchResponse, _abc.Awaitable[_advisor_pb2.FinishSearchResponse]]:
+        """Asks the running search of a search_id to finish now: it answers its call as its time limit
+        would have it, complete = false with the best designs found so far. Reaches the searches of
+        this server only (behind a load balancer, send it on the search's own channel).
         """
 
 def add_ArchitectureAdvisorServicer_to_server(servicer: ArchitectureAdvisorServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

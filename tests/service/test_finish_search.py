@@ -1,0 +1,244 @@
+"""FinishSearch: a named search, asked to finish, answers its own call with its best designs."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from advisor_client.client import AdvisorClient
+from advisor_client.errors import AdvisorRpcError
+from hypothesis import given
+from hypothesis import strategies as st
+
+from advisor.errors import InvalidRequestError
+from advisor.model.budget import Budget
+from advisor.model.results import SearchResult
+from advisor.model.task import Task
+from advisor.protocol import wire
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.protocol.search_id import MAX_SEARCH_ID_CHARS, search_id_problem
+from advisor.service.searches import RunningSearches, read_search_id
+from advisor.service.server import RunningServer, ServerConfig, start_server
+from advisor.service.worker import CallEnd
+from advisor.service.worker_link import ControlBlock
+from tests.support.harness import CallError, LiveAdvisor
+from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
+
+LONG_BUDGET = wire.budget_from_proto(long_budget(30.0))
+"""A search of LONG_TASK that runs until its 30 s time limit unless finished."""
+
+
+@pytest.fixture(scope="module", params=["threads", "processes"])
+def server(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
+    """One slot: FinishSearch must reach a search while the slot is busy with it."""
+    with start_server(ServerConfig(port=0, workers=1, executor=request.param)) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: RunningServer) -> Iterator[AdvisorClient]:
+    with AdvisorClient(server.address) as advisor:
+        yield advisor
+
+
+def _named_search(
+    client: AdvisorClient, server: RunningServer, search_id: str
+) -> tuple[threading.Thread, dict[str, SearchResult]]:
+    """Start LONG_TASK's search named ``search_id`` on a thread; return once it runs."""
+    answered: dict[str, SearchResult] = {}
+
+    def search() -> None:
+        task = wire.task_from_proto(LONG_TASK)
+        answered["result"] = client.recommend(task, LONG_BUDGET, search_id=search_id)
+
+    thread = threading.Thread(target=search)
+    thread.start()
+    deadline = time.monotonic() + 30.0
+    while server.in_flight == 0:
+        assert time.monotonic() < deadline, "the search did not start"
+        time.sleep(0.01)
+    return thread, answered
+
+
+def test_a_named_search_asked_to_finish_answers_with_its_best_designs(
+    client: AdvisorClient, server: RunningServer
+) -> None:
+    thread, answered = _named_search(client, server, "trial-7")
+    asked = time.monotonic()
+    assert client.finish_search("trial-7")  # answered though the one slot is busy
+    thread.join(timeout=20.0)
+    assert not thread.is_alive(), "the search went on after FinishSearch"
+    # Long before its 30 s time limit (a bound a loaded machine keeps).
+    assert time.monotonic() - asked < 15.0
+    result = answered["result"]
+    assert result.complete is False
+    assert result.recommendations
+    assert all(r.parameters <= LONG_BUDGET.max_parameters for r in result.recommendations)
+    # Answered: the name is free, and nothing runs under it.
+    assert not client.finish_search("trial-7")
+
+
+def test_a_stream_asked_to_finish_ends_with_its_result(
+    client: AdvisorClient, server: RunningServer
+) -> None:
+    task = wire.task_from_proto(LONG_TASK)
+    events = client.stream_recommend(task, LONG_BUDGET, search_id="stream-1")
+    first = next(events)  # a progress event: the search runs
+    assert not isinstance(first, SearchResult)
+    assert client.finish_search("stream-1")
+    *_, last = events
+    assert isinstance(last, SearchResult)
+    assert last.complete is False and last.recommendations
+
+
+def test_a_name_a_running_search_holds_is_refused(
+    client: AdvisorClient, server: RunningServer
+) -> None:
+    thread, _ = _named_search(client, server, "shared")
+    try:
+        with pytest.raises(AdvisorRpcError) as refused:
+            client.recommend(small_task_model(), quick_budget_model(), search_id="shared")
+        # Refused on the name, before admission (the one slot is busy: RESOURCE_EXHAUSTED).
+        assert refused.value.code is grpc.StatusCode.ALREADY_EXISTS
+        assert "'shared'" in refused.value.details
+    finally:
+        assert client.finish_search("shared")
+        thread.join(timeout=20.0)
+    # Once answered, the name may be given again.
+    again = client.recommend(small_task_model(), quick_budget_model(), search_id="shared")
+    assert again.complete
+
+
+def test_no_search_of_the_name_is_false(client: AdvisorClient) -> None:
+    assert client.finish_search("never-started") is False
+
+
+@pytest.mark.parametrize(
+    ("search_id", "problem"),
+    [
+        ("", "is required"),
+        ("a b", "U+0020 at position 1"),
+        ("x" * (MAX_SEARCH_ID_CHARS + 1), f"at most {MAX_SEARCH_ID_CHARS} characters"),
+        ("caf\u00e9", "U+00E9 at position 3"),
+    ],
+)
+def test_a_name_no_search_may_hold_is_refused_naming_search_id(
+    client: AdvisorClient, server: RunningServer, search_id: str, problem: str
+) -> None:
+    # By the client before any call, and by the server for a client that does not check.
+    with pytest.raises(InvalidRequestError) as refused:
+        client.finish_search(search_id)
+    assert refused.value.violations[0].field == "search_id"
+    assert problem in refused.value.violations[0].description
+    with grpc.insecure_channel(server.address) as channel:
+        live = LiveAdvisor(channel)
+        with pytest.raises(CallError) as finish:
+            live.unary("FinishSearch", pb.FinishSearchRequest(search_id=search_id))
+        assert finish.value.code is grpc.StatusCode.INVALID_ARGUMENT
+        assert [field for field, _ in finish.value.violations] == ["search_id"]
+        if search_id:  # an empty one is no name: the search runs unnamed
+            request = pb.RecommendRequest(
+                task=small_task(), budget=quick_budget(), search_id=search_id
+            )
+            with pytest.raises(CallError) as search:
+                live.unary("Recommend", request)
+            assert search.value.code is grpc.StatusCode.INVALID_ARGUMENT
+            assert [field for field, _ in search.value.violations] == ["search_id"]
+
+
+def test_a_client_name_of_another_type_is_refused_naming_search_id(
+    client: AdvisorClient,
+) -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        client.recommend(small_task_model(), quick_budget_model(), search_id=7)  # type: ignore[arg-type]
+    assert refused.value.violations[0].field == "search_id"
+    assert "must be a str or None; got int" in refused.value.violations[0].description
+
+
+def small_task_model() -> Task:
+    return wire.task_from_proto(small_task())
+
+
+def quick_budget_model() -> Budget:
+    return wire.budget_from_proto(quick_budget())
+
+
+_NAMES = st.text(alphabet="abcXYZ019-._~", max_size=MAX_SEARCH_ID_CHARS)
+
+
+@given(first=_NAMES, second=_NAMES, size=st.integers(2, 12))
+def test_the_name_is_read_from_the_request_bytes_as_protobuf_decodes_it(
+    first: str, second: str, size: int
+) -> None:
+    request = pb.RecommendRequest(task=small_task(size), budget=quick_budget(), search_id=first)
+    payload = request.SerializeToString()
+    assert read_search_id(payload) == (first or None)
+    # Concatenated messages merge, the last name given winning.
+    merged = payload + pb.StreamRecommendRequest(search_id=second).SerializeToString()
+    expected = pb.RecommendRequest.FromString(merged).search_id
+    assert read_search_id(merged) == (expected or None)
+
+
+@given(st.binary(max_size=64), st.integers(0, 200))
+def test_malformed_request_bytes_give_no_name_and_no_error(noise: bytes, cut: int) -> None:
+    request = pb.RecommendRequest(task=small_task(), budget=quick_budget(), search_id="n-1")
+    payload = request.SerializeToString()
+    for candidate in (noise, payload[:cut], payload[:cut] + noise):
+        name = read_search_id(candidate)
+        assert name is None or isinstance(name, str)
+
+
+@given(st.text(max_size=MAX_SEARCH_ID_CHARS + 2))
+def test_a_name_is_what_the_rule_admits(text: str) -> None:
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+    valid = 1 <= len(text) <= MAX_SEARCH_ID_CHARS and set(text) <= allowed
+    assert (search_id_problem(text) is None) == valid
+
+
+def test_a_search_asked_before_its_work_began_is_hurried_when_it_begins() -> None:
+    searches = RunningSearches()
+    named = searches.claim("early")
+    assert named is not None
+    assert searches.claim("early") is None  # held
+    assert searches.finish("early")
+    hurried: list[float] = []
+    searches.begun(named, hurried.append)
+    assert len(hurried) == 1 and hurried[0] <= time.monotonic() + 1.0
+    later = searches.finish("early")  # asked again: the first deadline stays
+    assert later and len(hurried) == 1
+    searches.release("early", named)
+    assert not searches.finish("early")
+
+
+def test_a_late_release_leaves_a_later_search_of_the_name() -> None:
+    searches = RunningSearches()
+    first = searches.claim("n")
+    assert first is not None
+    searches.release("n", first)
+    second = searches.claim("n")
+    assert second is not None
+    searches.release("n", first)  # the first call's end, reported late
+    assert searches.finish("n")
+
+
+def test_a_worker_reads_its_own_calls_hurry_only() -> None:
+    control = ControlBlock.create()
+    try:
+        call_end = CallEnd(control)
+        call_end.call_id = 5
+        assert call_end.deadline is None
+        control.hurry_call(5, 1234.5)
+        assert call_end.deadline == 1234.5
+        assert not call_end.draining  # a hurry is no shutdown
+        call_end.call_id = 6  # the worker's next call
+        assert call_end.deadline is None
+        control.drain_deadline = 1000.0
+        call_end.call_id = 5
+        assert call_end.deadline == 1000.0 and call_end.draining
+        assert math.isinf(control.hurry_deadline(6))
+    finally:
+        control.close()
