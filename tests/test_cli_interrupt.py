@@ -1,4 +1,4 @@
-"""Ctrl-C during ``advisor recommend``: the embedded search stops and its designs are printed.
+"""Ctrl-C during ``advisor recommend``: the search finishes and its designs are printed.
 
 The Ctrl-C is this process's own SIGINT, sent from the progress bar's update, which runs on the
 main thread as the command reads the search's stream: Python runs the handler before the next
@@ -17,15 +17,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+import grpc
 import pytest
 import yaml
 from advisor_client.client import AdvisorClient
+from advisor_client.errors import AdvisorRpcError
 
 from advisor.cli import commands, interrupt
 from advisor.cli.main import main
 from advisor.cli.options import ExitCode
 from advisor.cli.progress import ProgressBar
 from advisor.model.results import SearchProgress, SearchResult
+from advisor.service import searches
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.server import ServerConfig, start_server
 
@@ -74,7 +77,7 @@ def test_ctrl_c_stops_the_embedded_search_and_prints_its_best_designs(
     # Ctrl-C ended the command with "interrupted" and nothing printed, though the search had
     # ranked designs all along.
     monkeypatch.setattr(commands, "progress_bar_for", _pressing(1))
-    monkeypatch.setattr(commands, "STOP_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(searches, "FINISH_GRACE_SECONDS", 0.0)
     status, stdout, stderr = _run("recommend", long_task, *SEARCH)
     assert status == ExitCode.INTERRUPTED, stderr
     assert interrupt.STOPPING in stderr
@@ -87,49 +90,90 @@ def test_ctrl_c_stops_the_embedded_search_and_prints_its_best_designs(
 
 def test_a_second_ctrl_c_aborts(long_task: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(commands, "progress_bar_for", _pressing(2))
-    monkeypatch.setattr(commands, "STOP_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(searches, "FINISH_GRACE_SECONDS", 0.0)
     status, stdout, stderr = _run("recommend", long_task, *SEARCH)
     assert status == ExitCode.OTHER
     assert stdout == ""
     assert stderr.endswith("advisor: error: interrupted\n")
 
 
-def test_ctrl_c_cancels_a_call_to_a_remote_server(
+def test_ctrl_c_finishes_a_remote_search_and_prints_its_best_designs(
     long_task: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A remote server is not asked to stop: the call is cancelled and nothing printed.
+    # A remote server was not asked to stop: the call was cancelled and nothing printed.
     monkeypatch.setattr(commands, "progress_bar_for", _pressing(1))
+    monkeypatch.setattr(searches, "FINISH_GRACE_SECONDS", 0.0)
     config = ServerConfig(
         host="127.0.0.1", port=0, executor="threads", limits=LOCAL_LIMITS, grace_seconds=0.0
     )
     with start_server(config) as running:
         status, stdout, stderr = _run("recommend", long_task, *SEARCH, "--target", running.address)
-    assert status == ExitCode.OTHER
-    assert stdout == ""
-    assert stderr.endswith("advisor: error: interrupted\n")
+    assert status == ExitCode.INTERRUPTED, stderr
+    assert interrupt.STOPPING in stderr
+    result = json.loads(stdout)
+    assert result["complete"] is False
+    assert result["recommendations"]
 
 
-def test_ctrl_c_before_the_embedded_server_took_the_call_is_an_interrupt(
+def test_ctrl_c_before_the_server_runs_the_search_still_finishes_it(
     long_task: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A Ctrl-C between the handler's start and the server's taking the call (reading a large
     # task, sending it) stopped the server under the call: "UNAVAILABLE: Stream removed (...
-    # Server shutdown)", exit status 5, as if no server could be reached.
+    # Server shutdown)", exit status 5, as if no server could be reached. The stop now asks
+    # until the server runs the search.
     sent = AdvisorClient.recommend
 
     def pressed_before(client: AdvisorClient, *args: Any, **kwargs: Any) -> SearchResult:
         os.kill(os.getpid(), signal.SIGINT)
-        for thread in threading.enumerate():  # the stop, done before the call is sent
-            if thread.name == "advisor-interrupt":
-                thread.join()
         return sent(client, *args, **kwargs)
 
     monkeypatch.setattr(AdvisorClient, "recommend", pressed_before)
-    monkeypatch.setattr(commands, "STOP_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(searches, "FINISH_GRACE_SECONDS", 0.0)
     status, stdout, stderr = _run("recommend", long_task, *SEARCH)
-    assert (status, stdout) == (ExitCode.OTHER, "")
-    assert stderr == f"{interrupt.STOPPING}\nadvisor: error: interrupted\n"
+    assert status == ExitCode.INTERRUPTED, stderr
+    assert stderr == f"{interrupt.STOPPING}\n"
+    result = json.loads(stdout)
+    assert result["complete"] is False
+    assert result["recommendations"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_server_that_cannot_finish_a_search_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    # A server without FinishSearch (an older one) refuses it UNIMPLEMENTED: the stop says so
+    # once, and the search goes on until a second Ctrl-C.
+    class Older:
+        asked = 0
+
+        def finish_search(self, search_id: str) -> bool:
+            self.asked += 1
+            raise AdvisorRpcError(grpc.StatusCode.UNIMPLEMENTED, "Method not found!")
+
+    older = Older()
+    interrupt.finisher(older, "advisor-command-1", threading.Event())()  # type: ignore[arg-type]
+    assert older.asked == 1
+    assert capsys.readouterr().err == (
+        "advisor: the server did not finish the search (UNIMPLEMENTED: Method not found!); "
+        "Ctrl-C again to abort\n"
+    )
+
+
+def test_the_stop_asks_until_the_server_runs_the_search() -> None:
+    answered = threading.Event()
+
+    class Starting:
+        asked = 0
+
+        def finish_search(self, search_id: str) -> bool:
+            self.asked += 1
+            return self.asked == 3  # not running yet, twice
+
+    starting = Starting()
+    interrupt.finisher(starting, "advisor-command-1", answered)()  # type: ignore[arg-type]
+    assert starting.asked == 3
+    answered.set()  # once the search has answered, no more asking
+    interrupt.finisher(starting, "advisor-command-1", answered)()  # type: ignore[arg-type]
+    assert starting.asked == 3
 
 
 def test_ctrl_c_is_ignored_by_a_command_started_ignoring_it(
@@ -139,7 +183,7 @@ def test_ctrl_c_is_ignored_by_a_command_started_ignoring_it(
     # script leaves it running; the search's handler replaced that, and a Ctrl-C stopped the
     # search (exit status 130) though it was ignored before and after it.
     monkeypatch.setattr(commands, "progress_bar_for", _pressing(1))
-    monkeypatch.setattr(commands, "STOP_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(searches, "FINISH_GRACE_SECONDS", 0.0)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         status, stdout, stderr = _run("recommend", long_task, *SEARCH)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import logging
 import os
 import re
 import sys
+import threading
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 
 from advisor_client.client import (
@@ -36,7 +37,7 @@ from advisor_client.errors import (
 
 from advisor.cli.format import render_analysis, render_presets, render_search_result
 from advisor.cli.infer import arranged_task, infer, save_searched_task
-from advisor.cli.interrupt import STOP_GRACE_SECONDS, SearchInterrupt
+from advisor.cli.interrupt import SearchInterrupt, finisher
 from advisor.cli.options import (
     BUDGET_OPTIONS,
     CONNECTION_OPTIONS,
@@ -65,7 +66,7 @@ from advisor.service.command import (
 )
 from advisor.service.limits import LOCAL_LIMITS, settable, setting_ceiling
 from advisor.service.options import SERVE_OPTION_FLAGS
-from advisor.service.server import RunningServer, ServerConfig, start_server
+from advisor.service.server import ServerConfig, start_server
 from advisor.service.status import fitting_violations
 from advisor.usage import violations_as_options
 
@@ -91,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "serve":
             return serve_from_arguments(args)
         _check_connection_options(args)
-        with _connect(args) as (advisor, embedded):
+        with _connect(args) as advisor:
             if args.command == "recommend":
-                output, status = _recommend(advisor, args, embedded)
+                output, status = _recommend(advisor, args)
             else:
                 output, status = _CALLS[args.command](advisor, args), ExitCode.OK
         write_stdout(output)
@@ -134,10 +135,9 @@ def _check_connection_options(args: argparse.Namespace) -> None:
 
 
 @contextlib.contextmanager
-def _connect(args: argparse.Namespace) -> Iterator[tuple[AdvisorClient, RunningServer | None]]:
-    """Yield a client of ``--target`` or of an embedded server, and that server (None: remote)."""
+def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
+    """Yield a client of ``--target`` or of an embedded server."""
     with contextlib.ExitStack() as stack:
-        running: RunningServer | None = None
         if args.target is None:
             # The embedded server logs internal errors with their traceback; the user gets the
             # one-line status with its request id instead, so its log records are dropped.
@@ -147,8 +147,7 @@ def _connect(args: argparse.Namespace) -> Iterator[tuple[AdvisorClient, RunningS
             # --limit over LOCAL_LIMITS, read and checked as advisor serve's over its defaults.
             limits = {**LOCAL_LIMITS.model_dump(), **limit_options(args.limits)}
             config = ServerConfig(host="127.0.0.1", port=0, limits=limits, executor="threads")
-            running = stack.enter_context(start_server(config))
-            target = running.address
+            target = stack.enter_context(start_server(config)).address
             token = None
             tls = None
             max_message_bytes = config.limits.max_message_bytes
@@ -162,7 +161,7 @@ def _connect(args: argparse.Namespace) -> Iterator[tuple[AdvisorClient, RunningS
                 else args.max_message_bytes
             )
         client = AdvisorClient(target, token=token, tls=tls, max_message_bytes=max_message_bytes)
-        yield stack.enter_context(client), running
+        yield stack.enter_context(client)
 
 
 def _tls(args: argparse.Namespace) -> TlsConfig | None:
@@ -173,10 +172,8 @@ def _tls(args: argparse.Namespace) -> TlsConfig | None:
     )
 
 
-def _recommend(
-    advisor: AdvisorClient, args: argparse.Namespace, embedded: RunningServer | None
-) -> tuple[str, ExitCode]:
-    """Search and render; a Ctrl-C stops an ``embedded`` server's search (:mod:`.interrupt`)."""
+def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> tuple[str, ExitCode]:
+    """Search and render; a Ctrl-C finishes the search with its best designs (:mod:`.interrupt`)."""
     if args.explain and args.format != "table":
         raise InvalidRequestError.single(
             "--explain",
@@ -191,30 +188,27 @@ def _recommend(
     }
     task, notice = arranged_task(advisor, args)
     bar = progress_bar_for(sys.stderr)
-    interrupt = (
-        None
-        if embedded is None
-        else SearchInterrupt(
-            functools.partial(embedded.stop, STOP_GRACE_SECONDS),
-            lambda: None if bar is None else bar.close(),
-        )
+    search_id = f"advisor-command-{uuid.uuid4().hex}"
+    answered = threading.Event()
+    interrupt = SearchInterrupt(
+        finisher(advisor, search_id, answered), lambda: None if bar is None else bar.close()
     )
-    with bar or contextlib.nullcontext(), interrupt or contextlib.nullcontext():
+    with bar or contextlib.nullcontext(), interrupt:
         try:
             result = advisor.recommend(
-                task, budget, progress=None if bar is None else bar.update, timeout=args.timeout
+                task,
+                budget,
+                progress=None if bar is None else bar.update,
+                timeout=args.timeout,
+                search_id=search_id,
             )
-        except UnavailableError:
-            if interrupt is not None and interrupt.interrupted:
-                # The Ctrl-C stopped the server before it took the call (a large task still
-                # on its way): no search ran, so this is a Ctrl-C before it, not a lost server.
-                raise KeyboardInterrupt from None
-            raise
+        finally:
+            answered.set()
     save_searched_task(task, args)
     if notice is not None:  # held until the search returned: a failure is its one error line
         sys.stderr.write(f"{notice}\n")
     # A Ctrl-C that came as the search ended changed nothing: its result is the full one.
-    stopped = interrupt is not None and interrupt.interrupted and not result.complete
+    stopped = interrupt.interrupted and not result.complete
     status = ExitCode.INTERRUPTED if stopped else ExitCode.OK
     return render_search_result(result, args.format, args.explain), status
 

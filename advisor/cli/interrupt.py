@@ -1,13 +1,12 @@
-"""Ctrl-C during an embedded search: stop the search and keep the designs it has found.
+"""Ctrl-C during a search: finish the search and keep the designs it has found.
 
 A search of minutes stopped by Ctrl-C used to end the command with nothing printed, though the
-search had ranked designs all along. With the embedded server (no ``--target``) the first
-Ctrl-C now drains that server with a short grace (:data:`STOP_GRACE_SECONDS`): a draining
-server brings its searches' deadlines forward, so the search answers as a time limit would
+search had ranked designs all along. The command names its search (``search_id``), and the first
+Ctrl-C asks the server to finish it (``FinishSearch``, tried until the server runs it: a large
+task may still be on its way): the search answers within about a second as a time limit would
 have it, ``complete: false`` with the best designs found so far, and the command prints them and
-exits :attr:`~advisor.cli.options.ExitCode.INTERRUPTED`. A second Ctrl-C aborts at once (exit 1,
-nothing printed), as the first used to. A remote server is not asked to stop: there Ctrl-C
-cancels the call.
+exits :attr:`~advisor.cli.options.ExitCode.INTERRUPTED`. The same for the embedded server and a
+remote one. A second Ctrl-C aborts at once (exit 1, nothing printed), as the first used to.
 """
 
 from __future__ import annotations
@@ -19,22 +18,53 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, Final
 
-__all__ = ["STOP_GRACE_SECONDS", "SearchInterrupt"]
+from advisor_client.client import AdvisorClient
+from advisor_client.errors import AdvisorRpcError
 
-STOP_GRACE_SECONDS: Final = 1.0
-"""The grace the first Ctrl-C gives the search to answer: enough to build a page of designs on a
-1024x1024 grid, short enough to feel like an answer to the key."""
+__all__ = ["STOPPING", "SearchInterrupt", "finisher"]
 
 STOPPING: Final = (
     "advisor: stopping the search; its best designs so far follow (Ctrl-C again to abort)"
 )
 
+_RETRY_SECONDS: Final = 0.1
+"""How often the stop asks again while the server runs no search of the name yet."""
+
+
+def finisher(
+    client: AdvisorClient, search_id: str, answered: threading.Event
+) -> Callable[[], None]:
+    """Return the stop of the search named ``search_id``: ask the server to finish it.
+
+    Asked again every :data:`_RETRY_SECONDS` while the server runs no search of that name (its
+    request still on its way) until ``answered`` is set. A server that refuses (one that does
+    not know ``FinishSearch``) is named on standard error, and the search goes on.
+    """
+
+    def finish() -> None:
+        while not answered.is_set():
+            try:
+                if client.finish_search(search_id):
+                    return
+            except AdvisorRpcError as error:
+                print(
+                    f"advisor: the server did not finish the search ({error.code.name}: "
+                    f"{error.details}); Ctrl-C again to abort",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return
+            answered.wait(_RETRY_SECONDS)
+
+    return finish
+
 
 class SearchInterrupt:
     """While entered, the first SIGINT calls ``stop`` on a thread of its own; later ones abort.
 
-    ``stop`` drains the embedded server (it blocks until the server has stopped, so it cannot
-    run in the signal handler, which interrupts the main thread's wait for the answer);
+    ``stop`` asks the server to finish the search (:func:`finisher`; it makes calls and waits,
+    so it cannot run in the signal handler, which interrupts the main thread's wait for the
+    answer);
     ``before_message`` runs first in the handler (the progress bar erases its line). Outside
     the main thread, where Python delivers no signals, or where SIGINT is ignored, entering
     changes nothing.
