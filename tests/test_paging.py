@@ -11,7 +11,7 @@ from advisor_client.errors import InvalidArgumentError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor import Budget, parse_task, recommend
+from advisor import Budget, parse_search_result, parse_task, recommend, search_result_document
 from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.regions import IndicesRegion
 from advisor.model.results import Recommendation
@@ -118,6 +118,20 @@ def test_a_token_another_version_of_the_ranking_wrote_is_refused(
         recommend(TASK, again)
     assert [v.field for v in raised.value.violations] == ["budget.page_token"]
     assert "another version of the advisor's ranking" in raised.value.violations[0].description
+
+
+def test_every_result_names_the_version_of_the_ranking_that_produced_it() -> None:
+    # A pipeline caches results by request: the version tells it when an upgraded advisor's
+    # ranking replaces the cached one, in the library, over the wire and in the saved document.
+    budget = {**OPTIONS, "time_limit_seconds": 30.0, "top_k": 2}
+    local = recommend(TASK, Budget(**budget))
+    config = ServerConfig(workers=1, executor="threads")
+    with start_server(config) as server, AdvisorClient(server.address) as client:
+        served = client.recommend(TASK, budget)
+    document = search_result_document(local)
+    assert local.ranking_version == served.ranking_version == paging.RANKING_VERSION
+    assert document["ranking_version"] == paging.RANKING_VERSION
+    assert parse_search_result(document).ranking_version == paging.RANKING_VERSION
 
 
 @pytest.mark.parametrize("token", ["garbage!", "MTA", "LTE6MGM4ZmUyYzczMzZmYWM0OQ"])

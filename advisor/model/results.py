@@ -229,7 +229,11 @@ class SearchResult:
     False when the time limit or the stop signal (deadline, cancellation, shutdown) cut the
     search short. ``next_page_token``, passed as the budget's ``page_token`` with the same request,
     returns the next-ranked designs (:mod:`advisor.search.paging`); None when there are no more
-    (the search ranks one design past the page's end to know).
+    (the search ranks one design past the page's end to know). ``ranking_version`` is the
+    version of the ranking that ordered and scored the designs
+    (:data:`advisor.search.paging.RANKING_VERSION`, raised whenever the objective, its factors or
+    its tie-breaks change): a cache of results keyed on the request includes it, so what an
+    upgraded advisor ranks replaces what the old one did; None from producers that predate it.
     """
 
     recommendations: list[Recommendation]
@@ -237,6 +241,7 @@ class SearchResult:
     search_seconds: float
     complete: bool
     next_page_token: str | None = None
+    ranking_version: int | None = None
 
     def __hash__(self) -> int:
         return _hash(self)

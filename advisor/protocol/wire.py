@@ -616,6 +616,7 @@ def search_result_to_proto(
     message.complete = result.complete
     message.next_page_token = result.next_page_token or ""
     message.empty_reason = result.empty_reason or ""
+    message.ranking_version = result.ranking_version or 0
     return message
 
 
@@ -632,6 +633,7 @@ def search_result_from_proto(
         search_seconds=message.search_seconds,
         complete=message.complete,
         next_page_token=message.next_page_token or None,
+        ranking_version=message.ranking_version or None,
     )
 
 

@@ -64,7 +64,7 @@ from advisor.search.candidates import padding_text
 from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.explain import Design, Scope, family_words, fit, verdict
 from advisor.search.objective import Objective
-from advisor.search.paging import PAST_THE_END, next_page_token
+from advisor.search.paging import PAST_THE_END, RANKING_VERSION, next_page_token
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels, padded_labels
@@ -307,6 +307,7 @@ def with_mixtures(
         search_seconds=result.search_seconds + (time.perf_counter() - started),
         complete=complete,
         next_page_token=token,
+        ranking_version=RANKING_VERSION,
     )
 
 

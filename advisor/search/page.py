@@ -39,7 +39,7 @@ from advisor.search.explain import (
     widths_text,
 )
 from advisor.search.ladders import no_standard_cnn_reason
-from advisor.search.paging import PAST_THE_END, next_page_token
+from advisor.search.paging import PAST_THE_END, RANKING_VERSION, next_page_token
 from advisor.search.profiles import ProfileRules
 from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
@@ -72,7 +72,9 @@ def result_page(run: SearchRun, complete: bool, *, note_unbuilt: bool = True) ->
     complete = complete and len(recommendations) == len(_page(run))
     end = run.offset + len(recommendations)
     token = next_page_token(run.task, run.budget, end) if ranked > end else None
-    return SearchResult(recommendations, run.scored, run.clock.elapsed(), complete, token)
+    return SearchResult(
+        recommendations, run.scored, run.clock.elapsed(), complete, token, RANKING_VERSION
+    )
 
 
 def _page(run: SearchRun) -> list[Entry]:

@@ -1238,6 +1238,7 @@ class SearchResult(_message.Message):
     COMPLETE_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     EMPTY_REASON_FIELD_NUMBER: _builtins.int
+    RANKING_VERSION_FIELD_NUMBER: _builtins.int
     candidates_evaluated: _builtins.int
     """Candidate designs the search scored."""
     search_seconds: _builtins.float
@@ -1250,6 +1251,11 @@ class SearchResult(_message.Message):
     """Why recommendations is empty, and what gets designs: the search stopped (time limit,
     deadline, shutdown) before it scored a design for this page that the budget admits. Empty
     when there are recommendations.
+    """
+    ranking_version: _builtins.int
+    """The version of the ranking that ordered and scored these designs (its objective, factors and
+    tie-breaks; raised whenever they change). A cache of results keyed on the request includes
+    it, so an upgraded server's answers replace the old ones; 0 = a server that predates it.
     """
     @_builtins.property
     def recommendations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Recommendation]:
@@ -1264,10 +1270,11 @@ class SearchResult(_message.Message):
         complete: _builtins.bool = ...,
         next_page_token: _builtins.str = ...,
         empty_reason: _builtins.str = ...,
+        ranking_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates_evaluated", b"candidates_evaluated", "complete", b"complete", "empty_reason", b"empty_reason", "next_page_token", b"next_page_token", "recommendations", b"recommendations", "search_seconds", b"search_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates_evaluated", b"candidates_evaluated", "complete", b"complete", "empty_reason", b"empty_reason", "next_page_token", b"next_page_token", "ranking_version", b"ranking_version", "recommendations", b"recommendations", "search_seconds", b"search_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
