@@ -187,3 +187,40 @@ def test_the_command_lines_of_the_documents_are_read() -> None:
         ("serve", "--katib-data-dir"),  # python server.py's usage, docs/SERVICE.md
         ("infer", "--allow-constant"),  # README's code block
     } <= written
+
+
+def test_the_seed_is_documented_by_what_it_draws() -> None:
+    # A pipeline asks what a seed changes before it chooses one: the dilation orders sampled
+    # past the limit (as many as the code samples, past as many as it tries), and nothing else
+    # in a complete search. The command, the formats and the contract each say so.
+    from advisor.search.candidates import DILATION_SAMPLE, MAX_DILATION_ORDERS
+
+    rows = {
+        "CLI.md": _line_with(ROOT / "docs" / "CLI.md", "| `--seed S` |"),
+        "FORMATS.md": _line_with(ROOT / "docs" / "FORMATS.md", "| `seed` |"),
+        "advisor.proto": " ".join(
+            _comment_before(ROOT / "protos" / "advisor" / "v1" / "advisor.proto", "int64 seed = 10")
+        ),
+    }
+    for name, row in rows.items():
+        assert f"{DILATION_SAMPLE} " in row, name
+        assert f"more than {MAX_DILATION_ORDERS}" in row, name
+        assert "same designs for every seed" in row, name
+
+
+def _line_with(document: Path, start: str) -> str:
+    """Return the one line of ``document`` that starts with ``start``."""
+    (line,) = [
+        line for line in document.read_text(encoding="utf-8").splitlines() if line.startswith(start)
+    ]
+    return line
+
+
+def _comment_before(proto: Path, field: str) -> list[str]:
+    """Return the comment lines right above the line of ``proto`` that holds ``field``."""
+    lines = proto.read_text(encoding="utf-8").splitlines()
+    (index,) = [i for i, line in enumerate(lines) if field in line]
+    comment: list[str] = []
+    while lines[index - 1 - len(comment)].strip().startswith("//"):
+        comment.insert(0, lines[index - 1 - len(comment)].strip().removeprefix("//").strip())
+    return comment

@@ -252,3 +252,23 @@ def test_candidates_are_built_without_checking_their_schedules_again(
     # What the search built unchecked passes every check.
     for architecture in built:
         assert parse_architecture(architecture_document(architecture)) == architecture
+
+
+def test_a_complete_search_draws_with_its_seed_only_past_the_dilation_limit() -> None:
+    # What docs/FORMATS.md says the seed changes: on 64 steps every order is tried and two
+    # seeds return the same designs; on 128 steps the seed draws the orders searched.
+    from advisor import Budget, parse_task, recommend
+
+    def dilations(steps: int, seed: int) -> list[tuple[int, ...] | None]:
+        task = parse_task({"input": {"shape": [steps]}, "preset": "start_end"})
+        budget = Budget(
+            max_parameters=20_000,
+            top_k=3,
+            geometries=["dilations"],
+            seed=seed,
+            time_limit_seconds=None,
+        )
+        return [r.dilations for r in recommend(task, budget).recommendations]
+
+    assert dilations(64, seed=0) == dilations(64, seed=5)
+    assert dilations(128, seed=0) != dilations(128, seed=5)

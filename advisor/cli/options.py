@@ -186,7 +186,16 @@ BUDGET_OPTIONS = (
         "time_limit_seconds",
         {"type": float, "metavar": "S", "help": "search time limit in seconds (default 10)"},
     ),
-    Option("--seed", "seed", {"type": int, "metavar": "S", "help": "search seed (default 0)"}),
+    Option(
+        "--seed",
+        "seed",
+        {
+            "type": int,
+            "metavar": "S",
+            "help": "search seed: draws the dilation orders of a 1-D input of 128 steps or more "
+            "and the order a time-limited search visits trees in (default 0)",
+        },
+    ),
     Option(
         "--page-token",
         "page_token",

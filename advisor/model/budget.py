@@ -216,8 +216,10 @@ class Budget(NullsOmitted):
     )
     seed: int = Field(
         default=0,
-        description="Seed of every random choice (dilation samples), 0 to 2^63 - 1: numpy's "
-        "generators take non-negative seeds only.",
+        description="Seed of every random choice, 0 to 2^63 - 1 (numpy's generators take "
+        "non-negative seeds only): the dilation orders sampled where there are more than "
+        "MAX_DILATION_ORDERS, and the order a time-limited search visits dilation orders and "
+        "synthesized layouts in.",
     )
     objective: ObjectiveKind = "weighted"
     log2_rank_target: float | None = Field(

@@ -862,7 +862,12 @@ class Budget(_message.Message):
     time_limit_seconds: _builtins.float
     """Wall-clock limit of the search; the call's deadline also stops it."""
     seed: _builtins.int
-    """The search is deterministic for the same request and seed; absent = 0; 0 to 2^63 - 1."""
+    """The search is deterministic for the same request and seed; absent = 0; 0 to 2^63 - 1. It
+    draws the 120 dilation orders searched on a 1-D input of more than 720 (128 steps or more)
+    and the order dilation orders and synthesized layouts are visited in, which decides what a
+    search cut by its time limit has scored; a complete search of any other input returns the
+    same designs for every seed.
+    """
     objective: Global___Objective.ValueType
     """How per-correlation ranks combine; unspecified = weighted."""
     log2_rank_target: _builtins.float
