@@ -748,3 +748,22 @@ def test_a_mixture_that_only_ties_a_tree_ranks_after_it() -> None:
     tree, mixture = recommend(task, budget).recommendations
     assert tree.architecture.mixture is None and mixture.architecture.mixture is not None
     assert tree.score == mixture.score and tree.parameters < mixture.parameters
+
+
+def test_a_mixture_search_whose_deadline_cut_a_pricing_is_not_complete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The mixtures' analyses are cut as the trees' are: a design without the contiguous
+    # comparison a full search gives it makes the result incomplete.
+    cut = StopSignal()
+    cut.cancel()
+    whole = analysis.analyze
+
+    def cut_pricing(task: Task, architecture: Any, **options: Any) -> Any:
+        return whole(task, architecture, stop=options["stop"], pricing_stop=cut)
+
+    monkeypatch.setattr(mixtures, "analyze", cut_pricing)
+    result = recommend(_local_and_mirrored(32), _WITH_MIXTURES)
+    mixed = [r for r in result.recommendations if r.architecture.mixture is not None]
+    assert mixed and all(r.pricing_stopped for r in mixed)
+    assert not result.complete

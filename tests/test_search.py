@@ -1129,3 +1129,27 @@ def test_a_budget_the_nets_past_the_window_bounds_miss_too_names_no_bound() -> N
         recommend(parse_task(_HALVES), budget)
     [violation] = error.value.violations
     assert violation.field == "budget.max_parameters"
+
+
+class _CutPricing(StopSignal):
+    """A pricing timer whose deadline has passed: the contiguous pricing is cut at once."""
+
+    def __init__(self, signal: StopSignal, lead: float) -> None:
+        super().__init__(parent=signal, lead=lead)
+        self.seconds = 0.0
+
+    def stopped(self) -> bool:
+        return True
+
+
+def test_a_search_whose_deadline_cut_a_pricing_is_not_complete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every tree scored, then the deadline came during the builds: the designs miss the
+    # contiguous comparison a full search gives them, so the result may not say it is complete
+    # (a pipeline caches complete results as the request's answer).
+    monkeypatch.setattr(page_module, "PricingTimer", _CutPricing)
+    _, result = _search(LEFT_RIGHT, max_parameters=30_000, top_k=2)
+    assert all(r.pricing_stopped for r in result.recommendations)
+    assert "not computed (cut by the search's time limit)" in result.recommendations[0].rationale
+    assert not result.complete

@@ -219,6 +219,15 @@ class Recommendation:
         """Return a copy whose rationale ends with ``note`` (what the search learnt after it)."""
         return dataclasses.replace(self, rationale=f"{self.rationale} {note}")
 
+    @property
+    def pricing_stopped(self) -> bool:
+        """Whether a stop (the search's deadline) left its contiguous comparison out.
+
+        Such a design's figures are the full search's but for that comparison, so the result
+        holding it is not ``complete``: run again with more time, it would carry the comparison.
+        """
+        return self.efficiency is not None and self.efficiency.unpriced_reason == "stopped"
+
 
 @dataclass(frozen=True)
 class SearchResult:

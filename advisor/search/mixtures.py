@@ -278,6 +278,8 @@ def with_mixtures(
             end = position
         except StoppedError:
             complete, left_out = False, left_out + 1
+    # A mixture whose contiguous pricing the stop cut was analysed, not in full (as a tree's).
+    complete = complete and not any(r.pricing_stopped for r in recommendations)
     # Trees built after these were ranked and not built: they may rank on this page.
     built = len(result.recommendations)
     if unbuilt and built < offset + budget.top_k:

@@ -69,7 +69,13 @@ def result_page(run: SearchRun, complete: bool, *, note_unbuilt: bool = True) ->
     if complete and 0 < run.offset >= ranked:
         raise InvalidRequestError.single("budget.page_token", PAST_THE_END.format(count=ranked))
     recommendations = _recommendations(run, complete, note_unbuilt)
-    complete = complete and len(recommendations) == len(_page(run))
+    # A page is complete when every design was built whole: a deadline that cut a design's
+    # contiguous pricing cut the search too, however many trees it scored.
+    complete = (
+        complete
+        and len(recommendations) == len(_page(run))
+        and not any(r.pricing_stopped for r in recommendations)
+    )
     end = run.offset + len(recommendations)
     token = next_page_token(run.task, run.budget, end) if ranked > end else None
     return SearchResult(
