@@ -319,6 +319,20 @@ _SPELLINGS: list[tuple[Task, dict[str, object], Task, dict[str, object]]] = [
         ),
         {"channel_choices": [8, 16, 32]},
     ),
+    # The outputs given by the task or by the budget (which overrides the task's), or left at 1.
+    (
+        _PRESET_TASK.model_copy(update={"outputs": 10}),
+        {},
+        _PRESET_TASK,
+        {"outputs": 10},
+    ),
+    (
+        _PRESET_TASK.model_copy(update={"outputs": 3}),
+        {"outputs": 10},
+        _PRESET_TASK,
+        {"outputs": 10},
+    ),
+    (_PRESET_TASK, {}, _PRESET_TASK, {"outputs": 1}),
     # The families in another order (a set of them is listed as PYTHONHASHSEED orders it).
     (
         _PRESET_TASK,

@@ -58,9 +58,12 @@ def _searched_task(task: Task) -> dict[str, object]:
     """Return the task as the search reads it: its correlations resolved, in their order.
 
     Each correlation by its name, weight, stated relation and a digest of each region's ids
-    (:meth:`~advisor.model.packed.PackedIds.digest`); the preset is among them, expanded.
+    (:meth:`~advisor.model.packed.PackedIds.digest`); the preset is among them, expanded. The
+    task's ``outputs`` are left to the search options, where the outputs the search builds are.
     """
-    document: dict[str, object] = task.model_dump(mode="json", exclude={"correlations", "preset"})
+    document: dict[str, object] = task.model_dump(
+        mode="json", exclude={"correlations", "preset", "outputs"}
+    )
     document["correlations"] = [
         [c.name, c.weight, c.relation, c.packed_a.digest(), c.packed_b.digest()]
         for c in task.resolved()
@@ -80,7 +83,8 @@ def _search_options(task: Task, budget: Budget) -> dict[str, object]:
     unset, a server brings an unset one to its ``max_layers`` limit (16 by default, 24 for the
     command's embedded server; :func:`advisor.service.limits.defaults_within`), and the three run
     the same search. Digested as given, the one request had a token per front door, each refused
-    by the others as another request's.
+    by the others as another request's. The outputs are those every candidate has (the budget's,
+    else the task's, else 1): given by the task or by the budget, they are one search.
     """
     options = budget.model_dump(mode="json", exclude=set(_PAGE_INDEPENDENT))
     if budget.channel_choices is not None:  # a set of widths: the search sorts them
@@ -91,6 +95,7 @@ def _search_options(task: Task, budget: Budget) -> dict[str, object]:
         options["max_depth"] = None
     if budget.min_depth is not None and budget.min_depth <= 1:
         options["min_depth"] = None
+    options["outputs"] = budget.outputs_for(task.outputs)
     return options
 
 
