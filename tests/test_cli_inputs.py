@@ -183,12 +183,17 @@ def test_a_validator_message_has_no_pydantic_prefix() -> None:
     assert violation.description.startswith("unknown task preset 'no-such-preset'")
 
 
-def test_version_prints_the_installed_version() -> None:
+def test_version_prints_the_installed_version_and_its_rankings() -> None:
+    # A pipeline's cache of results is current while the ranking's version is the one the
+    # results report: it reads that version here, before running any search.
     from importlib.metadata import version
+
+    from advisor.search.paging import RANKING_VERSION
 
     result = advisor("--version")
     assert result.status == ExitCode.OK
-    assert result.stdout.strip() == f"advisor {version(DISTRIBUTION)}"
+    expected = f"advisor {version(DISTRIBUTION)}, ranking version {RANKING_VERSION}"
+    assert result.stdout.strip() == expected
 
 
 def test_option_help_states_the_budget_defaults() -> None:

@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--version", action=_VersionAction, help="print the installed version and exit"
+        "--version",
+        action=_VersionAction,
+        help="print the installed version and the version of its ranking, and exit",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # A search's deadline follows its time limit: only recommend's --timeout help says so.
@@ -182,7 +184,11 @@ class _Parser(OneLineParser):
 
 
 class _VersionAction(argparse.Action):
-    """``--version``: the installed distribution's version, looked up only when asked for."""
+    """``--version``: the installed version and its ranking's, looked up only when asked for.
+
+    The ranking's version is what every search result reports (``ranking_version``): a pipeline
+    that caches results reads it here, before any search, to tell whether its cache is current.
+    """
 
     def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
@@ -196,7 +202,9 @@ class _VersionAction(argparse.Action):
     ) -> None:
         from importlib.metadata import version
 
-        print(f"advisor {version(DISTRIBUTION)}")
+        from advisor.search.paging import RANKING_VERSION
+
+        print(f"advisor {version(DISTRIBUTION)}, ranking version {RANKING_VERSION}")
         parser.exit()
 
 
