@@ -175,13 +175,9 @@ def split_concordance(
     >>> split_concordance([1, 2, 3, 4], [1, 2, 4, 3], ["a", "a", "b", "b"])
     Concordance(within=0.0, between=1.0, within_pairs=2, between_pairs=4)
     """
-    value = np.asarray(predictor, dtype=np.float64)
-    accuracies = np.asarray(accuracy, dtype=np.float64)
     labels = np.asarray(groups)
-    upper = np.triu(np.ones((len(value), len(value)), dtype=bool), k=1)
-    signs = np.sign(value[:, None] - value[None, :]) * np.sign(
-        accuracies[:, None] - accuracies[None, :]
-    )
+    upper = np.triu(np.ones((len(labels), len(labels)), dtype=bool), k=1)
+    signs = _pair_order(predictor) * _pair_order(accuracy)
     same = labels[:, None] == labels[None, :]
 
     def tau_a(pairs: npt.NDArray[np.bool_]) -> tuple[float, int]:
@@ -191,6 +187,20 @@ def split_concordance(
     within, within_pairs = tau_a(upper & same)
     between, between_pairs = tau_a(upper & ~same)
     return Concordance(within, between, within_pairs, between_pairs)
+
+
+def _pair_order(values: Sequence[float]) -> npt.NDArray[np.float64]:
+    """``sign(values[i] - values[j])`` for every pair, by comparison rather than subtraction.
+
+    Subtracting two equal infinities gives NaN where the pair is a tie: NASWOT's ``log|det|``
+    is ``-inf`` for every net whose activation codes make its kernel singular, and a NaN sign
+    made every figure over pairs holding two such nets NaN. A NaN value still gives NaN.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    order = (array[:, None] > array[None, :]).astype(np.float64) - (array[:, None] < array[None, :])
+    unknown = np.isnan(array)
+    order[unknown[:, None] | unknown[None, :]] = math.nan
+    return order
 
 
 @dataclass(frozen=True)
