@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 
 import pytest
 
 pytest.importorskip("scipy")
+pytest.importorskip("torch")
+pytest.importorskip("matplotlib")
 
-from bench.outcomes.metrics import split_concordance
+from bench.outcomes import report
+from bench.outcomes.metrics import seed_ceiling, split_concordance
 
 
-def _order(first: float, second: float) -> int:
+def _order(first: float | Fraction, second: float | Fraction) -> int:
     """-1, 0 or +1: how ``first`` compares with ``second`` (equal values, infinities too, tie)."""
     return (first > second) - (first < second)
 
@@ -50,3 +54,65 @@ def test_split_concordance_treats_equal_infinite_predictor_values_as_a_tie() -> 
     assert math.isnan(
         split_concordance([math.nan, 1.0, 2.0], [0.1, 0.2, 0.3], ["a", "a", "b"]).between
     )
+
+
+def _tau_b(predictor: Sequence[float | Fraction], accuracy: Sequence[float | Fraction]) -> float:
+    """Kendall's tau-b by counting pairs: (C - D) / sqrt((C + D + ties in x) (C + D + in y))."""
+    concordant = discordant = only_x = only_y = 0
+    for i in range(len(predictor)):
+        for j in range(i + 1, len(predictor)):
+            x, y = _order(predictor[i], predictor[j]), _order(accuracy[i], accuracy[j])
+            concordant += x * y > 0
+            discordant += x * y < 0
+            only_x += x == 0 and y != 0
+            only_y += y == 0 and x != 0
+    ordered = concordant + discordant
+    return (concordant - discordant) / math.sqrt((ordered + only_x) * (ordered + only_y))
+
+
+def _decimal(accuracy: float) -> Fraction:
+    """The accuracy as the decimal it is written as (a count over the test set's size)."""
+    return Fraction(str(accuracy))
+
+
+# Three members with one mean accuracy (0.2): the same runs in two seed orders, and other runs
+# of the same total. In floats, summed in order, the three means come out unequal.
+_SAME_MEAN = [(0.1, 0.2, 0.3), (0.3, 0.2, 0.1), (0.15, 0.2, 0.25)]
+
+
+def test_members_with_one_mean_accuracy_tie_in_the_task_figures() -> None:
+    runs = [*_SAME_MEAN, (0.5, 0.5, 0.5)]
+    sources = ["advisor #1", "random", "random", "baseline-doubling"]
+    found = [
+        report.Row(
+            {"source": source, "score": k, "parameters": k, "synflow": k, "naswot": k},
+            member,
+            0.0,
+        )
+        for k, (source, member) in enumerate(zip(sources, runs, strict=True))
+    ]
+    assert len({row.mean for row in found[:3]}) == 1
+    exact = [sum(map(_decimal, member), Fraction()) / 3 for member in runs]
+    figures = report.metrics_of(found)
+    # Three tied pairs: tau-b = 3 / sqrt(6 * 3), not the +/-1 pairs a float's last bit decides.
+    assert figures.correlations["score"].kendall_tau == pytest.approx(_tau_b(range(4), exact))
+    assert figures.correlations["score"].kendall_tau == pytest.approx(3 / math.sqrt(18))
+
+
+def test_seed_ceiling_ties_members_whose_other_runs_have_one_mean() -> None:
+    # Seed 0 ranks the members 1, 2, 3, 4; the other seeds' means tie the first three.
+    per_seed = [
+        (0.1, *_SAME_MEAN[0]),
+        (0.15, *_SAME_MEAN[1]),
+        (0.18, *_SAME_MEAN[2]),
+        (0.2, 0.5, 0.5, 0.5),
+    ]
+    expected = []
+    for seed in range(4):
+        one = [member[seed] for member in per_seed]
+        others = [
+            sum(map(_decimal, member[:seed] + member[seed + 1 :]), Fraction()) / 3
+            for member in per_seed
+        ]
+        expected.append(_tau_b(one, others))
+    assert seed_ceiling(per_seed) == pytest.approx(sum(expected) / 4)

@@ -21,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from bench.validate.training import exact_accuracy, mean_accuracy
+
 __all__ = [
     "PREDICTORS",
     "Concordance",
@@ -104,7 +106,7 @@ def seed_ceiling(per_seed: Sequence[Sequence[float]]) -> float:
     taus = []
     for seed in range(seeds):
         one = [member[seed] for member in runs]
-        others = [(sum(member) - member[seed]) / (seeds - 1) for member in runs]
+        others = [mean_accuracy(member[:seed] + member[seed + 1 :]) for member in runs]
         taus.append(rank_correlation(one, others).kendall_tau)
     return math.fsum(taus) / seeds
 
@@ -236,11 +238,12 @@ def resampled_mean_taus(
     names = list(pools[0].predictors) if pools else []
     taus = np.full((len(names), replicates, len(pools)), np.nan)
     for task, pool in enumerate(pools):
-        runs = [np.asarray(member, dtype=np.float64) for member in pool.per_seed]
+        # Exact once, so that each draw's mean is cheap (mean_accuracy).
+        runs = [np.array([exact_accuracy(run) for run in member]) for member in pool.per_seed]
         values = {name: np.asarray(pool.predictors[name], dtype=np.float64) for name in names}
         for replicate in range(replicates):
             members = rng.integers(len(runs), size=len(runs))
-            accuracy = [float(rng.choice(runs[m], size=runs[m].size).mean()) for m in members]
+            accuracy = [mean_accuracy(rng.choice(runs[m], size=runs[m].size)) for m in members]
             for index, name in enumerate(names):
                 drawn = values[name][members].tolist()
                 taus[index, replicate, task] = rank_correlation(drawn, accuracy).kendall_tau

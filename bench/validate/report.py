@@ -30,6 +30,7 @@ import numpy as np
 
 from bench.report import DOCS, no_options, update_section
 from bench.validate.experiment import RESULTS, stored_experiments
+from bench.validate.training import mean_accuracy
 
 __all__ = [
     "SeedAccuracies",
@@ -56,7 +57,7 @@ class SeedAccuracies:
     @property
     def mean(self) -> float:
         """Mean test accuracy."""
-        return float(np.mean(self.accuracies))
+        return mean_accuracy(self.accuracies)
 
     @property
     def std(self) -> float:

@@ -9,9 +9,12 @@ results.
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +23,19 @@ from torch import nn
 
 from bench.validate.nets import parameter_count
 
-__all__ = ["Dataset", "RunResult", "TrainingPlan", "accuracy", "train_and_test"]
+__all__ = [
+    "LARGEST_TEST_SET",
+    "Dataset",
+    "RunResult",
+    "TrainingPlan",
+    "accuracy",
+    "exact_accuracy",
+    "mean_accuracy",
+    "train_and_test",
+]
+
+LARGEST_TEST_SET: Final = 10**6
+"""The most examples a test set may have for :func:`exact_accuracy` to recover its counts."""
 
 
 @dataclass(frozen=True)
@@ -127,3 +142,25 @@ def accuracy(model: nn.Module, data: Dataset, batch_size: int = 512) -> float:
             correct += int((model(inputs).argmax(dim=1) == labels).sum())
     model.train()
     return correct / len(data)
+
+
+def exact_accuracy(value: float | Fraction) -> Fraction:
+    """An accuracy as the exact ratio of counts it was computed from (``correct / examples``,
+    :func:`accuracy`, or that in percent), for test sets of up to :data:`LARGEST_TEST_SET`
+    examples; a ratio given is returned as it is."""
+    return Fraction(value).limit_denominator(LARGEST_TEST_SET)
+
+
+def mean_accuracy(accuracies: Sequence[float | Fraction]) -> float:
+    """The mean of test accuracies, the same float for every set of runs with the same mean.
+
+    The accuracies are averaged as the exact ratios they are (:func:`exact_accuracy`). A float
+    sum rounds by the order of its terms: two members with the same runs in another seed order,
+    or runs with the same total, got means a unit in the last place apart, and the rank
+    correlations, which count such ties apart from ordered pairs, ranked them as if one trained
+    better. Given the ratios themselves (repeated draws of the same runs), it is cheaper. NaN
+    for no runs.
+    """
+    if len(accuracies) == 0:
+        return math.nan
+    return float(sum(map(exact_accuracy, accuracies), Fraction()) / len(accuracies))
