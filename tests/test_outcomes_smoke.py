@@ -6,6 +6,7 @@ not installed (the imports of torch and bench.outcomes follow the skips).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import zlib
@@ -58,7 +59,7 @@ from bench.outcomes.pool import (
     constant_baseline,
     doubling_baseline,
 )
-from bench.outcomes.proxies import naswot, synflow
+from bench.outcomes.proxies import log_abs_det, naswot, synflow
 from bench.outcomes.run import (
     PROTOCOL,
     RESULTS,
@@ -192,6 +193,55 @@ def test_naswot_rewards_distinct_activation_codes() -> None:
     distinct = naswot(model, torch.randn(4, 1, 16))
     assert math.isfinite(distinct)
     assert naswot(model, torch.ones(4, 1, 16)) == -math.inf
+
+
+def test_naswot_of_a_hand_checked_kernel() -> None:
+    # Weights 1, biases 0: the representation's and the hidden layer's ReLUs are both active
+    # where a step is positive, so the codes of (1, 1), (1, -1), (-1, -1) are 1111, 1010, 0000
+    # (N_A = 4) and K_H = [[4, 2, 0], [2, 4, 2], [0, 2, 4]], det 32.
+    arch = Architecture(
+        input=InputSpec(shape=(2,)), representation=1, layers=(Layer(channels=1, pool=(2,)),)
+    )
+    model = TreeNet(arch, init="he")
+    with torch.no_grad():
+        for parameter, value in zip(
+            model.parameters(), [1.0, 0.0, 1.0, 0.0, 1.0, 0.0], strict=True
+        ):
+            parameter.fill_(value)
+    inputs = torch.tensor([[[1.0, 1.0]], [[1.0, -1.0]], [[-1.0, -1.0]]])
+    assert naswot(model, inputs) == pytest.approx(math.log(32))
+
+
+def test_log_abs_det_is_exact_on_integer_matrices() -> None:
+    def by_permutations(matrix: list[list[int]]) -> int:
+        # Leibniz's formula: the signed products over every permutation.
+        total = 0
+        for order in itertools.permutations(range(len(matrix))):
+            inversions = sum(a > b for a, b in itertools.combinations(order, 2))
+            total += (-1) ** inversions * math.prod(matrix[i][j] for i, j in enumerate(order))
+        return total
+
+    rng = np.random.default_rng(4)
+    for size in range(1, 6):
+        for _ in range(20):
+            matrix = rng.integers(-3, 4, size=(size, size)).tolist()
+            determinant = by_permutations(matrix)
+            expected = math.log(abs(determinant)) if determinant else -math.inf
+            assert log_abs_det(matrix) == pytest.approx(expected)
+    # Two equal rows, and entries too large for a float LU to cancel them: exactly singular.
+    assert log_abs_det([[10**17 + 1, 3, 5], [10**17 + 1, 3, 5], [2, 7, 1]]) == -math.inf
+
+
+def test_naswot_is_minus_infinity_when_the_batch_repeats_an_image() -> None:
+    # digits-global's first training inputs hold the same upscaled digit more than once (as the
+    # benchmark's 64 do): every net gives them one code, K_H is singular, and the float LU used
+    # to return rounding noise (a finite score) for it.
+    train, _ = ALL_TASKS["digits-global"].data(DataSizes(train=100, test=10), 2026)
+    inputs = train.inputs[:64]
+    assert len(torch.unique(inputs.flatten(1), dim=0)) < len(inputs)
+    torch.manual_seed(0)
+    model = TreeNet(doubling_baseline((16, 16), 10), init="he")
+    assert naswot(model, inputs) == -math.inf
 
 
 def test_a_task_plan_replaces_the_default_plan_for_its_task_only() -> None:
