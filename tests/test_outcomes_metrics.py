@@ -17,7 +17,7 @@ pytest.importorskip("torch")
 pytest.importorskip("matplotlib")
 
 from bench.outcomes import report
-from bench.outcomes.metrics import seed_ceiling, split_concordance
+from bench.outcomes.metrics import PREDICTORS, seed_ceiling, split_concordance, task_metrics
 
 
 def _order(first: float | Fraction, second: float | Fraction) -> int:
@@ -116,3 +116,18 @@ def test_seed_ceiling_ties_members_whose_other_runs_have_one_mean() -> None:
         ]
         expected.append(_tau_b(one, others))
     assert seed_ceiling(per_seed) == pytest.approx(sum(expected) / 4)
+
+
+def test_a_gain_of_exactly_three_points_counts_as_three_points() -> None:
+    # 50.01% against 47.01% (counts of 10,000 test predictions): the #1 is exactly 3 points
+    # over the standard CNN, though 0.5001 - 0.4701 is 0.029999999999999971 in floats.
+    sources = ["advisor #1", "baseline-doubling"]
+    predictors: dict[str, Sequence[float]] = {name: [2.0, 1.0] for name in PREDICTORS}
+    figures = task_metrics(sources, predictors, [0.5001, 0.4701], [0.0, 0.0], [[0.5001], [0.4701]])
+    assert figures.advisor_vs_baseline == 0.03
+    assert report.metrics_markdown({"task": figures}).endswith("| ≥ +3 on 1 of 1 |")
+    # The same holds for the regret against one std: a gap of exactly the std is within it.
+    close = task_metrics(
+        ["random", *sources], {"score": [0.0, 2.0, 1.0]}, [0.5101, 0.5001, 0.4], [0.01] * 3, []
+    )
+    assert close.regret == 0.01 and close.within_one_std

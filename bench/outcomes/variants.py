@@ -35,7 +35,7 @@ from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.arrangement import discarded_by_level
 from advisor.search.objective import ARRANGEMENT_WEIGHT
 from bench.outcomes.data import ALL_TASKS
-from bench.outcomes.metrics import ADVISOR_FIRST, rank_correlation
+from bench.outcomes.metrics import ADVISOR_FIRST, accuracy_gap, rank_correlation
 from bench.outcomes.report import Row, rows
 from bench.outcomes.run import RESULTS
 from bench.report import add_write_option, publish
@@ -159,7 +159,7 @@ def _members(document: dict[str, object]) -> list[Member]:
 
 
 def _within(best: Row, pick: Row) -> bool:
-    return best.mean - pick.mean <= max(best.std, pick.std)
+    return accuracy_gap(best.mean, pick.mean) <= max(best.std, pick.std)
 
 
 def screen(pools: dict[str, list[Member]], factor: Factor | None, rule: Pick) -> Screened:
