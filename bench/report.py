@@ -11,7 +11,14 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["add_write_option", "milliseconds", "no_options", "publish", "update_section"]
+__all__ = [
+    "add_write_option",
+    "milliseconds",
+    "no_options",
+    "positive_int",
+    "publish",
+    "update_section",
+]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -43,6 +50,19 @@ def no_options(description: str | None) -> None:
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.parse_args()
+
+
+def positive_int(text: str) -> int:
+    """An option's count that must be at least 1 (an ``argparse`` type: the error names it).
+
+    A count of 0 runs, seeds or workers is never meant: the training pool refused 0 workers
+    with a bare traceback after the pools were built, and 0 seeds trained nothing and wrote
+    pools with no runs.
+    """
+    value = int(text) if text.strip().lstrip("+-").isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def add_write_option(parser: argparse.ArgumentParser) -> None:

@@ -28,7 +28,7 @@ import torch
 from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
 from advisor.search.recommend import score_architecture
-from bench.outcomes import report, seeds
+from bench.outcomes import report, seeds, ties
 from bench.outcomes.data import (
     ALL_TASKS,
     BLOB_PERMUTATION_SEED,
@@ -69,6 +69,7 @@ from bench.outcomes.run import (
     run_task,
     task_protocol,
 )
+from bench.outcomes.run import main as run_main
 from bench.validate.nets import TreeNet, parameter_count
 
 
@@ -517,3 +518,27 @@ def test_a_committed_pool_is_rebuilt_member_for_member(name: str) -> None:
     assert [(m.source, m.key) for m in members] == [
         (r["source"], r["architecture"]) for r in committed
     ]
+
+
+@pytest.mark.parametrize(
+    ("command", "argv", "option"),
+    [
+        ("run", ["--smoke", "--tasks", "sequence-local", "--jobs", "0"], "--jobs"),
+        ("run", ["--smoke", "--tasks", "sequence-local", "--seeds", "0"], "--seeds"),
+        ("seeds", ["--tasks", "sequence-local", "--extra", "2", "--jobs", "-1"], "--jobs"),
+        ("seeds", ["--tasks", "sequence-local", "--epochs", "0"], "--epochs"),
+        ("ties", ["--tasks", "sequence-local", "--seeds", "0"], "--seeds"),
+        ("ties", ["--tasks", "sequence-local", "--jobs", "0"], "--jobs"),
+    ],
+)
+def test_counts_below_one_are_refused_by_name(
+    command: str, argv: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before any pool is built or any file written: 0 workers used to fail deep in the
+    # training pool, 0 seeds to write pools with no runs.
+    main = {"run": run_main, "seeds": seeds.main, "ties": ties.main}[command]
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {option}" in error and "at least 1" in error

@@ -39,6 +39,7 @@ from bench.outcomes.data import ALL_TASKS, HELD_OUT, TASKS, DataSizes, TaskSpec
 from bench.outcomes.describe import data_description, load_description
 from bench.outcomes.pool import RANDOM_DRAWS, Member, build_pool, member_records
 from bench.outcomes.proxies import naswot, synflow
+from bench.report import positive_int
 from bench.validate.nets import TreeNet
 from bench.validate.training import Dataset, TrainingPlan, train_and_test
 
@@ -287,8 +288,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="the K-th set of tasks added after the objective was last changed: "
         + "; ".join(f"{k} = {', '.join(tasks)}" for k, tasks in enumerate(HELD_OUT, start=1)),
     )
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (the protocol: 5)")
-    parser.add_argument("--jobs", type=int, default=2, help="training runs at once")
+    parser.add_argument(
+        "--seeds", type=positive_int, default=5, help="seeds 0..N-1 (the protocol: 5)"
+    )
+    parser.add_argument("--jobs", type=positive_int, default=2, help="training runs at once")
     parser.add_argument("--smoke", action="store_true", help="tiny data, temporary folder")
     parser.add_argument(
         "--with-data",

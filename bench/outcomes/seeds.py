@@ -42,6 +42,7 @@ from bench.outcomes.run import (
     trained,
     write_document,
 )
+from bench.report import positive_int
 from bench.validate.report import SeedAccuracies
 from bench.validate.training import TrainingPlan
 
@@ -180,13 +181,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", choices=list(ALL_TASKS), required=True)
     how = parser.add_mutually_exclusive_group(required=True)
-    how.add_argument("--extra", type=int, help="seeds beyond the protocol's")
-    how.add_argument("--epochs", type=int, help="epochs in place of the protocol's")
-    parser.add_argument("--jobs", type=int, default=2, help="training runs at once")
+    how.add_argument("--extra", type=positive_int, help="seeds beyond the protocol's")
+    how.add_argument("--epochs", type=positive_int, help="epochs in place of the protocol's")
+    parser.add_argument("--jobs", type=positive_int, default=2, help="training runs at once")
     args = parser.parse_args(argv)
-    count = args.extra if args.extra is not None else args.epochs
-    if count < 1:
-        parser.error(f"--{'extra' if args.extra is not None else 'epochs'}: at least 1")
     torch.set_num_threads(1)
     compared = "all seeds" if args.extra is not None else f"{args.epochs} epochs"
     print(f"| task | member | protocol's runs (%) | {compared} (%) | runs |")

@@ -44,7 +44,7 @@ from bench.outcomes.run import (
     trained,
     write_document,
 )
-from bench.report import update_section
+from bench.report import positive_int, update_section
 from bench.validate.report import SeedAccuracies
 from bench.validate.training import TrainingPlan
 
@@ -158,8 +158,8 @@ def _dilations(architecture: Architecture) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", nargs="+", choices=list(ALL_TASKS), default=list(ALL_TASKS))
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--seeds", type=positive_int, default=5)
+    parser.add_argument("--jobs", type=positive_int, default=2)
     args = parser.parse_args(argv)
     rows = [row for name in args.tasks for row in run(name, args.seeds, args.jobs)]
     markdown = (
