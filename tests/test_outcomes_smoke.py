@@ -542,3 +542,15 @@ def test_counts_below_one_are_refused_by_name(
     assert stopped.value.code == 2
     error = capsys.readouterr().err
     assert f"argument {option}" in error and "at least 1" in error
+
+
+def test_a_rerun_with_fewer_seeds_keeps_the_runs_of_the_others(tmp_path: Path) -> None:
+    # The second draw's random members are trained in its file only: a quick rerun on one seed
+    # used to rewrite that file without their second seed's runs.
+    spec = TASKS["sequence-local"]
+    tiny = {**SMOKE, "sizes": {"train": 32, "test": 16}}
+    both = run_task(spec, 2, 1, tiny, tmp_path, 1, draw=1)
+    one = run_task(spec, 1, 1, tiny, tmp_path, 1, draw=1)
+    assert all(len(record["runs"]) == 1 for record in one["pool"])
+    stored = json.loads(pool_path(tmp_path, spec.name, False, 1).read_text())["runs"]
+    assert set(stored) == set(both["runs"])

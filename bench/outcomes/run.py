@@ -178,7 +178,8 @@ def run_task(
     random members again with another seed, leaving out every member of the first draw's two
     pools (as they are in ``results``), and writes under ``results/draw-K/``; its other
     members' runs come from the first draw's files. Only the first draw's description file keeps
-    the runs of members no longer in its pool (the cache of earlier objectives' picks).
+    the runs of members no longer in its pool (the cache of earlier objectives' picks); every
+    file keeps its members' runs at seeds beyond ``seeds``, which the pool then does not list.
     """
     torch.set_num_threads(1)
     protocol = task_protocol(protocol, spec.name)
@@ -228,7 +229,14 @@ def run_task(
         for seed in range(seeds)
         if run_key(spec.name, member, seed, protocol) not in runs
     ]
-    kept = {key for record in pool for key in record["runs"]}
+    # The pool's members keep their runs at every seed trained so far, not only the seeds asked
+    # for now: a rerun with fewer seeds must not delete runs that only this file holds.
+    trained_seeds = max((int(run["seed"]) + 1 for run in runs.values()), default=0)
+    kept = {
+        run_key(spec.name, member, seed, protocol)
+        for member in members
+        for seed in range(max(seeds, trained_seeds))
+    }
     runs = {key: run for key, run in runs.items() if key in kept or path == first[0]}
     document = {
         "task": spec.name,
