@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Final
 
-__all__ = ["CGROUP_ROOT", "usable_cpus", "usable_memory"]
+__all__ = ["CGROUP_ROOT", "resident_bytes", "usable_cpus", "usable_memory"]
 
 CGROUP_ROOT: Final = Path("/sys/fs/cgroup")
 
@@ -45,6 +45,19 @@ def usable_memory(root: Path = CGROUP_ROOT) -> int | None:
         physical = None
     limits = [m for m in (physical, _memory_limit(root)) if m is not None and m > 0]
     return min(limits, default=None)
+
+
+def resident_bytes() -> int | None:
+    """Return the bytes of memory this process holds resident now; None where not reported.
+
+    Read from ``/proc/self/statm`` (resident pages), not the peak ``getrusage`` reports: a
+    worker that freed a search's arrays but whose allocator kept the pages still holds them.
+    """
+    statm = _read(Path("/proc/self/statm"))
+    fields = statm.split() if statm is not None else []
+    if len(fields) < 2 or not fields[1].isdigit():
+        return None
+    return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _cpu_quota(root: Path) -> float | None:

@@ -40,6 +40,7 @@ SERVE_OPTION_FLAGS: dict[str, str] = {
     "workers": "--workers",
     "executor": "--executor",
     "worker_niceness": "--worker-niceness",
+    "worker_max_memory_mib": "--worker-max-memory",
     "reflection": "--reflection",
     "access_log": "--access-log",
     "tls_cert": "--tls-cert",
@@ -84,6 +85,12 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
         "metavar": "N",
         "help": "lower the worker processes' priority by N, 0-19, so health comes first on a "
         "busy machine (default 10)",
+    },
+    "worker_max_memory_mib": {
+        "type": int,
+        "metavar": "MIB",
+        "help": "replace a worker process that holds more than MIB resident after a call "
+        "(default: never)",
     },
     "reflection": {"action": "store_true", "default": None, "help": "serve gRPC reflection"},
     "access_log": {

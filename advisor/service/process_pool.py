@@ -158,6 +158,7 @@ class _Worker:
     ready: asyncio.Future[None]
     job: _Job | None = None
     alive: bool = True
+    retired: bool = False  # replaced for the memory it held: its exit is expected
     watch: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -167,9 +168,16 @@ class ProcessWorkers:
     Build it with :meth:`start` on the server's event loop, which starts one worker per slot.
     """
 
-    def __init__(self, limits: RequestLimits, admission: Admission, niceness: int) -> None:
+    def __init__(
+        self,
+        limits: RequestLimits,
+        admission: Admission,
+        niceness: int,
+        max_worker_bytes: int | None = None,
+    ) -> None:
         self._setup = Setup(limits.model_dump_json(), niceness)
         self._admission = admission
+        self._max_worker_bytes = max_worker_bytes
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
         self._call_ids = itertools.count(1)
@@ -180,16 +188,25 @@ class ProcessWorkers:
 
     @classmethod
     async def start(
-        cls, limits: RequestLimits, admission: Admission, count: int, niceness: int
+        cls,
+        limits: RequestLimits,
+        admission: Admission,
+        count: int,
+        niceness: int,
+        max_worker_bytes: int | None = None,
     ) -> ProcessWorkers:
         """Start ``count`` workers at ``niceness`` and wait until each has loaded the engines.
+
+        A worker that holds more than ``max_worker_bytes`` resident once a call has ended is
+        replaced (None: never), as one that died is, but gently: its input is closed and it
+        exits, and the replacement loads the engines meanwhile.
 
         Raises
         ------
         ServerStartError
             On setting ``executor`` if a worker exits or does not get ready in time.
         """
-        workers = cls(limits, admission, niceness)
+        workers = cls(limits, admission, niceness, max_worker_bytes)
         try:
             launched = [await workers._launch() for _ in range(count)]
             async with asyncio.timeout(_START_SECONDS):
@@ -394,13 +411,41 @@ class ProcessWorkers:
             job.outcomes.put_nowait(CallAbortedError(code, frame.details, frame.trailing_metadata))
         elif isinstance(frame, Ended):
             worker.job, job.worker = None, None
-            self._idle.put_nowait(worker)
+            if self._holds_too_much(worker, frame, job.method):
+                self._retire(worker)
+            else:
+                self._idle.put_nowait(worker)
             # The slot is free before the call's answer goes out (answer() waits for the end).
             job.finish()
+
+    def _holds_too_much(self, worker: _Worker, ended: Ended, method: str) -> bool:
+        """Whether ``worker`` holds more memory after a ``method`` call than a worker may."""
+        held, most = ended.resident_bytes, self._max_worker_bytes
+        if held is None or most is None or held <= most:
+            return False
+        _LOGGER.info(
+            "worker process %d holds %d MiB after a %s call, over worker_max_memory_mib %d; "
+            "replacing it",
+            worker.process.pid,
+            held // 2**20,
+            method,
+            most // 2**20,
+        )
+        return True
+
+    def _retire(self, worker: _Worker) -> None:
+        """Let ``worker``, idle, exit (its input closed); its exit starts its replacement."""
+        worker.retired = True
+        if worker.process.stdin is not None:
+            worker.process.stdin.close()
 
     async def _on_exit(self, worker: _Worker, status: int) -> None:
         self._workers.discard(worker)
         worker.control.close()
+        if worker.retired and status == 0:  # an idle worker let go for its memory (_retire)
+            if self._replacement_needed():
+                await self._replace()
+            return
         description = _exit_description(worker.process.pid, status)
         started = worker.ready.done()
         if not started:
@@ -425,10 +470,14 @@ class ProcessWorkers:
         if not started:
             await asyncio.sleep(_RESTART_DELAY_SECONDS)
         if self._replacement_needed():
-            replacement = await self._launch()
-            if self._closing:  # closed while it was being launched: close() never saw it
-                with contextlib.suppress(ProcessLookupError):
-                    replacement.process.kill()
+            await self._replace()
+
+    async def _replace(self) -> None:
+        """Start a worker in place of one that exited."""
+        replacement = await self._launch()
+        if self._closing:  # closed while it was being launched: close() never saw it
+            with contextlib.suppress(ProcessLookupError):
+                replacement.process.kill()
 
 
 def _exit_description(pid: int, status: int) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import signal
 import sys
 import threading
@@ -51,7 +52,11 @@ from advisor.service.calls import CallWorkers
 from advisor.service.decoding import advisor_handler
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
 from advisor.service.machine import usable_cpus
-from advisor.service.process_pool import ProcessWorkers, worker_memory_problem
+from advisor.service.process_pool import (
+    WORKER_PROCESS_BYTES,
+    ProcessWorkers,
+    worker_memory_problem,
+)
 from advisor.service.reading import RequestReadTimeout
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.thread_pool import ThreadWorkers
@@ -149,6 +154,13 @@ class ServerConfig(BaseModel):
         le=19,
         description="How much lower the worker processes' priority is than the server's, so "
         "health and admission get a core before the searches on a busy machine (0: the same).",
+    )
+    worker_max_memory_mib: int | None = Field(
+        default=None,
+        gt=0,
+        description="Replace a worker process that holds more than this many MiB resident once "
+        "a call has ended (a large search's memory stays with the process that ran it); None: "
+        "never.",
     )
     reflection: bool = Field(default=False, description="Serve grpc.reflection.v1alpha.")
     access_log: bool = Field(
@@ -248,13 +260,25 @@ class ServerConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
-    def _niceness_has_workers_to_lower(self) -> ServerConfig:
-        # Given with threads, it was silently ignored: no process of the server runs lower.
-        if self.executor == "threads" and "worker_niceness" in self.model_fields_set:
+    def _worker_settings_have_workers(self) -> ServerConfig:
+        # Given with threads, niceness was silently ignored: no process of the server runs lower.
+        settings = {
+            "worker_niceness": "sets the priority of worker processes",
+            "worker_max_memory_mib": "bounds the memory of worker processes",
+        }
+        given = [field for field in settings if field in self.model_fields_set]
+        if self.executor == "threads" and given:
             raise InvalidRequestError.single(
-                "worker_niceness",
-                "sets the priority of worker processes, and the threads executor starts none "
-                "(its calls run on threads of the serving process)",
+                given[0],
+                f"{settings[given[0]]}, and the threads executor starts none (its calls run on "
+                "threads of the serving process)",
+            )
+        least = math.ceil(WORKER_PROCESS_BYTES / 2**20)
+        if self.worker_max_memory_mib is not None and self.worker_max_memory_mib < least:
+            raise InvalidRequestError.single(
+                "worker_max_memory_mib",
+                f"is below the {least} MiB an idle worker holds: every call would replace its "
+                "worker",
             )
         return self
 
@@ -518,8 +542,13 @@ async def _call_workers(config: ServerConfig, admission: Admission) -> CallWorke
     """Return the threads or the started worker processes the calls' work runs on."""
     if config.executor == "threads":
         return ThreadWorkers(AdvisorServicer(config.limits, admission), admission, config.workers)
+    max_bytes = config.worker_max_memory_mib
     return await ProcessWorkers.start(
-        config.limits, admission, config.workers, config.worker_niceness
+        config.limits,
+        admission,
+        config.workers,
+        config.worker_niceness,
+        None if max_bytes is None else max_bytes * 2**20,
     )
 
 

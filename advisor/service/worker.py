@@ -30,6 +30,7 @@ from typing import BinaryIO
 
 from advisor.service.calls import run_call
 from advisor.service.limits import RequestLimits
+from advisor.service.machine import resident_bytes
 from advisor.service.server import DRAIN_SIGNALS, freeze_long_lived_objects
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.threads import ThreadContext
@@ -162,7 +163,7 @@ def _serve(servicer: AdvisorServicer, call_end: CallEnd, job: Job, frames_out: B
         else:
             _send(frames_out, Status(outcome.code.name, outcome.details, outcome.trailing_metadata))
     call_end.call_id = _NO_CALL
-    _send(frames_out, Ended())
+    _send(frames_out, Ended(resident_bytes()))
 
 
 def _send(frames_out: BinaryIO, frame: object) -> None:

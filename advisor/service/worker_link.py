@@ -103,7 +103,13 @@ class Status:
 
 @dataclass(frozen=True)
 class Ended:
-    """The current job's work has ended; the worker is free."""
+    """The current job's work has ended; the worker is free.
+
+    ``resident_bytes``: the memory the worker holds now (None where the platform does not say),
+    which the serving process compares with ``worker_max_memory_mib``.
+    """
+
+    resident_bytes: int | None = None
 
 
 def encode_frame(frame: object) -> bytes:

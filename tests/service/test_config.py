@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from advisor.service.limits import (
     check_recommend_request,
 )
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, add_serve_arguments
+from advisor.service.process_pool import WORKER_PROCESS_BYTES
 from advisor.service.server import ServerConfig
 
 
@@ -339,6 +341,25 @@ def test_the_token_file_option_overrides_the_config_files_token_file(tmp_path: P
     with pytest.raises(InvalidRequestError) as error:
         _config_of("--config", str(path))
     assert [v.field for v in error.value.violations] == ["config.token_file"]
+
+
+def test_worker_max_memory_is_refused_with_threads_and_below_an_idle_worker(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--executor", "threads", "--worker-max-memory", "500"]
+    assert server_main(argv) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        "advisor-server: error: --worker-max-memory: bounds the memory of worker processes, "
+        "and the threads executor starts none (its calls run on threads of the serving process)\n"
+    )
+    least = math.ceil(WORKER_PROCESS_BYTES / 2**20)
+    assert server_main(["--worker-max-memory", str(least - 1)]) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        f"advisor-server: error: --worker-max-memory: is below the {least} MiB an idle worker "
+        "holds: every call would replace its worker\n"
+    )
+    assert _config_of("--worker-max-memory", str(least)).worker_max_memory_mib == least
+    assert _config_of().worker_max_memory_mib is None  # never, by default
 
 
 def test_worker_niceness_with_the_threads_executor_is_refused_naming_it(

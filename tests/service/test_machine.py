@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.service.machine import usable_cpus, usable_memory
+from advisor.service.machine import resident_bytes, usable_cpus, usable_memory
 
 AFFINITY = len(os.sched_getaffinity(0))
 PHYSICAL = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -56,3 +56,12 @@ def test_the_memory_is_the_machines_bounded_by_a_limit(
     tmp_path: Path, files: dict[str, str], memory: int
 ) -> None:
     assert usable_memory(_root(tmp_path, files)) == memory
+
+
+def test_resident_bytes_is_what_the_kernel_reports_as_resident() -> None:
+    status = Path("/proc/self/status").read_text()
+    reported = int(status.split("VmRSS:")[1].split()[0]) * 1024  # kB
+    held = resident_bytes()
+    assert held is not None
+    # Both read the same counter moments apart; the test's own allocations move it a little.
+    assert abs(held - reported) < 16 * 2**20

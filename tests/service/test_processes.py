@@ -159,6 +159,36 @@ def test_workers_run_at_the_configured_lower_priority(
     assert _niceness(worker) == os.nice(0) + 7
 
 
+def test_a_worker_left_holding_more_than_its_bound_is_replaced(
+    serve: Callable[..., RunningServer],
+) -> None:
+    # A 512x512 search leaves its worker holding about 144 MiB (an idle one: about 90); the
+    # memory stayed with the process until the server stopped.
+    limits = RequestLimits(max_locations=512 * 512)
+    running = serve(workers=1, worker_max_memory_mib=100, limits=limits)
+    (worker,) = running.worker_pids
+    task = pb.Task(input=pb.InputSpec(shape=[512, 512]), preset="symmetry")
+    with grpc.insecure_channel(running.address) as channel:
+        advisor = LiveAdvisor(channel)
+        request = pb.RecommendRequest(task=task, budget=quick_budget(time_limit_seconds=30.0))
+        assert advisor.unary("Recommend", request, timeout=120).result.recommendations
+        _wait_until(lambda: worker not in running.worker_pids, timeout=30.0)
+        _wait_until(lambda: len(running.worker_pids) == 1, timeout=60.0)  # its replacement
+        assert advisor.unary("ListPresets", pb.ListPresetsRequest(), timeout=60).presets
+    assert not _running(worker)
+
+
+def test_a_worker_within_its_bound_is_kept(serve: Callable[..., RunningServer]) -> None:
+    running = serve(workers=1, worker_max_memory_mib=4096)
+    (worker,) = running.worker_pids
+    with grpc.insecure_channel(running.address) as channel:
+        advisor = LiveAdvisor(channel)
+        request = pb.RecommendRequest(task=small_task(), budget=quick_budget())
+        assert advisor.unary("Recommend", request, timeout=60).result.recommendations
+        assert advisor.unary("ListPresets", pb.ListPresetsRequest(), timeout=60).presets
+    assert running.worker_pids == [worker]
+
+
 def _niceness(pid: int) -> int:
     return int(stat_fields(pid)[16])  # the 19th field of the line
 
