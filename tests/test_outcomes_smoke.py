@@ -65,9 +65,11 @@ from bench.outcomes.run import (
     RESULTS,
     SMOKE,
     pool_path,
+    proxy_value,
     run_key,
     run_task,
     task_protocol,
+    write_document,
 )
 from bench.outcomes.run import main as run_main
 from bench.validate.nets import TreeNet, parameter_count
@@ -554,3 +556,22 @@ def test_a_rerun_with_fewer_seeds_keeps_the_runs_of_the_others(tmp_path: Path) -
     assert all(len(record["runs"]) == 1 for record in one["pool"])
     stored = json.loads(pool_path(tmp_path, spec.name, False, 1).read_text())["runs"]
     assert set(stored) == set(both["runs"])
+
+
+def _strict(constant: str) -> float:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def test_every_committed_results_file_is_standard_json() -> None:
+    # NASWOT's -inf was written as Python's -Infinity, which jq and most JSON readers refuse.
+    files = sorted(RESULTS.rglob("*.json"))
+    assert files
+    for path in files:
+        json.loads(path.read_text(), parse_constant=_strict)
+
+
+def test_a_non_finite_proxy_is_held_as_a_string_float_reads_back(tmp_path: Path) -> None:
+    assert [proxy_value(v) for v in (-math.inf, math.inf, 2.5)] == ["-inf", "inf", 2.5]
+    assert float(proxy_value(-math.inf)) == -math.inf
+    with pytest.raises(ValueError):  # a number JSON cannot hold is refused, not written
+        write_document(tmp_path / "pool.json", {"pool": [{"naswot": -math.inf}]})

@@ -153,9 +153,9 @@ def pool_markdown(document: dict[str, Any], found: list[Row]) -> str:
         record = row.record
         lines.append(
             f"| {row.source} | {_design(record)} | {record['parameters']:,} "
-            f"| {record['multiply_adds']:,} | {record['score']:.3f} | {record['synflow']:.3g} "
-            f"| {record['naswot']:.1f} | {_percent(row.mean)} ± {_percent(row.std)} "
-            f"({len(row.accuracies)}) |"
+            f"| {record['multiply_adds']:,} | {record['score']:.3f} "
+            f"| {float(record['synflow']):.3g} | {float(record['naswot']):.1f} "
+            f"| {_percent(row.mean)} ± {_percent(row.std)} ({len(row.accuracies)}) |"
         )
     return "\n".join(lines)
 

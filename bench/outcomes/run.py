@@ -22,6 +22,7 @@ import argparse
 import functools
 import hashlib
 import json
+import math
 import multiprocessing
 import sys
 import tempfile
@@ -149,14 +150,24 @@ def _train(job: Job) -> tuple[str, dict[str, Any]]:
     return key, asdict(result)
 
 
-def _proxies(member: Member, inputs: torch.Tensor) -> dict[str, float]:
+def _proxies(member: Member, inputs: torch.Tensor) -> dict[str, float | str]:
+    """The member's zero-cost proxies, as a results document holds them (:func:`proxy_value`)."""
     torch.manual_seed(PROXY_SEED)
     model = _build(member.key)
     spec = member.architecture.input
     return {
-        "synflow": synflow(model, (spec.channels, *spec.shape)),
-        "naswot": naswot(model, inputs),
+        "synflow": proxy_value(synflow(model, (spec.channels, *spec.shape))),
+        "naswot": proxy_value(naswot(model, inputs)),
     }
+
+
+def proxy_value(value: float) -> float | str:
+    """``value`` as a results document holds it: a number, or ``"-inf"``, ``"inf"``, ``"nan"``.
+
+    JSON has no infinities (Python's ``-Infinity`` is refused by most readers, ``jq`` among them),
+    and NASWOT is ``-inf`` for every net whose kernel is singular; ``float()`` reads both back.
+    """
+    return value if math.isfinite(value) else repr(value)
 
 
 def run_task(
@@ -279,7 +290,7 @@ def write_document(path: Path, document: dict[str, Any]) -> None:
     """Write a results document whole (through a partial file, so a kill leaves the old one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
-    partial.write_text(json.dumps(document, indent=1) + "\n")
+    partial.write_text(json.dumps(document, indent=1, allow_nan=False) + "\n")
     partial.replace(path)
 
 
