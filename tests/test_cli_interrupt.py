@@ -21,7 +21,7 @@ import grpc
 import pytest
 import yaml
 from advisor_client.client import AdvisorClient
-from advisor_client.errors import AdvisorRpcError
+from advisor_client.errors import AdvisorRpcError, ClientClosedError
 
 from advisor.cli import commands, interrupt
 from advisor.cli.main import main
@@ -156,6 +156,24 @@ def test_a_server_that_cannot_finish_a_search_is_named(capsys: pytest.CaptureFix
         "advisor: the server did not finish the search (UNIMPLEMENTED: Method not found!); "
         "Ctrl-C again to abort\n"
     )
+
+
+def test_a_stop_cut_short_by_the_command_ending_says_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A Ctrl-C as the search answered: the command printed the result and closed its client
+    # while the stop's request was in flight, which then failed. The search had nothing left
+    # to finish, yet "the server did not finish the search ...; Ctrl-C again to abort" followed
+    # the result on stderr.
+    answered = threading.Event()
+
+    class Closing:
+        def finish_search(self, search_id: str) -> bool:
+            answered.set()  # the search answers, the command closes its client ...
+            raise ClientClosedError()  # ... and the request in flight is cancelled
+
+    interrupt.finisher(Closing(), "advisor-command-1", answered)()  # type: ignore[arg-type]
+    assert capsys.readouterr().err == ""
 
 
 def test_the_stop_asks_until_the_server_runs_the_search() -> None:

@@ -38,7 +38,9 @@ def finisher(
 
     Asked again every :data:`_RETRY_SECONDS` while the server runs no search of that name (its
     request still on its way) until ``answered`` is set. A server that refuses (one that does
-    not know ``FinishSearch``) is named on standard error, and the search goes on.
+    not know ``FinishSearch``) is named on standard error, and the search goes on; a refusal
+    that comes once the search has answered is not (the command closing its client as it ends
+    cancels a request still in flight), as nothing is left to finish.
     """
 
     def finish() -> None:
@@ -47,6 +49,8 @@ def finisher(
                 if client.finish_search(search_id):
                     return
             except AdvisorRpcError as error:
+                if answered.is_set():
+                    return
                 print(
                     f"advisor: the server did not finish the search ({error.code.name}: "
                     f"{error.details}); Ctrl-C again to abort",
