@@ -23,6 +23,7 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
+from advisor.stopping import Clock
 
 __all__ = [
     "FINISH_GRACE_SECONDS",
@@ -85,22 +86,30 @@ def read_search_id(payload: bytes) -> str | None:
 FINISH_GRACE_SECONDS: Final = 1.0
 """The time a search asked to finish has to answer: it plans its last designs' builds within it,
 as under a time limit, so it answers with a page of them (at once, it would build only its best).
-The command's Ctrl-C gives an embedded search as long."""
+Counted from the ask, or from when the search's work begins if later: a call may wait for a
+worker process (one that died is being replaced) after its name has arrived."""
 
 
 @dataclass(eq=False)
 class RunningSearch:
-    """One named search: how to hurry its work once it has begun, and the deadline it was given."""
+    """One named search: how to hurry its work once it has begun, and whether it was asked."""
 
     hurry: Callable[[float], None] | None = None
-    deadline: float | None = None
+    asked: bool = False
 
 
 class RunningSearches:
-    """The named searches running on this server, by name (used on the event loop only)."""
+    """The named searches running on this server, by name (used on the event loop only).
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    clock
+        The clock of the deadlines the searches are hurried to (:func:`time.monotonic`).
+    """
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
         self._running: dict[str, RunningSearch] = {}
+        self._clock = clock
 
     def claim(self, search_id: str) -> RunningSearch | None:
         """Hold ``search_id`` for a search about to begin; None if a running search holds it."""
@@ -110,10 +119,15 @@ class RunningSearches:
         return search
 
     def begun(self, search: RunningSearch, hurry: Callable[[float], None]) -> None:
-        """Record how to hurry ``search``'s work, now begun; hurry it at once if it was asked."""
+        """Record how to hurry ``search``'s work, now begun; hurry it at once if it was asked.
+
+        Asked while it waited for its work to begin, it gets :data:`FINISH_GRACE_SECONDS` from
+        now: a deadline counted from the ask may have passed during the wait, and a search
+        begun past its deadline answers with its single best design, not a page.
+        """
         search.hurry = hurry
-        if search.deadline is not None:
-            hurry(search.deadline)
+        if search.asked:
+            hurry(self._clock() + FINISH_GRACE_SECONDS)
 
     def release(self, search_id: str, search: RunningSearch) -> None:
         """Let ``search_id`` go once ``search``'s call has ended (not a later search's)."""
@@ -128,8 +142,8 @@ class RunningSearches:
         search = self._running.get(search_id)
         if search is None:
             return False
-        if search.deadline is None:
-            search.deadline = time.monotonic() + FINISH_GRACE_SECONDS
+        if not search.asked:
+            search.asked = True
             if search.hurry is not None:
-                search.hurry(search.deadline)
+                search.hurry(self._clock() + FINISH_GRACE_SECONDS)
         return True

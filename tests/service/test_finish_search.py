@@ -23,7 +23,7 @@ from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol.search_id import MAX_SEARCH_ID_CHARS, search_id_problem
-from advisor.service.searches import RunningSearches, read_search_id
+from advisor.service.searches import FINISH_GRACE_SECONDS, RunningSearches, read_search_id
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.worker import CallEnd
 from advisor.service.worker_link import ControlBlock
@@ -226,6 +226,21 @@ def test_a_search_asked_before_its_work_began_is_hurried_when_it_begins() -> Non
     assert later and len(hurried) == 1
     searches.release("early", named)
     assert not searches.finish("early")
+
+
+def test_a_search_asked_while_it_waited_for_a_worker_gets_the_grace_from_its_start() -> None:
+    # A call waits for a worker process while one that died is replaced (seconds). Asked to
+    # finish meanwhile, it began past a deadline counted from the ask and answered with its
+    # single best design instead of a page.
+    now = [100.0]
+    searches = RunningSearches(clock=lambda: now[0])
+    named = searches.claim("waiting")
+    assert named is not None
+    assert searches.finish("waiting")
+    now[0] += 20.0  # the replacement loads the engines
+    hurried: list[float] = []
+    searches.begun(named, hurried.append)
+    assert hurried == [now[0] + FINISH_GRACE_SECONDS]
 
 
 def test_a_late_release_leaves_a_later_search_of_the_name() -> None:
