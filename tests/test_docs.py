@@ -8,6 +8,7 @@ shown with an option its parser does not take (renamed, or of another subcommand
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
@@ -206,6 +207,19 @@ def test_the_seed_is_documented_by_what_it_draws() -> None:
         assert f"{DILATION_SAMPLE} " in row, name
         assert f"more than {MAX_DILATION_ORDERS}" in row, name
         assert "same designs for every seed" in row, name
+
+
+def test_the_readme_names_the_calls_the_client_retries() -> None:
+    # A caller deciding whether to retry a call itself reads this list; FinishSearch, retried
+    # like the others, was missing from it.
+    from advisor_client.client import RetryPolicy
+
+    (config,) = json.loads(RetryPolicy().service_config())["methodConfig"]
+    retried = {name["method"] for name in config["name"]}
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    listed = text.split("for the idempotent calls only: ", 1)[1].split(";", 1)[0]
+    assert "and a stream only before its first event" in listed
+    assert set(re.findall(r"`(\w+)`", listed)) == retried - {"StreamRecommend"}
 
 
 def _line_with(document: Path, start: str) -> str:
