@@ -129,6 +129,8 @@ def test_exact_over_the_limit_is_rejected_before_any_rank_is_computed(
         analyze(work, arch, exact=True)
     assert [v.field for v in caught.value.violations] == ["exact"]
     assert "24" in caught.value.violations[0].description
+    # Named, as the service's limits name it: the engine's refusal says only which limit.
+    assert caught.value.violations[0].description.startswith("exact certification of 'large': ")
 
 
 def test_grids_must_match() -> None:

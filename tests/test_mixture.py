@@ -14,7 +14,7 @@ import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, LimitExceededError
 from advisor.geometry.layouts import pooling_structure
 from advisor.model import mixture as model_mixture
 from advisor.model.architecture import (
@@ -333,6 +333,28 @@ def test_exact_analysis_of_a_mixture_reports_its_exact_rank() -> None:
     assert certified.certificate == "exact"
     assert certified.log2_separation_rank == pytest.approx(rank)
     assert certified.log2_lower_bound is None
+
+
+def test_exact_analysis_of_a_mixture_over_the_limit_names_the_correlation() -> None:
+    # 16 steps at M = 2 and width 2: the halves make (8 + 8) log2 2 + log2 2 = 17 > 16, the
+    # small pair fits. The refusal said only the limit, not which of the task's correlations.
+    arch = parse_architecture(
+        _document([[1, 2, 4, 8], [2, 1, 8, 4]], [[2, 2, 2, 2], [2, 2, 2, 2]], [2], 2)
+    )
+    task = parse_task(
+        {
+            "input": {"shape": [16]},
+            "correlations": [
+                {"name": "pair", "a": {"indices": [0]}, "b": {"indices": [5]}},
+                {"name": "halves", "a": {"preset": "left_half"}},
+            ],
+        }
+    )
+    with pytest.raises(LimitExceededError) as refused:
+        analyze(task, arch, exact=True)
+    [violation] = refused.value.violations
+    assert violation.field == "exact"
+    assert violation.description.startswith("exact certification of 'halves': ")
 
 
 @settings(max_examples=40, deadline=None)

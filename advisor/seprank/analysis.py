@@ -44,13 +44,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
+from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, StoppedError
 from advisor.geometry.layouts import pooling_structure
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
@@ -157,7 +157,7 @@ def analyze(
     # ones.
     labels = rows(correlations) if exact else None
     if labels is not None:
-        bounds.check_exact_limits(labels)
+        _check_exact_limits(bounds, labels, correlations)
     log2_m = math.log2(architecture.representation)
     plain, shared, tight = bounds.figures(correlations, rows, stop)
     scored = []
@@ -179,6 +179,31 @@ def analyze(
             architecture, correlations, rows, reached, pricing_stop, price_contiguous
         ),
     )
+
+
+def _check_exact_limits(
+    bounds: _Bounds, labels: npt.NDArray[np.int8], correlations: Sequence[ResolvedCorrelation]
+) -> None:
+    """Refuse, on ``exact``, a correlation the exact engine cannot take, naming it.
+
+    Every correlation is checked before any rank is computed. The engines' own refusals say
+    which limit a matrix passes, not whose matrix it is; a task of many correlations left the
+    user to find the one over it (the service's limits name it, as this does).
+    """
+    for index, correlation in enumerate(correlations):
+        try:
+            bounds.check_exact_limits(labels[index : index + 1])
+        except LimitExceededError as refused:
+            raise LimitExceededError(
+                [
+                    replace(
+                        violation,
+                        description=f"exact certification of {correlation.name!r}: "
+                        f"{violation.description}",
+                    )
+                    for violation in refused.violations
+                ]
+            ) from None
 
 
 class _Bounds(Protocol):
