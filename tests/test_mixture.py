@@ -357,6 +357,23 @@ def test_exact_analysis_of_a_mixture_over_the_limit_names_the_correlation() -> N
     assert violation.description.startswith("exact certification of 'halves': ")
 
 
+def test_a_mixture_refused_exact_for_its_m_quotes_m() -> None:
+    # M = 32 is over the engine's 31 channels while the widths (2) and the size (2 log2 32 +
+    # 1 = 11) are within its limits: the refusal quoted those two, "got 11.0 and 2".
+    arch = parse_architecture(_document([[1, 2, 4], [4, 2, 1]], [[2, 2, 2], [2, 2, 2]], [], 32))
+    task = parse_task(
+        {
+            "input": {"shape": [8]},
+            "correlations": [{"name": "pair", "a": {"indices": [0]}, "b": {"indices": [1]}}],
+        }
+    )
+    with pytest.raises(LimitExceededError) as refused:
+        analyze(task, arch, exact=True)
+    [violation] = refused.value.violations
+    assert violation.field == "exact"
+    assert violation.description.endswith("of at most 31, got 32")
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.data())
 def test_padded_locations_are_one_constant_input_never_a_mode(data: st.DataObject) -> None:

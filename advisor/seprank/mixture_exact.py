@@ -43,19 +43,28 @@ _Residues = npt.NDArray[np.int64]
 
 
 def check_mixture_exact_limits(structure: MixtureStructure, labels: npt.NDArray[np.int8]) -> None:
-    """Raise :class:`~advisor.errors.LimitExceededError` (field ``exact``) for a large instance."""
+    """Raise :class:`~advisor.errors.LimitExceededError` (field ``exact``) for a large instance.
+
+    Each limit is refused in its own words, quoting the figure that passes it: one message for
+    both quoted the widest layer where M was over :data:`_MAX_FAN_IN`, figures within the
+    limits it stated.
+    """
     widest = max(max(widths) for widths in structure.widths)
+    channels = max(widest, structure.representation)
+    if channels > _MAX_FAN_IN:
+        raise LimitExceededError.single(
+            "exact",
+            f"the exact rank of a mixture takes channel counts (M and every member's widths) "
+            f"of at most {_MAX_FAN_IN}, got {channels}",
+        )
     log2_m = math.log2(structure.representation)
     for row in labels:
         size = int(np.count_nonzero(np.isin(row, _REGIONS))) * log2_m + math.log2(widest)
-        if size > MIXTURE_EXACT_MAX_LOG2_SIZE or max(widest, structure.representation) > (
-            _MAX_FAN_IN
-        ):
+        if size > MIXTURE_EXACT_MAX_LOG2_SIZE:
             raise LimitExceededError.single(
                 "exact",
                 f"the exact rank of a mixture is limited to (|A|+|B|) log2 M + log2 r <= "
-                f"{MIXTURE_EXACT_MAX_LOG2_SIZE} and widths <= {_MAX_FAN_IN}, got {size:.1f} "
-                f"and {widest}",
+                f"{MIXTURE_EXACT_MAX_LOG2_SIZE} (r the widest layer), got {size:.4g}",
             )
 
 
