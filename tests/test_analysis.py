@@ -133,6 +133,17 @@ def test_exact_over_the_limit_is_rejected_before_any_rank_is_computed(
     assert caught.value.violations[0].description.startswith("exact certification of 'large': ")
 
 
+def test_an_exact_rank_at_the_dimension_bound_is_written_as_the_bound() -> None:
+    # M = 7, two locations a side: the exact rank 49 is the bound 2 log2 7 = 5.61470984412.
+    # Written to the nearest (5.614709844) beside the bound rounded up (5.614709845), the rank
+    # read below the bound it reaches.
+    arch = architecture([4], [7, 7], [[2], [2]], 7)
+    figures = analyze(task([4], ("pairs", [0, 2], [1, 3])), arch, exact=True).correlations[0]
+    assert figures.certificate == "exact"
+    assert figures.log2_separation_rank == figures.log2_max_rank == figures.log2_min_cut
+    assert figures.log2_separation_rank >= 2 * math.log2(7)
+
+
 def test_grids_must_match() -> None:
     arch = architecture([4, 4], [4, 2], [[2, 2], [2, 2]], 2)
     with pytest.raises(InvalidRequestError) as caught:

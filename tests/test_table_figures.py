@@ -16,7 +16,8 @@ from advisor.cli.format import render_analysis
 from advisor.model.results import Analysis, CorrelationAnalysis
 
 
-def _row(log2_rank: float, certificate: str = "exact") -> str:
+def _row(log2_rank: float, certificate: str = "exact", log2_max_rank: float | None = None) -> str:
+    """The table's ``log2 rank`` of one figure; the dimension bound above it unless given."""
     analysis = Analysis(
         parameters=10,
         multiply_adds=20,
@@ -24,7 +25,7 @@ def _row(log2_rank: float, certificate: str = "exact") -> str:
             CorrelationAnalysis(
                 name="c",
                 log2_separation_rank=log2_rank,
-                log2_max_rank=log2_rank,
+                log2_max_rank=log2_rank + 1 if log2_max_rank is None else log2_max_rank,
                 certificate=certificate,  # type: ignore[arg-type]
                 weight=1.0,
                 log2_min_cut=log2_rank,
@@ -85,3 +86,11 @@ def test_no_upper_bound_reads_below_itself(log2_rank: float, certificate: str) -
 def test_a_rank_reads_as_an_integer_log_exactly_when_it_is_a_power_of_two(rank: int) -> None:
     shown = _row(round(math.log2(rank), 9), "tight")
     assert ("." not in shown) == (rank & (rank - 1) == 0)
+
+
+def test_an_exact_rank_at_the_dimension_bound_reads_as_the_bound() -> None:
+    # The rank 49 of M = 7 on two locations a side is the bound 2 log2 7 = 5.6147: written to
+    # the nearest it read 5.61 beside a log2 max of 5.62, a rank short of the bound it reaches.
+    at_bound = round(2 * math.log2(7) + 0.5e-9, 9)
+    assert _row(at_bound, "exact", at_bound) == "5.62"
+    assert _row(math.log2(48), "exact", at_bound) == "5.58"  # below it: to the nearest

@@ -417,8 +417,11 @@ class _Figures:
     ) -> CorrelationAnalysis:
         # A bound is rounded outward, so it still bounds: log2 7 = 2.80735492206 to the nearest
         # ninth decimal is 2.807354922, below the rank 7 it bounds. An exact rank is rounded
-        # to the nearest.
-        rank = 0 if certificate == "exact" else 1
+        # to the nearest, but one that reaches a bound written beside it (the min-cut, the
+        # dimension bound) is written as that bound is: to the nearest, the rank 49 of M = 7
+        # on two locations a side read 5.614709844 beside the bound 5.614709845 it reaches.
+        at_bound = any(abs(log2_rank - b) < SAME for b in (self.plain, self.log2_max_rank))
+        rank = 0 if certificate == "exact" and not at_bound else 1
         return CorrelationAnalysis(
             name=self.correlation.name,
             log2_separation_rank=_rounded(log2_rank, rank),
