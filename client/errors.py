@@ -154,8 +154,10 @@ _NOT_FOUND_HINT: Final = (
     " (the server's health service does not know advisor.v1.ArchitectureAdvisor: is the target "
     "the advisor's port, not another gRPC server's such as Katib's endpoint?)"
 )
-"""Appended to a ``NOT_FOUND``, which only a health check gets: gRPC's health service answers
-it, with no details, for a service it does not know, and the advisor's own methods never do."""
+"""Appended to a ``NOT_FOUND`` without details, which only a health check gets: gRPC's health
+service answers it, with no details, for a service it does not know. The advisor's one
+``NOT_FOUND``, ``FinishSearch``'s (no search of that name runs), says so in its details, and
+``finish_search`` returns False for it."""
 
 PLAINTEXT_REFUSED: Final = "Socket closed"
 """What gRPC reports when a plaintext client's first bytes reach a TLS server."""
@@ -248,8 +250,8 @@ def error_from_rpc(
         return InvalidArgumentError(details, _field_violations(status), limits)
     if code == grpc.StatusCode.UNIMPLEMENTED:
         details += _UNIMPLEMENTED_HINT
-    if code == grpc.StatusCode.NOT_FOUND:
-        details = (details or "unknown service") + _NOT_FOUND_HINT
+    if code == grpc.StatusCode.NOT_FOUND and not details:
+        details = "unknown service" + _NOT_FOUND_HINT
     if code == grpc.StatusCode.UNAVAILABLE and plaintext and PLAINTEXT_REFUSED in details:
         details += PLAINTEXT_HINT
     if code == grpc.StatusCode.UNAVAILABLE and without_certificate and _unexplained(details):

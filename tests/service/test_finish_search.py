@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import grpc
 import pytest
 from advisor_client.client import AdvisorClient
-from advisor_client.errors import AdvisorRpcError
+from advisor_client.errors import AdvisorRpcError, error_from_rpc
 from google.protobuf.message import DecodeError
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,6 +22,7 @@ from advisor.model.results import SearchResult
 from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.protocol.search_id import MAX_SEARCH_ID_CHARS, search_id_problem
 from advisor.service.searches import FINISH_GRACE_SECONDS, RunningSearches, read_search_id
 from advisor.service.server import RunningServer, ServerConfig, start_server
@@ -271,3 +272,18 @@ def test_a_worker_reads_its_own_calls_hurry_only() -> None:
         assert math.isinf(control.hurry_deadline(6))
     finally:
         control.close()
+
+
+def test_no_running_search_is_not_taken_for_a_server_without_the_advisor(
+    server: RunningServer,
+) -> None:
+    # The client added the health check's hint (not the advisor's port? Katib's endpoint?) to
+    # every NOT_FOUND, FinishSearch's too, which names the search it did not find.
+    with grpc.insecure_channel(server.address) as channel:
+        stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.FinishSearch(pb.FinishSearchRequest(search_id="none"), timeout=30)
+    error = error_from_rpc(raised.value)
+    assert error.code is grpc.StatusCode.NOT_FOUND
+    assert "no search named 'none'" in str(error)
+    assert "health service" not in str(error)

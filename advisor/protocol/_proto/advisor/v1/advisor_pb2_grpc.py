@@ -109,7 +109,8 @@ class ArchitectureAdvisorServicer:
 
     def FinishSearch(self, request, context):
         """Asks the running search of a search_id to finish now: it answers its call as its time limit
-        would have it, complete = false with the best designs found so far. Reaches the searches of
+        would have it, complete = false with the best designs found so far (complete = true if it
+        scored its whole space within the second it is given). Reaches the searches of
         this server only (behind a load balancer, send it on the search's own channel).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

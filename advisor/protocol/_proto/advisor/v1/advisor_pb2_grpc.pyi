@@ -52,7 +52,8 @@ class ArchitectureAdvisorStub:
     """
     FinishSearch: _grpc.UnaryUnaryMultiCallable[_advisor_pb2.FinishSearchRequest, _advisor_pb2.FinishSearchResponse]
     """Asks the running search of a search_id to finish now: it answers its call as its time limit
-    would have it, complete = false with the best designs found so far. Reaches the searches of
+    would have it, complete = false with the best designs found so far (complete = true if it
+    scored its whole space within the second it is given). Reaches the searches of
     this server only (behind a load balancer, send it on the search's own channel).
     """
 
@@ -75,7 +76,8 @@ class ArchitectureAdvisorAsyncStub(ArchitectureAdvisorStub):
     """
     FinishSearch: _aio.UnaryUnaryMultiCallable[_advisor_pb2.FinishSearchRequest, _advisor_pb2.FinishSearchResponse]  # type: ignore[assignment]
     """Asks the running search of a search_id to finish now: it answers its call as its time limit
-    would have it, complete = false with the best designs found so far. Reaches the searches of
+    would have it, complete = false with the best designs found so far (complete = true if it
+    scored its whole space within the second it is given). Reaches the searches of
     this server only (behind a load balancer, send it on the search's own channel).
     """
 
@@ -131,7 +133,8 @@ class ArchitectureAdvisorServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_advisor_pb2.FinishSearchResponse, _abc.Awaitable[_advisor_pb2.FinishSearchResponse]]:
         """Asks the running search of a search_id to finish now: it answers its call as its time limit
-        would have it, complete = false with the best designs found so far. Reaches the searches of
+        would have it, complete = false with the best designs found so far (complete = true if it
+        scored its whole space within the second it is given). Reaches the searches of
         this server only (behind a load balancer, send it on the search's own channel).
         """
 
