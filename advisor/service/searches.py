@@ -23,6 +23,7 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
+from advisor.protocol.search_id import search_id_problem
 from advisor.stopping import Clock
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "RunningSearch",
     "RunningSearches",
     "read_search_id",
+    "search_id_of",
 ]
 
 NAMED_METHODS: Final = frozenset({"Recommend", "StreamRecommend"})
@@ -65,6 +67,27 @@ def _name_only_message() -> type[Message]:
 
 
 _NAME_ONLY: Final = _name_only_message()
+
+
+def search_id_of(method: str, payload: object) -> str | None:
+    """Return the search name a call of ``method`` (its name) carries in ``payload``; None: none.
+
+    A search request's own name, or the name ``FinishSearch`` asks to finish; None for another
+    method, bytes that are no such request, or a name no search may hold (the access log
+    quotes it, and such a name could hold a newline).
+    """
+    if not isinstance(payload, bytes):
+        return None
+    if method in NAMED_METHODS:
+        named = read_search_id(payload)
+    elif method == FINISH_METHOD:
+        try:
+            named = advisor_pb2.FinishSearchRequest.FromString(payload).search_id or None
+        except DecodeError:
+            return None
+    else:
+        return None
+    return named if named is not None and search_id_problem(named) is None else None
 
 
 def read_search_id(payload: bytes) -> str | None:

@@ -249,3 +249,27 @@ def test_the_katib_endpoint_logs_its_calls_alike(
     assert level == logging.INFO
     level, _ = _line_of(caplog, "/grpc.health.v1.Health/Check", "OK")
     assert level == logging.DEBUG
+
+
+def test_a_named_search_and_its_finish_are_logged_with_its_name(
+    stub_of: Callable[..., _Stub], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A search FinishSearch ended was told from one its time limit ended by nothing in the log.
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    stub, _ = stub_of()
+    metadata = (bearer_metadata(_TOKEN),)
+    request = pb.RecommendRequest(task=small_task(), budget=quick_budget(), search_id="trial-7")
+    stub.Recommend(request, timeout=_WAIT_SECONDS, metadata=metadata)
+    with pytest.raises(grpc.RpcError):  # answered already: no search of the name runs
+        stub.FinishSearch(pb.FinishSearchRequest(search_id="trial-7"), metadata=metadata)
+    with pytest.raises(grpc.RpcError):  # no name: refused, and nothing quoted
+        stub.FinishSearch(pb.FinishSearchRequest(search_id="a\nb"), metadata=metadata)
+    _, searched = _line_of(caplog, f"{_ADVISOR}Recommend", "OK")
+    assert searched.endswith(" search-id=trial-7")
+    _, finished = _line_of(caplog, f"{_ADVISOR}FinishSearch", "NOT_FOUND")
+    assert finished.endswith(" search-id=trial-7")
+    _, refused = _line_of(caplog, f"{_ADVISOR}FinishSearch", "INVALID_ARGUMENT")
+    assert "search-id" not in refused and "\n" not in refused
+    stub.ListPresets(pb.ListPresetsRequest(), timeout=_WAIT_SECONDS, metadata=metadata)
+    _, listed = _line_of(caplog, f"{_ADVISOR}ListPresets", "OK")
+    assert "search-id" not in listed
