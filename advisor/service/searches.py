@@ -1,9 +1,10 @@
 """Searches a caller named (``search_id``), running on this server, and ``FinishSearch``.
 
 A ``RecommendRequest`` or ``StreamRecommendRequest`` may name its search. While it runs,
-``FinishSearch`` with that name asks it to finish now: the search answers its own call as its time
-limit would have it, ``complete: false`` with the best designs found so far (on a thread, the
-call's stop signal is brought forward; in a worker process, the control block says so). Without
+``FinishSearch`` with that name asks it to finish within :data:`FINISH_GRACE_SECONDS`: the search
+answers its own call as its time limit would have it, with the best designs found so far
+(``complete: false``, unless it scores its whole space within the grace; on a thread, the call's
+stop signal is brought forward; in a worker process, the control block says so). Without
 it a caller could only cancel the call, and gRPC returns nothing from a cancelled call.
 
 The names live on the event loop, which reads one from the request's bytes without decoding the
