@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import types
 from pathlib import Path
-from typing import Annotated, Any, Final, TypeAlias, TypeGuard
+from typing import Annotated, Any, Final, TypeAlias, TypeGuard, get_args
 
 import numpy as np
 from pydantic import BeforeValidator, Field
@@ -65,8 +66,17 @@ def boolean_problem(value: object) -> str | None:
     return None if is_boolean(value) else f"must be True or False; got {value!r}"
 
 
-_PATHS: Final = (Path, Path | None)
-"""The annotations of a path setting."""
+def _given_type(annotation: object) -> object:
+    """Return the type a setting of ``annotation`` has when it is given: ``int`` of ``int | None``.
+
+    An optional setting (``worker_max_memory_mib: int | None``) is checked as its type once a
+    value is given, or ``worker_max_memory_mib: true`` would be read as 1 MiB.
+    """
+    if isinstance(annotation, types.UnionType):
+        given = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(given) == 1:
+            return given[0]
+    return annotation
 
 
 def setting_value(annotation: object, value: Any) -> Any:
@@ -78,15 +88,16 @@ def setting_value(annotation: object, value: Any) -> Any:
     mistake there is refused, as a document's would be. Texts stay numbers (``--limit
     NAME=VALUE`` hands its values on as texts). Fields of other types are left to pydantic.
     """
-    if annotation is bool and not is_boolean(value):
+    kind = _given_type(annotation)
+    if kind is bool and not is_boolean(value):
         raise PydanticCustomError(
             "bool_type", "Input should be true or false, got {value}", {"value": repr(value)}
         )
-    if annotation is int and is_boolean(value):
+    if kind is int and is_boolean(value):
         raise PydanticCustomError("int_type", "Input should be a valid integer, not a boolean")
-    if annotation is float and is_boolean(value):
+    if kind is float and is_boolean(value):
         raise PydanticCustomError("float_type", "Input should be a valid number, not a boolean")
-    if annotation in _PATHS and value == "":
+    if kind is Path and value == "":
         # pydantic reads "" as Path("."): a data directory or a certificate given as nothing
         # would silently be the working directory.
         raise PydanticCustomError("path_empty", EMPTY_PATH)

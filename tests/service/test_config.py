@@ -283,6 +283,13 @@ def test_a_config_file_giving_both_token_and_token_file_is_refused(tmp_path: Pat
         # reflection on, the access log off, a max_top_k of 1.
         ("workers: true\n", "workers", "Input should be a valid integer, not a boolean"),
         ("port: false\n", "port", "Input should be a valid integer, not a boolean"),
+        # An optional setting too: read as 1 MiB, refused as "below the 95 MiB an idle worker
+        # holds", a bound the file never wrote.
+        (
+            "worker_max_memory_mib: true\n",
+            "worker_max_memory_mib",
+            "Input should be a valid integer, not a boolean",
+        ),
         ("grace_seconds: true\n", "grace_seconds", "Input should be a valid number, not a boolean"),
         ('reflection: "yes"\n', "reflection", "Input should be true or false, got 'yes'"),
         ("reflection: 1\n", "reflection", "Input should be true or false, got 1"),
