@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from pathlib import Path
 
@@ -238,3 +239,15 @@ def _comment_before(proto: Path, field: str) -> list[str]:
     while lines[index - 1 - len(comment)].strip().startswith("//"):
         comment.insert(0, lines[index - 1 - len(comment)].strip().removeprefix("//").strip())
     return comment
+
+
+def test_the_worker_memory_bound_is_documented_with_its_floor_and_what_it_replaces() -> None:
+    # An operator picks --worker-max-memory from this paragraph: it gave the floor as an idle
+    # worker's size and nothing of what searches leave, so a bound at the floor, which replaces
+    # a worker after nearly every search, read as a sensible setting.
+    from advisor.service.process_pool import WORKER_PROCESS_BYTES
+
+    text = " ".join((ROOT / "docs" / "SERVICE.md").read_text(encoding="utf-8").split())
+    paragraph = text.split("`--worker-max-memory MIB` replaces a worker", 1)[1].split("- `", 1)[0]
+    assert f"at least {math.ceil(WORKER_PROCESS_BYTES / 2**20)} " in paragraph
+    assert "replaces a worker after nearly every search" in paragraph
