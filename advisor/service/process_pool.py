@@ -424,10 +424,11 @@ class ProcessWorkers:
         if held is None or most is None or held <= most:
             return False
         _LOGGER.info(
-            "worker process %d holds %d MiB after a %s call, over worker_max_memory_mib %d; "
+            # To a tenth: whole MiB read "holds 100 MiB, over worker_max_memory_mib 100".
+            "worker process %d holds %.1f MiB after a %s call, over worker_max_memory_mib %d; "
             "replacing it",
             worker.process.pid,
-            held // 2**20,
+            held / 2**20,
             method,
             most // 2**20,
         )

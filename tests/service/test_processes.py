@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import math
 import os
 import shlex
@@ -19,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,14 @@ from advisor.service.limits import RequestLimits
 from advisor.service.process_pool import ProcessWorkers
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.worker import CallEnd, WorkerContext, WorkerGate
-from advisor.service.worker_link import ControlBlock, Job, Response, encode_frame, read_frame
+from advisor.service.worker_link import (
+    ControlBlock,
+    Ended,
+    Job,
+    Response,
+    encode_frame,
+    read_frame,
+)
 from tests.support.harness import CallError, LiveAdvisor
 from tests.support.processes import cpu_ticks, stat_fields
 from tests.support.server_process import ROOT
@@ -187,6 +196,23 @@ def test_a_worker_within_its_bound_is_kept(serve: Callable[..., RunningServer]) 
         assert advisor.unary("Recommend", request, timeout=60).result.recommendations
         assert advisor.unary("ListPresets", pb.ListPresetsRequest(), timeout=60).presets
     assert running.worker_pids == [worker]
+
+
+def test_a_replaced_workers_log_line_gives_what_it_held_past_its_bound(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # In whole MiB, a worker a fraction of a MiB over its bound read as holding the bound itself:
+    # "holds 100 MiB after a Recommend call, over worker_max_memory_mib 100".
+    workers = ProcessWorkers(RequestLimits(), Admission(1), 0, max_worker_bytes=100 * 2**20)
+    worker: Any = types.SimpleNamespace(process=types.SimpleNamespace(pid=4321))
+    held = Ended(resident_bytes=100 * 2**20 + 2**19)
+    with caplog.at_level(logging.INFO, logger=process_pool.__name__):
+        assert workers._holds_too_much(worker, held, "Recommend")
+        assert not workers._holds_too_much(worker, Ended(resident_bytes=100 * 2**20), "Analyze")
+    assert [record.getMessage() for record in caplog.records] == [
+        "worker process 4321 holds 100.5 MiB after a Recommend call, over worker_max_memory_mib "
+        "100; replacing it"
+    ]
 
 
 def _niceness(pid: int) -> int:
