@@ -251,3 +251,14 @@ def test_the_worker_memory_bound_is_documented_with_its_floor_and_what_it_replac
     paragraph = text.split("`--worker-max-memory MIB` replaces a worker", 1)[1].split("- `", 1)[0]
     assert f"at least {math.ceil(WORKER_PROCESS_BYTES / 2**20)} " in paragraph
     assert "replaces a worker after nearly every search" in paragraph
+
+
+def test_the_help_says_where_ctrl_c_stops_a_search_as_the_cli_document_does() -> None:
+    # The first Ctrl-C finishes a --target's search too (FinishSearch); the help's exit status
+    # 130 still said the embedded server's only, as before that change.
+    from advisor.cli.options import EXIT_STATUS_HELP
+
+    documented = _line_with(ROOT / "docs" / "CLI.md", "| 130 |")
+    (helped,) = [line for line in EXIT_STATUS_HELP.splitlines() if line.startswith("  130")]
+    assert "(the embedded server's or a `--target`'s)" in documented
+    assert "(the embedded server's or a --target's)" in helped

@@ -67,8 +67,8 @@ _EXIT_STATUS_MEANINGS = {
     "or a message is over a size limit (the server's or --max-message-bytes)",
     ExitCode.SERVER_NOT_STARTED: "the server could not start: address in use or not bindable, "
     "unusable TLS file",
-    ExitCode.INTERRUPTED: "Ctrl-C stopped recommend's search (embedded server): the best designs "
-    "found so far were printed; a second Ctrl-C aborts (1)",
+    ExitCode.INTERRUPTED: "Ctrl-C stopped recommend's search (the embedded server's or a "
+    "--target's): the best designs found so far were printed; a second Ctrl-C aborts (1)",
 }
 
 EXIT_STATUS_HELP = "exit status:\n" + "\n".join(
