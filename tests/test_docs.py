@@ -195,6 +195,7 @@ def test_the_seed_is_documented_by_what_it_draws() -> None:
     # A pipeline asks what a seed changes before it chooses one: the dilation orders sampled
     # past the limit (as many as the code samples, past as many as it tries), and nothing else
     # in a complete search. The command, the formats and the contract each say so.
+    from advisor.cli.options import BUDGET_OPTIONS
     from advisor.search.candidates import DILATION_SAMPLE, MAX_DILATION_ORDERS
 
     rows = {
@@ -208,6 +209,29 @@ def test_the_seed_is_documented_by_what_it_draws() -> None:
         assert f"{DILATION_SAMPLE} " in row, name
         assert f"more than {MAX_DILATION_ORDERS}" in row, name
         assert "same designs for every seed" in row, name
+        # It said "128 steps or more": the search pads 65 and 127 steps to 128 and draws
+        # their orders too.
+        assert "as 65 or 127 steps are to 128" in row, name
+    (seed,) = [option for option in BUDGET_OPTIONS if option.flag == "--seed"]
+    assert "65 steps" in seed.settings["help"]
+    for steps, drawn in ((65, True), (127, True), (64, False)):
+        assert _orders_drawn(steps) is drawn, steps
+
+
+def _orders_drawn(steps: int) -> bool:
+    """Return whether a search of ``steps`` 1-D locations draws its dilation orders by its seed."""
+    from advisor import Budget, parse_task, recommend
+
+    first, last = (
+        {"box": {"start": [0], "stop": [2]}},
+        {"box": {"start": [steps - 2], "stop": [steps]}},
+    )
+    task = parse_task(
+        {"input": {"shape": [steps]}, "correlations": [{"name": "ends", "a": first, "b": last}]}
+    )
+    budget = Budget(max_parameters=50_000, top_k=1, geometries=["dilations"])
+    (best,) = recommend(task, budget).recommendations
+    return "Dilation orders were sampled (seed 0)" in best.rationale
 
 
 def test_the_readme_names_the_calls_the_client_retries() -> None:

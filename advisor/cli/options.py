@@ -192,8 +192,9 @@ BUDGET_OPTIONS = (
         {
             "type": int,
             "metavar": "S",
-            "help": "search seed: draws the dilation orders of a 1-D input of 128 steps or more "
-            "and the order a time-limited search visits trees in (default 0)",
+            "help": "search seed: draws the dilation orders of a 1-D input of 128 steps or more, "
+            "or padded to 128 or more (65 steps, say), and the order a time-limited search visits "
+            "trees in (default 0)",
         },
     ),
     Option(

@@ -863,10 +863,11 @@ class Budget(_message.Message):
     """Wall-clock limit of the search; the call's deadline also stops it."""
     seed: _builtins.int
     """The search is deterministic for the same request and seed; absent = 0; 0 to 2^63 - 1. It
-    draws the 120 dilation orders searched on a 1-D input of more than 720 (128 steps or more)
-    and the order dilation orders and synthesized layouts are visited in, which decides what a
-    search cut by its time limit has scored; a complete search of any other input returns the
-    same designs for every seed.
+    draws the 120 dilation orders searched on a 1-D input of more than 720 (a power of two from
+    128 steps on, or a length the search pads to one, as 65 or 127 steps are to 128) and the
+    order dilation orders and synthesized layouts are visited in, which decides what a search
+    cut by its time limit has scored; a complete search of any other input returns the same
+    designs for every seed.
     """
     objective: Global___Objective.ValueType
     """How per-correlation ranks combine; unspecified = weighted."""
