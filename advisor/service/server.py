@@ -520,8 +520,15 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
     await server.start()
     for service in ("", ADVISOR_SERVICE_NAME):
         await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    # The worker processes' settings too: an operator checks a --worker-max-memory here.
+    processes = (
+        f", worker_niceness={config.worker_niceness}, "
+        f"worker_max_memory_mib={config.worker_max_memory_mib}"
+        if config.executor == "processes"
+        else ""
+    )
     _LOGGER.info(
-        "serving %s on %s (tls=%s, token=%s, reflection=%s, workers=%d %s)",
+        "serving %s on %s (tls=%s, token=%s, reflection=%s, workers=%d %s%s)",
         ADVISOR_SERVICE_NAME,
         host_port(config.host, port),
         "mutual" if config.tls_client_ca else bool(config.tls_cert),
@@ -529,6 +536,7 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
         config.reflection,
         config.workers,
         config.executor,
+        processes,
     )
     # The limits in force, whichever of the defaults, --config and --limit set them.
     _LOGGER.info(

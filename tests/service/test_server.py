@@ -590,6 +590,17 @@ def test_with_katib_both_endpoints_drain_from_the_signal_at_once(
     assert len(drained) == 2, "both endpoints drain before the advisor waits for its calls"
 
 
+def test_the_start_up_log_states_the_worker_processes_settings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A --worker-max-memory (or --worker-niceness) was in force with no line saying so.
+    config = server_module.ServerConfig(workers=1, worker_niceness=3, worker_max_memory_mib=300)
+    with caplog.at_level("INFO", logger=server_module.__name__), server_module.start_server(config):
+        pass
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("serving ")]
+    assert line.endswith("workers=1 processes, worker_niceness=3, worker_max_memory_mib=300)")
+
+
 def test_the_start_up_log_states_the_limits_in_force(caplog: pytest.LogCaptureFixture) -> None:
     limits = RequestLimits(max_top_k=3, max_time_limit_seconds=5.0)
     with (
