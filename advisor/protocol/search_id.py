@@ -26,7 +26,9 @@ def search_id_problem(search_id: str) -> str | None:
     if _SEARCH_ID.fullmatch(search_id):
         return None
     if not search_id:
-        return "is required"
+        # Not "is required": a search request's name is optional (None, or empty on the wire,
+        # is none), and a caller who passed "" named nothing.
+        return f"is empty: a search's name is 1 to {MAX_SEARCH_ID_CHARS} letters, digits and '-._~'"
     if len(search_id) > MAX_SEARCH_ID_CHARS:
         return f"must be at most {MAX_SEARCH_ID_CHARS} characters; got {len(search_id):,}"
     position = next(i for i, char in enumerate(search_id) if not _SEARCH_ID.fullmatch(char))

@@ -123,7 +123,7 @@ def test_no_search_of_the_name_is_false(client: AdvisorClient) -> None:
 @pytest.mark.parametrize(
     ("search_id", "problem"),
     [
-        ("", "is required"),
+        ("", "is empty: a search's name is 1 to 128 letters"),
         ("a b", "U+0020 at position 1"),
         ("x" * (MAX_SEARCH_ID_CHARS + 1), f"at most {MAX_SEARCH_ID_CHARS} characters"),
         ("caf\u00e9", "U+00E9 at position 3"),
@@ -151,6 +151,18 @@ def test_a_name_no_search_may_hold_is_refused_naming_search_id(
                 live.unary("Recommend", request)
             assert search.value.code is grpc.StatusCode.INVALID_ARGUMENT
             assert [field for field, _ in search.value.violations] == ["search_id"]
+
+
+def test_an_empty_search_name_is_refused_as_empty_not_as_missing(client: AdvisorClient) -> None:
+    # A search's name is optional: "search_id: is required" told a caller who passed "" that
+    # the argument it could leave out was missing.
+    with pytest.raises(InvalidRequestError) as refused:
+        client.recommend(small_task_model(), quick_budget_model(), search_id="")
+    [violation] = refused.value.violations
+    assert (violation.field, violation.description) == (
+        "search_id",
+        f"is empty: a search's name is 1 to {MAX_SEARCH_ID_CHARS} letters, digits and '-._~'",
+    )
 
 
 def test_a_client_name_of_another_type_is_refused_naming_search_id(
