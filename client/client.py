@@ -393,7 +393,7 @@ class AdvisorClient:
             a margin when that is longer, so the search can use all the time it was given (at
             most :data:`MAX_TIMEOUT_SECONDS`: a longer time limit is the server's to refuse).
         search_id
-            A name for the search (1 to 128 letters, digits and ``-._~``, e.g. a random UUID),
+            A name for the search (1 to 128 ASCII letters, digits and ``-._~``, e.g. a UUID),
             so that :meth:`finish_search` can end it early from another thread or process and
             this call still returns its best designs so far (``complete`` false). No other
             search running on the server may hold it (``ALREADY_EXISTS``).

@@ -20,19 +20,22 @@ _SEARCH_ID: Final = re.compile(rf"[A-Za-z0-9._~-]{{1,{MAX_SEARCH_ID_CHARS}}}")
 def search_id_problem(search_id: str) -> str | None:
     """Return why ``search_id`` is no search's name, or None when it is one.
 
-    A name is 1 to :data:`MAX_SEARCH_ID_CHARS` letters, digits and ``-._~`` (a URL's unreserved
-    characters: a UUID, a job name), so every message may quote it as it is.
+    A name is 1 to :data:`MAX_SEARCH_ID_CHARS` ASCII letters, digits and ``-._~`` (a URL's
+    unreserved characters: a UUID, a job name), so every message may quote it as it is.
     """
     if _SEARCH_ID.fullmatch(search_id):
         return None
     if not search_id:
         # Not "is required": a search request's name is optional (None, or empty on the wire,
         # is none), and a caller who passed "" named nothing.
-        return f"is empty: a search's name is 1 to {MAX_SEARCH_ID_CHARS} letters, digits and '-._~'"
+        return (
+            f"is empty: a search's name is 1 to {MAX_SEARCH_ID_CHARS} ASCII letters, digits "
+            "and '-._~'"
+        )
     if len(search_id) > MAX_SEARCH_ID_CHARS:
         return f"must be at most {MAX_SEARCH_ID_CHARS} characters; got {len(search_id):,}"
     position = next(i for i, char in enumerate(search_id) if not _SEARCH_ID.fullmatch(char))
     return (
-        "must hold only letters, digits and '-._~'; got "
+        "must hold only ASCII letters, digits and '-._~'; got "
         f"U+{ord(search_id[position]):04X} at position {position}"
     )

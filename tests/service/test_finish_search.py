@@ -123,7 +123,7 @@ def test_no_search_of_the_name_is_false(client: AdvisorClient) -> None:
 @pytest.mark.parametrize(
     ("search_id", "problem"),
     [
-        ("", "is empty: a search's name is 1 to 128 letters"),
+        ("", "is empty: a search's name is 1 to 128 ASCII letters"),
         ("a b", "U+0020 at position 1"),
         ("x" * (MAX_SEARCH_ID_CHARS + 1), f"at most {MAX_SEARCH_ID_CHARS} characters"),
         ("caf\u00e9", "U+00E9 at position 3"),
@@ -161,7 +161,7 @@ def test_an_empty_search_name_is_refused_as_empty_not_as_missing(client: Advisor
     [violation] = refused.value.violations
     assert (violation.field, violation.description) == (
         "search_id",
-        f"is empty: a search's name is 1 to {MAX_SEARCH_ID_CHARS} letters, digits and '-._~'",
+        f"is empty: a search's name is 1 to {MAX_SEARCH_ID_CHARS} ASCII letters, digits and '-._~'",
     )
 
 

@@ -1367,7 +1367,7 @@ class RecommendRequest(_message.Message):
     SEARCH_ID_FIELD_NUMBER: _builtins.int
     search_id: _builtins.str
     """Optional: a name the caller gives the search, so that FinishSearch can end it (1 to 128
-    characters, letters, digits and "-._~"; e.g. a random UUID). No two searches running on one
+    characters, ASCII letters, digits and "-._~"; e.g. a random UUID). No two searches running on one
     server at once may share it (ALREADY_EXISTS); empty: the search has none.
     """
     @_builtins.property
@@ -1428,7 +1428,7 @@ class StreamRecommendRequest(_message.Message):
     SEARCH_ID_FIELD_NUMBER: _builtins.int
     search_id: _builtins.str
     """Optional: a name the caller gives the search, so that FinishSearch can end it (1 to 128
-    characters, letters, digits and "-._~"; e.g. a random UUID). No two searches running on one
+    characters, ASCII letters, digits and "-._~"; e.g. a random UUID). No two searches running on one
     server at once may share it (ALREADY_EXISTS); empty: the search has none.
     """
     @_builtins.property
