@@ -85,6 +85,20 @@ def test_regions_mirrored_about_a_line_are_found_by_that_line() -> None:
     assert reflections(_ids(0, 1), _ids(3, 6), [16]) == []
 
 
+def test_the_maps_of_a_pair_of_sides_are_checked_in_one_pass_each_on_its_own() -> None:
+    # Columns 0-3 of 8x8 against columns 4-7: a shift by 4 columns and the mirror about the
+    # centre fit; the shift the other way and the mirror across rows do not. One verdict per
+    # map, whatever the others are (the reading checks every screened map of a side at once).
+    left = np.flatnonzero(np.arange(64) % 8 < 4)
+    sides = Sides.of(left, left + 4, [8, 8])
+    scales = np.array([[1, 1], [1, 1], [1, -1], [-1, 1]])
+    offsets = np.array([[0, 4], [0, -4], [0, 7], [7, 0]])
+    assert sides.fits(scales, offsets).tolist() == [True, False, True, False]
+    for row in range(len(scales)):
+        single = sides.fits(scales[row : row + 1], offsets[row : row + 1])
+        assert single.tolist() == [row in (0, 2)]
+
+
 def test_the_fewest_relations_explain_the_description() -> None:
     # The symmetry preset's halves, outer and inner strips and alternate columns are shifts of
     # three different steps (the alternate columns none) but one mirror about the centre.

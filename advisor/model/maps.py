@@ -198,17 +198,18 @@ class Sides:
         assert kept is not None and ids is not None, "a grid has at least one axis"
         return kept, np.where(kept, ids, 0)
 
-    def fits(self, scale: _Ids, offset: _Ids) -> bool:
-        """Whether the map moves A into B, and B mostly back into A: B is A moved.
+    def fits(self, scales: _Ids, offsets: _Ids) -> npt.NDArray[np.bool_]:
+        """Whether each map (rows of ``scales`` and ``offsets``) moves A into B, and B back.
 
-        Every location of A the map keeps on the grid lands in B, and at least half are kept;
-        at least half of B lands in A under the inverse map (``scale`` is +-1 per axis), so a
-        region against the rest of the grid, or against a larger region, is no relation, while
-        a stripe pattern mirrored about the centre (one seam where B's neighbour is not in A)
-        still is. Checked on the samples of A and B, for a map that passed the screens
-        (:meth:`screened`).
+        B is then A moved: every location of A the map keeps on the grid lands in B, and at
+        least half are kept; at least half of B lands in A under the inverse map (``scales``
+        are +-1 per axis), so a region against the rest of the grid, or against a larger
+        region, is no relation, while a stripe pattern mirrored about the centre (one seam where
+        B's neighbour is not in A) still is. Checked on the samples of A and B, for maps that
+        passed the screens (:meth:`screened`), every map in one pass as the screens are: a
+        pass per map was a tenth of reading a small correlation's relations.
         """
-        return bool(self._passes(self.coords, self.back, scale[None], offset[None])[0])
+        return self._passes(self.coords, self.back, scales, offsets)
 
     def image(self, coords: _Ids, scale: _Ids, offset: _Ids) -> tuple[npt.NDArray[np.bool_], _Ids]:
         """Return which of ``coords * scale + offset`` stay on the grid, and their ids."""
@@ -300,20 +301,21 @@ def shifts(sides: Sides) -> list[_Ids]:
     # across) takes A's first location to none of B's nearest: the moves of A's bounding box
     # onto B's, after them.
     boxes = np.stack([sides.b_range[0] - sides.a_range[0], sides.b_range[1] - sides.a_range[1]])
-    tried = {tuple(int(x) for x in o) for o in nearest}
-    later = [o for o in boxes if tuple(int(x) for x in o) not in tried]
+    tried = set(map(tuple, nearest.tolist()))
+    # The corner moves not tried yet, in increasing order (as rows, lexicographically).
+    later = sorted(set(map(tuple, boxes.tolist())) - tried)
     candidates = (
-        np.concatenate([nearest, np.unique(np.asarray(later), axis=0)]) if later else nearest
+        np.concatenate([nearest, np.array(later, dtype=nearest.dtype)]) if later else nearest
     )
     signed = np.stack([candidates, -candidates], axis=1)  # (candidate, sign, axis)
     rows = signed.reshape(-1, len(first))
     same = np.ones(len(first), dtype=np.intp)
     passed = sides.screened(np.broadcast_to(same, rows.shape), rows).reshape(-1, 2)
     for index in np.flatnonzero(passed.any(axis=1)):  # nearest first
-        pair, screened = signed[index], passed[index]
-        fitting = [o for o, ok in zip(pair, screened, strict=True) if ok and sides.fits(same, o)]
-        if fitting:
-            return fitting
+        screened = signed[index][passed[index]]
+        fitting = screened[sides.fits(np.broadcast_to(same, screened.shape), screened)]
+        if fitting.size:
+            return list(fitting)
     return []
 
 
@@ -337,11 +339,10 @@ def mirrors(sides: Sides) -> list[tuple[int, int]]:
     maps = [mirror_map(ndim, axis, total) for axis, total in candidates]
     scales, offsets = (np.array([m[i] for m in maps]) for i in range(2))
     passed = sides.screened(scales, offsets)
-    return [
-        candidate
-        for candidate, ok, scale, offset in zip(candidates, passed, scales, offsets, strict=True)
-        if ok and sides.fits(scale, offset)
-    ]
+    fitting = np.zeros(len(candidates), dtype=np.bool_)
+    if passed.any():
+        fitting[passed] = sides.fits(scales[passed], offsets[passed])
+    return [candidate for candidate, ok in zip(candidates, fitting, strict=True) if ok]
 
 
 def mirror_map(ndim: int, axis: int, total: int) -> tuple[_Ids, _Ids]:
