@@ -43,7 +43,7 @@ from advisor.search import run as run_module
 from advisor.search.clock import PricingTimer
 from advisor.search.recommend import recommend, score_architectures
 from bench.bench_search import BUDGET, task
-from bench.report import add_write_option, publish
+from bench.report import add_write_option, positive_int, publish
 
 COMMAND = "python -m bench.bench_anytime"
 SHARE = 0.10
@@ -213,7 +213,7 @@ def _tree_log() -> Iterator[_TreeLog]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=3, help="stopped searches per task")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="stopped searches per task")
     add_write_option(parser)
     arguments = parser.parse_args()
     # Every poll reports: the accuracy is what is measured.

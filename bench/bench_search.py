@@ -26,7 +26,7 @@ from advisor.model.results import SearchResult
 from advisor.model.task import Task, parse_task
 from advisor.search.recommend import recommend
 from advisor.stopping import StopSignal
-from bench.report import add_write_option, publish
+from bench.report import add_write_option, positive_int, publish
 
 COMMAND = "python -m bench.bench_search"
 BUDGET = 100_000
@@ -170,7 +170,9 @@ def best_of(run: Callable[[], Run], repeats: int) -> Run:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=3, help="runs per case (best is kept)")
+    parser.add_argument(
+        "--repeats", type=positive_int, default=3, help="runs per case (best is kept)"
+    )
     add_write_option(parser)
     arguments = parser.parse_args()
     budget = Budget(max_parameters=BUDGET, time_limit_seconds=None)

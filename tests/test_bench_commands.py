@@ -9,9 +9,11 @@ from __future__ import annotations
 import ast
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+from bench import bench_anytime, bench_search
 from bench.infer import speed
 from bench.report import no_options
 
@@ -86,3 +88,15 @@ def test_the_inference_speed_benchmark_refuses_a_size_it_cannot_measure_by_its_o
         speed.main(arguments)
     assert exited.value.code == 2
     assert f"error: {option}: at least" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", [bench_anytime, bench_search])
+def test_the_search_benchmarks_refuse_no_repeats_by_the_option_before_they_run(
+    module: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With 0 repeats each ran its searches, then stopped on min() of nothing: a traceback.
+    monkeypatch.setattr(sys, "argv", [f"{module.__name__}.py", "--repeats", "0", "--no-write"])
+    with pytest.raises(SystemExit) as exited:
+        module.main()
+    assert exited.value.code == 2
+    assert "argument --repeats: expected a whole number of at least 1" in capsys.readouterr().err
