@@ -523,12 +523,11 @@ def test_the_summary_opens_the_rationale_and_leaves_the_comparisons_to_it() -> N
         assert design.summary and design.rationale.startswith(design.summary + " ")
 
 
-@given(st.floats(1.5, 4.0), st.floats(0.05, 1.0), st.floats(0.0, 1.0))
-def test_the_summary_names_exactly_the_factors_that_lowered_the_score(
-    discarded: float, best: float, share: float
-) -> None:
-    # A design that models every correlation fully can rank below one that falls short; its
-    # summary must say why, and name no factor that left the score whole.
+def _fully_modelled(discarded: float, best: float, share: float) -> tuple[Objective, Design]:
+    """An objective and a design of score 0.3 that models every correlation fully.
+
+    Its order factor is 2^-(discarded - 1.5) and its coherence factor ``share`` of the best.
+    """
     objective = Objective.create(
         [576.0, 90.0], [1.0, 1.0], "weighted", least_discarded=1.5, best_coherence=best
     )
@@ -541,6 +540,16 @@ def test_the_summary_names_exactly_the_factors_that_lowered_the_score(
         discarded=discarded,
         coherence=best * share,
     )
+    return objective, chosen
+
+
+@given(st.floats(1.5, 4.0), st.floats(0.05, 1.0), st.floats(0.0, 1.0))
+def test_the_summary_names_exactly_the_factors_that_lowered_the_score(
+    discarded: float, best: float, share: float
+) -> None:
+    # A design that models every correlation fully can rank below one that falls short; its
+    # summary must say why, and name no factor that left the score whole.
+    objective, chosen = _fully_modelled(discarded, best, share)
     brief = " ".join(summary(chosen, objective, NAMES, 20_000).split())
     assert "It models every correlation as fully as its target asks." in brief
     order_lowers = 2.0 ** -(discarded - 1.5) < 1.0
@@ -554,18 +563,7 @@ def test_the_summary_names_exactly_the_factors_that_lowered_the_score(
 def test_the_rationale_gives_the_score_once(discarded: float, best: float, share: float) -> None:
     # The summary the rationale opens with names the score where a factor lowered it; the
     # score sentence that follows says how it is made without giving the figure again.
-    objective = Objective.create(
-        [576.0, 90.0], [1.0, 1.0], "weighted", least_discarded=1.5, best_coherence=best
-    )
-    chosen = Design(
-        "mirror pooling (4x4, global 4x4)",
-        (32, 64, 8),
-        9_000,
-        (576.0, 90.0),
-        0.3,
-        discarded=discarded,
-        coherence=best * share,
-    )
+    objective, chosen = _fully_modelled(discarded, best, share)
     text = " ".join(_text(chosen, objective=objective).split())
     assert text.count("Score 0.3") == 1
     assert "fraction of the targets" in text
