@@ -68,9 +68,10 @@ Outcomes: TypeAlias = "asyncio.Queue[Outcome | None]"
 class StartedCall:
     """A call whose work has begun: its outcomes as they arrive, and how to hurry it.
 
-    ``hurry(deadline)`` asks the work to finish by ``deadline`` (monotonic) with what it has (a
-    search: its best designs so far, ``FinishSearch``); safe to call on the event loop at any
-    time, also after the work ended.
+    ``hurry(seconds)`` asks the work to finish within ``seconds`` of now, or of when it begins
+    if later (a call may wait for a worker process), with what it has (a search: its best
+    designs so far, ``FinishSearch``); safe to call on the event loop at any time, also after
+    the work ended.
     """
 
     outcomes: Outcomes

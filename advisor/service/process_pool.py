@@ -37,6 +37,7 @@ import math
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 
 import grpc
@@ -140,7 +141,8 @@ class _Job:
     worker: _Worker | None = None
     accepted: bool = False  # the worker has read it (its Accepted frame came)
     ended: bool = False  # the call has ended on the serving side
-    hurried: float | None = None  # the deadline it was asked to finish by (monotonic)
+    hurry_seconds: float | None = None  # asked to finish within this of its work's start
+    hurried: float | None = None  # the deadline written for its worker (monotonic)
     resend: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def finish(self, outcome: CallAbortedError | None = None) -> None:
@@ -258,15 +260,25 @@ class ProcessWorkers:
         context.add_done_callback(ended)  # type: ignore[arg-type]
         return StartedCall(outcomes, functools.partial(self._hurry, job))
 
-    def _hurry(self, job: _Job, deadline: float) -> None:
-        """Ask ``job``'s work to finish by ``deadline`` (the earliest asked counts).
+    def _hurry(self, job: _Job, seconds: float) -> None:
+        """Ask ``job``'s work to finish within ``seconds`` (the first ask counts).
 
-        Written in its worker's control block, or once it has a worker (:meth:`_dispatch`).
+        Counted from now if its worker has it, written in that worker's control block; else
+        from when a worker takes it (:meth:`_dispatch`), a new one if its worker died first.
         """
-        job.hurried = deadline if job.hurried is None else min(job.hurried, deadline)
+        if job.hurry_seconds is not None:
+            return
+        job.hurry_seconds = seconds
         worker = job.worker
         if worker is not None and worker.alive and worker.job is job:
-            worker.control.hurry_call(job.call_id, job.hurried)
+            self._write_hurry(job, worker)
+
+    @staticmethod
+    def _write_hurry(job: _Job, worker: _Worker) -> None:
+        """Write ``job``'s hurry, counted from now, in ``worker``'s control block."""
+        assert job.hurry_seconds is not None
+        job.hurried = time.monotonic() + job.hurry_seconds
+        worker.control.hurry_call(job.call_id, job.hurried)
 
     async def drain(self, deadline: float) -> None:
         """Write the end of the drain into every worker's control block (and any later one's).
@@ -324,8 +336,8 @@ class ProcessWorkers:
 
     def _dispatch(self, job: _Job, worker: _Worker) -> None:
         job.worker, worker.job = worker, job
-        if job.hurried is not None:  # asked to finish while it waited for a worker
-            worker.control.hurry_call(job.call_id, job.hurried)
+        if job.hurry_seconds is not None:  # asked to finish while it waited for a worker
+            self._write_hurry(job, worker)
         assert worker.process.stdin is not None
         worker.process.stdin.write(job.frame)
 

@@ -14,7 +14,6 @@ no admission slot: it reaches a search while every slot is busy.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -25,7 +24,6 @@ from google.protobuf.message_factory import GetMessageClass
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.search_id import search_id_problem
-from advisor.stopping import Clock
 
 __all__ = [
     "FINISH_GRACE_SECONDS",
@@ -110,8 +108,8 @@ def read_search_id(payload: bytes) -> str | None:
 FINISH_GRACE_SECONDS: Final = 1.0
 """The time a search asked to finish has to answer: it plans its last designs' builds within it,
 as under a time limit, so it answers with a page of them (at once, it would build only its best).
-Counted from the ask, or from when the search's work begins if later: a call may wait for a
-worker process (one that died is being replaced) after its name has arrived."""
+Counted from the ask, or from when the search's work begins if later (``StartedCall.hurry``): a
+call may wait for a worker process (one that died is being replaced) after its name arrived."""
 
 
 @dataclass(eq=False)
@@ -123,17 +121,10 @@ class RunningSearch:
 
 
 class RunningSearches:
-    """The named searches running on this server, by name (used on the event loop only).
+    """The named searches running on this server, by name (used on the event loop only)."""
 
-    Parameters
-    ----------
-    clock
-        The clock of the deadlines the searches are hurried to (:func:`time.monotonic`).
-    """
-
-    def __init__(self, clock: Clock = time.monotonic) -> None:
+    def __init__(self) -> None:
         self._running: dict[str, RunningSearch] = {}
-        self._clock = clock
 
     def claim(self, search_id: str) -> RunningSearch | None:
         """Hold ``search_id`` for a search about to begin; None if a running search holds it."""
@@ -145,13 +136,13 @@ class RunningSearches:
     def begun(self, search: RunningSearch, hurry: Callable[[float], None]) -> None:
         """Record how to hurry ``search``'s work, now begun; hurry it at once if it was asked.
 
-        Asked while it waited for its work to begin, it gets :data:`FINISH_GRACE_SECONDS` from
-        now: a deadline counted from the ask may have passed during the wait, and a search
-        begun past its deadline answers with its single best design, not a page.
+        ``hurry(seconds)`` counts from the work's start (``StartedCall.hurry``): a deadline
+        counted from an ask that came while the call waited may pass before the work begins,
+        and a search begun past its deadline answers with its single best design, not a page.
         """
         search.hurry = hurry
         if search.asked:
-            hurry(self._clock() + FINISH_GRACE_SECONDS)
+            hurry(FINISH_GRACE_SECONDS)
 
     def release(self, search_id: str, search: RunningSearch) -> None:
         """Let ``search_id`` go once ``search``'s call has ended (not a later search's)."""
@@ -169,5 +160,5 @@ class RunningSearches:
         if not search.asked:
             search.asked = True
             if search.hurry is not None:
-                search.hurry(self._clock() + FINISH_GRACE_SECONDS)
+                search.hurry(FINISH_GRACE_SECONDS)
         return True

@@ -77,7 +77,7 @@ class ThreadContext:
         self._deadline = deadline if deadline is not None and math.isfinite(deadline) else None
         self._ended = False
         self._callbacks: list[Callable[[], object]] = []
-        self._hurry: float | None = None
+        self._hurry: float | None = None  # seconds, once the call is asked to finish early
         self._hurry_callbacks: list[Callable[[float], object]] = []
         self._lock = threading.Lock()
         self.trailing_metadata: Metadata = ()
@@ -98,27 +98,31 @@ class ThreadContext:
             self._callbacks.append(callback)
             return True
 
-    def hurry(self, deadline: float) -> None:
-        """Ask the call's work to finish by ``deadline`` (monotonic), earlier than planned.
+    def hurry(self, seconds: float) -> None:
+        """Ask the call's work to finish within ``seconds``, earlier than planned.
 
         A search then answers as its time limit would have it, with its best designs so far
-        (``FinishSearch``). Safe from any thread. Runs the callbacks :meth:`add_hurry_callback`
-        registered so far; one registered later runs at once. The earliest deadline counts.
+        (``FinishSearch``). Safe from any thread. The callbacks :meth:`add_hurry_callback`
+        registered so far run at once with the deadline ``seconds`` from now; one registered
+        later, as the work begins, with the deadline ``seconds`` from then. The first ask counts.
         """
         with self._lock:
-            self._hurry = deadline if self._hurry is None else min(self._hurry, deadline)
+            if self._hurry is not None:
+                return
+            self._hurry = seconds
             callbacks, self._hurry_callbacks = self._hurry_callbacks, []
+        deadline = time.monotonic() + seconds
         for callback in callbacks:
             callback(deadline)
 
     def add_hurry_callback(self, callback: Callable[[float], object]) -> None:
-        """Run ``callback(deadline)`` when the call is hurried (at once if it has been)."""
+        """Run ``callback(deadline)`` (monotonic) when the call is hurried, at once if it was."""
         with self._lock:
-            hurry = self._hurry
-            if hurry is None:
+            seconds = self._hurry
+            if seconds is None:
                 self._hurry_callbacks.append(callback)
                 return
-        callback(hurry)
+        callback(time.monotonic() + seconds)
 
     def is_active(self) -> bool:
         """Whether the call has neither ended nor passed its deadline."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import threading
@@ -24,8 +25,13 @@ from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.protocol.search_id import MAX_SEARCH_ID_CHARS, search_id_problem
+from advisor.service import process_pool
+from advisor.service.admission import Admission
+from advisor.service.limits import RequestLimits
+from advisor.service.process_pool import ProcessWorkers
 from advisor.service.searches import FINISH_GRACE_SECONDS, RunningSearches, read_search_id
 from advisor.service.server import RunningServer, ServerConfig, start_server
+from advisor.service.threads import ThreadContext
 from advisor.service.worker import CallEnd
 from advisor.service.worker_link import ControlBlock
 from tests.support.harness import CallError, LiveAdvisor
@@ -234,26 +240,60 @@ def test_a_search_asked_before_its_work_began_is_hurried_when_it_begins() -> Non
     assert searches.finish("early")
     hurried: list[float] = []
     searches.begun(named, hurried.append)
-    assert len(hurried) == 1 and hurried[0] <= time.monotonic() + 1.0
-    later = searches.finish("early")  # asked again: the first deadline stays
+    # The grace, counted from when the work begins (StartedCall.hurry takes seconds).
+    assert hurried == [FINISH_GRACE_SECONDS]
+    later = searches.finish("early")  # asked again: the first ask stays
     assert later and len(hurried) == 1
     searches.release("early", named)
     assert not searches.finish("early")
 
 
-def test_a_search_asked_while_it_waited_for_a_worker_gets_the_grace_from_its_start() -> None:
+def test_a_hurry_counts_from_when_the_work_begins() -> None:
     # A call waits for a worker process while one that died is replaced (seconds). Asked to
     # finish meanwhile, it began past a deadline counted from the ask and answered with its
     # single best design instead of a page.
-    now = [100.0]
-    searches = RunningSearches(clock=lambda: now[0])
-    named = searches.claim("waiting")
-    assert named is not None
-    assert searches.finish("waiting")
-    now[0] += 20.0  # the replacement loads the engines
-    hurried: list[float] = []
-    searches.begun(named, hurried.append)
-    assert hurried == [now[0] + FINISH_GRACE_SECONDS]
+    context = ThreadContext()
+    context.hurry(2.0)  # before the work began: nothing registered yet
+    time.sleep(0.05)
+    began = time.monotonic()
+    deadlines: list[float] = []
+    context.add_hurry_callback(deadlines.append)  # the work begins
+    assert len(deadlines) == 1 and deadlines[0] >= began + 2.0
+    context.hurry(0.5)  # asked again: the first ask stays
+    assert len(deadlines) == 1
+
+
+def test_a_job_hurried_before_a_worker_took_it_counts_from_the_dispatch() -> None:
+    # The same for a job whose worker died before reading it: it goes to another worker later.
+    async def dispatched_late() -> tuple[float, float, float]:
+        workers = ProcessWorkers(RequestLimits(), Admission(1), niceness=0)
+        control = ControlBlock.create()
+        try:
+            job = process_pool._Job(7, "Recommend", b"", asyncio.Queue(), contextlib.ExitStack())
+            ready = asyncio.get_running_loop().create_future()
+            worker = process_pool._Worker(_FakeProcess(), control, ready)  # type: ignore[arg-type]
+            workers._hurry(job, 2.0)  # no worker yet: nothing written
+            before = control.hurry_deadline(7)
+            await asyncio.sleep(0.05)
+            dispatched = time.monotonic()
+            workers._dispatch(job, worker)
+            return before, dispatched, control.hurry_deadline(7)
+        finally:
+            control.close()
+
+    before, dispatched, deadline = asyncio.run(dispatched_late())
+    assert math.isinf(before)
+    assert deadline >= dispatched + 2.0
+
+
+class _FakeProcess:
+    """What a dispatch writes the job to."""
+
+    class _Input:
+        def write(self, data: bytes) -> None:
+            self.written = data
+
+    stdin = _Input()
 
 
 def test_a_late_release_leaves_a_later_search_of_the_name() -> None:
