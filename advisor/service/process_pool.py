@@ -378,7 +378,7 @@ class ProcessWorkers:
         return math.isinf(self._drain_deadline) or self._waiting > 0 or bool(self._resends)
 
     async def _launch(self) -> _Worker:
-        control = ControlBlock.create(self._drain_deadline)
+        control = ControlBlock.create()
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-P",  # no working directory first on its path: the path is this process's, below
@@ -390,6 +390,9 @@ class ProcessWorkers:
             pass_fds=(control.fd,),
             env=_worker_environment(),
         )
+        # Written once spawned, when the worker joins those drain() writes to: a drain begun
+        # while the process was being spawned wrote only the workers listed then.
+        control.drain_deadline = self._drain_deadline
         assert process.stdin is not None
         process.stdin.write(encode_frame(self._setup))
         worker = _Worker(process, control, asyncio.get_running_loop().create_future())

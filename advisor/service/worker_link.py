@@ -153,12 +153,12 @@ class ControlBlock:
         self._memory = mmap.mmap(fd, _BLOCK_BYTES)
 
     @classmethod
-    def create(cls, drain_deadline: float = math.inf) -> ControlBlock:
-        """Make a block for a new worker: no call ended, the drain at ``drain_deadline``."""
+    def create(cls) -> ControlBlock:
+        """Make a block for a new worker: no call ended, no drain (its deadline +inf)."""
         fd = os.memfd_create("advisor-worker-control")
         os.ftruncate(fd, _BLOCK_BYTES)
         block = cls(fd)
-        block.drain_deadline = drain_deadline
+        block.drain_deadline = math.inf
         return block
 
     @property

@@ -598,3 +598,37 @@ def test_bad_input_is_answered_from_the_worker_as_from_a_thread(
             )
         assert refused.value.code is grpc.StatusCode.INVALID_ARGUMENT
         assert [field for field, _ in refused.value.violations] == ["budget.seed"]
+
+
+def test_a_worker_started_as_the_drain_begins_gets_the_drain_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A replacement (for a worker retired for its memory, or one that died) is being spawned
+    # when a SIGTERM begins the drain. Its control block took the drain deadline before the
+    # spawn and the drain wrote only the workers already listed, so it never learnt of the
+    # drain: a call it then served (admitted before the drain, waiting for a worker) ran past
+    # the end of the grace period and was cut off instead of answering its best so far.
+    spawning, spawn = asyncio.Event(), asyncio.Event()
+    create_subprocess_exec = asyncio.create_subprocess_exec
+
+    async def slow_spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        spawning.set()
+        await spawn.wait()
+        return await create_subprocess_exec(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", slow_spawn)
+
+    async def drain_while_spawning() -> float:
+        workers = ProcessWorkers(RequestLimits(), Admission(1), 0)
+        launch = asyncio.create_task(workers._launch())
+        await spawning.wait()
+        drain_end = time.monotonic() + 60.0
+        await workers.drain(drain_end)
+        spawn.set()
+        worker = await launch
+        try:
+            return worker.control.drain_deadline - drain_end
+        finally:
+            await workers.close()  # still loading the engines: killed at once
+
+    assert asyncio.run(drain_while_spawning()) == 0.0
