@@ -378,18 +378,26 @@ class ProcessWorkers:
         return math.isinf(self._drain_deadline) or self._waiting > 0 or bool(self._resends)
 
     async def _launch(self) -> _Worker:
+        """Spawn a worker and send it its setup; its watch then handles its frames and exit.
+
+        Raises ``OSError`` if the process cannot be spawned (its control block closed).
+        """
         control = ControlBlock.create()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-P",  # no working directory first on its path: the path is this process's, below
-            "-m",
-            "advisor.service.worker",
-            str(control.fd),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            pass_fds=(control.fd,),
-            env=_worker_environment(),
-        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-P",  # no working directory first on its path: this process's path, below
+                "-m",
+                "advisor.service.worker",
+                str(control.fd),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                pass_fds=(control.fd,),
+                env=_worker_environment(),
+            )
+        except BaseException:  # no process: nobody else will close the block
+            control.close()
+            raise
         # Written once spawned, when the worker joins those drain() writes to: a drain begun
         # while the process was being spawned wrote only the workers listed then.
         control.drain_deadline = self._drain_deadline

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import io
 import logging
 import math
@@ -632,3 +633,39 @@ def test_a_worker_started_as_the_drain_begins_gets_the_drain_deadline(
             await workers.close()  # still loading the engines: killed at once
 
     assert asyncio.run(drain_while_spawning()) == 0.0
+
+
+def _memfds() -> int:
+    """Count this process's open memfds (the workers' control blocks among them)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("/memfd:")
+    return count
+
+
+def _failing_spawns(monkeypatch: pytest.MonkeyPatch, failures: int) -> None:
+    """Make the next ``failures`` spawns of a process fail as fork does at a process limit."""
+    create_subprocess_exec = asyncio.create_subprocess_exec
+    left = [failures]
+
+    async def spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        if left[0] > 0:
+            left[0] -= 1
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+        return await create_subprocess_exec(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", spawn)
+
+
+def test_a_worker_that_cannot_be_spawned_leaves_no_control_block_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each failed spawn left its control block's memfd (and its mapping's) open for good.
+    _failing_spawns(monkeypatch, 3)
+    workers = ProcessWorkers(RequestLimits(), Admission(1), 0)
+    before = _memfds()
+    for _ in range(3):
+        with pytest.raises(BlockingIOError):
+            asyncio.run(workers._launch())
+    assert _memfds() == before
