@@ -497,8 +497,26 @@ class ProcessWorkers:
             await self._replace()
 
     async def _replace(self) -> None:
-        """Start a worker in place of one that exited."""
-        replacement = await self._launch()
+        """Start a worker in place of one that exited; a spawn that fails is tried again.
+
+        A spawn may fail for a moment (fork's EAGAIN at a container's process limit, ENOMEM
+        under the memory pressure that retires workers); given up, the slot would have no
+        worker for good, its calls waiting for one until their deadlines while health reads
+        SERVING. Tried every :data:`_RESTART_DELAY_SECONDS` while a replacement is needed.
+        """
+        while True:
+            try:
+                replacement = await self._launch()
+                break
+            except OSError as error:
+                _LOGGER.warning(
+                    "could not spawn a worker process (%s); trying again in %g s",
+                    error,
+                    _RESTART_DELAY_SECONDS,
+                )
+            await asyncio.sleep(_RESTART_DELAY_SECONDS)
+            if not self._replacement_needed():
+                return
         if self._closing:  # closed while it was being launched: close() never saw it
             with contextlib.suppress(ProcessLookupError):
                 replacement.process.kill()

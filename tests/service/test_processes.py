@@ -669,3 +669,26 @@ def test_a_worker_that_cannot_be_spawned_leaves_no_control_block_open(
         with pytest.raises(BlockingIOError):
             asyncio.run(workers._launch())
     assert _memfds() == before
+
+
+def test_a_replacement_that_cannot_be_spawned_at_first_is_spawned_again(
+    serve: Callable[..., RunningServer],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A worker let go (retired for its memory, or dead) is replaced by a new process; a spawn
+    # that failed for a moment ended the replacement for good: the slot had no worker, every
+    # call it admitted waited for one until its deadline, while health read SERVING.
+    running = serve(workers=1)
+    (killed,) = running.worker_pids
+    _failing_spawns(monkeypatch, 1)
+    os.kill(killed, signal.SIGKILL)
+    with grpc.insecure_channel(running.address) as channel:
+        response = LiveAdvisor(channel).unary(
+            "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=60
+        )
+        assert response.result.recommendations
+        assert _health(channel) == SERVING
+    assert running.in_flight == 0
+    assert running.worker_pids and running.worker_pids != [killed]
+    assert "could not spawn a worker process" in caplog.text
