@@ -206,7 +206,8 @@ class ProcessWorkers:
         Raises
         ------
         ServerStartError
-            On setting ``executor`` if a worker exits or does not get ready in time.
+            On setting ``executor`` if a worker cannot be spawned, exits or does not get ready
+            in time (those started are stopped).
         """
         workers = cls(limits, admission, niceness, max_worker_bytes)
         try:
@@ -221,6 +222,11 @@ class ProcessWorkers:
             reason = str(error) or f"not ready within {_START_SECONDS:g} s"
             raise ServerStartError(
                 ["executor"], f"a worker process did not start: {reason} (its log is on stderr)"
+            ) from None
+        except OSError as error:  # a spawn failed (fork's EAGAIN at a process limit, ENOMEM)
+            await workers.close()
+            raise ServerStartError(
+                ["executor"], f"a worker process could not be spawned: {error}"
             ) from None
         except asyncio.CancelledError:  # the start was abandoned (a SIGTERM while starting)
             await workers.close()

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import errno
 import io
+import itertools
 import logging
 import math
 import os
@@ -644,14 +645,13 @@ def _memfds() -> int:
     return count
 
 
-def _failing_spawns(monkeypatch: pytest.MonkeyPatch, failures: int) -> None:
-    """Make the next ``failures`` spawns of a process fail as fork does at a process limit."""
+def _failing_spawns(monkeypatch: pytest.MonkeyPatch, failures: int, after: int = 0) -> None:
+    """Make ``failures`` spawns, after ``after`` more that succeed, fail as at a process limit."""
     create_subprocess_exec = asyncio.create_subprocess_exec
-    left = [failures]
+    spawns = itertools.count()
 
     async def spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
-        if left[0] > 0:
-            left[0] -= 1
+        if after <= next(spawns) < after + failures:
             raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
         return await create_subprocess_exec(*args, **kwargs)
 
@@ -692,3 +692,30 @@ def test_a_replacement_that_cannot_be_spawned_at_first_is_spawned_again(
     assert running.in_flight == 0
     assert running.worker_pids and running.worker_pids != [killed]
     assert "could not spawn a worker process" in caplog.text
+
+
+def test_a_worker_that_cannot_be_spawned_at_start_is_a_start_error_and_stops_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The spawn's OSError (fork's EAGAIN at a container's process limit) came out of the start
+    # as it was, a traceback naming no setting, and the workers already started ran on.
+    _failing_spawns(monkeypatch, 1, after=1)
+    launched: list[Any] = []
+    launch = ProcessWorkers._launch
+
+    async def recorded(workers: ProcessWorkers) -> Any:
+        launched.append(await launch(workers))
+        return launched[-1]
+
+    monkeypatch.setattr(ProcessWorkers, "_launch", recorded)
+    try:
+        with pytest.raises(ServerStartError) as failure:
+            start_server(ServerConfig(workers=2))
+        assert failure.value.settings == ("executor",)
+        assert "Resource temporarily unavailable" in failure.value.description
+        (started,) = launched
+        assert started.process.returncode is not None
+    finally:
+        for worker in launched:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.process.pid, signal.SIGKILL)
