@@ -89,6 +89,9 @@ _RESTART_DELAY_SECONDS = 1.0
 # RESOURCE_EXHAUSTED once all its slots were held so, while health read SERVING.
 _STUCK_SECONDS = 30.0
 
+# Why a worker that exits during the shutdown drain is not replaced (_replacement_needed).
+_NOT_REPLACED = "not replaced, as the server is shutting down"
+
 
 def worker_memory_problem(count: int) -> str | None:
     """Return why ``count`` worker processes cannot fit in this machine's memory, or None.
@@ -452,14 +455,16 @@ class ProcessWorkers:
         held, most = ended.resident_bytes, self._max_worker_bytes
         if held is None or most is None or held <= most:
             return False
+        # Once the server shuts down its exit starts no replacement, unless a call waits for one.
+        fate = "replacing it" if self._replacement_needed() else f"letting it go, {_NOT_REPLACED}"
         _LOGGER.info(
             # To a tenth: whole MiB read "holds 100 MiB, over worker_max_memory_mib 100".
-            "worker process %d holds %.1f MiB after a %s call, over worker_max_memory_mib %d; "
-            "replacing it",
+            "worker process %d holds %.1f MiB after a %s call, over worker_max_memory_mib %d; %s",
             worker.process.pid,
             held / 2**20,
             method,
             most // 2**20,
+            fate,
         )
         return True
 
@@ -494,7 +499,7 @@ class ProcessWorkers:
                 job.resend.add_done_callback(self._resends.discard)
         if not self._replacement_needed():
             if not self._closing:
-                _LOGGER.warning("%s; not replaced, as the server is shutting down", description)
+                _LOGGER.warning("%s; %s", description, _NOT_REPLACED)
             return
         _LOGGER.warning("%s; starting another", description)
         if not started:

@@ -719,3 +719,30 @@ def test_a_worker_that_cannot_be_spawned_at_start_is_a_start_error_and_stops_the
         for worker in launched:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(worker.process.pid, signal.SIGKILL)
+
+
+def test_a_worker_let_go_for_its_memory_during_the_drain_is_logged_as_not_replaced(
+    serve: Callable[..., RunningServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A search of the 16,384-step sequence leaves its worker holding 105-160 MiB. Let go as
+    # the drain ran, the worker was logged "replacing it", but no call could come for a
+    # replacement and none was started: the log promised a worker that never came.
+    caplog.set_level(logging.INFO, logger=process_pool.__name__)
+    running = serve(workers=1, worker_max_memory_mib=95, grace_seconds=60.0)
+    (worker,) = running.worker_pids
+    with grpc.insecure_channel(running.address) as channel:
+        events = LiveAdvisor(channel).stub.StreamRecommend(
+            pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(5.0)), timeout=120
+        )
+        assert next(events).WhichOneof("event") == "progress"  # the search is running
+        stopping = threading.Thread(target=running.stop)
+        stopping.start()
+        _wait_until(lambda: _health(channel) == NOT_SERVING)
+        assert list(events)[-1].result.recommendations  # answered within its time limit
+        stopping.join(timeout=60)
+    assert not stopping.is_alive()
+    (line,) = [
+        r.getMessage() for r in caplog.records if f"worker process {worker} holds" in r.getMessage()
+    ]
+    assert line.endswith("; letting it go, not replaced, as the server is shutting down")
+    assert "replacing it" not in caplog.text
