@@ -350,16 +350,30 @@ class ProcessWorkers:
         assert worker.process.stdin is not None
         worker.process.stdin.write(job.frame)
 
-    async def _resend(self, job: _Job) -> None:
-        """Give a job its dead worker never read to the next idle worker (unless the call ended)."""
-        try:
-            worker = await self._idle_worker()
-        except asyncio.CancelledError:  # the call ended, or the server closes, while it waited
+    def _resend_later(self, job: _Job) -> None:
+        """Give ``job``, which its dead worker never read, to the next idle worker, on a task.
+
+        The task is cancelled when the call ends, or the server closes, while it waits; it may
+        be before the task has run at all (the call ended in the turn of the event loop the
+        death was handled in), when no code of its own runs. So its done callback, not the
+        task, ends the outcomes of a call cancelled so and frees its slot.
+        """
+        job.resend = asyncio.create_task(self._resend(job))
+        self._resends.add(job.resend)
+        job.resend.add_done_callback(functools.partial(self._resent, job))
+
+    def _resent(self, job: _Job, resend: asyncio.Task[None]) -> None:
+        """Forget the ended ``resend`` task; if it was cancelled, end ``job``'s call and slot."""
+        self._resends.discard(resend)
+        if resend.cancelled():
             job.resend = None
             closed = WorkerExitedError("the server closed before a worker took the call")
             job.finish(None if job.ended else aborted_for(closed, job.method))
-            raise
-        job.resend = None
+
+    async def _resend(self, job: _Job) -> None:
+        """Give a job its dead worker never read to the next idle worker (unless the call ended)."""
+        worker = await self._idle_worker()
+        job.resend = None  # the call's end now goes to the worker, as for any job it has
         if job.ended:
             self._idle.put_nowait(worker)
             job.finish()
@@ -494,9 +508,7 @@ class ProcessWorkers:
                 error = WorkerExitedError(f"{description} during {job.method}")
                 job.finish(None if job.ended else aborted_for(error, job.method))
             else:
-                job.resend = asyncio.create_task(self._resend(job))
-                self._resends.add(job.resend)
-                job.resend.add_done_callback(self._resends.discard)
+                self._resend_later(job)
         if not self._replacement_needed():
             if not self._closing:
                 _LOGGER.warning("%s; %s", description, _NOT_REPLACED)

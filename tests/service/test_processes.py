@@ -25,7 +25,7 @@ import time
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import pytest
@@ -746,3 +746,57 @@ def test_a_worker_let_go_for_its_memory_during_the_drain_is_logged_as_not_replac
     ]
     assert line.endswith("; letting it go, not replaced, as the server is shutting down")
     assert "replacing it" not in caplog.text
+
+
+class _CallContext:
+    """The part of a call's context that :meth:`ProcessWorkers.begin` uses; :meth:`end` ends it."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[[Any], None]] = []
+
+    def time_remaining(self) -> float:
+        return 60.0
+
+    def add_done_callback(self, callback: Callable[[Any], None]) -> None:
+        self._callbacks.append(callback)
+
+    def end(self) -> None:
+        """End the call, as its client cancelling it does."""
+        for callback in self._callbacks:
+            callback(self)
+
+
+def test_a_call_that_ends_as_its_unread_job_is_resent_frees_its_slot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A job its worker died before reading goes to the next idle worker, on a task. A call that
+    # ended in the same turn of the event loop as the death was noticed cancelled that task
+    # before it ever ran, so its handling of the cancellation, which ends the call's outcomes
+    # and frees its slot, never ran either: the slot was held for good, and a one-slot server
+    # refused every later call RESOURCE_EXHAUSTED while health read SERVING.
+    context = _CallContext()
+
+    async def end_the_call(workers: ProcessWorkers) -> None:
+        # In place of the replacement (which the call does not need), in the turn the death is
+        # handled in, right after the job was put back.
+        context.end()
+
+    monkeypatch.setattr(ProcessWorkers, "_replace", end_the_call)
+
+    async def end_as_resent() -> int:
+        admission = Admission(1)
+        workers = await ProcessWorkers.start(RequestLimits(), admission, 1, 0)
+        try:
+            (worker,) = workers.pids
+            os.kill(worker, signal.SIGSTOP)  # never reads the job
+            request = pb.ListPresetsRequest().SerializeToString()
+            started = await workers.begin("ListPresets", request, cast(Any, context))
+            os.kill(worker, signal.SIGKILL)
+            async with asyncio.timeout(60):
+                while await started.outcomes.get() is not None:
+                    pass
+            return admission.in_flight
+        finally:
+            await workers.close()
+
+    assert asyncio.run(end_as_resent()) == 0
