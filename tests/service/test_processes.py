@@ -418,6 +418,24 @@ def test_a_call_that_ends_while_it_waits_for_an_idle_worker_frees_its_slot_at_on
     assert running.in_flight == 0
 
 
+def _searching_as_the_drain_begins(
+    running: RunningServer, channel: grpc.Channel, time_limit: float
+) -> tuple[Iterator[pb.StreamRecommendResponse], threading.Thread]:
+    """Stream a search of LONG_TASK, then stop the server on a thread once the search runs.
+
+    Returns the stream (its first progress event read) and the stopping thread, once health
+    reads NOT_SERVING: the drain has begun with the search in flight.
+    """
+    events: Iterator[pb.StreamRecommendResponse] = LiveAdvisor(channel).stub.StreamRecommend(
+        pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(time_limit)), timeout=120
+    )
+    assert next(events).WhichOneof("event") == "progress"  # the search is running
+    stopping = threading.Thread(target=running.stop)
+    stopping.start()
+    _wait_until(lambda: _health(channel) == NOT_SERVING)
+    return events, stopping
+
+
 def test_a_worker_that_dies_while_the_server_drains_is_not_replaced(
     serve: Callable[..., RunningServer], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -427,13 +445,7 @@ def test_a_worker_that_dies_while_the_server_drains_is_not_replaced(
     running = serve(workers=1, grace_seconds=60.0)
     (worker,) = running.worker_pids
     with grpc.insecure_channel(running.address) as channel:
-        events = LiveAdvisor(channel).stub.StreamRecommend(
-            pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(30.0)), timeout=120
-        )
-        assert next(events).WhichOneof("event") == "progress"  # the search is running
-        stopping = threading.Thread(target=running.stop)
-        stopping.start()
-        _wait_until(lambda: _health(channel) == NOT_SERVING)
+        events, stopping = _searching_as_the_drain_begins(running, channel, 30.0)
         os.kill(worker, signal.SIGKILL)
         with pytest.raises(grpc.RpcError) as failure:
             list(events)
@@ -731,13 +743,7 @@ def test_a_worker_let_go_for_its_memory_during_the_drain_is_logged_as_not_replac
     running = serve(workers=1, worker_max_memory_mib=95, grace_seconds=60.0)
     (worker,) = running.worker_pids
     with grpc.insecure_channel(running.address) as channel:
-        events = LiveAdvisor(channel).stub.StreamRecommend(
-            pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(5.0)), timeout=120
-        )
-        assert next(events).WhichOneof("event") == "progress"  # the search is running
-        stopping = threading.Thread(target=running.stop)
-        stopping.start()
-        _wait_until(lambda: _health(channel) == NOT_SERVING)
+        events, stopping = _searching_as_the_drain_begins(running, channel, 5.0)
         assert list(events)[-1].result.recommendations  # answered within its time limit
         stopping.join(timeout=60)
     assert not stopping.is_alive()
