@@ -134,6 +134,17 @@ def test_every_result_names_the_version_of_the_ranking_that_produced_it() -> Non
     assert parse_search_result(document).ranking_version == paging.RANKING_VERSION
 
 
+@pytest.mark.parametrize("version", [0, -3])
+def test_a_saved_result_of_no_ranking_version_is_refused(version: int) -> None:
+    # The wire's 0 means "predates it"; a document says so with null, and read a 0 as version 0.
+    document = search_result_document(recommend(TASK, Budget(**OPTIONS, top_k=1)))
+    assert parse_search_result({**document, "ranking_version": None}).ranking_version is None
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_search_result({**document, "ranking_version": version})
+    assert [v.field for v in raised.value.violations] == ["ranking_version"]
+    assert "null for a result that predates" in raised.value.violations[0].description
+
+
 @pytest.mark.parametrize("token", ["garbage!", "MTA", "LTE6MGM4ZmUyYzczMzZmYWM0OQ"])
 def test_a_malformed_token_is_refused(token: str) -> None:
     with pytest.raises(InvalidRequestError) as raised:

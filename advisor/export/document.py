@@ -125,7 +125,15 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
     >>> parse_search_result(json.loads(json.dumps(search_result_document(result)))) == result
     True
     """
-    return _parsed(SearchResult, document, "a search result")
+    result = _parsed(SearchResult, document, "a search result")
+    if result.ranking_version is not None and result.ranking_version < 1:
+        # The wire's 0 for "predates it" is a document's null: a 0 here would read as a version.
+        raise InvalidRequestError.single(
+            "ranking_version",
+            f"must be at least 1, or null for a result that predates ranking versions; got "
+            f"{result.ranking_version}",
+        )
+    return result
 
 
 def parse_analysis(document: Mapping[str, Any]) -> Analysis:
