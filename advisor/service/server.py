@@ -157,10 +157,11 @@ class ServerConfig(BaseModel):
     )
     worker_max_memory_mib: int | None = Field(
         default=None,
-        gt=0,
+        # No gt=0 here: any value below an idle worker's size is refused in those words
+        # (_worker_settings_have_workers), 0 too, not as "must be greater than 0".
         description="Replace a worker process that holds more than this many MiB resident once "
         "a call has ended (a large search's memory stays with the process that ran it); None: "
-        "never.",
+        "never. At least what an idle worker holds.",
     )
     reflection: bool = Field(default=False, description="Serve grpc.reflection.v1alpha.")
     access_log: bool = Field(

@@ -365,6 +365,9 @@ def test_worker_max_memory_is_refused_with_threads_and_below_an_idle_worker(
         f"advisor-server: error: --worker-max-memory: is below the {least} MiB an idle worker "
         "holds: every call would replace its worker\n"
     )
+    for below in ("0", "-5"):  # refused in the same words, not as "must be greater than 0"
+        assert server_main(["--worker-max-memory", below]) == BAD_OPTION_EXIT_STATUS
+        assert f"is below the {least} MiB an idle worker holds" in capsys.readouterr().err
     assert _config_of("--worker-max-memory", str(least)).worker_max_memory_mib == least
     assert _config_of().worker_max_memory_mib is None  # never, by default
 
