@@ -482,14 +482,7 @@ def test_a_start_abandoned_while_the_workers_load_kills_them_at_once(
     # InvalidStateError, logged as the process exited).
     monkeypatch.setattr(process_pool, "_EXIT_SECONDS", 600.0)
     _hold_workers(monkeypatch, tmp_path)  # never ready: still loading when the start ends
-    launched: list[Any] = []
-    launch = ProcessWorkers._launch
-
-    async def recorded(workers: ProcessWorkers) -> Any:
-        launched.append(await launch(workers))
-        return launched[-1]
-
-    monkeypatch.setattr(ProcessWorkers, "_launch", recorded)
+    launched = _recorded_launches(monkeypatch)
 
     async def abandon_the_start() -> None:
         start = asyncio.create_task(ProcessWorkers.start(RequestLimits(), Admission(2), 2, 0))
@@ -706,12 +699,8 @@ def test_a_replacement_that_cannot_be_spawned_at_first_is_spawned_again(
     assert "could not spawn a worker process" in caplog.text
 
 
-def test_a_worker_that_cannot_be_spawned_at_start_is_a_start_error_and_stops_the_others(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The spawn's OSError (fork's EAGAIN at a container's process limit) came out of the start
-    # as it was, a traceback naming no setting, and the workers already started ran on.
-    _failing_spawns(monkeypatch, 1, after=1)
+def _recorded_launches(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Record every worker :meth:`ProcessWorkers._launch` starts, in the list returned."""
     launched: list[Any] = []
     launch = ProcessWorkers._launch
 
@@ -720,6 +709,16 @@ def test_a_worker_that_cannot_be_spawned_at_start_is_a_start_error_and_stops_the
         return launched[-1]
 
     monkeypatch.setattr(ProcessWorkers, "_launch", recorded)
+    return launched
+
+
+def test_a_worker_that_cannot_be_spawned_at_start_is_a_start_error_and_stops_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The spawn's OSError (fork's EAGAIN at a container's process limit) came out of the start
+    # as it was, a traceback naming no setting, and the workers already started ran on.
+    _failing_spawns(monkeypatch, 1, after=1)
+    launched = _recorded_launches(monkeypatch)
     try:
         with pytest.raises(ServerStartError) as failure:
             start_server(ServerConfig(workers=2))
