@@ -27,6 +27,7 @@ from advisor.search.mixtures import mixture_of, tree_budget
 from advisor.search.recommend import recommend, score_architecture
 from advisor.search.run import SearchRun
 from advisor.seprank import analysis
+from advisor.seprank.analysis import analyze
 from advisor.seprank.mixture import LadderBounds
 from advisor.stopping import StopSignal
 from tests.support.clock import ManualClock
@@ -328,6 +329,48 @@ def test_a_mixture_rationale_says_how_it_fits_the_task_in_the_analysis_figures()
     assert "the weighted mean fraction" not in top.summary
 
 
+def test_a_mixture_says_which_member_carries_each_correlation_with_its_figures() -> None:
+    # "The mixture rationale does not say which member carries which correlation": a mixture of
+    # a mirror and a dilated tree gave one figure per correlation, none per member.
+    task = _local_and_mirrored(32)
+    result = recommend(task, _WITH_MIXTURES.model_copy(update={"top_k": 1}))
+    top = result.recommendations[0]
+    assert top.architecture.mixture is not None
+    figures = {c.name: c for c in top.analysis}
+    # Each member's figure is its own tree's, as the analysis of that tree alone gives it.
+    trees = [
+        (top.architecture.geometry, top.architecture.widths),
+        *((m.geometry, m.channels) for m in top.architecture.mixture.members),
+    ]
+    for index, (geometry, widths) in enumerate(trees):
+        layers = tuple(
+            layer.model_copy(update={"channels": width})
+            for layer, width in zip(top.architecture.layers, widths, strict=True)
+        )
+        tree = top.architecture.model_copy(
+            update={"geometry": geometry, "layers": layers, "mixture": None}
+        )
+        for alone in analyze(task, tree, price_contiguous=False).correlations:
+            member = figures[alone.name].members[index]
+            assert member.log2_separation_rank == alone.log2_separation_rank
+            assert member.certificate == alone.certificate
+    halves, summed = figures["symmetry/halves"], figures["local/s1-mirrored"]
+    assert [m.log2_separation_rank for m in halves.members] == [64.0, 16.0]
+    assert [m.log2_separation_rank for m in summed.members] == [32.0, 32.0]
+    assert summed.log2_separation_rank == 33.0
+    # The rationale says it in words, with the bits, from those figures.
+    assert (
+        "the mirror tree (member 0) carries 'symmetry/halves' (64 bits against 16)" in top.rationale
+    )
+    sum_only = "no member alone reaches the mixture's figure on 'local/s1-mirrored'"
+    assert f"{sum_only} (33 bits against 32 and 32)" in (top.rationale)
+    assert re.search(r"the dilated tree of dilations [\d, ]+ \(member 1\) carries ", top.rationale)
+    # The table: a column per member, its figure and certificate.
+    table = render_search_result(result, "table")
+    assert re.search(r"certificate +member 0 +member 1\n", table)
+    assert re.search(r"symmetry/halves +1 +64 +64 +tight +64 tight +16 tight\n", table)
+
+
 def test_a_mixture_says_its_members_scores_are_their_best_designs_not_its_own_members() -> None:
     # "the mirror tree (score 0.9439 alone at this budget) ..., both with M = 10 and widths
     # 64-64-64" read as the score of the member the mixture uses; 0.9439 is the score of the
@@ -468,8 +511,14 @@ def test_a_mixture_of_two_dilated_trees_names_each_member_by_its_dilation_order(
     mixture = next(
         r for r in recommend(task, budget).recommendations if r.architecture.mixture is not None
     )
-    named = re.findall(r"the dilated tree of dilations ((?:\d+, )*\d+)", mixture.rationale)
-    assert len(named) == 2 and named[0] != named[1], mixture.rationale
+    named = re.findall(r"the dilated tree of dilations ((?:\d+, )*\d+)", mixture.summary)
+    assert len(named) == 2 and named[0] != named[1], mixture.summary
+    # The rationale names them so again, with their member numbers, where it says what each
+    # carries.
+    for index, order in enumerate(named):
+        assert f"the dilated tree of dilations {order} (member {index}) carries" in (
+            mixture.rationale
+        )
     trees = recommend(task, budget.model_copy(update={"geometries": ("dilations",), "top_k": 10}))
     orders = {", ".join(map(str, r.dilations or ())) for r in trees.recommendations}
     assert set(named) <= orders

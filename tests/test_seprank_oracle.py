@@ -507,8 +507,10 @@ def _check_against_the_oracle(
             assert not architecture.is_overlapping
             own = architecture_rank(architecture, a, b, shared=False, cap=cap)
             assert math.log2(own) == pytest.approx(figure.log2_separation_rank, abs=TOLERANCE)
+        _check_members(architecture, a, b, figure)
         if certified is None:
             continue
+        _check_members(architecture, a, b, certified)
         if certified.certificate == "exact":
             assert math.log2(shared) == pytest.approx(certified.log2_separation_rank, abs=1e-9)
         else:
@@ -518,6 +520,39 @@ def _check_against_the_oracle(
             assert certified.log2_lower_bound <= math.log2(shared) + TOLERANCE
             assert certified.certificate == "upper_bound"
     return checked
+
+
+def _check_members(
+    architecture: Architecture, a: list[int], b: list[int], figure: CorrelationAnalysis
+) -> None:
+    """Check a mixture's members' figures: each its tree's rank alone, as certified, capped.
+
+    A member's figure bounds its tree's shared-weight rank and is at most the mixture's figure;
+    ``tight``, it is the tree's rank with per-location weights. A tree has no members.
+    """
+    mixture = architecture.mixture
+    if mixture is None:
+        assert figure.members == ()
+        return
+    assert len(figure.members) == len(mixture.members) + 1
+    own = [(architecture.geometry, architecture.widths)]
+    trees = own + [(member.geometry, member.channels) for member in mixture.members]
+    for member, (geometry, widths) in zip(figure.members, trees, strict=True):
+        layers = [
+            layer.model_copy(update={"channels": width})
+            for layer, width in zip(architecture.layers, widths, strict=True)
+        ]
+        tree = architecture.model_copy(
+            update={"geometry": geometry, "layers": tuple(layers), "mixture": None}
+        )
+        assert member.log2_separation_rank <= figure.log2_separation_rank
+        assert member.certificate in ("tight", "upper_bound")
+        cap = cap_above(member.log2_separation_rank)
+        shared = architecture_rank(tree, a, b, cap=cap)
+        assert math.log2(shared) <= member.log2_separation_rank + TOLERANCE, (member, shared)
+        if member.certificate == "tight":
+            alone = architecture_rank(tree, a, b, shared=False, cap=cap)
+            assert math.log2(alone) == pytest.approx(member.log2_separation_rank, abs=TOLERANCE)
 
 
 @_SETTINGS

@@ -20,6 +20,7 @@ from advisor.model.results import (
     Certificate,
     CorrelationAnalysis,
     Efficiency,
+    MemberFigure,
     SearchProgress,
     SearchResult,
     UnpricedReason,
@@ -268,6 +269,11 @@ def test_analyses_round_trip() -> None:
                 weight=1.0 + i,
                 log2_min_cut=None if i == 0 else 3.0 * i,
                 log2_lower_bound=None if i < 2 else 0.5,
+                # A mixture's members' figures, in member order (a tree has none).
+                members=tuple(
+                    MemberFigure(log2_separation_rank=0.05 * j, certificate=c)
+                    for j, c in enumerate(typing.get_args(Certificate)[i:])
+                ),
             )
             for i, certificate in enumerate(typing.get_args(Certificate))
         ],
@@ -295,6 +301,19 @@ def test_an_unknown_certificate_is_named_by_its_path_and_what_this_version_knows
         "unknown enum value 42 (this version knows exact, tight, upper_bound: the other side may "
         "run a newer advisor.v1)"
     )
+
+
+def test_an_unknown_member_certificate_is_named_by_its_path() -> None:
+    member = pb.MemberFigure(log2_separation_rank=1.0, certificate=42)  # type: ignore[arg-type]
+    message = pb.Analysis(
+        correlations=[
+            pb.CorrelationAnalysis(name="c", certificate=pb.CERTIFICATE_TIGHT, members=[member])
+        ]
+    )
+    with pytest.raises(InvalidRequestError) as error:
+        wire.analysis_from_proto(message)
+    [violation] = error.value.violations
+    assert violation.field == "analysis.correlations[0].members[0].certificate"
 
 
 def test_search_results_round_trip() -> None:

@@ -203,6 +203,12 @@ def _efficiency_lines(efficiency: Efficiency | None, indent: str) -> list[str]:
 
 
 def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]:
+    """Tabulate the figures; a mixture's get a column per member: its own figure alone.
+
+    A member's cell is its log2 rank and certificate (``64 tight``): the member whose figure
+    reaches the mixture's carries the correlation (docs/FORMATS.md §3).
+    """
+    members = max((len(c.members) for c in correlations), default=0)
     rows = [
         [
             c.name,
@@ -215,10 +221,21 @@ def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]
             ),
             _log2_number(c.log2_max_rank, up=True),
             c.certificate,
+            *(
+                f"{_log2_number(m.log2_separation_rank, up=True)} {m.certificate}"
+                for m in c.members
+            ),
         ]
         for c in correlations
     ]
-    headers = ["correlation", "weight", "log2 rank", "log2 max", "certificate"]
+    headers = [
+        "correlation",
+        "weight",
+        "log2 rank",
+        "log2 max",
+        "certificate",
+        *(f"member {index}" for index in range(members)),
+    ]
     return _table(headers, rows, right_aligned={1, 2, 3})
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "Certificate",
     "CorrelationAnalysis",
     "Efficiency",
+    "MemberFigure",
     "Recommendation",
     "SearchProgress",
     "SearchResult",
@@ -55,8 +56,30 @@ _FIXED_DIGITS = 6
 
 
 @dataclass(frozen=True)
+class MemberFigure:
+    """What one member of a mixture reaches on a correlation alone, the others' convs zeroed.
+
+    The mixture computes each member alone (docs/THEORY.md §15, the hybrid trees), so a member's
+    rank is at most the mixture's: the member whose figure reaches the mixture's carries the
+    correlation; where none does, no member alone reaches the mixture's figure (which, if only
+    an upper bound, the sum may not reach either). ``log2_separation_rank`` is the
+    member's tree figure (its geometry and widths, the mixture's M), at most the mixture's own
+    figure, and ``certificate`` says how far it is proven, as a tree's figure's does (``exact``
+    never: an exact analysis certifies the mixture's figure, not its members').
+    """
+
+    log2_separation_rank: float
+    certificate: Certificate
+
+
+@dataclass(frozen=True)
 class CorrelationAnalysis:
-    """The separation rank an architecture reaches on one correlation (see the module doc)."""
+    """The separation rank an architecture reaches on one correlation (see the module doc).
+
+    ``members``: for an architecture with a ``mixture``, one :class:`MemberFigure` per member
+    network, the architecture's own geometry first, then ``mixture.members`` in order; empty
+    for a single tree.
+    """
 
     name: str
     log2_separation_rank: float
@@ -65,6 +88,7 @@ class CorrelationAnalysis:
     weight: float = 1.0
     log2_min_cut: float | None = None
     log2_lower_bound: float | None = None
+    members: tuple[MemberFigure, ...] = ()
 
 
 @dataclass(frozen=True)

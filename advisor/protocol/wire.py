@@ -42,6 +42,7 @@ from advisor.model.results import (
     Analysis,
     CorrelationAnalysis,
     Efficiency,
+    MemberFigure,
     Recommendation,
     SearchProgress,
     SearchResult,
@@ -479,6 +480,13 @@ def _correlation_analysis_to_proto(
         weight=analysis.weight,
         log2_min_cut=analysis.log2_min_cut,
         log2_lower_bound=analysis.log2_lower_bound,
+        members=[
+            advisor_pb2.MemberFigure(
+                log2_separation_rank=member.log2_separation_rank,
+                certificate=_CERTIFICATE.value(member.certificate),
+            )
+            for member in analysis.members
+        ],
     )
 
 
@@ -494,6 +502,15 @@ def _correlation_analysis_from_proto(
         log2_min_cut=message.log2_min_cut if message.HasField("log2_min_cut") else None,
         log2_lower_bound=(
             message.log2_lower_bound if message.HasField("log2_lower_bound") else None
+        ),
+        members=tuple(
+            MemberFigure(
+                log2_separation_rank=member.log2_separation_rank,
+                certificate=_CERTIFICATE.label(  # type: ignore[arg-type]
+                    member.certificate, f"{field}.members[{index}].certificate"
+                ),
+            )
+            for index, member in enumerate(message.members)
         ),
     )
 

@@ -24,7 +24,7 @@ from typing import Final, Literal
 import numpy as np
 
 from advisor.model.budget import scaled_parameters
-from advisor.model.results import Efficiency
+from advisor.model.results import CorrelationAnalysis, Efficiency
 from advisor.model.text import told_apart
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 
@@ -33,6 +33,7 @@ __all__ = [
     "Design",
     "Scope",
     "Widening",
+    "carriers",
     "family_words",
     "fit",
     "listed",
@@ -478,6 +479,56 @@ def _more(chosen: Design, more: Design | None, max_parameters: int, limit: str) 
         "targets; a search at that budget sets its own, which can order the tree's ladders "
         "otherwise)."
     )
+
+
+def carriers(members: Sequence[str], correlations: Sequence[CorrelationAnalysis]) -> str:
+    """Say which member of a mixture carries each correlation, with the bits each reaches alone.
+
+    ``members`` names the member networks in the order of each correlation's ``members``
+    figures. A member carries a correlation when its figure alone reaches the mixture's (the
+    mixture computes each member alone, so none exceeds it); where none does, no member alone
+    reaches the figure (which, an upper bound, the sum may not reach either). Each group names
+    its first correlations, with the member's bits against the others'; the analysis'
+    ``members`` hold every figure. Empty for a tree.
+    """
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for correlation in correlations:
+        if not correlation.members:
+            continue
+        figures = [m.log2_separation_rank for m in correlation.members]
+        reach = tuple(
+            index
+            for index, figure in enumerate(figures)
+            if figure >= correlation.log2_separation_rank - _REACHED
+        )
+        others = [_bits(f) for i, f in enumerate(figures) if i not in reach]
+        own = _bits(correlation.log2_separation_rank)
+        against = f" against {listed(others, quoted=False)}" if others else ""
+        groups.setdefault(reach, []).append(f"{correlation.name!r} ({own} bits{against})")
+    if not groups:
+        return ""
+
+    def said(reach: tuple[int, ...], names: list[str]) -> str:
+        shown = listed(names[:_SHOWN], len(names) - _SHOWN)
+        if not reach:
+            return f"no member alone reaches the mixture's figure on {shown}"
+        if len(reach) == len(members):
+            return f"each member alone reaches {shown}"
+        who = listed([f"the {members[i]} (member {i})" for i in reach], quoted=False)
+        return f"{who} {'carries' if len(reach) == 1 else 'each carry'} {shown}"
+
+    # The members' own correlations first, in member order; then those several reach alone;
+    # last those no member reaches alone.
+    ordered = sorted(groups.items(), key=lambda group: (not group[0], len(group[0]), group[0]))
+    return (
+        "Which member carries each correlation, its figure alone reaching the mixture's (the "
+        "other members' bits alone after 'against'; every member's figure is in the "
+        f"analysis' members): {'; '.join(said(reach, names) for reach, names in ordered)}."
+    )
+
+
+_REACHED: Final = 1e-9
+"""A member's figure this close below the mixture's reaches it (both are rounded figures)."""
 
 
 _FAMILY_WORDS: Final = {"dilations": "dilated", "data_arranged": "data-arranged"}

@@ -62,7 +62,7 @@ from advisor.model.results import Recommendation, SearchResult
 from advisor.model.task import Task
 from advisor.search.candidates import padding_text
 from advisor.search.coherence import Relation, architecture_coherence
-from advisor.search.explain import Design, Scope, family_words, fit, verdict
+from advisor.search.explain import Design, Scope, carriers, family_words, fit, verdict
 from advisor.search.objective import Objective
 from advisor.search.paging import PAST_THE_END, RANKING_VERSION, next_page_token
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
@@ -588,7 +588,8 @@ def _recommendation(
     """Analyse a mixture and say what it is, against its two members, and how it fits the task.
 
     The fit is said as a tree's rationale says it (:func:`~advisor.search.explain.fit`): which
-    correlations it models fully, which it falls short on, and the score's factors; then the
+    correlations it models fully, which it falls short on, and the score's factors; which
+    member carries each correlation (:func:`~advisor.search.explain.carriers`); then the
     search's ``notes``, as a tree's rationale ends with them. ``stop``
     abandons the analysis (:class:`~advisor.errors.StoppedError`) when it cannot end before the
     deadline, and cuts the pricing of its contiguous reference net.
@@ -622,6 +623,7 @@ def _recommendation(
     names = [correlation.name for correlation in task.resolved()]
     opening = text
     text += " " + fit(design, objective, names, scope, reading)
+    text += " " + carriers([_member(first), _member(second)], analysis.correlations)
     if analysis.efficiency is not None:
         text += " " + analysis.efficiency.summary()
     if entry.ladders is not None:

@@ -15,6 +15,8 @@ For each correlation (A, B) the analysis reports, in log2:
   it differs from the shared-weight figure only where interchangeable one-sided siblings bind.
 - ``log2_lower_bound``: the exact engine's figure when it is only a lower bound (overlapping
   windows: the grid tensor's rank) and falls short of the min-cut.
+- ``members``: for a mixture, each member network's own figure on the correlation (its tree
+  alone, :class:`~advisor.model.results.MemberFigure`), which says which member carries it.
 - ``efficiency`` (per analysis): what a shallow net and a contiguous net would need, in
   channels and parameters, to reach every figure (:mod:`advisor.seprank.efficiency`).
 - ``certificate``:
@@ -57,12 +59,12 @@ from advisor.model.architecture import Architecture
 from advisor.model.arguments import require_flag, require_instance
 from advisor.model.grid import channel_axis, channel_axis_hint
 from advisor.model.mixture import member_widths
-from advisor.model.results import Analysis, Certificate, CorrelationAnalysis
+from advisor.model.results import Analysis, Certificate, CorrelationAnalysis, MemberFigure
 from advisor.model.task import ResolvedCorrelation, Task
 from advisor.seprank.efficiency import expressive_efficiency
 from advisor.seprank.engines import ENGINES
 from advisor.seprank.labels import LabelRows, RegionPair, correlation_labels, padded_labels
-from advisor.seprank.mixture_analysis import MixtureBounds
+from advisor.seprank.mixture_analysis import MemberBounds, MixtureBounds
 from advisor.seprank.siblings import SAME
 from advisor.seprank.tree import log2_min_cuts
 from advisor.stopping import StopSignal
@@ -146,7 +148,8 @@ def analyze(
     if architecture.mixture is not None:
         channels = member_widths(architecture.widths, architecture.mixture)
         every = [architecture.representation, *(w for widths in channels for w in widths)]
-        bounds = MixtureBounds(architecture, powers_of_one_integer(every))
+        own = [powers_of_one_integer([architecture.representation, *w]) for w in channels]
+        bounds = MixtureBounds(architecture, powers_of_one_integer(every), own)
 
     def rows(part: Sequence[RegionPair]) -> npt.NDArray[np.int8]:
         labels = correlation_labels(part, task.input.num_locations)
@@ -159,7 +162,7 @@ def analyze(
     if labels is not None:
         _check_exact_limits(bounds, labels, correlations)
     log2_m = math.log2(architecture.representation)
-    plain, shared, tight = bounds.figures(correlations, rows, stop)
+    plain, shared, tight, members = bounds.figures(correlations, rows, stop)
     scored = []
     pace = _Pace(stop, len(correlations) if exact else 0)
     for index, correlation in enumerate(correlations):
@@ -167,9 +170,10 @@ def analyze(
         if labels is not None:
             pace.next_step()
             rank = bounds.log2_exact_rank(labels[index : index + 1])
-            scored.append(figures.certified(rank, bounds.exact_is_rank))
+            result = figures.certified(rank, bounds.exact_is_rank)
         else:
-            scored.append(figures.bound(bool(tight[index])))
+            result = figures.bound(bool(tight[index]))
+        scored.append(_with_members(result, [(m[index], t[index]) for m, t in members]))
     reached = [c.log2_separation_rank for c in scored]
     return Analysis(
         parameters=architecture.parameters,
@@ -206,6 +210,29 @@ def _check_exact_limits(
             ) from None
 
 
+def _with_members(
+    result: CorrelationAnalysis, members: Sequence[tuple[float, bool]]
+) -> CorrelationAnalysis:
+    """Add a mixture's members' own figures (shared-weight bound, tight) to its correlation.
+
+    A member's rank is at most the mixture's, which computes the member alone, so its figure is
+    also capped by the mixture's reported one: an exact mixture rank below a member's bound
+    (or a member's bound above the mixture's) is a tighter bound on the member, and then only
+    an ``upper_bound``. Without members (a tree), ``result`` as it is.
+    """
+    if not members:
+        return result
+    ceiling = result.log2_separation_rank
+    figures = tuple(
+        MemberFigure(
+            log2_separation_rank=min(_rounded(float(bound), 1), ceiling),
+            certificate="tight" if tight and bound <= ceiling + SAME else "upper_bound",
+        )
+        for bound, tight in members
+    )
+    return replace(result, members=figures)
+
+
 class _Bounds(Protocol):
     """Where an analysis takes its figures: a tree's engines, or a mixture's (mixture_analysis).
 
@@ -222,9 +249,12 @@ class _Bounds(Protocol):
         correlations: Sequence[ResolvedCorrelation],
         rows: LabelRows,
         stop: StopSignal | None,
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-        """Return the plain and shared-weight bounds and whether each is ``tight``.
+    ) -> tuple[
+        npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_], list[MemberBounds]
+    ]:
+        """Return the plain and shared-weight bounds, whether each is ``tight``, and the members'.
 
+        The members' figures are a mixture's, one per member network (none for a tree).
         ``rows`` builds the side labels of some of the correlations, so a bound may build them
         chunk by chunk.
         """
@@ -250,14 +280,16 @@ class _TreeBounds:
         correlations: Sequence[ResolvedCorrelation],
         rows: LabelRows,
         stop: StopSignal | None,
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    ) -> tuple[
+        npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_], list[MemberBounds]
+    ]:
         tight_widths = self.structure.is_tree and powers_of_one_integer(
             [self.representation, *self.widths]
         )
         plain, shared, uncharged = _min_cuts(
             self.structure, correlations, rows, self.widths, self.representation, stop, tight_widths
         )
-        return plain, shared, tight_widths & ~uncharged
+        return plain, shared, tight_widths & ~uncharged, []
 
     def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float:
         rank = _CERTIFIER.compute(

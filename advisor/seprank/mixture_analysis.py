@@ -8,6 +8,9 @@
   [LYCS18 Thm 2], the mixture can compute the hybrid, and the bound caps it, so the figure is the
   mixture's rank for per-location weights, with the same caveat for shared weights as a tight
   tree.
+- ``members``: every member's own figure (its tree alone, at its widths and the mixture's M), with
+  the certificate a tree's figure gets; the mixture computes each member alone (the hybrid that
+  takes one member at every stretch), so these say which member carries each correlation.
 - ``exact`` certification contracts the mixture itself (:mod:`advisor.seprank.mixture_exact`):
   its rank is the mixture's generic rank, as the exact engine's is a tree's, so it is the figure,
   below the bound or at it.
@@ -25,13 +28,21 @@ from advisor.errors import StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.regions import ResolvedCorrelation
 from advisor.seprank.labels import LabelRows
-from advisor.seprank.mixture import hybrid_structures, log2_mixture_bound, mixture_structure
+from advisor.seprank.mixture import (
+    MixtureStructure,
+    hybrid_structures,
+    log2_mixture_bound,
+    mixture_structure,
+)
 from advisor.seprank.mixture_exact import check_mixture_exact_limits, mixture_exact_rank
 from advisor.seprank.siblings import SAME
 from advisor.seprank.tree import log2_min_cuts
 from advisor.stopping import StopSignal
 
-__all__ = ["MixtureBounds"]
+__all__ = ["MemberBounds", "MixtureBounds"]
+
+MemberBounds = tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]
+"""One member's shared-weight figure per correlation, and whether each is ``tight``."""
 
 
 _HYBRIDS = 256
@@ -44,10 +55,16 @@ class MixtureBounds:
     exact_is_rank = True
     """The exact contraction is the mixture's rank: its members are trees (no overlaps)."""
 
-    def __init__(self, architecture: Architecture, tight_widths: bool) -> None:
-        """Build the structure; ``tight_widths``: all channels are powers of one integer."""
+    def __init__(
+        self, architecture: Architecture, tight_widths: bool, member_tight_widths: Sequence[bool]
+    ) -> None:
+        """Build the structure; ``tight_widths``: all channels are powers of one integer.
+
+        ``member_tight_widths``: per member, whether its own channels and M are.
+        """
         self.structure = mixture_structure(architecture)
         self.powers = tight_widths
+        self.member_powers = tuple(member_tight_widths)
 
     def check_exact_limits(self, labels: npt.NDArray[np.int8]) -> None:
         """Refuse, on field ``exact``, correlations too large for the exact contraction."""
@@ -58,8 +75,13 @@ class MixtureBounds:
         correlations: Sequence[ResolvedCorrelation],
         rows: LabelRows,
         stop: StopSignal | None,
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-        """Return the bound (as both figures) and whether each is tight (module docstring)."""
+    ) -> tuple[
+        npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_], list[MemberBounds]
+    ]:
+        """Return the bound (as both figures), whether each is tight, and the members' figures.
+
+        See the module docstring.
+        """
         if stop is not None and stop.remaining() <= 0.0:
             raise StoppedError("the analysis was stopped before it finished")
         labels = rows(correlations)
@@ -73,8 +95,30 @@ class MixtureBounds:
                 plain, shared = cuts.plain, cuts.shared
                 attained = (np.abs(plain - bound) < SAME) & (np.abs(shared - plain) < SAME)
                 tight |= attained & ~cuts.uncharged
-        return bound, bound, tight
+        return bound, bound, tight, _member_bounds(self.structure, labels, self.member_powers)
 
     def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float:
         """Return the log2 exact rank of the mixture on one ``(1, N)`` row of labels."""
         return math.log2(mixture_exact_rank(self.structure, row[0]))
+
+
+def _member_bounds(
+    structure: MixtureStructure, labels: npt.NDArray[np.int8], powers: Sequence[bool]
+) -> list[MemberBounds]:
+    """Return each member's figures alone: its tree's, as the analysis of that tree gives them.
+
+    The shared-weight min-cut of the member's tree at its own widths and the mixture's M, and
+    ``tight`` where the tree's figure would be: its channel counts, M included, powers of one
+    integer (``powers``, per member), sharing not lowering the bound and no one-sided siblings
+    it does not charge.
+    """
+    log2_m = math.log2(structure.representation)
+    figures = []
+    for member, widths, tight_widths in zip(
+        structure.members, structure.widths, powers, strict=True
+    ):
+        log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
+        cuts = log2_min_cuts(member, labels, log2_widths, log2_m, siblings=tight_widths)
+        tight = tight_widths & (np.abs(cuts.shared - cuts.plain) < SAME) & ~cuts.uncharged
+        figures.append((cuts.shared, tight))
+    return figures

@@ -231,9 +231,18 @@ _PERMUTATION_FRAME_BYTES = 35
 # pools at least two of at most 2^20 locations, padded to at most 2^24 in 3-D) of at most 5
 # bytes, as many mixing levels of 1 byte, and their tags and lengths.
 _MEMBER_BYTES = 256
+# A mixture's figure per member on each correlation (CorrelationAnalysis.members): a double, an
+# enum, their tags and the entry's tag and length.
+_MEMBER_FIGURE_BYTES = 16
 # The rationale quotes (``repr``) every correlation name once more, and up to six a second time;
 # the summary repeats those six (the correlations modelled fully and those that fall short).
 _RATIONALE_EXTRA_NAMES = 12
+# A mixture's rationale also says which member carries which correlation
+# (advisor.search.explain.carriers): per member that carries some alone, for those each member
+# reaches and for those only the sum reaches, up to three names, each with its figures (about 30
+# bytes); the sentence, the members' names and those figures take at most _CARRIER_BYTES.
+_CARRIER_NAMES = 12
+_CARRIER_BYTES = 1024
 # A task preset adds at most this many correlations (16 today) with names of at most this many
 # bytes (29 today).
 _PRESET_CORRELATIONS = 32
@@ -304,7 +313,7 @@ def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLi
             _response(
                 "task.correlations",
                 f"with {len(request.task.correlations):,} correlations",
-                _analysis_bytes(request.task),
+                _analysis_bytes(request.task, _members(request.architecture)),
                 limits,
             )
         )
@@ -487,9 +496,21 @@ def _name_bytes(task: advisor_pb2.Task, quoted: bool = False) -> list[int]:
     return names
 
 
-def _analysis_bytes(task: advisor_pb2.Task) -> int:
-    """Upper bound on the encoded size of the task's per-correlation figures."""
-    return sum(_CORRELATION_BYTES + name for name in _name_bytes(task))
+def _analysis_bytes(task: advisor_pb2.Task, members: int) -> int:
+    """Upper bound on the encoded size of the task's per-correlation figures.
+
+    ``members``: the member networks of a mixture (0 for a tree), each with its own figure on
+    every correlation.
+    """
+    per_correlation = _CORRELATION_BYTES + members * _MEMBER_FIGURE_BYTES
+    return sum(per_correlation + name for name in _name_bytes(task))
+
+
+def _members(architecture: advisor_pb2.Architecture) -> int:
+    """Return the member networks of an architecture with a mixture, its own included; else 0."""
+    if not architecture.HasField("mixture"):
+        return 0
+    return len(architecture.mixture.members) + 1
 
 
 def _recommendation_bytes(task: advisor_pb2.Task, mixtures: bool) -> int:
@@ -497,7 +518,8 @@ def _recommendation_bytes(task: advisor_pb2.Task, mixtures: bool) -> int:
 
     Its tree's permutation numbers the locations of the grid it pools
     (:func:`_pooled_locations`); a mixture (``mixtures``: the search may recommend one) carries
-    a second tree's permutation and widths.
+    a second tree's permutation and widths, each member's figure on every correlation, and says
+    in its rationale which member carries which.
     """
     trees = 2 if mixtures else 1
     names = _name_bytes(task, quoted=True)
@@ -505,9 +527,10 @@ def _recommendation_bytes(task: advisor_pb2.Task, mixtures: bool) -> int:
         _RECOMMENDATION_BYTES
         + trees * _permutation_bytes(_pooled_locations(task))
         + (_MEMBER_BYTES if mixtures else 0)
-        + _analysis_bytes(task)
+        + _analysis_bytes(task, trees if mixtures else 0)
         + sum(names)
         + _RATIONALE_EXTRA_NAMES * max(names, default=0)
+        + (_CARRIER_BYTES + _CARRIER_NAMES * max(names, default=0) if mixtures else 0)
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from typing import get_args
@@ -15,6 +16,7 @@ from advisor.errors import LimitExceededError
 from advisor.model.budget import INT32_MAX, Budget
 from advisor.model.grid import InputSpec
 from advisor.model.padding import largest_grid
+from advisor.model.presets import expand_task_preset
 from advisor.model.task import parse_task
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol.wire import (
@@ -316,6 +318,79 @@ def test_the_response_estimate_bounds_the_real_answer(task: pb.Task) -> None:
     check_recommend_request(request, RequestLimits(max_message_bytes=16 * size))  # not too loose
     with pytest.raises(LimitExceededError):  # the estimate is at least the real size
         check_recommend_request(request, RequestLimits(max_message_bytes=size - 1))
+
+
+def test_the_response_estimate_bounds_a_mixture_that_names_what_each_member_carries() -> None:
+    # A mixture's rationale names again the correlations each member carries, and its analysis
+    # holds both members' figures on every correlation: long names, quoted once more each.
+    # The symmetry preset's pairs, which a mirror tree carries, besides local's, which it does
+    # not: the search's best design is a mixture (tests/test_mixture_search.py).
+    task = pb.Task(
+        input=pb.InputSpec(shape=[32]),
+        correlations=[
+            pb.Correlation(
+                name=f"{index:02d}" + "m" * 198,
+                a=pb.Region(indices=pb.IndexList(values=c.a.tolist())),
+                b=pb.Region(indices=pb.IndexList(values=c.b.tolist())),
+            )
+            for index, c in enumerate(
+                [*expand_task_preset("symmetry", (32,)), *expand_task_preset("local", (32,))] * 8
+            )
+        ],
+    )
+    families = [
+        pb.GEOMETRY_FAMILY_CONTIGUOUS,
+        pb.GEOMETRY_FAMILY_MIRROR,
+        pb.GEOMETRY_FAMILY_DILATIONS,
+        pb.GEOMETRY_FAMILY_MIXTURE,
+    ]
+    budget = quick_budget(max_parameters=3000, top_k=1, outputs=2, geometries=families)
+    request = pb.RecommendRequest(task=task, budget=budget)
+    response = DirectAdvisor().unary("Recommend", request)
+    [top] = response.result.recommendations
+    assert top.architecture.HasField("mixture") and "carries" in top.rationale
+    size = response.ByteSize()
+    with pytest.raises(LimitExceededError):  # the estimate is at least the real size
+        check_recommend_request(request, RequestLimits(max_message_bytes=size - 1))
+
+
+def test_the_response_estimate_bounds_the_analysis_of_a_mixture_of_eight_members() -> None:
+    # Each correlation of a mixture's analysis carries every member's figure: eight per
+    # correlation here, which the estimate left out (the answer passed the limit it admitted).
+    orders = list(itertools.permutations([1, 2, 4, 8]))[:8]
+    architecture = pb.Architecture(
+        input=pb.InputSpec(shape=[16]),
+        representation=2,
+        layers=[pb.Layer(channels=2, pool=[2])] * 4,
+        geometry=pb.Geometry(dilations=pb.DilationGeometry(dilations=orders[0])),
+        mixture=pb.Mixture(
+            members=[
+                pb.MixtureMember(
+                    geometry=pb.Geometry(dilations=pb.DilationGeometry(dilations=order)),
+                    channels=[2] * 4,
+                )
+                for order in orders[1:]
+            ]
+        ),
+    )
+    task = pb.Task(
+        input=pb.InputSpec(shape=[16]),
+        correlations=[
+            pb.Correlation(
+                name=f"c{i}-{j}",
+                a=pb.Region(indices=pb.IndexList(values=[i])),
+                b=pb.Region(indices=pb.IndexList(values=[j])),
+            )
+            for i, j in itertools.combinations(range(16), 2)
+        ],
+    )
+    request = pb.AnalyzeRequest(task=task, architecture=architecture)
+    response = DirectAdvisor().unary("Analyze", request)
+    assert all(len(c.members) == 8 for c in response.analysis.correlations)
+    size = response.ByteSize()
+    check_analyze_request(request, RequestLimits(max_message_bytes=4 * size))  # not too loose
+    with pytest.raises(LimitExceededError):  # the estimate is at least the real size
+        check_analyze_request(request, RequestLimits(max_message_bytes=size - 1))
 
 
 # A mixture carries two permutations of the grid its trees pool, which may be the input padded:

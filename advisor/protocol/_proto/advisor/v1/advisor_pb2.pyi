@@ -1031,6 +1031,7 @@ class CorrelationAnalysis(_message.Message):
     WEIGHT_FIELD_NUMBER: _builtins.int
     LOG2_MIN_CUT_FIELD_NUMBER: _builtins.int
     LOG2_LOWER_BOUND_FIELD_NUMBER: _builtins.int
+    MEMBERS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The task correlation's name."""
     log2_separation_rank: _builtins.float
@@ -1047,6 +1048,13 @@ class CorrelationAnalysis(_message.Message):
     """The exact engine's figure when it is only a lower bound (overlapping windows) and falls
     short of the min-cut.
     """
+    @_builtins.property
+    def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___MemberFigure]:
+        """An architecture with a mixture: one per member network, the architecture's own geometry
+        first, then mixture.members in order (which member carries the correlation); empty for a
+        single tree.
+        """
+
     def __init__(
         self,
         *,
@@ -1057,10 +1065,11 @@ class CorrelationAnalysis(_message.Message):
         weight: _builtins.float = ...,
         log2_min_cut: _builtins.float | None = ...,
         log2_lower_bound: _builtins.float | None = ...,
+        members: _abc.Iterable[Global___MemberFigure] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_lower_bound", b"_log2_lower_bound", "_log2_min_cut", b"_log2_min_cut", "log2_lower_bound", b"log2_lower_bound", "log2_min_cut", b"log2_min_cut"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_lower_bound", b"_log2_lower_bound", "_log2_min_cut", b"_log2_min_cut", "certificate", b"certificate", "log2_lower_bound", b"log2_lower_bound", "log2_max_rank", b"log2_max_rank", "log2_min_cut", b"log2_min_cut", "log2_separation_rank", b"log2_separation_rank", "name", b"name", "weight", b"weight"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_lower_bound", b"_log2_lower_bound", "_log2_min_cut", b"_log2_min_cut", "certificate", b"certificate", "log2_lower_bound", b"log2_lower_bound", "log2_max_rank", b"log2_max_rank", "log2_min_cut", b"log2_min_cut", "log2_separation_rank", b"log2_separation_rank", "members", b"members", "name", b"name", "weight", b"weight"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__log2_lower_bound: _TypeAlias = _typing.Literal["log2_lower_bound"]  # noqa: Y015
     _WhichOneofArgType__log2_lower_bound: _TypeAlias = _typing.Literal["_log2_lower_bound", b"_log2_lower_bound"]  # noqa: Y015
@@ -1072,6 +1081,34 @@ class CorrelationAnalysis(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__log2_min_cut) -> _WhichOneofReturnType__log2_min_cut | None: ...
 
 Global___CorrelationAnalysis: _TypeAlias = CorrelationAnalysis  # noqa: Y015
+
+@_typing.final
+class MemberFigure(_message.Message):
+    """What one member of a mixture reaches on a correlation alone (the others' convs zeroed, which
+    the mixture can compute, so at most the mixture's figure): its tree's figure at its widths.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOG2_SEPARATION_RANK_FIELD_NUMBER: _builtins.int
+    CERTIFICATE_FIELD_NUMBER: _builtins.int
+    log2_separation_rank: _builtins.float
+    """log2 of the member's separation rank, at most the mixture's log2_separation_rank."""
+    certificate: Global___Certificate.ValueType
+    """How far it is proven, as a tree's figure (TIGHT or UPPER_BOUND; never UNSPECIFIED)."""
+    def __init__(
+        self,
+        *,
+        log2_separation_rank: _builtins.float = ...,
+        certificate: Global___Certificate.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate", "log2_separation_rank", b"log2_separation_rank"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberFigure: _TypeAlias = MemberFigure  # noqa: Y015
 
 @_typing.final
 class Efficiency(_message.Message):
