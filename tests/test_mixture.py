@@ -583,3 +583,20 @@ def test_formats_md_quotes_the_refusal_of_a_ninth_member_network() -> None:
     assert violation.field == "mixture.members"
     formats = (Path(__file__).parent.parent / "docs" / "FORMATS.md").read_text(encoding="utf-8")
     assert f"error on `mixture.members`: `{violation.description}`" in " ".join(formats.split())
+
+
+@pytest.mark.parametrize("key", ["layers", "representation", "pool"])
+def test_a_member_written_as_a_whole_architecture_is_told_what_a_member_gives(key: str) -> None:
+    # A member written with its own layers was told only "Extra inputs are not permitted".
+    document = _document([[1, 2, 4, 8], [2, 1, 8, 4]], [[2] * 4, [2] * 4], [2], 2)
+    member = document["mixture"]["members"][0]
+    member[key] = {"layers": document["layers"], "representation": 2, "pool": [2]}[key]
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_architecture(document)
+    [violation] = refused.value.violations
+    assert violation.field == f"mixture.members[0].{key}"
+    assert violation.description == (
+        "Extra inputs are not permitted; a member shares the architecture's pools, "
+        "representation and outputs and gives only its geometry and its channels, one width "
+        "per layer (channels: [...], docs/FORMATS.md §2)"
+    )

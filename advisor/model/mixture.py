@@ -18,8 +18,8 @@ the same sets of locations, and the layers summed there have equal widths.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, ClassVar, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -57,10 +57,23 @@ _Labels = npt.NDArray[np.intp]
 _Ints = npt.NDArray[np.int64]
 
 
+_SHARED_WITH_THE_ARCHITECTURE: Final = (
+    "a member shares the architecture's pools, representation and outputs and gives only its "
+    "geometry and its channels, one width per layer (channels: [...], docs/FORMATS.md §2)"
+)
+
+
 class MixtureMember(RequestModel):
     """One more member network: its pooling geometry and its channels, one per hidden layer."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    foreign_keys: ClassVar[Mapping[str, str]] = dict.fromkeys(
+        ("layers", "widths", "pool", "stride", "representation", "outputs"),
+        _SHARED_WITH_THE_ARCHITECTURE,
+    )
+    """An architecture's keys written in a member, refused saying what a member gives: a member
+    written as a whole architecture was told only that its ``layers`` were not permitted."""
 
     geometry: Geometry
     channels: tuple[_PositiveInt, ...] = Field(min_length=1)
