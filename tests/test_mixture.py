@@ -600,3 +600,21 @@ def test_a_member_written_as_a_whole_architecture_is_told_what_a_member_gives(ke
         "representation and outputs and gives only its geometry and its channels, one width "
         "per layer (channels: [...], docs/FORMATS.md §2)"
     )
+
+
+def test_a_width_summed_at_the_root_is_told_so_not_at_a_level_outside_mixing() -> None:
+    # "is summed at level 4" for a mixture summed after level 2: the root, in no mixing list.
+    orders = [[1, 2, 4, 8], [2, 1, 8, 4]]
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_architecture(_document(orders, [[2] * 4, [3, 4, 4, 3]], [2], 2))
+    assert [(v.field, v.description) for v in refused.value.violations] == [
+        (
+            "mixture.members[0].channels[1]",
+            "is summed after level 2 with the architecture's layer of 2 channels and must equal it",
+        ),
+        (
+            "mixture.members[0].channels[3]",
+            "is summed at the root (level 4) with the architecture's layer of 2 channels and "
+            "must equal it",
+        ),
+    ]

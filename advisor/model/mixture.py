@@ -190,12 +190,14 @@ def _check_mixing_levels(
             violations.append(
                 FieldViolation(field, f"the members' nodes at level {level} cover different sets")
             )
+        # The root is always summed: named as such, since it is in no mixing list.
+        where = f"after level {level}" if level < schedule.depth else f"at the root (level {level})"
         for member, own in enumerate(all_widths[1:]):
             if own[level - 1] != all_widths[0][level - 1]:
                 violations.append(
                     FieldViolation(
                         f"mixture.members[{member}].channels[{level - 1}]",
-                        f"is summed at level {level} with the architecture's layer of "
+                        f"is summed {where} with the architecture's layer of "
                         f"{all_widths[0][level - 1]} channels and must equal it",
                     )
                 )
