@@ -618,3 +618,25 @@ def test_a_width_summed_at_the_root_is_told_so_not_at_a_level_outside_mixing() -
             "must equal it",
         ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("second", "mixing", "advice"),
+    [
+        ([2, 1, 8, 4], [3], "mixing may list only the levels where they coincide: 2"),
+        ([2, 1, 4, 8], [1], "mixing may list only the levels where they coincide: 2, 3"),
+        ([8, 4, 2, 1], [1], "they coincide at the root only, so mixing must be empty"),
+    ],
+)
+def test_a_mixing_level_where_the_members_differ_is_told_where_they_coincide(
+    second: list[int], mixing: list[int], advice: str
+) -> None:
+    # A refused level named no level that would do: the user tried them one by one.
+    document = _document([[1, 2, 4, 8], second], [[2] * 4, [2] * 4], mixing, 2)
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_architecture(document)
+    [violation] = refused.value.violations
+    assert violation.field == "mixture.mixing[0]"
+    assert violation.description == (
+        f"the members' nodes at level {mixing[0]} cover different sets; {advice}"
+    )

@@ -181,14 +181,19 @@ def _check_mixing_levels(
     mixture: Mixture, geometry: Geometry, widths: Sequence[int], schedule: Schedule
 ) -> None:
     """Members must agree on the node sets and the summed widths at every mixing level."""
-    labels = [node_labels(g, schedule) for g in member_geometries(geometry, mixture)]
+    geometries = member_geometries(geometry, mixture)
+    labels = [node_labels(g, schedule) for g in geometries]
     all_widths = member_widths(widths, mixture)
     violations = []
     for index, level in enumerate((*mixture.mixing, schedule.depth)):
         field = f"mixture.mixing[{index}]" if level < schedule.depth else "mixture.members"
         if not all(_same_partition(labels[0][level], own[level]) for own in labels[1:]):
             violations.append(
-                FieldViolation(field, f"the members' nodes at level {level} cover different sets")
+                FieldViolation(
+                    field,
+                    f"the members' nodes at level {level} cover different sets; "
+                    f"{_coinciding_text(coinciding_levels(geometries, schedule))}",
+                )
             )
         # The root is always summed: named as such, since it is in no mixing list.
         where = f"after level {level}" if level < schedule.depth else f"at the root (level {level})"
@@ -203,6 +208,16 @@ def _check_mixing_levels(
                 )
     if violations:
         raise InvalidRequestError(violations)
+
+
+def _coinciding_text(levels: Sequence[int]) -> str:
+    """Say where the members can be summed: the levels their nodes coincide at, or none.
+
+    A refused mixing level named no level that would do, so the user tried them one by one.
+    """
+    if not levels:
+        return "they coincide at the root only, so mixing must be empty"
+    return f"mixing may list only the levels where they coincide: {', '.join(map(str, levels))}"
 
 
 def _same_partition(first: _Labels, second: _Labels) -> bool:
