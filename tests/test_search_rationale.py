@@ -14,7 +14,7 @@ from advisor.model.budget import Budget
 from advisor.model.results import Efficiency, Recommendation
 from advisor.model.task import load_task, parse_task
 from advisor.search.coherence import describe_relation
-from advisor.search.explain import Design, Widening, _apart, rationale, summary
+from advisor.search.explain import Design, Widening, _apart, listed, rationale, summary
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 from advisor.search.recommend import recommend, score_architecture
 
@@ -666,3 +666,25 @@ def test_a_rank_short_of_a_whole_target_is_told_apart_in_digits_not_in_form(
     # A rank a millionth short of 384 read "384.0 of 384": the two differed as text (a whole
     # figure is written without decimals) but not as numbers.
     assert _apart(rank, target) == written
+
+
+def test_names_are_quoted_once_whatever_quotes_they_hold() -> None:
+    # A name Python quotes in double quotes was quoted again with its figures ('"left\'s
+    # mirror" at 90% (...)'), and one starting with ' was left unquoted among the others.
+    task = parse_task(
+        {
+            "input": {"shape": [32]},
+            "correlations": [
+                {
+                    "name": "left's mirror",
+                    "a": {"preset": "left_half"},
+                    "b": {"preset": "right_half"},
+                },
+                {"name": "even/odd", "a": {"preset": "even"}, "b": {"preset": "odd"}},
+            ],
+        }
+    )
+    [top] = recommend(task, Budget(max_parameters=2000, top_k=1)).recommendations
+    assert re.search(r"""falls short on "left's mirror" at \d+% \(""", top.summary), top.summary
+    assert "'\"" not in top.rationale
+    assert listed(["'tick", "tock"]) == "\"'tick\" and 'tock'"

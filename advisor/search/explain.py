@@ -319,7 +319,7 @@ def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str
     ]
     if not short:
         return "It models every correlation as fully as its target asks."
-    shortfall = f"falls short on {listed(short[:_SHOWN], len(short) - _SHOWN)}"
+    shortfall = f"falls short on {listed(short[:_SHOWN], len(short) - _SHOWN, quoted=False)}"
     if not full:
         return f"It {shortfall}."
     modelled = listed(full[:_SHOWN], len(full) - _SHOWN)
@@ -509,7 +509,7 @@ def carriers(members: Sequence[str], correlations: Sequence[CorrelationAnalysis]
         return ""
 
     def said(reach: tuple[int, ...], names: list[str]) -> str:
-        shown = listed(names[:_SHOWN], len(names) - _SHOWN)
+        shown = listed(names[:_SHOWN], len(names) - _SHOWN, quoted=False)
         if not reach:
             return f"no member alone reaches the mixture's figure on {shown}"
         if len(reach) == len(members):
@@ -543,9 +543,13 @@ def family_words(family: str) -> str:
 def listed(items: Sequence[str], more: int = 0, quoted: bool = True, last: str = "and") -> str:
     """Join ``items`` as prose: ``a, b and c`` (``last`` joins the last two).
 
-    ``more`` items left out are said as a count.
+    ``more`` items left out are said as a count. ``quoted``: the items are names, each written
+    as Python's ``repr`` quotes it; items already written with their names quoted in them pass
+    False. (Telling them apart by a leading ``'`` quoted again a phrase whose name ``repr``
+    writes in double quotes, as ``"left's mirror"``, and left a name that starts with ``'``
+    unquoted.)
     """
-    shown = [item if item.startswith("'") or not quoted else repr(item) for item in items]
+    shown = [repr(item) if quoted else item for item in items]
     if more > 0:
         shown.append(f"{more} more")
     return ", ".join(shown[:-1]) + (f" {last} " if len(shown) > 1 else "") + shown[-1]
