@@ -196,6 +196,28 @@ def test_version_prints_the_installed_version_and_its_rankings() -> None:
     assert result.stdout.strip() == expected
 
 
+def test_python_dash_m_advisor_is_the_command_line_program() -> None:
+    # Where the console script is not on PATH (a virtualenv not activated), `python -m advisor`
+    # runs the same program: its version line and its refusal of an unknown option, exit 2.
+    import subprocess
+    import sys
+
+    from advisor.search.paging import RANKING_VERSION
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "advisor", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    shown = run("--version")
+    assert shown.returncode == ExitCode.OK, shown.stderr
+    assert shown.stdout.startswith("advisor ")
+    assert shown.stdout.strip().endswith(f"ranking version {RANKING_VERSION}")
+    refused = run("--no-such-option")
+    assert refused.returncode == ExitCode.INVALID_ARGUMENT
+    assert "advisor: error:" in refused.stderr
+    assert "--no-such-option" in refused.stderr
+
+
 def test_option_help_states_the_budget_defaults() -> None:
     commands = next(
         action
