@@ -45,6 +45,7 @@ from advisor.model.grid import channel_axis, channel_axis_hint, downsample_advic
 from advisor.model.mixture import member_widths
 from advisor.model.padding import largest_grid
 from advisor.model.scalars import setting_value
+from advisor.model.schedule import grid_text
 from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
@@ -124,7 +125,9 @@ class RequestLimits(BaseModel):
         default=2**21, gt=0, description="Analyze: pooling-window entries summed over layers."
     )
     max_exact_locations: int = Field(
-        default=256, gt=0, description="Analyze with exact: input grid size."
+        default=256,
+        gt=0,
+        description="Analyze with exact: the grid pooled (the input with its padding).",
     )
     max_exact_channels: int = Field(
         default=64, gt=0, description="Analyze with exact: any width, M included."
@@ -605,13 +608,15 @@ def _window_entries(architecture: Architecture) -> int:
 def _exact_violations(
     task: Task, architecture: Architecture, limits: RequestLimits
 ) -> Iterator[FieldViolation]:
-    yield from _count(
-        "exact",
-        "exact certification: grid of locations",
-        math.prod(architecture.grid),
-        limits,
-        "max_exact_locations",
-    )
+    # The engine contracts every location the network pools, the margins included: a padded
+    # grid is counted, and named, or the count would not be the input's a user knows.
+    grid = "exact certification: grid of locations"
+    if architecture.padded:
+        grid += (
+            f" (the input {list(architecture.input.shape)} padded to "
+            f"{grid_text(architecture.grid)})"
+        )
+    yield from _count("exact", grid, math.prod(architecture.grid), limits, "max_exact_locations")
     widths, mixture = architecture.widths, architecture.mixture
     trees = [widths] if mixture is None else member_widths(widths, mixture)  # every member's
     widest = max(architecture.representation, *(width for tree in trees for width in tree))

@@ -13,6 +13,7 @@ from advisor_client.client import AdvisorClient
 from advisor_client.errors import InvalidArgumentError
 
 from advisor.errors import LimitExceededError
+from advisor.model.architecture import parse_architecture
 from advisor.model.budget import INT32_MAX, Budget
 from advisor.model.grid import InputSpec
 from advisor.model.padding import largest_grid
@@ -271,6 +272,31 @@ def test_exact_certification_bounds_every_member_width() -> None:
         check_analysis_cost(task_from_proto(task), architecture, True, limits)
     assert [v.description for v in error.value.violations] == [
         "exact certification: channel count 9 exceeds the server's limit of 8 (max_exact_channels)"
+    ]
+
+
+def test_exact_certification_names_the_padded_grid_it_counts() -> None:
+    # The engine contracts the margins too, so the count is the padded grid's: a volume of 225
+    # locations was told "grid of locations 384", a number it could not place.
+    task = parse_task(
+        {
+            "input": {"shape": [3, 5, 15]},
+            "correlations": [{"name": "c", "a": {"indices": [0]}, "b": {"indices": [14]}}],
+        }
+    )
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [3, 5, 15]},
+            "representation": 2,
+            "layers": [{"channels": 2, "pool": [2, 2, 2]}, {"channels": 2, "pool": [2, 3, 8]}],
+            "padding": [[0, 1], [0, 1], [0, 1]],
+        }
+    )
+    with pytest.raises(LimitExceededError) as error:
+        check_analysis_cost(task, architecture, True, LIMITS)
+    assert [v.description for v in error.value.violations] == [
+        "exact certification: grid of locations (the input [3, 5, 15] padded to 4x6x16) 384 "
+        "exceeds the server's limit of 256 (max_exact_locations)"
     ]
 
 
