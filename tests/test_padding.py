@@ -155,6 +155,41 @@ def test_padding_is_checked_and_named() -> None:
 
 
 @pytest.mark.parametrize(
+    ("task_shape", "own_shape", "note"),
+    [
+        ([13], [16], "padding: [[1, 2]]"),
+        ([13, 13, 7], [16, 16, 8], "padding: [[1, 2], [1, 2], [0, 1]]"),
+        ([16, 16], [32, 32], None),  # twice the input: another grid, not this one padded
+        ([16, 16], [8, 8], None),
+    ],
+)
+def test_an_architecture_written_on_the_padded_grid_is_told_to_give_the_margins_as_padding(
+    task_shape: list[int], own_shape: list[int], note: str | None
+) -> None:
+    # A net that pads 13 steps to 16, written with the padded input a framework sees
+    # (shape: [16]), was refused as another shape with no word of the padding field.
+    task = parse_task({"input": {"shape": task_shape}, "preset": "local"})
+    architecture = parse_architecture(
+        {
+            "input": {"shape": own_shape},
+            "representation": 2,
+            "layers": [{"channels": 2, "pool": own_shape}],
+        }
+    )
+    with pytest.raises(InvalidRequestError) as error:
+        analyze(task, architecture)
+    refusal = error.value.violations[0]
+    assert refusal.field == "architecture.input.shape"
+    advice = f"; if {own_shape} is the input with margins, give the shape {task_shape}"
+    if note is None:
+        assert advice not in refusal.description
+    else:
+        assert advice in refusal.description and refusal.description.endswith(
+            f"{note} (docs/FORMATS.md §2)"
+        )
+
+
+@pytest.mark.parametrize(
     ("shape", "padding", "layers", "advised"),
     [
         # MNIST under five 2x2 poolings: 28 -> 14 -> 7, where 2 does not divide; padded to 32.

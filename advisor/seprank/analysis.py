@@ -318,7 +318,13 @@ def check_same_input(task: Task, architecture: Architecture) -> None:
             f"must equal the task's input {field} {theirs}, got {ours}{hint}",
         )
         for field, theirs, ours, hint in (
-            ("shape", task_shape, own_shape, _channel_axis_note(task_shape, own_shape)),
+            (
+                "shape",
+                task_shape,
+                own_shape,
+                _channel_axis_note(task_shape, own_shape)
+                or _padded_grid_note(task_shape, own_shape),
+            ),
             ("channels", task.input.channels, architecture.input.channels, ""),
         )
         if theirs != ours
@@ -341,6 +347,29 @@ def _channel_axis_note(task_shape: list[int], own_shape: list[int]) -> str:
         if found is not None and found.grid == other:
             return f"; {whose}{channel_axis_hint(shape)}"
     return ""
+
+
+def _padded_grid_note(task_shape: list[int], own_shape: list[int]) -> str:
+    """Say how to write a padded net whose file gives the padded grid as its input.
+
+    A net that pads 13 steps to 16 is written ``shape: [13]`` with ``padding: [[1, 2]]``; a file
+    giving ``shape: [16]``, as a framework's padded input reads, was refused as another shape
+    with nothing to say that the margins go in ``padding``. The margins are offered split as
+    the search splits them (the larger after); only the user knows where they were. '' unless
+    the architecture's grid is the task's grown on some axis and shrunk on none, by less than
+    the task's size on every axis (padding to a friendlier size never doubles an axis; a grid
+    twice the task's or more is another input, not this one padded).
+    """
+    if len(task_shape) != len(own_shape):
+        return ""
+    grown = [ours - theirs for theirs, ours in zip(task_shape, own_shape, strict=True)]
+    if any(not 0 <= extra < theirs for extra, theirs in zip(grown, task_shape, strict=True)):
+        return ""
+    padding = [[extra // 2, extra - extra // 2] for extra in grown]
+    return (
+        f"; if {own_shape} is the input with margins, give the shape {task_shape} and the "
+        f"margins as padding, e.g. padding: {padding} (docs/FORMATS.md §2)"
+    )
 
 
 def _min_cuts(
