@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from advisor.cli.format import render_analysis
 from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.parameters import ParameterModel
@@ -325,3 +326,29 @@ def test_a_priced_net_has_no_reason_it_went_unpriced_and_figures_without_one_say
         Efficiency(3.0, 9.5, 4.0, 10.25, True, "stopped")
     said = Efficiency(3.0, 9.5, None, None, False).summary()
     assert "(too costly for an input this large, cut by a time limit, or not asked for)" in said
+
+
+def test_a_figure_above_its_dimension_bound_is_said_to_be_out_of_any_shallow_nets_reach() -> None:
+    # Overlapping windows on [6], M = 2, odd against even (docs/THEORY.md §14): the figure 2^5 is
+    # above the dimension bound 2^3, which caps a shallow net of M = 2 at any width. The table
+    # said a shallow net "would need at least 32 channels ... to reach these ranks", as if 32
+    # would do.
+    task = parse_task(
+        {"input": {"shape": [6]}, "correlations": [{"name": "oddeven", "a": {"preset": "even"}}]}
+    )
+
+    def table(first: dict[str, object], top: int) -> str:
+        architecture = parse_architecture(
+            {
+                "input": {"shape": [6]},
+                "representation": 2,
+                "layers": [{"channels": 4, **first}, {"channels": 2, "pool": [top]}],
+            }
+        )
+        return " ".join(render_analysis(analyze(task, architecture), "table").split())
+
+    overlapping = table({"pool": [2], "stride": [1]}, 5)
+    assert "No shallow net of this M reaches these ranks at any width" in overlapping
+    assert "the figure of 'oddeven' exceeds (its width alone would need at least 32 " in overlapping
+    assert "A shallow net would need" not in overlapping
+    assert "A shallow net would need at least" in table({"pool": [2]}, 3)  # a tree: within it

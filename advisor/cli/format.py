@@ -189,16 +189,18 @@ def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> st
         costs += f", on the input {_padded(architecture)}"
     lines = [costs, ""]
     lines.extend(_correlation_table(analysis.correlations))
-    lines.extend(_efficiency_lines(analysis.efficiency, ""))
+    lines.extend(_efficiency_lines(analysis.efficiency, analysis.correlations, ""))
     return "\n".join(lines) + "\n"
 
 
-def _efficiency_lines(efficiency: Efficiency | None, indent: str) -> list[str]:
+def _efficiency_lines(
+    efficiency: Efficiency | None, correlations: Sequence[CorrelationAnalysis], indent: str
+) -> list[str]:
     if efficiency is None:
         return []
     return [
         "",
-        *_wrapped(efficiency.summary(), indent, indent),
+        *_wrapped(efficiency.summary(correlations), indent, indent),
     ]
 
 

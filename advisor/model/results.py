@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
 
@@ -53,6 +54,10 @@ _EXACT_BITS = 20
 
 _FIXED_DIGITS = 6
 """Significant digits a larger count is written to (see :func:`_count`)."""
+
+_ABOVE_BOUND: Final = 1e-6
+"""How far a figure passes its dimension bound to be above it: both are written to 9 decimals,
+rounded up, so a figure at its bound reads as the bound or within this of it."""
 
 
 @dataclass(frozen=True)
@@ -130,11 +135,26 @@ class Efficiency:
         if self.contiguous_priced and self.unpriced_reason is not None:
             raise ValueError("a priced contiguous net has no unpriced_reason")
 
-    def summary(self) -> str:
-        """Say the figures in a sentence (the rationale and the analysis table use it)."""
+    def summary(self, correlations: Sequence[CorrelationAnalysis] = ()) -> str:
+        """Say the figures in a sentence (the rationale and the analysis table use it).
+
+        ``correlations``, the figures priced: where one is above its dimension bound, as only
+        overlapping windows print (docs/THEORY.md §14), no shallow net of that M reaches it at
+        any width, and the sentence says so rather than that some width would.
+        """
+        needed = (
+            f"{_counted(self.log2_shallow_channels, 'channel')} "
+            f"({_counted(self.log2_shallow_parameters, 'parameter')})"
+        )
+        beyond = [
+            c.name for c in correlations if c.log2_separation_rank > c.log2_max_rank + _ABOVE_BOUND
+        ]
         shallow = (
-            f"A shallow net would need at least {_counted(self.log2_shallow_channels, 'channel')} "
-            f"({_counted(self.log2_shallow_parameters, 'parameter')}) to reach these ranks"
+            f"A shallow net would need at least {needed} to reach these ranks"
+            if not beyond
+            else f"No shallow net of this M reaches these ranks at any width: its rank is at most "
+            f"the dimension bound, which the figure of {beyond[0]!r} exceeds (its width alone "
+            f"would need at least {needed})"
         )
         if not self.contiguous_priced:
             why = _UNPRICED[self.unpriced_reason]
