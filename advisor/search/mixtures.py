@@ -625,7 +625,7 @@ def _recommendation(
     text += " " + fit(design, objective, names, scope, reading)
     text += " " + carriers([_member(first), _member(second)], analysis.correlations)
     if analysis.efficiency is not None:
-        text += " " + analysis.efficiency.summary()
+        text += " " + analysis.efficiency.summary(analysis.correlations)
     if entry.ladders is not None:
         scored, ladders = entry.ladders
         which = "the first of its" if scored == 1 else f"the best of the first {scored} of its"
