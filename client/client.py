@@ -43,7 +43,7 @@ from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededErr
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, architecture_argument, parse_architecture
-from advisor.model.arguments import require_flag
+from advisor.model.arguments import require_callback, require_flag
 from advisor.model.budget import Budget, seed_problem
 from advisor.model.documents import read_document
 from advisor.model.pem import certificates_problem, key_problem, read_pem
@@ -311,8 +311,9 @@ class AdvisorClient:
         cannot be sent, naming it: ``target`` (not a non-empty string), ``token``, ``tls`` and
         ``retry`` (not their types), ``max_message_bytes`` (not a whole number from 1 to
         :data:`MAX_MESSAGE_BYTES`), ``timeout``, ``exact`` (not a boolean, Python's or
-        NumPy's), ``progress`` (not callable), ``architecture.layers[0].channels``; and for a task,
-        architecture or budget of the wrong type (``task: must be ...``).
+        NumPy's), ``progress`` (not callable, or an ``async def`` one, never awaited),
+        ``architecture.layers[0].channels``; and for a task, architecture or budget of the
+        wrong type (``task: must be ...``).
 
     Examples
     --------
@@ -398,11 +399,8 @@ class AdvisorClient:
             this call still returns its best designs so far (``complete`` false). No other
             search running on the server may hold it (``ALREADY_EXISTS``).
         """
+        require_callback(progress, "progress")
         if progress is not None:
-            if not callable(progress):
-                raise InvalidRequestError.single(
-                    "progress", f"must be callable or None; got {type(progress).__name__}"
-                )
             # Closed on the way out: an exception from ``progress`` would otherwise keep the
             # stream, and the search, alive through its traceback's frames.
             events = self.stream_recommend(task, budget, timeout=timeout, search_id=search_id)

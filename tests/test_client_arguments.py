@@ -264,6 +264,36 @@ def test_a_flag_is_a_boolean_python_s_or_numpy_s(fake: tuple[ScriptedAdvisor, st
     assert servicer.calls == {"Analyze": 1}
 
 
+class _AsyncProgress:
+    """A progress bar whose update is ``async def``: calling it only makes a coroutine."""
+
+    async def __call__(self, event: SearchProgress) -> None:
+        pass
+
+
+async def _async_progress(event: SearchProgress) -> None:
+    pass
+
+
+@pytest.mark.parametrize(
+    "progress", [_async_progress, _AsyncProgress()], ids=["function", "object"]
+)
+def test_an_async_progress_callback_is_refused_not_left_unawaited(
+    fake: tuple[ScriptedAdvisor, str], progress: Callable[[SearchProgress], object]
+) -> None:
+    # An asyncio pipeline passed its coroutine function: the call ran, no event reached it, and
+    # the only sign was "coroutine ... was never awaited", pointing inside the client.
+    servicer, target = fake
+    with AdvisorClient(target) as client, pytest.raises(InvalidRequestError) as caught:
+        client.recommend(TASK, BUDGET, progress=progress)
+    (violation,) = caught.value.violations
+    assert violation.field == "progress"
+    assert violation.description.startswith("is a coroutine function (async def)")
+    with pytest.raises(InvalidRequestError, match=r"^progress: is a coroutine function"):
+        advisor.recommend(parse_task(TASK), Budget.model_validate(BUDGET), progress=progress)
+    assert not servicer.calls
+
+
 @pytest.mark.parametrize("recommend", [AdvisorClient.recommend, advisor.recommend])
 def test_a_progress_callback_may_return_anything(recommend: Callable[..., object]) -> None:
     # What the callback returns is ignored; typed as returning None, a progress bar's update

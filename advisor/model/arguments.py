@@ -1,7 +1,8 @@
 """The library functions' check of what they are handed: the model they take, or how to get one.
 
 Also a flag's check (:func:`require_flag`): ``exact="no"`` is truthy, and would ask for what it
-refuses.
+refuses; and a progress callback's (:func:`require_callback`): an ``async def`` one would be
+called and never awaited.
 
 A caller who hands :func:`~advisor.recommend` a task's mapping, :func:`~advisor.analyze` a
 recommendation where its architecture is meant, or :func:`~advisor.analysis_document` a search
@@ -12,13 +13,14 @@ the documents, a document of the wrong kind).
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Mapping
 
 from advisor.errors import InvalidRequestError
 from advisor.model.scalars import boolean_problem
 
-__all__ = ["require_flag", "require_instance", "require_path"]
+__all__ = ["require_callback", "require_flag", "require_instance", "require_path"]
 
 _READERS: dict[str, tuple[str, str]] = {
     "Task": ("parse_task", "load_task"),
@@ -96,6 +98,46 @@ def require_flag(value: object, parameter: str) -> bool:
     if problem is not None:
         raise InvalidRequestError.single(parameter, problem)
     return bool(value)
+
+
+def require_callback(value: object, parameter: str) -> None:
+    """Refuse ``value`` for ``parameter`` unless it is a plain callable (or None) for each event.
+
+    A coroutine function (``async def``), or an object whose ``__call__`` is one, is callable,
+    but calling it only makes a coroutine: no event reached it, and all a caller saw was
+    Python's "coroutine ... was never awaited" warning, pointing inside the search. The search
+    and the client call their callback on the calling thread, which may be an executor's worker
+    of an asyncio program; such a program hands each event to its loop itself.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``parameter`` when ``value`` is neither None nor a plain callable.
+
+    Examples
+    --------
+    >>> async def on_progress(event):
+    ...     pass
+    >>> try:
+    ...     require_callback(on_progress, "progress")
+    ... except InvalidRequestError as error:
+    ...     print(error)  # doctest: +ELLIPSIS
+    progress: is a coroutine function (async def), which would be called and never awaited...
+    """
+    if value is None:
+        return
+    if not callable(value):
+        raise InvalidRequestError.single(
+            parameter,
+            f"must be callable with a SearchProgress, or None; got {type(value).__name__}",
+        )
+    if inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(type(value).__call__):
+        raise InvalidRequestError.single(
+            parameter,
+            "is a coroutine function (async def), which would be called and never awaited, "
+            "so no event would reach it: pass a plain function, e.g. one that hands each event "
+            "to the event loop (loop.call_soon_threadsafe(queue.put_nowait, event))",
+        )
 
 
 def _how_to_get(value: object, name: str) -> str:

@@ -40,9 +40,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from advisor.errors import InvalidRequestError, StoppedError
+from advisor.errors import StoppedError
 from advisor.model.architecture import Architecture
-from advisor.model.arguments import require_instance
+from advisor.model.arguments import require_callback, require_instance
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task
@@ -118,8 +118,7 @@ def recommend(
     require_instance(budget, Budget, "budget")
     if stop is not None:
         require_instance(stop, StopSignal, "stop")
-    if progress is not None and not callable(progress):
-        raise InvalidRequestError.single("progress", "must be callable with a SearchProgress")
+    require_callback(progress, "progress")
     offset = page_offset(task, budget)
     signal = (stop or StopSignal()).limited(budget.time_limit_seconds)
     if "mixture" not in budget.families():
