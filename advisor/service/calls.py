@@ -189,15 +189,25 @@ def has_ended(context: AioContext) -> bool:
     return context.done() or past(context.time_remaining())
 
 
-async def answer(outcomes: Outcomes, context: AioContext, max_message_bytes: int) -> bytes:
+async def answer(
+    outcomes: Outcomes,
+    context: AioContext,
+    max_message_bytes: int,
+    ended: Callable[[], None] | None,
+) -> bytes:
     """Return a unary call's response once its work has ended (its slot is free by then).
 
+    ``ended`` (if any) is called then, before the response leaves: a named search lets its
+    name go (:meth:`~advisor.service.searches.RunningSearches.release`), so a client that
+    names its next search alike as soon as it has the answer does not find the name held.
     A response over ``max_message_bytes`` ends the call ``RESOURCE_EXHAUSTED`` instead
     (:func:`oversized`).
     """
     response: Outcome | None = None
     while (outcome := await outcomes.get()) is not None:
         response = outcome
+    if ended is not None:
+        ended()
     if isinstance(response, bytes):
         response = oversized(response, max_message_bytes) or response
     if isinstance(response, CallAbortedError):
@@ -206,13 +216,19 @@ async def answer(outcomes: Outcomes, context: AioContext, max_message_bytes: int
     return response
 
 
-async def relay(outcomes: Outcomes, context: AioContext, max_message_bytes: int) -> None:
+async def relay(
+    outcomes: Outcomes,
+    context: AioContext,
+    max_message_bytes: int,
+    ended: Callable[[], None] | None,
+) -> None:
     """Write a streaming call's responses as they arrive, until its work ends.
 
     Progress events leave at once. What ends the call, a status or ``StreamRecommend``'s result,
-    is sent once the work has ended (its slot is free by then), as :func:`answer` does for a
-    unary call: a client that sends its next call as soon as it has the result must not find
-    the slot still taken (with worker processes the end-of-work frame follows the result's).
+    is sent once the work has ended (its slot is free by then, and ``ended``, if any, has been
+    called), as :func:`answer` does for a unary call: a client that sends its next call as soon
+    as it has the result must not find the slot, or its search's name, still taken (with worker
+    processes the end-of-work frame follows the result's).
     A response over ``max_message_bytes`` is not sent: the call ends ``RESOURCE_EXHAUSTED``
     (:func:`oversized`) once the work has ended, and nothing more is written.
     """
@@ -229,6 +245,8 @@ async def relay(outcomes: Outcomes, context: AioContext, max_message_bytes: int)
             result = outcome  # the stream's last message: its end follows
         else:
             await context.write(outcome)
+    if ended is not None:
+        ended()
     if result is not None:
         await context.write(result)
     if aborted is not None:

@@ -11,6 +11,7 @@ back serialized and are sent as they are. A search's ``search_id`` is read here,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TypeAlias
 
 import grpc
@@ -76,7 +77,10 @@ def _method_handler(
     streaming: bool,
     max_message_bytes: int,
 ) -> grpc.RpcMethodHandler[bytes, bytes]:
-    async def begin(payload: bytes, context: _Context) -> Outcomes:
+    async def begin(
+        payload: bytes, context: _Context
+    ) -> tuple[Outcomes, Callable[[], None] | None]:
+        """Start the call's work; return its outcomes and how its search lets its name go."""
         if has_ended(context):  # e.g. its deadline passed while its request was read
             await refuse_ended(context)
         named = await _named(searches, method, payload, context)
@@ -84,30 +88,36 @@ def _method_handler(
             started = await workers.begin(method, payload, context)
         except (SaturatedError, ShuttingDownError) as error:
             await refuse(error, method, context)
-        if named is not None:
-            searches.begun(named, started.hurry)
-        return started.outcomes
+        if named is None:
+            return started.outcomes, None
+        searches.begun(named[1], started.hurry)
+        return started.outcomes, partial(searches.release, *named)
 
     if streaming:
 
         async def stream(payload: bytes, context: _Context) -> None:
-            await relay(await begin(payload, context), context, max_message_bytes)
+            outcomes, release = await begin(payload, context)
+            await relay(outcomes, context, max_message_bytes, release)
 
         return grpc.unary_stream_rpc_method_handler(stream)
 
     async def unary(payload: bytes, context: _Context) -> bytes:
-        return await answer(await begin(payload, context), context, max_message_bytes)
+        outcomes, release = await begin(payload, context)
+        return await answer(outcomes, context, max_message_bytes, release)
 
     return grpc.unary_unary_rpc_method_handler(unary)
 
 
 async def _named(
     searches: RunningSearches, method: str, payload: bytes, context: _Context
-) -> RunningSearch | None:
-    """Hold the name a search request gives its search until its call ends; None: it gives none.
+) -> tuple[str, RunningSearch] | None:
+    """Hold the name a search request gives its search; return it and its search, or None.
 
-    A name that is no name is refused on ``search_id``, one a running search holds
-    ``ALREADY_EXISTS``: two searches of one name could not be told apart by ``FinishSearch``.
+    The name is let go when the search's work ends, before its answer leaves
+    (:func:`~advisor.service.calls.answer`), or when the call ends if sooner (refused, or
+    cancelled: the work then stops at its next poll). A name that is no name is refused on
+    ``search_id``, one a running search holds ``ALREADY_EXISTS``: two searches of one name
+    could not be told apart by ``FinishSearch``.
     """
     search_id = read_search_id(payload) if method in NAMED_METHODS else None
     if search_id is None:
@@ -126,7 +136,7 @@ async def _named(
     assert named is not None
     # The stubs declare the callback type as a class, not a protocol a function could match.
     context.add_done_callback(lambda _: searches.release(search_id, named))  # type: ignore[arg-type]
-    return named
+    return search_id, named
 
 
 def _finisher(searches: RunningSearches) -> Callable[[bytes, _Context], Awaitable[bytes]]:

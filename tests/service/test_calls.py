@@ -148,7 +148,7 @@ def test_a_streams_status_leaves_once_its_work_has_ended() -> None:
         outcomes.put_nowait(CallAbortedError(grpc.StatusCode.INVALID_ARGUMENT, "bad", ()))
         asyncio.get_running_loop().call_later(0.01, end)
         with pytest.raises(RuntimeError, match="aborted"):
-            await relay(outcomes, Context(), 2**20)  # type: ignore[arg-type]
+            await relay(outcomes, Context(), 2**20, None)  # type: ignore[arg-type]
         return sent_after_end == [True]
 
     assert asyncio.run(status_sent_after_the_end())
@@ -178,7 +178,7 @@ def test_a_streams_result_leaves_once_its_work_has_ended_and_progress_at_once() 
         outcomes.put_nowait(progress.SerializeToString())
         outcomes.put_nowait(result.SerializeToString())
         asyncio.get_running_loop().call_later(0.01, end)
-        await relay(outcomes, Context(), 2**20)  # type: ignore[arg-type]
+        await relay(outcomes, Context(), 2**20, None)  # type: ignore[arg-type]
         return writes
 
     assert asyncio.run(written()) == [("progress", False), ("result", True)]
@@ -214,7 +214,7 @@ def test_a_stream_response_over_the_message_limit_ends_the_call_once_its_work_ha
         outcomes.put_nowait(large.SerializeToString())
         asyncio.get_running_loop().call_later(0.01, end)
         with pytest.raises(RuntimeError, match="aborted"):
-            await relay(outcomes, Context(), 100)  # type: ignore[arg-type]
+            await relay(outcomes, Context(), 100, None)  # type: ignore[arg-type]
         return writes, aborts
 
     writes, [(code, details, after_end)] = asyncio.run(relayed())

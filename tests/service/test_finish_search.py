@@ -7,7 +7,8 @@ import contextlib
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -27,6 +28,8 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.protocol.search_id import MAX_SEARCH_ID_CHARS, search_id_problem
 from advisor.service import process_pool
 from advisor.service.admission import Admission
+from advisor.service.calls import Outcomes, StartedCall
+from advisor.service.decoding import advisor_handler
 from advisor.service.limits import RequestLimits
 from advisor.service.process_pool import ProcessWorkers
 from advisor.service.searches import FINISH_GRACE_SECONDS, RunningSearches, read_search_id
@@ -305,6 +308,119 @@ def test_a_late_release_leaves_a_later_search_of_the_name() -> None:
     assert second is not None
     searches.release("n", first)  # the first call's end, reported late
     assert searches.finish("n")
+
+
+class _AnsweringWorkers:
+    """Call workers whose every call's work has ended with ``outcome`` as soon as it begins."""
+
+    def __init__(self, outcome: bytes) -> None:
+        self.outcome = outcome
+
+    @property
+    def pids(self) -> list[int]:
+        return []
+
+    async def begin(self, method: str, payload: bytes, context: object) -> StartedCall:
+        outcomes: Outcomes = asyncio.Queue()
+        outcomes.put_nowait(self.outcome)
+        outcomes.put_nowait(None)  # the work's end
+        return StartedCall(outcomes, lambda seconds: None)
+
+    async def drain(self, deadline: float) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+class _AbortedError(Exception):
+    """What the fake call context raises for an abort, with its status code."""
+
+    def __init__(self, code: grpc.StatusCode) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _OpenContext:
+    """A call context whose call never ends on its own: its done callbacks never run."""
+
+    def __init__(self, on_write: Callable[[bytes], Awaitable[None]] | None = None) -> None:
+        self.on_write = on_write
+
+    def done(self) -> bool:
+        return False
+
+    def time_remaining(self) -> None:
+        return None
+
+    def add_done_callback(self, callback: object) -> None:
+        pass
+
+    async def write(self, message: bytes) -> None:
+        if self.on_write is not None:
+            await self.on_write(message)
+
+    async def abort(self, code: grpc.StatusCode, details: str, metadata: object = ()) -> None:
+        raise _AbortedError(code)
+
+
+def _behaviour(handler: grpc.GenericRpcHandler, method: str) -> Any:
+    """Return ``handler``'s coroutine function for the advisor's ``method``.
+
+    Typed Any: gRPC's stubs type a method handler's behaviours as the synchronous server's.
+    """
+
+    class Details(grpc.HandlerCallDetails):
+        def __init__(self) -> None:
+            self.method = f"/advisor.v1.ArchitectureAdvisor/{method}"
+            self.invocation_metadata = ()
+
+    found = handler.service(Details())
+    assert found is not None
+    return found.unary_stream if method == "StreamRecommend" else found.unary_unary
+
+
+@pytest.mark.parametrize("method", ["Recommend", "StreamRecommend"])
+def test_a_searchs_name_is_free_once_its_answer_leaves(method: str) -> None:
+    # The name was let go only when gRPC reported the call done, after the answer had left: a
+    # pipeline naming its next search alike as soon as it had the answer was refused
+    # ALREADY_EXISTS now and then (1 call in 30 with worker processes). Here the call is never
+    # reported done, so only the work's end can let the name go.
+    streaming = method == "StreamRecommend"
+    result = pb.SearchResult(complete=True)
+    response = (
+        pb.StreamRecommendResponse(result=result)
+        if streaming
+        else pb.RecommendResponse(result=result)
+    )
+    handler = advisor_handler(
+        _AnsweringWorkers(response.SerializeToString()), max_message_bytes=2**20
+    )
+    request = pb.RecommendRequest(search_id="trial-7").SerializeToString()
+    finish = _behaviour(handler, "FinishSearch")
+    running_as_it_left: list[bool] = []
+
+    async def named_running() -> bool:
+        asked = pb.FinishSearchRequest(search_id="trial-7").SerializeToString()
+        try:
+            await finish(asked, _OpenContext())
+        except _AbortedError as aborted:
+            assert aborted.code is grpc.StatusCode.NOT_FOUND
+            return False
+        return True
+
+    async def leaves(message: bytes) -> None:
+        running_as_it_left.append(await named_running())
+
+    async def call() -> None:
+        if streaming:
+            await _behaviour(handler, method)(request, _OpenContext(leaves))
+        else:
+            await _behaviour(handler, method)(request, _OpenContext())
+            await leaves(b"")  # a unary answer leaves as its behaviour returns it
+
+    asyncio.run(call())
+    assert running_as_it_left == [False]
 
 
 def test_a_worker_reads_its_own_calls_hurry_only() -> None:
