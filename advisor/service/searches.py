@@ -145,7 +145,7 @@ class RunningSearches:
             hurry(FINISH_GRACE_SECONDS)
 
     def release(self, search_id: str, search: RunningSearch) -> None:
-        """Let ``search_id`` go once ``search``'s call has ended (not a later search's)."""
+        """Let ``search_id`` go once ``search``'s work or call has ended (not a later search's)."""
         if self._running.get(search_id) is search:
             del self._running[search_id]
 
