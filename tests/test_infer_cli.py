@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -175,6 +178,30 @@ def test_an_output_whose_write_fails_part_way_keeps_the_file_written_before(
     assert written.status == 0, written.stderr
     assert load_task(output).arrangement is not None
     assert output.stat().st_mode & 0o777 == 0o640  # replaced, with the mode it had
+
+
+def test_an_output_that_is_a_named_pipe_is_written_through_not_replaced(tmp_path: Path) -> None:
+    # The task was written beside the path and renamed over it: a named pipe (or, where the
+    # process may write in /dev, /dev/null itself) was replaced by a regular file.
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this platform")
+    data, _ = _blocks(tmp_path)
+    pipe = tmp_path / "task.pipe"
+    os.mkfifo(pipe)
+    # A reader that does not block its opening, so the command's write finds it there.
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        run = advisor("infer", data, "--output", pipe)
+        assert run.status == 0, run.stderr
+        assert stat.S_ISFIFO(pipe.lstat().st_mode)
+        received = b""
+        with contextlib.suppress(BlockingIOError):
+            while chunk := os.read(reader, 65536):
+                received += chunk
+    finally:
+        os.close(reader)
+    assert yaml.safe_load(received.decode())["correlations"]
+    assert sorted(tmp_path.iterdir()) == [data, pipe]  # no temporary file left
 
 
 def test_recommend_with_data_searches_the_data_arranged_family(tmp_path: Path) -> None:
