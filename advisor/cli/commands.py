@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         # The reader went away (``advisor presets | head -1``); nothing left to say to it.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return ExitCode.OTHER
+        return ExitCode.BROKEN_PIPE
     except Exception as error:  # the promise: one line, never a traceback
         return _fail(f"unexpected {type(error).__name__}: {error}", ExitCode.OTHER)
     return status

@@ -53,6 +53,7 @@ class ExitCode(IntEnum):
     RESOURCE_EXHAUSTED = 6
     SERVER_NOT_STARTED = START_FAILED_EXIT_STATUS
     INTERRUPTED = 130  # 128 + SIGINT, the shells' status of a command Ctrl-C ended
+    BROKEN_PIPE = 141  # 128 + SIGPIPE, the status of a writer whose reader went away
 
 
 _EXIT_STATUS_MEANINGS = {
@@ -69,6 +70,8 @@ _EXIT_STATUS_MEANINGS = {
     "unusable TLS file",
     ExitCode.INTERRUPTED: "Ctrl-C stopped recommend's search (the embedded server's or a "
     "--target's): the best designs found so far were printed; a second Ctrl-C aborts (1)",
+    ExitCode.BROKEN_PIPE: "the reader of standard output went away before the output ended "
+    "(| head -1): nothing more is printed",
 }
 
 EXIT_STATUS_HELP = "exit status:\n" + "\n".join(

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
 import sys
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import Any, BinaryIO, Final, Literal
 
 from advisor.cli.json_output import readable_json
 
@@ -87,9 +88,27 @@ def write_stdout(text: str) -> None:
     if not unicode_stdout() and isinstance(stream, io.TextIOWrapper):
         stream.reconfigure(errors="backslashreplace")
     try:
-        stream.write(text)
+        if isinstance(stream, io.TextIOWrapper):
+            stream.flush()  # what the text layer holds comes first
+            text = text.replace("\n", os.linesep)  # its line ends, as the text layer writes them
+            _write_all(stream.buffer, text.encode(stream.encoding, stream.errors or "strict"))
+        else:
+            stream.write(text)
         stream.flush()
     except BrokenPipeError:
         raise
     except OSError as error:
         raise OutputError(error.strerror or str(error)) from None
+
+
+def _write_all(buffer: BinaryIO, data: bytes) -> None:
+    """Write every byte of ``data`` to ``buffer``, or raise the error that stops it.
+
+    A write larger than the buffer goes to the file in one system call, and one a signal cut
+    short returns the bytes it wrote, as the closing of a pipe's reader does (``| head -1``):
+    the text layer drops that count, so the rest of the document was lost without an error and
+    the command ended 0. Writing the rest again raises :class:`BrokenPipeError` there.
+    """
+    rest = memoryview(data)
+    while rest:
+        rest = rest[buffer.write(rest) :]

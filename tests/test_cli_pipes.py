@@ -1,0 +1,58 @@
+"""``advisor`` writing into a pipe, as scripts run it: a reader that goes away, a Ctrl-C mid-write.
+
+The command runs as a process of its own, its standard output a pipe this test reads; the
+document is over half a megabyte, far more than a pipe holds, so the command is still writing
+it when the test has read its first bytes and acts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from advisor.cli.options import ExitCode
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def long_document(tmp_path: Path) -> list[str]:
+    """The command line of a recommendation written as a YAML document of over 500 KB."""
+    task = tmp_path / "task.yaml"
+    task.write_text(yaml.safe_dump({"input": {"shape": [128, 128]}, "preset": "symmetry"}))
+    return [
+        sys.executable,
+        "-m",
+        "advisor.cli.main",
+        "recommend",
+        str(task),
+        "--budget",
+        "200000",
+        "--format",
+        "yaml",
+    ]
+
+
+def _writing(command: list[str]) -> subprocess.Popen[bytes]:
+    """Start ``command`` and return it once it has begun writing its standard output."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert process.stdout is not None
+    assert process.stdout.read(1) == b"r"  # "recommendations:": the document has begun
+    return process
+
+
+def test_a_reader_that_goes_away_mid_document_ends_the_command_quietly_with_141(
+    long_document: list[str],
+) -> None:
+    # `advisor recommend ... | head -1` ended 0, as if the whole document had been read: the
+    # write the pipe's closing cut short returned the bytes it wrote, and the rest was dropped.
+    process = _writing(long_document)
+    assert process.stdout is not None
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == ExitCode.BROKEN_PIPE, stderr
+    assert stderr == b""
