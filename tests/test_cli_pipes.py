@@ -1,4 +1,4 @@
-"""``advisor`` writing into a pipe, as scripts run it: a reader that goes away, a Ctrl-C mid-write.
+"""``advisor`` writing into a pipe as scripts run it: a reader that goes away, a Ctrl-C mid-write.
 
 The command runs as a process of its own, its standard output a pipe this test reads; the
 document is over half a megabyte, far more than a pipe holds, so the command is still writing
@@ -7,6 +7,7 @@ it when the test has read its first bytes and acts.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,16 @@ def long_document(tmp_path: Path) -> list[str]:
     ]
 
 
+_INTERRUPTIBLE = """
+import signal, sys
+from advisor.cli.main import main
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.exit(main())
+"""
+"""The ``advisor`` command in a process that takes Ctrl-C even when this one was started
+ignoring it (a script's background job), as a command started from a terminal does."""
+
+
 def _writing(command: list[str]) -> subprocess.Popen[bytes]:
     """Start ``command`` and return it once it has begun writing its standard output."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
@@ -56,3 +67,17 @@ def test_a_reader_that_goes_away_mid_document_ends_the_command_quietly_with_141(
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == ExitCode.BROKEN_PIPE, stderr
     assert stderr == b""
+
+
+def test_ctrl_c_mid_document_says_the_output_is_incomplete_and_ends_130(
+    long_document: list[str],
+) -> None:
+    # A Ctrl-C as a slow reader (`| less`) kept the write waiting ended the command as one that
+    # failed before printing ("interrupted", 1), its reader holding a cut-short document.
+    process = _writing([sys.executable, "-c", _INTERRUPTIBLE, *long_document[3:]])
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == ExitCode.INTERRUPTED, stderr
+    assert stderr.decode() == (
+        "advisor: error: interrupted while writing standard output: what it printed is incomplete\n"
+    )

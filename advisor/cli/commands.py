@@ -47,7 +47,7 @@ from advisor.cli.options import (
     TLS_OPTIONS,
     ExitCode,
 )
-from advisor.cli.output import OutputError, write_stdout
+from advisor.cli.output import OutputError, OutputInterruptedError, write_stdout
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import (
     FieldViolation,
@@ -103,6 +103,11 @@ def run(args: argparse.Namespace) -> int:
         return _fail(_describe(error, on_embedded), _exit_code(error))
     except OutputError as error:
         return _fail(f"cannot write to standard output: {error}", ExitCode.OTHER)
+    except OutputInterruptedError:
+        return _fail(
+            "interrupted while writing standard output: what it printed is incomplete",
+            ExitCode.INTERRUPTED,
+        )
     except BrokenPipeError:
         # The reader went away (``advisor presets | head -1``); nothing left to say to it.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

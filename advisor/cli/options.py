@@ -69,7 +69,8 @@ _EXIT_STATUS_MEANINGS = {
     ExitCode.SERVER_NOT_STARTED: "the server could not start: address in use or not bindable, "
     "unusable TLS file",
     ExitCode.INTERRUPTED: "Ctrl-C stopped recommend's search (the embedded server's or a "
-    "--target's): the best designs found so far were printed; a second Ctrl-C aborts (1)",
+    "--target's): the best designs found so far were printed; a second Ctrl-C aborts (1); or "
+    "Ctrl-C while the output was being written: what was printed is incomplete",
     ExitCode.BROKEN_PIPE: "the reader of standard output went away before the output ended "
     "(| head -1): nothing more is printed",
 }

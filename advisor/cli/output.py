@@ -18,7 +18,14 @@ from typing import Any, BinaryIO, Final, Literal
 
 from advisor.cli.json_output import readable_json
 
-__all__ = ["OutputError", "as_shown", "document_text", "stdout_document", "write_stdout"]
+__all__ = [
+    "OutputError",
+    "OutputInterruptedError",
+    "as_shown",
+    "document_text",
+    "stdout_document",
+    "write_stdout",
+]
 
 _UNICODE_CODECS: Final = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-32", "gb18030"})
 """Codecs (by :func:`codecs.lookup`'s name) that encode every character."""
@@ -71,6 +78,15 @@ class OutputError(Exception):
     """
 
 
+class OutputInterruptedError(Exception):
+    """A Ctrl-C came while standard output was being written: its reader holds a part of it.
+
+    Ended as any Ctrl-C, ``interrupted`` and status 1, a document cut short looked like one
+    whose command had failed before printing; the command says instead that what it printed is
+    incomplete, with the status of a command Ctrl-C ended (130).
+    """
+
+
 def write_stdout(text: str) -> None:
     """Write ``text`` to standard output, a character its encoding lacks as a backslash escape.
 
@@ -81,6 +97,9 @@ def write_stdout(text: str) -> None:
         /dev/full``), which was an ``unexpected AttributeError`` or ``OSError``.
     BrokenPipeError
         When the reader closed the pipe (``| head -1``).
+    OutputInterruptedError
+        When a Ctrl-C (SIGINT) comes before the text is written, as a slow reader (``| less``)
+        keeps the write waiting.
     """
     stream = sys.stdout
     if stream is None:  # the process started with its standard output closed
@@ -99,6 +118,8 @@ def write_stdout(text: str) -> None:
         raise
     except OSError as error:
         raise OutputError(error.strerror or str(error)) from None
+    except KeyboardInterrupt:
+        raise OutputInterruptedError from None
 
 
 def _write_all(buffer: BinaryIO, data: bytes) -> None:
