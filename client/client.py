@@ -282,8 +282,9 @@ class AdvisorClient:
     ----------
     target
         ``host:port`` of the server (any gRPC target string: ``dns:///host:port``,
-        ``unix:/path``, ``[::1]:50051``); a URL (``http://host:port``) and an IPv6 address with
-        a port but no brackets (``::1:50051``) are refused, naming it.
+        ``unix:/path``, ``[::1]:50051``); a URL (``http://host:port``), an IPv6 address with
+        a port but no brackets (``::1:50051``) and a port that is no port number from 1 to
+        65535 (``localhost:115587``, which gRPC would call as port 50051) are refused, naming it.
     token
         Bearer token sent with every call when the server requires one: one line of printable
         ASCII with no space at either end, as gRPC sends it.

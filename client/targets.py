@@ -29,6 +29,11 @@ def target_problem(target: str) -> str | None:
     bracketed = _unbracketed_ipv6(target)
     if bracketed is not None:
         return f"an IPv6 address with a port goes in brackets: pass {bracketed!r}"
+    port = _bad_port(target)
+    if port == "":
+        return "ends in ':' without a port: pass host:port"
+    if port is not None:
+        return f"port {port!r} is not a port number, 1 to 65535"
     scheme = next((s for s in _URL_SCHEMES if target.lower().startswith(s)), None)
     if scheme is None:
         return None
@@ -52,6 +57,34 @@ def _unbracketed_ipv6(target: str) -> str | None:
     return f"{scheme}[{host}]:{port}"
 
 
+def _bad_port(target: str) -> str | None:
+    """Return the port of ``target`` that is no port number, 1 to 65535 (None when all are).
+
+    gRPC takes a port's digits modulo 65536 (``localhost:70000`` called port 4464, and
+    ``localhost:115587`` port 50051, another server's) and fails a port of letters or 0 as a
+    server it cannot reach, ``UNAVAILABLE``, retried. Only the targets that end in a port are
+    read: ``host:port`` and ``[v6]:port``, alone or after one of :data:`_ADDRESS_SCHEMES` (a
+    list of them after ``ipv4:`` and ``ipv6:``). An address without a port is left to gRPC's
+    default, 443.
+    """
+    scheme = next((s for s in _ADDRESS_SCHEMES if target.startswith(s)), "")
+    if not scheme and (target.partition(":")[0] in _SOCKET_SCHEMES or "/" in target):
+        return None  # a socket's name or path, or another resolver's URI (``xds:///name``)
+    for address in target[len(scheme) :].split(","):
+        if address.startswith("["):
+            port = address.partition("]")[2]
+            if not port.startswith(":"):
+                continue
+            port = port[1:]
+        elif ":" in address and not _is_ipv6(address):
+            port = address.rpartition(":")[2]
+        else:
+            continue
+        if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+            return port
+    return None
+
+
 def _is_ipv6(text: str) -> bool:
     """Whether ``text`` is an IPv6 address (a scope such as ``%eth0`` included)."""
     try:
@@ -59,6 +92,9 @@ def _is_ipv6(text: str) -> bool:
     except ValueError:
         return False
 
+
+_SOCKET_SCHEMES: Final = ("unix", "unix-abstract", "vsock")
+"""gRPC's target schemes of local sockets, whose name may hold a colon (``unix-abstract:a:b``)."""
 
 _ADDRESS_SCHEMES: Final = ("dns:///", "dns:", "ipv4:", "ipv6:")
 """Target schemes the address follows at once (``ipv4:`` and ``ipv6:`` a comma-separated list of

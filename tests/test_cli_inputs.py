@@ -351,6 +351,14 @@ def test_max_window_none_lifts_the_window_bound(
     assert [b.max_window for b in budgets] == [sent]
 
 
+def test_a_target_port_past_65535_is_refused_not_wrapped() -> None:
+    # `--target localhost:115587` (a digit too many) called port 50051, 115587 modulo 65536:
+    # gRPC keeps a port's low 16 bits, so the command reached whatever server listened there.
+    result = advisor("presets", "--target", "localhost:115587")
+    line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
+    assert line == "advisor: error: --target: port '115587' is not a port number, 1 to 65535"
+
+
 def test_a_url_as_target_is_named_as_its_option() -> None:
     # `--target http://host:port` was UNAVAILABLE (exit 5), gRPC failing to resolve the URL as
     # a host name, as if the server were down.

@@ -130,6 +130,14 @@ def test_ragged_data_is_named_data(fake: tuple[ScriptedAdvisor, str]) -> None:
         # An IPv6 address and its port without brackets: gRPC read it as a host name too.
         ("::1:50051", {}, "target"),
         ("dns:///2001:db8::1:50051", {}, "target"),
+        # A port past 65535 called its digits modulo 65536, another port (70000: 4464); one of
+        # letters, 0 or none after the colon failed UNAVAILABLE, as a server that is down.
+        ("localhost:70000", {}, "target"),
+        ("[::1]:115587", {}, "target"),
+        ("ipv4:127.0.0.1:50051,127.0.0.1:99999", {}, "target"),
+        ("localhost:http", {}, "target"),
+        ("localhost:0", {}, "target"),
+        ("localhost:", {}, "target"),
         ("localhost:1", {"max_message_bytes": 2**40}, "max_message_bytes"),
         ("localhost:1", {"max_message_bytes": 2**31}, "max_message_bytes"),
         ("localhost:1", {"max_message_bytes": "4"}, "max_message_bytes"),
@@ -152,6 +160,26 @@ def test_an_ipv6_address_without_brackets_is_told_its_brackets() -> None:
     # An address without a port (gRPC's default, 443) is left to gRPC, which reads it so:
     # ::1:8080 is one too, and no other reading of it is certain.
     for target in ("[::1]:50051", "ipv6:[::1]:50051", "::1", "::1:8080", "unix:/run/a:1"):
+        AdvisorClient(target).close()
+
+
+def test_a_port_that_is_no_port_number_is_told_so() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        AdvisorClient("localhost:70000")
+    assert str(caught.value) == "target: port '70000' is not a port number, 1 to 65535"
+    with pytest.raises(InvalidRequestError) as caught:
+        AdvisorClient("localhost:")
+    assert str(caught.value) == "target: ends in ':' without a port: pass host:port"
+    # Targets whose last colon is no port's: sockets, other resolvers, a DNS server's address.
+    for target in (
+        "unix-abstract:advisor:1",
+        "unix:advisor.sock",
+        "vsock:2:50051",
+        "xds:///advisor",
+        "dns://8.8.8.8/advisor.example.com:50051",
+        "localhost",
+        "[::1]",
+    ):
         AdvisorClient(target).close()
 
 
