@@ -1374,6 +1374,22 @@ def test_an_output_that_cannot_be_written_is_one_line_saying_so(
     assert stderr.getvalue() == f"advisor: error: cannot write to standard output: {reason}\n"
 
 
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["recommend", "--help"]])
+def test_a_version_or_help_that_cannot_be_written_is_one_line_saying_so(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `advisor --version > /dev/full` ended in an OSError's traceback, and `--help > /dev/full`
+    # with status 0, nothing printed: argparse drops a failed write of its help.
+    monkeypatch.setattr(sys, "stdout", _FullDisk())
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), pytest.raises(SystemExit) as ended:
+        main(argv)
+    assert ended.value.code == ExitCode.OTHER
+    assert stderr.getvalue() == (
+        "advisor: error: cannot write to standard output: No space left on device\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("options", "error"),
     [

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import re
 import sys
 import threading
@@ -47,7 +46,7 @@ from advisor.cli.options import (
     TLS_OPTIONS,
     ExitCode,
 )
-from advisor.cli.output import OutputError, OutputInterruptedError, write_stdout
+from advisor.cli.output import fail, print_output
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import (
     FieldViolation,
@@ -97,24 +96,13 @@ def run(args: argparse.Namespace) -> int:
                 output, status = _recommend(advisor, args)
             else:
                 output, status = _CALLS[args.command](advisor, args), ExitCode.OK
-        write_stdout(output)
+        written = print_output(output)
     except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
         on_embedded = args.command != "serve" and args.target is None
-        return _fail(_describe(error, on_embedded), _exit_code(error))
-    except OutputError as error:
-        return _fail(f"cannot write to standard output: {error}", ExitCode.OTHER)
-    except OutputInterruptedError:
-        return _fail(
-            "interrupted while writing standard output: what it printed is incomplete",
-            ExitCode.INTERRUPTED,
-        )
-    except BrokenPipeError:
-        # The reader went away (``advisor presets | head -1``); nothing left to say to it.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return ExitCode.BROKEN_PIPE
+        return fail(_describe(error, on_embedded), _exit_code(error))
     except Exception as error:  # the promise: one line, never a traceback
-        return _fail(f"unexpected {type(error).__name__}: {error}", ExitCode.OTHER)
-    return status
+        return fail(f"unexpected {type(error).__name__}: {error}", ExitCode.OTHER)
+    return status if written == ExitCode.OK else written
 
 
 def _check_connection_options(args: argparse.Namespace) -> None:
@@ -347,8 +335,3 @@ def _exit_code(error: Exception) -> ExitCode:
         if isinstance(error, error_type):
             return code
     return ExitCode.OTHER
-
-
-def _fail(message: str, code: ExitCode) -> int:
-    print(f"advisor: error: {message}", file=sys.stderr)
-    return code

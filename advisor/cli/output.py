@@ -17,12 +17,15 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO, Final, Literal
 
 from advisor.cli.json_output import readable_json
+from advisor.cli.options import ExitCode
 
 __all__ = [
     "OutputError",
     "OutputInterruptedError",
     "as_shown",
     "document_text",
+    "fail",
+    "print_output",
     "stdout_document",
     "write_stdout",
 ]
@@ -133,3 +136,33 @@ def _write_all(buffer: BinaryIO, data: bytes) -> None:
     rest = memoryview(data)
     while rest:
         rest = rest[buffer.write(rest) :]
+
+
+def print_output(text: str) -> ExitCode:
+    """Write ``text`` to standard output; return :attr:`ExitCode.OK`, or why it could not be.
+
+    How every output of the command ends, its results' and ``--version``'s and ``--help``'s
+    alike: a write that fails is one error line and status 1, a Ctrl-C during it 130 saying
+    what was printed is incomplete, a reader that went away 141 and nothing said.
+    """
+    try:
+        write_stdout(text)
+    except OutputError as error:
+        return fail(f"cannot write to standard output: {error}", ExitCode.OTHER)
+    except OutputInterruptedError:
+        return fail(
+            "interrupted while writing standard output: what it printed is incomplete",
+            ExitCode.INTERRUPTED,
+        )
+    except BrokenPipeError:
+        # The reader went away (``advisor presets | head -1``); nothing left to say to it.
+        # Standard output goes nowhere from now on, so Python's final flush has nothing to fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.BROKEN_PIPE
+    return ExitCode.OK
+
+
+def fail(message: str, code: ExitCode) -> ExitCode:
+    """Say ``message`` as the command's one error line on standard error; return ``code``."""
+    print(f"advisor: error: {message}", file=sys.stderr)
+    return code
