@@ -1374,6 +1374,15 @@ def test_an_output_that_cannot_be_written_is_one_line_saying_so(
     assert stderr.getvalue() == f"advisor: error: cannot write to standard output: {reason}\n"
 
 
+def test_a_failure_keeps_its_status_when_standard_error_takes_no_line(
+    task_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `advisor recommend ... 2>/dev/full` ended 1 whatever the failure, the error line's own
+    # write failing with a traceback no one saw.
+    monkeypatch.setattr(sys, "stderr", _FullDisk())
+    assert main(["recommend", str(task_file), "--budget", "0"]) == ExitCode.INVALID_ARGUMENT
+
+
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["recommend", "--help"]])
 def test_a_version_or_help_that_cannot_be_written_is_one_line_saying_so(
     argv: list[str], monkeypatch: pytest.MonkeyPatch

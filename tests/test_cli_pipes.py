@@ -7,6 +7,7 @@ it when the test has read its first bytes and acts.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -81,3 +82,26 @@ def test_ctrl_c_mid_document_says_the_output_is_incomplete_and_ends_130(
     assert stderr.decode() == (
         "advisor: error: interrupted while writing standard output: what it printed is incomplete\n"
     )
+
+
+def test_a_command_started_with_standard_error_closed_prints_its_result(tmp_path: Path) -> None:
+    # `advisor recommend ... 2>&-` failed: the progress bar's check of stderr raised, and the
+    # error line went to standard output, print's fallback, into the result a script reads.
+    task = tmp_path / "task.yaml"
+    task.write_text(yaml.safe_dump({"input": {"shape": [8, 8]}, "preset": "symmetry"}))
+    command = [sys.executable, "-m", "advisor.cli.main", "recommend", str(task), "--budget"]
+    closed = ["sh", "-c", 'exec "$0" "$@" 2>&-']
+    done = subprocess.run(
+        [*closed, *command, "2000", "--top", "1", "--format", "json"],
+        capture_output=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == ExitCode.OK
+    assert json.loads(done.stdout)["recommendations"]
+    refused = subprocess.run(
+        [*closed, *command, "0"], capture_output=True, timeout=120, check=False, cwd=ROOT
+    )
+    assert refused.returncode == ExitCode.INVALID_ARGUMENT
+    assert refused.stdout == b""

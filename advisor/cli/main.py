@@ -26,7 +26,7 @@ from advisor.cli.options import (
     output_path,
     saved_path,
 )
-from advisor.cli.output import print_output
+from advisor.cli.output import fail, print_output
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
 from advisor.service.options import add_limit_argument, add_serve_arguments, given_path
 from advisor.usage import OneLineParser
@@ -157,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``advisor`` command and return its exit status (see ``ExitCode``)."""
+    if argv is None and sys.stderr is None:
+        # Started with standard error closed (``2>&-``, a daemon's child): a message went to
+        # standard output instead, print's fallback, into the result a script reads, and the
+        # progress bar's check of stderr failed the command. Its messages now go nowhere.
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process)
     args = build_parser().parse_args(argv)
     if argv is None:
         # A process of its own: gRPC's C core would print its own log lines (a failed bind, a
@@ -170,8 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # Ctrl-C, whenever it comes: also while the engines and gRPC load (the first half
         # second), which printed KeyboardInterrupt's traceback and ended the process by SIGINT.
-        print("advisor: error: interrupted", file=sys.stderr)
-        status = ExitCode.OTHER
+        status = fail("interrupted", ExitCode.OTHER)
     if argv is None:
         # Called with the process's own command line, so the process ends next: freezing the
         # heap spares the interpreter's final collection over everything imported (~70 ms of

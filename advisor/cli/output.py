@@ -10,6 +10,7 @@ back to the same names; a table, which people read, shows Python's backslash esc
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import os
 import sys
@@ -163,6 +164,12 @@ def print_output(text: str) -> ExitCode:
 
 
 def fail(message: str, code: ExitCode) -> ExitCode:
-    """Say ``message`` as the command's one error line on standard error; return ``code``."""
-    print(f"advisor: error: {message}", file=sys.stderr)
+    """Say ``message`` as the command's one error line on standard error; return ``code``.
+
+    A standard error that takes no line (``2>/dev/full``) leaves the status to tell the
+    failure: the write's own error ended the command with a traceback no one saw and status 1,
+    whatever the failure was.
+    """
+    with contextlib.suppress(OSError):
+        print(f"advisor: error: {message}", file=sys.stderr, flush=True)
     return code
