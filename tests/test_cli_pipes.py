@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -105,3 +106,47 @@ def test_a_command_started_with_standard_error_closed_prints_its_result(tmp_path
     )
     assert refused.returncode == ExitCode.INVALID_ARGUMENT
     assert refused.stdout == b""
+
+
+def _columns(path: Path) -> Path:
+    """Save 200 samples of a 4x4 grid whose columns are copies: data ``infer`` makes a task of."""
+    columns = np.random.default_rng(0).standard_normal((200, 1, 4))
+    noise = 0.1 * np.random.default_rng(1).standard_normal((200, 4, 4))
+    np.save(path, columns.repeat(4, axis=1) + noise)
+    return path
+
+
+def test_an_output_that_is_standard_output_is_written_as_standard_output(
+    tmp_path: Path,
+) -> None:
+    # `infer DATA --output /dev/stdout | yq` got the report after the task, in the stream it
+    # read, and `recommend --save-task /dev/stdout` the task before the result.
+    data = _columns(tmp_path / "data.npy")
+    command = [sys.executable, "-m", "advisor.cli.main"]
+    inferred = subprocess.run(
+        [*command, "infer", str(data), "--output", "/dev/stdout"],
+        capture_output=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert inferred.returncode == ExitCode.OK, inferred.stderr
+    assert yaml.safe_load(inferred.stdout)["correlations"]
+    assert b"task written to" not in inferred.stdout + inferred.stderr
+    assert b"evidence" in inferred.stderr  # the report, where --output - puts it
+    task = tmp_path / "task.yaml"
+    task.write_text("input: {shape: [4, 4]}\n")
+    save = ["--save-task", "/dev/stdout"]
+    searched = subprocess.run(
+        [*command, "recommend", str(task), "--budget", "2000", "--data", str(data), *save],
+        capture_output=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert searched.returncode == ExitCode.INVALID_ARGUMENT, searched.stderr
+    assert searched.stdout == b""
+    assert searched.stderr == (
+        b"advisor: error: --save-task: /dev/stdout is standard output, which holds the result: "
+        b"name a file\n"
+    )

@@ -100,7 +100,10 @@ def _as_options(
 
 def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     """Run ``advisor infer``: write the task (``--output`` or stdout) and return the report."""
-    _check_output(args)
+    # --output /dev/stdout is standard output, as - is: the report goes to stderr, not after
+    # the task into the stream a script reads.
+    output = None if args.output is None or _standard_output(args.output) else args.output
+    _check_output(args, output)
     sample = _sample(args, "DATA")
     classes = None
     if args.labels is not None:  # before the passes over the data: a minute on the largest
@@ -122,11 +125,11 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     if report.task is None:
         sys.stderr.write(summary)
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
-    if args.output is None:
+    if output is None:
         sys.stderr.write(summary)
         return stdout_document(task_file(report.task), args.format or "yaml")
-    _write_task(task_file(report.task), args.output, "--output", (), args.format)
-    return summary + f"task written to {args.output}\n"
+    _write_task(task_file(report.task), output, "--output", (), args.format)
+    return summary + f"task written to {output}\n"
 
 
 def _infer_task(
@@ -206,20 +209,34 @@ def _read_form(path: Path) -> TaskFormat:
     return "json" if os.fspath(path).endswith(".json") else "yaml"
 
 
-def _check_output(args: argparse.Namespace) -> None:
-    """Refuse an ``--output`` that is the DATA or ``--labels`` file, before anything is read.
+def _check_output(args: argparse.Namespace, output: Path | None) -> None:
+    """Refuse an ``output`` that is the DATA or ``--labels`` file, before anything is read.
 
     So is YAML asked for a file read as JSON (JSON is YAML, so the converse reads).
+    ``output`` is ``--output``'s file, None for standard output.
     """
-    if args.output is None:
+    if output is None:
         return
-    _check_writable("--output", args.output, (("DATA", args.data), ("--labels", args.labels)))
-    if args.format == "yaml" and _read_form(args.output) == "json":
+    _check_writable("--output", output, (("DATA", args.data), ("--labels", args.labels)))
+    if args.format == "yaml" and _read_form(output) == "json":
         raise InvalidRequestError.single(
             "--format",
-            f"yaml into {args.output}, which is read as JSON (its name ends .json); pass "
+            f"yaml into {output}, which is read as JSON (its name ends .json); pass "
             "--format json, or name the file .yaml",
         )
+
+
+def _standard_output(path: Path) -> bool:
+    """Return whether ``path`` is the process's standard output: one file, whatever its name.
+
+    ``/dev/stdout`` and ``/proc/self/fd/1`` are, and so is the file standard output is
+    redirected to (``> task.yaml``).
+    """
+    try:
+        named, standard = os.stat(path), os.fstat(1)
+    except OSError:  # no such file yet, or standard output closed
+        return False
+    return (named.st_dev, named.st_ino) == (standard.st_dev, standard.st_ino)
 
 
 def _check_writable(option: str, path: Path, inputs: Sequence[tuple[str, Path | None]]) -> None:
@@ -290,6 +307,11 @@ def arranged_task(
             raise InvalidRequestError(needing)
         return str(args.task), None
     if args.save_task is not None:
+        if _standard_output(args.save_task):
+            raise InvalidRequestError.single(
+                "--save-task",
+                f"{args.save_task} is standard output, which holds the result: name a file",
+            )
         _check_writable("--save-task", args.save_task, _save_task_inputs(args))
     parts = args.from_data or DATA_PARTS
     try:
