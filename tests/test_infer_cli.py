@@ -204,6 +204,22 @@ def test_an_output_that_is_a_named_pipe_is_written_through_not_replaced(tmp_path
     assert sorted(tmp_path.iterdir()) == [data, pipe]  # no temporary file left
 
 
+def test_data_or_labels_in_a_pipe_are_told_so_not_empty(tmp_path: Path) -> None:
+    # `advisor infer <(zcat data.csv.gz)` was refused as "the file is empty (0 bytes)": a pipe
+    # has no size, and the sample is read in passes a pipe cannot give.
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this platform")
+    data, _ = _blocks(tmp_path)
+    pipe = tmp_path / "sample.csv"
+    os.mkfifo(pipe)
+    for arguments, option in (([pipe], "DATA"), ([data, "--labels", pipe], "--labels")):
+        line = assert_one_error_line(advisor("infer", *arguments), ExitCode.INVALID_ARGUMENT)
+        assert line == (
+            f"advisor: error: {option}: {pipe}: is a pipe, not a file: save what it holds to a "
+            "file and pass that"
+        )
+
+
 def test_recommend_with_data_searches_the_data_arranged_family(tmp_path: Path) -> None:
     data, _ = _blocks(tmp_path)
     task = tmp_path / "local.yaml"

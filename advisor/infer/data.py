@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -322,10 +323,23 @@ def _check_names(file: Path, labels: npt.NDArray[Any]) -> None:
 
 
 def _file_size(file: Path, field: str = "data") -> int:
+    """Return the size of ``file``, which must be a regular file (refused on ``field`` if not).
+
+    A pipe (a shell's ``<(zcat data.csv.gz)``, a named pipe) has no size to check and cannot be
+    read in the passes the sample takes: it was refused as ``the file is empty (0 bytes)``.
+    """
     try:
-        return file.stat().st_size
+        status = file.stat()
     except OSError as error:
         raise InvalidRequestError.single(field, f"{file}: {error.strerror or error}") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise InvalidRequestError.single(field, f"{file}: is a directory, not a file")
+    if not stat.S_ISREG(status.st_mode):
+        kind = "pipe" if stat.S_ISFIFO(status.st_mode) else "device or socket"
+        raise InvalidRequestError.single(
+            field, f"{file}: is a {kind}, not a file: save what it holds to a file and pass that"
+        )
+    return status.st_size
 
 
 def _bytes_text(count: int) -> str:
