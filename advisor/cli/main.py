@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
 from advisor.cli.infer_options import add_data_arguments
@@ -168,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # failed handshake) above the one-line error every failure gets. GRPC_VERBOSITY set by
         # the caller (e.g. to debug) still wins; gRPC reads it when it is first imported.
         os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    # serve drains on SIGTERM itself; a caller passing argv keeps its own handlers.
+    handling = argv is None and args.command != "serve" and _handle_sigterm()
     try:
         from advisor.cli.commands import run  # only now: see the module docstring
 
@@ -176,12 +180,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Ctrl-C, whenever it comes: also while the engines and gRPC load (the first half
         # second), which printed KeyboardInterrupt's traceback and ended the process by SIGINT.
         status = fail("interrupted", ExitCode.OTHER)
+    except _TerminatedError:
+        status = fail("terminated (SIGTERM)", ExitCode.TERMINATED)
+    finally:
+        if handling:  # the command has ended: the process ends next, as SIGTERM would end it
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if argv is None:
         # Called with the process's own command line, so the process ends next: freezing the
         # heap spares the interpreter's final collection over everything imported (~70 ms of
         # ``advisor presets`` on a loaded machine). Callers passing argv keep their heap as it was.
         gc.freeze()
     return status
+
+
+class _TerminatedError(BaseException):
+    """SIGTERM came (a CI job cancelled, a container stopped): end the command as Ctrl-C does.
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is, so no handler of errors takes it for one;
+    the embedded server stops and a file being written is left as it was on the way out.
+    """
+
+
+def _handle_sigterm() -> bool:
+    """Make SIGTERM raise :class:`_TerminatedError`, unless the process was started ignoring it.
+
+    Returns whether it does. Without it the command died at once, saying nothing; a command
+    started with SIGTERM ignored keeps ignoring it.
+    """
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        return False
+    signal.signal(signal.SIGTERM, _terminate)
+    return True
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise _TerminatedError
 
 
 class _Parser(OneLineParser):

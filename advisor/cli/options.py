@@ -54,6 +54,7 @@ class ExitCode(IntEnum):
     SERVER_NOT_STARTED = START_FAILED_EXIT_STATUS
     INTERRUPTED = 130  # 128 + SIGINT, the shells' status of a command Ctrl-C ended
     BROKEN_PIPE = 141  # 128 + SIGPIPE, the status of a writer whose reader went away
+    TERMINATED = 143  # 128 + SIGTERM, the shells' status of a command SIGTERM ended
 
 
 _EXIT_STATUS_MEANINGS = {
@@ -73,6 +74,8 @@ _EXIT_STATUS_MEANINGS = {
     "Ctrl-C while the output was being written: what was printed is incomplete",
     ExitCode.BROKEN_PIPE: "the reader of standard output went away before the output ended "
     "(| head -1): nothing more is printed",
+    ExitCode.TERMINATED: "SIGTERM ended the command (a cancelled job, a stopped container): "
+    "nothing is printed but the error line",
 }
 
 EXIT_STATUS_HELP = "exit status:\n" + "\n".join(
