@@ -87,8 +87,9 @@ def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     return found
 
 
-_BUDGET_FIELD = re.compile(r"\bbudget\.[a-z_]+")
-"""A budget field a message names as the fix (``lower budget.min_width``)."""
+_NESTED_FIELD = re.compile(r"\b[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\b")
+"""A field of a group a message names, as the fix (``lower budget.min_width``) or as the one
+that goes with the field refused (``tls.client_cert and tls.client_key go together``)."""
 
 
 def violations_as_options(violations: Sequence[FieldViolation], options: Mapping[str, str]) -> str:
@@ -97,7 +98,8 @@ def violations_as_options(violations: Sequence[FieldViolation], options: Mapping
     ``options`` maps a field, or the head of one (``limits`` of ``limits.max_top_k``), to its
     option: ``budget.channel_choices[1]`` was typed as ``--channels``, ``limits.max_top_k`` as
     ``--limit max_top_k=...``, so name what the user can fix. Budget fields a description
-    suggests changing (``lower budget.min_width``) are named as their options too.
+    suggests changing (``lower budget.min_width``) are named as their options too, and so is
+    any field of a group ``options`` names that a description quotes (``tls.client_cert``).
     """
 
     def option_of(field: str) -> str:
@@ -110,7 +112,7 @@ def violations_as_options(violations: Sequence[FieldViolation], options: Mapping
         return field if option is None else f"{option} {child}"
 
     def named(description: str) -> str:
-        return _BUDGET_FIELD.sub(lambda found: options.get(found[0], found[0]), description)
+        return _NESTED_FIELD.sub(lambda found: options.get(found[0], found[0]), description)
 
     return "; ".join(str(type(v)(option_of(v.field), named(v.description))) for v in violations)
 

@@ -255,7 +255,9 @@ class TlsConfig:
         """Read the PEM files and build the channel credentials."""
         if (self.client_cert is None) != (self.client_key is None):
             missing = "tls.client_key" if self.client_key is None else "tls.client_cert"
-            raise InvalidRequestError.single(missing, "client_cert and client_key go together")
+            raise InvalidRequestError.single(
+                missing, "tls.client_cert and tls.client_key go together"
+            )
         root_ca = read_pem(self.root_ca, "tls.root_ca")
         certificate = read_pem(self.client_cert, "tls.client_cert")
         key = read_pem(self.client_key, "tls.client_key")

@@ -1135,6 +1135,24 @@ def test_mutual_tls_target(tmp_path: Path) -> None:
         assert line.endswith("pass --tls-client-cert and --tls-client-key)")
 
 
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [("--tls-client-cert", "--tls-client-key"), ("--tls-client-key", "--tls-client-cert")],
+)
+def test_a_client_certificate_without_its_key_names_both_options(
+    given: str, missing: str, tmp_path: Path
+) -> None:
+    # The line named the option missing and then the client library's fields: "--tls-client-key:
+    # client_cert and client_key go together", words no option of the command has.
+    pem = tmp_path / "client.pem"
+    pem.write_text("not read: the pair is checked first\n")
+    result = advisor("presets", "--target", "localhost:1", given, pem)
+    line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        f"advisor: error: {missing}: --tls-client-cert and --tls-client-key go together"
+    )
+
+
 def test_a_padding_of_zeros_is_not_called_padded(tmp_path: Path) -> None:
     # FORMATS.md's example architecture writes padding: [[0, 0], [0, 0]]: no margin at all.
     task = tmp_path / "task.yaml"
