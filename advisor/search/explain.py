@@ -206,7 +206,7 @@ def rationale(
         ),
         _versus("the shallow net", chosen, shallow, objective, names, scope),
         efficiency.summary() if efficiency is not None else "",
-        _binding(chosen, objective, names, widenings, max_parameters),
+        _binding(chosen, objective, names, widenings),
         _more(chosen, more_budget, max_parameters, more_budget_limit),
         *notes,
     ]
@@ -438,8 +438,11 @@ def _binding(
     objective: Objective,
     names: Sequence[str],
     widenings: Sequence[Widening],
-    max_parameters: int,
 ) -> str:
+    """Say how to raise the correlation furthest from its target: the two best widenings.
+
+    Empty when every correlation meets its target, since then nothing holds the score down.
+    """
     ranks = np.asarray(chosen.log2_ranks)
     if np.all(objective.fractions(ranks) >= _FULL):
         return ""
