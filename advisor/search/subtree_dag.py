@@ -387,10 +387,10 @@ def _intern(
 
     A multiset is keyed by its child-type counts when there are few types below (a window of
     thousands of leaves has three), else by its sorted children; either key is packed into one
-    integer when it fits, so one pass (:func:`_distinct`) finds the types, and each type's
-    multiset is read back from its key's digits. Type ids take the smallest integer type that
-    holds them (the leaves' are the ``int8`` labels): the cached levels hold one per node and
-    correlation, and a level of a few dozen types is one byte.
+    integer when it fits, so one pass (:func:`~advisor.arrays.ranked_keys`) finds the types,
+    and each type's multiset is read back from its key's digits. Type ids take the smallest
+    integer type that holds them (the leaves' are the ``int8`` labels): the cached levels hold
+    one per node and correlation, and a level of a few dozen types is one byte.
     """
     correlations, (num_rows, arity) = types.shape[0], windows.shape
     num_types = int(types.max()) + 1 if types.size else 1
