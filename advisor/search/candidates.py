@@ -117,6 +117,9 @@ class Candidate:
         The fold (``synthesized`` family only).
     eligible
         Whether it may be recommended (baselines the budget excludes are still evaluated).
+    padding
+        The constant margins ``(before, after)`` per axis of the padded grid ``pools`` pools
+        (:func:`grid_schedules`); None: the input's own grid.
     """
 
     index: int
