@@ -68,12 +68,13 @@ def check_mixture_exact_limits(structure: MixtureStructure, labels: npt.NDArray[
             )
 
 
-def mixture_exact_rank(
-    structure: MixtureStructure, labels: npt.NDArray[np.int8], seed: int = 0
-) -> int:
-    """Return the generic rank of one correlation's matricization (``labels``: ``(N,)``)."""
+def mixture_exact_rank(structure: MixtureStructure, labels: npt.NDArray[np.int8]) -> int:
+    """Return the generic rank of one correlation's matricization (``labels``: ``(N,)``).
+
+    The weights are drawn from one fixed seed, so the same arguments always give the same rank.
+    """
     check_mixture_exact_limits(structure, labels[None, :])
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(0)
     return max(_Draw(structure, rng).rank(labels) for _ in range(EXACT_TRIALS))
 
 
