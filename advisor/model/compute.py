@@ -18,7 +18,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["COUNT_LIMIT", "layer_locations", "multiply_adds"]
+__all__ = ["COUNT_LIMIT", "end_multiply_adds", "layer_locations", "multiply_adds"]
 
 COUNT_LIMIT: Final = 2**62
 """The largest multiply-add count a network may have: its parameters are fewer, and both are
@@ -68,8 +68,24 @@ def multiply_adds(
     dtype = object if exact else np.int64
     w = np.atleast_2d(np.asarray(widths, dtype=dtype))
     counts = np.asarray(locations, dtype=dtype)
-    total = counts[0] * representation_weights * w[:, 0]
+    total = end_multiply_adds(w[:, 0], w[:, -1], counts[0], representation_weights, outputs)
     total += (w[:, :-1] * w[:, 1:] * counts[None, :]).sum(axis=1)
-    total += w[:, -1] * outputs
     result: _Ints = total
     return result
+
+
+def end_multiply_adds(
+    representation: _Ints,
+    last_widths: _Ints,
+    input_locations: int,
+    representation_weights: int,
+    outputs: int,
+) -> _Ints:
+    """Return the multiply-adds of the representation layer and the output layer, per row.
+
+    ``N_0 * k^d * C_in * M + r_{L-1} * Y`` for each row's ``M`` (``representation``) and
+    ``r_{L-1}`` (``last_widths``): the part of :func:`multiply_adds` that does not depend on
+    the hidden layers, which a mixture's members share and its count takes once.
+    """
+    ends: _Ints = input_locations * representation_weights * representation + last_widths * outputs
+    return ends

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from pydantic import ConfigDict, Field
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.compute import COUNT_LIMIT, multiply_adds
+from advisor.model.compute import COUNT_LIMIT, end_multiply_adds, multiply_adds
 from advisor.model.documents import NullsOmitted, RequestModel
 from advisor.model.geometries import Geometry, family_of
 from advisor.model.parameters import ParameterModel
@@ -294,7 +294,9 @@ def summed_multiply_adds(
     counts = multiply_adds(
         held.reshape(-1, width), locations, representation_weights, outputs, exact
     )
-    shared = locations[0] * representation_weights * held[0, :, 0] + held[0, :, -1] * outputs
+    shared = end_multiply_adds(
+        held[0, :, 0], held[0, :, -1], locations[0], representation_weights, outputs
+    )
     summed: _Ints = counts.reshape(members, count).sum(axis=0) - (members - 1) * shared
     return summed
 
