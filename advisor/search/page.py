@@ -59,8 +59,10 @@ def result_page(run: SearchRun, complete: bool, *, note_unbuilt: bool = True) ->
     """Build the page of a search ``run`` has scored and ranked (``complete``: every tree was).
 
     The result is complete only when every tree was scored and every recommendation of the page
-    was built; it carries a token for the next page when the board holds a design after the
-    last one returned (it ranks one past the page's end, and a deadline may cut the page short).
+    was built whole, its contiguous pricing not cut by the deadline
+    (:attr:`~advisor.model.results.Recommendation.pricing_stopped`); it carries a token for the
+    next page when the board holds a design after the last one returned (it ranks one past the
+    page's end, and a deadline may cut the page short).
     A page the stop cut short says so in every design's rationale, unless ``note_unbuilt`` is
     False: the trees of a mixture search are not the caller's page (:func:`unbuilt`).
     """
