@@ -100,8 +100,7 @@ def independence_threshold(samples: float, locations: int, alpha: float = FAMILY
     """
     if samples < 1 or not 0.0 < alpha < 1.0:
         raise ValueError(f"need samples >= 1 and 0 < alpha < 1, got {samples} and {alpha}")
-    pairs = locations * (locations - 1) // 2
-    if pairs == 0:
+    if locations < 2:  # no pairs
         return 1.0
     return _quantile(locations, alpha) / math.sqrt(samples)
 
@@ -175,7 +174,7 @@ def pair_thresholds(
         thresholds[past] = np.maximum(_cornish_fisher(samples, z, skewness, excess), normal)
     heavy = (kurtosis > _heavy_product(samples, locations * channels, alpha)) & ~past
     if heavy.any():
-        level = math.log(2.0 * max(1, locations * (locations - 1) // 2) / alpha)
+        level = math.log(2.0 * _pairs(locations) / alpha)
         thresholds[heavy] = _bennett(samples, bound[heavy], level)
     return thresholds
 
@@ -297,5 +296,10 @@ _NEWTON_STEPS: Final = 100
 
 def _quantile(locations: int, alpha: float) -> float:
     """Return ``z``: the upper normal quantile of ``alpha`` over the grid's pairs, both tails."""
-    pairs = max(1, locations * (locations - 1) // 2)
-    return -NormalDist().inv_cdf(alpha / (2.0 * pairs))  # the upper quantile, exact for tiny tails
+    # The upper quantile, exact for tiny tails.
+    return -NormalDist().inv_cdf(alpha / (2.0 * _pairs(locations)))
+
+
+def _pairs(locations: int) -> int:
+    """Return the grid's pairs of locations, at least 1: the family ``alpha`` is shared over."""
+    return max(1, locations * (locations - 1) // 2)
