@@ -10,6 +10,7 @@ windows (stride < pool) a node may be pooled by several, and the network is not 
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -39,6 +40,15 @@ class PoolingStructure:
     def depth(self) -> int:
         """Number of pooling levels (hidden layers)."""
         return len(self.windows)
+
+    def check_widths(self, widths: Sized) -> None:
+        """Raise :class:`ValueError` unless ``widths`` has one entry per pooling level.
+
+        The engines that take the channel count of every level (exact, graph) refuse a list of
+        another length, a caller's bug, before they read it level by level.
+        """
+        if len(widths) != self.depth:
+            raise ValueError(f"widths must have one entry per pooling level ({self.depth})")
 
     @cached_property
     def is_tree(self) -> bool:

@@ -129,6 +129,9 @@ def exact_rank(
     ------
     advisor.errors.LimitExceededError
         Field ``exact``, when :func:`check_exact_limits` rejects the instance.
+    ValueError
+        When ``widths`` has not one entry per pooling level
+        (:meth:`~advisor.geometry.structure.PoolingStructure.check_widths`).
 
     Examples
     --------
@@ -139,8 +142,7 @@ def exact_rank(
     >>> exact_rank(structure, [0, 2], [1, 3], widths=[3, 2], representation=2)
     4
     """
-    if len(widths) != structure.depth:
-        raise ValueError(f"widths must have one entry per pooling level ({structure.depth})")
+    structure.check_widths(widths)
     fields = _checked_fields(structure, a, b, widths, representation)
     a_ids, b_ids = (np.unique(np.asarray(x, dtype=np.intp)) for x in (a, b))
     if fields is None or a_ids.size == 0 or b_ids.size == 0:

@@ -67,6 +67,12 @@ def log2_min_cut_graph(
     float
         ``log2`` of the smallest product of bond dimensions over cuts separating A from B.
 
+    Raises
+    ------
+    ValueError
+        When ``widths`` has not one entry per pooling level
+        (:meth:`~advisor.geometry.structure.PoolingStructure.check_widths`).
+
     Examples
     --------
     Left half vs right half of 4 locations under contiguous size-2 pooling: the root δ is cut.
@@ -75,8 +81,7 @@ def log2_min_cut_graph(
     >>> log2_min_cut_graph(structure, [0, 1], [2, 3], widths=[4, 2], representation=8)
     1.0
     """
-    if len(widths) != structure.depth:
-        raise ValueError(f"widths must have one entry per pooling level ({structure.depth})")
+    structure.check_widths(widths)
     log2_weights = [math.log2(representation), *(math.log2(r) for r in widths)]
     network, cut_weights = _flow_network(structure, a, b, log2_weights)
     _, (source_side, _) = nx.minimum_cut(network, _SOURCE, _SINK, flow_func=boykov_kolmogorov)
