@@ -189,6 +189,7 @@ class ProcessWorkers:
         self._drain_deadline = math.inf
         self._closing = False
         self._resends: set[asyncio.Task[None]] = set()
+        self._replacements: set[asyncio.Task[None]] = set()  # spawning workers, for close()
         self._waiting = 0  # calls waiting for an idle worker (new ones, and jobs to resend)
 
     @classmethod
@@ -303,11 +304,15 @@ class ProcessWorkers:
 
         A worker still loading the engines has no call to finish: it is killed at once, rather
         than waited for until it has loaded them (seconds, tens of seconds on a busy machine)
-        only to read the end of its input.
+        only to read the end of its input. A replacement still being spawned is cancelled, and
+        waited for: asyncio kills a process whose spawn is cancelled and waits for its exit, so
+        none outlives the close.
         """
         self._closing = True
-        for resend in tuple(self._resends):
-            resend.cancel()
+        for task in (*self._resends, *self._replacements):
+            task.cancel()
+        if self._replacements:
+            await asyncio.wait(self._replacements)
         workers = list(self._workers)
         for worker in workers:
             if worker.process.stdin is not None:
@@ -439,7 +444,7 @@ class ProcessWorkers:
                 self._on_frame(worker, await receive_frame(worker.process.stdout))
         worker.alive = False  # no new call for it while its exit is collected
         status = await worker.process.wait()
-        await self._on_exit(worker, status)
+        self._on_exit(worker, status)
 
     def _on_frame(self, worker: _Worker, frame: object) -> None:
         if isinstance(frame, Ready):
@@ -488,12 +493,12 @@ class ProcessWorkers:
         if worker.process.stdin is not None:
             worker.process.stdin.close()
 
-    async def _on_exit(self, worker: _Worker, status: int) -> None:
+    def _on_exit(self, worker: _Worker, status: int) -> None:
         self._workers.discard(worker)
         worker.control.close()
         if worker.retired and status == 0:  # an idle worker let go for its memory (_retire)
             if self._replacement_needed():
-                await self._replace()
+                self._start_replacement()
             return
         description = _exit_description(worker.process.pid, status)
         started = worker.ready.done()
@@ -514,23 +519,31 @@ class ProcessWorkers:
                 _LOGGER.warning("%s; %s", description, _NOT_REPLACED)
             return
         _LOGGER.warning("%s; starting another", description)
-        if not started:
-            await asyncio.sleep(_RESTART_DELAY_SECONDS)
-        if self._replacement_needed():
-            await self._replace()
+        self._start_replacement(0.0 if started else _RESTART_DELAY_SECONDS)
 
-    async def _replace(self) -> None:
-        """Start a worker in place of one that exited; a spawn that fails is tried again.
+    def _start_replacement(self, delay: float = 0.0) -> None:
+        """Start a worker in place of one that exited, after ``delay`` seconds, on a task.
+
+        The task is :meth:`close`'s to cancel: a spawn left to finish after the close would
+        start a worker process that outlives the pool.
+        """
+        replacement = asyncio.create_task(self._replace(delay))
+        self._replacements.add(replacement)
+        replacement.add_done_callback(self._replacements.discard)
+
+    async def _replace(self, delay: float) -> None:
+        """Start a worker after ``delay`` seconds, if still needed; a failed spawn is tried again.
 
         A spawn may fail for a moment (fork's EAGAIN at a container's process limit, ENOMEM
         under the memory pressure that retires workers); given up, the slot would have no
         worker for good, its calls waiting for one until their deadlines while health reads
         SERVING. Tried every :data:`_RESTART_DELAY_SECONDS` while a replacement is needed.
         """
-        while True:
+        await asyncio.sleep(delay)
+        while self._replacement_needed():
             try:
-                replacement = await self._launch()
-                break
+                await self._launch()
+                return
             except OSError as error:
                 _LOGGER.warning(
                     "could not spawn a worker process (%s); trying again in %g s",
@@ -538,11 +551,6 @@ class ProcessWorkers:
                     _RESTART_DELAY_SECONDS,
                 )
             await asyncio.sleep(_RESTART_DELAY_SECONDS)
-            if not self._replacement_needed():
-                return
-        if self._closing:  # closed while it was being launched: close() never saw it
-            with contextlib.suppress(ProcessLookupError):
-                replacement.process.kill()
 
 
 def _exit_description(pid: int, status: int) -> str:

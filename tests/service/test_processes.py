@@ -641,6 +641,49 @@ def test_a_worker_started_as_the_drain_begins_gets_the_drain_deadline(
     assert asyncio.run(drain_while_spawning()) == 0.0
 
 
+def test_the_close_stops_a_replacement_still_being_spawned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A dead worker's replacement was spawned on the task that handled the death, which the close
+    # did not wait for: a close that came during the spawn returned, and the new worker process
+    # started after it, outliving the pool (killed only once its spawn ended, or orphaned when
+    # the server's process exited first).
+    spawning, spawn, settled = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    spawned: list[asyncio.subprocess.Process] = []
+    create_subprocess_exec = asyncio.create_subprocess_exec
+
+    async def held_spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        try:
+            spawning.set()
+            await spawn.wait()
+            spawned.append(await create_subprocess_exec(*args, **kwargs))
+            return spawned[-1]
+        finally:
+            settled.set()  # spawned, or cancelled before the spawn
+
+    async def close_while_spawning() -> None:
+        workers = await ProcessWorkers.start(RequestLimits(), Admission(1), 1, 0)
+        monkeypatch.setattr(asyncio, "create_subprocess_exec", held_spawn)
+        try:
+            (worker,) = workers.pids
+            os.kill(worker, signal.SIGKILL)
+            async with asyncio.timeout(60):
+                await spawning.wait()  # its replacement is being spawned
+        finally:
+            await workers.close()
+        spawn.set()  # a spawn the close left running goes on now
+        async with asyncio.timeout(60):
+            await settled.wait()
+
+    try:
+        asyncio.run(close_while_spawning())
+        assert spawned == []
+    finally:
+        for process in spawned:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+
+
 def _memfds() -> int:
     """Count this process's open memfds (the workers' control blocks among them)."""
     count = 0
@@ -781,12 +824,12 @@ def test_a_call_that_ends_as_its_unread_job_is_resent_frees_its_slot(
     # refused every later call RESOURCE_EXHAUSTED while health read SERVING.
     context = _CallContext()
 
-    async def end_the_call(workers: ProcessWorkers) -> None:
+    def end_the_call(workers: ProcessWorkers, delay: float = 0.0) -> None:
         # In place of the replacement (which the call does not need), in the turn the death is
         # handled in, right after the job was put back.
         context.end()
 
-    monkeypatch.setattr(ProcessWorkers, "_replace", end_the_call)
+    monkeypatch.setattr(ProcessWorkers, "_start_replacement", end_the_call)
 
     async def end_as_resent() -> int:
         admission = Admission(1)
