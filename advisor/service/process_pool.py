@@ -163,7 +163,9 @@ class _Worker:
     ready: asyncio.Future[None]
     job: _Job | None = None
     alive: bool = True
-    retired: bool = False  # replaced for the memory it held: its exit is expected
+    superseded: bool = False  # over its memory bound: replaced once its replacement is ready
+    retired: bool = False  # out of service (its replacement serves): its exit is expected
+    replacing: _Worker | None = field(default=None, repr=False)  # superseded, until ready
     watch: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -204,8 +206,8 @@ class ProcessWorkers:
         """Start ``count`` workers at ``niceness`` and wait until each has loaded the engines.
 
         A worker that holds more than ``max_worker_bytes`` resident once a call has ended is
-        replaced (None: never), as one that died is, but gently: its input is closed and it
-        exits, and the replacement loads the engines meanwhile.
+        replaced (None: never), as one that died is, but gently: it serves on while its
+        replacement loads the engines, then its input is closed and it exits.
 
         Raises
         ------
@@ -388,14 +390,14 @@ class ProcessWorkers:
     async def _idle_worker(self) -> _Worker:
         self._waiting += 1
         try:
-            while not (worker := await self._idle.get()).alive:
-                pass  # a worker that died while idle: its replacement joins the queue when ready
+            while not (worker := await self._idle.get()).alive or worker.retired:
+                pass  # died or retired while idle: its replacement joins the queue when ready
         finally:
             self._waiting -= 1
         return worker
 
     def _replacement_needed(self) -> bool:
-        """Whether a worker that died should be replaced.
+        """Whether a worker that died, or one over its memory bound, should be replaced.
 
         Not once the server closes, nor while it drains, when no new call is admitted, unless a
         call admitted before waits for a worker: a replacement would only load the engines
@@ -449,6 +451,9 @@ class ProcessWorkers:
     def _on_frame(self, worker: _Worker, frame: object) -> None:
         if isinstance(frame, Ready):
             worker.ready.set_result(None)
+            if worker.replacing is not None:  # it takes that one's place: one serves, not both
+                self._retire(worker.replacing)
+                worker.replacing = None
             self._idle.put_nowait(worker)
             return
         job = worker.job
@@ -462,8 +467,10 @@ class ProcessWorkers:
             job.outcomes.put_nowait(CallAbortedError(code, frame.details, frame.trailing_metadata))
         elif isinstance(frame, Ended):
             worker.job, job.worker = None, None
-            if self._holds_too_much(worker, frame, job.method):
+            if worker.retired:  # its replacement got ready during the call: it exits now
                 self._retire(worker)
+            elif not worker.superseded and self._holds_too_much(worker, frame, job.method):
+                self._supersede(worker)
             else:
                 self._idle.put_nowait(worker)
             # The slot is free before the call's answer goes out (answer() waits for the end).
@@ -474,7 +481,7 @@ class ProcessWorkers:
         held, most = ended.resident_bytes, self._max_worker_bytes
         if held is None or most is None or held <= most:
             return False
-        # Once the server shuts down its exit starts no replacement, unless a call waits for one.
+        # Once the server shuts down none is replaced, unless a call waits for a worker.
         fate = "replacing it" if self._replacement_needed() else f"letting it go, {_NOT_REPLACED}"
         _LOGGER.info(
             # To a tenth: whole MiB read "holds 100 MiB, over worker_max_memory_mib 100".
@@ -487,19 +494,32 @@ class ProcessWorkers:
         )
         return True
 
+    def _supersede(self, worker: _Worker) -> None:
+        """Replace ``worker``, idle and over its memory bound; it serves on until then.
+
+        Let go at once, it left its slot without a worker while the replacement loaded the
+        engines (about half a second, more on a busy machine): a call that came meanwhile
+        waited that long, where an idle pool answers at once. Once the replacement is ready it
+        takes the worker's place (:meth:`_retire`); until then both run, but only the worker
+        serves. Once the server shuts down, unless a call waits for a worker, no replacement is
+        started and the worker is let go at once.
+        """
+        if not self._replacement_needed():
+            self._retire(worker)
+            return
+        worker.superseded = True
+        self._start_replacement(replacing=worker)
+        self._idle.put_nowait(worker)
+
     def _retire(self, worker: _Worker) -> None:
-        """Let ``worker``, idle, exit (its input closed); its exit starts its replacement."""
+        """Take ``worker`` out of service: no new call goes to it; idle, its input is closed."""
         worker.retired = True
-        if worker.process.stdin is not None:
+        if worker.job is None and worker.process.stdin is not None:
             worker.process.stdin.close()
 
     def _on_exit(self, worker: _Worker, status: int) -> None:
         self._workers.discard(worker)
         worker.control.close()
-        if worker.retired and status == 0:  # an idle worker let go for its memory (_retire)
-            if self._replacement_needed():
-                self._start_replacement()
-            return
         description = _exit_description(worker.process.pid, status)
         started = worker.ready.done()
         if not started:
@@ -514,24 +534,32 @@ class ProcessWorkers:
                 job.finish(None if job.ended else aborted_for(error, job.method))
             else:
                 self._resend_later(job)
+        if worker.superseded:  # let go for its memory, its replacement started then
+            if status != 0 and not self._closing:
+                _LOGGER.warning("%s; its replacement was started already", description)
+            return
+        if worker.retired and status == 0:  # let go for its memory during the shutdown
+            return
         if not self._replacement_needed():
             if not self._closing:
                 _LOGGER.warning("%s; %s", description, _NOT_REPLACED)
             return
         _LOGGER.warning("%s; starting another", description)
-        self._start_replacement(0.0 if started else _RESTART_DELAY_SECONDS)
+        # A replacement that died before it was ready passes on the worker it was to replace.
+        self._start_replacement(worker.replacing, 0.0 if started else _RESTART_DELAY_SECONDS)
 
-    def _start_replacement(self, delay: float = 0.0) -> None:
-        """Start a worker in place of one that exited, after ``delay`` seconds, on a task.
+    def _start_replacement(self, replacing: _Worker | None = None, delay: float = 0.0) -> None:
+        """Start a worker on a task, after ``delay`` seconds, in place of one that exited.
 
-        The task is :meth:`close`'s to cancel: a spawn left to finish after the close would
-        start a worker process that outlives the pool.
+        Or in place of ``replacing``, which serves until the new worker is ready. The task is
+        :meth:`close`'s to cancel: a spawn left to finish after the close would start a worker
+        process that outlives the pool.
         """
-        replacement = asyncio.create_task(self._replace(delay))
+        replacement = asyncio.create_task(self._replace(replacing, delay))
         self._replacements.add(replacement)
         replacement.add_done_callback(self._replacements.discard)
 
-    async def _replace(self, delay: float) -> None:
+    async def _replace(self, replacing: _Worker | None, delay: float) -> None:
         """Start a worker after ``delay`` seconds, if still needed; a failed spawn is tried again.
 
         A spawn may fail for a moment (fork's EAGAIN at a container's process limit, ENOMEM
@@ -542,7 +570,8 @@ class ProcessWorkers:
         await asyncio.sleep(delay)
         while self._replacement_needed():
             try:
-                await self._launch()
+                replacement = await self._launch()
+                replacement.replacing = replacing  # set before its Ready frame can be read
                 return
             except OSError as error:
                 _LOGGER.warning(
