@@ -65,6 +65,7 @@ __all__ = [
     "WORKER_PROCESS_BYTES",
     "ProcessWorkers",
     "WorkerExitedError",
+    "worker_bound_problem",
     "worker_memory_problem",
 ]
 
@@ -113,6 +114,27 @@ def worker_memory_problem(count: int) -> str | None:
         f"({WORKER_PROCESS_BYTES // 2**20} MiB each, idle), more than the "
         f"{memory / gib:,.1f} GiB of memory this process may use: serve fewer calls at once, or "
         "run them on threads"
+    )
+
+
+def worker_bound_problem(mib: int) -> str | None:
+    """Return why a bound of ``mib`` MiB on a worker's memory cannot do its job, or None.
+
+    Below what an idle worker holds, every call would replace its worker. Above the memory this
+    process may use (:func:`~advisor.service.machine.usable_memory`), no worker can ever hold
+    it and none would be replaced: a bound given in bytes (``2147483648`` for 2 GiB, 2 PiB in
+    MiB) was taken without a word and never acted on. None where the platform does not report
+    the memory.
+    """
+    least = math.ceil(WORKER_PROCESS_BYTES / 2**20)
+    if mib < least:
+        return f"is below the {least} MiB an idle worker holds: every call would replace its worker"
+    memory = usable_memory()
+    if memory is None or mib * 2**20 <= memory:
+        return None
+    return (
+        f"is more than the {memory // 2**20:,} MiB of memory this process may use: no worker "
+        "can hold that much, so none would ever be replaced (the bound is in MiB)"
     )
 
 

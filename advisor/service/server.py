@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import math
 import signal
 import sys
 import threading
@@ -53,8 +52,8 @@ from advisor.service.decoding import advisor_handler
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
 from advisor.service.machine import usable_cpus
 from advisor.service.process_pool import (
-    WORKER_PROCESS_BYTES,
     ProcessWorkers,
+    worker_bound_problem,
     worker_memory_problem,
 )
 from advisor.service.reading import RequestReadTimeout
@@ -161,7 +160,7 @@ class ServerConfig(BaseModel):
         # (_worker_settings_have_workers), 0 too, not as "must be greater than 0".
         description="Replace a worker process that holds more than this many MiB resident once "
         "a call has ended (a large search's memory stays with the process that ran it); None: "
-        "never. At least what an idle worker holds.",
+        "never. At least what an idle worker holds, at most the memory this process may use.",
     )
     reflection: bool = Field(default=False, description="Serve grpc.reflection.v1alpha.")
     access_log: bool = Field(
@@ -274,13 +273,10 @@ class ServerConfig(BaseModel):
                 f"{settings[given[0]]}, and the threads executor starts none (its calls run on "
                 "threads of the serving process)",
             )
-        least = math.ceil(WORKER_PROCESS_BYTES / 2**20)
-        if self.worker_max_memory_mib is not None and self.worker_max_memory_mib < least:
-            raise InvalidRequestError.single(
-                "worker_max_memory_mib",
-                f"is below the {least} MiB an idle worker holds: every call would replace its "
-                "worker",
-            )
+        bound = self.worker_max_memory_mib
+        problem = None if bound is None else worker_bound_problem(bound)
+        if problem is not None:
+            raise InvalidRequestError.single("worker_max_memory_mib", problem)
         return self
 
     @model_validator(mode="after")

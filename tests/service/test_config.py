@@ -11,6 +11,7 @@ import pytest
 from advisor.cli.main import main as cli_main
 from advisor.errors import InvalidRequestError, LimitExceededError, did_you_mean
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service import process_pool
 from advisor.service.command import config_from_arguments
 from advisor.service.command import main as server_main
 from advisor.service.limits import (
@@ -370,6 +371,26 @@ def test_worker_max_memory_is_refused_with_threads_and_below_an_idle_worker(
         assert f"is below the {least} MiB an idle worker holds" in capsys.readouterr().err
     assert _config_of("--worker-max-memory", str(least)).worker_max_memory_mib == least
     assert _config_of().worker_max_memory_mib is None  # never, by default
+
+
+def test_worker_max_memory_above_the_usable_memory_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The bound is in MiB; one given in bytes (2147483648 for 2 GiB) was taken as 2 PiB, which
+    # no worker can ever hold: the server started, logged the bound, and never replaced one.
+    monkeypatch.setattr(process_pool, "usable_memory", lambda: 4 * 2**30)
+    assert _config_of("--worker-max-memory", "4096").worker_max_memory_mib == 4096
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--worker-max-memory", "4097")
+    assert [v.field for v in error.value.violations] == ["worker_max_memory_mib"]
+    assert server_main(["--worker-max-memory", str(2**31)]) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        "advisor-server: error: --worker-max-memory: is more than the 4,096 MiB of memory this "
+        "process may use: no worker can hold that much, so none would ever be replaced (the "
+        "bound is in MiB)\n"
+    )
+    monkeypatch.setattr(process_pool, "usable_memory", lambda: None)  # not reported: any
+    assert _config_of("--worker-max-memory", str(2**31)).worker_max_memory_mib == 2**31
 
 
 def test_worker_niceness_with_the_threads_executor_is_refused_naming_it(

@@ -191,7 +191,7 @@ def test_a_worker_left_holding_more_than_its_bound_is_replaced(
 
 
 def test_a_worker_within_its_bound_is_kept(serve: Callable[..., RunningServer]) -> None:
-    running = serve(workers=1, worker_max_memory_mib=4096)
+    running = serve(workers=1, worker_max_memory_mib=1024)  # within any test machine
     (worker,) = running.worker_pids
     with grpc.insecure_channel(running.address) as channel:
         advisor = LiveAdvisor(channel)
