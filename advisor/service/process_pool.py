@@ -349,7 +349,8 @@ class ProcessWorkers:
             return
         _, pending = await asyncio.wait(watches, timeout=_EXIT_SECONDS)
         for worker in workers:
-            if worker.alive:
+            # Not whether its output is open (alive): one that ended it may hang on its way out.
+            if worker.process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     worker.process.kill()
         if pending:

@@ -43,6 +43,7 @@ from advisor.service.worker_link import (
     ControlBlock,
     Ended,
     Job,
+    Ready,
     Response,
     encode_frame,
     read_frame,
@@ -683,6 +684,36 @@ def test_the_close_stops_a_replacement_still_being_spawned(
         for process in spawned:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
+
+
+def test_the_close_kills_a_worker_that_ended_its_output_but_does_not_exit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The close killed, after its 5 s, only the workers whose output was still open: one that
+    # had closed it but hung on its way out (stuck writing its log to a full pipe, say) was
+    # waited for with no bound, and the server's stop never returned.
+    monkeypatch.setattr(process_pool, "_EXIT_SECONDS", 0.1)
+    ready = tmp_path / "ready-frame"
+    ready.write_bytes(encode_frame(Ready()))
+    launcher = tmp_path / "hung-worker"
+    launcher.write_text(f"#!/bin/sh\ncat {shlex.quote(str(ready))}\nexec >&-\nexec sleep 600\n")
+    launcher.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(launcher))
+
+    async def close_a_hung_worker() -> int | None:
+        workers = ProcessWorkers(RequestLimits(), Admission(1), 0)
+        worker = await workers._launch()
+        try:
+            async with asyncio.timeout(60):
+                await worker.ready
+                await _until(lambda: not worker.alive)  # its output has ended
+                await workers.close()
+            return worker.process.returncode
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                worker.process.kill()
+
+    assert asyncio.run(close_a_hung_worker()) == -signal.SIGKILL
 
 
 def _memfds() -> int:
