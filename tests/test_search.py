@@ -825,6 +825,31 @@ def test_widths_whose_counts_would_wrap_are_refused_and_the_widest_that_fits_is_
         assert max(architecture.widths) <= fits
 
 
+@pytest.mark.parametrize(
+    ("channels", "widths"),
+    [(2**26, {}), (1, {"max_channels": 2**26})],
+    ids=["representation-conv", "widest-net"],
+)
+def test_an_m_range_past_the_widest_width_widens_no_net_and_refuses_no_search(
+    channels: int, widths: dict[str, int]
+) -> None:
+    # M is one of the allowed widths, so a max_representation above the widest is the widest.
+    # The overflow guards took it as M: 64 locations x 2^26 channels into M = 2^31 - 1 wraps
+    # 2^62, so the search was refused on budget.representation_kernel (a 1-wide kernel), and
+    # widths of 2^26 into that M on budget.max_channels, where every net's M is at most the
+    # widest width and is counted.
+    task = parse_task({"input": {"shape": [8, 8], "channels": channels}, "preset": "symmetry"})
+    options: dict[str, Any] = {"max_parameters": 10**18, "top_k": 2, **widths}
+    options["time_limit_seconds"] = None
+    widest = Budget(**options).choices()[-1]
+    past = recommend(task, Budget(**options, max_representation=2**31 - 1))
+    at = recommend(task, Budget(**options, max_representation=widest))
+    assert [(r.architecture, r.score) for r in past.recommendations] == [
+        (r.architecture, r.score) for r in at.recommendations
+    ]
+    assert all(r.multiply_adds <= COUNT_LIMIT for r in past.recommendations)
+
+
 def test_a_kernel_whose_counts_would_wrap_is_refused_and_one_below_is_counted_exactly() -> None:
     # Kernels no wider than the input: 2^40 channels make its weights as many as a 2^20-wide
     # kernel's on one channel, and the 16-wide one wraps 2^62 (256 * 16^2 * 2^40 * 512 = 2^65).

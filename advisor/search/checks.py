@@ -48,6 +48,8 @@ def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
 
     Its multiply-adds, ``N * k^d * C_in * M`` at the widest M, would wrap silently past
     :data:`~advisor.model.compute.COUNT_LIMIT` (the limit architectures are checked against).
+    M is one of the allowed widths, so the widest is the widest width: a ``max_representation``
+    above it widens no net (taken as M, it refused searches whose every net can be counted).
     """
     kernel = budget.representation_kernel
     shape = list(task.input.shape)
@@ -65,8 +67,7 @@ def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
             f"a {kernel}-wide representation conv is wider than the smallest axis of the input "
             f"{shape} ({min(shape)}){hint}",
         )
-    widest = max(budget.choices()[-1], budget.max_representation)
-    largest = task.input.num_locations * model.representation_weights * widest
+    largest = task.input.num_locations * model.representation_weights * budget.choices()[-1]
     if largest > COUNT_LIMIT:
         raise InvalidRequestError.single(
             "budget.representation_kernel",
@@ -178,10 +179,10 @@ def _check_widths(budget: Budget, candidates: Sequence[Candidate], ladders: Ladd
     largest that fits.
     """
     widest = budget.choices()[-1]  # the practical widths end there too
-    if _widest_multiply_adds(widest, budget, candidates, ladders) <= COUNT_LIMIT:
+    if _widest_multiply_adds(widest, candidates, ladders) <= COUNT_LIMIT:
         return
     fits = widest
-    while fits > 1 and _widest_multiply_adds(fits, budget, candidates, ladders) > COUNT_LIMIT:
+    while fits > 1 and _widest_multiply_adds(fits, candidates, ladders) > COUNT_LIMIT:
         fits //= 2
     raise InvalidRequestError.single(
         f"budget.{budget.widest_field()}",
@@ -190,27 +191,26 @@ def _check_widths(budget: Budget, candidates: Sequence[Candidate], ladders: Ladd
     )
 
 
-def _widest_multiply_adds(
-    width: int, budget: Budget, candidates: Sequence[Candidate], ladders: Ladders
-) -> int:
+def _widest_multiply_adds(width: int, candidates: Sequence[Candidate], ladders: Ladders) -> int:
     """Bound the multiply-adds of the space's widest net with hidden widths ``width``.
 
-    A quick bound first (every level pools at least two locations, so the hidden layers
-    above the first run on fewer locations than the grid has); when it passes the limit,
-    the exact count of the widest tree, computed tree by tree.
+    M is one of the allowed widths, so at most ``width`` wide: M's range
+    (``max_representation``) may reach past the widest width, but no net's M does. A quick
+    bound first (every level pools at least two locations, so the hidden layers above the
+    first run on fewer locations than the grid has); when it passes the limit, the exact
+    count of the widest tree, computed tree by tree.
     """
-    representation = max(width, budget.max_representation)
     weights, outputs = ladders.model.representation_weights, ladders.model.outputs
     space = ladders.space
     grid = max(math.prod(space.grid(c)) for c in candidates)
-    bound = grid * (weights + width) * representation + width * width * grid + width * outputs
+    bound = grid * (weights + width) * width + width * width * grid + width * outputs
     if bound <= COUNT_LIMIT:
         return bound
     schedules = {(space.grid(c), c.pools) for c in candidates}
     return max(
         int(
             multiply_adds(
-                [[representation, *[width] * len(pools)]],
+                [[width] * (len(pools) + 1)],
                 layer_locations(shape, pools, pools),
                 weights,
                 outputs,
