@@ -826,6 +826,31 @@ def test_widths_whose_counts_would_wrap_are_refused_and_the_widest_that_fits_is_
 
 
 @pytest.mark.parametrize(
+    ("channels", "field", "way_out"),
+    [
+        (2**31 - 1, "budget.max_channels", "16,777,215 channels fit"),
+        (2**60, "task.input.channels", "even at the narrowest allowed width (4)"),
+    ],
+)
+def test_a_one_wide_kernel_is_not_blamed_for_counts_that_wrap(
+    channels: int, field: str, way_out: str
+) -> None:
+    # A 1-wide kernel cannot be narrowed, yet counts past 2^62 in the representation conv were
+    # refused on it ("budget.representation_kernel: a 1-wide representation conv ..."): the
+    # widths wrap it where a narrower one fits, else the input's channels do.
+    task = parse_task({"input": {"shape": [8, 8], "channels": channels}, "preset": "symmetry"})
+    options: dict[str, Any] = {"max_parameters": 2**63 - 1, "time_limit_seconds": None}
+    with pytest.raises(InvalidRequestError) as refused:
+        recommend(task, Budget(**options, max_channels=2**31 - 1))
+    [violation] = refused.value.violations
+    assert violation.field == field
+    assert way_out in violation.description
+    if field == "budget.max_channels":
+        top = recommend(task, Budget(**options, max_channels=16_777_215, top_k=1))
+        assert top.recommendations[0].multiply_adds <= COUNT_LIMIT
+
+
+@pytest.mark.parametrize(
     ("channels", "widths"),
     [(2**26, {}), (1, {"max_channels": 2**26})],
     ids=["representation-conv", "widest-net"],

@@ -50,6 +50,9 @@ def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
     :data:`~advisor.model.compute.COUNT_LIMIT` (the limit architectures are checked against).
     M is one of the allowed widths, so the widest is the widest width: a ``max_representation``
     above it widens no net (taken as M, it refused searches whose every net can be counted).
+    Refused on the kernel when it is wider than 1; a 1-wide one, which cannot be narrowed, is
+    left to the width check where a narrower width fits (a refusal of ``representation_kernel:
+    a 1-wide representation conv`` gave no way out), else refused on the input's channels.
     """
     kernel = budget.representation_kernel
     shape = list(task.input.shape)
@@ -67,12 +70,25 @@ def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
             f"a {kernel}-wide representation conv is wider than the smallest axis of the input "
             f"{shape} ({min(shape)}){hint}",
         )
-    largest = task.input.num_locations * model.representation_weights * budget.choices()[-1]
-    if largest > COUNT_LIMIT:
+    per_channel = task.input.num_locations * model.representation_weights
+    if per_channel * budget.choices()[-1] <= COUNT_LIMIT:
+        return
+    if kernel > 1:
         raise InvalidRequestError.single(
             "budget.representation_kernel",
             f"a {kernel}-wide representation conv on this input needs more than 2^62 "
             "multiply-adds per input; no network this large can be counted",
+        )
+    # A 1-wide conv cannot be narrowed: the widths or the input's channels are what to change.
+    # Where a narrower M fits, the width check (check_space) names the widest width that does.
+    narrowest = budget.choices()[0]
+    if per_channel * narrowest > COUNT_LIMIT:
+        raise InvalidRequestError.single(
+            "task.input.channels",
+            f"is {task.input.channels:,}: the representation conv of the input's "
+            f"{task.input.num_locations:,} locations needs more than 2^62 multiply-adds per "
+            f"input even at the narrowest allowed width ({narrowest}); no network this large "
+            "can be counted",
         )
 
 
