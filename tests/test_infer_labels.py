@@ -272,6 +272,26 @@ def test_a_csv_value_that_is_not_a_number_is_quoted_with_its_column(tmp_path: Pa
     )
 
 
+@pytest.mark.parametrize("value", ["1_000", "\u0661\u0662", "\uff17"])
+def test_a_csv_value_only_python_reads_as_a_number_is_no_number(tmp_path: Path, value: str) -> None:
+    # float() reads 1_000 as 1000 and Arabic-Indic or full-width digits as numbers; no CSV writer
+    # writes numbers so and other readers take them as text, yet the value was silently read as
+    # a number, an id column becoming data.
+    data = tmp_path / "data.csv"
+    data.write_text(f"0.5,{value}\n1.5,2\n", "utf-8")
+    with pytest.raises(InvalidRequestError) as raised:
+        read_data(data)
+    (violation,) = raised.value.violations
+    assert violation.description.startswith(
+        f"{data}: line 1 holds a value that is not a number ({value!r}, column 2)"
+    )
+    labels = tmp_path / "labels.csv"
+    assert _refusal(labels, f"{value}\n0\n1\n") == (
+        f"{labels}: line 2 holds the number '0' among names (line 1: {value!r}): a CSV's labels "
+        "must be all numbers or all names"
+    )
+
+
 @pytest.mark.parametrize(("separator", "name"), [(";", "semicolons"), ("\t", "tabs")])
 def test_a_csv_line_separated_otherwise_is_quoted_short_and_its_separator_named(
     tmp_path: Path, separator: str, name: str

@@ -482,17 +482,31 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
                 f"float64, over the limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read "
                 "whole; pass a sample of it (a few thousand samples estimate the dependence well)",
             )
-        try:
-            rows.append(np.fromiter(map(float, cells), dtype=np.float64, count=len(cells)))
-        except ValueError:
+        row = _numbers(cells)
+        if row is None:
             column, cell = next((c, v) for c, v in enumerate(cells, 1) if not _reads_as_number(v))
             raise InvalidRequestError.single(
                 field,
                 f"{file}: line {number} holds a value that is not a number "
                 f"({_quoted(cell.strip())}, column {column}); the file holds numbers only, "
                 f"comma-separated, no header{_separator_note(cells)}",
-            ) from None
+            )
+        rows.append(row)
     return np.stack(rows)
+
+
+def _numbers(cells: list[str]) -> _Floats | None:
+    """Return a CSV line's cells as numbers, or None when one is none (:func:`_reads_as_number`).
+
+    ``float`` reads the whole line at C speed; the spellings only Python reads are told from the
+    line's text at once, not cell by cell.
+    """
+    if _python_spelling(",".join(cells)):
+        return None
+    try:
+        return np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
+    except ValueError:
+        return None
 
 
 def _quoted(text: str) -> str:
@@ -572,8 +586,24 @@ def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
     return np.asarray(rows, dtype=np.str_)
 
 
+def _python_spelling(text: str) -> bool:
+    """Whether ``text`` spells a number as only Python does: digits grouped by ``_`` or not ASCII.
+
+    ``float`` reads ``1_000`` as 1000 and ``١٢`` (Arabic-Indic digits) as 12; no CSV writer
+    writes a number so, and other readers (NumPy's, pandas') read them as text, so such a value
+    is more likely an id or a name than a number: read as one, it was silently changed.
+    """
+    return "_" in text or not text.isascii()
+
+
 def _reads_as_number(text: str) -> bool:
-    """Whether ``text`` reads as ``float`` reads it (``nan`` too: the caller refuses it)."""
+    """Whether ``text`` is a number as a CSV writes one.
+
+    As ``float`` reads it (``nan`` too: the caller refuses it), but for the spellings only
+    Python reads (:func:`_python_spelling`).
+    """
+    if _python_spelling(text):
+        return False
     try:
         float(text)
     except ValueError:
