@@ -16,6 +16,7 @@ from advisor.cli.options import ExitCode
 from advisor.errors import InvalidRequestError
 from advisor.infer import data as data_module
 from advisor.infer.data import read_data, read_labels
+from advisor.infer.dependence import dependence_graph
 from advisor.model.task import load_task
 from tests.test_cli import advisor, assert_one_error_line
 from tests.test_infer_cli import _blocks
@@ -270,6 +271,30 @@ def test_a_csv_value_that_is_not_a_number_is_quoted_with_its_column(tmp_path: Pa
         f"{data}: line 1 holds a value that is not a number ('x', column 1); the file holds "
         "numbers only, comma-separated, no header"
     )
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1E+309", "9" * 400])
+def test_a_csv_number_past_float64_is_quoted_not_told_as_inf(tmp_path: Path, value: str) -> None:
+    # float() reads it as inf, and the error said "sample 1, location 2 is inf", a value the
+    # file does not hold.
+    data = tmp_path / "data.csv"
+    data.write_text(f"0.5,1,2\n1.5,2,{value}\n2.5,3,1\n")
+    with pytest.raises(InvalidRequestError) as raised:
+        read_data(data)
+    (violation,) = raised.value.violations
+    quoted = repr(value) if len(value) <= 40 else f"{value[:40]!r}... of {len(value)} characters"
+    assert violation.description == (
+        f"{data}: line 2 holds {quoted} (column 3), past the float64 range (about 1.8e308): "
+        "every value must be a finite number"
+    )
+
+
+@pytest.mark.parametrize("value", ["inf", "-Infinity"])
+def test_a_csv_s_own_inf_is_still_told_where_it_is(tmp_path: Path, value: str) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text(f"0.5,1,2\n1.5,2,{value}\n2.5,3,1\n")
+    with pytest.raises(InvalidRequestError, match=r"sample 1, location 2 is -?inf"):
+        dependence_graph(read_data(data))
 
 
 @pytest.mark.parametrize("value", ["1_000", "\u0661\u0662", "\uff17"])

@@ -491,8 +491,28 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
                 f"({_quoted(cell.strip())}, column {column}); the file holds numbers only, "
                 f"comma-separated, no header{_separator_note(cells)}",
             )
+        _check_overflow(file, field, number, cells, row)
         rows.append(row)
     return np.stack(rows)
+
+
+def _check_overflow(file: Path, field: str, number: int, cells: list[str], row: _Floats) -> None:
+    """Refuse a CSV line's first infinite value when its text is a finite number past float64.
+
+    ``float("1e400")`` is ``inf``: left to the passes, it was told as "sample 0, location 0 is
+    inf", a value the file does not hold. An ``inf`` the file writes is left to them.
+    """
+    infinite = np.flatnonzero(np.isinf(row))
+    if not infinite.size:
+        return
+    cell = cells[int(infinite[0])].strip()
+    if cell.lstrip("+-").lower().startswith("inf"):
+        return
+    raise InvalidRequestError.single(
+        field,
+        f"{file}: line {number} holds {_quoted(cell)} (column {int(infinite[0]) + 1}), past the "
+        "float64 range (about 1.8e308): every value must be a finite number",
+    )
 
 
 def _numbers(cells: list[str]) -> _Floats | None:
