@@ -786,6 +786,26 @@ def test_a_refused_family_is_named_at_its_index_beside_mixture(
     assert [v.field for v in scored.value.violations] == [field]
 
 
+@pytest.mark.parametrize(
+    ("shape", "family"), [([2], "contiguous"), ([2, 2], "mirror"), ([1, 2], "synthesized")]
+)
+def test_a_family_on_an_input_of_one_level_is_refused_for_the_input_not_depth_bounds(
+    shape: list[int], family: str
+) -> None:
+    # No tree of two levels pools these inputs, padded or not: the refusal said "no ... tree
+    # fits the input [2] within the depth bounds" to a caller who set none.
+    document = {"input": {"shape": shape}, "correlations": [{"name": "x", "a": {"indices": [0]}}]}
+    with pytest.raises(InvalidRequestError) as refused:
+        _search(document, max_parameters=50_000, geometries=[family])
+    assert refused.value.violations[0].description == (
+        f"the input {shape} is pooled in one level only, padded or not, so no {family} tree fits "
+        "it: its one net is the shallow baseline (one global pooling), which a search without "
+        "budget.geometries returns"
+    )
+    _, result = _search(document, max_parameters=50_000)
+    assert [r.architecture.family for r in result.recommendations] == ["shallow"]
+
+
 def test_the_default_families_exclude_synthesized_trees_until_asked() -> None:
     document = {"input": {"shape": [16]}, "preset": "periodic"}
     _, result = _search(document, max_parameters=5_000, top_k=50)

@@ -237,6 +237,17 @@ def _widest_multiply_adds(width: int, candidates: Sequence[Candidate], ladders: 
     )
 
 
+def _deepest_tree(shape: Sequence[int], max_depth: int) -> int:
+    """Return the levels of the deepest tree the search builds on ``shape``, padded or not.
+
+    Within ``max_depth``: contiguous pooling takes every schedule of the grids the search pools
+    (:func:`grid_schedules`), so no tree of the search is deeper. 1 where only the shallow net,
+    one global pooling, pools the input (``[2]``, ``[2, 2]``).
+    """
+    grids = grid_schedules(shape, 2, max_depth)
+    return max((len(pools) for _, _, on_grid in grids for pools in on_grid), default=1)
+
+
 def _too_deep(task: Task, budget: Budget) -> str:
     """Say how deep the input's trees go, for a ``min_depth`` that leaves none of them.
 
@@ -246,9 +257,7 @@ def _too_deep(task: Task, budget: Budget) -> str:
     only padded to 16).
     """
     spec = task.input
-    max_depth = budget.max_depth or deepest_schedule(spec)
-    grids = grid_schedules(spec.shape, 2, max_depth)
-    deepest = max((len(pools) for _, _, on_grid in grids for pools in on_grid), default=1)
+    deepest = _deepest_tree(spec.shape, budget.max_depth or deepest_schedule(spec))
     levels = "1 level (one global pooling)" if deepest == 1 else f"{deepest} levels"
     return (
         f"is {budget.min_depth}, and the deepest tree the search builds on the input "
@@ -475,4 +484,11 @@ def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -
         return f"dilations pool a 1-D input only, and the input is {shape}"
     if family == "data_arranged" and task.arrangement is None:
         return "the task has no arrangement (advisor infer, or advisor recommend --data)"
+    if _deepest_tree(shape, deepest_schedule(task.input)) == 1:
+        # "within the depth bounds" sent a caller who set none to look for them.
+        return (
+            f"the input {shape} is pooled in one level only, padded or not, so no {family} tree "
+            "fits it: its one net is the shallow baseline (one global pooling), which a search "
+            "without budget.geometries returns"
+        )
     return f"no {family} tree fits the input {shape} within the depth bounds"
