@@ -373,9 +373,19 @@ def _message(error: ErrorDetails) -> str:
         bound = error.get("ctx", {})[key]
         if isinstance(bound, float) and bound.is_integer():
             bound = int(bound)
-        return f"is {_number(error['input'])}: must be {words} {_number(bound)}"
+        message = f"is {_number(error['input'])}: must be {words} {_number(bound)}"
+        if isinstance(error["input"], float) and error["input"] == 0 and bound == 0:
+            # A file's 1e-999 reads as 0.0: the refusal named a value the file does not write.
+            message += f" ({_READS_AS_ZERO})"
+        return message
     return error["msg"]
 
+
+_READS_AS_ZERO = (
+    "a number written nearer 0 than about 4.9e-324, the least positive float, such as 1e-999, is "
+    "read as 0"
+)
+"""Why a positive ``1e-999`` in a file is refused as 0.0: the reader's float cannot hold it."""
 
 _BOUNDS = {
     "greater_than": ("gt", "greater than"),

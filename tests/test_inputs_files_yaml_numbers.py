@@ -74,6 +74,34 @@ def test_an_infinite_or_quoted_weight_is_refused_naming_the_field(
     assert [v.field for v in info.value.violations] == ["correlations[0].weight"]
 
 
+@pytest.mark.parametrize(
+    ("weight", "told"),
+    [
+        ("1e309", "not inf (a number written past about 1.8e308, such as 1e999, is read as "),
+        ("-1e999", "not -inf (a number written past about 1.8e308, such as 1e999, is read as "),
+        ("1e-999", "is 0.0: must be greater than 0 (a number written nearer 0 than about 4.9e-324"),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_a_weight_past_the_float_range_is_told_how_it_was_read(
+    tmp_path: Path, weight: str, told: str, suffix: str
+) -> None:
+    # The file writes 1e999 and 1e-999, yet they were refused as "Input should be a finite
+    # number" and "is 0.0: must be greater than 0", values the file does not hold.
+    path = _task_file(tmp_path, weight)
+    if suffix == ".json":
+        path = path.with_suffix(".json")
+        path.write_text(
+            '{"input": {"shape": [4]}, "correlations": [{"name": "c", "a": {"indices": [0]}, '
+            f'"weight": {weight}}}]}}'
+        )
+    with pytest.raises(InvalidRequestError) as info:
+        load_task(path)
+    [violation] = info.value.violations
+    assert violation.field == "correlations[0].weight"
+    assert told in violation.description
+
+
 # YAML 1.2's core-schema integer: decimal (leading zeros too), 0o octal, 0x hexadecimal.
 _CORE_INT = r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
 

@@ -124,7 +124,7 @@ def finite_number(value: Any) -> Any:
     if is_boolean(value) or isinstance(value, str):
         raise PydanticCustomError("float_type", "Input should be a valid number")
     if isinstance(value, float | np.floating) and not math.isfinite(value):
-        raise PydanticCustomError("finite_number", "Input should be a finite number")
+        raise PydanticCustomError("finite_number", _not_finite(float(value)))
     if isinstance(value, int):
         try:
             float(value)
@@ -135,6 +135,20 @@ def finite_number(value: Any) -> Any:
                 "about 1.8e308)",
             ) from None
     return value
+
+
+def _not_finite(value: float) -> str:
+    """Say that ``value``, NaN or an infinity, is no finite number, and how a file writes one.
+
+    A file's ``1e999`` reads as ``inf``: "Input should be a finite number" alone named a value the
+    file does not write, where a huge integer is told it is too large for a float.
+    """
+    if math.isnan(value):
+        return "Input should be a finite number, not nan"
+    return (
+        f"Input should be a finite number, not {value} (a number written past about 1.8e308, "
+        "such as 1e999, is read as infinite)"
+    )
 
 
 StrictWhole: TypeAlias = Annotated[int, BeforeValidator(numpy_integer), Field(strict=True)]
