@@ -570,6 +570,23 @@ def test_a_weight_that_is_no_finite_number_is_told_so(weight: float) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("x", "x "), ("x", " x"), ("left vs right", "left  vs right"), ("a b", "a\u00a0b")],
+)
+def test_names_whose_spaces_differ_are_one_name(first: str, second: str) -> None:
+    # Spaces at an end, doubled or no-break do not show in the table: two correlations "x" and
+    # "x " were two rows that both read "x".
+    document = base_document()
+    document["correlations"][0]["name"] = first
+    document["correlations"][1]["name"] = second
+    with pytest.raises(InvalidRequestError) as info:
+        parse_task(document)
+    (violation,) = info.value.violations
+    assert violation.field == "correlations[1].name"
+    assert f"(also correlations[0].name, written {first!r} there)" in violation.description
+
+
 def test_names_that_read_alike_are_one_name() -> None:
     document = base_document()
     document["correlations"][0]["name"] = "\u00e9"

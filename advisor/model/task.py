@@ -264,8 +264,9 @@ def _name_violations(
 ) -> list[FieldViolation]:
     """Names used twice among the explicit correlations or by a correlation of the preset.
 
-    Names are compared as they read (Unicode NFC): ``é`` written as one code point and as ``e``
-    with a combining accent are one name to a reader of the rationale.
+    Names are compared as they read (:func:`_as_read`): ``é`` written as one code point and as
+    ``e`` with a combining accent are one name to a reader of the rationale, as ``x`` and ``x ``
+    are to a reader of the table.
     """
     first_use: dict[str, int] = {}
     preset_names = {_as_read(correlation.name) for correlation in preset_correlations}
@@ -295,8 +296,12 @@ def _name_violations(
 
 
 def _as_read(name: str) -> str:
-    """Return ``name`` in Unicode NFC, the form two names that read alike share."""
-    return unicodedata.normalize("NFC", name)
+    """Return the form two names that read alike share: Unicode NFC, its spaces as one.
+
+    Spaces (any Unicode space, the no-break one too) at either end or doubled are invisible in a
+    table: ``x`` and ``x `` were two correlations whose rows both read ``x``.
+    """
+    return " ".join(unicodedata.normalize("NFC", name).split())
 
 
 _TASK_HOLDS: Final = "a task file holds input and correlations or a preset (docs/FORMATS.md §1)"
