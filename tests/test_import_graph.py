@@ -151,3 +151,65 @@ def test_the_client_imports_only_the_layers_internals_names_for_it() -> None:
         and not any(imported == name or imported.startswith(f"{name}.") for name in named)
     )
     assert beyond == [], f"client imports docs/INTERNALS.md does not name: {beyond}"
+
+
+def _declared_names(tree: ast.Module) -> list[str] | None:
+    """Return the names a module's ``__all__`` lists, or None when it declares none."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets
+        ):
+            assert isinstance(node.value, ast.List | ast.Tuple)
+            return [
+                element.value
+                for element in node.value.elts
+                if isinstance(element, ast.Constant) and isinstance(element.value, str)
+            ]
+    return None
+
+
+def _taken_names(tree: ast.Module, known: dict[str, Path]) -> Iterator[tuple[str, str]]:
+    """Yield ``(module, name)`` for each name a module takes from a known module.
+
+    ``from module import name`` (a submodule is no name of its package) and ``module.name``,
+    where ``module`` was imported by name (``from advisor.protocol import wire``, then
+    ``wire.task_to_proto``).
+    """
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in known:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                if full in known:
+                    aliases[alias.asname or alias.name] = full
+                else:
+                    yield node.module, alias.name
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+        ):
+            yield aliases[node.value.id], node.attr
+
+
+def test_every_name_a_module_takes_from_another_is_in_its_all() -> None:
+    # A module's __all__ is its public names: one that another module imports, left out of it,
+    # reads as private, and a `from module import *` or the documentation built from __all__
+    # loses it (the wire's inference converters, which the client and the servicer call).
+    known = _modules()
+    trees = {
+        name: ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for name, path in known.items()
+    }
+    declared = {name: _declared_names(tree) for name, tree in trees.items()}
+    missing = sorted(
+        f"{importer} takes {module}.{name}"
+        for importer, tree in trees.items()
+        for module, name in _taken_names(tree, known)
+        if module != importer
+        and not name.startswith("_")
+        and (listed := declared[module]) is not None
+        and name not in listed
+    )
+    assert missing == [], f"names other modules take, missing from __all__: {missing}"

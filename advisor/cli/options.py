@@ -36,6 +36,7 @@ __all__ = [
     "ExitCode",
     "Option",
     "OutputFormat",
+    "TaskFormat",
     "output_path",
     "saved_path",
 ]

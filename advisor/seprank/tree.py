@@ -49,7 +49,14 @@ from advisor.seprank.interned import intern_subtrees
 from advisor.seprank.levels import LeafCounts, Levels, leaf_counts
 from advisor.seprank.siblings import SAME, uncharged_siblings
 
-__all__ = ["MinCuts", "log2_min_cut", "log2_min_cuts", "tree_engine"]
+__all__ = [
+    "SUMMED_SIZES",
+    "MinCuts",
+    "log2_min_cut",
+    "log2_min_cuts",
+    "log2_symmetric_powers",
+    "tree_engine",
+]
 
 _AnyArray = npt.NDArray[Any]
 

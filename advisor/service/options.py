@@ -21,6 +21,7 @@ __all__ = [
     "START_FAILED_EXIT_STATUS",
     "add_limit_argument",
     "add_serve_arguments",
+    "given_path",
 ]
 
 BAD_OPTION_EXIT_STATUS = USAGE_EXIT_STATUS

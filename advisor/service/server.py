@@ -66,6 +66,7 @@ __all__ = [
     "FINAL_GRACE_SECONDS",
     "HEALTH_SERVICE_NAME",
     "TOKEN_FILE_BYTES",
+    "UNIX_SCHEMES",
     "RunningServer",
     "ServerConfig",
     "freeze_long_lived_objects",
