@@ -1,10 +1,10 @@
 """Start the architecture advisor gRPC service and serve until SIGTERM or Ctrl-C.
 
     python server.py [--host H] [--port P] [--workers N] [--executor processes|threads]
-                     [--worker-niceness N] [--reflection] [--no-access-log]
-                     [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--token-file FILE]
-                     [--grace S] [--request-read-timeout S] [--max-streams-per-connection N]
-                     [--limit NAME=VALUE ...] [--config FILE]
+                     [--worker-niceness N] [--worker-max-memory MIB] [--reflection]
+                     [--no-access-log] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+                     [--token-file FILE] [--grace S] [--request-read-timeout S]
+                     [--max-streams-per-connection N] [--limit NAME=VALUE ...] [--config FILE]
                      [--katib-port PORT [--katib-host H] [--katib-data-dir DIR]]
 
 A thin entry point: the same options and behaviour as the ``advisor-server`` console script and

@@ -247,6 +247,15 @@ def test_the_readme_names_the_calls_the_client_retries() -> None:
     assert set(re.findall(r"`(\w+)`", listed)) == retried - {"StreamRecommend"}
 
 
+def test_the_usage_of_python_server_py_names_every_serve_option() -> None:
+    # server.py's docstring is its usage; it left out --worker-max-memory, which it accepts.
+    import server
+
+    accepted = _command_options()["serve"] - {"-h", "--help", "--access-log"}
+    written = {option for _, option in _options_by_command(server.__doc__ or "")}
+    assert written == accepted
+
+
 def _line_with(document: Path, start: str) -> str:
     """Return the one line of ``document`` that starts with ``start``."""
     (line,) = [
