@@ -7,10 +7,10 @@ remote server. Every call has a deadline; failures raise the typed exceptions of
 
 Retries. Transient ``UNAVAILABLE`` failures (a server restarting, a connection reset) are retried
 with exponential backoff, by gRPC itself from the channel's service config, for the idempotent
-calls: ``Analyze``, ``ListPresets``, ``InferTask`` and ``Recommend`` (deterministic for the same
-request), and ``StreamRecommend`` only until its first event arrives (gRPC commits a call once
-the server has answered, so a started stream is never replayed). Every attempt shares the call's
-one deadline.
+calls: ``Analyze``, ``ListPresets``, ``InferTask``, ``Recommend`` (deterministic for the same
+request) and ``FinishSearch`` (asked again, a search keeps its first deadline), and
+``StreamRecommend`` only until its first event arrives (gRPC commits a call once the server has
+answered, so a started stream is never replayed). Every attempt shares the call's one deadline.
 gRPC replays a request only while it still holds it in its retry buffer (256 KiB by default); the
 client sizes that buffer to the largest message it may send, ``max_message_bytes``, so large
 requests are retried like small ones. A channel whose server went away tries to reconnect at

@@ -247,6 +247,19 @@ def test_the_readme_names_the_calls_the_client_retries() -> None:
     assert set(re.findall(r"`(\w+)`", listed)) == retried - {"StreamRecommend"}
 
 
+def test_the_client_module_names_the_calls_it_retries() -> None:
+    # The module docstring, what help(advisor_client.client) shows, listed the retried calls
+    # without FinishSearch, as the README once did.
+    import advisor_client.client
+    from advisor_client.client import RetryPolicy
+
+    (config,) = json.loads(RetryPolicy().service_config())["methodConfig"]
+    retried = {name["method"] for name in config["name"]}
+    text = " ".join((advisor_client.client.__doc__ or "").split())
+    listed = text.split("for the idempotent calls: ", 1)[1].split(". ", 1)[0]
+    assert set(re.findall(r"``(\w+)``", listed)) == retried
+
+
 def test_the_usage_of_python_server_py_names_every_serve_option() -> None:
     # server.py's docstring is its usage; it left out --worker-max-memory, which it accepts.
     import server
