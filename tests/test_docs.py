@@ -50,6 +50,24 @@ def test_links_resolve_to_files_and_headings_of_the_repository(document: Path) -
     assert not broken, f"{document.name}: links that do not resolve: {broken}"
 
 
+def test_every_document_the_code_cites_exists() -> None:
+    # A docstring that sends its reader to a document (``docs/SERVICE.md, "Concurrency"``) sends
+    # them nowhere when that document is gone: the command's cited a DESIGN.md, never written.
+    sources = [ROOT / "server.py"]
+    sources += [
+        path for folder in ("advisor", "client", "bench") for path in (ROOT / folder).rglob("*.py")
+    ]
+    named = {
+        (path.relative_to(ROOT).as_posix(), document)
+        for path in sources
+        if "_proto" not in path.parts
+        for document in re.findall(r"\b([A-Z][A-Z_]*\.md)\b", path.read_text(encoding="utf-8"))
+    }
+    existing = {document.name for document in DOCUMENTS}
+    missing = sorted(f"{path}: {document}" for path, document in named if document not in existing)
+    assert missing == [], f"documents the code cites that do not exist: {missing}"
+
+
 def test_internals_names_every_module() -> None:
     internals = (ROOT / "docs" / "INTERNALS.md").read_text(encoding="utf-8")
     modules = [

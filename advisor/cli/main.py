@@ -1,4 +1,4 @@
-"""The ``advisor`` command: recommend, analyze, presets, serve (DESIGN.md "Command line").
+"""The ``advisor`` command: recommend, infer, analyze, presets, serve (docs/CLI.md).
 
 This module builds the parser and parses; :mod:`advisor.cli.commands` runs the parsed command.
 It is imported only once the command line parsed, so ``advisor --help`` and a usage error answer
