@@ -88,6 +88,21 @@ def katib() -> Iterator[api_pb2_grpc.SuggestionStub]:
     server.stop(0)
 
 
+def test_a_katib_endpoint_on_a_unix_socket_has_no_port_as_the_advisor_s(tmp_path: Path) -> None:
+    # gRPC reports port 1 for a socket it binds; the advisor's server said 0, the Katib
+    # endpoint, binding on its own, passed the 1 on.
+    socket = f"unix:{tmp_path / 'katib.sock'}"
+    server = start_katib_server(socket, 0, workers=1)
+    try:
+        assert (server.address, server.port) == (socket, 0)
+        with grpc.insecure_channel(server.address) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            status = health.Check(health_pb2.HealthCheckRequest(service=KATIB_HEALTH_SERVICE))
+            assert status.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        server.stop(0)
+
+
 def _trial_of(assignments: api_pb2.GetSuggestionsReply.ParameterAssignments) -> api_pb2.Trial:
     """A trial Katib made of ``assignments``, as it sends it back: not run yet."""
     return api_pb2.Trial(

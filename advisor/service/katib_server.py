@@ -24,7 +24,7 @@ from advisor.service.access import SyncAccessLog
 from advisor.service.admission import Admission
 from advisor.service.katib import KatibSuggestionServicer
 from advisor.service.limits import RequestLimits
-from advisor.service.server import FINAL_GRACE_SECONDS, host_port
+from advisor.service.server import FINAL_GRACE_SECONDS, bind, host_port
 
 __all__ = ["KATIB_DEFAULT_PORT", "KATIB_HEALTH_SERVICE", "KatibServer", "start_katib_server"]
 
@@ -131,13 +131,7 @@ def start_katib_server(
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    address = host_port(host, port)
-    try:
-        bound = server.add_insecure_port(address)
-    except RuntimeError as error:
-        raise ServerStartError(
-            ["katib_host", "katib_port"], f"cannot bind {address}: {error}"
-        ) from None
+    bound = bind(server, host, port, ["katib_host", "katib_port"])
     server.start()
     for service in ("", KATIB_HEALTH_SERVICE):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)

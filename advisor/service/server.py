@@ -26,7 +26,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Final, Literal, Self, TypeVar
@@ -66,6 +66,7 @@ __all__ = [
     "FINAL_GRACE_SECONDS",
     "HEALTH_SERVICE_NAME",
     "TOKEN_FILE_BYTES",
+    "bind",
     "UNIX_SCHEMES",
     "RunningServer",
     "ServerConfig",
@@ -505,7 +506,7 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
         reflection.enable_server_reflection(
             (ADVISOR_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), server
         )
-    port = _bind(server, config, credentials)
+    port = bind(server, config.host, config.port, ["host", "port"], credentials)
     admission = Admission(config.workers)
     try:
         workers = await _call_workers(config, admission)
@@ -802,15 +803,29 @@ def _check_certificates(path: Path, pem: bytes, setting: str) -> None:
         raise ServerStartError([setting], problem)
 
 
-def _bind(
-    server: grpc.aio.Server, config: ServerConfig, credentials: grpc.ServerCredentials | None
+def bind(
+    server: grpc.Server | grpc.aio.Server,
+    host: str,
+    port: int,
+    settings: Sequence[str],
+    credentials: grpc.ServerCredentials | None = None,
 ) -> int:
-    address = host_port(config.host, config.port)
+    """Bind ``server`` to ``host:port`` (TLS with ``credentials``); return the port it bound.
+
+    The advisor's server and the Katib endpoint both bind here, so both say a Unix domain
+    socket's port alike: 0, where gRPC says 1.
+
+    Raises
+    ------
+    ServerStartError
+        On ``settings`` (the options that gave the address) when the address cannot be bound.
+    """
+    address = host_port(host, port)
     try:
         if credentials is None:
             bound = server.add_insecure_port(address)
         else:
             bound = server.add_secure_port(address, credentials)
     except RuntimeError as error:
-        raise ServerStartError(["host", "port"], f"cannot bind {address}: {error}") from None
-    return 0 if config.host.startswith(UNIX_SCHEMES) else bound  # gRPC says 1 for a socket
+        raise ServerStartError(settings, f"cannot bind {address}: {error}") from None
+    return 0 if host.startswith(UNIX_SCHEMES) else bound
