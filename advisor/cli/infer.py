@@ -33,7 +33,7 @@ from advisor.infer.report import THIN_EVIDENCE, InferenceReport, task_file
 from advisor.infer.significance import least_samples
 from advisor.infer.task import edge_thresholds
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
-from advisor.model.documents import read_document
+from advisor.model.documents import document_form, read_document
 from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 from advisor.model.text import told_apart
@@ -187,26 +187,18 @@ def _write_task(
 ) -> None:
     """Write a task ``document`` to ``path`` as ``form``; refuse (on ``option``) an input path.
 
-    ``form`` defaults to the one the advisor reads ``path`` in (:func:`_read_form`). The file
-    is replaced in one step (:func:`~advisor.files.replace_file`): a write that fails part-way
-    or a Ctrl-C leaves the file written before whole, not cut short.
+    ``form`` defaults to the one the advisor reads ``path`` in
+    (:func:`~advisor.model.documents.document_form`). The file is replaced in one step
+    (:func:`~advisor.files.replace_file`): a write that fails part-way or a Ctrl-C leaves the
+    file written before whole, not cut short.
     """
     _check_writable(option, path, inputs)
     try:
-        text = document_text(document, form or _read_form(path))
+        text = document_text(document, form or document_form(path))
         replace_file(Path(path), text, f".{Path(path).name}.")
     except OSError as error:
         # The error's own words may name the temporary file: the path is named here.
         raise InvalidRequestError.single(option, f"{path}: {error.strerror or error}") from None
-
-
-def _read_form(path: Path) -> TaskFormat:
-    """Return the form a task file at ``path`` is read in: JSON for a name ending ``.json``.
-
-    :func:`~advisor.model.documents.read_document`'s rule: YAML written to ``task.json`` made a
-    file ``recommend`` could not read (``Expecting value: line 1 column 1``).
-    """
-    return "json" if os.fspath(path).endswith(".json") else "yaml"
 
 
 def _check_output(args: argparse.Namespace, output: Path | None) -> None:
@@ -218,7 +210,7 @@ def _check_output(args: argparse.Namespace, output: Path | None) -> None:
     if output is None:
         return
     _check_writable("--output", output, (("DATA", args.data), ("--labels", args.labels)))
-    if args.format == "yaml" and _read_form(output) == "json":
+    if args.format == "yaml" and document_form(output) == "json":
         raise InvalidRequestError.single(
             "--format",
             f"yaml into {output}, which is read as JSON (its name ends .json); pass "

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
-from typing import Any, ClassVar, Final, Self, get_args
+from typing import Any, ClassVar, Final, Literal, Self, get_args
 
 from pydantic import BaseModel, ValidationError, model_validator
 
@@ -35,6 +35,7 @@ __all__ = [
     "STDIN",
     "NullsOmitted",
     "RequestModel",
+    "document_form",
     "frozen_hash",
     "read_document",
     "refuse_other_kind",
@@ -293,7 +294,17 @@ def _parse_document(name: str, text: str) -> Any:
             return _parse_json(text)
         except json.JSONDecodeError:  # not JSON (a duplicate key in JSON is another error)
             return _parse_yaml(text)
-    return _parse_json(text) if name.endswith(".json") else _parse_yaml(text)
+    return _parse_json(text) if document_form(name) == "json" else _parse_yaml(text)
+
+
+def document_form(path: str | os.PathLike[str]) -> Literal["json", "yaml"]:
+    """Return the form a document file at ``path`` is read in: JSON for a name ending ``.json``.
+
+    Any other name is YAML. The command writes a task file in the form it will be read in, by
+    this rule: YAML written to ``task.json`` made a file ``recommend`` could not read
+    (``Expecting value: line 1 column 1``).
+    """
+    return "json" if os.fspath(path).endswith(".json") else "yaml"
 
 
 _KIND_KEYS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
