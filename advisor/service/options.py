@@ -128,26 +128,32 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the server options: :data:`SERVE_SETTINGS`, ``--token-file``, ``--limit``, ``--config``.
+    """Add the server options to ``parser``, a setting's under its :data:`SERVE_OPTION_FLAGS` flag.
+
+    :data:`SERVE_SETTINGS`, ``--token-file``, ``--katib-host``, ``--katib-port``, ``--limit`` and
+    ``--config``. A refused setting is named by that flag, so it is the option the parser takes.
 
     Settings absent from the command line stay None, so a ``--config`` file can supply them.
     """
     for field, settings in SERVE_SETTINGS.items():
         parser.add_argument(SERVE_OPTION_FLAGS[field], dest=field, **settings)
     parser.add_argument(
-        "--token-file",
+        SERVE_OPTION_FLAGS["token"],
+        dest="token_file",
         type=given_path,
         metavar="FILE",
         help="require the bearer token this file holds",
     )
     parser.add_argument(
-        "--katib-host",
+        SERVE_OPTION_FLAGS["katib_host"],
+        dest="katib_host",
         metavar="H",
         help="interface the Katib endpoint binds (default: --host's), e.g. 0.0.0.0 for Katib's "
         "controller while the advisor's own service stays on 127.0.0.1",
     )
     parser.add_argument(
-        "--katib-port",
+        SERVE_OPTION_FLAGS["katib_port"],
+        dest="katib_port",
         type=int,
         metavar="PORT",
         help="also serve Katib's Suggestion service on this port (Katib's default: 6789)",
