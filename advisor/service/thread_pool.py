@@ -41,7 +41,7 @@ class ThreadWorkers:
 
     @property
     def pids(self) -> list[int]:
-        """None: the work runs in this process."""
+        """No process ids, an empty list: the work runs on threads of this process."""
         return []
 
     async def begin(self, method: str, payload: bytes, context: AioContext) -> StartedCall:
