@@ -571,12 +571,12 @@ def analysis_to_proto(analysis: Analysis) -> advisor_pb2.Analysis:
     )
 
 
-def analysis_from_proto(message: advisor_pb2.Analysis, field: str = "analysis") -> Analysis:
-    """Decode an :class:`Analysis`; an unknown certificate names its field path."""
+def analysis_from_proto(message: advisor_pb2.Analysis) -> Analysis:
+    """Decode an :class:`Analysis`; an unknown certificate names its path under ``analysis``."""
     return Analysis(
         parameters=message.parameters,
         correlations=[
-            _correlation_analysis_from_proto(c, f"{field}.correlations[{i}]")
+            _correlation_analysis_from_proto(c, f"analysis.correlations[{i}]")
             for i, c in enumerate(message.correlations)
         ],
         multiply_adds=message.multiply_adds,
@@ -641,13 +641,11 @@ def search_result_to_proto(
     return message
 
 
-def search_result_from_proto(
-    message: advisor_pb2.SearchResult, field: str = "result"
-) -> SearchResult:
-    """Decode a :class:`SearchResult`."""
+def search_result_from_proto(message: advisor_pb2.SearchResult) -> SearchResult:
+    """Decode a :class:`SearchResult` (a refusal names its path under ``result``)."""
     return SearchResult(
         recommendations=[
-            _recommendation_from_proto(r, f"{field}.recommendations[{i}]")
+            _recommendation_from_proto(r, f"result.recommendations[{i}]")
             for i, r in enumerate(message.recommendations)
         ],
         candidates_evaluated=message.candidates_evaluated,
@@ -685,11 +683,11 @@ def preset_to_proto(preset: PresetInfo) -> advisor_pb2.Preset:
     )
 
 
-def preset_from_proto(message: advisor_pb2.Preset, field: str = "preset") -> PresetInfo:
-    """Decode a :class:`PresetInfo`."""
+def preset_from_proto(message: advisor_pb2.Preset) -> PresetInfo:
+    """Decode a :class:`PresetInfo` (an unknown kind is refused on ``preset.kind``)."""
     return PresetInfo(
         name=message.name,
-        kind=_PRESET_KIND.label(message.kind, f"{field}.kind"),  # type: ignore[arg-type]
+        kind=_PRESET_KIND.label(message.kind, "preset.kind"),  # type: ignore[arg-type]
         description=message.description,
     )
 
