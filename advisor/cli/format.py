@@ -189,19 +189,17 @@ def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> st
         costs += f", on the input {_padded(architecture)}"
     lines = [costs, ""]
     lines.extend(_correlation_table(analysis.correlations))
-    lines.extend(_efficiency_lines(analysis.efficiency, analysis.correlations, ""))
+    lines.extend(_efficiency_lines(analysis.efficiency, analysis.correlations))
     return "\n".join(lines) + "\n"
 
 
 def _efficiency_lines(
-    efficiency: Efficiency | None, correlations: Sequence[CorrelationAnalysis], indent: str
+    efficiency: Efficiency | None, correlations: Sequence[CorrelationAnalysis]
 ) -> list[str]:
+    """Return the analysis table's closing paragraph: what shallow or contiguous nets would need."""
     if efficiency is None:
         return []
-    return [
-        "",
-        *_wrapped(efficiency.summary(correlations), indent, indent),
-    ]
+    return ["", *_wrapped(efficiency.summary(correlations), "", "")]
 
 
 def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]:
