@@ -52,7 +52,7 @@ from advisor.model.scalars import is_whole
 from advisor.model.task import PresetInfo, Task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
-from advisor.protocol.metadata import bearer_metadata, token_problem
+from advisor.protocol.metadata import DEFAULT_MAX_MESSAGE_BYTES, bearer_metadata, token_problem
 from advisor.protocol.search_id import search_id_problem
 
 if TYPE_CHECKING:
@@ -103,9 +103,6 @@ _RETRIED_METHODS = (
     "InferTask",
     "FinishSearch",
 )
-
-DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-"""The service's default message size limit, each way."""
 
 _INT32_MAX: Final = 2**31 - 1
 

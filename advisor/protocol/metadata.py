@@ -1,4 +1,8 @@
-"""Call metadata the client and the server agree on, beside the wire messages."""
+"""What the client and the server agree on beside the wire messages.
+
+The call metadata (the bearer token), the names of the error details, and the default size
+limit of a message.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Final
 
 __all__ = [
     "AUTHORIZATION_METADATA_KEY",
+    "DEFAULT_MAX_MESSAGE_BYTES",
     "ERROR_DOMAIN",
     "LIMIT_EXCEEDED_REASON",
     "MAX_TOKEN_CHARS",
@@ -15,6 +20,11 @@ __all__ = [
 
 AUTHORIZATION_METADATA_KEY: Final = "authorization"
 """The metadata key (gRPC metadata keys are lower case) carrying ``Bearer <token>``."""
+
+DEFAULT_MAX_MESSAGE_BYTES: Final = 4 * 1024 * 1024
+"""The largest message either way, by default, 4 MiB: the server's ``max_message_bytes`` limit
+and the client's own, one figure, so a client left at its default sends and takes all a server
+left at its own does."""
 
 ERROR_DOMAIN: Final = "advisor.v1"
 """The ``domain`` of the ``google.rpc.ErrorInfo`` details the service sends: its proto package.

@@ -50,6 +50,7 @@ from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
+from advisor.protocol.metadata import DEFAULT_MAX_MESSAGE_BYTES
 
 __all__ = [
     "LOCAL_LIMITS",
@@ -106,7 +107,7 @@ class RequestLimits(BaseModel):
         description="Search time limit.",
     )
     max_message_bytes: int = Field(
-        default=4 * 1024 * 1024,
+        default=DEFAULT_MAX_MESSAGE_BYTES,
         ge=MIN_MESSAGE_BYTES,
         le=INT32_MAX,  # gRPC's message size options are 32-bit
         description="Serialized request or response size; a search or analysis whose response "
