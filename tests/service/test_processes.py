@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -898,6 +898,26 @@ async def _until(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.01)
 
 
+@contextlib.asynccontextmanager
+async def _worker_over_its_bound(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> AsyncIterator[tuple[ProcessWorkers, int]]:
+    """Yield a one-worker pool and its worker's pid, over its memory bound after one call.
+
+    Its replacements stop before Python starts (:func:`_hold_workers`); the body runs within
+    two minutes, and the pool is closed after it.
+    """
+    workers = await ProcessWorkers.start(RequestLimits(), Admission(1), 1, 0, max_worker_bytes=1)
+    try:
+        (over,) = workers.pids
+        _hold_workers(monkeypatch, tmp_path)
+        async with asyncio.timeout(120):
+            assert await _answered(workers)  # leaves its worker over the bound
+            yield workers, over
+    finally:
+        await workers.close()
+
+
 def test_a_worker_over_its_memory_bound_serves_until_its_replacement_is_ready(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -907,24 +927,15 @@ def test_a_worker_over_its_memory_bound_serves_until_its_replacement_is_ready(
     # milliseconds. Here the replacement never gets ready until it is continued: the call that
     # comes after the first must be served all the same, by the worker over its bound.
     async def replace_while_serving() -> None:
-        workers = await ProcessWorkers.start(
-            RequestLimits(), Admission(1), 1, 0, max_worker_bytes=1
-        )
-        try:
-            (over,) = workers.pids
-            _hold_workers(monkeypatch, tmp_path)  # replacements stop before Python starts
-            async with asyncio.timeout(120):
-                assert await _answered(workers)  # leaves its worker over the bound
-                await _until(lambda: len(workers.pids) == 2)
-                (replacement,) = set(workers.pids) - {over}
-                await _until(lambda: stat_fields(replacement)[0] == "T")  # held: not ready
-                assert await _answered(workers)  # served by the worker over its bound
-                assert over in workers.pids
-                os.kill(replacement, signal.SIGCONT)
-                await _until(lambda: over not in workers.pids)  # let go once it is ready
-                assert await _answered(workers)  # by the replacement, the one serving worker
-        finally:
-            await workers.close()
+        async with _worker_over_its_bound(monkeypatch, tmp_path) as (workers, over):
+            await _until(lambda: len(workers.pids) == 2)
+            (replacement,) = set(workers.pids) - {over}
+            await _until(lambda: stat_fields(replacement)[0] == "T")  # held: not ready
+            assert await _answered(workers)  # served by the worker over its bound
+            assert over in workers.pids
+            os.kill(replacement, signal.SIGCONT)
+            await _until(lambda: over not in workers.pids)  # let go once it is ready
+            assert await _answered(workers)  # by the replacement, the one serving worker
 
     asyncio.run(replace_while_serving())
 
@@ -949,25 +960,16 @@ def test_a_death_while_a_worker_over_its_memory_bound_is_replaced_leaves_one_wor
     victim = 0 if dies == "over" else 1  # the first worker launched, or its replacement
 
     async def die_while_replacing() -> None:
-        workers = await ProcessWorkers.start(
-            RequestLimits(), Admission(1), 1, 0, max_worker_bytes=1
-        )
-        try:
-            (over,) = workers.pids
-            _hold_workers(monkeypatch, tmp_path)  # replacements stop before Python starts
-            async with asyncio.timeout(120):
-                assert await _answered(workers)  # leaves its worker over the bound
-                await _until(lambda: len(launched) == 2)
-                os.kill(launched[victim].process.pid, signal.SIGKILL)
-                await _until(launched[victim].watch.done)  # its exit handled
-                await _until(lambda: len(set(workers.pids) - {over}) == 1)
-                (coming,) = set(workers.pids) - {over}  # the replacement, or the next one
-                await _until(lambda: stat_fields(coming)[0] == "T")
-                os.kill(coming, signal.SIGCONT)
-                await _until(lambda: workers.pids == [coming])  # one worker for the one slot
-                assert await _answered(workers)
-        finally:
-            await workers.close()
+        async with _worker_over_its_bound(monkeypatch, tmp_path) as (workers, over):
+            await _until(lambda: len(launched) == 2)
+            os.kill(launched[victim].process.pid, signal.SIGKILL)
+            await _until(launched[victim].watch.done)  # its exit handled
+            await _until(lambda: len(set(workers.pids) - {over}) == 1)
+            (coming,) = set(workers.pids) - {over}  # the replacement, or the next one
+            await _until(lambda: stat_fields(coming)[0] == "T")
+            os.kill(coming, signal.SIGCONT)
+            await _until(lambda: workers.pids == [coming])  # one worker for the one slot
+            assert await _answered(workers)
 
     asyncio.run(die_while_replacing())
     exits = [r.getMessage() for r in caplog.records if "exited with" in r.getMessage()]
