@@ -17,8 +17,9 @@ Imported by :mod:`advisor.model.documents` only when a file is read.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Hashable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import yaml
 
@@ -137,11 +138,19 @@ for _kind, _pattern, _first in _CORE_SCHEMA:
 def load_strict(text: str) -> Any:
     """Parse ``text`` as strict YAML.
 
+    Flow lists of decimal integers (a permutation, an arrangement) are read apart
+    (:func:`_with_integer_lists`): libyaml hands PyYAML a node per number, which it resolves and
+    constructs in Python, so a saved 1024 x 1024 search result (five permutations of a million
+    numbers) took 40-60 s and 2.4 GB to read.
+
     Raises
     ------
     ValueError
         When the text is not valid (strict) YAML: one line, the problem and where it is.
     """
+    document = _with_integer_lists(text)
+    if document is not _UNREAD:
+        return document
     try:
         return yaml.load(text, Loader=_StrictYamlLoader)
     except yaml.MarkedYAMLError as error:
@@ -150,6 +159,72 @@ def load_strict(text: str) -> Any:
         raise ValueError(_unreadable_character(error, text)) from None
     except yaml.YAMLError as error:
         raise ValueError(str(error)) from None
+
+
+_UNREAD: Final = object()
+"""What :func:`_with_integer_lists` returns when the text must be read as it is."""
+
+_INTEGER_LIST = re.compile(
+    r"\[[ \r\n]*[-+]?[0-9]{1,18}(?:[ \r\n]*,[ \r\n]*[-+]?[0-9]{1,18})*[ \r\n]*\]"
+)
+"""A flow list of decimal integers, each of at most 18 digits (an ``int64``), and spaces."""
+
+
+def _with_integer_lists(text: str) -> Any:
+    """Return ``text``'s document with its flow lists of integers read apart, or :data:`_UNREAD`.
+
+    Each list is replaced by a scalar under a tag of this call's own (``!ints-<random> 3``), whose
+    constructor returns the list; the text left is parsed as usual. A list's brackets may also
+    stand in a string (a quoted or block scalar, ``a [1, 2]``), where the tag is only text, or
+    in a place no list may (a key), so the document is read this way only when it parses and
+    no string or key in it holds the tag: else :data:`_UNREAD`, and the caller parses the text as
+    it is, which also places any problem on the text's own lines.
+    """
+    lists: list[list[int]] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        lists.append([int(number) for number in match[0][1:-1].split(",")])
+        return f"{tag} {len(lists) - 1}"
+
+    tag = f"!ints-{secrets.token_hex(8)}"
+    reduced = _INTEGER_LIST.sub(placeholder, text)
+    if not lists:
+        return _UNREAD
+
+    def construct_list(loader: yaml.SafeLoader, node: yaml.Node) -> list[int]:
+        index = node.value if isinstance(node, yaml.ScalarNode) else None
+        if not (isinstance(index, str) and index.isdigit() and int(index) < len(lists)):
+            raise yaml.constructor.ConstructorError(None, None, "not a list", node.start_mark)
+        return lists[int(index)]
+
+    class Loader(_StrictYamlLoader):
+        """The strict loader, with this call's lists under its tag."""
+
+    Loader.add_constructor(tag, construct_list)
+    try:
+        document = yaml.load(reduced, Loader=Loader)
+    except (yaml.YAMLError, RecursionError):
+        return _UNREAD
+    return _UNREAD if _mentions(document, tag, {id(numbers) for numbers in lists}) else document
+
+
+def _mentions(document: Any, text: str, skipped: set[int]) -> bool:
+    """Whether a string or a key in ``document`` holds ``text``.
+
+    Containers in ``skipped``, and any met before (an alias repeats one), are not looked into.
+    """
+    seen = set(skipped)
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if text in value:
+                return True
+        elif isinstance(value, dict | list) and id(value) not in seen:
+            seen.add(id(value))
+            pending.extend(value.values() if isinstance(value, dict) else value)
+            pending.extend(value.keys() if isinstance(value, dict) else ())
+    return False
 
 
 def writes_null(text: str) -> bool:
