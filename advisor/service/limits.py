@@ -41,7 +41,13 @@ from advisor.integrations.katib import (
 from advisor.model.architecture import Architecture
 from advisor.model.budget import FAMILIES, INT32_MAX, Budget
 from advisor.model.exact_bounds import EXACT_MAX_LOG2_SIZE
-from advisor.model.grid import channel_axis, channel_axis_hint, downsample_advice, grid_problem
+from advisor.model.grid import (
+    MAX_LOCATIONS,
+    channel_axis,
+    channel_axis_hint,
+    downsample_advice,
+    grid_problem,
+)
 from advisor.model.mixture import member_widths
 from advisor.model.padding import largest_grid
 from advisor.model.scalars import setting_value
@@ -93,7 +99,14 @@ class RequestLimits(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_locations: int = Field(default=128 * 128, gt=0, description="Input grid size.")
+    max_locations: int = Field(
+        default=128 * 128,
+        gt=0,
+        # The library refuses a larger grid whatever the server admits (a server set to 2^22
+        # logged it and answered a 2048 x 2048 task with the library's refusal of 2^20).
+        le=MAX_LOCATIONS,
+        description="Input grid size.",
+    )
     max_correlations: int = Field(default=256, gt=0, description="Correlations in a task.")
     max_layers: int = Field(default=16, gt=0, description="Hidden layers; also Budget.max_depth.")
     max_channels: int = Field(default=4096, gt=0, description="Any width, M included.")

@@ -71,6 +71,8 @@ def test_a_config_file_sets_settings_and_limits_and_options_override_it(tmp_path
         (("--limit", "max_locations=many"), "limits.max_locations"),
         (("--limit", "no_such_limit=1"), "limits.no_such_limit"),
         (("--limit", "max_top_k=0"), "limits.max_top_k"),
+        # The library takes at most 2^20 locations: a server set past it admitted no more.
+        (("--limit", "max_locations=4194304"), "limits.max_locations"),
     ],
 )
 def test_bad_limits_name_the_limit(argv: tuple[str, ...], field: str) -> None:

@@ -504,14 +504,14 @@ def test_the_least_message_limit_is_what_the_smallest_search_needs() -> None:
 
 
 def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
-    task = pb.Task(input=pb.InputSpec(shape=[1448, 1449]), preset="symmetry")
+    task = pb.Task(input=pb.InputSpec(shape=[1023, 1026]), preset="symmetry")
     request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=10**6))
     with pytest.raises(LimitExceededError) as error:
-        check_recommend_request(request, RequestLimits(max_locations=2**21))
+        check_recommend_request(request, RequestLimits(max_locations=2**20 - 2**10))
     [violation] = error.value.violations
     assert violation.description == (
-        "grid of locations 2,098,152 exceeds the server's limit of 2,097,152 (max_locations); "
-        "downsample or crop it (a stride of 2 on every axis gives [724, 725])"
+        "grid of locations 1,049,598 exceeds the server's limit of 1,047,552 (max_locations); "
+        "downsample or crop it (a stride of 2 on every axis gives [512, 513])"
     )
 
 
