@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Final
@@ -66,8 +66,8 @@ LEAF_TYPES: Final = 3
 _SUMMED_COLUMNS: Final = 16
 """Windows up to this size are keyed column by column, larger ones by counting child types."""
 
-_GATHERED_ENTRIES: Final = 2**24
-"""The most child entries a wide window's count gathers at once (bytes, for ``int8`` types)."""
+_GATHERED_ENTRIES: Final = 2**22
+"""The most child entries interning gathers at once (bytes, for ``int8`` types)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -439,7 +439,10 @@ def _window_keys(
 
     In the smallest unsigned type that holds ``base^num_types`` (a window of four children of
     three leaf types: one byte), so the passes over the nodes move few bytes; column by column,
-    as a sum over a short trailing axis is several times slower.
+    as a sum over a short trailing axis is several times slower; a few correlations at a time
+    (:func:`_row_chunks`), so the columns summed stay in the processor's cache: a thousand
+    correlations' columns at once, each a quarter of the labels at 1024 x 1024, took 20 s
+    to sum for one tree's first level, past a 60 s search's deadline.
     """
     dtype = next(
         t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if base**num_types <= np.iinfo(t).max
@@ -447,31 +450,43 @@ def _window_keys(
     powers: npt.NDArray[np.unsignedinteger[Any]] = (
         base ** np.arange(num_types, dtype=np.int64)
     ).astype(dtype)
-    keys = powers.take(np.take(types, windows[:, 0], axis=1))
-    for column in range(1, windows.shape[1]):
-        keys += powers.take(np.take(types, windows[:, column], axis=1))
+    keys = np.empty((types.shape[0], windows.shape[0]), dtype=dtype)
+    for rows in _row_chunks(types.shape[0], windows):
+        chunk = keys[rows]
+        powers.take(np.take(types[rows], windows[:, 0], axis=1), out=chunk)
+        for column in range(1, windows.shape[1]):
+            chunk += powers.take(np.take(types[rows], windows[:, column], axis=1))
     return keys
 
 
 def _window_counts(types: _Types, windows: npt.NDArray[np.intp], num_types: int) -> _Ints:
     """``(C * windows, num_types)``: how many children of each type every window has.
 
-    The children are gathered a few correlations at a time (:data:`_GATHERED_ENTRIES` at
-    most), each type counted with ``count_nonzero`` and the last one by difference: the
-    shallow baseline's one window of every location, gathered for a thousand correlations at
-    once, copied the whole label matrix and summed it type by type into ``int64`` (12 s and
-    2 GB beside the labels at 1024 x 1024), before any deadline is polled.
+    The children are gathered a few correlations at a time (:func:`_row_chunks`), each type
+    counted with ``count_nonzero`` and the last one by difference: the shallow baseline's one
+    window of every location, gathered for a thousand correlations at once, copied the whole
+    label matrix and summed it type by type into ``int64`` (12 s and 2 GB beside the labels at
+    1024 x 1024), before any deadline is polled.
     """
-    correlations, (num_windows, arity) = types.shape[0], windows.shape
-    counts = np.empty((correlations, num_windows, num_types), dtype=np.int64)
-    rows = max(1, _GATHERED_ENTRIES // max(1, windows.size))
-    for first in range(0, correlations, rows):
-        children = np.take(types[first : first + rows], windows, axis=1)
-        chunk = counts[first : first + rows]
+    arity = windows.shape[1]
+    counts = np.empty((types.shape[0], windows.shape[0], num_types), dtype=np.int64)
+    for rows in _row_chunks(types.shape[0], windows):
+        children = np.take(types[rows], windows, axis=1)
+        chunk = counts[rows]
         for t in range(num_types - 1):
             chunk[:, :, t] = np.count_nonzero(children == t, axis=2)
         chunk[:, :, -1] = arity - chunk[:, :, :-1].sum(axis=2)
     return counts.reshape(-1, num_types)
+
+
+def _row_chunks(correlations: int, windows: npt.NDArray[np.intp]) -> Iterator[slice]:
+    """Yield the correlations in slices of at most :data:`_GATHERED_ENTRIES` children each.
+
+    The children under ``windows``, one correlation at least.
+    """
+    rows = max(1, _GATHERED_ENTRIES // max(1, windows.size))
+    for first in range(0, correlations, rows):
+        yield slice(first, first + rows)
 
 
 def _csr_from_counts(counts: _Ints) -> tuple[_Ints, _Ints, _Ints]:
