@@ -93,6 +93,13 @@ def test_reflection_only_when_enabled(serve: Callable[..., RunningServer], enabl
 # Bearer-token auth
 
 
+@pytest.fixture(scope="module")
+def token_server() -> Iterator[RunningServer]:
+    """A server taking the token "s3cret-token", shared: the auth tests change nothing in it."""
+    with start_server(ServerConfig(port=0, grace_seconds=1.0, token="s3cret-token")) as running:
+        yield running
+
+
 @pytest.mark.parametrize(
     "metadata",
     [
@@ -105,10 +112,9 @@ def test_reflection_only_when_enabled(serve: Callable[..., RunningServer], enabl
     ids=["missing", "wrong", "no-scheme", "no-space", "repeated"],
 )
 def test_calls_without_the_right_token_are_unauthenticated(
-    serve: Callable[..., RunningServer], metadata: tuple[tuple[str, str], ...]
+    token_server: RunningServer, metadata: tuple[tuple[str, str], ...]
 ) -> None:
-    running = serve(token="s3cret-token")
-    with grpc.insecure_channel(running.address) as channel:
+    with grpc.insecure_channel(token_server.address) as channel:
         advisor = LiveAdvisor(channel, metadata)
         with pytest.raises(CallError) as unary:
             advisor.unary("ListPresets", pb.ListPresetsRequest())
@@ -120,11 +126,10 @@ def test_calls_without_the_right_token_are_unauthenticated(
 
 
 @pytest.mark.parametrize("scheme", ["Bearer ", "bearer ", "BEARER ", "Bearer  "])
-def test_the_right_token_is_accepted(serve: Callable[..., RunningServer], scheme: str) -> None:
+def test_the_right_token_is_accepted(token_server: RunningServer, scheme: str) -> None:
     # HTTP reads the scheme in any case and one or more spaces after it; gRPC clients in other
     # languages send "bearer".
-    running = serve(token="s3cret-token")
-    with grpc.insecure_channel(running.address) as channel:
+    with grpc.insecure_channel(token_server.address) as channel:
         advisor = LiveAdvisor(channel, [("authorization", f"{scheme}s3cret-token")])
         assert advisor.unary("ListPresets", pb.ListPresetsRequest()).presets
 
