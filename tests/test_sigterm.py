@@ -29,6 +29,10 @@ from tests.support.workloads import LONG_TASK, long_budget
 
 SERVER = Path(__file__).resolve().parent.parent / "server.py"
 GRACE_SECONDS = 1.5
+SEARCH_SECONDS = 30.0  # the searches' time limit: a search no signal cut would run this long
+LOADED_SECONDS = 10.0
+"""How late a loaded machine may be to act on a signal: far below SEARCH_SECONDS, so a bound with
+this slack still tells a search cut by the drain from one that ran to its time limit."""
 LONG_GRACE_SECONDS = 60.0  # longer than the search's own time limit: only a signal ends it
 
 
@@ -84,9 +88,9 @@ def test_sigterm_finishes_the_running_search_then_exits_zero(
         stream = advisor_pb2_grpc.ArchitectureAdvisorStub(channel).StreamRecommend(
             pb.StreamRecommendRequest(
                 task=LONG_TASK,
-                budget=long_budget(30.0),
+                budget=long_budget(SEARCH_SECONDS),
             ),
-            timeout=30,
+            timeout=SEARCH_SECONDS,
         )
         first = next(stream)  # the search is running once it reports progress
         assert first.WhichOneof("event") == "progress"
@@ -96,14 +100,16 @@ def test_sigterm_finishes_the_running_search_then_exits_zero(
         while health.Check(health_pb2.HealthCheckRequest(), timeout=5).status != (
             health_pb2.HealthCheckResponse.NOT_SERVING
         ):
-            assert time.monotonic() - signalled_at < 1.0, "health still SERVING"
+            # Past the drain the server is gone and the check raises: NOT_SERVING is read only
+            # while the search still runs.
+            assert time.monotonic() - signalled_at < LOADED_SECONDS, "health still SERVING"
             time.sleep(0.01)
 
         rest = list(stream)
         assert [r.WhichOneof("event") for r in rest[:-1]] == ["progress"] * (len(rest) - 1)
         assert not rest[-1].result.complete  # cut by the grace period, best designs kept
         assert rest[-1].result.recommendations
-        assert time.monotonic() - signalled_at < GRACE_SECONDS + 0.5
+        assert time.monotonic() - signalled_at < GRACE_SECONDS + LOADED_SECONDS
 
     assert process.wait(timeout=5) == 0
     assert process.stderr is not None
@@ -121,7 +127,8 @@ def test_a_second_signal_ends_the_drain_at_once(
     with grpc.insecure_channel(address) as channel:
         health = health_pb2_grpc.HealthStub(channel)
         stream = advisor_pb2_grpc.ArchitectureAdvisorStub(channel).StreamRecommend(
-            pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(30.0)), timeout=90
+            pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(SEARCH_SECONDS)),
+            timeout=90,
         )
         assert next(stream).WhichOneof("event") == "progress"  # the search is running
         process.send_signal(signal.SIGTERM)
@@ -137,7 +144,7 @@ def test_a_second_signal_ends_the_drain_at_once(
         rest = list(stream)
         assert not rest[-1].result.complete  # cut now, its best designs kept
         assert rest[-1].result.recommendations
-        assert time.monotonic() - hurried_at < 10.0
+        assert time.monotonic() - hurried_at < LOADED_SECONDS
 
     assert process.wait(timeout=10) == 0
     assert process.stderr is not None
