@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -465,34 +466,44 @@ def test_a_call_past_the_connections_stream_bound_waits_for_a_stream(
     assert running.in_flight == 0
 
 
-def _single_slot_advisors(
-    serve: Callable[..., RunningServer], executor: str
-) -> Iterator[tuple[DirectAdvisor | LiveAdvisor, Callable[[], int]]]:
-    direct = DirectAdvisor(workers=1)
-    yield direct, lambda: direct.admission.in_flight
-    running = serve(workers=1, executor=executor)
+@contextlib.contextmanager
+def _single_slot_advisor(
+    serve: Callable[..., RunningServer], kind: str
+) -> Iterator[tuple[DirectAdvisor | LiveAdvisor, Callable[[], int], grpc.Channel | None]]:
+    """One advisor slot: the servicer called directly, or a live server with the ``kind`` executor.
+
+    Yields the advisor, its count of calls in flight and, for a live server, its channel.
+    """
+    if kind == "direct":
+        direct = DirectAdvisor(workers=1)
+        yield direct, direct.in_flight, None
+        return
+    running = serve(workers=1, executor=kind)
     with grpc.insecure_channel(running.address) as channel:
-        yield LiveAdvisor(channel), lambda: running.in_flight
+        yield LiveAdvisor(channel), lambda: running.in_flight, channel
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
+# The servicer called directly has no executor: one case of its own, not one per executor.
+@pytest.mark.parametrize("kind", ["direct", *EXECUTORS])
 def test_a_saturated_server_refuses_at_once_and_health_still_answers(
-    serve: Callable[..., RunningServer], executor: str
+    serve: Callable[..., RunningServer], kind: str
 ) -> None:
-    for advisor, in_flight in _single_slot_advisors(serve, executor):
+    with _single_slot_advisor(serve, kind) as (advisor, in_flight, channel):
         busy = threading.Thread(
             target=advisor.unary,
             args=("Recommend", pb.RecommendRequest(task=LONG_TASK, budget=long_budget(3.0))),
         )
         busy.start()
         try:
-            _wait_until(lambda: in_flight() == 1)  # noqa: B023 - called within the iteration
+            _wait_until(lambda: in_flight() == 1)
             started = time.monotonic()
             with pytest.raises(CallError) as failure:
                 advisor.unary("ListPresets", pb.ListPresetsRequest())
             assert failure.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
             # Refused, not queued behind the 3 s search (a bound a loaded machine keeps).
             assert time.monotonic() - started < 1.5
+            if channel is not None:  # still within the search: the slot is busy, health is not
+                assert _health(channel) == SERVING
         finally:
             busy.join()
 
