@@ -99,7 +99,16 @@ def test_boundary_documents_are_accepted_or_refused_with_field_paths(
     except InvalidRequestError as exc:
         assert all(isinstance(v.field, str) and v.description for v in exc.violations)
     else:
-        assert task.resolved()
+        # An accepted document holds what the rules promise (a non-empty tuple alone, which any
+        # parsed task is, would pass a document accepted with an empty or overlapping region, a
+        # weight of zero or a repeated name).
+        resolved = task.resolved()
+        size = math.prod(task.input.shape)
+        for c in resolved:
+            assert c.a.size and c.b.size and np.intersect1d(c.a, c.b).size == 0, c.name
+            assert min(c.a.min(), c.b.min()) >= 0 and max(c.a.max(), c.b.max()) < size, c.name
+            assert math.isfinite(c.weight) and c.weight > 0, c.name
+        assert len({c.name for c in resolved}) == len(resolved)
 
 
 def test_task_is_frozen_and_its_ids_read_only() -> None:
