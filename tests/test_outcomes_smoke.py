@@ -10,8 +10,9 @@ import itertools
 import json
 import math
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,7 @@ from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
 from advisor.search.recommend import score_architecture
 from bench.outcomes import report, seeds, ties
+from bench.outcomes import run as run_module
 from bench.outcomes.data import (
     ALL_TASKS,
     BLOB_PERMUTATION_SEED,
@@ -73,6 +75,7 @@ from bench.outcomes.run import (
 )
 from bench.outcomes.run import main as run_main
 from bench.validate.nets import TreeNet, parameter_count
+from bench.validate.training import Dataset
 
 
 def test_kendall_and_spearman_on_a_hand_checked_list() -> None:
@@ -377,6 +380,25 @@ def test_every_task_has_its_committed_description() -> None:
     assert all(sorted(c.a + 16) == sorted(c.b) and len(c.a) == 4 for c in quarter)
 
 
+def _train_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Train the runs still to do in this process, one after another, for the rest of the test.
+
+    Every call of ``trained`` spawns its own pool of workers, a fresh interpreter importing
+    torch (3-4 s on the two-core machines, about 30 s of a test that trains through nine of
+    them); once a pool has shown that its workers train, the same jobs run here.
+    """
+
+    def trained_here(
+        task: str, data: tuple[Dataset, Dataset], jobs: int, todo: Sequence[run_module.Job]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        monkeypatch.setitem(run_module._DATA, task, data)
+        for job in todo:
+            yield run_module._train(job)
+
+    monkeypatch.setattr(run_module, "trained", trained_here)
+    monkeypatch.setattr(seeds, "trained", trained_here)
+
+
 def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = TASKS["symmetry"]  # images: even a tiny sample shows their dependence (--data)
     task = load_description(spec.name)
@@ -397,6 +419,7 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     assert set(document["runs"]) == {key for record in pool for key in record["runs"]}
     for result in document["runs"].values():
         assert 0.0 <= result["test_accuracy"] <= 1.0
+    _train_in_this_process(monkeypatch)  # the pool's workers trained the runs above
 
     again = run_task(spec, 1, 1, tiny, tmp_path, random_draws=0)
     stored = json.loads((tmp_path / f"{spec.name}.json").read_text())["runs"]
