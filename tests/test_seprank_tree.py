@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from advisor.geometry.layouts import mirror_permutation, structure_from_permutation
 from advisor.geometry.structure import PoolingStructure
+from advisor.seprank import tree as tree_module
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.labels import SIDE_A, SIDE_B, correlation_labels
 from advisor.seprank.tree import SUMMED_SIZES, log2_min_cut, log2_min_cuts
@@ -180,9 +181,11 @@ def test_pricing_a_wide_window_takes_no_memory_in_proportion_to_it() -> None:
     # The structure keeps its leaf order once worked out: at other widths, it is no pricing.
     log2_min_cut(structure, labels, [1.0], 1.0)
     for shared in (False, True):
+        # The tables are cached per widths and windows: one another test (or an earlier run in
+        # this process) built would be measured as no memory at all.
+        tree_module._one_sided_table.cache_clear()
         tracemalloc.start()
         try:
-            # Widths no other test prices: the tables are cached per widths and windows.
             figure = log2_min_cut(structure, labels, [20.25], 1.375, shared_weights=shared)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
