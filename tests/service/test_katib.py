@@ -57,13 +57,26 @@ def _widths(experiment: api_pb2.Experiment) -> api_pb2.FeasibleSpace:
     return parameter.feasible_space
 
 
+def _katib_endpoint() -> Iterator[api_pb2_grpc.SuggestionStub]:
+    """A Katib endpoint in this process with one slot and the default limits, stopped after."""
+    server = start_katib_server("127.0.0.1", 0, workers=1)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            yield api_pb2_grpc.SuggestionStub(channel)
+    finally:
+        server.stop(0)
+
+
 @pytest.fixture(scope="module")
 def katib() -> Iterator[api_pb2_grpc.SuggestionStub]:
-    """A Katib endpoint with one slot and the default limits."""
-    server = start_katib_server("127.0.0.1", 0, workers=1)
-    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        yield api_pb2_grpc.SuggestionStub(channel)
-    server.stop(0)
+    """An endpoint the module's tests share: its cache of sequences holds what they asked."""
+    yield from _katib_endpoint()
+
+
+@pytest.fixture
+def own_katib() -> Iterator[api_pb2_grpc.SuggestionStub]:
+    """An endpoint of the test's own, whose cache of sequences starts empty."""
+    yield from _katib_endpoint()
 
 
 def _refusal(call: Callable[..., object], request: object) -> grpc.RpcError:
@@ -314,15 +327,16 @@ def _trial(assignments: api_pb2.GetSuggestionsReply.ParameterAssignments) -> api
 
 
 def test_each_call_continues_the_experiments_sequence(
-    katib: api_pb2_grpc.SuggestionStub, monkeypatch: pytest.MonkeyPatch
+    own_katib: api_pb2_grpc.SuggestionStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The server runs in this process: its calls search and score through these.
+    # The server runs in this process: its calls search and score through these. Its own: the
+    # counts below hold for a sequence no earlier call cached.
     work = count_katib_work(monkeypatch)
-    asked = experiment(seed="7")  # a sequence no other test of the module asks for
+    asked = experiment(seed="7")
     trials: list[api_pb2.Trial] = []
     sources = []
     for total in range(1, 13):
-        (assignments,) = suggestions_asked(katib, asked, trials, 1, total)
+        (assignments,) = suggestions_asked(own_katib, asked, trials, 1, total)
         assert assignments.labels["advisor.rank"] == str(total)
         sources.append(assignments.labels["advisor.source"])
         trials.append(_trial(assignments))
@@ -338,24 +352,19 @@ def test_each_call_continues_the_experiments_sequence(
 
 
 def test_a_call_cancelled_in_the_draws_frees_its_slot_promptly(
-    monkeypatch: pytest.MonkeyPatch,
+    own_katib: api_pb2_grpc.SuggestionStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = start_katib_server("127.0.0.1", 0, workers=1)  # in this process: the hook sees it
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            katib = api_pb2_grpc.SuggestionStub(channel)
-            request = _slow_request()
-            request.total_request_number = 1_000  # the server's max_katib_designs
-            calls: list[grpc.Future[api_pb2.GetSuggestionsReply]] = []
-            fired = into_the_draws(monkeypatch, lambda: calls[0].cancel())
-            calls.append(katib.GetSuggestions.future(request, timeout=120))
-            assert _poll(lambda: bool(fired) and calls[0].done(), 60)
-            assert calls[0].cancelled()
-            # The draws poll the call's stop signal between tries, and its slot is free at
-            # once; sample_architectures' last draw held it 10-30 s more.
-            assert _poll(lambda: _admitted(katib), 5)
-    finally:
-        server.stop(0)
+    # The server runs in this process: the hook sees its draws.
+    request = _slow_request()
+    request.total_request_number = 1_000  # the server's max_katib_designs
+    calls: list[grpc.Future[api_pb2.GetSuggestionsReply]] = []
+    fired = into_the_draws(monkeypatch, lambda: calls[0].cancel())
+    calls.append(own_katib.GetSuggestions.future(request, timeout=120))
+    assert _poll(lambda: bool(fired) and calls[0].done(), 60)
+    assert calls[0].cancelled()
+    # The draws poll the call's stop signal between tries, and its slot is free at once;
+    # sample_architectures' last draw held it 10-30 s more.
+    assert _poll(lambda: _admitted(own_katib), 5)
 
 
 def test_an_answer_the_size_estimate_admits_is_within_the_message_limit() -> None:
