@@ -54,7 +54,7 @@ from advisor.service.katib_server import (
 )
 from advisor.service.options import add_serve_arguments
 from advisor.stopping import StopSignal
-from tests.support.katib_calls import suggestions_asked
+from tests.support.katib_calls import katib_endpoint, suggestions_asked
 from tests.support.katib_counts import count_katib_work
 from tests.support.katib_draws import into_the_draws
 from tests.support.server_process import ServerProcess
@@ -86,6 +86,12 @@ def katib() -> Iterator[api_pb2_grpc.SuggestionStub]:
         assert status.status == health_pb2.HealthCheckResponse.SERVING
         yield api_pb2_grpc.SuggestionStub(channel)
     server.stop(0)
+
+
+@pytest.fixture
+def own_katib() -> Iterator[api_pb2_grpc.SuggestionStub]:
+    """An endpoint of the test's own, which has warned of no experiment yet."""
+    yield from katib_endpoint()
 
 
 def test_a_katib_endpoint_on_a_unix_socket_has_no_port_as_the_advisor_s(tmp_path: Path) -> None:
@@ -521,7 +527,7 @@ def test_a_duplicate_name_in_a_task_document_cites_the_first_use_at_its_setting(
 
 
 def test_the_search_space_the_designs_ignore_is_logged_once_per_experiment(
-    katib: api_pb2_grpc.SuggestionStub, caplog: pytest.LogCaptureFixture
+    own_katib: api_pb2_grpc.SuggestionStub, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Katib's own ENAS space declares filter sizes, strides, ... the advisor's designs have none
     # of: served, not refused, but the operator is told once, not on every round.
@@ -533,11 +539,11 @@ def test_the_search_space_the_designs_ignore_is_logged_once_per_experiment(
     )
     with caplog.at_level(logging.WARNING, logger="advisor.service.katib"):
         validate = api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment)
-        katib.ValidateAlgorithmSettings(validate, timeout=60)
-        assert len(katib.GetSuggestions(request, timeout=60).parameter_assignments) == 1
+        own_katib.ValidateAlgorithmSettings(validate, timeout=60)
+        assert len(own_katib.GetSuggestions(request, timeout=60).parameter_assignments) == 1
         experiment.name = "another-experiment"
-        katib.ValidateAlgorithmSettings(validate, timeout=60)
-        katib.ValidateAlgorithmSettings(
+        own_katib.ValidateAlgorithmSettings(validate, timeout=60)
+        own_katib.ValidateAlgorithmSettings(
             api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment), timeout=60
         )
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

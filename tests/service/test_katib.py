@@ -21,7 +21,7 @@ from advisor.search.scoring import DesignScorer
 from advisor.service.katib_server import start_katib_server
 from advisor.service.limits import RequestLimits
 from tests.support.harness import violations_of
-from tests.support.katib_calls import suggestions_asked
+from tests.support.katib_calls import katib_endpoint, suggestions_asked
 from tests.support.katib_counts import count_katib_work
 from tests.support.katib_draws import into_the_draws
 from tests.support.server_process import ServerProcess
@@ -57,26 +57,16 @@ def _widths(experiment: api_pb2.Experiment) -> api_pb2.FeasibleSpace:
     return parameter.feasible_space
 
 
-def _katib_endpoint() -> Iterator[api_pb2_grpc.SuggestionStub]:
-    """A Katib endpoint in this process with one slot and the default limits, stopped after."""
-    server = start_katib_server("127.0.0.1", 0, workers=1)
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            yield api_pb2_grpc.SuggestionStub(channel)
-    finally:
-        server.stop(0)
-
-
 @pytest.fixture(scope="module")
 def katib() -> Iterator[api_pb2_grpc.SuggestionStub]:
     """An endpoint the module's tests share: its cache of sequences holds what they asked."""
-    yield from _katib_endpoint()
+    yield from katib_endpoint()
 
 
 @pytest.fixture
 def own_katib() -> Iterator[api_pb2_grpc.SuggestionStub]:
     """An endpoint of the test's own, whose cache of sequences starts empty."""
-    yield from _katib_endpoint()
+    yield from katib_endpoint()
 
 
 def _refusal(call: Callable[..., object], request: object) -> grpc.RpcError:

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+
+import grpc
 
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
+from advisor.service.katib_server import start_katib_server
+
+
+def katib_endpoint() -> Iterator[api_pb2_grpc.SuggestionStub]:
+    """A Katib endpoint in this process with one slot and the default limits, stopped after.
+
+    For fixtures (``yield from``): a test whose checks need an empty cache of sequences, or no
+    experiment warned of yet, takes an endpoint of its own, not one its module shares.
+    """
+    server = start_katib_server("127.0.0.1", 0, workers=1)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            yield api_pb2_grpc.SuggestionStub(channel)
+    finally:
+        server.stop(0)
 
 
 def suggestions_asked(
