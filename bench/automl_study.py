@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from bench.report import positive_int
+
 RESULTS = Path(__file__).parent / "validate" / "results" / "automl_study.json"
 FIGURE = Path(__file__).parents[1] / "docs" / "integrations-optuna-study.png"
 TASK = "sequence-mirror"
@@ -198,7 +200,7 @@ def plot(document: dict[str, Any], path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--trials", type=int, default=TRIALS)
+    parser.add_argument("--trials", type=positive_int, default=TRIALS)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--report-only", action="store_true", help="replot the saved results")
     args = parser.parse_args(argv)

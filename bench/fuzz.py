@@ -28,7 +28,7 @@ import grpc
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from advisor.service.server import ServerConfig, start_server
-from bench.report import update_section
+from bench.report import positive_int, update_section
 from tests.support.raw_calls import Outcome, call_raw, health_status, problems
 from tests.support.strategies import CASE_KINDS, RpcCase, rpc_cases
 
@@ -181,11 +181,13 @@ def _amplification(report: FuzzReport) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the fuzzer; the exit code is 0 only if every case and health check passed."""
     parser = argparse.ArgumentParser(description="Fuzz a live advisor server.")
-    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--cases", type=positive_int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=5.0, help="per-call deadline (s)")
-    parser.add_argument("--workers", type=int, default=2, help="server worker slots")
-    parser.add_argument("--concurrency", type=int, default=1, help="requests in flight at once")
+    parser.add_argument("--workers", type=positive_int, default=2, help="server worker slots")
+    parser.add_argument(
+        "--concurrency", type=positive_int, default=1, help="requests in flight at once"
+    )
     parser.add_argument("--health-every", type=int, default=250)
     parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
     args = parser.parse_args(argv)

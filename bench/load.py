@@ -30,7 +30,7 @@ import grpc
 
 from bench.memory import RssWatch
 from bench.poller import Poller
-from bench.report import milliseconds, update_section
+from bench.report import milliseconds, positive_int, update_section
 from bench.requests import ANALYZE_REQUEST, RECOMMEND_REQUEST
 from tests.support.raw_calls import Outcome, call_raw, problems
 from tests.support.server_process import ServerProcess
@@ -192,15 +192,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the phases and the recovery phase; exit 0 only if the server held up."""
     parser = argparse.ArgumentParser(description="Bounded loopback load test of the advisor.")
     parser.add_argument("--clients", default="1,16,64", help="concurrency of each phase")
-    parser.add_argument("--requests", type=int, default=400, help="calls per phase")
+    parser.add_argument("--requests", type=positive_int, default=400, help="calls per phase")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="cap per phase")
-    parser.add_argument("--workers", type=int, default=2, help="server advisor slots")
+    parser.add_argument("--workers", type=positive_int, default=2, help="server advisor slots")
     parser.add_argument(
         "--executor", choices=("processes", "threads"), default="processes", help="server's"
     )
     parser.add_argument("--worker-niceness", type=int, default=10, help="server's (processes)")
-    parser.add_argument("--recommend-every", type=int, default=4, help="1 Recommend per N calls")
-    parser.add_argument("--recovery-requests", type=int, default=40)
+    parser.add_argument(
+        "--recommend-every", type=positive_int, default=4, help="1 Recommend per N calls"
+    )
+    parser.add_argument("--recovery-requests", type=positive_int, default=40)
     parser.add_argument("--health-every", type=float, default=0.1, help="health poll interval")
     parser.add_argument("--section", default="load", help="docs/RELIABILITY.md section")
     parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")

@@ -28,6 +28,7 @@ from advisor.integrations.space import ArchitectureSpace
 from advisor.model.architecture import parse_architecture
 from advisor.search.run import SearchRun
 from advisor.stopping import StopSignal
+from bench.report import positive_int
 
 CASES: tuple[tuple[tuple[int, ...], int], ...] = (
     ((13,), 5_000),
@@ -93,7 +94,7 @@ def measure(
 def main() -> None:
     """Print one line per input and fallback."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--studies", type=int, default=3)
+    parser.add_argument("--studies", type=positive_int, default=3)
     parser.add_argument("--trials", type=int, default=60)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -36,7 +36,7 @@ from advisor.protocol.metadata import bearer_metadata
 from bench.load import warm_up
 from bench.memory import RssWatch
 from bench.poller import Poller
-from bench.report import milliseconds, update_section
+from bench.report import milliseconds, positive_int, update_section
 from tests.support.raw_calls import method_path
 from tests.support.server_process import ServerProcess
 
@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=200, help="half-open calls kept open")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the attack")
     parser.add_argument("--every", type=float, default=0.1, help="victim's poll interval (s)")
-    parser.add_argument("--workers", type=int, default=2, help="server advisor slots")
+    parser.add_argument("--workers", type=positive_int, default=2, help="server advisor slots")
     parser.add_argument("--token", action="store_true", help="the server requires a token")
     parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
     args = parser.parse_args(argv)

@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.report import positive_int
+
 __all__ = ["STOP_TESTS", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +113,9 @@ def run_tests(node_ids: Sequence[str], timeout: float) -> RunOutcome:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stop tests ``--runs`` times under load; exit 0 only if every run passed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=20, help="pytest runs in a row (default 20)")
+    parser.add_argument(
+        "--runs", type=positive_int, default=20, help="pytest runs in a row (default 20)"
+    )
     parser.add_argument("--burners", type=int, default=2, help="CPU-burning processes (default 2)")
     parser.add_argument(
         "--max-seconds",

@@ -7,6 +7,7 @@ docs/OUTCOMES.md); a command that ignores its arguments did that on ``--help``.
 from __future__ import annotations
 
 import ast
+import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -100,3 +101,47 @@ def test_the_search_benchmarks_refuse_no_repeats_by_the_option_before_they_run(
         module.main()
     assert exited.value.code == 2
     assert "argument --repeats: expected a whole number of at least 1" in capsys.readouterr().err
+
+
+# Each benchmark command's counts: runs, cases, trials, workers, epochs, examples. A count of 0
+# (or below) never measures anything: the fuzzer, the fault probes and the stop stress test
+# started their servers and burners and then stopped on a traceback (``max() arg is an empty
+# sequence``), the inference tails printed a table of ``nan%``.
+_COUNT_OPTIONS = [
+    ("bench.automl_study", "--trials"),
+    ("bench.faults", "--trials"),
+    ("bench.faults", "--workers"),
+    ("bench.fuzz", "--cases"),
+    ("bench.fuzz", "--concurrency"),
+    ("bench.fuzz", "--workers"),
+    ("bench.infer.run", "--seeds"),
+    ("bench.infer.tails", "--runs"),
+    ("bench.load", "--recommend-every"),
+    ("bench.load", "--recovery-requests"),
+    ("bench.load", "--requests"),
+    ("bench.load", "--workers"),
+    ("bench.optuna_refusals", "--studies"),
+    ("bench.slowloris", "--workers"),
+    ("bench.stress_stop", "--runs"),
+    ("bench.validate.mixtures", "--epochs"),
+    ("bench.validate.mixtures", "--test"),
+    ("bench.validate.mixtures", "--train"),
+    ("bench.validate.width_allocation", "--epochs"),
+    ("bench.validate.width_allocation", "--r"),
+]
+
+
+@pytest.mark.parametrize(("module", "option"), _COUNT_OPTIONS)
+def test_a_benchmark_refuses_a_count_below_one_by_its_option_before_it_runs(
+    module: str, option: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        command = importlib.import_module(module)
+    except ModuleNotFoundError as missing:  # an optional extra (torch, optuna) not installed
+        pytest.skip(f"{module} needs {missing.name}")
+    monkeypatch.setattr(sys, "argv", [f"{module}.py", option, "0"])
+    with pytest.raises(SystemExit) as exited:
+        command.main()
+    assert exited.value.code == 2
+    expected = f"argument {option}: expected a whole number of at least 1, got '0'"
+    assert expected in capsys.readouterr().err

@@ -36,6 +36,7 @@ from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.task import edge_thresholds
+from bench.report import positive_int
 
 __all__ = ["main"]
 
@@ -121,7 +122,7 @@ def power_row(draw: _Draw, gaussian: bool, rho: float, runs: int) -> tuple[float
 def main() -> None:
     """Print both tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=40, help="seeded samples per row")
+    parser.add_argument("--runs", type=positive_int, default=40, help="seeded samples per row")
     parser.add_argument(
         "--samples",
         type=int,

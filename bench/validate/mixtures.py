@@ -34,6 +34,7 @@ from advisor.model.presets import expand_task_preset
 from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
 from advisor.search.recommend import recommend
+from bench.report import positive_int
 from bench.validate.experiment import RESULTS, Candidate, TaskData, run_experiment
 from bench.validate.training import Dataset, TrainingPlan
 
@@ -111,9 +112,9 @@ def _candidate(name: str, architecture: Architecture) -> Candidate:
 def main() -> None:
     """Ask the advisor, then train its pick and the pick's members."""
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--train", type=int, default=4000)
-    parser.add_argument("--test", type=int, default=1000)
+    parser.add_argument("--epochs", type=positive_int, default=8)
+    parser.add_argument("--train", type=positive_int, default=4000)
+    parser.add_argument("--test", type=positive_int, default=1000)
     parser.add_argument("--output", type=Path, default=RESULTS / "mixtures.json")
     arguments = parser.parse_args()
     the_task = task()

@@ -28,6 +28,7 @@ import numpy as np
 
 from advisor.model.architecture import Architecture, Layer
 from advisor.model.grid import InputSpec
+from bench.report import positive_int
 from bench.validate.canvases import CANVAS_SIZE, CanvasTask, digit_pools, place_digits
 from bench.validate.experiment import RESULTS, Candidate, TaskData, run_experiment
 from bench.validate.nets import TreeNet
@@ -92,11 +93,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--r", type=int, default=DEFAULT_R, help=f"unit width r (default {DEFAULT_R})"
+        "--r", type=positive_int, default=DEFAULT_R, help=f"unit width r (default {DEFAULT_R})"
     )
     parser.add_argument("--task", choices=get_args(CanvasTask), help="one task only")
     parser.add_argument(
-        "--epochs", type=int, default=PLAN.epochs, help=f"epochs (default {PLAN.epochs})"
+        "--epochs", type=positive_int, default=PLAN.epochs, help=f"epochs (default {PLAN.epochs})"
     )
     args = parser.parse_args(argv)
     name = f"width_allocation_r{args.r}"
