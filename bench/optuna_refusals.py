@@ -28,7 +28,7 @@ from advisor.integrations.space import ArchitectureSpace
 from advisor.model.architecture import parse_architecture
 from advisor.search.run import SearchRun
 from advisor.stopping import StopSignal
-from bench.report import positive_int
+from bench.report import at_least, positive_int
 
 CASES: tuple[tuple[tuple[int, ...], int], ...] = (
     ((13,), 5_000),
@@ -38,6 +38,10 @@ CASES: tuple[tuple[tuple[int, ...], int], ...] = (
     ((64,), 20_000),
 )
 """Inputs and parameter budgets: three the search pads (13, 15x15, 5x9x9), two it does not."""
+
+PROPOSALS = 5
+"""The advisor's designs each study starts with (the budget's ``top_k``); the trials after them
+are the ones counted."""
 
 
 def _objective(space: ArchitectureSpace, max_parameters: int) -> Callable[[optuna.Trial], float]:
@@ -54,7 +58,7 @@ def measure(
 ) -> str:
     """Run the studies of one input and fallback; return their line of figures."""
     task = parse_task({"input": {"shape": list(shape)}, "preset": "symmetry"})
-    budget = Budget(max_parameters=max_parameters, top_k=5, time_limit_seconds=None)
+    budget = Budget(max_parameters=max_parameters, top_k=PROPOSALS, time_limit_seconds=None)
     bound = SearchRun(task, budget, StopSignal(), None).ladders.max_multiply_adds
     after = over = compute = 0
     distinct: list[int] = []
@@ -95,7 +99,15 @@ def main() -> None:
     """Print one line per input and fallback."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--studies", type=positive_int, default=3)
-    parser.add_argument("--trials", type=int, default=60)
+    parser.add_argument(
+        "--trials",
+        type=at_least(
+            PROPOSALS + 1,
+            f": the first {PROPOSALS} trials of a study are the advisor's proposals, and the "
+            "figures count the trials after them",
+        ),
+        default=60,
+    )
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     for shape, max_parameters in CASES:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 __all__ = [
     "add_write_option",
+    "at_least",
     "milliseconds",
     "no_options",
     "positive_int",
@@ -52,17 +53,31 @@ def no_options(description: str | None) -> None:
     parser.parse_args()
 
 
-def positive_int(text: str) -> int:
-    """An option's count that must be at least 1 (an ``argparse`` type: the error names it).
+def at_least(minimum: int, why: str = "") -> Callable[[str], int]:
+    """Return an ``argparse`` type: a whole number of at least ``minimum`` (the error names it).
 
-    A count of 0 runs, seeds or workers is never meant: the training pool refused 0 workers
-    with a bare traceback after the pools were built, and 0 seeds trained nothing and wrote
-    pools with no runs.
+    ``why``, appended to the error, says what the smaller values would leave the command
+    nothing to measure with (``: the first 5 trials are the advisor's proposals ...``).
     """
-    value = int(text) if text.strip().lstrip("+-").isdigit() else 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
+
+    def whole_number(text: str) -> int:
+        value = int(text) if text.strip().lstrip("+-").isdigit() else minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number of at least {minimum}, got {text!r}{why}"
+            )
+        return value
+
+    return whole_number
+
+
+positive_int = at_least(1)
+"""An option's count that must be at least 1 (an ``argparse`` type: the error names it).
+
+A count of 0 runs, seeds or workers is never meant: the training pool refused 0 workers with a
+bare traceback after the pools were built, and 0 seeds trained nothing and wrote pools with no
+runs.
+"""
 
 
 def add_write_option(parser: argparse.ArgumentParser) -> None:

@@ -145,3 +145,41 @@ def test_a_benchmark_refuses_a_count_below_one_by_its_option_before_it_runs(
     assert exited.value.code == 2
     expected = f"argument {option}: expected a whole number of at least 1, got '0'"
     assert expected in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("module", "arguments", "expected"),
+    [
+        # The figures count the trials after the advisor's five proposals: with no such trial
+        # the whole run of studies ended on a division by zero.
+        (
+            "bench.optuna_refusals",
+            ["--trials", "5"],
+            "argument --trials: expected a whole number of at least 6, got '5': the first 5 "
+            "trials of a study are the advisor's proposals",
+        ),
+        # One draw per sample ended on the library's InvalidRequestError, a traceback.
+        (
+            "bench.infer.tails",
+            ["--samples", "1"],
+            "argument --samples: expected a whole number of at least 2, got '1': the "
+            "dependence between locations needs two",
+        ),
+    ],
+)
+def test_a_benchmark_refuses_a_size_it_cannot_measure_with_by_its_option(
+    module: str,
+    arguments: list[str],
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    try:
+        command = importlib.import_module(module)
+    except ModuleNotFoundError as missing:  # an optional extra (optuna) not installed
+        pytest.skip(f"{module} needs {missing.name}")
+    monkeypatch.setattr(sys, "argv", [f"{module}.py", *arguments])
+    with pytest.raises(SystemExit) as exited:
+        command.main()
+    assert exited.value.code == 2
+    assert expected in capsys.readouterr().err

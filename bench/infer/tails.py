@@ -36,7 +36,7 @@ from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.task import edge_thresholds
-from bench.report import positive_int
+from bench.report import at_least, positive_int
 
 __all__ = ["main"]
 
@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--runs", type=positive_int, default=40, help="seeded samples per row")
     parser.add_argument(
         "--samples",
-        type=int,
+        type=at_least(2, ": the dependence between locations needs two"),
         default=_SAMPLES,
         help="draws per noise sample (the power table's: 1000)",
     )
