@@ -8,6 +8,7 @@ shown with an option its parser does not take (renamed, or of another subcommand
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import re
@@ -127,15 +128,18 @@ _SPAN = re.compile(r"`([^`]+)`")
 def _command_lines(text: str) -> list[str]:
     """Return the lines of ``text`` that may show a command: code lines, then inline code spans.
 
-    A usage's continuation lines (``[--data DATA ...]`` under ``advisor recommend ...``) are
-    joined to their command's line, and a span broken over lines is one line.
+    A usage's continuation lines (``[--data DATA ...]`` under ``advisor recommend ...``) and the
+    lines after a shell's ``\\`` are joined to their command's line, and a span broken over lines
+    is one line.
     """
     code = [line for block in _FENCE.findall(text) for line in block.splitlines()[1:-1]]
     prose = _FENCE.sub("", text)
     code += [line for line in prose.splitlines() if line.startswith("    ")]
     joined: list[str] = []
     for line in code:
-        if joined and _INVOCATION.search(joined[-1]) and line.lstrip().startswith("["):
+        if joined and joined[-1].endswith("\\"):
+            joined[-1] = joined[-1][:-1].rstrip() + " " + line.strip()
+        elif joined and _INVOCATION.search(joined[-1]) and line.lstrip().startswith("["):
             joined[-1] += " " + line.strip()
         else:
             joined.append(line.strip())
@@ -326,3 +330,101 @@ def test_the_help_says_where_ctrl_c_stops_a_search_as_the_cli_document_does() ->
     (helped,) = [line for line in EXIT_STATUS_HELP.splitlines() if line.startswith("  130")]
     assert "(the embedded server's or a `--target`'s)" in documented
     assert "(the embedded server's or a --target's)" in helped
+
+
+# A benchmark command as the documents write it: `python -m bench.X`, with or without .venv/bin/.
+_BENCH_COMMAND = re.compile(r"(?<![\w./-])(?:\.venv/bin/)?python3? -m (bench(?:\.\w+)+)")
+
+
+def _bench_commands(text: str) -> list[tuple[str, str]]:
+    """Return each ``(module, options)`` of a ``python -m bench.X`` command ``text`` writes.
+
+    The options are the words after the module up to the next command, a pipe or a comment.
+    """
+    written = []
+    for line in _command_lines(text):
+        commands = list(_BENCH_COMMAND.finditer(line))
+        for index, command in enumerate(commands):
+            end = commands[index + 1].start() if index + 1 < len(commands) else len(line)
+            written.append((command[1], re.split(r" \| | #|;|&&", line[command.end() : end])[0]))
+    return written
+
+
+def _added_options(tree: ast.AST) -> set[str]:
+    """Return the ``--options`` the ``add_argument`` calls in ``tree`` name."""
+    return {
+        argument.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "add_argument"
+        for argument in node.args
+        if isinstance(argument, ast.Constant)
+        and isinstance(argument.value, str)
+        and argument.value.startswith("--")
+    }
+
+
+def _benchmark_options() -> dict[str, set[str]]:
+    """Return the options of every benchmark module that runs as a command, by module name.
+
+    A module's options are those its own parser adds and those of the shared helpers it calls
+    (``add_write_option``: ``--no-write``).
+    """
+    sources = {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts): path.read_text(encoding="utf-8")
+        for path in (ROOT / "bench").rglob("*.py")
+    }
+    trees = {module: ast.parse(source) for module, source in sources.items()}
+    helpers = {
+        node.name: _added_options(node)
+        for tree in trees.values()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+    }
+    return {
+        module: {"--help"}
+        | _added_options(tree)
+        | {
+            option
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            for option in helpers.get(node.func.id, set())
+        }
+        for module, tree in trees.items()
+        if re.search(r"^if __name__ == [\"']__main__[\"']:", sources[module], re.MULTILINE)
+    }
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
+def test_every_benchmark_command_a_document_writes_runs_with_its_options(document: Path) -> None:
+    # A reader copies `python -m bench.X --option ...` from a document: the module exists, runs
+    # as a command, and takes each option the document gives it.
+    commands = _benchmark_options()
+    wrong = sorted(
+        {
+            f"python -m {module}" + ("" if module not in commands else f" {option}")
+            for module, words in _bench_commands(document.read_text(encoding="utf-8"))
+            for option in (_OPTION.findall(words) if module in commands else [""])
+            if option not in commands.get(module, set())
+        }
+    )
+    assert not wrong, f"{document.name}: benchmark commands or options that do not exist: {wrong}"
+
+
+def test_the_benchmark_commands_of_the_documents_are_read() -> None:
+    written = {
+        (module, option)
+        for name in ("docs/VALIDATION.md", "docs/INTEGRATIONS.md", "docs/RELIABILITY.md")
+        for module, words in _bench_commands((ROOT / name).read_text(encoding="utf-8"))
+        for option in [*_OPTION.findall(words), ""]
+    }
+    assert {
+        ("bench.validate.width_allocation", "--epochs"),  # after a shell's \, VALIDATION.md
+        ("bench.validate.pooling_geometry", "--pool"),  # before a comment, VALIDATION.md
+        ("bench.optuna_refusals", ""),  # a span broken over lines, INTEGRATIONS.md
+        ("bench.fuzz", "--concurrency"),  # a generated section's command, RELIABILITY.md
+    } <= written
+    options = _benchmark_options()
+    assert "--no-write" in options["bench.bench_search"]  # the shared helper's option
+    assert "bench.report" not in options  # a helper module is no command
