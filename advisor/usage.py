@@ -4,11 +4,12 @@ argparse prints its whole usage above a usage error (18 lines for ``advisor reco
 for ``advisor-server``), which buries the error; docs/CLI.md promises one line per failure.
 :class:`OneLineParser` words every usage error as ``PROG: error: --port: invalid value 'abc' (a
 whole number)``, says which choice a mistyped one resembles, and exits with status 2; ``--help``
-still prints the usage. It takes no abbreviated option names: argparse would read ``--output 3``
+still prints the usage, and a failed write of it is an error line and status as a result's is
+(:mod:`advisor.stdout`). It takes no abbreviated option names: argparse would read ``--output 3``
 as ``--outputs 3`` and ``--rep 64`` as ``--representation-kernel 64`` without a word. It loads
-nothing but the standard library, so building a command's parser loads neither the engines nor
-gRPC; a mistyped option or choice imports :mod:`advisor.errors` (and so pydantic) for its "did
-you mean", on the error path alone.
+nothing but the standard library and :mod:`advisor.stdout` (which loads nothing else), so
+building a command's parser loads neither the engines nor gRPC; a mistyped option or choice
+imports :mod:`advisor.errors` (and so pydantic) for its "did you mean", on the error path alone.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
+from advisor.stdout import print_text
+
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
     from advisor.errors import FieldViolation
 
 __all__ = [
@@ -197,6 +202,20 @@ class OneLineParser(argparse.ArgumentParser):
             hints = _meant_options(unknown, _option_strings(self, parsed), words)
             self._report(f"unrecognized arguments: {' '.join(unknown)}{hints}")
         return parsed
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        """Print the help as the command prints its results (:func:`~advisor.stdout.print_text`).
+
+        argparse drops a failed write of its help and ends 0: ``advisor --help > /dev/full``
+        and ``advisor-server --help > /dev/full`` printed nothing and succeeded. The help to
+        standard output now ends as a result would, a failure exiting with its status here.
+        """
+        if file is not None:
+            super().print_help(file)
+            return
+        status = print_text(self.format_help(), self.command or self.prog)
+        if status:
+            self.exit(status)
 
     def error(self, message: str) -> NoReturn:
         """Write ``message`` as one line naming the option, and exit with status 2.

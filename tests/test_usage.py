@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import sys
 
 import pytest
 
@@ -158,3 +161,26 @@ def test_a_list_option_is_taken_once_wherever_it_was_added(
             parser.parse_args(twice)
         assert exited.value.code == USAGE_EXIT_STATUS
         assert f"{twice[0]}: is given twice" in capsys.readouterr().err
+
+
+class _FullDisk(io.StringIO):
+    """A standard output on a full disk, as ``> /dev/full`` gives."""
+
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("prog", ["advisor-server", "server.py"])
+def test_advisor_server_help_that_cannot_be_written_is_one_line_saying_so(
+    prog: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `advisor-server --help > /dev/full` ended 0 with nothing written: argparse drops a failed
+    # write of its help, where `advisor --help > /dev/full` said so and ended 1.
+    monkeypatch.setattr(sys, "stdout", _FullDisk())
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), pytest.raises(SystemExit) as ended:
+        serve_main(["--help"], prog=prog)
+    assert ended.value.code == 1
+    assert stderr.getvalue() == (
+        f"{prog}: error: cannot write to standard output: No space left on device\n"
+    )

@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from advisor.cli.infer_options import add_data_arguments
 from advisor.cli.options import (
@@ -32,9 +32,6 @@ from advisor.cli.output import fail, print_output
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
 from advisor.service.options import add_limit_argument, add_serve_arguments, given_path
 from advisor.usage import OneLineParser
-
-if TYPE_CHECKING:
-    from _typeshed import SupportsWrite
 
 __all__ = ["DISTRIBUTION", "build_parser", "main"]
 
@@ -222,20 +219,6 @@ class _Parser(OneLineParser):
 
     command = "advisor"
     value_kinds = VALUE_KINDS
-
-    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
-        """Print the help as the command prints its results (:func:`print_output`).
-
-        argparse drops a failed write of its help and ends 0: ``advisor --help > /dev/full``
-        printed nothing and succeeded. The help to standard output now ends as a result
-        would, a failure exiting with its status here.
-        """
-        if file is not None:
-            super().print_help(file)
-            return
-        status = print_output(self.format_help())
-        if status != ExitCode.OK:
-            self.exit(status)
 
 
 class _VersionAction(argparse.Action):

@@ -21,6 +21,7 @@ from advisor.service.options import (
     START_FAILED_EXIT_STATUS,
     given_path,
 )
+from advisor.stdout import BROKEN_PIPE_EXIT_STATUS, OUTPUT_INTERRUPTED_EXIT_STATUS
 
 __all__ = [
     "BUDGET_OPTIONS",
@@ -53,8 +54,8 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 5
     RESOURCE_EXHAUSTED = 6
     SERVER_NOT_STARTED = START_FAILED_EXIT_STATUS
-    INTERRUPTED = 130  # 128 + SIGINT, the shells' status of a command Ctrl-C ended
-    BROKEN_PIPE = 141  # 128 + SIGPIPE, the status of a writer whose reader went away
+    INTERRUPTED = OUTPUT_INTERRUPTED_EXIT_STATUS  # 128 + SIGINT, a command Ctrl-C ended
+    BROKEN_PIPE = BROKEN_PIPE_EXIT_STATUS  # 128 + SIGPIPE, a writer whose reader went away
     TERMINATED = 143  # 128 + SIGTERM, the shells' status of a command SIGTERM ended
 
 

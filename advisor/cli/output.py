@@ -9,47 +9,32 @@ back to the same names; a table, which people read, shows Python's backslash esc
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import io
-import os
 import sys
 from collections.abc import Mapping
-from typing import Any, BinaryIO, Final, Literal
+from typing import Any, Final, Literal
 
 from advisor.cli.json_output import readable_json
 from advisor.cli.options import ExitCode
+from advisor.stdout import print_text, say_error, unicode_stdout
 
 __all__ = [
-    "OutputError",
-    "OutputInterruptedError",
     "as_shown",
     "document_text",
     "fail",
     "print_output",
     "stdout_document",
-    "write_stdout",
 ]
 
-_UNICODE_CODECS: Final = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-32", "gb18030"})
-"""Codecs (by :func:`codecs.lookup`'s name) that encode every character."""
-
-
-def unicode_stdout() -> bool:
-    """Return whether standard output's encoding writes every character."""
-    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    try:
-        return codecs.lookup(encoding).name in _UNICODE_CODECS
-    except LookupError:
-        return False
+_COMMAND: Final = "advisor"
+"""The name the command's error lines start with."""
 
 
 def as_shown(text: str) -> str:
     r"""Return ``text`` as standard output shows it: a character it cannot encode as its escape.
 
-    A table lays its columns out by the text it prints: measured before :func:`write_stdout`
-    escaped a name (``\u65e5``, six columns for one character), every column after the name
-    was pushed out of line.
+    A table lays its columns out by the text it prints: measured before
+    :func:`~advisor.stdout.write_stdout` escaped a name (``\u65e5``, six columns for one
+    character), every column after the name was pushed out of line.
     """
     if unicode_stdout():
         return text
@@ -74,102 +59,20 @@ def stdout_document(document: Mapping[str, Any], form: Literal["json", "yaml"]) 
     return document_text(document, form, ascii_only=not unicode_stdout())
 
 
-class OutputError(Exception):
-    """Standard output cannot take the command's output: a full disk, a closed stream.
-
-    Its message says why, for the command's one error line; a reader that went away
-    (:class:`BrokenPipeError`) is not one, as there is no one left to tell.
-    """
-
-
-class OutputInterruptedError(Exception):
-    """A Ctrl-C came while standard output was being written: its reader holds a part of it.
-
-    Ended as any Ctrl-C, ``interrupted`` and status 1, a document cut short looked like one
-    whose command had failed before printing; the command says instead that what it printed is
-    incomplete, with the status of a command Ctrl-C ended (130).
-    """
-
-
-def write_stdout(text: str) -> None:
-    """Write ``text`` to standard output, a character its encoding lacks as a backslash escape.
-
-    Raises
-    ------
-    OutputError
-        When standard output is closed (``advisor presets >&-``) or the write fails (``>
-        /dev/full``), which was an ``unexpected AttributeError`` or ``OSError``.
-    BrokenPipeError
-        When the reader closed the pipe (``| head -1``).
-    OutputInterruptedError
-        When a Ctrl-C (SIGINT) comes before the text is written, as a slow reader (``| less``)
-        keeps the write waiting.
-    """
-    stream = sys.stdout
-    if stream is None:  # the process started with its standard output closed
-        raise OutputError("standard output is closed")
-    if not unicode_stdout() and isinstance(stream, io.TextIOWrapper):
-        stream.reconfigure(errors="backslashreplace")
-    try:
-        if isinstance(stream, io.TextIOWrapper):
-            stream.flush()  # what the text layer holds comes first
-            text = text.replace("\n", os.linesep)  # its line ends, as the text layer writes them
-            _write_all(stream.buffer, text.encode(stream.encoding, stream.errors or "strict"))
-        else:
-            stream.write(text)
-        stream.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as error:
-        raise OutputError(error.strerror or str(error)) from None
-    except KeyboardInterrupt:
-        raise OutputInterruptedError from None
-
-
-def _write_all(buffer: BinaryIO, data: bytes) -> None:
-    """Write every byte of ``data`` to ``buffer``, or raise the error that stops it.
-
-    A write larger than the buffer goes to the file in one system call, and one a signal cut
-    short returns the bytes it wrote, as the closing of a pipe's reader does (``| head -1``):
-    the text layer drops that count, so the rest of the document was lost without an error and
-    the command ended 0. Writing the rest again raises :class:`BrokenPipeError` there.
-    """
-    rest = memoryview(data)
-    while rest:
-        rest = rest[buffer.write(rest) :]
-
-
 def print_output(text: str) -> ExitCode:
     """Write ``text`` to standard output; return :attr:`ExitCode.OK`, or why it could not be.
 
-    How every output of the command ends, its results' and ``--version``'s and ``--help``'s
-    alike: a write that fails is one error line and status 1, a Ctrl-C during it 130 saying
-    what was printed is incomplete, a reader that went away 141 and nothing said.
+    How every output of the command ends, its results' and ``--version``'s alike
+    (:func:`~advisor.stdout.print_text`, which ``--help`` prints through too): a write that
+    fails is one error line and status 1, a Ctrl-C during it 130, a reader that went away 141.
     """
-    try:
-        write_stdout(text)
-    except OutputError as error:
-        return fail(f"cannot write to standard output: {error}", ExitCode.OTHER)
-    except OutputInterruptedError:
-        return fail(
-            "interrupted while writing standard output: what it printed is incomplete",
-            ExitCode.INTERRUPTED,
-        )
-    except BrokenPipeError:
-        # The reader went away (``advisor presets | head -1``); nothing left to say to it.
-        # Standard output goes nowhere from now on, so Python's final flush has nothing to fail.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return ExitCode.BROKEN_PIPE
-    return ExitCode.OK
+    return ExitCode(print_text(text, _COMMAND))
 
 
 def fail(message: str, code: ExitCode) -> ExitCode:
     """Say ``message`` as the command's one error line on standard error; return ``code``.
 
-    A standard error that takes no line (``2>/dev/full``) leaves the status to tell the
-    failure: the write's own error ended the command with a traceback no one saw and status 1,
-    whatever the failure was.
+    A standard error that takes no line (``2>/dev/full``) loses the line, never the status.
     """
-    with contextlib.suppress(OSError):
-        print(f"advisor: error: {message}", file=sys.stderr, flush=True)
+    say_error(_COMMAND, message)
     return code

@@ -1,0 +1,150 @@
+"""Writing a command's text to standard output, and the one line and status of a write that fails.
+
+Shared by ``advisor`` (its results, ``--version`` and ``--help``) and ``advisor-server`` (its
+``--help``), so a full disk, a closed stream, a reader that went away or a Ctrl-C during the write
+ends either command the same way. It loads the standard library only, so a command's parser
+(:mod:`advisor.usage`) can print its help through it without loading anything else.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import io
+import os
+import sys
+from typing import BinaryIO, Final
+
+__all__ = [
+    "BROKEN_PIPE_EXIT_STATUS",
+    "OUTPUT_INTERRUPTED_EXIT_STATUS",
+    "WRITE_FAILED_EXIT_STATUS",
+    "OutputError",
+    "OutputInterruptedError",
+    "print_text",
+    "say_error",
+    "unicode_stdout",
+    "write_stdout",
+]
+
+WRITE_FAILED_EXIT_STATUS: Final = 1
+"""Exit status of a command whose output could not be written (any other failure's)."""
+
+OUTPUT_INTERRUPTED_EXIT_STATUS: Final = 130
+"""Exit status of a command Ctrl-C stopped while it wrote: 128 + SIGINT, as the shells give."""
+
+BROKEN_PIPE_EXIT_STATUS: Final = 141
+"""Exit status of a command whose reader went away: 128 + SIGPIPE, as the shells give."""
+
+_UNICODE_CODECS: Final = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-32", "gb18030"})
+"""Codecs (by :func:`codecs.lookup`'s name) that encode every character."""
+
+
+def unicode_stdout() -> bool:
+    """Return whether standard output's encoding writes every character."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        return codecs.lookup(encoding).name in _UNICODE_CODECS
+    except LookupError:
+        return False
+
+
+class OutputError(Exception):
+    """Standard output cannot take the command's output: a full disk, a closed stream.
+
+    Its message says why, for the command's one error line; a reader that went away
+    (:class:`BrokenPipeError`) is not one, as there is no one left to tell.
+    """
+
+
+class OutputInterruptedError(Exception):
+    """A Ctrl-C came while standard output was being written: its reader holds a part of it.
+
+    Ended as any Ctrl-C, ``interrupted`` and status 1, a document cut short looked like one
+    whose command had failed before printing; the command says instead that what it printed is
+    incomplete, with the status of a command Ctrl-C ended (130).
+    """
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` to standard output, a character its encoding lacks as a backslash escape.
+
+    Raises
+    ------
+    OutputError
+        When standard output is closed (``advisor presets >&-``) or the write fails (``>
+        /dev/full``), which was an ``unexpected AttributeError`` or ``OSError``.
+    BrokenPipeError
+        When the reader closed the pipe (``| head -1``).
+    OutputInterruptedError
+        When a Ctrl-C (SIGINT) comes before the text is written, as a slow reader (``| less``)
+        keeps the write waiting.
+    """
+    stream = sys.stdout
+    if stream is None:  # the process started with its standard output closed
+        raise OutputError("standard output is closed")
+    if not unicode_stdout() and isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors="backslashreplace")
+    try:
+        if isinstance(stream, io.TextIOWrapper):
+            stream.flush()  # what the text layer holds comes first
+            text = text.replace("\n", os.linesep)  # its line ends, as the text layer writes them
+            _write_all(stream.buffer, text.encode(stream.encoding, stream.errors or "strict"))
+        else:
+            stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputError(error.strerror or str(error)) from None
+    except KeyboardInterrupt:
+        raise OutputInterruptedError from None
+
+
+def _write_all(buffer: BinaryIO, data: bytes) -> None:
+    """Write every byte of ``data`` to ``buffer``, or raise the error that stops it.
+
+    A write larger than the buffer goes to the file in one system call, and one a signal cut
+    short returns the bytes it wrote, as the closing of a pipe's reader does (``| head -1``):
+    the text layer drops that count, so the rest of the document was lost without an error and
+    the command ended 0. Writing the rest again raises :class:`BrokenPipeError` there.
+    """
+    rest = memoryview(data)
+    while rest:
+        rest = rest[buffer.write(rest) :]
+
+
+def print_text(text: str, command: str) -> int:
+    """Write ``text`` to standard output; return exit status 0, or that of why it could not be.
+
+    How every output of a command ends: a write that fails is one error line starting with
+    ``command`` and status 1, a Ctrl-C during it 130 saying what was printed is incomplete, a
+    reader that went away 141 and nothing said.
+    """
+    try:
+        write_stdout(text)
+    except OutputError as error:
+        say_error(command, f"cannot write to standard output: {error}")
+        return WRITE_FAILED_EXIT_STATUS
+    except OutputInterruptedError:
+        say_error(
+            command, "interrupted while writing standard output: what it printed is incomplete"
+        )
+        return OUTPUT_INTERRUPTED_EXIT_STATUS
+    except BrokenPipeError:
+        # The reader went away (``advisor presets | head -1``); nothing left to say to it.
+        # Standard output goes nowhere from now on, so Python's final flush has nothing to fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE_EXIT_STATUS
+    return 0
+
+
+def say_error(command: str, message: str) -> None:
+    """Say ``message`` as ``command``'s one error line on standard error.
+
+    A standard error that takes no line (``2>/dev/full``) leaves the exit status to tell the
+    failure: the write's own error ended the command with a traceback no one saw and status 1,
+    whatever the failure was.
+    """
+    with contextlib.suppress(OSError):
+        print(f"{command}: error: {message}", file=sys.stderr, flush=True)
