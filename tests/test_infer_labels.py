@@ -289,6 +289,22 @@ def test_a_csv_number_past_float64_is_quoted_not_told_as_inf(tmp_path: Path, val
     )
 
 
+@pytest.mark.parametrize("value", ["1e400", "-1E+309"])
+def test_a_csv_label_past_float64_is_quoted_not_told_as_inf(tmp_path: Path, value: str) -> None:
+    # float() reads it as inf, and the error said "sample 2's label is inf", a value the file
+    # does not hold; the data's own CSV quoted it with its line and column.
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"0\n1\n\n{value}\n1\n")
+    with pytest.raises(InvalidRequestError) as raised:
+        read_labels(labels, 4)
+    (violation,) = raised.value.violations
+    assert violation.field == "labels"
+    assert violation.description == (
+        f"{labels}: line 4 holds {value!r} (column 1), past the float64 range (about 1.8e308): "
+        "every value must be a finite number"
+    )
+
+
 @pytest.mark.parametrize("value", ["inf", "-Infinity"])
 def test_a_csv_s_own_inf_is_still_told_where_it_is(tmp_path: Path, value: str) -> None:
     data = tmp_path / "data.csv"

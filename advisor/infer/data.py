@@ -563,9 +563,12 @@ def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
     refused, naming the first label whose kind differs from the first label's: read as names,
     ``1`` and ``1.0`` would be two classes and a ``nan`` or ``0.5`` no error; read as numbers,
     the names could not be. Which one the file means is unclear (a header line, a stray value).
-    An empty cell (``cat,``) is refused too, not read as a class named ``''``.
+    An empty cell (``cat,``) is refused too, not read as a class named ``''``, and so is a
+    number past float64 (``1e400``), quoted with its line as the data's is
+    (:func:`_check_overflow`), not told as the ``inf`` the file does not hold.
     """
     rows: list[list[str]] = []
+    line_numbers: list[int] = []  # the file's line of each row, for an error to name
     first: tuple[int, str, bool] | None = None
     longest = (0, 0)  # the longest label's characters and line
     for number, cells in _csv_lines(file, "labels"):
@@ -588,9 +591,13 @@ def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
                     "names",
                 )
         rows.append(row)
+        line_numbers.append(number)
     assert first is not None, "_csv_lines refuses a file without rows"
     if first[2]:
-        return np.asarray([[float(cell) for cell in row] for row in rows], dtype=np.float64)
+        numbers = [np.array([float(cell) for cell in row], dtype=np.float64) for row in rows]
+        for number, row, values in zip(line_numbers, rows, numbers, strict=True):
+            _check_overflow(file, "labels", number, row, values)
+        return np.stack(numbers)
     count = sum(map(len, rows))
     # NumPy gives every name the room of the longest, 4 bytes a character: a 220 kB file of one
     # 200,000-character name and 9,999 short ones asked for 7.45 GiB.
