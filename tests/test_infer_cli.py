@@ -531,6 +531,33 @@ def test_infer_says_how_to_read_an_end_axis_of_one_value_as_the_channel(
     assert advised.stdout == advisor("infer", plain).stdout
 
 
+@pytest.mark.parametrize(
+    ("layout", "end"), [((1, 1, 32), "first"), ((32, 1, 1), "last"), ((1, 32, 1), "last")]
+)
+def test_infer_s_one_channel_note_leaves_every_axis_of_one_location_out(
+    tmp_path: Path, layout: tuple[int, ...], end: str
+) -> None:
+    # (samples, 1, 1, 32): the note said "pass --shape 1 32", a grid that still has an axis of
+    # one location, and with it "pass --shape 32", which the data was then refused on.
+    rng = np.random.default_rng(7)
+    steps = rng.standard_normal((200, 32))
+    steps[:, 1:] += steps[:, :-1]
+    data = _saved(tmp_path, "steps.npy", steps.reshape(200, *layout).astype(np.float32))
+    flat = _saved(tmp_path, "flat.npy", steps.astype(np.float32))
+    as_written = advisor("infer", data)
+    assert as_written.status == 0, as_written.stderr
+    assert (
+        f"note: the {end} axis has 1 value per location of 32; if it is a channels axis (one "
+        f"channel), pass --shape 32 (the grid; the {end} axis is then read as channels, and the "
+        "other axis of 1 location left out)"
+    ) in as_written.stderr
+    advised = advisor("infer", data, "--shape", "32")
+    assert advised.status == 0, advised.stderr
+    assert "grid 32, 1 channel(s)" in advised.stderr
+    assert "note:" not in advised.stderr
+    assert advised.stdout == advisor("infer", flat).stdout
+
+
 @pytest.mark.parametrize(("axis", "end"), [(-1, "last"), (1, "first")])
 def test_infer_says_how_to_read_an_end_axis_of_two_values_as_channels(
     tmp_path: Path, axis: int, end: str

@@ -105,6 +105,18 @@ def test_a_four_axis_shape_with_one_channel_at_an_end_names_the_grid_to_give(
     assert parse_task({"input": {"shape": [8, 32, 32]}, "preset": "front_back"}).input.channels == 1
 
 
+@pytest.mark.parametrize(("shape", "grid"), [([1, 1, 1, 64], [64]), ([1, 1, 32, 32], [32, 32])])
+def test_a_four_axis_shape_with_one_channel_names_a_grid_without_axes_of_one_location(
+    shape: list[int], grid: list[int]
+) -> None:
+    # [1, 1, 1, 64] was told "give the shape [1, 1, 64]", a grid whose axes of one location
+    # pool nothing.
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_task({"input": {"shape": shape}, "preset": "local"})
+    (violation,) = caught.value.violations
+    assert f"(one channel), give the shape {grid}:" in violation.description
+
+
 def test_a_preset_refused_on_the_channel_axis_says_how_to_give_channels() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         parse_task({"input": {"shape": [32, 32, 3]}, "preset": "symmetry"})

@@ -397,11 +397,15 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
             1: ("1 value", "it is a channels axis (one channel)"),
             2: ("2 values", "they are channels (as a signal's I and Q, or stereo's two)"),
         }.get(channels.size, (f"{channels.size} values", "they are colour channels"))
+        # One channel's grid leaves every axis of one location out, not the end one alone: of a
+        # grid of 3 axes at most, the other is one axis (``(1, 1, 4)``'s middle one).
+        others = len(graph.shape) - 1 > len(channels.grid)
+        left_out = ", and the other axis of 1 location left out" if others else ""
         lines.append(
             f"note: the {end} axis has {values} per location of "
             f"{'x'.join(str(n) for n in channels.grid)}; if {what}, pass "
             f"--shape {' '.join(str(n) for n in channels.grid)} (the grid; the {end} axis is then "
-            "read as channels)"
+            f"read as channels{left_out})"
         )
     if graph.constant:
         shown = ", ".join(str(i) for i in graph.constant[:10])

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
-from advisor.model.grid import grid_problem
+from advisor.model.grid import grid_problem, squeezed_shape
 
 __all__ = [
     "MAX_NPY_BYTES",
@@ -675,6 +675,7 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
 
     With ``shape``, one more axis before or after the grid holds the channels: after it when
     both read (``(S, 8, 8, 8)`` on ``(8, 8)``), since the layout is samples, grid, channels.
+    Axes of one location beside the grid's are one channel (``(S, 1, 1, 4)`` on ``(4,)``).
     The grid is checked (:func:`_checked_grid`) on the field that named it: ``data.shape`` when
     ``shape`` is given, else ``data`` (every axis after the samples is the grid).
     """
@@ -704,7 +705,9 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
         return grid, values // locations, False
     if rest[1:] == grid:
         return grid, rest[0], True
-    if len(rest) == 1 and values == locations:
+    if values == locations and (len(rest) == 1 or squeezed_shape(rest) == list(grid)):
+        # A flat row, or the grid among axes of one location, which hold no neighbour: the
+        # values of (1, 1, 4) are those of [4] in the same order, as the report's note reads.
         return grid, 1, False
     flattened = ""
     if len(rest) == 1 and values % locations == 0:

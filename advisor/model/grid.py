@@ -233,15 +233,16 @@ def data_channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
     ``(16, 112, 112, 1)`` for a volume or a clip: read as written it is a grid axis (a 28x28x1
     volume names the image's rows ``depth`` and its columns ``rows``), or no grid at all. An end
     axis of two beside long ones (:data:`_PAIR_CHANNELS`) is likely a pair of channels: read as
-    written, the I and Q of ``(2, 128)`` radio samples were a 2x128 image's rows.
+    written, the I and Q of ``(2, 128)`` radio samples were a 2x128 image's rows. The grid of
+    one channel leaves out every axis of one location (:func:`squeezed_shape`), not the end one
+    alone: ``(1, 1, 4)`` is the grid ``[4]``, as ``[1, 4]`` would still hold an axis that pools
+    nothing.
     """
     colours = _colour_axis(shape)
     if colours is not None or len(shape) < 2:
         return colours
-    if shape[-1] == 1:
-        return ChannelAxis(1, list(shape[:-1]), last=True)
-    if shape[0] == 1:
-        return ChannelAxis(1, list(shape[1:]), last=False)
+    if 1 in (shape[-1], shape[0]):
+        return ChannelAxis(1, squeezed_shape(shape) or [], last=shape[-1] == 1)
     return channel_axis(shape)
 
 
