@@ -83,10 +83,12 @@ def setting_value(annotation: object, value: Any) -> Any:
     """Before-validator of a setting of ``annotation``: a boolean flag, a number, a given path.
 
     A server's settings and limits come from a YAML or JSON file, where pydantic's lax mode
-    read ``workers: true`` as 1 worker, ``grace_seconds: true`` as 1 s and ``reflection:
-    "yes"``, ``1`` or ``"off"`` as a flag, and ``katib_data_dir: ""`` as the working directory: a
-    mistake there is refused, as a document's would be. Texts stay numbers (``--limit
-    NAME=VALUE`` hands its values on as texts). Fields of other types are left to pydantic.
+    read ``workers: true`` as 1 worker, ``workers: 1.0`` as 1, ``grace_seconds: true`` as 1 s
+    and ``reflection: "yes"``, ``1`` or ``"off"`` as a flag, and ``katib_data_dir: ""`` as the
+    working directory: a mistake there is refused, as a document's would be (a document's
+    integer field refuses ``16.0``, :data:`StrictWhole`). Texts stay numbers (``--limit
+    NAME=VALUE`` hands its values on as texts), a float's text (``'16.0'``) no integer either.
+    Fields of other types are left to pydantic.
     """
     kind = _given_type(annotation)
     if kind is bool and not is_boolean(value):
@@ -95,6 +97,12 @@ def setting_value(annotation: object, value: Any) -> Any:
         )
     if kind is int and is_boolean(value):
         raise PydanticCustomError("int_type", "Input should be a valid integer, not a boolean")
+    if kind is int and _written_as_float(value):
+        raise PydanticCustomError(
+            "int_type",
+            "Input should be a valid integer, not a float: got {value}",
+            {"value": repr(value)},
+        )
     if kind is float and is_boolean(value):
         raise PydanticCustomError("float_type", "Input should be a valid number, not a boolean")
     if kind is Path and value == "":
@@ -102,6 +110,15 @@ def setting_value(annotation: object, value: Any) -> Any:
         # would silently be the working directory.
         raise PydanticCustomError("path_empty", EMPTY_PATH)
     return value
+
+
+def _written_as_float(value: object) -> bool:
+    """Whether ``value`` is a float, or a float's text (``'16.0'``), which pydantic reads as 16.
+
+    ``--workers 1.0`` is refused as no whole number; a setting's file and ``--limit`` are read
+    alike.
+    """
+    return isinstance(value, float | np.floating) or (isinstance(value, str) and "." in value)
 
 
 def numpy_integer(value: Any) -> Any:

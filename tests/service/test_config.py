@@ -307,6 +307,14 @@ def test_a_config_file_giving_both_token_and_token_file_is_refused(tmp_path: Pat
             "limits.max_exact_log2_size",
             "Input should be a valid number, not a boolean",
         ),
+        # A float where a whole number goes read as it (1 worker), where a document's integer
+        # field refuses 16.0; a float's text as well, as --limit gives it.
+        ("workers: 1.0\n", "workers", "Input should be a valid integer, not a float: got 1.0"),
+        (
+            "limits:\n  max_top_k: '16.0'\n",
+            "limits.max_top_k",
+            "Input should be a valid integer, not a float: got '16.0'",
+        ),
     ],
 )
 def test_a_config_file_setting_of_the_wrong_type_is_refused_naming_it(
