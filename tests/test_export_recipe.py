@@ -1,0 +1,164 @@
+"""docs/FORMATS.md §2 says how to build a recommended net from its document in another framework.
+
+An engineer writing the net in Keras or JAX has the JSON document and that page alone. These
+tests build the net from the document exactly as the page says, in plain tensor operations, and
+check that it computes what ``torch_module`` computes from the same weights; and that the page
+states each step they follow, so a reader is told what the export does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from advisor.export.document import torch_module
+from advisor.geometry.layouts import input_permutation
+from advisor.model.architecture import (
+    Architecture,
+    PermutationGeometry,
+    architecture_document,
+    parse_architecture,
+)
+
+torch = pytest.importorskip("torch")
+functional = torch.nn.functional
+
+_FORMATS = Path(__file__).resolve().parent.parent / "docs" / "FORMATS.md"
+
+
+def _formats() -> str:
+    """Return docs/FORMATS.md with its line breaks and runs of spaces read as one space."""
+    return " ".join(_FORMATS.read_text(encoding="utf-8").split())
+
+
+def _weights(module: Any) -> list[tuple[Any, Any]]:
+    """Return the module's (weight, bias) pairs in the order the document lists the layers."""
+    parameters = list(module.parameters())
+    return list(zip(parameters[::2], parameters[1::2], strict=True))
+
+
+def _represent(document: dict[str, Any], weights: tuple[Any, Any], inputs: Any) -> Any:
+    """Steps 1 and 2: zero-pad by ``padding``, then the 'same' representation conv and ReLU."""
+    shape = document["input"]["shape"]
+    kernel = document.get("representation_kernel", 1)
+    margins = document.get("padding") or [[0, 0]] * len(shape)
+    pads = [
+        pad
+        for before, after in reversed(margins)  # torch lists the last axis first
+        for pad in (before + (kernel - 1) // 2, after + kernel // 2)
+    ]
+    conv = getattr(functional, f"conv{len(shape)}d")
+    return functional.relu(conv(functional.pad(inputs, pads), *weights))
+
+
+def _gather(features: Any, permutation: list[int]) -> Any:
+    """Step 3: position p of the row-major flattened grid takes location ``permutation[p]``."""
+    return features.flatten(2)[:, :, torch.tensor(permutation)].reshape(features.shape)
+
+
+def _level(document: dict[str, Any], level: int, weights: tuple[Any, Any], features: Any) -> Any:
+    """Step 4: the layer's 1x1 conv and ReLU, then max pooling over ``pool`` by ``stride``."""
+    layer = document["layers"][level]
+    ndim = len(document["input"]["shape"])
+    conv = getattr(functional, f"conv{ndim}d")
+    pool = getattr(functional, f"max_pool{ndim}d")
+    activated = functional.relu(conv(features, *weights))
+    return pool(activated, layer["pool"], layer.get("stride", layer["pool"]))
+
+
+def _tree(document: dict[str, Any], weights: list[tuple[Any, Any]], inputs: Any) -> Any:
+    """The tree the document describes, step by step as docs/FORMATS.md §2 lists them."""
+    represented = _represent(document, weights[0], inputs)
+    features = _gather(represented, document["geometry"]["permutation"])
+    for level in range(len(document["layers"])):
+        features = _level(document, level, weights[1 + level], features)
+    weight, bias = weights[-1]
+    return features.flatten(1) @ weight.T + bias  # step 5: the linear output layer
+
+
+def _trees() -> list[Architecture]:
+    """Trees that exercise every step: padding, even and odd kernels, 1-3 axes, strides."""
+    documents: list[dict[str, Any]] = [
+        {
+            "input": {"shape": [15, 15], "channels": 2},
+            "representation": 4,
+            "representation_kernel": kernel,
+            "layers": [{"channels": 3, "pool": [2, 2]}] * 2 + [{"channels": 5, "pool": [4, 4]}],
+            "geometry": "mirror",
+            "padding": [[0, 1], [0, 1]],
+            "outputs": 3,
+        }
+        for kernel in (1, 2, 3, 4)
+    ]
+    documents += [
+        {
+            "input": {"shape": [13]},
+            "representation": 4,
+            "representation_kernel": 2,
+            "layers": [{"channels": 3, "pool": [2]}] * 4,
+            "geometry": "interleaved",
+            "padding": [[1, 2]],
+        },
+        {
+            "input": {"shape": [2, 7, 7], "channels": 3},
+            "representation": 4,
+            "representation_kernel": 3,
+            "layers": [{"channels": 3, "pool": [2, 2, 2]}, {"channels": 2, "pool": [1, 4, 4]}],
+            "geometry": "mirror",
+            "padding": [[0, 0], [0, 1], [1, 0]],
+            "outputs": 2,
+        },
+        {
+            "input": {"shape": [8, 8]},
+            "representation": 4,
+            "layers": [
+                {"channels": 3, "pool": [4, 4], "stride": [2, 2]},
+                {"channels": 2, "pool": [3, 3]},
+            ],
+        },
+    ]
+    return [_as_recommended(parse_architecture(document)) for document in documents]
+
+
+def _as_recommended(architecture: Architecture) -> Architecture:
+    """Return ``architecture`` with its geometry as a recommendation's explicit permutation."""
+    permutation = tuple(int(p) for p in input_permutation(architecture))
+    return architecture.model_copy(
+        update={"geometry": PermutationGeometry(permutation=permutation)}
+    )
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("architecture", _trees())
+def test_a_tree_built_from_its_document_as_formats_md_says_is_the_export(
+    architecture: Architecture,
+) -> None:
+    torch.manual_seed(0)
+    module = torch_module(architecture).double()
+    inputs = torch.randn(3, architecture.input.channels, *architecture.input.shape).double()
+    document = architecture_document(architecture)
+    with torch.no_grad():
+        built = _tree(document, _weights(module), inputs)
+        np.testing.assert_allclose(built.numpy(), module(inputs).numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_formats_md_states_each_step_of_the_tree() -> None:
+    """The steps the builder above follows, as the page words them.
+
+    The page said the net was "one fixed gather followed by a standard conv/pool stack": not that
+    the representation conv keeps the grid, nor on which side an even kernel pads its extra
+    location, nor the activation, the pooling, or that a linear layer makes the outputs.
+    """
+    formats = _formats()
+    for step in (
+        "Zero-pad the input by `padding`: `before` zeros ahead of and `after` zeros behind",
+        "zero-pads a further (k - 1) // 2 locations before and k // 2 after on every axis",
+        "`y[..., p] = x[..., permutation[p]]`",
+        "a 1x1 conv to `channels` with a bias, ReLU, then max pooling",
+        "with window `pool` and stride `stride` (default `pool`), without padding",
+        "a linear layer with a bias to `outputs` unnormalised scores",
+    ):
+        assert step in formats, step
