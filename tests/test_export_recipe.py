@@ -16,12 +16,7 @@ import pytest
 
 from advisor.export.document import torch_module
 from advisor.geometry.layouts import input_permutation
-from advisor.model.architecture import (
-    Architecture,
-    PermutationGeometry,
-    architecture_document,
-    parse_architecture,
-)
+from advisor.model.architecture import architecture_document, parse_architecture
 
 torch = pytest.importorskip("torch")
 functional = torch.nn.functional
@@ -79,7 +74,7 @@ def _tree(document: dict[str, Any], weights: list[tuple[Any, Any]], inputs: Any)
     return features.flatten(1) @ weight.T + bias  # step 5: the linear output layer
 
 
-def _trees() -> list[Architecture]:
+def _trees() -> list[dict[str, Any]]:
     """Trees that exercise every step: padding, even and odd kernels, 1-3 axes, strides."""
     documents: list[dict[str, Any]] = [
         {
@@ -120,29 +115,154 @@ def _trees() -> list[Architecture]:
             ],
         },
     ]
-    return [_as_recommended(parse_architecture(document)) for document in documents]
+    return [_as_recommended(document) for document in documents]
 
 
-def _as_recommended(architecture: Architecture) -> Architecture:
-    """Return ``architecture`` with its geometry as a recommendation's explicit permutation."""
-    permutation = tuple(int(p) for p in input_permutation(architecture))
-    return architecture.model_copy(
-        update={"geometry": PermutationGeometry(permutation=permutation)}
-    )
+def _as_recommended(document: dict[str, Any]) -> dict[str, Any]:
+    """Return ``document`` as a recommendation writes it: every geometry an explicit permutation."""
+    architecture = parse_architecture(document)
+
+    def explicit(geometry: Any) -> dict[str, list[int]]:
+        alone = architecture.model_copy(update={"geometry": geometry, "mixture": None})
+        return {"permutation": [int(p) for p in input_permutation(alone)]}
+
+    written = architecture_document(architecture)
+    written["geometry"] = explicit(architecture.geometry)
+    if architecture.mixture is not None:
+        entries = written["mixture"]["members"]
+        for member, entry in zip(architecture.mixture.members, entries, strict=True):
+            entry["geometry"] = explicit(member.geometry)
+    return written
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("architecture", _trees())
+@pytest.mark.parametrize("document", _trees())
 def test_a_tree_built_from_its_document_as_formats_md_says_is_the_export(
-    architecture: Architecture,
+    document: dict[str, Any],
 ) -> None:
+    architecture = parse_architecture(document)
     torch.manual_seed(0)
     module = torch_module(architecture).double()
     inputs = torch.randn(3, architecture.input.channels, *architecture.input.shape).double()
-    document = architecture_document(architecture)
     with torch.no_grad():
         built = _tree(document, _weights(module), inputs)
         np.testing.assert_allclose(built.numpy(), module(inputs).numpy(), rtol=1e-12, atol=1e-12)
+
+
+def _node_keys(document: dict[str, Any], permutation: list[int], level: int) -> list[Any]:
+    """The input locations each node of a member's map pools after ``level`` poolings, in order.
+
+    Position p of the member's gathered grid holds location ``permutation[p]``; a mixture's
+    windows do not overlap, so the node over p after ``level`` poolings is p's coordinates divided
+    by the product of the windows so far.
+    """
+    grid = [
+        size + before + after
+        for size, (before, after) in zip(
+            document["input"]["shape"],
+            document.get("padding") or [[0, 0]] * len(document["input"]["shape"]),
+            strict=True,
+        )
+    ]
+    span = np.prod([layer["pool"] for layer in document["layers"][:level]], axis=0)
+    coordinates = np.array(np.unravel_index(np.arange(len(permutation)), grid))
+    nodes = np.ravel_multi_index(tuple(coordinates // span[:, None]), tuple(np.array(grid) // span))
+    pooled: list[set[int]] = [set() for _ in range(int(nodes.max()) + 1)]
+    for position, node in enumerate(nodes):
+        pooled[node].add(permutation[position])
+    return [frozenset(locations) for locations in pooled]
+
+
+def _mixture(document: dict[str, Any], weights: list[tuple[Any, Any]], inputs: Any) -> Any:
+    """The mixture the document describes, as docs/FORMATS.md §2 builds one."""
+    mixture = document["mixture"]
+    permutations = [document["geometry"]["permutation"]]
+    permutations += [member["geometry"]["permutation"] for member in mixture["members"]]
+    depth = len(document["layers"])
+    represented = _represent(document, weights[0], inputs)
+    maps = [_gather(represented, permutation) for permutation in permutations]
+    for level in range(depth):
+        maps = [
+            _level(document, level, weights[1 + member * depth + level], own)
+            for member, own in enumerate(maps)
+        ]
+        if level + 1 in (*mixture["mixing"], depth):
+            keys = [_node_keys(document, p, level + 1) for p in permutations]
+            flat = [own.flatten(2) for own in maps]
+            total = {
+                key: sum(flat[m][:, :, keys[m].index(key)] for m in range(len(maps)))
+                for key in keys[0]
+            }
+            maps = [
+                torch.stack([total[key] for key in own_keys], 2).reshape(own.shape)
+                for own_keys, own in zip(keys, maps, strict=True)
+            ]
+    weight, bias = weights[-1]
+    return maps[0].flatten(1) @ weight.T + bias
+
+
+def _mixtures() -> list[dict[str, Any]]:
+    """Mixtures summed below the root and at it alone, padded and not, of 1 and 2 axes."""
+    documents: list[dict[str, Any]] = [
+        {
+            "input": {"shape": [16]},
+            "representation": 4,
+            "layers": [{"channels": c, "pool": [2]} for c in (4, 6, 4, 8)],
+            "geometry": {"dilations": [1, 2, 4, 8]},
+            "mixture": {
+                "members": [
+                    {"geometry": {"dilations": [2, 1, 8, 4]}, "channels": [5, 6, 7, 8]},
+                    {"geometry": {"dilations": [2, 1, 4, 8]}, "channels": [3, 6, 2, 8]},
+                ],
+                "mixing": [2],
+            },
+            "outputs": 2,
+        },
+        {
+            "input": {"shape": [7], "channels": 2},
+            "representation": 3,
+            "representation_kernel": 2,
+            "padding": [[0, 1]],
+            "layers": [{"channels": 2, "pool": [2]}, {"channels": 3, "pool": [4]}],
+            "mixture": {"members": [{"geometry": "mirror", "channels": [4, 3]}]},
+        },
+        {
+            "input": {"shape": [8, 8]},
+            "representation": 4,
+            "layers": [{"channels": 3, "pool": [2, 2]}] * 3,
+            "geometry": "mirror",
+            "mixture": {"members": [{"geometry": "interleaved", "channels": [5, 3, 3]}]},
+            "outputs": 3,
+        },
+    ]
+    return [_as_recommended(document) for document in documents]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("document", _mixtures())
+def test_a_mixture_built_from_its_document_as_formats_md_says_is_the_export(
+    document: dict[str, Any],
+) -> None:
+    architecture = parse_architecture(document)
+    torch.manual_seed(0)
+    module = torch_module(architecture).double()
+    inputs = torch.randn(3, architecture.input.channels, *architecture.input.shape).double()
+    with torch.no_grad():
+        built = _mixture(document, _weights(module), inputs)
+        np.testing.assert_allclose(built.numpy(), module(inputs).numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_formats_md_states_how_a_mixture_sums_its_members() -> None:
+    """The page said "summed node by node", not which nodes meet nor what the members go on from."""
+    formats = _formats()
+    for step in (
+        "gathers the representation's output by its own `geometry.permutation`",
+        "a node is added to the node of every other member that pools the same set of input "
+        "locations, not to the one at its position",
+        "Every member then goes on from the summed map",
+        "at the root the one summed location feeds the output layer",
+    ):
+        assert step in formats, step
 
 
 def test_formats_md_states_each_step_of_the_tree() -> None:
