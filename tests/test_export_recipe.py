@@ -282,3 +282,53 @@ def test_formats_md_states_each_step_of_the_tree() -> None:
         "a linear layer with a bias to `outputs` unnormalised scores",
     ):
         assert step in formats, step
+
+
+def _dilated(length: int, orders: list[int]) -> dict[str, Any]:
+    """A sequence net of the ``dilations`` geometry, as a recommendation writes it."""
+    return _as_recommended(
+        {
+            "input": {"shape": [length], "channels": 2},
+            "representation": 3,
+            "layers": [{"channels": 2 + level, "pool": [2]} for level in range(len(orders))],
+            "geometry": {"dilations": orders},
+            "outputs": 3,
+        }
+    )
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("orders", [[1, 2, 4, 8], [8, 2, 1, 4], [16, 32, 8, 4, 2, 1]])
+def test_a_dilation_order_built_as_a_dilated_stack_is_the_export(orders: list[int]) -> None:
+    """docs/FORMATS.md §2: per level, location i pools i and i + d_l, bottom level first."""
+    document = _dilated(2 * max(orders), orders)
+    architecture = parse_architecture(document)
+    torch.manual_seed(0)
+    module = torch_module(architecture).double()
+    weights = _weights(module)
+    inputs = torch.randn(3, 2, *architecture.input.shape).double()
+    with torch.no_grad():
+        features = _represent(document, weights[0], inputs)
+        for level, dilation in enumerate(orders):
+            activated = functional.relu(functional.conv1d(features, *weights[1 + level]))
+            features = functional.max_pool1d(activated, 2, stride=1, dilation=dilation)
+        assert features.shape[-1] == 1
+        weight, bias = weights[-1]
+        built = features.flatten(1) @ weight.T + bias
+        np.testing.assert_allclose(built.numpy(), module(inputs).numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_formats_md_says_how_a_dilation_order_is_built_as_a_dilated_stack() -> None:
+    """The page said "a dilated conv stack", which a builder reads as convs of kernel 2.
+
+    That is another network, with twice the hidden weights (so not the recommended parameter
+    count); the page now says which operation is dilated and in which order.
+    """
+    formats = _formats()
+    for fact in (
+        "`[d_1, ..., d_L]`, bottom level first",
+        "location i takes the maximum of locations i and i + d_l (a pooling of window 2, "
+        "dilation d_l and stride 1, unpadded",
+        "A conv of kernel 2 with dilation d_l in place of the 1x1 conv and that pooling",
+    ):
+        assert fact in formats, fact
