@@ -387,8 +387,14 @@ def test_the_documented_error_example_is_what_the_command_prints(tmp_path: Path)
     assert f"\n    {line}\n" in CLI_DOC.read_text(encoding="utf-8")
 
 
-def test_the_readme_s_analysis_is_what_its_analyze_command_prints() -> None:
-    """The README's sample output is the table its ``advisor analyze`` example prints."""
+def test_the_readme_s_analysis_is_what_its_analyze_command_prints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The README's sample output is the table its ``advisor analyze`` example prints.
+
+    As an 80-column terminal shows it: the table wraps its prose within the terminal's width.
+    """
+    monkeypatch.setenv("COLUMNS", "80")
     root = CLI_DOC.parent.parent
     task, architecture = (
         EXAMPLES / "tasks" / "symmetry.yaml",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import shutil
 import textwrap
 import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -31,6 +32,11 @@ from advisor.model.task import PresetInfo
 __all__ = ["render_analysis", "render_presets", "render_search_result"]
 
 _RATIONALE_WIDTH = 96
+"""The widest prose lines, on however wide a terminal: longer lines are hard to read."""
+_FALLBACK_COLUMNS = 80
+"""The width prose wraps within where the terminal's cannot be measured (a pipe, a file)."""
+_NARROWEST = 40
+"""The narrowest prose lines, on however narrow a terminal: a word per line reads worse."""
 _EXPLAIN_HINT = (
     "why: each design's summary; --explain prints the whole rationales (the score's parts, the "
     "contiguous and shallow nets at this budget, what 10% more budget buys)"
@@ -147,14 +153,26 @@ def _recommendation_lines(recommendation: Recommendation, score: str, explain: b
     return lines
 
 
-def _wrapped(text: str, first: str, rest: str) -> list[str]:
-    """Wrap prose at spaces only: a break at a hyphen split names a reader copies.
+def _text_width() -> int:
+    """Return the columns prose wraps within: the terminal's, between 40 and 96.
 
-    (``--max-macs``, a correlation named ``odd-even``, ``center_surround/center-border``.)
+    The terminal's width is ``COLUMNS`` where set, else standard output's terminal's, else 80:
+    prose wrapped at a fixed 96 ran past the edge of an 80-column terminal on every line, and
+    the terminal broke the words wherever the edge fell.
+    """
+    columns = shutil.get_terminal_size((_FALLBACK_COLUMNS, 0)).columns
+    return max(_NARROWEST, min(_RATIONALE_WIDTH, columns))
+
+
+def _wrapped(text: str, first: str, rest: str) -> list[str]:
+    """Wrap prose within the terminal's width, at spaces only: a break at a hyphen split names.
+
+    (``--max-macs``, a correlation named ``odd-even``, ``center_surround/center-border``, which
+    a reader copies.)
     """
     return textwrap.wrap(
         as_shown(text),
-        width=_RATIONALE_WIDTH,
+        width=_text_width(),
         initial_indent=first,
         subsequent_indent=rest,
         break_on_hyphens=False,
