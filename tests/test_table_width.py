@@ -1,4 +1,4 @@
-"""The table fits the terminal it is read in: prose wraps within ``COLUMNS``, as people see it.
+"""The tables fit the terminal they are read in: prose wraps within ``COLUMNS``, as people see it.
 
 Prose wrapped at a fixed 96 columns ran past the edge of an 80-column terminal on every line,
 which then broke the words wherever the edge fell.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.cli.format import render_analysis, render_search_result
+from advisor.cli.format import render_analysis, render_presets, render_search_result
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, SearchResult
-from advisor.model.task import parse_task
+from advisor.model.task import list_presets, parse_task
 from advisor.search.recommend import recommend
 
 _TASK = {"input": {"shape": [16, 16]}, "preset": "symmetry"}
@@ -57,3 +57,18 @@ def test_the_analysis_paragraph_wraps_within_the_terminal(
     assert len(paragraph) > 1
     assert all(len(line) <= 80 for line in paragraph), table
     assert " ".join(paragraph) == best.efficiency.summary(best.analysis)
+
+
+def test_the_presets_descriptions_wrap_under_their_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    presets = list_presets()
+    table = render_presets(presets, "table").splitlines()
+    assert all(len(line) <= 80 for line in table), "\n".join(table)
+    column = table[0].index("description")
+    descriptions: list[str] = []
+    for line in table[1:]:
+        if line[:column].strip():
+            descriptions.append(line[column:])
+        else:
+            descriptions[-1] += " " + line[column:]
+    assert descriptions == [p.description.partition("\n")[0] for p in presets]

@@ -260,26 +260,47 @@ def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]
 def _presets_table(presets: Sequence[PresetInfo]) -> str:
     # The first line of a description is its summary; the whole text is in JSON and YAML.
     rows = [[p.name, p.kind, p.description.partition("\n")[0]] for p in presets]
-    return "\n".join(_table(["name", "kind", "description"], rows)) + "\n"
+    return "\n".join(_table(["name", "kind", "description"], rows, prose_last=True)) + "\n"
 
 
 def _table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], right_aligned: Collection[int] = ()
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right_aligned: Collection[int] = (),
+    prose_last: bool = False,
 ) -> list[str]:
+    """Lay ``rows`` out in columns under ``headers``, two spaces apart.
+
+    ``prose_last``: the last column is prose (a preset's description), wrapped at spaces within
+    the terminal's width, its further lines under its first: unwrapped, a description ran up to
+    116 columns, past the edge of an 80-column terminal.
+    """
     # Measured and laid out as printed, names escaped where standard output cannot take them.
     rows = [[as_shown(cell) for cell in row] for row in rows]
     widths = [
         max(_display_width(cell) for cell in column) for column in zip(headers, *rows, strict=True)
     ]
+    indent = sum(widths[:-1]) + 2 * (len(widths) - 1)
 
-    def line(cells: Sequence[str]) -> str:
+    def lines(cells: Sequence[str]) -> list[str]:
         padded = []
         for index, (cell, width) in enumerate(zip(cells, widths, strict=True)):
             fill = " " * (width - _display_width(cell))
             padded.append(fill + cell if index in right_aligned else cell + fill)
-        return "  ".join(padded).rstrip()
+        if not prose_last:
+            return ["  ".join(padded).rstrip()]
+        first, *rest = textwrap.wrap(
+            cells[-1],
+            width=max(_text_width() - indent, _NARROWEST // 2),
+            break_on_hyphens=False,
+            break_long_words=False,
+        ) or [""]
+        return [
+            "  ".join([*padded[:-1], first]).rstrip(),
+            *(" " * indent + line for line in rest),
+        ]
 
-    return [line(headers), *(line(row) for row in rows)]
+    return [*lines(headers), *(line for row in rows for line in lines(row))]
 
 
 def _display_width(text: str) -> int:
