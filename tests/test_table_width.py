@@ -19,9 +19,9 @@ _TASK = {"input": {"shape": [16, 16]}, "preset": "symmetry"}
 
 @pytest.fixture(scope="module")
 def result() -> SearchResult:
-    """A search whose rationales run to many lines."""
+    """A search whose rationales run to many lines, its #3's header to 83 columns."""
     return recommend(
-        parse_task(_TASK), Budget(max_parameters=200_000, top_k=2, time_limit_seconds=30)
+        parse_task(_TASK), Budget(max_parameters=200_000, top_k=3, time_limit_seconds=30)
     )
 
 
@@ -43,6 +43,23 @@ def test_the_why_paragraphs_wrap_within_the_terminal(
     said = " ".join(line.strip() for line in prose).replace("why: ", "")
     for recommendation in result.recommendations:
         assert (recommendation.rationale if explain else recommendation.summary) in said
+
+
+def test_every_line_of_the_table_fits_80_columns_its_headers_broken_between_fields(
+    result: SearchResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = render_search_result(result, "table")
+    monkeypatch.setenv("COLUMNS", "80")
+    table = render_search_result(result, "table")
+    assert all(len(line) <= 80 for line in table.splitlines()), table
+    # A header broken over two lines reads, joined, as it does on one.
+    headers = [line for line in wide.splitlines() if line.startswith("#")]
+    for header in headers:
+        start = table.index(header.split("  ")[0] + "  ")
+        end = table.index("    representation", start)
+        assert " ".join(table[start:end].split()) == " ".join(header.split())
+    assert any(len(header) > 80 for header in headers)
 
 
 def test_the_analysis_paragraph_wraps_within_the_terminal(
@@ -72,3 +89,19 @@ def test_the_presets_descriptions_wrap_under_their_column(monkeypatch: pytest.Mo
         else:
             descriptions[-1] += " " + line[column:]
     assert descriptions == [p.description.partition("\n")[0] for p in presets]
+
+
+def test_a_padded_analysis_says_its_costs_within_80_columns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    task = parse_task({"input": {"shape": [15, 15]}, "preset": "symmetry"})
+    (best,) = recommend(task, Budget(max_parameters=5000, top_k=1)).recommendations
+    assert best.architecture.padded
+    analysis = Analysis(best.parameters, best.multiply_adds, best.analysis, best.efficiency)
+    monkeypatch.setenv("COLUMNS", "80")
+    costs = render_analysis(analysis, "table", best.architecture).split("\n\n")[0]
+    assert all(len(line) <= 80 for line in costs.splitlines()), costs
+    assert " ".join(costs.split()) == (
+        f"{best.parameters:,} parameters, {best.multiply_adds:,} multiply-adds, on the input "
+        "padded to 16x16 (margins 0/1 0/1)"
+    )

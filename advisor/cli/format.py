@@ -133,15 +133,18 @@ def _scores_apart(scores: Sequence[float]) -> list[str]:
 
 def _recommendation_lines(recommendation: Recommendation, score: str, explain: bool) -> list[str]:
     architecture = recommendation.architecture
-    lines = [
-        f"#{recommendation.rank}  {architecture.family or 'custom'}"
-        f"  depth {len(architecture.layers)}  score {score}"
-        f"  {recommendation.parameters:,} parameters"
-        f"  {recommendation.multiply_adds:,} multiply-adds",
-        f"    {_shape_summary(architecture)}",
+    header = [
+        f"#{recommendation.rank}",
+        architecture.family or "custom",
+        f"depth {len(architecture.layers)}",
+        f"score {score}",
+        f"{recommendation.parameters:,} parameters",
+        f"{recommendation.multiply_adds:,} multiply-adds",
     ]
+    shape = _shape_summary(architecture)
     if recommendation.dilations is not None:
-        lines[-1] += f"  dilations {' '.join(map(str, recommendation.dilations))}"
+        shape.append(f"dilations {' '.join(map(str, recommendation.dilations))}")
+    lines = [*_packed(header, "", "    "), *_packed(shape, "    ", "    ")]
     lines.extend("    " + line for line in _correlation_table(recommendation.analysis))
     # A result from a producer that predates summaries has the rationale only.
     why = (
@@ -162,6 +165,23 @@ def _text_width() -> int:
     """
     columns = shutil.get_terminal_size((_FALLBACK_COLUMNS, 0)).columns
     return max(_NARROWEST, min(_RATIONALE_WIDTH, columns))
+
+
+def _packed(fields: Sequence[str], first: str, rest: str) -> list[str]:
+    """Lay ``fields`` out two spaces apart, a field that would pass the width on a new line.
+
+    A recommendation's header and shape lines as one line each ran past an 80-column terminal
+    (83 columns for ``#3  interleaved  depth 4 ...``, more with a padding or a mixture); a
+    field is never split, so ``7,901,408 multiply-adds`` reads whole.
+    """
+    width = _text_width()
+    lines = [first + as_shown(fields[0])]
+    for field in map(as_shown, fields[1:]):
+        if _display_width(lines[-1]) + 2 + _display_width(field) <= width:
+            lines[-1] += "  " + field
+        else:
+            lines.append(rest + field)
+    return lines
 
 
 def _wrapped(text: str, first: str, rest: str) -> list[str]:
@@ -187,25 +207,31 @@ def _padded(architecture: Architecture) -> str:
     return f"padded to {'x'.join(map(str, architecture.grid))} (margins {margins})"
 
 
-def _shape_summary(architecture: Architecture) -> str:
+def _shape_summary(architecture: Architecture) -> list[str]:
+    """Return the fields of a recommendation's shape line: M, widths, pools, outputs and more."""
     widths = " ".join(str(layer.channels) for layer in architecture.layers)
     pools = " ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
-    padded = f"  {_padded(architecture)}" if architecture.padded else ""
-    summary = (
-        f"representation {architecture.representation}  widths {widths}  pools {pools}"
-        f"  outputs {architecture.outputs}{padded}"
-    )
-    if architecture.mixture is None:
-        return summary
-    members = len(architecture.mixture.members) + 1
-    return summary + f"  mixture of {members} members, summed {architecture.mixture.summed_where()}"
+    summary = [
+        f"representation {architecture.representation}",
+        f"widths {widths}",
+        f"pools {pools}",
+        f"outputs {architecture.outputs}",
+    ]
+    if architecture.padded:
+        summary.append(_padded(architecture))
+    if architecture.mixture is not None:
+        members = len(architecture.mixture.members) + 1
+        summary.append(
+            f"mixture of {members} members, summed {architecture.mixture.summed_where()}"
+        )
+    return summary
 
 
 def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> str:
     costs = f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds"
     if architecture is not None and architecture.padded:
         costs += f", on the input {_padded(architecture)}"
-    lines = [costs, ""]
+    lines = [*_wrapped(costs, "", ""), ""]
     lines.extend(_correlation_table(analysis.correlations))
     lines.extend(_efficiency_lines(analysis.efficiency, analysis.correlations))
     return "\n".join(lines) + "\n"
