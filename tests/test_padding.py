@@ -224,6 +224,54 @@ def test_windows_that_do_not_tile_are_refused_with_the_padding_that_makes_them_t
     assert parse_architecture({**document, "padding": advised}).padded
 
 
+@pytest.mark.parametrize(
+    ("shape", "padding", "pools", "advised"),
+    [
+        # MNIST under five 2x2 mirror poolings: 28 -> 14 -> 7, where 2 does not divide.
+        ([28, 28], None, [[2, 2]] * 5, [[2, 2], [2, 2]]),
+        # 13 steps: 2 does not tile 13 at the first level (the mirror geometry's own refusal
+        # says the same, one margin location after), nor 7 at the second once padded to 14.
+        ([13], None, [[2], [7]], [[0, 1]]),
+        ([13], [[0, 1]], [[2], [2], [4]], [[1, 2]]),
+    ],
+)
+def test_a_mirror_net_is_advised_margins_about_the_inputs_centre(
+    shape: list[int],
+    padding: list[list[int]] | None,
+    pools: list[list[int]],
+    advised: list[list[int]],
+) -> None:
+    # A mirror net on 28x28 was told to pad [[0, 4], [0, 4]]: it tiles, but mirror pooling
+    # then reflects about the padded grid's centre, two locations off the input's, so the net
+    # the advice built pooled no location with its reflection (halves of the symmetry preset:
+    # 176 bits, an upper bound, where the centred margins reach 196, tight).
+    document = {
+        "input": {"shape": shape},
+        "representation": 2,
+        "layers": [{"channels": 2, "pool": pool} for pool in pools],
+        "geometry": "mirror",
+        **({"padding": padding} if padding else {}),
+    }
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_architecture(document)
+    [violation] = refused.value.violations
+    assert f"(padding: {advised})" in violation.description
+    # Following the advice, a first level of 2 per axis pools each column with its reflection.
+    grid = [n + before + after for n, (before, after) in zip(shape, advised, strict=True)]
+    layers = [
+        {"channels": 2, "pool": [2] * len(grid)},
+        {"channels": 2, "pool": [n // 2 for n in grid]},
+    ]
+    pooled = parse_architecture({**document, "padding": advised, "layers": layers})
+    columns = {
+        frozenset(p % grid[-1] for p in window)
+        for window in pooling_structure(pooled).windows[0].tolist()
+    }
+    size, before = shape[-1], advised[-1][0]
+    for i in range(size // 2):
+        assert {before + i, before + size - 1 - i} in columns
+
+
 def test_a_permutation_of_a_padded_input_is_counted_on_the_padded_grid() -> None:
     # It was told "the input has 16 locations" of a 3x3 input: the padded grid has them.
     document = {

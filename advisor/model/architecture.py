@@ -378,7 +378,7 @@ def validate_schedule(
         Naming ``layers[i].pool`` or ``layers[i].stride`` (with the grid at that layer), or
         ``geometry`` / ``geometry.permutation`` / ``geometry.dilations``.
     """
-    schedule = check_schedule(shape, pools, strides, padding)
+    schedule = check_schedule(shape, pools, strides, padding, centred=geometry == "mirror")
     family_of(geometry).check(geometry, schedule)
     return schedule
 

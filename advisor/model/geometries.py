@@ -47,6 +47,7 @@ from pydantic_core import PydanticCustomError
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.documents import RequestModel
+from advisor.model.grid import centred_margins
 from advisor.model.scalars import StrictWhole
 from advisor.model.schedule import Schedule, grid_text
 
@@ -466,16 +467,16 @@ def _pool_refusal(
 def _even_padding(schedule: Schedule) -> str:
     """Say how to pad the odd axes of the grid a schedule pools first, which 2 cannot tile.
 
-    One location more after the input on each odd axis, as the search pads an odd size for
-    mirror pooling (which then reflects about the input's own centre: :class:`Mirror`); '' when
-    no axis is odd.
+    One location more on each odd axis, the margins split about the input, as the search pads an
+    odd size for mirror pooling (which then reflects about the input's own centre:
+    :class:`Mirror`); '' when no axis is odd.
     """
     grid = schedule.grids[0]
     margins = schedule.padding or ((0, 0),) * len(grid)
     if not any(n > 1 and n % 2 for n in grid):
         return ""
     grown = [
-        [before, after + (n % 2 if n > 1 else 0)]
+        list(centred_margins(before + after + 1)) if n > 1 and n % 2 else [before, after]
         for n, (before, after) in zip(grid, margins, strict=True)
     ]
     return (

@@ -27,6 +27,7 @@ __all__ = [
     "Padding",
     "adds_margins",
     "axes_mismatch",
+    "centred_margins",
     "channel_axis",
     "channel_axis_hint",
     "check_padding",
@@ -267,6 +268,18 @@ def _shape_hint(shape: Sequence[int]) -> str | None:
 def adds_margins(padding: Padding | None) -> bool:
     """Return whether ``padding`` adds any location (one of zeros, as files may hold, adds none)."""
     return padding is not None and any(before or after for before, after in padding)
+
+
+def centred_margins(total: int) -> tuple[int, int]:
+    """Split ``total`` margin locations of an axis about the input: ``(before, after)``.
+
+    Half before and half after, one more after when ``total`` is odd: the margins mirror pooling
+    reflects about the input's own centre with (docs/FORMATS.md §2), as the search pads.
+
+    >>> centred_margins(4), centred_margins(3)
+    ((2, 2), (1, 2))
+    """
+    return total // 2, total - total // 2
 
 
 def padded_shape(shape: Sequence[int], padding: Padding | None) -> tuple[int, ...]:

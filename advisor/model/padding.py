@@ -24,7 +24,7 @@ import math
 from collections.abc import Sequence
 from typing import Final
 
-from advisor.model.grid import MAX_LOCATIONS, Padding, padded_shape
+from advisor.model.grid import MAX_LOCATIONS, Padding, centred_margins, padded_shape
 
 __all__ = ["FRIENDLY_PRIME", "factorise", "friendly_paddings", "largest_grid"]
 
@@ -63,7 +63,7 @@ def friendly_paddings(shape: Sequence[int]) -> list[Padding]:
                 extra = (_next_even_smooth(n - 1, primes) if even else _next_smooth(n, primes)) - n
             elif _odd(n):
                 extra = _next_even_smooth(n, primes) - n
-            padding.append((extra // 2, extra - extra // 2))
+            padding.append(centred_margins(extra))
         grown = padded_shape(shape, tuple(padding))
         if tuple(padding) not in paddings and math.prod(grown) <= MAX_LOCATIONS:
             paddings.append(tuple(padding))

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.grid import Padding, adds_margins, axes_mismatch
+from advisor.model.grid import Padding, adds_margins, axes_mismatch, centred_margins
 
 __all__ = ["Schedule", "check_schedule", "grid_text"]
 
@@ -118,11 +118,16 @@ def check_schedule(
     pools: Sequence[Sequence[int]],
     strides: Sequence[Sequence[int] | None] | None = None,
     padding: Padding | None = None,
+    *,
+    centred: bool = False,
 ) -> Schedule:
     """Check a schedule on a grid against the rules of the module docstring.
 
     ``shape`` is the grid pooled: the padded one when ``padding`` is given, which the schedule
-    keeps (:attr:`Schedule.padding`).
+    keeps (:attr:`Schedule.padding`). ``centred`` is for a geometry that reflects the input about
+    its centre (mirror): the padding a refusal advises splits the margins of every axis it grows
+    about the input (:func:`~advisor.model.grid.centred_margins`), where margins after the input
+    alone would move the centre the reflections pair about.
 
     Raises
     ------
@@ -149,7 +154,7 @@ def check_schedule(
     # windows overlapped, where growing the input grows the grid by no fixed factor.
     scale: _Grid | None = (1,) * len(grid)
     for i, (pool, stride) in enumerate(zip(pool_tuples, stride_tuples, strict=True)):
-        padded = _Padded(grid, padding, scale)
+        padded = _Padded(grid, padding, scale, centred)
         grids.append(_pool_grid(f"layers[{i}]", grids[-1], pool, stride, padded))
         scale = None if stride is not None or scale is None else _times(scale, pool)
     last = len(pool_tuples) - 1
@@ -184,24 +189,30 @@ class _Padded:
 
     ``shape`` is the grid pooled first (the input, with ``padding`` when given); ``scale`` the
     input locations per location of the layer's grid on each axis, None when windows below
-    overlapped.
+    overlapped; ``centred`` whether the margins advised are split about the input
+    (:func:`check_schedule`).
     """
 
     shape: _Grid
     padding: Padding | None
     scale: _Grid | None
+    centred: bool
 
     def advice(self, grid: _Grid, pool: _Grid, step: _Grid) -> str:
         """Say how to pad the input so windows ``pool`` at ``step`` tile ``grid`` ('' if unknown).
 
         Margins after the input on each axis that needs them, as a CNN pads a size its windows
-        do not divide: 28x28 under five 2x2 poolings is padded to 32x32.
+        do not divide: 28x28 under five 2x2 poolings is padded to 32x32; split about the input
+        when ``centred`` (``[[2, 2], [2, 2]]`` there).
         """
         if self.scale is None:
             return ""
         extra = [(k - n) % s * p for n, k, s, p in zip(grid, pool, step, self.scale, strict=True)]
         margins = self.padding or ((0, 0),) * len(self.shape)
-        grown = [[before, after + e] for (before, after), e in zip(margins, extra, strict=True)]
+        grown = [
+            list(centred_margins(before + after + e)) if self.centred and e else [before, after + e]
+            for (before, after), e in zip(margins, extra, strict=True)
+        ]
         padded = [n + e for n, e in zip(self.shape, extra, strict=True)]
         return (
             f"; pad the input to {grid_text(padded)} (padding: {grown}) and the windows up to "
