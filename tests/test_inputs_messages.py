@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pydantic_core
 import pytest
 from advisor_client.client import AdvisorClient
@@ -363,3 +364,49 @@ def test_an_empty_path_setting_is_refused_naming_it(setting: str) -> None:
     with pytest.raises(InvalidRequestError) as raised:
         ServerConfig(**{setting: ""})
     assert raised.value.violations == (FieldViolation(setting, EMPTY_PATH),)
+
+
+_ROWS = [[4 * row + column for column in range(4)] for row in range(4)]
+_GRID_ARCHITECTURE = {
+    "input": {"shape": [4, 4]},
+    "representation": 2,
+    "layers": [{"channels": 2, "pool": [4, 4]}],
+}
+
+
+@pytest.mark.parametrize("ids", [_ROWS, np.arange(16).reshape(4, 4)], ids=["rows", "array"])
+@pytest.mark.parametrize(
+    ("parse", "document", "field"),
+    [
+        (
+            parse_architecture,
+            lambda ids: {**_GRID_ARCHITECTURE, "geometry": {"permutation": ids}},
+            "geometry.permutation",
+        ),
+        (
+            parse_task,
+            lambda ids: {"input": {"shape": [4, 4]}, "preset": "symmetry", "arrangement": ids},
+            "arrangement",
+        ),
+        (
+            parse_task,
+            lambda ids: {
+                "input": {"shape": [4, 4]},
+                "correlations": [{"name": "corner", "a": {"indices": ids[:1]}}],
+            },
+            "correlations[0].a.indices",
+        ),
+    ],
+)
+def test_location_ids_laid_out_as_the_grid_are_told_to_be_one_flat_list(
+    ids: Any, parse: Any, document: Any, field: str
+) -> None:
+    # A 4x4 permutation written a row per line (or from NumPy, the grid's shape) was refused
+    # as "Input should be a valid integer" once per row, which did not say what an id is.
+    with pytest.raises(InvalidRequestError) as refused:
+        parse(document(ids))
+    [violation] = refused.value.violations
+    assert violation.field == field
+    assert "a location id is one number, row-major" in violation.description
+    assert "one flat list" in violation.description
+    parse(document(np.ravel(ids).tolist()))  # the same ids, flat, are read

@@ -47,7 +47,7 @@ from pydantic_core import PydanticCustomError
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.documents import RequestModel
-from advisor.model.grid import centred_margins
+from advisor.model.grid import LocationIds, centred_margins
 from advisor.model.scalars import StrictWhole
 from advisor.model.schedule import Schedule, grid_text
 
@@ -81,7 +81,7 @@ class PermutationGeometry(RequestModel):
 
     KEY: ClassVar[str] = "permutation"
 
-    permutation: tuple[StrictWhole, ...]
+    permutation: LocationIds
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # A 32x32 input's permutation is 1,024 ids: written whole, it was nine tenths of a

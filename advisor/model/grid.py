@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Annotated, Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
 from advisor.errors import InvalidRequestError
 from advisor.model.documents import NullsOmitted
@@ -24,6 +24,7 @@ __all__ = [
     "MAX_LOCATIONS",
     "ChannelAxis",
     "InputSpec",
+    "LocationIds",
     "Padding",
     "adds_margins",
     "axes_mismatch",
@@ -58,6 +59,35 @@ _PAIR_CHANNELS = (2,)
 
 _SPATIAL_LEAST = 8
 """Least size of the other axes for an end axis to read as channels."""
+
+
+def _flat_ids(value: Any) -> Any:
+    """Refuse location ids written per row or as coordinates, saying how they are numbered.
+
+    A researcher lays a 2-D permutation out as the grid (a list per row, or a NumPy array of
+    the grid's shape) and a region as ``[h, w]`` pairs; read on, each row was refused as "Input
+    should be a valid integer", once per row, which does not say that an id is one number.
+    Anything else is left to the field's own check. The first item alone is looked at: a
+    permutation holds up to 2^20 ids, and rows or pairs start at the first.
+    """
+    nested = (
+        isinstance(value, list | tuple)
+        and len(value) > 0
+        and isinstance(value[0], list | tuple | np.ndarray)
+    )
+    if nested or (isinstance(value, np.ndarray) and value.ndim > 1):
+        found = f"is an array of shape {value.shape}" if not nested else "holds a list"
+        raise ValueError(
+            f"{found} where location ids belong: a location id is one number, row-major "
+            "(h * W + w on an [H, W] grid, (d * H + h) * W + w on a [D, H, W] grid), and the "
+            "ids are one flat list, not a list per row or [h, w] coordinates (from NumPy: "
+            "array.ravel(), np.ravel_multi_index)"
+        )
+    return value
+
+
+LocationIds: TypeAlias = Annotated[tuple[StrictWhole, ...], BeforeValidator(_flat_ids)]
+"""Location ids of a grid, one flat row-major list (a region's indices, a permutation)."""
 
 MAX_LOCATIONS = 2**20
 """Largest grid the library accepts (e.g. 1024 x 1024). Tasks and architectures allocate

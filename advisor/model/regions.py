@@ -43,7 +43,7 @@ from pydantic import (
 
 from advisor.errors import FieldViolation, InvalidRequestError, did_you_mean, unknown_name
 from advisor.model.documents import RequestModel
-from advisor.model.grid import axes_mismatch
+from advisor.model.grid import LocationIds, axes_mismatch
 from advisor.model.packed import PackedIds
 from advisor.model.scalars import StrictWhole
 
@@ -101,7 +101,7 @@ class IndicesRegion(RequestModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    indices: tuple[_Int, ...]
+    indices: LocationIds
 
 
 class BoxRegion(RequestModel):

@@ -48,7 +48,7 @@ from advisor.errors import (
 from advisor.model.arguments import require_path
 from advisor.model.documents import NullsOmitted, read_document, refuse_other_kind
 from advisor.model.geometries import validate_permutation
-from advisor.model.grid import InputSpec
+from advisor.model.grid import InputSpec, LocationIds
 from advisor.model.maps import relation_problem
 from advisor.model.presets import TASK_PRESETS, expand_task_preset, task_preset_infos
 from advisor.model.regions import (
@@ -151,7 +151,7 @@ class Task(NullsOmitted):
         "budget names outputs.",
     )
 
-    arrangement: tuple[StrictWhole, ...] | None = Field(
+    arrangement: LocationIds | None = Field(
         default=None,
         description="A permutation of the locations the data suits (position p of the arranged "
         "grid holds location arrangement[p]; `advisor infer`); the search adds the "
