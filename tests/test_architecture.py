@@ -223,6 +223,14 @@ INVALID = {
         "layers[1].pool",
         "larger than the grid: the grid at this layer is 4x4",
     ),
+    # One layer too many (a pool list a level too long): told that the network had ended.
+    "layer after the global pooling": (
+        _document(layers=_layers({"pool": [2, 2]}, {"pool": [4, 4]}, {"pool": [2, 2]})),
+        "layers[2].pool",
+        "larger than the grid: the grid at this layer is 1x1; the layers below pool the input "
+        "to one location already, so this layer has nothing to pool: remove it and the layers "
+        "after it",
+    ),
     "not global": (
         _replace_layer(1, pool=[2, 2]),
         "layers[1].pool",

@@ -238,7 +238,15 @@ def _pool_grid(path: str, grid: _Grid, pool: _Grid, stride: _Grid | None, padded
         return InvalidRequestError.single(f"{path}.{name}", f"{problem}: {at}{advice}")
 
     if any(k > n for n, k, _ in axes):
-        raise reject("pool", f"pool {list(pool)} is larger than the grid")
+        # A layer more than the input has levels for: told only "larger than the grid: the grid
+        # at this layer is 1", the writer was not told that the network had already ended.
+        ended = (
+            "; the layers below pool the input to one location already, so this layer has "
+            "nothing to pool: remove it and the layers after it"
+            if math.prod(grid) == 1 < math.prod(padded.shape)
+            else ""
+        )
+        raise reject("pool", f"pool {list(pool)} is larger than the grid", ended)
     if stride is None and any(n % k for n, k, _ in axes):
         raise reject(
             "pool", f"windows {list(pool)} do not tile the grid", padded.advice(grid, pool, step)
