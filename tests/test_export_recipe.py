@@ -8,6 +8,7 @@ states each step they follow, so a reader is told what the export does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,19 @@ def _level(document: dict[str, Any], level: int, weights: tuple[Any, Any], featu
     pool = getattr(functional, f"max_pool{ndim}d")
     activated = functional.relu(conv(features, *weights))
     return pool(activated, layer["pool"], layer.get("stride", layer["pool"]))
+
+
+def _assert_builds_the_export(
+    document: dict[str, Any], build: Callable[[dict[str, Any], list[tuple[Any, Any]], Any], Any]
+) -> None:
+    """``build(document, weights, inputs)`` from the export's weights gives its outputs."""
+    architecture = parse_architecture(document)
+    torch.manual_seed(0)
+    module = torch_module(architecture).double()
+    inputs = torch.randn(3, architecture.input.channels, *architecture.input.shape).double()
+    with torch.no_grad():
+        built = build(document, _weights(module), inputs)
+        np.testing.assert_allclose(built.numpy(), module(inputs).numpy(), rtol=1e-12, atol=1e-12)
 
 
 def _tree(document: dict[str, Any], weights: list[tuple[Any, Any]], inputs: Any) -> Any:
@@ -140,13 +154,7 @@ def _as_recommended(document: dict[str, Any]) -> dict[str, Any]:
 def test_a_tree_built_from_its_document_as_formats_md_says_is_the_export(
     document: dict[str, Any],
 ) -> None:
-    architecture = parse_architecture(document)
-    torch.manual_seed(0)
-    module = torch_module(architecture).double()
-    inputs = torch.randn(3, architecture.input.channels, *architecture.input.shape).double()
-    with torch.no_grad():
-        built = _tree(document, _weights(module), inputs)
-        np.testing.assert_allclose(built.numpy(), module(inputs).numpy(), rtol=1e-12, atol=1e-12)
+    _assert_builds_the_export(document, _tree)
 
 
 def _node_keys(document: dict[str, Any], permutation: list[int], level: int) -> list[Any]:
@@ -243,13 +251,7 @@ def _mixtures() -> list[dict[str, Any]]:
 def test_a_mixture_built_from_its_document_as_formats_md_says_is_the_export(
     document: dict[str, Any],
 ) -> None:
-    architecture = parse_architecture(document)
-    torch.manual_seed(0)
-    module = torch_module(architecture).double()
-    inputs = torch.randn(3, architecture.input.channels, *architecture.input.shape).double()
-    with torch.no_grad():
-        built = _mixture(document, _weights(module), inputs)
-        np.testing.assert_allclose(built.numpy(), module(inputs).numpy(), rtol=1e-12, atol=1e-12)
+    _assert_builds_the_export(document, _mixture)
 
 
 def test_formats_md_states_how_a_mixture_sums_its_members() -> None:
@@ -301,21 +303,17 @@ def _dilated(length: int, orders: list[int]) -> dict[str, Any]:
 @pytest.mark.parametrize("orders", [[1, 2, 4, 8], [8, 2, 1, 4], [16, 32, 8, 4, 2, 1]])
 def test_a_dilation_order_built_as_a_dilated_stack_is_the_export(orders: list[int]) -> None:
     """docs/FORMATS.md §2: per level, location i pools i and i + d_l, bottom level first."""
-    document = _dilated(2 * max(orders), orders)
-    architecture = parse_architecture(document)
-    torch.manual_seed(0)
-    module = torch_module(architecture).double()
-    weights = _weights(module)
-    inputs = torch.randn(3, 2, *architecture.input.shape).double()
-    with torch.no_grad():
+
+    def dilated_stack(document: dict[str, Any], weights: list[tuple[Any, Any]], inputs: Any) -> Any:
         features = _represent(document, weights[0], inputs)
         for level, dilation in enumerate(orders):
             activated = functional.relu(functional.conv1d(features, *weights[1 + level]))
             features = functional.max_pool1d(activated, 2, stride=1, dilation=dilation)
         assert features.shape[-1] == 1
         weight, bias = weights[-1]
-        built = features.flatten(1) @ weight.T + bias
-        np.testing.assert_allclose(built.numpy(), module(inputs).numpy(), rtol=1e-12, atol=1e-12)
+        return features.flatten(1) @ weight.T + bias
+
+    _assert_builds_the_export(_dilated(2 * max(orders), orders), dilated_stack)
 
 
 def test_formats_md_says_how_a_dilation_order_is_built_as_a_dilated_stack() -> None:
