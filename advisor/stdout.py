@@ -23,6 +23,7 @@ __all__ = [
     "OutputInterruptedError",
     "print_text",
     "say_error",
+    "silence_stdout",
     "unicode_stdout",
     "write_stdout",
 ]
@@ -133,10 +134,20 @@ def print_text(text: str, command: str) -> int:
         return OUTPUT_INTERRUPTED_EXIT_STATUS
     except BrokenPipeError:
         # The reader went away (``advisor presets | head -1``); nothing left to say to it.
-        # Standard output goes nowhere from now on, so Python's final flush has nothing to fail.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
         return BROKEN_PIPE_EXIT_STATUS
     return 0
+
+
+def silence_stdout() -> None:
+    """Send standard output to ``/dev/null`` from now on, once its reader has gone.
+
+    Python's final flush of what the stream still holds then has nothing to fail on (a
+    ``BrokenPipeError`` at exit, after the command had ended as it should).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def say_error(command: str, message: str) -> None:

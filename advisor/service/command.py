@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ from advisor.service.options import (
     START_FAILED_EXIT_STATUS,
     add_serve_arguments,
 )
+from advisor.stdout import silence_stdout
 from advisor.usage import OneLineParser, violations_as_options
 
 if TYPE_CHECKING:
@@ -299,16 +299,14 @@ def _print_line(line: str) -> None:
 
     A supervisor that closed the pipe (or a ``| true``) made the announcement raise
     ``BrokenPipeError``: a traceback, and a server that had started stopped with exit status 1.
-    The line is logged instead, and standard output goes to ``/dev/null`` from then on, so
-    Python's final flush finds nothing to fail on.
+    The line is logged instead, and standard output goes to ``/dev/null`` from then on
+    (:func:`~advisor.stdout.silence_stdout`).
     """
     try:
         print(line, flush=True)
     except OSError as error:
         _LOGGER.warning("cannot write %r on standard output (%s); serving on", line, error)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        silence_stdout()
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int:
