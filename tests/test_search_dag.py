@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import tracemalloc
 from collections import Counter
 
 import numpy as np
@@ -19,6 +18,7 @@ from advisor.search.candidates import window_schedules
 from advisor.search.subtree_dag import SubtreeDagBuilder
 from advisor.seprank.tree import log2_min_cut
 from advisor.stopping import StopSignal
+from tests.support.memory import traced_peak
 from tests.support.trees import draw_tree_and_labels
 
 SHAPES = [(4, 4), (8,), (16,), (2, 8), (8, 8), (32,)]
@@ -75,12 +75,9 @@ def test_a_global_window_is_counted_without_copying_every_correlation_s_labels(
     correlations, n = 64, 2**14
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 3, size=(correlations, n), dtype=np.int8)
-    tracemalloc.start()
-    try:
-        dag = SubtreeDagBuilder(labels).build([np.arange(n)[None]], ["global"])
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    dag, peak = traced_peak(
+        lambda: SubtreeDagBuilder(labels).build([np.arange(n)[None]], ["global"])
+    )
     (level,) = dag.levels
     for row, root in zip(labels, dag.roots, strict=True):
         children = level.child[level.start[root] : level.start[root + 1]]
@@ -102,12 +99,7 @@ def test_small_windows_are_keyed_a_few_correlations_at_a_time(
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 3, size=(correlations, n), dtype=np.int8)
     windows = np.arange(n).reshape(4, -1).T.copy()
-    tracemalloc.start()
-    try:
-        keys = subtree_dag._window_keys(labels, windows, 5, 3)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    keys, peak = traced_peak(lambda: subtree_dag._window_keys(labels, windows, 5, 3))
     expected = (5 ** labels[:, windows].astype(np.int64)).sum(axis=2)
     np.testing.assert_array_equal(keys, expected)
     assert peak < keys.nbytes + labels.nbytes // 16

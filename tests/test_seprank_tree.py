@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import math
-import tracemalloc
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,6 +18,7 @@ from advisor.seprank import tree as tree_module
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.labels import SIDE_A, SIDE_B, correlation_labels
 from advisor.seprank.tree import SUMMED_SIZES, log2_min_cut, log2_min_cuts
+from tests.support.memory import traced_peak
 from tests.support.trees import draw_tree_and_labels
 
 
@@ -184,12 +185,11 @@ def test_pricing_a_wide_window_takes_no_memory_in_proportion_to_it() -> None:
         # The tables are cached per widths and windows: one another test (or an earlier run in
         # this process) built would be measured as no memory at all.
         tree_module._one_sided_table.cache_clear()
-        tracemalloc.start()
-        try:
-            figure = log2_min_cut(structure, labels, [20.25], 1.375, shared_weights=shared)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        figure, peak = traced_peak(
+            functools.partial(
+                log2_min_cut, structure, labels, [20.25], 1.375, shared_weights=shared
+            )
+        )
         assert figure[0] == 20.25
         assert peak < 8 * n
 
