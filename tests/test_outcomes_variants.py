@@ -13,18 +13,20 @@ pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 from advisor.model.architecture import Architecture, parse_architecture
+from advisor.model.task import parse_task
 from advisor.search.objective import Objective
 from bench.outcomes.metrics import ADVISOR_FIRST
 from bench.outcomes.report import metrics_of, rows
 from bench.outcomes.run import RESULTS
 from bench.outcomes.variants import (
     FACTORS,
-    RULES,
+    VARIANTS,
     Member,
-    by_factor,
     level_bits,
     read_pools,
+    rescored,
     screen,
+    with_locality,
 )
 
 
@@ -82,7 +84,7 @@ def test_the_control_judges_the_number_one_as_the_benchmark_does() -> None:
     pools = read_pools()
     if not pools:
         pytest.skip("no trained pools in this checkout")
-    control = screen(pools, None, by_factor(FACTORS["current"][0]))
+    control = screen(pools, VARIANTS["current"])
     assert control.changed == 0
     expected = [
         task
@@ -96,12 +98,57 @@ def test_the_shallowest_rule_keeps_to_near_ties() -> None:
     pools = read_pools()
     if not pools:
         pytest.skip("no trained pools in this checkout")
-    rule = RULES["shallowest within 5%"][0]
-    for members in pools.values():
-        top = sorted((m for m in members if m.rank is not None), key=lambda m: m.rank or 0)
+    rule = VARIANTS["shallowest within 5%"].rule
+    assert rule is not None
+    for pool in pools.values():
+        top = sorted((m for m in pool.members if m.rank is not None), key=lambda m: m.rank or 0)
         pick: Member = rule(top)
         assert pick.score >= 0.95 * top[0].score
         near = [m for m in top if m.score >= 0.95 * top[0].score]
         assert len(pick.architecture.layers) == min(len(m.architecture.layers) for m in near)
         if len(near) == 1:
             assert pick.row.source == ADVISOR_FIRST
+
+
+def test_rescoring_the_description_unchanged_gives_the_stored_scores() -> None:
+    # The rescoring path recomputes scores as the benchmark did: with nothing added, the same.
+    pools = read_pools(tasks=("symmetry", "sequence-local"))
+    if not pools:
+        pytest.skip("no trained pools in this checkout")
+    unchanged = rescored(lambda task: task)
+    for task, pool in pools.items():
+        assert unchanged(task, pool) == pytest.approx([m.score for m in pool.members], abs=1e-9)
+
+
+def test_the_locality_prior_keeps_the_description_and_adds_the_local_preset() -> None:
+    task = parse_task(
+        {
+            "input": {"shape": [8, 8]},
+            "outputs": 3,
+            "correlations": [
+                {"name": "sides", "a": {"preset": "left_half"}, "relation": "mirror"},
+                {"name": "rows", "a": {"preset": "top_half"}, "weight": 3.0},
+            ],
+        }
+    )
+    prior = with_locality(task, 0.5)
+    local = parse_task({"input": {"shape": [8, 8]}, "preset": "local"}).resolved()
+    stated, added = prior.resolved()[:2], prior.resolved()[2:]
+    assert prior.outputs == 3
+    assert stated == task.resolved()
+    assert [c.name for c in added] == [f"prior/{c.name}" for c in local]
+    assert [(c.a.tolist(), c.b.tolist()) for c in added] == [
+        (c.a.tolist(), c.b.tolist()) for c in local
+    ]
+    assert sum(c.weight for c in added) == pytest.approx(0.5 * 4.0)
+    assert len({c.weight for c in added}) == 1
+
+
+def test_a_grids_only_variant_leaves_sequences_as_stored() -> None:
+    pools = read_pools(tasks=("sequence-local",))
+    if not pools:
+        pytest.skip("no trained pools in this checkout")
+    scores = VARIANTS["locality prior 1/2, grids only"].scores
+    assert scores is not None
+    pool = pools["sequence-local"]
+    assert scores("sequence-local", pool) == [m.score for m in pool.members]

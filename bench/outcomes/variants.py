@@ -6,8 +6,10 @@ trained pools")::
     .venv/bin/python -m bench.outcomes.variants [--no-write]
 
 Each variant multiplies the score every pool member has (``results/<task>.json``) by a factor
-of its architecture, or picks among the advisor's trained top 8 (fewer where the search returned
-fewer) by a rule of its own. Two figures per variant, over every task whose pool is trained:
+of its architecture, rescores every member on a changed description of its task (the score
+recomputed as the benchmark computes it, on the description with something added), or picks
+among the advisor's trained top 8 (fewer where the search returned fewer) by a rule of its own.
+Two figures per variant, over every task whose pool is trained:
 
 - **mean Kendall tau** of the varied score against test accuracy on the pools as they are (the
   pools a changed objective would build differ: its own top 8 would be trained);
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +36,13 @@ import numpy as np
 
 from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.arrangement import discarded_by_level
+from advisor.model.task import Task, parse_task
 from advisor.search.objective import ARRANGEMENT_WEIGHT
+from advisor.search.recommend import score_architectures
 from bench.outcomes.data import ALL_TASKS
+from bench.outcomes.describe import load_description
 from bench.outcomes.metrics import ADVISOR_FIRST, accuracy_gap, rank_correlation
+from bench.outcomes.pool import search_budget
 from bench.outcomes.report import Row, rows
 from bench.outcomes.run import RESULTS
 from bench.report import add_write_option, publish
@@ -56,6 +63,14 @@ class Member:
     def score(self) -> float:
         """The advisor's score as the benchmark stored it."""
         return float(self.row.record["score"])
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One task's trained pool: the parameter budget it was built at, and its members."""
+
+    budget: int
+    members: list[Member]
 
 
 Factor = Callable[[Architecture], float]
@@ -111,13 +126,66 @@ FACTORS: Final[dict[str, tuple[Factor, str]]] = {
 """Factor variants: name -> (factor, what it changes)."""
 
 
-def by_factor(factor: Factor) -> Pick:
-    """The rule that picks the member ``factor`` scores highest (ties to the better rank)."""
+Scores = Callable[[str, Pool], list[float]]
+"""A variant's score of every member of one task's pool (the task's name, the pool)."""
 
-    def pick(top: Sequence[Member]) -> Member:
-        return max(top, key=lambda m: (m.score * factor(m.architecture), -(m.rank or 0)))
 
-    return pick
+def factored(factor: Factor) -> Scores:
+    """The stored scores times ``factor``."""
+    return lambda _, pool: [m.score * factor(m.architecture) for m in pool.members]
+
+
+def with_locality(task: Task, share: float) -> Task:
+    """``task`` with the ``local`` preset's correlations of its input added, weighing ``share``
+    of the description's weight in all (equal weights among them).
+
+    A prior that the input's neighbouring locations correlate, as natural images' and signals'
+    do, beside what the description states; every stated correlation keeps its weight and
+    relation.
+    """
+    shape = list(task.input.shape)
+    stated = task.resolved()
+    local = parse_task({"input": {"shape": shape}, "preset": "local"}).resolved()
+    each = share * sum(c.weight for c in stated) / len(local)
+    correlations: list[dict[str, object]] = []
+    for correlation, weight, prefix in [(c, c.weight, "") for c in stated] + [
+        (c, each, "prior/") for c in local
+    ]:
+        entry: dict[str, object] = {
+            "name": prefix + correlation.name,
+            "a": {"indices": correlation.a.tolist()},
+            "b": {"indices": correlation.b.tolist()},
+            "weight": weight,
+        }
+        if correlation.relation is not None:
+            entry["relation"] = correlation.relation
+        correlations.append(entry)
+    document: dict[str, object] = {"input": {"shape": shape}, "correlations": correlations}
+    if task.outputs is not None:
+        document["outputs"] = task.outputs
+    return parse_task(document)
+
+
+def rescored(describe: Callable[[Task], Task], dimensions: frozenset[int] | None = None) -> Scores:
+    """Every member's score recomputed as the benchmark computes it, on ``describe`` of the
+    task's committed description; on inputs of other ``dimensions`` (None: all), the stored
+    scores."""
+
+    def scores(task: str, pool: Pool) -> list[float]:
+        description = load_description(task)
+        if dimensions is not None and len(description.input.shape) not in dimensions:
+            return [m.score for m in pool.members]
+        budget = search_budget(pool.budget, ALL_TASKS[task].classes)
+        return score_architectures(
+            describe(description), budget, [m.architecture for m in pool.members]
+        )
+
+    return scores
+
+
+def highest(top: Sequence[Member], scores: Sequence[float]) -> Member:
+    """The member ``scores`` rank highest (ties to the better current rank)."""
+    return max(zip(scores, top, strict=True), key=lambda s: (s[0], -(s[1].rank or 0)))[1]
 
 
 def _shallowest_near(share: float) -> Pick:
@@ -128,19 +196,48 @@ def _shallowest_near(share: float) -> Pick:
     return pick
 
 
-RULES: Final[dict[str, tuple[Pick, str]]] = {
-    f"shallowest within {share:.0%}": (
-        _shallowest_near(share),
-        f"of the top 8 within {share:.0%} of the #1's score, the fewest pooling levels",
-    )
-    for share in (0.02, 0.05, 0.10)
+@dataclass(frozen=True)
+class Variant:
+    """A change screened: what it changes, how it scores the members (None: as stored, its tau
+    not screened), and how it picks the #1 (None: the member its scores rank highest)."""
+
+    what: str
+    scores: Scores | None
+    rule: Pick | None = None
+
+
+def _locality(share: float, dimensions: frozenset[int] | None = None) -> Scores:
+    return rescored(lambda task: with_locality(task, share), dimensions)
+
+
+VARIANTS: Final[dict[str, Variant]] = {
+    **{name: Variant(what, factored(factor)) for name, (factor, what) in FACTORS.items()},
+    **{
+        f"shallowest within {share:.0%}": Variant(
+            f"of the top 8 within {share:.0%} of the #1's score, the fewest pooling levels",
+            None,
+            _shallowest_near(share),
+        )
+        for share in (0.02, 0.05, 0.10)
+    },
+    **{
+        f"locality prior {label}": Variant(
+            f"the `local` preset added at {label} of the description's weight",
+            _locality(share),
+        )
+        for label, share in (("1/4", 0.25), ("1/2", 0.5))
+    },
+    "locality prior 1/2, grids only": Variant(
+        "the same on 2-D inputs only (chosen after seeing the screen: docs/OUTCOMES.md)",
+        _locality(0.5, frozenset({2})),
+    ),
 }
-"""Pick rules with the score unchanged: name -> (rule, what it does)."""
+"""Every variant screened: name -> variant."""
 
 
 @dataclass(frozen=True)
 class Screened:
-    """One variant's figures over the tasks."""
+    """One variant's figures over the tasks (``mean_tau`` NaN: its scores are the stored ones)."""
 
     mean_tau: float
     within: int
@@ -162,52 +259,54 @@ def _within(best: Row, pick: Row) -> bool:
     return accuracy_gap(best.mean, pick.mean) <= max(best.std, pick.std)
 
 
-def screen(pools: dict[str, list[Member]], factor: Factor | None, rule: Pick) -> Screened:
-    """Figures of one variant: ``factor`` varies the score for tau (None: unchanged), ``rule``
-    picks the #1."""
+def screen(pools: dict[str, Pool], variant: Variant) -> Screened:
+    """Figures of one ``variant`` over the ``pools``."""
     taus, misses, changed = [], [], 0
-    for task, members in pools.items():
+    for task, pool in pools.items():
+        members = pool.members
         accuracy = [m.row.mean for m in members]
-        scores = [m.score * (1.0 if factor is None else factor(m.architecture)) for m in members]
+        scores = (
+            [m.score for m in members] if variant.scores is None else variant.scores(task, pool)
+        )
         taus.append(rank_correlation(scores, accuracy).kendall_tau)
-        top = sorted((m for m in members if m.rank is not None), key=lambda m: m.rank or 0)
-        pick = rule(top)
+        ranked = sorted(
+            ((m, s) for m, s in zip(members, scores, strict=True) if m.rank is not None),
+            key=lambda pair: pair[0].rank or 0,
+        )
+        top = [m for m, _ in ranked]
+        pick = highest(top, [s for _, s in ranked]) if variant.rule is None else variant.rule(top)
         changed += pick.row.source != ADVISOR_FIRST
         if not _within(max((m.row for m in members), key=lambda r: r.mean), pick.row):
             misses.append(task)
-    return Screened(float(np.nanmean(taus)), len(pools) - len(misses), len(pools), misses, changed)
+    tau = float(np.nanmean(taus)) if variant.scores is not None else math.nan
+    return Screened(tau, len(pools) - len(misses), len(pools), misses, changed)
 
 
-def read_pools(
-    folder: Path = RESULTS, tasks: Sequence[str] = tuple(ALL_TASKS)
-) -> dict[str, list[Member]]:
+def read_pools(folder: Path = RESULTS, tasks: Sequence[str] = tuple(ALL_TASKS)) -> dict[str, Pool]:
     """Each task's trained pool that holds the advisor's #1."""
     pools = {}
     for task in tasks:
         path = folder / f"{task}.json"
         if path.exists():
-            members = _members(json.loads(path.read_text()))
+            document = json.loads(path.read_text())
+            members = _members(document)
             if any(m.rank == 1 for m in members):
-                pools[task] = members
+                pools[task] = Pool(int(document["budget"]), members)
     return pools
 
 
-def markdown(pools: dict[str, list[Member]]) -> str:
+def markdown(pools: dict[str, Pool]) -> str:
     """The screen's table: every variant's mean tau and #1 figures."""
     lines = [
         "| variant | what it changes | mean tau (current pools) | #1 within one std | "
         "#1 changed on | misses |",
         "| --- | --- | ---: | ---: | ---: | --- |",
     ]
-    variants: list[tuple[str, str, Factor | None, Pick]] = [
-        (name, what, factor, by_factor(factor)) for name, (factor, what) in FACTORS.items()
-    ]
-    variants += [(name, what, None, rule) for name, (rule, what) in RULES.items()]
-    for name, what, factor, rule in variants:
-        figures = screen(pools, factor, rule)
-        tau = "-" if factor is None else f"{figures.mean_tau:+.3f}"
+    for name, variant in VARIANTS.items():
+        figures = screen(pools, variant)
+        tau = "-" if math.isnan(figures.mean_tau) else f"{figures.mean_tau:+.3f}"
         lines.append(
-            f"| {name} | {what} | {tau} | {figures.within} of {figures.tasks} | "
+            f"| {name} | {variant.what} | {tau} | {figures.within} of {figures.tasks} | "
             f"{figures.changed} | {', '.join(figures.misses)} |"
         )
     return "\n".join(lines)
