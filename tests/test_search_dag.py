@@ -264,6 +264,49 @@ def test_a_stopped_build_raises_unless_every_level_is_cached() -> None:
     np.testing.assert_array_equal(cached.log2_ranks(x), built.log2_ranks(x))
 
 
+class _StopsAfter(StopSignal):
+    """A signal that says stop from its ``limit``-th poll on (None: never), and counts polls."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        super().__init__()
+        self.polls, self.limit = 0, limit
+
+    def stopped(self) -> bool:
+        self.polls += 1
+        return self.limit is not None and self.polls >= self.limit
+
+
+@pytest.mark.parametrize("arity", [2, 64])
+def test_a_stop_is_seen_between_the_slices_of_one_level(
+    monkeypatch: pytest.MonkeyPatch, arity: int
+) -> None:
+    # One level of many correlations is interned in slices of a few: the first tree of a large
+    # grid with a thousand correlations took 5-10 s on its first level, a deadline unseen. Small
+    # windows are keyed, large ones counted; either way the signal is polled before each level
+    # and before every slice after a level's first, and a level a stop abandons is not cached.
+    monkeypatch.setattr(subtree_dag, "_GATHERED_ENTRIES", 2**8)
+    correlations, n = 32, 128
+    labels = np.random.default_rng(3).integers(0, 3, size=(correlations, n), dtype=np.int8)
+    structure = structure_from_permutation((n,), [(arity,), (n // arity,)], np.arange(n))
+    keys = [("contiguous", level) for level in range(2)]
+    slices = [
+        math.ceil(correlations / max(1, 2**8 // windows.size)) for windows in structure.windows
+    ]
+    assert slices[0] > 1
+    counted = _StopsAfter()
+    built = SubtreeDagBuilder(labels).build(structure.windows, keys, stop=counted)
+    assert counted.polls == sum(slices)
+
+    builder = SubtreeDagBuilder(labels)
+    with pytest.raises(StoppedError):
+        builder.build(structure.windows, keys, stop=_StopsAfter(2))  # in the first level
+    again = _StopsAfter()
+    rebuilt = builder.build(structure.windows, keys, stop=again)
+    assert again.polls == sum(slices)  # nothing of the abandoned level was kept
+    x = np.array([[1.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(rebuilt.log2_ranks(x), built.log2_ranks(x))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     shape=st.sampled_from([*SHAPES, (16, 16)]),

@@ -355,8 +355,10 @@ class SubtreeDagBuilder:
         """Intern the tree whose level-``l`` windows are ``windows[l]`` (a tree's windows).
 
         ``level_keys[l]`` names the windows of levels ``0..l`` (equal keys for equal prefixes).
-        ``stop`` is polled before each level not in the cache (interning one is a pass over its
-        nodes for every correlation: the first deep tree of a large grid interns a dozen).
+        ``stop`` is polled before each level not in the cache and between the slices of
+        correlations a level is interned in (interning one is a pass over its nodes for every
+        correlation: the first deep tree of a large grid interns a dozen, and its first level
+        took 5-10 s for a thousand correlations at 1024 x 1024, time a deadline went unseen).
 
         Raises
         ------
@@ -373,9 +375,8 @@ class SubtreeDagBuilder:
             if cached is not None and np.array_equal(cached[0], window):
                 types, level = cached[1], cached[2]
             else:
-                if stop is not None and stop.stopped():
-                    raise StoppedError("the tree was not built before the search was stopped")
-                types, level = _intern(types, window, pure)
+                _poll(stop)
+                types, level = _intern(types, window, pure, stop)
                 self._cache[key] = (window, types, level)
             levels.append(level)
             pure = level.pure
@@ -383,8 +384,14 @@ class SubtreeDagBuilder:
         return SubtreeDag(tuple(levels), roots, _digest(levels, roots))
 
 
+def _poll(stop: StopSignal | None) -> None:
+    """Raise :class:`~advisor.errors.StoppedError` when ``stop`` says so (None: never)."""
+    if stop is not None and stop.stopped():
+        raise StoppedError("the tree was not built before the search was stopped")
+
+
 def _intern(
-    types: _Types, windows: npt.NDArray[np.intp], pure_below: _Ints
+    types: _Types, windows: npt.NDArray[np.intp], pure_below: _Ints, stop: StopSignal | None = None
 ) -> tuple[_Types, TypeLevel]:
     """Type the nodes one level up: equal multisets of child types share one new type id.
 
@@ -393,7 +400,8 @@ def _intern(
     integer when it fits, so one pass (:func:`~advisor.arrays.ranked_keys`) finds the types,
     and each type's multiset is read back from its key's digits. Type ids take the smallest
     integer type that holds them (the leaves' are the ``int8`` labels): the cached levels hold
-    one per node and correlation, and a level of a few dozen types is one byte.
+    one per node and correlation, and a level of a few dozen types is one byte. ``stop`` is
+    polled between the slices of correlations the children are keyed or counted in.
     """
     correlations, (num_rows, arity) = types.shape[0], windows.shape
     num_types = int(types.max()) + 1 if types.size else 1
@@ -403,14 +411,14 @@ def _intern(
             # The count vector's packed key: the sum of base^type over the children.
             if arity > _SUMMED_COLUMNS:
                 powers = base ** np.arange(num_types, dtype=np.int64)
-                keys = _window_counts(types, windows, num_types) @ powers
+                keys = _window_counts(types, windows, num_types, stop) @ powers
             else:
-                keys = _window_keys(types, windows, base, num_types)
+                keys = _window_keys(types, windows, base, num_types, stop)
             distinct, inverse = ranked_keys(keys.reshape(-1))
             counts = digits(distinct, base, num_types)
         else:
             # Sorting a window of thousands of children (a global pool) would cost far more.
-            counts, inverse = unique_rows(_window_counts(types, windows, num_types))
+            counts, inverse = unique_rows(_window_counts(types, windows, num_types, stop))
         start, child, count = _csr_from_counts(counts)
     else:
         # np.take: several times faster than fancy indexing along the last axis.
@@ -433,7 +441,11 @@ def _intern(
 
 
 def _window_keys(
-    types: _Types, windows: npt.NDArray[np.intp], base: int, num_types: int
+    types: _Types,
+    windows: npt.NDArray[np.intp],
+    base: int,
+    num_types: int,
+    stop: StopSignal | None = None,
 ) -> npt.NDArray[np.unsignedinteger[Any]]:
     """``(C, windows)``: the sum of ``base^type`` over each window's children (small windows).
 
@@ -451,7 +463,7 @@ def _window_keys(
         base ** np.arange(num_types, dtype=np.int64)
     ).astype(dtype)
     keys = np.empty((types.shape[0], windows.shape[0]), dtype=dtype)
-    for rows in _row_chunks(types.shape[0], windows):
+    for rows in _row_chunks(types.shape[0], windows, stop):
         chunk = keys[rows]
         powers.take(np.take(types[rows], windows[:, 0], axis=1), out=chunk)
         for column in range(1, windows.shape[1]):
@@ -459,7 +471,9 @@ def _window_keys(
     return keys
 
 
-def _window_counts(types: _Types, windows: npt.NDArray[np.intp], num_types: int) -> _Ints:
+def _window_counts(
+    types: _Types, windows: npt.NDArray[np.intp], num_types: int, stop: StopSignal | None = None
+) -> _Ints:
     """``(C * windows, num_types)``: how many children of each type every window has.
 
     The children are gathered a few correlations at a time (:func:`_row_chunks`), each type
@@ -470,7 +484,7 @@ def _window_counts(types: _Types, windows: npt.NDArray[np.intp], num_types: int)
     """
     arity = windows.shape[1]
     counts = np.empty((types.shape[0], windows.shape[0], num_types), dtype=np.int64)
-    for rows in _row_chunks(types.shape[0], windows):
+    for rows in _row_chunks(types.shape[0], windows, stop):
         children = np.take(types[rows], windows, axis=1)
         chunk = counts[rows]
         for t in range(num_types - 1):
@@ -479,13 +493,18 @@ def _window_counts(types: _Types, windows: npt.NDArray[np.intp], num_types: int)
     return counts.reshape(-1, num_types)
 
 
-def _row_chunks(correlations: int, windows: npt.NDArray[np.intp]) -> Iterator[slice]:
+def _row_chunks(
+    correlations: int, windows: npt.NDArray[np.intp], stop: StopSignal | None = None
+) -> Iterator[slice]:
     """Yield the correlations in slices of at most :data:`_GATHERED_ENTRIES` children each.
 
-    The children under ``windows``, one correlation at least.
+    The children under ``windows``, one correlation at least; ``stop`` is polled before every
+    slice after the first (:class:`~advisor.errors.StoppedError`).
     """
     rows = max(1, _GATHERED_ENTRIES // max(1, windows.size))
     for first in range(0, correlations, rows):
+        if first:
+            _poll(stop)
         yield slice(first, first + rows)
 
 
