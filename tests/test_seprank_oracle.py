@@ -348,6 +348,34 @@ def test_the_mixture_bound_is_above_the_shared_rank_where_sharing_binds() -> Non
     assert certified.log2_separation_rank == pytest.approx(math.log2(72), abs=1e-9)
 
 
+def test_an_exact_analysis_certifies_each_members_figure() -> None:
+    # A member's figure beside an exact mixture figure was its tree's bound, `tight` here: 2^4,
+    # the rank with per-location weights, where the member alone has shared-weight rank 14
+    # (docs/THEORY.md §5). An exact analysis now prints the member's exact rank.
+    mixture = _architecture(
+        [4, 4],
+        2,
+        [(4, [2, 2]), (2, [2, 2])],
+        "mirror",
+        mixture={"members": [{"geometry": "contiguous", "channels": [2, 2]}]},
+    )
+    a, b = [6, 7, 8, 11, 14, 15], [1, 4, 5, 10, 13]
+    task = parse_task(
+        {
+            "input": {"shape": [4, 4]},
+            "correlations": [{"name": "c", "a": {"indices": a}, "b": {"indices": b}}],
+        }
+    )
+    (bound,) = analyze(task, mixture, price_contiguous=False).correlations
+    (certified,) = analyze(task, mixture, exact=True, price_contiguous=False).correlations
+    assert (bound.members[0].certificate, bound.members[0].log2_separation_rank) == ("tight", 4.0)
+    alone = _architecture([4, 4], 2, [(4, [2, 2]), (2, [2, 2])], "mirror")
+    assert architecture_rank(alone, a, b, cap=17) == 14
+    assert certified.certificate == "exact"
+    assert [member.certificate for member in certified.members] == ["exact", "exact"]
+    assert certified.members[0].log2_separation_rank == pytest.approx(math.log2(14), abs=1e-9)
+
+
 def _architecture(
     shape: list[int], m: int, layers: list[tuple[int, list[int]]], geometry: Any, **more: Any
 ) -> Architecture:
@@ -528,7 +556,8 @@ def _check_members(
     """Check a mixture's members' figures: each its tree's rank alone, as certified, capped.
 
     A member's figure bounds its tree's shared-weight rank and is at most the mixture's figure;
-    ``tight``, it is the tree's rank with per-location weights. A tree has no members.
+    ``tight``, it is the tree's rank with per-location weights; ``exact``, its shared-weight
+    rank. A tree has no members.
     """
     mixture = architecture.mixture
     if mixture is None:
@@ -546,10 +575,12 @@ def _check_members(
             update={"geometry": geometry, "layers": tuple(layers), "mixture": None}
         )
         assert member.log2_separation_rank <= figure.log2_separation_rank
-        assert member.certificate in ("tight", "upper_bound")
         cap = cap_above(member.log2_separation_rank)
         shared = architecture_rank(tree, a, b, cap=cap)
         assert math.log2(shared) <= member.log2_separation_rank + TOLERANCE, (member, shared)
+        if member.certificate == "exact":
+            assert figure.certificate == "exact"
+            assert math.log2(shared) == pytest.approx(member.log2_separation_rank, abs=1e-9)
         if member.certificate == "tight":
             alone = architecture_rank(tree, a, b, shared=False, cap=cap)
             assert math.log2(alone) == pytest.approx(member.log2_separation_rank, abs=TOLERANCE)

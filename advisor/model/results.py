@@ -69,8 +69,8 @@ class MemberFigure:
     correlation; where none does, no member alone reaches the mixture's figure (which, if only
     an upper bound, the sum may not reach either). ``log2_separation_rank`` is the
     member's tree figure (its geometry and widths, the mixture's M), at most the mixture's own
-    figure, and ``certificate`` says how far it is proven, as a tree's figure's does (``exact``
-    never: an exact analysis certifies the mixture's figure, not its members').
+    figure, and ``certificate`` says how far it is proven, as a tree's figure's does (in an
+    exact analysis the member tree's exact rank, ``exact``, as the mixture's figure is).
     """
 
     log2_separation_rank: float

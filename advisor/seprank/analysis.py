@@ -169,11 +169,13 @@ def analyze(
         figures = _Figures(float(plain[index]), float(shared[index]), log2_m, correlation)
         if labels is not None:
             pace.next_step()
-            rank = bounds.log2_exact_rank(labels[index : index + 1])
-            result = figures.certified(rank, bounds.exact_is_rank)
+            row = labels[index : index + 1]
+            result = figures.certified(bounds.log2_exact_rank(row), bounds.exact_is_rank)
+            alone = [(rank, _EXACT) for rank in bounds.log2_member_exact_ranks(row)]
         else:
             result = figures.bound(bool(tight[index]))
-        scored.append(_with_members(result, [(m[index], t[index]) for m, t in members]))
+            alone = [(float(m[index]), _TIGHT if t[index] else _BOUND) for m, t in members]
+        scored.append(_with_members(result, alone))
     reached = [c.log2_separation_rank for c in scored]
     return Analysis(
         parameters=architecture.parameters,
@@ -210,25 +212,33 @@ def _check_exact_limits(
             ) from None
 
 
-def _with_members(
-    result: CorrelationAnalysis, members: Sequence[tuple[float, bool]]
-) -> CorrelationAnalysis:
-    """Add a mixture's members' own figures (shared-weight bound, tight) to its correlation.
+_EXACT: Final[Certificate] = "exact"
+_TIGHT: Final[Certificate] = "tight"
+_BOUND: Final[Certificate] = "upper_bound"
 
-    A member's rank is at most the mixture's, which computes the member alone, so its figure is
-    also capped by the mixture's reported one: an exact mixture rank below a member's bound
-    (or a member's bound above the mixture's) is a tighter bound on the member, and then only
-    an ``upper_bound``. Without members (a tree), ``result`` as it is.
+
+def _with_members(
+    result: CorrelationAnalysis, members: Sequence[tuple[float, Certificate]]
+) -> CorrelationAnalysis:
+    """Add a mixture's members' own figures (log2 figure, its certificate) to its correlation.
+
+    A member's figure is its tree's shared-weight bound (``tight`` or ``upper_bound``), or, in
+    an exact analysis, its tree's exact rank, so every member figure printed beside an exact
+    mixture figure is certified as the mixture's is. A member's rank is at most the mixture's,
+    which computes the member alone, so its figure is also capped by the mixture's reported
+    one: an exact mixture rank below a member's figure (or a member's bound above the
+    mixture's) is a tighter bound on the member, and then only an ``upper_bound``. Without
+    members (a tree), ``result`` as it is.
     """
     if not members:
         return result
     ceiling = result.log2_separation_rank
     figures = tuple(
         MemberFigure(
-            log2_separation_rank=min(_rounded(float(bound), 1), ceiling),
-            certificate="tight" if tight and bound <= ceiling + SAME else "upper_bound",
+            log2_separation_rank=min(_rounded(figure, 0 if proven == _EXACT else 1), ceiling),
+            certificate=proven if figure <= ceiling + SAME else _BOUND,
         )
-        for bound, tight in members
+        for figure, proven in members
     )
     return replace(result, members=figures)
 
@@ -261,6 +271,10 @@ class _Bounds(Protocol):
         ...
 
     def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float: ...
+
+    def log2_member_exact_ranks(self, row: npt.NDArray[np.int8]) -> list[float]:
+        """Return each member network's own exact rank on one row (none for a tree)."""
+        ...
 
 
 class _TreeBounds:
@@ -296,6 +310,9 @@ class _TreeBounds:
             self.structure, row, self.widths, self.representation, shared_weights=True
         )
         return float(rank[0])
+
+    def log2_member_exact_ranks(self, row: npt.NDArray[np.int8]) -> list[float]:
+        return []
 
 
 def check_same_input(task: Task, architecture: Architecture) -> None:

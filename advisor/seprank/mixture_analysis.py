@@ -13,7 +13,9 @@
   takes one member at every stretch), so these say which member carries each correlation.
 - ``exact`` certification contracts the mixture itself (:mod:`advisor.seprank.mixture_exact`):
   its rank is the mixture's generic rank, as the exact engine's is a tree's, so it is the figure,
-  below the bound or at it.
+  below the bound or at it. Each member's figure is then its tree's exact rank (the exact
+  engine on that tree, shared weights): a member's bound, even a ``tight`` one, can be above
+  its shared-weight rank (docs/THEORY.md §5), and an exact analysis prints no bound as a rank.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy.typing as npt
 from advisor.errors import StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.regions import ResolvedCorrelation
+from advisor.seprank.engines import ENGINES
 from advisor.seprank.labels import LabelRows
 from advisor.seprank.mixture import (
     MixtureStructure,
@@ -44,6 +47,9 @@ __all__ = ["MemberBounds", "MixtureBounds"]
 MemberBounds = tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]
 """One member's shared-weight figure per correlation, and whether each is ``tight``."""
 
+
+_CERTIFIER = ENGINES["exact"]
+"""The engine that certifies a member tree's figure, as the analysis certifies a tree's."""
 
 _HYBRIDS = 256
 """Most hybrid trees tried for a ``tight`` certificate; beyond, figures stay ``upper_bound``."""
@@ -67,8 +73,14 @@ class MixtureBounds:
         self.member_powers = tuple(member_tight_widths)
 
     def check_exact_limits(self, labels: npt.NDArray[np.int8]) -> None:
-        """Refuse, on field ``exact``, correlations too large for the exact contraction."""
+        """Refuse, on field ``exact``, correlations too large for the exact contractions.
+
+        The mixture's, and each member tree's (:meth:`log2_member_exact_ranks`).
+        """
         check_mixture_exact_limits(self.structure, labels)
+        structure = self.structure
+        for member, widths in zip(structure.members, structure.widths, strict=True):
+            _CERTIFIER.check_limits(member, labels, widths, structure.representation)
 
     def figures(
         self,
@@ -100,6 +112,18 @@ class MixtureBounds:
     def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float:
         """Return the log2 exact rank of the mixture on one ``(1, N)`` row of labels."""
         return math.log2(mixture_exact_rank(self.structure, row[0]))
+
+    def log2_member_exact_ranks(self, row: npt.NDArray[np.int8]) -> list[float]:
+        """Return each member tree's log2 exact rank (shared weights) on one ``(1, N)`` row."""
+        structure = self.structure
+        return [
+            float(
+                _CERTIFIER.compute(
+                    member, row, widths, structure.representation, shared_weights=True
+                )[0]
+            )
+            for member, widths in zip(structure.members, structure.widths, strict=True)
+        ]
 
 
 def _member_bounds(

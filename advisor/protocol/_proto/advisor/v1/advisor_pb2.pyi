@@ -1095,7 +1095,9 @@ class MemberFigure(_message.Message):
     log2_separation_rank: _builtins.float
     """log2 of the member's separation rank, at most the mixture's log2_separation_rank."""
     certificate: Global___Certificate.ValueType
-    """How far it is proven, as a tree's figure (TIGHT or UPPER_BOUND; never UNSPECIFIED)."""
+    """How far it is proven, as a tree's figure: TIGHT or UPPER_BOUND, or EXACT in an exact
+    analysis (the member tree's exact rank); never UNSPECIFIED.
+    """
     def __init__(
         self,
         *,
