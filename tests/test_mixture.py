@@ -231,6 +231,41 @@ def test_one_member_alone_is_the_tree_recurrence_and_the_graph_min_cut(
         assert graph == pytest.approx(expected, abs=1e-6)
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_a_members_figure_is_what_its_tree_alone_is_analysed_at(data: st.DataObject) -> None:
+    # One rule decides `tight` for a tree, a member and a hybrid (MinCuts.tight): a member's
+    # figure and certificate, where the mixture's figure does not cap it, are its tree's own.
+    arch = data.draw(_mixtures())
+    labels = data.draw(_labels(arch.input.num_locations, arch.input.num_locations))
+    ((a, b),) = label_regions(labels)
+    task = parse_task(
+        {
+            "input": {"shape": list(arch.input.shape)},
+            "correlations": [
+                {"name": "c", "a": {"indices": a.tolist()}, "b": {"indices": b.tolist()}}
+            ],
+        }
+    )
+    (mixed,) = analyze(task, arch, price_contiguous=False).correlations
+    mixture = arch.mixture
+    assert mixture is not None
+    trees = [(arch.geometry, arch.widths)]
+    trees += [(member.geometry, member.channels) for member in mixture.members]
+    for member, (geometry, widths) in zip(mixed.members, trees, strict=True):
+        layers = [
+            layer.model_copy(update={"channels": width})
+            for layer, width in zip(arch.layers, widths, strict=True)
+        ]
+        tree = arch.model_copy(
+            update={"geometry": geometry, "layers": tuple(layers), "mixture": None}
+        )
+        (alone,) = analyze(task, tree, price_contiguous=False).correlations
+        if alone.log2_separation_rank <= mixed.log2_separation_rank:
+            assert member.log2_separation_rank == alone.log2_separation_rank
+            assert member.certificate == alone.certificate
+
+
 def test_a_hybrid_of_one_member_throughout_is_that_member() -> None:
     arch = parse_architecture(
         _document([[1, 2, 4, 8], [2, 1, 8, 4]], [[4, 4, 4, 4], [2, 4, 4, 4]], [2], 2)

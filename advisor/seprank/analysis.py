@@ -300,10 +300,10 @@ class _TreeBounds:
         tight_widths = self.structure.is_tree and powers_of_one_integer(
             [self.representation, *self.widths]
         )
-        plain, shared, uncharged = _min_cuts(
+        plain, shared, tight = _min_cuts(
             self.structure, correlations, rows, self.widths, self.representation, stop, tight_widths
         )
-        return plain, shared, tight_widths & ~uncharged, []
+        return plain, shared, tight, []
 
     def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float:
         rank = _CERTIFIER.compute(
@@ -396,28 +396,28 @@ def _min_cuts(
     widths: Sequence[int],
     representation: int,
     stop: StopSignal | None,
-    siblings: bool,
+    powers: bool,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Compute the plain and shared-weight min-cuts of every correlation, chunk by chunk.
 
-    With ``siblings``, also whether each has siblings the shared bound does not charge
-    (:func:`~advisor.seprank.siblings.uncharged_siblings`); else all False.
+    And whether each is ``tight`` (:meth:`~advisor.seprank.tree.MinCuts.tight`); ``powers``:
+    the structure is a tree whose channel counts, M included, are powers of one integer.
     """
     entries = sum(windows.size for windows in structure.windows)
     chunk = max(1, _CHUNK_WINDOW_ENTRIES // entries)
     log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
     log2_m = math.log2(representation)
-    plain, shared, uncharged = [], [], []
+    plain, shared, tight = [], [], []
     starts = range(0, max(len(correlations), 1), chunk)
     pace = _Pace(stop, len(starts))
     for start in starts:
         pace.next_step()
         part = rows(correlations[start : start + chunk])
-        figures = log2_min_cuts(structure, part, log2_widths, log2_m, siblings=siblings)
+        figures = log2_min_cuts(structure, part, log2_widths, log2_m, siblings=powers)
         plain.append(figures.plain)
         shared.append(figures.shared)
-        uncharged.append(figures.uncharged)
-    return np.concatenate(plain), np.concatenate(shared), np.concatenate(uncharged)
+        tight.append(figures.tight(powers))
+    return np.concatenate(plain), np.concatenate(shared), np.concatenate(tight)
 
 
 _PACE_SHARE: Final = 0.05
@@ -488,10 +488,9 @@ class _Figures:
     def log2_max_rank(self) -> float:
         return min(self.correlation.a_size, self.correlation.b_size) * self.log2_m
 
-    def bound(self, tight_widths: bool) -> CorrelationAnalysis:
-        """Report the min-cut: tight when LYCS18 applies and sharing does not lower it."""
-        tight = tight_widths and abs(self.shared - self.plain) < SAME
-        return self._result(self.shared, "tight" if tight else "upper_bound")
+    def bound(self, tight: bool) -> CorrelationAnalysis:
+        """Report the shared-weight bound, ``tight`` as the bounds decided it, else a bound."""
+        return self._result(self.shared, _TIGHT if tight else _BOUND)
 
     def certified(self, log2_rank: float, is_rank: bool) -> CorrelationAnalysis:
         """Report the exact engine's figure: the rank when ``is_rank``, else a lower bound."""

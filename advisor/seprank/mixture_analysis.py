@@ -104,9 +104,7 @@ class MixtureBounds:
             for _, hybrid, widths in hybrid_structures(self.structure):
                 log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
                 cuts = log2_min_cuts(hybrid, labels, log2_widths, log2_m, siblings=True)
-                plain, shared = cuts.plain, cuts.shared
-                attained = (np.abs(plain - bound) < SAME) & (np.abs(shared - plain) < SAME)
-                tight |= attained & ~cuts.uncharged
+                tight |= (np.abs(cuts.plain - bound) < SAME) & cuts.tight(True)
         return bound, bound, tight, _member_bounds(self.structure, labels, self.member_powers)
 
     def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float:
@@ -132,9 +130,8 @@ def _member_bounds(
     """Return each member's figures alone: its tree's, as the analysis of that tree gives them.
 
     The shared-weight min-cut of the member's tree at its own widths and the mixture's M, and
-    ``tight`` where the tree's figure would be: its channel counts, M included, powers of one
-    integer (``powers``, per member), sharing not lowering the bound and no one-sided siblings
-    it does not charge.
+    ``tight`` where the tree's figure would be (:meth:`~advisor.seprank.tree.MinCuts.tight`;
+    ``powers``, per member: its channel counts, M included, are powers of one integer).
     """
     log2_m = math.log2(structure.representation)
     figures = []
@@ -143,6 +140,5 @@ def _member_bounds(
     ):
         log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
         cuts = log2_min_cuts(member, labels, log2_widths, log2_m, siblings=tight_widths)
-        tight = tight_widths & (np.abs(cuts.shared - cuts.plain) < SAME) & ~cuts.uncharged
-        figures.append((cuts.shared, tight))
+        figures.append((cuts.shared, cuts.tight(tight_widths)))
     return figures

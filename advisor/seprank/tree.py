@@ -127,6 +127,17 @@ class MinCuts(NamedTuple):
     """Siblings the shared bound does not charge (:mod:`advisor.seprank.siblings`); all False
     unless asked for."""
 
+    def tight(self, powers: bool) -> npt.NDArray[np.bool_]:
+        """Return where a tree's figure is ``tight`` (docs/THEORY.md §10), the one rule for it.
+
+        ``powers``: every channel count of the tree, M included, is a power of one integer
+        [LYCS18 Thm 2]; then a figure is tight where sharing does not lower the bound and no
+        window pools one-sided siblings the bound does not charge. The cuts must have been
+        computed with ``siblings=powers``: ``uncharged`` is only known where asked for.
+        """
+        same = np.abs(self.shared - self.plain) < SAME
+        return np.asarray(powers & same & ~self.uncharged, dtype=np.bool_)
+
 
 def log2_min_cuts(
     structure: PoolingStructure,
