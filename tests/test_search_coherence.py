@@ -243,6 +243,25 @@ def test_the_discount_follows_the_window_that_first_holds_a_pair() -> None:
     assert coherence(strips, [beside], [4, 4]) == 1.0
 
 
+def test_an_axis_of_one_location_does_not_shrink_the_windows_sides() -> None:
+    # 16 steps written [16], [16, 1, 1] or [1, 16] are pooled by the same windows, so the tree
+    # meets the pairs four steps apart as alike and as soon: at its third level (windows of 8
+    # steps, discounted twice). The 3-D grid read that window as side 2 (the cube root of 8),
+    # undiscounted, and scored the tree 1 where the sequence scores it q^2.
+    four_apart = _relation([(i, i + 4) for i in range(0, 16, 8)], offset=4)
+    twos = _contiguous([16, 8, 4, 2], [2, 2, 2, 2])
+    expected = coherence(twos, [four_apart], [16])
+    assert expected == pytest.approx(LEVEL_DISCOUNT**2)
+    for shape in ([16, 1, 1], [1, 16], [16, 1]):
+        assert coherence(twos, [four_apart], shape) == pytest.approx(expected), shape
+    # Padding grows the grid the windows tile: 6 steps padded to 8, written [6] or [6, 1].
+    tree = _contiguous([8, 4, 2], [2, 2, 2])
+    apart = _relation([(0, 2), (2, 4)], offset=2)
+    padded = coherence(tree, [apart], [6], ((1, 1),))
+    assert padded is not None and padded < 1.0
+    assert coherence(tree, [apart], [6, 1], ((1, 1), (0, 0))) == pytest.approx(padded)
+
+
 def test_a_padded_tree_sees_the_relation_where_the_padding_moved_it() -> None:
     # Steps 0..5 padded by one before and one after: step i sits at i + 1 of 8.
     tree = _contiguous([8, 4, 2], [2, 2, 2])

@@ -18,8 +18,9 @@ a filter per level, each learning from a part of the examples. And a pair met la
 more pooling levels apart (:mod:`advisor.search.meeting`). So the figure is, for every *relation*
 of the description, ``sum over levels l of h(l)^2 * q^(s_l - 1)``, with ``h(l)`` the weighted
 share of the relation's pairs that first share a window at level ``l``, ``s_l`` the log2 of the
-side of a level-``l`` window (the cube root of its locations in 3-D, the square root in 2-D: 1 for
-a first level of 2 or 2x2 windows, 2 for one of 4 or 4x4) and ``q`` = :data:`LEVEL_DISCOUNT`: the
+side of a level-``l`` window (the cube root of its locations in 3-D, the square root in 2-D,
+counting only the axes longer than one location: 1 for a first level of 2 or 2x2 windows, 2 for
+one of 4 or 4x4) and ``q`` = :data:`LEVEL_DISCOUNT`: the
 chance that two of its pairs drawn at random meet at the same level, each doubling of the window
 that first holds them discounted by ``q``. The discount follows the windows' size, not the count
 of levels: a tree of windows of 4 meets a pair 4 steps apart at its first level, a tree of
@@ -283,7 +284,8 @@ def coherence(
     on the grid ``shape`` grown by ``padding``. For each relation, ``sum_l h(l)^2 q^(s_l - 1)``
     with ``h(l)`` the weighted share of its pairs whose two locations first share a window at
     level ``l``, ``s_l`` the log2 of a level-``l`` window's side (the geometric mean over the
-    axes; at least 1: a window narrower than 2 per axis counts as 2) and ``q`` =
+    axes the grid extends along, :func:`_extended_axes`; at least 1: a window narrower than 2
+    per axis counts as 2) and ``q`` =
     :data:`LEVEL_DISCOUNT`; the relations are averaged by their weights. None when there is no
     relation.
     """
@@ -332,7 +334,8 @@ def _figure(
     """Return :func:`coherence` from each level's window of every node (``parents``)."""
     total = sum(float(r.weights.sum()) for r in relations)
     locations = np.cumprod([window.shape[1] for window in windows])
-    discounts = LEVEL_DISCOUNT ** np.maximum(np.log2(locations) / len(shape) - 1.0, 0.0)
+    axes = _extended_axes(shape, padding)
+    discounts = LEVEL_DISCOUNT ** np.maximum(np.log2(locations) / axes - 1.0, 0.0)
     figure = 0.0
     for relation in relations:
         first = _on_grid(relation.first, shape, padding)
@@ -348,6 +351,19 @@ def _figure(
         shares = np.bincount(level_of, weights=relation.weights, minlength=len(windows)) / mass
         figure += mass * float((shares**2 * discounts).sum())
     return min(figure / total, 1.0)  # shares summing to 1 may round above it
+
+
+def _extended_axes(shape: Sequence[int], padding: Padding | None) -> int:
+    """Return how many axes the pooled grid extends along: those longer than one location.
+
+    A window's side is the root of its count of locations over these axes only. An axis of
+    one location is no dimension of the input: 16 steps written ``[16, 1, 1]`` or ``[1, 16]``
+    are pooled by the same windows as ``[16]``, and taking the cube or square root of their
+    counts shrank every side, so the same tree scored another coherence (a window of 8 steps
+    read as side 2 rather than 8, undiscounted). At least 1: a grid of one location has one.
+    """
+    grid = shape if padding is None else padded_shape(shape, padding)
+    return max(sum(1 for size in grid if size > 1), 1)
 
 
 def _inverts(parent: _Ids, window: _Ids) -> bool:
