@@ -38,6 +38,7 @@ from advisor.seprank.analysis import analyze
 from tests.support.oracle import (
     Member,
     P,
+    architecture_members,
     architecture_rank,
     cap_above,
     contiguous_windows,
@@ -257,6 +258,40 @@ def test_a_wider_representation_conv_is_analysed_on_its_patches_not_its_pixels()
         return product
 
     assert rank_mod_p(np.array([[h(a + b) for b in values] for a in values])) == 9
+
+
+def test_a_margin_whose_patch_reaches_the_input_is_no_constant() -> None:
+    # docs/THEORY.md §1: with representation_kernel k > 1 a location's input is its patch, and
+    # a margin location next to the input has a patch holding input pixels. A 2x2 input padded
+    # to 4x4 (rows 1-2, columns 2-3), interleaved 2x2 windows, widths 4 and 4, M = 2, top row
+    # against bottom row: with k = 1 every margin holds zeros, one constant, and the rank is 3;
+    # with k = 3 only column 0's patches are all zeros, the other margins are inputs of their
+    # own, and the rank is 4. The exact engine held every margin at the constant and certified
+    # 3 for every k.
+    task = parse_task(
+        {
+            "input": {"shape": [2, 2]},
+            "correlations": [{"name": "c", "a": {"indices": [2, 3]}, "b": {"indices": [0, 1]}}],
+        }
+    )
+    for k, constant, rank in (
+        (1, [0, 1, 2, 3, 4, 5, 8, 9, 12, 13, 14, 15], 3),
+        (3, [0, 4, 8, 12], 4),
+    ):
+        net = _architecture(
+            [2, 2],
+            2,
+            [(4, [2, 2]), (4, [2, 2])],
+            "interleaved",
+            padding=[[1, 1], [2, 0]],
+            representation_kernel=k,
+        )
+        members = architecture_members(net)[0]
+        assert separation_rank(members, 16, 2, [10, 11], [6, 7], constant=constant) == rank
+        assert architecture_rank(net, [2, 3], [0, 1]) == rank
+        (figure,) = analyze(task, net, exact=True, price_contiguous=False).correlations
+        assert figure.certificate == "exact"
+        assert figure.log2_separation_rank == pytest.approx(math.log2(rank), abs=1e-9)
 
 
 def test_the_oracle_finds_the_documented_mixture_ranks() -> None:

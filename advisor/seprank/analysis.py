@@ -39,7 +39,8 @@ is the patch around the location. A padded architecture's extra locations are in
 holding the same constant (:data:`~advisor.seprank.labels.PADDED`): free to the min-cut, one
 shared vector to the exact engine, so every certificate keeps its meaning (a constant is one
 particular value of a free input, and the rank at a particular value is at most the generic
-one).
+one). A margin location whose patch reaches the input holds no constant: it is free to both
+engines (:func:`~advisor.seprank.labels.padded_labels`).
 """
 
 from __future__ import annotations
@@ -153,7 +154,9 @@ def analyze(
 
     def rows(part: Sequence[RegionPair]) -> npt.NDArray[np.int8]:
         labels = correlation_labels(part, task.input.num_locations)
-        return padded_labels(labels, task.input.shape, architecture.padding)
+        return padded_labels(
+            labels, task.input.shape, architecture.padding, architecture.representation_kernel
+        )
 
     # The bounds build their labels chunk by chunk: one byte per location of every correlation
     # at once would be the largest allocation of a large analysis; the exact engine is for small

@@ -37,7 +37,9 @@ SIDE_B: Final = 2
 """Label of a location of region B."""
 PADDED: Final = 3
 """Label of a padded location: outside both regions, holding the same constant input as every
-other padded location. To a min-cut it is free; the exact engine gives all of them one vector."""
+other padded location. To a min-cut it is free; the exact engine gives all of them one vector.
+A margin location whose representation patch reaches the input holds no constant: it is
+:data:`FREE` (:func:`padded_labels`)."""
 
 LabelRows = Callable[[Sequence["RegionPair"]], npt.NDArray[np.int8]]
 """Builds the ``(C, N)`` side labels of some correlations on the grid an engine reads (padded
@@ -131,18 +133,36 @@ def label_regions(
 
 
 def padded_labels(
-    labels: npt.NDArray[np.int8], shape: Sequence[int], padding: Padding | None
+    labels: npt.NDArray[np.int8],
+    shape: Sequence[int],
+    padding: Padding | None,
+    kernel: int = 1,
 ) -> npt.NDArray[np.int8]:
     """Place the labels of a ``shape`` grid inside the padded grid; the margin is :data:`PADDED`.
+
+    ``kernel``: the representation conv's width k, run 'same' on the padded grid (offsets
+    ``-(k - 1) // 2 .. k // 2`` on every axis, docs/FORMATS.md §2). A location's input is its
+    patch (docs/THEORY.md §1), so a margin location whose patch holds a pixel of the input
+    varies with the input: it is an input of its own outside both regions, :data:`FREE`, not
+    the one constant every all-zero patch holds. Labelled constant, the exact engine certified
+    the rank at one particular value of those patches, which can be below the network's (on a
+    2x2 input padded to 4x4 with k = 3, rank 3 where it is 4).
 
     Examples
     --------
     >>> padded_labels(np.array([[1, 0, 2]], dtype=np.int8), (3,), ((1, 0),))
     array([[3, 1, 0, 2]], dtype=int8)
+    >>> padded_labels(np.array([[1, 0, 2]], dtype=np.int8), (3,), ((2, 2),), kernel=3)
+    array([[3, 0, 1, 0, 2, 0, 3]], dtype=int8)
     """
     if padding is None:
         return labels
     grown = np.full((len(labels), *padded_shape(shape, padding)), PADDED, dtype=np.int8)
+    reach = tuple(
+        slice(max(before - kernel // 2, 0), before + n + (kernel - 1) // 2)
+        for n, (before, _) in zip(shape, padding, strict=True)
+    )
+    grown[(slice(None), *reach)] = FREE
     inner = tuple(slice(before, before + n) for n, (before, _) in zip(shape, padding, strict=True))
     grown[(slice(None), *inner)] = labels.reshape(len(labels), *shape)
     return grown.reshape(len(labels), -1)

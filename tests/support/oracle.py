@@ -279,10 +279,15 @@ def architecture_members(architecture: Architecture) -> tuple[list[Member], tupl
 def padded_regions(
     architecture: Architecture, a: Sequence[int], b: Sequence[int]
 ) -> tuple[list[int], list[int], list[int]]:
-    """Map input ids to the padded grid's ids; return A, B and the margin's ids."""
+    """Map input ids to the padded grid's ids; return A, B and the margin's constant ids.
+
+    A margin location whose representation patch (``representation_kernel`` wide, 'same' on the
+    padded grid) holds an input pixel is no constant: it is left free.
+    """
     shape = architecture.input.shape
     margins = architecture.padding or tuple((0, 0) for _ in shape)
     grid = architecture.grid
+    k = architecture.representation_kernel
 
     def moved(location: int) -> int:
         coords = np.unravel_index(location, shape)
@@ -294,7 +299,18 @@ def padded_regions(
         )
 
     inside = {moved(x) for x in range(math.prod(shape))}
-    margin = [x for x in range(math.prod(grid)) if x not in inside]
+    patches = [
+        [p + offset for offset in range(-((k - 1) // 2), k // 2 + 1)] for p in range(max(grid))
+    ]
+
+    def zeros_only(location: int) -> bool:
+        coords = np.unravel_index(location, grid)
+        return not all(
+            any(before <= q < before + n for q in patches[int(c)])
+            for c, n, (before, _) in zip(coords, shape, margins, strict=True)
+        )
+
+    margin = [x for x in range(math.prod(grid)) if x not in inside and zeros_only(x)]
     return [moved(int(x)) for x in a], [moved(int(x)) for x in b], margin
 
 
