@@ -675,3 +675,31 @@ def test_a_mixing_level_where_the_members_differ_is_told_where_they_coincide(
     assert violation.description == (
         f"the members' nodes at level {mixing[0]} cover different sets; {advice}"
     )
+
+
+def test_a_members_exact_rank_is_written_as_the_mixtures_exact_rank() -> None:
+    # M = 7, one location a side: the mixture and each member reach the dimension bound, rank 7.
+    # The mixture's exact rank is written as the bound is, 2.807354923; its members' exact ranks
+    # were written to the nearest, 2.807354922, the same rank read below the bound.
+    arch = parse_architecture(
+        {
+            "input": {"shape": [4]},
+            "representation": 7,
+            "layers": [{"channels": 8, "pool": [2]}, {"channels": 8, "pool": [2]}],
+            "geometry": {"dilations": [1, 2]},
+            "mixture": {"members": [{"geometry": {"dilations": [2, 1]}, "channels": [8, 8]}]},
+        }
+    )
+    task = parse_task(
+        {
+            "input": {"shape": [4]},
+            "correlations": [{"name": "c", "a": {"indices": [0]}, "b": {"indices": [1]}}],
+        }
+    )
+    (figure,) = analyze(task, arch, exact=True, price_contiguous=False).correlations
+    assert figure.certificate == "exact"
+    assert figure.log2_separation_rank == figure.log2_max_rank == 2.807354923
+    assert [(m.log2_separation_rank, m.certificate) for m in figure.members] == [
+        (2.807354923, "exact"),
+        (2.807354923, "exact"),
+    ]

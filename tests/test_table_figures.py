@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor.cli.format import render_analysis
-from advisor.model.results import Analysis, CorrelationAnalysis
+from advisor.model.results import Analysis, CorrelationAnalysis, MemberFigure
 
 
 def _row(log2_rank: float, certificate: str = "exact", log2_max_rank: float | None = None) -> str:
@@ -94,3 +94,28 @@ def test_an_exact_rank_at_the_dimension_bound_reads_as_the_bound() -> None:
     at_bound = round(2 * math.log2(7) + 0.5e-9, 9)
     assert _row(at_bound, "exact", at_bound) == "5.62"
     assert _row(math.log2(48), "exact", at_bound) == "5.58"  # below it: to the nearest
+
+
+def test_a_members_exact_rank_is_written_as_the_mixtures_exact_rank() -> None:
+    # A member's exact rank 3 was written rounded up, 1.59, beside the mixture's exact rank 3,
+    # written to the nearest, 1.58: the same rank read as two.
+    log2_3 = math.log2(3)
+    analysis = Analysis(
+        parameters=10,
+        multiply_adds=20,
+        correlations=[
+            CorrelationAnalysis(
+                name="c",
+                log2_separation_rank=log2_3,
+                log2_max_rank=4.0,
+                certificate="exact",
+                weight=1.0,
+                log2_min_cut=2.0,
+                members=(MemberFigure(log2_3, "exact"), MemberFigure(log2_3, "upper_bound")),
+            )
+        ],
+    )
+    line = next(
+        line for line in render_analysis(analysis, "table").splitlines() if line.startswith("c ")
+    )
+    assert line.split()[2:] == ["1.58", "4", "exact", "1.58", "exact", "1.59", "upper_bound"]

@@ -22,6 +22,7 @@ from advisor.export.document import analysis_document, presets_document, search_
 from advisor.model.architecture import Architecture
 from advisor.model.results import (
     Analysis,
+    Certificate,
     CorrelationAnalysis,
     Efficiency,
     Recommendation,
@@ -257,16 +258,12 @@ def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]
         [
             c.name,
             _number(c.weight),
-            # An exact rank at the dimension bound is written as the bound is, so the two read
-            # alike (to the nearest, 5.61 beside 5.62 said the rank fell short of it).
-            _log2_number(
-                c.log2_separation_rank,
-                up=c.certificate != "exact" or c.log2_separation_rank == c.log2_max_rank,
-            ),
+            _log2_rank(c.log2_separation_rank, c.certificate, c.log2_max_rank),
             _log2_number(c.log2_max_rank, up=True),
             c.certificate,
             *(
-                f"{_log2_number(m.log2_separation_rank, up=True)} {m.certificate}"
+                f"{_log2_rank(m.log2_separation_rank, m.certificate, c.log2_max_rank)} "
+                f"{m.certificate}"
                 for m in c.members
             ),
         ]
@@ -342,6 +339,17 @@ def _display_width(text: str) -> int:
         elif unicodedata.category(char) not in ("Mn", "Me"):
             width += 1
     return width
+
+
+def _log2_rank(value: float, certificate: Certificate, log2_max_rank: float) -> str:
+    """Write a log2 rank as its certificate says: a bound rounded up, an exact rank to the nearest.
+
+    An exact rank at the dimension bound is written as the bound is, so the two read alike (to
+    the nearest, 5.61 beside 5.62 said the rank fell short of it). The mixture's figure and its
+    members' go through here alike: a member's exact rank 3 was written rounded up, ``1.59``,
+    beside the mixture's exact rank 3 written ``1.58``.
+    """
+    return _log2_number(value, up=certificate != "exact" or value == log2_max_rank)
 
 
 def _log2_number(value: float, up: bool) -> str:

@@ -230,15 +230,21 @@ def _with_members(
     mixture figure is certified as the mixture's is. A member's rank is at most the mixture's,
     which computes the member alone, so its figure is also capped by the mixture's reported
     one: an exact mixture rank below a member's figure (or a member's bound above the
-    mixture's) is a tighter bound on the member, and then only an ``upper_bound``. Without
-    members (a tree), ``result`` as it is.
+    mixture's) is a tighter bound on the member, and then only an ``upper_bound``. A member's
+    exact rank is rounded as the mixture's (:meth:`_Figures._result`): to the nearest, or, at
+    the dimension bound, as the bound is written. Without members (a tree), ``result`` as it is.
     """
     if not members:
         return result
     ceiling = result.log2_separation_rank
+
+    def rounded(figure: float, proven: Certificate) -> float:
+        at_bound = abs(figure - result.log2_max_rank) < SAME
+        return _rounded(figure, 0 if proven == _EXACT and not at_bound else 1)
+
     figures = tuple(
         MemberFigure(
-            log2_separation_rank=min(_rounded(figure, 0 if proven == _EXACT else 1), ceiling),
+            log2_separation_rank=min(rounded(figure, proven), ceiling),
             certificate=proven if figure <= ceiling + SAME else _BOUND,
         )
         for figure, proven in members
