@@ -230,7 +230,7 @@ def test_a_data_dir_that_takes_no_file_is_refused_at_start_naming_the_option(
     make(data)
     options = ["--katib-port", "0", "--katib-data-dir", str(data)]
     assert server_main(options) == START_FAILED_EXIT_STATUS
-    expected = f"advisor-server: --katib-data-dir: cannot write in {data}: {reason}\n"
+    expected = f"advisor-server: error: --katib-data-dir: cannot write in {data}: {reason}\n"
     assert capsys.readouterr().err == expected
 
 

@@ -184,3 +184,12 @@ def test_advisor_server_help_that_cannot_be_written_is_one_line_saying_so(
     assert stderr.getvalue() == (
         f"{prog}: error: cannot write to standard output: No space left on device\n"
     )
+
+
+def test_advisor_server_keeps_its_status_when_standard_error_takes_no_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `advisor-server --workers 0 2>/dev/full` ended 1 with a traceback no one saw, where
+    # `advisor serve` ends 2: the server wrote its error lines itself, not as advisor does.
+    monkeypatch.setattr(sys, "stderr", _FullDisk())
+    assert serve_main(["--workers", "0"]) == 2

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +30,7 @@ from advisor.service.options import (
     START_FAILED_EXIT_STATUS,
     add_serve_arguments,
 )
-from advisor.stdout import silence_stdout
+from advisor.stdout import say_error, silence_stdout
 from advisor.usage import OneLineParser, violations_as_options
 
 if TYPE_CHECKING:
@@ -310,7 +309,12 @@ def _print_line(line: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int:
-    """Parse the serve options, serve until a signal, and return the exit status."""
+    """Parse the serve options, serve until a signal, and return the exit status.
+
+    A failure is one line ``PROG: error: ...`` on stderr, written as ``advisor``'s are
+    (:func:`~advisor.stdout.say_error`): a start-up failure's line lacked ``error:``, and a
+    standard error that took no line ended the server with a traceback and status 1.
+    """
     parser = OneLineParser(
         prog=prog, description="Serve the architecture advisor until SIGTERM or Ctrl-C."
     )
@@ -318,13 +322,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
     try:
         return serve_from_arguments(parser.parse_args(argv))
     except InvalidRequestError as error:
-        named = violations_as_options(error.violations, _FIELD_OPTIONS)
-        sys.stderr.write(f"{prog}: error: {named}\n")
+        say_error(prog, violations_as_options(error.violations, _FIELD_OPTIONS))
         return BAD_OPTION_EXIT_STATUS
     except ServerStartError as error:
-        sys.stderr.write(f"{prog}: {describe_start_error(error)}\n")
+        say_error(prog, describe_start_error(error))
         return START_FAILED_EXIT_STATUS
     except KeyboardInterrupt:
         # Ctrl-C before serve_forever handles SIGINT: while gRPC and the server load.
-        sys.stderr.write(f"{prog}: error: interrupted\n")
+        say_error(prog, "interrupted")
         return INTERRUPTED_EXIT_STATUS

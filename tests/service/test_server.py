@@ -317,7 +317,7 @@ def test_a_server_that_cannot_start_exits_7_naming_the_options(
 ) -> None:
     missing = str(tmp_path / "none.pem")
     assert serve_main(["--port", str(live_server.port)]) == 7
-    assert capsys.readouterr().err.startswith("advisor-server: --host/--port: cannot bind ")
+    assert capsys.readouterr().err.startswith("advisor-server: error: --host/--port: cannot bind ")
     assert advisor_main(["serve", "--tls-cert", missing, "--tls-key", missing]) == 7
     assert capsys.readouterr().err.startswith("advisor: error: --tls-cert: cannot read ")
 
@@ -349,7 +349,7 @@ def test_a_setting_that_cannot_start_is_named_where_it_was_given(
     argv = ["--config", str(config), *(o.replace("PORT", port) for o in options)]
     assert serve_main([*argv, "--executor", "threads"]) == 7
     error = capsys.readouterr().err
-    assert error.startswith(f"advisor-server: {named.replace('PORT', port)}"), error
+    assert error.startswith(f"advisor-server: error: {named.replace('PORT', port)}"), error
 
 
 @pytest.mark.parametrize(
@@ -369,7 +369,9 @@ def test_katibs_address_is_named_by_the_options_that_set_it(
     # could not bind was reported as --katib-host's, an option the command line never gave.
     argv = ["--katib-port", str(live_server.port), *host_options, "--executor", "threads"]
     assert serve_main(argv) == 7
-    assert capsys.readouterr().err.startswith(f"advisor-server: {named}: cannot bind 127.0.0.1:")
+    assert capsys.readouterr().err.startswith(
+        f"advisor-server: error: {named}: cannot bind 127.0.0.1:"
+    )
 
 
 class _LoadingInterrupted(types.ModuleType):
