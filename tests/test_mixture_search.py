@@ -369,6 +369,10 @@ def test_a_mixture_says_which_member_carries_each_correlation_with_its_figures()
     table = render_search_result(result, "table")
     assert re.search(r"certificate +member 0 +member 1\n", table)
     assert re.search(r"symmetry/halves +1 +64 +64 +tight +64 tight +16 tight\n", table)
+    # Its why: says which tree each member is and what it carries, as the columns cannot.
+    words = " ".join(table.split())
+    assert "the mirror tree (member 0) carries 'symmetry/halves' (64 bits against 16)" in words
+    assert f"{sum_only} (33 bits against 32 and 32)" in words
 
 
 def test_a_mixture_says_its_members_scores_are_their_best_designs_not_its_own_members() -> None:
@@ -511,14 +515,14 @@ def test_a_mixture_of_two_dilated_trees_names_each_member_by_its_dilation_order(
     mixture = next(
         r for r in recommend(task, budget).recommendations if r.architecture.mixture is not None
     )
-    named = re.findall(r"the dilated tree of dilations ((?:\d+, )*\d+)", mixture.summary)
+    opening = mixture.summary.partition(" Which member carries")[0]
+    named = re.findall(r"the dilated tree of dilations ((?:\d+, )*\d+)", opening)
     assert len(named) == 2 and named[0] != named[1], mixture.summary
-    # The rationale names them so again, with their member numbers, where it says what each
-    # carries.
+    # The rationale and the summary name them so again, with their member numbers, where they
+    # say what each carries.
     for index, order in enumerate(named):
-        assert f"the dilated tree of dilations {order} (member {index}) carries" in (
-            mixture.rationale
-        )
+        carries = f"the dilated tree of dilations {order} (member {index}) carries"
+        assert carries in mixture.rationale and carries in mixture.summary
     trees = recommend(task, budget.model_copy(update={"geometries": ("dilations",), "top_k": 10}))
     orders = {", ".join(map(str, r.dilations or ())) for r in trees.recommendations}
     assert set(named) <= orders

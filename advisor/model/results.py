@@ -242,7 +242,8 @@ class Recommendation:
     came from. ``dilations`` is the dilation order of a ``dilations``-family design (None for
     the other families), which the permutation alone does not show. ``summary`` is the
     rationale's opening (what the net is and costs, which correlations it models fully and which
-    it falls short on), for a listing of several designs; empty from producers that predate it.
+    it falls short on; for a mixture, which member carries which correlation), for a listing of
+    several designs; empty from producers that predate it.
     """
 
     rank: int

@@ -589,7 +589,8 @@ def _recommendation(
 
     The fit is said as a tree's rationale says it (:func:`~advisor.search.explain.fit`): which
     correlations it models fully, which it falls short on, and the score's factors; which
-    member carries each correlation (:func:`~advisor.search.explain.carriers`); then the
+    member carries each correlation (:func:`~advisor.search.explain.carriers`, which the
+    summary, the table's ``why:``, also ends with); then the
     search's ``notes``, as a tree's rationale ends with them. ``stop``
     abandons the analysis (:class:`~advisor.errors.StoppedError`) when it cannot end before the
     deadline, and cuts the pricing of its contiguous reference net.
@@ -622,8 +623,11 @@ def _recommendation(
     )
     names = [correlation.name for correlation in task.resolved()]
     opening = text
+    # Which member carries which correlation is said in the summary too: the table's member
+    # columns give each member's figure but not which tree each member is.
+    carried = carriers([_member(first), _member(second)], analysis.correlations)
     text += " " + fit(design, objective, names, scope, reading)
-    text += " " + carriers([_member(first), _member(second)], analysis.correlations)
+    text += " " + carried
     if analysis.efficiency is not None:
         text += " " + analysis.efficiency.summary(analysis.correlations)
     if entry.ladders is not None:
@@ -643,5 +647,5 @@ def _recommendation(
         rationale=text,
         multiply_adds=entry.architecture.multiply_adds,
         efficiency=analysis.efficiency,
-        summary=f"{opening} {verdict(design, objective, names)}",
+        summary=f"{opening} {verdict(design, objective, names)} {carried}",
     )
