@@ -328,6 +328,27 @@ def test_recommend_with_data_says_when_the_arrangement_is_not_added(tmp_path: Pa
     assert halves.endswith("dropped (not above chance)")
 
 
+def test_the_reports_prose_wraps_within_the_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The evidence line ran to 180 columns and the entanglement heading to 92, past the edge of
+    # an 80-column terminal, where the recommendation tables' prose wraps within it.
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((500, 8, 8))
+    values[:, 0, :] += values[:, 7, :]
+    data = tmp_path / "rows.npy"
+    np.save(data, values)
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = advisor("infer", data).stderr
+    monkeypatch.setenv("COLUMNS", "80")
+    report = advisor("infer", data).stderr
+    prose, _, partitions = report.partition("\n\n")
+    assert any(len(line) > 80 for line in wide.partition("\n\n")[0].splitlines())
+    assert all(len(line) <= 80 for line in prose.splitlines()), report
+    assert " ".join(prose.split()) == " ".join(wide.partition("\n\n")[0].split())
+    assert partitions == wide.partition("\n\n")[2]
+
+
 def test_recommend_with_data_says_the_evidence_rule_when_it_holds_the_arrangement_back(
     tmp_path: Path,
 ) -> None:
@@ -338,7 +359,7 @@ def test_recommend_with_data_says_the_evidence_rule_when_it_holds_the_arrangemen
     values[:, 63] = 0.8 * values[:, 0] + 0.6 * rng.standard_normal(3000)
     data = tmp_path / "pair.npy"
     np.save(data, values.astype(np.float32))
-    report = advisor("infer", data).stderr
+    report = " ".join(advisor("infer", data).stderr.split())  # as read, unwrapped
     assert "total 5.000" in report and "total 0.000" in report
     thin = "the evidence reaches under 50% of the varying locations"
     assert f"the task keeps the data's own order ({thin})" in report
@@ -485,7 +506,7 @@ def test_infer_says_how_to_read_a_trailing_colour_axis_as_channels(tmp_path: Pat
     as_written = advisor("infer", data)
     assert as_written.status == 0, as_written.stderr
     assert "grid 16x16x3, 1 channel(s)" in as_written.stderr
-    assert "if they are colour channels, pass --shape 16 16 " in as_written.stderr
+    assert "if they are colour channels, pass --shape 16 16 " in _unwrapped(as_written.stderr)
     advised = advisor("infer", data, "--shape", "16", "16")
     assert advised.status == 0, advised.stderr
     assert "grid 16x16, 3 channel(s)" in advised.stderr
@@ -500,7 +521,9 @@ def test_infer_reads_a_leading_colour_axis_as_channels_with_the_grid_given(tmp_p
     np.save(first, np.moveaxis(images, -1, 1).astype(np.float32))
     as_written = advisor("infer", first)
     assert "grid 3x16x16, 1 channel(s)" in as_written.stderr
-    assert "note: the first axis has 3 values per location of 16x16" in as_written.stderr
+    assert "note: the first axis has 3 values per location of 16x16" in _unwrapped(
+        as_written.stderr
+    )
     advised = advisor("infer", first, "--shape", "16", "16")
     assert advised.status == 0, advised.stderr
     assert "grid 16x16, 3 channel(s)" in advised.stderr
@@ -523,7 +546,7 @@ def test_infer_says_how_to_read_an_end_axis_of_one_value_as_the_channel(
     assert (
         f"note: the {end} axis has 1 value per location of 16x16; if it is a channels axis "
         "(one channel), pass --shape 16 16 "
-    ) in as_written.stderr
+    ) in _unwrapped(as_written.stderr)
     advised = advisor("infer", single, "--shape", "16", "16")
     assert advised.status == 0, advised.stderr
     assert "grid 16x16, 1 channel(s)" in advised.stderr
@@ -550,7 +573,7 @@ def test_infer_s_one_channel_note_leaves_every_axis_of_one_location_out(
         f"note: the {end} axis has 1 value per location of 32; if it is a channels axis (one "
         f"channel), pass --shape 32 (the grid; the {end} axis is then read as channels, and the "
         "other axis of 1 location left out)"
-    ) in as_written.stderr
+    ) in _unwrapped(as_written.stderr)
     advised = advisor("infer", data, "--shape", "32")
     assert advised.status == 0, advised.stderr
     assert "grid 32, 1 channel(s)" in advised.stderr
@@ -575,7 +598,7 @@ def test_infer_says_how_to_read_an_end_axis_of_two_values_as_channels(
         f"note: the {end} axis has 2 values per location of 64; if they are channels (as a "
         f"signal's I and Q, or stereo's two), pass --shape 64 (the grid; the {end} axis is then "
         "read as channels)"
-    ) in as_written.stderr
+    ) in _unwrapped(as_written.stderr)
     advised = advisor("infer", data, "--shape", "64")
     assert advised.status == 0, advised.stderr
     assert "grid 64, 2 channel(s)" in advised.stderr
@@ -850,3 +873,8 @@ def test_labels_in_the_data_archive_are_noted_when_labels_does_not_name_them(
     assert note in alone.stdout + alone.stderr
     assert note not in named.stdout + named.stderr
     assert load_task(tmp_path / "named.yaml").outputs == 3
+
+
+def _unwrapped(report: str) -> str:
+    """The report as read, its lines wrapped within the terminal's width joined by spaces."""
+    return " ".join(report.split())

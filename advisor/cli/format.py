@@ -30,7 +30,7 @@ from advisor.model.results import (
 )
 from advisor.model.task import PresetInfo
 
-__all__ = ["render_analysis", "render_presets", "render_search_result"]
+__all__ = ["render_analysis", "render_presets", "render_search_result", "table", "wrapped"]
 
 _RATIONALE_WIDTH = 96
 """The widest prose lines, on however wide a terminal: longer lines are hard to read."""
@@ -87,10 +87,10 @@ def _render(
     value: _T,
     output_format: OutputFormat,
     document: Callable[[_T], Mapping[str, Any]],
-    table: Callable[[_T], str],
+    as_table: Callable[[_T], str],
 ) -> str:
     if output_format == "table":
-        return table(value)
+        return as_table(value)
     return stdout_document(document(value), output_format)
 
 
@@ -110,7 +110,7 @@ def _search_result_table(result: SearchResult, explain: bool) -> str:
         lines.append("")
         lines.extend(_recommendation_lines(recommendation, score, explain))
     if not explain and any(r.summary != r.rationale for r in result.recommendations):
-        lines.extend(["", *_wrapped(_EXPLAIN_HINT, "", "")])
+        lines.extend(["", *wrapped(_EXPLAIN_HINT, "", "")])
     if result.next_page_token is not None:
         lines.extend(["", f"next page: --page-token {result.next_page_token}"])
     return "\n".join(lines) + "\n"
@@ -153,7 +153,7 @@ def _recommendation_lines(recommendation: Recommendation, score: str, explain: b
         if explain or not recommendation.summary
         else recommendation.summary
     )
-    lines.extend(_wrapped(why, "    why: ", "         "))
+    lines.extend(wrapped(why, "    why: ", "         "))
     return lines
 
 
@@ -185,11 +185,12 @@ def _packed(fields: Sequence[str], first: str, rest: str) -> list[str]:
     return lines
 
 
-def _wrapped(text: str, first: str, rest: str) -> list[str]:
+def wrapped(text: str, first: str, rest: str) -> list[str]:
     """Wrap prose within the terminal's width, at spaces only: a break at a hyphen split names.
 
     (``--max-macs``, a correlation named ``odd-even``, ``center_surround/center-border``, which
-    a reader copies.)
+    a reader copies.) ``first`` starts the first line, ``rest`` every other; every text the
+    command prints for people wraps here (results, ``infer``'s report), so all fit one width.
     """
     return textwrap.wrap(
         as_shown(text),
@@ -232,7 +233,7 @@ def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> st
     costs = f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds"
     if architecture is not None and architecture.padded:
         costs += f", on the input {_padded(architecture)}"
-    lines = [*_wrapped(costs, "", ""), ""]
+    lines = [*wrapped(costs, "", ""), ""]
     lines.extend(_correlation_table(analysis.correlations))
     lines.extend(_efficiency_lines(analysis.efficiency, analysis.correlations))
     return "\n".join(lines) + "\n"
@@ -244,7 +245,7 @@ def _efficiency_lines(
     """Return the analysis table's closing paragraph: what shallow or contiguous nets would need."""
     if efficiency is None:
         return []
-    return ["", *_wrapped(efficiency.summary(correlations), "", "")]
+    return ["", *wrapped(efficiency.summary(correlations), "", "")]
 
 
 def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]:
@@ -277,16 +278,16 @@ def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]
         "certificate",
         *(f"member {index}" for index in range(members)),
     ]
-    return _table(headers, rows, right_aligned={1, 2, 3})
+    return table(headers, rows, right_aligned={1, 2, 3})
 
 
 def _presets_table(presets: Sequence[PresetInfo]) -> str:
     # The first line of a description is its summary; the whole text is in JSON and YAML.
     rows = [[p.name, p.kind, p.description.partition("\n")[0]] for p in presets]
-    return "\n".join(_table(["name", "kind", "description"], rows, prose_last=True)) + "\n"
+    return "\n".join(table(["name", "kind", "description"], rows, prose_last=True)) + "\n"
 
 
-def _table(
+def table(
     headers: Sequence[str],
     rows: Sequence[Sequence[str]],
     right_aligned: Collection[int] = (),

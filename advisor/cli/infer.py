@@ -20,6 +20,7 @@ import numpy.typing as npt
 from advisor_client.client import AdvisorClient
 from advisor_client.errors import InvalidArgumentError
 
+from advisor.cli.format import table, wrapped
 from advisor.cli.options import TaskFormat
 from advisor.cli.output import document_text, stdout_document
 from advisor.cli.progress import progress_bar_for
@@ -383,9 +384,14 @@ def _save_task_inputs(args: argparse.Namespace) -> tuple[tuple[str, Path | None]
 
 
 def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
-    """Describe the data, the surrogate entanglement before/after and every candidate measured."""
+    """Describe the data, the surrogate entanglement before/after and every candidate measured.
+
+    Its prose wraps as the recommendation tables' does (:func:`~advisor.cli.format.wrapped`),
+    within the terminal's width: unwrapped, the evidence line ran to 180 columns. Its partitions
+    are laid out as those tables are (:func:`~advisor.cli.format.table`).
+    """
     grid = "x".join(str(n) for n in graph.shape)
-    lines = [
+    notes = [
         f"data: {_samples_text(graph)}, grid {grid}, {graph.channels} channel(s); "
         f"{graph.weights.size:,} pairs (top {graph.top_k} per location, {graph.estimate})",
         _evidence_line(graph, report),
@@ -401,7 +407,7 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         # grid of 3 axes at most, the other is one axis (``(1, 1, 4)``'s middle one).
         others = len(graph.shape) - 1 > len(channels.grid)
         left_out = ", and the other axis of 1 location left out" if others else ""
-        lines.append(
+        notes.append(
             f"note: the {end} axis has {values} per location of "
             f"{'x'.join(str(n) for n in channels.grid)}; if {what}, pass "
             f"--shape {' '.join(str(n) for n in channels.grid)} (the grid; the {end} axis is then "
@@ -409,22 +415,31 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         )
     if graph.constant:
         shown = ", ".join(str(i) for i in graph.constant[:10])
-        lines.append(f"constant locations (no edges): {len(graph.constant):,} ({shown})")
-    before, after = report.entanglement_before, report.entanglement_after
-    lines += [
+        notes.append(f"constant locations (no edges): {len(graph.constant):,} ({shown})")
+    notes.append(
         "surrogate entanglement, fraction of the dependence crossing each canonical level "
-        "(top-down):",
-        f"  own order  {_figures(before)}  total {sum(before):.3f}",
-        f"  arranged   {_figures(after)}  total {sum(after):.3f} ({report.partitioner})",
-        _arrangement_line(report),
-        "",
-    ]
+        "(top-down):"
+    )
+    lines = [line for note in notes for line in wrapped(note, "", "  ")]
+    before, after = report.entanglement_before, report.entanglement_after
+    for order, text in (
+        ("own order", f"{_figures(before)}  total {sum(before):.3f}"),
+        ("arranged ", f"{_figures(after)}  total {sum(after):.3f} ({report.partitioner})"),
+    ):
+        lines += wrapped(f"{order}  {text}", "  ", " " * 13)
+    lines += [*wrapped(_arrangement_line(report), "", "  "), ""]
     weights = {} if report.task is None else {c.name: c.weight for c in report.task.correlations}
-    width = max(len(c.name) for c in report.correlations) if report.correlations else 10
-    lines.append(f"{'partition':<{width}}  entanglement  chance  weight")
-    for c in report.correlations:
-        weight = f"{weights[c.name]:.3f}" if c.kept else f"dropped ({c.dropped})"
-        lines.append(f"{c.name:<{width}}  {c.entanglement:12.3f}  {c.chance:6.3f}  {weight}")
+    rows = [
+        [
+            c.name,
+            f"{c.entanglement:.3f}",
+            f"{c.chance:.3f}",
+            f"{weights[c.name]:.3f}" if c.kept else f"dropped ({c.dropped})",
+        ]
+        for c in report.correlations
+    ]
+    headers = ["partition", "entanglement", "chance", "weight"]
+    lines += table(headers, rows, right_aligned={1, 2})
     return "\n".join(lines) + "\n"
 
 
