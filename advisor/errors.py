@@ -23,9 +23,10 @@ import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
-from typing import Any
+from typing import Any, Final
 
 import pydantic
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "exact_float",
     "field_path",
     "invalid_request_from_pydantic",
+    "list_form",
     "refused_limits",
     "unknown_name",
 ]
@@ -299,8 +301,10 @@ def invalid_request_from_pydantic(
     An unknown field is told the closest field its model has (``corelations``: did you mean
     ``correlations``?), when one is close. A number past a field's bound names the value given
     and the bound, in the words of the advisor's own refusals (``is 1: must be greater than 1``;
-    pydantic wrote ``Input should be greater than 1``). ``model`` is the validated model, where
-    the error's title does not name it (an error raised inside a model's wrap validator).
+    pydantic wrote ``Input should be greater than 1``). A list written in another form (a number
+    where a list goes, a list of the wrong length or missing an item) is told the form its field
+    takes, where the field states one (:func:`list_form`). ``model`` is the validated model,
+    where the error's title does not name it (an error raised inside a model's wrap validator).
     """
     violations = []
     errors = exc.errors(include_url=False)
@@ -322,9 +326,11 @@ def invalid_request_from_pydantic(
             raw, written = raw[:-1], raw[-1:]
         loc = [part for part in raw if not _is_union_tag(part)] + list(written)
         message = _message(error)
+        roots = [model] if model else [m for m in _advisor_models() if m.__name__ == exc.title]
         if error["type"] == "extra_forbidden":
-            roots = [model] if model else [m for m in _advisor_models() if m.__name__ == exc.title]
             message += _closest_field(roots, error["loc"])
+        elif _misshapen_list(error):
+            message += _form_of(roots, error["loc"])
         elif error["type"] in ("literal_error", "enum") and isinstance(error["input"], str):
             # pydantic lists the choices quoted: "'contiguous', 'mirror' or 'interleaved'".
             choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
@@ -464,25 +470,75 @@ def _kind(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, ...]) -> str:
-    """Return "; did you mean 'x'?" for the unknown key ``loc[-1]``, or "" when none is close.
+_FORM: Final = "form"
+"""The key of a field's ``json_schema_extra`` that holds the form its list is written in."""
 
-    The candidates are the fields (by their names in documents) of the models the location
-    leads to from the validated model (``roots``); a union's tried member, which pydantic puts
-    in the location, narrows them. A key a model lists in its ``foreign_keys`` (another
-    framework's name for what it models otherwise) gets that advice instead.
+
+def list_form(form: str) -> dict[str, Any]:
+    """Return a list field's ``json_schema_extra`` stating the form it is written in.
+
+    ``form`` completes "NAME is ...": ``one window size per input axis, as [2, 2]``. A refusal
+    of a list in another form (:func:`invalid_request_from_pydantic`) says it, so a file
+    written by hand is told what to write: ``pool: 2`` was "Input should be a list, not a
+    number" and ``padding: [1, 1]`` the same of each margin, without the form either takes.
     """
-    key = loc[-1]
+    return {_FORM: form}
+
+
+def _misshapen_list(error: ErrorDetails) -> bool:
+    """Whether ``error`` refuses a list's form: no list, the wrong length, an item missing."""
+    loc = error["loc"]
+    return (
+        error["type"] in _LIST_TYPES
+        or error.get("ctx", {}).get("class") == "Sequence"
+        or error["type"] in ("too_short", "too_long")
+        or (error["type"] == "missing" and bool(loc) and isinstance(loc[-1], int))
+    )
+
+
+def _form_of(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, ...]) -> str:
+    """Return "; NAME is FORM" for the innermost field on ``loc`` that states its form, or ""."""
+    for name, field in reversed(_walk(roots, loc)[1]):
+        extra = field.json_schema_extra
+        if isinstance(extra, Mapping) and _FORM in extra:
+            return f"; {field.alias or name} is {extra[_FORM]}"
+    return ""
+
+
+def _walk(
+    roots: list[type[pydantic.BaseModel]], loc: Sequence[int | str]
+) -> tuple[list[type[pydantic.BaseModel]], list[tuple[str, FieldInfo]]]:
+    """Follow ``loc`` from the validated models ``roots``: the models it leads to, and its fields.
+
+    The fields are those the location passes through, outermost first, each with its name. A
+    union's tried member, which pydantic puts in the location, narrows the models; an item's
+    index passes no field.
+    """
+    fields: list[tuple[str, FieldInfo]] = []
     models = roots
-    for part in loc[:-1]:
+    for part in loc:
         if isinstance(part, int):
             continue  # an item of a list: its models were gathered with the list's field
         named = [m for m in models if m.__name__ == part]
         if named:
             models = named
         elif not _is_union_tag(part):  # a field: on to the models it holds (none: no guess)
-            fields = [m.model_fields[part] for m in models if part in m.model_fields]
-            models = [m for f in fields for m in _models_in(f.annotation)]
+            found = [m.model_fields[part] for m in models if part in m.model_fields]
+            fields.extend((part, f) for f in found[:1])
+            models = [m for f in found for m in _models_in(f.annotation)]
+    return models, fields
+
+
+def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, ...]) -> str:
+    """Return "; did you mean 'x'?" for the unknown key ``loc[-1]``, or "" when none is close.
+
+    The candidates are the fields (by their names in documents) of the models the location
+    leads to from the validated model (``roots``; :func:`_walk`). A key a model lists in its
+    ``foreign_keys`` (another framework's name for what it models otherwise) gets that advice
+    instead.
+    """
+    key = loc[-1]
+    models = _walk(roots, loc[:-1])[0]
     advice = [text for m in models if (text := getattr(m, "foreign_keys", {}).get(key))]
     if advice:
         return f"; {advice[0]}"

@@ -31,6 +31,11 @@ _MAPPING = "Input should be a mapping of field names to values, not "
 _LIST = "Input should be a list, not "
 _LAYERS = [{"channels": 4, "pool": [4]}]
 _ODD = {"preset": "odd"}
+_POOL_FORM = "; pool is one window size per input axis, as [2, 2] on an image"
+_PADDING_FORM = (
+    "; padding is one [before, after] pair per input axis, as [[0, 1], [0, 1]] on an image"
+)
+_SHAPE_FORM = "; shape is one size per axis: [N], [H, W] or [D, H, W], as [32, 32]"
 
 
 @pytest.mark.parametrize(
@@ -192,7 +197,11 @@ def test_a_list_of_one_entry_per_axis_is_refused_in_counted_words(
 @pytest.mark.parametrize(
     ("parse", "document", "violation"),
     [
-        (parse_task, {"input": {"shape": 16}, "preset": "symmetry"}, ("input.shape", "a number")),
+        (
+            parse_task,
+            {"input": {"shape": 16}, "preset": "symmetry"},
+            ("input.shape", f"a number{_SHAPE_FORM}"),
+        ),
         (
             parse_task,
             {"input": {"shape": [4]}, "correlations": {"name": "x", "a": _ODD}},
@@ -226,12 +235,53 @@ def test_a_list_given_as_something_else_is_told_so_in_the_documents_words(
 
 
 @pytest.mark.parametrize(
+    ("written", "violations"),
+    [
+        ({"pool": 2}, [("layers[0].pool", _LIST + "a number" + _POOL_FORM)]),
+        (
+            {"pool": [2, 2], "stride": 1},
+            [
+                (
+                    "layers[0].stride",
+                    _LIST + "a number; stride is one window step per input axis, as [1, 1] on an "
+                    "image",
+                )
+            ],
+        ),
+        (
+            {"pool": [2, 2], "padding": [1, 1]},
+            [(f"padding[{axis}]", _LIST + "a number" + _PADDING_FORM) for axis in (0, 1)],
+        ),
+        (
+            {"pool": [2, 2], "padding": [[1], [1]]},
+            [(f"padding[{axis}][1]", "Field required" + _PADDING_FORM) for axis in (0, 1)],
+        ),
+        (
+            {"pool": [2, 2], "padding": [[1, 1, 1], [0, 0]]},
+            [("padding[0]", "has 3 items: must have at most 2" + _PADDING_FORM)],
+        ),
+    ],
+)
+def test_a_list_written_in_another_form_is_told_the_form_its_field_takes(
+    written: dict[str, Any], violations: list[tuple[str, str]]
+) -> None:
+    # A file written by hand with `pool: 2` or `padding: [1, 1]` was told "Input should be a
+    # list, not a number", with no word of the list the field takes.
+    padding = {"padding": written.pop("padding")} if "padding" in written else {}
+    layer = {"channels": 4, **written}
+    document = {"input": {"shape": [4, 4]}, "representation": 4, "layers": [layer], **padding}
+    assert _refused(parse_architecture, document) == tuple(
+        FieldViolation(field, description) for field, description in violations
+    )
+
+
+@pytest.mark.parametrize(
     ("document", "violation"),
     [
         ({"layers": []}, ("layers", "has 0 items: must have at least 1")),
         (
             {"layers": [{"channels": 4, "pool": []}]},
-            ("layers[0].pool", "has 0 items: must have at least 1"),
+            ("layers[0].pool", f"has 0 items: must have at least 1{_POOL_FORM}"),
         ),
     ],
 )

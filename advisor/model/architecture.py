@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, list_form
 from advisor.model.arguments import require_path
 from advisor.model.arrangement import discarded_order
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
@@ -116,8 +116,14 @@ class Layer(RequestModel):
     """A conv layer's keys in other frameworks, refused with how this model writes them."""
 
     channels: _PositiveInt
-    pool: tuple[_PositiveInt, ...] = Field(min_length=1)
-    stride: tuple[_PositiveInt, ...] | None = None
+    pool: tuple[_PositiveInt, ...] = Field(
+        min_length=1,
+        json_schema_extra=list_form("one window size per input axis, as [2, 2] on an image"),
+    )
+    stride: tuple[_PositiveInt, ...] | None = Field(
+        default=None,
+        json_schema_extra=list_form("one window step per input axis, as [1, 1] on an image"),
+    )
 
     @field_validator("pool", mode="before")
     @classmethod
@@ -163,6 +169,9 @@ class Architecture(NullsOmitted):
         default=None,
         description="Per input axis, [before, after]: constant locations added around the input; "
         "the pooling, the geometry and the locations they number are the padded grid's.",
+        json_schema_extra=list_form(
+            "one [before, after] pair per input axis, as [[0, 1], [0, 1]] on an image"
+        ),
     )
     mixture: Mixture | None = Field(
         default=None,

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, list_form
 from advisor.model.documents import NullsOmitted
 from advisor.model.scalars import StrictWhole
 
@@ -101,7 +101,8 @@ class InputSpec(NullsOmitted):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     shape: tuple[StrictWhole, ...] = Field(
-        description="[N], [H, W] or [D, H, W]; locations are numbered row-major."
+        description="[N], [H, W] or [D, H, W]; locations are numbered row-major.",
+        json_schema_extra=list_form("one size per axis: [N], [H, W] or [D, H, W], as [32, 32]"),
     )
     channels: StrictWhole = Field(default=1, gt=0, description="Input channels (e.g. 3 for RGB).")
 
