@@ -105,3 +105,39 @@ def test_a_padded_analysis_says_its_costs_within_80_columns(
         f"{best.parameters:,} parameters, {best.multiply_adds:,} multiply-adds, on the input "
         "padded to 16x16 (margins 0/1 0/1)"
     )
+
+
+def test_a_table_of_long_names_wraps_them_within_the_terminal_and_keeps_them_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Names as recommend --data gives them ran a recommendation's table to 113 columns: the
+    # names wrap at spaces within the room the figures leave, and read whole when joined.
+    names = [
+        "data: arranged: columns 0,2,5,7 vs 1,3-4,6 (mirrored at the centre)",
+        "data: locations (0, 0) vs (7, 0)",
+        "local/columns-s2-mirrored",
+    ]
+    box = {"box": {"start": [0, 0], "stop": [8, 4]}}
+    task = parse_task(
+        {"input": {"shape": [8, 8]}, "correlations": [{"name": n, "a": box} for n in names]}
+    )
+    (best,) = recommend(task, Budget(max_parameters=20_000, top_k=1)).recommendations
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = render_search_result(SearchResult([best], 1, 0.0, True), "table")
+    assert any(len(line) > 80 for line in wide.splitlines())
+    monkeypatch.setenv("COLUMNS", "80")
+    table = render_search_result(SearchResult([best], 1, 0.0, True), "table")
+    assert all(len(line) <= 80 for line in table.splitlines()), table
+    rows = table.split("    correlation")[1].split("    why:")[0].splitlines()[1:]
+    read: list[str] = []
+    for row in rows:
+        name = row[4:].split("  ")[0] if not row.startswith("      ") else None
+        if name is None:
+            read[-1] += " " + row.strip()
+        else:
+            read.append(name)
+    assert read == names, table
+    # The figures stay on each name's first line, as they read unwrapped.
+    firsts = [line for line in rows if not line.startswith("      ")]
+    wide_rows = wide.split("    correlation")[1].split("    why:")[0].splitlines()[1:]
+    assert [line.split()[-4:] for line in firsts] == [line.split()[-4:] for line in wide_rows]

@@ -38,6 +38,8 @@ _FALLBACK_COLUMNS = 80
 """The width prose wraps within where the terminal's cannot be measured (a pipe, a file)."""
 _NARROWEST = 40
 """The narrowest prose lines, on however narrow a terminal: a word per line reads worse."""
+_PROSE_COLUMN = _NARROWEST // 2
+"""The narrowest a table's prose column (a preset's description) wraps within."""
 _EXPLAIN_HINT = (
     "why: each design's summary; --explain prints the whole rationales (the score's parts, the "
     "contiguous and shallow nets at this budget, what 10% more budget buys)"
@@ -146,7 +148,7 @@ def _recommendation_lines(recommendation: Recommendation, score: str, explain: b
     if recommendation.dilations is not None:
         shape.append(f"dilations {' '.join(map(str, recommendation.dilations))}")
     lines = [*_packed(header, "", "    "), *_packed(shape, "    ", "    ")]
-    lines.extend("    " + line for line in _correlation_table(recommendation.analysis))
+    lines.extend(_correlation_table(recommendation.analysis, "    "))
     # A result from a producer that predates summaries has the rationale only.
     why = (
         recommendation.rationale
@@ -160,12 +162,18 @@ def _recommendation_lines(recommendation: Recommendation, score: str, explain: b
 def _text_width() -> int:
     """Return the columns prose wraps within: the terminal's, between 40 and 96.
 
-    The terminal's width is ``COLUMNS`` where set, else standard output's terminal's, else 80:
-    prose wrapped at a fixed 96 ran past the edge of an 80-column terminal on every line, and
+    Prose wrapped at a fixed 96 ran past the edge of an 80-column terminal on every line, and
     the terminal broke the words wherever the edge fell.
     """
-    columns = shutil.get_terminal_size((_FALLBACK_COLUMNS, 0)).columns
-    return max(_NARROWEST, min(_RATIONALE_WIDTH, columns))
+    return min(_RATIONALE_WIDTH, _terminal_width())
+
+
+def _terminal_width() -> int:
+    """Return the terminal's width, at least 40: what a table's columns fit within.
+
+    ``COLUMNS`` where set, else standard output's terminal's, else 80.
+    """
+    return max(_NARROWEST, shutil.get_terminal_size((_FALLBACK_COLUMNS, 0)).columns)
 
 
 def _packed(fields: Sequence[str], first: str, rest: str) -> list[str]:
@@ -248,8 +256,8 @@ def _efficiency_lines(
     return ["", *wrapped(efficiency.summary(correlations), "", "")]
 
 
-def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]:
-    """Tabulate the figures; a mixture's get a column per member: its own figure alone.
+def _correlation_table(correlations: Sequence[CorrelationAnalysis], indent: str = "") -> list[str]:
+    """Tabulate the figures, each line after ``indent``; a mixture's get a column per member.
 
     A member's cell is its log2 rank and certificate (``64 tight``): the member whose figure
     reaches the mixture's carries the correlation (docs/FORMATS.md §3).
@@ -278,7 +286,7 @@ def _correlation_table(correlations: Sequence[CorrelationAnalysis]) -> list[str]
         "certificate",
         *(f"member {index}" for index in range(members)),
     ]
-    return table(headers, rows, right_aligned={1, 2, 3})
+    return table(headers, rows, right_aligned={1, 2, 3}, indent=indent)
 
 
 def _presets_table(presets: Sequence[PresetInfo]) -> str:
@@ -292,39 +300,75 @@ def table(
     rows: Sequence[Sequence[str]],
     right_aligned: Collection[int] = (),
     prose_last: bool = False,
+    indent: str = "",
 ) -> list[str]:
-    """Lay ``rows`` out in columns under ``headers``, two spaces apart.
+    """Lay ``rows`` out in columns under ``headers``, two spaces apart, each line after ``indent``.
+
+    A table wider than the terminal (:func:`_terminal_width`) wraps its first column, the names,
+    at spaces within the room the other columns leave (further lines two spaces in, the other
+    cells blank), never below its longest word: a task's ``data: ...`` correlations ran a
+    recommendation's table to 113 columns. A name is never shortened, as it is given nowhere
+    else; one without spaces is left whole.
 
     ``prose_last``: the last column is prose (a preset's description), wrapped at spaces within
-    the terminal's width, its further lines under its first: unwrapped, a description ran up to
-    116 columns, past the edge of an 80-column terminal.
+    the terminal's width (and prose's 96 columns), its further lines under its first:
+    unwrapped, a description ran up to 116 columns, past the edge of an 80-column terminal.
     """
     # Measured and laid out as printed, names escaped where standard output cannot take them.
     rows = [[as_shown(cell) for cell in row] for row in rows]
     widths = [
         max(_display_width(cell) for cell in column) for column in zip(headers, *rows, strict=True)
     ]
-    indent = sum(widths[:-1]) + 2 * (len(widths) - 1)
+    room = _terminal_width() - _display_width(indent)
+    if prose_last:  # it wraps as narrow as it must, after the names: count it at its floor
+        widths[-1] = min(widths[-1], _PROSE_COLUMN)
+    widths[0] = _names_width(widths, [headers[0], *(row[0] for row in rows)], room)
+    start = sum(widths[:-1]) + 2 * (len(widths) - 1)
+    prose = max(min(_text_width(), room - start), _PROSE_COLUMN)
 
     def lines(cells: Sequence[str]) -> list[str]:
-        padded = []
-        for index, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-            fill = " " * (width - _display_width(cell))
-            padded.append(fill + cell if index in right_aligned else cell + fill)
-        if not prose_last:
-            return ["  ".join(padded).rstrip()]
-        first, *rest = textwrap.wrap(
-            cells[-1],
-            width=max(_text_width() - indent, _NARROWEST // 2),
-            break_on_hyphens=False,
-            break_long_words=False,
-        ) or [""]
-        return [
-            "  ".join([*padded[:-1], first]).rstrip(),
-            *(" " * indent + line for line in rest),
-        ]
+        columns = [_cell_lines(cells[0], widths[0], "  "), *([cell] for cell in cells[1:])]
+        if prose_last:
+            columns[-1] = _cell_lines(cells[-1], prose, "")
+        laid = []
+        for line in itertools.zip_longest(*columns, fillvalue=""):
+            padded = []
+            for index, (cell, width) in enumerate(zip(line, widths, strict=True)):
+                fill = " " * (width - _display_width(cell))
+                padded.append(fill + cell if index in right_aligned else cell + fill)
+            laid.append((indent + "  ".join(padded)).rstrip())
+        return laid
 
     return [*lines(headers), *(line for row in rows for line in lines(row))]
+
+
+def _names_width(widths: Sequence[int], names: Sequence[str], room: int) -> int:
+    """Return the width of a table's first column: its widest name, or less to fit ``room``.
+
+    Less by what the table is wider than ``room``, down to the longest word of a name and the
+    two spaces its further lines start with.
+    """
+    over = sum(widths) + 2 * (len(widths) - 1) - room
+    if over <= 0:
+        return widths[0]
+    word = max(_display_width(word) for name in names for word in name.split() or [""])
+    return min(widths[0], max(widths[0] - over, word + 2))
+
+
+def _cell_lines(text: str, width: int, further: str) -> list[str]:
+    """Wrap a cell's ``text`` at spaces within ``width``, its further lines after ``further``.
+
+    Text that fits is left as it is.
+    """
+    if _display_width(text) <= width:
+        return [text]
+    return textwrap.wrap(
+        text,
+        width=width,
+        subsequent_indent=further,
+        break_on_hyphens=False,
+        break_long_words=False,
+    ) or [text]
 
 
 def _display_width(text: str) -> int:

@@ -439,7 +439,7 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         for c in report.correlations
     ]
     headers = ["partition", "entanglement", "chance", "weight"]
-    lines += table(headers, rows, right_aligned={1, 2})
+    lines += table(headers, rows, right_aligned={1, 2}, prose_last=True)
     return "\n".join(lines) + "\n"
 
 
