@@ -427,7 +427,7 @@ def test_a_search_stopped_before_any_tree_returns_a_baseline_only_within_the_dep
     result = _cut_before_any_tree(budget)
     assert result.complete is False and result.next_page_token is None
     assert [r.architecture.family for r in result.recommendations] == families
-    header = render_search_result(result, "table").splitlines()[0]
+    header = _header(render_search_result(result, "table"))
     assert ("before it scored a design for this page that the budget admits" in header) == (
         not families
     )
@@ -480,7 +480,7 @@ def test_a_later_page_a_stop_leaves_empty_says_the_search_did_not_reach_it(
     result = recommend(task, page, stop=StopSignal(14.5, clock=clock))
     assert result.complete is False and not result.recommendations
     assert result.candidates_evaluated > 0
-    header = render_search_result(result, "table").splitlines()[0]
+    header = _header(render_search_result(result, "table"))
     assert "stopped early, before it scored a design for this page that the budget admits" in (
         header
     )
@@ -518,7 +518,7 @@ def test_an_empty_page_says_why_in_every_form_of_the_result() -> None:
     assert empty.complete is False and not empty.recommendations
     reason = empty.empty_reason
     assert reason is not None and "longer time limit" in reason
-    header = render_search_result(empty, "table").splitlines()[0]
+    header = _header(render_search_result(empty, "table"))
     assert header.endswith(f"(search {reason})")
     assert json.loads(render_search_result(empty, "json"))["empty_reason"] == reason
     assert yaml.safe_load(render_search_result(empty, "yaml"))["empty_reason"] == reason
@@ -530,3 +530,8 @@ def test_an_empty_page_says_why_in_every_form_of_the_result() -> None:
     assert designs.recommendations and designs.empty_reason is None
     assert search_result_document(designs)["empty_reason"] is None
     assert search_result_to_proto(designs).empty_reason == ""
+
+
+def _header(table: str) -> str:
+    """A result table's header as read: its first paragraph, wrapped within the terminal."""
+    return " ".join(table.split("\n\n")[0].split())

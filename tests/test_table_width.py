@@ -141,3 +141,15 @@ def test_a_table_of_long_names_wraps_them_within_the_terminal_and_keeps_them_who
     firsts = [line for line in rows if not line.startswith("      ")]
     wide_rows = wide.split("    correlation")[1].split("    why:")[0].splitlines()[1:]
     assert [line.split()[-4:] for line in firsts] == [line.split()[-4:] for line in wide_rows]
+
+
+def test_an_empty_pages_reason_wraps_within_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The header of a page a stopped search left empty ran to 183 columns with its reason.
+    empty = SearchResult([], 0, 0.01, False)
+    assert empty.empty_reason is not None
+    monkeypatch.setenv("COLUMNS", "80")
+    table = render_search_result(empty, "table")
+    assert all(len(line) <= 80 for line in table.splitlines()), table
+    assert " ".join(table.split()) == (
+        f"0 recommendations from 0 candidates in 0.01 s (search {empty.empty_reason})"
+    )

@@ -102,11 +102,14 @@ def _search_result_table(result: SearchResult, explain: bool) -> str:
         "complete" if result.complete else "stopped early: the best found so far"
     )
     candidates = result.candidates_evaluated
-    lines = [
+    # Wrapped as prose: an empty page's reason ran the line to 183 columns.
+    lines = wrapped(
         f"{count} recommendation{'' if count == 1 else 's'} from "
         f"{candidates:,} candidate{'' if candidates == 1 else 's'} in "
-        f"{result.search_seconds:.2f} s (search {state})"
-    ]
+        f"{result.search_seconds:.2f} s (search {state})",
+        "",
+        "",
+    )
     scores = _scores_apart([r.score for r in result.recommendations])
     for recommendation, score in zip(result.recommendations, scores, strict=True):
         lines.append("")
