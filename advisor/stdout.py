@@ -25,6 +25,7 @@ __all__ = [
     "say_error",
     "silence_stdout",
     "unicode_stdout",
+    "write_stderr",
     "write_stdout",
 ]
 
@@ -151,11 +152,26 @@ def silence_stdout() -> None:
 
 
 def say_error(command: str, message: str) -> None:
-    """Say ``message`` as ``command``'s one error line on standard error.
+    """Say ``message`` as ``command``'s one error line on standard error (:func:`write_stderr`).
 
     A standard error that takes no line (``2>/dev/full``) leaves the exit status to tell the
     failure: the write's own error ended the command with a traceback no one saw and status 1,
     whatever the failure was.
     """
+    write_stderr(f"{command}: error: {message}\n")
+
+
+def write_stderr(text: str) -> None:
+    """Write ``text`` on standard error, where a command says what is not its result.
+
+    Every such text goes through here (error lines, ``infer``'s report, notes): a standard error
+    that takes none (``2>/dev/full``) or is closed loses it, never the result on standard output
+    or the exit status. ``advisor infer DATA > task.yaml 2>/dev/full`` ended 1 with no task, its
+    report's failed write taken for the command's failure.
+    """
+    stream = sys.stderr
+    if stream is None:  # started with standard error closed, as print() would write nothing
+        return
     with contextlib.suppress(OSError):
-        print(f"{command}: error: {message}", file=sys.stderr, flush=True)
+        stream.write(text)
+        stream.flush()

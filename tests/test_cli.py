@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import numpy as np
 import pytest
 import yaml
 
@@ -1407,6 +1408,21 @@ def test_a_failure_keeps_its_status_when_standard_error_takes_no_line(
     # write failing with a traceback no one saw.
     monkeypatch.setattr(sys, "stderr", _FullDisk())
     assert main(["recommend", str(task_file), "--budget", "0"]) == ExitCode.INVALID_ARGUMENT
+
+
+def test_infer_prints_its_task_when_standard_error_takes_no_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `advisor infer DATA > task.yaml 2>/dev/full` ended 1 with no task: the report's write to
+    # stderr failed, and its error was taken for the command's ("unexpected OSError").
+    values = np.random.default_rng(0).standard_normal((400, 8))
+    values[:, 7] += values[:, 0]
+    np.save(tmp_path / "pair.npy", values)
+    monkeypatch.setattr(sys, "stderr", _FullDisk())
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        assert main(["infer", str(tmp_path / "pair.npy")]) == ExitCode.OK
+    assert yaml.safe_load(stdout.getvalue())["input"] == {"shape": [8]}
 
 
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["recommend", "--help"]])

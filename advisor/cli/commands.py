@@ -67,6 +67,7 @@ from advisor.service.limits import LOCAL_LIMITS, settable, setting_ceiling
 from advisor.service.options import SERVE_OPTION_FLAGS
 from advisor.service.server import ServerConfig, start_server
 from advisor.service.status import fitting_violations
+from advisor.stdout import write_stderr
 from advisor.usage import violations_as_options
 
 __all__ = ["run"]
@@ -199,7 +200,7 @@ def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> tuple[str, E
             answered.set()
     save_searched_task(task, args)
     if notice is not None:  # held until the search returned: a failure is its one error line
-        sys.stderr.write(f"{notice}\n")
+        write_stderr(f"{notice}\n")
     # A Ctrl-C that came as the search ended changed nothing: its result is the full one.
     stopped = interrupt.interrupted and not result.complete
     status = ExitCode.INTERRUPTED if stopped else ExitCode.OK

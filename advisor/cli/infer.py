@@ -38,6 +38,7 @@ from advisor.model.documents import document_form, read_document
 from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 from advisor.model.text import told_apart
+from advisor.stdout import write_stderr
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
 
@@ -124,10 +125,10 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
             f"--labels {args.data} sets the task's outputs to its classes\n"
         )
     if report.task is None:
-        sys.stderr.write(summary)
+        write_stderr(summary)
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
     if output is None:
-        sys.stderr.write(summary)
+        write_stderr(summary)
         return stdout_document(task_file(report.task), args.format or "yaml")
     _write_task(task_file(report.task), output, "--output", (), args.format)
     return summary + f"task written to {output}\n"

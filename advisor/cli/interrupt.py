@@ -12,7 +12,6 @@ remote one. A second Ctrl-C aborts at once (exit 1, nothing printed), as the fir
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from types import FrameType, TracebackType
@@ -20,6 +19,8 @@ from typing import Any, Final
 
 from advisor_client.client import AdvisorClient
 from advisor_client.errors import AdvisorRpcError
+
+from advisor.stdout import write_stderr
 
 __all__ = ["STOPPING", "SearchInterrupt", "finisher"]
 
@@ -51,11 +52,9 @@ def finisher(
             except AdvisorRpcError as error:
                 if answered.is_set():
                     return
-                print(
+                write_stderr(
                     f"advisor: the server did not finish the search ({error.code.name}: "
-                    f"{error.details}); Ctrl-C again to abort",
-                    file=sys.stderr,
-                    flush=True,
+                    f"{error.details}); Ctrl-C again to abort\n"
                 )
                 return
             answered.wait(_RETRY_SECONDS)
@@ -107,5 +106,5 @@ class SearchInterrupt:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         self.interrupted = True
         self._before_message()
-        print(STOPPING, file=sys.stderr, flush=True)
+        write_stderr(f"{STOPPING}\n")
         threading.Thread(target=self._stop, name="advisor-interrupt", daemon=True).start()
