@@ -381,8 +381,8 @@ def test_labels_giving_every_sample_a_class_of_its_own_are_noted(tmp_path: Path)
     assert load_task(output).outputs == 400
     assert (
         "note: --labels gives each of the 400 samples a class of its own (outputs 400): if they "
-        "are sample ids or a regression target, leave --labels out\n"
-    ) in ids.stdout
+        "are sample ids or a regression target, leave --labels out task written to "
+    ) in " ".join(ids.stdout.split())  # as read, unwrapped
     classes = advisor("infer", data, "--labels", _saved(tmp_path, np.arange(400) % 3))
     assert "a class of its own" not in classes.stderr
 
@@ -392,8 +392,9 @@ def test_labels_giving_every_sample_a_class_of_its_own_are_noted(tmp_path: Path)
 # SVM's two classes) hold no class 0, and are not noted.
 @pytest.mark.parametrize("marker", [-1, -100, -1.0])
 def test_a_negative_label_beside_classes_from_0_is_noted_as_a_likely_unlabelled_mark(
-    tmp_path: Path, marker: float
+    tmp_path: Path, marker: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
     data, _ = _blocks(tmp_path)
     output = tmp_path / "task.yaml"
     labels = np.where(np.arange(400) % 8 == 0, marker, np.arange(400) % 3)
@@ -402,8 +403,12 @@ def test_a_negative_label_beside_classes_from_0_is_noted_as_a_likely_unlabelled_
     assert load_task(output).outputs == 4
     assert (
         f"note: --labels gives 50 samples the label {marker:g} beside classes 0 to 2, counted as "
-        "a class of its own (outputs 4): if it marks unlabelled samples, the task's outputs is 3\n"
-    ) in run.stdout
+        "a class of its own (outputs 4): if it marks unlabelled samples, the task's outputs is 3 "
+        "task written to "
+    ) in " ".join(run.stdout.split())  # as read, unwrapped
+    # The note wraps within the terminal as the report does (it ran to 150 columns).
+    report = run.stdout.rpartition("task written to ")[0]
+    assert all(len(line) <= 80 for line in report.splitlines()), run.stdout
     signs = advisor("infer", data, "--labels", _saved(tmp_path, np.where(labels > 0, 1, -1)))
     assert signs.status == 0, signs.stderr
     assert "note: --labels" not in signs.stderr

@@ -118,12 +118,16 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     report = _infer_task(
         advisor, graph, "DATA", outputs=outputs, seed=args.seed, timeout=args.timeout
     )
-    summary = render_report(graph, report) + _labels_note(classes, sample.samples)
+    notes = [_labels_note(classes, sample.samples)]
     if args.labels is None and "labels" in npz_names(args.data):
-        summary += (
+        notes.append(
             f"note: {args.data} also holds an array 'labels', read only when named: "
-            f"--labels {args.data} sets the task's outputs to its classes\n"
+            f"--labels {args.data} sets the task's outputs to its classes"
         )
+    # Wrapped as the report's own notes are: unwrapped, a labels note ran to 150 columns.
+    summary = render_report(graph, report) + "".join(
+        f"{line}\n" for note in notes if note for line in wrapped(note, "", "  ")
+    )
     if report.task is None:
         write_stderr(summary)
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
@@ -157,6 +161,8 @@ def _labels_note(
 ) -> str:
     """Note labels whose classes are likely not all classes: ``classes`` and their counts.
 
+    Empty when there is nothing to note.
+
     Sample ids, or a regression target of whole numbers (ages, counts), pass as classes: the
     task's ``outputs`` is then the sample count. A single negative integer beside classes from
     0 marks unlabelled samples, as scikit-learn's -1 or PyTorch's ignored -100 do, and counts as
@@ -169,13 +175,13 @@ def _labels_note(
     if outputs >= samples:
         return (
             f"note: --labels gives each of the {samples:,} samples a class of its own (outputs "
-            f"{outputs:,}): if they are sample ids or a regression target, leave --labels out\n"
+            f"{outputs:,}): if they are sample ids or a regression target, leave --labels out"
         )
     if values.dtype.kind in "iuf" and values[0] < 0 and values[1] == 0:
         return (
             f"note: --labels gives {counts[0]:,} samples the label {values[0]:g} beside classes "
             f"{values[1]:g} to {values[-1]:g}, counted as a class of its own (outputs "
-            f"{outputs:,}): if it marks unlabelled samples, the task's outputs is {outputs - 1:,}\n"
+            f"{outputs:,}): if it marks unlabelled samples, the task's outputs is {outputs - 1:,}"
         )
     return ""
 
