@@ -257,7 +257,13 @@ def read_document(
         document = _parse_document(name, text)
     except UnicodeDecodeError as exc:
         raise InvalidRequestError.single("", f"cannot read {source}: {_not_utf8(exc)}") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        # The reason alone: its text, "[Errno 2] No such file or directory: '/path'", named
+        # the file a second time, in Python's terms.
+        raise InvalidRequestError.single(
+            "", f"cannot read {source}: {exc.strerror or exc}"
+        ) from None
+    except ValueError as exc:
         raise InvalidRequestError.single("", f"cannot read {source}: {exc}") from None
     except RecursionError:
         raise InvalidRequestError.single(
