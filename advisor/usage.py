@@ -18,6 +18,7 @@ import argparse
 import os
 import re
 import sys
+import textwrap
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
@@ -33,6 +34,7 @@ __all__ = [
     "EMPTY_PATH",
     "USAGE_EXIT_STATUS",
     "VALUE_KINDS",
+    "LinesHelpFormatter",
     "OneLineParser",
     "violations_as_options",
 ]
@@ -51,6 +53,37 @@ _ARGUMENT_ERROR = re.compile(r"argument (?P<name>\S+): (?P<problem>.*)", re.DOTA
 
 _BAD_VALUE = re.compile(r"invalid (?P<kind>\w+) value: (?P<value>.*)", re.DOTALL)
 """argparse's error for a value its type refused, naming the type: ``invalid int value: '1.5'``."""
+
+
+_ENTRY = re.compile(r"\s+\S+\s+")
+"""The start of an indented entry of a help text's list, up to its text: ``  130  ``."""
+
+
+class LinesHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """A help formatter that keeps a description's or an epilog's lines and wraps each one.
+
+    Each line is wrapped within the help's width on its own: an indented entry of a list (an
+    exit status and its meaning) goes on under its text. Kept as they were, the lines of the
+    exit statuses ran to 230 columns and the description to 100, past an 80-column terminal.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            entry = _ENTRY.match(line)
+            further = " " * (entry.end() if entry else 0)
+            lines.extend(
+                textwrap.wrap(
+                    line,
+                    width=max(width, len(further) + 20),
+                    initial_indent=indent,
+                    subsequent_indent=indent + further,
+                    break_on_hyphens=False,
+                    break_long_words=False,
+                )
+                or [""]
+            )
+        return "\n".join(lines)
 
 
 _REQUIRED = "the following arguments are required: "

@@ -782,6 +782,23 @@ def test_help_prints_the_whole_usage() -> None:
     assert result.stdout.startswith("usage: advisor recommend") and "--max-macs N" in result.stdout
 
 
+@pytest.mark.parametrize("command", [[], ["recommend"], ["serve"]])
+def test_help_fits_the_terminal_its_exit_statuses_under_their_codes(
+    command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The exit statuses' lines ran to 230 columns, and advisor's description to 100: kept as
+    # written, they ran past an 80-column terminal, which broke them wherever its edge fell.
+    monkeypatch.setenv("COLUMNS", "80")
+    result = advisor(*command, "--help")
+    assert result.status == ExitCode.OK
+    assert all(len(line) <= 80 for line in result.stdout.splitlines()), result.stdout
+    statuses = result.stdout.partition("exit status:\n")[2].splitlines()
+    assert statuses[-2:] == [
+        "  143  SIGTERM ended the command (a cancelled job, a stopped container):",
+        "       nothing is printed but the error line",
+    ]
+
+
 def test_unreachable_target_is_exit_5() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -31,7 +31,7 @@ from advisor.cli.options import (
 from advisor.cli.output import fail, print_output
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
 from advisor.service.options import add_limit_argument, add_serve_arguments, given_path
-from advisor.usage import OneLineParser
+from advisor.usage import LinesHelpFormatter, OneLineParser
 
 __all__ = ["DISTRIBUTION", "build_parser", "main"]
 
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Recommend convolutional-network designs from a task's correlation structure "
         "(separation-rank model).",
         epilog=EXIT_STATUS_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=LinesHelpFormatter,
     )
     parser.add_argument(
         "--version",
@@ -260,7 +260,7 @@ def _add_command(
         description=summary,
         parents=[] if parent is None else [parent],
         epilog=EXIT_STATUS_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=LinesHelpFormatter,
     )
 
 
