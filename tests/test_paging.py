@@ -19,7 +19,7 @@ from advisor.model.task import Task
 from advisor.protocol import wire
 from advisor.search import page as page_module
 from advisor.search import paging
-from advisor.search.candidates import deepest_schedule
+from advisor.search.candidates import deepest_schedule, deepest_tree
 from advisor.search.paging import next_page_token, page_offset
 from advisor.service.limits import LOCAL_LIMITS, RequestLimits
 from advisor.service.server import ServerConfig, start_server
@@ -270,21 +270,25 @@ def test_the_token_of_a_page_a_deadline_cut_short_starts_after_its_last_design(
 def test_one_requests_token_is_the_same_through_every_front_door() -> None:
     # A server brings an unset max_depth to its max_layers limit (16, the command's embedded
     # server 24), the library leaves it unset: the same search, whose tokens were digested
-    # apart, so a token of the library was refused by a server as another request's.
+    # apart, so a token of the library was refused by a server as another request's. A limit
+    # below the most levels a grid of the input's size could have (7 here) but at or past the
+    # deepest tree of the input (5: a 128 x 128 grid's are 17 and 7, past the default 16) is
+    # the same search too.
     budget = {**OPTIONS, "time_limit_seconds": 30.0, "top_k": 2}
     library = recommend(TASK, Budget(**budget))
     assert library.next_page_token is not None
+    deepest = deepest_tree(TASK.input.shape)
+    assert deepest < deepest_schedule(TASK.input)
     tokens = []
-    for limits in (RequestLimits(), LOCAL_LIMITS):
+    for limits in (RequestLimits(), LOCAL_LIMITS, RequestLimits(max_layers=deepest)):
         config = ServerConfig(workers=1, executor="threads", limits=limits)
         with start_server(config) as server, AdvisorClient(server.address) as client:
             served = client.recommend(TASK, budget)
             tokens.append(served.next_page_token)
             second = client.recommend(TASK, {**budget, "page_token": library.next_page_token})
         assert second.recommendations == FULL[2:4]
-    assert tokens == [library.next_page_token] * 2
+    assert tokens == [library.next_page_token] * 3
     # A depth bound the input's trees never reach is none; one they reach names its request.
-    deepest = deepest_schedule(TASK.input)
     bounded = recommend(TASK, Budget(**budget, max_depth=deepest))
     assert bounded.recommendations == library.recommendations
     assert bounded.next_page_token == library.next_page_token
@@ -404,3 +408,14 @@ def test_correlations_that_differ_in_anything_have_another_token() -> None:
     assert next_page_token(expanded, widths, 2) != next_page_token(
         expanded, Budget(**OPTIONS, channel_choices=[8, 16, 32]), 2
     )
+
+
+def test_a_default_servers_depth_bound_on_a_128_by_128_grid_keeps_the_librarys_token() -> None:
+    # A grid of 128 x 128 could have 17 levels by its size, so a default server's max_depth of
+    # 16 was digested as a bound; its trees have at most 7, and the search is the library's.
+    task = parse_task({"input": {"shape": [128, 128]}, "preset": "local"})
+    budget = Budget(max_parameters=20_000)
+    served = Budget(max_parameters=20_000, max_depth=RequestLimits().max_layers)
+    assert next_page_token(task, served, 1) == next_page_token(task, budget, 1)
+    shallower = Budget(max_parameters=20_000, max_depth=deepest_tree(task.input.shape) - 1)
+    assert next_page_token(task, shallower, 1) != next_page_token(task, budget, 1)

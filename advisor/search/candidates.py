@@ -76,6 +76,7 @@ __all__ = [
     "CandidateSpace",
     "arranged_permutation",
     "deepest_schedule",
+    "deepest_tree",
     "dilated_levels",
     "dilation_orders",
     "grid_schedules",
@@ -170,6 +171,23 @@ def deepest_schedule(spec: InputSpec) -> int:
     tree is at most ``ndim`` levels deeper than the input's locations allow.
     """
     return max(1, spec.num_locations.bit_length() + spec.ndim)
+
+
+def deepest_tree(shape: Sequence[int], max_depth: int | None = None) -> int:
+    """Return the levels of the deepest tree the search builds on ``shape``, padded or not.
+
+    Within ``max_depth`` (None: :func:`deepest_schedule`'s bound, no bound of the caller's).
+    Contiguous pooling takes every schedule of the grids the search pools
+    (:func:`grid_schedules`), and every other family pools those grids by those schedules (a
+    dilation order as 2 per level), so no tree of the search is deeper. 1 where only the shallow
+    net, one global pooling, pools the input (``[2]``, ``[2, 2]``). Unlike
+    :func:`deepest_schedule`, a bound on the levels any grid of that size could have, this is
+    the depth a bound must stay under to change the search (a 128 x 128 grid: 7, not 17).
+    """
+    if max_depth is None:
+        max_depth = deepest_schedule(InputSpec(shape=tuple(shape)))
+    grids = grid_schedules(shape, 2, max_depth)
+    return max((len(pools) for _, _, on_grid in grids for pools in on_grid), default=1)
 
 
 def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> list[_Pools]:

@@ -23,8 +23,7 @@ from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task
 from advisor.search.candidates import (
     Candidate,
-    deepest_schedule,
-    grid_schedules,
+    deepest_tree,
     largest_window,
     widened_bound,
     widest_step,
@@ -237,27 +236,16 @@ def _widest_multiply_adds(width: int, candidates: Sequence[Candidate], ladders: 
     )
 
 
-def _deepest_tree(shape: Sequence[int], max_depth: int) -> int:
-    """Return the levels of the deepest tree the search builds on ``shape``, padded or not.
-
-    Within ``max_depth``: contiguous pooling takes every schedule of the grids the search pools
-    (:func:`grid_schedules`), so no tree of the search is deeper. 1 where only the shallow net,
-    one global pooling, pools the input (``[2]``, ``[2, 2]``).
-    """
-    grids = grid_schedules(shape, 2, max_depth)
-    return max((len(pools) for _, _, on_grid in grids for pools in on_grid), default=1)
-
-
 def _too_deep(task: Task, budget: Budget) -> str:
     """Say how deep the input's trees go, for a ``min_depth`` that leaves none of them.
 
-    The deepest schedule of the input or of any padding of it (:func:`grid_schedules`) within
-    the depth bound: contiguous pooling takes every schedule, so no tree of the search is deeper.
+    The deepest schedule of the input or of any padding of it within the depth bound
+    (:func:`~advisor.search.candidates.deepest_tree`): no tree of the search is deeper.
     Without the figure a user cannot tell which depth to ask for (a prime 13 pools four levels
     only padded to 16).
     """
     spec = task.input
-    deepest = _deepest_tree(spec.shape, budget.max_depth or deepest_schedule(spec))
+    deepest = deepest_tree(spec.shape, budget.max_depth)
     levels = "1 level (one global pooling)" if deepest == 1 else f"{deepest} levels"
     return (
         f"is {budget.min_depth}, and the deepest tree the search builds on the input "
@@ -484,7 +472,7 @@ def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -
         return f"dilations pool a 1-D input only, and the input is {shape}"
     if family == "data_arranged" and task.arrangement is None:
         return "the task has no arrangement (advisor infer, or advisor recommend --data)"
-    if _deepest_tree(shape, deepest_schedule(task.input)) == 1:
+    if deepest_tree(shape) == 1:
         # "within the depth bounds" sent a caller who set none to look for them.
         return (
             f"the input {shape} is pooled in one level only, padded or not, so no {family} tree "

@@ -22,7 +22,7 @@ from typing import Final
 from advisor.errors import InvalidRequestError
 from advisor.model.budget import FAMILIES, Budget
 from advisor.model.task import Task
-from advisor.search.candidates import deepest_schedule
+from advisor.search.candidates import deepest_tree
 
 __all__ = ["PAST_THE_END", "RANKING_VERSION", "next_page_token", "page_offset"]
 
@@ -79,11 +79,14 @@ def _search_options(task: Task, budget: Budget) -> dict[str, object]:
     each: a budget of the same families listed in another order, or built from a set (whose
     order of strings changes with ``PYTHONHASHSEED``, so another worker process lists them
     otherwise), got another token and refused the first one's.
-    A depth bound no tree of the input reaches is no bound: the library leaves ``max_depth``
-    unset, a server brings an unset one to its ``max_layers`` limit (16 by default, 24 for the
-    command's embedded server; :func:`advisor.service.limits.defaults_within`), and the three run
-    the same search. Digested as given, the one request had a token per front door, each refused
-    by the others as another request's. The outputs are those every candidate has (the budget's,
+    A depth bound at or past the deepest tree the search builds on the input is no bound: the
+    library leaves ``max_depth`` unset, a server brings an unset one to its ``max_layers`` limit
+    (16 by default, 24 for the command's embedded server;
+    :func:`advisor.service.limits.defaults_within`), and the three run the same search. Digested
+    as given, the one request had a token per front door, each refused by the others as another
+    request's; measured against the most levels any grid of the input's size could have
+    (:func:`~advisor.search.candidates.deepest_schedule`, 17 on 128 x 128, whose trees have at
+    most 7), a server's 16 still was. The outputs are those every candidate has (the budget's,
     else the task's, else 1): given by the task or by the budget, they are one search.
     """
     options = budget.model_dump(mode="json", exclude=set(_PAGE_INDEPENDENT))
@@ -91,7 +94,7 @@ def _search_options(task: Task, budget: Budget) -> dict[str, object]:
         options["channel_choices"] = sorted(budget.channel_choices)
     if budget.geometries is not None:  # a set of families: the search asks only which it holds
         options["geometries"] = [family for family in FAMILIES if family in budget.geometries]
-    if budget.max_depth is not None and budget.max_depth >= deepest_schedule(task.input):
+    if budget.max_depth is not None and budget.max_depth >= deepest_tree(task.input.shape):
         options["max_depth"] = None
     if budget.min_depth is not None and budget.min_depth <= 1:
         options["min_depth"] = None
