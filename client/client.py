@@ -971,10 +971,12 @@ def _encoded(
 ) -> _Message:
     """Encode ``model`` as the request field ``field`` (a ``message``), naming what cannot go.
 
-    The library's models bound what they must, not what the wire can hold: protobuf refuses a
-    number past its integer field (``ValueError``: a channel count past 2^31 - 1), and the
-    number is then found in the model's file form, so the error has its field path
-    (``architecture.layers[0].channels``) like any other rejection.
+    The library's models refuse a number past its wire field on their own
+    (:data:`~advisor.model.scalars.PositiveInt32`), but a model built without validation (an
+    architecture's ``model_copy(update=...)``, ``model_construct``) may hold one: protobuf
+    refuses it (``ValueError``: a channel count past 2^31 - 1), and the number is then found in
+    the model's file form, so the error has its field path (``architecture.layers[0].channels``)
+    like any other rejection.
     """
     try:
         return encode(model)

@@ -353,3 +353,21 @@ def test_a_result_that_holds_the_argument_is_told_to_pass_it(
         with pytest.raises(InvalidRequestError, match=r"got InferenceReport: pass its \.task$"):
             client.recommend(report, BUDGET)  # type: ignore[arg-type]
     assert not servicer.calls
+
+
+def test_an_unvalidated_copy_past_its_wire_field_is_named_by_its_path(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # The library refuses an architecture's width past int32 itself; a copy made with
+    # model_copy(update=...) is not validated again, and the client names it before sending.
+    _, target = fake
+    mirror = advisor.load_architecture("examples/architectures/mirror.yaml")
+    wide = mirror.model_copy(update={"representation": 2**31})
+    with AdvisorClient(target) as client, pytest.raises(InvalidRequestError) as caught:
+        client.analyze("examples/tasks/symmetry.yaml", wide)
+    assert [(v.field, v.description) for v in caught.value.violations] == [
+        (
+            "architecture.representation",
+            "2,147,483,648 is more than the request can carry (2,147,483,647)",
+        )
+    ]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.task import load_task, parse_task
 
@@ -79,3 +80,46 @@ def test_task_outputs_past_int32_are_refused_as_budget_outputs_are(outputs: int)
     with pytest.raises(InvalidRequestError) as raised:
         Budget(max_parameters=10, outputs=outputs)
     assert raised.value.violations == (FieldViolation("budget.outputs", bound),)
+
+
+@pytest.mark.parametrize(
+    ("changed", "field"),
+    [
+        ({"representation": 2**31}, "representation"),
+        ({"outputs": 2**31}, "outputs"),
+        ({"input": {"shape": [4, 4], "channels": 2**31}}, "input.channels"),
+        ({"layers": [{"channels": 2**31, "pool": [4, 4]}]}, "layers[0].channels"),
+        ({"layers": [{"channels": 8, "pool": [4, 2**31]}]}, "layers[0].pool[1]"),
+        ({"padding": [[0, 0], [0, 2**31]]}, "padding[1][1]"),
+    ],
+)
+def test_architecture_numbers_past_int32_are_refused_by_the_library_as_the_wire_does(
+    changed: dict[str, object], field: str
+) -> None:
+    # The library analysed a net of 2^31 channels that no request can carry (int32 fields):
+    # the client refused it only when encoding, and a service never sees it.
+    document = {
+        "input": {"shape": [4, 4]},
+        "representation": 8,
+        "layers": [{"channels": 8, "pool": [4, 4]}],
+        **changed,
+    }
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_architecture(document)
+    assert raised.value.violations == (
+        FieldViolation(field, "is 2,147,483,648: must be at most 2,147,483,647"),
+    )
+
+
+def test_a_mixture_members_width_past_int32_is_refused_by_the_library() -> None:
+    member = {"geometry": {"dilations": [2, 1]}, "channels": [2**31, 8]}
+    document = {
+        "input": {"shape": [4]},
+        "representation": 8,
+        "layers": [{"channels": 8, "pool": [2]}, {"channels": 8, "pool": [2]}],
+        "geometry": {"dilations": [1, 2]},
+        "mixture": {"members": [member], "mixing": [1]},
+    }
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_architecture(document)
+    assert [v.field for v in raised.value.violations] == ["mixture.members[0].channels[0]"]

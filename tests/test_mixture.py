@@ -580,28 +580,33 @@ def _closed_form_multiply_adds(m: int, widths: list[int]) -> int:
 
 def test_a_mixture_member_whose_counts_would_wrap_is_refused_on_its_channels() -> None:
     orders = [[1, 2, 4, 8], [2, 1, 8, 4]]
-    # Layers 1 and 3 are summed (mixing level 2 and the root): equal widths there.
-    huge = [2, 2, 2**62, 2]
+    # Layers 1 and 3 are summed (mixing level 2 and the root): equal widths there. Every width
+    # within int32, as the wire carries it: the member's first layer, 16 x M x its width, wraps.
+    m = 2**31 - 1
+    huge = [m, 2, 2, 2]
     with pytest.raises(InvalidRequestError) as refused:
-        parse_architecture(_document(orders, [[2, 2, 2, 2], huge], [2], 2))
+        parse_architecture(_document(orders, [[2, 2, 2, 2], huge], [2], m))
     assert [v.field for v in refused.value.violations] == ["mixture.members[0].channels"]
 
 
 def test_members_within_the_limit_whose_sum_is_not_are_refused_on_the_mixture() -> None:
     orders = [[1, 2, 4, 8], [2, 1, 8, 4]]
     limit = 2**62
-    # 16 * 2 + 2 * a * 16 + a * 2 * 8 + 2 * 2 * 4 + 2 * 2 * 2 + 2 = 58 + 48 a per member.
-    a = (limit - 58) // 48 * 2 // 3
+    # 16 m + m a 16 + a 2 8 + 2 2 4 + 2 2 2 + 2 = 16 m + (16 m + 16) a + 26 per member, every
+    # number within int32.
+    m = 2**31 - 1
+    a = (limit - 16 * m - 26) // (16 * m + 16) * 2 // 3
     member = [a, 2, 2, 2]
-    assert _closed_form_multiply_adds(2, member) == 58 + 48 * a <= limit
+    assert _closed_form_multiply_adds(m, member) == 16 * m + (16 * m + 16) * a + 26 <= limit
     with pytest.raises(InvalidRequestError) as refused:
-        parse_architecture(_document(orders, [member, member], [2], 2))
+        parse_architecture(_document(orders, [member, member], [2], m))
     assert [v.field for v in refused.value.violations] == ["mixture"]
-    # Just within the limit together (2 (58 + 48 w) - 34 shared): counted exactly.
-    within = [(limit - 82) // 96, 2, 2, 2]
-    mixture = parse_architecture(_document(orders, [within, within], [2], 2))
-    shared = 16 * 2 + 2
-    assert mixture.multiply_adds == 2 * _closed_form_multiply_adds(2, within) - shared <= limit
+    # Just within the limit together (twice a member's count less the 16 m + 2 shared): counted
+    # exactly.
+    within = [(limit - 16 * m - 50) // (32 * m + 32), 2, 2, 2]
+    mixture = parse_architecture(_document(orders, [within, within], [2], m))
+    shared = 16 * m + 2
+    assert mixture.multiply_adds == 2 * _closed_form_multiply_adds(m, within) - shared <= limit
 
 
 def test_formats_md_quotes_the_refusal_of_a_ninth_member_network() -> None:

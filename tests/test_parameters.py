@@ -19,6 +19,9 @@ from advisor.model.architecture import parse_architecture
 from advisor.model.compute import COUNT_LIMIT
 from advisor.model.grid import InputSpec
 from advisor.model.parameters import ParameterCount, ParameterModel
+from advisor.model.scalars import INT32_MAX
+
+_LAYER_8: dict[str, object] = {"channels": 8, "pool": [4, 4]}
 
 _widths = st.lists(st.integers(1, 64), min_size=2, max_size=7)
 _models = st.builds(ParameterModel, st.integers(1, 27), st.integers(1, 10))
@@ -92,7 +95,7 @@ def test_the_log_space_count_is_the_count(model: ParameterModel, widths: list[in
 
 @pytest.mark.parametrize(
     ("kernel", "channels", "field"),
-    [(2**31, 8, "representation_kernel"), (3, 2**31, "layers")],
+    [(2**31 - 1, 8, "representation_kernel"), (3, 2**31 - 1, "layers")],
 )
 def test_an_architecture_whose_counts_would_wrap_is_refused_on_its_field(
     kernel: int, channels: int, field: str
@@ -111,11 +114,26 @@ def test_an_architecture_whose_counts_would_wrap_is_refused_on_its_field(
 @pytest.mark.parametrize(
     ("changed", "field"),
     [
-        ({"representation": 10**20}, "representation"),
-        ({"input": {"shape": [16, 16], "channels": 10**20}}, "input.channels"),
-        ({"outputs": 10**20}, "outputs"),
         (
-            {"layers": [{"channels": 8, "pool": [4, 4]}, {"channels": 10**20, "pool": [4, 4]}]},
+            {"representation": INT32_MAX, "layers": [{"channels": 2**30, "pool": [4, 4]}] * 2},
+            "representation",
+        ),
+        (
+            {"input": {"shape": [16, 16], "channels": INT32_MAX}, "representation": 2**30},
+            "input.channels",
+        ),
+        (
+            {
+                "outputs": INT32_MAX,
+                "layers": [_LAYER_8, {"channels": INT32_MAX - 1, "pool": [4, 4]}],
+            },
+            "outputs",
+        ),
+        (
+            {
+                "layers": [_LAYER_8, {"channels": INT32_MAX, "pool": [4, 4]}],
+                "outputs": INT32_MAX - 1,
+            },
             "layers",
         ),
     ],
@@ -124,7 +142,8 @@ def test_counts_that_would_wrap_are_refused_on_the_number_that_makes_them(
     changed: dict[str, object], field: str
 ) -> None:
     # A huge output count multiplies the last width, a huge M the kernel's weights: the field
-    # named is the number given, not the layer or kernel its term also holds.
+    # named is the largest number, not the layer or kernel its term also holds. Every number is
+    # within int32, as the wire carries it (the library refuses larger ones on their own).
     document = {
         "input": {"shape": [16, 16]},
         "representation": 8,
@@ -138,15 +157,18 @@ def test_counts_that_would_wrap_are_refused_on_the_number_that_makes_them(
 
 
 def test_the_largest_countable_architecture_counts_exactly() -> None:
-    # 256 x (9 x 8 + 8 x 8) multiply-adds below, then 16 x 8 x r and r x 1 at the top: the
-    # largest r within COUNT_LIMIT.
-    widest = (COUNT_LIMIT - 256 * (9 * 8 + 8 * 8)) // (16 * 8 + 1)
+    # On 2^20 locations, 2^20 x (9 x 8 + 8 x w) multiply-adds below (w the widest int32 width),
+    # then 1024 x w x r and r x 1 at the top: the largest r within COUNT_LIMIT.
+    wide = INT32_MAX
+    below = 2**20 * (9 * 8 + 8 * wide)
+    top = (COUNT_LIMIT - below) // (1024 * wide + 1)
     document = {
-        "input": {"shape": [16, 16]},
+        "input": {"shape": [1024, 1024]},
         "representation": 8,
         "representation_kernel": 3,
-        "layers": [{"channels": 8, "pool": [4, 4]}, {"channels": widest, "pool": [4, 4]}],
+        "layers": [{"channels": wide, "pool": [32, 32]}, {"channels": top, "pool": [32, 32]}],
     }
     architecture = parse_architecture(document)
-    assert architecture.multiply_adds == 256 * (9 * 8 + 8 * 8) + 16 * 8 * widest + widest
-    assert architecture.parameters == (9 * 8 + 8) + (8 * 8 + 8) + (8 * widest + widest) + widest + 1
+    assert architecture.multiply_adds == below + 1024 * wide * top + top
+    assert architecture.multiply_adds + 1024 * wide + 1 > COUNT_LIMIT  # one wider is past it
+    assert architecture.parameters == (9 * 8 + 8) + (8 * wide + wide) + (wide * top + top) + top + 1

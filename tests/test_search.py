@@ -846,22 +846,27 @@ def test_widths_whose_counts_would_wrap_are_refused_and_the_widest_that_fits_is_
 
 
 @pytest.mark.parametrize(
-    ("channels", "field", "way_out"),
+    ("widths", "field", "way_out"),
     [
-        (2**31 - 1, "budget.max_channels", "16,777,215 channels fit"),
-        (2**60, "task.input.channels", "even at the narrowest allowed width (4)"),
+        ({"max_channels": 2**31 - 1}, "budget.max_channels", "16,777,215 channels fit"),
+        (
+            {"channel_choices": [2**31 - 1], "width_profile": "free"},
+            "task.input.channels",
+            "even at the narrowest allowed width (2147483647)",
+        ),
     ],
 )
 def test_a_one_wide_kernel_is_not_blamed_for_counts_that_wrap(
-    channels: int, field: str, way_out: str
+    widths: dict[str, Any], field: str, way_out: str
 ) -> None:
     # A 1-wide kernel cannot be narrowed, yet counts past 2^62 in the representation conv were
     # refused on it ("budget.representation_kernel: a 1-wide representation conv ..."): the
-    # widths wrap it where a narrower one fits, else the input's channels do.
-    task = parse_task({"input": {"shape": [8, 8], "channels": channels}, "preset": "symmetry"})
+    # widths wrap it where a narrower one fits, else the input's channels do (every number
+    # within int32, as the wire carries it).
+    task = parse_task({"input": {"shape": [8, 8], "channels": 2**31 - 1}, "preset": "symmetry"})
     options: dict[str, Any] = {"max_parameters": 2**63 - 1, "time_limit_seconds": None}
     with pytest.raises(InvalidRequestError) as refused:
-        recommend(task, Budget(**options, max_channels=2**31 - 1))
+        recommend(task, Budget(**options, **widths))
     [violation] = refused.value.violations
     assert violation.field == field
     assert way_out in violation.description
@@ -896,17 +901,18 @@ def test_an_m_range_past_the_widest_width_widens_no_net_and_refuses_no_search(
 
 
 def test_a_kernel_whose_counts_would_wrap_is_refused_and_one_below_is_counted_exactly() -> None:
-    # Kernels no wider than the input: 2^40 channels make its weights as many as a 2^20-wide
-    # kernel's on one channel, and the 16-wide one wraps 2^62 (256 * 16^2 * 2^40 * 512 = 2^65).
-    task = parse_task({"input": {"shape": [16, 16], "channels": 2**40}, "preset": "local"})
+    # Kernels no wider than the input, 2^30 channels (within int32, as the wire carries them):
+    # with widths up to 2^20 the 16-wide one wraps 2^62 (256 * 16^2 * 2^30 * 2^20 = 2^66).
+    task = parse_task({"input": {"shape": [16, 16], "channels": 2**30}, "preset": "local"})
+    options: dict[str, Any] = {"max_parameters": 10**18, "max_channels": 2**20}
     with pytest.raises(InvalidRequestError) as refused:
-        recommend(task, Budget(max_parameters=10**18, representation_kernel=16))
+        recommend(task, Budget(**options, representation_kernel=16))
     [violation] = refused.value.violations
     assert violation.field == "budget.representation_kernel"
     assert "more than 2^62 multiply-adds" in violation.description
     top = recommend(task, Budget(max_parameters=10**18, representation_kernel=2))
     pick = top.recommendations[0]
-    kernel_weights = 2**2 * 2**40 * pick.architecture.representation
+    kernel_weights = 2**2 * 2**30 * pick.architecture.representation
     assert pick.parameters == pick.architecture.parameters > kernel_weights
 
 

@@ -56,7 +56,7 @@ from advisor.model.mixture import (
     summed_parameters,
 )
 from advisor.model.parameters import ParameterCount, ParameterModel
-from advisor.model.scalars import StrictWhole, is_whole
+from advisor.model.scalars import INT32_MAX, PositiveInt32, StrictWhole, is_whole
 from advisor.model.schedule import Schedule, check_schedule
 from advisor.model.text import printable_name
 
@@ -83,8 +83,7 @@ __all__ = [
 _Ints = npt.NDArray[np.int64]
 
 # Strict: a document's `true`, `2.5` or `"2"` is a mistake to report, not a number to coerce.
-_PositiveInt = Annotated[StrictWhole, Field(gt=0)]
-_Margin = Annotated[StrictWhole, Field(ge=0)]
+_Margin = Annotated[StrictWhole, Field(ge=0, le=INT32_MAX)]
 
 
 _WIDER_CONV: Final = (
@@ -115,12 +114,12 @@ class Layer(RequestModel):
     }
     """A conv layer's keys in other frameworks, refused with how this model writes them."""
 
-    channels: _PositiveInt
-    pool: tuple[_PositiveInt, ...] = Field(
+    channels: PositiveInt32
+    pool: tuple[PositiveInt32, ...] = Field(
         min_length=1,
         json_schema_extra=list_form("one window size per input axis, as [2, 2] on an image"),
     )
-    stride: tuple[_PositiveInt, ...] | None = Field(
+    stride: tuple[PositiveInt32, ...] | None = Field(
         default=None,
         json_schema_extra=list_form("one window step per input axis, as [1, 1] on an image"),
     )
@@ -154,15 +153,15 @@ class Architecture(NullsOmitted):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     input: InputSpec
-    representation: _PositiveInt = Field(description="M, the representation channels.")
+    representation: PositiveInt32 = Field(description="M, the representation channels.")
     layers: tuple[Layer, ...] = Field(min_length=1, description="Hidden layers, bottom-up.")
     geometry: Geometry = "contiguous"
-    outputs: _PositiveInt = Field(default=1, description="Y, the number of outputs.")
+    outputs: PositiveInt32 = Field(default=1, description="Y, the number of outputs.")
     # No min_length: printable_name refuses "" as it does "  ", "must not be empty or blank".
     family: str | None = Field(
         default=None, description="Where the architecture came from (provenance)."
     )
-    representation_kernel: _PositiveInt = Field(
+    representation_kernel: PositiveInt32 = Field(
         default=1, description="k: the representation layer is a k x k conv with 'same' padding."
     )
     padding: tuple[tuple[_Margin, _Margin], ...] | None = Field(

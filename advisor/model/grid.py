@@ -18,7 +18,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
 from advisor.errors import InvalidRequestError, list_form
 from advisor.model.documents import NullsOmitted
-from advisor.model.scalars import StrictWhole
+from advisor.model.scalars import PositiveInt32, StrictWhole
 
 __all__ = [
     "MAX_LOCATIONS",
@@ -104,7 +104,7 @@ class InputSpec(NullsOmitted):
         description="[N], [H, W] or [D, H, W]; locations are numbered row-major.",
         json_schema_extra=list_form("one size per axis: [N], [H, W] or [D, H, W], as [32, 32]"),
     )
-    channels: StrictWhole = Field(default=1, gt=0, description="Input channels (e.g. 3 for RGB).")
+    channels: PositiveInt32 = Field(default=1, description="Input channels (e.g. 3 for RGB).")
 
     @field_validator("shape")
     @classmethod

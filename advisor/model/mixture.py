@@ -19,7 +19,7 @@ the same sets of locations, and the layers summed there have equal widths.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, ClassVar, Final
+from typing import ClassVar, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +30,7 @@ from advisor.model.compute import COUNT_LIMIT, end_multiply_adds, multiply_adds
 from advisor.model.documents import NullsOmitted, RequestModel
 from advisor.model.geometries import Geometry, family_of
 from advisor.model.parameters import ParameterModel
-from advisor.model.scalars import StrictWhole
+from advisor.model.scalars import PositiveInt32, StrictWhole
 from advisor.model.schedule import Schedule
 
 __all__ = [
@@ -52,7 +52,6 @@ __all__ = [
 MAX_MEMBERS = 8
 """Most member networks in a mixture, the architecture's own included."""
 
-_PositiveInt = Annotated[StrictWhole, Field(gt=0)]
 _Labels = npt.NDArray[np.intp]
 _Ints = npt.NDArray[np.int64]
 
@@ -76,7 +75,7 @@ class MixtureMember(RequestModel):
     written as a whole architecture was told only that its ``layers`` were not permitted."""
 
     geometry: Geometry
-    channels: tuple[_PositiveInt, ...] = Field(min_length=1)
+    channels: tuple[PositiveInt32, ...] = Field(min_length=1)
 
 
 class Mixture(NullsOmitted):

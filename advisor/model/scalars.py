@@ -27,6 +27,7 @@ from advisor.usage import EMPTY_PATH
 __all__ = [
     "INT32_MAX",
     "INT64_MAX",
+    "PositiveInt32",
     "StrictWhole",
     "boolean_problem",
     "finite_number",
@@ -171,3 +172,9 @@ def _not_finite(value: float) -> str:
 StrictWhole: TypeAlias = Annotated[int, BeforeValidator(numpy_integer), Field(strict=True)]
 """An integer field of a document: an ``int`` or a NumPy integer; a float (even ``2.0``), a text
 or a boolean is a mistake to report, not a number to coerce."""
+
+PositiveInt32: TypeAlias = Annotated[StrictWhole, Field(gt=0, le=INT32_MAX)]
+"""A positive count of a document that the wire carries as ``int32``: a width, M, the outputs,
+a window, the input's channels. Bounded here, in the library, so a task or an architecture it
+takes can always be sent to a server, which refuses the same values on the same field; without
+the bound the library analysed a net of 2^31 channels that the client could not send."""
