@@ -43,8 +43,13 @@ from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededErr
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import Architecture, architecture_argument, parse_architecture
-from advisor.model.arguments import require_callback, require_flag
-from advisor.model.budget import Budget, seed_problem
+from advisor.model.arguments import (
+    checked_inference_arguments,
+    checked_integer,
+    require_callback,
+    require_flag,
+)
+from advisor.model.budget import Budget
 from advisor.model.documents import read_document
 from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
@@ -515,9 +520,7 @@ class AdvisorClient:
             would go unread (``shape`` with a ``DataSample``, any of the three with a
             ``DependenceGraph``); then for bad data (``data``, ``data.shape``).
         """
-        if outputs is not None:
-            outputs = checked_integer("outputs", outputs, 1, _INT32_MAX)
-        seed = _checked_seed("seed", seed)
+        outputs, seed = checked_inference_arguments(outputs, seed)
         if top_k is not None:
             top_k = checked_integer("top_k", top_k, 1, MAX_TOP_K)
         if allow_constant is not None:
@@ -752,36 +755,6 @@ def checked_timeout(field: str, seconds: float) -> float:
             f"(a year); got {seconds!r}",
         )
     return float(seconds)
-
-
-def checked_integer(field: str, value: object, lowest: int, highest: int | None = None) -> int:
-    """Return ``value`` as an ``int`` if it is a whole number from ``lowest`` to ``highest``.
-
-    A float (even ``2.0``), a string or a bool is refused rather than converted, as a model's
-    strict integer field refuses it; numpy's integers are whole numbers. ``highest`` None means
-    no upper bound.
-
-    Raises
-    ------
-    InvalidRequestError
-        On ``field``, saying the range and what was given.
-    """
-    number = int(value) if is_whole(value) else None
-    if number is not None and lowest <= number and (highest is None or number <= highest):
-        return number
-    bounds = f"at least {lowest:,}" if highest is None else f"from {lowest:,} to {highest:,}"
-    raise InvalidRequestError.single(field, f"must be a whole number {bounds}; got {value!r}")
-
-
-def _checked_seed(field: str, seed: object) -> int:
-    """Return ``seed`` if it is a whole number a seed may be (:func:`seed_problem`'s range)."""
-    if not is_whole(seed):
-        raise InvalidRequestError.single(field, f"must be a whole number; got {seed!r}")
-    number = int(seed)
-    problem = seed_problem(number)
-    if problem is not None:
-        raise InvalidRequestError.single(field, problem)
-    return number
 
 
 def _checked_shape(field: str, shape: object) -> tuple[int, ...]:

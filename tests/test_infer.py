@@ -979,3 +979,31 @@ def test_the_task_file_of_a_task_keeps_its_stated_relations() -> None:
     saved = parse_task(task_file(task))
     assert saved.resolved() == task.resolved()
     assert [c.relation for c in saved.resolved()] == ["shift", "mirror", None]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"seed": -1}, "seed"),
+        ({"seed": 2**63}, "seed"),
+        ({"seed": 1.5}, "seed"),
+        ({"outputs": 2**40}, "outputs"),
+        ({"outputs": 2.0}, "outputs"),
+        ({"outputs": 0}, "outputs"),
+    ],
+)
+def test_the_librarys_inference_refuses_what_the_service_refuses_whatever_the_data(
+    arguments: dict[str, object], field: str
+) -> None:
+    # The service refused a negative seed (the partitioner would run it as another seed) and the
+    # client outputs past int32; the library ran the seed quietly, failed inside METIS on a
+    # float, and took such outputs into a report without a task when the data showed nothing.
+    rng = np.random.default_rng(0)
+    mirrored = rng.normal(size=(200, 8, 8))
+    mirrored[:, :, 4:] = mirrored[:, :, 3::-1] + 0.1 * rng.normal(size=(200, 8, 4))
+    noise = rng.normal(size=(200, 8, 8))
+    for values in (mirrored, noise):
+        graph = dependence_graph(data_from_array(values))
+        with pytest.raises(InvalidRequestError) as error:
+            infer_task(graph, **arguments)  # type: ignore[arg-type]
+        assert _fields(error) == [field]

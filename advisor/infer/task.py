@@ -65,6 +65,7 @@ from advisor.infer.polling import poll
 from advisor.infer.report import MIN_WEIGHT, InferenceReport, InferredCorrelation, dropped_reason
 from advisor.infer.significance import independence_threshold, pair_thresholds
 from advisor.infer.terms import ARRANGED_RATIO, EVIDENCE_COVERAGE
+from advisor.model.arguments import checked_inference_arguments
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import Task, parse_task
 from advisor.stopping import StopSignal
@@ -78,7 +79,6 @@ __all__ = [
     "Candidate",
     "InferredTask",
     "chance_density",
-    "check_outputs",
     "edge_thresholds",
     "infer_task",
 ]
@@ -210,12 +210,13 @@ def infer_task(
     Raises
     ------
     InvalidRequestError
-        On ``outputs`` under 1, before any work (:func:`check_outputs`).
+        On ``outputs`` or ``seed`` out of range or not whole, before any work
+        (:func:`~advisor.model.arguments.checked_inference_arguments`).
     StoppedError
         Once ``stop`` has stopped (a deadline, a cancellation, a shutdown): an inference has no
         partial result.
     """
-    check_outputs(outputs)
+    outputs, seed = checked_inference_arguments(outputs, seed)
     poll(stop)
     threshold = independence_threshold(graph.independent_samples, graph.num_locations)
     evidence = _evidence(graph)
@@ -259,23 +260,6 @@ def infer_task(
     if any(c.kept for c in judged):
         task = parse_task(_document(evidence, judged, top, outputs, arranged if carry else None))
     return InferredTask(task, arranged, tuple(judged), threshold, int(evidence.weights.size))
-
-
-def check_outputs(outputs: int | None) -> None:
-    """Refuse ``outputs`` under 1, whatever the graph shows.
-
-    The task reads ``outputs`` only when a candidate is kept, so an unchecked count under 1 was
-    refused (``outputs: Input should be greater than 0``) on a graph showing dependence and
-    accepted, into a report without a task, on one showing none. The service's ``InferTask``
-    reaches this check through :func:`infer_task`, its ``int32`` admitting such counts.
-
-    Raises
-    ------
-    InvalidRequestError
-        On ``outputs``.
-    """
-    if outputs is not None and outputs < 1:
-        raise InvalidRequestError.single("outputs", f"is {outputs}: must be at least 1")
 
 
 def _reached_share(evidence: DependenceGraph) -> float:

@@ -18,9 +18,18 @@ import os
 from collections.abc import Mapping
 
 from advisor.errors import InvalidRequestError
-from advisor.model.scalars import boolean_problem
+from advisor.model.budget import seed_problem
+from advisor.model.scalars import INT32_MAX, boolean_problem, is_whole
 
-__all__ = ["require_callback", "require_flag", "require_instance", "require_path"]
+__all__ = [
+    "checked_inference_arguments",
+    "checked_integer",
+    "checked_seed",
+    "require_callback",
+    "require_flag",
+    "require_instance",
+    "require_path",
+]
 
 _READERS: dict[str, tuple[str, str]] = {
     "Task": ("parse_task", "load_task"),
@@ -98,6 +107,65 @@ def require_flag(value: object, parameter: str) -> bool:
     if problem is not None:
         raise InvalidRequestError.single(parameter, problem)
     return bool(value)
+
+
+def checked_integer(field: str, value: object, lowest: int, highest: int | None = None) -> int:
+    """Return ``value`` as an ``int`` if it is a whole number from ``lowest`` to ``highest``.
+
+    A float (even ``2.0``), a string or a bool is refused rather than converted, as a model's
+    strict integer field refuses it; numpy's integers are whole numbers. ``highest`` None means
+    no upper bound.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``field``, saying the range and what was given.
+    """
+    number = int(value) if is_whole(value) else None
+    if number is not None and lowest <= number and (highest is None or number <= highest):
+        return number
+    bounds = f"at least {lowest:,}" if highest is None else f"from {lowest:,} to {highest:,}"
+    raise InvalidRequestError.single(field, f"must be a whole number {bounds}; got {value!r}")
+
+
+def checked_seed(field: str, seed: object) -> int:
+    """Return ``seed`` if it is a whole number a seed may be (:func:`seed_problem`'s range).
+
+    The one check of a seed argument, the library's, the client's and the service's alike: a
+    negative one would be run quietly as another seed, a float failed inside METIS.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``field``: not a whole number, or outside 0 to 2^63 - 1.
+    """
+    if not is_whole(seed):
+        raise InvalidRequestError.single(field, f"must be a whole number; got {seed!r}")
+    number = int(seed)
+    problem = seed_problem(number)
+    if problem is not None:
+        raise InvalidRequestError.single(field, problem)
+    return number
+
+
+def checked_inference_arguments(outputs: object, seed: object) -> tuple[int | None, int]:
+    """Return ``outputs`` and ``seed`` as whole numbers, refusing what no request could carry.
+
+    ``outputs``: None or 1 to 2^31 - 1 (its wire field's ``int32``); ``seed``: 0 to 2^63 - 1
+    (:func:`checked_seed`). Checked before any work, whatever the graph
+    shows: the task reads ``outputs`` only when a candidate is kept, so an unchecked count was
+    refused on a graph showing dependence and accepted, into a report without a task, on one
+    showing none; a negative seed ran quietly as another one, and a float failed inside METIS.
+    The library's :func:`~advisor.infer.task.infer_task`, the service's ``InferTask`` and the
+    client's ``infer_task`` (before it computes the graph) check their arguments here.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``outputs`` or ``seed``.
+    """
+    counted = None if outputs is None else checked_integer("outputs", outputs, 1, INT32_MAX)
+    return counted, checked_seed("seed", seed)
 
 
 def require_callback(value: object, parameter: str) -> None:

@@ -21,8 +21,9 @@ from typing import TypeAlias
 
 import grpc
 
-from advisor.errors import InvalidRequestError, StoppedError
-from advisor.model.budget import Budget, seed_problem
+from advisor.errors import StoppedError
+from advisor.model.arguments import checked_inference_arguments
+from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import Task, list_presets
 from advisor.protocol import wire
@@ -174,13 +175,13 @@ class AdvisorServicer:
             from advisor.infer.task import infer_task
 
             check_infer_request(request, self._limits)
-            _check_seed(request.seed, "seed")
+            given = request.outputs if request.HasField("outputs") else None
+            outputs, seed = checked_inference_arguments(given, request.seed)
             wire.require_field(request, "graph")
             graph = wire.dependence_graph_from_proto(request.graph, self._limits.max_locations)
-            outputs = request.outputs if request.HasField("outputs") else None
             stop = call_stop_signal(context, self._admission.drain)
             with shutdown_named(self._admission):
-                inferred = infer_task(graph, outputs=outputs, seed=request.seed, stop=stop)
+                inferred = infer_task(graph, outputs=outputs, seed=seed, stop=stop)
         return wire.inference_report_to_proto(inferred.report())
 
     def _search_request(
@@ -196,17 +197,6 @@ class AdvisorServicer:
         wire.require_field(request, "budget")
         budget = wire.budget_from_proto(request.budget)
         return task, defaults_within(budget, request.budget, self._limits)
-
-
-def _check_seed(seed: int, field: str) -> None:
-    """Refuse ``seed`` at ``field`` unless it is 0 to 2^63 - 1, in ``budget.seed``'s words.
-
-    The proto's ``int64`` admits negative seeds, which the partitioner would quietly take as
-    some other seed (the arrangement's tries wrap it modulo 2^63: -1 runs as 2^63 - 1).
-    """
-    problem = seed_problem(seed)
-    if problem is not None:
-        raise InvalidRequestError.single(field, problem)
 
 
 @contextmanager
