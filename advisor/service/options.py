@@ -110,7 +110,7 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
     "request_read_seconds": {
         "type": float,
         "metavar": "S",
-        "help": "time a call has to send its request message (default 10)",
+        "help": "time a call has to send its request message, at least 0.1 (default 10)",
     },
     "max_streams_per_connection": {
         "type": int,

@@ -124,6 +124,12 @@ _LEAST_CONNECTION_SECONDS: Final = 1.0
 bound), and bounds of a millisecond closed and pinged connections under their calls (one call in
 ten ran into its deadline)."""
 
+_LEAST_READ_SECONDS: Final = 0.1
+"""Least ``request_read_seconds``: the time a request has to arrive after its call starts must
+cover at least a network round trip (tens of milliseconds across a continent) and a moment of a
+busy event loop; below it a server answered every call ``DEADLINE_EXCEEDED`` (at 1 microsecond,
+all of them, on this machine) and started as if nothing were wrong."""
+
 
 class ServerConfig(BaseModel):
     """Everything needed to start a server; every invalid setting raises InvalidRequestError."""
@@ -187,7 +193,7 @@ class ServerConfig(BaseModel):
     )
     request_read_seconds: float = Field(
         default=10.0,
-        gt=0,
+        ge=_LEAST_READ_SECONDS,
         le=LONGEST_SECONDS,
         allow_inf_nan=False,
         description="Time a call has to send its request message after it starts.",

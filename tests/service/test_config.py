@@ -151,6 +151,10 @@ def test_the_embedded_server_admits_what_one_machine_can_do_a_public_one_does_no
     ("setting", "value"),
     [
         ("request_read_seconds", 0),
+        # A request cannot arrive within a microsecond (every call ended DEADLINE_EXCEEDED) nor,
+        # across a network, within a few milliseconds.
+        ("request_read_seconds", 1e-6),
+        ("request_read_seconds", 0.099),
         ("max_streams_per_connection", 0),
         ("max_connection_idle_seconds", -1.0),
         ("max_connection_age_seconds", float("inf")),
@@ -422,3 +426,12 @@ def test_worker_niceness_with_the_threads_executor_is_refused_naming_it(
     assert [v.field for v in error.value.violations] == ["config.worker_niceness"]
     assert _config_of("--config", str(path)).worker_niceness == 5
     assert _config_of("--executor", "threads").worker_niceness == 10  # the default: no conflict
+
+
+def test_a_read_timeout_no_request_can_meet_is_refused_naming_its_option() -> None:
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--request-read-timeout", "0.00001")
+    assert [(v.field, v.description) for v in error.value.violations] == [
+        ("request_read_seconds", "is 1e-05: must be at least 0.1")
+    ]
+    assert _config_of("--request-read-timeout", "0.1").request_read_seconds == 0.1
