@@ -680,7 +680,10 @@ def test_usage_errors_are_exit_2(task_file: Path) -> None:
             ["--budget", "abc"],
             "--budget: invalid value 'abc' (a whole number: 200000, 200_000, 2e5 or 200k)",
         ),
-        (["--top", "1.5"], "--top: invalid value '1.5' (a whole number)"),
+        (
+            ["--top", "1.5"],
+            "--top: invalid value '1.5' (a whole number: 200000, 200_000, 2e5 or 200k)",
+        ),
         (
             ["--objective", "max"],
             "--objective: invalid value 'max' (choose from weighted, maximin)",
@@ -1461,7 +1464,10 @@ def test_a_version_or_help_that_cannot_be_written_is_one_line_saying_so(
 @pytest.mark.parametrize(
     ("options", "error"),
     [
-        (["--channels", "8", "16"], "--channels: invalid value '{task}' (a whole number)"),
+        (
+            ["--channels", "8", "16"],
+            "--channels: invalid value '{task}' (a whole number: 200000, 200_000, 2e5 or 200k)",
+        ),
         (["--geometries", "mirror"], "the following arguments are required: TASK"),
         (
             ["--from-data", "correlations"],
@@ -1525,3 +1531,14 @@ def test_ctrl_c_while_the_command_loads_is_one_line(monkeypatch: pytest.MonkeyPa
     result = advisor("presets")
     assert result.status == ExitCode.OTHER
     assert result.stderr == "advisor: error: interrupted\n"
+
+
+def test_every_budget_count_option_reads_a_whole_float_as_a_budget_does() -> None:
+    # The library's Budget(top_k=5.0) and a file's top_k: 5.0 are 5, as --budget 2e5 is 200000;
+    # --top 5.0 (and --seed, --max-depth, ...) was refused as no whole number.
+    argv = ["recommend", "task.yaml", "--budget", "100000.0", "--top", "5.0", "--seed", "1e3"]
+    options = ["--max-depth", "4.0", "--channels", "8.0", "16", "--max-window", "16.0"]
+    args = build_parser().parse_args([*argv, *options])
+    assert (args.max_parameters, args.top_k, args.seed) == (100_000, 5, 1000)
+    assert (args.max_depth, args.channel_choices, args.max_window) == (4, [8, 16], 16)
+    assert Budget(max_parameters=100_000.0, top_k=5.0, seed=1e3).top_k == 5  # the same rule

@@ -1523,3 +1523,14 @@ def test_a_learn_setting_katib_cannot_learn_from_is_refused_naming_it(
         ((named, description),) = _described(error)
         assert named == field
         assert found in description
+
+
+@pytest.mark.parametrize("written", ["200000", "200_000", "2e5", "200k", "200000.0"])
+def test_the_budget_setting_is_read_as_every_budget_count_is(written: str) -> None:
+    # A budget's counts take a whole float (Budget(max_parameters=2e5), a file's 2e5, the
+    # command's --budget 2e5); the Katib setting alone refused '2e5' as no positive integer.
+    search = read_experiment(_experiment(task="symmetry", max_parameters=written, seed="1e3"))
+    assert (search.budget.max_parameters, search.budget.seed) == (200_000, 1000)
+    with pytest.raises(InvalidRequestError) as refused:
+        read_experiment(_experiment(task="symmetry", max_parameters="2.5e5x"))
+    assert [v.field for v in refused.value.violations] == [f"{SETTINGS_FIELD}[1].value"]

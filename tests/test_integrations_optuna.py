@@ -889,6 +889,7 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         (lambda: fetch_ranking(TASK, BUDGET, -1), "count"),
         (lambda: budget_constraints(-5), "max_parameters"),
         (lambda: budget_constraints(0), "max_parameters"),
+        (lambda: budget_constraints(2.5e5 + 0.5), "max_parameters"),
         (lambda: AdvisorSampler(cast(Any, 42), BUDGET), "task"),
         (lambda: AdvisorSampler("absent.yaml", BUDGET), "task"),
         (lambda: AdvisorSampler(TASK, {"max_parameters": -1}), "budget.max_parameters"),
@@ -922,6 +923,7 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         "fetch-count",
         "constraints-negative",
         "constraints-zero",
+        "constraints-fraction",
         "sampler-task-type",
         "sampler-task-file",
         "sampler-budget",
@@ -1008,3 +1010,10 @@ def test_a_ranking_its_time_limit_cut_is_warned_of_and_a_whole_one_is_not() -> N
         warnings.simplefilter("error")
         whole = fetch_ranking(task, budget.model_copy(update={"time_limit_seconds": None}), 6)
     assert len(cut) < len(whole) == 6
+
+
+def test_the_constraints_budget_is_read_as_a_budgets_count_is() -> None:
+    # The sampler's Budget(max_parameters=2e5) was taken and budget_constraints(2e5) refused.
+    trial = optuna.trial.create_trial(value=0.0, user_attrs={PARAMETERS_ATTR: 150_000})
+    assert budget_constraints(2e5)(trial) == [-50_000.0]
+    assert budget_constraints(200_000)(trial) == [-50_000.0]

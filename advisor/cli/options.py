@@ -8,14 +8,13 @@ gRPC, the server or the model.
 from __future__ import annotations
 
 import argparse
-import decimal
-import re
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
 from advisor import usage
+from advisor.model.integer_text import CountTooLongError, read_count
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
     START_FAILED_EXIT_STATUS,
@@ -101,41 +100,16 @@ class Option:
     settings: dict[str, Any]
 
 
-_DIGITS = r"\d(?:_?\d)*"
-_NUMBER: Final = re.compile(rf"[+-]?{_DIGITS}(?:\.(?:{_DIGITS})?)?(?:[eE][+-]?{_DIGITS})?")
-"""A number as Python writes one: an underscore only between two digits (``200_000``, not
-``_200000`` or ``1__0``, which :class:`decimal.Decimal` takes), no ``inf`` or ``nan``."""
-
-_COUNT_DIGITS = 30
-"""Digits past which a count is refused before it is spelt out: 2^63 has 19."""
-
-_SI_PREFIXES: Final = {"k": 3, "K": 3, "M": 6, "G": 9, "T": 12}
-"""The decimal prefixes a count may end in, as their powers of ten (``25M`` parameters): the SI
-prefixes (``K`` too, as ``numfmt`` and model cards write a thousand); no ``m``, which is milli."""
-
-
 def count(text: str) -> int:
-    """Read a whole number as written: ``200000``, ``200_000``, ``2e5`` or ``200k`` (exactly whole).
+    """Read a whole number as every budget count is written (:func:`read_count`) for argparse.
 
-    A parameter or multiply-add budget is often written in scientific notation or with a decimal
-    prefix, as model sizes are quoted (``25M``, ``1.5G``: powers of 1000, :data:`_SI_PREFIXES`);
-    ``2.5e-1``, ``1e3k`` or ``inf`` are refused as argparse refuses any value its type rejects
-    (exit status 2, naming the option), and so is a prefixed number that is not whole
-    (``1.0005k``).
+    A malformed one is refused as argparse refuses any value its type rejects (exit status 2,
+    naming the option); one too long to be any budget is said so.
     """
-    written = text.strip()
-    power = _SI_PREFIXES.get(written[-1:], 0)
-    number = written[:-1] if power else written
-    if not _NUMBER.fullmatch(number) or (power and "e" in number.lower()):
-        raise ValueError(text)
-    sign, digits, exponent = decimal.Decimal(number).as_tuple()
-    value = decimal.Decimal((sign, digits, int(exponent) + power))  # exact, unlike scaleb
-    if not value.is_finite() or value != value.to_integral_value():
-        raise ValueError(text)
-    if value.adjusted() > _COUNT_DIGITS:
-        # Spelling out 1e999999999 would take minutes; every bound is far below it.
-        raise argparse.ArgumentTypeError(f"{text} is larger than any budget (2^63 - 1 at most)")
-    return int(value)
+    try:
+        return read_count(text)
+    except CountTooLongError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def output_path(text: str) -> Path | None:
@@ -163,8 +137,8 @@ NO_BOUND: Final = "none"
 
 
 def bound(text: str) -> int | str:
-    """Read a bound: a whole number, or ``none`` for no bound (:data:`NO_BOUND`)."""
-    return NO_BOUND if text.strip().lower() == NO_BOUND else int(text)
+    """Read a bound: a whole number as :func:`count` reads it, or ``none`` for no bound."""
+    return NO_BOUND if text.strip().lower() == NO_BOUND else read_count(text)
 
 
 VALUE_KINDS = {
@@ -188,7 +162,7 @@ BUDGET_OPTIONS = (
     Option(
         "--top",
         "top_k",
-        {"type": int, "metavar": "K", "help": "recommendations to return (default 5)"},
+        {"type": count, "metavar": "K", "help": "recommendations to return (default 5)"},
     ),
     Option(
         "--time-limit",
@@ -199,7 +173,7 @@ BUDGET_OPTIONS = (
         "--seed",
         "seed",
         {
-            "type": int,
+            "type": count,
             "metavar": "S",
             "help": "search seed: draws the dilation orders of a 1-D input of 128 steps or more, "
             "or padded to 128 or more (65 steps, say), and the order a time-limited search visits "
@@ -226,18 +200,22 @@ BUDGET_OPTIONS = (
     Option(
         "--min-depth",
         "min_depth",
-        {"type": int, "metavar": "L", "help": "fewest layers (default 1)"},
+        {"type": count, "metavar": "L", "help": "fewest layers (default 1)"},
     ),
     Option(
         "--max-depth",
         "max_depth",
-        {"type": int, "metavar": "L", "help": "most layers (default: as deep as the grid allows)"},
+        {
+            "type": count,
+            "metavar": "L",
+            "help": "most layers (default: as deep as the grid allows)",
+        },
     ),
     Option(
         "--channels",
         "channel_choices",
         {
-            "type": int,
+            "type": count,
             "nargs": "+",
             "metavar": "C",
             "help": (
@@ -251,7 +229,7 @@ BUDGET_OPTIONS = (
         "--max-channels",
         "max_channels",
         {
-            "type": int,
+            "type": count,
             "metavar": "C",
             "help": "widest layer when --channels is not given (default 512)",
         },
@@ -289,13 +267,13 @@ BUDGET_OPTIONS = (
     Option(
         "--outputs",
         "outputs",
-        {"type": int, "metavar": "Y", "help": "network outputs (default: the task's, else 1)"},
+        {"type": count, "metavar": "Y", "help": "network outputs (default: the task's, else 1)"},
     ),
     Option(
         "--representation-kernel",
         "representation_kernel",
         {
-            "type": int,
+            "type": count,
             "metavar": "K",
             "help": "kernel size of the representation layer (default 1)",
         },
@@ -312,17 +290,17 @@ BUDGET_OPTIONS = (
     Option(
         "--min-width",
         "min_width",
-        {"type": int, "metavar": "C", "help": "narrowest hidden width (default max(outputs, 8))"},
+        {"type": count, "metavar": "C", "help": "narrowest hidden width (default max(outputs, 8))"},
     ),
     Option(
         "--min-representation",
         "min_representation",
-        {"type": int, "metavar": "M", "help": "smallest representation width (default 4)"},
+        {"type": count, "metavar": "M", "help": "smallest representation width (default 4)"},
     ),
     Option(
         "--max-representation",
         "max_representation",
-        {"type": int, "metavar": "M", "help": "largest representation width (default 64)"},
+        {"type": count, "metavar": "M", "help": "largest representation width (default 64)"},
     ),
     Option(
         "--max-window",
@@ -337,7 +315,7 @@ BUDGET_OPTIONS = (
         "--max-step",
         "max_step",
         {
-            "type": int,
+            "type": count,
             "metavar": "S",
             "help": "widest pooling step per axis below the top (default: no bound)",
         },

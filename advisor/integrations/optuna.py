@@ -54,6 +54,7 @@ from advisor.integrations.proposals import AdvisorSource, fetch_ranking
 from advisor.integrations.space import ArchitectureSpace, design_parameter, flat_budget
 from advisor.model.architecture import Architecture
 from advisor.model.arguments import require_flag
+from advisor.model.budget import Budget
 from advisor.model.results import Recommendation
 from advisor.model.scalars import is_boolean
 from advisor.model.task import Task
@@ -250,7 +251,7 @@ def _refuse(trial: optuna.Trial, reason: str) -> Architecture:
     raise optuna.TrialPruned(reason)
 
 
-def budget_constraints(max_parameters: int) -> Callable[[FrozenTrial], Sequence[float]]:
+def budget_constraints(max_parameters: int | float) -> Callable[[FrozenTrial], Sequence[float]]:
     """Return a ``constraints_func``: feasible (<= 0) when the design fits ``max_parameters``.
 
     The value is the parameter count minus the budget, read from the trial's
@@ -260,9 +261,13 @@ def budget_constraints(max_parameters: int) -> Callable[[FrozenTrial], Sequence[
     Raises
     ------
     InvalidRequestError
-        On ``max_parameters`` unless it is a whole number of at least 1, as a budget's is.
+        On ``max_parameters`` unless a budget takes it: a whole number of at least 1, which a
+        whole float writes too (``2e5``, as the budget the study's sampler is given may be).
     """
-    max_parameters = checked_integer("max_parameters", max_parameters, 1)
+    try:
+        max_parameters = Budget(max_parameters=max_parameters).max_parameters
+    except InvalidRequestError as error:
+        raise error.renamed(lambda field: field.removeprefix("budget.")) from None
 
     def constraints(trial: FrozenTrial) -> Sequence[float]:
         parameters = trial.user_attrs.get(PARAMETERS_ATTR)

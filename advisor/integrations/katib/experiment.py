@@ -24,6 +24,7 @@ from advisor.integrations.proposals import PAGE_SIZE
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
+from advisor.model.integer_text import read_count
 from advisor.model.task import Task, list_presets, parse_task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
 
@@ -170,7 +171,7 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
         "max_parameters": ("max_parameters", _positive_int, "a positive integer"),
         "objective": ("objective", _objective, f"one of {', '.join(_OBJECTIVES)}"),
         "time_limit": ("time_limit_seconds", _time_limit, f"seconds in (0, {MAX_TIME_LIMIT:g}]"),
-        "seed": ("seed", int, "an integer"),
+        "seed": ("seed", read_count, "an integer"),
         "learn": ("learn", _flag, " or ".join(_FLAGS)),  # not the Budget's: popped below
     }
     if "task" in settings:
@@ -663,7 +664,8 @@ def _channels_hint(stated: InputSpec, expected: InputSpec, input_sizes: Sequence
 
 
 def _positive_int(value: str) -> int:
-    number = int(value)
+    """Read a positive count as every budget count is read: ``200000``, ``2e5`` or ``200k``."""
+    number = read_count(value)
     if number <= 0:
         raise ValueError(value)
     return number
