@@ -1007,3 +1007,25 @@ def test_the_librarys_inference_refuses_what_the_service_refuses_whatever_the_da
         with pytest.raises(InvalidRequestError) as error:
             infer_task(graph, **arguments)  # type: ignore[arg-type]
         assert _fields(error) == [field]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"top_k": 2.0}, "top_k"),
+        ({"top_k": True}, "top_k"),
+        ({"top_k": 0}, "top_k"),
+        ({"allow_constant": "no"}, "allow_constant"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_the_librarys_dependence_graph_refuses_what_the_client_refuses(
+    arguments: dict[str, object], field: str
+) -> None:
+    # The client's infer_task refused these naming them; the library's dependence_graph failed
+    # inside NumPy on top_k 2.0 and seed -1, kept True as the graph's top_k and read "no" as
+    # allowing constant locations.
+    sample = data_from_array(np.random.default_rng(0).normal(size=(50, 8, 8)))
+    with pytest.raises(InvalidRequestError) as error:
+        dependence_graph(sample, **arguments)  # type: ignore[arg-type]
+    assert _fields(error) == [field]

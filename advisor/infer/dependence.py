@@ -36,6 +36,7 @@ import numpy.typing as npt
 from advisor.errors import InvalidRequestError
 from advisor.infer.data import DataSample
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph, Estimate
+from advisor.model.arguments import checked_integer, checked_seed, require_flag
 
 __all__ = ["DEFAULT_TOP_K", "DENSE_FEATURES", "SKETCH_DIM", "Progress", "dependence_graph"]
 
@@ -141,10 +142,15 @@ def dependence_graph(
     ------
     InvalidRequestError
         On ``data`` for a value that is NaN or infinite (its sample, location and channel) or
-        for constant locations without ``allow_constant``; on ``top_k`` out of range.
+        for constant locations without ``allow_constant``; before any work, on ``top_k``
+        unless it is a whole number from 1 to ``MAX_TOP_K``, ``allow_constant`` unless it is a
+        boolean and ``seed`` unless it is a seed (0 to 2^63 - 1): the checks of the client's
+        ``infer_task``, in its words (a ``top_k`` of ``2.0`` failed inside NumPy, ``True`` was
+        kept as the graph's ``top_k``, ``"no"`` allowed constant locations).
     """
-    if not 1 <= top_k <= MAX_TOP_K:
-        raise InvalidRequestError.single("top_k", f"{top_k}: must be in 1..{MAX_TOP_K}")
+    top_k = checked_integer("top_k", top_k, 1, MAX_TOP_K)
+    allow_constant = require_flag(allow_constant, "allow_constant")
+    seed = checked_seed("seed", seed)
     dense = data.features <= dense_features
     repeats = _Repeats(data.samples)
     first = repeats.counted(_reported(data, progress, 0, 2))
