@@ -6,8 +6,8 @@ through :class:`SyncAccessLog`):
 its method, the status it ended with, how long it took and the peer, the request id an
 ``INTERNAL`` error was logged under (:data:`~advisor.service.status.REQUEST_ID_METADATA_KEY`),
 so the line leads to the traceback, and the search's name where a search request gives one or
-``FinishSearch`` asks for one (:func:`~advisor.service.searches.search_id_of`), so a search
-finished early is told from one its time limit ended::
+``FinishSearch`` asks for one (:data:`~advisor.service.searches.CALL_SEARCH_ID`, as the handler
+read it), so a search finished early is told from one its time limit ended::
 
     /advisor.v1.ArchitectureAdvisor/Recommend OK 0.412 s peer=ipv4:10.0.0.7:53124
     /advisor.v1.ArchitectureAdvisor/Analyze INTERNAL 0.031 s peer=ipv4:10.0.0.7:5313 request-id=5f0c
@@ -27,14 +27,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Final, TypeAlias
 
 import grpc
 
 from advisor.service.behaviors import Context, Handler, behavior_of, write_responses
-from advisor.service.calls import SERVICE
-from advisor.service.searches import search_id_of
+from advisor.service.searches import CALL_SEARCH_ID
 from advisor.service.status import REQUEST_ID_METADATA_KEY, ended_status
 
 __all__ = ["ACCESS_LOGGER", "AccessLog", "SyncAccessLog"]
@@ -107,11 +106,6 @@ def _logged(behavior: _Behavior, method: str, level: int, streaming: bool) -> _B
         started = time.monotonic()
         peer = context.peer()  # gRPC forgets it once a deadline has ended the call
         code: grpc.StatusCode | None = None
-        names: list[str | None] = []  # the search name of each request message, as it passes
-        if isinstance(request, AsyncIterator):
-            request = _naming(request, method, names)
-        else:
-            names.append(_named(method, request))
         try:
             if not streaming:
                 return await behavior(request, context)
@@ -127,29 +121,9 @@ def _logged(behavior: _Behavior, method: str, level: int, streaming: bool) -> _B
             raise
         finally:
             code = code or context.code() or grpc.StatusCode.OK
-            _log(level, method, code, started, peer, context, names[0] if names else None)
+            _log(level, method, code, started, peer, context, CALL_SEARCH_ID.get())
 
     return call
-
-
-async def _naming(
-    requests: AsyncIterator[Any], method: str, names: list[str | None]
-) -> AsyncIterator[Any]:
-    """Pass ``requests`` on, appending each one's search name to ``names``.
-
-    The inner interceptors serve every advisor method as request-streaming (the read bound,
-    :mod:`advisor.service.reading`), so the request is seen only as it passes; its name, not
-    the message (megabytes, perhaps), is what is kept for the line.
-    """
-    async for request in requests:
-        names.append(_named(method, request))
-        yield request
-
-
-def _named(method: str, request: object) -> str | None:
-    """Return the search name an advisor call's ``request`` carries (None: none, another call)."""
-    service, _, name = method.rpartition("/")
-    return search_id_of(name, request) if service == f"/{SERVICE.full_name}" else None
 
 
 def _logged_sync(behavior: _Behavior, method: str, level: int, streaming: bool) -> _Behavior:

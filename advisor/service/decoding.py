@@ -34,6 +34,7 @@ from advisor.service.calls import (
     undecodable,
 )
 from advisor.service.searches import (
+    CALL_SEARCH_ID,
     FINISH_METHOD,
     NAMED_METHODS,
     RunningSearch,
@@ -81,9 +82,10 @@ def _method_handler(
         payload: bytes, context: _Context
     ) -> tuple[Outcomes, Callable[[], None] | None]:
         """Start the call's work; return its outcomes and how its search lets its name go."""
+        search_id = _search_id(method, payload)
         if has_ended(context):  # e.g. its deadline passed while its request was read
             await refuse_ended(context)
-        named = await _named(searches, method, payload, context)
+        named = await _named(searches, method, search_id, context)
         try:
             started = await workers.begin(method, payload, context)
         except (SaturatedError, ShuttingDownError) as error:
@@ -108,8 +110,19 @@ def _method_handler(
     return grpc.unary_unary_rpc_method_handler(unary)
 
 
+def _search_id(method: str, payload: bytes) -> str | None:
+    """Return the name a search request gives its search (None: none), read once for the call.
+
+    A name a search may hold is also the call's :data:`CALL_SEARCH_ID`, for its access line.
+    """
+    search_id = read_search_id(payload) if method in NAMED_METHODS else None
+    if search_id is not None and search_id_problem(search_id) is None:
+        CALL_SEARCH_ID.set(search_id)
+    return search_id
+
+
 async def _named(
-    searches: RunningSearches, method: str, payload: bytes, context: _Context
+    searches: RunningSearches, method: str, search_id: str | None, context: _Context
 ) -> tuple[str, RunningSearch] | None:
     """Hold the name a search request gives its search; return it and its search, or None.
 
@@ -119,7 +132,6 @@ async def _named(
     ``search_id``, one a running search holds ``ALREADY_EXISTS``: two searches of one name
     could not be told apart by ``FinishSearch``.
     """
-    search_id = read_search_id(payload) if method in NAMED_METHODS else None
     if search_id is None:
         return None
     if (problem := search_id_problem(search_id)) is not None:
@@ -151,6 +163,7 @@ def _finisher(searches: RunningSearches) -> Callable[[bytes, _Context], Awaitabl
         if (problem_text := search_id_problem(request.search_id)) is not None:
             problem = InvalidRequestError.single("search_id", problem_text)
             await abort_call(context, aborted_for(problem, FINISH_METHOD))
+        CALL_SEARCH_ID.set(request.search_id)
         if not searches.finish(request.search_id):
             details = (
                 f"no search named {request.search_id!r} runs on this server (it may have "

@@ -15,6 +15,7 @@ no admission slot: it reaches a search while every slot is busy.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,7 +24,6 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
-from advisor.protocol.search_id import search_id_problem
 
 __all__ = [
     "FINISH_GRACE_SECONDS",
@@ -31,8 +31,8 @@ __all__ = [
     "NAMED_METHODS",
     "RunningSearch",
     "RunningSearches",
+    "CALL_SEARCH_ID",
     "read_search_id",
-    "search_id_of",
 ]
 
 NAMED_METHODS: Final = frozenset({"Recommend", "StreamRecommend"})
@@ -40,6 +40,16 @@ NAMED_METHODS: Final = frozenset({"Recommend", "StreamRecommend"})
 
 FINISH_METHOD: Final = "FinishSearch"
 """The method answered on the event loop (:mod:`advisor.service.decoding`), not by a worker."""
+
+CALL_SEARCH_ID: Final[ContextVar[str | None]] = ContextVar("advisor_call_search_id", default=None)
+"""The search name the call being served gives or asks to finish, once the handler has read it
+(:mod:`advisor.service.decoding`), for the access log's line (:mod:`advisor.service.access`).
+
+The handler reads the name from the request's bytes once, as it must to hold the name or finish
+its search; the access log, which wraps the handler in the call's own task, finds it here at the
+call's end instead of parsing the request again. None: the call names no search, a name no search
+may hold (the line quotes it, and such a name could hold a newline), or it was not read (a call
+refused before its request arrived)."""
 
 _FIELD: Final = advisor_pb2.RecommendRequest.DESCRIPTOR.fields_by_name["search_id"].number
 assert advisor_pb2.StreamRecommendRequest.DESCRIPTOR.fields_by_name["search_id"].number == _FIELD
@@ -66,27 +76,6 @@ def _name_only_message() -> type[Message]:
 
 
 _NAME_ONLY: Final = _name_only_message()
-
-
-def search_id_of(method: str, payload: object) -> str | None:
-    """Return the search name a call of ``method`` (its name) carries in ``payload``; None: none.
-
-    A search request's own name, or the name ``FinishSearch`` asks to finish; None for another
-    method, bytes that are no such request, or a name no search may hold (the access log
-    quotes it, and such a name could hold a newline).
-    """
-    if not isinstance(payload, bytes):
-        return None
-    if method in NAMED_METHODS:
-        named = read_search_id(payload)
-    elif method == FINISH_METHOD:
-        try:
-            named = advisor_pb2.FinishSearchRequest.FromString(payload).search_id or None
-        except DecodeError:
-            return None
-    else:
-        return None
-    return named if named is not None and search_id_problem(named) is None else None
 
 
 def read_search_id(payload: bytes) -> str | None:

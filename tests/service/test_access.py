@@ -18,6 +18,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.protocol.metadata import bearer_metadata
+from advisor.service import searches as searches_module
 from advisor.service.access import ACCESS_LOGGER
 from advisor.service.katib_server import start_katib_server
 from advisor.service.limits import MIN_MESSAGE_BYTES, RequestLimits
@@ -273,3 +274,29 @@ def test_a_named_search_and_its_finish_are_logged_with_its_name(
     stub.ListPresets(pb.ListPresetsRequest(), timeout=_WAIT_SECONDS, metadata=metadata)
     _, listed = _line_of(caplog, f"{_ADVISOR}ListPresets", "OK")
     assert "search-id" not in listed
+
+
+def test_a_search_request_is_read_for_its_name_once(
+    stub_of: Callable[..., _Stub],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The access log parsed each search request for its name and the handler parsed it again,
+    # on the event loop (about 0.5 ms for a 3 MB request): the line now takes the handler's.
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    parses: list[int] = []
+    name_only = searches_module._NAME_ONLY
+
+    class Counted:
+        @staticmethod
+        def FromString(payload: bytes) -> object:  # noqa: N802 - protobuf's name
+            parses.append(len(payload))
+            return name_only.FromString(payload)
+
+    monkeypatch.setattr(searches_module, "_NAME_ONLY", Counted)
+    stub, _ = stub_of()
+    request = pb.RecommendRequest(task=small_task(), budget=quick_budget(), search_id="trial-8")
+    stub.Recommend(request, timeout=_WAIT_SECONDS, metadata=(bearer_metadata(_TOKEN),))
+    _, searched = _line_of(caplog, f"{_ADVISOR}Recommend", "OK")
+    assert searched.endswith(" search-id=trial-8")
+    assert len(parses) == 1
