@@ -945,8 +945,8 @@ def _encoded(
     """Encode ``model`` as the request field ``field`` (a ``message``), naming what cannot go.
 
     The library's models refuse a number past its wire field on their own
-    (:data:`~advisor.model.scalars.PositiveInt32`), but a model built without validation (an
-    architecture's ``model_copy(update=...)``, ``model_construct``) may hold one: protobuf
+    (:data:`~advisor.model.scalars.PositiveInt32`), but a model built without validation
+    (``model_construct``) may hold one: protobuf
     refuses it (``ValueError``: a channel count past 2^31 - 1), and the number is then found in
     the model's file form, so the error has its field path (``architecture.layers[0].channels``)
     like any other rejection.

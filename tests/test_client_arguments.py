@@ -358,11 +358,12 @@ def test_a_result_that_holds_the_argument_is_told_to_pass_it(
 def test_an_unvalidated_copy_past_its_wire_field_is_named_by_its_path(
     fake: tuple[ScriptedAdvisor, str],
 ) -> None:
-    # The library refuses an architecture's width past int32 itself; a copy made with
-    # model_copy(update=...) is not validated again, and the client names it before sending.
+    # The library refuses an architecture's width past int32 itself; one built with
+    # model_construct is not validated, and the client names it before sending.
     _, target = fake
     mirror = advisor.load_architecture("examples/architectures/mirror.yaml")
-    wide = mirror.model_copy(update={"representation": 2**31})
+    given = {name: getattr(mirror, name) for name in mirror.model_fields_set}
+    wide = advisor.Architecture.model_construct(**{**given, "representation": 2**31})
     with AdvisorClient(target) as client, pytest.raises(InvalidRequestError) as caught:
         client.analyze("examples/tasks/symmetry.yaml", wide)
     assert [(v.field, v.description) for v in caught.value.violations] == [

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.architecture import parse_architecture
+from advisor.model.architecture import load_architecture, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.task import load_task, parse_task
 
@@ -123,3 +123,15 @@ def test_a_mixture_members_width_past_int32_is_refused_by_the_library() -> None:
     with pytest.raises(InvalidRequestError) as raised:
         parse_architecture(document)
     assert [v.field for v in raised.value.violations] == ["mixture.members[0].channels[0]"]
+
+
+def test_an_architectures_copy_with_an_update_is_validated_as_a_tasks_is() -> None:
+    # Architecture.model_copy(update=...) took the update unchecked (a task's and a budget's
+    # copies are validated): a representation of -5 failed inside the analysis with "math
+    # domain error", one of 2^31 reached the client's encoder.
+    mirror = load_architecture("examples/architectures/mirror.yaml")
+    for representation in (-5, 2**31):
+        with pytest.raises(InvalidRequestError) as raised:
+            mirror.model_copy(update={"representation": representation})
+        assert [v.field for v in raised.value.violations] == ["representation"]
+    assert mirror.model_copy(update={"outputs": 10}).parameters > mirror.parameters

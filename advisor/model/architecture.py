@@ -147,10 +147,13 @@ class Architecture(NullsOmitted):
     Construct it from a document with :func:`parse_architecture`, or with keywords; either turns
     every problem into an :class:`~advisor.errors.InvalidRequestError`
     (:class:`~advisor.model.documents.RequestModel`); the semantic checks below raise that error
-    directly, naming ``layers[i].pool``, ``layers[i].stride`` or ``geometry...``.
+    directly, naming ``layers[i].pool``, ``layers[i].stride`` or ``geometry...``. A copy with
+    an update (``model_copy(update=...)``) is validated anew, as a task's and a budget's are: an
+    unchecked ``representation: -5`` failed inside the analysis with "math domain error".
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    _copy_validates: ClassVar[bool] = True
 
     input: InputSpec
     representation: PositiveInt32 = Field(description="M, the representation channels.")
