@@ -13,6 +13,7 @@ import yaml
 from hypothesis import given
 
 from advisor.errors import InvalidRequestError
+from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import (
     Architecture,
     ParameterCount,
@@ -99,6 +100,22 @@ def test_every_geometry_form_parses() -> None:
     assert dilated.geometry.dilations == (4, 1, 2)  # type: ignore[union-attr]
     permuted = parse_architecture(_document(**one_d, geometry={"permutation": [7, *range(7)]}))
     assert permuted.geometry.permutation == (7, 0, 1, 2, 3, 4, 5, 6)  # type: ignore[union-attr]
+
+
+def test_a_dilation_order_on_a_sequence_with_axes_of_one_is_the_sequences_tree() -> None:
+    # [1, 8] holds the locations of [8] id for id; its dilated stack was refused ("needs a 1-D
+    # input") although the search now recommends it on such shapes.
+    orders = {"geometry": {"dilations": [4, 1, 2]}}
+    sequence = parse_architecture(_document(**_ONE_D, **orders))
+    for shape, pool in (([1, 8], [1, 2]), ([8, 1, 1], [2, 1, 1])):
+        layers = _layers({"pool": pool}, {"pool": pool}, {"pool": pool})
+        written = parse_architecture(_document(input={"shape": shape}, layers=layers, **orders))
+        np.testing.assert_array_equal(
+            pooling_structure(written).leaf_order(), pooling_structure(sequence).leaf_order()
+        )
+    field, description = _violation(_document(geometry={"dilations": [1, 2]}))
+    assert field == "geometry"
+    assert description.endswith("as [1, 64]); the grid is 8x8")
 
 
 def test_overlapping_windows_tile_with_their_stride() -> None:

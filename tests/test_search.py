@@ -761,7 +761,10 @@ def test_dilations_asked_for_a_grid_say_they_pool_a_sequence_only() -> None:
         _search(LEFT_RIGHT, max_parameters=10_000, geometries=["mirror", "dilations"])
     [violation] = caught.value.violations
     assert violation.field == "budget.geometries[1]"
-    assert violation.description == "dilations pool a 1-D input only, and the input is [16, 16]"
+    assert violation.description == (
+        "dilations pool a 1-D input only (or one whose other axes have one location), and the "
+        "input is [16, 16]"
+    )
 
 
 @pytest.mark.parametrize(
@@ -1229,3 +1232,33 @@ def test_a_search_whose_deadline_cut_a_pricing_is_not_complete(
     assert all(r.pricing_stopped for r in result.recommendations)
     assert "not computed (cut by the search's time limit)" in result.recommendations[0].rationale
     assert not result.complete
+
+
+@pytest.mark.parametrize("shape", [[1, 64], [64, 1, 1], [1, 1, 64]])
+def test_a_sequence_written_with_axes_of_one_is_searched_as_the_sequence(shape: list[int]) -> None:
+    # [1, 64] holds the locations of [64] id for id, but was searched as a 2-D grid without the
+    # dilation orders: 6,913 candidates against 97,640, and contiguous pooling first on the
+    # local preset where [64] ranks dilated nets first. Now every design and figure is the
+    # sequence's, written on the shape as given (pools of 1 on the axes of one location).
+    budget = Budget(max_parameters=20_000, top_k=3)
+    task = parse_task({"input": {"shape": shape}, "preset": "local"})
+    written = recommend(task, budget)
+    sequence = recommend(parse_task({"input": {"shape": [64]}, "preset": "local"}), budget)
+    assert written.candidates_evaluated == sequence.candidates_evaluated
+    assert [r.score for r in written.recommendations] == [r.score for r in sequence.recommendations]
+    for ours, theirs in zip(written.recommendations, sequence.recommendations, strict=True):
+        assert ours.architecture.family == theirs.architecture.family == "dilations"
+        assert ours.dilations == theirs.dilations
+        assert (ours.parameters, ours.multiply_adds) == (theirs.parameters, theirs.multiply_adds)
+        assert [c.log2_separation_rank for c in ours.analysis] == [
+            c.log2_separation_rank for c in theirs.analysis
+        ]
+        assert ours.architecture.input.shape == tuple(shape)
+        long_axis = shape.index(64)
+        for layer in ours.architecture.layers:
+            assert layer.pool == tuple(2 if axis == long_axis else 1 for axis in range(len(shape)))
+        # The figures are the architecture's as written: analyze gives them back.
+        again = analyze(task, ours.architecture)
+        assert [c.log2_separation_rank for c in again.correlations] == [
+            c.log2_separation_rank for c in ours.analysis
+        ]

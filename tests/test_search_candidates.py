@@ -169,7 +169,7 @@ def _space(shape: tuple[int, ...], allowed: list[Family]) -> CandidateSpace:
     )
 
 
-@pytest.mark.parametrize("shape", [(8, 8), (16,), (13,), (7, 6), (4, 6, 6)])
+@pytest.mark.parametrize("shape", [(8, 8), (16,), (13,), (7, 6), (4, 6, 6), (1, 16), (13, 1, 1)])
 def test_every_candidate_is_realised_by_its_permutation(shape: tuple[int, ...]) -> None:
     space = _space(shape, ["contiguous", "mirror", "interleaved", "dilations", "synthesized"])
     families = {c.family for c in space.candidates}
@@ -218,6 +218,10 @@ def test_dilation_candidates_only_for_power_of_two_sequences() -> None:
     assert any(c.family == "dilations" for c in _space((16,), ["dilations"]).candidates)
     assert not any(c.family == "dilations" for c in _space((12,), ["dilations"]).candidates)
     assert not any(c.family == "dilations" for c in _space((4, 4), ["dilations"]).candidates)
+    # A sequence written with axes of one location is a sequence: pooled 1 on those axes.
+    for shape, pool in (((1, 16), (1, 2)), ((16, 1, 1), (2, 1, 1)), ((1, 13), (1, 2))):
+        dilated = [c for c in _space(shape, ["dilations"]).candidates if c.family == "dilations"]
+        assert dilated and all(set(c.pools) == {pool} for c in dilated)
 
 
 def test_baselines_are_evaluated_even_when_not_allowed() -> None:

@@ -158,27 +158,6 @@ def test_a_grid_with_no_deeper_tree_is_named_not_depth_bounds_the_server_filled_
     assert "depth bounds" not in text
 
 
-@pytest.mark.parametrize(
-    ("shape", "noted"), [([1, 64], True), ([64, 1, 1], True), ([64], False), ([1, 1000], False)]
-)
-def test_a_sequence_written_as_an_image_is_told_the_dilation_orders_it_misses(
-    shape: list[int], noted: bool
-) -> None:
-    # The local preset on [1, 64] got contiguous pooling, and no word of the dilated nets that
-    # rank first on the same 64 locations given as [64] (dilation orders are searched on 1-D
-    # inputs of a power of two only: none on 1,000 steps, written either way).
-    task = parse_task({"input": {"shape": shape}, "preset": "local"})
-    (top,) = recommend(task, Budget(max_parameters=100_000, top_k=1)).recommendations
-    text = " ".join(top.rationale.split())
-    note = (
-        f"The input {shape} is searched as a grid of {len(shape)} axes, where an axis of one "
-        "location pools nothing; given as the sequence [64], the search also tries dilation "
-        "orders (1-D inputs only)."
-    )
-    assert (note in text) == noted, text
-    assert ("dilation orders (1-D inputs only)" in text) == noted
-
-
 def test_a_stopped_search_scopes_its_targets_and_references_to_the_trees_it_scored() -> None:
     budgeted = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted", max_parameters=20_000)
     full = _text(objective=budgeted, contiguous=None)

@@ -19,7 +19,8 @@ structures and input permutations, whatever the family.
   ``j, j + n/k, j + 2n/k, ...`` (a comb).
 - ``{dilations: d}`` [CTS18]: a 1-D stack of size-2 convs; level ``l`` merges locations whose
   indices differ only in bit ``log2(d_l)``; a level's nodes are numbered by the bits not merged
-  yet, in ascending order.
+  yet, in ascending order. A sequence written with axes of one location (``[1, 64]``,
+  ``[64, 1, 1]``) is such a stack too (:func:`is_sequence`), pooled 1 on those axes.
 
 Only contiguous and permutation geometries admit overlapping windows.
 """
@@ -60,6 +61,7 @@ __all__ = [
     "PermutationGeometry",
     "applies_to",
     "family_of",
+    "is_sequence",
     "mirror_folds",
     "validate_permutation",
 ]
@@ -318,8 +320,12 @@ class Dilations:
 
     def check(self, geometry: Geometry, schedule: Schedule) -> None:
         _check_no_overlap(self.name, schedule)
-        if len(schedule.grids[0]) != 1:
-            raise InvalidRequestError.single("geometry", "the dilations geometry needs a 1-D input")
+        if not is_sequence(schedule.grids[0]):
+            raise InvalidRequestError.single(
+                "geometry",
+                "the dilations geometry needs a 1-D input (or one whose other axes have one "
+                f"location, as [1, 64]); the grid is {grid_text(schedule.grids[0])}",
+            )
         _check_pools_of_two(self.name, schedule, schedule.depth)
         dilations = _dilations(geometry).dilations
         path = "geometry.dilations"
@@ -424,6 +430,17 @@ def _check_no_overlap(name: str, schedule: Schedule) -> None:
             "(overlaps allow only contiguous or permutation geometry)"
         )
         raise InvalidRequestError([FieldViolation("geometry", description, (overlapping,))])
+
+
+def is_sequence(shape: Sequence[int]) -> bool:
+    """Return whether ``shape`` is a sequence: at most one axis has more than one location.
+
+    An axis of one location pools nothing, and a grid's location ids run along the one longer
+    axis in order, so ``[1, 64]`` and ``[64, 1, 1]`` hold the sequence ``[64]`` id for id and
+    take its dilation orders (pooled 1 on the other axes). Searched as 2-D grids they were not
+    offered the dilated nets that rank first on the same locations written as ``[64]``.
+    """
+    return sum(n > 1 for n in shape) <= 1
 
 
 def mirror_folds(schedule: Schedule) -> int:

@@ -23,8 +23,9 @@ the baseline — to the deepest such schedule, within the budget's depth bounds.
   pools otherwise below the top folds as far as it goes and pools the folded grid contiguously;
   on a power-of-two grid it is left out where the search holds a tree that folds throughout with
   no larger a window (:func:`_least_folded_window`).
-- ``dilations``: 1-D inputs of length ``2^L``, size-2 windows at every level, one tree per order of
-  the dilations ``1, 2, ..., 2^(L-1)`` [CTS18]. All ``L!`` orders when ``L! <=``
+- ``dilations``: 1-D inputs of length ``2^L`` (or such a sequence written with axes of one
+  location, pooled 1 on them), size-2 windows at every level, one tree per order of the
+  dilations ``1, 2, ..., 2^(L-1)`` [CTS18]. All ``L!`` orders when ``L! <=``
   :data:`MAX_DILATION_ORDERS` (720, ``L <= 6``); beyond that, :data:`DILATION_SAMPLE` distinct
   orders drawn by the budget's seed (the search says so in its rationale).
 - ``synthesized``: trees folded from the task (:mod:`advisor.search.synthesis`), for every schedule
@@ -61,6 +62,7 @@ from advisor.model.geometries import (
     Geometry,
     PermutationGeometry,
     applies_to,
+    is_sequence,
     mirror_folds,
 )
 from advisor.model.grid import InputSpec, Padding, padded_ids, padded_shape
@@ -347,11 +349,11 @@ def widest_step(pools: _Pools) -> int:
 def dilated_levels(grid: Sequence[int], min_depth: int, max_depth: int) -> int | None:
     """Return the levels of a grid's dilation orders within the depth bounds (None: it has none).
 
-    A dilation order pools a 1-D grid of ``2^L`` locations by 2 at each of its ``L`` levels, two
-    at least.
+    A dilation order pools a sequence of ``2^L`` locations by 2 at each of its ``L`` levels, two
+    at least; a sequence written with axes of one location (:func:`is_sequence`) is one too.
     """
     levels = math.prod(grid).bit_length() - 1
-    one_d = len(grid) == 1 and math.prod(grid) == 1 << levels
+    one_d = is_sequence(grid) and math.prod(grid) == 1 << levels
     return levels if one_d and max(2, min_depth) <= levels <= max_depth else None
 
 
@@ -454,10 +456,11 @@ class CandidateSpace:
             if "dilations" in allowed and dilations and levels is not None:
                 orders, complete = dilation_orders(levels, seed)
                 self.dilation_orders_complete &= complete
+                pool = tuple(2 if n > 1 else 1 for n in grid)
                 for order in orders:
                     add(
                         "dilations",
-                        ((2,),) * levels,
+                        (pool,) * levels,
                         DilationGeometry(dilations=order),
                         None,
                         padding,

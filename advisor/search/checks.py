@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
+from advisor.model.geometries import is_sequence
 from advisor.model.grid import squeezed_shape
 from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task
@@ -468,8 +469,11 @@ def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -
     """Say why a family the budget names has no candidate."""
     if family == "dilations" and not budget.search_dilations:
         return "dilation orders are not searched (budget.search_dilations is off)"
-    if family == "dilations" and len(shape) != 1:
-        return f"dilations pool a 1-D input only, and the input is {shape}"
+    if family == "dilations" and not is_sequence(shape):
+        return (
+            "dilations pool a 1-D input only (or one whose other axes have one location), and "
+            f"the input is {shape}"
+        )
     if family == "data_arranged" and task.arrangement is None:
         return "the task has no arrangement (advisor infer, or advisor recommend --data)"
     if deepest_tree(shape) == 1:

@@ -19,12 +19,11 @@ import numpy.typing as npt
 from advisor.errors import InvalidRequestError, StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, scaled_parameters
-from advisor.model.grid import channel_axis_hint, padded_shape, squeezed_shape
-from advisor.model.padding import friendly_paddings
+from advisor.model.grid import channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.text import told_apart
 from advisor.search.board import Entry, ranked
-from advisor.search.candidates import deepest_schedule, dilated_levels, grid_schedules
+from advisor.search.candidates import deepest_schedule, grid_schedules
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import (
@@ -555,13 +554,6 @@ def search_notes(run: SearchRun) -> list[str]:
             f"The input {list(shape)} is searched as a grid of {len(shape)} axes, each pooled "
             f"like a spatial one; {hint}."
         )
-    sequence = _dilated_sequence(run)
-    if sequence is not None:
-        notes.append(
-            f"The input {list(shape)} is searched as a grid of {len(shape)} axes, where an axis "
-            f"of one location pools nothing; given as the sequence {sequence}, the search also "
-            "tries dilation orders (1-D inputs only)."
-        )
     ladders = run.ladders
     stated = run.budget.max_multiply_adds is not None
     if ladders.standard is None and run.budget.width_profile == "practical" and not stated:
@@ -601,24 +593,6 @@ def search_notes(run: SearchRun) -> list[str]:
     if reading:
         notes.append(reading)
     return notes
-
-
-def _dilated_sequence(run: SearchRun) -> list[int] | None:
-    """Return the 1-D shape of a sequence written with axes of one location, if it has dilations.
-
-    ``[1, 64]`` holds the locations of ``[64]``, whose search also tries dilation orders
-    (:func:`~advisor.search.candidates.dilated_levels`, on its length or a padding of it, within
-    this search's depth bounds), which rank first on its ``local`` preset; the rationale of
-    ``[1, 64]`` said nothing of them. None where the search would try none.
-    """
-    squeezed = squeezed_shape(run.task.input.shape)
-    budget = run.budget
-    if squeezed is None or len(squeezed) != 1:
-        return None
-    if not budget.search_dilations or "dilations" not in budget.families():
-        return None
-    lengths = [squeezed, *(padded_shape(squeezed, p) for p in friendly_paddings(squeezed))]
-    return squeezed if any(dilated_levels(n, *run.depths) for n in lengths) else None
 
 
 def _tied_rival(run: SearchRun) -> Entry | None:
