@@ -125,6 +125,25 @@ def test_a_preset_refused_on_the_channel_axis_says_how_to_give_channels() -> Non
     assert "give the shape [32, 32] and channels 3" in violation.description
 
 
+def test_one_channel_written_last_as_keras_does_is_named_with_the_shape_to_give() -> None:
+    # [64, 64, 1] is a grey image as Keras writes it, read as a volume: symmetry was refused on
+    # "axis 2" with no way out, and top_bottom was searched on the image's columns (axis 1, the
+    # volume's rows) with no word that it mirrors left and right.
+    one_channel = "if the axis of 1 location holds the one channel, give the shape [64, 64]"
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_task({"input": {"shape": [64, 64, 1]}, "preset": "symmetry"})
+    (violation,) = caught.value.violations
+    assert violation.field == "preset"
+    assert one_channel in violation.description
+    task = parse_task({"input": {"shape": [64, 64, 1]}, "preset": "top_bottom"})
+    budget = Budget(max_parameters=20_000, top_k=1, time_limit_seconds=None)
+    [best] = recommend(task, budget).recommendations
+    assert one_channel in " ".join(best.rationale.split())
+    # A first axis of one moves no axis name; short axes beside it are no image's.
+    for shape in ([1, 64, 64], [64, 1, 1], [5, 5, 1], [64, 1], [1, 1, 64]):
+        assert channel_axis_hint(shape) is None, shape
+
+
 @pytest.mark.parametrize("shape", [[2, 64], [64, 2], [2, 16, 16], [16, 16, 2]])
 def test_a_pair_of_channels_written_as_an_axis_is_named_with_the_shape_to_give(
     shape: list[int],

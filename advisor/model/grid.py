@@ -60,6 +60,13 @@ _PAIR_CHANNELS = (2,)
 _SPATIAL_LEAST = 8
 """Least size of the other axes for an end axis to read as channels."""
 
+_ONE_CHANNEL = (1,)
+"""One channel last, as Keras writes a grey image (``[64, 64, 1]``), on a 3-axis shape only. Its
+axis pools nothing, but it moves the names the presets give the others: the image's rows are read
+as the depth and its columns as the rows (``top_bottom`` mirrors the columns). A first axis of
+one (PyTorch's ``[1, 64, 64]``) moves no name, and a 2-axis ``[64, 1]`` is told the sequence
+``[64]`` where a preset refuses it (:mod:`advisor.model.presets`)."""
+
 
 def _flat_ids(value: Any) -> Any:
     """Refuse location ids written per row or as coordinates, saying how they are numbered.
@@ -150,9 +157,14 @@ def channel_axis(shape: Sequence[int]) -> ChannelAxis | None:
     data path, :func:`data_channel_axis`, read such a pair as channels; a task's shape was given
     no word of it). Axes of one location are left out of a shape of more than 3 axes first. None
     unless the last axis has 3 or 4 locations or the first 3 (colours), or either has 2 (a
-    pair), while every other axis has at least 8 and the rest is a grid.
+    pair), or a 3-axis shape's last has 1 (:data:`_ONE_CHANNEL`), while every other axis has at
+    least 8 and the rest is a grid.
     """
-    return _colour_axis(shape) or _end_axis(_axes(shape), _PAIR_CHANNELS, _PAIR_CHANNELS)
+    return (
+        _colour_axis(shape)
+        or _end_axis(_axes(shape), _PAIR_CHANNELS, _PAIR_CHANNELS)
+        or (_end_axis(shape, _ONE_CHANNEL, ()) if len(shape) == 3 else None)
+    )
 
 
 def _colour_axis(shape: Sequence[int]) -> ChannelAxis | None:
@@ -246,6 +258,12 @@ def channel_axis_hint(shape: Sequence[int]) -> str | None:
     found = channel_axis(shape)
     if found is None:
         return None
+    if found.size in _ONE_CHANNEL:
+        return (
+            f"if the axis of 1 location holds the one channel, give the shape {found.grid}: the "
+            "shape lists locations only, and as written the image's rows are read as the depth "
+            "and its columns as the rows"
+        )
     kind = (
         "colour channels"
         if found.size in _LAST_CHANNELS
