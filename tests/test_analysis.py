@@ -290,3 +290,36 @@ def test_a_figure_is_rounded_outward_when_it_is_a_bound(value: float) -> None:
     assert up - down <= 1e-9 + noise
     assert abs(nearest - value) <= 0.5e-9 + noise
     assert all(r == round(r, 9) for r in (up, nearest, down))
+
+
+@pytest.mark.parametrize(
+    ("task_shape", "own_shape", "pool", "told"),
+    [
+        ([64], [1, 64], [1, 64], True),
+        ([1, 64], [64, 1, 1], [64, 1, 1], True),
+        ([1, 64], [64], [64], True),
+        ([64], [2, 32], [2, 32], False),
+    ],
+)
+def test_an_architecture_on_the_tasks_grid_with_axes_of_one_more_or_fewer_is_told_how_to_fit(
+    task_shape: list[int], own_shape: list[int], pool: list[int], told: bool
+) -> None:
+    # A design saved on [1, 64] analysed against a task on [64] was refused with the two shapes
+    # alone, though both hold the same 64 locations in the same order.
+    task = parse_task({"input": {"shape": task_shape}, "preset": "local"})
+    architecture = parse_architecture(
+        {
+            "input": {"shape": own_shape},
+            "representation": 2,
+            "layers": [{"channels": 2, "pool": pool}],
+        }
+    )
+    with pytest.raises(InvalidRequestError) as error:
+        analyze(task, architecture)
+    (refusal,) = error.value.violations
+    assert refusal.field == "architecture.input.shape"
+    advice = (
+        "; both hold the same locations in the same order (an axis of one location pools "
+        f"nothing): give the task the shape {own_shape}, or write the architecture on {task_shape}"
+    )
+    assert (advice in refusal.description) == told, refusal.description

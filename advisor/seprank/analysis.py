@@ -349,7 +349,8 @@ def check_same_input(task: Task, architecture: Architecture) -> None:
                 task_shape,
                 own_shape,
                 _channel_axis_note(task_shape, own_shape)
-                or _padded_grid_note(task_shape, own_shape),
+                or _padded_grid_note(task_shape, own_shape)
+                or _axes_of_one_note(task_shape, own_shape),
             ),
             ("channels", task.input.channels, architecture.input.channels, ""),
         )
@@ -373,6 +374,25 @@ def _channel_axis_note(task_shape: list[int], own_shape: list[int]) -> str:
         if found is not None and found.grid == other:
             return f"; {whose}{channel_axis_hint(shape)}"
     return ""
+
+
+def _axes_of_one_note(task_shape: list[int], own_shape: list[int]) -> str:
+    """Say how to write a net whose grid is the task's with axes of one location more or fewer.
+
+    ``[1, 64]`` and ``[64]`` hold the same locations in the same order (an axis of one location
+    pools nothing), so a design saved on one shape fits a task written on the other once its
+    pools say so; the refusal gave the two shapes and no word of that. '' unless the shapes
+    differ in their axes of one location alone.
+    """
+    kept = [n for n in task_shape if n != 1]
+    if not kept or kept != [n for n in own_shape if n != 1]:
+        return ""
+    return (
+        f"; both hold the same locations in the same order (an axis of one location pools "
+        f"nothing): give the task the shape {own_shape}, or write the architecture on "
+        f"{task_shape} (each layer's pool and stride with one size per axis, 1 on an axis of "
+        "one location)"
+    )
 
 
 def _padded_grid_note(task_shape: list[int], own_shape: list[int]) -> str:
