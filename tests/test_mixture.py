@@ -39,6 +39,7 @@ from advisor.seprank.mixture import (
 )
 from advisor.seprank.mixture_exact import mixture_exact_rank
 from advisor.seprank.tree import log2_min_cut
+from tests.support.mixtures import member_trees
 
 
 def _document(
@@ -248,18 +249,7 @@ def test_a_members_figure_is_what_its_tree_alone_is_analysed_at(data: st.DataObj
         }
     )
     (mixed,) = analyze(task, arch, price_contiguous=False).correlations
-    mixture = arch.mixture
-    assert mixture is not None
-    trees = [(arch.geometry, arch.widths)]
-    trees += [(member.geometry, member.channels) for member in mixture.members]
-    for member, (geometry, widths) in zip(mixed.members, trees, strict=True):
-        layers = [
-            layer.model_copy(update={"channels": width})
-            for layer, width in zip(arch.layers, widths, strict=True)
-        ]
-        tree = arch.model_copy(
-            update={"geometry": geometry, "layers": tuple(layers), "mixture": None}
-        )
+    for member, tree in zip(mixed.members, member_trees(arch), strict=True):
         (alone,) = analyze(task, tree, price_contiguous=False).correlations
         if alone.log2_separation_rank <= mixed.log2_separation_rank:
             assert member.log2_separation_rank == alone.log2_separation_rank

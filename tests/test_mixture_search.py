@@ -32,6 +32,7 @@ from advisor.seprank.analysis import analyze
 from advisor.seprank.mixture import LadderBounds
 from advisor.stopping import StopSignal
 from tests.support.clock import ManualClock
+from tests.support.mixtures import member_trees
 
 _TREES = ("contiguous", "mirror", "interleaved", "dilations")
 _WITH_MIXTURES = Budget(
@@ -341,18 +342,7 @@ def test_a_mixture_says_which_member_carries_each_correlation_with_its_figures()
     assert top.architecture.mixture is not None
     figures = {c.name: c for c in top.analysis}
     # Each member's figure is its own tree's, as the analysis of that tree alone gives it.
-    trees = [
-        (top.architecture.geometry, top.architecture.widths),
-        *((m.geometry, m.channels) for m in top.architecture.mixture.members),
-    ]
-    for index, (geometry, widths) in enumerate(trees):
-        layers = tuple(
-            layer.model_copy(update={"channels": width})
-            for layer, width in zip(top.architecture.layers, widths, strict=True)
-        )
-        tree = top.architecture.model_copy(
-            update={"geometry": geometry, "layers": layers, "mixture": None}
-        )
+    for index, tree in enumerate(member_trees(top.architecture)):
         for alone in analyze(task, tree, price_contiguous=False).correlations:
             member = figures[alone.name].members[index]
             assert member.log2_separation_rank == alone.log2_separation_rank

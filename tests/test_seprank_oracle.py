@@ -35,6 +35,7 @@ from advisor.model.results import CorrelationAnalysis
 from advisor.model.task import Task, parse_task
 from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
+from tests.support.mixtures import member_trees
 from tests.support.oracle import (
     Member,
     P,
@@ -599,16 +600,7 @@ def _check_members(
         assert figure.members == ()
         return
     assert len(figure.members) == len(mixture.members) + 1
-    own = [(architecture.geometry, architecture.widths)]
-    trees = own + [(member.geometry, member.channels) for member in mixture.members]
-    for member, (geometry, widths) in zip(figure.members, trees, strict=True):
-        layers = [
-            layer.model_copy(update={"channels": width})
-            for layer, width in zip(architecture.layers, widths, strict=True)
-        ]
-        tree = architecture.model_copy(
-            update={"geometry": geometry, "layers": tuple(layers), "mixture": None}
-        )
+    for member, tree in zip(figure.members, member_trees(architecture), strict=True):
         assert member.log2_separation_rank <= figure.log2_separation_rank
         cap = cap_above(member.log2_separation_rank)
         shared = architecture_rank(tree, a, b, cap=cap)
