@@ -16,6 +16,7 @@ import copy
 import gc
 import io
 import json
+import logging
 import os
 import re
 import signal
@@ -870,6 +871,17 @@ def test_only_the_process_command_line_freezes_the_heap(monkeypatch: pytest.Monk
         gc.unfreeze()
         if before:
             gc.freeze()
+
+
+def test_commands_in_this_process_leave_the_caller_s_logging_alone() -> None:
+    # The embedded server's records are dropped while it runs; a pipeline calling main(argv)
+    # hundreds of times kept one more root handler per command, and its own basicConfig() then
+    # configured nothing, as the root logger had handlers already.
+    root = logging.getLogger()
+    before = list(root.handlers)
+    for _ in range(3):
+        assert advisor("presets").status == ExitCode.OK
+    assert root.handlers == before
 
 
 # --- the console script, as a process -----------------------------------------------------------

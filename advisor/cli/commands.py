@@ -134,8 +134,13 @@ def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
     with contextlib.ExitStack() as stack:
         if args.target is None:
             # The embedded server logs internal errors with their traceback; the user gets the
-            # one-line status with its request id instead, so its log records are dropped.
-            logging.getLogger().addHandler(logging.NullHandler())
+            # one-line status with its request id instead, so its log records are dropped, for
+            # as long as it runs: registered first, the handler goes last, after the server has
+            # stopped. Left on the root logger, every command run in one process (main(argv))
+            # added one more, and the caller's own logging.basicConfig() then did nothing.
+            dropped = logging.NullHandler()
+            logging.getLogger().addHandler(dropped)
+            stack.callback(logging.getLogger().removeHandler, dropped)
             # Threads: a worker process would add its start-up to every command, for a server
             # that serves one call of one client.
             # --limit over LOCAL_LIMITS, read and checked as advisor serve's over its defaults.
