@@ -169,9 +169,20 @@ class _Job:
     hurry_seconds: float | None = None  # asked to finish within this of its work's start
     hurried: float | None = None  # the deadline written for its worker (monotonic)
     resend: asyncio.Task[None] | None = field(default=None, repr=False)
+    unstick: asyncio.TimerHandle | None = field(default=None, repr=False)
+    """The check, :data:`_STUCK_SECONDS` after the call ended, that its worker has let it go."""
 
     def finish(self, outcome: CallAbortedError | None = None) -> None:
-        """End the call's outcomes (with ``outcome`` first, if any) and free its slot."""
+        """End the call's outcomes (with ``outcome`` first, if any) and free its slot.
+
+        The work has ended, so its stuck-worker check is cancelled: waiting, that check held the
+        job, its request's frame among it, for the full :data:`_STUCK_SECONDS` after every call
+        that ended before its work did (25 requests of 3.7 MB that missed their deadlines left
+        87 MiB of frames held by the serving process).
+        """
+        if self.unstick is not None:
+            self.unstick.cancel()
+            self.unstick = None
         if outcome is not None:
             self.outcomes.put_nowait(outcome)
         self.slot.close()
@@ -288,7 +299,9 @@ class ProcessWorkers:
                 job.resend.cancel()
             elif job.worker is not None and job.worker.alive:
                 job.worker.control.end_call(call_id)
-                asyncio.get_running_loop().call_later(_STUCK_SECONDS, self._unstick, job)
+                job.unstick = asyncio.get_running_loop().call_later(
+                    _STUCK_SECONDS, self._unstick, job
+                )
 
         # The stubs declare the callback type as a class, not a protocol a function could match.
         context.add_done_callback(ended)  # type: ignore[arg-type]

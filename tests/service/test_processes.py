@@ -536,6 +536,36 @@ def test_a_worker_stuck_on_a_call_that_ended_is_killed_and_its_slot_freed(
     assert f"worker process {stuck} still works on a StreamRecommend call that ended" in caplog.text
 
 
+def test_a_call_that_ended_before_its_work_is_let_go_once_the_work_ends(
+    serve: Callable[..., RunningServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stuck-worker check of a call that ended first (cancelled, past its deadline) held the
+    # call's job, its request twice among it (payload and frame), for its whole wait after the
+    # work had stopped: the serving process of a pipeline whose large requests missed their
+    # deadlines held every one of them for 30 s.
+    stuck_seconds = 3.0
+    monkeypatch.setattr(process_pool, "_STUCK_SECONDS", stuck_seconds, raising=False)
+    checked: list[str] = []
+    unstick = ProcessWorkers._unstick
+
+    def recorded(self: ProcessWorkers, job: Any) -> None:
+        checked.append(job.method)
+        unstick(self, job)
+
+    monkeypatch.setattr(ProcessWorkers, "_unstick", recorded)
+    running = serve(workers=1)
+    with grpc.insecure_channel(running.address) as channel:
+        events = LiveAdvisor(channel).stub.StreamRecommend(
+            pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget(30.0)), timeout=120
+        )
+        assert next(events).WhichOneof("event") == "progress"  # the search is running
+        events.cancel()
+        cancelled = time.monotonic()
+        _wait_until(lambda: running.in_flight == 0)  # the work stopped at its next poll
+        time.sleep(max(0.0, cancelled + stuck_seconds + 0.5 - time.monotonic()))
+    assert checked == [], "the check was cancelled when the work ended"
+
+
 def test_workers_ignore_the_terminal_signals_the_server_drains_on(
     serve: Callable[..., RunningServer],
 ) -> None:
