@@ -256,6 +256,34 @@ def test_a_long_permutation_is_abbreviated_in_reprs() -> None:
     assert len(repr(net)) < 400
 
 
+def test_a_large_tasks_regions_and_arrangement_are_abbreviated_in_reprs() -> None:
+    # A 1024x1024 task's mask and indices were written whole: a repr of 5 MB, which a notebook
+    # prints for the last value of a cell. Every field of location ids, and a mask's rows, is
+    # abbreviated as a permutation is.
+    side = 1024
+    half = side * side // 2
+    task = Task(
+        input={"shape": [side, side]},
+        correlations=[
+            {
+                "name": "halves",
+                "a": {"mask": ["#" * side] * (side // 2) + ["." * side] * (side // 2)},
+                "b": {"indices": list(range(half, 2 * half))},
+            }
+        ],
+        arrangement=list(reversed(range(2 * half))),
+    )
+    assert len(repr(task)) < 1_000
+    assert len(str(task)) < 1_000
+    assert "; 1,024 rows)" in repr(task)
+    assert f"..., 1048574, 1048575; {half:,} ids)" in repr(task)
+    assert "arrangement=(1048575, 1048574, " in repr(task)
+    assert "; 1,048,576 ids)" in repr(task)
+    row = "'" + "#" * 24 + "'..."
+    assert repr(MaskRegion(mask=["#" * 100])) == f"MaskRegion(mask=({row},))"
+    assert repr(IndicesRegion(indices=[3, 1])) == "IndicesRegion(indices=(3, 1))"
+
+
 def test_a_budget_hashes_with_its_lists_as_equal_budgets_do() -> None:
     # A budget naming channel_choices or geometries raised TypeError (unhashable list).
     options: dict[str, Any] = {

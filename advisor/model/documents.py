@@ -22,6 +22,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar, Final, Literal, Self, get_args
 
@@ -35,6 +36,7 @@ __all__ = [
     "STDIN",
     "NullsOmitted",
     "RequestModel",
+    "ShortRepr",
     "document_form",
     "frozen_hash",
     "read_document",
@@ -68,6 +70,52 @@ def frozen_hash(values: Iterable[object]) -> int:
     return hash(tuple(tuple(value) if isinstance(value, list) else value for value in values))
 
 
+@dataclass(frozen=True)
+class ShortRepr:
+    """Field metadata: a model's repr abbreviates the field's sequence when it is long.
+
+    ``Annotated[tuple[int, ...], ShortRepr("ids")]``: past :data:`_REPR_ITEMS` items the repr
+    writes the first and last few and the count (``(3, 1, ..., 7, 0; 1,024 ids)``), and a text
+    item past :data:`_REPR_TEXT` characters its start (a mask row). A 1024x1024 task's mask or
+    indices, or a permutation, written whole made a repr of megabytes, which a notebook prints
+    for the last value of a cell. ``noun`` names the items in the count.
+    """
+
+    noun: str
+
+    def written(self, values: tuple[Any, ...]) -> str:
+        """Return ``values`` as the repr writes them (whole when short, else abbreviated)."""
+        if len(values) <= _REPR_ITEMS:
+            return f"({', '.join(map(_short_item, values))}{',' if len(values) == 1 else ''})"
+        shown = [
+            *map(_short_item, values[: _REPR_ITEMS - 3]),
+            "...",
+            *map(_short_item, values[-2:]),
+        ]
+        return f"({', '.join(shown)}; {len(values):,} {self.noun})"
+
+
+_REPR_ITEMS: Final = 12
+"""Items a :class:`ShortRepr` field's repr writes out; a longer sequence is abbreviated."""
+
+_REPR_TEXT: Final = 24
+"""Characters of a text item a :class:`ShortRepr` field's repr writes out."""
+
+
+def _short_item(value: Any) -> str:
+    """Write one item of a :class:`ShortRepr` field: its repr, a long text's start only."""
+    if isinstance(value, str) and len(value) > _REPR_TEXT:
+        return f"{value[:_REPR_TEXT]!r}..."
+    return repr(value)
+
+
+class _Written(str):
+    """Text a repr shows as it is, unquoted."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 class RequestModel(BaseModel):
     """A model of a request or of a part of one, refusing bad values as the library documents.
 
@@ -82,7 +130,7 @@ class RequestModel(BaseModel):
     pydantic's, so the outer model names them under its own fields.
 
     ``_error_prefix`` places every violation under a field (``budget``: the request field a
-    budget is).
+    budget is). A field marked :class:`ShortRepr` is abbreviated in the model's repr and str.
     """
 
     _error_prefix: ClassVar[str] = ""
@@ -141,6 +189,16 @@ class RequestModel(BaseModel):
         ],
         return_annotation=None,
     )
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # Every model's repr, a part's within a whole's: a long marked field abbreviated.
+        marked = _short_reprs(type(self))
+        for name, value in super().__repr_args__():
+            short = marked.get(name) if name is not None else None
+            if short is not None and isinstance(value, tuple):
+                yield name, _Written(short.written(value))
+            else:
+                yield name, value
 
     @classmethod
     def model_validate(cls, obj: Any, **options: Any) -> Self:
@@ -211,6 +269,27 @@ class NullsOmitted(RequestModel):
         if not any(data.get(name, 0) is None for name in omitted):
             return data
         return {key: value for key, value in data.items() if not (value is None and key in omitted)}
+
+
+@cache
+def _short_reprs(model: type[BaseModel]) -> dict[str, ShortRepr]:
+    """Return the fields of ``model`` marked :class:`ShortRepr`, an optional field's included."""
+    marked = {}
+    for name, field in model.model_fields.items():
+        # pydantic lifts a field's own Annotated metadata; an optional field keeps its inside.
+        found = [*field.metadata, *_metadata_within(field.annotation)]
+        short = next((item for item in found if isinstance(item, ShortRepr)), None)
+        if short is not None:
+            marked[name] = short
+    return marked
+
+
+def _metadata_within(annotation: Any) -> Iterator[Any]:
+    """Yield the Annotated metadata anywhere within ``annotation`` (a union's members too)."""
+    metadata = getattr(annotation, "__metadata__", ())
+    yield from metadata
+    for argument in get_args(annotation)[1 if metadata else 0 :]:
+        yield from _metadata_within(argument)
 
 
 @cache

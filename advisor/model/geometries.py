@@ -28,7 +28,7 @@ Only contiguous and permutation geometries admit overlapping windows.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import (
     Annotated,
     Any,
@@ -84,27 +84,6 @@ class PermutationGeometry(RequestModel):
     KEY: ClassVar[str] = "permutation"
 
     permutation: LocationIds
-
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        # A 32x32 input's permutation is 1,024 ids: written whole, it was nine tenths of a
-        # recommendation's repr, a page of numbers per design in a notebook.
-        ids = self.permutation
-        if len(ids) <= _REPR_IDS:
-            yield "permutation", ids
-            return
-        shown = ", ".join(map(str, (*ids[: _REPR_IDS - 3], "...", *ids[-2:])))
-        yield "permutation", _Written(f"({shown}; {len(ids):,} ids)")
-
-
-_REPR_IDS: Final = 12
-"""Ids a :class:`PermutationGeometry`'s repr writes out; a longer permutation is abbreviated."""
-
-
-class _Written(str):
-    """Text a repr shows as it is, unquoted."""
-
-    def __repr__(self) -> str:
-        return str(self)
 
 
 class DilationGeometry(RequestModel):

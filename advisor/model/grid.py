@@ -17,7 +17,7 @@ import numpy.typing as npt
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
 from advisor.errors import InvalidRequestError, list_form
-from advisor.model.documents import NullsOmitted
+from advisor.model.documents import NullsOmitted, ShortRepr
 from advisor.model.scalars import PositiveInt32, StrictWhole
 
 __all__ = [
@@ -93,8 +93,11 @@ def _flat_ids(value: Any) -> Any:
     return value
 
 
-LocationIds: TypeAlias = Annotated[tuple[StrictWhole, ...], BeforeValidator(_flat_ids)]
-"""Location ids of a grid, one flat row-major list (a region's indices, a permutation)."""
+LocationIds: TypeAlias = Annotated[
+    tuple[StrictWhole, ...], BeforeValidator(_flat_ids), ShortRepr("ids")
+]
+"""Location ids of a grid, one flat row-major list (a region's indices, a permutation); a
+model's repr abbreviates a long one."""
 
 MAX_LOCATIONS = 2**20
 """Largest grid the library accepts (e.g. 1024 x 1024). Tasks and architectures allocate

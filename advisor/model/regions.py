@@ -42,7 +42,7 @@ from pydantic import (
 )
 
 from advisor.errors import FieldViolation, InvalidRequestError, did_you_mean, unknown_name
-from advisor.model.documents import RequestModel
+from advisor.model.documents import RequestModel, ShortRepr
 from advisor.model.grid import LocationIds, axes_mismatch
 from advisor.model.packed import PackedIds
 from advisor.model.scalars import StrictWhole
@@ -189,12 +189,12 @@ class MaskRegion(RequestModel):
 
     From Python the mask may also be a NumPy boolean array of the input's shape (True in the
     region), read as those rows; a task refuses an array of another shape than the input's or
-    its rows' (:func:`mask_array_violations`).
+    its rows' (:func:`mask_array_violations`). Its repr abbreviates a large mask.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    mask: Annotated[tuple[_Str, ...], BeforeValidator(_mask_rows)]
+    mask: Annotated[tuple[_Str, ...], BeforeValidator(_mask_rows), ShortRepr("rows")]
 
 
 class PresetRegion(RequestModel):
