@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import json
 from pathlib import Path
@@ -92,3 +93,16 @@ def test_results_hash_as_equal_results_do(result: SearchResult, analysis: Analys
     assert hash(parse_search_result(document)) == hash(result)
     assert len({*result.recommendations, *parse_search_result(document).recommendations}) == 3
     assert hash(parse_analysis(analysis_document(analysis))) == hash(analysis)
+
+
+def test_one_request_searched_twice_gives_equal_results(result: SearchResult) -> None:
+    # The results differed in search_seconds alone, the time each run took, so two runs of one
+    # complete search compared unequal and hashed apart: no == check of a rerun, no cache.
+    budget = Budget(max_parameters=5_000, top_k=3, geometries=["dilations", "mixture"])
+    again = recommend(TASK, budget)
+    assert again.complete and result.complete
+    assert again == result
+    assert hash(again) == hash(result)
+    retimed = dataclasses.replace(result, search_seconds=result.search_seconds + 60.0)
+    assert retimed == result
+    assert hash(retimed) == hash(result)

@@ -288,11 +288,15 @@ class SearchResult:
     (:data:`advisor.search.paging.RANKING_VERSION`, raised whenever the objective, its factors or
     its tie-breaks change): a cache of results keyed on the request includes it, so what an
     upgraded advisor ranks replaces what the old one did; None from producers that predate it.
+
+    Equality and the hash leave out ``search_seconds``, the wall-clock time the search took, so
+    a complete search of one request run twice gives results that compare equal.
     """
 
     recommendations: list[Recommendation]
     candidates_evaluated: int
-    search_seconds: float
+    # How long this run took, not what it found: two runs of one request compare equal.
+    search_seconds: float = field(compare=False)
     complete: bool
     next_page_token: str | None = None
     ranking_version: int | None = None
@@ -316,5 +320,7 @@ class SearchResult:
 
 
 def _hash(result: Analysis | Recommendation | SearchResult) -> int:
-    """Hash a result by its fields, its lists as tuples (:func:`frozen_hash`): results hash."""
-    return frozen_hash(getattr(result, item.name) for item in dataclasses.fields(result))
+    """Hash a result by the fields it compares, its lists as tuples (:func:`frozen_hash`)."""
+    return frozen_hash(
+        getattr(result, item.name) for item in dataclasses.fields(result) if item.compare
+    )
