@@ -40,6 +40,7 @@ __all__ = [
     "did_you_mean",
     "exact_float",
     "field_path",
+    "fitting_violations",
     "invalid_request_from_pydantic",
     "list_form",
     "refused_limits",
@@ -186,14 +187,63 @@ def _cited_as(description: str, path: str, placed: str) -> str:
     return re.sub(rf"(?<![\w.\]']){re.escape(path)}(?![\w\['])", lambda _: placed, description)
 
 
+# The size of an error's message and of a service's INVALID_ARGUMENT answer (fitting_violations).
+# A client refuses trailing metadata over 8 KiB by default (grpc.max_metadata_size) and reports
+# RESOURCE_EXHAUSTED in place of the status. An INVALID_ARGUMENT answer carries its violations
+# twice: in the message (percent-encoded) and in the BadRequest detail (base64), so each copy keeps
+# to this many bytes of violation text, every field path and description to this many characters
+# (enough for every message the service writes itself: what gets cut is an echoed input). A
+# refusal of limits adds their ErrorInfo, at most every setting's name and a number: under 1 KiB.
+_MAX_VIOLATION_BYTES: Final = 1024
+_MAX_VIOLATION_CHARS: Final = 400
+
+
+def fitting_violations(violations: Sequence[FieldViolation]) -> list[FieldViolation]:
+    """Return ``violations`` cut to the size an error answer may have (see the constants).
+
+    The one rule for how much of a refusal is told: an :class:`InvalidRequestError`'s message,
+    the command's error line and the service's ``INVALID_ARGUMENT`` answer. A violation cut
+    keeps the limit it refuses (:attr:`FieldViolation.limit`).
+    """
+    fitting: list[FieldViolation] = []
+    used = 0
+    for violation in violations:
+        shortened = replace(
+            violation, field=_cut(violation.field), description=_cut(violation.description)
+        )
+        size = len(shortened.field.encode()) + len(shortened.description.encode())
+        if used + size > _MAX_VIOLATION_BYTES:
+            break
+        fitting.append(shortened)
+        used += size
+    left_out = len(violations) - len(fitting)
+    if left_out:
+        fitting.append(FieldViolation("", f"{left_out} more violation(s) left out"))
+    return fitting
+
+
+def _cut(text: str) -> str:
+    """Return ``text`` cut to :data:`_MAX_VIOLATION_CHARS`, saying how much was left out."""
+    if len(text) <= _MAX_VIOLATION_CHARS:
+        return text
+    kept = text[:_MAX_VIOLATION_CHARS]
+    return f"{kept}... ({len(text) - len(kept)} more characters left out)"
+
+
 class InvalidRequestError(AdvisorError):
-    """The input is malformed or inconsistent; ``violations`` name every offending field."""
+    """The input is malformed or inconsistent; ``violations`` name every offending field.
+
+    Its message (``str``) is the violations as :func:`fitting_violations` cuts them, as the
+    command prints and the service answers them: a million ids given as strings are a million
+    violations, whose whole list was a message of 70 MB that a notebook's traceback printed.
+    ``violations`` holds every one, uncut.
+    """
 
     def __init__(self, violations: Sequence[FieldViolation]) -> None:
         if not violations:
             raise ValueError("InvalidRequestError needs at least one violation")
         self.violations: tuple[FieldViolation, ...] = tuple(violations)
-        super().__init__("; ".join(map(str, self.violations)))
+        super().__init__("; ".join(map(str, fitting_violations(self.violations))))
 
     @classmethod
     def single(cls, field: str, description: str) -> InvalidRequestError:

@@ -115,6 +115,27 @@ def test_an_error_echoing_a_long_input_is_cut_as_a_server_cuts_it(
     assert "left out" in line
 
 
+def test_a_library_error_of_many_violations_says_the_first_and_counts_the_rest() -> None:
+    # A notebook prints an error's str in its traceback: 100,000 ids given as strings were as
+    # many violations, all in the message (7 MB). It is cut as the command's line and a
+    # server's answer are; the violations themselves are all kept.
+    ids = ["1"] * 100_000
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task(
+            {"input": {"shape": [100_000]}, "correlations": [{"name": "x", "a": {"indices": ids}}]}
+        )
+    error = raised.value
+    assert len(error.violations) == 100_000
+    message = str(error)
+    assert len(message) < 2_000, len(message)
+    assert message.startswith("correlations[0].a.indices[0]: Input should be a valid integer; ")
+    assert message.endswith(" more violation(s) left out")
+    # A long echo is cut too, as a server cuts it.
+    long_name = InvalidRequestError.single("preset", "unknown " + "s" * 100_000)
+    assert len(str(long_name)) < 1_000
+    assert str(long_name).endswith("more characters left out)")
+
+
 @pytest.mark.parametrize(
     ("document", "field"),
     [

@@ -53,6 +53,7 @@ from advisor.errors import (
     InvalidRequestError,
     LimitExceededError,
     ServerStartError,
+    fitting_violations,
     refused_limits,
 )
 from advisor.model.architecture import architecture_argument
@@ -66,7 +67,6 @@ from advisor.service.command import (
 from advisor.service.limits import LOCAL_LIMITS, settable, setting_ceiling
 from advisor.service.options import SERVE_OPTION_FLAGS
 from advisor.service.server import ServerConfig, start_server
-from advisor.service.status import fitting_violations
 from advisor.stdout import write_stderr
 from advisor.usage import violations_as_options
 

@@ -22,7 +22,6 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from typing import Never, TypeVar
 
 import grpc
@@ -31,10 +30,10 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from advisor.errors import (
-    FieldViolation,
     InvalidRequestError,
     RefusedLimit,
     StoppedError,
+    fitting_violations,
     refused_limits,
 )
 from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON
@@ -47,7 +46,6 @@ __all__ = [
     "bad_request_status",
     "ended_status",
     "exhausted_status",
-    "fitting_violations",
     "past",
     "stream_errors",
     "unary_errors",
@@ -57,15 +55,6 @@ REQUEST_ID_METADATA_KEY = "request-id"
 """Trailing-metadata key carrying the id an ``INTERNAL`` error was logged under."""
 
 _LOGGER = logging.getLogger(__name__)
-
-# A client refuses trailing metadata over 8 KiB by default (grpc.max_metadata_size) and reports
-# RESOURCE_EXHAUSTED in place of the status. An INVALID_ARGUMENT answer carries its violations
-# twice: in the message (percent-encoded) and in the BadRequest detail (base64), so each copy keeps
-# to this many bytes of violation text, every field path and description to this many characters
-# (enough for every message the service writes itself: what gets cut is an echoed input). A
-# refusal of limits adds their ErrorInfo, at most every setting's name and a number: under 1 KiB.
-_MAX_VIOLATION_BYTES = 1024
-_MAX_VIOLATION_CHARS = 400
 
 _Self = TypeVar("_Self")
 _Request = TypeVar("_Request")
@@ -80,7 +69,8 @@ def bad_request_status(error: InvalidRequestError) -> grpc.Status:
 
     Every field is named as long as the answer fits a default client's metadata limit; past
     that, long texts are cut (saying how many characters were left out) and the last violation
-    says how many violations were left out.
+    says how many violations were left out (:func:`~advisor.errors.fitting_violations`, the
+    rule of the error's own message).
     """
     violations = fitting_violations(error.violations)
     bad_request = error_details_pb2.BadRequest(
@@ -93,7 +83,7 @@ def bad_request_status(error: InvalidRequestError) -> grpc.Status:
     )
     detail = any_pb2.Any()
     detail.Pack(bad_request)
-    message = str(InvalidRequestError(violations))
+    message = "; ".join(map(str, violations))
     # The limits of every violation, those cut from the answer too: the request needs them all.
     details = [detail, *_limit_details(refused_limits(error.violations))]
     return _status(code_pb2.INVALID_ARGUMENT, message, details)
@@ -132,35 +122,6 @@ def _status(code: int, message: str, details: Sequence[any_pb2.Any]) -> grpc.Sta
     status = status_pb2.Status(code=code, message=message, details=details)
     converted: grpc.Status = rpc_status.to_status(status)
     return converted
-
-
-def fitting_violations(violations: Sequence[FieldViolation]) -> list[FieldViolation]:
-    """Return ``violations`` cut to the size an error answer may have (see the constants).
-
-    A violation cut keeps the limit it refuses (:attr:`~advisor.errors.FieldViolation.limit`).
-    """
-    fitting: list[FieldViolation] = []
-    used = 0
-    for violation in violations:
-        shortened = replace(
-            violation, field=_cut(violation.field), description=_cut(violation.description)
-        )
-        size = len(shortened.field.encode()) + len(shortened.description.encode())
-        if used + size > _MAX_VIOLATION_BYTES:
-            break
-        fitting.append(shortened)
-        used += size
-    left_out = len(violations) - len(fitting)
-    if left_out:
-        fitting.append(FieldViolation("", f"{left_out} more violation(s) left out"))
-    return fitting
-
-
-def _cut(text: str) -> str:
-    if len(text) <= _MAX_VIOLATION_CHARS:
-        return text
-    kept = text[:_MAX_VIOLATION_CHARS]
-    return f"{kept}... ({len(text) - len(kept)} more characters left out)"
 
 
 def abort_for(

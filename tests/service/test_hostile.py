@@ -17,12 +17,12 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, fitting_violations
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol.metadata import bearer_metadata
 from advisor.service.auth import RefusalLog
 from advisor.service.server import RunningServer
-from advisor.service.status import bad_request_status, fitting_violations
+from advisor.service.status import bad_request_status
 from tests.support.harness import Advisor, CallError, LiveAdvisor
 from tests.support.workloads import quick_budget
 

@@ -15,6 +15,7 @@ from advisor.errors import (
     LimitExceededError,
     RefusedLimit,
     StoppedError,
+    fitting_violations,
 )
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.metadata import ERROR_DOMAIN
@@ -22,7 +23,6 @@ from advisor.service.admission import SaturatedError, ShuttingDownError
 from advisor.service.status import (
     REQUEST_ID_METADATA_KEY,
     bad_request_status,
-    fitting_violations,
     stream_errors,
     unary_errors,
 )
