@@ -25,7 +25,7 @@ from advisor.infer.combine import with_data
 from advisor.infer.data import data_from_array, read_data, read_labels
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph, check_graph
-from advisor.infer.report import dropped_reason, task_file
+from advisor.infer.report import InferenceReport, InferredCorrelation, dropped_reason, task_file
 from advisor.infer.task import chance_density, infer_task
 from advisor.model.budget import Budget
 from advisor.model.grid import padded_ids, padded_shape
@@ -1029,3 +1029,22 @@ def test_the_librarys_dependence_graph_refuses_what_the_client_refuses(
     with pytest.raises(InvalidRequestError) as error:
         dependence_graph(sample, **arguments)  # type: ignore[arg-type]
     assert _fields(error) == [field]
+
+
+def test_a_reports_arrangement_is_abbreviated_in_its_repr() -> None:
+    # The arrangement holds every location's id: a 128x128 grid's report printed 100 KB of
+    # numbers in a notebook, where the task beside it prints its ids abbreviated.
+    locations = 128 * 128
+    arrangement = tuple(reversed(range(locations)))
+    kept = InferredCorrelation("rows 0-63 vs rows 64-127", 0.5, True, 0.1)
+    report = InferenceReport(None, arrangement, (0.5,), (0.25,), "spectral", (kept,), 0.2, 9)
+    written = repr(report)
+    assert len(written) < 500, len(written)
+    assert written == (
+        "InferenceReport(task=None, arrangement=(16383, 16382, 16381, 16380, 16379, 16378, "
+        "16377, 16376, 16375, ..., 1, 0; 16,384 ids), entanglement_before=(0.5,), "
+        f"entanglement_after=(0.25,), partitioner='spectral', correlations=({kept!r},), "
+        "threshold=0.2, evidence=9)"
+    )
+    assert report == dataclasses.replace(report)
+    assert "arrangement=(2, 0, 1)," in repr(dataclasses.replace(report, arrangement=(2, 0, 1)))

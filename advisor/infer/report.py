@@ -7,10 +7,11 @@ reads and ``advisor recommend`` takes as is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from advisor.infer.terms import EVIDENCE_COVERAGE
+from advisor.model.documents import ShortRepr, short_dataclass_repr
 from advisor.model.task import Task
 
 __all__ = [
@@ -76,16 +77,21 @@ class InferenceReport:
         grid at or above it with probability 5% (:mod:`advisor.infer.significance`).
     evidence
         The graph's edges at or above ``threshold``; the inference reads only those.
+
+    Its repr abbreviates the arrangement, as a task's repr does its location ids.
     """
 
     task: Task | None
-    arrangement: tuple[int, ...]
+    # Every location's id: written whole, a 128x128 grid's made a repr of 100 KB.
+    arrangement: tuple[int, ...] = field(metadata={"repr": ShortRepr("ids")})
     entanglement_before: tuple[float, ...]
     entanglement_after: tuple[float, ...]
     partitioner: str
     correlations: tuple[InferredCorrelation, ...]
     threshold: float
     evidence: int
+
+    __repr__ = short_dataclass_repr
 
 
 THIN_EVIDENCE: Final = (

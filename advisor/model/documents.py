@@ -15,6 +15,7 @@ keyword arguments): an optional field given as null is read as if it were left o
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import os
@@ -41,6 +42,7 @@ __all__ = [
     "frozen_hash",
     "read_document",
     "refuse_other_kind",
+    "short_dataclass_repr",
     "source_name",
 ]
 
@@ -107,6 +109,24 @@ def _short_item(value: Any) -> str:
     if isinstance(value, str) and len(value) > _REPR_TEXT:
         return f"{value[:_REPR_TEXT]!r}..."
     return repr(value)
+
+
+def short_dataclass_repr(instance: Any) -> str:
+    """Write a dataclass as its generated repr does, a field marked :class:`ShortRepr` abbreviated.
+
+    A dataclass marks the field with ``field(metadata={"repr": ShortRepr(noun)})`` and takes this
+    function as its ``__repr__``: a result that holds every location's id (an inference's
+    arrangement) then prints in a line, as a model's location ids do.
+    """
+    parts = []
+    for item in dataclasses.fields(instance):
+        if not item.repr:
+            continue
+        value = getattr(instance, item.name)
+        short = item.metadata.get("repr")
+        written = short.written(value) if isinstance(short, ShortRepr) else repr(value)
+        parts.append(f"{item.name}={written}")
+    return f"{type(instance).__qualname__}({', '.join(parts)})"
 
 
 class _Written(str):
