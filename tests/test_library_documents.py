@@ -106,3 +106,30 @@ def test_one_request_searched_twice_gives_equal_results(result: SearchResult) ->
     retimed = dataclasses.replace(result, search_seconds=result.search_seconds + 60.0)
     assert retimed == result
     assert hash(retimed) == hash(result)
+
+
+def test_a_document_of_another_kind_is_refused_as_that_kind(
+    result: SearchResult, analysis: Analysis
+) -> None:
+    # An analysis passed for a search result was told field by field ("recommendations: Field
+    # required; candidates_evaluated: Field required; ..."), never that it is an analysis, as
+    # load_task and load_architecture tell a swapped file.
+    searched = json.loads(json.dumps(search_result_document(result)))
+    analysed = json.loads(json.dumps(analysis_document(analysis)))
+    task = {"input": {"shape": [16]}, "preset": "local"}
+    cases = [
+        (parse_search_result, analysed, "is an analysis result (it has efficiency, multiply_adds)"),
+        (parse_search_result, task, "is a task (it has preset)"),
+        (
+            parse_analysis,
+            searched,
+            "is a recommend result (it has next_page_token, recommendations)",
+        ),
+        (parse_analysis, task, "is a task (it has preset)"),
+    ]
+    for parse, document, said in cases:
+        with pytest.raises(InvalidRequestError) as raised:
+            parse(document)
+        [violation] = raised.value.violations
+        assert violation.field == ""
+        assert violation.description.startswith(f"{said}, not a"), violation.description

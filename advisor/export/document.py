@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, get_args
 
 import pydantic
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.architecture import Architecture, architecture_document
 from advisor.model.arguments import require_instance
+from advisor.model.documents import refuse_other_kind
 from advisor.model.results import Analysis, SearchResult
 
 if TYPE_CHECKING:
@@ -115,7 +116,8 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
     ------
     InvalidRequestError
         Naming each field that does not hold what a result does (``recommendations[0].score``),
-        or the document itself when it is no mapping (its text, say: ``json.loads`` reads it).
+        or the document itself when it is no mapping (its text, say: ``json.loads`` reads it)
+        or another kind of document (an analysis, a task), saying which.
 
     Examples
     --------
@@ -125,7 +127,7 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
     >>> parse_search_result(json.loads(json.dumps(search_result_document(result)))) == result
     True
     """
-    result = _parsed(SearchResult, document, "a search result")
+    result = _parsed(SearchResult, document, "a search result", "recommend result", _RESULT_HOLDS)
     if result.ranking_version is not None and result.ranking_version < 1:
         # The wire's 0 for "predates it" is a document's null: a 0 here would read as a version.
         raise InvalidRequestError.single(
@@ -143,20 +145,35 @@ def parse_analysis(document: Mapping[str, Any]) -> Analysis:
     ------
     InvalidRequestError
         Naming each field that does not hold what an analysis does (``correlations[0].name``),
-        or the document itself when it is no mapping.
+        or the document itself when it is no mapping or another kind of document (a search
+        result, a task), saying which.
     """
-    return _parsed(Analysis, document, "an analysis")
+    return _parsed(Analysis, document, "an analysis", "analysis result", _ANALYSIS_HOLDS)
 
+
+_RESULT_HOLDS: Final = (
+    "a recommend result holds recommendations, candidates_evaluated, search_seconds and complete "
+    "(docs/FORMATS.md §4)"
+)
+_ANALYSIS_HOLDS: Final = (
+    "an analysis result holds parameters, multiply_adds and correlations (docs/FORMATS.md §3)"
+)
 
 _Result = TypeVar("_Result", Analysis, SearchResult)
 
 
-def _parsed(kind: type[_Result], document: Mapping[str, Any], noun: str) -> _Result:
+def _parsed(
+    kind: type[_Result], document: Mapping[str, Any], noun: str, form: str, holds: str
+) -> _Result:
     """Validate ``document`` as a ``kind`` (``noun``, in words): its fields are the document's keys.
 
     Anything but a mapping (or a ``kind`` already) is refused as :func:`parse_task` refuses it:
     the document's text passed as it is read ": Input should be a dictionary or an instance of
-    SearchResult", with no word of what to pass.
+    SearchResult", with no word of what to pass. Another kind of document (an analysis passed
+    for a search result, a task for an analysis) is refused as that kind, as the task and
+    architecture parsers refuse it (:func:`~advisor.model.documents.refuse_other_kind`, ``form``
+    the kind's name there, ``holds`` what its document holds): field by field it was told
+    "recommendations: Field required; candidates_evaluated: Field required; ...".
     """
     if not isinstance(document, Mapping | kind):
         raise InvalidRequestError.single(
@@ -164,6 +181,7 @@ def _parsed(kind: type[_Result], document: Mapping[str, Any], noun: str) -> _Res
             f"{noun} document must be a mapping (what json.load or yaml.safe_load reads of its "
             f"file), not {type(document).__name__}",
         )
+    refuse_other_kind(document, form, holds)
     try:
         return pydantic.TypeAdapter(kind).validate_python(document)
     except pydantic.ValidationError as error:
