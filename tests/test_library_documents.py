@@ -19,6 +19,7 @@ from advisor import (
     analysis_document,
     analyze,
     parse_analysis,
+    parse_architecture,
     parse_search_result,
     parse_task,
     recommend,
@@ -133,3 +134,17 @@ def test_a_document_of_another_kind_is_refused_as_that_kind(
         [violation] = raised.value.violations
         assert violation.field == ""
         assert violation.description.startswith(f"{said}, not a"), violation.description
+
+
+def test_one_recommendation_of_a_result_is_refused_as_a_recommendation(
+    result: SearchResult,
+) -> None:
+    # Its efficiency and multiply_adds made it "an analysis result" to every parser: a notebook
+    # passing result["recommendations"][0] for the architecture was told it passed an analysis.
+    entry = json.loads(json.dumps(search_result_document(result)))["recommendations"][0]
+    said = "is a recommendation (it has rank, rationale, score), not "
+    for parse in (parse_architecture, parse_task, parse_search_result):
+        with pytest.raises(InvalidRequestError) as raised:
+            parse(entry)
+        [violation] = raised.value.violations
+        assert violation.description.startswith(said), violation.description

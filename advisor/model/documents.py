@@ -414,6 +414,8 @@ def document_form(path: str | os.PathLike[str]) -> Literal["json", "yaml"]:
 
 _KIND_KEYS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
     ("recommend result", frozenset({"recommendations", "next_page_token"})),
+    # One entry of a result's recommendations: it holds an analysis result's keys too.
+    ("recommendation", frozenset({"rank", "score", "rationale"})),
     ("analysis result", frozenset({"multiply_adds", "efficiency"})),
     ("architecture", frozenset({"representation", "layers", "geometry", "mixture"})),
     ("task", frozenset({"correlations", "preset", "arrangement"})),
