@@ -38,6 +38,7 @@ import os
 import signal
 import sys
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import grpc
@@ -292,8 +293,17 @@ class ProcessWorkers:
         frame = encode_frame(Job(call_id, method, payload, deadline))
         job = _Job(call_id, method, frame, outcomes, slot)
         self._dispatch(job, worker)
+        # gRPC keeps a call's done callbacks after the call (its context stays referenced), so
+        # the callback holds the job weakly: held by its closure, every job and its request's
+        # frame outlived its call, 3.7 MB a call for an analysis of 115 large regions (the
+        # serving process grew 65 -> 576 MB over 100 calls). While the work runs, its worker
+        # (or the task resending it) and the call's handler hold the job.
+        held = weakref.ref(job)
 
         def ended(_: AioContext) -> None:
+            job = held()
+            if job is None:  # its work ended and its handler returned: nothing left to end
+                return
             job.ended = True
             if job.resend is not None:
                 job.resend.cancel()

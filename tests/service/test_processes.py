@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import io
 import itertools
 import logging
@@ -23,6 +24,7 @@ import sys
 import threading
 import time
 import types
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -564,6 +566,25 @@ def test_a_call_that_ended_before_its_work_is_let_go_once_the_work_ends(
         _wait_until(lambda: running.in_flight == 0)  # the work stopped at its next poll
         time.sleep(max(0.0, cancelled + stuck_seconds + 0.5 - time.monotonic()))
     assert checked == [], "the check was cancelled when the work ended"
+
+
+def test_a_finished_call_leaves_no_job_behind(serve: Callable[..., RunningServer]) -> None:
+    # gRPC keeps a call's done callbacks after the call; one that held its job held the request's
+    # frame too: a serving process grew by each large request it served (65 -> 576 MB over 100
+    # analyses of 3.7 MB requests) and never gave it back.
+    def jobs() -> list[object]:
+        gc.collect()
+        return [o for o in gc.get_objects() if isinstance(o, process_pool._Job)]
+
+    before = weakref.WeakSet(jobs())  # other tests' servers' jobs are theirs to keep or not
+    running = serve(workers=1)
+    with grpc.insecure_channel(running.address) as channel:
+        advisor = LiveAdvisor(channel)
+        for _ in range(4):
+            request = pb.RecommendRequest(task=small_task(), budget=quick_budget())
+            assert advisor.stub.Recommend(request, timeout=60).result.recommendations
+        _wait_until(lambda: running.in_flight == 0)
+        assert [job for job in jobs() if job not in before] == []
 
 
 def test_workers_ignore_the_terminal_signals_the_server_drains_on(
