@@ -5,8 +5,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
 import tomllib
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +128,66 @@ def test_importing_the_client_loads_neither_the_engine_nor_the_search_nor_flint(
         if name.split(".")[0] == "flint" or name.startswith(("advisor.seprank", "advisor.search"))
     ]
     assert heavy == []
+
+
+@dataclass(frozen=True)
+class _Distributions:
+    """What ``python -m build`` makes of the tracked tree: the sdist's and the wheel's file names.
+
+    The sdist's names are relative to its top folder (``architecture_advisor-0.1.0/``).
+    """
+
+    sdist: frozenset[str]
+    wheel: frozenset[str]
+
+
+def _build_backend(hook: str, source: Path, out: Path) -> Path:
+    """Run setuptools' PEP 517 ``hook`` (build_sdist or build_wheel) in ``source``, into ``out``."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; from setuptools import build_meta; print(build_meta.{hook}(sys.argv[1]))",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=source,
+    )
+    return out / result.stdout.splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def distributions(tmp_path_factory: pytest.TempPathFactory) -> _Distributions:
+    """Build the sdist from a copy of the tracked files, then the wheel from the sdist, as
+    ``python -m build`` does (so a file the sdist leaves out is missing from the wheel too)."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split("\0")
+    tree = tmp_path_factory.mktemp("tree")
+    for name in filter(None, tracked):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tree / name, follow_symlinks=False)
+    out = tmp_path_factory.mktemp("dist")
+    sdist = _build_backend("build_sdist", tree, out)
+    unpacked = tmp_path_factory.mktemp("sdist")
+    with tarfile.open(sdist) as archive:
+        archive.extractall(unpacked, filter="data")
+        members = [member.name.split("/", 1) for member in archive.getmembers() if member.isfile()]
+    (top,) = unpacked.iterdir()
+    wheel = _build_backend("build_wheel", top, out)
+    with zipfile.ZipFile(wheel) as archive:
+        wheel_files = frozenset(archive.namelist())
+    return _Distributions(frozenset(name for _, name in members), wheel_files)
+
+
+def test_the_wheel_carries_the_licence_of_the_vendored_katib_api(
+    distributions: _Distributions,
+) -> None:
+    # The Katib stubs are generated from Katib's Apache-2.0 api.proto: its licence goes with them.
+    licences = {name.split("/", 2)[2] for name in distributions.wheel if "/licenses/" in name}
+    assert "protos/katib/LICENSE" in licences
+    assert "protos/katib/LICENSE" in distributions.sdist
