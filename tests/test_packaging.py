@@ -191,3 +191,13 @@ def test_the_wheel_carries_the_licence_of_the_vendored_katib_api(
     licences = {name.split("/", 2)[2] for name in distributions.wheel if "/licenses/" in name}
     assert "protos/katib/LICENSE" in licences
     assert "protos/katib/LICENSE" in distributions.sdist
+
+
+def test_the_distributions_carry_the_projects_licence_text(distributions: _Distributions) -> None:
+    # pyproject.toml declares Apache-2.0; a packager needs the text itself beside the declaration.
+    assert _pyproject()["project"]["license"] == "Apache-2.0"
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    licences = {name.split("/", 2)[2] for name in distributions.wheel if "/licenses/" in name}
+    assert "LICENSE" in licences
+    assert "LICENSE" in distributions.sdist
