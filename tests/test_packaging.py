@@ -204,6 +204,23 @@ def test_the_distributions_carry_the_projects_licence_text(distributions: _Distr
     assert "LICENSE" in distributions.sdist
 
 
+def test_the_sdist_holds_the_protos_and_examples_and_no_partial_test_suite(
+    distributions: _Distributions,
+) -> None:
+    for name in (
+        "README.md",
+        "protos/advisor/v1/advisor.proto",
+        "protos/katib/v1beta1/api.proto",
+        "protos/katib/README.md",
+        "protos/generate.sh",
+        "examples/symmetry.yaml",
+        "examples/architectures/mirror.yaml",
+    ):
+        assert name in distributions.sdist
+    assert not [name for name in distributions.sdist if name.startswith("tests/")]
+    assert not [name for name in distributions.sdist if "__pycache__" in name]
+
+
 # Releases of a dependency that its requirement admitted but that fail the product, each with why.
 _BROKEN_RELEASES = {
     # 2.7.0 could not build the models (a strict constraint on a before-validator); up to 2.10 a
