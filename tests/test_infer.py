@@ -36,6 +36,7 @@ from advisor.search.candidates import arranged_permutation
 from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
 from advisor.service.server import ServerConfig, start_server
+from tests.support.partitioners import PARTITIONERS
 
 
 def _fields(error: pytest.ExceptionInfo[InvalidRequestError]) -> list[str]:
@@ -336,7 +337,7 @@ def _blocks_graph(shape: tuple[int, ...], block: int, seed: int) -> DependenceGr
 
 
 @pytest.mark.parametrize(("shape", "block"), [((64,), 4), ((8, 8), 4), ((16, 16), 16)])
-@pytest.mark.parametrize("partitioner", ["metis", "spectral"])
+@pytest.mark.parametrize("partitioner", PARTITIONERS)
 def test_arrangement_puts_scattered_groups_in_single_windows(
     shape: tuple[int, ...], block: int, partitioner: str
 ) -> None:
@@ -380,7 +381,7 @@ def test_spectral_split_keeps_components_whole_and_finds_them_as_networkx_does(
         assert set(parts[sorted(component)].tolist()) == {part}
 
 
-@pytest.mark.parametrize("partitioner", ["metis", "spectral"])
+@pytest.mark.parametrize("partitioner", PARTITIONERS)
 def test_the_largest_seed_arranges_as_any_other(partitioner: str) -> None:
     # The improved arrangement tries the seeds after the given one: past 2^63 - 1 they wrap.
     graph = _blocks_graph((8, 8), 4, seed=4)

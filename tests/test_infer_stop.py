@@ -22,6 +22,7 @@ from advisor.infer.graph import DependenceGraph
 from advisor.infer.partition import PartitionerName
 from advisor.infer.task import infer_task
 from advisor.stopping import StopSignal
+from tests.support.partitioners import PARTITIONERS
 
 
 def random_graph(side: int, per_location: int, seed: int = 0) -> DependenceGraph:
@@ -76,7 +77,7 @@ class _CountingSignal(StopSignal):
         return super().stopped()
 
 
-@pytest.fixture(params=["metis", "spectral"])
+@pytest.fixture(params=PARTITIONERS)
 def partitioner(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the inference with each partitioner."""
     name: PartitionerName = request.param

@@ -14,5 +14,6 @@ third-party libraries. It is not part of the wheel: none of it is needed to use 
 * :mod:`tests.support.server_process`: ``server.py`` run as a child process;
 * :mod:`tests.support.faults`: the deadline, cancellation, disconnect and SIGTERM probes;
 * :mod:`tests.support.scripted`: a scripted fake of the service, for the client and CLI tests;
-* :mod:`tests.support.certificates`: throw-away X.509 material for the TLS tests.
+* :mod:`tests.support.certificates`: throw-away X.509 material for the TLS tests;
+* :mod:`tests.support.partitioners`: the arrangement's partitioners, METIS where installed.
 """
