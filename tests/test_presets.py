@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import ast
 import itertools
+import json
 import math
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +36,7 @@ from advisor.model.presets import (
     top_bottom,
 )
 from advisor.model.regions import ResolvedCorrelation, preset_mask, region_preset_infos
+from advisor.model.task import list_presets
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
 
@@ -394,6 +399,24 @@ def test_every_task_preset_is_described_in_plain_text() -> None:
     for info in infos:
         assert info.kind == "task" and "``" not in info.description
         assert f"{info.name}/" in info.description, "the members are named in the definition"
+
+
+def test_the_definitions_are_served_by_an_interpreter_that_drops_docstrings() -> None:
+    # python -OO (PYTHONOPTIMIZE=2) strips docstrings; the definitions must not go with them.
+    statement = (
+        "import json; from advisor.model.task import list_presets; "
+        "print(json.dumps([[p.name, p.description] for p in list_presets()]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-OO", "-c", statement],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    expected = [[info.name, info.description] for info in list_presets()]
+    assert all(description for _, description in expected)
+    assert json.loads(result.stdout) == expected
 
 
 # --- what the families measure (docs/THEORY.md §3, §11), with the real engine ------------------

@@ -23,8 +23,10 @@ centre line is in neither.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import math
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeAlias
@@ -649,5 +651,15 @@ def region_preset_infos() -> list[PresetInfo]:
 
 
 def preset_description(preset: Callable[..., object]) -> str:
-    """Return a preset builder's docstring as plain text: the definition ``ListPresets`` serves."""
-    return inspect.cleandoc(preset.__doc__ or "").replace("``", "")
+    """Return a preset builder's docstring as plain text: the definition ``ListPresets`` serves.
+
+    ``python -OO`` (``PYTHONOPTIMIZE=2``) drops every docstring, which would leave ``advisor
+    presets`` and a server's ``ListPresets`` with empty definitions: the docstring is then read
+    from the builder's source, which the installed package holds.
+    """
+    doc = preset.__doc__
+    if doc is None:
+        (function,) = ast.parse(textwrap.dedent(inspect.getsource(preset))).body
+        assert isinstance(function, ast.FunctionDef)
+        doc = ast.get_docstring(function, clean=False)
+    return inspect.cleandoc(doc or "").replace("``", "")
