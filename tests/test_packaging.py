@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
 import advisor
 
@@ -228,6 +229,18 @@ def test_the_sdist_holds_the_protos_and_examples_and_no_partial_test_suite(
         assert name in distributions.sdist
     assert not [name for name in distributions.sdist if name.startswith("tests/")]
     assert not [name for name in distributions.sdist if "__pycache__" in name]
+
+
+def test_the_classifiers_say_the_packages_are_typed_and_name_only_pythons_it_requires() -> None:
+    project = _pyproject()["project"]
+    classifiers: list[str] = project["classifiers"]
+    package_data = _pyproject()["tool"]["setuptools"]["package-data"]
+    assert all("py.typed" in package_data[name] for name in ("advisor", "advisor_client"))
+    assert "Typing :: Typed" in classifiers
+    prefix = "Programming Language :: Python :: "
+    versions = [name.removeprefix(prefix) for name in classifiers if name.startswith(prefix + "3.")]
+    assert versions, "no Python version is named"
+    assert all(SpecifierSet(project["requires-python"]).contains(f"{v}.0") for v in versions)
 
 
 # Releases of a dependency that its requirement admitted but that fail the product, each with why.
