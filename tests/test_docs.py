@@ -12,6 +12,7 @@ import ast
 import json
 import math
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -428,3 +429,24 @@ def test_the_benchmark_commands_of_the_documents_are_read() -> None:
     options = _benchmark_options()
     assert "--no-write" in options["bench.bench_search"]  # the shared helper's option
     assert "bench.report" not in options  # a helper module is no command
+
+
+# `pip install ".[infer]"`, `pip install -e ".[dev,validate]"`, 'architecture-advisor[torch]': an
+# install of the project with extras, its argument quoted or not.
+_PROJECT_EXTRAS = re.compile(
+    r"""pip install (?:-e )?(["']?)(?:\.|architecture-advisor)\[([^\]]*)\]"""
+)
+
+
+def test_every_install_of_the_projects_extras_names_declared_extras_and_is_quoted() -> None:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        declared = set(tomllib.load(file)["project"]["optional-dependencies"])
+    sources = [*DOCUMENTS, *ROOT.glob("examples/**/*.py"), *ROOT.glob("advisor/**/*.py")]
+    found = 0
+    for source in sources:
+        for quote, extras in _PROJECT_EXTRAS.findall(source.read_text(encoding="utf-8")):
+            found += 1
+            assert set(extras.split(",")) <= declared, f"{source.name}: [{extras}]"
+            # Unquoted, zsh (macOS's shell) reads the brackets as a pattern: 'no matches found'.
+            assert quote, f"{source.name}: the install of [{extras}] is not quoted"
+    assert found
