@@ -539,6 +539,12 @@ def _efficiency_to_proto(efficiency: Efficiency | None) -> advisor_pb2.Efficienc
 def _efficiency_from_proto(
     message: advisor_pb2.Analysis | advisor_pb2.Recommendation,
 ) -> Efficiency | None:
+    """Decode a message's efficiency; None when it has none (a producer that predates it).
+
+    Contiguous figures on the wire mean the contiguous net was priced, whatever
+    ``contiguous_priced`` says: a producer that predates that field leaves it false (proto3's
+    default) beside the figures it priced, which read as "not computed" and were dropped.
+    """
     if not message.HasField("efficiency"):
         return None
     efficiency = message.efficiency
@@ -548,8 +554,8 @@ def _efficiency_from_proto(
         log2_shallow_parameters=efficiency.log2_shallow_parameters,
         log2_contiguous_channels=efficiency.log2_contiguous_channels if contiguous else None,
         log2_contiguous_parameters=efficiency.log2_contiguous_parameters if contiguous else None,
-        contiguous_priced=efficiency.contiguous_priced,
-        unpriced_reason=_unpriced_reason(efficiency),
+        contiguous_priced=efficiency.contiguous_priced or contiguous,
+        unpriced_reason=None if contiguous else _unpriced_reason(efficiency),
     )
 
 
