@@ -465,13 +465,17 @@ class AdvisorClient:
         with the exact engine (small inputs only; larger ones are rejected as
         ``INVALID_ARGUMENT``).
         """
+        task_message = _task_proto(task)  # checked first, as the server checks it first
+        design = _architecture_model(architecture, rank)
         request = advisor_pb2.AnalyzeRequest(
-            task=_task_proto(task),
-            architecture=_architecture_proto(architecture, rank),
+            task=task_message,
+            architecture=_architecture_proto(design, None),
             exact=require_flag(exact, "exact"),
         )
         response = self._call(self._stub.Analyze, request, timeout)
-        return _decoded(wire.analysis_from_proto, response.analysis)
+        return _decoded(
+            lambda message: wire.analysis_from_proto(message, design), response.analysis
+        )
 
     def infer_task(
         self,
@@ -878,9 +882,8 @@ def _task_proto(task: TaskLike) -> advisor_pb2.Task:
     return _encoded("task", model, wire.task_to_proto, advisor_pb2.Task.DESCRIPTOR)
 
 
-def _architecture_proto(
-    architecture: ArchitectureLike, rank: int | None
-) -> advisor_pb2.Architecture:
+def _architecture_model(architecture: ArchitectureLike, rank: int | None) -> Architecture:
+    """Return the design an ``analyze`` argument stands for (``rank``: a result file's pick)."""
     if rank is not None:
         rank = checked_integer("rank", rank, 1)
         if not isinstance(architecture, str | os.PathLike):
@@ -889,13 +892,19 @@ def _architecture_proto(
                 "picks a recommendation of a result file; the architecture is a "
                 f"{type(architecture).__name__}, not a file path",
             )
-    model = _model(
+    return _model(
         "architecture",
         architecture,
         Architecture,
         parse_architecture,
         lambda path: architecture_argument(path, rank),
     )
+
+
+def _architecture_proto(
+    architecture: ArchitectureLike, rank: int | None
+) -> advisor_pb2.Architecture:
+    model = _architecture_model(architecture, rank)
     return _encoded(
         "architecture", model, wire.architecture_to_proto, advisor_pb2.Architecture.DESCRIPTOR
     )

@@ -6,12 +6,23 @@ each test builds the message an older server sent by clearing the fields it did 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from advisor_client import AdvisorClient
 from google.protobuf.message import Message
 
+from advisor.model.architecture import load_architecture
+from advisor.model.budget import Budget
 from advisor.model.results import Analysis, CorrelationAnalysis, Efficiency
+from advisor.model.task import load_task
 from advisor.protocol import wire
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from tests.support.older_servers import older_server
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+TASK = load_task(EXAMPLES / "tasks" / "symmetry.yaml")
+MIRROR = load_architecture(EXAMPLES / "architectures" / "mirror.yaml")
 
 
 def _over_the_wire(message: Message) -> Any:
@@ -35,3 +46,28 @@ def test_contiguous_figures_from_a_server_that_predates_contiguous_priced_are_pr
     assert decoded == priced
     assert decoded.efficiency is not None
     assert "not computed" not in decoded.efficiency.summary()
+
+
+def _without_multiply_adds(result: pb.SearchResult) -> None:
+    for recommendation in result.recommendations:
+        recommendation.ClearField("multiply_adds")
+
+
+def test_a_server_that_predates_multiply_adds_gets_each_design_s_own_count() -> None:
+    # Recommendation.multiply_adds (7) and Analysis.multiply_adds (3) came later: their 0 read as
+    # "0 multiply-adds", a count no network has.
+    budget = Budget(max_parameters=20_000, top_k=2, geometries=["mirror", "contiguous"])
+    with (
+        older_server(
+            older_result=_without_multiply_adds,
+            older_analysis=lambda analysis: analysis.ClearField("multiply_adds"),
+        ) as target,
+        AdvisorClient(target) as client,
+    ):
+        result = client.recommend(TASK, budget)
+        analysis = client.analyze(TASK, MIRROR)
+    assert [r.multiply_adds for r in result.recommendations] == [
+        r.architecture.multiply_adds for r in result.recommendations
+    ]
+    assert all(r.multiply_adds > 0 for r in result.recommendations)
+    assert analysis.multiply_adds == MIRROR.multiply_adds == 2_394_144

@@ -577,17 +577,38 @@ def analysis_to_proto(analysis: Analysis) -> advisor_pb2.Analysis:
     )
 
 
-def analysis_from_proto(message: advisor_pb2.Analysis) -> Analysis:
-    """Decode an :class:`Analysis`; an unknown certificate names its path under ``analysis``."""
+def analysis_from_proto(
+    message: advisor_pb2.Analysis, architecture: Architecture | None = None
+) -> Analysis:
+    """Decode an :class:`Analysis`; an unknown certificate names its path under ``analysis``.
+
+    ``architecture``: the design analysed, whose multiply-adds stand in for those of a producer
+    that predates them (:func:`_multiply_adds`); without it such an analysis keeps the wire's 0.
+    """
     return Analysis(
         parameters=message.parameters,
         correlations=[
             _correlation_analysis_from_proto(c, f"analysis.correlations[{i}]")
             for i, c in enumerate(message.correlations)
         ],
-        multiply_adds=message.multiply_adds,
+        multiply_adds=(
+            message.multiply_adds
+            if architecture is None
+            else _multiply_adds(message.multiply_adds, architecture)
+        ),
         efficiency=_efficiency_from_proto(message),
     )
+
+
+def _multiply_adds(sent: int, architecture: Architecture) -> int:
+    """Return the multiply-adds an answer ``sent`` for ``architecture``, or the design's own count.
+
+    A producer that predates the field (``Analysis.multiply_adds``, ``Recommendation.
+    multiply_adds``) leaves it out, which proto3 reads as 0, a count no network has (its
+    representation conv alone costs some): shown as it came, "0 multiply-adds" misstated every
+    design's compute. The design's count is the one a current producer sends.
+    """
+    return sent or architecture.multiply_adds
 
 
 def _write_recommendation(
@@ -610,17 +631,18 @@ def _write_recommendation(
 
 
 def _recommendation_from_proto(message: advisor_pb2.Recommendation, field: str) -> Recommendation:
+    architecture = architecture_from_proto(message.architecture, f"{field}.architecture")
     return Recommendation(
         rank=message.rank,
         score=message.score,
         parameters=message.parameters,
-        architecture=architecture_from_proto(message.architecture, f"{field}.architecture"),
+        architecture=architecture,
         analysis=[
             _correlation_analysis_from_proto(c, f"{field}.analysis[{i}]")
             for i, c in enumerate(message.analysis)
         ],
         rationale=message.rationale,
-        multiply_adds=message.multiply_adds,
+        multiply_adds=_multiply_adds(message.multiply_adds, architecture),
         efficiency=_efficiency_from_proto(message),
         dilations=tuple(message.dilations) or None,
         summary=message.summary,
