@@ -113,11 +113,30 @@ def test_a_token_another_version_of_the_ranking_wrote_is_refused(
     assert first.next_page_token is not None
     again = Budget(**OPTIONS, top_k=2, page_token=first.next_page_token)
     assert recommend(TASK, again).recommendations  # the same version reads it
-    monkeypatch.setattr(paging, "RANKING_VERSION", paging.RANKING_VERSION + 1)
+    written = paging.RANKING_VERSION
+    monkeypatch.setattr(paging, "RANKING_VERSION", written + 1)
     with pytest.raises(InvalidRequestError) as raised:
         recommend(TASK, again)
     assert [v.field for v in raised.value.violations] == ["budget.page_token"]
-    assert "another version of the advisor's ranking" in raised.value.violations[0].description
+    # Not "belongs to another request ... keep the task and every budget field as they were":
+    # the caller changed nothing, and only starting again helps.
+    assert raised.value.violations[0].description == (
+        f"was written by version {written} of the advisor's ranking, and this advisor ranks by "
+        f"version {written + 1} (upgraded, or another one answered, between two pages), in "
+        "another order: start again from the first page (leave page_token unset)"
+    )
+
+
+def test_a_token_written_before_tokens_named_their_version_is_still_read() -> None:
+    # Tokens of ranking version 3 were an offset and a digest alone: a server upgraded within
+    # that version continues the pages its predecessor started.
+    first = recommend(TASK, Budget(**OPTIONS, top_k=2))
+    assert first.next_page_token is not None
+    unversioned = _edited(first.next_page_token, 2)
+    second = recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=unversioned))
+    expected = recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=first.next_page_token))
+    assert second.recommendations == expected.recommendations
+    assert second.recommendations[0].rank == 3
 
 
 def test_every_result_names_the_version_of_the_ranking_that_produced_it() -> None:

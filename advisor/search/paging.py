@@ -31,12 +31,12 @@ _PAGE_INDEPENDENT: Final = frozenset({"top_k", "time_limit_seconds", "page_token
 _DIGEST_CHARS: Final = 16
 
 RANKING_VERSION: Final = 3
-"""The version of the order the search ranks one request's designs in, part of every token's
-digest: raised whenever that order changes (the objective, its factors, its tie-breaks), so a
-token of another version is refused, not read as an offset into another ranking. 2: the
-arrangement a tree discards weighs at half its bits (:data:`advisor.search.objective.
-ARRANGEMENT_WEIGHT`, 2026-12-05); 3: at all its bits again (the same day, by the fourteenth
-held-out set)."""
+"""The version of the order the search ranks one request's designs in, written in every token
+and part of its digest: raised whenever that order changes (the objective, its factors, its
+tie-breaks), so a token of another version is refused, saying so, not read as an offset into
+another ranking. 2: the arrangement a tree discards weighs at half its bits
+(:data:`advisor.search.objective.ARRANGEMENT_WEIGHT`, 2026-12-05); 3: at all its bits again
+(the same day, by the fourteenth held-out set)."""
 
 PAST_THE_END: Final = "starts past the end of this request's ranking ({count} designs)"
 """Why a token is refused when a complete search ranks fewer designs than it skips."""
@@ -103,8 +103,13 @@ def _search_options(task: Task, budget: Budget) -> dict[str, object]:
 
 
 def next_page_token(task: Task, budget: Budget, offset: int) -> str:
-    """Return the token of the page of the ranking (``task``, ``budget``) starting at ``offset``."""
-    return _encoded(f"{offset}:{_request_digest(task, budget)}".encode())
+    """Return the token of the page of the ranking (``task``, ``budget``) starting at ``offset``.
+
+    It says the :data:`RANKING_VERSION` that wrote it (after the digest, which holds it too),
+    so a server of another version tells its caller to start again rather than to keep a
+    request the caller never changed.
+    """
+    return _encoded(f"{offset}:{_request_digest(task, budget)}:{RANKING_VERSION}".encode())
 
 
 def _encoded(data: bytes) -> str:
@@ -128,6 +133,17 @@ def _decoded(token: str) -> str | None:
         return None
 
 
+def _count(text: str) -> int:
+    """Return the count ``text`` writes as a token does (ASCII digits), else 0.
+
+    int() also reads "+3", " 3" and other scripts' digits, and refuses past 4,300 digits.
+    """
+    try:
+        return int(text) if text.isascii() and text.isdigit() else 0
+    except ValueError:
+        return 0
+
+
 def page_offset(task: Task, budget: Budget) -> int:
     """Return how many ranked designs precede the page ``budget.page_token`` asks for (0: none).
 
@@ -140,15 +156,23 @@ def page_offset(task: Task, budget: Budget) -> int:
     token = budget.page_token
     if token is None:
         return 0
-    try:
-        offset_text, digest = (_decoded(token) or "").split(":")
-        # Only the digits a search writes: int() also reads "+3", " 3" and other scripts' digits.
-        offset = int(offset_text) if offset_text.isascii() and offset_text.isdigit() else 0
-    except ValueError:  # not one offset and one digest
-        offset = 0
-    if offset <= 0:  # no page a search wrote starts before its second design
+    # An offset, the digest and the version that wrote it; tokens of ranking versions up to 3
+    # have no version part (their digest alone holds it).
+    parts = (_decoded(token) or "").split(":")
+    counts = [_count(text) for text in parts[:1] + parts[2:]]
+    if len(parts) not in (2, 3) or min(counts) <= 0:
+        # Not an offset, a digest and perhaps a version; no page starts before the second design.
         raise InvalidRequestError.single(
             _FIELD, "is not a page token (pass a result's next_page_token unchanged)"
+        )
+    offset, digest, version = counts[0], parts[1], counts[1:]
+    if version and version[0] != RANKING_VERSION:
+        raise InvalidRequestError.single(
+            _FIELD,
+            f"was written by version {version[0]} of the advisor's ranking, and this "
+            f"advisor ranks by version {RANKING_VERSION} (upgraded, or another one answered, "
+            "between two pages), in another order: start again from the first page (leave "
+            "page_token unset)",
         )
     if digest != _request_digest(task, budget):
         raise InvalidRequestError.single(
