@@ -1,7 +1,8 @@
-"""Answers of a server that predates some of advisor.v1's fields, read by this version's decoder.
+"""Answers of a server of another advisor.v1 version, read by this version's decoder.
 
-Such a server leaves the newer fields out, so they arrive as proto3's defaults (0, false, empty);
-each test builds the message an older server sent by clearing the fields it did not know.
+An older server leaves the newer fields out, so they arrive as proto3's defaults (0, false,
+empty); each test builds the message it sent by clearing the fields it did not know. A newer
+server may send enum values this version has no label for.
 """
 
 from __future__ import annotations
@@ -71,3 +72,14 @@ def test_a_server_that_predates_multiply_adds_gets_each_design_s_own_count() -> 
     ]
     assert all(r.multiply_adds > 0 for r in result.recommendations)
     assert analysis.multiply_adds == MIRROR.multiply_adds == 2_394_144
+
+
+def test_an_unpriced_reason_a_newer_server_added_reads_as_no_reason_not_a_broken_answer() -> None:
+    # Refused, it made every Recommend and Analyze of such a design fail as a malformed answer.
+    unpriced = _analysis(Efficiency(3.0, 9.5, None, None, contiguous_priced=False))
+    message = wire.analysis_to_proto(unpriced)
+    message.efficiency.unpriced_reason = 42  # type: ignore[assignment]
+    decoded = wire.analysis_from_proto(_over_the_wire(message))
+    assert decoded == unpriced
+    assert decoded.efficiency is not None
+    assert "the contiguous comparison is not computed" in decoded.efficiency.summary()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -119,6 +119,10 @@ _PRESET_KIND = _EnumLabels(advisor_pb2.PresetKind)
 _WIDTH_PROFILE = _EnumLabels(advisor_pb2.WidthProfile)
 _RELATION_KIND = _EnumLabels(advisor_pb2.RelationKind)
 _UNPRICED_REASON = _EnumLabels(advisor_pb2.UnpricedReason)
+_KNOWN_UNPRICED_REASONS: Final = frozenset(advisor_pb2.UnpricedReason.values()) - {
+    advisor_pb2.UNPRICED_REASON_UNSPECIFIED
+}
+"""The ``UnpricedReason`` values this version has a label for."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -560,9 +564,14 @@ def _efficiency_from_proto(
 
 
 def _unpriced_reason(efficiency: advisor_pb2.Efficiency) -> UnpricedReason | None:
-    """Return why the contiguous net went unpriced (None: priced, or no reason sent)."""
+    """Return why the contiguous net went unpriced (None: priced, or no reason this version knows).
+
+    A reason a newer server adds is read as none sent, whose words cover every reason: the
+    reason only explains a comparison left out, and refusing it refused the whole answer, every
+    design's figures with it, from every server newer than the client.
+    """
     reason = efficiency.unpriced_reason
-    if efficiency.contiguous_priced or reason == advisor_pb2.UNPRICED_REASON_UNSPECIFIED:
+    if efficiency.contiguous_priced or reason not in _KNOWN_UNPRICED_REASONS:
         return None
     return _UNPRICED_REASON.label(reason, "efficiency.unpriced_reason")  # type: ignore[return-value]
 
