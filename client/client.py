@@ -644,15 +644,22 @@ class AdvisorClient:
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
     ) -> Generator[SearchProgress | SearchResult, None, None]:
-        """Run the call whose request :meth:`stream_recommend` checked (its size, the client)."""
+        """Run the call whose request :meth:`stream_recommend` checked (its size, the client).
+
+        An event of a kind this version does not know (a member a newer server added to the
+        response's ``event``) is skipped: read as progress, it was an empty one, its counts 0
+        after the events before it.
+        """
         with self._typed_errors():
             call = self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
             try:
                 for response in call:
-                    if response.HasField("result"):
+                    event = response.WhichOneof("event")
+                    if event == "result":
                         yield _decoded(wire.search_result_from_proto, response.result)
                         return
-                    yield _decoded(wire.search_progress_from_proto, response.progress)
+                    if event == "progress":
+                        yield _decoded(wire.search_progress_from_proto, response.progress)
             finally:
                 call.cancel()
         raise AdvisorRpcError(

@@ -15,11 +15,17 @@ from google.protobuf.message import Message
 
 from advisor.model.architecture import load_architecture
 from advisor.model.budget import Budget
-from advisor.model.results import Analysis, CorrelationAnalysis, Efficiency
+from advisor.model.results import (
+    Analysis,
+    CorrelationAnalysis,
+    Efficiency,
+    SearchProgress,
+    SearchResult,
+)
 from advisor.model.task import load_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
-from tests.support.older_servers import older_server
+from tests.support.other_versions import other_version_server
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TASK = load_task(EXAMPLES / "tasks" / "symmetry.yaml")
@@ -59,7 +65,7 @@ def test_a_server_that_predates_multiply_adds_gets_each_design_s_own_count() -> 
     # "0 multiply-adds", a count no network has.
     budget = Budget(max_parameters=20_000, top_k=2, geometries=["mirror", "contiguous"])
     with (
-        older_server(
+        other_version_server(
             older_result=_without_multiply_adds,
             older_analysis=lambda analysis: analysis.ClearField("multiply_adds"),
         ) as target,
@@ -83,3 +89,21 @@ def test_an_unpriced_reason_a_newer_server_added_reads_as_no_reason_not_a_broken
     assert decoded == unpriced
     assert decoded.efficiency is not None
     assert "the contiguous comparison is not computed" in decoded.efficiency.summary()
+
+
+def test_a_stream_event_of_a_kind_a_newer_server_added_is_skipped_not_read_as_progress() -> None:
+    # StreamRecommendResponse's oneof may grow: an event of a member this version does not know
+    # (field 3 here) read as an empty progress event, 0 candidates after 7, fraction 0 after 0.5.
+    progress = pb.StreamRecommendResponse(
+        progress=pb.SearchProgress(candidates_evaluated=7, elapsed_seconds=0.1, fraction_done=0.5)
+    )
+    newer = b"\x1a\x00"  # field 3, an empty message
+    assert not pb.StreamRecommendResponse.FromString(newer).WhichOneof("event")
+    budget = Budget(max_parameters=20_000, top_k=1, geometries=["mirror"])
+    events = [progress.SerializeToString(), newer, progress.SerializeToString()]
+    with other_version_server(events=events) as target, AdvisorClient(target) as client:
+        seen = list(client.stream_recommend(TASK, budget))
+    *progressed, result = seen
+    assert all(isinstance(p, SearchProgress) for p in progressed)
+    assert [p.candidates_evaluated for p in progressed] == [7, 7]
+    assert isinstance(result, SearchResult) and result.recommendations

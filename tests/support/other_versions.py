@@ -1,0 +1,102 @@
+"""Advisor servers of another advisor.v1 version: the library's answers, less or more than ours.
+
+A server that predates a field leaves it out of its answers, which a client reads as proto3's
+default (0, false, empty); a newer one may send what this version has no name for (an enum
+value, a oneof member). :func:`other_version_server` answers ``Recommend``, ``Analyze`` and
+``StreamRecommend`` as the library does, clearing the fields its caller names, and streams the
+raw events its caller gives before the result, so a test meets such a server through the real
+client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import grpc
+
+from advisor.protocol import wire
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.search.recommend import recommend
+from advisor.seprank.analysis import analyze
+
+__all__ = ["other_version_server"]
+
+_SERVICE = "advisor.v1.ArchitectureAdvisor"
+
+
+class _OtherVersion:
+    """The library's answers, each passed to its ``older_*`` callback before it is sent."""
+
+    def __init__(
+        self,
+        older_result: Callable[[pb.SearchResult], None],
+        older_analysis: Callable[[pb.Analysis], None],
+        events: Sequence[bytes],
+    ) -> None:
+        self._older_result = older_result
+        self._older_analysis = older_analysis
+        self._events = events
+
+    def _result(self, request: pb.RecommendRequest | pb.StreamRecommendRequest) -> pb.SearchResult:
+        task, budget = wire.task_from_proto(request.task), wire.budget_from_proto(request.budget)
+        message = wire.search_result_to_proto(recommend(task, budget))
+        self._older_result(message)
+        return message
+
+    def recommend(self, request: pb.RecommendRequest, context: grpc.ServicerContext) -> bytes:
+        return pb.RecommendResponse(result=self._result(request)).SerializeToString()
+
+    def stream(
+        self, request: pb.StreamRecommendRequest, context: grpc.ServicerContext
+    ) -> Iterator[bytes]:
+        yield from self._events
+        yield pb.StreamRecommendResponse(result=self._result(request)).SerializeToString()
+
+    def analyze(self, request: pb.AnalyzeRequest, context: grpc.ServicerContext) -> bytes:
+        task = wire.task_from_proto(request.task)
+        architecture = wire.architecture_from_proto(request.architecture)
+        analysis = wire.analysis_to_proto(analyze(task, architecture))
+        self._older_analysis(analysis)
+        return pb.AnalyzeResponse(analysis=analysis).SerializeToString()
+
+
+def _as_is(data: bytes) -> bytes:
+    """Send an answer's bytes as they are: a newer server's may hold what no stub here names."""
+    return data
+
+
+@contextmanager
+def other_version_server(
+    *,
+    older_result: Callable[[pb.SearchResult], None] = lambda _: None,
+    older_analysis: Callable[[pb.Analysis], None] = lambda _: None,
+    events: Sequence[bytes] = (),
+) -> Iterator[str]:
+    """Serve the library's answers less the fields the callbacks clear; yield the target.
+
+    ``events``: the serialized ``StreamRecommendResponse`` messages a ``StreamRecommend`` call
+    gets before its result (a newer server's may be of a kind this version does not know).
+    """
+    advisor = _OtherVersion(older_result, older_analysis, events)
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
+        "Recommend": grpc.unary_unary_rpc_method_handler(
+            advisor.recommend, pb.RecommendRequest.FromString, _as_is
+        ),
+        "StreamRecommend": grpc.unary_stream_rpc_method_handler(
+            advisor.stream, pb.StreamRecommendRequest.FromString, _as_is
+        ),
+        "Analyze": grpc.unary_unary_rpc_method_handler(
+            advisor.analyze, pb.AnalyzeRequest.FromString, _as_is
+        ),
+    }
+    server = grpc.server(ThreadPoolExecutor(max_workers=1))
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(_SERVICE, handlers)])
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(None)
