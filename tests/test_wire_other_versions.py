@@ -10,9 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from advisor_client import AdvisorClient
 from google.protobuf.message import Message
 
+from advisor.cli.infer import render_report
+from advisor.infer.data import data_from_array
+from advisor.infer.dependence import dependence_graph
+from advisor.infer.task import infer_task
 from advisor.model.architecture import load_architecture
 from advisor.model.budget import Budget
 from advisor.model.results import (
@@ -107,3 +112,26 @@ def test_a_stream_event_of_a_kind_a_newer_server_added_is_skipped_not_read_as_pr
     assert all(isinstance(p, SearchProgress) for p in progressed)
     assert [p.candidates_evaluated for p in progressed] == [7, 7]
     assert isinstance(result, SearchResult) and result.recommendations
+
+
+def test_an_inference_from_a_server_that_predates_the_evidence_threshold_is_told_unreported() -> (
+    None
+):
+    # InferTaskResponse.threshold and evidence (7, 8) and the partitions' dropped reasons came
+    # later; the report read "evidence: 0 of the pairs at dependence 0.000 or more" and
+    # "dropped ()".
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(400, 8, 8))
+    values[:, :, 4:] = values[:, :, 3::-1] + 0.3 * rng.normal(size=(400, 8, 4))
+    graph = dependence_graph(data_from_array(values))
+    message = wire.inference_report_to_proto(infer_task(graph).report())
+    message.ClearField("threshold")
+    message.ClearField("evidence")
+    for correlation in message.correlations:
+        correlation.ClearField("dropped")
+    report = wire.inference_report_from_proto(_over_the_wire(message))
+    assert (report.threshold, report.evidence) == (None, None)
+    assert not all(c.kept for c in report.correlations)
+    text = render_report(graph, report)
+    assert "evidence: not reported: the server predates the evidence threshold" in text
+    assert "0.000 or more" not in text and "dropped ()" not in text

@@ -441,7 +441,7 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
             c.name,
             f"{c.entanglement:.3f}",
             f"{c.chance:.3f}",
-            f"{weights[c.name]:.3f}" if c.kept else f"dropped ({c.dropped})",
+            f"{weights[c.name]:.3f}" if c.kept else _dropped(c.dropped),
         ]
         for c in report.correlations
     ]
@@ -450,14 +450,29 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _dropped(reason: str) -> str:
+    """Return the weight column of a partition not kept: ``dropped (not above chance)``.
+
+    A server that predates the reasons sends none, which read ``dropped ()``.
+    """
+    return f"dropped ({reason})" if reason else "dropped"
+
+
 def _evidence_line(graph: DependenceGraph, report: InferenceReport) -> str:
     """Return the report's ``evidence`` line: how many pairs reach their threshold, or why none can.
 
     None can where the normal threshold is above 1 (too few samples), and where every pair of
     the graph needs more than 1, being of sparse, heavy-tailed or skewed locations: a count of 0
-    "at dependence 0.481 or more" read as if some pair could have been.
+    "at dependence 0.481 or more" read as if some pair could have been. A server that predates
+    the threshold reports none ("0 of the pairs at dependence 0.000 or more", it read).
     """
-    if report.threshold > 1.0:
+    threshold, evidence = report.threshold, report.evidence
+    if threshold is None or evidence is None:
+        return (
+            "evidence: not reported: the server predates the evidence threshold, and reads every "
+            "pair of the graph as dependence, sampling noise too"
+        )
+    if threshold > 1.0:
         return f"evidence: none can be: {_too_few(graph)}"
     own = edge_thresholds(graph)
     if own.size and bool((own > 1.0).all()):
@@ -467,8 +482,8 @@ def _evidence_line(graph: DependenceGraph, report: InferenceReport) -> str:
             f"({own.min():.3f} to {own.max():.3f}), in {_samples_text(graph)}"
         )
     return (
-        f"evidence: {report.evidence:,} of the pairs at dependence {report.threshold:.3f} or "
-        f"more{_heavy_pairs(own, report.threshold, _HEAVY_FORM)}, "
+        f"evidence: {evidence:,} of the pairs at dependence {threshold:.3f} or "
+        f"more{_heavy_pairs(own, threshold, _HEAVY_FORM)}, "
         "which independent locations reach with probability 5% over every pair of the grid; the "
         "rest is sampling noise and is not read"
     )
@@ -509,18 +524,24 @@ def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
             f"{graph.num_locations:,} locations never vary, which leaves no pair of varying "
             "locations to measure"
         )
-    if report.threshold > 1.0:
+    threshold, evidence = report.threshold, report.evidence
+    if threshold is None or evidence is None:  # a server that predates the evidence threshold
+        return "no partition is kept from the sample's pairs"
+    if threshold > 1.0:
         return f"the sample is too small to show dependence: {_too_few(graph)}"
-    if report.evidence == 0:
+    if evidence == 0:
         return (
             f"the sample shows no dependence to model: no pair of locations depends more than "
-            f"independent ones would in {_samples_text(graph)} ({_largest_pair(graph, report)})"
+            f"independent ones would in {_samples_text(graph)} ({_largest_pair(graph, threshold)})"
         )
-    return f"no partition is kept from the sample's {report.evidence:,} dependent pair(s)"
+    return f"no partition is kept from the sample's {evidence:,} dependent pair(s)"
 
 
-def _largest_pair(graph: DependenceGraph, report: InferenceReport) -> str:
+def _largest_pair(graph: DependenceGraph, normal: float) -> str:
     """``largest 0.987, which needs 2.938; evidence from 0.481, and from ...``: why it fell short.
+
+    ``normal`` is the report's threshold, the one of a pair of neither sparse, heavy-tailed nor
+    skewed locations.
 
     The pair's own threshold is given where it is above the normal one (its locations are
     sparse, heavy-tailed or skewed), which alone would read as a contradiction. The largest
@@ -528,10 +549,10 @@ def _largest_pair(graph: DependenceGraph, report: InferenceReport) -> str:
     0.078, which needs 0.078" read as a pair at its threshold.
     """
     if not graph.weights.size:
-        return f"largest 0.000, evidence from {report.threshold:.3f}"
+        return f"largest 0.000, evidence from {normal:.3f}"
     edge = int(np.argmax(graph.weights))
     own = edge_thresholds(graph)
-    weight, normal = float(graph.weights[edge]), report.threshold
+    weight = float(graph.weights[edge])
     heavy = _heavy_pairs(own, normal, ", and from {}")
     if own[edge] > normal:
         largest, needs = told_apart(weight, float(own[edge]), least=3, most=9)

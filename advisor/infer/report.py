@@ -74,9 +74,11 @@ class InferenceReport:
         Every candidate partition measured, kept or not.
     threshold
         The least dependence weight read as evidence: independent locations put any edge of the
-        grid at or above it with probability 5% (:mod:`advisor.infer.significance`).
+        grid at or above it with probability 5% (:mod:`advisor.infer.significance`). None from
+        a server that predates it (and read every edge of the graph).
     evidence
-        The graph's edges at or above ``threshold``; the inference reads only those.
+        The graph's edges at or above ``threshold``; the inference reads only those. None with
+        ``threshold``.
 
     Its repr abbreviates the arrangement, as a task's repr does its location ids.
     """
@@ -88,8 +90,8 @@ class InferenceReport:
     entanglement_after: tuple[float, ...]
     partitioner: str
     correlations: tuple[InferredCorrelation, ...]
-    threshold: float
-    evidence: int
+    threshold: float | None
+    evidence: int | None
 
     __repr__ = short_dataclass_repr
 

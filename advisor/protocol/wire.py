@@ -798,7 +798,7 @@ def _given_floats(values: Iterable[float]) -> npt.NDArray[np.float64] | None:
 
 
 def inference_report_to_proto(report: InferenceReport) -> advisor_pb2.InferTaskResponse:
-    """Encode an :class:`InferenceReport`."""
+    """Encode an :class:`InferenceReport` (a threshold and evidence of None as the wire's 0)."""
     return advisor_pb2.InferTaskResponse(
         task=None if report.task is None else task_to_proto(report.task),
         arrangement=report.arrangement,
@@ -815,8 +815,8 @@ def inference_report_to_proto(report: InferenceReport) -> advisor_pb2.InferTaskR
             )
             for c in report.correlations
         ],
-        threshold=report.threshold,
-        evidence=report.evidence,
+        threshold=report.threshold or 0.0,
+        evidence=report.evidence or 0,
     )
 
 
@@ -832,6 +832,7 @@ def inference_report_from_proto(message: advisor_pb2.InferTaskResponse) -> Infer
             InferredCorrelation(c.name, c.entanglement, c.kept, c.chance, c.dropped)
             for c in message.correlations
         ),
-        threshold=message.threshold,
-        evidence=message.evidence,
+        # Every threshold is above 0: the wire's 0 is a server that predates it, as its evidence.
+        threshold=message.threshold or None,
+        evidence=message.evidence if message.threshold else None,
     )
