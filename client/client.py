@@ -417,7 +417,7 @@ class AdvisorClient:
         response = self._call(
             self._stub.Recommend, request, self._search_timeout(request.budget, timeout)
         )
-        return _decoded(wire.search_result_from_proto, response.result)
+        return _page(response.result, request.budget)
 
     def stream_recommend(
         self,
@@ -656,7 +656,7 @@ class AdvisorClient:
                 for response in call:
                     event = response.WhichOneof("event")
                     if event == "result":
-                        yield _decoded(wire.search_result_from_proto, response.result)
+                        yield _page(response.result, request.budget)
                         return
                     if event == "progress":
                         yield _decoded(wire.search_progress_from_proto, response.progress)
@@ -1034,6 +1034,30 @@ def _value_out_of_range(
         # read as if negative counts were allowed.
         side, bound = ("more", highest) if value > highest else ("less", lowest)
         yield FieldViolation(path, f"{value:,} is {side} than the request can carry ({bound:,})")
+
+
+def _page(message: advisor_pb2.SearchResult, budget: advisor_pb2.Budget) -> SearchResult:
+    """Decode a search's result; refuse the first page answered to ``budget``'s page token.
+
+    A page a token asks for starts after the second design at least, so its ranks never start
+    at 1. A server that predates page tokens skips the field unread and answers the first page,
+    without a next page's token: read as the page asked for, it repeated designs and ended the
+    ranking there.
+
+    Raises
+    ------
+    AdvisorRpcError
+        ``UNIMPLEMENTED``, for such an answer.
+    """
+    result = _decoded(wire.search_result_from_proto, message)
+    first = [r.rank for r in result.recommendations[:1]]
+    if budget.HasField("page_token") and first == [1]:
+        raise AdvisorRpcError(
+            grpc.StatusCode.UNIMPLEMENTED,
+            "the server answered the first page: it skipped budget.page_token, which it "
+            "predates (page tokens need a server as recent as the client)",
+        )
+    return result
 
 
 def _decoded(decode: Callable[[_Message], _Decoded], message: _Message) -> _Decoded:

@@ -1,8 +1,9 @@
-"""Answers of a server of another advisor.v1 version, read by this version's decoder.
+"""A server of another advisor.v1 version, met by this version's decoder and client.
 
-An older server leaves the newer fields out, so they arrive as proto3's defaults (0, false,
-empty); each test builds the message it sent by clearing the fields it did not know. A newer
-server may send enum values this version has no label for.
+An older server leaves the newer fields out of its answers, so they arrive as proto3's defaults
+(0, false, empty), and skips them in requests; each test builds what it sent by clearing the
+fields it did not know (tests/support/other_versions.py serves such answers). A newer server
+may send enum values and events this version has no name for.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import grpc
 import numpy as np
-from advisor_client import AdvisorClient
+import pytest
+from advisor_client import AdvisorClient, AdvisorRpcError
 from google.protobuf.message import Message
 
 from advisor.cli.infer import render_report
@@ -30,6 +33,7 @@ from advisor.model.results import (
 from advisor.model.task import load_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.search.recommend import recommend
 from tests.support.other_versions import other_version_server
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -135,3 +139,28 @@ def test_an_inference_from_a_server_that_predates_the_evidence_threshold_is_told
     text = render_report(graph, report)
     assert "evidence: not reported: the server predates the evidence threshold" in text
     assert "0.000 or more" not in text and "dropped ()" not in text
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_page_token_a_server_that_predates_paging_skips_is_refused_not_read_as_page_one(
+    streamed: bool,
+) -> None:
+    # Budget.page_token (80) came later: such a server (a replica not yet upgraded) skips it and
+    # answers the first page again, ranks from 1 and no next page, as if the ranking ended there.
+    budget = Budget(max_parameters=20_000, top_k=2, geometries=["mirror", "contiguous"])
+    token = recommend(TASK, budget).next_page_token
+    assert token is not None
+    second = budget.model_copy(update={"page_token": token})
+    progress = (lambda _: None) if streamed else None
+    with (
+        other_version_server(older_budget=lambda b: b.ClearField("page_token")) as target,
+        AdvisorClient(target) as client,
+    ):
+        assert client.recommend(TASK, budget, progress=progress).recommendations[0].rank == 1
+        with pytest.raises(AdvisorRpcError) as raised:
+            client.recommend(TASK, second, progress=progress)
+    assert raised.value.code is grpc.StatusCode.UNIMPLEMENTED
+    assert raised.value.details == (
+        "the server answered the first page: it skipped budget.page_token, which it predates "
+        "(page tokens need a server as recent as the client)"
+    )

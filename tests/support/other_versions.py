@@ -1,11 +1,11 @@
 """Advisor servers of another advisor.v1 version: the library's answers, less or more than ours.
 
 A server that predates a field leaves it out of its answers, which a client reads as proto3's
-default (0, false, empty); a newer one may send what this version has no name for (an enum
-value, a oneof member). :func:`other_version_server` answers ``Recommend``, ``Analyze`` and
-``StreamRecommend`` as the library does, clearing the fields its caller names, and streams the
-raw events its caller gives before the result, so a test meets such a server through the real
-client.
+default (0, false, empty), and skips it in a request, unread; a newer one may send what this
+version has no name for (an enum value, a oneof member). :func:`other_version_server` answers
+``Recommend``, ``Analyze`` and ``StreamRecommend`` as the library does, clearing the request's
+budget fields and the answer's fields its caller's callbacks clear, and streams the raw events
+its caller gives before the result, so a test meets such a server through the real client.
 """
 
 from __future__ import annotations
@@ -28,19 +28,23 @@ _SERVICE = "advisor.v1.ArchitectureAdvisor"
 
 
 class _OtherVersion:
-    """The library's answers, each passed to its ``older_*`` callback before it is sent."""
+    """The library's answers, each passed to its ``older_*`` callback before it is sent (a
+    search's budget before it is read)."""
 
     def __init__(
         self,
         older_result: Callable[[pb.SearchResult], None],
         older_analysis: Callable[[pb.Analysis], None],
         events: Sequence[bytes],
+        older_budget: Callable[[pb.Budget], None],
     ) -> None:
+        self._older_budget = older_budget
         self._older_result = older_result
         self._older_analysis = older_analysis
         self._events = events
 
     def _result(self, request: pb.RecommendRequest | pb.StreamRecommendRequest) -> pb.SearchResult:
+        self._older_budget(request.budget)
         task, budget = wire.task_from_proto(request.task), wire.budget_from_proto(request.budget)
         message = wire.search_result_to_proto(recommend(task, budget))
         self._older_result(message)
@@ -74,13 +78,15 @@ def other_version_server(
     older_result: Callable[[pb.SearchResult], None] = lambda _: None,
     older_analysis: Callable[[pb.Analysis], None] = lambda _: None,
     events: Sequence[bytes] = (),
+    older_budget: Callable[[pb.Budget], None] = lambda _: None,
 ) -> Iterator[str]:
     """Serve the library's answers less the fields the callbacks clear; yield the target.
 
     ``events``: the serialized ``StreamRecommendResponse`` messages a ``StreamRecommend`` call
     gets before its result (a newer server's may be of a kind this version does not know).
+    ``older_budget`` clears the fields a search request's budget is read without.
     """
-    advisor = _OtherVersion(older_result, older_analysis, events)
+    advisor = _OtherVersion(older_result, older_analysis, events, older_budget)
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         "Recommend": grpc.unary_unary_rpc_method_handler(
             advisor.recommend, pb.RecommendRequest.FromString, _as_is
