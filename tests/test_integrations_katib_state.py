@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pydantic
 import pytest
 
 from advisor.errors import StoppedError
@@ -33,6 +34,7 @@ from advisor.integrations.katib import (
     suggestions,
 )
 from advisor.integrations.katib import records as records_module
+from advisor.integrations.katib.records import whole_search_digest
 from advisor.integrations.katib.trials import architecture_json
 from advisor.model.budget import Budget
 from advisor.model.results import SearchResult
@@ -371,3 +373,28 @@ def test_a_call_waiting_for_a_sequence_an_error_forgot_takes_the_new_one(tmp_pat
     assert taken and taken[0] is not first
     with cache.sequence(search, StopSignal()) as third:
         assert third is taken[0]
+
+
+def test_an_upgrade_that_adds_a_budget_field_keeps_the_search_s_records() -> None:
+    # A later advisor's Budget with one more field, at its default: the same search, whose
+    # records an upgraded service on the volume must still find. The whole budget's dump named
+    # every record anew, and the upgraded service handed designs 5 and 4 out again.
+    search, _, _ = _learning()
+    newer = pydantic.create_model("NewerBudget", __base__=Budget, newer_option=(int, 0))
+    upgraded = replace(search, budget=newer(**search.budget.model_dump(exclude_unset=True)))
+    assert search_digest(upgraded) == search_digest(search)
+
+
+def test_a_record_an_earlier_advisor_named_by_the_whole_search_is_read(tmp_path: Path) -> None:
+    # Records were named by the task and budget dumped whole until the digest left defaults out:
+    # a service upgraded past that change reads them, and writes on under the new name.
+    search, _, _ = _learning()
+    assert whole_search_digest(search) != search_digest(search)
+    assert _positions(search, 3, _on(tmp_path)) == [5, 4]
+    [path] = tmp_path.iterdir()
+    record = json.loads(path.read_text())
+    earlier = HandedOutFiles(tmp_path).path(whole_search_digest(search), "kept")
+    earlier.write_text(json.dumps({**record, "search": whole_search_digest(search)}))
+    path.unlink()
+    assert _positions(search, 5, _on(tmp_path)) == [6, 7]
+    assert HandedOutFiles(tmp_path).path(search_digest(search), "kept").exists()

@@ -21,7 +21,12 @@ from typing import Final
 from advisor.files import replace_file
 from advisor.integrations.katib.experiment import KatibSearch
 
-__all__ = ["MAX_HANDED_OUT_FILE_BYTES", "HandedOutFiles", "search_digest"]
+__all__ = [
+    "MAX_HANDED_OUT_FILE_BYTES",
+    "HandedOutFiles",
+    "search_digest",
+    "whole_search_digest",
+]
 
 MAX_HANDED_OUT_FILE_BYTES: Final = 16 * 2**20
 """Most bytes of a :class:`HandedOutFiles` file read: a record holds at most the server's
@@ -194,11 +199,29 @@ def search_digest(search: KatibSearch) -> str:
 
     The experiment's trials, its ``learn`` setting and its name do not decide it (they only
     pick which of its designs a call returns), nor does the call's stop signal (it only stops
-    the work).
+    the work). The task's and the budget's fields are those at values other than their
+    defaults: a field a later advisor adds, at its default, leaves the digest as it was, so a
+    service upgraded on the experiments' volume finds their records. Dumped whole, every field
+    added (a correlation's ``relation``, a budget option) renamed every record, and the upgraded
+    service, finding none, could hand out again a design whose trial Katib had not made yet.
     """
+    return _digest_of(search, exclude_defaults=True)
+
+
+def whole_search_digest(search: KatibSearch) -> str:
+    """Return the digest records were named by before :func:`search_digest` left defaults out.
+
+    The task and the budget dumped whole, as this advisor dumps them: what an advisor of the
+    same fields wrote, whose records a service upgraded to this one reads under that name.
+    """
+    return _digest_of(search, exclude_defaults=False)
+
+
+def _digest_of(search: KatibSearch, *, exclude_defaults: bool) -> str:
+    """Return a sha256 of the search's task and budget as JSON (see :func:`search_digest`)."""
     document = [
-        search.task.model_dump(mode="json"),
-        search.budget.model_dump(mode="json"),
+        search.task.model_dump(mode="json", exclude_defaults=exclude_defaults),
+        search.budget.model_dump(mode="json", exclude_defaults=exclude_defaults),
     ]
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

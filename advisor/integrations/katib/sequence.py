@@ -18,7 +18,11 @@ from typing import TYPE_CHECKING, Final
 
 from advisor.errors import InvalidRequestError, StoppedError
 from advisor.integrations.katib.experiment import DEFAULT_TIME_LIMIT, KatibSearch, Suggestion
-from advisor.integrations.katib.records import HandedOutFiles, search_digest
+from advisor.integrations.katib.records import (
+    HandedOutFiles,
+    search_digest,
+    whole_search_digest,
+)
 from advisor.integrations.katib.trials import architecture_json
 from advisor.integrations.learning import log2_ranks, rerank_ranks
 from advisor.integrations.proposals import PAGE_SIZE
@@ -138,12 +142,17 @@ class DesignSequence:
             self._files.write(search_digest(self.search), experiment, record)
 
     def _record(self, experiment: str) -> dict[int, str]:
-        """Return what was handed ``experiment``: as kept, else as its file holds it (once)."""
+        """Return what was handed ``experiment``: as kept, else as its file holds it (once).
+
+        A record an earlier advisor named by :func:`whole_search_digest` is read when there is
+        none by :func:`search_digest`; the next one written goes under the latter.
+        """
         record = self._handed.get(experiment)
         if record is None:
             record = {}
             if self._files is not None:
                 record = self._files.read(search_digest(self.search), experiment)
+                record = record or self._files.read(whole_search_digest(self.search), experiment)
             self._handed[experiment] = record
         return record
 
