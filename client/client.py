@@ -469,7 +469,7 @@ class AdvisorClient:
         design = _architecture_model(architecture, rank)
         request = advisor_pb2.AnalyzeRequest(
             task=task_message,
-            architecture=_architecture_proto(design, None),
+            architecture=_architecture_proto(design),
             exact=require_flag(exact, "exact"),
         )
         response = self._call(self._stub.Analyze, request, timeout)
@@ -908,12 +908,10 @@ def _architecture_model(architecture: ArchitectureLike, rank: int | None) -> Arc
     )
 
 
-def _architecture_proto(
-    architecture: ArchitectureLike, rank: int | None
-) -> advisor_pb2.Architecture:
-    model = _architecture_model(architecture, rank)
+def _architecture_proto(design: Architecture) -> advisor_pb2.Architecture:
+    """Encode the design :func:`_architecture_model` read (``analyze`` decodes its answer by it)."""
     return _encoded(
-        "architecture", model, wire.architecture_to_proto, advisor_pb2.Architecture.DESCRIPTOR
+        "architecture", design, wire.architecture_to_proto, advisor_pb2.Architecture.DESCRIPTOR
     )
 
 

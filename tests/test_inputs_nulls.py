@@ -15,7 +15,12 @@ from typing import Any
 
 import pytest
 import yaml
-from advisor_client.client import _architecture_proto, _budget_proto, _task_proto
+from advisor_client.client import (
+    _architecture_model,
+    _architecture_proto,
+    _budget_proto,
+    _task_proto,
+)
 
 from advisor.errors import InvalidRequestError
 from advisor.model.architecture import load_architecture, parse_architecture
@@ -101,7 +106,9 @@ def test_a_null_architecture_field_reads_as_left_out(
         path,
         parse_architecture,
         load_architecture,
-        lambda document: wire.architecture_from_proto(_architecture_proto(document, None)),
+        lambda document: wire.architecture_from_proto(
+            _architecture_proto(_architecture_model(document, None))
+        ),
     )
 
 
