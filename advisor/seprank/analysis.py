@@ -231,20 +231,16 @@ def _with_members(
     which computes the member alone, so its figure is also capped by the mixture's reported
     one: an exact mixture rank below a member's figure (or a member's bound above the
     mixture's) is a tighter bound on the member, and then only an ``upper_bound``. A member's
-    exact rank is rounded as the mixture's (:meth:`_Figures._result`): to the nearest, or, at
-    the dimension bound, as the bound is written. Without members (a tree), ``result`` as it is.
+    figure is rounded as the mixture's is (:func:`_rounded_rank`), beside the dimension bound.
+    Without members (a tree), ``result`` as it is.
     """
     if not members:
         return result
     ceiling = result.log2_separation_rank
-
-    def rounded(figure: float, proven: Certificate) -> float:
-        at_bound = abs(figure - result.log2_max_rank) < SAME
-        return _rounded(figure, 0 if proven == _EXACT and not at_bound else 1)
-
+    beside = (result.log2_max_rank,)
     figures = tuple(
         MemberFigure(
-            log2_separation_rank=min(rounded(figure, proven), ceiling),
+            log2_separation_rank=min(_rounded_rank(figure, proven, beside), ceiling),
             certificate=proven if figure <= ceiling + SAME else _BOUND,
         )
         for figure, proven in members
@@ -530,16 +526,10 @@ class _Figures:
     def _result(
         self, log2_rank: float, certificate: Certificate, log2_lower_bound: float | None = None
     ) -> CorrelationAnalysis:
-        # A bound is rounded outward, so it still bounds: log2 7 = 2.80735492206 to the nearest
-        # ninth decimal is 2.807354922, below the rank 7 it bounds. An exact rank is rounded
-        # to the nearest, but one that reaches a bound written beside it (the min-cut, the
-        # dimension bound) is written as that bound is: to the nearest, the rank 49 of M = 7
-        # on two locations a side read 5.614709844 beside the bound 5.614709845 it reaches.
-        at_bound = any(abs(log2_rank - b) < SAME for b in (self.plain, self.log2_max_rank))
-        rank = 0 if certificate == "exact" and not at_bound else 1
+        beside = (self.plain, self.log2_max_rank)  # the min-cut and the dimension bound
         return CorrelationAnalysis(
             name=self.correlation.name,
-            log2_separation_rank=_rounded(log2_rank, rank),
+            log2_separation_rank=_rounded_rank(log2_rank, certificate, beside),
             log2_max_rank=_rounded(self.log2_max_rank, 1),
             certificate=certificate,
             weight=self.correlation.weight,
@@ -553,6 +543,19 @@ _NOISE: Final = 1e-12
 """Float roundoff of a figure (at least; a few units in its last place on large figures): a
 figure within it of a rounded value is that value (the recurrence's sums of logs land a hair
 above or below a whole number)."""
+
+
+def _rounded_rank(log2_rank: float, certificate: Certificate, beside: Sequence[float]) -> float:
+    """Round a log2 rank as its ``certificate`` says: the one rule for correlations and members.
+
+    A bound is rounded outward, so it still bounds: log2 7 = 2.80735492206 to the nearest ninth
+    decimal is 2.807354922, below the rank 7 it bounds. An exact rank is rounded to the nearest,
+    but one that reaches a bound written ``beside`` it is written as that bound is: to the
+    nearest, the rank 49 of M = 7 on two locations a side read 5.614709844 beside the bound
+    5.614709845 it reaches.
+    """
+    at_bound = any(abs(log2_rank - bound) < SAME for bound in beside)
+    return _rounded(log2_rank, 0 if certificate == _EXACT and not at_bound else 1)
 
 
 def _rounded(value: float, direction: int) -> float:
