@@ -83,7 +83,7 @@ def bad_request_status(error: InvalidRequestError) -> grpc.Status:
     )
     detail = any_pb2.Any()
     detail.Pack(bad_request)
-    message = "; ".join(map(str, violations))
+    message = str(error)  # its violations cut by the same rule, as the detail's
     # The limits of every violation, those cut from the answer too: the request needs them all.
     details = [detail, *_limit_details(refused_limits(error.violations))]
     return _status(code_pb2.INVALID_ARGUMENT, message, details)
