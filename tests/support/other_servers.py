@@ -13,6 +13,8 @@ from contextlib import contextmanager
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 
+from tests.support.loopback import loopback_served
+
 __all__ = ["other_grpc_server"]
 
 
@@ -23,9 +25,5 @@ def other_grpc_server(*, with_health: bool) -> Iterator[str]:
     server = grpc.server(ThreadPoolExecutor(max_workers=1))
     if with_health:
         health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop(None)
+    with loopback_served(server) as target:
+        yield target

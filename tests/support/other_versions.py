@@ -21,6 +21,7 @@ from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
+from tests.support.loopback import loopback_served
 
 __all__ = ["other_version_server"]
 
@@ -100,9 +101,5 @@ def other_version_server(
     }
     server = grpc.server(ThreadPoolExecutor(max_workers=1))
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(_SERVICE, handlers)])
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop(None)
+    with loopback_served(server) as target:
+        yield target

@@ -22,6 +22,7 @@ from advisor.errors import InvalidRequestError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.service.server import ADVISOR_SERVICE_NAME
 from advisor.service.status import bad_request_status
+from tests.support.loopback import loopback_served
 
 __all__ = ["BUDGET", "HOLD_SECONDS", "TASK", "ScriptedAdvisor", "closed_target", "scripted_server"]
 
@@ -155,14 +156,12 @@ def scripted_server(servicer: ScriptedAdvisor, port: int = 0) -> Iterator[str]:
     server = grpc.server(ThreadPoolExecutor(max_workers=4))
     advisor_pb2_grpc.add_ArchitectureAdvisorServicer_to_server(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(servicer.health, server)
-    port = server.add_insecure_port(f"127.0.0.1:{port}")
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        if servicer.release is not None:
-            servicer.release.set()
-        server.stop(None)
+    with loopback_served(server, port) as target:
+        try:
+            yield target
+        finally:  # held calls end before the server stops
+            if servicer.release is not None:
+                servicer.release.set()
 
 
 def closed_target() -> str:
