@@ -18,24 +18,24 @@ from advisor.model.results import Analysis, CorrelationAnalysis, MemberFigure
 
 def _row(log2_rank: float, certificate: str = "exact", log2_max_rank: float | None = None) -> str:
     """The table's ``log2 rank`` of one figure; the dimension bound above it unless given."""
-    analysis = Analysis(
-        parameters=10,
-        multiply_adds=20,
-        correlations=[
-            CorrelationAnalysis(
-                name="c",
-                log2_separation_rank=log2_rank,
-                log2_max_rank=log2_rank + 1 if log2_max_rank is None else log2_max_rank,
-                certificate=certificate,  # type: ignore[arg-type]
-                weight=1.0,
-                log2_min_cut=log2_rank,
-            )
-        ],
+    correlation = CorrelationAnalysis(
+        name="c",
+        log2_separation_rank=log2_rank,
+        log2_max_rank=log2_rank + 1 if log2_max_rank is None else log2_max_rank,
+        certificate=certificate,  # type: ignore[arg-type]
+        weight=1.0,
+        log2_min_cut=log2_rank,
     )
+    return _cells(correlation)[0]
+
+
+def _cells(correlation: CorrelationAnalysis) -> list[str]:
+    """The table's cells of ``correlation`` (named ``c``) after its name and weight."""
+    analysis = Analysis(parameters=10, multiply_adds=20, correlations=[correlation])
     line = next(
         line for line in render_analysis(analysis, "table").splitlines() if line.startswith("c ")
     )
-    return line.split()[2]
+    return line.split()[2:]
 
 
 @pytest.mark.parametrize(
@@ -100,22 +100,13 @@ def test_a_members_exact_rank_is_written_as_the_mixtures_exact_rank() -> None:
     # A member's exact rank 3 was written rounded up, 1.59, beside the mixture's exact rank 3,
     # written to the nearest, 1.58: the same rank read as two.
     log2_3 = math.log2(3)
-    analysis = Analysis(
-        parameters=10,
-        multiply_adds=20,
-        correlations=[
-            CorrelationAnalysis(
-                name="c",
-                log2_separation_rank=log2_3,
-                log2_max_rank=4.0,
-                certificate="exact",
-                weight=1.0,
-                log2_min_cut=2.0,
-                members=(MemberFigure(log2_3, "exact"), MemberFigure(log2_3, "upper_bound")),
-            )
-        ],
+    correlation = CorrelationAnalysis(
+        name="c",
+        log2_separation_rank=log2_3,
+        log2_max_rank=4.0,
+        certificate="exact",
+        weight=1.0,
+        log2_min_cut=2.0,
+        members=(MemberFigure(log2_3, "exact"), MemberFigure(log2_3, "upper_bound")),
     )
-    line = next(
-        line for line in render_analysis(analysis, "table").splitlines() if line.startswith("c ")
-    )
-    assert line.split()[2:] == ["1.58", "4", "exact", "1.58", "exact", "1.59", "upper_bound"]
+    assert _cells(correlation) == ["1.58", "4", "exact", "1.58", "exact", "1.59", "upper_bound"]
