@@ -351,6 +351,16 @@ def test_max_window_none_lifts_the_window_bound(
     assert [b.max_window for b in budgets] == [sent]
 
 
+@pytest.mark.parametrize("option", ["--max-window", "--max-step"])
+def test_a_bound_too_long_for_any_budget_is_told_so(tmp_path: Path, option: str) -> None:
+    # A bound is read as a count is (1e3 is 1000), but one past 30 digits was told "invalid
+    # value '1e40' (a whole number, or none for no bound)", which 1e40 is.
+    task = write(tmp_path, "task.yaml", yaml.safe_dump(SYMMETRY))
+    result = advisor("recommend", task, "--budget", "5000", option, "1e40")
+    line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
+    assert line == f"advisor: error: {option}: 1e40 is larger than any budget (2^63 - 1 at most)"
+
+
 def test_a_target_port_past_65535_is_refused_not_wrapped() -> None:
     # `--target localhost:115587` (a digit too many) called port 50051, 115587 modulo 65536:
     # gRPC keeps a port's low 16 bits, so the command reached whatever server listened there.

@@ -138,7 +138,7 @@ NO_BOUND: Final = "none"
 
 def bound(text: str) -> int | str:
     """Read a bound: a whole number as :func:`count` reads it, or ``none`` for no bound."""
-    return NO_BOUND if text.strip().lower() == NO_BOUND else read_count(text)
+    return NO_BOUND if text.strip().lower() == NO_BOUND else count(text)
 
 
 VALUE_KINDS = {
