@@ -23,7 +23,7 @@ from advisor.model.grid import channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.text import told_apart
 from advisor.search.board import Entry, ranked
-from advisor.search.candidates import deepest_schedule, grid_schedules
+from advisor.search.candidates import deepest_tree
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import (
@@ -222,9 +222,7 @@ def _no_contiguous(run: SearchRun) -> str:
     """
     if any(c.family == "contiguous" for c in run.candidates):
         return ""
-    spec = run.task.input
-    grids = grid_schedules(spec.shape, 2, deepest_schedule(spec))
-    if not any(schedules for _, _, schedules in grids):
+    if deepest_tree(run.task.input.shape) == 1:
         return "this input has no contiguous tree of two levels or more"
     low, high = run.depths
     return f"the depth bounds ({low} to {high} levels) leave out every contiguous tree"
