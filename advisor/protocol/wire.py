@@ -553,25 +553,27 @@ def _efficiency_from_proto(
         return None
     efficiency = message.efficiency
     contiguous = efficiency.HasField("log2_contiguous_parameters")
+    priced = efficiency.contiguous_priced or contiguous
     return Efficiency(
         log2_shallow_channels=efficiency.log2_shallow_channels,
         log2_shallow_parameters=efficiency.log2_shallow_parameters,
         log2_contiguous_channels=efficiency.log2_contiguous_channels if contiguous else None,
         log2_contiguous_parameters=efficiency.log2_contiguous_parameters if contiguous else None,
-        contiguous_priced=efficiency.contiguous_priced or contiguous,
-        unpriced_reason=None if contiguous else _unpriced_reason(efficiency),
+        contiguous_priced=priced,
+        unpriced_reason=None if priced else _unpriced_reason(efficiency),
     )
 
 
 def _unpriced_reason(efficiency: advisor_pb2.Efficiency) -> UnpricedReason | None:
-    """Return why the contiguous net went unpriced (None: priced, or no reason this version knows).
+    """Return why the contiguous net went unpriced (None: no reason this version knows).
 
-    A reason a newer server adds is read as none sent, whose words cover every reason: the
-    reason only explains a comparison left out, and refusing it refused the whole answer, every
-    design's figures with it, from every server newer than the client.
+    Read only where the net was not priced (:func:`_efficiency_from_proto` decides). A reason
+    a newer server adds is read as none sent, whose words cover every reason: the reason only
+    explains a comparison left out, and refusing it refused the whole answer, every design's
+    figures with it, from every server newer than the client.
     """
     reason = efficiency.unpriced_reason
-    if efficiency.contiguous_priced or reason not in _KNOWN_UNPRICED_REASONS:
+    if reason not in _KNOWN_UNPRICED_REASONS:
         return None
     return _UNPRICED_REASON.label(reason, "efficiency.unpriced_reason")  # type: ignore[return-value]
 
