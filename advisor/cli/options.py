@@ -176,7 +176,8 @@ BUDGET_OPTIONS = (
             "type": count,
             "metavar": "S",
             "help": "search seed: draws the dilation orders of a 1-D input of 128 steps or more, "
-            "or padded to 128 or more (65 steps, say), and the order a time-limited search visits "
+            "or padded to 128 or more (65 steps, say; a sequence written with axes of one "
+            "location too), and the order a time-limited search visits "
             "trees in (default 0)",
         },
     ),

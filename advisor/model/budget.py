@@ -209,7 +209,11 @@ class Budget(NullsOmitted):
         default=None,
         description="Families that may be recommended; default DEFAULT_FAMILIES where they apply.",
     )
-    search_dilations: bool = Field(default=True, description="Search dilation orders (1-D).")
+    search_dilations: bool = Field(
+        default=True,
+        description="Search dilation orders (1-D inputs, or a sequence written with axes of one "
+        "location, as [1, 64]).",
+    )
     top_k: int = Field(default=5, gt=0, le=INT32_MAX, description="Recommendations to return.")
     time_limit_seconds: float | None = Field(
         default=10.0, gt=0, allow_inf_nan=False, description="Wall-clock limit; None: none."

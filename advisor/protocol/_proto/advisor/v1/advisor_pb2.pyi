@@ -631,7 +631,7 @@ class Geometry(_message.Message):
 
     @_builtins.property
     def dilations(self) -> Global___DilationGeometry:
-        """A dilation order (1-D inputs)."""
+        """A dilation order (1-D inputs, or a sequence written with axes of one location)."""
 
     def __init__(
         self,
@@ -856,7 +856,9 @@ class Budget(_message.Message):
     max_channels (4096); refused beside channel_choices.
     """
     search_dilations: _builtins.bool
-    """Try every dilation order (1-D inputs); absent = true."""
+    """Try every dilation order (1-D inputs, or a sequence written with axes of one location, as
+    [1, 64]); absent = true.
+    """
     top_k: _builtins.int
     """Number of recommendations to return."""
     time_limit_seconds: _builtins.float
