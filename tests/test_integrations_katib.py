@@ -1536,3 +1536,14 @@ def test_the_budget_setting_is_read_as_every_budget_count_is(written: str) -> No
     with pytest.raises(InvalidRequestError) as refused:
         read_experiment(_experiment(task="symmetry", max_parameters="2.5e5x"))
     assert [v.field for v in refused.value.violations] == [f"{SETTINGS_FIELD}[1].value"]
+
+
+@pytest.mark.parametrize("setting", ["max_parameters", "seed"])
+def test_a_count_too_long_for_any_budget_is_told_so_not_called_no_integer(setting: str) -> None:
+    # 1e40 is a whole number, only past every bound: "is not a positive integer" told the
+    # experiment's author to write another kind of number, as --budget once did.
+    settings = {"task": "symmetry", "max_parameters": "1000", setting: "1e40"}
+    with pytest.raises(InvalidRequestError) as refused:
+        read_experiment(_experiment(**settings))
+    (violation,) = refused.value.violations
+    assert violation.description == f"{setting}: 1e40 is larger than any budget (2^63 - 1 at most)"

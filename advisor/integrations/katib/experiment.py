@@ -24,7 +24,7 @@ from advisor.integrations.proposals import PAGE_SIZE
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
-from advisor.model.integer_text import read_count
+from advisor.model.integer_text import CountTooLongError, read_count
 from advisor.model.task import Task, list_presets, parse_task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
 
@@ -182,6 +182,10 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
             sources[option] = Source(f"{_SETTINGS_FIELD}[{index}].value", name)
             try:
                 options[option] = reader(value)
+            except CountTooLongError as error:  # a whole number, only past every bound
+                violations.append(
+                    FieldViolation(f"{_SETTINGS_FIELD}[{index}].value", f"{name}: {error}")
+                )
             except ValueError:
                 violations.append(
                     FieldViolation(
