@@ -557,9 +557,14 @@ class AdvisorClient:
         return True
 
     def list_presets(self, *, timeout: float | None = None) -> list[PresetInfo]:
-        """List the named regions and task presets the server knows."""
+        """List the named regions and task presets the server knows.
+
+        A preset of a kind a newer server added, which no field of this version takes, is left
+        out (:func:`~advisor.protocol.wire.preset_from_proto`).
+        """
         response = self._call(self._stub.ListPresets, advisor_pb2.ListPresetsRequest(), timeout)
-        return [_decoded(wire.preset_from_proto, preset) for preset in response.presets]
+        decoded = [_decoded(wire.preset_from_proto, preset) for preset in response.presets]
+        return [preset for preset in decoded if preset is not None]
 
     def check_health(self, *, wait_for_ready: bool = False, timeout: float | None = None) -> bool:
         """Return whether the server is serving the advisor, by its ``grpc.health.v1`` check.

@@ -18,6 +18,7 @@ from advisor_client import AdvisorClient, AdvisorRpcError
 from google.protobuf.message import Message
 
 from advisor.cli.infer import render_report
+from advisor.errors import InvalidRequestError
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.task import infer_task
@@ -30,7 +31,7 @@ from advisor.model.results import (
     SearchProgress,
     SearchResult,
 )
-from advisor.model.task import load_task
+from advisor.model.task import list_presets, load_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.search.recommend import recommend
@@ -98,6 +99,24 @@ def test_an_unpriced_reason_a_newer_server_added_reads_as_no_reason_not_a_broken
     assert decoded == unpriced
     assert decoded.efficiency is not None
     assert "the contiguous comparison is not computed" in decoded.efficiency.summary()
+
+
+def _with_a_newer_kind(response: pb.ListPresetsResponse) -> None:
+    """Add a preset of a kind this version has no name for, as a newer server's answer may hold."""
+    response.presets.add(name="lenet", kind=7, description="A kind added later.")
+
+
+def test_a_preset_of_a_kind_a_newer_server_added_is_left_out_not_a_broken_list() -> None:
+    # Refused, the one preset of a new kind failed `advisor presets` whole (INTERNAL).
+    with (
+        other_version_server(other_presets=_with_a_newer_kind) as target,
+        AdvisorClient(target) as client,
+    ):
+        presets = client.list_presets()
+    assert presets == list_presets()
+    unspecified = pb.Preset(name="x", kind=pb.PRESET_KIND_UNSPECIFIED)
+    with pytest.raises(InvalidRequestError, match=r"preset\.kind: must be set"):
+        wire.preset_from_proto(unspecified)
 
 
 def test_a_stream_event_of_a_kind_a_newer_server_added_is_skipped_not_read_as_progress() -> None:

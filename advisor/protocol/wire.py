@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -106,6 +106,10 @@ class _EnumLabels(Generic[_V]):
             ) from None
         return name.removeprefix(self._prefix).lower()
 
+    def knows(self, value: int) -> bool:
+        """Return whether ``value`` is one of this version's values other than UNSPECIFIED."""
+        return value != 0 and value in self._wrapper.values()
+
     def value(self, label: str) -> _V:
         """Return the enum value whose label is ``label``."""
         return self._wrapper.Value(self._prefix + label.upper())
@@ -119,10 +123,6 @@ _PRESET_KIND = _EnumLabels(advisor_pb2.PresetKind)
 _WIDTH_PROFILE = _EnumLabels(advisor_pb2.WidthProfile)
 _RELATION_KIND = _EnumLabels(advisor_pb2.RelationKind)
 _UNPRICED_REASON = _EnumLabels(advisor_pb2.UnpricedReason)
-_KNOWN_UNPRICED_REASONS: Final = frozenset(advisor_pb2.UnpricedReason.values()) - {
-    advisor_pb2.UNPRICED_REASON_UNSPECIFIED
-}
-"""The ``UnpricedReason`` values this version has a label for."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -573,7 +573,7 @@ def _unpriced_reason(efficiency: advisor_pb2.Efficiency) -> UnpricedReason | Non
     figures with it, from every server newer than the client.
     """
     reason = efficiency.unpriced_reason
-    if reason not in _KNOWN_UNPRICED_REASONS:
+    if not _UNPRICED_REASON.knows(reason):
         return None
     return _UNPRICED_REASON.label(reason, "efficiency.unpriced_reason")  # type: ignore[return-value]
 
@@ -722,8 +722,16 @@ def preset_to_proto(preset: PresetInfo) -> advisor_pb2.Preset:
     )
 
 
-def preset_from_proto(message: advisor_pb2.Preset) -> PresetInfo:
-    """Decode a :class:`PresetInfo` (an unknown kind is refused on ``preset.kind``)."""
+def preset_from_proto(message: advisor_pb2.Preset) -> PresetInfo | None:
+    """Decode a :class:`PresetInfo`; None for a kind a newer server added (skip the preset).
+
+    No field of this version takes a preset of a kind it has no name for, so leaving it out
+    loses nothing usable; refusing it refused the whole ``ListPresets`` answer, every region
+    and task preset with it, from every server newer than the client. An unspecified kind is
+    still refused on ``preset.kind``: no server sends it.
+    """
+    if message.kind and not _PRESET_KIND.knows(message.kind):
+        return None
     return PresetInfo(
         name=message.name,
         kind=_PRESET_KIND.label(message.kind, "preset.kind"),  # type: ignore[arg-type]

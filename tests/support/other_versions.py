@@ -3,9 +3,10 @@
 A server that predates a field leaves it out of its answers, which a client reads as proto3's
 default (0, false, empty), and skips it in a request, unread; a newer one may send what this
 version has no name for (an enum value, a oneof member). :func:`other_version_server` answers
-``Recommend``, ``Analyze`` and ``StreamRecommend`` as the library does, clearing the request's
-budget fields and the answer's fields its caller's callbacks clear, and streams the raw events
-its caller gives before the result, so a test meets such a server through the real client.
+``Recommend``, ``Analyze``, ``StreamRecommend`` and ``ListPresets`` as the library does, clearing
+the request's budget fields and changing the answer's fields as its caller's callbacks do, and
+streams the raw events its caller gives before the result, so a test meets such a server through
+the real client.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import grpc
 
+from advisor.model.task import list_presets
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.search.recommend import recommend
@@ -38,8 +40,10 @@ class _OtherVersion:
         older_analysis: Callable[[pb.Analysis], None],
         events: Sequence[bytes],
         older_budget: Callable[[pb.Budget], None],
+        other_presets: Callable[[pb.ListPresetsResponse], None],
     ) -> None:
         self._older_budget = older_budget
+        self._other_presets = other_presets
         self._older_result = older_result
         self._older_analysis = older_analysis
         self._events = events
@@ -67,6 +71,13 @@ class _OtherVersion:
         self._older_analysis(analysis)
         return pb.AnalyzeResponse(analysis=analysis).SerializeToString()
 
+    def presets(self, request: pb.ListPresetsRequest, context: grpc.ServicerContext) -> bytes:
+        response = pb.ListPresetsResponse(
+            presets=[wire.preset_to_proto(preset) for preset in list_presets()]
+        )
+        self._other_presets(response)
+        return response.SerializeToString()
+
 
 def _as_is(data: bytes) -> bytes:
     """Send an answer's bytes as they are: a newer server's may hold what no stub here names."""
@@ -80,14 +91,16 @@ def other_version_server(
     older_analysis: Callable[[pb.Analysis], None] = lambda _: None,
     events: Sequence[bytes] = (),
     older_budget: Callable[[pb.Budget], None] = lambda _: None,
+    other_presets: Callable[[pb.ListPresetsResponse], None] = lambda _: None,
 ) -> Iterator[str]:
     """Serve the library's answers less the fields the callbacks clear; yield the target.
 
     ``events``: the serialized ``StreamRecommendResponse`` messages a ``StreamRecommend`` call
     gets before its result (a newer server's may be of a kind this version does not know).
-    ``older_budget`` clears the fields a search request's budget is read without.
+    ``older_budget`` clears the fields a search request's budget is read without;
+    ``other_presets`` changes the ``ListPresets`` answer (a newer server's kind of preset).
     """
-    advisor = _OtherVersion(older_result, older_analysis, events, older_budget)
+    advisor = _OtherVersion(older_result, older_analysis, events, older_budget, other_presets)
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         "Recommend": grpc.unary_unary_rpc_method_handler(
             advisor.recommend, pb.RecommendRequest.FromString, _as_is
@@ -97,6 +110,9 @@ def other_version_server(
         ),
         "Analyze": grpc.unary_unary_rpc_method_handler(
             advisor.analyze, pb.AnalyzeRequest.FromString, _as_is
+        ),
+        "ListPresets": grpc.unary_unary_rpc_method_handler(
+            advisor.presets, pb.ListPresetsRequest.FromString, _as_is
         ),
     }
     server = grpc.server(ThreadPoolExecutor(max_workers=1))
