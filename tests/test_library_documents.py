@@ -25,6 +25,7 @@ from advisor import (
     recommend,
     search_result_document,
 )
+from advisor.protocol import wire
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK = parse_task({"input": {"shape": [16]}, "preset": "local"})
@@ -148,3 +149,22 @@ def test_one_recommendation_of_a_result_is_refused_as_a_recommendation(
             parse(entry)
         [violation] = raised.value.violations
         assert violation.description.startswith(said), violation.description
+
+
+def test_an_unpriced_reason_a_newer_version_added_reads_as_none_as_the_wire_reads_it() -> None:
+    # The wire read such a reason as none given, while the saved result of the same answer was
+    # refused whole ("efficiency.unpriced_reason: Input should be 'too_large', ...").
+    small = parse_task({"input": {"shape": [4]}, "preset": "local"})
+    best = recommend(small, Budget(max_parameters=500, top_k=1)).recommendations[0]
+    unpriced = analyze(small, best.architecture, price_contiguous=False)
+    document = json.loads(json.dumps(analysis_document(unpriced)))
+    assert document["efficiency"]["unpriced_reason"] == "not_asked"
+    document["efficiency"]["unpriced_reason"] = "a_reason_added_later"
+    newer = wire.analysis_to_proto(unpriced)
+    newer.efficiency.unpriced_reason = 42  # type: ignore[assignment]
+    read = parse_analysis(document)
+    assert read.efficiency is not None and read.efficiency.unpriced_reason is None
+    assert read == wire.analysis_from_proto(newer)
+    document["efficiency"]["unpriced_reason"] = 42  # no reason's label at all: malformed
+    with pytest.raises(InvalidRequestError, match=r"efficiency\.unpriced_reason"):
+        parse_analysis(document)

@@ -10,7 +10,9 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal, TypeAlias
+from typing import Annotated, Final, Literal, TypeAlias, get_args
+
+from pydantic import BeforeValidator
 
 from advisor.model.architecture import Architecture
 from advisor.model.documents import frozen_hash
@@ -39,6 +41,18 @@ _UNPRICED: Final[dict[UnpricedReason | None, str]] = {
     None: "too costly for an input this large, cut by a time limit, or not asked for",
 }
 """The summary's words for each :data:`UnpricedReason` (None: figures that came without one)."""
+
+
+def _known_unpriced_reason(value: object) -> object:
+    """Read a reason this version has no name for as none given, as the wire reads one.
+
+    A newer version may add reasons; one only explains a comparison left out, and refusing it
+    refused a whole saved result (every design's figures) that the same server's answer over
+    the wire reads, so a document and the wire follow one rule (docs/FORMATS.md §4). What is no
+    string is left for validation to refuse.
+    """
+    return None if isinstance(value, str) and value not in get_args(UnpricedReason) else value
+
 
 _EMPTY_REASON: Final = (
     "stopped early, before it scored a design for this page that the budget admits: a longer "
@@ -117,7 +131,8 @@ class Efficiency:
     contiguous_priced
         False when the contiguous net was not priced, and its figures are None.
     unpriced_reason
-        Why it was not priced (None when it was, or when the figures came without a reason):
+        Why it was not priced (None when it was, or when the figures came without a reason, or
+        with one a newer version added, which a saved result's document reads as None too):
         ``too_large``, the input was too large (the analysis would have cost many times over);
         ``stopped``, a search's deadline cut the pricing; ``not_asked``, the caller left it out
         (``analyze(..., price_contiguous=False)``, which scoring many designs does;
@@ -129,7 +144,9 @@ class Efficiency:
     log2_contiguous_channels: float | None
     log2_contiguous_parameters: float | None
     contiguous_priced: bool = True
-    unpriced_reason: UnpricedReason | None = None
+    unpriced_reason: Annotated[UnpricedReason | None, BeforeValidator(_known_unpriced_reason)] = (
+        None
+    )
 
     def __post_init__(self) -> None:
         if self.contiguous_priced and self.unpriced_reason is not None:
