@@ -160,6 +160,26 @@ def test_an_inference_from_a_server_that_predates_the_evidence_threshold_is_told
     assert "0.000 or more" not in text and "dropped ()" not in text
 
 
+def test_partitions_from_a_server_that_predates_their_chance_are_told_unreported() -> None:
+    # InferredCorrelation.chance (4) came before the threshold: the table read "chance 0.000"
+    # beside every partition, a figure no partition crossing any dependence has.
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(400, 8, 8))
+    values[:, :, 4:] = values[:, :, 3::-1] + 0.3 * rng.normal(size=(400, 8, 4))
+    graph = dependence_graph(data_from_array(values))
+    message = wire.inference_report_to_proto(infer_task(graph).report())
+    assert all(c.chance > 0 for c in message.correlations)
+    message.ClearField("threshold")
+    message.ClearField("evidence")
+    for correlation in message.correlations:
+        correlation.ClearField("chance")
+        correlation.ClearField("dropped")
+    report = wire.inference_report_from_proto(_over_the_wire(message))
+    assert [c.chance for c in report.correlations] == [None] * len(report.correlations)
+    partitions = render_report(graph, report).split("\npartition ", 1)[1]
+    assert partitions.count("not reported") == len(report.correlations)
+
+
 @pytest.mark.parametrize("streamed", [False, True])
 def test_a_page_token_a_server_that_predates_paging_skips_is_refused_not_read_as_page_one(
     streamed: bool,

@@ -440,7 +440,7 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         [
             c.name,
             f"{c.entanglement:.3f}",
-            f"{c.chance:.3f}",
+            "not reported" if c.chance is None else f"{c.chance:.3f}",
             f"{weights[c.name]:.3f}" if c.kept else _dropped(c.dropped),
         ]
         for c in report.correlations

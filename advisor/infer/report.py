@@ -41,7 +41,8 @@ class InferredCorrelation:
         Whether the task keeps it.
     chance
         The expected density of two random disjoint sets of the same sizes; a partition at or
-        below it is not kept (:func:`advisor.infer.task.chance_density`).
+        below it is not kept (:func:`advisor.infer.task.chance_density`). None from a server
+        that predates it.
     dropped
         Why it is not kept (:func:`dropped_reason`); empty when it is.
     """
@@ -49,7 +50,7 @@ class InferredCorrelation:
     name: str
     entanglement: float
     kept: bool
-    chance: float
+    chance: float | None
     dropped: str = ""
 
 

@@ -820,7 +820,7 @@ def inference_report_to_proto(report: InferenceReport) -> advisor_pb2.InferTaskR
                 name=c.name,
                 entanglement=c.entanglement,
                 kept=c.kept,
-                chance=c.chance,
+                chance=c.chance or 0.0,
                 dropped=c.dropped,
             )
             for c in report.correlations
@@ -831,7 +831,18 @@ def inference_report_to_proto(report: InferenceReport) -> advisor_pb2.InferTaskR
 
 
 def inference_report_from_proto(message: advisor_pb2.InferTaskResponse) -> InferenceReport:
-    """Decode an :class:`InferenceReport` (the task, when present, is validated as any task)."""
+    """Decode an :class:`InferenceReport` (the task, when present, is validated as any task).
+
+    A server that predates the partitions' ``chance`` sends 0 for each, which read as a chance
+    of 0: it is None (not reported) unless the server reports the evidence threshold (a later
+    field), some partition has a chance above 0, or no dependence crosses any partition (every
+    chance is then 0).
+    """
+    chance_reported = (
+        message.threshold > 0
+        or any(c.chance for c in message.correlations)
+        or not any(c.entanglement for c in message.correlations)
+    )
     return InferenceReport(
         task=task_from_proto(message.task) if message.HasField("task") else None,
         arrangement=tuple(message.arrangement),
@@ -839,7 +850,9 @@ def inference_report_from_proto(message: advisor_pb2.InferTaskResponse) -> Infer
         entanglement_after=tuple(message.entanglement_after),
         partitioner=message.partitioner,
         correlations=tuple(
-            InferredCorrelation(c.name, c.entanglement, c.kept, c.chance, c.dropped)
+            InferredCorrelation(
+                c.name, c.entanglement, c.kept, c.chance if chance_reported else None, c.dropped
+            )
             for c in message.correlations
         ),
         # Every threshold is above 0: the wire's 0 is a server that predates it, as its evidence.
