@@ -249,6 +249,7 @@ def test_a_members_figure_is_what_its_tree_alone_is_analysed_at(data: st.DataObj
         }
     )
     (mixed,) = analyze(task, arch, price_contiguous=False).correlations
+    assert mixed.members is not None
     for member, tree in zip(mixed.members, member_trees(arch), strict=True):
         (alone,) = analyze(task, tree, price_contiguous=False).correlations
         if alone.log2_separation_rank <= mixed.log2_separation_rank:
@@ -694,6 +695,7 @@ def test_a_members_exact_rank_is_written_as_the_mixtures_exact_rank() -> None:
     (figure,) = analyze(task, arch, exact=True, price_contiguous=False).correlations
     assert figure.certificate == "exact"
     assert figure.log2_separation_rank == figure.log2_max_rank == 2.807354923
+    assert figure.members is not None
     assert [(m.log2_separation_rank, m.certificate) for m in figure.members] == [
         (2.807354923, "exact"),
         (2.807354923, "exact"),

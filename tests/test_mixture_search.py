@@ -344,10 +344,13 @@ def test_a_mixture_says_which_member_carries_each_correlation_with_its_figures()
     # Each member's figure is its own tree's, as the analysis of that tree alone gives it.
     for index, tree in enumerate(member_trees(top.architecture)):
         for alone in analyze(task, tree, price_contiguous=False).correlations:
-            member = figures[alone.name].members[index]
+            members = figures[alone.name].members
+            assert members is not None
+            member = members[index]
             assert member.log2_separation_rank == alone.log2_separation_rank
             assert member.certificate == alone.certificate
     halves, summed = figures["symmetry/halves"], figures["local/s1-mirrored"]
+    assert halves.members is not None and summed.members is not None
     assert [m.log2_separation_rank for m in halves.members] == [64.0, 16.0]
     assert [m.log2_separation_rank for m in summed.members] == [32.0, 32.0]
     assert summed.log2_separation_rank == 33.0

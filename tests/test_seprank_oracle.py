@@ -404,6 +404,7 @@ def test_an_exact_analysis_certifies_each_members_figure() -> None:
     )
     (bound,) = analyze(task, mixture, price_contiguous=False).correlations
     (certified,) = analyze(task, mixture, exact=True, price_contiguous=False).correlations
+    assert bound.members is not None and certified.members is not None
     assert (bound.members[0].certificate, bound.members[0].log2_separation_rank) == ("tight", 4.0)
     alone = _architecture([4, 4], 2, [(4, [2, 2]), (2, [2, 2])], "mirror")
     assert architecture_rank(alone, a, b, cap=17) == 14
@@ -599,6 +600,7 @@ def _check_members(
     if mixture is None:
         assert figure.members == ()
         return
+    assert figure.members is not None
     assert len(figure.members) == len(mixture.members) + 1
     for member, tree in zip(figure.members, member_trees(architecture), strict=True):
         assert member.log2_separation_rank <= figure.log2_separation_rank

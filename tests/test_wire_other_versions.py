@@ -8,6 +8,7 @@ may send enum values and events this version has no name for.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from advisor_client import AdvisorClient, AdvisorRpcError
 from google.protobuf.message import Message
 
+from advisor.cli.format import render_analysis
 from advisor.cli.infer import render_report
 from advisor.errors import InvalidRequestError
 from advisor.infer.data import data_from_array
@@ -99,6 +101,37 @@ def test_an_unpriced_reason_a_newer_server_added_reads_as_no_reason_not_a_broken
     assert decoded == unpriced
     assert decoded.efficiency is not None
     assert "the contiguous comparison is not computed" in decoded.efficiency.summary()
+
+
+def _without_member_figures(correlations: Iterable[pb.CorrelationAnalysis]) -> None:
+    for correlation in correlations:
+        correlation.ClearField("members")
+
+
+def _result_without_member_figures(result: pb.SearchResult) -> None:
+    for recommendation in result.recommendations:
+        _without_member_figures(recommendation.analysis)
+
+
+def test_a_mixture_from_a_server_that_predates_member_figures_is_told_unreported() -> None:
+    # CorrelationAnalysis.members (8) came after mixtures: their empty list read as a tree's.
+    budget = Budget(max_parameters=20_000, top_k=3, geometries=["mixture"])
+    with (
+        other_version_server(
+            older_result=_result_without_member_figures,
+            older_analysis=lambda analysis: _without_member_figures(analysis.correlations),
+        ) as target,
+        AdvisorClient(target) as client,
+    ):
+        designs = client.recommend(TASK, budget).recommendations
+        mixture = next(d.architecture for d in designs if d.architecture.mixture is not None)
+        analysis = client.analyze(TASK, mixture)
+    for design in designs:
+        told = None if design.architecture.mixture is not None else ()
+        assert [c.members for c in design.analysis] == [told] * len(design.analysis)
+    assert [c.members for c in analysis.correlations] == [None] * len(analysis.correlations)
+    text = render_analysis(analysis, "table", mixture)
+    assert "member figures: not reported (the server predates them)" in text
 
 
 def _with_a_newer_kind(response: pb.ListPresetsResponse) -> None:

@@ -263,9 +263,10 @@ def _correlation_table(correlations: Sequence[CorrelationAnalysis], indent: str 
     """Tabulate the figures, each line after ``indent``; a mixture's get a column per member.
 
     A member's cell is its log2 rank and certificate (``64 tight``): the member whose figure
-    reaches the mixture's carries the correlation (docs/FORMATS.md §3).
+    reaches the mixture's carries the correlation (docs/FORMATS.md §3). A mixture's figures from
+    a server that predates member figures (``members`` None) get a line saying so instead.
     """
-    members = max((len(c.members) for c in correlations), default=0)
+    members = max((len(c.members or ()) for c in correlations), default=0)
     rows = [
         [
             c.name,
@@ -276,7 +277,7 @@ def _correlation_table(correlations: Sequence[CorrelationAnalysis], indent: str 
             *(
                 f"{_log2_rank(m.log2_separation_rank, m.certificate, c.log2_max_rank)} "
                 f"{m.certificate}"
-                for m in c.members
+                for m in c.members or ()
             ),
         ]
         for c in correlations
@@ -289,7 +290,10 @@ def _correlation_table(correlations: Sequence[CorrelationAnalysis], indent: str 
         "certificate",
         *(f"member {index}" for index in range(members)),
     ]
-    return table(headers, rows, right_aligned={1, 2, 3}, indent=indent)
+    lines = table(headers, rows, right_aligned={1, 2, 3}, indent=indent)
+    if any(c.members is None for c in correlations):
+        lines.append(f"{indent}member figures: not reported (the server predates them)")
+    return lines
 
 
 def _presets_table(presets: Sequence[PresetInfo]) -> str:

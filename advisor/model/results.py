@@ -97,7 +97,8 @@ class CorrelationAnalysis:
 
     ``members``: for an architecture with a ``mixture``, one :class:`MemberFigure` per member
     network, the architecture's own geometry first, then ``mixture.members`` in order; empty
-    for a single tree.
+    for a single tree; None for a mixture's figures from a server that predates member figures
+    (not reported: empty would say a tree).
     """
 
     name: str
@@ -107,7 +108,7 @@ class CorrelationAnalysis:
     weight: float = 1.0
     log2_min_cut: float | None = None
     log2_lower_bound: float | None = None
-    members: tuple[MemberFigure, ...] = ()
+    members: tuple[MemberFigure, ...] | None = ()
 
 
 @dataclass(frozen=True)

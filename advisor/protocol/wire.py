@@ -493,14 +493,19 @@ def _correlation_analysis_to_proto(
                 log2_separation_rank=member.log2_separation_rank,
                 certificate=_CERTIFICATE.value(member.certificate),
             )
-            for member in analysis.members
+            for member in analysis.members or ()
         ],
     )
 
 
 def _correlation_analysis_from_proto(
-    message: advisor_pb2.CorrelationAnalysis, field: str
+    message: advisor_pb2.CorrelationAnalysis, field: str, mixture: bool
 ) -> CorrelationAnalysis:
+    """Decode one correlation's figures; ``mixture``: whether the design analysed has members.
+
+    A server that predates member figures sends none for a mixture, whose empty ``members``
+    would say the design is a tree: they are None (not reported) instead.
+    """
     return CorrelationAnalysis(
         name=message.name,
         log2_separation_rank=message.log2_separation_rank,
@@ -511,14 +516,18 @@ def _correlation_analysis_from_proto(
         log2_lower_bound=(
             message.log2_lower_bound if message.HasField("log2_lower_bound") else None
         ),
-        members=tuple(
-            MemberFigure(
-                log2_separation_rank=member.log2_separation_rank,
-                certificate=_CERTIFICATE.label(  # type: ignore[arg-type]
-                    member.certificate, f"{field}.members[{index}].certificate"
-                ),
+        members=(
+            None
+            if mixture and not message.members
+            else tuple(
+                MemberFigure(
+                    log2_separation_rank=member.log2_separation_rank,
+                    certificate=_CERTIFICATE.label(  # type: ignore[arg-type]
+                        member.certificate, f"{field}.members[{index}].certificate"
+                    ),
+                )
+                for index, member in enumerate(message.members)
             )
-            for index, member in enumerate(message.members)
         ),
     )
 
@@ -594,12 +603,15 @@ def analysis_from_proto(
     """Decode an :class:`Analysis`; an unknown certificate names its path under ``analysis``.
 
     ``architecture``: the design analysed, whose multiply-adds stand in for those of a producer
-    that predates them (:func:`_multiply_adds`); without it such an analysis keeps the wire's 0.
+    that predates them (:func:`_multiply_adds`), and whose mixture, if any, has its missing
+    member figures read as not reported; without it such an analysis keeps the wire's 0 and
+    empty members.
     """
+    mixture = architecture is not None and architecture.mixture is not None
     return Analysis(
         parameters=message.parameters,
         correlations=[
-            _correlation_analysis_from_proto(c, f"analysis.correlations[{i}]")
+            _correlation_analysis_from_proto(c, f"analysis.correlations[{i}]", mixture)
             for i, c in enumerate(message.correlations)
         ],
         multiply_adds=(
@@ -649,7 +661,9 @@ def _recommendation_from_proto(message: advisor_pb2.Recommendation, field: str) 
         parameters=message.parameters,
         architecture=architecture,
         analysis=[
-            _correlation_analysis_from_proto(c, f"{field}.analysis[{i}]")
+            _correlation_analysis_from_proto(
+                c, f"{field}.analysis[{i}]", architecture.mixture is not None
+            )
             for i, c in enumerate(message.analysis)
         ],
         rationale=message.rationale,
