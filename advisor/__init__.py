@@ -9,7 +9,8 @@ The curated public API::
     print(result.recommendations[0].architecture)
 
 Names are imported on first use (PEP 562), so ``import advisor.model.task`` — what the client
-library does — does not load the separation-rank engine or the search.
+library does — does not load the separation-rank engine or the search. ``advisor.__version__``
+is the version ``advisor --version`` prints (:mod:`advisor.version`).
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ _HOMES: dict[str, str] = {
     "recommend": "advisor.search.recommend",
     "analyze": "advisor.seprank.analysis",
     "StopSignal": "advisor.stopping",
+    "__version__": "advisor.version",
 }
 
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from advisor_client.client import AdvisorClient
 
-from advisor.cli.main import DISTRIBUTION, build_parser
+from advisor.cli.main import build_parser
 from advisor.cli.options import BUDGET_OPTIONS, ExitCode
 from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.budget import INT32_MAX, INT64_MAX, Budget, seed_problem
@@ -28,8 +28,9 @@ from advisor.protocol.wire import search_result_from_proto, search_result_to_pro
 from advisor.search.objective import Objective
 from advisor.search.recommend import recommend
 from advisor.service.server import ServerConfig, start_server
+from advisor.version import DISTRIBUTION
 from tests.support.certificates import make_certificates
-from tests.test_cli import CLI_DOC, advisor, assert_one_error_line
+from tests.test_cli import CLI_DOC, EXAMPLES, advisor, assert_one_error_line
 
 SYMMETRY = {"input": {"shape": [8, 8]}, "preset": "symmetry"}
 SEQUENCE = {
@@ -188,12 +189,62 @@ def test_version_prints_the_installed_version_and_its_rankings() -> None:
     # results report: it reads that version here, before running any search.
     from importlib.metadata import version
 
+    import advisor as library
     from advisor.search.paging import RANKING_VERSION
 
     result = advisor("--version")
     assert result.status == ExitCode.OK
-    expected = f"advisor {version(DISTRIBUTION)}, ranking version {RANKING_VERSION}"
+    expected = f"advisor {library.__version__}, ranking version {RANKING_VERSION}"
     assert result.stdout.strip() == expected
+    assert library.__version__ == version(DISTRIBUTION)  # installed from this checkout
+
+
+def test_an_uninstalled_checkout_tells_its_version_from_its_pyproject() -> None:
+    # `python -m advisor --version` from a checkout whose project is not installed ended in a
+    # PackageNotFoundError traceback; there was no advisor.__version__ to read either.
+    import subprocess
+    import sys
+    import tomllib
+
+    pyproject = EXAMPLES.parent / "pyproject.toml"
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    uninstalled = (
+        "import importlib.metadata as m, runpy, sys\n"
+        "def version(name): raise m.PackageNotFoundError(name)\n"
+        "m.version = version\n"
+        "import advisor\n"
+        "print(advisor.__version__)\n"
+        "sys.argv = ['advisor', '--version']\n"
+        "runpy.run_module('advisor', run_name='__main__')\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", uninstalled],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=EXAMPLES.parent,
+    )
+    assert shown.returncode == ExitCode.OK, shown.stderr
+    read, printed = shown.stdout.splitlines()
+    assert read == project["version"]
+    assert printed.startswith(f"advisor {project['version']}, ranking version ")
+
+
+def test_code_neither_checked_out_nor_installed_has_a_version_that_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib import metadata
+
+    from advisor.version import UNKNOWN_VERSION, package_version
+
+    def not_installed(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", not_installed)
+    other = tmp_path / "pyproject.toml"  # another project's, beside site-packages say
+    other.write_text('[project]\nname = "other"\nversion = "9.9"\n', encoding="utf-8")
+    assert package_version(other) == package_version(tmp_path / "absent.toml") == UNKNOWN_VERSION
 
 
 def test_python_dash_m_advisor_is_the_command_line_program() -> None:

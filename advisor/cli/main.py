@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
-from typing import Any, Final
+from typing import Any
 
 from advisor.cli.infer_options import add_data_arguments
 from advisor.cli.options import (
@@ -33,9 +33,8 @@ from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
 from advisor.service.options import add_limit_argument, add_serve_arguments, given_path
 from advisor.usage import LinesHelpFormatter, OneLineParser
 
-__all__ = ["DISTRIBUTION", "build_parser", "main"]
+__all__ = ["build_parser", "main"]
 
-DISTRIBUTION: Final = "architecture-advisor"
 """The installed distribution whose version ``advisor --version`` prints."""
 
 
@@ -238,14 +237,11 @@ class _VersionAction(argparse.Action):
         values: str | Sequence[Any] | None,
         option_string: str | None = None,
     ) -> None:
-        from importlib.metadata import version
-
         from advisor.search.paging import RANKING_VERSION
+        from advisor.version import __version__
 
         # A write that fails is told as a result's is (a traceback, until then).
-        parser.exit(
-            print_output(f"advisor {version(DISTRIBUTION)}, ranking version {RANKING_VERSION}\n")
-        )
+        parser.exit(print_output(f"advisor {__version__}, ranking version {RANKING_VERSION}\n"))
 
 
 def _add_command(

@@ -1,0 +1,51 @@
+"""The advisor's version, one source for ``advisor.__version__`` and ``advisor --version``.
+
+The version of the code that runs: the ``pyproject.toml`` of the checkout it runs from, where
+there is one (a checkout run with ``PYTHONPATH`` or ``python -m advisor`` from its root, whose
+project may not be installed at all, or an editable install whose metadata predates the last
+version change), else the installed distribution's metadata (a wheel, which ships no
+``pyproject.toml``). Standard library only, read when first asked for.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import metadata
+from pathlib import Path
+from typing import Final
+
+__all__ = ["DISTRIBUTION", "UNKNOWN_VERSION", "__version__", "package_version"]
+
+DISTRIBUTION: Final = "architecture-advisor"
+"""The distribution ``pip install .`` installs (``[project] name`` in ``pyproject.toml``)."""
+
+UNKNOWN_VERSION: Final = "0+unknown"
+"""The version of code neither in a checkout nor installed (copied by hand): a valid PEP 440
+version, below every release, so a comparison with it does not raise."""
+
+_PYPROJECT: Final = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
+def package_version(pyproject: Path = _PYPROJECT) -> str:
+    """Return the version of the running code: its checkout's ``pyproject.toml``, else metadata.
+
+    ``pyproject`` counts only when its ``[project] name`` is :data:`DISTRIBUTION` (a
+    ``pyproject.toml`` that happens to sit beside ``site-packages`` is another project's).
+    :data:`UNKNOWN_VERSION` when neither says: ``advisor --version`` then says so rather than
+    fail with a traceback.
+    """
+    try:
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        project = None
+    if isinstance(project, dict) and project.get("name") == DISTRIBUTION:
+        version = project.get("version")
+        if isinstance(version, str):
+            return version
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return UNKNOWN_VERSION
+
+
+__version__: Final = package_version()
