@@ -11,7 +11,8 @@ computed.
 
 Errors that are not about a request have their own types: :class:`StoppedError` (a computation
 stopped by its :class:`~advisor.stopping.StopSignal`) and :class:`ServerStartError` (the service
-could not start: its address or its TLS files).
+could not start: its address or its TLS files). A part that needs an optional extra imports it
+under :func:`extra_needed`, whose error says how to install it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numbers
 import re
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from typing import Any, Final
@@ -38,6 +40,7 @@ __all__ = [
     "ServerStartError",
     "StoppedError",
     "did_you_mean",
+    "extra_needed",
     "exact_float",
     "field_path",
     "fitting_violations",
@@ -641,3 +644,26 @@ def _is_union_tag(part: int | str) -> bool:
     if not isinstance(part, str):
         return False
     return part[:1].isupper() or "[" in part or part.startswith("literal")
+
+
+@contextmanager
+def extra_needed(feature: str, extra: str, module: str) -> Iterator[None]:
+    """Import an optional extra's ``module`` in this block; its absence names the extra.
+
+    Python says only "No module named 'optuna'", which does not tell that the advisor has an
+    extra for it, nor its name; the ``ModuleNotFoundError`` raised instead says that ``feature``
+    needs the extra and the install that adds it (its ``name`` still the missing module, its
+    cause Python's error). A missing module other than ``module`` (one of the extra's own
+    dependencies, say) passes unchanged.
+    """
+    try:
+        yield
+    except ModuleNotFoundError as missing:
+        if (missing.name or "").partition(".")[0] != module:
+            raise
+        install = f'pip install ".[{extra}]"'  # from the checkout, as the README installs
+        raise ModuleNotFoundError(
+            f"{feature} needs the optional '{extra}' extra, which installs {module}: {install} "
+            "in the advisor's checkout",
+            name=missing.name,
+        ) from missing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import shutil
 import subprocess
@@ -261,3 +262,17 @@ def test_the_dependency_requirements_exclude_the_releases_known_to_fail() -> Non
         specifier = requirements[name].specifier
         admitted = [release for release in releases if specifier.contains(release)]
         assert admitted == [], f"{name}: {specifier} admits {admitted}"
+
+
+def test_importing_the_optuna_integration_without_its_extra_names_the_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # It said only "No module named 'optuna'", where the PyTorch export named its extra.
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    monkeypatch.delitem(sys.modules, "advisor.integrations.optuna", raising=False)
+    with pytest.raises(ModuleNotFoundError) as raised:
+        importlib.import_module("advisor.integrations.optuna")
+    assert raised.value.name == "optuna"
+    assert "the optional 'optuna' extra" in str(raised.value)
+    assert 'pip install ".[optuna]"' in str(raised.value)
+    assert "optuna" in _pyproject()["project"]["optional-dependencies"]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, get_args
 
 import pydantic
 
-from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import InvalidRequestError, extra_needed, invalid_request_from_pydantic
 from advisor.model.architecture import Architecture, architecture_document
 from advisor.model.arguments import require_instance
 from advisor.model.documents import refuse_other_kind
@@ -224,17 +224,9 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn
         raise InvalidRequestError.single(
             "pooling", f"must be one of {', '.join(get_args(PoolingKind))}; got {pooling!r}"
         )
-    try:
+    with extra_needed("The PyTorch export", "torch", "torch"):
         from advisor.export.torch_mixture import MixtureNet
         from advisor.export.torch_net import ConvNet
-    except ModuleNotFoundError as missing:
-        if missing.name != "torch":
-            raise
-        raise ModuleNotFoundError(
-            "PyTorch export needs the optional 'torch' extra: "
-            "pip install 'architecture-advisor[torch]'",
-            name="torch",
-        ) from missing
     if architecture.mixture is not None:
         return MixtureNet(architecture, pooling)
     return ConvNet(architecture, pooling)

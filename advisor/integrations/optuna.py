@@ -40,14 +40,9 @@ import weakref
 from collections.abc import Callable, Container, Sequence
 from typing import Any, Final, cast
 
-import optuna
 from advisor_client.client import BudgetLike, TaskLike, budget_model, checked_integer, task_model
-from optuna.distributions import BaseDistribution, CategoricalDistribution
-from optuna.samplers import BaseSampler, TPESampler
-from optuna.study import Study, StudyDirection
-from optuna.trial import FrozenTrial, TrialState
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, extra_needed
 from advisor.integrations.encoding import GEOMETRY, FlatValue
 from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking
@@ -58,6 +53,13 @@ from advisor.model.budget import Budget
 from advisor.model.results import Recommendation
 from advisor.model.scalars import is_boolean
 from advisor.model.task import Task
+
+with extra_needed("advisor.integrations.optuna", "optuna", "optuna"):
+    import optuna
+    from optuna.distributions import BaseDistribution, CategoricalDistribution
+    from optuna.samplers import BaseSampler, TPESampler
+    from optuna.study import Study, StudyDirection
+    from optuna.trial import FrozenTrial, TrialState
 
 __all__ = [
     "ARCHITECTURE_ATTR",
