@@ -28,16 +28,31 @@ if TYPE_CHECKING:
         search_result_document,
         torch_module,
     )
-    from advisor.model.architecture import Architecture, load_architecture, parse_architecture
+    from advisor.model.architecture import (
+        Architecture,
+        Layer,
+        load_architecture,
+        parse_architecture,
+    )
     from advisor.model.budget import Budget
+    from advisor.model.grid import InputSpec
     from advisor.model.results import (
         Analysis,
         CorrelationAnalysis,
+        Efficiency,
+        MemberFigure,
         Recommendation,
         SearchProgress,
         SearchResult,
     )
-    from advisor.model.task import PresetInfo, Task, list_presets, load_task, parse_task
+    from advisor.model.task import (
+        Correlation,
+        PresetInfo,
+        Task,
+        list_presets,
+        load_task,
+        parse_task,
+    )
     from advisor.search.recommend import recommend
     from advisor.seprank.analysis import analyze
     from advisor.stopping import StopSignal
@@ -46,9 +61,14 @@ __all__ = [
     "Analysis",
     "Architecture",
     "Budget",
+    "Correlation",
     "CorrelationAnalysis",
+    "Efficiency",
     "FieldViolation",
+    "InputSpec",
     "InvalidRequestError",
+    "Layer",
+    "MemberFigure",
     "PresetInfo",
     "Recommendation",
     "SearchProgress",
@@ -82,14 +102,19 @@ _HOMES: dict[str, str] = {
     "search_result_document": "advisor.export.document",
     "torch_module": "advisor.export.document",
     "Architecture": "advisor.model.architecture",
+    "Layer": "advisor.model.architecture",
     "load_architecture": "advisor.model.architecture",
     "parse_architecture": "advisor.model.architecture",
     "Budget": "advisor.model.budget",
+    "InputSpec": "advisor.model.grid",
     "Analysis": "advisor.model.results",
     "CorrelationAnalysis": "advisor.model.results",
+    "Efficiency": "advisor.model.results",
+    "MemberFigure": "advisor.model.results",
     "Recommendation": "advisor.model.results",
     "SearchProgress": "advisor.model.results",
     "SearchResult": "advisor.model.results",
+    "Correlation": "advisor.model.task",
     "PresetInfo": "advisor.model.task",
     "Task": "advisor.model.task",
     "list_presets": "advisor.model.task",

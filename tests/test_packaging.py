@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
@@ -276,3 +277,17 @@ def test_importing_the_optuna_integration_without_its_extra_names_the_install(
     assert "the optional 'optuna' extra" in str(raised.value)
     assert 'pip install ".[optuna]"' in str(raised.value)
     assert "optuna" in _pyproject()["project"]["optional-dependencies"]
+
+
+def test_every_model_and_result_type_the_readme_s_library_section_names_is_exported() -> None:
+    # It told how to build InputSpec and Layer and named "the result types", but InputSpec,
+    # Layer, Correlation, Efficiency and MemberFigure had to be imported from inner modules.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The library in-process", 1)[1].split("\n### ", 1)[0]
+    named = set(re.findall(r"`([A-Z][A-Za-z]*)[(`.]", section))
+    python_s = {"KeyboardInterrupt", "ThreadPoolExecutor", "ValidationError"}
+    assert "InputSpec" in named and "Layer" in named
+    assert sorted(named - python_s - set(advisor.__all__)) == []
+    results = importlib.import_module("advisor.model.results")
+    result_types = {name for name in results.__all__ if isinstance(getattr(results, name), type)}
+    assert sorted(result_types - set(advisor.__all__)) == []
