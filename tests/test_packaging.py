@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
 import importlib.metadata
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -14,11 +17,12 @@ import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 import advisor
 
@@ -291,3 +295,87 @@ def test_every_model_and_result_type_the_readme_s_library_section_names_is_expor
     results = importlib.import_module("advisor.model.results")
     result_types = {name for name in results.__all__ if isinstance(getattr(results, name), type)}
     assert sorted(result_types - set(advisor.__all__)) == []
+
+
+_EXTRA_MODULES: Final = {"advisor/export/torch_net.py", "advisor/export/torch_mixture.py"}
+"""Modules of the core's packages that are an optional extra's part (``torch``), loaded only
+through it."""
+
+_PINNED_BY: Final = {"pydantic-core": "pydantic"}
+"""Distributions the core imports that a declared one pins to one release, as part of its API."""
+
+
+def _module(module: str) -> bool:
+    """Return whether ``module`` names an importable module (not a name inside one)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a dotted name under a module that is no package
+        return False
+
+
+_TOP_LEVEL_DISTRIBUTIONS = functools.cache(importlib.metadata.packages_distributions)
+"""The installed distributions of each top-level import name, read once."""
+
+
+@functools.cache
+def _distribution_files(name: str) -> tuple[Path, frozenset[str]]:
+    """Return where distribution ``name`` is installed and its files' paths there."""
+    distribution = importlib.metadata.distribution(name)
+    files = frozenset(file.as_posix() for file in distribution.files or ())
+    return Path(str(distribution.locate_file(""))), files
+
+
+@functools.cache
+def _distribution_of(module: str) -> str:
+    """Return the installed distribution whose files hold ``module``, canonically named."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    origin = Path(spec.origin)
+    # A top-level name may be several distributions': google.protobuf and google.rpc.
+    for name in _TOP_LEVEL_DISTRIBUTIONS().get(module.partition(".")[0], []):
+        base, files = _distribution_files(name)
+        if origin.is_relative_to(base) and origin.relative_to(base).as_posix() in files:
+            return canonicalize_name(name)
+    raise AssertionError(f"{module}: no installed distribution holds {origin}")
+
+
+def _imported_distributions(path: Path) -> set[str]:
+    """Return the distributions ``path`` imports from when it loads (its module-level imports)."""
+    found = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            # `from m import n`: n is a submodule (google.rpc's code_pb2) or a name of m.
+            modules = [
+                f"{node.module}.{alias.name}"
+                if _module(f"{node.module}.{alias.name}")
+                else node.module
+                for alias in node.names
+            ]
+        else:
+            continue
+        for module in modules:
+            top = module.partition(".")[0]
+            if top not in sys.stdlib_module_names and top not in {"advisor", "advisor_client"}:
+                found.add(_distribution_of(module))
+    return found
+
+
+def test_every_distribution_the_core_imports_at_load_is_a_declared_dependency() -> None:
+    # advisor/service/status.py imports google.rpc (googleapis-common-protos), which arrived only
+    # as a dependency of grpcio-status, at whatever release that admits.
+    declared = {
+        canonicalize_name(Requirement(requirement).name)
+        for requirement in _pyproject()["project"]["dependencies"]
+    }
+    sources = [*ROOT.glob("advisor/**/*.py"), *ROOT.glob("client/**/*.py"), ROOT / "server.py"]
+    undeclared: dict[str, list[str]] = {}
+    for source in sources:
+        relative = source.relative_to(ROOT).as_posix()
+        if relative in _EXTRA_MODULES:
+            continue
+        for distribution in _imported_distributions(source):
+            if _PINNED_BY.get(distribution, distribution) not in declared:
+                undeclared.setdefault(distribution, []).append(relative)
+    assert undeclared == {}
