@@ -304,8 +304,9 @@ class AdvisorClient:
         Retry policy for ``UNAVAILABLE`` on the idempotent calls.
     max_message_bytes
         Largest request the client sends and response it accepts; requests up to it are held for
-        retries, larger ones refused before any call (:class:`~advisor.errors.LimitExceededError`,
-        an ``InvalidRequestError`` naming the largest argument: ``task``, ``architecture`` or
+        retries (each call its own copy, so any number in flight at once), larger ones refused
+        before any call (:class:`~advisor.errors.LimitExceededError`, an
+        ``InvalidRequestError`` naming the largest argument: ``task``, ``architecture`` or
         ``data``). Match the server's limit (``max_message_bytes``, 4 MiB by default); at most
         :data:`MAX_MESSAGE_BYTES` (2^31 - 1), what gRPC can hold.
 
@@ -359,8 +360,10 @@ class AdvisorClient:
         self._metadata = () if token is None else (bearer_metadata(token),)
         options: list[tuple[str, str | int]] = [
             *retry.channel_options(),
+            # Each call holds its own request for retries; gRPC's core has no channel-wide
+            # retry buffer (no ``grpc.retry_buffer_size``), so calls in flight at once on
+            # this channel do not share one.
             ("grpc.per_rpc_retry_buffer_size", max_message_bytes),
-            ("grpc.retry_buffer_size", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.max_receive_message_length", max_message_bytes),
         ]

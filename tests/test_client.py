@@ -8,6 +8,7 @@ server to check the conversions and the error paths end to end.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import math
 import os
@@ -16,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -256,24 +258,66 @@ def test_idempotent_calls_retry_unavailable(fake: tuple[ScriptedAdvisor, str], m
     assert servicer.calls[method] == 3
 
 
+# Four correlations of 2^15 three-byte indices: about 400 KB, past gRPC's 256 KiB default
+# per-call retry buffer, under the service's 4 MiB message limit.
+_QUARTER = 2**15
+LARGE_TASK = {
+    "input": {"shape": [4 * _QUARTER]},
+    "correlations": [
+        {"name": f"q{q}", "a": {"indices": list(range(q * _QUARTER, (q + 1) * _QUARTER))}}
+        for q in range(4)
+    ],
+}
+
+
 def test_requests_beyond_grpcs_default_retry_buffer_are_retried_too(
     fake: tuple[ScriptedAdvisor, str],
 ) -> None:
-    # Four correlations of 2^15 three-byte indices: about 400 KB, past gRPC's 256 KiB default
-    # per-call retry buffer, under the service's 4 MiB message limit.
-    quarter = 2**15
-    large_task = {
-        "input": {"shape": [4 * quarter]},
-        "correlations": [
-            {"name": f"q{q}", "a": {"indices": list(range(q * quarter, (q + 1) * quarter))}}
-            for q in range(4)
-        ],
-    }
     servicer, target = fake
     servicer.failures["Recommend"] = [grpc.StatusCode.UNAVAILABLE]
     with _client(target) as client:
-        client.recommend(large_task, BUDGET)
+        client.recommend(LARGE_TASK, BUDGET)
     assert servicer.calls["Recommend"] == 2
+
+
+def test_large_requests_in_flight_at_once_on_one_client_are_each_retried(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    servicer, target = fake
+    servicer.failures["Recommend"] = [grpc.StatusCode.UNAVAILABLE] * 4
+    retry = RetryPolicy(max_attempts=5, initial_backoff_seconds=0.01, max_backoff_seconds=0.02)
+    with _client(target, retry=retry) as client, ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: client.recommend(LARGE_TASK, BUDGET), range(4)))
+    assert len(results) == 4
+    assert servicer.calls["Recommend"] == 8
+
+
+@pytest.mark.parametrize("tls", [None, TlsConfig(server_name="advisor.example.internal")])
+def test_every_channel_option_is_one_grpc_reads(
+    monkeypatch: pytest.MonkeyPatch, tls: TlsConfig | None
+) -> None:
+    # gRPC ignores a channel option it does not know without a word, so a misspelt or invented
+    # name (such as a channel-wide ``grpc.retry_buffer_size``, which gRPC's core does not have)
+    # would look like a setting and do nothing. Every name gRPC reads is a string in its core.
+    built: list[tuple[str, str | int]] = []
+
+    def spy(build: Callable[..., grpc.Channel]) -> Callable[..., grpc.Channel]:
+        def channel(*args: Any, options: list[tuple[str, str | int]], **kwargs: Any) -> Any:
+            built.extend(options)
+            return build(*args, options=options, **kwargs)
+
+        return channel
+
+    monkeypatch.setattr(grpc, "insecure_channel", spy(grpc.insecure_channel))
+    monkeypatch.setattr(grpc, "secure_channel", spy(grpc.secure_channel))
+    with AdvisorClient("localhost:1", tls=tls, max_message_bytes=5_000_000):
+        pass
+    core_file = importlib.import_module("grpc._cython.cygrpc").__file__
+    assert core_file is not None
+    core = Path(core_file).read_bytes()
+    assert built
+    assert [name for name, _ in built if name.encode() + b"\0" not in core] == []
+    assert ("grpc.per_rpc_retry_buffer_size", 5_000_000) in built
 
 
 def test_retries_stop_at_max_attempts(fake: tuple[ScriptedAdvisor, str]) -> None:
