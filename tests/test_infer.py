@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -281,6 +282,39 @@ def test_npy_files_stream_to_the_same_graph_as_the_array(tmp_path: Path) -> None
         in_memory = dependence_graph(data_from_array(values), top_k=3)
         np.testing.assert_array_equal(from_file.rows, in_memory.rows)
         np.testing.assert_allclose(from_file.weights, in_memory.weights, rtol=1e-6)
+
+
+def _open_descriptors(path: Path) -> int:
+    """Count this process's open file descriptors on ``path`` (Linux's ``/proc/self/fd``)."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(path.resolve()))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts /proc/self/fd")
+def test_a_npy_file_is_closed_while_a_pass_is_suspended_or_stopped_early(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file was held open across a pass's yields: a reader that stopped early (a NaN found in
+    # sample 20, kept in the error's traceback; an abandoned pass) kept it open until collected.
+    monkeypatch.setattr(data_module, "_CHUNK_BYTES", 8 * 16 * 4)  # chunks of 4 samples
+    path = tmp_path / "data.npy"
+    values = np.random.default_rng(5).standard_normal((40, 4, 4)).astype(np.float32)
+    np.save(path, values)
+    sample = read_data(path)
+    chunks = sample.chunks()
+    first, rest = next(chunks), list(chunks)
+    assert _open_descriptors(path) == 0
+    read = np.concatenate([first[1], *(chunk for _, chunk in rest)])
+    np.testing.assert_array_equal(read, values.reshape(40, 16))
+    suspended = sample.chunks()
+    next(suspended)
+    assert _open_descriptors(path) == 0
+    values[20, 0, 3] = np.nan
+    np.save(path, values)
+    with pytest.raises(InvalidRequestError, match="sample 20, location 3 is nan") as error:
+        dependence_graph(read_data(path))
+    assert error.value.__traceback__ is not None  # held, as a caller that keeps the error holds it
+    assert _open_descriptors(path) == 0
 
 
 def test_channels_first_read_as_channels_last_with_the_grid_given(tmp_path: Path) -> None:

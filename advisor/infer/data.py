@@ -134,16 +134,24 @@ class _NpyFile:
     dtype: np.dtype[np.generic]
 
     def chunks(self, samples: int, features: int, rows: int) -> Iterator[tuple[int, _Floats]]:
-        with self.path.open("rb") as file:
-            file.seek(self.offset)
-            for start in range(0, samples, rows):
-                count = min(rows, samples - start)
+        """Yield ``(first sample, values (count, features) float64)`` of ``rows`` samples each.
+
+        The file is opened for each chunk and closed before the chunk is yielded, so a reader
+        that stops early (an error in its own code, a stop, an abandoned pass) leaves no file
+        open: held across the yields, the file stayed open for as long as anything (an
+        exception's traceback) kept the suspended pass alive.
+        """
+        sample_bytes = features * self.dtype.itemsize
+        for start in range(0, samples, rows):
+            count = min(rows, samples - start)
+            with self.path.open("rb") as file:
+                file.seek(self.offset + start * sample_bytes)
                 values = np.fromfile(file, dtype=self.dtype, count=count * features)
-                if values.size != count * features:
-                    raise InvalidRequestError.single(
-                        "data", f"{self.path}: the file ends before sample {start + count}"
-                    )
-                yield start, values.astype(np.float64).reshape(count, features)
+            if values.size != count * features:
+                raise InvalidRequestError.single(
+                    "data", f"{self.path}: the file ends before sample {start + count}"
+                )
+            yield start, values.astype(np.float64).reshape(count, features)
 
 
 def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) -> DataSample:
