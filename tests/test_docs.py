@@ -456,7 +456,7 @@ def test_every_install_of_the_projects_extras_names_declared_extras_and_is_quote
 
 def test_the_worker_memory_figures_say_what_was_searched_and_how_it_was_measured() -> None:
     # The figures an operator sets --worker-max-memory from gave 128x128 as "about 127" MiB
-    # with neither the task nor the method; a re-measure found 95-100 for presets and 227-236
+    # with neither the task nor the method; a re-measure found 95-100 for presets and about 184
     # for a large task of random indices, both within the default limits.
     text = " ".join((ROOT / "docs" / "SERVICE.md").read_text(encoding="utf-8").split())
     figures = text.split("A worker keeps the memory its largest call needed", 1)[1]

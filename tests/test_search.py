@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 import re
+import weakref
 from typing import Any
 
 import numpy as np
@@ -1262,3 +1264,33 @@ def test_a_sequence_written_with_axes_of_one_is_searched_as_the_sequence(shape: 
         assert [c.log2_separation_rank for c in again.correlations] == [
             c.log2_separation_rank for c in ours.analysis
         ]
+
+
+@pytest.mark.parametrize("geometries", [None, ["mirror", "mixture"]])
+def test_a_finished_search_is_freed_at_once_not_by_the_garbage_collector(
+    monkeypatch: pytest.MonkeyPatch, geometries: list[str] | None
+) -> None:
+    # The board held the search's tie-key method and the search held the board: each finished
+    # search, its trees and their arrays stayed until the collector's rare full pass, and a
+    # serving process grew by about 20 MiB a search of 115 large correlations on 128x128.
+    from advisor.search import recommend as recommend_module
+
+    runs: list[weakref.ref[run_module.SearchRun]] = []
+
+    class Recorded(run_module.SearchRun):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            runs.append(weakref.ref(self))
+
+    monkeypatch.setattr(recommend_module, "SearchRun", Recorded)
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=200_000, geometries=geometries)
+    gc.collect()
+    gc.disable()
+    try:
+        result = recommend(task, budget)
+        assert result.recommendations
+        assert runs
+        assert [run() for run in runs] == [None] * len(runs)
+    finally:
+        gc.enable()

@@ -98,16 +98,20 @@ class Board:
     The top list holds at most ``size`` eligible trees, at most one per *slot* — family, schedule,
     dilation order and padding — so synthesized variants of one schedule do not crowd it.
     ``leaders`` holds each family's best eligible tree offered, on the list or not.
+
+    The tie key comes with each call rather than being held: the search's is a method of the
+    search, which holds its board, and that cycle kept each finished search (its trees and
+    their arrays, about 20 MiB for 115 large correlations on 128x128) alive until the garbage
+    collector's rare full pass, so a serving process grew by that much per search.
     """
 
     size: int
-    ties: TieKey
     top: list[Entry] = field(default_factory=list)
     contiguous: Entry | None = None
     shallow: Entry | None = None
     leaders: dict[str, Entry] = field(default_factory=dict)
 
-    def floor_for(self, candidate: Candidate, dag: SubtreeDag) -> Floor | None:
+    def floor_for(self, candidate: Candidate, dag: SubtreeDag, ties: TieKey) -> Floor | None:
         """Return the weakest result the candidate (tree ``dag``) must beat to enter a list."""
         if candidate.family == "shallow":
             return None
@@ -121,8 +125,8 @@ class Board:
             if self.contiguous is None:
                 return None
             floors.append(self.contiguous)
-        weakest = ranked(floors, self.ties)[-1] if floors else None
-        return weakest.floor(candidate, dag, self.ties) if weakest else None
+        weakest = ranked(floors, ties)[-1] if floors else None
+        return weakest.floor(candidate, dag, ties) if weakest else None
 
     def _rival(self, candidate: Candidate) -> Entry | None:
         """Return the entry a candidate must displace: its slot's, else a full list's last."""
@@ -131,21 +135,21 @@ class Board:
             return same_slot[0]
         return self.top[-1] if len(self.top) == self.size else None
 
-    def offer(self, entry: Entry) -> None:
-        """Record an allocated tree in every list it belongs to."""
+    def offer(self, entry: Entry, ties: TieKey) -> None:
+        """Record an allocated tree in every list it belongs to, exact ties broken by ``ties``."""
         family = entry.candidate.family
         if family == "shallow":
             self.shallow = entry
         if family == "contiguous" and (
-            self.contiguous is None or ranked([self.contiguous, entry], self.ties)[0] is entry
+            self.contiguous is None or ranked([self.contiguous, entry], ties)[0] is entry
         ):
             self.contiguous = entry
         if entry.candidate.eligible:
             leader = self.leaders.get(family)
-            if leader is None or ranked([leader, entry], self.ties)[0] is entry:
+            if leader is None or ranked([leader, entry], ties)[0] is entry:
                 self.leaders[family] = entry
             kept: dict[object, Entry] = {}
-            for item in ranked([*self.top, entry], self.ties):
+            for item in ranked([*self.top, entry], ties):
                 kept.setdefault(_slot(item.candidate), item)
             self.top = list(kept.values())[: self.size]
 

@@ -150,7 +150,7 @@ class SearchRun:
         # search_objective) uses, not a caller that only samples the space.
         self.objective: Objective
         # One design past the page's end: the next page's token is written only when it exists.
-        self.board = Board(offset + budget.top_k + 1, self.tie_key)
+        self.board = Board(offset + budget.top_k + 1)
         self._apart: dict[bytes, float] = {}
         self._coherence: dict[int, float] = {}
         self._relations: list[Relation] | None = None
@@ -406,7 +406,7 @@ class SearchRun:
             candidate, dag = scored.candidate, scored.dag
             allocation = self.best_profile(candidate, dag, figures=scored.figures)
             if allocation is not None:
-                self.board.offer(Entry(candidate, allocation, dag, scored.figures))
+                self.board.offer(Entry(candidate, allocation, dag, scored.figures), self.tie_key)
 
     def _evaluate(
         self, candidate: Candidate, seen: dict[bytes, set[str]], stop: StopSignal | None
@@ -424,12 +424,12 @@ class SearchRun:
             self.choices,
             self.model,
             self.budget.max_parameters,
-            floor=self.board.floor_for(candidate, dag),
+            floor=self.board.floor_for(candidate, dag, self.tie_key),
             stop=stop,
         )
         self.scored += outcome.points_scored
         if outcome.allocation is not None:
-            self.board.offer(Entry(candidate, outcome.allocation, dag))
+            self.board.offer(Entry(candidate, outcome.allocation, dag), self.tie_key)
         return outcome.complete
 
     def tree_factor(self, candidate: Candidate) -> float:
