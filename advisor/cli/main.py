@@ -35,8 +35,6 @@ from advisor.usage import LinesHelpFormatter, OneLineParser
 
 __all__ = ["build_parser", "main"]
 
-"""The installed distribution whose version ``advisor --version`` prints."""
-
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of ``advisor`` and its five subcommands."""
