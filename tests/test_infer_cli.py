@@ -17,7 +17,7 @@ import yaml
 
 from advisor.cli.options import ExitCode
 from advisor.model.task import load_task
-from tests.test_cli import advisor, assert_one_error_line
+from tests.test_cli import Run, advisor, assert_one_error_line
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -545,16 +545,11 @@ def test_infer_says_how_to_read_an_end_axis_of_one_value_as_the_channel(
     np.save(plain, images[..., 0].astype(np.float32))
     single = tmp_path / "single.npy"
     np.save(single, np.expand_dims(images[..., 0], axis).astype(np.float32))
-    as_written = advisor("infer", single)
-    assert as_written.status == 0, as_written.stderr
-    assert (
+    note = (
         f"note: the {end} axis has 1 value per location of 16x16; if it is a channels axis "
         "(one channel), pass --shape 16 16 "
-    ) in _unwrapped(as_written.stderr)
-    advised = advisor("infer", single, "--shape", "16", "16")
-    assert advised.status == 0, advised.stderr
-    assert "grid 16x16, 1 channel(s)" in advised.stderr
-    assert "note:" not in advised.stderr
+    )
+    advised = _noted_then_advised(single, note, ["16", "16"], "grid 16x16, 1 channel(s)")
     assert advised.stdout == advisor("infer", plain).stdout
 
 
@@ -571,17 +566,12 @@ def test_infer_s_one_channel_note_leaves_every_axis_of_one_location_out(
     steps[:, 1:] += steps[:, :-1]
     data = _saved(tmp_path, "steps.npy", steps.reshape(200, *layout).astype(np.float32))
     flat = _saved(tmp_path, "flat.npy", steps.astype(np.float32))
-    as_written = advisor("infer", data)
-    assert as_written.status == 0, as_written.stderr
-    assert (
+    note = (
         f"note: the {end} axis has 1 value per location of 32; if it is a channels axis (one "
         f"channel), pass --shape 32 (the grid; the {end} axis is then read as channels, and the "
         "other axis of 1 location left out)"
-    ) in _unwrapped(as_written.stderr)
-    advised = advisor("infer", data, "--shape", "32")
-    assert advised.status == 0, advised.stderr
-    assert "grid 32, 1 channel(s)" in advised.stderr
-    assert "note:" not in advised.stderr
+    )
+    advised = _noted_then_advised(data, note, ["32"], "grid 32, 1 channel(s)")
     assert advised.stdout == advisor("infer", flat).stdout
 
 
@@ -596,17 +586,12 @@ def test_infer_says_how_to_read_an_end_axis_of_two_values_as_channels(
     steps[:, 1:] += steps[:, :-1]
     pair = np.stack([steps, steps + 0.5 * rng.standard_normal((200, 64))], axis=axis)
     data = _saved(tmp_path, "iq.npy", pair.astype(np.float32))
-    as_written = advisor("infer", data)
-    assert as_written.status == 0, as_written.stderr
-    assert (
+    note = (
         f"note: the {end} axis has 2 values per location of 64; if they are channels (as a "
         f"signal's I and Q, or stereo's two), pass --shape 64 (the grid; the {end} axis is then "
         "read as channels)"
-    ) in _unwrapped(as_written.stderr)
-    advised = advisor("infer", data, "--shape", "64")
-    assert advised.status == 0, advised.stderr
-    assert "grid 64, 2 channel(s)" in advised.stderr
-    assert "note:" not in advised.stderr
+    )
+    _noted_then_advised(data, note, ["64"], "grid 64, 2 channel(s)")
 
 
 def test_data_that_does_not_hold_the_task_grid_is_an_error_on_data(tmp_path: Path) -> None:
@@ -877,6 +862,21 @@ def test_labels_in_the_data_archive_are_noted_when_labels_does_not_name_them(
     assert note in " ".join((alone.stdout + alone.stderr).split())  # as read, unwrapped
     assert note not in " ".join((named.stdout + named.stderr).split())
     assert load_task(tmp_path / "named.yaml").outputs == 3
+
+
+def _noted_then_advised(data: Path, note: str, shape: list[str], grid: str) -> Run:
+    """Infer from ``data`` as written, whose report carries ``note``; then with ``--shape``.
+
+    The advised run reads ``grid`` and carries no note; it is returned for its task.
+    """
+    as_written = advisor("infer", data)
+    assert as_written.status == 0, as_written.stderr
+    assert note in _unwrapped(as_written.stderr)
+    advised = advisor("infer", data, "--shape", *shape)
+    assert advised.status == 0, advised.stderr
+    assert grid in advised.stderr
+    assert "note:" not in advised.stderr
+    return advised
 
 
 def _unwrapped(report: str) -> str:
