@@ -267,22 +267,15 @@ def _neighbour(step: int) -> int:
     return step + 1
 
 
-def _rows_below(count: int) -> Callable[[int], int]:
-    """Pixel ``(r, c)`` with ``(r + count, c)``, none for the last ``count`` rows (row-major ids;
-    ``grid-shift`` 8, ``grid-rows4`` 4, ``grid-rows2`` 2, ``grid-below`` 1)."""
+def _moved(down: int, right: int) -> Callable[[int], int]:
+    """Pixel ``(r, c)`` with ``(r + down, c + right)``, none where that leaves the image
+    (row-major ids; ``grid-shift`` (8, 0), ``grid-local`` (0, 1), ``grid-knight`` (1, 2),
+    ``grid-anti-diagonal`` (1, -1), ...)."""
 
     def partner(pixel: int) -> int:
-        return pixel + count * IMAGE_SIDE if pixel < (IMAGE_SIDE - count) * IMAGE_SIDE else -1
-
-    return partner
-
-
-def _columns_right(count: int) -> Callable[[int], int]:
-    """Pixel ``(r, c)`` with ``(r, c + count)``, none for the last ``count`` columns (row-major
-    ids; ``grid-local`` 1, ``grid-columns2`` 2, ``grid-columns4`` 4, ``grid-periodic`` 8)."""
-
-    def partner(pixel: int) -> int:
-        return pixel + count if pixel % IMAGE_SIDE < IMAGE_SIDE - count else -1
+        row, column = divmod(pixel, IMAGE_SIDE)
+        inside = 0 <= row + down < IMAGE_SIDE and 0 <= column + right < IMAGE_SIDE
+        return pixel + down * IMAGE_SIDE + right if inside else -1
 
     return partner
 
@@ -291,18 +284,6 @@ def _mirrored_column(pixel: int) -> int:
     """Pixel ``(r, c)`` of the left half with ``(r, 15 - c)`` (``grid-mirror``)."""
     row, column = divmod(pixel, IMAGE_SIDE)
     return row * IMAGE_SIDE + IMAGE_SIDE - 1 - column if column < IMAGE_SIDE // 2 else -1
-
-
-def _down_left(pixel: int) -> int:
-    """Pixel ``(r, c)`` with ``(r + 1, c - 1)`` (``grid-anti-diagonal``)."""
-    row, column = divmod(pixel, IMAGE_SIDE)
-    return pixel + IMAGE_SIDE - 1 if row < IMAGE_SIDE - 1 and column > 0 else -1
-
-
-def _knight_move(pixel: int) -> int:
-    """Pixel ``(r, c)`` with ``(r + 1, c + 2)`` (``grid-knight``)."""
-    row, column = divmod(pixel, IMAGE_SIDE)
-    return pixel + IMAGE_SIDE + 2 if row < IMAGE_SIDE - 1 and column < IMAGE_SIDE - 2 else -1
 
 
 def _mirrored_row(pixel: int) -> int:
@@ -329,13 +310,6 @@ def _transposed(pixel: int) -> int:
     """Pixel ``(r, c)`` above the main diagonal with ``(c, r)`` (``grid-transpose``)."""
     row, column = divmod(pixel, IMAGE_SIDE)
     return column * IMAGE_SIDE + row if row < column else -1
-
-
-def _five_three(pixel: int) -> int:
-    """Pixel ``(r, c)`` with ``(r + 5, c + 3)`` (``grid-five-three``)."""
-    row, column = divmod(pixel, IMAGE_SIDE)
-    inside = row < IMAGE_SIDE - 5 and column < IMAGE_SIDE - 3
-    return pixel + 5 * IMAGE_SIDE + 3 if inside else -1
 
 
 def _folded_at(centre: int) -> Callable[[int], int]:
@@ -377,12 +351,6 @@ def _ahead(distance: int) -> Callable[[int], int]:
         return step + distance if step < SEQUENCE_LENGTH - distance else -1
 
     return partner
-
-
-def _diagonal_neighbour(pixel: int) -> int:
-    """Pixel ``(r, c)`` with ``(r + 1, c + 1)`` (``grid-diagonal``)."""
-    row, column = divmod(pixel, IMAGE_SIDE)
-    return pixel + IMAGE_SIDE + 1 if row < IMAGE_SIDE - 1 and column < IMAGE_SIDE - 1 else -1
 
 
 def _events(
@@ -452,15 +420,13 @@ TASKS: Final[dict[str, TaskSpec]] = _by_name(
 HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
     _by_name(
         TaskSpec("sequence-shift", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(32))),
-        TaskSpec("grid-shift", _IMAGE, 2, _events(_IMAGE, _rows_below(8), GRID_DISTRACTORS)),
-        TaskSpec("grid-local", _IMAGE, 2, _events(_IMAGE, _columns_right(1), GRID_DISTRACTORS)),
+        TaskSpec("grid-shift", _IMAGE, 2, _events(_IMAGE, _moved(8, 0), GRID_DISTRACTORS)),
+        TaskSpec("grid-local", _IMAGE, 2, _events(_IMAGE, _moved(0, 1), GRID_DISTRACTORS)),
     ),
     _by_name(
         TaskSpec("sequence-quarter", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(16))),
-        TaskSpec("grid-periodic", _IMAGE, 2, _events(_IMAGE, _columns_right(8), GRID_DISTRACTORS)),
-        TaskSpec(
-            "grid-diagonal", _IMAGE, 2, _events(_IMAGE, _diagonal_neighbour, GRID_DISTRACTORS)
-        ),
+        TaskSpec("grid-periodic", _IMAGE, 2, _events(_IMAGE, _moved(0, 8), GRID_DISTRACTORS)),
+        TaskSpec("grid-diagonal", _IMAGE, 2, _events(_IMAGE, _moved(1, 1), GRID_DISTRACTORS)),
     ),
     _by_name(
         TaskSpec("blobs-top-bottom", _IMAGE, 2, _blobs("symmetry", transpose=True)),
@@ -482,8 +448,8 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         ),
     ),
     _by_name(
-        TaskSpec("grid-rows4", _IMAGE, 2, _events(_IMAGE, _rows_below(4), GRID_DISTRACTORS)),
-        TaskSpec("grid-knight", _IMAGE, 2, _events(_IMAGE, _knight_move, GRID_DISTRACTORS)),
+        TaskSpec("grid-rows4", _IMAGE, 2, _events(_IMAGE, _moved(4, 0), GRID_DISTRACTORS)),
+        TaskSpec("grid-knight", _IMAGE, 2, _events(_IMAGE, _moved(1, 2), GRID_DISTRACTORS)),
         TaskSpec("sequence-skip", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(2))),
         TaskSpec(
             "digits-local-permuted",
@@ -503,7 +469,7 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
     ),
     _by_name(
         TaskSpec("sequence-ten", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(10))),
-        TaskSpec("grid-rows2", _IMAGE, 2, _events(_IMAGE, _rows_below(2), GRID_DISTRACTORS)),
+        TaskSpec("grid-rows2", _IMAGE, 2, _events(_IMAGE, _moved(2, 0), GRID_DISTRACTORS)),
         TaskSpec("digits-local-12", _IMAGE, 10, _digits("local", 12)),
     ),
     _by_name(
@@ -513,7 +479,7 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
     ),
     _by_name(
         TaskSpec("grid-transpose", _IMAGE, 2, _events(_IMAGE, _transposed, GRID_DISTRACTORS)),
-        TaskSpec("grid-five-three", _IMAGE, 2, _events(_IMAGE, _five_three, GRID_DISTRACTORS)),
+        TaskSpec("grid-five-three", _IMAGE, 2, _events(_IMAGE, _moved(5, 3), GRID_DISTRACTORS)),
         TaskSpec("sequence-forty", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(40))),
     ),
     _by_name(
@@ -523,11 +489,11 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
     ),
     _by_name(
         TaskSpec("grid-flip", _IMAGE, 2, _events(_IMAGE, _mirrored_row, GRID_DISTRACTORS)),
-        TaskSpec("grid-below", _IMAGE, 2, _events(_IMAGE, _rows_below(1), GRID_DISTRACTORS)),
+        TaskSpec("grid-below", _IMAGE, 2, _events(_IMAGE, _moved(1, 0), GRID_DISTRACTORS)),
         TaskSpec("sequence-thirty", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(30))),
     ),
     _by_name(
-        TaskSpec("grid-columns4", _IMAGE, 2, _events(_IMAGE, _columns_right(4), GRID_DISTRACTORS)),
+        TaskSpec("grid-columns4", _IMAGE, 2, _events(_IMAGE, _moved(0, 4), GRID_DISTRACTORS)),
         TaskSpec(
             "grid-mirrored-halves",
             _IMAGE,
@@ -537,8 +503,8 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         TaskSpec("sequence-five", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(5))),
     ),
     _by_name(
-        TaskSpec("grid-columns2", _IMAGE, 2, _events(_IMAGE, _columns_right(2), GRID_DISTRACTORS)),
-        TaskSpec("grid-anti-diagonal", _IMAGE, 2, _events(_IMAGE, _down_left, GRID_DISTRACTORS)),
+        TaskSpec("grid-columns2", _IMAGE, 2, _events(_IMAGE, _moved(0, 2), GRID_DISTRACTORS)),
+        TaskSpec("grid-anti-diagonal", _IMAGE, 2, _events(_IMAGE, _moved(1, -1), GRID_DISTRACTORS)),
         TaskSpec("sequence-seven", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(7))),
     ),
 )
