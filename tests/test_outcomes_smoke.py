@@ -38,6 +38,7 @@ from bench.outcomes.data import (
     HELD_OUT,
     SYMMETRY_PERMUTATION_SEED,
     TASKS,
+    TOP_BOTTOM_PERMUTATION_SEED,
     DataSizes,
     pixel_permutation,
 )
@@ -46,6 +47,7 @@ from bench.outcomes.describe import (
     data_description,
     descriptions,
     load_description,
+    locality_description,
 )
 from bench.outcomes.metrics import (
     PoolRuns,
@@ -63,9 +65,12 @@ from bench.outcomes.pool import (
 )
 from bench.outcomes.proxies import log_abs_det, naswot, synflow
 from bench.outcomes.run import (
+    DESCRIPTION,
+    LOCALITY,
     PROTOCOL,
     RESULTS,
     SMOKE,
+    WITH_DATA,
     pool_path,
     proxy_value,
     run_key,
@@ -308,6 +313,8 @@ _RELATIONS: dict[str, Callable[[_Events], tuple[_Events, _Events]]] = {
     "grid-columns2": lambda e: (e[:, :, :-2], e[:, :, 2:]),
     "grid-anti-diagonal": lambda e: (e[:, :-1, 1:], e[:, 1:, :-1]),
     "sequence-seven": lambda e: (e[:, :-7], e[:, 7:]),
+    "grid-two-one": lambda e: (e[:, :-2, :-1], e[:, 2:, 1:]),
+    "grid-three-six": lambda e: (e[:, :-3, :-6], e[:, 3:, 6:]),
 }
 """Each event task's relation as two aligned numpy slices: step/pixel and its partner."""
 
@@ -331,6 +338,7 @@ _PERMUTED = {
     "closedness-permuted": ("closedness", BLOB_PERMUTATION_SEED),
     "symmetry-permuted": ("symmetry", SYMMETRY_PERMUTATION_SEED),
     "digits-local-permuted": ("digits-local", DIGITS_LOCAL_PERMUTATION_SEED),
+    "blobs-top-bottom-permuted": ("blobs-top-bottom", TOP_BOTTOM_PERMUTATION_SEED),
 }
 """Each permuted image task: its unpermuted task and the seed of its pixel permutation."""
 
@@ -427,7 +435,7 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
 
     # The advisor with the data: its own pool, scored on the description plus the data's
     # correlations; a member both pools hold is trained once.
-    arm = run_task(spec, 1, 1, tiny, tmp_path, random_draws=0, with_data=True)
+    arm = run_task(spec, 1, 1, tiny, tmp_path, random_draws=0, reading=WITH_DATA)
     train, _ = spec.data(DataSizes(**tiny["sizes"]), tiny["data_seed"])
     data_task = data_description(spec.name, train.inputs.numpy())
     assert any(c.name.startswith("data: ") for c in data_task.resolved())
@@ -440,11 +448,28 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     assert all(r["score"] == r["score_with_data"] for r in arm["pool"])
     assert (tmp_path / "with-data" / f"{spec.name}.json").exists()
 
+    # The locality prior on an image: its own pool, scored on the description with the local
+    # preset added; every pool records every arm's score.
+    local = run_task(spec, 1, 1, tiny, tmp_path, random_draws=0, reading=LOCALITY)
+    prior = locality_description(task)
+    assert len(prior.resolved()) > len(task.resolved())
+    local_first = parse_architecture(json.loads(local["pool"][0]["architecture"]))
+    assert local["pool"][0]["score"] == score_architecture(prior, budget, local_first)
+    assert all(r["score"] == r["score_locality"] for r in local["pool"])
+    assert all(
+        r["score_locality"]
+        == score_architecture(prior, budget, parse_architecture(json.loads(r["architecture"])))
+        for r in document["pool"]
+    )
+    shared = set(local["runs"]) & set(document["runs"])
+    assert shared and all(local["runs"][key] == stored[key] for key in shared)
+    assert (tmp_path / "locality" / f"{spec.name}.json").exists()
+
     # A second draw: other random members, none of the first pools', in both arms; the members
     # the first pools hold keep their runs.
-    first_members = {r["architecture"] for d in (document, arm) for r in d["pool"]}
-    for with_inputs in (False, True):
-        fresh = run_task(spec, 1, 1, tiny, tmp_path, 2, with_data=with_inputs, draw=1)
+    first_members = {r["architecture"] for d in (document, arm, local) for r in d["pool"]}
+    for reading in (DESCRIPTION, WITH_DATA):
+        fresh = run_task(spec, 1, 1, tiny, tmp_path, 2, reading=reading, draw=1)
         drawn = [r["architecture"] for r in fresh["pool"] if r["source"] == "random"]
         assert len(drawn) == 2 and not set(drawn) & first_members
         shared = set(fresh["runs"]) & set(stored)
@@ -452,8 +477,8 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
         assert set(fresh["runs"]) == {key for record in fresh["pool"] for key in record["runs"]}
     assert (tmp_path / "draw-1" / "with-data" / f"{spec.name}.json").exists()
     held_out = HELD_OUT[0]["sequence-shift"]
-    for with_inputs in (False, True):
-        run_task(held_out, 1, 1, tiny, tmp_path, random_draws=0, with_data=with_inputs)
+    for reading in (DESCRIPTION, WITH_DATA):
+        run_task(held_out, 1, 1, tiny, tmp_path, random_draws=0, reading=reading)
 
     # More seeds for the members near the best: their own file, the pool's left as it was.
     pool_file = (tmp_path / f"{spec.name}.json").read_text()
@@ -538,7 +563,7 @@ def test_a_committed_pool_is_rebuilt_member_for_member(name: str) -> None:
     # draws of advisor.search.draws. A change to the picks or the draws must rebuild and train
     # them (python -m bench.outcomes.run), or the committed runs belong to other pools.
     spec = ALL_TASKS[name]
-    committed = json.loads(pool_path(RESULTS, name, False, 0).read_text())["pool"]
+    committed = json.loads(pool_path(RESULTS, name, DESCRIPTION, 0).read_text())["pool"]
     _, members = build_pool(load_description(name), spec.classes, zlib.crc32(name.encode()))
     assert [(m.source, m.key) for m in members] == [
         (r["source"], r["architecture"]) for r in committed
@@ -577,7 +602,7 @@ def test_a_rerun_with_fewer_seeds_keeps_the_runs_of_the_others(tmp_path: Path) -
     both = run_task(spec, 2, 1, tiny, tmp_path, 1, draw=1)
     one = run_task(spec, 1, 1, tiny, tmp_path, 1, draw=1)
     assert all(len(record["runs"]) == 1 for record in one["pool"])
-    stored = json.loads(pool_path(tmp_path, spec.name, False, 1).read_text())["runs"]
+    stored = json.loads(pool_path(tmp_path, spec.name, DESCRIPTION, 1).read_text())["runs"]
     assert set(stored) == set(both["runs"])
 
 

@@ -15,6 +15,7 @@ pytest.importorskip("sklearn")
 from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.task import parse_task
 from advisor.search.objective import Objective
+from bench.outcomes.describe import with_locality
 from bench.outcomes.metrics import ADVISOR_FIRST
 from bench.outcomes.report import metrics_of, rows
 from bench.outcomes.run import RESULTS
@@ -26,7 +27,6 @@ from bench.outcomes.variants import (
     read_pools,
     rescored,
     screen,
-    with_locality,
 )
 
 

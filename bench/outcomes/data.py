@@ -18,7 +18,7 @@ sequence (the sizes docs/OUTCOMES.md records the reasons for):
   cannot learn a label planted at fixed steps, so the coupling is planted by relation, not place.
 - ``sequence-local`` — the same with the planted pair at neighbouring steps ``j`` and ``j + 1``.
 
-The held-out tasks (:data:`HELD_OUT`, fourteen sets), each added after the objective's then-last
+The held-out tasks (:data:`HELD_OUT`, fifteen sets), each added after the objective's then-last
 change (the arrangement's weight of 2026-12-05 was chosen on the pools of the first eleven),
 plant the same kind of pair under other relations:
 
@@ -123,6 +123,16 @@ and a fourteenth, with nothing changed since the thirteenth:
 - ``grid-anti-diagonal`` — pixels ``(r, c)`` and ``(r + 1, c - 1)``: grid-diagonal's relation
   mirrored.
 - ``sequence-seven`` — steps ``i`` and ``i + 7``: a shift by another odd step.
+
+and a fifteenth, with nothing changed since the fourteenth, images and event grids only, to
+test a prior that an image's neighbouring pixels correlate (docs/OUTCOMES.md, "A locality
+prior") by a rule fixed before it was queried:
+
+- ``digits-local-10`` — a 10x10 digit anywhere on the canvas.
+- ``blobs-top-bottom-permuted`` — the ``blobs-top-bottom`` images with a fourth fixed random
+  permutation of the pixels (:data:`TOP_BOTTOM_PERMUTATION_SEED`).
+- ``grid-two-one`` — pixels ``(r, c)`` and ``(r + 2, c + 1)``.
+- ``grid-three-six`` — pixels ``(r, c)`` and ``(r + 3, c + 6)``.
 """
 
 from __future__ import annotations
@@ -143,6 +153,7 @@ __all__ = [
     "ALL_TASKS",
     "BLOB_PERMUTATION_SEED",
     "SYMMETRY_PERMUTATION_SEED",
+    "TOP_BOTTOM_PERMUTATION_SEED",
     "DIGITS_LOCAL_PERMUTATION_SEED",
     "IMAGE_SIDE",
     "DISTRACTORS",
@@ -166,6 +177,7 @@ PERMUTATION_SEED: Final = 1_000
 BLOB_PERMUTATION_SEED: Final = 1_001
 SYMMETRY_PERMUTATION_SEED: Final = 1_002
 DIGITS_LOCAL_PERMUTATION_SEED: Final = 1_003
+TOP_BOTTOM_PERMUTATION_SEED: Final = 1_004
 _TEST_DIGIT_FRACTION: Final = 0.2
 _BLOB_SCALE: Final = 2
 
@@ -507,6 +519,21 @@ HELD_OUT: Final[tuple[dict[str, TaskSpec], ...]] = (
         TaskSpec("grid-anti-diagonal", _IMAGE, 2, _events(_IMAGE, _moved(1, -1), GRID_DISTRACTORS)),
         TaskSpec("sequence-seven", _SEQUENCE, 2, _events(_SEQUENCE, _ahead(7))),
     ),
+    _by_name(
+        TaskSpec("digits-local-10", _IMAGE, 10, _digits("local", 10)),
+        TaskSpec(
+            "blobs-top-bottom-permuted",
+            _IMAGE,
+            2,
+            _blobs(
+                "symmetry",
+                transpose=True,
+                permutation=pixel_permutation(TOP_BOTTOM_PERMUTATION_SEED),
+            ),
+        ),
+        TaskSpec("grid-two-one", _IMAGE, 2, _events(_IMAGE, _moved(2, 1), GRID_DISTRACTORS)),
+        TaskSpec("grid-three-six", _IMAGE, 2, _events(_IMAGE, _moved(3, 6), GRID_DISTRACTORS)),
+    ),
 )
 """Sets of tasks added after the objective's last change, each before the advisor was queried on
 it (2026-12-02 to 2026-12-05): nothing was chosen on a set before it was added. The first set
@@ -529,7 +556,11 @@ vertical neighbours, a shift by 30); the thirteenth with nothing changed since t
 test the objective as it stands (a shift by 4 columns, a mirror in each half stated as one, a
 shift by 5 steps); the fourteenth with nothing changed since the thirteenth, to decide the
 arrangement's weight by a rule fixed before it was queried (docs/OUTCOMES.md: a shift by 2
-columns, anti-diagonal neighbours, a shift by 7 steps)."""
+columns, anti-diagonal neighbours, a shift by 7 steps); the fifteenth with nothing changed since
+the fourteenth, images and event grids only, to decide by a rule fixed before it was queried
+whether a prior that neighbouring pixels correlate joins the objective on 2-D inputs
+(docs/OUTCOMES.md: a 10x10 digit anywhere, top-bottom symmetric blobs shuffled, moves by (2, 1)
+and (3, 6))."""
 
 ALL_TASKS: Final[dict[str, TaskSpec]] = {
     name: spec for tasks in (TASKS, *HELD_OUT) for name, spec in tasks.items()

@@ -33,12 +33,22 @@ from bench.outcomes.data import (
     IMAGE_SIDE,
     SEQUENCE_LENGTH,
     SYMMETRY_PERMUTATION_SEED,
+    TOP_BOTTOM_PERMUTATION_SEED,
     pixel_permutation,
 )
 from bench.report import no_options
 from bench.validate.advisor_pick import neighbourhood_halves, tile_symmetry
 
-__all__ = ["TASK_FILES", "data_description", "descriptions", "load_description", "main"]
+__all__ = [
+    "LOCALITY_SHARE",
+    "TASK_FILES",
+    "data_description",
+    "descriptions",
+    "load_description",
+    "locality_description",
+    "main",
+    "with_locality",
+]
 
 TASK_FILES: Final = Path(__file__).resolve().parent / "tasks"
 
@@ -444,7 +454,83 @@ def descriptions() -> dict[str, tuple[str, _Document]]:
             {"input": image, "preset": "local"},
         ),
         "sequence-seven": _steps_apart(1, 7),
+        "digits-local-10": (
+            "Which digit? A 10x10 digit sits anywhere on the canvas, so the evidence lies within "
+            "10x10 neighbourhoods: left vs right and top vs bottom half of each, at stride 2.",
+            {
+                "input": image,
+                "correlations": neighbourhood_halves((IMAGE_SIDE, IMAGE_SIDE), 10, 2),
+            },
+        ),
+        "blobs-top-bottom-permuted": (
+            "Is the blob top-bottom symmetric? As for blobs-top-bottom (the top_bottom preset), "
+            "but the pixels were shuffled by a fixed permutation: those correlations at the "
+            "pixels they moved to.",
+            {
+                "input": image,
+                "correlations": _at_new_pixels(
+                    {"input": image, "preset": "top_bottom"},
+                    pixel_permutation(TOP_BOTTOM_PERMUTATION_SEED),
+                ),
+            },
+        ),
+        "grid-two-one": (
+            "The label couples each pixel with the pixel 2 rows down and 1 column right: the "
+            "first 15 pixels of each row with the last 15 of the row 2 below.",
+            {"input": image, "correlations": _moved_rows(2, 1)},
+        ),
+        "grid-three-six": (
+            "The label couples each pixel with the pixel 3 rows down and 6 columns right: the "
+            "first 10 pixels of each row with the last 10 of the row 3 below.",
+            {"input": image, "correlations": _moved_rows(3, 6)},
+        ),
     }
+
+
+def with_locality(task: Task, share: float) -> Task:
+    """``task`` with the ``local`` preset's correlations of its input added, weighing ``share``
+    of the description's weight in all (equal weights among them).
+
+    A prior that the input's neighbouring locations correlate, as natural images' and signals'
+    do, beside what the description states; every stated correlation keeps its weight and
+    relation.
+    """
+    shape = list(task.input.shape)
+    stated = task.resolved()
+    local = parse_task({"input": {"shape": shape}, "preset": "local"}).resolved()
+    each = share * sum(c.weight for c in stated) / len(local)
+    correlations: list[dict[str, object]] = []
+    for correlation, weight, prefix in [(c, c.weight, "") for c in stated] + [
+        (c, each, "prior/") for c in local
+    ]:
+        entry: dict[str, object] = {
+            "name": prefix + correlation.name,
+            "a": {"indices": correlation.a.tolist()},
+            "b": {"indices": correlation.b.tolist()},
+            "weight": weight,
+        }
+        if correlation.relation is not None:
+            entry["relation"] = correlation.relation
+        correlations.append(entry)
+    document: dict[str, object] = {"input": {"shape": shape}, "correlations": correlations}
+    if task.outputs is not None:
+        document["outputs"] = task.outputs
+    return parse_task(document)
+
+
+LOCALITY_SHARE: Final = 0.5
+"""The part of a description's weight the locality arm's prior adds (docs/OUTCOMES.md, "A
+locality prior")."""
+
+
+def locality_description(task: Task) -> Task:
+    """``task`` as the locality arm reads it: a 2-D input's description with the ``local``
+    preset added at :data:`LOCALITY_SHARE` (:func:`with_locality`); other inputs as described.
+
+    The variant the fifteenth held-out set tests: a prior that an image's neighbouring pixels
+    correlate whatever the description states.
+    """
+    return with_locality(task, LOCALITY_SHARE) if len(task.input.shape) == 2 else task
 
 
 def load_description(task: str) -> Task:

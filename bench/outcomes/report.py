@@ -18,7 +18,9 @@ members, none of which the first pools hold) and ``outcomes-draws`` (each predic
 the first draw's pools, the second's and both as one). The held-out tasks (``run --held-out K``,
 sets of tasks added after the objective's last change) get their own pool blocks and plots and
 one block per set, ``outcomes-held-out-K`` (their metrics, and both scores on both arms' pools
-when the with-data pools exist); ``outcomes-overview`` puts the tuned tasks, each held-out set
+when the with-data pools exist) and, when the locality arm's pools exist (``run --held-out K
+--locality``), ``outcomes-locality-K`` (that arm's metrics on its own pools);
+``outcomes-overview`` puts the tuned tasks, each held-out set
 and all of them side by side; no other block reads them. The prose around
 the blocks is written by hand and left alone. Only the runs of the current pool are read, at the
 seeds the pool lists; a member with no finished run is left out of the figures.
@@ -50,7 +52,7 @@ from bench.outcomes.metrics import (
     split_concordance,
     task_metrics,
 )
-from bench.outcomes.run import RESULTS, pool_folder
+from bench.outcomes.run import DESCRIPTION, LOCALITY, RESULTS, WITH_DATA, pool_folder
 from bench.report import DOCS, no_options, update_section
 from bench.validate.report import SeedAccuracies
 
@@ -471,7 +473,7 @@ def _task_sections(arm: Arm) -> None:
 
 def main() -> None:
     """Rebuild every generated block of docs/OUTCOMES.md and every plot."""
-    described = read_arm(pool_folder(RESULTS, False, 0))
+    described = read_arm(pool_folder(RESULTS, DESCRIPTION, 0))
     _task_sections(described)
     update_section(
         REPORT, "outcomes-metrics", f"{metrics_markdown(described.metrics)}\n\n{described.total}"
@@ -480,7 +482,7 @@ def main() -> None:
         pools = [pool_runs(found) for found in described.trained.values()]
         update_section(REPORT, "outcomes-sureness", sureness_markdown(pools))
         update_section(REPORT, "outcomes-families", families_markdown(described.trained))
-    with_data = read_arm(pool_folder(RESULTS, True, 0))
+    with_data = read_arm(pool_folder(RESULTS, WITH_DATA, 0))
     if with_data.trained:
         update_section(
             REPORT,
@@ -489,8 +491,8 @@ def main() -> None:
         )
         update_section(REPORT, "outcomes-data-families", families_markdown(with_data.trained))
         update_section(REPORT, "outcomes-data-paired", paired_markdown(described, with_data))
-    fresh = read_arm(pool_folder(RESULTS, False, 1))
-    fresh_with_data = read_arm(pool_folder(RESULTS, True, 1))
+    fresh = read_arm(pool_folder(RESULTS, DESCRIPTION, 1))
+    fresh_with_data = read_arm(pool_folder(RESULTS, WITH_DATA, 1))
     if fresh.trained and fresh_with_data.trained:
         paired = paired_markdown(random_only(fresh), random_only(fresh_with_data))
         update_section(REPORT, "outcomes-draw-paired", paired)
@@ -499,17 +501,24 @@ def main() -> None:
     groups = [("tuned", described.metrics)]
     data_groups = [("tuned", with_data.metrics)] if with_data.trained else []
     for number, tasks in enumerate(HELD_OUT, start=1):
-        held_out = read_arm(pool_folder(RESULTS, False, 0), list(tasks))
+        held_out = read_arm(pool_folder(RESULTS, DESCRIPTION, 0), list(tasks))
         if not held_out.trained:
             continue
         groups.append((f"held-out set {number}", held_out.metrics))
         _task_sections(held_out)
         metrics = f"{metrics_markdown(held_out.metrics)}\n\n{held_out.total}"
-        held_out_with_data = read_arm(pool_folder(RESULTS, True, 0), list(tasks))
+        held_out_with_data = read_arm(pool_folder(RESULTS, WITH_DATA, 0), list(tasks))
         if held_out_with_data.trained:
             metrics += "\n\n" + paired_markdown(held_out, held_out_with_data)
             data_groups.append((f"held-out set {number}", held_out_with_data.metrics))
         update_section(REPORT, f"outcomes-held-out-{number}", metrics)
+        locality = read_arm(pool_folder(RESULTS, LOCALITY, 0), list(tasks))
+        if locality.trained:
+            update_section(
+                REPORT,
+                f"outcomes-locality-{number}",
+                f"{metrics_markdown(locality.metrics)}\n\n{locality.total}",
+            )
     if len(groups) > 1:
         update_section(REPORT, "outcomes-overview", overview_markdown(groups))
     if len(data_groups) > 1:

@@ -8,8 +8,9 @@ Run (docs/OUTCOMES.md records the protocol and the CPU time)::
 
 Per task the pool is rebuilt on every run (the advisor's picks and scores follow the library as
 it is now) and written with its figures to ``results/<task>.json`` (``--with-data``:
-``results/with-data/<task>.json``; ``--draw K``, K >= 1: the same pools with another draw of the
-random members, none of them in the first pools, under ``results/draw-K/``). Training results
+``results/with-data/<task>.json``; ``--locality``: ``results/locality/<task>.json``; ``--draw
+K``, K >= 1: the same pools with another draw of the random members, none of them in the first
+pools, under ``results/draw-K/``). Training results
 are cached in the same file, keyed by (task, architecture document, seed, protocol): a rerun
 after a change to the search objective trains only the candidates the pool has not seen, and a
 change to the protocol retrains everything. Each run trains on one thread; ``--jobs`` runs that
@@ -37,7 +38,7 @@ import torch
 from advisor.model.architecture import parse_architecture
 from advisor.search.recommend import score_architectures
 from bench.outcomes.data import ALL_TASKS, HELD_OUT, TASKS, DataSizes, TaskSpec
-from bench.outcomes.describe import data_description, load_description
+from bench.outcomes.describe import data_description, load_description, locality_description
 from bench.outcomes.pool import RANDOM_DRAWS, Member, build_pool, member_records
 from bench.outcomes.proxies import naswot, synflow
 from bench.report import positive_int
@@ -46,8 +47,11 @@ from bench.validate.training import Dataset, TrainingPlan, train_and_test
 
 __all__ = [
     "PROTOCOL",
+    "READINGS",
     "RESULTS",
     "Job",
+    "DESCRIPTION",
+    "LOCALITY",
     "WITH_DATA",
     "pool_folder",
     "pool_path",
@@ -61,8 +65,20 @@ __all__ = [
 ]
 
 RESULTS: Final = Path(__file__).resolve().parent / "results"
+DESCRIPTION: Final = "description"
+"""The benchmark's arm: the advisor reads each task's committed description (``results/``)."""
 WITH_DATA: Final = "with-data"
-"""The folder (under the results) of the pools the advisor chose with the training data."""
+"""The arm (and its folder under the results) where the advisor reads the description with the
+training data (``recommend --data``)."""
+LOCALITY: Final = "locality"
+"""The arm (and its folder under the results) where the advisor reads a 2-D description with the
+locality prior (:func:`bench.outcomes.describe.locality_description`)."""
+READINGS: Final = {
+    DESCRIPTION: "score_description",
+    WITH_DATA: "score_with_data",
+    LOCALITY: "score_locality",
+}
+"""Every arm, and the field under which each pool records the arm's score of its members."""
 DRAW: Final = "draw-{}"
 """The folder (under the results) of the pools with the K-th fresh draw of random members."""
 PROXY_BATCH: Final = 64
@@ -177,16 +193,20 @@ def run_task(
     protocol: Protocol,
     results: Path,
     random_draws: int = RANDOM_DRAWS,
-    with_data: bool = False,
+    reading: str = DESCRIPTION,
     draw: int = 0,
 ) -> dict[str, Any]:
     """Build ``spec``'s pool, train its uncached runs, write and return ``results/<task>.json``.
 
-    With ``with_data`` the advisor reads the description with what the training inputs show
-    (:func:`~bench.outcomes.describe.data_description`, as ``recommend --data``), and the pool
-    goes to ``results/with-data/<task>.json``; runs of the same member are shared with the
-    description's pool (the cache keys do not depend on the pool). A ``draw`` K >= 1 draws the
-    random members again with another seed, leaving out every member of the first draw's two
+    The ``reading`` (an arm of :data:`READINGS`) says how the advisor reads the task: its
+    description; with :data:`WITH_DATA`, the description with what the training inputs show
+    (:func:`~bench.outcomes.describe.data_description`, as ``recommend --data``); with
+    :data:`LOCALITY`, with the locality prior on 2-D inputs
+    (:func:`~bench.outcomes.describe.locality_description`). The other arms' pools go to
+    ``results/<arm>/<task>.json``; runs of the same member are shared with the description's
+    pool (the cache keys do not depend on the pool). Every pool records every arm's score of its
+    members. A ``draw`` K >= 1 draws the
+    random members again with another seed, leaving out every member of the first draw's
     pools (as they are in ``results``), and writes under ``results/draw-K/``; its other
     members' runs come from the first draw's files. Only the first draw's description file keeps
     the runs of members no longer in its pool (the cache of earlier objectives' picks); every
@@ -197,10 +217,14 @@ def run_task(
     sizes = DataSizes(**protocol["sizes"])
     train, test = spec.data(sizes, protocol["data_seed"])
     described = load_description(spec.name)
-    with_inputs = data_description(spec.name, train.inputs.numpy())
-    task = with_inputs if with_data else described
-    first = (pool_path(results, spec.name, False, 0), pool_path(results, spec.name, True, 0))
-    path = pool_path(results, spec.name, with_data, draw)
+    tasks = {
+        DESCRIPTION: described,
+        WITH_DATA: data_description(spec.name, train.inputs.numpy()),
+        LOCALITY: locality_description(described),
+    }
+    task = tasks[reading]
+    first = [pool_path(results, spec.name, arm, 0) for arm in READINGS]
+    path = pool_path(results, spec.name, reading, draw)
     if draw:
         pool_seed = zlib.crc32(f"{spec.name}/{DRAW.format(draw)}".encode())
         drawn_before = {
@@ -214,22 +238,25 @@ def run_task(
     budget, members = build_pool(task, spec.classes, pool_seed, random_draws, drawn_before)
     # Every file that may hold runs of this pool's members, its own last.
     sources = (
-        [*first, pool_path(results, spec.name, False, draw), path] if draw else [first[0], path]
+        [*first, pool_path(results, spec.name, DESCRIPTION, draw), path]
+        if draw
+        else [first[0], path]
     )
     runs = {
         key: run for source in dict.fromkeys(sources) for key, run in _cached_runs(source).items()
     }
     pool = member_records(task, budget, members)
-    # Both ways of asking score every pool, so the two can be compared on the same members; the
-    # pool's own way is its records' score already.
-    own = "score_with_data" if with_data else "score_description"
+    # Every arm scores every pool, so the arms can be compared on the same members; the pool's
+    # own arm's is its records' score already.
     architectures = [member.architecture for member in members]
-    scores = {own: [record["score"] for record in pool]}
-    for name, scored in (("score_description", described), ("score_with_data", with_inputs)):
-        if name != own:
-            scores[name] = score_architectures(scored, budget, architectures)
-        for record, score in zip(pool, scores[name], strict=True):
-            record[name] = score
+    for arm, field in READINGS.items():
+        scores = (
+            [record["score"] for record in pool]
+            if arm == reading
+            else score_architectures(tasks[arm], budget, architectures)
+        )
+        for record, score in zip(pool, scores, strict=True):
+            record[field] = score
     for member, record in zip(members, pool, strict=True):
         record.update(_proxies(member, train.inputs[:PROXY_BATCH]))
         record["runs"] = [run_key(spec.name, member, s, protocol) for s in range(seeds)]
@@ -270,15 +297,16 @@ def run_task(
     return document
 
 
-def pool_folder(results: Path, with_data: bool, draw: int) -> Path:
-    """Where an arm's pools live: by arm (``with-data/``) and by draw (``draw-K/``, K >= 1)."""
+def pool_folder(results: Path, reading: str, draw: int) -> Path:
+    """Where an arm's pools live: by arm (``with-data/``, ``locality/``; the description's at
+    the top) and by draw (``draw-K/``, K >= 1)."""
     folder = results / DRAW.format(draw) if draw else results
-    return folder / WITH_DATA if with_data else folder
+    return folder if reading == DESCRIPTION else folder / reading
 
 
-def pool_path(results: Path, task: str, with_data: bool, draw: int) -> Path:
+def pool_path(results: Path, task: str, reading: str, draw: int) -> Path:
     """Where a task's pool lives (:func:`pool_folder`)."""
-    return pool_folder(results, with_data, draw) / f"{task}.json"
+    return pool_folder(results, reading, draw) / f"{task}.json"
 
 
 def _cached_runs(path: Path) -> dict[str, Any]:
@@ -312,10 +340,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--jobs", type=positive_int, default=2, help="training runs at once")
     parser.add_argument("--smoke", action="store_true", help="tiny data, temporary folder")
-    parser.add_argument(
+    arm = parser.add_mutually_exclusive_group()
+    arm.add_argument(
         "--with-data",
-        action="store_true",
+        dest="reading",
+        action="store_const",
+        const=WITH_DATA,
+        default=DESCRIPTION,
         help="the advisor reads each description with its training data (recommend --data)",
+    )
+    arm.add_argument(
+        "--locality",
+        dest="reading",
+        action="store_const",
+        const=LOCALITY,
+        help="the advisor reads each 2-D description with the locality prior (docs/OUTCOMES.md)",
     )
     parser.add_argument(
         "--draw",
@@ -338,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     SMOKE,
                     Path(folder),
                     2,
-                    with_data=args.with_data,
+                    reading=args.reading,
                     draw=args.draw,
                 )
         return
@@ -349,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.jobs,
             PROTOCOL,
             RESULTS,
-            with_data=args.with_data,
+            reading=args.reading,
             draw=args.draw,
         )
 

@@ -32,6 +32,7 @@ from advisor.model.architecture import parse_architecture
 from bench.outcomes.data import ALL_TASKS, DataSizes
 from bench.outcomes.pool import Member
 from bench.outcomes.run import (
+    DESCRIPTION,
     PROTOCOL,
     RESULTS,
     Job,
@@ -131,7 +132,7 @@ def longer_training(
 
 def _near(task: str, own: Protocol, results: Path) -> tuple[dict[str, Any], list[Member]]:
     """Return the task's pool document and its near members, checked against ``own``."""
-    document = json.loads(pool_path(results, task, False, 0).read_text())
+    document = json.loads(pool_path(results, task, DESCRIPTION, 0).read_text())
     document["pool"] = near_members(document)
     members = [
         Member(record["source"], parse_architecture(json.loads(record["architecture"])))

@@ -37,6 +37,7 @@ from bench.outcomes.data import ALL_TASKS, DataSizes
 from bench.outcomes.describe import load_description
 from bench.outcomes.pool import Member, architecture_key, search_budget
 from bench.outcomes.run import (
+    DESCRIPTION,
     RESULTS,
     pool_path,
     run_key,
@@ -100,7 +101,7 @@ def picks(task: Task, parameters: int, classes: int) -> dict[str, Architecture] 
 def run(name: str, seeds: int, jobs: int) -> list[str]:
     """Train the task's picks, return its table rows (none when nothing ties)."""
     spec = ALL_TASKS[name]
-    pool = json.loads(pool_path(RESULTS, name, False, 0).read_text())
+    pool = json.loads(pool_path(RESULTS, name, DESCRIPTION, 0).read_text())
     chosen = picks(load_description(name), pool["budget"], spec.classes)
     if chosen is None:
         print(f"{name}: every rule gives the same #1", file=sys.stderr)

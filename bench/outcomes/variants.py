@@ -36,11 +36,11 @@ import numpy as np
 
 from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.arrangement import discarded_by_level
-from advisor.model.task import Task, parse_task
+from advisor.model.task import Task
 from advisor.search.objective import ARRANGEMENT_WEIGHT
 from advisor.search.recommend import score_architectures
 from bench.outcomes.data import ALL_TASKS
-from bench.outcomes.describe import load_description
+from bench.outcomes.describe import load_description, locality_description, with_locality
 from bench.outcomes.metrics import ADVISOR_FIRST, accuracy_gap, rank_correlation
 from bench.outcomes.pool import search_budget
 from bench.outcomes.report import Row, rows
@@ -135,46 +135,12 @@ def factored(factor: Factor) -> Scores:
     return lambda _, pool: [m.score * factor(m.architecture) for m in pool.members]
 
 
-def with_locality(task: Task, share: float) -> Task:
-    """``task`` with the ``local`` preset's correlations of its input added, weighing ``share``
-    of the description's weight in all (equal weights among them).
-
-    A prior that the input's neighbouring locations correlate, as natural images' and signals'
-    do, beside what the description states; every stated correlation keeps its weight and
-    relation.
-    """
-    shape = list(task.input.shape)
-    stated = task.resolved()
-    local = parse_task({"input": {"shape": shape}, "preset": "local"}).resolved()
-    each = share * sum(c.weight for c in stated) / len(local)
-    correlations: list[dict[str, object]] = []
-    for correlation, weight, prefix in [(c, c.weight, "") for c in stated] + [
-        (c, each, "prior/") for c in local
-    ]:
-        entry: dict[str, object] = {
-            "name": prefix + correlation.name,
-            "a": {"indices": correlation.a.tolist()},
-            "b": {"indices": correlation.b.tolist()},
-            "weight": weight,
-        }
-        if correlation.relation is not None:
-            entry["relation"] = correlation.relation
-        correlations.append(entry)
-    document: dict[str, object] = {"input": {"shape": shape}, "correlations": correlations}
-    if task.outputs is not None:
-        document["outputs"] = task.outputs
-    return parse_task(document)
-
-
-def rescored(describe: Callable[[Task], Task], dimensions: frozenset[int] | None = None) -> Scores:
+def rescored(describe: Callable[[Task], Task]) -> Scores:
     """Every member's score recomputed as the benchmark computes it, on ``describe`` of the
-    task's committed description; on inputs of other ``dimensions`` (None: all), the stored
-    scores."""
+    task's committed description."""
 
     def scores(task: str, pool: Pool) -> list[float]:
         description = load_description(task)
-        if dimensions is not None and len(description.input.shape) not in dimensions:
-            return [m.score for m in pool.members]
         budget = search_budget(pool.budget, ALL_TASKS[task].classes)
         return score_architectures(
             describe(description), budget, [m.architecture for m in pool.members]
@@ -206,8 +172,8 @@ class Variant:
     rule: Pick | None = None
 
 
-def _locality(share: float, dimensions: frozenset[int] | None = None) -> Scores:
-    return rescored(lambda task: with_locality(task, share), dimensions)
+def _locality(share: float) -> Scores:
+    return rescored(lambda task: with_locality(task, share))
 
 
 VARIANTS: Final[dict[str, Variant]] = {
@@ -229,7 +195,7 @@ VARIANTS: Final[dict[str, Variant]] = {
     },
     "locality prior 1/2, grids only": Variant(
         "the same on 2-D inputs only (chosen after seeing the screen: docs/OUTCOMES.md)",
-        _locality(0.5, frozenset({2})),
+        rescored(locality_description),
     ),
 }
 """Every variant screened: name -> variant."""
