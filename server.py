@@ -6,6 +6,7 @@
                      [--token-file FILE] [--grace S] [--request-read-timeout S]
                      [--max-streams-per-connection N] [--limit NAME=VALUE ...] [--config FILE]
                      [--katib-port PORT [--katib-host H] [--katib-data-dir DIR]]
+    python server.py --version
 
 A thin entry point: the same options and behaviour as the ``advisor-server`` console script and
 ``advisor serve`` (:mod:`advisor.service.command`). Once bound it prints ``listening on

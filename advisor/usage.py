@@ -9,7 +9,8 @@ still prints the usage, and a failed write of it is an error line and status as 
 as ``--outputs 3`` and ``--rep 64`` as ``--representation-kernel 64`` without a word. It loads
 nothing but the standard library and :mod:`advisor.stdout` (which loads nothing else), so
 building a command's parser loads neither the engines nor gRPC; a mistyped option or choice
-imports :mod:`advisor.errors` (and so pydantic) for its "did you mean", on the error path alone.
+imports :mod:`advisor.errors` (and so pydantic) for its "did you mean", on the error path alone,
+and ``--version`` (:class:`VersionAction`, both commands') :mod:`advisor.version` when given.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "VALUE_KINDS",
     "LinesHelpFormatter",
     "OneLineParser",
+    "VersionAction",
     "violations_as_options",
 ]
 
@@ -312,6 +314,39 @@ class OneLineParser(argparse.ArgumentParser):
             return problem
         kind = self.value_kinds.get(bad_value["kind"])
         return f"invalid value {bad_value['value']}" + ("" if kind is None else f" ({kind})")
+
+
+class VersionAction(argparse.Action):
+    """``--version``: the command's name, the advisor's version and its ranking's, then exit.
+
+    One action for ``advisor`` and ``advisor-server`` (and ``server.py``), so both print the
+    same line for their own name (``advisor-server 0.1.0, ranking version 4``): an operator
+    checks what a server runs, a pipeline that caches results whether its cache is current
+    (``ranking_version``, what every result reports). The versions are looked up only when
+    asked for; the line is written as a result is (:func:`~advisor.stdout.print_text`), so a
+    failed write is an error line and status 1.
+    """
+
+    def __init__(
+        self,
+        option_strings: Sequence[str],
+        dest: str,
+        help: str = "print the installed version and the version of its ranking, and exit",
+    ) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        """Print ``PROG VERSION, ranking version N`` and exit with the write's status."""
+        from advisor.version import RANKING_VERSION, __version__
+
+        name = (parser.command if isinstance(parser, OneLineParser) else None) or parser.prog
+        parser.exit(print_text(f"{name} {__version__}, ranking version {RANKING_VERSION}\n", name))
 
 
 def _list_hint(

@@ -1,5 +1,7 @@
-"""The advisor's version, one source for ``advisor.__version__`` and ``advisor --version``.
+"""The advisor's versions, one source for ``advisor.__version__`` and every ``--version``.
 
+Two versions: the code's (:data:`__version__`) and its ranking's (:data:`RANKING_VERSION`), which
+``advisor --version`` and ``advisor-server --version`` print and every search result reports.
 The version of the code that runs: the ``pyproject.toml`` of the checkout it runs from, where
 there is one (a checkout run with ``PYTHONPATH`` or ``python -m advisor`` from its root, whose
 project may not be installed at all, or an editable install whose metadata predates the last
@@ -14,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Final
 
-__all__ = ["DISTRIBUTION", "UNKNOWN_VERSION", "__version__", "package_version"]
+__all__ = ["DISTRIBUTION", "RANKING_VERSION", "UNKNOWN_VERSION", "__version__", "package_version"]
 
 DISTRIBUTION: Final = "architecture-advisor"
 """The distribution ``pip install .`` installs (``[project] name`` in ``pyproject.toml``)."""
@@ -22,6 +24,17 @@ DISTRIBUTION: Final = "architecture-advisor"
 UNKNOWN_VERSION: Final = "0+unknown"
 """The version of code neither in a checkout nor installed (copied by hand): a valid PEP 440
 version, below every release, so a comparison with it does not raise."""
+
+RANKING_VERSION: Final = 4
+"""The version of the order the search ranks one request's designs in, written in every page
+token and part of its digest (:mod:`advisor.search.paging`) and in every result
+(``ranking_version``): raised whenever that order changes (the objective, its factors, its
+tie-breaks), so a token of another version is refused, saying so, not read as an offset into
+another ranking. 2: the arrangement a tree discards weighs at half its bits
+(:data:`advisor.search.objective.ARRANGEMENT_WEIGHT`, 2026-12-05); 3: at all its bits again
+(the same day, by the fourteenth held-out set); 4: an input written with axes of one location
+(``[1, 64]``, ``[64, 1, 1]``) is ranked as the grid it extends along (its trees' coherence counts
+those axes only, and a sequence so written takes its dilation orders), 2026-12-05."""
 
 _PYPROJECT: Final = Path(__file__).resolve().parent.parent / "pyproject.toml"
 

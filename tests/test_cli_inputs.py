@@ -190,7 +190,7 @@ def test_version_prints_the_installed_version_and_its_rankings() -> None:
     from importlib.metadata import version
 
     import advisor as library
-    from advisor.search.paging import RANKING_VERSION
+    from advisor.version import RANKING_VERSION
 
     result = advisor("--version")
     assert result.status == ExitCode.OK
@@ -253,7 +253,7 @@ def test_python_dash_m_advisor_is_the_command_line_program() -> None:
     import subprocess
     import sys
 
-    from advisor.search.paging import RANKING_VERSION
+    from advisor.version import RANKING_VERSION
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "advisor", *args]

@@ -23,6 +23,7 @@ from advisor.search.candidates import deepest_schedule, deepest_tree
 from advisor.search.paging import next_page_token, page_offset
 from advisor.service.limits import LOCAL_LIMITS, RequestLimits
 from advisor.service.server import ServerConfig, start_server
+from advisor.version import RANKING_VERSION
 
 
 def _mirrored_task(length: int) -> Task:
@@ -113,7 +114,7 @@ def test_a_token_another_version_of_the_ranking_wrote_is_refused(
     assert first.next_page_token is not None
     again = Budget(**OPTIONS, top_k=2, page_token=first.next_page_token)
     assert recommend(TASK, again).recommendations  # the same version reads it
-    written = paging.RANKING_VERSION
+    written = RANKING_VERSION
     monkeypatch.setattr(paging, "RANKING_VERSION", written + 1)
     with pytest.raises(InvalidRequestError) as raised:
         recommend(TASK, again)
@@ -148,9 +149,9 @@ def test_every_result_names_the_version_of_the_ranking_that_produced_it() -> Non
     with start_server(config) as server, AdvisorClient(server.address) as client:
         served = client.recommend(TASK, budget)
     document = search_result_document(local)
-    assert local.ranking_version == served.ranking_version == paging.RANKING_VERSION
-    assert document["ranking_version"] == paging.RANKING_VERSION
-    assert parse_search_result(document).ranking_version == paging.RANKING_VERSION
+    assert local.ranking_version == served.ranking_version == RANKING_VERSION
+    assert document["ranking_version"] == RANKING_VERSION
+    assert parse_search_result(document).ranking_version == RANKING_VERSION
 
 
 @pytest.mark.parametrize("version", [0, -3])

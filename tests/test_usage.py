@@ -193,3 +193,24 @@ def test_advisor_server_keeps_its_status_when_standard_error_takes_no_line(
     # `advisor serve` ends 2: the server wrote its error lines itself, not as advisor does.
     monkeypatch.setattr(sys, "stderr", _FullDisk())
     assert serve_main(["--workers", "0"]) == 2
+
+
+@pytest.mark.parametrize("prog", ["advisor-server", "server.py"])
+def test_advisor_server_prints_its_version_as_advisor_does(
+    prog: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `advisor-server --version` was refused as an unrecognized argument, where `advisor
+    # --version` printed the version and its ranking's: an operator checks what a server runs.
+    from advisor.cli.main import build_parser
+
+    with pytest.raises(SystemExit) as ended:
+        build_parser().parse_args(["--version"])
+    assert ended.value.code == 0
+    advisor_line = capsys.readouterr().out
+    assert advisor_line.startswith("advisor ") and ", ranking version " in advisor_line
+    with pytest.raises(SystemExit) as ended:
+        serve_main(["--version"], prog=prog)
+    assert ended.value.code == 0
+    printed = capsys.readouterr()
+    assert printed.out == prog + advisor_line.removeprefix("advisor")
+    assert printed.err == ""

@@ -15,7 +15,6 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
-from typing import Any
 
 from advisor.cli.infer_options import add_data_arguments
 from advisor.cli.options import (
@@ -28,10 +27,10 @@ from advisor.cli.options import (
     output_path,
     saved_path,
 )
-from advisor.cli.output import fail, print_output
+from advisor.cli.output import fail
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
 from advisor.service.options import add_limit_argument, add_serve_arguments, given_path
-from advisor.usage import LinesHelpFormatter, OneLineParser
+from advisor.usage import LinesHelpFormatter, OneLineParser, VersionAction
 
 __all__ = ["build_parser", "main"]
 
@@ -45,11 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_STATUS_HELP,
         formatter_class=LinesHelpFormatter,
     )
-    parser.add_argument(
-        "--version",
-        action=_VersionAction,
-        help="print the installed version and the version of its ranking, and exit",
-    )
+    parser.add_argument("--version", action=VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # A search's deadline follows its time limit: only recommend's --timeout help says so.
     calls = _call_options("30")
@@ -216,30 +211,6 @@ class _Parser(OneLineParser):
 
     command = "advisor"
     value_kinds = VALUE_KINDS
-
-
-class _VersionAction(argparse.Action):
-    """``--version``: the installed version and its ranking's, looked up only when asked for.
-
-    The ranking's version is what every search result reports (``ranking_version``): a pipeline
-    that caches results reads it here, before any search, to tell whether its cache is current.
-    """
-
-    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: str | Sequence[Any] | None,
-        option_string: str | None = None,
-    ) -> None:
-        from advisor.search.paging import RANKING_VERSION
-        from advisor.version import __version__
-
-        # A write that fails is told as a result's is (a traceback, until then).
-        parser.exit(print_output(f"advisor {__version__}, ranking version {RANKING_VERSION}\n"))
 
 
 def _add_command(

@@ -62,8 +62,8 @@ def stdout_document(document: Mapping[str, Any], form: Literal["json", "yaml"]) 
 def print_output(text: str) -> ExitCode:
     """Write ``text`` to standard output; return :attr:`ExitCode.OK`, or why it could not be.
 
-    How every output of the command ends, its results' and ``--version``'s alike
-    (:func:`~advisor.stdout.print_text`, which ``--help`` prints through too): a write that
+    How every result of the command ends (:func:`~advisor.stdout.print_text`, which
+    ``--version`` and ``--help`` print through too): a write that
     fails is one error line and status 1, a Ctrl-C during it 130, a reader that went away 141.
     """
     return ExitCode(print_text(text, _COMMAND))

@@ -303,7 +303,7 @@ class SearchResult:
     returns the next-ranked designs (:mod:`advisor.search.paging`); None when there are no more
     (the search ranks one design past the page's end to know). ``ranking_version`` is the
     version of the ranking that ordered and scored the designs
-    (:data:`advisor.search.paging.RANKING_VERSION`, raised whenever the objective, its factors or
+    (:data:`advisor.version.RANKING_VERSION`, raised whenever the objective, its factors or
     its tie-breaks change): a cache of results keyed on the request includes it, so what an
     upgraded advisor ranks replaces what the old one did; None from producers that predate it.
 

@@ -64,12 +64,13 @@ from advisor.search.candidates import padding_text
 from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.explain import Design, Scope, carriers, family_words, fit, verdict
 from advisor.search.objective import Objective
-from advisor.search.paging import PAST_THE_END, RANKING_VERSION, next_page_token
+from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels, padded_labels
 from advisor.seprank.mixture import LadderBounds, mixture_structure
 from advisor.stopping import StopSignal
+from advisor.version import RANKING_VERSION
 
 __all__ = [
     "MIXTURE_TIME_SHARE",

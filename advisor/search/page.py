@@ -38,11 +38,12 @@ from advisor.search.explain import (
     widths_text,
 )
 from advisor.search.ladders import no_standard_cnn_reason
-from advisor.search.paging import PAST_THE_END, RANKING_VERSION, next_page_token
+from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules
 from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
 from advisor.stopping import StopSignal
+from advisor.version import RANKING_VERSION
 
 __all__ = [
     "build_recommendation",

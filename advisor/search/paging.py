@@ -8,7 +8,8 @@ offset, so a sampler or a Katib controller can keep asking; pages of a complete 
 (``complete = True``) join into one ranking without repeats. A token from another request is
 refused, not misread, and so is one whose page starts past the end of a complete search's
 ranking (a token no search wrote), or one another version of the ranking wrote
-(:data:`RANKING_VERSION`: a server upgraded between two pages does not continue another order).
+(:data:`~advisor.version.RANKING_VERSION`: a server upgraded between two pages does not
+continue another order).
 """
 
 from __future__ import annotations
@@ -23,22 +24,13 @@ from advisor.errors import InvalidRequestError
 from advisor.model.budget import FAMILIES, Budget
 from advisor.model.task import Task
 from advisor.search.candidates import deepest_tree
+from advisor.version import RANKING_VERSION
 
-__all__ = ["PAST_THE_END", "RANKING_VERSION", "next_page_token", "page_offset"]
+__all__ = ["PAST_THE_END", "next_page_token", "page_offset"]
 
 _FIELD: Final = "budget.page_token"
 _PAGE_INDEPENDENT: Final = frozenset({"top_k", "time_limit_seconds", "page_token"})
 _DIGEST_CHARS: Final = 16
-
-RANKING_VERSION: Final = 4
-"""The version of the order the search ranks one request's designs in, written in every token
-and part of its digest: raised whenever that order changes (the objective, its factors, its
-tie-breaks), so a token of another version is refused, saying so, not read as an offset into
-another ranking. 2: the arrangement a tree discards weighs at half its bits
-(:data:`advisor.search.objective.ARRANGEMENT_WEIGHT`, 2026-12-05); 3: at all its bits again
-(the same day, by the fourteenth held-out set); 4: an input written with axes of one location
-(``[1, 64]``, ``[64, 1, 1]``) is ranked as the grid it extends along (its trees' coherence counts
-those axes only, and a sequence so written takes its dilation orders), 2026-12-05."""
 
 PAST_THE_END: Final = "starts past the end of this request's ranking ({count} designs)"
 """Why a token is refused when a complete search ranks fewer designs than it skips."""

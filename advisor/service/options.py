@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS
+from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS, VersionAction
 
 __all__ = [
     "BAD_OPTION_EXIT_STATUS",
@@ -132,9 +132,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
     :data:`SERVE_SETTINGS`, ``--token-file``, ``--katib-host``, ``--katib-port``, ``--limit`` and
     ``--config``. A refused setting is named by that flag, so it is the option the parser takes.
+    ``--version`` too (:class:`~advisor.usage.VersionAction`): an operator asks a server's script
+    what it runs as ``advisor --version`` is asked.
 
     Settings absent from the command line stay None, so a ``--config`` file can supply them.
     """
+    parser.add_argument("--version", action=VersionAction)
     for field, settings in SERVE_SETTINGS.items():
         parser.add_argument(SERVE_OPTION_FLAGS[field], dest=field, **settings)
     parser.add_argument(
