@@ -355,9 +355,11 @@ def invalid_request_from_pydantic(
     ``correlations``?), when one is close. A number past a field's bound names the value given
     and the bound, in the words of the advisor's own refusals (``is 1: must be greater than 1``;
     pydantic wrote ``Input should be greater than 1``). A list written in another form (a number
-    where a list goes, a list of the wrong length or missing an item) is told the form its field
-    takes, where the field states one (:func:`list_form`). ``model`` is the validated model,
-    where the error's title does not name it (an error raised inside a model's wrap validator).
+    where a list goes, a list of the wrong length or missing an item, a list where an item
+    goes) is told the form its field takes, where the field states one (:func:`list_form`); a
+    number, flag or text given a list or a mapping is told which it was given. ``model`` is the
+    validated model, where the error's title does not name it (an error raised inside a model's
+    wrap validator).
     """
     violations = []
     errors = exc.errors(include_url=False)
@@ -415,6 +417,10 @@ def _message(error: ErrorDetails) -> str:
         # pydantic names the type that holds the list ("a valid tuple", "an instance of
         # Sequence"), which a document's writer never sees: the document holds a list.
         return f"Input should be a list, not {_kind(error['input'])}"
+    if error["type"] in _SCALAR_TYPES and isinstance(error["input"], list | tuple | Mapping):
+        # pydantic's "Input should be a valid integer" does not say that a list or a mapping
+        # was given, the slip of a list nested one level too deep (``pool: [[2, 2]]``).
+        return f"{error['msg']}, not {_kind(error['input'])}"
     if error["type"] == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
         # An empty string, where one character would do: it "has 0 characters: must have at
         # least 1" said a length rule where the rule is that it be given.
@@ -457,6 +463,9 @@ _BOUNDS = {
 _LIST_TYPES = frozenset({"list_type", "tuple_type", "sequence_str"})
 """The error types of a list field given something else (``sequence_str``: a string, which
 pydantic refuses as a sequence of characters)."""
+
+_SCALAR_TYPES = frozenset({"int_type", "float_type", "bool_type", "string_type"})
+"""The error types of a number, a flag or a text field given something else."""
 
 _LENGTHS = {
     "too_short": ("min_length", "at least"),
@@ -539,13 +548,20 @@ def list_form(form: str) -> dict[str, Any]:
 
 
 def _misshapen_list(error: ErrorDetails) -> bool:
-    """Whether ``error`` refuses a list's form: no list, the wrong length, an item missing."""
+    """Whether ``error`` refuses a list's form: no list, the wrong length, an item missing.
+
+    Or a list nested one level too deep: an item that is itself a list, where the item is no
+    list (``pool: [[2, 2]]``, a common slip), whose refusal was "Input should be a valid
+    integer" alone.
+    """
     loc = error["loc"]
+    item = bool(loc) and isinstance(loc[-1], int)
     return (
         error["type"] in _LIST_TYPES
         or error.get("ctx", {}).get("class") == "Sequence"
         or error["type"] in ("too_short", "too_long")
-        or (error["type"] == "missing" and bool(loc) and isinstance(loc[-1], int))
+        or (item and error["type"] == "missing")
+        or (item and error["type"] in _SCALAR_TYPES and isinstance(error["input"], list | tuple))
     )
 
 

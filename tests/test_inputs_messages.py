@@ -259,6 +259,11 @@ def test_a_list_given_as_something_else_is_told_so_in_the_documents_words(
     ("written", "violations"),
     [
         ({"pool": 2}, [("layers[0].pool", _LIST + "a number" + _POOL_FORM)]),
+        # A list inside a list, a common slip, was "pool[0]: Input should be a valid integer".
+        (
+            {"pool": [[2, 2]]},
+            [("layers[0].pool[0]", "Input should be a valid integer, not a list" + _POOL_FORM)],
+        ),
         (
             {"pool": [2, 2], "stride": 1},
             [
@@ -272,6 +277,10 @@ def test_a_list_given_as_something_else_is_told_so_in_the_documents_words(
         (
             {"pool": [2, 2], "padding": [1, 1]},
             [(f"padding[{axis}]", _LIST + "a number" + _PADDING_FORM) for axis in (0, 1)],
+        ),
+        (
+            {"pool": [2, 2], "padding": [[[0, 1], 1], [0, 1]]},
+            [("padding[0][0]", "Input should be a valid integer, not a list" + _PADDING_FORM)],
         ),
         (
             {"pool": [2, 2], "padding": [[1], [1]]},
