@@ -333,7 +333,9 @@ def test_a_mixture_rationale_says_how_it_fits_the_task_in_the_analysis_figures()
     assert "the weighted mean fraction" not in top.summary
 
 
-def test_a_mixture_says_which_member_carries_each_correlation_with_its_figures() -> None:
+def test_a_mixture_says_which_member_carries_each_correlation_with_its_figures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # "The mixture rationale does not say which member carries which correlation": a mixture of
     # a mirror and a dilated tree gave one figure per correlation, none per member.
     task = _local_and_mirrored(32)
@@ -361,10 +363,13 @@ def test_a_mixture_says_which_member_carries_each_correlation_with_its_figures()
     sum_only = "no member alone reaches the mixture's figure on 'local/s1-mirrored'"
     assert f"{sum_only} (33 bits against 32 and 32)" in (top.rationale)
     assert re.search(r"the dilated tree of dilations [\d, ]+ \(member 1\) carries ", top.rationale)
-    # The table: a column per member, its figure and certificate.
+    # The table: a column per member, its figure and certificate; within 80 columns, the
+    # members' columns go on under their own header, beside the names again.
+    monkeypatch.setenv("COLUMNS", "80")
     table = render_search_result(result, "table")
-    assert re.search(r"certificate +member 0 +member 1\n", table)
-    assert re.search(r"symmetry/halves +1 +64 +64 +tight +64 tight +16 tight\n", table)
+    assert re.search(r"symmetry/halves +1 +64 +64 +tight\n", table)
+    assert re.search(r"correlation +member 0 +member 1\n", table)
+    assert re.search(r"symmetry/halves +64 tight +16 tight\n", table)
     # Its why: says which tree each member is and what it carries, as the columns cannot.
     words = " ".join(table.split())
     assert "the mirror tree (member 0) carries 'symmetry/halves' (64 bits against 16)" in words

@@ -6,11 +6,19 @@ which then broke the words wherever the edge fell.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from advisor.cli.format import render_analysis, render_presets, render_search_result
 from advisor.model.budget import Budget
-from advisor.model.results import Analysis, SearchResult
+from advisor.model.results import (
+    Analysis,
+    Certificate,
+    CorrelationAnalysis,
+    MemberFigure,
+    SearchResult,
+)
 from advisor.model.task import list_presets, parse_task
 from advisor.search.recommend import recommend
 
@@ -153,3 +161,44 @@ def test_an_empty_pages_reason_wraps_within_the_terminal(monkeypatch: pytest.Mon
     assert " ".join(table.split()) == (
         f"0 recommendations from 0 candidates in 0.01 s (search {empty.empty_reason})"
     )
+
+
+@pytest.mark.parametrize("members", [2, 8])
+def test_a_mixtures_member_columns_go_on_under_their_own_header_within_80_columns(
+    members: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A mixture's column per member ran its analysis to 84 columns with two members (names
+    # without spaces, which do not wrap), and past 100 with bounds or more members.
+    names = ["symmetry/alternate", "local/s1-mirrored"]
+    figures: list[tuple[float, Certificate]] = [(1874.42, "upper_bound"), (64.0, "tight")]
+    correlations = [
+        CorrelationAnalysis(
+            name,
+            rank,
+            2347.51,
+            "upper_bound",
+            members=tuple(MemberFigure(rank - index, certificate) for index in range(members)),
+        )
+        for name, (rank, certificate) in zip(names, figures, strict=True)
+    ]
+    analysis = Analysis(107_249, 12_660_896, correlations)
+    monkeypatch.setenv("COLUMNS", "1000")
+    wide = render_analysis(analysis, "table").splitlines()[2:]
+    assert len(wide) == 3 and len(wide[0]) > 80
+    monkeypatch.setenv("COLUMNS", "80")
+    table = render_analysis(analysis, "table").splitlines()[2:]
+    assert all(len(line) <= 80 for line in table), "\n".join(table)
+    # Every part repeats the names under its header; read side by side, the parts are the
+    # one wide table, the mixture's own figures first, then its members' as a block.
+    parts = [index for index, line in enumerate(table) if line.startswith("correlation ")]
+    assert len(parts) > 1 and parts[0] == 0
+    assert table[0] == "correlation         weight  log2 rank  log2 max  certificate"
+    if members == 2:
+        assert table[parts[1]] == "correlation         member 0             member 1"
+    joined = [wide[0].split()[:1], *([name] for name in names)]
+    for start, end in itertools.pairwise([*parts, len(table)]):
+        for row, line in zip(joined, table[start:end], strict=True):
+            cells = line.split()
+            assert cells[0] == row[0]
+            row += cells[1:]
+    assert [" ".join(row) for row in joined] == [" ".join(line.split()) for line in wide]

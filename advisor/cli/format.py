@@ -290,7 +290,8 @@ def _correlation_table(correlations: Sequence[CorrelationAnalysis], indent: str 
         "certificate",
         *(f"member {index}" for index in range(members)),
     ]
-    lines = table(headers, rows, right_aligned={1, 2, 3}, indent=indent)
+    # The members' columns are read side by side: kept together where they fit.
+    lines = table(headers, rows, right_aligned={1, 2, 3}, indent=indent, blocks={5})
     if any(c.members is None for c in correlations):
         lines.append(f"{indent}member figures: not reported (the server predates them)")
     return lines
@@ -308,6 +309,7 @@ def table(
     right_aligned: Collection[int] = (),
     prose_last: bool = False,
     indent: str = "",
+    blocks: Collection[int] = (),
 ) -> list[str]:
     """Lay ``rows`` out in columns under ``headers``, two spaces apart, each line after ``indent``.
 
@@ -315,7 +317,12 @@ def table(
     at spaces within the room the other columns leave (further lines two spaces in, the other
     cells blank), never below its longest word: a task's ``data: ...`` correlations ran a
     recommendation's table to 113 columns. A name is never shortened, as it is given nowhere
-    else; one without spaces is left whole.
+    else; one without spaces is left whole. A table still too wide, its names at their
+    narrowest, goes on in further tables of the names and the columns that did not fit, each
+    under its own header (:func:`_column_groups`): a mixture's column per member ran its
+    figures to 84 columns with two members, and past 100 with bounds or more members.
+    ``blocks``: the columns that start a block kept in one table where it fits (a mixture's
+    member columns, read side by side); every column is a block of its own otherwise.
 
     ``prose_last``: the last column is prose (a preset's description), wrapped at spaces within
     the terminal's width (and prose's 96 columns), its further lines under its first:
@@ -329,24 +336,80 @@ def table(
     room = _terminal_width() - _display_width(indent)
     if prose_last:  # it wraps as narrow as it must, after the names: count it at its floor
         widths[-1] = min(widths[-1], _PROSE_COLUMN)
-    widths[0] = _names_width(widths, [headers[0], *(row[0] for row in rows)], room)
-    start = sum(widths[:-1]) + 2 * (len(widths) - 1)
-    prose = max(min(_text_width(), room - start), _PROSE_COLUMN)
+    names = [headers[0], *(row[0] for row in rows)]
+    laid: list[str] = []
+    for group in _column_groups(widths, names, room, blocks):
+        shown = [0, *group]
+        group_widths = [widths[index] for index in shown]
+        group_widths[0] = _names_width(group_widths, names, room)
+        start = sum(group_widths[:-1]) + 2 * (len(group_widths) - 1)
+        prose = max(min(_text_width(), room - start), _PROSE_COLUMN)
+        last_is_prose = prose_last and group[-1] == len(widths) - 1
+        for cells in [headers, *rows]:
+            laid += _row_lines(
+                [cells[index] for index in shown],
+                group_widths,
+                [index in right_aligned for index in shown],
+                prose if last_is_prose else None,
+                indent,
+            )
+    return laid
 
-    def lines(cells: Sequence[str]) -> list[str]:
-        columns = [_cell_lines(cells[0], widths[0], "  "), *([cell] for cell in cells[1:])]
-        if prose_last:
-            columns[-1] = _cell_lines(cells[-1], prose, "")
-        laid = []
-        for line in itertools.zip_longest(*columns, fillvalue=""):
-            padded = []
-            for index, (cell, width) in enumerate(zip(line, widths, strict=True)):
-                fill = " " * (width - _display_width(cell))
-                padded.append(fill + cell if index in right_aligned else cell + fill)
-            laid.append((indent + "  ".join(padded)).rstrip())
-        return laid
 
-    return [*lines(headers), *(line for row in rows for line in lines(row))]
+def _row_lines(
+    cells: Sequence[str],
+    widths: Sequence[int],
+    right: Sequence[bool],
+    prose: int | None,
+    indent: str,
+) -> list[str]:
+    """Lay one row of a table out: its name wrapped within ``widths[0]``, the cells padded.
+
+    ``right`` says which cells align right; ``prose`` is the width the last cell, prose, wraps
+    within (None: it is a figure, left whole).
+    """
+    columns = [_cell_lines(cells[0], widths[0], "  "), *([cell] for cell in cells[1:])]
+    if prose is not None:
+        columns[-1] = _cell_lines(cells[-1], prose, "")
+    laid = []
+    for line in itertools.zip_longest(*columns, fillvalue=""):
+        padded = []
+        for cell, width, rightward in zip(line, widths, right, strict=True):
+            fill = " " * (width - _display_width(cell))
+            padded.append(fill + cell if rightward else cell + fill)
+        laid.append((indent + "  ".join(padded)).rstrip())
+    return laid
+
+
+def _column_groups(
+    widths: Sequence[int], names: Sequence[str], room: int, blocks: Collection[int]
+) -> list[list[int]]:
+    """Split a table's columns after the names into groups that fit ``room`` beside the names.
+
+    The names count at their narrowest (:func:`_names_width`: their longest word, or their
+    width). Each group takes the next block of columns (``blocks`` start one, as does the
+    first column after the names) while it fits, a block that fits no group alone column by
+    column, and at least one column. A table that fits is one group of every column, laid out
+    as it always was.
+    """
+    word = max(_display_width(word) for name in names for word in name.split() or [""])
+    narrowest = min(widths[0], word + 2)
+    starts = sorted({1, *(b for b in blocks if 1 < b < len(widths)), len(widths)})
+    groups: list[list[int]] = [[]]
+    used = narrowest
+    for first, end in itertools.pairwise(starts):
+        block = range(first, end)
+        size = sum(2 + widths[index] for index in block)
+        if groups[-1] and used + size > room and narrowest + size <= room:
+            groups.append([])
+            used = narrowest
+        for index in block:
+            if groups[-1] and used + 2 + widths[index] > room:
+                groups.append([])
+                used = narrowest
+            groups[-1].append(index)
+            used += 2 + widths[index]
+    return groups
 
 
 def _names_width(widths: Sequence[int], names: Sequence[str], room: int) -> int:
