@@ -201,6 +201,7 @@ class _Worker:
     retired: bool = False  # out of service (its replacement serves): its exit is expected
     replacing: _Worker | None = field(default=None, repr=False)  # superseded, until ready
     watch: asyncio.Task[None] | None = field(default=None, repr=False)
+    doom: asyncio.TimerHandle | None = field(default=None, repr=False)  # see _expect_exit
 
 
 class ProcessWorkers:
@@ -491,8 +492,37 @@ class ProcessWorkers:
             while True:
                 self._on_frame(worker, await receive_frame(worker.process.stdout))
         worker.alive = False  # no new call for it while its exit is collected
+        self._expect_exit(worker, "its output ended")
         status = await worker.process.wait()
         self._on_exit(worker, status)
+
+    def _expect_exit(self, worker: _Worker, why: str) -> None:
+        """Kill ``worker`` unless it exits within :data:`_EXIT_SECONDS` (the first ask counts).
+
+        ``why`` says why it has nothing left to do, for the log. A worker that hangs on its way
+        out (stuck writing its log to a full pipe, say) is otherwise waited for with no bound:
+        its call stays unanswered, its slot taken, and it is never replaced. Killed, its exit
+        is handled as any worker's (:meth:`_on_exit`). Not SIGTERM first: workers ignore it.
+        """
+        if worker.doom is None:
+            worker.doom = asyncio.get_running_loop().call_later(
+                _EXIT_SECONDS, self._kill_lingering, worker, why
+            )
+
+    @staticmethod
+    def _kill_lingering(worker: _Worker, why: str) -> None:
+        """Kill ``worker``, which has not exited :data:`_EXIT_SECONDS` after ``why``."""
+        worker.doom = None
+        if worker.process.returncode is not None:
+            return
+        _LOGGER.warning(
+            "worker process %d did not exit within %g s after %s; killing it",
+            worker.process.pid,
+            _EXIT_SECONDS,
+            why,
+        )
+        with contextlib.suppress(ProcessLookupError):
+            worker.process.kill()
 
     def _on_frame(self, worker: _Worker, frame: object) -> None:
         if isinstance(frame, Ready):
@@ -564,6 +594,9 @@ class ProcessWorkers:
             worker.process.stdin.close()
 
     def _on_exit(self, worker: _Worker, status: int) -> None:
+        if worker.doom is not None:
+            worker.doom.cancel()
+            worker.doom = None
         self._workers.discard(worker)
         worker.control.close()
         description = _exit_description(worker.process.pid, status)

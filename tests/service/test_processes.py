@@ -40,6 +40,7 @@ from advisor.service.admission import Admission
 from advisor.service.limits import RequestLimits
 from advisor.service.process_pool import ProcessWorkers
 from advisor.service.server import RunningServer, ServerConfig, start_server
+from advisor.service.threads import CallAbortedError
 from advisor.service.worker import CallEnd, WorkerContext, WorkerGate
 from advisor.service.worker_link import (
     ControlBlock,
@@ -1026,3 +1027,67 @@ def test_a_death_while_a_worker_over_its_memory_bound_is_replaced_leaves_one_wor
     exits = [r.getMessage() for r in caplog.records if "exited with" in r.getMessage()]
     pid = launched[victim].process.pid
     assert exits == [f"worker process {pid} exited with signal SIGKILL{logged}"]
+
+
+# A worker that accepts its first job and then, its output closed, hangs on its way out (as one
+# stuck at exit would): it can answer nothing more, yet never exits.
+_HUNG_MID_CALL = """
+import os, sys, time
+from advisor.service.worker_link import Accepted, Job, Ready, Setup, encode_frame, read_frame
+frames_in = sys.stdin.buffer
+assert isinstance(read_frame(frames_in), Setup)
+os.write(1, encode_frame(Ready()))
+assert isinstance(read_frame(frames_in), Job)
+os.write(1, encode_frame(Accepted()))
+os.close(1)
+time.sleep(600)
+"""
+
+
+def _scripted_workers(monkeypatch: pytest.MonkeyPatch, launchers: Path, script: str) -> None:
+    """Make every worker started from now on run the Python ``script`` instead of the worker."""
+    body = launchers / "scripted-worker.py"
+    body.write_text(script)
+    launcher = launchers / "scripted-python"
+    python = shlex.quote(sys.executable)
+    launcher.write_text(f"#!/bin/sh\nexec {python} {shlex.quote(str(body))}\n")
+    launcher.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(launcher))
+
+
+def test_a_worker_that_ended_its_output_mid_call_but_does_not_exit_is_killed_and_replaced(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A worker whose output had ended was waited for with no bound: one that hung on its way
+    # out kept its call unanswered and its slot taken, and was never replaced. A one-slot
+    # server refused every later call RESOURCE_EXHAUSTED while health read SERVING.
+    monkeypatch.setattr(process_pool, "_EXIT_SECONDS", 0.1)
+    python = sys.executable
+    _scripted_workers(monkeypatch, tmp_path, _HUNG_MID_CALL)
+
+    async def hang_mid_call() -> tuple[int, list[object], int]:
+        admission = Admission(1)
+        workers = await ProcessWorkers.start(RequestLimits(), admission, 1, 0)
+        monkeypatch.setattr(sys, "executable", python)  # its replacement is a real worker
+        try:
+            (hung,) = workers.pids
+            request = pb.ListPresetsRequest().SerializeToString()
+            started = await workers.begin("ListPresets", request, cast(Any, _CallContext()))
+            async with asyncio.timeout(30):
+                outcomes: list[object] = []
+                while (outcome := await started.outcomes.get()) is not None:
+                    outcomes.append(outcome)
+            in_flight = admission.in_flight
+            async with asyncio.timeout(120):
+                assert await _answered(workers)  # by its replacement
+            return hung, outcomes, in_flight
+        finally:
+            await workers.close()
+
+    hung, outcomes, in_flight = asyncio.run(hang_mid_call())
+    (aborted,) = outcomes
+    assert isinstance(aborted, CallAbortedError)
+    assert aborted.code is grpc.StatusCode.INTERNAL
+    assert in_flight == 0
+    assert f"worker process {hung} did not exit" in caplog.text
+    assert f"worker process {hung} exited with signal SIGKILL; starting another" in caplog.text
