@@ -348,7 +348,7 @@ class ProcessWorkers:
             worker.control.drain_deadline = self._drain_deadline
 
     async def close(self) -> None:
-        """Close the workers' input, wait for them to exit, kill those that do not in time.
+        """Close the workers' input and wait for them to exit (killed if not in time).
 
         A worker still loading the engines has no call to finish: it is killed at once, rather
         than waited for until it has loaded them (seconds, tens of seconds on a busy machine)
@@ -363,22 +363,13 @@ class ProcessWorkers:
             await asyncio.wait(self._replacements)
         workers = list(self._workers)
         for worker in workers:
-            if worker.process.stdin is not None:
-                worker.process.stdin.close()
+            self._close_input(worker)
             if not worker.ready.done():
                 with contextlib.suppress(ProcessLookupError):
                     worker.process.kill()
         watches = [worker.watch for worker in workers if worker.watch is not None]
-        if not watches:
-            return
-        _, pending = await asyncio.wait(watches, timeout=_EXIT_SECONDS)
-        for worker in workers:
-            # Not whether its output is open (alive): one that ended it may hang on its way out.
-            if worker.process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    worker.process.kill()
-        if pending:
-            await asyncio.wait(pending)
+        if watches:
+            await asyncio.wait(watches)
 
     def _unstick(self, job: _Job) -> None:
         """Kill the worker of ``job``, ended :data:`_STUCK_SECONDS` ago, if it still works on it.
@@ -503,8 +494,9 @@ class ProcessWorkers:
         out (stuck writing its log to a full pipe, say) is otherwise waited for with no bound:
         its call stays unanswered, its slot taken, and it is never replaced. Killed, its exit
         is handled as any worker's (:meth:`_on_exit`). Not SIGTERM first: workers ignore it.
+        One already gone (a worker retired after it died) needs no watch.
         """
-        if worker.doom is None:
+        if worker.doom is None and worker.process.returncode is None:
             worker.doom = asyncio.get_running_loop().call_later(
                 _EXIT_SECONDS, self._kill_lingering, worker, why
             )
@@ -590,8 +582,20 @@ class ProcessWorkers:
     def _retire(self, worker: _Worker) -> None:
         """Take ``worker`` out of service: no new call goes to it; idle, its input is closed."""
         worker.retired = True
-        if worker.job is None and worker.process.stdin is not None:
+        if worker.job is None:
+            self._close_input(worker)
+
+    def _close_input(self, worker: _Worker) -> None:
+        """Close ``worker``'s input, which tells it to exit; kill it if it has not in time.
+
+        It has :data:`_EXIT_SECONDS` (:meth:`_expect_exit`) to end the call it has, if any (only
+        at the close, when the drain is over), and exit. A retired worker that never exited was
+        left running for good beside its replacement, a process and its memory more for every
+        such retirement.
+        """
+        if worker.process.stdin is not None:
             worker.process.stdin.close()
+        self._expect_exit(worker, "its input was closed")
 
     def _on_exit(self, worker: _Worker, status: int) -> None:
         if worker.doom is not None:

@@ -1091,3 +1091,57 @@ def test_a_worker_that_ended_its_output_mid_call_but_does_not_exit_is_killed_and
     assert in_flight == 0
     assert f"worker process {hung} did not exit" in caplog.text
     assert f"worker process {hung} exited with signal SIGKILL; starting another" in caplog.text
+
+
+# A worker that answers every job with one empty response and reports holding 1 TiB, and that
+# does not exit once its input is closed (its output left open): a retired worker that lingers.
+_LINGERING_WHEN_RETIRED = """
+import sys, time
+from advisor.service.worker_link import (
+    Accepted, Ended, Job, Ready, Response, Setup, encode_frame, read_frame,
+)
+frames_in, frames_out = sys.stdin.buffer, sys.stdout.buffer
+assert isinstance(read_frame(frames_in), Setup)
+frames_out.write(encode_frame(Ready()))
+frames_out.flush()
+while isinstance(read_frame(frames_in), Job):
+    for frame in (Accepted(), Response(b""), Ended(2**40)):
+        frames_out.write(encode_frame(frame))
+    frames_out.flush()
+time.sleep(600)
+"""
+
+
+def test_a_retired_worker_that_does_not_exit_once_its_input_is_closed_is_killed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A worker over its memory bound is retired once its replacement is ready: its input is
+    # closed and it is expected to exit. One that did not was left running for good, beside
+    # its replacement: each such retirement added a process (and its memory) to the server.
+    monkeypatch.setattr(process_pool, "_EXIT_SECONDS", 0.1)
+    python = sys.executable
+    _scripted_workers(monkeypatch, tmp_path, _LINGERING_WHEN_RETIRED)
+
+    async def linger_once_retired() -> tuple[int, int | None, list[int]]:
+        workers = await ProcessWorkers.start(
+            RequestLimits(), Admission(1), 1, 0, max_worker_bytes=2**30
+        )
+        monkeypatch.setattr(sys, "executable", python)  # its replacement is a real worker
+        (lingering,) = workers._workers
+        try:
+            async with asyncio.timeout(120):
+                assert await _answered(workers)  # leaves it over its bound: it is replaced
+                await _until(lambda: len(workers.pids) == 2)
+                await _until(lambda: lingering.retired)  # the replacement is ready
+            async with asyncio.timeout(30):
+                await _until(lambda: lingering.process.returncode is not None)
+            return lingering.process.pid, lingering.process.returncode, workers.pids
+        finally:
+            await workers.close()
+
+    pid, returncode, pids = asyncio.run(linger_once_retired())
+    assert returncode == -signal.SIGKILL
+    assert len(pids) == 1 and pid not in pids  # its replacement alone
+    assert f"worker process {pid} did not exit within 0.1 s after its input was closed" in (
+        caplog.text
+    )
