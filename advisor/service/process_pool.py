@@ -571,6 +571,13 @@ class ProcessWorkers:
         takes the worker's place (:meth:`_retire`); until then both run, but only the worker
         serves. Once the server shuts down, unless a call waits for a worker, no replacement is
         started and the worker is let go at once.
+
+        So the pool holds more processes than it has slots for a while, by design: at most one
+        loading replacement per superseded worker, and retired workers finishing the call they
+        took meanwhile (each on one of the admission's slots) or exiting (killed after
+        :data:`_EXIT_SECONDS`); those exiting aside, fewer than three per slot. Calls at once
+        stay bounded by the admission. A worker that died is replaced only once its exit is
+        handled.
         """
         if not self._replacement_needed():
             self._retire(worker)
