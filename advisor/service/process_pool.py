@@ -226,7 +226,7 @@ class ProcessWorkers:
         self._drain_deadline = math.inf
         self._closing = False
         self._resends: set[asyncio.Task[None]] = set()
-        self._replacements: set[asyncio.Task[None]] = set()  # spawning workers, for close()
+        self._replacements: set[asyncio.Task[None]] = set()  # spawning, loading: close()'s
         self._waiting = 0  # calls waiting for an idle worker (new ones, and jobs to resend)
 
     @classmethod
@@ -656,12 +656,25 @@ class ProcessWorkers:
         under the memory pressure that retires workers); given up, the slot would have no
         worker for good, its calls waiting for one until their deadlines while health reads
         SERVING. Tried every :data:`_RESTART_DELAY_SECONDS` while a replacement is needed.
+        For the same reason a worker not ready within :data:`_START_SECONDS`, as a worker
+        starting with the server must be, is killed: hung while loading the engines, it held
+        the slot with no worker for good. Its exit starts another, as any worker's does.
         """
         await asyncio.sleep(delay)
         while self._replacement_needed():
             try:
                 replacement = await self._launch()
                 replacement.replacing = replacing  # set before its Ready frame can be read
+                # Cancelled by close(), which kills a worker still loading itself.
+                await asyncio.wait([replacement.ready], timeout=_START_SECONDS)
+                if not replacement.ready.done():
+                    _LOGGER.warning(
+                        "worker process %d was not ready within %g s; killing it",
+                        replacement.process.pid,
+                        _START_SECONDS,
+                    )
+                    with contextlib.suppress(ProcessLookupError):
+                        replacement.process.kill()
                 return
             except OSError as error:
                 _LOGGER.warning(

@@ -1145,3 +1145,39 @@ def test_a_retired_worker_that_does_not_exit_once_its_input_is_closed_is_killed(
     assert f"worker process {pid} did not exit within 0.1 s after its input was closed" in (
         caplog.text
     )
+
+
+def test_a_replacement_that_never_gets_ready_is_killed_and_another_started(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A worker started with the server has _START_SECONDS to load the engines; its replacement
+    # had no bound. One that hung while loading (stopped here) left its slot with no worker for
+    # good: every call admitted waited for one until its deadline, while health read SERVING.
+    held = tmp_path / "held-once"
+    launcher = tmp_path / "held-once-python"
+    launcher.write_text(
+        f"#!/bin/sh\nif mkdir {shlex.quote(str(held))}; then kill -STOP $$; fi\n"
+        f'exec {shlex.quote(sys.executable)} "$@"\n'
+    )
+    launcher.chmod(0o755)
+
+    async def hang_while_loading() -> int:
+        workers = await ProcessWorkers.start(RequestLimits(), Admission(1), 1, 0)
+        try:
+            monkeypatch.setattr(sys, "executable", str(launcher))  # the first replacement hangs
+            monkeypatch.setattr(process_pool, "_START_SECONDS", 0.5)
+            launched = _recorded_launches(monkeypatch)
+            (killed,) = workers.pids
+            os.kill(killed, signal.SIGKILL)
+            async with asyncio.timeout(30):
+                await _until(lambda: len(launched) == 1 and launched[0].watch.done())
+            # Its own replacement, spawned a second later, loads with the usual bound.
+            monkeypatch.setattr(process_pool, "_START_SECONDS", 120.0)
+            async with asyncio.timeout(120):
+                assert await _answered(workers)
+            return cast(int, launched[0].process.pid)
+        finally:
+            await workers.close()
+
+    hung = asyncio.run(hang_while_loading())
+    assert f"worker process {hung} was not ready within 0.5 s; killing it" in caplog.text
