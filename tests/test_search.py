@@ -620,6 +620,31 @@ def test_a_pick_at_the_widest_ladder_says_so_rather_than_blaming_the_budget() ->
     ) in " ".join(pick.rationale.split())
 
 
+@pytest.mark.parametrize(
+    ("channels", "option"),
+    [
+        ({"max_channels": 32}, "max_channels (--max-channels) and max_representation"),
+        ({"channel_choices": [8, 16, 32]}, "channel_choices (--channels) sets others"),
+    ],
+)
+def test_a_pick_held_far_below_the_budget_by_the_width_limits_says_so_first(
+    channels: dict[str, Any], option: str
+) -> None:
+    task = Task.model_validate({"input": {"shape": [16, 16]}, "preset": "long_range"})
+    (pick,) = recommend(task, Budget(max_parameters=10**7, top_k=1, **channels)).recommendations
+    assert 2 * pick.parameters < 10**7
+    summary = " ".join(pick.summary.split())
+    assert (
+        "It is the widest ladder of this tree the width limits allow (hidden widths up to 32, "
+        f"M up to 64 and at most the first hidden width); {option}"
+    ) in summary
+    # A budget the widest ladder spends half of or more: the parameters hold it, not said.
+    spent = Budget(max_parameters=2 * pick.parameters - 1, top_k=1, **channels)
+    (tight,) = recommend(task, spent).recommendations
+    assert tight.parameters == pick.parameters
+    assert "the width limits allow" not in tight.summary
+
+
 def test_a_cancelled_search_returns_the_baseline() -> None:
     stop = StopSignal()
     stop.cancel()

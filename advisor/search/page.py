@@ -176,7 +176,7 @@ def build_recommendation(
     assert shallow is not None, "the shallow net fits (checked up front) and always runs"
     architecture, analysis = _analysed(run, entry, stop, pricing)
     standard = run.ladders.standard
-    design, held = _design(run, entry), _held_by_compute(run, entry)
+    design, held = _design(run, entry), _held(run, entry)
     standard_multiply_adds = standard.multiply_adds if standard else None
     brief = summary(
         design, run.objective, run.names, run.budget.max_parameters, standard_multiply_adds, held
@@ -420,12 +420,7 @@ def _wider_limit(run: SearchRun, entry: Entry) -> str:
     chosen = entry.allocation.parameters
     _, parameters = run.ladders.of_depth(entry.candidate.depth)
     if not (parameters > chosen).any():
-        widest, representation = run.choices[-1], run.budget.max_representation
-        return (
-            "it is already the widest ladder of this tree the width limits allow (hidden "
-            f"widths up to {widest:,}, M up to {representation:,} and at most the first "
-            "hidden width)"
-        )
+        return f"it is already the widest ladder of this tree {_width_limits(run)}"
     if not (parameters <= scaled_parameters(run.budget.max_parameters, MORE_BUDGET))[
         parameters > chosen
     ].any():
@@ -447,6 +442,38 @@ def _wider_limit(run: SearchRun, entry: Entry) -> str:
             "with a lower weighted mean of the fractions (maximin's tie-break)"
         )
     return "the ladders of this tree with more parameters that fit score lower"
+
+
+def _width_limits(run: SearchRun) -> str:
+    """Say the width limits a practical search builds ladders within."""
+    return (
+        f"the width limits allow (hidden widths up to {run.choices[-1]:,}, M up to "
+        f"{run.budget.max_representation:,} and at most the first hidden width)"
+    )
+
+
+def _held(run: SearchRun, entry: Entry) -> str:
+    """Say what, not the parameters, keeps the entry's tree from spending more of the budget.
+
+    The compute bound (:func:`_held_by_compute`), or, for a pick that spends under half the
+    parameters, the width limits when no ladder of its tree is wider: a user given 7% of a
+    25M budget asks why, and the limits are options (empty: the parameters hold it, or it
+    spends half or more).
+    """
+    by_compute = _held_by_compute(run, entry)
+    chosen = entry.allocation.parameters
+    if by_compute or run.budget.width_profile != "practical":
+        return by_compute
+    _, parameters = run.ladders.of_depth(entry.candidate.depth)
+    if 2 * chosen >= run.budget.max_parameters or (parameters > chosen).any():
+        return ""
+    option = (
+        "channel_choices (--channels) sets others"
+        if run.budget.channel_choices is not None
+        else "max_channels (--max-channels) and max_representation (--max-representation) "
+        "raise them"
+    )
+    return f"It is the widest ladder of this tree {_width_limits(run)}; {option}."
 
 
 def _held_by_compute(run: SearchRun, entry: Entry) -> str:
