@@ -168,3 +168,24 @@ def test_an_unpriced_reason_a_newer_version_added_reads_as_none_as_the_wire_read
     document["efficiency"]["unpriced_reason"] = 42  # no reason's label at all: malformed
     with pytest.raises(InvalidRequestError, match=r"efficiency\.unpriced_reason"):
         parse_analysis(document)
+
+
+def test_a_mixture_saved_before_member_figures_reads_them_as_unreported(
+    result: SearchResult,
+) -> None:
+    # A result saved by a version with mixtures but no member figures has no `members` key:
+    # its mixtures read back with members [], which says "a tree", while the wire's answer of
+    # the same older server read them as None (not reported).
+    document = json.loads(json.dumps(search_result_document(result)))
+    for entry in document["recommendations"]:
+        for correlation in entry["analysis"]:
+            del correlation["members"]
+    older = wire.search_result_to_proto(result)
+    for recommendation in older.recommendations:
+        for correlation in recommendation.analysis:
+            correlation.ClearField("members")
+    read = parse_search_result(document)
+    for design in read.recommendations:
+        told = None if design.architecture.mixture is not None else ()
+        assert [c.members for c in design.analysis] == [told] * len(design.analysis)
+    assert read == wire.search_result_from_proto(older)

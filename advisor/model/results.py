@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Final, Literal, TypeAlias, get_args
 
@@ -27,6 +27,7 @@ __all__ = [
     "SearchProgress",
     "SearchResult",
     "UnpricedReason",
+    "reported_members",
 ]
 
 Certificate: TypeAlias = Literal["exact", "tight", "upper_bound"]
@@ -109,6 +110,23 @@ class CorrelationAnalysis:
     log2_min_cut: float | None = None
     log2_lower_bound: float | None = None
     members: tuple[MemberFigure, ...] | None = ()
+
+
+def reported_members(
+    correlations: Iterable[CorrelationAnalysis], mixture: bool
+) -> list[CorrelationAnalysis]:
+    """Return ``correlations``, a mixture's empty ``members`` read as None (not reported).
+
+    ``mixture``: whether the design analysed has members. Every current producer gives a
+    mixture one figure per member; one that predates member figures gives none (a server's
+    answer, a saved result's document without the key), and empty ``members`` would say the
+    design is a tree. Every reader of figures applies this rule: a
+    :class:`Recommendation` to its own analysis, the wire's analysis decoder with the design
+    it was asked about.
+    """
+    if not mixture:
+        return list(correlations)
+    return [c if c.members else dataclasses.replace(c, members=None) for c in correlations]
 
 
 @dataclass(frozen=True)
@@ -261,7 +279,9 @@ class Recommendation:
     the other families), which the permutation alone does not show. ``summary`` is the
     rationale's opening (what the net is and costs, which correlations it models fully and which
     it falls short on; for a mixture, which member carries which correlation), for a listing of
-    several designs; empty from producers that predate it.
+    several designs; empty from producers that predate it. A mixture's ``analysis`` without
+    member figures (from producers that predate them) has ``members`` None, whoever builds it
+    (:func:`reported_members`).
     """
 
     rank: int
@@ -274,6 +294,11 @@ class Recommendation:
     efficiency: Efficiency | None = None
     dilations: tuple[int, ...] | None = None
     summary: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "analysis", reported_members(self.analysis, self.architecture.mixture is not None)
+        )
 
     def __hash__(self) -> int:
         return _hash(self)

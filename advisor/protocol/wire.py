@@ -47,6 +47,7 @@ from advisor.model.results import (
     SearchProgress,
     SearchResult,
     UnpricedReason,
+    reported_members,
 )
 from advisor.model.task import PresetInfo, Task, parse_task
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
@@ -499,12 +500,12 @@ def _correlation_analysis_to_proto(
 
 
 def _correlation_analysis_from_proto(
-    message: advisor_pb2.CorrelationAnalysis, field: str, mixture: bool
+    message: advisor_pb2.CorrelationAnalysis, field: str
 ) -> CorrelationAnalysis:
-    """Decode one correlation's figures; ``mixture``: whether the design analysed has members.
+    """Decode one correlation's figures, ``members`` as sent.
 
-    A server that predates member figures sends none for a mixture, whose empty ``members``
-    would say the design is a tree: they are None (not reported) instead.
+    A server that predates member figures sends none for a mixture: the design's reader says
+    they are not reported (:func:`~advisor.model.results.reported_members`).
     """
     return CorrelationAnalysis(
         name=message.name,
@@ -516,18 +517,14 @@ def _correlation_analysis_from_proto(
         log2_lower_bound=(
             message.log2_lower_bound if message.HasField("log2_lower_bound") else None
         ),
-        members=(
-            None
-            if mixture and not message.members
-            else tuple(
-                MemberFigure(
-                    log2_separation_rank=member.log2_separation_rank,
-                    certificate=_CERTIFICATE.label(  # type: ignore[arg-type]
-                        member.certificate, f"{field}.members[{index}].certificate"
-                    ),
-                )
-                for index, member in enumerate(message.members)
+        members=tuple(
+            MemberFigure(
+                log2_separation_rank=member.log2_separation_rank,
+                certificate=_CERTIFICATE.label(  # type: ignore[arg-type]
+                    member.certificate, f"{field}.members[{index}].certificate"
+                ),
             )
+            for index, member in enumerate(message.members)
         ),
     )
 
@@ -610,10 +607,13 @@ def analysis_from_proto(
     mixture = architecture is not None and architecture.mixture is not None
     return Analysis(
         parameters=message.parameters,
-        correlations=[
-            _correlation_analysis_from_proto(c, f"analysis.correlations[{i}]", mixture)
-            for i, c in enumerate(message.correlations)
-        ],
+        correlations=reported_members(
+            (
+                _correlation_analysis_from_proto(c, f"analysis.correlations[{i}]")
+                for i, c in enumerate(message.correlations)
+            ),
+            mixture,
+        ),
         multiply_adds=(
             message.multiply_adds
             if architecture is None
@@ -661,9 +661,7 @@ def _recommendation_from_proto(message: advisor_pb2.Recommendation, field: str) 
         parameters=message.parameters,
         architecture=architecture,
         analysis=[
-            _correlation_analysis_from_proto(
-                c, f"{field}.analysis[{i}]", architecture.mixture is not None
-            )
+            _correlation_analysis_from_proto(c, f"{field}.analysis[{i}]")
             for i, c in enumerate(message.analysis)
         ],
         rationale=message.rationale,
