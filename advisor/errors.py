@@ -32,6 +32,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 __all__ = [
+    "FLOAT_FOR_INTEGER",
     "AdvisorError",
     "FieldViolation",
     "InvalidRequestError",
@@ -417,6 +418,10 @@ def _message(error: ErrorDetails) -> str:
         # pydantic names the type that holds the list ("a valid tuple", "an instance of
         # Sequence"), which a document's writer never sees: the document holds a list.
         return f"Input should be a list, not {_kind(error['input'])}"
+    if error["type"] == "int_type" and _is_float(error["input"]):
+        # pydantic's "Input should be a valid integer" of 2.5 (or 2.0, which a strict field
+        # refuses too) did not say what was wrong with the number written.
+        return FLOAT_FOR_INTEGER.format(value=repr(error["input"]))
     if error["type"] in _SCALAR_TYPES and isinstance(error["input"], list | tuple | Mapping):
         # pydantic's "Input should be a valid integer" does not say that a list or a mapping
         # was given, the slip of a list nested one level too deep (``pool: [[2, 2]]``).
@@ -444,6 +449,16 @@ def _message(error: ErrorDetails) -> str:
             message += f" ({_READS_AS_ZERO})"
         return message
     return error["msg"]
+
+
+FLOAT_FOR_INTEGER: Final = "Input should be a valid integer, not a float: got {value}"
+"""The refusal of a float where an integer goes, ``value`` the float's repr: every integer
+field's (a document's, an item of its lists, a server setting's) in one wording."""
+
+
+def _is_float(value: object) -> bool:
+    """Whether ``value`` is a float, Python's or NumPy's (a real number that is no integer)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral)
 
 
 _READS_AS_ZERO = (

@@ -73,11 +73,14 @@ def test_numpy_integers_are_read_as_the_ints_they_equal() -> None:
     assert all(type(n) is int for n in (arch.representation, *arch.widths, *arch.layers[0].pool))
 
 
-@pytest.mark.parametrize("number", [np.True_, np.float64(4.0)])
-def test_numpy_booleans_and_floats_are_no_counts(number: Any) -> None:
+@pytest.mark.parametrize(
+    ("number", "said"),
+    [(np.True_, ""), (np.float64(4.0), ", not a float: got np.float64(4.0)")],
+)
+def test_numpy_booleans_and_floats_are_no_counts(number: Any, said: str) -> None:
     assert _violation(_document(representation=number)) == (
         "representation",
-        "Input should be a valid integer",
+        "Input should be a valid integer" + said,
     )
 
 

@@ -490,3 +490,46 @@ def test_location_ids_laid_out_as_the_grid_are_told_to_be_one_flat_list(
     assert "a location id is one number, row-major" in violation.description
     assert "one flat list" in violation.description
     parse(document(np.ravel(ids).tolist()))  # the same ids, flat, are read
+
+
+_FLOAT = "Input should be a valid integer, not a float: got "
+
+
+@pytest.mark.parametrize(
+    ("parse", "document", "violation"),
+    [
+        (
+            parse_architecture,
+            {
+                "input": {"shape": [4, 4]},
+                "representation": 4,
+                "layers": [{"channels": 4, "pool": [2.5, 2]}],
+            },
+            ("layers[0].pool[0]", _FLOAT + "2.5"),
+        ),
+        (
+            parse_architecture,
+            {"input": {"shape": [4]}, "representation": 4.0, "layers": _LAYERS},
+            ("representation", _FLOAT + "4.0"),
+        ),
+        (
+            parse_task,
+            {"input": {"shape": [16, 8.5]}, "preset": "local"},
+            ("input.shape[1]", _FLOAT + "8.5"),
+        ),
+        (
+            parse_task,
+            {
+                "input": {"shape": [4]},
+                "correlations": [{"name": "x", "a": {"indices": [np.float64(1)]}}],
+            },
+            ("correlations[0].a.indices[0]", _FLOAT + "np.float64(1.0)"),
+        ),
+    ],
+)
+def test_a_float_where_an_integer_goes_is_told_it_is_a_float(
+    parse: Any, document: dict[str, Any], violation: tuple[str, str]
+) -> None:
+    # A hand-written `pool: [2.5, 2]` was told "Input should be a valid integer" alone, of a
+    # number that looks like one; a server setting's float was told it is a float.
+    assert _refused(parse, document) == (FieldViolation(*violation),)

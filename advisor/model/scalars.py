@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
+from advisor.errors import FLOAT_FOR_INTEGER
 from advisor.usage import EMPTY_PATH
 
 __all__ = [
@@ -99,11 +100,7 @@ def setting_value(annotation: object, value: Any) -> Any:
     if kind is int and is_boolean(value):
         raise PydanticCustomError("int_type", "Input should be a valid integer, not a boolean")
     if kind is int and _written_as_float(value):
-        raise PydanticCustomError(
-            "int_type",
-            "Input should be a valid integer, not a float: got {value}",
-            {"value": repr(value)},
-        )
+        raise PydanticCustomError("int_type", FLOAT_FOR_INTEGER, {"value": repr(value)})
     if kind is float and is_boolean(value):
         raise PydanticCustomError("float_type", "Input should be a valid number, not a boolean")
     if kind is Path and value == "":
