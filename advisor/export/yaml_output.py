@@ -14,6 +14,8 @@ from typing import Any, Final
 
 import yaml
 
+from advisor.model.strict_yaml import add_core_resolvers
+
 __all__ = ["readable_yaml"]
 
 _WIDTH: Final = 100
@@ -108,7 +110,8 @@ class _ReadableDumper(yaml.SafeDumper):
     """YAML as a person reads it: scalar lists inline, multi-line text as literal blocks.
 
     ``pool: [2, 2]`` rather than one line per number (a permutation becomes one wrapped block),
-    and preset descriptions keep their paragraphs.
+    and preset descriptions keep their paragraphs. A string either YAML 1.1 (``yaml.safe_load``)
+    or the advisor's own YAML 1.2 reader would read as no string (``yes``, ``1e3``) is quoted.
     """
 
 
@@ -122,5 +125,6 @@ def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
     return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 
+add_core_resolvers(_ReadableDumper)
 _ReadableDumper.add_representer(list, _represent_list)
 _ReadableDumper.add_representer(str, _represent_str)

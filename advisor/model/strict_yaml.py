@@ -11,7 +11,8 @@ octal eight), ``0o17`` and ``0x10`` are octal and hexadecimal; ``1_000``, ``1:30
 ``yes``, ``off`` and ``2024-01-01`` are strings (1.1: a thousand, ninety, three, booleans and a
 date). A quoted scalar stays a string. Merge keys (``<<: *defaults``) merge; a key given in the
 mapping itself overrides a merged one, and only the mapping's own keys must be distinct.
-Imported by :mod:`advisor.model.documents` only when a file is read.
+Imported by :mod:`advisor.model.documents` only when a file is read, and by the YAML writer
+(:mod:`advisor.export.yaml_output`), which quotes what this loader would read as no string.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import yaml
 
 from advisor.model.integer_text import read_integer
 
-__all__ = ["load_strict", "writes_null"]
+__all__ = ["add_core_resolvers", "load_strict", "writes_null"]
 
 _YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -127,12 +128,23 @@ _CORE_SCHEMA: tuple[tuple[str, str, str], ...] = (
 )
 _CORE_FORMS = {kind: re.compile(pattern) for kind, pattern, _ in _CORE_SCHEMA}
 """Each kind's forms, which an explicitly tagged scalar must have too."""
-for _kind, _pattern, _first in _CORE_SCHEMA:
-    # An empty plain scalar is indexed under "": it is null.
-    _starts = [*_first, ""] if _kind == "null" else list(_first)
-    _StrictYamlLoader.add_implicit_resolver(
-        f"tag:yaml.org,2002:{_kind}", re.compile(_pattern), _starts
-    )
+
+
+def add_core_resolvers(cls: type[yaml.SafeLoader] | type[yaml.SafeDumper]) -> None:
+    """Give ``cls`` the implicit resolvers of YAML 1.2's core schema, as this loader reads it.
+
+    The loader resolves plain scalars by them alone. A dumper given them beside its own YAML
+    1.1 ones quotes a string either schema reads as something else: PyYAML's dumper wrote
+    ``1e3`` and ``0o17`` plain (text in YAML 1.1), which this loader reads as numbers, so a
+    document the advisor wrote (a saved task's correlation name) was refused when read back.
+    """
+    for kind, pattern, first in _CORE_SCHEMA:
+        # An empty plain scalar is indexed under "": it is null.
+        starts = [*first, ""] if kind == "null" else list(first)
+        cls.add_implicit_resolver(f"tag:yaml.org,2002:{kind}", re.compile(pattern), starts)
+
+
+add_core_resolvers(_StrictYamlLoader)
 
 
 def load_strict(text: str) -> Any:
