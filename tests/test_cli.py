@@ -1305,6 +1305,20 @@ def test_a_port_in_use_is_one_line_without_grpcs_own_log() -> None:
     assert "--host/--port: cannot bind" in line
 
 
+def test_an_empty_grpc_verbosity_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A CI template that passes a variable it was given no value for sets it empty; gRPC read
+    # the empty GRPC_VERBOSITY as its default, ERROR, and printed its own log line of the failed
+    # bind above the command's one line.
+    monkeypatch.setenv("GRPC_VERBOSITY", "")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = advisor_process("serve", "--host", "127.0.0.1", "--port", str(port))
+    line = assert_one_error_line(result, ExitCode.SERVER_NOT_STARTED)
+    assert "--host/--port: cannot bind" in line
+
+
 def test_the_table_wraps_the_rationale_at_spaces_never_inside_a_hyphenated_name(
     tmp_path: Path,
 ) -> None:

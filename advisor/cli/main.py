@@ -154,11 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # progress bar's check of stderr failed the command. Its messages now go nowhere.
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process)
     args = build_parser().parse_args(argv)
-    if argv is None:
+    if argv is None and not os.environ.get("GRPC_VERBOSITY"):
         # A process of its own: gRPC's C core would print its own log lines (a failed bind, a
         # failed handshake) above the one-line error every failure gets. GRPC_VERBOSITY set by
-        # the caller (e.g. to debug) still wins; gRPC reads it when it is first imported.
-        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+        # the caller (e.g. to debug) still wins; gRPC reads it when it is first imported. Set
+        # empty, as a CI template leaves a variable it was given no value for, it is unset:
+        # gRPC read it as its default, ERROR, and printed its lines above the one line.
+        os.environ["GRPC_VERBOSITY"] = "NONE"
     # serve drains on SIGTERM itself; a caller passing argv keeps its own handlers.
     handling = argv is None and args.command != "serve" and _handle_sigterm()
     try:
