@@ -153,6 +153,24 @@ def _worker_environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path}
 
 
+def _worker_stderr() -> int | None:
+    """Return where a worker's standard error goes: this process's, as a subprocess's stderr.
+
+    Started with standard error closed (``advisor serve 2>&-``, a daemon's child), a worker
+    had no descriptor 2 either (``advisor`` writes its own to ``/dev/null``, a descriptor
+    children do not inherit), failed at its first look at it, and the server could not start
+    (exit status 7, said nowhere). It now gets this process's standard error by its descriptor,
+    or ``/dev/null`` when there is none; a stream with no descriptor of its own (a test's
+    capture) leaves the worker descriptor 2 as it is (``None``).
+    """
+    if sys.stderr is None:
+        return asyncio.subprocess.DEVNULL
+    try:
+        return sys.stderr.fileno()
+    except (OSError, ValueError):
+        return None
+
+
 class WorkerExitedError(Exception):
     """A worker process exited while it worked on a call."""
 
@@ -460,6 +478,7 @@ class ProcessWorkers:
                 str(control.fd),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
+                stderr=_worker_stderr(),
                 pass_fds=(control.fd,),
                 env=_worker_environment(),
             )

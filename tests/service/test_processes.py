@@ -20,6 +20,7 @@ import os
 import shlex
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -603,6 +604,40 @@ def test_workers_ignore_the_terminal_signals_the_server_drains_on(
         result = call.result(timeout=_PROBE_TIMEOUT).result  # the search ran to its time limit
         assert result.recommendations
     assert running.worker_pids == [worker]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["-m", "advisor.cli.main", "serve"], [str(ROOT / "server.py")]],
+    ids=["advisor serve", "server.py"],
+)
+def test_a_server_started_with_standard_error_closed_serves(command: list[str]) -> None:
+    # `advisor serve 2>&-` (a daemon's child) started its workers without a standard error
+    # (`advisor` replaces its own with /dev/null, which children do not inherit): each failed at
+    # once, and the server exited 7 without a word, as the line saying why had nowhere to go.
+    closed = ["sh", "-c", 'exec "$0" "$@" 2>&-', sys.executable]
+    server = subprocess.Popen(
+        [*closed, *command, "--workers", "1"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()  # the line comes once the worker is ready, or EOF
+        assert line.startswith("listening on "), f"exit status {server.wait(60)}"
+        with grpc.insecure_channel(line.removeprefix("listening on ").strip()) as channel:
+            presets = LiveAdvisor(channel).stub.ListPresets(pb.ListPresetsRequest(), timeout=60)
+        assert presets.presets
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
 
 
 def test_a_worker_that_cannot_start_is_a_start_error_naming_the_executor(
