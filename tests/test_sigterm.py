@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import signal
@@ -46,11 +47,25 @@ def long_drain_server() -> Iterator[tuple[subprocess.Popen[str], str]]:
     yield from _server_process(LONG_GRACE_SECONDS)
 
 
+_TAKING_SIGNALS = """
+import runpy, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+"""Run the script that follows taking Ctrl-C and SIGHUP, as a server started from a terminal
+does, even when this process was started ignoring them (a script's background job, ``nohup``),
+which the server would then keep ignoring."""
+
+
 def _server_process(grace: float) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Run server.py on a free port with one worker and ``grace``; yield it and its address."""
     process = subprocess.Popen(
         [
             sys.executable,
+            "-c",
+            _TAKING_SIGNALS,
             str(SERVER),
             "--port",
             "0",
@@ -192,6 +207,29 @@ def test_sigterm_while_the_workers_start_abandons_the_start(
     assert server_module.serve_forever(config, on_ready=announced.append) == 0
     assert starting.is_set() and not announced
     assert time.monotonic() - began < slow_seconds  # abandoned, not waited for
+
+
+@pytest.mark.parametrize("ignored", [signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
+def test_a_drain_signal_the_server_was_started_ignoring_stays_ignored(
+    ignored: signal.Signals, caplog: pytest.LogCaptureFixture
+) -> None:
+    # `nohup advisor serve &` drained and exited at the SIGHUP of its closed terminal, the one
+    # signal nohup keeps from it; a script's background server (SIGINT ignored) at the Ctrl-C
+    # meant for the script. Here the ignored signal comes first, then a SIGTERM.
+    def signal_when_ready(running: RunningServer) -> None:
+        os.kill(os.getpid(), ignored)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    before = signal.signal(ignored, signal.SIG_IGN)
+    try:
+        config = ServerConfig(port=0, workers=1, executor="threads", grace_seconds=0.5)
+        with caplog.at_level(logging.INFO, logger=server_module.__name__):
+            assert server_module.serve_forever(config, on_ready=signal_when_ready) == 0
+        assert signal.getsignal(ignored) is signal.SIG_IGN
+    finally:
+        signal.signal(ignored, before)
+    received = [r.getMessage() for r in caplog.records if r.getMessage().startswith("received")]
+    assert received == ["received SIGTERM; draining"]
 
 
 def test_a_server_whose_standard_output_has_no_reader_serves_on(tmp_path: Path) -> None:

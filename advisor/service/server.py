@@ -658,7 +658,8 @@ def serve_forever(
     begins: a server running beside this one (Katib's endpoint) begins its own drain there
     without blocking, so both drain over the same grace period instead of one after the other.
     A second signal ends the drain at once (:meth:`RunningServer.hurry`), and calls ``on_hurry``
-    to end that server's too.
+    to end that server's too. A signal of :data:`DRAIN_SIGNALS` the process was started ignoring
+    (``nohup``'s SIGHUP) stays ignored.
     """
     stop_requested = threading.Event()
     started: list[RunningServer] = []
@@ -680,7 +681,11 @@ def serve_forever(
         if on_hurry is not None:
             on_hurry()
 
-    handled = DRAIN_SIGNALS
+    # A drain signal the process was started ignoring stays ignored, as the command's SIGINT
+    # and SIGTERM do: `nohup advisor serve &` drained at the SIGHUP of its closed terminal, the
+    # one signal nohup is there to keep from it, and a script's background server at the
+    # Ctrl-C meant for the script.
+    handled = [s for s in DRAIN_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
     previous = {signum: signal.signal(signum, request_stop) for signum in handled}
     switch_interval = sys.getswitchinterval()
     try:
