@@ -75,7 +75,10 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
         "(--port is then unused)"
     },
     "port": {"type": int, "help": "TCP port to bind; 0 picks a free one (default 0)"},
-    "workers": {"type": int, "help": "advisor calls served at once (default: CPUs)"},
+    "workers": {
+        "type": int,
+        "help": "advisor calls served at once (default: CPUs, bounded by memory)",
+    },
     "executor": {
         "choices": ("processes", "threads"),
         "help": "where the calls' work runs: in --workers worker processes (default; no search "

@@ -68,6 +68,7 @@ __all__ = [
     "WorkerExitedError",
     "worker_bound_problem",
     "worker_memory_problem",
+    "worker_processes_that_fit",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -93,6 +94,18 @@ _STUCK_SECONDS = 30.0
 
 # Why a worker that exits during the shutdown drain is not replaced (_replacement_needed).
 _NOT_REPLACED = "not replaced, as the server is shutting down"
+
+
+def worker_processes_that_fit() -> int | None:
+    """Return how many idle worker processes fit in the memory this process may use, or None.
+
+    The most :func:`worker_memory_problem` lets start: what the default worker count is held to,
+    so that a server given no count starts under a memory limit (a systemd unit's
+    ``MemoryMax=2G`` on a 64-core host) rather than refusing a count nobody gave. None where
+    the platform does not report the memory.
+    """
+    memory = usable_memory()
+    return None if memory is None else memory // WORKER_PROCESS_BYTES
 
 
 def worker_memory_problem(count: int) -> str | None:

@@ -55,6 +55,7 @@ from advisor.service.process_pool import (
     ProcessWorkers,
     worker_bound_problem,
     worker_memory_problem,
+    worker_processes_that_fit,
 )
 from advisor.service.reading import RequestReadTimeout
 from advisor.service.servicer import AdvisorServicer
@@ -131,6 +132,19 @@ busy event loop; below it a server answered every call ``DEADLINE_EXCEEDED`` (at
 all of them, on this machine) and started as if nothing were wrong."""
 
 
+def _default_workers() -> int:
+    """Return the advisor calls a server serves at once when not told: one per usable CPU.
+
+    No more than idle worker processes fit in the memory this process may use (at least one):
+    they all start with the server, and a default the memory check refuses stopped a server
+    given no count at all (a systemd unit's ``MemoryMax=1G`` on a 16-core host: 16 workers of
+    95 MiB). Threads are held to the same count: each call's search needs memory there too.
+    """
+    cpus = usable_cpus()
+    fit = worker_processes_that_fit()
+    return cpus if fit is None else max(1, min(cpus, fit))
+
+
 class ServerConfig(BaseModel):
     """Everything needed to start a server; every invalid setting raises InvalidRequestError."""
 
@@ -144,10 +158,11 @@ class ServerConfig(BaseModel):
     )
     port: int = Field(default=0, ge=0, le=65535, description="TCP port; 0 = any free port.")
     workers: int = Field(
-        default_factory=usable_cpus,
+        default_factory=_default_workers,
         gt=0,
         description="Advisor calls served at once (default: the CPUs this process may use, a "
-        "container's quota included); more are answered RESOURCE_EXHAUSTED.",
+        "container's quota included, and no more than idle worker processes fit in its "
+        "memory); more are answered RESOURCE_EXHAUSTED.",
     )
     executor: Literal["processes", "threads"] = Field(
         default="processes",

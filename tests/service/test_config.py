@@ -11,7 +11,7 @@ import pytest
 from advisor.cli.main import main as cli_main
 from advisor.errors import InvalidRequestError, LimitExceededError, did_you_mean
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.service import process_pool
+from advisor.service import process_pool, server
 from advisor.service.command import config_from_arguments
 from advisor.service.command import main as server_main
 from advisor.service.limits import (
@@ -269,6 +269,23 @@ def test_more_worker_processes_than_the_memory_holds_are_refused_naming_workers(
     assert "1,000,000 worker processes need about" in violation.description
     assert _config_of("--workers", "1000000", "--executor", "threads").workers == 10**6
     assert _config_of("--workers", "2").workers == 2
+
+
+def test_the_default_worker_count_fits_in_the_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A systemd unit with MemoryMax=1G on a 16-core host defaulted to 16 workers of 95 MiB,
+    # which the memory check then refused: a server given no count at all would not start.
+    monkeypatch.setattr(server, "usable_cpus", lambda: 16)
+    monkeypatch.setattr(process_pool, "usable_memory", lambda: 3 * WORKER_PROCESS_BYTES + 1)
+    assert _config_of().workers == 3
+    assert _config_of("--executor", "threads").workers == 3
+    with pytest.raises(InvalidRequestError):  # a count given is checked, not lowered
+        _config_of("--workers", "4")
+    monkeypatch.setattr(process_pool, "usable_memory", lambda: WORKER_PROCESS_BYTES // 2)
+    assert _config_of("--executor", "threads").workers == 1  # never below one
+    monkeypatch.setattr(process_pool, "usable_memory", lambda: 2**40)
+    assert _config_of().workers == 16  # room for all: one per CPU
+    monkeypatch.setattr(process_pool, "usable_memory", lambda: None)  # not reported
+    assert _config_of().workers == 16
 
 
 def test_a_config_file_giving_both_token_and_token_file_is_refused(tmp_path: Path) -> None:
