@@ -122,13 +122,22 @@ def worker_memory_problem(count: int) -> str | None:
     needed = count * WORKER_PROCESS_BYTES
     if memory is None or needed <= memory:
         return None
-    gib = 2**30
-    return (
-        f"{count:,} worker processes need about {needed / gib:,.1f} GiB "
-        f"({WORKER_PROCESS_BYTES // 2**20} MiB each, idle), more than the "
-        f"{memory / gib:,.1f} GiB of memory this process may use: serve fewer calls at once, or "
-        "run them on threads"
+    # In MiB, as the bound is: in GiB to one place, 1,045 MiB needed and 1,000 MiB there read
+    # "need about 1.0 GiB, more than the 1.0 GiB".
+    mib = 2**20
+    each = WORKER_PROCESS_BYTES // mib
+    fit = memory // WORKER_PROCESS_BYTES
+    what = (
+        f"1 worker process needs about {each} MiB (idle)"
+        if count == 1
+        else f"{count:,} worker processes need about {needed // mib:,} MiB ({each} MiB each, idle)"
     )
+    advice = (
+        f", which holds {fit:,}: serve fewer calls at once, or run them on threads"
+        if fit
+        else ": run the calls on threads"
+    )
+    return f"{what}, more than the {memory // mib:,} MiB of memory this process may use{advice}"
 
 
 def worker_bound_problem(mib: int) -> str | None:

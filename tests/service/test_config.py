@@ -271,6 +271,26 @@ def test_more_worker_processes_than_the_memory_holds_are_refused_naming_workers(
     assert _config_of("--workers", "2").workers == 2
 
 
+def test_too_many_worker_processes_are_refused_in_mib_with_the_count_that_fits(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In GiB to one place, 11 workers under MemoryMax=1000M "need about 1.0 GiB, more than the
+    # 1.0 GiB" of memory, and the message left the count that would start to be guessed.
+    monkeypatch.setattr(process_pool, "usable_memory", lambda: 1000 * 2**20)
+    assert server_main(["--workers", "11"]) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        "advisor-server: error: --workers: 11 worker processes need about 1,045 MiB (95 MiB "
+        "each, idle), more than the 1,000 MiB of memory this process may use, which holds 10: "
+        "serve fewer calls at once, or run them on threads\n"
+    )
+    monkeypatch.setattr(process_pool, "usable_memory", lambda: 90 * 2**20)
+    assert server_main(["--workers", "1"]) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        "advisor-server: error: --workers: 1 worker process needs about 95 MiB (idle), more "
+        "than the 90 MiB of memory this process may use: run the calls on threads\n"
+    )
+
+
 def test_the_default_worker_count_fits_in_the_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     # A systemd unit with MemoryMax=1G on a 16-core host defaulted to 16 workers of 95 MiB,
     # which the memory check then refused: a server given no count at all would not start.
