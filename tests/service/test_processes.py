@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 import types
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import grpc
+import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -587,6 +589,61 @@ def test_a_finished_call_leaves_no_job_behind(serve: Callable[..., RunningServer
             assert advisor.stub.Recommend(request, timeout=60).result.recommendations
         _wait_until(lambda: running.in_flight == 0)
         assert [job for job in jobs() if job not in before] == []
+
+
+def _large_analysis(correlations: int) -> pb.AnalyzeRequest:
+    """An analysis of a 128 x 128 grid whose correlations are 8,000 listed locations a side.
+
+    Each correlation takes about 32 kB on the wire, so the request is about ``correlations``
+    x 32 kB: a large request whose analysis still takes well under a second.
+    """
+    rng = np.random.default_rng(0)
+    pairs = [rng.permutation(128 * 128) for _ in range(correlations)]
+    return pb.AnalyzeRequest(
+        task=pb.Task(
+            input=pb.InputSpec(shape=[128, 128]),
+            correlations=[
+                pb.Correlation(
+                    name=f"c{index}",
+                    a=pb.Region(indices=pb.IndexList(values=pair[:8000].tolist())),
+                    b=pb.Region(indices=pb.IndexList(values=pair[8000:16000].tolist())),
+                )
+                for index, pair in enumerate(pairs)
+            ],
+        ),
+        architecture=pb.Architecture(
+            input=pb.InputSpec(shape=[128, 128]),
+            representation=4,
+            layers=[pb.Layer(channels=4, pool=[2, 2]) for _ in range(7)],
+        ),
+    )
+
+
+def test_a_finished_call_leaves_no_request_behind(serve: Callable[..., RunningServer]) -> None:
+    # The reader of a call's one request message was left suspended after it, holding the
+    # request, in a reference cycle only a full garbage collection frees: after every ten
+    # analyses of a 3.7 MB request the serving process still held 35 MiB of requests (resident
+    # 65 -> 125-140 MB). With the collector off, what a call leaves behind stays, so it is
+    # counted here, not left to chance.
+    request = _large_analysis(32)
+    size = request.ByteSize()
+    running = serve(workers=1)
+    with grpc.insecure_channel(running.address) as channel:
+        advisor = LiveAdvisor(channel)
+        assert advisor.stub.Analyze(request, timeout=120).analysis.correlations  # warmed up
+        collecting = gc.isenabled()
+        gc.disable()
+        tracemalloc.start()
+        try:
+            for _ in range(8):
+                assert advisor.stub.Analyze(request, timeout=120).analysis.correlations
+            _wait_until(lambda: running.in_flight == 0)
+            held = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+            if collecting:
+                gc.enable()
+    assert held < 2 * size, f"{held:,} bytes held after 8 calls of {size:,} bytes"
 
 
 def test_workers_ignore_the_terminal_signals_the_server_drains_on(
