@@ -608,16 +608,25 @@ def test_the_pricing_of_the_best_pick_leaves_time_for_the_other_picks(
     assert priced[0] and not any(priced[1:]), "the best is priced, the others not"
 
 
-def test_a_pick_at_the_widest_ladder_says_so_rather_than_blaming_the_budget() -> None:
+@pytest.mark.parametrize("budget", [10**7, 6_000])
+def test_a_pick_at_the_widest_ladder_says_so_rather_than_blaming_the_budget(budget: int) -> None:
     task = Task.model_validate({"input": {"shape": [16, 16]}, "preset": "long_range"})
-    budget = Budget(max_parameters=10**7, max_channels=32, top_k=1)
-    (pick,) = recommend(task, budget).recommendations
+    (pick,) = recommend(
+        task, Budget(max_parameters=budget, max_channels=32, top_k=1)
+    ).recommendations
     assert set(pick.architecture.widths) == {32}  # every hidden width at max_channels
+    limits = "(hidden widths up to 32, M up to 64 and at most the first hidden width)"
+    text = " ".join(pick.rationale.split())
+    more = f"10% more budget ({budget * 11 // 10:,} parameters) would not change this design"
+    # The figures of the limits once: in the opening where they hold the pick far below the
+    # budget (under half of it), else in the sentence on 10% more budget.
+    held = 2 * pick.parameters < budget
+    assert text.count(limits) == 1
     assert (
-        "10% more budget (11,000,000 parameters) would not change this design: it is already "
-        "the widest ladder of this tree the width limits allow (hidden widths up to 32, M up to "
-        "64 and at most the first hidden width)."
-    ) in " ".join(pick.rationale.split())
+        f"{more}: it is already the widest ladder of this tree the width limits allow"
+        + ("." if held else f" {limits}.")
+    ) in text
+    assert (f"It is the widest ladder of this tree the width limits allow {limits}" in text) == held
 
 
 @pytest.mark.parametrize(

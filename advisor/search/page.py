@@ -191,7 +191,7 @@ def build_recommendation(
         max_parameters=run.budget.max_parameters,
         widenings=_widenings(run, entry),
         more_budget=_more_budget(run, entry),
-        more_budget_limit=_wider_limit(run, entry),
+        more_budget_limit=_wider_limit(run, entry, said=bool(held)),
         efficiency=analysis.efficiency,
         notes=notes,
         scope=targets_scope(run, complete),
@@ -415,12 +415,17 @@ def _more_budget(run: SearchRun, entry: Entry) -> Design | None:
     return _design(run, Entry(entry.candidate, allocation, entry.dag))
 
 
-def _wider_limit(run: SearchRun, entry: Entry) -> str:
-    """Say why no wider ladder of the entry's tree is taken at 10% more budget, if none is."""
+def _wider_limit(run: SearchRun, entry: Entry, said: bool = False) -> str:
+    """Say why no wider ladder of the entry's tree is taken at 10% more budget, if none is.
+
+    ``said``: the rationale's opening has said what holds the tree below the budget
+    (:func:`_held`), so the width limits are named here without their figures again.
+    """
     chosen = entry.allocation.parameters
     _, parameters = run.ladders.of_depth(entry.candidate.depth)
     if not (parameters > chosen).any():
-        return f"it is already the widest ladder of this tree {_width_limits(run)}"
+        limits = "" if said else f" ({_width_limits(run)})"
+        return f"it is already the widest ladder of this tree the width limits allow{limits}"
     if not (parameters <= scaled_parameters(run.budget.max_parameters, MORE_BUDGET))[
         parameters > chosen
     ].any():
@@ -447,8 +452,8 @@ def _wider_limit(run: SearchRun, entry: Entry) -> str:
 def _width_limits(run: SearchRun) -> str:
     """Say the width limits a practical search builds ladders within."""
     return (
-        f"the width limits allow (hidden widths up to {run.choices[-1]:,}, M up to "
-        f"{run.budget.max_representation:,} and at most the first hidden width)"
+        f"hidden widths up to {run.choices[-1]:,}, M up to {run.budget.max_representation:,} "
+        "and at most the first hidden width"
     )
 
 
@@ -473,7 +478,10 @@ def _held(run: SearchRun, entry: Entry) -> str:
         else "max_channels (--max-channels) and max_representation (--max-representation) "
         "raise them"
     )
-    return f"It is the widest ladder of this tree {_width_limits(run)}; {option}."
+    return (
+        "It is the widest ladder of this tree the width limits allow "
+        f"({_width_limits(run)}); {option}."
+    )
 
 
 def _held_by_compute(run: SearchRun, entry: Entry) -> str:
