@@ -29,6 +29,7 @@ from advisor.cli.options import (
 )
 from advisor.cli.output import fail
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
+from advisor.service.held_signals import hold_drain_signals, release_drain_signals
 from advisor.service.options import add_limit_argument, add_serve_arguments, given_path
 from advisor.usage import LinesHelpFormatter, OneLineParser, VersionAction
 
@@ -161,7 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # empty, as a CI template leaves a variable it was given no value for, it is unset:
         # gRPC read it as its default, ERROR, and printed its lines above the one line.
         os.environ["GRPC_VERBOSITY"] = "NONE"
-    # serve drains on SIGTERM itself; a caller passing argv keeps its own handlers.
+    # serve drains on SIGTERM itself, once gRPC and the server have loaded: until then it holds
+    # one (advisor.service.held_signals). A caller passing argv keeps its own handlers.
+    if argv is None and args.command == "serve":
+        hold_drain_signals()
     handling = argv is None and args.command != "serve" and _handle_sigterm()
     try:
         from advisor.cli.commands import run  # only now: see the module docstring
@@ -176,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if handling:  # the command has ended: the process ends next, as SIGTERM would end it
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        release_drain_signals()
     if argv is None:
         # Called with the process's own command line, so the process ends next: freezing the
         # heap spares the interpreter's final collection over everything imported (~70 ms of

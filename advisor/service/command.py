@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from advisor.errors import InvalidRequestError, ServerStartError
 from advisor.model.documents import read_document
 from advisor.protocol.metadata import token_problem
+from advisor.service.held_signals import hold_drain_signals, release_drain_signals
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
     INTERRUPTED_EXIT_STATUS,
@@ -313,8 +314,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
 
     A failure is one line ``PROG: error: ...`` on stderr, written as ``advisor``'s are
     (:func:`~advisor.stdout.say_error`): a start-up failure's line lacked ``error:``, and a
-    standard error that took no line ended the server with a traceback and status 1.
+    standard error that took no line ended the server with a traceback and status 1. Started
+    with the process's own command line (``argv`` None), it holds a SIGTERM or SIGHUP that comes
+    while gRPC and the server load (:mod:`advisor.service.held_signals`): the start then stops
+    before serving, exit status 0, where the signal ended the process outright.
     """
+    if argv is None:  # the process's own command line: a supervisor's SIGTERM may come now
+        hold_drain_signals()
     parser = OneLineParser(
         prog=prog, description="Serve the architecture advisor until SIGTERM or Ctrl-C."
     )
@@ -331,3 +337,5 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
         # Ctrl-C before serve_forever handles SIGINT: while gRPC and the server load.
         say_error(prog, "interrupted")
         return INTERRUPTED_EXIT_STATUS
+    finally:
+        release_drain_signals()

@@ -49,6 +49,7 @@ from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor, RefusalLog
 from advisor.service.calls import CallWorkers
 from advisor.service.decoding import advisor_handler
+from advisor.service.held_signals import take_held_signals
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
 from advisor.service.machine import usable_cpus
 from advisor.service.process_pool import (
@@ -674,7 +675,9 @@ def serve_forever(
     without blocking, so both drain over the same grace period instead of one after the other.
     A second signal ends the drain at once (:meth:`RunningServer.hurry`), and calls ``on_hurry``
     to end that server's too. A signal of :data:`DRAIN_SIGNALS` the process was started ignoring
-    (``nohup``'s SIGHUP) stays ignored.
+    (``nohup``'s SIGHUP) stays ignored. A signal the entry point held while it loaded
+    (:mod:`advisor.service.held_signals`) is acted on as one received now: the server stops
+    before serving.
     """
     stop_requested = threading.Event()
     started: list[RunningServer] = []
@@ -702,6 +705,8 @@ def serve_forever(
     # Ctrl-C meant for the script.
     handled = [s for s in DRAIN_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
     previous = {signum: signal.signal(signum, request_stop) for signum in handled}
+    for held in take_held_signals():  # came while the entry point loaded gRPC and the server
+        request_stop(held, None)
     switch_interval = sys.getswitchinterval()
     try:
         running = _start_unless_stopped(config, stop_requested)
@@ -746,6 +751,8 @@ def _start_unless_stopped(config: ServerConfig, stop: threading.Event) -> Runnin
     ServerStartError
         As :func:`start_server`.
     """
+    if stop.is_set():  # a signal held while the server loaded: nothing started, nothing to stop
+        return None
     credentials = _server_credentials(config)
     starting = _on_loop(_as_task(_start(config, credentials)))
     while not _on_loop(_ended_within(starting, _SIGNAL_POLL_SECONDS)):
