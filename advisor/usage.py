@@ -22,7 +22,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
 
 from advisor.stdout import print_text
 
@@ -38,6 +38,7 @@ __all__ = [
     "LinesHelpFormatter",
     "OneLineParser",
     "VersionAction",
+    "grpc_verbosity_problem",
     "violations_as_options",
 ]
 
@@ -49,6 +50,9 @@ EMPTY_PATH = "must not be empty (it would name the working directory)"
 
 VALUE_KINDS: Mapping[str, str] = {int.__name__: "a whole number", float.__name__: "a number"}
 """What an option of each value type takes, by the type's name, as a usage error states it."""
+
+GRPC_VERBOSITIES: Final = ("DEBUG", "INFO", "ERROR", "NONE")
+"""The values gRPC reads in ``GRPC_VERBOSITY``, in any case (its C core's ``log.cc``)."""
 
 _ARGUMENT_ERROR = re.compile(r"argument (?P<name>\S+): (?P<problem>.*)", re.DOTALL)
 """argparse's error about one argument: ``argument --budget: invalid count value: 'abc'``."""
@@ -314,6 +318,21 @@ class OneLineParser(argparse.ArgumentParser):
             return problem
         kind = self.value_kinds.get(bad_value["kind"])
         return f"invalid value {bad_value['value']}" + ("" if kind is None else f" ({kind})")
+
+
+def grpc_verbosity_problem() -> str | None:
+    """Say why ``GRPC_VERBOSITY`` holds a value gRPC does not read, as a usage error, or None.
+
+    gRPC reads the variable when it is first imported and answers any other value with its own
+    log line, ``Unknown log verbosity: bogus``, which names no variable and is lost among the
+    server's lines; the command went on at gRPC's default. The commands refuse it instead, as
+    an option's invalid value. Empty is unset, as gRPC and the commands read it.
+    """
+    value = os.environ.get("GRPC_VERBOSITY", "")
+    if not value or value.upper() in GRPC_VERBOSITIES:
+        return None
+    choices = ", ".join(GRPC_VERBOSITIES)
+    return f"GRPC_VERBOSITY: invalid value {value!r} (choose from {choices}, in any case)"
 
 
 class VersionAction(argparse.Action):

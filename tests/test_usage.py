@@ -6,11 +6,13 @@ import argparse
 import contextlib
 import io
 import sys
+from collections.abc import Callable
 
 import pytest
 
+from advisor.cli.main import main as advisor_main
 from advisor.service.command import main as serve_main
-from advisor.usage import USAGE_EXIT_STATUS, OneLineParser
+from advisor.usage import USAGE_EXIT_STATUS, OneLineParser, grpc_verbosity_problem
 
 
 def test_a_parser_and_its_subcommands_refuse_an_abbreviated_option(
@@ -214,3 +216,37 @@ def test_advisor_server_prints_its_version_as_advisor_does(
     printed = capsys.readouterr()
     assert printed.out == prog + advisor_line.removeprefix("advisor")
     assert printed.err == ""
+
+
+@pytest.mark.parametrize("value", ["bogus", "warning", " error"])
+def test_a_grpc_verbosity_grpc_does_not_read_is_a_usage_error_naming_it(
+    value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # gRPC printed its own "Unknown log verbosity: bogus", naming no variable, among the server's
+    # lines, and the command went on at gRPC's default.
+    monkeypatch.setenv("GRPC_VERBOSITY", value)
+    error = (
+        f"GRPC_VERBOSITY: invalid value {value!r} (choose from DEBUG, INFO, ERROR, NONE, "
+        "in any case)\n"
+    )
+    # presets first: were it not refused, each serve command would serve on.
+    entry_points: list[tuple[str, Callable[[], int]]] = [
+        ("advisor", lambda: advisor_main(["presets"])),
+        ("advisor-server", lambda: serve_main(["--port", "0"])),
+        ("advisor", lambda: advisor_main(["serve", "--port", "0"])),
+    ]
+    for prog, run in entry_points:
+        with pytest.raises(SystemExit) as ended:
+            run()
+        assert ended.value.code == USAGE_EXIT_STATUS
+        assert capsys.readouterr().err == f"{prog}: error: {error}"
+
+
+def test_the_values_grpc_reads_in_grpc_verbosity_are_taken_in_any_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for value in ("DEBUG", "info", "Error", "none", ""):
+        monkeypatch.setenv("GRPC_VERBOSITY", value)
+        assert grpc_verbosity_problem() is None
+    monkeypatch.delenv("GRPC_VERBOSITY")
+    assert grpc_verbosity_problem() is None

@@ -31,7 +31,12 @@ from advisor.cli.output import fail
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
 from advisor.service.held_signals import hold_drain_signals, release_drain_signals
 from advisor.service.options import add_limit_argument, add_serve_arguments, given_path
-from advisor.usage import LinesHelpFormatter, OneLineParser, VersionAction
+from advisor.usage import (
+    LinesHelpFormatter,
+    OneLineParser,
+    VersionAction,
+    grpc_verbosity_problem,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -154,7 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # standard output instead, print's fallback, into the result a script reads, and the
         # progress bar's check of stderr failed the command. Its messages now go nowhere.
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    verbosity_problem = grpc_verbosity_problem()
+    if verbosity_problem is not None:
+        parser.error(verbosity_problem)
     if argv is None and not os.environ.get("GRPC_VERBOSITY"):
         # A process of its own: gRPC's C core would print its own log lines (a failed bind, a
         # failed handshake) above the one-line error every failure gets. GRPC_VERBOSITY set by

@@ -32,7 +32,7 @@ from advisor.service.options import (
     add_serve_arguments,
 )
 from advisor.stdout import say_error, silence_stdout
-from advisor.usage import OneLineParser, violations_as_options
+from advisor.usage import OneLineParser, grpc_verbosity_problem, violations_as_options
 
 if TYPE_CHECKING:
     from advisor.service.server import RunningServer, ServerConfig
@@ -326,7 +326,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
     )
     add_serve_arguments(parser)
     try:
-        return serve_from_arguments(parser.parse_args(argv))
+        args = parser.parse_args(argv)
+        verbosity_problem = grpc_verbosity_problem()
+        if verbosity_problem is not None:
+            parser.error(verbosity_problem)
+        return serve_from_arguments(args)
     except InvalidRequestError as error:
         say_error(prog, violations_as_options(error.violations, _FIELD_OPTIONS))
         return BAD_OPTION_EXIT_STATUS
