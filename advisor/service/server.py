@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 import sys
 import threading
@@ -70,6 +71,7 @@ __all__ = [
     "TOKEN_FILE_BYTES",
     "bind",
     "UNIX_SCHEMES",
+    "UNIX_SOCKET_PATH_BYTES",
     "RunningServer",
     "ServerConfig",
     "freeze_long_lived_objects",
@@ -77,6 +79,7 @@ __all__ = [
     "read_token_file",
     "serve_forever",
     "start_server",
+    "unix_socket_problem",
 ]
 
 ADVISOR_SERVICE_NAME: str = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"].full_name
@@ -851,7 +854,9 @@ def bind(
     Raises
     ------
     ServerStartError
-        On ``settings`` (the options that gave the address) when the address cannot be bound.
+        On ``settings`` (the options that gave the address, the host's first) when the address
+        cannot be bound; for a Unix domain socket on the host's alone, which it is, saying why
+        where that can be told (:func:`unix_socket_problem`).
     """
     address = host_port(host, port)
     try:
@@ -860,5 +865,45 @@ def bind(
         else:
             bound = server.add_secure_port(address, credentials)
     except RuntimeError as error:
-        raise ServerStartError(settings, f"cannot bind {address}: {error}") from None
+        if not host.startswith(UNIX_SCHEMES):
+            raise ServerStartError(settings, f"cannot bind {address}: {error}") from None
+        # "--host/--port: cannot bind ...", gRPC's reason withheld: a socket has no port.
+        problem = unix_socket_problem(host) or str(error)
+        raise ServerStartError(settings[:1], f"cannot bind {address}: {problem}") from None
     return 0 if host.startswith(UNIX_SCHEMES) else bound
+
+
+UNIX_SOCKET_PATH_BYTES: Final = 107
+"""Longest path gRPC binds a Unix domain socket at: a ``sockaddr_un``'s ``sun_path`` of 108 bytes,
+with its terminating NUL."""
+
+
+def unix_socket_problem(host: str) -> str | None:
+    """Say why the socket path of ``host`` (``unix:PATH``) cannot be bound, or None if not known.
+
+    gRPC reports any failed bind as ``Failed to bind to address ...; set GRPC_VERBOSITY=debug
+    ...``: an operator whose socket directory was missing, read-only or too deep was left to
+    rerun the server to learn which. The path is read as gRPC reads it (``unix:relative``,
+    ``unix:/absolute``, ``unix:///absolute``) and checked after the bind failed, so nothing gRPC
+    can bind is refused. ``unix-abstract:`` names have no path: None.
+    """
+    if not host.startswith("unix:"):
+        return None
+    written = host.removeprefix("unix:")
+    path = written[2:] if written.startswith("//") else written
+    length = len(os.fsencode(path))
+    if length > UNIX_SOCKET_PATH_BYTES:
+        return (
+            f"the socket path is {length} bytes, over the {UNIX_SOCKET_PATH_BYTES} a Unix "
+            "socket's path may hold; use a shorter one"
+        )
+    directory = os.path.dirname(path) or "."
+    if not os.path.exists(directory):
+        return f"directory {directory} does not exist"
+    if not os.path.isdir(directory):
+        return f"{directory} is not a directory"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return f"directory {directory} is not writable (a socket is a file created in it)"
+    if os.path.isdir(path):
+        return f"{path} is a directory"
+    return None

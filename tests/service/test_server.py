@@ -305,6 +305,46 @@ def test_a_unix_socket_is_bound_and_served_as_written(tmp_path: Path) -> None:
             assert _health(channel, ADVISOR_SERVICE_NAME) == SERVING
 
 
+@pytest.mark.parametrize(
+    ("socket", "why"),
+    [
+        ("missing/advisor.sock", "directory TMP/missing does not exist"),
+        ("file/advisor.sock", "TMP/file is not a directory"),
+        ("taken", "TMP/taken is a directory"),
+        (
+            "s" * 120,
+            "the socket path is LENGTH bytes, over the 107 a Unix socket's path may hold; use a "
+            "shorter one",
+        ),
+    ],
+)
+def test_a_unix_socket_that_cannot_be_bound_names_host_and_says_why(
+    tmp_path: Path, socket: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Reported as "--host/--port: cannot bind unix:...: Failed to bind to address ...; set
+    # GRPC_VERBOSITY=debug ...": a port a socket does not use, and no reason.
+    (tmp_path / "file").write_text("")
+    (tmp_path / "taken").mkdir()
+    path = tmp_path / socket
+    assert serve_main(["--host", f"unix:{path}", "--executor", "threads"]) == 7
+    reason = why.replace("TMP", str(tmp_path)).replace("LENGTH", str(len(str(path))))
+    assert capsys.readouterr().err == (
+        f"advisor-server: error: --host: cannot bind unix:{path}: {reason}\n"
+    )
+
+
+def test_a_socket_directory_the_server_cannot_write_in_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read-only as the server sees it (a read-only mount; root writes in any mode, so the test
+    # cannot rely on the directory's mode bits).
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    assert server_module.unix_socket_problem(f"unix://{tmp_path}/advisor.sock") == (
+        f"directory {tmp_path} is not writable (a socket is a file created in it)"
+    )
+    assert server_module.unix_socket_problem("unix-abstract:advisor") is None
+
+
 def test_a_port_in_use_names_the_address(live_server: RunningServer) -> None:
     with pytest.raises(ServerStartError) as error:
         start_server(ServerConfig(port=live_server.port))
