@@ -20,10 +20,12 @@ would refuse health checks with the rest.
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -70,6 +72,7 @@ __all__ = [
     "HEALTH_SERVICE_NAME",
     "TOKEN_FILE_BYTES",
     "bind",
+    "bind_problem",
     "UNIX_SCHEMES",
     "UNIX_SOCKET_PATH_BYTES",
     "RunningServer",
@@ -79,7 +82,6 @@ __all__ = [
     "read_token_file",
     "serve_forever",
     "start_server",
-    "unix_socket_problem",
 ]
 
 ADVISOR_SERVICE_NAME: str = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"].full_name
@@ -855,8 +857,8 @@ def bind(
     ------
     ServerStartError
         On ``settings`` (the options that gave the address, the host's first) when the address
-        cannot be bound; for a Unix domain socket on the host's alone, which it is, saying why
-        where that can be told (:func:`unix_socket_problem`).
+        cannot be bound, saying why where that can be told (:func:`bind_problem`); for a Unix
+        domain socket on the host's alone: it has no port.
     """
     address = host_port(host, port)
     try:
@@ -865,12 +867,23 @@ def bind(
         else:
             bound = server.add_secure_port(address, credentials)
     except RuntimeError as error:
-        if not host.startswith(UNIX_SCHEMES):
-            raise ServerStartError(settings, f"cannot bind {address}: {error}") from None
-        # "--host/--port: cannot bind ...", gRPC's reason withheld: a socket has no port.
-        problem = unix_socket_problem(host) or str(error)
-        raise ServerStartError(settings[:1], f"cannot bind {address}: {problem}") from None
+        named = settings[:1] if host.startswith(UNIX_SCHEMES) else settings
+        problem = bind_problem(host, port) or str(error)
+        raise ServerStartError(named, f"cannot bind {address}: {problem}") from None
     return 0 if host.startswith(UNIX_SCHEMES) else bound
+
+
+def bind_problem(host: str, port: int) -> str | None:
+    """Say why gRPC could not bind ``host`` and ``port`` (as :func:`bind` takes them), or None.
+
+    gRPC reports any failed bind as ``Failed to bind to address ...; set GRPC_VERBOSITY=debug
+    ...``: an operator was left to rerun the server to learn whether the port was taken, the
+    address not this machine's or the socket's directory missing. Asked only once gRPC's bind
+    has failed, so nothing gRPC can bind is refused.
+    """
+    if host.startswith(UNIX_SCHEMES):
+        return _unix_socket_problem(host)
+    return _tcp_address_problem(host, port)
 
 
 UNIX_SOCKET_PATH_BYTES: Final = 107
@@ -878,14 +891,11 @@ UNIX_SOCKET_PATH_BYTES: Final = 107
 with its terminating NUL."""
 
 
-def unix_socket_problem(host: str) -> str | None:
+def _unix_socket_problem(host: str) -> str | None:
     """Say why the socket path of ``host`` (``unix:PATH``) cannot be bound, or None if not known.
 
-    gRPC reports any failed bind as ``Failed to bind to address ...; set GRPC_VERBOSITY=debug
-    ...``: an operator whose socket directory was missing, read-only or too deep was left to
-    rerun the server to learn which. The path is read as gRPC reads it (``unix:relative``,
-    ``unix:/absolute``, ``unix:///absolute``) and checked after the bind failed, so nothing gRPC
-    can bind is refused. ``unix-abstract:`` names have no path: None.
+    The path is read as gRPC reads it (``unix:relative``, ``unix:/absolute``,
+    ``unix:///absolute``). ``unix-abstract:`` names have no path: None.
     """
     if not host.startswith("unix:"):
         return None
@@ -906,4 +916,36 @@ def unix_socket_problem(host: str) -> str | None:
         return f"directory {directory} is not writable (a socket is a file created in it)"
     if os.path.isdir(path):
         return f"{path} is a directory"
+    return None
+
+
+_BIND_ERROR_HINTS: Final[dict[int | None, str]] = {
+    errno.EADDRNOTAVAIL: "no interface of this machine has that address",
+    errno.EACCES: "a port below 1024 takes privileges",
+}
+"""What a cryptic ``bind`` error means for the server's address."""
+
+
+def _tcp_address_problem(host: str, port: int) -> str | None:
+    """Say why ``host:port`` cannot be bound, by binding it as gRPC does, or None if it can be.
+
+    The host is resolved as gRPC resolves it (an empty one is every interface's) and each of
+    its addresses bound with ``SO_REUSEADDR`` and closed at once: the first refusal is the reason.
+    """
+    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        addresses = socket.getaddrinfo(
+            name or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except (OSError, UnicodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        return f"host {host} cannot be resolved ({reason})"
+    for family, kind, protocol, _, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                hint = _BIND_ERROR_HINTS.get(error.errno)
+                return error.strerror if hint is None else f"{error.strerror} ({hint})"
     return None

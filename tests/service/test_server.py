@@ -339,17 +339,35 @@ def test_a_socket_directory_the_server_cannot_write_in_is_named(
     # Read-only as the server sees it (a read-only mount; root writes in any mode, so the test
     # cannot rely on the directory's mode bits).
     monkeypatch.setattr(os, "access", lambda path, mode: False)
-    assert server_module.unix_socket_problem(f"unix://{tmp_path}/advisor.sock") == (
+    assert server_module.bind_problem(f"unix://{tmp_path}/advisor.sock", 0) == (
         f"directory {tmp_path} is not writable (a socket is a file created in it)"
     )
-    assert server_module.unix_socket_problem("unix-abstract:advisor") is None
+    assert server_module.bind_problem("unix-abstract:advisor", 0) is None
 
 
 def test_a_port_in_use_names_the_address(live_server: RunningServer) -> None:
     with pytest.raises(ServerStartError) as error:
         start_server(ServerConfig(port=live_server.port))
     assert error.value.settings == ("host", "port")
-    assert "cannot bind" in error.value.description
+    # gRPC's own reason names none: "Failed to bind to address ...; set GRPC_VERBOSITY=debug".
+    assert error.value.description == (
+        f"cannot bind 127.0.0.1:{live_server.port}: Address already in use"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "why"),
+    [
+        ("192.0.2.1", "Cannot assign requested address (no interface of this machine has that "),
+        ("nowhere.invalid", "host nowhere.invalid cannot be resolved ("),
+    ],
+)
+def test_an_address_that_cannot_be_bound_says_why(host: str, why: str) -> None:
+    # 192.0.2.1 is documentation's (RFC 5737), no machine's; .invalid never resolves (RFC 2606).
+    with pytest.raises(ServerStartError) as error:
+        start_server(ServerConfig(host=host, port=0, executor="threads"))
+    assert error.value.settings == ("host", "port")
+    assert error.value.description.startswith(f"cannot bind {host}:0: {why}")
 
 
 def test_a_server_that_cannot_start_exits_7_naming_the_options(
