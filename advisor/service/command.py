@@ -208,13 +208,16 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | N
     the process ends one grace period after the signal (plus gRPC's final cancel), not two.
     """
     from advisor.service.katib_server import start_katib_server
-    from advisor.service.server import UNIX_SCHEMES, serve_forever
+    from advisor.service.server import UNIX_SCHEMES, serve_forever, socket_name_problem
 
     host = config.host if katib_host is None else katib_host
     if not 0 <= katib_port <= 65535:
         raise InvalidRequestError.single("katib_port", f"{katib_port} is not a TCP port")
     if not host:
         raise InvalidRequestError.single("katib_host", "must name an interface, e.g. 0.0.0.0")
+    socket_problem = socket_name_problem(host)
+    if socket_problem is not None:  # --host's was refused as ServerConfig's own
+        raise InvalidRequestError.single("katib_host", socket_problem)
     if host == config.host and host.startswith(UNIX_SCHEMES):
         # gRPC binds a socket path by replacing what is there: the second endpoint took it.
         raise InvalidRequestError.single(

@@ -81,6 +81,7 @@ __all__ = [
     "host_port",
     "read_token_file",
     "serve_forever",
+    "socket_name_problem",
     "start_server",
 ]
 
@@ -270,6 +271,13 @@ class ServerConfig(BaseModel):
         # A flag must be a boolean and a number must not be one (a config file's `workers: true`).
         assert info.field_name is not None
         return setting_value(cls.model_fields[info.field_name].annotation, value)
+
+    @model_validator(mode="after")
+    def _socket_is_named(self) -> ServerConfig:
+        problem = socket_name_problem(self.host)
+        if problem is not None:
+            raise InvalidRequestError.single("host", problem)
+        return self
 
     @model_validator(mode="after")
     def _token_can_be_sent(self) -> ServerConfig:
@@ -793,6 +801,31 @@ UNIX_SCHEMES: Final = ("unix:", "unix-abstract:")
 (``unix:/run/advisor.sock``, ``unix:relative.sock``, ``unix-abstract:advisor``): no port."""
 
 
+def socket_name_problem(host: str) -> str | None:
+    """Say why ``host`` is a Unix domain socket of no name (``unix:``), or None.
+
+    The kernel binds a socket of an empty path to a name of its own choosing: ``--host unix:``
+    served, announcing ``listening on unix:``, at an address no client could know.
+    """
+    if _unix_socket_name(host) != "":
+        return None
+    example = "unix:/run/advisor.sock" if host.startswith("unix:") else "unix-abstract:advisor"
+    return f"{host} names no socket: give its path or name, e.g. {example}"
+
+
+def _unix_socket_name(host: str) -> str | None:
+    """Return the path (``unix:``) or name (``unix-abstract:``) of a socket ``host``, else None.
+
+    A path is read as gRPC reads it: ``unix:relative``, ``unix:/absolute``, ``unix:///absolute``.
+    """
+    if host.startswith("unix:"):
+        path = host.removeprefix("unix:")
+        return path[2:] if path.startswith("//") else path
+    if host.startswith("unix-abstract:"):
+        return host.removeprefix("unix-abstract:")
+    return None
+
+
 def host_port(host: str, port: int) -> str:
     """Return ``host:port`` as gRPC binds and dials it (an IPv6 host in brackets).
 
@@ -894,13 +927,11 @@ with its terminating NUL."""
 def _unix_socket_problem(host: str) -> str | None:
     """Say why the socket path of ``host`` (``unix:PATH``) cannot be bound, or None if not known.
 
-    The path is read as gRPC reads it (``unix:relative``, ``unix:/absolute``,
-    ``unix:///absolute``). ``unix-abstract:`` names have no path: None.
+    ``unix-abstract:`` names have no path: None.
     """
-    if not host.startswith("unix:"):
+    path = _unix_socket_name(host)
+    if path is None or not host.startswith("unix:"):
         return None
-    written = host.removeprefix("unix:")
-    path = written[2:] if written.startswith("//") else written
     length = len(os.fsencode(path))
     if length > UNIX_SOCKET_PATH_BYTES:
         return (

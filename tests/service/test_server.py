@@ -345,6 +345,29 @@ def test_a_socket_directory_the_server_cannot_write_in_is_named(
     assert server_module.bind_problem("unix-abstract:advisor", 0) is None
 
 
+@pytest.mark.parametrize(
+    ("host", "example"),
+    [
+        ("unix:", "unix:/run/advisor.sock"),
+        ("unix://", "unix:/run/advisor.sock"),
+        ("unix-abstract:", "unix-abstract:advisor"),
+    ],
+)
+def test_a_unix_socket_of_no_name_is_refused_naming_its_option(
+    live_server: RunningServer, host: str, example: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The kernel binds an empty socket path to a name of its choosing: "--host unix:" served,
+    # announcing "listening on unix:", at an address no client could know.
+    with pytest.raises(InvalidRequestError) as error:
+        ServerConfig(host=host)
+    problem = f"{host} names no socket: give its path or name, e.g. {example}"
+    assert [(v.field, v.description) for v in error.value.violations] == [("host", problem)]
+    # --port in use: a Katib endpoint served at such a socket fails the start, not serves on.
+    argv = ["--katib-port", "0", "--katib-host", host, "--port", str(live_server.port)]
+    assert serve_main([*argv, "--executor", "threads"]) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == f"advisor-server: error: --katib-host: {problem}\n"
+
+
 def test_a_port_in_use_names_the_address(live_server: RunningServer) -> None:
     with pytest.raises(ServerStartError) as error:
         start_server(ServerConfig(port=live_server.port))
