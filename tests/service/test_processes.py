@@ -952,13 +952,18 @@ def test_a_worker_that_cannot_be_spawned_at_start_is_a_start_error_and_stops_the
 
 
 def test_a_worker_let_go_for_its_memory_during_the_drain_is_logged_as_not_replaced(
-    serve: Callable[..., RunningServer], caplog: pytest.LogCaptureFixture
+    serve: Callable[..., RunningServer],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A search of the 16,384-step sequence leaves its worker holding 105-160 MiB. Let go as
-    # the drain ran, the worker was logged "replacing it", but no call could come for a
-    # replacement and none was started: the log promised a worker that never came.
+    # A worker over its memory bound, let go as the drain ran, was logged "replacing it", but
+    # no call could come for a replacement and none was started: the log promised a worker that
+    # never came. The bound is one MiB (the idle worker's floor lowered for the test), so the
+    # worker is over it after its call however little of the search a loaded machine ran: at
+    # 95 MiB, a search cut short there left its worker under it, and nothing was logged.
+    monkeypatch.setattr(process_pool, "WORKER_PROCESS_BYTES", 2**20)
     caplog.set_level(logging.INFO, logger=process_pool.__name__)
-    running = serve(workers=1, worker_max_memory_mib=95, grace_seconds=60.0)
+    running = serve(workers=1, worker_max_memory_mib=1, grace_seconds=60.0)
     (worker,) = running.worker_pids
     with grpc.insecure_channel(running.address) as channel:
         events, stopping = _searching_as_the_drain_begins(running, channel, 5.0)
