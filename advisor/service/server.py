@@ -62,6 +62,7 @@ from advisor.service.process_pool import (
     worker_processes_that_fit,
 )
 from advisor.service.reading import RequestReadTimeout
+from advisor.service.searches import FINISH_GRACE_SECONDS
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.thread_pool import ThreadWorkers
 
@@ -441,16 +442,19 @@ class RunningServer:
             self._stopped.set()
 
     def hurry(self) -> None:
-        """End the drain now: what a second signal does (safe to call from a signal handler).
+        """End the drain within a second: what a second signal does (safe in a signal handler).
 
-        The calls in flight stop at once, as at the end of the grace period (searches answer
-        ``complete=false`` with their best designs so far, analyses are abandoned), and gRPC's
-        0.5 s to finish sending follows. Called before :meth:`stop`, the drain it begins ends
-        at once.
+        The calls in flight stop as at the end of a grace period that ends
+        :data:`~advisor.service.searches.FINISH_GRACE_SECONDS` from now: searches plan their
+        last builds within it, as ``FinishSearch`` asks, and answer ``complete=false`` with
+        their best designs so far; analyses are abandoned at its end; gRPC's 0.5 s to finish
+        sending follows. Ended at once, a search had only those 0.5 s to build and send its
+        answer, which a loaded machine missed: the call was cancelled ``UNAVAILABLE`` with
+        nothing. Called before :meth:`stop`, the drain it begins ends so.
         """
         self._hurried = True
         if self._admission.shutting_down:
-            self._admission.begin_shutdown(0.0)
+            self._admission.begin_shutdown(FINISH_GRACE_SECONDS)
             self._pass_on_drain()
 
     def _pass_on_drain(self) -> None:
