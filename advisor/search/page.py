@@ -12,6 +12,7 @@ with, a tie with another family). The recommendations are built while the search
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -421,11 +422,11 @@ def _wider_limit(run: SearchRun, entry: Entry, said: bool = False) -> str:
     ``said``: the rationale's opening has said what holds the tree below the budget
     (:func:`_held`), so the width limits are named here without their figures again.
     """
+    if _at_widest(run, entry):
+        limits = "" if said else f" ({_width_limits(run)})"
+        return f"it is already {_WIDEST}{limits}"
     chosen = entry.allocation.parameters
     _, parameters = run.ladders.of_depth(entry.candidate.depth)
-    if not (parameters > chosen).any():
-        limits = "" if said else f" ({_width_limits(run)})"
-        return f"it is already the widest ladder of this tree the width limits allow{limits}"
     if not (parameters <= scaled_parameters(run.budget.max_parameters, MORE_BUDGET))[
         parameters > chosen
     ].any():
@@ -449,6 +450,15 @@ def _wider_limit(run: SearchRun, entry: Entry, said: bool = False) -> str:
     return "the ladders of this tree with more parameters that fit score lower"
 
 
+_WIDEST: Final = "the widest ladder of this tree the width limits allow"
+
+
+def _at_widest(run: SearchRun, entry: Entry) -> bool:
+    """Whether no practical ladder of the entry's tree has more parameters than its own."""
+    _, parameters = run.ladders.of_depth(entry.candidate.depth)
+    return not (parameters > entry.allocation.parameters).any()
+
+
 def _width_limits(run: SearchRun) -> str:
     """Say the width limits a practical search builds ladders within."""
     return (
@@ -466,11 +476,9 @@ def _held(run: SearchRun, entry: Entry) -> str:
     spends half or more).
     """
     by_compute = _held_by_compute(run, entry)
-    chosen = entry.allocation.parameters
     if by_compute or run.budget.width_profile != "practical":
         return by_compute
-    _, parameters = run.ladders.of_depth(entry.candidate.depth)
-    if 2 * chosen >= run.budget.max_parameters or (parameters > chosen).any():
+    if 2 * entry.allocation.parameters >= run.budget.max_parameters or not _at_widest(run, entry):
         return ""
     option = (
         "channel_choices (--channels) sets others"
@@ -478,10 +486,7 @@ def _held(run: SearchRun, entry: Entry) -> str:
         else "max_channels (--max-channels) and max_representation (--max-representation) "
         "raise them"
     )
-    return (
-        "It is the widest ladder of this tree the width limits allow "
-        f"({_width_limits(run)}); {option}."
-    )
+    return f"It is {_WIDEST} ({_width_limits(run)}); {option}."
 
 
 def _held_by_compute(run: SearchRun, entry: Entry) -> str:
