@@ -405,7 +405,9 @@ class AdvisorClient:
             A name for the search (1 to 128 ASCII letters, digits and ``-._~``, e.g. a UUID),
             so that :meth:`finish_search` can end it early from another thread or process and
             this call still returns its best designs so far (``complete`` false). No other
-            search running on the server may hold it (``ALREADY_EXISTS``).
+            search of this caller running on the server may hold it (``ALREADY_EXISTS``);
+            under mutual TLS the names are each client certificate's own, otherwise anyone who
+            may call the server may finish a search whose name they know.
         """
         require_callback(progress, "progress")
         if progress is not None:
@@ -546,7 +548,8 @@ class AdvisorClient:
         The search's own call (:meth:`recommend` or :meth:`stream_recommend` with this
         ``search_id``, from any thread or process) then returns as its time limit would have it:
         ``complete`` false, with the best designs found so far. False: no search of that name
-        runs on the server (not yet started, or already answered). Safe to call from any thread.
+        runs on the server (not yet started, or already answered; under mutual TLS, started
+        with another client certificate). Safe to call from any thread.
         The request must reach the server running the search (the same target; behind a load
         balancer, one that keeps a client on one server).
         """

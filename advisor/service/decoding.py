@@ -37,8 +37,10 @@ from advisor.service.searches import (
     CALL_SEARCH_ID,
     FINISH_METHOD,
     NAMED_METHODS,
+    Caller,
     RunningSearch,
     RunningSearches,
+    SearchKey,
     read_search_id,
 )
 from advisor.service.threads import CallAbortedError, abort_call
@@ -121,16 +123,25 @@ def _search_id(method: str, payload: bytes) -> str | None:
     return search_id
 
 
+def _caller(context: _Context) -> Caller:
+    """Return who makes the call, whose search names are its own (:data:`Caller`)."""
+    identities = context.peer_identities()
+    if identities is None:
+        return ()
+    return (str(context.peer_identity_key()).encode(), *identities)
+
+
 async def _named(
     searches: RunningSearches, method: str, search_id: str | None, context: _Context
-) -> tuple[str, RunningSearch] | None:
+) -> tuple[SearchKey, RunningSearch] | None:
     """Hold the name a search request gives its search; return it and its search, or None.
 
     The name is let go when the search's work ends, before its answer leaves
     (:func:`~advisor.service.calls.answer`), or when the call ends if sooner (refused, or
     cancelled: the work then stops at its next poll). A name that is no name is refused on
-    ``search_id``, one a running search holds ``ALREADY_EXISTS``: two searches of one name
-    could not be told apart by ``FinishSearch``.
+    ``search_id``, one a running search of the same caller holds ``ALREADY_EXISTS``: two
+    searches of one name could not be told apart by ``FinishSearch``. Another caller's names
+    are not this one's (:class:`~advisor.service.searches.SearchKey`).
     """
     if search_id is None:
         return None
@@ -138,7 +149,8 @@ async def _named(
         await abort_call(
             context, aborted_for(InvalidRequestError.single("search_id", problem), method)
         )
-    named = searches.claim(search_id)
+    key = SearchKey(_caller(context), search_id)
+    named = searches.claim(key)
     if named is None:
         details = (
             f"search_id {search_id!r} names a search running on this server; give each "
@@ -147,8 +159,8 @@ async def _named(
         await abort_call(context, CallAbortedError(grpc.StatusCode.ALREADY_EXISTS, details, ()))
     assert named is not None
     # The stubs declare the callback type as a class, not a protocol a function could match.
-    context.add_done_callback(lambda _: searches.release(search_id, named))  # type: ignore[arg-type]
-    return search_id, named
+    context.add_done_callback(lambda _: searches.release(key, named))  # type: ignore[arg-type]
+    return key, named
 
 
 def _finisher(searches: RunningSearches) -> Callable[[bytes, _Context], Awaitable[bytes]]:
@@ -164,10 +176,11 @@ def _finisher(searches: RunningSearches) -> Callable[[bytes, _Context], Awaitabl
             problem = InvalidRequestError.single("search_id", problem_text)
             await abort_call(context, aborted_for(problem, FINISH_METHOD))
         CALL_SEARCH_ID.set(request.search_id)
-        if not searches.finish(request.search_id):
+        if not searches.finish(SearchKey(_caller(context), request.search_id)):
             details = (
                 f"no search named {request.search_id!r} runs on this server (it may have "
-                "answered already)"
+                "answered already; under mutual TLS, only a search of your client certificate "
+                "is yours to finish)"
             )
             await abort_call(context, CallAbortedError(grpc.StatusCode.NOT_FOUND, details, ()))
         return advisor_pb2.FinishSearchResponse().SerializeToString()

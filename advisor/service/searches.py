@@ -7,6 +7,13 @@ answers its own call as its time limit would have it, with the best designs foun
 stop signal is brought forward; in a worker process, the control block says so). Without
 it a caller could only cancel the call, and gRPC returns nothing from a cancelled call.
 
+Under mutual TLS each caller's names are its own: a search is held under its name and the
+identity of the client certificate that asked for it (:data:`Caller`), so a caller of another
+certificate can neither finish it nor learn that the name is in use (``ALREADY_EXISTS``), and may
+give its own search the same name. Where the server authenticates no peer (plain text, TLS
+without client certificates, the shared bearer token) every caller is the same one, and a name
+nobody else can guess is what keeps a search one's own.
+
 The names live on the event loop, which reads one from the request's bytes without decoding the
 task (a request of megabytes is decoded by its call's worker, not here), so ``FinishSearch`` takes
 no admission slot: it reaches a search while every slot is busy.
@@ -17,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple, TypeAlias
 
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.message import DecodeError, Message
@@ -32,6 +39,8 @@ __all__ = [
     "RunningSearch",
     "RunningSearches",
     "CALL_SEARCH_ID",
+    "Caller",
+    "SearchKey",
     "read_search_id",
 ]
 
@@ -101,6 +110,19 @@ Counted from the ask, or from when the search's work begins if later (``StartedC
 call may wait for a worker process (one that died is being replaced) after its name arrived."""
 
 
+Caller: TypeAlias = tuple[bytes, ...]
+"""Who holds a search's name: gRPC's property that identifies an authenticated peer and that
+peer's identities (``x509_subject_alternative_name`` and the client certificate's names, say);
+empty where the call's peer is not authenticated."""
+
+
+class SearchKey(NamedTuple):
+    """A running search's name, as the caller who gave it (:data:`Caller`) holds it."""
+
+    caller: Caller
+    search_id: str
+
+
 @dataclass(eq=False)
 class RunningSearch:
     """One named search: how to hurry its work once it has begun, and whether it was asked."""
@@ -110,16 +132,16 @@ class RunningSearch:
 
 
 class RunningSearches:
-    """The named searches running on this server, by name (used on the event loop only)."""
+    """The named searches running on this server, by caller and name (event loop only)."""
 
     def __init__(self) -> None:
-        self._running: dict[str, RunningSearch] = {}
+        self._running: dict[SearchKey, RunningSearch] = {}
 
-    def claim(self, search_id: str) -> RunningSearch | None:
-        """Hold ``search_id`` for a search about to begin; None if a running search holds it."""
-        if search_id in self._running:
+    def claim(self, key: SearchKey) -> RunningSearch | None:
+        """Hold ``key`` for a search about to begin; None if a running search holds it."""
+        if key in self._running:
             return None
-        search = self._running[search_id] = RunningSearch()
+        search = self._running[key] = RunningSearch()
         return search
 
     def begun(self, search: RunningSearch, hurry: Callable[[float], None]) -> None:
@@ -133,17 +155,18 @@ class RunningSearches:
         if search.asked:
             hurry(FINISH_GRACE_SECONDS)
 
-    def release(self, search_id: str, search: RunningSearch) -> None:
-        """Let ``search_id`` go once ``search``'s work or call has ended (not a later search's)."""
-        if self._running.get(search_id) is search:
-            del self._running[search_id]
+    def release(self, key: SearchKey, search: RunningSearch) -> None:
+        """Let ``key`` go once ``search``'s work or call has ended (not a later search's)."""
+        if self._running.get(key) is search:
+            del self._running[key]
 
-    def finish(self, search_id: str) -> bool:
-        """Ask the search named ``search_id`` to finish within :data:`FINISH_GRACE_SECONDS`.
+    def finish(self, key: SearchKey) -> bool:
+        """Ask the search held as ``key`` to finish within :data:`FINISH_GRACE_SECONDS`.
 
-        False if no search runs by that name. Asked again, it keeps its first deadline.
+        False if no search of that caller runs by that name. Asked again, it keeps its first
+        deadline.
         """
-        search = self._running.get(search_id)
+        search = self._running.get(key)
         if search is None:
             return False
         if not search.asked:

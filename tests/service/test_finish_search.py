@@ -32,7 +32,12 @@ from advisor.service.calls import Outcomes, StartedCall
 from advisor.service.decoding import advisor_handler
 from advisor.service.limits import RequestLimits
 from advisor.service.process_pool import ProcessWorkers
-from advisor.service.searches import FINISH_GRACE_SECONDS, RunningSearches, read_search_id
+from advisor.service.searches import (
+    FINISH_GRACE_SECONDS,
+    RunningSearches,
+    SearchKey,
+    read_search_id,
+)
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.threads import ThreadContext
 from advisor.service.worker import CallEnd
@@ -236,19 +241,19 @@ def test_a_name_is_what_the_rule_admits(text: str) -> None:
 
 
 def test_a_search_asked_before_its_work_began_is_hurried_when_it_begins() -> None:
-    searches = RunningSearches()
-    named = searches.claim("early")
+    searches, early = RunningSearches(), SearchKey((), "early")
+    named = searches.claim(early)
     assert named is not None
-    assert searches.claim("early") is None  # held
-    assert searches.finish("early")
+    assert searches.claim(early) is None  # held
+    assert searches.finish(early)
     hurried: list[float] = []
     searches.begun(named, hurried.append)
     # The grace, counted from when the work begins (StartedCall.hurry takes seconds).
     assert hurried == [FINISH_GRACE_SECONDS]
-    later = searches.finish("early")  # asked again: the first ask stays
+    later = searches.finish(early)  # asked again: the first ask stays
     assert later and len(hurried) == 1
-    searches.release("early", named)
-    assert not searches.finish("early")
+    searches.release(early, named)
+    assert not searches.finish(early)
 
 
 def test_a_hurry_counts_from_when_the_work_begins() -> None:
@@ -300,14 +305,14 @@ class _FakeProcess:
 
 
 def test_a_late_release_leaves_a_later_search_of_the_name() -> None:
-    searches = RunningSearches()
-    first = searches.claim("n")
+    searches, name = RunningSearches(), SearchKey((), "n")
+    first = searches.claim(name)
     assert first is not None
-    searches.release("n", first)
-    second = searches.claim("n")
+    searches.release(name, first)
+    second = searches.claim(name)
     assert second is not None
-    searches.release("n", first)  # the first call's end, reported late
-    assert searches.finish("n")
+    searches.release(name, first)  # the first call's end, reported late
+    assert searches.finish(name)
 
 
 class _AnsweringWorkers:
@@ -351,6 +356,9 @@ class _OpenContext:
         return False
 
     def time_remaining(self) -> None:
+        return None
+
+    def peer_identities(self) -> None:  # a peer the server does not authenticate
         return None
 
     def add_done_callback(self, callback: object) -> None:

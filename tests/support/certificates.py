@@ -1,8 +1,9 @@
 """Throw-away X.509 material for the TLS tests, made at test time with the ``openssl`` CLI.
 
-A test CA signs a server certificate (valid for ``localhost`` and ``127.0.0.1``) and a client
-certificate; a second, unrelated CA signs an intruder's client certificate, which a server that
-trusts only the first CA must refuse. Keys are EC P-256 (fast to generate) and live one day.
+A test CA signs a server certificate (valid for ``localhost`` and ``127.0.0.1``) and two client
+certificates (``client`` and ``colleague``, two callers the server tells apart); a second,
+unrelated CA signs an intruder's client certificate, which a server that trusts only the first CA
+must refuse. Keys are EC P-256 (fast to generate) and live one day.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class Certificates:
     client_key: Path
     intruder_cert: Path
     intruder_key: Path
+    colleague_cert: Path
+    colleague_key: Path
 
 
 def _openssl(*args: str | Path) -> None:
@@ -60,7 +63,7 @@ def _leaf(
 
 
 def make_certificates(directory: Path) -> Certificates:
-    """Write a CA, a server and a client certificate, and an intruder signed by another CA."""
+    """Write a CA, a server and two client certificates, and an intruder signed by another CA."""
     authority = _authority(directory, "test-ca")
     server = _leaf(
         directory,
@@ -69,10 +72,11 @@ def make_certificates(directory: Path) -> Certificates:
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
     )
     client = _leaf(directory, "client", authority, "extendedKeyUsage=clientAuth\n")
+    colleague = _leaf(directory, "colleague", authority, "extendedKeyUsage=clientAuth\n")
     intruder = _leaf(
         directory, "intruder", _authority(directory, "other-ca"), "extendedKeyUsage=clientAuth\n"
     )
-    return Certificates(authority[0], *server, *client, *intruder)
+    return Certificates(authority[0], *server, *client, *intruder, *colleague)
 
 
 def make_server_certificate(directory: Path, alt_names: str) -> tuple[Path, Path]:

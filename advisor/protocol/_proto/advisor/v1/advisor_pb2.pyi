@@ -1408,8 +1408,9 @@ class RecommendRequest(_message.Message):
     SEARCH_ID_FIELD_NUMBER: _builtins.int
     search_id: _builtins.str
     """Optional: a name the caller gives the search, so that FinishSearch can end it (1 to 128
-    characters, ASCII letters, digits and "-._~"; e.g. a random UUID). No two searches running on one
-    server at once may share it (ALREADY_EXISTS); empty: the search has none.
+    characters, ASCII letters, digits and "-._~"; e.g. a random UUID). No two searches of one caller
+    running on one server at once may share it (ALREADY_EXISTS); under mutual TLS each client
+    certificate's names are its own. Empty: the search has none.
     """
     @_builtins.property
     def task(self) -> Global___Task:
@@ -1469,8 +1470,9 @@ class StreamRecommendRequest(_message.Message):
     SEARCH_ID_FIELD_NUMBER: _builtins.int
     search_id: _builtins.str
     """Optional: a name the caller gives the search, so that FinishSearch can end it (1 to 128
-    characters, ASCII letters, digits and "-._~"; e.g. a random UUID). No two searches running on one
-    server at once may share it (ALREADY_EXISTS); empty: the search has none.
+    characters, ASCII letters, digits and "-._~"; e.g. a random UUID). No two searches of one caller
+    running on one server at once may share it (ALREADY_EXISTS); under mutual TLS each client
+    certificate's names are its own. Empty: the search has none.
     """
     @_builtins.property
     def task(self) -> Global___Task:
@@ -1552,7 +1554,8 @@ Global___FinishSearchRequest: _TypeAlias = FinishSearchRequest  # noqa: Y015
 @_typing.final
 class FinishSearchResponse(_message.Message):
     """The search was told to finish; its own call carries its result. No running search of that
-    search_id (never started, or already answered) ends the call NOT_FOUND.
+    search_id (never started, or already answered; under mutual TLS, of another client certificate)
+    ends the call NOT_FOUND.
     """
 
     DESCRIPTOR: _descriptor.Descriptor

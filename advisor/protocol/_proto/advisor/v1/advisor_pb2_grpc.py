@@ -111,7 +111,8 @@ class ArchitectureAdvisorServicer:
         """Asks the running search of a search_id to finish now: it answers its call as its time limit
         would have it, complete = false with the best designs found so far (complete = true if it
         scored its whole space within the second it is given). Reaches the searches of
-        this server only (behind a load balancer, send it on the search's own channel).
+        this server only (behind a load balancer, send it on the search's own channel) and, under
+        mutual TLS, of the caller's client certificate only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

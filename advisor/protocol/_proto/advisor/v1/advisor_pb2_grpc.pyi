@@ -54,7 +54,8 @@ class ArchitectureAdvisorStub:
     """Asks the running search of a search_id to finish now: it answers its call as its time limit
     would have it, complete = false with the best designs found so far (complete = true if it
     scored its whole space within the second it is given). Reaches the searches of
-    this server only (behind a load balancer, send it on the search's own channel).
+    this server only (behind a load balancer, send it on the search's own channel) and, under
+    mutual TLS, of the caller's client certificate only.
     """
 
 @_typing.type_check_only
@@ -78,7 +79,8 @@ class ArchitectureAdvisorAsyncStub(ArchitectureAdvisorStub):
     """Asks the running search of a search_id to finish now: it answers its call as its time limit
     would have it, complete = false with the best designs found so far (complete = true if it
     scored its whole space within the second it is given). Reaches the searches of
-    this server only (behind a load balancer, send it on the search's own channel).
+    this server only (behind a load balancer, send it on the search's own channel) and, under
+    mutual TLS, of the caller's client certificate only.
     """
 
 class ArchitectureAdvisorServicer(metaclass=_abc_1.ABCMeta):
@@ -135,7 +137,8 @@ class ArchitectureAdvisorServicer(metaclass=_abc_1.ABCMeta):
         """Asks the running search of a search_id to finish now: it answers its call as its time limit
         would have it, complete = false with the best designs found so far (complete = true if it
         scored its whole space within the second it is given). Reaches the searches of
-        this server only (behind a load balancer, send it on the search's own channel).
+        this server only (behind a load balancer, send it on the search's own channel) and, under
+        mutual TLS, of the caller's client certificate only.
         """
 
 def add_ArchitectureAdvisorServicer_to_server(servicer: ArchitectureAdvisorServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
