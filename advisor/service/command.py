@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -123,13 +124,13 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
                     "config.token_file", f"must be the path of a token file, got {token_file!r}"
                 )
             try:
-                settings["token"] = read_bearer_token(Path(token_file))
+                settings["token"] = _server_token(Path(token_file))
             except InvalidRequestError as error:
                 raise error.prefixed("config") from None
     options = {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}
     settings |= options
     if args.token_file is not None:
-        settings["token"] = read_bearer_token(args.token_file)
+        settings["token"] = _server_token(args.token_file)
     given_limits = limit_options(args.limits) if args.limits else {}
     if given_limits:
         limits = settings.get("limits", {})
@@ -169,6 +170,31 @@ def read_bearer_token(path: Path) -> str:
     if problem is not None:
         raise InvalidRequestError.single("token_file", f"the token in {path} {problem}")
     return token
+
+
+def _server_token(path: Path) -> str:
+    """Read the server's bearer token (:func:`read_bearer_token`), warning if others can read it."""
+    token = read_bearer_token(path)
+    _warn_if_others_can_read(path)
+    return token
+
+
+def _warn_if_others_can_read(path: Path) -> None:
+    """Log a warning when the token file at ``path`` is readable beyond its owner.
+
+    The token is the one secret that admits a caller, and a umask's 0644 let every user of the
+    machine read it. Warned of, not refused: a mounted secret (Kubernetes' default 0644) works
+    as it did. Only a regular file: a pipe or a device keeps no owner's secret.
+    """
+    mode = path.stat().st_mode
+    if stat.S_ISREG(mode) and mode & (stat.S_IRGRP | stat.S_IROTH):
+        _LOGGER.warning(
+            "token file %s is readable by other users (mode %04o), who can then call the "
+            "server; make it its owner's alone (chmod 600 %s)",
+            path,
+            stat.S_IMODE(mode),
+            path,
+        )
 
 
 def _from_options(field: str, options: Mapping[str, Any], limits: Mapping[str, str]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 from pathlib import Path
 
@@ -400,6 +401,32 @@ def test_the_token_file_option_overrides_the_config_files_token_file(tmp_path: P
     with pytest.raises(InvalidRequestError) as error:
         _config_of("--config", str(path))
     assert [v.field for v in error.value.violations] == ["config.token_file"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "warned"), [(0o600, False), (0o400, False), (0o640, True), (0o644, True)]
+)
+def test_a_token_file_other_users_can_read_is_warned_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int, warned: bool
+) -> None:
+    # A token file left at the umask's 0644 let every user of the machine read the one secret
+    # that admits a caller, and the server started without a word.
+    path = tmp_path / "token"
+    path.write_text("secret-token\n")
+    path.chmod(mode)
+    with caplog.at_level(logging.WARNING, logger="advisor.service.command"):
+        assert _config_of("--token-file", str(path)).token == "secret-token"
+        config = tmp_path / "server.yaml"
+        config.write_text(f"token_file: {path}\n")
+        assert _config_of("--config", str(config)).token == "secret-token"
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    if not warned:
+        assert lines == []
+        return
+    line, again = lines  # one per configuration read: by the option, by the file
+    assert line == again
+    assert str(path) in line and f"mode {mode:04o}" in line and "chmod 600" in line
+    assert "secret-token" not in line
 
 
 def test_worker_max_memory_is_refused_with_threads_and_below_an_idle_worker(
