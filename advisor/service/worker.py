@@ -146,11 +146,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     servicer = AdvisorServicer(limits, WorkerGate(call_end))
     try:
         _send(frames_out, Ready())
-        while isinstance(job := read_frame(frames_in), Job):
-            _serve(servicer, call_end, job, frames_out)
+        while _serve_next(servicer, call_end, frames_in, frames_out):
+            pass
     except BrokenPipeError:  # the serving process is gone: nobody to answer
         pass
     return 0
+
+
+def _serve_next(
+    servicer: AdvisorServicer, call_end: CallEnd, frames_in: BinaryIO, frames_out: BinaryIO
+) -> bool:
+    """Read the next job and serve it; return False at the end of the input.
+
+    The job lives only in this call: a loop variable held the last one, the request's bytes
+    included, for as long as the worker waited for the next.
+    """
+    job = read_frame(frames_in)
+    if not isinstance(job, Job):
+        return False
+    _serve(servicer, call_end, job, frames_out)
+    return True
 
 
 def _serve(servicer: AdvisorServicer, call_end: CallEnd, job: Job, frames_out: BinaryIO) -> None:

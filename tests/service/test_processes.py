@@ -51,6 +51,7 @@ from advisor.service.worker_link import (
     Job,
     Ready,
     Response,
+    Setup,
     encode_frame,
     read_frame,
 )
@@ -1278,3 +1279,49 @@ def test_a_replacement_that_never_gets_ready_is_killed_and_another_started(
 
     hung = asyncio.run(hang_while_loading())
     assert f"worker process {hung} was not ready within 0.5 s; killing it" in caplog.text
+
+
+_COUNTING_JOBS = """
+import gc, sys, weakref
+import advisor.service.worker as worker
+from advisor.service.worker_link import Job, read_frame
+
+jobs = []
+
+def read_counting_jobs(stream):
+    # The worker blocks here between calls: count the jobs it still holds while it waits.
+    gc.collect()
+    print(f"jobs held while waiting: {sum(job() is not None for job in jobs)}", file=sys.stderr)
+    frame = read_frame(stream)
+    if isinstance(frame, Job):
+        jobs.append(weakref.ref(frame))
+    return frame
+
+worker.read_frame = read_counting_jobs
+sys.exit(worker.main())
+"""
+
+
+def test_an_idle_worker_holds_no_job_of_a_call_that_has_ended() -> None:
+    # The worker's loop kept its last job (the request's bytes) in a variable until the next job
+    # came: an idle worker held its last call's request, 3.7 MB for a large analysis, for as long
+    # as no other call came.
+    control = ControlBlock.create()
+    job = Job(1, "ListPresets", pb.ListPresetsRequest().SerializeToString(), math.inf)
+    frames = encode_frame(Setup(RequestLimits().model_dump_json(), 0)) + encode_frame(job)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", _COUNTING_JOBS, str(control.fd)],
+            input=frames,
+            capture_output=True,
+            pass_fds=(control.fd,),
+            timeout=120,
+            check=False,
+        )
+    finally:
+        control.close()
+    log = result.stderr.decode()
+    assert result.returncode == 0, log
+    waits = [line for line in log.splitlines() if line.startswith("jobs held while waiting")]
+    # Its setup, its job, then the end of its input, which it waited for with the job ended.
+    assert waits == ["jobs held while waiting: 0"] * 3, log
