@@ -9,7 +9,8 @@
     python server.py --version
 
 A thin entry point: the same options and behaviour as the ``advisor-server`` console script and
-``advisor serve`` (:mod:`advisor.service.command`). Once bound it prints ``listening on
+``advisor serve`` (:mod:`advisor.service.command`), started as the console script starts
+it (:mod:`advisor.entry`). Once bound it prints ``listening on
 HOST:PORT`` on stdout; logs go to stderr. A bad option is one line on stderr and exit status 2.
 docs/SERVICE.md describes the service, its limits and its status codes.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import sys
 
-from advisor.service.command import main
+from advisor.entry import advisor_server
 
 if __name__ == "__main__":
-    sys.exit(main(prog="server.py"))
+    sys.exit(advisor_server(prog="server.py"))

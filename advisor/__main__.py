@@ -6,6 +6,6 @@ notebook's kernel): the same parser, prog name and exit statuses.
 
 import sys
 
-from advisor.cli.main import main
+from advisor.entry import advisor
 
-sys.exit(main())
+sys.exit(advisor())

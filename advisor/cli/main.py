@@ -29,7 +29,11 @@ from advisor.cli.options import (
 )
 from advisor.cli.output import fail
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
-from advisor.service.held_signals import hold_drain_signals, release_drain_signals
+from advisor.service.held_signals import (
+    hold_drain_signals,
+    release_drain_signals,
+    take_held_signals,
+)
 from advisor.service.options import add_limit_argument, add_serve_arguments, given_path
 from advisor.usage import (
     LinesHelpFormatter,
@@ -172,11 +176,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # gRPC read it as its default, ERROR, and printed its lines above the one line.
         os.environ["GRPC_VERBOSITY"] = "NONE"
     # serve drains on SIGTERM itself, once gRPC and the server have loaded: until then it holds
-    # one (advisor.service.held_signals). A caller passing argv keeps its own handlers.
-    if argv is None and args.command == "serve":
+    # one (advisor.service.held_signals; advisor.entry holds them from the process's start).
+    # The other commands give them back their default meaning, and take one that came while
+    # the command line was read. A caller passing argv keeps its own handlers.
+    serving = args.command == "serve"
+    if argv is None and serving:
         hold_drain_signals()
-    handling = argv is None and args.command != "serve" and _handle_sigterm()
+    elif argv is None:
+        release_drain_signals()
+    handling = argv is None and not serving and _handle_sigterm()
     try:
+        if argv is None and not serving:
+            for held in take_held_signals():
+                signal.raise_signal(held)
         from advisor.cli.commands import run  # only now: see the module docstring
 
         status = run(args)
