@@ -45,6 +45,13 @@ def analysis() -> Analysis:
     return analyze(small, best.architecture, exact=True)
 
 
+@pytest.fixture(scope="module")
+def mixture_analysis(result: SearchResult) -> Analysis:
+    """The analysis of the result's first mixture: its figures carry member figures."""
+    mixture = next(r for r in result.recommendations if r.architecture.mixture is not None)
+    return analyze(TASK, mixture.architecture)
+
+
 def test_the_module_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     assert doctest.testmod(advisor.export.document).failed == 0
@@ -189,3 +196,39 @@ def test_a_mixture_saved_before_member_figures_reads_them_as_unreported(
         told = None if design.architecture.mixture is not None else ()
         assert [c.members for c in design.analysis] == [told] * len(design.analysis)
     assert read == wire.search_result_from_proto(older)
+
+
+def _fields(value: object) -> object:
+    """Return ``value`` as nested plain data, every field of every dataclass included.
+
+    ``==`` leaves out ``search_seconds``: a field lost on the way back would go unseen by it.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {item.name: _fields(getattr(value, item.name)) for item in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [type(value).__name__, *map(_fields, value)]
+    return value
+
+
+def test_the_documents_this_version_writes_read_back_field_by_field(
+    result: SearchResult, analysis: Analysis, mixture_analysis: Analysis
+) -> None:
+    for written in (json.dumps, yaml.safe_dump):
+        searched = parse_search_result(yaml.safe_load(written(search_result_document(result))))
+        assert _fields(searched) == _fields(result)
+        for each in (analysis, mixture_analysis):
+            read = parse_analysis(yaml.safe_load(written(analysis_document(each))))
+            assert _fields(read) == _fields(each)
+
+
+def test_a_saved_analysis_without_member_figures_reads_them_as_not_recorded(
+    mixture_analysis: Analysis,
+) -> None:
+    # An analysis saved before member figures has no `members` key: a mixture's read back as
+    # [], which says "a tree", and the table printed no member columns and no word of them.
+    document = json.loads(json.dumps(analysis_document(mixture_analysis)))
+    assert all(c["members"] for c in document["correlations"])
+    for correlation in document["correlations"]:
+        del correlation["members"]
+    read = parse_analysis(document)
+    assert [c.members for c in read.correlations] == [None] * len(read.correlations)

@@ -141,6 +141,10 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
 def parse_analysis(document: Mapping[str, Any]) -> Analysis:
     """Read an analysis back from its document (:func:`analysis_document`): equal to it.
 
+    A correlation without ``members`` (an analysis saved before member figures) reads them as
+    None, not recorded: the analysis does not say whether its design was a mixture, and empty
+    ``members`` would say a tree.
+
     Raises
     ------
     InvalidRequestError
@@ -148,7 +152,27 @@ def parse_analysis(document: Mapping[str, Any]) -> Analysis:
         or the document itself when it is no mapping or another kind of document (a search
         result, a task), saying which.
     """
-    return _parsed(Analysis, document, "an analysis", "analysis result", _ANALYSIS_HOLDS)
+    return _parsed(
+        Analysis, _members_unrecorded(document), "an analysis", "analysis result", _ANALYSIS_HOLDS
+    )
+
+
+def _members_unrecorded(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Return ``document``, its correlations without a ``members`` key given ``members: null``.
+
+    What is no analysis document (no mapping, correlations that are no list of mappings) is
+    returned as it is, for validation to refuse.
+    """
+    correlations = document.get("correlations") if isinstance(document, Mapping) else None
+    if not isinstance(correlations, list):
+        return document
+    return {
+        **document,
+        "correlations": [
+            {**c, "members": None} if isinstance(c, Mapping) and "members" not in c else c
+            for c in correlations
+        ],
+    }
 
 
 _RESULT_HOLDS: Final = (

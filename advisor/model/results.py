@@ -98,8 +98,9 @@ class CorrelationAnalysis:
 
     ``members``: for an architecture with a ``mixture``, one :class:`MemberFigure` per member
     network, the architecture's own geometry first, then ``mixture.members`` in order; empty
-    for a single tree; None for a mixture's figures from a server that predates member figures
-    (not reported: empty would say a tree).
+    for a single tree; None for a mixture's figures from a server that predates member figures,
+    and for an analysis document saved before them, which does not say whether its design was
+    a mixture (not reported: empty would say a tree).
     """
 
     name: str
