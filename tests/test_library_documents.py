@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import doctest
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -232,3 +234,63 @@ def test_a_saved_analysis_without_member_figures_reads_them_as_not_recorded(
         del correlation["members"]
     read = parse_analysis(document)
     assert [c.members for c in read.correlations] == [None] * len(read.correlations)
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (
+            lambda d: d["recommendations"][0].update(parameters="4321"),
+            "recommendations[0].parameters",
+        ),
+        (lambda d: d["recommendations"][0].update(rank=True), "recommendations[0].rank"),
+        (lambda d: d["recommendations"][0].update(score="0.5"), "recommendations[0].score"),
+        (
+            lambda d: d["recommendations"][0].update(dilations=["2"]),
+            "recommendations[0].dilations[0]",
+        ),
+        (
+            lambda d: d["recommendations"][0]["analysis"][0].update(log2_max_rank="40"),
+            "recommendations[0].analysis[0].log2_max_rank",
+        ),
+        (
+            lambda d: d["recommendations"][0]["efficiency"].update(contiguous_priced="yes"),
+            "recommendations[0].efficiency.contiguous_priced",
+        ),
+        (lambda d: d.update(complete="true"), "complete"),
+        (lambda d: d.update(complete=1), "complete"),
+        (lambda d: d.update(candidates_evaluated=12.0), "candidates_evaluated"),
+        (lambda d: d.update(search_seconds=True), "search_seconds"),
+    ],
+    ids=[
+        "count-as-text",
+        "rank-as-boolean",
+        "score-as-text",
+        "dilation-as-text",
+        "figure-as-text",
+        "flag-as-text",
+        "complete-as-text",
+        "complete-as-number",
+        "count-as-float",
+        "seconds-as-boolean",
+    ],
+)
+def test_a_hand_edited_value_of_another_type_is_refused_naming_its_field(
+    result: SearchResult, edit: Callable[[dict[str, Any]], None], field: str
+) -> None:
+    # `parameters: "4321"` read as 4321, `complete: "true"` or 1 as True, `rank: true` as
+    # rank 1: a hand-edited document changed type silently, where a task or an architecture
+    # file refuses it.
+    document = json.loads(json.dumps(search_result_document(result)))
+    edit(document)
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_search_result(document)
+    assert [v.field for v in raised.value.violations] == [field]
+
+
+def test_an_analysis_count_written_as_text_is_refused_naming_it(analysis: Analysis) -> None:
+    document = json.loads(json.dumps(analysis_document(analysis)))
+    document["parameters"] = str(document["parameters"])
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_analysis(document)
+    assert [v.field for v in raised.value.violations] == ["parameters"]

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Final, Literal, TypeAlias, get_args
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 from advisor.model.architecture import Architecture
 from advisor.model.documents import frozen_hash
@@ -31,6 +31,13 @@ __all__ = [
 ]
 
 Certificate: TypeAlias = Literal["exact", "tight", "upper_bound"]
+
+# A saved result's document is read (:func:`advisor.export.document.parse_search_result`)
+# strictly, as a task or an architecture file is: `parameters: "4321"` or `complete: 1` is
+# refused, where pydantic's lax types read them as 4321 and True, a hand-edit changed silently.
+_Count: TypeAlias = Annotated[int, Field(strict=True)]
+_Number: TypeAlias = Annotated[float, Field(strict=True)]
+_Flag: TypeAlias = Annotated[bool, Field(strict=True)]
 
 UnpricedReason: TypeAlias = Literal["too_large", "stopped", "not_asked"]
 """Why an analysis left the contiguous net unpriced (:attr:`Efficiency.unpriced_reason`)."""
@@ -88,7 +95,7 @@ class MemberFigure:
     exact analysis the member tree's exact rank, ``exact``, as the mixture's figure is).
     """
 
-    log2_separation_rank: float
+    log2_separation_rank: _Number
     certificate: Certificate
 
 
@@ -104,12 +111,12 @@ class CorrelationAnalysis:
     """
 
     name: str
-    log2_separation_rank: float
-    log2_max_rank: float
+    log2_separation_rank: _Number
+    log2_max_rank: _Number
     certificate: Certificate
-    weight: float = 1.0
-    log2_min_cut: float | None = None
-    log2_lower_bound: float | None = None
+    weight: _Number = 1.0
+    log2_min_cut: _Number | None = None
+    log2_lower_bound: _Number | None = None
     members: tuple[MemberFigure, ...] | None = ()
 
 
@@ -159,11 +166,11 @@ class Efficiency:
         advisor/seprank/efficiency.py).
     """
 
-    log2_shallow_channels: float
-    log2_shallow_parameters: float
-    log2_contiguous_channels: float | None
-    log2_contiguous_parameters: float | None
-    contiguous_priced: bool = True
+    log2_shallow_channels: _Number
+    log2_shallow_parameters: _Number
+    log2_contiguous_channels: _Number | None
+    log2_contiguous_parameters: _Number | None
+    contiguous_priced: _Flag = True
     unpriced_reason: Annotated[UnpricedReason | None, BeforeValidator(_known_unpriced_reason)] = (
         None
     )
@@ -243,8 +250,8 @@ class Analysis:
     what a shallow and a contiguous net would need to match its figures.
     """
 
-    parameters: int
-    multiply_adds: int
+    parameters: _Count
+    multiply_adds: _Count
     correlations: list[CorrelationAnalysis] = field(default_factory=list)
     efficiency: Efficiency | None = None
 
@@ -285,15 +292,15 @@ class Recommendation:
     (:func:`reported_members`).
     """
 
-    rank: int
-    score: float
-    parameters: int
+    rank: _Count
+    score: _Number
+    parameters: _Count
     architecture: Architecture
     analysis: list[CorrelationAnalysis]
     rationale: str
-    multiply_adds: int
+    multiply_adds: _Count
     efficiency: Efficiency | None = None
-    dilations: tuple[int, ...] | None = None
+    dilations: tuple[_Count, ...] | None = None
     summary: str = ""
 
     def __post_init__(self) -> None:
@@ -338,12 +345,12 @@ class SearchResult:
     """
 
     recommendations: list[Recommendation]
-    candidates_evaluated: int
+    candidates_evaluated: _Count
     # How long this run took, not what it found: two runs of one request compare equal.
-    search_seconds: float = field(compare=False)
-    complete: bool
+    search_seconds: _Number = field(compare=False)
+    complete: _Flag
     next_page_token: str | None = None
-    ranking_version: int | None = None
+    ranking_version: _Count | None = None
 
     def __hash__(self) -> int:
         return _hash(self)
