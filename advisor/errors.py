@@ -410,6 +410,10 @@ def _message(error: ErrorDetails) -> str:
         return str(raised)
     if error["type"] == "invalid_key":
         return f"has the key {error['input']!r}; a key is a field name, a string"
+    if error["type"] == "unexpected_keyword_argument":
+        # A dataclass's unknown key (a result's document): pydantic's "Unexpected keyword
+        # argument" speaks of a call, where a model's is told as a document's.
+        return "Extra inputs are not permitted"
     if error["type"] == "model_type":
         # pydantic names the model class ("a valid dictionary or instance of InputSpec"), which
         # a document's writer never sees; what the place takes is a mapping of its fields.

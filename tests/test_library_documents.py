@@ -294,3 +294,27 @@ def test_an_analysis_count_written_as_text_is_refused_naming_it(analysis: Analys
     with pytest.raises(InvalidRequestError) as raised:
         parse_analysis(document)
     assert [v.field for v in raised.value.violations] == ["parameters"]
+
+
+def test_a_key_a_saved_result_does_not_have_is_refused_naming_it(
+    result: SearchResult, analysis: Analysis
+) -> None:
+    # A misspelt key was read as nothing: `sumary:` left the summary "", `log2_min_cuts:` the
+    # figure null, and nothing said the document held what the reader dropped.
+    searched = json.loads(json.dumps(search_result_document(result)))
+    searched["recommendations"][0]["sumary"] = searched["recommendations"][0].pop("summary")
+    searched["recommendations"][1]["analysis"][0]["log2_min_cuts"] = 1.0
+    searched["completed"] = True
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_search_result(searched)
+    assert [v.field for v in raised.value.violations] == [
+        "recommendations[0].sumary",
+        "recommendations[1].analysis[0].log2_min_cuts",
+        "completed",
+    ]
+    assert {v.description for v in raised.value.violations} == {"Extra inputs are not permitted"}
+    analysed = json.loads(json.dumps(analysis_document(analysis)))
+    analysed["efficiency"]["unpriced"] = None
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_analysis(analysed)
+    assert [v.field for v in raised.value.violations] == ["efficiency.unpriced"]

@@ -110,7 +110,8 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
     """Read a recommendation result back from its document (:func:`search_result_document`).
 
     The document as saved (``json.load`` of ``advisor recommend --format json``, a YAML one
-    read with ``yaml.safe_load``) gives the result written, equal to it.
+    read with ``yaml.safe_load``) gives the result written, equal to it. Its ``empty_reason``
+    is derived from the rest (:attr:`SearchResult.empty_reason`), so it is read as nothing.
 
     Raises
     ------
@@ -127,6 +128,8 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
     >>> parse_search_result(json.loads(json.dumps(search_result_document(result)))) == result
     True
     """
+    if isinstance(document, Mapping):
+        document = {key: value for key, value in document.items() if key != "empty_reason"}
     result = _parsed(SearchResult, document, "a search result", "recommend result", _RESULT_HOLDS)
     if result.ranking_version is not None and result.ranking_version < 1:
         # The wire's 0 for "predates it" is a document's null: a 0 here would read as a version.

@@ -10,9 +10,9 @@ import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Final, Literal, TypeAlias, get_args
+from typing import Annotated, ClassVar, Final, Literal, TypeAlias, get_args
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from advisor.model.architecture import Architecture
 from advisor.model.documents import frozen_hash
@@ -38,6 +38,10 @@ Certificate: TypeAlias = Literal["exact", "tight", "upper_bound"]
 _Count: TypeAlias = Annotated[int, Field(strict=True)]
 _Number: TypeAlias = Annotated[float, Field(strict=True)]
 _Flag: TypeAlias = Annotated[bool, Field(strict=True)]
+
+_DOCUMENT: Final = ConfigDict(extra="forbid")
+"""How a result's document is read: a key no field has (``sumary``, a misspelt ``summary``) is
+refused naming it, where it was read as nothing and the field it meant took its default."""
 
 UnpricedReason: TypeAlias = Literal["too_large", "stopped", "not_asked"]
 """Why an analysis left the contiguous net unpriced (:attr:`Efficiency.unpriced_reason`)."""
@@ -95,6 +99,8 @@ class MemberFigure:
     exact analysis the member tree's exact rank, ``exact``, as the mixture's figure is).
     """
 
+    __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
+
     log2_separation_rank: _Number
     certificate: Certificate
 
@@ -109,6 +115,8 @@ class CorrelationAnalysis:
     and for an analysis document saved before them, which does not say whether its design was
     a mixture (not reported: empty would say a tree).
     """
+
+    __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
 
     name: str
     log2_separation_rank: _Number
@@ -165,6 +173,8 @@ class Efficiency:
         (``analyze(..., price_contiguous=False)``, which scoring many designs does;
         advisor/seprank/efficiency.py).
     """
+
+    __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
 
     log2_shallow_channels: _Number
     log2_shallow_parameters: _Number
@@ -250,6 +260,8 @@ class Analysis:
     what a shallow and a contiguous net would need to match its figures.
     """
 
+    __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
+
     parameters: _Count
     multiply_adds: _Count
     correlations: list[CorrelationAnalysis] = field(default_factory=list)
@@ -291,6 +303,8 @@ class Recommendation:
     member figures (from producers that predate them) has ``members`` None, whoever builds it
     (:func:`reported_members`).
     """
+
+    __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
 
     rank: _Count
     score: _Number
@@ -343,6 +357,8 @@ class SearchResult:
     Equality and the hash leave out ``search_seconds``, the wall-clock time the search took, so
     a complete search of one request run twice gives results that compare equal.
     """
+
+    __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
 
     recommendations: list[Recommendation]
     candidates_evaluated: _Count
