@@ -336,6 +336,10 @@ def test_yaml_is_parsed_by_libyaml_with_the_strict_rules(tmp_path: Path) -> None
         ("task.yaml", "", "is empty: it must hold a mapping"),
         ("task.yaml", "# input: {shape: [4]}\n", "is empty: it must hold a mapping"),
         ("task.yaml", "---\n", "is empty: it must hold a mapping"),
+        # An empty JSON file was told "Expecting value: line 1 column 1 (char 0)", a parser's
+        # words, where an empty YAML file was told it is empty.
+        ("task.json", "", "is empty: it must hold a mapping"),
+        ("task.json", " \n", "is empty: it must hold a mapping"),
         # A null is written there: told "empty", its writer looked for a file not saved.
         ("task.yaml", "null\n", "holds null: it must hold a mapping"),
         ("task.yaml", "~  # nothing yet\n", "holds null: it must hold a mapping"),

@@ -353,7 +353,9 @@ def read_document(
         # utf-8-sig: a byte-order mark (Windows editors save one) is read past, as YAML's own
         # reader does; the json module refuses it.
         text = data.decode("utf-8-sig")
-        document = _parse_document(name, text)
+        # Nothing but blanks is an empty file in either form (JSON's parser says "Expecting
+        # value: line 1 column 1").
+        document = _parse_document(name, text) if text.strip() else None
     except UnicodeDecodeError as exc:
         raise InvalidRequestError.single("", f"cannot read {source}: {_not_utf8(exc)}") from None
     except OSError as exc:
