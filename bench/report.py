@@ -7,6 +7,7 @@ one benchmark replaces its figures and leaves the others' untouched.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ __all__ = [
     "at_least",
     "milliseconds",
     "no_options",
+    "output_file",
     "positive_int",
     "publish",
     "update_section",
@@ -78,6 +80,24 @@ A count of 0 runs, seeds or workers is never meant: the training pool refused 0 
 bare traceback after the pools were built, and 0 seeds trained nothing and wrote pools with no
 runs.
 """
+
+
+def output_file(text: str) -> Path:
+    """Read a file a command writes when its run ends (an ``argparse`` type: the error names it).
+
+    Checked before the run: the validation experiments train for minutes, and an output that is
+    a folder, or lies under a file, failed only at the write after the training, a traceback
+    that threw the runs away. Missing folders on the way are fine (the write creates them).
+    """
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder: name a file in it")
+    folder = next(parent for parent in path.absolute().parents if parent.exists())
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: {folder} is a file, not a folder to write in")
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text}: not writable")
+    return path
 
 
 def add_write_option(parser: argparse.ArgumentParser) -> None:

@@ -183,3 +183,42 @@ def test_a_benchmark_refuses_a_size_it_cannot_measure_with_by_its_option(
         command.main()
     assert exited.value.code == 2
     assert expected in capsys.readouterr().err
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("folder", "is a folder: name a file in it"),
+        ("under-a-file", "results.txt is a file, not a folder to write in"),
+    ],
+)
+def test_the_mixtures_benchmark_refuses_an_output_it_cannot_write_before_it_runs(
+    where: str,
+    expected: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """It searched and trained (about 10 CPU-minutes), then lost it all on a traceback.
+
+    ``FileExistsError`` (a file where its folder goes) or ``IsADirectoryError``, from the write
+    at the end of ``run_experiment``.
+    """
+    pytest.importorskip("torch")
+    from bench.validate import mixtures
+
+    (tmp_path / "results.txt").write_text("")
+    output = tmp_path if where == "folder" else tmp_path / "results.txt" / "mixtures.json"
+
+    def run_anyway(*_: object) -> None:
+        raise AssertionError("the benchmark ran before it refused its output")
+
+    monkeypatch.setattr(mixtures, "picks", run_anyway)
+    monkeypatch.setattr(sys, "argv", ["mixtures.py", "--output", str(output)])
+    with pytest.raises(SystemExit) as exited:
+        mixtures.main()
+    assert exited.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("mixtures.py: error: argument --output: ")
+    assert expected in error

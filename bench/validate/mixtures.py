@@ -22,7 +22,6 @@ Results: ``bench/validate/results/mixtures.json``; docs/VALIDATION.md reports th
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -34,7 +33,7 @@ from advisor.model.presets import expand_task_preset
 from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
 from advisor.search.recommend import recommend
-from bench.report import positive_int
+from bench.report import output_file, positive_int
 from bench.validate.experiment import RESULTS, Candidate, TaskData, run_experiment
 from bench.validate.training import Dataset, TrainingPlan
 
@@ -115,7 +114,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=positive_int, default=8)
     parser.add_argument("--train", type=positive_int, default=4000)
     parser.add_argument("--test", type=positive_int, default=1000)
-    parser.add_argument("--output", type=Path, default=RESULTS / "mixtures.json")
+    parser.add_argument("--output", type=output_file, default=RESULTS / "mixtures.json")
     arguments = parser.parse_args()
     the_task = task()
     chosen = picks(the_task)
