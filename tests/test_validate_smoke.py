@@ -219,6 +219,23 @@ def test_tree_net_is_the_exported_module_for_every_kernel_and_margin(
         assert torch.allclose(net(inputs), exported(inputs), atol=1e-6)
 
 
+def test_tree_net_refuses_a_mixture_naming_the_export_that_builds_it() -> None:
+    # It built the mixture's first tree alone, without a word: 63 parameters of the 114 the
+    # architecture has, trained as if it were the mixture.
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [16]},
+            "representation": 4,
+            "geometry": "mirror",
+            "layers": [{"channels": 3, "pool": [2]}] * 4,
+            "mixture": {"members": [{"geometry": "contiguous", "channels": [3, 3, 3, 3]}]},
+        }
+    )
+    with pytest.raises(ValueError, match=r"a mixture .*advisor.export.torch_module"):
+        TreeNet(architecture)
+    assert parameter_count(torch_module(architecture)) == architecture.parameters == 114
+
+
 def test_candidates_have_equal_parameter_counts_matching_the_advisor() -> None:
     one_hot_saving = 2 * 1 + 2  # the learned 1x1 representation conv the one-hot code replaces
     blob = [parameter_count(c.build()) for c in blob_candidates("max")]

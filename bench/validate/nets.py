@@ -1,4 +1,4 @@
-"""A trainable ReLU network built from an advisor ``Architecture`` (tree pooling only).
+"""A trainable ReLU network built from an advisor ``Architecture`` (one pooling tree only).
 
 The network an architecture file (docs/FORMATS.md §2) describes: a ``k x k`` representation
 conv with ReLU, then per hidden layer a 1x1 conv, ReLU and pooling over the layer's windows, then
@@ -54,7 +54,8 @@ class TreeNet(nn.Module):
     Raises
     ------
     ValueError
-        When ``arch`` has overlapping windows (not a tree).
+        When ``arch`` is no tree: it has overlapping windows, or a ``mixture`` (whose members
+        this net would leave out; :func:`advisor.export.torch_module` builds it).
     """
 
     leaf_order: torch.Tensor
@@ -69,6 +70,11 @@ class TreeNet(nn.Module):
         super().__init__()
         if arch.is_overlapping:
             raise ValueError("TreeNet builds architectures with non-overlapping windows")
+        if arch.mixture is not None:
+            raise ValueError(
+                "TreeNet builds one pooling tree, not a mixture of trees: build a mixture with "
+                "advisor.export.torch_module"
+            )
         # The architecture's padding, last axis first as torch lists it: a constant (zero)
         # margin, which the export's representation layer adds itself (with the conv's 'same'
         # margins, which keep the grid for an even kernel too); a fixed one is given them.
