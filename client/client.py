@@ -48,6 +48,7 @@ from advisor.model.arguments import (
     checked_integer,
     require_callback,
     require_flag,
+    whole_result_hint,
 )
 from advisor.model.budget import Budget
 from advisor.model.documents import read_document
@@ -945,7 +946,8 @@ def _model(
     it already (an architecture argument, :func:`architecture_argument`); anything else (a
     number, None) is refused naming ``field``, as is every violation of the parse, placed
     under it. A value that holds the model as its attribute ``field`` (a recommendation's
-    ``.architecture``, an inference report's ``.task``) is told to pass that.
+    ``.architecture``, an inference report's ``.task``) is told to pass that, and a whole
+    search result where an architecture goes to pass one of its recommendations'.
     """
     if isinstance(value, str | os.PathLike):
         value = read(value)
@@ -957,10 +959,13 @@ def _model(
     except InvalidRequestError as error:
         raise error.prefixed(field) from None
     holds = isinstance(getattr(value, field, None), model_type)
+    hint = f": pass its .{field}" if holds else ""
+    if model_type is Architecture:
+        hint = hint or whole_result_hint(value)
     raise InvalidRequestError.single(
         field,
         f"expected {model_type.__name__}, a mapping or a file path; got {type(value).__name__}"
-        + (f": pass its .{field}" if holds else ""),
+        + hint,
     )
 
 

@@ -342,7 +342,8 @@ def test_a_result_that_holds_the_argument_is_told_to_pass_it(
     # analyze(task, result.recommendations[0]) and recommend(client.infer_task(...), budget)
     # were "expected Architecture ...; got Recommendation", naming no way on.
     task = parse_task(TASK)
-    recommendation = advisor.recommend(task, Budget.model_validate(BUDGET)).recommendations[0]
+    result = advisor.recommend(task, Budget.model_validate(BUDGET))
+    recommendation = result.recommendations[0]
     report = InferenceReport(task, (), (), (), "spectral", (), 0.0, 0)
     servicer, target = fake
     with AdvisorClient(target) as client:
@@ -350,6 +351,13 @@ def test_a_result_that_holds_the_argument_is_told_to_pass_it(
             InvalidRequestError, match=r"got Recommendation: pass its \.architecture$"
         ):
             client.analyze(task, recommendation)  # type: ignore[arg-type]
+        # A whole result named no way on either, as the library's analyze did.
+        with pytest.raises(
+            InvalidRequestError,
+            match=r"got SearchResult: pass a recommendation's \.architecture "
+            r"\(result\.recommendations\[0\]\.architecture\)$",
+        ):
+            client.analyze(task, result)  # type: ignore[arg-type]
         with pytest.raises(InvalidRequestError, match=r"got InferenceReport: pass its \.task$"):
             client.recommend(report, BUDGET)  # type: ignore[arg-type]
     assert not servicer.calls

@@ -79,6 +79,19 @@ def test_analyze_and_the_export_name_a_recommendation_where_its_architecture_goe
     )
 
 
+def test_analyze_and_the_export_name_a_recommendation_where_a_whole_result_is_passed(
+    result: SearchResult,
+) -> None:
+    # The result of recommend itself was refused with no hint ("got SearchResult"), where a
+    # recommendation is told to pass its .architecture.
+    hint = (
+        "architecture: must be an Architecture, got SearchResult: pass a recommendation's "
+        ".architecture (result.recommendations[0].architecture)"
+    )
+    assert refusal(lambda: analyze(TASK, result)) == hint  # type: ignore[arg-type]
+    assert refusal(lambda: architecture_yaml(result)) == hint  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("load", "reader"),
     [(load_task, "parse_task"), (load_architecture, "parse_architecture")],

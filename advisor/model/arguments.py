@@ -29,6 +29,7 @@ __all__ = [
     "require_flag",
     "require_instance",
     "require_path",
+    "whole_result_hint",
 ]
 
 _READERS: dict[str, tuple[str, str]] = {
@@ -208,11 +209,24 @@ def require_callback(value: object, parameter: str) -> None:
         )
 
 
+def whole_result_hint(value: object) -> str:
+    """Return how to get an architecture from ``value`` when it is a whole search result, or "".
+
+    A result of ``recommend`` (it has ``recommendations``) handed where one architecture goes
+    was refused without a hint, where a recommendation is told to pass its ``.architecture``.
+    """
+    if not hasattr(value, "recommendations"):
+        return ""
+    return ": pass a recommendation's .architecture (result.recommendations[0].architecture)"
+
+
 def _how_to_get(value: object, name: str) -> str:
     """Return ": <how to get a ``name``>" for the likely mistake ``value`` is, or ""."""
     readers = _READERS.get(name)
     if name == "Architecture" and hasattr(value, "architecture"):
         return ": pass its .architecture"
+    if name == "Architecture" and (hint := whole_result_hint(value)):
+        return hint
     if readers is not None and isinstance(value, Mapping):
         return f": read it with advisor.{readers[0]} first"
     if readers is not None and isinstance(value, str | os.PathLike):
