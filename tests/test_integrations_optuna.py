@@ -524,6 +524,50 @@ def test_workers_under_a_hyperband_pruner_do_not_propose_a_design_twice() -> Non
     assert ranks == [design.rank for design in RANKING] + [None, None]
 
 
+def _shared_workers(*proposals: int) -> list[tuple[Any, AdvisorSampler]]:
+    """Workers on one storage, as processes sharing a study, each with its own sampler."""
+    storage = optuna.storages.InMemoryStorage()
+    workers = []
+    for seed, count in enumerate(proposals):
+        sampler = AdvisorSampler(TASK, BUDGET, proposals=count, seed=seed)
+        study = optuna.create_study(
+            storage=storage, study_name="shared", load_if_exists=True, sampler=sampler
+        )
+        workers.append((study, sampler))
+    return workers
+
+
+def _asks_between_read_and_claim(
+    monkeypatch: pytest.MonkeyPatch, sampler: AdvisorSampler, other: Any
+) -> None:
+    """Have ``other`` ask once after ``sampler`` read the study, before it claims a design."""
+    read = sampler._unheld
+
+    def read_then_the_other_asks(study: Any) -> list[int]:
+        unheld = read(study)
+        monkeypatch.setattr(sampler, "_unheld", read)
+        other.ask()
+        return unheld
+
+    monkeypatch.setattr(sampler, "_unheld", read_then_the_other_asks)
+
+
+@pytest.mark.parametrize("proposals", [K, 1])
+def test_two_workers_asking_at_once_do_not_propose_one_design_twice(
+    monkeypatch: pytest.MonkeyPatch, proposals: int
+) -> None:
+    # Each worker read the study before the other wrote its claim, so both proposed the
+    # advisor's #1 (two processes starting together on a SQLite study did in 4 of 6 runs). With
+    # no other proposal left, the worker that finds its design claimed runs the fallback's.
+    (first, first_sampler), (second, _) = _shared_workers(proposals, K)
+    _asks_between_read_and_claim(monkeypatch, first_sampler, second)
+    first.ask()
+    mine, others = first.trials
+    assert others.user_attrs[RANK_ATTR] == 1
+    assert mine.user_attrs.get(RANK_ATTR) == (2 if proposals > 1 else None)
+    assert first.ask().user_attrs.get(RANK_ATTR) == (3 if proposals > 1 else None)
+
+
 def test_a_design_another_sampler_ran_is_not_proposed_again() -> None:
     # A study that already ran the advisor's #1 and #3 (e.g. found by TPE) gets the others.
     sampler = AdvisorSampler(TASK, BUDGET, seed=0)

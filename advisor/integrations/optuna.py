@@ -513,7 +513,7 @@ class AdvisorSampler(BaseSampler):
         """
         self._fallback.before_trial(study, trial)
         fixed = trial.system_attrs.get(_FIXED_PARAMS) or {}
-        if PARAMS_ATTR in trial.system_attrs or any(design_parameter(name) for name in fixed):
+        if _proposal(trial) is not None or any(design_parameter(name) for name in fixed):
             return
         with self._lock:
             self._ensure_ranking()
@@ -531,17 +531,38 @@ class AdvisorSampler(BaseSampler):
             if not self._remaining:
                 exhausted.add(study._study_id)
                 return
-            index = self._remaining.pop(0)
+            index = self._claim(study, trial)
+            if index is None:
+                return
             params, rank = self._params[index], self._designs[index].rank
-            storage = study._storage
-            storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, params)
-            storage.set_trial_user_attr(trial._trial_id, RANK_ATTR, rank)
+            study._storage.set_trial_user_attr(trial._trial_id, RANK_ATTR, rank)
             # ``trial`` is the Trial's cached copy, which later writes start from (as
             # Trial.set_user_attr keeps it in step with the storage) and which the relative
             # sampling reads: without the params there, a multivariate fallback past its
             # start-up trials would sample the design's shared parameters itself.
             trial.system_attrs[PARAMS_ATTR] = params
             trial.user_attrs[RANK_ATTR] = rank
+
+    def _claim(self, study: Study, trial: FrozenTrial) -> int | None:
+        """Claim for ``trial`` the first design of ``_remaining`` no other trial holds.
+
+        Optuna's storages have no atomic claim: a worker in another process may read the study
+        before this claim is written, and claim the same design. So the claim is written, the
+        study read again, and a design another trial holds by then given up for the next one.
+        Of two workers claiming one design at once, the one whose read comes later sees the
+        other's claim (each writes before it reads), so at most one keeps it; both may give it
+        up, and a later trial proposes it. With every design given up, the claim is withdrawn
+        and the fallback runs the trial (None). Called under the lock.
+        """
+        assert self._space is not None
+        storage = study._storage
+        while self._remaining:
+            index = self._remaining.pop(0)
+            storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, self._params[index])
+            if self._keys[index] not in _held_designs(study, self._space, other_than=trial):
+                return index
+        storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, None)
+        return None
 
     def _unheld(self, study: Study) -> list[int]:
         """Return the designs the study does not hold, in the order to propose them.
@@ -580,7 +601,7 @@ class AdvisorSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
         """Nothing relative for a proposed design; the fallback's space otherwise."""
-        if PARAMS_ATTR in trial.system_attrs:
+        if _proposal(trial) is not None:
             return {}
         # Annotated: without the optuna extra installed, mypy sees the fallback as Any.
         relative: dict[str, BaseDistribution] = self._fallback.infer_relative_search_space(
@@ -595,7 +616,7 @@ class AdvisorSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         """Nothing relative for a proposed design; the fallback's sample otherwise."""
-        if PARAMS_ATTR in trial.system_attrs:
+        if _proposal(trial) is not None:
             return {}
         sampled: dict[str, Any] = self._fallback.sample_relative(study, trial, search_space)
         return sampled
@@ -617,7 +638,7 @@ class AdvisorSampler(BaseSampler):
         the fallback's M or width is capped at the widest choice that still fits the budget
         (:meth:`ArchitectureSpace.fitting_widths`), so its design is not refused over budget.
         """
-        params = trial.system_attrs.get(PARAMS_ATTR)
+        params = _proposal(trial)
         if params is not None and param_name in params:
             design = f"the advisor's design #{trial.user_attrs.get(RANK_ATTR)}"
             for name, drawn in trial.params.items():
@@ -688,6 +709,16 @@ class AdvisorSampler(BaseSampler):
 _Key = tuple[tuple[str, Any], ...]
 
 
+def _proposal(trial: FrozenTrial) -> dict[str, Any] | None:
+    """Return the parameters of the design proposed to ``trial``; None when it runs none.
+
+    A claim :meth:`AdvisorSampler._claim` withdrew is None, so a trial recreated from it (a
+    retry) takes a design as a new trial does.
+    """
+    params: dict[str, Any] | None = trial.system_attrs.get(PARAMS_ATTR)
+    return params
+
+
 def _design_key(space: ArchitectureSpace, params: dict[str, Any]) -> _Key | None:
     """Return the design ``params`` hold, as its flat parameters; None when they hold none.
 
@@ -715,10 +746,18 @@ def _study_trials(study: Study, states: Container[TrialState] | None = None) -> 
     return trials
 
 
-def _held_designs(study: Study, space: ArchitectureSpace) -> set[_Key]:
-    """Return the designs the study holds: trials' parameters and queued trials' fixed ones."""
+def _held_designs(
+    study: Study, space: ArchitectureSpace, other_than: FrozenTrial | None = None
+) -> set[_Key]:
+    """Return the designs the study's trials hold, ``other_than``'s left out.
+
+    A trial holds its parameters, a queued trial its fixed ones and a proposed one the design
+    :class:`AdvisorSampler` claimed for it (a claim withdrawn holds none).
+    """
     held: set[_Key] = set()
     for trial in _study_trials(study):
+        if other_than is not None and trial._trial_id == other_than._trial_id:
+            continue
         for params in (
             trial.params,
             trial.system_attrs.get(_FIXED_PARAMS),
