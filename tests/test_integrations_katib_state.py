@@ -96,6 +96,22 @@ def test_a_new_cache_on_the_directory_skips_what_the_last_one_handed_out(tmp_pat
     assert _positions(search, 5, _on(tmp_path)) == [6, 7]
 
 
+def test_an_experiment_created_again_under_its_name_replaces_the_old_ones_record(
+    tmp_path: Path,
+) -> None:
+    # Deleted and created again under its name and settings on a directory shared by hand, the
+    # experiment finds the old one's file; Katib's first call of a new experiment is at place 0,
+    # which replaces the record, so the designs handed to the old one are not skipped.
+    search, _, _ = _learning()
+    assert _positions(search, 3, _on(tmp_path)) == [5, 4]  # handed to the old experiment
+    again = _on(tmp_path)
+    assert [s.position for s in suggestions(search, 0, 3, set(), cache=again)] == [1, 2, 3]
+    assert _positions(search, 3, again) == [5, 4]
+    ranked = _from_position_one(search, 0, 5)
+    record = json.loads(next(tmp_path.glob("handed-out-*.json")).read_text())
+    assert record["handed"] == [[p, _sha256(ranked[i])] for p, i in enumerate((0, 1, 2, 4, 3))]
+
+
 def test_an_evicted_sequence_reads_its_record_back(tmp_path: Path) -> None:
     # With no bytes to keep, every call's sequence is evicted after it (as a large one is).
     search, _, _ = _learning()
