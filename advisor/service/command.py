@@ -271,6 +271,7 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | N
         # On --host's interface: name that option, not a --katib-host never given.
         settings = ["host" if s == "katib_host" else s for s in error.settings]
         raise ServerStartError(settings, error.description) from None
+    _warn_if_katib_is_open(config, host, katib.address)
 
     def announce_both(running: RunningServer) -> None:
         _announce(running)
@@ -287,6 +288,30 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | N
         # Begun with the advisor's drain, Katib's has had its grace period by now: this waits for
         # what is left of it (or drains it from here, if the advisor never got to serve).
         katib.stop(config.grace_seconds)
+
+
+def _warn_if_katib_is_open(config: ServerConfig, host: str, address: str) -> None:
+    """Log a warning when the advisor's port asks for credentials and Katib's, on ``host``, is open.
+
+    Katib's endpoint takes no token and no TLS (Katib's controller dials it without either), and
+    each ``GetSuggestions`` runs a search: bound beyond this machine (``--host 0.0.0.0`` with no
+    ``--katib-host``), whoever reaches it uses the server, while the operator may take the token
+    or TLS of the advisor's port for the whole server's. Warned of, not refused: Katib's controller
+    runs in another pod and must reach the port (docs/INTEGRATIONS.md).
+    """
+    from advisor.service.server import reaches_other_machines  # see the module docstring
+
+    required = [name for name, on in (("a token", config.token), ("TLS", config.tls_cert)) if on]
+    if not required or not reaches_other_machines(host):
+        return
+    _LOGGER.warning(
+        "the advisor's port requires %s, but Katib's endpoint on %s takes no credentials "
+        "(Katib's controller dials it without any): anyone who reaches it runs searches; bind "
+        "it to 127.0.0.1 or to a cluster-internal interface only Katib's controller reaches "
+        "(--katib-host ADDRESS) and keep its port inside the cluster",
+        " and ".join(required),
+        address,
+    )
 
 
 _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import gc
+import ipaddress
 import logging
 import os
 import signal
@@ -80,6 +81,7 @@ __all__ = [
     "ServerConfig",
     "freeze_long_lived_objects",
     "host_port",
+    "reaches_other_machines",
     "read_token_file",
     "serve_forever",
     "socket_name_problem",
@@ -967,11 +969,8 @@ def _tcp_address_problem(host: str, port: int) -> str | None:
     The host is resolved as gRPC resolves it (an empty one is every interface's) and each of
     its addresses bound with ``SO_REUSEADDR`` and closed at once: the first refusal is the reason.
     """
-    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     try:
-        addresses = socket.getaddrinfo(
-            name or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
+        addresses = _bind_addresses(host, port)
     except (OSError, UnicodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         return f"host {host} cannot be resolved ({reason})"
@@ -984,3 +983,41 @@ def _tcp_address_problem(host: str, port: int) -> str | None:
                 hint = _BIND_ERROR_HINTS.get(error.errno)
                 return error.strerror if hint is None else f"{error.strerror} ({hint})"
     return None
+
+
+def reaches_other_machines(host: str) -> bool:
+    """Whether a server bound on ``host`` may take calls from other machines.
+
+    Not a Unix domain socket, and not an interface whose every address is loopback
+    (``127.0.0.1``, ``localhost``, ``::1``, ``::ffff:127.0.0.1``); a wildcard (``0.0.0.0``,
+    ``::``) or another machine's interface does. A host that does not resolve binds nothing.
+    """
+    if host.startswith(UNIX_SCHEMES):
+        return False
+    try:
+        addresses = _bind_addresses(host, 0)
+    except (OSError, UnicodeError):
+        return False
+    return not all(_is_loopback(str(address[4][0])) for address in addresses)
+
+
+def _bind_addresses(
+    host: str, port: int
+) -> Sequence[tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]]:
+    """Resolve the TCP ``host`` as gRPC binds it (an empty one is every interface's).
+
+    Raises
+    ------
+    OSError, UnicodeError
+        When the host cannot be resolved.
+    """
+    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return socket.getaddrinfo(name or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+
+
+def _is_loopback(address: str) -> bool:
+    """Whether the IP ``address`` is loopback, an IPv4-mapped one (``::ffff:127.0.0.1``) too."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -713,3 +714,73 @@ def test_the_start_up_log_states_the_limits_in_force(caplog: pytest.LogCaptureFi
     stated = dict(item.split("=") for item in line.removeprefix("request limits: ").split(", "))
     assert stated["max_top_k"] == "3" and stated["max_time_limit_seconds"] == "5.0"
     assert set(stated) == set(RequestLimits.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("host", "reaches"),
+    [
+        ("0.0.0.0", True),
+        ("::", True),
+        ("[::]", True),
+        ("127.0.0.1", False),
+        ("127.0.0.2", False),
+        ("localhost", False),
+        ("::1", False),
+        ("[::1]", False),
+        ("::ffff:127.0.0.1", False),
+        ("unix:advisor.sock", False),
+        ("unix-abstract:advisor", False),
+    ],
+)
+def test_only_a_loopback_interface_or_a_socket_keeps_other_machines_out(
+    host: str, reaches: bool
+) -> None:
+    assert server_module.reaches_other_machines(host) is reaches
+
+
+_TLS = ("--tls-cert", "CERT", "--tls-key", "KEY")
+
+
+@pytest.mark.parametrize(
+    ("options", "warned"),
+    [
+        (("--token-file", "TOKEN", "--katib-host", "0.0.0.0"), "a token"),
+        ((*_TLS, "--katib-host", "0.0.0.0"), "TLS"),
+        (("--token-file", "TOKEN", *_TLS, "--host", "0.0.0.0"), "a token and TLS"),
+        (("--token-file", "TOKEN", "--katib-host", "127.0.0.1"), None),
+        (("--katib-host", "0.0.0.0"), None),  # nothing on the advisor's port to mistake
+    ],
+)
+def test_katibs_open_port_beside_a_token_or_tls_is_warned_of(
+    options: tuple[str, ...],
+    warned: str | None,
+    certificates: Certificates,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # `advisor serve --host 0.0.0.0 --token-file t --katib-port 6789` served GetSuggestions (a
+    # search per call) to anyone who could reach the port without a word, while the operator
+    # could believe the token guarded the server.
+    token = tmp_path / "token"
+    token.write_text("secret-token\n")
+    token.chmod(0o600)
+    files = {
+        "TOKEN": token,
+        "CERT": certificates.server_cert,
+        "KEY": certificates.server_key,
+    }
+    monkeypatch.setattr(command, "_announce", lambda _: os.kill(os.getpid(), signal.SIGTERM))
+    monkeypatch.setattr(server_module, "freeze_long_lived_objects", lambda: None)  # test heap
+    argv = ["--port", "0", "--katib-port", "0", "--executor", "threads", "--workers", "1"]
+    argv += [str(files.get(o, o)) for o in options]
+    with caplog.at_level(logging.WARNING, logger=command.__name__):
+        assert serve_main([*argv, "--grace", "0"]) == 0
+    lines = [r.getMessage() for r in caplog.records if r.name == command.__name__]
+    if warned is None:
+        assert lines == []
+        return
+    [line] = lines
+    assert line.startswith(f"the advisor's port requires {warned}, but Katib's endpoint on ")
+    assert "0.0.0.0:" in line and "takes no credentials" in line
+    assert "--katib-host" in line and "127.0.0.1" in line
