@@ -10,9 +10,11 @@ back serialized and are sent as they are. A search's ``search_id`` is read here,
 
 from __future__ import annotations
 
+import hashlib
+import ssl
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -124,11 +126,32 @@ def _search_id(method: str, payload: bytes) -> str | None:
 
 
 def _caller(context: _Context) -> Caller:
-    """Return who makes the call, whose search names are its own (:data:`Caller`)."""
+    """Return who makes the call, whose search names are its own (:data:`Caller`).
+
+    A client certificate with neither subject alternative names nor a common name (only an
+    organization, say) is named by gRPC as the common name ``b""``: every such certificate was
+    one caller, each able to finish the others' searches. It is its SHA-256 fingerprint instead.
+    """
     identities = context.peer_identities()
     if identities is None:
         return ()
-    return (str(context.peer_identity_key()).encode(), *identities)
+    if any(identities):
+        return (str(context.peer_identity_key()).encode(), *identities)
+    return (_FINGERPRINT, _fingerprint(context))
+
+
+_FINGERPRINT: Final = b"x509_sha256_fingerprint"
+"""What names a caller known by its certificate's fingerprint (:func:`_caller`)."""
+
+
+def _fingerprint(context: _Context) -> bytes:
+    """Return the SHA-256 digest of the DER of the call's client certificate.
+
+    The peers the server authenticates are TLS client certificates (mutual TLS is its only
+    authentication of a peer), which gRPC hands over as ``x509_pem_cert``.
+    """
+    [pem] = context.auth_context()["x509_pem_cert"]
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem.decode("ascii"))).digest()
 
 
 async def _named(

@@ -112,8 +112,9 @@ call may wait for a worker process (one that died is being replaced) after its n
 
 Caller: TypeAlias = tuple[bytes, ...]
 """Who holds a search's name: gRPC's property that identifies an authenticated peer and that
-peer's identities (``x509_subject_alternative_name`` and the client certificate's names, say);
-empty where the call's peer is not authenticated."""
+peer's identities (``x509_subject_alternative_name`` and the client certificate's names, say),
+or, for a certificate that names no one, its SHA-256 fingerprint; empty where the call's peer is
+not authenticated."""
 
 
 class SearchKey(NamedTuple):

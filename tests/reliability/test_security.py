@@ -124,9 +124,16 @@ def _mtls_client(address: str, certificates: Certificates, cert: Path, key: Path
     return AdvisorClient(address, tls=tls)
 
 
-def test_under_mutual_tls_a_search_name_is_its_callers_own(certificates: Certificates) -> None:
+@pytest.mark.parametrize(
+    ("owner_name", "colleague_name"), [("client", "colleague"), ("nameless", "other_nameless")]
+)
+def test_under_mutual_tls_a_search_name_is_its_callers_own(
+    owner_name: str, colleague_name: str, certificates: Certificates
+) -> None:
     # A caller of another certificate could finish a search whose name it guessed ("trial-7"),
-    # and was told ALREADY_EXISTS for a name another caller's running search held.
+    # and was told ALREADY_EXISTS for a name another caller's running search held. Certificates
+    # that name no one (no subject alternative name, no common name) were all one caller: gRPC
+    # reports each as the common name b"".
     config = ServerConfig(
         workers=2,
         executor="threads",
@@ -140,14 +147,14 @@ def test_under_mutual_tls_a_search_name_is_its_callers_own(certificates: Certifi
         _mtls_client(
             f"localhost:{running.port}",
             certificates,
-            certificates.client_cert,
-            certificates.client_key,
+            getattr(certificates, f"{owner_name}_cert"),
+            getattr(certificates, f"{owner_name}_key"),
         ) as owner,
         _mtls_client(
             f"localhost:{running.port}",
             certificates,
-            certificates.colleague_cert,
-            certificates.colleague_key,
+            getattr(certificates, f"{colleague_name}_cert"),
+            getattr(certificates, f"{colleague_name}_key"),
         ) as colleague,
     ):
 

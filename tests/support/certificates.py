@@ -1,9 +1,11 @@
 """Throw-away X.509 material for the TLS tests, made at test time with the ``openssl`` CLI.
 
 A test CA signs a server certificate (valid for ``localhost`` and ``127.0.0.1``) and two client
-certificates (``client`` and ``colleague``, two callers the server tells apart); a second,
-unrelated CA signs an intruder's client certificate, which a server that trusts only the first CA
-must refuse. Keys are EC P-256 (fast to generate) and live one day.
+certificates (``client`` and ``colleague``, two callers the server tells apart), and two more
+that name no one (``nameless`` and ``other_nameless``: no subject alternative name and no common
+name, only an organization); a second, unrelated CA signs an intruder's client certificate, which
+a server that trusts only the first CA must refuse. Keys are EC P-256 (fast to generate) and live
+one day.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ class Certificates:
     intruder_key: Path
     colleague_cert: Path
     colleague_key: Path
+    nameless_cert: Path
+    nameless_key: Path
+    other_nameless_cert: Path
+    other_nameless_key: Path
 
 
 def _openssl(*args: str | Path) -> None:
@@ -46,14 +52,19 @@ def _authority(directory: Path, name: str) -> tuple[Path, Path]:
 
 
 def _leaf(
-    directory: Path, name: str, authority: tuple[Path, Path], extensions: str
+    directory: Path,
+    name: str,
+    authority: tuple[Path, Path],
+    extensions: str,
+    subject: str | None = None,
 ) -> tuple[Path, Path]:
+    """Write a key and a certificate ``authority`` signs, of ``subject`` (default ``/CN=name``)."""
     cert, key = directory / f"{name}.pem", directory / f"{name}.key"
     request, extfile = directory / f"{name}.csr", directory / f"{name}.ext"
     extfile.write_text(extensions)
     _openssl(
         "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", key, "-out", request, "-subj", f"/CN={name}",
+        "-keyout", key, "-out", request, "-subj", subject or f"/CN={name}",
     )  # fmt: skip
     _openssl(
         "x509", "-req", "-in", request, "-CA", authority[0], "-CAkey", authority[1],
@@ -63,7 +74,7 @@ def _leaf(
 
 
 def make_certificates(directory: Path) -> Certificates:
-    """Write a CA, a server and two client certificates, and an intruder signed by another CA."""
+    """Write a CA, a server and four client certificates, and an intruder signed by another CA."""
     authority = _authority(directory, "test-ca")
     server = _leaf(
         directory,
@@ -76,7 +87,13 @@ def make_certificates(directory: Path) -> Certificates:
     intruder = _leaf(
         directory, "intruder", _authority(directory, "other-ca"), "extendedKeyUsage=clientAuth\n"
     )
-    return Certificates(authority[0], *server, *client, *intruder, *colleague)
+    nameless = [
+        _leaf(directory, name, authority, "extendedKeyUsage=clientAuth\n", f"/O={organization}")
+        for name, organization in (("nameless", "tenant-a"), ("other-nameless", "tenant-b"))
+    ]
+    return Certificates(
+        authority[0], *server, *client, *intruder, *colleague, *nameless[0], *nameless[1]
+    )
 
 
 def make_server_certificate(directory: Path, alt_names: str) -> tuple[Path, Path]:
