@@ -1,4 +1,6 @@
-"""Writing a command's text to standard output, and the one line and status of a write that fails.
+"""Writing a command's text to standard output: the width it wraps within, a failed write's line.
+
+A write that fails ends the command with one error line and a status.
 
 Shared by ``advisor`` (its results, ``--version`` and ``--help``) and ``advisor-server`` (its
 ``--help``), so a full disk, a closed stream, a reader that went away or a Ctrl-C during the write
@@ -12,11 +14,13 @@ import codecs
 import contextlib
 import io
 import os
+import shutil
 import sys
 from typing import BinaryIO, Final
 
 __all__ = [
     "BROKEN_PIPE_EXIT_STATUS",
+    "NARROWEST_TEXT",
     "OUTPUT_INTERRUPTED_EXIT_STATUS",
     "WRITE_FAILED_EXIT_STATUS",
     "OutputError",
@@ -24,6 +28,8 @@ __all__ = [
     "print_text",
     "say_error",
     "silence_stdout",
+    "terminal_columns",
+    "text_columns",
     "unicode_stdout",
     "write_stderr",
     "write_stdout",
@@ -40,6 +46,34 @@ BROKEN_PIPE_EXIT_STATUS: Final = 141
 
 _UNICODE_CODECS: Final = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-32", "gb18030"})
 """Codecs (by :func:`codecs.lookup`'s name) that encode every character."""
+
+
+NARROWEST_TEXT: Final = 40
+"""The narrowest prose lines, on however narrow a terminal: a word per line reads worse."""
+
+_WIDEST_TEXT: Final = 96
+"""The widest prose lines, on however wide a terminal: longer lines are hard to read."""
+
+_FALLBACK_COLUMNS: Final = 80
+"""The width text wraps within where the terminal's cannot be measured (a pipe, a file)."""
+
+
+def terminal_columns() -> int:
+    """Return the terminal's width, at least 40: what a table's columns fit within.
+
+    ``COLUMNS`` where set, else standard output's terminal's, else 80.
+    """
+    return max(NARROWEST_TEXT, shutil.get_terminal_size((_FALLBACK_COLUMNS, 0)).columns)
+
+
+def text_columns() -> int:
+    """Return the columns prose (a table's, a command's help) wraps within: between 40 and 96.
+
+    Prose wrapped at a fixed 96 ran past the edge of an 80-column terminal on every line, and
+    the terminal broke the words wherever the edge fell; wrapped at a ``COLUMNS`` of 100000 it
+    was one line per paragraph.
+    """
+    return min(_WIDEST_TEXT, terminal_columns())
 
 
 def unicode_stdout() -> bool:

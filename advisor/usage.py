@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
 
-from advisor.stdout import print_text
+from advisor.stdout import print_text, text_columns
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -65,7 +65,27 @@ _ENTRY = re.compile(r"\s+\S+\s+")
 """The start of an indented entry of a help text's list, up to its text: ``  130  ``."""
 
 
-class LinesHelpFormatter(argparse.RawDescriptionHelpFormatter):
+class _TextWidthHelpFormatter(argparse.HelpFormatter):
+    """A help formatter that wraps within prose's width (:func:`~advisor.stdout.text_columns`).
+
+    argparse wraps at ``COLUMNS`` itself: at 100000 ``advisor recommend --help`` printed its
+    usage as one line of 823 characters, and at 20 every summary of a subcommand a word a line
+    under its name. The width is the terminal's less argparse's margin of two, held between 40
+    and 96 as prose is.
+    """
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = text_columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+class LinesHelpFormatter(_TextWidthHelpFormatter):
     """A help formatter that keeps a description's or an epilog's lines and wraps each one.
 
     Each line is wrapped within the help's width on its own: an indented entry of a list (an
@@ -205,6 +225,7 @@ class OneLineParser(argparse.ArgumentParser):
         # add_parser passes no allow_abbrev of its own: the default here is what keeps a
         # subcommand's parser from taking a prefix of one of its options as that option.
         kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", _TextWidthHelpFormatter)
         super().__init__(*args, **kwargs)
         # The registry, not add_argument: argument groups share it, so their list options too
         # are taken once.

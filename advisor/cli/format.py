@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import shutil
 import textwrap
 import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -29,16 +28,11 @@ from advisor.model.results import (
     SearchResult,
 )
 from advisor.model.task import PresetInfo
+from advisor.stdout import NARROWEST_TEXT, terminal_columns, text_columns
 
 __all__ = ["render_analysis", "render_presets", "render_search_result", "table", "wrapped"]
 
-_RATIONALE_WIDTH = 96
-"""The widest prose lines, on however wide a terminal: longer lines are hard to read."""
-_FALLBACK_COLUMNS = 80
-"""The width prose wraps within where the terminal's cannot be measured (a pipe, a file)."""
-_NARROWEST = 40
-"""The narrowest prose lines, on however narrow a terminal: a word per line reads worse."""
-_PROSE_COLUMN = _NARROWEST // 2
+_PROSE_COLUMN = NARROWEST_TEXT // 2
 """The narrowest a table's prose column (a preset's description) wraps within."""
 _EXPLAIN_HINT = (
     "why: each design's summary; --explain prints the whole rationales (the score's parts, the "
@@ -162,23 +156,6 @@ def _recommendation_lines(recommendation: Recommendation, score: str, explain: b
     return lines
 
 
-def _text_width() -> int:
-    """Return the columns prose wraps within: the terminal's, between 40 and 96.
-
-    Prose wrapped at a fixed 96 ran past the edge of an 80-column terminal on every line, and
-    the terminal broke the words wherever the edge fell.
-    """
-    return min(_RATIONALE_WIDTH, _terminal_width())
-
-
-def _terminal_width() -> int:
-    """Return the terminal's width, at least 40: what a table's columns fit within.
-
-    ``COLUMNS`` where set, else standard output's terminal's, else 80.
-    """
-    return max(_NARROWEST, shutil.get_terminal_size((_FALLBACK_COLUMNS, 0)).columns)
-
-
 def _packed(fields: Sequence[str], first: str, rest: str) -> list[str]:
     """Lay ``fields`` out two spaces apart, a field that would pass the width on a new line.
 
@@ -186,7 +163,7 @@ def _packed(fields: Sequence[str], first: str, rest: str) -> list[str]:
     (83 columns for ``#3  interleaved  depth 4 ...``, more with a padding or a mixture); a
     field is never split, so ``7,901,408 multiply-adds`` reads whole.
     """
-    width = _text_width()
+    width = text_columns()
     lines = [first + as_shown(fields[0])]
     for field in map(as_shown, fields[1:]):
         if _display_width(lines[-1]) + 2 + _display_width(field) <= width:
@@ -205,7 +182,7 @@ def wrapped(text: str, first: str, rest: str) -> list[str]:
     """
     return textwrap.wrap(
         as_shown(text),
-        width=_text_width(),
+        width=text_columns(),
         initial_indent=first,
         subsequent_indent=rest,
         break_on_hyphens=False,
@@ -313,7 +290,7 @@ def table(
 ) -> list[str]:
     """Lay ``rows`` out in columns under ``headers``, two spaces apart, each line after ``indent``.
 
-    A table wider than the terminal (:func:`_terminal_width`) wraps its first column, the names,
+    A table wider than the terminal (:func:`terminal_columns`) wraps its first column, the names,
     at spaces within the room the other columns leave (further lines two spaces in, the other
     cells blank), never below its longest word: a task's ``data: ...`` correlations ran a
     recommendation's table to 113 columns. A name is never shortened, as it is given nowhere
@@ -333,7 +310,7 @@ def table(
     widths = [
         max(_display_width(cell) for cell in column) for column in zip(headers, *rows, strict=True)
     ]
-    room = _terminal_width() - _display_width(indent)
+    room = terminal_columns() - _display_width(indent)
     if prose_last:  # it wraps as narrow as it must, after the names: count it at its floor
         widths[-1] = min(widths[-1], _PROSE_COLUMN)
     names = [headers[0], *(row[0] for row in rows)]
@@ -343,7 +320,7 @@ def table(
         group_widths = [widths[index] for index in shown]
         group_widths[0] = _names_width(group_widths, names, room)
         start = sum(group_widths[:-1]) + 2 * (len(group_widths) - 1)
-        prose = max(min(_text_width(), room - start), _PROSE_COLUMN)
+        prose = max(min(text_columns(), room - start), _PROSE_COLUMN)
         last_is_prose = prose_last and group[-1] == len(widths) - 1
         for cells in [headers, *rows]:
             laid += _row_lines(
