@@ -14,6 +14,7 @@ import codecs
 import contextlib
 import io
 import os
+import re
 import shutil
 import sys
 from typing import BinaryIO, Final
@@ -195,17 +196,39 @@ def say_error(command: str, message: str) -> None:
     write_stderr(f"{command}: error: {message}\n")
 
 
+_SECTION_SIGN: Final = re.compile(r"(?<=\.md )§(?=\d)")
+"""The section sign of a message's reference to the docs (``docs/FORMATS.md §2``).
+
+Only there is the sign the project's own: a name a message quotes keeps any of its own.
+"""
+
+
+def _sections_in_words(text: str, encoding: str | None) -> str:
+    r"""Return ``text``, its references to the docs' sections in words where ``encoding`` lacks §.
+
+    On an ASCII stream (``PYTHONIOENCODING=ascii``, ``LC_ALL=C`` with ``PYTHONUTF8=0``) the sign
+    was Python's escape, ``docs/FORMATS.md \xa71``, which names no section a reader can find;
+    it reads ``docs/FORMATS.md section 1`` instead.
+    """
+    try:
+        "§".encode(encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return _SECTION_SIGN.sub("section ", text)
+    return text
+
+
 def write_stderr(text: str) -> None:
     """Write ``text`` on standard error, where a command says what is not its result.
 
     Every such text goes through here (error lines, ``infer``'s report, notes): a standard error
     that takes none (``2>/dev/full``) or is closed loses it, never the result on standard output
     or the exit status. ``advisor infer DATA > task.yaml 2>/dev/full`` ended 1 with no task, its
-    report's failed write taken for the command's failure.
+    report's failed write taken for the command's failure. A reference to a section of the docs
+    reads in words where the stream's encoding lacks the sign (:func:`_sections_in_words`).
     """
     stream = sys.stderr
     if stream is None:  # started with standard error closed, as print() would write nothing
         return
     with contextlib.suppress(OSError):
-        stream.write(text)
+        stream.write(_sections_in_words(text, getattr(stream, "encoding", None)))
         stream.flush()

@@ -47,3 +47,34 @@ def test_help_wraps_within_40_to_96_columns_whatever_columns_says(
     assert result.returncode == 0, result.stderr
     assert max(map(len, result.stdout.splitlines())) <= 96, result.stdout
     assert result.stdout == _run(command, COLUMNS=held_at).stdout
+
+
+_ARCHITECTURE = str(_ROOT / "examples" / "architectures" / "mirror.yaml")
+_NOT_A_TASK = (
+    "advisor: error: task: is an architecture (it has geometry, layers, representation), not a "
+    "task: a task file holds input and correlations or a preset (docs/FORMATS.md {section}1)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("locale", "section"),
+    [
+        ({"PYTHONIOENCODING": "ascii"}, "section "),
+        ({"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}, "section "),
+        ({"LC_ALL": "C.UTF-8", "PYTHONIOENCODING": ""}, "§"),
+        ({"PYTHONIOENCODING": "latin-1"}, "§"),
+    ],
+    ids=["ascii", "C", "C.UTF-8", "latin-1"],
+)
+def test_an_error_names_the_docs_section_in_words_where_standard_error_lacks_the_sign(
+    locale: dict[str, str], section: str
+) -> None:
+    # An ASCII standard error wrote the section sign as Python's escape: `docs/FORMATS.md
+    # \xa71`, which reads as no section at all.
+    command = [sys.executable, "-m", "advisor", "analyze", _ARCHITECTURE, "--arch", _ARCHITECTURE]
+    result = subprocess.run(
+        command, capture_output=True, env={**os.environ, **locale}, cwd=_ROOT, timeout=120
+    )
+    assert result.returncode == 2
+    encoding = locale.get("PYTHONIOENCODING") or "utf-8"
+    assert result.stderr.decode(encoding) == _NOT_A_TASK.format(section=section)
