@@ -15,9 +15,10 @@ import contextlib
 import io
 import os
 import re
-import shutil
 import sys
-from typing import BinaryIO, Final
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import BinaryIO, Final, TextIO
 
 __all__ = [
     "BROKEN_PIPE_EXIT_STATUS",
@@ -28,6 +29,7 @@ __all__ = [
     "OutputInterruptedError",
     "print_text",
     "say_error",
+    "shown_on",
     "silence_stdout",
     "terminal_columns",
     "text_columns",
@@ -59,12 +61,49 @@ _FALLBACK_COLUMNS: Final = 80
 """The width text wraps within where the terminal's cannot be measured (a pipe, a file)."""
 
 
+_SHOWN_ON: ContextVar[TextIO | None] = ContextVar("_SHOWN_ON", default=None)
+"""The stream the text being laid out goes to (:func:`shown_on`); None for standard output."""
+
+
+@contextlib.contextmanager
+def shown_on(stream: TextIO) -> Iterator[None]:
+    """Lay the text out within this block for ``stream``'s terminal (:func:`terminal_columns`).
+
+    ``infer``'s report goes to standard error: measured on standard output's terminal, ``advisor
+    infer DATA > task.yaml`` wrapped it at 80 columns (standard output a file) on a terminal of
+    60, which broke every line wherever its edge fell.
+    """
+    token = _SHOWN_ON.set(stream)
+    try:
+        yield
+    finally:
+        _SHOWN_ON.reset(token)
+
+
 def terminal_columns() -> int:
     """Return the terminal's width, at least 40: what a table's columns fit within.
 
-    ``COLUMNS`` where set, else standard output's terminal's, else 80.
+    ``COLUMNS`` where set, else the width of the terminal the text goes to (standard output's,
+    or the stream :func:`shown_on` names), else 80.
     """
-    return max(NARROWEST_TEXT, shutil.get_terminal_size((_FALLBACK_COLUMNS, 0)).columns)
+    return max(NARROWEST_TEXT, _columns())
+
+
+def _columns() -> int:
+    """Return ``COLUMNS`` where it is a width, else the text's terminal's, else 80.
+
+    As :func:`shutil.get_terminal_size` reads them, which measures standard output's alone.
+    """
+    with contextlib.suppress(ValueError):
+        columns = int(os.environ.get("COLUMNS", ""))
+        if columns > 0:
+            return columns
+    stream = _SHOWN_ON.get() or sys.__stdout__
+    try:
+        descriptor = -1 if stream is None else stream.fileno()
+        return os.get_terminal_size(descriptor).columns or _FALLBACK_COLUMNS
+    except (AttributeError, ValueError, OSError):  # no stream, no descriptor, no terminal
+        return _FALLBACK_COLUMNS
 
 
 def text_columns() -> int:

@@ -6,11 +6,17 @@ the width and the encodings are read when the process starts.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import select
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -78,3 +84,58 @@ def test_an_error_names_the_docs_section_in_words_where_standard_error_lacks_the
     assert result.returncode == 2
     encoding = locale.get("PYTHONIOENCODING") or "utf-8"
     assert result.stderr.decode(encoding) == _NOT_A_TASK.format(section=section)
+
+
+def _on_terminal(command: list[str], columns: int, stdout: Path) -> tuple[int, list[str]]:
+    """Run ``command`` with standard error a terminal of ``columns`` and standard output a file.
+
+    Return its exit status and the lines the terminal shows, each as the last carriage return
+    left it (the progress line is drawn over and erased).
+    """
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    environment = {name: value for name, value in os.environ.items() if name != "COLUMNS"}
+    with stdout.open("wb") as file:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=file,
+            stderr=secondary,
+            env=environment,
+            cwd=_ROOT,
+        )
+    os.close(secondary)
+    shown = bytearray()
+    try:
+        while select.select([primary], [], [], 120)[0]:
+            chunk = os.read(primary, 65536)
+            if not chunk:
+                break
+            shown += chunk
+    except OSError:  # the terminal's other end closed: the process has ended
+        pass
+    finally:
+        os.close(primary)
+    status = process.wait(timeout=120)
+    text = shown.decode().replace("\r\n", "\n")
+    return status, [line.rpartition("\r")[2] for line in text.split("\n")]
+
+
+def test_the_infer_report_fits_the_terminal_it_is_shown_on_while_the_task_goes_to_a_file(
+    tmp_path: Path,
+) -> None:
+    # The report was measured on standard output's terminal, whatever it went to: `advisor
+    # infer DATA > task.yaml` on a 60-column terminal wrapped its report at 80 columns (no
+    # terminal to measure), which the terminal broke wherever its edge fell.
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((300, 8, 8))
+    values[:, :, 4:] = values[:, :, 3::-1]
+    data = tmp_path / "mirrored.npy"
+    np.save(data, values)
+    task = tmp_path / "task.yaml"
+    command = [sys.executable, "-m", "advisor", "infer", str(data)]
+    status, lines = _on_terminal(command, 60, task)
+    assert status == 0, lines
+    assert any(line.startswith("evidence: ") for line in lines), lines
+    assert max(map(len, lines)) <= 60, lines
+    assert task.read_text().startswith("input:")

@@ -38,7 +38,7 @@ from advisor.model.documents import document_form, read_document
 from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 from advisor.model.text import told_apart
-from advisor.stdout import write_stderr
+from advisor.stdout import shown_on, write_stderr
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
 
@@ -125,9 +125,10 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
             f"--labels {args.data} sets the task's outputs to its classes"
         )
     # Wrapped as the report's own notes are: unwrapped, a labels note ran to 150 columns.
-    summary = render_report(graph, report) + "".join(
-        f"{line}\n" for note in notes if note for line in wrapped(note, "", "  ")
-    )
+    with shown_on(sys.stderr if output is None or report.task is None else sys.stdout):
+        summary = render_report(graph, report) + "".join(
+            f"{line}\n" for note in notes if note for line in wrapped(note, "", "  ")
+        )
     if report.task is None:
         write_stderr(summary)
         raise InvalidRequestError.single("DATA", f"{_no_task(graph, report)}: no task to write")
