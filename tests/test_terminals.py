@@ -10,9 +10,11 @@ import fcntl
 import os
 import pty
 import select
+import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 from pathlib import Path
 
@@ -139,3 +141,28 @@ def test_the_infer_report_fits_the_terminal_it_is_shown_on_while_the_task_goes_t
     assert any(line.startswith("evidence: ") for line in lines), lines
     assert max(map(len, lines)) <= 60, lines
     assert task.read_text().startswith("input:")
+
+
+def test_a_server_announces_an_address_its_standard_output_cannot_encode_with_escapes() -> None:
+    # `PYTHONIOENCODING=ascii advisor serve --host unix:/tmp/日本.sock` started serving, then
+    # printing "listening on" ended it: `advisor: error: unexpected UnicodeEncodeError`, exit 1.
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:  # a socket's path is short
+        command = [sys.executable, str(_ROOT / "server.py"), "--host", f"unix:{folder}/日本.sock"]
+        process = subprocess.Popen(
+            [*command, "--executor", "threads", "--grace", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONIOENCODING": "ascii"},
+            cwd=_ROOT,
+        )
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline().decode("ascii")
+            assert line == f"listening on unix:{folder}/\\u65e5\\u672c.sock\n"
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.communicate(timeout=60)

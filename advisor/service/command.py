@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import stat
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from advisor.service.options import (
     START_FAILED_EXIT_STATUS,
     add_serve_arguments,
 )
-from advisor.stdout import say_error, silence_stdout
+from advisor.stdout import OutputError, say_error, silence_stdout, write_stdout
 from advisor.usage import OneLineParser, grpc_verbosity_problem, violations_as_options
 
 if TYPE_CHECKING:
@@ -354,13 +355,16 @@ def _print_line(line: str) -> None:
     A supervisor that closed the pipe (or a ``| true``) made the announcement raise
     ``BrokenPipeError``: a traceback, and a server that had started stopped with exit status 1.
     The line is logged instead, and standard output goes to ``/dev/null`` from then on
-    (:func:`~advisor.stdout.silence_stdout`).
+    (:func:`~advisor.stdout.silence_stdout`). A character its encoding lacks is Python's escape
+    (:func:`~advisor.stdout.write_stdout`): ``PYTHONIOENCODING=ascii advisor serve --host
+    unix:/tmp/日本.sock`` ended with ``unexpected UnicodeEncodeError`` once it served.
     """
     try:
-        print(line, flush=True)
-    except OSError as error:
+        write_stdout(f"{line}\n")
+    except (OSError, OutputError) as error:
         _LOGGER.warning("cannot write %r on standard output (%s); serving on", line, error)
-        silence_stdout()
+        if sys.stdout is not None:  # started with it closed: nothing to send anywhere
+            silence_stdout()
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int:
