@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
 
-from advisor.stdout import print_text, text_columns
+from advisor.stdout import print_text, say_error, text_columns
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -288,8 +288,8 @@ class OneLineParser(argparse.ArgumentParser):
         self._report(message)
 
     def _report(self, message: str) -> NoReturn:
-        name = self.command or self.prog
-        self.exit(USAGE_EXIT_STATUS, f"{name}: error: {self._one_line(message)}\n")
+        say_error(self.command or self.prog, self._one_line(message))
+        self.exit(USAGE_EXIT_STATUS)
 
     def _unrecognized(self, args: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
         """Parse ``args`` with the required arguments (the subcommands' too) waived.

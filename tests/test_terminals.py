@@ -166,3 +166,23 @@ def test_a_server_announces_an_address_its_standard_output_cannot_encode_with_es
             if process.poll() is None:
                 process.kill()
             process.communicate(timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("command", "word", "shown"),
+    [
+        ([sys.executable, "-m", "advisor", "presets"], "--x\x1b[31mred", r"--x\x1b[31mred"),
+        ([sys.executable, "-m", "advisor", "presets"], "a\nb", r"a\nb"),
+        ([sys.executable, str(_ROOT / "server.py")], "--x\rb", r"--x\rb"),
+    ],
+    ids=["escape-sequence", "newline", "server-carriage-return"],
+)
+def test_an_error_line_shows_a_control_character_of_the_command_line_as_an_escape(
+    command: list[str], word: str, shown: str
+) -> None:
+    # An unrecognized argument was written as typed: its escape sequence turned the terminal
+    # red (or worse), and its newline made the one error line two.
+    result = _run([*command, word])
+    assert result.returncode == 2
+    name = "advisor" if "advisor" in command else "server.py"
+    assert result.stderr == f"{name}: error: unrecognized arguments: {shown}\n"
