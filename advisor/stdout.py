@@ -28,6 +28,7 @@ __all__ = [
     "OutputError",
     "OutputInterruptedError",
     "print_text",
+    "printable",
     "say_error",
     "shown_on",
     "silence_stdout",
@@ -231,17 +232,17 @@ def say_error(command: str, message: str) -> None:
     A standard error that takes no line (``2>/dev/full``) leaves the exit status to tell the
     failure: the write's own error ended the command with a traceback no one saw and status 1,
     whatever the failure was. A character that is not printable is Python's escape
-    (:func:`_printable`), so the line stays one.
+    (:func:`printable`), so the line stays one.
     """
-    write_stderr(f"{command}: error: {_printable(message)}\n")
+    write_stderr(f"{command}: error: {printable(message)}\n")
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     r"""Return ``text`` with each character that is not printable as Python's escape (``\x1b``).
 
-    An error line quotes what the user gave: an unrecognized argument written as typed turned
-    the terminal red with its escape sequence (``advisor presets $'\e[31m'``), and made the one
-    line two with its newline.
+    A line that quotes what the user gave (an argument, a file's name) goes through here: an
+    unrecognized argument written as typed turned the terminal red with its escape sequence
+    (``advisor presets $'\e[31m'``), and made the one error line two with its newline.
     """
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 

@@ -123,17 +123,21 @@ def _on_terminal(command: list[str], columns: int, stdout: Path) -> tuple[int, l
     return status, [line.rpartition("\r")[2] for line in text.split("\n")]
 
 
+def _mirrored() -> np.ndarray:
+    """300 samples of an 8x8 grid whose right half mirrors its left: a task to infer."""
+    values = np.random.default_rng(0).standard_normal((300, 8, 8))
+    values[:, :, 4:] = values[:, :, 3::-1]
+    return values
+
+
 def test_the_infer_report_fits_the_terminal_it_is_shown_on_while_the_task_goes_to_a_file(
     tmp_path: Path,
 ) -> None:
     # The report was measured on standard output's terminal, whatever it went to: `advisor
     # infer DATA > task.yaml` on a 60-column terminal wrapped its report at 80 columns (no
     # terminal to measure), which the terminal broke wherever its edge fell.
-    rng = np.random.default_rng(0)
-    values = rng.standard_normal((300, 8, 8))
-    values[:, :, 4:] = values[:, :, 3::-1]
     data = tmp_path / "mirrored.npy"
-    np.save(data, values)
+    np.save(data, _mirrored())
     task = tmp_path / "task.yaml"
     command = [sys.executable, "-m", "advisor", "infer", str(data)]
     status, lines = _on_terminal(command, 60, task)
@@ -186,3 +190,18 @@ def test_an_error_line_shows_a_control_character_of_the_command_line_as_an_escap
     assert result.returncode == 2
     name = "advisor" if "advisor" in command else "server.py"
     assert result.stderr == f"{name}: error: unrecognized arguments: {shown}\n"
+
+
+def test_infer_names_its_files_with_control_characters_as_escapes(tmp_path: Path) -> None:
+    # `advisor infer $'z\e[31m.npz' --output $'a\e[31mb.yaml'` wrote both names as typed in
+    # its note and its last line: the escape sequences turned the terminal red.
+    data = tmp_path / "z\x1b[31m.npz"
+    np.savez(data, data=_mirrored(), labels=np.zeros(300))
+    output = tmp_path / "a\x1b[31mb.yaml"
+    result = _run([sys.executable, "-m", "advisor", "infer", str(data), "--output", str(output)])
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    shown = result.stdout.replace("\n  ", " ")  # the note's lines, unwrapped
+    assert f"note: {tmp_path}/z\\x1b[31m.npz also holds an array 'labels'" in shown
+    assert shown.endswith(f"task written to {tmp_path}/a\\x1b[31mb.yaml\n")
+    assert output.read_text().startswith("input:")

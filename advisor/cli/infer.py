@@ -38,7 +38,7 @@ from advisor.model.documents import document_form, read_document
 from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 from advisor.model.text import told_apart
-from advisor.stdout import shown_on, write_stderr
+from advisor.stdout import printable, shown_on, write_stderr
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
 
@@ -120,9 +120,10 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     )
     notes = [_labels_note(classes, sample.samples)]
     if args.labels is None and "labels" in npz_names(args.data):
+        data = printable(str(args.data))
         notes.append(
-            f"note: {args.data} also holds an array 'labels', read only when named: "
-            f"--labels {args.data} sets the task's outputs to its classes"
+            f"note: {data} also holds an array 'labels', read only when named: "
+            f"--labels {data} sets the task's outputs to its classes"
         )
     # Wrapped as the report's own notes are: unwrapped, a labels note ran to 150 columns.
     with shown_on(sys.stderr if output is None or report.task is None else sys.stdout):
@@ -136,7 +137,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         write_stderr(summary)
         return stdout_document(task_file(report.task), args.format or "yaml")
     _write_task(task_file(report.task), output, "--output", (), args.format)
-    return summary + f"task written to {output}\n"
+    return summary + f"task written to {printable(str(output))}\n"
 
 
 def _infer_task(
