@@ -20,10 +20,13 @@ into the worker's control block, and the drain deadline too when a shutdown begi
 stop signals read both at every poll (:mod:`advisor.service.worker_link`).
 
 A worker that dies mid-call (SIGKILL, the OOM killer) ends only that call, with an opaque
-INTERNAL (the exit is logged under the request id); it is replaced at once, and health is never
-affected. A worker acknowledges each job as it reads it (``Accepted``): one that died before (its
-death not yet noticed when the call was handed to it) never started the job, which goes to the
-next idle worker, the replacement if no other.
+INTERNAL (the exit is logged under the request id); it is replaced at once, and health is not
+affected while its replacement loads. Only while no worker can take calls and a new one has
+failed to start (its spawn refused, or it exited before it was ready) does the pool report the
+server not serving (``on_serving``), and serving again once a worker is ready. A worker
+acknowledges each job as it reads it (``Accepted``): one that died before (its death not yet
+noticed when the call was handed to it) never started the job, which goes to the next idle
+worker, the replacement if no other.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import signal
 import sys
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -256,6 +260,7 @@ class ProcessWorkers:
         admission: Admission,
         niceness: int,
         max_worker_bytes: int | None = None,
+        on_serving: Callable[[bool], None] | None = None,
     ) -> None:
         self._setup = Setup(limits.model_dump_json(), niceness)
         self._admission = admission
@@ -268,6 +273,8 @@ class ProcessWorkers:
         self._resends: set[asyncio.Task[None]] = set()
         self._replacements: set[asyncio.Task[None]] = set()  # spawning, loading: close()'s
         self._waiting = 0  # calls waiting for an idle worker (new ones, and jobs to resend)
+        self._on_serving = on_serving
+        self._serving = True  # what on_serving was told last (the server starts serving)
 
     @classmethod
     async def start(
@@ -277,6 +284,7 @@ class ProcessWorkers:
         count: int,
         niceness: int,
         max_worker_bytes: int | None = None,
+        on_serving: Callable[[bool], None] | None = None,
     ) -> ProcessWorkers:
         """Start ``count`` workers at ``niceness`` and wait until each has loaded the engines.
 
@@ -284,13 +292,17 @@ class ProcessWorkers:
         replaced (None: never), as one that died is, but gently: it serves on while its
         replacement loads the engines, then its input is closed and it exits.
 
+        ``on_serving(False)`` is called (on the event loop) when no worker can take calls and a
+        new one has failed to start, ``on_serving(True)`` once a worker is ready again: the
+        server's health follows (:meth:`_start_failed`).
+
         Raises
         ------
         ServerStartError
             On setting ``executor`` if a worker cannot be spawned, exits or does not get ready
             in time (those started are stopped).
         """
-        workers = cls(limits, admission, niceness, max_worker_bytes)
+        workers = cls(limits, admission, niceness, max_worker_bytes, on_serving)
         try:
             launched = [await workers._launch() for _ in range(count)]
             async with asyncio.timeout(_START_SECONDS):
@@ -564,6 +576,7 @@ class ProcessWorkers:
                 self._retire(worker.replacing)
                 worker.replacing = None
             self._idle.put_nowait(worker)
+            self._report_serving(True)
             return
         job = worker.job
         assert job is not None, f"a worker sent {frame!r} without a job"
@@ -657,6 +670,7 @@ class ProcessWorkers:
             worker.ready.set_exception(WorkerExitedError(description))
             # Retrieved by start() during start-up; later nobody waits for it.
             worker.ready.exception()
+            self._start_failed()
         job, worker.job = worker.job, None
         if job is not None:
             job.worker = None
@@ -723,7 +737,34 @@ class ProcessWorkers:
                     error,
                     _RESTART_DELAY_SECONDS,
                 )
+                self._start_failed()
             await asyncio.sleep(_RESTART_DELAY_SECONDS)
+
+    def _start_failed(self) -> None:
+        """Report the server not serving if no worker can take calls, now a start has failed.
+
+        A worker loading the engines in place of one that died is on its way (the next call
+        waits for it, about half a second), so a death alone leaves health as it is. But once
+        a new worker could not be spawned (fork's EAGAIN at a process limit, ENOMEM) or exited
+        before it was ready, a server with no worker left would wait every call out until its
+        deadline while health read SERVING, and load balancers kept sending it calls.
+        """
+        if not any(w.alive and w.ready.done() and not w.retired for w in self._workers):
+            self._report_serving(False)
+
+    def _report_serving(self, serving: bool) -> None:
+        """Tell ``on_serving`` whether a worker can take calls, when that changes."""
+        if serving == self._serving or self._closing:
+            return
+        self._serving = serving
+        if serving:
+            _LOGGER.info("a worker process is ready again; health SERVING")
+        else:
+            _LOGGER.warning(
+                "no worker process can take calls; health NOT_SERVING until one is ready"
+            )
+        if self._on_serving is not None:
+            self._on_serving(serving)
 
 
 def _exit_description(pid: int, status: int) -> str:

@@ -550,7 +550,7 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
     port = bind(server, config.host, config.port, ["host", "port"], credentials)
     admission = Admission(config.workers)
     try:
-        workers = await _call_workers(config, admission)
+        workers = await _call_workers(config, admission, _health_setter(health_servicer))
     except (ServerStartError, asyncio.CancelledError):  # cancelled: the start was abandoned
         await server.stop(None)
         raise
@@ -558,8 +558,7 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
         (advisor_handler(workers, max_message_bytes=config.limits.max_message_bytes),)
     )
     await server.start()
-    for service in ("", ADVISOR_SERVICE_NAME):
-        await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    await _set_health(health_servicer, serving=True)
     # The worker processes' settings too: an operator checks a --worker-max-memory here.
     processes = (
         f", worker_niceness={config.worker_niceness}, "
@@ -586,8 +585,13 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
     return RunningServer(server, health_servicer, admission, workers, config, port, refusals)
 
 
-async def _call_workers(config: ServerConfig, admission: Admission) -> CallWorkers:
-    """Return the threads or the started worker processes the calls' work runs on."""
+async def _call_workers(
+    config: ServerConfig, admission: Admission, on_serving: Callable[[bool], None]
+) -> CallWorkers:
+    """Return the threads or the started worker processes the calls' work runs on.
+
+    The processes call ``on_serving`` when whether any of them can take calls changes.
+    """
     if config.executor == "threads":
         return ThreadWorkers(AdvisorServicer(config.limits, admission), admission, config.workers)
     max_bytes = config.worker_max_memory_mib
@@ -597,7 +601,35 @@ async def _call_workers(config: ServerConfig, admission: Admission) -> CallWorke
         config.workers,
         config.worker_niceness,
         None if max_bytes is None else max_bytes * 2**20,
+        on_serving,
     )
+
+
+def _health_setter(health: HealthServicer) -> Callable[[bool], None]:
+    """Return a function of the event loop that sets every service's health SERVING or not.
+
+    Each change is set on a task of its own (the servicer's ``set`` is a coroutine), in the
+    order asked; once the drain has begun the servicer ignores them, NOT_SERVING for good.
+    """
+    pending: set[asyncio.Task[None]] = set()
+
+    def set_serving(serving: bool) -> None:
+        task = asyncio.create_task(_set_health(health, serving=serving))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    return set_serving
+
+
+async def _set_health(health: HealthServicer, *, serving: bool) -> None:
+    """Set the health of ``""`` and the advisor's service SERVING, or NOT_SERVING."""
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for service in ("", ADVISOR_SERVICE_NAME):
+        await health.set(service, status)
 
 
 def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:

@@ -919,6 +919,52 @@ def test_a_replacement_that_cannot_be_spawned_at_first_is_spawned_again(
     assert "could not spawn a worker process" in caplog.text
 
 
+_EXITS_AT_ONCE = """
+import sys
+sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("failure", ["spawn", "exit"])
+def test_health_reads_not_serving_while_no_worker_can_be_started_and_serving_once_one_is(
+    serve: Callable[..., RunningServer],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    failure: str,
+) -> None:
+    # The one worker of a one-slot server died and no replacement could start (fork's EAGAIN at
+    # a container's process limit; a new worker that exits before it is ready): every call
+    # waited for a worker until its deadline, while health read SERVING, so a load balancer
+    # kept sending calls to a server that could serve none.
+    running = serve(workers=1)
+    (killed,) = running.worker_pids
+    failing = threading.Event()
+    failing.set()
+    create_subprocess_exec = asyncio.create_subprocess_exec
+
+    async def spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        if failure == "spawn" and failing.is_set():
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+        return await create_subprocess_exec(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", spawn)
+    if failure == "exit":
+        _scripted_workers(monkeypatch, tmp_path, _EXITS_AT_ONCE)
+    os.kill(killed, signal.SIGKILL)
+    with grpc.insecure_channel(running.address) as channel:
+        _wait_until(lambda: _health(channel) == NOT_SERVING)
+        if failure == "exit":
+            monkeypatch.undo()  # the next replacement is a real worker
+        failing.clear()
+        _wait_until(lambda: _health(channel) == SERVING, timeout=120.0)
+        response = LiveAdvisor(channel).unary(
+            "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=60
+        )
+        assert response.result.recommendations
+    assert "no worker process can take calls; health NOT_SERVING" in caplog.text
+
+
 def _recorded_launches(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Record every worker :meth:`ProcessWorkers._launch` starts, in the list returned."""
     launched: list[Any] = []
