@@ -68,6 +68,8 @@ from advisor.service.worker_link import (
 
 __all__ = [
     "WORKER_PROCESS_BYTES",
+    "WORKER_PEAK_BYTES",
+    "SERVING_PROCESS_BYTES",
     "ProcessWorkers",
     "WorkerExitedError",
     "worker_bound_problem",
@@ -100,16 +102,31 @@ _STUCK_SECONDS = 30.0
 _NOT_REPLACED = "not replaced, as the server is shutting down"
 
 
-def worker_processes_that_fit() -> int | None:
-    """Return how many idle worker processes fit in the memory this process may use, or None.
+WORKER_PEAK_BYTES = 1100 * 2**20
+"""About the most one worker process holds while it serves the costliest call the default
+request limits admit: 1,054 MiB at its peak for a ``Recommend`` of 256 correlations of 4,000
+random locations a side on a 128 x 128 grid (a 4.1 MB request, just under ``max_message_bytes``;
+free widths, ``channel_choices`` 1-64, 60 s). Random index lists are the costliest regions
+(boxes of as many locations peak far lower), and the peak grows with their size (929 MiB at
+3,500 a side). Measured as the worker's ``VmHWM`` in ``/proc/PID/status``, reset through
+``/proc/PID/clear_refs`` before the call (docs/SERVICE.md, "Memory")."""
 
-    The most :func:`worker_memory_problem` lets start: what the default worker count is held to,
-    so that a server given no count starts under a memory limit (a systemd unit's
-    ``MemoryMax=2G`` on a 64-core host) rather than refusing a count nobody gave. None where
-    the platform does not report the memory.
+SERVING_PROCESS_BYTES = 100 * 2**20
+"""About the most the serving process holds: 65 MB idle, at most 99 MB after 100 analyses of
+a 3.7 MB request (docs/SERVICE.md, "Memory")."""
+
+
+def worker_processes_that_fit() -> int | None:
+    """Return how many worker processes fit at their peak in the memory this process may use.
+
+    What the default worker count is held to: each worker may serve the costliest call the
+    default limits admit at once (:data:`WORKER_PEAK_BYTES`), beside the serving process.
+    Held to the idle workers that fit, as it was, a ``MemoryMax=300M`` unit started 3 workers
+    of 95 MiB, which left no memory for any of them to search with: the first large call
+    brought the OOM killer. None where the platform does not report the memory; may be 0.
     """
     memory = usable_memory()
-    return None if memory is None else memory // WORKER_PROCESS_BYTES
+    return None if memory is None else max(0, memory - SERVING_PROCESS_BYTES) // WORKER_PEAK_BYTES
 
 
 def worker_memory_problem(count: int) -> str | None:

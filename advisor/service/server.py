@@ -145,10 +145,10 @@ all of them, on this machine) and started as if nothing were wrong."""
 def _default_workers() -> int:
     """Return the advisor calls a server serves at once when not told: one per usable CPU.
 
-    No more than idle worker processes fit in the memory this process may use (at least one):
-    they all start with the server, and a default the memory check refuses stopped a server
-    given no count at all (a systemd unit's ``MemoryMax=1G`` on a 16-core host: 16 workers of
-    95 MiB). Threads are held to the same count: each call's search needs memory there too.
+    No more than worker processes fit in the memory this process may use at their peak, each
+    serving the costliest call the default limits admit (:func:`worker_processes_that_fit`; at
+    least one): they all start with the server and may all search at once. Threads are held to
+    the same count: each call's search needs that memory there too.
     """
     cpus = usable_cpus()
     fit = worker_processes_that_fit()
@@ -171,8 +171,9 @@ class ServerConfig(BaseModel):
         default_factory=_default_workers,
         gt=0,
         description="Advisor calls served at once (default: the CPUs this process may use, a "
-        "container's quota included, and no more than idle worker processes fit in its "
-        "memory); more are answered RESOURCE_EXHAUSTED.",
+        "container's quota included, and no more than fit in its memory, each at the peak "
+        "of the costliest call the default limits admit); more are answered "
+        "RESOURCE_EXHAUSTED.",
     )
     executor: Literal["processes", "threads"] = Field(
         default="processes",

@@ -22,7 +22,11 @@ from advisor.service.limits import (
     check_recommend_request,
 )
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, add_serve_arguments
-from advisor.service.process_pool import WORKER_PROCESS_BYTES
+from advisor.service.process_pool import (
+    SERVING_PROCESS_BYTES,
+    WORKER_PEAK_BYTES,
+    WORKER_PROCESS_BYTES,
+)
 from advisor.service.server import ServerConfig
 
 
@@ -295,11 +299,19 @@ def test_too_many_worker_processes_are_refused_in_mib_with_the_count_that_fits(
 def test_the_default_worker_count_fits_in_the_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     # A systemd unit with MemoryMax=1G on a 16-core host defaulted to 16 workers of 95 MiB,
     # which the memory check then refused: a server given no count at all would not start.
+    # Then, held to the idle workers that fit, a MemoryMax=300M unit started 3 workers of 95
+    # MiB and left none of them memory to search with: each worker now has room for its peak.
     monkeypatch.setattr(server, "usable_cpus", lambda: 16)
-    monkeypatch.setattr(process_pool, "usable_memory", lambda: 3 * WORKER_PROCESS_BYTES + 1)
+    three = SERVING_PROCESS_BYTES + 3 * WORKER_PEAK_BYTES
+    monkeypatch.setattr(process_pool, "usable_memory", lambda: three)
     assert _config_of().workers == 3
     assert _config_of("--executor", "threads").workers == 3
-    with pytest.raises(InvalidRequestError):  # a count given is checked, not lowered
+    monkeypatch.setattr(process_pool, "usable_memory", lambda: three - 1)
+    assert _config_of().workers == 2
+    monkeypatch.setattr(process_pool, "usable_memory", lambda: 300 * 2**20)  # MemoryMax=300M
+    assert _config_of().workers == 1
+    assert _config_of("--workers", "3").workers == 3  # a count given is checked, not lowered
+    with pytest.raises(InvalidRequestError):  # only against the idle workers' memory
         _config_of("--workers", "4")
     monkeypatch.setattr(process_pool, "usable_memory", lambda: WORKER_PROCESS_BYTES // 2)
     assert _config_of("--executor", "threads").workers == 1  # never below one
