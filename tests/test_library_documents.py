@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import doctest
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -318,3 +319,42 @@ def test_a_key_a_saved_result_does_not_have_is_refused_naming_it(
     with pytest.raises(InvalidRequestError) as raised:
         parse_analysis(analysed)
     assert [v.field for v in raised.value.violations] == ["efficiency.unpriced"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda d: d["recommendations"][0].update(score=math.nan), "recommendations[0].score"),
+        (lambda d: d.update(search_seconds=math.inf), "search_seconds"),
+        (
+            lambda d: d["recommendations"][0]["analysis"][0].update(log2_separation_rank=-math.inf),
+            "recommendations[0].analysis[0].log2_separation_rank",
+        ),
+        (
+            lambda d: d["recommendations"][0]["efficiency"].update(
+                log2_contiguous_channels=math.nan
+            ),
+            "recommendations[0].efficiency.log2_contiguous_channels",
+        ),
+    ],
+    ids=["nan-score", "infinite-seconds", "minus-infinite-figure", "nan-efficiency-figure"],
+)
+def test_a_figure_that_is_no_finite_number_is_refused_naming_its_field(
+    result: SearchResult, edit: Callable[[dict[str, Any]], None], field: str
+) -> None:
+    # `score: .nan` or `search_seconds: .inf` read as NaN and infinity: no producer writes
+    # either (a figure no width reaches is null), and a NaN score compares unequal to itself.
+    document = json.loads(json.dumps(search_result_document(result)))
+    edit(document)
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_search_result(document)
+    assert [v.field for v in raised.value.violations] == [field]
+    assert "finite number" in raised.value.violations[0].description
+
+
+def test_an_analysis_figure_read_from_yaml_as_nan_is_refused_naming_it(analysis: Analysis) -> None:
+    text = yaml.safe_dump(json.loads(json.dumps(analysis_document(analysis))))
+    document = yaml.safe_load(text.replace("log2_max_rank: ", "log2_max_rank: .nan #", 1))
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_analysis(document)
+    assert [v.field for v in raised.value.violations] == ["correlations[0].log2_max_rank"]

@@ -16,6 +16,7 @@ from pydantic import BeforeValidator, ConfigDict, Field
 
 from advisor.model.architecture import Architecture
 from advisor.model.documents import frozen_hash
+from advisor.model.scalars import finite_number
 
 __all__ = [
     "Analysis",
@@ -35,8 +36,10 @@ Certificate: TypeAlias = Literal["exact", "tight", "upper_bound"]
 # A saved result's document is read (:func:`advisor.export.document.parse_search_result`)
 # strictly, as a task or an architecture file is: `parameters: "4321"` or `complete: 1` is
 # refused, where pydantic's lax types read them as 4321 and True, a hand-edit changed silently.
+# A figure is finite: no producer writes NaN or an infinity (a figure no width reaches is null),
+# and JSON's NaN or YAML's .inf read as one, which a score's comparisons would take for a value.
 _Count: TypeAlias = Annotated[int, Field(strict=True)]
-_Number: TypeAlias = Annotated[float, Field(strict=True)]
+_Number: TypeAlias = Annotated[float, BeforeValidator(finite_number), Field(strict=True)]
 _Flag: TypeAlias = Annotated[bool, Field(strict=True)]
 
 _DOCUMENT: Final = ConfigDict(extra="forbid")
