@@ -376,7 +376,7 @@ def invalid_request_from_pydantic(
             # The location ends in the key, made a string or an int (`None` reads as a union's
             # tag, `1` as a list index): the mapping that holds it is the place to name.
             raw = raw[:-1]
-        elif error["type"] == "extra_forbidden":
+        elif error["type"] in _UNKNOWN_KEY:
             # The location ends in the key as written, kept where it reads as a union's tag
             # (`Input`, `a[0]`).
             raw, written = raw[:-1], raw[-1:]
@@ -398,6 +398,9 @@ def invalid_request_from_pydantic(
         violations.append(FieldViolation(field_path(loc), message).prefixed(prefix))
     return InvalidRequestError(violations)
 
+
+_UNKNOWN_KEY: Final = frozenset({"extra_forbidden", "unexpected_keyword_argument"})
+"""The error types of a key no field has: a model's, and a dataclass's (a result's document)."""
 
 _FORM_KEY = re.compile(r"\{(\w+): ")
 """The key of a mapping form an error message lists: ``{permutation: [...]}``."""

@@ -358,3 +358,14 @@ def test_an_analysis_figure_read_from_yaml_as_nan_is_refused_naming_it(analysis:
     with pytest.raises(InvalidRequestError) as raised:
         parse_analysis(document)
     assert [v.field for v in raised.value.violations] == ["correlations[0].log2_max_rank"]
+
+
+def test_an_unknown_key_that_reads_like_a_type_name_is_named_in_full(result: SearchResult) -> None:
+    # `Summary:` was told as `recommendations[0]: Extra inputs are not permitted`: a key that
+    # begins with a capital reads as pydantic's tag of a union member and was dropped from the
+    # path, as a task file's is not.
+    document = json.loads(json.dumps(search_result_document(result)))
+    document["recommendations"][0]["Summary"] = document["recommendations"][0].pop("summary")
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_search_result(document)
+    assert [v.field for v in raised.value.violations] == ["recommendations[0].Summary"]
