@@ -23,8 +23,9 @@ import re
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, is_dataclass, replace
 from dataclasses import field as dataclass_field
+from dataclasses import fields as dataclass_fields
 from typing import Any, Final
 
 import pydantic
@@ -348,7 +349,7 @@ def field_path(loc: Iterable[int | str]) -> str:
 def invalid_request_from_pydantic(
     exc: pydantic.ValidationError,
     prefix: str = "",
-    model: type[pydantic.BaseModel] | None = None,
+    model: type[Any] | None = None,
 ) -> InvalidRequestError:
     """Convert a pydantic validation error into field violations (union-branch tags dropped).
 
@@ -359,8 +360,9 @@ def invalid_request_from_pydantic(
     where a list goes, a list of the wrong length or missing an item, a list where an item
     goes) is told the form its field takes, where the field states one (:func:`list_form`); a
     number, flag or text given a list or a mapping is told which it was given. ``model`` is the
-    validated model, where the error's title does not name it (an error raised inside a model's
-    wrap validator).
+    validated model or dataclass (a result's, :mod:`advisor.model.results`), where the error's
+    title does not name one of the advisor's models (an error raised inside a model's wrap
+    validator; a dataclass, which no list of models holds).
     """
     violations = []
     errors = exc.errors(include_url=False)
@@ -383,7 +385,7 @@ def invalid_request_from_pydantic(
         loc = [part for part in raw if not _is_union_tag(part)] + list(written)
         message = _message(error)
         roots = [model] if model else [m for m in _advisor_models() if m.__name__ == exc.title]
-        if error["type"] == "extra_forbidden":
+        if error["type"] in _UNKNOWN_KEY:
             message += _closest_field(roots, error["loc"])
         elif _misshapen_list(error):
             message += _form_of(roots, error["loc"])
@@ -587,7 +589,7 @@ def _misshapen_list(error: ErrorDetails) -> bool:
     )
 
 
-def _form_of(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, ...]) -> str:
+def _form_of(roots: list[type[Any]], loc: tuple[int | str, ...]) -> str:
     """Return "; NAME is FORM" for the innermost field on ``loc`` that states its form, or ""."""
     for name, field in reversed(_walk(roots, loc)[1]):
         extra = field.json_schema_extra
@@ -597,10 +599,11 @@ def _form_of(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, ...]) 
 
 
 def _walk(
-    roots: list[type[pydantic.BaseModel]], loc: Sequence[int | str]
-) -> tuple[list[type[pydantic.BaseModel]], list[tuple[str, FieldInfo]]]:
+    roots: list[type[Any]], loc: Sequence[int | str]
+) -> tuple[list[type[Any]], list[tuple[str, FieldInfo]]]:
     """Follow ``loc`` from the validated models ``roots``: the models it leads to, and its fields.
 
+    A model here is a pydantic model or a dataclass pydantic validates (:func:`_fields_of`).
     The fields are those the location passes through, outermost first, each with its name. A
     union's tried member, which pydantic puts in the location, narrows the models; an item's
     index passes no field.
@@ -614,13 +617,13 @@ def _walk(
         if named:
             models = named
         elif not _is_union_tag(part):  # a field: on to the models it holds (none: no guess)
-            found = [m.model_fields[part] for m in models if part in m.model_fields]
+            found = [held[part] for m in models if part in (held := _fields_of(m))]
             fields.extend((part, f) for f in found[:1])
             models = [m for f in found for m in _models_in(f.annotation)]
     return models, fields
 
 
-def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, ...]) -> str:
+def _closest_field(roots: list[type[Any]], loc: tuple[int | str, ...]) -> str:
     """Return "; did you mean 'x'?" for the unknown key ``loc[-1]``, or "" when none is close.
 
     The candidates are the fields (by their names in documents) of the models the location
@@ -633,7 +636,7 @@ def _closest_field(roots: list[type[pydantic.BaseModel]], loc: tuple[int | str, 
     advice = [text for m in models if (text := getattr(m, "foreign_keys", {}).get(key))]
     if advice:
         return f"; {advice[0]}"
-    names = {f.alias or name for m in models for name, f in m.model_fields.items()}
+    names = {f.alias or name for m in models for name, f in _fields_of(m).items()}
     return did_you_mean(str(key), sorted(names))
 
 
@@ -669,11 +672,28 @@ def _advisor_models() -> Iterator[type[pydantic.BaseModel]]:
             yield model
 
 
-def _models_in(annotation: object) -> list[type[pydantic.BaseModel]]:
-    """Return the model classes an annotation holds (through lists, unions, Annotated...)."""
-    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+def _models_in(annotation: object) -> list[type[Any]]:
+    """Return the model classes an annotation holds (through lists, unions, Annotated...).
+
+    A dataclass counts as a model: pydantic validates its fields as a model's.
+    """
+    if isinstance(annotation, type) and (
+        issubclass(annotation, pydantic.BaseModel) or is_dataclass(annotation)
+    ):
         return [annotation]
     return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+
+
+def _fields_of(model: type[Any]) -> dict[str, FieldInfo]:
+    """Return the fields of a pydantic model or of a dataclass, by name.
+
+    A dataclass (a saved result's, :mod:`advisor.model.results`) has no ``model_fields``: its
+    fields are read from its type hints, as pydantic reads them to validate it.
+    """
+    if issubclass(model, pydantic.BaseModel):
+        return model.model_fields
+    hints = typing.get_type_hints(model, include_extras=True)
+    return {f.name: FieldInfo.from_annotation(hints[f.name]) for f in dataclass_fields(model)}
 
 
 def _is_union_tag(part: int | str) -> bool:

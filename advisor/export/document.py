@@ -212,7 +212,7 @@ def _parsed(
     try:
         return pydantic.TypeAdapter(kind).validate_python(document)
     except pydantic.ValidationError as error:
-        raise invalid_request_from_pydantic(error) from None
+        raise invalid_request_from_pydantic(error, model=kind) from None
 
 
 def presets_document(presets: Sequence[PresetInfo]) -> dict[str, Any]:
