@@ -156,7 +156,15 @@ _NESTED_FIELD = re.compile(r"\b[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\b")
 that goes with the field refused (``tls.client_cert and tls.client_key go together``)."""
 
 
-def violations_as_options(violations: Sequence[FieldViolation], options: Mapping[str, str]) -> str:
+_FIELD_HEAD = re.compile(r"[^.\[]+")
+"""The head of a field path: ``task`` of ``task.correlations[0].name``."""
+
+
+def violations_as_options(
+    violations: Sequence[FieldViolation],
+    options: Mapping[str, str],
+    files: Mapping[str, str] | None = None,
+) -> str:
     """Write field violations as one line, each field named as the option that sets it.
 
     ``options`` maps a field, or the head of one (``limits`` of ``limits.max_top_k``), to its
@@ -164,7 +172,17 @@ def violations_as_options(violations: Sequence[FieldViolation], options: Mapping
     ``--limit max_top_k=...``, so name what the user can fix. Budget fields a description
     suggests changing (``lower budget.min_width``) are named as their options too, and so is
     any field of a group ``options`` names that a description quotes (``tls.client_cert``).
+    ``files`` maps the head of a document's fields (``task``) to the name of the file it was
+    read from: a refusal of the document or of a field in it ends ``(from task.yaml)``, so a
+    command given several files says which one to fix, unless it names the file already (a
+    file that cannot be read).
     """
+    read_from = files or {}
+
+    def source_of(violation: FieldViolation) -> str:
+        head = _FIELD_HEAD.match(violation.field)
+        name = read_from.get(head[0]) if head else None
+        return "" if name is None or name in violation.description else f" (from {name})"
 
     def option_of(field: str) -> str:
         head, separator, rest = field.partition("[")
@@ -178,7 +196,9 @@ def violations_as_options(violations: Sequence[FieldViolation], options: Mapping
     def named(description: str) -> str:
         return _NESTED_FIELD.sub(lambda found: options.get(found[0], found[0]), description)
 
-    return "; ".join(str(type(v)(option_of(v.field), named(v.description))) for v in violations)
+    return "; ".join(
+        str(type(v)(option_of(v.field), named(v.description) + source_of(v))) for v in violations
+    )
 
 
 class _StoreListOnce(argparse._StoreAction):

@@ -212,9 +212,21 @@ def test_a_saved_result_feeds_analyze_by_rank(
 @pytest.mark.parametrize(
     ("recommendations", "expected"),
     [
-        (5, "architecture.recommendations: must be a list of recommendations, got int"),
-        ({"rank": 1}, "architecture.recommendations: must be a list of recommendations, got dict"),
-        ([], "architecture.recommendations: a recommend result with no recommendation"),
+        (
+            5,
+            "architecture.recommendations: must be a list of recommendations, got int "
+            "(from {saved})",
+        ),
+        (
+            {"rank": 1},
+            "architecture.recommendations: must be a list of recommendations, got dict "
+            "(from {saved})",
+        ),
+        (
+            [],
+            "architecture.recommendations: a recommend result with no recommendation "
+            "(from {saved})",
+        ),
         ([{"rank": True}], "--rank: {saved} holds the ranks [True]"),
         ([{"rank": 1.0}], "--rank: {saved} holds the ranks [1.0]"),
     ],
@@ -384,8 +396,11 @@ def test_bad_task_file_is_exit_2_with_the_field_path(tmp_path: Path) -> None:
     assert "task.correlations[0].a.indices" in line
 
 
-def test_the_documented_error_example_is_what_the_command_prints(tmp_path: Path) -> None:
-    task = tmp_path / "task.yaml"
+def test_the_documented_error_example_is_what_the_command_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    task = Path("task.yaml")
     task.write_text("input: {shape: [16, 16]}\ncorrelations: [{name: c, a: {indices: [0, 300]}}]\n")
     line = assert_one_error_line(
         advisor("recommend", task, "--budget", "1000"), ExitCode.INVALID_ARGUMENT

@@ -174,7 +174,8 @@ def _assert_the_command_agrees(
         if isinstance(answer, list):
             refused = [FieldViolation(field, description) for field, description in answer]
             assert (run.status, run.stdout) == (2, ""), run.stderr
-            assert run.stderr == f"advisor: error: {violations_as_options(refused, _OPTIONS)}\n"
+            named = violations_as_options(refused, _OPTIONS, {"task": str(task_file)})
+            assert run.stderr == f"advisor: error: {named}\n"
             continue
         assert run.status == 0, run.stderr
         document = search_result_document(answer)
@@ -300,5 +301,5 @@ def test_an_exact_analysis_on_another_grid_is_refused_on_the_grid_by_every_door(
         run = advisor("analyze", task, "--arch", architecture, "--exact", *connection)
         assert (run.status, run.stderr) == (
             2,
-            f"advisor: error: {refusal[0][0]}: {refusal[0][1]}\n",
+            f"advisor: error: {refusal[0][0]}: {refusal[0][1]} (from {architecture})\n",
         )

@@ -302,11 +302,13 @@ def test_a_description_of_the_input_alone_takes_its_correlations_from_the_data(
     ):
         run = advisor("recommend", task, *options, "--budget", "20000")
         line = assert_one_error_line(run, ExitCode.INVALID_ARGUMENT)
+        # With --data the task searched is no longer the file's alone: the file is not named.
+        source = "" if options else f" (from {task})"
         refusal = (
             "advisor: error: task.correlations: a task needs at least one correlation or a "
             f"preset{reason}"
         )
-        assert line.startswith(refusal) if reason else line == refusal
+        assert line.startswith(refusal) if reason else line == refusal + source
 
 
 def test_recommend_with_data_says_when_the_arrangement_is_not_added(tmp_path: Path) -> None:

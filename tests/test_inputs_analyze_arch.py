@@ -110,21 +110,27 @@ _TASK_HOLDS = "a task file holds input and correlations or a preset (docs/FORMAT
     [
         (
             ["recommend", "{architecture}", "--budget", "1000"],
-            "task: is an architecture (it has layers, representation), not a task: " + _TASK_HOLDS,
+            "task: is an architecture (it has layers, representation), not a task: "
+            + _TASK_HOLDS
+            + " (from {architecture})",
         ),
         (
             ["recommend", "{result}", "--budget", "1000"],
-            "task: is a recommend result (it has recommendations), not a task: " + _TASK_HOLDS,
+            "task: is a recommend result (it has recommendations), not a task: "
+            + _TASK_HOLDS
+            + " (from {result})",
         ),
         (
             ["analyze", "{architecture}", "--arch", "{task}"],
-            "task: is an architecture (it has layers, representation), not a task: " + _TASK_HOLDS,
+            "task: is an architecture (it has layers, representation), not a task: "
+            + _TASK_HOLDS
+            + " (from {architecture})",
         ),
         (
             ["analyze", "{task}", "--arch", "{analysis}"],
             "architecture: is an analysis result (it has efficiency, multiply_adds), not an "
             "architecture: an architecture file holds input, representation and layers "
-            "(docs/FORMATS.md §2), or is a saved recommend result",
+            "(docs/FORMATS.md §2), or is a saved recommend result (from {analysis})",
         ),
     ],
 )
@@ -138,7 +144,8 @@ def test_a_file_of_another_kind_is_named_as_what_it_is(
     analysis.write_text(advisor("analyze", task, "--arch", architecture, "--format", "json").stdout)
     files = {"task": task, "architecture": architecture, "result": result, "analysis": analysis}
     run = advisor(*(word.format(**files) for word in command))
-    assert assert_one_error_line(run, ExitCode.INVALID_ARGUMENT) == "advisor: error: " + expected
+    line = assert_one_error_line(run, ExitCode.INVALID_ARGUMENT)
+    assert line == "advisor: error: " + expected.format(**files)
 
 
 def test_a_task_with_a_stray_architecture_key_names_that_key() -> None:
@@ -212,3 +219,32 @@ def test_a_closed_standard_input_is_said_to_be_closed(
     assert (
         line == "advisor: error: task: cannot read task on standard input: standard input is closed"
     )
+
+
+def test_a_refusal_inside_a_file_names_the_file(tmp_path: Path) -> None:
+    # `architecture.recommendations[0].architecture.layers[0].pool[0]: Input should be a valid
+    # integer` named the option's field, not the file: with a task and a result in hand, the
+    # reader had to work out which file held it.
+    task, architecture, result = _files(tmp_path)
+    layers = [{"channels": 4, "pool": ["2", 2]}, {"channels": 4, "pool": [2, 2]}]
+    pooled = {**ARCHITECTURE, "layers": layers}
+    result.write_text(yaml.safe_dump({"recommendations": [{"rank": 1, "architecture": pooled}]}))
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", result), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == (
+        "advisor: error: architecture.recommendations[0].architecture.layers[0].pool[0]: Input "
+        f"should be a valid integer (from {result})"
+    )
+    misspelt = tmp_path / "misspelt.yaml"
+    misspelt.write_text("input: {shape: [4, 4]}\nprest: symmetry\n")
+    commands: list[list[str | Path]] = [
+        ["analyze", misspelt, "--arch", architecture],
+        ["recommend", misspelt, "--budget", "1000"],
+    ]
+    for command in commands:
+        line = assert_one_error_line(advisor(*command), ExitCode.INVALID_ARGUMENT)
+        assert line == (
+            "advisor: error: task.prest: Extra inputs are not permitted; did you mean 'preset'? "
+            f"(from {misspelt})"
+        )

@@ -259,7 +259,7 @@ def test_an_architecture_number_past_its_wire_field_is_named_by_its_path(
     )
     # Refused by the architecture itself (library callers too), as a task's outputs are.
     assert line.startswith(f"advisor: error: {field}: is "), line
-    assert line.endswith(": must be at most 2,147,483,647"), line
+    assert line.endswith(f": must be at most 2,147,483,647 (from {arch})"), line
     assert "-2147483648" not in line
 
 
@@ -269,7 +269,10 @@ def test_a_task_number_past_its_wire_field_is_named_by_its_path(tmp_path: Path) 
         advisor("recommend", task, "--budget", "400"), ExitCode.INVALID_ARGUMENT
     )
     # Refused by the task itself (library callers too), as budget.outputs is.
-    assert line == "advisor: error: task.outputs: is 99,999,999,999: must be at most 2,147,483,647"
+    assert line == (
+        f"advisor: error: task.outputs: is 99,999,999,999: must be at most 2,147,483,647 (from "
+        f"{task})"
+    )
 
 
 # --- defect 4: nits ----------------------------------------------------------------------------

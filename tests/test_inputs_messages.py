@@ -92,7 +92,10 @@ def test_a_key_that_is_no_string_is_named_in_the_mapping_that_holds_it(
 ) -> None:
     # The key was the path: `[1]` (read as a list index) for 1 or True, nothing at all for null.
     line = _analyze_error(tmp_path, text)
-    assert line == f"advisor: error: {field}: has the key {key}; a key is a field name, a string"
+    assert line == (
+        f"advisor: error: {field}: has the key {key}; a key is a field name, a string (from "
+        f"{tmp_path / 'task.yaml'})"
+    )
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ from advisor.errors import (
     refused_limits,
 )
 from advisor.model.architecture import architecture_argument
-from advisor.model.documents import STDIN
+from advisor.model.documents import STDIN, source_name
 from advisor.service.command import (
     describe_start_error,
     limit_options,
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         written = print_output(output)
     except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
         on_embedded = args.command != "serve" and args.target is None
-        return fail(_describe(error, on_embedded), _exit_code(error))
+        return fail(_describe(error, on_embedded, _document_files(args)), _exit_code(error))
     except Exception as error:  # the promise: one line, never a traceback
         return fail(f"unexpected {type(error).__name__}: {error}", ExitCode.OTHER)
     return status if written == ExitCode.OK else written
@@ -238,10 +238,30 @@ _CALLS: dict[str, Callable[[AdvisorClient, argparse.Namespace], str]] = {
 }
 
 
+def _document_files(args: argparse.Namespace) -> dict[str, str]:
+    """Name the files the command read its documents from, by the field each document lies at.
+
+    TASK's only where the task is the file's alone: with ``--data`` it holds what the data adds,
+    which no file holds.
+    """
+    files = {}
+    if getattr(args, "task", None) is not None and getattr(args, "data", None) is None:
+        files["task"] = source_name(args.task)
+    if getattr(args, "arch", None) is not None:
+        files["architecture"] = source_name(args.arch)
+    return files
+
+
 def _describe(
-    error: InvalidRequestError | AdvisorRpcError | ServerStartError, embedded: bool
+    error: InvalidRequestError | AdvisorRpcError | ServerStartError,
+    embedded: bool,
+    files: Mapping[str, str],
 ) -> str:
-    """Return ``error`` as one line; an ``embedded`` server's refusals say which ``--limit``."""
+    """Return ``error`` as one line; an ``embedded`` server's refusals say which ``--limit``.
+
+    A refusal in a document ``files`` names says the file it was read from, but for a request
+    over a size limit, which the limit's setting admits.
+    """
     if isinstance(error, ServerStartError):
         return describe_start_error(error)
     if isinstance(error, InvalidRequestError):
@@ -253,14 +273,15 @@ def _describe(
             # the embedded server's limit, which the client holds, or --max-message-bytes.
             named = _embedded_request_refusal if embedded else _client_setting_as_option
             violations = [named(v) for v in violations]
-        return violations_as_options(violations, _FIELD_OPTIONS)
+            files = {}  # the request's size, which the limit admits: no file to fix
+        return violations_as_options(violations, _FIELD_OPTIONS, files)
     # An embedded server's limits are this command's to raise; a remote server's its operator's.
     limits = error.limits if embedded else {}
     if isinstance(error, InvalidArgumentError) and error.violations:
         violations = [
             FieldViolation(v.field, _raise_hints(v.description, limits)) for v in error.violations
         ]
-        return violations_as_options(violations, _FIELD_OPTIONS)
+        return violations_as_options(violations, _FIELD_OPTIONS, files)
     # The client's hint names its setting; the command names its option.
     details = error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT).replace(
         CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT
