@@ -227,8 +227,16 @@ def test_a_saved_result_feeds_analyze_by_rank(
             "architecture.recommendations: a recommend result with no recommendation "
             "(from {saved})",
         ),
-        ([{"rank": True}], "--rank: {saved} holds the ranks [True]"),
-        ([{"rank": 1.0}], "--rank: {saved} holds the ranks [1.0]"),
+        (
+            [{"rank": True}],
+            "architecture.recommendations[0].rank: must be a whole number from 1, a "
+            "recommendation's rank; got True (from {saved})",
+        ),
+        (
+            [{"rank": 1.0}],
+            "architecture.recommendations[0].rank: must be a whole number from 1, a "
+            "recommendation's rank; got 1.0 (from {saved})",
+        ),
     ],
 )
 def test_a_hand_edited_result_is_refused_on_what_is_wrong_with_it(

@@ -20,7 +20,7 @@ from advisor_client.client import AdvisorClient
 
 from advisor.cli.options import ExitCode
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.architecture import Architecture
+from advisor.model.architecture import Architecture, architecture_argument
 from advisor.model.task import parse_task
 from tests.test_cli import advisor, assert_one_error_line
 
@@ -248,3 +248,30 @@ def test_a_refusal_inside_a_file_names_the_file(tmp_path: Path) -> None:
             "advisor: error: task.prest: Extra inputs are not permitted; did you mean 'preset'? "
             f"(from {misspelt})"
         )
+
+
+@pytest.mark.parametrize(
+    ("entry", "description"),
+    [
+        ({"rank": "1"}, "must be a whole number from 1, a recommendation's rank; got '1'"),
+        ({"rank": True}, "must be a whole number from 1, a recommendation's rank; got True"),
+        ({"rank": 0}, "must be a whole number from 1, a recommendation's rank; got 0"),
+        ({"rnak": 2}, "Field required"),
+    ],
+    ids=["text", "boolean", "zero", "misspelt"],
+)
+@pytest.mark.parametrize("rank", [None, 1])
+def test_a_result_s_rank_that_is_no_rank_is_refused_naming_it(
+    tmp_path: Path, entry: dict[str, Any], description: str, rank: int | None
+) -> None:
+    # The ranks pick the design, but `rank: "1"` or a misspelt `rnak:` beside it was read as
+    # no rank: without --rank the first design was analysed and nothing said the file was
+    # wrong; with --rank the refusal said the file "holds the ranks [1, '1']".
+    result = tmp_path / "r.yaml"
+    designs = [{"rank": 1, "architecture": ARCHITECTURE}, {**entry, "architecture": ARCHITECTURE}]
+    result.write_text(yaml.safe_dump({"recommendations": designs}))
+    with pytest.raises(InvalidRequestError) as raised:
+        architecture_argument(result, rank)
+    assert raised.value.violations == (
+        FieldViolation("architecture.recommendations[1].rank", description),
+    )

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from advisor.errors import InvalidRequestError, list_form
+from advisor.errors import FieldViolation, InvalidRequestError, list_form
 from advisor.model.arguments import require_path
 from advisor.model.arrangement import discarded_order
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
@@ -505,9 +505,7 @@ def _chosen_architecture(
     if rank is not None:
         # A rank is a count: `True` or `2.0` would be taken for rank 1 or 2 (`rank in ranks`).
         if not is_whole(rank) or int(rank) < 1:
-            raise InvalidRequestError.single(
-                "rank", f"must be a whole number from 1, a recommendation's rank; got {rank!r}"
-            )
+            raise InvalidRequestError.single("rank", _NO_RANK.format(rank))
         rank = int(rank)
     if "recommendations" not in document:
         if rank is not None:
@@ -523,21 +521,52 @@ def _chosen_architecture(
         )
     if not recommendations:
         raise InvalidRequestError.single(listed, "a recommend result with no recommendation")
-    ranks = [r.get("rank") if isinstance(r, Mapping) else None for r in recommendations]
-    # A rank is a count, an integer: `rank: true` or `rank: 1.0` is not rank 1, which
-    # `rank in ranks` would take it for (True == 1.0 == 1).
-    whole = [r if type(r) is int else None for r in ranks]
+    ranks = _ranks(recommendations, listed)
     if rank is None:
         index = 0
-    elif rank in whole:
-        index = whole.index(rank)
+    elif rank in ranks:
+        index = ranks.index(rank)
     else:
         raise InvalidRequestError.single("rank", f"{source_name(path)} holds the ranks {ranks}")
     chosen = recommendations[index]
     at = f"{listed}[{index}].architecture"
-    if not isinstance(chosen, Mapping) or not isinstance(chosen.get("architecture"), Mapping):
+    if not isinstance(chosen.get("architecture"), Mapping):
         raise InvalidRequestError.single(at, "must be an architecture")
     return _parsed_at(chosen["architecture"], at)
+
+
+def _ranks(recommendations: list[Any], listed: str) -> list[int]:
+    """Return the rank of each of a result's ``recommendations`` (listed at ``listed``).
+
+    The ranks pick the design, so each is read strictly, as a saved result's fields are
+    (:mod:`advisor.model.results`): a rank that is no whole number from 1 (``rank: "1"``,
+    ``rank: true``, which ``rank in ranks`` took for 1) or is missing (a misspelt ``rnak:``) is
+    refused naming it, where it was passed over and, without ``--rank``, never looked at. The
+    rest of a recommendation is not read: a newer version's result still gives its designs.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming each recommendation that is no mapping, and each rank that is no rank.
+    """
+    violations = []
+    for index, entry in enumerate(recommendations):
+        at = f"{listed}[{index}]"
+        if not isinstance(entry, Mapping):
+            violations.append(
+                FieldViolation(at, f"must be a recommendation, got {type(entry).__name__}")
+            )
+        elif "rank" not in entry:
+            violations.append(FieldViolation(f"{at}.rank", "Field required"))
+        elif type(entry["rank"]) is not int or entry["rank"] < 1:
+            violations.append(FieldViolation(f"{at}.rank", _NO_RANK.format(entry["rank"])))
+    if violations:
+        raise InvalidRequestError(violations)
+    return [entry["rank"] for entry in recommendations]
+
+
+_NO_RANK: Final = "must be a whole number from 1, a recommendation's rank; got {!r}"
+"""The refusal of a rank that is no rank: a result's, or the one asked for."""
 
 
 def _parsed_at(document: Mapping[str, Any], field: str) -> Architecture:
