@@ -33,7 +33,7 @@ from typing import Protocol
 
 from advisor.stopping import StopSignal
 
-__all__ = ["Admission", "CallGate", "SaturatedError", "ShuttingDownError"]
+__all__ = ["Admission", "CallGate", "NotServingError", "SaturatedError", "ShuttingDownError"]
 
 
 class SaturatedError(Exception):
@@ -42,6 +42,10 @@ class SaturatedError(Exception):
 
 class ShuttingDownError(Exception):
     """The server is draining before it stops and accepts no new calls."""
+
+
+class NotServingError(Exception):
+    """No worker can take the call now (health reads NOT_SERVING); another server may."""
 
 
 class CallGate(Protocol):

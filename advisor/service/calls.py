@@ -25,7 +25,7 @@ from google.protobuf.message_factory import GetMessageClass
 
 from advisor.errors import InvalidRequestError, RefusedLimit
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
-from advisor.service.admission import SaturatedError, ShuttingDownError
+from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.status import (
     abort_for,
@@ -95,6 +95,8 @@ class CallWorkers(Protocol):
             Every advisor slot is busy (RESOURCE_EXHAUSTED, refused on the event loop).
         ShuttingDownError
             The server is draining (UNAVAILABLE).
+        NotServingError
+            No worker can take the call now (UNAVAILABLE).
         """
         ...
 
@@ -160,7 +162,7 @@ def undecodable(request_class: type[Message]) -> InvalidRequestError:
 
 
 async def refuse(
-    error: SaturatedError | ShuttingDownError, method: str, context: AioContext
+    error: SaturatedError | ShuttingDownError | NotServingError, method: str, context: AioContext
 ) -> Never:
     """End the call of ``context`` with the status of a refusal, on the event loop."""
     await abort_call(context, aborted_for(error, method))

@@ -22,7 +22,7 @@ from google.protobuf.message import DecodeError
 from advisor.errors import InvalidRequestError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.search_id import search_id_problem
-from advisor.service.admission import SaturatedError, ShuttingDownError
+from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
 from advisor.service.calls import (
     SERVICE,
     CallWorkers,
@@ -92,7 +92,7 @@ def _method_handler(
         named = await _named(searches, method, search_id, context)
         try:
             started = await workers.begin(method, payload, context)
-        except (SaturatedError, ShuttingDownError) as error:
+        except (SaturatedError, ShuttingDownError, NotServingError) as error:
             await refuse(error, method, context)
         if named is None:
             return started.outcomes, None

@@ -23,7 +23,8 @@ A worker that dies mid-call (SIGKILL, the OOM killer) ends only that call, with 
 INTERNAL (the exit is logged under the request id); it is replaced at once, and health is not
 affected while its replacement loads. Only while no worker can take calls and a new one has
 failed to start (its spawn refused, or it exited before it was ready) does the pool report the
-server not serving (``on_serving``), and serving again once a worker is ready. A worker
+server not serving (``on_serving``) and refuse new calls at once (``UNAVAILABLE``), and serve
+again once a worker is ready. A worker
 acknowledges each job as it reads it (``Accepted``): one that died before (its death not yet
 noticed when the call was handed to it) never started the job, which goes to the next idle
 worker, the replacement if no other.
@@ -48,7 +49,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from advisor.errors import ServerStartError
-from advisor.service.admission import Admission
+from advisor.service.admission import Admission, NotServingError
 from advisor.service.calls import Outcomes, StartedCall, aborted_for
 from advisor.service.limits import RequestLimits
 from advisor.service.machine import usable_memory
@@ -98,6 +99,11 @@ _RESTART_DELAY_SECONDS = 1.0
 # RESOURCE_EXHAUSTED once all its slots were held so, while health read SERVING.
 _STUCK_SECONDS = 30.0
 
+# Why a call is refused while no worker can take calls because a new one failed to start.
+_NO_WORKER = (
+    "no worker process can take calls: a new one could not be started (health NOT_SERVING); "
+    "retry, on another server if there is one"
+)
 # Why a worker that exits during the shutdown drain is not replaced (_replacement_needed).
 _NOT_REPLACED = "not replaced, as the server is shutting down"
 
@@ -349,7 +355,14 @@ class ProcessWorkers:
         return [worker.process.pid for worker in tuple(self._workers) if worker.alive]
 
     async def begin(self, method: str, payload: bytes, context: AioContext) -> StartedCall:
-        """Take a slot and an idle worker, and send it the call (see :class:`CallWorkers`)."""
+        """Take a slot and an idle worker, and send it the call (see :class:`CallWorkers`).
+
+        While the pool reports the server not serving (:meth:`_start_failed`) the call is
+        refused at once, UNAVAILABLE, for its client to retry elsewhere: it waited for a worker
+        until its deadline. One that comes while a replacement merely loads waits for it.
+        """
+        if not self._serving:
+            raise NotServingError(_NO_WORKER)
         slot = contextlib.ExitStack()
         slot.enter_context(self._admission.admit())
         try:

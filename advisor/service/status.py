@@ -5,7 +5,8 @@
   a request limit a ``google.rpc.ErrorInfo`` (reason ``LIMIT_EXCEEDED``) mapping each refused
   setting to the value that admits the request (:func:`_limit_details`);
 - :class:`~advisor.service.admission.SaturatedError` -> ``RESOURCE_EXHAUSTED``;
-- :class:`~advisor.service.admission.ShuttingDownError` -> ``UNAVAILABLE``;
+- :class:`~advisor.service.admission.ShuttingDownError` and
+  :class:`~advisor.service.admission.NotServingError` -> ``UNAVAILABLE``;
 - :class:`~advisor.errors.StoppedError` (the call's stop signal ended an analysis) ->
   ``CANCELLED`` if the client cancelled the call, else ``DEADLINE_EXCEEDED`` (its deadline
   passed, or the analysis could not finish before it); an analysis the shutdown drain ends is
@@ -37,7 +38,7 @@ from advisor.errors import (
     refused_limits,
 )
 from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON
-from advisor.service.admission import SaturatedError, ShuttingDownError
+from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
 from advisor.service.threads import ThreadContext
 
 __all__ = [
@@ -132,7 +133,7 @@ def abort_for(
         context.abort_with_status(bad_request_status(error))
     if isinstance(error, SaturatedError):
         context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
-    if isinstance(error, ShuttingDownError):
+    if isinstance(error, (ShuttingDownError, NotServingError)):
         context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
     if isinstance(error, StoppedError):
         context.abort(_stopped_status(context), str(error))

@@ -909,11 +909,14 @@ def test_a_replacement_that_cannot_be_spawned_at_first_is_spawned_again(
     _failing_spawns(monkeypatch, 1)
     os.kill(killed, signal.SIGKILL)
     with grpc.insecure_channel(running.address) as channel:
+        # Calls are refused while no worker can be started (NOT_SERVING for the second before
+        # the spawn is tried again): this one comes once a worker is ready again.
+        _wait_until(lambda: _health(channel) == NOT_SERVING)
+        _wait_until(lambda: _health(channel) == SERVING, timeout=120.0)
         response = LiveAdvisor(channel).unary(
             "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=60
         )
         assert response.result.recommendations
-        assert _health(channel) == SERVING
     assert running.in_flight == 0
     assert running.worker_pids and running.worker_pids != [killed]
     assert "could not spawn a worker process" in caplog.text
@@ -954,6 +957,14 @@ def test_health_reads_not_serving_while_no_worker_can_be_started_and_serving_onc
     os.kill(killed, signal.SIGKILL)
     with grpc.insecure_channel(running.address) as channel:
         _wait_until(lambda: _health(channel) == NOT_SERVING)
+        # A client dialling the server itself (no load balancer) waited for a worker until its
+        # deadline: it is refused at once, UNAVAILABLE, which its retry policy retries.
+        with pytest.raises(CallError) as refused:
+            LiveAdvisor(channel).unary(
+                "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget()), 30
+            )
+        assert refused.value.code is grpc.StatusCode.UNAVAILABLE
+        assert "no worker process can take calls" in refused.value.details
         if failure == "exit":
             monkeypatch.undo()  # the next replacement is a real worker
         failing.clear()
@@ -1306,7 +1317,10 @@ def test_a_replacement_that_never_gets_ready_is_killed_and_another_started(
     launcher.chmod(0o755)
 
     async def hang_while_loading() -> int:
-        workers = await ProcessWorkers.start(RequestLimits(), Admission(1), 1, 0)
+        serving: list[bool] = []
+        workers = await ProcessWorkers.start(
+            RequestLimits(), Admission(1), 1, 0, on_serving=serving.append
+        )
         try:
             monkeypatch.setattr(sys, "executable", str(launcher))  # the first replacement hangs
             monkeypatch.setattr(process_pool, "_START_SECONDS", 0.5)
@@ -1318,6 +1332,8 @@ def test_a_replacement_that_never_gets_ready_is_killed_and_another_started(
             # Its own replacement, spawned a second later, loads with the usual bound.
             monkeypatch.setattr(process_pool, "_START_SECONDS", 120.0)
             async with asyncio.timeout(120):
+                # Calls are refused while no worker can take them (the hung one was killed).
+                await _until(lambda: serving == [False, True])
                 assert await _answered(workers)
             return cast(int, launched[0].process.pid)
         finally:
