@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -197,7 +197,9 @@ def test_sigterm_while_the_workers_start_abandons_the_start(
     starting = threading.Event()
     slow_seconds = 20.0
 
-    async def slow_workers(config: ServerConfig, admission: Admission) -> CallWorkers:
+    async def slow_workers(
+        config: ServerConfig, admission: Admission, on_serving: Callable[[bool], None]
+    ) -> CallWorkers:
         starting.set()
         await asyncio.sleep(slow_seconds)
         return ThreadWorkers(AdvisorServicer(config.limits, admission), admission, config.workers)
