@@ -345,6 +345,31 @@ def test_channels_first_read_as_channels_last_with_the_grid_given(tmp_path: Path
     assert not cube.channels_first
 
 
+@pytest.mark.skipif(
+    bool(np.finfo(np.longdouble).max <= np.finfo(np.float64).max),
+    reason="no float wider than float64",
+)
+def test_a_value_past_float64_in_a_wider_float_is_told_not_read_as_inf(tmp_path: Path) -> None:
+    # A float128 .npy's 1e400 was cast to inf with NumPy's overflow warning printed, then told
+    # as "sample 0, location 0 is inf", a value the file does not hold.
+    values = np.ones((30, 3, 4, 4), dtype=np.longdouble)  # channels first on --shape 4 4
+    values[:, 1] = np.arange(30).reshape(30, 1, 1)
+    values[6, 2, 1, 3] = np.longdouble(1e200) * np.longdouble(1e200)
+    np.save(tmp_path / "wide.npy", values)
+    expected = (
+        "sample 6, location 7, channel 2 is 1.0e+400 (float128), past the float64 range (about "
+        "1.8e308): every value must be a finite number"
+    )
+    for sample in (read_data(tmp_path / "wide.npy", (4, 4)), data_from_array(values, (4, 4))):
+        with pytest.raises(InvalidRequestError) as raised:
+            dependence_graph(sample, allow_constant=True)
+        (violation,) = raised.value.violations
+        assert (violation.field, violation.description) == ("data", expected)
+    values[6, 2, 1, 3] = 1e300  # within float64's range a wider float is read as float64
+    graph = dependence_graph(data_from_array(values, (4, 4)), allow_constant=True)
+    assert graph.channels == 3
+
+
 def _blocks_graph(shape: tuple[int, ...], block: int, seed: int) -> DependenceGraph:
     """Groups of ``block`` locations scattered over the grid, dependent only within a group.
 

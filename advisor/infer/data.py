@@ -113,16 +113,43 @@ class DataSample:
             if self.channels_first:
                 by_channel = values.reshape(len(values), self.channels, self.num_locations)
                 values = by_channel.transpose(0, 2, 1).reshape(len(values), self.features)
-            yield start, values
+            yield start, self._float64(start, values)
 
-    def _source_chunks(self, step: int) -> Iterator[tuple[int, _Floats]]:
+    def place(self, feature: int) -> str:
+        """Name a location-major feature: ``location 7``, ``location 7, channel 2``."""
+        location, channel = divmod(feature, self.channels)
+        return f"location {location}" + (f", channel {channel}" if self.channels > 1 else "")
+
+    def _float64(self, start: int, values: npt.NDArray[np.generic]) -> _Floats:
+        """Return a chunk's stored values as float64, refusing one past its range.
+
+        Only a wider float (``np.longdouble``) holds such a value: cast, it became ``inf``, with
+        NumPy's overflow warning printed, and was told as "sample 0, location 0 is inf", a value
+        the file does not hold.
+        """
+        if values.dtype.itemsize <= 8 or values.dtype.kind != "f":
+            return values.astype(np.float64, copy=False)
+        with np.errstate(over="ignore"):
+            converted = values.astype(np.float64)
+        past = np.isinf(converted) & np.isfinite(values)
+        if past.any():
+            sample, feature = (int(i) for i in np.argwhere(past)[0])
+            value = np.format_float_scientific(values[sample, feature], precision=4, trim="0")
+            raise InvalidRequestError.single(
+                "data",
+                f"sample {start + sample}, {self.place(feature)} is {value} ({values.dtype}), "
+                "past the float64 range (about 1.8e308): every value must be a finite number",
+            )
+        return converted
+
+    def _source_chunks(self, step: int) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
         """Yield the source's chunks of ``step`` samples, each sample's values as stored."""
         if isinstance(self.source, _NpyFile):
             yield from self.source.chunks(self.samples, self.features, step)
             return
         for start in range(0, self.samples, step):
-            block = self.source[start : start + step]
-            yield start, np.asarray(block, dtype=np.float64).reshape(len(block), self.features)
+            block = np.asarray(self.source[start : start + step])
+            yield start, block.reshape(len(block), self.features)
 
 
 @dataclass(frozen=True)
@@ -133,8 +160,10 @@ class _NpyFile:
     offset: int
     dtype: np.dtype[np.generic]
 
-    def chunks(self, samples: int, features: int, rows: int) -> Iterator[tuple[int, _Floats]]:
-        """Yield ``(first sample, values (count, features) float64)`` of ``rows`` samples each.
+    def chunks(
+        self, samples: int, features: int, rows: int
+    ) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
+        """Yield ``(first sample, values (count, features))`` of ``rows`` samples each, as stored.
 
         The file is opened for each chunk and closed before the chunk is yielded, so a reader
         that stops early (an error in its own code, a stop, an abandoned pass) leaves no file
@@ -151,7 +180,7 @@ class _NpyFile:
                 raise InvalidRequestError.single(
                     "data", f"{self.path}: the file ends before sample {start + count}"
                 )
-            yield start, values.astype(np.float64).reshape(count, features)
+            yield start, values.reshape(count, features)
 
 
 def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) -> DataSample:

@@ -400,11 +400,10 @@ def _moments(
         finite = np.isfinite(chunk)
         if not finite.all():
             sample, feature = (int(v) for v in np.argwhere(~finite)[0])
-            location, channel = divmod(feature, data.channels)
-            where = f"location {location}" + (f", channel {channel}" if data.channels > 1 else "")
             raise InvalidRequestError.single(
                 "data",
-                f"sample {start + sample}, {where} is {chunk[sample, feature]}: every value must "
+                f"sample {start + sample}, {data.place(feature)} is {chunk[sample, feature]}: "
+                "every value must "
                 "be a finite number (nothing is dropped; clean or remove that sample)",
             )
         centred = chunk * 0.5
