@@ -338,6 +338,25 @@ def test_sparse_noise_reports_its_pairs_thresholds_among_the_graphs_pairs(tmp_pa
     ) in " ".join(run.stderr.split())  # as read, unwrapped
 
 
+def test_one_heavy_pair_s_threshold_is_one_figure_not_a_range(tmp_path: Path) -> None:
+    # Two dependent locations sharing one outlier: the grid's only pair takes Bennett's threshold,
+    # and the evidence line gave it as a range, "(0.534 to 0.534 for 1 of the graph's pairs".
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((200, 2))
+    values[:, 1] = values[:, 0] + 0.3 * rng.standard_normal(200)
+    values[0] = 12.0
+    data = tmp_path / "outlier.npy"
+    np.save(data, values)
+    (own,) = edge_thresholds(dependence_graph(data_from_array(values)))
+    assert own > independence_threshold(200, 2)
+    run = advisor("infer", data)
+    assert run.status == 2  # two locations: no partition to keep
+    assert (
+        f"evidence: 1 of the pairs at dependence {independence_threshold(200, 2):.3f} or more "
+        f"({own:.3f} for 1 of the graph's pairs (sparse, heavy-tailed or skewed), "
+    ) in " ".join(run.stderr.split())  # as read, unwrapped
+
+
 def test_skewed_noise_reports_its_pairs_as_skewed(tmp_path: Path) -> None:
     # 4,000 samples of exponential values: past Bennett's switch, the pairs' higher thresholds
     # are the Cornish-Fisher ones of skewed values, which the report named "sparse or

@@ -481,7 +481,7 @@ def _evidence_line(graph: DependenceGraph, report: InferenceReport) -> str:
         return (
             f"evidence: none can be: each of the graph's {own.size:,} pairs is of sparse, "
             f"heavy-tailed or skewed locations and needs more than 1, the largest dependence "
-            f"({own.min():.3f} to {own.max():.3f}), in {_samples_text(graph)}"
+            f"({_span(own)}), in {_samples_text(graph)}"
         )
     return (
         f"evidence: {evidence:,} of the pairs at dependence {threshold:.3f} or "
@@ -579,9 +579,17 @@ def _heavy_pairs(own: npt.NDArray[np.float64], threshold: float, form: str) -> s
     if not heavy.size:
         return ""
     return form.format(
-        f"{heavy.min():.3f} to {heavy.max():.3f} for {heavy.size:,} of the graph's pairs (sparse, "
-        "heavy-tailed or skewed)"
+        f"{_span(heavy)} for {heavy.size:,} of the graph's pairs (sparse, heavy-tailed or skewed)"
     )
+
+
+def _span(thresholds: npt.NDArray[np.float64]) -> str:
+    """``1.018 to 2.947``, or one figure where the ends print alike (one pair, say).
+
+    As a range, the threshold of a grid's only pair read "0.534 to 0.534".
+    """
+    low, high = f"{thresholds.min():.3f}", f"{thresholds.max():.3f}"
+    return low if low == high else f"{low} to {high}"
 
 
 def _too_few(graph: DependenceGraph) -> str:
