@@ -16,7 +16,6 @@ from advisor.cli.options import ExitCode
 from advisor.errors import InvalidRequestError
 from advisor.infer import data as data_module
 from advisor.infer.data import read_data, read_labels
-from advisor.infer.dependence import dependence_graph
 from advisor.model.task import load_task
 from tests.test_cli import advisor, assert_one_error_line
 from tests.test_infer_cli import _blocks
@@ -305,12 +304,20 @@ def test_a_csv_label_past_float64_is_quoted_not_told_as_inf(tmp_path: Path, valu
     )
 
 
-@pytest.mark.parametrize("value", ["inf", "-Infinity"])
-def test_a_csv_s_own_inf_is_still_told_where_it_is(tmp_path: Path, value: str) -> None:
+@pytest.mark.parametrize("value", ["inf", "-Infinity", "nan", " NaN"])
+def test_a_csv_s_own_nan_or_inf_is_told_by_its_line_and_column(tmp_path: Path, value: str) -> None:
+    # Left to the passes, it was told as "sample 2, location 2 is nan": samples count from 0 and
+    # skip blank lines, so the sample's number was not the line the file has it on (line 4).
     data = tmp_path / "data.csv"
-    data.write_text(f"0.5,1,2\n1.5,2,{value}\n2.5,3,1\n")
-    with pytest.raises(InvalidRequestError, match=r"sample 1, location 2 is -?inf"):
-        dependence_graph(read_data(data))
+    data.write_text(f"0.5,1,2\n\n1.5,2,1\n2.5,3,{value}\n3.5,4,1\n")
+    with pytest.raises(InvalidRequestError) as raised:
+        read_data(data)
+    (violation,) = raised.value.violations
+    assert (violation.field, violation.description) == (
+        "data",
+        f"{data}: line 4 holds {value.strip()!r} (column 3): every value must be a finite number "
+        "(nothing is dropped; clean or remove that line)",
+    )
 
 
 @pytest.mark.parametrize("value", ["1_000", "\u0661\u0662", "\uff17"])

@@ -528,16 +528,35 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
                 f"({_quoted(cell.strip())}, column {column}); the file holds numbers only, "
                 f"comma-separated, no header{_separator_note(cells)}",
             )
-        _check_overflow(file, field, number, cells, row)
+        _check_finite(file, field, number, cells, row)
         rows.append(row)
     return np.stack(rows)
+
+
+def _check_finite(file: Path, field: str, number: int, cells: list[str], row: _Floats) -> None:
+    """Refuse a CSV line's value that is no finite number, quoting it with its line and column.
+
+    A number past float64 is told so (:func:`_check_overflow`); a ``nan`` or ``inf`` the file
+    writes is told where the file has it: left to the passes, it was told by its sample, which
+    counts from 0 and skips blank lines ("sample 10" of a value on line 13).
+    """
+    missing = np.flatnonzero(~np.isfinite(row))
+    if not missing.size:
+        return
+    _check_overflow(file, field, number, cells, row)
+    column = int(missing[0])
+    raise InvalidRequestError.single(
+        field,
+        f"{file}: line {number} holds {_quoted(cells[column].strip())} (column {column + 1}): "
+        "every value must be a finite number (nothing is dropped; clean or remove that line)",
+    )
 
 
 def _check_overflow(file: Path, field: str, number: int, cells: list[str], row: _Floats) -> None:
     """Refuse a CSV line's first infinite value when its text is a finite number past float64.
 
     ``float("1e400")`` is ``inf``: left to the passes, it was told as "sample 0, location 0 is
-    inf", a value the file does not hold. An ``inf`` the file writes is left to them.
+    inf", a value the file does not hold. An ``inf`` the file writes is left to the caller.
     """
     infinite = np.flatnonzero(np.isinf(row))
     if not infinite.size:
