@@ -159,8 +159,30 @@ def test_a_csv_of_names_is_read_as_classes(tmp_path: Path, names: list[str], cla
 def test_a_nan_in_a_csv_of_numbers_is_still_refused(tmp_path: Path) -> None:
     path = tmp_path / "labels.csv"
     path.write_text("0\n1\nnan\n1\n")
-    with pytest.raises(InvalidRequestError, match="sample 2's label is nan"):
+    with pytest.raises(InvalidRequestError, match=r"sample 2's label \(line 3\) is nan"):
         read_labels(path, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("0\n1\n\n2\nnan\n", "sample 3's label (line 5) is nan: a class label must be finite"),
+        ("\n\n0\n1\n2\n0.5\n", "sample 3's label (line 6) is 0.5: class labels must be integers"),
+        ("0,1,2,nan\n", "sample 3's label (line 1) is nan: a class label must be finite"),
+    ],
+    ids=["nan", "fraction", "one-line"],
+)
+def test_a_csv_label_that_is_no_class_is_told_with_its_line(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    # Samples count from 0 and a CSV's blank lines hold none: "sample 3's label is nan" alone
+    # sent one to line 3 or 4 of a file that has it on line 5.
+    path = tmp_path / "labels.csv"
+    path.write_text(text)
+    with pytest.raises(InvalidRequestError) as raised:
+        read_labels(path, 4)
+    (violation,) = raised.value.violations
+    assert violation.description.startswith(f"{path}: {problem}"), violation.description
 
 
 @pytest.mark.parametrize(

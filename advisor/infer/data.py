@@ -61,6 +61,7 @@ _SEPARATORS: Final = ((";", "semicolons"), ("\t", "tabs"), (None, "spaces"))
 (``None``: any whitespace, as :meth:`str.split` splits)."""
 
 _Floats = npt.NDArray[np.float64]
+_Ints = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     file = Path(path)
     _check_size(file, _file_size(file, "labels"), MAX_PARSED_BYTES, "labels")
     suffix = file.suffix.lower()
+    lines = None  # a CSV's line of each label, for an error to name
     if suffix == ".npy":
         try:
             with file.open("rb") as stream:
@@ -289,7 +291,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     elif suffix == ".npz":
         labels = _npz_array(file, "labels")
     elif suffix == ".csv":
-        labels = _csv_labels(file)
+        labels, lines = _csv_labels(file)
     else:
         # As the data's: read as CSV, a script or a JSON file failed as "ragged rows".
         raise InvalidRequestError.single(
@@ -307,7 +309,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
             ),
         )
     if labels.dtype.kind in "fc":
-        _check_classes(file, labels)
+        _check_classes(file, labels, lines)
     if labels.dtype.kind in "US":
         _check_names(file, labels)
     if np.unique(labels).size < 2:
@@ -322,22 +324,29 @@ def _one_hot(labels: npt.NDArray[Any], samples: int) -> bool:
     return bool(np.isin(labels, (0, 1)).all() and (labels.sum(axis=1) == 1).all())
 
 
-def _check_classes(file: Path, labels: npt.NDArray[Any]) -> None:
-    """Refuse numeric labels that are not classes, naming the first: not finite, or fractional."""
+def _check_classes(file: Path, labels: npt.NDArray[Any], lines: _Ints | None) -> None:
+    """Refuse numeric labels that are not classes, naming the first: not finite, or fractional.
+
+    ``lines`` holds a CSV's line of each label: samples count from 0 and a CSV's blank lines
+    hold none, so the sample alone did not say where the file has it.
+    """
+
+    def label(sample: int) -> str:
+        line = "" if lines is None else f" (line {lines[sample]})"
+        return f"{file}: sample {sample}'s label{line} is {labels[sample]}"
+
     infinite = np.flatnonzero(~np.isfinite(labels))
     if infinite.size:
-        first = int(infinite[0])
         raise InvalidRequestError.single(
             "labels",
-            f"{file}: sample {first}'s label is {labels[first]}: a class label must be finite "
+            f"{label(int(infinite[0]))}: a class label must be finite "
             f"({infinite.size} label(s) are not)",
         )
     fractional = np.flatnonzero(labels != np.round(labels))
     if fractional.size:
-        first = int(fractional[0])
         raise InvalidRequestError.single(
             "labels",
-            f"{file}: sample {first}'s label is {labels[first]}: class labels must be integers "
+            f"{label(int(fractional[0]))}: class labels must be integers "
             f"({fractional.size} label(s) are fractional; a regression target is not a class "
             "count)",
         )
@@ -611,8 +620,8 @@ def _separator_note(cells: list[str]) -> str:
     return ""
 
 
-def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
-    """Read a CSV file of labels: all numbers, or all names.
+def _csv_labels(file: Path) -> tuple[npt.NDArray[np.generic], _Ints]:
+    """Read a CSV file of labels, all numbers or all names, and the line of each (row-major).
 
     Names (``cat``, ``true``) are classes as written, whitespace around them aside; numbers are
     checked as classes by the caller (a NaN or a fraction is no class). A file mixing the two is
@@ -649,11 +658,12 @@ def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
         rows.append(row)
         line_numbers.append(number)
     assert first is not None, "_csv_lines refuses a file without rows"
+    lines = np.repeat(np.asarray(line_numbers, dtype=np.int64), len(rows[0]))
     if first[2]:
         numbers = [np.array([float(cell) for cell in row], dtype=np.float64) for row in rows]
         for number, row, values in zip(line_numbers, rows, numbers, strict=True):
             _check_overflow(file, "labels", number, row, values)
-        return np.stack(numbers)
+        return np.stack(numbers), lines
     count = sum(map(len, rows))
     # NumPy gives every name the room of the longest, 4 bytes a character: a 220 kB file of one
     # 200,000-character name and 9,999 short ones asked for 7.45 GiB.
@@ -666,7 +676,7 @@ def _csv_labels(file: Path) -> npt.NDArray[np.generic]:
             f"limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read whole; shorten the "
             "names or number the classes",
         )
-    return np.asarray(rows, dtype=np.str_)
+    return np.asarray(rows, dtype=np.str_), lines
 
 
 def _python_spelling(text: str) -> bool:
