@@ -360,11 +360,14 @@ def test_a_value_past_float64_in_a_wider_float_is_told_not_read_as_inf(tmp_path:
         "sample 6, location 7, channel 2 is 1.0e+400 (float128), past the float64 range (about "
         "1.8e308): every value must be a finite number"
     )
-    for sample in (read_data(tmp_path / "wide.npy", (4, 4)), data_from_array(values, (4, 4))):
+    for sample, named in (
+        (read_data(tmp_path / "wide.npy", (4, 4)), f"{tmp_path / 'wide.npy'}: {expected}"),
+        (data_from_array(values, (4, 4)), expected),
+    ):
         with pytest.raises(InvalidRequestError) as raised:
             dependence_graph(sample, allow_constant=True)
         (violation,) = raised.value.violations
-        assert (violation.field, violation.description) == ("data", expected)
+        assert (violation.field, violation.description) == ("data", named)
     values[6, 2, 1, 3] = 1e300  # within float64's range a wider float is read as float64
     graph = dependence_graph(data_from_array(values, (4, 4)), allow_constant=True)
     assert graph.channels == 3

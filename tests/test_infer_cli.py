@@ -386,7 +386,7 @@ def test_recommend_names_bad_data_on_the_data_option(tmp_path: Path) -> None:
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("1,2,3,4\n4,5\n")
     for data, problem in (
-        (constant, "1 location(s) never vary in the sample (0)"),
+        (constant, f"{constant}: 1 location(s) never vary in the sample (0)"),
         (ragged, f"{ragged}: ragged rows: line 2"),
     ):
         line = assert_one_error_line(
@@ -452,13 +452,41 @@ def test_recommend_with_data_keeps_a_task_arrangement(tmp_path: Path) -> None:
     assert geometries == {"data_arranged"}
 
 
+@pytest.mark.parametrize(
+    ("name", "values", "problem"),
+    [
+        ("nan.npy", np.where(np.eye(8)[:, :4] > 0, np.nan, 1.0), "sample 0, location 0 is nan"),
+        ("one.npy", np.ones((1, 8)), "1 sample(s): the dependence between locations needs"),
+        ("flat.npy", np.ones(8), "array of shape [8]: expected samples first"),
+        ("names.npz", np.full((8, 4), "a"), "values must be numbers, not <U1"),
+        ("constant.npz", np.ones((8, 4)), "4 location(s) never vary in the sample"),
+    ],
+    ids=["nan", "one-sample", "no-grid", "names", "constant"],
+)
+def test_an_error_in_the_data_s_values_names_the_file(
+    tmp_path: Path, name: str, values: np.ndarray, problem: str
+) -> None:
+    # Errors found in the array, not the file, named none: "DATA: 1 sample(s): ...", "DATA:
+    # sample 0, location 0 is nan ...", where the file's other errors name it.
+    data = _saved(tmp_path, name, values)
+    line = assert_one_error_line(advisor("infer", data), ExitCode.INVALID_ARGUMENT)
+    assert line.startswith(f"advisor: error: DATA: {data}: {problem}"), line
+    task = tmp_path / "four.yaml"
+    task.write_text("input: {shape: [4]}\npreset: local\n")
+    line = assert_one_error_line(
+        advisor("recommend", task, "--data", data, "--budget", "20000"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line.startswith(f"advisor: error: --data: {data}: "), line
+
+
 def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:
     constant = tmp_path / "constant.csv"
     constant.write_text("1,2,3,4\n1,5,6,7\n1,2,9,4\n")
     run = advisor("infer", constant)
     assert run.status == 2
     assert run.stderr.count("\n") == 1
-    assert "DATA: 1 location(s) never vary in the sample (0)" in run.stderr
+    assert f"DATA: {constant}: 1 location(s) never vary in the sample (0)" in run.stderr
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("1,2,3\n4,5\n")
     assert "ragged rows: line 2" in advisor("infer", ragged).stderr
@@ -758,7 +786,8 @@ def test_an_axis_of_size_zero_is_an_error_on_the_data(
     data = _saved(tmp_path, name, np.zeros(shape))
     line = assert_one_error_line(advisor("infer", data, *options), ExitCode.INVALID_ARGUMENT)
     assert line.startswith(
-        f"advisor: error: DATA: array of shape {list(shape)}: an axis of size 0 holds no values"
+        f"advisor: error: DATA: {data}: array of shape {list(shape)}: an axis of size 0 holds no "
+        "values"
     ), line
 
 
@@ -769,7 +798,7 @@ def test_a_grid_of_one_location_is_an_error_naming_what_gave_the_grid(tmp_path: 
     column.write_text("".join(f"{value!r}\n" for value in rng.standard_normal(100).tolist()))
     for data in (column, _saved(tmp_path, "cube.npy", rng.standard_normal((500, 1, 1)))):
         line = assert_one_error_line(advisor("infer", data), ExitCode.INVALID_ARGUMENT)
-        assert line.startswith("advisor: error: DATA: the grid ["), line
+        assert line.startswith(f"advisor: error: DATA: {data}: the grid ["), line
         assert line.endswith("] is one location: no pair of locations to measure"), line
     # --shape 1 reads (1, 3) as one location of 3 channels: the option named that grid.
     rgb = _saved(tmp_path, "rgb.npy", rng.standard_normal((500, 1, 3)))
@@ -796,8 +825,8 @@ def test_a_grid_of_more_than_three_axes_is_an_error_on_the_option_that_gave_it(
     nested = _saved(tmp_path, "nested.npy", rng.standard_normal((500, 2, 2, 2, 8)))
     line = assert_one_error_line(advisor("infer", nested), ExitCode.INVALID_ARGUMENT)
     assert line.startswith(
-        "advisor: error: DATA: the grid [2, 2, 2, 8] (every axis after the samples): must have "
-        "1, 2 or 3 dimensions, got 4; name the grid with shape (--shape)"
+        f"advisor: error: DATA: {nested}: the grid [2, 2, 2, 8] (every axis after the samples): "
+        "must have 1, 2 or 3 dimensions, got 4; name the grid with shape (--shape)"
     ), line
 
 

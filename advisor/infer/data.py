@@ -18,6 +18,8 @@ a grid the array does not hold, a single sample, labels that do not match — is
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 import os
 import stat
@@ -82,6 +84,9 @@ class DataSample:
     channels_first
         Whether the source holds each sample's channels before its grid (``(C, *grid)``); the
         chunks are location-major either way.
+    name
+        The file the values were read from, which an error in them names (:meth:`refused`);
+        empty for an array given in memory.
     """
 
     shape: tuple[int, ...]
@@ -89,6 +94,7 @@ class DataSample:
     samples: int
     source: npt.NDArray[np.generic] | _NpyFile
     channels_first: bool = False
+    name: str = ""
 
     @property
     def num_locations(self) -> int:
@@ -116,6 +122,12 @@ class DataSample:
                 values = by_channel.transpose(0, 2, 1).reshape(len(values), self.features)
             yield start, self._float64(start, values)
 
+    def refused(self, problem: str) -> InvalidRequestError:
+        """Return the error on ``data`` for ``problem`` in the values, naming their file."""
+        return InvalidRequestError.single(
+            "data", f"{self.name}: {problem}" if self.name else problem
+        )
+
     def place(self, feature: int) -> str:
         """Name a location-major feature: ``location 7``, ``location 7, channel 2``."""
         location, channel = divmod(feature, self.channels)
@@ -136,10 +148,9 @@ class DataSample:
         if past.any():
             sample, feature = (int(i) for i in np.argwhere(past)[0])
             value = np.format_float_scientific(values[sample, feature], precision=4, trim="0")
-            raise InvalidRequestError.single(
-                "data",
+            raise self.refused(
                 f"sample {start + sample}, {self.place(feature)} is {value} ({values.dtype}), "
-                "past the float64 range (about 1.8e308): every value must be a finite number",
+                "past the float64 range (about 1.8e308): every value must be a finite number"
             )
         return converted
 
@@ -207,15 +218,35 @@ def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) 
     suffix = file.suffix.lower()
     if suffix == ".npy":
         _check_size(file, size, MAX_NPY_BYTES)
-        return _read_npy(file, shape)
-    _check_size(file, size, MAX_PARSED_BYTES)
-    if suffix == ".npz":
-        return data_from_array(_npz_array(file, "data"), shape)
-    if suffix == ".csv":
-        return data_from_array(_read_csv(file, "data"), shape)
-    raise InvalidRequestError.single(
-        "data", f"{file}: unknown format {suffix!r}; expected .npy, .npz or .csv"
-    )
+        sample = _read_npy(file, shape)
+    elif suffix in (".npz", ".csv"):
+        _check_size(file, size, MAX_PARSED_BYTES)
+        array = _npz_array(file, "data") if suffix == ".npz" else _read_csv(file, "data")
+        with _naming(file):
+            sample = data_from_array(array, shape)
+    else:
+        raise InvalidRequestError.single(
+            "data", f"{file}: unknown format {suffix!r}; expected .npy, .npz or .csv"
+        )
+    return dataclasses.replace(sample, name=str(file))
+
+
+@contextlib.contextmanager
+def _naming(file: Path) -> Iterator[None]:
+    """Name ``file`` in the ``data`` errors raised within: those of its array, which name none.
+
+    One sample, values that are no numbers, an array with no grid after the samples: an error
+    that named no file read as the command's own (``DATA: 1 sample(s): ...``).
+    """
+    try:
+        yield
+    except InvalidRequestError as error:
+        raise InvalidRequestError(
+            [
+                type(v)(v.field, f"{file}: {v.description}") if v.field == "data" else v
+                for v in error.violations
+            ]
+        ) from None
 
 
 def data_from_array(values: npt.ArrayLike, shape: Sequence[int] | None = None) -> DataSample:
@@ -424,7 +455,8 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
     needed = offset + math.prod(dims) * dtype.itemsize
     if file.stat().st_size < needed:
         raise InvalidRequestError.single("data", f"{file}: truncated ({needed} bytes expected)")
-    grid, channels, first = _layout(dims, shape)
+    with _naming(file):
+        grid, channels, first = _layout(dims, shape)
     if fortran and len(dims) > 1:
         # Column-major: a sample is not contiguous, so the chunks are read through a memory map.
         mapped = np.load(file, mmap_mode="r", allow_pickle=False)

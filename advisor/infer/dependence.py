@@ -33,7 +33,6 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from advisor.errors import InvalidRequestError
 from advisor.infer.data import DataSample
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph, Estimate
 from advisor.model.arguments import checked_integer, checked_seed, require_flag
@@ -163,11 +162,10 @@ def dependence_graph(
     if constant.size and not allow_constant:
         shown = ", ".join(str(i) for i in constant[:10].tolist())
         more = ", ..." if constant.size > 10 else ""
-        raise InvalidRequestError.single(
-            "data",
+        raise data.refused(
             f"{constant.size} location(s) never vary in the sample ({shown}{more}): their "
             "correlation is undefined; pass allow_constant (--allow-constant) to give them no "
-            "edges (they are listed in the result)",
+            "edges (they are listed in the result)"
         )
     keep = min(top_k, data.num_locations - 1)
     if sketch is None:
@@ -400,8 +398,7 @@ def _moments(
         finite = np.isfinite(chunk)
         if not finite.all():
             sample, feature = (int(v) for v in np.argwhere(~finite)[0])
-            raise InvalidRequestError.single(
-                "data",
+            raise data.refused(
                 f"sample {start + sample}, {data.place(feature)} is {chunk[sample, feature]}: "
                 "every value must "
                 "be a finite number (nothing is dropped; clean or remove that sample)",
