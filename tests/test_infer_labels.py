@@ -127,6 +127,24 @@ def test_an_empty_or_unreadable_label_file_is_named_with_a_true_reason(
     assert "pickle" not in line
 
 
+def test_an_archive_of_no_array_says_so(tmp_path: Path) -> None:
+    # np.savez(path) with nothing to save: "holds []; name the array 'data' or store only one"
+    # advised naming an array the archive does not hold.
+    path = tmp_path / "nothing.npz"
+    np.savez(path)
+    for read, field in (
+        (lambda: read_data(path), "data"),
+        (lambda: read_labels(path, 4), "labels"),
+    ):
+        with pytest.raises(InvalidRequestError) as raised:
+            read()
+        (violation,) = raised.value.violations
+        assert (violation.field, violation.description) == (
+            field,
+            f"{path}: holds no array; store the {field} in it (np.savez(path, {field}=...))",
+        )
+
+
 def test_labels_of_python_objects_are_refused_without_unpickling(tmp_path: Path) -> None:
     path = tmp_path / "objects.npy"
     np.save(path, np.array([{"class": 0}, {"class": 1}] * 2, dtype=object), allow_pickle=True)

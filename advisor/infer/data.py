@@ -529,6 +529,11 @@ def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
         with zipfile.ZipFile(file) as archive:
             members = archive.namelist()
             names = [member.removesuffix(".npy") for member in members]
+            if not names:  # np.savez(path) with nothing to save
+                raise InvalidRequestError.single(
+                    field,
+                    f"{file}: holds no array; store the {name} in it (np.savez(path, {name}=...))",
+                )
             key = name if name in names else (names[0] if len(names) == 1 else None)
             if key is None:
                 raise InvalidRequestError.single(
