@@ -480,6 +480,14 @@ def test_an_error_in_the_data_s_values_names_the_file(
     assert line.startswith(f"advisor: error: --data: {data}: "), line
 
 
+def test_a_graph_of_one_pair_reports_one_pair(tmp_path: Path) -> None:
+    # Two locations have one pair: the data line said "1 pairs (top 1 per location, exact)".
+    values = np.random.default_rng(0).standard_normal((100, 2))
+    values[:, 1] += values[:, 0]
+    run = advisor("infer", _saved(tmp_path, "two.npy", values))
+    assert "; 1 pair (top 1 per location, exact)\n" in run.stderr, run.stderr
+
+
 def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:
     constant = tmp_path / "constant.csv"
     constant.write_text("1,2,3,4\n1,5,6,7\n1,2,9,4\n")

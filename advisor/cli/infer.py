@@ -402,7 +402,8 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     grid = "x".join(str(n) for n in graph.shape)
     notes = [
         f"data: {_samples_text(graph)}, grid {grid}, {graph.channels} channel(s); "
-        f"{graph.weights.size:,} pairs (top {graph.top_k} per location, {graph.estimate})",
+        f"{graph.weights.size:,} pair{'' if graph.weights.size == 1 else 's'} "
+        f"(top {graph.top_k} per location, {graph.estimate})",
         _evidence_line(graph, report),
     ]
     channels = data_channel_axis(graph.shape) if graph.channels == 1 else None
