@@ -373,6 +373,17 @@ def test_a_value_past_float64_in_a_wider_float_is_told_not_read_as_inf(tmp_path:
     assert graph.channels == 3
 
 
+def test_a_signaling_nan_is_told_by_its_place_without_a_warning(tmp_path: Path) -> None:
+    # Cast to float64, a float32 signaling NaN raised NumPy's "invalid value encountered in
+    # cast", printed as two lines quoting advisor/infer/data.py before the error.
+    values = np.random.default_rng(3).standard_normal((30, 4, 4)).astype(np.float32)
+    values.view(np.uint32)[4, 2, 1] = 0x7F800001
+    np.save(tmp_path / "snan.npy", values)
+    for sample in (read_data(tmp_path / "snan.npy"), data_from_array(values)):
+        with pytest.raises(InvalidRequestError, match="sample 4, location 9 is nan"):
+            dependence_graph(sample)
+
+
 def _blocks_graph(shape: tuple[int, ...], block: int, seed: int) -> DependenceGraph:
     """Groups of ``block`` locations scattered over the grid, dependent only within a group.
 

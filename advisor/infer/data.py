@@ -138,12 +138,14 @@ class DataSample:
 
         Only a wider float (``np.longdouble``) holds such a value: cast, it became ``inf``, with
         NumPy's overflow warning printed, and was told as "sample 0, location 0 is inf", a value
-        the file does not hold.
+        the file does not hold. A signaling NaN (a float32 of bits ``0x7f800001``, as garbage
+        bytes hold) casts to a NaN, which the passes refuse by its place; NumPy's warning that
+        the cast met it was printed first, two lines quoting this code.
         """
+        with np.errstate(over="ignore", invalid="ignore"):
+            converted = values.astype(np.float64, copy=False)
         if values.dtype.itemsize <= 8 or values.dtype.kind != "f":
-            return values.astype(np.float64, copy=False)
-        with np.errstate(over="ignore"):
-            converted = values.astype(np.float64)
+            return converted
         past = np.isinf(converted) & np.isfinite(values)
         if past.any():
             sample, feature = (int(i) for i in np.argwhere(past)[0])
