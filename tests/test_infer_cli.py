@@ -502,6 +502,16 @@ def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:
     assert "--shape: the array holds samples of shape [4]" in shaped.stderr
 
 
+def test_a_binary_file_named_csv_is_told_it_is_no_text(tmp_path: Path) -> None:
+    # An .npy copied to data.csv said only that the utf-8 codec could not decode byte 0x93.
+    binary = tmp_path / "data.csv"
+    with binary.open("wb") as stream:
+        np.save(stream, np.zeros((8, 4)))
+    line = assert_one_error_line(advisor("infer", binary), ExitCode.INVALID_ARGUMENT)
+    assert f"DATA: {binary}: is not a UTF-8 text file (byte 0 is 0x93)" in line, line
+    assert "for a NumPy array use .npy or .npz" in line
+
+
 def test_data_with_one_varying_location_says_so_rather_than_blame_chance(tmp_path: Path) -> None:
     # With --allow-constant, all but one location constant gave "no pair of locations depends
     # more than independent ones would ... (largest 0.000)": there was no pair to measure.

@@ -769,7 +769,16 @@ def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
                         f"the first row {width}",
                     )
                 yield number, cells
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        # A binary file named .csv (an .npy copied to data.csv) said only that a codec could
+        # not decode byte 0x93, which does not tell the user the file is no text at all.
+        byte = error.object[error.start]
+        raise InvalidRequestError.single(
+            field,
+            f"{file}: is not a UTF-8 text file (byte {error.start} is 0x{byte:02x}): a .csv "
+            "holds comma-separated values as text; for a NumPy array use .npy or .npz",
+        ) from None
+    except OSError as error:
         raise InvalidRequestError.single(field, f"{file}: {error}") from None
     if width is None:
         raise InvalidRequestError.single(field, f"{file}: no rows")
