@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import json
 import os
 import stat
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -510,6 +512,25 @@ def test_a_binary_file_named_csv_is_told_it_is_no_text(tmp_path: Path) -> None:
     line = assert_one_error_line(advisor("infer", binary), ExitCode.INVALID_ARGUMENT)
     assert f"DATA: {binary}: is not a UTF-8 text file (byte 0 is 0x93)" in line, line
     assert "for a NumPy array use .npy or .npz" in line
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_an_array_header_of_a_negative_length_is_refused_as_corrupt(
+    tmp_path: Path, suffix: str
+) -> None:
+    # A corrupt header's shape (-5, 8, 8) was read as "-5 sample(s): ... needs at least 2".
+    stream = io.BytesIO()
+    np.save(stream, np.zeros((5, 8, 8), dtype=np.float32))
+    corrupt = stream.getvalue().replace(b"'shape': (5, 8, 8), }", b"'shape': (-5, 8, 8),}")
+    assert corrupt != stream.getvalue(), "the header as numpy writes it"
+    data = tmp_path / f"data{suffix}"
+    if suffix == ".npy":
+        data.write_bytes(corrupt)
+    else:
+        with zipfile.ZipFile(data, "w") as archive:
+            archive.writestr("data.npy", corrupt)
+    line = assert_one_error_line(advisor("infer", data), ExitCode.INVALID_ARGUMENT)
+    assert "its header gives the shape [-5, 8, 8], a negative length" in line, line
 
 
 def test_data_with_one_varying_location_says_so_rather_than_blame_chance(tmp_path: Path) -> None:

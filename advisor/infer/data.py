@@ -467,10 +467,24 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
 
 
 def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[np.generic]]:
+    """Read an ``.npy`` header: the array's shape, whether column-major, its dtype.
+
+    Raises
+    ------
+    ValueError
+        When the header cannot be read, or gives a negative length (a corrupt header's
+        ``(-5, 8, 8)`` read as "-5 sample(s)", and its size as negative bytes).
+    """
     version = np.lib.format.read_magic(stream)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(stream)
-    return np.lib.format.read_array_header_2_0(stream)
+    read = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
+    dims, fortran, dtype = read(stream)
+    if any(length < 0 for length in dims):
+        raise ValueError(f"its header gives the shape {list(dims)}, a negative length")
+    return dims, fortran, dtype
 
 
 def _read_npy_array(stream: IO[bytes]) -> npt.NDArray[np.generic]:
