@@ -533,6 +533,25 @@ def test_an_array_header_of_a_negative_length_is_refused_as_corrupt(
     assert "its header gives the shape [-5, 8, 8], a negative length" in line, line
 
 
+@pytest.mark.parametrize("start", [0, 1])
+def test_a_csv_whose_first_column_counts_its_rows_is_told_it_holds_an_index(
+    tmp_path: Path, start: int
+) -> None:
+    # np.savetxt(np.c_[np.arange(n), x]) (or pandas' index) was read as one more location: 64
+    # features made a task of 65 locations without a word.
+    values = np.random.default_rng(0).normal(size=(300, 64))
+    indexed = tmp_path / "indexed.csv"
+    np.savetxt(indexed, np.c_[np.arange(start, start + 300), values], delimiter=",")
+    line = assert_one_error_line(advisor("infer", indexed), ExitCode.INVALID_ARGUMENT)
+    assert f"DATA: {indexed}: column 1 counts the rows ({start}, {start + 1}, ..., " in line
+    assert "not a location: drop it" in line
+    plain = tmp_path / "plain.csv"
+    np.savetxt(plain, values, delimiter=",")
+    read = advisor("infer", plain).stderr  # independent noise: read whole, then no task
+    assert "data: 300 samples, grid 64, 1 channel(s)" in read
+    assert "counts the rows" not in read
+
+
 def test_data_with_one_varying_location_says_so_rather_than_blame_chance(tmp_path: Path) -> None:
     # With --allow-constant, all but one location constant gave "no pair of locations depends
     # more than independent ones would ... (largest 0.000)": there was no pair to measure.

@@ -592,7 +592,34 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
             )
         _check_finite(file, field, number, cells, row)
         rows.append(row)
-    return np.stack(rows)
+    array = np.stack(rows)
+    _check_no_index_column(file, field, array)
+    return array
+
+
+_LEAST_INDEXED_ROWS: Final = 3
+"""Rows from which a first column counting them is taken for an index: two rows count by chance."""
+
+
+def _check_no_index_column(file: Path, field: str, array: _Floats) -> None:
+    """Refuse a CSV whose first column counts its rows (0, 1, 2, ... or 1, 2, 3, ...).
+
+    That is an index written with the data (pandas' ``to_csv(header=False)``,
+    ``np.savetxt(np.c_[np.arange(n), x])``), which was read as one more location without a
+    word: 64 features made a task of 65 locations, in the wrong shape.
+    """
+    rows, columns = array.shape
+    if columns < 2 or rows < _LEAST_INDEXED_ROWS:
+        return
+    first = array[:, 0]
+    for start in (0, 1):
+        if np.array_equal(first, np.arange(start, start + rows)):
+            raise InvalidRequestError.single(
+                field,
+                f"{file}: column 1 counts the rows ({start}, {start + 1}, ..., "
+                f"{start + rows - 1}), an index written with the data (as to_csv does "
+                "without index=False), not a location: drop it",
+            )
 
 
 def _check_finite(file: Path, field: str, number: int, cells: list[str], row: _Floats) -> None:
