@@ -113,7 +113,9 @@ class ResourceExhaustedError(AdvisorRpcError):
     limit, before it sends it (``the response is N bytes, over this server's limit``), whose
     ``limits`` then name ``max_message_bytes`` and the answer's size. A request over the
     client's own limit is refused before it is sent, as a
-    :class:`~advisor.errors.LimitExceededError` (its ``limits`` alike).
+    :class:`~advisor.errors.LimitExceededError` (its ``limits`` alike). And a server answers
+    it for a call whose work took its worker process over the server's memory bound
+    (``details`` names ``--worker-max-memory``), which the same request meets again.
     """
 
 

@@ -313,13 +313,17 @@ def _comment_before(proto: Path, field: str) -> list[str]:
 def test_the_worker_memory_bound_is_documented_with_its_floor_and_what_it_replaces() -> None:
     # An operator picks --worker-max-memory from this paragraph: it gave the floor as an idle
     # worker's size and nothing of what searches leave, so a bound at the floor, which replaces
-    # a worker after nearly every search, read as a sensible setting.
+    # a worker after nearly every search (and since the bound acts during a call, stops nearly
+    # every search), read as a sensible setting.
     from advisor.service.process_pool import WORKER_PROCESS_BYTES
 
     text = " ".join((ROOT / "docs" / "SERVICE.md").read_text(encoding="utf-8").split())
-    paragraph = text.split("`--worker-max-memory MIB` replaces a worker", 1)[1].split("- `", 1)[0]
+    paragraph = text.split("`--worker-max-memory MIB` bounds a worker's memory", 1)[1]
+    paragraph = paragraph.split("- `", 1)[0]
     assert f"at least {math.ceil(WORKER_PROCESS_BYTES / 2**20)} " in paragraph
-    assert "replaces a worker after nearly every search" in paragraph
+    assert "replaces its worker after nearly every search" in paragraph
+    assert "stops nearly every search" in paragraph
+    assert "RESOURCE_EXHAUSTED" in paragraph
 
 
 def test_the_help_says_where_ctrl_c_stops_a_search_as_the_cli_document_does() -> None:
@@ -460,6 +464,6 @@ def test_the_worker_memory_figures_say_what_was_searched_and_how_it_was_measured
     # for a large task of random indices, both within the default limits.
     text = " ".join((ROOT / "docs" / "SERVICE.md").read_text(encoding="utf-8").split())
     figures = text.split("A worker keeps the memory its largest call needed", 1)[1]
-    figures = figures.split("`--worker-max-memory MIB` replaces a worker", 1)[0]
+    figures = figures.split("`--worker-max-memory MIB` bounds a worker's memory", 1)[0]
     assert "advisor serve --workers 1 --worker-max-memory 95" in figures
     assert "follows the task's regions more than its grid" in figures

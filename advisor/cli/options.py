@@ -67,7 +67,8 @@ _EXIT_STATUS_MEANINGS = {
     ExitCode.DEADLINE_EXCEEDED: "DEADLINE_EXCEEDED: the call's deadline passed (--timeout)",
     ExitCode.UNAVAILABLE: "UNAVAILABLE: the server cannot be reached or is shutting down",
     ExitCode.RESOURCE_EXHAUSTED: "RESOURCE_EXHAUSTED: the server is saturated (try again later), "
-    "or a message is over a size limit (the server's or --max-message-bytes)",
+    "or a message is over a size limit (the server's or --max-message-bytes), or the call took "
+    "a worker over the server's --worker-max-memory",
     ExitCode.SERVER_NOT_STARTED: "the server could not start: address in use or not bindable, "
     "unusable TLS file",
     ExitCode.INTERRUPTED: "Ctrl-C stopped recommend's search (the embedded server's or a "

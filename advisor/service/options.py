@@ -93,8 +93,8 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
     "worker_max_memory_mib": {
         "type": int,
         "metavar": "MIB",
-        "help": "replace a worker process that holds more than MIB resident after a call "
-        "(default: never)",
+        "help": "stop a call that takes its worker process over MIB resident "
+        "(RESOURCE_EXHAUSTED) and replace the worker (default: never)",
     },
     "reflection": {"action": "store_true", "default": None, "help": "serve gRPC reflection"},
     "access_log": {

@@ -311,9 +311,11 @@ class ProcessWorkers:
     ) -> ProcessWorkers:
         """Start ``count`` workers at ``niceness`` and wait until each has loaded the engines.
 
-        A worker that holds more than ``max_worker_bytes`` resident once a call has ended is
-        replaced (None: never), as one that died is, but gently: it serves on while its
-        replacement loads the engines, then its input is closed and it exits.
+        A call that takes its worker over ``max_worker_bytes`` resident (None: no bound) is
+        stopped there and ends ``RESOURCE_EXHAUSTED`` (:mod:`advisor.service.worker`); a worker
+        that has held more once a call has ended is replaced, as one that died is, but gently:
+        it serves on, unbounded, while its replacement loads the engines, then its input is
+        closed and it exits.
 
         ``on_serving(False)`` is called (on the event loop) when no worker can take calls and a
         new one has failed to start, ``on_serving(True)`` once a worker is ready again: the
@@ -552,6 +554,8 @@ class ProcessWorkers:
         # Written once spawned, when the worker joins those drain() writes to: a drain begun
         # while the process was being spawned wrote only the workers listed then.
         control.drain_deadline = self._drain_deadline
+        if self._max_worker_bytes is not None:
+            control.memory_bound = self._max_worker_bytes
         assert process.stdin is not None
         process.stdin.write(encode_frame(self._setup))
         worker = _Worker(process, control, asyncio.get_running_loop().create_future())
@@ -629,15 +633,23 @@ class ProcessWorkers:
             job.finish()
 
     def _holds_too_much(self, worker: _Worker, ended: Ended, method: str) -> bool:
-        """Whether ``worker`` holds more memory after a ``method`` call than a worker may."""
-        held, most = ended.resident_bytes, self._max_worker_bytes
-        if held is None or most is None or held <= most:
+        """Whether ``worker`` has held more memory by the end of a ``method`` call than it may.
+
+        Its peak counts, not only what it holds at the end: a worker whose peak is over its
+        bound would stop every later call at its first poll (:mod:`advisor.service.worker`).
+        """
+        most = self._max_worker_bytes
+        held = max(
+            (b for b in (ended.resident_bytes, ended.peak_bytes) if b is not None), default=0
+        )
+        if most is None or held <= most:
             return False
         # Once the server shuts down none is replaced, unless a call waits for a worker.
         fate = "replacing it" if self._replacement_needed() else f"letting it go, {_NOT_REPLACED}"
         _LOGGER.info(
-            # To a tenth: whole MiB read "holds 100 MiB, over worker_max_memory_mib 100".
-            "worker process %d holds %.1f MiB after a %s call, over worker_max_memory_mib %d; %s",
+            # To a tenth: whole MiB read "held 100 MiB, over worker_max_memory_mib 100".
+            "worker process %d held up to %.1f MiB by the end of a %s call, over "
+            "worker_max_memory_mib %d; %s",
             worker.process.pid,
             held / 2**20,
             method,
@@ -651,7 +663,8 @@ class ProcessWorkers:
 
         Let go at once, it left its slot without a worker while the replacement loaded the
         engines (about half a second, more on a busy machine): a call that came meanwhile
-        waited that long, where an idle pool answers at once. Once the replacement is ready it
+        waited that long, where an idle pool answers at once. Its calls meanwhile have no
+        memory bound, which it is over already. Once the replacement is ready it
         takes the worker's place (:meth:`_retire`); until then both run, but only the worker
         serves. Once the server shuts down, unless a call waits for a worker, no replacement is
         started and the worker is let go at once.
@@ -667,6 +680,7 @@ class ProcessWorkers:
             self._retire(worker)
             return
         worker.superseded = True
+        worker.control.memory_bound = math.inf  # over it already: it would stop every call
         self._start_replacement(replacing=worker)
         self._idle.put_nowait(worker)
 

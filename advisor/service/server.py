@@ -192,9 +192,11 @@ class ServerConfig(BaseModel):
         default=None,
         # No gt=0 here: any value below an idle worker's size is refused in those words
         # (_worker_settings_have_workers), 0 too, not as "must be greater than 0".
-        description="Replace a worker process that holds more than this many MiB resident once "
-        "a call has ended (a large search's memory stays with the process that ran it); None: "
-        "never. At least what an idle worker holds, at most the memory this process may use.",
+        description="Stop a call whose work takes its worker process over this many MiB "
+        "resident at its peak (RESOURCE_EXHAUSTED), and replace a worker that has held more "
+        "once a call has ended (a large search's memory stays with the process that ran it); "
+        "None: never. At least what an idle worker holds, at most the memory this process may "
+        "use.",
     )
     reflection: bool = Field(default=False, description="Serve grpc.reflection.v1alpha.")
     access_log: bool = Field(

@@ -8,6 +8,12 @@ then runs each job with the servicer, the same code as in the serving process
 the servicer's stop signals read the control block, so the end of the call (its client cancelled,
 its deadline passed) and the shutdown drain stop the work at its next poll, as on a thread.
 
+The same polls bound the worker's memory (``worker_max_memory_mib``, in the control block): at
+most every :data:`MEMORY_CHECK_SECONDS` a poll reads the most the process has held at once, and
+over the bound the call's work stops and the call ends ``RESOURCE_EXHAUSTED`` naming the bound;
+the serving process then replaces the worker. Checked only once a call had ended, the bound let
+one call take a worker to 1 GiB, where a container's memory limit could bring the OOM killer.
+
 The worker lowers its own priority by the server's ``worker_niceness``, so that on a busy machine
 the serving process (health, admission, refusals) gets a core before the searches do. It ignores
 SIGINT, SIGTERM and SIGHUP (the server's ``DRAIN_SIGNALS``), which a terminal or a supervisor may
@@ -24,13 +30,14 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import BinaryIO
 
-from advisor.service.calls import run_call
+from advisor.service.calls import Outcome, run_call
 from advisor.service.limits import RequestLimits
-from advisor.service.machine import resident_bytes
+from advisor.service.machine import peak_resident_bytes, resident_bytes
 from advisor.service.server import DRAIN_SIGNALS, freeze_long_lived_objects
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.threads import ThreadContext
@@ -46,9 +53,13 @@ from advisor.service.worker_link import (
     encode_frame,
     read_frame,
 )
-from advisor.stopping import StopSignal
+from advisor.stopping import Clock, StopSignal
 
-__all__ = ["CallEnd", "WorkerContext", "WorkerGate", "main"]
+__all__ = ["MEMORY_CHECK_SECONDS", "CallEnd", "WorkerContext", "WorkerGate", "main"]
+
+MEMORY_CHECK_SECONDS = 0.05
+"""How often, at most, a poll of a call's stop signal reads the worker's memory (a system call
+of about a microsecond; a search polls every few milliseconds)."""
 
 # The modules the servicer imports when a call first needs them; a worker loads them before it
 # reports ready, so no call waits for them.
@@ -60,16 +71,33 @@ _NO_CALL = -1
 class CallEnd(StopSignal):
     """The end of the worker's current call, as the serving process writes it in ``control``.
 
-    Cancelled once the serving process marks the call ended; its deadline is the end of the
-    shutdown drain, once there is one, or the deadline the call was asked to finish by
-    (``FinishSearch``), if earlier. Every call's stop signal follows it, as on a thread every
-    call's signal follows the admission's drain and its own context's hurry.
+    Cancelled once the serving process marks the call ended, or once the worker has held more
+    memory than the bound in ``control`` (read by ``peak_memory`` at a poll, at most every
+    :data:`MEMORY_CHECK_SECONDS` on ``clock``); its deadline is the end of the shutdown drain,
+    once there is one, or the deadline the call was asked to finish by (``FinishSearch``), if
+    earlier. Every call's stop signal follows it, as on a thread every call's signal follows the
+    admission's drain and its own context's hurry.
     """
 
-    def __init__(self, control: ControlBlock) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        control: ControlBlock,
+        peak_memory: Callable[[], int | None] = peak_resident_bytes,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        super().__init__(clock=clock)
         self._control = control
+        self._peak_memory = peak_memory
+        self._next_check = -math.inf
         self.call_id = _NO_CALL
+        self.over_bound: tuple[int, float] | None = None
+        """What the worker held and its bound (bytes), once over it in this call; else None."""
+
+    def begin(self, call_id: int) -> None:
+        """Follow call ``call_id``: not ended, not over the memory bound."""
+        self.call_id = call_id
+        self.over_bound = None
+        self._next_check = -math.inf
 
     @property
     def deadline(self) -> float | None:
@@ -83,9 +111,28 @@ class CallEnd(StopSignal):
         return math.isfinite(self._control.drain_deadline)
 
     @property
-    def cancelled(self) -> bool:
+    def ended(self) -> bool:
         """Whether the serving process has marked the current call ended."""
         return self._control.ended_call == self.call_id
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the current call has ended or taken the worker over its memory bound."""
+        return self.ended or self._over_bound()
+
+    def _over_bound(self) -> bool:
+        """Whether the worker has held more than its bound during the call (read now and then)."""
+        if self.over_bound is not None:
+            return True
+        now = self.clock()
+        if now < self._next_check:
+            return False
+        self._next_check = now + MEMORY_CHECK_SECONDS
+        held, bound = self._peak_memory(), self._control.memory_bound
+        if held is None or held <= bound:
+            return False
+        self.over_bound = held, bound
+        return True
 
 
 class WorkerGate:
@@ -118,7 +165,7 @@ class WorkerContext(ThreadContext):
 
     def is_active(self) -> bool:
         """Whether the call has neither ended nor passed its deadline."""
-        return not self._call_end.cancelled and super().is_active()
+        return not self._call_end.ended and super().is_active()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -170,15 +217,40 @@ def _serve_next(
 
 def _serve(servicer: AdvisorServicer, call_end: CallEnd, job: Job, frames_out: BinaryIO) -> None:
     _send(frames_out, Accepted())
-    call_end.call_id = job.call_id
+    call_end.begin(job.call_id)
     context = WorkerContext(call_end, job.deadline)
-    for outcome in run_call(servicer, job.method, job.payload, context):
-        if isinstance(outcome, bytes):
-            _send(frames_out, Response(outcome))
-        else:
-            _send(frames_out, Status(outcome.code.name, outcome.details, outcome.trailing_metadata))
+    for frame in _bounded(run_call(servicer, job.method, job.payload, context), call_end):
+        _send(frames_out, frame)
     call_end.call_id = _NO_CALL
-    _send(frames_out, Ended(resident_bytes()))
+    _send(frames_out, Ended(resident_bytes(), peak_resident_bytes()))
+
+
+def _bounded(outcomes: Iterator[Outcome], call_end: CallEnd) -> Iterator[Response | Status]:
+    """Return the frames of a call's ``outcomes``, its end RESOURCE_EXHAUSTED once over its bound.
+
+    What the work answers once the bound stopped it (a search's best so far, an analysis's
+    stop) is not the call's answer: it would read as a time limit or a cancellation.
+    """
+    for outcome in outcomes:
+        if call_end.over_bound is not None:
+            continue
+        if isinstance(outcome, bytes):
+            yield Response(outcome)
+        else:
+            yield Status(outcome.code.name, outcome.details, outcome.trailing_metadata)
+    if call_end.over_bound is not None:
+        held, bound = call_end.over_bound
+        yield Status("RESOURCE_EXHAUSTED", _over_bound_message(held, bound), ())
+
+
+def _over_bound_message(held: int, bound: float) -> str:
+    """Say that a call took its worker to ``held`` bytes, over its ``bound``, and what to do."""
+    mib = 2**20
+    return (
+        f"the call took its worker process to {held / mib:,.1f} MiB, over this server's bound of "
+        f"{bound / mib:,.0f} MiB a worker (--worker-max-memory): send a smaller request (fewer "
+        "or smaller regions, fewer widths), or send it to a server with a larger bound"
+    )
 
 
 def _send(frames_out: BinaryIO, frame: object) -> None:

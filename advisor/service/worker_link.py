@@ -7,13 +7,14 @@ worker's niceness (:class:`Setup`), then one :class:`Job` at a time; the worker 
 :class:`Ready` once it has loaded the engines, then for each job :class:`Accepted` as soon as it
 has read it, its :class:`Response` messages, perhaps a :class:`Status`, and :class:`Ended`.
 
-The control block is 32 bytes of shared memory per worker (a memfd the worker inherits), written
+The control block is 40 bytes of shared memory per worker (a memfd the worker inherits), written
 by the serving process and read by the worker's stop signal at every poll, so stopping a call
 costs no message and no wake-up: the end of the shutdown drain (a ``CLOCK_MONOTONIC`` moment,
 which is system-wide on Linux; +inf before a shutdown), the id of the last call that ended
 (cancelled, past its deadline, or done; only the largest is kept), and the id of the last call
-asked to finish early (a named search, ``FinishSearch``) with the deadline it was given. Each is
-an aligned 8-byte word, written and read whole.
+asked to finish early (a named search, ``FinishSearch``) with the deadline it was given, and the
+most memory the worker's calls may take it to (``worker_max_memory_mib`` in bytes; +inf: no
+bound, as for a worker being replaced). Each is an aligned 8-byte word, written and read whole.
 """
 
 from __future__ import annotations
@@ -48,10 +49,12 @@ _DRAIN_DEADLINE = struct.Struct("=d")
 _ENDED_CALL = struct.Struct("=q")
 _HURRY_DEADLINE = struct.Struct("=d")
 _HURRIED_CALL = struct.Struct("=q")
+_MEMORY_BOUND = struct.Struct("=d")
 _ENDED_AT = _DRAIN_DEADLINE.size
 _HURRY_AT = _ENDED_AT + _ENDED_CALL.size
 _HURRIED_AT = _HURRY_AT + _HURRY_DEADLINE.size
-_BLOCK_BYTES = _HURRIED_AT + _HURRIED_CALL.size
+_BOUND_AT = _HURRIED_AT + _HURRIED_CALL.size
+_BLOCK_BYTES = _BOUND_AT + _MEMORY_BOUND.size
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,13 @@ class Status:
 class Ended:
     """The current job's work has ended; the worker is free.
 
-    ``resident_bytes``: the memory the worker holds now (None where the platform does not say),
-    which the serving process compares with ``worker_max_memory_mib``.
+    ``resident_bytes``: the memory the worker holds now; ``peak_bytes``: the most it has held
+    at once (None where the platform does not say). The serving process compares the larger
+    with ``worker_max_memory_mib``.
     """
 
     resident_bytes: int | None = None
+    peak_bytes: int | None = None
 
 
 def encode_frame(frame: object) -> bytes:
@@ -144,7 +149,7 @@ class ControlBlock:
     Parameters
     ----------
     fd
-        A file descriptor of at least 32 bytes to map: :meth:`create` makes one in the serving
+        A file descriptor of at least 40 bytes to map: :meth:`create` makes one in the serving
         process, the worker maps the one it inherited.
     """
 
@@ -154,11 +159,12 @@ class ControlBlock:
 
     @classmethod
     def create(cls) -> ControlBlock:
-        """Make a block for a new worker: no call ended, no drain (its deadline +inf)."""
+        """Make a block for a new worker: no call ended, no drain (its deadline +inf), no bound."""
         fd = os.memfd_create("advisor-worker-control")
         os.ftruncate(fd, _BLOCK_BYTES)
         block = cls(fd)
         block.drain_deadline = math.inf
+        block.memory_bound = math.inf
         return block
 
     @property
@@ -205,6 +211,16 @@ class ControlBlock:
         """
         _HURRY_DEADLINE.pack_into(self._memory, _HURRY_AT, deadline)
         _HURRIED_CALL.pack_into(self._memory, _HURRIED_AT, call_id)
+
+    @property
+    def memory_bound(self) -> float:
+        """The most memory, in bytes, the worker's calls may take it to; inf for no bound."""
+        (bound,) = _MEMORY_BOUND.unpack_from(self._memory, _BOUND_AT)
+        return float(bound)
+
+    @memory_bound.setter
+    def memory_bound(self, bound: float) -> None:
+        _MEMORY_BOUND.pack_into(self._memory, _BOUND_AT, bound)
 
     def close(self) -> None:
         """Unmap the block and close its descriptor."""

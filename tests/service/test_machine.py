@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from advisor.service.machine import resident_bytes, usable_cpus, usable_memory
+from advisor.service.machine import (
+    peak_resident_bytes,
+    resident_bytes,
+    usable_cpus,
+    usable_memory,
+)
 
 AFFINITY = len(os.sched_getaffinity(0))
 PHYSICAL = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -76,6 +81,23 @@ def test_resident_bytes_is_what_the_kernel_reports_as_resident() -> None:
     assert held is not None
     # Both read the same counter moments apart; the test's own allocations move it a little.
     assert abs(held - reported) < 16 * 2**20
+
+
+def test_peak_resident_bytes_is_the_kernels_high_water_mark() -> None:
+    # A search's chunk of arrays, freed before the next reading of what the process holds now,
+    # is seen only in the peak: the worker's memory bound reads it.
+    chunk = bytearray(64 * 2**20)
+    chunk[::4096] = b"x" * len(chunk[::4096])  # every page touched: resident
+    during = resident_bytes()
+    del chunk  # a block this large goes back to the kernel at once
+    after, held = peak_resident_bytes(), resident_bytes()
+    assert during is not None and after is not None and held is not None
+    assert held < during - 32 * 2**20  # what it holds now has dropped; its peak has not
+    assert after > during - 16 * 2**20
+    status = Path("/proc/self/status").read_text()
+    reported = int(status.split("VmHWM:")[1].split()[0]) * 1024  # kB
+    # Both read the same counter moments apart; the test's own allocations move it a little.
+    assert abs(after - reported) < 16 * 2**20
 
 
 def _mountinfo(*mounts: tuple[str, str, str, str]) -> str:

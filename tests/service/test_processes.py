@@ -55,6 +55,7 @@ from advisor.service.worker_link import (
     encode_frame,
     read_frame,
 )
+from tests.support.fake_memory import fake_peak_workers
 from tests.support.harness import CallError, LiveAdvisor
 from tests.support.processes import cpu_ticks, stat_fields
 from tests.support.server_process import ROOT
@@ -178,26 +179,6 @@ def test_workers_run_at_the_configured_lower_priority(
     assert _niceness(worker) == os.nice(0) + 7
 
 
-def test_a_worker_left_holding_more_than_its_bound_is_replaced(
-    serve: Callable[..., RunningServer],
-) -> None:
-    # A 512x512 search leaves its worker holding about 144 MiB (an idle one: about 90); the
-    # memory stayed with the process until the server stopped.
-    limits = RequestLimits(max_locations=512 * 512)
-    running = serve(workers=1, worker_max_memory_mib=100, limits=limits)
-    (worker,) = running.worker_pids
-    task = pb.Task(input=pb.InputSpec(shape=[512, 512]), preset="symmetry")
-    with grpc.insecure_channel(running.address) as channel:
-        advisor = LiveAdvisor(channel)
-        request = pb.RecommendRequest(task=task, budget=quick_budget(time_limit_seconds=30.0))
-        assert advisor.unary("Recommend", request, timeout=120).result.recommendations
-        # Let go once its replacement is ready, which then serves alone.
-        _wait_until(lambda: worker not in running.worker_pids, timeout=120.0)
-        assert len(running.worker_pids) == 1
-        assert advisor.unary("ListPresets", pb.ListPresetsRequest(), timeout=60).presets
-    _wait_until(lambda: not _running(worker))  # its exit follows the end of its output
-
-
 def test_a_worker_within_its_bound_is_kept(serve: Callable[..., RunningServer]) -> None:
     running = serve(workers=1, worker_max_memory_mib=1024)  # within any test machine
     (worker,) = running.worker_pids
@@ -213,16 +194,23 @@ def test_a_replaced_workers_log_line_gives_what_it_held_past_its_bound(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # In whole MiB, a worker a fraction of a MiB over its bound read as holding the bound itself:
-    # "holds 100 MiB after a Recommend call, over worker_max_memory_mib 100".
+    # "holds 100 MiB after a Recommend call, over worker_max_memory_mib 100". Its peak counts:
+    # a worker that went over its bound and came back under it would stop every later call.
     workers = ProcessWorkers(RequestLimits(), Admission(1), 0, max_worker_bytes=100 * 2**20)
     worker: Any = types.SimpleNamespace(process=types.SimpleNamespace(pid=4321))
     held = Ended(resident_bytes=100 * 2**20 + 2**19)
+    peaked = Ended(resident_bytes=90 * 2**20, peak_bytes=150 * 2**20)
+    within = Ended(resident_bytes=90 * 2**20, peak_bytes=100 * 2**20)
     with caplog.at_level(logging.INFO, logger=process_pool.__name__):
         assert workers._holds_too_much(worker, held, "Recommend")
+        assert workers._holds_too_much(worker, peaked, "StreamRecommend")
         assert not workers._holds_too_much(worker, Ended(resident_bytes=100 * 2**20), "Analyze")
+        assert not workers._holds_too_much(worker, within, "Analyze")
     assert [record.getMessage() for record in caplog.records] == [
-        "worker process 4321 holds 100.5 MiB after a Recommend call, over worker_max_memory_mib "
-        "100; replacing it"
+        "worker process 4321 held up to 100.5 MiB by the end of a Recommend call, over "
+        "worker_max_memory_mib 100; replacing it",
+        "worker process 4321 held up to 150.0 MiB by the end of a StreamRecommend call, over "
+        "worker_max_memory_mib 100; replacing it",
     ]
 
 
@@ -1013,14 +1001,17 @@ def test_a_worker_let_go_for_its_memory_during_the_drain_is_logged_as_not_replac
     serve: Callable[..., RunningServer],
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     # A worker over its memory bound, let go as the drain ran, was logged "replacing it", but
     # no call could come for a replacement and none was started: the log promised a worker that
     # never came. The bound is one MiB (the idle worker's floor lowered for the test), so the
     # worker is over it after its call however little of the search a loaded machine ran: at
-    # 95 MiB, a search cut short there left its worker under it, and nothing was logged.
+    # 95 MiB, a search cut short there left its worker under it, and nothing was logged. Its
+    # peak reads 0, so the bound does not stop the search itself (test_worker_memory.py).
     monkeypatch.setattr(process_pool, "WORKER_PROCESS_BYTES", 2**20)
     caplog.set_level(logging.INFO, logger=process_pool.__name__)
+    fake_peak_workers(monkeypatch, tmp_path, 0)
     running = serve(workers=1, worker_max_memory_mib=1, grace_seconds=60.0)
     (worker,) = running.worker_pids
     with grpc.insecure_channel(running.address) as channel:
@@ -1029,7 +1020,7 @@ def test_a_worker_let_go_for_its_memory_during_the_drain_is_logged_as_not_replac
         stopping.join(timeout=60)
     assert not stopping.is_alive()
     (line,) = [
-        r.getMessage() for r in caplog.records if f"worker process {worker} holds" in r.getMessage()
+        r.getMessage() for r in caplog.records if f"worker process {worker} held" in r.getMessage()
     ]
     assert line.endswith("; letting it go, not replaced, as the server is shutting down")
     assert "replacing it" not in caplog.text
