@@ -40,7 +40,7 @@ cannot enter its ranking.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -324,12 +324,8 @@ class _BranchAndBound:
                 states = self._drop_dominated(states, bounds, height - 1)
             # A level can hold many thousands of assignments: work through it in chunks, so
             # the incumbent tightens as it goes and a stop request is seen within one chunk.
-            rows = max(1, self.chunk_cells // (self.values.size if height else 1))
             settled = []
-            for begin in range(0, states.cost.size, rows):
-                chunk = states.take(np.arange(begin, min(begin + rows, states.cost.size)))
-                if height:
-                    chunk = self._expand(chunk, height)
+            for chunk in self._chunks(states, height):
                 settled.append(self._settle(chunk, height))
                 if self.stop.stopped():
                     self.interrupted = True
@@ -362,11 +358,29 @@ class _BranchAndBound:
         bounds = self._bound_and_complete(states, height, remaining, lower)
         return self._prune(states, bounds, lower)
 
-    def _expand(self, states: _States, height: int) -> _States:
-        """Every state followed by every choice for the width of ``height``."""
+    def _chunks(self, states: _States, height: int) -> Iterator[_States]:
+        """Yield the assignments of ``height`` in chunks of about :data:`_CHUNK_CELLS` cells.
+
+        At the leaves, runs of ``states``; above them, runs of the (state, choice) pairs that
+        extend the states by the width of ``height``, state by state, each state's choices in
+        order, whole states to a chunk where a chunk holds one. A chunk of one state and all its
+        choices was the least before: on a tree of 145,166 (type, child) pairs, 64 choices
+        took 10 s between two polls of the stop signal and 800 MiB at once.
+        """
+        if not height:
+            for begin in range(0, states.cost.size, self.chunk_cells):
+                yield states.take(np.arange(begin, min(begin + self.chunk_cells, states.cost.size)))
+            return
         count = self.values.size
-        parents = np.repeat(np.arange(states.cost.size), count)
-        chosen = np.tile(np.arange(count, dtype=np.int64), states.cost.size)
+        pairs = states.cost.size * count
+        step = self.chunk_cells if self.chunk_cells < count else self.chunk_cells // count * count
+        for begin in range(0, pairs, step):
+            yield self._expand(states, height, np.arange(begin, min(begin + step, pairs)))
+
+    def _expand(self, states: _States, height: int, pairs: _Ints) -> _States:
+        """Return the ``pairs`` (``state * choices + choice``): each state with its choice added."""
+        count = self.values.size
+        parents, chosen = np.divmod(pairs, count)
         last = self.values[states.widths[parents, -1]]
         dp = self.tree.step(height, states.dp.take(parents), self.logs[chosen])
         return _States(
