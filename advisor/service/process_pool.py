@@ -23,8 +23,8 @@ A worker that dies mid-call (SIGKILL, the OOM killer) ends only that call, with 
 INTERNAL (the exit is logged under the request id); it is replaced at once, and health is not
 affected while its replacement loads. Only while no worker can take calls and a new one has
 failed to start (its spawn refused, or it exited before it was ready) does the pool report the
-server not serving (``on_serving``) and refuse new calls at once (``UNAVAILABLE``), and serve
-again once a worker is ready. A worker
+server not serving (``on_serving``) and refuse calls at once (``UNAVAILABLE``): new ones, and
+those already waiting for a worker, and serve again once a worker is ready. A worker
 acknowledges each job as it reads it (``Accepted``): one that died before (its death not yet
 noticed when the call was handed to it) never started the job, which goes to the next idle
 worker, the replacement if no other.
@@ -288,7 +288,8 @@ class ProcessWorkers:
         self._setup = Setup(limits.model_dump_json(), niceness)
         self._admission = admission
         self._max_worker_bytes = max_worker_bytes
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        # None wakes a call waiting for a worker to look whether the pool still serves.
+        self._idle: asyncio.Queue[_Worker | None] = asyncio.Queue()
         self._workers: set[_Worker] = set()
         self._call_ids = itertools.count(1)
         self._drain_deadline = math.inf
@@ -361,7 +362,8 @@ class ProcessWorkers:
 
         While the pool reports the server not serving (:meth:`_start_failed`) the call is
         refused at once, UNAVAILABLE, for its client to retry elsewhere: it waited for a worker
-        until its deadline. One that comes while a replacement merely loads waits for it.
+        until its deadline. One that comes while a replacement merely loads waits for it, and
+        is refused so if that replacement fails to start (:meth:`_idle_worker`).
         """
         if not self._serving:
             raise NotServingError(_NO_WORKER)
@@ -500,8 +502,16 @@ class ProcessWorkers:
             job.finish(None if job.ended else aborted_for(closed, job.method))
 
     async def _resend(self, job: _Job) -> None:
-        """Give a job its dead worker never read to the next idle worker (unless the call ended)."""
-        worker = await self._idle_worker()
+        """Give a job its dead worker never read to the next idle worker (unless the call ended).
+
+        Refused UNAVAILABLE, as a new call is, if the pool stops serving meanwhile.
+        """
+        try:
+            worker = await self._idle_worker()
+        except NotServingError as error:
+            job.resend = None
+            job.finish(None if job.ended else aborted_for(error, job.method))
+            return
         job.resend = None  # the call's end now goes to the worker, as for any job it has
         if job.ended:
             self._idle.put_nowait(worker)
@@ -510,13 +520,24 @@ class ProcessWorkers:
         self._dispatch(job, worker)
 
     async def _idle_worker(self) -> _Worker:
+        """Wait for an idle worker; raise ``NotServingError`` while the pool does not serve.
+
+        A call already waiting when the pool stops serving is refused then too
+        (:meth:`_report_serving` wakes it): admitted while the replacement of a dead worker was
+        on its way, it waited on until its deadline, where a call that came a moment later was
+        refused at once.
+        """
         self._waiting += 1
         try:
-            while not (worker := await self._idle.get()).alive or worker.retired:
-                pass  # died or retired while idle: its replacement joins the queue when ready
+            while True:
+                if not self._serving:
+                    raise NotServingError(_NO_WORKER)
+                worker = await self._idle.get()
+                # Died or retired while idle: its replacement joins the queue when ready.
+                if worker is not None and worker.alive and not worker.retired:
+                    return worker
         finally:
             self._waiting -= 1
-        return worker
 
     def _replacement_needed(self) -> bool:
         """Whether a worker that died, or one over its memory bound, should be replaced.
@@ -809,6 +830,9 @@ class ProcessWorkers:
             )
         if self._on_serving is not None:
             self._on_serving(serving)
+        if not serving:  # each call waiting for a worker wakes, and is refused
+            for _ in range(self._waiting):
+                self._idle.put_nowait(None)
 
 
 def _exit_description(pid: int, status: int) -> str:

@@ -933,8 +933,11 @@ def test_health_reads_not_serving_while_no_worker_can_be_started_and_serving_onc
     failing = threading.Event()
     failing.set()
     create_subprocess_exec = asyncio.create_subprocess_exec
+    spawns = itertools.count()
 
     async def spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        if next(spawns) == 0:  # the first replacement fails once a call waits for it
+            await _until(lambda: running.in_flight > 0)
         if failure == "spawn" and failing.is_set():
             raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
         return await create_subprocess_exec(*args, **kwargs)
@@ -944,6 +947,14 @@ def test_health_reads_not_serving_while_no_worker_can_be_started_and_serving_onc
         _scripted_workers(monkeypatch, tmp_path, _EXITS_AT_ONCE)
     os.kill(killed, signal.SIGKILL)
     with grpc.insecure_channel(running.address) as channel:
+        # A call admitted while the replacement was on its way waited on for a worker until its
+        # deadline once the pool stopped serving: it is refused then, as later calls are.
+        waiting = LiveAdvisor(channel).stub.Recommend.future(
+            pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=60
+        )
+        assert waiting.exception(timeout=20) is not None
+        assert waiting.code() is grpc.StatusCode.UNAVAILABLE
+        assert "no worker process can take calls" in waiting.details()
         _wait_until(lambda: _health(channel) == NOT_SERVING)
         # A client dialling the server itself (no load balancer) waited for a worker until its
         # deadline: it is refused at once, UNAVAILABLE, which its retry policy retries.
@@ -962,6 +973,24 @@ def test_health_reads_not_serving_while_no_worker_can_be_started_and_serving_onc
         )
         assert response.result.recommendations
     assert "no worker process can take calls; health NOT_SERVING" in caplog.text
+
+
+def test_a_job_waiting_to_be_resent_is_refused_once_no_worker_can_be_started(
+    serve: Callable[..., RunningServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A job its dead worker never read waits for the next worker; when none could be started
+    # it waited on until its deadline, while calls made after it were refused at once.
+    running = serve(workers=1)
+    _failing_spawns(monkeypatch, 1_000_000)
+    with grpc.insecure_channel(running.address) as channel:
+        _, call = _handed_to_a_worker_that_dies_unread(
+            running, channel, pb.RecommendRequest(task=small_task(), budget=quick_budget())
+        )
+        refused = call.exception(timeout=20)
+        assert isinstance(refused, grpc.Call)
+        assert refused.code() is grpc.StatusCode.UNAVAILABLE
+        assert "no worker process can take calls" in refused.details()
+        _wait_until(lambda: running.in_flight == 0)
 
 
 def _recorded_launches(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
