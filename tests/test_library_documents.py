@@ -87,6 +87,56 @@ def test_a_damaged_document_names_its_fields(result: SearchResult) -> None:
     ]
 
 
+def test_a_value_no_producer_writes_is_refused_naming_its_field(
+    result: SearchResult, analysis: Analysis
+) -> None:
+    # A hand-edited result read a weight of -1.0, -3 candidates or a score of 1.5 as such: no
+    # search writes them (a weight is a task's, above 0; a score a fraction of the targets).
+    searched = json.loads(json.dumps(search_result_document(result)))
+    out_of_range: list[tuple[str, Any]] = [
+        ("candidates_evaluated", -3),
+        ("search_seconds", -1.0),
+        ("recommendations[0].analysis[0].weight", -1.0),
+        ("recommendations[0].analysis[1].weight", 0.0),
+        ("recommendations[0].score", 1.5),
+        ("recommendations[1].score", -0.25),
+        ("recommendations[0].rank", 0),
+        ("recommendations[0].parameters", -1),
+        ("recommendations[0].multiply_adds", -1),
+    ]
+    for path, value in out_of_range:
+        *parents, last = path.replace("]", "").replace("[", ".").split(".")
+        damaged = json.loads(json.dumps(searched))
+        place = damaged
+        for step in parents:
+            place = place[int(step) if step.isdigit() else step]
+        place[last] = value
+        with pytest.raises(InvalidRequestError) as raised:
+            parse_search_result(damaged)
+        assert [v.field for v in raised.value.violations] == [path], (path, value)
+    analysed = json.loads(json.dumps(analysis_document(analysis)))
+    analysed["parameters"] = -5
+    analysed["correlations"][0]["weight"] = -2.0
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_analysis(analysed)
+    assert [v.field for v in raised.value.violations] == ["parameters", "correlations[0].weight"]
+
+
+def test_the_bounds_of_a_value_read_back() -> None:
+    # Each bound is one the writer may reach: no candidate scored, a score of 0 or of 1.
+    small = parse_task({"input": {"shape": [4]}, "preset": "local"})
+    found = recommend(small, Budget(max_parameters=500, top_k=1))
+    best = found.recommendations[0]
+    for score in (0.0, 1.0):
+        edge = dataclasses.replace(
+            found,
+            recommendations=[dataclasses.replace(best, score=score)],
+            candidates_evaluated=0,
+            search_seconds=0.0,
+        )
+        assert parse_search_result(json.loads(json.dumps(search_result_document(edge)))) == edge
+
+
 @pytest.mark.parametrize("document", ["{}", None, [{}]], ids=["text", "none", "list"])
 def test_a_document_that_is_no_mapping_is_refused_saying_what_to_pass(document: object) -> None:
     # The text as read (json.dumps of the document) got ": Input should be a dictionary or an

@@ -38,7 +38,11 @@ Certificate: TypeAlias = Literal["exact", "tight", "upper_bound"]
 # refused, where pydantic's lax types read them as 4321 and True, a hand-edit changed silently.
 # A figure is finite: no producer writes NaN or an infinity (a figure no width reaches is null),
 # and JSON's NaN or YAML's .inf read as one, which a score's comparisons would take for a value.
-_Count: TypeAlias = Annotated[int, Field(strict=True)]
+# A count is never negative; a field the search writes in a narrower range says so where it is
+# declared (a rank from 1, a score in [0, 1], a task's weight above 0), so a hand-edited -3 is
+# refused naming it. The log2 figures are not bounded: rounded outward or floored from
+# floating-point sums, a rank 1's figure is not kept from a hair below 0 by its writer.
+_Count: TypeAlias = Annotated[int, Field(strict=True, ge=0)]
 _Number: TypeAlias = Annotated[float, BeforeValidator(finite_number), Field(strict=True)]
 _Flag: TypeAlias = Annotated[bool, Field(strict=True)]
 
@@ -125,7 +129,7 @@ class CorrelationAnalysis:
     log2_separation_rank: _Number
     log2_max_rank: _Number
     certificate: Certificate
-    weight: _Number = 1.0
+    weight: Annotated[_Number, Field(gt=0)] = 1.0  # the task's, which is above 0
     log2_min_cut: _Number | None = None
     log2_lower_bound: _Number | None = None
     members: tuple[MemberFigure, ...] | None = ()
@@ -309,8 +313,8 @@ class Recommendation:
 
     __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
 
-    rank: _Count
-    score: _Number
+    rank: Annotated[_Count, Field(ge=1)]
+    score: Annotated[_Number, Field(ge=0, le=1)]  # a fraction of the targets, times factors <= 1
     parameters: _Count
     architecture: Architecture
     analysis: list[CorrelationAnalysis]
@@ -366,10 +370,11 @@ class SearchResult:
     recommendations: list[Recommendation]
     candidates_evaluated: _Count
     # How long this run took, not what it found: two runs of one request compare equal.
-    search_seconds: _Number = field(compare=False)
+    search_seconds: Annotated[_Number, Field(ge=0)] = field(compare=False)
     complete: _Flag
     next_page_token: str | None = None
-    ranking_version: _Count | None = None
+    # Not a count: below 1 is refused as no version (parse_search_result), with its own words.
+    ranking_version: Annotated[int, Field(strict=True)] | None = None
 
     def __hash__(self) -> int:
         return _hash(self)
