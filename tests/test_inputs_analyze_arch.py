@@ -132,6 +132,18 @@ _TASK_HOLDS = "a task file holds input and correlations or a preset (docs/FORMAT
             "architecture: an architecture file holds input, representation and layers "
             "(docs/FORMATS.md §2), or is a saved recommend result (from {analysis})",
         ),
+        (
+            ["recommend", "{presets}", "--budget", "1000"],
+            "task: is a presets listing (it has presets), not a task: "
+            + _TASK_HOLDS
+            + " (from {presets})",
+        ),
+        (
+            ["analyze", "{task}", "--arch", "{presets}"],
+            "architecture: is a presets listing (it has presets), not an architecture: an "
+            "architecture file holds input, representation and layers (docs/FORMATS.md §2), or "
+            "is a saved recommend result (from {presets})",
+        ),
     ],
 )
 def test_a_file_of_another_kind_is_named_as_what_it_is(
@@ -142,7 +154,12 @@ def test_a_file_of_another_kind_is_named_as_what_it_is(
     task, architecture, result = _files(tmp_path)
     analysis = tmp_path / "analysis.json"
     analysis.write_text(advisor("analyze", task, "--arch", architecture, "--format", "json").stdout)
+    # `advisor presets --format yaml` saved was "task.input: Field required; task.presets: Extra
+    # inputs are not permitted; did you mean 'preset'?", a task with a misspelt key.
+    presets = tmp_path / "presets.yaml"
+    presets.write_text(advisor("presets", "--format", "yaml").stdout)
     files = {"task": task, "architecture": architecture, "result": result, "analysis": analysis}
+    files |= {"presets": presets}
     run = advisor(*(word.format(**files) for word in command))
     line = assert_one_error_line(run, ExitCode.INVALID_ARGUMENT)
     assert line == "advisor: error: " + expected.format(**files)
@@ -152,6 +169,17 @@ def test_a_task_with_a_stray_architecture_key_names_that_key() -> None:
     with pytest.raises(InvalidRequestError) as raised:
         parse_task({**TASK, "layers": 3})
     assert [v.field for v in raised.value.violations] == ["layers"]
+
+
+@pytest.mark.parametrize(
+    "presets", ["symmetry", ["symmetry"], [{"name": "symmetry"}], []], ids=repr
+)
+def test_a_task_with_a_misspelt_presets_key_is_still_told_of_preset(presets: object) -> None:
+    # Only a list of presets as `advisor presets` writes them is a presets listing.
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task({"input": {"shape": [4, 4]}, "presets": presets})
+    [misspelt] = [v for v in raised.value.violations if v.field == "presets"]
+    assert misspelt.description.endswith("did you mean 'preset'?"), misspelt.description
 
 
 @pytest.fixture

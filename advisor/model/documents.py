@@ -421,9 +421,40 @@ _KIND_KEYS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
     ("analysis result", frozenset({"multiply_adds", "efficiency"})),
     ("architecture", frozenset({"representation", "layers", "geometry", "mixture"})),
     ("task", frozenset({"correlations", "preset", "arrangement"})),
+    # Only by its value's shape too (_lists_presets): `presets: symmetry` is a task's `preset`.
+    ("presets listing", frozenset({"presets"})),
 )
 """The top-level keys that mark each document the advisor reads or writes, first match wins
 (an analysis result also has ``correlations``, a task's key)."""
+
+_LISTED_PRESET_KEYS: Final = frozenset({"name", "kind", "description"})
+"""The keys of each entry of ``advisor presets --format json|yaml``'s ``presets``: the fields of
+:class:`~advisor.model.regions.PresetInfo` (which imports this module)."""
+
+
+def _lists_presets(document: Mapping[str, object]) -> bool:
+    """Whether ``document``'s ``presets`` is a list of presets as ``advisor presets`` writes it.
+
+    A task whose ``preset`` is misspelt ``presets: symmetry`` (or a list of names) is a task
+    with a misspelt key, and is told so by field validation ("did you mean 'preset'?").
+    """
+    listed = document.get("presets")
+    if not isinstance(listed, list) or not listed:
+        return False
+    return all(isinstance(item, Mapping) and item.keys() >= _LISTED_PRESET_KEYS for item in listed)
+
+
+def _kind_of(document: Mapping[str, object]) -> str | None:
+    """Return the kind of document ``document`` is by its keys (:data:`_KIND_KEYS`), or None."""
+    keys = set(document)
+    return next(
+        (
+            name
+            for name, marks in _KIND_KEYS
+            if keys & marks and (name != "presets listing" or _lists_presets(document))
+        ),
+        None,
+    )
 
 
 def refuse_other_kind(document: object, kind: str, expected: str) -> None:
@@ -434,7 +465,8 @@ def refuse_other_kind(document: object, kind: str, expected: str) -> None:
     "Extra inputs are not permitted", which does not say what went wrong. A document holding
     none of ``kind``'s keys but another kind's is refused as that kind instead, ``expected``
     (what a ``kind`` document holds) saying what was wanted. A document with ``kind``'s own keys
-    is left to field validation, so a misspelt key in it is still named.
+    is left to field validation, so a misspelt key in it is still named; so is a key another
+    kind's value tells apart (``presets``, a listing only as ``advisor presets`` writes it).
 
     Raises
     ------
@@ -445,7 +477,7 @@ def refuse_other_kind(document: object, kind: str, expected: str) -> None:
     if not isinstance(document, Mapping):  # not a document of any kind: validation says so
         return
     keys = set(document)
-    found = next((name for name, marks in _KIND_KEYS if keys & marks), None)
+    found = _kind_of(document)
     own = dict(_KIND_KEYS)[kind]
     # An analysis result holds a task's `correlations`; its own keys are no task's.
     if found is None or found == kind or (keys & own and found != "analysis result"):
