@@ -60,7 +60,8 @@ def test_help_wraps_within_40_to_96_columns_whatever_columns_says(
 _ARCHITECTURE = str(_ROOT / "examples" / "architectures" / "mirror.yaml")
 _NOT_A_TASK = (
     "advisor: error: task: is an architecture (it has geometry, layers, representation), not a "
-    "task: a task file holds input and correlations or a preset (docs/FORMATS.md {section}1)\n"
+    "task: a task file holds input and correlations or a preset (docs/FORMATS.md {section}1) "
+    f"(from {_ARCHITECTURE})\n"
 )
 
 
