@@ -108,14 +108,15 @@ _NO_WORKER = (
 _NOT_REPLACED = "not replaced, as the server is shutting down"
 
 
-WORKER_PEAK_BYTES = 1100 * 2**20
+WORKER_PEAK_BYTES = 450 * 2**20
 """About the most one worker process holds while it serves the costliest call the default
-request limits admit: 1,054 MiB at its peak for a ``Recommend`` of 256 correlations of 4,000
-random locations a side on a 128 x 128 grid (a 4.1 MB request, just under ``max_message_bytes``;
-free widths, ``channel_choices`` 1-64, 60 s). Random index lists are the costliest regions
-(boxes of as many locations peak far lower), and the peak grows with their size (929 MiB at
-3,500 a side). Measured as the worker's ``VmHWM`` in ``/proc/PID/status``, reset through
-``/proc/PID/clear_refs`` before the call (docs/SERVICE.md, "Memory")."""
+request limits admit: 388-394 MiB at its peak for a ``Recommend`` of 256 correlations of 3,800
+to 4,000 random locations a side on a 128 x 128 grid (a 4.1 MB request, just under
+``max_message_bytes``; free widths, ``channel_choices`` 1-64, 60 s), 313 MiB for an
+``InferTask`` of a 4.2 MB graph. Random index lists are the costliest regions (boxes of as many
+locations peak far lower). Measured as the worker's ``VmHWM`` in ``/proc/PID/status``, reset
+through ``/proc/PID/clear_refs`` before the call (docs/SERVICE.md, "Memory"); 1,054 MiB before
+the width search's chunks were bounded by their work (:mod:`advisor.search.widths`)."""
 
 SERVING_PROCESS_BYTES = 100 * 2**20
 """About the most the serving process holds: 65 MB idle, at most 99 MB after 100 analyses of
