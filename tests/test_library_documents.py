@@ -347,30 +347,37 @@ def test_an_analysis_count_written_as_text_is_refused_naming_it(analysis: Analys
     assert [v.field for v in raised.value.violations] == ["parameters"]
 
 
-def test_a_key_a_saved_result_does_not_have_is_refused_naming_it(
+def test_a_key_a_saved_result_does_not_have_is_refused_naming_it_and_the_closest_field(
     result: SearchResult, analysis: Analysis
 ) -> None:
     # A misspelt key was read as nothing: `sumary:` left the summary "", `log2_min_cuts:` the
-    # figure null, and nothing said the document held what the reader dropped.
+    # figure null, and nothing said the document held what the reader dropped. Refused, it
+    # was told only that it is not permitted, where a task's `corelations:` is told "did you
+    # mean 'correlations'?": a result's fields are a dataclass's, not a model's.
     searched = json.loads(json.dumps(search_result_document(result)))
     searched["recommendations"][0]["sumary"] = searched["recommendations"][0].pop("summary")
     searched["recommendations"][1]["analysis"][0]["log2_min_cuts"] = 1.0
+    searched["recommendations"][2]["architecture"]["layer"] = []
     searched["completed"] = True
     with pytest.raises(InvalidRequestError) as raised:
         parse_search_result(searched)
-    assert [v.field for v in raised.value.violations] == [
+    violations = raised.value.violations
+    assert [v.field for v in violations] == [
         "recommendations[0].sumary",
         "recommendations[1].analysis[0].log2_min_cuts",
+        "recommendations[2].architecture.layer",
         "completed",
     ]
-    assert all(
-        v.description.startswith("Extra inputs are not permitted") for v in raised.value.violations
-    )
+    assert [v.description.partition("; ") for v in violations] == [
+        ("Extra inputs are not permitted", "; ", f"did you mean {name!r}?")
+        for name in ("summary", "log2_min_cut", "layers", "complete")
+    ]
     analysed = json.loads(json.dumps(analysis_document(analysis)))
     analysed["efficiency"]["unpriced"] = None
     with pytest.raises(InvalidRequestError) as raised:
         parse_analysis(analysed)
     assert [v.field for v in raised.value.violations] == ["efficiency.unpriced"]
+    assert raised.value.violations[0].description.endswith("did you mean 'unpriced_reason'?")
 
 
 @pytest.mark.parametrize(
@@ -421,31 +428,6 @@ def test_an_unknown_key_that_reads_like_a_type_name_is_named_in_full(result: Sea
     with pytest.raises(InvalidRequestError) as raised:
         parse_search_result(document)
     assert [v.field for v in raised.value.violations] == ["recommendations[0].Summary"]
-
-
-def test_a_misspelt_key_of_a_saved_result_is_told_the_closest_field(
-    result: SearchResult, analysis: Analysis
-) -> None:
-    # A task's `corelations:` is told "did you mean 'correlations'?"; a result's `sumary:` was
-    # told only that it is not permitted, its fields being a dataclass's, not a model's.
-    searched = json.loads(json.dumps(search_result_document(result)))
-    searched["recommendations"][0]["sumary"] = searched["recommendations"][0].pop("summary")
-    searched["recommendations"][1]["analysis"][0]["log2_min_cuts"] = 1.0
-    searched["recommendations"][2]["architecture"]["layer"] = []
-    searched["completed"] = True
-    with pytest.raises(InvalidRequestError) as raised:
-        parse_search_result(searched)
-    assert [v.description.partition("; ")[2] for v in raised.value.violations] == [
-        "did you mean 'summary'?",
-        "did you mean 'log2_min_cut'?",
-        "did you mean 'layers'?",
-        "did you mean 'complete'?",
-    ]
-    analysed = json.loads(json.dumps(analysis_document(analysis)))
-    analysed["efficiency"]["unpriced"] = None
-    with pytest.raises(InvalidRequestError) as raised:
-        parse_analysis(analysed)
-    assert raised.value.violations[0].description.endswith("did you mean 'unpriced_reason'?")
 
 
 def test_a_saved_result_s_architecture_written_in_another_form_is_told_its_form(
