@@ -123,18 +123,27 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("method", ["Recommend", "Analyze"])
-def test_a_call_over_the_bound_ends_resource_exhausted_and_its_worker_is_replaced(
-    serve: Callable[..., RunningServer],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    method: str,
-) -> None:
+@pytest.fixture
+def over_bound(
+    serve: Callable[..., RunningServer], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> tuple[RunningServer, int]:
+    """A one-worker server bounded at 200 MiB whose worker reads its peak as 300 MiB; its pid.
+
+    The worker's replacement is a real one.
+    """
     python = sys.executable
     fake_peak_workers(monkeypatch, tmp_path, 300 * _MIB)
     running = serve(workers=1, worker_max_memory_mib=200)
-    monkeypatch.setattr(sys, "executable", python)  # its replacement is a real worker
+    monkeypatch.setattr(sys, "executable", python)
     (worker,) = running.worker_pids
+    return running, worker
+
+
+@pytest.mark.parametrize("method", ["Recommend", "Analyze"])
+def test_a_call_over_the_bound_ends_resource_exhausted_and_its_worker_is_replaced(
+    over_bound: tuple[RunningServer, int], method: str
+) -> None:
+    running, worker = over_bound
     request = (
         pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
         if method == "Recommend"
@@ -155,15 +164,11 @@ def test_a_call_over_the_bound_ends_resource_exhausted_and_its_worker_is_replace
 
 
 def test_a_worker_left_over_its_bound_by_a_call_that_never_polled_is_replaced(
-    serve: Callable[..., RunningServer], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    over_bound: tuple[RunningServer, int],
 ) -> None:
     # A call that never polls its stop signal (ListPresets) is answered; its worker, over its
     # bound once the call has ended, is replaced, and the replacement serves alone.
-    python = sys.executable
-    fake_peak_workers(monkeypatch, tmp_path, 300 * _MIB)
-    running = serve(workers=1, worker_max_memory_mib=200)
-    monkeypatch.setattr(sys, "executable", python)  # its replacement is a real worker
-    (worker,) = running.worker_pids
+    running, worker = over_bound
     with grpc.insecure_channel(running.address) as channel:
         advisor = LiveAdvisor(channel)
         assert advisor.unary("ListPresets", pb.ListPresetsRequest(), timeout=60).presets
