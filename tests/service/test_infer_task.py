@@ -22,6 +22,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.threads import ThreadContext
 from tests.support.harness import CONTRACT_LIMITS, CallError, DirectAdvisor, LiveAdvisor
+from tests.support.waiting import wait_until
 from tests.test_infer_stop import random_graph
 
 FREED_SECONDS = 5.0
@@ -87,7 +88,7 @@ def one_slot(
 ) -> tuple[RunningServer, LiveAdvisor]:
     """:func:`one_slot_server` once its slot is free (a failed test's work may still run)."""
     running, _ = one_slot_server
-    _wait_until(lambda: running.in_flight == 0, timeout=60.0)
+    wait_until(lambda: running.in_flight == 0, timeout=60.0)
     return one_slot_server
 
 
@@ -136,7 +137,7 @@ def test_a_cancelled_inference_frees_its_slot(
 ) -> None:
     running, advisor = one_slot
     call = advisor.stub.InferTask.future(large_inference, timeout=60)
-    _wait_until(lambda: running.in_flight == 1)
+    wait_until(lambda: running.in_flight == 1)
     time.sleep(0.5)  # into the arrangement
     cancelled_at = time.monotonic()
     call.cancel()
@@ -158,7 +159,7 @@ def test_the_drain_ends_an_inference_in_flight_unavailable(
 
     worker = threading.Thread(target=infer)
     worker.start()
-    _wait_until(lambda: direct.in_flight() == 1)
+    wait_until(lambda: direct.in_flight() == 1)
     time.sleep(0.5)  # into the arrangement
     draining_at = time.monotonic()
     direct.admission.begin_shutdown(grace_seconds=0.0)
@@ -176,21 +177,14 @@ def test_a_threads_server_stops_within_its_grace_with_an_inference_in_flight(
     with grpc.insecure_channel(running.address) as channel:
         advisor = LiveAdvisor(channel)
         call = advisor.stub.InferTask.future(large_inference, timeout=60)
-        _wait_until(lambda: running.in_flight == 1)
+        wait_until(lambda: running.in_flight == 1)
         stopping_at = time.monotonic()
         running.stop(grace=0.5)
         # The work stopped with the grace period, so the process can exit: its threads pool
         # waits for the work on the way out. Unstopped, the work would run 8-11 s.
-        _wait_until(lambda: running.in_flight == 0, timeout=FREED_SECONDS)
+        wait_until(lambda: running.in_flight == 0, timeout=FREED_SECONDS)
         assert time.monotonic() - stopping_at < FREED_SECONDS
         # Ended by the drain (UNAVAILABLE) or, answered after gRPC's last 0.5 s, by gRPC.
         ended = call.exception(timeout=10)
         assert isinstance(ended, grpc.Call)
         assert ended.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.005)

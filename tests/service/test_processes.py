@@ -59,6 +59,7 @@ from tests.support.fake_memory import fake_peak_workers
 from tests.support.harness import CallError, LiveAdvisor
 from tests.support.processes import cpu_ticks, stat_fields
 from tests.support.server_process import ROOT
+from tests.support.waiting import wait_until
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -153,13 +154,6 @@ def _health(channel: grpc.Channel) -> int:
     return status
 
 
-def _wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
-
-
 def test_a_server_starts_one_process_per_slot_and_stops_them(
     serve: Callable[..., RunningServer],
 ) -> None:
@@ -168,7 +162,7 @@ def test_a_server_starts_one_process_per_slot_and_stops_them(
     assert len(pids) == 2 and os.getpid() not in pids
     running.stop(0)
     for pid in pids:
-        _wait_until(lambda: not _running(pid))  # noqa: B023 - called within the iteration
+        wait_until(lambda: not _running(pid))  # noqa: B023 - called within the iteration
 
 
 def test_workers_run_at_the_configured_lower_priority(
@@ -247,7 +241,7 @@ def test_a_worker_killed_mid_call_ends_only_that_call_and_is_replaced(
                     pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
                 )
                 # Killed once it works on the call (a job it never read goes to another worker).
-                _wait_until(lambda: cpu_ticks(killed) >= idle + 5)
+                wait_until(lambda: cpu_ticks(killed) >= idle + 5)
                 os.kill(killed, signal.SIGKILL)
                 future.result(timeout=_PROBE_TIMEOUT)
         error: grpc.Call = failure.value  # type: ignore[assignment]
@@ -256,7 +250,7 @@ def test_a_worker_killed_mid_call_ends_only_that_call_and_is_replaced(
         assert "SIGKILL" not in (error.details() or "")
         assert _health(channel) == SERVING
         assert running.in_flight == 0
-        _wait_until(lambda: bool(running.worker_pids) and running.worker_pids != [killed])
+        wait_until(lambda: bool(running.worker_pids) and running.worker_pids != [killed])
         response = advisor.unary(
             "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget())
         )
@@ -270,7 +264,7 @@ def test_a_call_after_an_idle_worker_died_waits_for_its_replacement(
     running = serve(workers=1)
     (killed,) = running.worker_pids
     os.kill(killed, signal.SIGKILL)
-    _wait_until(lambda: not _running(killed))
+    wait_until(lambda: not _running(killed))
     with grpc.insecure_channel(running.address) as channel:
         # Sent at once: it must not go to the dead worker, it waits for the new one.
         response = LiveAdvisor(channel).unary(
@@ -292,7 +286,7 @@ def _handed_to_a_worker_that_dies_unread(
     os.kill(worker, signal.SIGSTOP)
     try:
         call = LiveAdvisor(channel).stub.Recommend.future(request, timeout=60)
-        _wait_until(lambda: running.in_flight == 1)
+        wait_until(lambda: running.in_flight == 1)
     finally:
         os.kill(worker, signal.SIGKILL)
     return worker, call
@@ -322,7 +316,7 @@ def test_a_call_cancelled_while_its_job_waits_for_a_worker_frees_its_slot(
             running, channel, pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
         )
         call.cancel()
-        _wait_until(lambda: running.in_flight == 0)
+        wait_until(lambda: running.in_flight == 0)
         response = LiveAdvisor(channel).unary(
             "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=60
         )
@@ -362,9 +356,9 @@ def _held_replacement(
     _hold_workers(monkeypatch, launchers)
     (killed,) = running.worker_pids
     os.kill(killed, signal.SIGKILL)
-    _wait_until(lambda: running.worker_pids not in ([], [killed]))
+    wait_until(lambda: running.worker_pids not in ([], [killed]))
     (replacement,) = running.worker_pids
-    _wait_until(lambda: stat_fields(replacement)[0] == "T")
+    wait_until(lambda: stat_fields(replacement)[0] == "T")
     return replacement
 
 
@@ -399,15 +393,15 @@ def test_a_call_that_ends_while_it_waits_for_an_idle_worker_frees_its_slot_at_on
         stub = LiveAdvisor(channel).stub
         try:
             ended = stub.Recommend.future(request, timeout=timeout)
-            _wait_until(lambda: running.in_flight == 1)  # admitted, waiting for a worker
+            wait_until(lambda: running.in_flight == 1)  # admitted, waiting for a worker
             if code is grpc.StatusCode.CANCELLED:
                 ended.cancel()
-            _wait_until(ended.done)
+            wait_until(ended.done)
             assert ended.code() is code
-            _wait_until(lambda: running.in_flight == 0)  # while no worker can run anything
+            wait_until(lambda: running.in_flight == 0)  # while no worker can run anything
             assert dispatched == []
             follow_up = stub.Recommend.future(request, timeout=120.0)
-            _wait_until(lambda: running.in_flight == 1)  # admitted, not RESOURCE_EXHAUSTED
+            wait_until(lambda: running.in_flight == 1)  # admitted, not RESOURCE_EXHAUSTED
         finally:
             os.kill(replacement, signal.SIGCONT)
         assert follow_up.result(timeout=120.0).result.recommendations  # on the replacement
@@ -429,7 +423,7 @@ def _searching_as_the_drain_begins(
     assert next(events).WhichOneof("event") == "progress"  # the search is running
     stopping = threading.Thread(target=running.stop)
     stopping.start()
-    _wait_until(lambda: _health(channel) == NOT_SERVING)
+    wait_until(lambda: _health(channel) == NOT_SERVING)
     return events, stopping
 
 
@@ -520,9 +514,9 @@ def test_a_worker_stuck_on_a_call_that_ended_is_killed_and_its_slot_freed(
         assert next(events).WhichOneof("event") == "progress"  # the search is running
         os.kill(stuck, signal.SIGSTOP)
         events.cancel()
-        _wait_until(lambda: running.in_flight == 0)
+        wait_until(lambda: running.in_flight == 0)
         assert not _running(stuck)
-        _wait_until(lambda: running.worker_pids not in ([], [stuck]))
+        wait_until(lambda: running.worker_pids not in ([], [stuck]))
         response = advisor.unary(
             "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=120
         )
@@ -556,7 +550,7 @@ def test_a_call_that_ended_before_its_work_is_let_go_once_the_work_ends(
         assert next(events).WhichOneof("event") == "progress"  # the search is running
         events.cancel()
         cancelled = time.monotonic()
-        _wait_until(lambda: running.in_flight == 0)  # the work stopped at its next poll
+        wait_until(lambda: running.in_flight == 0)  # the work stopped at its next poll
         time.sleep(max(0.0, cancelled + stuck_seconds + 0.5 - time.monotonic()))
     assert checked == [], "the check was cancelled when the work ended"
 
@@ -576,7 +570,7 @@ def test_a_finished_call_leaves_no_job_behind(serve: Callable[..., RunningServer
         for _ in range(4):
             request = pb.RecommendRequest(task=small_task(), budget=quick_budget())
             assert advisor.stub.Recommend(request, timeout=60).result.recommendations
-        _wait_until(lambda: running.in_flight == 0)
+        wait_until(lambda: running.in_flight == 0)
         assert [job for job in jobs() if job not in before] == []
 
 
@@ -626,7 +620,7 @@ def test_a_finished_call_leaves_no_request_behind(serve: Callable[..., RunningSe
         try:
             for _ in range(8):
                 assert advisor.stub.Analyze(request, timeout=120).analysis.correlations
-            _wait_until(lambda: running.in_flight == 0)
+            wait_until(lambda: running.in_flight == 0)
             held = tracemalloc.get_traced_memory()[0]
         finally:
             tracemalloc.stop()
@@ -644,7 +638,7 @@ def test_workers_ignore_the_terminal_signals_the_server_drains_on(
         call = LiveAdvisor(channel).stub.Recommend.future(
             pb.RecommendRequest(task=LONG_TASK, budget=long_budget(1.0))
         )
-        _wait_until(lambda: running.in_flight == 1)
+        wait_until(lambda: running.in_flight == 1)
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a terminal's too
             os.kill(worker, signum)
         result = call.result(timeout=_PROBE_TIMEOUT).result  # the search ran to its time limit
@@ -899,8 +893,8 @@ def test_a_replacement_that_cannot_be_spawned_at_first_is_spawned_again(
     with grpc.insecure_channel(running.address) as channel:
         # Calls are refused while no worker can be started (NOT_SERVING for the second before
         # the spawn is tried again): this one comes once a worker is ready again.
-        _wait_until(lambda: _health(channel) == NOT_SERVING)
-        _wait_until(lambda: _health(channel) == SERVING, timeout=120.0)
+        wait_until(lambda: _health(channel) == NOT_SERVING)
+        wait_until(lambda: _health(channel) == SERVING, timeout=120.0)
         response = LiveAdvisor(channel).unary(
             "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=60
         )
@@ -955,7 +949,7 @@ def test_health_reads_not_serving_while_no_worker_can_be_started_and_serving_onc
         assert waiting.exception(timeout=20) is not None
         assert waiting.code() is grpc.StatusCode.UNAVAILABLE
         assert "no worker process can take calls" in waiting.details()
-        _wait_until(lambda: _health(channel) == NOT_SERVING)
+        wait_until(lambda: _health(channel) == NOT_SERVING)
         # A client dialling the server itself (no load balancer) waited for a worker until its
         # deadline: it is refused at once, UNAVAILABLE, which its retry policy retries.
         with pytest.raises(CallError) as refused:
@@ -967,7 +961,7 @@ def test_health_reads_not_serving_while_no_worker_can_be_started_and_serving_onc
         if failure == "exit":
             monkeypatch.undo()  # the next replacement is a real worker
         failing.clear()
-        _wait_until(lambda: _health(channel) == SERVING, timeout=120.0)
+        wait_until(lambda: _health(channel) == SERVING, timeout=120.0)
         response = LiveAdvisor(channel).unary(
             "Recommend", pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=60
         )
@@ -990,7 +984,7 @@ def test_a_job_waiting_to_be_resent_is_refused_once_no_worker_can_be_started(
         assert isinstance(refused, grpc.Call)
         assert refused.code() is grpc.StatusCode.UNAVAILABLE
         assert "no worker process can take calls" in refused.details()
-        _wait_until(lambda: running.in_flight == 0)
+        wait_until(lambda: running.in_flight == 0)
 
 
 def _recorded_launches(monkeypatch: pytest.MonkeyPatch) -> list[Any]:

@@ -41,6 +41,7 @@ from advisor.service.server import (
 from advisor.service.threads import ThreadContext
 from tests.support.certificates import Certificates, make_certificates
 from tests.support.harness import CallError, DirectAdvisor, LiveAdvisor
+from tests.support.waiting import wait_until
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -59,13 +60,6 @@ def _reflected_services(channel: grpc.Channel) -> list[str]:
     request = reflection_pb2.ServerReflectionRequest(list_services="")
     [response] = stub.ServerReflectionInfo(iter([request]), timeout=5)
     return [service.name for service in response.list_services_response.service]
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.005)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -579,7 +573,7 @@ def test_a_saturated_server_refuses_at_once_and_health_still_answers(
         )
         busy.start()
         try:
-            _wait_until(lambda: in_flight() == 1)
+            wait_until(lambda: in_flight() == 1)
             started = time.monotonic()
             with pytest.raises(CallError) as failure:
                 advisor.unary("ListPresets", pb.ListPresetsRequest())
@@ -602,11 +596,11 @@ def test_a_cancelled_search_frees_its_slot_promptly(
         call: grpc.Future[pb.RecommendResponse] = advisor.stub.Recommend.future(
             pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
         )
-        _wait_until(lambda: running.in_flight == 1)
+        wait_until(lambda: running.in_flight == 1)
         assert _health(channel) == SERVING  # answered from the reserve while the slot is busy
         cancelled_at = time.monotonic()
         call.cancel()
-        _wait_until(lambda: running.in_flight == 0, timeout=5.0)
+        wait_until(lambda: running.in_flight == 0, timeout=5.0)
         # Freed long before the search's 30 s limit (a bound a loaded machine keeps).
         assert time.monotonic() - cancelled_at < 5.0
         assert advisor.unary("ListPresets", pb.ListPresetsRequest()).presets
@@ -641,10 +635,10 @@ def test_stop_drains_in_flight_calls_and_refuses_new_ones(
         call: grpc.Future[pb.RecommendResponse] = advisor.stub.Recommend.future(
             pb.RecommendRequest(task=LONG_TASK, budget=long_budget(30.0))
         )
-        _wait_until(lambda: running.in_flight == 1)
+        wait_until(lambda: running.in_flight == 1)
         stopper = threading.Thread(target=running.stop, kwargs={"grace": 1.5})
         stopper.start()
-        _wait_until(lambda: _health(channel) == NOT_SERVING)
+        wait_until(lambda: _health(channel) == NOT_SERVING)
         with pytest.raises(CallError) as refused:
             advisor.unary("ListPresets", pb.ListPresetsRequest())
         assert refused.value.code is grpc.StatusCode.UNAVAILABLE

@@ -10,7 +10,6 @@ how far a search gets.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from advisor.service.worker_link import ControlBlock, Response, Status
 from tests.service.test_contract import MIRROR_4X4_ARCHITECTURE, MIRROR_4X4_TASK
 from tests.support.fake_memory import fake_peak_workers
 from tests.support.harness import LiveAdvisor
+from tests.support.waiting import wait_until
 from tests.support.workloads import LONG_TASK, long_budget
 
 _MIB = 2**20
@@ -116,13 +116,6 @@ def test_a_call_stopped_over_the_bound_ends_resource_exhausted_naming_it() -> No
 # A server whose workers report the peak memory the test gives
 
 
-def _wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def over_bound(
     serve: Callable[..., RunningServer], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -157,7 +150,7 @@ def test_a_call_over_the_bound_ends_resource_exhausted_and_its_worker_is_replace
         details = failure.value.details() or ""
         assert "300.0 MiB, over this server's bound of 200 MiB" in details
         assert "(--worker-max-memory)" in details
-        _wait_until(lambda: worker not in running.worker_pids)  # replaced, as after a call
+        wait_until(lambda: worker not in running.worker_pids)  # replaced, as after a call
         assert len(running.worker_pids) == 1
         advisor = LiveAdvisor(channel)
         assert advisor.unary("ListPresets", pb.ListPresetsRequest(), timeout=60).presets
@@ -172,6 +165,6 @@ def test_a_worker_left_over_its_bound_by_a_call_that_never_polled_is_replaced(
     with grpc.insecure_channel(running.address) as channel:
         advisor = LiveAdvisor(channel)
         assert advisor.unary("ListPresets", pb.ListPresetsRequest(), timeout=60).presets
-        _wait_until(lambda: worker not in running.worker_pids)
+        wait_until(lambda: worker not in running.worker_pids)
         assert len(running.worker_pids) == 1
         assert advisor.unary("ListPresets", pb.ListPresetsRequest(), timeout=60).presets
