@@ -6,6 +6,8 @@ Each test builds a fake ``/proc`` and ``/sys`` in a temporary directory, passed 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,6 +83,33 @@ def test_resident_bytes_is_what_the_kernel_reports_as_resident() -> None:
     assert held is not None
     # Both read the same counter moments apart; the test's own allocations move it a little.
     assert abs(held - reported) < 16 * 2**20
+
+
+_PARENT_OF_A_WORKER = """
+import subprocess, sys
+held = bytearray(256 * 2**20)
+held[::4096] = b"x" * len(held[::4096])  # every page touched: resident
+child = "from advisor.service.machine import peak_resident_bytes; print(peak_resident_bytes())"
+sys.stdout.write(subprocess.run([sys.executable, "-c", child], capture_output=True,
+    text=True, check=True).stdout)
+"""
+
+
+def test_a_process_s_peak_is_its_own_not_that_of_the_process_that_started_it() -> None:
+    # getrusage's ru_maxrss is kept across exec: a worker started by a test process of 1.1 GB
+    # read its peak as 1,109 MiB before any call, over its bound of 1,024 MiB, and every call
+    # it took was stopped RESOURCE_EXHAUSTED.
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run(
+        [sys.executable, "-c", _PARENT_OF_A_WORKER],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment,
+        timeout=120,
+    )
+    peak = int(result.stdout)
+    assert 0 < peak < 128 * 2**20, peak
 
 
 def test_peak_resident_bytes_is_the_kernels_high_water_mark() -> None:
