@@ -58,8 +58,8 @@ from advisor.stopping import Clock, StopSignal
 __all__ = ["MEMORY_CHECK_SECONDS", "CallEnd", "WorkerContext", "WorkerGate", "main"]
 
 MEMORY_CHECK_SECONDS = 0.05
-"""How often, at most, a poll of a call's stop signal reads the worker's memory (a system call
-of about a microsecond; a search polls every few milliseconds)."""
+"""How often, at most, a poll of a call's stop signal reads the worker's memory (a read of
+``/proc/self/status``, 16 microseconds; a search polls every few milliseconds)."""
 
 # The modules the servicer imports when a call first needs them; a worker loads them before it
 # reports ready, so no call waits for them.
