@@ -1,5 +1,8 @@
-"""Shared test configuration: deterministic hypothesis runs (CI must not flake), and a heap that
-stalls no timed search."""
+"""Shared test configuration: deterministic hypothesis runs (CI must not flake), a heap that
+stalls no timed search, and Ctrl-C taken even by a suite started ignoring it."""
+
+import signal
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,3 +23,18 @@ def _long_lived_objects_frozen() -> None:
     against a deadline.
     """
     freeze_long_lived_objects()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ctrl_c_taken() -> Iterator[None]:
+    """Take Ctrl-C as a process started from a terminal does, for the whole session.
+
+    A suite started as a script's background job (``bash .ci/test &``) begins with SIGINT
+    ignored, and Python then leaves it ignored: the tests that press Ctrl-C on this process found
+    their search run to its end, and the commands they start inherited the ignore and waited out
+    their subprocess timeout (two minutes each) for a Ctrl-C that never landed.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)

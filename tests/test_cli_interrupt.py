@@ -12,6 +12,8 @@ import io
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -211,3 +213,13 @@ def test_ctrl_c_is_ignored_by_a_command_started_ignoring_it(
     assert status == ExitCode.OK, stderr
     assert interrupt.STOPPING not in stderr
     assert json.loads(stdout)["complete"] is True
+
+
+def test_the_suite_and_the_commands_it_starts_take_ctrl_c() -> None:
+    # A suite started as a script's background job began with SIGINT ignored: the tests above
+    # found their Ctrl-C ignored, and a command a test started inherited the ignore and ran until
+    # its two-minute timeout (tests/test_sigterm.py's Ctrl-C at the very start).
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    child = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    taken = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True)
+    assert (taken.returncode, taken.stdout) == (0, "True\n"), taken.stderr
