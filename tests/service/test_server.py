@@ -47,6 +47,10 @@ from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 EXECUTORS = ["processes", "threads"]
+# Reflection, the token, TLS and gRPC's message limit are the gRPC server's, the same whichever
+# executor runs the calls: their tests start the threads executor's server, ready in
+# milliseconds, where worker processes take 1.5 s (3 s on a loaded machine) per server.
+GRPC_LAYER_EXECUTOR = "threads"
 
 
 def _health(channel: grpc.Channel, service: str = "") -> int:
@@ -73,7 +77,7 @@ def test_health_is_serving_for_the_server_and_the_advisor_service(channel: grpc.
 
 @pytest.mark.parametrize("enabled", [False, True])
 def test_reflection_only_when_enabled(serve: Callable[..., RunningServer], enabled: bool) -> None:
-    running = serve(reflection=enabled)
+    running = serve(reflection=enabled, executor=GRPC_LAYER_EXECUTOR)
     with grpc.insecure_channel(running.address) as channel:
         if enabled:
             services = _reflected_services(channel)
@@ -92,7 +96,10 @@ def test_reflection_only_when_enabled(serve: Callable[..., RunningServer], enabl
 @pytest.fixture(scope="module")
 def token_server() -> Iterator[RunningServer]:
     """A server taking the token "s3cret-token", shared: the auth tests change nothing in it."""
-    with start_server(ServerConfig(port=0, grace_seconds=1.0, token="s3cret-token")) as running:
+    config = ServerConfig(
+        port=0, grace_seconds=1.0, token="s3cret-token", executor=GRPC_LAYER_EXECUTOR
+    )
+    with start_server(config) as running:
         yield running
 
 
@@ -182,7 +189,11 @@ def _tls_channel(
 def test_tls_serves_clients_that_trust_the_ca(
     serve: Callable[..., RunningServer], certificates: Certificates
 ) -> None:
-    running = serve(tls_cert=certificates.server_cert, tls_key=certificates.server_key)
+    running = serve(
+        tls_cert=certificates.server_cert,
+        tls_key=certificates.server_key,
+        executor=GRPC_LAYER_EXECUTOR,
+    )
     with _tls_channel(running, certificates) as channel:
         assert LiveAdvisor(channel).unary("ListPresets", pb.ListPresetsRequest()).presets
     with grpc.insecure_channel(running.address) as plain, pytest.raises(grpc.RpcError):
@@ -196,6 +207,7 @@ def test_mutual_tls_requires_a_client_certificate_from_the_ca(
         tls_cert=certificates.server_cert,
         tls_key=certificates.server_key,
         tls_client_ca=certificates.ca,
+        executor=GRPC_LAYER_EXECUTOR,
     )
     client = (certificates.client_cert, certificates.client_key)
     with _tls_channel(running, certificates, client) as channel:
@@ -508,7 +520,9 @@ def test_a_usage_error_is_one_line_naming_the_option_exit_2(
 
 
 def test_oversized_messages_are_refused_by_grpc(serve: Callable[..., RunningServer]) -> None:
-    running = serve(limits=RequestLimits(max_message_bytes=MIN_MESSAGE_BYTES))
+    running = serve(
+        limits=RequestLimits(max_message_bytes=MIN_MESSAGE_BYTES), executor=GRPC_LAYER_EXECUTOR
+    )
     task = pb.Task(
         input=pb.InputSpec(shape=[64, 64]),
         correlations=[
