@@ -20,25 +20,27 @@ def _live(executor: str) -> Iterator[tuple[RunningServer, grpc.Channel]]:
         yield running, channel
 
 
-@pytest.fixture(scope="module")
+# The live servers are the service tests' package's, not each module's: the tests only call
+# them, and starting worker processes costs 1.5 s (3 s on a loaded machine) per module.
+@pytest.fixture(scope="package")
 def live_processes() -> Iterator[tuple[RunningServer, grpc.Channel]]:
     """A server whose calls work in worker processes (the default), and a channel to it."""
     yield from _live("processes")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def live_threads() -> Iterator[tuple[RunningServer, grpc.Channel]]:
     """A server whose calls work on its own threads (the CLI's), and a channel to it."""
     yield from _live("threads")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def live_server(live_processes: tuple[RunningServer, grpc.Channel]) -> RunningServer:
     """The default server of :func:`live_processes`."""
     return live_processes[0]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def channel(live_processes: tuple[RunningServer, grpc.Channel]) -> grpc.Channel:
     """A channel to :func:`live_server`."""
     return live_processes[1]
