@@ -1181,9 +1181,11 @@ def test_a_bad_limit_is_refused_as_serve_refuses_it(entry: str, task_file: Path)
 
 def test_mutual_tls_target(tmp_path: Path) -> None:
     pem = make_certificates(tmp_path)
+    # TLS is the gRPC server's: the threads executor starts in milliseconds, workers in seconds.
     config = ServerConfig(
         host="localhost",
         workers=1,
+        executor="threads",
         tls_cert=pem.server_cert,
         tls_key=pem.server_key,
         tls_client_ca=pem.ca,

@@ -313,8 +313,13 @@ def test_timeout_help_states_each_commands_own_default() -> None:
 
 def test_a_plaintext_call_to_a_tls_server_hints_at_tls(tmp_path: Path) -> None:
     pem = make_certificates(tmp_path)
+    # TLS is the gRPC server's: the threads executor starts in milliseconds, workers in seconds.
     config = ServerConfig(
-        host="localhost", workers=1, tls_cert=pem.server_cert, tls_key=pem.server_key
+        host="localhost",
+        workers=1,
+        executor="threads",
+        tls_cert=pem.server_cert,
+        tls_key=pem.server_key,
     )
     with start_server(config) as running:
         result = advisor("presets", "--target", running.address, "--timeout", "10")
