@@ -28,6 +28,7 @@ from advisor import (
     recommend,
     search_result_document,
 )
+from advisor.errors import FieldViolation
 from advisor.protocol import wire
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -287,6 +288,17 @@ def test_a_saved_analysis_without_member_figures_reads_them_as_not_recorded(
     assert [c.members for c in read.correlations] == [None] * len(read.correlations)
 
 
+def _refused(
+    result: SearchResult, edit: Callable[[dict[str, Any]], None]
+) -> tuple[FieldViolation, ...]:
+    """Return the violations ``parse_search_result`` refuses ``result``'s document with, edited."""
+    document = json.loads(json.dumps(search_result_document(result)))
+    edit(document)
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_search_result(document)
+    return raised.value.violations
+
+
 @pytest.mark.parametrize(
     ("edit", "field"),
     [
@@ -332,11 +344,8 @@ def test_a_hand_edited_value_of_another_type_is_refused_naming_its_field(
     # `parameters: "4321"` read as 4321, `complete: "true"` or 1 as True, `rank: true` as
     # rank 1: a hand-edited document changed type silently, where a task or an architecture
     # file refuses it.
-    document = json.loads(json.dumps(search_result_document(result)))
-    edit(document)
-    with pytest.raises(InvalidRequestError) as raised:
-        parse_search_result(document)
-    assert [v.field for v in raised.value.violations] == [field]
+    violations = _refused(result, edit)
+    assert [v.field for v in violations] == [field]
 
 
 def test_an_analysis_count_written_as_text_is_refused_naming_it(analysis: Analysis) -> None:
@@ -403,12 +412,9 @@ def test_a_figure_that_is_no_finite_number_is_refused_naming_its_field(
 ) -> None:
     # `score: .nan` or `search_seconds: .inf` read as NaN and infinity: no producer writes
     # either (a figure no width reaches is null), and a NaN score compares unequal to itself.
-    document = json.loads(json.dumps(search_result_document(result)))
-    edit(document)
-    with pytest.raises(InvalidRequestError) as raised:
-        parse_search_result(document)
-    assert [v.field for v in raised.value.violations] == [field]
-    assert "finite number" in raised.value.violations[0].description
+    violations = _refused(result, edit)
+    assert [v.field for v in violations] == [field]
+    assert "finite number" in violations[0].description
 
 
 def test_an_analysis_figure_read_from_yaml_as_nan_is_refused_naming_it(analysis: Analysis) -> None:
@@ -423,18 +429,18 @@ def test_an_unknown_key_that_reads_like_a_type_name_is_named_in_full(result: Sea
     # `Summary:` was told as `recommendations[0]: Extra inputs are not permitted`: a key that
     # begins with a capital reads as pydantic's tag of a union member and was dropped from the
     # path, as a task file's is not.
-    document = json.loads(json.dumps(search_result_document(result)))
-    document["recommendations"][0]["Summary"] = document["recommendations"][0].pop("summary")
-    with pytest.raises(InvalidRequestError) as raised:
-        parse_search_result(document)
-    assert [v.field for v in raised.value.violations] == ["recommendations[0].Summary"]
+    def capitalised(document: dict[str, Any]) -> None:
+        document["recommendations"][0]["Summary"] = document["recommendations"][0].pop("summary")
+
+    violations = _refused(result, capitalised)
+    assert [v.field for v in violations] == ["recommendations[0].Summary"]
 
 
 def test_a_saved_result_s_architecture_written_in_another_form_is_told_its_form(
     result: SearchResult,
 ) -> None:
-    document = json.loads(json.dumps(search_result_document(result)))
-    document["recommendations"][0]["architecture"]["layers"][0]["pool"] = 2
-    with pytest.raises(InvalidRequestError) as raised:
-        parse_search_result(document)
-    assert "; pool is one window size per input axis" in raised.value.violations[0].description
+    def one_pool(document: dict[str, Any]) -> None:
+        document["recommendations"][0]["architecture"]["layers"][0]["pool"] = 2
+
+    violations = _refused(result, one_pool)
+    assert "; pool is one window size per input axis" in violations[0].description
