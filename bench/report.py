@@ -89,6 +89,8 @@ def output_file(text: str) -> Path:
     a folder, or lies under a file, failed only at the write after the training, a traceback
     that threw the runs away. Missing folders on the way are fine (the write creates them).
     """
+    if text == "-":  # standard output to the CLI's options; here it made a file named "-"
+        raise argparse.ArgumentTypeError("- names no file: the results are written to a file")
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a folder: name a file in it")

@@ -191,6 +191,7 @@ def test_a_benchmark_refuses_a_size_it_cannot_measure_with_by_its_option(
     [
         ("folder", "is a folder: name a file in it"),
         ("under-a-file", "results.txt is a file, not a folder to write in"),
+        ("standard-output", "- names no file: the results are written to a file"),
     ],
 )
 def test_the_mixtures_benchmark_refuses_an_output_it_cannot_write_before_it_runs(
@@ -209,7 +210,8 @@ def test_the_mixtures_benchmark_refuses_an_output_it_cannot_write_before_it_runs
     from bench.validate import mixtures
 
     (tmp_path / "results.txt").write_text("")
-    output = tmp_path if where == "folder" else tmp_path / "results.txt" / "mixtures.json"
+    outputs = {"folder": tmp_path, "under-a-file": tmp_path / "results.txt" / "mixtures.json"}
+    output = outputs.get(where, Path("-"))  # `-`, which wrote a file of that name
 
     def run_anyway(*_: object) -> None:
         raise AssertionError("the benchmark ran before it refused its output")
