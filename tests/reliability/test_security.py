@@ -6,8 +6,6 @@ A cheap authenticated call (``ListPresets``) and the health check probe each con
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,14 +15,14 @@ import pytest
 from advisor_client.client import AdvisorClient, TlsConfig
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from advisor.model.results import SearchResult
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service import servicer
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import Certificates, make_certificates
+from tests.support.named_search import start_named_search
 from tests.support.raw_calls import Outcome, call_raw, health_status, leaks
-from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
+from tests.support.workloads import quick_budget, small_task
 
 TIMEOUT_SECONDS = 5.0
 TOKEN = "correct-horse-battery-staple"
@@ -141,45 +139,27 @@ def test_under_mutual_tls_a_search_name_is_its_callers_own(
         tls_key=certificates.server_key,
         tls_client_ca=certificates.ca,
     )
-    answered: dict[str, SearchResult] = {}
-    with (
-        start_server(config) as running,
-        _mtls_client(
-            f"localhost:{running.port}",
-            certificates,
-            getattr(certificates, f"{owner_name}_cert"),
-            getattr(certificates, f"{owner_name}_key"),
-        ) as owner,
-        _mtls_client(
-            f"localhost:{running.port}",
-            certificates,
-            getattr(certificates, f"{colleague_name}_cert"),
-            getattr(certificates, f"{colleague_name}_key"),
-        ) as colleague,
-    ):
+    with start_server(config) as running:
+        address = f"localhost:{running.port}"
 
-        def search() -> None:
-            task, budget = wire.task_from_proto(LONG_TASK), wire.budget_from_proto(long_budget())
-            answered["result"] = owner.recommend(task, budget, search_id="trial-7")
+        def client_of(name: str) -> AdvisorClient:
+            cert, key = (getattr(certificates, f"{name}_{part}") for part in ("cert", "key"))
+            return _mtls_client(address, certificates, cert, key)
 
-        thread = threading.Thread(target=search)
-        thread.start()
-        deadline = time.monotonic() + 30.0
-        while running.in_flight == 0:
-            assert time.monotonic() < deadline, "the search did not start"
-            time.sleep(0.01)
-        try:
-            assert colleague.finish_search("trial-7") is False
-            own = colleague.recommend(
-                wire.task_from_proto(small_task()),
-                wire.budget_from_proto(quick_budget()),
-                search_id="trial-7",
-            )
-            assert own.recommendations
-            assert thread.is_alive(), "the colleague's calls finished the owner's search"
-        finally:
-            assert owner.finish_search("trial-7")
-            thread.join(timeout=30.0)
+        with client_of(owner_name) as owner, client_of(colleague_name) as colleague:
+            thread, answered = start_named_search(owner, running, "trial-7")
+            try:
+                assert colleague.finish_search("trial-7") is False
+                own = colleague.recommend(
+                    wire.task_from_proto(small_task()),
+                    wire.budget_from_proto(quick_budget()),
+                    search_id="trial-7",
+                )
+                assert own.recommendations
+                assert thread.is_alive(), "the colleague's calls finished the owner's search"
+            finally:
+                assert owner.finish_search("trial-7")
+                thread.join(timeout=30.0)
     assert not thread.is_alive()
     assert answered["result"].complete is False
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -43,6 +42,7 @@ from advisor.service.threads import ThreadContext
 from advisor.service.worker import CallEnd
 from advisor.service.worker_link import ControlBlock
 from tests.support.harness import CallError, LiveAdvisor
+from tests.support.named_search import start_named_search
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
 LONG_BUDGET = wire.budget_from_proto(long_budget(30.0))
@@ -62,29 +62,10 @@ def client(server: RunningServer) -> Iterator[AdvisorClient]:
         yield advisor
 
 
-def _named_search(
-    client: AdvisorClient, server: RunningServer, search_id: str
-) -> tuple[threading.Thread, dict[str, SearchResult]]:
-    """Start LONG_TASK's search named ``search_id`` on a thread; return once it runs."""
-    answered: dict[str, SearchResult] = {}
-
-    def search() -> None:
-        task = wire.task_from_proto(LONG_TASK)
-        answered["result"] = client.recommend(task, LONG_BUDGET, search_id=search_id)
-
-    thread = threading.Thread(target=search)
-    thread.start()
-    deadline = time.monotonic() + 30.0
-    while server.in_flight == 0:
-        assert time.monotonic() < deadline, "the search did not start"
-        time.sleep(0.01)
-    return thread, answered
-
-
 def test_a_named_search_asked_to_finish_answers_with_its_best_designs(
     client: AdvisorClient, server: RunningServer
 ) -> None:
-    thread, answered = _named_search(client, server, "trial-7")
+    thread, answered = start_named_search(client, server, "trial-7")
     asked = time.monotonic()
     assert client.finish_search("trial-7")  # answered though the one slot is busy
     thread.join(timeout=20.0)
@@ -115,7 +96,7 @@ def test_a_stream_asked_to_finish_ends_with_its_result(
 def test_a_name_a_running_search_holds_is_refused(
     client: AdvisorClient, server: RunningServer
 ) -> None:
-    thread, _ = _named_search(client, server, "shared")
+    thread, _ = start_named_search(client, server, "shared")
     try:
         with pytest.raises(AdvisorRpcError) as refused:
             client.recommend(small_task_model(), quick_budget_model(), search_id="shared")
