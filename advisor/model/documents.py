@@ -21,11 +21,11 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, ClassVar, Final, Literal, Self, get_args
+from typing import Any, ClassVar, Final, Literal, Self, TypeAlias, get_args
 
 from pydantic import BaseModel, ValidationError, model_validator
 
@@ -414,19 +414,6 @@ def document_form(path: str | os.PathLike[str]) -> Literal["json", "yaml"]:
     return "json" if os.fspath(path).endswith(".json") else "yaml"
 
 
-_KIND_KEYS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
-    ("recommend result", frozenset({"recommendations", "next_page_token"})),
-    # One entry of a result's recommendations: it holds an analysis result's keys too.
-    ("recommendation", frozenset({"rank", "score", "rationale"})),
-    ("analysis result", frozenset({"multiply_adds", "efficiency"})),
-    ("architecture", frozenset({"representation", "layers", "geometry", "mixture"})),
-    ("task", frozenset({"correlations", "preset", "arrangement"})),
-    # Only by its value's shape too (_lists_presets): `presets: symmetry` is a task's `preset`.
-    ("presets listing", frozenset({"presets"})),
-)
-"""The top-level keys that mark each document the advisor reads or writes, first match wins
-(an analysis result also has ``correlations``, a task's key)."""
-
 _LISTED_PRESET_KEYS: Final = frozenset({"name", "kind", "description"})
 """The keys of each entry of ``advisor presets --format json|yaml``'s ``presets``: the fields of
 :class:`~advisor.model.regions.PresetInfo` (which imports this module)."""
@@ -444,17 +431,39 @@ def _lists_presets(document: Mapping[str, object]) -> bool:
     return all(isinstance(item, Mapping) and item.keys() >= _LISTED_PRESET_KEYS for item in listed)
 
 
+def _any_document(_: Mapping[str, object]) -> bool:
+    """Every document with a kind's keys is of that kind (no value to look at)."""
+    return True
+
+
+_Kind: TypeAlias = tuple[str, frozenset[str], Callable[[Mapping[str, object]], bool]]
+"""A kind of document: its name, the top-level keys that mark it, what else it must hold."""
+
+_KIND_KEYS: Final[tuple[_Kind, ...]] = (
+    ("recommend result", frozenset({"recommendations", "next_page_token"}), _any_document),
+    # One entry of a result's recommendations: it holds an analysis result's keys too.
+    ("recommendation", frozenset({"rank", "score", "rationale"}), _any_document),
+    ("analysis result", frozenset({"multiply_adds", "efficiency"}), _any_document),
+    ("architecture", frozenset({"representation", "layers", "geometry", "mixture"}), _any_document),
+    ("task", frozenset({"correlations", "preset", "arrangement"}), _any_document),
+    # `presets: symmetry` is a task's misspelt `preset`, not a listing.
+    ("presets listing", frozenset({"presets"}), _lists_presets),
+)
+"""The top-level keys that mark each document the advisor reads or writes, and what its values
+must be besides, first match wins (an analysis result also has ``correlations``, a task's key)."""
+
+
 def _kind_of(document: Mapping[str, object]) -> str | None:
-    """Return the kind of document ``document`` is by its keys (:data:`_KIND_KEYS`), or None."""
+    """Return the kind of document ``document`` is (:data:`_KIND_KEYS`), or None."""
     keys = set(document)
     return next(
-        (
-            name
-            for name, marks in _KIND_KEYS
-            if keys & marks and (name != "presets listing" or _lists_presets(document))
-        ),
-        None,
+        (name for name, marks, holds in _KIND_KEYS if keys & marks and holds(document)), None
     )
+
+
+def _marks(kind: str) -> frozenset[str]:
+    """Return the top-level keys that mark a ``kind`` document."""
+    return next(marks for name, marks, _ in _KIND_KEYS if name == kind)
 
 
 def refuse_other_kind(document: object, kind: str, expected: str) -> None:
@@ -478,11 +487,11 @@ def refuse_other_kind(document: object, kind: str, expected: str) -> None:
         return
     keys = set(document)
     found = _kind_of(document)
-    own = dict(_KIND_KEYS)[kind]
+    own = _marks(kind)
     # An analysis result holds a task's `correlations`; its own keys are no task's.
     if found is None or found == kind or (keys & own and found != "analysis result"):
         return
-    marks = ", ".join(sorted(keys & dict(_KIND_KEYS)[found]))
+    marks = ", ".join(sorted(keys & _marks(found)))
     what = f"is {_article(found)} {found} (it has {marks})"
     raise InvalidRequestError.single("", f"{what}, not {_article(kind)} {kind}: {expected}")
 
