@@ -5,7 +5,8 @@
                      [--no-access-log] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
                      [--token-file FILE] [--grace S] [--request-read-timeout S]
                      [--max-streams-per-connection N] [--limit NAME=VALUE ...] [--config FILE]
-                     [--katib-port PORT [--katib-host H] [--katib-data-dir DIR]]
+                     [--katib-port PORT [--katib-host H]
+                      [--katib-data-dir DIR [--katib-namespace NS]]]
     python server.py --version
 
 A thin entry point: the same options and behaviour as the ``advisor-server`` console script and

@@ -39,7 +39,7 @@ from advisor.integrations.katib.trials import architecture_json
 from advisor.model.budget import Budget
 from advisor.model.results import SearchResult
 from advisor.model.task import Task
-from advisor.protocol._proto.katib.v1beta1 import api_pb2_grpc
+from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.search import recommend as recommend_module
 from advisor.service.command import main as server_main
 from advisor.service.katib_server import start_katib_server
@@ -124,20 +124,77 @@ def test_an_evicted_sequence_reads_its_record_back(tmp_path: Path) -> None:
     assert _positions(search, 5, evicting) == [5, 4]  # the record went with the sequence
 
 
+def _ranks_on_a_new_endpoint(
+    directory: Path,
+    experiment: api_pb2.Experiment,
+    trials: list[api_pb2.Trial],
+    total: int,
+    namespace: str | None = None,
+) -> list[str]:
+    """Start a Katib endpoint on ``directory`` (of ``namespace``), ask it two designs, stop it.
+
+    The call brings Katib's count to ``total``; returns the designs' ranks.
+    """
+    server = start_katib_server("127.0.0.1", 0, workers=1, data_dir=directory, namespace=namespace)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = api_pb2_grpc.SuggestionStub(channel)
+            return _ranks_asked(stub, experiment, trials, total)
+    finally:
+        server.stop(0)
+
+
 def test_a_restarted_katib_endpoint_on_its_data_dir_hands_out_other_designs(
     tmp_path: Path,
 ) -> None:
     experiment, trials = _three_observed("restarted")
-    ranks = []
-    for total in (5, 7):  # one server per call: the second starts where the first stopped
-        server = start_katib_server("127.0.0.1", 0, workers=1, data_dir=tmp_path)
-        try:
-            with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-                stub = api_pb2_grpc.SuggestionStub(channel)
-                ranks.append(_ranks_asked(stub, experiment, trials, total))
-        finally:
-            server.stop(0)
+    # One server per call: the second starts where the first stopped.
+    ranks = [_ranks_on_a_new_endpoint(tmp_path, experiment, trials, total) for total in (5, 7)]
     assert ranks == [["5", "4"], ["6", "7"]]
+
+
+def test_experiments_of_one_name_in_two_namespaces_keep_records_of_their_own(
+    tmp_path: Path,
+) -> None:
+    # Katib runs each experiment's suggestion service in the experiment's namespace; two
+    # experiments named alike there, on one directory shared by hand, shared one record file:
+    # team-b's first call replaced team-a's record, and team-a's restarted service then handed
+    # out again designs 5 and 4, whose trials Katib had not made yet.
+    experiment, trials = _three_observed("shared")
+    assert _ranks_on_a_new_endpoint(tmp_path, experiment, trials, 5, "team-a") == ["5", "4"]
+    assert _ranks_on_a_new_endpoint(tmp_path, experiment, [], 2, "team-b") == ["1", "2"]
+    assert _ranks_on_a_new_endpoint(tmp_path, experiment, trials, 7, "team-a") == ["6", "7"]
+    records = [json.loads(p.read_text()) for p in tmp_path.glob("handed-out-*.json")]
+    assert sorted((r["namespace"], [p for p, _ in r["handed"]]) for r in records) == [
+        ("team-a", [3, 4, 5, 6]),
+        ("team-b", [0, 1]),
+    ]
+
+
+def test_a_record_written_without_a_namespace_is_read_under_one(tmp_path: Path) -> None:
+    # A service upgraded and given --katib-namespace while its experiment runs finds the record
+    # it wrote without one, and writes on under the namespace, leaving the old file to any
+    # other namespace's experiment of that name.
+    experiment, trials = _three_observed("upgraded")
+    assert _ranks_on_a_new_endpoint(tmp_path, experiment, trials, 5) == ["5", "4"]
+    [earlier] = tmp_path.glob("handed-out-*.json")
+    assert _ranks_on_a_new_endpoint(tmp_path, experiment, trials, 7, "team-a") == ["6", "7"]
+    assert "namespace" not in json.loads(earlier.read_text())
+    [record] = [json.loads(p.read_text()) for p in tmp_path.glob("*.json") if p != earlier]
+    assert (record["namespace"], [p for p, _ in record["handed"]]) == ("team-a", [3, 4, 5, 6])
+    assert _ranks_on_a_new_endpoint(tmp_path, experiment, trials, 9, "team-a") == ["8", "9"]
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [(("a", "b/c"), ("a/b", "c")), (("", "x"), ("x", "")), (("../..", "x"), ("..", "../x"))],
+)
+def test_a_namespace_and_a_name_choose_no_path_and_no_other_pair_s_file(
+    one: tuple[str, str], other: tuple[str, str], tmp_path: Path
+) -> None:
+    paths = [HandedOutFiles(tmp_path, ns).path("0" * 64, name) for ns, name in (one, other)]
+    assert paths[0] != paths[1]
+    assert [p.parent for p in paths] == [tmp_path, tmp_path]
 
 
 _DESIGN = "a" * 64  # a design's sha256, as a record file holds it
@@ -273,6 +330,41 @@ def test_the_config_file_sets_the_data_dir_and_the_option_overrides_it(tmp_path:
     assert _config_of("--config", str(config)).katib_data_dir == Path("/opt/katib/data")
     overridden = _config_of("--config", str(config), "--katib-data-dir", str(tmp_path))
     assert overridden.katib_data_dir == tmp_path
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        (
+            ["--katib-port", "0", "--katib-namespace", "team-a"],
+            "--katib-namespace: needs --katib-data-dir (it names the records kept there)",
+        ),
+        (
+            ["--katib-port", "0", "--katib-data-dir", "{data}", "--katib-namespace", "$(NS)"],
+            "--katib-namespace: '$(NS)' is no Kubernetes namespace (lowercase letters, digits "
+            "and '-', starting and ending with a letter or digit, at most 63 characters)",
+        ),
+        (
+            ["--katib-port", "0", "--katib-data-dir", "{data}", "--katib-namespace", "a" * 64],
+            f"--katib-namespace: '{'a' * 64}' is no Kubernetes namespace",
+        ),
+    ],
+)
+def test_a_namespace_that_names_no_record_is_refused_naming_the_option(
+    options: list[str], error: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    given = [o.replace("{data}", str(tmp_path)) for o in options]
+    assert server_main(given) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err.startswith(f"advisor-server: error: {error}")
+
+
+def test_the_config_file_sets_the_namespace_and_the_option_overrides_it(tmp_path: Path) -> None:
+    config = tmp_path / "server.yaml"
+    config.write_text(f"katib_data_dir: {tmp_path}\nkatib_namespace: team-a\n")
+    assert _config_of().katib_namespace is None
+    assert _config_of("--config", str(config)).katib_namespace == "team-a"
+    overridden = _config_of("--config", str(config), "--katib-namespace", "team-b")
+    assert overridden.katib_namespace == "team-b"
 
 
 def test_a_restart_that_ranks_otherwise_skips_the_designs_handed_out(

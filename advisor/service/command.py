@@ -265,6 +265,7 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | N
             config.limits,
             access_log=config.access_log,
             data_dir=config.katib_data_dir,
+            namespace=config.katib_namespace,
         )
     except ServerStartError as error:
         if katib_host is not None or "katib_host" not in error.settings:

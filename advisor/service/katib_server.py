@@ -104,6 +104,7 @@ def start_katib_server(
     *,
     access_log: bool = True,
     data_dir: Path | None = None,
+    namespace: str | None = None,
 ) -> KatibServer:
     """Bind and start the Katib Suggestion service on ``host:port``, SERVING on return.
 
@@ -111,7 +112,8 @@ def start_katib_server(
     with ``access_log`` every finished call is logged as the advisor's are
     (:mod:`advisor.service.access`); with ``data_dir``, what learning calls hand out is kept
     in files there (:class:`~advisor.integrations.katib.HandedOutFiles`), read back after a
-    restart.
+    restart, each named by the experiment's ``namespace`` (the service's: Katib's request
+    names none) and name.
 
     Raises
     ------
@@ -119,7 +121,7 @@ def start_katib_server(
         On setting ``katib_data_dir`` when no file can be written in ``data_dir``; on
         ``katib_port`` when the address cannot be bound.
     """
-    files = None if data_dir is None else _writable_files(data_dir)
+    files = None if data_dir is None else _writable_files(data_dir, namespace or "")
     server = grpc.server(
         ThreadPoolExecutor(max_workers=workers + _RESERVED_THREADS, thread_name_prefix="katib"),
         interceptors=[SyncAccessLog()] if access_log else None,
@@ -140,8 +142,8 @@ def start_katib_server(
     return KatibServer(server, health_servicer, admission, bound, bound_address)
 
 
-def _writable_files(directory: Path) -> HandedOutFiles:
-    """Return the record files of ``directory``, refused now if it takes no file.
+def _writable_files(directory: Path, namespace: str) -> HandedOutFiles:
+    """Return the record files of ``directory`` (``namespace``'s), refused now if it takes no file.
 
     Found out at the first learning call instead, each write would fail and be logged while
     the service looked healthy, and a restart would forget what it handed out. The temporary
@@ -153,7 +155,7 @@ def _writable_files(directory: Path) -> HandedOutFiles:
     ServerStartError
         On setting ``katib_data_dir``, with the system's reason.
     """
-    files = HandedOutFiles(directory)
+    files = HandedOutFiles(directory, namespace)
     try:
         files.check_writable()
     except OSError as error:

@@ -54,6 +54,7 @@ SERVE_OPTION_FLAGS: dict[str, str] = {
     "katib_port": "--katib-port",
     "katib_host": "--katib-host",
     "katib_data_dir": "--katib-data-dir",
+    "katib_namespace": "--katib-namespace",
     "limits": "--limit",
 }
 
@@ -125,6 +126,12 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
         "metavar": "DIR",
         "help": "keep what the Katib endpoint's learning calls handed out in DIR, to survive "
         "a restart: Katib's resumePolicy FromVolume mounts /opt/katib/data (needs --katib-port)",
+    },
+    "katib_namespace": {
+        "metavar": "NS",
+        "help": "the Kubernetes namespace of the Katib experiments served (the pod's own): names "
+        "their records in --katib-data-dir with their name, since Katib's request names no "
+        "namespace (needs --katib-data-dir)",
     },
 }
 """The ServerConfig fields the command line sets, with their argparse settings."""

@@ -25,6 +25,7 @@ import gc
 import ipaddress
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -134,6 +135,9 @@ _LEAST_CONNECTION_SECONDS: Final = 1.0
 ``max_connection_age_seconds``): gRPC takes them in whole milliseconds (0.0004 s was 0 ms, no
 bound), and bounds of a millisecond closed and pinged connections under their calls (one call in
 ten ran into its deadline)."""
+
+_NAMESPACE: Final = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+"""A Kubernetes namespace: a DNS label (RFC 1123), what ``katib_namespace`` must be."""
 
 _LEAST_READ_SECONDS: Final = 0.1
 """Least ``request_read_seconds``: the time a request has to arrive after its call starts must
@@ -257,6 +261,12 @@ class ServerConfig(BaseModel):
         "endpoint keeps what learning calls handed out, read back after a restart; needs "
         "the Katib endpoint (--katib-port).",
     )
+    katib_namespace: str | None = Field(
+        default=None,
+        description="The Kubernetes namespace of the experiments the Katib endpoint serves (the "
+        "suggestion pod's own): their records in katib_data_dir are named by it and their name, "
+        "since Katib's request names no namespace; needs katib_data_dir.",
+    )
     limits: RequestLimits = Field(default_factory=RequestLimits)
 
     @model_validator(mode="wrap")
@@ -283,6 +293,25 @@ class ServerConfig(BaseModel):
         problem = socket_name_problem(self.host)
         if problem is not None:
             raise InvalidRequestError.single("host", problem)
+        return self
+
+    @model_validator(mode="after")
+    def _katib_namespace_is_one(self) -> ServerConfig:
+        # The records' names hash it, so any text would do; a namespace Kubernetes cannot have
+        # (a container's $(POD_NAMESPACE) left unexpanded: its env not set) is a mistake.
+        namespace = self.katib_namespace
+        if namespace is None:
+            return self
+        if not _NAMESPACE.fullmatch(namespace):
+            raise InvalidRequestError.single(
+                "katib_namespace",
+                f"{namespace!r} is no Kubernetes namespace (lowercase letters, digits and '-', "
+                "starting and ending with a letter or digit, at most 63 characters)",
+            )
+        if self.katib_data_dir is None:
+            raise InvalidRequestError.single(
+                "katib_namespace", "needs --katib-data-dir (it names the records kept there)"
+            )
         return self
 
     @model_validator(mode="after")

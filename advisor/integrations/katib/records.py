@@ -59,11 +59,18 @@ class HandedOutFiles:
     A record is one experiment's places and the designs handed out there, each as a sha256 of
     its architecture JSON (:meth:`DesignSequence.hand_out`), on one search: the designs themselves,
     since a restarted service's ranking, cut by its time limit under another load, may put
-    them at other positions. Its file is named by a digest of the search and the experiment's
-    name, which the request gives and must not choose a path with (``../x``); the file holds
-    both and its format's version (``{"format": 1, "experiment": ..., "search": ...,
-    "handed": [[place, sha256], ...]}``), and a file that does not name what it is read for,
-    is of another format or is no record, is not read.
+    them at other positions. Its file is named by a digest of the search, the service's
+    ``namespace`` (when given) and the experiment's name, which the request gives and must not
+    choose a path with (``../x``): Katib's request names the experiment, not its namespace, and
+    the suggestion service runs in the experiment's namespace, so that namespace, given to the
+    service, keeps apart two experiments of one name whose services share a directory. The file
+    holds them and its format's version (``{"format": 1, "namespace": ..., "experiment": ...,
+    "search": ..., "handed": [[place, sha256], ...]}``, no ``namespace`` without one), and a
+    file that does not name what it is read for, is of another format or is no record, is not
+    read. With a ``namespace``, an experiment that has no record under it yet reads the one
+    written without a namespace (by a service started without one, as before it had the
+    option), so an upgrade keeps a running experiment's record; the next write goes under the
+    namespace, and the old file is left for any other namespace's experiment of that name.
     Written atomically (a temporary file in the directory, synced, then ``os.replace`` and the
     directory synced where the platform allows it), so a service stopped in the middle leaves
     the previous record whole; the temporary files a stopped service left are removed at the
@@ -73,8 +80,9 @@ class HandedOutFiles:
     thread-safe per record: the caller holds the record's sequence.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, namespace: str = "") -> None:
         self.directory = directory
+        self.namespace = namespace
 
     def check_writable(self) -> None:
         """Create and remove a file in the directory, as a record's write does.
@@ -105,31 +113,47 @@ class HandedOutFiles:
                 except OSError as error:
                     _LOGGER.warning("cannot remove %s, left by a stopped service: %s", path, error)
 
-    def path(self, search: str, experiment: str) -> Path:
-        """Return the file of ``experiment``'s record on the search of digest ``search``."""
-        key = json.dumps([search, experiment]).encode()
+    def path(self, search: str, experiment: str, namespace: str | None = None) -> Path:
+        """Return the file of ``experiment``'s record on the search of digest ``search``.
+
+        In ``namespace``, this service's unless given (``""``: the name a service without one
+        gives, as every service did before the option).
+        """
+        namespace = self.namespace if namespace is None else namespace
+        names = [search, namespace, experiment] if namespace else [search, experiment]
+        key = json.dumps(names).encode()
         return self.directory / f"handed-out-{hashlib.sha256(key).hexdigest()}.json"
 
     def read(self, search: str, experiment: str) -> dict[int, str]:
         """Return the record of ``experiment`` on ``search``: place -> design digest ({}: none).
 
+        Under this service's namespace, else (none there) as a service without one wrote it.
         A file that cannot be read or holds no record for them is logged and read as none.
         """
-        path = self.path(search, experiment)
+        namespaces = (self.namespace, "") if self.namespace else ("",)
+        for namespace in namespaces:
+            record = self._read(search, namespace, experiment)
+            if record:
+                return record
+        return {}
+
+    def _read(self, search: str, namespace: str, experiment: str) -> dict[int, str]:
+        """Return the record of ``experiment`` of ``namespace`` on ``search`` (see :meth:`read`)."""
+        path = self.path(search, experiment, namespace)
         try:
             with path.open("rb") as file:
                 text = file.read(MAX_HANDED_OUT_FILE_BYTES + 1)
             if len(text) > MAX_HANDED_OUT_FILE_BYTES:
                 raise ValueError(f"over {MAX_HANDED_OUT_FILE_BYTES:,} bytes")
-            return _handed_out_record(json.loads(text), search, experiment)
+            return _handed_out_record(json.loads(text), search, namespace, experiment)
         except FileNotFoundError:
             return {}
         except (OSError, ValueError, RecursionError) as error:
             _LOGGER.error(
-                "Katib experiment %r: cannot read what was handed out from %s (%s); its record "
+                "Katib experiment %s: cannot read what was handed out from %s (%s); its record "
                 "starts afresh, so a design handed out before whose trial Katib has not made "
                 "yet may be handed out again",
-                experiment,
+                self._named(experiment),
                 path,
                 error,
             )
@@ -142,8 +166,10 @@ class HandedOutFiles:
         memory, and the next call's write tries again.
         """
         path = self.path(search, experiment)
+        namespace = {"namespace": self.namespace} if self.namespace else {}
         document = {
             "format": _HANDED_OUT_FORMAT,
+            **namespace,
             "experiment": experiment,
             "search": search,
             "handed": sorted(record.items()),
@@ -152,33 +178,43 @@ class HandedOutFiles:
             replace_file(path, json.dumps(document, separators=(",", ":")), _RECORD_PREFIX)
         except OSError as error:
             _LOGGER.error(
-                "Katib experiment %r: cannot write what was handed out to %s (%s); a restarted "
+                "Katib experiment %s: cannot write what was handed out to %s (%s); a restarted "
                 "service would not know it",
-                experiment,
+                self._named(experiment),
                 path,
                 error,
             )
 
+    def _named(self, experiment: str) -> str:
+        """Return ``experiment`` as a log names it: quoted, after this service's namespace."""
+        return f"{self.namespace}/{experiment!r}" if self.namespace else repr(experiment)
 
-def _handed_out_record(document: object, search: str, experiment: str) -> dict[int, str]:
+
+def _handed_out_record(
+    document: object, search: str, namespace: str, experiment: str
+) -> dict[int, str]:
     """Return the record a :class:`HandedOutFiles` file holds for ``experiment`` on ``search``.
+
+    Of ``namespace`` (``""``: a record written without one holds no ``namespace``).
 
     Raises
     ------
     ValueError
         Saying what is wrong: no record, one of another format (an earlier advisor's, which
-        kept positions), experiment or search, a bad entry.
+        kept positions), namespace, experiment or search, a bad entry.
     """
     if not isinstance(document, dict) or not isinstance(document.get("handed"), list):
         raise ValueError("not a record: no 'handed' list")
     expected_values = (
-        ("format", _HANDED_OUT_FORMAT),
-        ("experiment", experiment),
-        ("search", search),
+        ("format", _HANDED_OUT_FORMAT, None),
+        ("namespace", namespace, ""),
+        ("experiment", experiment, None),
+        ("search", search, None),
     )
-    for key, expected in expected_values:
-        if document.get(key) != expected:
-            raise ValueError(f"its {key} is {document.get(key)!r}, not {expected!r}")
+    for key, expected, absent in expected_values:
+        found = document.get(key, absent)
+        if found != expected:
+            raise ValueError(f"its {key} is {found!r}, not {expected!r}")
     record: dict[int, str] = {}
     for entry in document["handed"]:
         if not (
