@@ -459,6 +459,35 @@ def test_the_endpoint_removes_the_temporary_files_a_crash_left_at_start(tmp_path
     assert sorted(tmp_path.iterdir()) == sorted([*kept, tmp_path / ".probe-dir"])
 
 
+def _left_mid_write(files: HandedOutFiles, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temporary file ``files``' service leaves when stopped in the middle of a write."""
+    left: list[Path] = []
+
+    def stopped(path: Path, text: str, prefix: str) -> None:
+        left.append(path.parent / f"{prefix}0123456789abcdef")
+        left[0].write_text(text)
+        raise OSError(errno.EINTR, "stopped before os.replace")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(records_module, "replace_file", stopped)
+        files.write("0" * 64, "shared", {0: _DESIGN})
+    return left[0]
+
+
+def test_a_service_starting_removes_only_the_temporary_files_of_its_namespace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Services of two namespaces on one directory: team-a's start removed the temporary file of
+    # team-b's write in progress, whose os.replace then failed, and the record went unwritten.
+    writing = _left_mid_write(HandedOutFiles(tmp_path, "team-b"), monkeypatch)
+    own = _left_mid_write(HandedOutFiles(tmp_path, "team-a"), monkeypatch)
+    earlier = _left_mid_write(HandedOutFiles(tmp_path), monkeypatch)  # before --katib-namespace
+    server = start_katib_server("127.0.0.1", 0, workers=1, data_dir=tmp_path, namespace="team-a")
+    server.stop(0)
+    assert len({writing, own, earlier}) == 3
+    assert sorted(tmp_path.iterdir()) == [writing]
+
+
 def test_a_call_waiting_for_a_sequence_an_error_forgot_takes_the_new_one(tmp_path: Path) -> None:
     # An unforeseen error forgets the sequence (a step may be half done), but a call already
     # waiting for it worked on it anyway while the next call built a new one: two sequences of

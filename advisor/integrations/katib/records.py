@@ -38,7 +38,8 @@ _RECORD_PREFIX: Final = ".handed-out-"
 _PROBE_PREFIX: Final = ".probe-"
 """How the file :meth:`HandedOutFiles.check_writable` makes and removes is named."""
 _TEMPORARY_PREFIXES: Final = (_RECORD_PREFIX, _PROBE_PREFIX)
-"""The temporary files' names' beginnings: one a crash left is removed at start."""
+"""The temporary files' names' beginnings: one a crash left is removed at start. A service of a
+namespace follows them with its :func:`_namespace_tag` and a dot, the random part with no dot."""
 
 _HANDED_OUT_FORMAT: Final = 1
 """The version of the :class:`HandedOutFiles` format written; a file of another is not read."""
@@ -92,7 +93,8 @@ class HandedOutFiles:
         OSError
             When the directory does not exist, is not one, or refuses a new file.
         """
-        descriptor, name = tempfile.mkstemp(dir=self.directory, prefix=_PROBE_PREFIX)
+        prefix = self._temporary_prefix(_PROBE_PREFIX)
+        descriptor, name = tempfile.mkstemp(dir=self.directory, prefix=prefix)
         os.close(descriptor)
         os.unlink(name)
 
@@ -102,11 +104,17 @@ class HandedOutFiles:
         A service killed between a record's temporary file and its ``os.replace`` (or in
         :meth:`check_writable`) leaves one behind, each as large as a record, and nothing else
         would remove it. Only files of those names are removed (a directory of such a name is
-        none of this class's); one that cannot be is logged at WARNING.
+        none of this class's), and with a namespace only its own and those of a service without
+        one (as it was before the option): a directory shared by the services of two namespaces
+        keeps the other's, whose write may be in progress. One that cannot be is logged at
+        WARNING.
         """
+        tag = None if not self.namespace else f"{_namespace_tag(self.namespace)}."
         for prefix in _TEMPORARY_PREFIXES:
             for path in self.directory.glob(f"{prefix}*"):
-                if not path.is_file():
+                rest = path.name[len(prefix) :]
+                own = "." not in rest or (tag is not None and rest.startswith(tag))
+                if not own or not path.is_file():
                     continue
                 try:
                     path.unlink()
@@ -175,7 +183,8 @@ class HandedOutFiles:
             "handed": sorted(record.items()),
         }
         try:
-            replace_file(path, json.dumps(document, separators=(",", ":")), _RECORD_PREFIX)
+            text = json.dumps(document, separators=(",", ":"))
+            replace_file(path, text, self._temporary_prefix(_RECORD_PREFIX))
         except OSError as error:
             _LOGGER.error(
                 "Katib experiment %s: cannot write what was handed out to %s (%s); a restarted "
@@ -185,9 +194,21 @@ class HandedOutFiles:
                 error,
             )
 
+    def _temporary_prefix(self, prefix: str) -> str:
+        """Return how this service's temporary files of ``prefix`` begin (see above)."""
+        return f"{prefix}{_namespace_tag(self.namespace)}." if self.namespace else prefix
+
     def _named(self, experiment: str) -> str:
         """Return ``experiment`` as a log names it: quoted, after this service's namespace."""
         return f"{self.namespace}/{experiment!r}" if self.namespace else repr(experiment)
+
+
+def _namespace_tag(namespace: str) -> str:
+    """Return what names ``namespace`` in a temporary file's name: 16 hex digits of a sha256.
+
+    Any text names no path and has no dot, which ends the tag.
+    """
+    return hashlib.sha256(namespace.encode()).hexdigest()[:16]
 
 
 def _handed_out_record(
