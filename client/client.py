@@ -25,6 +25,7 @@ import json
 import math
 import numbers
 import os
+import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -34,7 +35,12 @@ import grpc
 import numpy as np
 import numpy.typing as npt
 import pydantic
-from advisor_client.errors import AdvisorRpcError, ClientClosedError, error_from_rpc
+from advisor_client.errors import (
+    AdvisorRpcError,
+    ClientClosedError,
+    DeadlineExceededError,
+    error_from_rpc,
+)
 from advisor_client.targets import is_loopback, target_problem
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -144,6 +150,9 @@ def _is_real(value: object) -> bool:
     """Whether ``value`` is a real number (NumPy's too), not a bool."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
+
+_HEALTH_RECHECK_SECONDS: Final = 0.1
+"""How often ``check_health(wait_for_ready=True)`` asks again a server that answers NOT_SERVING."""
 
 # A search stops itself at its time limit and then still has to send its result; a deadline equal
 # to the limit would turn most complete-at-the-limit searches into DEADLINE_EXCEEDED.
@@ -578,8 +587,11 @@ class AdvisorClient:
 
         False while it drains for a shutdown (``NOT_SERVING``), so a pipeline can pick another
         server; the check needs no token, as load balancers probe without one. With
-        ``wait_for_ready``, a server not up yet (``advisor serve`` starting its workers) is
-        waited for until the deadline, where the call would fail at once.
+        ``wait_for_ready``, a server not up yet, or not serving yet (``advisor serve`` answers
+        ``NOT_SERVING`` while its workers start), is waited for until it serves or the deadline
+        passes, where the call would fail or answer False at once: checked again every
+        0.1 s while it answers ``NOT_SERVING``, and False at the deadline if it answered so (a
+        draining server, which never serves again, too).
 
         Raises
         ------
@@ -600,7 +612,17 @@ class AdvisorClient:
 
         request = health_pb2.HealthCheckRequest(service=_SERVICE.full_name)
         check = health_pb2_grpc.HealthStub(self._channel).Check
+        deadline = time.monotonic() + self._timeout(timeout)
         response = self._call(check, request, timeout, wait_for_ready=wait)
+        while wait and response.status != health_pb2.HealthCheckResponse.SERVING:
+            time.sleep(min(_HEALTH_RECHECK_SECONDS, max(0.0, deadline - time.monotonic())))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                response = self._call(check, request, left, wait_for_ready=True)
+            except DeadlineExceededError:  # it answered NOT_SERVING, and nothing since
+                return False
         return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
 
     def close(self) -> None:

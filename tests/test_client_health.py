@@ -11,7 +11,7 @@ import grpc
 import pytest
 from advisor_client.client import AdvisorClient
 from advisor_client.errors import AdvisorRpcError, DeadlineExceededError, UnavailableError
-from grpc_health.v1 import health_pb2
+from grpc_health.v1 import health, health_pb2
 
 from advisor.errors import InvalidRequestError
 from advisor.service.server import ADVISOR_SERVICE_NAME
@@ -26,6 +26,41 @@ def test_a_serving_server_is_healthy_and_a_draining_one_is_not() -> None:
         servicer.health.set(ADVISOR_SERVICE_NAME, health_pb2.HealthCheckResponse.NOT_SERVING)
         assert client.check_health() is False
     assert sum(servicer.calls.values()) == 0  # the check is no advisor call
+
+
+class _ReadyAfterOneCheck(health.HealthServicer):  # type: ignore[misc]  # grpc_health: untyped
+    """Health that answers its first check NOT_SERVING and every later one SERVING.
+
+    A server whose workers load (``advisor serve`` starting) answers so: NOT_SERVING from the
+    moment its port is bound, SERVING once a worker is ready.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set(ADVISOR_SERVICE_NAME, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    def Check(  # noqa: N802 - gRPC method names come from the proto
+        self, request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext
+    ) -> health_pb2.HealthCheckResponse:
+        response = super().Check(request, context)
+        self.set(ADVISOR_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        return response
+
+
+def test_waiting_for_ready_waits_past_not_serving_until_serving() -> None:
+    # A caller waiting for a starting server got False at its first NOT_SERVING answer, as if
+    # the server were draining, where it was to wait until the server serves.
+    servicer = ScriptedAdvisor()
+    servicer.health = _ReadyAfterOneCheck()
+    with scripted_server(servicer) as target, AdvisorClient(target) as client:
+        assert client.check_health(wait_for_ready=True, timeout=30.0) is True
+
+
+def test_waiting_for_ready_on_a_server_that_stays_not_serving_is_false_at_the_deadline() -> None:
+    servicer = ScriptedAdvisor()
+    servicer.health.set(ADVISOR_SERVICE_NAME, health_pb2.HealthCheckResponse.NOT_SERVING)
+    with scripted_server(servicer) as target, AdvisorClient(target) as client:
+        assert client.check_health(wait_for_ready=True, timeout=0.5) is False
 
 
 def test_a_server_not_up_is_unavailable_or_waited_for_until_the_deadline() -> None:
