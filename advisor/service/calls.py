@@ -38,10 +38,12 @@ from advisor.service.threads import AioContext, CallAbortedError, ThreadContext,
 
 __all__ = [
     "SERVICE",
+    "CallStarter",
     "CallWorkers",
     "Outcome",
     "Outcomes",
     "StartedCall",
+    "StartingWorkers",
     "aborted_for",
     "answer",
     "ended_before_work",
@@ -78,13 +80,8 @@ class StartedCall:
     hurry: Callable[[float], None]
 
 
-class CallWorkers(Protocol):
-    """Where the advisor calls' work runs: threads or processes, behind one interface."""
-
-    @property
-    def pids(self) -> list[int]:
-        """The process ids of the worker processes (none when the work runs on threads)."""
-        ...
+class CallStarter(Protocol):
+    """What the advisor methods' handler needs: a way to begin a call's work."""
 
     async def begin(self, method: str, payload: bytes, context: AioContext) -> StartedCall:
         """Start the work of one call of ``method`` on the request bytes ``payload``.
@@ -100,6 +97,15 @@ class CallWorkers(Protocol):
         """
         ...
 
+
+class CallWorkers(CallStarter, Protocol):
+    """Where the advisor calls' work runs: threads or processes, behind one interface."""
+
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the worker processes (none when the work runs on threads)."""
+        ...
+
     async def drain(self, deadline: float) -> None:
         """Tell the work in flight that the shutdown drain ends at ``deadline`` (monotonic)."""
         ...
@@ -107,6 +113,36 @@ class CallWorkers(Protocol):
     async def close(self) -> None:
         """Release the threads or processes (once the server has stopped)."""
         ...
+
+
+class StartingWorkers:
+    """The workers the handler begins calls on while they may still be starting.
+
+    The gRPC server starts, health answering NOT_SERVING, before its workers are ready (worker
+    processes take seconds to load the engines, tens of seconds on a busy machine): until it
+    did, its bound port took connections and answered nothing, and a probe with a short
+    timeout failed where it was to read NOT_SERVING. A call that comes meanwhile waits for the
+    workers, within its deadline, as it waited for the server to start before; once the start
+    has failed or was abandoned it is refused UNAVAILABLE. Make it on the event loop.
+    """
+
+    def __init__(self) -> None:
+        self._workers: asyncio.Future[CallWorkers] = asyncio.get_running_loop().create_future()
+
+    def started(self, workers: CallWorkers) -> None:
+        """Hand the waiting calls, and every later one, to ``workers``, now ready."""
+        self._workers.set_result(workers)
+
+    def failed(self) -> None:
+        """Refuse the waiting calls, and every later one: the workers will not start."""
+        self._workers.set_exception(NotServingError("the server could not start its workers"))
+        self._workers.exception()  # marked retrieved: perhaps no call ever waits for it
+
+    async def begin(self, method: str, payload: bytes, context: AioContext) -> StartedCall:
+        """Begin the call on the workers once they are ready (see :class:`CallStarter`)."""
+        # Shielded: a call cancelled while it waits must not cancel the start for the others.
+        workers = await asyncio.shield(self._workers)
+        return await workers.begin(method, payload, context)
 
 
 def run_call(

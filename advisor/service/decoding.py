@@ -25,7 +25,7 @@ from advisor.protocol.search_id import search_id_problem
 from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
 from advisor.service.calls import (
     SERVICE,
-    CallWorkers,
+    CallStarter,
     Outcomes,
     aborted_for,
     answer,
@@ -53,7 +53,7 @@ __all__ = ["advisor_handler"]
 _Context: TypeAlias = "grpc.aio.ServicerContext[bytes, bytes]"
 
 
-def advisor_handler(workers: CallWorkers, *, max_message_bytes: int) -> grpc.GenericRpcHandler:
+def advisor_handler(workers: CallStarter, *, max_message_bytes: int) -> grpc.GenericRpcHandler:
     """Serve the advisor methods, their work run by ``workers``.
 
     A response over ``max_message_bytes`` (the server's ``max_send_message_length``) ends its
@@ -76,7 +76,7 @@ def advisor_handler(workers: CallWorkers, *, max_message_bytes: int) -> grpc.Gen
 
 
 def _method_handler(
-    workers: CallWorkers,
+    workers: CallStarter,
     searches: RunningSearches,
     method: str,
     streaming: bool,

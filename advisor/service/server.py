@@ -52,7 +52,7 @@ from advisor.protocol.metadata import token_problem
 from advisor.service.access import AccessLog
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor, RefusalLog
-from advisor.service.calls import CallWorkers
+from advisor.service.calls import CallWorkers, StartingWorkers
 from advisor.service.decoding import advisor_handler
 from advisor.service.held_signals import take_held_signals
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
@@ -580,16 +580,22 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
             (ADVISOR_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), server
         )
     port = bind(server, config.host, config.port, ["host", "port"], credentials)
+    starting = StartingWorkers()
+    server.add_generic_rpc_handlers(
+        (advisor_handler(starting, max_message_bytes=config.limits.max_message_bytes),)
+    )
+    # Serving before the workers load, health NOT_SERVING until they are ready: a probe that
+    # reached the bound port was answered nothing until then.
+    await _set_health(health_servicer, serving=False)
+    await server.start()
     admission = Admission(config.workers)
     try:
         workers = await _call_workers(config, admission, _health_setter(health_servicer))
     except (ServerStartError, asyncio.CancelledError):  # cancelled: the start was abandoned
-        await server.stop(None)
+        starting.failed()
+        await server.stop(FINAL_GRACE_SECONDS)  # for the calls that waited to be refused
         raise
-    server.add_generic_rpc_handlers(
-        (advisor_handler(workers, max_message_bytes=config.limits.max_message_bytes),)
-    )
-    await server.start()
+    starting.started(workers)
     await _set_health(health_servicer, serving=True)
     # The worker processes' settings too: an operator checks a --worker-max-memory here.
     processes = (

@@ -329,7 +329,7 @@ def test_the_event_loop_refuses_a_call_that_ended_before_taking_a_slot(
     remaining: float | None, done: bool, refused: grpc.StatusCode | None
 ) -> None:
     workers = _Workers()
-    handler = advisor_handler(workers, max_message_bytes=2**20)  # type: ignore[arg-type]
+    handler = advisor_handler(workers, max_message_bytes=2**20)
     details = _Details(f"/{SERVICE.full_name}/ListPresets")
     method_handler = handler.service(details)
     assert method_handler is not None and method_handler.unary_unary is not None

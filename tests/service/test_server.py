@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -23,9 +24,11 @@ from advisor.cli.main import main as advisor_main
 from advisor.errors import InvalidRequestError, ServerStartError
 from advisor.model.pem import MAX_PEM_BYTES
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.service import command
 from advisor.service import server as server_module
 from advisor.service.admission import Admission
+from advisor.service.calls import CallWorkers
 from advisor.service.command import main as serve_main
 from advisor.service.limits import MIN_MESSAGE_BYTES, RequestLimits
 from advisor.service.options import BAD_OPTION_EXIT_STATUS
@@ -41,6 +44,7 @@ from advisor.service.server import (
 from advisor.service.threads import ThreadContext
 from tests.support.certificates import Certificates, make_certificates
 from tests.support.harness import CallError, DirectAdvisor, LiveAdvisor
+from tests.support.scripted import closed_target
 from tests.support.waiting import wait_until
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
@@ -73,6 +77,91 @@ def _reflected_services(channel: grpc.Channel) -> list[str]:
 def test_health_is_serving_for_the_server_and_the_advisor_service(channel: grpc.Channel) -> None:
     assert _health(channel) == SERVING
     assert _health(channel, ADVISOR_SERVICE_NAME) == SERVING
+
+
+def test_health_answers_not_serving_while_the_workers_start_and_a_call_waits_for_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The bound port took connections but gRPC answered nothing until the workers were ready
+    # (2-3 s, tens of seconds on a busy machine): a Kubernetes probe with a 1 s timeout failed
+    # where it was to read NOT_SERVING. Here the workers start only once the test lets them.
+    loading, release = threading.Event(), threading.Event()
+    call_workers = server_module._call_workers
+
+    async def held_workers(
+        config: ServerConfig, admission: Admission, on_serving: Callable[[bool], None]
+    ) -> CallWorkers:
+        loading.set()
+        await asyncio.to_thread(release.wait, 60)
+        return await call_workers(config, admission, on_serving)
+
+    monkeypatch.setattr(server_module, "_call_workers", held_workers)
+    target = closed_target()
+    config = ServerConfig(
+        port=int(target.rpartition(":")[2]), workers=1, executor=GRPC_LAYER_EXECUTOR
+    )
+    started: list[RunningServer] = []
+    starter = threading.Thread(target=lambda: started.append(start_server(config)))
+    starter.start()
+    try:
+        assert loading.wait(60)
+        with grpc.insecure_channel(target) as channel:
+            stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
+            presets = stub.ListPresets.future(pb.ListPresetsRequest(), timeout=60)
+            assert _health(channel) == NOT_SERVING
+            assert _health(channel, ADVISOR_SERVICE_NAME) == NOT_SERVING
+            assert not presets.done()  # it waits for the workers
+            release.set()
+            starter.join(60)
+            assert _health(channel) == SERVING
+            assert presets.result().presets  # served once they were ready
+    finally:
+        release.set()
+        starter.join(60)
+        for running in started:
+            running.stop(0)
+
+
+def test_a_call_waiting_for_workers_that_fail_to_start_is_refused_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loading, release = threading.Event(), threading.Event()
+
+    async def failing_workers(
+        config: ServerConfig, admission: Admission, on_serving: Callable[[bool], None]
+    ) -> CallWorkers:
+        loading.set()
+        await asyncio.to_thread(release.wait, 60)
+        raise ServerStartError(["executor"], "a worker process did not start")
+
+    monkeypatch.setattr(server_module, "_call_workers", failing_workers)
+    target = closed_target()
+    config = ServerConfig(port=int(target.rpartition(":")[2]), executor=GRPC_LAYER_EXECUTOR)
+    raised: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            start_server(config)
+        except ServerStartError as error:
+            raised.append(error)
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    try:
+        assert loading.wait(60)
+        with grpc.insecure_channel(target) as channel:
+            stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
+            presets = stub.ListPresets.future(pb.ListPresetsRequest(), timeout=60)
+            assert _health(channel) == NOT_SERVING
+            release.set()
+            with pytest.raises(grpc.RpcError) as refused:
+                presets.result()
+    finally:
+        release.set()
+        starter.join(60)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "could not start its workers" in (refused.value.details() or "")
+    assert len(raised) == 1
 
 
 @pytest.mark.parametrize("enabled", [False, True])
