@@ -272,6 +272,30 @@ def test_ragged_csv_rows_and_oversize_files_are_refused(tmp_path: Path) -> None:
         read_data(unknown)
 
 
+def test_data_saved_transposed_is_told_so_naming_the_file(tmp_path: Path) -> None:
+    # Features as rows, samples as columns (64 lines of 30 values for 30 samples of 8x8) was told
+    # only that [30] is not the grid [8, 8], which did not say what was wrong with the file.
+    values = np.random.default_rng(2).standard_normal((30, 8, 8))
+    features = values.reshape(30, 64).T
+    csv, flat, grids = tmp_path / "t.csv", tmp_path / "t.npy", tmp_path / "t3.npy"
+    np.savetxt(csv, features, delimiter=",")
+    np.save(flat, features)
+    np.save(grids, values.T)
+    for path, transposed in ((csv, [30, 64]), (flat, [30, 64]), (grids, [30, 8, 8])):
+        with pytest.raises(InvalidRequestError) as error:
+            read_data(path, (8, 8))
+        assert _fields(error) == ["data.shape"]
+        message = str(error.value)
+        assert message.startswith(f"data.shape: {path}: samples of shape "), message
+        assert f"transpose, of shape {transposed}, holds 30 samples of it" in message
+        assert message.endswith("save it transposed (array.T), samples first"), message
+    # An array neither way round holds the grid has no such note.
+    np.save(flat, np.zeros((30, 65)))
+    with pytest.raises(InvalidRequestError) as error:
+        read_data(flat, (8, 8))
+    assert "array.T" not in str(error.value)
+
+
 def test_npy_files_stream_to_the_same_graph_as_the_array(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     values = rng.standard_normal((50, 4, 4)).astype(np.float32)

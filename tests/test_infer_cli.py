@@ -501,7 +501,7 @@ def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:
     ragged.write_text("1,2,3\n4,5\n")
     assert "ragged rows: line 2" in advisor("infer", ragged).stderr
     shaped = advisor("infer", constant, "--shape", "3", "3")
-    assert "--shape: the array holds samples of shape [4]" in shaped.stderr
+    assert f"--shape: {constant}: the array holds samples of shape [4]" in shaped.stderr
 
 
 def test_a_binary_file_named_csv_is_told_it_is_no_text(tmp_path: Path) -> None:
@@ -693,11 +693,11 @@ def test_data_that_does_not_hold_the_task_grid_is_an_error_on_data(tmp_path: Pat
         ExitCode.INVALID_ARGUMENT,
     )
     assert line.startswith(
-        "advisor: error: --data: the array holds samples of shape [16, 16, 3], which is not the "
-        "grid [8, 8]"
+        f"advisor: error: --data: {data}: the array holds samples of shape [16, 16, 3], which is "
+        "not the grid [8, 8]"
     )
     shaped = advisor("recommend", task, "--data", data, "--shape", "4", "4", "--budget", "20000")
-    assert "advisor: error: --shape: the array holds samples of shape [16, 16, 3]" in shaped.stderr
+    assert f"error: --shape: {data}: the array holds samples of shape [16, 16, 3]" in shaped.stderr
 
 
 def test_data_whose_channels_are_not_the_tasks_is_an_error_on_data(tmp_path: Path) -> None:

@@ -225,7 +225,7 @@ def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) 
         _check_size(file, size, MAX_PARSED_BYTES)
         array = _npz_array(file, "data") if suffix == ".npz" else _read_csv(file, "data")
         with _naming(file):
-            sample = data_from_array(array, shape)
+            sample = _numeric_sample(array, shape, str(file))
     else:
         raise InvalidRequestError.single(
             "data", f"{file}: unknown format {suffix!r}; expected .npy, .npz or .csv"
@@ -285,11 +285,21 @@ def data_from_array(values: npt.ArrayLike, shape: Sequence[int] | None = None) -
         raise InvalidRequestError.single(
             "data", f"{type(values).__name__} does not convert to a NumPy array ({error})"
         ) from None
+    return _numeric_sample(array, shape)
+
+
+def _numeric_sample(
+    array: npt.NDArray[Any], shape: Sequence[int] | None, name: str = ""
+) -> DataSample:
+    """Wrap ``array`` as :func:`data_from_array` does, refusing one of no numbers.
+
+    ``name`` is the file ``array`` was read from, which an error on its shape names.
+    """
     if array.dtype.kind not in "biuf":
         raise InvalidRequestError.single(
             "data", f"values must be numbers, not {array.dtype} (dtype kind {array.dtype.kind!r})"
         )
-    grid, channels, first = _layout(array.shape, shape)
+    grid, channels, first = _layout(array.shape, shape, name)
     return DataSample(grid, channels, array.shape[0], array.reshape(array.shape[0], -1), first)
 
 
@@ -458,7 +468,7 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
     if file.stat().st_size < needed:
         raise InvalidRequestError.single("data", f"{file}: truncated ({needed} bytes expected)")
     with _naming(file):
-        grid, channels, first = _layout(dims, shape)
+        grid, channels, first = _layout(dims, shape, str(file))
     if fortran and len(dims) > 1:
         # Column-major: a sample is not contiguous, so the chunks are read through a memory map.
         mapped = np.load(file, mmap_mode="r", allow_pickle=False)
@@ -825,14 +835,18 @@ def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
         raise InvalidRequestError.single(field, f"{file}: no rows")
 
 
-def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int, ...], int, bool]:
+def _layout(
+    dims: Sequence[int], shape: Sequence[int] | None, name: str = ""
+) -> tuple[tuple[int, ...], int, bool]:
     """Split an array's dimensions into (grid, channels, channels first) after the samples axis.
 
     With ``shape``, one more axis before or after the grid holds the channels: after it when
     both read (``(S, 8, 8, 8)`` on ``(8, 8)``), since the layout is samples, grid, channels.
     Axes of one location beside the grid's are one channel (``(S, 1, 1, 4)`` on ``(4,)``).
     The grid is checked (:func:`_checked_grid`) on the field that named it: ``data.shape`` when
-    ``shape`` is given, else ``data`` (every axis after the samples is the grid).
+    ``shape`` is given, else ``data`` (every axis after the samples is the grid). An array that
+    does not hold the grid is refused naming ``name``, the file it was read from if any, and
+    saying so when its transpose would hold it (:func:`_transposed`).
     """
     dims = tuple(int(n) for n in dims)
     if len(dims) < 2:
@@ -854,16 +868,21 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
     if shape is None:
         return _checked_grid(rest, given=False), 1, False
     grid = _checked_grid(tuple(int(n) for n in shape), given=True)
+    fit = _channels_on(rest, grid)
+    if fit is not None:
+        return (grid, *fit)
+    named = f"{name}: " if name else ""
+    transposed = _transposed(dims, grid)
+    if transposed is not None:
+        raise InvalidRequestError.single(
+            "data.shape",
+            f"{named}samples of shape {list(rest)} are not the grid {list(grid)}, but the "
+            f"array's transpose, of shape {list(transposed)}, holds {transposed[0]:,} samples "
+            "of it: if the samples are its last axis (its columns), save it transposed "
+            "(array.T), samples first",
+        )
     values = math.prod(rest)
     locations = math.prod(grid)
-    if rest[: len(grid)] == grid and len(rest) <= len(grid) + 1:
-        return grid, values // locations, False
-    if rest[1:] == grid:
-        return grid, rest[0], True
-    if values == locations and (len(rest) == 1 or squeezed_shape(rest) == list(grid)):
-        # A flat row, or the grid among axes of one location, which hold no neighbour: the
-        # values of (1, 1, 4) are those of [4] in the same order, as the report's note reads.
-        return grid, 1, False
     flattened = ""
     if len(rest) == 1 and values % locations == 0:
         # Interleaved (HWC) or planar (CHW): a flat row cannot say which, so it is not guessed.
@@ -876,9 +895,41 @@ def _layout(dims: Sequence[int], shape: Sequence[int] | None) -> tuple[tuple[int
         )
     raise InvalidRequestError.single(
         "data.shape",
-        f"the array holds samples of shape {list(rest)}, which is not the grid {list(grid)} "
-        f"(optionally with one channels axis after or before it) nor its flattened form{flattened}",
+        f"{named}the array holds samples of shape {list(rest)}, which is not the grid "
+        f"{list(grid)} (optionally with one channels axis after or before it) nor its "
+        f"flattened form{flattened}",
     )
+
+
+def _channels_on(rest: tuple[int, ...], grid: tuple[int, ...]) -> tuple[int, bool] | None:
+    """Return (channels, channels first) when a sample of shape ``rest`` holds ``grid``, else None.
+
+    It does with one more axis of channels after or before the grid, and as a flat row.
+    """
+    values = math.prod(rest)
+    locations = math.prod(grid)
+    if rest[: len(grid)] == grid and len(rest) <= len(grid) + 1:
+        return values // locations, False
+    if rest[1:] == grid:
+        return rest[0], True
+    if values == locations and (len(rest) == 1 or squeezed_shape(rest) == list(grid)):
+        # A flat row, or the grid among axes of one location, which hold no neighbour: the
+        # values of (1, 1, 4) are those of [4] in the same order, as the report's note reads.
+        return 1, False
+    return None
+
+
+def _transposed(dims: Sequence[int], grid: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Return the transpose of ``dims`` when it holds samples of ``grid`` (None when not).
+
+    Features as rows and samples as columns (a CSV of 784 lines of 1,000 values for 1,000
+    samples of 28x28, an ``.npy`` of shape ``(784, N)``) was told only that ``[N]`` is not the
+    grid, which does not say what is wrong with the file.
+    """
+    transposed = tuple(dims[::-1])
+    if transposed[0] < 2 or _channels_on(transposed[1:], grid) is None:
+        return None
+    return transposed
 
 
 def _checked_grid(grid: tuple[int, ...], *, given: bool) -> tuple[int, ...]:
