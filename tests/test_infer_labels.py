@@ -174,6 +174,20 @@ def test_a_csv_of_names_is_read_as_classes(tmp_path: Path, names: list[str], cla
     assert load_task(output).outputs == classes
 
 
+def test_names_are_stripped_of_surrounding_whitespace_in_every_format(tmp_path: Path) -> None:
+    # A CSV's ' cat' was 'cat', an .npy's or .npz's ' cat' a class of its own: 3 outputs for the
+    # same two classes, without a word.
+    names = ["cat", " cat", "dog\t", "\u00a0dog "]
+    csv = tmp_path / "labels.csv"
+    csv.write_text(",".join(names) + "\r\n")
+    npz = tmp_path / "labels.npz"
+    np.savez(npz, labels=np.asarray(names))
+    for path in (csv, _saved(tmp_path, names), npz):
+        assert read_labels(path, 4).tolist() == ["cat", "cat", "dog", "dog"], path
+    spaced = [b" cat", b"cat ", b"dog", b"\tdog"]
+    assert read_labels(_saved(tmp_path, spaced), 4).tolist() == [b"cat", b"cat", b"dog", b"dog"]
+
+
 def test_a_nan_in_a_csv_of_numbers_is_still_refused(tmp_path: Path) -> None:
     path = tmp_path / "labels.csv"
     path.write_text("0\n1\nnan\n1\n")

@@ -310,7 +310,8 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     (``1.0`` is ``1``), strings or booleans — since their distinct values are the task's
     ``outputs``: a NaN would be one more class, and a regression target as many as its values.
     A ``.csv``'s labels are numbers when every one reads as a number, names as written
-    (``cat``, ``true``) when none does; a mix is refused (see :func:`_csv_labels`).
+    (``cat``, ``true``) when none does; a mix is refused (see :func:`_csv_labels`). Names, of
+    every format, are classes without the whitespace around them (:func:`_class_names`).
 
     Raises
     ------
@@ -354,6 +355,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     if labels.dtype.kind in "fc":
         _check_classes(file, labels, lines)
     if labels.dtype.kind in "US":
+        labels = _class_names(labels)
         _check_names(file, labels)
     if np.unique(labels).size < 2:
         raise InvalidRequestError.single("labels", f"{file}: a single class; expected at least 2")
@@ -395,14 +397,24 @@ def _check_classes(file: Path, labels: npt.NDArray[Any], lines: _Ints | None) ->
         )
 
 
+def _class_names(names: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Return name labels without the whitespace around them: the one rule of every format.
+
+    ``' cat'`` and ``'cat'`` are one class, as a CSV of ``cat, dog`` means; a CSV's names were
+    stripped and an ``.npy``'s or ``.npz``'s were not, so there ``' cat'`` was a class of its
+    own and the task's ``outputs`` one too many, without a word.
+    """
+    return np.char.strip(names)
+
+
 def _check_names(file: Path, labels: npt.NDArray[Any]) -> None:
-    """Refuse a blank name label (empty or whitespace only), naming the first.
+    """Refuse an empty name label (once stripped, :func:`_class_names`), naming the first.
 
     As a CSV's empty label is (:func:`_csv_labels`): read as a class it is one of its own, named
     ``''``, and the task's ``outputs`` one more than the classes, without a word (a missing label
     written as an empty string, as ``fillna('')`` writes it).
     """
-    blank = np.flatnonzero(np.char.str_len(np.char.strip(labels)) == 0)
+    blank = np.flatnonzero(np.char.str_len(labels) == 0)
     if blank.size:
         raise InvalidRequestError.single(
             "labels",
@@ -713,8 +725,9 @@ def _separator_note(cells: list[str]) -> str:
 def _csv_labels(file: Path) -> tuple[npt.NDArray[np.generic], _Ints]:
     """Read a CSV file of labels, all numbers or all names, and the line of each (row-major).
 
-    Names (``cat``, ``true``) are classes as written, whitespace around them aside; numbers are
-    checked as classes by the caller (a NaN or a fraction is no class). A file mixing the two is
+    Names (``cat``, ``true``) are returned as written, to be made classes by the caller's rule
+    for every format (:func:`_class_names`); numbers are checked as classes by the caller (a NaN
+    or a fraction is no class). A file mixing the two is
     refused, naming the first label whose kind differs from the first label's: read as names,
     ``1`` and ``1.0`` would be two classes and a ``nan`` or ``0.5`` no error; read as numbers,
     the names could not be. Which one the file means is unclear (a header line, a stray value).
@@ -726,22 +739,22 @@ def _csv_labels(file: Path) -> tuple[npt.NDArray[np.generic], _Ints]:
     line_numbers: list[int] = []  # the file's line of each row, for an error to name
     first: tuple[int, str, bool] | None = None
     longest = (0, 0)  # the longest label's characters and line
-    for number, cells in _csv_lines(file, "labels"):
-        row = [cell.strip() for cell in cells]
+    for number, row in _csv_lines(file, "labels"):
         for cell in row:
             longest = max(longest, (len(cell), -number))
-            if not cell:  # read as a name it would be a class of its own, named ''
+            text = cell.strip()  # what the cell says: ' 1' is a number, '  ' no label
+            if not text:  # read as a name it would be a class of its own, named ''
                 raise InvalidRequestError.single(
                     "labels", f"{file}: line {number} holds an empty label; give every sample one"
                 )
-            numeric = _reads_as_number(cell)
+            numeric = _reads_as_number(text)
             if first is None:
-                first = (number, cell, numeric)
+                first = (number, text, numeric)
             elif numeric != first[2]:
                 kind, among = ("number", "names") if numeric else ("name", "numbers")
                 raise InvalidRequestError.single(
                     "labels",
-                    f"{file}: line {number} holds the {kind} {cell!r} among {among} "
+                    f"{file}: line {number} holds the {kind} {text!r} among {among} "
                     f"(line {first[0]}: {first[1]!r}): a CSV's labels must be all numbers or all "
                     "names",
                 )
@@ -797,7 +810,7 @@ def _reads_as_number(text: str) -> bool:
 def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
     """Yield a CSV file's non-blank lines as (line number, comma-separated cells).
 
-    A UTF-8 byte-order mark at the start is skipped.
+    A UTF-8 byte-order mark at the start and each line's end are skipped.
 
     Refuses (on ``field``) an unreadable file, rows of different lengths (the first line that
     differs) and a file without rows.
@@ -810,7 +823,7 @@ def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
             for number, line in enumerate(stream, start=1):
                 if not line.strip():
                     continue
-                cells = line.split(",")
+                cells = line.removesuffix("\n").split(",")
                 if width is None:
                     width = len(cells)
                 elif len(cells) != width:
