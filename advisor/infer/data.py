@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import math
 import os
 import stat
@@ -168,11 +169,16 @@ class DataSample:
 
 @dataclass(frozen=True)
 class _NpyFile:
-    """The data of a C-ordered ``.npy`` file, read chunk by chunk."""
+    """The data of an ``.npy`` file, read chunk by chunk.
+
+    ``column_major`` is, for a Fortran-ordered file (``np.save`` of an F-contiguous array), its
+    array's dimensions after the samples axis; None for a C-ordered one.
+    """
 
     path: Path
     offset: int
     dtype: np.dtype[np.generic]
+    column_major: tuple[int, ...] | None = None
 
     def chunks(
         self, samples: int, features: int, rows: int
@@ -184,17 +190,57 @@ class _NpyFile:
         open: held across the yields, the file stayed open for as long as anything (an
         exception's traceback) kept the suspended pass alive.
         """
-        sample_bytes = features * self.dtype.itemsize
+        columns = None if self.column_major is None else _column_positions(self.column_major)
         for start in range(0, samples, rows):
             count = min(rows, samples - start)
-            with self.path.open("rb") as file:
-                file.seek(self.offset + start * sample_bytes)
-                values = np.fromfile(file, dtype=self.dtype, count=count * features)
-            if values.size != count * features:
-                raise InvalidRequestError.single(
-                    "data", f"{self.path}: the file ends before sample {start + count}"
-                )
-            yield start, values.reshape(count, features)
+            # Unbuffered: a column-major chunk is one short read per feature, and a buffered
+            # file reads 8 KiB for each.
+            with self.path.open("rb", buffering=0) as file:
+                if columns is None:
+                    values = self._rows(file, start, count, features)
+                else:
+                    values = self._columns(file, start, count, samples, columns)
+            yield start, values
+
+    def _rows(
+        self, file: io.FileIO, start: int, count: int, features: int
+    ) -> npt.NDArray[np.generic]:
+        """Read samples ``start`` to ``start + count`` of a C-ordered file: one run of bytes."""
+        file.seek(self.offset + start * features * self.dtype.itemsize)
+        values = np.fromfile(file, dtype=self.dtype, count=count * features)
+        if values.size != count * features:
+            raise self._ended(start + count)
+        return values.reshape(count, features)
+
+    def _columns(
+        self, file: io.FileIO, start: int, count: int, samples: int, columns: _Ints
+    ) -> npt.NDArray[np.generic]:
+        """Read samples ``start`` to ``start + count`` of a column-major file.
+
+        Such a file holds each feature's values of every sample together (feature ``f``'s at
+        column ``columns[f]``): the chunk is one read of ``count`` values per feature, in the
+        features' own order, so its transpose is the chunk, with no copy. Read through a memory
+        map, every page of the file the passes touched stayed resident: a 500 MB file took
+        0.92 GB at the peak of the graph's passes, its C-ordered copy 0.45.
+        """
+        itemsize = self.dtype.itemsize
+        by_feature = np.empty((columns.size, count), dtype=self.dtype)
+        for run, column in zip(by_feature, columns.tolist(), strict=True):
+            file.seek(self.offset + (column * samples + start) * itemsize)
+            if file.readinto(memoryview(run).cast("B")) != run.nbytes:
+                raise self._ended(start + count)
+        return by_feature.T
+
+    def _ended(self, sample: int) -> InvalidRequestError:
+        """Return the error for a file that ends before ``sample`` (shortened while read)."""
+        return InvalidRequestError.single(
+            "data", f"{self.path}: the file ends before sample {sample}"
+        )
+
+
+def _column_positions(dims: tuple[int, ...]) -> _Ints:
+    """Return where each feature of a sample of ``dims`` (C order) lies in column-major order."""
+    return np.arange(math.prod(dims), dtype=np.int64).reshape(dims, order="F").ravel()
 
 
 def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) -> DataSample:
@@ -481,11 +527,8 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
         raise InvalidRequestError.single("data", f"{file}: truncated ({needed} bytes expected)")
     with _naming(file):
         grid, channels, first = _layout(dims, shape, str(file))
-    if fortran and len(dims) > 1:
-        # Column-major: a sample is not contiguous, so the chunks are read through a memory map.
-        mapped = np.load(file, mmap_mode="r", allow_pickle=False)
-        return DataSample(grid, channels, dims[0], mapped, first)
-    return DataSample(grid, channels, dims[0], _NpyFile(file, offset, dtype), first)
+    source = _NpyFile(file, offset, dtype, tuple(dims[1:]) if fortran else None)
+    return DataSample(grid, channels, dims[0], source, first)
 
 
 def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[np.generic]]:
