@@ -30,6 +30,7 @@ __all__ = [
     "print_text",
     "printable",
     "say_error",
+    "shown_path",
     "shown_on",
     "silence_stdout",
     "terminal_columns",
@@ -245,6 +246,23 @@ def printable(text: str) -> str:
     (``advisor presets $'\e[31m'``), and made the one error line two with its newline.
     """
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def shown_path(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:
+    r"""Return ``path`` as a message shows it: readable, and on one line.
+
+    A byte the file system's encoding does not decode is written ``\xNN``, any other character
+    that is not printable as its escape (:func:`printable`). Under ``LC_ALL=C`` Python reads such
+    a byte as a lone surrogate: written with ``repr`` or as it is, ``tâche.yaml`` read
+    ``'t\udcc3\udca2che.yaml'``, which names no byte of the file's name. Every message that
+    names a file the user gave names it through here.
+    """
+    text = os.fsdecode(path)
+    try:
+        name = os.fsencode(text)
+    except UnicodeEncodeError:  # a surrogate no file's name decodes to (one a document gave)
+        return printable(text)
+    return printable(name.decode(sys.getfilesystemencoding(), "backslashreplace"))
 
 
 _SECTION_SIGN: Final = re.compile(r"(?<=\.md )§(?=\d)")

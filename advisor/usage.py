@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
 
-from advisor.stdout import print_text, say_error, text_columns
+from advisor.stdout import print_text, say_error, shown_path, text_columns
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -182,7 +182,10 @@ def violations_as_options(
     def source_of(violation: FieldViolation) -> str:
         head = _FIELD_HEAD.match(violation.field)
         name = read_from.get(head[0]) if head else None
-        return "" if name is None or name in violation.description else f" (from {name})"
+        if name is None:
+            return ""
+        shown = shown_path(name)
+        return "" if shown in violation.description else f" (from {shown})"
 
     def option_of(field: str) -> str:
         head, separator, rest = field.partition("[")
@@ -430,8 +433,8 @@ def _list_hint(
         return ""
     option = action.option_strings[0]
     return (
-        f"; {option} took {files[-1]!r} into its list, which runs to the next option: give "
-        f"{positionals[0]} before {option}, or end the list with --"
+        f"; {option} took '{shown_path(files[-1])}' into its list, which runs to the next "
+        f"option: give {positionals[0]} before {option}, or end the list with --"
     )
 
 

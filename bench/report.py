@@ -12,6 +12,8 @@ import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from advisor.stdout import shown_path
+
 __all__ = [
     "add_write_option",
     "at_least",
@@ -93,12 +95,14 @@ def output_file(text: str) -> Path:
         raise argparse.ArgumentTypeError("- names no file: the results are written to a file")
     path = Path(text)
     if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a folder: name a file in it")
+        raise argparse.ArgumentTypeError(f"{shown_path(text)} is a folder: name a file in it")
     folder = next(parent for parent in path.absolute().parents if parent.exists())
     if not folder.is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: {folder} is a file, not a folder to write in")
+        raise argparse.ArgumentTypeError(
+            f"{shown_path(text)}: {shown_path(folder)} is a file, not a folder to write in"
+        )
     if not os.access(path if path.exists() else folder, os.W_OK):
-        raise argparse.ArgumentTypeError(f"{text}: not writable")
+        raise argparse.ArgumentTypeError(f"{shown_path(text)}: not writable")
     return path
 
 

@@ -89,6 +89,64 @@ def test_an_error_names_the_docs_section_in_words_where_standard_error_lacks_the
     assert result.stderr.decode(encoding) == _NOT_A_TASK.format(section=section)
 
 
+_LOCALES = {
+    "C": {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""},
+    "C.UTF-8": {"LC_ALL": "C.UTF-8", "PYTHONIOENCODING": ""},
+}
+"""The POSIX locale, whose file system encoding is ASCII, and a UTF-8 one."""
+
+
+@pytest.mark.parametrize(
+    ("locale", "name", "shown"),
+    [
+        ("C", "tâche.yaml".encode(), r"t\xc3\xa2che.yaml"),
+        ("C", b"\xff.yaml", r"\xff.yaml"),
+        ("C.UTF-8", "tâche.yaml".encode(), "tâche.yaml"),
+        ("C.UTF-8", b"\xff.yaml", r"\xff.yaml"),
+    ],
+    ids=["C-accent", "C-byte", "UTF-8-accent", "UTF-8-byte"],
+)
+def test_a_file_name_the_locale_cannot_decode_is_shown_by_its_bytes(
+    locale: str, name: bytes, shown: str, tmp_path: Path
+) -> None:
+    # Under LC_ALL=C Python reads a name's undecodable bytes as lone surrogates, and the error
+    # lines showed them as such: `cannot read task file 't\udcc3\udca2che.yaml'`, and a
+    # refusal of the file's contents as `(from t\udcc3\udca2che.yaml)`.
+    folder = os.fsencode(tmp_path)
+    (tmp_path / "bad.yaml").write_text("input: {shape: [4]}\ncorrelations: []\nx: 1\n")
+    os.link(tmp_path / "bad.yaml", folder + b"/bad-" + name)
+    run: list[str | bytes] = [sys.executable, "-m", "advisor", "analyze", "--arch", _ARCHITECTURE]
+    encoding = "utf-8" if locale == "C.UTF-8" else "ascii"
+    lines = []
+    for path in (folder + b"/" + name, folder + b"/bad-" + name):
+        result = subprocess.run(
+            [*run, path], capture_output=True, env={**os.environ, **_LOCALES[locale]}, cwd=_ROOT
+        )
+        assert result.returncode == 2
+        lines.append(result.stderr.decode(encoding))
+    prefix = f"advisor: error: task: cannot read task file '{tmp_path}/{shown}': "
+    assert lines[0] == f"{prefix}No such file or directory\n"
+    refused = "advisor: error: task.x: Extra inputs are not permitted"
+    assert lines[1] == f"{refused} (from {tmp_path}/bad-{shown})\n"
+
+
+@pytest.mark.parametrize("locale", _LOCALES)
+def test_infer_names_a_data_file_the_locale_cannot_decode_by_its_bytes(
+    locale: str, tmp_path: Path
+) -> None:
+    data = os.fsencode(tmp_path) + b"/\xffdata.npy"
+    result = subprocess.run(
+        [sys.executable, "-m", "advisor", "infer", data],
+        capture_output=True,
+        env={**os.environ, **_LOCALES[locale]},
+        cwd=_ROOT,
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode("ascii") == (
+        f"advisor: error: DATA: {tmp_path}/\\xffdata.npy: No such file or directory\n"
+    )
+
+
 def _on_terminal(command: list[str], columns: int, stdout: Path) -> tuple[int, list[str]]:
     """Run ``command`` with standard error a terminal of ``columns`` and standard output a file.
 

@@ -38,7 +38,7 @@ from advisor.model.documents import document_form, read_document
 from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 from advisor.model.text import told_apart
-from advisor.stdout import printable, shown_on, write_stderr
+from advisor.stdout import shown_on, shown_path, write_stderr
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
 
@@ -120,7 +120,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     )
     notes = [_labels_note(classes, sample.samples)]
     if args.labels is None and "labels" in npz_names(args.data):
-        data = printable(str(args.data))
+        data = shown_path(args.data)
         notes.append(
             f"note: {data} also holds an array 'labels', read only when named: "
             f"--labels {data} sets the task's outputs to its classes"
@@ -137,7 +137,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
         write_stderr(summary)
         return stdout_document(task_file(report.task), args.format or "yaml")
     _write_task(task_file(report.task), output, "--output", (), args.format)
-    return summary + f"task written to {printable(str(output))}\n"
+    return summary + f"task written to {shown_path(output)}\n"
 
 
 def _infer_task(
@@ -208,7 +208,9 @@ def _write_task(
         replace_file(Path(path), text, f".{Path(path).name}.")
     except OSError as error:
         # The error's own words may name the temporary file: the path is named here.
-        raise InvalidRequestError.single(option, f"{path}: {error.strerror or error}") from None
+        raise InvalidRequestError.single(
+            option, f"{shown_path(path)}: {error.strerror or error}"
+        ) from None
 
 
 def _check_output(args: argparse.Namespace, output: Path | None) -> None:
@@ -223,7 +225,7 @@ def _check_output(args: argparse.Namespace, output: Path | None) -> None:
     if args.format == "yaml" and document_form(output) == "json":
         raise InvalidRequestError.single(
             "--format",
-            f"yaml into {output}, which is read as JSON (its name ends .json); pass "
+            f"yaml into {shown_path(output)}, which is read as JSON (its name ends .json); pass "
             "--format json, or name the file .yaml",
         )
 
@@ -249,10 +251,11 @@ def _check_writable(option: str, path: Path, inputs: Sequence[tuple[str, Path | 
     """
     _refuse_overwriting(option, path, inputs)
     if Path(path).is_dir():
-        raise InvalidRequestError.single(option, f"{path}: is a directory")
+        raise InvalidRequestError.single(option, f"{shown_path(path)}: is a directory")
     if not Path(path).parent.is_dir():
         raise InvalidRequestError.single(
-            option, f"{path}: no directory {Path(path).parent} to write it in"
+            option,
+            f"{shown_path(path)}: no directory {shown_path(Path(path).parent)} to write it in",
         )
 
 
@@ -275,8 +278,8 @@ def _refuse_overwriting(
         if same:
             raise InvalidRequestError.single(
                 option,
-                f"{output} is the {name} file {path}: writing the task would overwrite it; "
-                "name another file",
+                f"{shown_path(output)} is the {name} file {shown_path(path)}: writing the task "
+                "would overwrite it; name another file",
             )
 
 
@@ -312,7 +315,8 @@ def arranged_task(
         if _standard_output(args.save_task):
             raise InvalidRequestError.single(
                 "--save-task",
-                f"{args.save_task} is standard output, which holds the result: name a file",
+                f"{shown_path(args.save_task)} is standard output, which holds the result: "
+                "name a file",
             )
         _check_writable("--save-task", args.save_task, _save_task_inputs(args))
     parts = args.from_data or DATA_PARTS

@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
 from advisor.model.grid import grid_problem, squeezed_shape
+from advisor.stdout import shown_path
 
 __all__ = [
     "MAX_NPY_BYTES",
@@ -126,7 +127,7 @@ class DataSample:
     def refused(self, problem: str) -> InvalidRequestError:
         """Return the error on ``data`` for ``problem`` in the values, naming their file."""
         return InvalidRequestError.single(
-            "data", f"{self.name}: {problem}" if self.name else problem
+            "data", f"{shown_path(self.name)}: {problem}" if self.name else problem
         )
 
     def place(self, feature: int) -> str:
@@ -234,7 +235,7 @@ class _NpyFile:
     def _ended(self, sample: int) -> InvalidRequestError:
         """Return the error for a file that ends before ``sample`` (shortened while read)."""
         return InvalidRequestError.single(
-            "data", f"{self.path}: the file ends before sample {sample}"
+            "data", f"{shown_path(self.path)}: the file ends before sample {sample}"
         )
 
 
@@ -271,10 +272,12 @@ def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) 
         _check_size(file, size, MAX_PARSED_BYTES)
         array = _npz_array(file, "data") if suffix == ".npz" else _read_csv(file, "data")
         with _naming(file):
-            sample = _numeric_sample(array, shape, str(file))
+            sample = _numeric_sample(array, shape, shown_path(file))
     else:
         raise InvalidRequestError.single(
-            "data", f"{file}: unknown format {suffix!r}; expected .npy, .npz or .csv"
+            "data",
+            f"{shown_path(file)}: unknown format '{shown_path(suffix)}'; expected "
+            ".npy, .npz or .csv",
         )
     return dataclasses.replace(sample, name=str(file))
 
@@ -291,7 +294,7 @@ def _naming(file: Path) -> Iterator[None]:
     except InvalidRequestError as error:
         raise InvalidRequestError(
             [
-                type(v)(v.field, f"{file}: {v.description}") if v.field == "data" else v
+                type(v)(v.field, f"{shown_path(file)}: {v.description}") if v.field == "data" else v
                 for v in error.violations
             ]
         ) from None
@@ -376,7 +379,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
                 labels = _read_npy_array(stream)
         except (OSError, ValueError) as error:
             raise InvalidRequestError.single(
-                "labels", f"{file}: not a readable .npy file ({error})"
+                "labels", f"{shown_path(file)}: not a readable .npy file ({error})"
             ) from None
     elif suffix == ".npz":
         labels = _npz_array(file, "labels")
@@ -385,13 +388,16 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     else:
         # As the data's: read as CSV, a script or a JSON file failed as "ragged rows".
         raise InvalidRequestError.single(
-            "labels", f"{file}: unknown format {suffix!r}; expected .npy, .npz or .csv"
+            "labels",
+            f"{shown_path(file)}: unknown format '{shown_path(suffix)}'; expected "
+            ".npy, .npz or .csv",
         )
     labels = labels.reshape(-1) if labels.ndim == 2 and 1 in labels.shape else labels
     if labels.ndim != 1 or labels.size != samples:
         raise InvalidRequestError.single(
             "labels",
-            f"{file}: holds {labels.shape}, expected one label for each of {samples} samples"
+            f"{shown_path(file)}: holds {labels.shape}, expected one label for each of "
+            f"{samples} samples"
             + (
                 "; its rows are one-hot: pass the class of each, labels.argmax(axis=1)"
                 if _one_hot(labels, samples)
@@ -404,7 +410,9 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
         labels = _class_names(labels)
         _check_names(file, labels)
     if np.unique(labels).size < 2:
-        raise InvalidRequestError.single("labels", f"{file}: a single class; expected at least 2")
+        raise InvalidRequestError.single(
+            "labels", f"{shown_path(file)}: a single class; expected at least 2"
+        )
     return np.asarray(labels)
 
 
@@ -424,7 +432,7 @@ def _check_classes(file: Path, labels: npt.NDArray[Any], lines: _Ints | None) ->
 
     def label(sample: int) -> str:
         line = "" if lines is None else f" (line {lines[sample]})"
-        return f"{file}: sample {sample}'s label{line} is {labels[sample]}"
+        return f"{shown_path(file)}: sample {sample}'s label{line} is {labels[sample]}"
 
     infinite = np.flatnonzero(~np.isfinite(labels))
     if infinite.size:
@@ -464,8 +472,8 @@ def _check_names(file: Path, labels: npt.NDArray[Any]) -> None:
     if blank.size:
         raise InvalidRequestError.single(
             "labels",
-            f"{file}: sample {int(blank[0])}'s label is empty ({blank.size} label(s) are): "
-            "give every sample one",
+            f"{shown_path(file)}: sample {int(blank[0])}'s label is empty ({blank.size} "
+            "label(s) are): give every sample one",
         )
 
 
@@ -478,13 +486,17 @@ def _file_size(file: Path, field: str = "data") -> int:
     try:
         status = file.stat()
     except OSError as error:
-        raise InvalidRequestError.single(field, f"{file}: {error.strerror or error}") from None
+        raise InvalidRequestError.single(
+            field, f"{shown_path(file)}: {error.strerror or error}"
+        ) from None
     if stat.S_ISDIR(status.st_mode):
-        raise InvalidRequestError.single(field, f"{file}: is a directory, not a file")
+        raise InvalidRequestError.single(field, f"{shown_path(file)}: is a directory, not a file")
     if not stat.S_ISREG(status.st_mode):
         kind = "pipe" if stat.S_ISFIFO(status.st_mode) else "device or socket"
         raise InvalidRequestError.single(
-            field, f"{file}: is a {kind}, not a file: save what it holds to a file and pass that"
+            field,
+            f"{shown_path(file)}: is a {kind}, not a file: save what it holds to a file "
+            "and pass that",
         )
     return status.st_size
 
@@ -502,12 +514,13 @@ def _bytes_text(count: int) -> str:
 def _check_size(file: Path, size: int, limit: int, field: str = "data") -> None:
     """Refuse (on ``field``) an empty file, which holds no array, or one over ``limit`` bytes."""
     if size == 0:
-        raise InvalidRequestError.single(field, f"{file}: the file is empty (0 bytes)")
+        raise InvalidRequestError.single(field, f"{shown_path(file)}: the file is empty (0 bytes)")
     if size > limit:
         raise InvalidRequestError.single(
             field,
-            f"{file}: {_bytes_text(size)} exceeds the limit of {_bytes_text(limit)} for this "
-            "format; pass a sample of it (a few thousand samples estimate the dependence well)",
+            f"{shown_path(file)}: {_bytes_text(size)} exceeds the limit of "
+            f"{_bytes_text(limit)} for this format; pass a sample of it (a few thousand samples "
+            "estimate the dependence well)",
         )
 
 
@@ -518,15 +531,19 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
             offset = stream.tell()
     except (OSError, ValueError) as error:
         raise InvalidRequestError.single(
-            "data", f"{file}: not a readable .npy file ({error})"
+            "data", f"{shown_path(file)}: not a readable .npy file ({error})"
         ) from None
     if dtype.kind not in "biuf" or dtype.hasobject:
-        raise InvalidRequestError.single("data", f"{file}: values must be numbers, not {dtype}")
+        raise InvalidRequestError.single(
+            "data", f"{shown_path(file)}: values must be numbers, not {dtype}"
+        )
     needed = offset + math.prod(dims) * dtype.itemsize
     if file.stat().st_size < needed:
-        raise InvalidRequestError.single("data", f"{file}: truncated ({needed} bytes expected)")
+        raise InvalidRequestError.single(
+            "data", f"{shown_path(file)}: truncated ({needed} bytes expected)"
+        )
     with _naming(file):
-        grid, channels, first = _layout(dims, shape, str(file))
+        grid, channels, first = _layout(dims, shape, shown_path(file))
     source = _NpyFile(file, offset, dtype, tuple(dims[1:]) if fortran else None)
     return DataSample(grid, channels, dims[0], source, first)
 
@@ -613,18 +630,21 @@ def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
             if not names:  # np.savez(path) with nothing to save
                 raise InvalidRequestError.single(
                     field,
-                    f"{file}: holds no array; store the {name} in it (np.savez(path, {name}=...))",
+                    f"{shown_path(file)}: holds no array; store the {name} in it "
+                    f"(np.savez(path, {name}=...))",
                 )
             key = name if name in names else (names[0] if len(names) == 1 else None)
             if key is None:
                 raise InvalidRequestError.single(
                     field,
-                    f"{file}: holds {names}; name the array {name!r} or store only one",
+                    f"{shown_path(file)}: holds {names}; name the array {name!r} or store only one",
                 )
             with archive.open(members[names.index(key)]) as stream:
                 return _read_npy_array(stream)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise InvalidRequestError.single(field, f"{file}: not a readable .npz ({error})") from None
+        raise InvalidRequestError.single(
+            field, f"{shown_path(file)}: not a readable .npz ({error})"
+        ) from None
 
 
 def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
@@ -642,16 +662,17 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
         if values * 8 > MAX_PARSED_BYTES:
             raise InvalidRequestError.single(
                 field,
-                f"{file}: its values up to line {number} are {_bytes_text(values * 8)} as "
-                f"float64, over the limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read "
-                "whole; pass a sample of it (a few thousand samples estimate the dependence well)",
+                f"{shown_path(file)}: its values up to line {number} are "
+                f"{_bytes_text(values * 8)} as float64, over the limit of "
+                f"{_bytes_text(MAX_PARSED_BYTES)} for an array read whole; pass a sample of it (a "
+                "few thousand samples estimate the dependence well)",
             )
         row = _numbers(cells)
         if row is None:
             column, cell = next((c, v) for c, v in enumerate(cells, 1) if not _reads_as_number(v))
             raise InvalidRequestError.single(
                 field,
-                f"{file}: line {number} holds a value that is not a number "
+                f"{shown_path(file)}: line {number} holds a value that is not a number "
                 f"({_quoted(cell.strip())}, column {column}); the file holds numbers only, "
                 f"comma-separated, no header{_separator_note(cells)}",
             )
@@ -681,7 +702,7 @@ def _check_no_index_column(file: Path, field: str, array: _Floats) -> None:
         if np.array_equal(first, np.arange(start, start + rows)):
             raise InvalidRequestError.single(
                 field,
-                f"{file}: column 1 counts the rows ({start}, {start + 1}, ..., "
+                f"{shown_path(file)}: column 1 counts the rows ({start}, {start + 1}, ..., "
                 f"{start + rows - 1}), an index written with the data (as to_csv does "
                 "without index=False), not a location: drop it",
             )
@@ -701,8 +722,9 @@ def _check_finite(file: Path, field: str, number: int, cells: list[str], row: _F
     column = int(missing[0])
     raise InvalidRequestError.single(
         field,
-        f"{file}: line {number} holds {_quoted(cells[column].strip())} (column {column + 1}): "
-        "every value must be a finite number (nothing is dropped; clean or remove that line)",
+        f"{shown_path(file)}: line {number} holds {_quoted(cells[column].strip())} (column "
+        f"{column + 1}): every value must be a finite number (nothing is dropped; clean or remove "
+        "that line)",
     )
 
 
@@ -720,8 +742,9 @@ def _check_overflow(file: Path, field: str, number: int, cells: list[str], row: 
         return
     raise InvalidRequestError.single(
         field,
-        f"{file}: line {number} holds {_quoted(cell)} (column {int(infinite[0]) + 1}), past the "
-        "float64 range (about 1.8e308): every value must be a finite number",
+        f"{shown_path(file)}: line {number} holds {_quoted(cell)} (column "
+        f"{int(infinite[0]) + 1}), past the float64 range (about 1.8e308): every value must be a "
+        "finite number",
     )
 
 
@@ -788,7 +811,9 @@ def _csv_labels(file: Path) -> tuple[npt.NDArray[np.generic], _Ints]:
             text = cell.strip()  # what the cell says: ' 1' is a number, '  ' no label
             if not text:  # read as a name it would be a class of its own, named ''
                 raise InvalidRequestError.single(
-                    "labels", f"{file}: line {number} holds an empty label; give every sample one"
+                    "labels",
+                    f"{shown_path(file)}: line {number} holds an empty label; give "
+                    "every sample one",
                 )
             numeric = _reads_as_number(text)
             if first is None:
@@ -797,7 +822,7 @@ def _csv_labels(file: Path) -> tuple[npt.NDArray[np.generic], _Ints]:
                 kind, among = ("number", "names") if numeric else ("name", "numbers")
                 raise InvalidRequestError.single(
                     "labels",
-                    f"{file}: line {number} holds the {kind} {text!r} among {among} "
+                    f"{shown_path(file)}: line {number} holds the {kind} {text!r} among {among} "
                     f"(line {first[0]}: {first[1]!r}): a CSV's labels must be all numbers or all "
                     "names",
                 )
@@ -817,10 +842,10 @@ def _csv_labels(file: Path) -> tuple[npt.NDArray[np.generic], _Ints]:
     if size > MAX_PARSED_BYTES:
         raise InvalidRequestError.single(
             "labels",
-            f"{file}: its {count:,} names, each given the room of the longest ({longest[0]:,} "
-            f"characters, line {-longest[1]}), are {_bytes_text(size)} as an array, over the "
-            f"limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read whole; shorten the "
-            "names or number the classes",
+            f"{shown_path(file)}: its {count:,} names, each given the room of the longest "
+            f"({longest[0]:,} characters, line {-longest[1]}), are {_bytes_text(size)} as an "
+            f"array, over the limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read whole; "
+            "shorten the names or number the classes",
         )
     return np.asarray(rows, dtype=np.str_), lines
 
@@ -872,7 +897,7 @@ def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
                 elif len(cells) != width:
                     raise InvalidRequestError.single(
                         field,
-                        f"{file}: ragged rows: line {number} has {len(cells)} values, "
+                        f"{shown_path(file)}: ragged rows: line {number} has {len(cells)} values, "
                         f"the first row {width}",
                     )
                 yield number, cells
@@ -882,13 +907,14 @@ def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
         byte = error.object[error.start]
         raise InvalidRequestError.single(
             field,
-            f"{file}: is not a UTF-8 text file (byte {error.start} is 0x{byte:02x}): a .csv "
-            "holds comma-separated values as text; for a NumPy array use .npy or .npz",
+            f"{shown_path(file)}: is not a UTF-8 text file (byte {error.start} is "
+            f"0x{byte:02x}): a .csv holds comma-separated values as text; for a NumPy array use "
+            ".npy or .npz",
         ) from None
     except OSError as error:
-        raise InvalidRequestError.single(field, f"{file}: {error}") from None
+        raise InvalidRequestError.single(field, f"{shown_path(file)}: {error}") from None
     if width is None:
-        raise InvalidRequestError.single(field, f"{file}: no rows")
+        raise InvalidRequestError.single(field, f"{shown_path(file)}: no rows")
 
 
 def _layout(

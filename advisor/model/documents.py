@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.integer_text import read_integer
+from advisor.stdout import shown_path
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
@@ -337,7 +338,7 @@ def read_document(
         ``max_bytes``, is not valid YAML or JSON, repeats a key or does not hold a mapping.
     """
     name = os.fspath(path)
-    source = f"{kind} file {name!r}" if name != STDIN else f"{kind} on standard input"
+    source = f"{kind} file '{shown_path(name)}'" if name != STDIN else f"{kind} on standard input"
     try:
         if name == STDIN:
             data = _standard_input(max_bytes + 1)

@@ -13,6 +13,7 @@ import os
 import ssl
 
 from advisor.errors import InvalidRequestError
+from advisor.stdout import shown_path
 
 __all__ = ["MAX_PEM_BYTES", "certificates_problem", "key_problem", "read_pem", "read_pem_file"]
 
@@ -46,7 +47,9 @@ def read_pem(path: str | os.PathLike[str] | None, field: str) -> bytes | None:
     try:
         return read_pem_file(path)
     except OSError as error:
-        raise InvalidRequestError.single(field, f"cannot read {path}: {error.strerror}") from None
+        raise InvalidRequestError.single(
+            field, f"cannot read {shown_path(path)}: {error.strerror}"
+        ) from None
 
 
 def read_pem_file(path: str | os.PathLike[str]) -> bytes:
@@ -73,7 +76,7 @@ def certificates_problem(path: str | os.PathLike[str], pem: bytes) -> str | None
     """
     if not pem.strip():
         # ssl raises a bare ValueError ("Empty certificate data") for it, not an SSLError.
-        return f"{path} holds no PEM certificate (the file is empty)"
+        return f"{shown_path(path)} holds no PEM certificate (the file is empty)"
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=pem.decode("ascii"))
     except UnicodeDecodeError:
@@ -82,7 +85,7 @@ def certificates_problem(path: str | os.PathLike[str], pem: bytes) -> str | None
         reason = str(error.reason or error)
     else:
         return None
-    return f"{path} holds no PEM certificate ({reason})"
+    return f"{shown_path(path)} holds no PEM certificate ({reason})"
 
 
 def key_problem(certificate: str | os.PathLike[str], key: str | os.PathLike[str]) -> str | None:

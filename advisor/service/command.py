@@ -33,7 +33,7 @@ from advisor.service.options import (
     START_FAILED_EXIT_STATUS,
     add_serve_arguments,
 )
-from advisor.stdout import OutputError, say_error, silence_stdout, write_stdout
+from advisor.stdout import OutputError, say_error, shown_path, silence_stdout, write_stdout
 from advisor.usage import OneLineParser, grpc_verbosity_problem, violations_as_options
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ def read_bearer_token(path: Path) -> str:
     token = read_token_file(path)
     problem = token_problem(token)
     if problem is not None:
-        raise InvalidRequestError.single("token_file", f"the token in {path} {problem}")
+        raise InvalidRequestError.single("token_file", f"the token in {shown_path(path)} {problem}")
     return token
 
 
@@ -192,9 +192,9 @@ def _warn_if_others_can_read(path: Path) -> None:
         _LOGGER.warning(
             "token file %s is readable by other users (mode %04o), who can then call the "
             "server; make it its owner's alone (chmod 600 %s)",
-            path,
+            shown_path(path),
             stat.S_IMODE(mode),
-            path,
+            shown_path(path),
         )
 
 

@@ -25,6 +25,7 @@ from advisor.service.admission import Admission
 from advisor.service.katib import KatibSuggestionServicer
 from advisor.service.limits import RequestLimits
 from advisor.service.server import FINAL_GRACE_SECONDS, bind, host_port
+from advisor.stdout import shown_path
 
 __all__ = ["KATIB_DEFAULT_PORT", "KATIB_HEALTH_SERVICE", "KatibServer", "start_katib_server"]
 
@@ -160,7 +161,8 @@ def _writable_files(directory: Path, namespace: str) -> HandedOutFiles:
         files.check_writable()
     except OSError as error:
         raise ServerStartError(
-            ["katib_data_dir"], f"cannot write in {directory}: {error.strerror or error}"
+            ["katib_data_dir"],
+            f"cannot write in {shown_path(directory)}: {error.strerror or error}",
         ) from None
     files.remove_temporary_files()
     return files

@@ -67,6 +67,7 @@ from advisor.service.reading import RequestReadTimeout
 from advisor.service.searches import FINISH_GRACE_SECONDS
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.thread_pool import ThreadWorkers
+from advisor.stdout import shown_path
 
 __all__ = [
     "ADVISOR_SERVICE_NAME",
@@ -384,14 +385,16 @@ def read_token_file(path: Path) -> str:
         if len(data) > TOKEN_FILE_BYTES:
             raise InvalidRequestError.single(
                 "token_file",
-                f"cannot read {path}: it is longer than {TOKEN_FILE_BYTES:,} bytes, more than a "
-                "token file holds",
+                f"cannot read {shown_path(path)}: it is longer than {TOKEN_FILE_BYTES:,} bytes, "
+                "more than a token file holds",
             )
         token = data.decode("utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
-        raise InvalidRequestError.single("token_file", f"cannot read {path}: {error}") from None
+        raise InvalidRequestError.single(
+            "token_file", f"cannot read {shown_path(path)}: {error}"
+        ) from None
     if not token:
-        raise InvalidRequestError.single("token_file", f"{path} holds no token")
+        raise InvalidRequestError.single("token_file", f"{shown_path(path)} holds no token")
     return token
 
 
@@ -940,7 +943,9 @@ def _read_pem(path: Path, setting: str) -> bytes:
     try:
         return read_pem_file(path)
     except OSError as error:
-        raise ServerStartError([setting], f"cannot read {path}: {error.strerror}") from None
+        raise ServerStartError(
+            [setting], f"cannot read {shown_path(path)}: {error.strerror}"
+        ) from None
 
 
 def _check_certificates(path: Path, pem: bytes, setting: str) -> None:
@@ -1016,13 +1021,15 @@ def _unix_socket_problem(host: str) -> str | None:
         )
     directory = os.path.dirname(path) or "."
     if not os.path.exists(directory):
-        return f"directory {directory} does not exist"
+        return f"directory {shown_path(directory)} does not exist"
     if not os.path.isdir(directory):
-        return f"{directory} is not a directory"
+        return f"{shown_path(directory)} is not a directory"
     if not os.access(directory, os.W_OK | os.X_OK):
-        return f"directory {directory} is not writable (a socket is a file created in it)"
+        return (
+            f"directory {shown_path(directory)} is not writable (a socket is a file created in it)"
+        )
     if os.path.isdir(path):
-        return f"{path} is a directory"
+        return f"{shown_path(path)} is a directory"
     return None
 
 

@@ -20,6 +20,7 @@ from typing import Final
 
 from advisor.files import replace_file
 from advisor.integrations.katib.experiment import KatibSearch
+from advisor.stdout import shown_path
 
 __all__ = [
     "MAX_HANDED_OUT_FILE_BYTES",
@@ -119,7 +120,9 @@ class HandedOutFiles:
                 try:
                     path.unlink()
                 except OSError as error:
-                    _LOGGER.warning("cannot remove %s, left by a stopped service: %s", path, error)
+                    _LOGGER.warning(
+                        "cannot remove %s, left by a stopped service: %s", shown_path(path), error
+                    )
 
     def path(self, search: str, experiment: str, namespace: str | None = None) -> Path:
         """Return the file of ``experiment``'s record on the search of digest ``search``.
@@ -162,7 +165,7 @@ class HandedOutFiles:
                 "starts afresh, so a design handed out before whose trial Katib has not made "
                 "yet may be handed out again",
                 self._named(experiment),
-                path,
+                shown_path(path),
                 error,
             )
             return {}
@@ -190,7 +193,7 @@ class HandedOutFiles:
                 "Katib experiment %s: cannot write what was handed out to %s (%s); a restarted "
                 "service would not know it",
                 self._named(experiment),
-                path,
+                shown_path(path),
                 error,
             )
 
