@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
 
-from advisor.stdout import print_text, say_error, shown_path, text_columns
+from advisor.stdout import print_text, say_error, shown_path, text_columns, write_stderr
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -33,12 +33,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EMPTY_PATH",
+    "GRPC_DEFAULT_VERBOSITY",
     "USAGE_EXIT_STATUS",
     "VALUE_KINDS",
     "LinesHelpFormatter",
     "OneLineParser",
     "VersionAction",
     "grpc_verbosity_problem",
+    "settle_grpc_verbosity",
     "violations_as_options",
 ]
 
@@ -53,6 +55,9 @@ VALUE_KINDS: Mapping[str, str] = {int.__name__: "a whole number", float.__name__
 
 GRPC_VERBOSITIES: Final = ("DEBUG", "INFO", "ERROR", "NONE")
 """The values gRPC reads in ``GRPC_VERBOSITY``, in any case (its C core's ``log.cc``)."""
+
+GRPC_DEFAULT_VERBOSITY: Final = "ERROR"
+"""The verbosity gRPC logs at when ``GRPC_VERBOSITY`` is unset."""
 
 _ARGUMENT_ERROR = re.compile(r"argument (?P<name>\S+): (?P<problem>.*)", re.DOTALL)
 """argparse's error about one argument: ``argument --budget: invalid count value: 'abc'``."""
@@ -365,18 +370,33 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def grpc_verbosity_problem() -> str | None:
-    """Say why ``GRPC_VERBOSITY`` holds a value gRPC does not read, as a usage error, or None.
+    """Say why ``GRPC_VERBOSITY`` holds a value gRPC does not read, or None.
 
-    gRPC reads the variable when it is first imported and answers any other value with its own
-    log line, ``Unknown log verbosity: bogus``, which names no variable and is lost among the
-    server's lines; the command went on at gRPC's default. The commands refuse it instead, as
-    an option's invalid value. Empty is unset, as gRPC and the commands read it.
+    Empty is unset, as gRPC and the commands read it.
     """
     value = os.environ.get("GRPC_VERBOSITY", "")
     if not value or value.upper() in GRPC_VERBOSITIES:
         return None
     choices = ", ".join(GRPC_VERBOSITIES)
     return f"GRPC_VERBOSITY: invalid value {value!r} (choose from {choices}, in any case)"
+
+
+def settle_grpc_verbosity(command: str, default: str = GRPC_DEFAULT_VERBOSITY) -> None:
+    """Warn of a ``GRPC_VERBOSITY`` gRPC does not read, and set ``default`` in its place.
+
+    gRPC reads the variable when it is first imported and answers any other value with its own
+    log line, ``Unknown log verbosity: bogus``, which names no variable and is lost among the
+    server's lines. Refused as a usage error, a variable left in a shell's profile stopped
+    every command, ``advisor presets`` too: the command goes on instead at the verbosity an
+    unset variable gives it, ``default``, after one line on standard error that names the
+    variable and that verbosity.
+    """
+    problem = grpc_verbosity_problem()
+    if problem is None:
+        return
+    os.environ["GRPC_VERBOSITY"] = default
+    ignored = f"ignored: gRPC logs at {default}, as when it is unset"
+    write_stderr(f"{command}: warning: {problem}; {ignored}\n")
 
 
 class VersionAction(argparse.Action):

@@ -36,10 +36,11 @@ from advisor.service.held_signals import (
 )
 from advisor.service.options import add_limit_argument, add_serve_arguments, given_path
 from advisor.usage import (
+    GRPC_DEFAULT_VERBOSITY,
     LinesHelpFormatter,
     OneLineParser,
     VersionAction,
-    grpc_verbosity_problem,
+    settle_grpc_verbosity,
 )
 
 __all__ = ["build_parser", "main"]
@@ -165,9 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process)
     parser = build_parser()
     args = parser.parse_args(argv)
-    verbosity_problem = grpc_verbosity_problem()
-    if verbosity_problem is not None:
-        parser.error(verbosity_problem)
+    settle_grpc_verbosity(parser.prog, "NONE" if argv is None else GRPC_DEFAULT_VERBOSITY)
     if argv is None and not os.environ.get("GRPC_VERBOSITY"):
         # A process of its own: gRPC's C core would print its own log lines (a failed bind, a
         # failed handshake) above the one-line error every failure gets. GRPC_VERBOSITY set by

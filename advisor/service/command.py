@@ -34,7 +34,7 @@ from advisor.service.options import (
     add_serve_arguments,
 )
 from advisor.stdout import OutputError, say_error, shown_path, silence_stdout, write_stdout
-from advisor.usage import OneLineParser, grpc_verbosity_problem, violations_as_options
+from advisor.usage import OneLineParser, settle_grpc_verbosity, violations_as_options
 
 if TYPE_CHECKING:
     from advisor.service.server import RunningServer, ServerConfig
@@ -386,9 +386,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
     add_serve_arguments(parser)
     try:
         args = parser.parse_args(argv)
-        verbosity_problem = grpc_verbosity_problem()
-        if verbosity_problem is not None:
-            parser.error(verbosity_problem)
+        settle_grpc_verbosity(prog)
         return serve_from_arguments(args)
     except InvalidRequestError as error:
         say_error(prog, violations_as_options(error.violations, _FIELD_OPTIONS))
