@@ -66,8 +66,12 @@ _BAD_VALUE = re.compile(r"invalid (?P<kind>\w+) value: (?P<value>.*)", re.DOTALL
 """argparse's error for a value its type refused, naming the type: ``invalid int value: '1.5'``."""
 
 
-_ENTRY = re.compile(r"\s+\S+\s+")
-"""The start of an indented entry of a help text's list, up to its text: ``  130  ``."""
+_ENTRY = re.compile(r"\s+\S+\s+|[-*] ")
+"""The start of an indented entry of a help text's list, up to its text: ``  130  ``; or a
+bulleted item's mark, ``- ``."""
+
+_BULLET = re.compile(r"[-*] ")
+"""The mark that starts a bulleted item of a help text's list."""
 
 
 class _TextWidthHelpFormatter(argparse.HelpFormatter):
@@ -96,11 +100,13 @@ class LinesHelpFormatter(_TextWidthHelpFormatter):
     Each line is wrapped within the help's width on its own: an indented entry of a list (an
     exit status and its meaning) goes on under its text. Kept as they were, the lines of the
     exit statuses ran to 230 columns and the description to 100, past an 80-column terminal.
+    The unindented lines of one paragraph (a docstring's, a benchmark command's description)
+    are one line (:func:`_paragraphs_joined`).
     """
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         lines = []
-        for line in text.splitlines():
+        for line in _paragraphs_joined(text):
             entry = _ENTRY.match(line)
             further = " " * (entry.end() if entry else 0)
             lines.extend(
@@ -115,6 +121,28 @@ class LinesHelpFormatter(_TextWidthHelpFormatter):
                 or [""]
             )
         return "\n".join(lines)
+
+
+def _paragraphs_joined(text: str) -> list[str]:
+    """Return ``text``'s lines, each paragraph or bulleted item joined into one line.
+
+    A docstring breaks its paragraphs at its own width: each of its lines wrapped on its own
+    left a short line after every long one on a narrower terminal. A paragraph is a run of
+    unindented lines; an item starts ``- `` or ``* `` and goes on in lines indented under its
+    text. Blank lines and other indented ones (an exit status's entry, an example) stay lines
+    of their own.
+    """
+    lines: list[str] = []
+    goes_on: int | None = None  # the indent of the last line's continuation, if it takes one
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip())
+        bullet = _BULLET.match(line)
+        if line.strip() and not bullet and indent == goes_on:
+            lines[-1] += " " + line.strip()
+            continue
+        lines.append(line)
+        goes_on = bullet.end() if bullet else 0 if line[:1].strip() else None
+    return lines
 
 
 _REQUIRED = "the following arguments are required: "

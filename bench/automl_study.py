@@ -25,7 +25,6 @@ Run: ``PYTHONPATH=. .venv/bin/python -m bench.automl_study`` (one thread; about 
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -34,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.report import positive_int
+from bench.report import command_parser, positive_int
 
 RESULTS = Path(__file__).parent / "validate" / "results" / "automl_study.json"
 FIGURE = Path(__file__).parents[1] / "docs" / "integrations-optuna-study.png"
@@ -199,7 +198,7 @@ def plot(document: dict[str, Any], path: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = command_parser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=positive_int, default=TRIALS)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--report-only", action="store_true", help="replot the saved results")

@@ -23,7 +23,6 @@ starts after a garbage collection, so it does not pay for the searches before it
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gc
 import itertools
@@ -43,7 +42,7 @@ from advisor.search import run as run_module
 from advisor.search.clock import PricingTimer
 from advisor.search.recommend import recommend, score_architectures
 from bench.bench_search import BUDGET, task
-from bench.report import add_write_option, positive_int, publish
+from bench.report import add_write_option, command_parser, positive_int, publish
 
 COMMAND = "python -m bench.bench_anytime"
 SHARE = 0.10
@@ -212,7 +211,7 @@ def _tree_log() -> Iterator[_TreeLog]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = command_parser(description=__doc__)
     parser.add_argument("--repeats", type=positive_int, default=3, help="stopped searches per task")
     add_write_option(parser)
     arguments = parser.parse_args()

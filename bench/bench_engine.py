@@ -6,7 +6,6 @@ docs/PERFORMANCE.md. Times are the best of a few runs, CPU and wall (the machine
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from advisor.seprank.exact import exact_rank
 from advisor.seprank.graph import log2_min_cut_graph
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
-from bench.report import add_write_option, publish
+from bench.report import add_write_option, command_parser, publish
 
 CORRELATIONS = 64
 ANALYZE_TARGET_SECONDS = 0.2  # 256x256, 64 correlations
@@ -165,7 +164,7 @@ def bench_exact() -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = command_parser(description=__doc__)
     add_write_option(parser)
     arguments = parser.parse_args()
     rows = [*bench_analyze(), *bench_tree_vs_graph(), *bench_exact()]

@@ -20,7 +20,6 @@ and reports CPU and wall seconds:
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import resource
@@ -43,7 +42,7 @@ from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import SIDE_A, SIDE_B, correlation_labels
 from bench.bench_engine import square_instance, timed
 from bench.bench_search import task as catalogue_task
-from bench.report import add_write_option, publish
+from bench.report import add_write_option, command_parser, publish
 
 COMMAND = "python -m bench.bench_scale"
 BUDGET = 100_000
@@ -215,7 +214,7 @@ def verdict(met: bool) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = command_parser(description=__doc__)
     parser.add_argument("--case", choices=sorted(CASES), help="run one case (internal)")
     add_write_option(parser)
     arguments = parser.parse_args()

@@ -10,7 +10,6 @@ The longest gap between two polls of the stop signal bounds how late a search st
 
 from __future__ import annotations
 
-import argparse
 import functools
 import platform
 import time
@@ -26,7 +25,7 @@ from advisor.model.results import SearchResult
 from advisor.model.task import Task, parse_task
 from advisor.search.recommend import recommend
 from advisor.stopping import StopSignal
-from bench.report import add_write_option, positive_int, publish
+from bench.report import add_write_option, command_parser, positive_int, publish
 
 COMMAND = "python -m bench.bench_search"
 BUDGET = 100_000
@@ -169,7 +168,7 @@ def best_of(run: Callable[[], Run], repeats: int) -> Run:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = command_parser(description=__doc__)
     parser.add_argument(
         "--repeats", type=positive_int, default=3, help="runs per case (best is kept)"
     )

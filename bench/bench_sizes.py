@@ -12,7 +12,6 @@ and server threads); wall seconds beside them.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gc
 import io
@@ -28,7 +27,7 @@ from advisor.cli.main import main as advisor
 from advisor.model.grid import MAX_LOCATIONS
 from advisor.service.limits import RequestLimits
 from advisor.service.server import ServerConfig, start_server
-from bench.report import add_write_option, publish
+from bench.report import add_write_option, command_parser, publish
 
 BUDGET = 1_000_000
 """Parameters: enough for every task below to afford a deep net."""
@@ -89,7 +88,7 @@ def figures(analysis: list[dict[str, Any]]) -> list[tuple[str, float, str]]:
 
 def main() -> None:
     """Run every case, print the table and record it."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = command_parser(description=__doc__)
     add_write_option(parser)
     arguments = parser.parse_args()
     limits = RequestLimits(max_locations=MAX_LOCATIONS)

@@ -19,7 +19,6 @@ the table in the "startup" section of docs/PERFORMANCE.md.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import os
 import resource
@@ -30,7 +29,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.report import update_section
+from bench.report import command_parser, update_section
 
 __all__ = ["main", "time_command"]
 
@@ -73,7 +72,7 @@ def _children_cpu_seconds() -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Time every command, print the table (optionally record it); exit 1 if a target is missed."""
-    parser = argparse.ArgumentParser(description="Start-up time of advisor and advisor_client.")
+    parser = command_parser(description="Start-up time of advisor and advisor_client.")
     parser.add_argument("--runs", type=int, default=20, help="timed runs per command (>= 10)")
     parser.add_argument("--write-docs", action="store_true", help="update docs/PERFORMANCE.md")
     args = parser.parse_args(argv)

@@ -5,11 +5,10 @@ Run ``python -m bench.bench_task``; the figures go to the "task" section of docs
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from advisor.model.task import parse_task
-from bench.report import add_write_option, publish
+from bench.report import add_write_option, command_parser, publish
 from tests.support.workloads import large_task_document
 
 TARGET_SECONDS = 0.05
@@ -17,7 +16,7 @@ TARGET_SECONDS = 0.05
 
 def main() -> None:
     """Print the best-of-15 CPU and wall time and record them."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = command_parser(description=__doc__)
     add_write_option(parser)
     arguments = parser.parse_args()
     document = large_task_document()

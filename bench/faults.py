@@ -12,7 +12,6 @@ docs/RELIABILITY.md.
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
@@ -23,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 
 from advisor.service.server import ServerConfig, start_server
-from bench.report import positive_int, update_section
+from bench.report import command_parser, positive_int, update_section
 from tests.support.faults import (
     LONG_CALLS,
     cancellation_release,
@@ -81,7 +80,7 @@ def _worker_deaths(trials: int) -> tuple[list[str], list[float], list[float], se
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every probe and print (optionally publish) the figures; exit 1 if one fails."""
-    parser = argparse.ArgumentParser(description="Fault injection against the advisor service.")
+    parser = command_parser(description="Fault injection against the advisor service.")
     parser.add_argument("--trials", type=positive_int, default=5, help="repetitions per probe")
     parser.add_argument("--deadline", type=float, default=0.5, help="deadline of the probes (s)")
     parser.add_argument("--workers", type=positive_int, default=2)

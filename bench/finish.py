@@ -11,7 +11,6 @@ the bench times the ask's own answer and the search's, and counts the designs th
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
 import time
@@ -23,7 +22,7 @@ from advisor_client.client import AdvisorClient
 from advisor.model.results import SearchResult
 from advisor.protocol import wire
 from advisor.service.server import RunningServer, ServerConfig, start_server
-from bench.report import positive_int, update_section
+from bench.report import command_parser, positive_int, update_section
 from tests.support.workloads import LONG_TASK, long_budget
 
 __all__ = ["main"]
@@ -72,7 +71,7 @@ def _runs(executor: str, trials: int) -> list[Finished]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure, print (optionally publish) the figures; exit 1 if a search was not cut short."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = command_parser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=positive_int, default=5, help="searches per executor")
     parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
     args = parser.parse_args(argv)

@@ -15,7 +15,6 @@ so each can become a regression test.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import sys
 import threading
@@ -28,7 +27,7 @@ import grpc
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from advisor.service.server import ServerConfig, start_server
-from bench.report import positive_int, update_section
+from bench.report import command_parser, positive_int, update_section
 from tests.support.raw_calls import Outcome, call_raw, health_status, problems
 from tests.support.strategies import CASE_KINDS, RpcCase, rpc_cases
 
@@ -180,7 +179,7 @@ def _amplification(report: FuzzReport) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the fuzzer; the exit code is 0 only if every case and health check passed."""
-    parser = argparse.ArgumentParser(description="Fuzz a live advisor server.")
+    parser = command_parser(description="Fuzz a live advisor server.")
     parser.add_argument("--cases", type=positive_int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=5.0, help="per-call deadline (s)")

@@ -17,7 +17,6 @@ is not all OK at the first attempt, or if health ever reads anything but SERVING
 
 from __future__ import annotations
 
-import argparse
 import collections
 import itertools
 import sys
@@ -30,7 +29,7 @@ import grpc
 
 from bench.memory import RssWatch
 from bench.poller import Poller
-from bench.report import milliseconds, positive_int, update_section
+from bench.report import command_parser, milliseconds, positive_int, update_section
 from bench.requests import ANALYZE_REQUEST, RECOMMEND_REQUEST
 from tests.support.raw_calls import Outcome, call_raw, problems
 from tests.support.server_process import ServerProcess
@@ -190,7 +189,7 @@ def phases_markdown(phases: Sequence[LoadPhase]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the phases and the recovery phase; exit 0 only if the server held up."""
-    parser = argparse.ArgumentParser(description="Bounded loopback load test of the advisor.")
+    parser = command_parser(description="Bounded loopback load test of the advisor.")
     parser.add_argument("--clients", default="1,16,64", help="concurrency of each phase")
     parser.add_argument("--requests", type=positive_int, default=400, help="calls per phase")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="cap per phase")

@@ -11,7 +11,6 @@ figures are docs/INTEGRATIONS.md's, "Flat parameters".
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable
 
@@ -28,7 +27,7 @@ from advisor.integrations.space import ArchitectureSpace
 from advisor.model.architecture import parse_architecture
 from advisor.search.run import SearchRun
 from advisor.stopping import StopSignal
-from bench.report import at_least, positive_int
+from bench.report import at_least, command_parser, positive_int
 
 CASES: tuple[tuple[tuple[int, ...], int], ...] = (
     ((13,), 5_000),
@@ -97,7 +96,7 @@ def measure(
 
 def main() -> None:
     """Print one line per input and fallback."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = command_parser(description=__doc__.split("\n")[0])
     parser.add_argument("--studies", type=positive_int, default=3)
     parser.add_argument(
         "--trials",

@@ -11,12 +11,15 @@ import os
 import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from advisor.stdout import shown_path
+from advisor.usage import LinesHelpFormatter
 
 __all__ = [
     "add_write_option",
     "at_least",
+    "command_parser",
     "milliseconds",
     "no_options",
     "output_file",
@@ -51,10 +54,18 @@ def no_options(description: str | None) -> None:
     refused. Run without a parser, such a command did its whole job on ``--help``, and some
     of them rewrite files under docs/ and bench/.
     """
-    parser = argparse.ArgumentParser(
-        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.parse_args()
+    command_parser(description=description).parse_args()
+
+
+def command_parser(**options: Any) -> argparse.ArgumentParser:
+    """Return a benchmark command's parser (``options`` are ``ArgumentParser``'s).
+
+    Its ``--help`` is formatted as ``advisor``'s (:class:`~advisor.usage.LinesHelpFormatter`):
+    within 40 to 96 columns, a docstring's paragraphs and examples kept. argparse's own wraps
+    at ``COLUMNS``: at 200 ``python -m bench.bench_anytime --help`` printed its description in
+    lines of 200 characters, at 20 its options a word a line.
+    """
+    return argparse.ArgumentParser(formatter_class=LinesHelpFormatter, **options)
 
 
 def at_least(minimum: int, why: str = "") -> Callable[[str], int]:

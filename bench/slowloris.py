@@ -19,7 +19,6 @@ reads anything but SERVING, an Analyze is not OK, or memory does not come back w
 
 from __future__ import annotations
 
-import argparse
 import collections
 import multiprocessing
 import sys
@@ -36,7 +35,7 @@ from advisor.protocol.metadata import bearer_metadata
 from bench.load import warm_up
 from bench.memory import RssWatch
 from bench.poller import Poller
-from bench.report import milliseconds, positive_int, update_section
+from bench.report import command_parser, milliseconds, positive_int, update_section
 from tests.support.raw_calls import method_path
 from tests.support.server_process import ServerProcess
 
@@ -117,7 +116,7 @@ def _summary(name: str, poller: Poller) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the attack and the victim; print (optionally publish) the figures."""
-    parser = argparse.ArgumentParser(description="Half-open calls against the advisor.")
+    parser = command_parser(description="Half-open calls against the advisor.")
     parser.add_argument("--calls", type=int, default=200, help="half-open calls kept open")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the attack")
     parser.add_argument("--every", type=float, default=0.1, help="victim's poll interval (s)")

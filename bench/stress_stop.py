@@ -12,7 +12,6 @@ count per test and the run times.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import os
 import re
@@ -26,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.report import positive_int
+from bench.report import command_parser, positive_int
 
 __all__ = ["STOP_TESTS", "main"]
 
@@ -112,7 +111,7 @@ def run_tests(node_ids: Sequence[str], timeout: float) -> RunOutcome:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stop tests ``--runs`` times under load; exit 0 only if every run passed."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = command_parser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--runs", type=positive_int, default=20, help="pytest runs in a row (default 20)"
     )

@@ -16,7 +16,7 @@ import pytest
 
 from bench import bench_anytime, bench_search
 from bench.infer import speed
-from bench.report import no_options
+from bench.report import command_parser, no_options
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
@@ -55,6 +55,49 @@ def test_every_benchmark_command_parses_its_command_line_before_it_runs() -> Non
         if "no_options" not in _calls(block) and "parse_args" not in _calls(modules[path])
     ]
     assert unparsed == []
+
+
+def test_every_benchmark_command_s_parser_wraps_its_help_as_the_cli_s() -> None:
+    # argparse's own parser wraps --help at COLUMNS (tests/test_terminals.py runs a few): each
+    # command builds its parser with bench.report.command_parser, which wraps as advisor does.
+    direct = [
+        str(path.relative_to(BENCH))
+        for path in BENCH.rglob("*.py")
+        if path != BENCH / "report.py" and "ArgumentParser" in _calls(ast.parse(path.read_text()))
+    ]
+    assert direct == []
+
+
+_DOCSTRING = """Measure a thing.
+
+Run ``python -m bench.thing``; it prints a table
+and writes it. For each case:
+
+- a first case, whose text goes on
+  under it;
+- a second. Usage::
+
+    python -m bench.thing --side 64     # 4,096 locations
+"""
+
+
+def test_a_benchmark_command_s_help_keeps_its_docstring_s_paragraphs_items_and_examples(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each line of a docstring wrapped on its own left a short line after every long one.
+    monkeypatch.setenv("COLUMNS", "42")  # wrapped within 40 columns
+    shown = command_parser(prog="thing", description=_DOCSTRING).format_help()
+    assert shown.split("\n\noptions:")[0] == (
+        "usage: thing [-h]\n\n"
+        "Measure a thing.\n\n"
+        "Run ``python -m bench.thing``; it prints\n"
+        "a table and writes it. For each case:\n\n"
+        "- a first case, whose text goes on under\n"
+        "  it;\n"
+        "- a second. Usage::\n\n"
+        "    python -m bench.thing --side 64\n"
+        "           # 4,096 locations"
+    )
 
 
 def test_a_command_without_options_prints_its_description_on_help(

@@ -23,10 +23,17 @@ import pytest
 
 _ROOT = Path(__file__).resolve().parent.parent
 
-_HELPS = [
-    [sys.executable, "-m", "advisor", *command, "--help"]
-    for command in ([], ["recommend"], ["analyze"], ["presets"], ["infer"], ["serve"])
-] + [[sys.executable, str(_ROOT / "server.py"), "--help"]]
+_HELPS = (
+    [
+        [sys.executable, "-m", "advisor", *command, "--help"]
+        for command in ([], ["recommend"], ["analyze"], ["presets"], ["infer"], ["serve"])
+    ]
+    + [[sys.executable, str(_ROOT / "server.py"), "--help"]]
+    + [
+        [sys.executable, "-m", module, "--help"]
+        for module in ("bench.bench_anytime", "bench.infer.speed", "bench.infer.findings")
+    ]
+)
 
 
 def _run(command: list[str], **environment: str) -> subprocess.CompletedProcess[str]:
@@ -51,6 +58,7 @@ def test_help_wraps_within_40_to_96_columns_whatever_columns_says(
 ) -> None:
     # argparse wraps at COLUMNS: at 100000 `advisor recommend --help` printed its usage as one
     # line of 823 characters, and at 20 each subcommand's summary a word a line under its name.
+    # So did the benchmark commands' descriptions (bench.report.command_parser).
     result = _run(command, COLUMNS=columns)
     assert result.returncode == 0, result.stderr
     assert max(map(len, result.stdout.splitlines())) <= 96, result.stdout

@@ -25,7 +25,6 @@ of docs/INFER.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -52,7 +51,7 @@ from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
 from bench.infer.datasets import DATASETS, DataSet, load
 from bench.infer.igtd import igtd_arrangement
-from bench.report import positive_int
+from bench.report import command_parser, positive_int
 from bench.validate.nets import TreeNet
 from bench.validate.report import SeedAccuracies
 from bench.validate.training import Dataset, TrainingPlan, train_and_test
@@ -294,7 +293,7 @@ def _recovered(document: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run (``--data NAME``...) or report (``--report``) the validation."""
-    parser = argparse.ArgumentParser(prog="python -m bench.infer.run")
+    parser = command_parser(prog="python -m bench.infer.run")
     parser.add_argument("--data", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--seeds", type=positive_int, default=3)
     parser.add_argument("--kernel", type=int, default=KERNEL, help="representation kernel")

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.report import command_parser
+
 __all__ = ["main", "measure", "write_sample"]
 
 _BLUR = 5
@@ -89,10 +91,9 @@ def _peak_resident_mb() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Write a sample, then measure inference on it in a fresh process."""
-    parser = argparse.ArgumentParser(
+    parser = command_parser(
         prog="python -m bench.infer.speed",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--side", type=int, default=64, help="grid side S, S x S locations")
     parser.add_argument("--samples", type=int, default=5000, help="samples in the .npy (>= 2)")

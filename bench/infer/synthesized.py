@@ -23,7 +23,6 @@ over the seeds.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -50,6 +49,7 @@ from bench.infer.run import (
     training_graph,
     training_plan,
 )
+from bench.report import command_parser
 
 __all__ = [
     "LAYOUTS",
@@ -159,7 +159,7 @@ def report(document: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure every data set (training on ``--train``'s), write the results, print the table."""
-    parser = argparse.ArgumentParser(prog="python -m bench.infer.synthesized")
+    parser = command_parser(prog="python -m bench.infer.synthesized")
     parser.add_argument(
         "--train",
         nargs="*",

@@ -25,7 +25,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from collections.abc import Callable
 
@@ -36,7 +35,7 @@ from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph
 from advisor.infer.task import edge_thresholds
-from bench.report import at_least, positive_int
+from bench.report import at_least, command_parser, positive_int
 
 __all__ = ["main"]
 
@@ -121,7 +120,7 @@ def power_row(draw: _Draw, gaussian: bool, rho: float, runs: int) -> tuple[float
 
 def main() -> None:
     """Print both tables."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = command_parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=positive_int, default=40, help="seeded samples per row")
     parser.add_argument(
         "--samples",

@@ -19,7 +19,6 @@ many at once.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
 import json
@@ -41,7 +40,7 @@ from bench.outcomes.data import ALL_TASKS, HELD_OUT, TASKS, DataSizes, TaskSpec
 from bench.outcomes.describe import data_description, load_description, locality_description
 from bench.outcomes.pool import RANDOM_DRAWS, Member, build_pool, member_records
 from bench.outcomes.proxies import naswot, synflow
-from bench.report import positive_int
+from bench.report import command_parser, positive_int
 from bench.validate.nets import TreeNet
 from bench.validate.training import Dataset, TrainingPlan, train_and_test
 
@@ -324,7 +323,7 @@ def write_document(path: Path, document: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark for the chosen tasks (the tuned ones by default)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = command_parser(description=__doc__.splitlines()[0])
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--tasks", nargs="+", choices=list(ALL_TASKS), default=list(TASKS))
     chosen.add_argument(

@@ -19,7 +19,6 @@ member.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from bench.outcomes.run import (
     trained,
     write_document,
 )
-from bench.report import positive_int
+from bench.report import command_parser, positive_int
 from bench.validate.report import SeedAccuracies
 from bench.validate.training import TrainingPlan
 
@@ -179,7 +178,7 @@ def _trained_near(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the near members of the chosen tasks on the protocol's runs and on the others."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = command_parser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", choices=list(ALL_TASKS), required=True)
     how = parser.add_mutually_exclusive_group(required=True)
     how.add_argument("--extra", type=positive_int, help="seeds beyond the protocol's")

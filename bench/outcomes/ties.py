@@ -16,7 +16,6 @@ alone. Where two rules pick the same tree it is trained once.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -45,7 +44,7 @@ from bench.outcomes.run import (
     trained,
     write_document,
 )
-from bench.report import positive_int, update_section
+from bench.report import command_parser, positive_int, update_section
 from bench.validate.report import SeedAccuracies
 from bench.validate.training import TrainingPlan
 
@@ -157,7 +156,7 @@ def _dilations(architecture: Architecture) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = command_parser(description=__doc__)
     parser.add_argument("--tasks", nargs="+", choices=list(ALL_TASKS), default=list(ALL_TASKS))
     parser.add_argument("--seeds", type=positive_int, default=5)
     parser.add_argument("--jobs", type=positive_int, default=2)

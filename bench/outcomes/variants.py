@@ -24,7 +24,6 @@ what it screens out need not be trained; what passes it still has to be run for 
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -45,7 +44,7 @@ from bench.outcomes.metrics import ADVISOR_FIRST, accuracy_gap, rank_correlation
 from bench.outcomes.pool import search_budget
 from bench.outcomes.report import Row, rows
 from bench.outcomes.run import RESULTS
-from bench.report import add_write_option, publish
+from bench.report import add_write_option, command_parser, publish
 
 ADVISOR: Final = "advisor #"
 
@@ -279,7 +278,7 @@ def markdown(pools: dict[str, Pool]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = command_parser(description=__doc__)
     add_write_option(parser)
     arguments = parser.parse_args()
     publish(arguments, "OUTCOMES.md", "outcomes-variants", markdown(read_pools()))

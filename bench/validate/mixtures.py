@@ -21,8 +21,6 @@ Results: ``bench/validate/results/mixtures.json``; docs/VALIDATION.md reports th
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import numpy.typing as npt
 
@@ -33,7 +31,7 @@ from advisor.model.presets import expand_task_preset
 from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
 from advisor.search.recommend import recommend
-from bench.report import output_file, positive_int
+from bench.report import command_parser, output_file, positive_int
 from bench.validate.experiment import RESULTS, Candidate, TaskData, run_experiment
 from bench.validate.training import Dataset, TrainingPlan
 
@@ -110,7 +108,7 @@ def _candidate(name: str, architecture: Architecture) -> Candidate:
 
 def main() -> None:
     """Ask the advisor, then train its pick and the pick's members."""
-    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
+    parser = command_parser(description=__doc__.partition("\n")[0])
     parser.add_argument("--epochs", type=positive_int, default=8)
     parser.add_argument("--train", type=positive_int, default=4000)
     parser.add_argument("--test", type=positive_int, default=1000)

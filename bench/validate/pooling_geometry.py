@@ -12,7 +12,6 @@ authors' blobs (:mod:`bench.validate.blobs`) at the paper's sizes.
 
 from __future__ import annotations
 
-import argparse
 import functools
 from collections.abc import Sequence
 from typing import get_args
@@ -21,6 +20,7 @@ import numpy as np
 
 from advisor.model.architecture import Architecture, Layer
 from advisor.model.grid import InputSpec
+from bench.report import command_parser
 from bench.validate.blobs import IMAGE_SIZE, BlobSet, BlobTask, generate_blobs
 from bench.validate.experiment import RESULTS, Candidate, TaskData, run_experiment
 from bench.validate.nets import OneHotPixels, PoolKind, TreeNet
@@ -83,7 +83,7 @@ def blob_tasks(train: BlobSet, test: BlobSet) -> list[TaskData]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Generate the blobs, run the grid, write ``results/pooling_geometry[_avg].json``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = command_parser(description=__doc__.splitlines()[0])
     parser.add_argument("--pool", choices=get_args(PoolKind), default="max")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(DATA_SEED)

@@ -18,7 +18,6 @@ all started to learn within 400; batch 32 buys more steps per CPU-second than ba
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ import numpy as np
 
 from advisor.model.architecture import Architecture, Layer
 from advisor.model.grid import InputSpec
-from bench.report import positive_int
+from bench.report import command_parser, positive_int
 from bench.validate.canvases import CANVAS_SIZE, CanvasTask, digit_pools, place_digits
 from bench.validate.experiment import RESULTS, Candidate, TaskData, run_experiment
 from bench.validate.nets import TreeNet
@@ -91,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ``--task`` and ``--epochs`` run a follow-up on the same canvases (one task, longer training);
     the file name then ends in ``_{task}`` and ``_e{epochs}``.
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = command_parser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--r", type=positive_int, default=DEFAULT_R, help=f"unit width r (default {DEFAULT_R})"
     )
