@@ -489,3 +489,20 @@ def test_one_hot_labels_are_refused_with_the_fix(tmp_path: Path, dtype: type[np.
     with pytest.raises(InvalidRequestError) as refused:
         read_labels(_saved(tmp_path, two_hot), samples=4)
     assert str(refused.value).endswith("expected one label for each of 4 samples")
+
+
+def test_a_labels_file_that_cannot_be_opened_is_told_its_reason_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The OSError's own text named the file again, as Python writes it:
+    # "not a readable .npy file ([Errno 13] Permission denied: '/tmp/.../labels.npy')".
+    labels = _saved(tmp_path, np.arange(4) % 2)
+
+    def refused(path: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Path, "open", refused)
+    with pytest.raises(InvalidRequestError) as info:
+        read_labels(labels, 4)
+    [violation] = info.value.violations
+    assert violation.description == f"{labels}: not a readable .npy file (Permission denied)"

@@ -155,6 +155,35 @@ def test_infer_names_a_data_file_the_locale_cannot_decode_by_its_bytes(
     )
 
 
+@pytest.mark.parametrize("locale", _LOCALES)
+def test_a_token_file_that_cannot_be_read_is_named_once_by_its_bytes(
+    locale: str, tmp_path: Path
+) -> None:
+    # The OSError's text named the file a second time, as Python writes it: `--token-file:
+    # cannot read t\xc3\xa2: [Errno 2] No such file or directory: 't\udcc3\udca2'`.
+    token = os.fsencode(tmp_path) + b"/\xfftoken"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "advisor",
+            "presets",
+            "--target",
+            "127.0.0.1:1",
+            "--token-file",
+            token,
+        ],
+        capture_output=True,
+        env={**os.environ, **_LOCALES[locale]},
+        cwd=_ROOT,
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode("ascii") == (
+        f"advisor: error: --token-file: cannot read {tmp_path}/\\xfftoken: "
+        "No such file or directory\n"
+    )
+
+
 def _on_terminal(command: list[str], columns: int, stdout: Path) -> tuple[int, list[str]]:
     """Run ``command`` with standard error a terminal of ``columns`` and standard output a file.
 

@@ -379,7 +379,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
                 labels = _read_npy_array(stream)
         except (OSError, ValueError) as error:
             raise InvalidRequestError.single(
-                "labels", f"{shown_path(file)}: not a readable .npy file ({error})"
+                "labels", f"{shown_path(file)}: not a readable .npy file ({_reason(error)})"
             ) from None
     elif suffix == ".npz":
         labels = _npz_array(file, "labels")
@@ -524,6 +524,15 @@ def _check_size(file: Path, size: int, limit: int, field: str = "data") -> None:
         )
 
 
+def _reason(error: Exception) -> str:
+    """Say why a file could not be read: an ``OSError``'s reason alone, without the file's name.
+
+    Its text, ``[Errno 13] Permission denied: '/path'``, named the file a second time, as
+    Python writes it (a surrogate for a byte under ``LC_ALL=C``), after the message had.
+    """
+    return (error.strerror if isinstance(error, OSError) else None) or str(error)
+
+
 def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
     try:
         with file.open("rb") as stream:
@@ -531,7 +540,7 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
             offset = stream.tell()
     except (OSError, ValueError) as error:
         raise InvalidRequestError.single(
-            "data", f"{shown_path(file)}: not a readable .npy file ({error})"
+            "data", f"{shown_path(file)}: not a readable .npy file ({_reason(error)})"
         ) from None
     if dtype.kind not in "biuf" or dtype.hasobject:
         raise InvalidRequestError.single(
@@ -643,7 +652,7 @@ def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
                 return _read_npy_array(stream)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise InvalidRequestError.single(
-            field, f"{shown_path(file)}: not a readable .npz ({error})"
+            field, f"{shown_path(file)}: not a readable .npz ({_reason(error)})"
         ) from None
 
 
@@ -912,7 +921,7 @@ def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
             ".npy or .npz",
         ) from None
     except OSError as error:
-        raise InvalidRequestError.single(field, f"{shown_path(file)}: {error}") from None
+        raise InvalidRequestError.single(field, f"{shown_path(file)}: {_reason(error)}") from None
     if width is None:
         raise InvalidRequestError.single(field, f"{shown_path(file)}: no rows")
 

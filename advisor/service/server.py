@@ -389,9 +389,15 @@ def read_token_file(path: Path) -> str:
                 "more than a token file holds",
             )
         token = data.decode("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
         raise InvalidRequestError.single(
             "token_file", f"cannot read {shown_path(path)}: {error}"
+        ) from None
+    except OSError as error:
+        # The reason alone: its text, "[Errno 2] No such file or directory: '/path'", named
+        # the file a second time, as Python writes it (a surrogate for a byte under LC_ALL=C).
+        raise InvalidRequestError.single(
+            "token_file", f"cannot read {shown_path(path)}: {error.strerror or error}"
         ) from None
     if not token:
         raise InvalidRequestError.single("token_file", f"{shown_path(path)} holds no token")
