@@ -12,7 +12,8 @@
   passed, or the analysis could not finish before it); an analysis the shutdown drain ends is
   reported by the servicer as a shutdown (``UNAVAILABLE``);
 - anything else -> ``INTERNAL`` with a generic message and a request id, the traceback logged
-  server-side under that id (it never reaches the client).
+  server-side under that id (it never reaches the client); an error built but never raised (a
+  worker process that died mid-call) has no traceback, and is logged as one line with its text.
 
 Servicer methods are wrapped with :func:`unary_errors` or :func:`stream_errors`.
 """
@@ -138,7 +139,12 @@ def abort_for(
     if isinstance(error, StoppedError):
         context.abort(_stopped_status(context), str(error))
     request_id = uuid.uuid4().hex
-    _LOGGER.error("request %s (%s) failed", request_id, method, exc_info=error)
+    if error.__traceback__ is None:
+        # Built, never raised (a worker process that died): its text says all there is, and
+        # exc_info would put it on a line of its own, without the request id.
+        _LOGGER.error("request %s (%s) failed: %s", request_id, method, error)
+    else:
+        _LOGGER.error("request %s (%s) failed", request_id, method, exc_info=error)
     context.set_trailing_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
     context.abort(grpc.StatusCode.INTERNAL, f"internal error; request id {request_id}")
 

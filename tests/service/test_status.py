@@ -22,6 +22,7 @@ from advisor.protocol.metadata import ERROR_DOMAIN
 from advisor.service.admission import SaturatedError, ShuttingDownError
 from advisor.service.status import (
     REQUEST_ID_METADATA_KEY,
+    abort_for,
     bad_request_status,
     stream_errors,
     unary_errors,
@@ -163,6 +164,26 @@ def test_unexpected_errors_are_logged_with_a_request_id_and_hidden_from_the_clie
     [record] = caplog.records
     assert request_id in record.getMessage()
     assert record.exc_info is not None and isinstance(record.exc_info[1], ZeroDivisionError)
+
+
+def test_an_error_never_raised_is_logged_as_one_line_with_its_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A worker process killed mid-call is reported as an error built, not raised: logged with
+    # exc_info it was a second line ("advisor.service.process_pool.WorkerExitedError: worker
+    # process 31782 exited ...") that a grep for the request id did not find.
+    context = ThreadContext()
+    error = RuntimeError("worker process 7 exited with signal SIGKILL during Recommend")
+    with caplog.at_level(logging.ERROR), pytest.raises(CallAbortedError):
+        abort_for(error, context, "Recommend")
+    request_id = dict(context.trailing_metadata)[REQUEST_ID_METADATA_KEY]
+    assert isinstance(request_id, str)
+    [record] = caplog.records
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        f"request {request_id} (Recommend) failed: worker process 7 exited with signal SIGKILL "
+        "during Recommend"
+    )
 
 
 def test_the_error_domain_is_the_service_s_proto_package() -> None:
