@@ -13,13 +13,15 @@ read it), so a search finished early is told from one its time limit ended::
     /advisor.v1.ArchitectureAdvisor/Analyze INTERNAL 0.031 s peer=ipv4:10.0.0.7:5313 request-id=5f0c
     /advisor.v1.ArchitectureAdvisor/FinishSearch OK 0.001 s peer=ipv4:10.0.0.7:531 search-id=trial-7
 
-Advisor calls are logged at INFO; health checks and reflection, which probes and tools send
-every few seconds, at DEBUG. The status is what the call ended with on the server: the one it
-was aborted with (or set), ``OK`` when its handler returned, ``CANCELLED`` or
-``DEADLINE_EXCEEDED`` when gRPC ended it first (the client cancelled, its deadline passed, the
-server's shutdown cancelled it), and ``UNKNOWN`` for an exception no handler mapped (gRPC's own
-answer to one). A refusal by an interceptor inside this one (a bad bearer token, a request that
-never arrived) is logged with its status like any other answer.
+Each line also carries these as the record's :data:`~advisor.service.logs.FIELDS`, which the
+JSON log writes as fields of their own (``method``, ``status``, ``seconds``, ``peer``,
+``request_id``, ``search_id``). Advisor calls are logged at INFO; health checks and reflection,
+which probes and tools send every few seconds, at DEBUG. The status is what the call ended with
+on the server: the one it was aborted with (or set), ``OK`` when its handler returned,
+``CANCELLED`` or ``DEADLINE_EXCEEDED`` when gRPC ended it first (the client cancelled, its
+deadline passed, the server's shutdown cancelled it), and ``UNKNOWN`` for an exception no
+handler mapped (gRPC's own answer to one). A refusal by an interceptor inside this one (a bad
+bearer token, a request that never arrived) is logged with its status like any other answer.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any, Final, TypeAlias
 import grpc
 
 from advisor.service.behaviors import Context, Handler, behavior_of, write_responses
+from advisor.service.logs import FIELDS
 from advisor.service.searches import CALL_SEARCH_ID
 from advisor.service.status import REQUEST_ID_METADATA_KEY, ended_status
 
@@ -183,13 +186,23 @@ def _log(
         ),
         None,
     )
+    seconds = time.monotonic() - started
+    fields = {
+        "method": method,
+        "status": code.name,
+        "seconds": round(seconds, 3),
+        "peer": peer or None,
+        "request_id": request_id,
+        "search_id": search_id,
+    }
     _LOGGER.log(
         level,
         "%s %s %.3f s peer=%s%s%s",
         method,
         code.name,
-        time.monotonic() - started,
+        seconds,
         peer or "-",
         "" if request_id is None else f" request-id={request_id}",
         "" if search_id is None else f" search-id={search_id}",
+        extra={FIELDS: fields},
     )

@@ -25,6 +25,7 @@ from advisor.errors import InvalidRequestError, ServerStartError
 from advisor.model.documents import read_document
 from advisor.protocol.metadata import token_problem
 from advisor.service.held_signals import hold_drain_signals, release_drain_signals
+from advisor.service.logs import LOG_FORMAT_VARIABLE, configure_logging, log_format_problem
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
     INTERRUPTED_EXIT_STATUS,
@@ -69,9 +70,10 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     """
     from advisor.service.server import serve_forever  # see the module docstring
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_problem = log_format_problem()
+    if log_problem is not None:
+        raise InvalidRequestError.single(LOG_FORMAT_VARIABLE, log_problem)
+    configure_logging()
     config = config_from_arguments(args)
     if args.katib_port is None:
         if args.katib_host is not None:

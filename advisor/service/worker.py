@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import logging
 import math
 import os
 import signal
@@ -37,6 +36,7 @@ from typing import BinaryIO
 
 from advisor.service.calls import Outcome, run_call
 from advisor.service.limits import RequestLimits
+from advisor.service.logs import configure_logging
 from advisor.service.machine import peak_resident_bytes, resident_bytes
 from advisor.service.server import DRAIN_SIGNALS, freeze_long_lived_objects
 from advisor.service.servicer import AdvisorServicer
@@ -176,10 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     for signum in DRAIN_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
-    logging.basicConfig(
-        level=logging.INFO,
-        format=f"%(asctime)s %(levelname)s %(name)s [worker {os.getpid()}]: %(message)s",
-    )
+    configure_logging(worker_pid=os.getpid())
     frames_in = sys.stdin.buffer
     setup = read_frame(frames_in)
     if not isinstance(setup, Setup):

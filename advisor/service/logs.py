@@ -1,0 +1,91 @@
+"""How the serving command and its worker processes write their log: text, or JSON for a pipeline.
+
+Both write to standard error, one line per record. ``ADVISOR_LOG_FORMAT`` chooses the form, and
+the worker processes inherit it with the rest of the environment, so every line of a server is
+in the same form:
+
+- ``text`` (the default; unset or empty reads as it):
+  ``2026-12-04 16:40:02,118 INFO advisor.access: /advisor.v1.ArchitectureAdvisor/Recommend OK
+  0.412 s peer=ipv4:10.0.0.7:53124``, a worker's with ``[worker PID]`` after its logger;
+- ``json``: one JSON object a line, for a log pipeline that would otherwise parse the text:
+  ``time`` (ISO 8601, UTC, milliseconds), ``level``, ``logger``, ``message`` (the text line's
+  message), ``pid``, ``worker_pid`` on a worker's lines, ``exception`` (the traceback) where the
+  text form prints one under the line, and a record's :data:`FIELDS` (an access line's
+  ``method``, ``status``, ``seconds``, ``peer``, ``request_id``, ``search_id``).
+
+The serving commands refuse any other value (:func:`log_format_problem`), as an option's invalid
+value; a worker reads one as ``text``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+from typing import Final
+
+__all__ = [
+    "FIELDS",
+    "LOG_FORMAT_VARIABLE",
+    "JsonFormatter",
+    "configure_logging",
+    "log_format_problem",
+]
+
+LOG_FORMAT_VARIABLE: Final = "ADVISOR_LOG_FORMAT"
+"""The environment variable that chooses the log's form: ``text`` or ``json``."""
+
+FIELDS: Final = "fields"
+"""The ``extra`` key of a record's structured fields (a mapping), which JSON lines carry whole."""
+
+_FORMATS: Final = ("text", "json")
+_TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s{worker}: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as one JSON object on one line (see the module docstring)."""
+
+    def __init__(self, worker_pid: int | None = None) -> None:
+        super().__init__()
+        self._worker_pid = worker_pid
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return ``record`` as a JSON object; a traceback is a string inside it, not lines."""
+        created = datetime.datetime.fromtimestamp(record.created, tz=datetime.UTC)
+        entry: dict[str, object] = {
+            "time": created.isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        if self._worker_pid is not None:
+            entry["worker_pid"] = self._worker_pid
+        entry.update(getattr(record, FIELDS, {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def log_format_problem() -> str | None:
+    """Say why :data:`LOG_FORMAT_VARIABLE` holds a value this program does not read, or None."""
+    value = os.environ.get(LOG_FORMAT_VARIABLE, "")
+    if not value or value.lower() in _FORMATS:
+        return None
+    return f"invalid value {value!r} (choose from {', '.join(_FORMATS)}, in any case)"
+
+
+def configure_logging(worker_pid: int | None = None) -> None:
+    """Log INFO and above to standard error in the form :data:`LOG_FORMAT_VARIABLE` chooses.
+
+    ``worker_pid`` marks the lines of a worker process. As :func:`logging.basicConfig`, it does
+    nothing when the root logger has a handler already.
+    """
+    handler = logging.StreamHandler()
+    if os.environ.get(LOG_FORMAT_VARIABLE, "").lower() == "json":
+        handler.setFormatter(JsonFormatter(worker_pid))
+    else:
+        worker = "" if worker_pid is None else f" [worker {worker_pid}]"
+        handler.setFormatter(logging.Formatter(_TEXT_FORMAT.format(worker=worker)))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])

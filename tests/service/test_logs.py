@@ -1,0 +1,88 @@
+"""The server's log in the form a pipeline reads: ``ADVISOR_LOG_FORMAT=json``, one object a line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import grpc
+import pytest
+
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service.command import main as serve_main
+from advisor.service.logs import FIELDS, LOG_FORMAT_VARIABLE, JsonFormatter
+from advisor.service.options import BAD_OPTION_EXIT_STATUS
+from tests.support.harness import LiveAdvisor
+from tests.support.server_process import ROOT, ServerProcess
+from tests.support.workloads import quick_budget, small_task
+
+
+def test_a_json_record_is_one_line_with_its_fields_and_its_traceback() -> None:
+    try:
+        raise ZeroDivisionError("boom")
+    except ZeroDivisionError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("advisor.x", logging.ERROR, __file__, 1, "a %s", ("b",), exc_info)
+    setattr(record, FIELDS, {"method": "/m", "request_id": None})
+    line = JsonFormatter(worker_pid=7).format(record)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["level"] == "ERROR"
+    assert entry["logger"] == "advisor.x"
+    assert entry["message"] == "a b"
+    assert entry["worker_pid"] == 7
+    assert (entry["method"], entry["request_id"]) == ("/m", None)
+    assert (
+        entry["exception"].startswith("Traceback")
+        and "ZeroDivisionError: boom" in entry["exception"]
+    )
+    assert entry["time"].endswith("+00:00")
+
+
+def test_a_worker_process_logs_json_when_the_environment_asks() -> None:
+    # Workers configure their own logging: the variable reaches them with the environment.
+    code = (
+        "import logging; from advisor.service.logs import configure_logging; "
+        "configure_logging(worker_pid=7); logging.getLogger('advisor.w').info('ready')"
+    )
+    env = {"PATH": "", "PYTHONPATH": str(ROOT), LOG_FORMAT_VARIABLE: "JSON"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    entry = json.loads(done.stderr)
+    assert (entry["logger"], entry["message"], entry["worker_pid"]) == ("advisor.w", "ready", 7)
+
+
+def test_a_server_logs_every_line_as_json_with_the_access_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(LOG_FORMAT_VARIABLE, "json")
+    with ServerProcess("--workers", "1", "--grace", "1") as server:
+        with grpc.insecure_channel(server.address) as channel:
+            advisor = LiveAdvisor(channel)
+            request = pb.RecommendRequest(task=small_task(), budget=quick_budget(), search_id="j")
+            advisor.unary("Recommend", request)
+        server.terminate()
+        assert server.wait(30) == 0, server.log()
+        entries = [json.loads(line) for line in server.log().splitlines()]
+    assert [e["message"] for e in entries if e["logger"] == "advisor.service.server"][-1] == (
+        "stopped"
+    )
+    [access] = [e for e in entries if e["logger"] == "advisor.access"]
+    assert access["method"] == "/advisor.v1.ArchitectureAdvisor/Recommend"
+    assert (access["status"], access["search_id"], access["request_id"]) == ("OK", "j", None)
+    assert access["peer"].startswith("ipv4:127.0.0.1:")
+    assert isinstance(access["seconds"], float)
+
+
+def test_a_log_format_the_server_does_not_write_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(LOG_FORMAT_VARIABLE, "xml")
+    assert serve_main(["--executor", "threads"]) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        "advisor-server: error: ADVISOR_LOG_FORMAT: invalid value 'xml' "
+        "(choose from text, json, in any case)\n"
+    )
