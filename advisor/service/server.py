@@ -468,6 +468,11 @@ class RunningServer:
                 return
             # Refuse first: once health reads NOT_SERVING, no new call is admitted any more.
             self._admission.begin_shutdown(grace_seconds)
+            _LOGGER.info(
+                "draining %d call(s) in flight for up to %g s; new calls are refused UNAVAILABLE",
+                self._admission.in_flight,
+                grace_seconds,
+            )
             self._pass_on_drain()
             if self._hurried:  # a second signal that came before the drain began
                 self.hurry()

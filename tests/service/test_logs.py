@@ -6,15 +6,20 @@ import json
 import logging
 import subprocess
 import sys
+from collections.abc import Callable
 
 import grpc
 import pytest
+from advisor_client.client import AdvisorClient
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service import server as server_module
 from advisor.service.command import main as serve_main
 from advisor.service.logs import FIELDS, LOG_FORMAT_VARIABLE, JsonFormatter
 from advisor.service.options import BAD_OPTION_EXIT_STATUS
+from advisor.service.server import RunningServer
 from tests.support.harness import LiveAdvisor
+from tests.support.named_search import start_named_search
 from tests.support.server_process import ROOT, ServerProcess
 from tests.support.workloads import quick_budget, small_task
 
@@ -85,4 +90,21 @@ def test_a_log_format_the_server_does_not_write_is_refused_naming_the_variable(
     assert capsys.readouterr().err == (
         "advisor-server: error: ADVISOR_LOG_FORMAT: invalid value 'xml' "
         "(choose from text, json, in any case)\n"
+    )
+
+
+def test_the_drain_says_how_many_calls_it_waits_for_and_how_long(
+    serve: Callable[..., RunningServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    # On SIGTERM the log said "received SIGTERM; draining" and then nothing until "stopped":
+    # not whether any call was cut short, nor how long the stop could take.
+    running = serve(workers=1, executor="threads")
+    with AdvisorClient(running.address) as client:
+        thread, _ = start_named_search(client, running, "drained")
+        with caplog.at_level(logging.INFO, logger=server_module.__name__):
+            running.stop(0.5)
+        thread.join()
+    messages = [r.getMessage() for r in caplog.records if r.name == server_module.__name__]
+    assert messages[0] == (
+        "draining 1 call(s) in flight for up to 0.5 s; new calls are refused UNAVAILABLE"
     )
