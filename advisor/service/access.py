@@ -21,7 +21,8 @@ on the server: the one it was aborted with (or set), ``OK`` when its handler ret
 ``CANCELLED`` or ``DEADLINE_EXCEEDED`` when gRPC ended it first (the client cancelled, its
 deadline passed, the server's shutdown cancelled it), and ``UNKNOWN`` for an exception no
 handler mapped (gRPC's own answer to one). A refusal by an interceptor inside this one (a bad
-bearer token, a request that never arrived) is logged with its status like any other answer.
+bearer token, a request that never arrived) is logged with its status like any other answer, and
+so is a call of a method the server does not have, ``UNIMPLEMENTED`` as gRPC answers it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Final, TypeAlias
 
 import grpc
@@ -52,6 +53,24 @@ _Behavior: TypeAlias = Callable[..., Any]
 
 _LOGGER = logging.getLogger(ACCESS_LOGGER)
 
+_NOT_FOUND_DETAILS: Final = "Method not found!"
+"""gRPC's own answer to a method no service of the server has, which the client decodes."""
+
+
+async def _not_found(requests: AsyncIterator[object], context: Context) -> None:
+    await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND_DETAILS)
+
+
+def _not_found_sync(requests: Iterator[object], context: grpc.ServicerContext) -> None:
+    context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND_DETAILS)
+
+
+# gRPC answers a method no handler serves itself, after the interceptors, which then never
+# see its end. These answer it as gRPC would, through the access log. A status-only answer is
+# the same on the wire for every RPC shape; being request-streaming, they never read the request.
+_NOT_FOUND: Final[Handler] = grpc.stream_unary_rpc_method_handler(_not_found)
+_NOT_FOUND_SYNC: Final[Handler] = grpc.stream_unary_rpc_method_handler(_not_found_sync)
+
 
 class AccessLog(grpc.aio.ServerInterceptor):
     """Log every call the asyncio server answers once it has ended (see the module docstring)."""
@@ -62,7 +81,7 @@ class AccessLog(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         """Serve the method as it is, through a behaviour that logs the call's end."""
-        handler = await continuation(handler_call_details)
+        handler = await continuation(handler_call_details) or _NOT_FOUND
         return _rewrapped(handler, handler_call_details.method, _logged)
 
 
@@ -75,7 +94,7 @@ class SyncAccessLog(grpc.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         """Serve the method as it is, through a behaviour that logs the call's end."""
-        handler = continuation(handler_call_details)
+        handler = continuation(handler_call_details) or _NOT_FOUND_SYNC
         return _rewrapped(handler, handler_call_details.method, _logged_sync)
 
 

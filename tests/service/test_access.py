@@ -95,6 +95,23 @@ def test_every_answer_is_logged_with_its_status(
     assert len(_lines(caplog)) == 3
 
 
+def test_a_call_of_a_method_the_server_lacks_is_logged_unimplemented(
+    stub_of: Callable[..., _Stub],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # gRPC answered it itself, after every interceptor had passed it on: a newer client's call
+    # of an RPC this server does not have left no line at all.
+    _, channel = stub_of()
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    missing: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(f"{_ADVISOR}Missing")
+    with pytest.raises(grpc.RpcError) as failed:
+        missing(b"", metadata=(bearer_metadata(_TOKEN),), timeout=_WAIT_SECONDS)
+    assert failed.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    assert failed.value.details() == "Method not found!"  # gRPC's own answer, as before
+    level, _ = _line_of(caplog, f"{_ADVISOR}Missing", "UNIMPLEMENTED")
+    assert level == logging.INFO
+
+
 def test_an_internal_error_line_names_the_request_id_the_client_got(
     stub_of: Callable[..., _Stub],
     caplog: pytest.LogCaptureFixture,
@@ -238,9 +255,16 @@ def test_the_katib_endpoint_logs_its_calls_alike(
             health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=_WAIT_SECONDS
             )
+            missing: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
+                "/api.v1.beta1.Suggestion/Missing"
+            )
+            with pytest.raises(grpc.RpcError) as unknown:
+                missing(b"", timeout=_WAIT_SECONDS)
     finally:
         server.stop(0)
     assert invalid.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert unknown.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    assert unknown.value.details() == "Method not found!"
     if not access_log:
         assert _lines(caplog) == []
         return
@@ -250,6 +274,8 @@ def test_the_katib_endpoint_logs_its_calls_alike(
     assert level == logging.INFO
     level, _ = _line_of(caplog, "/grpc.health.v1.Health/Check", "OK")
     assert level == logging.DEBUG
+    level, _ = _line_of(caplog, "/api.v1.beta1.Suggestion/Missing", "UNIMPLEMENTED")
+    assert level == logging.INFO
 
 
 def test_a_named_search_and_its_finish_are_logged_with_its_name(
