@@ -8,8 +8,8 @@ which load balancers probe without credentials) pass through unchecked.
 
 The token travels in the call's headers, so a call without it is refused before its request
 message is read: the refusal is a request-streaming handler that never reads. Refusals are logged
-at most once per interval, with the count since the last line, so a flood of unauthenticated
-calls cannot flood the log.
+at most once per interval, with the count since the last line (written when the interval is up),
+so a flood of unauthenticated calls cannot flood the log.
 
 A token must be something gRPC can send: :func:`advisor.protocol.metadata.token_problem` says why
 one is not, for the server's token file and for the client's token alike.
@@ -29,7 +29,7 @@ import grpc
 from advisor.protocol.metadata import AUTHORIZATION_METADATA_KEY, token_problem
 from advisor.stopping import Clock
 
-__all__ = ["BearerTokenInterceptor", "RefusalLog"]
+__all__ = ["BearerTokenInterceptor", "RefusalLog", "Schedule"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,20 +45,32 @@ async def _refuse(
     await context.abort(grpc.StatusCode.UNAUTHENTICATED, _REFUSAL_DETAILS)
 
 
+Schedule: TypeAlias = Callable[[float, Callable[[], None]], object]
+"""Call a function once some seconds have passed (the server's event loop's ``call_later``)."""
+
+
 class RefusalLog:
     """Log refused calls at most once every ``interval_seconds``, counting the ones in between.
 
     The first refusal is logged at once; later ones within the interval are counted and reported
-    by the first line written after it, or by :meth:`flush` (the server's stop), so the last
-    burst's count is not lost.
+    when it is up (``schedule``, the server's event loop), by the first line written after it,
+    or by :meth:`flush` (the server's stop), whichever comes first. Reported only by a later
+    refusal, a burst's count waited, unsaid, for the next one: minutes, or the server's stop.
     """
 
-    def __init__(self, interval_seconds: float = 10.0, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        interval_seconds: float = 10.0,
+        clock: Clock = time.monotonic,
+        schedule: Schedule | None = None,
+    ) -> None:
         self._interval = interval_seconds
         self._clock = clock
+        self._schedule = schedule
         self._next_line = -float("inf")
         self._refused = 0
         self._latest = ""
+        self._report_due = False
         self._lock = threading.Lock()
 
     def refused(self, method: str) -> None:
@@ -68,10 +80,23 @@ class RefusalLog:
             self._refused += 1
             self._latest = method
             if now < self._next_line:
+                if self._schedule is not None and not self._report_due:
+                    self._report_due = True
+                    self._schedule(self._next_line - now, self._report)
                 return
             count, self._refused = self._refused, 0
             self._next_line = now + self._interval
         self._write(count, method)
+
+    def _report(self) -> None:
+        """Log the refusals counted since the last line, its interval being up."""
+        with self._lock:
+            self._report_due = False
+            count, self._refused = self._refused, 0
+            if count:
+                self._next_line = self._clock() + self._interval
+        if count:
+            self._write(count, self._latest)
 
     def flush(self) -> None:
         """Log the refusals counted since the last line, if any (a server stopping)."""

@@ -575,7 +575,7 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
     interceptors: list[grpc.aio.ServerInterceptor] = [
         RequestReadTimeout(config.request_read_seconds)
     ]
-    refusals = RefusalLog()
+    refusals = RefusalLog(schedule=asyncio.get_running_loop().call_later)
     if config.token is not None:
         interceptors.insert(
             0,

@@ -294,3 +294,28 @@ def test_an_error_answer_always_fits_a_default_clients_metadata_limit() -> None:
     first = kept[0]
     assert first.description.endswith("(600 more characters left out)")
     assert violations[0].description.startswith(first.description.partition("...")[0])
+
+
+def test_the_refusals_after_a_line_are_logged_when_its_interval_is_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A burst of 1,000 refused calls within 10 s was logged "refused 1 call(s)" and the other
+    # 999 stayed unreported until another refusal came, minutes later or at the server's stop.
+    now = [0.0]
+    scheduled: list[tuple[float, Callable[[], None]]] = []
+    log = RefusalLog(
+        interval_seconds=10.0,
+        clock=lambda: now[0],
+        schedule=lambda delay, report: scheduled.append((delay, report)),
+    )
+    with caplog.at_level(logging.WARNING, logger="advisor.service.auth"):
+        for second in (0.0, 1.0, 2.0, 3.0):
+            now[0] = second
+            log.refused("/m")
+        assert [record.args[0] for record in caplog.records] == [1]  # type: ignore[index]
+        [(delay, report)] = scheduled  # one report for the interval, however many refusals
+        assert delay == 9.0
+        now[0] = 10.0
+        report()
+        log.flush()  # nothing more to report
+    assert [record.args[0] for record in caplog.records] == [1, 3]  # type: ignore[index]
