@@ -39,8 +39,8 @@ __all__ = [
     "LinesHelpFormatter",
     "OneLineParser",
     "VersionAction",
-    "grpc_verbosity_problem",
     "settle_grpc_verbosity",
+    "variable_problem",
     "violations_as_options",
 ]
 
@@ -397,16 +397,15 @@ class OneLineParser(argparse.ArgumentParser):
         return f"invalid value {bad_value['value']}" + ("" if kind is None else f" ({kind})")
 
 
-def grpc_verbosity_problem() -> str | None:
-    """Say why ``GRPC_VERBOSITY`` holds a value gRPC does not read, or None.
+def variable_problem(variable: str, choices: Sequence[str]) -> str | None:
+    """Say why the environment ``variable`` holds a value not among ``choices``, or None.
 
-    Empty is unset, as gRPC and the commands read it.
+    The values are read in any case; empty is unset, as gRPC and the commands read it.
     """
-    value = os.environ.get("GRPC_VERBOSITY", "")
-    if not value or value.upper() in GRPC_VERBOSITIES:
+    value = os.environ.get(variable, "")
+    if not value or value.casefold() in {choice.casefold() for choice in choices}:
         return None
-    choices = ", ".join(GRPC_VERBOSITIES)
-    return f"GRPC_VERBOSITY: invalid value {value!r} (choose from {choices}, in any case)"
+    return f"invalid value {value!r} (choose from {', '.join(choices)}, in any case)"
 
 
 def settle_grpc_verbosity(command: str, default: str = GRPC_DEFAULT_VERBOSITY) -> None:
@@ -419,12 +418,12 @@ def settle_grpc_verbosity(command: str, default: str = GRPC_DEFAULT_VERBOSITY) -
     unset variable gives it, ``default``, after one line on standard error that names the
     variable and that verbosity.
     """
-    problem = grpc_verbosity_problem()
+    problem = variable_problem("GRPC_VERBOSITY", GRPC_VERBOSITIES)
     if problem is None:
         return
     os.environ["GRPC_VERBOSITY"] = default
     ignored = f"ignored: gRPC logs at {default}, as when it is unset"
-    write_stderr(f"{command}: warning: {problem}; {ignored}\n")
+    write_stderr(f"{command}: warning: GRPC_VERBOSITY: {problem}; {ignored}\n")
 
 
 class VersionAction(argparse.Action):

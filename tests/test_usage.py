@@ -13,7 +13,7 @@ import pytest
 
 from advisor.cli.main import main as advisor_main
 from advisor.service.command import main as serve_main
-from advisor.usage import USAGE_EXIT_STATUS, OneLineParser, grpc_verbosity_problem
+from advisor.usage import GRPC_VERBOSITIES, USAGE_EXIT_STATUS, OneLineParser, variable_problem
 
 
 def test_a_parser_and_its_subcommands_refuse_an_abbreviated_option(
@@ -248,9 +248,9 @@ def test_the_values_grpc_reads_in_grpc_verbosity_are_taken_in_any_case(
 ) -> None:
     for value in ("DEBUG", "info", "Error", "none", ""):
         monkeypatch.setenv("GRPC_VERBOSITY", value)
-        assert grpc_verbosity_problem() is None
+        assert variable_problem("GRPC_VERBOSITY", GRPC_VERBOSITIES) is None
     monkeypatch.delenv("GRPC_VERBOSITY")
-    assert grpc_verbosity_problem() is None
+    assert variable_problem("GRPC_VERBOSITY", GRPC_VERBOSITIES) is None
 
 
 def test_the_advisor_process_warned_of_a_grpc_verbosity_keeps_grpcs_log_off() -> None:

@@ -25,7 +25,7 @@ from advisor.errors import InvalidRequestError, ServerStartError
 from advisor.model.documents import read_document
 from advisor.protocol.metadata import token_problem
 from advisor.service.held_signals import hold_drain_signals, release_drain_signals
-from advisor.service.logs import LOG_FORMAT_VARIABLE, configure_logging, log_format_problem
+from advisor.service.logs import LOG_FORMAT_VARIABLE, LOG_FORMATS, configure_logging
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
     INTERRUPTED_EXIT_STATUS,
@@ -35,7 +35,12 @@ from advisor.service.options import (
     add_serve_arguments,
 )
 from advisor.stdout import OutputError, say_error, shown_path, silence_stdout, write_stdout
-from advisor.usage import OneLineParser, settle_grpc_verbosity, violations_as_options
+from advisor.usage import (
+    OneLineParser,
+    settle_grpc_verbosity,
+    variable_problem,
+    violations_as_options,
+)
 
 if TYPE_CHECKING:
     from advisor.service.server import RunningServer, ServerConfig
@@ -70,7 +75,7 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     """
     from advisor.service.server import serve_forever  # see the module docstring
 
-    log_problem = log_format_problem()
+    log_problem = variable_problem(LOG_FORMAT_VARIABLE, LOG_FORMATS)
     if log_problem is not None:
         raise InvalidRequestError.single(LOG_FORMAT_VARIABLE, log_problem)
     configure_logging()

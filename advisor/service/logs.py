@@ -13,8 +13,8 @@ in the same form:
   text form prints one under the line, and a record's :data:`FIELDS` (an access line's
   ``method``, ``status``, ``seconds``, ``peer``, ``request_id``, ``search_id``).
 
-The serving commands refuse any other value (:func:`log_format_problem`), as an option's invalid
-value; a worker reads one as ``text``.
+The serving commands refuse any other value (:func:`advisor.usage.variable_problem`), as an
+option's invalid value; a worker reads one as ``text``.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from typing import Final
 
 __all__ = [
     "FIELDS",
+    "LOG_FORMATS",
     "LOG_FORMAT_VARIABLE",
     "JsonFormatter",
     "configure_logging",
-    "log_format_problem",
 ]
 
 LOG_FORMAT_VARIABLE: Final = "ADVISOR_LOG_FORMAT"
@@ -39,7 +39,8 @@ LOG_FORMAT_VARIABLE: Final = "ADVISOR_LOG_FORMAT"
 FIELDS: Final = "fields"
 """The ``extra`` key of a record's structured fields (a mapping), which JSON lines carry whole."""
 
-_FORMATS: Final = ("text", "json")
+LOG_FORMATS: Final = ("text", "json")
+"""The values :data:`LOG_FORMAT_VARIABLE` takes, in any case."""
 _TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s{worker}: %(message)s"
 
 
@@ -66,14 +67,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
-
-
-def log_format_problem() -> str | None:
-    """Say why :data:`LOG_FORMAT_VARIABLE` holds a value this program does not read, or None."""
-    value = os.environ.get(LOG_FORMAT_VARIABLE, "")
-    if not value or value.lower() in _FORMATS:
-        return None
-    return f"invalid value {value!r} (choose from {', '.join(_FORMATS)}, in any case)"
 
 
 def configure_logging(worker_pid: int | None = None) -> None:
