@@ -165,6 +165,8 @@ _COUNT_OPTIONS = [
     ("bench.load", "--workers"),
     ("bench.optuna_refusals", "--studies"),
     ("bench.slowloris", "--workers"),
+    ("bench.start_probes", "--runs"),
+    ("bench.start_probes", "--workers"),
     ("bench.stress_stop", "--runs"),
     ("bench.validate.mixtures", "--epochs"),
     ("bench.validate.mixtures", "--test"),
