@@ -936,19 +936,17 @@ def _budget_violations(
         )
     if budget.HasField("top_k"):
         yield from _count(f"{field}.top_k", "top_k", budget.top_k, limits, "max_top_k")
-    if budget.HasField("time_limit_seconds"):
-        seconds = budget.time_limit_seconds
-        # NaN compares false with everything: refused here rather than left to slip past.
-        if math.isnan(seconds):
-            yield FieldViolation(f"{field}.time_limit_seconds", "must be a number of seconds")
-        elif seconds > limits.max_time_limit_seconds:
-            yield _over(
-                f"{field}.time_limit_seconds",
-                "time limit (seconds)",
-                seconds,
-                limits,
-                "max_time_limit_seconds",
-            )
+    seconds = budget.time_limit_seconds
+    # NaN and infinities are left to the budget's own check, which refuses them as the library
+    # and the command do: over a limit, inf was an ErrorInfo asking for a limit of 'inf'.
+    if math.isfinite(seconds) and seconds > limits.max_time_limit_seconds:
+        yield _over(
+            f"{field}.time_limit_seconds",
+            "time limit (seconds)",
+            seconds,
+            limits,
+            "max_time_limit_seconds",
+        )
     if budget.HasField("outputs"):
         yield from _count(
             f"{field}.outputs", "output count", budget.outputs, limits, "max_channels"

@@ -13,6 +13,8 @@ import time
 import grpc
 import pytest
 
+from advisor.errors import InvalidRequestError
+from advisor.model.budget import Budget
 from advisor.model.task import list_presets
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
@@ -473,6 +475,22 @@ def test_a_refusal_of_no_limit_carries_no_error_info(advisor: Advisor) -> None:
     with pytest.raises(CallError) as failure:
         advisor.unary("Recommend", _with_budget(top_k=0), timeout=10)
     assert failure.value.violations and failure.value.error_infos == []
+
+
+@pytest.mark.parametrize("advisor", ["direct", "threads"], indirect=True)
+@pytest.mark.parametrize("seconds", [math.nan, math.inf])
+def test_a_time_limit_that_is_no_number_is_refused_in_the_librarys_words(
+    advisor: Advisor, seconds: float
+) -> None:
+    # The limits stage refused NaN as "must be a number of seconds", and inf as over
+    # max_time_limit_seconds with an ErrorInfo asking for a limit of 'inf', which no server
+    # takes; the library and the command say the number is not finite.
+    with pytest.raises(InvalidRequestError) as library:
+        Budget(max_parameters=20_000, time_limit_seconds=seconds)
+    with pytest.raises(CallError) as failure:
+        advisor.unary("Recommend", _with_budget(time_limit_seconds=seconds), timeout=10)
+    assert failure.value.violations == [(v.field, v.description) for v in library.value.violations]
+    assert failure.value.error_infos == []
 
 
 @pytest.mark.parametrize(

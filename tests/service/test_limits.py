@@ -125,7 +125,6 @@ def test_task_limits_name_the_field(task: pb.Task, field: str) -> None:
         (pb.Budget(geometries=[pb.GEOMETRY_FAMILY_MIRROR] * 8), "budget.geometries"),
         (pb.Budget(top_k=5), "budget.top_k"),
         (pb.Budget(time_limit_seconds=1.5), "budget.time_limit_seconds"),
-        (pb.Budget(time_limit_seconds=float("nan")), "budget.time_limit_seconds"),
         (pb.Budget(outputs=17), "budget.outputs"),
     ],
 )
@@ -147,6 +146,13 @@ def test_every_violation_is_reported_at_once() -> None:
 def test_non_positive_shapes_are_left_to_the_library() -> None:
     check_recommend_request(
         pb.RecommendRequest(task=pb.Task(input=pb.InputSpec(shape=[-9, 9]))), LIMITS
+    )
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), float("-inf")])
+def test_a_time_limit_that_is_no_number_is_left_to_the_budget(seconds: float) -> None:
+    check_recommend_request(
+        pb.RecommendRequest(budget=pb.Budget(time_limit_seconds=seconds)), LIMITS
     )
 
 
