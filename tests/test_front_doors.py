@@ -303,3 +303,20 @@ def test_an_exact_analysis_on_another_grid_is_refused_on_the_grid_by_every_door(
             2,
             f"advisor: error: {refusal[0][0]}: {refusal[0][1]} (from {architecture})\n",
         )
+
+
+@pytest.mark.parametrize(
+    ("field", "written"), [("time_limit_seconds", "0"), ("log2_rank_target", "-1")]
+)
+def test_a_number_on_the_command_line_is_refused_as_written(
+    tmp_path: Path, field: str, written: str
+) -> None:
+    # `--time-limit 0` was read as 0.0 and refused as "is 0.0: ... (a number written nearer 0
+    # than about 4.9e-324 ... such as 1e-999, is read as 0)", a value and a cause the command
+    # line does not hold, where the library's refusal of the same 0 says "is 0".
+    with pytest.raises(InvalidRequestError) as library:
+        Budget(**{"max_parameters": 20_000, field: int(written)})
+    task = _task_file(tmp_path, {"input": {"shape": [4, 4]}, "preset": "symmetry"})
+    run = advisor("recommend", task, "--budget", "20000", _FLAGS[field], written)
+    named = violations_as_options(library.value.violations, _OPTIONS, {"task": str(task)})
+    assert (run.status, run.stderr) == (2, f"advisor: error: {named}\n")

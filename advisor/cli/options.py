@@ -113,6 +113,19 @@ def count(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def number(text: str) -> int | float:
+    """Read a number as it is written for argparse: a whole one as an int, any other a float.
+
+    ``--time-limit 0`` read as 0.0 was refused as ``is 0.0`` with why a ``1e-999`` reads as 0,
+    a value and a cause the command line does not hold, where the library's refusal of the
+    same 0 says ``is 0``; the budget stores either as a float.
+    """
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
 def output_path(text: str) -> Path | None:
     """Read a file to write: its path, or ``-``, the usual name of standard output (None).
 
@@ -146,6 +159,7 @@ VALUE_KINDS = {
     **usage.VALUE_KINDS,
     count.__name__: "a whole number: 200000, 200_000, 2e5 or 200k",
     bound.__name__: f"a whole number, or {NO_BOUND} for no bound",
+    number.__name__: "a number",
 }
 """What an option of each value type takes, by the type's name, as a usage error states it."""
 
@@ -168,7 +182,7 @@ BUDGET_OPTIONS = (
     Option(
         "--time-limit",
         "time_limit_seconds",
-        {"type": float, "metavar": "S", "help": "search time limit in seconds (default 10)"},
+        {"type": number, "metavar": "S", "help": "search time limit in seconds (default 10)"},
     ),
     Option(
         "--seed",
@@ -260,7 +274,7 @@ BUDGET_OPTIONS = (
         "--rank-target",
         "log2_rank_target",
         {
-            "type": float,
+            "type": number,
             "metavar": "BITS",
             "help": "log2 rank beyond which nothing is gained "
             "(default: the best any net reaches at this budget)",
