@@ -48,7 +48,12 @@ from google.protobuf.message import Message
 from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, RefusedLimit
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
-from advisor.model.architecture import Architecture, architecture_argument, parse_architecture
+from advisor.model.architecture import (
+    Architecture,
+    architecture_argument,
+    checked_rank,
+    parse_architecture,
+)
 from advisor.model.arguments import (
     checked_inference_arguments,
     checked_integer,
@@ -926,7 +931,7 @@ def _task_proto(task: TaskLike) -> advisor_pb2.Task:
 def _architecture_model(architecture: ArchitectureLike, rank: int | None) -> Architecture:
     """Return the design an ``analyze`` argument stands for (``rank``: a result file's pick)."""
     if rank is not None:
-        rank = checked_integer("rank", rank, 1)
+        rank = checked_rank(rank)
         if not isinstance(architecture, str | os.PathLike):
             raise InvalidRequestError.single(
                 "rank",

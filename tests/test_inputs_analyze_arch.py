@@ -84,22 +84,24 @@ def test_a_bad_architecture_is_still_named_where_it_lies(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("rank", [0, -1])
-def test_a_rank_below_one_is_refused_alike_by_the_command_and_the_client(
+def test_a_rank_below_one_is_refused_alike_by_the_command_the_client_and_the_library(
     tmp_path: Path, rank: int
 ) -> None:
     # The command said the result "holds the ranks [1]", the client that a rank is a whole
-    # number at least 1.
+    # number at least 1; then both said that, and the library (load_architecture(path,
+    # rank=0)) that it is "a whole number from 1, a recommendation's rank".
     task, _, result = _files(tmp_path)
     line = assert_one_error_line(
         advisor("analyze", task, "--arch", result, "--rank", str(rank)),
         ExitCode.INVALID_ARGUMENT,
     )
+    with pytest.raises(InvalidRequestError) as library:
+        architecture_argument(result, rank)
     with AdvisorClient("127.0.0.1:9") as client, pytest.raises(InvalidRequestError) as raised:
         client.analyze(task, result, rank=rank)
-    assert raised.value.violations == (
-        FieldViolation("rank", f"must be a whole number at least 1; got {rank}"),
-    )
-    assert line == f"advisor: error: --rank: must be a whole number at least 1; got {rank}"
+    refusal = f"must be a whole number from 1, a recommendation's rank; got {rank}"
+    assert library.value.violations == raised.value.violations == (FieldViolation("rank", refusal),)
+    assert line == f"advisor: error: --rank: {refusal}"
 
 
 _TASK_HOLDS = "a task file holds input and correlations or a preset (docs/FORMATS.md §1)"

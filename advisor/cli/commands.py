@@ -20,7 +20,6 @@ from advisor_client.client import (
     DEFAULT_MAX_MESSAGE_BYTES,
     AdvisorClient,
     TlsConfig,
-    checked_integer,
     task_model,
 )
 from advisor_client.errors import (
@@ -56,7 +55,7 @@ from advisor.errors import (
     fitting_violations,
     refused_limits,
 )
-from advisor.model.architecture import architecture_argument
+from advisor.model.architecture import architecture_argument, checked_rank
 from advisor.model.documents import STDIN, source_name
 from advisor.service.command import (
     describe_start_error,
@@ -220,8 +219,9 @@ def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     # Each document is read and validated once, here, the task first as the client reads it:
     # the client sends the models as they are, and the table shows the architecture.
     task = task_model(args.task)
-    # --rank is checked as the client checks its rank: 0 or -1 is no rank, not one the file lacks.
-    rank = None if args.rank is None else checked_integer("rank", args.rank, 1)
+    # --rank is checked before the file, as the client checks it: 0 or -1 is no rank, not one
+    # the file lacks.
+    rank = None if args.rank is None else checked_rank(args.rank)
     architecture = architecture_argument(args.arch, rank)
     analysis = advisor.analyze(task, architecture, exact=args.exact, timeout=args.timeout)
     return render_analysis(analysis, args.format, architecture)

@@ -73,6 +73,7 @@ __all__ = [
     "PermutationGeometry",
     "architecture_argument",
     "architecture_document",
+    "checked_rank",
     "load_architecture",
     "parameter_count",
     "parse_architecture",
@@ -494,6 +495,24 @@ def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Arc
     return _chosen_architecture(document, path, rank, "architecture")
 
 
+def checked_rank(rank: object) -> int:
+    """Return ``rank`` as an ``int`` if it is a recommendation's rank: a whole number from 1.
+
+    The one check of a rank asked for, the library's, the client's and the command's: the
+    client and the command said ``must be a whole number at least 1`` where the library said
+    it is a recommendation's rank.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``rank``.
+    """
+    # A rank is a count: `True` or `2.0` would be taken for rank 1 or 2 (`rank in ranks`).
+    if not is_whole(rank) or int(rank) < 1:
+        raise InvalidRequestError.single("rank", _NO_RANK.format(rank))
+    return int(rank)
+
+
 def _chosen_architecture(
     document: Mapping[str, Any], path: str | os.PathLike[str], rank: int | None, field: str
 ) -> Architecture:
@@ -503,10 +522,7 @@ def _chosen_architecture(
     errors on the document's fields are placed under ``field``, an error on ``rank`` is not.
     """
     if rank is not None:
-        # A rank is a count: `True` or `2.0` would be taken for rank 1 or 2 (`rank in ranks`).
-        if not is_whole(rank) or int(rank) < 1:
-            raise InvalidRequestError.single("rank", _NO_RANK.format(rank))
-        rank = int(rank)
+        rank = checked_rank(rank)
     if "recommendations" not in document:
         if rank is not None:
             raise InvalidRequestError.single(
