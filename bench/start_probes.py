@@ -18,7 +18,6 @@ order, or the client's wait did not return True. ``--write-docs`` records the ta
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import os
 import signal
@@ -37,7 +36,7 @@ from typing import IO
 import grpc
 from advisor_client.client import AdvisorClient
 
-from bench.report import at_least, positive_int, update_section
+from bench.report import at_least, command_parser, positive_int, update_section
 from bench.stress_stop import cpu_burners
 from tests.support.raw_calls import health_status
 from tests.support.server_process import ROOT
@@ -257,7 +256,7 @@ def report(runs: Sequence[StartRun]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Probe ``--runs`` starts, print the table (optionally record it); exit 1 on a miss."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = command_parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=positive_int, default=8, help="starts probed (default 8)")
     parser.add_argument(
         "--workers", type=positive_int, default=2, help="server.py --workers (default 2)"
