@@ -566,9 +566,24 @@ def start_server(config: ServerConfig) -> RunningServer:
         On setting ``tls_cert``/``tls_key``/``tls_client_ca`` if a TLS file cannot be read or is
         not a PEM certificate chain, the private key of that certificate or a PEM CA bundle; on
         ``host``/``port`` if the address cannot be bound.
+    KeyboardInterrupt
+        On Ctrl-C while it waits (worker processes take seconds to load), once the start is
+        abandoned: the workers started so far exit and the port closes. The start ran on on the
+        servers' event loop, and its server served on with nothing to stop it (a notebook's
+        re-run cell left one more each time).
     """
     credentials = _server_credentials(config)
-    return _on_loop(_start(config, credentials))
+    # The task's handle is kept as a future: a Ctrl-C in the wait for it must not lose it.
+    starting = asyncio.run_coroutine_threadsafe(
+        _as_task(_start(config, credentials)), _event_loop()
+    )
+    try:
+        return _on_loop(_awaited(starting.result()))
+    except KeyboardInterrupt:
+        started = _on_loop(_cancelled(starting.result()))
+        if started is not None:  # it had just started as the Ctrl-C came
+            started.stop(0)
+        raise
 
 
 async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | None) -> RunningServer:
@@ -867,6 +882,11 @@ def _start_unless_stopped(config: ServerConfig, stop: threading.Event) -> Runnin
 async def _as_task(coroutine: Coroutine[Any, Any, _Result]) -> asyncio.Task[_Result]:
     """Run ``coroutine`` as a task of the running loop, whose handle other threads can pass on."""
     return asyncio.ensure_future(coroutine)
+
+
+async def _awaited(task: asyncio.Task[_Result]) -> _Result:
+    """Return ``task``'s result, for a thread that waits on it and may give up (cancel it)."""
+    return await task
 
 
 async def _ended_within(task: asyncio.Task[Any], seconds: float) -> bool:

@@ -41,6 +41,8 @@ from advisor.service.server import (
     read_token_file,
     start_server,
 )
+from advisor.service.servicer import AdvisorServicer
+from advisor.service.thread_pool import ThreadWorkers
 from advisor.service.threads import ThreadContext
 from tests.support.certificates import Certificates, make_certificates
 from tests.support.harness import CallError, DirectAdvisor, LiveAdvisor
@@ -573,6 +575,37 @@ def test_ctrl_c_while_the_server_loads_is_one_line(
     monkeypatch.setitem(sys.modules, "advisor.service.server", _LoadingInterrupted("server"))
     assert serve_main(["--executor", "threads", "--port", str(live_server.port)]) == 1
     assert capsys.readouterr().err == "advisor-server: error: interrupted\n"
+
+
+def test_ctrl_c_while_start_server_waits_abandons_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # In a notebook, Ctrl-C in the seconds the worker processes take to load interrupted only the
+    # wait: the start went on on the servers' event loop, and its server served on with its
+    # workers and no handle to stop it; every re-run of the cell left one more.
+    starting = threading.Event()
+    cancelled = threading.Event()
+
+    async def slow_workers(
+        config: ServerConfig, admission: Admission, on_serving: Callable[[bool], None]
+    ) -> ThreadWorkers:
+        starting.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return ThreadWorkers(AdvisorServicer(config.limits, admission), admission, config.workers)
+
+    def press_ctrl_c_once_starting() -> None:
+        if starting.wait(60):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(server_module, "_call_workers", slow_workers)
+    threading.Thread(target=press_ctrl_c_once_starting, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        start_server(ServerConfig(port=0, workers=1, executor="threads"))
+    assert cancelled.is_set()  # abandoned before start_server gave the interrupt back
 
 
 @pytest.mark.parametrize(
