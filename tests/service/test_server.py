@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -606,6 +607,34 @@ def test_ctrl_c_while_start_server_waits_abandons_the_start(
     with pytest.raises(KeyboardInterrupt):
         start_server(ServerConfig(port=0, workers=1, executor="threads"))
     assert cancelled.is_set()  # abandoned before start_server gave the interrupt back
+
+
+def test_a_start_that_fails_after_binding_closes_its_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # gRPC listens from the bind, and stopping a server it never started leaves it listening:
+    # a worker that failed to start (or a start abandoned by Ctrl-C) kept the port, accepting
+    # connections no one answered, until the process ended; a notebook's re-run of the cell on
+    # the same port found it in use.
+    bound: list[int] = []
+    bind = server_module.bind
+
+    def recorded_bind(*args: Any) -> int:
+        bound.append(bind(*args))
+        return bound[-1]
+
+    async def failing_workers(
+        config: ServerConfig, admission: Admission, on_serving: Callable[[bool], None]
+    ) -> ThreadWorkers:
+        raise ServerStartError(["executor"], "a worker process did not start")
+
+    monkeypatch.setattr(server_module, "bind", recorded_bind)
+    monkeypatch.setattr(server_module, "_call_workers", failing_workers)
+    with pytest.raises(ServerStartError):
+        start_server(ServerConfig(port=0, workers=1, executor="threads"))
+    (port,) = bound
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
 
 @pytest.mark.parametrize(
