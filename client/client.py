@@ -25,6 +25,8 @@ import json
 import math
 import numbers
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -411,7 +413,11 @@ class AdvisorClient:
             The request; invalid input raises :class:`~advisor.errors.InvalidRequestError` before
             any call, with field paths under ``task`` / ``budget``.
         progress
-            If given, the call streams (``StreamRecommend``) and ``progress`` receives each event.
+            If given, the call streams (``StreamRecommend``) and ``progress`` receives the events
+            on this thread: the newest one each time it is ready for one, and always the last
+            before the result. The stream is read as it arrives, so a callback slower than the
+            events (a plot redrawn) skips the stale ones instead of delaying the result past the
+            call's deadline.
         timeout
             Deadline in seconds; by default ``default_timeout``, or the budget's time limit plus
             a margin when that is longer, so the search can use all the time it was given (at
@@ -426,11 +432,8 @@ class AdvisorClient:
         """
         require_callback(progress, "progress")
         if progress is not None:
-            # Closed on the way out: an exception from ``progress`` would otherwise keep the
-            # stream, and the search, alive through its traceback's frames.
-            events = self.stream_recommend(task, budget, timeout=timeout, search_id=search_id)
-            with contextlib.closing(events):
-                return _last_result(events, progress)
+            stream = self._stream_request(task, budget, timeout, search_id)
+            return self._result_with_progress(*stream, progress)
         request = advisor_pb2.RecommendRequest(
             task=_task_proto(task), budget=_budget_proto(budget), search_id=_named(search_id)
         )
@@ -457,14 +460,20 @@ class AdvisorClient:
         keep its best designs so far, name it (``search_id``, as :meth:`recommend`) and call
         :meth:`finish_search`: the stream then ends with that result.
         """
+        # Checked here, not in the generator: its body runs at the first next().
+        return self._stream_events(*self._stream_request(task, budget, timeout, search_id))
+
+    def _stream_request(
+        self, task: TaskLike, budget: BudgetLike, timeout: float | None, search_id: str | None
+    ) -> tuple[advisor_pb2.StreamRecommendRequest, float]:
+        """Return a search's checked ``StreamRecommend`` request and its deadline in seconds."""
         request = advisor_pb2.StreamRecommendRequest(
             task=_task_proto(task), budget=_budget_proto(budget), search_id=_named(search_id)
         )
         deadline = self._search_timeout(request.budget, timeout)
-        # Here, not in the generator: its body runs at the first next().
         self._check_open()
         self._check_size(request)
-        return self._stream_events(request, deadline)
+        return request, deadline
 
     def analyze(
         self,
@@ -683,24 +692,66 @@ class AdvisorClient:
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
     ) -> Generator[SearchProgress | SearchResult, None, None]:
-        """Run the call whose request :meth:`stream_recommend` checked (its size, the client).
+        """Run the call whose request :meth:`_stream_request` checked; cancel it on the way out."""
+        call = self._open_stream(request, timeout)
+        try:
+            yield from self._read_events(call, request.budget)
+        finally:
+            call.cancel()
+
+    def _result_with_progress(
+        self,
+        request: advisor_pb2.StreamRecommendRequest,
+        timeout: float,
+        progress: Callable[[SearchProgress], object],
+    ) -> SearchResult:
+        """Run the call whose request :meth:`_stream_request` checked; return its result.
+
+        A helper thread reads the stream as it arrives, while ``progress`` runs here on the
+        newest event (:func:`_last_result`): read between two calls of ``progress``, the events
+        queued behind a slow one and the result came after the deadline. The call is cancelled
+        on the way out, whatever ends it (an exception from ``progress``, a Ctrl-C), so the
+        search does not run on.
+        """
+        call = self._open_stream(request, timeout)
+        arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception] = queue.SimpleQueue()
+        events = self._read_events(call, request.budget)
+        reader = threading.Thread(
+            target=_pass_on, args=(events, arrived), name="advisor-stream", daemon=True
+        )
+        reader.start()
+        try:
+            return _last_result(arrived, progress)
+        finally:
+            call.cancel()
+            reader.join()
+
+    def _open_stream(
+        self, request: advisor_pb2.StreamRecommendRequest, timeout: float
+    ) -> grpc._CallIterator[advisor_pb2.StreamRecommendResponse]:
+        """Start a ``StreamRecommend`` call; its caller cancels it once done with it."""
+        with self._typed_errors():
+            return self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
+
+    def _read_events(
+        self,
+        responses: Iterator[advisor_pb2.StreamRecommendResponse],
+        budget: advisor_pb2.Budget,
+    ) -> Iterator[SearchProgress | SearchResult]:
+        """Decode a stream's responses up to its result, raising a failed call's typed error.
 
         An event of a kind this version does not know (a member a newer server added to the
         response's ``event``) is skipped: read as progress, it was an empty one, its counts 0
         after the events before it.
         """
         with self._typed_errors():
-            call = self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
-            try:
-                for response in call:
-                    event = response.WhichOneof("event")
-                    if event == "result":
-                        yield _page(response.result, request.budget)
-                        return
-                    if event == "progress":
-                        yield _decoded(wire.search_progress_from_proto, response.progress)
-            finally:
-                call.cancel()
+            for response in responses:
+                event = response.WhichOneof("event")
+                if event == "result":
+                    yield _page(response.result, budget)
+                    return
+                if event == "progress":
+                    yield _decoded(wire.search_progress_from_proto, response.progress)
         raise AdvisorRpcError(
             grpc.StatusCode.INTERNAL, "the server closed the stream without sending a result"
         )
@@ -827,15 +878,39 @@ def _check_type(field: str, value: object, expected: type, *, optional: bool = F
     raise InvalidRequestError.single(field, f"must be {allowed}; got {type(value).__name__}")
 
 
+def _pass_on(
+    events: Iterator[SearchProgress | SearchResult],
+    arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception],
+) -> None:
+    """Put each of ``events`` into ``arrived`` as it comes, then the error that ended them."""
+    try:
+        for event in events:
+            arrived.put(event)
+    except Exception as error:  # raised by the thread that waits on ``arrived``
+        arrived.put(error)
+
+
 def _last_result(
-    events: Iterator[SearchProgress | SearchResult], progress: Callable[[SearchProgress], object]
+    arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception],
+    progress: Callable[[SearchProgress], object],
 ) -> SearchResult:
-    for event in events:
-        if isinstance(event, SearchProgress):
+    """Return the result that ends ``arrived``, calling ``progress`` on the newest event so far.
+
+    The events that came while ``progress`` ran are stale once it returns: it gets the newest
+    of them only, and the last one before the result always. An error raises.
+    """
+    while True:
+        batch = [arrived.get()]
+        while not arrived.empty():
+            batch.append(arrived.get_nowait())
+        end = batch[-1]
+        if isinstance(end, Exception):
+            raise end
+        newest = [event for event in batch if isinstance(event, SearchProgress)][-1:]
+        for event in newest:
             progress(event)
-        else:
-            return event
-    raise AssertionError("unreachable: stream_recommend ends with a result or raises")
+        if isinstance(end, SearchResult):
+            return end
 
 
 def _graph(

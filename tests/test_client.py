@@ -123,6 +123,27 @@ def test_recommend_with_a_progress_callback_streams(fake: tuple[ScriptedAdvisor,
     assert servicer.calls == Counter({"StreamRecommend": 1})
 
 
+def test_a_progress_callback_slower_than_the_events_still_gets_the_result(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # A notebook that redrew a plot on each event read the stream no faster than it drew: the
+    # events queued up, the result behind them came after the call's deadline, and the call
+    # failed DEADLINE_EXCEEDED though the server had answered. Four events of a second each
+    # here, against a deadline of two seconds.
+    servicer, target = fake
+    servicer.progress_events = 4
+    seen: list[SearchProgress] = []
+
+    def redraw(event: SearchProgress) -> None:
+        seen.append(event)
+        time.sleep(1.0)
+
+    with _client(target) as client:
+        result = client.recommend(TASK, BUDGET, progress=redraw, timeout=2.0)
+    assert result.candidates_evaluated == 7
+    assert seen[-1].candidates_evaluated == 6  # the newest event, before the result
+
+
 def test_a_progress_callback_that_raises_ends_the_stream(fake: tuple[ScriptedAdvisor, str]) -> None:
     # The exception's traceback holds the stream's frame: the call stayed open, and a search
     # ran on, for as long as the application kept the exception (a log record, a retry loop).

@@ -46,6 +46,8 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     :class:`InvalidRequestError`, sent as the service sends it (BadRequest field violations).
     While ``release`` is an unset event, every call that is not failed waits for it (at most
     ``HOLD_SECONDS``) before answering, so only the client's deadline can end it early.
+    A stream sends ``progress_events`` progress events at once (their ``candidates_evaluated``
+    counting up from 3), then its result.
     With ``hold_stream_after_first_event``, a stream sends its first event and then waits (at
     most ``HOLD_SECONDS``) for the client to end it; ``stream_ended`` is set when a stream ends,
     however it ended. ``health`` answers ``grpc.health.v1`` checks: the advisor service is
@@ -62,6 +64,7 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self.release: threading.Event | None = None
         self.fail_stream_after_first_event = False
         self.hold_stream_after_first_event = False
+        self.progress_events = 1
         self.stream_ended = threading.Event()
         self.health = health.HealthServicer()
         self.health.set(ADVISOR_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
@@ -90,6 +93,11 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self._begin("StreamRecommend", context)
         context.add_callback(self.stream_ended.set)
         yield advisor_pb2.StreamRecommendResponse(progress=_PROGRESS)
+        for later in range(1, self.progress_events):
+            progress = advisor_pb2.SearchProgress()
+            progress.CopyFrom(_PROGRESS)
+            progress.candidates_evaluated += later
+            yield advisor_pb2.StreamRecommendResponse(progress=progress)
         if self.hold_stream_after_first_event:
             self.stream_ended.wait(HOLD_SECONDS)
             return
