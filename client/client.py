@@ -386,6 +386,7 @@ class AdvisorClient:
         ]
         if is_loopback(target):
             options.append(("grpc.enable_http_proxy", 0))
+        self._target = target
         self._plaintext = tls is None
         self._without_certificate = tls is not None and tls.client_cert is None
         if tls is None:
@@ -647,6 +648,18 @@ class AdvisorClient:
         """
         self._closed = True
         self._channel.close()
+
+    def __repr__(self) -> str:
+        """Name the target, the channel's security and whether the client is closed.
+
+        What a notebook shows for a client; never the token.
+        """
+        if self._plaintext:
+            security = "plaintext"
+        else:
+            security = "TLS" if self._without_certificate else "mutual TLS"
+        state = "closed" if self._closed else "open"
+        return f"<AdvisorClient {self._target!r} {security}, {state}>"
 
     def __reduce__(self) -> NoReturn:
         """Refuse to be pickled, saying what to send instead.

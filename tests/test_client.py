@@ -429,6 +429,21 @@ def test_a_close_from_another_thread_just_after_the_open_check_raises_client_clo
     assert sum(servicer.calls.values()) == 0
 
 
+def test_a_clients_repr_names_its_target_and_state_never_its_token(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # A notebook shows a cell's last value by its repr: "<advisor_client.client.AdvisorClient
+    # object at 0x7f...>" said neither which server nor whether the client could still call.
+    _, target = fake
+    client = _client(target, token="s3cret-token")
+    assert repr(client) == f"<AdvisorClient {target!r} plaintext, open>"
+    client.close()
+    assert repr(client) == f"<AdvisorClient {target!r} plaintext, closed>"
+    assert "s3cret" not in repr(client)
+    with AdvisorClient("localhost:1", tls=TlsConfig()) as secure:
+        assert repr(secure) == "<AdvisorClient 'localhost:1' TLS, open>"
+
+
 def test_pickling_a_client_says_what_to_send_instead(fake: tuple[ScriptedAdvisor, str]) -> None:
     # A process pool or a Ray task capturing a client failed on gRPC's "no default __reduce__
     # due to non-trivial __cinit__", which names neither the client nor a way on.
