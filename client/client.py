@@ -416,9 +416,8 @@ class AdvisorClient:
         progress
             If given, the call streams (``StreamRecommend``) and ``progress`` receives the events
             on this thread: the newest one each time it is ready for one, and always the last
-            before the result. The stream is read as it arrives, so a callback slower than the
-            events (a plot redrawn) skips the stale ones instead of delaying the result past the
-            call's deadline.
+            before the result. The stream is read as it arrives (:meth:`stream_recommend`), so
+            a callback slower than the events (a plot redrawn) skips the stale ones.
         timeout
             Deadline in seconds; by default ``default_timeout``, or the budget's time limit plus
             a margin when that is longer, so the search can use all the time it was given (at
@@ -454,7 +453,10 @@ class AdvisorClient:
         """Search like :meth:`recommend`, yielding progress events and then the result.
 
         The request is checked now; the call starts at the first ``next()``. The last item is
-        always the :class:`~advisor.model.results.SearchResult`. Closing the generator
+        always the :class:`~advisor.model.results.SearchResult`. A helper thread reads the
+        events as they arrive, so a loop slower than they come (a plot redrawn per event)
+        still gets the result, however late it reads it: read at the loop's pace, the result
+        came after the call's deadline, which failed the call. Closing the generator
         (``close()``, or ``contextlib.closing`` around the loop) cancels the call, which stops
         the search on the server with no result; so does abandoning it, but only once nothing
         refers to it (an exception's traceback does while the exception lives). To stop it and
@@ -705,12 +707,15 @@ class AdvisorClient:
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
     ) -> Generator[SearchProgress | SearchResult, None, None]:
-        """Run the call whose request :meth:`_stream_request` checked; cancel it on the way out."""
-        call = self._open_stream(request, timeout)
-        try:
-            yield from self._read_events(call, request.budget)
-        finally:
-            call.cancel()
+        """Run the call whose request :meth:`_stream_request` checked, yielding every event."""
+        with self._read_ahead(request, timeout) as arrived:
+            while True:
+                event = arrived.get()
+                if isinstance(event, Exception):
+                    raise event
+                yield event
+                if isinstance(event, SearchResult):
+                    return
 
     def _result_with_progress(
         self,
@@ -720,11 +725,22 @@ class AdvisorClient:
     ) -> SearchResult:
         """Run the call whose request :meth:`_stream_request` checked; return its result.
 
-        A helper thread reads the stream as it arrives, while ``progress`` runs here on the
-        newest event (:func:`_last_result`): read between two calls of ``progress``, the events
-        queued behind a slow one and the result came after the deadline. The call is cancelled
-        on the way out, whatever ends it (an exception from ``progress``, a Ctrl-C), so the
-        search does not run on.
+        ``progress`` runs here on the newest event each time (:func:`_last_result`).
+        """
+        with self._read_ahead(request, timeout) as arrived:
+            return _last_result(arrived, progress)
+
+    @contextlib.contextmanager
+    def _read_ahead(
+        self, request: advisor_pb2.StreamRecommendRequest, timeout: float
+    ) -> Iterator[queue.SimpleQueue[SearchProgress | SearchResult | Exception]]:
+        """Start a stream and yield the queue a helper thread reads its events into.
+
+        The events, then the error that ended the call if one did. Read at the pace of the
+        code that takes them (a plot redrawn per event), the events queued up and the result
+        behind them came after the call's deadline, which failed it. The call is cancelled on
+        the way out, whatever ends it (the generator closed, an exception from ``progress``,
+        a Ctrl-C), so the search does not run on.
         """
         call = self._open_stream(request, timeout)
         arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception] = queue.SimpleQueue()
@@ -734,7 +750,7 @@ class AdvisorClient:
         )
         reader.start()
         try:
-            return _last_result(arrived, progress)
+            yield arrived
         finally:
             call.cancel()
             reader.join()

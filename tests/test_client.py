@@ -144,6 +144,21 @@ def test_a_progress_callback_slower_than_the_events_still_gets_the_result(
     assert seen[-1].candidates_evaluated == 6  # the newest event, before the result
 
 
+def test_a_stream_read_slower_than_its_events_still_ends_with_the_result(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # As with a slow progress callback: a loop that redrew a plot per event read the stream at
+    # its own pace, and the result queued behind the events came after the deadline.
+    servicer, target = fake
+    servicer.progress_events = 4
+    events: list[SearchProgress | SearchResult] = []
+    with _client(target) as client:
+        for event in client.stream_recommend(TASK, BUDGET, timeout=2.0):
+            events.append(event)
+            time.sleep(1.0)
+    assert [type(event) for event in events] == [SearchProgress] * 4 + [SearchResult]
+
+
 def test_a_progress_callback_that_raises_ends_the_stream(fake: tuple[ScriptedAdvisor, str]) -> None:
     # The exception's traceback holds the stream's frame: the call stayed open, and a search
     # ran on, for as long as the application kept the exception (a log record, a retry loop).
