@@ -531,6 +531,18 @@ class RunningServer:
         """Block until the server has stopped (or ``timeout`` passes); True if it has."""
         return self._stopped.wait(timeout)
 
+    def __repr__(self) -> str:
+        """Name the address, the executor and its workers, and whether it serves still.
+
+        What a notebook shows for a server; ``draining`` once :meth:`stop` has begun.
+        """
+        if self._stopped.is_set():
+            state = "stopped"
+        else:
+            state = "draining" if self._admission.shutting_down else "serving"
+        workers = f"{self._config.workers} worker{'s' if self._config.workers != 1 else ''}"
+        return f"<RunningServer {self.address!r} {self._config.executor}, {workers}, {state}>"
+
     def __enter__(self) -> Self:
         return self
 

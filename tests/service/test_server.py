@@ -578,6 +578,14 @@ def test_ctrl_c_while_the_server_loads_is_one_line(
     assert capsys.readouterr().err == "advisor-server: error: interrupted\n"
 
 
+def test_a_running_servers_repr_names_its_address_executor_and_state() -> None:
+    # A notebook shows a cell's last value by its repr: "<advisor.service.server.RunningServer
+    # object at 0x7f...>" gave neither the address to call nor whether it still served.
+    with start_server(ServerConfig(port=0, workers=1, executor="threads")) as running:
+        assert repr(running) == f"<RunningServer {running.address!r} threads, 1 worker, serving>"
+    assert repr(running) == f"<RunningServer {running.address!r} threads, 1 worker, stopped>"
+
+
 def test_ctrl_c_while_start_server_waits_abandons_the_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
