@@ -157,7 +157,12 @@ class RunningSearches:
             hurry(FINISH_GRACE_SECONDS)
 
     def release(self, key: SearchKey, search: RunningSearch) -> None:
-        """Let ``key`` go once ``search``'s work or call has ended (not a later search's)."""
+        """Let ``key`` go once ``search``'s work or call has ended (not a later search's).
+
+        Its hurry goes too: it holds the call's work, the request's bytes included, and gRPC
+        keeps the call's done callback, which releases the search, after the call.
+        """
+        search.hurry = None
         if self._running.get(key) is search:
             del self._running[key]
 
