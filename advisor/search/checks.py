@@ -32,7 +32,7 @@ from advisor.search.candidates import (
 from advisor.search.ladders import Ladders
 from advisor.search.profiles import ProfileRules
 
-__all__ = ["check_bounds", "check_kernel", "check_space"]
+__all__ = ["check_bounds", "check_kernel", "check_space", "too_deep"]
 
 
 def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
@@ -161,7 +161,10 @@ def check_space(
     if missing:
         raise InvalidRequestError(missing)
     if not any(c.eligible for c in candidates):
-        raise InvalidRequestError.single("budget.min_depth", _too_deep(task, budget))
+        raise InvalidRequestError.single(
+            "budget.min_depth",
+            too_deep(task.input.shape, budget.min_depth, budget.max_depth),
+        )
     depth = min(c.depth for c in candidates if c.eligible)
     if budget.width_profile == "free":
         smallest_width = budget.choices()[0]
@@ -237,20 +240,20 @@ def _widest_multiply_adds(width: int, candidates: Sequence[Candidate], ladders: 
     )
 
 
-def _too_deep(task: Task, budget: Budget) -> str:
-    """Say how deep the input's trees go, for a ``min_depth`` that leaves none of them.
+def too_deep(shape: Sequence[int], min_depth: int | None, max_depth: int | None) -> str:
+    """Say how deep the trees on ``shape`` go, for a ``min_depth`` that leaves none of them.
 
-    The deepest schedule of the input or of any padding of it within the depth bound
+    The deepest schedule of the input or of any padding of it within ``max_depth``
     (:func:`~advisor.search.candidates.deepest_tree`): no tree of the search is deeper.
     Without the figure a user cannot tell which depth to ask for (a prime 13 pools four levels
-    only padded to 16).
+    only padded to 16). The service refuses such a ``min_depth`` in these words too where it is
+    also over its ``max_layers`` (:mod:`advisor.service.limits`).
     """
-    spec = task.input
-    deepest = deepest_tree(spec.shape, budget.max_depth)
+    deepest = deepest_tree(shape, max_depth)
     levels = "1 level (one global pooling)" if deepest == 1 else f"{deepest} levels"
     return (
-        f"is {budget.min_depth}, and the deepest tree the search builds on the input "
-        f"{list(spec.shape)} (padded or not) within the depth bounds has {levels}; lower it "
+        f"is {min_depth}, and the deepest tree the search builds on the input "
+        f"{list(shape)} (padded or not) within the depth bounds has {levels}; lower it "
         f"to {deepest} or less"
     )
 

@@ -5,7 +5,9 @@ the response estimate also the few grids the search may pad the input to), so an
 request is refused in time proportional to its size, never after the library has started
 resolving regions or searching. Everything the library validates on its own (a negative width,
 a window that does not tile the grid) is left to it; these limits only bound the work one
-request may ask for. docs/SERVICE.md lists the defaults.
+request may ask for. docs/SERVICE.md lists the defaults. One refusal is the library's own: a
+``min_depth`` over ``max_layers`` that no tree on the input reaches is refused as the search
+refuses it (:func:`_min_depth_violations`), since raising the limit would not admit it.
 
 An analysis has one more check, :func:`check_analysis_cost`, after parsing (its cost depends on
 the pooling grids and the resolved regions) and before any rank is computed: it bounds the work
@@ -57,6 +59,8 @@ from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
 from advisor.protocol.metadata import DEFAULT_MAX_MESSAGE_BYTES
+from advisor.search.candidates import deepest_tree
+from advisor.search.checks import too_deep
 
 __all__ = [
     "LOCAL_LIMITS",
@@ -305,7 +309,7 @@ def check_recommend_request(
     """Raise :class:`LimitExceededError` naming every field of a search request over a limit."""
     violations = [
         *_task_violations(request.task, limits, "task"),
-        *_budget_violations(request.budget, limits, "budget"),
+        *_budget_violations(request.budget, request.task.input, limits, "budget"),
     ]
     if not violations:
         top_k = request.budget.top_k if request.budget.HasField("top_k") else _unset_top_k(limits)
@@ -856,11 +860,23 @@ def _padded_permutation(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> i
     where that grid is no larger than ``max_locations``, which then bounds the permutation;
     also for an input that is no grid, or over the limit, refused on its own field.
     """
-    shape = tuple(spec.shape)
-    if grid_problem(shape) is not None or math.prod(shape) > limits.max_locations:
+    shape = _admitted_grid(spec, limits)
+    if shape is None:
         return None
     padded = largest_grid(shape)
     return padded if padded > limits.max_locations else None
+
+
+def _admitted_grid(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> tuple[int, ...] | None:
+    """Return the shape of ``spec`` where it is a grid within ``max_locations``, else None.
+
+    None for an input that is no grid (the library's to refuse) or over the limit (refused on
+    its own field): nothing of such an input is worth computing.
+    """
+    shape = tuple(spec.shape)
+    if grid_problem(shape) is not None or math.prod(shape) > limits.max_locations:
+        return None
+    return shape
 
 
 def _geometry_violations(
@@ -892,6 +908,30 @@ def _geometry_violations(
     )
 
 
+def _min_depth_violations(
+    budget: advisor_pb2.Budget, spec: advisor_pb2.InputSpec, limits: RequestLimits, field: str
+) -> Iterator[FieldViolation]:
+    """Refuse on ``field`` a ``min_depth`` over ``max_layers``, with what would admit it.
+
+    Where no tree on the input ``spec`` is that deep, whatever the server admits, the refusal
+    is the search's (:func:`~advisor.search.checks.too_deep`, quoting the deepest tree within
+    the depth bounds the server would search), with no limit to raise: an 8 x 8 task's
+    ``min_depth`` 20 was refused over ``max_layers`` 16, and its ``ErrorInfo`` asked for 20,
+    which only led to the search's refusal to lower it to 3.
+    """
+    depth = budget.min_depth
+    if depth <= limits.max_layers:
+        return
+    shape = _admitted_grid(spec, limits)
+    if shape is None or depth <= deepest_tree(shape):
+        yield _over(field, "depth", depth, limits, "max_layers")
+        return
+    bound = limits.max_layers
+    if budget.HasField("max_depth"):
+        bound = min(bound, budget.max_depth)
+    yield FieldViolation(field, too_deep(shape, depth, bound))
+
+
 def _kernel_violations(kernel: int, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:
     yield from _count(
         f"{field}.representation_kernel",
@@ -903,12 +943,16 @@ def _kernel_violations(kernel: int, limits: RequestLimits, field: str) -> Iterat
 
 
 def _budget_violations(
-    budget: advisor_pb2.Budget, limits: RequestLimits, field: str
+    budget: advisor_pb2.Budget,
+    spec: advisor_pb2.InputSpec,
+    limits: RequestLimits,
+    field: str,
 ) -> Iterator[FieldViolation]:
+    """Name what is over a limit in ``budget``, a search's on the input ``spec``."""
     if budget.HasField("max_depth"):
         yield from _count(f"{field}.max_depth", "depth", budget.max_depth, limits, "max_layers")
     if budget.HasField("min_depth"):
-        yield from _count(f"{field}.min_depth", "depth", budget.min_depth, limits, "max_layers")
+        yield from _min_depth_violations(budget, spec, limits, f"{field}.min_depth")
     if budget.HasField("max_channels"):
         yield from _widths_violations([(f"{field}.max_channels", budget.max_channels)], limits)
     yield from _count(

@@ -40,7 +40,7 @@ from advisor.service.limits import (
     check_recommend_request,
     defaults_within,
 )
-from advisor.service.server import ServerConfig, start_server
+from advisor.service.server import RunningServer, ServerConfig, start_server
 from tests.support.harness import CallError, DirectAdvisor, LiveAdvisor
 from tests.support.workloads import quick_budget
 
@@ -154,6 +154,41 @@ def test_a_time_limit_that_is_no_number_is_left_to_the_budget(seconds: float) ->
     check_recommend_request(
         pb.RecommendRequest(budget=pb.Budget(time_limit_seconds=seconds)), LIMITS
     )
+
+
+def test_a_min_depth_no_tree_reaches_is_refused_for_the_grid_not_the_limit(
+    live_threads: tuple[RunningServer, grpc.Channel],
+) -> None:
+    # An 8 x 8 task's min_depth 20 was refused over max_layers 16, its ErrorInfo asking for 20,
+    # where the embedded server (max_layers 24) said to lower it to 3: raising the limit as
+    # told only led to that second refusal.
+    request = pb.RecommendRequest(
+        task=_task(), budget=pb.Budget(max_parameters=20_000, min_depth=20)
+    )
+    with pytest.raises(CallError) as refused:
+        LiveAdvisor(live_threads[1]).unary("Recommend", request, timeout=60)
+    with pytest.raises(CallError) as embedded:
+        DirectAdvisor(LOCAL_LIMITS).unary("Recommend", request)
+    assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.violations == embedded.value.violations
+    assert refused.value.violations == [
+        (
+            "budget.min_depth",
+            "is 20, and the deepest tree the search builds on the input [8, 8] (padded or not) "
+            "within the depth bounds has 3 levels; lower it to 3 or less",
+        )
+    ]
+    assert refused.value.error_infos == []
+
+
+def test_a_min_depth_the_grid_reaches_is_refused_over_the_limit() -> None:
+    # A sequence of 64 has trees of 6 levels: max_layers 3 is what refuses a min_depth of 4.
+    task = pb.Task(input=pb.InputSpec(shape=[64]), preset="start_end")
+    request = pb.RecommendRequest(task=task, budget=pb.Budget(min_depth=4))
+    with pytest.raises(LimitExceededError) as error:
+        check_recommend_request(request, LIMITS)
+    assert _fields(error) == ["budget.min_depth"]
+    assert error.value.limits == {"max_layers": "4"}
 
 
 def _architecture(**changes: object) -> pb.Architecture:
