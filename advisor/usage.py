@@ -16,6 +16,7 @@ and ``--version`` (:class:`VersionAction`, both commands') :mod:`advisor.version
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import sys
@@ -206,19 +207,17 @@ def violations_as_options(
     suggests changing (``lower budget.min_width``) are named as their options too, and so is
     any field of a group ``options`` names that a description quotes (``tls.client_cert``).
     ``files`` maps the head of a document's fields (``task``) to the name of the file it was
-    read from: a refusal of the document or of a field in it ends ``(from task.yaml)``, so a
-    command given several files says which one to fix, unless it names the file already (a
-    file that cannot be read).
+    read from: the refusals of the document or of fields in it end ``(from task.yaml)``, once
+    for each run of them (two bad correlations said it after each), so a command given several
+    files says which one to fix, unless a refusal of the run names the file already (a file
+    that cannot be read).
     """
     read_from = files or {}
 
-    def source_of(violation: FieldViolation) -> str:
+    def source_of(violation: FieldViolation) -> str | None:
         head = _FIELD_HEAD.match(violation.field)
         name = read_from.get(head[0]) if head else None
-        if name is None:
-            return ""
-        shown = shown_path(name)
-        return "" if shown in violation.description else f" (from {shown})"
+        return None if name is None else shown_path(name)
 
     def option_of(field: str) -> str:
         head, separator, rest = field.partition("[")
@@ -232,8 +231,14 @@ def violations_as_options(
     def named(description: str) -> str:
         return _NESTED_FIELD.sub(lambda found: options.get(found[0], found[0]), description)
 
+    def run_text(source: str | None, run: list[FieldViolation]) -> str:
+        text = "; ".join(str(type(v)(option_of(v.field), named(v.description))) for v in run)
+        if source is None or any(source in v.description for v in run):
+            return text
+        return f"{text} (from {source})"
+
     return "; ".join(
-        str(type(v)(option_of(v.field), named(v.description) + source_of(v))) for v in violations
+        run_text(source, list(run)) for source, run in itertools.groupby(violations, source_of)
     )
 
 

@@ -305,3 +305,21 @@ def test_a_result_s_rank_that_is_no_rank_is_refused_naming_it(
     assert raised.value.violations == (
         FieldViolation("architecture.recommendations[1].rank", description),
     )
+
+
+def test_a_file_with_several_refusals_is_named_once(tmp_path: Path) -> None:
+    # Two bad widths of a mixture's members each ended "(from a.yaml)", the file said twice.
+    task, architecture, _ = _files(tmp_path)
+    members = [
+        {"geometry": "contiguous", "channels": [4, 0]},
+        {"geometry": "contiguous", "channels": [-1, 4]},
+    ]
+    architecture.write_text(yaml.safe_dump({**ARCHITECTURE, "mixture": {"members": members}}))
+    line = assert_one_error_line(
+        advisor("analyze", task, "--arch", architecture), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == (
+        "advisor: error: architecture.mixture.members[0].channels[1]: is 0: must be greater "
+        "than 0; architecture.mixture.members[1].channels[0]: is -1: must be greater than 0 "
+        f"(from {architecture})"
+    )

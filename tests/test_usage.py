@@ -12,8 +12,15 @@ import sys
 import pytest
 
 from advisor.cli.main import main as advisor_main
+from advisor.errors import FieldViolation
 from advisor.service.command import main as serve_main
-from advisor.usage import GRPC_VERBOSITIES, USAGE_EXIT_STATUS, OneLineParser, variable_problem
+from advisor.usage import (
+    GRPC_VERBOSITIES,
+    USAGE_EXIT_STATUS,
+    OneLineParser,
+    variable_problem,
+    violations_as_options,
+)
 
 
 def test_a_parser_and_its_subcommands_refuse_an_abbreviated_option(
@@ -268,4 +275,20 @@ def test_the_advisor_process_warned_of_a_grpc_verbosity_keeps_grpcs_log_off() ->
     assert result.stderr == (
         "advisor: warning: GRPC_VERBOSITY: invalid value 'bogus' (choose from DEBUG, INFO, "
         "ERROR, NONE, in any case); ignored: gRPC logs at NONE, as when it is unset\n"
+    )
+
+
+def test_each_file_s_refusals_name_it_once() -> None:
+    # Each refusal ended "(from task.yaml)": a file with two bad fields was named twice.
+    violations = [
+        FieldViolation("task.correlations[0].name", "x"),
+        FieldViolation("task.correlations[1].name", "y"),
+        FieldViolation("budget.top_k", "z"),
+        FieldViolation("architecture.layers", "w"),
+        FieldViolation("architecture.representation", "v"),
+    ]
+    files = {"task": "task.yaml", "architecture": "arch.yaml"}
+    assert violations_as_options(violations, {"budget.top_k": "--top"}, files) == (
+        "task.correlations[0].name: x; task.correlations[1].name: y (from task.yaml); --top: z; "
+        "architecture.layers: w; architecture.representation: v (from arch.yaml)"
     )
