@@ -2,12 +2,13 @@
 
 Every rejection of user input is an :class:`InvalidRequestError` holding one or more
 :class:`FieldViolation` (a dotted field path such as ``correlations[0].a.indices`` and a
-description). The service maps it to ``INVALID_ARGUMENT`` with ``google.rpc.BadRequest`` field
-violations; the CLI prints it as one line. It deliberately does not subclass ``ValueError``:
-pydantic converts ``ValueError`` raised inside validators into its own error type, and the
-semantic checks of :class:`~advisor.model.task.Task` and
-:class:`~advisor.model.architecture.Architecture` must reach the caller with the field paths they
-computed.
+description). It is a :class:`BadRequestError`, as the client's ``InvalidArgumentError`` (a
+server's refusal) is, so one ``except`` catches bad input wherever it was found. The service
+maps it to ``INVALID_ARGUMENT`` with ``google.rpc.BadRequest`` field violations; the CLI prints
+it as one line. It deliberately does not subclass ``ValueError``: pydantic converts
+``ValueError`` raised inside validators into its own error type, and the semantic checks of
+:class:`~advisor.model.task.Task` and :class:`~advisor.model.architecture.Architecture` must
+reach the caller with the field paths they computed.
 
 Errors that are not about a request have their own types: :class:`StoppedError` (a computation
 stopped by its :class:`~advisor.stopping.StopSignal`) and :class:`ServerStartError` (the service
@@ -35,6 +36,7 @@ from pydantic_core import ErrorDetails
 __all__ = [
     "FLOAT_FOR_INTEGER",
     "AdvisorError",
+    "BadRequestError",
     "FieldViolation",
     "InvalidRequestError",
     "LimitExceededError",
@@ -235,7 +237,22 @@ def _cut(text: str) -> str:
     return f"{kept}... ({len(text) - len(kept)} more characters left out)"
 
 
-class InvalidRequestError(AdvisorError):
+class BadRequestError(AdvisorError):
+    """A request refused for its fields, wherever it was checked; ``violations`` name each one.
+
+    The base the two refusals of bad input share: :class:`InvalidRequestError`, the library's
+    own check in this process (a model, a search, the client before it sends anything), and the
+    client's ``InvalidArgumentError``, a server's ``INVALID_ARGUMENT`` for the same kind of input
+    only the server checks (a request over one of its limits, a budget its search cannot
+    serve). An application that caught one missed the other; ``except BadRequestError`` catches
+    both, and nothing that is no fault of the input (a server out of reach, a stopped search).
+    ``violations`` is empty only for a server's refusal that named no field.
+    """
+
+    violations: tuple[FieldViolation, ...]
+
+
+class InvalidRequestError(BadRequestError):
     """The input is malformed or inconsistent; ``violations`` name every offending field.
 
     Its message (``str``) is the violations as :func:`fitting_violations` cuts them, as the

@@ -2,7 +2,9 @@
 
 :class:`AdvisorClient` calls the ``advisor.v1.ArchitectureAdvisor`` service and returns the
 library's pydantic models; failures raise the :class:`AdvisorRpcError` family, and a request
-refused before it is sent raises :class:`InvalidRequestError`.
+refused before it is sent raises :class:`InvalidRequestError`; bad input raises a
+:class:`BadRequestError` either way (:class:`InvalidRequestError`, or the server's
+:class:`InvalidArgumentError`).
 """
 
 from advisor_client.client import (
@@ -16,6 +18,7 @@ from advisor_client.client import (
 )
 from advisor_client.errors import (
     AdvisorRpcError,
+    BadRequestError,
     ClientClosedError,
     DeadlineExceededError,
     InvalidArgumentError,
@@ -30,6 +33,7 @@ __all__ = [
     "AdvisorClient",
     "AdvisorRpcError",
     "ArchitectureLike",
+    "BadRequestError",
     "BudgetLike",
     "ClientClosedError",
     "DataLike",

@@ -10,9 +10,11 @@ Python callers never touch the wire.
 A request the client refuses before sending it (a bad task, a wrong-typed argument, a timeout
 gRPC cannot hold) raises the library's :class:`~advisor.errors.InvalidRequestError` (its
 :class:`~advisor.errors.LimitExceededError` for a request over ``max_message_bytes``), exported
-here too, so one import catches both; both derive from the library's
-:class:`~advisor.errors.AdvisorError`, so one ``except`` does too. Every error pickles whole, so
-it crosses a process pool or a Ray task intact.
+here too, so one import catches both. Bad input raises :class:`InvalidRequestError` where the
+client checks it and :class:`InvalidArgumentError` where only the server does: both are the
+library's :class:`~advisor.errors.BadRequestError`, so ``except BadRequestError`` catches bad
+input either way; every error here derives from :class:`~advisor.errors.AdvisorError`. Every
+error pickles whole, so it crosses a process pool or a Ray task intact.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 import grpc
 
-from advisor.errors import AdvisorError, FieldViolation, InvalidRequestError, LimitExceededError
+from advisor.errors import (
+    AdvisorError,
+    BadRequestError,
+    FieldViolation,
+    InvalidRequestError,
+    LimitExceededError,
+)
 from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON
 
 if TYPE_CHECKING:
@@ -30,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdvisorRpcError",
+    "BadRequestError",
     "ClientClosedError",
     "DeadlineExceededError",
     "InvalidArgumentError",
@@ -79,8 +88,12 @@ class AdvisorRpcError(AdvisorError):
         return f"{self.code.name}: {self.details}" if self.details else self.code.name
 
 
-class InvalidArgumentError(AdvisorRpcError):
-    """The server rejected the request; ``violations`` name every offending field path."""
+class InvalidArgumentError(AdvisorRpcError, BadRequestError):
+    """The server rejected the request; ``violations`` name every offending field path.
+
+    A :class:`~advisor.errors.BadRequestError`, as the client's own refusal of bad input
+    (:class:`InvalidRequestError`) is.
+    """
 
     def __init__(
         self,

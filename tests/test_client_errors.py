@@ -16,6 +16,7 @@ import pytest
 from advisor_client.client import AdvisorClient
 from advisor_client.errors import (
     AdvisorRpcError,
+    BadRequestError,
     ClientClosedError,
     DeadlineExceededError,
     InvalidArgumentError,
@@ -137,6 +138,25 @@ def test_a_refusal_of_no_limit_has_no_limits(small_server: RunningServer) -> Non
         # A search whose answer is estimated within the limit, whose budget holds no design.
         client.recommend(TINY_TASK, {"max_parameters": 1, "top_k": 1})
     assert bad.value.violations and bad.value.limits == {}
+
+
+def test_one_except_catches_bad_input_the_client_checks_and_bad_input_only_the_server_does(
+    small_server: RunningServer,
+) -> None:
+    # A budget of 0 parameters raised InvalidRequestError, a top_k over the server's limit
+    # InvalidArgumentError: an application that caught one let the other through.
+    refused: list[BadRequestError] = []
+    with AdvisorClient(small_server.address) as client:
+        for budget in ({"max_parameters": 0}, {"max_parameters": 20_000, "top_k": 60}):
+            try:
+                client.recommend(TASK, budget)
+            except BadRequestError as error:
+                refused.append(error)
+    assert [(type(e), e.violations[0].field) for e in refused] == [
+        (InvalidRequestError, "budget.max_parameters"),
+        (InvalidArgumentError, "budget.top_k"),
+    ]
+    assert not issubclass(UnavailableError, BadRequestError)
 
 
 def test_the_client_s_own_refusal_of_its_message_limit_carries_the_same_data() -> None:
