@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -442,6 +443,26 @@ def test_a_rank_target_the_caller_set_is_named_where_the_targets_are() -> None:
         _text(objective=free).split()
     )
     assert "rank-target" not in _text()
+
+
+def test_a_free_search_names_its_targets_and_each_is_that_dimension_bound() -> None:
+    # A free search's rationale said "Score 0.5: the weighted mean fraction of the targets." and
+    # no more, beside "falls short at 50% (2,304 of 4,608 bits)" where the table's dimension
+    # bound read 2,560: nothing said the targets are the bounds at the largest channel choice.
+    task = load_task("examples/tasks/top_bottom.yaml")
+    budget = Budget(max_parameters=50_000, width_profile="free", top_k=1, time_limit_seconds=None)
+    (top,) = recommend(task, budget).recommendations
+    text = " ".join(top.rationale.split())
+    named = re.search(r"\(targets: the dimension bounds [^)]*at M = ([\d,]+)", text)
+    assert named is not None, text
+    channels = int(named[1].replace(",", ""))
+    assert channels == budget.max_channels
+    sides = {c.name: min(c.a_size, c.b_size) for c in task.resolved()}
+    shortfalls = re.findall(r"'([^']+)' at [\d.]+% \([\d,.]+ of ([\d,.]+) bits", text)
+    assert shortfalls, text
+    for name, target in shortfalls:
+        bound = sides[name] * math.log2(channels)
+        assert float(target.replace(",", "")) == pytest.approx(bound, abs=0.05)
 
 
 @pytest.mark.parametrize(

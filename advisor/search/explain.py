@@ -354,8 +354,8 @@ def _score(
         capped = f", at most {_bits(objective.rank_target)} bits, log2_rank_target (--rank-target)"
     if objective.max_parameters is not None:
         text += f" (targets: {_TARGETS[scope]}{capped}; equal scores go to the larger net)"
-    elif capped:
-        text += f" (targets: the dimension bounds{capped})"
+    elif capped or objective.bound_channels is not None:
+        text += f" (targets: the dimension bounds{_bounds_at(objective)}{capped})"
     order = _order_factor(chosen, objective)
     if order is not None and objective.least_discarded is not None:
         excess = max(chosen.discarded - objective.least_discarded, 0.0)
@@ -393,6 +393,13 @@ def _score(
             else ", the best here)"
         )
     return text + "."
+
+
+def _bounds_at(objective: Objective) -> str:
+    """Say the M at which a free search's targets, the dimension bounds, are taken."""
+    if objective.bound_channels is None:
+        return ""
+    return f" at M = {objective.bound_channels:,}, the largest channel choice"
 
 
 def _versus(

@@ -133,6 +133,9 @@ class Objective:
     rank_target
         The budget's ``log2_rank_target``, which caps every target, or None (the rationale
         says so where it names the targets).
+    bound_channels
+        The M whose dimension bounds are the targets (a free search's: its largest channel
+        choice), or None; the rationale names it, the score does not read it.
     """
 
     targets: _Floats
@@ -143,6 +146,7 @@ class Objective:
     best_coherence: float | None = None
     relation_share: float = 1.0
     rank_target: float | None = None
+    bound_channels: int | None = None
 
     @classmethod
     def create(
@@ -155,6 +159,7 @@ class Objective:
         best_coherence: float | None = None,
         relation_share: float = 1.0,
         rank_target: float | None = None,
+        bound_channels: int | None = None,
     ) -> Objective:
         """Validate the arrays and normalise the weights."""
         target_array = np.asarray(targets, dtype=np.float64)
@@ -176,6 +181,7 @@ class Objective:
             best_coherence,
             relation_share,
             rank_target,
+            bound_channels,
         )
 
     @property

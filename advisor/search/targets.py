@@ -61,9 +61,13 @@ class Targets:
 
     def free_objective(self) -> Objective:
         """Return a free search's objective: the dimension bound at the largest channel choice."""
-        bounds = self._bounds(self._budget.choices()[-1])
+        largest = self._budget.choices()[-1]
         return Objective.create(
-            bounds, self._weights, self._budget.objective, rank_target=self._budget.log2_rank_target
+            self._bounds(largest),
+            self._weights,
+            self._budget.objective,
+            rank_target=self._budget.log2_rank_target,
+            bound_channels=largest,
         )
 
     def practical_objective(self, relation_share: float = 1.0) -> Objective:
