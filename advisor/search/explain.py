@@ -5,13 +5,14 @@ budget and against the standard CNN of that budget, and the compute bound where 
 parameters, excludes the tree's larger ladders), which of the task's correlations it can
 model as well as the target asks and which it falls short on (in percent of the target, the log2
 separation rank in bits beside it), how the best contiguous net and the shallow net at the same
-budget compare on the correlation where they differ most, what a shallow and a contiguous net would
-need to reach its figures (expressive efficiency), the correlation furthest from its target with
-what widening one layer would add (and what keeps the search from that design: the budget, the
-compute bound, or a width profile it does not build), and what 10% more budget would buy; the
-score sentence says what the arrangement its windows forget costs (docs/THEORY.md §16). Figures
-are the analysis' ``log2_separation_rank`` (the search's objective); a practical search's targets
-are the best any recommendable net reaches at this budget, a free search's the dimension bounds.
+budget compare on the correlation where they differ most short of its target, what a shallow
+and a contiguous net would need to reach its figures (expressive efficiency), the correlation
+furthest from its target with what widening one layer would add (and what keeps the search
+from that design: the budget, the compute bound, or a width profile it does not build), and what
+10% more budget would buy; the score sentence says what the arrangement its windows forget
+costs (docs/THEORY.md §16). Figures are the analysis' ``log2_separation_rank`` (the search's
+objective); a practical search's targets are the best any recommendable net reaches at this
+budget, a free search's the dimension bounds.
 """
 
 from __future__ import annotations
@@ -424,19 +425,39 @@ def _versus(
         return f"No {kind} fits this input and budget, so there is no comparison with one."
     if reference.widths == chosen.widths and reference.description == chosen.description:
         return f"This is {label} at this budget."
-    gains = np.asarray(chosen.log2_ranks) - np.asarray(reference.log2_ranks)
-    best = int(np.argmax(gains))
+    ranks = np.asarray(reference.log2_ranks)
+    gains = np.asarray(chosen.log2_ranks) - ranks
+    reached = objective.fractions(ranks)
+    # Bits past a target count for nothing: a correlation the reference reaches its target on
+    # is none it models less well, however far this net's rank passes it (--rank-target).
+    counted = np.where(reached < _FULL, gains, 0.0)
+    best = int(np.argmax(counted))
     head = (
         f"{_capitalised(label)} at this budget ({reference.description}, "
         f"{reference.widths_text()}) scores {reference.score:.4g}"
     )
-    if gains[best] <= 0:
-        return head + " and models no correlation less well."
-    reached = objective.fractions(np.asarray(reference.log2_ranks))[best]
+    if counted[best] <= 0:
+        closing = _past_targets(chosen, reference, objective, names)
+        return f"{head} and models no correlation less well{closing}"
     return head + (
-        f"; it models {names[best]!r} at {_percent(reached)} of the target "
+        f"; it models {names[best]!r} at {_percent(reached[best])} of the target "
         f"(log2 rank {_bits(reference.log2_ranks[best])} against this net's "
         f"{_bits(chosen.log2_ranks[best])}: {_ratio(float(gains[best]))})."
+    )
+
+
+def _past_targets(
+    chosen: Design, reference: Design, objective: Objective, names: Sequence[str]
+) -> str:
+    """Close :func:`_versus` where ``chosen`` ranks higher only past the targets; else ``.``."""
+    gains = np.asarray(chosen.log2_ranks) - np.asarray(reference.log2_ranks)
+    best = int(np.argmax(gains))
+    if gains[best] <= 0:
+        return "."
+    return (
+        f" up to the targets: where this net's rank is higher, both reach the target (on "
+        f"{names[best]!r}, log2 rank {_bits(reference.log2_ranks[best])} against this net's "
+        f"{_bits(chosen.log2_ranks[best])}, target {_bits(float(objective.targets[best]))} bits)."
     )
 
 
