@@ -502,6 +502,35 @@ def test_a_reference_at_the_rank_target_is_not_said_to_model_a_correlation_less_
     assert "no correlation less well" in said[4]
 
 
+def test_ten_percent_more_budget_that_buys_no_higher_score_says_so() -> None:
+    # The three-level mirror tree's rationale read "10% more budget (220,000 parameters) would
+    # buy M = 28 and widths 320-320-320 on the same tree (215,097 parameters; score 0.9439 ...)"
+    # beside its own score 0.9439: a purchase that raises nothing, taken for the tie's sake.
+    task = load_task("examples/symmetry.yaml")
+    budget = Budget(max_parameters=200_000, top_k=2, time_limit_seconds=None)
+    checked = 0
+    for top in recommend(task, budget).recommendations:
+        text = " ".join(top.rationale.split())
+        bought = re.search(
+            r"would buy M = (\d+) and widths ([\d-]+) on the same tree \(([^)]*)\)", text
+        )
+        if bought is None:
+            continue
+        widths = [int(w) for w in bought[2].split("-")]
+        layers = [
+            {"channels": w, "pool": list(layer.pool)}
+            for w, layer in zip(widths, top.architecture.layers, strict=True)
+        ]
+        document = top.architecture.model_dump(exclude_none=True)
+        wider = parse_architecture({**document, "representation": int(bought[1]), "layers": layers})
+        gains = score_architecture(task, budget, wider) > score_architecture(
+            task, budget, top.architecture
+        )
+        assert ("no higher than this design's" in bought[3]) is not gains, bought[0]
+        checked += 1
+    assert checked == 2
+
+
 @pytest.mark.parametrize(
     ("number", "written"),
     [

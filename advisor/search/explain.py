@@ -504,11 +504,13 @@ def _more(chosen: Design, more: Design | None, max_parameters: int, limit: str) 
         if more.parameters <= max_parameters
         else ""
     )
+    # A wider ladder as high is taken for the tie alone: the larger net ranks first.
+    gain = "" if more.score > chosen.score else ", no higher than this design's"
     return (
         f"{budget} would buy {more.widths_text()} on the same tree "
         f"({more.parameters:,} parameters{held}; score {more.score:.4g} on this budget's "
-        "targets; a search at that budget sets its own, which can order the tree's ladders "
-        "otherwise)."
+        f"targets{gain}; a search at that budget sets its own, which can order the tree's "
+        "ladders otherwise)."
     )
 
 
